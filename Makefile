@@ -1,0 +1,138 @@
+# youju — the only entry point: build, test, run, bench, install.
+#
+#   make            release build of every program into build/bin
+#   make run        install missing packages, build, create var/ and start
+#   make stop       stop every daemon of the instance, MariaDB included
+#   make status     show the instance's daemons
+#   make test       deps, build, unit tests (ASan+UBSan), integration tests
+#   make bench      benchmarks against the peer stack
+#   make install    PREFIX=/usr/local DESTDIR=
+#
+# Every program is one folder: all its .c files link into one binary.  Code
+# two programs share lives in lib/ and is archived into libyouju.a.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= cc
+CFLAGS ?= -O2 -g
+PYTHON ?= python3
+# V=1 shows every compiler command
+Q := $(if $(V),,@)
+YOUJU_HOME ?= $(CURDIR)/var
+export YOUJU_HOME
+
+PKGS := libmariadb libsasl2 openssl libcrypt
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+LIBS := $(PKG_LIBS) -lpthread
+
+WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
+	-Wmissing-prototypes -Wstrict-prototypes -Wvla
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Ilib $(WARN) $(PKG_CFLAGS) -MMD -MP \
+	-DYOUJU_SRCDIR='"$(CURDIR)"' -DYOUJU_PREFIX='"$(PREFIX)"'
+SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+
+# program folder -> binary name
+PROGRAMS := authd:youju-authd cli:youju
+prog_dir = $(word 1,$(subst :, ,$1))
+prog_bin = $(word 2,$(subst :, ,$1))
+
+LIB_SRC := $(wildcard lib/*.c)
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/*/fuzz_*.c)
+
+# $(call tree,OUTDIR,EXTRA_FLAGS): object rules, libyouju.a and binaries.
+define tree
+$1/obj/%.o: %.c
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) $2 -c $$< -o $$@
+$1/lib/libyouju.a: $$(patsubst %.c,$1/obj/%.o,$$(LIB_SRC))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+$(foreach p,$(PROGRAMS),
+$1/bin/$(call prog_bin,$p): $$(patsubst %.c,$1/obj/%.o,$$(wildcard $(call prog_dir,$p)/*.c)) $1/lib/libyouju.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS)
+)
+endef
+
+SAN := $(BUILD)/san
+REL_BINS := $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(call prog_bin,$p))
+SAN_BINS := $(foreach p,$(PROGRAMS),$(SAN)/bin/$(call prog_bin,$p))
+
+all: $(REL_BINS)
+	@ln -sf youju $(BUILD)/bin/sendmail 2>/dev/null || true
+
+$(eval $(call tree,$(BUILD),))
+$(eval $(call tree,$(SAN),$(SAN_FLAGS)))
+
+.SECONDEXPANSION:
+
+# Unit tests: tests/unit/<dir>/test_<module>.c links with libyouju.a and,
+# for a program's folder, that program's objects other than main.o.
+unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1/main.c,$(wildcard $1/*.c))))
+UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
+$(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+# Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
+# also link a replay main (tests/fuzz/replay.c) so make test runs each
+# corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
+$(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+san: $(SAN_BINS)
+
+check-banned:
+	@sh scripts/check-banned.sh
+
+unit: $(UNIT_BINS) $(FUZZ_BINS)
+	@sh scripts/run-unit.sh $(UNIT_BINS) -- $(FUZZ_BINS)
+
+integration: all san
+	$(PYTHON) tests/integration/run.py --bin $(CURDIR)/$(SAN)/bin --srcdir $(CURDIR)
+
+test: deps
+	@$(MAKE) --no-print-directory all san
+	@sh scripts/test-all.sh $(MAKE)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@$(BUILD)/bin/youju start
+	@sh scripts/banner.sh
+
+stop:
+	@if [ -x $(BUILD)/bin/youju ]; then $(BUILD)/bin/youju stop; fi
+
+status:
+	@$(BUILD)/bin/youju status
+
+reload:
+	@$(BUILD)/bin/youju reload
+
+bench: deps all
+	@sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/youju \
+		$(DESTDIR)$(PREFIX)/share/youju/sql/migrations $(DESTDIR)$(PREFIX)/share/doc/youju
+	install -m 755 $(REL_BINS) $(DESTDIR)$(PREFIX)/sbin/
+	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/libexec/youju/
+	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
+	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
+	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	ln -sf youju $(DESTDIR)$(PREFIX)/sbin/sendmail-youju
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps san unit integration test run stop status reload bench install clean check-banned
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

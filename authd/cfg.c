@@ -1,0 +1,277 @@
+/*
+ * Configuration of youju-authd (see cfg.h).  The user query mirrors the one
+ * courier's authmysql builds from authmysqlrc (reference/authd-protocol.md
+ * §5.2): column names come from authd_*_field, authd_where_clause is ANDed
+ * in verbatim, and the login is the only value bound, always as a '?'
+ * placeholder.  The column and where-clause texts are operator-written SQL
+ * (like MYSQL_*_FIELD and MYSQL_WHERE_CLAUSE); no request byte ever reaches
+ * the SQL text.  ExtMail's own columns (disable*, active, domain) are used
+ * as they are named in extmail.sql.
+ */
+#include "cfg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "str.h"
+#include "xalloc.h"
+
+static const char *field_or_empty(const char *f)
+{
+	return f != NULL && f[0] != '\0' ? f : "''";
+}
+
+static char *build(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *build(const char *fmt, ...)
+{
+	struct buf b;
+	buf_init(&b, 65536);
+	va_list ap;
+	va_start(ap, fmt);
+	int rc = buf_vprintf(&b, fmt, ap);
+	va_end(ap);
+	if (rc < 0) {
+		buf_deinit(&b);
+		return NULL;
+	}
+	char *s = xstrdup(buf_cstr(&b));
+	buf_deinit(&b);
+	return s;
+}
+
+static int parse_id(const char *s, unsigned long *v_r, const char **error_r)
+{
+	uint64_t v;
+	if (str_parse_u64(s, 1, 4294967294u, &v) < 0) {
+		*error_r = "authd_uid/authd_gid must be a number from 1 "
+			   "(uid/gid 0 is refused)";
+		return -1;
+	}
+	*v_r = (unsigned long)v;
+	return 0;
+}
+
+static void cfg_free(struct authd_cfg *c)
+{
+	sqlpool_free(&c->pool);
+	conf_free(&c->conf);
+	free(c->q_user);
+	free(c->q_enumerate);
+	free(c->q_passwd);
+	free(c->q_alias);
+	free(c->q_domain);
+	free(c->q_quota);
+	free(c);
+}
+
+struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
+				const char **error_r)
+{
+	struct authd_cfg *c = xcalloc(1, sizeof(*c));
+	c->refs = 1;
+	c->conf = conf;
+	c->socket_path = conf_str(conf, "authd_socket");
+	c->run_directory = conf_str(conf, "run_directory");
+	c->mail_owner = conf_str(conf, "mail_owner");
+	c->mailbox_base = conf_str(conf, "virtual_mailbox_base");
+	c->default_options = conf_str(conf, "authd_default_options");
+	c->default_domain = conf_str(conf, "authd_default_domain");
+	c->password_scheme = conf_str(conf, "authd_password_scheme");
+	c->clear_pwfield = conf_str(conf, "authd_clear_pwfield");
+	c->plain_fallback = conf_bool(conf, "authd_plain_fallback");
+	c->workers = (unsigned)conf_int(conf, "authd_workers");
+	c->max_clients = (unsigned)conf_int(conf, "authd_max_clients");
+	c->alias_max_depth = (unsigned)conf_int(conf, "authd_alias_max_depth");
+	c->cache_ttl_ms = (uint64_t)conf_time(conf, "authd_cache_ttl") * 1000;
+	c->neg_ttl_ms =
+	    (uint64_t)conf_time(conf, "authd_negative_cache_ttl") * 1000;
+	c->request_timeout_ms =
+	    (uint64_t)conf_time(conf, "authd_request_timeout") * 1000;
+	c->failure_delay_ms =
+	    (uint64_t)conf_time(conf, "authd_failure_delay") * 1000;
+	c->failure_window_ms =
+	    (uint64_t)conf_time(conf, "authd_failure_window") * 1000;
+	c->lockout_ms = (uint64_t)conf_time(conf, "authd_lockout_time") * 1000;
+	c->failure_limit_user =
+	    (unsigned)conf_int(conf, "authd_failure_limit_user");
+	c->failure_limit_client =
+	    (unsigned)conf_int(conf, "authd_failure_limit_client");
+	c->query_timeout_s = (unsigned)conf_time(conf, "mysql_query_timeout");
+
+	const char *uid = conf_str(conf, "authd_uid");
+	const char *gid = conf_str(conf, "authd_gid");
+	if (uid[0] != '\0') {
+		if (parse_id(uid, &c->fixed_uid, error_r) < 0)
+			goto fail;
+		c->have_uid = true;
+	}
+	if (gid[0] != '\0') {
+		if (parse_id(gid, &c->fixed_gid, error_r) < 0)
+			goto fail;
+		c->have_gid = true;
+	}
+	if (strcmp(c->password_scheme, "sha512-crypt") != 0 &&
+	    strcmp(c->password_scheme, "yescrypt") != 0 &&
+	    strcmp(c->password_scheme, "bcrypt") != 0 &&
+	    strcmp(c->password_scheme, "md5-crypt") != 0) {
+		*error_r = "authd_password_scheme must be sha512-crypt, "
+			   "yescrypt, bcrypt or md5-crypt";
+		goto fail;
+	}
+
+	const char *table = conf_str(conf, "authd_user_table");
+	const char *login = conf_str(conf, "authd_login_field");
+	const char *crypt = conf_str(conf, "authd_crypt_pwfield");
+	const char *where = conf_str(conf, "authd_where_clause");
+	if (table[0] == '\0' || login[0] == '\0') {
+		*error_r = "authd_user_table and authd_login_field must be set";
+		goto fail;
+	}
+	if (crypt[0] == '\0' && c->clear_pwfield[0] == '\0') {
+		*error_r = "authd_crypt_pwfield or authd_clear_pwfield must be "
+			   "set";
+		goto fail;
+	}
+	char *domain_active =
+	    conf_bool(conf, "authd_check_domain_active")
+		? build("(SELECT COUNT(*) FROM domain WHERE "
+			"domain.domain = SUBSTRING_INDEX(%s.%s, '@', "
+			"-1) AND domain.active = 1)",
+			table, login)
+		: xstrdup("1");
+	const char *expired = conf_bool(conf, "authd_check_expiry")
+				  ? "(expiredate > '1000-01-01' AND "
+				    "expiredate < CURDATE())"
+				  : "0";
+	/* 20 columns: AUTHD_USER_COLS, order read by db.c */
+	char *cols = build(
+	    "%s, %s, %s, %s, %s, %s, %s, %s, %s, disablesmtpd, "
+	    "disablesmtp, disablewebmail, disablenetdisk, disableimap, "
+	    "disablepop3, disablepwdchange, active, %s, %s, netdiskquota",
+	    login, field_or_empty(crypt), field_or_empty(c->clear_pwfield),
+	    field_or_empty(conf_str(conf, "authd_uid_field")),
+	    field_or_empty(conf_str(conf, "authd_gid_field")),
+	    field_or_empty(conf_str(conf, "authd_home_field")),
+	    field_or_empty(conf_str(conf, "authd_maildir_field")),
+	    field_or_empty(conf_str(conf, "authd_quota_field")),
+	    field_or_empty(conf_str(conf, "authd_name_field")), domain_active,
+	    expired);
+	free(domain_active);
+	if (cols == NULL) {
+		*error_r = "user query too long";
+		goto fail;
+	}
+	bool w = where[0] != '\0';
+	c->q_user = build("SELECT %s FROM %s WHERE %s = ?%s%s%s", cols, table,
+			  login, w ? " AND (" : "", where, w ? ")" : "");
+	c->q_enumerate =
+	    build("SELECT %s FROM %s WHERE active = 1%s%s%s "
+		  "ORDER BY %s",
+		  cols, table, w ? " AND (" : "", where, w ? ")" : "", login);
+	free(cols);
+	if (crypt[0] != '\0' && c->clear_pwfield[0] != '\0') {
+		c->q_passwd = build("UPDATE %s SET %s = ?, %s = ? WHERE %s = ?",
+				    table, crypt, c->clear_pwfield, login);
+		c->passwd_has_clear = true;
+	} else if (crypt[0] != '\0') {
+		c->q_passwd = build("UPDATE %s SET %s = ? WHERE %s = ?", table,
+				    crypt, login);
+	} else {
+		/* only a clear column: PASSWD writes the clear text, as
+		   authmysql does */
+		c->q_passwd = build("UPDATE %s SET %s = ? WHERE %s = ?", table,
+				    c->clear_pwfield, login);
+		c->passwd_clear_only = true;
+	}
+	c->q_alias = xstrdup("SELECT goto FROM alias WHERE address = ? AND "
+			     "active = 1");
+	c->q_domain = xstrdup("SELECT domain, active FROM domain WHERE "
+			      "domain = ?");
+	c->q_quota = xstrdup(
+	    "SELECT d.domain, d.maxquota, d.maxusers, d.maxalias, "
+	    "(SELECT COUNT(*) FROM mailbox m WHERE m.domain = d.domain), "
+	    "(SELECT COALESCE(SUM(CAST(m.quota AS UNSIGNED)), 0) FROM "
+	    "mailbox m WHERE m.domain = d.domain), "
+	    "(SELECT COUNT(*) FROM alias a WHERE a.domain = d.domain), "
+	    "d.active FROM domain d WHERE d.domain = ?");
+	if (c->q_user == NULL || c->q_enumerate == NULL ||
+	    c->q_passwd == NULL) {
+		*error_r = "query too long";
+		goto fail;
+	}
+
+	const char *host = conf_str(conf, "mysql_host");
+	struct sqlpool_opts po = {
+	    .host = host[0] != '\0' ? host : NULL,
+	    .port = (unsigned)conf_int(conf, "mysql_port"),
+	    .socket = host[0] == '\0' ? conf_str(conf, "mysql_socket") : NULL,
+	    .user = conf_str(conf, "mysql_user"),
+	    .password = db_password,
+	    .database = conf_str(conf, "mysql_dbname"),
+	    .size = (unsigned)conf_int(conf, "authd_pool_size"),
+	    .connect_timeout =
+		(unsigned)conf_time(conf, "mysql_connect_timeout"),
+	    .rw_timeout = c->query_timeout_s,
+	};
+	c->pool = sqlpool_new(&po);
+	return c;
+fail:
+	c->conf = NULL; /* the caller keeps conf on failure */
+	cfg_free(c);
+	return NULL;
+}
+
+void authd_cfg_ref(struct authd_cfg *cfg)
+{
+	__atomic_add_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+void authd_cfg_unref(struct authd_cfg **cfgp)
+{
+	struct authd_cfg *c = *cfgp;
+	*cfgp = NULL;
+	if (c == NULL)
+		return;
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		cfg_free(c);
+}
+
+char *authd_read_secret(const char *path, const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		*error_r = "cannot open the MySQL password file";
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*error_r = "the MySQL password file is not a regular file";
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		errno = EPERM;
+		*error_r = "the MySQL password file is readable by group or "
+			   "others (chmod 600 it)";
+		return NULL;
+	}
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		*error_r = "cannot read the MySQL password file";
+		return NULL;
+	}
+	buf[n] = '\0';
+	size_t l = strcspn(buf, "\r\n");
+	char *s = xmemdup0(buf, l);
+	explicit_bzero(buf, sizeof(buf));
+	return s;
+}

@@ -1,0 +1,275 @@
+/*
+ * Queries of youju-authd (see db.h).  Paths: HOME and MAILDIR are
+ * virtual_mailbox_base + "/" + the relative column (ExtMail stores
+ * "domain/user" and "domain/user/Maildir/"); an absolute column value is
+ * taken as it is; an empty maildir column means HOME/Maildir as ExtMail
+ * does.  uid/gid 0 is refused like authmysql does (a row whose uid is 0 is
+ * reported as not found and logged).
+ */
+#include "db.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "str.h"
+#include "xalloc.h"
+
+/* how long a worker waits for a pooled connection */
+#define DB_POOL_WAIT_MS	 3000
+#define DB_ENUM_MAX_ROWS 10000000
+
+static char *join_path(const char *base, const char *rel)
+{
+	if (rel == NULL || rel[0] == '\0')
+		return NULL;
+	if (rel[0] == '/')
+		return xstrdup(rel);
+	size_t bl = strlen(base), rl = strlen(rel);
+	while (bl > 1 && base[bl - 1] == '/')
+		bl--;
+	char *p = xmalloc(bl + 1 + rl + 1);
+	memcpy(p, base, bl);
+	p[bl] = '/';
+	memcpy(p + bl + 1, rel, rl + 1);
+	return p;
+}
+
+static bool flag(const char *v)
+{
+	uint64_t n;
+	return v != NULL && str_parse_u64(v, 0, UINT64_MAX, &n) == 0 && n != 0;
+}
+
+static unsigned long id_of(const char *v)
+{
+	uint64_t n;
+	if (v == NULL || str_parse_u64(v, 0, 4294967294u, &n) < 0)
+		return 0;
+	return (unsigned long)n;
+}
+
+void authd_db_row_to_user(const struct authd_cfg *cfg, char *const *c,
+			  struct authd_user *u)
+{
+	memset(u, 0, sizeof(*u));
+	u->address = xstrdup(c[0] != NULL ? c[0] : "");
+	u->passwd = c[1] != NULL && c[1][0] != '\0' ? xstrdup(c[1]) : NULL;
+	u->clearpw = cfg->clear_pwfield[0] != '\0' && c[2] != NULL
+			 ? xstrdup(c[2])
+			 : NULL;
+	u->uid = cfg->have_uid ? cfg->fixed_uid : id_of(c[3]);
+	u->gid = cfg->have_gid ? cfg->fixed_gid : id_of(c[4]);
+	u->home = join_path(cfg->mailbox_base, c[5]);
+	u->maildir = join_path(cfg->mailbox_base, c[6]);
+	if (u->maildir == NULL && u->home != NULL) {
+		size_t hl = strlen(u->home);
+		u->maildir = xmalloc(hl + sizeof("/Maildir"));
+		memcpy(u->maildir, u->home, hl);
+		memcpy(u->maildir + hl, "/Maildir", sizeof("/Maildir"));
+	}
+	bool bad = false;
+	u->quota = authd_quota_normalise(c[7], &bad);
+	if (bad) {
+		char esc[64];
+		log_warning("authd: bad quota value for %s: '%s' "
+			    "(ignored: no limit)",
+			    u->address,
+			    log_escape(esc, sizeof(esc), c[7], strlen(c[7])));
+	}
+	u->name = c[8] != NULL ? xstrdup(c[8]) : NULL;
+	for (unsigned i = 0; i < AUTHD_DIS_COUNT; i++) {
+		if (flag(c[9 + i]))
+			u->disabled |= 1u << i;
+	}
+	u->pwchange_disabled = flag(c[15]);
+	u->mailbox_active = flag(c[16]);
+	u->domain_active = flag(c[17]);
+	u->expired = flag(c[18]);
+	u->netdiskquota =
+	    c[19] != NULL && c[19][0] != '\0' && strcmp(c[19], "0") != 0
+		? xstrdup(c[19])
+		: NULL;
+}
+
+/* Runs one query; logs failures.  Returns SQL status mapped to ours
+   (FOUND = ran fine). */
+static enum authd_status run(struct authd_cfg *cfg, const char *q,
+			     const char *const *args, size_t nargs,
+			     size_t max_rows, struct sqlresult *res)
+{
+	const char *err = NULL;
+	memset(res, 0, sizeof(*res));
+	struct sqlconn *conn = sqlpool_get(cfg->pool, DB_POOL_WAIT_MS, &err);
+	if (conn == NULL) {
+		log_warning("authd: database unavailable: %s",
+			    err != NULL ? err : "no connection");
+		return AUTHD_TEMPFAIL;
+	}
+	enum sqlpool_status st =
+	    sqlconn_query(conn, q, args, nargs, max_rows, res, &err);
+	if (st != SQL_OK) {
+		log_warning("authd: query failed%s: %s",
+			    st == SQL_ERROR ? " (check the authd_* column "
+					      "settings)"
+					    : "",
+			    err != NULL ? err : "?");
+		sqlresult_free(res);
+		sqlpool_put(cfg->pool, &conn, st == SQL_TEMPFAIL);
+		return AUTHD_TEMPFAIL;
+	}
+	sqlpool_put(cfg->pool, &conn, false);
+	return AUTHD_FOUND;
+}
+
+enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
+				struct authd_user *u_r)
+{
+	struct sqlresult res;
+	const char *args[1] = {login};
+	memset(u_r, 0, sizeof(*u_r));
+	if (run(cfg, cfg->q_user, args, 1, 2, &res) != AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = AUTHD_NOTFOUND;
+	if (res.nrows == 1 && res.rows[0].ncols == AUTHD_USER_COLS) {
+		authd_db_row_to_user(cfg, res.rows[0].cols, u_r);
+		if (u_r->home == NULL || u_r->uid == 0 || u_r->gid == 0) {
+			/* authmysql: empty home = no such user, uid 0 =
+			   error */
+			log_warning("authd: account %s has no home or a "
+				    "uid/gid of 0: ignored",
+				    u_r->address);
+			authd_user_free(u_r);
+		} else {
+			st = AUTHD_FOUND;
+		}
+	} else if (res.nrows > 1) {
+		log_warning("authd: several rows for one login: refusing");
+	}
+	sqlresult_free(&res);
+	return st;
+}
+
+enum authd_status authd_db_set_password(struct authd_cfg *cfg,
+					const char *login, const char *crypted,
+					const char *clear)
+{
+	struct sqlresult res;
+	const char *args[3];
+	size_t n = 0;
+	if (cfg->passwd_has_clear) {
+		args[n++] = crypted;
+		args[n++] = clear;
+	} else if (cfg->passwd_clear_only) {
+		args[n++] = clear;
+	} else {
+		args[n++] = crypted;
+	}
+	args[n++] = login;
+	if (run(cfg, cfg->q_passwd, args, n, 0, &res) != AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = res.affected > 0 ? AUTHD_FOUND : AUTHD_NOTFOUND;
+	sqlresult_free(&res);
+	return st;
+}
+
+enum authd_status
+authd_db_enumerate(struct authd_cfg *cfg,
+		   int (*cb)(const struct authd_user *u, void *ctx), void *ctx)
+{
+	struct sqlresult res;
+	if (run(cfg, cfg->q_enumerate, NULL, 0, DB_ENUM_MAX_ROWS, &res) !=
+	    AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = AUTHD_FOUND;
+	for (size_t i = 0; i < res.nrows; i++) {
+		if (res.rows[i].ncols != AUTHD_USER_COLS)
+			continue;
+		struct authd_user u;
+		authd_db_row_to_user(cfg, res.rows[i].cols, &u);
+		int rc = 0;
+		/* the client ignores uid/gid 0 too; skip unusable rows */
+		if (u.home != NULL && u.uid != 0 && u.gid != 0 &&
+		    authd_user_usable(&u))
+			rc = cb(&u, ctx);
+		authd_user_free(&u);
+		if (rc < 0) {
+			st = AUTHD_TEMPFAIL;
+			break;
+		}
+	}
+	sqlresult_free(&res);
+	return st;
+}
+
+enum authd_status authd_db_alias(struct authd_cfg *cfg, const char *address,
+				 char **goto_r)
+{
+	struct sqlresult res;
+	const char *args[1] = {address};
+	*goto_r = NULL;
+	if (run(cfg, cfg->q_alias, args, 1, 1, &res) != AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = AUTHD_NOTFOUND;
+	if (res.nrows == 1 && res.rows[0].ncols == 1 &&
+	    res.rows[0].cols[0] != NULL) {
+		*goto_r = xstrdup(res.rows[0].cols[0]);
+		st = AUTHD_FOUND;
+	}
+	sqlresult_free(&res);
+	return st;
+}
+
+enum authd_status authd_db_domain(struct authd_cfg *cfg, const char *domain,
+				  bool *active_r)
+{
+	struct sqlresult res;
+	const char *args[1] = {domain};
+	*active_r = false;
+	if (run(cfg, cfg->q_domain, args, 1, 1, &res) != AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = AUTHD_NOTFOUND;
+	if (res.nrows == 1 && res.rows[0].ncols == 2) {
+		*active_r = flag(res.rows[0].cols[1]);
+		st = AUTHD_FOUND;
+	}
+	sqlresult_free(&res);
+	return st;
+}
+
+static uint64_t num_prefix(const char *v)
+{
+	uint64_t n = 0;
+	if (v == NULL)
+		return 0;
+	for (; *v >= '0' && *v <= '9'; v++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			return UINT64_MAX;
+		n = n * 10 + (uint64_t)(*v - '0');
+	}
+	return n;
+}
+
+enum authd_status authd_db_quota(struct authd_cfg *cfg, const char *domain,
+				 struct authd_quota *q)
+{
+	struct sqlresult res;
+	const char *args[1] = {domain};
+	memset(q, 0, sizeof(*q));
+	if (run(cfg, cfg->q_quota, args, 1, 1, &res) != AUTHD_FOUND)
+		return AUTHD_TEMPFAIL;
+	enum authd_status st = AUTHD_NOTFOUND;
+	if (res.nrows == 1 && res.rows[0].ncols == 8) {
+		char **c = res.rows[0].cols;
+		q->maxquota = num_prefix(c[1]);
+		q->maxusers = num_prefix(c[2]);
+		q->maxalias = num_prefix(c[3]);
+		q->users = num_prefix(c[4]);
+		q->quota_sum = num_prefix(c[5]);
+		q->aliases = num_prefix(c[6]);
+		q->active = flag(c[7]);
+		st = AUTHD_FOUND;
+	}
+	sqlresult_free(&res);
+	return st;
+}

@@ -1,0 +1,62 @@
+/*
+ * The MySQL side of youju-authd: every query it runs, on the ExtMail tables,
+ * through lib/sqlpool with prepared statements.  Called from worker threads
+ * only (each call checks a connection out of the pool and back).  Every
+ * function is tri-state: a database that is down, frozen or misconfigured is
+ * AUTHD_TEMPFAIL, never "not found".
+ */
+#ifndef AUTHD_DB_H
+#define AUTHD_DB_H
+
+#include <stdint.h>
+
+#include "cfg.h"
+#include "reply.h"
+
+enum authd_status {
+	AUTHD_FOUND = 1,
+	AUTHD_NOTFOUND = 0,
+	AUTHD_TEMPFAIL = -1,
+};
+
+/* The mailbox row of login (any state: see authd_user_usable()).  On
+   AUTHD_FOUND *u_r is filled (free with authd_user_free). */
+enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
+				struct authd_user *u_r);
+
+/* Sets the password columns of login.  AUTHD_NOTFOUND: no row changed. */
+enum authd_status authd_db_set_password(struct authd_cfg *cfg,
+					const char *login, const char *crypted,
+					const char *clear);
+
+/* Calls cb for every active account (cb returns 0 to go on, -1 to stop
+   with AUTHD_TEMPFAIL). */
+enum authd_status
+authd_db_enumerate(struct authd_cfg *cfg,
+		   int (*cb)(const struct authd_user *u, void *ctx), void *ctx);
+
+/* The goto list of an active alias (owned string in *goto_r). */
+enum authd_status authd_db_alias(struct authd_cfg *cfg, const char *address,
+				 char **goto_r);
+
+/* A hosted domain; *active_r tells whether it is active. */
+enum authd_status authd_db_domain(struct authd_cfg *cfg, const char *domain,
+				  bool *active_r);
+
+struct authd_quota {
+	uint64_t maxquota;  /* bytes, 0 = unlimited */
+	uint64_t maxusers;  /* 0 = unlimited */
+	uint64_t maxalias;  /* 0 = unlimited */
+	uint64_t users;	    /* mailboxes now */
+	uint64_t quota_sum; /* sum of the mailboxes' quotas, bytes */
+	uint64_t aliases;
+	bool active;
+};
+enum authd_status authd_db_quota(struct authd_cfg *cfg, const char *domain,
+				 struct authd_quota *q_r);
+
+/* Fills u from one row of q_user (exported for tests). */
+void authd_db_row_to_user(const struct authd_cfg *cfg, char *const *cols,
+			  struct authd_user *u);
+
+#endif

@@ -1,0 +1,646 @@
+/*
+ * Request handling for youju-authd (see handle.h), on worker threads.
+ *
+ * Caches: the users cache holds whole mailbox rows (hash included) keyed by
+ * the lower-cased login, so PRE, AUTH and LOOKUP user share one SQL round
+ * trip per authd_cache_ttl; the lookups cache holds finished LOOKUP
+ * replies.  Password verification results are never cached: every AUTH
+ * runs the hash.  A PASSWD drops the user's entry at once; edits made in
+ * SQL by other tools are seen within the TTL (negative TTL for rows that
+ * did not exist).
+ *
+ * Courier compatibility notes: PRE returns PASSWD (and PASSWD2 from a
+ * configured clear column); AUTH login echoes the password as PASSWD2; the
+ * CRAM reply has no NAME, QUOTA or PASSWD (as captured from authdaemond);
+ * PASSWD answers FAIL even on a temporary failure, as courier does.
+ */
+#include "handle.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "db.h"
+#include "log.h"
+#include "pwhash.h"
+#include "resolve.h"
+#include "str.h"
+#include "xalloc.h"
+
+#define CACHE_MAX_ENTRIES 100000
+
+static struct cache *users_cache;
+static struct cache *lookups_cache;
+
+static void *user_dup(const void *v)
+{
+	return authd_user_dup(v);
+}
+
+static void user_free(void *v)
+{
+	authd_user_free(v);
+	free(v);
+}
+
+static const struct cache_ops user_ops = {user_dup, user_free};
+
+void authd_handle_init(void)
+{
+	users_cache = cache_new(CACHE_MAX_ENTRIES, &user_ops);
+	lookups_cache = cache_new(CACHE_MAX_ENTRIES, &cache_string_ops);
+}
+
+void authd_handle_deinit(void)
+{
+	cache_free(&users_cache);
+	cache_free(&lookups_cache);
+}
+
+void authd_handle_clear_caches(void)
+{
+	cache_clear(users_cache);
+	cache_clear(lookups_cache);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+struct authd_job *authd_job_new(struct authd_request *req,
+				struct authd_cfg *cfg)
+{
+	struct authd_job *j = xcalloc(1, sizeof(*j));
+	j->req = *req;
+	memset(req, 0, sizeof(*req));
+	authd_cfg_ref(cfg);
+	j->cfg = cfg;
+	buf_init(&j->reply, AUTHD_REPLY_MAX);
+	return j;
+}
+
+void authd_job_free(struct authd_job **jp)
+{
+	struct authd_job *j = *jp;
+	if (j == NULL)
+		return;
+	authd_request_free(&j->req);
+	buf_wipe(&j->reply); /* may hold PASSWD2 */
+	buf_deinit(&j->reply);
+	authd_cfg_unref(&j->cfg);
+	free(j);
+	*jp = NULL;
+}
+
+int authd_login_name(const struct authd_cfg *cfg, const char *user, char *out,
+		     size_t outsz)
+{
+	const char *dd = cfg->default_domain;
+	int n;
+	if (strchr(user, '@') == NULL && dd != NULL && dd[0] != '\0')
+		n = snprintf(out, outsz, "%s@%s", user, dd);
+	else
+		n = snprintf(out, outsz, "%s", user);
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+static void cache_key(char *out, size_t outsz, const char *prefix,
+		      const char *name)
+{
+	int n = snprintf(out, outsz, "%s%s", prefix, name);
+	if (n < 0 || (size_t)n >= outsz)
+		out[0] = '\0';
+	/* MySQL's default collations compare without case */
+	str_lower(out);
+}
+
+/* The user row of login, through the cache. */
+static enum authd_status get_user(struct authd_cfg *cfg, const char *login,
+				  struct authd_user *u_r)
+{
+	char key[600];
+	cache_key(key, sizeof(key), "u:", login);
+	void *v = NULL;
+	uint64_t now = now_ms();
+	enum cache_result cr = cache_get(users_cache, key, now, &v);
+	if (cr == CACHE_HIT) {
+		*u_r = *(struct authd_user *)v;
+		free(v);
+		return AUTHD_FOUND;
+	}
+	if (cr == CACHE_NEGATIVE)
+		return AUTHD_NOTFOUND;
+	enum authd_status st = authd_db_user(cfg, login, u_r);
+	if (st == AUTHD_FOUND)
+		cache_put(users_cache, key, u_r, cfg->cache_ttl_ms, now);
+	else if (st == AUTHD_NOTFOUND)
+		cache_put(users_cache, key, NULL, cfg->neg_ttl_ms, now);
+	return st;
+}
+
+static void forget_user(const char *login)
+{
+	char key[600];
+	cache_key(key, sizeof(key), "u:", login);
+	cache_del(users_cache, key);
+	cache_clear(lookups_cache);
+}
+
+static void reply_fail(struct authd_job *j, const char *reason, bool login)
+{
+	buf_reset(&j->reply);
+	if (buf_append_str(&j->reply, "FAIL\n") < 0)
+		j->tempfail = true;
+	j->reason = reason;
+	j->login_failed = login;
+}
+
+static void tempfail(struct authd_job *j, const char *reason)
+{
+	buf_reset(&j->reply);
+	j->tempfail = true;
+	j->reason = reason;
+}
+
+static const char *unusable_reason(const struct authd_user *u)
+{
+	if (!u->mailbox_active)
+		return "account disabled";
+	if (!u->domain_active)
+		return "domain disabled";
+	return "account expired";
+}
+
+/* Services whose disable* switch authd enforces itself: Cyrus SASL never
+   looks at OPTIONS, so "SASL auth off" (disablesmtpd) must be applied
+   here; the others are applied here too as defence in depth. */
+static bool service_disabled(const struct authd_user *u, const char *svc)
+{
+	static const struct {
+		const char *svc;
+		unsigned bit;
+	} map[] = {
+	    {"smtp", AUTHD_DIS_SMTPD},	    {"smtps", AUTHD_DIS_SMTPD},
+	    {"esmtp", AUTHD_DIS_SMTPD},	    {"submission", AUTHD_DIS_SMTPD},
+	    {"imap", AUTHD_DIS_IMAP},	    {"imaps", AUTHD_DIS_IMAP},
+	    {"pop3", AUTHD_DIS_POP3},	    {"pop3s", AUTHD_DIS_POP3},
+	    {"webmail", AUTHD_DIS_WEBMAIL},
+	};
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		if (strcmp(map[i].svc, svc) == 0)
+			return (u->disabled & map[i].bit) != 0;
+	}
+	return false;
+}
+
+/* Checks password against the row: the crypt column when it is set
+   (authmysql: a non-empty crypt value wins), else the clear column. */
+static bool password_ok(const struct authd_cfg *cfg, const struct authd_user *u,
+			const char *password, const char **reason_r)
+{
+	*reason_r = "password mismatch";
+	if (password == NULL || password[0] == '\0')
+		return false;
+	if (u->passwd != NULL && u->passwd[0] != '\0') {
+		enum pwhash_result r =
+		    pwhash_verify(password, u->passwd, cfg->plain_fallback);
+		if (r == PWHASH_UNSUPPORTED)
+			*reason_r = "unsupported password scheme";
+		return r == PWHASH_MATCH;
+	}
+	if (u->clearpw != NULL && u->clearpw[0] != '\0') {
+		size_t a = strlen(password), b = strlen(u->clearpw);
+		return a == b && str_secure_eq(password, u->clearpw, a);
+	}
+	*reason_r = "no password stored";
+	return false;
+}
+
+int authd_cram_hmac(enum authd_authtype t, const char *key,
+		    const unsigned char *challenge, size_t clen, char *hex)
+{
+	const EVP_MD *md = t == AUTHD_AUTH_CRAM_MD5	 ? EVP_md5()
+			   : t == AUTHD_AUTH_CRAM_SHA1	 ? EVP_sha1()
+			   : t == AUTHD_AUTH_CRAM_SHA256 ? EVP_sha256()
+							 : NULL;
+	unsigned char mac[EVP_MAX_MD_SIZE];
+	unsigned int maclen = 0;
+	if (md == NULL || HMAC(md, key, (int)strlen(key), challenge, clen, mac,
+			       &maclen) == NULL)
+		return -1;
+	static const char digits[] = "0123456789abcdef";
+	for (unsigned i = 0; i < maclen; i++) {
+		hex[2 * i] = digits[mac[i] >> 4];
+		hex[2 * i + 1] = digits[mac[i] & 15];
+	}
+	hex[2 * maclen] = '\0';
+	explicit_bzero(mac, sizeof(mac));
+	return 0;
+}
+
+static void set_user(struct authd_job *j, const char *user)
+{
+	if (snprintf(j->user, sizeof(j->user), "%s", user) < 0)
+		j->user[0] = '\0';
+}
+
+static void do_pre(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char login[512];
+	struct authd_user u;
+	set_user(j, j->req.user);
+	if (authd_login_name(cfg, j->req.user, login, sizeof(login)) < 0) {
+		reply_fail(j, "login too long", false);
+		return;
+	}
+	enum authd_status st = get_user(cfg, login, &u);
+	if (st == AUTHD_TEMPFAIL) {
+		tempfail(j, "database unavailable");
+		return;
+	}
+	if (st == AUTHD_NOTFOUND) {
+		reply_fail(j, "unknown user", false);
+		return;
+	}
+	if (!authd_user_usable(&u)) {
+		reply_fail(j, unusable_reason(&u), false);
+	} else if (authd_reply_user(&j->reply, &u, u.clearpw, true, true, true,
+				    cfg->default_options) < 0) {
+		tempfail(j, "reply too long");
+	}
+	authd_user_free(&u);
+}
+
+static void do_auth(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char login[512], cuser[512], digest[256];
+	const char *reason = NULL;
+	struct authd_user u;
+	const char *user = j->req.user;
+	bool cram = j->req.authtype != AUTHD_AUTH_LOGIN;
+
+	j->login = true;
+	if (cram) {
+		if (cfg->clear_pwfield[0] == '\0') {
+			reply_fail(j, "CRAM needs authd_clear_pwfield", false);
+			return;
+		}
+		if (j->req.response == NULL ||
+		    authd_cram_decode(j->req.response, cuser, sizeof(cuser),
+				      digest, sizeof(digest)) < 0) {
+			reply_fail(j, "malformed CRAM response", true);
+			return;
+		}
+		user = cuser;
+	}
+	set_user(j, user);
+	if (authd_login_name(cfg, user, login, sizeof(login)) < 0) {
+		reply_fail(j, "login too long", true);
+		return;
+	}
+	enum authd_status st = get_user(cfg, login, &u);
+	if (st == AUTHD_TEMPFAIL) {
+		tempfail(j, "database unavailable");
+		return;
+	}
+	if (st == AUTHD_NOTFOUND) {
+		reply_fail(j, "unknown user", true);
+		return;
+	}
+	bool ok;
+	if (cram) {
+		unsigned char ch[1024];
+		char want[2 * EVP_MAX_MD_SIZE + 1];
+		long cl = authd_b64_decode(j->req.challenge, ch, sizeof(ch));
+		ok = cl > 0 && u.clearpw != NULL && u.clearpw[0] != '\0' &&
+		     authd_cram_hmac(j->req.authtype, u.clearpw, ch, (size_t)cl,
+				     want) == 0 &&
+		     strlen(want) == strlen(digest) &&
+		     str_secure_eq(want, digest, strlen(want));
+		reason = "password mismatch";
+		explicit_bzero(want, sizeof(want));
+	} else {
+		ok = password_ok(cfg, &u, j->req.password, &reason);
+	}
+	if (!ok) {
+		reply_fail(j, reason, true);
+	} else if (!authd_user_usable(&u)) {
+		reply_fail(j, unusable_reason(&u), true);
+	} else if (service_disabled(&u, j->req.service)) {
+		reply_fail(j, "service disabled for this account", true);
+	} else if (authd_reply_user(&j->reply, &u,
+				    cram ? NULL : j->req.password, !cram, !cram,
+				    !cram, cfg->default_options) < 0) {
+		tempfail(j, "reply too long");
+	}
+	authd_user_free(&u);
+}
+
+static void do_passwd(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char login[512];
+	const char *reason = NULL, *err = NULL;
+	struct authd_user u;
+
+	j->login = true;
+	set_user(j, j->req.user);
+	if (authd_login_name(cfg, j->req.user, login, sizeof(login)) < 0) {
+		reply_fail(j, "login too long", true);
+		return;
+	}
+	enum authd_status st = get_user(cfg, login, &u);
+	if (st != AUTHD_FOUND) {
+		/* courier answers FAIL even for a temporary failure */
+		reply_fail(j,
+			   st == AUTHD_TEMPFAIL ? "database unavailable"
+						: "unknown user",
+			   st == AUTHD_NOTFOUND);
+		return;
+	}
+	if (!password_ok(cfg, &u, j->req.password, &reason)) {
+		reply_fail(j, reason, true);
+	} else if (!authd_user_usable(&u)) {
+		reply_fail(j, unusable_reason(&u), true);
+	} else if (u.pwchange_disabled) {
+		reply_fail(j, "password change disabled", false);
+	} else if (j->req.newpassword[0] == '\0') {
+		reply_fail(j, "empty new password", false);
+	} else {
+		char *h =
+		    pwhash_make(j->req.newpassword, cfg->password_scheme, &err);
+		if (h == NULL) {
+			log_error("authd: cannot hash a password with %s: %s",
+				  cfg->password_scheme, err ? err : "?");
+			reply_fail(j, "hashing failed", false);
+		} else {
+			/* the clear column is written only where the operator
+			   configured one, as courier's authmysql does */
+			st = authd_db_set_password(cfg, u.address, h,
+						   j->req.newpassword);
+			explicit_bzero(h, strlen(h));
+			free(h);
+			forget_user(login);
+			if (st == AUTHD_FOUND) {
+				if (buf_append_str(&j->reply, "OK\n") < 0)
+					j->tempfail = true;
+				j->reason = "password changed";
+			} else {
+				reply_fail(j,
+					   st == AUTHD_TEMPFAIL
+					       ? "database unavailable"
+					       : "no row updated",
+					   false);
+			}
+		}
+	}
+	authd_user_free(&u);
+}
+
+static int enum_cb(const struct authd_user *u, void *ctx)
+{
+	struct authd_job *j = ctx;
+	return authd_reply_enum(&j->reply, u, j->cfg->default_options);
+}
+
+static void do_enumerate(struct authd_job *j)
+{
+	if (buf_append_str(&j->reply, "# authmysql\n\n") < 0) {
+		tempfail(j, "reply too long");
+		return;
+	}
+	enum authd_status st = authd_db_enumerate(j->cfg, enum_cb, j);
+	if (st != AUTHD_FOUND) {
+		/* the rows come in one result set, so a failure comes before
+		   any record: nothing to flush, close without a reply */
+		tempfail(j, "enumeration failed");
+		return;
+	}
+	if (buf_append_str(&j->reply, ".\n") < 0)
+		tempfail(j, "reply too long");
+}
+
+/* ---- LOOKUP ---- */
+
+static int reply_user_lookup(struct buf *out, const struct authd_user *u,
+			     const char *defaults)
+{
+	struct buf opts, merged;
+	int rc = -1;
+	buf_init(&opts, 4096);
+	buf_init(&merged, 4096);
+	if (authd_reply_kv(out, "ADDRESS", u->address) < 0 ||
+	    buf_printf(out, "UID=%lu\nGID=%lu\n", u->uid, u->gid) < 0 ||
+	    authd_reply_kv(out, "HOME", u->home) < 0 ||
+	    authd_reply_kv(out, "MAILDIR", u->maildir) < 0 ||
+	    authd_reply_kv(out, "QUOTA", u->quota) < 0 ||
+	    authd_reply_kv(out, "NAME", u->name) < 0 ||
+	    buf_printf(out, "ACTIVE=%d\nDISABLEPWDCHANGE=%d\n",
+		       authd_user_usable(u), u->pwchange_disabled) < 0 ||
+	    authd_user_options(u, &opts) < 0 ||
+	    authd_options_merge(buf_cstr(&opts), defaults, &merged) < 0 ||
+	    authd_reply_kv(out, "OPTIONS", buf_cstr(&merged)) < 0 ||
+	    buf_append_str(out, ".\n") < 0)
+		goto out;
+	rc = 0;
+out:
+	buf_deinit(&opts);
+	buf_deinit(&merged);
+	return rc;
+}
+
+static enum authd_status r_alias(void *ctx, const char *a, char **g)
+{
+	return authd_db_alias(ctx, a, g);
+}
+
+static enum authd_status r_mailbox(void *ctx, const char *a)
+{
+	struct authd_user u;
+	enum authd_status st = get_user(ctx, a, &u);
+	if (st == AUTHD_FOUND) {
+		if (!authd_user_usable(&u))
+			st = AUTHD_NOTFOUND;
+		authd_user_free(&u);
+	}
+	return st;
+}
+
+static enum authd_status r_domain(void *ctx, const char *d)
+{
+	bool active = false;
+	enum authd_status st = authd_db_domain(ctx, d, &active);
+	if (st == AUTHD_FOUND && !active)
+		st = AUTHD_NOTFOUND;
+	return st;
+}
+
+static const struct resolve_ops rops = {r_alias, r_mailbox, r_domain};
+
+/* Builds the reply of one LOOKUP into j->reply (FAIL / tempfail set). */
+static void lookup_uncached(struct authd_job *j, const char *arg)
+{
+	struct authd_cfg *cfg = j->cfg;
+	enum authd_status st;
+	switch (j->req.lookup) {
+	case AUTHD_LOOKUP_USER: {
+		struct authd_user u;
+		st = get_user(cfg, arg, &u);
+		if (st == AUTHD_FOUND) {
+			if (reply_user_lookup(&j->reply, &u,
+					      cfg->default_options) < 0)
+				st = AUTHD_TEMPFAIL;
+			authd_user_free(&u);
+		}
+		break;
+	}
+	case AUTHD_LOOKUP_DOMAIN: {
+		bool active;
+		st = authd_db_domain(cfg, arg, &active);
+		if (st == AUTHD_FOUND &&
+		    (authd_reply_kv(&j->reply, "DOMAIN", arg) < 0 ||
+		     buf_printf(&j->reply, "ACTIVE=%d\n.\n", active) < 0))
+			st = AUTHD_TEMPFAIL;
+		break;
+	}
+	case AUTHD_LOOKUP_QUOTA: {
+		struct authd_quota q;
+		st = authd_db_quota(cfg, arg, &q);
+		if (st == AUTHD_FOUND &&
+		    (authd_reply_kv(&j->reply, "DOMAIN", arg) < 0 ||
+		     buf_printf(&j->reply,
+				"ACTIVE=%d\nMAXQUOTA=%llu\nMAXUSERS=%llu\n"
+				"MAXALIAS=%llu\nUSERS=%llu\nQUOTASUM=%llu\n"
+				"ALIASES=%llu\n.\n",
+				q.active, (unsigned long long)q.maxquota,
+				(unsigned long long)q.maxusers,
+				(unsigned long long)q.maxalias,
+				(unsigned long long)q.users,
+				(unsigned long long)q.quota_sum,
+				(unsigned long long)q.aliases) < 0))
+			st = AUTHD_TEMPFAIL;
+		break;
+	}
+	case AUTHD_LOOKUP_RCPT:
+	default: {
+		struct resolve_result r;
+		st = resolve_rcpt(&rops, cfg, arg, cfg->alias_max_depth, &r);
+		if (st == AUTHD_TEMPFAIL && r.error != NULL) {
+			char esc[300];
+			log_warning(
+			    "authd: lookup rcpt %s: %s",
+			    log_escape(esc, sizeof(esc), arg, strlen(arg)),
+			    r.error);
+		}
+		if (st == AUTHD_FOUND && !r.is_alias) {
+			struct authd_user u;
+			st = get_user(cfg, r.targets[0].address, &u);
+			if (st == AUTHD_FOUND) {
+				if (buf_append_str(&j->reply,
+						   "TYPE=mailbox\n") < 0 ||
+				    reply_user_lookup(&j->reply, &u,
+						      cfg->default_options) < 0)
+					st = AUTHD_TEMPFAIL;
+				authd_user_free(&u);
+			}
+		} else if (st == AUTHD_FOUND) {
+			static const char *const key[] = {"MAILBOX", "REMOTE",
+							  "UNKNOWN"};
+			if (buf_append_str(&j->reply, "TYPE=alias\n") < 0 ||
+			    authd_reply_kv(&j->reply, "ADDRESS", arg) < 0)
+				st = AUTHD_TEMPFAIL;
+			for (size_t i = 0; st == AUTHD_FOUND && i < r.n; i++) {
+				if (authd_reply_kv(&j->reply,
+						   key[r.targets[i].kind],
+						   r.targets[i].address) < 0)
+					st = AUTHD_TEMPFAIL;
+			}
+			if (st == AUTHD_FOUND &&
+			    buf_append_str(&j->reply, ".\n") < 0)
+				st = AUTHD_TEMPFAIL;
+		}
+		resolve_result_free(&r);
+		break;
+	}
+	}
+	if (st == AUTHD_TEMPFAIL)
+		tempfail(j, "lookup failed");
+	else if (st == AUTHD_NOTFOUND)
+		reply_fail(j, "not found", false);
+}
+
+static void do_lookup(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char arg[512], key[600];
+	set_user(j, j->req.user);
+	if (snprintf(arg, sizeof(arg), "%s", j->req.user) >= (int)sizeof(arg)) {
+		reply_fail(j, "argument too long", false);
+		return;
+	}
+	str_lower(arg);
+	if (j->req.lookup == AUTHD_LOOKUP_USER) {
+		/* straight from the users cache */
+		lookup_uncached(j, arg);
+		return;
+	}
+	int n = snprintf(key, sizeof(key), "%s:%s",
+			 authd_lookup_name(j->req.lookup), arg);
+	if (n < 0 || (size_t)n >= sizeof(key)) {
+		reply_fail(j, "argument too long", false);
+		return;
+	}
+	void *v = NULL;
+	uint64_t now = now_ms();
+	enum cache_result cr = cache_get(lookups_cache, key, now, &v);
+	if (cr == CACHE_HIT) {
+		if (buf_append_str(&j->reply, v) < 0)
+			tempfail(j, "reply too long");
+		free(v);
+		return;
+	}
+	if (cr == CACHE_NEGATIVE) {
+		reply_fail(j, "not found", false);
+		return;
+	}
+	lookup_uncached(j, arg);
+	if (j->tempfail)
+		return;
+	if (strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
+		cache_put(lookups_cache, key, NULL, cfg->neg_ttl_ms, now);
+	else
+		cache_put(lookups_cache, key, buf_cstr(&j->reply),
+			  cfg->cache_ttl_ms, now);
+}
+
+void authd_handle(struct authd_job *j)
+{
+	switch (j->req.cmd) {
+	case AUTHD_CMD_PRE:
+		do_pre(j);
+		break;
+	case AUTHD_CMD_AUTH:
+		do_auth(j);
+		break;
+	case AUTHD_CMD_PASSWD:
+		do_passwd(j);
+		break;
+	case AUTHD_CMD_ENUMERATE:
+		do_enumerate(j);
+		break;
+	case AUTHD_CMD_LOOKUP:
+		do_lookup(j);
+		break;
+	case AUTHD_CMD_REJECT:
+		reply_fail(j, j->req.reject_reason, false);
+		break;
+	}
+}

@@ -1,0 +1,63 @@
+/*
+ * Answering one parsed request (runs on a worker thread): directory lookups
+ * through the caches and lib/sqlpool, password checks through lib/pwhash,
+ * and the reply bytes.  The event loop owns the connection; a job carries
+ * the request in and the reply (or "temporary failure": close silently)
+ * out, plus what the loop needs for throttling and logging.
+ */
+#ifndef AUTHD_HANDLE_H
+#define AUTHD_HANDLE_H
+
+#include <stdbool.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "proto.h"
+
+/* the largest reply: ENUMERATE of a big site */
+#define AUTHD_REPLY_MAX (64u << 20)
+
+struct authd_job {
+	struct authd_request req;
+	struct authd_cfg *cfg; /* a reference, dropped by job_free */
+
+	/* results */
+	bool tempfail; /* close without a reply */
+	struct buf reply;
+	bool login;	    /* AUTH or PASSWD: counts for throttling */
+	bool login_failed;  /* a FAIL for bad credentials */
+	const char *reason; /* static: why FAIL / tempfail */
+	char user[256];	    /* the login as logged (escaped later) */
+
+	/* owned by the event loop */
+	void *conn;
+	struct authd_job *next;
+};
+
+/* Sets up the process-wide caches (call once, before the workers). */
+void authd_handle_init(void);
+void authd_handle_deinit(void);
+/* Empties the caches (SIGHUP). */
+void authd_handle_clear_caches(void);
+
+/* A job for req (moved in: req is zeroed) under cfg (a reference is
+   taken). */
+struct authd_job *authd_job_new(struct authd_request *req,
+				struct authd_cfg *cfg);
+void authd_job_free(struct authd_job **job);
+
+/* Does the work: fills the result fields.  Thread-safe. */
+void authd_handle(struct authd_job *job);
+
+/* The login as looked up: lower-cased? no: as sent, plus
+   @authd_default_domain when it has no '@'.  Into out (size outsz);
+   returns 0 or -1 when it does not fit. */
+int authd_login_name(const struct authd_cfg *cfg, const char *user, char *out,
+		     size_t outsz);
+
+/* HMAC of challenge under key with the CRAM type's hash, lower-case hex,
+   into hex (at least 129 bytes).  0 or -1. */
+int authd_cram_hmac(enum authd_authtype t, const char *key,
+		    const unsigned char *challenge, size_t clen, char *hex);
+
+#endif

@@ -1,0 +1,504 @@
+/*
+ * youju-authd's event loop (see server.h).  Each connection is a small
+ * state machine: READ (parse as bytes arrive) → WORK (a job on a worker
+ * thread; the fd is not watched) → DELAY (a failed login waits
+ * authd_failure_delay before its FAIL) → WRITE → closed.  A temporary
+ * failure anywhere closes without a reply, which every client of the
+ * protocol reads as "try again later".  Only this thread touches
+ * connections and the throttling tables.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "handle.h"
+#include "log.h"
+#include "net.h"
+#include "str.h"
+#include "throttle.h"
+#include "workq.h"
+#include "xalloc.h"
+
+#define THROTTLE_MAX_KEYS 100000
+#define ACCEPT_RETRY_MS	  200
+
+enum conn_state { C_READ, C_WORK, C_DELAY, C_WRITE };
+
+struct server;
+
+struct conn {
+	struct server *srv;
+	int fd;
+	struct ev_io *io;
+	struct ev_timer *timer;
+	struct buf in, out;
+	enum conn_state state;
+	uint64_t read_deadline;
+	struct authd_job *job;
+	struct conn *prev, *next;
+};
+
+struct server {
+	struct ev_loop *loop;
+	struct authd_cfg *cfg;
+	char *conf_path;
+	char *db_password;
+	int listen_fd;
+	struct ev_io *listen_io;
+	struct ev_timer *accept_timer;
+	bool accept_paused;
+	struct workq *wq;
+	struct ev_io *wq_io;
+	struct throttle *thr_user, *thr_ip;
+	unsigned nconns;
+	struct conn *conns;
+};
+
+static void conn_close(struct conn *c)
+{
+	struct server *s = c->srv;
+	if (c->job != NULL) {
+		/* the worker still has it: it is freed when it comes back */
+		c->job->conn = NULL;
+		c->job = NULL;
+	}
+	ev_io_free(&c->io);
+	ev_timer_free(&c->timer);
+	close(c->fd);
+	buf_wipe(&c->in);
+	buf_deinit(&c->in);
+	buf_wipe(&c->out);
+	buf_deinit(&c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+	s->nconns--;
+	if (s->accept_paused && s->nconns < s->cfg->max_clients &&
+	    s->accept_timer == NULL) {
+		s->accept_paused = false;
+		ev_io_set(s->listen_io, EV_READ);
+	}
+}
+
+static void conn_timeout(struct ev_timer *t, void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state == C_WORK)
+		log_warning("authd: request timed out (temporary failure)");
+	conn_close(c);
+}
+
+static void conn_write(struct conn *c)
+{
+	int r = net_out_flush(c->fd, &c->out);
+	if (r == 0) {
+		ev_io_set(c->io, EV_WRITE);
+		return;
+	}
+	/* all written, or the client went away: either way we are done */
+	conn_close(c);
+}
+
+static void conn_start_write(struct conn *c)
+{
+	c->state = C_WRITE;
+	ev_timer_set(c->timer, AUTHD_WRITE_MS);
+	conn_write(c);
+}
+
+static void conn_delay_done(struct ev_timer *t, void *ctx)
+{
+	struct conn *c = ctx;
+	ev_timer_free(&c->timer);
+	c->timer = ev_timer_new(c->srv->loop, AUTHD_WRITE_MS, conn_timeout, c);
+	conn_start_write(c);
+}
+
+static void lower_copy(char *out, size_t outsz, const char *in)
+{
+	if (snprintf(out, outsz, "%s", in) < 0)
+		out[0] = '\0';
+	str_lower(out);
+}
+
+/* The throttling key of a login request: its lower-cased login name. */
+static void login_key(const struct server *s, const struct authd_request *r,
+		      char *out, size_t outsz)
+{
+	char cuser[512], digest[256], login[512];
+	const char *user = r->user;
+	out[0] = '\0';
+	if (r->cmd == AUTHD_CMD_AUTH && r->authtype != AUTHD_AUTH_LOGIN) {
+		if (r->response == NULL ||
+		    authd_cram_decode(r->response, cuser, sizeof(cuser), digest,
+				      sizeof(digest)) < 0)
+			return;
+		user = cuser;
+	}
+	if (user == NULL ||
+	    authd_login_name(s->cfg, user, login, sizeof(login)) < 0)
+		return;
+	lower_copy(out, outsz, login);
+}
+
+static void log_login(const char *what, const char *user, const char *rip,
+		      const char *service, const char *reason)
+{
+	char u[200], r[64], sv[64];
+	log_escape(u, sizeof(u), user, strlen(user));
+	log_escape(r, sizeof(r), rip, strlen(rip));
+	log_escape(sv, sizeof(sv), service != NULL ? service : "",
+		   service != NULL ? strlen(service) : 0);
+	if (reason != NULL)
+		log_info("authd: %s: user=<%s>, rip=%s, service=%s, reason=%s",
+			 what, u, r, sv, reason);
+	else
+		log_info("authd: %s: user=<%s>, rip=%s, service=%s", what, u, r,
+			 sv);
+}
+
+static void job_done(struct server *s, struct authd_job *j)
+{
+	struct conn *c = j->conn;
+	if (j->login) {
+		char key[512];
+		lower_copy(key, sizeof(key), j->user);
+		if (j->login_failed) {
+			log_login(j->req.cmd == AUTHD_CMD_PASSWD
+				      ? "password change failed"
+				      : "auth failed",
+				  j->user, j->req.rip, j->req.service,
+				  j->reason);
+			enum throttle_state a, b;
+			a = throttle_fail(s->thr_user, key, ev_now_ms(s->loop));
+			b = throttle_fail(s->thr_ip, j->req.rip,
+					  ev_now_ms(s->loop));
+			if (a == THROTTLE_LOCKED || b == THROTTLE_LOCKED)
+				log_login("locked out", j->user, j->req.rip,
+					  j->req.service,
+					  a == THROTTLE_LOCKED
+					      ? "too many failures for "
+						"this user"
+					      : "too many failures from "
+						"this client");
+		} else if (!j->tempfail && j->req.cmd == AUTHD_CMD_AUTH &&
+			   strcmp(buf_cstr(&j->reply), "FAIL\n") != 0) {
+			throttle_reset(s->thr_user, key);
+			log_debug("authd: auth ok: user=<%s>, service=%s", key,
+				  j->req.service);
+		} else if (j->req.cmd == AUTHD_CMD_PASSWD && !j->tempfail) {
+			log_login(strcmp(buf_cstr(&j->reply), "OK\n") == 0
+				      ? "password changed"
+				      : "password change refused",
+				  j->user, j->req.rip, j->req.service,
+				  j->reason);
+		}
+	}
+	if (j->tempfail && j->reason != NULL) {
+		char u[200];
+		log_warning("authd: temporary failure: user=<%s>, reason=%s",
+			    log_escape(u, sizeof(u), j->user, strlen(j->user)),
+			    j->reason);
+	}
+	if (c == NULL) {
+		authd_job_free(&j);
+		return;
+	}
+	c->job = NULL;
+	if (j->tempfail) {
+		authd_job_free(&j);
+		conn_close(c);
+		return;
+	}
+	/* the reply moves to the connection */
+	struct buf tmp = c->out;
+	c->out = j->reply;
+	j->reply = tmp;
+	bool delay = j->login_failed && s->cfg->failure_delay_ms > 0;
+	authd_job_free(&j);
+	if (delay) {
+		c->state = C_DELAY;
+		ev_timer_free(&c->timer);
+		c->timer = ev_timer_new(s->loop, s->cfg->failure_delay_ms,
+					conn_delay_done, c);
+		return;
+	}
+	conn_start_write(c);
+}
+
+static void wq_ready(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct server *s = ctx;
+	struct authd_job *j = workq_take_done(s->wq);
+	while (j != NULL) {
+		struct authd_job *next = j->next;
+		j->next = NULL;
+		job_done(s, j);
+		j = next;
+	}
+}
+
+static void conn_dispatch(struct conn *c, struct authd_request *req)
+{
+	struct server *s = c->srv;
+	ev_io_set(c->io, 0);
+	if (req->cmd == AUTHD_CMD_REJECT) {
+		/* answered at once, no worker needed */
+		buf_reset(&c->out);
+		if (buf_append_str(&c->out, "FAIL\n") < 0) {
+			conn_close(c);
+		} else {
+			authd_request_free(req);
+			conn_start_write(c);
+			return;
+		}
+		authd_request_free(req);
+		return;
+	}
+	if (req->cmd == AUTHD_CMD_AUTH || req->cmd == AUTHD_CMD_PASSWD) {
+		char key[512];
+		uint64_t now = ev_now_ms(s->loop);
+		login_key(s, req, key, sizeof(key));
+		bool u =
+		    throttle_check(s->thr_user, key, now) == THROTTLE_LOCKED;
+		bool i =
+		    throttle_check(s->thr_ip, req->rip, now) == THROTTLE_LOCKED;
+		if (u || i) {
+			log_login("throttled", key, req->rip, req->service,
+				  u ? "user locked out" : "client locked out");
+			authd_request_free(req);
+			conn_close(c);
+			return;
+		}
+	}
+	struct authd_job *j = authd_job_new(req, s->cfg);
+	j->conn = c;
+	if (workq_submit(s->wq, j) < 0) {
+		log_warning("authd: worker queue full: temporary failure");
+		authd_job_free(&j);
+		conn_close(c);
+		return;
+	}
+	c->job = j;
+	c->state = C_WORK;
+	ev_timer_set(c->timer, s->cfg->request_timeout_ms);
+}
+
+static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state == C_WRITE) {
+		conn_write(c);
+		return;
+	}
+	if (c->state != C_READ)
+		return;
+	bool eof = false;
+	bool progress = false;
+	for (;;) {
+		int r = net_fill(fd, &c->in);
+		if (r > 0) {
+			progress = true;
+			continue;
+		}
+		if (r == 0)
+			break;
+		if (errno == 0) {
+			eof = true;
+		} else if (errno != ENOBUFS) {
+			conn_close(c);
+			return;
+		}
+		break;
+	}
+	struct authd_request req;
+	const char *why = NULL;
+	enum authd_parse_status st = authd_parse(c->in.p != NULL ? c->in.p : "",
+						 c->in.len, eof, &req, &why);
+	if (st == AUTHD_PARSE_OK) {
+		conn_dispatch(c, &req);
+		return;
+	}
+	if (st == AUTHD_PARSE_CLOSE) {
+		if (c->in.len > 0)
+			log_debug("authd: dropped a request: %s", why);
+		conn_close(c);
+		return;
+	}
+	if (progress) {
+		uint64_t now = ev_now_ms(c->srv->loop);
+		uint64_t left =
+		    c->read_deadline > now ? c->read_deadline - now : 1;
+		ev_timer_set(c->timer,
+			     left < AUTHD_IDLE_MS ? left : AUTHD_IDLE_MS);
+	}
+}
+
+static void accept_resume(struct ev_timer *t, void *ctx)
+{
+	struct server *s = ctx;
+	ev_timer_free(&s->accept_timer);
+	if (s->nconns < s->cfg->max_clients) {
+		s->accept_paused = false;
+		ev_io_set(s->listen_io, EV_READ);
+	}
+}
+
+static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
+{
+	struct server *s = ctx;
+	for (;;) {
+		if (s->nconns >= s->cfg->max_clients) {
+			s->accept_paused = true;
+			ev_io_set(s->listen_io, 0);
+			return;
+		}
+		int fd;
+		char peer[NET_ADDR_MAX];
+		int r = net_accept(lfd, &fd, peer, sizeof(peer));
+		if (r == 0)
+			return;
+		if (r < 0) {
+			log_error("authd: accept: %s", strerror(errno));
+			s->accept_paused = true;
+			ev_io_set(s->listen_io, 0);
+			if (s->accept_timer == NULL)
+				s->accept_timer = ev_timer_new(
+				    s->loop, ACCEPT_RETRY_MS, accept_resume, s);
+			return;
+		}
+		struct conn *c = xcalloc(1, sizeof(*c));
+		c->srv = s;
+		c->fd = fd;
+		buf_init(&c->in, AUTHD_REQUEST_MAX);
+		buf_init(&c->out, AUTHD_REPLY_MAX);
+		c->state = C_READ;
+		c->read_deadline = ev_now_ms(s->loop) + AUTHD_READ_DEADLINE_MS;
+		c->io = ev_io_new(s->loop, fd, EV_READ, conn_io, c);
+		c->timer =
+		    ev_timer_new(s->loop, AUTHD_IDLE_MS, conn_timeout, c);
+		c->next = s->conns;
+		if (s->conns != NULL)
+			s->conns->prev = c;
+		s->conns = c;
+		s->nconns++;
+	}
+}
+
+static void reload(struct server *s)
+{
+	const char *err = NULL;
+	struct conf *conf =
+	    conf_load(s->conf_path, conf_tables_for("authd"), &err);
+	if (conf == NULL) {
+		log_error("authd: reload failed, keeping the running "
+			  "configuration: %s",
+			  err != NULL ? err : "?");
+		return;
+	}
+	/* re-read the secret if we still can (we may have dropped root) */
+	const char *pwpath = conf_str(conf, "mysql_password_file");
+	char *pw = NULL;
+	if (pwpath[0] != '\0') {
+		const char *e2 = NULL;
+		pw = authd_read_secret(pwpath, &e2);
+	}
+	if (pw != NULL) {
+		if (s->db_password != NULL) {
+			explicit_bzero(s->db_password, strlen(s->db_password));
+			free(s->db_password);
+		}
+		s->db_password = pw;
+	}
+	struct authd_cfg *cfg = authd_cfg_new(conf, s->db_password, &err);
+	if (cfg == NULL) {
+		conf_free(&conf);
+		log_error("authd: reload failed, keeping the running "
+			  "configuration: %s",
+			  err);
+		return;
+	}
+	if (strcmp(cfg->socket_path, s->cfg->socket_path) != 0 ||
+	    cfg->workers != s->cfg->workers)
+		log_warning("authd: authd_socket and authd_workers change "
+			    "only at restart");
+	authd_cfg_unref(&s->cfg);
+	s->cfg = cfg;
+	authd_handle_clear_caches();
+	throttle_configure(s->thr_user, cfg->failure_limit_user,
+			   cfg->failure_window_ms, cfg->lockout_ms);
+	throttle_configure(s->thr_ip, cfg->failure_limit_client,
+			   cfg->failure_window_ms, cfg->lockout_ms);
+	if (log_reopen() < 0)
+		log_warning("authd: cannot reopen the log file: %s",
+			    strerror(errno));
+	log_info("authd: configuration reloaded, caches cleared");
+}
+
+static void on_signal(int signo, void *ctx)
+{
+	struct server *s = ctx;
+	if (signo == SIGHUP) {
+		reload(s);
+		return;
+	}
+	log_info("authd: stopping on signal %d", signo);
+	ev_loop_stop(s->loop);
+}
+
+int authd_server_run(int listen_fd, struct authd_cfg *cfg,
+		     const char *conf_path, const char *db_password)
+{
+	struct server s;
+	memset(&s, 0, sizeof(s));
+	s.loop = ev_loop_new();
+	s.cfg = cfg;
+	s.conf_path = xstrdup(conf_path);
+	s.db_password = db_password != NULL ? xstrdup(db_password) : NULL;
+	s.listen_fd = listen_fd;
+	s.thr_user = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_user,
+				  cfg->failure_window_ms, cfg->lockout_ms);
+	s.thr_ip = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_client,
+				cfg->failure_window_ms, cfg->lockout_ms);
+	authd_handle_init();
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    ev_signal(s.loop, SIGTERM, on_signal, &s) < 0 ||
+	    ev_signal(s.loop, SIGINT, on_signal, &s) < 0 ||
+	    ev_signal(s.loop, SIGHUP, on_signal, &s) < 0)
+		fatal("authd: cannot set up signal handling: %s",
+		      strerror(errno));
+	/* the queue holds what the clients limit allows */
+	s.wq = workq_new(cfg->workers, cfg->max_clients);
+	s.wq_io = ev_io_new(s.loop, workq_fd(s.wq), EV_READ, wq_ready, &s);
+	s.listen_io = ev_io_new(s.loop, listen_fd, EV_READ, on_accept, &s);
+
+	int rc = ev_loop_run(s.loop);
+
+	ev_io_free(&s.listen_io);
+	ev_timer_free(&s.accept_timer);
+	while (s.conns != NULL)
+		conn_close(s.conns);
+	ev_io_free(&s.wq_io);
+	workq_free(&s.wq);
+	authd_handle_deinit();
+	throttle_free(&s.thr_user);
+	throttle_free(&s.thr_ip);
+	authd_cfg_unref(&s.cfg);
+	if (s.db_password != NULL) {
+		explicit_bzero(s.db_password, strlen(s.db_password));
+		free(s.db_password);
+	}
+	free(s.conf_path);
+	ev_loop_free(&s.loop);
+	return rc;
+}

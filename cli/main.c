@@ -1,0 +1,53 @@
+/*
+ * youju: the one command-line tool (DESIGN §3).  It dispatches to
+ * subcommands; the ones that manage the instance (start, stop, status,
+ * reload) live in cli/instance.c, `conf` in cli/conf.c, `auth` and `authd`
+ * in cli/auth.c.  Called by another name (sendmail, mailq), it will act as
+ * that Postfix command once the MTA provides it.
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "cli.h"
+#include "instance.h"
+
+struct cli_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct cli_command cli_commands[] = {
+	{ "start", cli_start, "create the instance if needed, start daemons" },
+	{ "stop", cli_stop, "stop every daemon, MariaDB included" },
+	{ "status", cli_status, "show each daemon and its pid" },
+	{ "reload", cli_reload, "make running daemons re-read youju.cf" },
+	{ "conf", cli_conf, "show or edit youju.cf (like postconf)" },
+	{ "auth", cli_auth, "test or change a password (like authtest)" },
+	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
+};
+
+static int cli_usage(FILE *f)
+{
+	fprintf(f, "usage: youju COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof cli_commands / sizeof *cli_commands; i++)
+		fprintf(f, "  %-8s %s\n", cli_commands[i].name,
+			cli_commands[i].help);
+	return f == stderr ? 2 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage(stderr);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return cli_usage(stdout);
+	for (size_t i = 0; i < sizeof cli_commands / sizeof *cli_commands; i++)
+		if (strcmp(argv[1], cli_commands[i].name) == 0)
+			return cli_commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "youju: unknown command: %s\n", argv[1]);
+	return cli_usage(stderr);
+}

@@ -1,0 +1,305 @@
+/*
+ * youju-authd client (see authc.h).  Connect, write the request, read to
+ * EOF under one deadline (poll on a non-blocking socket), then classify the
+ * reply the way libcourierauth does (reference/authd-protocol.md §3.3): a
+ * "." line is success, "FAIL" rejection, anything else a temporary
+ * failure.
+ */
+#include "authc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "xalloc.h"
+
+static unsigned authc_timeout_ms = AUTHC_TIMEOUT_MS;
+
+void authc_set_timeout(unsigned ms)
+{
+	if (ms > 0)
+		authc_timeout_ms = ms;
+}
+
+void authc_reply_free(struct authc_reply *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		/* PASSWD2 echoes a password */
+		explicit_bzero(r->kv[i].value, strlen(r->kv[i].value));
+		free(r->kv[i].key);
+		free(r->kv[i].value);
+	}
+	free(r->kv);
+	r->kv = NULL;
+	r->n = 0;
+}
+
+const char *authc_get(const struct authc_reply *r, const char *key)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (strcmp(r->kv[i].key, key) == 0)
+			return r->kv[i].value;
+	}
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits for events on fd until deadline: 1 ready, -1 timeout/error. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		if (left <= 0)
+			return -1;
+		struct pollfd p = {fd, events, 0};
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return 1;
+		if (r < 0 && errno != EINTR)
+			return -1;
+	}
+}
+
+static int parse_reply(const struct buf *in, struct authc_reply *r)
+{
+	const char *p = in->p, *end = in->p + in->len;
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (lf == NULL)
+			return -1;
+		size_t l = (size_t)(lf - p);
+		if (l == 1 && p[0] == '.')
+			return lf + 1 == end ? 0 : -1;
+		const char *eq = memchr(p, '=', l);
+		if (eq != NULL && r != NULL) {
+			r->kv = xrealloc(r->kv, (r->n + 1) * sizeof(*r->kv));
+			r->kv[r->n].key = xmemdup0(p, (size_t)(eq - p));
+			r->kv[r->n].value =
+			    xmemdup0(eq + 1, (size_t)(lf - eq - 1));
+			r->n++;
+		}
+		p = lf + 1;
+	}
+	return -1; /* no "." line */
+}
+
+enum authc_status authc_request(const char *socket_path, const void *req,
+				size_t len, struct authc_reply *reply_r)
+{
+	struct authc_reply tmp = {NULL, 0};
+	if (reply_r != NULL)
+		*reply_r = tmp;
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	size_t pl = strlen(socket_path);
+	if (pl >= sizeof(sa.sun_path))
+		return AUTHC_TEMPFAIL;
+	memcpy(sa.sun_path, socket_path, pl + 1);
+	int64_t deadline = mono_ms() + authc_timeout_ms;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return AUTHC_TEMPFAIL;
+	enum authc_status st = AUTHC_TEMPFAIL;
+	struct buf in;
+	buf_init(&in, AUTHC_REPLY_MAX);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN)
+		goto out;
+	size_t off = 0;
+	while (off < len) {
+		if (wait_fd(fd, POLLOUT, deadline) < 0)
+			goto out;
+		ssize_t n =
+		    send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n <= 0)
+			goto out;
+		off += (size_t)n;
+	}
+	for (;;) {
+		char chunk[4096];
+		if (wait_fd(fd, POLLIN, deadline) < 0)
+			goto out;
+		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		if (buf_append(&in, chunk, (size_t)n) < 0)
+			goto out;
+	}
+	if (in.len == 5 && memcmp(in.p, "FAIL\n", 5) == 0) {
+		st = AUTHC_NOTFOUND;
+	} else if (in.len == 3 && memcmp(in.p, "OK\n", 3) == 0) {
+		st = AUTHC_OK;
+	} else if (in.len > 0 && parse_reply(&in, &tmp) == 0) {
+		st = AUTHC_OK;
+		if (reply_r != NULL)
+			*reply_r = tmp;
+		else
+			authc_reply_free(&tmp);
+		tmp.kv = NULL;
+		tmp.n = 0;
+	}
+out:
+	authc_reply_free(&tmp);
+	buf_wipe(&in);
+	buf_deinit(&in);
+	close(fd);
+	return st;
+}
+
+static bool clean(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if ((unsigned char)*s < 0x20)
+			return false;
+	}
+	return true;
+}
+
+static enum authc_status send_built(const char *socket_path, struct buf *b,
+				    int rc, struct authc_reply *reply_r)
+{
+	enum authc_status st = AUTHC_TEMPFAIL;
+	if (rc == 0)
+		st = authc_request(socket_path, b->p, b->len, reply_r);
+	buf_wipe(b);
+	buf_deinit(b);
+	return st;
+}
+
+enum authc_status authc_auth_login(const char *socket_path, const char *service,
+				   const char *user, const char *password,
+				   const char *ip, struct authc_reply *reply_r)
+{
+	if (reply_r != NULL)
+		memset(reply_r, 0, sizeof(*reply_r));
+	if (!clean(service) || !clean(user) || !clean(password) ||
+	    (ip != NULL && !clean(ip)) || user[0] == '\0')
+		return AUTHC_NOTFOUND;
+	size_t n = strlen(service) + strlen(user) + strlen(password) +
+		   sizeof("\nlogin\n\n\n") - 1;
+	if (n >= 8192)
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = 0;
+	if (ip != NULL && ip[0] != '\0')
+		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
+	rc |= buf_printf(&b, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
+			 password);
+	return send_built(socket_path, &b, rc, reply_r);
+}
+
+enum authc_status authc_pre(const char *socket_path, const char *service,
+			    const char *user, struct authc_reply *reply_r)
+{
+	if (reply_r != NULL)
+		memset(reply_r, 0, sizeof(*reply_r));
+	if (!clean(service) || !clean(user) || strchr(service, ' ') != NULL)
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = buf_printf(&b, "PRE . %s %s\n", service, user);
+	return send_built(socket_path, &b, rc, reply_r);
+}
+
+enum authc_status authc_passwd(const char *socket_path, const char *service,
+			       const char *user, const char *oldpw,
+			       const char *newpw)
+{
+	if (!clean(service) || !clean(user) || !clean(oldpw) || !clean(newpw))
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = buf_printf(&b, "PASSWD %s\t%s\t%s\t%s\n", service, user, oldpw,
+			    newpw);
+	return send_built(socket_path, &b, rc, NULL);
+}
+
+static enum authc_status lookup(const char *socket_path, const char *kind,
+				const char *arg, struct authc_reply *reply_r)
+{
+	if (reply_r != NULL)
+		memset(reply_r, 0, sizeof(*reply_r));
+	for (const char *c = arg; *c != '\0'; c++) {
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return AUTHC_NOTFOUND;
+	}
+	if (arg[0] == '\0')
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 8192);
+	int rc = buf_printf(&b, "LOOKUP %s %s\n", kind, arg);
+	return send_built(socket_path, &b, rc, reply_r);
+}
+
+enum authc_status authc_lookup_rcpt(const char *socket_path,
+				    const char *address,
+				    struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "rcpt", address, reply_r);
+}
+
+enum authc_status authc_lookup_domain(const char *socket_path,
+				      const char *domain,
+				      struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "domain", domain, reply_r);
+}
+
+enum authc_status authc_lookup_quota(const char *socket_path,
+				     const char *domain,
+				     struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "quota", domain, reply_r);
+}
+
+enum authc_status authc_lookup_user(const char *socket_path,
+				    const char *address,
+				    struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "user", address, reply_r);
+}
+
+int authc_option(const char *options, const char *name, char *out, size_t outsz)
+{
+	size_t nl = strlen(name);
+	const char *p = options;
+	while (p != NULL && *p != '\0') {
+		size_t l = strcspn(p, ",");
+		if (l > nl && memcmp(p, name, nl) == 0 && p[nl] == '=') {
+			size_t vl = l - nl - 1;
+			if (vl >= outsz)
+				return -1;
+			memcpy(out, p + nl + 1, vl);
+			out[vl] = '\0';
+			return 0;
+		}
+		p += l;
+		if (*p == ',')
+			p++;
+	}
+	return -1;
+}

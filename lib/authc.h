@@ -1,0 +1,101 @@
+/*
+ * Blocking client of youju-authd (docs/authd-protocol.md), for worker
+ * threads of youju-mta, youju-mra and youju-webmail and for the CLI.  One
+ * request per connection, as the protocol wants.  Every call is tri-state:
+ * AUTHC_OK (found / accepted), AUTHC_NOTFOUND (the daemon answered FAIL:
+ * unknown, wrong password, refused) or AUTHC_TEMPFAIL (no socket, timeout,
+ * connection closed without a complete reply: try again later).
+ * Thread-safe; no global state but the timeout.
+ */
+#ifndef YOUJU_AUTHC_H
+#define YOUJU_AUTHC_H
+
+#include <stddef.h>
+
+enum authc_status {
+	AUTHC_OK = 1,
+	AUTHC_NOTFOUND = 0,
+	AUTHC_TEMPFAIL = -1,
+};
+
+/* the largest reply accepted (ENUMERATE aside, replies are < 8 KiB) */
+#define AUTHC_REPLY_MAX (1u << 20)
+/* default whole-request deadline, as libcourierauth's read deadline */
+#define AUTHC_TIMEOUT_MS 30000
+
+struct authc_kv {
+	char *key;
+	char *value;
+};
+
+/* A parsed KEY=VALUE reply, in the order received.  Free with
+   authc_reply_free(); zero-initialised is a valid empty reply. */
+struct authc_reply {
+	struct authc_kv *kv;
+	size_t n;
+};
+
+void authc_reply_free(struct authc_reply *r);
+/* The first value of key, or NULL (borrowed until authc_reply_free). */
+const char *authc_get(const struct authc_reply *r, const char *key);
+
+/* Sets the deadline of each later call (milliseconds, > 0).  Call once at
+   start-up, before threads use the client. */
+void authc_set_timeout(unsigned ms);
+
+/*
+ * Sends the raw request bytes and reads the reply to EOF.  "FAIL\n" →
+ * AUTHC_NOTFOUND; KEY=VALUE lines ending in ".\n" → AUTHC_OK with reply_r
+ * filled (reply_r may be NULL); "OK\n" → AUTHC_OK (PASSWD); anything else
+ * → AUTHC_TEMPFAIL.
+ */
+enum authc_status authc_request(const char *socket_path, const void *req,
+				size_t len, struct authc_reply *reply_r);
+
+/*
+ * AUTH login: checks user/password for service ("smtp", "imap", "pop3",
+ * "webmail", ...); ip (may be NULL) goes in TCPREMOTEIP for the daemon's
+ * throttling and logs.  A user or password containing a byte < 0x20 is
+ * refused here (AUTHC_NOTFOUND), as libcourierauth does.  On AUTHC_OK
+ * reply_r holds UID GID HOME ADDRESS MAILDIR QUOTA OPTIONS ...
+ */
+enum authc_status authc_auth_login(const char *socket_path, const char *service,
+				   const char *user, const char *password,
+				   const char *ip, struct authc_reply *reply_r);
+/* PRE . service user: the account without a password check. */
+enum authc_status authc_pre(const char *socket_path, const char *service,
+			    const char *user, struct authc_reply *reply_r);
+/* PASSWD: AUTHC_OK changed, AUTHC_NOTFOUND refused (note: the daemon,
+   like courier's, also answers FAIL when the database is down). */
+enum authc_status authc_passwd(const char *socket_path, const char *service,
+			       const char *user, const char *oldpw,
+			       const char *newpw);
+
+/*
+ * LOOKUP rcpt: TYPE=mailbox with the user keys (ADDRESS UID GID HOME
+ * MAILDIR QUOTA NAME ACTIVE DISABLEPWDCHANGE OPTIONS), or TYPE=alias with
+ * ADDRESS and one MAILBOX=, REMOTE= or UNKNOWN= entry per final target.
+ */
+enum authc_status authc_lookup_rcpt(const char *socket_path,
+				    const char *address,
+				    struct authc_reply *reply_r);
+/* LOOKUP domain: DOMAIN ACTIVE (NOTFOUND: not hosted). */
+enum authc_status authc_lookup_domain(const char *socket_path,
+				      const char *domain,
+				      struct authc_reply *reply_r);
+/* LOOKUP quota: DOMAIN ACTIVE MAXQUOTA MAXUSERS MAXALIAS USERS QUOTASUM
+   ALIASES. */
+enum authc_status authc_lookup_quota(const char *socket_path,
+				     const char *domain,
+				     struct authc_reply *reply_r);
+/* LOOKUP user: the mailbox whatever its state (see ACTIVE). */
+enum authc_status authc_lookup_user(const char *socket_path,
+				    const char *address,
+				    struct authc_reply *reply_r);
+
+/* The value of option name in an OPTIONS string ("a=1,b=0"), copied into
+   out (outsz); returns 0, or -1 when absent or too long. */
+int authc_option(const char *options, const char *name, char *out,
+		 size_t outsz);
+
+#endif

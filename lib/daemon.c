@@ -1,0 +1,187 @@
+/*
+ * Daemonising with a readiness pipe; see daemon.h.  The parent blocks on
+ * read() of the pipe: one byte means ready, end of file means the child
+ * died or gave up (its error is already on the shared stderr).  The write
+ * end is close-on-exec so a helper the daemon runs cannot hold the parent.
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "str.h"
+
+static int daemon_ready_fd = -1;
+
+static int daemon_devnull(int target)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fd != target && dup2(fd, target) < 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	if (fd != target)
+		close(fd);
+	return 0;
+}
+
+int daemon_pidfile_write(const char *path)
+{
+	char tmp[4096], line[32];
+	int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+
+	if (n < 0 || (size_t)n >= sizeof tmp || len < 0 ||
+	    (size_t)len >= sizeof line) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, line, (size_t)len);
+	int saved = errno;
+	if (close(fd) < 0 && w == len) {
+		saved = errno;
+		w = -1;
+	}
+	if (w != len) {
+		(void)unlink(tmp);
+		errno = w < 0 ? saved : EIO;
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+pid_t daemon_pidfile_read(const char *path)
+{
+	char line[32];
+	uint64_t v;
+
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, line, sizeof line);
+	close(fd);
+	if (n <= 0 || (size_t)n >= sizeof line)
+		return 0;
+	size_t len = (size_t)n;
+	if (line[len - 1] == '\n')
+		len--;
+	struct str s = {line, len};
+	if (str_to_u64(s, 1, INT32_MAX, &v) < 0)
+		return 0;
+	return (pid_t)v;
+}
+
+bool daemon_is_running(const char *path)
+{
+	pid_t pid = daemon_pidfile_read(path);
+
+	if (pid <= 0)
+		return false;
+	/* EPERM: it exists but belongs to someone else, still running. */
+	return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+void daemon_pidfile_remove(const char *path)
+{
+	if (path != NULL && daemon_pidfile_read(path) == getpid())
+		(void)unlink(path);
+}
+
+/* The parent's side: wait for the ready byte, never return. */
+static void daemon_wait_ready(int fd)
+{
+	char c;
+	ssize_t n;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	/* _exit: atexit handlers and stdio buffers belong to the child. */
+	_exit(n == 1 ? 0 : 1);
+}
+
+int daemon_start(const char *pidfile, bool foreground, const char **error_r)
+{
+	int p[2];
+
+	if (pidfile != NULL && daemon_is_running(pidfile) &&
+	    daemon_pidfile_read(pidfile) != getpid()) {
+		*error_r = "already running";
+		errno = EEXIST;
+		return -1;
+	}
+	if (foreground) {
+		if (pidfile != NULL && daemon_pidfile_write(pidfile) < 0) {
+			*error_r = "cannot write pidfile";
+			return -1;
+		}
+		return 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*error_r = "pipe";
+		return -1;
+	}
+	(void)fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int saved = errno;
+		close(p[0]);
+		close(p[1]);
+		errno = saved;
+		*error_r = "fork";
+		return -1;
+	}
+	if (pid > 0) {
+		close(p[1]);
+		daemon_wait_ready(p[0]);
+	}
+	close(p[0]);
+	daemon_ready_fd = p[1];
+	if (setsid() < 0) {
+		*error_r = "setsid";
+		return -1;
+	}
+	if (daemon_devnull(STDIN_FILENO) < 0 ||
+	    daemon_devnull(STDOUT_FILENO) < 0) {
+		*error_r = "cannot open /dev/null";
+		return -1;
+	}
+	if (pidfile != NULL && daemon_pidfile_write(pidfile) < 0) {
+		*error_r = "cannot write pidfile";
+		return -1;
+	}
+	return 0;
+}
+
+void daemon_ready(void)
+{
+	if (daemon_ready_fd < 0)
+		return;
+	ssize_t n;
+	do
+		n = write(daemon_ready_fd, "R", 1);
+	while (n < 0 && errno == EINTR);
+	close(daemon_ready_fd);
+	daemon_ready_fd = -1;
+	(void)daemon_devnull(STDERR_FILENO);
+}

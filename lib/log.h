@@ -1,0 +1,50 @@
+/*
+ * The mail log.  Lines go to <YOUJU_HOME>/log/maillog with syslog's
+ * "Mmm dd hh:mm:ss host youju/prog[pid]: " prefix, and/or to syslog's mail
+ * facility, so pflogsumm, mailgraph and fail2ban read them unchanged.  Before
+ * log_open() (and in command-line tools) messages go to stderr.
+ */
+#ifndef YOUJU_LOG_H
+#define YOUJU_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARNING, LOG_LVL_ERROR,
+		 LOG_LVL_FATAL };
+
+/*
+ * Starts logging as "youju/<prog>".  path: the maillog file (NULL: none);
+ * use_syslog: also send to syslog(3) LOG_MAIL.  Returns 0, or -1 with errno
+ * when the file cannot be opened (logging then stays on stderr).
+ */
+int log_open(const char *prog, const char *path, bool use_syslog);
+/* Re-opens the file (after rotation or a config reload). */
+int log_reopen(void);
+void log_close(void);
+/* Also copy every line to stderr (foreground runs, tests). */
+void log_set_stderr(bool on);
+void log_set_debug(bool on);
+/* Rewrites the "[pid]" part after fork(). */
+void log_set_pid(void);
+
+__attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
+						   const char *fmt, ...);
+void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+
+#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_warning(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
+#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+/* Logs and exits(1): only at startup or when going on would corrupt data. */
+__attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt,
+							   ...);
+
+/*
+ * Copies untrusted bytes into out (size outsz) for logging: printable ASCII
+ * kept, anything else as \xNN, cut with "..." at outsz.  Returns out.
+ */
+char *log_escape(char *out, size_t outsz, const char *p, size_t len);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * Every program's parameter table (DESIGN §5), in one file so that `youju
+ * conf` and docs/configuration.md can show them all.  Names and meanings
+ * follow Postfix where Postfix has the concept; the rest carry their
+ * program's prefix.  Defaults describe a development instance on 127.0.0.1
+ * with the DESIGN §4 ports; directories hang off $youju_home, which the loader
+ * fills in from conf_home().
+ */
+#include "conf.h"
+
+#include <string.h>
+
+/* The tables read best laid out by hand. */
+/* clang-format off */
+
+#define HOUR_ (3600)
+#define DAY_  (86400)
+#define TIB_  (INT64_C(1) << 40)
+
+#define P_STR(n, d, desc) { (n), CONF_STR, (d), 0, 0, 0, (desc) }
+#define P_LIST(n, d, desc) { (n), CONF_LIST, (d), 0, 0, 0, (desc) }
+#define P_BOOL(n, d, desc) { (n), CONF_BOOL, (d), 0, 0, 0, (desc) }
+#define P_INT(n, d, lo, hi, desc) { (n), CONF_INT, (d), (lo), (hi), 0, (desc) }
+#define P_SIZE(n, d, lo, hi, desc) \
+	{ (n), CONF_SIZE, (d), (lo), (hi), 0, (desc) }
+#define P_TIME(n, d, lo, hi, desc) \
+	{ (n), CONF_TIME, (d), (lo), (hi), 's', (desc) }
+#define P_END { NULL, CONF_STR, NULL, 0, 0, 0, NULL }
+
+static const struct conf_param common_params[] = {
+	P_STR("youju_home", "",
+		"The instance directory (read-only: $YOUJU_HOME, else the "
+		"checkout's var/)."),
+	P_STR("config_directory", "$youju_home/etc",
+		"Directory of youju.cf, TLS files and secrets."),
+	P_STR("queue_directory", "$youju_home/spool",
+		"The mail queue (incoming, active, deferred, hold, corrupt)."),
+	P_STR("data_directory", "$youju_home/run",
+		"Writable state: pid files and sockets."),
+	P_STR("run_directory", "$youju_home/run",
+		"Pid files, the authd socket and the MariaDB socket."),
+	P_STR("log_file", "$youju_home/log/maillog",
+		"The mail log file (empty: no file)."),
+	P_BOOL("syslog_enable", "no",
+		 "Also send log lines to syslog, facility mail."),
+	P_STR("syslog_name", "youju",
+		"Prefix of the program name in log lines (youju/smtpd ...)."),
+	P_BOOL("debug", "no", "Log debug lines."),
+	P_STR("myhostname", "localhost.localdomain",
+		"This host's fully qualified name (HELO, Received:, banners)."),
+	P_STR("mydomain", "localdomain", "This host's domain."),
+	P_STR("myorigin", "$myhostname",
+		"Domain appended to locally posted mail without one."),
+	P_STR("mail_owner", "vmail",
+		"Unprivileged user the daemons run as when started as root."),
+	P_LIST("inet_interfaces", "127.0.0.1",
+		 "Addresses the daemons listen on by default."),
+	P_STR("virtual_mailbox_base", "$youju_home/mailbox",
+		"Prefix of every mailbox's maildir path."),
+	P_STR("smtpd_tls_cert_file", "$config_directory/tls/youju.crt",
+		"PEM certificate (chain) for every TLS service."),
+	P_STR("smtpd_tls_key_file", "$config_directory/tls/youju.key",
+		"PEM private key of smtpd_tls_cert_file."),
+	P_SIZE("message_size_limit", "10240000", 0, TIB_,
+		 "Largest message accepted, in bytes (0: no limit)."),
+	P_STR("mysql_host", "",
+		"MySQL server host (empty: connect through mysql_socket)."),
+	P_INT("mysql_port", "3306", 0, 65535, "MySQL server TCP port."),
+	P_STR("mysql_socket", "$run_directory/mysqld/mysqld.sock",
+		"MySQL Unix socket, used when mysql_host is empty."),
+	P_STR("mysql_dbname", "extmail", "Database with the ExtMail schema."),
+	P_STR("mysql_user", "extmail", "MySQL user of youju-authd."),
+	P_STR("mysql_password_file", "$config_directory/secrets/mysql-extmail",
+		"File holding mysql_user's password (must not be "
+		"world-readable)."),
+	P_TIME("mysql_connect_timeout", "5s", 1, HOUR_,
+		 "Time limit for connecting to MySQL."),
+	P_TIME("mysql_query_timeout", "5s", 1, HOUR_,
+		 "Time limit for one MySQL query."),
+	P_BOOL("mysql_private", "yes",
+		 "Start a private MariaDB under $youju_home/db."),
+	P_STR("authd_socket", "$run_directory/authdaemon/socket",
+		"Unix socket of youju-authd (courier authdaemon protocol)."),
+	P_END,
+};
+
+static const struct conf_param authd_params[] = {
+	P_INT("authd_workers", "8", 1, 256,
+		"Worker threads for queries and password hashing."),
+	P_INT("authd_pool_size", "8", 1, 256, "MySQL connections kept open."),
+	P_TIME("authd_cache_ttl", "5s", 0, HOUR_,
+		 "How long a found user stays cached (0: no cache)."),
+	P_TIME("authd_negative_cache_ttl", "2s", 0, HOUR_,
+		 "How long a user not found stays cached."),
+	P_TIME("authd_request_timeout", "10s", 1, HOUR_,
+		 "Time limit for answering one request."),
+	P_INT("authd_max_clients", "1024", 1, 65536,
+		"Most client connections at once."),
+	P_STR("authd_default_options", "",
+		"Options for every account, as courier's DEFAULTOPTIONS."),
+	P_BOOL("authd_check_expiry", "no",
+		 "Refuse accounts past their expiredate."),
+	P_BOOL("authd_check_domain_active", "yes",
+		 "Refuse accounts of inactive domains."),
+	P_STR("authd_uid", "",
+		"Fixed uid for every account (empty: authd_uid_field)."),
+	P_STR("authd_gid", "",
+		"Fixed gid for every account (empty: authd_gid_field)."),
+	P_STR("authd_password_scheme", "sha512-crypt",
+		"Scheme for passwords that authd writes."),
+	P_BOOL("authd_plain_fallback", "no",
+		 "Accept clear-text passwords from authd_clear_pwfield."),
+	P_STR("authd_user_table", "mailbox", "Table of the accounts."),
+	P_STR("authd_login_field", "username", "Column with the login name."),
+	P_STR("authd_crypt_pwfield", "password",
+		"Column with the hashed password."),
+	P_STR("authd_clear_pwfield", "",
+		"Column with a clear-text password (empty: none)."),
+	P_STR("authd_uid_field", "uidnumber", "Column with the uid."),
+	P_STR("authd_gid_field", "gidnumber", "Column with the gid."),
+	P_STR("authd_home_field", "homedir", "Column with the home directory."),
+	P_STR("authd_maildir_field", "maildir", "Column with the maildir."),
+	P_STR("authd_quota_field", "quota", "Column with the quota."),
+	P_STR("authd_name_field", "name", "Column with the full name."),
+	P_STR("authd_where_clause", "",
+		"Extra SQL condition ANDed to user queries (as "
+		"MYSQL_WHERE_CLAUSE)."),
+	P_STR("authd_default_domain", "",
+		"Domain added to login names without one."),
+	P_INT("authd_alias_max_depth", "8", 1, 64,
+		"Most alias levels followed in one lookup."),
+	P_TIME("authd_failure_delay", "1s", 0, 60,
+		 "Delay before answering a failed login."),
+	P_INT("authd_failure_limit_user", "10", 0, 1000000,
+		"Failed logins per user within authd_failure_window before "
+		"lockout (0: no limit)."),
+	P_INT("authd_failure_limit_client", "30", 0, 1000000,
+		"Failed logins per client address within authd_failure_window "
+		"before lockout (0: no limit)."),
+	P_TIME("authd_failure_window", "10m", 1, DAY_,
+		 "Window in which failed logins are counted."),
+	P_TIME("authd_lockout_time", "10m", 0, DAY_,
+		 "How long a locked-out user or client is refused."),
+	P_END,
+};
+
+static const struct conf_param mta_params[] = {
+	P_STR("smtpd_banner", "$myhostname ESMTP",
+		"Text after the 220 code of the SMTP greeting."),
+	P_LIST("smtp_listen", "127.0.0.1:2525",
+		 "SMTP (port 25 service) listen addresses, host:port."),
+	P_LIST("submission_listen", "127.0.0.1:2587",
+		 "Submission (STARTTLS) listen addresses, host:port."),
+	P_LIST("smtps_listen", "127.0.0.1:2465",
+		 "SMTPS (implicit TLS) listen addresses, host:port."),
+	P_LIST("mynetworks", "127.0.0.0/8 [::1]/128",
+		 "Trusted client networks (permit_mynetworks)."),
+	P_LIST("mydestination", "",
+		 "Domains delivered locally other than virtual ones."),
+	P_LIST("smtpd_recipient_restrictions",
+		 "permit_mynetworks, permit_sasl_authenticated, "
+		 "reject_unauth_destination",
+		 "Restrictions applied to RCPT TO."),
+	P_BOOL("smtpd_sasl_auth_enable", "yes", "Offer SMTP AUTH."),
+	P_BOOL("smtpd_tls_auth_only", "yes", "Offer AUTH only over TLS."),
+	P_BOOL("smtpd_helo_required", "no", "Require HELO or EHLO first."),
+	P_BOOL("disable_vrfy_command", "no", "Refuse the VRFY command."),
+	P_TIME("smtpd_timeout", "300s", 1, HOUR_,
+		 "Time limit for a client's next command or data."),
+	P_TIME("maximal_queue_lifetime", "5d", 0, 100 * DAY_,
+		 "Age at which an undeliverable message bounces."),
+	P_TIME("bounce_queue_lifetime", "5d", 0, 100 * DAY_,
+		 "Age at which an undeliverable bounce is dropped."),
+	P_TIME("minimal_backoff_time", "300s", 1, 100 * DAY_,
+		 "Shortest wait before retrying a deferred message."),
+	P_TIME("maximal_backoff_time", "4000s", 1, 100 * DAY_,
+		 "Longest wait before retrying a deferred message."),
+	P_TIME("queue_run_delay", "300s", 1, DAY_,
+		 "Interval between scans of the deferred queue."),
+	P_STR("relayhost", "",
+		"Next hop for remote mail (empty: direct MX delivery)."),
+	P_INT("smtpd_recipient_limit", "1000", 1, 100000,
+		"Most recipients of one message."),
+	P_INT("line_length_limit", "2048", 1, 1048576,
+		"Longest message line kept whole; longer ones are split."),
+	P_INT("header_size_limit", "102400", 1, 67108864,
+		"Most bytes of one message header."),
+	P_INT("smtpd_client_connection_count_limit", "50", 0, 65536,
+		"Most connections from one client at once (0: no limit)."),
+	P_SIZE("virtual_mailbox_limit", "51200000", 0, TIB_,
+		 "Largest mailbox delivered to, in bytes (0: no limit)."),
+	P_BOOL("virtual_overquota_bounce", "yes",
+		 "Bounce mail for a mailbox over quota instead of deferring."),
+	P_END,
+};
+
+static const struct conf_param mra_params[] = {
+	P_LIST("imap_listen", "127.0.0.1:2143",
+		 "IMAP (STARTTLS) listen addresses, host:port."),
+	P_LIST("imaps_listen", "127.0.0.1:2993",
+		 "IMAPS (implicit TLS) listen addresses, host:port."),
+	P_LIST("pop3_listen", "127.0.0.1:2110",
+		 "POP3 (STLS) listen addresses, host:port."),
+	P_LIST("pop3s_listen", "127.0.0.1:2995",
+		 "POP3S (implicit TLS) listen addresses, host:port."),
+	P_BOOL("imap_login_disabled_without_tls", "no",
+		 "Refuse plain-text logins before STARTTLS/STLS."),
+	P_TIME("imap_autologout", "30m", 60, DAY_,
+		 "Idle time after which a session is closed."),
+	P_INT("mra_max_connections_per_user", "10", 1, 10000,
+		"Most IMAP/POP3 sessions of one user at once."),
+	P_END,
+};
+
+static const struct conf_param webmail_params[] = {
+	P_LIST("webmail_listen", "127.0.0.1:8080",
+		 "Webmail HTTP listen addresses, host:port."),
+	P_END,
+};
+
+static const struct conf_param webadmin_params[] = {
+	P_LIST("webadmin_listen", "127.0.0.1:8081",
+		 "Webadmin HTTP listen addresses, host:port."),
+	P_STR("webadmin_mysql_user", "webman", "MySQL user of webadmin."),
+	P_STR("webadmin_mysql_password_file",
+		"$config_directory/secrets/mysql-webman",
+		"File holding webadmin_mysql_user's password."),
+	P_END,
+};
+
+static const struct conf_table common_table = { "common", common_params };
+static const struct conf_table authd_table = { "authd", authd_params };
+static const struct conf_table mta_table = { "mta", mta_params };
+static const struct conf_table mra_table = { "mra", mra_params };
+static const struct conf_table webmail_table = { "webmail", webmail_params };
+static const struct conf_table webadmin_table = { "webadmin",
+						   webadmin_params };
+
+const struct conf_table *const conf_all_tables[] = {
+	&common_table, &authd_table, &mta_table, &mra_table,
+	&webmail_table, &webadmin_table, NULL,
+};
+
+static const struct conf_table *const common_only[] = {
+	&common_table, NULL,
+};
+static const struct conf_table *const authd_tables[] = {
+	&common_table, &authd_table, NULL,
+};
+static const struct conf_table *const mta_tables[] = {
+	&common_table, &mta_table, NULL,
+};
+static const struct conf_table *const mra_tables[] = {
+	&common_table, &mra_table, NULL,
+};
+static const struct conf_table *const webmail_tables[] = {
+	&common_table, &webmail_table, NULL,
+};
+static const struct conf_table *const webadmin_tables[] = {
+	&common_table, &webadmin_table, NULL,
+};
+
+static const struct {
+	const char *program;
+	const struct conf_table *const *tables;
+} params_by_program[] = {
+	{ "common", common_only },
+	{ "authd", authd_tables },
+	{ "mta", mta_tables },
+	{ "mra", mra_tables },
+	{ "webmail", webmail_tables },
+	{ "webadmin", webadmin_tables },
+};
+
+/* clang-format on */
+
+const struct conf_table *const *conf_tables_for(const char *program)
+{
+	size_t n = sizeof params_by_program / sizeof params_by_program[0];
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(params_by_program[i].program, program) == 0)
+			return params_by_program[i].tables;
+	return NULL;
+}

@@ -1,0 +1,50 @@
+/*
+ * Byte strings from the network or disk (pointer + length, never assumed to
+ * be NUL-terminated) and the range-checked number parsers that replace
+ * atoi() and friends.
+ */
+#ifndef YOUJU_STR_H
+#define YOUJU_STR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct str {
+	const char *p;
+	size_t len;
+};
+
+#define STR_LIT(s) ((struct str){ (s), sizeof(s) - 1 })
+
+/* A str over a C string (borrowed). */
+struct str str_from_cstr(const char *s);
+bool str_eq(struct str a, struct str b);
+bool str_eq_cstr(struct str a, const char *s);
+/* ASCII case-insensitive comparisons. */
+bool str_case_eq_cstr(struct str a, const char *s);
+bool str_has_prefix_case(struct str a, const char *prefix);
+/* Drops leading and trailing spaces and tabs. */
+struct str str_trim(struct str s);
+
+/*
+ * Parses all of s as a decimal number in [min, max].  Leading '+', '-',
+ * spaces and trailing junk are rejected.  Returns 0, or -1 with *v untouched.
+ */
+__attribute__((warn_unused_result)) int str_to_u64(struct str s, uint64_t min,
+						   uint64_t max, uint64_t *v_r);
+/* The same for a C string. */
+__attribute__((warn_unused_result)) int
+str_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v_r);
+/* Like str_parse_u64 for a signed range. */
+__attribute__((warn_unused_result)) int
+str_parse_i64(const char *s, int64_t min, int64_t max, int64_t *v_r);
+
+/* Lower-cases ASCII letters in place. */
+void str_lower(char *s);
+/* True when every byte of s is printable ASCII (0x20..0x7e). */
+bool str_is_printable(struct str s);
+/* Constant-time equality of two byte strings of equal length n. */
+bool str_secure_eq(const void *a, const void *b, size_t n);
+
+#endif

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Printed by `make run`: where the instance listens and the demo accounts.
+# Only services whose daemon has been built are listed.
+set -u
+B=${YOUJU_BIN:-build/bin}
+Y=$B/youju
+get() { "$Y" conf -h -x "$1" 2>/dev/null || echo "?"; }
+has() { [ -x "$B/$1" ]; }
+echo
+echo "youju is running (instance: ${YOUJU_HOME:-var})"
+echo
+if has youju-mta; then
+	echo "  SMTP         $(get smtp_listen)"
+	echo "  submission   $(get submission_listen)   (STARTTLS, AUTH)"
+	echo "  SMTPS        $(get smtps_listen)"
+fi
+if has youju-mra; then
+	echo "  POP3 / POP3S $(get pop3_listen) / $(get pop3s_listen)"
+	echo "  IMAP / IMAPS $(get imap_listen) / $(get imaps_listen)"
+fi
+has youju-webmail && echo "  webmail      http://$(get webmail_listen)/"
+has youju-webadmin && echo "  webadmin     http://$(get webadmin_listen)/"
+has youju-authd && echo "  authd socket $(get authd_socket)"
+echo "  MariaDB      $(get mysql_socket)  (database $(get mysql_dbname))"
+echo "  mail log     $(get log_file)"
+cat <<TXT
+
+Demo accounts (ExtMail's init.sql) — CHANGE THESE PASSWORDS before real use:
+  mailbox      postmaster@extmail.org / extmail
+  alias        support@extmail.org -> postmaster@extmail.org
+  super admin  root@extmail.org / extmail*123*
+  e.g.  $Y auth passwd postmaster@extmail.org
+
+"make status" lists the daemons; "make stop" stops everything, MariaDB too.
+TXT

@@ -1,0 +1,45 @@
+#!/bin/sh
+# Installs, only when missing, the Debian 12 packages that youju's build, run
+# and tests need.  A second call only asks dpkg and costs well under a second.
+# Package services (mariadb, courier-authdaemon) are kept from starting on
+# install: youju runs its own private instances.
+set -eu
+
+PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
+mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
+rrdtool libjansson-dev libpcre2-dev libcrypt-dev python3 swaks curl openssl
+courier-authdaemon courier-authlib-mysql util-linux procps iproute2"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	case "$st" in
+	*"install ok installed"*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+		echo "deps: missing packages:$missing (run as root or install them)" >&2
+		exit 1
+	fi
+else
+	SUDO=""
+fi
+echo "deps: installing:$missing"
+# policy-rc.d 101 = "do not start services": the packaged daemons must not
+# grab the system sockets or ports; youju starts private copies.
+prc=/usr/sbin/policy-rc.d
+created=0
+if [ ! -e "$prc" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$prc" >/dev/null
+	$SUDO chmod 755 "$prc"
+	created=1
+fi
+trap '[ $created -eq 1 ] && $SUDO rm -f "$prc"' EXIT
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq || true
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,483 @@
+"""youju-authd (issue 3): the courier authdaemond protocol byte for byte on
+run/authdaemon/socket, with real clients (courier's authtest, Cyrus SASL's
+libsasl2), over the ExtMail tables in the instance's MariaDB; the LOOKUP
+extension; throttling; reload; and a database that is stopped or frozen.
+
+Tests run in order against one shared instance: each one creates the rows
+it needs and removes them, and the database tests come last and restart
+the database before returning."""
+import base64
+import hashlib
+import hmac
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PM = "postmaster@extmail.org"
+PM_REPLY_TAIL = (b"OPTIONS=disablesmtpd=0,disablesmtp=0,disablewebmail=0,"
+                 b"disablenetdisk=0,disableimap=0,disablepop3=0,"
+                 b"netdiskquota=52428800S\n.\n")
+
+
+def rq(inst, data, timeout=20, shut=False):
+    """Sends raw bytes, returns everything read until the server closes."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    s.connect(inst.authd_socket)
+    s.sendall(data)
+    if shut:
+        s.shutdown(socket.SHUT_WR)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    return out
+
+
+def auth_bytes(service, user, password, typ="login", extra=b""):
+    body = f"{service}\n{typ}\n{user}\n{password}\n".encode()
+    return b"AUTH %d\n" % len(body) + body + extra
+
+
+def auth(inst, service, user, password, ip=None, extra=b""):
+    pre = f"TCPREMOTEIP={ip}\n".encode() if ip else b""
+    return rq(inst, pre + auth_bytes(service, user, password, extra=extra))
+
+
+def pm_prefix(inst):
+    base = os.path.join(inst.home, "mailbox")
+    return (f"UID=1000\nGID=1000\nHOME={base}/extmail.org/postmaster\n"
+            f"ADDRESS={PM}\nNAME=PostMaster\n"
+            f"MAILDIR={base}/extmail.org/postmaster/Maildir/\n"
+            f"QUOTA=104857600S\n").encode()
+
+
+def add_user(inst, user, pwhash, **cols):
+    local, dom = user.split("@")
+    c = {"username": user, "uid": local, "password": pwhash,
+         "maildir": f"{dom}/{local}/Maildir/", "homedir": f"{dom}/{local}",
+         "quota": "5242880", "domain": dom, "uidnumber": "1000",
+         "gidnumber": "1000", "active": "1", "name": local}
+    c.update({k: str(v) for k, v in cols.items()})
+    names = ", ".join(c)
+    vals = ", ".join("NULL" if v == "NULL" else "'" + v.replace("'", "''")
+                     + "'" for v in c.values())
+    inst.sql(f"INSERT INTO mailbox ({names}) VALUES ({vals})")
+
+
+def del_user(inst, user):
+    inst.sql(f"DELETE FROM mailbox WHERE username='{user}'")
+
+
+def md5crypt(password):
+    return subprocess.run(["openssl", "passwd", "-1", password],
+                          capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def wait_uncached(inst):
+    # authd_cache_ttl (5 s) and the negative TTL (2 s) bound how long an
+    # SQL edit can go unseen; rows the tests create are new, but edits of
+    # existing rows wait this long
+    time.sleep(5.2)
+
+
+# --- the courier protocol -------------------------------------------------
+
+def test_socket_permissions(inst):
+    d = os.path.dirname(inst.authd_socket)
+    st = os.stat(d)
+    assert st.st_mode & 0o777 == 0o750, oct(st.st_mode)
+    assert os.stat(inst.authd_socket).st_mode & 0o777 == 0o777
+    assert not os.path.exists(inst.authd_socket + ".tmp")
+
+
+def test_pre_extmail_row(inst):
+    out = rq(inst, b"TCPREMOTEIP=::1\nPRE . login " + PM.encode() + b"\n")
+    assert out == pm_prefix(inst) + \
+        b"PASSWD=$1$phz1mRrj$3ok6BjeaoJYWDBsEPZb5C0\n" + PM_REPLY_TAIL, out
+    # maildrop's form, no meta line, module named
+    assert rq(inst, b"PRE authmysql login " + PM.encode() + b"\n") == out
+    assert rq(inst, b"PRE authfoo login " + PM.encode() + b"\n") == \
+        b"FAIL\n"
+    assert rq(inst, b"PRE . login nobody@extmail.org\n") == b"FAIL\n"
+    # CR is not stripped: "postmaster@extmail.org\r" does not exist
+    assert rq(inst, b"PRE . login " + PM.encode() + b"\r\n") == b"FAIL\n"
+    # case-insensitive like MySQL; ADDRESS is the stored login
+    up = rq(inst, b"PRE . imap POSTMASTER@EXTMAIL.ORG\n")
+    assert b"ADDRESS=" + PM.encode() + b"\n" in up
+
+
+def test_auth_login_md5crypt(inst):
+    out = auth(inst, "login", PM, "extmail", ip="::1")
+    assert out == pm_prefix(inst) + \
+        b"PASSWD=$1$phz1mRrj$3ok6BjeaoJYWDBsEPZb5C0\nPASSWD2=extmail\n" + \
+        PM_REPLY_TAIL, out
+    # Cyrus SASL's uncounted trailing LF
+    out2 = auth(inst, "smtp", PM, "extmail", extra=b"\n")
+    assert out2.endswith(b"PASSWD2=extmail\n" + PM_REPLY_TAIL)
+
+
+def test_auth_wrong_password_and_unknown(inst):
+    t = time.time()
+    assert auth(inst, "imap", PM, "wrong", ip="192.0.2.7") == b"FAIL\n"
+    assert auth(inst, "imap", "nobody@extmail.org", "x",
+                ip="192.0.2.7") == b"FAIL\n"
+    # failed logins are answered after authd_failure_delay
+    assert time.time() - t >= 1.0
+    log = inst.wait_log(r"authd: auth failed: user=<postmaster@extmail.org>"
+                        r", rip=192\.0\.2\.7, service=imap, "
+                        r"reason=password mismatch")
+    assert log
+    assert "wrong" not in inst.maillog().split("auth failed")[-1]
+
+
+def test_row_inserted_by_hand(inst):
+    u = "hand@extmail.org"
+    add_user(inst, u, md5crypt("handpw"), disableimap="1")
+    try:
+        out = auth(inst, "pop3", u, "handpw")
+        assert out.startswith(b"UID=1000\nGID=1000\n"), out
+        assert b"QUOTA=5242880S\n" in out
+        assert b"disableimap=1" in out and b"disablepop3=0" in out
+        # authd enforces the account's service switches itself
+        assert auth(inst, "imap", u, "handpw") == b"FAIL\n"
+    finally:
+        del_user(inst, u)
+
+
+def test_inactive_account_and_domain(inst):
+    u = "sleepy@extmail.org"
+    add_user(inst, u, md5crypt("pw"), active="0")
+    try:
+        assert auth(inst, "imap", u, "pw") == b"FAIL\n"
+        assert rq(inst, f"PRE . login {u}\n".encode()) == b"FAIL\n"
+        r = rq(inst, f"LOOKUP user {u}\n".encode())
+        assert b"ACTIVE=0\n" in r
+    finally:
+        del_user(inst, u)
+    inst.sql("INSERT INTO domain (domain, active) VALUES ('off.test', 0)")
+    add_user(inst, "a@off.test", md5crypt("pw"))
+    try:
+        assert auth(inst, "imap", "a@off.test", "pw") == b"FAIL\n"
+        assert rq(inst, b"LOOKUP domain off.test\n") == \
+            b"DOMAIN=off.test\nACTIVE=0\n.\n"
+        assert rq(inst, b"LOOKUP rcpt a@off.test\n") == b"FAIL\n"
+    finally:
+        del_user(inst, "a@off.test")
+        inst.sql("DELETE FROM domain WHERE domain='off.test'")
+
+
+def test_passwd(inst):
+    u = "chpw@extmail.org"
+    add_user(inst, u, md5crypt("old"))
+    try:
+        assert rq(inst, f"PASSWD login\t{u}\tbad\tnew\n".encode()) == \
+            b"FAIL\n"
+        assert rq(inst, f"PASSWD login\t{u}\told\tnew\n".encode()) == b"OK\n"
+        h = inst.sql(f"SELECT password FROM mailbox WHERE username='{u}'")
+        assert h[0][0].startswith("$6$"), h
+        assert auth(inst, "imap", u, "new").endswith(b".\n")
+        assert auth(inst, "imap", u, "old") == b"FAIL\n"
+        # control byte → FAIL; too few fields → closed, no reply
+        assert rq(inst, f"PASSWD login\t{u}\tnew\tx\ry\n".encode()) == \
+            b"FAIL\n"
+        assert rq(inst, b"PASSWD login\tx\n") == b""
+        inst.sql(f"UPDATE mailbox SET disablepwdchange=1 "
+                 f"WHERE username='{u}'")
+        wait_uncached(inst)
+        assert rq(inst, f"PASSWD login\t{u}\tnew\tnewer\n".encode()) == \
+            b"FAIL\n"
+    finally:
+        del_user(inst, u)
+
+
+def test_enumerate(inst):
+    out = rq(inst, b"ENUMERATE\n")
+    base = os.path.join(inst.home, "mailbox")
+    assert out.startswith(b"# authmysql\n\n"), out
+    assert out.endswith(b"\n.\n")
+    line = (f"{PM}\t1000\t1000\t{base}/extmail.org/postmaster\t"
+            f"{base}/extmail.org/postmaster/Maildir/\t").encode()
+    assert line in out
+
+
+def test_malformed_requests(inst):
+    assert rq(inst, b"HELLO\n") == b""
+    assert rq(inst, b"ENUMERATE now\n") == b""
+    assert rq(inst, b"AUTH 8192\n") == b""
+    assert rq(inst, b"AUTH x\n") == b""
+    assert rq(inst, b"PRE . login " + b"a" * 9000 + b"\n") == b""
+    assert rq(inst, b"AUTH 100\nimap\nlogin\n", shut=True) == b""
+    assert rq(inst, b"PRE . login x@y", shut=True) == b""
+    assert rq(inst, b"AUTH 12\nimap\nplain\nx\n") == b"FAIL\n"
+    # a pipelined second request gets no answer
+    out = rq(inst, b"PRE . login nobody@x\nPRE . login " + PM.encode() +
+             b"\n")
+    assert out == b"FAIL\n"
+    # the daemon still serves
+    assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+
+
+def test_silent_client_dropped_after_10s(inst):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(inst.authd_socket)
+    s.sendall(b"AUTH 100\nimap\n")
+    t = time.time()
+    assert s.recv(100) == b""
+    took = time.time() - t
+    assert 9 <= took <= 12, took
+    s.close()
+
+
+def test_many_concurrent(inst):
+    import concurrent.futures
+    req = auth_bytes("smtp", PM, "extmail")
+
+    def one(_):
+        return rq(inst, req)
+    with concurrent.futures.ThreadPoolExecutor(64) as ex:
+        outs = list(ex.map(one, range(300)))
+    assert all(o.endswith(PM_REPLY_TAIL) for o in outs)
+
+
+# --- real clients -----------------------------------------------------------
+
+def authtest(inst, *args):
+    d = os.path.dirname(inst.authd_socket)
+    os.makedirs("/run/courier/authdaemon", exist_ok=True)
+    cmd = ("mount --bind '%s' /run/courier/authdaemon && exec authtest %s"
+           % (d, " ".join("'%s'" % a for a in args)))
+    return subprocess.run(["unshare", "-m", "sh", "-c", cmd],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_courier_authtest(inst):
+    if not os.path.exists("/usr/sbin/authtest"):
+        raise AssertionError("courier-authdaemon's authtest is missing")
+    r = authtest(inst, PM, "extmail")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Authentication succeeded." in r.stdout
+    assert f"Authenticated: {PM}  (uid 1000, gid 1000)" in r.stdout
+    assert "Cleartext Password: extmail" in r.stdout
+    assert "Quota: 104857600S" in r.stdout
+    r = authtest(inst, PM, "wrong")
+    assert r.returncode == 1
+    assert "Operation not permitted" in r.stdout + r.stderr
+    r = authtest(inst, PM)
+    assert r.returncode == 0 and "Authentication succeeded." in r.stdout
+    # our CLI prints the same report
+    y = inst.youju("auth", "test", PM, "extmail")
+    assert y.returncode == 0, y.stdout + y.stderr
+    assert f"Authenticated: {PM}  (uid 1000, gid 1000)" in y.stdout
+    y = inst.youju("auth", "test", PM, "nope")
+    assert y.returncode == 1 and "Operation not permitted" in y.stdout
+
+
+def sasl_check(inst, user, password):
+    tmp = tempfile.mkdtemp(prefix="youju-sasl-")
+    try:
+        exe = os.path.join(tmp, "sasl_checkpass")
+        subprocess.run(["cc", "-o", exe,
+                        os.path.join(HERE, "sasl_checkpass.c"), "-lsasl2"],
+                       check=True, capture_output=True)
+        with open(os.path.join(tmp, "youjutest.conf"), "w") as f:
+            f.write("pwcheck_method: authdaemond\n"
+                    f"authdaemond_path: {inst.authd_socket}\n"
+                    "mech_list: PLAIN LOGIN\n")
+        r = subprocess.run([exe, tmp, "youjutest", "smtp", user, password],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout.strip()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_cyrus_sasl(inst):
+    assert sasl_check(inst, PM, "extmail") == (0, "0")
+    assert sasl_check(inst, PM, "bad") == (1, "-13")
+    u = "nosasl@extmail.org"
+    add_user(inst, u, md5crypt("pw"), disablesmtpd="1")
+    try:
+        assert sasl_check(inst, u, "pw") == (1, "-13")
+    finally:
+        del_user(inst, u)
+
+
+def test_cram_md5_with_clear_column(inst):
+    u = "cram@extmail.org"
+    add_user(inst, u, "", clearpwd="secret")
+    chal = b"<1234.5678@mail.example.com>"
+    resp = u.encode() + b" " + hmac.new(b"secret", chal,
+                                        hashlib.md5).hexdigest().encode()
+    body = (b"imap\ncram-md5\n" + base64.b64encode(chal) + b"\n" +
+            base64.b64encode(resp) + b"\n")
+    req = b"AUTH %d\n" % len(body) + body
+    try:
+        # no clear column configured: CRAM is refused
+        assert rq(inst, req) == b"FAIL\n"
+        inst.youju("conf", "-e", "authd_clear_pwfield=clearpwd", check=True)
+        inst.reload("youju-authd")
+        inst.wait_log(r"authd: configuration reloaded")
+        out = rq(inst, req)
+        assert out.startswith(b"UID=1000\nGID=1000\n"), out
+        assert b"ADDRESS=cram@extmail.org\n" in out
+        assert b"PASSWD" not in out and b"QUOTA" not in out
+        bad = body.replace(base64.b64encode(resp), base64.b64encode(
+            u.encode() + b" " + b"0" * 32))
+        assert rq(inst, b"AUTH %d\n" % len(bad) + bad) == b"FAIL\n"
+        # login against the clear column
+        assert auth(inst, "imap", u, "secret").endswith(b".\n")
+    finally:
+        inst.youju("conf", "-e", "authd_clear_pwfield=", check=True)
+        inst.reload("youju-authd")
+        del_user(inst, u)
+
+
+# --- the lookup extension ------------------------------------------------
+
+def test_lookup_rcpt(inst):
+    base = os.path.join(inst.home, "mailbox")
+    out = rq(inst, b"LOOKUP rcpt " + PM.encode() + b"\n")
+    assert out.startswith(b"TYPE=mailbox\nADDRESS=" + PM.encode() + b"\n")
+    assert (f"MAILDIR={base}/extmail.org/postmaster/Maildir/\n").encode() \
+        in out
+    assert rq(inst, b"LOOKUP rcpt support@extmail.org\n") == \
+        b"TYPE=alias\nADDRESS=support@extmail.org\n" \
+        b"MAILBOX=postmaster@extmail.org\n.\n"
+    assert rq(inst, b"LOOKUP rcpt nobody@extmail.org\n") == b"FAIL\n"
+    assert rq(inst, b"LOOKUP rcpt x@not-hosted.example\n") == b"FAIL\n"
+    inst.sql("INSERT INTO alias (address, goto, domain, active) VALUES "
+             "('multi@extmail.org', 'support@extmail.org,far@remote.example"
+             ",ghost@extmail.org', 'extmail.org', 1), "
+             "('l1@extmail.org', 'l2@extmail.org', 'extmail.org', 1), "
+             "('l2@extmail.org', 'l1@extmail.org', 'extmail.org', 1)")
+    try:
+        assert rq(inst, b"LOOKUP rcpt multi@extmail.org\n") == \
+            b"TYPE=alias\nADDRESS=multi@extmail.org\n" \
+            b"MAILBOX=postmaster@extmail.org\nREMOTE=far@remote.example\n" \
+            b"UNKNOWN=ghost@extmail.org\n.\n"
+        # a loop is a temporary failure (the mail waits), and is logged
+        assert rq(inst, b"LOOKUP rcpt l1@extmail.org\n") == b""
+        inst.wait_log(r"lookup rcpt l1@extmail.org: alias nesting")
+        inst.sql("INSERT INTO alias (address, goto, domain, active) VALUES "
+                 "('@extmail.org', 'support@extmail.org', 'extmail.org', 1)")
+        # catch-all; a mailbox's own address still wins
+        assert rq(inst, b"LOOKUP rcpt whoever@extmail.org\n") == \
+            b"TYPE=alias\nADDRESS=whoever@extmail.org\n" \
+            b"MAILBOX=postmaster@extmail.org\n.\n"
+        assert rq(inst, b"LOOKUP rcpt " + PM.encode() + b"\n").startswith(
+            b"TYPE=mailbox\n")
+    finally:
+        inst.sql("DELETE FROM alias WHERE address IN ('multi@extmail.org',"
+                 "'l1@extmail.org','l2@extmail.org','@extmail.org')")
+
+
+def test_lookup_domain_quota_user(inst):
+    assert rq(inst, b"LOOKUP domain extmail.org\n") == \
+        b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+    assert rq(inst, b"LOOKUP domain nowhere.example\n") == b"FAIL\n"
+    q = rq(inst, b"LOOKUP quota extmail.org\n")
+    assert q.startswith(b"DOMAIN=extmail.org\nACTIVE=1\n"
+                        b"MAXQUOTA=1073741824\nMAXUSERS=50\nMAXALIAS=50\n")
+    assert b"QUOTASUM=" in q and q.endswith(b".\n")
+    u = rq(inst, b"LOOKUP user " + PM.encode() + b"\n")
+    assert b"ACTIVE=1\nDISABLEPWDCHANGE=0\n" in u and b"PASSWD" not in u
+    assert rq(inst, b"LOOKUP user nobody@extmail.org\n") == b"FAIL\n"
+    assert rq(inst, b"LOOKUP bogus x\n") == b""
+
+
+# --- abuse ----------------------------------------------------------------
+
+def test_throttling_per_user(inst):
+    u = "victim@extmail.org"
+    add_user(inst, u, md5crypt("right"))
+    try:
+        # authd_failure_limit_user = 10 by default
+        for i in range(10):
+            assert auth(inst, "imap", u, f"guess{i}",
+                        ip=f"198.51.100.{i}") == b"FAIL\n"
+        inst.wait_log(r"authd: locked out: user=<victim@extmail.org>")
+        # now even the right password is refused temporarily (no reply)
+        assert auth(inst, "imap", u, "right", ip="198.51.100.99") == b""
+        inst.wait_log(r"authd: throttled: user=<victim@extmail.org>, "
+                      r"rip=198\.51\.100\.99")
+        # others are unaffected
+        assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+    finally:
+        del_user(inst, u)
+
+
+def test_success_resets_user_counter(inst):
+    u = "reset@extmail.org"
+    add_user(inst, u, md5crypt("right"))
+    try:
+        for _ in range(2):
+            for i in range(6):
+                assert auth(inst, "imap", u, "bad") == b"FAIL\n"
+            assert auth(inst, "imap", u, "right").endswith(b".\n")
+    finally:
+        del_user(inst, u)
+
+
+# --- reload and the database going away (last: they restart MariaDB) ---
+
+def test_sighup_reload_clears_cache(inst):
+    u = "cached@extmail.org"
+    add_user(inst, u, md5crypt("pw"))
+    try:
+        assert auth(inst, "imap", u, "pw").endswith(b".\n")
+        inst.sql(f"UPDATE mailbox SET active=0 WHERE username='{u}'")
+        since = inst.log_size()
+        inst.reload("youju-authd")
+        inst.wait_log(r"configuration reloaded", since=since)
+        assert auth(inst, "imap", u, "pw") == b"FAIL\n"
+    finally:
+        del_user(inst, u)
+
+
+def test_database_frozen_then_back(inst):
+    pid = inst.db_pid()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        t = time.time()
+        # a name never looked up (no cache) cannot be answered: no reply
+        assert rq(inst, b"PRE . login frozen1@extmail.org\n", 30) == b""
+        assert auth(inst, "smtp", "frozen2@extmail.org", "x") == b""
+        assert time.time() - t < 25
+        # never FAIL for an unknown user we could not look up
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    time.sleep(1)
+    assert rq(inst, b"PRE . login frozen1@extmail.org\n") == b"FAIL\n"
+    assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+
+
+def test_database_stopped_then_back(inst):
+    inst.stop_db()
+    try:
+        assert rq(inst, b"PRE . login stopped@extmail.org\n") == b""
+        assert rq(inst, b"LOOKUP rcpt stopped@extmail.org\n") == b""
+        r = authtest(inst, "stopped@extmail.org")
+        assert r.returncode == 1
+        assert "Input/output error" in r.stdout + r.stderr
+        y = inst.youju("auth", "test", "stopped@extmail.org")
+        assert "Input/output error" in y.stdout
+    finally:
+        inst.start_db()
+    deadline = time.time() + 20
+    while True:
+        out = rq(inst, b"PRE . login stopped@extmail.org\n")
+        if out == b"FAIL\n" or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert out == b"FAIL\n"
+    assert auth(inst, "imap", PM, "extmail").endswith(b".\n")

@@ -1,0 +1,71 @@
+/* Unit tests for lib/str: number parsing bounds, comparisons, trimming. */
+#include <string.h>
+
+#include "str.h"
+#include "test.h"
+
+int main(void)
+{
+	uint64_t u = 7;
+	int64_t i = 7;
+
+	test_begin("u64 parse");
+	static const struct {
+		const char *in;
+		uint64_t min, max;
+		int ok;
+		uint64_t want;
+	} cases[] = {
+		{ "0", 0, 10, 1, 0 },
+		{ "10", 0, 10, 1, 10 },
+		{ "11", 0, 10, 0, 0 },
+		{ "", 0, 10, 0, 0 },
+		{ "-1", 0, 10, 0, 0 },
+		{ "+1", 0, 10, 0, 0 },
+		{ " 1", 0, 10, 0, 0 },
+		{ "1 ", 0, 10, 0, 0 },
+		{ "1x", 0, 10, 0, 0 },
+		{ "18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX },
+		{ "18446744073709551616", 0, UINT64_MAX, 0, 0 },
+		{ "99999999999999999999999", 0, UINT64_MAX, 0, 0 },
+		{ "5", 6, 10, 0, 0 },
+	};
+	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
+		u = 7;
+		int r = str_parse_u64(cases[k].in, cases[k].min, cases[k].max,
+				      &u);
+		test_assert((r == 0) == cases[k].ok);
+		test_assert(cases[k].ok ? u == cases[k].want : u == 7);
+	}
+
+	test_begin("embedded NUL is not a digit");
+	test_assert(str_to_u64((struct str){ "1\0" "2", 3 }, 0, 1000, &u) ==
+		    -1);
+
+	test_begin("i64 parse");
+	test_assert(str_parse_i64("-5", -10, 10, &i) == 0 && i == -5);
+	test_assert(str_parse_i64("-11", -10, 10, &i) == -1);
+	test_assert(str_parse_i64("-9223372036854775808", INT64_MIN, 0, &i) ==
+			    0 &&
+		    i == INT64_MIN);
+	test_assert(str_parse_i64("9223372036854775808", 0, INT64_MAX, &i) ==
+		    -1);
+	test_assert(str_parse_i64("-0", -1, 1, &i) == -1);
+
+	test_begin("compare and trim");
+	test_assert(str_case_eq_cstr(STR_LIT("HeLo"), "helo"));
+	test_assert(!str_case_eq_cstr(STR_LIT("HeLo "), "helo"));
+	test_assert(str_has_prefix_case(STR_LIT("MAIL FROM:<>"), "mail from:"));
+	struct str t = str_trim(STR_LIT(" \t x y \t"));
+	test_assert(str_eq_cstr(t, "x y"));
+	test_assert(str_trim(STR_LIT("   ")).len == 0);
+	test_assert(str_is_printable(STR_LIT("abc ~")));
+	test_assert(!str_is_printable(STR_LIT("a\rb")));
+	test_assert(str_secure_eq("abc", "abc", 3));
+	test_assert(!str_secure_eq("abc", "abd", 3));
+	char low[] = "MiXeD@Example.ORG";
+	str_lower(low);
+	test_assert(strcmp(low, "mixed@example.org") == 0);
+
+	return test_end();
+}
