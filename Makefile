@@ -35,7 +35,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
 # program folder -> binary name
-PROGRAMS := authd:youju-authd cli:youju
+PROGRAMS := authd:youju-authd cli:youju mta:youju-mta
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
 
@@ -50,11 +50,11 @@ $1/obj/%.o: %.c
 	$$(Q)$$(CC) $$(BASE_CFLAGS) $$(CFLAGS) $2 -c $$< -o $$@
 $1/lib/libyouju.a: $$(patsubst %.c,$1/obj/%.o,$$(LIB_SRC))
 	@mkdir -p $$(@D)
-	rm -f $$@ && ar rcs $$@ $$^
+	$$(Q)rm -f $$@ && ar rcs $$@ $$^
 $(foreach p,$(PROGRAMS),
 $1/bin/$(call prog_bin,$p): $$(patsubst %.c,$1/obj/%.o,$$(wildcard $(call prog_dir,$p)/*.c)) $1/lib/libyouju.a
 	@mkdir -p $$(@D)
-	$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS)
 )
 endef
 
@@ -63,7 +63,6 @@ REL_BINS := $(foreach p,$(PROGRAMS),$(BUILD)/bin/$(call prog_bin,$p))
 SAN_BINS := $(foreach p,$(PROGRAMS),$(SAN)/bin/$(call prog_bin,$p))
 
 all: $(REL_BINS)
-	@ln -sf youju $(BUILD)/bin/sendmail 2>/dev/null || true
 
 $(eval $(call tree,$(BUILD),))
 $(eval $(call tree,$(SAN),$(SAN_FLAGS)))
@@ -76,14 +75,14 @@ unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
 $(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
 # Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
 # also link a replay main (tests/fuzz/replay.c) so make test runs each
 # corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
 
 deps:
 	@sh scripts/deps.sh
@@ -124,11 +123,13 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/youju \
 		$(DESTDIR)$(PREFIX)/share/youju/sql/migrations $(DESTDIR)$(PREFIX)/share/doc/youju
 	install -m 755 $(REL_BINS) $(DESTDIR)$(PREFIX)/sbin/
-	install -m 755 scripts/*.sh $(DESTDIR)$(PREFIX)/libexec/youju/
+	install -m 755 scripts/instance.sh scripts/db-migrate.sh $(DESTDIR)$(PREFIX)/libexec/youju/
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
-	ln -sf youju $(DESTDIR)$(PREFIX)/sbin/sendmail-youju
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service
 
 clean:
 	rm -rf $(BUILD)

@@ -52,13 +52,26 @@ static const char *instance_bin_dir(void)
 	return instance_bindir;
 }
 
-/* Where instance.sh lives: $YOUJU_SCRIPTS, the checkout, or PREFIX. */
+/*
+ * Where instance.sh lives: $YOUJU_SCRIPTS; beside an installed binary
+ * (<prefix>/sbin/youju -> <prefix>/libexec/youju); the checkout it was
+ * built in; or the configured PREFIX.
+ */
 static const char *instance_scripts_dir(void)
 {
+	static char dir[PATH_MAX];
 	const char *env = getenv("YOUJU_SCRIPTS");
 	if (env != NULL && env[0] != '\0')
 		return env;
 	struct stat st;
+	int n = snprintf(dir, sizeof dir, "%s/../libexec/youju",
+			 instance_bin_dir());
+	if (n > 0 && (size_t)n + sizeof "/instance.sh" <= sizeof dir) {
+		char probe[PATH_MAX + 16];
+		int m = snprintf(probe, sizeof probe, "%s/instance.sh", dir);
+		if (m > 0 && (size_t)m < sizeof probe && stat(probe, &st) == 0)
+			return dir;
+	}
 	if (stat(YOUJU_SRCDIR "/scripts/instance.sh", &st) == 0)
 		return YOUJU_SRCDIR "/scripts";
 	return YOUJU_PREFIX "/libexec/youju";
@@ -247,6 +260,12 @@ static int instance_stop_daemon(const struct conf *c, const char *daemon)
 		return -1;
 	for (int waited = 0; waited < INSTANCE_STOP_WAIT_MS; waited += 50) {
 		if (kill(pid, 0) < 0 && errno == ESRCH) {
+			/* a daemon that dropped privileges may not be able to
+			   remove its own pid file from run/ */
+			char *pf = instance_pidfile(c, daemon);
+			if (pf != NULL)
+				unlink(pf);
+			free(pf);
 			printf("%s: stopped\n", daemon);
 			return 0;
 		}

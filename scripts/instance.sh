@@ -34,6 +34,7 @@ SCRIPTS=$(cd "$(dirname "$0")" && pwd)
 if [ -n "${YOUJU_SQLDIR:-}" ]; then SQL=$YOUJU_SQLDIR
 elif [ -d "$SCRIPTS/../sql" ]; then SQL=$SCRIPTS/../sql
 else SQL=$SCRIPTS/../../share/youju/sql; fi
+export YOUJU_SQLDIR="$SQL" # for db-migrate.sh, installed or not
 
 DB=$H/db
 DBRUN=$(dirname "$YOUJU_MYSQL_SOCKET")

@@ -9,8 +9,8 @@ trap 'rm -f "$log"' EXIT
 p=0; f=0
 count() { # parse the stage's own "N passed, N failed" line
 	line=$(grep -E '[0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
-	sp=$(echo "$line" | sed -nE 's/.*[^0-9]?([0-9]+) passed.*/\1/p')
-	sf=$(echo "$line" | sed -nE 's/.* ([0-9]+) failed.*/\1/p')
+	sp=$(echo "$line" | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^passed/) print $(i-1)}')
+	sf=$(echo "$line" | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^failed/) print $(i-1)}')
 	p=$((p + ${sp:-0})); f=$((f + ${sf:-0}))
 }
 if $MK --no-print-directory check-banned; then p=$((p + 1)); else f=$((f + 1)); fi

@@ -1,0 +1,315 @@
+/*
+ * Queue files (see queue.h and docs/queue.md).  The writer buffers in
+ * user space and writes in 64 KiB chunks.  The size of the message record
+ * is a fixed-width decimal field written with pwrite() at commit, so the
+ * message streams straight to disk while it arrives and the reader can
+ * still tell a complete file from a truncated one.  Durability order
+ * (ext4 and XFS with their default data=ordered semantics): fsync the
+ * file, rename into active/, fsync active/ and incoming/.
+ */
+#include "queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define QUEUE_PATH_MAX	  4096
+#define QUEUE_WBUF	  65536
+#define QUEUE_SIZE_DIGITS 20
+
+const char *const queue_dirs[] = {"incoming", "active",	 "deferred",
+				  "hold",     "corrupt", NULL};
+
+struct queue_file {
+	int fd;
+	bool failed, committed, in_message;
+	char id[QUEUE_ID_LEN + 1];
+	char path[QUEUE_PATH_MAX];
+	char dir[QUEUE_PATH_MAX];
+	off_t size_off; /* where the size digits are */
+	off_t written;	/* bytes written to fd */
+	uint64_t msg_size;
+	struct buf wbuf;
+};
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+int queue_init(const char *queue_dir, const char **error_r)
+{
+	char p[QUEUE_PATH_MAX];
+	if (mkdir_p(queue_dir, 0700) < 0) {
+		*error_r = "mkdir queue_directory";
+		return -1;
+	}
+	for (size_t i = 0; queue_dirs[i] != NULL; i++) {
+		int n =
+		    snprintf(p, sizeof(p), "%s/%s", queue_dir, queue_dirs[i]);
+		if (n < 0 || (size_t)n >= sizeof(p)) {
+			errno = ENAMETOOLONG;
+			*error_r = "queue path";
+			return -1;
+		}
+		if (mkdir_p(p, 0700) < 0) {
+			*error_r = "mkdir queue subdirectory";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void queue_new_id(char id_r[QUEUE_ID_LEN + 1])
+{
+	static uint64_t last_sec, last_usec;
+	static unsigned seq;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	uint64_t sec = (uint64_t)tv.tv_sec, usec = (uint64_t)tv.tv_usec;
+	if (sec < last_sec || (sec == last_sec && usec < last_usec)) {
+		/* the clock stepped back: stay monotonic */
+		sec = last_sec;
+		usec = last_usec;
+	}
+	if (sec == last_sec && usec == last_usec) {
+		if (++seq > 0xfff) {
+			seq = 0;
+			if (++usec > 999999) {
+				usec = 0;
+				sec++;
+			}
+		}
+	} else {
+		seq = 0;
+	}
+	last_sec = sec;
+	last_usec = usec;
+	int n =
+	    snprintf(id_r, QUEUE_ID_LEN + 1, "%08" PRIX64 "%05" PRIX64 "%03X",
+		     sec & 0xffffffffu, usec, seq);
+	if (n != QUEUE_ID_LEN)
+		fatal("queue_new_id: bad length %d", n);
+}
+
+static int wflush(struct queue_file *qf)
+{
+	size_t off = 0;
+	while (off < qf->wbuf.len) {
+		ssize_t n = write(qf->fd, qf->wbuf.p + off, qf->wbuf.len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			qf->failed = true;
+			return -1;
+		}
+		off += (size_t)n;
+		qf->written += n;
+	}
+	buf_reset(&qf->wbuf);
+	return 0;
+}
+
+static int wput(struct queue_file *qf, const void *p, size_t n)
+{
+	if (qf->failed) {
+		errno = EIO;
+		return -1;
+	}
+	const char *c = p;
+	while (n > 0) {
+		size_t room = buf_room(&qf->wbuf);
+		if (room == 0) {
+			if (wflush(qf) < 0)
+				return -1;
+			continue;
+		}
+		size_t k = n < room ? n : room;
+		if (buf_append(&qf->wbuf, c, k) < 0) {
+			qf->failed = true;
+			errno = ENOBUFS;
+			return -1;
+		}
+		c += k;
+		n -= k;
+	}
+	return 0;
+}
+
+struct queue_file *queue_file_create(const char *queue_dir, const char *id,
+				     const char **error_r)
+{
+	struct queue_file *qf = xcalloc(1, sizeof(*qf));
+	qf->fd = -1;
+	int n = snprintf(qf->path, sizeof(qf->path), "%s/incoming/%s",
+			 queue_dir, id);
+	int m = snprintf(qf->dir, sizeof(qf->dir), "%s", queue_dir);
+	if (n < 0 || (size_t)n >= sizeof(qf->path) || m < 0 ||
+	    (size_t)m >= sizeof(qf->dir)) {
+		free(qf);
+		errno = ENAMETOOLONG;
+		*error_r = "queue path";
+		return NULL;
+	}
+	memcpy(qf->id, id, QUEUE_ID_LEN + 1);
+	qf->fd = open(qf->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (qf->fd < 0) {
+		free(qf);
+		*error_r = "create queue file";
+		return NULL;
+	}
+	buf_init(&qf->wbuf, QUEUE_WBUF);
+	if (wput(qf, "YOUJU-QUEUE 1\n", 14) < 0 ||
+	    queue_file_record(qf, 'I', id) < 0) {
+		*error_r = "write queue file";
+		queue_file_free(&qf);
+		return NULL;
+	}
+	return qf;
+}
+
+int queue_file_record(struct queue_file *qf, char type, const char *value)
+{
+	char line[QUEUE_VALUE_MAX + 4];
+	size_t o = 0;
+	if (qf->in_message) {
+		errno = EINVAL;
+		return -1;
+	}
+	line[o++] = type;
+	line[o++] = ' ';
+	for (const char *c = value; *c != '\0' && o < QUEUE_VALUE_MAX + 2;
+	     c++) {
+		unsigned char u = (unsigned char)*c;
+		line[o++] = (u < 0x20 || u == 0x7f) ? '?' : (char)u;
+	}
+	line[o++] = '\n';
+	return wput(qf, line, o);
+}
+
+int queue_file_begin_message(struct queue_file *qf)
+{
+	char zeros[QUEUE_SIZE_DIGITS + 1];
+	memset(zeros, '0', QUEUE_SIZE_DIGITS);
+	zeros[QUEUE_SIZE_DIGITS] = '\n';
+	if (wput(qf, "M ", 2) < 0)
+		return -1;
+	qf->size_off = qf->written + (off_t)qf->wbuf.len;
+	if (wput(qf, zeros, sizeof(zeros)) < 0)
+		return -1;
+	qf->in_message = true;
+	return 0;
+}
+
+int queue_file_write(struct queue_file *qf, const void *p, size_t n)
+{
+	if (!qf->in_message) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (wput(qf, p, n) < 0)
+		return -1;
+	qf->msg_size += n;
+	return 0;
+}
+
+uint64_t queue_file_size(const struct queue_file *qf)
+{
+	return qf->msg_size;
+}
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+int queue_file_commit(struct queue_file *qf, const char **error_r)
+{
+	char digits[QUEUE_SIZE_DIGITS + 1];
+	char dst[QUEUE_PATH_MAX], d1[QUEUE_PATH_MAX], d2[QUEUE_PATH_MAX];
+	if (!qf->in_message || qf->failed) {
+		*error_r = "write queue file";
+		if (errno == 0)
+			errno = EIO;
+		goto fail;
+	}
+	qf->in_message = false;
+	if (wput(qf, "\nE\n", 3) < 0 || wflush(qf) < 0) {
+		*error_r = "write queue file";
+		goto fail;
+	}
+	int n = snprintf(digits, sizeof(digits), "%0*" PRIu64,
+			 QUEUE_SIZE_DIGITS, qf->msg_size);
+	if (n != QUEUE_SIZE_DIGITS) {
+		errno = EOVERFLOW;
+		*error_r = "message size";
+		goto fail;
+	}
+	if (pwrite(qf->fd, digits, QUEUE_SIZE_DIGITS, qf->size_off) !=
+	    QUEUE_SIZE_DIGITS) {
+		*error_r = "write queue file size";
+		goto fail;
+	}
+	if (fsync(qf->fd) < 0) {
+		*error_r = "fsync queue file";
+		goto fail;
+	}
+	n = snprintf(dst, sizeof(dst), "%s/active/%s", qf->dir, qf->id);
+	int n1 = snprintf(d1, sizeof(d1), "%s/active", qf->dir);
+	int n2 = snprintf(d2, sizeof(d2), "%s/incoming", qf->dir);
+	if (n < 0 || (size_t)n >= sizeof(dst) || n1 < 0 ||
+	    (size_t)n1 >= sizeof(d1) || n2 < 0 || (size_t)n2 >= sizeof(d2)) {
+		errno = ENAMETOOLONG;
+		*error_r = "queue path";
+		goto fail;
+	}
+	if (rename(qf->path, dst) < 0) {
+		*error_r = "rename queue file";
+		goto fail;
+	}
+	memcpy(qf->path, dst, sizeof(dst));
+	if (fsync_dir(d1) < 0 || fsync_dir(d2) < 0) {
+		/* the rename may be lost in a crash: not "queued" */
+		*error_r = "fsync queue directory";
+		goto fail;
+	}
+	qf->committed = true;
+	return 0;
+fail:
+	qf->failed = true;
+	return -1;
+}
+
+void queue_file_free(struct queue_file **pqf)
+{
+	struct queue_file *qf = *pqf;
+	if (qf == NULL)
+		return;
+	if (qf->fd >= 0)
+		close(qf->fd);
+	if (!qf->committed && qf->path[0] != '\0' && unlink(qf->path) < 0 &&
+	    errno != ENOENT)
+		log_warning("%s: unlink %s: %s", qf->id, qf->path,
+			    strerror(errno));
+	buf_deinit(&qf->wbuf);
+	free(qf);
+	*pqf = NULL;
+}

@@ -1,0 +1,70 @@
+/*
+ * The durable mail queue, receive side (docs/queue.md is the format
+ * contract the delivery side reads).  A message is written to
+ * queue_directory/incoming/<ID> while it arrives, then queue_file_commit()
+ * writes its size, fsyncs the file, renames it to active/<ID> and fsyncs
+ * both directories: only after that may the server say "250 Ok: queued".
+ */
+#ifndef MTA_QUEUE_H
+#define MTA_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* IDs: 8 hex digits of seconds, 5 of microseconds, 3 of a sequence. */
+#define QUEUE_ID_LEN 16
+/* Longest value of one envelope record. */
+#define QUEUE_VALUE_MAX 1024
+
+struct queue_file;
+
+/* The queue subdirectories, in Postfix's names. */
+extern const char *const queue_dirs[];
+
+/* Creates queue_dir and its subdirectories (mode 0700) when missing.
+   Returns 0 or -1 with *error_r (static) and errno. */
+__attribute__((warn_unused_result)) int queue_init(const char *queue_dir,
+						   const char **error_r);
+
+/* A new ID (upper-case hex, NUL-terminated) that sorts by arrival time
+   and is unique within this process.  Not thread-safe: loop thread. */
+void queue_new_id(char id_r[QUEUE_ID_LEN + 1]);
+
+/*
+ * Creates incoming/<id> (O_EXCL, mode 0600) and writes the header record.
+ * Returns the file, or NULL with *error_r and errno.
+ */
+struct queue_file *queue_file_create(const char *queue_dir, const char *id,
+				     const char **error_r);
+
+/* Appends one envelope record "<type> <value>\n"; control bytes in value
+   become '?'.  Only before queue_file_begin_message().  0 or -1. */
+__attribute__((warn_unused_result)) int
+queue_file_record(struct queue_file *qf, char type, const char *value);
+
+/* Writes the message record header; the message bytes follow. */
+__attribute__((warn_unused_result)) int
+queue_file_begin_message(struct queue_file *qf);
+
+/* Appends message bytes (lines end in LF).  0 or -1 (errno kept, and the
+   file is then marked failed: commit will fail too). */
+__attribute__((warn_unused_result)) int
+queue_file_write(struct queue_file *qf, const void *p, size_t n);
+
+/* Message bytes written so far. */
+uint64_t queue_file_size(const struct queue_file *qf);
+
+/*
+ * Finishes the file: end record, size, fsync, rename into active/, fsync
+ * of incoming/ and active/.  Blocking: run it in a worker.  Returns 0, or
+ * -1 with *error_r (static) and errno, the file then removed.  Either way
+ * call queue_file_free() afterwards.
+ */
+__attribute__((warn_unused_result)) int queue_file_commit(struct queue_file *qf,
+							  const char **error_r);
+
+/* Closes the file; one that was not committed is removed.  NULL-safe. */
+void queue_file_free(struct queue_file **qf);
+
+#endif

@@ -1,0 +1,295 @@
+/*
+ * Cyrus SASL glue for SMTP AUTH (see sasl.h).  libsasl2 is initialised
+ * once with the application name "youju-smtpd", so it reads
+ * youju-smtpd.conf from the directory our SASL_CB_GETCONFPATH callback
+ * names ($config_directory/sasl).  Its authdaemond checkpass talks to
+ * youju-authd over the Unix socket and blocks; the session runs every
+ * step in a worker thread, and one mutex keeps libsasl2 single-threaded
+ * (its plugin tables and log callback are not documented as thread-safe;
+ * a password check is quick next to the SMTP round trips around it).
+ */
+#include "sasl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <sasl/sasl.h>
+#include <sasl/saslutil.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xalloc.h"
+
+#define MTA_SASL_APPNAME "youju-smtpd"
+
+struct mta_sasl {
+	sasl_conn_t *conn;
+	int last;
+};
+
+static char sasl_confdir[PATH_MAX];
+static char sasl_mechs[256] = "";
+static pthread_mutex_t sasl_mu = PTHREAD_MUTEX_INITIALIZER;
+static bool sasl_ready;
+
+static int cb_getconfpath(void *ctx, char **path_r)
+{
+	*path_r = sasl_confdir;
+	return SASL_OK;
+}
+
+static int cb_log(void *ctx, int level, const char *msg)
+{
+	char esc[512];
+	if (msg == NULL)
+		return SASL_OK;
+	log_escape(esc, sizeof(esc), msg, strlen(msg));
+	switch (level) {
+	case SASL_LOG_ERR:
+	case SASL_LOG_FAIL:
+		log_warning("SASL: %s", esc);
+		break;
+	case SASL_LOG_WARN:
+	case SASL_LOG_NOTE:
+		log_info("SASL: %s", esc);
+		break;
+	default:
+		log_debug("SASL: %s", esc);
+		break;
+	}
+	return SASL_OK;
+}
+
+/* libsasl2 wants every callback as int (*)(void); the detour through
+   void (*)(void) is the documented way to silence -Wcast-function-type */
+#define SASL_PROC(f) ((int (*)(void))(void (*)(void))(f))
+
+static sasl_callback_t sasl_callbacks[] = {
+    {SASL_CB_GETCONFPATH, NULL, NULL},
+    {SASL_CB_LOG, NULL, NULL},
+    {SASL_CB_LIST_END, NULL, NULL},
+};
+
+static int write_conf(const char *dir, const char *authd_socket,
+		      const char **error_r)
+{
+	char path[PATH_MAX];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		*error_r = "mkdir sasl config directory";
+		return -1;
+	}
+	int n =
+	    snprintf(path, sizeof(path), "%s/%s.conf", dir, MTA_SASL_APPNAME);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		errno = ENAMETOOLONG;
+		*error_r = "sasl config path";
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			return 0; /* the operator's file wins */
+		*error_r = "create sasl config";
+		return -1;
+	}
+	char text[PATH_MAX + 256];
+	n = snprintf(text, sizeof(text),
+		     "# Cyrus SASL for youju-mta's SMTP AUTH (created at "
+		     "first start)\n"
+		     "pwcheck_method: authdaemond\n"
+		     "authdaemond_path: %s\n"
+		     "mech_list: PLAIN LOGIN\n",
+		     authd_socket);
+	if (n < 0 || (size_t)n >= sizeof(text) ||
+	    write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(path);
+		errno = e;
+		*error_r = "write sasl config";
+		return -1;
+	}
+	if (close(fd) < 0) {
+		*error_r = "close sasl config";
+		return -1;
+	}
+	return 0;
+}
+
+int mta_sasl_init(const char *config_dir, const char *authd_socket,
+		  const char **error_r)
+{
+	int n =
+	    snprintf(sasl_confdir, sizeof(sasl_confdir), "%s/sasl", config_dir);
+	if (n < 0 || (size_t)n >= sizeof(sasl_confdir)) {
+		errno = ENAMETOOLONG;
+		*error_r = "sasl config path";
+		return -1;
+	}
+	if (write_conf(sasl_confdir, authd_socket, error_r) < 0)
+		return -1;
+	sasl_callbacks[0].proc = SASL_PROC(cb_getconfpath);
+	sasl_callbacks[1].proc = SASL_PROC(cb_log);
+	int r = sasl_server_init(sasl_callbacks, MTA_SASL_APPNAME);
+	if (r != SASL_OK) {
+		log_error("sasl_server_init: %s",
+			  sasl_errstring(r, NULL, NULL));
+		errno = EINVAL;
+		*error_r = "sasl_server_init";
+		return -1;
+	}
+	sasl_ready = true;
+	/* ask libsasl2 which mechanisms the config and plugins leave */
+	struct mta_sasl *s = mta_sasl_new("localhost", NULL, NULL);
+	const char *list = NULL;
+	unsigned len = 0;
+	int count = 0;
+	if (s == NULL ||
+	    sasl_listmech(s->conn, NULL, "", " ", "", &list, &len, &count) !=
+		SASL_OK ||
+	    count == 0 || len >= sizeof(sasl_mechs)) {
+		mta_sasl_free(&s);
+		errno = ENOENT;
+		*error_r = "no SASL mechanisms available";
+		return -1;
+	}
+	memcpy(sasl_mechs, list, len);
+	sasl_mechs[len] = '\0';
+	mta_sasl_free(&s);
+	return 0;
+}
+
+void mta_sasl_done(void)
+{
+	if (sasl_ready)
+		sasl_server_done();
+	sasl_ready = false;
+}
+
+const char *mta_sasl_mechs(void)
+{
+	return sasl_mechs;
+}
+
+struct mta_sasl *mta_sasl_new(const char *hostname, const char *local,
+			      const char *remote)
+{
+	struct mta_sasl *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_lock(&sasl_mu);
+	int r = sasl_server_new("smtp", hostname, NULL, local, remote, NULL, 0,
+				&s->conn);
+	if (r == SASL_OK) {
+		/* smtpd_sasl_security_options = noanonymous, no layer */
+		sasl_security_properties_t sp;
+		memset(&sp, 0, sizeof(sp));
+		sp.security_flags = SASL_SEC_NOANONYMOUS;
+		sp.maxbufsize = 0;
+		sp.max_ssf = 0;
+		r = sasl_setprop(s->conn, SASL_SEC_PROPS, &sp);
+	}
+	pthread_mutex_unlock(&sasl_mu);
+	if (r != SASL_OK) {
+		log_error("sasl_server_new: %s", sasl_errstring(r, NULL, NULL));
+		if (s->conn != NULL)
+			sasl_dispose(&s->conn);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void mta_sasl_free(struct mta_sasl **ps)
+{
+	struct mta_sasl *s = *ps;
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&sasl_mu);
+	sasl_dispose(&s->conn);
+	pthread_mutex_unlock(&sasl_mu);
+	free(s);
+	*ps = NULL;
+}
+
+enum mta_sasl_status mta_sasl_step(struct mta_sasl *s, const char *mech,
+				   const char *in, unsigned inlen,
+				   const char **out_r, unsigned *outlen_r)
+{
+	const char *out = NULL;
+	unsigned outlen = 0;
+	pthread_mutex_lock(&sasl_mu);
+	if (mech != NULL)
+		s->last =
+		    sasl_server_start(s->conn, mech, in, inlen, &out, &outlen);
+	else
+		s->last = sasl_server_step(s->conn, in, inlen, &out, &outlen);
+	pthread_mutex_unlock(&sasl_mu);
+	*out_r = out;
+	*outlen_r = outlen;
+	switch (s->last) {
+	case SASL_OK:
+		return MTA_SASL_DONE;
+	case SASL_CONTINUE:
+		return MTA_SASL_CONTINUE;
+	case SASL_NOMECH:
+	case SASL_TOOWEAK:
+	case SASL_ENCRYPT:
+		return MTA_SASL_BADMECH;
+	case SASL_TRYAGAIN:
+	case SASL_UNAVAIL:
+	case SASL_FAIL:
+	case SASL_NOMEM:
+		return MTA_SASL_TEMPFAIL;
+	default:
+		return MTA_SASL_FAIL;
+	}
+}
+
+const char *mta_sasl_username(const struct mta_sasl *s)
+{
+	const void *u = NULL;
+	if (sasl_getprop(s->conn, SASL_USERNAME, &u) != SASL_OK || u == NULL)
+		return "";
+	return u;
+}
+
+const char *mta_sasl_error(const struct mta_sasl *s)
+{
+	return sasl_errstring(s->last, NULL, NULL);
+}
+
+int mta_sasl_b64_decode(const char *in, size_t inlen, char *out, size_t outsz,
+			unsigned *outlen_r)
+{
+	if (inlen == 0) {
+		*outlen_r = 0;
+		if (outsz > 0)
+			out[0] = '\0';
+		return 0;
+	}
+	if (inlen > MTA_SASL_LINE_MAX || outsz > UINT_MAX)
+		return -1;
+	if (sasl_decode64(in, (unsigned)inlen, out, (unsigned)outsz,
+			  outlen_r) != SASL_OK)
+		return -1;
+	return 0;
+}
+
+int mta_sasl_b64_encode(const char *in, unsigned inlen, char *out, size_t outsz)
+{
+	unsigned outlen;
+	if (outsz > UINT_MAX)
+		return -1;
+	if (inlen == 0) {
+		if (outsz == 0)
+			return -1;
+		out[0] = '\0';
+		return 0;
+	}
+	if (sasl_encode64(in, inlen, out, (unsigned)outsz, &outlen) != SASL_OK)
+		return -1;
+	return 0;
+}

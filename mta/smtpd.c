@@ -1,0 +1,1479 @@
+/*
+ * SMTP sessions (see smtpd.h).  Each connection is a struct session with
+ * an explicit state (enum sstate); input is read into a bounded buffer and
+ * handled one complete line at a time, so pipelined commands (RFC 2920)
+ * are answered in order and their replies leave in one write.  Blocking
+ * work (directory lookups, Cyrus SASL, the fsync of a queue file) runs in
+ * the worker pool while the session waits in S_WAIT with reading paused.
+ * Reply texts, codes and log lines follow Postfix's smtpd so that clients,
+ * users and log readers (pflogsumm, fail2ban) see what they know.
+ */
+#include "smtpd.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "dir.h"
+#include "log.h"
+#include "net.h"
+#include "queue.h"
+#include "sasl.h"
+#include "smtp_parse.h"
+#include "str.h"
+#include "xalloc.h"
+
+enum sstate {
+	S_HANDSHAKE, /* TLS handshake (SMTPS, or after STARTTLS) */
+	S_COMMAND,   /* reading commands */
+	S_AUTH,	     /* reading an AUTH continuation line */
+	S_DATA,	     /* reading the message */
+	S_WAIT,	     /* a worker job runs; reading paused */
+	S_STARTTLS,  /* "220 Ready to start TLS" being flushed */
+	S_CLOSING,   /* flushing the last reply, then free */
+};
+
+struct rcpt {
+	char addr[SMTP_ADDR_MAX + 1];
+	char orcpt[SMTP_ORCPT_MAX + 1];
+	unsigned notify;
+};
+
+enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT };
+
+struct session {
+	struct smtpd_server *srv;
+	enum smtpd_service svc;
+	enum sstate state;
+	int fd;
+	struct ev_io *io;
+	struct ev_timer *timer;
+	struct tls_conn *tls;
+	unsigned tls_want;
+	bool tls_on, hs_done;
+	struct buf in, out;
+	bool skipping;
+	bool freed_pending; /* teardown waits for the worker */
+
+	char addr[NET_ADDR_MAX];
+	char name[NET_ADDR_MAX];
+	char helo[SMTPD_HELO_MAX + 1];
+	bool have_helo, esmtp;
+	bool mynetworks;
+
+	struct mta_sasl *sasl;
+	char sasl_mech[32];
+	char *sasl_user;
+	bool authenticated;
+
+	/* the mail transaction */
+	bool have_mail;
+	struct smtp_mail mail;
+	struct rcpt *rcpts;
+	size_t nrcpt, rcpt_cap;
+	char id[QUEUE_ID_LEN + 1];
+	struct queue_file *qf;
+	struct timeval arrival;
+
+	/* DATA */
+	bool line_start, prev_crlf, in_header, too_big, write_err;
+	bool seen_msgid, seen_date;
+	char msgid[256];
+
+	/* counts for the disconnect line */
+	unsigned total[SMTP_VERB_COUNT], ok[SMTP_VERB_COUNT];
+	unsigned errors;
+	enum smtp_verb last_verb;
+
+	/* the worker job in flight */
+	enum job_kind job;
+	struct smtp_rcpt job_rcpt;
+	enum dir_rcpt job_dir;
+	char *job_in;
+	unsigned job_inlen;
+	bool job_start;
+	enum mta_sasl_status job_sasl;
+	char *job_out;
+	unsigned job_outlen;
+	int job_rc, job_errno;
+	const char *job_error;
+};
+
+static void session_run(struct session *s);
+static void session_free(struct session *s);
+
+/* The command name as Postfix logs it: "lost connection after RCPT" */
+static const char *verb_log(const struct session *s)
+{
+	static const char *const up[SMTP_VERB_COUNT] = {
+	    [SMTP_VERB_UNKNOWN] = "CONNECT", [SMTP_VERB_HELO] = "HELO",
+	    [SMTP_VERB_EHLO] = "EHLO",	     [SMTP_VERB_MAIL] = "MAIL",
+	    [SMTP_VERB_RCPT] = "RCPT",	     [SMTP_VERB_DATA] = "DATA",
+	    [SMTP_VERB_RSET] = "RSET",	     [SMTP_VERB_NOOP] = "NOOP",
+	    [SMTP_VERB_QUIT] = "QUIT",	     [SMTP_VERB_VRFY] = "VRFY",
+	    [SMTP_VERB_HELP] = "HELP",	     [SMTP_VERB_STARTTLS] = "STARTTLS",
+	    [SMTP_VERB_AUTH] = "AUTH",	     [SMTP_VERB_ETRN] = "ETRN",
+	    [SMTP_VERB_BDAT] = "BDAT",
+	};
+	if (s->state == S_DATA)
+		return "END-OF-MESSAGE";
+	return up[s->last_verb];
+}
+
+/* ---------------------------------------------------------------- output */
+
+__attribute__((format(printf, 2, 3))) static void reply(struct session *s,
+							const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = buf_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	if (r < 0 || buf_append(&s->out, "\r\n", 2) < 0) {
+		/* a client that does not read its replies */
+		log_warning("%s[%s]: output buffer full", s->name, s->addr);
+		s->state = S_CLOSING;
+	}
+}
+
+static void session_close(struct session *s)
+{
+	if (s->state != S_WAIT)
+		s->state = S_CLOSING;
+}
+
+/* A 4xx/5xx reply counts towards smtpd_hard_error_limit. */
+__attribute__((format(printf, 2, 3))) static void
+reply_err(struct session *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = buf_vprintf(&s->out, fmt, ap);
+	va_end(ap);
+	if (r < 0 || buf_append(&s->out, "\r\n", 2) < 0) {
+		s->state = S_CLOSING;
+		return;
+	}
+	s->errors++;
+	if (s->srv->cfg.hard_error_limit > 0 &&
+	    s->errors >= s->srv->cfg.hard_error_limit) {
+		log_info("too many errors after %s from %s[%s]", verb_log(s),
+			 s->name, s->addr);
+		reply(s, "421 4.7.0 %s Error: too many errors",
+		      s->srv->cfg.hostname);
+		session_close(s);
+	}
+}
+
+/* ------------------------------------------------------------- transaction */
+
+static void transaction_reset(struct session *s)
+{
+	s->have_mail = false;
+	memset(&s->mail, 0, sizeof(s->mail));
+	s->nrcpt = 0;
+	s->id[0] = '\0';
+	queue_file_free(&s->qf);
+}
+
+static const char *proto_name(const struct session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	if (s->tls_on && s->authenticated)
+		return "ESMTPSA";
+	if (s->tls_on)
+		return "ESMTPS";
+	if (s->authenticated)
+		return "ESMTPA";
+	return "ESMTP";
+}
+
+static const char *sender_text(const struct session *s)
+{
+	return s->have_mail ? s->mail.addr : "";
+}
+
+/* Postfix: "NOQUEUE: reject: RCPT from host[ip]: <reply>; from=<> to=<>
+   proto=ESMTP helo=<>" */
+static void log_reject(struct session *s, const char *cmd, const char *rep,
+		       const char *to)
+{
+	char helo[SMTPD_HELO_MAX * 4 + 8];
+	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	if (to != NULL)
+		log_info("%s: reject: %s from %s[%s]: %s; from=<%s> to=<%s> "
+			 "proto=%s helo=<%s>",
+			 s->id[0] ? s->id : "NOQUEUE", cmd, s->name, s->addr,
+			 rep, sender_text(s), to, s->esmtp ? "ESMTP" : "SMTP",
+			 helo);
+	else
+		log_info("%s: reject: %s from %s[%s]: %s; from=<%s> "
+			 "proto=%s helo=<%s>",
+			 s->id[0] ? s->id : "NOQUEUE", cmd, s->name, s->addr,
+			 rep, sender_text(s), s->esmtp ? "ESMTP" : "SMTP",
+			 helo);
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+static void job_done(void *ctx);
+
+static void job_run(void *ctx)
+{
+	struct session *s = ctx;
+	switch (s->job) {
+	case JOB_RCPT:
+		s->job_dir =
+		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
+		break;
+	case JOB_SASL: {
+		const char *out = NULL;
+		unsigned outlen = 0;
+		s->job_sasl =
+		    mta_sasl_step(s->sasl, s->job_start ? s->sasl_mech : NULL,
+				  s->job_in, s->job_inlen, &out, &outlen);
+		free(s->job_out);
+		s->job_out = NULL;
+		s->job_outlen = 0;
+		if (s->job_sasl == MTA_SASL_CONTINUE) {
+			s->job_out = xmemdup0(out ? out : "", outlen);
+			s->job_outlen = outlen;
+		}
+		break;
+	}
+	case JOB_COMMIT:
+		errno = 0;
+		s->job_rc = queue_file_commit(s->qf, &s->job_error);
+		s->job_errno = errno;
+		break;
+	case JOB_NONE:
+		break;
+	}
+}
+
+static bool job_submit(struct session *s, enum job_kind kind)
+{
+	s->job = kind;
+	if (worker_submit(s->srv->pool, job_run, job_done, s) < 0) {
+		s->job = JOB_NONE;
+		return false;
+	}
+	s->state = S_WAIT;
+	return true;
+}
+
+/* ------------------------------------------------------------------ RCPT */
+
+static void rcpt_finish(struct session *s)
+{
+	struct smtp_rcpt *r = &s->job_rcpt;
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	char rep[RESTRICT_REPLY_MAX];
+
+	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
+		snprintf(rep, sizeof(rep),
+			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
+		log_reject(s, "RCPT", rep, r->addr);
+		reply_err(s, "%s", rep);
+		return;
+	}
+	struct restrict_ctx rc = {
+	    .mynetworks = s->mynetworks,
+	    .authenticated = s->authenticated,
+	    .rcpt_local = s->job_dir != DIR_RCPT_REMOTE,
+	    .helo = s->helo,
+	    .sender = s->mail.addr,
+	    .rcpt = r->addr,
+	};
+	if (restrict_eval(cfg->rcpt_restrictions, &rc, rep) ==
+	    RESTRICT_REJECT) {
+		log_reject(s, "RCPT", rep, r->addr);
+		reply_err(s, "%s", rep);
+		return;
+	}
+	if (s->job_dir == DIR_RCPT_UNKNOWN) {
+		snprintf(rep, sizeof(rep),
+			 "550 5.1.1 <%s>: Recipient address rejected: User "
+			 "unknown in virtual mailbox table",
+			 r->addr);
+		log_reject(s, "RCPT", rep, r->addr);
+		reply_err(s, "%s", rep);
+		return;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
+	}
+	struct rcpt *n = &s->rcpts[s->nrcpt++];
+	memcpy(n->addr, r->addr, sizeof(n->addr));
+	memcpy(n->orcpt, r->orcpt, sizeof(n->orcpt));
+	n->notify = r->notify;
+	if (s->id[0] == '\0') {
+		queue_new_id(s->id);
+		if (s->authenticated)
+			log_info("%s: client=%s[%s], sasl_method=%s, "
+				 "sasl_username=%s",
+				 s->id, s->name, s->addr, s->sasl_mech,
+				 s->sasl_user);
+		else
+			log_info("%s: client=%s[%s]", s->id, s->name, s->addr);
+	}
+	s->ok[SMTP_VERB_RCPT]++;
+	reply(s, "250 2.1.5 Ok");
+}
+
+/* ------------------------------------------------------------------ AUTH */
+
+static void auth_reset(struct session *s)
+{
+	mta_sasl_free(&s->sasl);
+	free(s->job_in);
+	s->job_in = NULL;
+	free(s->job_out);
+	s->job_out = NULL;
+}
+
+static void auth_finish(struct session *s)
+{
+	char b64[MTA_SASL_LINE_MAX + 1];
+	switch (s->job_sasl) {
+	case MTA_SASL_CONTINUE:
+		if (mta_sasl_b64_encode(s->job_out, s->job_outlen, b64,
+					sizeof(b64)) < 0) {
+			reply_err(s, "454 4.7.0 Temporary authentication "
+				     "failure: generic failure");
+			auth_reset(s);
+			return;
+		}
+		reply(s, "334 %s", b64);
+		s->state = S_AUTH;
+		return;
+	case MTA_SASL_DONE:
+		s->authenticated = true;
+		free(s->sasl_user);
+		s->sasl_user = xstrdup(mta_sasl_username(s->sasl));
+		s->ok[SMTP_VERB_AUTH]++;
+		reply(s, "235 2.7.0 Authentication successful");
+		break;
+	case MTA_SASL_FAIL:
+		log_warning("%s[%s]: SASL %s authentication failed: "
+			    "authentication failure",
+			    s->name, s->addr, s->sasl_mech);
+		reply_err(s, "535 5.7.8 Error: authentication failed: "
+			     "authentication failure");
+		break;
+	case MTA_SASL_BADMECH:
+		reply_err(s, "504 5.5.4 Unrecognized authentication type");
+		break;
+	case MTA_SASL_TEMPFAIL:
+		log_warning("%s[%s]: SASL %s authentication failed: "
+			    "generic failure",
+			    s->name, s->addr, s->sasl_mech);
+		reply_err(s, "454 4.7.0 Temporary authentication failure: "
+			     "generic failure");
+		break;
+	}
+	/* a failed exchange cannot be resumed: start afresh next time */
+	auth_reset(s);
+}
+
+static void auth_submit(struct session *s, bool start, const char *b64,
+			size_t len)
+{
+	char *dec = xmalloc(MTA_SASL_LINE_MAX + 1);
+	unsigned declen = 0;
+	if (len == 1 && b64[0] == '=') {
+		len = 0;
+	} else if (mta_sasl_b64_decode(b64, len, dec, MTA_SASL_LINE_MAX + 1,
+				       &declen) < 0) {
+		free(dec);
+		reply_err(s, "501 5.5.2 Cannot decode response");
+		auth_reset(s);
+		return;
+	}
+	free(s->job_in);
+	s->job_in = dec;
+	s->job_inlen = declen;
+	s->job_start = start;
+	if (!job_submit(s, JOB_SASL)) {
+		reply_err(s, "454 4.7.0 Temporary authentication failure: "
+			     "generic failure");
+		auth_reset(s);
+	}
+}
+
+/* ------------------------------------------------------------------ DATA */
+
+static void format_date(char *out, size_t outsz, time_t t)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	if (strftime(out, outsz, "%a, %e %b %Y %H:%M:%S %z (%Z)", &tm) == 0)
+		out[0] = '\0';
+}
+
+static int data_put(struct session *s, const char *p, size_t n)
+{
+	uint64_t limit = s->srv->cfg.size_limit;
+	if (s->too_big || s->write_err)
+		return 0;
+	if (limit > 0 && queue_file_size(s->qf) + n > limit) {
+		s->too_big = true;
+		return 0;
+	}
+	if (queue_file_write(s->qf, p, n) < 0) {
+		log_error("%s: write queue file: %s", s->id, strerror(errno));
+		s->write_err = true;
+		return -1;
+	}
+	return 0;
+}
+
+/* cleanup's job for local clients: add Date: and Message-Id: */
+static void data_end_headers(struct session *s)
+{
+	char line[512];
+	s->in_header = false;
+	if (!(s->mynetworks || s->authenticated))
+		return;
+	if (!s->seen_date) {
+		char date[128];
+		format_date(date, sizeof(date), s->arrival.tv_sec);
+		int n = snprintf(line, sizeof(line), "Date: %s\n", date);
+		if (n > 0 && (size_t)n < sizeof(line))
+			(void)data_put(s, line, (size_t)n);
+	}
+	if (!s->seen_msgid) {
+		struct tm tm;
+		char stamp[32];
+		localtime_r(&s->arrival.tv_sec, &tm);
+		if (strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm) == 0)
+			stamp[0] = '\0';
+		int n = snprintf(s->msgid, sizeof(s->msgid), "<%s.%s@%s>",
+				 stamp, s->id, s->srv->cfg.hostname);
+		if (n < 0 || (size_t)n >= sizeof(s->msgid))
+			s->msgid[0] = '\0';
+		n = snprintf(line, sizeof(line), "Message-Id: %s\n", s->msgid);
+		if (n > 0 && (size_t)n < sizeof(line))
+			(void)data_put(s, line, (size_t)n);
+	}
+}
+
+static bool header_is(struct str l, const char *name)
+{
+	size_t n = strlen(name);
+	return l.len > n && l.p[n] == ':' && str_has_prefix_case(l, name);
+}
+
+static void data_header_line(struct session *s, struct str l)
+{
+	if (l.len == 0) {
+		data_end_headers(s);
+		return;
+	}
+	if (l.p[0] == ' ' || l.p[0] == '\t')
+		return;
+	const char *colon = memchr(l.p, ':', l.len);
+	bool ok = colon != NULL && colon > l.p;
+	for (const char *c = l.p; ok && c < colon; c++) {
+		if ((unsigned char)*c <= 32 || (unsigned char)*c >= 127)
+			ok = false;
+	}
+	if (!ok) {
+		/* the body starts without an empty line: end headers here */
+		data_end_headers(s);
+		(void)data_put(s, "\n", 1);
+		return;
+	}
+	if (header_is(l, "Date")) {
+		s->seen_date = true;
+	} else if (header_is(l, "Message-ID")) {
+		s->seen_msgid = true;
+		struct str v = str_trim(
+		    (struct str){colon + 1, l.len - (size_t)(colon + 1 - l.p)});
+		size_t n =
+		    v.len < sizeof(s->msgid) - 1 ? v.len : sizeof(s->msgid) - 1;
+		log_escape(s->msgid, sizeof(s->msgid), v.p, n);
+	}
+}
+
+static void data_line(struct session *s, struct str l)
+{
+	if (s->in_header)
+		data_header_line(s, l);
+	(void)data_put(s, l.p, l.len);
+	(void)data_put(s, "\n", 1);
+}
+
+static bool data_start(struct session *s)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	const char *err = "";
+	char date[128], tls[256] = "";
+	gettimeofday(&s->arrival, NULL);
+	s->qf = queue_file_create(cfg->queue_dir, s->id, &err);
+	if (s->qf == NULL) {
+		log_error("%s: %s: %s", s->id, err, strerror(errno));
+		return false;
+	}
+	char v[QUEUE_VALUE_MAX];
+	int ok = 0;
+	snprintf(v, sizeof(v), "%lld.%06ld", (long long)s->arrival.tv_sec,
+		 (long)s->arrival.tv_usec);
+	ok |= queue_file_record(s->qf, 'T', v);
+	ok |= queue_file_record(s->qf, 'S', s->mail.addr);
+	snprintf(v, sizeof(v), "client_name=%s", s->name);
+	ok |= queue_file_record(s->qf, 'A', v);
+	snprintf(v, sizeof(v), "client_address=%s", s->addr);
+	ok |= queue_file_record(s->qf, 'A', v);
+	snprintf(v, sizeof(v), "helo_name=%s", s->helo);
+	ok |= queue_file_record(s->qf, 'A', v);
+	snprintf(v, sizeof(v), "protocol=%s", proto_name(s));
+	ok |= queue_file_record(s->qf, 'A', v);
+	static const char *const svc_names[] = {"smtp", "submission", "smtps"};
+	snprintf(v, sizeof(v), "service=%s", svc_names[s->svc]);
+	ok |= queue_file_record(s->qf, 'A', v);
+	if (s->authenticated) {
+		snprintf(v, sizeof(v), "sasl_method=%s", s->sasl_mech);
+		ok |= queue_file_record(s->qf, 'A', v);
+		snprintf(v, sizeof(v), "sasl_username=%s", s->sasl_user);
+		ok |= queue_file_record(s->qf, 'A', v);
+	}
+	if (s->mail.envid[0] != '\0') {
+		snprintf(v, sizeof(v), "envid=%s", s->mail.envid);
+		ok |= queue_file_record(s->qf, 'A', v);
+	}
+	if (s->mail.ret != SMTP_RET_NONE)
+		ok |= queue_file_record(
+		    s->qf, 'A',
+		    s->mail.ret == SMTP_RET_FULL ? "ret=FULL" : "ret=HDRS");
+	if (s->mail.body != SMTP_BODY_NONE)
+		ok |= queue_file_record(s->qf, 'A',
+					s->mail.body == SMTP_BODY_8BITMIME
+					    ? "body=8BITMIME"
+					    : "body=7BIT");
+	if (s->mail.smtputf8)
+		ok |= queue_file_record(s->qf, 'A', "smtputf8=yes");
+	for (size_t i = 0; i < s->nrcpt; i++) {
+		if (s->rcpts[i].orcpt[0] != '\0')
+			ok |= queue_file_record(s->qf, 'O', s->rcpts[i].orcpt);
+		if (s->rcpts[i].notify != 0) {
+			snprintf(v, sizeof(v), "%u", s->rcpts[i].notify);
+			ok |= queue_file_record(s->qf, 'N', v);
+		}
+		ok |= queue_file_record(s->qf, 'R', s->rcpts[i].addr);
+	}
+	ok |= queue_file_begin_message(s->qf);
+	if (ok != 0) {
+		log_error("%s: write queue file: %s", s->id, strerror(errno));
+		queue_file_free(&s->qf);
+		return false;
+	}
+
+	/* Received: as Postfix writes it (RFC 5321 4.4, RFC 3848 protocol) */
+	format_date(date, sizeof(date), s->arrival.tv_sec);
+	if (s->tls_on)
+		snprintf(tls, sizeof(tls),
+			 "\n\t(using %s with cipher %s (%d/%d bits))",
+			 tls_conn_version(s->tls), tls_conn_cipher(s->tls),
+			 tls_conn_cipher_bits(s->tls),
+			 tls_conn_cipher_bits(s->tls));
+	char helo[SMTPD_HELO_MAX + 1];
+	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	char hdr[2048];
+	int n;
+	if (s->nrcpt == 1)
+		n = snprintf(hdr, sizeof(hdr),
+			     "Received: from %s (%s [%s])%s\n\tby %s (youju) "
+			     "with %s id %s\n\tfor <%s>; %s\n",
+			     helo[0] ? helo : s->name, s->name, s->addr, tls,
+			     cfg->hostname, proto_name(s), s->id,
+			     s->rcpts[0].addr, date);
+	else
+		n = snprintf(hdr, sizeof(hdr),
+			     "Received: from %s (%s [%s])%s\n\tby %s (youju) "
+			     "with %s id %s; %s\n",
+			     helo[0] ? helo : s->name, s->name, s->addr, tls,
+			     cfg->hostname, proto_name(s), s->id, date);
+	if (n < 0 || (size_t)n >= sizeof(hdr) ||
+	    queue_file_write(s->qf, hdr, (size_t)n) < 0) {
+		log_error("%s: write queue file: %s", s->id, strerror(errno));
+		queue_file_free(&s->qf);
+		return false;
+	}
+	s->line_start = true;
+	s->prev_crlf = true;
+	s->in_header = true;
+	s->too_big = s->write_err = false;
+	s->seen_msgid = s->seen_date = false;
+	s->msgid[0] = '\0';
+	return true;
+}
+
+static void data_finish(struct session *s)
+{
+	if (s->in_header)
+		data_end_headers(s);
+	if (s->too_big) {
+		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
+		log_reject(s, "END-OF-MESSAGE", rep, NULL);
+		reply_err(s, "%s", rep);
+		transaction_reset(s);
+		s->state = S_COMMAND;
+		return;
+	}
+	if (s->write_err) {
+		reply_err(s, "451 4.3.0 Error: queue file write error");
+		transaction_reset(s);
+		s->state = S_COMMAND;
+		return;
+	}
+	if (!job_submit(s, JOB_COMMIT)) {
+		reply_err(s, "451 4.3.0 Error: queue file write error");
+		transaction_reset(s);
+		s->state = S_COMMAND;
+	}
+}
+
+static void commit_finish(struct session *s)
+{
+	if (s->job_rc < 0) {
+		log_error("%s: %s: %s", s->id, s->job_error,
+			  strerror(s->job_errno));
+		reply_err(s, "451 4.3.0 Error: queue file write error");
+	} else {
+		if (s->msgid[0] != '\0')
+			log_info("%s: message-id=%s", s->id, s->msgid);
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)",
+			 s->id, s->mail.addr,
+			 (unsigned long long)queue_file_size(s->qf), s->nrcpt);
+		s->ok[SMTP_VERB_DATA]++;
+		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
+	}
+	transaction_reset(s);
+}
+
+static void bare_lf(struct session *s)
+{
+	log_info("disconnect: bare <LF> received from %s[%s] after %s", s->name,
+		 s->addr, verb_log(s));
+	reply(s, "521 5.5.2 %s Error: bare <LF> received",
+	      s->srv->cfg.hostname);
+	transaction_reset(s);
+	session_close(s);
+}
+
+/* One step of DATA input.  Returns true when it consumed something. */
+static bool data_input(struct session *s)
+{
+	size_t max = s->srv->cfg.line_limit + 2;
+	struct str line;
+	if (max > s->in.max)
+		max = s->in.max;
+	switch (net_read_line_raw(&s->in, max, &line)) {
+	case LINE_MORE:
+	case LINE_EOF:
+		return false;
+	case LINE_TOOLONG: {
+		/* keep it as a partial line, as Postfix splits long lines;
+		   never split a CR from its LF */
+		size_t n = max;
+		if (n > 1 && s->in.p[n - 1] == '\r')
+			n--;
+		struct str seg = {s->in.p, n};
+		if (s->line_start && seg.len > 0 && seg.p[0] == '.') {
+			seg.p++;
+			seg.len--;
+		}
+		if (s->in_header && s->line_start)
+			data_header_line(s, seg);
+		(void)data_put(s, seg.p, seg.len);
+		buf_consume(&s->in, n);
+		s->line_start = false;
+		return true;
+	}
+	case LINE_OK:
+		break;
+	}
+	bool crlf = line.len > 0 && line.p[line.len - 1] == '\r';
+	struct str l = {line.p, crlf ? line.len - 1 : line.len};
+	if (!crlf && s->srv->cfg.forbid_bare_newline && !s->mynetworks) {
+		net_line_consume(&s->in, line);
+		bare_lf(s);
+		return true;
+	}
+	/* RFC 5321 4.1.1.4: only CR LF "." CR LF ends the data (no bare LF
+	   variant: SMTP smuggling) */
+	if (s->line_start && s->prev_crlf && crlf && l.len == 1 &&
+	    l.p[0] == '.') {
+		net_line_consume(&s->in, line);
+		s->state = S_COMMAND;
+		data_finish(s);
+		return true;
+	}
+	if (s->line_start && l.len > 0 && l.p[0] == '.') {
+		l.p++;
+		l.len--;
+	}
+	if (s->line_start) {
+		data_line(s, l);
+	} else {
+		(void)data_put(s, l.p, l.len);
+		(void)data_put(s, "\n", 1);
+	}
+	s->line_start = true;
+	s->prev_crlf = crlf;
+	net_line_consume(&s->in, line);
+	return true;
+}
+
+/* -------------------------------------------------------------- commands */
+
+enum {
+	CMD_PRE_TLS = 1,  /* allowed on submission before STARTTLS */
+	CMD_PRE_HELO = 2, /* allowed before HELO with smtpd_helo_required */
+};
+
+typedef void cmd_fn(struct session *s, struct str args);
+
+static void cmd_helo(struct session *s, struct str args, bool esmtp)
+{
+	if (args.len == 0) {
+		reply_err(s, "501 Syntax: %s hostname",
+			  esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
+	memcpy(s->helo, args.p, n);
+	s->helo[n] = '\0';
+	s->have_helo = true;
+	s->esmtp = esmtp;
+	transaction_reset(s);
+	s->ok[esmtp ? SMTP_VERB_EHLO : SMTP_VERB_HELO]++;
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	if (!esmtp) {
+		reply(s, "250 %s", cfg->hostname);
+		return;
+	}
+	reply(s, "250-%s", cfg->hostname);
+	reply(s, "250-PIPELINING");
+	if (cfg->size_limit > 0)
+		reply(s, "250-SIZE %llu", (unsigned long long)cfg->size_limit);
+	else
+		reply(s, "250-SIZE");
+	if (!cfg->disable_vrfy)
+		reply(s, "250-VRFY");
+	if (s->srv->tls != NULL && !s->tls_on)
+		reply(s, "250-STARTTLS");
+	if (cfg->sasl_enable && !s->authenticated &&
+	    (s->tls_on || !cfg->tls_auth_only)) {
+		reply(s, "250-AUTH %s", mta_sasl_mechs());
+		if (cfg->broken_sasl_auth_clients)
+			reply(s, "250-AUTH=%s", mta_sasl_mechs());
+	}
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-8BITMIME");
+	reply(s, "250-DSN");
+	reply(s, "250 SMTPUTF8");
+}
+
+static void cmd_ehlo_(struct session *s, struct str args)
+{
+	cmd_helo(s, args, true);
+}
+
+static void cmd_helo_(struct session *s, struct str args)
+{
+	cmd_helo(s, args, false);
+}
+
+static void cmd_mail(struct session *s, struct str args)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	struct str bad = {"", 0};
+	if (!s->have_helo && cfg->helo_required) {
+		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->have_mail) {
+		reply_err(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->svc == SMTPD_SVC_SUBMISSION && !s->authenticated) {
+		reply_err(s, "530 5.7.0 Authentication required");
+		return;
+	}
+	switch (smtp_parse_mail(args, s->esmtp, &s->mail, &bad)) {
+	case SMTP_PARSE_OK:
+		break;
+	case SMTP_PARSE_SYNTAX:
+		reply_err(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+		return;
+	case SMTP_PARSE_ADDRESS:
+		reply_err(s, "501 5.1.7 Bad sender address syntax");
+		return;
+	case SMTP_PARSE_PARAM: {
+		char e[128];
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
+		return;
+	}
+	case SMTP_PARSE_VALUE: {
+		char e[128];
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
+		return;
+	}
+	}
+	if (s->mail.has_size && cfg->size_limit > 0 &&
+	    s->mail.size > cfg->size_limit) {
+		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
+		log_reject(s, "MAIL", rep, NULL);
+		reply_err(s, "%s", rep);
+		memset(&s->mail, 0, sizeof(s->mail));
+		return;
+	}
+	s->have_mail = true;
+	s->nrcpt = 0;
+	s->ok[SMTP_VERB_MAIL]++;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static void cmd_rcpt(struct session *s, struct str args)
+{
+	struct str bad = {"", 0};
+	if (!s->have_mail) {
+		reply_err(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	switch (smtp_parse_rcpt(args, s->mail.smtputf8, &s->job_rcpt, &bad)) {
+	case SMTP_PARSE_OK:
+		break;
+	case SMTP_PARSE_SYNTAX:
+		reply_err(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+		return;
+	case SMTP_PARSE_ADDRESS:
+		reply_err(s, "501 5.1.3 Bad recipient address syntax");
+		return;
+	case SMTP_PARSE_PARAM: {
+		char e[128];
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
+		return;
+	}
+	case SMTP_PARSE_VALUE: {
+		char e[128];
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
+		return;
+	}
+	}
+	if (s->nrcpt >= s->srv->cfg.rcpt_limit) {
+		reply_err(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	if (!job_submit(s, JOB_RCPT)) {
+		char rep[RESTRICT_REPLY_MAX];
+		snprintf(rep, sizeof(rep),
+			 "451 4.3.0 <%s>: Temporary lookup failure",
+			 s->job_rcpt.addr);
+		reply_err(s, "%s", rep);
+	}
+}
+
+static void cmd_data(struct session *s, struct str args)
+{
+	if (args.len > 0) {
+		reply_err(s, "501 5.5.4 Syntax: DATA");
+		return;
+	}
+	if (!s->have_mail) {
+		reply_err(s, "503 5.5.1 Error: need RCPT command");
+		return;
+	}
+	if (s->nrcpt == 0) {
+		reply_err(s, "554 5.5.1 Error: no valid recipients");
+		return;
+	}
+	if (!data_start(s)) {
+		reply_err(s, "451 4.3.0 Error: queue file write error");
+		transaction_reset(s);
+		return;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->state = S_DATA;
+}
+
+static void cmd_rset(struct session *s, struct str args)
+{
+	if (args.len > 0) {
+		reply_err(s, "501 5.5.4 Syntax: RSET");
+		return;
+	}
+	transaction_reset(s);
+	s->ok[SMTP_VERB_RSET]++;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_noop(struct session *s, struct str args)
+{
+	s->ok[SMTP_VERB_NOOP]++;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_quit(struct session *s, struct str args)
+{
+	s->ok[SMTP_VERB_QUIT]++;
+	reply(s, "221 2.0.0 Bye");
+	session_close(s);
+}
+
+static void cmd_vrfy(struct session *s, struct str args)
+{
+	if (s->srv->cfg.disable_vrfy) {
+		reply_err(s, "502 5.5.1 VRFY command is disabled");
+		return;
+	}
+	if (args.len == 0 || args.len > SMTP_ADDR_MAX + 2 ||
+	    !str_is_printable(args)) {
+		reply_err(s, "501 5.5.4 Syntax: VRFY address");
+		return;
+	}
+	s->ok[SMTP_VERB_VRFY]++;
+	reply(s, "252 2.0.0 %.*s", (int)args.len, args.p);
+}
+
+static void cmd_help(struct session *s, struct str args)
+{
+	s->ok[SMTP_VERB_HELP]++;
+	reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+		 "QUIT VRFY STARTTLS AUTH HELP");
+}
+
+static void cmd_starttls(struct session *s, struct str args)
+{
+	if (args.len > 0) {
+		reply_err(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	if (s->tls_on) {
+		reply_err(s, "554 5.5.1 Error: TLS already active");
+		return;
+	}
+	if (s->srv->tls == NULL) {
+		reply_err(s, "502 5.5.1 Error: command not implemented");
+		return;
+	}
+	s->ok[SMTP_VERB_STARTTLS]++;
+	reply(s, "220 2.0.0 Ready to start TLS");
+	s->state = S_STARTTLS;
+}
+
+static void cmd_auth(struct session *s, struct str args)
+{
+	const struct smtpd_config *cfg = &s->srv->cfg;
+	if (!cfg->sasl_enable || (cfg->tls_auth_only && !s->tls_on)) {
+		reply_err(s, "503 5.5.1 Error: authentication not enabled");
+		return;
+	}
+	if (!s->have_helo) {
+		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	if (s->authenticated) {
+		reply_err(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->have_mail) {
+		reply_err(s, "503 5.5.1 Error: MAIL transaction in progress");
+		return;
+	}
+	const char *sp = memchr(args.p, ' ', args.len);
+	struct str mech = {args.p, sp ? (size_t)(sp - args.p) : args.len};
+	struct str init = {"", 0};
+	if (sp != NULL)
+		init = str_trim((struct str){sp + 1, args.len - mech.len - 1});
+	if (mech.len == 0 || mech.len >= sizeof(s->sasl_mech)) {
+		reply_err(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return;
+	}
+	for (size_t i = 0; i < mech.len; i++) {
+		char c = mech.p[i];
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		s->sasl_mech[i] = c;
+	}
+	s->sasl_mech[mech.len] = '\0';
+	auth_reset(s);
+	s->sasl = mta_sasl_new(cfg->hostname, NULL, NULL);
+	if (s->sasl == NULL) {
+		reply_err(s, "454 4.7.0 Temporary authentication failure: "
+			     "generic failure");
+		return;
+	}
+	if (sp == NULL) {
+		free(s->job_in);
+		s->job_in = NULL;
+		s->job_inlen = 0;
+		s->job_start = true;
+		if (!job_submit(s, JOB_SASL)) {
+			reply_err(s, "454 4.7.0 Temporary authentication "
+				     "failure: generic failure");
+			auth_reset(s);
+		}
+		return;
+	}
+	auth_submit(s, true, init.p, init.len);
+}
+
+static void cmd_unknown(struct session *s, struct str args)
+{
+	reply_err(s, "502 5.5.2 Error: command not recognized");
+}
+
+static void cmd_unimplemented(struct session *s, struct str args)
+{
+	reply_err(s, "502 5.5.1 Error: command not implemented");
+}
+
+static const struct {
+	cmd_fn *fn;
+	unsigned flags;
+} cmd_table[SMTP_VERB_COUNT] = {
+    [SMTP_VERB_UNKNOWN] = {cmd_unknown, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_HELO] = {cmd_helo_, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_EHLO] = {cmd_ehlo_, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_MAIL] = {cmd_mail, 0},
+    [SMTP_VERB_RCPT] = {cmd_rcpt, 0},
+    [SMTP_VERB_DATA] = {cmd_data, 0},
+    [SMTP_VERB_RSET] = {cmd_rset, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_NOOP] = {cmd_noop, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_QUIT] = {cmd_quit, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_VRFY] = {cmd_vrfy, 0},
+    [SMTP_VERB_HELP] = {cmd_help, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_STARTTLS] = {cmd_starttls, CMD_PRE_TLS | CMD_PRE_HELO},
+    [SMTP_VERB_AUTH] = {cmd_auth, 0},
+    [SMTP_VERB_ETRN] = {cmd_unimplemented, 0},
+    [SMTP_VERB_BDAT] = {cmd_unimplemented, 0},
+};
+
+static void command(struct session *s, struct str line)
+{
+	struct str args;
+	enum smtp_verb v = smtp_parse_verb(line, &args);
+	s->last_verb = v;
+	s->total[v]++;
+	if (line.len == 0) {
+		reply_err(s, "500 5.5.2 Error: bad syntax");
+		return;
+	}
+	if (v != SMTP_VERB_AUTH && line.len > SMTPD_CMD_MAX) {
+		reply_err(s, "500 5.5.2 Error: line too long");
+		return;
+	}
+	unsigned flags = cmd_table[v].flags;
+	if (s->svc == SMTPD_SVC_SUBMISSION && s->srv->tls != NULL &&
+	    !s->tls_on && !(flags & CMD_PRE_TLS)) {
+		reply_err(s, "530 5.7.0 Must issue a STARTTLS command first");
+		return;
+	}
+	if (s->srv->cfg.helo_required && !s->have_helo &&
+	    !(flags & CMD_PRE_HELO)) {
+		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	cmd_table[v].fn(s, args);
+}
+
+static void auth_line(struct session *s, struct str line)
+{
+	if (line.len == 1 && line.p[0] == '*') {
+		reply_err(s, "501 5.7.0 Authentication aborted");
+		auth_reset(s);
+		s->state = S_COMMAND;
+		return;
+	}
+	s->state = S_COMMAND;
+	auth_submit(s, false, line.p, line.len);
+}
+
+/* Handles complete lines in the input buffer while the state allows. */
+static void process_input(struct session *s)
+{
+	while (s->out.len < SMTPD_OUT_HIGH) {
+		if (s->state != S_COMMAND && s->state != S_AUTH &&
+		    s->state != S_DATA)
+			return;
+		if (s->skipping) {
+			if (!net_skip_line(&s->in))
+				return;
+			s->skipping = false;
+			continue;
+		}
+		if (s->state == S_DATA) {
+			if (!data_input(s))
+				return;
+			continue;
+		}
+		size_t max = SMTPD_IN_MAX - 1;
+		struct str line;
+		switch (net_read_line(&s->in, max, &line)) {
+		case LINE_MORE:
+		case LINE_EOF:
+			return;
+		case LINE_TOOLONG:
+			reply_err(s, "500 5.5.2 Error: line too long");
+			s->skipping = !net_skip_line(&s->in);
+			continue;
+		case LINE_OK:
+			break;
+		}
+		if (!net_line_was_crlf(&s->in, line) &&
+		    s->srv->cfg.forbid_bare_newline && !s->mynetworks) {
+			net_line_consume(&s->in, line);
+			bare_lf(s);
+			return;
+		}
+		if (s->state == S_AUTH) {
+			/* copy: the worker reads it after we consume */
+			auth_line(s, line);
+		} else {
+			command(s, line);
+		}
+		net_line_consume(&s->in, line);
+		if (s->state == S_STARTTLS) {
+			/* anything pipelined after STARTTLS came in clear:
+			   drop it (CVE-2011-0411) */
+			buf_reset(&s->in);
+			return;
+		}
+	}
+}
+
+/* ------------------------------------------------------------------- I/O */
+
+static void timer_arm(struct session *s)
+{
+	ev_timer_set(s->timer, (uint64_t)s->srv->cfg.timeout_s * 1000);
+}
+
+static void log_disconnect(struct session *s)
+{
+	static const enum smtp_verb order[] = {
+	    SMTP_VERB_HELO, SMTP_VERB_EHLO, SMTP_VERB_STARTTLS, SMTP_VERB_AUTH,
+	    SMTP_VERB_MAIL, SMTP_VERB_RCPT, SMTP_VERB_DATA,	SMTP_VERB_BDAT,
+	    SMTP_VERB_RSET, SMTP_VERB_NOOP, SMTP_VERB_VRFY,	SMTP_VERB_ETRN,
+	    SMTP_VERB_QUIT, SMTP_VERB_HELP, SMTP_VERB_UNKNOWN,
+	};
+	struct buf b;
+	unsigned tot = 0, ok = 0;
+	buf_init(&b, 1024);
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		enum smtp_verb v = order[i];
+		if (s->total[v] == 0)
+			continue;
+		tot += s->total[v];
+		ok += s->ok[v];
+		int r;
+		if (s->ok[v] == s->total[v])
+			r = buf_printf(&b, " %s=%u", smtp_verb_name(v),
+				       s->total[v]);
+		else
+			r = buf_printf(&b, " %s=%u/%u", smtp_verb_name(v),
+				       s->ok[v], s->total[v]);
+		(void)r;
+	}
+	int r;
+	if (ok == tot)
+		r = buf_printf(&b, " commands=%u", tot);
+	else
+		r = buf_printf(&b, " commands=%u/%u", ok, tot);
+	(void)r;
+	log_info("disconnect from %s[%s]%s", s->name, s->addr, buf_cstr(&b));
+	buf_deinit(&b);
+}
+
+static void session_free(struct session *s)
+{
+	if (s->job != JOB_NONE) {
+		/* the worker still holds s: finish in job_done */
+		s->freed_pending = true;
+		ev_io_free(&s->io);
+		ev_timer_free(&s->timer);
+		return;
+	}
+	log_disconnect(s);
+	transaction_reset(s);
+	auth_reset(s);
+	ev_io_free(&s->io);
+	ev_timer_free(&s->timer);
+	tls_conn_free(&s->tls);
+	close(s->fd);
+	buf_deinit(&s->in);
+	buf_wipe(&s->out);
+	buf_deinit(&s->out);
+	free(s->rcpts);
+	free(s->sasl_user);
+	s->srv->sessions--;
+	free(s);
+}
+
+static void session_lost(struct session *s, const char *why)
+{
+	if (s->state == S_DATA)
+		log_info(
+		    "lost connection after DATA (%llu bytes) from "
+		    "%s[%s]%s",
+		    (unsigned long long)(s->qf ? queue_file_size(s->qf) : 0),
+		    s->name, s->addr, why);
+	else
+		log_info("lost connection after %s from %s[%s]%s", verb_log(s),
+			 s->name, s->addr, why);
+	session_free(s);
+}
+
+static void job_done(void *ctx)
+{
+	struct session *s = ctx;
+	enum job_kind kind = s->job;
+	s->job = JOB_NONE;
+	if (s->freed_pending) {
+		session_free(s);
+		return;
+	}
+	s->state = S_COMMAND;
+	switch (kind) {
+	case JOB_RCPT:
+		rcpt_finish(s);
+		break;
+	case JOB_SASL:
+		auth_finish(s);
+		break;
+	case JOB_COMMIT:
+		commit_finish(s);
+		break;
+	case JOB_NONE:
+		break;
+	}
+	timer_arm(s);
+	session_run(s);
+}
+
+/* 1 all sent, 0 wait, -1 error */
+static int session_flush(struct session *s)
+{
+	if (s->out.len == 0)
+		return 1;
+	if (s->tls_on)
+		return tls_write(s->tls, &s->out, &s->tls_want);
+	int r = net_out_flush(s->fd, &s->out);
+	if (r == 0)
+		s->tls_want = EV_WRITE;
+	return r;
+}
+
+/* 1 progress, 0 would block, -1 EOF or error */
+static int session_read(struct session *s)
+{
+	if (s->tls_on) {
+		int r = tls_read(s->tls, &s->in, &s->tls_want);
+		return r;
+	}
+	int r = net_fill(s->fd, &s->in);
+	if (r == 0)
+		s->tls_want = EV_READ;
+	return r;
+}
+
+static void session_update(struct session *s)
+{
+	unsigned ev = 0;
+	if (s->out.len > 0) {
+		ev = s->tls_on ? s->tls_want : EV_WRITE;
+	} else if (s->state == S_HANDSHAKE) {
+		ev = s->tls_want;
+	} else if (s->state == S_COMMAND || s->state == S_AUTH ||
+		   s->state == S_DATA) {
+		ev = s->tls_on ? s->tls_want : EV_READ;
+	}
+	if (ev == 0 && s->state != S_WAIT)
+		ev = EV_READ;
+	ev_io_set(s->io, ev);
+}
+
+static void session_run(struct session *s)
+{
+	for (;;) {
+		int w = session_flush(s);
+		if (w < 0) {
+			session_lost(s, "");
+			return;
+		}
+		if (w == 0)
+			break;
+		if (s->state == S_CLOSING) {
+			session_free(s);
+			return;
+		}
+		if (s->state == S_WAIT)
+			break;
+		if (s->state == S_STARTTLS) {
+			s->tls = tls_conn_new(s->srv->tls, s->fd, NULL);
+			if (s->tls == NULL) {
+				session_free(s);
+				return;
+			}
+			s->state = S_HANDSHAKE;
+			int h = tls_starttls(s->tls, &s->in, &s->tls_want);
+			if (h < 0) {
+				log_info("SSL_accept error from %s[%s]: %s",
+					 s->name, s->addr,
+					 tls_conn_error(s->tls));
+				session_lost(s, "");
+				return;
+			}
+			s->hs_done = h == 1;
+			if (h == 0)
+				break;
+		}
+		if (s->state == S_HANDSHAKE) {
+			if (!s->hs_done) {
+				int h = tls_handshake(s->tls, &s->tls_want);
+				if (h < 0) {
+					log_info("SSL_accept error from "
+						 "%s[%s]: %s",
+						 s->name, s->addr,
+						 tls_conn_error(s->tls));
+					session_lost(s, "");
+					return;
+				}
+				if (h == 0)
+					break;
+				s->hs_done = true;
+			}
+			bool implicit = s->svc == SMTPD_SVC_SMTPS;
+			s->tls_on = true;
+			log_info("Anonymous TLS connection established from "
+				 "%s[%s]: %s with cipher %s (%d/%d bits)",
+				 s->name, s->addr, tls_conn_version(s->tls),
+				 tls_conn_cipher(s->tls),
+				 tls_conn_cipher_bits(s->tls),
+				 tls_conn_cipher_bits(s->tls));
+			/* RFC 3207 4.2: forget what the client said */
+			s->have_helo = false;
+			s->esmtp = false;
+			s->helo[0] = '\0';
+			transaction_reset(s);
+			s->state = S_COMMAND;
+			if (implicit)
+				reply(s, "220 %s", s->srv->cfg.banner);
+			continue;
+		}
+		size_t before = s->out.len;
+		enum sstate st = s->state;
+		process_input(s);
+		if (s->out.len != before || s->state != st)
+			continue;
+		int r = session_read(s);
+		if (r < 0) {
+			session_lost(s, "");
+			return;
+		}
+		if (r == 0)
+			break;
+		timer_arm(s);
+	}
+	session_update(s);
+}
+
+static void session_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	session_run(ctx);
+}
+
+static void session_timeout(struct ev_timer *t, void *ctx)
+{
+	struct session *s = ctx;
+	if (s->state == S_WAIT) {
+		timer_arm(s);
+		return;
+	}
+	if (s->state == S_CLOSING) {
+		/* the client does not read our last reply */
+		session_free(s);
+		return;
+	}
+	if (s->state == S_DATA)
+		log_info(
+		    "timeout after DATA (%llu bytes) from %s[%s]",
+		    (unsigned long long)(s->qf ? queue_file_size(s->qf) : 0),
+		    s->name, s->addr);
+	else
+		log_info("timeout after %s from %s[%s]", verb_log(s), s->name,
+			 s->addr);
+	if (s->state == S_HANDSHAKE) {
+		session_free(s);
+		return;
+	}
+	buf_reset(&s->out);
+	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->cfg.hostname);
+	transaction_reset(s);
+	s->state = S_CLOSING;
+	session_run(s);
+}
+
+void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
+		  enum smtpd_service svc)
+{
+	struct session *s = xcalloc(1, sizeof(*s));
+	s->srv = srv;
+	s->svc = svc;
+	s->fd = fd;
+	buf_init(&s->in, SMTPD_IN_MAX);
+	buf_init(&s->out, SMTPD_OUT_MAX);
+	snprintf(s->addr, sizeof(s->addr), "%s", peer);
+	/* TODO(issue 4): reverse DNS with forward confirmation in a worker;
+	   until then only loopback has a name, as Postfix would show it */
+	if (strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0)
+		snprintf(s->name, sizeof(s->name), "localhost");
+	else
+		snprintf(s->name, sizeof(s->name), "unknown");
+	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
+	s->last_verb = SMTP_VERB_UNKNOWN;
+	srv->sessions++;
+	s->io = ev_io_new(srv->loop, fd, 0, session_io, s);
+	s->timer = ev_timer_new(srv->loop, (uint64_t)srv->cfg.timeout_s * 1000,
+				session_timeout, s);
+	log_info("connect from %s[%s]", s->name, s->addr);
+	if (srv->cfg.max_sessions > 0 &&
+	    srv->sessions > srv->cfg.max_sessions) {
+		log_warning("too many connections: refusing %s[%s]", s->name,
+			    s->addr);
+		reply(s, "421 4.7.0 %s Error: too many connections",
+		      srv->cfg.hostname);
+		s->state = S_CLOSING;
+	} else if (svc == SMTPD_SVC_SMTPS) {
+		if (srv->tls == NULL) {
+			session_free(s);
+			return;
+		}
+		s->tls = tls_conn_new(srv->tls, fd, NULL);
+		if (s->tls == NULL) {
+			session_free(s);
+			return;
+		}
+		s->state = S_HANDSHAKE;
+		s->tls_want = EV_READ;
+	} else {
+		reply(s, "220 %s", srv->cfg.banner);
+		s->state = S_COMMAND;
+	}
+	session_run(s);
+}

@@ -1,0 +1,67 @@
+/*
+ * The SMTP server side of youju-mta: one session per connection, an
+ * explicit state machine driven by lib/ev, with Postfix's replies and log
+ * lines (DESIGN §8).  smtpd_accept() takes over a freshly accepted socket;
+ * everything else happens in callbacks.
+ */
+#ifndef MTA_SMTPD_H
+#define MTA_SMTPD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ev.h"
+#include "restrict.h"
+#include "tls.h"
+#include "worker.h"
+
+/* Longest command line (RFC 5321 4.5.3.1.4 is 512; ESMTP parameters push
+   it up, as Postfix's line_length_limit does). */
+#define SMTPD_CMD_MAX 2048
+/* The input buffer: one AUTH line (RFC 4954) plus slack. */
+#define SMTPD_IN_MAX 16384
+/* Replies waiting to be sent before we stop reading commands. */
+#define SMTPD_OUT_HIGH 65536
+#define SMTPD_OUT_MAX  (SMTPD_OUT_HIGH + 16384)
+/* Longest HELO argument kept. */
+#define SMTPD_HELO_MAX 255
+
+enum smtpd_service { SMTPD_SVC_SMTP, SMTPD_SVC_SUBMISSION, SMTPD_SVC_SMTPS };
+
+/* Settings derived from the configuration; owned by the server. */
+struct smtpd_config {
+	char *hostname;
+	char *banner;
+	char *queue_dir;
+	char *authd_socket;
+	uint64_t size_limit; /* 0: none */
+	unsigned rcpt_limit;
+	unsigned timeout_s;
+	size_t line_limit;
+	bool helo_required;
+	bool disable_vrfy;
+	bool sasl_enable;
+	bool tls_auth_only;
+	bool broken_sasl_auth_clients;
+	bool forbid_bare_newline;
+	unsigned hard_error_limit;
+	unsigned max_sessions;
+	struct netlist *mynetworks;
+	struct restrict_list *rcpt_restrictions;
+};
+
+struct smtpd_server {
+	struct ev_loop *loop;
+	struct smtpd_config cfg;
+	struct tls_ctx *tls; /* NULL: no STARTTLS, no SMTPS */
+	struct worker_pool *pool;
+	unsigned sessions;
+};
+
+/* Starts a session on fd (non-blocking; the session owns and closes it).
+   peer: the client's address text from net_accept(). */
+void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
+		  enum smtpd_service svc);
+
+#endif

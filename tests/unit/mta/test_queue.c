@@ -1,0 +1,108 @@
+/* Unit tests for mta/queue: IDs, the file format, commit and abort. */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../../../mta/queue.h"
+#include "test.h"
+
+static char *slurp(const char *path, size_t *len_r)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *p = malloc(1 << 16);
+	*len_r = fread(p, 1, (1 << 16) - 1, f);
+	p[*len_r] = '\0';
+	fclose(f);
+	return p;
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+int main(void)
+{
+	char tmpl[] = "/tmp/youju-queue-test-XXXXXX";
+	char path[512], sub[512];
+	const char *err = NULL;
+	test_begin("ids");
+	char prev[QUEUE_ID_LEN + 1] = "";
+	for (int i = 0; i < 5000; i++) {
+		char id[QUEUE_ID_LEN + 1];
+		queue_new_id(id);
+		test_assert(strlen(id) == QUEUE_ID_LEN);
+		test_assert(strcmp(prev, id) < 0);
+		memcpy(prev, id, sizeof(id));
+	}
+
+	test_begin("commit");
+	test_assert(mkdtemp(tmpl) != NULL);
+	test_assert(queue_init(tmpl, &err) == 0);
+	test_assert(queue_init(tmpl, &err) == 0); /* idempotent */
+	char id[QUEUE_ID_LEN + 1];
+	queue_new_id(id);
+	struct queue_file *qf = queue_file_create(tmpl, id, &err);
+	test_assert(qf != NULL);
+	test_assert(queue_file_create(tmpl, id, &err) == NULL); /* O_EXCL */
+	test_assert(queue_file_write(qf, "x", 1) < 0); /* not in message */
+	test_assert(queue_file_record(qf, 'S', "a@b.example") == 0);
+	test_assert(queue_file_record(qf, 'A', "helo_name=evil\r\nR x") == 0);
+	test_assert(queue_file_record(qf, 'R', "x@extmail.org") == 0);
+	test_assert(queue_file_begin_message(qf) == 0);
+	test_assert(queue_file_record(qf, 'R', "late") < 0);
+	test_assert(queue_file_write(qf, "Subject: t\n\nbody\n", 17) == 0);
+	test_assert(queue_file_size(qf) == 17);
+	snprintf(sub, sizeof(sub), "%s/incoming", tmpl);
+	test_assert(count_files(sub) == 1);
+	test_assert(queue_file_commit(qf, &err) == 0);
+	queue_file_free(&qf);
+	test_assert(qf == NULL);
+	test_assert(count_files(sub) == 0);
+	snprintf(path, sizeof(path), "%s/active/%s", tmpl, id);
+	size_t len = 0;
+	char *data = slurp(path, &len);
+	test_assert(data != NULL);
+	char expect[1024];
+	snprintf(expect, sizeof(expect),
+		 "YOUJU-QUEUE 1\nI %s\nS a@b.example\n"
+		 "A helo_name=evil??R x\nR x@extmail.org\n"
+		 "M 00000000000000000017\nSubject: t\n\nbody\n\nE\n",
+		 id);
+	test_assert(data != NULL && strcmp(data, expect) == 0);
+	free(data);
+	unlink(path);
+
+	test_begin("abort");
+	queue_new_id(id);
+	qf = queue_file_create(tmpl, id, &err);
+	test_assert(qf != NULL);
+	test_assert(queue_file_begin_message(qf) == 0);
+	test_assert(queue_file_write(qf, "partial", 7) == 0);
+	queue_file_free(&qf);
+	test_assert(count_files(sub) == 0);
+	snprintf(sub, sizeof(sub), "%s/active", tmpl);
+	test_assert(count_files(sub) == 0);
+
+	for (int i = 0; queue_dirs[i] != NULL; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", tmpl, queue_dirs[i]);
+		rmdir(sub);
+	}
+	rmdir(tmpl);
+	return test_end();
+}
