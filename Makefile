@@ -35,7 +35,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
 # program folder -> binary name
-PROGRAMS := authd:youju-authd cli:youju mta:youju-mta
+PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
 

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,6 +208,16 @@ static pid_t instance_running(const struct conf *c, const char *daemon)
 	return pid;
 }
 
+/*
+ * The private MariaDB runs only for an instance whose database is local to
+ * it: mysql_private = yes and no mysql_host naming another server.
+ */
+static bool instance_db_private(const struct conf *c)
+{
+	return conf_bool(c, "mysql_private") &&
+	       conf_str(c, "mysql_host")[0] == '\0';
+}
+
 static int instance_start_daemon(const struct conf *c, const char *daemon)
 {
 	char *path = instance_daemon_path(daemon);
@@ -288,7 +299,7 @@ int cli_start(int argc, char **argv)
 	if (instance_script("init") != 0) {
 		fprintf(stderr, "youju: creating the instance failed\n");
 		rc = 1;
-	} else if (conf_bool(c, "mysql_private") &&
+	} else if (instance_db_private(c) &&
 		   instance_script("db-start") != 0) {
 		fprintf(stderr, "youju: the private MariaDB did not start\n");
 		rc = 1;
@@ -311,7 +322,7 @@ int cli_stop(int argc, char **argv)
 	for (size_t i = INSTANCE_NDAEMONS; i-- > 0;)
 		if (instance_stop_daemon(c, instance_daemons[i]) < 0)
 			rc = 1;
-	if (conf_bool(c, "mysql_private") && instance_script("db-stop") != 0)
+	if (instance_db_private(c) && instance_script("db-stop") != 0)
 		rc = 1;
 	conf_free(&c);
 	return rc;
@@ -339,7 +350,7 @@ int cli_status(int argc, char **argv)
 			down++;
 		}
 	}
-	if (conf_bool(c, "mysql_private") && instance_script("db-status") != 0)
+	if (instance_db_private(c) && instance_script("db-status") != 0)
 		down++;
 	conf_free(&c);
 	return down ? 3 : 0; /* 3: "not running", as LSB status says */

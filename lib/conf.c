@@ -838,12 +838,47 @@ static int conf_convert(struct conf_expand *x, struct conf_entry *e)
 	return -1;
 }
 
+/*
+ * Postfix derives myhostname from the system's host name and mydomain from
+ * myhostname; the tables cannot say that, so an entry the file did not set
+ * gets its default here.  A name without a dot gets ".localdomain", so the
+ * banner and Received: always carry a fully-qualified name.
+ */
+static void conf_host_defaults(struct conf *c)
+{
+	char host[256];
+	if (gethostname(host, sizeof host - 16) < 0 || host[0] == '\0')
+		memcpy(host, "localhost", sizeof "localhost");
+	host[sizeof host - 16] = '\0';
+	if (strchr(host, '.') == NULL) {
+		size_t n = strlen(host);
+		memcpy(host + n, ".localdomain", sizeof ".localdomain");
+	}
+	struct conf_entry *h = conf_lookup_known(c, "myhostname");
+	if (h == NULL)
+		return;
+	if (!h->set) {
+		free(h->raw);
+		h->raw = xstrdup(host);
+	}
+	struct conf_entry *d = conf_lookup_known(c, "mydomain");
+	/* mydomain follows a literal myhostname: the part after its first dot */
+	if (d != NULL && !d->set && h->raw != NULL &&
+	    strchr(h->raw, '$') == NULL) {
+		const char *dot = strchr(h->raw, '.');
+		free(d->raw);
+		d->raw = xstrdup(dot != NULL && dot[1] != '\0' ? dot + 1
+							       : "localdomain");
+	}
+}
+
 /* Passes 2 and 3 on every known entry, then the unknown-name warnings. */
 static int conf_finish(struct conf_load_ctx *lc, const char **error_r)
 {
 	struct conf *c = lc->c;
 	struct conf_entry *home = conf_lookup_known(c, CONF_HOME_PARAM);
 
+	conf_host_defaults(c);
 	if (home != NULL) {
 		free(home->raw);
 		home->raw = NULL;

@@ -47,8 +47,10 @@ static const struct conf_param common_params[] = {
 		"Prefix of the program name in log lines (youju/smtpd ...)."),
 	P_BOOL("debug", "no", "Log debug lines."),
 	P_STR("myhostname", "localhost.localdomain",
-		"This host's fully qualified name (HELO, Received:, banners)."),
-	P_STR("mydomain", "localdomain", "This host's domain."),
+		"This host's fully qualified name (HELO, Received:, banners); "
+		"default: the system host name, with .localdomain if it has no dot."),
+	P_STR("mydomain", "localdomain",
+		"This host's domain; default: myhostname after its first dot."),
 	P_STR("myorigin", "$myhostname",
 		"Domain appended to locally posted mail without one."),
 	P_STR("mail_owner", "vmail",

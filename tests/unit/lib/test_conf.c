@@ -537,10 +537,17 @@ static void test_params(void)
 			   "/srv/y$u/etc/tls/youju.key") == 0);
 	test_assert(strcmp(conf_str(c, "authd_socket"),
 			   "/srv/y$u/run/authdaemon/socket") == 0);
-	test_assert(strcmp(conf_str(c, "myorigin"), "localhost.localdomain") ==
+	/* myhostname defaults to the system's name, made fully qualified,
+	   and mydomain to its part after the first dot (Postfix) */
+	const char *host = conf_str(c, "myhostname");
+	test_assert(strchr(host, '.') != NULL);
+	test_assert(strcmp(conf_str(c, "myorigin"), host) == 0);
+	test_assert(strcmp(conf_str(c, "mydomain"), strchr(host, '.') + 1) ==
 		    0);
-	test_assert(strcmp(conf_str(c, "smtpd_banner"),
-			   "localhost.localdomain ESMTP") == 0);
+	char banner[300];
+	int bn = snprintf(banner, sizeof banner, "%s ESMTP", host);
+	test_assert(bn > 0 && (size_t)bn < sizeof banner);
+	test_assert(strcmp(conf_str(c, "smtpd_banner"), banner) == 0);
 	test_assert(conf_int(c, "mysql_port") == 3306);
 	test_assert(conf_int(c, "message_size_limit") == 10240000);
 	test_assert(conf_time(c, "authd_failure_window") == 600);

@@ -1,0 +1,1420 @@
+/*
+ * Maildir++ storage shared by youju-mra and youju-mta.  The rules come
+ * from reference/maildir.md: names are never reused, messages are only
+ * renamed or unlinked, control files are replaced by temp file + rename,
+ * and every reader expects files to vanish under it.  dovecot-uidlist is
+ * the UID master so Dovecot can take a youju Maildir over and back.
+ */
+#include "maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+#define MAILDIR_LOCK_STALE 120 /* seconds, as Dovecot's dotlock */
+
+static const char maildir_flag_letters[] = "DFPRST";
+
+unsigned maildir_flags_parse(struct str letters)
+{
+	unsigned flags = 0;
+	for (size_t i = 0; i < letters.len; i++) {
+		const char *p = memchr(maildir_flag_letters, letters.p[i], 6);
+		if (p != NULL && letters.p[i] != '\0')
+			flags |= 1u << (p - maildir_flag_letters);
+	}
+	return flags;
+}
+
+int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
+{
+	bool seen[256] = { false };
+	for (size_t i = 0; i < old.len; i++) {
+		unsigned char c = (unsigned char)old.p[i];
+		if (c > 0x20 && c < 0x7f && c != ':' && c != ',' && c != '/')
+			seen[c] = true;
+	}
+	for (int i = 0; i < 6; i++)
+		seen[(unsigned char)maildir_flag_letters[i]] =
+			(flags & (1u << i)) != 0;
+	size_t n = 0;
+	for (int c = 0; c < 256; c++) {
+		if (!seen[c])
+			continue;
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+void maildir_name_split(struct str name, struct str *base_r,
+			struct str *letters_r)
+{
+	const char *colon = memchr(name.p, ':', name.len);
+	*letters_r = (struct str){ "", 0 };
+	if (colon == NULL) {
+		*base_r = name;
+		return;
+	}
+	*base_r = (struct str){ name.p, (size_t)(colon - name.p) };
+	size_t rest = name.len - base_r->len - 1;
+	if (rest >= 2 && colon[1] == '2' && colon[2] == ',') {
+		const char *l = colon + 3;
+		size_t ll = rest - 2;
+		/* Dovecot: a second ',' starts fields it leaves alone */
+		const char *comma = memchr(l, ',', ll);
+		if (comma != NULL)
+			ll = (size_t)(comma - l);
+		*letters_r = (struct str){ l, ll };
+	}
+}
+
+int maildir_name_size(struct str name, char key, uint64_t *v_r)
+{
+	size_t end = name.len;
+	const char *colon = memchr(name.p, ':', name.len);
+	if (colon != NULL)
+		end = (size_t)(colon - name.p);
+	for (size_t i = 0; i + 2 < end; i++) {
+		if (name.p[i] != ',' || name.p[i + 1] != key ||
+		    name.p[i + 2] != '=')
+			continue;
+		size_t j = i + 3;
+		uint64_t v = 0;
+		size_t digits = 0;
+		while (j < end && name.p[j] >= '0' && name.p[j] <= '9') {
+			if (v > (UINT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(name.p[j] - '0');
+			j++;
+			digits++;
+		}
+		if (digits == 0 || (j < end && name.p[j] != ','))
+			continue;
+		*v_r = v;
+		return 0;
+	}
+	return -1;
+}
+
+uint64_t maildir_crlf_size(const char *data, size_t len)
+{
+	uint64_t n = len;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+			n++;
+	return n;
+}
+
+int maildir_unique_name(char *out, size_t outsz, uint64_t size,
+			uint64_t vsize)
+{
+	static struct timeval last;
+	struct timeval tv;
+	char host[256];
+
+	if (gettimeofday(&tv, NULL) < 0)
+		return -1;
+	if (tv.tv_sec < last.tv_sec ||
+	    (tv.tv_sec == last.tv_sec && tv.tv_usec <= last.tv_usec)) {
+		tv = last;
+		if (++tv.tv_usec >= 1000000) {
+			tv.tv_sec++;
+			tv.tv_usec = 0;
+		}
+	}
+	last = tv;
+	if (gethostname(host, sizeof host) < 0)
+		memcpy(host, "localhost", 10);
+	host[sizeof host - 1] = '\0';
+	/* '/', ':' and ',' cannot appear in the host part (maildir(5)) */
+	for (char *p = host; *p != '\0'; p++)
+		if (*p == '/' || *p == ':' || *p == ',')
+			*p = '_';
+	int n = snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
+			 (long long)tv.tv_sec, (long)tv.tv_usec,
+			 (long)getpid(), host, (unsigned long long)size,
+			 (unsigned long long)vsize);
+	if (n < 0 || (size_t)n >= outsz || n > MAILDIR_FILENAME_MAX - 16)
+		return -1;
+	return 0;
+}
+
+static int maildir_path(char *out, size_t outsz, const char *a,
+			const char *b, const char *c)
+{
+	int n = snprintf(out, outsz, "%s/%s%s%s", a, b, c[0] ? "/" : "", c);
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int maildir_write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int maildir_store(const char *folder, const char *data, size_t len,
+		  bool in_new, const char *letters, time_t mtime,
+		  char *base_r, const char **error_r)
+{
+	char base[MAILDIR_FILENAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
+	char final[MAILDIR_FILENAME_MAX + 1];
+
+	if (maildir_unique_name(base, sizeof base, len,
+				maildir_crlf_size(data, len)) < 0) {
+		*error_r = "file name too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int n = in_new ? snprintf(final, sizeof final, "%s", base)
+		       : snprintf(final, sizeof final, "%s:2,%s", base,
+				  letters ? letters : "");
+	if (n < 0 || (size_t)n >= sizeof final ||
+	    maildir_path(tmp, sizeof tmp, folder, "tmp", base) < 0 ||
+	    maildir_path(dst, sizeof dst, folder, in_new ? "new" : "cur",
+			 final) < 0) {
+		*error_r = "path too long";
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*error_r = "open tmp file";
+		return -1;
+	}
+	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		*error_r = "write tmp file";
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (mtime != 0) {
+		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+		(void)futimens(fd, ts); /* INTERNALDATE is best effort */
+	}
+	if (close(fd) < 0) {
+		int e = errno;
+		*error_r = "close tmp file";
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (link(tmp, dst) < 0) {
+		if (errno != EXDEV && errno != EPERM) {
+			int e = errno;
+			*error_r = "link into maildir";
+			unlink(tmp);
+			errno = e;
+			return -1;
+		}
+		if (rename(tmp, dst) < 0) {
+			int e = errno;
+			*error_r = "rename into maildir";
+			unlink(tmp);
+			errno = e;
+			return -1;
+		}
+	} else {
+		(void)unlink(tmp); /* a leftover is purged after 36 h */
+	}
+	if (base_r != NULL)
+		memcpy(base_r, base, strlen(base) + 1);
+	return 0;
+}
+
+/* ---- dovecot-uidlist ------------------------------------------------- */
+
+void maildir_uidlist_init(struct maildir_uidlist *ul)
+{
+	memset(ul, 0, sizeof *ul);
+	ul->version = 3;
+	ul->next_uid = 1;
+	ul->hdr_extra = xstrdup("");
+}
+
+void maildir_uidlist_deinit(struct maildir_uidlist *ul)
+{
+	for (size_t i = 0; i < ul->n; i++) {
+		free(ul->recs[i].base);
+		free(ul->recs[i].extra);
+	}
+	free(ul->recs);
+	free(ul->hdr_extra);
+	memset(ul, 0, sizeof *ul);
+}
+
+static void maildir_uidlist_push(struct maildir_uidlist *ul, uint32_t uid,
+				 char *base, char *extra)
+{
+	if (ul->n == ul->cap) {
+		ul->cap = ul->cap ? ul->cap * 2 : 64;
+		ul->recs = xrealloc(ul->recs, ul->cap * sizeof *ul->recs);
+	}
+	ul->recs[ul->n++] = (struct maildir_uidrec){ uid, base, extra };
+	if (uid >= ul->next_uid)
+		ul->next_uid = uid + 1;
+}
+
+void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
+			 const char *base, size_t base_len)
+{
+	maildir_uidlist_push(ul, uid, xmemdup0(base, base_len), xstrdup(""));
+}
+
+static bool maildir_u32(const char *p, size_t len, uint32_t *v_r)
+{
+	uint64_t v;
+	struct str s = { p, len };
+	if (str_to_u64(s, 0, UINT32_MAX, &v) < 0)
+		return false;
+	*v_r = (uint32_t)v;
+	return true;
+}
+
+/* next space-separated word of [*pp, end) */
+static struct str maildir_word(const char **pp, const char *end)
+{
+	const char *p = *pp;
+	while (p < end && *p == ' ')
+		p++;
+	const char *s = p;
+	while (p < end && *p != ' ')
+		p++;
+	*pp = p;
+	return (struct str){ s, (size_t)(p - s) };
+}
+
+static int maildir_uidlist_header(const char *p, const char *end,
+				  struct maildir_uidlist *ul,
+				  const char **error_r)
+{
+	struct str w = maildir_word(&p, end);
+	if (str_eq_cstr(w, "1")) {
+		struct str v = maildir_word(&p, end);
+		struct str n = maildir_word(&p, end);
+		if (!maildir_u32(v.p, v.len, &ul->uidvalidity) ||
+		    !maildir_u32(n.p, n.len, &ul->next_uid)) {
+			*error_r = "bad version 1 header";
+			return -1;
+		}
+		ul->version = 1;
+		return 0;
+	}
+	if (!str_eq_cstr(w, "3")) {
+		*error_r = "unsupported uidlist version";
+		return -1;
+	}
+	ul->version = 3;
+	struct buf extra;
+	buf_init(&extra, 4096);
+	bool have_v = false;
+	for (;;) {
+		w = maildir_word(&p, end);
+		if (w.len == 0)
+			break;
+		if (w.p[0] == 'V' &&
+		    maildir_u32(w.p + 1, w.len - 1, &ul->uidvalidity)) {
+			have_v = true;
+		} else if (w.p[0] == 'N' &&
+			   maildir_u32(w.p + 1, w.len - 1, &ul->next_uid)) {
+		} else if (w.p[0] == 'G' && w.len - 1 < sizeof ul->guid) {
+			memcpy(ul->guid, w.p + 1, w.len - 1);
+			ul->guid[w.len - 1] = '\0';
+		} else if (buf_append_char(&extra, ' ') < 0 ||
+			   buf_append(&extra, w.p, w.len) < 0) {
+			buf_deinit(&extra);
+			*error_r = "header too long";
+			return -1;
+		}
+	}
+	free(ul->hdr_extra);
+	ul->hdr_extra = xstrdup(extra.len ? buf_cstr(&extra) + 1 : "");
+	buf_deinit(&extra);
+	if (!have_v) {
+		*error_r = "header without UIDVALIDITY";
+		return -1;
+	}
+	return 0;
+}
+
+int maildir_uidlist_parse(const char *data, size_t len,
+			  struct maildir_uidlist *ul, const char **error_r)
+{
+	if (len == 0) {
+		*error_r = "empty";
+		return -1;
+	}
+	const char *p = data, *end = data + len;
+	const char *nl = memchr(p, '\n', len);
+	if (nl == NULL) {
+		*error_r = "no header line";
+		return -1;
+	}
+	if (memchr(data, '\0', len) != NULL) {
+		*error_r = "NUL byte";
+		return -1;
+	}
+	uint32_t hdr_next = 0;
+	if (maildir_uidlist_header(p, nl, ul, error_r) < 0)
+		return -1;
+	hdr_next = ul->next_uid;
+	ul->next_uid = 1;
+	p = nl + 1;
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		if (le == p) {
+			p = le + 1;
+			continue;
+		}
+		const char *q = p;
+		struct str w = maildir_word(&q, le);
+		uint32_t uid;
+		if (!maildir_u32(w.p, w.len, &uid) || uid == 0 ||
+		    (ul->n > 0 && uid <= ul->recs[ul->n - 1].uid)) {
+			*error_r = "bad or non-ascending uid";
+			return -1;
+		}
+		const char *name;
+		size_t extra_len = 0;
+		const char *extra = q;
+		if (ul->version == 3) {
+			const char *colon = memchr(q, ':', (size_t)(le - q));
+			if (colon == NULL) {
+				*error_r = "record without ':'";
+				return -1;
+			}
+			name = colon + 1;
+			while (extra < colon && *extra == ' ')
+				extra++;
+			const char *ee = colon;
+			while (ee > extra && ee[-1] == ' ')
+				ee--;
+			extra_len = (size_t)(ee - extra);
+		} else {
+			while (q < le && *q == ' ')
+				q++;
+			name = q;
+		}
+		/* older writers stored the full name: keep the base only */
+		const char *ne = memchr(name, ':', (size_t)(le - name));
+		if (ne == NULL)
+			ne = le;
+		if (ne == name || (size_t)(ne - name) > MAILDIR_FILENAME_MAX ||
+		    memchr(name, '/', (size_t)(ne - name)) != NULL) {
+			*error_r = "bad file name";
+			return -1;
+		}
+		maildir_uidlist_push(ul, uid,
+				     xmemdup0(name, (size_t)(ne - name)),
+				     xmemdup0(extra, extra_len));
+		p = nl ? nl + 1 : end;
+	}
+	/* N can lag behind appended records (maildir.md §5.1) */
+	if (hdr_next > ul->next_uid)
+		ul->next_uid = hdr_next;
+	return 0;
+}
+
+int maildir_uidlist_format(const struct maildir_uidlist *ul, struct buf *out)
+{
+	if (buf_printf(out, "3 V%lu N%lu", (unsigned long)ul->uidvalidity,
+		       (unsigned long)ul->next_uid) < 0)
+		return -1;
+	if (ul->guid[0] != '\0' && buf_printf(out, " G%s", ul->guid) < 0)
+		return -1;
+	if (ul->hdr_extra[0] != '\0' &&
+	    buf_printf(out, " %s", ul->hdr_extra) < 0)
+		return -1;
+	if (buf_append_char(out, '\n') < 0)
+		return -1;
+	for (size_t i = 0; i < ul->n; i++) {
+		const struct maildir_uidrec *r = &ul->recs[i];
+		if (buf_printf(out, "%lu%s%s :%s\n", (unsigned long)r->uid,
+			       r->extra[0] ? " " : "", r->extra, r->base) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int maildir_uidlist_lock(const char *folder, int timeout_ms)
+{
+	char path[PATH_MAX];
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist.lock",
+			 "") < 0)
+		return -1;
+	for (int waited = 0;; waited += 20) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			      0600);
+		if (fd >= 0) {
+			char pid[32];
+			int n = snprintf(pid, sizeof pid, "%ld\n",
+					 (long)getpid());
+			if (n > 0)
+				(void)maildir_write_all(fd, pid, (size_t)n);
+			close(fd);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -1;
+		struct stat st;
+		if (stat(path, &st) == 0 &&
+		    st.st_mtime + MAILDIR_LOCK_STALE < time(NULL)) {
+			(void)unlink(path);
+			continue;
+		}
+		if (waited >= timeout_ms) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
+
+void maildir_uidlist_unlock(const char *folder)
+{
+	char path[PATH_MAX];
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist.lock",
+			 "") == 0)
+		(void)unlink(path);
+}
+
+/* Reads a whole small file into out.  1 read, 0 missing, -1 error. */
+static int maildir_read_file(const char *path, struct buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && buf_append(out, tmp, (size_t)n) < 0)) {
+			int e = n < 0 ? errno : EFBIG;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+	}
+	close(fd);
+	return 1;
+}
+
+/* temp file + rename in dir */
+static int maildir_replace_file(const char *dir, const char *name,
+				const char *data, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX];
+	if (maildir_path(path, sizeof path, dir, name, "") < 0)
+		return -1;
+	int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
+	    close(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- folder scan ------------------------------------------------------ */
+
+struct maildir_ent {
+	char *name; /* full file name */
+	size_t base_len;
+	bool in_new;
+	time_t mtime;
+	uint64_t size;
+	bool used;
+};
+
+static int maildir_ent_cmp(const void *a, const void *b)
+{
+	const struct maildir_ent *x = a, *y = b;
+	size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
+	int c = memcmp(x->name, y->name, n);
+	if (c != 0)
+		return c;
+	return (x->base_len > y->base_len) - (x->base_len < y->base_len);
+}
+
+static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
+			    struct maildir_ent **ents, size_t *n,
+			    size_t *cap)
+{
+	char dpath[PATH_MAX];
+	if (maildir_path(dpath, sizeof dpath, folder, sub, "") < 0)
+		return -1;
+	DIR *d = opendir(dpath);
+	if (d == NULL)
+		return -1;
+	int dfd = dirfd(d);
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (*n >= MAILDIR_MSGS_MAX)
+			break;
+		struct stat st;
+		if (fstatat(dfd, de->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode)) {
+			errno = 0;
+			continue; /* vanished or not a message */
+		}
+		if (*n == *cap) {
+			*cap = *cap ? *cap * 2 : 256;
+			*ents = xrealloc(*ents, *cap * sizeof **ents);
+		}
+		struct str nm = str_from_cstr(de->d_name), base, letters;
+		maildir_name_split(nm, &base, &letters);
+		uint64_t size;
+		if (maildir_name_size(base, 'S', &size) < 0)
+			size = (uint64_t)st.st_size;
+		(*ents)[(*n)++] = (struct maildir_ent){
+			xstrdup(de->d_name), base.len, in_new, st.st_mtime,
+			size, false
+		};
+		errno = 0;
+	}
+	int e = errno;
+	closedir(d);
+	errno = e;
+	return e ? -1 : 0;
+}
+
+static struct maildir_ent *maildir_ent_find(struct maildir_ent *ents,
+					    size_t n, const char *base)
+{
+	struct maildir_ent key = { (char *)base, strlen(base), false, 0, 0,
+				   false };
+	if (n == 0)
+		return NULL;
+	return bsearch(&key, ents, n, sizeof *ents, maildir_ent_cmp);
+}
+
+static void maildir_ents_free(struct maildir_ent *ents, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ents[i].name);
+	free(ents);
+}
+
+static uint32_t maildir_new_uidvalidity(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
+					   const char **error_r)
+{
+	struct maildir_ent *ents = NULL;
+	size_t n = 0, cap = 0;
+	struct maildir_uidlist ul;
+	struct buf text;
+	char ulpath[PATH_MAX];
+	bool locked = false, dirty = false;
+
+	maildir_uidlist_init(&ul);
+	buf_init(&text, MAILDIR_UIDLIST_MAX);
+	if (maildir_path(ulpath, sizeof ulpath, path, "dovecot-uidlist", "") <
+	    0) {
+		*error_r = "path too long";
+		goto fail;
+	}
+	/* Dovecot's readers take no lock, but assigning UIDs does: take it
+	   first so two sessions cannot number the same file twice. */
+	if (maildir_uidlist_lock(path, 5000) < 0) {
+		*error_r = "lock dovecot-uidlist";
+		goto fail;
+	}
+	locked = true;
+	if (maildir_scan_dir(path, "new", true, &ents, &n, &cap) < 0 ||
+	    maildir_scan_dir(path, "cur", false, &ents, &n, &cap) < 0) {
+		*error_r = "scan maildir";
+		goto fail;
+	}
+	if (n > 0)
+		qsort(ents, n, sizeof *ents, maildir_ent_cmp);
+	int r = maildir_read_file(ulpath, &text);
+	if (r < 0) {
+		*error_r = "read dovecot-uidlist";
+		goto fail;
+	}
+	const char *perr;
+	if (r == 0 || maildir_uidlist_parse(text.p, text.len, &ul, &perr) < 0) {
+		/* missing or unreadable: a new UIDVALIDITY, as Dovecot does */
+		maildir_uidlist_deinit(&ul);
+		maildir_uidlist_init(&ul);
+		ul.uidvalidity = maildir_new_uidvalidity();
+		dirty = true;
+	}
+	struct maildir_folder *f = xcalloc(1, sizeof *f);
+	f->path = xstrdup(path);
+	f->msgs = xcalloc(n ? n : 1, sizeof *f->msgs);
+	/* listed files, in UID order; drop records of expunged files */
+	struct maildir_uidlist keep;
+	maildir_uidlist_init(&keep);
+	keep.uidvalidity = ul.uidvalidity;
+	memcpy(keep.guid, ul.guid, sizeof keep.guid);
+	free(keep.hdr_extra);
+	keep.hdr_extra = xstrdup(ul.hdr_extra);
+	for (size_t i = 0; i < ul.n; i++) {
+		struct maildir_ent *e = maildir_ent_find(ents, n,
+							 ul.recs[i].base);
+		if (e == NULL || e->used) {
+			dirty = true;
+			continue;
+		}
+		e->used = true;
+		maildir_uidlist_push(&keep, ul.recs[i].uid, ul.recs[i].base,
+				     ul.recs[i].extra);
+		ul.recs[i].base = NULL;
+		ul.recs[i].extra = NULL;
+		struct maildir_msg *m = &f->msgs[f->n++];
+		m->uid = keep.recs[keep.n - 1].uid;
+		m->base = xstrdup(e->name);
+		m->base[e->base_len] = '\0';
+	}
+	if (ul.next_uid > keep.next_uid)
+		keep.next_uid = ul.next_uid;
+	/* new files, in name order = delivery order */
+	for (size_t i = 0; i < n; i++) {
+		if (ents[i].used)
+			continue;
+		ents[i].used = true;
+		if (i > 0 && maildir_ent_cmp(&ents[i - 1], &ents[i]) == 0)
+			continue; /* same base in new/ and cur/: one message */
+		maildir_uidlist_add(&keep, keep.next_uid, ents[i].name,
+				    ents[i].base_len);
+		struct maildir_msg *m = &f->msgs[f->n++];
+		m->uid = keep.recs[keep.n - 1].uid;
+		m->base = xmemdup0(ents[i].name, ents[i].base_len);
+		m->in_new = ents[i].in_new;
+		dirty = true;
+	}
+	/* fill the rest of each message from its directory entry */
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *m = &f->msgs[i];
+		struct maildir_ent *e = maildir_ent_find(ents, n, m->base);
+		struct str nm = str_from_cstr(e->name), base, letters;
+		maildir_name_split(nm, &base, &letters);
+		m->letters = xmemdup0(letters.p, letters.len);
+		m->size = e->size;
+		m->mtime = e->mtime;
+		if (maildir_name_size(base, 'W', &m->vsize) < 0)
+			m->vsize = 0;
+		m->in_new = e->in_new;
+		m->recent = e->in_new;
+		if (e->in_new)
+			f->had_new = true;
+		if (move_new && e->in_new) {
+			char from[PATH_MAX], to[PATH_MAX], nm2[PATH_MAX];
+			int k = snprintf(nm2, sizeof nm2, "%s:2,", m->base);
+			if (k > 0 && (size_t)k < sizeof nm2 &&
+			    maildir_path(from, sizeof from, path, "new",
+					 e->name) == 0 &&
+			    maildir_path(to, sizeof to, path, "cur", nm2) ==
+				    0 &&
+			    rename(from, to) == 0)
+				m->in_new = false;
+			/* else another reader moved it first: the path is
+			   looked up again when needed (maildir.md §7.3) */
+		}
+	}
+	f->uidvalidity = keep.uidvalidity;
+	f->next_uid = keep.next_uid;
+	if (dirty) {
+		buf_reset(&text);
+		if (maildir_uidlist_format(&keep, &text) < 0 ||
+		    maildir_replace_file(path, "dovecot-uidlist", text.p,
+					 text.len) < 0) {
+			/* UIDs this session hands out would not persist */
+			maildir_uidlist_deinit(&keep);
+			maildir_folder_free(&f);
+			*error_r = "write dovecot-uidlist";
+			goto fail;
+		}
+	}
+	maildir_uidlist_deinit(&keep);
+	maildir_uidlist_unlock(path);
+	maildir_uidlist_deinit(&ul);
+	maildir_ents_free(ents, n);
+	buf_deinit(&text);
+	return f;
+fail:;
+	int e = errno;
+	if (locked)
+		maildir_uidlist_unlock(path);
+	maildir_uidlist_deinit(&ul);
+	maildir_ents_free(ents, n);
+	buf_deinit(&text);
+	errno = e;
+	return NULL;
+}
+
+void maildir_folder_free(struct maildir_folder **fp)
+{
+	struct maildir_folder *f = *fp;
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->msgs[i].base);
+		free(f->msgs[i].letters);
+	}
+	free(f->msgs);
+	free(f->path);
+	free(f);
+	*fp = NULL;
+}
+
+long maildir_folder_find(const struct maildir_folder *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->msgs[mid].uid == uid)
+			return (long)mid;
+		if (f->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+static int maildir_msg_name(const struct maildir_msg *m, bool in_new,
+			    const char *letters, char *out, size_t outsz)
+{
+	int n = in_new ? snprintf(out, outsz, "%s", m->base)
+		       : snprintf(out, outsz, "%s:2,%s", m->base, letters);
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+int maildir_msg_path(const struct maildir_folder *f,
+		     const struct maildir_msg *m, char *out, size_t outsz)
+{
+	char name[PATH_MAX];
+	if (maildir_msg_name(m, m->in_new, m->letters, name, sizeof name) < 0)
+		return -1;
+	return maildir_path(out, outsz, f->path, m->in_new ? "new" : "cur",
+			    name);
+}
+
+/* Finds m's current name in cur/ (then new/) after it vanished. */
+static int maildir_msg_relocate(struct maildir_folder *f,
+				struct maildir_msg *m)
+{
+	static const char *const subs[] = { "cur", "new" };
+	size_t bl = strlen(m->base);
+	for (int s = 0; s < 2; s++) {
+		char dpath[PATH_MAX];
+		if (maildir_path(dpath, sizeof dpath, f->path, subs[s], "") <
+		    0)
+			return -1;
+		DIR *d = opendir(dpath);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, m->base, bl) != 0 ||
+			    (de->d_name[bl] != '\0' && de->d_name[bl] != ':'))
+				continue;
+			struct str nm = str_from_cstr(de->d_name), b, l;
+			maildir_name_split(nm, &b, &l);
+			free(m->letters);
+			m->letters = xmemdup0(l.p, l.len);
+			m->in_new = s == 1;
+			closedir(d);
+			return 0;
+		}
+		closedir(d);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+static int maildir_msg_open(struct maildir_folder *f, struct maildir_msg *m)
+{
+	char path[PATH_MAX];
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (maildir_msg_path(f, m, path, sizeof path) < 0)
+			return -1;
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		if (maildir_msg_relocate(f, m) < 0)
+			return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
+		     struct buf *out)
+{
+	int fd = maildir_msg_open(f, m);
+	if (fd < 0)
+		return -1;
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof tmp);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || (n > 0 && buf_append(out, tmp, (size_t)n) < 0)) {
+			int e = n < 0 ? errno : EFBIG;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break;
+	}
+	close(fd);
+	return 0;
+}
+
+int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
+			    const char *letters)
+{
+	char from[PATH_MAX], to[PATH_MAX], name[PATH_MAX];
+	if (!m->in_new && strcmp(letters, m->letters) == 0)
+		return 0;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (maildir_msg_path(f, m, from, sizeof from) < 0 ||
+		    maildir_msg_name(m, false, letters, name, sizeof name) <
+			    0 ||
+		    maildir_path(to, sizeof to, f->path, "cur", name) < 0)
+			return -1;
+		if (rename(from, to) == 0) {
+			free(m->letters);
+			m->letters = xstrdup(letters);
+			m->in_new = false;
+			return 0;
+		}
+		if (errno != ENOENT || maildir_msg_relocate(f, m) < 0)
+			return -1;
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m)
+{
+	char path[PATH_MAX];
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (maildir_msg_path(f, m, path, sizeof path) < 0)
+			return -1;
+		if (unlink(path) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+		if (maildir_msg_relocate(f, m) < 0)
+			return errno == ENOENT ? 0 : -1;
+	}
+	return 0;
+}
+
+/* ---- quota ------------------------------------------------------------ */
+
+int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q)
+{
+	memset(q, 0, sizeof *q);
+	if (len == 0)
+		return -1;
+	if (len >= MAILDIR_SIZE_FILE_MAX || memchr(data, '\0', len) != NULL)
+		return -1;
+	const char *p = data, *end = data + len;
+	const char *nl = memchr(p, '\n', len);
+	if (nl == NULL)
+		return -1;
+	/* line 1: "<n>S,<n>C" in any order; unknown letters ignored */
+	while (p < nl) {
+		uint64_t v = 0;
+		size_t digits = 0;
+		while (p < nl && *p >= '0' && *p <= '9' && digits < 19) {
+			v = v * 10 + (uint64_t)(*p - '0');
+			p++;
+			digits++;
+		}
+		if (digits == 0 || p >= nl)
+			return -1;
+		if (*p == 'S')
+			q->max_bytes = v;
+		else if (*p == 'C')
+			q->max_count = v;
+		p++;
+		if (p < nl && *p == ',')
+			p++;
+		else if (p < nl)
+			return -1;
+	}
+	p = nl + 1;
+	while (p < end) {
+		int64_t v[2];
+		for (int k = 0; k < 2; k++) {
+			while (p < end && (*p == ' ' || *p == '\t'))
+				p++;
+			bool neg = p < end && *p == '-';
+			if (neg)
+				p++;
+			int64_t x = 0;
+			size_t digits = 0;
+			while (p < end && *p >= '0' && *p <= '9' &&
+			       digits < 18) {
+				x = x * 10 + (*p - '0');
+				p++;
+				digits++;
+			}
+			if (digits == 0)
+				return -1;
+			v[k] = neg ? -x : x;
+		}
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+			p++;
+		if (p < end && *p != '\n')
+			return -1;
+		p++;
+		q->bytes += v[0];
+		q->count += v[1];
+	}
+	if (q->bytes < 0 || q->count < 0)
+		return -1;
+	q->valid = true;
+	return 0;
+}
+
+int maildir_quota_read(const char *root, struct maildir_quota *q)
+{
+	char path[PATH_MAX];
+	struct buf b;
+	memset(q, 0, sizeof *q);
+	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
+		return -1;
+	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
+	int r = maildir_read_file(path, &b);
+	if (r < 0 && errno == EFBIG)
+		r = 0;
+	if (r == 1 && maildir_quota_parse(b.p, b.len, q) < 0) {
+		memset(q, 0, sizeof *q);
+		r = 0;
+	}
+	buf_deinit(&b);
+	return r;
+}
+
+int maildir_quota_add(const char *root, int64_t bytes, int64_t count)
+{
+	char path[PATH_MAX], line[64];
+	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
+		return -1;
+	int n = snprintf(line, sizeof line, "%lld %lld\n", (long long)bytes,
+			 (long long)count);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return -1;
+	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ssize_t w = write(fd, line, (size_t)n);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return w == n ? 0 : -1;
+}
+
+/* ---- folders ------------------------------------------------------------ */
+
+const char *const maildir_default_folders[] = { "Sent", "Drafts", "Trash",
+						"Junk", NULL };
+
+static int maildir_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+static int maildir_mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(tmp, path, len + 1);
+	for (size_t i = 1; i < len; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (maildir_mkdir(tmp) < 0)
+			return -1;
+		tmp[i] = '/';
+	}
+	return maildir_mkdir(tmp);
+}
+
+static int maildir_make_subdirs(const char *dir)
+{
+	static const char *const subs[] = { "tmp", "new", "cur" };
+	char p[PATH_MAX];
+	for (int i = 0; i < 3; i++)
+		if (maildir_path(p, sizeof p, dir, subs[i], "") < 0 ||
+		    maildir_mkdir(p) < 0)
+			return -1;
+	return 0;
+}
+
+static int maildir_folder_make(const char *root, const char *name,
+			       bool excl)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || excl))
+		return -1;
+	if (maildir_make_subdirs(dir) < 0 ||
+	    maildir_path(p, sizeof p, dir, "maildirfolder", "") < 0)
+		return -1;
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int maildir_create(const char *root, const char **error_r)
+{
+	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
+		*error_r = "create maildir";
+		return -1;
+	}
+	for (size_t i = 0; maildir_default_folders[i] != NULL; i++)
+		if (maildir_folder_make(root, maildir_default_folders[i],
+					false) < 0) {
+			*error_r = "create default folder";
+			return -1;
+		}
+	return 0;
+}
+
+bool maildir_folder_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > MAILDIR_FOLDER_MAX - 1 || name[0] == '.' ||
+	    name[len - 1] == '.' || strstr(name, "..") != NULL ||
+	    strchr(name, '/') != NULL || strcasecmp(name, "INBOX") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+	}
+	char tmp[4 * MAILDIR_FOLDER_MAX];
+	return maildir_mutf7_to_utf8(str_from_cstr(name), tmp, sizeof tmp) ==
+	       0;
+}
+
+int maildir_folder_create(const char *root, const char *name)
+{
+	if (!maildir_folder_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return maildir_folder_make(root, name, true);
+}
+
+static int maildir_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+long maildir_folder_list(const char *root, char ***names_r)
+{
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return -1;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || de->d_name[1] == '\0' ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (n >= 100000)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof *names);
+		}
+		names[n++] = xstrdup(de->d_name + 1);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, maildir_name_cmp);
+	*names_r = names;
+	return (long)n;
+}
+
+void maildir_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- modified UTF-7 ---------------------------------------------------- */
+
+static const char maildir_b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+static int maildir_b64_val(char c)
+{
+	const char *p = c ? strchr(maildir_b64, c) : NULL;
+	return p ? (int)(p - maildir_b64) : -1;
+}
+
+static int maildir_put_utf8(uint32_t cp, char *out, size_t outsz, size_t *o)
+{
+	unsigned char tmp[4];
+	size_t k;
+	if (cp < 0x80) {
+		tmp[0] = (unsigned char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		tmp[0] = (unsigned char)(0xc0 | (cp >> 6));
+		tmp[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		tmp[0] = (unsigned char)(0xe0 | (cp >> 12));
+		tmp[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		tmp[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		tmp[0] = (unsigned char)(0xf0 | (cp >> 18));
+		tmp[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		tmp[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		tmp[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	if (*o + k >= outsz)
+		return -1;
+	memcpy(out + *o, tmp, k);
+	*o += k;
+	return 0;
+}
+
+int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < in.len;) {
+		char c = in.p[i];
+		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+			return -1;
+		if (c != '&') {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = c;
+			i++;
+			continue;
+		}
+		i++;
+		if (i < in.len && in.p[i] == '-') {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = '&';
+			i++;
+			continue;
+		}
+		uint32_t bits = 0, hi = 0;
+		int nbits = 0;
+		size_t chars = 0;
+		while (i < in.len && in.p[i] != '-') {
+			int v = maildir_b64_val(in.p[i]);
+			if (v < 0)
+				return -1;
+			bits = (bits << 6) | (uint32_t)v;
+			nbits += 6;
+			i++;
+			if (nbits < 16)
+				continue;
+			nbits -= 16;
+			uint32_t u = (bits >> nbits) & 0xffff;
+			bits &= (1u << nbits) - 1;
+			chars++;
+			if (hi != 0) {
+				if (u < 0xdc00 || u > 0xdfff)
+					return -1;
+				u = 0x10000 + ((hi - 0xd800) << 10) +
+				    (u - 0xdc00);
+				hi = 0;
+			} else if (u >= 0xd800 && u <= 0xdbff) {
+				hi = u;
+				continue;
+			} else if (u >= 0xdc00 && u <= 0xdfff) {
+				return -1;
+			}
+			/* RFC 3501: printable ASCII must not be encoded */
+			if (u >= 0x20 && u < 0x7f)
+				return -1;
+			if (maildir_put_utf8(u, out, outsz, &o) < 0)
+				return -1;
+		}
+		if (i >= in.len || chars == 0 || hi != 0 || nbits >= 6 ||
+		    bits != 0)
+			return -1;
+		i++; /* '-' */
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* decodes one UTF-8 sequence; -1 when invalid */
+static int maildir_get_utf8(const unsigned char *p, size_t len, uint32_t *cp,
+			    size_t *k)
+{
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		*k = 1;
+		return 0;
+	}
+	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	if (n == 0 || n > len || p[0] > 0xf4)
+		return -1;
+	uint32_t v = p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	static const uint32_t minv[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	if (v < minv[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return -1;
+	*cp = v;
+	*k = n;
+	return 0;
+}
+
+int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in.p;
+	for (size_t i = 0; i < in.len;) {
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			size_t need = p[i] == '&' ? 2 : 1;
+			if (o + need >= outsz)
+				return -1;
+			out[o++] = (char)p[i];
+			if (p[i] == '&')
+				out[o++] = '-';
+			i++;
+			continue;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = '&';
+		uint32_t bits = 0;
+		int nbits = 0;
+		while (i < in.len && !(p[i] >= 0x20 && p[i] < 0x7f)) {
+			uint32_t cp;
+			size_t k;
+			if (maildir_get_utf8(p + i, in.len - i, &cp, &k) < 0)
+				return -1;
+			i += k;
+			uint32_t units[2];
+			int nu = 1;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				units[0] = 0xd800 + (cp >> 10);
+				units[1] = 0xdc00 + (cp & 0x3ff);
+				nu = 2;
+			} else {
+				units[0] = cp;
+			}
+			for (int u = 0; u < nu; u++) {
+				bits = (bits << 16) | units[u];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					if (o + 1 >= outsz)
+						return -1;
+					out[o++] = maildir_b64[(bits >> nbits) &
+							       0x3f];
+				}
+				bits &= (1u << nbits) - 1;
+			}
+		}
+		if (nbits > 0) {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = maildir_b64[(bits << (6 - nbits)) & 0x3f];
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = '-';
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}

@@ -1,0 +1,340 @@
+/*
+ * One client connection of youju-mra: bounded input and output buffers,
+ * plain or TLS (implicit, or STARTTLS/STLS after the go-ahead reply is
+ * flushed), an idle timer for autologout, and the loop interest that keeps
+ * a client from making us buffer without bound (input is not read while
+ * the output is above MRA_OUT_HIGH).  The protocol modules only see
+ * complete buffered input and queue replies.
+ */
+#include "mra.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "log.h"
+#include "tls.h"
+#include "xalloc.h"
+
+struct mra_server mra_srv;
+
+static struct mra_conn *mra_conns;
+static uint64_t mra_next_id = 1;
+
+static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx);
+static void mra_conn_update(struct mra_conn *c);
+
+static void mra_conn_destroy(struct mra_conn *c)
+{
+	if (c->proto->free != NULL)
+		c->proto->free(c);
+	ev_io_free(&c->io);
+	ev_timer_free(&c->idle);
+	tls_conn_free(&c->tls);
+	close(c->fd);
+	buf_deinit(&c->in);
+	buf_deinit(&c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		mra_conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void mra_conn_idle(struct ev_timer *t, void *ctx)
+{
+	struct mra_conn *c = ctx;
+	if (c->proto->timeout != NULL)
+		c->proto->timeout(c);
+	mra_conn_close(c);
+	mra_conn_update(c);
+}
+
+static void mra_local_addr(int fd, char *out, size_t outsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	snprintf(out, outsz, "?");
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, out, (socklen_t)outsz);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
+			inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out,
+				  (socklen_t)outsz);
+		else
+			inet_ntop(AF_INET6, &s6->sin6_addr, out,
+				  (socklen_t)outsz);
+	}
+}
+
+void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
+		     bool implicit_tls)
+{
+	struct mra_conn *c = xcalloc(1, sizeof *c);
+	c->id = mra_next_id++;
+	c->fd = fd;
+	c->proto = p;
+	buf_init(&c->in, MRA_IN_MAX);
+	buf_init(&c->out, MRA_OUT_MAX);
+	snprintf(c->rip, sizeof c->rip, "%s", rip);
+	mra_local_addr(fd, c->lip, sizeof c->lip);
+	c->next = mra_conns;
+	if (mra_conns != NULL)
+		mra_conns->prev = c;
+	mra_conns = c;
+	c->io = ev_io_new(mra_srv.loop, fd, EV_READ, mra_conn_io, c);
+	c->idle = ev_timer_new(mra_srv.loop, mra_srv.autologout_ms,
+			       mra_conn_idle, c);
+	if (c->io == NULL || c->idle == NULL) {
+		log_error("%s: cannot watch connection from %s", p->name, rip);
+		mra_conn_destroy(c);
+		return;
+	}
+	if (implicit_tls) {
+		c->tls = tls_conn_new(mra_srv.tls, fd, NULL);
+		if (c->tls == NULL) {
+			mra_conn_destroy(c);
+			return;
+		}
+		c->handshaking = true;
+		c->tls_on = true;
+		mra_conn_update(c);
+		return;
+	}
+	p->start(c);
+	mra_conn_update(c);
+}
+
+struct mra_conn *mra_conn_find(uint64_t id)
+{
+	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
+		if (c->id == id && !c->dead)
+			return c;
+	return NULL;
+}
+
+void mra_conn_free_all(void)
+{
+	while (mra_conns != NULL)
+		mra_conn_destroy(mra_conns);
+}
+
+bool mra_conn_write(struct mra_conn *c, const void *p, size_t n)
+{
+	if (buf_append(&c->out, p, n) < 0) {
+		log_warning("%s: output limit reached, rip=%s",
+			    c->proto->name, c->rip);
+		c->closing = true;
+		return false;
+	}
+	return true;
+}
+
+bool mra_conn_printf(struct mra_conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = buf_vprintf(&c->out, fmt, ap);
+	va_end(ap);
+	if (r < 0) {
+		log_warning("%s: output limit reached, rip=%s",
+			    c->proto->name, c->rip);
+		c->closing = true;
+		return false;
+	}
+	return true;
+}
+
+void mra_conn_close(struct mra_conn *c)
+{
+	c->closing = true;
+}
+
+void mra_conn_starttls(struct mra_conn *c)
+{
+	c->starttls_pending = true;
+}
+
+bool mra_conn_backlogged(const struct mra_conn *c)
+{
+	return c->out.len >= MRA_OUT_HIGH;
+}
+
+/* 1 all sent, 0 pending, -1 error */
+static int mra_conn_flush(struct mra_conn *c)
+{
+	if (c->out.len == 0)
+		return 1;
+	if (c->tls != NULL) {
+		if (c->handshaking)
+			return 0;
+		unsigned want = 0;
+		int r = tls_write(c->tls, &c->out, &want);
+		if (r == 0)
+			c->tls_want |= want;
+		return r;
+	}
+	return net_out_flush(c->fd, &c->out);
+}
+
+static bool mra_conn_can_process(const struct mra_conn *c)
+{
+	return !c->closing && !c->paused && !c->handshaking &&
+	       !c->starttls_pending && !mra_conn_backlogged(c);
+}
+
+static void mra_conn_update(struct mra_conn *c)
+{
+	if (c->dead)
+		return;
+	unsigned ev = 0;
+	if (mra_conn_can_process(c))
+		ev |= EV_READ;
+	if (c->out.len > 0 && !c->handshaking)
+		ev |= c->tls ? 0 : EV_WRITE;
+	ev |= c->tls_want;
+	if (c->tls != NULL && c->out.len > 0 && c->tls_want == 0 &&
+	    !c->handshaking)
+		ev |= EV_WRITE;
+	if (c->handshaking && c->tls_want == 0)
+		ev |= EV_READ;
+	ev_io_set(c->io, ev);
+}
+
+/* Reads what is available.  1 progress, 0 nothing, -1 EOF/error. */
+static int mra_conn_fill(struct mra_conn *c)
+{
+	if (buf_room(&c->in) == 0)
+		return 0;
+	if (c->tls != NULL) {
+		unsigned want = 0;
+		int r = tls_read(c->tls, &c->in, &want);
+		if (r == 0)
+			c->tls_want |= want;
+		if (r < 0 && errno == ENOBUFS)
+			return 0;
+		return r;
+	}
+	int r = net_fill(c->fd, &c->in);
+	if (r < 0 && errno == ENOBUFS)
+		return 0;
+	return r;
+}
+
+void mra_conn_kick(struct mra_conn *c)
+{
+	if (c->dead)
+		return;
+	if (mra_conn_can_process(c) && c->in.len > 0)
+		c->proto->input(c);
+	if (mra_conn_flush(c) < 0) {
+		c->dead = true;
+	} else if (c->out.len == 0 && c->closing) {
+		c->dead = true;
+	}
+	if (c->dead) {
+		mra_conn_destroy(c);
+		return;
+	}
+	mra_conn_update(c);
+}
+
+static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct mra_conn *c = ctx;
+	c->tls_want = 0;
+	if (c->handshaking) {
+		unsigned want = 0;
+		int r = tls_handshake(c->tls, &want);
+		if (r < 0) {
+			log_info("%s-login: Disconnected (TLS handshake "
+				 "failed: %s): rip=%s, lip=%s",
+				 c->proto->name, tls_conn_error(c->tls),
+				 c->rip, c->lip);
+			mra_conn_destroy(c);
+			return;
+		}
+		if (r == 0) {
+			c->tls_want = want;
+			mra_conn_update(c);
+			return;
+		}
+		c->handshaking = false;
+		if (!c->starttls_pending)
+			c->proto->start(c); /* implicit TLS greeting */
+		c->starttls_pending = false;
+	}
+	for (int rounds = 0; rounds < 64; rounds++) {
+		int fr = mra_conn_flush(c);
+		if (fr < 0) {
+			mra_conn_destroy(c);
+			return;
+		}
+		if (fr == 1 && c->closing) {
+			mra_conn_destroy(c);
+			return;
+		}
+		if (fr == 1 && c->starttls_pending && c->tls == NULL) {
+			c->tls = tls_conn_new(mra_srv.tls, c->fd, NULL);
+			if (c->tls == NULL) {
+				mra_conn_destroy(c);
+				return;
+			}
+			unsigned want = 0;
+			c->handshaking = true;
+			c->tls_on = true;
+			int r = tls_starttls(c->tls, &c->in, &want);
+			if (r < 0) {
+				mra_conn_destroy(c);
+				return;
+			}
+			if (r == 0) {
+				c->tls_want = want;
+				break;
+			}
+			c->handshaking = false;
+			c->starttls_pending = false;
+			continue;
+		}
+		if (!mra_conn_can_process(c))
+			break;
+		int r = mra_conn_fill(c);
+		if (r < 0) {
+			mra_conn_destroy(c);
+			return;
+		}
+		if (c->in.len > 0) {
+			size_t before = c->in.len;
+			c->proto->input(c);
+			ev_timer_set(c->idle, mra_srv.autologout_ms);
+			if (r == 0 && c->in.len == before)
+				break;
+		} else if (r == 0) {
+			break;
+		}
+		if (r == 0 && !(c->tls != NULL && tls_pending(c->tls)) &&
+		    c->out.len == 0)
+			break;
+	}
+	if (mra_conn_flush(c) < 0) {
+		mra_conn_destroy(c);
+		return;
+	}
+	if (c->closing && c->out.len == 0) {
+		mra_conn_destroy(c);
+		return;
+	}
+	mra_conn_update(c);
+}

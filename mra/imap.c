@@ -1,0 +1,1451 @@
+/*
+ * IMAP4rev1 (RFC 3501) session on Maildir++: framing with counted and
+ * capped literals (RFC 3501 §4.3, LITERAL+ RFC 7888), login through authd,
+ * folder selection and the commands on messages.  The selected folder is a
+ * snapshot (lib/maildir) re-synchronised after commands and while idling:
+ * vanished files become EXPUNGE responses, new ones EXISTS/RECENT, renamed
+ * ones FETCH FLAGS, so several sessions on one mailbox stay consistent.
+ * Mailbox names are Dovecot's default view of a Maildir++: no namespace
+ * prefix, '.' separator, modified UTF-7 as stored on disk.
+ */
+#include "mra.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imap_parse.h"
+#include "imap_fetch.h"
+#include "log.h"
+#include "maildir.h"
+#include "xalloc.h"
+
+/* A command line (without literals); RFC 7162 §4 recommends >= 8192. */
+#define IMAP_LINE_MAX 65536
+/* A command's literals together, apart from APPEND's message. */
+#define IMAP_LITERALS_MAX (64 * 1024)
+/* How often IDLE looks for changes. */
+#define IMAP_IDLE_POLL_MS 2000
+
+enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
+
+struct imap_sess {
+	enum imap_state state;
+	struct buf cmd;        /* the command being framed */
+	uint64_t lit_left;     /* literal bytes still to copy into cmd */
+	bool skipping;
+	unsigned bad, fails;
+	bool login_wait;
+	char *login_tag;
+	char login_user[256];
+	char method[8];
+	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
+	char *sasl_tag;
+	char *maildir;
+	struct maildir_folder *f;
+	bool *recent;          /* per message of f */
+	bool readonly;
+	char *idle_tag;        /* IDLE in progress */
+	struct ev_timer *idle_timer;
+	uint64_t conn_id;
+};
+
+static void imap_sync(struct mra_conn *c, bool report);
+
+static void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt,
+			...) __attribute__((format(printf, 3, 4)));
+
+static void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt,
+			...)
+{
+	va_list ap;
+	(void)mra_conn_printf(c, "%s ", tag);
+	va_start(ap, fmt);
+	int r = buf_vprintf(&c->out, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		mra_conn_close(c);
+	(void)mra_conn_write(c, "\r\n", 2);
+}
+
+static const char *imap_capabilities(const struct mra_conn *c, bool authed)
+{
+	static char caps[512];
+	snprintf(caps, sizeof caps,
+		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE%s%s",
+		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
+							       : "",
+		 authed ? ""
+		 : (!c->tls_on && mra_srv.login_needs_tls)
+			 ? " LOGINDISABLED"
+			 : " AUTH=PLAIN");
+	return caps;
+}
+
+static void imap_start(struct mra_conn *c)
+{
+	struct imap_sess *s = xcalloc(1, sizeof *s);
+	c->sess = s;
+	s->conn_id = c->id;
+	buf_init(&s->cmd, IMAP_LINE_MAX + IMAP_LITERALS_MAX +
+				  mra_srv.message_size_limit);
+	(void)mra_conn_printf(c, "* OK [CAPABILITY %s] youju ready.\r\n",
+			      imap_capabilities(c, false));
+}
+
+static void imap_close_folder(struct imap_sess *s)
+{
+	maildir_folder_free(&s->f);
+	free(s->recent);
+	s->recent = NULL;
+	ev_timer_free(&s->idle_timer);
+	free(s->idle_tag);
+	s->idle_tag = NULL;
+}
+
+static void imap_free(struct mra_conn *c)
+{
+	struct imap_sess *s = c->sess;
+	if (s == NULL)
+		return;
+	if (s->fails > 0 && s->state == IMAP_NOAUTH)
+		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
+				    "auth failed");
+	else if (s->state != IMAP_NOAUTH)
+		log_info("imap(%s): Disconnected: %s", s->login_user,
+			 s->state == IMAP_LOGOUT ? "Logged out"
+						 : "Connection closed");
+	imap_close_folder(s);
+	buf_deinit(&s->cmd);
+	free(s->maildir);
+	free(s->login_tag);
+	free(s->sasl_tag);
+	free(s);
+	c->sess = NULL;
+}
+
+static void imap_timeout(struct mra_conn *c)
+{
+	(void)mra_conn_printf(c, "* BYE Disconnected for inactivity.\r\n");
+}
+
+/* ---- mailbox names ------------------------------------------------------ */
+
+/* The folder directory of an IMAP mailbox name, or NULL when invalid. */
+static char *imap_folder_path(struct imap_sess *s, const char *name)
+{
+	char path[4096];
+	int n;
+	if (strcasecmp(name, "INBOX") == 0)
+		n = snprintf(path, sizeof path, "%s", s->maildir);
+	else if (maildir_folder_name_ok(name))
+		n = snprintf(path, sizeof path, "%s/.%s", s->maildir, name);
+	else
+		return NULL;
+	if (n < 0 || (size_t)n >= sizeof path)
+		return NULL;
+	return xstrdup(path);
+}
+
+static const char *imap_special_use(const char *name)
+{
+	static const char *const map[][2] = {
+		{ "Sent", "\\Sent" },
+		{ "Drafts", "\\Drafts" },
+		{ "Trash", "\\Trash" },
+		{ "Junk", "\\Junk" },
+	};
+	for (size_t i = 0; i < 4; i++)
+		if (strcmp(name, map[i][0]) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+static void imap_quote(struct mra_conn *c, const char *s)
+{
+	(void)mra_conn_write(c, "\"", 1);
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			(void)mra_conn_write(c, "\\", 1);
+		(void)mra_conn_write(c, p, 1);
+	}
+	(void)mra_conn_write(c, "\"", 1);
+}
+
+/* IMAP LIST pattern match: '*' anything, '%' anything but '.' */
+static bool imap_match(const char *pat, const char *name)
+{
+	for (; *pat != '\0'; pat++, name++) {
+		if (*pat == '*' || *pat == '%') {
+			for (const char *n = name;; n++) {
+				if (imap_match(pat + 1, n))
+					return true;
+				if (*n == '\0' || (*pat == '%' && *n == '.'))
+					return false;
+			}
+		}
+		if (*name == '\0')
+			return false;
+		if (*pat != *name)
+			return false;
+	}
+	return *name == '\0';
+}
+
+/* ---- flags ---------------------------------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} imap_flag_names[] = {
+	{ "\\Answered", MAILDIR_REPLIED }, { "\\Flagged", MAILDIR_FLAGGED },
+	{ "\\Deleted", MAILDIR_TRASHED }, { "\\Seen", MAILDIR_SEEN },
+	{ "\\Draft", MAILDIR_DRAFT },
+};
+
+static void imap_write_flags(struct mra_conn *c, const char *letters,
+			     bool recent)
+{
+	unsigned f = maildir_flags_parse(str_from_cstr(letters));
+	bool first = true;
+	(void)mra_conn_write(c, "(", 1);
+	for (size_t i = 0; i < 5; i++) {
+		if (!(f & imap_flag_names[i].bit))
+			continue;
+		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
+				      imap_flag_names[i].name);
+		first = false;
+	}
+	if (recent)
+		(void)mra_conn_printf(c, "%s\\Recent", first ? "" : " ");
+	(void)mra_conn_write(c, ")", 1);
+}
+
+/* Flag list or single flag to bits.  -1 for an unknown flag (keywords are
+   not stored yet). */
+static int imap_parse_flags(const struct imap_arg *a, size_t n,
+			    unsigned *flags_r)
+{
+	unsigned f = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].type != IMAP_ARG_ATOM)
+			return -1;
+		size_t k;
+		for (k = 0; k < 5; k++)
+			if (strcasecmp(a[i].s, imap_flag_names[k].name) == 0)
+				break;
+		if (k == 5) {
+			if (strcasecmp(a[i].s, "\\Recent") == 0 ||
+			    a[i].s[0] != '\\')
+				continue; /* keywords: accepted, not kept */
+			return -1;
+		}
+		f |= imap_flag_names[k].bit;
+	}
+	*flags_r = f;
+	return 0;
+}
+
+/* ---- selected folder --------------------------------------------------- */
+
+static unsigned imap_count_recent(const struct imap_sess *s)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < s->f->n; i++)
+		n += s->recent[i];
+	return n;
+}
+
+/* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
+static void imap_sync(struct mra_conn *c, bool report)
+{
+	struct imap_sess *s = c->sess;
+	if (s->f == NULL)
+		return;
+	const char *err;
+	struct maildir_folder *nf =
+		maildir_folder_open(s->f->path, !s->readonly, &err);
+	if (nf == NULL) {
+		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
+			  err, strerror(errno));
+		return;
+	}
+	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
+	size_t i = 0, j = 0, removed = 0;
+	bool changed_count = false;
+	while (i < s->f->n) {
+		struct maildir_msg *om = &s->f->msgs[i];
+		if (j < nf->n && nf->msgs[j].uid == om->uid) {
+			nrecent[j] = s->recent[i];
+			if (strcmp(om->letters, nf->msgs[j].letters) != 0 &&
+			    report) {
+				(void)mra_conn_printf(c, "* %zu FETCH (FLAGS ",
+						      j + 1);
+				imap_write_flags(c, nf->msgs[j].letters,
+						 nrecent[j]);
+				(void)mra_conn_write(c, ")\r\n", 3);
+			}
+			i++;
+			j++;
+			continue;
+		}
+		if (j < nf->n && nf->msgs[j].uid < om->uid) {
+			j++; /* cannot happen: new UIDs are larger */
+			continue;
+		}
+		/* expunged by someone else */
+		if (report)
+			(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
+					      i + 1 - removed);
+		removed++;
+		changed_count = true;
+		i++;
+	}
+	size_t old_left = s->f->n - removed;
+	for (size_t k = old_left; k < nf->n; k++) {
+		nrecent[k] = nf->msgs[k].recent;
+		changed_count = true;
+	}
+	if (nf->n != s->f->n || changed_count) {
+		if (report) {
+			(void)mra_conn_printf(c, "* %zu EXISTS\r\n", nf->n);
+		}
+	}
+	maildir_folder_free(&s->f);
+	free(s->recent);
+	s->f = nf;
+	s->recent = nrecent;
+	if (report && nf->n > old_left)
+		(void)mra_conn_printf(c, "* %u RECENT\r\n",
+				      imap_count_recent(s));
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+struct imap_ctx {
+	struct mra_conn *c;
+	struct imap_sess *s;
+	struct imap_cmd *cmd;
+	bool uid;
+};
+
+static void cmd_capability(struct imap_ctx *x)
+{
+	(void)mra_conn_printf(x->c, "* CAPABILITY %s\r\n",
+			      imap_capabilities(x->c,
+						x->s->state != IMAP_NOAUTH));
+	imap_tagged(x->c, x->cmd->tag, "OK Capability completed.");
+}
+
+static void cmd_noop(struct imap_ctx *x)
+{
+	imap_sync(x->c, true);
+	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
+}
+
+static void cmd_logout(struct imap_ctx *x)
+{
+	(void)mra_conn_printf(x->c, "* BYE Logging out\r\n");
+	imap_tagged(x->c, x->cmd->tag, "OK Logout completed.");
+	if (x->s->state != IMAP_NOAUTH)
+		x->s->state = IMAP_LOGOUT;
+	mra_conn_close(x->c);
+}
+
+static void cmd_starttls(struct imap_ctx *x)
+{
+	if (mra_srv.tls == NULL || x->c->tls_on) {
+		imap_tagged(x->c, x->cmd->tag, "BAD TLS is not available.");
+		return;
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK Begin TLS negotiation now.");
+	mra_conn_starttls(x->c);
+}
+
+static void imap_login(struct imap_ctx *x, const char *user,
+		       const char *pass, size_t passlen, const char *method)
+{
+	struct imap_sess *s = x->s;
+	snprintf(s->method, sizeof s->method, "%s", method);
+	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
+	if (!x->c->tls_on && mra_srv.login_needs_tls) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disallowed on non-secure connections.");
+		return;
+	}
+	if (mra_login_start(x->c, "imap", str_from_cstr(user),
+			    (struct str){ pass, passlen }) < 0) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [UNAVAILABLE] Temporary authentication "
+			    "failure.");
+		return;
+	}
+	free(s->login_tag);
+	s->login_tag = xstrdup(x->cmd->tag);
+	s->login_wait = true;
+}
+
+static void cmd_login(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
+	    !imap_arg_is_astring(&a[1])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	imap_login(x, a[0].s, a[1].s, a[1].len, "PLAIN");
+}
+
+static void imap_sasl_plain(struct imap_ctx *x, struct str resp)
+{
+	char *user, *pass;
+	if (resp.len == 1 && resp.p[0] == '*') {
+		imap_tagged(x->c, x->cmd->tag, "BAD Authentication aborted.");
+		return;
+	}
+	if (mra_sasl_plain(resp, &user, &pass) < 0) {
+		x->s->fails++;
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [AUTHENTICATIONFAILED] Invalid base64 data.");
+		return;
+	}
+	imap_login(x, user, pass, strlen(pass), "PLAIN");
+	explicit_bzero(pass, strlen(pass));
+	free(pass);
+	free(user);
+}
+
+static void cmd_authenticate(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs < 1 || x->cmd->nargs > 2 ||
+	    a[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (strcasecmp(a[0].s, "PLAIN") != 0) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO Unsupported authentication mechanism.");
+		return;
+	}
+	if (x->cmd->nargs == 2) { /* SASL-IR, RFC 4959 */
+		struct str ir = { a[1].s, a[1].len };
+		if (ir.len == 1 && ir.p[0] == '=')
+			ir.len = 0;
+		imap_sasl_plain(x, ir);
+		return;
+	}
+	x->s->sasl_wait = true;
+	free(x->s->sasl_tag);
+	x->s->sasl_tag = xstrdup(x->cmd->tag);
+	(void)mra_conn_write(x->c, "+ \r\n", 4);
+}
+
+static void imap_login_done(struct mra_conn *c,
+			    const struct mra_login_result *r)
+{
+	struct imap_sess *s = c->sess;
+	const char *tag = s->login_tag ? s->login_tag : "*";
+	s->login_wait = false;
+	switch (r->status) {
+	case MRA_LOGIN_OK:
+		break;
+	case MRA_LOGIN_FAIL:
+		s->fails++;
+		imap_tagged(c, tag, "NO [AUTHENTICATIONFAILED] "
+				    "Authentication failed.");
+		if (s->fails >= MRA_AUTH_FAILS_MAX) {
+			(void)mra_conn_printf(c, "* BYE Too many invalid "
+						 "commands.\r\n");
+			mra_conn_close(c);
+		}
+		return;
+	case MRA_LOGIN_DISABLED:
+		mra_log_auth_failed(c, s->login_user, s->method, 1,
+				    "IMAP disabled for this user");
+		imap_tagged(c, tag, "NO [AUTHORIZATIONFAILED] IMAP is "
+				    "disabled for this account.");
+		return;
+	case MRA_LOGIN_TEMPFAIL:
+		log_warning("imap-login: authd: %s, user=<%s>, rip=%s",
+			    r->error ? r->error : "?", s->login_user, c->rip);
+		imap_tagged(c, tag, "NO [UNAVAILABLE] Temporary "
+				    "authentication failure.");
+		return;
+	}
+	snprintf(s->login_user, sizeof s->login_user, "%s", r->user);
+	s->maildir = xstrdup(r->maildir);
+	s->state = IMAP_AUTH;
+	s->fails = 0;
+	mra_log_login(c, r->user, s->method);
+	imap_tagged(c, tag, "OK [CAPABILITY %s] Logged in",
+		    imap_capabilities(c, true));
+}
+
+static void cmd_select(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs < 1 || !imap_arg_is_astring(&a[0])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (s->f != NULL) {
+		imap_close_folder(s);
+		(void)mra_conn_printf(x->c, "* OK [CLOSED] Previous mailbox "
+					    "closed.\r\n");
+	}
+	s->state = IMAP_AUTH;
+	char *path = imap_folder_path(s, a[0].s);
+	const char *err = "no such mailbox";
+	s->readonly = strcmp(x->cmd->name, "EXAMINE") == 0;
+	if (path != NULL && access(path, F_OK) == 0)
+		s->f = maildir_folder_open(path, !s->readonly, &err);
+	free(path);
+	if (s->f == NULL) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [NONEXISTENT] Mailbox doesn't exist: %s",
+			    a[0].s);
+		return;
+	}
+	s->recent = xcalloc(s->f->n ? s->f->n : 1, sizeof *s->recent);
+	size_t unseen = 0;
+	for (size_t i = 0; i < s->f->n; i++) {
+		s->recent[i] = s->f->msgs[i].recent;
+		if (unseen == 0 && !(maildir_flags_parse(str_from_cstr(
+					     s->f->msgs[i].letters)) &
+				     MAILDIR_SEEN))
+			unseen = i + 1;
+	}
+	struct mra_conn *c = x->c;
+	(void)mra_conn_printf(
+		c,
+		"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
+		"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+		"\\Draft)] Flags permitted.\r\n"
+		"* %zu EXISTS\r\n* %u RECENT\r\n",
+		s->f->n, imap_count_recent(s));
+	if (unseen > 0)
+		(void)mra_conn_printf(c, "* OK [UNSEEN %zu] First unseen.\r\n",
+				      unseen);
+	(void)mra_conn_printf(c,
+			      "* OK [UIDVALIDITY %lu] UIDs valid\r\n"
+			      "* OK [UIDNEXT %lu] Predicted next UID\r\n",
+			      (unsigned long)s->f->uidvalidity,
+			      (unsigned long)s->f->next_uid);
+	s->state = IMAP_SELECTED;
+	imap_tagged(c, x->cmd->tag, "OK [%s] %s completed.",
+		    s->readonly ? "READ-ONLY" : "READ-WRITE", x->cmd->name);
+}
+
+static void cmd_list(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	bool lsub = strcmp(x->cmd->name, "LSUB") == 0;
+	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
+	    !imap_arg_is_astring(&a[1])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	const char *pat = a[1].s;
+	if (pat[0] == '\0') {
+		(void)mra_conn_printf(x->c, "* %s (\\Noselect) \".\" \"\"\r\n",
+				      x->cmd->name);
+		imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
+			    x->cmd->name);
+		return;
+	}
+	char full[1024];
+	int k = snprintf(full, sizeof full, "%s%s", a[0].s, pat);
+	if (k < 0 || (size_t)k >= sizeof full) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Pattern too long.");
+		return;
+	}
+	char **names = NULL;
+	long n = maildir_folder_list(x->s->maildir, &names);
+	if (n < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Cannot list.");
+		return;
+	}
+	if (imap_match(full, "INBOX") ||
+	    (strncasecmp(full, "INBOX", 5) == 0 &&
+	     imap_match(full + 5, "") && full[5] == '\0'))
+		(void)mra_conn_printf(x->c, "* %s (\\HasNoChildren) \".\" "
+					    "INBOX\r\n",
+				      x->cmd->name);
+	for (long i = 0; i < n; i++) {
+		if (!imap_match(full, names[i]))
+			continue;
+		size_t len = strlen(names[i]);
+		bool children = i + 1 < n &&
+				strncmp(names[i + 1], names[i], len) == 0 &&
+				names[i + 1][len] == '.';
+		const char *su = imap_special_use(names[i]);
+		(void)mra_conn_printf(x->c, "* %s (%s%s%s) \".\" ",
+				      x->cmd->name,
+				      children ? "\\HasChildren"
+					       : "\\HasNoChildren",
+				      su && !lsub ? " " : "",
+				      su && !lsub ? su : "");
+		imap_quote(x->c, names[i]);
+		(void)mra_conn_write(x->c, "\r\n", 2);
+	}
+	maildir_names_free(names, (size_t)n);
+	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
+}
+
+static void cmd_status(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
+	    a[1].type != IMAP_ARG_LIST) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	char *path = imap_folder_path(x->s, a[0].s);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	if (f == NULL) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [NONEXISTENT] Mailbox doesn't exist.");
+		return;
+	}
+	size_t recent = 0, unseen = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		recent += f->msgs[i].recent;
+		if (!(maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
+		      MAILDIR_SEEN))
+			unseen++;
+	}
+	(void)mra_conn_printf(x->c, "* STATUS ");
+	imap_quote(x->c, a[0].s);
+	(void)mra_conn_write(x->c, " (", 2);
+	for (size_t i = 0; i < a[1].n; i++) {
+		const char *item = a[1].list[i].s ? a[1].list[i].s : "";
+		unsigned long v;
+		if (strcasecmp(item, "MESSAGES") == 0)
+			v = f->n;
+		else if (strcasecmp(item, "RECENT") == 0)
+			v = recent;
+		else if (strcasecmp(item, "UIDNEXT") == 0)
+			v = f->next_uid;
+		else if (strcasecmp(item, "UIDVALIDITY") == 0)
+			v = f->uidvalidity;
+		else if (strcasecmp(item, "UNSEEN") == 0)
+			v = unseen;
+		else
+			continue;
+		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "", item,
+				      v);
+	}
+	(void)mra_conn_write(x->c, ")\r\n", 3);
+	maildir_folder_free(&f);
+	imap_tagged(x->c, x->cmd->tag, "OK Status completed.");
+}
+
+static void cmd_create(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&a[0])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	char name[MAILDIR_FOLDER_MAX + 1];
+	snprintf(name, sizeof name, "%s", a[0].s);
+	size_t len = strlen(name);
+	if (len > 0 && name[len - 1] == '.')
+		name[len - 1] = '\0'; /* "foo." asks for a parent */
+	if (maildir_folder_create(x->s->maildir, name) < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO %s",
+			    errno == EEXIST ? "[ALREADYEXISTS] Mailbox "
+					      "already exists."
+					    : "[CANNOT] Invalid mailbox name.");
+		return;
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK Create completed.");
+}
+
+static int imap_rmtree(const char *path);
+
+static void cmd_delete(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&a[0])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (strcasecmp(a[0].s, "INBOX") == 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO INBOX can't be deleted.");
+		return;
+	}
+	char *path = imap_folder_path(x->s, a[0].s);
+	if (path == NULL || access(path, F_OK) < 0) {
+		free(path);
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [NONEXISTENT] Mailbox doesn't exist.");
+		return;
+	}
+	if (x->s->f != NULL && strcmp(x->s->f->path, path) == 0) {
+		imap_close_folder(x->s);
+		x->s->state = IMAP_AUTH;
+	}
+	int r = imap_rmtree(path);
+	free(path);
+	if (r < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Delete failed.");
+		return;
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK Delete completed.");
+}
+
+static void cmd_rename(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
+	    !imap_arg_is_astring(&a[1])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	char *from = imap_folder_path(x->s, a[0].s);
+	char *to = imap_folder_path(x->s, a[1].s);
+	const char *msg = NULL;
+	if (from == NULL || to == NULL || strcasecmp(a[0].s, "INBOX") == 0 ||
+	    strcasecmp(a[1].s, "INBOX") == 0)
+		msg = "NO [CANNOT] Invalid mailbox name.";
+	else if (access(to, F_OK) == 0)
+		msg = "NO [ALREADYEXISTS] Target mailbox already exists.";
+	else if (rename(from, to) < 0)
+		msg = "NO [NONEXISTENT] Mailbox doesn't exist.";
+	free(from);
+	free(to);
+	/* TODO(issue 6): children (".a.b" with "a") are not renamed yet */
+	if (msg != NULL)
+		imap_tagged(x->c, x->cmd->tag, "%s", msg);
+	else
+		imap_tagged(x->c, x->cmd->tag, "OK Rename completed.");
+}
+
+static void cmd_subscribe(struct imap_ctx *x)
+{
+	/* TODO(issue 6): keep Dovecot's "subscriptions" file; until then
+	   every folder counts as subscribed (LSUB lists them all) */
+	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&x->cmd->args[0])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
+}
+
+static void cmd_namespace(struct imap_ctx *x)
+{
+	(void)mra_conn_printf(x->c, "* NAMESPACE ((\"\" \".\")) NIL NIL\r\n");
+	imap_tagged(x->c, x->cmd->tag, "OK Namespace completed.");
+}
+
+static void cmd_id(struct imap_ctx *x)
+{
+	(void)mra_conn_printf(x->c, "* ID (\"name\" \"youju\")\r\n");
+	imap_tagged(x->c, x->cmd->tag, "OK ID completed.");
+}
+
+static void cmd_enable(struct imap_ctx *x)
+{
+	(void)mra_conn_printf(x->c, "* ENABLED\r\n");
+	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
+}
+
+static void cmd_check(struct imap_ctx *x)
+{
+	imap_sync(x->c, true);
+	imap_tagged(x->c, x->cmd->tag, "OK Check completed.");
+}
+
+/* Removes \Deleted messages; uidset limits it (UID EXPUNGE).  Sends
+   EXPUNGE responses when report. */
+static void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
+{
+	struct imap_sess *s = c->sess;
+	struct maildir_folder *f = s->f;
+	size_t w = 0, removed = 0;
+	int64_t bytes = 0;
+	uint32_t maxuid = f->n ? f->msgs[f->n - 1].uid : 0;
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *m = &f->msgs[i];
+		bool del = (maildir_flags_parse(str_from_cstr(m->letters)) &
+			    MAILDIR_TRASHED) &&
+			   (uidset == NULL ||
+			    imap_seqset_has(uidset, m->uid, maxuid));
+		if (del && maildir_msg_unlink(f, m) == 0) {
+			if (report)
+				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
+						      i + 1 - removed);
+			removed++;
+			bytes += (int64_t)m->size;
+			free(m->base);
+			free(m->letters);
+			continue;
+		}
+		s->recent[w] = s->recent[i];
+		f->msgs[w++] = *m;
+	}
+	f->n = w;
+	if (removed > 0 &&
+	    maildir_quota_add(s->maildir, -bytes, -(int64_t)removed) < 0)
+		log_warning("imap(%s): maildirsize: %s", s->login_user,
+			    strerror(errno));
+}
+
+static void cmd_expunge(struct imap_ctx *x)
+{
+	if (x->s->readonly) {
+		imap_tagged(x->c, x->cmd->tag, "NO [READ-ONLY] Mailbox is "
+					       "read-only.");
+		return;
+	}
+	const char *set = NULL;
+	if (x->uid) {
+		if (x->cmd->nargs != 1 || x->cmd->args[0].type != IMAP_ARG_ATOM ||
+		    !imap_seqset_ok(x->cmd->args[0].s)) {
+			imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+			return;
+		}
+		set = x->cmd->args[0].s;
+	}
+	imap_expunge(x->c, set, true);
+	imap_sync(x->c, true);
+	imap_tagged(x->c, x->cmd->tag, "OK Expunge completed.");
+}
+
+static void cmd_close(struct imap_ctx *x)
+{
+	if (strcmp(x->cmd->name, "CLOSE") == 0 && !x->s->readonly)
+		imap_expunge(x->c, NULL, false);
+	imap_close_folder(x->s);
+	x->s->state = IMAP_AUTH;
+	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
+}
+
+/* message numbers of the set: seq or UID */
+static bool imap_in_set(const struct imap_sess *s, const char *set, bool uid,
+			size_t i)
+{
+	if (uid)
+		return imap_seqset_has(set, s->f->msgs[i].uid,
+				       s->f->n ? s->f->msgs[s->f->n - 1].uid
+					       : 0);
+	return imap_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->f->n);
+}
+
+static void cmd_store(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 3 || a[0].type != IMAP_ARG_ATOM ||
+	    !imap_seqset_ok(a[0].s) || a[1].type != IMAP_ARG_ATOM) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	const char *op = a[1].s;
+	int mode = op[0] == '+' ? 1 : op[0] == '-' ? -1 : 0;
+	if (mode != 0)
+		op++;
+	bool silent = strcasecmp(op, "FLAGS.SILENT") == 0;
+	if (!silent && strcasecmp(op, "FLAGS") != 0) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid STORE item.");
+		return;
+	}
+	unsigned flags;
+	int r = a[2].type == IMAP_ARG_LIST
+			? imap_parse_flags(a[2].list, a[2].n, &flags)
+			: imap_parse_flags(&a[2], 1, &flags);
+	if (r < 0) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid flags.");
+		return;
+	}
+	if (s->readonly) {
+		imap_tagged(x->c, x->cmd->tag, "NO [READ-ONLY] Mailbox is "
+					       "read-only.");
+		return;
+	}
+	for (size_t i = 0; i < s->f->n; i++) {
+		if (!imap_in_set(s, a[0].s, x->uid, i))
+			continue;
+		struct maildir_msg *m = &s->f->msgs[i];
+		unsigned cur = maildir_flags_parse(str_from_cstr(m->letters));
+		unsigned nf = mode > 0 ? cur | flags
+			      : mode < 0 ? cur & ~flags
+					 : flags;
+		char letters[64];
+		if (maildir_info_set(str_from_cstr(m->letters), nf, letters,
+				     sizeof letters) < 0 ||
+		    maildir_msg_set_letters(s->f, m, letters) < 0)
+			continue; /* expunged meanwhile: the sync tells */
+		if (silent)
+			continue;
+		(void)mra_conn_printf(x->c, "* %zu FETCH (", i + 1);
+		if (x->uid)
+			(void)mra_conn_printf(x->c, "UID %lu ",
+					      (unsigned long)m->uid);
+		(void)mra_conn_write(x->c, "FLAGS ", 6);
+		imap_write_flags(x->c, m->letters, s->recent[i]);
+		(void)mra_conn_write(x->c, ")\r\n", 3);
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
+}
+
+static void cmd_fetch(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	if (x->cmd->nargs != 2 || a[0].type != IMAP_ARG_ATOM ||
+	    !imap_seqset_ok(a[0].s)) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	struct imap_fetch_items items;
+	const char *err;
+	if (imap_fetch_parse(&a[1], x->uid, &items, &err) < 0) {
+		imap_tagged(x->c, x->cmd->tag, "BAD %s", err);
+		return;
+	}
+	for (size_t i = 0; i < s->f->n; i++) {
+		if (!imap_in_set(s, a[0].s, x->uid, i))
+			continue;
+		if (imap_fetch_one(x->c, s->f, i, s->recent[i], &items,
+				   s->readonly) < 0)
+			break;
+	}
+	imap_fetch_items_free(&items);
+	imap_tagged(x->c, x->cmd->tag, "OK Fetch completed.");
+}
+
+static void cmd_copy(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	bool move = strcmp(x->cmd->name, "MOVE") == 0;
+	if (x->cmd->nargs != 2 || a[0].type != IMAP_ARG_ATOM ||
+	    !imap_seqset_ok(a[0].s) || !imap_arg_is_astring(&a[1])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	char *dst = imap_folder_path(s, a[1].s);
+	if (dst == NULL || access(dst, F_OK) < 0) {
+		free(dst);
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [TRYCREATE] Mailbox doesn't exist.");
+		return;
+	}
+	struct buf msg;
+	buf_init(&msg, mra_srv.message_size_limit * 2);
+	bool fail = false;
+	size_t copied = 0;
+	for (size_t i = 0; i < s->f->n && !fail; i++) {
+		if (!imap_in_set(s, a[0].s, x->uid, i))
+			continue;
+		struct maildir_msg *m = &s->f->msgs[i];
+		buf_reset(&msg);
+		const char *err;
+		if (maildir_msg_read(s->f, m, &msg) < 0) {
+			if (errno == ENOENT)
+				continue;
+			fail = true;
+			break;
+		}
+		if (maildir_store(dst, msg.p ? msg.p : "", msg.len, false,
+				  m->letters, m->mtime, NULL, &err) < 0) {
+			log_error("imap(%s): copy to %s: %s: %s",
+				  s->login_user, dst, err, strerror(errno));
+			fail = true;
+			break;
+		}
+		copied++;
+		if (move && !s->readonly) {
+			char letters[64];
+			unsigned f = maildir_flags_parse(
+				str_from_cstr(m->letters));
+			if (maildir_info_set(str_from_cstr(m->letters),
+					     f | MAILDIR_TRASHED, letters,
+					     sizeof letters) == 0)
+				(void)maildir_msg_set_letters(s->f, m,
+							      letters);
+		}
+	}
+	buf_deinit(&msg);
+	free(dst);
+	if (fail) {
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [SERVERBUG] Copy failed (%zu copied).", copied);
+		return;
+	}
+	if (move) {
+		/* MOVE (RFC 6851): expunge exactly the moved messages */
+		struct imap_sess *ss = s;
+		size_t removed = 0;
+		size_t w = 0;
+		for (size_t i = 0; i < ss->f->n; i++) {
+			struct maildir_msg *m = &ss->f->msgs[i];
+			if (imap_in_set(ss, a[0].s, x->uid, i) &&
+			    maildir_msg_unlink(ss->f, m) == 0) {
+				(void)mra_conn_printf(x->c, "* %zu EXPUNGE\r\n",
+						      i + 1 - removed);
+				removed++;
+				free(m->base);
+				free(m->letters);
+				continue;
+			}
+			ss->recent[w] = ss->recent[i];
+			ss->f->msgs[w++] = *m;
+		}
+		ss->f->n = w;
+	}
+	imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
+		    move ? "Move" : "Copy");
+}
+
+static void cmd_append(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	size_t n = x->cmd->nargs;
+	if (n < 2 || n > 4 || !imap_arg_is_astring(&a[0]) ||
+	    a[n - 1].type != IMAP_ARG_LITERAL) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	unsigned flags = 0;
+	time_t when = 0;
+	for (size_t i = 1; i < n - 1; i++) {
+		if (a[i].type == IMAP_ARG_LIST) {
+			if (imap_parse_flags(a[i].list, a[i].n, &flags) < 0) {
+				imap_tagged(x->c, x->cmd->tag,
+					    "BAD Invalid flags.");
+				return;
+			}
+		} else if (a[i].type == IMAP_ARG_STRING) {
+			struct tm tm;
+			memset(&tm, 0, sizeof tm);
+			const char *end = strptime(a[i].s, "%d-%b-%Y %H:%M:%S",
+						   &tm);
+			if (end == NULL) {
+				imap_tagged(x->c, x->cmd->tag,
+					    "BAD Invalid date-time.");
+				return;
+			}
+			when = timegm(&tm);
+			int sign, hh, mm;
+			char sg;
+			if (sscanf(end, " %c%2d%2d", &sg, &hh, &mm) == 3) {
+				sign = sg == '-' ? -1 : 1;
+				when -= sign * (hh * 3600 + mm * 60);
+			}
+		} else {
+			imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+			return;
+		}
+	}
+	char *path = imap_folder_path(s, a[0].s);
+	if (path == NULL || access(path, F_OK) < 0) {
+		free(path);
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [TRYCREATE] Mailbox doesn't exist.");
+		return;
+	}
+	struct maildir_quota q;
+	struct imap_arg *msg = &a[n - 1];
+	if (maildir_quota_read(s->maildir, &q) == 1 &&
+	    ((q.max_bytes && (uint64_t)q.bytes + msg->len > q.max_bytes) ||
+	     (q.max_count && (uint64_t)q.count + 1 > q.max_count))) {
+		free(path);
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [OVERQUOTA] Quota exceeded.");
+		return;
+	}
+	char letters[64], base[MAILDIR_FILENAME_MAX + 1];
+	const char *err;
+	(void)maildir_info_set((struct str){ "", 0 }, flags, letters,
+			       sizeof letters);
+	if (maildir_store(path, msg->s, msg->len, false, letters, when, base,
+			  &err) < 0) {
+		log_error("imap(%s): append to %s: %s: %s", s->login_user,
+			  path, err, strerror(errno));
+		free(path);
+		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Append failed.");
+		return;
+	}
+	(void)maildir_quota_add(s->maildir, (int64_t)msg->len, 1);
+	/* number it now, for APPENDUID (RFC 4315) */
+	struct maildir_folder *f = maildir_folder_open(path, false, &err);
+	unsigned long uid = 0, validity = 0;
+	if (f != NULL) {
+		validity = f->uidvalidity;
+		for (size_t i = f->n; i-- > 0;)
+			if (strcmp(f->msgs[i].base, base) == 0) {
+				uid = f->msgs[i].uid;
+				break;
+			}
+		maildir_folder_free(&f);
+	}
+	bool same = s->f != NULL && strcmp(s->f->path, path) == 0;
+	free(path);
+	if (same)
+		imap_sync(x->c, true);
+	if (uid != 0)
+		imap_tagged(x->c, x->cmd->tag,
+			    "OK [APPENDUID %lu %lu] Append completed.",
+			    validity, uid);
+	else
+		imap_tagged(x->c, x->cmd->tag, "OK Append completed.");
+}
+
+static void imap_idle_tick(struct ev_timer *t, void *ctx)
+{
+	struct mra_conn *c = mra_conn_find((uint64_t)(uintptr_t)ctx);
+	if (c == NULL)
+		return;
+	struct imap_sess *s = c->sess;
+	imap_sync(c, true);
+	ev_timer_set(s->idle_timer, IMAP_IDLE_POLL_MS);
+	mra_conn_kick(c);
+}
+
+static void cmd_idle(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	free(s->idle_tag);
+	s->idle_tag = xstrdup(x->cmd->tag);
+	(void)mra_conn_write(x->c, "+ idling\r\n", 10);
+	imap_sync(x->c, true);
+	if (s->f != NULL && s->idle_timer == NULL)
+		s->idle_timer = ev_timer_new(mra_srv.loop, IMAP_IDLE_POLL_MS,
+					     imap_idle_tick,
+					     (void *)(uintptr_t)x->c->id);
+	else if (s->idle_timer != NULL)
+		ev_timer_set(s->idle_timer, IMAP_IDLE_POLL_MS);
+}
+
+static void cmd_search(struct imap_ctx *x)
+{
+	/* TODO(issue 6): a small subset: ALL, flags, sequence/UID sets */
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	size_t start = 0;
+	if (x->cmd->nargs >= 2 && a[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(a[0].s, "CHARSET") == 0)
+		start = 2;
+	(void)mra_conn_write(x->c, "* SEARCH", 8);
+	for (size_t i = 0; i < s->f->n; i++) {
+		unsigned fl = maildir_flags_parse(
+			str_from_cstr(s->f->msgs[i].letters));
+		bool ok = true;
+		for (size_t k = start; k < x->cmd->nargs && ok; k++) {
+			const char *key = a[k].s ? a[k].s : "";
+			if (strcasecmp(key, "ALL") == 0)
+				continue;
+			else if (strcasecmp(key, "SEEN") == 0)
+				ok = fl & MAILDIR_SEEN;
+			else if (strcasecmp(key, "UNSEEN") == 0)
+				ok = !(fl & MAILDIR_SEEN);
+			else if (strcasecmp(key, "DELETED") == 0)
+				ok = fl & MAILDIR_TRASHED;
+			else if (strcasecmp(key, "UNDELETED") == 0)
+				ok = !(fl & MAILDIR_TRASHED);
+			else if (strcasecmp(key, "FLAGGED") == 0)
+				ok = fl & MAILDIR_FLAGGED;
+			else if (strcasecmp(key, "ANSWERED") == 0)
+				ok = fl & MAILDIR_REPLIED;
+			else if (strcasecmp(key, "RECENT") == 0 ||
+				 strcasecmp(key, "NEW") == 0)
+				ok = s->recent[i];
+			else if (strcasecmp(key, "UID") == 0 &&
+				 k + 1 < x->cmd->nargs && a[k + 1].s != NULL)
+				ok = imap_in_set(s, a[++k].s, true, i);
+			else if (imap_seqset_ok(key))
+				ok = imap_in_set(s, key, false, i);
+		}
+		if (ok)
+			(void)mra_conn_printf(x->c, " %lu",
+					      x->uid ? (unsigned long)s->f
+							       ->msgs[i]
+							       .uid
+						     : (unsigned long)(i + 1));
+	}
+	(void)mra_conn_write(x->c, "\r\n", 2);
+	imap_tagged(x->c, x->cmd->tag, "OK Search completed.");
+}
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+enum { ANY = 1, NOAUTH = 2, AUTH = 4, SEL = 8, UIDOK = 16 };
+
+static const struct {
+	const char *name;
+	void (*fn)(struct imap_ctx *x);
+	unsigned flags;
+} imap_cmds[] = {
+	{ "CAPABILITY", cmd_capability, ANY },
+	{ "NOOP", cmd_noop, ANY },
+	{ "LOGOUT", cmd_logout, ANY },
+	{ "ID", cmd_id, ANY },
+	{ "STARTTLS", cmd_starttls, NOAUTH },
+	{ "LOGIN", cmd_login, NOAUTH },
+	{ "AUTHENTICATE", cmd_authenticate, NOAUTH },
+	{ "SELECT", cmd_select, AUTH | SEL },
+	{ "EXAMINE", cmd_select, AUTH | SEL },
+	{ "CREATE", cmd_create, AUTH | SEL },
+	{ "DELETE", cmd_delete, AUTH | SEL },
+	{ "RENAME", cmd_rename, AUTH | SEL },
+	{ "SUBSCRIBE", cmd_subscribe, AUTH | SEL },
+	{ "UNSUBSCRIBE", cmd_subscribe, AUTH | SEL },
+	{ "LIST", cmd_list, AUTH | SEL },
+	{ "LSUB", cmd_list, AUTH | SEL },
+	{ "STATUS", cmd_status, AUTH | SEL },
+	{ "APPEND", cmd_append, AUTH | SEL },
+	{ "NAMESPACE", cmd_namespace, AUTH | SEL },
+	{ "ENABLE", cmd_enable, AUTH | SEL },
+	{ "IDLE", cmd_idle, AUTH | SEL },
+	{ "CHECK", cmd_check, SEL },
+	{ "CLOSE", cmd_close, SEL },
+	{ "UNSELECT", cmd_close, SEL },
+	{ "EXPUNGE", cmd_expunge, SEL | UIDOK },
+	{ "FETCH", cmd_fetch, SEL | UIDOK },
+	{ "STORE", cmd_store, SEL | UIDOK },
+	{ "COPY", cmd_copy, SEL | UIDOK },
+	{ "MOVE", cmd_copy, SEL | UIDOK },
+	{ "SEARCH", cmd_search, SEL | UIDOK },
+};
+
+static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
+{
+	struct imap_sess *s = c->sess;
+	struct imap_ctx x = { c, s, cmd, false };
+	if (strcmp(cmd->name, "UID") == 0) {
+		if (cmd->nargs < 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
+			imap_tagged(c, cmd->tag, "BAD Missing UID command.");
+			return;
+		}
+		/* shift "UID FETCH ..." to "FETCH ..." */
+		free(cmd->name);
+		cmd->name = cmd->args[0].s;
+		for (char *q = cmd->name; *q != '\0'; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 32);
+		cmd->args[0].s = NULL;
+		cmd->nargs--;
+		memmove(cmd->args, cmd->args + 1,
+			cmd->nargs * sizeof *cmd->args);
+		x.uid = true;
+	}
+	for (size_t i = 0; i < sizeof imap_cmds / sizeof *imap_cmds; i++) {
+		if (strcmp(imap_cmds[i].name, cmd->name) != 0)
+			continue;
+		unsigned fl = imap_cmds[i].flags;
+		if (x.uid && !(fl & UIDOK))
+			break;
+		bool ok = (fl & ANY) ||
+			  (s->state == IMAP_NOAUTH && (fl & NOAUTH)) ||
+			  (s->state == IMAP_AUTH && (fl & AUTH)) ||
+			  (s->state == IMAP_SELECTED && (fl & SEL));
+		if (!ok) {
+			imap_tagged(c, cmd->tag, "BAD Command not valid in "
+						 "this state.");
+			s->bad++;
+			return;
+		}
+		s->bad = 0;
+		imap_cmds[i].fn(&x);
+		/* Dovecot-like: report changes after most commands */
+		if (s->state == IMAP_SELECTED && s->idle_tag == NULL &&
+		    (fl & UIDOK) && strcmp(cmd->name, "FETCH") != 0 &&
+		    strcmp(cmd->name, "STORE") != 0 &&
+		    strcmp(cmd->name, "SEARCH") != 0)
+			imap_sync(c, true);
+		return;
+	}
+	s->bad++;
+	imap_tagged(c, cmd->tag, "BAD Unknown command.");
+}
+
+static void imap_run_command(struct mra_conn *c)
+{
+	struct imap_sess *s = c->sess;
+	struct imap_cmd cmd;
+	const char *err = "Parse error";
+	if (imap_parse(s->cmd.p ? s->cmd.p : "", s->cmd.len, &cmd, &err) <
+	    0) {
+		s->bad++;
+		imap_tagged(c, cmd.tag ? cmd.tag : "*", "BAD %s", err);
+	} else {
+		imap_dispatch(c, &cmd);
+	}
+	imap_cmd_free(&cmd);
+	buf_reset(&s->cmd);
+	if (s->bad >= MRA_BAD_MAX) {
+		(void)mra_conn_printf(c, "* BYE Too many invalid commands.\r\n");
+		mra_conn_close(c);
+	}
+}
+
+static void imap_continuation(struct mra_conn *c, struct str line)
+{
+	struct imap_sess *s = c->sess;
+	if (s->idle_tag != NULL) {
+		if (str_case_eq_cstr(line, "DONE")) {
+			imap_tagged(c, s->idle_tag, "OK Idle completed.");
+		} else {
+			imap_tagged(c, s->idle_tag, "BAD Expected DONE.");
+		}
+		free(s->idle_tag);
+		s->idle_tag = NULL;
+		ev_timer_free(&s->idle_timer);
+		return;
+	}
+	/* AUTHENTICATE PLAIN response */
+	struct imap_cmd cmd = { .tag = s->sasl_tag, .name = (char *)"AUTH" };
+	struct imap_ctx x = { c, s, &cmd, false };
+	s->sasl_wait = false;
+	imap_sasl_plain(&x, line);
+	free(s->sasl_tag);
+	s->sasl_tag = NULL;
+}
+
+static void imap_input(struct mra_conn *c)
+{
+	struct imap_sess *s = c->sess;
+	while (!c->closing && !c->paused && !c->starttls_pending &&
+	       !mra_conn_backlogged(c)) {
+		if (s->lit_left > 0) {
+			size_t take = c->in.len < s->lit_left
+					      ? c->in.len
+					      : (size_t)s->lit_left;
+			if (take == 0)
+				return;
+			if (buf_append(&s->cmd, c->in.p, take) < 0) {
+				mra_conn_close(c);
+				return;
+			}
+			buf_consume(&c->in, take);
+			s->lit_left -= take;
+			continue;
+		}
+		if (s->skipping) {
+			if (!net_skip_line(&c->in))
+				return;
+			s->skipping = false;
+			continue;
+		}
+		struct str line;
+		enum net_line r = net_read_line(&c->in, IMAP_LINE_MAX, &line);
+		if (r == LINE_MORE)
+			return;
+		if (r == LINE_TOOLONG) {
+			(void)mra_conn_printf(c, "* BAD Command line too "
+						 "long.\r\n");
+			buf_reset(&s->cmd);
+			s->skipping = true;
+			if (++s->bad >= MRA_BAD_MAX)
+				mra_conn_close(c);
+			continue;
+		}
+		if (s->idle_tag != NULL || s->sasl_wait) {
+			imap_continuation(c, line);
+			net_line_consume(&c->in, line);
+			continue;
+		}
+		uint64_t lit = 0;
+		bool sync = false;
+		/* APPEND may carry a message-sized literal, others little */
+		bool is_append = false;
+		{
+			const char *sp = s->cmd.len ? s->cmd.p : line.p;
+			size_t sl = s->cmd.len ? s->cmd.len : line.len;
+			const char *q = memchr(sp, ' ', sl);
+			if (q != NULL) {
+				struct str rest = { q + 1,
+						    sl - (size_t)(q + 1 - sp) };
+				is_append = str_has_prefix_case(rest,
+								"APPEND ");
+			}
+		}
+		uint64_t cap = is_append ? mra_srv.message_size_limit
+					 : IMAP_LITERALS_MAX;
+		int fr = imap_frame_line(line, cap, &lit, &sync);
+		if (buf_append(&s->cmd, line.p, line.len) < 0 || fr < 0) {
+			/* RFC 7888 §4: a non-synchronising literal that is
+			   too big cannot be skipped reliably: close */
+			bool plus = line.len > 2 && line.p[line.len - 2] == '+';
+			(void)mra_conn_printf(c, "* BAD [TOOBIG] Literal or "
+						 "command too large.\r\n");
+			buf_reset(&s->cmd);
+			net_line_consume(&c->in, line);
+			if (plus)
+				mra_conn_close(c);
+			continue;
+		}
+		net_line_consume(&c->in, line);
+		if (fr == 1) {
+			if (buf_append(&s->cmd, "\r\n", 2) < 0) {
+				mra_conn_close(c);
+				return;
+			}
+			s->lit_left = lit;
+			if (sync)
+				(void)mra_conn_write(c, "+ OK\r\n", 6);
+			continue;
+		}
+		imap_run_command(c);
+	}
+}
+
+const struct mra_proto mra_imap_proto = {
+	.name = "imap",
+	.start = imap_start,
+	.input = imap_input,
+	.login_done = imap_login_done,
+	.timeout = imap_timeout,
+	.free = imap_free,
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+static int imap_rmtree(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return errno == ENOTDIR ? unlink(path) : -1;
+	struct dirent *de;
+	int rc = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		char sub[4096];
+		int n = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof sub) {
+			rc = -1;
+			continue;
+		}
+		struct stat st;
+		if (lstat(sub, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) ? imap_rmtree(sub) < 0
+					: unlink(sub) < 0)
+			rc = -1;
+	}
+	closedir(d);
+	if (rmdir(path) < 0)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,589 @@
+/*
+ * FETCH data items from Maildir files.  Messages are stored with LF line
+ * ends (maildir.md §2) and served with CR LF, so every size and offset is
+ * computed on the CR LF form, as RFC822.SIZE (Dovecot's W=) is.
+ * Multipart part numbers and BODYSTRUCTURE are not done yet (issue 6).
+ */
+#include "imap_fetch.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "maildir.h"
+#include "mra.h"
+#include "xalloc.h"
+
+void imap_fetch_items_free(struct imap_fetch_items *it)
+{
+	for (size_t i = 0; i < it->nsecs; i++) {
+		free(it->secs[i].label);
+		for (size_t k = 0; k < it->secs[i].nfields; k++)
+			free(it->secs[i].fields[k]);
+		free(it->secs[i].fields);
+	}
+	free(it->secs);
+	memset(it, 0, sizeof *it);
+}
+
+static struct imap_fetch_sec *imap_fetch_add(struct imap_fetch_items *it)
+{
+	it->secs = xrealloc(it->secs, (it->nsecs + 1) * sizeof *it->secs);
+	struct imap_fetch_sec *s = &it->secs[it->nsecs++];
+	memset(s, 0, sizeof *s);
+	return s;
+}
+
+int imap_fetch_section(const char *spec, size_t len,
+		       struct imap_fetch_sec *sec)
+{
+	struct str s = { spec, len };
+	if (len == 0) {
+		sec->kind = SEC_ALL;
+		return 0;
+	}
+	/* a part number: only "1" of a single-part message is served */
+	if (spec[0] >= '1' && spec[0] <= '9') {
+		sec->kind = str_eq_cstr(s, "1") ? SEC_TEXT : SEC_EMPTY;
+		return 0;
+	}
+	if (str_case_eq_cstr(s, "HEADER")) {
+		sec->kind = SEC_HEADER;
+		return 0;
+	}
+	if (str_case_eq_cstr(s, "TEXT")) {
+		sec->kind = SEC_TEXT;
+		return 0;
+	}
+	size_t plen;
+	if (str_has_prefix_case(s, "HEADER.FIELDS.NOT ")) {
+		sec->kind = SEC_FIELDS_NOT;
+		plen = 18;
+	} else if (str_has_prefix_case(s, "HEADER.FIELDS ")) {
+		sec->kind = SEC_FIELDS;
+		plen = 14;
+	} else {
+		return -1;
+	}
+	const char *p = spec + plen, *end = spec + len;
+	if (p >= end || *p != '(' || end[-1] != ')')
+		return -1;
+	p++;
+	end--;
+	while (p < end) {
+		while (p < end && *p == ' ')
+			p++;
+		const char *w = p;
+		while (p < end && *p != ' ')
+			p++;
+		if (p == w)
+			break;
+		if (sec->nfields >= 256)
+			return -1;
+		const char *q = w;
+		size_t wl = (size_t)(p - w);
+		if (wl >= 2 && w[0] == '"' && w[wl - 1] == '"') {
+			q++;
+			wl -= 2;
+		}
+		sec->fields = xrealloc(sec->fields,
+				       (sec->nfields + 1) * sizeof *sec->fields);
+		sec->fields[sec->nfields++] = xmemdup0(q, wl);
+	}
+	return sec->nfields > 0 ? 0 : -1;
+}
+
+static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
+{
+	if (strcasecmp(att, "FLAGS") == 0) {
+		it->flags = true;
+	} else if (strcasecmp(att, "UID") == 0) {
+		it->uid = true;
+	} else if (strcasecmp(att, "RFC822.SIZE") == 0) {
+		it->size = true;
+	} else if (strcasecmp(att, "INTERNALDATE") == 0) {
+		it->internaldate = true;
+	} else if (strcasecmp(att, "ENVELOPE") == 0) {
+		it->envelope = true;
+	} else if (strcasecmp(att, "ALL") == 0 || strcasecmp(att, "FAST") == 0 ||
+		   strcasecmp(att, "FULL") == 0) {
+		it->flags = it->internaldate = it->size = true;
+		if (strcasecmp(att, "FAST") != 0)
+			it->envelope = true;
+	} else if (strcasecmp(att, "RFC822") == 0 ||
+		   strcasecmp(att, "RFC822.HEADER") == 0 ||
+		   strcasecmp(att, "RFC822.TEXT") == 0) {
+		struct imap_fetch_sec *s = imap_fetch_add(it);
+		s->label = xstrdup(att);
+		for (char *q = s->label; *q; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 32);
+		s->kind = att[6] == '\0'	       ? SEC_ALL
+			  : strcasecmp(att + 7, "HEADER") == 0 ? SEC_HEADER
+							       : SEC_TEXT;
+		s->peek = s->kind == SEC_HEADER;
+	} else if (strncasecmp(att, "BODY[", 5) == 0 ||
+		   strncasecmp(att, "BODY.PEEK[", 10) == 0 ||
+		   strncasecmp(att, "BINARY.PEEK[", 12) == 0) {
+		bool peek = strncasecmp(att, "BODY[", 5) != 0;
+		const char *open = strchr(att, '[');
+		const char *close = strchr(open, ']');
+		if (close == NULL)
+			return -1;
+		struct imap_fetch_sec *s = imap_fetch_add(it);
+		s->peek = peek;
+		if (imap_fetch_section(open + 1, (size_t)(close - open - 1),
+				       s) < 0)
+			return -1;
+		const char *rest = close + 1;
+		if (*rest == '<') {
+			unsigned long long o, l;
+			char tail;
+			if (sscanf(rest, "<%llu.%llu%c", &o, &l, &tail) != 3 ||
+			    tail != '>' || rest[strlen(rest) - 1] != '>' ||
+			    l == 0)
+				return -1;
+			s->partial = true;
+			s->off = o;
+			s->len = l;
+		} else if (*rest != '\0') {
+			return -1;
+		}
+		/* response: BODY[section]<origin> */
+		char label[1024];
+		int n = snprintf(label, sizeof label, "BODY[%.*s]",
+				 (int)(close - open - 1), open + 1);
+		if (n < 0 || (size_t)n >= sizeof label)
+			return -1;
+		if (s->partial) {
+			size_t used = (size_t)n;
+			n = snprintf(label + used, sizeof label - used,
+				     "<%llu>", (unsigned long long)s->off);
+			if (n < 0 || (size_t)n >= sizeof label - used)
+				return -1;
+		}
+		s->label = xstrdup(label);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+int imap_fetch_parse(const struct imap_arg *a, bool uid,
+		     struct imap_fetch_items *it, const char **error_r)
+{
+	memset(it, 0, sizeof *it);
+	it->uid = uid;
+	const struct imap_arg *list = a;
+	size_t n = 1;
+	if (a->type == IMAP_ARG_LIST) {
+		list = a->list;
+		n = a->n;
+	}
+	if (n == 0) {
+		*error_r = "Empty fetch list.";
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (list[i].type != IMAP_ARG_ATOM ||
+		    imap_fetch_att(list[i].s, it) < 0) {
+			imap_fetch_items_free(it);
+			*error_r = "Invalid fetch attribute.";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- output helpers ------------------------------------------------------ */
+
+/* The message with CR LF line ends. */
+static void imap_to_crlf(const char *p, size_t len, struct buf *out)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r') &&
+		    buf_append_char(out, '\r') < 0)
+			return;
+		if (buf_append_char(out, p[i]) < 0)
+			return;
+	}
+}
+
+static size_t imap_header_end(const char *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i++)
+		if (p[i] == '\n' && (p[i + 1] == '\n' ||
+				     (p[i + 1] == '\r' && i + 2 < len &&
+				      p[i + 2] == '\n')))
+			return i + (p[i + 1] == '\r' ? 3 : 2);
+	return len;
+}
+
+static void imap_literal(struct mra_conn *c, const char *p, size_t len)
+{
+	(void)mra_conn_printf(c, "{%zu}\r\n", len);
+	(void)mra_conn_write(c, p, len);
+}
+
+/* nstring: quoted when safe, else a literal */
+static void imap_nstring(struct mra_conn *c, const char *p, size_t len,
+			 bool nil_if_empty)
+{
+	if (p == NULL || (len == 0 && nil_if_empty)) {
+		(void)mra_conn_write(c, "NIL", 3);
+		return;
+	}
+	bool safe = len < 1024;
+	for (size_t i = 0; i < len && safe; i++)
+		if (p[i] == '"' || p[i] == '\\' || p[i] == '\r' ||
+		    p[i] == '\n' || p[i] == '\0' || (unsigned char)p[i] >= 0x80)
+			safe = false;
+	if (!safe) {
+		imap_literal(c, p, len);
+		return;
+	}
+	(void)mra_conn_write(c, "\"", 1);
+	(void)mra_conn_write(c, p, len);
+	(void)mra_conn_write(c, "\"", 1);
+}
+
+/* Finds header name in hdr (CR LF form); the unfolded value into out. */
+static bool imap_header_get(const char *hdr, size_t len, const char *name,
+			    struct buf *out)
+{
+	size_t nl = strlen(name);
+	const char *p = hdr, *end = hdr + len;
+	while (p < end) {
+		const char *le = memchr(p, '\n', (size_t)(end - p));
+		if (le == NULL)
+			le = end;
+		if ((size_t)(le - p) > nl && strncasecmp(p, name, nl) == 0 &&
+		    p[nl] == ':') {
+			const char *v = p + nl + 1;
+			for (;;) {
+				for (const char *q = v; q < le; q++)
+					if (*q != '\r' &&
+					    buf_append_char(out, *q) < 0)
+						return true;
+				if (le >= end || le + 1 >= end ||
+				    (le[1] != ' ' && le[1] != '\t'))
+					break;
+				v = le + 1;
+				le = memchr(v, '\n', (size_t)(end - v));
+				if (le == NULL)
+					le = end;
+			}
+			struct str t = str_trim((struct str){ out->p ? out->p
+								  : "",
+							      out->len });
+			size_t off = (size_t)(t.p - (out->p ? out->p : ""));
+			if (off > 0)
+				buf_consume(out, off);
+			buf_truncate(out, t.len);
+			return true;
+		}
+		p = le + 1;
+	}
+	return false;
+}
+
+static void imap_env_string(struct mra_conn *c, const char *hdr, size_t len,
+			    const char *name)
+{
+	struct buf v;
+	buf_init(&v, 64 * 1024);
+	if (imap_header_get(hdr, len, name, &v))
+		imap_nstring(c, v.p ? v.p : "", v.len, false);
+	else
+		(void)mra_conn_write(c, "NIL", 3);
+	buf_deinit(&v);
+}
+
+/* one address "Name <a@b>" or "a@b" */
+static void imap_env_addr(struct mra_conn *c, struct str a)
+{
+	a = str_trim(a);
+	struct str name = { "", 0 }, addr = a;
+	const char *lt = memchr(a.p, '<', a.len);
+	if (lt != NULL) {
+		const char *gt = memchr(lt, '>', a.len - (size_t)(lt - a.p));
+		if (gt == NULL)
+			gt = a.p + a.len;
+		name = str_trim((struct str){ a.p, (size_t)(lt - a.p) });
+		addr = (struct str){ lt + 1, (size_t)(gt - lt - 1) };
+		if (name.len >= 2 && name.p[0] == '"' &&
+		    name.p[name.len - 1] == '"') {
+			name.p++;
+			name.len -= 2;
+		}
+	}
+	addr = str_trim(addr);
+	const char *at = NULL;
+	for (size_t i = addr.len; i-- > 0;)
+		if (addr.p[i] == '@') {
+			at = addr.p + i;
+			break;
+		}
+	(void)mra_conn_write(c, "(", 1);
+	imap_nstring(c, name.p, name.len, true);
+	(void)mra_conn_write(c, " NIL ", 5);
+	if (at != NULL) {
+		imap_nstring(c, addr.p, (size_t)(at - addr.p), false);
+		(void)mra_conn_write(c, " ", 1);
+		imap_nstring(c, at + 1, addr.len - (size_t)(at - addr.p) - 1,
+			     false);
+	} else {
+		imap_nstring(c, addr.p, addr.len, false);
+		(void)mra_conn_write(c, " NIL", 4);
+	}
+	(void)mra_conn_write(c, ")", 1);
+}
+
+static void imap_env_addrs(struct mra_conn *c, const char *hdr, size_t len,
+			   const char *name, const char *fallback)
+{
+	struct buf v;
+	buf_init(&v, 64 * 1024);
+	if ((!imap_header_get(hdr, len, name, &v) || v.len == 0) &&
+	    fallback != NULL) {
+		buf_reset(&v);
+		(void)imap_header_get(hdr, len, fallback, &v);
+	}
+	if (v.len == 0) {
+		(void)mra_conn_write(c, "NIL", 3);
+		buf_deinit(&v);
+		return;
+	}
+	(void)mra_conn_write(c, "(", 1);
+	const char *p = v.p, *end = v.p + v.len, *start = p;
+	bool quoted = false;
+	int angle = 0;
+	size_t count = 0;
+	for (; p <= end; p++) {
+		if (p < end && *p == '"')
+			quoted = !quoted;
+		else if (p < end && !quoted && *p == '<')
+			angle++;
+		else if (p < end && !quoted && *p == '>' && angle > 0)
+			angle--;
+		if (p == end || (*p == ',' && !quoted && angle == 0)) {
+			struct str one = str_trim((struct str){
+				start, (size_t)(p - start) });
+			if (one.len > 0 && count++ < 1000)
+				imap_env_addr(c, one);
+			start = p + 1;
+		}
+	}
+	(void)mra_conn_write(c, ")", 1);
+	buf_deinit(&v);
+}
+
+static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)
+{
+	size_t hl = imap_header_end(msg, len);
+	(void)mra_conn_write(c, "ENVELOPE (", 10);
+	imap_env_string(c, msg, hl, "Date");
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_string(c, msg, hl, "Subject");
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "From", NULL);
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "Sender", "From");
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "Reply-To", "From");
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "To", NULL);
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "Cc", NULL);
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_addrs(c, msg, hl, "Bcc", NULL);
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_string(c, msg, hl, "In-Reply-To");
+	(void)mra_conn_write(c, " ", 1);
+	imap_env_string(c, msg, hl, "Message-ID");
+	(void)mra_conn_write(c, ")", 1);
+}
+
+static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
+			      size_t nl)
+{
+	for (size_t i = 0; i < s->nfields; i++)
+		if (strlen(s->fields[i]) == nl &&
+		    strncasecmp(s->fields[i], p, nl) == 0)
+			return true;
+	return false;
+}
+
+/* header lines (with continuations) kept by HEADER.FIELDS[.NOT] */
+static void imap_filter_fields(const struct imap_fetch_sec *s,
+			       const char *hdr, size_t len, struct buf *out)
+{
+	const char *p = hdr, *end = hdr + len;
+	bool keep = false;
+	while (p < end) {
+		const char *le = memchr(p, '\n', (size_t)(end - p));
+		le = le ? le + 1 : end;
+		if (*p == '\r' || *p == '\n')
+			break; /* the blank line */
+		if (*p != ' ' && *p != '\t') {
+			const char *colon = memchr(p, ':', (size_t)(le - p));
+			size_t nl = colon ? (size_t)(colon - p) : 0;
+			bool listed = colon && imap_field_listed(s, p, nl);
+			keep = s->kind == SEC_FIELDS ? listed : !listed;
+		}
+		if (keep && buf_append(out, p, (size_t)(le - p)) < 0)
+			return;
+		p = le;
+	}
+	if (buf_append(out, "\r\n", 2) < 0)
+		return; /* bounded by the message size: cannot happen */
+}
+
+static void imap_write_flags_of(struct mra_conn *c, const char *letters,
+				bool recent)
+{
+	static const char *const names[] = { "\\Draft", "\\Flagged", NULL,
+					     "\\Answered", "\\Seen",
+					     "\\Deleted" };
+	/* in the order of imap.c's list for a stable look */
+	static const int order[] = { 3, 1, 5, 4, 0 };
+	unsigned f = maildir_flags_parse(str_from_cstr(letters));
+	bool first = true;
+	(void)mra_conn_write(c, "FLAGS (", 7);
+	for (size_t i = 0; i < 5; i++) {
+		if (!(f & (1u << order[i])))
+			continue;
+		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
+				      names[order[i]]);
+		first = false;
+	}
+	if (recent)
+		(void)mra_conn_printf(c, "%s\\Recent", first ? "" : " ");
+	(void)mra_conn_write(c, ")", 1);
+}
+
+int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
+		   bool recent, const struct imap_fetch_items *it,
+		   bool readonly)
+{
+	struct maildir_msg *m = &f->msgs[i];
+	struct buf raw, msg, part;
+	bool need_body = it->nsecs > 0 || it->envelope ||
+			 (it->size && m->vsize == 0);
+	bool set_seen = false;
+	buf_init(&raw, mra_srv.message_size_limit * 2);
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	buf_init(&part, mra_srv.message_size_limit * 2 + 1024);
+	if (need_body) {
+		if (maildir_msg_read(f, m, &raw) < 0) {
+			/* expunged by another session: nothing to say until
+			   the next sync reports it (RFC 3501 §7.4.1) */
+			buf_deinit(&raw);
+			buf_deinit(&msg);
+			buf_deinit(&part);
+			return 0;
+		}
+		imap_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
+		m->vsize = msg.len;
+	}
+	for (size_t k = 0; k < it->nsecs; k++)
+		if (!it->secs[k].peek && !readonly)
+			set_seen = true;
+	if (set_seen) {
+		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
+		char letters[64];
+		if (!(fl & MAILDIR_SEEN) &&
+		    maildir_info_set(str_from_cstr(m->letters),
+				     fl | MAILDIR_SEEN, letters,
+				     sizeof letters) == 0)
+			(void)maildir_msg_set_letters(f, m, letters);
+		else
+			set_seen = false;
+	}
+	(void)mra_conn_printf(c, "* %zu FETCH (", i + 1);
+	bool sp = false;
+#define IMAP_SP() \
+	do { \
+		if (sp) \
+			(void)mra_conn_write(c, " ", 1); \
+		sp = true; \
+	} while (0)
+	if (it->uid) {
+		IMAP_SP();
+		(void)mra_conn_printf(c, "UID %lu", (unsigned long)m->uid);
+	}
+	if (it->flags || set_seen) {
+		IMAP_SP();
+		imap_write_flags_of(c, m->letters, recent);
+	}
+	if (it->size) {
+		IMAP_SP();
+		(void)mra_conn_printf(c, "RFC822.SIZE %llu",
+				      (unsigned long long)m->vsize);
+	}
+	if (it->internaldate) {
+		char date[64];
+		struct tm tm;
+		time_t t = m->mtime;
+		IMAP_SP();
+		if (gmtime_r(&t, &tm) == NULL ||
+		    strftime(date, sizeof date, "%d-%b-%Y %H:%M:%S +0000",
+			     &tm) == 0)
+			memcpy(date, "01-Jan-1970 00:00:00 +0000", 27);
+		(void)mra_conn_printf(c, "INTERNALDATE \"%s\"", date);
+	}
+	if (it->envelope) {
+		IMAP_SP();
+		imap_envelope(c, msg.p ? msg.p : "", msg.len);
+	}
+	for (size_t k = 0; k < it->nsecs; k++) {
+		const struct imap_fetch_sec *s = &it->secs[k];
+		const char *mp = msg.p ? msg.p : "";
+		size_t hl = imap_header_end(mp, msg.len);
+		const char *p = mp;
+		size_t len = msg.len;
+		buf_reset(&part);
+		switch (s->kind) {
+		case SEC_ALL:
+			break;
+		case SEC_HEADER:
+			len = hl;
+			break;
+		case SEC_TEXT:
+			p = mp + hl;
+			len = msg.len - hl;
+			break;
+		case SEC_FIELDS:
+		case SEC_FIELDS_NOT:
+			imap_filter_fields(s, mp, hl, &part);
+			p = part.p ? part.p : "";
+			len = part.len;
+			break;
+		case SEC_EMPTY:
+			len = 0;
+			break;
+		}
+		if (s->partial) {
+			if (s->off >= len) {
+				len = 0;
+			} else {
+				p += s->off;
+				len -= (size_t)s->off;
+				if (len > s->len)
+					len = (size_t)s->len;
+			}
+		}
+		IMAP_SP();
+		(void)mra_conn_printf(c, "%s ", s->label);
+		imap_literal(c, p, len);
+	}
+#undef IMAP_SP
+	bool ok = mra_conn_write(c, ")\r\n", 3);
+	buf_deinit(&raw);
+	buf_deinit(&msg);
+	buf_deinit(&part);
+	return ok ? 0 : -1;
+}

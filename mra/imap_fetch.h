@@ -1,0 +1,52 @@
+/*
+ * IMAP FETCH (RFC 3501 §6.4.5, §7.4.2): the attribute list is parsed once
+ * per command, then each message is answered from its file.
+ */
+#ifndef YOUJU_MRA_IMAP_FETCH_H
+#define YOUJU_MRA_IMAP_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "imap_parse.h"
+
+struct mra_conn;
+struct maildir_folder;
+
+enum imap_sec_kind { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS,
+		     SEC_FIELDS_NOT, SEC_EMPTY };
+
+struct imap_fetch_sec {
+	char *label;        /* owned; the response name, e.g. "BODY[TEXT]" */
+	enum imap_sec_kind kind;
+	char **fields;      /* owned, for SEC_FIELDS(_NOT) */
+	size_t nfields;
+	bool partial;
+	uint64_t off, len;
+	bool peek;          /* does not set \Seen */
+};
+
+struct imap_fetch_items {
+	bool flags, uid, size, internaldate, envelope;
+	struct imap_fetch_sec *secs;
+	size_t nsecs;
+};
+
+/* Parses a fetch attribute (atom) or list of them; uid adds UID.
+   Returns 0, or -1 with *error_r (static). */
+int imap_fetch_parse(const struct imap_arg *a, bool uid,
+		     struct imap_fetch_items *it, const char **error_r);
+void imap_fetch_items_free(struct imap_fetch_items *it);
+
+/* Parses one section spec, the text between '[' and ']'.  0 or -1. */
+int imap_fetch_section(const char *spec, size_t len,
+		       struct imap_fetch_sec *sec);
+
+/* Writes "* n FETCH (...)" for message i of f; a body fetch without PEEK
+   sets \Seen unless readonly.  Returns 0, or -1 when the output is full. */
+int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
+		   bool recent, const struct imap_fetch_items *it,
+		   bool readonly);
+
+#endif

@@ -1,0 +1,321 @@
+/*
+ * Logins for POP3 and IMAP.  The password check is a blocking round trip
+ * to youju-authd (lib/authc), so it runs in a short-lived worker thread; the result comes back
+ * to the event loop through a pipe carrying the job pointer.  The worker
+ * also creates a missing Maildir (rows INSERTed by hand must work at once,
+ * DESIGN §6) and, on failure, waits MRA_FAIL_DELAY_MS like Dovecot's
+ * auth_failure_delay to slow down password guessing.
+ */
+#include "mra.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authc.h"
+#include "log.h"
+#include "maildir.h"
+#include "xalloc.h"
+
+#define MRA_LOGINS_MAX 64          /* worker threads at once */
+#define MRA_FAIL_DELAY_MS 1000
+#define MRA_USER_MAX 255
+#define MRA_PASS_MAX 1024
+
+struct mra_login_job {
+	uint64_t conn_id;
+	char service[8];
+	char *user;
+	char *pass;
+	char rip[NET_ADDR_MAX];
+	bool tls;
+	char authd_socket[108];
+	struct mra_login_result res;
+};
+
+static int mra_login_pipe[2] = { -1, -1 };
+static struct ev_io *mra_login_io;
+static unsigned mra_logins_running;
+
+/* courier's options are "name=value"; any value but 0 or empty is on */
+static bool mra_option_set(const char *options, const char *name)
+{
+	char v[16];
+	if (authc_option(options, name, v, sizeof v) < 0)
+		return false;
+	return v[0] != '\0' && strcmp(v, "0") != 0;
+}
+
+/* The authd round trip through lib/authc.  Fills job->res. */
+static void mra_authd_login(struct mra_login_job *job)
+{
+	struct mra_login_result *res = &job->res;
+	struct authc_reply reply = { NULL, 0 };
+	char home[4096] = "", maildir[4096] = "", options[1024] = "";
+
+	res->status = MRA_LOGIN_TEMPFAIL;
+	enum authc_status st = authc_auth_login(job->authd_socket,
+						job->service, job->user,
+						job->pass, job->rip, &reply);
+	if (st == AUTHC_NOTFOUND) {
+		res->status = MRA_LOGIN_FAIL;
+		res->error = "auth failed";
+		goto out;
+	}
+	if (st != AUTHC_OK) {
+		res->error = "no answer from authd";
+		goto out;
+	}
+	const char *v;
+	if ((v = authc_get(&reply, "HOME")) != NULL)
+		snprintf(home, sizeof home, "%s", v);
+	if ((v = authc_get(&reply, "MAILDIR")) != NULL)
+		snprintf(maildir, sizeof maildir, "%s", v);
+	if ((v = authc_get(&reply, "OPTIONS")) != NULL)
+		snprintf(options, sizeof options, "%s", v);
+	if ((v = authc_get(&reply, "QUOTA")) != NULL)
+		snprintf(res->quota, sizeof res->quota, "%s", v);
+	if ((v = authc_get(&reply, "ADDRESS")) != NULL && v[0] != '\0')
+		snprintf(res->user, sizeof res->user, "%s", v);
+	char opt[64];
+	snprintf(opt, sizeof opt, "disable%s", job->service);
+	char opt2[64];
+	snprintf(opt2, sizeof opt2, "disableinsecure%s", job->service);
+	if (mra_option_set(options, opt) ||
+	    (!job->tls && mra_option_set(options, opt2))) {
+		res->status = MRA_LOGIN_DISABLED;
+		res->error = "service disabled";
+		goto out;
+	}
+	/* MAILDIR relative to HOME, as courier's consumers do */
+	int k;
+	if (maildir[0] == '/')
+		k = snprintf(res->maildir, sizeof res->maildir, "%s", maildir);
+	else if (maildir[0] != '\0')
+		k = snprintf(res->maildir, sizeof res->maildir, "%s/%s", home,
+			     maildir);
+	else
+		k = snprintf(res->maildir, sizeof res->maildir, "%s/Maildir",
+			     home);
+	if (k < 0 || (size_t)k >= sizeof res->maildir || home[0] == '\0' ||
+	    strstr(res->maildir, "/../") != NULL) {
+		res->error = "bad maildir from authd";
+		goto out;
+	}
+	size_t ml = strlen(res->maildir);
+	while (ml > 1 && res->maildir[ml - 1] == '/')
+		res->maildir[--ml] = '\0';
+	const char *merr;
+	if (maildir_create(res->maildir, &merr) < 0) {
+		log_error("%s: %s: %s", res->maildir, merr, strerror(errno));
+		res->error = "cannot create maildir";
+		goto out;
+	}
+	res->status = MRA_LOGIN_OK;
+	res->error = NULL;
+out:
+	authc_reply_free(&reply);
+}
+
+static void *mra_login_thread(void *arg)
+{
+	struct mra_login_job *job = arg;
+	snprintf(job->res.user, sizeof job->res.user, "%s", job->user);
+	mra_authd_login(job);
+	explicit_bzero(job->pass, strlen(job->pass));
+	if (job->res.status == MRA_LOGIN_FAIL) {
+		struct timespec ts = { MRA_FAIL_DELAY_MS / 1000,
+				       (MRA_FAIL_DELAY_MS % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	/* a pointer is far below PIPE_BUF: the write is atomic */
+	ssize_t w;
+	do
+		w = write(mra_login_pipe[1], &job, sizeof job);
+	while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)sizeof job)
+		log_error("login result pipe: %s", strerror(errno));
+	return NULL;
+}
+
+static void mra_job_free(struct mra_login_job *job)
+{
+	explicit_bzero(job->pass, strlen(job->pass));
+	free(job->pass);
+	free(job->user);
+	free(job);
+}
+
+static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
+			    void *ctx)
+{
+	struct mra_login_job *job;
+	for (;;) {
+		ssize_t r = read(fd, &job, sizeof job);
+		if (r != (ssize_t)sizeof job)
+			return;
+		mra_logins_running--;
+		struct mra_conn *c = mra_conn_find(job->conn_id);
+		if (c != NULL) {
+			c->paused = false;
+			c->proto->login_done(c, &job->res);
+			mra_conn_kick(c);
+		}
+		mra_job_free(job);
+	}
+}
+
+int mra_login_init(struct ev_loop *loop)
+{
+	if (pipe2(mra_login_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		return -1;
+	/* the writer side blocks: a full pipe must not lose a result */
+	int fl = fcntl(mra_login_pipe[1], F_GETFL);
+	if (fl < 0 ||
+	    fcntl(mra_login_pipe[1], F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return -1;
+	mra_login_io = ev_io_new(loop, mra_login_pipe[0], EV_READ,
+				 mra_login_ready, NULL);
+	return mra_login_io ? 0 : -1;
+}
+
+int mra_login_start(struct mra_conn *c, const char *service, struct str user,
+		    struct str pass)
+{
+	if (mra_logins_running >= MRA_LOGINS_MAX || user.len == 0 ||
+	    user.len > MRA_USER_MAX || pass.len > MRA_PASS_MAX ||
+	    strlen(mra_srv.authd_socket) >= 108)
+		return -1;
+	/* bytes < 0x20 are refused, never sent (reference §2.2) */
+	for (size_t i = 0; i < user.len; i++)
+		if ((unsigned char)user.p[i] < 0x20)
+			return -1;
+	for (size_t i = 0; i < pass.len; i++)
+		if ((unsigned char)pass.p[i] < 0x20)
+			return -1;
+	struct mra_login_job *job = xcalloc(1, sizeof *job);
+	job->conn_id = c->id;
+	snprintf(job->service, sizeof job->service, "%s", service);
+	job->user = xmemdup0(user.p, user.len);
+	job->pass = xmemdup0(pass.p, pass.len);
+	snprintf(job->rip, sizeof job->rip, "%s", c->rip);
+	snprintf(job->authd_socket, sizeof job->authd_socket, "%s",
+		 mra_srv.authd_socket);
+	job->tls = c->tls_on;
+	pthread_attr_t attr;
+	pthread_t th;
+	if (pthread_attr_init(&attr) != 0) {
+		mra_job_free(job);
+		return -1;
+	}
+	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	(void)pthread_attr_setstacksize(&attr, 256 * 1024);
+	int r = pthread_create(&th, &attr, mra_login_thread, job);
+	pthread_attr_destroy(&attr);
+	if (r != 0) {
+		mra_job_free(job);
+		return -1;
+	}
+	mra_logins_running++;
+	c->paused = true;
+	return 0;
+}
+
+/* ---- SASL PLAIN --------------------------------------------------------- */
+
+static int mra_b64_val(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int mra_sasl_plain(struct str b64, char **user_r, char **pass_r)
+{
+	if (b64.len == 0 || b64.len % 4 != 0 || b64.len > 4096)
+		return -1;
+	unsigned char out[3072];
+	size_t o = 0;
+	for (size_t i = 0; i < b64.len; i += 4) {
+		int v[4];
+		for (int k = 0; k < 4; k++) {
+			unsigned char ch = (unsigned char)b64.p[i + k];
+			if (ch == '=' && i + 4 == b64.len && k >= 2) {
+				v[k] = -2;
+				continue;
+			}
+			v[k] = mra_b64_val(ch);
+			if (v[k] < 0 || (k == 3 && v[2] == -2))
+				return -1;
+		}
+		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (v[2] >= 0)
+			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
+		if (v[3] >= 0)
+			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
+	}
+	const unsigned char *z1 = memchr(out, '\0', o);
+	if (z1 == NULL)
+		return -1;
+	const unsigned char *authc = z1 + 1;
+	const unsigned char *z2 = memchr(authc, '\0', o - (size_t)(authc - out));
+	if (z2 == NULL || z2 == authc)
+		return -1;
+	const unsigned char *pw = z2 + 1;
+	size_t pwlen = o - (size_t)(pw - out);
+	if (memchr(pw, '\0', pwlen) != NULL) {
+		explicit_bzero(out, sizeof out);
+		return -1;
+	}
+	/* an authzid other than the authcid is not supported */
+	size_t zl = (size_t)(z1 - out), al = (size_t)(z2 - authc);
+	if (zl != 0 && (zl != al || memcmp(out, authc, al) != 0)) {
+		explicit_bzero(out, sizeof out);
+		return -1;
+	}
+	*user_r = xmemdup0(authc, al);
+	*pass_r = xmemdup0(pw, pwlen);
+	explicit_bzero(out, sizeof out);
+	return 0;
+}
+
+/* ---- Dovecot-shaped log lines (fail2ban's dovecot filter) -------------- */
+
+void mra_log_login(const struct mra_conn *c, const char *user,
+		   const char *method)
+{
+	char u[300];
+	log_escape(u, sizeof u, user, strlen(user));
+	log_info("%s-login: Login: user=<%s>, method=%s, rip=%s, lip=%s, "
+		 "mpid=%ld%s",
+		 c->proto->name, u, method, c->rip, c->lip, (long)getpid(),
+		 c->tls_on ? ", TLS" : "");
+}
+
+void mra_log_auth_failed(const struct mra_conn *c, const char *user,
+			 const char *method, unsigned attempts,
+			 const char *why)
+{
+	char u[300];
+	log_escape(u, sizeof u, user, strlen(user));
+	log_info("%s-login: Disconnected (%s, %u attempts): user=<%s>, "
+		 "method=%s, rip=%s, lip=%s%s",
+		 c->proto->name, why, attempts, u, method, c->rip, c->lip,
+		 c->tls_on ? ", TLS" : "");
+}

@@ -1,0 +1,132 @@
+/*
+ * youju-mra internals shared by its modules: the server settings, one
+ * client connection (plain or TLS, with bounded input and output) and the
+ * two protocols (POP3, IMAP) that drive it.
+ */
+#ifndef YOUJU_MRA_H
+#define YOUJU_MRA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "ev.h"
+#include "net.h"
+#include "str.h"
+
+/* Raw input buffered per connection (a line plus room to pipeline). */
+#define MRA_IN_MAX (64 * 1024)
+/* Stop reading while this much output waits (STYLE "drop clients..."). */
+#define MRA_OUT_HIGH (256 * 1024)
+/* Output buffer hard limit: one fetched message plus framing. */
+#define MRA_OUT_MAX (160u * 1024 * 1024)
+/* Failed logins before the connection is closed. */
+#define MRA_AUTH_FAILS_MAX 3
+/* Bad commands in a row before the connection is closed. */
+#define MRA_BAD_MAX 20
+
+struct tls_ctx;
+struct tls_conn;
+struct mra_conn;
+struct mra_login_result;
+
+struct mra_server {
+	struct ev_loop *loop;
+	struct tls_ctx *tls;          /* NULL when TLS is not available */
+	const char *authd_socket;     /* borrowed from the conf */
+	const char *hostname;
+	uint64_t autologout_ms;
+	uint64_t message_size_limit;  /* APPEND literal cap */
+	bool login_needs_tls;         /* imap_login_disabled_without_tls */
+	uid_t uid;                    /* the uid we run as */
+};
+
+extern struct mra_server mra_srv;
+
+struct mra_proto {
+	const char *name;                     /* "pop3" / "imap" */
+	void (*start)(struct mra_conn *c);    /* greeting */
+	void (*input)(struct mra_conn *c);    /* consume c->in */
+	void (*login_done)(struct mra_conn *c,
+			   const struct mra_login_result *r);
+	void (*timeout)(struct mra_conn *c);  /* autologout */
+	void (*free)(struct mra_conn *c);     /* session teardown */
+};
+
+extern const struct mra_proto mra_pop3_proto;
+extern const struct mra_proto mra_imap_proto;
+
+struct mra_conn {
+	uint64_t id;
+	int fd;
+	struct ev_io *io;
+	struct ev_timer *idle;
+	struct tls_conn *tls;
+	bool tls_on;          /* TLS established (for logs, LOGINDISABLED) */
+	bool handshaking;
+	bool starttls_pending; /* start TLS once out is flushed */
+	bool closing;         /* close once out is flushed */
+	bool paused;          /* do not process input (login pending) */
+	bool dead;
+	unsigned tls_want;
+	struct buf in, out;
+	char rip[NET_ADDR_MAX], lip[NET_ADDR_MAX];
+	const struct mra_proto *proto;
+	void *sess;
+	struct mra_conn *prev, *next;
+};
+
+/* conn.c */
+void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
+		     bool implicit_tls);
+/* Queues bytes for the client; false when the output limit is passed
+   (the connection is then closing). */
+bool mra_conn_write(struct mra_conn *c, const void *p, size_t n);
+__attribute__((format(printf, 2, 3))) bool
+mra_conn_printf(struct mra_conn *c, const char *fmt, ...);
+/* Closes after the pending output is sent. */
+void mra_conn_close(struct mra_conn *c);
+/* Starts TLS after the pending output ("OK Begin TLS") is sent; input
+   already buffered is discarded (CVE-2011-0411). */
+void mra_conn_starttls(struct mra_conn *c);
+/* Re-evaluates input processing (after a login result, ...). */
+void mra_conn_kick(struct mra_conn *c);
+/* The connection with id, or NULL when it is gone. */
+struct mra_conn *mra_conn_find(uint64_t id);
+/* True when the output is above the high-water mark. */
+bool mra_conn_backlogged(const struct mra_conn *c);
+void mra_conn_free_all(void);
+
+/* login.c: password check through youju-authd in a worker thread. */
+enum mra_login_status { MRA_LOGIN_OK, MRA_LOGIN_FAIL, MRA_LOGIN_TEMPFAIL,
+			MRA_LOGIN_DISABLED };
+
+struct mra_login_result {
+	enum mra_login_status status;
+	char user[256];
+	char maildir[4096];  /* absolute, created if missing */
+	char quota[64];
+	const char *error;   /* static text for logs */
+};
+
+/* Starts checking user/password for c (service "pop3" or "imap");
+   c->paused is set until proto->login_done() runs.  The password is
+   wiped by the worker.  Returns 0 or -1 (could not start). */
+int mra_login_start(struct mra_conn *c, const char *service,
+		    struct str user, struct str pass);
+/* Sets up the result pipe on the loop.  0 or -1. */
+int mra_login_init(struct ev_loop *loop);
+
+/* Decodes SASL PLAIN (RFC 4616) from base64 b64: authzid NUL authcid NUL
+   passwd.  The caller owns *user_r and *pass_r (free; wipe the password).
+   Returns 0 or -1 when malformed. */
+int mra_sasl_plain(struct str b64, char **user_r, char **pass_r);
+
+/* The Dovecot-shaped log helpers, "imap-login: Login: user=<...>, ..." */
+void mra_log_login(const struct mra_conn *c, const char *user,
+		   const char *method);
+void mra_log_auth_failed(const struct mra_conn *c, const char *user,
+			 const char *method, unsigned attempts,
+			 const char *why);
+
+#endif

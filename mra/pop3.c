@@ -1,0 +1,497 @@
+/*
+ * POP3 (RFC 1939) with CAPA (RFC 2449), STLS (RFC 2595) and SASL PLAIN
+ * (RFC 5034) on the INBOX of a Maildir++.  The mailbox is a snapshot taken
+ * at login; DELE only marks, and the marked messages are unlinked in the
+ * UPDATE state after QUIT (RFC 1939 §6), so a dropped connection deletes
+ * nothing.  UIDLs are Dovecot's default "%08Xu%08Xv" (UID, UIDVALIDITY from
+ * dovecot-uidlist), hence stable across sessions and consistent with IMAP.
+ */
+#include "mra.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "maildir.h"
+#include "xalloc.h"
+
+/* RFC 2449 §4: 255 octets per command line; AUTH responses may be longer
+   (RFC 5034 §4 lifts it), so allow a SASL PLAIN blob. */
+#define POP3_LINE_MAX 8192
+
+enum pop3_state { POP3_AUTH, POP3_LOGIN_WAIT, POP3_TRANS };
+
+struct pop3_sess {
+	enum pop3_state state;
+	char *user;            /* from USER */
+	char login_user[256];
+	char method[8];
+	bool sasl_wait;        /* AUTH PLAIN without initial response */
+	bool skipping;         /* dropping an over-long line */
+	unsigned fails, bad;
+	struct maildir_folder *f;
+	char *maildir;
+	bool *deleted;
+	unsigned retr_count, top_count;
+	uint64_t retr_bytes;
+};
+
+static void pop3_reply(struct mra_conn *c, const char *s)
+{
+	(void)mra_conn_printf(c, "%s\r\n", s);
+}
+
+static void pop3_start(struct mra_conn *c)
+{
+	struct pop3_sess *s = xcalloc(1, sizeof *s);
+	c->sess = s;
+	pop3_reply(c, "+OK youju ready.");
+}
+
+static void pop3_free(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	if (s == NULL)
+		return;
+	if (s->fails > 0 && s->state != POP3_TRANS)
+		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
+				    "auth failed");
+	free(s->user);
+	free(s->maildir);
+	free(s->deleted);
+	maildir_folder_free(&s->f);
+	free(s);
+	c->sess = NULL;
+}
+
+static void pop3_timeout(struct mra_conn *c)
+{
+	pop3_reply(c, "-ERR Disconnected for inactivity.");
+}
+
+static bool pop3_caps(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	pop3_reply(c, "+OK");
+	pop3_reply(c, "CAPA");
+	pop3_reply(c, "TOP");
+	pop3_reply(c, "UIDL");
+	pop3_reply(c, "RESP-CODES");
+	pop3_reply(c, "PIPELINING");
+	pop3_reply(c, "AUTH-RESP-CODE");
+	if (s->state != POP3_TRANS) {
+		if (mra_srv.tls != NULL && !c->tls_on)
+			pop3_reply(c, "STLS");
+		if (c->tls_on || !mra_srv.login_needs_tls) {
+			pop3_reply(c, "USER");
+			pop3_reply(c, "SASL PLAIN");
+		}
+	}
+	pop3_reply(c, "IMPLEMENTATION youju");
+	pop3_reply(c, ".");
+	return true;
+}
+
+static void pop3_login(struct mra_conn *c, struct str user, struct str pass,
+		       const char *method)
+{
+	struct pop3_sess *s = c->sess;
+	snprintf(s->method, sizeof s->method, "%s", method);
+	log_escape(s->login_user, sizeof s->login_user, user.p, user.len);
+	if (mra_login_start(c, "pop3", user, pass) < 0) {
+		pop3_reply(c, "-ERR [SYS/TEMP] Temporary authentication "
+			      "failure.");
+		return;
+	}
+	s->state = POP3_LOGIN_WAIT;
+}
+
+static void pop3_login_done(struct mra_conn *c,
+			    const struct mra_login_result *r)
+{
+	struct pop3_sess *s = c->sess;
+	const char *err = NULL;
+	s->state = POP3_AUTH;
+	switch (r->status) {
+	case MRA_LOGIN_OK:
+		break;
+	case MRA_LOGIN_FAIL:
+		s->fails++;
+		pop3_reply(c, "-ERR [AUTH] Authentication failed.");
+		if (s->fails >= MRA_AUTH_FAILS_MAX)
+			mra_conn_close(c);
+		return;
+	case MRA_LOGIN_DISABLED:
+		mra_log_auth_failed(c, s->login_user, s->method, 1,
+				    "POP3 disabled for this user");
+		pop3_reply(c, "-ERR [AUTH] POP3 is disabled for this "
+			      "account.");
+		return;
+	case MRA_LOGIN_TEMPFAIL:
+		log_warning("pop3-login: authd: %s, user=<%s>, rip=%s",
+			    r->error ? r->error : "?", s->login_user, c->rip);
+		pop3_reply(c, "-ERR [SYS/TEMP] Temporary authentication "
+			      "failure.");
+		return;
+	}
+	s->f = maildir_folder_open(r->maildir, true, &err);
+	if (s->f == NULL) {
+		log_error("pop3(%s): %s: %s: %s", r->user, r->maildir, err,
+			  strerror(errno));
+		pop3_reply(c, "-ERR [SYS/TEMP] Cannot open the mailbox.");
+		return;
+	}
+	snprintf(s->login_user, sizeof s->login_user, "%s", r->user);
+	s->maildir = xstrdup(r->maildir);
+	s->deleted = xcalloc(s->f->n ? s->f->n : 1, sizeof *s->deleted);
+	s->state = POP3_TRANS;
+	mra_log_login(c, r->user, s->method);
+	pop3_reply(c, "+OK Logged in.");
+}
+
+/* The RFC822 size (CRLF) of message i, read from disk when the name has
+   no W= field. */
+static uint64_t pop3_size(struct pop3_sess *s, size_t i)
+{
+	struct maildir_msg *m = &s->f->msgs[i];
+	if (m->vsize != 0 || m->size == 0)
+		return m->vsize;
+	struct buf b;
+	buf_init(&b, mra_srv.message_size_limit * 2);
+	if (maildir_msg_read(s->f, m, &b) == 0)
+		m->vsize = maildir_crlf_size(b.p ? b.p : "", b.len);
+	buf_deinit(&b);
+	return m->vsize;
+}
+
+/* message number argument: 1..n, not deleted; else index -1 */
+static long pop3_msgno(struct mra_conn *c, struct str arg)
+{
+	struct pop3_sess *s = c->sess;
+	uint64_t v;
+	if (str_to_u64(arg, 1, s->f->n, &v) < 0) {
+		pop3_reply(c, "-ERR There's no message with that number.");
+		return -1;
+	}
+	if (s->deleted[v - 1]) {
+		pop3_reply(c, "-ERR Message is deleted.");
+		return -1;
+	}
+	return (long)(v - 1);
+}
+
+/* Sends message i: the header and at most body_lines body lines
+   (UINT64_MAX: all), CRLF line ends, dot-stuffed, then ".". */
+static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
+{
+	struct pop3_sess *s = c->sess;
+	struct buf b;
+	buf_init(&b, mra_srv.message_size_limit * 2);
+	if (maildir_msg_read(s->f, &s->f->msgs[i], &b) < 0) {
+		buf_deinit(&b);
+		pop3_reply(c, errno == ENOENT
+				      ? "-ERR Message was expunged."
+				      : "-ERR [SYS/TEMP] Cannot read message.");
+		return;
+	}
+	(void)mra_conn_printf(c, "+OK %llu octets\r\n",
+			      (unsigned long long)pop3_size(s, i));
+	const char *p = b.p ? b.p : "", *end = p + b.len;
+	bool in_body = false;
+	uint64_t lines = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		size_t len = (size_t)(le - p);
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		if (in_body && lines++ >= body_lines)
+			break;
+		if (len > 0 && p[0] == '.')
+			(void)mra_conn_write(c, ".", 1);
+		(void)mra_conn_write(c, p, len);
+		(void)mra_conn_write(c, "\r\n", 2);
+		if (len == 0)
+			in_body = true;
+		p = nl ? nl + 1 : end;
+	}
+	pop3_reply(c, ".");
+	buf_deinit(&b);
+}
+
+static void pop3_update(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	unsigned del = 0, fail = 0;
+	int64_t bytes = 0;
+	for (size_t i = 0; i < s->f->n; i++) {
+		if (!s->deleted[i])
+			continue;
+		if (maildir_msg_unlink(s->f, &s->f->msgs[i]) < 0) {
+			log_error("pop3(%s): unlink uid %lu: %s",
+				  s->login_user,
+				  (unsigned long)s->f->msgs[i].uid,
+				  strerror(errno));
+			fail++;
+			continue;
+		}
+		del++;
+		bytes += (int64_t)s->f->msgs[i].size;
+	}
+	if (del > 0 && maildir_quota_add(s->maildir, -bytes, -(int64_t)del) < 0)
+		log_warning("pop3(%s): maildirsize: %s", s->login_user,
+			    strerror(errno));
+	log_info("pop3(%s): Disconnected: Logged out top=%u, retr=%u/%llu, "
+		 "del=%u/%zu",
+		 s->login_user, s->top_count, s->retr_count,
+		 (unsigned long long)s->retr_bytes, del, s->f->n);
+	if (fail > 0)
+		pop3_reply(c, "-ERR [SYS/TEMP] Some deleted messages were "
+			      "not removed.");
+	else
+		pop3_reply(c, "+OK Logging out, messages deleted.");
+}
+
+static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
+{
+	struct pop3_sess *s = c->sess;
+	struct maildir_folder *f = s->f;
+	if (str_case_eq_cstr(cmd, "STAT")) {
+		uint64_t total = 0;
+		size_t n = 0;
+		for (size_t i = 0; i < f->n; i++)
+			if (!s->deleted[i]) {
+				total += pop3_size(s, i);
+				n++;
+			}
+		(void)mra_conn_printf(c, "+OK %zu %llu\r\n", n,
+				      (unsigned long long)total);
+	} else if (str_case_eq_cstr(cmd, "LIST") ||
+		   str_case_eq_cstr(cmd, "UIDL")) {
+		bool uidl = str_case_eq_cstr(cmd, "UIDL");
+		if (arg.len > 0) {
+			long i = pop3_msgno(c, arg);
+			if (i < 0)
+				return;
+			if (uidl)
+				(void)mra_conn_printf(
+					c, "+OK %ld %08X%08X\r\n", i + 1,
+					f->msgs[i].uid, f->uidvalidity);
+			else
+				(void)mra_conn_printf(
+					c, "+OK %ld %llu\r\n", i + 1,
+					(unsigned long long)pop3_size(s, i));
+			return;
+		}
+		pop3_reply(c, "+OK");
+		for (size_t i = 0; i < f->n; i++) {
+			if (s->deleted[i])
+				continue;
+			if (uidl)
+				(void)mra_conn_printf(c, "%zu %08X%08X\r\n",
+						      i + 1, f->msgs[i].uid,
+						      f->uidvalidity);
+			else
+				(void)mra_conn_printf(
+					c, "%zu %llu\r\n", i + 1,
+					(unsigned long long)pop3_size(s, i));
+		}
+		pop3_reply(c, ".");
+	} else if (str_case_eq_cstr(cmd, "RETR")) {
+		long i = pop3_msgno(c, arg);
+		if (i < 0)
+			return;
+		s->retr_count++;
+		s->retr_bytes += pop3_size(s, (size_t)i);
+		pop3_send(c, (size_t)i, UINT64_MAX);
+		/* RFC 1939 leaves \Seen to us; Dovecot sets it on RETR */
+		struct maildir_msg *m = &f->msgs[i];
+		char letters[64];
+		if (maildir_info_set(str_from_cstr(m->letters),
+				     maildir_flags_parse(str_from_cstr(
+					     m->letters)) |
+					     MAILDIR_SEEN,
+				     letters, sizeof letters) == 0)
+			(void)maildir_msg_set_letters(f, m, letters);
+	} else if (str_case_eq_cstr(cmd, "TOP")) {
+		const char *sp = memchr(arg.p, ' ', arg.len);
+		uint64_t lines;
+		if (sp == NULL ||
+		    str_to_u64((struct str){ sp + 1, arg.len - (size_t)(sp -
+								       arg.p) -
+							     1 },
+			       0, UINT64_MAX - 1, &lines) < 0) {
+			pop3_reply(c, "-ERR Invalid arguments.");
+			return;
+		}
+		long i = pop3_msgno(c, (struct str){ arg.p,
+						     (size_t)(sp - arg.p) });
+		if (i < 0)
+			return;
+		s->top_count++;
+		pop3_send(c, (size_t)i, lines);
+	} else if (str_case_eq_cstr(cmd, "DELE")) {
+		long i = pop3_msgno(c, arg);
+		if (i < 0)
+			return;
+		s->deleted[i] = true;
+		pop3_reply(c, "+OK Marked to be deleted.");
+	} else if (str_case_eq_cstr(cmd, "RSET")) {
+		memset(s->deleted, 0, f->n * sizeof *s->deleted);
+		pop3_reply(c, "+OK");
+	} else if (str_case_eq_cstr(cmd, "NOOP")) {
+		pop3_reply(c, "+OK");
+	} else if (str_case_eq_cstr(cmd, "QUIT")) {
+		pop3_update(c);
+		mra_conn_close(c);
+	} else if (str_case_eq_cstr(cmd, "CAPA")) {
+		pop3_caps(c);
+	} else {
+		s->bad++;
+		pop3_reply(c, "-ERR Unknown command.");
+	}
+}
+
+static void pop3_sasl_response(struct mra_conn *c, struct str line)
+{
+	struct pop3_sess *s = c->sess;
+	s->sasl_wait = false;
+	if (line.len == 1 && line.p[0] == '*') {
+		pop3_reply(c, "-ERR Authentication aborted.");
+		return;
+	}
+	char *user, *pass;
+	if (mra_sasl_plain(line, &user, &pass) < 0) {
+		s->fails++;
+		pop3_reply(c, "-ERR [AUTH] Invalid base64 data or "
+			      "PLAIN response.");
+		return;
+	}
+	pop3_login(c, str_from_cstr(user), str_from_cstr(pass), "PLAIN");
+	explicit_bzero(pass, strlen(pass));
+	free(pass);
+	free(user);
+}
+
+static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
+{
+	struct pop3_sess *s = c->sess;
+	bool insecure = !c->tls_on && mra_srv.login_needs_tls;
+	if (str_case_eq_cstr(cmd, "CAPA")) {
+		pop3_caps(c);
+	} else if (str_case_eq_cstr(cmd, "STLS")) {
+		if (mra_srv.tls == NULL || c->tls_on) {
+			pop3_reply(c, "-ERR TLS is not available.");
+			return;
+		}
+		pop3_reply(c, "+OK Begin TLS negotiation now.");
+		mra_conn_starttls(c);
+	} else if (str_case_eq_cstr(cmd, "USER")) {
+		if (insecure) {
+			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
+				      "disallowed on non-secure connections.");
+			return;
+		}
+		free(s->user);
+		s->user = xmemdup0(arg.p, arg.len);
+		pop3_reply(c, "+OK");
+	} else if (str_case_eq_cstr(cmd, "PASS")) {
+		if (s->user == NULL) {
+			pop3_reply(c, "-ERR No username given.");
+			return;
+		}
+		struct str u = str_from_cstr(s->user);
+		pop3_login(c, u, arg, "PLAIN");
+	} else if (str_case_eq_cstr(cmd, "AUTH")) {
+		if (arg.len == 0) {
+			pop3_reply(c, "+OK");
+			pop3_reply(c, "PLAIN");
+			pop3_reply(c, ".");
+			return;
+		}
+		if (insecure) {
+			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
+				      "disallowed on non-secure connections.");
+			return;
+		}
+		const char *sp = memchr(arg.p, ' ', arg.len);
+		struct str mech = { arg.p, sp ? (size_t)(sp - arg.p) : arg.len };
+		if (!str_case_eq_cstr(mech, "PLAIN")) {
+			pop3_reply(c, "-ERR Unsupported authentication "
+				      "mechanism.");
+			return;
+		}
+		if (sp == NULL) {
+			s->sasl_wait = true;
+			pop3_reply(c, "+ ");
+			return;
+		}
+		struct str ir = { sp + 1, arg.len - mech.len - 1 };
+		if (ir.len == 1 && ir.p[0] == '=')
+			ir.len = 0; /* RFC 5034 §4: "=" is an empty one */
+		pop3_sasl_response(c, ir);
+	} else if (str_case_eq_cstr(cmd, "QUIT")) {
+		pop3_reply(c, "+OK Logging out.");
+		mra_conn_close(c);
+	} else if (str_case_eq_cstr(cmd, "NOOP")) {
+		pop3_reply(c, "+OK");
+	} else {
+		s->bad++;
+		pop3_reply(c, "-ERR Unknown command.");
+	}
+}
+
+static void pop3_input(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	while (!c->closing && !c->paused && !c->starttls_pending &&
+	       !mra_conn_backlogged(c)) {
+		struct str line;
+		if (s->skipping) {
+			if (!net_skip_line(&c->in))
+				return;
+			s->skipping = false;
+			continue;
+		}
+		enum net_line r = net_read_line(&c->in, POP3_LINE_MAX, &line);
+		if (r == LINE_MORE)
+			return;
+		if (r == LINE_TOOLONG) {
+			pop3_reply(c, "-ERR Input line too long.");
+			s->skipping = true;
+			if (++s->bad >= MRA_BAD_MAX)
+				mra_conn_close(c);
+			continue;
+		}
+		if (s->sasl_wait) {
+			pop3_sasl_response(c, line);
+			net_line_consume(&c->in, line);
+			continue;
+		}
+		const char *sp = memchr(line.p, ' ', line.len);
+		struct str cmd = { line.p,
+				   sp ? (size_t)(sp - line.p) : line.len };
+		struct str arg = { sp ? sp + 1 : "",
+				   sp ? line.len - cmd.len - 1 : 0 };
+		if (s->state == POP3_TRANS)
+			pop3_trans(c, cmd, arg);
+		else
+			pop3_auth(c, cmd, arg);
+		net_line_consume(&c->in, line);
+		if (s->bad >= MRA_BAD_MAX) {
+			pop3_reply(c, "-ERR Too many bad commands.");
+			mra_conn_close(c);
+		}
+	}
+}
+
+const struct mra_proto mra_pop3_proto = {
+	.name = "pop3",
+	.start = pop3_start,
+	.input = pop3_input,
+	.login_done = pop3_login_done,
+	.timeout = pop3_timeout,
+	.free = pop3_free,
+};

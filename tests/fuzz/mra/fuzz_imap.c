@@ -1,0 +1,41 @@
+/*
+ * Fuzz target: the IMAP command parser and literal framing, on arbitrary
+ * bytes.  The first line goes through imap_frame_line() as the session
+ * would, then the whole input through imap_parse() and, when it parses,
+ * every argument through the FETCH attribute parser and the sequence-set
+ * checks.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../../../mra/imap_fetch.h"
+#include "../../../mra/imap_parse.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *p = (const char *)data;
+	const char *nl = memchr(p, '\n', size);
+	struct str line = { p, nl ? (size_t)(nl - p) : size };
+	uint64_t n;
+	bool sync;
+	(void)imap_frame_line(line, 1u << 20, &n, &sync);
+
+	struct imap_cmd cmd;
+	const char *err;
+	if (imap_parse(p, size, &cmd, &err) == 0) {
+		for (size_t i = 0; i < cmd.nargs; i++) {
+			struct imap_fetch_items it;
+			if (imap_fetch_parse(&cmd.args[i], true, &it, &err) ==
+			    0)
+				imap_fetch_items_free(&it);
+			if (cmd.args[i].type == IMAP_ARG_ATOM &&
+			    imap_seqset_ok(cmd.args[i].s))
+				(void)imap_seqset_has(cmd.args[i].s, 3, 10);
+		}
+	}
+	imap_cmd_free(&cmd);
+	return 0;
+}

@@ -1,0 +1,357 @@
+/*
+ * lib/maildir: file name fields, info flags, dovecot-uidlist v1/v3 parsing
+ * and writing, maildirsize parsing, modified UTF-7, and a folder scan that
+ * numbers, moves and re-numbers consistently on a real temporary Maildir.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "test.h"
+
+static void test_names(void)
+{
+	test_begin("names");
+	struct str base, letters;
+	maildir_name_split(STR_LIT("1.M2P3.host,S=158,W=162:2,FRSa"), &base,
+			   &letters);
+	test_assert(str_eq_cstr(base, "1.M2P3.host,S=158,W=162"));
+	test_assert(str_eq_cstr(letters, "FRSa"));
+	maildir_name_split(STR_LIT("1.M2P3.host"), &base, &letters);
+	test_assert(str_eq_cstr(base, "1.M2P3.host") && letters.len == 0);
+	maildir_name_split(STR_LIT("x:1,experimental"), &base, &letters);
+	test_assert(str_eq_cstr(base, "x") && letters.len == 0);
+	maildir_name_split(STR_LIT("x:2,S,dovecot"), &base, &letters);
+	test_assert(str_eq_cstr(letters, "S"));
+
+	uint64_t v = 0;
+	test_assert(maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'S',
+				      &v) == 0 && v == 158);
+	test_assert(maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'W',
+				      &v) == 0 && v == 162);
+	test_assert(maildir_name_size(STR_LIT("1.a,S=:2,"), 'S', &v) < 0);
+	test_assert(maildir_name_size(STR_LIT("1.a,S=12x"), 'S', &v) < 0);
+	test_assert(maildir_name_size(STR_LIT("1.V0I1.a"), 'S', &v) < 0);
+	test_assert(maildir_name_size(STR_LIT(""), 'S', &v) < 0);
+	test_assert(maildir_name_size(
+			    STR_LIT("1,S=99999999999999999999999"), 'S',
+			    &v) < 0);
+
+	test_assert(maildir_crlf_size("a\nb\r\nc", 6) == 7);
+	test_assert(maildir_crlf_size("", 0) == 0);
+	test_assert(maildir_crlf_size("\n", 1) == 2);
+
+	char name[256];
+	test_assert(maildir_unique_name(name, sizeof name, 5, 6) == 0);
+	test_assert(strstr(name, ",S=5,W=6") != NULL);
+	test_assert(strchr(name, ':') == NULL && strchr(name, '/') == NULL);
+	char name2[256];
+	test_assert(maildir_unique_name(name2, sizeof name2, 5, 6) == 0);
+	test_assert(strcmp(name, name2) != 0);
+	test_assert(maildir_unique_name(name, 10, 5, 6) < 0);
+}
+
+static void test_flags(void)
+{
+	test_begin("flags");
+	unsigned f = maildir_flags_parse(STR_LIT("DFPRSTabz"));
+	test_assert(f == (MAILDIR_DRAFT | MAILDIR_FLAGGED | MAILDIR_PASSED |
+			  MAILDIR_REPLIED | MAILDIR_SEEN | MAILDIR_TRASHED));
+	test_assert(maildir_flags_parse(STR_LIT("")) == 0);
+	test_assert(maildir_flags_parse((struct str){ "S\0T", 3 }) ==
+		    (MAILDIR_SEEN | MAILDIR_TRASHED));
+	char out[64];
+	/* keywords and unknown letters kept, ASCII order, no duplicates */
+	test_assert(maildir_info_set(STR_LIT("baS"), MAILDIR_REPLIED |
+					     MAILDIR_FLAGGED, out,
+				     sizeof out) == 0);
+	test_assert(strcmp(out, "FRab") == 0);
+	test_assert(maildir_info_set(STR_LIT("PS"), 0, out, sizeof out) == 0);
+	test_assert(strcmp(out, "") == 0); /* P is a system flag too */
+	test_assert(maildir_info_set(STR_LIT("XS"), MAILDIR_SEEN, out,
+				     sizeof out) == 0 &&
+		    strcmp(out, "SX") == 0);
+	test_assert(maildir_info_set(STR_LIT(""), MAILDIR_SEEN, out, 1) < 0);
+}
+
+static void test_uidlist(void)
+{
+	test_begin("uidlist");
+	static const char v3[] =
+		"3 V1795211180 N1 Gb8c5040facbf006b7840000083ecc375 Px\n"
+		"1 :1795211171.M76117P16296.vm,S=158\n"
+		"2 W160 :1795211171.M122055P16302.vm,S=158\n"
+		"5 :1795211171.M134978P16308.vm,S=158:2,S\n";
+	struct maildir_uidlist ul;
+	const char *err = NULL;
+	maildir_uidlist_init(&ul);
+	test_assert(maildir_uidlist_parse(v3, sizeof v3 - 1, &ul, &err) ==
+		    0);
+	test_assert(ul.version == 3 && ul.uidvalidity == 1795211180u);
+	test_assert(ul.next_uid == 6); /* N lags: max(N, last + 1) */
+	test_assert(strcmp(ul.guid, "b8c5040facbf006b7840000083ecc375") == 0);
+	test_assert(strcmp(ul.hdr_extra, "Px") == 0);
+	test_assert(ul.n == 3 && ul.recs[2].uid == 5);
+	test_assert(strcmp(ul.recs[2].base,
+			   "1795211171.M134978P16308.vm,S=158") == 0);
+	test_assert(strcmp(ul.recs[1].extra, "W160") == 0);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	test_assert(maildir_uidlist_format(&ul, &out) == 0);
+	test_assert(strncmp(out.p, "3 V1795211180 N6 Gb8c5", 22) == 0);
+	test_assert(strstr(out.p, "\n2 W160 :1795211171.M122055") != NULL);
+	/* round trip */
+	struct maildir_uidlist ul2;
+	maildir_uidlist_init(&ul2);
+	test_assert(maildir_uidlist_parse(out.p, out.len, &ul2, &err) == 0);
+	test_assert(ul2.n == 3 && ul2.next_uid == 6 &&
+		    strcmp(ul2.hdr_extra, "Px") == 0);
+	maildir_uidlist_deinit(&ul2);
+	maildir_uidlist_deinit(&ul);
+	buf_deinit(&out);
+
+	static const char v1[] = "1 1000 7\n3 abc\n4 def:2,S\n";
+	maildir_uidlist_init(&ul);
+	test_assert(maildir_uidlist_parse(v1, sizeof v1 - 1, &ul, &err) ==
+		    0);
+	test_assert(ul.version == 1 && ul.uidvalidity == 1000 &&
+		    ul.next_uid == 7 && ul.n == 2 &&
+		    strcmp(ul.recs[1].base, "def") == 0);
+	maildir_uidlist_deinit(&ul);
+
+	static const char *const bad[] = {
+		"",                            /* empty */
+		"3 V1 N1",                     /* no newline */
+		"2 V1 N1\n",                   /* version */
+		"3 N1\n",                      /* no V */
+		"3 V1 N1\n2 :a\n1 :b\n",       /* descending */
+		"3 V1 N1\n0 :a\n",             /* uid 0 */
+		"3 V1 N1\n1 a\n",              /* no ':' */
+		"3 V1 N1\n1 :a/b\n",           /* slash */
+		"3 V1 N1\n1 :\n",              /* empty name */
+		"3 V1 N1\n99999999999 :a\n",   /* > 32 bits */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		maildir_uidlist_init(&ul);
+		test_assert(maildir_uidlist_parse(bad[i], strlen(bad[i]), &ul,
+						  &err) < 0);
+		maildir_uidlist_deinit(&ul);
+	}
+	maildir_uidlist_init(&ul);
+	test_assert(maildir_uidlist_parse("3 V1 N1\n1 :a\0b\n", 15, &ul,
+					  &err) < 0);
+	maildir_uidlist_deinit(&ul);
+	maildir_uidlist_init(&ul);
+	test_assert(maildir_uidlist_parse("3 V1 N1\r\n1 :a\n", 14, &ul,
+					  &err) == 0 ||
+		    ul.n == 0);
+	maildir_uidlist_deinit(&ul);
+}
+
+static void test_quota(void)
+{
+	test_begin("quota");
+	struct maildir_quota q;
+	static const char courier[] =
+		"3000S,3C\n           0            0\n         158            1\n";
+	test_assert(maildir_quota_parse(courier, sizeof courier - 1, &q) == 0);
+	test_assert(q.max_bytes == 3000 && q.max_count == 3 &&
+		    q.bytes == 158 && q.count == 1);
+	static const char dovecot[] = "104857600S,1000C\n479 4\n57 1\n-57 -1\n";
+	test_assert(maildir_quota_parse(dovecot, sizeof dovecot - 1, &q) == 0);
+	test_assert(q.max_bytes == 104857600 && q.bytes == 479 &&
+		    q.count == 4);
+	test_assert(maildir_quota_parse("0S\n", 3, &q) == 0 &&
+		    q.max_bytes == 0 && q.max_count == 0);
+	test_assert(maildir_quota_parse("500C\n", 5, &q) == 0 &&
+		    q.max_count == 500);
+	test_assert(maildir_quota_parse("", 0, &q) < 0);
+	test_assert(maildir_quota_parse("100S\n-5 -1\n", 11, &q) < 0);
+	test_assert(maildir_quota_parse("100S\nx y\n", 9, &q) < 0);
+	test_assert(maildir_quota_parse("S\n", 2, &q) < 0);
+	char big[MAILDIR_SIZE_FILE_MAX];
+	memset(big, ' ', sizeof big);
+	big[0] = '1';
+	big[1] = 'S';
+	big[2] = '\n';
+	test_assert(maildir_quota_parse(big, sizeof big, &q) < 0);
+}
+
+static void test_mutf7(void)
+{
+	test_begin("mutf7");
+	char out[256];
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("R&AOk-sum&AOk-"), out,
+					  sizeof out) == 0);
+	test_assert(strcmp(out, "R\xc3\xa9sum\xc3\xa9") == 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("R\xc3\xa9sum\xc3\xa9"),
+					  out, sizeof out) == 0);
+	test_assert(strcmp(out, "R&AOk-sum&AOk-") == 0);
+	/* 中文 and a surrogate pair */
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xe4\xb8\xad\xe6\x96\x87"),
+					  out, sizeof out) == 0);
+	test_assert(strcmp(out, "&Ti1lhw-") == 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("&Ti1lhw-"), out,
+					  sizeof out) == 0 &&
+		    strcmp(out, "\xe4\xb8\xad\xe6\x96\x87") == 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xf0\x9f\x98\x80"), out,
+					  sizeof out) == 0);
+	char back[64];
+	test_assert(maildir_mutf7_to_utf8(str_from_cstr(out), back,
+					  sizeof back) == 0 &&
+		    strcmp(back, "\xf0\x9f\x98\x80") == 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("a&-b"), out, sizeof out) ==
+			    0 &&
+		    strcmp(out, "a&b") == 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("a&b"), out, sizeof out) ==
+			    0 &&
+		    strcmp(out, "a&-b") == 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("&AGE-"), out,
+					  sizeof out) < 0); /* ASCII 'a' */
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("&Ti1"), out,
+					  sizeof out) < 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("\xc3\xa9"), out,
+					  sizeof out) < 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xc3"), out,
+					  sizeof out) < 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("abc"), out, 3) < 0);
+	test_assert(maildir_folder_name_ok("Sent"));
+	test_assert(maildir_folder_name_ok("a.b"));
+	test_assert(!maildir_folder_name_ok(""));
+	test_assert(!maildir_folder_name_ok("a..b"));
+	test_assert(!maildir_folder_name_ok(".a"));
+	test_assert(!maildir_folder_name_ok("a/b"));
+	test_assert(!maildir_folder_name_ok("inbox"));
+	test_assert(!maildir_folder_name_ok("R\xc3\xa9sum"));
+}
+
+static void write_file(const char *path, const char *data)
+{
+	FILE *f = fopen(path, "w");
+	test_assert(f != NULL);
+	if (f != NULL) {
+		fputs(data, f);
+		fclose(f);
+	}
+}
+
+static void test_folder(void)
+{
+	test_begin("folder");
+	char root[] = "/tmp/youju-test-maildir-XXXXXX";
+	test_assert(mkdtemp(root) != NULL);
+	char md[512], p[1024];
+	snprintf(md, sizeof md, "%s/d/u/Maildir", root);
+	const char *err = NULL;
+	test_assert(maildir_create(md, &err) == 0);
+	for (size_t i = 0; maildir_default_folders[i] != NULL; i++) {
+		snprintf(p, sizeof p, "%s/.%s/maildirfolder", md,
+			 maildir_default_folders[i]);
+		test_assert(access(p, F_OK) == 0);
+	}
+	test_assert(maildir_create(md, &err) == 0); /* idempotent */
+	snprintf(p, sizeof p, "%s/new/1000.a.host,S=3", md);
+	write_file(p, "ab\n");
+	snprintf(p, sizeof p, "%s/cur/999.b.host:2,S", md);
+	write_file(p, "xyz\n");
+	char base[MAILDIR_FILENAME_MAX + 1];
+	test_assert(maildir_store(md, "hi\n", 3, false, "F", 0, base, &err) ==
+		    0);
+
+	struct maildir_folder *f = maildir_folder_open(md, true, &err);
+	test_assert(f != NULL);
+	if (f == NULL)
+		return;
+	test_assert(f->n == 3 && f->next_uid == 4);
+	/* numbered in name order */
+	test_assert(strcmp(f->msgs[0].base, "1000.a.host,S=3") == 0 ||
+		    strcmp(f->msgs[1].base, "1000.a.host,S=3") == 0);
+	long k = -1;
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->msgs[i].base, "1000.a.host,S=3") == 0)
+			k = (long)i;
+	test_assert(k >= 0 && f->msgs[k].recent && !f->msgs[k].in_new);
+	test_assert(f->msgs[k].size == 3);
+	snprintf(p, sizeof p, "%s/cur/1000.a.host,S=3:2,", md);
+	test_assert(access(p, F_OK) == 0); /* moved new -> cur */
+	uint32_t validity = f->uidvalidity, uid_a = f->msgs[k].uid;
+	struct buf b;
+	buf_init(&b, 1024);
+	test_assert(maildir_msg_read(f, &f->msgs[k], &b) == 0 &&
+		    strcmp(b.p, "ab\n") == 0);
+	test_assert(maildir_msg_set_letters(f, &f->msgs[k], "ST") == 0);
+	snprintf(p, sizeof p, "%s/cur/1000.a.host,S=3:2,ST", md);
+	test_assert(access(p, F_OK) == 0);
+	maildir_folder_free(&f);
+	test_assert(f == NULL);
+
+	/* the UIDs survive; a new message gets the next one; a message
+	   renamed behind our back is still found */
+	snprintf(p, sizeof p, "%s/new/2000.c.host", md);
+	write_file(p, "new\n");
+	f = maildir_folder_open(md, false, &err);
+	test_assert(f != NULL && f->uidvalidity == validity && f->n == 4);
+	if (f == NULL)
+		return;
+	long ka = maildir_folder_find(f, uid_a);
+	test_assert(ka >= 0 && strcmp(f->msgs[ka].letters, "ST") == 0);
+	test_assert(f->msgs[3].uid == 4 && f->msgs[3].in_new);
+	char from[1024], to[1024];
+	snprintf(from, sizeof from, "%s/cur/1000.a.host,S=3:2,ST", md);
+	snprintf(to, sizeof to, "%s/cur/1000.a.host,S=3:2,RS", md);
+	test_assert(rename(from, to) == 0);
+	buf_reset(&b);
+	test_assert(maildir_msg_read(f, &f->msgs[ka], &b) == 0 &&
+		    strcmp(f->msgs[ka].letters, "RS") == 0);
+	test_assert(maildir_msg_unlink(f, &f->msgs[ka]) == 0);
+	test_assert(maildir_msg_unlink(f, &f->msgs[ka]) == 0); /* ENOENT */
+	buf_reset(&b);
+	test_assert(maildir_msg_read(f, &f->msgs[ka], &b) < 0 &&
+		    errno == ENOENT);
+	maildir_folder_free(&f);
+	buf_deinit(&b);
+
+	/* a Dovecot-style uidlist is honoured, unlisted files appended */
+	snprintf(p, sizeof p, "%s/dovecot-uidlist", md);
+	f = maildir_folder_open(md, false, &err);
+	test_assert(f != NULL && f->n == 3);
+	maildir_folder_free(&f);
+
+	test_assert(maildir_folder_create(md, "Work") == 0);
+	test_assert(maildir_folder_create(md, "Work") < 0 && errno == EEXIST);
+	test_assert(maildir_folder_create(md, "../x") < 0);
+	char **names = NULL;
+	long n = maildir_folder_list(md, &names);
+	test_assert(n == 5);
+	if (n == 5)
+		test_assert(strcmp(names[0], "Drafts") == 0 &&
+			    strcmp(names[4], "Work") == 0);
+	maildir_names_free(names, n > 0 ? (size_t)n : 0);
+
+	struct maildir_quota q;
+	test_assert(maildir_quota_read(md, &q) == 0);
+	snprintf(p, sizeof p, "%s/maildirsize", md);
+	write_file(p, "1000S\n10 1\n");
+	test_assert(maildir_quota_add(md, 5, 1) == 0);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 15 &&
+		    q.count == 2 && q.max_bytes == 1000);
+
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	test_assert(system(cmd) == 0);
+}
+
+int main(void)
+{
+	test_names();
+	test_flags();
+	test_uidlist();
+	test_quota();
+	test_mutf7();
+	test_folder();
+	return test_end();
+}
