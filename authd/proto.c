@@ -9,6 +9,8 @@
  */
 #include "proto.h"
 
+#include "base64.h"
+
 #include <string.h>
 
 #include "str.h"
@@ -369,65 +371,15 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 	}
 }
 
-static int b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict base64 (RFC 4648 §4, padding required).  Returns the decoded
-   length or -1. */
-static long b64_decode(const char *in, unsigned char *out, size_t outsz)
-{
-	size_t n = strlen(in), o = 0;
-	if (n % 4 != 0)
-		return -1;
-	for (size_t i = 0; i < n; i += 4) {
-		int v[4], pad = 0;
-		for (int j = 0; j < 4; j++) {
-			unsigned char c = (unsigned char)in[i + j];
-			if (c == '=' && i + 4 == n && j >= 2) {
-				v[j] = 0;
-				pad++;
-				continue;
-			}
-			if (pad > 0)
-				return -1;
-			v[j] = b64_val(c);
-			if (v[j] < 0)
-				return -1;
-		}
-		unsigned long w =
-		    ((unsigned long)v[0] << 18) | ((unsigned long)v[1] << 12) |
-		    ((unsigned long)v[2] << 6) | (unsigned long)v[3];
-		int bytes = 3 - pad;
-		if (o + (size_t)bytes > outsz)
-			return -1;
-		out[o++] = (unsigned char)(w >> 16);
-		if (bytes > 1)
-			out[o++] = (unsigned char)(w >> 8);
-		if (bytes > 2)
-			out[o++] = (unsigned char)w;
-	}
-	return (long)o;
-}
-
 int authd_cram_decode(const char *b64, char *user_r, size_t usersz,
 		      char *digest_r, size_t digestsz)
 {
 	unsigned char dec[1024];
-	long n = b64_decode(b64, dec, sizeof(dec));
-	if (n <= 0)
+	size_t dlen;
+	if (base64_decode(str_from_cstr(b64), false, dec, sizeof(dec),
+			  &dlen) < 0 || dlen == 0)
 		return -1;
+	long n = (long)dlen;
 	long sp = -1;
 	for (long i = 0; i < n; i++) {
 		if (dec[i] < 0x20 || dec[i] == 0x7f)
@@ -457,5 +409,8 @@ int authd_cram_decode(const char *b64, char *user_r, size_t usersz,
 
 long authd_b64_decode(const char *in, unsigned char *out, size_t outsz)
 {
-	return b64_decode(in, out, outsz);
+	size_t n;
+	if (base64_decode(str_from_cstr(in), false, out, outsz, &n) < 0)
+		return -1;
+	return (long)n;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -77,59 +78,6 @@ static int hex_decode(const char *s, size_t slen, unsigned char *out, size_t n)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);
 	}
-	return 0;
-}
-
-static int b64_value(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/*
- * Strict RFC 4648 §4 base64 (padding optional, no white space).  Writes at
- * most max bytes to out and the count to *n_r.  Returns 0 or -1.
- */
-static int b64_decode(const char *s, size_t slen, unsigned char *out,
-		      size_t max, size_t *n_r)
-{
-	size_t n = 0;
-	uint32_t acc = 0;
-	unsigned bits = 0;
-
-	if (slen % 4 == 0 && slen > 0 && s[slen - 1] == '=') {
-		slen--;
-		if (s[slen - 1] == '=')
-			slen--;
-	}
-	if (slen % 4 == 1)
-		return -1;
-	for (size_t i = 0; i < slen; i++) {
-		int v = b64_value(s[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= max)
-				return -1;
-			out[n++] = (unsigned char)(acc >> bits);
-		}
-	}
-	/* RFC 4648 §3.5: the unused low bits must be zero */
-	if ((acc & ((1u << bits) - 1)) != 0)
-		return -1;
-	*n_r = n;
 	return 0;
 }
 
@@ -281,7 +229,8 @@ static enum pwhash_result digest_verify(const char *password, const char *s,
 		if (hex_decode(s, slen, dec, mdlen) < 0)
 			goto out;
 		declen = mdlen;
-	} else if (b64_decode(s, slen, dec, sizeof(dec), &declen) < 0) {
+	} else if (base64_decode((struct str){ s, slen }, true, dec, sizeof(dec),
+				 &declen) < 0) {
 		goto out;
 	}
 	if (salted ? declen <= mdlen : declen != mdlen)

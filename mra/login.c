@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "authc.h"
+#include "base64.h"
 #include "log.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -231,45 +232,14 @@ int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 
 /* ---- SASL PLAIN --------------------------------------------------------- */
 
-static int mra_b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int mra_sasl_plain(struct str b64, char **user_r, char **pass_r)
 {
-	if (b64.len == 0 || b64.len % 4 != 0 || b64.len > 4096)
+	if (b64.len == 0 || b64.len > 4096)
 		return -1;
 	unsigned char out[3072];
-	size_t o = 0;
-	for (size_t i = 0; i < b64.len; i += 4) {
-		int v[4];
-		for (int k = 0; k < 4; k++) {
-			unsigned char ch = (unsigned char)b64.p[i + k];
-			if (ch == '=' && i + 4 == b64.len && k >= 2) {
-				v[k] = -2;
-				continue;
-			}
-			v[k] = mra_b64_val(ch);
-			if (v[k] < 0 || (k == 3 && v[2] == -2))
-				return -1;
-		}
-		out[o++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
-		if (v[2] >= 0)
-			out[o++] = (unsigned char)((v[1] & 15) << 4 | v[2] >> 2);
-		if (v[3] >= 0)
-			out[o++] = (unsigned char)((v[2] & 3) << 6 | v[3]);
-	}
+	size_t o;
+	if (base64_decode(b64, false, out, sizeof out, &o) < 0)
+		return -1;
 	const unsigned char *z1 = memchr(out, '\0', o);
 	if (z1 == NULL)
 		return -1;
