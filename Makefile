@@ -117,7 +117,7 @@ reload:
 	@$(BUILD)/bin/youju reload
 
 bench: deps all
-	@sh bench/run.sh
+	@YOUJU_BIN=$(CURDIR)/$(BUILD)/bin sh bench/run.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/youju \

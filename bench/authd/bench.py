@@ -1,0 +1,444 @@
+#!/usr/bin/env python3
+"""youju-authd against Debian's courier-authdaemond + authmysql (issue 3,
+item 10): the same MariaDB, the same rows (MD5-crypt hashes, so both servers
+pay the same hashing cost), the same machine, the same concurrency, in one
+run.  Called by bench/authd/run.sh, which compiles the load generator.
+
+Steps:
+1. A throw-away youju instance (tests/integration/harness.py) with its
+   private MariaDB; N mailboxes bench0000@extmail.org... with `$1$` hashes.
+2. courier's real authdaemond (/usr/lib/courier/courier-authlib/authdaemond,
+   module authmysql) in a private mount namespace (`unshare -m`): private
+   authdaemonrc and authmysqlrc are bind-mounted over the compiled-in
+   /etc/courier paths and a private directory over the compiled-in socket
+   directory /run/courier/authdaemon.  Nothing outside the namespace is
+   touched; the socket is reached through the private directory's own path.
+3. authload (C clients, one AUTH login per connection, users cycling through
+   all N accounts) against youju-authd with its cache on (default
+   authd_cache_ttl), youju-authd with the cache off (authd_cache_ttl = 0,
+   applied by SIGHUP), and courier; then a table and the ratios.
+
+What youju caches (docs/authd-protocol.md §4): the mailbox row (hash
+included) per login for authd_cache_ttl, so with the cache on most AUTHs
+skip the SQL query; the password hash is checked on every AUTH either way.
+courier's authmysql caches nothing and queries MySQL on every request.  The
+"cache off" row is therefore the like-for-like comparison.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+
+import harness  # noqa: E402
+
+COURIER_DAEMON = "/usr/lib/courier/courier-authlib/authdaemond"
+COURIER_MYSQL = "/usr/lib/courier-authlib/libauthmysql.so"
+COURIER_ETC = "/etc/courier"
+COURIER_SOCKDIR = "/run/courier/authdaemon"
+DOMAIN = "extmail.org"
+
+
+def log(msg):
+    print(f"bench/authd: {msg}", flush=True)
+
+
+def rq(path, data, timeout=10):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall(data)
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return out
+            out += d
+    finally:
+        s.close()
+
+
+def auth_bytes(user, password, service="imap"):
+    body = f"{service}\nlogin\n{user}\n{password}\n".encode()
+    return b"AUTH %d\n" % len(body) + body
+
+
+# --- accounts -------------------------------------------------------------
+
+def make_users(inst, n, tmp):
+    """Inserts n mailboxes with MD5-crypt ($1$, ExtMail's) hashes; returns
+    the path of the `login<TAB>password` file authload reads."""
+    users = [(f"bench{i:04d}@{DOMAIN}", f"bench-pw-{i}") for i in range(n)]
+    pwfile = os.path.join(tmp, "passwords")
+    with open(pwfile, "w") as f:
+        f.write("".join(p + "\n" for _, p in users))
+    r = subprocess.run(["openssl", "passwd", "-1", "-in", pwfile],
+                       capture_output=True, text=True, check=True)
+    hashes = r.stdout.split()
+    os.unlink(pwfile)
+    if len(hashes) != n or not all(h.startswith("$1$") for h in hashes):
+        raise RuntimeError("openssl passwd -1 gave unexpected output")
+    rows = []
+    for (user, _), h in zip(users, hashes):
+        local = user.split("@")[0]
+        rows.append(f"('{user}', '{local}', '{h}', '{DOMAIN}/{local}/Maildir/',"
+                    f" '{DOMAIN}/{local}', '104857600', '{DOMAIN}', 1000,"
+                    f" 1000, 1, '{local}')")
+    for i in range(0, n, 200):
+        inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
+                 "homedir, quota, domain, uidnumber, gidnumber, active, "
+                 "name) VALUES " + ", ".join(rows[i:i + 200]))
+    path = os.path.join(tmp, "users")
+    with open(path, "w") as f:
+        f.write("".join(f"{u}\t{p}\n" for u, p in users))
+    return path, users
+
+
+# --- courier ----------------------------------------------------------------
+
+class Courier:
+    def __init__(self, inst, daemons, tmp):
+        self.dir = os.path.join(tmp, "courier")
+        self.etc = os.path.join(self.dir, "etc")
+        self.run = os.path.join(self.dir, "run")
+        self.socket = os.path.join(self.run, "socket")
+        self.logpath = os.path.join(self.dir, "authdaemond.log")
+        self.proc = None
+        os.makedirs(self.etc, mode=0o700)
+        os.makedirs(self.run, mode=0o755)
+        os.chmod(self.run, 0o755)
+        with open(inst.path("etc", "secrets", "mysql-extmail")) as f:
+            password = f.read().strip()
+        with open(os.path.join(self.etc, "authdaemonrc"), "w") as f:
+            f.write("# bench/authd: private copy, bind-mounted in a "
+                    "private mount namespace\n"
+                    'authmodulelist="authmysql"\n'
+                    'authmodulelistorig="authmysql"\n'
+                    f"daemons={daemons}\n"
+                    f"authdaemonvar={COURIER_SOCKDIR}\n"
+                    "DEBUG_LOGIN=0\n"
+                    'DEFAULTOPTIONS=""\n'
+                    'LOGGEROPTS=""\n')
+        # reference/authd-protocol.md §5.2; ExtMail's own authmysqlrc
+        rc = [
+            "##NAME: MARKER:0",
+            f"MYSQL_SOCKET\t\t{inst.mysql_socket}",
+            "MYSQL_PORT\t\t0",
+            "MYSQL_OPT\t\t0",
+            "MYSQL_USERNAME\t\textmail",
+            f"MYSQL_PASSWORD\t\t{password}",
+            "MYSQL_DATABASE\t\textmail",
+            "MYSQL_USER_TABLE\tmailbox",
+            "MYSQL_CRYPT_PWFIELD\tpassword",
+            "MYSQL_LOGIN_FIELD\tusername",
+            "MYSQL_HOME_FIELD\thomedir",
+            "MYSQL_MAILDIR_FIELD\tmaildir",
+            "MYSQL_UID_FIELD\t\tuidnumber",
+            "MYSQL_GID_FIELD\t\tgidnumber",
+            "MYSQL_QUOTA_FIELD\tquota",
+            "MYSQL_NAME_FIELD\tname",
+            "MYSQL_WHERE_CLAUSE\tactive=1",
+        ]
+        path = os.path.join(self.etc, "authmysqlrc")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(rc) + "\n")
+
+    def start(self):
+        for p in (COURIER_DAEMON, COURIER_MYSQL,
+                  os.path.join(COURIER_ETC, "authdaemonrc"),
+                  os.path.join(COURIER_ETC, "authmysqlrc")):
+            if not os.path.exists(p):
+                raise RuntimeError(f"{p} is missing (courier-authdaemon, "
+                                   "courier-authlib-mysql: scripts/deps.sh)")
+        # the compiled-in socket directory is replaced inside the namespace
+        # only; when the package's directory is absent (a /run without
+        # tmpfiles), a private /run takes its place instead
+        if os.path.isdir(COURIER_SOCKDIR):
+            sockmount = (f'mount --bind "$1/run" {COURIER_SOCKDIR}')
+        else:
+            sockmount = ('mount -t tmpfs tmpfs /run && '
+                         f'mkdir -p {COURIER_SOCKDIR} && '
+                         f'mount --bind "$1/run" {COURIER_SOCKDIR}')
+        script = ("set -e; "
+                  f'mount --bind "$1/etc/authdaemonrc" '
+                  f"{COURIER_ETC}/authdaemonrc; "
+                  f'mount --bind "$1/etc/authmysqlrc" '
+                  f"{COURIER_ETC}/authmysqlrc; "
+                  f"{sockmount}; "
+                  # /usr/sbin/authdaemond sources authdaemonrc with set -a,
+                  # then runs the binary under courierlogger; we run the
+                  # binary directly so that it stays in the foreground
+                  f"set -a; . {COURIER_ETC}/authdaemonrc; set +a; "
+                  f"exec {COURIER_DAEMON}")
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
+        self.logf = open(self.logpath, "w")
+        self.proc = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c",
+             script, "sh", self.dir],
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf,
+            env=env, start_new_session=True)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError("courier authdaemond exited:\n"
+                                   + self.log())
+            if os.path.exists(self.socket):
+                try:
+                    rq(self.socket, b"PRE . login nobody@invalid\n")
+                    return
+                except OSError:
+                    pass
+            if time.time() > deadline:
+                raise RuntimeError("courier authdaemond never listened:\n"
+                                   + self.log())
+            time.sleep(0.1)
+
+    def log(self):
+        try:
+            with open(self.logpath, errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                pass
+        # the children are in the same session; nothing may outlive the run
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.proc = None
+        self.logf.close()
+
+
+# --- measuring --------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        # the fields after the command name, which may hold spaces
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pids):
+    """User + system CPU seconds used so far by pids (threads included)."""
+    total = 0
+    for pid in pids:
+        try:
+            st = proc_stat(pid)
+        except (OSError, IndexError):
+            continue
+        total += int(st[11]) + int(st[12])  # utime, stime
+    return total / TICK
+
+
+def group_pids(pgid):
+    pids = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            if int(proc_stat(int(d))[2]) == pgid:
+                pids.append(int(d))
+        except (OSError, IndexError, ValueError):
+            continue
+    return pids
+
+
+def load(args, sock, usersfile, server_pids, db_pid):
+    """Runs authload; adds the CPU seconds the server, MariaDB and the
+    load generator used per successful auth (in microseconds)."""
+    s0, d0 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+    c0 = os.times()
+    r = subprocess.run([args.load, "-s", sock, "-u", usersfile,
+                        "-c", str(args.clients), "-d", str(args.seconds),
+                        "-w", str(args.warmup)],
+                       capture_output=True, text=True,
+                       timeout=args.seconds + args.warmup + 60)
+    if r.returncode != 0:
+        raise RuntimeError(f"authload failed: {r.stderr}")
+    c1 = os.times()
+    s1, d1 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+    res = dict(kv.split("=", 1) for kv in r.stdout.split())
+    res = {k: float(v) for k, v in res.items()}
+    # warm-up included in the CPU times: divide by every request sent
+    n = max(1.0, res["ok"] * (args.seconds + args.warmup) / args.seconds)
+    res["srv_us"] = (s1 - s0) / n * 1e6
+    res["db_us"] = (d1 - d0) / n * 1e6
+    res["load_us"] = ((c1.children_user + c1.children_system)
+                      - (c0.children_user + c0.children_system)) / n * 1e6
+    return res
+
+
+def check_reply(sock, user, password, who):
+    out = rq(sock, auth_bytes(user, password))
+    if not (out.startswith(b"UID=1000\n") and out.endswith(b"\n.\n")):
+        raise RuntimeError(f"{who}: AUTH {user} gave {out!r}")
+    if rq(sock, auth_bytes(user, "wrong")) not in (b"FAIL\n",):
+        raise RuntimeError(f"{who}: a wrong password was not refused")
+
+
+def set_cache_ttl(inst, ttl):
+    with open(inst.conf_path) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^authd_cache_ttl = .*$", f"authd_cache_ttl = {ttl}",
+                  text)
+    with open(inst.conf_path, "w") as f:
+        f.write(text)
+    since = inst.log_size()
+    inst.reload("youju-authd")
+    inst.wait_log(r"authd: configuration reloaded", since=since)
+
+
+def md5crypt_cost_us():
+    """Microseconds one MD5-crypt check costs here (libcrypt through
+    Python's crypt module), or None where that module is gone."""
+    try:
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import crypt
+    except ImportError:
+        return None
+    h = crypt.crypt("bench-pw-1", "$1$abcdefgh$")
+    t0 = time.perf_counter()
+    for _ in range(2000):
+        crypt.crypt("bench-pw-1", h)
+    return (time.perf_counter() - t0) / 2000 * 1e6
+
+
+def table(results):
+    hdr = (f"{'server':<28} {'auths/s':>9} {'p50 ms':>8} {'p90 ms':>8} "
+           f"{'p99 ms':>8} {'ok':>8} {'fail':>5} {'err':>5} "
+           f"{'cpu/auth us: srv':>16} {'db':>5} {'load':>5}")
+    lines = [hdr, "-" * len(hdr)]
+    for name, r in results:
+        lines.append(f"{name:<28} {r['rate']:>9.0f} "
+                     f"{r['p50_us'] / 1000:>8.2f} {r['p90_us'] / 1000:>8.2f} "
+                     f"{r['p99_us'] / 1000:>8.2f} {int(r['ok']):>8} "
+                     f"{int(r['fail']):>5} {int(r['err']):>5} "
+                     f"{r['srv_us']:>16.0f} {r['db_us']:>5.0f} "
+                     f"{r['load_us']:>5.0f}")
+    return "\n".join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--load", required=True, help="compiled authload")
+    ap.add_argument("--clients", type=int, default=32)
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--users", type=int, default=1000)
+    ap.add_argument("--daemons", type=int, default=8,
+                    help="courier daemons = youju authd_workers = "
+                         "authd_pool_size (MySQL connections)")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        log("skipped: needs root (private mount namespace for courier, "
+            "private MariaDB as the mysql user)")
+        return 0
+
+    def on_term(signo, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    tmp = tempfile.mkdtemp(prefix="youju-bench-authd-")
+    inst = harness.Instance(args.bin, SRCDIR, keep=args.keep, extra_conf={
+        "authd_workers": args.daemons,
+        "authd_pool_size": args.daemons,
+        "authd_cache_ttl": "5s",
+    })
+    courier = None
+    try:
+        t0 = time.time()
+        inst.start()
+        log(f"youju instance up in {time.time() - t0:.1f}s ({inst.home})")
+        usersfile, users = make_users(inst, args.users, tmp)
+        courier = Courier(inst, args.daemons, tmp)
+        courier.start()
+        check_reply(inst.authd_socket, *users[0], "youju-authd")
+        check_reply(courier.socket, *users[0], "courier")
+        log(f"{args.users} mailboxes ($1$ MD5-crypt), {args.clients} "
+            f"clients, {args.warmup}s warm-up + {args.seconds}s per run, "
+            f"{args.daemons} courier daemons / youju workers and MySQL "
+            f"connections, {os.cpu_count()} CPUs")
+        ypids = [inst.daemon_pid("youju-authd")]
+        cpids = group_pids(courier.proc.pid)
+        db = inst.db_pid()
+        results = []
+        results.append(("youju-authd (cache 5s)",
+                        load(args, inst.authd_socket, usersfile, ypids, db)))
+        set_cache_ttl(inst, "0")
+        results.append(("youju-authd (cache off)",
+                        load(args, inst.authd_socket, usersfile, ypids, db)))
+        results.append(("courier authdaemond+mysql",
+                        load(args, courier.socket, usersfile, cpids, db)))
+        print(table(results))
+        c = results[2][1]
+        for name, r in results[:2]:
+            thr = r["rate"] / c["rate"] if c["rate"] else float("inf")
+            p99 = r["p99_us"] / c["p99_us"] if c["p99_us"] else float("inf")
+            verdict = ("meets" if thr >= 3 and p99 <= 1 else "misses")
+            print(f"ratio {name} / courier: throughput {thr:.2f}x, "
+                  f"p99 {p99:.2f}x  ({verdict} the target: >= 3x "
+                  f"throughput at <= 1x p99)")
+        print("youju caches the mailbox row (stored hash included) per login "
+              "for authd_cache_ttl;\nevery AUTH still runs MD5-crypt.  "
+              "courier's authmysql caches nothing.")
+        cost = md5crypt_cost_us()
+        if cost:
+            print(f"one MD5-crypt check costs {cost:.0f} us on this machine: "
+                  f"{os.cpu_count()} CPUs cap any server near "
+                  f"{os.cpu_count() / cost * 1e6:.0f} auths/s before "
+                  "sockets, SQL and the load generator take their share")
+        bad = [n for n, r in results if r["err"] or r["fail"] or not r["ok"]]
+        if bad:
+            log("warning: failed or temporarily failed requests in: "
+                + ", ".join(bad))
+        return 0
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 1
+    except Exception as e:
+        log(f"error: {e}")
+        if courier is not None:
+            log("courier log tail:\n" + courier.log())
+        return 1
+    finally:
+        if courier is not None:
+            courier.stop()
+        inst.teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
