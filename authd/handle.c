@@ -4,8 +4,10 @@
  * Caches: the users cache holds whole mailbox rows (hash included) keyed by
  * the lower-cased login, so PRE, AUTH and LOOKUP user share one SQL round
  * trip per authd_cache_ttl; the lookups cache holds finished LOOKUP
- * replies.  Password verification results are never cached: every AUTH
- * runs the hash.  A PASSWD drops the user's entry at once; edits made in
+ * replies.  Successful password checks are remembered for the same TTL in
+ * credcache (saslauthd -c), keyed to the stored hash, so a re-login with
+ * the same password skips crypt(3) and a changed hash or another password
+ * runs it; failures always run it.  A PASSWD drops the user's entry at once; edits made in
  * SQL by other tools are seen within the TTL (negative TTL for rows that
  * did not exist).
  *
@@ -23,6 +25,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "credcache.h"
 #include "db.h"
 #include "log.h"
 #include "pwhash.h"
@@ -52,18 +55,22 @@ void authd_handle_init(void)
 {
 	users_cache = cache_new(CACHE_MAX_ENTRIES, &user_ops);
 	lookups_cache = cache_new(CACHE_MAX_ENTRIES, &cache_string_ops);
+	if (credcache_init() < 0)
+		log_warning("authd: no random key: credentials cache off");
 }
 
 void authd_handle_deinit(void)
 {
 	cache_free(&users_cache);
 	cache_free(&lookups_cache);
+	credcache_deinit();
 }
 
 void authd_handle_clear_caches(void)
 {
 	cache_clear(users_cache);
 	cache_clear(lookups_cache);
+	credcache_clear();
 }
 
 static uint64_t now_ms(void)
@@ -208,10 +215,17 @@ static bool password_ok(const struct authd_cfg *cfg, const struct authd_user *u,
 	if (password == NULL || password[0] == '\0')
 		return false;
 	if (u->passwd != NULL && u->passwd[0] != '\0') {
+		uint64_t now = now_ms();
+		if (u->address != NULL &&
+		    credcache_check(u->address, u->passwd, password, now))
+			return true;
 		enum pwhash_result r =
 		    pwhash_verify(password, u->passwd, cfg->plain_fallback);
 		if (r == PWHASH_UNSUPPORTED)
 			*reason_r = "unsupported password scheme";
+		if (r == PWHASH_MATCH && u->address != NULL)
+			credcache_remember(u->address, u->passwd, password,
+					   cfg->cache_ttl_ms, now);
 		return r == PWHASH_MATCH;
 	}
 	if (u->clearpw != NULL && u->clearpw[0] != '\0') {

@@ -411,8 +411,11 @@ def main():
             print(f"ratio {name} / courier: throughput {thr:.2f}x, "
                   f"p99 {p99:.2f}x  ({verdict} the target: >= 3x "
                   f"throughput at <= 1x p99)")
-        print("youju caches the mailbox row (stored hash included) per login "
-              "for authd_cache_ttl;\nevery AUTH still runs MD5-crypt.  "
+        print("youju (cache on, the default) keeps the mailbox row and, like "
+              "saslauthd -c,\nan HMAC of each verified (stored hash, password) "
+              "pair for authd_cache_ttl,\nso a repeated login skips "
+              "MD5-crypt; a wrong password always runs it.\n'cache off' "
+              "(authd_cache_ttl = 0) hashes on every AUTH, as courier does; "
               "courier's authmysql caches nothing.")
         cost = md5crypt_cost_us()
         if cost:
