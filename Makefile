@@ -22,7 +22,7 @@ Q := $(if $(V),,@)
 YOUJU_HOME ?= $(CURDIR)/var
 export YOUJU_HOME
 
-PKGS := libmariadb libsasl2 openssl libcrypt
+PKGS := libmariadb libsasl2 openssl libcrypt libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS := $(PKG_LIBS) -lpthread

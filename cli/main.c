@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cli.h"
 #include "instance.h"
+#include "queue.h"
 
 struct cli_command {
 	const char *name;
@@ -27,6 +28,7 @@ static const struct cli_command cli_commands[] = {
 	{ "conf", cli_conf, "show or edit youju.cf (like postconf)" },
 	{ "auth", cli_auth, "test or change a password (like authtest)" },
 	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
+	{ "queue", cli_queue, "the mail queue: list flush delete hold cat" },
 };
 
 static int cli_usage(FILE *f)

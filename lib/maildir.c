@@ -1418,3 +1418,107 @@ int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
 	out[o] = '\0';
 	return 0;
 }
+
+/* ---- quota recalculation ------------------------------------------------ */
+
+/* Adds the messages of folder/sub (new or cur) to *bytes, *count. */
+static void maildir_quota_scan(const char *folder, const char *sub,
+			       int64_t *bytes, int64_t *count)
+{
+	char dpath[PATH_MAX];
+	if (maildir_path(dpath, sizeof dpath, folder, sub, "") < 0)
+		return;
+	DIR *d = opendir(dpath);
+	if (d == NULL)
+		return; /* a missing subdirectory counts as empty */
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct str nm = str_from_cstr(de->d_name), base, letters;
+		maildir_name_split(nm, &base, &letters);
+		uint64_t size;
+		if (maildir_name_size(base, 'S', &size) < 0) {
+			struct stat st;
+			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue; /* vanished meanwhile */
+			size = (uint64_t)st.st_size;
+		}
+		*bytes += (int64_t)size;
+		*count += 1;
+	}
+	closedir(d);
+}
+
+int maildir_quota_recalc(const char *root, uint64_t max_bytes,
+			 uint64_t max_count, struct maildir_quota *q_r)
+{
+	int64_t bytes = 0, count = 0;
+	char tmpdir[PATH_MAX], sub[PATH_MAX], text[128];
+
+	maildir_quota_scan(root, "new", &bytes, &count);
+	maildir_quota_scan(root, "cur", &bytes, &count);
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return -1;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (maildir_path(sub, sizeof sub, root, de->d_name, "") < 0)
+			continue;
+		maildir_quota_scan(sub, "new", &bytes, &count);
+		maildir_quota_scan(sub, "cur", &bytes, &count);
+	}
+	closedir(d);
+	int n = max_count > 0
+		    ? snprintf(text, sizeof text, "%lluS,%lluC\n%lld %lld\n",
+			       (unsigned long long)max_bytes,
+			       (unsigned long long)max_count, (long long)bytes,
+			       (long long)count)
+		    : snprintf(text, sizeof text, "%lluS\n%lld %lld\n",
+			       (unsigned long long)max_bytes, (long long)bytes,
+			       (long long)count);
+	if (n < 0 || (size_t)n >= sizeof text ||
+	    maildir_path(tmpdir, sizeof tmpdir, root, "tmp", "") < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* the temp file lives in tmp/ (Courier's habit), renamed up */
+	char tmp[PATH_MAX], dst[PATH_MAX];
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	n = snprintf(tmp, sizeof tmp, "%s/%lld.%ld_NeWmAiLdIrSiZe.youju",
+		     tmpdir, (long long)tv.tv_sec, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp ||
+	    maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	size_t len = strlen(text);
+	if (maildir_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0 || rename(tmp, dst) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	memset(q_r, 0, sizeof *q_r);
+	q_r->max_bytes = max_bytes;
+	q_r->max_count = max_count;
+	q_r->bytes = bytes;
+	q_r->count = count;
+	q_r->valid = true;
+	return 0;
+}

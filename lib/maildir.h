@@ -259,4 +259,18 @@ void maildir_names_free(char **names, size_t n);
 int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz);
 int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz);
 
+
+/* ---- quota recalculation (youju-mta delivery) --------------------------- */
+
+/*
+ * Recalculates the Maildir++ usage of root as Dovecot does (new/ and cur/
+ * of the root and of every ".Folder", Trash and T-flagged mail included;
+ * sizes from ",S=" or stat) and replaces root/maildirsize (temp file in
+ * root/tmp, rename) with the definition line for max_bytes / max_count
+ * ("<n>S,<n>C"; "<n>S" when max_count is 0) and one usage line.  *q_r
+ * gets the result.  Returns 0, or -1 with errno.
+ */
+int maildir_quota_recalc(const char *root, uint64_t max_bytes,
+			 uint64_t max_count, struct maildir_quota *q_r);
+
 #endif

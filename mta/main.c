@@ -20,6 +20,7 @@
 #include "log.h"
 #include "net.h"
 #include "privsep.h"
+#include "qmgr.h"
 #include "queue.h"
 #include "restrict.h"
 #include "sasl.h"
@@ -92,12 +93,19 @@ static void on_stop(int signo, void *ctx)
 	ev_loop_stop(ctx);
 }
 
+struct hup_ctx {
+	struct smtpd_server *srv;
+	const char *conf_path;
+};
+
+/* SIGHUP: re-open the log, then re-read youju.cf; the new restrictions
+   and limits replace the old ones only if they parse (smtpd_reload). */
 static void on_hup(int signo, void *ctx)
 {
-	/* TODO(issue 4): re-read youju.cf and swap the settings in */
+	struct hup_ctx *h = ctx;
 	if (log_reopen() < 0)
 		log_warning("reopen log: %s", strerror(errno));
-	log_info("reload: log reopened");
+	smtpd_reload(h->srv, h->conf_path);
 }
 
 static size_t open_listeners(struct listener **ls, size_t *n,
@@ -247,6 +255,9 @@ int main(int argc, char **argv)
 	log_set_pid();
 
 	queue_setup(srv.cfg.queue_dir, owner);
+	/* delivery side: its own processes (they drop to mail_owner), forked
+	   before any thread, listener, TLS key or SASL state exists */
+	pid_t qmgr_pid = qmgr_start(conf, foreground);
 
 	/* TLS: without a usable certificate there is no STARTTLS, no SMTPS */
 	const char *cert = conf_str(conf, "smtpd_tls_cert_file");
@@ -278,6 +289,10 @@ int main(int argc, char **argv)
 		open_listeners(&ls, &nls, conf, "smtps_listen",
 			       SMTPD_SVC_SMTPS);
 
+	char perr[1024];
+	if (smtpd_policy_setup(&srv, conf, perr, sizeof perr) < 0)
+		fatal("%s", perr);
+
 	if (privsep_drop(owner, &err) < 0)
 		fatal("cannot drop privileges to %s: %s", owner, err);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
@@ -287,9 +302,10 @@ int main(int argc, char **argv)
 	if (srv.loop == NULL)
 		fatal("cannot create the event loop: %s", strerror(errno));
 	srv.pool = worker_pool_new(srv.loop, MTA_WORKERS, MTA_WORKER_QUEUE);
+	struct hup_ctx hup = {&srv, conf_path};
 	if (ev_signal(srv.loop, SIGTERM, on_stop, srv.loop) < 0 ||
 	    ev_signal(srv.loop, SIGINT, on_stop, srv.loop) < 0 ||
-	    ev_signal(srv.loop, SIGHUP, on_hup, NULL) < 0)
+	    ev_signal(srv.loop, SIGHUP, on_hup, &hup) < 0)
 		fatal("signals: %s", strerror(errno));
 	for (size_t i = 0; i < nls; i++) {
 		ls[i].srv = &srv;
@@ -308,8 +324,10 @@ int main(int argc, char **argv)
 	}
 	free(ls);
 	worker_pool_free(&srv.pool);
+	qmgr_stop(qmgr_pid);
 	ev_loop_free(&srv.loop);
 	mta_sasl_done();
+	smtpd_server_done(&srv);
 	tls_ctx_free(&srv.tls);
 	config_free(&srv.cfg);
 	daemon_pidfile_remove(pidfile);

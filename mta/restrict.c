@@ -1,64 +1,29 @@
 /*
- * Restriction lists and mynetworks (see restrict.h).  The reply texts are
- * Postfix's (smtpd_check.c) so that log readers and users' expectations
- * carry over: "Relay access denied" with 554 5.7.1, "need
- * fully-qualified address" with 504 5.5.2, and so on.
+ * Restriction lists and mynetworks (see restrict.h).  Reply texts, codes
+ * and lookup orders are Postfix's (smtpd_check.c, access(5)) so that log
+ * readers and users' expectations carry over: "Relay access denied" with
+ * 554 5.7.1, "need fully-qualified address" with 504 5.5.2, "Domain not
+ * found" with unknown_address_reject_code, and so on.
  */
 #include "restrict.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
+#include "dnscheck.h"
+#include "maps.h"
 #include "smtp_parse.h"
 #include "xalloc.h"
 
-struct net_entry {
-	int family; /* AF_INET or AF_INET6 */
-	unsigned char addr[16];
-	unsigned prefix;
-};
-
 struct netlist {
 	size_t n;
-	struct net_entry *e;
+	struct map_net *e;
 };
-
-static bool parse_net(const char *item, struct net_entry *e)
-{
-	char host[INET6_ADDRSTRLEN + 1];
-	const char *slash = strchr(item, '/');
-	size_t hlen = slash ? (size_t)(slash - item) : strlen(item);
-	const char *h = item;
-	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return false;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	unsigned max;
-	if (inet_pton(AF_INET, host, e->addr) == 1) {
-		e->family = AF_INET;
-		max = 32;
-	} else if (inet_pton(AF_INET6, host, e->addr) == 1) {
-		e->family = AF_INET6;
-		max = 128;
-	} else {
-		return false;
-	}
-	e->prefix = max;
-	if (slash != NULL) {
-		uint64_t v;
-		if (str_parse_u64(slash + 1, 0, max, &v) < 0)
-			return false;
-		e->prefix = (unsigned)v;
-	}
-	return true;
-}
 
 struct netlist *netlist_parse(const char *const *items, size_t n,
 			      const char **bad_r)
@@ -66,7 +31,7 @@ struct netlist *netlist_parse(const char *const *items, size_t n,
 	struct netlist *nl = xcalloc(1, sizeof(*nl));
 	nl->e = xcalloc(n ? n : 1, sizeof(*nl->e));
 	for (size_t i = 0; i < n; i++) {
-		if (!parse_net(items[i], &nl->e[nl->n])) {
+		if (!map_net_parse(items[i], strlen(items[i]), &nl->e[nl->n])) {
 			*bad_r = items[i];
 			netlist_free(&nl);
 			return NULL;
@@ -76,37 +41,10 @@ struct netlist *netlist_parse(const char *const *items, size_t n,
 	return nl;
 }
 
-static bool prefix_eq(const unsigned char *a, const unsigned char *b,
-		      unsigned bits)
-{
-	unsigned bytes = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, bytes) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
 bool netlist_match(const struct netlist *nl, const char *addr)
 {
-	unsigned char a4[4], a6[16];
-	bool is4 = inet_pton(AF_INET, addr, a4) == 1;
-	bool is6 = !is4 && inet_pton(AF_INET6, addr, a6) == 1;
-	if (!is4 && !is6)
-		return false;
-	if (is6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a6)) {
-		memcpy(a4, a6 + 12, 4);
-		is4 = true;
-		is6 = false;
-	}
 	for (size_t i = 0; i < nl->n; i++) {
-		const struct net_entry *e = &nl->e[i];
-		if (is4 && e->family == AF_INET &&
-		    prefix_eq(a4, e->addr, e->prefix))
-			return true;
-		if (is6 && e->family == AF_INET6 &&
-		    prefix_eq(a6, e->addr, e->prefix))
+		if (map_net_match(&nl->e[i], addr))
 			return true;
 	}
 	return false;
@@ -125,68 +63,243 @@ enum restrict_kind {
 	R_PERMIT,
 	R_REJECT,
 	R_DEFER,
+	R_DEFER_IF_PERMIT,
+	R_DEFER_IF_REJECT,
+	R_WARN_IF_REJECT,
 	R_PERMIT_MYNETWORKS,
 	R_PERMIT_SASL,
 	R_REJECT_UNAUTH_DEST,
+	R_DEFER_UNAUTH_DEST,
 	R_PERMIT_AUTH_DEST,
+	R_REJECT_UNAUTH_PIPELINING,
 	R_REJECT_NON_FQDN_RCPT,
 	R_REJECT_NON_FQDN_SENDER,
 	R_REJECT_NON_FQDN_HELO,
 	R_REJECT_INVALID_HELO,
+	R_REJECT_UNKNOWN_HELO,
+	R_REJECT_UNKNOWN_SENDER,
+	R_REJECT_UNKNOWN_RCPT,
+	R_REJECT_UNKNOWN_CLIENT,
+	R_REJECT_UNKNOWN_REVERSE,
+	R_RBL_CLIENT,
+	R_RHSBL_SENDER,
+	R_RHSBL_CLIENT,
+	R_RHSBL_HELO,
+	R_RHSBL_RCPT,
+	R_CHECK_CLIENT,
+	R_CHECK_HELO,
+	R_CHECK_SENDER,
+	R_CHECK_RCPT,
 };
+
+enum { A_NONE, A_MAP, A_ZONE }; /* the argument a name takes */
 
 static const struct {
 	const char *name;
 	enum restrict_kind kind;
+	int arg;
 } restrict_names[] = {
-    {"permit", R_PERMIT},
-    {"reject", R_REJECT},
-    {"defer", R_DEFER},
-    {"permit_mynetworks", R_PERMIT_MYNETWORKS},
-    {"permit_sasl_authenticated", R_PERMIT_SASL},
-    {"reject_unauth_destination", R_REJECT_UNAUTH_DEST},
-    {"permit_auth_destination", R_PERMIT_AUTH_DEST},
-    {"reject_non_fqdn_recipient", R_REJECT_NON_FQDN_RCPT},
-    {"reject_non_fqdn_sender", R_REJECT_NON_FQDN_SENDER},
-    {"reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO},
-    {"reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO},
-    {"reject_invalid_helo_hostname", R_REJECT_INVALID_HELO},
-    {"reject_invalid_hostname", R_REJECT_INVALID_HELO},
+    {"permit", R_PERMIT, A_NONE},
+    {"reject", R_REJECT, A_NONE},
+    {"defer", R_DEFER, A_NONE},
+    {"defer_if_permit", R_DEFER_IF_PERMIT, A_NONE},
+    {"defer_if_reject", R_DEFER_IF_REJECT, A_NONE},
+    {"warn_if_reject", R_WARN_IF_REJECT, A_NONE},
+    {"permit_mynetworks", R_PERMIT_MYNETWORKS, A_NONE},
+    {"permit_sasl_authenticated", R_PERMIT_SASL, A_NONE},
+    {"reject_unauth_destination", R_REJECT_UNAUTH_DEST, A_NONE},
+    {"defer_unauth_destination", R_DEFER_UNAUTH_DEST, A_NONE},
+    {"permit_auth_destination", R_PERMIT_AUTH_DEST, A_NONE},
+    {"reject_unauth_pipelining", R_REJECT_UNAUTH_PIPELINING, A_NONE},
+    {"reject_non_fqdn_recipient", R_REJECT_NON_FQDN_RCPT, A_NONE},
+    {"reject_non_fqdn_sender", R_REJECT_NON_FQDN_SENDER, A_NONE},
+    {"reject_non_fqdn_helo_hostname", R_REJECT_NON_FQDN_HELO, A_NONE},
+    {"reject_non_fqdn_hostname", R_REJECT_NON_FQDN_HELO, A_NONE},
+    {"reject_invalid_helo_hostname", R_REJECT_INVALID_HELO, A_NONE},
+    {"reject_invalid_hostname", R_REJECT_INVALID_HELO, A_NONE},
+    {"reject_unknown_helo_hostname", R_REJECT_UNKNOWN_HELO, A_NONE},
+    {"reject_unknown_hostname", R_REJECT_UNKNOWN_HELO, A_NONE},
+    {"reject_unknown_sender_domain", R_REJECT_UNKNOWN_SENDER, A_NONE},
+    {"reject_unknown_recipient_domain", R_REJECT_UNKNOWN_RCPT, A_NONE},
+    {"reject_unknown_client_hostname", R_REJECT_UNKNOWN_CLIENT, A_NONE},
+    {"reject_unknown_client", R_REJECT_UNKNOWN_CLIENT, A_NONE},
+    {"reject_unknown_reverse_client_hostname", R_REJECT_UNKNOWN_REVERSE,
+     A_NONE},
+    {"reject_rbl_client", R_RBL_CLIENT, A_ZONE},
+    {"reject_rbl", R_RBL_CLIENT, A_ZONE},
+    {"reject_rhsbl_sender", R_RHSBL_SENDER, A_ZONE},
+    {"reject_rhsbl_client", R_RHSBL_CLIENT, A_ZONE},
+    {"reject_rhsbl_helo", R_RHSBL_HELO, A_ZONE},
+    {"reject_rhsbl_recipient", R_RHSBL_RCPT, A_ZONE},
+    {"check_client_access", R_CHECK_CLIENT, A_MAP},
+    {"check_helo_access", R_CHECK_HELO, A_MAP},
+    {"check_sender_access", R_CHECK_SENDER, A_MAP},
+    {"check_recipient_access", R_CHECK_RCPT, A_MAP},
+};
+#define NNAMES (sizeof(restrict_names) / sizeof(restrict_names[0]))
+
+struct restrict_step {
+	enum restrict_kind kind;
+	struct map *map;
+	char *zone;
+	char *filter; /* reject_rbl_client zone=a.b.c.d */
 };
 
 struct restrict_list {
+	enum restrict_stage stage;
+	struct restrict_opts o;
 	size_t n;
-	enum restrict_kind k[RESTRICT_MAX];
+	struct restrict_step s[RESTRICT_MAX];
 };
 
-struct restrict_list *restrict_parse(const char *const *items, size_t n,
-				     const char **bad_r)
+void restrict_opts_default(struct restrict_opts *o)
+{
+	*o = (struct restrict_opts){
+	    .reject_code = 554,
+	    .defer_code = 450,
+	    .access_map_reject_code = 554,
+	    .access_map_defer_code = 450,
+	    .relay_domains_reject_code = 554,
+	    .unknown_address_reject_code = 450,
+	    .unknown_client_reject_code = 450,
+	    .unknown_hostname_reject_code = 450,
+	    .maps_rbl_reject_code = 554,
+	    .non_fqdn_reject_code = 504,
+	    .invalid_hostname_reject_code = 501,
+	    .parent_matches_subdomains = true,
+	};
+}
+
+__attribute__((format(printf, 3, 4))) static void fmt(char *out, size_t outsz,
+						      const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(out, outsz, f, ap);
+	va_end(ap);
+	if (n < 0 && outsz > 0)
+		out[0] = '\0';
+}
+
+struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
+					  enum restrict_stage stage,
+					  const struct restrict_opts *o,
+					  char *err, size_t errsz)
 {
 	struct restrict_list *rl = xcalloc(1, sizeof(*rl));
+	rl->stage = stage;
+	rl->o = *o;
 	for (size_t i = 0; i < n; i++) {
 		size_t j;
-		for (j = 0;
-		     j < sizeof(restrict_names) / sizeof(restrict_names[0]);
-		     j++) {
-			if (strcmp(items[i], restrict_names[j].name) == 0)
+		for (j = 0; j < NNAMES; j++) {
+			if (strcasecmp(items[i], restrict_names[j].name) == 0)
 				break;
 		}
-		if (j == sizeof(restrict_names) / sizeof(restrict_names[0]) ||
-		    rl->n >= RESTRICT_MAX) {
-			*bad_r = items[i];
-			free(rl);
+		if (j == NNAMES) {
+			fmt(err, errsz, "unknown restriction: %s", items[i]);
+			restrict_free(&rl);
 			return NULL;
 		}
-		rl->k[rl->n++] = restrict_names[j].kind;
+		if (rl->n >= RESTRICT_MAX) {
+			fmt(err, errsz, "too many restrictions at %s",
+			    items[i]);
+			restrict_free(&rl);
+			return NULL;
+		}
+		struct restrict_step *st = &rl->s[rl->n++];
+		st->kind = restrict_names[j].kind;
+		if (restrict_names[j].arg == A_NONE)
+			continue;
+		if (i + 1 >= n) {
+			fmt(err, errsz, "restriction %s needs an argument",
+			    items[i]);
+			restrict_free(&rl);
+			return NULL;
+		}
+		const char *arg = items[++i];
+		if (restrict_names[j].arg == A_MAP) {
+			char merr[512];
+			st->map = map_open(arg, merr, sizeof(merr));
+			if (st->map == NULL) {
+				fmt(err, errsz, "%s %s: %s",
+				    restrict_names[j].name, arg, merr);
+				restrict_free(&rl);
+				return NULL;
+			}
+			continue;
+		}
+		const char *eq = strchr(arg, '=');
+		st->zone =
+		    eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
+		if (eq != NULL)
+			st->filter = xstrdup(eq + 1);
+		if (st->zone[0] == '\0' || strchr(st->zone, '.') == NULL) {
+			fmt(err, errsz, "%s: bad DNS zone: %s",
+			    restrict_names[j].name, arg);
+			restrict_free(&rl);
+			return NULL;
+		}
 	}
 	return rl;
 }
 
-void restrict_free(struct restrict_list **rl)
+struct restrict_list *restrict_parse(const char *const *items, size_t n,
+				     const char **bad_r)
 {
-	free(*rl);
-	*rl = NULL;
+	struct restrict_opts o;
+	char err[600];
+	restrict_opts_default(&o);
+	struct restrict_list *rl = restrict_parse_list(
+	    items, n, RESTRICT_RECIPIENT, &o, err, sizeof(err));
+	if (rl == NULL) {
+		*bad_r = n > 0 ? items[0] : "";
+		for (size_t i = 0; i < n; i++) {
+			if (strstr(err, items[i]) != NULL) {
+				*bad_r = items[i];
+				break;
+			}
+		}
+	}
+	return rl;
 }
+
+void restrict_free(struct restrict_list **prl)
+{
+	struct restrict_list *rl = *prl;
+	if (rl == NULL)
+		return;
+	for (size_t i = 0; i < rl->n; i++) {
+		map_free(&rl->s[i].map);
+		free(rl->s[i].zone);
+		free(rl->s[i].filter);
+	}
+	free(rl);
+	*prl = NULL;
+}
+
+bool restrict_has_relay_guard(const struct restrict_list *rl)
+{
+	for (size_t i = 0; rl != NULL && i < rl->n; i++) {
+		switch (rl->s[i].kind) {
+		case R_REJECT_UNAUTH_DEST:
+		case R_DEFER_UNAUTH_DEST:
+		case R_REJECT:
+		case R_DEFER:
+		case R_DEFER_IF_PERMIT:
+			return true;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+size_t restrict_count(const struct restrict_list *rl)
+{
+	return rl ? rl->n : 0;
+}
+
+/* ------------------------------------------------------------ replies */
 
 /* RFC 5321 4.1.3 address literal or a name of letters, digits, '-' '.' */
 static bool helo_valid(const char *h)
@@ -206,99 +319,623 @@ static bool helo_valid(const char *h)
 	return true;
 }
 
-__attribute__((format(printf, 2, 3))) static void reply(char *out,
-							const char *fmt, ...)
+/* What the stage's generic "reject" names. */
+static void stage_names(enum restrict_stage st, const struct restrict_ctx *c,
+			char *name, size_t namesz, const char **class_r)
 {
+	switch (st) {
+	case RESTRICT_CLIENT:
+		fmt(name, namesz, "%s[%s]", c->client_name, c->client_addr);
+		*class_r = "Client host";
+		return;
+	case RESTRICT_HELO:
+		fmt(name, namesz, "%s", c->helo);
+		*class_r = "Helo command";
+		return;
+	case RESTRICT_SENDER:
+		fmt(name, namesz, "%s", c->sender);
+		*class_r = "Sender address";
+		return;
+	case RESTRICT_RELAY:
+	case RESTRICT_RECIPIENT:
+		fmt(name, namesz, "%s", c->rcpt);
+		*class_r = "Recipient address";
+		return;
+	case RESTRICT_DATA:
+		fmt(name, namesz, "DATA");
+		*class_r = "Data command";
+		return;
+	case RESTRICT_EOD:
+	case RESTRICT_NSTAGES:
+		break;
+	}
+	fmt(name, namesz, "END-OF-MESSAGE");
+	*class_r = "End-of-data";
+}
+
+/*
+ * "code dsn text", the dsn's class digit forced to the code's (Postfix's
+ * smtpd_check_reject does the same: "450" with "5.1.8" says "4.1.8").
+ */
+__attribute__((format(printf, 4, 5))) static void
+make_reply(char *out, unsigned code, const char *dsn, const char *f, ...)
+{
+	char text[RESTRICT_REPLY_MAX];
 	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, RESTRICT_REPLY_MAX, fmt, ap);
+	va_start(ap, f);
+	int n = vsnprintf(text, sizeof(text), f, ap);
 	va_end(ap);
-	if (n < 0 || n >= RESTRICT_REPLY_MAX)
-		snprintf(out, RESTRICT_REPLY_MAX, "554 5.7.1 Access denied");
+	if (n < 0)
+		text[0] = '\0';
+	if (code < 400 || code > 599)
+		code = 554;
+	fmt(out, RESTRICT_REPLY_MAX, "%u %c%s %s", code,
+	    code >= 500 ? '5' : '4', dsn + 1, text);
+}
+
+/* A "text" that may open with its own enhanced status code "x.y.z ". */
+static void split_dsn(const char *text, const char *def, char *dsn,
+		      const char **rest_r)
+{
+	const char *p = text;
+	if ((p[0] == '4' || p[0] == '5') && p[1] == '.') {
+		size_t n = strspn(p, "0123456789.");
+		if (n < 12 && n >= 5 && (p[n] == ' ' || p[n] == '\0')) {
+			memcpy(dsn, p, n);
+			dsn[n] = '\0';
+			p += n;
+			while (*p == ' ')
+				p++;
+			*rest_r = p;
+			return;
+		}
+	}
+	fmt(dsn, 12, "%s", def);
+	*rest_r = text;
+}
+
+static void add_event(struct restrict_ctx *c, const char *what,
+		      const char *text)
+{
+	if (c->nevents >= RESTRICT_EVENTS_MAX)
+		return;
+	struct restrict_event *e = &c->events[c->nevents++];
+	fmt(e->what, sizeof(e->what), "%s", what);
+	fmt(e->text, sizeof(e->text), "%s", text);
+}
+
+/* --------------------------------------------------------- access maps */
+
+enum step_result { S_DUNNO, S_PERMIT, S_REJECT };
+
+static enum step_result eval_list(const struct restrict_list *rl,
+				  struct restrict_ctx *c, char *out, int depth);
+
+/* Postfix's check_table_result(): what one table value means. */
+static enum step_result table_result(const struct restrict_list *rl,
+				     struct restrict_ctx *c, const char *value,
+				     const char *name, const char *class,
+				     char *out, int depth)
+{
+	const struct restrict_opts *o = &rl->o;
+	size_t cl = strcspn(value, " \t");
+	const char *text = value + cl;
+	char dsn[12];
+	const char *t;
+	while (*text == ' ' || *text == '\t')
+		text++;
+#define IS(w) (cl == strlen(w) && strncasecmp(value, (w), cl) == 0)
+	if (IS("DUNNO"))
+		return S_DUNNO;
+	if (IS("OK") || IS("RELAY"))
+		return S_PERMIT;
+	if (IS("REJECT") || IS("DEFER")) {
+		bool rej = IS("REJECT");
+		split_dsn(text, rej ? "5.7.1" : "4.7.1", dsn, &t);
+		make_reply(out,
+			   rej ? o->access_map_reject_code
+			       : o->access_map_defer_code,
+			   dsn, "<%s>: %s rejected: %s", name, class,
+			   *t ? t : "Access denied");
+		return S_REJECT;
+	}
+	if (IS("DEFER_IF_PERMIT") || IS("DEFER_IF_REJECT")) {
+		bool ifp = IS("DEFER_IF_PERMIT");
+		split_dsn(text, "4.7.1", dsn, &t);
+		char *slot = ifp ? c->defer_reply : c->defer_reject_reply;
+		make_reply(slot, o->access_map_defer_code, dsn,
+			   "<%s>: %s rejected: %s", name, class,
+			   *t ? t : "Service unavailable");
+		if (ifp)
+			c->defer_if_permit = true;
+		else
+			c->defer_if_reject = true;
+		return S_DUNNO;
+	}
+	if (IS("DISCARD") || IS("HOLD")) {
+		char ev[RESTRICT_REPLY_MAX];
+		bool dis = IS("DISCARD");
+		fmt(ev, sizeof(ev), "<%s>: %s %s", name, class,
+		    *text ? text
+			  : (dis ? "triggers DISCARD action"
+				 : "triggers HOLD action"));
+		add_event(c, dis ? "discard" : "hold", ev);
+		if (dis) {
+			c->discard = true;
+			return S_PERMIT;
+		}
+		c->hold = true;
+		return S_DUNNO;
+	}
+	if (IS("PREPEND")) {
+		const char *colon = strchr(text, ':');
+		if (colon != NULL && colon > text &&
+		    c->nprepend < RESTRICT_PREPEND_MAX)
+			fmt(c->prepend[c->nprepend++], RESTRICT_REPLY_MAX, "%s",
+			    text);
+		return S_DUNNO;
+	}
+	if (strspn(value, "0123456789") == strlen(value) && value[0])
+		return S_PERMIT; /* all-numeric: Postfix's "OK" */
+	if (cl == 3 && (value[0] == '4' || value[0] == '5') &&
+	    isdigit((unsigned char)value[1]) &&
+	    isdigit((unsigned char)value[2]) && *text) {
+		char def[6] = "x.7.1";
+		def[0] = value[0];
+		split_dsn(text, def, dsn, &t);
+		unsigned code =
+		    (unsigned)((value[0] - '0') * 100 + (value[1] - '0') * 10 +
+			       (value[2] - '0'));
+		make_reply(out, code, dsn, "<%s>: %s rejected: %s", name, class,
+			   *t ? t : "Access denied");
+		return S_REJECT;
+	}
+	/* a restriction list: "permit_mynetworks reject" and the like */
+	if (depth < 2) {
+		char copy[MAP_VALUE_MAX + 1];
+		const char *items[RESTRICT_MAX];
+		size_t n = 0;
+		char err[256];
+		fmt(copy, sizeof(copy), "%s", value);
+		for (char *p = copy; *p && n < RESTRICT_MAX;) {
+			p += strspn(p, " \t,");
+			if (*p == '\0')
+				break;
+			items[n++] = p;
+			p += strcspn(p, " \t,");
+			if (*p)
+				*p++ = '\0';
+		}
+		struct restrict_list *sub = restrict_parse_list(
+		    items, n, rl->stage, o, err, sizeof(err));
+		if (sub != NULL) {
+			enum step_result r = eval_list(sub, c, out, depth + 1);
+			restrict_free(&sub);
+			return r;
+		}
+	}
+	return S_DUNNO; /* Postfix warns and ignores unknown values */
+#undef IS
+}
+
+/* One lookup: found (result in *res), not found, or tempfail (reply). */
+static int lookup(const struct restrict_list *rl, struct restrict_ctx *c,
+		  struct map *m, const char *key, const char *name,
+		  const char *class, char *out, int depth,
+		  enum step_result *res)
+{
+	char val[MAP_VALUE_MAX + 1];
+	switch (map_lookup(m, key, val, sizeof(val))) {
+	case MAP_NOTFOUND:
+		return 0;
+	case MAP_TEMPFAIL:
+		fmt(out, RESTRICT_REPLY_MAX,
+		    "451 4.3.0 <%s>: Temporary lookup failure", name);
+		*res = S_REJECT;
+		return 1;
+	case MAP_FOUND:
+		break;
+	}
+	*res = table_result(rl, c, val, name, class, out, depth);
+	return 1;
+}
+
+/* A domain and its parents: "a.b.c", then "b.c", "c" (or ".b.c", ".c"). */
+static int lookup_domain(const struct restrict_list *rl, struct restrict_ctx *c,
+			 struct map *m, const char *domain, const char *name,
+			 const char *class, char *out, int depth,
+			 enum step_result *res)
+{
+	if (domain[0] == '\0')
+		return 0;
+	if (lookup(rl, c, m, domain, name, class, out, depth, res))
+		return 1;
+	if (!map_is_fixed(m))
+		return 0;
+	for (const char *p = strchr(domain + 1, '.'); p != NULL;
+	     p = strchr(p + 1, '.')) {
+		const char *key = rl->o.parent_matches_subdomains ? p + 1 : p;
+		if (key[0] == '\0')
+			break;
+		if (lookup(rl, c, m, key, name, class, out, depth, res))
+			return 1;
+	}
+	return 0;
+}
+
+/* access(5) for an address: user@domain, domain (and parents), user@. */
+static enum step_result check_addr(const struct restrict_list *rl,
+				   struct restrict_ctx *c, struct map *m,
+				   const char *addr, const char *class,
+				   char *out, int depth)
+{
+	enum step_result r = S_DUNNO;
+	const char *key = addr[0] ? addr : "<>";
+	if (lookup(rl, c, m, key, addr, class, out, depth, &r))
+		return r;
+	if (!map_is_fixed(m) || addr[0] == '\0')
+		return S_DUNNO;
+	const char *at = strrchr(addr, '@');
+	if (at == NULL)
+		return S_DUNNO;
+	if (lookup_domain(rl, c, m, at + 1, addr, class, out, depth, &r))
+		return r;
+	char user[MAP_KEY_MAX + 1];
+	size_t ul = (size_t)(at - addr) + 1;
+	if (ul < sizeof(user)) {
+		memcpy(user, addr, ul);
+		user[ul] = '\0';
+		if (lookup(rl, c, m, user, addr, class, out, depth, &r))
+			return r;
+	}
+	return S_DUNNO;
+}
+
+/* check_client_access: the name (and parents), then the address and its
+   octet prefixes ("1.2.3.4", "1.2.3", "1.2", "1"; IPv6 by ':' groups). */
+static enum step_result check_client(const struct restrict_list *rl,
+				     struct restrict_ctx *c, struct map *m,
+				     char *out, int depth)
+{
+	enum step_result r = S_DUNNO;
+	char name[600];
+	const char *class = "Client host";
+	fmt(name, sizeof(name), "%s[%s]", c->client_name, c->client_addr);
+	if (strcmp(c->client_name, "unknown") != 0 &&
+	    lookup_domain(rl, c, m, c->client_name, name, class, out, depth,
+			  &r))
+		return r;
+	if (lookup(rl, c, m, c->client_addr, name, class, out, depth, &r))
+		return r;
+	if (!map_is_fixed(m))
+		return S_DUNNO;
+	char a[64];
+	char sep = strchr(c->client_addr, ':') ? ':' : '.';
+	fmt(a, sizeof(a), "%s", c->client_addr);
+	for (char *p = strrchr(a, sep); p != NULL && p > a;
+	     p = strrchr(a, sep)) {
+		*p = '\0';
+		if (a[0] == '\0')
+			break;
+		if (lookup(rl, c, m, a, name, class, out, depth, &r))
+			return r;
+	}
+	return S_DUNNO;
+}
+
+/* ----------------------------------------------------------------- DNS */
+
+static int client_dns(struct restrict_ctx *c)
+{
+	if (c->client_dns == 0)
+		c->client_dns =
+		    1 + (int)dns_client_name(c->client_addr, c->client_fcrdns,
+					     sizeof(c->client_fcrdns));
+	return c->client_dns - 1;
+}
+
+/* A temporary DNS failure: Postfix's defer_if_permit tempfail action. */
+static void tempfail(struct restrict_ctx *c, const char *reply)
+{
+	if (!c->defer_if_permit) {
+		c->defer_if_permit = true;
+		fmt(c->defer_reply, sizeof(c->defer_reply), "%s", reply);
+	}
+}
+
+static enum step_result unknown_domain(const struct restrict_list *rl,
+				       struct restrict_ctx *c, const char *addr,
+				       bool sender, char *out)
+{
+	const char *d = smtp_addr_domain(addr);
+	const char *class = sender ? "Sender address" : "Recipient address";
+	const char *dsn = sender ? "4.1.8" : "4.1.2";
+	char rep[RESTRICT_REPLY_MAX];
+	if (addr[0] == '\0' || d == NULL || d[0] == '\0' || d[0] == '[')
+		return S_DUNNO;
+	switch (dns_mailhost(d)) {
+	case DNS_OK:
+		return S_DUNNO;
+	case DNS_NOTFOUND:
+		make_reply(out, rl->o.unknown_address_reject_code, dsn,
+			   "<%s>: %s rejected: Domain not found", addr, class);
+		return S_REJECT;
+	case DNS_RETRY:
+		make_reply(rep, 450, dsn, "<%s>: %s rejected: Domain not found",
+			   addr, class);
+		tempfail(c, rep);
+		return S_DUNNO;
+	}
+	return S_DUNNO;
+}
+
+static enum step_result rbl(const struct restrict_list *rl,
+			    struct restrict_ctx *c,
+			    const struct restrict_step *st, const char *what,
+			    const char *class, bool reverse, char *out)
+{
+	char q[300], a[16];
+	if (what == NULL || what[0] == '\0' || strcmp(what, "unknown") == 0)
+		return S_DUNNO;
+	if (reverse) {
+		if (!dns_reverse_ip(what, q, sizeof(q)))
+			return S_DUNNO;
+	} else {
+		fmt(q, sizeof(q), "%s", what);
+	}
+	if (dns_listed(q, st->zone, a) != DNS_OK)
+		return S_DUNNO; /* Postfix ignores RBL lookup failures */
+	if (st->filter != NULL && strcmp(st->filter, a) != 0)
+		return S_DUNNO;
+	make_reply(out, rl->o.maps_rbl_reject_code, "5.7.1",
+		   "Service unavailable; %s [%s] blocked using %s", class, what,
+		   st->zone);
+	return S_REJECT;
+}
+
+/* ---------------------------------------------------------- evaluation */
+
+static enum step_result eval_step(const struct restrict_list *rl,
+				  const struct restrict_step *st,
+				  struct restrict_ctx *c, char *out, int depth)
+{
+	const struct restrict_opts *o = &rl->o;
+	char name[600];
+	const char *class;
+	char rep[RESTRICT_REPLY_MAX];
+	switch (st->kind) {
+	case R_PERMIT:
+		return S_PERMIT;
+	case R_REJECT:
+	case R_DEFER:
+		stage_names(rl->stage, c, name, sizeof(name), &class);
+		if (st->kind == R_REJECT)
+			make_reply(out, o->reject_code, "5.7.1",
+				   "<%s>: %s rejected: Access denied", name,
+				   class);
+		else
+			make_reply(out, o->defer_code, "4.7.1",
+				   "<%s>: %s rejected: Try again later", name,
+				   class);
+		return S_REJECT;
+	case R_DEFER_IF_PERMIT:
+		stage_names(rl->stage, c, name, sizeof(name), &class);
+		make_reply(rep, o->defer_code, "4.7.1",
+			   "<%s>: %s rejected: defer_if_permit requested", name,
+			   class);
+		tempfail(c, rep);
+		return S_DUNNO;
+	case R_DEFER_IF_REJECT:
+		stage_names(rl->stage, c, name, sizeof(name), &class);
+		c->defer_if_reject = true;
+		make_reply(c->defer_reject_reply, o->defer_code, "4.7.1",
+			   "<%s>: %s rejected: defer_if_reject requested", name,
+			   class);
+		return S_DUNNO;
+	case R_WARN_IF_REJECT:
+		return S_DUNNO; /* handled by eval_list */
+	case R_PERMIT_MYNETWORKS:
+		return c->mynetworks ? S_PERMIT : S_DUNNO;
+	case R_PERMIT_SASL:
+		return c->authenticated ? S_PERMIT : S_DUNNO;
+	case R_REJECT_UNAUTH_DEST:
+	case R_DEFER_UNAUTH_DEST:
+		if (c->rcpt[0] == '\0' || c->rcpt_local)
+			return S_DUNNO;
+		if (st->kind == R_REJECT_UNAUTH_DEST)
+			make_reply(out, o->relay_domains_reject_code, "5.7.1",
+				   "<%s>: Relay access denied", c->rcpt);
+		else
+			make_reply(out, o->defer_code, "4.7.1",
+				   "<%s>: Relay access denied", c->rcpt);
+		return S_REJECT;
+	case R_PERMIT_AUTH_DEST:
+		return c->rcpt[0] != '\0' && c->rcpt_local ? S_PERMIT : S_DUNNO;
+	case R_REJECT_UNAUTH_PIPELINING:
+		if (!c->ill_pipelining)
+			return S_DUNNO;
+		stage_names(rl->stage, c, name, sizeof(name), &class);
+		make_reply(out, 503, "5.5.0",
+			   "<%s>: %s rejected: Improper use of SMTP command "
+			   "pipelining",
+			   name, class);
+		return S_REJECT;
+	case R_REJECT_NON_FQDN_RCPT:
+		if (c->rcpt[0] == '\0' ||
+		    smtp_is_fqdn(smtp_addr_domain(c->rcpt)))
+			return S_DUNNO;
+		make_reply(out, o->non_fqdn_reject_code, "5.5.2",
+			   "<%s>: Recipient address rejected: need "
+			   "fully-qualified address",
+			   c->rcpt);
+		return S_REJECT;
+	case R_REJECT_NON_FQDN_SENDER:
+		if (c->sender[0] == '\0' ||
+		    smtp_is_fqdn(smtp_addr_domain(c->sender)))
+			return S_DUNNO;
+		make_reply(out, o->non_fqdn_reject_code, "5.5.2",
+			   "<%s>: Sender address rejected: need "
+			   "fully-qualified address",
+			   c->sender);
+		return S_REJECT;
+	case R_REJECT_NON_FQDN_HELO:
+		if (c->helo[0] == '\0' || c->helo[0] == '[' ||
+		    smtp_is_fqdn(c->helo))
+			return S_DUNNO;
+		make_reply(out, o->non_fqdn_reject_code, "5.5.2",
+			   "<%s>: Helo command rejected: need "
+			   "fully-qualified hostname",
+			   c->helo);
+		return S_REJECT;
+	case R_REJECT_INVALID_HELO:
+		if (c->helo[0] == '\0' || helo_valid(c->helo))
+			return S_DUNNO;
+		make_reply(out, o->invalid_hostname_reject_code, "5.5.2",
+			   "<%s>: Helo command rejected: Invalid name",
+			   c->helo);
+		return S_REJECT;
+	case R_REJECT_UNKNOWN_HELO:
+		if (c->helo[0] == '\0' || c->helo[0] == '[' ||
+		    !helo_valid(c->helo))
+			return S_DUNNO;
+		switch (dns_hostname(c->helo)) {
+		case DNS_OK:
+			return S_DUNNO;
+		case DNS_NOTFOUND:
+			make_reply(out, o->unknown_hostname_reject_code,
+				   "4.7.1",
+				   "<%s>: Helo command rejected: Host not "
+				   "found",
+				   c->helo);
+			return S_REJECT;
+		case DNS_RETRY:
+			make_reply(rep, 450, "4.7.1",
+				   "<%s>: Helo command rejected: Host not "
+				   "found",
+				   c->helo);
+			tempfail(c, rep);
+			return S_DUNNO;
+		}
+		return S_DUNNO;
+	case R_REJECT_UNKNOWN_SENDER:
+		return unknown_domain(rl, c, c->sender, true, out);
+	case R_REJECT_UNKNOWN_RCPT:
+		if (c->rcpt_local)
+			return S_DUNNO;
+		return unknown_domain(rl, c, c->rcpt, false, out);
+	case R_REJECT_UNKNOWN_CLIENT:
+	case R_REJECT_UNKNOWN_REVERSE: {
+		int d = client_dns(c);
+		bool rev = st->kind == R_REJECT_UNKNOWN_REVERSE;
+		if (d == DNS_OK ||
+		    (rev && d != DNS_RETRY && c->client_fcrdns[0] != '\0'))
+			return S_DUNNO;
+		make_reply(out,
+			   d == DNS_RETRY ? 450 : o->unknown_client_reject_code,
+			   rev ? "4.7.1" : "4.7.25",
+			   rev ? "Client host rejected: cannot find your "
+				 "reverse hostname, [%s]"
+			       : "Client host rejected: cannot find your "
+				 "hostname, [%s]",
+			   c->client_addr);
+		return S_REJECT;
+	}
+	case R_RBL_CLIENT:
+		return rbl(rl, c, st, c->client_addr, "Client host", true, out);
+	case R_RHSBL_SENDER:
+		return rbl(rl, c, st, smtp_addr_domain(c->sender),
+			   "Sender address", false, out);
+	case R_RHSBL_CLIENT:
+		return rbl(rl, c, st, c->client_name, "Client host", false,
+			   out);
+	case R_RHSBL_HELO:
+		return rbl(rl, c, st, c->helo[0] == '[' ? "" : c->helo,
+			   "Helo command", false, out);
+	case R_RHSBL_RCPT:
+		return rbl(rl, c, st, smtp_addr_domain(c->rcpt),
+			   "Recipient address", false, out);
+	case R_CHECK_CLIENT:
+		return check_client(rl, c, st->map, out, depth);
+	case R_CHECK_HELO: {
+		enum step_result r = S_DUNNO;
+		if (c->helo[0] == '\0')
+			return S_DUNNO;
+		if (lookup_domain(rl, c, st->map, c->helo, c->helo,
+				  "Helo command", out, depth, &r))
+			return r;
+		return S_DUNNO;
+	}
+	case R_CHECK_SENDER:
+		if (c->sender == NULL)
+			return S_DUNNO;
+		return check_addr(rl, c, st->map, c->sender, "Sender address",
+				  out, depth);
+	case R_CHECK_RCPT:
+		if (c->rcpt[0] == '\0')
+			return S_DUNNO;
+		return check_addr(rl, c, st->map, c->rcpt, "Recipient address",
+				  out, depth);
+	}
+	return S_DUNNO;
+}
+
+static enum step_result eval_list(const struct restrict_list *rl,
+				  struct restrict_ctx *c, char *out, int depth)
+{
+	bool warn = false;
+	for (size_t i = 0; i < rl->n; i++) {
+		const struct restrict_step *st = &rl->s[i];
+		if (st->kind == R_WARN_IF_REJECT) {
+			warn = true;
+			continue;
+		}
+		enum step_result r = eval_step(rl, st, c, out, depth);
+		if (r == S_REJECT && warn) {
+			add_event(c, "reject_warning", out);
+			r = S_DUNNO;
+		}
+		warn = false;
+		if (r == S_REJECT && c->defer_if_reject && !(out[0] == '4')) {
+			fmt(out, RESTRICT_REPLY_MAX, "%s",
+			    c->defer_reject_reply);
+		}
+		if (r != S_DUNNO)
+			return r;
+	}
+	return S_DUNNO;
 }
 
 enum restrict_result restrict_eval(const struct restrict_list *rl,
-				   const struct restrict_ctx *c, char *out)
+				   struct restrict_ctx *c, char *out)
 {
-	for (size_t i = 0; i < rl->n; i++) {
-		switch (rl->k[i]) {
-		case R_PERMIT:
-			return RESTRICT_PERMIT;
-		case R_REJECT:
-			reply(out,
-			      "554 5.7.1 <%s>: Recipient address "
-			      "rejected: Access denied",
-			      c->rcpt);
-			return RESTRICT_REJECT;
-		case R_DEFER:
-			reply(out,
-			      "450 4.7.1 <%s>: Recipient address "
-			      "rejected: Try again later",
-			      c->rcpt);
-			return RESTRICT_REJECT;
-		case R_PERMIT_MYNETWORKS:
-			if (c->mynetworks)
-				return RESTRICT_PERMIT;
-			break;
-		case R_PERMIT_SASL:
-			if (c->authenticated)
-				return RESTRICT_PERMIT;
-			break;
-		case R_REJECT_UNAUTH_DEST:
-			if (!c->rcpt_local) {
-				reply(out,
-				      "554 5.7.1 <%s>: Relay access "
-				      "denied",
-				      c->rcpt);
-				return RESTRICT_REJECT;
-			}
-			break;
-		case R_PERMIT_AUTH_DEST:
-			if (c->rcpt_local)
-				return RESTRICT_PERMIT;
-			break;
-		case R_REJECT_NON_FQDN_RCPT:
-			if (!smtp_is_fqdn(smtp_addr_domain(c->rcpt))) {
-				reply(out,
-				      "504 5.5.2 <%s>: Recipient address "
-				      "rejected: need fully-qualified "
-				      "address",
-				      c->rcpt);
-				return RESTRICT_REJECT;
-			}
-			break;
-		case R_REJECT_NON_FQDN_SENDER:
-			if (c->sender[0] != '\0' &&
-			    !smtp_is_fqdn(smtp_addr_domain(c->sender))) {
-				reply(out,
-				      "504 5.5.2 <%s>: Sender address "
-				      "rejected: need fully-qualified "
-				      "address",
-				      c->sender);
-				return RESTRICT_REJECT;
-			}
-			break;
-		case R_REJECT_NON_FQDN_HELO:
-			if (c->helo[0] != '\0' && c->helo[0] != '[' &&
-			    !smtp_is_fqdn(c->helo)) {
-				reply(out,
-				      "504 5.5.2 <%s>: Helo command "
-				      "rejected: need fully-qualified "
-				      "hostname",
-				      c->helo);
-				return RESTRICT_REJECT;
-			}
-			break;
-		case R_REJECT_INVALID_HELO:
-			if (c->helo[0] != '\0' && !helo_valid(c->helo)) {
-				reply(out,
-				      "501 5.5.2 <%s>: Helo command "
-				      "rejected: Invalid name",
-				      c->helo);
-				return RESTRICT_REJECT;
-			}
-			break;
-		}
+	static const char empty[] = "";
+	if (c->client_name == NULL)
+		c->client_name = "unknown";
+	if (c->client_addr == NULL)
+		c->client_addr = empty;
+	if (c->helo == NULL)
+		c->helo = empty;
+	if (c->sender == NULL)
+		c->sender = empty;
+	if (c->rcpt == NULL)
+		c->rcpt = empty;
+	if (rl == NULL)
+		return RESTRICT_DUNNO;
+	switch (eval_list(rl, c, out, 0)) {
+	case S_PERMIT:
+		return RESTRICT_PERMIT;
+	case S_REJECT:
+		return RESTRICT_REJECT;
+	case S_DUNNO:
+		break;
 	}
 	return RESTRICT_DUNNO;
+}
+
+bool restrict_finish(struct restrict_ctx *c, char *out)
+{
+	if (!c->defer_if_permit)
+		return false;
+	fmt(out, RESTRICT_REPLY_MAX, "%s", c->defer_reply);
+	return true;
 }

@@ -1,14 +1,28 @@
 /*
  * Postfix-style access restrictions (DESIGN §8): mynetworks as a CIDR
  * list, and restriction lists such as smtpd_recipient_restrictions parsed
- * once at start-up into an array of steps that restrict_eval() walks in
- * order, stopping at the first permit or reject, as Postfix does.
- * Implemented names: permit, reject, defer, permit_mynetworks,
- * permit_sasl_authenticated, reject_unauth_destination,
- * permit_auth_destination, reject_non_fqdn_recipient,
- * reject_non_fqdn_sender, reject_non_fqdn_helo_hostname
- * (reject_non_fqdn_hostname), reject_invalid_helo_hostname
- * (reject_invalid_hostname).  Another name is a start-up error.
+ * into steps that restrict_eval() walks in order, stopping at the first
+ * permit or reject, as Postfix's smtpd_check.c does.  A list belongs to a
+ * stage (client, helo, sender, relay, recipient, data, end-of-data), which
+ * names what "reject" rejects ("Client host rejected", "Recipient address
+ * rejected", ...).  Names (see docs/mta.md for replies):
+ *   permit reject defer defer_if_permit defer_if_reject warn_if_reject
+ *   permit_mynetworks permit_sasl_authenticated
+ *   reject_unauth_destination defer_unauth_destination
+ *   permit_auth_destination reject_unauth_pipelining
+ *   reject_invalid_helo_hostname reject_non_fqdn_helo_hostname
+ *   reject_unknown_helo_hostname reject_non_fqdn_sender
+ *   reject_non_fqdn_recipient reject_unknown_sender_domain
+ *   reject_unknown_recipient_domain reject_unknown_client_hostname
+ *   reject_unknown_reverse_client_hostname
+ *   reject_rbl_client ZONE[=a.b.c.d] reject_rhsbl_sender ZONE
+ *   reject_rhsbl_client ZONE reject_rhsbl_helo ZONE
+ *   reject_rhsbl_recipient ZONE
+ *   check_client_access MAP check_helo_access MAP check_sender_access MAP
+ *   check_recipient_access MAP
+ * and the old names reject_invalid_hostname, reject_non_fqdn_hostname,
+ * reject_unknown_hostname, reject_unknown_client.
+ * Evaluation may block (DNS, table files): run it in a worker thread.
  */
 #ifndef MTA_RESTRICT_H
 #define MTA_RESTRICT_H
@@ -23,6 +37,9 @@ struct restrict_list;
 #define RESTRICT_MAX 64
 /* Room for one reply line built by restrict_eval(). */
 #define RESTRICT_REPLY_MAX 600
+/* Log events (warn_if_reject, DISCARD, HOLD) and PREPENDs per evaluation. */
+#define RESTRICT_EVENTS_MAX  8
+#define RESTRICT_PREPEND_MAX 4
 
 /*
  * Parses CIDR entries: "a.b.c.d[/n]", "[ipv6][/n]" or "ipv6[/n]".
@@ -35,19 +52,90 @@ struct netlist *netlist_parse(const char *const *items, size_t n,
 bool netlist_match(const struct netlist *nl, const char *addr);
 void netlist_free(struct netlist **nl);
 
-/* Parses names as above; NULL with *bad_r naming an unknown one. */
+enum restrict_stage {
+	RESTRICT_CLIENT,
+	RESTRICT_HELO,
+	RESTRICT_SENDER,
+	RESTRICT_RELAY,
+	RESTRICT_RECIPIENT,
+	RESTRICT_DATA,
+	RESTRICT_EOD,
+	RESTRICT_NSTAGES,
+};
+
+/* Reply codes (Postfix's parameters of the same names). */
+struct restrict_opts {
+	unsigned reject_code;		       /* 554 */
+	unsigned defer_code;		       /* 450 */
+	unsigned access_map_reject_code;       /* 554 */
+	unsigned access_map_defer_code;	       /* 450 */
+	unsigned relay_domains_reject_code;    /* 554 */
+	unsigned unknown_address_reject_code;  /* 450 */
+	unsigned unknown_client_reject_code;   /* 450 */
+	unsigned unknown_hostname_reject_code; /* 450 */
+	unsigned maps_rbl_reject_code;	       /* 554 */
+	unsigned non_fqdn_reject_code;	       /* 504 */
+	unsigned invalid_hostname_reject_code; /* 501 */
+	bool parent_matches_subdomains;	       /* smtpd_access_maps in
+						  parent_domain_matches_subdomains */
+};
+
+/* Postfix's defaults. */
+void restrict_opts_default(struct restrict_opts *o);
+
+/*
+ * Parses a restriction list for stage with options o (copied).  Tables
+ * named by check_*_access are opened now.  Returns the list or NULL with
+ * a message in err (errsz bytes) naming the bad item.
+ */
+struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
+					  enum restrict_stage stage,
+					  const struct restrict_opts *o,
+					  char *err, size_t errsz);
+/* restrict_parse_list() for smtpd_recipient_restrictions with the default
+   options; NULL with *bad_r set to the first bad item. */
 struct restrict_list *restrict_parse(const char *const *items, size_t n,
 				     const char **bad_r);
 void restrict_free(struct restrict_list **rl);
+/* True when the list holds a restriction that stops open relaying
+   (reject_unauth_destination, defer_unauth_destination, reject, defer,
+   defer_if_permit), as Postfix demands of relay or recipient lists. */
+bool restrict_has_relay_guard(const struct restrict_list *rl);
+/* Entries in the list (0: empty). */
+size_t restrict_count(const struct restrict_list *rl);
 
-/* What a restriction can look at (all strings NUL-terminated, may be ""). */
+/* What one evaluation found besides its result. */
+struct restrict_event {
+	char what[16]; /* "reject_warning", "discard", "hold" */
+	char text[RESTRICT_REPLY_MAX];
+};
+
+/* What a restriction can look at (strings NUL-terminated, may be ""),
+   and what it leaves behind.  Zero it, fill the inputs. */
 struct restrict_ctx {
-	bool mynetworks;    /* the client is in mynetworks */
-	bool authenticated; /* SASL login done */
-	bool rcpt_local;    /* the recipient domain is ours */
+	bool mynetworks;	 /* the client is in mynetworks */
+	bool authenticated;	 /* SASL login done */
+	bool rcpt_local;	 /* the recipient domain is ours */
+	bool ill_pipelining;	 /* the client pipelined without permission */
+	const char *client_name; /* "unknown" when there is none */
+	const char *client_addr;
 	const char *helo;
 	const char *sender;
 	const char *rcpt;
+
+	/* outputs, accumulated over calls */
+	bool discard, hold;
+	size_t nevents, nprepend;
+	struct restrict_event events[RESTRICT_EVENTS_MAX];
+	char prepend[RESTRICT_PREPEND_MAX][RESTRICT_REPLY_MAX];
+	bool defer_if_permit; /* a 450 waits for a final permit */
+	char defer_reply[RESTRICT_REPLY_MAX];
+	bool defer_if_reject; /* a later reject becomes this 450 */
+	char defer_reject_reply[RESTRICT_REPLY_MAX];
+
+	/* the client name lookup, done once */
+	int client_dns; /* 0 not yet; else 1 + enum dns_status */
+	char client_fcrdns[256];
 };
 
 enum restrict_result {
@@ -56,10 +144,15 @@ enum restrict_result {
 	RESTRICT_REJECT, /* reply_r holds the SMTP reply */
 };
 
-/* Evaluates rl for a RCPT command.  reply_r (RESTRICT_REPLY_MAX bytes)
-   gets "554 5.7.1 <x>: Relay access denied" and the like. */
+/* Evaluates rl.  reply_r (RESTRICT_REPLY_MAX bytes) gets "554 5.7.1 <x>:
+   Relay access denied" and the like on RESTRICT_REJECT. */
 enum restrict_result restrict_eval(const struct restrict_list *rl,
-				   const struct restrict_ctx *ctx,
-				   char *reply_r);
+				   struct restrict_ctx *ctx, char *reply_r);
+
+/*
+ * Ends a command's evaluation: when no stage rejected and a
+ * defer_if_permit is pending, it becomes the reply (returns true).
+ */
+bool restrict_finish(struct restrict_ctx *ctx, char *reply_r);
 
 #endif

@@ -11,6 +11,7 @@
 #include "smtpd.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,10 +20,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "anvil.h"
 #include "buf.h"
+#include "cleanup.h"
+#include "conf.h"
 #include "dir.h"
 #include "log.h"
 #include "net.h"
+#include "policy.h"
 #include "queue.h"
 #include "sasl.h"
 #include "smtp_parse.h"
@@ -37,6 +42,7 @@ enum sstate {
 	S_WAIT,	     /* a worker job runs; reading paused */
 	S_STARTTLS,  /* "220 Ready to start TLS" being flushed */
 	S_CLOSING,   /* flushing the last reply, then free */
+	S_SLEEP,     /* smtpd_error_sleep_time before the next reply */
 };
 
 struct rcpt {
@@ -45,10 +51,21 @@ struct rcpt {
 	unsigned notify;
 };
 
-enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT };
+enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT, JOB_DATA };
+
+/* What the restrictions left for the transaction (access map actions). */
+struct tx_flags {
+	bool discard, hold;
+	size_t nprepend;
+	char prepend[RESTRICT_PREPEND_MAX][RESTRICT_REPLY_MAX];
+};
 
 struct session {
 	struct smtpd_server *srv;
+	struct smtpd_policy *pol; /* the policy this session started with */
+	bool anvil_counted;
+	bool ill_pipelining; /* reject_unauth_pipelining */
+	bool sleep_pending;  /* delay the replies (soft error limit) */
 	enum smtpd_service svc;
 	enum sstate state;
 	int fd;
@@ -80,6 +97,16 @@ struct session {
 	char id[QUEUE_ID_LEN + 1];
 	struct queue_file *qf;
 	struct timeval arrival;
+
+	/* restrictions and cleanup */
+	struct restrict_ctx rc;
+	enum restrict_result job_res;
+	char job_reply[RESTRICT_REPLY_MAX];
+	struct tx_flags tx;
+	struct buf hdr; /* the logical header being read */
+	bool hdr_truncated;
+	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
+	char cl_text[CLEANUP_TEXT_MAX + 1];
 
 	/* DATA */
 	bool line_start, prev_crlf, in_header, too_big, write_err;
@@ -161,14 +188,29 @@ reply_err(struct session *s, const char *fmt, ...)
 		return;
 	}
 	s->errors++;
-	if (s->srv->cfg.hard_error_limit > 0 &&
-	    s->errors >= s->srv->cfg.hard_error_limit) {
+	unsigned hard = s->pol->hard_error_limit;
+	if (s->errors >= s->pol->soft_error_limit && s->errors < hard &&
+	    s->pol->error_sleep_ms > 0)
+		s->sleep_pending = true;
+	if (hard > 0 && s->errors >= hard) {
 		log_info("too many errors after %s from %s[%s]", verb_log(s),
 			 s->name, s->addr);
 		reply(s, "421 4.7.0 %s Error: too many errors",
 		      s->srv->cfg.hostname);
 		session_close(s);
 	}
+}
+
+/* Postfix's smtpd_error_sleep_time: once the client has made
+   smtpd_soft_error_limit errors, hold each error reply back for a while. */
+static bool maybe_sleep(struct session *s)
+{
+	if (!s->sleep_pending || s->state != S_COMMAND)
+		return false;
+	s->sleep_pending = false;
+	s->state = S_SLEEP;
+	ev_timer_set(s->timer, s->pol->error_sleep_ms);
+	return true;
 }
 
 /* ------------------------------------------------------------- transaction */
@@ -180,6 +222,10 @@ static void transaction_reset(struct session *s)
 	s->nrcpt = 0;
 	s->id[0] = '\0';
 	queue_file_free(&s->qf);
+	memset(&s->tx, 0, sizeof(s->tx));
+	s->cl_action = CLEANUP_NONE;
+	s->cl_text[0] = '\0';
+	buf_reset(&s->hdr);
 }
 
 static const char *proto_name(const struct session *s)
@@ -202,28 +248,135 @@ static const char *sender_text(const struct session *s)
 
 /* Postfix: "NOQUEUE: reject: RCPT from host[ip]: <reply>; from=<> to=<>
    proto=ESMTP helo=<>" */
-static void log_reject(struct session *s, const char *cmd, const char *rep,
-		       const char *to)
+static void log_what(struct session *s, const char *what, const char *cmd,
+		     const char *rep, const char *to)
 {
 	char helo[SMTPD_HELO_MAX * 4 + 8];
 	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
 	if (to != NULL)
-		log_info("%s: reject: %s from %s[%s]: %s; from=<%s> to=<%s> "
+		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s> "
 			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", cmd, s->name, s->addr,
-			 rep, sender_text(s), to, s->esmtp ? "ESMTP" : "SMTP",
-			 helo);
+			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
+			 s->addr, rep, sender_text(s), to,
+			 s->esmtp ? "ESMTP" : "SMTP", helo);
 	else
-		log_info("%s: reject: %s from %s[%s]: %s; from=<%s> "
+		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> "
 			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", cmd, s->name, s->addr,
-			 rep, sender_text(s), s->esmtp ? "ESMTP" : "SMTP",
-			 helo);
+			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
+			 s->addr, rep, sender_text(s),
+			 s->esmtp ? "ESMTP" : "SMTP", helo);
+}
+
+static void log_reject(struct session *s, const char *cmd, const char *rep,
+		       const char *to)
+{
+	log_what(s, "reject", cmd, rep, to);
+}
+
+/* warn_if_reject, DISCARD and HOLD of the last evaluation */
+static void log_events(struct session *s, const char *cmd, const char *to)
+{
+	for (size_t i = 0; i < s->rc.nevents; i++)
+		log_what(s, s->rc.events[i].what, cmd, s->rc.events[i].text,
+			 to);
+	s->rc.nevents = 0;
+}
+
+/* Keeps what the access maps asked of the transaction. */
+static void tx_merge(struct session *s)
+{
+	s->tx.discard |= s->rc.discard;
+	s->tx.hold |= s->rc.hold;
+	for (size_t i = 0;
+	     i < s->rc.nprepend && s->tx.nprepend < RESTRICT_PREPEND_MAX; i++)
+		memcpy(s->tx.prepend[s->tx.nprepend++], s->rc.prepend[i],
+		       RESTRICT_REPLY_MAX);
+	s->rc.nprepend = 0;
+}
+
+/* The restriction context for this session (worker or loop thread). */
+static void ctx_fill(struct session *s, const char *rcpt)
+{
+	memset(&s->rc, 0, sizeof(s->rc));
+	s->rc.mynetworks = s->mynetworks;
+	s->rc.authenticated = s->authenticated;
+	s->rc.ill_pipelining = s->ill_pipelining;
+	s->rc.client_name = s->name;
+	s->rc.client_addr = s->addr;
+	s->rc.helo = s->helo;
+	s->rc.sender = sender_text(s);
+	s->rc.rcpt = rcpt;
+}
+
+/* Evaluates the stages in order; the first reject ends it (worker). */
+static enum restrict_result run_stages(struct session *s,
+				       const enum restrict_stage *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (restrict_eval(s->pol->stage[st[i]], &s->rc, s->job_reply) ==
+		    RESTRICT_REJECT)
+			return RESTRICT_REJECT;
+	}
+	if (restrict_finish(&s->rc, s->job_reply))
+		return RESTRICT_REJECT;
+	return RESTRICT_PERMIT;
+}
+
+/* RCPT: the client, helo and sender stages run here (smtpd_delay_reject;
+   "no" is not implemented and behaves the same, see docs/mta.md), then
+   relay, then recipient (Postfix's order). */
+static void rcpt_check(struct session *s)
+{
+	static const enum restrict_stage st[] = {
+	    RESTRICT_CLIENT, RESTRICT_HELO, RESTRICT_SENDER, RESTRICT_RELAY,
+	    RESTRICT_RECIPIENT};
+	ctx_fill(s, s->job_rcpt.addr);
+	s->rc.rcpt_local = s->job_dir != DIR_RCPT_REMOTE;
+	s->job_res = run_stages(s, st, 5);
 }
 
 /* ------------------------------------------------------------------ jobs */
 
 static void job_done(void *ctx);
+
+/* Moves a committed message from active/ to hold/ (HOLD actions). */
+static int queue_hold(const struct session *s)
+{
+	char from[4096], to[4096];
+	const char *q = s->srv->cfg.queue_dir;
+	int a = snprintf(from, sizeof(from), "%s/active/%s", q, s->id);
+	int b = snprintf(to, sizeof(to), "%s/hold/%s", q, s->id);
+	if (a < 0 || b < 0 || (size_t)a >= sizeof(from) ||
+	    (size_t)b >= sizeof(to))
+		return -1;
+	return rename(from, to);
+}
+
+/* End of data (worker): end-of-data restrictions, then commit unless the
+   message is rejected or discarded. */
+static void commit_run(struct session *s)
+{
+	static const enum restrict_stage st[] = {RESTRICT_EOD};
+	s->job_res = RESTRICT_DUNNO;
+	s->job_rc = 0;
+	if (restrict_count(s->pol->stage[RESTRICT_EOD]) > 0) {
+		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = run_stages(s, st, 1);
+		s->tx.discard |= s->rc.discard;
+		s->tx.hold |= s->rc.hold;
+	}
+	if (s->job_res == RESTRICT_REJECT || s->tx.discard ||
+	    s->cl_action == CLEANUP_DISCARD)
+		return;
+	errno = 0;
+	s->job_rc = queue_file_commit(s->qf, &s->job_error);
+	s->job_errno = errno;
+	if (s->job_rc == 0 && (s->tx.hold || s->cl_action == CLEANUP_HOLD) &&
+	    queue_hold(s) < 0) {
+		s->tx.hold = false; /* stays in active/ */
+		s->cl_action = CLEANUP_NONE;
+	}
+}
 
 static void job_run(void *ctx)
 {
@@ -232,7 +385,15 @@ static void job_run(void *ctx)
 	case JOB_RCPT:
 		s->job_dir =
 		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
+		if (s->job_dir != DIR_RCPT_TEMPFAIL)
+			rcpt_check(s);
 		break;
+	case JOB_DATA: {
+		static const enum restrict_stage st[] = {RESTRICT_DATA};
+		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = run_stages(s, st, 1);
+		break;
+	}
 	case JOB_SASL: {
 		const char *out = NULL;
 		unsigned outlen = 0;
@@ -249,9 +410,7 @@ static void job_run(void *ctx)
 		break;
 	}
 	case JOB_COMMIT:
-		errno = 0;
-		s->job_rc = queue_file_commit(s->qf, &s->job_error);
-		s->job_errno = errno;
+		commit_run(s);
 		break;
 	case JOB_NONE:
 		break;
@@ -274,7 +433,6 @@ static bool job_submit(struct session *s, enum job_kind kind)
 static void rcpt_finish(struct session *s)
 {
 	struct smtp_rcpt *r = &s->job_rcpt;
-	const struct smtpd_config *cfg = &s->srv->cfg;
 	char rep[RESTRICT_REPLY_MAX];
 
 	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
@@ -284,18 +442,10 @@ static void rcpt_finish(struct session *s)
 		reply_err(s, "%s", rep);
 		return;
 	}
-	struct restrict_ctx rc = {
-	    .mynetworks = s->mynetworks,
-	    .authenticated = s->authenticated,
-	    .rcpt_local = s->job_dir != DIR_RCPT_REMOTE,
-	    .helo = s->helo,
-	    .sender = s->mail.addr,
-	    .rcpt = r->addr,
-	};
-	if (restrict_eval(cfg->rcpt_restrictions, &rc, rep) ==
-	    RESTRICT_REJECT) {
-		log_reject(s, "RCPT", rep, r->addr);
-		reply_err(s, "%s", rep);
+	log_events(s, "RCPT", r->addr);
+	if (s->job_res == RESTRICT_REJECT) {
+		log_reject(s, "RCPT", s->job_reply, r->addr);
+		reply_err(s, "%s", s->job_reply);
 		return;
 	}
 	if (s->job_dir == DIR_RCPT_UNKNOWN) {
@@ -311,6 +461,7 @@ static void rcpt_finish(struct session *s)
 		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
 		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
 	}
+	tx_merge(s);
 	struct rcpt *n = &s->rcpts[s->nrcpt++];
 	memcpy(n->addr, r->addr, sizeof(n->addr));
 	memcpy(n->orcpt, r->orcpt, sizeof(n->orcpt));
@@ -472,44 +623,173 @@ static bool header_is(struct str l, const char *name)
 	return l.len > n && l.p[n] == ':' && str_has_prefix_case(l, name);
 }
 
-static void data_header_line(struct session *s, struct str l)
+/* header_checks / body_checks: one line, "header" or "body" for the log */
+static enum cleanup_action check_line(struct session *s, struct map *m,
+				      const char *line, const char *kind)
 {
-	if (l.len == 0) {
-		data_end_headers(s);
-		return;
+	char text[CLEANUP_TEXT_MAX + 1];
+	enum cleanup_action a = cleanup_check(m, line, text);
+	const char *what = cleanup_action_log(a);
+	if (a == CLEANUP_TEMPFAIL) {
+		log_warning("%s: %s_checks lookup failed: %s", s->id, kind,
+			    map_spec(m));
+		a = CLEANUP_REJECT;
+		snprintf(text, sizeof(text),
+			 "4.3.0 Server configuration "
+			 "error");
+		what = NULL;
 	}
-	if (l.p[0] == ' ' || l.p[0] == '\t')
+	if (what != NULL) {
+		/* Postfix: "ID: reject: header Subject: x from h[a];
+		   from=<> to=<> proto=ESMTP helo=<h>: 5.7.1 text" */
+		char esc[256], helo[SMTPD_HELO_MAX * 4 + 8];
+		size_t n = strlen(line);
+		log_escape(esc, sizeof(esc), line, n > 200 ? 200 : n);
+		log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+		log_info("%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> "
+			 "proto=%s helo=<%s>%s%s",
+			 s->id, what, kind, esc, s->name, s->addr, s->mail.addr,
+			 s->nrcpt ? s->rcpts[0].addr : "",
+			 s->esmtp ? "ESMTP" : "SMTP", helo, text[0] ? ": " : "",
+			 text);
+	}
+	switch (a) {
+	case CLEANUP_REJECT:
+	case CLEANUP_DISCARD:
+	case CLEANUP_HOLD:
+		/* the strongest wins: reject, then discard, then hold */
+		if (s->cl_action == CLEANUP_NONE ||
+		    (s->cl_action == CLEANUP_HOLD && a != CLEANUP_HOLD) ||
+		    (s->cl_action == CLEANUP_DISCARD && a == CLEANUP_REJECT)) {
+			s->cl_action = a;
+			snprintf(s->cl_text, sizeof(s->cl_text), "%s", text);
+		}
+		return CLEANUP_NONE;
+	case CLEANUP_PREPEND:
+	case CLEANUP_REPLACE:
+		snprintf(s->cl_text, sizeof(s->cl_text), "%s", text);
+		return a;
+	case CLEANUP_IGNORE:
+		return a;
+	default:
+		return CLEANUP_NONE;
+	}
+}
+
+/* Writes one line (or header) after body_checks / header_checks. */
+static void put_checked(struct session *s, const char *p, size_t n,
+			struct map *m, const char *kind)
+{
+	enum cleanup_action a = CLEANUP_NONE;
+	if (m != NULL && s->cl_action != CLEANUP_REJECT) {
+		char *line = xmemdup0(p, n);
+		a = check_line(s, m, line, kind);
+		free(line);
+	}
+	if (a == CLEANUP_IGNORE)
 		return;
+	if (a == CLEANUP_PREPEND || a == CLEANUP_REPLACE) {
+		(void)data_put(s, s->cl_text, strlen(s->cl_text));
+		(void)data_put(s, "\n", 1);
+		if (a == CLEANUP_REPLACE)
+			return;
+	}
+	(void)data_put(s, p, n);
+	(void)data_put(s, "\n", 1);
+}
+
+/* The logical header collected in s->hdr is complete. */
+static void hdr_flush(struct session *s)
+{
+	if (s->hdr.len == 0)
+		return;
+	struct str l = {s->hdr.p, s->hdr.len};
+	const char *colon = memchr(l.p, ':', l.len);
+	if (header_is(l, "Date")) {
+		s->seen_date = true;
+	} else if (header_is(l, "Message-ID") && colon != NULL) {
+		s->seen_msgid = true;
+		const char *nl =
+		    memchr(colon, '\n', l.len - (size_t)(colon - l.p));
+		size_t vl = nl ? (size_t)(nl - colon - 1)
+			       : l.len - (size_t)(colon + 1 - l.p);
+		struct str v = str_trim((struct str){colon + 1, vl});
+		size_t n =
+		    v.len < sizeof(s->msgid) - 1 ? v.len : sizeof(s->msgid) - 1;
+		log_escape(s->msgid, sizeof(s->msgid), v.p, n);
+	}
+	put_checked(s, l.p, l.len, s->pol->header_checks, "header");
+	buf_reset(&s->hdr);
+	s->hdr_truncated = false;
+}
+
+/* Adds text to the current header within header_size_limit; the excess
+   is dropped, as Postfix's cleanup does. */
+static void hdr_add(struct session *s, const char *p, size_t n)
+{
+	if (s->hdr_truncated)
+		return;
+	if (s->hdr.len + n > s->pol->header_size_limit ||
+	    buf_append(&s->hdr, p, n) < 0) {
+		size_t room = s->pol->header_size_limit > s->hdr.len
+				  ? s->pol->header_size_limit - s->hdr.len
+				  : 0;
+		if (room > 0 && buf_append(&s->hdr, p, room) < 0)
+			room = 0;
+		s->hdr_truncated = true;
+	}
+}
+
+static bool header_start_ok(struct str l)
+{
 	const char *colon = memchr(l.p, ':', l.len);
 	bool ok = colon != NULL && colon > l.p;
 	for (const char *c = l.p; ok && c < colon; c++) {
 		if ((unsigned char)*c <= 32 || (unsigned char)*c >= 127)
 			ok = false;
 	}
-	if (!ok) {
+	return ok;
+}
+
+/*
+ * One line of the header section (whole = false: a piece of a line too
+ * long to read at once, glued to the previous piece).  Returns true when
+ * the line was taken as a header, false when the body has started (the
+ * caller writes it as a body line).
+ */
+static bool data_header_line(struct session *s, struct str l, bool piece)
+{
+	if (piece) {
+		hdr_add(s, l.p, l.len);
+		return true;
+	}
+	if (l.len == 0) {
+		hdr_flush(s);
+		data_end_headers(s);
+		(void)data_put(s, "\n", 1);
+		return true;
+	}
+	if ((l.p[0] == ' ' || l.p[0] == '\t') && s->hdr.len > 0) {
+		hdr_add(s, "\n", 1);
+		hdr_add(s, l.p, l.len);
+		return true;
+	}
+	hdr_flush(s);
+	if (!header_start_ok(l)) {
 		/* the body starts without an empty line: end headers here */
 		data_end_headers(s);
 		(void)data_put(s, "\n", 1);
-		return;
+		return false;
 	}
-	if (header_is(l, "Date")) {
-		s->seen_date = true;
-	} else if (header_is(l, "Message-ID")) {
-		s->seen_msgid = true;
-		struct str v = str_trim(
-		    (struct str){colon + 1, l.len - (size_t)(colon + 1 - l.p)});
-		size_t n =
-		    v.len < sizeof(s->msgid) - 1 ? v.len : sizeof(s->msgid) - 1;
-		log_escape(s->msgid, sizeof(s->msgid), v.p, n);
-	}
+	hdr_add(s, l.p, l.len);
+	return true;
 }
 
 static void data_line(struct session *s, struct str l)
 {
-	if (s->in_header)
-		data_header_line(s, l);
-	(void)data_put(s, l.p, l.len);
-	(void)data_put(s, "\n", 1);
+	if (s->in_header && data_header_line(s, l, false))
+		return;
+	put_checked(s, l.p, l.len, s->pol->body_checks, "body");
 }
 
 static bool data_start(struct session *s)
@@ -577,6 +857,18 @@ static bool data_start(struct session *s)
 		return false;
 	}
 
+	/* access map PREPEND headers go first, as smtpd hands them to
+	   cleanup before its Received: */
+	for (size_t i = 0; i < s->tx.nprepend; i++) {
+		if (queue_file_write(s->qf, s->tx.prepend[i],
+				     strlen(s->tx.prepend[i])) < 0 ||
+		    queue_file_write(s->qf, "\n", 1) < 0) {
+			log_error("%s: write queue file: %s", s->id,
+				  strerror(errno));
+			queue_file_free(&s->qf);
+			return false;
+		}
+	}
 	/* Received: as Postfix writes it (RFC 5321 4.4, RFC 3848 protocol) */
 	format_date(date, sizeof(date), s->arrival.tv_sec);
 	if (s->tls_on)
@@ -619,8 +911,10 @@ static bool data_start(struct session *s)
 
 static void data_finish(struct session *s)
 {
-	if (s->in_header)
+	if (s->in_header) {
+		hdr_flush(s);
 		data_end_headers(s);
+	}
 	if (s->too_big) {
 		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
 		log_reject(s, "END-OF-MESSAGE", rep, NULL);
@@ -635,6 +929,14 @@ static void data_finish(struct session *s)
 		s->state = S_COMMAND;
 		return;
 	}
+	if (s->cl_action == CLEANUP_REJECT) {
+		/* header_checks / body_checks REJECT (logged when matched) */
+		reply_err(s, "%s %s", s->cl_text[0] == '4' ? "451" : "550",
+			  s->cl_text);
+		transaction_reset(s);
+		s->state = S_COMMAND;
+		return;
+	}
 	if (!job_submit(s, JOB_COMMIT)) {
 		reply_err(s, "451 4.3.0 Error: queue file write error");
 		transaction_reset(s);
@@ -644,16 +946,30 @@ static void data_finish(struct session *s)
 
 static void commit_finish(struct session *s)
 {
-	if (s->job_rc < 0) {
+	const char *to = s->nrcpt == 1 ? s->rcpts[0].addr : NULL;
+	log_events(s, "END-OF-MESSAGE", to);
+	if (s->job_res == RESTRICT_REJECT) {
+		log_reject(s, "END-OF-MESSAGE", s->job_reply, to);
+		reply_err(s, "%s", s->job_reply);
+	} else if (s->tx.discard || s->cl_action == CLEANUP_DISCARD) {
+		/* Postfix claims delivery and drops the message */
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (discarded)",
+			 s->id, s->mail.addr,
+			 (unsigned long long)queue_file_size(s->qf), s->nrcpt);
+		s->ok[SMTP_VERB_DATA]++;
+		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
+	} else if (s->job_rc < 0) {
 		log_error("%s: %s: %s", s->id, s->job_error,
 			  strerror(s->job_errno));
 		reply_err(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		if (s->msgid[0] != '\0')
 			log_info("%s: message-id=%s", s->id, s->msgid);
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue active)",
+		bool hold = s->tx.hold || s->cl_action == CLEANUP_HOLD;
+		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue %s)",
 			 s->id, s->mail.addr,
-			 (unsigned long long)queue_file_size(s->qf), s->nrcpt);
+			 (unsigned long long)queue_file_size(s->qf), s->nrcpt,
+			 hold ? "hold" : "active");
 		s->ok[SMTP_VERB_DATA]++;
 		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
 	}
@@ -692,9 +1008,8 @@ static bool data_input(struct session *s)
 			seg.p++;
 			seg.len--;
 		}
-		if (s->in_header && s->line_start)
-			data_header_line(s, seg);
-		(void)data_put(s, seg.p, seg.len);
+		if (!s->in_header || !data_header_line(s, seg, !s->line_start))
+			(void)data_put(s, seg.p, seg.len);
 		buf_consume(&s->in, n);
 		s->line_start = false;
 		return true;
@@ -724,6 +1039,8 @@ static bool data_input(struct session *s)
 	}
 	if (s->line_start) {
 		data_line(s, l);
+	} else if (s->in_header) {
+		data_header_line(s, l, true);
 	} else {
 		(void)data_put(s, l.p, l.len);
 		(void)data_put(s, "\n", 1);
@@ -798,7 +1115,7 @@ static void cmd_mail(struct session *s, struct str args)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
 	struct str bad = {"", 0};
-	if (!s->have_helo && cfg->helo_required) {
+	if (!s->have_helo && s->pol->helo_required) {
 		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
@@ -888,6 +1205,31 @@ static void cmd_rcpt(struct session *s, struct str args)
 	}
 }
 
+static void data_go(struct session *s)
+{
+	if (!data_start(s)) {
+		reply_err(s, "451 4.3.0 Error: queue file write error");
+		transaction_reset(s);
+		return;
+	}
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	s->state = S_DATA;
+}
+
+/* smtpd_data_restrictions done (JOB_DATA) */
+static void data_checked(struct session *s)
+{
+	const char *to = s->nrcpt == 1 ? s->rcpts[0].addr : NULL;
+	log_events(s, "DATA", to);
+	if (s->job_res == RESTRICT_REJECT) {
+		log_reject(s, "DATA", s->job_reply, to);
+		reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	tx_merge(s);
+	data_go(s);
+}
+
 static void cmd_data(struct session *s, struct str args)
 {
 	if (args.len > 0) {
@@ -902,13 +1244,12 @@ static void cmd_data(struct session *s, struct str args)
 		reply_err(s, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
-	if (!data_start(s)) {
-		reply_err(s, "451 4.3.0 Error: queue file write error");
-		transaction_reset(s);
+	if (restrict_count(s->pol->stage[RESTRICT_DATA]) > 0) {
+		if (!job_submit(s, JOB_DATA))
+			reply_err(s, "451 4.3.0 Error: server busy");
 		return;
 	}
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	s->state = S_DATA;
+	data_go(s);
 }
 
 static void cmd_rset(struct session *s, struct str args)
@@ -1064,6 +1405,38 @@ static const struct {
     [SMTP_VERB_BDAT] = {cmd_unimplemented, 0},
 };
 
+/*
+ * RFC 2920: a client may send further commands without waiting only after
+ * EHLO, and never after EHLO, DATA, VRFY, QUIT, NOOP, STARTTLS or AUTH
+ * themselves.  Input already waiting behind such a line is "improper
+ * command pipelining" (Postfix's smtpd_flag_ill_pipelining), which
+ * reject_unauth_pipelining turns into a rejection.
+ */
+static void check_pipelining(struct session *s, struct str line)
+{
+	if (s->ill_pipelining)
+		return;
+	size_t used = (size_t)(line.p - s->in.p) + line.len + 1;
+	if (net_line_was_crlf(&s->in, line))
+		used++;
+	if (s->in.len <= used)
+		return;
+	struct str args;
+	enum smtp_verb v = smtp_parse_verb(line, &args);
+	bool last = v == SMTP_VERB_EHLO || v == SMTP_VERB_HELO ||
+		    v == SMTP_VERB_DATA || v == SMTP_VERB_VRFY ||
+		    v == SMTP_VERB_QUIT || v == SMTP_VERB_NOOP ||
+		    v == SMTP_VERB_STARTTLS || v == SMTP_VERB_AUTH;
+	if (s->esmtp && !last)
+		return;
+	char esc[512];
+	size_t n = s->in.len - used;
+	log_escape(esc, sizeof(esc), s->in.p + used, n > 100 ? 100 : n);
+	log_info("improper command pipelining after %s from %s[%s]: %s",
+		 smtp_verb_name(v), s->name, s->addr, esc);
+	s->ill_pipelining = true;
+}
+
 static void command(struct session *s, struct str line)
 {
 	struct str args;
@@ -1084,8 +1457,7 @@ static void command(struct session *s, struct str line)
 		reply_err(s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
-	if (s->srv->cfg.helo_required && !s->have_helo &&
-	    !(flags & CMD_PRE_HELO)) {
+	if (s->pol->helo_required && !s->have_helo && !(flags & CMD_PRE_HELO)) {
 		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
@@ -1145,6 +1517,7 @@ static void process_input(struct session *s)
 			/* copy: the worker reads it after we consume */
 			auth_line(s, line);
 		} else {
+			check_pipelining(s, line);
 			command(s, line);
 		}
 		net_line_consume(&s->in, line);
@@ -1154,6 +1527,8 @@ static void process_input(struct session *s)
 			buf_reset(&s->in);
 			return;
 		}
+		if (maybe_sleep(s))
+			return;
 	}
 }
 
@@ -1221,6 +1596,10 @@ static void session_free(struct session *s)
 	buf_deinit(&s->out);
 	free(s->rcpts);
 	free(s->sasl_user);
+	buf_deinit(&s->hdr);
+	if (s->anvil_counted)
+		anvil_disconnect(s->srv->anvil, s->addr);
+	policy_unref(&s->pol);
 	s->srv->sessions--;
 	free(s);
 }
@@ -1259,10 +1638,14 @@ static void job_done(void *ctx)
 	case JOB_COMMIT:
 		commit_finish(s);
 		break;
+	case JOB_DATA:
+		data_checked(s);
+		break;
 	case JOB_NONE:
 		break;
 	}
-	timer_arm(s);
+	if (!maybe_sleep(s))
+		timer_arm(s);
 	session_run(s);
 }
 
@@ -1295,6 +1678,10 @@ static int session_read(struct session *s)
 static void session_update(struct session *s)
 {
 	unsigned ev = 0;
+	if (s->state == S_SLEEP) {
+		ev_io_set(s->io, 0);
+		return;
+	}
 	if (s->out.len > 0) {
 		ev = s->tls_on ? s->tls_want : EV_WRITE;
 	} else if (s->state == S_HANDSHAKE) {
@@ -1311,6 +1698,8 @@ static void session_update(struct session *s)
 static void session_run(struct session *s)
 {
 	for (;;) {
+		if (s->state == S_SLEEP)
+			break;
 		int w = session_flush(s);
 		if (w < 0) {
 			session_lost(s, "");
@@ -1405,6 +1794,12 @@ static void session_timeout(struct ev_timer *t, void *ctx)
 		timer_arm(s);
 		return;
 	}
+	if (s->state == S_SLEEP) {
+		s->state = S_COMMAND;
+		timer_arm(s);
+		session_run(s);
+		return;
+	}
 	if (s->state == S_CLOSING) {
 		/* the client does not read our last reply */
 		session_free(s);
@@ -1429,6 +1824,157 @@ static void session_timeout(struct ev_timer *t, void *ctx)
 	session_run(s);
 }
 
+/* ---------------------------------------------------------- the server */
+
+int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
+		       char *err, size_t errsz)
+{
+	struct smtpd_policy *p = policy_load(c, err, errsz);
+	if (p == NULL)
+		return -1;
+	policy_unref(&srv->policy);
+	srv->policy = p;
+	if (srv->anvil == NULL)
+		srv->anvil = anvil_new();
+	return 0;
+}
+
+/* The smtpd_config fields that are safe to change while running (the loop
+   thread alone reads them); listeners, TLS, SASL, the queue and authd
+   socket need a restart, as in Postfix. */
+static void cfg_reload(struct smtpd_config *cfg, const struct conf *c,
+		       const struct smtpd_policy *p)
+{
+	free(cfg->hostname);
+	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
+	free(cfg->banner);
+	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
+	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
+	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
+	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
+	cfg->line_limit = (size_t)conf_int(c, "line_length_limit");
+	if (cfg->line_limit < 1000)
+		cfg->line_limit = 1000;
+	if (cfg->line_limit > SMTPD_IN_MAX - 2)
+		cfg->line_limit = SMTPD_IN_MAX - 2;
+	cfg->helo_required = p->helo_required;
+	cfg->disable_vrfy = conf_bool(c, "disable_vrfy_command");
+	cfg->tls_auth_only = conf_bool(c, "smtpd_tls_auth_only");
+	cfg->hard_error_limit = p->hard_error_limit;
+}
+
+/* Unknown names (other programs' parameters) were reported at start-up
+   and by `youju conf`. */
+static void ignore_warning(void *ctx, const char *msg)
+{
+}
+
+void smtpd_reload(struct smtpd_server *srv, const char *conf_path)
+{
+	char *path = conf_path ? xstrdup(conf_path) : conf_default_path();
+	const char *cerr = NULL;
+	char err[1024];
+	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
+					ignore_warning, NULL, &cerr);
+	if (c == NULL) {
+		log_error("reload: %s: keeping the old configuration",
+			  cerr ? cerr : path);
+		free(path);
+		return;
+	}
+	if (smtpd_policy_setup(srv, c, err, sizeof(err)) < 0) {
+		log_error("reload: %s: %s: keeping the old configuration", path,
+			  err);
+	} else {
+		const char *bad = "";
+		size_t n;
+		const char *const *items = conf_list(c, "mynetworks", &n);
+		struct netlist *nl = netlist_parse(items, n, &bad);
+		if (nl != NULL) {
+			netlist_free(&srv->cfg.mynetworks);
+			srv->cfg.mynetworks = nl;
+		}
+		cfg_reload(&srv->cfg, c, srv->policy);
+		log_info("reload: %s: configuration reloaded", path);
+	}
+	conf_free(&c);
+	free(path);
+}
+
+void smtpd_server_done(struct smtpd_server *srv)
+{
+	policy_unref(&srv->policy);
+	anvil_free(&srv->anvil);
+}
+
+/*
+ * Until mta/main.c calls smtpd_policy_setup() at start-up and
+ * smtpd_reload() from its SIGHUP handler, the first session loads the
+ * policy from the default configuration path and takes SIGHUP over (doing
+ * main.c's log reopen as well).
+ */
+static void fallback_hup(int signo, void *ctx)
+{
+	if (log_reopen() < 0)
+		log_warning("reopen log: %s", strerror(errno));
+	log_info("reload: log reopened");
+	smtpd_reload(ctx, NULL);
+}
+
+static bool policy_fallback(struct smtpd_server *srv)
+{
+	char *path = conf_default_path();
+	const char *cerr = NULL;
+	char err[1024];
+	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
+					ignore_warning, NULL, &cerr);
+	int rc = -1;
+	if (c == NULL)
+		log_error("%s", cerr ? cerr : path);
+	else if ((rc = smtpd_policy_setup(srv, c, err, sizeof(err))) < 0)
+		log_error("%s: %s", path, err);
+	conf_free(&c);
+	free(path);
+	if (rc < 0)
+		return false;
+	if (ev_signal(srv->loop, SIGHUP, fallback_hup, srv) < 0)
+		log_warning("SIGHUP: %s", strerror(errno));
+	return true;
+}
+
+/* smtpd_client_connection_count_limit and _rate_limit (Postfix's anvil
+   replies and warnings).  True when the session may go on. */
+static bool client_limits(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	const struct smtpd_policy *p = s->pol;
+	unsigned count, rate;
+	if (p->limit_exceptions != NULL &&
+	    netlist_match(p->limit_exceptions, s->addr))
+		return true;
+	anvil_connect(srv->anvil, s->addr, ev_now_ms(srv->loop),
+		      (uint64_t)p->rate_unit_s * 1000, &count, &rate);
+	s->anvil_counted = true;
+	static const char *const svc_names[] = {"smtp", "submission", "smtps"};
+	if (p->conn_count_limit > 0 && count > p->conn_count_limit) {
+		log_warning("Connection concurrency limit exceeded: %u from "
+			    "%s[%s] for service %s",
+			    count, s->name, s->addr, svc_names[s->svc]);
+		reply(s, "421 4.7.0 %s Error: too many connections from %s",
+		      srv->cfg.hostname, s->addr);
+		return false;
+	}
+	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit) {
+		log_warning("Connection rate limit exceeded: %u from %s[%s] "
+			    "for service %s",
+			    rate, s->name, s->addr, svc_names[s->svc]);
+		reply(s, "421 4.7.0 %s Error: too many connections from %s",
+		      srv->cfg.hostname, s->addr);
+		return false;
+	}
+	return true;
+}
+
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		  enum smtpd_service svc)
 {
@@ -1447,6 +1993,10 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		snprintf(s->name, sizeof(s->name), "unknown");
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
 	s->last_verb = SMTP_VERB_UNKNOWN;
+	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
+	if (pol_ok)
+		s->pol = policy_ref(srv->policy);
+	buf_init(&s->hdr, pol_ok ? s->pol->header_size_limit + 16 : 16);
 	srv->sessions++;
 	s->io = ev_io_new(srv->loop, fd, 0, session_io, s);
 	s->timer = ev_timer_new(srv->loop, (uint64_t)srv->cfg.timeout_s * 1000,
@@ -1458,6 +2008,12 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 			    s->addr);
 		reply(s, "421 4.7.0 %s Error: too many connections",
 		      srv->cfg.hostname);
+		s->state = S_CLOSING;
+	} else if (!pol_ok) {
+		reply(s, "421 4.3.5 %s Error: server configuration error",
+		      srv->cfg.hostname);
+		s->state = S_CLOSING;
+	} else if (!client_limits(s)) {
 		s->state = S_CLOSING;
 	} else if (svc == SMTPD_SVC_SMTPS) {
 		if (srv->tls == NULL) {

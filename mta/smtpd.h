@@ -57,7 +57,29 @@ struct smtpd_server {
 	struct tls_ctx *tls; /* NULL: no STARTTLS, no SMTPS */
 	struct worker_pool *pool;
 	unsigned sessions;
+	/* restrictions and limits (policy.h); reloadable.  NULL until
+	   smtpd_policy_setup(), or the first session loads it */
+	struct smtpd_policy *policy;
+	struct anvil *anvil; /* per-client connection counts */
 };
+
+struct conf;
+
+/*
+ * Loads the restriction lists, maps and limits from c into srv (call
+ * before privsep_drop(), so table files root can read are opened).
+ * Returns 0, or -1 with a message naming the parameter in err.
+ */
+int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
+		       char *err, size_t errsz);
+/*
+ * SIGHUP: re-reads conf_path (NULL: conf_default_path()) and swaps the new
+ * policy in when it loads; otherwise logs why and keeps the old one.
+ * Sessions keep the policy they started with.
+ */
+void smtpd_reload(struct smtpd_server *srv, const char *conf_path);
+/* Frees what smtpd_policy_setup() and the sessions' server state hold. */
+void smtpd_server_done(struct smtpd_server *srv);
 
 /* Starts a session on fd (non-blocking; the session owns and closes it).
    peer: the client's address text from net_accept(). */

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -102,12 +103,18 @@ struct worker_pool *worker_pool_new(struct ev_loop *loop, unsigned nthreads,
 	pthread_cond_init(&p->cv, NULL);
 	p->io = ev_io_new(loop, p->efd, EV_READ, worker_wake, p);
 	p->threads = xcalloc(nthreads, sizeof(*p->threads));
+	/* workers take no signals: SIGHUP, SIGTERM and friends must reach
+	   the loop's signalfd, whenever the loop starts watching them */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < nthreads; i++) {
 		int e = pthread_create(&p->threads[i], NULL, worker_main, p);
 		if (e != 0)
 			fatal("pthread_create: %s", strerror(e));
 		p->nthreads++;
 	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return p;
 }
 

@@ -14,6 +14,7 @@ The test uses its own mailbox row (uidnumber 1000 like the demo data) and
 removes the row and its directories afterwards, so that other tests'
 mailboxes keep their owners."""
 import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -73,6 +74,14 @@ def test_maildrop_delivers_via_authd(inst):
         home, maildir = keys["HOME"], keys["MAILDIR"]
         assert maildir.startswith(home + "/"), keys
         assert keys["QUOTA"] == "10485760S", keys
+        # the domain directory belongs to the mail owner, as youju's own
+        # delivery would make it; only this user's home is handed to 1000
+        domdir = os.path.dirname(home)
+        if not os.path.isdir(domdir):
+            os.makedirs(domdir)
+            if os.geteuid() == 0:
+                pw = pwd.getpwnam("vmail")
+                os.chown(domdir, pw.pw_uid, pw.pw_gid)
         for sub in ("cur", "new", "tmp"):
             os.makedirs(os.path.join(maildir, sub), exist_ok=True)
         for dirpath, dirnames, _ in os.walk(home):

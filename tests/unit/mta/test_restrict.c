@@ -1,5 +1,8 @@
 /* Unit tests for mta/restrict: mynetworks matching and restriction lists. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../../mta/restrict.h"
 #include "test.h"
@@ -84,9 +87,217 @@ static void test_restrictions(void)
 	restrict_free(&rl);
 }
 
+static struct restrict_list *mk(enum restrict_stage st, const char *text)
+{
+	static char copy[4096];
+	const char *items[RESTRICT_MAX];
+	size_t n = 0;
+	char err[600];
+	struct restrict_opts o;
+	restrict_opts_default(&o);
+	snprintf(copy, sizeof(copy), "%s", text);
+	for (char *p = copy; *p && n < RESTRICT_MAX;) {
+		p += strspn(p, " ,");
+		if (*p == '\0')
+			break;
+		items[n++] = p;
+		p += strcspn(p, " ,");
+		if (*p)
+			*p++ = '\0';
+	}
+	struct restrict_list *rl =
+	    restrict_parse_list(items, n, st, &o, err, sizeof(err));
+	if (rl == NULL)
+		fprintf(stderr, "parse: %s\n", err);
+	return rl;
+}
+
+static void test_stages(void)
+{
+	char rep[RESTRICT_REPLY_MAX];
+	test_begin("stages and generic replies");
+	struct restrict_list *rl =
+	    mk(RESTRICT_RELAY, "permit_mynetworks, permit_sasl_authenticated, "
+			       "reject_unauth_destination");
+	test_assert(rl != NULL && restrict_has_relay_guard(rl));
+	struct restrict_ctx c = {.client_name = "unknown",
+				 .client_addr = "192.0.2.1",
+				 .helo = "h.example",
+				 .sender = "a@b.example",
+				 .rcpt = "v@remote.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	test_assert(strcmp(rep, "554 5.7.1 <v@remote.example>: Relay access "
+				"denied") == 0);
+	restrict_free(&rl);
+
+	static const struct {
+		enum restrict_stage st;
+		const char *list, *reply;
+	} cases[] = {
+	    {RESTRICT_CLIENT, "reject",
+	     "554 5.7.1 <unknown[192.0.2.1]>: Client host rejected: Access "
+	     "denied"},
+	    {RESTRICT_HELO, "defer",
+	     "450 4.7.1 <h.example>: Helo command rejected: Try again later"},
+	    {RESTRICT_SENDER, "reject",
+	     "554 5.7.1 <a@b.example>: Sender address rejected: Access denied"},
+	    {RESTRICT_DATA, "reject",
+	     "554 5.7.1 <DATA>: Data command rejected: Access denied"},
+	    {RESTRICT_EOD, "reject",
+	     "554 5.7.1 <END-OF-MESSAGE>: End-of-data rejected: Access "
+	     "denied"},
+	    {RESTRICT_HELO, "reject_non_fqdn_helo_hostname reject",
+	     "554 5.7.1 <h.example>: Helo command rejected: Access denied"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		rl = mk(cases[i].st, cases[i].list);
+		struct restrict_ctx cc = c;
+		test_assert(rl != NULL);
+		test_assert(restrict_eval(rl, &cc, rep) == RESTRICT_REJECT);
+		test_assert(strcmp(rep, cases[i].reply) == 0);
+		restrict_free(&rl);
+	}
+
+	/* warn_if_reject: a logged event, then on */
+	rl =
+	    mk(RESTRICT_CLIENT, "warn_if_reject reject_non_fqdn_sender permit");
+	struct restrict_ctx w = c;
+	w.sender = "a@localhost";
+	test_assert(restrict_eval(rl, &w, rep) == RESTRICT_PERMIT);
+	test_assert(w.nevents == 1);
+	test_assert(strcmp(w.events[0].what, "reject_warning") == 0);
+	test_assert(strncmp(w.events[0].text, "504 5.5.2 <a@localhost>", 23) ==
+		    0);
+	restrict_free(&rl);
+
+	/* pipelining */
+	rl = mk(RESTRICT_DATA, "reject_unauth_pipelining");
+	struct restrict_ctx p = c;
+	test_assert(restrict_eval(rl, &p, rep) == RESTRICT_DUNNO);
+	p.ill_pipelining = true;
+	test_assert(restrict_eval(rl, &p, rep) == RESTRICT_REJECT);
+	test_assert(strcmp(rep,
+			   "503 5.5.0 <DATA>: Data command rejected: "
+			   "Improper use of SMTP command pipelining") == 0);
+	restrict_free(&rl);
+
+	/* parse errors */
+	test_assert(mk(RESTRICT_CLIENT, "check_client_access") == NULL);
+	test_assert(mk(RESTRICT_CLIENT, "reject_rbl_client nodot") == NULL);
+	test_assert(
+	    mk(RESTRICT_CLIENT, "check_client_access mysql:/etc/x.cf") == NULL);
+	test_assert(mk(RESTRICT_CLIENT,
+		       "check_client_access hash:/nonexistent/x") == NULL);
+	test_assert(mk(RESTRICT_CLIENT, "permit_foo") == NULL);
+	rl = mk(RESTRICT_RECIPIENT, "permit");
+	test_assert(rl != NULL && !restrict_has_relay_guard(rl));
+	restrict_free(&rl);
+}
+
+/* check_*_access against a table file, with access(5) lookup order */
+static void test_access(void)
+{
+	char rep[RESTRICT_REPLY_MAX];
+	char path[] = "/tmp/youju-test-access-XXXXXX";
+	test_begin("access tables");
+	int fd = mkstemp(path);
+	test_assert(fd >= 0);
+	const char text[] = "a@x.example REJECT\n"
+			    "x.example 550 5.7.0 domain\n"
+			    "quiet@x.example DUNNO\n"
+			    "p.example DEFER_IF_PERMIT\n"
+			    "u@ OK\n"
+			    "<> 451 4.7.9 no null\n"
+			    "192.0.2 REJECT net\n"
+			    "bad.example DISCARD\n"
+			    "held.example HOLD held here\n"
+			    "tag.example PREPEND X-Tag: 1\n"
+			    "mixed.example permit_mynetworks reject\n";
+	test_assert(write(fd, text, sizeof(text) - 1) ==
+		    (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	char list[200];
+	snprintf(list, sizeof(list), "check_sender_access hash:%s", path);
+	struct restrict_list *rl = mk(RESTRICT_SENDER, list);
+	test_assert(rl != NULL);
+	static const struct {
+		const char *sender;
+		enum restrict_result r;
+		const char *reply;
+	} cases[] = {
+	    {"a@x.example", RESTRICT_REJECT,
+	     "554 5.7.1 <a@x.example>: Sender address rejected: Access "
+	     "denied"},
+	    {"b@x.example", RESTRICT_REJECT,
+	     "550 5.7.0 <b@x.example>: Sender address rejected: domain"},
+	    {"b@sub.x.example", RESTRICT_REJECT, "550 5.7.0"},
+	    {"quiet@x.example", RESTRICT_DUNNO, NULL},
+	    {"u@other.example", RESTRICT_PERMIT, NULL},
+	    {"U@OTHER.EXAMPLE", RESTRICT_PERMIT, NULL},
+	    {"", RESTRICT_REJECT,
+	     "451 4.7.9 <>: Sender address rejected: "
+	     "no null"},
+	    {"v@other.example", RESTRICT_DUNNO, NULL},
+	    {"v@bad.example", RESTRICT_PERMIT, NULL},
+	    {"v@mixed.example", RESTRICT_REJECT,
+	     "554 5.7.1 <v@mixed.example>: Sender address rejected: Access "
+	     "denied"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct restrict_ctx c = {.sender = cases[i].sender};
+		enum restrict_result r = restrict_eval(rl, &c, rep);
+		test_assert(r == cases[i].r);
+		if (cases[i].reply != NULL)
+			test_assert(strncmp(rep, cases[i].reply,
+					    strlen(cases[i].reply)) == 0);
+	}
+	struct restrict_ctx c = {.sender = "z@bad.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_PERMIT);
+	test_assert(c.discard && c.nevents == 1);
+	test_assert(strcmp(c.events[0].text, "<z@bad.example>: Sender address "
+					     "triggers DISCARD action") == 0);
+	c = (struct restrict_ctx){.sender = "z@held.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	test_assert(c.hold && strcmp(c.events[0].text,
+				     "<z@held.example>: Sender address held "
+				     "here") == 0);
+	c = (struct restrict_ctx){.sender = "z@tag.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	test_assert(c.nprepend == 1 && strcmp(c.prepend[0], "X-Tag: 1") == 0);
+	c = (struct restrict_ctx){.sender = "z@p.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	test_assert(restrict_finish(&c, rep));
+	test_assert(strncmp(rep, "450 4.7.1 <z@p.example>", 23) == 0);
+	c = (struct restrict_ctx){.sender = "z@mixed.example",
+				  .mynetworks = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_PERMIT);
+	restrict_free(&rl);
+
+	/* client: name, then address and its prefixes */
+	snprintf(list, sizeof(list), "check_client_access texthash:%s", path);
+	rl = mk(RESTRICT_CLIENT, list);
+	c = (struct restrict_ctx){.client_name = "mx.x.example",
+				  .client_addr = "198.51.100.1"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	test_assert(strcmp(rep, "550 5.7.0 <mx.x.example[198.51.100.1]>: "
+				"Client host rejected: domain") == 0);
+	c = (struct restrict_ctx){.client_name = "unknown",
+				  .client_addr = "192.0.2.77"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	test_assert(strcmp(rep, "554 5.7.1 <unknown[192.0.2.77]>: Client "
+				"host rejected: net") == 0);
+	c = (struct restrict_ctx){.client_name = "unknown",
+				  .client_addr = "192.0.3.77"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	restrict_free(&rl);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_netlist();
 	test_restrictions();
+	test_stages();
+	test_access();
 	return test_end();
 }

@@ -1,0 +1,11 @@
+/*
+ * `youju queue list|flush|cat ID|delete ID|ALL [queue]|hold|release|requeue`
+ * (mailq, postqueue -f, postcat -q, postsuper -d/-h/-H/-r).
+ */
+#ifndef CLI_QUEUE_H
+#define CLI_QUEUE_H
+
+/* argv[0] is "queue"; returns the exit status. */
+int cli_queue(int argc, char **argv);
+
+#endif

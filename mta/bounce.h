@@ -1,0 +1,24 @@
+/*
+ * Queues a delivery status notification for a message (Postfix bounce(8)):
+ * builds the RFC 3464 report (dsn.h) and writes it as a new queue file
+ * from the null sender to the original sender, committed into active/
+ * like any received message.  Blocking; thread-safe.
+ */
+#ifndef MTA_BOUNCE_H
+#define MTA_BOUNCE_H
+
+#include <stddef.h>
+
+#include "dsn.h"
+#include "qfile.h"
+
+/*
+ * Queues the notification about qf's recipients in r (n entries) in
+ * queue_dir.  id_r gets the new queue ID.  Returns 0, or -1 with
+ * *error_r (static) and errno.
+ */
+int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
+		 const struct qfile *qf, const struct dsn_rcpt *r, size_t n,
+		 char id_r[QUEUE_ID_LEN + 1], const char **error_r);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * Virtual delivery into one Maildir++ mailbox (Postfix virtual(8) with
+ * the VDA quota behaviour): the Maildir and ExtMail's default folders are
+ * created when missing, Return-Path and Delivered-To are prepended, the
+ * Delivered-To loop check runs, the maildirsize quota is enforced, and the
+ * message goes tmp -> fsync -> new/ with ",S=<size>" in its name, new/
+ * fsynced before success is reported.  Blocking: delivery threads only.
+ */
+#ifndef MTA_DELIVER_H
+#define MTA_DELIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum deliver_status {
+	DELIVER_OK,
+	DELIVER_DEFER,
+	DELIVER_BOUNCE,
+};
+
+struct deliver_result {
+	enum deliver_status status;
+	char dsn[8];	/* "2.0.0", "5.2.2", ... */
+	char text[512]; /* "delivered to maildir", the reason */
+};
+
+struct deliver_cfg {
+	uint64_t default_limit;	   /* virtual_mailbox_limit, 0 = none */
+	bool overquota_bounce;	   /* virtual_overquota_bounce */
+	const char *limit_message; /* virtual_maildir_limit_message */
+};
+
+/*
+ * Delivers msg (len bytes, LF line ends) for sender ("" for <>) to the
+ * mailbox address whose Maildir is maildir (absolute); quota is authd's
+ * QUOTA value ("104857600S,1000C") or NULL.  Fills *r.
+ */
+void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
+		     const char *maildir, const char *quota, const char *sender,
+		     const char *msg, size_t len, struct deliver_result *r);
+
+/* Parses a Maildir++ quota definition ("<n>S,<n>C", parts optional).
+   Returns 0, or -1 when malformed. */
+int deliver_quota_parse(const char *s, uint64_t *bytes_r, uint64_t *count_r);
+
+/* True when the message header has a Delivered-To: naming addr. */
+bool deliver_has_delivered_to(const char *msg, size_t len, const char *addr);
+
+#endif

@@ -1,0 +1,302 @@
+/*
+ * DNS checks (see dnscheck.h).  One resolver state per worker thread
+ * (res_nquery is reentrant only that way).  The answer section is not
+ * parsed for existence checks: a NOERROR reply with answers means "found",
+ * the way Postfix's dns_lookup() sees it, except that an A record is read
+ * out for block lists.
+ */
+#include "dnscheck.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "str.h"
+
+static pthread_mutex_t dns_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sockaddr_in dns_server; /* sin_family 0: resolv.conf */
+
+static __thread struct __res_state dns_rs;
+static __thread bool dns_rs_ready;
+
+bool dns_set_server(const char *server)
+{
+	struct sockaddr_in sa = {0};
+	if (server != NULL && server[0] != '\0') {
+		char host[INET_ADDRSTRLEN + 1];
+		const char *colon = strchr(server, ':');
+		size_t hl = colon ? (size_t)(colon - server) : strlen(server);
+		uint64_t port = 53;
+		if (hl == 0 || hl >= sizeof(host))
+			return false;
+		memcpy(host, server, hl);
+		host[hl] = '\0';
+		if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+			return false;
+		if (colon != NULL &&
+		    str_parse_u64(colon + 1, 1, 65535, &port) < 0)
+			return false;
+		sa.sin_family = AF_INET;
+		sa.sin_port = htons((uint16_t)port);
+	}
+	pthread_mutex_lock(&dns_lock);
+	dns_server = sa;
+	pthread_mutex_unlock(&dns_lock);
+	return true;
+}
+
+static struct __res_state *resolver(void)
+{
+	if (!dns_rs_ready) {
+		memset(&dns_rs, 0, sizeof(dns_rs));
+		if (res_ninit(&dns_rs) < 0)
+			return NULL;
+		dns_rs_ready = true;
+	}
+	struct sockaddr_in sa;
+	pthread_mutex_lock(&dns_lock);
+	sa = dns_server;
+	pthread_mutex_unlock(&dns_lock);
+	if (sa.sin_family == AF_INET) {
+		dns_rs.nsaddr_list[0] = sa;
+		dns_rs.nscount = 1;
+		dns_rs.retrans = 2;
+		dns_rs.retry = 1;
+	}
+	return &dns_rs;
+}
+
+/* One answer record (a small reader on dn_skipname/dn_expand, which are
+   in libc, unlike ns_initparse: no -lresolv). */
+struct rr {
+	int type;
+	const unsigned char *rdata;
+	int rdlen;
+};
+
+/* The answers of msg (len bytes): *n_r records into rr (max).  -1 when
+   the message is malformed. */
+static int answers(const unsigned char *msg, int len, struct rr *rr, int max,
+		   int *n_r)
+{
+	if (len < 12)
+		return -1;
+	int qd = msg[4] << 8 | msg[5], an = msg[6] << 8 | msg[7];
+	const unsigned char *p = msg + 12, *end = msg + len;
+	for (int i = 0; i < qd; i++) {
+		int n = dn_skipname(p, end);
+		if (n < 0 || end - p < n + 4)
+			return -1;
+		p += n + 4;
+	}
+	*n_r = 0;
+	for (int i = 0; i < an && *n_r < max; i++) {
+		int n = dn_skipname(p, end);
+		if (n < 0 || end - p < n + 10)
+			return -1;
+		p += n;
+		int type = p[0] << 8 | p[1];
+		int rdlen = p[8] << 8 | p[9];
+		p += 10;
+		if (end - p < rdlen)
+			return -1;
+		rr[*n_r] = (struct rr){type, p, rdlen};
+		(*n_r)++;
+		p += rdlen;
+	}
+	return 0;
+}
+
+/* One query.  ans (anssz) gets the reply when DNS_OK. */
+static enum dns_status query(const char *name, int type, unsigned char *ans,
+			     size_t anssz, int *len_r)
+{
+	struct __res_state *rs = resolver();
+	if (rs == NULL)
+		return DNS_RETRY;
+	int n = res_nquery(rs, name, ns_c_in, type, ans, (int)anssz);
+	if (n < 0) {
+		switch (rs->res_h_errno) {
+		case HOST_NOT_FOUND: /* NXDOMAIN */
+		case NO_DATA:	     /* NOERROR, no records of this type */
+			return DNS_NOTFOUND;
+		default: /* TRY_AGAIN (SERVFAIL, timeout), NO_RECOVERY */
+			return DNS_RETRY;
+		}
+	}
+	if (n < 12)
+		return DNS_RETRY;
+	if ((ans[6] << 8 | ans[7]) == 0)
+		return DNS_NOTFOUND;
+	if (len_r != NULL)
+		*len_r = n;
+	return DNS_OK;
+}
+
+static enum dns_status any_of(const char *name, const int *types, size_t n)
+{
+	unsigned char ans[4096];
+	bool retry = false;
+	for (size_t i = 0; i < n; i++) {
+		enum dns_status st =
+		    query(name, types[i], ans, sizeof(ans), NULL);
+		if (st == DNS_OK)
+			return DNS_OK;
+		if (st == DNS_RETRY)
+			retry = true;
+	}
+	return retry ? DNS_RETRY : DNS_NOTFOUND;
+}
+
+enum dns_status dns_mailhost(const char *domain)
+{
+	static const int types[] = {ns_t_mx, ns_t_a, ns_t_aaaa};
+	return any_of(domain, types, 3);
+}
+
+enum dns_status dns_hostname(const char *name)
+{
+	static const int types[] = {ns_t_a, ns_t_aaaa, ns_t_mx};
+	return any_of(name, types, 3);
+}
+
+enum dns_status dns_listed(const char *name, const char *zone, char *addr_r)
+{
+	char q[NS_MAXDNAME + 1];
+	unsigned char ans[4096];
+	int len = 0;
+	int n = snprintf(q, sizeof(q), "%s.%s", name, zone);
+	if (n < 0 || (size_t)n >= sizeof(q))
+		return DNS_NOTFOUND;
+	enum dns_status st = query(q, ns_t_a, ans, sizeof(ans), &len);
+	if (st != DNS_OK)
+		return st;
+	if (addr_r != NULL) {
+		struct rr rr[32];
+		int nrr = 0;
+		addr_r[0] = '\0';
+		if (answers(ans, len, rr, 32, &nrr) < 0)
+			return DNS_RETRY;
+		for (int i = 0; i < nrr; i++) {
+			if (rr[i].type == ns_t_a && rr[i].rdlen == 4) {
+				if (inet_ntop(AF_INET, rr[i].rdata, addr_r,
+					      16) == NULL)
+					addr_r[0] = '\0';
+				break;
+			}
+		}
+	}
+	return DNS_OK;
+}
+
+bool dns_reverse_ip(const char *addr, char *out, size_t outsz)
+{
+	unsigned char a[16];
+	int n;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		n = snprintf(out, outsz, "%u.%u.%u.%u", a[3], a[2], a[1], a[0]);
+		return n > 0 && (size_t)n < outsz;
+	}
+	if (inet_pton(AF_INET6, addr, a) != 1 || outsz < 64)
+		return false;
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (int i = 15; i >= 0; i--) {
+		out[o++] = hex[a[i] & 15];
+		out[o++] = '.';
+		out[o++] = hex[a[i] >> 4];
+		out[o++] = i ? '.' : '\0';
+	}
+	return true;
+}
+
+/* Through NSS (/etc/hosts, then DNS) as Postfix's getnameinfo() does. */
+static enum dns_status name_nss(const char *addr, char *name, size_t namesz)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	if (getaddrinfo(addr, NULL, &hints, &ai) != 0)
+		return DNS_NOTFOUND;
+	int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, name,
+			     (socklen_t)namesz, NULL, 0, NI_NAMEREQD);
+	freeaddrinfo(ai);
+	if (rc == EAI_AGAIN)
+		return DNS_RETRY;
+	if (rc != 0)
+		return DNS_NOTFOUND;
+	hints = (struct addrinfo){.ai_socktype = SOCK_STREAM};
+	rc = getaddrinfo(name, NULL, &hints, &ai);
+	if (rc == EAI_AGAIN)
+		return DNS_RETRY;
+	if (rc != 0)
+		return DNS_NOTFOUND;
+	bool ok = false;
+	for (struct addrinfo *p = ai; p && !ok; p = p->ai_next) {
+		char t[INET6_ADDRSTRLEN];
+		if (getnameinfo(p->ai_addr, p->ai_addrlen, t, sizeof(t), NULL,
+				0, NI_NUMERICHOST) == 0 &&
+		    strcmp(t, addr) == 0)
+			ok = true;
+	}
+	freeaddrinfo(ai);
+	return ok ? DNS_OK : DNS_NOTFOUND;
+}
+
+enum dns_status dns_client_name(const char *addr, char *name, size_t namesz)
+{
+	struct sockaddr_in sa;
+	pthread_mutex_lock(&dns_lock);
+	sa = dns_server;
+	pthread_mutex_unlock(&dns_lock);
+	if (sa.sin_family != AF_INET)
+		return name_nss(addr, name, namesz);
+
+	/* a configured server: PTR and A/AAAA through it */
+	char rev[80], q[128];
+	unsigned char ans[4096];
+	int len = 0;
+	bool v6 = strchr(addr, ':') != NULL;
+	if (!dns_reverse_ip(addr, rev, sizeof(rev)))
+		return DNS_NOTFOUND;
+	int n = snprintf(q, sizeof(q), "%s.%s", rev,
+			 v6 ? "ip6.arpa" : "in-addr.arpa");
+	if (n < 0 || (size_t)n >= sizeof(q))
+		return DNS_NOTFOUND;
+	enum dns_status st = query(q, ns_t_ptr, ans, sizeof(ans), &len);
+	if (st != DNS_OK)
+		return st;
+	struct rr rr[32];
+	int nrr = 0;
+	name[0] = '\0';
+	if (answers(ans, len, rr, 32, &nrr) < 0)
+		return DNS_RETRY;
+	for (int i = 0; i < nrr; i++) {
+		if (rr[i].type == ns_t_ptr &&
+		    dn_expand(ans, ans + len, rr[i].rdata, name, (int)namesz) >=
+			0)
+			break;
+		name[0] = '\0';
+	}
+	if (name[0] == '\0')
+		return DNS_NOTFOUND;
+	st = query(name, v6 ? ns_t_aaaa : ns_t_a, ans, sizeof(ans), &len);
+	if (st != DNS_OK)
+		return st;
+	if (answers(ans, len, rr, 32, &nrr) < 0)
+		return DNS_RETRY;
+	unsigned char want[16];
+	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, want) != 1)
+		return DNS_NOTFOUND;
+	for (int i = 0; i < nrr; i++) {
+		if (rr[i].rdlen == (v6 ? 16 : 4) &&
+		    memcmp(rr[i].rdata, want, v6 ? 16 : 4) == 0)
+			return DNS_OK;
+	}
+	return DNS_NOTFOUND;
+}

@@ -1,0 +1,692 @@
+/*
+ * Lookup tables (see maps.h).  Text tables are read straight from the
+ * source file into a sorted array, so "postmap" is never needed and an
+ * edited file takes effect at the next lookup, which is what operators
+ * who forget postmap expect.  Pattern tables keep their rules in file
+ * order: the first match wins (cidr_table(5), regexp_table(5)).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "maps.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "log.h"
+#include "str.h"
+#include "xalloc.h"
+
+enum map_type { MT_TEXT, MT_CIDR, MT_REGEXP, MT_PCRE };
+
+struct text_ent {
+	char *key; /* lower case */
+	char *val;
+};
+
+struct rule {
+	bool negate;
+	struct map_net net; /* MT_CIDR */
+	regex_t re;	    /* MT_REGEXP */
+	pcre2_code *pc;	    /* MT_PCRE */
+	char *val;
+};
+
+struct map_data {
+	size_t n;
+	struct text_ent *ents; /* MT_TEXT, sorted by key */
+	struct rule *rules;    /* others, in file order */
+};
+
+struct map {
+	char *spec;
+	char *path; /* NULL: built from text */
+	enum map_type type;
+	pthread_mutex_t lock;
+	struct stat st; /* of the file last read */
+	struct map_data *d;
+};
+
+/* ------------------------------------------------------------ networks */
+
+bool map_net_parse(const char *text, size_t len, struct map_net *net)
+{
+	char host[INET6_ADDRSTRLEN + 1];
+	if (memchr(text, '\0', len) != NULL)
+		return false;
+	const char *slash = memchr(text, '/', len);
+	size_t hlen = slash ? (size_t)(slash - text) : len;
+	const char *h = text;
+	if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') {
+		h++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return false;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	unsigned max;
+	memset(net, 0, sizeof(*net));
+	if (inet_pton(AF_INET, host, net->addr) == 1) {
+		net->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, net->addr) == 1) {
+		net->family = AF_INET6;
+		max = 128;
+	} else {
+		return false;
+	}
+	net->prefix = max;
+	if (slash != NULL) {
+		char num[8];
+		const char *np = slash + 1;
+		size_t nl = (size_t)(text + len - np);
+		if (nl == 0 || nl >= sizeof(num))
+			return false;
+		memcpy(num, np, nl);
+		num[nl] = '\0';
+		uint64_t v;
+		if (str_parse_u64(num, 0, max, &v) < 0)
+			return false;
+		net->prefix = (unsigned)v;
+	}
+	/* host bits beyond the prefix: Postfix refuses "1.2.3.4/24" */
+	for (unsigned b = net->prefix; b < max; b++) {
+		if (net->addr[b / 8] & (0x80 >> (b % 8)))
+			return false;
+	}
+	return true;
+}
+
+static bool prefix_eq(const unsigned char *a, const unsigned char *b,
+		      unsigned bits)
+{
+	unsigned bytes = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, bytes) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+bool map_net_match(const struct map_net *net, const char *addr)
+{
+	unsigned char a4[4], a6[16];
+	bool is4 = inet_pton(AF_INET, addr, a4) == 1;
+	bool is6 = !is4 && inet_pton(AF_INET6, addr, a6) == 1;
+	if (is6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a6)) {
+		memcpy(a4, a6 + 12, 4);
+		is4 = true;
+		is6 = false;
+	}
+	if (is4 && net->family == AF_INET)
+		return prefix_eq(a4, net->addr, net->prefix);
+	if (is6 && net->family == AF_INET6)
+		return prefix_eq(a6, net->addr, net->prefix);
+	return false;
+}
+
+/* -------------------------------------------------------------- parsing */
+
+__attribute__((format(printf, 3, 4))) static void
+set_err(char *err, size_t errsz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(err, errsz, fmt, ap);
+	va_end(ap);
+	if (n < 0 && errsz > 0)
+		err[0] = '\0';
+}
+
+static void data_free(struct map_data **pd, enum map_type type)
+{
+	struct map_data *d = *pd;
+	if (d == NULL)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		if (type == MT_TEXT) {
+			free(d->ents[i].key);
+			free(d->ents[i].val);
+			continue;
+		}
+		if (type == MT_REGEXP)
+			regfree(&d->rules[i].re);
+		if (type == MT_PCRE)
+			pcre2_code_free(d->rules[i].pc);
+		free(d->rules[i].val);
+	}
+	free(d->ents);
+	free(d->rules);
+	free(d);
+	*pd = NULL;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	const struct text_ent *x = a, *y = b;
+	return strcmp(x->key, y->key);
+}
+
+/* One logical line (continuations joined with one space) at a time. */
+struct reader {
+	const char *p, *end;
+	unsigned lineno, first;
+	struct buf line;
+};
+
+static bool next_logical(struct reader *r)
+{
+	buf_reset(&r->line);
+	while (r->p < r->end) {
+		const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
+		const char *e = nl ? nl : r->end;
+		struct str l = {r->p, (size_t)(e - r->p)};
+		if (l.len > 0 && l.p[l.len - 1] == '\r')
+			l.len--;
+		bool cont = l.len > 0 && (l.p[0] == ' ' || l.p[0] == '\t');
+		struct str t = str_trim(l);
+		if (r->line.len > 0 && (!cont || t.len == 0) &&
+		    !(t.len > 0 && t.p[0] == '#' && cont))
+			return true; /* the next line starts a new entry */
+		r->p = nl ? nl + 1 : r->end;
+		r->lineno++;
+		if (t.len == 0 || t.p[0] == '#')
+			continue;
+		if (r->line.len == 0)
+			r->first = r->lineno;
+		else if (buf_append(&r->line, " ", 1) < 0)
+			return true;
+		if (buf_append(&r->line, t.p, t.len) < 0)
+			return true;
+	}
+	return r->line.len > 0;
+}
+
+/* Splits "key value": *key_r gets the key, *val_r the trimmed rest. */
+static void split_kv(char *s, char **key_r, char **val_r)
+{
+	char *sp = s + strcspn(s, " \t");
+	*key_r = s;
+	if (*sp != '\0')
+		*sp++ = '\0';
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	*val_r = sp;
+}
+
+static int parse_text(struct map_data *d, struct reader *r, const char *name,
+		      char *err, size_t errsz)
+{
+	size_t cap = 0;
+	while (next_logical(r)) {
+		char *key, *val;
+		char *line = (char *)buf_cstr(&r->line);
+		split_kv(line, &key, &val);
+		if (strlen(key) > MAP_KEY_MAX) {
+			set_err(err, errsz, "%s, line %u: key too long", name,
+				r->first);
+			return -1;
+		}
+		if (d->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			d->ents = xrealloc(d->ents, cap * sizeof(*d->ents));
+		}
+		d->ents[d->n].key = xstrdup(key);
+		str_lower(d->ents[d->n].key);
+		d->ents[d->n].val = xstrdup(val);
+		d->n++;
+	}
+	if (d->n > 0)
+		qsort(d->ents, d->n, sizeof(*d->ents), ent_cmp);
+	/* duplicates: keep one (sorting is not stable; warn as postmap) */
+	return 0;
+}
+
+/* Parses "/pattern/flags": pattern copied to pat (unescaped delimiter),
+ *icase and *extended set from flags, *rest_r after the flags. */
+static bool parse_delimited(char *s, char **pat_r, bool *icase, bool *ext,
+			    bool *multi, char **rest_r)
+{
+	char delim = s[0];
+	if (delim == '\0' || isalnum((unsigned char)delim) || delim == '\\' ||
+	    delim == ' ')
+		return false;
+	char *w = s + 1, *p = s + 1;
+	for (; *p != '\0' && *p != delim; p++) {
+		if (*p == '\\' && p[1] == delim) {
+			p++;
+		} else if (*p == '\\' && p[1] != '\0') {
+			*w++ = *p++;
+		}
+		*w++ = *p;
+	}
+	if (*p != delim)
+		return false;
+	*w = '\0';
+	*pat_r = s + 1;
+	p++;
+	*icase = true; /* Postfix's default: case-insensitive */
+	*ext = *multi = false;
+	for (; *p != '\0' && *p != ' ' && *p != '\t'; p++) {
+		switch (*p) {
+		case 'i':
+			*icase = !*icase;
+			break;
+		case 'x':
+			*ext = !*ext;
+			break;
+		case 'm':
+			*multi = !*multi;
+			break;
+		default:
+			return false;
+		}
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*rest_r = p;
+	return true;
+}
+
+static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
+		       const char *name, char *err, size_t errsz)
+{
+	size_t cap = 0;
+	while (next_logical(r)) {
+		char *line = (char *)buf_cstr(&r->line);
+		struct rule ru = {0};
+		if (line[0] == '!' && type != MT_CIDR) {
+			ru.negate = true;
+			line++;
+		}
+		if (type == MT_CIDR) {
+			char *key, *val;
+			split_kv(line, &key, &val);
+			if (!map_net_parse(key, strlen(key), &ru.net)) {
+				set_err(err, errsz,
+					"%s, line %u: bad address pattern: %s",
+					name, r->first, key);
+				return -1;
+			}
+			ru.val = xstrdup(val);
+		} else {
+			char *pat, *rest;
+			bool icase, ext, multi;
+			if (!parse_delimited(line, &pat, &icase, &ext, &multi,
+					     &rest)) {
+				set_err(err, errsz,
+					"%s, line %u: bad pattern syntax "
+					"(expected /pattern/flags result)",
+					name, r->first);
+				return -1;
+			}
+			if (type == MT_REGEXP) {
+				int fl = REG_EXTENDED;
+				if (icase)
+					fl |= REG_ICASE;
+				if (multi)
+					fl |= REG_NEWLINE;
+				if (regcomp(&ru.re, pat, fl) != 0) {
+					set_err(err, errsz,
+						"%s, line %u: bad regular "
+						"expression",
+						name, r->first);
+					return -1;
+				}
+			} else {
+				uint32_t fl = 0;
+				int ec;
+				PCRE2_SIZE off;
+				if (icase)
+					fl |= PCRE2_CASELESS;
+				if (ext)
+					fl |= PCRE2_EXTENDED;
+				if (multi)
+					fl |= PCRE2_MULTILINE;
+				ru.pc = pcre2_compile((PCRE2_SPTR)pat,
+						      PCRE2_ZERO_TERMINATED, fl,
+						      &ec, &off, NULL);
+				if (ru.pc == NULL) {
+					PCRE2_UCHAR m[120];
+					if (pcre2_get_error_message(
+						ec, m, sizeof(m)) < 0)
+						m[0] = '\0';
+					set_err(err, errsz,
+						"%s, line %u: bad regular "
+						"expression: %s",
+						name, r->first, (char *)m);
+					return -1;
+				}
+			}
+			ru.val = xstrdup(rest);
+		}
+		if (d->n == cap) {
+			cap = cap ? cap * 2 : 16;
+			d->rules = xrealloc(d->rules, cap * sizeof(*d->rules));
+		}
+		d->rules[d->n++] = ru;
+	}
+	return 0;
+}
+
+static struct map_data *parse(enum map_type type, const char *text, size_t len,
+			      const char *name, char *err, size_t errsz)
+{
+	struct map_data *d = xcalloc(1, sizeof(*d));
+	struct reader r = {.p = text, .end = text + len};
+	buf_init(&r.line, MAP_VALUE_MAX + MAP_KEY_MAX + 16);
+	int rc = type == MT_TEXT ? parse_text(d, &r, name, err, errsz)
+				 : parse_rules(d, type, &r, name, err, errsz);
+	if (rc == 0 && r.line.len >= r.line.max - 1) {
+		set_err(err, errsz, "%s, line %u: entry too long", name,
+			r.first);
+		rc = -1;
+	}
+	buf_deinit(&r.line);
+	if (rc < 0)
+		data_free(&d, type);
+	return d;
+}
+
+/* Reads the whole file; NULL with err set. */
+static char *read_file(const char *path, struct stat *st, size_t *len_r,
+		       char *err, size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		set_err(err, errsz, "open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, st) < 0 || st->st_size > MAP_FILE_MAX) {
+		set_err(err, errsz, "%s: %s", path,
+			errno ? strerror(errno) : "file too big");
+		close(fd);
+		return NULL;
+	}
+	size_t cap = (size_t)st->st_size + 1, len = 0;
+	char *p = xmalloc(cap);
+	for (;;) {
+		if (len + 1 >= cap) {
+			if (cap > MAP_FILE_MAX) {
+				set_err(err, errsz, "%s: file too big", path);
+				free(p);
+				close(fd);
+				return NULL;
+			}
+			cap *= 2;
+			p = xrealloc(p, cap);
+		}
+		ssize_t n = read(fd, p + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			set_err(err, errsz, "read %s: %s", path,
+				strerror(errno));
+			free(p);
+			close(fd);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	p[len] = '\0';
+	*len_r = len;
+	return p;
+}
+
+static struct map_data *load_file(struct map *m, struct stat *st, char *err,
+				  size_t errsz)
+{
+	size_t len;
+	char *text = read_file(m->path, st, &len, err, errsz);
+	if (text == NULL)
+		return NULL;
+	struct map_data *d = parse(m->type, text, len, m->path, err, errsz);
+	free(text);
+	return d;
+}
+
+static bool type_of(const char *t, size_t n, enum map_type *type_r)
+{
+	static const struct {
+		const char *name;
+		enum map_type type;
+	} types[] = {
+	    {"hash", MT_TEXT},	   {"btree", MT_TEXT},	  {"lmdb", MT_TEXT},
+	    {"texthash", MT_TEXT}, {"cdb", MT_TEXT},	  {"dbm", MT_TEXT},
+	    {"cidr", MT_CIDR},	   {"regexp", MT_REGEXP}, {"pcre", MT_PCRE},
+	};
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strlen(types[i].name) == n &&
+		    strncmp(types[i].name, t, n) == 0) {
+			*type_r = types[i].type;
+			return true;
+		}
+	}
+	return false;
+}
+
+static struct map *map_new(const char *spec, enum map_type type)
+{
+	struct map *m = xcalloc(1, sizeof(*m));
+	m->spec = xstrdup(spec);
+	m->type = type;
+	if (pthread_mutex_init(&m->lock, NULL) != 0)
+		fatal("pthread_mutex_init: %s", strerror(errno));
+	return m;
+}
+
+struct map *map_open(const char *spec, char *err, size_t errsz)
+{
+	const char *colon = strchr(spec, ':');
+	enum map_type type = MT_TEXT;
+	const char *path = spec;
+	if (colon != NULL && spec[0] != '/') {
+		if (!type_of(spec, (size_t)(colon - spec), &type)) {
+			set_err(err, errsz, "%s: unsupported map type %.*s",
+				spec, (int)(colon - spec), spec);
+			return NULL;
+		}
+		path = colon + 1;
+	}
+	if (path[0] != '/') {
+		set_err(err, errsz, "%s: the table must be an absolute path",
+			spec);
+		return NULL;
+	}
+	struct map *m = map_new(spec, type);
+	m->path = xstrdup(path);
+	m->d = load_file(m, &m->st, err, errsz);
+	if (m->d == NULL) {
+		map_free(&m);
+		return NULL;
+	}
+	return m;
+}
+
+struct map *map_from_text(const char *type, const char *text, size_t len,
+			  char *err, size_t errsz)
+{
+	enum map_type t;
+	if (!type_of(type, strlen(type), &t)) {
+		set_err(err, errsz, "unsupported map type %s", type);
+		return NULL;
+	}
+	struct map *m = map_new(type, t);
+	m->d = parse(t, text, len, type, err, errsz);
+	if (m->d == NULL)
+		map_free(&m);
+	return m;
+}
+
+void map_free(struct map **pm)
+{
+	struct map *m = *pm;
+	if (m == NULL)
+		return;
+	data_free(&m->d, m->type);
+	pthread_mutex_destroy(&m->lock);
+	free(m->spec);
+	free(m->path);
+	free(m);
+	*pm = NULL;
+}
+
+const char *map_spec(const struct map *m)
+{
+	return m->spec;
+}
+
+bool map_is_fixed(const struct map *m)
+{
+	return m->type == MT_TEXT;
+}
+
+/* ------------------------------------------------------------- lookups */
+
+static void refresh(struct map *m)
+{
+	struct stat st;
+	if (m->path == NULL || stat(m->path, &st) < 0)
+		return; /* gone: keep what we have */
+	if (st.st_mtim.tv_sec == m->st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == m->st.st_mtim.tv_nsec &&
+	    st.st_size == m->st.st_size && st.st_ino == m->st.st_ino)
+		return;
+	char err[256];
+	struct map_data *d = load_file(m, &st, err, sizeof(err));
+	if (d == NULL) {
+		log_warning("%s: reload failed, keeping the old table: %s",
+			    m->spec, err);
+		m->st = st; /* do not retry on every lookup */
+		return;
+	}
+	data_free(&m->d, m->type);
+	m->d = d;
+	m->st = st;
+}
+
+/* Copies v to out with $1..$9 (and ${n}) replaced by the match groups. */
+static void expand(const char *v, const char *subj, const size_t *so,
+		   const size_t *eo, unsigned ngroups, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (const char *p = v; *p != '\0' && o + 1 < outsz; p++) {
+		unsigned g = 10;
+		if (*p == '$' && p[1] >= '1' && p[1] <= '9') {
+			g = (unsigned)(p[1] - '0');
+			p++;
+		} else if (*p == '$' && p[1] == '{' && p[2] >= '1' &&
+			   p[2] <= '9' && p[3] == '}') {
+			g = (unsigned)(p[2] - '0');
+			p += 3;
+		} else if (*p == '$' && p[1] == '$') {
+			p++;
+		}
+		if (g == 10) {
+			out[o++] = *p;
+			continue;
+		}
+		if (g >= ngroups || so[g] == (size_t)-1)
+			continue;
+		for (size_t i = so[g]; i < eo[g] && o + 1 < outsz; i++)
+			out[o++] = subj[i];
+	}
+	out[o] = '\0';
+}
+
+static bool rule_match(const struct rule *ru, enum map_type type,
+		       const char *key, char *val, size_t valsz)
+{
+	size_t so[10], eo[10];
+	unsigned ng = 0;
+	bool hit = false;
+	if (type == MT_CIDR) {
+		hit = map_net_match(&ru->net, key);
+	} else if (type == MT_REGEXP) {
+		regmatch_t pm[10];
+		hit = regexec(&ru->re, key, 10, pm, 0) == 0;
+		for (ng = 0; hit && ng < 10; ng++) {
+			so[ng] = pm[ng].rm_so < 0 ? (size_t)-1
+						  : (size_t)pm[ng].rm_so;
+			eo[ng] = pm[ng].rm_so < 0 ? 0 : (size_t)pm[ng].rm_eo;
+		}
+	} else {
+		pcre2_match_data *md =
+		    pcre2_match_data_create_from_pattern(ru->pc, NULL);
+		if (md == NULL)
+			return false;
+		int rc = pcre2_match(ru->pc, (PCRE2_SPTR)key, strlen(key), 0, 0,
+				     md, NULL);
+		hit = rc >= 0;
+		if (hit) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			uint32_t cnt = pcre2_get_ovector_count(md);
+			for (ng = 0; ng < 10 && ng < cnt; ng++) {
+				bool set = ng < (unsigned)(rc ? rc : 1) &&
+					   ov[2 * ng] != PCRE2_UNSET;
+				so[ng] = set ? ov[2 * ng] : (size_t)-1;
+				eo[ng] = set ? ov[2 * ng + 1] : 0;
+			}
+		}
+		pcre2_match_data_free(md);
+	}
+	if (ru->negate)
+		hit = !hit, ng = 0;
+	if (!hit)
+		return false;
+	expand(ru->val, key, so, eo, ng, val, valsz);
+	return true;
+}
+
+enum map_status map_lookup(struct map *m, const char *key, char *val,
+			   size_t valsz)
+{
+	enum map_status st = MAP_NOTFOUND;
+	char k[MAP_KEY_MAX + 1];
+	size_t n = strlen(key);
+	if (n > MAP_KEY_MAX || valsz == 0)
+		return MAP_NOTFOUND;
+	memcpy(k, key, n + 1);
+	if (pthread_mutex_lock(&m->lock) != 0)
+		return MAP_TEMPFAIL;
+	refresh(m);
+	struct map_data *d = m->d;
+	if (d == NULL) {
+		st = MAP_TEMPFAIL;
+	} else if (m->type == MT_TEXT) {
+		str_lower(k);
+		struct text_ent probe = {.key = k};
+		struct text_ent *e = d->n ? bsearch(&probe, d->ents, d->n,
+						    sizeof(*d->ents), ent_cmp)
+					  : NULL;
+		if (e != NULL) {
+			int w = snprintf(val, valsz, "%s", e->val);
+			(void)w; /* truncation is documented */
+			st = MAP_FOUND;
+		}
+	} else {
+		for (size_t i = 0; i < d->n; i++) {
+			if (rule_match(&d->rules[i], m->type, k, val, valsz)) {
+				st = MAP_FOUND;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	return st;
+}

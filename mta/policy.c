@@ -1,0 +1,203 @@
+/*
+ * Loading the SMTP server policy (see policy.h).  Everything that can be
+ * wrong in the restriction parameters is found here, so that a bad edit
+ * stops the daemon at start-up, or is refused (old policy kept) on SIGHUP.
+ */
+#include "policy.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "conf.h"
+#include "dnscheck.h"
+#include "log.h"
+#include "maps.h"
+#include "xalloc.h"
+
+static const char *const stage_params[RESTRICT_NSTAGES] = {
+    [RESTRICT_CLIENT] = "smtpd_client_restrictions",
+    [RESTRICT_HELO] = "smtpd_helo_restrictions",
+    [RESTRICT_SENDER] = "smtpd_sender_restrictions",
+    [RESTRICT_RELAY] = "smtpd_relay_restrictions",
+    [RESTRICT_RECIPIENT] = "smtpd_recipient_restrictions",
+    [RESTRICT_DATA] = "smtpd_data_restrictions",
+    [RESTRICT_EOD] = "smtpd_end_of_data_restrictions",
+};
+
+static const struct conf_table *const *tables(void)
+{
+	return conf_tables_for("mta");
+}
+
+/* Parameters the table may not declare (yet) fall back to Postfix's. */
+static int64_t int_or(const struct conf *c, const char *name, int64_t def)
+{
+	const struct conf_param *p = conf_find_param(tables(), name);
+	if (p == NULL)
+		return def;
+	return p->type == CONF_TIME ? conf_time(c, name) : conf_int(c, name);
+}
+
+static bool list_has(const struct conf *c, const char *param, const char *word)
+{
+	size_t n;
+	const char *const *items = conf_list(c, param, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(items[i], word) == 0)
+			return true;
+	}
+	return false;
+}
+
+static struct map *open_checks(const struct conf *c, const char *param,
+			       char *err, size_t errsz, bool *bad)
+{
+	const char *spec = conf_str(c, param);
+	char merr[512];
+	if (spec[0] == '\0')
+		return NULL;
+	struct map *m = map_open(spec, merr, sizeof(merr));
+	if (m == NULL) {
+		snprintf(err, errsz, "%s: %s", param, merr);
+		*bad = true;
+	}
+	return m;
+}
+
+struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
+{
+	struct smtpd_policy *p = xcalloc(1, sizeof(*p));
+	struct restrict_opts o;
+	const char *bad = "";
+	size_t n;
+	const char *const *items;
+	bool failed = false;
+	p->refs = 1;
+
+	restrict_opts_default(&o);
+	o.reject_code = (unsigned)int_or(c, "reject_code", 554);
+	o.defer_code = (unsigned)int_or(c, "defer_code", 450);
+	o.access_map_reject_code =
+	    (unsigned)int_or(c, "access_map_reject_code", 554);
+	o.access_map_defer_code =
+	    (unsigned)int_or(c, "access_map_defer_code", 450);
+	o.relay_domains_reject_code =
+	    (unsigned)int_or(c, "relay_domains_reject_code", 554);
+	o.unknown_address_reject_code =
+	    (unsigned)int_or(c, "unknown_address_reject_code", 450);
+	o.unknown_client_reject_code =
+	    (unsigned)int_or(c, "unknown_client_reject_code", 450);
+	o.unknown_hostname_reject_code =
+	    (unsigned)int_or(c, "unknown_hostname_reject_code", 450);
+	o.maps_rbl_reject_code =
+	    (unsigned)int_or(c, "maps_rbl_reject_code", 554);
+	o.non_fqdn_reject_code =
+	    (unsigned)int_or(c, "non_fqdn_reject_code", 504);
+	o.invalid_hostname_reject_code =
+	    (unsigned)int_or(c, "invalid_hostname_reject_code", 501);
+	if (conf_find_param(tables(), "parent_domain_matches_subdomains"))
+		o.parent_matches_subdomains = list_has(
+		    c, "parent_domain_matches_subdomains", "smtpd_access_maps");
+
+	for (int s = 0; s < RESTRICT_NSTAGES && !failed; s++) {
+		char rerr[600];
+		if (conf_find_param(tables(), stage_params[s]) == NULL)
+			continue;
+		items = conf_list(c, stage_params[s], &n);
+		p->stage[s] =
+		    restrict_parse_list(items, n, s, &o, rerr, sizeof(rerr));
+		if (p->stage[s] == NULL) {
+			snprintf(err, errsz, "%s: %s", stage_params[s], rerr);
+			failed = true;
+		}
+	}
+	if (!failed && !restrict_has_relay_guard(p->stage[RESTRICT_RELAY]) &&
+	    !restrict_has_relay_guard(p->stage[RESTRICT_RECIPIENT])) {
+		snprintf(err, errsz,
+			 "in parameter smtpd_relay_restrictions or "
+			 "smtpd_recipient_restrictions, specify at least one "
+			 "working instance of: reject_unauth_destination, "
+			 "defer_unauth_destination, reject, defer or "
+			 "defer_if_permit");
+		failed = true;
+	}
+
+	p->delay_reject =
+	    conf_find_param(tables(), "smtpd_delay_reject") == NULL ||
+	    conf_bool(c, "smtpd_delay_reject");
+	if (!p->delay_reject)
+		log_warning("smtpd_delay_reject = no is not supported: "
+			    "restrictions are applied at RCPT");
+	p->helo_required = conf_bool(c, "smtpd_helo_required");
+	p->error_sleep_ms =
+	    (unsigned)int_or(c, "smtpd_error_sleep_time", 1) * 1000;
+	p->soft_error_limit = (unsigned)int_or(c, "smtpd_soft_error_limit", 10);
+	p->hard_error_limit = (unsigned)int_or(c, "smtpd_hard_error_limit", 20);
+	p->conn_count_limit =
+	    (unsigned)int_or(c, "smtpd_client_connection_count_limit", 50);
+	p->conn_rate_limit =
+	    (unsigned)int_or(c, "smtpd_client_connection_rate_limit", 0);
+	p->rate_unit_s = (unsigned)int_or(c, "anvil_rate_time_unit", 60);
+	p->header_size_limit = (size_t)int_or(c, "header_size_limit", 102400);
+
+	items = conf_list(c, "mynetworks", &n);
+	p->mynetworks = netlist_parse(items, n, &bad);
+	if (!failed && p->mynetworks == NULL) {
+		snprintf(err, errsz, "mynetworks: bad network: %s", bad);
+		failed = true;
+	}
+	if (!failed &&
+	    conf_find_param(tables(), "smtpd_client_event_limit_exceptions")) {
+		items = conf_list(c, "smtpd_client_event_limit_exceptions", &n);
+		p->limit_exceptions = netlist_parse(items, n, &bad);
+		if (p->limit_exceptions == NULL) {
+			snprintf(err, errsz,
+				 "smtpd_client_event_limit_exceptions: bad "
+				 "network: %s",
+				 bad);
+			failed = true;
+		}
+	}
+	if (!failed && conf_find_param(tables(), "header_checks")) {
+		p->header_checks =
+		    open_checks(c, "header_checks", err, errsz, &failed);
+		if (!failed)
+			p->body_checks =
+			    open_checks(c, "body_checks", err, errsz, &failed);
+	}
+	if (!failed && conf_find_param(tables(), "smtpd_dns_server") &&
+	    !dns_set_server(conf_str(c, "smtpd_dns_server"))) {
+		snprintf(err, errsz, "smtpd_dns_server: bad address: %s",
+			 conf_str(c, "smtpd_dns_server"));
+		failed = true;
+	}
+	if (failed) {
+		p->refs = 1;
+		policy_unref(&p);
+		return NULL;
+	}
+	return p;
+}
+
+struct smtpd_policy *policy_ref(struct smtpd_policy *p)
+{
+	p->refs++;
+	return p;
+}
+
+void policy_unref(struct smtpd_policy **pp)
+{
+	struct smtpd_policy *p = *pp;
+	if (p == NULL)
+		return;
+	*pp = NULL;
+	if (--p->refs > 0)
+		return;
+	for (int s = 0; s < RESTRICT_NSTAGES; s++)
+		restrict_free(&p->stage[s]);
+	netlist_free(&p->limit_exceptions);
+	netlist_free(&p->mynetworks);
+	map_free(&p->header_checks);
+	map_free(&p->body_checks);
+	free(p);
+}

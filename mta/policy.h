@@ -1,0 +1,45 @@
+/*
+ * The SMTP server's policy settings, built from youju.cf: the restriction
+ * lists of every stage, smtpd_delay_reject, the error and client limits,
+ * header/body checks.  A policy is immutable once loaded and reference
+ * counted (loop thread only): a session keeps the one it started with,
+ * and SIGHUP swaps a newly loaded one in only when loading succeeded.
+ */
+#ifndef MTA_POLICY_H
+#define MTA_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "restrict.h"
+
+struct conf;
+struct map;
+
+struct smtpd_policy {
+	unsigned refs;
+	struct restrict_list *stage[RESTRICT_NSTAGES];
+	bool delay_reject;
+	bool helo_required;
+	unsigned error_sleep_ms;
+	unsigned soft_error_limit;
+	unsigned hard_error_limit;
+	unsigned conn_count_limit; /* 0: none */
+	unsigned conn_rate_limit;  /* 0: none */
+	unsigned rate_unit_s;
+	struct netlist *limit_exceptions; /* smtpd_client_event_limit_... */
+	size_t header_size_limit;
+	struct map *header_checks; /* NULL: none */
+	struct map *body_checks;
+	struct netlist *mynetworks;
+};
+
+/* Builds a policy from c.  NULL with a message in err (errsz bytes) that
+   names the parameter. */
+struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz);
+/* Adds a reference; returns p. */
+struct smtpd_policy *policy_ref(struct smtpd_policy *p);
+/* Drops a reference (frees at zero) and sets *p = NULL. */
+void policy_unref(struct smtpd_policy **p);
+
+#endif

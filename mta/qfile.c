@@ -1,0 +1,325 @@
+/*
+ * Queue file reader and progress records (see qfile.h, docs/queue.md).
+ */
+#include "qfile.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "str.h"
+#include "xalloc.h"
+
+#define QFILE_MAGIC	"YOUJU-QUEUE "
+#define QFILE_MAGIC_LEN 12
+#define QFILE_RCPT_MAX	100000
+#define QFILE_FINAL_MAX 100000
+
+static char *qfile_dup(struct str s)
+{
+	return xmemdup0(s.p, s.len);
+}
+
+static void qfile_set(char **dst, struct str v)
+{
+	free(*dst);
+	*dst = qfile_dup(v);
+}
+
+static const char *qfile_or_empty(char **p)
+{
+	if (*p == NULL)
+		*p = xstrdup("");
+	return *p;
+}
+
+static int qfile_attr(struct qfile *qf, struct str v)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} attrs[] = {
+	    {"envid", offsetof(struct qfile, envid)},
+	    {"ret", offsetof(struct qfile, ret)},
+	    {"client_name", offsetof(struct qfile, client_name)},
+	    {"client_address", offsetof(struct qfile, client_address)},
+	    {"helo_name", offsetof(struct qfile, helo_name)},
+	    {"protocol", offsetof(struct qfile, protocol)},
+	};
+	const char *eq = memchr(v.p, '=', v.len);
+	if (eq == NULL)
+		return 0; /* unknown shapes are ignored */
+	struct str name = {v.p, (size_t)(eq - v.p)};
+	struct str val = {eq + 1, v.len - name.len - 1};
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
+		if (str_eq_cstr(name, attrs[i].name))
+			qfile_set((char **)((char *)qf + attrs[i].off), val);
+	return 0;
+}
+
+static int qfile_time(struct qfile *qf, struct str v)
+{
+	const char *dot = memchr(v.p, '.', v.len);
+	struct str sec = {v.p, dot != NULL ? (size_t)(dot - v.p) : v.len};
+	uint64_t s, us = 0;
+	if (str_to_u64(sec, 0, INT64_MAX, &s) < 0)
+		return -1;
+	if (dot != NULL) {
+		struct str u = {dot + 1, v.len - sec.len - 1};
+		if (str_to_u64(u, 0, 999999, &us) < 0)
+			return -1;
+	}
+	qf->arrival_sec = (int64_t)s;
+	qf->arrival_usec = (long)us;
+	return 0;
+}
+
+/* Trailing progress records; a partial last line (a crash in the middle
+   of an append) is ignored. */
+static int qfile_progress(struct qfile *qf, const char *p, const char *end,
+			  const char **error_r)
+{
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		struct str line = {p, (size_t)(nl - p)};
+		p = nl + 1;
+		if (line.len < 2 || line.p[1] != ' ') {
+			*error_r = "bad progress record";
+			return -1;
+		}
+		struct str v = {line.p + 2, line.len - 2};
+		if (line.p[0] == 'D') {
+			uint64_t idx;
+			if (str_to_u64(v, 0, QFILE_RCPT_MAX, &idx) < 0 ||
+			    idx >= qf->nrcpt) {
+				*error_r = "bad D record";
+				return -1;
+			}
+			qf->rcpts[idx].done = true;
+		} else if (line.p[0] == 'F') {
+			if (qf->nfinal >= QFILE_FINAL_MAX) {
+				*error_r = "too many F records";
+				return -1;
+			}
+			qf->finals = xrealloc(qf->finals, (qf->nfinal + 1) *
+							      sizeof(char *));
+			qf->finals[qf->nfinal++] = qfile_dup(v);
+		}
+		/* other types: ignored (forward compatibility) */
+	}
+	return 0;
+}
+
+int qfile_parse(const char *data, size_t len, struct qfile *qf,
+		const char **error_r)
+{
+	memset(qf, 0, sizeof(*qf));
+	const char *p = data, *end = data + len;
+	char *pend_orcpt = NULL;
+	unsigned pend_notify = 0;
+	bool have_id = false, have_time = false, have_sender = false;
+
+	if (len < QFILE_MAGIC_LEN + 2 ||
+	    memcmp(p, QFILE_MAGIC, QFILE_MAGIC_LEN) != 0 ||
+	    (p[QFILE_MAGIC_LEN] != '1' && p[QFILE_MAGIC_LEN] != '2') ||
+	    p[QFILE_MAGIC_LEN + 1] != '\n') {
+		*error_r = "bad magic";
+		return -1;
+	}
+	qf->version = (unsigned)(p[QFILE_MAGIC_LEN] - '0');
+	p += QFILE_MAGIC_LEN + 2;
+	for (;;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL || nl - p < 2 || p[1] != ' ') {
+			*error_r = "bad envelope record";
+			goto fail;
+		}
+		struct str v = {p + 2, (size_t)(nl - p - 2)};
+		char type = p[0];
+		p = nl + 1;
+		if (type == 'M') {
+			uint64_t size;
+			if (v.len != 20 ||
+			    str_to_u64(v, 0, QFILE_MAX, &size) < 0 ||
+			    size > (uint64_t)(end - p)) {
+				*error_r = "bad message size";
+				goto fail;
+			}
+			qf->msg = p;
+			qf->msg_len = (size_t)size;
+			p += size;
+			break;
+		}
+		switch (type) {
+		case 'I':
+			if (v.len != QUEUE_ID_LEN) {
+				*error_r = "bad queue ID";
+				goto fail;
+			}
+			memcpy(qf->id, v.p, QUEUE_ID_LEN);
+			qf->id[QUEUE_ID_LEN] = '\0';
+			have_id = true;
+			break;
+		case 'T':
+			if (qfile_time(qf, v) < 0) {
+				*error_r = "bad arrival time";
+				goto fail;
+			}
+			have_time = true;
+			break;
+		case 'S':
+			qfile_set(&qf->sender, v);
+			have_sender = true;
+			break;
+		case 'A':
+			(void)qfile_attr(qf, v);
+			break;
+		case 'O':
+			free(pend_orcpt);
+			pend_orcpt = qfile_dup(v);
+			break;
+		case 'N': {
+			uint64_t bits;
+			if (str_to_u64(v, 0, 15, &bits) < 0) {
+				*error_r = "bad N record";
+				goto fail;
+			}
+			pend_notify = (unsigned)bits;
+			break;
+		}
+		case 'R':
+			if (qf->nrcpt >= QFILE_RCPT_MAX) {
+				*error_r = "too many recipients";
+				goto fail;
+			}
+			qf->rcpts = xrealloc(qf->rcpts, (qf->nrcpt + 1) *
+							    sizeof(*qf->rcpts));
+			qf->rcpts[qf->nrcpt++] = (struct qfile_rcpt){
+			    .addr = qfile_dup(v),
+			    .orcpt =
+				pend_orcpt != NULL ? pend_orcpt : xstrdup(""),
+			    .notify = pend_notify,
+			};
+			pend_orcpt = NULL;
+			pend_notify = 0;
+			break;
+		default:
+			break; /* unknown before M: ignored */
+		}
+	}
+	if (end - p < 3 || memcmp(p, "\nE\n", 3) != 0) {
+		*error_r = "missing end record";
+		goto fail;
+	}
+	p += 3;
+	qf->end_off = (size_t)(p - data);
+	if (!have_id || !have_time || !have_sender || qf->nrcpt == 0) {
+		*error_r = "incomplete envelope";
+		goto fail;
+	}
+	if (p < end && qfile_progress(qf, p, end, error_r) < 0)
+		goto fail;
+	free(pend_orcpt);
+	(void)qfile_or_empty(&qf->envid);
+	(void)qfile_or_empty(&qf->ret);
+	(void)qfile_or_empty(&qf->client_name);
+	(void)qfile_or_empty(&qf->client_address);
+	(void)qfile_or_empty(&qf->helo_name);
+	(void)qfile_or_empty(&qf->protocol);
+	return 0;
+fail:
+	free(pend_orcpt);
+	return -1;
+}
+
+void qfile_free(struct qfile *qf)
+{
+	free(qf->sender);
+	free(qf->envid);
+	free(qf->ret);
+	free(qf->client_name);
+	free(qf->client_address);
+	free(qf->helo_name);
+	free(qf->protocol);
+	for (size_t i = 0; i < qf->nrcpt; i++) {
+		free(qf->rcpts[i].addr);
+		free(qf->rcpts[i].orcpt);
+	}
+	free(qf->rcpts);
+	for (size_t i = 0; i < qf->nfinal; i++)
+		free(qf->finals[i]);
+	free(qf->finals);
+	memset(qf, 0, sizeof(*qf));
+}
+
+bool qfile_final_done(const struct qfile *qf, const char *addr)
+{
+	for (size_t i = 0; i < qf->nfinal; i++)
+		if (strcasecmp(qf->finals[i], addr) == 0)
+			return true;
+	return false;
+}
+
+size_t qfile_pending(const struct qfile *qf)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < qf->nrcpt; i++)
+		if (!qf->rcpts[i].done)
+			n++;
+	return n;
+}
+
+int qfile_append(int fd, const char *text, size_t len)
+{
+	static const char v2 = '2';
+	if (pwrite(fd, &v2, 1, QFILE_MAGIC_LEN) != 1)
+		return -1;
+	off_t end = lseek(fd, 0, SEEK_END);
+	if (end < 0)
+		return -1;
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = pwrite(fd, text + off, len - off, end + (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return fdatasync(fd);
+}
+
+int qfile_read_fd(int fd, char **data_r, size_t *len_r)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (st.st_size < 0 || (uint64_t)st.st_size > QFILE_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	char *data = xmalloc(len + 1);
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = pread(fd, data + off, len - off, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(data);
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	data[len] = '\0';
+	*data_r = data;
+	*len_r = len;
+	return 0;
+}

@@ -1,0 +1,991 @@
+/*
+ * The queue manager (see qmgr.h and docs/delivery.md).
+ *
+ * Process layout: youju-mta forks a supervisor (which drops to
+ * mail_owner at once), which forks the worker
+ * and restarts it (after a second) when it dies.  The worker's main
+ * thread watches active/ with inotify (new mail is seen at once, whoever
+ * wrote it: the SMTP server, `youju queue flush`, a bounce) and runs the
+ * deferred queue every queue_run_delay; delivery threads take one
+ * message each.  A message's progress is appended to its own file (D and
+ * F records, qfile.h) after each delivery, so a restart resumes where it
+ * stopped: at most the delivery in flight is repeated, nothing is lost.
+ */
+#include "qmgr.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authc.h"
+#include "bounce.h"
+#include "buf.h"
+#include "conf.h"
+#include "deliver.h"
+#include "dsn.h"
+#include "log.h"
+#include "privsep.h"
+#include "qfile.h"
+#include "queue.h"
+#include "smtpc.h"
+#include "tls.h"
+#include "xalloc.h"
+
+#define QMGR_PATH_MAX	   4096
+#define QMGR_THREADS_MAX   256
+#define QMGR_AUTHD_TIMEOUT 10000
+#define QMGR_TARGETS_MAX   1000
+#define QMGR_RELAY_MAX	   300
+
+struct qmgr_cfg {
+	char *queue_dir, *authd_socket, *hostname, *relayhost;
+	char *limit_message;
+	int64_t min_backoff, max_backoff, run_delay;
+	int64_t max_lifetime, bounce_lifetime;
+	size_t active_limit, bounce_size_limit;
+	unsigned threads;
+	struct deliver_cfg dcfg;
+	struct smtpc_cfg scfg;
+};
+
+/* The worker's shared state: the main thread admits IDs, delivery
+   threads take them. */
+struct qmgr {
+	struct qmgr_cfg cfg;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char (*pending)[QUEUE_ID_LEN + 1]; /* FIFO ring */
+	size_t head, npending;
+	char (*busy)[QUEUE_ID_LEN + 1]; /* being delivered */
+	size_t nbusy;
+	bool need_rescan;
+	int wake_w; /* a delivery thread finished a message */
+};
+
+enum qmgr_kind { TGT_MAILBOX, TGT_REMOTE, TGT_BOUNCE, TGT_DEFER };
+
+/* One final target of one original recipient. */
+struct qmgr_target {
+	size_t rcpt; /* index of the original recipient */
+	char *addr;  /* owned */
+	enum qmgr_kind kind;
+	char *maildir; /* owned, mailbox targets when known */
+	char *quota;   /* owned */
+	struct deliver_result res;
+	char relay[QMGR_RELAY_MAX];
+	double t_start, t_end;
+	bool logged;
+};
+
+struct qmgr_job {
+	struct qmgr *q;
+	char id[QUEUE_ID_LEN + 1];
+	int fd;
+	struct qfile qf;
+	struct qmgr_target *t;
+	size_t nt;
+	double t_pick;
+	double arrival;
+};
+
+static volatile sig_atomic_t qmgr_child;
+
+static double qmgr_now(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+}
+
+static int qmgr_path(char *out, const char *dir, const char *sub,
+		     const char *id)
+{
+	int n = snprintf(out, QMGR_PATH_MAX, "%s/%s/%s", dir, sub, id);
+	return n < 0 || n >= QMGR_PATH_MAX ? -1 : 0;
+}
+
+static bool qmgr_is_id(const char *name)
+{
+	if (strlen(name) != QUEUE_ID_LEN)
+		return false;
+	for (const char *p = name; *p != '\0'; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')))
+			return false;
+	return true;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
+{
+	const char *err = "";
+	c->queue_dir = xstrdup(conf_str(conf, "queue_directory"));
+	c->authd_socket = xstrdup(conf_str(conf, "authd_socket"));
+	c->hostname = xstrdup(conf_str(conf, "myhostname"));
+	c->relayhost = xstrdup(conf_str(conf, "relayhost"));
+	c->limit_message =
+	    xstrdup(conf_str(conf, "virtual_maildir_limit_message"));
+	c->min_backoff = conf_time(conf, "minimal_backoff_time");
+	c->max_backoff = conf_time(conf, "maximal_backoff_time");
+	if (c->max_backoff < c->min_backoff)
+		c->max_backoff = c->min_backoff;
+	c->run_delay = conf_time(conf, "queue_run_delay");
+	c->max_lifetime = conf_time(conf, "maximal_queue_lifetime");
+	c->bounce_lifetime = conf_time(conf, "bounce_queue_lifetime");
+	c->active_limit = (size_t)conf_int(conf, "qmgr_message_active_limit");
+	c->bounce_size_limit = (size_t)conf_int(conf, "bounce_size_limit");
+	c->threads = (unsigned)conf_int(conf, "qmgr_delivery_threads");
+	c->dcfg.default_limit =
+	    (uint64_t)conf_int(conf, "virtual_mailbox_limit");
+	c->dcfg.overquota_bounce = conf_bool(conf, "virtual_overquota_bounce");
+	c->dcfg.limit_message = c->limit_message;
+	c->scfg.helo_name = c->hostname;
+	c->scfg.relayhost = c->relayhost;
+	c->scfg.connect_timeout =
+	    (unsigned)conf_time(conf, "smtp_connect_timeout");
+	c->scfg.cmd_timeout = (unsigned)conf_time(conf, "smtp_helo_timeout");
+	c->scfg.data_timeout =
+	    (unsigned)conf_time(conf, "smtp_data_done_timeout");
+	const char *lvl = conf_str(conf, "smtp_tls_security_level");
+	c->scfg.tls_level = strcmp(lvl, "none") == 0	  ? SMTPC_TLS_NONE
+			    : strcmp(lvl, "encrypt") == 0 ? SMTPC_TLS_ENCRYPT
+							  : SMTPC_TLS_MAY;
+	if (c->scfg.tls_level != SMTPC_TLS_NONE) {
+		c->scfg.tls = tls_client_ctx_new(false, NULL, &err);
+		if (c->scfg.tls == NULL)
+			log_warning("SMTP client TLS disabled: %s", err);
+	}
+}
+
+/* ---- logging ------------------------------------------------------------ */
+
+static const char *qmgr_status_name(enum deliver_status s)
+{
+	return s == DELIVER_OK	    ? "sent"
+	       : s == DELIVER_DEFER ? "deferred"
+				    : "bounced";
+}
+
+static void qmgr_fmt_secs(char *out, size_t sz, double v)
+{
+	if (v < 0)
+		v = 0;
+	if (v < 0.01)
+		snprintf(out, sz, "%s", v < 0.005 ? "0" : "0.01");
+	else if (v < 10)
+		snprintf(out, sz, "%.2g", v);
+	else
+		snprintf(out, sz, "%.0f", v);
+}
+
+static void qmgr_log_target(struct qmgr_job *j, struct qmgr_target *t)
+{
+	const char *orig = j->qf.rcpts[t->rcpt].addr;
+	char orig_to[QUEUE_VALUE_MAX + 16] = "";
+	char d[16], a[16], b[16], dd[16];
+	if (strcasecmp(orig, t->addr) != 0)
+		snprintf(orig_to, sizeof(orig_to), "orig_to=<%s>, ", orig);
+	double end = t->t_end > 0 ? t->t_end : qmgr_now();
+	double start = t->t_start > 0 ? t->t_start : end;
+	qmgr_fmt_secs(d, sizeof(d), end - j->arrival);
+	qmgr_fmt_secs(a, sizeof(a), j->t_pick - j->arrival);
+	qmgr_fmt_secs(b, sizeof(b), start - j->t_pick);
+	qmgr_fmt_secs(dd, sizeof(dd), end - start);
+	const char *relay = t->relay[0] != '\0' ? t->relay : "none";
+	log_info("%s: to=<%s>, %srelay=%s, delay=%s, delays=%s/%s/0/%s, "
+		 "dsn=%s, status=%s (%s)",
+		 j->id, t->addr, orig_to, relay, d, a, b, dd, t->res.dsn,
+		 qmgr_status_name(t->res.status), t->res.text);
+	t->logged = true;
+}
+
+/* ---- resolution --------------------------------------------------------- */
+
+static void qmgr_set(struct qmgr_target *t, enum deliver_status st,
+		     const char *dsn, const char *text)
+{
+	t->res.status = st;
+	snprintf(t->res.dsn, sizeof(t->res.dsn), "%s", dsn);
+	snprintf(t->res.text, sizeof(t->res.text), "%s", text);
+}
+
+static struct qmgr_target *qmgr_add_target(struct qmgr_job *j, size_t rcpt,
+					   const char *addr,
+					   enum qmgr_kind kind)
+{
+	j->t = xrealloc(j->t, (j->nt + 1) * sizeof(*j->t));
+	struct qmgr_target *t = &j->t[j->nt++];
+	memset(t, 0, sizeof(*t));
+	t->rcpt = rcpt;
+	t->addr = xstrdup(addr);
+	t->kind = kind;
+	return t;
+}
+
+static bool qmgr_seen(const struct qmgr_job *j, const char *addr)
+{
+	for (size_t i = 0; i < j->nt; i++)
+		if (strcasecmp(j->t[i].addr, addr) == 0 &&
+		    j->t[i].kind != TGT_DEFER)
+			return true;
+	return false;
+}
+
+/* A target to be delivered or reported, unless an earlier recipient or
+   an earlier run already took care of it. */
+static struct qmgr_target *qmgr_target(struct qmgr_job *j, size_t rcpt,
+				       const char *addr, enum qmgr_kind kind)
+{
+	if (qfile_final_done(&j->qf, addr) || qmgr_seen(j, addr))
+		return NULL;
+	return qmgr_add_target(j, rcpt, addr, kind);
+}
+
+static void qmgr_unknown(struct qmgr_job *j, size_t rcpt, const char *addr)
+{
+	struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_BOUNCE);
+	if (t != NULL) {
+		snprintf(t->relay, sizeof(t->relay), "virtual");
+		qmgr_set(t, DELIVER_BOUNCE, "5.1.1", "unknown user: \"");
+		size_t l = strlen(t->res.text);
+		snprintf(t->res.text + l, sizeof(t->res.text) - l, "%s\"",
+			 addr);
+	}
+}
+
+static void qmgr_defer_rcpt(struct qmgr_job *j, size_t rcpt, const char *dsn,
+			    const char *text)
+{
+	struct qmgr_target *t =
+	    qmgr_add_target(j, rcpt, j->qf.rcpts[rcpt].addr, TGT_DEFER);
+	qmgr_set(t, DELIVER_DEFER, dsn, text);
+}
+
+static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
+			 const struct authc_reply *known)
+{
+	struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_MAILBOX);
+	if (t == NULL)
+		return;
+	snprintf(t->relay, sizeof(t->relay), "virtual");
+	if (known != NULL) {
+		const char *md = authc_get(known, "MAILDIR");
+		const char *qt = authc_get(known, "QUOTA");
+		t->maildir = md != NULL ? xstrdup(md) : NULL;
+		t->quota = qt != NULL ? xstrdup(qt) : NULL;
+		return;
+	}
+	struct authc_reply u = {0};
+	enum authc_status st =
+	    authc_lookup_user(j->q->cfg.authd_socket, addr, &u);
+	if (st == AUTHC_OK) {
+		const char *active = authc_get(&u, "ACTIVE");
+		const char *md = authc_get(&u, "MAILDIR");
+		const char *qt = authc_get(&u, "QUOTA");
+		if (active != NULL && strcmp(active, "1") != 0) {
+			t->kind = TGT_BOUNCE;
+			qmgr_set(t, DELIVER_BOUNCE, "5.2.1",
+				 "mailbox is disabled");
+		} else {
+			t->maildir = md != NULL ? xstrdup(md) : NULL;
+			t->quota = qt != NULL ? xstrdup(qt) : NULL;
+		}
+	} else if (st == AUTHC_NOTFOUND) {
+		t->kind = TGT_BOUNCE;
+		qmgr_set(t, DELIVER_BOUNCE, "5.1.1",
+			 "unknown user in virtual mailbox table");
+	} else {
+		t->kind = TGT_DEFER;
+		qmgr_set(t, DELIVER_DEFER, "4.3.0", "temporary lookup failure");
+	}
+	authc_reply_free(&u);
+}
+
+static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
+{
+	const char *addr = j->qf.rcpts[rcpt].addr;
+	const char *sock = j->q->cfg.authd_socket;
+	const char *at = strrchr(addr, '@');
+	if (at == NULL || at[1] == '\0') {
+		struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_BOUNCE);
+		if (t != NULL)
+			qmgr_set(t, DELIVER_BOUNCE, "5.1.3",
+				 "bad address syntax");
+		return;
+	}
+	struct authc_reply r = {0};
+	enum authc_status st = authc_lookup_rcpt(sock, addr, &r);
+	if (st == AUTHC_TEMPFAIL) {
+		qmgr_defer_rcpt(j, rcpt, "4.3.0", "temporary lookup failure");
+		authc_reply_free(&r);
+		return;
+	}
+	if (st == AUTHC_NOTFOUND) {
+		struct authc_reply d = {0};
+		enum authc_status ds = authc_lookup_domain(sock, at + 1, &d);
+		authc_reply_free(&d);
+		if (ds == AUTHC_TEMPFAIL)
+			qmgr_defer_rcpt(j, rcpt, "4.3.0",
+					"temporary lookup failure");
+		else if (ds == AUTHC_OK)
+			qmgr_unknown(j, rcpt, addr);
+		else
+			(void)qmgr_target(j, rcpt, addr, TGT_REMOTE);
+		authc_reply_free(&r);
+		return;
+	}
+	const char *type = authc_get(&r, "TYPE");
+	if (type != NULL && strcmp(type, "mailbox") == 0) {
+		const char *a = authc_get(&r, "ADDRESS");
+		qmgr_mailbox(j, rcpt, a != NULL ? a : addr, &r);
+	} else {
+		size_t n = 0;
+		for (size_t i = 0; i < r.n && n < QMGR_TARGETS_MAX; i++) {
+			const char *k = r.kv[i].key, *v = r.kv[i].value;
+			if (strcmp(k, "MAILBOX") == 0)
+				qmgr_mailbox(j, rcpt, v, NULL);
+			else if (strcmp(k, "REMOTE") == 0)
+				(void)qmgr_target(j, rcpt, v, TGT_REMOTE);
+			else if (strcmp(k, "UNKNOWN") == 0)
+				qmgr_unknown(j, rcpt, v);
+			else
+				continue;
+			n++;
+		}
+		if (n == 0)
+			qmgr_unknown(j, rcpt, addr);
+	}
+	authc_reply_free(&r);
+}
+
+/* ---- progress records ---------------------------------------------------- */
+
+static int qmgr_record(struct qmgr_job *j, struct buf *b)
+{
+	if (b->len == 0)
+		return 0;
+	if (qfile_append(j->fd, b->p, b->len) < 0) {
+		log_error("%s: cannot record delivery progress: %s", j->id,
+			  strerror(errno));
+		return -1;
+	}
+	buf_reset(b);
+	return 0;
+}
+
+static int qmgr_record_final(struct qmgr_job *j, const char *addr)
+{
+	struct buf b;
+	buf_init(&b, QUEUE_VALUE_MAX + 8);
+	int rc = -1;
+	if (buf_printf(&b, "F %s\n", addr) == 0)
+		rc = qmgr_record(j, &b);
+	buf_deinit(&b);
+	return rc;
+}
+
+/* ---- delivery ------------------------------------------------------------ */
+
+static void qmgr_deliver_mailboxes(struct qmgr_job *j)
+{
+	for (size_t i = 0; i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		if (t->kind != TGT_MAILBOX)
+			continue;
+		t->t_start = qmgr_now();
+		deliver_maildir(&j->q->cfg.dcfg, t->addr, t->maildir, t->quota,
+				j->qf.sender, j->qf.msg, j->qf.msg_len,
+				&t->res);
+		t->t_end = qmgr_now();
+		if (t->res.status == DELIVER_OK)
+			(void)qmgr_record_final(j, t->addr);
+		qmgr_log_target(j, t);
+	}
+}
+
+static const char *qmgr_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at != NULL ? at + 1 : "";
+}
+
+static void qmgr_deliver_remote(struct qmgr_job *j)
+{
+	const struct qmgr_cfg *c = &j->q->cfg;
+	bool *done = xcalloc(j->nt + 1, sizeof(bool));
+	struct smtpc_rcpt *rc = xcalloc(j->nt + 1, sizeof(*rc));
+	size_t *map = xcalloc(j->nt + 1, sizeof(size_t));
+	for (size_t i = 0; i < j->nt; i++) {
+		if (j->t[i].kind != TGT_REMOTE || done[i])
+			continue;
+		/* one attempt per destination: same domain, or everything
+		   through the relayhost */
+		const char *dom = qmgr_domain(j->t[i].addr);
+		size_t n = 0;
+		for (size_t k = i; k < j->nt; k++) {
+			if (j->t[k].kind != TGT_REMOTE || done[k])
+				continue;
+			if (c->relayhost[0] == '\0' &&
+			    strcasecmp(qmgr_domain(j->t[k].addr), dom) != 0)
+				continue;
+			done[k] = true;
+			rc[n].addr = j->t[k].addr;
+			map[n++] = k;
+		}
+		char relay[QMGR_RELAY_MAX];
+		double t0 = qmgr_now();
+		smtpc_deliver(&c->scfg, dom, j->qf.sender, j->qf.msg,
+			      j->qf.msg_len, rc, n, relay, sizeof(relay));
+		double t1 = qmgr_now();
+		for (size_t m = 0; m < n; m++) {
+			struct qmgr_target *t = &j->t[map[m]];
+			t->res = rc[m].res;
+			t->t_start = t0;
+			t->t_end = t1;
+			snprintf(t->relay, sizeof(t->relay), "%s", relay);
+			if (t->res.status == DELIVER_OK)
+				(void)qmgr_record_final(j, t->addr);
+			qmgr_log_target(j, t);
+		}
+	}
+	free(done);
+	free(rc);
+	free(map);
+}
+
+/* Queues one notification for every bounced target (unless the sender
+   is <> or the recipient asked NOTIFY=NEVER).  Returns 0 when the bounce
+   is safe on disk (or none was due), -1 to keep the targets pending. */
+static int qmgr_bounce(struct qmgr_job *j)
+{
+	const struct qmgr_cfg *c = &j->q->cfg;
+	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
+	size_t n = 0;
+	for (size_t i = 0; i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		const struct qfile_rcpt *r = &j->qf.rcpts[t->rcpt];
+		if (t->res.status != DELIVER_BOUNCE)
+			continue;
+		if (r->notify != 0 && (r->notify & 4) == 0)
+			continue; /* NEVER, or no FAILURE */
+		dr[n++] = (struct dsn_rcpt){
+		    .addr = t->addr,
+		    .orcpt = r->orcpt,
+		    .action = DSN_FAILED,
+		    .status = t->res.dsn,
+		    .diag = t->res.text,
+		    .remote_mta = NULL,
+		};
+	}
+	int rc = 0;
+	if (n > 0 && j->qf.sender[0] == '\0') {
+		log_info("%s: bounce of a bounce: notification discarded",
+			 j->id);
+	} else if (n > 0) {
+		char id[QUEUE_ID_LEN + 1];
+		const char *err = "";
+		if (bounce_queue(c->queue_dir, c->hostname,
+				 c->bounce_size_limit, &j->qf, dr, n, id,
+				 &err) < 0) {
+			log_warning("%s: cannot queue the notification: %s: %s",
+				    j->id, err, strerror(errno));
+			rc = -1;
+		} else {
+			log_info("%s: sender non-delivery notification: %s",
+				 j->id, id);
+		}
+	}
+	free(dr);
+	return rc;
+}
+
+static int64_t qmgr_backoff(const struct qmgr_cfg *c, double age)
+{
+	int64_t d = (int64_t)age;
+	if (d < c->min_backoff)
+		d = c->min_backoff;
+	if (d > c->max_backoff)
+		d = c->max_backoff;
+	return d;
+}
+
+static void qmgr_move_corrupt(struct qmgr *q, const char *id, const char *why)
+{
+	char src[QMGR_PATH_MAX], dst[QMGR_PATH_MAX];
+	log_warning("%s: corrupt queue file: %s: moved to corrupt/", id, why);
+	if (qmgr_path(src, q->cfg.queue_dir, "active", id) == 0 &&
+	    qmgr_path(dst, q->cfg.queue_dir, "corrupt", id) == 0 &&
+	    rename(src, dst) < 0)
+		log_error("%s: rename to corrupt/: %s", id, strerror(errno));
+}
+
+static void qmgr_job_free(struct qmgr_job *j)
+{
+	for (size_t i = 0; i < j->nt; i++) {
+		free(j->t[i].addr);
+		free(j->t[i].maildir);
+		free(j->t[i].quota);
+	}
+	free(j->t);
+	j->t = NULL;
+	j->nt = 0;
+}
+
+static void qmgr_deliver_message(struct qmgr *q, const char *id)
+{
+	const struct qmgr_cfg *c = &q->cfg;
+	char path[QMGR_PATH_MAX];
+	char *data = NULL;
+	size_t len = 0;
+	const char *err = "";
+	struct qmgr_job j = {.q = q, .fd = -1};
+
+	memcpy(j.id, id, QUEUE_ID_LEN + 1);
+	j.t_pick = qmgr_now();
+	if (qmgr_path(path, c->queue_dir, "active", id) < 0)
+		return;
+	j.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (j.fd < 0) {
+		if (errno != ENOENT)
+			log_error("%s: open %s: %s", id, path, strerror(errno));
+		return; /* held, deleted or already done meanwhile */
+	}
+	if (qfile_read_fd(j.fd, &data, &len) < 0) {
+		log_error("%s: read %s: %s", id, path, strerror(errno));
+		close(j.fd);
+		return;
+	}
+	if (qfile_parse(data, len, &j.qf, &err) < 0 ||
+	    strcmp(j.qf.id, id) != 0) {
+		qmgr_move_corrupt(q, id, err[0] != '\0' ? err : "ID mismatch");
+		goto out;
+	}
+	j.arrival = (double)j.qf.arrival_sec + (double)j.qf.arrival_usec / 1e6;
+
+	/* resolve, then deliver local mail, then remote mail */
+	for (size_t i = 0; i < j.qf.nrcpt; i++)
+		if (!j.qf.rcpts[i].done)
+			qmgr_resolve(&j, i);
+	qmgr_deliver_mailboxes(&j);
+	qmgr_deliver_remote(&j);
+
+	double now = qmgr_now();
+	double age = now - j.arrival;
+	int64_t life =
+	    j.qf.sender[0] == '\0' ? c->bounce_lifetime : c->max_lifetime;
+	bool expired = age >= (double)life;
+	for (size_t i = 0; i < j.nt; i++) {
+		struct qmgr_target *t = &j.t[i];
+		if (!t->logged)
+			qmgr_log_target(&j, t);
+		if (expired && t->res.status == DELIVER_DEFER) {
+			t->res.status = DELIVER_BOUNCE;
+			size_t l = strlen(t->res.text);
+			snprintf(t->res.text + l, sizeof(t->res.text) - l, "%s",
+				 l > 0 ? " (message expired)" : "");
+			log_info("%s: to=<%s>, relay=none, dsn=%s, "
+				 "status=expired, returned to sender",
+				 j.id, t->addr, t->res.dsn);
+		}
+	}
+
+	/* bounces, then the progress records that retire them */
+	bool bounced_ok = qmgr_bounce(&j) == 0;
+	struct buf rec;
+	buf_init(&rec, (size_t)1 << 24);
+	for (size_t i = 0; i < j.nt && bounced_ok; i++)
+		if (j.t[i].res.status == DELIVER_BOUNCE &&
+		    buf_printf(&rec, "F %s\n", j.t[i].addr) < 0)
+			bounced_ok = false;
+	size_t left = 0;
+	for (size_t r = 0; r < j.qf.nrcpt; r++) {
+		if (j.qf.rcpts[r].done)
+			continue;
+		bool fin = true;
+		for (size_t i = 0; i < j.nt; i++)
+			if (j.t[i].rcpt == r &&
+			    (j.t[i].res.status == DELIVER_DEFER ||
+			     (j.t[i].res.status == DELIVER_BOUNCE &&
+			      !bounced_ok)))
+				fin = false;
+		if (fin && buf_printf(&rec, "D %zu\n", r) == 0)
+			j.qf.rcpts[r].done = true;
+		else
+			left++;
+	}
+	/* why the rest waits, for `youju queue list` ("W <rcpt> <text>") */
+	for (size_t i = 0; i < j.nt; i++)
+		if (j.t[i].res.status == DELIVER_DEFER &&
+		    buf_printf(&rec, "W %s %s\n", j.qf.rcpts[j.t[i].rcpt].addr,
+			       j.t[i].res.text) < 0)
+			break;
+	if (qmgr_record(&j, &rec) < 0)
+		left = 1; /* keep the file: a retry repeats, never loses */
+	buf_deinit(&rec);
+
+	if (left == 0) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			log_error("%s: unlink: %s", id, strerror(errno));
+		else
+			log_info("%s: removed", id);
+		goto out;
+	}
+	/* deferred: the file's mtime is the next attempt, as in Postfix */
+	int64_t delay = qmgr_backoff(c, age);
+	struct timespec ts[2] = {{(time_t)now + delay, 0},
+				 {(time_t)now + delay, 0}};
+	char dst[QMGR_PATH_MAX];
+	if (futimens(j.fd, ts) < 0)
+		log_warning("%s: set retry time: %s", id, strerror(errno));
+	if (qmgr_path(dst, c->queue_dir, "deferred", id) < 0 ||
+	    rename(path, dst) < 0) {
+		if (errno != ENOENT)
+			log_error("%s: move to deferred/: %s", id,
+				  strerror(errno));
+	}
+out:
+	qmgr_job_free(&j);
+	qfile_free(&j.qf);
+	free(data);
+	close(j.fd);
+}
+
+/* ---- scheduling -----------------------------------------------------------
+ */
+
+static bool qmgr_known(const struct qmgr *q, const char *id)
+{
+	for (size_t i = 0; i < q->npending; i++) {
+		size_t k = (q->head + i) % q->cfg.active_limit;
+		if (strcmp(q->pending[k], id) == 0)
+			return true;
+	}
+	for (size_t i = 0; i < q->nbusy; i++)
+		if (strcmp(q->busy[i], id) == 0)
+			return true;
+	return false;
+}
+
+/* Called with the lock held. */
+static void qmgr_admit(struct qmgr *q, const char *id)
+{
+	if (!qmgr_is_id(id) || qmgr_known(q, id))
+		return;
+	if (q->npending + q->nbusy >= q->cfg.active_limit) {
+		q->need_rescan = true;
+		return;
+	}
+	size_t k = (q->head + q->npending) % q->cfg.active_limit;
+	memcpy(q->pending[k], id, QUEUE_ID_LEN + 1);
+	q->npending++;
+	pthread_cond_signal(&q->cond);
+}
+
+static int qmgr_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Admits every file of active/, oldest first. */
+static void qmgr_scan_active(struct qmgr *q)
+{
+	char dir[QMGR_PATH_MAX];
+	if (qmgr_path(dir, q->cfg.queue_dir, "active", "") < 0)
+		return;
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		log_error("opendir %s: %s", dir, strerror(errno));
+		return;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!qmgr_is_id(de->d_name))
+			continue;
+		names = xrealloc(names, (n + 1) * sizeof(*names));
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), qmgr_name_cmp);
+	pthread_mutex_lock(&q->lock);
+	q->need_rescan = false;
+	for (size_t i = 0; i < n; i++)
+		qmgr_admit(q, names[i]);
+	pthread_mutex_unlock(&q->lock);
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* Moves deferred files whose retry time has come back to active/. */
+static void qmgr_run_deferred(struct qmgr *q)
+{
+	char dir[QMGR_PATH_MAX], src[QMGR_PATH_MAX], dst[QMGR_PATH_MAX];
+	time_t now = time(NULL);
+	if (qmgr_path(dir, q->cfg.queue_dir, "deferred", "") < 0)
+		return;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (!qmgr_is_id(de->d_name) ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    st.st_mtime > now)
+			continue;
+		if (qmgr_path(src, q->cfg.queue_dir, "deferred", de->d_name) ==
+			0 &&
+		    qmgr_path(dst, q->cfg.queue_dir, "active", de->d_name) ==
+			0 &&
+		    rename(src, dst) < 0 && errno != ENOENT)
+			log_error("%s: move to active/: %s", de->d_name,
+				  strerror(errno));
+	}
+	closedir(d);
+}
+
+static void *qmgr_thread(void *arg)
+{
+	struct qmgr *q = arg;
+	char id[QUEUE_ID_LEN + 1];
+	for (;;) {
+		pthread_mutex_lock(&q->lock);
+		while (q->npending == 0)
+			pthread_cond_wait(&q->cond, &q->lock);
+		memcpy(id, q->pending[q->head], sizeof(id));
+		q->head = (q->head + 1) % q->cfg.active_limit;
+		q->npending--;
+		memcpy(q->busy[q->nbusy++], id, sizeof(id));
+		pthread_mutex_unlock(&q->lock);
+
+		qmgr_deliver_message(q, id);
+
+		pthread_mutex_lock(&q->lock);
+		for (size_t i = 0; i < q->nbusy; i++)
+			if (strcmp(q->busy[i], id) == 0) {
+				memcpy(q->busy[i], q->busy[--q->nbusy],
+				       sizeof(id));
+				break;
+			}
+		bool rescan = q->need_rescan;
+		pthread_mutex_unlock(&q->lock);
+		if (rescan) {
+			char c = 1;
+			ssize_t w = write(q->wake_w, &c, 1);
+			(void)w; /* a full pipe already wakes the loop */
+		}
+	}
+	return NULL;
+}
+
+static void qmgr_inotify(struct qmgr *q, int fd)
+{
+	char ev[8192]
+	    __attribute__((aligned(__alignof__(struct inotify_event))));
+	for (;;) {
+		ssize_t n = read(fd, ev, sizeof(ev));
+		if (n <= 0)
+			return;
+		pthread_mutex_lock(&q->lock);
+		for (char *p = ev; p < ev + n;) {
+			struct inotify_event *e = (struct inotify_event *)p;
+			if (e->mask & IN_Q_OVERFLOW)
+				q->need_rescan = true;
+			else if (e->len > 0)
+				qmgr_admit(q, e->name);
+			p += sizeof(*e) + e->len;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+}
+
+static void qmgr_lock_queue(const char *queue_dir)
+{
+	char p[QMGR_PATH_MAX];
+	if (qmgr_path(p, queue_dir, "", "qmgr.lock") < 0)
+		fatal("queue_directory too long");
+	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fatal("open %s: %s", p, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		log_info("waiting for the previous queue manager to exit");
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				fatal("flock %s: %s", p, strerror(errno));
+	}
+	/* fd stays open: the lock lives as long as this process */
+}
+
+static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
+{
+	struct qmgr q = {0};
+	int pfd[2];
+	char dir[QMGR_PATH_MAX];
+
+	qmgr_cfg_load(&q.cfg, conf);
+	if (q.cfg.active_limit == 0)
+		q.cfg.active_limit = 1;
+	qmgr_lock_queue(q.cfg.queue_dir);
+	authc_set_timeout(QMGR_AUTHD_TIMEOUT);
+	pthread_mutex_init(&q.lock, NULL);
+	pthread_cond_init(&q.cond, NULL);
+	q.pending = xcalloc(q.cfg.active_limit, sizeof(*q.pending));
+	q.busy = xcalloc(q.cfg.active_limit, sizeof(*q.busy));
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("pipe: %s", strerror(errno));
+	q.wake_w = pfd[1];
+	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (ino < 0 || qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
+	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
+		fatal("inotify on %s: %s", dir, strerror(errno));
+	unsigned nthreads = q.cfg.threads;
+	if (nthreads == 0 || nthreads > QMGR_THREADS_MAX)
+		nthreads = 8;
+	for (unsigned i = 0; i < nthreads; i++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, qmgr_thread, &q) != 0)
+			fatal("pthread_create: %s", strerror(errno));
+		pthread_detach(t);
+	}
+	log_info("queue manager started: %u delivery threads", nthreads);
+	qmgr_scan_active(&q);
+	time_t next_run = 0;
+	for (;;) {
+		time_t now = time(NULL);
+		if (now >= next_run) {
+			qmgr_run_deferred(&q);
+			next_run = now + (time_t)q.cfg.run_delay;
+		}
+		pthread_mutex_lock(&q.lock);
+		bool rescan =
+		    q.need_rescan && q.npending + q.nbusy < q.cfg.active_limit;
+		pthread_mutex_unlock(&q.lock);
+		if (rescan)
+			qmgr_scan_active(&q);
+		struct pollfd p[2] = {{.fd = ino, .events = POLLIN},
+				      {.fd = pfd[0], .events = POLLIN}};
+		int ms = (int)(next_run - now) * 1000;
+		if (ms < 0)
+			ms = 0;
+		if (poll(p, 2, ms) < 0 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+		if (p[0].revents & POLLIN)
+			qmgr_inotify(&q, ino);
+		if (p[1].revents & POLLIN) {
+			char b[64];
+			while (read(pfd[0], b, sizeof(b)) > 0)
+				;
+		}
+	}
+}
+
+/* ---- supervisor ------------------------------------------------------------
+ */
+
+static void qmgr_on_term(int signo)
+{
+	pid_t c = qmgr_child;
+	if (c > 0)
+		kill(c, SIGTERM);
+	_exit(0);
+}
+
+static void qmgr_die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
+		fatal("prctl: %s", strerror(errno));
+	if (getppid() != parent)
+		_exit(0); /* the parent died before prctl */
+}
+
+pid_t qmgr_start(const struct conf *conf, bool foreground)
+{
+	pid_t main_pid = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		return pid;
+
+	/* supervisor: the terminal is the starting command's, not ours */
+	qmgr_die_with_parent(main_pid);
+	const char *perr = "";
+	if (privsep_drop(conf_str(conf, "mail_owner"), &perr) < 0)
+		fatal("queue manager: cannot drop privileges: %s", perr);
+	qmgr_die_with_parent(main_pid); /* the drop cleared the setting */
+	if (!foreground) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			(void)dup2(nul, STDERR_FILENO);
+			close(nul);
+		}
+	}
+	const char *log_file = conf_str(conf, "log_file");
+	(void)log_open("qmgr", log_file[0] != '\0' ? log_file : NULL,
+		       conf_bool(conf, "syslog_enable"));
+	log_set_stderr(foreground);
+	log_set_pid();
+	struct sigaction sa = {.sa_handler = qmgr_on_term};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN); /* a peer closing on the SMTP client */
+	pid_t sup = getpid();
+	for (;;) {
+		time_t started = time(NULL);
+		pid_t w = fork();
+		if (w < 0) {
+			log_error("fork: %s", strerror(errno));
+			sleep(1);
+			continue;
+		}
+		if (w == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			qmgr_die_with_parent(sup);
+			log_set_pid();
+			qmgr_worker(conf);
+		}
+		qmgr_child = w;
+		int status;
+		while (waitpid(w, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(1);
+		qmgr_child = 0;
+		if (WIFSIGNALED(status))
+			log_warning("queue manager pid %ld killed by signal %d",
+				    (long)w, WTERMSIG(status));
+		else
+			log_warning("queue manager pid %ld exit status %d",
+				    (long)w, WEXITSTATUS(status));
+		if (time(NULL) - started < 2)
+			sleep(1); /* no tight respawn loop */
+	}
+}
+
+void qmgr_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	if (kill(pid, SIGTERM) == 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+}

@@ -1,0 +1,196 @@
+/* Unit tests for mta/maps: text, cidr, regexp and pcre tables, networks,
+   and mta/anvil's connection counting. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../mta/anvil.h"
+#include "../../../mta/maps.h"
+#include "test.h"
+
+static enum map_status look(struct map *m, const char *key, char *v)
+{
+	return map_lookup(m, key, v, MAP_VALUE_MAX + 1);
+}
+
+static void test_net(void)
+{
+	struct map_net n;
+	test_begin("map_net");
+	test_assert(map_net_parse("192.0.2.0/24", 12, &n));
+	test_assert(map_net_match(&n, "192.0.2.255"));
+	test_assert(!map_net_match(&n, "192.0.3.0"));
+	test_assert(map_net_match(&n, "::ffff:192.0.2.1"));
+	test_assert(!map_net_parse("192.0.2.1/24", 12, &n)); /* host bits */
+	test_assert(!map_net_parse("192.0.2.0/33", 12, &n));
+	test_assert(!map_net_parse("", 0, &n));
+	test_assert(!map_net_parse("/8", 2, &n));
+	test_assert(map_net_parse("[2001:db8::]/32", 15, &n));
+	test_assert(map_net_match(&n, "2001:db8:ffff::1"));
+	test_assert(!map_net_match(&n, "2001:db9::1"));
+	test_assert(map_net_parse("0.0.0.0/0", 9, &n));
+	test_assert(map_net_match(&n, "203.0.113.9"));
+	test_assert(!map_net_match(&n, "garbage"));
+	/* an embedded NUL ends the text */
+	test_assert(!map_net_parse("10.0.0.0\0/8", 11, &n));
+}
+
+static void test_text(void)
+{
+	char err[256], v[MAP_VALUE_MAX + 1];
+	test_begin("text tables");
+	static const char t[] = "# comment\n"
+				"Key1 value one\n"
+				"key2\tcontinued\n"
+				"  on the next line\n"
+				"\n"
+				"   # indented comment\n"
+				"key3 v3\r\n"
+				"empty\n";
+	struct map *m =
+	    map_from_text("hash", t, sizeof(t) - 1, err, sizeof(err));
+	test_assert(m != NULL && map_is_fixed(m));
+	test_assert(look(m, "key1", v) == MAP_FOUND &&
+		    strcmp(v, "value one") == 0);
+	test_assert(look(m, "KEY1", v) == MAP_FOUND);
+	test_assert(look(m, "key2", v) == MAP_FOUND &&
+		    strcmp(v, "continued on the next line") == 0);
+	test_assert(look(m, "key3", v) == MAP_FOUND && strcmp(v, "v3") == 0);
+	test_assert(look(m, "empty", v) == MAP_FOUND && v[0] == '\0');
+	test_assert(look(m, "key", v) == MAP_NOTFOUND);
+	test_assert(look(m, "", v) == MAP_NOTFOUND);
+	map_free(&m);
+	test_assert(m == NULL);
+	m = map_from_text("texthash", "", 0, err, sizeof(err));
+	test_assert(m != NULL && look(m, "x", v) == MAP_NOTFOUND);
+	map_free(&m);
+	test_assert(map_from_text("mysql", "", 0, err, sizeof(err)) == NULL);
+	test_assert(strstr(err, "unsupported map type mysql") != NULL);
+	test_assert(map_open("ldap:/etc/x", err, sizeof(err)) == NULL);
+	test_assert(map_open("hash:relative", err, sizeof(err)) == NULL);
+}
+
+static void test_cidr(void)
+{
+	char err[256], v[MAP_VALUE_MAX + 1];
+	test_begin("cidr tables");
+	static const char t[] = "10.0.0.0/8 first\n"
+				"10.1.0.0/16 never (first wins)\n"
+				"192.0.2.7 exact\n"
+				"[::1] loop6\n"
+				"2001:db8::/32 v6\n";
+	struct map *m =
+	    map_from_text("cidr", t, sizeof(t) - 1, err, sizeof(err));
+	test_assert(m != NULL && !map_is_fixed(m));
+	test_assert(look(m, "10.1.2.3", v) == MAP_FOUND &&
+		    strcmp(v, "first") == 0);
+	test_assert(look(m, "192.0.2.7", v) == MAP_FOUND &&
+		    strcmp(v, "exact") == 0);
+	test_assert(look(m, "192.0.2.8", v) == MAP_NOTFOUND);
+	test_assert(look(m, "::1", v) == MAP_FOUND);
+	test_assert(look(m, "2001:db8::5", v) == MAP_FOUND &&
+		    strcmp(v, "v6") == 0);
+	test_assert(look(m, "not-an-address", v) == MAP_NOTFOUND);
+	map_free(&m);
+	static const char bad[] = "10.0.0.1/8 x\n";
+	test_assert(map_from_text("cidr", bad, sizeof(bad) - 1, err,
+				  sizeof(err)) == NULL);
+	test_assert(strstr(err, "line 1") != NULL);
+}
+
+static void test_regexp(const char *type)
+{
+	char err[256], v[MAP_VALUE_MAX + 1];
+	test_begin(type);
+	static const char t[] = "/^(spam)([0-9]+)@/ REJECT $1 number $2\n"
+				"!/@example\\.net$/ OK not ours\n"
+				"#/x/ comment\n"
+				"/^CASE@/ found ${1}case\n"
+				"/^exact@example\\.net$/i SENSITIVE\n"
+				"|a/b@example.net| delim\n";
+	struct map *m = map_from_text(type, t, sizeof(t) - 1, err, sizeof(err));
+	test_assert(m != NULL);
+	test_assert(look(m, "spam42@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "REJECT spam number 42") == 0);
+	test_assert(look(m, "x@elsewhere.example", v) == MAP_FOUND &&
+		    strcmp(v, "OK not ours") == 0);
+	test_assert(look(m, "case@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "found case") == 0);
+	/* 'i' toggles the default case-insensitivity off */
+	test_assert(look(m, "exact@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "SENSITIVE") == 0);
+	test_assert(look(m, "EXACT@example.net", v) == MAP_NOTFOUND);
+	test_assert(look(m, "a/b@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "delim") == 0);
+	test_assert(look(m, "nothing@example.net", v) == MAP_NOTFOUND);
+	map_free(&m);
+	static const char bad[] = "/unclosed REJECT\n";
+	test_assert(map_from_text(type, bad, sizeof(bad) - 1, err,
+				  sizeof(err)) == NULL);
+	static const char bad2[] = "/(/ REJECT\n";
+	test_assert(map_from_text(type, bad2, sizeof(bad2) - 1, err,
+				  sizeof(err)) == NULL);
+	test_assert(strstr(err, "line 1") != NULL);
+}
+
+static void test_reload(void)
+{
+	char err[256], v[MAP_VALUE_MAX + 1], spec[64];
+	char path[] = "/tmp/youju-test-map-XXXXXX";
+	test_begin("reload on change");
+	int fd = mkstemp(path);
+	test_assert(fd >= 0);
+	test_assert(write(fd, "a 1\n", 4) == 4);
+	close(fd);
+	snprintf(spec, sizeof(spec), "hash:%s", path);
+	struct map *m = map_open(spec, err, sizeof(err));
+	test_assert(m != NULL && strcmp(map_spec(m), spec) == 0);
+	test_assert(look(m, "a", v) == MAP_FOUND && strcmp(v, "1") == 0);
+	FILE *f = fopen(path, "w");
+	test_assert(f != NULL);
+	fputs("a 2\nb 3\n", f);
+	fclose(f);
+	test_assert(look(m, "a", v) == MAP_FOUND && strcmp(v, "2") == 0);
+	test_assert(look(m, "b", v) == MAP_FOUND);
+	/* a broken edit keeps the old contents */
+	snprintf(spec, sizeof(spec), "cidr:%s", path);
+	struct map *c = map_open(spec, err, sizeof(err));
+	test_assert(c == NULL); /* "a" is no network */
+	unlink(path);
+	test_assert(look(m, "b", v) == MAP_FOUND); /* gone: kept */
+	map_free(&m);
+}
+
+static void test_anvil(void)
+{
+	unsigned count, rate;
+	test_begin("anvil");
+	struct anvil *a = anvil_new();
+	anvil_connect(a, "192.0.2.1", 1000, 60000, &count, &rate);
+	test_assert(count == 1 && rate == 1);
+	anvil_connect(a, "192.0.2.1", 2000, 60000, &count, &rate);
+	test_assert(count == 2 && rate == 2);
+	anvil_connect(a, "192.0.2.2", 2000, 60000, &count, &rate);
+	test_assert(count == 1 && rate == 1);
+	anvil_disconnect(a, "192.0.2.1");
+	anvil_disconnect(a, "192.0.2.1");
+	anvil_disconnect(a, "192.0.2.1"); /* one too many: ignored */
+	anvil_connect(a, "192.0.2.1", 3000, 60000, &count, &rate);
+	test_assert(count == 1 && rate == 3);
+	anvil_connect(a, "192.0.2.1", 70000, 60000, &count, &rate);
+	test_assert(count == 2 && rate == 1); /* a new window */
+	anvil_free(&a);
+	test_assert(a == NULL);
+}
+
+int main(void)
+{
+	test_net();
+	test_text();
+	test_cidr();
+	test_regexp("regexp");
+	test_regexp("pcre");
+	test_reload();
+	test_anvil();
+	return test_end();
+}
