@@ -1111,6 +1111,34 @@ static void cmd_helo_(struct session *s, struct str args)
 	cmd_helo(s, args, false);
 }
 
+/* Answers a MAIL or RCPT parse failure as Postfix does; true when the
+   command parsed.  bad: the offending ESMTP parameter, escaped for the
+   reply. */
+static bool parse_ok(struct session *s, enum smtp_parse_err r,
+		     struct str bad, const char *syntax, const char *address)
+{
+	char e[128];
+	switch (r) {
+	case SMTP_PARSE_OK:
+		return true;
+	case SMTP_PARSE_SYNTAX:
+		reply_err(s, "%s", syntax);
+		break;
+	case SMTP_PARSE_ADDRESS:
+		reply_err(s, "%s", address);
+		break;
+	case SMTP_PARSE_PARAM:
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
+		break;
+	case SMTP_PARSE_VALUE:
+		log_escape(e, sizeof(e), bad.p, bad.len);
+		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
+		break;
+	}
+	return false;
+}
+
 static void cmd_mail(struct session *s, struct str args)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
@@ -1127,28 +1155,10 @@ static void cmd_mail(struct session *s, struct str args)
 		reply_err(s, "530 5.7.0 Authentication required");
 		return;
 	}
-	switch (smtp_parse_mail(args, s->esmtp, &s->mail, &bad)) {
-	case SMTP_PARSE_OK:
-		break;
-	case SMTP_PARSE_SYNTAX:
-		reply_err(s, "501 5.5.4 Syntax: MAIL FROM:<address>");
+	if (!parse_ok(s, smtp_parse_mail(args, s->esmtp, &s->mail, &bad), bad,
+		      "501 5.5.4 Syntax: MAIL FROM:<address>",
+		      "501 5.1.7 Bad sender address syntax"))
 		return;
-	case SMTP_PARSE_ADDRESS:
-		reply_err(s, "501 5.1.7 Bad sender address syntax");
-		return;
-	case SMTP_PARSE_PARAM: {
-		char e[128];
-		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
-		return;
-	}
-	case SMTP_PARSE_VALUE: {
-		char e[128];
-		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
-		return;
-	}
-	}
 	if (s->mail.has_size && cfg->size_limit > 0 &&
 	    s->mail.size > cfg->size_limit) {
 		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
@@ -1170,28 +1180,12 @@ static void cmd_rcpt(struct session *s, struct str args)
 		reply_err(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	switch (smtp_parse_rcpt(args, s->mail.smtputf8, &s->job_rcpt, &bad)) {
-	case SMTP_PARSE_OK:
-		break;
-	case SMTP_PARSE_SYNTAX:
-		reply_err(s, "501 5.5.4 Syntax: RCPT TO:<address>");
+	if (!parse_ok(s,
+		      smtp_parse_rcpt(args, s->mail.smtputf8, &s->job_rcpt,
+				      &bad),
+		      bad, "501 5.5.4 Syntax: RCPT TO:<address>",
+		      "501 5.1.3 Bad recipient address syntax"))
 		return;
-	case SMTP_PARSE_ADDRESS:
-		reply_err(s, "501 5.1.3 Bad recipient address syntax");
-		return;
-	case SMTP_PARSE_PARAM: {
-		char e[128];
-		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
-		return;
-	}
-	case SMTP_PARSE_VALUE: {
-		char e[128];
-		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
-		return;
-	}
-	}
 	if (s->nrcpt >= s->srv->cfg.rcpt_limit) {
 		reply_err(s, "452 4.5.3 Error: too many recipients");
 		return;
