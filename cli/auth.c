@@ -257,6 +257,9 @@ static void import_one(const char *key, const char *val, char *base, size_t bsz)
 		       strcmp(val, "localhost") == 0 ? "" : val);
 		if (strcmp(val, "localhost") == 0)
 			printf("# (localhost: connect through mysql_socket)\n");
+		/* the file describes a server that already exists: youju must
+		   not start its private one on that socket */
+		printf("mysql_private = no\n");
 	} else if (strcmp(key, "MYSQL_PASSWORD") == 0) {
 		printf("# MYSQL_PASSWORD: write it into the file named by "
 		       "mysql_password_file (mode 0600)\n");
