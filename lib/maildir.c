@@ -509,11 +509,10 @@ void maildir_uidlist_unlock(const char *folder)
 }
 
 /* Reads a whole small file into out.  1 read, 0 missing, -1 error. */
-static int maildir_read_file(const char *path, struct buf *out)
+/* Appends everything fd holds to out and closes fd.  0, or -1 with errno
+   (EFBIG when out's maximum is reached). */
+static int maildir_read_fd(int fd, struct buf *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
 	char tmp[65536];
 	for (;;) {
 		ssize_t n = read(fd, tmp, sizeof tmp);
@@ -529,7 +528,15 @@ static int maildir_read_file(const char *path, struct buf *out)
 			break;
 	}
 	close(fd);
-	return 1;
+	return 0;
+}
+
+static int maildir_read_file(const char *path, struct buf *out)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	return maildir_read_fd(fd, out) < 0 ? -1 : 1;
 }
 
 /* temp file + rename in dir */
@@ -907,22 +914,7 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 	int fd = maildir_msg_open(f, m);
 	if (fd < 0)
 		return -1;
-	char tmp[65536];
-	for (;;) {
-		ssize_t n = read(fd, tmp, sizeof tmp);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (n > 0 && buf_append(out, tmp, (size_t)n) < 0)) {
-			int e = n < 0 ? errno : EFBIG;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-	}
-	close(fd);
-	return 0;
+	return maildir_read_fd(fd, out);
 }
 
 int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
