@@ -8,7 +8,7 @@
  * Reply texts, codes and log lines follow Postfix's smtpd so that clients,
  * users and log readers (pflogsumm, fail2ban) see what they know.
  */
-#include "smtpd.h"
+#include "smtpd_session.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -34,109 +34,11 @@
 #include "str.h"
 #include "xalloc.h"
 
-enum sstate {
-	S_HANDSHAKE, /* TLS handshake (SMTPS, or after STARTTLS) */
-	S_COMMAND,   /* reading commands */
-	S_AUTH,	     /* reading an AUTH continuation line */
-	S_DATA,	     /* reading the message */
-	S_WAIT,	     /* a worker job runs; reading paused */
-	S_STARTTLS,  /* "220 Ready to start TLS" being flushed */
-	S_CLOSING,   /* flushing the last reply, then free */
-	S_SLEEP,     /* smtpd_error_sleep_time before the next reply */
-};
-
-struct rcpt {
-	char addr[SMTP_ADDR_MAX + 1];
-	char orcpt[SMTP_ORCPT_MAX + 1];
-	unsigned notify;
-};
-
-enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT, JOB_DATA };
-
-/* What the restrictions left for the transaction (access map actions). */
-struct tx_flags {
-	bool discard, hold;
-	size_t nprepend;
-	char prepend[RESTRICT_PREPEND_MAX][RESTRICT_REPLY_MAX];
-};
-
-struct session {
-	struct smtpd_server *srv;
-	struct smtpd_policy *pol; /* the policy this session started with */
-	bool anvil_counted;
-	bool ill_pipelining; /* reject_unauth_pipelining */
-	bool sleep_pending;  /* delay the replies (soft error limit) */
-	enum smtpd_service svc;
-	enum sstate state;
-	int fd;
-	struct ev_io *io;
-	struct ev_timer *timer;
-	struct tls_conn *tls;
-	unsigned tls_want;
-	bool tls_on, hs_done;
-	struct buf in, out;
-	bool skipping;
-	bool freed_pending; /* teardown waits for the worker */
-
-	char addr[NET_ADDR_MAX];
-	char name[NET_ADDR_MAX];
-	char helo[SMTPD_HELO_MAX + 1];
-	bool have_helo, esmtp;
-	bool mynetworks;
-
-	struct mta_sasl *sasl;
-	char sasl_mech[32];
-	char *sasl_user;
-	bool authenticated;
-
-	/* the mail transaction */
-	bool have_mail;
-	struct smtp_mail mail;
-	struct rcpt *rcpts;
-	size_t nrcpt, rcpt_cap;
-	char id[QUEUE_ID_LEN + 1];
-	struct queue_file *qf;
-	struct timeval arrival;
-
-	/* restrictions and cleanup */
-	struct restrict_ctx rc;
-	enum restrict_result job_res;
-	char job_reply[RESTRICT_REPLY_MAX];
-	struct tx_flags tx;
-	struct buf hdr; /* the logical header being read */
-	bool hdr_truncated;
-	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
-	char cl_text[CLEANUP_TEXT_MAX + 1];
-
-	/* DATA */
-	bool line_start, prev_crlf, in_header, too_big, write_err;
-	bool seen_msgid, seen_date;
-	char msgid[256];
-
-	/* counts for the disconnect line */
-	unsigned total[SMTP_VERB_COUNT], ok[SMTP_VERB_COUNT];
-	unsigned errors;
-	enum smtp_verb last_verb;
-
-	/* the worker job in flight */
-	enum job_kind job;
-	struct smtp_rcpt job_rcpt;
-	enum dir_rcpt job_dir;
-	char *job_in;
-	unsigned job_inlen;
-	bool job_start;
-	enum mta_sasl_status job_sasl;
-	char *job_out;
-	unsigned job_outlen;
-	int job_rc, job_errno;
-	const char *job_error;
-};
-
 static void session_run(struct session *s);
 static void session_free(struct session *s);
 
 /* The command name as Postfix logs it: "lost connection after RCPT" */
-static const char *verb_log(const struct session *s)
+const char *smtpd_verb_log(const struct session *s)
 {
 	static const char *const up[SMTP_VERB_COUNT] = {
 	    [SMTP_VERB_UNKNOWN] = "CONNECT", [SMTP_VERB_HELO] = "HELO",
@@ -155,8 +57,8 @@ static const char *verb_log(const struct session *s)
 
 /* ---------------------------------------------------------------- output */
 
-__attribute__((format(printf, 2, 3))) static void reply(struct session *s,
-							const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void smtpd_reply(struct session *s,
+						       const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -169,15 +71,15 @@ __attribute__((format(printf, 2, 3))) static void reply(struct session *s,
 	}
 }
 
-static void session_close(struct session *s)
+void smtpd_session_close(struct session *s)
 {
 	if (s->state != S_WAIT)
 		s->state = S_CLOSING;
 }
 
 /* A 4xx/5xx reply counts towards smtpd_hard_error_limit. */
-__attribute__((format(printf, 2, 3))) static void
-reply_err(struct session *s, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) void smtpd_reply_err(struct session *s,
+							   const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -193,11 +95,11 @@ reply_err(struct session *s, const char *fmt, ...)
 	    s->pol->error_sleep_ms > 0)
 		s->sleep_pending = true;
 	if (hard > 0 && s->errors >= hard) {
-		log_info("too many errors after %s from %s[%s]", verb_log(s),
-			 s->name, s->addr);
-		reply(s, "421 4.7.0 %s Error: too many errors",
-		      s->srv->cfg.hostname);
-		session_close(s);
+		log_info("too many errors after %s from %s[%s]",
+			 smtpd_verb_log(s), s->name, s->addr);
+		smtpd_reply(s, "421 4.7.0 %s Error: too many errors",
+			    s->srv->cfg.hostname);
+		smtpd_session_close(s);
 	}
 }
 
@@ -215,7 +117,7 @@ static bool maybe_sleep(struct session *s)
 
 /* ------------------------------------------------------------- transaction */
 
-static void transaction_reset(struct session *s)
+void smtpd_transaction_reset(struct session *s)
 {
 	s->have_mail = false;
 	memset(&s->mail, 0, sizeof(s->mail));
@@ -228,7 +130,7 @@ static void transaction_reset(struct session *s)
 	buf_reset(&s->hdr);
 }
 
-static const char *proto_name(const struct session *s)
+const char *smtpd_proto_name(const struct session *s)
 {
 	if (!s->esmtp)
 		return "SMTP";
@@ -267,14 +169,14 @@ static void log_what(struct session *s, const char *what, const char *cmd,
 			 s->esmtp ? "ESMTP" : "SMTP", helo);
 }
 
-static void log_reject(struct session *s, const char *cmd, const char *rep,
-		       const char *to)
+void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
+		      const char *to)
 {
 	log_what(s, "reject", cmd, rep, to);
 }
 
 /* warn_if_reject, DISCARD and HOLD of the last evaluation */
-static void log_events(struct session *s, const char *cmd, const char *to)
+void smtpd_log_events(struct session *s, const char *cmd, const char *to)
 {
 	for (size_t i = 0; i < s->rc.nevents; i++)
 		log_what(s, s->rc.events[i].what, cmd, s->rc.events[i].text,
@@ -417,7 +319,7 @@ static void job_run(void *ctx)
 	}
 }
 
-static bool job_submit(struct session *s, enum job_kind kind)
+bool smtpd_job_submit(struct session *s, enum job_kind kind)
 {
 	s->job = kind;
 	if (worker_submit(s->srv->pool, job_run, job_done, s) < 0) {
@@ -438,14 +340,14 @@ static void rcpt_finish(struct session *s)
 	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
 		snprintf(rep, sizeof(rep),
 			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
-		log_reject(s, "RCPT", rep, r->addr);
-		reply_err(s, "%s", rep);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
 		return;
 	}
-	log_events(s, "RCPT", r->addr);
+	smtpd_log_events(s, "RCPT", r->addr);
 	if (s->job_res == RESTRICT_REJECT) {
-		log_reject(s, "RCPT", s->job_reply, r->addr);
-		reply_err(s, "%s", s->job_reply);
+		smtpd_log_reject(s, "RCPT", s->job_reply, r->addr);
+		smtpd_reply_err(s, "%s", s->job_reply);
 		return;
 	}
 	if (s->job_dir == DIR_RCPT_UNKNOWN) {
@@ -453,8 +355,8 @@ static void rcpt_finish(struct session *s)
 			 "550 5.1.1 <%s>: Recipient address rejected: User "
 			 "unknown in virtual mailbox table",
 			 r->addr);
-		log_reject(s, "RCPT", rep, r->addr);
-		reply_err(s, "%s", rep);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
 		return;
 	}
 	if (s->nrcpt == s->rcpt_cap) {
@@ -477,7 +379,7 @@ static void rcpt_finish(struct session *s)
 			log_info("%s: client=%s[%s]", s->id, s->name, s->addr);
 	}
 	s->ok[SMTP_VERB_RCPT]++;
-	reply(s, "250 2.1.5 Ok");
+	smtpd_reply(s, "250 2.1.5 Ok");
 }
 
 /* ------------------------------------------------------------------ AUTH */
@@ -498,12 +400,12 @@ static void auth_finish(struct session *s)
 	case MTA_SASL_CONTINUE:
 		if (mta_sasl_b64_encode(s->job_out, s->job_outlen, b64,
 					sizeof(b64)) < 0) {
-			reply_err(s, "454 4.7.0 Temporary authentication "
-				     "failure: generic failure");
+			smtpd_reply_err(s, "454 4.7.0 Temporary authentication "
+					   "failure: generic failure");
 			auth_reset(s);
 			return;
 		}
-		reply(s, "334 %s", b64);
+		smtpd_reply(s, "334 %s", b64);
 		s->state = S_AUTH;
 		return;
 	case MTA_SASL_DONE:
@@ -511,24 +413,26 @@ static void auth_finish(struct session *s)
 		free(s->sasl_user);
 		s->sasl_user = xstrdup(mta_sasl_username(s->sasl));
 		s->ok[SMTP_VERB_AUTH]++;
-		reply(s, "235 2.7.0 Authentication successful");
+		smtpd_reply(s, "235 2.7.0 Authentication successful");
 		break;
 	case MTA_SASL_FAIL:
 		log_warning("%s[%s]: SASL %s authentication failed: "
 			    "authentication failure",
 			    s->name, s->addr, s->sasl_mech);
-		reply_err(s, "535 5.7.8 Error: authentication failed: "
-			     "authentication failure");
+		smtpd_reply_err(s, "535 5.7.8 Error: authentication failed: "
+				   "authentication failure");
 		break;
 	case MTA_SASL_BADMECH:
-		reply_err(s, "504 5.5.4 Unrecognized authentication type");
+		smtpd_reply_err(s,
+				"504 5.5.4 Unrecognized authentication type");
 		break;
 	case MTA_SASL_TEMPFAIL:
 		log_warning("%s[%s]: SASL %s authentication failed: "
 			    "generic failure",
 			    s->name, s->addr, s->sasl_mech);
-		reply_err(s, "454 4.7.0 Temporary authentication failure: "
-			     "generic failure");
+		smtpd_reply_err(s,
+				"454 4.7.0 Temporary authentication failure: "
+				"generic failure");
 		break;
 	}
 	/* a failed exchange cannot be resumed: start afresh next time */
@@ -545,7 +449,7 @@ static void auth_submit(struct session *s, bool start, const char *b64,
 	} else if (mta_sasl_b64_decode(b64, len, dec, MTA_SASL_LINE_MAX + 1,
 				       &declen) < 0) {
 		free(dec);
-		reply_err(s, "501 5.5.2 Cannot decode response");
+		smtpd_reply_err(s, "501 5.5.2 Cannot decode response");
 		auth_reset(s);
 		return;
 	}
@@ -553,502 +457,12 @@ static void auth_submit(struct session *s, bool start, const char *b64,
 	s->job_in = dec;
 	s->job_inlen = declen;
 	s->job_start = start;
-	if (!job_submit(s, JOB_SASL)) {
-		reply_err(s, "454 4.7.0 Temporary authentication failure: "
-			     "generic failure");
+	if (!smtpd_job_submit(s, JOB_SASL)) {
+		smtpd_reply_err(s,
+				"454 4.7.0 Temporary authentication failure: "
+				"generic failure");
 		auth_reset(s);
 	}
-}
-
-/* ------------------------------------------------------------------ DATA */
-
-static void format_date(char *out, size_t outsz, time_t t)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	if (strftime(out, outsz, "%a, %e %b %Y %H:%M:%S %z (%Z)", &tm) == 0)
-		out[0] = '\0';
-}
-
-static int data_put(struct session *s, const char *p, size_t n)
-{
-	uint64_t limit = s->srv->cfg.size_limit;
-	if (s->too_big || s->write_err)
-		return 0;
-	if (limit > 0 && queue_file_size(s->qf) + n > limit) {
-		s->too_big = true;
-		return 0;
-	}
-	if (queue_file_write(s->qf, p, n) < 0) {
-		log_error("%s: write queue file: %s", s->id, strerror(errno));
-		s->write_err = true;
-		return -1;
-	}
-	return 0;
-}
-
-/* cleanup's job for local clients: add Date: and Message-Id: */
-static void data_end_headers(struct session *s)
-{
-	char line[512];
-	s->in_header = false;
-	if (!(s->mynetworks || s->authenticated))
-		return;
-	if (!s->seen_date) {
-		char date[128];
-		format_date(date, sizeof(date), s->arrival.tv_sec);
-		int n = snprintf(line, sizeof(line), "Date: %s\n", date);
-		if (n > 0 && (size_t)n < sizeof(line))
-			(void)data_put(s, line, (size_t)n);
-	}
-	if (!s->seen_msgid) {
-		struct tm tm;
-		char stamp[32];
-		localtime_r(&s->arrival.tv_sec, &tm);
-		if (strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm) == 0)
-			stamp[0] = '\0';
-		int n = snprintf(s->msgid, sizeof(s->msgid), "<%s.%s@%s>",
-				 stamp, s->id, s->srv->cfg.hostname);
-		if (n < 0 || (size_t)n >= sizeof(s->msgid))
-			s->msgid[0] = '\0';
-		n = snprintf(line, sizeof(line), "Message-Id: %s\n", s->msgid);
-		if (n > 0 && (size_t)n < sizeof(line))
-			(void)data_put(s, line, (size_t)n);
-	}
-}
-
-static bool header_is(struct str l, const char *name)
-{
-	size_t n = strlen(name);
-	return l.len > n && l.p[n] == ':' && str_has_prefix_case(l, name);
-}
-
-/* header_checks / body_checks: one line, "header" or "body" for the log */
-static enum cleanup_action check_line(struct session *s, struct map *m,
-				      const char *line, const char *kind)
-{
-	char text[CLEANUP_TEXT_MAX + 1];
-	enum cleanup_action a = cleanup_check(m, line, text);
-	const char *what = cleanup_action_log(a);
-	if (a == CLEANUP_TEMPFAIL) {
-		log_warning("%s: %s_checks lookup failed: %s", s->id, kind,
-			    map_spec(m));
-		a = CLEANUP_REJECT;
-		snprintf(text, sizeof(text),
-			 "4.3.0 Server configuration "
-			 "error");
-		what = NULL;
-	}
-	if (what != NULL) {
-		/* Postfix: "ID: reject: header Subject: x from h[a];
-		   from=<> to=<> proto=ESMTP helo=<h>: 5.7.1 text" */
-		char esc[256], helo[SMTPD_HELO_MAX * 4 + 8];
-		size_t n = strlen(line);
-		log_escape(esc, sizeof(esc), line, n > 200 ? 200 : n);
-		log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
-		log_info("%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> "
-			 "proto=%s helo=<%s>%s%s",
-			 s->id, what, kind, esc, s->name, s->addr, s->mail.addr,
-			 s->nrcpt ? s->rcpts[0].addr : "",
-			 s->esmtp ? "ESMTP" : "SMTP", helo, text[0] ? ": " : "",
-			 text);
-	}
-	switch (a) {
-	case CLEANUP_REJECT:
-	case CLEANUP_DISCARD:
-	case CLEANUP_HOLD:
-		/* the strongest wins: reject, then discard, then hold */
-		if (s->cl_action == CLEANUP_NONE ||
-		    (s->cl_action == CLEANUP_HOLD && a != CLEANUP_HOLD) ||
-		    (s->cl_action == CLEANUP_DISCARD && a == CLEANUP_REJECT)) {
-			s->cl_action = a;
-			snprintf(s->cl_text, sizeof(s->cl_text), "%s", text);
-		}
-		return CLEANUP_NONE;
-	case CLEANUP_PREPEND:
-	case CLEANUP_REPLACE:
-		snprintf(s->cl_text, sizeof(s->cl_text), "%s", text);
-		return a;
-	case CLEANUP_IGNORE:
-		return a;
-	default:
-		return CLEANUP_NONE;
-	}
-}
-
-/* Writes one line (or header) after body_checks / header_checks. */
-static void put_checked(struct session *s, const char *p, size_t n,
-			struct map *m, const char *kind)
-{
-	enum cleanup_action a = CLEANUP_NONE;
-	if (m != NULL && s->cl_action != CLEANUP_REJECT) {
-		char *line = xmemdup0(p, n);
-		a = check_line(s, m, line, kind);
-		free(line);
-	}
-	if (a == CLEANUP_IGNORE)
-		return;
-	if (a == CLEANUP_PREPEND || a == CLEANUP_REPLACE) {
-		(void)data_put(s, s->cl_text, strlen(s->cl_text));
-		(void)data_put(s, "\n", 1);
-		if (a == CLEANUP_REPLACE)
-			return;
-	}
-	(void)data_put(s, p, n);
-	(void)data_put(s, "\n", 1);
-}
-
-/* The logical header collected in s->hdr is complete. */
-static void hdr_flush(struct session *s)
-{
-	if (s->hdr.len == 0)
-		return;
-	struct str l = {s->hdr.p, s->hdr.len};
-	const char *colon = memchr(l.p, ':', l.len);
-	if (header_is(l, "Date")) {
-		s->seen_date = true;
-	} else if (header_is(l, "Message-ID") && colon != NULL) {
-		s->seen_msgid = true;
-		const char *nl =
-		    memchr(colon, '\n', l.len - (size_t)(colon - l.p));
-		size_t vl = nl ? (size_t)(nl - colon - 1)
-			       : l.len - (size_t)(colon + 1 - l.p);
-		struct str v = str_trim((struct str){colon + 1, vl});
-		size_t n =
-		    v.len < sizeof(s->msgid) - 1 ? v.len : sizeof(s->msgid) - 1;
-		log_escape(s->msgid, sizeof(s->msgid), v.p, n);
-	}
-	put_checked(s, l.p, l.len, s->pol->header_checks, "header");
-	buf_reset(&s->hdr);
-	s->hdr_truncated = false;
-}
-
-/* Adds text to the current header within header_size_limit; the excess
-   is dropped, as Postfix's cleanup does. */
-static void hdr_add(struct session *s, const char *p, size_t n)
-{
-	if (s->hdr_truncated)
-		return;
-	if (s->hdr.len + n > s->pol->header_size_limit ||
-	    buf_append(&s->hdr, p, n) < 0) {
-		size_t room = s->pol->header_size_limit > s->hdr.len
-				  ? s->pol->header_size_limit - s->hdr.len
-				  : 0;
-		if (room > 0 && buf_append(&s->hdr, p, room) < 0)
-			room = 0;
-		s->hdr_truncated = true;
-	}
-}
-
-static bool header_start_ok(struct str l)
-{
-	const char *colon = memchr(l.p, ':', l.len);
-	bool ok = colon != NULL && colon > l.p;
-	for (const char *c = l.p; ok && c < colon; c++) {
-		if ((unsigned char)*c <= 32 || (unsigned char)*c >= 127)
-			ok = false;
-	}
-	return ok;
-}
-
-/*
- * One line of the header section (whole = false: a piece of a line too
- * long to read at once, glued to the previous piece).  Returns true when
- * the line was taken as a header, false when the body has started (the
- * caller writes it as a body line).
- */
-static bool data_header_line(struct session *s, struct str l, bool piece)
-{
-	if (piece) {
-		hdr_add(s, l.p, l.len);
-		return true;
-	}
-	if (l.len == 0) {
-		hdr_flush(s);
-		data_end_headers(s);
-		(void)data_put(s, "\n", 1);
-		return true;
-	}
-	if ((l.p[0] == ' ' || l.p[0] == '\t') && s->hdr.len > 0) {
-		hdr_add(s, "\n", 1);
-		hdr_add(s, l.p, l.len);
-		return true;
-	}
-	hdr_flush(s);
-	if (!header_start_ok(l)) {
-		/* the body starts without an empty line: end headers here */
-		data_end_headers(s);
-		(void)data_put(s, "\n", 1);
-		return false;
-	}
-	hdr_add(s, l.p, l.len);
-	return true;
-}
-
-static void data_line(struct session *s, struct str l)
-{
-	if (s->in_header && data_header_line(s, l, false))
-		return;
-	put_checked(s, l.p, l.len, s->pol->body_checks, "body");
-}
-
-static bool data_start(struct session *s)
-{
-	const struct smtpd_config *cfg = &s->srv->cfg;
-	const char *err = "";
-	char date[128], tls[256] = "";
-	gettimeofday(&s->arrival, NULL);
-	s->qf = queue_file_create(cfg->queue_dir, s->id, &err);
-	if (s->qf == NULL) {
-		log_error("%s: %s: %s", s->id, err, strerror(errno));
-		return false;
-	}
-	char v[QUEUE_VALUE_MAX];
-	int ok = 0;
-	snprintf(v, sizeof(v), "%lld.%06ld", (long long)s->arrival.tv_sec,
-		 (long)s->arrival.tv_usec);
-	ok |= queue_file_record(s->qf, 'T', v);
-	ok |= queue_file_record(s->qf, 'S', s->mail.addr);
-	snprintf(v, sizeof(v), "client_name=%s", s->name);
-	ok |= queue_file_record(s->qf, 'A', v);
-	snprintf(v, sizeof(v), "client_address=%s", s->addr);
-	ok |= queue_file_record(s->qf, 'A', v);
-	snprintf(v, sizeof(v), "helo_name=%s", s->helo);
-	ok |= queue_file_record(s->qf, 'A', v);
-	snprintf(v, sizeof(v), "protocol=%s", proto_name(s));
-	ok |= queue_file_record(s->qf, 'A', v);
-	static const char *const svc_names[] = {"smtp", "submission", "smtps"};
-	snprintf(v, sizeof(v), "service=%s", svc_names[s->svc]);
-	ok |= queue_file_record(s->qf, 'A', v);
-	if (s->authenticated) {
-		snprintf(v, sizeof(v), "sasl_method=%s", s->sasl_mech);
-		ok |= queue_file_record(s->qf, 'A', v);
-		snprintf(v, sizeof(v), "sasl_username=%s", s->sasl_user);
-		ok |= queue_file_record(s->qf, 'A', v);
-	}
-	if (s->mail.envid[0] != '\0') {
-		snprintf(v, sizeof(v), "envid=%s", s->mail.envid);
-		ok |= queue_file_record(s->qf, 'A', v);
-	}
-	if (s->mail.ret != SMTP_RET_NONE)
-		ok |= queue_file_record(
-		    s->qf, 'A',
-		    s->mail.ret == SMTP_RET_FULL ? "ret=FULL" : "ret=HDRS");
-	if (s->mail.body != SMTP_BODY_NONE)
-		ok |= queue_file_record(s->qf, 'A',
-					s->mail.body == SMTP_BODY_8BITMIME
-					    ? "body=8BITMIME"
-					    : "body=7BIT");
-	if (s->mail.smtputf8)
-		ok |= queue_file_record(s->qf, 'A', "smtputf8=yes");
-	for (size_t i = 0; i < s->nrcpt; i++) {
-		if (s->rcpts[i].orcpt[0] != '\0')
-			ok |= queue_file_record(s->qf, 'O', s->rcpts[i].orcpt);
-		if (s->rcpts[i].notify != 0) {
-			snprintf(v, sizeof(v), "%u", s->rcpts[i].notify);
-			ok |= queue_file_record(s->qf, 'N', v);
-		}
-		ok |= queue_file_record(s->qf, 'R', s->rcpts[i].addr);
-	}
-	ok |= queue_file_begin_message(s->qf);
-	if (ok != 0) {
-		log_error("%s: write queue file: %s", s->id, strerror(errno));
-		queue_file_free(&s->qf);
-		return false;
-	}
-
-	/* access map PREPEND headers go first, as smtpd hands them to
-	   cleanup before its Received: */
-	for (size_t i = 0; i < s->tx.nprepend; i++) {
-		if (queue_file_write(s->qf, s->tx.prepend[i],
-				     strlen(s->tx.prepend[i])) < 0 ||
-		    queue_file_write(s->qf, "\n", 1) < 0) {
-			log_error("%s: write queue file: %s", s->id,
-				  strerror(errno));
-			queue_file_free(&s->qf);
-			return false;
-		}
-	}
-	/* Received: as Postfix writes it (RFC 5321 4.4, RFC 3848 protocol) */
-	format_date(date, sizeof(date), s->arrival.tv_sec);
-	if (s->tls_on)
-		snprintf(tls, sizeof(tls),
-			 "\n\t(using %s with cipher %s (%d/%d bits))",
-			 tls_conn_version(s->tls), tls_conn_cipher(s->tls),
-			 tls_conn_cipher_bits(s->tls),
-			 tls_conn_cipher_bits(s->tls));
-	char helo[SMTPD_HELO_MAX + 1];
-	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
-	char hdr[2048];
-	int n;
-	if (s->nrcpt == 1)
-		n = snprintf(hdr, sizeof(hdr),
-			     "Received: from %s (%s [%s])%s\n\tby %s (youju) "
-			     "with %s id %s\n\tfor <%s>; %s\n",
-			     helo[0] ? helo : s->name, s->name, s->addr, tls,
-			     cfg->hostname, proto_name(s), s->id,
-			     s->rcpts[0].addr, date);
-	else
-		n = snprintf(hdr, sizeof(hdr),
-			     "Received: from %s (%s [%s])%s\n\tby %s (youju) "
-			     "with %s id %s; %s\n",
-			     helo[0] ? helo : s->name, s->name, s->addr, tls,
-			     cfg->hostname, proto_name(s), s->id, date);
-	if (n < 0 || (size_t)n >= sizeof(hdr) ||
-	    queue_file_write(s->qf, hdr, (size_t)n) < 0) {
-		log_error("%s: write queue file: %s", s->id, strerror(errno));
-		queue_file_free(&s->qf);
-		return false;
-	}
-	s->line_start = true;
-	s->prev_crlf = true;
-	s->in_header = true;
-	s->too_big = s->write_err = false;
-	s->seen_msgid = s->seen_date = false;
-	s->msgid[0] = '\0';
-	return true;
-}
-
-static void data_finish(struct session *s)
-{
-	if (s->in_header) {
-		hdr_flush(s);
-		data_end_headers(s);
-	}
-	if (s->too_big) {
-		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
-		log_reject(s, "END-OF-MESSAGE", rep, NULL);
-		reply_err(s, "%s", rep);
-		transaction_reset(s);
-		s->state = S_COMMAND;
-		return;
-	}
-	if (s->write_err) {
-		reply_err(s, "451 4.3.0 Error: queue file write error");
-		transaction_reset(s);
-		s->state = S_COMMAND;
-		return;
-	}
-	if (s->cl_action == CLEANUP_REJECT) {
-		/* header_checks / body_checks REJECT (logged when matched) */
-		reply_err(s, "%s %s", s->cl_text[0] == '4' ? "451" : "550",
-			  s->cl_text);
-		transaction_reset(s);
-		s->state = S_COMMAND;
-		return;
-	}
-	if (!job_submit(s, JOB_COMMIT)) {
-		reply_err(s, "451 4.3.0 Error: queue file write error");
-		transaction_reset(s);
-		s->state = S_COMMAND;
-	}
-}
-
-static void commit_finish(struct session *s)
-{
-	const char *to = s->nrcpt == 1 ? s->rcpts[0].addr : NULL;
-	log_events(s, "END-OF-MESSAGE", to);
-	if (s->job_res == RESTRICT_REJECT) {
-		log_reject(s, "END-OF-MESSAGE", s->job_reply, to);
-		reply_err(s, "%s", s->job_reply);
-	} else if (s->tx.discard || s->cl_action == CLEANUP_DISCARD) {
-		/* Postfix claims delivery and drops the message */
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (discarded)",
-			 s->id, s->mail.addr,
-			 (unsigned long long)queue_file_size(s->qf), s->nrcpt);
-		s->ok[SMTP_VERB_DATA]++;
-		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
-	} else if (s->job_rc < 0) {
-		log_error("%s: %s: %s", s->id, s->job_error,
-			  strerror(s->job_errno));
-		reply_err(s, "451 4.3.0 Error: queue file write error");
-	} else {
-		if (s->msgid[0] != '\0')
-			log_info("%s: message-id=%s", s->id, s->msgid);
-		bool hold = s->tx.hold || s->cl_action == CLEANUP_HOLD;
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue %s)",
-			 s->id, s->mail.addr,
-			 (unsigned long long)queue_file_size(s->qf), s->nrcpt,
-			 hold ? "hold" : "active");
-		s->ok[SMTP_VERB_DATA]++;
-		reply(s, "250 2.0.0 Ok: queued as %s", s->id);
-	}
-	transaction_reset(s);
-}
-
-static void bare_lf(struct session *s)
-{
-	log_info("disconnect: bare <LF> received from %s[%s] after %s", s->name,
-		 s->addr, verb_log(s));
-	reply(s, "521 5.5.2 %s Error: bare <LF> received",
-	      s->srv->cfg.hostname);
-	transaction_reset(s);
-	session_close(s);
-}
-
-/* One step of DATA input.  Returns true when it consumed something. */
-static bool data_input(struct session *s)
-{
-	size_t max = s->srv->cfg.line_limit + 2;
-	struct str line;
-	if (max > s->in.max)
-		max = s->in.max;
-	switch (net_read_line_raw(&s->in, max, &line)) {
-	case LINE_MORE:
-	case LINE_EOF:
-		return false;
-	case LINE_TOOLONG: {
-		/* keep it as a partial line, as Postfix splits long lines;
-		   never split a CR from its LF */
-		size_t n = max;
-		if (n > 1 && s->in.p[n - 1] == '\r')
-			n--;
-		struct str seg = {s->in.p, n};
-		if (s->line_start && seg.len > 0 && seg.p[0] == '.') {
-			seg.p++;
-			seg.len--;
-		}
-		if (!s->in_header || !data_header_line(s, seg, !s->line_start))
-			(void)data_put(s, seg.p, seg.len);
-		buf_consume(&s->in, n);
-		s->line_start = false;
-		return true;
-	}
-	case LINE_OK:
-		break;
-	}
-	bool crlf = line.len > 0 && line.p[line.len - 1] == '\r';
-	struct str l = {line.p, crlf ? line.len - 1 : line.len};
-	if (!crlf && s->srv->cfg.forbid_bare_newline && !s->mynetworks) {
-		net_line_consume(&s->in, line);
-		bare_lf(s);
-		return true;
-	}
-	/* RFC 5321 4.1.1.4: only CR LF "." CR LF ends the data (no bare LF
-	   variant: SMTP smuggling) */
-	if (s->line_start && s->prev_crlf && crlf && l.len == 1 &&
-	    l.p[0] == '.') {
-		net_line_consume(&s->in, line);
-		s->state = S_COMMAND;
-		data_finish(s);
-		return true;
-	}
-	if (s->line_start && l.len > 0 && l.p[0] == '.') {
-		l.p++;
-		l.len--;
-	}
-	if (s->line_start) {
-		data_line(s, l);
-	} else if (s->in_header) {
-		data_header_line(s, l, true);
-	} else {
-		(void)data_put(s, l.p, l.len);
-		(void)data_put(s, "\n", 1);
-	}
-	s->line_start = true;
-	s->prev_crlf = crlf;
-	net_line_consume(&s->in, line);
-	return true;
 }
 
 /* -------------------------------------------------------------- commands */
@@ -1063,8 +477,8 @@ typedef void cmd_fn(struct session *s, struct str args);
 static void cmd_helo(struct session *s, struct str args, bool esmtp)
 {
 	if (args.len == 0) {
-		reply_err(s, "501 Syntax: %s hostname",
-			  esmtp ? "EHLO" : "HELO");
+		smtpd_reply_err(s, "501 Syntax: %s hostname",
+				esmtp ? "EHLO" : "HELO");
 		return;
 	}
 	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
@@ -1072,33 +486,34 @@ static void cmd_helo(struct session *s, struct str args, bool esmtp)
 	s->helo[n] = '\0';
 	s->have_helo = true;
 	s->esmtp = esmtp;
-	transaction_reset(s);
+	smtpd_transaction_reset(s);
 	s->ok[esmtp ? SMTP_VERB_EHLO : SMTP_VERB_HELO]++;
 	const struct smtpd_config *cfg = &s->srv->cfg;
 	if (!esmtp) {
-		reply(s, "250 %s", cfg->hostname);
+		smtpd_reply(s, "250 %s", cfg->hostname);
 		return;
 	}
-	reply(s, "250-%s", cfg->hostname);
-	reply(s, "250-PIPELINING");
+	smtpd_reply(s, "250-%s", cfg->hostname);
+	smtpd_reply(s, "250-PIPELINING");
 	if (cfg->size_limit > 0)
-		reply(s, "250-SIZE %llu", (unsigned long long)cfg->size_limit);
+		smtpd_reply(s, "250-SIZE %llu",
+			    (unsigned long long)cfg->size_limit);
 	else
-		reply(s, "250-SIZE");
+		smtpd_reply(s, "250-SIZE");
 	if (!cfg->disable_vrfy)
-		reply(s, "250-VRFY");
+		smtpd_reply(s, "250-VRFY");
 	if (s->srv->tls != NULL && !s->tls_on)
-		reply(s, "250-STARTTLS");
+		smtpd_reply(s, "250-STARTTLS");
 	if (cfg->sasl_enable && !s->authenticated &&
 	    (s->tls_on || !cfg->tls_auth_only)) {
-		reply(s, "250-AUTH %s", mta_sasl_mechs());
+		smtpd_reply(s, "250-AUTH %s", mta_sasl_mechs());
 		if (cfg->broken_sasl_auth_clients)
-			reply(s, "250-AUTH=%s", mta_sasl_mechs());
+			smtpd_reply(s, "250-AUTH=%s", mta_sasl_mechs());
 	}
-	reply(s, "250-ENHANCEDSTATUSCODES");
-	reply(s, "250-8BITMIME");
-	reply(s, "250-DSN");
-	reply(s, "250 SMTPUTF8");
+	smtpd_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtpd_reply(s, "250-8BITMIME");
+	smtpd_reply(s, "250-DSN");
+	smtpd_reply(s, "250 SMTPUTF8");
 }
 
 static void cmd_ehlo_(struct session *s, struct str args)
@@ -1114,26 +529,26 @@ static void cmd_helo_(struct session *s, struct str args)
 /* Answers a MAIL or RCPT parse failure as Postfix does; true when the
    command parsed.  bad: the offending ESMTP parameter, escaped for the
    reply. */
-static bool parse_ok(struct session *s, enum smtp_parse_err r,
-		     struct str bad, const char *syntax, const char *address)
+static bool parse_ok(struct session *s, enum smtp_parse_err r, struct str bad,
+		     const char *syntax, const char *address)
 {
 	char e[128];
 	switch (r) {
 	case SMTP_PARSE_OK:
 		return true;
 	case SMTP_PARSE_SYNTAX:
-		reply_err(s, "%s", syntax);
+		smtpd_reply_err(s, "%s", syntax);
 		break;
 	case SMTP_PARSE_ADDRESS:
-		reply_err(s, "%s", address);
+		smtpd_reply_err(s, "%s", address);
 		break;
 	case SMTP_PARSE_PARAM:
 		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "555 5.5.4 Unsupported option: %s", e);
+		smtpd_reply_err(s, "555 5.5.4 Unsupported option: %s", e);
 		break;
 	case SMTP_PARSE_VALUE:
 		log_escape(e, sizeof(e), bad.p, bad.len);
-		reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
+		smtpd_reply_err(s, "501 5.5.4 Bad parameter syntax: %s", e);
 		break;
 	}
 	return false;
@@ -1144,15 +559,15 @@ static void cmd_mail(struct session *s, struct str args)
 	const struct smtpd_config *cfg = &s->srv->cfg;
 	struct str bad = {"", 0};
 	if (!s->have_helo && s->pol->helo_required) {
-		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		smtpd_reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
 	if (s->have_mail) {
-		reply_err(s, "503 5.5.1 Error: nested MAIL command");
+		smtpd_reply_err(s, "503 5.5.1 Error: nested MAIL command");
 		return;
 	}
 	if (s->svc == SMTPD_SVC_SUBMISSION && !s->authenticated) {
-		reply_err(s, "530 5.7.0 Authentication required");
+		smtpd_reply_err(s, "530 5.7.0 Authentication required");
 		return;
 	}
 	if (!parse_ok(s, smtp_parse_mail(args, s->esmtp, &s->mail, &bad), bad,
@@ -1162,51 +577,50 @@ static void cmd_mail(struct session *s, struct str args)
 	if (s->mail.has_size && cfg->size_limit > 0 &&
 	    s->mail.size > cfg->size_limit) {
 		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
-		log_reject(s, "MAIL", rep, NULL);
-		reply_err(s, "%s", rep);
+		smtpd_log_reject(s, "MAIL", rep, NULL);
+		smtpd_reply_err(s, "%s", rep);
 		memset(&s->mail, 0, sizeof(s->mail));
 		return;
 	}
 	s->have_mail = true;
 	s->nrcpt = 0;
 	s->ok[SMTP_VERB_MAIL]++;
-	reply(s, "250 2.1.0 Ok");
+	smtpd_reply(s, "250 2.1.0 Ok");
 }
 
 static void cmd_rcpt(struct session *s, struct str args)
 {
 	struct str bad = {"", 0};
 	if (!s->have_mail) {
-		reply_err(s, "503 5.5.1 Error: need MAIL command");
+		smtpd_reply_err(s, "503 5.5.1 Error: need MAIL command");
 		return;
 	}
-	if (!parse_ok(s,
-		      smtp_parse_rcpt(args, s->mail.smtputf8, &s->job_rcpt,
-				      &bad),
-		      bad, "501 5.5.4 Syntax: RCPT TO:<address>",
-		      "501 5.1.3 Bad recipient address syntax"))
+	if (!parse_ok(
+		s, smtp_parse_rcpt(args, s->mail.smtputf8, &s->job_rcpt, &bad),
+		bad, "501 5.5.4 Syntax: RCPT TO:<address>",
+		"501 5.1.3 Bad recipient address syntax"))
 		return;
 	if (s->nrcpt >= s->srv->cfg.rcpt_limit) {
-		reply_err(s, "452 4.5.3 Error: too many recipients");
+		smtpd_reply_err(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	if (!job_submit(s, JOB_RCPT)) {
+	if (!smtpd_job_submit(s, JOB_RCPT)) {
 		char rep[RESTRICT_REPLY_MAX];
 		snprintf(rep, sizeof(rep),
 			 "451 4.3.0 <%s>: Temporary lookup failure",
 			 s->job_rcpt.addr);
-		reply_err(s, "%s", rep);
+		smtpd_reply_err(s, "%s", rep);
 	}
 }
 
 static void data_go(struct session *s)
 {
-	if (!data_start(s)) {
-		reply_err(s, "451 4.3.0 Error: queue file write error");
-		transaction_reset(s);
+	if (!smtpd_data_start(s)) {
+		smtpd_reply_err(s, "451 4.3.0 Error: queue file write error");
+		smtpd_transaction_reset(s);
 		return;
 	}
-	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtpd_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	s->state = S_DATA;
 }
 
@@ -1214,10 +628,10 @@ static void data_go(struct session *s)
 static void data_checked(struct session *s)
 {
 	const char *to = s->nrcpt == 1 ? s->rcpts[0].addr : NULL;
-	log_events(s, "DATA", to);
+	smtpd_log_events(s, "DATA", to);
 	if (s->job_res == RESTRICT_REJECT) {
-		log_reject(s, "DATA", s->job_reply, to);
-		reply_err(s, "%s", s->job_reply);
+		smtpd_log_reject(s, "DATA", s->job_reply, to);
+		smtpd_reply_err(s, "%s", s->job_reply);
 		return;
 	}
 	tx_merge(s);
@@ -1227,20 +641,20 @@ static void data_checked(struct session *s)
 static void cmd_data(struct session *s, struct str args)
 {
 	if (args.len > 0) {
-		reply_err(s, "501 5.5.4 Syntax: DATA");
+		smtpd_reply_err(s, "501 5.5.4 Syntax: DATA");
 		return;
 	}
 	if (!s->have_mail) {
-		reply_err(s, "503 5.5.1 Error: need RCPT command");
+		smtpd_reply_err(s, "503 5.5.1 Error: need RCPT command");
 		return;
 	}
 	if (s->nrcpt == 0) {
-		reply_err(s, "554 5.5.1 Error: no valid recipients");
+		smtpd_reply_err(s, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
 	if (restrict_count(s->pol->stage[RESTRICT_DATA]) > 0) {
-		if (!job_submit(s, JOB_DATA))
-			reply_err(s, "451 4.3.0 Error: server busy");
+		if (!smtpd_job_submit(s, JOB_DATA))
+			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
 		return;
 	}
 	data_go(s);
@@ -1249,65 +663,65 @@ static void cmd_data(struct session *s, struct str args)
 static void cmd_rset(struct session *s, struct str args)
 {
 	if (args.len > 0) {
-		reply_err(s, "501 5.5.4 Syntax: RSET");
+		smtpd_reply_err(s, "501 5.5.4 Syntax: RSET");
 		return;
 	}
-	transaction_reset(s);
+	smtpd_transaction_reset(s);
 	s->ok[SMTP_VERB_RSET]++;
-	reply(s, "250 2.0.0 Ok");
+	smtpd_reply(s, "250 2.0.0 Ok");
 }
 
 static void cmd_noop(struct session *s, struct str args)
 {
 	s->ok[SMTP_VERB_NOOP]++;
-	reply(s, "250 2.0.0 Ok");
+	smtpd_reply(s, "250 2.0.0 Ok");
 }
 
 static void cmd_quit(struct session *s, struct str args)
 {
 	s->ok[SMTP_VERB_QUIT]++;
-	reply(s, "221 2.0.0 Bye");
-	session_close(s);
+	smtpd_reply(s, "221 2.0.0 Bye");
+	smtpd_session_close(s);
 }
 
 static void cmd_vrfy(struct session *s, struct str args)
 {
 	if (s->srv->cfg.disable_vrfy) {
-		reply_err(s, "502 5.5.1 VRFY command is disabled");
+		smtpd_reply_err(s, "502 5.5.1 VRFY command is disabled");
 		return;
 	}
 	if (args.len == 0 || args.len > SMTP_ADDR_MAX + 2 ||
 	    !str_is_printable(args)) {
-		reply_err(s, "501 5.5.4 Syntax: VRFY address");
+		smtpd_reply_err(s, "501 5.5.4 Syntax: VRFY address");
 		return;
 	}
 	s->ok[SMTP_VERB_VRFY]++;
-	reply(s, "252 2.0.0 %.*s", (int)args.len, args.p);
+	smtpd_reply(s, "252 2.0.0 %.*s", (int)args.len, args.p);
 }
 
 static void cmd_help(struct session *s, struct str args)
 {
 	s->ok[SMTP_VERB_HELP]++;
-	reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
-		 "QUIT VRFY STARTTLS AUTH HELP");
+	smtpd_reply(s, "214 2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET NOOP "
+		       "QUIT VRFY STARTTLS AUTH HELP");
 }
 
 static void cmd_starttls(struct session *s, struct str args)
 {
 	if (args.len > 0) {
-		reply_err(s, "501 5.5.4 Syntax: STARTTLS");
+		smtpd_reply_err(s, "501 5.5.4 Syntax: STARTTLS");
 		return;
 	}
 	if (s->tls_on) {
-		reply_err(s, "554 5.5.1 Error: TLS already active");
+		smtpd_reply_err(s, "554 5.5.1 Error: TLS already active");
 		return;
 	}
 	if (s->srv->tls == NULL) {
-		reply_err(s, "502 5.5.1 Error: command not implemented");
+		smtpd_reply_err(s, "502 5.5.1 Error: command not implemented");
 		return;
 	}
 	s->ok[SMTP_VERB_STARTTLS]++;
-	reply(s, "220 2.0.0 Ready to start TLS");
+	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
 	s->state = S_STARTTLS;
 }
 
@@ -1315,19 +729,21 @@ static void cmd_auth(struct session *s, struct str args)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
 	if (!cfg->sasl_enable || (cfg->tls_auth_only && !s->tls_on)) {
-		reply_err(s, "503 5.5.1 Error: authentication not enabled");
+		smtpd_reply_err(s,
+				"503 5.5.1 Error: authentication not enabled");
 		return;
 	}
 	if (!s->have_helo) {
-		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		smtpd_reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
 	if (s->authenticated) {
-		reply_err(s, "503 5.5.1 Error: already authenticated");
+		smtpd_reply_err(s, "503 5.5.1 Error: already authenticated");
 		return;
 	}
 	if (s->have_mail) {
-		reply_err(s, "503 5.5.1 Error: MAIL transaction in progress");
+		smtpd_reply_err(
+		    s, "503 5.5.1 Error: MAIL transaction in progress");
 		return;
 	}
 	const char *sp = memchr(args.p, ' ', args.len);
@@ -1336,7 +752,7 @@ static void cmd_auth(struct session *s, struct str args)
 	if (sp != NULL)
 		init = str_trim((struct str){sp + 1, args.len - mech.len - 1});
 	if (mech.len == 0 || mech.len >= sizeof(s->sasl_mech)) {
-		reply_err(s, "501 5.5.4 Syntax: AUTH mechanism");
+		smtpd_reply_err(s, "501 5.5.4 Syntax: AUTH mechanism");
 		return;
 	}
 	for (size_t i = 0; i < mech.len; i++) {
@@ -1349,8 +765,9 @@ static void cmd_auth(struct session *s, struct str args)
 	auth_reset(s);
 	s->sasl = mta_sasl_new(cfg->hostname, NULL, NULL);
 	if (s->sasl == NULL) {
-		reply_err(s, "454 4.7.0 Temporary authentication failure: "
-			     "generic failure");
+		smtpd_reply_err(s,
+				"454 4.7.0 Temporary authentication failure: "
+				"generic failure");
 		return;
 	}
 	if (sp == NULL) {
@@ -1358,9 +775,9 @@ static void cmd_auth(struct session *s, struct str args)
 		s->job_in = NULL;
 		s->job_inlen = 0;
 		s->job_start = true;
-		if (!job_submit(s, JOB_SASL)) {
-			reply_err(s, "454 4.7.0 Temporary authentication "
-				     "failure: generic failure");
+		if (!smtpd_job_submit(s, JOB_SASL)) {
+			smtpd_reply_err(s, "454 4.7.0 Temporary authentication "
+					   "failure: generic failure");
 			auth_reset(s);
 		}
 		return;
@@ -1370,12 +787,12 @@ static void cmd_auth(struct session *s, struct str args)
 
 static void cmd_unknown(struct session *s, struct str args)
 {
-	reply_err(s, "502 5.5.2 Error: command not recognized");
+	smtpd_reply_err(s, "502 5.5.2 Error: command not recognized");
 }
 
 static void cmd_unimplemented(struct session *s, struct str args)
 {
-	reply_err(s, "502 5.5.1 Error: command not implemented");
+	smtpd_reply_err(s, "502 5.5.1 Error: command not implemented");
 }
 
 static const struct {
@@ -1438,21 +855,22 @@ static void command(struct session *s, struct str line)
 	s->last_verb = v;
 	s->total[v]++;
 	if (line.len == 0) {
-		reply_err(s, "500 5.5.2 Error: bad syntax");
+		smtpd_reply_err(s, "500 5.5.2 Error: bad syntax");
 		return;
 	}
 	if (v != SMTP_VERB_AUTH && line.len > SMTPD_CMD_MAX) {
-		reply_err(s, "500 5.5.2 Error: line too long");
+		smtpd_reply_err(s, "500 5.5.2 Error: line too long");
 		return;
 	}
 	unsigned flags = cmd_table[v].flags;
 	if (s->svc == SMTPD_SVC_SUBMISSION && s->srv->tls != NULL &&
 	    !s->tls_on && !(flags & CMD_PRE_TLS)) {
-		reply_err(s, "530 5.7.0 Must issue a STARTTLS command first");
+		smtpd_reply_err(
+		    s, "530 5.7.0 Must issue a STARTTLS command first");
 		return;
 	}
 	if (s->pol->helo_required && !s->have_helo && !(flags & CMD_PRE_HELO)) {
-		reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
+		smtpd_reply_err(s, "503 5.5.1 Error: send HELO/EHLO first");
 		return;
 	}
 	cmd_table[v].fn(s, args);
@@ -1461,7 +879,7 @@ static void command(struct session *s, struct str line)
 static void auth_line(struct session *s, struct str line)
 {
 	if (line.len == 1 && line.p[0] == '*') {
-		reply_err(s, "501 5.7.0 Authentication aborted");
+		smtpd_reply_err(s, "501 5.7.0 Authentication aborted");
 		auth_reset(s);
 		s->state = S_COMMAND;
 		return;
@@ -1484,7 +902,7 @@ static void process_input(struct session *s)
 			continue;
 		}
 		if (s->state == S_DATA) {
-			if (!data_input(s))
+			if (!smtpd_data_input(s))
 				return;
 			continue;
 		}
@@ -1495,7 +913,7 @@ static void process_input(struct session *s)
 		case LINE_EOF:
 			return;
 		case LINE_TOOLONG:
-			reply_err(s, "500 5.5.2 Error: line too long");
+			smtpd_reply_err(s, "500 5.5.2 Error: line too long");
 			s->skipping = !net_skip_line(&s->in);
 			continue;
 		case LINE_OK:
@@ -1504,7 +922,7 @@ static void process_input(struct session *s)
 		if (!net_line_was_crlf(&s->in, line) &&
 		    s->srv->cfg.forbid_bare_newline && !s->mynetworks) {
 			net_line_consume(&s->in, line);
-			bare_lf(s);
+			smtpd_bare_lf(s);
 			return;
 		}
 		if (s->state == S_AUTH) {
@@ -1579,7 +997,7 @@ static void session_free(struct session *s)
 		return;
 	}
 	log_disconnect(s);
-	transaction_reset(s);
+	smtpd_transaction_reset(s);
 	auth_reset(s);
 	ev_io_free(&s->io);
 	ev_timer_free(&s->timer);
@@ -1607,8 +1025,8 @@ static void session_lost(struct session *s, const char *why)
 		    (unsigned long long)(s->qf ? queue_file_size(s->qf) : 0),
 		    s->name, s->addr, why);
 	else
-		log_info("lost connection after %s from %s[%s]%s", verb_log(s),
-			 s->name, s->addr, why);
+		log_info("lost connection after %s from %s[%s]%s",
+			 smtpd_verb_log(s), s->name, s->addr, why);
 	session_free(s);
 }
 
@@ -1630,7 +1048,7 @@ static void job_done(void *ctx)
 		auth_finish(s);
 		break;
 	case JOB_COMMIT:
-		commit_finish(s);
+		smtpd_commit_finish(s);
 		break;
 	case JOB_DATA:
 		data_checked(s);
@@ -1753,10 +1171,10 @@ static void session_run(struct session *s)
 			s->have_helo = false;
 			s->esmtp = false;
 			s->helo[0] = '\0';
-			transaction_reset(s);
+			smtpd_transaction_reset(s);
 			s->state = S_COMMAND;
 			if (implicit)
-				reply(s, "220 %s", s->srv->cfg.banner);
+				smtpd_reply(s, "220 %s", s->srv->cfg.banner);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -1805,15 +1223,16 @@ static void session_timeout(struct ev_timer *t, void *ctx)
 		    (unsigned long long)(s->qf ? queue_file_size(s->qf) : 0),
 		    s->name, s->addr);
 	else
-		log_info("timeout after %s from %s[%s]", verb_log(s), s->name,
-			 s->addr);
+		log_info("timeout after %s from %s[%s]", smtpd_verb_log(s),
+			 s->name, s->addr);
 	if (s->state == S_HANDSHAKE) {
 		session_free(s);
 		return;
 	}
 	buf_reset(&s->out);
-	reply(s, "421 4.4.2 %s Error: timeout exceeded", s->srv->cfg.hostname);
-	transaction_reset(s);
+	smtpd_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    s->srv->cfg.hostname);
+	smtpd_transaction_reset(s);
 	s->state = S_CLOSING;
 	session_run(s);
 }
@@ -1954,16 +1373,18 @@ static bool client_limits(struct session *s)
 		log_warning("Connection concurrency limit exceeded: %u from "
 			    "%s[%s] for service %s",
 			    count, s->name, s->addr, svc_names[s->svc]);
-		reply(s, "421 4.7.0 %s Error: too many connections from %s",
-		      srv->cfg.hostname, s->addr);
+		smtpd_reply(s,
+			    "421 4.7.0 %s Error: too many connections from %s",
+			    srv->cfg.hostname, s->addr);
 		return false;
 	}
 	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit) {
 		log_warning("Connection rate limit exceeded: %u from %s[%s] "
 			    "for service %s",
 			    rate, s->name, s->addr, svc_names[s->svc]);
-		reply(s, "421 4.7.0 %s Error: too many connections from %s",
-		      srv->cfg.hostname, s->addr);
+		smtpd_reply(s,
+			    "421 4.7.0 %s Error: too many connections from %s",
+			    srv->cfg.hostname, s->addr);
 		return false;
 	}
 	return true;
@@ -2000,12 +1421,12 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	    srv->sessions > srv->cfg.max_sessions) {
 		log_warning("too many connections: refusing %s[%s]", s->name,
 			    s->addr);
-		reply(s, "421 4.7.0 %s Error: too many connections",
-		      srv->cfg.hostname);
+		smtpd_reply(s, "421 4.7.0 %s Error: too many connections",
+			    srv->cfg.hostname);
 		s->state = S_CLOSING;
 	} else if (!pol_ok) {
-		reply(s, "421 4.3.5 %s Error: server configuration error",
-		      srv->cfg.hostname);
+		smtpd_reply(s, "421 4.3.5 %s Error: server configuration error",
+			    srv->cfg.hostname);
 		s->state = S_CLOSING;
 	} else if (!client_limits(s)) {
 		s->state = S_CLOSING;
@@ -2022,7 +1443,7 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		s->state = S_HANDSHAKE;
 		s->tls_want = EV_READ;
 	} else {
-		reply(s, "220 %s", srv->cfg.banner);
+		smtpd_reply(s, "220 %s", srv->cfg.banner);
 		s->state = S_COMMAND;
 	}
 	session_run(s);

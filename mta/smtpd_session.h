@@ -1,0 +1,163 @@
+/*
+ * The inside of an SMTP session, shared by smtpd.c (connection, commands,
+ * restrictions, worker jobs) and smtpd_data.c (DATA: the message into the
+ * queue file, cleanup's header work, header_checks and body_checks).  Not
+ * an interface for other modules: smtpd.h is.
+ */
+#ifndef MTA_SMTPD_SESSION_H
+#define MTA_SMTPD_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/time.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "dir.h"
+#include "net.h"
+#include "queue.h"
+#include "restrict.h"
+#include "sasl.h"
+#include "smtp_parse.h"
+#include "smtpd.h"
+#include "str.h"
+#include "tls.h"
+
+enum sstate {
+	S_HANDSHAKE, /* TLS handshake (SMTPS, or after STARTTLS) */
+	S_COMMAND,   /* reading commands */
+	S_AUTH,	     /* reading an AUTH continuation line */
+	S_DATA,	     /* reading the message */
+	S_WAIT,	     /* a worker job runs; reading paused */
+	S_STARTTLS,  /* "220 Ready to start TLS" being flushed */
+	S_CLOSING,   /* flushing the last reply, then free */
+	S_SLEEP,     /* smtpd_error_sleep_time before the next reply */
+};
+
+struct rcpt {
+	char addr[SMTP_ADDR_MAX + 1];
+	char orcpt[SMTP_ORCPT_MAX + 1];
+	unsigned notify;
+};
+
+enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT, JOB_DATA };
+
+/* What the restrictions left for the transaction (access map actions). */
+struct tx_flags {
+	bool discard, hold;
+	size_t nprepend;
+	char prepend[RESTRICT_PREPEND_MAX][RESTRICT_REPLY_MAX];
+};
+
+struct session {
+	struct smtpd_server *srv;
+	struct smtpd_policy *pol; /* the policy this session started with */
+	bool anvil_counted;
+	bool ill_pipelining; /* reject_unauth_pipelining */
+	bool sleep_pending;  /* delay the replies (soft error limit) */
+	enum smtpd_service svc;
+	enum sstate state;
+	int fd;
+	struct ev_io *io;
+	struct ev_timer *timer;
+	struct tls_conn *tls;
+	unsigned tls_want;
+	bool tls_on, hs_done;
+	struct buf in, out;
+	bool skipping;
+	bool freed_pending; /* teardown waits for the worker */
+
+	char addr[NET_ADDR_MAX];
+	char name[NET_ADDR_MAX];
+	char helo[SMTPD_HELO_MAX + 1];
+	bool have_helo, esmtp;
+	bool mynetworks;
+
+	struct mta_sasl *sasl;
+	char sasl_mech[32];
+	char *sasl_user;
+	bool authenticated;
+
+	/* the mail transaction */
+	bool have_mail;
+	struct smtp_mail mail;
+	struct rcpt *rcpts;
+	size_t nrcpt, rcpt_cap;
+	char id[QUEUE_ID_LEN + 1];
+	struct queue_file *qf;
+	struct timeval arrival;
+
+	/* restrictions and cleanup */
+	struct restrict_ctx rc;
+	enum restrict_result job_res;
+	char job_reply[RESTRICT_REPLY_MAX];
+	struct tx_flags tx;
+	struct buf hdr; /* the logical header being read */
+	bool hdr_truncated;
+	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
+	char cl_text[CLEANUP_TEXT_MAX + 1];
+
+	/* DATA */
+	bool line_start, prev_crlf, in_header, too_big, write_err;
+	bool seen_msgid, seen_date;
+	char msgid[256];
+
+	/* counts for the disconnect line */
+	unsigned total[SMTP_VERB_COUNT], ok[SMTP_VERB_COUNT];
+	unsigned errors;
+	enum smtp_verb last_verb;
+
+	/* the worker job in flight */
+	enum job_kind job;
+	struct smtp_rcpt job_rcpt;
+	enum dir_rcpt job_dir;
+	char *job_in;
+	unsigned job_inlen;
+	bool job_start;
+	enum mta_sasl_status job_sasl;
+	char *job_out;
+	unsigned job_outlen;
+	int job_rc, job_errno;
+	const char *job_error;
+};
+
+/* ------------------------------------------------------ smtpd.c helpers */
+
+/* Queues one reply line (CRLF added); a full output buffer closes. */
+__attribute__((format(printf, 2, 3))) void smtpd_reply(struct session *s,
+						       const char *fmt, ...);
+/* The same for a 4xx/5xx reply: counts towards the error limits. */
+__attribute__((format(printf, 2, 3))) void
+smtpd_reply_err(struct session *s, const char *fmt, ...);
+/* Closes after the queued replies (or after the job in flight). */
+void smtpd_session_close(struct session *s);
+/* Forgets MAIL, RCPTs and the queue file of the transaction. */
+void smtpd_transaction_reset(struct session *s);
+/* "ESMTPSA" and friends (RFC 3848) for Received: and the queue file. */
+const char *smtpd_proto_name(const struct session *s);
+/* The command as Postfix names it in "lost connection after X". */
+const char *smtpd_verb_log(const struct session *s);
+/* Postfix's "ID: reject: CMD from host[ip]: reply; from=<> to=<> ..." */
+void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
+		      const char *to);
+/* Logs the restriction events (warn_if_reject, DISCARD, HOLD) kept in
+   s->rc and clears them. */
+void smtpd_log_events(struct session *s, const char *cmd, const char *to);
+/* Runs a job in the worker pool; false when the pool refused it. */
+bool smtpd_job_submit(struct session *s, enum job_kind kind);
+
+/* -------------------------------------------------------- smtpd_data.c */
+
+/* After "354": creates the queue file with the envelope and Received:.
+   False (logged) when it cannot be written. */
+bool smtpd_data_start(struct session *s);
+/* One step of DATA input; true when it consumed something.  At the final
+   "." it leaves S_DATA and submits the commit job (or replies). */
+bool smtpd_data_input(struct session *s);
+/* A bare LF from a client outside mynetworks with smtpd_forbid_bare_newline:
+   521 and close, as Postfix. */
+void smtpd_bare_lf(struct session *s);
+/* The commit job is done: the reply to the end of data. */
+void smtpd_commit_finish(struct session *s);
+
+#endif
