@@ -11,6 +11,7 @@
 
 #include "dsn.h"
 #include "qfile.h"
+#include "queue.h"
 
 /*
  * Queues the notification about qf's recipients in r (n entries) in

@@ -118,16 +118,6 @@ static int qmgr_path(char *out, const char *dir, const char *sub,
 	return n < 0 || n >= QMGR_PATH_MAX ? -1 : 0;
 }
 
-static bool qmgr_is_id(const char *name)
-{
-	if (strlen(name) != QUEUE_ID_LEN)
-		return false;
-	for (const char *p = name; *p != '\0'; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')))
-			return false;
-	return true;
-}
-
 /* ---- configuration ------------------------------------------------------ */
 
 static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
@@ -683,7 +673,7 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 /* Called with the lock held. */
 static void qmgr_admit(struct qmgr *q, const char *id)
 {
-	if (!qmgr_is_id(id) || qmgr_known(q, id))
+	if (!qfile_is_id(id) || qmgr_known(q, id))
 		return;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
@@ -715,7 +705,7 @@ static void qmgr_scan_active(struct qmgr *q)
 	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_is_id(de->d_name))
+		if (!qfile_is_id(de->d_name))
 			continue;
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = xstrdup(de->d_name);
@@ -746,7 +736,7 @@ static void qmgr_run_deferred(struct qmgr *q)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		if (!qmgr_is_id(de->d_name) ||
+		if (!qfile_is_id(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
 		    st.st_mtime > now)
 			continue;

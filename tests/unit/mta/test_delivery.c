@@ -17,7 +17,7 @@
 #include "../../../mta/dsn.h"
 #include "maildir.h"
 #include "../../../mta/mxlookup.h"
-#include "../../../mta/qfile.h"
+#include "../../../lib/qfile.h"
 #include "../../../mta/smtpc.h"
 #include "test.h"
 
