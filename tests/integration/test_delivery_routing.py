@@ -40,7 +40,7 @@ os.chmod(TRANSPORT, 0o644)
 CONFIG = {
     "transport_maps": f"texthash:{TRANSPORT}",
     "default_destination_concurrency_limit": str(LIMIT),
-    "delay_warning_time": "3s",
+    "delay_warning_time": "5s",
     "2bounce_notice_recipient": PM,
 }
 
@@ -368,7 +368,7 @@ def test_backoff_doubles_and_delay_warning(inst):
             time.sleep(0.1)
         # minimal_backoff_time 1s, doubled, capped at maximal (2s)
         assert backoffs[:3] == [1, 2, 2], backoffs
-        # delay_warning_time 3s: one "Delayed Mail" to the sender
+        # delay_warning_time 5s: one "Delayed Mail" to the sender
         hits = maildir_hits(inst, PM, token, timeout=30,
                             marker="Delayed Mail (still being retried)")
         assert hits, "no delay warning"
