@@ -191,8 +191,8 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	}
 	c->q_alias = xstrdup("SELECT goto FROM alias WHERE address = ? AND "
 			     "active = 1");
-	c->q_domain = xstrdup("SELECT domain, active FROM domain WHERE "
-			      "domain = ?");
+	c->q_domain = xstrdup("SELECT domain, active, transport FROM domain "
+			      "WHERE domain = ?");
 	c->q_quota = xstrdup(
 	    "SELECT d.domain, d.maxquota, d.maxusers, d.maxalias, "
 	    "(SELECT COUNT(*) FROM mailbox m WHERE m.domain = d.domain), "

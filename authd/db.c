@@ -221,16 +221,21 @@ enum authd_status authd_db_alias(struct authd_cfg *cfg, const char *address,
 }
 
 enum authd_status authd_db_domain(struct authd_cfg *cfg, const char *domain,
-				  bool *active_r)
+				  bool *active_r, char **transport_r)
 {
 	struct sqlresult res;
 	const char *args[1] = {domain};
 	*active_r = false;
+	if (transport_r != NULL)
+		*transport_r = NULL;
 	if (run(cfg, cfg->q_domain, args, 1, 1, &res) != AUTHD_FOUND)
 		return AUTHD_TEMPFAIL;
 	enum authd_status st = AUTHD_NOTFOUND;
-	if (res.nrows == 1 && res.rows[0].ncols == 2) {
+	if (res.nrows == 1 && res.rows[0].ncols == 3) {
+		const char *t = res.rows[0].cols[2];
 		*active_r = flag(res.rows[0].cols[1]);
+		if (transport_r != NULL && t != NULL && t[0] != '\0')
+			*transport_r = xstrdup(t);
 		st = AUTHD_FOUND;
 	}
 	sqlresult_free(&res);

@@ -39,9 +39,11 @@ authd_db_enumerate(struct authd_cfg *cfg,
 enum authd_status authd_db_alias(struct authd_cfg *cfg, const char *address,
 				 char **goto_r);
 
-/* A hosted domain; *active_r tells whether it is active. */
+/* A hosted domain; *active_r tells whether it is active.  transport_r
+   (may be NULL) gets the domain.transport column as an owned string, or
+   NULL when the column is NULL or empty. */
 enum authd_status authd_db_domain(struct authd_cfg *cfg, const char *domain,
-				  bool *active_r);
+				  bool *active_r, char **transport_r);
 
 struct authd_quota {
 	uint64_t maxquota;  /* bytes, 0 = unlimited */

@@ -491,7 +491,7 @@ static enum authd_status r_mailbox(void *ctx, const char *a)
 static enum authd_status r_domain(void *ctx, const char *d)
 {
 	bool active = false;
-	enum authd_status st = authd_db_domain(ctx, d, &active);
+	enum authd_status st = authd_db_domain(ctx, d, &active, NULL);
 	if (st == AUTHD_FOUND && !active)
 		st = AUTHD_NOTFOUND;
 	return st;
@@ -518,11 +518,16 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 	}
 	case AUTHD_LOOKUP_DOMAIN: {
 		bool active;
-		st = authd_db_domain(cfg, arg, &active);
+		char *transport = NULL;
+		st = authd_db_domain(cfg, arg, &active, &transport);
 		if (st == AUTHD_FOUND &&
 		    (authd_reply_kv(&j->reply, "DOMAIN", arg) < 0 ||
-		     buf_printf(&j->reply, "ACTIVE=%d\n.\n", active) < 0))
+		     buf_printf(&j->reply, "ACTIVE=%d\n", active) < 0 ||
+		     (transport != NULL &&
+		      authd_reply_kv(&j->reply, "TRANSPORT", transport) < 0) ||
+		     buf_append_str(&j->reply, ".\n") < 0))
 			st = AUTHD_TEMPFAIL;
+		free(transport);
 		break;
 	}
 	case AUTHD_LOOKUP_QUOTA: {

@@ -42,6 +42,10 @@ static int cli_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	const char *self = argc > 0 ? strrchr(argv[0], '/') : NULL;
+	self = self != NULL ? self + 1 : argc > 0 ? argv[0] : "";
+	if (strcmp(self, "mailq") == 0 || strcmp(self, "postqueue") == 0)
+		return cli_queue_as(self, argc, argv);
 	if (argc < 2)
 		return cli_usage(stderr);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

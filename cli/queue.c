@@ -3,8 +3,8 @@
  * (flush), postsuper -d / -h / -H / -r (delete, hold, release, requeue)
  * and postcat -q (cat) over the queue of docs/queue.md.  Moving a file
  * into active/ is all it takes to have youju-mta's queue manager look at
- * it (it watches the directory).  The small queue-file reader here only
- * needs the envelope; the delivery side's full parser is mta/qfile.c.
+ * it (it watches the directory).  Queue files are read with lib/qfile,
+ * the queue manager's own parser.
  */
 #include "queue.h"
 
@@ -20,158 +20,25 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "str.h"
+#include "qfile.h"
 #include "xalloc.h"
 
-#define CQ_PATH_MAX  4096
-#define CQ_ID_LEN    16
-#define CQ_FILE_MAX  ((size_t)1 << 30)
-#define CQ_MAGIC     "YOUJU-QUEUE "
-#define CQ_MAGIC_LEN 12
+#define CQ_PATH_MAX 4096
 
 static const char *const cq_lists[] = {"active", "deferred", "hold", NULL};
 static const char *const cq_all[] = {"active", "deferred", "hold", "corrupt",
 				     NULL};
-
-struct cq_env {
-	char *sender;
-	char **rcpt;
-	bool *done;
-	char **why; /* last W text per recipient, or NULL */
-	size_t nrcpt;
-	uint64_t size;
-	int64_t arrival;
-	size_t msg_off;
-};
-
-static void cq_env_free(struct cq_env *e)
-{
-	free(e->sender);
-	for (size_t i = 0; i < e->nrcpt; i++) {
-		free(e->rcpt[i]);
-		free(e->why[i]);
-	}
-	free(e->rcpt);
-	free(e->done);
-	free(e->why);
-	memset(e, 0, sizeof(*e));
-}
-
-static bool cq_is_id(const char *s)
-{
-	if (strlen(s) != CQ_ID_LEN)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= '0' && *s <= '9') || (*s >= 'A' && *s <= 'F')))
-			return false;
-	return true;
-}
 
 static int cq_read(const char *path, char **data_r, size_t *len_r)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > CQ_FILE_MAX) {
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	size_t len = (size_t)st.st_size, off = 0;
-	char *d = xmalloc(len + 1);
-	while (off < len) {
-		ssize_t n = read(fd, d + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
+	int rc = qfile_read_fd(fd, data_r, len_r);
+	int e = errno;
 	close(fd);
-	d[off] = '\0';
-	*data_r = d;
-	*len_r = off;
-	return 0;
-}
-
-/* The envelope of a queue file.  0, or -1 when it does not parse. */
-static int cq_parse(const char *d, size_t len, struct cq_env *e)
-{
-	memset(e, 0, sizeof(*e));
-	const char *p = d, *end = d + len;
-	if (len < CQ_MAGIC_LEN + 2 || memcmp(d, CQ_MAGIC, CQ_MAGIC_LEN) != 0)
-		return -1;
-	p += CQ_MAGIC_LEN + 2;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL || nl - p < 2)
-			return -1;
-		char type = p[0];
-		struct str v = {p + 2, (size_t)(nl - p - 2)};
-		p = nl + 1;
-		if (type == 'M') {
-			if (str_to_u64(v, 0, CQ_FILE_MAX, &e->size) < 0 ||
-			    e->size > (uint64_t)(end - p))
-				return -1;
-			e->msg_off = (size_t)(p - d);
-			p += e->size;
-			break;
-		}
-		if (type == 'S') {
-			free(e->sender);
-			e->sender = xmemdup0(v.p, v.len);
-		} else if (type == 'T') {
-			const char *dot = memchr(v.p, '.', v.len);
-			struct str s = {v.p, dot ? (size_t)(dot - v.p) : v.len};
-			uint64_t t;
-			if (str_to_u64(s, 0, INT64_MAX, &t) == 0)
-				e->arrival = (int64_t)t;
-		} else if (type == 'R') {
-			e->rcpt =
-			    xrealloc(e->rcpt, (e->nrcpt + 1) * sizeof(char *));
-			e->done =
-			    xrealloc(e->done, (e->nrcpt + 1) * sizeof(bool));
-			e->why =
-			    xrealloc(e->why, (e->nrcpt + 1) * sizeof(char *));
-			e->rcpt[e->nrcpt] = xmemdup0(v.p, v.len);
-			e->done[e->nrcpt] = false;
-			e->why[e->nrcpt] = NULL;
-			e->nrcpt++;
-		}
-	}
-	if (e->sender == NULL)
-		e->sender = xstrdup("");
-	if (end - p < 3 || memcmp(p, "\nE\n", 3) != 0)
-		return -1;
-	p += 3;
-	while (p < end) { /* progress records (qfile.h) */
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		struct str v = {p + 2, nl - p >= 2 ? (size_t)(nl - p - 2) : 0};
-		if (p[0] == 'D' && nl - p > 2) {
-			uint64_t i;
-			if (str_to_u64(v, 0, SIZE_MAX, &i) == 0 && i < e->nrcpt)
-				e->done[i] = true;
-		} else if (p[0] == 'W' && nl - p > 2) {
-			const char *sp = memchr(v.p, ' ', v.len);
-			if (sp != NULL)
-				for (size_t i = 0; i < e->nrcpt; i++)
-					if (strlen(e->rcpt[i]) ==
-						(size_t)(sp - v.p) &&
-					    memcmp(e->rcpt[i], v.p,
-						   (size_t)(sp - v.p)) == 0) {
-						free(e->why[i]);
-						e->why[i] = xmemdup0(
-						    sp + 1,
-						    v.len - (size_t)(sp - v.p) -
-							1);
-					}
-		}
-		p = nl + 1;
-	}
-	return 0;
+	errno = e;
+	return rc;
 }
 
 static int cq_path(char *out, const char *qdir, const char *sub, const char *id)
@@ -200,7 +67,7 @@ static char **cq_ids(const char *qdir, const char *sub, size_t *n_r)
 		return NULL;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (!cq_is_id(de->d_name))
+		if (!qfile_is_id(de->d_name))
 			continue;
 		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
 		ids[n++] = xstrdup(de->d_name);
@@ -230,12 +97,13 @@ static int cq_list(const char *qdir)
 			char path[CQ_PATH_MAX], when[32];
 			char *data;
 			size_t len;
-			struct cq_env e;
+			struct qfile e;
+			const char *err;
 			if (cq_path(path, qdir, cq_lists[q], ids[i]) < 0 ||
 			    cq_read(path, &data, &len) < 0)
 				continue;
-			if (cq_parse(data, len, &e) < 0) {
-				cq_env_free(&e);
+			if (qfile_parse(data, len, &e, &err) < 0) {
+				qfile_free(&e);
 				free(data);
 				continue;
 			}
@@ -243,26 +111,26 @@ static int cq_list(const char *qdir)
 				printf("-Queue ID-       --Size-- ----Arrival "
 				       "Time---- -Sender/Recipient-------\n");
 			char mark = q == 0 ? '*' : q == 2 ? '!' : ' ';
-			time_t t = (time_t)e.arrival;
+			time_t t = (time_t)e.arrival_sec;
 			struct tm tm;
 			if (localtime_r(&t, &tm) == NULL ||
 			    strftime(when, sizeof(when), "%a %b %e %H:%M:%S",
 				     &tm) == 0)
 				when[0] = '\0';
 			printf("%-16s%c %8llu %-20s  %s\n", ids[i], mark,
-			       (unsigned long long)e.size, when,
+			       (unsigned long long)e.msg_len, when,
 			       e.sender[0] ? e.sender : "MAILER-DAEMON");
 			for (size_t r = 0; r < e.nrcpt; r++) {
-				if (e.done[r])
+				if (e.rcpts[r].done)
 					continue;
-				if (e.why[r] != NULL)
-					printf("%50s(%s)\n", "", e.why[r]);
-				printf("%50s%s\n", "", e.rcpt[r]);
+				if (e.rcpts[r].why != NULL)
+					printf("%50s(%s)\n", "", e.rcpts[r].why);
+				printf("%50s%s\n", "", e.rcpts[r].addr);
 			}
 			printf("\n");
-			bytes += e.size;
+			bytes += e.msg_len;
 			count++;
-			cq_env_free(&e);
+			qfile_free(&e);
 			free(data);
 		}
 		cq_ids_free(ids, n);
@@ -313,20 +181,22 @@ static int cq_cat(const char *qdir, const char *id)
 		if (cq_path(path, qdir, cq_all[q], id) < 0 ||
 		    cq_read(path, &data, &len) < 0)
 			continue;
-		struct cq_env e;
-		int ok = cq_parse(data, len, &e);
+		struct qfile e;
+		const char *err;
+		int ok = qfile_parse(data, len, &e, &err);
 		printf("*** ENVELOPE RECORDS %s/%s ***\n", cq_all[q], id);
 		size_t hdr_end = ok == 0 ? e.msg_off : len;
+		size_t size = ok == 0 ? e.msg_len : 0;
 		fwrite(data, 1, hdr_end, stdout);
 		printf("*** MESSAGE CONTENTS %s/%s ***\n", cq_all[q], id);
 		if (ok == 0)
-			fwrite(data + e.msg_off, 1, e.size, stdout);
+			fwrite(data + e.msg_off, 1, size, stdout);
 		printf("*** HEADER EXTRACTED %s/%s ***\n", cq_all[q], id);
-		if (ok == 0 && e.msg_off + e.size < len)
-			fwrite(data + e.msg_off + e.size, 1,
-			       len - e.msg_off - e.size, stdout);
+		if (ok == 0 && e.msg_off + size < len)
+			fwrite(data + e.msg_off + size, 1,
+			       len - e.msg_off - size, stdout);
 		printf("*** MESSAGE FILE END %s/%s ***\n", cq_all[q], id);
-		cq_env_free(&e);
+		qfile_free(&e);
 		free(data);
 		return ok == 0 ? 0 : 1;
 	}
@@ -375,7 +245,7 @@ int cli_queue(int argc, char **argv)
 		rc = cq_list(qdir);
 	} else if (strcmp(cmd, "flush") == 0) {
 		(void)cq_move(qdir, "ALL", q_deferred, "active");
-	} else if (arg == NULL || (!cq_is_id(arg) && strcmp(arg, "ALL"))) {
+	} else if (arg == NULL || (!qfile_is_id(arg) && strcmp(arg, "ALL"))) {
 		rc = cq_usage();
 	} else if (strcmp(cmd, "cat") == 0) {
 		rc = cq_cat(qdir, arg);
@@ -405,4 +275,19 @@ int cli_queue(int argc, char **argv)
 	}
 	free(qdir);
 	return rc;
+}
+
+int cli_queue_as(const char *name, int argc, char **argv)
+{
+	char list[] = "list", flush[] = "flush", queue[] = "queue";
+	char *args[] = {queue, list, NULL};
+	if (strcmp(name, "postqueue") == 0) {
+		if (argc == 2 && strcmp(argv[1], "-f") == 0) {
+			args[1] = flush;
+		} else if (argc != 2 || strcmp(argv[1], "-p") != 0) {
+			fprintf(stderr, "usage: postqueue -p | -f\n");
+			return 2;
+		}
+	}
+	return cli_queue(2, args);
 }

@@ -8,4 +8,8 @@
 /* argv[0] is "queue"; returns the exit status. */
 int cli_queue(int argc, char **argv);
 
+/* Called as Postfix's mailq (= queue list) or postqueue (-p list, -f
+   flush); name is argv[0]'s base name.  Returns the exit status. */
+int cli_queue_as(const char *name, int argc, char **argv);
+
 #endif

@@ -267,7 +267,50 @@ static const struct conf_param mta_params[] = {
 	P_TIME("smtp_data_done_timeout", "600s", 1, HOUR_,
 		 "SMTP client: time to send the message and get its reply."),
 	P_STR("smtp_tls_security_level", "may",
-		"SMTP client TLS: none, may (opportunistic) or encrypt."),
+		"SMTP client TLS: none, may (opportunistic), encrypt, or "
+		"verify/secure (certificate checked)."),
+	/* delivery side: routing, concurrency, notices (docs/delivery.md) */
+	P_STR("transport_maps", "",
+		"Per-domain routes, transport(5) syntax (smtp:[host]:port, "
+		"virtual:, error:text, discard:); empty: none."),
+	P_INT("default_destination_concurrency_limit", "20", 1, 1000,
+		"Most parallel SMTP deliveries to one destination."),
+	P_INT("initial_destination_concurrency", "5", 1, 1000,
+		"Parallel deliveries to a destination before slow start."),
+	P_INT("default_destination_concurrency_failed_cohort_limit", "1", 0,
+		1000,
+		"Consecutive failures that make a destination dead for "
+		"minimal_backoff_time (0: never)."),
+	P_INT("default_destination_recipient_limit", "50", 1, 100000,
+		"Most recipients in one SMTP transaction."),
+	P_BOOL("smtp_connection_cache_on_demand", "yes",
+		 "Keep SMTP connections open for the next message to the same "
+		 "next hop."),
+	P_TIME("smtp_connection_cache_time_limit", "2s", 1, HOUR_,
+		 "How long an idle cached SMTP connection is kept."),
+	P_TIME("smtp_connection_reuse_time_limit", "300s", 1, DAY_,
+		 "How long one SMTP connection is reused at most."),
+	P_STR("smtp_tls_CAfile", "",
+		"CA certificates for smtp_tls_security_level = verify "
+		"(empty: the system store)."),
+	P_BOOL("smtp_sasl_auth_enable", "no",
+		 "SMTP client AUTH with smtp_sasl_password_maps."),
+	P_STR("smtp_sasl_password_maps", "",
+		"Table: [host]:port or host -> user:password."),
+	{ "delay_warning_time", CONF_TIME, "0h", 0, 100 * DAY_, 'h',
+	  "Age at which a delay warning is sent once (0: never)." },
+	P_LIST("notify_classes", "resource, software, 2bounce",
+		 "Problems reported to the postmaster: bounce (copies of "
+		 "bounces), 2bounce (undeliverable bounces)."),
+	P_STR("2bounce_notice_recipient", "postmaster",
+		"Recipient of undeliverable bounces (notify_classes 2bounce)."),
+	P_STR("bounce_notice_recipient", "postmaster",
+		"Recipient of bounce copies (notify_classes bounce)."),
+	P_STR("double_bounce_sender", "double-bounce",
+		"Sender of postmaster notices; mail to it is discarded."),
+	P_BOOL("virtual_mailbox_limit_override", "yes",
+		 "Use the mailbox's own quota (mailbox.quota) instead of "
+		 "virtual_mailbox_limit."),
 	P_END,
 };
 

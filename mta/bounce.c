@@ -20,7 +20,8 @@
 static pthread_mutex_t bounce_id_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
-		 const struct qfile *qf, const struct dsn_rcpt *r, size_t n,
+		 const struct qfile *qf, const struct bounce_to *to,
+		 const struct dsn_rcpt *r, size_t n,
 		 char id_r[QUEUE_ID_LEN + 1], const char **error_r)
 {
 	struct buf msg;
@@ -33,8 +34,9 @@ int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 	    .queue_id = qf->id,
 	    .hostname = hostname,
 	    .sender = qf->sender,
+	    .to = to->rcpt,
 	    .envid = qf->envid,
-	    .ret = qf->ret,
+	    .ret = to->headers_only ? "HDRS" : qf->ret,
 	    .arrival = (time_t)qf->arrival_sec,
 	    .now = tv.tv_sec,
 	    .msg = qf->msg,
@@ -65,12 +67,12 @@ int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 	snprintf(t, sizeof(t), "%lld.%06ld", (long long)tv.tv_sec,
 		 (long)tv.tv_usec);
 	if (queue_file_record(f, 'T', t) < 0 ||
-	    queue_file_record(f, 'S', "") < 0 ||
+	    queue_file_record(f, 'S', to->sender) < 0 ||
 	    queue_file_record(f, 'A', "client_name=localhost") < 0 ||
 	    queue_file_record(f, 'A', "client_address=127.0.0.1") < 0 ||
 	    queue_file_record(f, 'A', "protocol=local") < 0 ||
 	    queue_file_record(f, 'N', "1") < 0 /* never notify on it */ ||
-	    queue_file_record(f, 'R', qf->sender) < 0 ||
+	    queue_file_record(f, 'R', to->rcpt) < 0 ||
 	    queue_file_begin_message(f) < 0 ||
 	    queue_file_write(f, msg.p, msg.len) < 0) {
 		*error_r = "write notification";

@@ -154,7 +154,7 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 			    "mail forwarding loop for %s", address);
 		return;
 	}
-	if (quota != NULL && quota[0] != '\0' &&
+	if (!cfg->global_limit_only && quota != NULL && quota[0] != '\0' &&
 	    deliver_quota_parse(quota, &max_bytes, &max_count) < 0) {
 		deliver_set(r, DELIVER_DEFER, "4.3.5",
 			    "bad quota definition %s", quota);

@@ -29,12 +29,15 @@ struct deliver_cfg {
 	uint64_t default_limit;	   /* virtual_mailbox_limit, 0 = none */
 	bool overquota_bounce;	   /* virtual_overquota_bounce */
 	const char *limit_message; /* virtual_maildir_limit_message */
+	bool global_limit_only;	   /* virtual_mailbox_limit_override = no:
+				      the mailbox's own quota is ignored */
 };
 
 /*
  * Delivers msg (len bytes, LF line ends) for sender ("" for <>) to the
  * mailbox address whose Maildir is maildir (absolute); quota is authd's
- * QUOTA value ("104857600S,1000C") or NULL.  Fills *r.
+ * QUOTA value ("104857600S,1000C") or NULL, which replaces
+ * cfg->default_limit unless cfg->global_limit_only.  Fills *r.
  */
 void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		     const char *maildir, const char *quota, const char *sender,

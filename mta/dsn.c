@@ -32,6 +32,8 @@ static const char *dsn_action_name(enum dsn_action a)
 		return "delayed";
 	case DSN_DELIVERED:
 		return "delivered";
+	case DSN_RELAYED:
+		return "relayed";
 	default:
 		return "failed";
 	}
@@ -140,7 +142,8 @@ int dsn_build(const struct dsn_report *r, struct buf *out)
 			 "\tboundary=\"%s\"\n"
 			 "Content-Transfer-Encoding: 8bit\n\n"
 			 "This is a MIME-encapsulated message.\n\n",
-			 r->hostname, r->sender, subject, date,
+			 r->hostname, r->to != NULL ? r->to : r->sender,
+			 subject, date,
 			 (long long)r->now, r->queue_id, r->hostname, boundary);
 	rc |= buf_printf(out,
 			 "--%s\nContent-Description: Notification\n"

@@ -16,7 +16,8 @@
 enum dsn_action {
 	DSN_FAILED,
 	DSN_DELAYED,
-	DSN_DELIVERED,
+	DSN_DELIVERED, /* into a mailbox (NOTIFY=SUCCESS) */
+	DSN_RELAYED,   /* handed to a server that does not speak DSN */
 };
 
 struct dsn_rcpt {
@@ -31,7 +32,8 @@ struct dsn_rcpt {
 struct dsn_report {
 	const char *queue_id; /* of the original message */
 	const char *hostname; /* myhostname */
-	const char *sender;   /* the original envelope sender (To:) */
+	const char *sender;   /* the original envelope sender */
+	const char *to;	      /* To: of the report (NULL: sender) */
 	const char *envid;    /* "" or the ENVID */
 	const char *ret;      /* "", "FULL" or "HDRS" */
 	time_t arrival, now;

@@ -36,11 +36,14 @@
 #include "buf.h"
 #include "conf.h"
 #include "deliver.h"
+#include "dest.h"
 #include "dsn.h"
 #include "log.h"
+#include "maps.h"
 #include "privsep.h"
 #include "qfile.h"
 #include "queue.h"
+#include "route.h"
 #include "smtpc.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -51,15 +54,23 @@
 #define QMGR_TARGETS_MAX   1000
 #define QMGR_RELAY_MAX	   300
 
+_Static_assert(QFILE_ID_LEN == QUEUE_ID_LEN, "one queue ID syntax");
+
 struct qmgr_cfg {
 	char *queue_dir, *authd_socket, *hostname, *relayhost;
 	char *limit_message;
+	char *postmaster;    /* 2bounce_notice_recipient, qualified */
+	char *bounce_notice; /* bounce_notice_recipient, qualified */
+	char *double_bounce; /* double_bounce_sender, qualified */
 	int64_t min_backoff, max_backoff, run_delay;
-	int64_t max_lifetime, bounce_lifetime;
-	size_t active_limit, bounce_size_limit;
+	int64_t max_lifetime, bounce_lifetime, delay_warning;
+	size_t active_limit, bounce_size_limit, rcpt_limit;
 	unsigned threads;
+	bool notify_2bounce, notify_bounce;
+	struct map *transport_map; /* transport_maps, or NULL */
 	struct deliver_cfg dcfg;
 	struct smtpc_cfg scfg;
+	struct dest_cfg destcfg;
 };
 
 /* The worker's shared state: the main thread admits IDs, delivery
@@ -74,9 +85,16 @@ struct qmgr {
 	size_t nbusy;
 	bool need_rescan;
 	int wake_w; /* a delivery thread finished a message */
+	struct dest_table *dests; /* SMTP destinations (dest.h) */
 };
 
-enum qmgr_kind { TGT_MAILBOX, TGT_REMOTE, TGT_BOUNCE, TGT_DEFER };
+enum qmgr_kind {
+	TGT_MAILBOX,
+	TGT_REMOTE,
+	TGT_BOUNCE,
+	TGT_DEFER,
+	TGT_DISCARD, /* discard: transport, done without delivery */
+};
 
 /* One final target of one original recipient. */
 struct qmgr_target {
@@ -85,6 +103,7 @@ struct qmgr_target {
 	enum qmgr_kind kind;
 	char *maildir; /* owned, mailbox targets when known */
 	char *quota;   /* owned */
+	char nexthop[ROUTE_NEXTHOP_MAX]; /* remote targets */
 	struct deliver_result res;
 	char relay[QMGR_RELAY_MAX];
 	double t_start, t_end;
@@ -100,6 +119,9 @@ struct qmgr_job {
 	size_t nt;
 	double t_pick;
 	double arrival;
+	/* the last domain looked up (most messages have one domain) */
+	char *dom_name, *dom_transport;
+	enum authc_status dom_status;
 };
 
 static volatile sig_atomic_t qmgr_child;
@@ -118,27 +140,55 @@ static int qmgr_path(char *out, const char *dir, const char *sub,
 	return n < 0 || n >= QMGR_PATH_MAX ? -1 : 0;
 }
 
-static bool qmgr_is_id(const char *name)
+/* ---- configuration ------------------------------------------------------ */
+
+/* "postmaster" -> "postmaster@$myorigin" (Postfix append_at_myorigin). */
+static char *qmgr_qualify(const struct conf *conf, const char *name)
 {
-	if (strlen(name) != QUEUE_ID_LEN)
-		return false;
-	for (const char *p = name; *p != '\0'; p++)
-		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')))
-			return false;
-	return true;
+	const char *addr = conf_str(conf, name);
+	if (strchr(addr, '@') != NULL)
+		return xstrdup(addr);
+	struct buf b;
+	buf_init(&b, QUEUE_VALUE_MAX);
+	if (buf_printf(&b, "%s@%s", addr, conf_str(conf, "myorigin")) < 0)
+		fatal("%s: address too long", name);
+	char *r = xstrdup(b.p);
+	buf_deinit(&b);
+	return r;
 }
 
-/* ---- configuration ------------------------------------------------------ */
+static struct map *qmgr_open_map(const struct conf *conf, const char *name)
+{
+	char err[512];
+	const char *spec = conf_str(conf, name);
+	if (spec[0] == '\0')
+		return NULL;
+	struct map *m = map_open(spec, err, sizeof(err));
+	if (m == NULL)
+		fatal("%s: %s", name, err);
+	return m;
+}
 
 static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 {
 	const char *err = "";
+	size_t n;
 	c->queue_dir = xstrdup(conf_str(conf, "queue_directory"));
 	c->authd_socket = xstrdup(conf_str(conf, "authd_socket"));
 	c->hostname = xstrdup(conf_str(conf, "myhostname"));
 	c->relayhost = xstrdup(conf_str(conf, "relayhost"));
 	c->limit_message =
 	    xstrdup(conf_str(conf, "virtual_maildir_limit_message"));
+	c->postmaster = qmgr_qualify(conf, "2bounce_notice_recipient");
+	c->bounce_notice = qmgr_qualify(conf, "bounce_notice_recipient");
+	c->double_bounce = qmgr_qualify(conf, "double_bounce_sender");
+	const char *const *classes = conf_list(conf, "notify_classes", &n);
+	for (size_t i = 0; i < n; i++) {
+		if (strcasecmp(classes[i], "2bounce") == 0)
+			c->notify_2bounce = true;
+		else if (strcasecmp(classes[i], "bounce") == 0)
+			c->notify_bounce = true;
+	}
 	c->min_backoff = conf_time(conf, "minimal_backoff_time");
 	c->max_backoff = conf_time(conf, "maximal_backoff_time");
 	if (c->max_backoff < c->min_backoff)
@@ -146,13 +196,26 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 	c->run_delay = conf_time(conf, "queue_run_delay");
 	c->max_lifetime = conf_time(conf, "maximal_queue_lifetime");
 	c->bounce_lifetime = conf_time(conf, "bounce_queue_lifetime");
+	c->delay_warning = conf_time(conf, "delay_warning_time");
 	c->active_limit = (size_t)conf_int(conf, "qmgr_message_active_limit");
 	c->bounce_size_limit = (size_t)conf_int(conf, "bounce_size_limit");
+	c->rcpt_limit =
+	    (size_t)conf_int(conf, "default_destination_recipient_limit");
 	c->threads = (unsigned)conf_int(conf, "qmgr_delivery_threads");
+	c->transport_map = qmgr_open_map(conf, "transport_maps");
 	c->dcfg.default_limit =
 	    (uint64_t)conf_int(conf, "virtual_mailbox_limit");
 	c->dcfg.overquota_bounce = conf_bool(conf, "virtual_overquota_bounce");
 	c->dcfg.limit_message = c->limit_message;
+	c->dcfg.global_limit_only =
+	    !conf_bool(conf, "virtual_mailbox_limit_override");
+	c->destcfg.initial =
+	    (unsigned)conf_int(conf, "initial_destination_concurrency");
+	c->destcfg.limit =
+	    (unsigned)conf_int(conf, "default_destination_concurrency_limit");
+	c->destcfg.cohort_limit = (unsigned)conf_int(
+	    conf, "default_destination_concurrency_failed_cohort_limit");
+	c->destcfg.dead_time = c->min_backoff; /* as Postfix's qmgr */
 	c->scfg.helo_name = c->hostname;
 	c->scfg.relayhost = c->relayhost;
 	c->scfg.connect_timeout =
@@ -160,12 +223,29 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 	c->scfg.cmd_timeout = (unsigned)conf_time(conf, "smtp_helo_timeout");
 	c->scfg.data_timeout =
 	    (unsigned)conf_time(conf, "smtp_data_done_timeout");
+	c->scfg.cache_time =
+	    conf_bool(conf, "smtp_connection_cache_on_demand")
+		? (unsigned)conf_time(conf, "smtp_connection_cache_time_limit")
+		: 0;
+	c->scfg.reuse_time =
+	    (unsigned)conf_time(conf, "smtp_connection_reuse_time_limit");
+	c->scfg.sasl_enable = conf_bool(conf, "smtp_sasl_auth_enable");
+	c->scfg.sasl_passwords =
+	    c->scfg.sasl_enable
+		? qmgr_open_map(conf, "smtp_sasl_password_maps")
+		: NULL;
 	const char *lvl = conf_str(conf, "smtp_tls_security_level");
 	c->scfg.tls_level = strcmp(lvl, "none") == 0	  ? SMTPC_TLS_NONE
 			    : strcmp(lvl, "encrypt") == 0 ? SMTPC_TLS_ENCRYPT
-							  : SMTPC_TLS_MAY;
+			    : strcmp(lvl, "verify") == 0 ||
+				    strcmp(lvl, "secure") == 0
+				? SMTPC_TLS_VERIFY
+				: SMTPC_TLS_MAY;
 	if (c->scfg.tls_level != SMTPC_TLS_NONE) {
-		c->scfg.tls = tls_client_ctx_new(false, NULL, &err);
+		const char *ca = conf_str(conf, "smtp_tls_CAfile");
+		bool verify = c->scfg.tls_level == SMTPC_TLS_VERIFY;
+		c->scfg.tls = tls_client_ctx_new(
+		    verify, verify && ca[0] != '\0' ? ca : NULL, &err);
 		if (c->scfg.tls == NULL)
 			log_warning("SMTP client TLS disabled: %s", err);
 	}
@@ -315,17 +395,132 @@ static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 	authc_reply_free(&u);
 }
 
+static const char *qmgr_domain(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+	return at != NULL ? at + 1 : "";
+}
+
+/* A remote target through nexthop (NULL or "": relayhost, else the
+   recipient's domain). */
+static void qmgr_remote(struct qmgr_job *j, size_t rcpt, const char *addr,
+			const char *nexthop)
+{
+	struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_REMOTE);
+	if (t == NULL)
+		return;
+	const char *relay = j->q->cfg.relayhost;
+	const char *hop = nexthop != NULL && nexthop[0] != '\0' ? nexthop
+			  : relay[0] != '\0'			  ? relay
+								  : qmgr_domain(addr);
+	snprintf(t->nexthop, sizeof(t->nexthop), "%s", hop);
+}
+
+/* Applies a route found for addr; false when it says "deliver here". */
+static bool qmgr_route(struct qmgr_job *j, size_t rcpt, const char *addr,
+		       const struct route *r)
+{
+	struct qmgr_target *t;
+	switch (r->kind) {
+	case ROUTE_LOCAL:
+		return false;
+	case ROUTE_SMTP:
+		qmgr_remote(j, rcpt, addr,
+			    r->nexthop[0] != '\0' ? r->nexthop
+						  : qmgr_domain(addr));
+		return true;
+	case ROUTE_ERROR:
+		if ((t = qmgr_target(j, rcpt, addr, TGT_BOUNCE)) != NULL)
+			qmgr_set(t, DELIVER_BOUNCE, r->dsn, r->text);
+		return true;
+	case ROUTE_RETRY:
+		if ((t = qmgr_target(j, rcpt, addr, TGT_DEFER)) != NULL)
+			qmgr_set(t, DELIVER_DEFER, r->dsn, r->text);
+		return true;
+	case ROUTE_DISCARD:
+		if ((t = qmgr_target(j, rcpt, addr, TGT_DISCARD)) != NULL) {
+			snprintf(t->relay, sizeof(t->relay), "discard");
+			qmgr_set(t, DELIVER_OK, "2.0.0", r->text);
+		}
+		return true;
+	}
+	return false;
+}
+
+/* LOOKUP domain, remembered for the rest of the message. */
+static enum authc_status qmgr_lookup_domain(struct qmgr_job *j,
+					    const char *domain)
+{
+	if (j->dom_name != NULL && strcasecmp(j->dom_name, domain) == 0)
+		return j->dom_status;
+	free(j->dom_name);
+	free(j->dom_transport);
+	j->dom_name = xstrdup(domain);
+	j->dom_transport = NULL;
+	struct authc_reply d = {0};
+	j->dom_status = authc_lookup_domain(j->q->cfg.authd_socket, domain, &d);
+	const char *tr = authc_get(&d, "TRANSPORT");
+	if (j->dom_status == AUTHC_OK && tr != NULL && tr[0] != '\0')
+		j->dom_transport = xstrdup(tr);
+	authc_reply_free(&d);
+	return j->dom_status;
+}
+
+/*
+ * Routing of one original recipient, in Postfix's order: transport_maps,
+ * then the domain's transport column, then (hosted domains) youju-authd's
+ * recipient lookup, else remote delivery (relayhost or MX).
+ */
 static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 {
 	const char *addr = j->qf.rcpts[rcpt].addr;
 	const char *sock = j->q->cfg.authd_socket;
 	const char *at = strrchr(addr, '@');
+	struct route rt;
 	if (at == NULL || at[1] == '\0') {
 		struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_BOUNCE);
 		if (t != NULL)
 			qmgr_set(t, DELIVER_BOUNCE, "5.1.3",
 				 "bad address syntax");
 		return;
+	}
+	if (strcasecmp(addr, j->q->cfg.double_bounce) == 0) {
+		/* replies to postmaster notices end here (no loops) */
+		struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_DISCARD);
+		if (t != NULL) {
+			snprintf(t->relay, sizeof(t->relay), "none");
+			qmgr_set(t, DELIVER_OK, "2.0.0", "discarded");
+		}
+		return;
+	}
+	enum route_status rs = route_lookup(j->q->cfg.transport_map, addr, &rt);
+	if (rs == ROUTE_TEMPFAIL) {
+		qmgr_defer_rcpt(j, rcpt, "4.3.0",
+				"transport table lookup failure");
+		return;
+	}
+	if (rs == ROUTE_FOUND && qmgr_route(j, rcpt, addr, &rt))
+		return;
+	if (rs == ROUTE_NONE) {
+		enum authc_status ds = qmgr_lookup_domain(j, at + 1);
+		if (ds == AUTHC_TEMPFAIL) {
+			qmgr_defer_rcpt(j, rcpt, "4.3.0",
+					"temporary lookup failure");
+			return;
+		}
+		if (ds == AUTHC_NOTFOUND) {
+			qmgr_remote(j, rcpt, addr, NULL);
+			return;
+		}
+		/* ExtMan's column: junk in it must not stop local mail */
+		if (j->dom_transport != NULL) {
+			if (route_parse(j->dom_transport, &rt) < 0)
+				log_warning("%s: domain %s: unusable transport "
+					    "\"%.100s\" ignored",
+					    j->id, at + 1, j->dom_transport);
+			else if (qmgr_route(j, rcpt, addr, &rt))
+				return;
+		}
 	}
 	struct authc_reply r = {0};
 	enum authc_status st = authc_lookup_rcpt(sock, addr, &r);
@@ -335,16 +530,7 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 		return;
 	}
 	if (st == AUTHC_NOTFOUND) {
-		struct authc_reply d = {0};
-		enum authc_status ds = authc_lookup_domain(sock, at + 1, &d);
-		authc_reply_free(&d);
-		if (ds == AUTHC_TEMPFAIL)
-			qmgr_defer_rcpt(j, rcpt, "4.3.0",
-					"temporary lookup failure");
-		else if (ds == AUTHC_OK)
-			qmgr_unknown(j, rcpt, addr);
-		else
-			(void)qmgr_target(j, rcpt, addr, TGT_REMOTE);
+		qmgr_unknown(j, rcpt, addr);
 		authc_reply_free(&r);
 		return;
 	}
@@ -356,14 +542,30 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 		size_t n = 0;
 		for (size_t i = 0; i < r.n && n < QMGR_TARGETS_MAX; i++) {
 			const char *k = r.kv[i].key, *v = r.kv[i].value;
-			if (strcmp(k, "MAILBOX") == 0)
+			if (strcmp(k, "MAILBOX") == 0) {
 				qmgr_mailbox(j, rcpt, v, NULL);
-			else if (strcmp(k, "REMOTE") == 0)
-				(void)qmgr_target(j, rcpt, v, TGT_REMOTE);
-			else if (strcmp(k, "UNKNOWN") == 0)
+			} else if (strcmp(k, "REMOTE") == 0) {
+				/* forwarded mail is routed like any other */
+				struct route ar;
+				enum route_status ars = route_lookup(
+				    j->q->cfg.transport_map, v, &ar);
+				if (ars == ROUTE_TEMPFAIL) {
+					struct qmgr_target *t = qmgr_target(
+					    j, rcpt, v, TGT_DEFER);
+					if (t != NULL)
+						qmgr_set(t, DELIVER_DEFER,
+							 "4.3.0",
+							 "transport table "
+							 "lookup failure");
+				} else if (ars == ROUTE_NONE ||
+					   !qmgr_route(j, rcpt, v, &ar)) {
+					qmgr_remote(j, rcpt, v, NULL);
+				}
+			} else if (strcmp(k, "UNKNOWN") == 0) {
 				qmgr_unknown(j, rcpt, v);
-			else
+			} else {
 				continue;
+			}
 			n++;
 		}
 		if (n == 0)
@@ -404,6 +606,12 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 {
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
+		if (t->kind == TGT_DISCARD) {
+			t->t_start = t->t_end = qmgr_now();
+			(void)qmgr_record_final(j, t->addr);
+			qmgr_log_target(j, t);
+			continue;
+		}
 		if (t->kind != TGT_MAILBOX)
 			continue;
 		t->t_start = qmgr_now();
@@ -417,39 +625,55 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 	}
 }
 
-static const char *qmgr_domain(const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-	return at != NULL ? at + 1 : "";
-}
-
+/*
+ * Remote targets, one transaction per next hop and at most
+ * default_destination_recipient_limit recipients each.  Every attempt
+ * holds a slot of its destination's concurrency window; a dead
+ * destination defers its mail without a connection.
+ */
 static void qmgr_deliver_remote(struct qmgr_job *j)
 {
 	const struct qmgr_cfg *c = &j->q->cfg;
 	bool *done = xcalloc(j->nt + 1, sizeof(bool));
 	struct smtpc_rcpt *rc = xcalloc(j->nt + 1, sizeof(*rc));
 	size_t *map = xcalloc(j->nt + 1, sizeof(size_t));
+	size_t limit = c->rcpt_limit > 0 ? c->rcpt_limit : 1;
 	for (size_t i = 0; i < j->nt; i++) {
 		if (j->t[i].kind != TGT_REMOTE || done[i])
 			continue;
-		/* one attempt per destination: same domain, or everything
-		   through the relayhost */
-		const char *dom = qmgr_domain(j->t[i].addr);
+		const char *hop = j->t[i].nexthop;
 		size_t n = 0;
-		for (size_t k = i; k < j->nt; k++) {
-			if (j->t[k].kind != TGT_REMOTE || done[k])
-				continue;
-			if (c->relayhost[0] == '\0' &&
-			    strcasecmp(qmgr_domain(j->t[k].addr), dom) != 0)
+		for (size_t k = i; k < j->nt && n < limit; k++) {
+			if (j->t[k].kind != TGT_REMOTE || done[k] ||
+			    strcasecmp(j->t[k].nexthop, hop) != 0)
 				continue;
 			done[k] = true;
+			memset(&rc[n], 0, sizeof(rc[n]));
 			rc[n].addr = j->t[k].addr;
 			map[n++] = k;
 		}
-		char relay[QMGR_RELAY_MAX];
+		char relay[QMGR_RELAY_MAX], why[400];
 		double t0 = qmgr_now();
-		smtpc_deliver(&c->scfg, dom, j->qf.sender, j->qf.msg,
-			      j->qf.msg_len, rc, n, relay, sizeof(relay));
+		if (dest_acquire(j->q->dests, hop, why, sizeof(why)) < 0) {
+			for (size_t m = 0; m < n; m++) {
+				struct deliver_result *r = &rc[m].res;
+				r->status = DELIVER_DEFER;
+				snprintf(r->dsn, sizeof(r->dsn), "4.4.1");
+				snprintf(r->text, sizeof(r->text),
+					 "delivery temporarily suspended: %s",
+					 why);
+			}
+			snprintf(relay, sizeof(relay), "none");
+		} else {
+			int alive = smtpc_deliver(&c->scfg, hop, j->qf.sender,
+						  j->qf.msg, j->qf.msg_len, rc,
+						  n, relay, sizeof(relay));
+			dest_release(j->q->dests, hop,
+				     alive > 0	  ? DEST_OK
+				     : alive == 0 ? DEST_FAILED
+						  : DEST_NEUTRAL,
+				     n > 0 ? rc[0].res.text : "");
+		}
 		double t1 = qmgr_now();
 		for (size_t m = 0; m < n; m++) {
 			struct qmgr_target *t = &j->t[map[m]];
@@ -467,55 +691,150 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 	free(map);
 }
 
-/* Queues one notification for every bounced target (unless the sender
-   is <> or the recipient asked NOTIFY=NEVER).  Returns 0 when the bounce
-   is safe on disk (or none was due), -1 to keep the targets pending. */
-static int qmgr_bounce(struct qmgr_job *j)
+static int qmgr_notice(struct qmgr_job *j, const struct dsn_rcpt *dr,
+		       size_t n, const struct bounce_to *to, const char *what)
 {
 	const struct qmgr_cfg *c = &j->q->cfg;
-	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
+	char id[QUEUE_ID_LEN + 1];
+	const char *err = "";
+	if (bounce_queue(c->queue_dir, c->hostname, c->bounce_size_limit,
+			 &j->qf, to, dr, n, id, &err) < 0) {
+		log_warning("%s: cannot queue the %s: %s: %s", j->id, what,
+			    err, strerror(errno));
+		return -1;
+	}
+	log_info("%s: %s: %s", j->id, what, id);
+	return 0;
+}
+
+/* Which targets a notice is about. */
+enum qmgr_notice_kind { NOTICE_FAILED, NOTICE_DELAYED, NOTICE_SUCCESS };
+
+static size_t qmgr_notice_rcpts(struct qmgr_job *j, enum qmgr_notice_kind k,
+				struct dsn_rcpt *dr)
+{
 	size_t n = 0;
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
-		const struct qfile_rcpt *r = &j->qf.rcpts[t->rcpt];
-		if (t->res.status != DELIVER_BOUNCE)
-			continue;
-		if (r->notify != 0 && (r->notify & 4) == 0)
-			continue; /* NEVER, or no FAILURE */
+		unsigned nt = j->qf.rcpts[t->rcpt].notify;
+		enum dsn_action act;
+		if (k == NOTICE_FAILED) {
+			/* RFC 3461: no NOTIFY means FAILURE */
+			if (t->res.status != DELIVER_BOUNCE ||
+			    (nt != 0 && (nt & 4) == 0))
+				continue;
+			act = DSN_FAILED;
+		} else if (k == NOTICE_DELAYED) {
+			/* no NOTIFY: DELAY at our discretion (Postfix:
+			   yes, once delay_warning_time is set) */
+			if (t->res.status != DELIVER_DEFER ||
+			    (nt != 0 && (nt & 8) == 0))
+				continue;
+			act = DSN_DELAYED;
+		} else {
+			if (t->res.status != DELIVER_OK || (nt & 2) == 0 ||
+			    (nt & 1) != 0 || t->kind == TGT_DISCARD)
+				continue;
+			act = t->kind == TGT_REMOTE ? DSN_RELAYED
+						    : DSN_DELIVERED;
+		}
 		dr[n++] = (struct dsn_rcpt){
 		    .addr = t->addr,
-		    .orcpt = r->orcpt,
-		    .action = DSN_FAILED,
+		    .orcpt = j->qf.rcpts[t->rcpt].orcpt,
+		    .action = act,
 		    .status = t->res.dsn,
 		    .diag = t->res.text,
 		    .remote_mta = NULL,
 		};
 	}
+	return n;
+}
+
+/*
+ * Non-delivery notices for the bounced targets (Postfix bounce(8)): to
+ * the sender; for a bounce that could not be delivered (sender <>), to
+ * 2bounce_notice_recipient when notify_classes has 2bounce, from
+ * double_bounce_sender; a failed postmaster notice (sender double-bounce)
+ * is discarded, so nothing loops.  notify_classes "bounce" adds a
+ * headers-only copy to bounce_notice_recipient.  Returns 0 when every
+ * notice is safe on disk (or none was due), -1 to keep the targets
+ * pending.
+ */
+static int qmgr_bounce(struct qmgr_job *j)
+{
+	const struct qmgr_cfg *c = &j->q->cfg;
+	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
+	size_t n = qmgr_notice_rcpts(j, NOTICE_FAILED, dr);
 	int rc = 0;
-	if (n > 0 && j->qf.sender[0] == '\0') {
-		log_info("%s: bounce of a bounce: notification discarded",
+	const char *sender = j->qf.sender;
+	if (n == 0) {
+		/* nothing to say */
+	} else if (strcasecmp(sender, c->double_bounce) == 0) {
+		log_info("%s: undeliverable postmaster notification discarded",
 			 j->id);
-	} else if (n > 0) {
-		char id[QUEUE_ID_LEN + 1];
-		const char *err = "";
-		if (bounce_queue(c->queue_dir, c->hostname,
-				 c->bounce_size_limit, &j->qf, dr, n, id,
-				 &err) < 0) {
-			log_warning("%s: cannot queue the notification: %s: %s",
-				    j->id, err, strerror(errno));
-			rc = -1;
-		} else {
-			log_info("%s: sender non-delivery notification: %s",
-				 j->id, id);
-		}
+	} else if (sender[0] == '\0') {
+		struct bounce_to to = {c->postmaster, c->double_bounce, false};
+		if (!c->notify_2bounce)
+			log_info("%s: bounce of a bounce: notification "
+				 "discarded",
+				 j->id);
+		else
+			rc = qmgr_notice(j, dr, n, &to,
+					 "postmaster non-delivery "
+					 "notification");
+	} else {
+		struct bounce_to to = {sender, "", false};
+		rc = qmgr_notice(j, dr, n, &to,
+				 "sender non-delivery notification");
+		struct bounce_to pm = {c->bounce_notice, c->double_bounce,
+				       true};
+		if (rc == 0 && c->notify_bounce)
+			rc = qmgr_notice(j, dr, n, &pm,
+					 "postmaster non-delivery "
+					 "notification");
 	}
 	free(dr);
 	return rc;
 }
 
-static int64_t qmgr_backoff(const struct qmgr_cfg *c, double age)
+/* NOTIFY=SUCCESS reports ("Successful Mail Delivery Report"); a lost one
+   is logged, never retried (the mail itself was delivered). */
+static void qmgr_success(struct qmgr_job *j)
 {
-	int64_t d = (int64_t)age;
+	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
+	size_t n = qmgr_notice_rcpts(j, NOTICE_SUCCESS, dr);
+	struct bounce_to to = {j->qf.sender, "", false};
+	if (n > 0 && j->qf.sender[0] != '\0')
+		(void)qmgr_notice(j, dr, n, &to,
+				  "sender delivery status notification");
+	free(dr);
+}
+
+/* The delay warning, once per message after delay_warning_time.  Returns
+   true when one was queued (the caller records "Y"). */
+static bool qmgr_delay_warning(struct qmgr_job *j, double age)
+{
+	const struct qmgr_cfg *c = &j->q->cfg;
+	if (c->delay_warning <= 0 || j->qf.warned != 0 ||
+	    age < (double)c->delay_warning || j->qf.sender[0] == '\0' ||
+	    strcasecmp(j->qf.sender, c->double_bounce) == 0)
+		return false;
+	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
+	size_t n = qmgr_notice_rcpts(j, NOTICE_DELAYED, dr);
+	struct bounce_to to = {j->qf.sender, "", false};
+	bool sent = n > 0 && qmgr_notice(j, dr, n, &to,
+					 "sender delay notification") == 0;
+	free(dr);
+	return sent;
+}
+
+/* Postfix's exponential back-off: each deferral doubles the previous
+   wait (the file's last B record), within [minimal_backoff_time,
+   maximal_backoff_time]. */
+static int64_t qmgr_backoff(const struct qmgr_cfg *c, int64_t previous)
+{
+	int64_t d = previous > 0 && previous <= INT64_MAX / 2 ? previous * 2
+							      : c->min_backoff;
 	if (d < c->min_backoff)
 		d = c->min_backoff;
 	if (d > c->max_backoff)
@@ -535,6 +854,9 @@ static void qmgr_move_corrupt(struct qmgr *q, const char *id, const char *why)
 
 static void qmgr_job_free(struct qmgr_job *j)
 {
+	free(j->dom_name);
+	free(j->dom_transport);
+	j->dom_name = j->dom_transport = NULL;
 	for (size_t i = 0; i < j->nt; i++) {
 		free(j->t[i].addr);
 		free(j->t[i].maildir);
@@ -603,7 +925,8 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 		}
 	}
 
-	/* bounces, then the progress records that retire them */
+	/* notices, then the progress records that retire their targets */
+	qmgr_success(&j);
 	bool bounced_ok = qmgr_bounce(&j) == 0;
 	struct buf rec;
 	buf_init(&rec, (size_t)1 << 24);
@@ -633,6 +956,15 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 		    buf_printf(&rec, "W %s %s\n", j.qf.rcpts[j.t[i].rcpt].addr,
 			       j.t[i].res.text) < 0)
 			break;
+	int64_t delay = qmgr_backoff(c, j.qf.backoff);
+	if (left > 0) {
+		/* the next deferral doubles this wait */
+		if (buf_printf(&rec, "B %lld\n", (long long)delay) < 0)
+			log_warning("%s: back-off not recorded", id);
+		if (qmgr_delay_warning(&j, age) &&
+		    buf_printf(&rec, "Y %lld\n", (long long)now) < 0)
+			log_warning("%s: delay warning not recorded", id);
+	}
 	if (qmgr_record(&j, &rec) < 0)
 		left = 1; /* keep the file: a retry repeats, never loses */
 	buf_deinit(&rec);
@@ -645,7 +977,6 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 		goto out;
 	}
 	/* deferred: the file's mtime is the next attempt, as in Postfix */
-	int64_t delay = qmgr_backoff(c, age);
 	struct timespec ts[2] = {{(time_t)now + delay, 0},
 				 {(time_t)now + delay, 0}};
 	char dst[QMGR_PATH_MAX];
@@ -683,7 +1014,7 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 /* Called with the lock held. */
 static void qmgr_admit(struct qmgr *q, const char *id)
 {
-	if (!qmgr_is_id(id) || qmgr_known(q, id))
+	if (!qfile_is_id(id) || qmgr_known(q, id))
 		return;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
@@ -715,7 +1046,7 @@ static void qmgr_scan_active(struct qmgr *q)
 	size_t n = 0;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (!qmgr_is_id(de->d_name))
+		if (!qfile_is_id(de->d_name))
 			continue;
 		names = xrealloc(names, (n + 1) * sizeof(*names));
 		names[n++] = xstrdup(de->d_name);
@@ -746,7 +1077,7 @@ static void qmgr_run_deferred(struct qmgr *q)
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
-		if (!qmgr_is_id(de->d_name) ||
+		if (!qfile_is_id(de->d_name) ||
 		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
 		    st.st_mtime > now)
 			continue;
@@ -848,6 +1179,7 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	pthread_cond_init(&q.cond, NULL);
 	q.pending = xcalloc(q.cfg.active_limit, sizeof(*q.pending));
 	q.busy = xcalloc(q.cfg.active_limit, sizeof(*q.busy));
+	q.dests = dest_table_new(&q.cfg.destcfg);
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe: %s", strerror(errno));
 	q.wake_w = pfd[1];
@@ -866,9 +1198,14 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	}
 	log_info("queue manager started: %u delivery threads", nthreads);
 	qmgr_scan_active(&q);
-	time_t next_run = 0;
+	time_t next_run = 0, last_sweep = 0;
 	for (;;) {
 		time_t now = time(NULL);
+		if (now != last_sweep) {
+			/* idle cached SMTP connections expire */
+			smtpc_cache_sweep(&q.cfg.scfg, false);
+			last_sweep = now;
+		}
 		if (now >= next_run) {
 			qmgr_run_deferred(&q);
 			next_run = now + (time_t)q.cfg.run_delay;
@@ -884,6 +1221,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 		int ms = (int)(next_run - now) * 1000;
 		if (ms < 0)
 			ms = 0;
+		if (ms > 1000 && q.cfg.scfg.cache_time > 0)
+			ms = 1000;
 		if (poll(p, 2, ms) < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		if (p[0].revents & POLLIN)

@@ -1,13 +1,18 @@
 /*
- * SMTP client (see smtpc.h).  One connection per attempt; commands are
- * sent one at a time (no PIPELINING), which keeps the per-recipient
- * bookkeeping obvious.
+ * SMTP client (see smtpc.h).  A transaction is MAIL, RCPT..., DATA; with
+ * PIPELINING (RFC 2920) they go out in one write and the replies are
+ * matched in order, otherwise one at a time.  After a transaction that
+ * left the session in a known state, the connection waits in a small
+ * cache (smtp_connection_cache_time_limit) for the next message to the
+ * same next hop, which starts with RSET instead of a new TCP, TLS and
+ * EHLO exchange, as Postfix's connection cache does.
  */
 #include "smtpc.h"
 
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,17 +21,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mxlookup.h"
+#include "base64.h"
 #include "ev.h"
 #include "log.h"
+#include "maps.h"
+#include "mxlookup.h"
 #include "net.h"
 #include "str.h"
 #include "tls.h"
+#include "xalloc.h"
 
 #define SMTPC_REPLY_MAX 4096
 #define SMTPC_IN_MAX	16384
 #define SMTPC_OUT_CHUNK 65536
 #define SMTPC_PORT	25
+#define SMTPC_CACHE_MAX 64
 
 struct smtpc_conn {
 	int fd;
@@ -35,7 +44,9 @@ struct smtpc_conn {
 	char host[MX_NAME_MAX];
 	char addr[NET_ADDR_MAX];
 	unsigned port;
-	bool starttls, ehlo;
+	char key[MX_NAME_MAX + 16]; /* the next hop it was opened for */
+	time_t born, idle_since;
+	bool starttls, pipelining, auth_plain, auth_login;
 	char reply[SMTPC_REPLY_MAX]; /* last reply, lines joined by ' ' */
 	int code;
 	char err[256]; /* why the conversation broke */
@@ -169,6 +180,23 @@ static int smtpc_fill(struct smtpc_conn *c, unsigned timeout)
 	}
 }
 
+/* Notes the SASL mechanisms of an EHLO "AUTH ..." line we can use. */
+static void smtpc_auth_mechs(struct smtpc_conn *c, struct str text)
+{
+	size_t i = 5;
+	while (i < text.len) {
+		size_t j = i;
+		while (j < text.len && text.p[j] != ' ')
+			j++;
+		struct str m = {text.p + i, j - i};
+		if (str_case_eq_cstr(m, "PLAIN"))
+			c->auth_plain = true;
+		else if (str_case_eq_cstr(m, "LOGIN"))
+			c->auth_login = true;
+		i = j + 1;
+	}
+}
+
 /* Reads one (multi-line) reply; returns its code, -1 on I/O error.  EHLO
    keywords are noted on the way. */
 static int smtpc_reply(struct smtpc_conn *c, unsigned timeout)
@@ -196,6 +224,12 @@ static int smtpc_reply(struct smtpc_conn *c, unsigned timeout)
 				   line.len > 3 ? line.len - 4 : 0};
 		if (str_case_eq_cstr(text, "STARTTLS"))
 			c->starttls = true;
+		else if (str_case_eq_cstr(text, "PIPELINING"))
+			c->pipelining = true;
+		else if (text.len > 5 &&
+			 (strncasecmp(text.p, "AUTH ", 5) == 0 ||
+			  strncasecmp(text.p, "AUTH=", 5) == 0))
+			smtpc_auth_mechs(c, text);
 		size_t take = line.len;
 		if (o + take + 2 < sizeof(c->reply)) {
 			if (o > 0)
@@ -307,167 +341,6 @@ static void smtpc_result(struct smtpc_conn *c, struct deliver_result *r,
 			  c->host, c->addr, c->reply, stage);
 }
 
-/*
- * One conversation over a connected fd.  Returns 1 when the recipients
- * got their final answers, 0 when the next host should be tried (greeting
- * or EHLO trouble, TLS failure, a lost connection before MAIL), with
- * c->err set.
- */
-static int smtpc_session(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
-			 const char *sender, const char *msg, size_t len,
-			 struct smtpc_rcpt *rcpts, size_t n)
-{
-	char text[600];
-	int code = smtpc_reply(c, cfg->cmd_timeout);
-	if (code < 0)
-		return 0;
-	if (code != 220) {
-		smtpc_fmt(c->err, sizeof(c->err),
-			  "host %s[%s] refused to talk to me: %s", c->host,
-			  c->addr, c->reply);
-		return 0;
-	}
-	c->starttls = false;
-	code = smtpc_cmd(c, cfg->cmd_timeout, "EHLO %s", cfg->helo_name);
-	if (code >= 500)
-		code =
-		    smtpc_cmd(c, cfg->cmd_timeout, "HELO %s", cfg->helo_name);
-	if (code != 250) {
-		if (code > 0)
-			smtpc_fmt(c->err, sizeof(c->err),
-				  "host %s[%s] said: %s (in reply to EHLO "
-				  "command)",
-				  c->host, c->addr, c->reply);
-		return 0;
-	}
-	if (c->starttls && cfg->tls != NULL &&
-	    cfg->tls_level != SMTPC_TLS_NONE) {
-		code = smtpc_cmd(c, cfg->cmd_timeout, "STARTTLS");
-		if (code == 220) {
-			unsigned want = 0;
-			c->tls = tls_conn_new(cfg->tls, c->fd, c->host);
-			if (c->tls == NULL) {
-				smtpc_fmt(c->err, sizeof(c->err),
-					  "TLS setup failed");
-				return 0;
-			}
-			int r;
-			while ((r = tls_starttls(c->tls, &c->in, &want)) == 0)
-				if (smtpc_wait(c->fd, want,
-					       (int)cfg->cmd_timeout * 1000) <
-				    0)
-					break;
-			if (r != 1) {
-				smtpc_fmt(
-				    c->err, sizeof(c->err),
-				    "TLS handshake with %s[%s] failed: %s",
-				    c->host, c->addr, tls_conn_error(c->tls));
-				return 0;
-			}
-			log_info("Anonymous TLS connection established to "
-				 "%s[%s]:%u: %s with cipher %s",
-				 c->host, c->addr, c->port,
-				 tls_conn_version(c->tls),
-				 tls_conn_cipher(c->tls));
-			if (smtpc_cmd(c, cfg->cmd_timeout, "EHLO %s",
-				      cfg->helo_name) != 250)
-				return 0;
-		}
-	}
-	if (c->tls == NULL && cfg->tls_level == SMTPC_TLS_ENCRYPT) {
-		smtpc_fmt(c->err, sizeof(c->err),
-			  "TLS is required, but was not offered by host "
-			  "%s[%s]",
-			  c->host, c->addr);
-		return 0;
-	}
-	code = smtpc_cmd(c, cfg->cmd_timeout, "MAIL FROM:<%s>", sender);
-	if (code < 0)
-		return 0;
-	if (code != 250) {
-		struct deliver_result r;
-		smtpc_result(c, &r, "MAIL FROM");
-		smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
-		return 1;
-	}
-	size_t accepted = 0;
-	for (size_t i = 0; i < n; i++) {
-		code = smtpc_cmd(c, cfg->cmd_timeout, "RCPT TO:<%s>",
-				 rcpts[i].addr);
-		if (code < 0) {
-			smtpc_fmt(text, sizeof(text),
-				  "lost connection with %s[%s] while sending "
-				  "RCPT TO: %s",
-				  c->host, c->addr, c->err);
-			smtpc_set_all(rcpts + i, n - i, DELIVER_DEFER, "4.4.2",
-				      text);
-			smtpc_set_all(rcpts, i, DELIVER_DEFER, "4.4.2", text);
-			return 1;
-		}
-		smtpc_result(c, &rcpts[i].res, "RCPT TO");
-		if (code == 250 || code == 251)
-			accepted++;
-	}
-	if (accepted == 0) {
-		(void)smtpc_cmd(c, cfg->cmd_timeout, "QUIT");
-		return 1;
-	}
-	code = smtpc_cmd(c, cfg->cmd_timeout, "DATA");
-	if (code != 354) {
-		struct deliver_result r;
-		if (code < 0) {
-			r.status = DELIVER_DEFER;
-			smtpc_fmt(r.dsn, sizeof(r.dsn), "4.4.2");
-			smtpc_fmt(r.text, sizeof(r.text),
-				  "lost connection with %s[%s] while sending "
-				  "DATA",
-				  c->host, c->addr);
-		} else {
-			smtpc_result(c, &r, "DATA");
-		}
-		for (size_t i = 0; i < n; i++)
-			if (rcpts[i].res.status == DELIVER_OK)
-				rcpts[i].res = r;
-		return 1;
-	}
-	buf_reset(&c->out);
-	struct buf body;
-	buf_init(&body, len * 2 + 16);
-	if (smtpc_dot_encode(msg, len, &body) < 0) {
-		buf_deinit(&body);
-		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.0",
-			      "cannot encode message");
-		return 1;
-	}
-	struct buf saved = c->out;
-	c->out = body;
-	int fr = smtpc_flush(c, cfg->data_timeout);
-	body = c->out;
-	c->out = saved;
-	buf_deinit(&body);
-	code = fr < 0 ? -1 : smtpc_reply(c, cfg->data_timeout);
-	struct deliver_result r;
-	if (code < 0) {
-		r.status = DELIVER_DEFER;
-		smtpc_fmt(r.dsn, sizeof(r.dsn), "4.4.2");
-		smtpc_fmt(r.text, sizeof(r.text),
-			  "lost connection with %s[%s] while sending message "
-			  "body: %s",
-			  c->host, c->addr, c->err);
-	} else {
-		smtpc_result(c, &r, "end of DATA");
-		if (r.status == DELIVER_OK)
-			smtpc_fmt(r.text, sizeof(r.text), "%d %s", code,
-				  c->reply + 4);
-	}
-	for (size_t i = 0; i < n; i++)
-		if (rcpts[i].res.status == DELIVER_OK)
-			rcpts[i].res = r;
-	if (code > 0)
-		(void)smtpc_cmd(c, cfg->cmd_timeout, "QUIT");
-	return 1;
-}
-
 static void smtpc_conn_close(struct smtpc_conn *c)
 {
 	if (c->tls != NULL) {
@@ -482,11 +355,442 @@ static void smtpc_conn_close(struct smtpc_conn *c)
 	buf_reset(&c->out);
 }
 
-/* Tries every address of host.  1 done, 0 next host (c->err). */
+static struct smtpc_conn *smtpc_conn_new(void)
+{
+	struct smtpc_conn *c = xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	buf_init(&c->in, SMTPC_IN_MAX);
+	buf_init(&c->out, SMTPC_OUT_CHUNK);
+	return c;
+}
+
+static void smtpc_conn_free(struct smtpc_conn **cp)
+{
+	struct smtpc_conn *c = *cp;
+	if (c == NULL)
+		return;
+	smtpc_conn_close(c);
+	buf_deinit(&c->in);
+	buf_deinit(&c->out);
+	free(c);
+	*cp = NULL;
+}
+
+/* ---- connection cache -------------------------------------------------- */
+
+/* Idle connections, keyed by next hop.  A connection is in the cache or
+   in one delivery thread's hands, never both. */
+static pthread_mutex_t smtpc_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct smtpc_conn *smtpc_cache[SMTPC_CACHE_MAX];
+
+static struct smtpc_conn *smtpc_cache_take(const char *key)
+{
+	struct smtpc_conn *c = NULL;
+	pthread_mutex_lock(&smtpc_cache_lock);
+	for (size_t i = 0; i < SMTPC_CACHE_MAX && c == NULL; i++)
+		if (smtpc_cache[i] != NULL &&
+		    strcasecmp(smtpc_cache[i]->key, key) == 0) {
+			c = smtpc_cache[i];
+			smtpc_cache[i] = NULL;
+		}
+	pthread_mutex_unlock(&smtpc_cache_lock);
+	return c;
+}
+
+/* Says goodbye and closes (outside the lock: QUIT may wait). */
+static void smtpc_quit(struct smtpc_conn **cp, unsigned timeout)
+{
+	struct smtpc_conn *c = *cp;
+	if (c == NULL)
+		return;
+	if (c->fd >= 0 && buf_append(&c->out, "QUIT\r\n", 6) == 0)
+		(void)smtpc_flush(c, timeout > 2 ? 2 : timeout);
+	smtpc_conn_free(cp);
+}
+
+static void smtpc_cache_put(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
+{
+	struct smtpc_conn *evict = NULL;
+	time_t now = time(NULL);
+	if (now - c->born >= (time_t)cfg->reuse_time) {
+		smtpc_quit(&c, cfg->cmd_timeout);
+		return;
+	}
+	c->idle_since = now;
+	pthread_mutex_lock(&smtpc_cache_lock);
+	size_t slot = SMTPC_CACHE_MAX, oldest = 0;
+	for (size_t i = 0; i < SMTPC_CACHE_MAX; i++) {
+		if (smtpc_cache[i] == NULL) {
+			slot = i;
+			break;
+		}
+		if (smtpc_cache[i]->idle_since <
+		    smtpc_cache[oldest]->idle_since)
+			oldest = i;
+	}
+	if (slot == SMTPC_CACHE_MAX) {
+		evict = smtpc_cache[oldest];
+		slot = oldest;
+	}
+	smtpc_cache[slot] = c;
+	pthread_mutex_unlock(&smtpc_cache_lock);
+	smtpc_quit(&evict, cfg->cmd_timeout);
+}
+
+void smtpc_cache_sweep(const struct smtpc_cfg *cfg, bool all)
+{
+	struct smtpc_conn *old[SMTPC_CACHE_MAX];
+	size_t n = 0;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&smtpc_cache_lock);
+	for (size_t i = 0; i < SMTPC_CACHE_MAX; i++)
+		if (smtpc_cache[i] != NULL &&
+		    (all ||
+		     now - smtpc_cache[i]->idle_since >=
+			 (time_t)cfg->cache_time)) {
+			old[n++] = smtpc_cache[i];
+			smtpc_cache[i] = NULL;
+		}
+	pthread_mutex_unlock(&smtpc_cache_lock);
+	for (size_t i = 0; i < n; i++)
+		smtpc_quit(&old[i], cfg->cmd_timeout);
+}
+
+/* ---- one session ------------------------------------------------------- */
+
+static int smtpc_ehlo(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
+{
+	c->starttls = c->pipelining = false;
+	c->auth_plain = c->auth_login = false;
+	int code = smtpc_cmd(c, cfg->cmd_timeout, "EHLO %s", cfg->helo_name);
+	if (code >= 500)
+		code =
+		    smtpc_cmd(c, cfg->cmd_timeout, "HELO %s", cfg->helo_name);
+	return code;
+}
+
+static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
+{
+	if (smtpc_cmd(c, cfg->cmd_timeout, "STARTTLS") != 220) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "host %s[%s] said: %s (in reply to STARTTLS "
+			  "command)",
+			  c->host, c->addr, c->reply);
+		return -1;
+	}
+	unsigned want = 0;
+	c->tls = tls_conn_new(cfg->tls, c->fd, c->host);
+	if (c->tls == NULL) {
+		smtpc_fmt(c->err, sizeof(c->err), "TLS setup failed");
+		return -1;
+	}
+	int r;
+	while ((r = tls_starttls(c->tls, &c->in, &want)) == 0)
+		if (smtpc_wait(c->fd, want, (int)cfg->cmd_timeout * 1000) < 0)
+			break;
+	if (r != 1) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  cfg->tls_level >= SMTPC_TLS_VERIFY
+			      ? "Server certificate not verified: TLS "
+				"handshake with %s[%s] failed: %s"
+			      : "TLS handshake with %s[%s] failed: %s",
+			  c->host, c->addr, tls_conn_error(c->tls));
+		return -1;
+	}
+	log_info("%s TLS connection established to %s[%s]:%u: %s with "
+		 "cipher %s",
+		 cfg->tls_level >= SMTPC_TLS_VERIFY ? "Verified" : "Anonymous",
+		 c->host, c->addr, c->port, tls_conn_version(c->tls),
+		 tls_conn_cipher(c->tls));
+	if (smtpc_ehlo(cfg, c) != 250) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "host %s[%s] said: %s (in reply to EHLO command)",
+			  c->host, c->addr, c->reply);
+		return -1;
+	}
+	return 0;
+}
+
+/* AUTH PLAIN (or LOGIN) with smtp_sasl_password_maps' "user:password"
+   for the next hop or the host.  0 done or not needed, -1 failed. */
+static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
+{
+	char val[MAP_VALUE_MAX], key[MX_NAME_MAX + 16];
+	if (!cfg->sasl_enable || cfg->sasl_passwords == NULL)
+		return 0;
+	enum map_status st =
+	    map_lookup(cfg->sasl_passwords, c->key, val, sizeof(val));
+	if (st == MAP_NOTFOUND) {
+		smtpc_fmt(key, sizeof(key), "%s", c->host);
+		st = map_lookup(cfg->sasl_passwords, key, val, sizeof(val));
+	}
+	if (st == MAP_TEMPFAIL) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "smtp_sasl_password_maps lookup failure");
+		return -1;
+	}
+	if (st == MAP_NOTFOUND)
+		return 0;
+	char *colon = strchr(val, ':');
+	if (colon == NULL || (!c->auth_plain && !c->auth_login)) {
+		explicit_bzero(val, sizeof(val));
+		return 0; /* nothing we can use: go on without AUTH */
+	}
+	*colon = '\0';
+	const char *user = val, *pass = colon + 1;
+	char raw[2 * MAP_VALUE_MAX + 2], b64[4 * MAP_VALUE_MAX];
+	int code;
+	if (c->auth_plain) {
+		size_t ul = strlen(user), pl = strlen(pass);
+		raw[0] = '\0';
+		memcpy(raw + 1, user, ul);
+		raw[ul + 1] = '\0';
+		memcpy(raw + ul + 2, pass, pl);
+		code = base64_encode(raw, ul + pl + 2, b64, sizeof(b64)) < 0
+			   ? -1
+			   : smtpc_cmd(c, cfg->cmd_timeout, "AUTH PLAIN %s",
+				       b64);
+	} else {
+		code = smtpc_cmd(c, cfg->cmd_timeout, "AUTH LOGIN");
+		if (code == 334)
+			code = base64_encode(user, strlen(user), b64,
+					     sizeof(b64)) < 0
+				   ? -1
+				   : smtpc_cmd(c, cfg->cmd_timeout, "%s", b64);
+		if (code == 334)
+			code = base64_encode(pass, strlen(pass), b64,
+					     sizeof(b64)) < 0
+				   ? -1
+				   : smtpc_cmd(c, cfg->cmd_timeout, "%s", b64);
+	}
+	explicit_bzero(val, sizeof(val));
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(b64, sizeof(b64));
+	buf_reset(&c->out); /* no credentials left behind */
+	if (code == 235)
+		return 0;
+	smtpc_fmt(c->err, sizeof(c->err),
+		  "SASL authentication failed; server %s[%s] said: %s",
+		  c->host, c->addr, code > 0 ? c->reply : c->err);
+	return -1;
+}
+
+/*
+ * Greeting, EHLO, STARTTLS, AUTH on a fresh connection.  0 ready, -1 try
+ * the next host (c->err set).
+ */
+static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
+{
+	int code = smtpc_reply(c, cfg->cmd_timeout);
+	if (code < 0) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "lost connection with %s[%s] while receiving the "
+			  "initial server greeting",
+			  c->host, c->addr);
+		return -1;
+	}
+	if (code != 220) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "host %s[%s] refused to talk to me: %s", c->host,
+			  c->addr, c->reply);
+		return -1;
+	}
+	code = smtpc_ehlo(cfg, c);
+	if (code != 250) {
+		if (code > 0)
+			smtpc_fmt(c->err, sizeof(c->err),
+				  "host %s[%s] said: %s (in reply to EHLO "
+				  "command)",
+				  c->host, c->addr, c->reply);
+		return -1;
+	}
+	bool must = cfg->tls_level >= SMTPC_TLS_ENCRYPT;
+	if (c->starttls && cfg->tls != NULL &&
+	    cfg->tls_level != SMTPC_TLS_NONE) {
+		if (smtpc_starttls(cfg, c) < 0)
+			return -1;
+	}
+	if (c->tls == NULL && must) {
+		smtpc_fmt(c->err, sizeof(c->err),
+			  "TLS is required, but was not offered by host "
+			  "%s[%s]",
+			  c->host, c->addr);
+		return -1;
+	}
+	return smtpc_auth(cfg, c);
+}
+
+/* Queues one command; with PIPELINING the flush waits for the batch. */
+__attribute__((format(printf, 3, 4))) static int
+smtpc_queue(struct smtpc_conn *c, unsigned timeout, const char *fmt, ...)
+{
+	for (int round = 0; round < 2; round++) {
+		size_t mark = c->out.len;
+		va_list ap;
+		va_start(ap, fmt);
+		int r = buf_vprintf(&c->out, fmt, ap);
+		va_end(ap);
+		if (r == 0 && buf_append(&c->out, "\r\n", 2) == 0)
+			return 0;
+		c->out.len = mark;
+		if (round == 0 && smtpc_flush(c, timeout) < 0)
+			return -1;
+	}
+	smtpc_fmt(c->err, sizeof(c->err), "command too long");
+	return -1;
+}
+
+static void smtpc_lost(struct smtpc_conn *c, struct deliver_result *r,
+		       const char *stage)
+{
+	r->status = DELIVER_DEFER;
+	smtpc_fmt(r->dsn, sizeof(r->dsn), "4.4.2");
+	smtpc_fmt(r->text, sizeof(r->text),
+		  "lost connection with %s[%s] while sending %s", c->host,
+		  c->addr, stage);
+}
+
+/*
+ * One mail transaction on a ready connection (RFC 5321 §3.3; RFC 2920
+ * when the server offers PIPELINING: MAIL, every RCPT and DATA go in one
+ * write and the replies are read in order).  Fills every recipient's
+ * result.  Returns 1 when the connection is still in a known state (it
+ * may be reused), 0 when it must be closed.
+ */
+static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
+			     const char *sender, const char *msg, size_t len,
+			     struct smtpc_rcpt *rcpts, size_t n)
+{
+	unsigned to = cfg->cmd_timeout;
+	bool pipe = c->pipelining;
+	int code;
+	struct deliver_result r;
+
+	if (smtpc_queue(c, to, "MAIL FROM:<%s>", sender) < 0)
+		goto lost_mail;
+	if (pipe) {
+		for (size_t i = 0; i < n; i++)
+			if (smtpc_queue(c, to, "RCPT TO:<%s>", rcpts[i].addr) <
+			    0)
+				goto lost_mail;
+		if (smtpc_queue(c, to, "DATA") < 0)
+			goto lost_mail;
+	}
+	if (smtpc_flush(c, to) < 0 || (code = smtpc_reply(c, to)) < 0)
+		goto lost_mail;
+	bool mail_ok = code == 250;
+	if (!mail_ok) {
+		smtpc_result(c, &r, "MAIL FROM");
+		smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
+		if (!pipe) {
+			return smtpc_cmd(c, to, "RSET") == 250;
+		}
+	}
+	size_t accepted = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!pipe) {
+			if (smtpc_queue(c, to, "RCPT TO:<%s>",
+					rcpts[i].addr) < 0 ||
+			    smtpc_flush(c, to) < 0)
+				code = -1;
+			else
+				code = smtpc_reply(c, to);
+		} else {
+			code = smtpc_reply(c, to);
+		}
+		if (code < 0) {
+			smtpc_lost(c, &r, "RCPT TO");
+			smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
+			return 0;
+		}
+		if (!mail_ok)
+			continue; /* the MAIL reply is the recipients' */
+		smtpc_result(c, &rcpts[i].res, "RCPT TO");
+		if (code == 250 || code == 251)
+			accepted++;
+	}
+	if (!pipe && accepted == 0) {
+		return smtpc_cmd(c, to, "RSET") == 250;
+	}
+	if (!pipe)
+		code = smtpc_cmd(c, to, "DATA");
+	else
+		code = smtpc_reply(c, to);
+	if (code < 0) {
+		smtpc_lost(c, &r, "DATA");
+		for (size_t i = 0; i < n; i++)
+			if (rcpts[i].res.status == DELIVER_OK || !mail_ok)
+				rcpts[i].res = r;
+		return 0;
+	}
+	if (code != 354) {
+		if (accepted > 0) {
+			smtpc_result(c, &r, "DATA");
+			for (size_t i = 0; i < n; i++)
+				if (rcpts[i].res.status == DELIVER_OK)
+					rcpts[i].res = r;
+		}
+		return smtpc_cmd(c, to, "RSET") == 250;
+	}
+	if (accepted == 0) {
+		/* pipelined DATA accepted without recipients: send an
+		   empty message, which the server must refuse or drop */
+		code = smtpc_cmd(c, to, ".");
+		return code > 0;
+	}
+	buf_reset(&c->out);
+	struct buf body;
+	buf_init(&body, len * 2 + 16);
+	if (smtpc_dot_encode(msg, len, &body) < 0) {
+		buf_deinit(&body);
+		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.0",
+			      "cannot encode message");
+		return 0;
+	}
+	struct buf saved = c->out;
+	c->out = body;
+	int fr = smtpc_flush(c, cfg->data_timeout);
+	body = c->out;
+	c->out = saved;
+	buf_deinit(&body);
+	code = fr < 0 ? -1 : smtpc_reply(c, cfg->data_timeout);
+	if (code < 0) {
+		smtpc_lost(c, &r, "message body");
+	} else {
+		smtpc_result(c, &r, "end of DATA");
+		if (r.status == DELIVER_OK)
+			smtpc_fmt(r.text, sizeof(r.text), "%d %s", code,
+				  c->reply + 4);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (rcpts[i].res.status == DELIVER_OK)
+			rcpts[i].res = r;
+	return code > 0;
+lost_mail:
+	smtpc_lost(c, &r, "MAIL FROM");
+	smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
+	return 0;
+}
+
+/* A cached connection for key that still answers RSET, or NULL. */
+static struct smtpc_conn *smtpc_reuse(const struct smtpc_cfg *cfg,
+				      const char *key)
+{
+	struct smtpc_conn *c;
+	while ((c = smtpc_cache_take(key)) != NULL) {
+		if (smtpc_cmd(c, cfg->cmd_timeout, "RSET") == 250)
+			return c;
+		smtpc_conn_free(&c);
+	}
+	return NULL;
+}
+
+/* Tries every address of host.  1: a server took the transaction (c is
+   the connection, maybe closed); 0: next host (c->err). */
 static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 			  const char *host, unsigned port, const char *sender,
 			  const char *msg, size_t len, struct smtpc_rcpt *rcpts,
-			  size_t n)
+			  size_t n, int *keep_r)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	char portstr[8];
@@ -494,9 +798,8 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	int g = getaddrinfo(host, portstr, &hints, &res);
 	if (g != 0) {
 		smtpc_fmt(c->err, sizeof(c->err),
-			  "Host or domain name not "
-			  "found. Name service error "
-			  "for name=%s: %s",
+			  "Host or domain name not found. Name service error "
+			  "for name=%s type=A: %s",
 			  host, gai_strerror(g));
 		return 0;
 	}
@@ -514,54 +817,61 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 				  port, strerror(errno));
 			continue;
 		}
-		done = smtpc_session(cfg, c, sender, msg, len, rcpts, n);
-		smtpc_conn_close(c);
+		c->born = time(NULL);
+		if (smtpc_hello(cfg, c) < 0) {
+			smtpc_conn_close(c);
+			continue;
+		}
+		*keep_r = smtpc_transaction(cfg, c, sender, msg, len, rcpts, n);
+		done = 1;
 	}
 	freeaddrinfo(res);
 	return done;
 }
 
-void smtpc_deliver(const struct smtpc_cfg *cfg, const char *domain,
-		   const char *sender, const char *msg, size_t len,
-		   struct smtpc_rcpt *rcpts, size_t n, char *relay_r,
-		   size_t relay_sz)
+int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
+		  const char *sender, const char *msg, size_t len,
+		  struct smtpc_rcpt *rcpts, size_t n, char *relay_r,
+		  size_t relay_sz)
 {
-	struct smtpc_conn c = {.fd = -1};
 	char host[MX_NAME_MAX];
 	unsigned port;
 	bool use_mx;
 	struct mx_host mx[MX_HOSTS_MAX];
 	size_t nmx = 0;
+	int keep = 0;
 
 	smtpc_fmt(relay_r, relay_sz, "none");
 	for (size_t i = 0; i < n; i++)
 		rcpts[i].res.status = DELIVER_DEFER;
-	const char *spec = cfg->relayhost[0] != '\0' ? cfg->relayhost : domain;
-	if (smtpc_parse_nexthop(spec, host, sizeof(host), &port, &use_mx) < 0) {
+	if (smtpc_parse_nexthop(nexthop, host, sizeof(host), &port, &use_mx) <
+	    0) {
 		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.5",
 			      "bad next-hop specification");
-		return;
+		return -1;
+	}
+	/* a cached connection to this next hop saves DNS, TCP, TLS */
+	struct smtpc_conn *c = cfg->cache_time > 0 ? smtpc_reuse(cfg, nexthop)
+						   : NULL;
+	if (c != NULL) {
+		keep = smtpc_transaction(cfg, c, sender, msg, len, rcpts, n);
+		smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
+			  c->port);
+		goto done;
 	}
 	if (use_mx) {
 		enum mx_status st = mx_lookup(host, mx, MX_HOSTS_MAX, &nmx);
-		if (st == MX_NOTFOUND) {
+		if (st == MX_NOTFOUND || st == MX_TEMPFAIL) {
 			char t[400];
 			smtpc_fmt(t, sizeof(t),
 				  "Host or domain name not found. Name service "
-				  "error for name=%s type=MX: Host not found",
-				  host);
-			smtpc_set_all(rcpts, n, DELIVER_BOUNCE, "5.1.2", t);
-			return;
-		}
-		if (st == MX_TEMPFAIL) {
-			char t[400];
-			smtpc_fmt(t, sizeof(t),
-				  "Host or domain name not found. Name service "
-				  "error for name=%s type=MX: Host not found, "
-				  "try again",
-				  host);
-			smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.3", t);
-			return;
+				  "error for name=%s type=MX: Host not found%s",
+				  host, st == MX_TEMPFAIL ? ", try again" : "");
+			smtpc_set_all(rcpts, n,
+				      st == MX_TEMPFAIL ? DELIVER_DEFER
+							: DELIVER_BOUNCE,
+				      st == MX_TEMPFAIL ? "4.4.3" : "5.1.2", t);
+			return -1;
 		}
 	}
 	if (nmx == 0) {
@@ -569,18 +879,23 @@ void smtpc_deliver(const struct smtpc_cfg *cfg, const char *domain,
 		mx[0].pref = 0;
 		smtpc_fmt(mx[0].host, sizeof(mx[0].host), "%s", host);
 	}
-	buf_init(&c.in, SMTPC_IN_MAX);
-	buf_init(&c.out, SMTPC_OUT_CHUNK);
-	smtpc_fmt(c.err, sizeof(c.err), "no usable host");
+	c = smtpc_conn_new();
+	smtpc_fmt(c->key, sizeof(c->key), "%s", nexthop);
+	smtpc_fmt(c->err, sizeof(c->err), "no usable host");
 	int done = 0;
 	for (size_t i = 0; i < nmx && !done; i++)
-		done = smtpc_try_host(cfg, &c, mx[i].host, port, sender, msg,
-				      len, rcpts, n);
-	if (done)
-		smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c.host, c.addr,
-			  c.port);
+		done = smtpc_try_host(cfg, c, mx[i].host, port, sender, msg,
+				      len, rcpts, n, &keep);
+	if (!done) {
+		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.1", c->err);
+		smtpc_conn_free(&c);
+		return 0;
+	}
+	smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr, c->port);
+done:
+	if (keep && c->fd >= 0 && cfg->cache_time > 0)
+		smtpc_cache_put(cfg, c);
 	else
-		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.1", c.err);
-	buf_deinit(&c.in);
-	buf_deinit(&c.out);
+		smtpc_quit(&c, cfg->cmd_timeout);
+	return 1;
 }

@@ -1,12 +1,15 @@
 /*
  * The SMTP client (Postfix smtp(8)): one delivery attempt of one message
- * to the recipients of one destination (a domain, or the relayhost).
- * Next hops: relayhost "[host]:port" (no MX lookup), "host[:port]" (MX
- * lookup of host) or the domain's MX hosts in preference order, then its
+ * to the recipients of one next hop.  Next hops: "[host]:port" (no MX
+ * lookup), "host[:port]" (MX lookup of host: a domain, or a relayhost
+ * without brackets); MX hosts in preference order, then the name's
  * A/AAAA; each host's addresses are tried in turn until one talks.
- * Opportunistic STARTTLS (smtp_tls_security_level = may; "encrypt"
- * refuses to go on in clear).  Replies: 2xx sent, 4xx defer, 5xx bounce.
- * Blocking (poll with timeouts): delivery threads only.
+ * STARTTLS per smtp_tls_security_level: none, may (opportunistic),
+ * encrypt (required), verify/secure (required, and the certificate must
+ * chain to smtp_tls_CAfile and name the host).  PIPELINING when offered;
+ * AUTH PLAIN/LOGIN with smtp_sasl_password_maps.  Connections are kept
+ * for reuse (see smtpc_cache_sweep).  Replies: 2xx sent, 4xx defer, 5xx
+ * bounce.  Blocking (poll with timeouts): delivery threads only.
  */
 #ifndef MTA_SMTPC_H
 #define MTA_SMTPC_H
@@ -19,7 +22,14 @@
 
 struct tls_ctx;
 
-enum smtpc_tls { SMTPC_TLS_NONE, SMTPC_TLS_MAY, SMTPC_TLS_ENCRYPT };
+enum smtpc_tls {
+	SMTPC_TLS_NONE,
+	SMTPC_TLS_MAY,
+	SMTPC_TLS_ENCRYPT,
+	SMTPC_TLS_VERIFY, /* verify and secure */
+};
+
+struct map;
 
 struct smtpc_cfg {
 	const char *helo_name;	  /* myhostname */
@@ -29,6 +39,10 @@ struct smtpc_cfg {
 	unsigned data_timeout;	  /* final "." reply */
 	struct tls_ctx *tls;	  /* client context or NULL */
 	enum smtpc_tls tls_level;
+	unsigned cache_time;	  /* idle seconds a connection is kept; 0 off */
+	unsigned reuse_time;	  /* a connection's whole reuse life, seconds */
+	bool sasl_enable;	  /* smtp_sasl_auth_enable */
+	struct map *sasl_passwords; /* "[host]:port" or host -> user:pass */
 };
 
 struct smtpc_rcpt {
@@ -37,14 +51,25 @@ struct smtpc_rcpt {
 };
 
 /*
- * Delivers msg (LF line ends) from sender to the recipients (all in
- * domain).  relay_r (size relay_sz) gets "host[addr]:port" of the server
- * that answered, or "none".
+ * Delivers msg (LF line ends) from sender to the recipients through
+ * nexthop ("[host]:port", "host:port", "host" or the recipients' domain).
+ * relay_r (size relay_sz) gets "host[addr]:port" of the server that
+ * answered, or "none".  Returns 1 when a server took part (the site is
+ * alive, whatever it said), 0 when no host of the next hop could be
+ * talked to (every recipient deferred with the last failure: the
+ * dead-site signal), -1 when nothing was tried (DNS, bad next hop).
  */
-void smtpc_deliver(const struct smtpc_cfg *cfg, const char *domain,
-		   const char *sender, const char *msg, size_t len,
-		   struct smtpc_rcpt *rcpts, size_t n, char *relay_r,
-		   size_t relay_sz);
+int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
+		  const char *sender, const char *msg, size_t len,
+		  struct smtpc_rcpt *rcpts, size_t n, char *relay_r,
+		  size_t relay_sz);
+
+/*
+ * Closes cached connections idle for cfg->cache_time or longer (all of
+ * them when all is true), with QUIT.  Called about once a second by the
+ * queue manager's main thread.
+ */
+void smtpc_cache_sweep(const struct smtpc_cfg *cfg, bool all);
 
 /*
  * Splits a next-hop spec: "[host]:port", "[host]", "host:port", "host".

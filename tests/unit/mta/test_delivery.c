@@ -17,7 +17,7 @@
 #include "../../../mta/dsn.h"
 #include "maildir.h"
 #include "../../../mta/mxlookup.h"
-#include "../../../mta/qfile.h"
+#include "../../../lib/qfile.h"
 #include "../../../mta/smtpc.h"
 #include "test.h"
 
@@ -296,7 +296,7 @@ static void test_deliver_maildir(void)
 	test_assert(mkdtemp(base) != NULL);
 	char root[512], p[600];
 	snprintf(root, sizeof(root), "%s/extmail.org/u/Maildir/", base);
-	struct deliver_cfg cfg = {0, true, "Sorry, over quota"};
+	struct deliver_cfg cfg = {0, true, "Sorry, over quota", false};
 	struct deliver_result r;
 	static const char msg[] = "Subject: t\n\nhello\n";
 	deliver_maildir(&cfg, "u@extmail.org", root, "200S,2C", "a@example.net",
@@ -356,6 +356,18 @@ static void test_deliver_maildir(void)
 	deliver_maildir(&cfg, "u@extmail.org", root, "10S", "", msg,
 			sizeof(msg) - 1, &r);
 	test_assert(r.status == DELIVER_BOUNCE);
+	/* virtual_mailbox_limit_override = no: the global limit decides */
+	cfg.global_limit_only = true;
+	cfg.default_limit = 1000000;
+	deliver_maildir(&cfg, "u@extmail.org", root, "10S", "", msg,
+			sizeof(msg) - 1, &r);
+	test_assert(r.status == DELIVER_OK);
+	cfg.default_limit = 10;
+	deliver_maildir(&cfg, "u@extmail.org", root, "1000000S", "", msg,
+			sizeof(msg) - 1, &r);
+	test_assert(r.status == DELIVER_BOUNCE && strcmp(r.dsn, "5.2.2") == 0);
+	cfg.global_limit_only = false;
+	cfg.default_limit = 0;
 	/* relative maildir: defer */
 	deliver_maildir(&cfg, "u@extmail.org", "rel/Maildir", NULL, "", msg,
 			sizeof(msg) - 1, &r);

@@ -1,5 +1,9 @@
 /*
  * Queue file reader and progress records (see qfile.h, docs/queue.md).
+ * Strict about the envelope (a file that does not parse goes to
+ * corrupt/), lenient about what follows the end record: unknown record
+ * types are skipped and a partial last line is a crash in the middle of
+ * an append, not corruption.
  */
 #include "qfile.h"
 
@@ -76,6 +80,20 @@ static int qfile_time(struct qfile *qf, struct str v)
 	return 0;
 }
 
+/* "W <rcpt> <text>": the last reason wins; a W naming no recipient is
+   informational only and ignored. */
+static void qfile_why(struct qfile *qf, struct str v)
+{
+	const char *sp = memchr(v.p, ' ', v.len);
+	if (sp == NULL)
+		return;
+	struct str addr = {v.p, (size_t)(sp - v.p)};
+	struct str text = {sp + 1, v.len - addr.len - 1};
+	for (size_t i = 0; i < qf->nrcpt; i++)
+		if (str_eq_cstr(addr, qf->rcpts[i].addr))
+			qfile_set(&qf->rcpts[i].why, text);
+}
+
 /* Trailing progress records; a partial last line (a crash in the middle
    of an append) is ignored. */
 static int qfile_progress(struct qfile *qf, const char *p, const char *end,
@@ -100,6 +118,18 @@ static int qfile_progress(struct qfile *qf, const char *p, const char *end,
 				return -1;
 			}
 			qf->rcpts[idx].done = true;
+		} else if (line.p[0] == 'W') {
+			qfile_why(qf, v);
+		} else if (line.p[0] == 'B' || line.p[0] == 'Y') {
+			uint64_t n;
+			if (str_to_u64(v, 0, INT64_MAX, &n) < 0) {
+				*error_r = "bad B or Y record";
+				return -1;
+			}
+			if (line.p[0] == 'B')
+				qf->backoff = (int64_t)n;
+			else
+				qf->warned = (int64_t)n;
 		} else if (line.p[0] == 'F') {
 			if (qf->nfinal >= QFILE_FINAL_MAX) {
 				*error_r = "too many F records";
@@ -150,18 +180,19 @@ int qfile_parse(const char *data, size_t len, struct qfile *qf,
 				goto fail;
 			}
 			qf->msg = p;
+			qf->msg_off = (size_t)(p - data);
 			qf->msg_len = (size_t)size;
 			p += size;
 			break;
 		}
 		switch (type) {
 		case 'I':
-			if (v.len != QUEUE_ID_LEN) {
+			if (v.len != QFILE_ID_LEN) {
 				*error_r = "bad queue ID";
 				goto fail;
 			}
-			memcpy(qf->id, v.p, QUEUE_ID_LEN);
-			qf->id[QUEUE_ID_LEN] = '\0';
+			memcpy(qf->id, v.p, QFILE_ID_LEN);
+			qf->id[QFILE_ID_LEN] = '\0';
 			have_id = true;
 			break;
 		case 'T':
@@ -248,12 +279,24 @@ void qfile_free(struct qfile *qf)
 	for (size_t i = 0; i < qf->nrcpt; i++) {
 		free(qf->rcpts[i].addr);
 		free(qf->rcpts[i].orcpt);
+		free(qf->rcpts[i].why);
 	}
 	free(qf->rcpts);
 	for (size_t i = 0; i < qf->nfinal; i++)
 		free(qf->finals[i]);
 	free(qf->finals);
 	memset(qf, 0, sizeof(*qf));
+}
+
+bool qfile_is_id(const char *name)
+{
+	size_t n = 0;
+	for (; name[n] != '\0'; n++)
+		if (n >= QFILE_ID_LEN ||
+		    !((name[n] >= '0' && name[n] <= '9') ||
+		      (name[n] >= 'A' && name[n] <= 'F')))
+			return false;
+	return n == QFILE_ID_LEN;
 }
 
 bool qfile_final_done(const struct qfile *qf, const char *addr)

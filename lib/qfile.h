@@ -5,17 +5,21 @@
  * finished (delivered or bounced), "F <address>" once one final target
  * of an alias expansion is finished, so that a restart neither loses nor
  * repeats work; "W <rcpt> <text>" says why a recipient was deferred (for
- * `youju queue list`; readers may ignore it).  Parsing is pure
- * (unit-tested); the file I/O helpers are blocking.
+ * `youju queue list`); "B <seconds>" is the back-off chosen at a
+ * deferral (the next one doubles it), "Y <time>" says a delay warning
+ * was sent.  Shared by youju-mta's queue manager and `youju queue`.
+ * Parsing is pure (unit-tested, fuzzed); the file I/O helpers are
+ * blocking.
  */
-#ifndef MTA_QFILE_H
-#define MTA_QFILE_H
+#ifndef YOUJU_QFILE_H
+#define YOUJU_QFILE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "queue.h"
+/* Queue IDs: 16 upper-case hex digits (docs/queue.md). */
+#define QFILE_ID_LEN 16
 
 /* Largest queue file read (message_size_limit is far below). */
 #define QFILE_MAX ((size_t)1 << 30)
@@ -25,11 +29,12 @@ struct qfile_rcpt {
 	char *orcpt;	 /* owned; "" when no O record */
 	unsigned notify; /* N bits, 0 = default */
 	bool done;	 /* a D record names it */
+	char *why;	 /* owned; the last W text, or NULL */
 };
 
 struct qfile {
 	unsigned version;
-	char id[QUEUE_ID_LEN + 1];
+	char id[QFILE_ID_LEN + 1];
 	int64_t arrival_sec;
 	long arrival_usec;
 	char *sender; /* owned; "" for <> */
@@ -41,7 +46,10 @@ struct qfile {
 	size_t nfinal;
 	const char *msg; /* borrowed from the parsed data */
 	size_t msg_len;
+	size_t msg_off; /* offset of the message in the data */
 	size_t end_off; /* offset just after "\nE\n" */
+	int64_t backoff; /* the last B record (seconds), 0 when none */
+	int64_t warned;	 /* the Y record's time, 0 when none */
 };
 
 /*
@@ -71,5 +79,8 @@ __attribute__((warn_unused_result)) int qfile_append(int fd, const char *text,
    at most QFILE_MAX bytes.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int qfile_read_fd(int fd, char **data_r,
 						      size_t *len_r);
+
+/* True when name is a queue ID (QFILE_ID_LEN upper-case hex digits). */
+bool qfile_is_id(const char *name);
 
 #endif
