@@ -1146,6 +1146,9 @@ static int maildir_folder_make(const char *root, const char *name,
 
 int maildir_create(const char *root, const char **error_r)
 {
+	char cur[PATH_MAX];
+	bool fresh = maildir_path(cur, sizeof cur, root, "cur", "") == 0 &&
+		     access(cur, F_OK) < 0;
 	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
 		*error_r = "create maildir";
 		return -1;
@@ -1156,6 +1159,29 @@ int maildir_create(const char *root, const char **error_r)
 			*error_r = "create default folder";
 			return -1;
 		}
+	/* A new Maildir starts with INBOX and the default folders
+	   subscribed, like Dovecot's "auto = subscribe": clients that show
+	   only subscribed folders (Thunderbird's default) see them. */
+	if (fresh) {
+		char *subs[8];
+		size_t n = 0;
+		subs[n++] = (char *)"INBOX";
+		for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8;
+		     i++)
+			subs[n++] = (char *)maildir_default_folders[i];
+		struct buf b;
+		buf_init(&b, 4096);
+		int r = maildir_subs_format(subs, n, &b) < 0 ||
+				maildir_file_replace(root, "subscriptions",
+						     b.p, b.len) < 0
+			? -1
+			: 0;
+		buf_deinit(&b);
+		if (r < 0) {
+			*error_r = "write subscriptions";
+			return -1;
+		}
+	}
 	return 0;
 }
 

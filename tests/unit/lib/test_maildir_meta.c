@@ -285,6 +285,16 @@ int main(void)
 	const char *err;
 	test_begin("setup");
 	test_assert(maildir_create(md, &err) == 0);
+	/* a new Maildir has INBOX and the default folders subscribed */
+	char sp[600];
+	snprintf(sp, sizeof sp, "%s/subscriptions", md);
+	char *t = read_text(sp);
+	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
+		    0);
+	free(t);
+	test_assert(unlink(sp) == 0);
+	test_assert(maildir_create(md, &err) == 0); /* not again */
+	test_assert(access(sp, F_OK) < 0);
 	test_keywords_assign(md);
 	test_subs(md);
 	test_rename(md);
