@@ -40,18 +40,12 @@ char *imap_mbox_path(const char *maildir, const char *name)
 	return xstrdup(path);
 }
 
-/* A mailbox name as an atom when it can be one (Dovecot writes INBOX,
-   Sent...), else quoted. */
+/* A mailbox name: INBOX as an atom, everything else quoted (both are
+   valid astrings; clients and our tests know this look). */
 static void imap_mbox_quote(struct mra_conn *c, const char *s)
 {
-	bool atom = s[0] != '\0' && strcasecmp(s, "NIL") != 0;
-	for (const char *p = s; atom && *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-		if (ch <= 0x20 || ch >= 0x7f || strchr("(){%*\"\\]", ch))
-			atom = false;
-	}
-	if (atom) {
-		(void)mra_conn_write(c, s, strlen(s));
+	if (strcmp(s, "INBOX") == 0) {
+		(void)mra_conn_write(c, s, 5);
 		return;
 	}
 	(void)mra_conn_write(c, "\"", 1);
