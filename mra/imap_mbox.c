@@ -89,7 +89,7 @@ static const char *imap_mbox_special_use(const char *name)
 	return NULL;
 }
 
-/* ---- LIST / LSUB ----------------------------------------------------------- */
+/* ---- LIST / LSUB ------------------------------------------------------ */
 
 struct imap_list_opts {
 	bool extended;     /* LIST-EXTENDED syntax used */
@@ -180,7 +180,8 @@ static bool imap_list_matches(const struct imap_list_opts *o,
 	for (size_t i = 0; i < o->npats; i++) {
 		const char *p = o->pats[i];
 		/* INBOX is case-insensitive (RFC 3501 §5.1) */
-		if (strcmp(name, "INBOX") == 0 && strncasecmp(p, "INBOX", 5) == 0) {
+		if (strcmp(name, "INBOX") == 0 &&
+		    strncasecmp(p, "INBOX", 5) == 0) {
 			char tmp[1024];
 			int k = snprintf(tmp, sizeof tmp, "INBOX%s", p + 5);
 			if (k > 0 && (size_t)k < sizeof tmp &&
@@ -373,7 +374,8 @@ const char *imap_mbox_list(const struct imap_mbox_ctx *x)
 				childinfo = true;
 			}
 		} else if (o.sel_special) {
-			if (!e->exists || imap_mbox_special_use(e->name) == NULL)
+			if (!e->exists ||
+			    imap_mbox_special_use(e->name) == NULL)
 				continue;
 		} else if (!e->exists && !e->children) {
 			continue; /* a subscription without a mailbox */
@@ -384,7 +386,7 @@ const char *imap_mbox_list(const struct imap_mbox_ctx *x)
 	return lsub ? "OK Lsub completed." : "OK List completed.";
 }
 
-/* ---- SUBSCRIBE, RENAME, DELETE ------------------------------------------- */
+/* ---- SUBSCRIBE, RENAME, DELETE ---------------------------------------- */
 
 const char *imap_mbox_subscribe(const struct imap_mbox_ctx *x)
 {
@@ -496,7 +498,7 @@ const char *imap_mbox_delete(const struct imap_mbox_ctx *x)
 	return r < 0 ? "NO [SERVERBUG] Delete failed." : "OK Delete completed.";
 }
 
-/* ---- QUOTA ------------------------------------------------------------------ */
+/* ---- QUOTA ------------------------------------------------------------ */
 
 #define IMAP_QUOTA_ROOT "User quota"
 
