@@ -465,11 +465,10 @@ int maildir_uidlist_format(const struct maildir_uidlist *ul, struct buf *out)
 	return 0;
 }
 
-int maildir_uidlist_lock(const char *folder, int timeout_ms)
+int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms)
 {
 	char path[PATH_MAX];
-	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist.lock",
-			 "") < 0)
+	if (maildir_path(path, sizeof path, dir, lockname, "") < 0)
 		return -1;
 	for (int waited = 0;; waited += 20) {
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
@@ -500,15 +499,23 @@ int maildir_uidlist_lock(const char *folder, int timeout_ms)
 	}
 }
 
-void maildir_uidlist_unlock(const char *folder)
+void maildir_dotunlock(const char *dir, const char *lockname)
 {
 	char path[PATH_MAX];
-	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist.lock",
-			 "") == 0)
+	if (maildir_path(path, sizeof path, dir, lockname, "") == 0)
 		(void)unlink(path);
 }
 
-/* Reads a whole small file into out.  1 read, 0 missing, -1 error. */
+int maildir_uidlist_lock(const char *folder, int timeout_ms)
+{
+	return maildir_dotlock(folder, "dovecot-uidlist.lock", timeout_ms);
+}
+
+void maildir_uidlist_unlock(const char *folder)
+{
+	maildir_dotunlock(folder, "dovecot-uidlist.lock");
+}
+
 /* Appends everything fd holds to out and closes fd.  0, or -1 with errno
    (EFBIG when out's maximum is reached). */
 static int maildir_read_fd(int fd, struct buf *out)
@@ -531,7 +538,7 @@ static int maildir_read_fd(int fd, struct buf *out)
 	return 0;
 }
 
-static int maildir_read_file(const char *path, struct buf *out)
+int maildir_file_read(const char *path, struct buf *out)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -539,9 +546,8 @@ static int maildir_read_file(const char *path, struct buf *out)
 	return maildir_read_fd(fd, out) < 0 ? -1 : 1;
 }
 
-/* temp file + rename in dir */
-static int maildir_replace_file(const char *dir, const char *name,
-				const char *data, size_t len)
+int maildir_file_replace(const char *dir, const char *name,
+			 const char *data, size_t len)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, name, "") < 0)
@@ -690,7 +696,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, maildir_ent_cmp);
-	int r = maildir_read_file(ulpath, &text);
+	int r = maildir_file_read(ulpath, &text);
 	if (r < 0) {
 		*error_r = "read dovecot-uidlist";
 		goto fail;
@@ -778,10 +784,18 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	f->uidvalidity = keep.uidvalidity;
 	f->next_uid = keep.next_uid;
+	/* read under the uidlist lock, which also guards dovecot-keywords:
+	   the letters just scanned and this table are consistent */
+	if (maildir_keywords_read(path, &f->kw) < 0) {
+		maildir_uidlist_deinit(&keep);
+		maildir_folder_free(&f);
+		*error_r = "read dovecot-keywords";
+		goto fail;
+	}
 	if (dirty) {
 		buf_reset(&text);
 		if (maildir_uidlist_format(&keep, &text) < 0 ||
-		    maildir_replace_file(path, "dovecot-uidlist", text.p,
+		    maildir_file_replace(path, "dovecot-uidlist", text.p,
 					 text.len) < 0) {
 			/* UIDs this session hands out would not persist */
 			maildir_uidlist_deinit(&keep);
@@ -818,6 +832,7 @@ void maildir_folder_free(struct maildir_folder **fp)
 	}
 	free(f->msgs);
 	free(f->path);
+	maildir_keywords_deinit(&f->kw);
 	free(f);
 	*fp = NULL;
 }
@@ -1035,7 +1050,7 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
 		return -1;
 	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
-	int r = maildir_read_file(path, &b);
+	int r = maildir_file_read(path, &b);
 	if (r < 0 && errno == EFBIG)
 		r = 0;
 	if (r == 1 && maildir_quota_parse(b.p, b.len, q) < 0) {
@@ -1131,6 +1146,9 @@ static int maildir_folder_make(const char *root, const char *name,
 
 int maildir_create(const char *root, const char **error_r)
 {
+	char cur[PATH_MAX];
+	bool fresh = maildir_path(cur, sizeof cur, root, "cur", "") == 0 &&
+		     access(cur, F_OK) < 0;
 	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
 		*error_r = "create maildir";
 		return -1;
@@ -1141,6 +1159,29 @@ int maildir_create(const char *root, const char **error_r)
 			*error_r = "create default folder";
 			return -1;
 		}
+	/* A new Maildir starts with INBOX and the default folders
+	   subscribed, like Dovecot's "auto = subscribe": clients that show
+	   only subscribed folders (Thunderbird's default) see them. */
+	if (fresh) {
+		char *subs[8];
+		size_t n = 0;
+		subs[n++] = (char *)"INBOX";
+		for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8;
+		     i++)
+			subs[n++] = (char *)maildir_default_folders[i];
+		struct buf b;
+		buf_init(&b, 4096);
+		int r = maildir_subs_format(subs, n, &b) < 0 ||
+				maildir_file_replace(root, "subscriptions",
+						     b.p, b.len) < 0
+			? -1
+			: 0;
+		buf_deinit(&b);
+		if (r < 0) {
+			*error_r = "write subscriptions";
+			return -1;
+		}
+	}
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "maildir_meta.h"
 #include "str.h"
 
 /* Longest file name we handle in new/ or cur/ (NAME_MAX). */
@@ -130,6 +131,26 @@ void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, size_t base_len);
 
 /*
+ * Takes the dotlock dir/lockname (created with O_EXCL, stale after 120 s
+ * as Dovecot's), waiting at most timeout_ms.  Returns 0, or -1 with errno
+ * (EWOULDBLOCK on timeout).
+ */
+int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms);
+void maildir_dotunlock(const char *dir, const char *lockname);
+
+/*
+ * Reads the whole file path into out (out's maximum bounds it).  Returns
+ * 1 read, 0 missing, -1 error with errno (EFBIG: larger than out allows).
+ */
+int maildir_file_read(const char *path, struct buf *out);
+/*
+ * Replaces dir/name with data: temp file beside it, fsync, rename
+ * (maildir.md §7.5).  Returns 0, or -1 with errno.
+ */
+int maildir_file_replace(const char *dir, const char *name, const char *data,
+			 size_t len);
+
+/*
  * Takes dovecot-uidlist.lock in folder (a dotlock, stale after 120 s),
  * waiting at most timeout_ms.  Returns 0, or -1 with errno (EWOULDBLOCK on
  * timeout).
@@ -157,6 +178,7 @@ struct maildir_folder {
 	struct maildir_msg *msgs; /* ascending uid */
 	size_t n;
 	bool had_new;      /* the last scan found mail in new/ */
+	struct maildir_keywords kw; /* dovecot-keywords as read by the scan */
 };
 
 /*

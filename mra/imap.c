@@ -15,11 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "imap_parse.h"
 #include "imap_fetch.h"
+#include "imap_flags.h"
+#include "imap_mbox.h"
 #include "log.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -28,8 +31,11 @@
 #define IMAP_LINE_MAX 65536
 /* A command's literals together, apart from APPEND's message. */
 #define IMAP_LITERALS_MAX (64 * 1024)
-/* How often IDLE looks for changes. */
+/* How often IDLE looks for changes when inotify is not available. */
 #define IMAP_IDLE_POLL_MS 2000
+/* "* OK Still here" while idling, for NAT boxes (Dovecot's default
+   imap_idle_notify_interval).  It does not reset the autologout. */
+#define IMAP_IDLE_KEEPALIVE_MS (2 * 60 * 1000)
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -46,11 +52,15 @@ struct imap_sess {
 	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
 	char *sasl_tag;
 	char *maildir;
+	char *quota;           /* authd's quota definition, "" if none */
 	struct maildir_folder *f;
 	bool *recent;          /* per message of f */
 	bool readonly;
 	char *idle_tag;        /* IDLE in progress */
-	struct ev_timer *idle_timer;
+	struct ev_timer *idle_timer; /* keepalive, or polling without inotify */
+	int ino_fd;            /* inotify on new/ and cur/ of f, or -1 */
+	struct ev_io *ino_io;
+	bool dirty;            /* f may differ from the disk: rescan */
 	uint64_t conn_id;
 };
 
@@ -77,7 +87,8 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	static char caps[512];
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE%s%s",
+		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA "
+		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
 		 authed ? ""
@@ -90,6 +101,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 static void imap_start(struct mra_conn *c)
 {
 	struct imap_sess *s = xcalloc(1, sizeof *s);
+	s->ino_fd = -1;
 	c->sess = s;
 	s->conn_id = c->id;
 	buf_init(&s->cmd, IMAP_LINE_MAX + IMAP_LITERALS_MAX +
@@ -98,8 +110,95 @@ static void imap_start(struct mra_conn *c)
 			      imap_capabilities(c, false));
 }
 
+static void imap_unwatch(struct imap_sess *s)
+{
+	ev_io_free(&s->ino_io);
+	if (s->ino_fd >= 0)
+		close(s->ino_fd);
+	s->ino_fd = -1;
+	s->dirty = true;
+}
+
+/* Reads every queued inotify event; any event means "rescan". */
+static void imap_ino_drain(struct imap_sess *s)
+{
+	char ev[4096] __attribute__((aligned(8)));
+	while (s->ino_fd >= 0) {
+		ssize_t n = read(s->ino_fd, ev, sizeof ev);
+		if (n > 0) {
+			s->dirty = true;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN)
+			imap_unwatch(s); /* dirty from now on: rescans */
+		break;
+	}
+}
+
+static void imap_ino_event(struct ev_io *io, int fd, unsigned events,
+			   void *ctx)
+{
+	struct mra_conn *c = mra_conn_find((uint64_t)(uintptr_t)ctx);
+	if (c == NULL || c->sess == NULL)
+		return;
+	struct imap_sess *s = c->sess;
+	imap_ino_drain(s);
+	/* outside IDLE the change is told at the next command (RFC 3501
+	   §5.2 allows untagged data only with a command in progress) */
+	if (s->idle_tag != NULL && s->dirty) {
+		imap_sync(c, true);
+		mra_conn_kick(c);
+	}
+}
+
+/*
+ * One inotify descriptor per selected folder, on new/ and cur/: a
+ * delivery is a link into new/, a flag change a rename in cur/, an
+ * expunge an unlink, so every change by another session or agent shows
+ * as an event and nothing needs polling.  Without inotify (EMFILE...)
+ * the folder is simply rescanned at every command.
+ */
+static void imap_watch(struct mra_conn *c, struct imap_sess *s)
+{
+	imap_unwatch(s);
+	if (s->f == NULL)
+		return;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0) {
+		log_warning("imap(%s): inotify: %s", s->login_user,
+			    strerror(errno));
+		return;
+	}
+	static const char *const subs[] = { "new", "cur" };
+	for (size_t i = 0; i < 2; i++) {
+		char p[4096];
+		int k = snprintf(p, sizeof p, "%s/%s", s->f->path, subs[i]);
+		if (k < 0 || (size_t)k >= sizeof p ||
+		    inotify_add_watch(fd, p,
+				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+					      IN_MOVED_TO | IN_ONLYDIR) < 0) {
+			log_warning("imap(%s): inotify %s: %s", s->login_user,
+				    p, strerror(errno));
+			close(fd);
+			return;
+		}
+	}
+	s->ino_io = ev_io_new(mra_srv.loop, fd, EV_READ, imap_ino_event,
+			      (void *)(uintptr_t)c->id);
+	if (s->ino_io == NULL) {
+		close(fd);
+		return;
+	}
+	s->ino_fd = fd;
+	/* changes between the scan and the watch: look once more */
+	s->dirty = true;
+}
+
 static void imap_close_folder(struct imap_sess *s)
 {
+	imap_unwatch(s);
 	maildir_folder_free(&s->f);
 	free(s->recent);
 	s->recent = NULL;
@@ -123,6 +222,7 @@ static void imap_free(struct mra_conn *c)
 	imap_close_folder(s);
 	buf_deinit(&s->cmd);
 	free(s->maildir);
+	free(s->quota);
 	free(s->login_tag);
 	free(s->sasl_tag);
 	free(s);
@@ -139,31 +239,7 @@ static void imap_timeout(struct mra_conn *c)
 /* The folder directory of an IMAP mailbox name, or NULL when invalid. */
 static char *imap_folder_path(struct imap_sess *s, const char *name)
 {
-	char path[4096];
-	int n;
-	if (strcasecmp(name, "INBOX") == 0)
-		n = snprintf(path, sizeof path, "%s", s->maildir);
-	else if (maildir_folder_name_ok(name))
-		n = snprintf(path, sizeof path, "%s/.%s", s->maildir, name);
-	else
-		return NULL;
-	if (n < 0 || (size_t)n >= sizeof path)
-		return NULL;
-	return xstrdup(path);
-}
-
-static const char *imap_special_use(const char *name)
-{
-	static const char *const map[][2] = {
-		{ "Sent", "\\Sent" },
-		{ "Drafts", "\\Drafts" },
-		{ "Trash", "\\Trash" },
-		{ "Junk", "\\Junk" },
-	};
-	for (size_t i = 0; i < 4; i++)
-		if (strcmp(name, map[i][0]) == 0)
-			return map[i][1];
-	return NULL;
+	return imap_mbox_path(s->maildir, name);
 }
 
 static void imap_quote(struct mra_conn *c, const char *s)
@@ -175,80 +251,6 @@ static void imap_quote(struct mra_conn *c, const char *s)
 		(void)mra_conn_write(c, p, 1);
 	}
 	(void)mra_conn_write(c, "\"", 1);
-}
-
-/* IMAP LIST pattern match: '*' anything, '%' anything but '.' */
-static bool imap_match(const char *pat, const char *name)
-{
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (imap_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '.'))
-					return false;
-			}
-		}
-		if (*name == '\0')
-			return false;
-		if (*pat != *name)
-			return false;
-	}
-	return *name == '\0';
-}
-
-/* ---- flags ---------------------------------------------------------------- */
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} imap_flag_names[] = {
-	{ "\\Answered", MAILDIR_REPLIED }, { "\\Flagged", MAILDIR_FLAGGED },
-	{ "\\Deleted", MAILDIR_TRASHED }, { "\\Seen", MAILDIR_SEEN },
-	{ "\\Draft", MAILDIR_DRAFT },
-};
-
-static void imap_write_flags(struct mra_conn *c, const char *letters,
-			     bool recent)
-{
-	unsigned f = maildir_flags_parse(str_from_cstr(letters));
-	bool first = true;
-	(void)mra_conn_write(c, "(", 1);
-	for (size_t i = 0; i < 5; i++) {
-		if (!(f & imap_flag_names[i].bit))
-			continue;
-		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
-				      imap_flag_names[i].name);
-		first = false;
-	}
-	if (recent)
-		(void)mra_conn_printf(c, "%s\\Recent", first ? "" : " ");
-	(void)mra_conn_write(c, ")", 1);
-}
-
-/* Flag list or single flag to bits.  -1 for an unknown flag (keywords are
-   not stored yet). */
-static int imap_parse_flags(const struct imap_arg *a, size_t n,
-			    unsigned *flags_r)
-{
-	unsigned f = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (a[i].type != IMAP_ARG_ATOM)
-			return -1;
-		size_t k;
-		for (k = 0; k < 5; k++)
-			if (strcasecmp(a[i].s, imap_flag_names[k].name) == 0)
-				break;
-		if (k == 5) {
-			if (strcasecmp(a[i].s, "\\Recent") == 0 ||
-			    a[i].s[0] != '\\')
-				continue; /* keywords: accepted, not kept */
-			return -1;
-		}
-		f |= imap_flag_names[k].bit;
-	}
-	*flags_r = f;
-	return 0;
 }
 
 /* ---- selected folder --------------------------------------------------- */
@@ -267,6 +269,11 @@ static void imap_sync(struct mra_conn *c, bool report)
 	struct imap_sess *s = c->sess;
 	if (s->f == NULL)
 		return;
+	imap_ino_drain(s);
+	if (!s->dirty)
+		return; /* inotify saw nothing: the snapshot is current */
+	if (s->ino_fd >= 0)
+		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
 		maildir_folder_open(s->f->path, !s->readonly, &err);
@@ -277,6 +284,10 @@ static void imap_sync(struct mra_conn *c, bool report)
 	}
 	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
 	size_t i = 0, j = 0, removed = 0;
+	/* another session added a keyword: new FLAGS first (RFC 3501
+	   §7.2.6), so the FETCH responses below may use it */
+	if (report && !maildir_keywords_equal(&s->f->kw, &nf->kw))
+		imap_flags_write_defs(c, &nf->kw);
 	bool changed_count = false;
 	while (i < s->f->n) {
 		struct maildir_msg *om = &s->f->msgs[i];
@@ -286,7 +297,8 @@ static void imap_sync(struct mra_conn *c, bool report)
 			    report) {
 				(void)mra_conn_printf(c, "* %zu FETCH (FLAGS ",
 						      j + 1);
-				imap_write_flags(c, nf->msgs[j].letters,
+				imap_flags_write(c, &nf->kw,
+						 nf->msgs[j].letters,
 						 nrecent[j]);
 				(void)mra_conn_write(c, ")\r\n", 3);
 			}
@@ -376,7 +388,8 @@ static void imap_login(struct imap_ctx *x, const char *user,
 	if (!x->c->tls_on && mra_srv.login_needs_tls) {
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [PRIVACYREQUIRED] Plaintext authentication "
-			    "disallowed on non-secure connections.");
+			    "disallowed on non-secure (SSL/TLS) "
+			    "connections.");
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
@@ -481,6 +494,7 @@ static void imap_login_done(struct mra_conn *c,
 	}
 	snprintf(s->login_user, sizeof s->login_user, "%s", r->user);
 	s->maildir = xstrdup(r->maildir);
+	s->quota = xstrdup(r->quota);
 	s->state = IMAP_AUTH;
 	s->fails = 0;
 	mra_log_login(c, r->user, s->method);
@@ -524,13 +538,9 @@ static void cmd_select(struct imap_ctx *x)
 			unseen = i + 1;
 	}
 	struct mra_conn *c = x->c;
-	(void)mra_conn_printf(
-		c,
-		"* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)\r\n"
-		"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
-		"\\Draft)] Flags permitted.\r\n"
-		"* %zu EXISTS\r\n* %u RECENT\r\n",
-		s->f->n, imap_count_recent(s));
+	imap_flags_write_defs(c, &s->f->kw);
+	(void)mra_conn_printf(c, "* %zu EXISTS\r\n* %u RECENT\r\n", s->f->n,
+			      imap_count_recent(s));
 	if (unseen > 0)
 		(void)mra_conn_printf(c, "* OK [UNSEEN %zu] First unseen.\r\n",
 				      unseen);
@@ -540,64 +550,9 @@ static void cmd_select(struct imap_ctx *x)
 			      (unsigned long)s->f->uidvalidity,
 			      (unsigned long)s->f->next_uid);
 	s->state = IMAP_SELECTED;
+	imap_watch(c, s);
 	imap_tagged(c, x->cmd->tag, "OK [%s] %s completed.",
 		    s->readonly ? "READ-ONLY" : "READ-WRITE", x->cmd->name);
-}
-
-static void cmd_list(struct imap_ctx *x)
-{
-	struct imap_arg *a = x->cmd->args;
-	bool lsub = strcmp(x->cmd->name, "LSUB") == 0;
-	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
-	    !imap_arg_is_astring(&a[1])) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	const char *pat = a[1].s;
-	if (pat[0] == '\0') {
-		(void)mra_conn_printf(x->c, "* %s (\\Noselect) \".\" \"\"\r\n",
-				      x->cmd->name);
-		imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
-			    x->cmd->name);
-		return;
-	}
-	char full[1024];
-	int k = snprintf(full, sizeof full, "%s%s", a[0].s, pat);
-	if (k < 0 || (size_t)k >= sizeof full) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Pattern too long.");
-		return;
-	}
-	char **names = NULL;
-	long n = maildir_folder_list(x->s->maildir, &names);
-	if (n < 0) {
-		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Cannot list.");
-		return;
-	}
-	if (imap_match(full, "INBOX") ||
-	    (strncasecmp(full, "INBOX", 5) == 0 &&
-	     imap_match(full + 5, "") && full[5] == '\0'))
-		(void)mra_conn_printf(x->c, "* %s (\\HasNoChildren) \".\" "
-					    "INBOX\r\n",
-				      x->cmd->name);
-	for (long i = 0; i < n; i++) {
-		if (!imap_match(full, names[i]))
-			continue;
-		size_t len = strlen(names[i]);
-		bool children = i + 1 < n &&
-				strncmp(names[i + 1], names[i], len) == 0 &&
-				names[i + 1][len] == '.';
-		const char *su = imap_special_use(names[i]);
-		(void)mra_conn_printf(x->c, "* %s (%s%s%s) \".\" ",
-				      x->cmd->name,
-				      children ? "\\HasChildren"
-					       : "\\HasNoChildren",
-				      su && !lsub ? " " : "",
-				      su && !lsub ? su : "");
-		imap_quote(x->c, names[i]);
-		(void)mra_conn_write(x->c, "\r\n", 2);
-	}
-	maildir_names_free(names, (size_t)n);
-	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
 }
 
 static void cmd_status(struct imap_ctx *x)
@@ -674,75 +629,78 @@ static void cmd_create(struct imap_ctx *x)
 	imap_tagged(x->c, x->cmd->tag, "OK Create completed.");
 }
 
-static int imap_rmtree(const char *path);
-
-static void cmd_delete(struct imap_ctx *x)
+static void imap_mbox_run(struct imap_ctx *x,
+			  const char *(*fn)(const struct imap_mbox_ctx *))
 {
-	struct imap_arg *a = x->cmd->args;
-	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&a[0])) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	if (strcasecmp(a[0].s, "INBOX") == 0) {
-		imap_tagged(x->c, x->cmd->tag, "NO INBOX can't be deleted.");
-		return;
-	}
-	char *path = imap_folder_path(x->s, a[0].s);
-	if (path == NULL || access(path, F_OK) < 0) {
-		free(path);
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [NONEXISTENT] Mailbox doesn't exist.");
-		return;
-	}
-	if (x->s->f != NULL && strcmp(x->s->f->path, path) == 0) {
-		imap_close_folder(x->s);
-		x->s->state = IMAP_AUTH;
-	}
-	int r = imap_rmtree(path);
-	free(path);
-	if (r < 0) {
-		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Delete failed.");
-		return;
-	}
-	imap_tagged(x->c, x->cmd->tag, "OK Delete completed.");
+	struct imap_mbox_ctx mx = { x->c, x->s->maildir, x->s->quota,
+				    x->cmd };
+	const char *reply = fn(&mx);
+	imap_tagged(x->c, x->cmd->tag, "%s", reply);
 }
 
-static void cmd_rename(struct imap_ctx *x)
+static void cmd_list(struct imap_ctx *x)
 {
-	struct imap_arg *a = x->cmd->args;
-	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
-	    !imap_arg_is_astring(&a[1])) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	char *from = imap_folder_path(x->s, a[0].s);
-	char *to = imap_folder_path(x->s, a[1].s);
-	const char *msg = NULL;
-	if (from == NULL || to == NULL || strcasecmp(a[0].s, "INBOX") == 0 ||
-	    strcasecmp(a[1].s, "INBOX") == 0)
-		msg = "NO [CANNOT] Invalid mailbox name.";
-	else if (access(to, F_OK) == 0)
-		msg = "NO [ALREADYEXISTS] Target mailbox already exists.";
-	else if (rename(from, to) < 0)
-		msg = "NO [NONEXISTENT] Mailbox doesn't exist.";
-	free(from);
-	free(to);
-	/* TODO(issue 6): children (".a.b" with "a") are not renamed yet */
-	if (msg != NULL)
-		imap_tagged(x->c, x->cmd->tag, "%s", msg);
-	else
-		imap_tagged(x->c, x->cmd->tag, "OK Rename completed.");
+	imap_mbox_run(x, imap_mbox_list);
 }
 
 static void cmd_subscribe(struct imap_ctx *x)
 {
-	/* TODO(issue 6): keep Dovecot's "subscriptions" file; until then
-	   every folder counts as subscribed (LSUB lists them all) */
-	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&x->cmd->args[0])) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
+	imap_mbox_run(x, imap_mbox_subscribe);
+}
+
+static void cmd_quota(struct imap_ctx *x)
+{
+	imap_mbox_run(x, imap_mbox_quota);
+}
+
+/* The selected folder's directory when it is path or lies under it. */
+static bool imap_selected_under(const struct imap_sess *s, const char *path)
+{
+	size_t len = strlen(path);
+	return s->f != NULL && strncmp(s->f->path, path, len) == 0 &&
+	       (s->f->path[len] == '\0' || s->f->path[len] == '.');
+}
+
+static void cmd_delete(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	char *path = x->cmd->nargs == 1 && imap_arg_is_astring(&x->cmd->args[0])
+			     ? imap_folder_path(s, x->cmd->args[0].s)
+			     : NULL;
+	if (path != NULL && s->f != NULL && strcmp(s->f->path, path) == 0 &&
+	    strcmp(path, s->maildir) != 0) {
+		imap_close_folder(s);
+		s->state = IMAP_AUTH;
 	}
-	imap_tagged(x->c, x->cmd->tag, "OK %s completed.", x->cmd->name);
+	free(path);
+	imap_mbox_run(x, imap_mbox_delete);
+}
+
+static void cmd_rename(struct imap_ctx *x)
+{
+	struct imap_sess *s = x->s;
+	struct imap_arg *a = x->cmd->args;
+	char *from = NULL, *to = NULL;
+	if (x->cmd->nargs == 2 && imap_arg_is_astring(&a[0]) &&
+	    imap_arg_is_astring(&a[1]) && strcasecmp(a[0].s, "INBOX") != 0) {
+		from = imap_folder_path(s, a[0].s);
+		to = imap_folder_path(s, a[1].s);
+	}
+	imap_mbox_run(x, imap_mbox_rename);
+	/* the selected folder moved with its parent: follow it */
+	if (from != NULL && to != NULL && imap_selected_under(s, from) &&
+	    access(from, F_OK) < 0) {
+		char np[4096];
+		int k = snprintf(np, sizeof np, "%s%s", to,
+				 s->f->path + strlen(from));
+		if (k > 0 && (size_t)k < sizeof np) {
+			free(s->f->path);
+			s->f->path = xstrdup(np);
+			imap_watch(x->c, s);
+		}
+	}
+	free(from);
+	free(to);
 }
 
 static void cmd_namespace(struct imap_ctx *x)
@@ -845,6 +803,29 @@ static bool imap_in_set(const struct imap_sess *s, const char *set, bool uid,
 	return imap_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->f->n);
 }
 
+/*
+ * Gives fs's keywords letters in the selected folder; when that adds to
+ * its table, the client hears the new FLAGS first.  0, or -1 with errno
+ * (ENOSPC: no letter left).
+ */
+static int imap_kw_assign(struct mra_conn *c, struct imap_sess *s,
+			  const struct imap_flagset *fs)
+{
+	if (fs->nkw == 0)
+		return 0;
+	struct maildir_keywords kw;
+	maildir_keywords_init(&kw);
+	int r = maildir_keywords_assign(s->f->path, fs->kw, fs->nkw, &kw);
+	int e = errno;
+	if (!maildir_keywords_equal(&kw, &s->f->kw)) {
+		maildir_keywords_copy(&s->f->kw, &kw);
+		imap_flags_write_defs(c, &s->f->kw);
+	}
+	maildir_keywords_deinit(&kw);
+	errno = e;
+	return r;
+}
+
 static void cmd_store(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -863,10 +844,10 @@ static void cmd_store(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid STORE item.");
 		return;
 	}
-	unsigned flags;
+	struct imap_flagset fs;
 	int r = a[2].type == IMAP_ARG_LIST
-			? imap_parse_flags(a[2].list, a[2].n, &flags)
-			: imap_parse_flags(&a[2], 1, &flags);
+			? imap_flags_parse(a[2].list, a[2].n, &fs)
+			: imap_flags_parse(&a[2], 1, &fs);
 	if (r < 0) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid flags.");
 		return;
@@ -876,17 +857,37 @@ static void cmd_store(struct imap_ctx *x)
 					       "read-only.");
 		return;
 	}
+	/* removing a keyword the folder does not know changes nothing */
+	if (mode >= 0 && imap_kw_assign(x->c, s, &fs) < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO %s",
+			    errno == ENOSPC ? "[LIMIT] Too many keywords in "
+					      "this mailbox (26)."
+					    : "[SERVERBUG] Cannot store "
+					      "keywords.");
+		return;
+	}
+	uint32_t kwb = imap_flags_kwbits(&fs, &s->f->kw), known = 0;
+	for (size_t k = 0; k < MAILDIR_KEYWORDS_MAX; k++)
+		if (s->f->kw.name[k] != NULL)
+			known |= 1u << k;
 	for (size_t i = 0; i < s->f->n; i++) {
 		if (!imap_in_set(s, a[0].s, x->uid, i))
 			continue;
 		struct maildir_msg *m = &s->f->msgs[i];
-		unsigned cur = maildir_flags_parse(str_from_cstr(m->letters));
-		unsigned nf = mode > 0 ? cur | flags
-			      : mode < 0 ? cur & ~flags
-					 : flags;
+		struct str ol = str_from_cstr(m->letters);
+		unsigned cur = maildir_flags_parse(ol);
+		uint32_t ckw = maildir_keyword_bits(ol);
+		/* P has no IMAP flag: a FLAGS replace keeps it, and letters
+		   without a dovecot-keywords name, as Dovecot does */
+		unsigned nf = mode > 0	  ? cur | fs.sys
+			      : mode < 0 ? cur & ~fs.sys
+					 : fs.sys | (cur & MAILDIR_PASSED);
+		uint32_t nk = mode > 0	  ? ckw | kwb
+			      : mode < 0 ? ckw & ~kwb
+					 : kwb | (ckw & ~known);
 		char letters[64];
-		if (maildir_info_set(str_from_cstr(m->letters), nf, letters,
-				     sizeof letters) < 0 ||
+		if (imap_flags_letters(m->letters, nf, nk, letters,
+				       sizeof letters) < 0 ||
 		    maildir_msg_set_letters(s->f, m, letters) < 0)
 			continue; /* expunged meanwhile: the sync tells */
 		if (silent)
@@ -896,7 +897,7 @@ static void cmd_store(struct imap_ctx *x)
 			(void)mra_conn_printf(x->c, "UID %lu ",
 					      (unsigned long)m->uid);
 		(void)mra_conn_write(x->c, "FLAGS ", 6);
-		imap_write_flags(x->c, m->letters, s->recent[i]);
+		imap_flags_write(x->c, &s->f->kw, m->letters, s->recent[i]);
 		(void)mra_conn_write(x->c, ")\r\n", 3);
 	}
 	imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
@@ -928,6 +929,39 @@ static void cmd_fetch(struct imap_ctx *x)
 	imap_tagged(x->c, x->cmd->tag, "OK Fetch completed.");
 }
 
+/*
+ * The info letters of m's copy in folder dst: keyword letters are per
+ * folder, so each keyword is looked up by name in dst's dovecot-keywords
+ * (dkw, kept up to date) and given a letter there if it has none.  A
+ * keyword that finds no free letter is dropped.  0 or -1.
+ */
+static int imap_copy_letters(const char *dst, struct maildir_keywords *dkw,
+			     const struct maildir_keywords *skw,
+			     const char *letters, char *out, size_t outsz)
+{
+	struct str l = str_from_cstr(letters);
+	uint32_t bits = maildir_keyword_bits(l), nb = 0;
+	struct str names[MAILDIR_KEYWORDS_MAX];
+	size_t n = 0;
+	bool missing = false;
+	for (size_t k = 0; k < MAILDIR_KEYWORDS_MAX; k++) {
+		if (!(bits & (1u << k)) || skw->name[k] == NULL)
+			continue;
+		names[n] = str_from_cstr(skw->name[k]);
+		missing |= maildir_keywords_find(dkw, names[n]) < 0;
+		n++;
+	}
+	if (missing && maildir_keywords_assign(dst, names, n, dkw) < 0 &&
+	    errno != ENOSPC)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		int k = maildir_keywords_find(dkw, names[i]);
+		if (k >= 0)
+			nb |= 1u << k;
+	}
+	return maildir_info_build(l, maildir_flags_parse(l), nb, out, outsz);
+}
+
 static void cmd_copy(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -947,7 +981,9 @@ static void cmd_copy(struct imap_ctx *x)
 	}
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2);
-	bool fail = false;
+	struct maildir_keywords dkw;
+	maildir_keywords_init(&dkw);
+	bool fail = maildir_keywords_read(dst, &dkw) < 0;
 	size_t copied = 0;
 	for (size_t i = 0; i < s->f->n && !fail; i++) {
 		if (!imap_in_set(s, a[0].s, x->uid, i))
@@ -961,8 +997,16 @@ static void cmd_copy(struct imap_ctx *x)
 			fail = true;
 			break;
 		}
-		if (maildir_store(dst, msg.p ? msg.p : "", msg.len, false,
-				  m->letters, m->mtime, NULL, &err) < 0) {
+		char dl[64];
+		if (imap_copy_letters(dst, &dkw, &s->f->kw, m->letters, dl,
+				      sizeof dl) < 0) {
+			log_error("imap(%s): copy to %s: keywords: %s",
+				  s->login_user, dst, strerror(errno));
+			fail = true;
+			break;
+		}
+		if (maildir_store(dst, msg.p ? msg.p : "", msg.len, false, dl,
+				  m->mtime, NULL, &err) < 0) {
 			log_error("imap(%s): copy to %s: %s: %s",
 				  s->login_user, dst, err, strerror(errno));
 			fail = true;
@@ -981,6 +1025,7 @@ static void cmd_copy(struct imap_ctx *x)
 		}
 	}
 	buf_deinit(&msg);
+	maildir_keywords_deinit(&dkw);
 	free(dst);
 	if (fail) {
 		imap_tagged(x->c, x->cmd->tag,
@@ -1022,11 +1067,12 @@ static void cmd_append(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
-	unsigned flags = 0;
+	struct imap_flagset fs;
+	memset(&fs, 0, sizeof fs);
 	time_t when = 0;
 	for (size_t i = 1; i < n - 1; i++) {
 		if (a[i].type == IMAP_ARG_LIST) {
-			if (imap_parse_flags(a[i].list, a[i].n, &flags) < 0) {
+			if (imap_flags_parse(a[i].list, a[i].n, &fs) < 0) {
 				imap_tagged(x->c, x->cmd->tag,
 					    "BAD Invalid flags.");
 				return;
@@ -1072,8 +1118,23 @@ static void cmd_append(struct imap_ctx *x)
 	}
 	char letters[64], base[MAILDIR_FILENAME_MAX + 1];
 	const char *err;
-	(void)maildir_info_set((struct str){ "", 0 }, flags, letters,
-			       sizeof letters);
+	struct maildir_keywords kw;
+	maildir_keywords_init(&kw);
+	int kr = fs.nkw ? maildir_keywords_assign(path, fs.kw, fs.nkw, &kw)
+			: 0;
+	if (kr < 0) {
+		maildir_keywords_deinit(&kw);
+		free(path);
+		imap_tagged(x->c, x->cmd->tag, "NO %s",
+			    errno == ENOSPC ? "[LIMIT] Too many keywords in "
+					      "this mailbox (26)."
+					    : "[SERVERBUG] Cannot store "
+					      "keywords.");
+		return;
+	}
+	(void)imap_flags_letters("", fs.sys, imap_flags_kwbits(&fs, &kw),
+				 letters, sizeof letters);
+	maildir_keywords_deinit(&kw);
 	if (maildir_store(path, msg->s, msg->len, false, letters, when, base,
 			  &err) < 0) {
 		log_error("imap(%s): append to %s: %s: %s", s->login_user,
@@ -1107,17 +1168,32 @@ static void cmd_append(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "OK Append completed.");
 }
 
+static uint64_t imap_idle_interval(const struct imap_sess *s)
+{
+	return s->f != NULL && s->ino_fd < 0 ? IMAP_IDLE_POLL_MS
+					     : IMAP_IDLE_KEEPALIVE_MS;
+}
+
 static void imap_idle_tick(struct ev_timer *t, void *ctx)
 {
 	struct mra_conn *c = mra_conn_find((uint64_t)(uintptr_t)ctx);
 	if (c == NULL)
 		return;
 	struct imap_sess *s = c->sess;
-	imap_sync(c, true);
-	ev_timer_set(s->idle_timer, IMAP_IDLE_POLL_MS);
+	if (s->f != NULL && s->ino_fd < 0)
+		imap_sync(c, true); /* no inotify: poll */
+	else
+		(void)mra_conn_printf(c, "* OK Still here\r\n");
+	ev_timer_set(s->idle_timer, imap_idle_interval(s));
 	mra_conn_kick(c);
 }
 
+/*
+ * IDLE (RFC 2177): changes are pushed as inotify reports them.  The
+ * autologout timer keeps running (only client input resets it), so a
+ * client must re-issue IDLE within imap_autologout (30 min by default;
+ * RFC 2177 tells clients to do so every 29 minutes).
+ */
 static void cmd_idle(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -1125,12 +1201,13 @@ static void cmd_idle(struct imap_ctx *x)
 	s->idle_tag = xstrdup(x->cmd->tag);
 	(void)mra_conn_write(x->c, "+ idling\r\n", 10);
 	imap_sync(x->c, true);
-	if (s->f != NULL && s->idle_timer == NULL)
-		s->idle_timer = ev_timer_new(mra_srv.loop, IMAP_IDLE_POLL_MS,
+	if (s->idle_timer == NULL)
+		s->idle_timer = ev_timer_new(mra_srv.loop,
+					     imap_idle_interval(s),
 					     imap_idle_tick,
 					     (void *)(uintptr_t)x->c->id);
-	else if (s->idle_timer != NULL)
-		ev_timer_set(s->idle_timer, IMAP_IDLE_POLL_MS);
+	else
+		ev_timer_set(s->idle_timer, imap_idle_interval(s));
 }
 
 static void cmd_search(struct imap_ctx *x)
@@ -1205,6 +1282,9 @@ static const struct {
 	{ "DELETE", cmd_delete, AUTH | SEL },
 	{ "RENAME", cmd_rename, AUTH | SEL },
 	{ "SUBSCRIBE", cmd_subscribe, AUTH | SEL },
+	{ "GETQUOTAROOT", cmd_quota, AUTH | SEL },
+	{ "GETQUOTA", cmd_quota, AUTH | SEL },
+	{ "SETQUOTA", cmd_quota, AUTH | SEL },
 	{ "UNSUBSCRIBE", cmd_subscribe, AUTH | SEL },
 	{ "LIST", cmd_list, AUTH | SEL },
 	{ "LSUB", cmd_list, AUTH | SEL },
@@ -1414,38 +1494,3 @@ const struct mra_proto mra_imap_proto = {
 	.timeout = imap_timeout,
 	.free = imap_free,
 };
-
-/* ---- helpers ------------------------------------------------------------- */
-
-#include <dirent.h>
-#include <sys/stat.h>
-
-static int imap_rmtree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return errno == ENOTDIR ? unlink(path) : -1;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[4096];
-		int n = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (n < 0 || (size_t)n >= sizeof sub) {
-			rc = -1;
-			continue;
-		}
-		struct stat st;
-		if (lstat(sub, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode) ? imap_rmtree(sub) < 0
-					: unlink(sub) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(path) < 0)
-		rc = -1;
-	return rc;
-}

@@ -5,6 +5,7 @@
  * Multipart part numbers and BODYSTRUCTURE are not done yet (issue 6).
  */
 #include "imap_fetch.h"
+#include "imap_flags.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -442,29 +443,6 @@ static void imap_filter_fields(const struct imap_fetch_sec *s,
 		return; /* bounded by the message size: cannot happen */
 }
 
-static void imap_write_flags_of(struct mra_conn *c, const char *letters,
-				bool recent)
-{
-	static const char *const names[] = { "\\Draft", "\\Flagged", NULL,
-					     "\\Answered", "\\Seen",
-					     "\\Deleted" };
-	/* in the order of imap.c's list for a stable look */
-	static const int order[] = { 3, 1, 5, 4, 0 };
-	unsigned f = maildir_flags_parse(str_from_cstr(letters));
-	bool first = true;
-	(void)mra_conn_write(c, "FLAGS (", 7);
-	for (size_t i = 0; i < 5; i++) {
-		if (!(f & (1u << order[i])))
-			continue;
-		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
-				      names[order[i]]);
-		first = false;
-	}
-	if (recent)
-		(void)mra_conn_printf(c, "%s\\Recent", first ? "" : " ");
-	(void)mra_conn_write(c, ")", 1);
-}
-
 int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
 		   bool readonly)
@@ -517,7 +495,8 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	}
 	if (it->flags || set_seen) {
 		IMAP_SP();
-		imap_write_flags_of(c, m->letters, recent);
+		(void)mra_conn_write(c, "FLAGS ", 6);
+		imap_flags_write(c, &f->kw, m->letters, recent);
 	}
 	if (it->size) {
 		IMAP_SP();
