@@ -420,8 +420,8 @@ static void mime_languages(struct mime_part *part, const char *v)
 				i++; /* junk */
 			continue;
 		}
-		part->langs = xrealloc(part->langs,
-				       (part->nlangs + 1) * sizeof *part->langs);
+		size_t sz = (part->nlangs + 1) * sizeof *part->langs;
+		part->langs = xrealloc(part->langs, sz);
 		part->langs[part->nlangs++] = xmemdup0(v + s, i - s);
 	}
 }
@@ -705,7 +705,8 @@ static int mime_qp(const char *p, size_t len, bool q, struct buf *out)
 		char c = p[i];
 		if (c == '=' && i + 2 < len && mime_hex(p[i + 1]) >= 0 &&
 		    mime_hex(p[i + 2]) >= 0) {
-			c = (char)(mime_hex(p[i + 1]) * 16 + mime_hex(p[i + 2]));
+			c = (char)(mime_hex(p[i + 1]) * 16 +
+				   mime_hex(p[i + 2]));
 			i += 2;
 		} else if (c == '=' && !q) {
 			/* soft line break: "=" [WSP] CRLF */

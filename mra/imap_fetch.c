@@ -196,7 +196,7 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 			if (n < 0 || (size_t)n >= sizeof label - used)
 				return -1;
 		}
-		/* upper case, as Dovecot answers "BODY[1.HEADER.FIELDS (TO)]" */
+		/* upper case, as Dovecot: "BODY[1.HEADER.FIELDS (TO)]" */
 		for (char *q = label; *q != '\0'; q++)
 			if (*q >= 'a' && *q <= 'z')
 				*q = (char)(*q - 32);
@@ -625,7 +625,8 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 			/* the message the section applies to: the part's
 			   embedded one; MIME and plain numbers: the part */
 			sel = root ? imap_body_find(root, s->part) : NULL;
-			if (sel != NULL && (kind == SEC_ALL || kind == SEC_MIME)) {
+			if (sel != NULL &&
+			    (kind == SEC_ALL || kind == SEC_MIME)) {
 				mp = (msg.p ? msg.p : "") + sel->hdr_off;
 				mlen = sel->hdr_len + sel->body_len;
 				hl = sel->hdr_len;

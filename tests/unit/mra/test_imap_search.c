@@ -92,7 +92,8 @@ static void test_keys(void)
 		{ "1", 1 }, { "2:*", 2 }, { "*", 2 }, { "1,2", 3 },
 		{ "UID 10", 1 }, { "UID 11:*", 2 }, { "UID 5:15", 1 },
 		{ "LARGER 100", 1 }, { "SMALLER 100", 2 }, { "LARGER 500", 0 },
-		{ "SUBJECT report", 1 }, { "SUBJECT \"\xc3\x89L\xc3\x88VE\"", 1 },
+		{ "SUBJECT report", 1 },
+		{ "SUBJECT \"\xc3\x89L\xc3\x88VE\"", 1 },
 		{ "FROM \"j\xc3\xbcrgen\"", 1 }, { "FROM JURGEN@EXAMPLE", 1 },
 		{ "TO bob", 1 }, { "CC carol", 1 }, { "BCC x", 0 },
 		{ "HEADER X-Tag ALPHA", 1 }, { "HEADER x-tag \"\"", 1 },
@@ -121,7 +122,8 @@ static void test_keys(void)
 	}
 	/* a literal as imaplib sends a UTF-8 string */
 	struct imap_search *s;
-	static const char lit[] = "CHARSET UTF-8 SUBJECT {6}\r\n\xc3\xa9l\xc3\xa8v";
+	static const char lit[] =
+		"CHARSET UTF-8 SUBJECT {6}\r\n\xc3\xa9l\xc3\xa8v";
 	test_assert(parse(lit, sizeof lit - 1, &s) == 0);
 	test_assert(imap_search_match(s, &ma) && !imap_search_match(s, &mb));
 	imap_search_free(&s);
@@ -162,7 +164,8 @@ static void test_bad(void)
 	memcpy(deep + n, "ALL", 3);
 	n += 3;
 	test_assert(parse(deep, n, &s) == 0);
-	test_assert(imap_search_match(s, &ma) == ((IMAP_SEARCH_DEPTH_MAX - 5) % 2 == 0));
+	test_assert(imap_search_match(s, &ma) ==
+		    ((IMAP_SEARCH_DEPTH_MAX - 5) % 2 == 0));
 	imap_search_free(&s);
 	/* no text: text keys do not match, flags still do */
 	struct imap_search_msg empty = ma;
