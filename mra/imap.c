@@ -23,6 +23,7 @@
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_mbox.h"
+#include "imap_search.h"
 #include "log.h"
 #include "maildir.h"
 #include "xalloc.h"
@@ -1212,52 +1213,8 @@ static void cmd_idle(struct imap_ctx *x)
 
 static void cmd_search(struct imap_ctx *x)
 {
-	/* TODO(issue 6): a small subset: ALL, flags, sequence/UID sets */
-	struct imap_sess *s = x->s;
-	struct imap_arg *a = x->cmd->args;
-	size_t start = 0;
-	if (x->cmd->nargs >= 2 && a[0].type == IMAP_ARG_ATOM &&
-	    strcasecmp(a[0].s, "CHARSET") == 0)
-		start = 2;
-	(void)mra_conn_write(x->c, "* SEARCH", 8);
-	for (size_t i = 0; i < s->f->n; i++) {
-		unsigned fl = maildir_flags_parse(
-			str_from_cstr(s->f->msgs[i].letters));
-		bool ok = true;
-		for (size_t k = start; k < x->cmd->nargs && ok; k++) {
-			const char *key = a[k].s ? a[k].s : "";
-			if (strcasecmp(key, "ALL") == 0)
-				continue;
-			else if (strcasecmp(key, "SEEN") == 0)
-				ok = fl & MAILDIR_SEEN;
-			else if (strcasecmp(key, "UNSEEN") == 0)
-				ok = !(fl & MAILDIR_SEEN);
-			else if (strcasecmp(key, "DELETED") == 0)
-				ok = fl & MAILDIR_TRASHED;
-			else if (strcasecmp(key, "UNDELETED") == 0)
-				ok = !(fl & MAILDIR_TRASHED);
-			else if (strcasecmp(key, "FLAGGED") == 0)
-				ok = fl & MAILDIR_FLAGGED;
-			else if (strcasecmp(key, "ANSWERED") == 0)
-				ok = fl & MAILDIR_REPLIED;
-			else if (strcasecmp(key, "RECENT") == 0 ||
-				 strcasecmp(key, "NEW") == 0)
-				ok = s->recent[i];
-			else if (strcasecmp(key, "UID") == 0 &&
-				 k + 1 < x->cmd->nargs && a[k + 1].s != NULL)
-				ok = imap_in_set(s, a[++k].s, true, i);
-			else if (imap_seqset_ok(key))
-				ok = imap_in_set(s, key, false, i);
-		}
-		if (ok)
-			(void)mra_conn_printf(x->c, " %lu",
-					      x->uid ? (unsigned long)s->f
-							       ->msgs[i]
-							       .uid
-						     : (unsigned long)(i + 1));
-	}
-	(void)mra_conn_write(x->c, "\r\n", 2);
-	imap_tagged(x->c, x->cmd->tag, "OK Search completed.");
+	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
+			x->cmd->args, x->cmd->nargs);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

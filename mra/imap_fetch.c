@@ -2,7 +2,8 @@
  * FETCH data items from Maildir files.  Messages are stored with LF line
  * ends (maildir.md §2) and served with CR LF, so every size and offset is
  * computed on the CR LF form, as RFC822.SIZE (Dovecot's W=) is.
- * Multipart part numbers and BODYSTRUCTURE are not done yet (issue 6).
+ * MIME structure (part numbers, BODYSTRUCTURE) comes from lib/mime over
+ * the same CR LF form, written by imap_body.c.
  */
 #include "imap_fetch.h"
 #include "imap_flags.h"
@@ -14,7 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "imap_body.h"
 #include "maildir.h"
+#include "mime.h"
 #include "mra.h"
 #include "xalloc.h"
 
@@ -22,6 +25,7 @@ void imap_fetch_items_free(struct imap_fetch_items *it)
 {
 	for (size_t i = 0; i < it->nsecs; i++) {
 		free(it->secs[i].label);
+		free(it->secs[i].part);
 		for (size_t k = 0; k < it->secs[i].nfields; k++)
 			free(it->secs[i].fields[k]);
 		free(it->secs[i].fields);
@@ -46,10 +50,31 @@ int imap_fetch_section(const char *spec, size_t len,
 		sec->kind = SEC_ALL;
 		return 0;
 	}
-	/* a part number: only "1" of a single-part message is served */
-	if (spec[0] >= '1' && spec[0] <= '9') {
-		sec->kind = str_eq_cstr(s, "1") ? SEC_TEXT : SEC_EMPTY;
-		return 0;
+	/* part numbers "1.2.3", then nothing, MIME or a message section */
+	if (spec[0] >= '1' && spec[0] <= '9' && sec->part == NULL) {
+		size_t i = 0;
+		while (i < len && ((spec[i] >= '0' && spec[i] <= '9') ||
+				   (spec[i] == '.' && i + 1 < len &&
+				    spec[i + 1] >= '1' && spec[i + 1] <= '9')))
+			i++;
+		if (i > 64)
+			return -1;
+		sec->part = xmemdup0(spec, i);
+		if (i == len) {
+			sec->kind = SEC_ALL;
+			return 0;
+		}
+		if (spec[i] != '.')
+			return -1;
+		struct str rest = { spec + i + 1, len - i - 1 };
+		if (str_case_eq_cstr(rest, "MIME")) {
+			sec->kind = SEC_MIME;
+			return 0;
+		}
+		return imap_fetch_section(rest.p, rest.len, sec) < 0 ||
+				       sec->kind == SEC_ALL
+			       ? -1
+			       : 0;
 	}
 	if (str_case_eq_cstr(s, "HEADER")) {
 		sec->kind = SEC_HEADER;
@@ -109,11 +134,17 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 		it->internaldate = true;
 	} else if (strcasecmp(att, "ENVELOPE") == 0) {
 		it->envelope = true;
+	} else if (strcasecmp(att, "BODYSTRUCTURE") == 0) {
+		it->bodystructure = true;
+	} else if (strcasecmp(att, "BODY") == 0) {
+		it->body = true;
 	} else if (strcasecmp(att, "ALL") == 0 || strcasecmp(att, "FAST") == 0 ||
 		   strcasecmp(att, "FULL") == 0) {
 		it->flags = it->internaldate = it->size = true;
 		if (strcasecmp(att, "FAST") != 0)
 			it->envelope = true;
+		if (strcasecmp(att, "FULL") == 0)
+			it->body = true;
 	} else if (strcasecmp(att, "RFC822") == 0 ||
 		   strcasecmp(att, "RFC822.HEADER") == 0 ||
 		   strcasecmp(att, "RFC822.TEXT") == 0) {
@@ -166,6 +197,10 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 			if (n < 0 || (size_t)n >= sizeof label - used)
 				return -1;
 		}
+		/* upper case, as Dovecot: "BODY[1.HEADER.FIELDS (TO)]" */
+		for (char *q = label; *q != '\0'; q++)
+			if (*q >= 'a' && *q <= 'z')
+				*q = (char)(*q - 32);
 		s->label = xstrdup(label);
 	} else {
 		return -1;
@@ -201,20 +236,26 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
 
 /* ---- output helpers ------------------------------------------------------ */
 
-/* The message with CR LF line ends. */
+/* The message with CR LF line ends.  NULs, which RFC 3501 §4.3 does not
+   allow in a literal, become 0x80 as in Dovecot. */
 static void imap_to_crlf(const char *p, size_t len, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r') &&
 		    buf_append_char(out, '\r') < 0)
 			return;
-		if (buf_append_char(out, p[i]) < 0)
+		if (buf_append_char(out, p[i] ? p[i] : (char)0x80) < 0)
 			return;
 	}
 }
 
 static size_t imap_header_end(const char *p, size_t len)
 {
+	/* an empty header: the message starts with the blank line */
+	if (len > 0 && p[0] == '\n')
+		return 1;
+	if (len > 1 && p[0] == '\r' && p[1] == '\n')
+		return 2;
 	for (size_t i = 0; i + 1 < len; i++)
 		if (p[i] == '\n' && (p[i + 1] == '\n' ||
 				     (p[i + 1] == '\r' && i + 2 < len &&
@@ -239,16 +280,27 @@ static void imap_nstring(struct mra_conn *c, const char *p, size_t len,
 	}
 	bool safe = len < 1024;
 	for (size_t i = 0; i < len && safe; i++)
-		if (p[i] == '"' || p[i] == '\\' || p[i] == '\r' ||
-		    p[i] == '\n' || p[i] == '\0' || (unsigned char)p[i] >= 0x80)
+		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0' ||
+		    (unsigned char)p[i] >= 0x80)
 			safe = false;
 	if (!safe) {
 		imap_literal(c, p, len);
 		return;
 	}
 	(void)mra_conn_write(c, "\"", 1);
-	(void)mra_conn_write(c, p, len);
+	for (size_t i = 0; i < len; i++) {
+		if ((p[i] == '"' || p[i] == '\\') &&
+		    !mra_conn_write(c, "\\", 1))
+			return;
+		(void)mra_conn_write(c, p + i, 1);
+	}
 	(void)mra_conn_write(c, "\"", 1);
+}
+
+void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
+			bool nil_if_empty)
+{
+	imap_nstring(c, p, len, nil_if_empty);
 }
 
 /* Finds header name in hdr (CR LF form); the unfolded value into out. */
@@ -385,7 +437,7 @@ static void imap_env_addrs(struct mra_conn *c, const char *hdr, size_t len,
 static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)
 {
 	size_t hl = imap_header_end(msg, len);
-	(void)mra_conn_write(c, "ENVELOPE (", 10);
+	(void)mra_conn_write(c, "(", 1);
 	imap_env_string(c, msg, hl, "Date");
 	(void)mra_conn_write(c, " ", 1);
 	imap_env_string(c, msg, hl, "Subject");
@@ -406,6 +458,11 @@ static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)
 	(void)mra_conn_write(c, " ", 1);
 	imap_env_string(c, msg, hl, "Message-ID");
 	(void)mra_conn_write(c, ")", 1);
+}
+
+void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len)
+{
+	imap_envelope(c, hdr, len);
 }
 
 static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
@@ -449,8 +506,13 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 {
 	struct maildir_msg *m = &f->msgs[i];
 	struct buf raw, msg, part;
-	bool need_body = it->nsecs > 0 || it->envelope ||
+	bool need_mime = it->body || it->bodystructure;
+	for (size_t k = 0; k < it->nsecs; k++)
+		if (it->secs[k].part != NULL)
+			need_mime = true;
+	bool need_body = it->nsecs > 0 || it->envelope || need_mime ||
 			 (it->size && m->vsize == 0);
+	struct mime_part *root = NULL;
 	bool set_seen = false;
 	buf_init(&raw, mra_srv.message_size_limit * 2);
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
@@ -466,6 +528,8 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		}
 		imap_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
 		m->vsize = msg.len;
+		if (need_mime)
+			root = mime_parse(msg.p ? msg.p : "", msg.len);
 	}
 	for (size_t k = 0; k < it->nsecs; k++)
 		if (!it->secs[k].peek && !readonly)
@@ -516,24 +580,59 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	}
 	if (it->envelope) {
 		IMAP_SP();
+		(void)mra_conn_write(c, "ENVELOPE ", 9);
 		imap_envelope(c, msg.p ? msg.p : "", msg.len);
+	}
+	if (root != NULL && it->bodystructure) {
+		IMAP_SP();
+		(void)mra_conn_write(c, "BODYSTRUCTURE ", 14);
+		imap_body_structure(c, msg.p ? msg.p : "", root, true);
+	}
+	if (root != NULL && it->body) {
+		IMAP_SP();
+		(void)mra_conn_write(c, "BODY ", 5);
+		imap_body_structure(c, msg.p ? msg.p : "", root, false);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];
 		const char *mp = msg.p ? msg.p : "";
-		size_t hl = imap_header_end(mp, msg.len);
+		size_t mlen = msg.len;
+		size_t hl = imap_header_end(mp, mlen);
+		const struct mime_part *sel = NULL;
+		enum imap_sec_kind kind = s->kind;
+		if (s->part != NULL) {
+			/* the message the section applies to: the part's
+			   embedded one; MIME and plain numbers: the part */
+			sel = root ? imap_body_find(root, s->part) : NULL;
+			if (sel != NULL &&
+			    (kind == SEC_ALL || kind == SEC_MIME)) {
+				mp = (msg.p ? msg.p : "") + sel->hdr_off;
+				mlen = sel->hdr_len + sel->body_len;
+				hl = sel->hdr_len;
+				kind = kind == SEC_ALL ? SEC_TEXT : SEC_HEADER;
+			} else if (sel != NULL && sel->kind == MIME_MESSAGE &&
+				   sel->children != NULL) {
+				sel = sel->children;
+				mp = (msg.p ? msg.p : "") + sel->hdr_off;
+				mlen = sel->hdr_len + sel->body_len;
+				hl = sel->hdr_len;
+			} else {
+				kind = SEC_EMPTY;
+			}
+		}
 		const char *p = mp;
-		size_t len = msg.len;
+		size_t len = mlen;
 		buf_reset(&part);
-		switch (s->kind) {
+		switch (kind) {
 		case SEC_ALL:
+		case SEC_MIME:
 			break;
 		case SEC_HEADER:
 			len = hl;
 			break;
 		case SEC_TEXT:
 			p = mp + hl;
-			len = msg.len - hl;
+			len = mlen - hl;
 			break;
 		case SEC_FIELDS:
 		case SEC_FIELDS_NOT:
@@ -561,6 +660,7 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	}
 #undef IMAP_SP
 	bool ok = mra_conn_write(c, ")\r\n", 3);
+	mime_free(&root);
 	buf_deinit(&raw);
 	buf_deinit(&msg);
 	buf_deinit(&part);

@@ -15,11 +15,12 @@ struct mra_conn;
 struct maildir_folder;
 
 enum imap_sec_kind { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS,
-		     SEC_FIELDS_NOT, SEC_EMPTY };
+		     SEC_FIELDS_NOT, SEC_EMPTY, SEC_MIME };
 
 struct imap_fetch_sec {
 	char *label;        /* owned; the response name, e.g. "BODY[TEXT]" */
 	enum imap_sec_kind kind;
+	char *part;         /* owned; part numbers "1.2", NULL for the top */
 	char **fields;      /* owned, for SEC_FIELDS(_NOT) */
 	size_t nfields;
 	bool partial;
@@ -29,6 +30,7 @@ struct imap_fetch_sec {
 
 struct imap_fetch_items {
 	bool flags, uid, size, internaldate, envelope;
+	bool bodystructure, body; /* BODYSTRUCTURE, BODY (non-extensible) */
 	struct imap_fetch_sec *secs;
 	size_t nsecs;
 };
@@ -42,6 +44,13 @@ void imap_fetch_items_free(struct imap_fetch_items *it);
 /* Parses one section spec, the text between '[' and ']'.  0 or -1. */
 int imap_fetch_section(const char *spec, size_t len,
 		       struct imap_fetch_sec *sec);
+
+/* An nstring (quoted when safe, else a literal; NIL for NULL, or for ""
+   when nil_if_empty), for imap_body.c. */
+void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
+			bool nil_if_empty);
+/* Writes "ENVELOPE (...)"'s value from a header block (CR LF). */
+void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len);
 
 /* Writes "* n FETCH (...)" for message i of f; a body fetch without PEEK
    sets \Seen unless readonly.  Returns 0, or -1 when the output is full. */

@@ -121,6 +121,13 @@ def test_keywords_round_trip(inst):
     assert typ == "OK" and b"Work" not in data[0], data
     assert any(n.endswith(":2,c") for n in cur_names(md))
     assert "Nope" not in read(os.path.join(md, "dovecot-keywords"))
+    # SEARCH KEYWORD / UNKEYWORD go through the same letters
+    typ, data = m.search(None, "KEYWORD", "$junk")
+    assert typ == "OK" and data[0].split() == [b"2"], data
+    typ, data = m.search(None, "UNKEYWORD", "$Label1")
+    assert typ == "OK" and data[0].split() == [b"2"], data
+    typ, data = m.search(None, "KEYWORD", "Nope")
+    assert typ == "OK" and data[0].split() == [], data
     # a second session sees the new keyword and flags
     m2 = login(inst, addr)
     m2.select("INBOX")

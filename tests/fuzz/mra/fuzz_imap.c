@@ -3,7 +3,8 @@
  * bytes.  The first line goes through imap_frame_line() as the session
  * would, then the whole input through imap_parse() and, when it parses,
  * every argument through the FETCH attribute parser and the sequence-set
- * checks.
+ * checks, and the argument list through the SEARCH key parser (evaluated
+ * on a small message).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 #include "../../../mra/imap_fetch.h"
 #include "../../../mra/imap_parse.h"
+#include "../../../mra/imap_search.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -34,6 +36,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (cmd.args[i].type == IMAP_ARG_ATOM &&
 			    imap_seqset_ok(cmd.args[i].s))
 				(void)imap_seqset_has(cmd.args[i].s, 3, 10);
+		}
+		struct imap_search *s;
+		if (imap_search_parse(cmd.args, cmd.nargs, &s, &err) == 0) {
+			static const char msg[] =
+				"Subject: =?utf-8?q?a=C3=A9?=\nDate: 1 Jan 2024"
+				"\nContent-Transfer-Encoding: base64\n\naGk=\n";
+			struct imap_search_msg m = {
+				.seq = 3, .uid = 7, .max_seq = 10,
+				.max_uid = 70, .letters = "FS", .size = 99,
+				.internal_date = 1700000000, .text = msg,
+				.len = sizeof msg - 1,
+			};
+			(void)imap_search_match(s, &m);
+			imap_search_free(&s);
 		}
 	}
 	imap_cmd_free(&cmd);

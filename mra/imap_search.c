@@ -1,0 +1,638 @@
+/*
+ * SEARCH: keys to a tree, tree against messages; see imap_search.h.
+ * Strings are matched as case-folded UTF-8 substrings (lib/mime
+ * mime_fold) like Dovecot's i;unicode-casemap for the common scripts.
+ * Dates compare days, ignoring time and zone (RFC 3501 §6.4.4): the
+ * internal date in UTC (as INTERNALDATE shows it), the Date: header in its
+ * own zone.  A message without a usable Date: matches no SENT* key.
+ */
+#include "imap_search.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "maildir.h"
+#include "mime.h"
+#include "mra.h"
+#include "xalloc.h"
+
+enum sk {
+	SK_ALL, SK_FLAG, SK_RECENT, SK_NEW, SK_OLD, SK_KEYWORD, SK_HEADER,
+	SK_BODY, SK_TEXT, SK_BEFORE, SK_ON, SK_SINCE, SK_SENTBEFORE,
+	SK_SENTON, SK_SENTSINCE, SK_LARGER, SK_SMALLER, SK_SEQ, SK_UID,
+	SK_NOT, SK_OR, SK_AND,
+};
+
+struct sn {
+	enum sk kind;
+	bool neg;         /* for SK_FLAG and SK_KEYWORD: UN... */
+	unsigned flag;
+	char *hname;      /* SK_HEADER field name */
+	char *str;        /* folded needle; keyword; set */
+	size_t slen;
+	long day;         /* dates: days since 1970-01-01 */
+	uint64_t num;
+	struct sn *kids;  /* SK_NOT 1, SK_OR 2, SK_AND n */
+	size_t nkids;
+};
+
+struct imap_search {
+	struct sn root;
+	bool text, size;
+};
+
+/* ---- parsing ------------------------------------------------------------ */
+
+struct sp {
+	const struct imap_arg *a;
+	size_t n, i;
+	const char *err;
+	struct imap_search *s;
+};
+
+static const struct {
+	const char *name;
+	unsigned flag;
+	bool neg;
+} sk_flags[] = {
+	{ "ANSWERED", MAILDIR_REPLIED, false },
+	{ "DELETED", MAILDIR_TRASHED, false },
+	{ "DRAFT", MAILDIR_DRAFT, false },
+	{ "FLAGGED", MAILDIR_FLAGGED, false },
+	{ "SEEN", MAILDIR_SEEN, false },
+	{ "UNANSWERED", MAILDIR_REPLIED, true },
+	{ "UNDELETED", MAILDIR_TRASHED, true },
+	{ "UNDRAFT", MAILDIR_DRAFT, true },
+	{ "UNFLAGGED", MAILDIR_FLAGGED, true },
+	{ "UNSEEN", MAILDIR_SEEN, true },
+};
+
+static const struct {
+	const char *name;
+	enum sk kind;
+} sk_dates[] = {
+	{ "BEFORE", SK_BEFORE },	 { "ON", SK_ON },
+	{ "SINCE", SK_SINCE },		 { "SENTBEFORE", SK_SENTBEFORE },
+	{ "SENTON", SK_SENTON },	 { "SENTSINCE", SK_SENTSINCE },
+};
+
+/* header keys that take one string */
+static const char *const sk_headers[] = { "BCC", "CC", "FROM", "SUBJECT",
+					  "TO" };
+
+static void sn_free(struct sn *n)
+{
+	for (size_t i = 0; i < n->nkids; i++)
+		sn_free(&n->kids[i]);
+	free(n->kids);
+	free(n->hname);
+	free(n->str);
+}
+
+static const struct imap_arg *sp_next(struct sp *p)
+{
+	if (p->i >= p->n) {
+		p->err = "Missing search argument.";
+		return NULL;
+	}
+	return &p->a[p->i++];
+}
+
+/* An astring argument, case-folded into n->str. */
+static int sp_string(struct sp *p, struct sn *n)
+{
+	const struct imap_arg *a = sp_next(p);
+	if (a == NULL)
+		return -1;
+	if (!imap_arg_is_astring(a)) {
+		p->err = "Invalid search string.";
+		return -1;
+	}
+	struct buf b;
+	buf_init(&b, a->len * 2 + 16);
+	if (mime_fold(a->s, a->len, &b) < 0) {
+		buf_deinit(&b);
+		return -1;
+	}
+	n->str = xmemdup0(b.p ? b.p : "", b.len);
+	n->slen = b.len;
+	buf_deinit(&b);
+	return 0;
+}
+
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+	/* proleptic Gregorian, days since 1970-01-01 */
+	y -= m <= 2;
+	long era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long)doe - 719468;
+}
+
+static int month_of(const char *s)
+{
+	static const char *const mon[] = { "jan", "feb", "mar", "apr",
+					   "may", "jun", "jul", "aug",
+					   "sep", "oct", "nov", "dec" };
+	for (int i = 0; i < 12; i++)
+		if (strncasecmp(s, mon[i], 3) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* "d-Mon-yyyy" (RFC 3501 date-text) into days */
+static int parse_date(const char *s, long *day_r)
+{
+	unsigned d = 0, y = 0;
+	size_t i = 0;
+	while (s[i] >= '0' && s[i] <= '9' && i < 2)
+		d = d * 10 + (unsigned)(s[i++] - '0');
+	if (i == 0 || s[i] != '-' || d < 1 || d > 31)
+		return -1;
+	int m = month_of(s + i + 1);
+	if (m == 0 || s[i + 4] != '-')
+		return -1;
+	const char *q = s + i + 5;
+	size_t k;
+	for (k = 0; k < 4 && q[k] >= '0' && q[k] <= '9'; k++)
+		y = y * 10 + (unsigned)(q[k] - '0');
+	if (k != 4 || q[4] != '\0')
+		return -1;
+	*day_r = days_from_civil((long)y, (unsigned)m, d);
+	return 0;
+}
+
+static int sp_key(struct sp *p, struct sn *n, unsigned depth);
+
+/* keys until the end or a ')' (lists are IMAP_ARG_LIST already) */
+static int sp_and(struct sp *p, struct sn *n, unsigned depth)
+{
+	n->kind = SK_AND;
+	while (p->i < p->n) {
+		n->kids = xrealloc(n->kids, (n->nkids + 1) * sizeof *n->kids);
+		struct sn *k = &n->kids[n->nkids++];
+		memset(k, 0, sizeof *k);
+		if (sp_key(p, k, depth + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int sp_key(struct sp *p, struct sn *n, unsigned depth)
+{
+	if (depth > IMAP_SEARCH_DEPTH_MAX) {
+		p->err = "Search nested too deeply.";
+		return -1;
+	}
+	const struct imap_arg *a = sp_next(p);
+	if (a == NULL)
+		return -1;
+	if (a->type == IMAP_ARG_LIST) {
+		struct sp sub = { a->list, a->n, 0, NULL, p->s };
+		if (a->n == 0) {
+			p->err = "Empty search list.";
+			return -1;
+		}
+		int r = sp_and(&sub, n, depth);
+		if (r < 0)
+			p->err = sub.err;
+		return r;
+	}
+	if (a->type != IMAP_ARG_ATOM) {
+		p->err = "Invalid search key.";
+		return -1;
+	}
+	const char *k = a->s;
+	for (size_t i = 0; i < sizeof sk_flags / sizeof *sk_flags; i++)
+		if (strcasecmp(k, sk_flags[i].name) == 0) {
+			n->kind = SK_FLAG;
+			n->flag = sk_flags[i].flag;
+			n->neg = sk_flags[i].neg;
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof sk_dates / sizeof *sk_dates; i++)
+		if (strcasecmp(k, sk_dates[i].name) == 0) {
+			n->kind = sk_dates[i].kind;
+			const struct imap_arg *d = sp_next(p);
+			if (d == NULL || !imap_arg_is_astring(d) ||
+			    parse_date(d->s, &n->day) < 0) {
+				p->err = "Invalid search date.";
+				return -1;
+			}
+			if (n->kind >= SK_SENTBEFORE)
+				p->s->text = true;
+			return 0;
+		}
+	for (size_t i = 0; i < sizeof sk_headers / sizeof *sk_headers; i++)
+		if (strcasecmp(k, sk_headers[i]) == 0) {
+			n->kind = SK_HEADER;
+			n->hname = xstrdup(sk_headers[i]);
+			p->s->text = true;
+			return sp_string(p, n);
+		}
+	if (strcasecmp(k, "ALL") == 0) {
+		n->kind = SK_ALL;
+	} else if (strcasecmp(k, "RECENT") == 0) {
+		n->kind = SK_RECENT;
+	} else if (strcasecmp(k, "NEW") == 0) {
+		n->kind = SK_NEW;
+	} else if (strcasecmp(k, "OLD") == 0) {
+		n->kind = SK_OLD;
+	} else if (strcasecmp(k, "KEYWORD") == 0 ||
+		   strcasecmp(k, "UNKEYWORD") == 0) {
+		n->kind = SK_KEYWORD;
+		n->neg = k[0] == 'U' || k[0] == 'u';
+		const struct imap_arg *w = sp_next(p);
+		if (w == NULL || w->type != IMAP_ARG_ATOM) {
+			p->err = "Invalid keyword.";
+			return -1;
+		}
+		n->str = xstrdup(w->s);
+	} else if (strcasecmp(k, "HEADER") == 0) {
+		n->kind = SK_HEADER;
+		const struct imap_arg *h = sp_next(p);
+		if (h == NULL || !imap_arg_is_astring(h) || h->len == 0 ||
+		    memchr(h->s, '\0', h->len) != NULL) {
+			p->err = "Invalid header name.";
+			return -1;
+		}
+		n->hname = xstrdup(h->s);
+		p->s->text = true;
+		return sp_string(p, n);
+	} else if (strcasecmp(k, "BODY") == 0 || strcasecmp(k, "TEXT") == 0) {
+		n->kind = (k[0] == 'B' || k[0] == 'b') ? SK_BODY : SK_TEXT;
+		p->s->text = true;
+		return sp_string(p, n);
+	} else if (strcasecmp(k, "LARGER") == 0 ||
+		   strcasecmp(k, "SMALLER") == 0) {
+		n->kind = (k[0] == 'L' || k[0] == 'l') ? SK_LARGER : SK_SMALLER;
+		const struct imap_arg *v = sp_next(p);
+		if (v == NULL || v->type != IMAP_ARG_ATOM ||
+		    str_parse_u64(v->s, 0, UINT32_MAX, &n->num) < 0) {
+			p->err = "Invalid size.";
+			return -1;
+		}
+		p->s->size = true;
+	} else if (strcasecmp(k, "UID") == 0) {
+		n->kind = SK_UID;
+		const struct imap_arg *v = sp_next(p);
+		if (v == NULL || v->type != IMAP_ARG_ATOM ||
+		    !imap_seqset_ok(v->s)) {
+			p->err = "Invalid UID set.";
+			return -1;
+		}
+		n->str = xstrdup(v->s);
+	} else if (strcasecmp(k, "NOT") == 0) {
+		n->kind = SK_NOT;
+		n->kids = xcalloc(1, sizeof *n->kids);
+		n->nkids = 1;
+		return sp_key(p, &n->kids[0], depth + 1);
+	} else if (strcasecmp(k, "OR") == 0) {
+		n->kind = SK_OR;
+		n->kids = xcalloc(2, sizeof *n->kids);
+		n->nkids = 2;
+		if (sp_key(p, &n->kids[0], depth + 1) < 0)
+			return -1;
+		return sp_key(p, &n->kids[1], depth + 1);
+	} else if (imap_seqset_ok(k)) {
+		n->kind = SK_SEQ;
+		n->str = xstrdup(k);
+	} else {
+		p->err = "Unknown search key.";
+		return -1;
+	}
+	return 0;
+}
+
+int imap_search_parse(const struct imap_arg *args, size_t n,
+		      struct imap_search **s_r, const char **error_r)
+{
+	size_t start = 0;
+	if (n >= 1 && args[0].type == IMAP_ARG_ATOM &&
+	    strcasecmp(args[0].s, "CHARSET") == 0) {
+		if (n < 2 || !imap_arg_is_astring(&args[1])) {
+			*error_r = "Invalid charset.";
+			return IMAP_SEARCH_BAD;
+		}
+		if (strcasecmp(args[1].s, "UTF-8") != 0 &&
+		    strcasecmp(args[1].s, "US-ASCII") != 0)
+			return IMAP_SEARCH_CHARSET;
+		start = 2;
+	}
+	if (start >= n) {
+		*error_r = "Missing search keys.";
+		return IMAP_SEARCH_BAD;
+	}
+	struct imap_search *s = xcalloc(1, sizeof *s);
+	struct sp p = { args + start, n - start, 0, NULL, s };
+	if (sp_and(&p, &s->root, 0) < 0) {
+		*error_r = p.err ? p.err : "Invalid search.";
+		imap_search_free(&s);
+		return IMAP_SEARCH_BAD;
+	}
+	*s_r = s;
+	return 0;
+}
+
+void imap_search_free(struct imap_search **sp)
+{
+	struct imap_search *s = *sp;
+	if (s == NULL)
+		return;
+	sn_free(&s->root);
+	free(s);
+	*sp = NULL;
+}
+
+bool imap_search_needs_text(const struct imap_search *s)
+{
+	return s->text;
+}
+
+bool imap_search_needs_size(const struct imap_search *s)
+{
+	return s->size;
+}
+
+/* ---- evaluation ---------------------------------------------------------- */
+
+/* Per message: the parsed structure and decoded text, made on demand. */
+struct se {
+	const struct imap_search_msg *m;
+	struct mime_part *root;
+	struct buf body;  /* folded, decoded text parts */
+	bool have_body;
+	long sent_day;
+	int sent;         /* 0 not parsed yet, 1 ok, -1 none */
+};
+
+bool imap_search_has_keyword(const struct imap_search_msg *m,
+			     const char *keyword)
+{
+	if (m->folder == NULL || m->msg == NULL)
+		return false;
+	return maildir_msg_has_keyword(m->folder, m->msg, keyword);
+}
+
+static bool se_has(const struct buf *hay, const struct sn *n)
+{
+	if (n->slen == 0)
+		return true;
+	return hay->len >= n->slen &&
+	       memmem(hay->p, hay->len, n->str, n->slen) != NULL;
+}
+
+static void se_parse(struct se *e)
+{
+	if (e->root == NULL)
+		e->root = mime_parse(e->m->text ? e->m->text : "", e->m->len);
+}
+
+/* Does header field name (NULL: any) of the top header contain n->str? */
+static bool se_header(struct se *e, const char *name, const struct sn *n)
+{
+	se_parse(e);
+	const char *h = (e->m->text ? e->m->text : "") + e->root->hdr_off;
+	size_t pos = 0;
+	struct str fn, fv;
+	struct buf dec, fold;
+	bool hit = false;
+	buf_init(&dec, 1 << 20);
+	buf_init(&fold, 4 << 20);
+	while (!hit && mime_header_next(h, e->root->hdr_len, &pos, &fn, &fv)) {
+		if (name != NULL && !str_case_eq_cstr(fn, name))
+			continue;
+		buf_reset(&dec);
+		buf_reset(&fold);
+		if (mime_header_decode(fv, &dec) < 0 ||
+		    mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
+			continue;
+		hit = se_has(&fold, n);
+	}
+	buf_deinit(&dec);
+	buf_deinit(&fold);
+	return hit;
+}
+
+static void se_body_part(struct se *e, const struct mime_part *p,
+			 unsigned depth)
+{
+	for (const struct mime_part *c = p->children; c && depth < 64;
+	     c = c->next)
+		se_body_part(e, c, depth + 1);
+	if (p->kind != MIME_LEAF || !mime_is_type(p, "text", NULL))
+		return;
+	/* Dovecot searches text parts only; attachments are skipped */
+	const char *t = e->m->text ? e->m->text : "";
+	struct buf raw, utf;
+	buf_init(&raw, p->body_len + 1);
+	buf_init(&utf, p->body_len * 4 + 16);
+	if (mime_decode_cte(p->encoding, t + p->body_off, p->body_len,
+			    &raw) == 0 &&
+	    mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
+			 raw.p ? raw.p : "", raw.len, &utf) == 0) {
+		/* past the cap the text is searched as far as it goes */
+		if (e->body.len == 0 || buf_append_char(&e->body, '\n') == 0)
+			(void)mime_fold(utf.p ? utf.p : "", utf.len, &e->body);
+	}
+	buf_deinit(&raw);
+	buf_deinit(&utf);
+}
+
+static bool se_body(struct se *e, const struct sn *n)
+{
+	se_parse(e);
+	if (!e->have_body) {
+		se_body_part(e, e->root, 0);
+		e->have_body = true;
+	}
+	return se_has(&e->body, n);
+}
+
+/* RFC 5322 §3.3 date: [day ","] d month yyyy ...; the day in its zone */
+static bool se_sent(struct se *e, long *day_r)
+{
+	if (e->sent == 0) {
+		e->sent = -1;
+		se_parse(e);
+		const char *h = (e->m->text ? e->m->text : "") +
+				e->root->hdr_off;
+		size_t pos = 0;
+		struct str fn, fv;
+		while (mime_header_next(h, e->root->hdr_len, &pos, &fn, &fv)) {
+			if (!str_case_eq_cstr(fn, "Date"))
+				continue;
+			char v[128];
+			size_t l = fv.len < sizeof v - 1 ? fv.len
+							 : sizeof v - 1;
+			memcpy(v, fv.p, l);
+			v[l] = '\0';
+			const char *q = strchr(v, ',');
+			q = q ? q + 1 : v;
+			char mon[4];
+			unsigned d, y;
+			if (sscanf(q, " %2u %3s %4u", &d, mon, &y) == 3 &&
+			    month_of(mon) > 0 && d >= 1 && d <= 31) {
+				if (y < 50)
+					y += 2000;
+				else if (y < 1000)
+					y += 1900;
+				e->sent_day = days_from_civil(
+					(long)y, (unsigned)month_of(mon), d);
+				e->sent = 1;
+			}
+			break;
+		}
+	}
+	*day_r = e->sent_day;
+	return e->sent == 1;
+}
+
+static bool se_eval(struct se *e, const struct sn *n)
+{
+	const struct imap_search_msg *m = e->m;
+	long day;
+	switch (n->kind) {
+	case SK_ALL:
+		return true;
+	case SK_FLAG: {
+		unsigned f = maildir_flags_parse(str_from_cstr(m->letters));
+		return ((f & n->flag) != 0) != n->neg;
+	}
+	case SK_RECENT:
+		return m->recent;
+	case SK_NEW:
+		return m->recent && !(maildir_flags_parse(str_from_cstr(
+					      m->letters)) &
+				      MAILDIR_SEEN);
+	case SK_OLD:
+		return !m->recent;
+	case SK_KEYWORD:
+		return imap_search_has_keyword(m, n->str) != n->neg;
+	case SK_HEADER:
+		return m->text != NULL && se_header(e, n->hname, n);
+	case SK_BODY:
+		return m->text != NULL && se_body(e, n);
+	case SK_TEXT:
+		return m->text != NULL &&
+		       (se_header(e, NULL, n) || se_body(e, n));
+	case SK_BEFORE:
+	case SK_ON:
+	case SK_SINCE:
+		day = (long)(m->internal_date >= 0
+				     ? m->internal_date / 86400
+				     : (m->internal_date - 86399) / 86400);
+		return n->kind == SK_BEFORE ? day < n->day
+		       : n->kind == SK_ON   ? day == n->day
+					    : day >= n->day;
+	case SK_SENTBEFORE:
+	case SK_SENTON:
+	case SK_SENTSINCE:
+		if (m->text == NULL || !se_sent(e, &day))
+			return false;
+		return n->kind == SK_SENTBEFORE ? day < n->day
+		       : n->kind == SK_SENTON	? day == n->day
+						: day >= n->day;
+	case SK_LARGER:
+		return m->size > n->num;
+	case SK_SMALLER:
+		return m->size < n->num;
+	case SK_SEQ:
+		return imap_seqset_has(n->str, m->seq, m->max_seq);
+	case SK_UID:
+		return imap_seqset_has(n->str, m->uid, m->max_uid);
+	case SK_NOT:
+		return !se_eval(e, &n->kids[0]);
+	case SK_OR:
+		return se_eval(e, &n->kids[0]) || se_eval(e, &n->kids[1]);
+	case SK_AND:
+		for (size_t i = 0; i < n->nkids; i++)
+			if (!se_eval(e, &n->kids[i]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+bool imap_search_match(const struct imap_search *s,
+		       const struct imap_search_msg *m)
+{
+	struct se e;
+	memset(&e, 0, sizeof e);
+	e.m = m;
+	buf_init(&e.body, 64u << 20);
+	bool r = se_eval(&e, &s->root);
+	mime_free(&e.root);
+	buf_deinit(&e.body);
+	return r;
+}
+
+/* ---- the command --------------------------------------------------------- */
+
+static uint64_t crlf_size(const char *p, size_t len)
+{
+	uint64_t n = len;
+	for (size_t i = 0; i < len; i++)
+		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r'))
+			n++;
+	return n;
+}
+
+void imap_search_cmd(struct mra_conn *c, const char *tag,
+		     struct maildir_folder *f, const bool *recent, bool uid,
+		     const struct imap_arg *args, size_t n)
+{
+	struct imap_search *s = NULL;
+	const char *err = NULL;
+	int r = imap_search_parse(args, n, &s, &err);
+	if (r == IMAP_SEARCH_CHARSET) {
+		(void)mra_conn_printf(c, "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
+					 "Unsupported charset.\r\n",
+				      tag);
+		return;
+	}
+	if (r < 0) {
+		(void)mra_conn_printf(c, "%s BAD %s\r\n", tag, err);
+		return;
+	}
+	struct buf msg;
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	(void)mra_conn_write(c, "* SEARCH", 8);
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *mm = &f->msgs[i];
+		struct imap_search_msg m = {
+			.seq = (uint32_t)(i + 1),
+			.uid = mm->uid,
+			.max_seq = (uint32_t)f->n,
+			.max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
+			.letters = mm->letters,
+			.recent = recent[i],
+			.size = mm->vsize,
+			.internal_date = mm->mtime,
+			.folder = f,
+			.msg = mm,
+		};
+		bool need_text = imap_search_needs_text(s) ||
+				 (imap_search_needs_size(s) && mm->vsize == 0);
+		if (need_text) {
+			buf_reset(&msg);
+			if (maildir_msg_read(f, mm, &msg) < 0)
+				continue; /* expunged meanwhile */
+			m.text = msg.p ? msg.p : "";
+			m.len = msg.len;
+			m.size = mm->vsize = crlf_size(m.text, m.len);
+		}
+		if (imap_search_match(s, &m))
+			(void)mra_conn_printf(c, " %lu",
+					      uid ? (unsigned long)mm->uid
+						  : (unsigned long)(i + 1));
+	}
+	(void)mra_conn_write(c, "\r\n", 2);
+	buf_deinit(&msg);
+	imap_search_free(&s);
+	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);
+}

@@ -1,0 +1,73 @@
+/*
+ * IMAP SEARCH (RFC 3501 §6.4.4): the search keys are parsed once into a
+ * tree (bounded depth), then evaluated per message; header and body keys
+ * read the message and match case-insensitively on decoded UTF-8 (RFC
+ * 2047 header words, base64/quoted-printable text parts, charsets).
+ */
+#ifndef YOUJU_MRA_IMAP_SEARCH_H
+#define YOUJU_MRA_IMAP_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "imap_parse.h"
+
+struct mra_conn;
+struct maildir_folder;
+struct imap_search;
+
+/* NOT/OR/parenthesis nesting allowed in one search. */
+#define IMAP_SEARCH_DEPTH_MAX 64
+
+/* Parse results besides 0. */
+#define IMAP_SEARCH_BAD -1     /* syntax: BAD */
+#define IMAP_SEARCH_CHARSET -2 /* NO [BADCHARSET (UTF-8 US-ASCII)] */
+
+/*
+ * Parses the SEARCH arguments args[0..n) (an optional CHARSET first).
+ * Returns 0 with *s_r (free with imap_search_free), or IMAP_SEARCH_BAD
+ * with *error_r (static text), or IMAP_SEARCH_CHARSET.
+ */
+int imap_search_parse(const struct imap_arg *args, size_t n,
+		      struct imap_search **s_r, const char **error_r);
+void imap_search_free(struct imap_search **s);
+
+/* What the evaluation needs besides flags and numbers. */
+bool imap_search_needs_text(const struct imap_search *s);
+bool imap_search_needs_size(const struct imap_search *s);
+
+/* One message as the evaluation sees it. */
+struct imap_search_msg {
+	uint32_t seq, uid;
+	uint32_t max_seq, max_uid; /* the values of "*" */
+	const char *letters;       /* maildir info letters */
+	bool recent;
+	uint64_t size;             /* RFC822.SIZE (CR LF) */
+	time_t internal_date;
+	const char *text;          /* the message (LF or CR LF), or NULL */
+	size_t len;
+	/* for KEYWORD: the folder's dovecot-keywords table and the message;
+	   NULL (no keywords) in tests and the fuzz target */
+	const struct maildir_folder *folder;
+	const struct maildir_msg *msg;
+};
+
+/* Does m match?  Text keys fail on a message without text. */
+bool imap_search_match(const struct imap_search *s,
+		       const struct imap_search_msg *m);
+
+/* KEYWORD: does m carry the keyword (through dovecot-keywords)? */
+bool imap_search_has_keyword(const struct imap_search_msg *m,
+			     const char *keyword);
+
+/*
+ * The whole SEARCH / UID SEARCH command on folder f (recent[i] per
+ * message): "* SEARCH ..." and the tagged reply.
+ */
+void imap_search_cmd(struct mra_conn *c, const char *tag,
+		     struct maildir_folder *f, const bool *recent, bool uid,
+		     const struct imap_arg *args, size_t n);
+
+#endif
