@@ -221,6 +221,9 @@ static const struct conf_param mta_params[] = {
 		"regexp: or pcre: table applied to each message header."),
 	P_STR("body_checks", "",
 		"regexp: or pcre: table applied to each body line."),
+	P_STR("recipient_delimiter", "",
+		"Characters that start an address extension (user+ext@domain); "
+		"empty: none."),
 	P_LIST("parent_domain_matches_subdomains", "smtpd_access_maps",
 		 "Where a parent domain entry also matches its subdomains."),
 	P_INT("reject_code", "554", 400, 599, "Reply code of reject."),

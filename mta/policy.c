@@ -95,6 +95,16 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	    (unsigned)int_or(c, "non_fqdn_reject_code", 504);
 	o.invalid_hostname_reject_code =
 	    (unsigned)int_or(c, "invalid_hostname_reject_code", 501);
+	if (conf_find_param(tables(), "recipient_delimiter")) {
+		const char *d = conf_str(c, "recipient_delimiter");
+		if (strlen(d) >= sizeof(o.recipient_delimiter)) {
+			snprintf(err, errsz,
+				 "recipient_delimiter: too long: %s", d);
+			free(p);
+			return NULL;
+		}
+		memcpy(o.recipient_delimiter, d, strlen(d) + 1);
+	}
 	if (conf_find_param(tables(), "parent_domain_matches_subdomains"))
 		o.parent_matches_subdomains = list_has(
 		    c, "parent_domain_matches_subdomains", "smtpd_access_maps");

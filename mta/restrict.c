@@ -563,7 +563,27 @@ static int lookup_domain(const struct restrict_list *rl, struct restrict_ctx *c,
 	return 0;
 }
 
-/* access(5) for an address: user@domain, domain (and parents), user@. */
+/*
+ * Where the address extension starts (recipient_delimiter: any of its
+ * characters), or 0 when there is none.  A local part that starts with
+ * the delimiter has no extension ("+x@d" stays whole), as in Postfix.
+ */
+static size_t ext_start(const struct restrict_opts *o, const char *addr,
+			size_t local_len)
+{
+	if (o->recipient_delimiter[0] == '\0')
+		return 0;
+	for (size_t i = 1; i < local_len; i++) {
+		if (strchr(o->recipient_delimiter, addr[i]) != NULL)
+			return i;
+	}
+	return 0;
+}
+
+/*
+ * access(5) for an address: user+ext@domain, user@domain, domain (and its
+ * parents), user+ext@, user@.  The null sender is looked up as "<>".
+ */
 static enum step_result check_addr(const struct restrict_list *rl,
 				   struct restrict_ctx *c, struct map *m,
 				   const char *addr, const char *class,
@@ -571,22 +591,33 @@ static enum step_result check_addr(const struct restrict_list *rl,
 {
 	enum step_result r = S_DUNNO;
 	const char *key = addr[0] ? addr : "<>";
+	char k[MAP_KEY_MAX + 1];
 	if (lookup(rl, c, m, key, addr, class, out, depth, &r))
 		return r;
 	if (!map_is_fixed(m) || addr[0] == '\0')
 		return S_DUNNO;
 	const char *at = strrchr(addr, '@');
+	size_t ul = at ? (size_t)(at - addr) : strlen(addr);
+	size_t ext = ext_start(&rl->o, addr, ul);
+	if (ext > 0 && strlen(addr) - (ul - ext) < sizeof(k)) {
+		/* user@domain without the extension */
+		fmt(k, sizeof(k), "%.*s%s", (int)ext, addr, at ? at : "");
+		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
+			return r;
+	}
 	if (at == NULL)
 		return S_DUNNO;
 	if (lookup_domain(rl, c, m, at + 1, addr, class, out, depth, &r))
 		return r;
-	char user[MAP_KEY_MAX + 1];
-	size_t ul = (size_t)(at - addr) + 1;
-	if (ul < sizeof(user)) {
-		memcpy(user, addr, ul);
-		user[ul] = '\0';
-		if (lookup(rl, c, m, user, addr, class, out, depth, &r))
+	if (ul + 1 < sizeof(k)) {
+		fmt(k, sizeof(k), "%.*s@", (int)ul, addr);
+		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
 			return r;
+		if (ext > 0) {
+			fmt(k, sizeof(k), "%.*s@", (int)ext, addr);
+			if (lookup(rl, c, m, k, addr, class, out, depth, &r))
+				return r;
+		}
 	}
 	return S_DUNNO;
 }

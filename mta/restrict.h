@@ -78,6 +78,7 @@ struct restrict_opts {
 	unsigned invalid_hostname_reject_code; /* 501 */
 	bool parent_matches_subdomains;	       /* smtpd_access_maps in
 						  parent_domain_matches_subdomains */
+	char recipient_delimiter[16];	       /* "": no address extensions */
 };
 
 /* Postfix's defaults. */
