@@ -203,7 +203,11 @@ static const struct conf_param mta_params[] = {
 	P_LIST("smtpd_end_of_data_restrictions", "",
 		 "Restrictions applied after the message's final dot."),
 	P_BOOL("smtpd_delay_reject", "yes",
-		 "Apply client, helo and sender restrictions at RCPT."),
+		 "Apply client, helo and sender restrictions at RCPT "
+		 "(no: at connect, HELO/EHLO and MAIL)."),
+	P_BOOL("smtpd_peername_lookup", "yes",
+		 "Look the client's name up (PTR, forward-confirmed) at "
+		 "connect; no: every client is \"unknown\"."),
 	P_TIME("smtpd_error_sleep_time", "1s", 0, HOUR_,
 		 "Delay of each reply once the soft error limit is reached."),
 	P_INT("smtpd_soft_error_limit", "10", 1, 100000,

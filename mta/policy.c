@@ -135,9 +135,9 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	p->delay_reject =
 	    conf_find_param(tables(), "smtpd_delay_reject") == NULL ||
 	    conf_bool(c, "smtpd_delay_reject");
-	if (!p->delay_reject)
-		log_warning("smtpd_delay_reject = no is not supported: "
-			    "restrictions are applied at RCPT");
+	p->peername_lookup =
+	    conf_find_param(tables(), "smtpd_peername_lookup") == NULL ||
+	    conf_bool(c, "smtpd_peername_lookup");
 	p->helo_required = conf_bool(c, "smtpd_helo_required");
 	p->error_sleep_ms =
 	    (unsigned)int_or(c, "smtpd_error_sleep_time", 1) * 1000;

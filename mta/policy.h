@@ -20,6 +20,7 @@ struct smtpd_policy {
 	unsigned refs;
 	struct restrict_list *stage[RESTRICT_NSTAGES];
 	bool delay_reject;
+	bool peername_lookup; /* smtpd_peername_lookup */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;

@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "dir.h"
+#include "dnscheck.h"
 #include "log.h"
 #include "net.h"
 #include "policy.h"
@@ -36,6 +37,8 @@
 
 static void session_run(struct session *s);
 static void session_free(struct session *s);
+static void greet(struct session *s);
+static void connect_finish(struct session *s);
 
 /* The command name as Postfix logs it: "lost connection after RCPT" */
 const char *smtpd_verb_log(const struct session *s)
@@ -124,7 +127,9 @@ void smtpd_transaction_reset(struct session *s)
 	s->nrcpt = 0;
 	s->id[0] = '\0';
 	queue_file_free(&s->qf);
-	memset(&s->tx, 0, sizeof(s->tx));
+	/* flags of the connect and HELO stages hold for every transaction */
+	s->tx = s->early;
+	s->tx_defer = false;
 	s->cl_action = CLEANUP_NONE;
 	s->cl_text[0] = '\0';
 	buf_reset(&s->hdr);
@@ -153,20 +158,24 @@ static const char *sender_text(const struct session *s)
 static void log_what(struct session *s, const char *what, const char *cmd,
 		     const char *rep, const char *to)
 {
-	char helo[SMTPD_HELO_MAX * 4 + 8];
-	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	/* Postfix's log_whatsup(): from=, to= and helo= only once known
+	   (a reject at CONNECT has none of them) */
+	char helo[SMTPD_HELO_MAX * 4 + 16] = "";
+	char from[SMTP_ADDR_MAX + 16] = "", rcpt[SMTP_ADDR_MAX + 16] = "";
+	const char *h =
+	    s->log_helo ? s->log_helo : (s->have_helo ? s->helo : NULL);
+	if (h != NULL) {
+		char esc[SMTPD_HELO_MAX * 4 + 8];
+		log_escape(esc, sizeof(esc), h, strlen(h));
+		snprintf(helo, sizeof(helo), " helo=<%s>", esc);
+	}
+	if (s->have_mail)
+		snprintf(from, sizeof(from), " from=<%s>", s->mail.addr);
 	if (to != NULL)
-		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s> "
-			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
-			 s->addr, rep, sender_text(s), to,
-			 s->esmtp ? "ESMTP" : "SMTP", helo);
-	else
-		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> "
-			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
-			 s->addr, rep, sender_text(s),
-			 s->esmtp ? "ESMTP" : "SMTP", helo);
+		snprintf(rcpt, sizeof(rcpt), " to=<%.*s>", SMTP_ADDR_MAX, to);
+	log_info("%s: %s: %s from %s[%s]: %s;%s%s proto=%s%s",
+		 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name, s->addr, rep,
+		 from, rcpt, s->esmtp ? "ESMTP" : "SMTP", helo);
 }
 
 void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
@@ -205,6 +214,12 @@ static void ctx_fill(struct session *s, const char *rcpt)
 	s->rc.ill_pipelining = s->ill_pipelining;
 	s->rc.client_name = s->name;
 	s->rc.client_addr = s->addr;
+	if (s->name_dns != 0) {
+		s->rc.client_dns = s->name_dns;
+		s->rc.client_rdns = s->ptr_dns;
+		memcpy(s->rc.client_fcrdns, s->ptr_name,
+		       sizeof(s->rc.client_fcrdns));
+	}
 	s->rc.helo = s->helo;
 	s->rc.sender = sender_text(s);
 	s->rc.rcpt = rcpt;
@@ -224,9 +239,19 @@ static enum restrict_result run_stages(struct session *s,
 	return RESTRICT_PERMIT;
 }
 
-/* RCPT: the client, helo and sender stages run here (smtpd_delay_reject;
-   "no" is not implemented and behaves the same, see docs/mta.md), then
-   relay, then recipient (Postfix's order). */
+/* A defer_if_permit left by an earlier command (smtpd_delay_reject = no)
+   still waits for a final permit. */
+static void defer_load(struct session *s, bool pending, const char *reply)
+{
+	if (!pending || s->rc.defer_if_permit)
+		return;
+	s->rc.defer_if_permit = true;
+	memcpy(s->rc.defer_reply, reply, sizeof(s->rc.defer_reply));
+}
+
+/* RCPT: with smtpd_delay_reject (the default) the client, helo and
+   sender stages run here, then relay, then recipient (Postfix's order);
+   without it the first three ran at connect, HELO and MAIL. */
 static void rcpt_check(struct session *s)
 {
 	static const enum restrict_stage st[] = {
@@ -234,7 +259,66 @@ static void rcpt_check(struct session *s)
 	    RESTRICT_RECIPIENT};
 	ctx_fill(s, s->job_rcpt.addr);
 	s->rc.rcpt_local = s->job_dir != DIR_RCPT_REMOTE;
-	s->job_res = run_stages(s, st, 5);
+	if (s->pol->delay_reject) {
+		s->job_res = run_stages(s, st, 5);
+		return;
+	}
+	defer_load(s, s->sess_defer, s->sess_defer_reply);
+	defer_load(s, s->tx_defer, s->tx_defer_reply);
+	s->job_res = run_stages(s, st + 3, 2);
+}
+
+/* Connect (worker): the client's name, as Postfix's smtpd_peer_init():
+   the PTR name when forward-confirmed, else "unknown"; then, with
+   smtpd_delay_reject = no, the client restrictions. */
+static void connect_run(struct session *s)
+{
+	char ptr[SMTPD_NAME_MAX + 1] = "";
+	enum dns_status pst = DNS_NOTFOUND, st = DNS_NOTFOUND;
+	if (s->pol->peername_lookup)
+		st = dns_client_name(s->addr, ptr, sizeof(ptr), &pst);
+	s->name_dns = 1 + (int)st;
+	s->ptr_dns = 1 + (int)pst;
+	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
+		 pst == DNS_OK ? ptr : "");
+	snprintf(s->name, sizeof(s->name), "%s",
+		 st == DNS_OK ? ptr : "unknown");
+	s->job_res = RESTRICT_DUNNO;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {
+		ctx_fill(s, "");
+		s->job_res = restrict_eval(s->pol->stage[RESTRICT_CLIENT],
+					   &s->rc, s->job_reply);
+	}
+}
+
+/* HELO/EHLO or MAIL with smtpd_delay_reject = no (worker). */
+static void early_run(struct session *s, enum restrict_stage stage)
+{
+	ctx_fill(s, "");
+	if (stage == RESTRICT_HELO)
+		s->rc.helo = s->job_helo;
+	else
+		s->rc.sender = s->mail.addr;
+	defer_load(s, s->sess_defer, s->sess_defer_reply);
+	s->job_res = restrict_eval(s->pol->stage[stage], &s->rc, s->job_reply);
+}
+
+/* Keeps a stage's flags and pending defer for later commands. */
+static void early_keep(struct session *s, struct tx_flags *f, bool *defer,
+		       char *defer_reply)
+{
+	f->discard |= s->rc.discard;
+	f->hold |= s->rc.hold;
+	for (size_t i = 0;
+	     i < s->rc.nprepend && f->nprepend < RESTRICT_PREPEND_MAX; i++)
+		memcpy(f->prepend[f->nprepend++], s->rc.prepend[i],
+		       RESTRICT_REPLY_MAX);
+	s->rc.nprepend = 0;
+	if (s->rc.defer_if_permit) {
+		*defer = true;
+		memcpy(defer_reply, s->rc.defer_reply, RESTRICT_REPLY_MAX);
+	}
 }
 
 /* ------------------------------------------------------------------ jobs */
@@ -284,6 +368,15 @@ static void job_run(void *ctx)
 {
 	struct session *s = ctx;
 	switch (s->job) {
+	case JOB_CONNECT:
+		connect_run(s);
+		break;
+	case JOB_HELO:
+		early_run(s, RESTRICT_HELO);
+		break;
+	case JOB_MAIL:
+		early_run(s, RESTRICT_SENDER);
+		break;
 	case JOB_RCPT:
 		s->job_dir =
 		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
@@ -474,16 +567,10 @@ enum {
 
 typedef void cmd_fn(struct session *s, struct str args);
 
-static void cmd_helo(struct session *s, struct str args, bool esmtp)
+/* The HELO/EHLO reply; s->job_helo holds the name. */
+static void helo_accept(struct session *s, bool esmtp)
 {
-	if (args.len == 0) {
-		smtpd_reply_err(s, "501 Syntax: %s hostname",
-				esmtp ? "EHLO" : "HELO");
-		return;
-	}
-	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
-	memcpy(s->helo, args.p, n);
-	s->helo[n] = '\0';
+	memcpy(s->helo, s->job_helo, sizeof(s->helo));
 	s->have_helo = true;
 	s->esmtp = esmtp;
 	smtpd_transaction_reset(s);
@@ -514,6 +601,44 @@ static void cmd_helo(struct session *s, struct str args, bool esmtp)
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
 	smtpd_reply(s, "250 SMTPUTF8");
+}
+
+static void cmd_helo(struct session *s, struct str args, bool esmtp)
+{
+	if (args.len == 0) {
+		smtpd_reply_err(s, "501 Syntax: %s hostname",
+				esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
+	memcpy(s->job_helo, args.p, n);
+	s->job_helo[n] = '\0';
+	s->job_esmtp = esmtp;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_HELO]) > 0) {
+		if (!smtpd_job_submit(s, JOB_HELO))
+			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
+		return;
+	}
+	helo_accept(s, esmtp);
+}
+
+/* smtpd_helo_restrictions done (JOB_HELO): as Postfix's helo_cmd(), a
+   rejected HELO leaves the session as it was. */
+static void helo_checked(struct session *s)
+{
+	const char *cmd = s->job_esmtp ? "EHLO" : "HELO";
+	s->log_helo = s->job_helo;
+	smtpd_log_events(s, cmd, NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		smtpd_log_reject(s, cmd, s->job_reply, NULL);
+		s->log_helo = NULL;
+		smtpd_reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	s->log_helo = NULL;
+	early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
+	helo_accept(s, s->job_esmtp);
 }
 
 static void cmd_ehlo_(struct session *s, struct str args)
@@ -554,6 +679,14 @@ static bool parse_ok(struct session *s, enum smtp_parse_err r, struct str bad,
 	return false;
 }
 
+static void mail_accept(struct session *s)
+{
+	s->have_mail = true;
+	s->nrcpt = 0;
+	s->ok[SMTP_VERB_MAIL]++;
+	smtpd_reply(s, "250 2.1.0 Ok");
+}
+
 static void cmd_mail(struct session *s, struct str args)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
@@ -582,10 +715,32 @@ static void cmd_mail(struct session *s, struct str args)
 		memset(&s->mail, 0, sizeof(s->mail));
 		return;
 	}
-	s->have_mail = true;
-	s->nrcpt = 0;
-	s->ok[SMTP_VERB_MAIL]++;
-	smtpd_reply(s, "250 2.1.0 Ok");
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_SENDER]) > 0) {
+		if (!smtpd_job_submit(s, JOB_MAIL)) {
+			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
+			memset(&s->mail, 0, sizeof(s->mail));
+		}
+		return;
+	}
+	mail_accept(s);
+}
+
+/* smtpd_sender_restrictions done (JOB_MAIL, smtpd_delay_reject = no) */
+static void mail_checked(struct session *s)
+{
+	s->have_mail = true; /* for the log's from=<> */
+	smtpd_log_events(s, "MAIL", NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		smtpd_log_reject(s, "MAIL", s->job_reply, NULL);
+		s->have_mail = false;
+		memset(&s->mail, 0, sizeof(s->mail));
+		smtpd_reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	s->tx_defer = false;
+	early_keep(s, &s->tx, &s->tx_defer, s->tx_defer_reply);
+	mail_accept(s);
 }
 
 static void cmd_rcpt(struct session *s, struct str args)
@@ -862,6 +1017,12 @@ static void command(struct session *s, struct str line)
 		smtpd_reply_err(s, "500 5.5.2 Error: line too long");
 		return;
 	}
+	if (s->access_denied && v != SMTP_VERB_QUIT && v != SMTP_VERB_UNKNOWN) {
+		/* Postfix, after a client reject at connect (RFC 5321 3.1) */
+		smtpd_reply_err(s, "503 5.7.0 Error: access denied for %s[%s]",
+				s->name, s->addr);
+		return;
+	}
 	unsigned flags = cmd_table[v].flags;
 	if (s->svc == SMTPD_SVC_SUBMISSION && s->srv->tls != NULL &&
 	    !s->tls_on && !(flags & CMD_PRE_TLS)) {
@@ -1041,6 +1202,15 @@ static void job_done(void *ctx)
 	}
 	s->state = S_COMMAND;
 	switch (kind) {
+	case JOB_CONNECT:
+		connect_finish(s);
+		break;
+	case JOB_HELO:
+		helo_checked(s);
+		break;
+	case JOB_MAIL:
+		mail_checked(s);
+		break;
 	case JOB_RCPT:
 		rcpt_finish(s);
 		break;
@@ -1174,7 +1344,7 @@ static void session_run(struct session *s)
 			smtpd_transaction_reset(s);
 			s->state = S_COMMAND;
 			if (implicit)
-				smtpd_reply(s, "220 %s", s->srv->cfg.banner);
+				greet(s);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -1390,6 +1560,49 @@ static bool client_limits(struct session *s)
 	return true;
 }
 
+/* The first reply: the banner, or the client stage's reject with
+   smtpd_delay_reject = no (Postfix then answers 503 to all but QUIT). */
+static void greet(struct session *s)
+{
+	s->state = S_COMMAND;
+	if (s->access_denied)
+		smtpd_reply(s, "%s", s->deny_reply);
+	else
+		smtpd_reply(s, "220 %s", s->srv->cfg.banner);
+}
+
+/* The client's name is known (JOB_CONNECT): log the connection, apply
+   the connection limits, then TLS (SMTPS) or the banner. */
+static void connect_finish(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	log_info("connect from %s[%s]", s->name, s->addr);
+	if (!client_limits(s)) {
+		s->state = S_CLOSING;
+		return;
+	}
+	smtpd_log_events(s, "CONNECT", NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		s->access_denied = true;
+		memcpy(s->deny_reply, s->job_reply, sizeof(s->deny_reply));
+		smtpd_log_reject(s, "CONNECT", s->deny_reply, NULL);
+	} else if (!s->pol->delay_reject) {
+		early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
+		s->tx = s->early;
+	}
+	if (s->svc != SMTPD_SVC_SMTPS) {
+		greet(s);
+		return;
+	}
+	s->tls = srv->tls ? tls_conn_new(srv->tls, s->fd, NULL) : NULL;
+	if (s->tls == NULL) {
+		s->state = S_CLOSING; /* nothing queued: closes at once */
+		return;
+	}
+	s->state = S_HANDSHAKE;
+	s->tls_want = EV_READ;
+}
+
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		  enum smtpd_service svc)
 {
@@ -1400,12 +1613,7 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	buf_init(&s->in, SMTPD_IN_MAX);
 	buf_init(&s->out, SMTPD_OUT_MAX);
 	snprintf(s->addr, sizeof(s->addr), "%s", peer);
-	/* TODO(issue 4): reverse DNS with forward confirmation in a worker;
-	   until then only loopback has a name, as Postfix would show it */
-	if (strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0)
-		snprintf(s->name, sizeof(s->name), "localhost");
-	else
-		snprintf(s->name, sizeof(s->name), "unknown");
+	snprintf(s->name, sizeof(s->name), "unknown");
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
 	s->last_verb = SMTP_VERB_UNKNOWN;
 	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
@@ -1416,35 +1624,28 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	s->io = ev_io_new(srv->loop, fd, 0, session_io, s);
 	s->timer = ev_timer_new(srv->loop, (uint64_t)srv->cfg.timeout_s * 1000,
 				session_timeout, s);
-	log_info("connect from %s[%s]", s->name, s->addr);
 	if (srv->cfg.max_sessions > 0 &&
 	    srv->sessions > srv->cfg.max_sessions) {
+		/* refused before the name lookup: no work for a flood */
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("too many connections: refusing %s[%s]", s->name,
 			    s->addr);
 		smtpd_reply(s, "421 4.7.0 %s Error: too many connections",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
 	} else if (!pol_ok) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		smtpd_reply(s, "421 4.3.5 %s Error: server configuration error",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
-	} else if (!client_limits(s)) {
+	} else if (!smtpd_job_submit(s, JOB_CONNECT)) {
+		/* the worker queue is full: the DNS lookup cannot wait */
+		log_info("connect from %s[%s]", s->name, s->addr);
+		log_warning("worker queue full: refusing %s[%s]", s->name,
+			    s->addr);
+		smtpd_reply(s, "421 4.3.2 %s Error: server busy",
+			    srv->cfg.hostname);
 		s->state = S_CLOSING;
-	} else if (svc == SMTPD_SVC_SMTPS) {
-		if (srv->tls == NULL) {
-			session_free(s);
-			return;
-		}
-		s->tls = tls_conn_new(srv->tls, fd, NULL);
-		if (s->tls == NULL) {
-			session_free(s);
-			return;
-		}
-		s->state = S_HANDSHAKE;
-		s->tls_want = EV_READ;
-	} else {
-		smtpd_reply(s, "220 %s", srv->cfg.banner);
-		s->state = S_COMMAND;
 	}
 	session_run(s);
 }

@@ -40,7 +40,19 @@ struct rcpt {
 	unsigned notify;
 };
 
-enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT, JOB_DATA };
+enum job_kind {
+	JOB_NONE,
+	JOB_CONNECT, /* the client's name; client restrictions (no delay) */
+	JOB_HELO,    /* helo restrictions (smtpd_delay_reject = no) */
+	JOB_MAIL,    /* sender restrictions (smtpd_delay_reject = no) */
+	JOB_RCPT,
+	JOB_SASL,
+	JOB_COMMIT,
+	JOB_DATA,
+};
+
+/* Longest client host name kept (RFC 1035 2.3.4). */
+#define SMTPD_NAME_MAX 255
 
 /* What the restrictions left for the transaction (access map actions). */
 struct tx_flags {
@@ -68,7 +80,9 @@ struct session {
 	bool freed_pending; /* teardown waits for the worker */
 
 	char addr[NET_ADDR_MAX];
-	char name[NET_ADDR_MAX];
+	char name[SMTPD_NAME_MAX + 1];	   /* forward-confirmed, or "unknown" */
+	char ptr_name[SMTPD_NAME_MAX + 1]; /* the PTR name, or "" */
+	int name_dns, ptr_dns; /* 1 + enum dns_status of the lookups */
 	char helo[SMTPD_HELO_MAX + 1];
 	bool have_helo, esmtp;
 	bool mynetworks;
@@ -92,7 +106,16 @@ struct session {
 	enum restrict_result job_res;
 	char job_reply[RESTRICT_REPLY_MAX];
 	struct tx_flags tx;
-	struct buf hdr; /* the logical header being read */
+	/* smtpd_delay_reject = no: what the connect and HELO stages left
+	   (tx starts from early), and their pending defer_if_permit */
+	bool access_denied; /* the client stage rejected at connect */
+	char deny_reply[RESTRICT_REPLY_MAX];
+	struct tx_flags early;
+	bool sess_defer, tx_defer; /* client+helo stages; MAIL stage */
+	char sess_defer_reply[RESTRICT_REPLY_MAX];
+	char tx_defer_reply[RESTRICT_REPLY_MAX];
+	const char *log_helo; /* the HELO name being checked, for the log */
+	struct buf hdr;	      /* the logical header being read */
 	bool hdr_truncated;
 	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
 	char cl_text[CLEANUP_TEXT_MAX + 1];
@@ -110,6 +133,8 @@ struct session {
 	/* the worker job in flight */
 	enum job_kind job;
 	struct smtp_rcpt job_rcpt;
+	char job_helo[SMTPD_HELO_MAX + 1];
+	bool job_esmtp;
 	enum dir_rcpt job_dir;
 	char *job_in;
 	unsigned job_inlen;
