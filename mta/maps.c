@@ -567,8 +567,18 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 	const char *path = spec;
 	if (colon != NULL && spec[0] != '/') {
 		if (!type_of(spec, (size_t)(colon - spec), &type)) {
-			set_err(err, errsz, "%s: unsupported map type %.*s",
-				spec, (int)(colon - spec), spec);
+			/* DESIGN: only youju-authd holds database
+			   credentials, so no SQL table is opened here */
+			bool sql = strncmp(spec, "mysql:", 6) == 0 ||
+				   strncmp(spec, "pgsql:", 6) == 0 ||
+				   strncmp(spec, "sqlite:", 7) == 0;
+			set_err(err, errsz, "%s: unsupported map type %.*s%s",
+				spec, (int)(colon - spec), spec,
+				sql ? " (youju-mta reads no database: put the "
+				      "entries in a text, cidr:, regexp: or "
+				      "pcre: table; see docs/mta.md, \"SQL "
+				      "access tables\")"
+				    : "");
 			return NULL;
 		}
 		path = colon + 1;

@@ -148,11 +148,6 @@ const char *smtpd_proto_name(const struct session *s)
 	return "ESMTP";
 }
 
-static const char *sender_text(const struct session *s)
-{
-	return s->have_mail ? s->mail.addr : "";
-}
-
 /* Postfix: "NOQUEUE: reject: RCPT from host[ip]: <reply>; from=<> to=<>
    proto=ESMTP helo=<>" */
 static void log_what(struct session *s, const char *what, const char *cmd,
@@ -193,150 +188,9 @@ void smtpd_log_events(struct session *s, const char *cmd, const char *to)
 	s->rc.nevents = 0;
 }
 
-/* Keeps what the access maps asked of the transaction. */
-static void tx_merge(struct session *s)
-{
-	s->tx.discard |= s->rc.discard;
-	s->tx.hold |= s->rc.hold;
-	for (size_t i = 0;
-	     i < s->rc.nprepend && s->tx.nprepend < RESTRICT_PREPEND_MAX; i++)
-		memcpy(s->tx.prepend[s->tx.nprepend++], s->rc.prepend[i],
-		       RESTRICT_REPLY_MAX);
-	s->rc.nprepend = 0;
-}
-
-/* The restriction context for this session (worker or loop thread). */
-static void ctx_fill(struct session *s, const char *rcpt)
-{
-	memset(&s->rc, 0, sizeof(s->rc));
-	s->rc.mynetworks = s->mynetworks;
-	s->rc.authenticated = s->authenticated;
-	s->rc.ill_pipelining = s->ill_pipelining;
-	s->rc.client_name = s->name;
-	s->rc.client_addr = s->addr;
-	if (s->name_dns != 0) {
-		s->rc.client_dns = s->name_dns;
-		s->rc.client_rdns = s->ptr_dns;
-		memcpy(s->rc.client_fcrdns, s->ptr_name,
-		       sizeof(s->rc.client_fcrdns));
-	}
-	s->rc.helo = s->helo;
-	s->rc.sender = sender_text(s);
-	s->rc.rcpt = rcpt;
-}
-
-/* Evaluates the stages in order; the first reject ends it (worker). */
-static enum restrict_result run_stages(struct session *s,
-				       const enum restrict_stage *st, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (restrict_eval(s->pol->stage[st[i]], &s->rc, s->job_reply) ==
-		    RESTRICT_REJECT)
-			return RESTRICT_REJECT;
-	}
-	if (restrict_finish(&s->rc, s->job_reply))
-		return RESTRICT_REJECT;
-	return RESTRICT_PERMIT;
-}
-
-/* A defer_if_permit left by an earlier command (smtpd_delay_reject = no)
-   still waits for a final permit. */
-static void defer_load(struct session *s, bool pending, const char *reply)
-{
-	if (!pending || s->rc.defer_if_permit)
-		return;
-	s->rc.defer_if_permit = true;
-	memcpy(s->rc.defer_reply, reply, sizeof(s->rc.defer_reply));
-}
-
-/* RCPT: with smtpd_delay_reject (the default) the client, helo and
-   sender stages run here, then relay, then recipient (Postfix's order);
-   without it the first three ran at connect, HELO and MAIL. */
-static void rcpt_check(struct session *s)
-{
-	static const enum restrict_stage st[] = {
-	    RESTRICT_CLIENT, RESTRICT_HELO, RESTRICT_SENDER, RESTRICT_RELAY,
-	    RESTRICT_RECIPIENT};
-	ctx_fill(s, s->job_rcpt.addr);
-	s->rc.rcpt_local = s->job_dir != DIR_RCPT_REMOTE;
-	if (s->pol->delay_reject) {
-		s->job_res = run_stages(s, st, 5);
-		return;
-	}
-	defer_load(s, s->sess_defer, s->sess_defer_reply);
-	defer_load(s, s->tx_defer, s->tx_defer_reply);
-	s->job_res = run_stages(s, st + 3, 2);
-}
-
-/* Connect (worker): the client's name, as Postfix's smtpd_peer_init():
-   the PTR name when forward-confirmed, else "unknown"; then, with
-   smtpd_delay_reject = no, the client restrictions. */
-static void connect_run(struct session *s)
-{
-	char ptr[SMTPD_NAME_MAX + 1] = "";
-	enum dns_status pst = DNS_NOTFOUND, st = DNS_NOTFOUND;
-	if (s->pol->peername_lookup)
-		st = dns_client_name(s->addr, ptr, sizeof(ptr), &pst);
-	s->name_dns = 1 + (int)st;
-	s->ptr_dns = 1 + (int)pst;
-	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
-		 pst == DNS_OK ? ptr : "");
-	snprintf(s->name, sizeof(s->name), "%s",
-		 st == DNS_OK ? ptr : "unknown");
-	s->job_res = RESTRICT_DUNNO;
-	if (!s->pol->delay_reject &&
-	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {
-		ctx_fill(s, "");
-		s->job_res = restrict_eval(s->pol->stage[RESTRICT_CLIENT],
-					   &s->rc, s->job_reply);
-	}
-}
-
-/* HELO/EHLO or MAIL with smtpd_delay_reject = no (worker). */
-static void early_run(struct session *s, enum restrict_stage stage)
-{
-	ctx_fill(s, "");
-	if (stage == RESTRICT_HELO)
-		s->rc.helo = s->job_helo;
-	else
-		s->rc.sender = s->mail.addr;
-	defer_load(s, s->sess_defer, s->sess_defer_reply);
-	s->job_res = restrict_eval(s->pol->stage[stage], &s->rc, s->job_reply);
-}
-
-/* Keeps a stage's flags and pending defer for later commands. */
-static void early_keep(struct session *s, struct tx_flags *f, bool *defer,
-		       char *defer_reply)
-{
-	f->discard |= s->rc.discard;
-	f->hold |= s->rc.hold;
-	for (size_t i = 0;
-	     i < s->rc.nprepend && f->nprepend < RESTRICT_PREPEND_MAX; i++)
-		memcpy(f->prepend[f->nprepend++], s->rc.prepend[i],
-		       RESTRICT_REPLY_MAX);
-	s->rc.nprepend = 0;
-	if (s->rc.defer_if_permit) {
-		*defer = true;
-		memcpy(defer_reply, s->rc.defer_reply, RESTRICT_REPLY_MAX);
-	}
-}
-
 /* ------------------------------------------------------------------ jobs */
 
 static void job_done(void *ctx);
-
-/* Moves a committed message from active/ to hold/ (HOLD actions). */
-static int queue_hold(const struct session *s)
-{
-	char from[4096], to[4096];
-	const char *q = s->srv->cfg.queue_dir;
-	int a = snprintf(from, sizeof(from), "%s/active/%s", q, s->id);
-	int b = snprintf(to, sizeof(to), "%s/hold/%s", q, s->id);
-	if (a < 0 || b < 0 || (size_t)a >= sizeof(from) ||
-	    (size_t)b >= sizeof(to))
-		return -1;
-	return rename(from, to);
-}
 
 /* End of data (worker): end-of-data restrictions, then commit unless the
    message is rejected or discarded. */
@@ -346,22 +200,19 @@ static void commit_run(struct session *s)
 	s->job_res = RESTRICT_DUNNO;
 	s->job_rc = 0;
 	if (restrict_count(s->pol->stage[RESTRICT_EOD]) > 0) {
-		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
-		s->job_res = run_stages(s, st, 1);
+		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = smtpd_run_stages(s, st, 1);
 		s->tx.discard |= s->rc.discard;
 		s->tx.hold |= s->rc.hold;
 	}
 	if (s->job_res == RESTRICT_REJECT || s->tx.discard ||
 	    s->cl_action == CLEANUP_DISCARD)
 		return;
+	if (s->tx.hold || s->cl_action == CLEANUP_HOLD)
+		queue_file_set_hold(s->qf);
 	errno = 0;
 	s->job_rc = queue_file_commit(s->qf, &s->job_error);
 	s->job_errno = errno;
-	if (s->job_rc == 0 && (s->tx.hold || s->cl_action == CLEANUP_HOLD) &&
-	    queue_hold(s) < 0) {
-		s->tx.hold = false; /* stays in active/ */
-		s->cl_action = CLEANUP_NONE;
-	}
 }
 
 static void job_run(void *ctx)
@@ -369,24 +220,24 @@ static void job_run(void *ctx)
 	struct session *s = ctx;
 	switch (s->job) {
 	case JOB_CONNECT:
-		connect_run(s);
+		smtpd_connect_check(s);
 		break;
 	case JOB_HELO:
-		early_run(s, RESTRICT_HELO);
+		smtpd_early_check(s, RESTRICT_HELO);
 		break;
 	case JOB_MAIL:
-		early_run(s, RESTRICT_SENDER);
+		smtpd_early_check(s, RESTRICT_SENDER);
 		break;
 	case JOB_RCPT:
 		s->job_dir =
 		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
 		if (s->job_dir != DIR_RCPT_TEMPFAIL)
-			rcpt_check(s);
+			smtpd_rcpt_check(s);
 		break;
 	case JOB_DATA: {
 		static const enum restrict_stage st[] = {RESTRICT_DATA};
-		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
-		s->job_res = run_stages(s, st, 1);
+		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = smtpd_run_stages(s, st, 1);
 		break;
 	}
 	case JOB_SASL: {
@@ -421,58 +272,6 @@ bool smtpd_job_submit(struct session *s, enum job_kind kind)
 	}
 	s->state = S_WAIT;
 	return true;
-}
-
-/* ------------------------------------------------------------------ RCPT */
-
-static void rcpt_finish(struct session *s)
-{
-	struct smtp_rcpt *r = &s->job_rcpt;
-	char rep[RESTRICT_REPLY_MAX];
-
-	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
-		snprintf(rep, sizeof(rep),
-			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
-		return;
-	}
-	smtpd_log_events(s, "RCPT", r->addr);
-	if (s->job_res == RESTRICT_REJECT) {
-		smtpd_log_reject(s, "RCPT", s->job_reply, r->addr);
-		smtpd_reply_err(s, "%s", s->job_reply);
-		return;
-	}
-	if (s->job_dir == DIR_RCPT_UNKNOWN) {
-		snprintf(rep, sizeof(rep),
-			 "550 5.1.1 <%s>: Recipient address rejected: User "
-			 "unknown in virtual mailbox table",
-			 r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
-		return;
-	}
-	if (s->nrcpt == s->rcpt_cap) {
-		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
-	}
-	tx_merge(s);
-	struct rcpt *n = &s->rcpts[s->nrcpt++];
-	memcpy(n->addr, r->addr, sizeof(n->addr));
-	memcpy(n->orcpt, r->orcpt, sizeof(n->orcpt));
-	n->notify = r->notify;
-	if (s->id[0] == '\0') {
-		queue_new_id(s->id);
-		if (s->authenticated)
-			log_info("%s: client=%s[%s], sasl_method=%s, "
-				 "sasl_username=%s",
-				 s->id, s->name, s->addr, s->sasl_mech,
-				 s->sasl_user);
-		else
-			log_info("%s: client=%s[%s]", s->id, s->name, s->addr);
-	}
-	s->ok[SMTP_VERB_RCPT]++;
-	smtpd_reply(s, "250 2.1.5 Ok");
 }
 
 /* ------------------------------------------------------------------ AUTH */
@@ -637,7 +436,7 @@ static void helo_checked(struct session *s)
 		return;
 	}
 	s->log_helo = NULL;
-	early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
+	smtpd_early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
 	helo_accept(s, s->job_esmtp);
 }
 
@@ -739,7 +538,7 @@ static void mail_checked(struct session *s)
 		return;
 	}
 	s->tx_defer = false;
-	early_keep(s, &s->tx, &s->tx_defer, s->tx_defer_reply);
+	smtpd_early_keep(s, &s->tx, &s->tx_defer, s->tx_defer_reply);
 	mail_accept(s);
 }
 
@@ -789,7 +588,7 @@ static void data_checked(struct session *s)
 		smtpd_reply_err(s, "%s", s->job_reply);
 		return;
 	}
-	tx_merge(s);
+	smtpd_tx_merge(s);
 	data_go(s);
 }
 
@@ -1212,7 +1011,7 @@ static void job_done(void *ctx)
 		mail_checked(s);
 		break;
 	case JOB_RCPT:
-		rcpt_finish(s);
+		smtpd_rcpt_finish(s);
 		break;
 	case JOB_SASL:
 		auth_finish(s);
@@ -1587,7 +1386,8 @@ static void connect_finish(struct session *s)
 		memcpy(s->deny_reply, s->job_reply, sizeof(s->deny_reply));
 		smtpd_log_reject(s, "CONNECT", s->deny_reply, NULL);
 	} else if (!s->pol->delay_reject) {
-		early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
+		smtpd_early_keep(s, &s->early, &s->sess_defer,
+				 s->sess_defer_reply);
 		s->tx = s->early;
 	}
 	if (s->svc != SMTPD_SVC_SMTPS) {

@@ -171,6 +171,31 @@ void smtpd_log_events(struct session *s, const char *cmd, const char *to);
 /* Runs a job in the worker pool; false when the pool refused it. */
 bool smtpd_job_submit(struct session *s, enum job_kind kind);
 
+/* ------------------------------------------------------- smtpd_check.c */
+
+/* Fills s->rc for a restriction list (rcpt: "" when none), with the
+   client name found at connect. */
+void smtpd_ctx_fill(struct session *s, const char *rcpt);
+/* Evaluates the stages in order; the first reject ends it, then a
+   pending defer_if_permit (worker).  The reply goes to s->job_reply. */
+enum restrict_result smtpd_run_stages(struct session *s,
+				      const enum restrict_stage *st, size_t n);
+/* Worker: the restrictions of RCPT (after the directory lookup, whose
+   result is in s->job_dir), of the connection (the client's name, then
+   the client list with smtpd_delay_reject = no), and of HELO/EHLO
+   (s->job_helo) or MAIL (s->mail) with smtpd_delay_reject = no. */
+void smtpd_rcpt_check(struct session *s);
+void smtpd_connect_check(struct session *s);
+void smtpd_early_check(struct session *s, enum restrict_stage stage);
+/* Keeps what a stage left in s->rc (access map flags into f, a pending
+   defer_if_permit into *defer and defer_reply) for later commands. */
+void smtpd_early_keep(struct session *s, struct tx_flags *f, bool *defer,
+		      char *defer_reply);
+/* Adds s->rc's access map flags to the transaction. */
+void smtpd_tx_merge(struct session *s);
+/* The RCPT reply once JOB_RCPT is done. */
+void smtpd_rcpt_finish(struct session *s);
+
 /* -------------------------------------------------------- smtpd_data.c */
 
 /* After "354": creates the queue file with the envelope and Received:.
