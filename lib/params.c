@@ -205,6 +205,9 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("smtpd_delay_reject", "yes",
 		 "Apply client, helo and sender restrictions at RCPT "
 		 "(no: at connect, HELO/EHLO and MAIL)."),
+	P_BOOL("smtpd_reject_over_quota", "no",
+		 "Reject RCPT for a hosted mailbox over its Maildir++ quota "
+		 "(552 5.2.2 Mailbox full)."),
 	P_BOOL("smtpd_peername_lookup", "yes",
 		 "Look the client's name up (PTR, forward-confirmed) at "
 		 "connect; no: every client is \"unknown\"."),

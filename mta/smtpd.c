@@ -229,8 +229,10 @@ static void job_run(void *ctx)
 		smtpd_early_check(s, RESTRICT_SENDER);
 		break;
 	case JOB_RCPT:
-		s->job_dir =
-		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
+		s->job_dir = dir_check_rcpt_quota(
+		    s->srv->cfg.authd_socket, s->job_rcpt.addr,
+		    s->pol->mailbox_limit, s->mail.size,
+		    s->pol->reject_over_quota ? &s->job_full : NULL);
 		if (s->job_dir != DIR_RCPT_TEMPFAIL)
 			smtpd_rcpt_check(s);
 		break;

@@ -161,6 +161,18 @@ void smtpd_rcpt_finish(struct session *s)
 		smtpd_reply_err(s, "%s", s->job_reply);
 		return;
 	}
+	if (s->job_dir == DIR_RCPT_LOCAL && s->job_full &&
+	    s->pol->reject_over_quota) {
+		/* Postfix + VDA bounce the message at delivery; saying so at
+		   RCPT spares the bounce (docs/mta.md) */
+		snprintf(rep, sizeof(rep),
+			 "552 5.2.2 <%s>: Recipient address rejected: Mailbox "
+			 "full",
+			 r->addr);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
+		return;
+	}
 	if (s->job_dir == DIR_RCPT_UNKNOWN) {
 		snprintf(rep, sizeof(rep),
 			 "550 5.1.1 <%s>: Recipient address rejected: User "

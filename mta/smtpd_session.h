@@ -136,6 +136,7 @@ struct session {
 	char job_helo[SMTPD_HELO_MAX + 1];
 	bool job_esmtp;
 	enum dir_rcpt job_dir;
+	bool job_full; /* the mailbox is over quota (smtpd_reject_over_quota) */
 	char *job_in;
 	unsigned job_inlen;
 	bool job_start;

@@ -760,6 +760,51 @@ def test_directory_down_is_451_not_5xx(inst):
     assert r.startswith("550 5.1.1 <nobody@extmail.org>"), r
 
 
+def test_rcpt_over_quota_with_smtpd_reject_over_quota(inst):
+    """smtpd_reject_over_quota = yes: a hosted mailbox whose maildirsize
+    says full is refused at RCPT with 552 5.2.2 (default: accepted, and
+    delivery bounces it as Postfix + VDA)."""
+    import test_delivery
+    user = "full-rcpt@extmail.org"
+    test_delivery.add_mailbox(inst, user, quota="1000S,10C")
+    md = test_delivery.maildir_of(inst, user)
+    try:
+        os.makedirs(os.path.join(md, "new"), exist_ok=True)
+        with open(os.path.join(md, "maildirsize"), "w") as f:
+            f.write("1000S,10C\n900 3\n")
+        # not full yet: 100 bytes left
+        with settings(inst, smtpd_reject_over_quota="yes"):
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r.startswith("250"), r
+            # SIZE= says it would not fit
+            s = outside(inst)
+            assert s.docmd("MAIL FROM:<a@example.net> SIZE=200")[0] == 250
+            c, t = s.docmd(f"RCPT TO:<{user}>")
+            s.close()
+            assert (c, t.decode()) == (552, f"5.2.2 <{user}>: Recipient "
+                                       "address rejected: Mailbox full")
+            with open(os.path.join(md, "maildirsize"), "a") as f:
+                f.write("100 1\n")
+            since = inst.log_size()
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r == (f"552 5.2.2 <{user}>: Recipient address rejected: "
+                         "Mailbox full"), r
+            inst.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.2"
+                          r"\]: 552 5\.2\.2 <full-rcpt@extmail\.org>: "
+                          r"Recipient address rejected: Mailbox full;",
+                          since=since)
+            # the message count limit counts too
+            with open(os.path.join(md, "maildirsize"), "w") as f:
+                f.write("1000S,10C\n10 10\n")
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r.startswith("552 5.2.2"), r
+        # the default: accepted at RCPT
+        _, r = rcpt(inst, "a@example.net", to=user)
+        assert r.startswith("250"), r
+    finally:
+        test_delivery.del_mailbox(inst, user)
+
+
 # ------------------------------------------------------------- cleanup
 def test_header_and_body_checks(inst):
     hpath = etc(inst, "header_checks",
