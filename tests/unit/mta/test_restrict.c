@@ -189,6 +189,30 @@ static void test_stages(void)
 	test_assert(mk(RESTRICT_CLIENT,
 		       "check_client_access hash:/nonexistent/x") == NULL);
 	test_assert(mk(RESTRICT_CLIENT, "permit_foo") == NULL);
+	/* reply filters: d.d.d.d, each d a number or [n;n..m] */
+	static const char *const good_filters[] = {
+	    "reject_rbl_client z.test=127.0.0.2",
+	    "reject_rbl_client z.test=127.0.0.[2..11]",
+	    "reject_rbl_client z.test=127.0.[0;1].[2;4..6;255]",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		rl = mk(RESTRICT_CLIENT, good_filters[i]);
+		test_assert(rl != NULL);
+		restrict_free(&rl);
+	}
+	static const char *const bad_filters[] = {
+	    "reject_rbl_client z.test=127.0.0",
+	    "reject_rbl_client z.test=127.0.0.256",
+	    "reject_rbl_client z.test=127.0.0.[2..x]",
+	    "reject_rbl_client z.test=127.0.0.[5..2]",
+	    "reject_rbl_client z.test=127.0.0.[2",
+	    "reject_rbl_client z.test=127.0.0.2.",
+	    "reject_rbl_client z.test=",
+	    "reject_rbl_client z.test=1234.0.0.1",
+	};
+	for (size_t i = 0; i < sizeof(bad_filters) / sizeof(bad_filters[0]);
+	     i++)
+		test_assert(mk(RESTRICT_CLIENT, bad_filters[i]) == NULL);
 	rl = mk(RESTRICT_RECIPIENT, "permit");
 	test_assert(rl != NULL && !restrict_has_relay_guard(rl));
 	restrict_free(&rl);
