@@ -203,7 +203,14 @@ static const struct conf_param mta_params[] = {
 	P_LIST("smtpd_end_of_data_restrictions", "",
 		 "Restrictions applied after the message's final dot."),
 	P_BOOL("smtpd_delay_reject", "yes",
-		 "Apply client, helo and sender restrictions at RCPT."),
+		 "Apply client, helo and sender restrictions at RCPT "
+		 "(no: at connect, HELO/EHLO and MAIL)."),
+	P_BOOL("smtpd_reject_over_quota", "no",
+		 "Reject RCPT for a hosted mailbox over its Maildir++ quota "
+		 "(552 5.2.2 Mailbox full)."),
+	P_BOOL("smtpd_peername_lookup", "yes",
+		 "Look the client's name up (PTR, forward-confirmed) at "
+		 "connect; no: every client is \"unknown\"."),
 	P_TIME("smtpd_error_sleep_time", "1s", 0, HOUR_,
 		 "Delay of each reply once the soft error limit is reached."),
 	P_INT("smtpd_soft_error_limit", "10", 1, 100000,
@@ -221,6 +228,9 @@ static const struct conf_param mta_params[] = {
 		"regexp: or pcre: table applied to each message header."),
 	P_STR("body_checks", "",
 		"regexp: or pcre: table applied to each body line."),
+	P_STR("recipient_delimiter", "",
+		"Characters that start an address extension (user+ext@domain); "
+		"empty: none."),
 	P_LIST("parent_domain_matches_subdomains", "smtpd_access_maps",
 		 "Where a parent domain entry also matches its subdomains."),
 	P_INT("reject_code", "554", 400, 599, "Reply code of reject."),

@@ -3,13 +3,18 @@
  * for mailboxes and aliases (catch-alls included); when it finds nothing,
  * LOOKUP domain tells a hosted domain (the user is unknown: 550) from a
  * foreign one (relay rules decide).  Any temporary failure stays one, so
- * a directory outage gives 451, never "User unknown".
+ * a directory outage gives 451, never "User unknown".  With
+ * smtpd_reject_over_quota the mailbox's maildirsize is read as well.
  */
 #include "dir.h"
 
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "authc.h"
+#include "deliver.h"
+#include "maildir.h"
 #include "smtp_parse.h"
 
 const char *dir_rcpt_name(enum dir_rcpt r)
@@ -27,13 +32,56 @@ const char *dir_rcpt_name(enum dir_rcpt r)
 	return "?";
 }
 
+/* The maildirsize of the mailbox in r says full (Postfix + VDA's
+   virtual_overquota_bounce, moved to RCPT time). */
+static bool mailbox_full(const struct authc_reply *r, uint64_t default_limit,
+			 uint64_t msg_size)
+{
+	const char *type = authc_get(r, "TYPE");
+	const char *md = authc_get(r, "MAILDIR");
+	const char *qt = authc_get(r, "QUOTA");
+	uint64_t max_bytes = default_limit, max_count = 0;
+	struct maildir_quota q;
+	char root[PATH_MAX];
+	if (type == NULL || strcmp(type, "mailbox") != 0 || md == NULL ||
+	    md[0] != '/')
+		return false;
+	if (qt != NULL && qt[0] != '\0' &&
+	    deliver_quota_parse(qt, &max_bytes, &max_count) < 0)
+		return false;
+	if (max_bytes == 0 && max_count == 0)
+		return false;
+	int n = snprintf(root, sizeof(root), "%s", md);
+	if (n < 0 || (size_t)n >= sizeof(root))
+		return false;
+	if (maildir_quota_read(root, &q) != 1 || q.bytes < 0 || q.count < 0)
+		return false;
+	/* an unknown size is at least one byte: a mailbox exactly at its
+	   limit takes nothing more (delivery's "bytes + size > max") */
+	if (msg_size == 0)
+		msg_size = 1;
+	return (max_bytes > 0 && (uint64_t)q.bytes + msg_size > max_bytes) ||
+	       (max_count > 0 && (uint64_t)q.count + 1 > max_count);
+}
+
 enum dir_rcpt dir_check_rcpt(const char *authd_socket, const char *addr)
 {
+	return dir_check_rcpt_quota(authd_socket, addr, 0, 0, NULL);
+}
+
+enum dir_rcpt dir_check_rcpt_quota(const char *authd_socket, const char *addr,
+				   uint64_t default_limit, uint64_t msg_size,
+				   bool *full_r)
+{
 	const char *domain = smtp_addr_domain(addr);
+	if (full_r != NULL)
+		*full_r = false;
 	if (domain[0] == '\0')
 		return DIR_RCPT_REMOTE;
 	struct authc_reply r = {0};
 	enum authc_status st = authc_lookup_rcpt(authd_socket, addr, &r);
+	if (st == AUTHC_OK && full_r != NULL)
+		*full_r = mailbox_full(&r, default_limit, msg_size);
 	authc_reply_free(&r);
 	if (st == AUTHC_OK)
 		return DIR_RCPT_LOCAL;

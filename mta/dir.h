@@ -13,10 +13,24 @@ enum dir_rcpt {
 	DIR_RCPT_TEMPFAIL, /* the directory could not answer */
 };
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* Looks addr (local@domain, any case) up through the authd socket; the
    deadline is lib/authc's (authc_set_timeout() at start-up).  An address
    without a domain is never local. */
 enum dir_rcpt dir_check_rcpt(const char *authd_socket, const char *addr);
+
+/*
+ * dir_check_rcpt() that also tells whether a mailbox (not an alias) is
+ * over its Maildir++ quota (QUOTA from the directory, else default_limit
+ * bytes) with msg_size more bytes (0: unknown): *full_r.  Read-only: the
+ * mailbox's maildirsize as it is; a missing or unreadable one is "not
+ * full" (delivery recounts and decides).
+ */
+enum dir_rcpt dir_check_rcpt_quota(const char *authd_socket, const char *addr,
+				   uint64_t default_limit, uint64_t msg_size,
+				   bool *full_r);
 
 /* "remote", "local", "unknown", "tempfail" (logs, tests) */
 const char *dir_rcpt_name(enum dir_rcpt r);

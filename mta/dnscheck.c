@@ -167,31 +167,52 @@ enum dns_status dns_hostname(const char *name)
 	return any_of(name, types, 3);
 }
 
-enum dns_status dns_listed(const char *name, const char *zone, char *addr_r)
+enum dns_status dns_listed(const char *name, const char *zone,
+			   struct dns_listing *r)
 {
 	char q[NS_MAXDNAME + 1];
 	unsigned char ans[4096];
 	int len = 0;
+	struct rr rr[32];
+	int nrr = 0;
+	memset(r, 0, sizeof(*r));
 	int n = snprintf(q, sizeof(q), "%s.%s", name, zone);
 	if (n < 0 || (size_t)n >= sizeof(q))
 		return DNS_NOTFOUND;
 	enum dns_status st = query(q, ns_t_a, ans, sizeof(ans), &len);
 	if (st != DNS_OK)
 		return st;
-	if (addr_r != NULL) {
-		struct rr rr[32];
-		int nrr = 0;
-		addr_r[0] = '\0';
-		if (answers(ans, len, rr, 32, &nrr) < 0)
-			return DNS_RETRY;
-		for (int i = 0; i < nrr; i++) {
-			if (rr[i].type == ns_t_a && rr[i].rdlen == 4) {
-				if (inet_ntop(AF_INET, rr[i].rdata, addr_r,
-					      16) == NULL)
-					addr_r[0] = '\0';
-				break;
+	if (answers(ans, len, rr, 32, &nrr) < 0)
+		return DNS_RETRY;
+	for (int i = 0; i < nrr && r->naddr < DNS_LISTED_MAX; i++) {
+		if (rr[i].type == ns_t_a && rr[i].rdlen == 4)
+			memcpy(r->addr[r->naddr++], rr[i].rdata, 4);
+	}
+	if (r->naddr == 0)
+		return DNS_NOTFOUND; /* only a CNAME, say */
+	/* the reason: the first TXT record, its strings joined (RFC 1035
+	   3.3.14: one or more <character-string>s); a failure leaves it
+	   empty, as Postfix's reply without $rbl_reason */
+	if (query(q, ns_t_txt, ans, sizeof(ans), &len) != DNS_OK ||
+	    answers(ans, len, rr, 32, &nrr) < 0)
+		return DNS_OK;
+	for (int i = 0; i < nrr; i++) {
+		if (rr[i].type != ns_t_txt)
+			continue;
+		size_t o = 0;
+		for (int p = 0; p < rr[i].rdlen;) {
+			int sl = rr[i].rdata[p++];
+			for (int j = 0; j < sl && p < rr[i].rdlen; j++, p++) {
+				unsigned char ch = rr[i].rdata[p];
+				if (o + 1 >= sizeof(r->txt))
+					break;
+				/* a reply line: printable ASCII only */
+				r->txt[o++] =
+				    ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
 			}
 		}
+		r->txt[o] = '\0';
+		break;
 	}
 	return DNS_OK;
 }
@@ -217,19 +238,46 @@ bool dns_reverse_ip(const char *addr, char *out, size_t outsz)
 	return true;
 }
 
+/*
+ * A name a PTR record may give us: letters, digits, '-', '_' and dots,
+ * not all digits and dots (Postfix refuses a "numeric" name: it would
+ * pass for an address in access tables and logs).
+ */
+static bool name_ok(const char *n)
+{
+	bool alpha = false;
+	size_t len = strlen(n);
+	if (len == 0 || len > 253 || n[0] == '.' || n[0] == '-')
+		return false;
+	for (const char *c = n; *c; c++) {
+		unsigned char u = (unsigned char)*c;
+		if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
+		    u == '-' || u == '_')
+			alpha = true;
+		else if (!(u >= '0' && u <= '9') && u != '.')
+			return false;
+	}
+	return alpha;
+}
+
 /* Through NSS (/etc/hosts, then DNS) as Postfix's getnameinfo() does. */
-static enum dns_status name_nss(const char *addr, char *name, size_t namesz)
+static enum dns_status name_nss(const char *addr, char *name, size_t namesz,
+				enum dns_status *ptr_r)
 {
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST}, *ai = NULL;
+	*ptr_r = DNS_NOTFOUND;
 	if (getaddrinfo(addr, NULL, &hints, &ai) != 0)
 		return DNS_NOTFOUND;
 	int rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, name,
 			     (socklen_t)namesz, NULL, 0, NI_NAMEREQD);
 	freeaddrinfo(ai);
-	if (rc == EAI_AGAIN)
+	if (rc == EAI_AGAIN) {
+		*ptr_r = DNS_RETRY;
 		return DNS_RETRY;
-	if (rc != 0)
+	}
+	if (rc != 0 || !name_ok(name))
 		return DNS_NOTFOUND;
+	*ptr_r = DNS_OK;
 	hints = (struct addrinfo){.ai_socktype = SOCK_STREAM};
 	rc = getaddrinfo(name, NULL, &hints, &ai);
 	if (rc == EAI_AGAIN)
@@ -248,20 +296,23 @@ static enum dns_status name_nss(const char *addr, char *name, size_t namesz)
 	return ok ? DNS_OK : DNS_NOTFOUND;
 }
 
-enum dns_status dns_client_name(const char *addr, char *name, size_t namesz)
+enum dns_status dns_client_name(const char *addr, char *name, size_t namesz,
+				enum dns_status *ptr_r)
 {
 	struct sockaddr_in sa;
 	pthread_mutex_lock(&dns_lock);
 	sa = dns_server;
 	pthread_mutex_unlock(&dns_lock);
+	name[0] = '\0';
 	if (sa.sin_family != AF_INET)
-		return name_nss(addr, name, namesz);
+		return name_nss(addr, name, namesz, ptr_r);
 
 	/* a configured server: PTR and A/AAAA through it */
 	char rev[80], q[128];
 	unsigned char ans[4096];
 	int len = 0;
 	bool v6 = strchr(addr, ':') != NULL;
+	*ptr_r = DNS_NOTFOUND;
 	if (!dns_reverse_ip(addr, rev, sizeof(rev)))
 		return DNS_NOTFOUND;
 	int n = snprintf(q, sizeof(q), "%s.%s", rev,
@@ -269,22 +320,27 @@ enum dns_status dns_client_name(const char *addr, char *name, size_t namesz)
 	if (n < 0 || (size_t)n >= sizeof(q))
 		return DNS_NOTFOUND;
 	enum dns_status st = query(q, ns_t_ptr, ans, sizeof(ans), &len);
-	if (st != DNS_OK)
+	if (st != DNS_OK) {
+		*ptr_r = st;
 		return st;
+	}
 	struct rr rr[32];
 	int nrr = 0;
-	name[0] = '\0';
-	if (answers(ans, len, rr, 32, &nrr) < 0)
+	if (answers(ans, len, rr, 32, &nrr) < 0) {
+		*ptr_r = DNS_RETRY;
 		return DNS_RETRY;
+	}
 	for (int i = 0; i < nrr; i++) {
 		if (rr[i].type == ns_t_ptr &&
 		    dn_expand(ans, ans + len, rr[i].rdata, name, (int)namesz) >=
-			0)
+			0 &&
+		    name_ok(name))
 			break;
 		name[0] = '\0';
 	}
 	if (name[0] == '\0')
 		return DNS_NOTFOUND;
+	*ptr_r = DNS_OK;
 	st = query(name, v6 ? ns_t_aaaa : ns_t_a, ans, sizeof(ans), &len);
 	if (st != DNS_OK)
 		return st;

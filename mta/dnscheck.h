@@ -26,19 +26,33 @@ bool dns_set_server(const char *server);
 enum dns_status dns_mailhost(const char *domain);
 /* A, then AAAA, then MX (reject_unknown_helo_hostname). */
 enum dns_status dns_hostname(const char *name);
+/* What a block list says about a name. */
+#define DNS_LISTED_MAX 16
+#define DNS_TXT_MAX    256
+struct dns_listing {
+	size_t naddr;			       /* A records found */
+	unsigned char addr[DNS_LISTED_MAX][4]; /* e.g. 127.0.0.2 */
+	char txt[DNS_TXT_MAX];		       /* the TXT reason, or "" */
+};
+
 /*
- * Block list: an A record for name under zone (name is "d.c.b.a" for an
+ * Block list: A records for name under zone (name is "d.c.b.a" for an
  * IPv4 client, the nibbles for IPv6, or a domain for RHSBL).  DNS_OK when
- * listed; the first A record goes to addr_r (16 bytes, may be NULL).
+ * listed, with the addresses and the text of the first TXT record for the
+ * same name (control bytes replaced by '?') in *r.
  */
-enum dns_status dns_listed(const char *name, const char *zone, char *addr_r);
+enum dns_status dns_listed(const char *name, const char *zone,
+			   struct dns_listing *r);
 /* The reversed form of addr for a DNSBL query; false if not an address. */
 bool dns_reverse_ip(const char *addr, char *out, size_t outsz);
 /*
- * The client's name: PTR, then forward-confirmed (one of the name's A/AAAA
- * records is addr).  DNS_OK with the name in name_r; DNS_NOTFOUND when
- * there is no name or it does not confirm.
+ * The client's name (Postfix's name and reverse_name): the PTR name goes to
+ * name_r ("" when none) with the PTR lookup's own status in *ptr_r; the
+ * result says whether that name is forward-confirmed (one of its A/AAAA
+ * records is addr): DNS_OK, DNS_NOTFOUND (no PTR, a malformed or numeric
+ * name, or no match) or DNS_RETRY.
  */
-enum dns_status dns_client_name(const char *addr, char *name_r, size_t namesz);
+enum dns_status dns_client_name(const char *addr, char *name_r, size_t namesz,
+				enum dns_status *ptr_r);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,6 +37,8 @@ struct text_ent {
 
 struct rule {
 	bool negate;
+	bool is_if;	    /* "if PATTERN": on no match, go to skip */
+	size_t skip;	    /* the rule after the matching "endif" */
 	struct map_net net; /* MT_CIDR */
 	regex_t re;	    /* MT_REGEXP */
 	pcre2_code *pc;	    /* MT_PCRE */
@@ -150,6 +153,15 @@ set_err(char *err, size_t errsz, const char *fmt, ...)
 		err[0] = '\0';
 }
 
+static void rule_free(struct rule *ru, enum map_type type)
+{
+	if (type == MT_REGEXP)
+		regfree(&ru->re);
+	if (type == MT_PCRE)
+		pcre2_code_free(ru->pc);
+	free(ru->val);
+}
+
 static void data_free(struct map_data **pd, enum map_type type)
 {
 	struct map_data *d = *pd;
@@ -161,11 +173,7 @@ static void data_free(struct map_data **pd, enum map_type type)
 			free(d->ents[i].val);
 			continue;
 		}
-		if (type == MT_REGEXP)
-			regfree(&d->rules[i].re);
-		if (type == MT_PCRE)
-			pcre2_code_free(d->rules[i].pc);
-		free(d->rules[i].val);
+		rule_free(&d->rules[i], type);
 	}
 	free(d->ents);
 	free(d->rules);
@@ -300,14 +308,60 @@ static bool parse_delimited(char *s, char **pat_r, bool *icase, bool *ext,
 	return true;
 }
 
+/* A keyword ("if", "endif") alone or followed by white space. */
+static bool keyword(const char *line, const char *kw, char **rest_r)
+{
+	size_t n = strlen(kw);
+	if (strncasecmp(line, kw, n) != 0 ||
+	    (line[n] != '\0' && line[n] != ' ' && line[n] != '\t'))
+		return false;
+	line += n;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	*rest_r = (char *)line;
+	return true;
+}
+
+/*
+ * Rules in file order.  "if PATTERN" ... "endif" blocks (regexp_table(5),
+ * pcre_table(5), cidr_table(5)) nest up to MAP_IF_DEPTH: an "if" is kept
+ * as a rule without a result whose skip index points past its "endif",
+ * so a lookup jumps over the block when the condition does not match.
+ */
+#define MAP_IF_DEPTH 32
 static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		       const char *name, char *err, size_t errsz)
 {
 	size_t cap = 0;
+	size_t open[MAP_IF_DEPTH];
+	unsigned open_line[MAP_IF_DEPTH];
+	size_t depth = 0;
 	while (next_logical(r)) {
 		char *line = (char *)buf_cstr(&r->line);
+		char *rest;
 		struct rule ru = {0};
-		if (line[0] == '!' && type != MT_CIDR) {
+		if (keyword(line, "endif", &rest)) {
+			if (depth == 0 || rest[0] != '\0') {
+				set_err(err, errsz, "%s, line %u: %s", name,
+					r->first,
+					depth ? "text after endif"
+					      : "endif without matching if");
+				return -1;
+			}
+			d->rules[open[--depth]].skip = d->n;
+			continue;
+		}
+		if (keyword(line, "if", &rest)) {
+			if (depth == MAP_IF_DEPTH) {
+				set_err(err, errsz,
+					"%s, line %u: if nested too deeply",
+					name, r->first);
+				return -1;
+			}
+			ru.is_if = true;
+			line = rest;
+		}
+		if (line[0] == '!') {
 			ru.negate = true;
 			line++;
 		}
@@ -372,11 +426,27 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			}
 			ru.val = xstrdup(rest);
 		}
+		if (ru.is_if && ru.val[0] != '\0') {
+			set_err(err, errsz,
+				"%s, line %u: text after if pattern", name,
+				r->first);
+			rule_free(&ru, type);
+			return -1;
+		}
 		if (d->n == cap) {
 			cap = cap ? cap * 2 : 16;
 			d->rules = xrealloc(d->rules, cap * sizeof(*d->rules));
 		}
+		if (ru.is_if) {
+			open_line[depth] = r->first;
+			open[depth++] = d->n;
+		}
 		d->rules[d->n++] = ru;
+	}
+	if (depth > 0) {
+		set_err(err, errsz, "%s, line %u: if without matching endif",
+			name, open_line[depth - 1]);
+		return -1;
 	}
 	return 0;
 }
@@ -497,8 +567,18 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 	const char *path = spec;
 	if (colon != NULL && spec[0] != '/') {
 		if (!type_of(spec, (size_t)(colon - spec), &type)) {
-			set_err(err, errsz, "%s: unsupported map type %.*s",
-				spec, (int)(colon - spec), spec);
+			/* DESIGN: only youju-authd holds database
+			   credentials, so no SQL table is opened here */
+			bool sql = strncmp(spec, "mysql:", 6) == 0 ||
+				   strncmp(spec, "pgsql:", 6) == 0 ||
+				   strncmp(spec, "sqlite:", 7) == 0;
+			set_err(err, errsz, "%s: unsupported map type %.*s%s",
+				spec, (int)(colon - spec), spec,
+				sql ? " (youju-mta reads no database: put the "
+				      "entries in a text, cidr:, regexp: or "
+				      "pcre: table; see docs/mta.md, \"SQL "
+				      "access tables\")"
+				    : "");
 			return NULL;
 		}
 		path = colon + 1;
@@ -681,7 +761,14 @@ enum map_status map_lookup(struct map *m, const char *key, char *val,
 		}
 	} else {
 		for (size_t i = 0; i < d->n; i++) {
-			if (rule_match(&d->rules[i], m->type, k, val, valsz)) {
+			const struct rule *ru = &d->rules[i];
+			bool hit = rule_match(ru, m->type, k, val, valsz);
+			if (ru->is_if) {
+				if (!hit)
+					i = ru->skip - 1; /* past the endif */
+				continue;
+			}
+			if (hit) {
 				st = MAP_FOUND;
 				break;
 			}

@@ -2,8 +2,9 @@
  * Lookup tables for youju-mta in Postfix's formats (access(5), cidr_table(5),
  * regexp_table(5), pcre_table(5)): "type:/path" where type is hash, btree,
  * lmdb, texthash or none (a plain "pattern value" text file, read directly:
- * no postmap step), cidr, regexp or pcre.  mysql: and other types are
- * refused when the map is opened.  A table re-reads its file when the
+ * no postmap step), cidr, regexp or pcre (pattern tables with "!"
+ * negation and nested "if PATTERN" ... "endif" blocks).  mysql: and other
+ * types are refused when the map is opened.  A table re-reads its file when the
  * file's mtime, size or inode changed (checked at most once a second);
  * when that fails the old contents stay.  Lookups are thread-safe (worker
  * threads evaluate restrictions), and tri-state as DESIGN asks.

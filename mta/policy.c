@@ -95,6 +95,16 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	    (unsigned)int_or(c, "non_fqdn_reject_code", 504);
 	o.invalid_hostname_reject_code =
 	    (unsigned)int_or(c, "invalid_hostname_reject_code", 501);
+	if (conf_find_param(tables(), "recipient_delimiter")) {
+		const char *d = conf_str(c, "recipient_delimiter");
+		if (strlen(d) >= sizeof(o.recipient_delimiter)) {
+			snprintf(err, errsz,
+				 "recipient_delimiter: too long: %s", d);
+			free(p);
+			return NULL;
+		}
+		memcpy(o.recipient_delimiter, d, strlen(d) + 1);
+	}
 	if (conf_find_param(tables(), "parent_domain_matches_subdomains"))
 		o.parent_matches_subdomains = list_has(
 		    c, "parent_domain_matches_subdomains", "smtpd_access_maps");
@@ -125,9 +135,13 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	p->delay_reject =
 	    conf_find_param(tables(), "smtpd_delay_reject") == NULL ||
 	    conf_bool(c, "smtpd_delay_reject");
-	if (!p->delay_reject)
-		log_warning("smtpd_delay_reject = no is not supported: "
-			    "restrictions are applied at RCPT");
+	p->peername_lookup =
+	    conf_find_param(tables(), "smtpd_peername_lookup") == NULL ||
+	    conf_bool(c, "smtpd_peername_lookup");
+	p->reject_over_quota =
+	    conf_find_param(tables(), "smtpd_reject_over_quota") != NULL &&
+	    conf_bool(c, "smtpd_reject_over_quota");
+	p->mailbox_limit = (uint64_t)int_or(c, "virtual_mailbox_limit", 0);
 	p->helo_required = conf_bool(c, "smtpd_helo_required");
 	p->error_sleep_ms =
 	    (unsigned)int_or(c, "smtpd_error_sleep_time", 1) * 1000;

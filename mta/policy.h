@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "restrict.h"
 
@@ -20,6 +21,9 @@ struct smtpd_policy {
 	unsigned refs;
 	struct restrict_list *stage[RESTRICT_NSTAGES];
 	bool delay_reject;
+	bool peername_lookup;	/* smtpd_peername_lookup */
+	bool reject_over_quota; /* smtpd_reject_over_quota */
+	uint64_t mailbox_limit; /* virtual_mailbox_limit (0: none) */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;

@@ -32,6 +32,7 @@ const char *const queue_dirs[] = {"incoming", "active",	 "deferred",
 struct queue_file {
 	int fd;
 	bool failed, committed, in_message;
+	bool hold; /* commit into hold/ instead of active/ */
 	char id[QUEUE_ID_LEN + 1];
 	char path[QUEUE_PATH_MAX];
 	char dir[QUEUE_PATH_MAX];
@@ -272,8 +273,9 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "fsync queue file";
 		goto fail;
 	}
-	n = snprintf(dst, sizeof(dst), "%s/active/%s", qf->dir, qf->id);
-	int n1 = snprintf(d1, sizeof(d1), "%s/active", qf->dir);
+	const char *to = qf->hold ? "hold" : "active";
+	n = snprintf(dst, sizeof(dst), "%s/%s/%s", qf->dir, to, qf->id);
+	int n1 = snprintf(d1, sizeof(d1), "%s/%s", qf->dir, to);
 	int n2 = snprintf(d2, sizeof(d2), "%s/incoming", qf->dir);
 	if (n < 0 || (size_t)n >= sizeof(dst) || n1 < 0 ||
 	    (size_t)n1 >= sizeof(d1) || n2 < 0 || (size_t)n2 >= sizeof(d2)) {
@@ -296,6 +298,11 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 fail:
 	qf->failed = true;
 	return -1;
+}
+
+void queue_file_set_hold(struct queue_file *qf)
+{
+	qf->hold = true;
 }
 
 void queue_file_free(struct queue_file **pqf)

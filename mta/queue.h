@@ -2,8 +2,8 @@
  * The durable mail queue, receive side (docs/queue.md is the format
  * contract the delivery side reads).  A message is written to
  * queue_directory/incoming/<ID> while it arrives, then queue_file_commit()
- * writes its size, fsyncs the file, renames it to active/<ID> and fsyncs
- * both directories: only after that may the server say "250 Ok: queued".
+ * writes its size, fsyncs the file, renames it to active/<ID> (or hold/)
+ * and fsyncs both directories: only after that may the server say "250 Ok: queued".
  */
 #ifndef MTA_QUEUE_H
 #define MTA_QUEUE_H
@@ -63,6 +63,11 @@ uint64_t queue_file_size(const struct queue_file *qf);
  */
 __attribute__((warn_unused_result)) int queue_file_commit(struct queue_file *qf,
 							  const char **error_r);
+
+/* Makes queue_file_commit() rename the file into hold/ instead of
+   active/ (HOLD actions): the queue manager never sees it, no window in
+   which it could pick the message up before a later move. */
+void queue_file_set_hold(struct queue_file *qf);
 
 /* Closes the file; one that was not committed is removed.  NULL-safe. */
 void queue_file_free(struct queue_file **qf);

@@ -94,6 +94,71 @@ enum restrict_kind {
 
 enum { A_NONE, A_MAP, A_ZONE }; /* the argument a name takes */
 
+/* reject_rbl_client zone=d.d.d.d: each d a number or "[n;n..m;...]"
+   (Postfix 3's syntax), kept as the set of allowed values per octet. */
+struct rbl_filter {
+	unsigned char ok[4][32]; /* bit v of octet i: v is allowed */
+};
+
+static bool octet_num(const char **pp, unsigned *v_r)
+{
+	const char *p = *pp;
+	unsigned v = 0;
+	size_t n = 0;
+	while (*p >= '0' && *p <= '9' && n < 4) {
+		v = v * 10 + (unsigned)(*p++ - '0');
+		n++;
+	}
+	if (n == 0 || n > 3 || v > 255)
+		return false;
+	*pp = p;
+	*v_r = v;
+	return true;
+}
+
+/* Parses "127.0.0.2", "127.0.0.[2..11]", "127.0.[0;1].[2;4..6]". */
+static bool rbl_filter_parse(const char *text, struct rbl_filter *f)
+{
+	const char *p = text;
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < 4; i++) {
+		unsigned lo, hi;
+		if (i > 0 && *p++ != '.')
+			return false;
+		bool list = *p == '[';
+		if (list)
+			p++;
+		do {
+			if (list && *p == ';')
+				p++;
+			if (!octet_num(&p, &lo))
+				return false;
+			hi = lo;
+			if (list && p[0] == '.' && p[1] == '.') {
+				p += 2;
+				if (!octet_num(&p, &hi) || hi < lo)
+					return false;
+			}
+			for (unsigned v = lo; v <= hi; v++)
+				f->ok[i][v / 8] |=
+				    (unsigned char)(1u << (v % 8));
+		} while (list && *p == ';');
+		if (list && *p++ != ']')
+			return false;
+	}
+	return *p == '\0';
+}
+
+static bool rbl_filter_match(const struct rbl_filter *f,
+			     const unsigned char a[4])
+{
+	for (int i = 0; i < 4; i++) {
+		if (!(f->ok[i][a[i] / 8] & (1u << (a[i] % 8))))
+			return false;
+	}
+	return true;
+}
+
 static const struct {
 	const char *name;
 	enum restrict_kind kind;
@@ -142,7 +207,7 @@ struct restrict_step {
 	enum restrict_kind kind;
 	struct map *map;
 	char *zone;
-	char *filter; /* reject_rbl_client zone=a.b.c.d */
+	struct rbl_filter *filter; /* NULL: any A record counts */
 };
 
 struct restrict_list {
@@ -231,8 +296,18 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 		const char *eq = strchr(arg, '=');
 		st->zone =
 		    eq ? xstrndup(arg, (size_t)(eq - arg)) : xstrdup(arg);
-		if (eq != NULL)
-			st->filter = xstrdup(eq + 1);
+		if (eq != NULL) {
+			st->filter = xmalloc(sizeof(*st->filter));
+			if (!rbl_filter_parse(eq + 1, st->filter)) {
+				fmt(err, errsz,
+				    "%s: bad reply filter (want d.d.d.d, each "
+				    "d "
+				    "a number or [n;n..m]): %s",
+				    restrict_names[j].name, arg);
+				restrict_free(&rl);
+				return NULL;
+			}
+		}
 		if (st->zone[0] == '\0' || strchr(st->zone, '.') == NULL) {
 			fmt(err, errsz, "%s: bad DNS zone: %s",
 			    restrict_names[j].name, arg);
@@ -563,7 +638,27 @@ static int lookup_domain(const struct restrict_list *rl, struct restrict_ctx *c,
 	return 0;
 }
 
-/* access(5) for an address: user@domain, domain (and parents), user@. */
+/*
+ * Where the address extension starts (recipient_delimiter: any of its
+ * characters), or 0 when there is none.  A local part that starts with
+ * the delimiter has no extension ("+x@d" stays whole), as in Postfix.
+ */
+static size_t ext_start(const struct restrict_opts *o, const char *addr,
+			size_t local_len)
+{
+	if (o->recipient_delimiter[0] == '\0')
+		return 0;
+	for (size_t i = 1; i < local_len; i++) {
+		if (strchr(o->recipient_delimiter, addr[i]) != NULL)
+			return i;
+	}
+	return 0;
+}
+
+/*
+ * access(5) for an address: user+ext@domain, user@domain, domain (and its
+ * parents), user+ext@, user@.  The null sender is looked up as "<>".
+ */
 static enum step_result check_addr(const struct restrict_list *rl,
 				   struct restrict_ctx *c, struct map *m,
 				   const char *addr, const char *class,
@@ -571,22 +666,33 @@ static enum step_result check_addr(const struct restrict_list *rl,
 {
 	enum step_result r = S_DUNNO;
 	const char *key = addr[0] ? addr : "<>";
+	char k[MAP_KEY_MAX + 1];
 	if (lookup(rl, c, m, key, addr, class, out, depth, &r))
 		return r;
 	if (!map_is_fixed(m) || addr[0] == '\0')
 		return S_DUNNO;
 	const char *at = strrchr(addr, '@');
+	size_t ul = at ? (size_t)(at - addr) : strlen(addr);
+	size_t ext = ext_start(&rl->o, addr, ul);
+	if (ext > 0 && strlen(addr) - (ul - ext) < sizeof(k)) {
+		/* user@domain without the extension */
+		fmt(k, sizeof(k), "%.*s%s", (int)ext, addr, at ? at : "");
+		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
+			return r;
+	}
 	if (at == NULL)
 		return S_DUNNO;
 	if (lookup_domain(rl, c, m, at + 1, addr, class, out, depth, &r))
 		return r;
-	char user[MAP_KEY_MAX + 1];
-	size_t ul = (size_t)(at - addr) + 1;
-	if (ul < sizeof(user)) {
-		memcpy(user, addr, ul);
-		user[ul] = '\0';
-		if (lookup(rl, c, m, user, addr, class, out, depth, &r))
+	if (ul + 1 < sizeof(k)) {
+		fmt(k, sizeof(k), "%.*s@", (int)ul, addr);
+		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
 			return r;
+		if (ext > 0) {
+			fmt(k, sizeof(k), "%.*s@", (int)ext, addr);
+			if (lookup(rl, c, m, k, addr, class, out, depth, &r))
+				return r;
+		}
 	}
 	return S_DUNNO;
 }
@@ -625,13 +731,15 @@ static enum step_result check_client(const struct restrict_list *rl,
 
 /* ----------------------------------------------------------------- DNS */
 
-static int client_dns(struct restrict_ctx *c)
+static void client_dns(struct restrict_ctx *c)
 {
-	if (c->client_dns == 0)
-		c->client_dns =
-		    1 + (int)dns_client_name(c->client_addr, c->client_fcrdns,
-					     sizeof(c->client_fcrdns));
-	return c->client_dns - 1;
+	if (c->client_dns != 0)
+		return;
+	enum dns_status ptr = DNS_NOTFOUND;
+	c->client_dns =
+	    1 + (int)dns_client_name(c->client_addr, c->client_fcrdns,
+				     sizeof(c->client_fcrdns), &ptr);
+	c->client_rdns = 1 + (int)ptr;
 }
 
 /* A temporary DNS failure: Postfix's defer_if_permit tempfail action. */
@@ -674,7 +782,8 @@ static enum step_result rbl(const struct restrict_list *rl,
 			    const struct restrict_step *st, const char *what,
 			    const char *class, bool reverse, char *out)
 {
-	char q[300], a[16];
+	char q[300];
+	struct dns_listing l;
 	if (what == NULL || what[0] == '\0' || strcmp(what, "unknown") == 0)
 		return S_DUNNO;
 	if (reverse) {
@@ -683,13 +792,19 @@ static enum step_result rbl(const struct restrict_list *rl,
 	} else {
 		fmt(q, sizeof(q), "%s", what);
 	}
-	if (dns_listed(q, st->zone, a) != DNS_OK)
+	if (dns_listed(q, st->zone, &l) != DNS_OK)
 		return S_DUNNO; /* Postfix ignores RBL lookup failures */
-	if (st->filter != NULL && strcmp(st->filter, a) != 0)
+	bool hit = st->filter == NULL;
+	for (size_t i = 0; !hit && i < l.naddr; i++)
+		hit = rbl_filter_match(st->filter, l.addr[i]);
+	if (!hit)
 		return S_DUNNO;
+	/* Postfix's default_rbl_reply: "$rbl_code Service unavailable;
+	   $rbl_class [$rbl_what] blocked using $rbl_domain${rbl_reason?;
+	   $rbl_reason}", the reason being the list's TXT record */
 	make_reply(out, rl->o.maps_rbl_reject_code, "5.7.1",
-		   "Service unavailable; %s [%s] blocked using %s", class, what,
-		   st->zone);
+		   "Service unavailable; %s [%s] blocked using %s%s%s", class,
+		   what, st->zone, l.txt[0] ? "; " : "", l.txt);
 	return S_REJECT;
 }
 
@@ -825,10 +940,10 @@ static enum step_result eval_step(const struct restrict_list *rl,
 		return unknown_domain(rl, c, c->rcpt, false, out);
 	case R_REJECT_UNKNOWN_CLIENT:
 	case R_REJECT_UNKNOWN_REVERSE: {
-		int d = client_dns(c);
 		bool rev = st->kind == R_REJECT_UNKNOWN_REVERSE;
-		if (d == DNS_OK ||
-		    (rev && d != DNS_RETRY && c->client_fcrdns[0] != '\0'))
+		client_dns(c);
+		int d = (rev ? c->client_rdns : c->client_dns) - 1;
+		if (d == DNS_OK)
 			return S_DUNNO;
 		make_reply(out,
 			   d == DNS_RETRY ? 450 : o->unknown_client_reject_code,

@@ -78,6 +78,7 @@ struct restrict_opts {
 	unsigned invalid_hostname_reject_code; /* 501 */
 	bool parent_matches_subdomains;	       /* smtpd_access_maps in
 						  parent_domain_matches_subdomains */
+	char recipient_delimiter[16];	       /* "": no address extensions */
 };
 
 /* Postfix's defaults. */
@@ -133,9 +134,12 @@ struct restrict_ctx {
 	bool defer_if_reject; /* a later reject becomes this 450 */
 	char defer_reject_reply[RESTRICT_REPLY_MAX];
 
-	/* the client name lookup, done once */
-	int client_dns; /* 0 not yet; else 1 + enum dns_status */
-	char client_fcrdns[256];
+	/* the client name lookup (dns_client_name), done once: by the
+	   caller (smtpd does it at connect) or by the first restriction
+	   that needs it.  0: not yet; else 1 + enum dns_status. */
+	int client_dns;		 /* the name is forward-confirmed */
+	int client_rdns;	 /* the PTR lookup alone */
+	char client_fcrdns[256]; /* the PTR name, or "" */
 };
 
 enum restrict_result {

@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "conf.h"
 #include "dir.h"
+#include "dnscheck.h"
 #include "log.h"
 #include "net.h"
 #include "policy.h"
@@ -36,6 +37,8 @@
 
 static void session_run(struct session *s);
 static void session_free(struct session *s);
+static void greet(struct session *s);
+static void connect_finish(struct session *s);
 
 /* The command name as Postfix logs it: "lost connection after RCPT" */
 const char *smtpd_verb_log(const struct session *s)
@@ -124,7 +127,9 @@ void smtpd_transaction_reset(struct session *s)
 	s->nrcpt = 0;
 	s->id[0] = '\0';
 	queue_file_free(&s->qf);
-	memset(&s->tx, 0, sizeof(s->tx));
+	/* flags of the connect and HELO stages hold for every transaction */
+	s->tx = s->early;
+	s->tx_defer = false;
 	s->cl_action = CLEANUP_NONE;
 	s->cl_text[0] = '\0';
 	buf_reset(&s->hdr);
@@ -143,30 +148,29 @@ const char *smtpd_proto_name(const struct session *s)
 	return "ESMTP";
 }
 
-static const char *sender_text(const struct session *s)
-{
-	return s->have_mail ? s->mail.addr : "";
-}
-
 /* Postfix: "NOQUEUE: reject: RCPT from host[ip]: <reply>; from=<> to=<>
    proto=ESMTP helo=<>" */
 static void log_what(struct session *s, const char *what, const char *cmd,
 		     const char *rep, const char *to)
 {
-	char helo[SMTPD_HELO_MAX * 4 + 8];
-	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
+	/* Postfix's log_whatsup(): from=, to= and helo= only once known
+	   (a reject at CONNECT has none of them) */
+	char helo[SMTPD_HELO_MAX * 4 + 16] = "";
+	char from[SMTP_ADDR_MAX + 16] = "", rcpt[SMTP_ADDR_MAX + 16] = "";
+	const char *h =
+	    s->log_helo ? s->log_helo : (s->have_helo ? s->helo : NULL);
+	if (h != NULL) {
+		char esc[SMTPD_HELO_MAX * 4 + 8];
+		log_escape(esc, sizeof(esc), h, strlen(h));
+		snprintf(helo, sizeof(helo), " helo=<%s>", esc);
+	}
+	if (s->have_mail)
+		snprintf(from, sizeof(from), " from=<%s>", s->mail.addr);
 	if (to != NULL)
-		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> to=<%s> "
-			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
-			 s->addr, rep, sender_text(s), to,
-			 s->esmtp ? "ESMTP" : "SMTP", helo);
-	else
-		log_info("%s: %s: %s from %s[%s]: %s; from=<%s> "
-			 "proto=%s helo=<%s>",
-			 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name,
-			 s->addr, rep, sender_text(s),
-			 s->esmtp ? "ESMTP" : "SMTP", helo);
+		snprintf(rcpt, sizeof(rcpt), " to=<%.*s>", SMTP_ADDR_MAX, to);
+	log_info("%s: %s: %s from %s[%s]: %s;%s%s proto=%s%s",
+		 s->id[0] ? s->id : "NOQUEUE", what, cmd, s->name, s->addr, rep,
+		 from, rcpt, s->esmtp ? "ESMTP" : "SMTP", helo);
 }
 
 void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
@@ -184,75 +188,9 @@ void smtpd_log_events(struct session *s, const char *cmd, const char *to)
 	s->rc.nevents = 0;
 }
 
-/* Keeps what the access maps asked of the transaction. */
-static void tx_merge(struct session *s)
-{
-	s->tx.discard |= s->rc.discard;
-	s->tx.hold |= s->rc.hold;
-	for (size_t i = 0;
-	     i < s->rc.nprepend && s->tx.nprepend < RESTRICT_PREPEND_MAX; i++)
-		memcpy(s->tx.prepend[s->tx.nprepend++], s->rc.prepend[i],
-		       RESTRICT_REPLY_MAX);
-	s->rc.nprepend = 0;
-}
-
-/* The restriction context for this session (worker or loop thread). */
-static void ctx_fill(struct session *s, const char *rcpt)
-{
-	memset(&s->rc, 0, sizeof(s->rc));
-	s->rc.mynetworks = s->mynetworks;
-	s->rc.authenticated = s->authenticated;
-	s->rc.ill_pipelining = s->ill_pipelining;
-	s->rc.client_name = s->name;
-	s->rc.client_addr = s->addr;
-	s->rc.helo = s->helo;
-	s->rc.sender = sender_text(s);
-	s->rc.rcpt = rcpt;
-}
-
-/* Evaluates the stages in order; the first reject ends it (worker). */
-static enum restrict_result run_stages(struct session *s,
-				       const enum restrict_stage *st, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (restrict_eval(s->pol->stage[st[i]], &s->rc, s->job_reply) ==
-		    RESTRICT_REJECT)
-			return RESTRICT_REJECT;
-	}
-	if (restrict_finish(&s->rc, s->job_reply))
-		return RESTRICT_REJECT;
-	return RESTRICT_PERMIT;
-}
-
-/* RCPT: the client, helo and sender stages run here (smtpd_delay_reject;
-   "no" is not implemented and behaves the same, see docs/mta.md), then
-   relay, then recipient (Postfix's order). */
-static void rcpt_check(struct session *s)
-{
-	static const enum restrict_stage st[] = {
-	    RESTRICT_CLIENT, RESTRICT_HELO, RESTRICT_SENDER, RESTRICT_RELAY,
-	    RESTRICT_RECIPIENT};
-	ctx_fill(s, s->job_rcpt.addr);
-	s->rc.rcpt_local = s->job_dir != DIR_RCPT_REMOTE;
-	s->job_res = run_stages(s, st, 5);
-}
-
 /* ------------------------------------------------------------------ jobs */
 
 static void job_done(void *ctx);
-
-/* Moves a committed message from active/ to hold/ (HOLD actions). */
-static int queue_hold(const struct session *s)
-{
-	char from[4096], to[4096];
-	const char *q = s->srv->cfg.queue_dir;
-	int a = snprintf(from, sizeof(from), "%s/active/%s", q, s->id);
-	int b = snprintf(to, sizeof(to), "%s/hold/%s", q, s->id);
-	if (a < 0 || b < 0 || (size_t)a >= sizeof(from) ||
-	    (size_t)b >= sizeof(to))
-		return -1;
-	return rename(from, to);
-}
 
 /* End of data (worker): end-of-data restrictions, then commit unless the
    message is rejected or discarded. */
@@ -262,38 +200,46 @@ static void commit_run(struct session *s)
 	s->job_res = RESTRICT_DUNNO;
 	s->job_rc = 0;
 	if (restrict_count(s->pol->stage[RESTRICT_EOD]) > 0) {
-		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
-		s->job_res = run_stages(s, st, 1);
+		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = smtpd_run_stages(s, st, 1);
 		s->tx.discard |= s->rc.discard;
 		s->tx.hold |= s->rc.hold;
 	}
 	if (s->job_res == RESTRICT_REJECT || s->tx.discard ||
 	    s->cl_action == CLEANUP_DISCARD)
 		return;
+	if (s->tx.hold || s->cl_action == CLEANUP_HOLD)
+		queue_file_set_hold(s->qf);
 	errno = 0;
 	s->job_rc = queue_file_commit(s->qf, &s->job_error);
 	s->job_errno = errno;
-	if (s->job_rc == 0 && (s->tx.hold || s->cl_action == CLEANUP_HOLD) &&
-	    queue_hold(s) < 0) {
-		s->tx.hold = false; /* stays in active/ */
-		s->cl_action = CLEANUP_NONE;
-	}
 }
 
 static void job_run(void *ctx)
 {
 	struct session *s = ctx;
 	switch (s->job) {
+	case JOB_CONNECT:
+		smtpd_connect_check(s);
+		break;
+	case JOB_HELO:
+		smtpd_early_check(s, RESTRICT_HELO);
+		break;
+	case JOB_MAIL:
+		smtpd_early_check(s, RESTRICT_SENDER);
+		break;
 	case JOB_RCPT:
-		s->job_dir =
-		    dir_check_rcpt(s->srv->cfg.authd_socket, s->job_rcpt.addr);
+		s->job_dir = dir_check_rcpt_quota(
+		    s->srv->cfg.authd_socket, s->job_rcpt.addr,
+		    s->pol->mailbox_limit, s->mail.size,
+		    s->pol->reject_over_quota ? &s->job_full : NULL);
 		if (s->job_dir != DIR_RCPT_TEMPFAIL)
-			rcpt_check(s);
+			smtpd_rcpt_check(s);
 		break;
 	case JOB_DATA: {
 		static const enum restrict_stage st[] = {RESTRICT_DATA};
-		ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
-		s->job_res = run_stages(s, st, 1);
+		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
+		s->job_res = smtpd_run_stages(s, st, 1);
 		break;
 	}
 	case JOB_SASL: {
@@ -328,58 +274,6 @@ bool smtpd_job_submit(struct session *s, enum job_kind kind)
 	}
 	s->state = S_WAIT;
 	return true;
-}
-
-/* ------------------------------------------------------------------ RCPT */
-
-static void rcpt_finish(struct session *s)
-{
-	struct smtp_rcpt *r = &s->job_rcpt;
-	char rep[RESTRICT_REPLY_MAX];
-
-	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
-		snprintf(rep, sizeof(rep),
-			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
-		return;
-	}
-	smtpd_log_events(s, "RCPT", r->addr);
-	if (s->job_res == RESTRICT_REJECT) {
-		smtpd_log_reject(s, "RCPT", s->job_reply, r->addr);
-		smtpd_reply_err(s, "%s", s->job_reply);
-		return;
-	}
-	if (s->job_dir == DIR_RCPT_UNKNOWN) {
-		snprintf(rep, sizeof(rep),
-			 "550 5.1.1 <%s>: Recipient address rejected: User "
-			 "unknown in virtual mailbox table",
-			 r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
-		return;
-	}
-	if (s->nrcpt == s->rcpt_cap) {
-		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
-		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
-	}
-	tx_merge(s);
-	struct rcpt *n = &s->rcpts[s->nrcpt++];
-	memcpy(n->addr, r->addr, sizeof(n->addr));
-	memcpy(n->orcpt, r->orcpt, sizeof(n->orcpt));
-	n->notify = r->notify;
-	if (s->id[0] == '\0') {
-		queue_new_id(s->id);
-		if (s->authenticated)
-			log_info("%s: client=%s[%s], sasl_method=%s, "
-				 "sasl_username=%s",
-				 s->id, s->name, s->addr, s->sasl_mech,
-				 s->sasl_user);
-		else
-			log_info("%s: client=%s[%s]", s->id, s->name, s->addr);
-	}
-	s->ok[SMTP_VERB_RCPT]++;
-	smtpd_reply(s, "250 2.1.5 Ok");
 }
 
 /* ------------------------------------------------------------------ AUTH */
@@ -474,16 +368,10 @@ enum {
 
 typedef void cmd_fn(struct session *s, struct str args);
 
-static void cmd_helo(struct session *s, struct str args, bool esmtp)
+/* The HELO/EHLO reply; s->job_helo holds the name. */
+static void helo_accept(struct session *s, bool esmtp)
 {
-	if (args.len == 0) {
-		smtpd_reply_err(s, "501 Syntax: %s hostname",
-				esmtp ? "EHLO" : "HELO");
-		return;
-	}
-	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
-	memcpy(s->helo, args.p, n);
-	s->helo[n] = '\0';
+	memcpy(s->helo, s->job_helo, sizeof(s->helo));
 	s->have_helo = true;
 	s->esmtp = esmtp;
 	smtpd_transaction_reset(s);
@@ -514,6 +402,44 @@ static void cmd_helo(struct session *s, struct str args, bool esmtp)
 	smtpd_reply(s, "250-8BITMIME");
 	smtpd_reply(s, "250-DSN");
 	smtpd_reply(s, "250 SMTPUTF8");
+}
+
+static void cmd_helo(struct session *s, struct str args, bool esmtp)
+{
+	if (args.len == 0) {
+		smtpd_reply_err(s, "501 Syntax: %s hostname",
+				esmtp ? "EHLO" : "HELO");
+		return;
+	}
+	size_t n = args.len < SMTPD_HELO_MAX ? args.len : SMTPD_HELO_MAX;
+	memcpy(s->job_helo, args.p, n);
+	s->job_helo[n] = '\0';
+	s->job_esmtp = esmtp;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_HELO]) > 0) {
+		if (!smtpd_job_submit(s, JOB_HELO))
+			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
+		return;
+	}
+	helo_accept(s, esmtp);
+}
+
+/* smtpd_helo_restrictions done (JOB_HELO): as Postfix's helo_cmd(), a
+   rejected HELO leaves the session as it was. */
+static void helo_checked(struct session *s)
+{
+	const char *cmd = s->job_esmtp ? "EHLO" : "HELO";
+	s->log_helo = s->job_helo;
+	smtpd_log_events(s, cmd, NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		smtpd_log_reject(s, cmd, s->job_reply, NULL);
+		s->log_helo = NULL;
+		smtpd_reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	s->log_helo = NULL;
+	smtpd_early_keep(s, &s->early, &s->sess_defer, s->sess_defer_reply);
+	helo_accept(s, s->job_esmtp);
 }
 
 static void cmd_ehlo_(struct session *s, struct str args)
@@ -554,6 +480,14 @@ static bool parse_ok(struct session *s, enum smtp_parse_err r, struct str bad,
 	return false;
 }
 
+static void mail_accept(struct session *s)
+{
+	s->have_mail = true;
+	s->nrcpt = 0;
+	s->ok[SMTP_VERB_MAIL]++;
+	smtpd_reply(s, "250 2.1.0 Ok");
+}
+
 static void cmd_mail(struct session *s, struct str args)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
@@ -582,10 +516,32 @@ static void cmd_mail(struct session *s, struct str args)
 		memset(&s->mail, 0, sizeof(s->mail));
 		return;
 	}
-	s->have_mail = true;
-	s->nrcpt = 0;
-	s->ok[SMTP_VERB_MAIL]++;
-	smtpd_reply(s, "250 2.1.0 Ok");
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_SENDER]) > 0) {
+		if (!smtpd_job_submit(s, JOB_MAIL)) {
+			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
+			memset(&s->mail, 0, sizeof(s->mail));
+		}
+		return;
+	}
+	mail_accept(s);
+}
+
+/* smtpd_sender_restrictions done (JOB_MAIL, smtpd_delay_reject = no) */
+static void mail_checked(struct session *s)
+{
+	s->have_mail = true; /* for the log's from=<> */
+	smtpd_log_events(s, "MAIL", NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		smtpd_log_reject(s, "MAIL", s->job_reply, NULL);
+		s->have_mail = false;
+		memset(&s->mail, 0, sizeof(s->mail));
+		smtpd_reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	s->tx_defer = false;
+	smtpd_early_keep(s, &s->tx, &s->tx_defer, s->tx_defer_reply);
+	mail_accept(s);
 }
 
 static void cmd_rcpt(struct session *s, struct str args)
@@ -634,7 +590,7 @@ static void data_checked(struct session *s)
 		smtpd_reply_err(s, "%s", s->job_reply);
 		return;
 	}
-	tx_merge(s);
+	smtpd_tx_merge(s);
 	data_go(s);
 }
 
@@ -862,6 +818,12 @@ static void command(struct session *s, struct str line)
 		smtpd_reply_err(s, "500 5.5.2 Error: line too long");
 		return;
 	}
+	if (s->access_denied && v != SMTP_VERB_QUIT && v != SMTP_VERB_UNKNOWN) {
+		/* Postfix, after a client reject at connect (RFC 5321 3.1) */
+		smtpd_reply_err(s, "503 5.7.0 Error: access denied for %s[%s]",
+				s->name, s->addr);
+		return;
+	}
 	unsigned flags = cmd_table[v].flags;
 	if (s->svc == SMTPD_SVC_SUBMISSION && s->srv->tls != NULL &&
 	    !s->tls_on && !(flags & CMD_PRE_TLS)) {
@@ -1041,8 +1003,17 @@ static void job_done(void *ctx)
 	}
 	s->state = S_COMMAND;
 	switch (kind) {
+	case JOB_CONNECT:
+		connect_finish(s);
+		break;
+	case JOB_HELO:
+		helo_checked(s);
+		break;
+	case JOB_MAIL:
+		mail_checked(s);
+		break;
 	case JOB_RCPT:
-		rcpt_finish(s);
+		smtpd_rcpt_finish(s);
 		break;
 	case JOB_SASL:
 		auth_finish(s);
@@ -1174,7 +1145,7 @@ static void session_run(struct session *s)
 			smtpd_transaction_reset(s);
 			s->state = S_COMMAND;
 			if (implicit)
-				smtpd_reply(s, "220 %s", s->srv->cfg.banner);
+				greet(s);
 			continue;
 		}
 		size_t before = s->out.len;
@@ -1390,6 +1361,50 @@ static bool client_limits(struct session *s)
 	return true;
 }
 
+/* The first reply: the banner, or the client stage's reject with
+   smtpd_delay_reject = no (Postfix then answers 503 to all but QUIT). */
+static void greet(struct session *s)
+{
+	s->state = S_COMMAND;
+	if (s->access_denied)
+		smtpd_reply(s, "%s", s->deny_reply);
+	else
+		smtpd_reply(s, "220 %s", s->srv->cfg.banner);
+}
+
+/* The client's name is known (JOB_CONNECT): log the connection, apply
+   the connection limits, then TLS (SMTPS) or the banner. */
+static void connect_finish(struct session *s)
+{
+	struct smtpd_server *srv = s->srv;
+	log_info("connect from %s[%s]", s->name, s->addr);
+	if (!client_limits(s)) {
+		s->state = S_CLOSING;
+		return;
+	}
+	smtpd_log_events(s, "CONNECT", NULL);
+	if (s->job_res == RESTRICT_REJECT) {
+		s->access_denied = true;
+		memcpy(s->deny_reply, s->job_reply, sizeof(s->deny_reply));
+		smtpd_log_reject(s, "CONNECT", s->deny_reply, NULL);
+	} else if (!s->pol->delay_reject) {
+		smtpd_early_keep(s, &s->early, &s->sess_defer,
+				 s->sess_defer_reply);
+		s->tx = s->early;
+	}
+	if (s->svc != SMTPD_SVC_SMTPS) {
+		greet(s);
+		return;
+	}
+	s->tls = srv->tls ? tls_conn_new(srv->tls, s->fd, NULL) : NULL;
+	if (s->tls == NULL) {
+		s->state = S_CLOSING; /* nothing queued: closes at once */
+		return;
+	}
+	s->state = S_HANDSHAKE;
+	s->tls_want = EV_READ;
+}
+
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		  enum smtpd_service svc)
 {
@@ -1400,12 +1415,7 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	buf_init(&s->in, SMTPD_IN_MAX);
 	buf_init(&s->out, SMTPD_OUT_MAX);
 	snprintf(s->addr, sizeof(s->addr), "%s", peer);
-	/* TODO(issue 4): reverse DNS with forward confirmation in a worker;
-	   until then only loopback has a name, as Postfix would show it */
-	if (strcmp(peer, "127.0.0.1") == 0 || strcmp(peer, "::1") == 0)
-		snprintf(s->name, sizeof(s->name), "localhost");
-	else
-		snprintf(s->name, sizeof(s->name), "unknown");
+	snprintf(s->name, sizeof(s->name), "unknown");
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
 	s->last_verb = SMTP_VERB_UNKNOWN;
 	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
@@ -1416,35 +1426,28 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	s->io = ev_io_new(srv->loop, fd, 0, session_io, s);
 	s->timer = ev_timer_new(srv->loop, (uint64_t)srv->cfg.timeout_s * 1000,
 				session_timeout, s);
-	log_info("connect from %s[%s]", s->name, s->addr);
 	if (srv->cfg.max_sessions > 0 &&
 	    srv->sessions > srv->cfg.max_sessions) {
+		/* refused before the name lookup: no work for a flood */
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("too many connections: refusing %s[%s]", s->name,
 			    s->addr);
 		smtpd_reply(s, "421 4.7.0 %s Error: too many connections",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
 	} else if (!pol_ok) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		smtpd_reply(s, "421 4.3.5 %s Error: server configuration error",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
-	} else if (!client_limits(s)) {
+	} else if (!smtpd_job_submit(s, JOB_CONNECT)) {
+		/* the worker queue is full: the DNS lookup cannot wait */
+		log_info("connect from %s[%s]", s->name, s->addr);
+		log_warning("worker queue full: refusing %s[%s]", s->name,
+			    s->addr);
+		smtpd_reply(s, "421 4.3.2 %s Error: server busy",
+			    srv->cfg.hostname);
 		s->state = S_CLOSING;
-	} else if (svc == SMTPD_SVC_SMTPS) {
-		if (srv->tls == NULL) {
-			session_free(s);
-			return;
-		}
-		s->tls = tls_conn_new(srv->tls, fd, NULL);
-		if (s->tls == NULL) {
-			session_free(s);
-			return;
-		}
-		s->state = S_HANDSHAKE;
-		s->tls_want = EV_READ;
-	} else {
-		smtpd_reply(s, "220 %s", srv->cfg.banner);
-		s->state = S_COMMAND;
 	}
 	session_run(s);
 }

@@ -40,7 +40,19 @@ struct rcpt {
 	unsigned notify;
 };
 
-enum job_kind { JOB_NONE, JOB_RCPT, JOB_SASL, JOB_COMMIT, JOB_DATA };
+enum job_kind {
+	JOB_NONE,
+	JOB_CONNECT, /* the client's name; client restrictions (no delay) */
+	JOB_HELO,    /* helo restrictions (smtpd_delay_reject = no) */
+	JOB_MAIL,    /* sender restrictions (smtpd_delay_reject = no) */
+	JOB_RCPT,
+	JOB_SASL,
+	JOB_COMMIT,
+	JOB_DATA,
+};
+
+/* Longest client host name kept (RFC 1035 2.3.4). */
+#define SMTPD_NAME_MAX 255
 
 /* What the restrictions left for the transaction (access map actions). */
 struct tx_flags {
@@ -68,7 +80,9 @@ struct session {
 	bool freed_pending; /* teardown waits for the worker */
 
 	char addr[NET_ADDR_MAX];
-	char name[NET_ADDR_MAX];
+	char name[SMTPD_NAME_MAX + 1];	   /* forward-confirmed, or "unknown" */
+	char ptr_name[SMTPD_NAME_MAX + 1]; /* the PTR name, or "" */
+	int name_dns, ptr_dns; /* 1 + enum dns_status of the lookups */
 	char helo[SMTPD_HELO_MAX + 1];
 	bool have_helo, esmtp;
 	bool mynetworks;
@@ -92,7 +106,16 @@ struct session {
 	enum restrict_result job_res;
 	char job_reply[RESTRICT_REPLY_MAX];
 	struct tx_flags tx;
-	struct buf hdr; /* the logical header being read */
+	/* smtpd_delay_reject = no: what the connect and HELO stages left
+	   (tx starts from early), and their pending defer_if_permit */
+	bool access_denied; /* the client stage rejected at connect */
+	char deny_reply[RESTRICT_REPLY_MAX];
+	struct tx_flags early;
+	bool sess_defer, tx_defer; /* client+helo stages; MAIL stage */
+	char sess_defer_reply[RESTRICT_REPLY_MAX];
+	char tx_defer_reply[RESTRICT_REPLY_MAX];
+	const char *log_helo; /* the HELO name being checked, for the log */
+	struct buf hdr;	      /* the logical header being read */
 	bool hdr_truncated;
 	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
 	char cl_text[CLEANUP_TEXT_MAX + 1];
@@ -110,7 +133,10 @@ struct session {
 	/* the worker job in flight */
 	enum job_kind job;
 	struct smtp_rcpt job_rcpt;
+	char job_helo[SMTPD_HELO_MAX + 1];
+	bool job_esmtp;
 	enum dir_rcpt job_dir;
+	bool job_full; /* the mailbox is over quota (smtpd_reject_over_quota) */
 	char *job_in;
 	unsigned job_inlen;
 	bool job_start;
@@ -145,6 +171,31 @@ void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
 void smtpd_log_events(struct session *s, const char *cmd, const char *to);
 /* Runs a job in the worker pool; false when the pool refused it. */
 bool smtpd_job_submit(struct session *s, enum job_kind kind);
+
+/* ------------------------------------------------------- smtpd_check.c */
+
+/* Fills s->rc for a restriction list (rcpt: "" when none), with the
+   client name found at connect. */
+void smtpd_ctx_fill(struct session *s, const char *rcpt);
+/* Evaluates the stages in order; the first reject ends it, then a
+   pending defer_if_permit (worker).  The reply goes to s->job_reply. */
+enum restrict_result smtpd_run_stages(struct session *s,
+				      const enum restrict_stage *st, size_t n);
+/* Worker: the restrictions of RCPT (after the directory lookup, whose
+   result is in s->job_dir), of the connection (the client's name, then
+   the client list with smtpd_delay_reject = no), and of HELO/EHLO
+   (s->job_helo) or MAIL (s->mail) with smtpd_delay_reject = no. */
+void smtpd_rcpt_check(struct session *s);
+void smtpd_connect_check(struct session *s);
+void smtpd_early_check(struct session *s, enum restrict_stage stage);
+/* Keeps what a stage left in s->rc (access map flags into f, a pending
+   defer_if_permit into *defer and defer_reply) for later commands. */
+void smtpd_early_keep(struct session *s, struct tx_flags *f, bool *defer,
+		      char *defer_reply);
+/* Adds s->rc's access map flags to the transaction. */
+void smtpd_tx_merge(struct session *s);
+/* The RCPT reply once JOB_RCPT is done. */
+void smtpd_rcpt_finish(struct session *s);
 
 /* -------------------------------------------------------- smtpd_data.c */
 

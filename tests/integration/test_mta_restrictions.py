@@ -337,8 +337,9 @@ def test_reject_unauth_pipelining(inst):
 
 # ------------------------------------------------------------------ DNS
 class FakeDNS:
-    """A UDP DNS server with fixed answers: A, MX, PTR; names containing
-    "servfail" get SERVFAIL, everything else NXDOMAIN."""
+    """A UDP DNS server with fixed answers: A, MX, PTR, TXT; names
+    containing "servfail" or with a ("SERVFAIL",) record get SERVFAIL,
+    everything else NXDOMAIN.  `records` may be replaced between queries."""
     TYPES = {1: "A", 12: "PTR", 15: "MX", 28: "AAAA", 16: "TXT"}
 
     def __init__(self, records):
@@ -365,7 +366,7 @@ class FakeDNS:
         question = q[12:pos + 5]
         name = ".".join(labels)
         rcode, rrs = 0, []
-        if "servfail" in name:
+        if "servfail" in name or (name, ("SERVFAIL",)) in self.records:
             rcode = 2
         elif not any(k == name for k, _ in self.records):
             rcode = 3
@@ -377,6 +378,9 @@ class FakeDNS:
                     rd = socket.inet_aton(v[1])
                 elif v[0] == "MX":
                     rd = struct.pack("!H", 10) + self._name(v[1])
+                elif v[0] == "TXT":  # one or more <character-string>s
+                    rd = b"".join(bytes([len(t)]) + t.encode()
+                                  for t in v[1:])
                 else:
                     rd = self._name(v[1])
                 rrs.append(struct.pack("!HHHIH", 0xC00C, qtype, 1, 60,
@@ -409,6 +413,9 @@ DNS_RECORDS = [
     ("mx.good.example", ("A", "192.0.2.10")),
     ("a-only.example", ("A", "192.0.2.11")),
     ("2.0.0.127.rbl.test", ("A", "127.0.0.2")),
+    ("2.0.0.127.rbl.test", ("A", "127.0.0.10")),
+    ("2.0.0.127.rbl.test", ("TXT", "Listed; see ", "http://rbl.test/")),
+    ("2.0.0.127.plain.test", ("A", "127.0.0.4")),
     ("bad.example.dbl.test", ("A", "127.0.0.2")),
     ("2.0.0.127.in-addr.arpa", ("PTR", "host.good.example")),
     ("host.good.example", ("A", "127.0.0.2")),
@@ -475,17 +482,22 @@ def test_dns_block_lists_with_fake_server(inst):
         with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
                       smtpd_client_restrictions="reject_rbl_client "
                       "rbl.test"):
+            # the TXT record is the reason (Postfix's default_rbl_reply);
+            # the client's name comes from its PTR record
             since = inst.log_size()
             _, r = rcpt(inst, "a@good.example")
             assert r == ("554 5.7.1 Service unavailable; Client host "
-                         "[127.0.0.2] blocked using rbl.test"), r
-            inst.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\."
-                          r"2\]: 554 5\.7\.1 Service unavailable; Client "
-                          r"host \[127\.0\.0\.2\] blocked using rbl\.test; "
-                          r"from=<a@good\.example>", since=since)
+                         "[127.0.0.2] blocked using rbl.test; Listed; see "
+                         "http://rbl.test/"), r
+            inst.wait_log(r"NOQUEUE: reject: RCPT from host\.good\.example"
+                          r"\[127\.0\.0\.2\]: 554 5\.7\.1 Service "
+                          r"unavailable; Client host \[127\.0\.0\.2\] "
+                          r"blocked using rbl\.test; Listed; see http://"
+                          r"rbl\.test/; from=<a@good\.example>", since=since)
         with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
                       smtpd_client_restrictions="reject_rbl_client "
-                      "other.test, reject_rbl_client rbl.test=127.0.0.9",
+                      "other.test, reject_rbl_client rbl.test=127.0.0.9, "
+                      "reject_rbl_client rbl.test=127.0.[1;2].[3;5..9]",
                       smtpd_sender_restrictions="reject_rhsbl_sender "
                       "dbl.test"):
             _, r = rcpt(inst, "a@good.example")  # not listed / filtered
@@ -493,6 +505,34 @@ def test_dns_block_lists_with_fake_server(inst):
             _, r = rcpt(inst, "a@bad.example")
             assert r == ("554 5.7.1 Service unavailable; Sender address "
                          "[bad.example] blocked using dbl.test"), r
+        # a filter matches any of the A records: 127.0.0.10 is in [9..11];
+        # a list without TXT gives the reply without a reason
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_restrictions="reject_rbl_client "
+                      "rbl.test=127.0.0.[9..11]"):
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("554 5.7.1 Service unavailable; Client host "
+                         "[127.0.0.2] blocked using rbl.test; Listed; see "
+                         "http://rbl.test/"), r
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_restrictions="reject_rbl_client "
+                      "plain.test=127.0.0.4"):
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("554 5.7.1 Service unavailable; Client host "
+                         "[127.0.0.2] blocked using plain.test"), r
+        # a bad filter is a configuration error: the old policy stays
+        old = inst.youju("conf", "-h", "smtpd_client_restrictions").stdout
+        try:
+            inst.youju("conf", "-e", "smtpd_client_restrictions="
+                       "reject_rbl_client rbl.test=127.0.0.[2..x]",
+                       check=True)
+            res = _reload(inst)
+            assert "keeping the old configuration" in res, res
+            assert "bad reply filter" in res, res
+        finally:
+            inst.youju("conf", "-e",
+                       "smtpd_client_restrictions=" + old.strip(), check=True)
+            _reload(inst)
     finally:
         dns.close()
 
@@ -518,6 +558,251 @@ def test_dns_with_the_system_resolver(inst):
             "4.1.8 <a@nonexistent.invalid>: Sender address rejected: "
             "Domain not found"), (c, t)
         s.quit()
+
+
+def raw_out(inst, lines, port="smtp", wait=1.0):
+    """raw() from the outside address 127.0.0.2: (banner, replies)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.bind((OUT, 0))
+        s.connect((HOST, inst.ports[port]))
+        banner = s.recv(4096)
+        s.sendall(lines)
+        s.settimeout(wait)
+        out = b""
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+        except socket.timeout:
+            pass
+        return banner, out
+
+
+PTR = "2.0.0.127.in-addr.arpa"
+
+
+def test_client_name_from_reverse_dns(inst):
+    """The client's name: PTR plus forward confirmation, looked up at
+    connect in a worker, shown in the connect line, the reject lines and
+    Received:, and tested by reject_unknown_(reverse_)client_hostname."""
+    dns = FakeDNS(DNS_RECORDS)
+    hold = etc(inst, "client_hold", "127.0.0.2 HOLD\n")
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_restrictions="reject_unknown_client_"
+                      f"hostname, check_client_access hash:{hold}"):
+            since = inst.log_size()
+            s = outside(inst, helo="outside.example")
+            assert s.docmd("MAIL FROM:<a@good.example>")[0] == 250
+            assert s.docmd("RCPT TO:<postmaster@extmail.org>")[0] == 250
+            r = data(s, "Subject: named\r\n\r\nbody\r\n")
+            s.quit()
+            assert r.startswith("250 2.0.0 Ok: queued as"), r
+            inst.wait_log(r"connect from host\.good\.example\[127\.0\.0\.2\]",
+                          since=since)
+            qid = test_mta.queued_id(r)
+            inst.wait_log(rf"{qid}: client=host\.good\.example\[127\.0\.0\."
+                          r"2\]", since=since)
+            msg = held_file(inst, qid)
+            assert ("Received: from outside.example (host.good.example "
+                    "[127.0.0.2])") in msg, msg
+            # a PTR name whose address is another: not forward-confirmed
+            dns.records = DNS_RECORDS[:-2] + [
+                (PTR, ("PTR", "liar.example")),
+                ("liar.example", ("A", "192.0.2.99"))]
+            since = inst.log_size()
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("450 4.7.25 Client host rejected: cannot find your "
+                         "hostname, [127.0.0.2]"), r
+            inst.wait_log(r"connect from unknown\[127\.0\.0\.2\]",
+                          since=since)
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      unknown_client_reject_code="550",
+                      smtpd_client_restrictions="reject_unknown_reverse_"
+                      "client_hostname, reject_unknown_client_hostname"):
+            # the PTR name exists (reverse passes); the name does not
+            # confirm: unknown_client_reject_code
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("550 5.7.25 Client host rejected: cannot find your "
+                         "hostname, [127.0.0.2]"), r
+            dns.records = [r_ for r_ in DNS_RECORDS if r_[0] != PTR]
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("550 5.7.1 Client host rejected: cannot find your "
+                         "reverse hostname, [127.0.0.2]"), r
+            # a temporary DNS failure is 450 whatever the code says
+            dns.records = DNS_RECORDS + [(PTR, ("SERVFAIL",))]
+            dns.records = [r_ for r_ in dns.records if r_[1][0] != "PTR"]
+            _, r = rcpt(inst, "a@good.example")
+            assert r == ("450 4.7.1 Client host rejected: cannot find your "
+                         "reverse hostname, [127.0.0.2]"), r
+        # smtpd_peername_lookup = no: every client is unknown
+        dns.records = DNS_RECORDS
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_peername_lookup="no"):
+            since = inst.log_size()
+            _, r = rcpt(inst, "a@good.example")
+            assert r.startswith("250"), r
+            inst.wait_log(r"connect from unknown\[127\.0\.0\.2\]",
+                          since=since)
+    finally:
+        dns.close()
+
+
+def test_delay_reject_no_client_at_connect(inst):
+    """smtpd_delay_reject = no: a client reject replaces the banner and
+    every later command but QUIT gets 503 (Postfix's smtpd)."""
+    path = etc(inst, "client_early", "127.0.0.2 REJECT\n")
+    with settings(inst, smtpd_delay_reject="no",
+                  smtpd_client_restrictions=f"check_client_access "
+                  f"hash:{path}"):
+        since = inst.log_size()
+        banner, out = raw_out(inst, b"EHLO x.example\r\n"
+                              b"MAIL FROM:<a@example.net>\r\nQUIT\r\n")
+        assert banner == (b"554 5.7.1 <unknown[127.0.0.2]>: Client host "
+                          b"rejected: Access denied\r\n"), banner
+        lines = out.split(b"\r\n")
+        deny = b"503 5.7.0 Error: access denied for unknown[127.0.0.2]"
+        assert lines[:2] == [deny, deny], out
+        assert lines[2].startswith(b"221 2.0.0"), out
+        inst.wait_log(r"NOQUEUE: reject: CONNECT from unknown\[127\.0\.0\.2"
+                      r"\]: 554 5\.7\.1 <unknown\[127\.0\.0\.2\]>: Client "
+                      r"host rejected: Access denied; proto=SMTP\n",
+                      since=since)
+        # SMTPS: the reject comes after the TLS handshake
+        import ssl
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as raw_s:
+            raw_s.settimeout(10)
+            raw_s.bind((OUT, 0))
+            raw_s.connect((HOST, inst.ports["smtps"]))
+            with ctx.wrap_socket(raw_s) as t:
+                b = t.recv(4096)
+                assert b.startswith(b"554 5.7.1 <unknown[127.0.0.2]>"), b
+        # mynetworks' 127.0.0.1 is not listed: business as usual
+        assert local_send(inst, "Subject: ok\n\nok\n").startswith("250")
+
+
+def test_delay_reject_no_helo_and_sender(inst):
+    hpath = etc(inst, "helo_early", "bad.helo.example REJECT bad helo\n"
+                "tag.helo.example PREPEND X-Helo-Tag: yes\n")
+    spath = etc(inst, "sender_early", "bad@example.net REJECT no\n"
+                "later@example.net DEFER_IF_PERMIT not yet\n")
+    with settings(inst, smtpd_delay_reject="no",
+                  smtpd_helo_restrictions=f"check_helo_access hash:{hpath}",
+                  smtpd_sender_restrictions=f"check_sender_access "
+                  f"hash:{spath}"):
+        since = inst.log_size()
+        s = OutsideSMTP(inst)
+        c, t = s.ehlo("bad.helo.example")
+        assert (c, t) == (554, b"5.7.1 <bad.helo.example>: Helo command "
+                          b"rejected: bad helo"), (c, t)
+        inst.wait_log(r"NOQUEUE: reject: EHLO from unknown\[127\.0\.0\.2\]: "
+                      r"554 5\.7\.1 <bad\.helo\.example>: Helo command "
+                      r"rejected: bad helo; proto=SMTP "
+                      r"helo=<bad\.helo\.example>", since=since)
+        assert s.docmd("EHLO good.example")[0] == 250
+        c, t = s.docmd("MAIL FROM:<bad@example.net>")
+        assert (c, t) == (554, b"5.7.1 <bad@example.net>: Sender address "
+                          b"rejected: no"), (c, t)
+        inst.wait_log(r"NOQUEUE: reject: MAIL from unknown\[127\.0\.0\.2\]: "
+                      r"554 5\.7\.1 <bad@example\.net>: Sender address "
+                      r"rejected: no; from=<bad@example\.net> proto=ESMTP "
+                      r"helo=<good\.example>", since=since)
+        # the MAIL was refused: a new one is not nested
+        assert s.docmd("MAIL FROM:<later@example.net>")[0] == 250
+        # the sender's defer_if_permit waits for the recipient's permit
+        c, t = s.docmd("RCPT TO:<postmaster@extmail.org>")
+        assert (c, t) == (450, b"4.7.1 <later@example.net>: Sender address "
+                          b"rejected: not yet"), (c, t)
+        s.rset()
+        assert s.docmd("MAIL FROM:<ok@example.net>")[0] == 250
+        assert s.docmd("RCPT TO:<postmaster@extmail.org>")[0] == 250
+        s.quit()
+        # a HELO stage PREPEND holds for the session's messages
+        s = smtp(inst)
+        s.ehlo("tag.helo.example")
+        assert s.docmd("MAIL FROM:<a@example.net>")[0] == 250
+        assert s.docmd("RCPT TO:<postmaster@extmail.org>")[0] == 250
+        r = data(s, "Subject: tagged\n\nbody\n")
+        s.quit()
+        assert r.startswith("250"), r
+
+
+def test_directory_down_is_451_not_5xx(inst):
+    """youju-authd unreachable at RCPT: 451 4.3.0, never a 5xx, for hosted
+    and outside recipients alike (a remote recipient from mynetworks too
+    needs the directory to know it is remote)."""
+    sock = inst.path("run", "authdaemon", "socket")
+    moved = sock + ".away"
+    os.rename(sock, moved)
+    try:
+        since = inst.log_size()
+        for to in ("postmaster@extmail.org", "nobody@extmail.org"):
+            _, r = rcpt(inst, "a@example.net", to=to)
+            assert r == f"451 4.3.0 <{to}>: Temporary lookup failure", r
+        s = smtp(inst)
+        s.ehlo("localhost")
+        assert s.docmd("MAIL FROM:<a@example.net>")[0] == 250
+        c, t = s.docmd("RCPT TO:<someone@example.com>")
+        assert c == 451 and t.startswith(b"4.3.0"), (c, t)
+        s.quit()
+        inst.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.2\]: "
+                      r"451 4\.3\.0 <postmaster@extmail\.org>: Temporary "
+                      r"lookup failure", since=since)
+    finally:
+        os.rename(moved, sock)
+    _, r = rcpt(inst, "a@example.net", to="nobody@extmail.org")
+    assert r.startswith("550 5.1.1 <nobody@extmail.org>"), r
+
+
+def test_rcpt_over_quota_with_smtpd_reject_over_quota(inst):
+    """smtpd_reject_over_quota = yes: a hosted mailbox whose maildirsize
+    says full is refused at RCPT with 552 5.2.2 (default: accepted, and
+    delivery bounces it as Postfix + VDA)."""
+    import test_delivery
+    user = "full-rcpt@extmail.org"
+    test_delivery.add_mailbox(inst, user, quota="1000S,10C")
+    md = test_delivery.maildir_of(inst, user)
+    try:
+        os.makedirs(os.path.join(md, "new"), exist_ok=True)
+        with open(os.path.join(md, "maildirsize"), "w") as f:
+            f.write("1000S,10C\n900 3\n")
+        # not full yet: 100 bytes left
+        with settings(inst, smtpd_reject_over_quota="yes"):
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r.startswith("250"), r
+            # SIZE= says it would not fit
+            s = outside(inst)
+            assert s.docmd("MAIL FROM:<a@example.net> SIZE=200")[0] == 250
+            c, t = s.docmd(f"RCPT TO:<{user}>")
+            s.close()
+            assert (c, t.decode()) == (552, f"5.2.2 <{user}>: Recipient "
+                                       "address rejected: Mailbox full")
+            with open(os.path.join(md, "maildirsize"), "a") as f:
+                f.write("100 1\n")
+            since = inst.log_size()
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r == (f"552 5.2.2 <{user}>: Recipient address rejected: "
+                         "Mailbox full"), r
+            inst.wait_log(r"NOQUEUE: reject: RCPT from unknown\[127\.0\.0\.2"
+                          r"\]: 552 5\.2\.2 <full-rcpt@extmail\.org>: "
+                          r"Recipient address rejected: Mailbox full;",
+                          since=since)
+            # the message count limit counts too
+            with open(os.path.join(md, "maildirsize"), "w") as f:
+                f.write("1000S,10C\n10 10\n")
+            _, r = rcpt(inst, "a@example.net", to=user)
+            assert r.startswith("552 5.2.2"), r
+        # the default: accepted at RCPT
+        _, r = rcpt(inst, "a@example.net", to=user)
+        assert r.startswith("250"), r
+    finally:
+        test_delivery.del_mailbox(inst, user)
 
 
 # ------------------------------------------------------------- cleanup
@@ -648,11 +933,13 @@ def test_sighup_reload_keeps_old_policy_when_bad(inst):
                        check=True)
             res = _reload(inst)
             assert "keeping the old configuration" in res, res
-            # mysql: tables are not supported (yet): refused too
+            # mysql: tables are refused (no database access in
+            # youju-mta), with a pointer to what to do instead
             inst.youju("conf", "-e", "smtpd_helo_restrictions="
                        "check_helo_access mysql:/etc/x.cf", check=True)
             res = _reload(inst)
             assert "unsupported map type mysql" in res, res
+            assert "SQL access tables" in res, res
         finally:
             inst.youju("conf", "-e",
                        "smtpd_helo_restrictions=" + old.strip(), check=True)

@@ -133,6 +133,61 @@ static void test_regexp(const char *type)
 	test_assert(strstr(err, "line 1") != NULL);
 }
 
+/* if/endif blocks (regexp_table(5), pcre_table(5), cidr_table(5)) */
+static void test_if_endif(const char *type)
+{
+	char err[256], v[MAP_VALUE_MAX + 1];
+	test_begin("if/endif");
+	static const char t[] = "if /@example\\.net$/\n"
+				"/^spam/ REJECT spam at example.net\n"
+				"if !/^ok/\n"
+				"/^x/ REJECT not ok x\n"
+				"endif\n"
+				"endif\n"
+				"IF /@empty\\.test$/\n"
+				"ENDIF\n"
+				"/^spam/ DUNNO elsewhere\n"
+				"/^x/ OUTER x\n";
+	struct map *m = map_from_text(type, t, sizeof(t) - 1, err, sizeof(err));
+	test_assert(m != NULL);
+	test_assert(look(m, "spam@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "REJECT spam at example.net") == 0);
+	test_assert(look(m, "spam@example.org", v) == MAP_FOUND &&
+		    strcmp(v, "DUNNO elsewhere") == 0);
+	test_assert(look(m, "x1@example.net", v) == MAP_FOUND &&
+		    strcmp(v, "REJECT not ok x") == 0);
+	test_assert(look(m, "x1@example.org", v) == MAP_FOUND &&
+		    strcmp(v, "OUTER x") == 0);
+	test_assert(look(m, "x@empty.test", v) == MAP_FOUND &&
+		    strcmp(v, "OUTER x") == 0);
+	test_assert(look(m, "ok@example.net", v) == MAP_NOTFOUND);
+	map_free(&m);
+	static const char *const bad[] = {
+	    "if /a/\n/b/ X\n",	      /* no endif */
+	    "/b/ X\nendif\n",	      /* endif without if */
+	    "if /a/ REJECT\nendif\n", /* if with an action */
+	    "if /a/\nendif x\n",      /* text after endif */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		test_assert(map_from_text(type, bad[i], strlen(bad[i]), err,
+					  sizeof(err)) == NULL);
+		test_assert(strstr(err, "line ") != NULL);
+	}
+	static const char cidr[] = "if 192.0.2.0/24\n"
+				   "!192.0.2.1 not-one\n"
+				   "endif\n"
+				   "0.0.0.0/0 rest\n";
+	m = map_from_text("cidr", cidr, sizeof(cidr) - 1, err, sizeof(err));
+	test_assert(m != NULL);
+	test_assert(look(m, "192.0.2.5", v) == MAP_FOUND &&
+		    strcmp(v, "not-one") == 0);
+	test_assert(look(m, "192.0.2.1", v) == MAP_FOUND &&
+		    strcmp(v, "rest") == 0);
+	test_assert(look(m, "10.0.0.1", v) == MAP_FOUND &&
+		    strcmp(v, "rest") == 0);
+	map_free(&m);
+}
+
 static void test_reload(void)
 {
 	char err[256], v[MAP_VALUE_MAX + 1], spec[64];
@@ -190,6 +245,8 @@ int main(void)
 	test_cidr();
 	test_regexp("regexp");
 	test_regexp("pcre");
+	test_if_endif("regexp");
+	test_if_endif("pcre");
 	test_reload();
 	test_anvil();
 	return test_end();

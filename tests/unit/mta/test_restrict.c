@@ -189,6 +189,30 @@ static void test_stages(void)
 	test_assert(mk(RESTRICT_CLIENT,
 		       "check_client_access hash:/nonexistent/x") == NULL);
 	test_assert(mk(RESTRICT_CLIENT, "permit_foo") == NULL);
+	/* reply filters: d.d.d.d, each d a number or [n;n..m] */
+	static const char *const good_filters[] = {
+	    "reject_rbl_client z.test=127.0.0.2",
+	    "reject_rbl_client z.test=127.0.0.[2..11]",
+	    "reject_rbl_client z.test=127.0.[0;1].[2;4..6;255]",
+	};
+	for (size_t i = 0; i < 3; i++) {
+		rl = mk(RESTRICT_CLIENT, good_filters[i]);
+		test_assert(rl != NULL);
+		restrict_free(&rl);
+	}
+	static const char *const bad_filters[] = {
+	    "reject_rbl_client z.test=127.0.0",
+	    "reject_rbl_client z.test=127.0.0.256",
+	    "reject_rbl_client z.test=127.0.0.[2..x]",
+	    "reject_rbl_client z.test=127.0.0.[5..2]",
+	    "reject_rbl_client z.test=127.0.0.[2",
+	    "reject_rbl_client z.test=127.0.0.2.",
+	    "reject_rbl_client z.test=",
+	    "reject_rbl_client z.test=1234.0.0.1",
+	};
+	for (size_t i = 0; i < sizeof(bad_filters) / sizeof(bad_filters[0]);
+	     i++)
+		test_assert(mk(RESTRICT_CLIENT, bad_filters[i]) == NULL);
 	rl = mk(RESTRICT_RECIPIENT, "permit");
 	test_assert(rl != NULL && !restrict_has_relay_guard(rl));
 	restrict_free(&rl);
@@ -293,11 +317,69 @@ static void test_access(void)
 	unlink(path);
 }
 
+/* access(5) with recipient_delimiter: user+ext@domain, user@domain,
+   domain, user+ext@, user@ */
+static void test_extensions(void)
+{
+	char rep[RESTRICT_REPLY_MAX], err[600];
+	char path[] = "/tmp/youju-test-ext-XXXXXX";
+	test_begin("address extensions");
+	int fd = mkstemp(path);
+	test_assert(fd >= 0);
+	const char text[] = "u+full@x.example 501 full\n"
+			    "u@x.example 502 stripped\n"
+			    "y.example 503 domain\n"
+			    "w+e@ 504 ext-user\n"
+			    "w@ 505 user\n"
+			    "+lead@z.example 506 leading\n";
+	test_assert(write(fd, text, sizeof(text) - 1) ==
+		    (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	char spec[100];
+	snprintf(spec, sizeof(spec), "hash:%s", path);
+	const char *items[] = {"check_recipient_access", spec};
+	struct restrict_opts o;
+	restrict_opts_default(&o);
+	snprintf(o.recipient_delimiter, sizeof(o.recipient_delimiter), "+-");
+	struct restrict_list *rl = restrict_parse_list(
+	    items, 2, RESTRICT_RECIPIENT, &o, err, sizeof(err));
+	test_assert(rl != NULL);
+	static const struct {
+		const char *rcpt;
+		const char *code; /* NULL: no decision */
+	} cases[] = {
+	    {"u+full@x.example", "501"},  {"u+other@x.example", "502"},
+	    {"u-other@x.example", "502"}, {"u@x.example", "502"},
+	    {"u+a@y.example", "503"},	  {"w+e@q.example", "504"},
+	    {"w+f@q.example", "505"},	  {"w@q.example", "505"},
+	    {"+lead@z.example", "506"},	  {"v+lead@z.example", NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct restrict_ctx c = {.rcpt = cases[i].rcpt};
+		enum restrict_result r = restrict_eval(rl, &c, rep);
+		if (cases[i].code == NULL)
+			test_assert(r == RESTRICT_DUNNO);
+		else
+			test_assert(r == RESTRICT_REJECT &&
+				    strncmp(rep, cases[i].code, 3) == 0);
+	}
+	restrict_free(&rl);
+	/* without a delimiter the extension is part of the user name */
+	restrict_opts_default(&o);
+	rl = restrict_parse_list(items, 2, RESTRICT_RECIPIENT, &o, err,
+				 sizeof(err));
+	struct restrict_ctx c = {.rcpt = "u+other@x.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	restrict_free(&rl);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_netlist();
 	test_restrictions();
 	test_stages();
+	test_extensions();
 	test_access();
 	return test_end();
 }

@@ -1,0 +1,206 @@
+/*
+ * The restriction side of SMTP sessions (smtpd_session.h): the context a
+ * restriction list sees, the stages each command runs (smtpd_delay_reject
+ * decides whether client, helo and sender lists run at RCPT or at
+ * connect, HELO/EHLO and MAIL), and the RCPT reply.  The *_check
+ * functions run in worker threads, the rest in the loop thread.
+ */
+#include "smtpd_session.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dnscheck.h"
+#include "log.h"
+#include "policy.h"
+#include "xalloc.h"
+
+/* Keeps what the access maps asked of the transaction. */
+void smtpd_tx_merge(struct session *s)
+{
+	s->tx.discard |= s->rc.discard;
+	s->tx.hold |= s->rc.hold;
+	for (size_t i = 0;
+	     i < s->rc.nprepend && s->tx.nprepend < RESTRICT_PREPEND_MAX; i++)
+		memcpy(s->tx.prepend[s->tx.nprepend++], s->rc.prepend[i],
+		       RESTRICT_REPLY_MAX);
+	s->rc.nprepend = 0;
+}
+
+/* The restriction context for this session (worker or loop thread). */
+void smtpd_ctx_fill(struct session *s, const char *rcpt)
+{
+	memset(&s->rc, 0, sizeof(s->rc));
+	s->rc.mynetworks = s->mynetworks;
+	s->rc.authenticated = s->authenticated;
+	s->rc.ill_pipelining = s->ill_pipelining;
+	s->rc.client_name = s->name;
+	s->rc.client_addr = s->addr;
+	if (s->name_dns != 0) {
+		s->rc.client_dns = s->name_dns;
+		s->rc.client_rdns = s->ptr_dns;
+		memcpy(s->rc.client_fcrdns, s->ptr_name,
+		       sizeof(s->rc.client_fcrdns));
+	}
+	s->rc.helo = s->helo;
+	s->rc.sender = s->have_mail ? s->mail.addr : "";
+	s->rc.rcpt = rcpt;
+}
+
+/* Evaluates the stages in order; the first reject ends it (worker). */
+enum restrict_result smtpd_run_stages(struct session *s,
+				      const enum restrict_stage *st, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (restrict_eval(s->pol->stage[st[i]], &s->rc, s->job_reply) ==
+		    RESTRICT_REJECT)
+			return RESTRICT_REJECT;
+	}
+	if (restrict_finish(&s->rc, s->job_reply))
+		return RESTRICT_REJECT;
+	return RESTRICT_PERMIT;
+}
+
+/* A defer_if_permit left by an earlier command (smtpd_delay_reject = no)
+   still waits for a final permit. */
+static void defer_load(struct session *s, bool pending, const char *reply)
+{
+	if (!pending || s->rc.defer_if_permit)
+		return;
+	s->rc.defer_if_permit = true;
+	memcpy(s->rc.defer_reply, reply, sizeof(s->rc.defer_reply));
+}
+
+/* RCPT: with smtpd_delay_reject (the default) the client, helo and
+   sender stages run here, then relay, then recipient (Postfix's order);
+   without it the first three ran at connect, HELO and MAIL. */
+void smtpd_rcpt_check(struct session *s)
+{
+	static const enum restrict_stage st[] = {
+	    RESTRICT_CLIENT, RESTRICT_HELO, RESTRICT_SENDER, RESTRICT_RELAY,
+	    RESTRICT_RECIPIENT};
+	smtpd_ctx_fill(s, s->job_rcpt.addr);
+	s->rc.rcpt_local = s->job_dir != DIR_RCPT_REMOTE;
+	if (s->pol->delay_reject) {
+		s->job_res = smtpd_run_stages(s, st, 5);
+		return;
+	}
+	defer_load(s, s->sess_defer, s->sess_defer_reply);
+	defer_load(s, s->tx_defer, s->tx_defer_reply);
+	s->job_res = smtpd_run_stages(s, st + 3, 2);
+}
+
+/* Connect (worker): the client's name, as Postfix's smtpd_peer_init():
+   the PTR name when forward-confirmed, else "unknown"; then, with
+   smtpd_delay_reject = no, the client restrictions. */
+void smtpd_connect_check(struct session *s)
+{
+	char ptr[SMTPD_NAME_MAX + 1] = "";
+	enum dns_status pst = DNS_NOTFOUND, st = DNS_NOTFOUND;
+	if (s->pol->peername_lookup)
+		st = dns_client_name(s->addr, ptr, sizeof(ptr), &pst);
+	s->name_dns = 1 + (int)st;
+	s->ptr_dns = 1 + (int)pst;
+	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
+		 pst == DNS_OK ? ptr : "");
+	snprintf(s->name, sizeof(s->name), "%s",
+		 st == DNS_OK ? ptr : "unknown");
+	s->job_res = RESTRICT_DUNNO;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {
+		smtpd_ctx_fill(s, "");
+		s->job_res = restrict_eval(s->pol->stage[RESTRICT_CLIENT],
+					   &s->rc, s->job_reply);
+	}
+}
+
+/* HELO/EHLO or MAIL with smtpd_delay_reject = no (worker). */
+void smtpd_early_check(struct session *s, enum restrict_stage stage)
+{
+	smtpd_ctx_fill(s, "");
+	if (stage == RESTRICT_HELO)
+		s->rc.helo = s->job_helo;
+	else
+		s->rc.sender = s->mail.addr;
+	defer_load(s, s->sess_defer, s->sess_defer_reply);
+	s->job_res = restrict_eval(s->pol->stage[stage], &s->rc, s->job_reply);
+}
+
+/* Keeps a stage's flags and pending defer for later commands. */
+void smtpd_early_keep(struct session *s, struct tx_flags *f, bool *defer,
+		      char *defer_reply)
+{
+	f->discard |= s->rc.discard;
+	f->hold |= s->rc.hold;
+	for (size_t i = 0;
+	     i < s->rc.nprepend && f->nprepend < RESTRICT_PREPEND_MAX; i++)
+		memcpy(f->prepend[f->nprepend++], s->rc.prepend[i],
+		       RESTRICT_REPLY_MAX);
+	s->rc.nprepend = 0;
+	if (s->rc.defer_if_permit) {
+		*defer = true;
+		memcpy(defer_reply, s->rc.defer_reply, RESTRICT_REPLY_MAX);
+	}
+}
+
+void smtpd_rcpt_finish(struct session *s)
+{
+	struct smtp_rcpt *r = &s->job_rcpt;
+	char rep[RESTRICT_REPLY_MAX];
+
+	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
+		snprintf(rep, sizeof(rep),
+			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
+		return;
+	}
+	smtpd_log_events(s, "RCPT", r->addr);
+	if (s->job_res == RESTRICT_REJECT) {
+		smtpd_log_reject(s, "RCPT", s->job_reply, r->addr);
+		smtpd_reply_err(s, "%s", s->job_reply);
+		return;
+	}
+	if (s->job_dir == DIR_RCPT_LOCAL && s->job_full &&
+	    s->pol->reject_over_quota) {
+		/* Postfix + VDA bounce the message at delivery; saying so at
+		   RCPT spares the bounce (docs/mta.md) */
+		snprintf(rep, sizeof(rep),
+			 "552 5.2.2 <%s>: Recipient address rejected: Mailbox "
+			 "full",
+			 r->addr);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
+		return;
+	}
+	if (s->job_dir == DIR_RCPT_UNKNOWN) {
+		snprintf(rep, sizeof(rep),
+			 "550 5.1.1 <%s>: Recipient address rejected: User "
+			 "unknown in virtual mailbox table",
+			 r->addr);
+		smtpd_log_reject(s, "RCPT", rep, r->addr);
+		smtpd_reply_err(s, "%s", rep);
+		return;
+	}
+	if (s->nrcpt == s->rcpt_cap) {
+		s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+		s->rcpts = xrealloc(s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
+	}
+	smtpd_tx_merge(s);
+	struct rcpt *n = &s->rcpts[s->nrcpt++];
+	memcpy(n->addr, r->addr, sizeof(n->addr));
+	memcpy(n->orcpt, r->orcpt, sizeof(n->orcpt));
+	n->notify = r->notify;
+	if (s->id[0] == '\0') {
+		queue_new_id(s->id);
+		if (s->authenticated)
+			log_info("%s: client=%s[%s], sasl_method=%s, "
+				 "sasl_username=%s",
+				 s->id, s->name, s->addr, s->sasl_mech,
+				 s->sasl_user);
+		else
+			log_info("%s: client=%s[%s]", s->id, s->name, s->addr);
+	}
+	s->ok[SMTP_VERB_RCPT]++;
+	smtpd_reply(s, "250 2.1.5 Ok");
+}
