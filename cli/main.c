@@ -2,8 +2,8 @@
  * youju: the one command-line tool (DESIGN §3).  It dispatches to
  * subcommands; the ones that manage the instance (start, stop, status,
  * reload) live in cli/instance.c, `conf` in cli/conf.c, `auth` and `authd`
- * in cli/auth.c.  Called by another name (sendmail, mailq), it will act as
- * that Postfix command once the MTA provides it.
+ * in cli/auth.c, `sendmail` in cli/sendmail.c.  Called by another name
+ * (sendmail), it acts as that Postfix command.
  */
 #include <libgen.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "queue.h"
+#include "sendmail.h"
 
 struct cli_command {
 	const char *name;
@@ -29,6 +30,7 @@ static const struct cli_command cli_commands[] = {
 	{ "auth", cli_auth, "test or change a password (like authtest)" },
 	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
 	{ "queue", cli_queue, "the mail queue: list flush delete hold cat" },
+	{ "sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))" },
 };
 
 static int cli_usage(FILE *f)
@@ -42,6 +44,9 @@ static int cli_usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* installed as /usr/sbin/sendmail (a symlink): scripts' sendmail */
+	if (argc > 0 && strcmp(basename(argv[0]), "sendmail") == 0)
+		return cli_sendmail(argc, argv);
 	if (argc < 2)
 		return cli_usage(stderr);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
