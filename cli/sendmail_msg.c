@@ -267,6 +267,8 @@ int sm_addr_list(struct str v, sm_addr_fn *fn, void *ctx, struct str *bad_r)
 	int count = 0;
 	for (size_t i = 0; i <= v.len; i++) {
 		char c = i < v.len ? v.p[i] : ',';
+		if (i == v.len)
+			in_angle = false; /* "<a@x" unterminated */
 		struct addr_acc *cur = in_angle ? &ang : &tok;
 		if (c == '(' && !in_angle) {
 			/* a comment, nested, with quoted-pairs */
