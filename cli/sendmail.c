@@ -743,6 +743,9 @@ int cli_sendmail(int argc, char **argv)
 	};
 	for (int i = optind; i < argc; i++)
 		rcpt_list(&r, str_from_cstr(argv[i]), "recipient", EX_USAGE);
+	if (r.n == 0 && !o.extract)
+		sm_fatal(EX_USAGE, "recipient addresses must be given on the "
+				   "command line or with -t");
 
 	struct buf hdr, out;
 	buf_init(&hdr, SM_HEADER_MAX);
@@ -762,10 +765,7 @@ int cli_sendmail(int argc, char **argv)
 	}
 	if (r.n == 0)
 		sm_fatal(EX_USAGE,
-			 o.extract ? "no recipient addresses found in the "
-				     "message header"
-				   : "recipient addresses must be given on "
-				     "the command line or with -t");
+			 "no recipient addresses found in the message header");
 
 	struct smc c = {0};
 	smc_open(&c, sock, conf_str(conf, "myhostname"), o.verbose);
