@@ -38,7 +38,7 @@
 /* Bytes read from standard input (and the spool) at once. */
 #define SM_CHUNK 65536
 /* A reply line from youju-mta, and the lines of one reply. */
-#define SM_REPLY_LINE_MAX 4096
+#define SM_REPLY_LINE_MAX  4096
 #define SM_REPLY_LINES_MAX 100
 /* How long to wait for youju-mta before giving up (a reply takes at most
    one directory lookup or one fsync). */
@@ -53,9 +53,9 @@ struct sm_opts {
 	bool verbose;	    /* -v: the dialogue on stderr */
 	const char *sender; /* -f, -r; NULL: the login name */
 	const char *fullname;
-	char notify[32];    /* NOTIFY= value, "" none */
-	const char *ret;    /* "FULL", "HDRS", NULL */
-	const char *body;   /* "8BITMIME", "7BIT", NULL */
+	char notify[32];  /* NOTIFY= value, "" none */
+	const char *ret;  /* "FULL", "HDRS", NULL */
+	const char *body; /* "8BITMIME", "7BIT", NULL */
 	char envid[SM_ENVID_MAX + 1];
 	const char *config; /* -C */
 };
@@ -117,8 +117,9 @@ static int rcpt_add(void *ctx, const char *addr, size_t len)
 {
 	struct sm_rcpts *r = ctx;
 	if (r->n >= r->max)
-		sm_fatal(r->status, "too many recipients "
-				    "(smtpd_recipient_limit = %zu)",
+		sm_fatal(r->status,
+			 "too many recipients "
+			 "(smtpd_recipient_limit = %zu)",
 			 r->max);
 	char a[SM_ADDR_MAX + 1];
 	memcpy(a, addr, len + 1);
@@ -134,7 +135,8 @@ static void rcpt_list(struct sm_rcpts *r, struct str v, const char *what,
 	struct str bad = {"", 0};
 	if (sm_addr_list(v, rcpt_add, r, &bad) < 0) {
 		char esc[256];
-		log_escape(esc, sizeof(esc), bad.p, bad.len > 100 ? 100 : bad.len);
+		log_escape(esc, sizeof(esc), bad.p,
+			   bad.len > 100 ? 100 : bad.len);
 		sm_fatal(status, "bad address in %s: %s", what, esc);
 	}
 }
@@ -149,8 +151,8 @@ static int one_addr(void *ctx, const char *addr, size_t len)
 }
 
 /* -f: one address, or <> / "" for the null sender */
-static void sender_of(const struct sm_opts *o, const char *origin,
-		      char *out, size_t size)
+static void sender_of(const struct sm_opts *o, const char *origin, char *out,
+		      size_t size)
 {
 	out[0] = '\0';
 	if (o->sender != NULL) {
@@ -259,8 +261,8 @@ static void header_prepare(const struct buf *hdr, const struct sm_opts *o,
 	struct str rest = {hdr->len ? hdr->p : "", hdr->len}, f;
 	bool resent = false, from = false;
 	while (sm_header_next(&rest, &f)) {
-		if (sm_field_is(f, "Resent-To") || sm_field_is(f, "Resent-Cc") ||
-		    sm_field_is(f, "Resent-Bcc"))
+		if (sm_field_is(f, "Resent-To") ||
+		    sm_field_is(f, "Resent-Cc") || sm_field_is(f, "Resent-Bcc"))
 			resent = true;
 		if (sm_field_is(f, "From"))
 			from = true;
@@ -323,8 +325,9 @@ static void send_all(int fd, const char *p, size_t n)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
-			sm_fatal(EX_TEMPFAIL, "lost connection with youju-mta: "
-					      "%s",
+			sm_fatal(EX_TEMPFAIL,
+				 "lost connection with youju-mta: "
+				 "%s",
 				 w < 0 ? strerror(errno) : "write");
 		p += w;
 		n -= (size_t)w;
@@ -346,20 +349,20 @@ static void smc_reply(struct smc *c)
 					 "lost connection with youju-mta: %s",
 					 r == 0 || errno == EAGAIN ? "timeout"
 					 : errno == 0		   ? "closed"
-						: strerror(errno));
+						      : strerror(errno));
 			continue;
 		}
 		default:
 			sm_fatal(EX_PROTOCOL, "youju-mta: reply line too long");
 		}
 		lines++;
-		if (l.len < 3 || l.p[0] < '2' || l.p[0] > '5' ||
-		    l.p[1] < '0' || l.p[1] > '9' || l.p[2] < '0' ||
-		    l.p[2] > '9' || (l.len > 3 && l.p[3] != ' ' && l.p[3] != '-'))
+		if (l.len < 3 || l.p[0] < '2' || l.p[0] > '5' || l.p[1] < '0' ||
+		    l.p[1] > '9' || l.p[2] < '0' || l.p[2] > '9' ||
+		    (l.len > 3 && l.p[3] != ' ' && l.p[3] != '-'))
 			sm_fatal(EX_PROTOCOL, "youju-mta: bad reply");
 		bool more = l.len > 3 && l.p[3] == '-';
-		c->code = (l.p[0] - '0') * 100 + (l.p[1] - '0') * 10 +
-			  (l.p[2] - '0');
+		c->code =
+		    (l.p[0] - '0') * 100 + (l.p[1] - '0') * 10 + (l.p[2] - '0');
 		log_escape(c->text, sizeof(c->text), l.p, l.len);
 		if (c->verbose)
 			fprintf(stderr, "<<< %s\n", c->text);
@@ -390,8 +393,7 @@ __attribute__((format(printf, 2, 3))) static int smc_cmd(struct smc *c,
 
 /* A reply that is not the one wanted ends the run: 4xx EX_TEMPFAIL, 5xx
    the status the step gives. */
-static void expect(const struct smc *c, int want, int status,
-		   const char *what)
+static void expect(const struct smc *c, int want, int status, const char *what)
 {
 	if (c->code / 100 == want / 100)
 		return;
@@ -477,14 +479,13 @@ static void send_message(struct smc *c, const struct buf *hdr, FILE *spool,
 	free(chunk);
 }
 
-static int deliver(struct smc *c, const struct sm_opts *o,
-		   const char *sender, const struct sm_rcpts *r,
-		   const struct buf *hdr, FILE *spool, off_t body_off)
+static int deliver(struct smc *c, const struct sm_opts *o, const char *sender,
+		   const struct sm_rcpts *r, const struct buf *hdr, FILE *spool,
+		   off_t body_off)
 {
 	struct buf params;
 	buf_init(&params, 256);
-	if ((o->body != NULL &&
-	     buf_printf(&params, " BODY=%s", o->body) < 0) ||
+	if ((o->body != NULL && buf_printf(&params, " BODY=%s", o->body) < 0) ||
 	    (o->ret != NULL && buf_printf(&params, " RET=%s", o->ret) < 0) ||
 	    (o->envid[0] != '\0' &&
 	     buf_printf(&params, " ENVID=%s", o->envid) < 0))
@@ -754,9 +755,9 @@ int cli_sendmail(int argc, char **argv)
 	off_t body_off = 0;
 	if (o.mode == 'm' || o.extract) {
 		const char *err = "";
-		spool = spool_stdin(
-		    o.ignore_dots,
-		    (uint64_t)conf_int(conf, "message_size_limit"));
+		spool =
+		    spool_stdin(o.ignore_dots,
+				(uint64_t)conf_int(conf, "message_size_limit"));
 		if (sm_header_read(spool, &hdr, &body_off, &err) < 0)
 			sm_fatal(errno == EFBIG ? EX_DATAERR : EX_IOERR,
 				 "%s: %s", err, strerror(errno));

@@ -145,7 +145,8 @@ int sm_header_read(FILE *f, struct buf *hdr, off_t *body_off_r,
 		}
 		off_t used = (off_t)line.len + (lf ? 1 : 0);
 		struct str l = {line.len ? line.p : "", line.len};
-		bool from_ = first && l.len >= 5 && memcmp(l.p, "From ", 5) == 0;
+		bool from_ =
+		    first && l.len >= 5 && memcmp(l.p, "From ", 5) == 0;
 		first = false;
 		if (from_) {
 			off += used;
@@ -206,7 +207,8 @@ struct str sm_field_value(struct str field)
 	const char *colon = memchr(field.p, ':', field.len);
 	if (colon == NULL)
 		return (struct str){field.p + field.len, 0};
-	return (struct str){colon + 1, field.len - (size_t)(colon + 1 - field.p)};
+	return (struct str){colon + 1,
+			    field.len - (size_t)(colon + 1 - field.p)};
 }
 
 /* ------------------------------------------------------- addresses */

@@ -298,7 +298,8 @@ int main(int argc, char **argv)
 			fatal("sendmail_socket = %s: %s: %s", pickup, err,
 			      strerror(errno));
 		ls = xrealloc(ls, (nls + 1) * sizeof(*ls));
-		ls[nls++] = (struct listener){.svc = SMTPD_SVC_PICKUP, .fd = fd};
+		ls[nls++] =
+		    (struct listener){.svc = SMTPD_SVC_PICKUP, .fd = fd};
 	}
 
 	char perr[1024];

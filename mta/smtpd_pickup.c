@@ -58,7 +58,13 @@ int smtpd_pickup_listen(const char *path, const char **error_r)
 		*slash = '\0';
 		/* others must be able to reach the socket: the socket's own
 		   mode is the access control, as for Postfix's public/ */
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		if (mkdir(dir, 0755) == 0) {
+			/* whatever the umask: others must traverse it */
+			if (chmod(dir, 0755) < 0) {
+				*error_r = "chmod";
+				return -1;
+			}
+		} else if (errno != EEXIST) {
 			*error_r = "mkdir";
 			return -1;
 		}
@@ -89,8 +95,8 @@ bool smtpd_pickup_peer(struct session *s)
 		log_escape(s->peer_user, sizeof(s->peer_user), pw.pw_name,
 			   strlen(pw.pw_name));
 	free(scratch);
-	log_info("pickup: uid=%lu, user=%s, pid=%ld", s->peer_uid,
-		 s->peer_user, (long)cred.pid);
+	log_info("pickup: uid=%lu, user=%s, pid=%ld", s->peer_uid, s->peer_user,
+		 (long)cred.pid);
 	return true;
 }
 
@@ -167,8 +173,8 @@ void smtpd_pickup_vrfy_finish(struct session *s)
 	}
 }
 
-int smtpd_pickup_received(const struct session *s, const char *date,
-			  char *out, size_t outsz)
+int smtpd_pickup_received(const struct session *s, const char *date, char *out,
+			  size_t outsz)
 {
 	int n = snprintf(out, outsz,
 			 "Received: by %s (youju, from userid %lu)\n\tid %s; "

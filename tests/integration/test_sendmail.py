@@ -259,6 +259,13 @@ def test_dsn_options(inst):
         assert r.returncode == EX_USAGE, (bad, r.returncode, r.stderr)
 
 
+def test_bp_and_bi(inst):
+    r = run(inst, ["-bp"])
+    assert r.returncode == 0, r.stderr
+    r = run(inst, ["-bi"])
+    assert r.returncode == 0 and b"nothing to rebuild" in r.stdout, r
+
+
 def test_argv0_sendmail(inst):
     with tempfile.TemporaryDirectory() as d:
         link = os.path.join(d, "sendmail")

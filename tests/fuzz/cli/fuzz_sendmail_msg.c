@@ -59,13 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		buf_init(&b, 2 * size + 16);
 		convert(p, size, dots, 1, &a);
 		convert(p, size, dots, 7, &b);
-		if (a.len != b.len ||
-		    (a.len && memcmp(a.p, b.p, a.len) != 0))
+		if (a.len != b.len || (a.len && memcmp(a.p, b.p, a.len) != 0))
 			abort();
 		if (a.len > 0 && a.p[a.len - 1] != '\n')
 			abort();
-		FILE *f = fmemopen(a.len ? a.p : (char *)"", a.len ? a.len : 1,
-				   "r");
+		FILE *f =
+		    fmemopen(a.len ? a.p : (char *)"", a.len ? a.len : 1, "r");
 		struct buf hdr;
 		off_t off = 0;
 		const char *err = "";

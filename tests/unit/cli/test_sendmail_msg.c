@@ -207,8 +207,8 @@ static void test_addr_list(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct collect c = {.stop_at = -1};
 		struct str bad;
-		int r = sm_addr_list(str_from_cstr(cases[i].in), collect, &c,
-				     &bad);
+		int r =
+		    sm_addr_list(str_from_cstr(cases[i].in), collect, &c, &bad);
 		test_assert(r == cases[i].count);
 		test_assert(strcmp(c.out, cases[i].out) == 0);
 		if (r != cases[i].count || strcmp(c.out, cases[i].out) != 0)
@@ -256,8 +256,8 @@ static void test_from_xtext_enc(void)
 			   "From: \"Jane \\\"J\\\" \\\\Doe\" <a@x>\n") == 0);
 	buf_reset(&b);
 	test_assert(sm_from_header(&b, "\xe5\xbc\xa0\xe4\xb8\x89", "a@x") == 0);
-	test_assert(strcmp(buf_cstr(&b), "From: =?UTF-8?B?5byg5LiJ?= <a@x>\n") ==
-		    0);
+	test_assert(
+	    strcmp(buf_cstr(&b), "From: =?UTF-8?B?5byg5LiJ?= <a@x>\n") == 0);
 	/* a long non-ASCII name: several encoded-words, no split sequence */
 	char name[SM_FULLNAME_MAX + 10];
 	for (int i = 0; i < 40; i++)
