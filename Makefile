@@ -123,6 +123,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/libexec/youju \
 		$(DESTDIR)$(PREFIX)/share/youju/sql/migrations $(DESTDIR)$(PREFIX)/share/doc/youju
 	install -m 755 $(REL_BINS) $(DESTDIR)$(PREFIX)/sbin/
+	@# sendmail(1) for scripts and PHP: a symlink to youju, never over a
+	@# real file (another MTA's sendmail stays until it is removed)
+	@if [ -e $(DESTDIR)$(PREFIX)/sbin/sendmail ] && \
+	    [ ! -L $(DESTDIR)$(PREFIX)/sbin/sendmail ]; then \
+		echo "install: $(DESTDIR)$(PREFIX)/sbin/sendmail exists; not replaced"; \
+	else ln -sf youju $(DESTDIR)$(PREFIX)/sbin/sendmail; fi
 	install -m 755 scripts/instance.sh scripts/db-migrate.sh $(DESTDIR)$(PREFIX)/libexec/youju/
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/

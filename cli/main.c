@@ -2,10 +2,9 @@
  * youju: the one command-line tool (DESIGN §3).  It dispatches to
  * subcommands; the ones that manage the instance (start, stop, status,
  * reload) live in cli/instance.c, `conf` in cli/conf.c, `auth` and `authd`
- * in cli/auth.c.  Called by another name (sendmail, mailq), it will act as
- * that Postfix command once the MTA provides it.
+ * in cli/auth.c, `sendmail` in cli/sendmail.c.  Called by another name
+ * (sendmail), it acts as that Postfix command.
  */
-#include <libgen.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +12,7 @@
 #include "cli.h"
 #include "instance.h"
 #include "queue.h"
+#include "sendmail.h"
 
 struct cli_command {
 	const char *name;
@@ -29,6 +29,7 @@ static const struct cli_command cli_commands[] = {
 	{ "auth", cli_auth, "test or change a password (like authtest)" },
 	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
 	{ "queue", cli_queue, "the mail queue: list flush delete hold cat" },
+	{ "sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))" },
 };
 
 static int cli_usage(FILE *f)
@@ -46,6 +47,9 @@ int main(int argc, char **argv)
 	self = self != NULL ? self + 1 : argc > 0 ? argv[0] : "";
 	if (strcmp(self, "mailq") == 0 || strcmp(self, "postqueue") == 0)
 		return cli_queue_as(self, argc, argv);
+	/* installed as /usr/sbin/sendmail (a symlink): scripts' sendmail */
+	if (strcmp(self, "sendmail") == 0)
+		return cli_sendmail(argc, argv);
 	if (argc < 2)
 		return cli_usage(stderr);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||

@@ -155,6 +155,9 @@ static const struct conf_param mta_params[] = {
 		 "Submission (STARTTLS) listen addresses, host:port."),
 	P_LIST("smtps_listen", "127.0.0.1:2465",
 		 "SMTPS (implicit TLS) listen addresses, host:port."),
+	P_STR("sendmail_socket", "$run_directory/mta/submit",
+		"Unix socket (mode 0666) where youju-mta takes mail from the "
+		"sendmail command (empty: none)."),
 	P_LIST("mynetworks", "127.0.0.0/8 [::1]/128",
 		 "Trusted client networks (permit_mynetworks)."),
 	P_LIST("mydestination", "",

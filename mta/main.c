@@ -133,6 +133,7 @@ static void config_build(struct smtpd_config *cfg, const struct conf *c)
 	size_t n;
 	const char *const *items;
 	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
+	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
 	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));
@@ -171,6 +172,7 @@ static void config_build(struct smtpd_config *cfg, const struct conf *c)
 static void config_free(struct smtpd_config *cfg)
 {
 	free(cfg->hostname);
+	free(cfg->myorigin);
 	free(cfg->banner);
 	free(cfg->queue_dir);
 	free(cfg->authd_socket);
@@ -288,6 +290,17 @@ int main(int argc, char **argv)
 	if (srv.tls != NULL)
 		open_listeners(&ls, &nls, conf, "smtps_listen",
 			       SMTPD_SVC_SMTPS);
+	/* the sendmail command's way in (docs/mta.md "sendmail") */
+	const char *pickup = conf_str(conf, "sendmail_socket");
+	if (pickup[0] != '\0') {
+		int fd = smtpd_pickup_listen(pickup, &err);
+		if (fd < 0)
+			fatal("sendmail_socket = %s: %s: %s", pickup, err,
+			      strerror(errno));
+		ls = xrealloc(ls, (nls + 1) * sizeof(*ls));
+		ls[nls++] =
+		    (struct listener){.svc = SMTPD_SVC_PICKUP, .fd = fd};
+	}
 
 	char perr[1024];
 	if (smtpd_policy_setup(&srv, conf, perr, sizeof perr) < 0)

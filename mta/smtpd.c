@@ -199,7 +199,8 @@ static void commit_run(struct session *s)
 	static const enum restrict_stage st[] = {RESTRICT_EOD};
 	s->job_res = RESTRICT_DUNNO;
 	s->job_rc = 0;
-	if (restrict_count(s->pol->stage[RESTRICT_EOD]) > 0) {
+	if (s->svc != SMTPD_SVC_PICKUP &&
+	    restrict_count(s->pol->stage[RESTRICT_EOD]) > 0) {
 		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
 		s->job_res = smtpd_run_stages(s, st, 1);
 		s->tx.discard |= s->rc.discard;
@@ -259,6 +260,9 @@ static void job_run(void *ctx)
 	}
 	case JOB_COMMIT:
 		commit_run(s);
+		break;
+	case JOB_VRFY:
+		smtpd_pickup_vrfy_run(s);
 		break;
 	case JOB_NONE:
 		break;
@@ -390,9 +394,10 @@ static void helo_accept(struct session *s, bool esmtp)
 		smtpd_reply(s, "250-SIZE");
 	if (!cfg->disable_vrfy)
 		smtpd_reply(s, "250-VRFY");
-	if (s->srv->tls != NULL && !s->tls_on)
+	bool pickup = s->svc == SMTPD_SVC_PICKUP;
+	if (s->srv->tls != NULL && !s->tls_on && !pickup)
 		smtpd_reply(s, "250-STARTTLS");
-	if (cfg->sasl_enable && !s->authenticated &&
+	if (cfg->sasl_enable && !s->authenticated && !pickup &&
 	    (s->tls_on || !cfg->tls_auth_only)) {
 		smtpd_reply(s, "250-AUTH %s", mta_sasl_mechs());
 		if (cfg->broken_sasl_auth_clients)
@@ -508,6 +513,8 @@ static void cmd_mail(struct session *s, struct str args)
 		      "501 5.5.4 Syntax: MAIL FROM:<address>",
 		      "501 5.1.7 Bad sender address syntax"))
 		return;
+	if (s->svc == SMTPD_SVC_PICKUP)
+		smtpd_pickup_qualify(s, s->mail.addr);
 	if (s->mail.has_size && cfg->size_limit > 0 &&
 	    s->mail.size > cfg->size_limit) {
 		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
@@ -560,6 +567,16 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_reply_err(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	if (s->svc == SMTPD_SVC_PICKUP) {
+		/* as Postfix's pickup: no restrictions, no lookup; the
+		   delivery side bounces what it cannot deliver */
+		smtpd_pickup_qualify(s, s->job_rcpt.addr);
+		memset(&s->rc, 0, sizeof(s->rc));
+		s->job_dir = DIR_RCPT_LOCAL;
+		s->job_res = RESTRICT_PERMIT;
+		smtpd_rcpt_finish(s);
+		return;
+	}
 	if (!smtpd_job_submit(s, JOB_RCPT)) {
 		char rep[RESTRICT_REPLY_MAX];
 		snprintf(rep, sizeof(rep),
@@ -608,7 +625,8 @@ static void cmd_data(struct session *s, struct str args)
 		smtpd_reply_err(s, "554 5.5.1 Error: no valid recipients");
 		return;
 	}
-	if (restrict_count(s->pol->stage[RESTRICT_DATA]) > 0) {
+	if (s->svc != SMTPD_SVC_PICKUP &&
+	    restrict_count(s->pol->stage[RESTRICT_DATA]) > 0) {
 		if (!smtpd_job_submit(s, JOB_DATA))
 			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
 		return;
@@ -642,6 +660,10 @@ static void cmd_quit(struct session *s, struct str args)
 
 static void cmd_vrfy(struct session *s, struct str args)
 {
+	if (s->svc == SMTPD_SVC_PICKUP) {
+		smtpd_pickup_vrfy(s, args);
+		return;
+	}
 	if (s->srv->cfg.disable_vrfy) {
 		smtpd_reply_err(s, "502 5.5.1 VRFY command is disabled");
 		return;
@@ -1024,6 +1046,9 @@ static void job_done(void *ctx)
 	case JOB_DATA:
 		data_checked(s);
 		break;
+	case JOB_VRFY:
+		smtpd_pickup_vrfy_finish(s);
+		break;
 	case JOB_NONE:
 		break;
 	}
@@ -1231,6 +1256,8 @@ static void cfg_reload(struct smtpd_config *cfg, const struct conf *c,
 {
 	free(cfg->hostname);
 	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
+	free(cfg->myorigin);
+	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
 	free(cfg->banner);
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
@@ -1339,7 +1366,8 @@ static bool client_limits(struct session *s)
 	anvil_connect(srv->anvil, s->addr, ev_now_ms(srv->loop),
 		      (uint64_t)p->rate_unit_s * 1000, &count, &rate);
 	s->anvil_counted = true;
-	static const char *const svc_names[] = {"smtp", "submission", "smtps"};
+	static const char *const svc_names[] = {"smtp", "submission", "smtps",
+						"pickup"};
 	if (p->conn_count_limit > 0 && count > p->conn_count_limit) {
 		log_warning("Connection concurrency limit exceeded: %u from "
 			    "%s[%s] for service %s",
@@ -1417,6 +1445,7 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	snprintf(s->addr, sizeof(s->addr), "%s", peer);
 	snprintf(s->name, sizeof(s->name), "unknown");
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
+	bool peer_ok = svc != SMTPD_SVC_PICKUP || smtpd_pickup_peer(s);
 	s->last_verb = SMTP_VERB_UNKNOWN;
 	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
 	if (pol_ok)
@@ -1435,11 +1464,16 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		smtpd_reply(s, "421 4.7.0 %s Error: too many connections",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
-	} else if (!pol_ok) {
+	} else if (!pol_ok || !peer_ok) {
 		log_info("connect from %s[%s]", s->name, s->addr);
 		smtpd_reply(s, "421 4.3.5 %s Error: server configuration error",
 			    srv->cfg.hostname);
 		s->state = S_CLOSING;
+	} else if (svc == SMTPD_SVC_PICKUP) {
+		/* local submission, as Postfix's pickup: no name lookup, no
+		   connection limits, no client restrictions */
+		log_info("connect from %s[%s]", s->name, s->addr);
+		greet(s);
 	} else if (!smtpd_job_submit(s, JOB_CONNECT)) {
 		/* the worker queue is full: the DNS lookup cannot wait */
 		log_info("connect from %s[%s]", s->name, s->addr);

@@ -27,11 +27,20 @@
 /* Longest HELO argument kept. */
 #define SMTPD_HELO_MAX 255
 
-enum smtpd_service { SMTPD_SVC_SMTP, SMTPD_SVC_SUBMISSION, SMTPD_SVC_SMTPS };
+/* PICKUP: the sendmail command's Unix socket (smtpd_pickup.c). */
+enum smtpd_service {
+	SMTPD_SVC_SMTP,
+	SMTPD_SVC_SUBMISSION,
+	SMTPD_SVC_SMTPS,
+	SMTPD_SVC_PICKUP
+};
+/* "smtp", "submission", "smtps", "pickup" (logs, the queue file) */
+const char *smtpd_service_name(enum smtpd_service svc);
 
 /* Settings derived from the configuration; owned by the server. */
 struct smtpd_config {
 	char *hostname;
+	char *myorigin; /* appended to local senders without a domain */
 	char *banner;
 	char *queue_dir;
 	char *authd_socket;
@@ -85,5 +94,13 @@ void smtpd_server_done(struct smtpd_server *srv);
    peer: the client's address text from net_accept(). */
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		  enum smtpd_service svc);
+
+/*
+ * The pickup listener: creates the parent directory of path (mode 0755)
+ * when missing and opens a Unix socket there, mode 0666, that every local
+ * user may connect to (access is by SO_PEERCRED, docs/mta.md "sendmail").
+ * Returns the fd (non-blocking) or -1 with *error_r and errno.
+ */
+int smtpd_pickup_listen(const char *path, const char **error_r);
 
 #endif

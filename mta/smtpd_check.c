@@ -193,7 +193,9 @@ void smtpd_rcpt_finish(struct session *s)
 	n->notify = r->notify;
 	if (s->id[0] == '\0') {
 		queue_new_id(s->id);
-		if (s->authenticated)
+		if (s->svc == SMTPD_SVC_PICKUP)
+			smtpd_pickup_log_id(s);
+		else if (s->authenticated)
 			log_info("%s: client=%s[%s], sasl_method=%s, "
 				 "sasl_username=%s",
 				 s->id, s->name, s->addr, s->sasl_mech,

@@ -73,6 +73,15 @@ static void data_end_headers(struct session *s)
 		if (n > 0 && (size_t)n < sizeof(line))
 			(void)data_put(s, line, (size_t)n);
 	}
+	if (!s->seen_from && s->svc == SMTPD_SVC_PICKUP) {
+		/* cleanup's From: for local submissions without one; the
+		   sendmail command adds its own when it has a full name */
+		int n = snprintf(line, sizeof(line), "From: %s\n",
+				 s->mail.addr[0] ? s->mail.addr
+						 : "MAILER-DAEMON");
+		if (n > 0 && (size_t)n < sizeof(line))
+			(void)data_put(s, line, (size_t)n);
+	}
 }
 
 static bool header_is(struct str l, const char *name)
@@ -165,6 +174,8 @@ static void hdr_flush(struct session *s)
 	const char *colon = memchr(l.p, ':', l.len);
 	if (header_is(l, "Date")) {
 		s->seen_date = true;
+	} else if (header_is(l, "From")) {
+		s->seen_from = true;
 	} else if (header_is(l, "Message-ID") && colon != NULL) {
 		s->seen_msgid = true;
 		const char *nl =
@@ -275,9 +286,12 @@ bool smtpd_data_start(struct session *s)
 	ok |= queue_file_record(s->qf, 'A', v);
 	snprintf(v, sizeof(v), "protocol=%s", smtpd_proto_name(s));
 	ok |= queue_file_record(s->qf, 'A', v);
-	static const char *const svc_names[] = {"smtp", "submission", "smtps"};
-	snprintf(v, sizeof(v), "service=%s", svc_names[s->svc]);
+	snprintf(v, sizeof(v), "service=%s", smtpd_service_name(s->svc));
 	ok |= queue_file_record(s->qf, 'A', v);
+	if (s->svc == SMTPD_SVC_PICKUP) {
+		snprintf(v, sizeof(v), "uid=%lu", s->peer_uid);
+		ok |= queue_file_record(s->qf, 'A', v);
+	}
 	if (s->authenticated) {
 		snprintf(v, sizeof(v), "sasl_method=%s", s->sasl_mech);
 		ok |= queue_file_record(s->qf, 'A', v);
@@ -339,7 +353,9 @@ bool smtpd_data_start(struct session *s)
 	log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
 	char hdr[2048];
 	int n;
-	if (s->nrcpt == 1)
+	if (s->svc == SMTPD_SVC_PICKUP)
+		n = smtpd_pickup_received(s, date, hdr, sizeof(hdr));
+	else if (s->nrcpt == 1)
 		n = snprintf(hdr, sizeof(hdr),
 			     "Received: from %s (%s [%s])%s\n\tby %s (youju) "
 			     "with %s id %s\n\tfor <%s>; %s\n",
@@ -362,7 +378,7 @@ bool smtpd_data_start(struct session *s)
 	s->prev_crlf = true;
 	s->in_header = true;
 	s->too_big = s->write_err = false;
-	s->seen_msgid = s->seen_date = false;
+	s->seen_msgid = s->seen_date = s->seen_from = false;
 	s->msgid[0] = '\0';
 	return true;
 }

@@ -49,6 +49,7 @@ enum job_kind {
 	JOB_SASL,
 	JOB_COMMIT,
 	JOB_DATA,
+	JOB_VRFY, /* VRFY on the pickup socket (sendmail -bv) */
 };
 
 /* Longest client host name kept (RFC 1035 2.3.4). */
@@ -86,6 +87,9 @@ struct session {
 	char helo[SMTPD_HELO_MAX + 1];
 	bool have_helo, esmtp;
 	bool mynetworks;
+	/* pickup (the sendmail command): the peer's SO_PEERCRED */
+	unsigned long peer_uid;
+	char peer_user[64];
 
 	struct mta_sasl *sasl;
 	char sasl_mech[32];
@@ -122,7 +126,7 @@ struct session {
 
 	/* DATA */
 	bool line_start, prev_crlf, in_header, too_big, write_err;
-	bool seen_msgid, seen_date;
+	bool seen_msgid, seen_date, seen_from;
 	char msgid[256];
 
 	/* counts for the disconnect line */
@@ -210,5 +214,27 @@ bool smtpd_data_input(struct session *s);
 void smtpd_bare_lf(struct session *s);
 /* The commit job is done: the reply to the end of data. */
 void smtpd_commit_finish(struct session *s);
+
+/* ------------------------------------------------------ smtpd_pickup.c */
+
+/* A new pickup session: the peer's uid and user name from
+   SO_PEERCRED; the client counts as local (mynetworks).  False (logged)
+   when the kernel cannot tell: refuse the session. */
+bool smtpd_pickup_peer(struct session *s);
+/* Appends "@" myorigin to a non-empty address without a domain, as
+   Postfix does for local submissions (left alone if it would not fit in
+   SMTP_ADDR_MAX). */
+void smtpd_pickup_qualify(const struct session *s, char *addr);
+/* Postfix pickup's "ID: uid=N from=<sender>" once the queue ID exists. */
+void smtpd_pickup_log_id(const struct session *s);
+/* VRFY on the pickup socket (sendmail -bv): a directory lookup in the
+   worker pool, then 250 local, 252 remote, 550 unknown, 450 tempfail. */
+void smtpd_pickup_vrfy(struct session *s, struct str args);
+void smtpd_pickup_vrfy_run(struct session *s);
+void smtpd_pickup_vrfy_finish(struct session *s);
+/* Postfix's "Received: by host (youju, from userid N)\n\tid ID; date\n"
+   into out (size outsz); returns its length, or -1 when it does not fit. */
+int smtpd_pickup_received(const struct session *s, const char *date,
+			  char *out, size_t outsz);
 
 #endif
