@@ -318,9 +318,23 @@ void mra_conn_kick(struct mra_conn *c)
 {
 	if (c->dead)
 		return;
-	if (mra_conn_can_process(c) && c->in.len > 0)
+	/* Pipelined commands wait in c->in while a login runs.  No read
+	   event will come for them, so work through them here, flushing in
+	   between: a command that fills the output stops the input handler,
+	   and if the flush then empties it nothing else would resume it. */
+	for (int rounds = 0; rounds < 64; rounds++) {
+		if (!mra_conn_can_process(c) || c->in.len == 0)
+			break;
+		size_t before = c->in.len;
 		c->proto->input(c);
-	if (mra_conn_flush(c) < 0) {
+		if (mra_conn_flush(c) < 0) {
+			c->dead = true;
+			break;
+		}
+		if (c->in.len == before)
+			break;
+	}
+	if (c->dead || mra_conn_flush(c) < 0) {
 		c->dead = true;
 	} else if (c->out.len == 0 && c->closing) {
 		c->dead = true;
