@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1523,8 +1524,14 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	n = snprintf(tmp, sizeof tmp, "%s/%lld.%ld_NeWmAiLdIrSiZe.youju",
-		     tmpdir, (long long)tv.tv_sec, (long)getpid());
+	/* unique per thread too: two deliveries of one process may
+	   recount the same Maildir in the same second, and a shared name
+	   made the second rename fail with ENOENT */
+	static atomic_uint recalc_seq;
+	n = snprintf(tmp, sizeof tmp,
+		     "%s/%lld.M%ldP%ldQ%u_NeWmAiLdIrSiZe.youju", tmpdir,
+		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+		     atomic_fetch_add(&recalc_seq, 1));
 	if (n < 0 || (size_t)n >= sizeof tmp ||
 	    maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0) {
 		errno = ENAMETOOLONG;

@@ -340,8 +340,14 @@ static const struct conf_param mra_params[] = {
 		 "Refuse plain-text logins before STARTTLS/STLS."),
 	P_TIME("imap_autologout", "30m", 60, DAY_,
 		 "Idle time after which a session is closed."),
-	P_INT("mra_max_connections_per_user", "10", 1, 10000,
-		"Most IMAP/POP3 sessions of one user at once."),
+	P_INT("mra_max_userip_connections", "10", 1, 100000,
+		"Most IMAP (and, separately, POP3) sessions of one user "
+		"from one IP (Dovecot's mail_max_userip_connections)."),
+	P_INT("mra_client_connection_count_limit", "1000", 0, 1000000,
+		"Most connections from one IP, any state; 0: no limit."),
+	P_TIME("mra_output_timeout", "60s", 1, HOUR_,
+		 "A client that takes none of its queued output for this "
+		 "long is disconnected."),
 	P_END,
 };
 

@@ -52,10 +52,37 @@ static void mra_conn_destroy(struct mra_conn *c)
 static void mra_conn_idle(struct ev_timer *t, void *ctx)
 {
 	struct mra_conn *c = ctx;
+	if (c->out_timer) {
+		/* STYLE: drop clients that don't read; what is queued can
+		   never be sent, so no goodbye either */
+		log_info("%s%s%s%s: Disconnected for inactivity in reading "
+			 "our output (%zu bytes queued): rip=%s, lip=%s",
+			 c->proto->name, c->user[0] ? "(" : "-login",
+			 c->user, c->user[0] ? ")" : "", c->out.len, c->rip,
+			 c->lip);
+		mra_conn_destroy(c);
+		return;
+	}
 	if (c->proto->timeout != NULL)
 		c->proto->timeout(c);
 	mra_conn_close(c);
 	mra_conn_update(c);
+}
+
+/* The one timer of a connection measures the autologout idle time while
+   nothing is queued, and the time since the client last took output
+   (mra_output_timeout) while something is.  progress: bytes were sent. */
+static void mra_conn_timer(struct mra_conn *c, bool progress)
+{
+	if (c->out.len > 0) {
+		if (!c->out_timer || progress) {
+			ev_timer_set(c->idle, mra_srv.output_timeout_ms);
+			c->out_timer = true;
+		}
+	} else if (c->out_timer) {
+		ev_timer_set(c->idle, mra_srv.autologout_ms);
+		c->out_timer = false;
+	}
 }
 
 static void mra_local_addr(int fd, char *out, size_t outsz)
@@ -79,9 +106,57 @@ static void mra_local_addr(int fd, char *out, size_t outsz)
 	}
 }
 
+/* Connections from rip, any protocol and state. */
+static unsigned mra_conn_count_ip(const char *rip)
+{
+	unsigned n = 0;
+	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
+		if (!c->dead && strcmp(c->rip, rip) == 0)
+			n++;
+	return n;
+}
+
+unsigned mra_conn_count_userip(const struct mra_proto *p, const char *user,
+			       const char *rip)
+{
+	unsigned n = 0;
+	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
+		if (!c->dead && c->proto == p && strcmp(c->rip, rip) == 0 &&
+		    strcmp(c->user, user) == 0)
+			n++;
+	return n;
+}
+
+/* mra_client_connection_count_limit: refuse before any TLS or session
+   state exists.  The goodbye on a plain port is best effort (one send on
+   a fresh socket); a TLS port just closes. */
+static bool mra_conn_ip_refused(int fd, const char *rip,
+				const struct mra_proto *p, bool implicit_tls)
+{
+	if (mra_srv.max_per_ip == 0 ||
+	    mra_conn_count_ip(rip) < mra_srv.max_per_ip)
+		return false;
+	log_info("%s-login: Disconnected: Too many connections from the "
+		 "same IP (mra_client_connection_count_limit=%u): rip=%s",
+		 p->name, mra_srv.max_per_ip, rip);
+	if (!implicit_tls) {
+		const char *msg = p == &mra_imap_proto
+					  ? "* BYE Too many connections from "
+					    "your IP address.\r\n"
+					  : "-ERR [SYS/TEMP] Too many "
+					    "connections from your IP "
+					    "address.\r\n";
+		(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
+	close(fd);
+	return true;
+}
+
 void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
 		     bool implicit_tls)
 {
+	if (mra_conn_ip_refused(fd, rip, p, implicit_tls))
+		return;
 	struct mra_conn *c = xcalloc(1, sizeof *c);
 	c->id = mra_next_id++;
 	c->fd = fd;
@@ -177,16 +252,21 @@ static int mra_conn_flush(struct mra_conn *c)
 {
 	if (c->out.len == 0)
 		return 1;
+	size_t before = c->out.len;
+	int r;
 	if (c->tls != NULL) {
 		if (c->handshaking)
 			return 0;
 		unsigned want = 0;
-		int r = tls_write(c->tls, &c->out, &want);
+		r = tls_write(c->tls, &c->out, &want);
 		if (r == 0)
 			c->tls_want |= want;
-		return r;
+	} else {
+		r = net_out_flush(c->fd, &c->out);
 	}
-	return net_out_flush(c->fd, &c->out);
+	if (r >= 0)
+		mra_conn_timer(c, c->out.len < before);
+	return r;
 }
 
 static bool mra_conn_can_process(const struct mra_conn *c)
@@ -205,6 +285,7 @@ static void mra_conn_update(struct mra_conn *c)
 	if (c->out.len > 0 && !c->handshaking)
 		ev |= c->tls ? 0 : EV_WRITE;
 	ev |= c->tls_want;
+	mra_conn_timer(c, false);
 	if (c->tls != NULL && c->out.len > 0 && c->tls_want == 0 &&
 	    !c->handshaking)
 		ev |= EV_WRITE;
@@ -237,9 +318,23 @@ void mra_conn_kick(struct mra_conn *c)
 {
 	if (c->dead)
 		return;
-	if (mra_conn_can_process(c) && c->in.len > 0)
+	/* Pipelined commands wait in c->in while a login runs.  No read
+	   event will come for them, so work through them here, flushing in
+	   between: a command that fills the output stops the input handler,
+	   and if the flush then empties it nothing else would resume it. */
+	for (int rounds = 0; rounds < 64; rounds++) {
+		if (!mra_conn_can_process(c) || c->in.len == 0)
+			break;
+		size_t before = c->in.len;
 		c->proto->input(c);
-	if (mra_conn_flush(c) < 0) {
+		if (mra_conn_flush(c) < 0) {
+			c->dead = true;
+			break;
+		}
+		if (c->in.len == before)
+			break;
+	}
+	if (c->dead || mra_conn_flush(c) < 0) {
 		c->dead = true;
 	} else if (c->out.len == 0 && c->closing) {
 		c->dead = true;
@@ -318,7 +413,8 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		if (c->in.len > 0) {
 			size_t before = c->in.len;
 			c->proto->input(c);
-			ev_timer_set(c->idle, mra_srv.autologout_ms);
+			if (!c->out_timer)
+				ev_timer_set(c->idle, mra_srv.autologout_ms);
 			if (r == 0 && c->in.len == before)
 				break;
 		} else if (r == 0) {

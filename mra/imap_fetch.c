@@ -236,16 +236,34 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
 
 /* ---- output helpers ------------------------------------------------------ */
 
-/* The message with CR LF line ends.  NULs, which RFC 3501 §4.3 does not
-   allow in a literal, become 0x80 as in Dovecot. */
+/* The message with CR LF line ends.  NULs, which RFC 3501 4.3 does not
+   allow in a literal, become 0x80 as in Dovecot.  Copies whole lines at a
+   time: a byte at a time was half of the CPU time of a big FETCH
+   (bench/mra). */
 static void imap_to_crlf(const char *p, size_t len, struct buf *out)
 {
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r') &&
-		    buf_append_char(out, '\r') < 0)
+	size_t i = 0;
+	while (i < len) {
+		const char *nl = memchr(p + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - p) : len;
+		if (memchr(p + i, '\0', end - i) == NULL) {
+			if (buf_append(out, p + i, end - i) < 0)
+				return;
+		} else {
+			for (size_t j = i; j < end; j++)
+				if (buf_append_char(out, p[j] ? p[j]
+							     : (char)0x80) < 0)
+					return;
+		}
+		if (nl == NULL)
 			return;
-		if (buf_append_char(out, p[i] ? p[i] : (char)0x80) < 0)
+		if ((end == 0 || p[end - 1] != '\r') &&
+		    buf_append(out, "\r\n", 2) < 0)
 			return;
+		if (end > 0 && p[end - 1] == '\r' &&
+		    buf_append(out, "\n", 1) < 0)
+			return;
+		i = end + 1;
 	}
 }
 

@@ -155,6 +155,40 @@ static void mra_job_free(struct mra_login_job *job)
 	free(job);
 }
 
+/* mra_max_userip_connections, checked after the password like Dovecot's
+   mail_max_userip_connections (a wrong password must not learn whether
+   the account is busy).  The client sees Dovecot's words, so that scripts
+   and users recognise them; the log names our parameter.  True when the
+   connection was refused (and is closing). */
+static bool mra_login_over_limit(struct mra_conn *c,
+				 const struct mra_login_job *job)
+{
+	const struct mra_login_result *r = &job->res;
+	if (r->status != MRA_LOGIN_OK ||
+	    mra_conn_count_userip(c->proto, r->user, c->rip) <
+		    mra_srv.max_userip)
+		return false;
+	char u[300];
+	log_escape(u, sizeof u, r->user, strlen(r->user));
+	log_info("%s-login: Maximum number of connections from user+IP "
+		 "exceeded (mra_max_userip_connections=%u): user=<%s>, "
+		 "rip=%s, lip=%s%s",
+		 c->proto->name, mra_srv.max_userip, u, c->rip, c->lip,
+		 c->tls_on ? ", TLS" : "");
+	if (c->proto == &mra_imap_proto)
+		(void)mra_conn_printf(c, "* BYE Maximum number of "
+					 "connections from user+IP exceeded "
+					 "(mail_max_userip_connections=%u)\r\n",
+				      mra_srv.max_userip);
+	else
+		(void)mra_conn_printf(c, "-ERR [IN-USE] Maximum number of "
+					 "connections from user+IP exceeded "
+					 "(mail_max_userip_connections=%u)\r\n",
+				      mra_srv.max_userip);
+	mra_conn_close(c);
+	return true;
+}
+
 static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
 			    void *ctx)
 {
@@ -167,7 +201,11 @@ static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
 		struct mra_conn *c = mra_conn_find(job->conn_id);
 		if (c != NULL) {
 			c->paused = false;
-			c->proto->login_done(c, &job->res);
+			if (!mra_login_over_limit(c, job))
+				c->proto->login_done(c, &job->res);
+			if (job->res.status == MRA_LOGIN_OK && !c->closing)
+				snprintf(c->user, sizeof c->user, "%s",
+					 job->res.user);
 			mra_conn_kick(c);
 		}
 		mra_job_free(job);

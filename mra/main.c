@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -117,6 +118,13 @@ int main(int argc, char **argv)
 	if (foreground)
 		log_set_stderr(true);
 	signal(SIGPIPE, SIG_IGN);
+	/* one descriptor per client: take all the kernel allows us, the
+	   connection limits above decide who gets them */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	mra_srv.authd_socket = conf_str(mra_conf, "authd_socket");
 	mra_srv.hostname = conf_str(mra_conf, "myhostname");
@@ -129,6 +137,12 @@ int main(int argc, char **argv)
 		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
 	mra_srv.login_needs_tls =
 		conf_bool(mra_conf, "imap_login_disabled_without_tls");
+	mra_srv.max_userip =
+		(unsigned)conf_int(mra_conf, "mra_max_userip_connections");
+	mra_srv.max_per_ip = (unsigned)conf_int(
+		mra_conf, "mra_client_connection_count_limit");
+	mra_srv.output_timeout_ms =
+		(uint64_t)conf_time(mra_conf, "mra_output_timeout") * 1000;
 
 	const char *terr = NULL;
 	mra_srv.tls = tls_server_ctx_new(conf_str(mra_conf,

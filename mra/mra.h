@@ -38,6 +38,10 @@ struct mra_server {
 	uint64_t autologout_ms;
 	uint64_t message_size_limit;  /* APPEND literal cap */
 	bool login_needs_tls;         /* imap_login_disabled_without_tls */
+	unsigned max_userip;          /* mra_max_userip_connections */
+	unsigned max_per_ip;          /* mra_client_connection_count_limit,
+					 0: none */
+	uint64_t output_timeout_ms;   /* mra_output_timeout */
 	uid_t uid;                    /* the uid we run as */
 };
 
@@ -68,9 +72,11 @@ struct mra_conn {
 	bool closing;         /* close once out is flushed */
 	bool paused;          /* do not process input (login pending) */
 	bool dead;
+	bool out_timer;       /* idle timer counts an output stall */
 	unsigned tls_want;
 	struct buf in, out;
 	char rip[NET_ADDR_MAX], lip[NET_ADDR_MAX];
+	char user[256];       /* logged-in user, "" before login */
 	const struct mra_proto *proto;
 	void *sess;
 	struct mra_conn *prev, *next;
@@ -93,6 +99,10 @@ void mra_conn_starttls(struct mra_conn *c);
 void mra_conn_kick(struct mra_conn *c);
 /* The connection with id, or NULL when it is gone. */
 struct mra_conn *mra_conn_find(uint64_t id);
+/* Sessions of protocol p logged in as user from rip (the
+   mra_max_userip_connections count). */
+unsigned mra_conn_count_userip(const struct mra_proto *p, const char *user,
+			       const char *rip);
 /* True when the output is above the high-water mark. */
 bool mra_conn_backlogged(const struct mra_conn *c);
 void mra_conn_free_all(void);

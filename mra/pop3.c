@@ -4,7 +4,9 @@
  * at login; DELE only marks, and the marked messages are unlinked in the
  * UPDATE state after QUIT (RFC 1939 §6), so a dropped connection deletes
  * nothing.  UIDLs are Dovecot's default "%08Xu%08Xv" (UID, UIDVALIDITY from
- * dovecot-uidlist), hence stable across sessions and consistent with IMAP.
+ * dovecot-uidlist), hence stable across sessions and consistent with IMAP;
+ * Dovecot 2.3 expands %X in lower case (seen in tests/integration/
+ * test_mra_interop.py), so do we, or clients moved over would fetch again.
  */
 #include "mra.h"
 
@@ -277,7 +279,7 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 				return;
 			if (uidl)
 				(void)mra_conn_printf(
-					c, "+OK %ld %08X%08X\r\n", i + 1,
+					c, "+OK %ld %08x%08x\r\n", i + 1,
 					f->msgs[i].uid, f->uidvalidity);
 			else
 				(void)mra_conn_printf(
@@ -290,7 +292,7 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 			if (s->deleted[i])
 				continue;
 			if (uidl)
-				(void)mra_conn_printf(c, "%zu %08X%08X\r\n",
+				(void)mra_conn_printf(c, "%zu %08x%08x\r\n",
 						      i + 1, f->msgs[i].uid,
 						      f->uidvalidity);
 			else

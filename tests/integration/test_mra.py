@@ -140,7 +140,7 @@ def test_pop3_stat_list_retr_top_uidl(inst):
     assert top[-1] == b"line1" and b"Subject: one" in top
     resp, uidl, _ = p.uidl()
     uids1 = [u.split()[1] for u in uidl]
-    assert len(uids1) == 2 and all(re.fullmatch(rb"[0-9A-F]{16}", u)
+    assert len(uids1) == 2 and all(re.fullmatch(rb"[0-9a-f]{16}", u)
                                    for u in uids1)
     assert uids1[0] != uids1[1]
     p.quit()
