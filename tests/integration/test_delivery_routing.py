@@ -9,11 +9,11 @@ import re
 import smtplib
 import socket
 import socketserver
-import tempfile
 import threading
 import time
 import uuid
 
+import deliverylib
 import harness
 
 HOST = "127.0.0.1"
@@ -22,23 +22,16 @@ SINK2_PORT = harness.free_port()
 DEAD_PORT = harness.free_port()
 LIMIT = 3
 
-# the transport table lives outside the instance; the map re-reads it when
-# it changes
-_TDIR = tempfile.mkdtemp(prefix="youju-transport-")
-TRANSPORT = os.path.join(_TDIR, "transport")
-with open(TRANSPORT, "w") as _f:
-    _f.write(f"""# test routes
-route-a.example       smtp:[127.0.0.1]:{SINK2_PORT}
+# the transport table is shared with the other delivery modules
+deliverylib.add_routes(f"""route-a.example       smtp:[127.0.0.1]:{SINK2_PORT}
 .sub.route-a.example  smtp:[127.0.0.1]:{SINK2_PORT}
 dead.example          smtp:[127.0.0.1]:{DEAD_PORT}
 err.example           error:5.7.1 no mail for err.example
 drop.example          discard:
 """)
-os.chmod(_TDIR, 0o755)
-os.chmod(TRANSPORT, 0o644)
 
 CONFIG = {
-    "transport_maps": f"texthash:{TRANSPORT}",
+    "transport_maps": f"texthash:{deliverylib.TRANSPORT}",
     "default_destination_concurrency_limit": str(LIMIT),
     "delay_warning_time": "5s",
     "2bounce_notice_recipient": PM,
