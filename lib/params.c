@@ -300,6 +300,9 @@ static const struct conf_param mta_params[] = {
 	P_STR("smtp_tls_policy_maps", "",
 		"Table: next hop ([host]:port, domain, .parent) -> TLS "
 		"level (none, may, encrypt, verify, secure)."),
+	P_INT("smtp_line_length_limit", "998", 0, 1048576,
+		"SMTP client: longer message lines are folded with CR LF "
+		"SPACE (0: never; at least 40)."),
 	P_LIST("defer_transports", "",
 		 "Transports (smtp, relay, virtual) whose mail waits until "
 		 "`youju queue flush`."),

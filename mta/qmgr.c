@@ -234,6 +234,7 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 		: 0;
 	c->scfg.reuse_time =
 	    (unsigned)conf_time(conf, "smtp_connection_reuse_time_limit");
+	c->scfg.line_limit = (size_t)conf_int(conf, "smtp_line_length_limit");
 	c->scfg.sasl_enable = conf_bool(conf, "smtp_sasl_auth_enable");
 	c->scfg.sasl_passwords =
 	    c->scfg.sasl_enable ? qmgr_open_map(conf, "smtp_sasl_password_maps")

@@ -99,22 +99,37 @@ int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 	return 0;
 }
 
-int smtpc_dot_encode(const char *msg, size_t len, struct buf *out)
+int smtpc_dot_encode(const char *msg, size_t len, size_t limit, struct buf *out)
 {
 	bool bol = true;
+	size_t col = 0; /* bytes of the current line on the wire */
+	if (limit > 0 && limit < SMTPC_LINE_MIN)
+		limit = SMTPC_LINE_MIN;
 	for (size_t i = 0; i < len; i++) {
 		char c = msg[i];
-		if (bol && c == '.' && buf_append_char(out, '.') < 0)
-			return -1;
 		if (c == '\n') {
 			if (buf_append(out, "\r\n", 2) < 0)
 				return -1;
 			bol = true;
+			col = 0;
 			continue;
+		}
+		if (limit > 0 && col >= limit) {
+			/* a continuation line starts with a space: never a
+			   dot to stuff */
+			if (buf_append(out, "\r\n ", 3) < 0)
+				return -1;
+			col = 1;
+		}
+		if (bol && c == '.') {
+			if (buf_append_char(out, '.') < 0)
+				return -1;
+			col++;
 		}
 		if (buf_append_char(out, c) < 0)
 			return -1;
 		bol = false;
+		col++;
 	}
 	if (!bol && buf_append(out, "\r\n", 2) < 0)
 		return -1;
@@ -828,7 +843,7 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	buf_reset(&c->out);
 	struct buf body;
 	buf_init(&body, m->len * 2 + 16);
-	if (smtpc_dot_encode(m->data, m->len, &body) < 0) {
+	if (smtpc_dot_encode(m->data, m->len, cfg->line_limit, &body) < 0) {
 		buf_deinit(&body);
 		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.0",
 			      "cannot encode message");

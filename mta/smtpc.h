@@ -44,6 +44,7 @@ struct smtpc_cfg {
 	struct map *tls_policy;	    /* smtp_tls_policy_maps or NULL */
 	unsigned cache_time; /* idle seconds a connection is kept; 0 off */
 	unsigned reuse_time; /* a connection's whole reuse life, seconds */
+	size_t line_limit;   /* smtp_line_length_limit, 0 none */
 	bool sasl_enable;    /* smtp_sasl_auth_enable */
 	struct map *sasl_passwords; /* "[host]:port" or host -> user:pass */
 };
@@ -114,7 +115,13 @@ int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 			unsigned *port_r, bool *mx_r);
 
 /* Appends msg to out as SMTP DATA: LF -> CR LF, dot-stuffing, ".\r\n"
-   at the end.  Returns 0, or -1 when out is full. */
-int smtpc_dot_encode(const char *msg, size_t len, struct buf *out);
+   at the end; a line longer than limit bytes (0: no limit; a limit
+   below SMTPC_LINE_MIN counts as that) is folded by inserting CR LF
+   SPACE (Postfix's smtp_line_length_limit: harmless in headers, least
+   harmful in bodies).  Returns 0, or -1 when out is full. */
+int smtpc_dot_encode(const char *msg, size_t len, size_t limit,
+		     struct buf *out);
+
+#define SMTPC_LINE_MIN 40
 
 #endif

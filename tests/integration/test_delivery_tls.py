@@ -521,3 +521,21 @@ def test_defer_transports_wait_for_flush(inst):
                       r"status=sent", since=since)
     finally:
         inst.youju("queue", "delete", qid)
+
+
+# --- long lines -------------------------------------------------------------------
+def test_long_lines_folded_when_relaying(inst):
+    """smtp_line_length_limit (998): a longer line goes out folded with
+    CR LF SPACE, so no line on the wire passes RFC 5321's 1000."""
+    long = "".join(f"{i % 10}" for i in range(1500))
+    token = uuid.uuid4().hex
+    msg = (f"From: <{PM}>\r\nTo: <l@none.tls.example>\r\n"
+           f"Subject: long {token}\r\n\r\n{long}\r\nend\r\n")
+    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=30) as s:
+        s.sendmail(PM, ["l@none.tls.example"], msg.encode())
+    m = SINKS["none"].find(token)
+    lines = m["data"].split(b"\r\n")
+    assert max(len(ln) for ln in lines) <= 998, [len(ln) for ln in lines]
+    body = m["data"].split(b"\r\n\r\n", 1)[1]
+    assert body.replace(b"\r\n ", b"") == f"{long}\r\nend\r\n".encode()
+    assert body.startswith(long[:998].encode() + b"\r\n ")

@@ -237,9 +237,24 @@ static void test_smtpc_parse(void)
 
 	struct buf out;
 	buf_init(&out, 1024);
-	test_assert(smtpc_dot_encode("a\n.b\n..\nc", 9, &out) == 0);
+	test_assert(smtpc_dot_encode("a\n.b\n..\nc", 9, 998, &out) == 0);
 	test_assert(strcmp(buf_cstr(&out), "a\r\n..b\r\n...\r\nc\r\n.\r\n") ==
 		    0);
+	/* folding at 40 (the smallest limit): 100 x's, a dot first */
+	char line[101];
+	memset(line, 'x', sizeof(line));
+	line[0] = '.';
+	line[100] = '\n';
+	buf_reset(&out);
+	test_assert(smtpc_dot_encode(line, sizeof(line), 10, &out) == 0);
+	const char *w = buf_cstr(&out);
+	test_assert(out.len == 101 + 1 + 3 * 2 + 1 + 3);
+	test_assert(w[0] == '.' && w[1] == '.' && w[40] == '\r' &&
+		    w[41] == '\n' && w[42] == ' ' && w[82] == '\r' &&
+		    w[84] == ' ');
+	buf_reset(&out);
+	test_assert(smtpc_dot_encode(line, sizeof(line), 0, &out) == 0);
+	test_assert(out.len == 101 + 1 + 1 + 3);
 	buf_deinit(&out);
 }
 
