@@ -124,7 +124,8 @@ static int cq_list(const char *qdir)
 				if (e.rcpts[r].done)
 					continue;
 				if (e.rcpts[r].why != NULL)
-					printf("%50s(%s)\n", "", e.rcpts[r].why);
+					printf("%50s(%s)\n", "",
+					       e.rcpts[r].why);
 				printf("%50s%s\n", "", e.rcpts[r].addr);
 			}
 			printf("\n");
@@ -170,6 +171,21 @@ static size_t cq_move(const char *qdir, const char *id, const char *const *from,
 		cq_ids_free(ids, n);
 	}
 	return moved;
+}
+
+/* Tells the queue manager that this pass is a flush: mail of
+   defer_transports goes too (Postfix's postqueue -f).  It compares the
+   stamp's mtime with each message's last deferral. */
+static void cq_flush_stamp(const char *qdir)
+{
+	char p[CQ_PATH_MAX];
+	if (cq_path(p, qdir, "flush.stamp", "") < 0)
+		return;
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0 || futimens(fd, NULL) < 0)
+		fprintf(stderr, "youju queue: %s: %s\n", p, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 static int cq_cat(const char *qdir, const char *id)
@@ -244,6 +260,7 @@ int cli_queue(int argc, char **argv)
 	if (strcmp(cmd, "list") == 0) {
 		rc = cq_list(qdir);
 	} else if (strcmp(cmd, "flush") == 0) {
+		cq_flush_stamp(qdir);
 		(void)cq_move(qdir, "ALL", q_deferred, "active");
 	} else if (arg == NULL || (!qfile_is_id(arg) && strcmp(arg, "ALL"))) {
 		rc = cq_usage();

@@ -310,6 +310,15 @@ static const struct conf_param mta_params[] = {
 		 "SMTP client AUTH with smtp_sasl_password_maps."),
 	P_STR("smtp_sasl_password_maps", "",
 		"Table: [host]:port or host -> user:password."),
+	P_STR("smtp_tls_policy_maps", "",
+		"Table: next hop ([host]:port, domain, .parent) -> TLS "
+		"level (none, may, encrypt, verify, secure)."),
+	P_INT("smtp_line_length_limit", "998", 0, 1048576,
+		"SMTP client: longer message lines are folded with CR LF "
+		"SPACE (0: never; at least 40)."),
+	P_LIST("defer_transports", "",
+		 "Transports (smtp, relay, virtual) whose mail waits until "
+		 "`youju queue flush`."),
 	{ "delay_warning_time", CONF_TIME, "0h", 0, 100 * DAY_, 'h',
 	  "Age at which a delay warning is sent once (0: never)." },
 	P_LIST("notify_classes", "resource, software, 2bounce",

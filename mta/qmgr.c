@@ -68,6 +68,8 @@ struct qmgr_cfg {
 	unsigned threads;
 	bool notify_2bounce, notify_bounce;
 	struct map *transport_map; /* transport_maps, or NULL */
+	char **defer_transports;   /* defer_transports, lower case */
+	size_t ndefer;
 	struct deliver_cfg dcfg;
 	struct smtpc_cfg scfg;
 	struct dest_cfg destcfg;
@@ -84,7 +86,7 @@ struct qmgr {
 	char (*busy)[QUEUE_ID_LEN + 1]; /* being delivered */
 	size_t nbusy;
 	bool need_rescan;
-	int wake_w; /* a delivery thread finished a message */
+	int wake_w;		  /* a delivery thread finished a message */
 	struct dest_table *dests; /* SMTP destinations (dest.h) */
 };
 
@@ -101,10 +103,12 @@ struct qmgr_target {
 	size_t rcpt; /* index of the original recipient */
 	char *addr;  /* owned */
 	enum qmgr_kind kind;
-	char *maildir; /* owned, mailbox targets when known */
-	char *quota;   /* owned */
+	char *maildir;			 /* owned, mailbox targets when known */
+	char *quota;			 /* owned */
 	char nexthop[ROUTE_NEXTHOP_MAX]; /* remote targets */
+	char transport[16]; /* "virtual", "smtp", "relay" (defer_transports) */
 	struct deliver_result res;
+	bool dsn_passed; /* the next hop took NOTIFY/ORCPT (RFC 3461) */
 	char relay[QMGR_RELAY_MAX];
 	double t_start, t_end;
 	bool logged;
@@ -119,6 +123,7 @@ struct qmgr_job {
 	size_t nt;
 	double t_pick;
 	double arrival;
+	bool flushed; /* `youju queue flush` since the last deferral */
 	/* the last domain looked up (most messages have one domain) */
 	char *dom_name, *dom_transport;
 	enum authc_status dom_status;
@@ -229,25 +234,44 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 		: 0;
 	c->scfg.reuse_time =
 	    (unsigned)conf_time(conf, "smtp_connection_reuse_time_limit");
+	c->scfg.line_limit = (size_t)conf_int(conf, "smtp_line_length_limit");
 	c->scfg.sasl_enable = conf_bool(conf, "smtp_sasl_auth_enable");
 	c->scfg.sasl_passwords =
-	    c->scfg.sasl_enable
-		? qmgr_open_map(conf, "smtp_sasl_password_maps")
-		: NULL;
+	    c->scfg.sasl_enable ? qmgr_open_map(conf, "smtp_sasl_password_maps")
+				: NULL;
 	const char *lvl = conf_str(conf, "smtp_tls_security_level");
-	c->scfg.tls_level = strcmp(lvl, "none") == 0	  ? SMTPC_TLS_NONE
-			    : strcmp(lvl, "encrypt") == 0 ? SMTPC_TLS_ENCRYPT
-			    : strcmp(lvl, "verify") == 0 ||
-				    strcmp(lvl, "secure") == 0
-				? SMTPC_TLS_VERIFY
-				: SMTPC_TLS_MAY;
-	if (c->scfg.tls_level != SMTPC_TLS_NONE) {
-		const char *ca = conf_str(conf, "smtp_tls_CAfile");
-		bool verify = c->scfg.tls_level == SMTPC_TLS_VERIFY;
-		c->scfg.tls = tls_client_ctx_new(
-		    verify, verify && ca[0] != '\0' ? ca : NULL, &err);
+	c->scfg.tls_level =
+	    strcmp(lvl, "none") == 0	  ? SMTPC_TLS_NONE
+	    : strcmp(lvl, "encrypt") == 0 ? SMTPC_TLS_ENCRYPT
+	    : strcmp(lvl, "verify") == 0 || strcmp(lvl, "secure") == 0
+		? SMTPC_TLS_VERIFY
+		: SMTPC_TLS_MAY;
+	c->scfg.tls_policy = qmgr_open_map(conf, "smtp_tls_policy_maps");
+	/* an opportunistic context for may/encrypt, a verifying one for
+	   verify/secure (globally or through the policy table) */
+	if (c->scfg.tls_level != SMTPC_TLS_NONE || c->scfg.tls_policy != NULL) {
+		c->scfg.tls = tls_client_ctx_new(false, NULL, &err);
 		if (c->scfg.tls == NULL)
 			log_warning("SMTP client TLS disabled: %s", err);
+	}
+	if (c->scfg.tls_level == SMTPC_TLS_VERIFY ||
+	    c->scfg.tls_policy != NULL) {
+		const char *ca = conf_str(conf, "smtp_tls_CAfile");
+		c->scfg.tls_verify =
+		    tls_client_ctx_new(true, ca[0] != '\0' ? ca : NULL, &err);
+		if (c->scfg.tls_verify == NULL)
+			log_warning("SMTP client TLS verification impossible "
+				    "(mail for verify destinations waits): %s",
+				    err);
+	}
+	const char *const *dt = conf_list(conf, "defer_transports", &n);
+	c->defer_transports = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++) {
+		char *d = xstrdup(dt[i]);
+		for (char *p = d; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+		c->defer_transports[c->ndefer++] = d;
 	}
 }
 
@@ -313,6 +337,8 @@ static struct qmgr_target *qmgr_add_target(struct qmgr_job *j, size_t rcpt,
 	t->rcpt = rcpt;
 	t->addr = xstrdup(addr);
 	t->kind = kind;
+	snprintf(t->transport, sizeof(t->transport), "%s",
+		 kind == TGT_REMOTE ? "smtp" : "virtual");
 	return t;
 }
 
@@ -404,15 +430,17 @@ static const char *qmgr_domain(const char *addr)
 /* A remote target through nexthop (NULL or "": relayhost, else the
    recipient's domain). */
 static void qmgr_remote(struct qmgr_job *j, size_t rcpt, const char *addr,
-			const char *nexthop)
+			const char *nexthop, const char *transport)
 {
 	struct qmgr_target *t = qmgr_target(j, rcpt, addr, TGT_REMOTE);
 	if (t == NULL)
 		return;
+	if (transport != NULL && transport[0] != '\0')
+		snprintf(t->transport, sizeof(t->transport), "%s", transport);
 	const char *relay = j->q->cfg.relayhost;
 	const char *hop = nexthop != NULL && nexthop[0] != '\0' ? nexthop
-			  : relay[0] != '\0'			  ? relay
-								  : qmgr_domain(addr);
+			  : relay[0] != '\0'			? relay
+					     : qmgr_domain(addr);
 	snprintf(t->nexthop, sizeof(t->nexthop), "%s", hop);
 }
 
@@ -427,7 +455,8 @@ static bool qmgr_route(struct qmgr_job *j, size_t rcpt, const char *addr,
 	case ROUTE_SMTP:
 		qmgr_remote(j, rcpt, addr,
 			    r->nexthop[0] != '\0' ? r->nexthop
-						  : qmgr_domain(addr));
+						  : qmgr_domain(addr),
+			    r->transport);
 		return true;
 	case ROUTE_ERROR:
 		if ((t = qmgr_target(j, rcpt, addr, TGT_BOUNCE)) != NULL)
@@ -509,7 +538,7 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 			return;
 		}
 		if (ds == AUTHC_NOTFOUND) {
-			qmgr_remote(j, rcpt, addr, NULL);
+			qmgr_remote(j, rcpt, addr, NULL, NULL);
 			return;
 		}
 		/* ExtMan's column: junk in it must not stop local mail */
@@ -550,8 +579,8 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 				enum route_status ars = route_lookup(
 				    j->q->cfg.transport_map, v, &ar);
 				if (ars == ROUTE_TEMPFAIL) {
-					struct qmgr_target *t = qmgr_target(
-					    j, rcpt, v, TGT_DEFER);
+					struct qmgr_target *t =
+					    qmgr_target(j, rcpt, v, TGT_DEFER);
 					if (t != NULL)
 						qmgr_set(t, DELIVER_DEFER,
 							 "4.3.0",
@@ -559,7 +588,7 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 							 "lookup failure");
 				} else if (ars == ROUTE_NONE ||
 					   !qmgr_route(j, rcpt, v, &ar)) {
-					qmgr_remote(j, rcpt, v, NULL);
+					qmgr_remote(j, rcpt, v, NULL, NULL);
 				}
 			} else if (strcmp(k, "UNKNOWN") == 0) {
 				qmgr_unknown(j, rcpt, v);
@@ -601,6 +630,45 @@ static int qmgr_record_final(struct qmgr_job *j, const char *addr)
 }
 
 /* ---- delivery ------------------------------------------------------------ */
+
+/* defer_transports: their targets wait (Postfix's "deferred transport")
+   until `youju queue flush`. */
+static void qmgr_hold_transports(struct qmgr_job *j)
+{
+	const struct qmgr_cfg *c = &j->q->cfg;
+	if (c->ndefer == 0 || j->flushed)
+		return;
+	for (size_t i = 0; i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		if (t->kind != TGT_MAILBOX && t->kind != TGT_REMOTE)
+			continue;
+		for (size_t k = 0; k < c->ndefer; k++)
+			if (strcmp(c->defer_transports[k], t->transport) == 0) {
+				t->kind = TGT_DEFER;
+				snprintf(t->relay, sizeof(t->relay), "none");
+				qmgr_set(t, DELIVER_DEFER, "4.3.2",
+					 "deferred transport");
+				break;
+			}
+	}
+}
+
+/*
+ * True when `youju queue flush` ran since the message's last deferral:
+ * the flush stamp (spool/flush.stamp, touched by the command) is newer
+ * than the file's retry time minus its back-off (the moment it was
+ * deferred; new mail: its arrival).
+ */
+static bool qmgr_flushed(const struct qmgr_job *j)
+{
+	char p[QMGR_PATH_MAX];
+	struct stat st, fs;
+	if (qmgr_path(p, j->q->cfg.queue_dir, "", "flush.stamp") < 0 ||
+	    stat(p, &fs) < 0 || fstat(j->fd, &st) < 0)
+		return false;
+	int64_t deferred_at = (int64_t)st.st_mtim.tv_sec - j->qf.backoff;
+	return (int64_t)fs.st_mtim.tv_sec >= deferred_at;
+}
 
 static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 {
@@ -648,8 +716,13 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 			    strcasecmp(j->t[k].nexthop, hop) != 0)
 				continue;
 			done[k] = true;
+			const struct qfile_rcpt *orig =
+			    &j->qf.rcpts[j->t[k].rcpt];
 			memset(&rc[n], 0, sizeof(rc[n]));
 			rc[n].addr = j->t[k].addr;
+			rc[n].notify = orig->notify;
+			rc[n].orcpt = orig->orcpt;
+			rc[n].orig = orig->addr;
 			map[n++] = k;
 		}
 		char relay[QMGR_RELAY_MAX], why[400];
@@ -665,9 +738,15 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 			}
 			snprintf(relay, sizeof(relay), "none");
 		} else {
-			int alive = smtpc_deliver(&c->scfg, hop, j->qf.sender,
-						  j->qf.msg, j->qf.msg_len, rc,
-						  n, relay, sizeof(relay));
+			struct smtpc_msg m = {
+			    .sender = j->qf.sender,
+			    .envid = j->qf.envid,
+			    .ret = j->qf.ret,
+			    .data = j->qf.msg,
+			    .len = j->qf.msg_len,
+			};
+			int alive = smtpc_deliver(&c->scfg, hop, &m, rc, n,
+						  relay, sizeof(relay));
 			dest_release(j->q->dests, hop,
 				     alive > 0	  ? DEST_OK
 				     : alive == 0 ? DEST_FAILED
@@ -678,6 +757,7 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 		for (size_t m = 0; m < n; m++) {
 			struct qmgr_target *t = &j->t[map[m]];
 			t->res = rc[m].res;
+			t->dsn_passed = rc[m].dsn_passed;
 			t->t_start = t0;
 			t->t_end = t1;
 			snprintf(t->relay, sizeof(t->relay), "%s", relay);
@@ -691,16 +771,16 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 	free(map);
 }
 
-static int qmgr_notice(struct qmgr_job *j, const struct dsn_rcpt *dr,
-		       size_t n, const struct bounce_to *to, const char *what)
+static int qmgr_notice(struct qmgr_job *j, const struct dsn_rcpt *dr, size_t n,
+		       const struct bounce_to *to, const char *what)
 {
 	const struct qmgr_cfg *c = &j->q->cfg;
 	char id[QUEUE_ID_LEN + 1];
 	const char *err = "";
 	if (bounce_queue(c->queue_dir, c->hostname, c->bounce_size_limit,
 			 &j->qf, to, dr, n, id, &err) < 0) {
-		log_warning("%s: cannot queue the %s: %s: %s", j->id, what,
-			    err, strerror(errno));
+		log_warning("%s: cannot queue the %s: %s: %s", j->id, what, err,
+			    strerror(errno));
 		return -1;
 	}
 	log_info("%s: %s: %s", j->id, what, id);
@@ -732,11 +812,14 @@ static size_t qmgr_notice_rcpts(struct qmgr_job *j, enum qmgr_notice_kind k,
 				continue;
 			act = DSN_DELAYED;
 		} else {
+			/* a next hop that took NOTIFY reports success
+			   itself (RFC 3461 §4.1): no "relayed" from us */
 			if (t->res.status != DELIVER_OK || (nt & 2) == 0 ||
-			    (nt & 1) != 0 || t->kind == TGT_DISCARD)
+			    (nt & 1) != 0 || t->kind == TGT_DISCARD ||
+			    t->dsn_passed)
 				continue;
-			act = t->kind == TGT_REMOTE ? DSN_RELAYED
-						    : DSN_DELIVERED;
+			act =
+			    t->kind == TGT_REMOTE ? DSN_RELAYED : DSN_DELIVERED;
 		}
 		dr[n++] = (struct dsn_rcpt){
 		    .addr = t->addr,
@@ -899,9 +982,11 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	j.arrival = (double)j.qf.arrival_sec + (double)j.qf.arrival_usec / 1e6;
 
 	/* resolve, then deliver local mail, then remote mail */
+	j.flushed = c->ndefer > 0 && qmgr_flushed(&j);
 	for (size_t i = 0; i < j.qf.nrcpt; i++)
 		if (!j.qf.rcpts[i].done)
 			qmgr_resolve(&j, i);
+	qmgr_hold_transports(&j);
 	qmgr_deliver_mailboxes(&j);
 	qmgr_deliver_remote(&j);
 

@@ -12,8 +12,8 @@
 #include "log.h"
 #include "maps.h"
 
-static const char *const route_local_names[] = {"virtual", "local",
-						"maildrop", "dovecot", NULL};
+static const char *const route_local_names[] = {"virtual", "local", "maildrop",
+						"dovecot", NULL};
 
 static bool route_is(const char *name, size_t len, const char *want)
 {
@@ -45,6 +45,15 @@ int route_parse(const char *value, struct route *r)
 	const char *colon = strchr(value, ':');
 	size_t tl = colon != NULL ? (size_t)(colon - value) : strlen(value);
 	const char *next = colon != NULL ? colon + 1 : "";
+	/* the name as written, "smtp" for the default transport */
+	if (tl == 0)
+		snprintf(r->transport, sizeof(r->transport), "smtp");
+	else
+		for (size_t i = 0; i < tl && i + 1 < sizeof(r->transport); i++)
+			r->transport[i] =
+			    (char)(value[i] >= 'A' && value[i] <= 'Z'
+				       ? value[i] - 'A' + 'a'
+				       : value[i]);
 	if (tl == 0 || route_is(value, tl, "smtp") ||
 	    route_is(value, tl, "relay")) {
 		size_t nl = strlen(next);
@@ -65,8 +74,10 @@ int route_parse(const char *value, struct route *r)
 		}
 	if (route_is(value, tl, "error")) {
 		r->kind = ROUTE_ERROR;
-		route_text(r, next[0] != '\0' ? next : "mail for this "
-						       "destination is refused",
+		route_text(r,
+			   next[0] != '\0' ? next
+					   : "mail for this "
+					     "destination is refused",
 			   '5');
 		return 0;
 	}
@@ -94,21 +105,19 @@ static enum route_status route_try(struct map *m, const char *key,
 	if (st == MAP_NOTFOUND)
 		return ROUTE_NONE;
 	if (route_parse(val, r) < 0) {
-		log_warning("%s: bad transport for %s: \"%.200s\"",
-			    map_spec(m), key, val);
+		log_warning("%s: bad transport for %s: \"%.200s\"", map_spec(m),
+			    key, val);
 		return ROUTE_TEMPFAIL;
 	}
 	return ROUTE_FOUND;
 }
 
-enum route_status route_lookup(struct map *m, const char *rcpt,
-			       struct route *r)
+enum route_status route_lookup(struct map *m, const char *rcpt, struct route *r)
 {
 	enum route_status st;
 	if (m == NULL || strlen(rcpt) >= MAP_KEY_MAX)
 		return ROUTE_NONE;
-	if ((st = route_try(m, rcpt, r)) != ROUTE_NONE ||
-	    !map_is_fixed(m))
+	if ((st = route_try(m, rcpt, r)) != ROUTE_NONE || !map_is_fixed(m))
 		return st; /* regexp, pcre: one lookup of the address */
 	const char *dom = strrchr(rcpt, '@');
 	dom = dom != NULL ? dom + 1 : rcpt;

@@ -26,6 +26,8 @@ enum route_kind {
 
 struct route {
 	enum route_kind kind;
+	char transport[16];		 /* "smtp", "relay", "virtual"...
+					    (lower case; for defer_transports) */
 	char nexthop[ROUTE_NEXTHOP_MAX]; /* SMTP: "" = the domain */
 	char dsn[8];			 /* ERROR and RETRY */
 	char text[ROUTE_TEXT_MAX];	 /* ERROR, RETRY, DISCARD */

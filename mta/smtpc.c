@@ -46,10 +46,12 @@ struct smtpc_conn {
 	unsigned port;
 	char key[MX_NAME_MAX + 16]; /* the next hop it was opened for */
 	time_t born, idle_since;
-	bool starttls, pipelining, auth_plain, auth_login;
+	bool starttls, pipelining, auth_plain, auth_login, dsn;
+	enum smtpc_tls tls_level;    /* this next hop's policy */
 	char reply[SMTPC_REPLY_MAX]; /* last reply, lines joined by ' ' */
 	int code;
-	char err[256]; /* why the conversation broke */
+	char err[256];	/* why the conversation broke */
+	char errdsn[8]; /* its status code when not 4.4.1 (TLS, AUTH) */
 };
 
 /* snprintf that truncates on purpose (replies, reasons for logs) */
@@ -97,22 +99,37 @@ int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 	return 0;
 }
 
-int smtpc_dot_encode(const char *msg, size_t len, struct buf *out)
+int smtpc_dot_encode(const char *msg, size_t len, size_t limit, struct buf *out)
 {
 	bool bol = true;
+	size_t col = 0; /* bytes of the current line on the wire */
+	if (limit > 0 && limit < SMTPC_LINE_MIN)
+		limit = SMTPC_LINE_MIN;
 	for (size_t i = 0; i < len; i++) {
 		char c = msg[i];
-		if (bol && c == '.' && buf_append_char(out, '.') < 0)
-			return -1;
 		if (c == '\n') {
 			if (buf_append(out, "\r\n", 2) < 0)
 				return -1;
 			bol = true;
+			col = 0;
 			continue;
+		}
+		if (limit > 0 && col >= limit) {
+			/* a continuation line starts with a space: never a
+			   dot to stuff */
+			if (buf_append(out, "\r\n ", 3) < 0)
+				return -1;
+			col = 1;
+		}
+		if (bol && c == '.') {
+			if (buf_append_char(out, '.') < 0)
+				return -1;
+			col++;
 		}
 		if (buf_append_char(out, c) < 0)
 			return -1;
 		bol = false;
+		col++;
 	}
 	if (!bol && buf_append(out, "\r\n", 2) < 0)
 		return -1;
@@ -226,6 +243,8 @@ static int smtpc_reply(struct smtpc_conn *c, unsigned timeout)
 			c->starttls = true;
 		else if (str_case_eq_cstr(text, "PIPELINING"))
 			c->pipelining = true;
+		else if (str_case_eq_cstr(text, "DSN"))
+			c->dsn = true;
 		else if (text.len > 5 &&
 			 (strncasecmp(text.p, "AUTH ", 5) == 0 ||
 			  strncasecmp(text.p, "AUTH=", 5) == 0))
@@ -445,9 +464,8 @@ void smtpc_cache_sweep(const struct smtpc_cfg *cfg, bool all)
 	pthread_mutex_lock(&smtpc_cache_lock);
 	for (size_t i = 0; i < SMTPC_CACHE_MAX; i++)
 		if (smtpc_cache[i] != NULL &&
-		    (all ||
-		     now - smtpc_cache[i]->idle_since >=
-			 (time_t)cfg->cache_time)) {
+		    (all || now - smtpc_cache[i]->idle_since >=
+				(time_t)cfg->cache_time)) {
 			old[n++] = smtpc_cache[i];
 			smtpc_cache[i] = NULL;
 		}
@@ -460,7 +478,7 @@ void smtpc_cache_sweep(const struct smtpc_cfg *cfg, bool all)
 
 static int smtpc_ehlo(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 {
-	c->starttls = c->pipelining = false;
+	c->starttls = c->pipelining = c->dsn = false;
 	c->auth_plain = c->auth_login = false;
 	int code = smtpc_cmd(c, cfg->cmd_timeout, "EHLO %s", cfg->helo_name);
 	if (code >= 500)
@@ -471,6 +489,8 @@ static int smtpc_ehlo(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 
 static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 {
+	bool verify = c->tls_level >= SMTPC_TLS_VERIFY;
+	smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.5");
 	if (smtpc_cmd(c, cfg->cmd_timeout, "STARTTLS") != 220) {
 		smtpc_fmt(c->err, sizeof(c->err),
 			  "host %s[%s] said: %s (in reply to STARTTLS "
@@ -479,9 +499,13 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		return -1;
 	}
 	unsigned want = 0;
-	c->tls = tls_conn_new(cfg->tls, c->fd, c->host);
+	struct tls_ctx *ctx = verify ? cfg->tls_verify : cfg->tls;
+	c->tls = ctx != NULL ? tls_conn_new(ctx, c->fd, c->host) : NULL;
 	if (c->tls == NULL) {
-		smtpc_fmt(c->err, sizeof(c->err), "TLS setup failed");
+		smtpc_fmt(c->err, sizeof(c->err),
+			  verify ? "Server certificate not verified: no "
+				   "usable CA certificates (smtp_tls_CAfile)"
+				 : "TLS setup failed");
 		return -1;
 	}
 	int r;
@@ -490,18 +514,17 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 			break;
 	if (r != 1) {
 		smtpc_fmt(c->err, sizeof(c->err),
-			  cfg->tls_level >= SMTPC_TLS_VERIFY
-			      ? "Server certificate not verified: TLS "
-				"handshake with %s[%s] failed: %s"
-			      : "TLS handshake with %s[%s] failed: %s",
+			  verify ? "Server certificate not verified: TLS "
+				   "handshake with %s[%s] failed: %s"
+				 : "TLS handshake with %s[%s] failed: %s",
 			  c->host, c->addr, tls_conn_error(c->tls));
 		return -1;
 	}
 	log_info("%s TLS connection established to %s[%s]:%u: %s with "
 		 "cipher %s",
-		 cfg->tls_level >= SMTPC_TLS_VERIFY ? "Verified" : "Anonymous",
-		 c->host, c->addr, c->port, tls_conn_version(c->tls),
-		 tls_conn_cipher(c->tls));
+		 verify ? "Verified" : "Anonymous", c->host, c->addr, c->port,
+		 tls_conn_version(c->tls), tls_conn_cipher(c->tls));
+	c->errdsn[0] = '\0';
 	if (smtpc_ehlo(cfg, c) != 250) {
 		smtpc_fmt(c->err, sizeof(c->err),
 			  "host %s[%s] said: %s (in reply to EHLO command)",
@@ -546,10 +569,10 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		memcpy(raw + 1, user, ul);
 		raw[ul + 1] = '\0';
 		memcpy(raw + ul + 2, pass, pl);
-		code = base64_encode(raw, ul + pl + 2, b64, sizeof(b64)) < 0
-			   ? -1
-			   : smtpc_cmd(c, cfg->cmd_timeout, "AUTH PLAIN %s",
-				       b64);
+		code =
+		    base64_encode(raw, ul + pl + 2, b64, sizeof(b64)) < 0
+			? -1
+			: smtpc_cmd(c, cfg->cmd_timeout, "AUTH PLAIN %s", b64);
 	} else {
 		code = smtpc_cmd(c, cfg->cmd_timeout, "AUTH LOGIN");
 		if (code == 334)
@@ -569,9 +592,17 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	buf_reset(&c->out); /* no credentials left behind */
 	if (code == 235)
 		return 0;
+	/* Postfix's smtp_sasl_auth_soft_bounce: a refused login is the
+	   operator's problem to fix, the mail waits (5.7.8 -> 4.7.8) */
+	if (code > 0) {
+		smtpc_dsn_of(c->reply, code, c->errdsn, sizeof(c->errdsn));
+		c->errdsn[0] = '4';
+	} else {
+		smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.0");
+	}
 	smtpc_fmt(c->err, sizeof(c->err),
-		  "SASL authentication failed; server %s[%s] said: %s",
-		  c->host, c->addr, code > 0 ? c->reply : c->err);
+		  "SASL authentication failed; server %s[%s] said: %s", c->host,
+		  c->addr, code > 0 ? c->reply : c->err);
 	return -1;
 }
 
@@ -604,13 +635,14 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 				  c->host, c->addr, c->reply);
 		return -1;
 	}
-	bool must = cfg->tls_level >= SMTPC_TLS_ENCRYPT;
-	if (c->starttls && cfg->tls != NULL &&
-	    cfg->tls_level != SMTPC_TLS_NONE) {
+	bool must = c->tls_level >= SMTPC_TLS_ENCRYPT;
+	if (c->starttls && c->tls_level != SMTPC_TLS_NONE &&
+	    (cfg->tls != NULL || must)) {
 		if (smtpc_starttls(cfg, c) < 0)
 			return -1;
 	}
 	if (c->tls == NULL && must) {
+		smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.4");
 		smtpc_fmt(c->err, sizeof(c->err),
 			  "TLS is required, but was not offered by host "
 			  "%s[%s]",
@@ -650,47 +682,114 @@ static void smtpc_lost(struct smtpc_conn *c, struct deliver_result *r,
 		  c->addr, stage);
 }
 
+int smtpc_xtext(const char *s, struct buf *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch > ' ' && ch < 0x7f && ch != '+' && ch != '=') {
+			if (buf_append_char(out, (char)ch) < 0)
+				return -1;
+			continue;
+		}
+		char e[3] = {'+', hex[ch >> 4], hex[ch & 15]};
+		if (buf_append(out, e, 3) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The RFC 3461 parameters of one RCPT ("" when the server has no DSN). */
+static int smtpc_rcpt_params(const struct smtpc_conn *c,
+			     const struct smtpc_rcpt *r, struct buf *out)
+{
+	static const char *const names[] = {"NEVER", "SUCCESS", "FAILURE",
+					    "DELAY"};
+	buf_reset(out);
+	if (!c->dsn)
+		return 0;
+	if (r->notify != 0) {
+		if (buf_append_str(out, " NOTIFY=") < 0)
+			return -1;
+		const char *sep = "";
+		for (unsigned b = 0; b < 4; b++)
+			if (r->notify & (1u << b)) {
+				if (buf_printf(out, "%s%s", sep, names[b]) < 0)
+					return -1;
+				sep = ",";
+			}
+	}
+	/* the original recipient as received, else the address we were
+	   given (as Postfix: the next hop can name it in its reports) */
+	if (r->orcpt != NULL && r->orcpt[0] != '\0')
+		return buf_printf(out, " ORCPT=%s", r->orcpt);
+	if (buf_append_str(out, " ORCPT=rfc822;") < 0)
+		return -1;
+	return smtpc_xtext(r->orig != NULL ? r->orig : r->addr, out);
+}
+
 /*
  * One mail transaction on a ready connection (RFC 5321 §3.3; RFC 2920
  * when the server offers PIPELINING: MAIL, every RCPT and DATA go in one
  * write and the replies are read in order).  Fills every recipient's
  * result.  Returns 1 when the connection is still in a known state (it
- * may be reused), 0 when it must be closed.
+ * may be reused), 0 when it must be closed, -1 when it was lost (or
+ * 421'd) before the MAIL reply: nothing happened, a cached connection
+ * may be replaced and the transaction tried again.
  */
 static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
-			     const char *sender, const char *msg, size_t len,
+			     const struct smtpc_msg *m,
 			     struct smtpc_rcpt *rcpts, size_t n)
 {
 	unsigned to = cfg->cmd_timeout;
 	bool pipe = c->pipelining;
 	int code;
 	struct deliver_result r;
+	struct buf par;
+	buf_init(&par, SMTPC_REPLY_MAX);
 
-	if (smtpc_queue(c, to, "MAIL FROM:<%s>", sender) < 0)
+	if (c->dsn && m->ret[0] != '\0' &&
+	    buf_printf(&par, " RET=%s", m->ret) < 0)
+		goto lost_mail;
+	if (c->dsn && m->envid[0] != '\0' &&
+	    buf_printf(&par, " ENVID=%s", m->envid) < 0)
+		goto lost_mail;
+	if (smtpc_queue(c, to, "MAIL FROM:<%s>%s", m->sender, buf_cstr(&par)) <
+	    0)
 		goto lost_mail;
 	if (pipe) {
 		for (size_t i = 0; i < n; i++)
-			if (smtpc_queue(c, to, "RCPT TO:<%s>", rcpts[i].addr) <
-			    0)
+			if (smtpc_rcpt_params(c, &rcpts[i], &par) < 0 ||
+			    smtpc_queue(c, to, "RCPT TO:<%s>%s", rcpts[i].addr,
+					buf_cstr(&par)) < 0)
 				goto lost_mail;
 		if (smtpc_queue(c, to, "DATA") < 0)
 			goto lost_mail;
 	}
 	if (smtpc_flush(c, to) < 0 || (code = smtpc_reply(c, to)) < 0)
 		goto lost_mail;
+	if (code == 421) {
+		/* the server is closing: the same as a lost connection */
+		smtpc_result(c, &r, "MAIL FROM");
+		smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
+		buf_deinit(&par);
+		return -1;
+	}
 	bool mail_ok = code == 250;
 	if (!mail_ok) {
 		smtpc_result(c, &r, "MAIL FROM");
 		smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
 		if (!pipe) {
+			buf_deinit(&par);
 			return smtpc_cmd(c, to, "RSET") == 250;
 		}
 	}
 	size_t accepted = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!pipe) {
-			if (smtpc_queue(c, to, "RCPT TO:<%s>",
-					rcpts[i].addr) < 0 ||
+			if (smtpc_rcpt_params(c, &rcpts[i], &par) < 0 ||
+			    smtpc_queue(c, to, "RCPT TO:<%s>%s", rcpts[i].addr,
+					buf_cstr(&par)) < 0 ||
 			    smtpc_flush(c, to) < 0)
 				code = -1;
 			else
@@ -701,14 +800,17 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 		if (code < 0) {
 			smtpc_lost(c, &r, "RCPT TO");
 			smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
+			buf_deinit(&par);
 			return 0;
 		}
 		if (!mail_ok)
 			continue; /* the MAIL reply is the recipients' */
 		smtpc_result(c, &rcpts[i].res, "RCPT TO");
+		rcpts[i].dsn_passed = c->dsn;
 		if (code == 250 || code == 251)
 			accepted++;
 	}
+	buf_deinit(&par);
 	if (!pipe && accepted == 0) {
 		return smtpc_cmd(c, to, "RSET") == 250;
 	}
@@ -740,8 +842,8 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	}
 	buf_reset(&c->out);
 	struct buf body;
-	buf_init(&body, len * 2 + 16);
-	if (smtpc_dot_encode(msg, len, &body) < 0) {
+	buf_init(&body, m->len * 2 + 16);
+	if (smtpc_dot_encode(m->data, m->len, cfg->line_limit, &body) < 0) {
 		buf_deinit(&body);
 		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.0",
 			      "cannot encode message");
@@ -767,9 +869,10 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 			rcpts[i].res = r;
 	return code > 0;
 lost_mail:
+	buf_deinit(&par);
 	smtpc_lost(c, &r, "MAIL FROM");
 	smtpc_set_all(rcpts, n, r.status, r.dsn, r.text);
-	return 0;
+	return -1;
 }
 
 /* A cached connection for key that still answers RSET, or NULL. */
@@ -788,8 +891,8 @@ static struct smtpc_conn *smtpc_reuse(const struct smtpc_cfg *cfg,
 /* Tries every address of host.  1: a server took the transaction (c is
    the connection, maybe closed); 0: next host (c->err). */
 static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
-			  const char *host, unsigned port, const char *sender,
-			  const char *msg, size_t len, struct smtpc_rcpt *rcpts,
+			  const char *host, unsigned port,
+			  const struct smtpc_msg *m, struct smtpc_rcpt *rcpts,
 			  size_t n, int *keep_r)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
@@ -797,6 +900,7 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	smtpc_fmt(portstr, sizeof(portstr), "%u", port);
 	int g = getaddrinfo(host, portstr, &hints, &res);
 	if (g != 0) {
+		c->errdsn[0] = '\0';
 		smtpc_fmt(c->err, sizeof(c->err),
 			  "Host or domain name not found. Name service error "
 			  "for name=%s type=A: %s",
@@ -807,6 +911,7 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	for (ai = res; ai != NULL && !done; ai = ai->ai_next) {
 		smtpc_fmt(c->host, sizeof(c->host), "%s", host);
 		c->port = port;
+		c->errdsn[0] = '\0';
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->addr,
 				sizeof(c->addr), NULL, 0, NI_NUMERICHOST) != 0)
 			smtpc_fmt(c->addr, sizeof(c->addr), "?");
@@ -822,42 +927,131 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 			smtpc_conn_close(c);
 			continue;
 		}
-		*keep_r = smtpc_transaction(cfg, c, sender, msg, len, rcpts, n);
+		*keep_r = smtpc_transaction(cfg, c, m, rcpts, n);
 		done = 1;
 	}
 	freeaddrinfo(res);
 	return done;
 }
 
-int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
-		  const char *sender, const char *msg, size_t len,
-		  struct smtpc_rcpt *rcpts, size_t n, char *relay_r,
-		  size_t relay_sz)
+static enum smtpc_tls smtpc_level_name(const char *v, size_t len, bool *ok)
 {
-	char host[MX_NAME_MAX];
+	static const struct {
+		const char *name;
+		enum smtpc_tls level;
+	} levels[] = {
+	    {"none", SMTPC_TLS_NONE},	  {"may", SMTPC_TLS_MAY},
+	    {"dane", SMTPC_TLS_MAY},	  {"encrypt", SMTPC_TLS_ENCRYPT},
+	    {"verify", SMTPC_TLS_VERIFY}, {"secure", SMTPC_TLS_VERIFY}};
+	*ok = true;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if (strlen(levels[i].name) == len &&
+		    strncasecmp(v, levels[i].name, len) == 0)
+			return levels[i].level;
+	*ok = false;
+	return SMTPC_TLS_MAY;
+}
+
+int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
+		     enum smtpc_tls *level_r, char *why, size_t why_sz)
+{
+	char key[MX_NAME_MAX + 16], val[MAP_VALUE_MAX], host[MX_NAME_MAX];
+	unsigned port;
+	bool mx;
+	*level_r = cfg->tls_level;
+	if (cfg->tls_policy == NULL)
+		return 0;
+	smtpc_fmt(key, sizeof(key), "%s", nexthop);
+	enum map_status st = map_lookup(cfg->tls_policy, key, val, sizeof(val));
+	if (st == MAP_NOTFOUND &&
+	    smtpc_parse_nexthop(nexthop, host, sizeof(host), &port, &mx) == 0 &&
+	    mx) {
+		/* the domain, then ".parent" entries for its subdomains */
+		const char *d = host;
+		bool first = true;
+		while (st == MAP_NOTFOUND && d != NULL && *d != '\0') {
+			smtpc_fmt(key, sizeof(key), "%s%s", first ? "" : ".",
+				  d);
+			st = map_lookup(cfg->tls_policy, key, val, sizeof(val));
+			first = false;
+			d = strchr(d, '.');
+			if (d != NULL)
+				d++;
+		}
+	}
+	if (st == MAP_TEMPFAIL) {
+		smtpc_fmt(why, why_sz,
+			  "TLS policy lookup for %s: table lookup failure",
+			  nexthop);
+		return -1;
+	}
+	if (st == MAP_NOTFOUND)
+		return 0;
+	/* "level" alone: attributes (match=, protocols=...) are refused
+	   rather than ignored, a policy we cannot honour must not pass */
+	const char *v = val + strspn(val, " \t");
+	size_t len = strcspn(v, " \t");
+	bool ok;
+	*level_r = smtpc_level_name(v, len, &ok);
+	if (!ok || v[len + strspn(v + len, " \t")] != '\0') {
+		smtpc_fmt(why, why_sz,
+			  "TLS policy lookup for %s: invalid TLS policy "
+			  "\"%.100s\"",
+			  nexthop, val);
+		return -1;
+	}
+	return 0;
+}
+
+int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
+		  const struct smtpc_msg *m, struct smtpc_rcpt *rcpts, size_t n,
+		  char *relay_r, size_t relay_sz)
+{
+	char host[MX_NAME_MAX], why[400];
 	unsigned port;
 	bool use_mx;
 	struct mx_host mx[MX_HOSTS_MAX];
 	size_t nmx = 0;
 	int keep = 0;
+	enum smtpc_tls level;
 
 	smtpc_fmt(relay_r, relay_sz, "none");
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		rcpts[i].res.status = DELIVER_DEFER;
+		rcpts[i].dsn_passed = false;
+	}
 	if (smtpc_parse_nexthop(nexthop, host, sizeof(host), &port, &use_mx) <
 	    0) {
 		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.3.5",
 			      "bad next-hop specification");
 		return -1;
 	}
+	if (smtpc_tls_policy(cfg, nexthop, &level, why, sizeof(why)) < 0) {
+		log_warning("%s", why);
+		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.7.5", why);
+		return -1;
+	}
 	/* a cached connection to this next hop saves DNS, TCP, TLS */
-	struct smtpc_conn *c = cfg->cache_time > 0 ? smtpc_reuse(cfg, nexthop)
-						   : NULL;
-	if (c != NULL) {
-		keep = smtpc_transaction(cfg, c, sender, msg, len, rcpts, n);
+	struct smtpc_conn *c =
+	    cfg->cache_time > 0 ? smtpc_reuse(cfg, nexthop) : NULL;
+	if (c != NULL && c->tls_level != level) {
+		smtpc_quit(&c, cfg->cmd_timeout); /* the policy changed */
+	} else if (c != NULL) {
+		keep = smtpc_transaction(cfg, c, m, rcpts, n);
 		smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
 			  c->port);
-		goto done;
+		if (keep >= 0)
+			goto done;
+		/* it died between transactions (an idle timeout on the
+		   other side): once more on a fresh connection */
+		log_info("%s: cached connection to %s[%s]:%u lost: %s; "
+			 "reconnecting",
+			 nexthop, c->host, c->addr, c->port, rcpts[0].res.text);
+		smtpc_conn_free(&c);
+		smtpc_fmt(relay_r, relay_sz, "none");
+		for (size_t i = 0; i < n; i++)
+			memset(&rcpts[i].res, 0, sizeof(rcpts[i].res));
+		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.1", "");
 	}
 	if (use_mx) {
 		enum mx_status st = mx_lookup(host, mx, MX_HOSTS_MAX, &nmx);
@@ -882,18 +1076,21 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 	c = smtpc_conn_new();
 	smtpc_fmt(c->key, sizeof(c->key), "%s", nexthop);
 	smtpc_fmt(c->err, sizeof(c->err), "no usable host");
+	c->tls_level = level;
 	int done = 0;
 	for (size_t i = 0; i < nmx && !done; i++)
-		done = smtpc_try_host(cfg, c, mx[i].host, port, sender, msg,
-				      len, rcpts, n, &keep);
+		done = smtpc_try_host(cfg, c, mx[i].host, port, m, rcpts, n,
+				      &keep);
 	if (!done) {
-		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.1", c->err);
+		smtpc_set_all(rcpts, n, DELIVER_DEFER,
+			      c->errdsn[0] != '\0' ? c->errdsn : "4.4.1",
+			      c->err);
 		smtpc_conn_free(&c);
 		return 0;
 	}
 	smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr, c->port);
 done:
-	if (keep && c->fd >= 0 && cfg->cache_time > 0)
+	if (keep > 0 && c->fd >= 0 && cfg->cache_time > 0)
 		smtpc_cache_put(cfg, c);
 	else
 		smtpc_quit(&c, cfg->cmd_timeout);

@@ -5,15 +5,16 @@ warnings, NOTIFY=SUCCESS reports and double bounces to the postmaster.
 Real clients: smtplib, and SMTP sinks written here that record what
 arrives on which connection."""
 import os
+import pwd
 import re
 import smtplib
 import socket
 import socketserver
-import tempfile
 import threading
 import time
 import uuid
 
+import deliverylib
 import harness
 
 HOST = "127.0.0.1"
@@ -22,23 +23,16 @@ SINK2_PORT = harness.free_port()
 DEAD_PORT = harness.free_port()
 LIMIT = 3
 
-# the transport table lives outside the instance; the map re-reads it when
-# it changes
-_TDIR = tempfile.mkdtemp(prefix="youju-transport-")
-TRANSPORT = os.path.join(_TDIR, "transport")
-with open(TRANSPORT, "w") as _f:
-    _f.write(f"""# test routes
-route-a.example       smtp:[127.0.0.1]:{SINK2_PORT}
+# the transport table is shared with the other delivery modules
+deliverylib.add_routes(f"""route-a.example       smtp:[127.0.0.1]:{SINK2_PORT}
 .sub.route-a.example  smtp:[127.0.0.1]:{SINK2_PORT}
 dead.example          smtp:[127.0.0.1]:{DEAD_PORT}
 err.example           error:5.7.1 no mail for err.example
 drop.example          discard:
 """)
-os.chmod(_TDIR, 0o755)
-os.chmod(TRANSPORT, 0o644)
 
 CONFIG = {
-    "transport_maps": f"texthash:{TRANSPORT}",
+    "transport_maps": f"texthash:{deliverylib.TRANSPORT}",
     "default_destination_concurrency_limit": str(LIMIT),
     "delay_warning_time": "5s",
     "2bounce_notice_recipient": PM,
@@ -417,3 +411,45 @@ def test_double_bounce_to_postmaster(inst):
     inst.wait_log(rf"{qid}: undeliverable postmaster notification "
                   r"discarded", since=since)
     inst.wait_log(rf"{qid}: removed", since=since)
+
+
+# --- quota --------------------------------------------------------------------
+def test_mailbox_quota_above_global_limit_wins(inst):
+    """virtual_mailbox_limit_override = yes (the default): a mailbox whose
+    own quota is larger than virtual_mailbox_limit gets its own quota.  The
+    Maildir holds a message whose name says 55 MB (more than the global
+    limit, less than the mailbox's 60 MB): a new message is delivered."""
+    r = inst.youju("conf", "-h", "virtual_mailbox_limit")
+    glimit = int(r.stdout.strip())
+    used, quota = 55000000, 60000000
+    assert used > glimit and inst.youju(
+        "conf", "-h", "virtual_mailbox_limit_override").stdout.strip() == "yes"
+    user = "bigquota@extmail.org"
+    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
+             f"('{user}', 'bigquota', '', 'b', "
+             "'extmail.org/bigquota/Maildir/', 'extmail.org/bigquota', "
+             f"'{quota}S', 'extmail.org', 1000, 1000, 1)")
+    md = inst.path("mailbox", "extmail.org", "bigquota", "Maildir")
+    try:
+        for sub in ("tmp", "new", "cur"):
+            os.makedirs(os.path.join(md, sub), exist_ok=True)
+        big = os.path.join(md, "cur", f"1700000000.M1P1.test,S={used}:2,S")
+        with open(big, "wb") as f:
+            f.write(b"Subject: big\n\nsize from the name\n")
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("vmail")
+            for root, dirs, files in os.walk(os.path.dirname(md)):
+                for n in dirs + files:
+                    os.chown(os.path.join(root, n), pw.pw_uid, pw.pw_gid)
+                os.chown(root, pw.pw_uid, pw.pw_gid)
+        since = inst.log_size()
+        token, qid = send(inst, [user])
+        assert maildir_hits(inst, user, token), "not delivered"
+        inst.wait_log(rf"{qid}: to=<{user}>, relay=virtual, .*status=sent",
+                      since=since)
+        with open(os.path.join(md, "maildirsize"), "rb") as f:
+            first = f.readline().strip()
+        assert first == f"{quota}S".encode(), first
+    finally:
+        inst.sql(f"DELETE FROM mailbox WHERE username='{user}'")

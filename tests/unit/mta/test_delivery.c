@@ -18,6 +18,7 @@
 #include "maildir.h"
 #include "../../../mta/mxlookup.h"
 #include "../../../lib/qfile.h"
+#include "../../../mta/maps.h"
 #include "../../../mta/smtpc.h"
 #include "test.h"
 
@@ -236,9 +237,76 @@ static void test_smtpc_parse(void)
 
 	struct buf out;
 	buf_init(&out, 1024);
-	test_assert(smtpc_dot_encode("a\n.b\n..\nc", 9, &out) == 0);
+	test_assert(smtpc_dot_encode("a\n.b\n..\nc", 9, 998, &out) == 0);
 	test_assert(strcmp(buf_cstr(&out), "a\r\n..b\r\n...\r\nc\r\n.\r\n") ==
 		    0);
+	/* folding at 40 (the smallest limit): 100 x's, a dot first */
+	char line[101];
+	memset(line, 'x', sizeof(line));
+	line[0] = '.';
+	line[100] = '\n';
+	buf_reset(&out);
+	test_assert(smtpc_dot_encode(line, sizeof(line), 10, &out) == 0);
+	const char *w = buf_cstr(&out);
+	test_assert(out.len == 101 + 1 + 3 * 2 + 1 + 3);
+	test_assert(w[0] == '.' && w[1] == '.' && w[40] == '\r' &&
+		    w[41] == '\n' && w[42] == ' ' && w[82] == '\r' &&
+		    w[84] == ' ');
+	buf_reset(&out);
+	test_assert(smtpc_dot_encode(line, sizeof(line), 0, &out) == 0);
+	test_assert(out.len == 101 + 1 + 1 + 3);
+	buf_deinit(&out);
+}
+
+static void test_smtpc_tls_policy(void)
+{
+	test_begin("smtpc_tls_policy");
+	static const char tab[] = "[127.0.0.1]:2526 verify\n"
+				  "example.org encrypt\n"
+				  ".example.net secure\n"
+				  "bad.example verify match=nexthop\n"
+				  "odd.example dane-only\n"
+				  "dane.example dane\n";
+	char err[256], why[400];
+	struct map *m =
+	    map_from_text("texthash", tab, sizeof(tab) - 1, err, sizeof(err));
+	test_assert(m != NULL);
+	struct smtpc_cfg cfg = {.tls_level = SMTPC_TLS_MAY, .tls_policy = m};
+	enum smtpc_tls lv;
+	test_assert(smtpc_tls_policy(&cfg, "[127.0.0.1]:2526", &lv, why,
+				     sizeof(why)) == 0 &&
+		    lv == SMTPC_TLS_VERIFY);
+	test_assert(smtpc_tls_policy(&cfg, "[127.0.0.1]:2527", &lv, why,
+				     sizeof(why)) == 0 &&
+		    lv == SMTPC_TLS_MAY);
+	test_assert(
+	    smtpc_tls_policy(&cfg, "example.org", &lv, why, sizeof(why)) == 0 &&
+	    lv == SMTPC_TLS_ENCRYPT);
+	/* ".parent" covers subdomains only */
+	test_assert(smtpc_tls_policy(&cfg, "mx.example.net", &lv, why,
+				     sizeof(why)) == 0 &&
+		    lv == SMTPC_TLS_VERIFY);
+	test_assert(
+	    smtpc_tls_policy(&cfg, "example.net", &lv, why, sizeof(why)) == 0 &&
+	    lv == SMTPC_TLS_MAY);
+	/* bracketed next hops are not widened to their parents */
+	test_assert(smtpc_tls_policy(&cfg, "[a.example.net]", &lv, why,
+				     sizeof(why)) == 0 &&
+		    lv == SMTPC_TLS_MAY);
+	test_assert(smtpc_tls_policy(&cfg, "dane.example", &lv, why,
+				     sizeof(why)) == 0 &&
+		    lv == SMTPC_TLS_MAY);
+	test_assert(
+	    smtpc_tls_policy(&cfg, "bad.example", &lv, why, sizeof(why)) < 0 &&
+	    strstr(why, "invalid TLS policy") != NULL);
+	test_assert(
+	    smtpc_tls_policy(&cfg, "odd.example", &lv, why, sizeof(why)) < 0);
+	map_free(&m);
+
+	struct buf out;
+	buf_init(&out, 64);
+	test_assert(smtpc_xtext("a+b=c d\x01\xc3", &out) == 0);
+	test_assert(strcmp(buf_cstr(&out), "a+2Bb+3Dc+20d+01+C3") == 0);
 	buf_deinit(&out);
 }
 
@@ -383,6 +451,7 @@ int main(void)
 	test_dsn();
 	test_deliver_parse();
 	test_smtpc_parse();
+	test_smtpc_tls_policy();
 	test_mx_parse();
 	test_deliver_maildir();
 	return test_end();
