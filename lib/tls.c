@@ -10,7 +10,9 @@
  */
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,7 +195,11 @@ struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, const char *sni)
 	}
 	SSL_set_connect_state(conn->ssl);
 	if (sni != NULL) {
-		if (SSL_set_tlsext_host_name(conn->ssl, sni) != 1)
+		/* RFC 6066 3: no IP literals in server_name */
+		unsigned char ip[16];
+		bool literal = inet_pton(AF_INET, sni, ip) == 1 ||
+			       inet_pton(AF_INET6, sni, ip) == 1;
+		if (!literal && SSL_set_tlsext_host_name(conn->ssl, sni) != 1)
 			goto fail;
 		/* RFC 6125 name check against the name we asked for. */
 		if (ctx->verify && SSL_set1_host(conn->ssl, sni) != 1)
