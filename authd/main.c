@@ -12,7 +12,6 @@
  * does), then drops to mail_owner before serving.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +26,6 @@
 #include "privsep.h"
 #include "server.h"
 #include "xalloc.h"
-
-static void usage(void)
-{
-	fprintf(stderr, "usage: youju-authd [-f] [-c configfile]\n");
-	exit(2);
-}
 
 /* Creates the socket's directory: mode 0750, group of mail_owner when we
    are root, so that only that group (and root) can reach the socket. */
@@ -62,40 +55,12 @@ static void make_socket_dir(const char *socket_path, const char *owner)
 
 int main(int argc, char **argv)
 {
-	bool foreground = false;
-	char *conf_path = NULL;
-	int opt;
-	while ((opt = getopt(argc, argv, "fc:")) != -1) {
-		switch (opt) {
-		case 'f':
-			foreground = true;
-			break;
-		case 'c':
-			free(conf_path);
-			conf_path = xstrdup(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (conf_path == NULL)
-		conf_path = conf_default_path();
-
-	const char *err = NULL;
+	struct daemon_opts opts;
 	struct conf *conf =
-	    conf_load(conf_path, conf_tables_for("authd"), &err);
-	if (conf == NULL)
-		fatal("authd: %s", err != NULL ? err : "cannot load config");
-
-	const char *log_file = conf_str(conf, "log_file");
-	if (log_open("authd", log_file[0] != '\0' ? log_file : NULL,
-		     conf_bool(conf, "syslog_enable")) < 0)
-		fprintf(stderr, "youju-authd: cannot open %s: %s\n", log_file,
-			strerror(errno));
-	log_set_stderr(foreground);
-	log_set_debug(conf_bool(conf, "debug"));
+	    daemon_begin(argc, argv, "youju-authd", "authd", "authd", &opts);
+	bool foreground = opts.foreground;
+	char *conf_path = opts.conf_path;
+	const char *err = NULL;
 
 	/* the secret is read while we may still be root */
 	const char *pwpath = conf_str(conf, "mysql_password_file");

@@ -14,7 +14,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "str.h"
+#include "xalloc.h"
 
 static int daemon_ready_fd = -1;
 
@@ -184,4 +186,48 @@ void daemon_ready(void)
 	close(daemon_ready_fd);
 	daemon_ready_fd = -1;
 	(void)daemon_devnull(STDERR_FILENO);
+}
+
+struct conf *daemon_begin(int argc, char **argv, const char *prog,
+			  const char *program, const char *ident,
+			  struct daemon_opts *o)
+{
+	int opt;
+	bool bad = false;
+	o->foreground = false;
+	o->conf_path = NULL;
+	while (!bad && (opt = getopt(argc, argv, "fc:")) != -1) {
+		switch (opt) {
+		case 'f':
+			o->foreground = true;
+			break;
+		case 'c':
+			free(o->conf_path);
+			o->conf_path = xstrdup(optarg);
+			break;
+		default:
+			bad = true;
+			break;
+		}
+	}
+	if (bad || optind != argc) {
+		fprintf(stderr, "usage: %s [-f] [-c configfile]\n", prog);
+		exit(2);
+	}
+	if (o->conf_path == NULL)
+		o->conf_path = conf_default_path();
+
+	const char *err = NULL;
+	struct conf *conf =
+	    conf_load(o->conf_path, conf_tables_for(program), &err);
+	if (conf == NULL)
+		fatal("%s: %s", prog, err != NULL ? err : "cannot load config");
+	const char *log_file = conf_str(conf, "log_file");
+	if (log_open(ident, log_file[0] != '\0' ? log_file : NULL,
+		     conf_bool(conf, "syslog_enable")) < 0)
+		fprintf(stderr, "%s: cannot open %s: %s\n", prog, log_file,
+			strerror(errno));
+	log_set_stderr(o->foreground);
+	log_set_debug(conf_bool(conf, "debug"));
+	return conf;
 }

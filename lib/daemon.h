@@ -11,6 +11,26 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "conf.h"
+
+/* What every youju daemon's command line gives: [-f] [-c configfile]. */
+struct daemon_opts {
+	bool foreground; /* -f: stay in the foreground, log to stderr too */
+	char *conf_path; /* -c, else conf_default_path(); owned: free() */
+};
+
+/*
+ * Parses argv into *o; anything else prints "usage: PROG [-f] [-c
+ * configfile]" and exits 2.  Then the start-up every daemon shares: loads
+ * o->conf_path with the tables of conf_tables_for(program), opens the log
+ * under ident (log_file and syslog_enable), logs to stderr too with -f, and
+ * sets debug.  A config that does not load is fatal.  Returns the config
+ * (owned: conf_free()).
+ */
+struct conf *daemon_begin(int argc, char **argv, const char *prog,
+			  const char *program, const char *ident,
+			  struct daemon_opts *o);
+
 /*
  * Refuses to start when pidfile names a live process (error "already
  * running").  foreground: writes the pidfile and returns 0.  Otherwise

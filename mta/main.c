@@ -64,12 +64,6 @@ static bool bool_or(const struct conf *c, const char *name, bool def)
 	return has_param(name) ? conf_bool(c, name) : def;
 }
 
-static void usage(void)
-{
-	fprintf(stderr, "usage: youju-mta [-f] [-c config]\n");
-	exit(2);
-}
-
 static void on_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 {
 	struct listener *l = ctx;
@@ -208,40 +202,13 @@ static void queue_setup(const char *dir, const char *owner)
 
 int main(int argc, char **argv)
 {
-	bool foreground = false;
-	char *conf_path = NULL;
-	int opt;
-	while ((opt = getopt(argc, argv, "fc:")) != -1) {
-		switch (opt) {
-		case 'f':
-			foreground = true;
-			break;
-		case 'c':
-			free(conf_path);
-			conf_path = xstrdup(optarg);
-			break;
-		default:
-			usage();
-		}
-	}
-	if (optind != argc)
-		usage();
-	if (conf_path == NULL)
-		conf_path = conf_default_path();
-
-	mta_tables = conf_tables_for("mta");
+	struct daemon_opts opts;
+	struct conf *conf =
+	    daemon_begin(argc, argv, "youju-mta", "mta", "smtpd", &opts);
+	bool foreground = opts.foreground;
+	char *conf_path = opts.conf_path;
 	const char *err = NULL;
-	struct conf *conf = conf_load(conf_path, mta_tables, &err);
-	if (conf == NULL)
-		fatal("youju-mta: %s",
-		      err != NULL ? err : "cannot load config");
-	const char *log_file = conf_str(conf, "log_file");
-	if (log_open("smtpd", log_file[0] != '\0' ? log_file : NULL,
-		     conf_bool(conf, "syslog_enable")) < 0)
-		fprintf(stderr, "youju-mta: cannot open %s: %s\n", log_file,
-			strerror(errno));
-	log_set_stderr(foreground);
-	log_set_debug(conf_bool(conf, "debug"));
+	mta_tables = conf_tables_for("mta");
 
 	struct smtpd_server srv = {0};
 	config_build(&srv.cfg, conf);
