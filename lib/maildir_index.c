@@ -81,7 +81,7 @@ struct maildir_index {
 	size_t npend, cap;
 };
 
-/* ---- bytes ---------------------------------------------------------------- */
+/* ---- bytes --------------------------------------------------------------- */
 
 static uint32_t get32(const unsigned char *p)
 {
@@ -178,7 +178,7 @@ static unsigned char *midx_encode(const struct maildir_index_entry *e,
 	return p;
 }
 
-/* ---- the mapped file ------------------------------------------------------ */
+/* ---- the mapped file ----------------------------------------------------- */
 
 static void midx_unmap(struct midx_map *m)
 {
@@ -272,7 +272,7 @@ static const unsigned char *midx_map_find(const struct midx_map *m,
 	return NULL;
 }
 
-/* ---- the index ------------------------------------------------------------ */
+/* ---- the index ----------------------------------------------------------- */
 
 struct maildir_index *maildir_index_open(const char *folder,
 					 uint32_t uidvalidity, int *status_r)
@@ -405,7 +405,7 @@ int maildir_index_put(struct maildir_index *ix,
 	return 0;
 }
 
-/* ---- saving ------------------------------------------------------------- */
+/* ---- saving -------------------------------------------------------------- */
 
 struct midx_out {
 	uint32_t uid;

@@ -45,8 +45,8 @@
  * least IMAP_INDEX_SAVE_MIN entries or an eighth of the file, or entries
  * waiting IMAP_INDEX_SAVE_AGE_MS; always when the folder is closed.
  * imap_index_bound() keeps one long FETCH or SEARCH from holding more
- * than IMAP_INDEX_PENDING_MAX new entries in memory.  A busy lock is not waited for long: the entries
- * stay pending for the next try.
+ * than IMAP_INDEX_PENDING_MAX new entries in memory.  A busy lock is not
+ * waited for long: the entries stay pending for the next try.
  */
 #define IMAP_INDEX_SAVE_MIN 256
 #define IMAP_INDEX_SAVE_AGE_MS (60 * 1000)
