@@ -178,6 +178,9 @@ static unsigned char *midx_encode(const struct maildir_index_entry *e,
 	return p;
 }
 
+static long midx_check(const unsigned char *b, size_t len,
+		       uint32_t uidvalidity);
+
 /* ---- the mapped file ----------------------------------------------------- */
 
 static void midx_unmap(struct midx_map *m)
@@ -214,7 +217,25 @@ static int midx_map(const char *folder, uint32_t uidvalidity,
 	close(fd);
 	if (p == MAP_FAILED)
 		return -1;
-	const unsigned char *b = p;
+	long count = midx_check(p, len, uidvalidity);
+	if (count < 0) {
+		(void)munmap(p, len);
+		return -1;
+	}
+	m->p = p;
+	m->len = len;
+	m->count = (size_t)count;
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	return 1;
+}
+
+/* Checks header and directory of a file image; its count, or -1. */
+static long midx_check(const unsigned char *b, size_t len,
+		       uint32_t uidvalidity)
+{
+	if (len < MIDX_HDR_LEN)
+		return -1;
 	uint32_t count = get32(b + 16);
 	bool ok = memcmp(b, MIDX_MAGIC, 8) == 0 &&
 		  get32(b + 8) == MAILDIR_INDEX_VERSION &&
@@ -238,16 +259,24 @@ static int midx_map(const char *folder, uint32_t uidvalidity,
 		ok = uid > last && off <= len && rl <= len - off;
 		last = uid;
 	}
-	if (!ok) {
-		(void)munmap(p, len);
-		return -1;
+	return ok ? (long)count : -1;
+}
+
+long maildir_index_verify(const void *data, size_t len,
+			  uint32_t uidvalidity)
+{
+	long count = midx_check(data, len, uidvalidity);
+	long good = 0;
+	for (long i = 0; i < count; i++) {
+		const unsigned char *d = (const unsigned char *)data +
+					 MIDX_HDR_LEN + i * MIDX_DIR_LEN;
+		struct maildir_index_entry e;
+		if (midx_decode((const unsigned char *)data + get64(d + 8),
+				get32(d + 4), &e) &&
+		    e.uid == get32(d))
+			good++;
 	}
-	m->p = b;
-	m->len = len;
-	m->count = count;
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	return 1;
+	return count < 0 ? -1 : good;
 }
 
 /* The record of uid in m, or NULL. */

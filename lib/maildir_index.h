@@ -127,6 +127,14 @@ int maildir_index_put(struct maildir_index *ix,
 int maildir_index_save(struct maildir_index *ix,
 		       const struct maildir_folder *f, int lock_ms);
 
+/*
+ * Checks a youju.index image (for tools and the fuzz target): -1 when
+ * the header or directory is invalid for uidvalidity, else the number of
+ * records that pass their own checks.
+ */
+long maildir_index_verify(const void *data, size_t len,
+			  uint32_t uidvalidity);
+
 /* Forgets the entries added since the last save or open. */
 void maildir_index_drop_pending(struct maildir_index *ix);
 

@@ -225,6 +225,9 @@ int main(void)
 	char *good = read_file(&len);
 	test_assert(open_status(7) == 1);
 	test_assert(open_status(8) == -1); /* another UIDVALIDITY */
+	test_assert(maildir_index_verify(good, len, 7) == 5);
+	test_assert(maildir_index_verify(good, len, 8) == -1);
+	test_assert(maildir_index_verify(good, 0, 7) == -1);
 	char *bad = xmalloc(len);
 	/* truncated anywhere (header, directory, records): refused */
 	size_t cuts[] = { 0, 10, 31, 40, len / 2, len - 1 };
@@ -254,6 +257,7 @@ int main(void)
 	/* one byte of a record changed: that record is a miss only */
 	memcpy(bad, good, len);
 	bad[len - 3] ^= 0x20;
+	test_assert(maildir_index_verify(bad, len, 7) == 4);
 	write_file(bad, len);
 	ix = maildir_index_open(dir, 7, &st);
 	test_assert(st == 1);
