@@ -22,10 +22,12 @@
 #include "imap_parse.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
+#include "imap_index.h"
 #include "imap_mbox.h"
 #include "imap_search.h"
 #include "log.h"
 #include "maildir.h"
+#include "maildir_index.h"
 #include "xalloc.h"
 
 /* A command line (without literals); RFC 7162 §4 recommends >= 8192. */
@@ -37,6 +39,18 @@
 /* "* OK Still here" while idling, for NAT boxes (Dovecot's default
    imap_idle_notify_interval).  It does not reset the autologout. */
 #define IMAP_IDLE_KEEPALIVE_MS (2 * 60 * 1000)
+/*
+ * youju.index saving.  A save rewrites the whole file (about 1 KiB per
+ * message), so after a command it happens only once enough is new: at
+ * least IMAP_INDEX_SAVE_MIN entries or an eighth of the file, or entries
+ * waiting IMAP_INDEX_SAVE_AGE_MS; always when the folder is closed.
+ * imap_index_bound() keeps one long FETCH or SEARCH from holding more
+ * than IMAP_INDEX_PENDING_MAX new entries in memory.  A busy lock is not
+ * waited for long: the entries stay pending for the next try.
+ */
+#define IMAP_INDEX_SAVE_MIN 256
+#define IMAP_INDEX_SAVE_AGE_MS (60 * 1000)
+#define IMAP_INDEX_LOCK_MS 200
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -63,6 +77,8 @@ struct imap_sess {
 	struct ev_io *ino_io;
 	bool dirty;            /* f may differ from the disk: rescan */
 	uint64_t conn_id;
+	struct maildir_index *ix;  /* youju.index of f, or NULL */
+	uint64_t ix_pending_since; /* monotonic ms; 0: nothing pending */
 };
 
 static void imap_sync(struct mra_conn *c, bool report);
@@ -197,8 +213,45 @@ static void imap_watch(struct mra_conn *c, struct imap_sess *s)
 	s->dirty = true;
 }
 
+static uint64_t imap_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Saves youju.index when the policy above says so (always: force). */
+static void imap_index_save(struct imap_sess *s, bool force)
+{
+	if (s->ix == NULL || s->f == NULL)
+		return;
+	size_t pend = maildir_index_pending(s->ix);
+	if (pend == 0) {
+		s->ix_pending_since = 0;
+		return;
+	}
+	uint64_t now = imap_now_ms();
+	if (s->ix_pending_since == 0)
+		s->ix_pending_since = now;
+	if (!force && pend < IMAP_INDEX_SAVE_MIN &&
+	    pend * 8 < maildir_index_count(s->ix) &&
+	    now - s->ix_pending_since < IMAP_INDEX_SAVE_AGE_MS)
+		return;
+	if (maildir_index_save(s->ix, s->f, IMAP_INDEX_LOCK_MS) < 0) {
+		if (errno != EWOULDBLOCK)
+			log_warning("imap(%s): %s/" MAILDIR_INDEX_FILE ": %s",
+				    s->login_user, s->f->path,
+				    strerror(errno));
+		return;
+	}
+	s->ix_pending_since = 0;
+}
+
 static void imap_close_folder(struct imap_sess *s)
 {
+	imap_index_save(s, true);
+	maildir_index_free(&s->ix);
+	s->ix_pending_since = 0;
 	imap_unwatch(s);
 	maildir_folder_free(&s->f);
 	free(s->recent);
@@ -529,6 +582,12 @@ static void cmd_select(struct imap_ctx *x)
 			    a[0].s);
 		return;
 	}
+	int ixst;
+	s->ix = maildir_index_open(s->f->path, s->f->uidvalidity, &ixst);
+	if (ixst < 0)
+		log_info("imap(%s): %s/" MAILDIR_INDEX_FILE " unusable "
+			 "(corrupt, old or another UIDVALIDITY): rebuilding",
+			 s->login_user, s->f->path);
 	s->recent = xcalloc(s->f->n ? s->f->n : 1, sizeof *s->recent);
 	size_t unseen = 0;
 	for (size_t i = 0; i < s->f->n; i++) {
@@ -670,6 +729,7 @@ static void cmd_delete(struct imap_ctx *x)
 			     : NULL;
 	if (path != NULL && s->f != NULL && strcmp(s->f->path, path) == 0 &&
 	    strcmp(path, s->maildir) != 0) {
+		maildir_index_free(&s->ix); /* going away: not worth saving */
 		imap_close_folder(s);
 		s->state = IMAP_AUTH;
 	}
@@ -698,6 +758,9 @@ static void cmd_rename(struct imap_ctx *x)
 			free(s->f->path);
 			s->f->path = xstrdup(np);
 			imap_watch(x->c, s);
+			/* the index moved along; what was pending is lost */
+			maildir_index_free(&s->ix);
+			s->ix = maildir_index_open(np, s->f->uidvalidity, NULL);
 		}
 	}
 	free(from);
@@ -923,9 +986,12 @@ static void cmd_fetch(struct imap_ctx *x)
 		if (!imap_in_set(s, a[0].s, x->uid, i))
 			continue;
 		if (imap_fetch_one(x->c, s->f, i, s->recent[i], &items,
-				   s->readonly) < 0)
+				   s->readonly, s->ix) < 0)
 			break;
+		if (s->ix != NULL)
+			imap_index_bound(s->ix, s->f);
 	}
+	imap_index_save(s, false);
 	imap_fetch_items_free(&items);
 	imap_tagged(x->c, x->cmd->tag, "OK Fetch completed.");
 }
@@ -1214,7 +1280,8 @@ static void cmd_idle(struct imap_ctx *x)
 static void cmd_search(struct imap_ctx *x)
 {
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
-			x->cmd->args, x->cmd->nargs);
+			x->s->ix, x->cmd->args, x->cmd->nargs);
+	imap_index_save(x->s, false);
 }
 
 /* ---- dispatch ------------------------------------------------------------ */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "imap_body.h"
+#include "imap_index.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -240,7 +241,7 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
    allow in a literal, become 0x80 as in Dovecot.  Copies whole lines at a
    time: a byte at a time was half of the CPU time of a big FETCH
    (bench/mra). */
-static void imap_to_crlf(const char *p, size_t len, struct buf *out)
+void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -520,16 +521,26 @@ static void imap_filter_fields(const struct imap_fetch_sec *s,
 
 int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
-		   bool readonly)
+		   bool readonly, struct maildir_index *ix)
 {
 	struct maildir_msg *m = &f->msgs[i];
 	struct buf raw, msg, part;
-	bool need_mime = it->body || it->bodystructure;
+	struct maildir_index_entry ent;
+	/* FLAGS, UID, INTERNALDATE and a known size need no entry */
+	bool want = it->envelope || it->body || it->bodystructure ||
+		    it->nsecs > 0 || (it->size && m->vsize == 0);
+	bool cached = ix != NULL && want &&
+		      maildir_index_get(ix, m->uid, str_from_cstr(m->base),
+					m->size, &ent);
+	if (cached)
+		m->vsize = ent.vsize;
+	bool need_mime = !cached && (it->body || it->bodystructure);
 	for (size_t k = 0; k < it->nsecs; k++)
 		if (it->secs[k].part != NULL)
 			need_mime = true;
-	bool need_body = it->nsecs > 0 || it->envelope || need_mime ||
-			 (it->size && m->vsize == 0);
+	bool need_body = it->nsecs > 0 || need_mime ||
+			 (!cached && (it->envelope ||
+				      (it->size && m->vsize == 0)));
 	struct mime_part *root = NULL;
 	bool set_seen = false;
 	buf_init(&raw, mra_srv.message_size_limit * 2);
@@ -544,10 +555,15 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 			buf_deinit(&part);
 			return 0;
 		}
-		imap_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
+		imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
 		m->vsize = msg.len;
-		if (need_mime)
+		/* the file is read anyway: the next FETCH of any cached item
+		   and SEARCH need not read it again */
+		if (need_mime || (ix != NULL && !cached))
 			root = mime_parse(msg.p ? msg.p : "", msg.len);
+		if (ix != NULL && !cached)
+			(void)imap_index_build(ix, m, msg.p ? msg.p : "",
+					       msg.len, root);
 	}
 	for (size_t k = 0; k < it->nsecs; k++)
 		if (!it->secs[k].peek && !readonly)
@@ -599,17 +615,32 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	if (it->envelope) {
 		IMAP_SP();
 		(void)mra_conn_write(c, "ENVELOPE ", 9);
-		imap_envelope(c, msg.p ? msg.p : "", msg.len);
+		if (cached)
+			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
+					     ent.field[MIDX_ENVELOPE].len);
+		else
+			imap_envelope(c, msg.p ? msg.p : "", msg.len);
 	}
-	if (root != NULL && it->bodystructure) {
+	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
 		(void)mra_conn_write(c, "BODYSTRUCTURE ", 14);
-		imap_body_structure(c, msg.p ? msg.p : "", root, true);
+		if (cached)
+			(void)mra_conn_write(
+				c, ent.field[MIDX_BODYSTRUCTURE].p,
+				ent.field[MIDX_BODYSTRUCTURE].len);
+		else
+			imap_body_structure(c, msg.p ? msg.p : "", root,
+					    true);
 	}
-	if (root != NULL && it->body) {
+	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
 		(void)mra_conn_write(c, "BODY ", 5);
-		imap_body_structure(c, msg.p ? msg.p : "", root, false);
+		if (cached)
+			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
+					     ent.field[MIDX_BODY].len);
+		else
+			imap_body_structure(c, msg.p ? msg.p : "", root,
+					    false);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];

@@ -11,8 +11,10 @@
 
 #include "imap_parse.h"
 
+struct buf;
 struct mra_conn;
 struct maildir_folder;
+struct maildir_index;
 
 enum imap_sec_kind { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS,
 		     SEC_FIELDS_NOT, SEC_EMPTY, SEC_MIME };
@@ -49,13 +51,19 @@ int imap_fetch_section(const char *spec, size_t len,
    when nil_if_empty), for imap_body.c. */
 void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
 			bool nil_if_empty);
+/* Appends the message p with CR LF line ends to out, NULs (which RFC
+   3501 §4.3 does not allow in a literal) as 0x80, as Dovecot does. */
+void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out);
 /* Writes "ENVELOPE (...)"'s value from a header block (CR LF). */
 void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len);
 
 /* Writes "* n FETCH (...)" for message i of f; a body fetch without PEEK
-   sets \Seen unless readonly.  Returns 0, or -1 when the output is full. */
+   sets \Seen unless readonly.  ix (may be NULL) is f's youju.index:
+   ENVELOPE, BODYSTRUCTURE, BODY and RFC822.SIZE come from its entry when
+   it has one, and a message whose file is read gets one.  Returns 0, or
+   -1 when the output is full. */
 int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
-		   bool readonly);
+		   bool readonly, struct maildir_index *ix);
 
 #endif

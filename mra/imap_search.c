@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap_fetch.h"
+#include "imap_index.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -41,6 +43,7 @@ struct sn {
 struct imap_search {
 	struct sn root;
 	bool text, size;
+	bool file; /* keys youju.index cannot answer: BODY, TEXT, HEADER x */
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -262,10 +265,12 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 		}
 		n->hname = xstrdup(h->s);
 		p->s->text = true;
+		if (maildir_index_header_field(n->hname) < 0)
+			p->s->file = true;
 		return sp_string(p, n);
 	} else if (strcasecmp(k, "BODY") == 0 || strcasecmp(k, "TEXT") == 0) {
 		n->kind = (k[0] == 'B' || k[0] == 'b') ? SK_BODY : SK_TEXT;
-		p->s->text = true;
+		p->s->text = p->s->file = true;
 		return sp_string(p, n);
 	} else if (strcasecmp(k, "LARGER") == 0 ||
 		   strcasecmp(k, "SMALLER") == 0) {
@@ -358,6 +363,11 @@ bool imap_search_needs_size(const struct imap_search *s)
 	return s->size;
 }
 
+bool imap_search_needs_file(const struct imap_search *s)
+{
+	return s->file;
+}
+
 /* ---- evaluation ---------------------------------------------------------- */
 
 /* Per message: the parsed structure and decoded text, made on demand. */
@@ -378,12 +388,11 @@ bool imap_search_has_keyword(const struct imap_search_msg *m,
 	return maildir_msg_has_keyword(m->folder, m->msg, keyword);
 }
 
-static bool se_has(const struct buf *hay, const struct sn *n)
+static bool se_has(const char *hay, size_t len, const struct sn *n)
 {
 	if (n->slen == 0)
 		return true;
-	return hay->len >= n->slen &&
-	       memmem(hay->p, hay->len, n->str, n->slen) != NULL;
+	return len >= n->slen && memmem(hay, len, n->str, n->slen) != NULL;
 }
 
 static void se_parse(struct se *e)
@@ -392,9 +401,29 @@ static void se_parse(struct se *e)
 		e->root = mime_parse(e->m->text ? e->m->text : "", e->m->len);
 }
 
+/* The youju.index field for header name, or -1. */
+static int se_cached_field(const struct se *e, const char *name)
+{
+	if (e->m->cached == NULL || name == NULL)
+		return -1;
+	return maildir_index_header_field(name);
+}
+
 /* Does header field name (NULL: any) of the top header contain n->str? */
 static bool se_header(struct se *e, const char *name, const struct sn *n)
 {
+	int cf = se_cached_field(e, name);
+	if (cf >= 0) {
+		/* each occurrence was decoded and folded when cached */
+		struct str fv = e->m->cached->field[cf], seg;
+		while (maildir_index_seg_next(&fv, &seg)) {
+			if (se_has(seg.p, seg.len, n))
+				return true;
+		}
+		return false;
+	}
+	if (e->m->text == NULL)
+		return false;
 	se_parse(e);
 	const char *h = (e->m->text ? e->m->text : "") + e->root->hdr_off;
 	size_t pos = 0;
@@ -411,7 +440,7 @@ static bool se_header(struct se *e, const char *name, const struct sn *n)
 		if (mime_header_decode(fv, &dec) < 0 ||
 		    mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
 			continue;
-		hit = se_has(&fold, n);
+		hit = se_has(fold.p, fold.len, n);
 	}
 	buf_deinit(&dec);
 	buf_deinit(&fold);
@@ -450,43 +479,55 @@ static bool se_body(struct se *e, const struct sn *n)
 		se_body_part(e, e->root, 0);
 		e->have_body = true;
 	}
-	return se_has(&e->body, n);
+	return se_has(e->body.p, e->body.len, n);
 }
 
-/* RFC 5322 §3.3 date: [day ","] d month yyyy ...; the day in its zone */
+/* RFC 5322 §3.3 date: [day ","] d month yyyy ...; the day in its zone.
+   Only the first Date: field counts. */
+bool imap_search_sent_day(const char *hdr, size_t len, long *day_r)
+{
+	size_t pos = 0;
+	struct str fn, fv;
+	while (mime_header_next(hdr, len, &pos, &fn, &fv)) {
+		if (!str_case_eq_cstr(fn, "Date"))
+			continue;
+		char v[128];
+		size_t l = fv.len < sizeof v - 1 ? fv.len : sizeof v - 1;
+		memcpy(v, fv.p, l);
+		v[l] = '\0';
+		const char *q = strchr(v, ',');
+		q = q ? q + 1 : v;
+		char mon[4];
+		unsigned d, y;
+		if (sscanf(q, " %2u %3s %4u", &d, mon, &y) != 3 ||
+		    month_of(mon) == 0 || d < 1 || d > 31)
+			return false;
+		if (y < 50)
+			y += 2000;
+		else if (y < 1000)
+			y += 1900;
+		*day_r = days_from_civil((long)y, (unsigned)month_of(mon), d);
+		return true;
+	}
+	return false;
+}
+
 static bool se_sent(struct se *e, long *day_r)
 {
+	const struct maildir_index_entry *c = e->m->cached;
+	if (c != NULL) {
+		*day_r = c->sent_day;
+		return c->sent_day != MAILDIR_INDEX_NO_DAY;
+	}
+	if (e->m->text == NULL)
+		return false;
 	if (e->sent == 0) {
-		e->sent = -1;
 		se_parse(e);
-		const char *h = (e->m->text ? e->m->text : "") +
-				e->root->hdr_off;
-		size_t pos = 0;
-		struct str fn, fv;
-		while (mime_header_next(h, e->root->hdr_len, &pos, &fn, &fv)) {
-			if (!str_case_eq_cstr(fn, "Date"))
-				continue;
-			char v[128];
-			size_t l = fv.len < sizeof v - 1 ? fv.len
-							 : sizeof v - 1;
-			memcpy(v, fv.p, l);
-			v[l] = '\0';
-			const char *q = strchr(v, ',');
-			q = q ? q + 1 : v;
-			char mon[4];
-			unsigned d, y;
-			if (sscanf(q, " %2u %3s %4u", &d, mon, &y) == 3 &&
-			    month_of(mon) > 0 && d >= 1 && d <= 31) {
-				if (y < 50)
-					y += 2000;
-				else if (y < 1000)
-					y += 1900;
-				e->sent_day = days_from_civil(
-					(long)y, (unsigned)month_of(mon), d);
-				e->sent = 1;
-			}
-			break;
-		}
+		const char *h = e->m->text + e->root->hdr_off;
+		e->sent = imap_search_sent_day(h, e->root->hdr_len,
+					       &e->sent_day)
+				  ? 1
+				  : -1;
 	}
 	*day_r = e->sent_day;
 	return e->sent == 1;
@@ -514,7 +555,7 @@ static bool se_eval(struct se *e, const struct sn *n)
 	case SK_KEYWORD:
 		return imap_search_has_keyword(m, n->str) != n->neg;
 	case SK_HEADER:
-		return m->text != NULL && se_header(e, n->hname, n);
+		return se_header(e, n->hname, n);
 	case SK_BODY:
 		return m->text != NULL && se_body(e, n);
 	case SK_TEXT:
@@ -532,7 +573,7 @@ static bool se_eval(struct se *e, const struct sn *n)
 	case SK_SENTBEFORE:
 	case SK_SENTON:
 	case SK_SENTSINCE:
-		if (m->text == NULL || !se_sent(e, &day))
+		if (!se_sent(e, &day))
 			return false;
 		return n->kind == SK_SENTBEFORE ? day < n->day
 		       : n->kind == SK_SENTON	? day == n->day
@@ -582,9 +623,27 @@ static uint64_t crlf_size(const char *p, size_t len)
 	return n;
 }
 
+/*
+ * Gives message mm a youju.index entry from its file text (LF or CR LF):
+ * the entry is built on the CR LF form, as FETCH serves it.
+ */
+static void imap_search_index(struct maildir_index *ix,
+			      const struct maildir_msg *mm, const char *text,
+			      size_t len)
+{
+	struct buf crlf;
+	buf_init(&crlf, (size_t)crlf_size(text, len) + 1);
+	imap_fetch_to_crlf(text, len, &crlf);
+	struct mime_part *root = mime_parse(crlf.p ? crlf.p : "", crlf.len);
+	(void)imap_index_build(ix, mm, crlf.p ? crlf.p : "", crlf.len, root);
+	mime_free(&root);
+	buf_deinit(&crlf);
+}
+
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent, bool uid,
-		     const struct imap_arg *args, size_t n)
+		     struct maildir_index *ix, const struct imap_arg *args,
+		     size_t n)
 {
 	struct imap_search *s = NULL;
 	const char *err = NULL;
@@ -616,15 +675,27 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 			.folder = f,
 			.msg = mm,
 		};
-		bool need_text = imap_search_needs_text(s) ||
-				 (imap_search_needs_size(s) && mm->vsize == 0);
-		if (need_text) {
+		bool need_size = imap_search_needs_size(s) && mm->vsize == 0;
+		bool need_text = imap_search_needs_text(s) || need_size;
+		struct maildir_index_entry ent;
+		if (need_text && ix != NULL &&
+		    maildir_index_get(ix, mm->uid, str_from_cstr(mm->base),
+				      mm->size, &ent)) {
+			m.cached = &ent;
+			m.size = mm->vsize = ent.vsize;
+		}
+		if (imap_search_needs_file(s) ||
+		    (need_text && m.cached == NULL)) {
 			buf_reset(&msg);
 			if (maildir_msg_read(f, mm, &msg) < 0)
 				continue; /* expunged meanwhile */
 			m.text = msg.p ? msg.p : "";
 			m.len = msg.len;
 			m.size = mm->vsize = crlf_size(m.text, m.len);
+			if (ix != NULL && m.cached == NULL) {
+				imap_search_index(ix, mm, m.text, m.len);
+				imap_index_bound(ix, f);
+			}
 		}
 		if (imap_search_match(s, &m))
 			(void)mra_conn_printf(c, " %lu",

@@ -16,6 +16,8 @@
 
 struct mra_conn;
 struct maildir_folder;
+struct maildir_index;
+struct maildir_index_entry;
 struct imap_search;
 
 /* NOT/OR/parenthesis nesting allowed in one search. */
@@ -34,9 +36,19 @@ int imap_search_parse(const struct imap_arg *args, size_t n,
 		      struct imap_search **s_r, const char **error_r);
 void imap_search_free(struct imap_search **s);
 
-/* What the evaluation needs besides flags and numbers. */
+/* What the evaluation needs besides flags and numbers: text (headers or
+   body: a youju.index entry or the file), size, the file itself (BODY,
+   TEXT, HEADER of a field youju.index does not keep). */
 bool imap_search_needs_text(const struct imap_search *s);
 bool imap_search_needs_size(const struct imap_search *s);
+bool imap_search_needs_file(const struct imap_search *s);
+
+/*
+ * The day of the first Date: field of header block hdr (RFC 5322 §3.3,
+ * the day in its own zone, days since 1970-01-01) into *day_r.  False
+ * when there is none or it is unreadable.  SENT* and youju.index share it.
+ */
+bool imap_search_sent_day(const char *hdr, size_t len, long *day_r);
 
 /* One message as the evaluation sees it. */
 struct imap_search_msg {
@@ -52,9 +64,13 @@ struct imap_search_msg {
 	   NULL (no keywords) in tests and the fuzz target */
 	const struct maildir_folder *folder;
 	const struct maildir_msg *msg;
+	/* the message's youju.index entry, or NULL: header keys of the
+	   fields it keeps and SENT* are answered from it */
+	const struct maildir_index_entry *cached;
 };
 
-/* Does m match?  Text keys fail on a message without text. */
+/* Does m match?  Text keys fail on a message without text (or, for
+   header and SENT* keys, without an entry). */
 bool imap_search_match(const struct imap_search *s,
 		       const struct imap_search_msg *m);
 
@@ -64,10 +80,13 @@ bool imap_search_has_keyword(const struct imap_search_msg *m,
 
 /*
  * The whole SEARCH / UID SEARCH command on folder f (recent[i] per
- * message): "* SEARCH ..." and the tagged reply.
+ * message): "* SEARCH ..." and the tagged reply.  ix (may be NULL) is
+ * f's youju.index: used where it has entries, and given entries for the
+ * messages whose files had to be read.
  */
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent, bool uid,
-		     const struct imap_arg *args, size_t n);
+		     struct maildir_index *ix, const struct imap_arg *args,
+		     size_t n);
 
 #endif

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import signal
+import random
 import socket
 import subprocess
 import tempfile
@@ -28,10 +29,26 @@ LISTENERS = {
 }
 
 
+_given_ports = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, below the kernel's ephemeral range
+    (32768-60999 by default), so that the outgoing connections made before
+    the port is bound (clients, the MTA's deliveries) cannot take it as
+    their local port; never the same port twice in one run."""
+    for _ in range(1000):
+        port = random.randint(20000, 32000)
+        if port in _given_ports:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given_ports.add(port)
+        return port
+    raise RuntimeError("no free loopback port in 20000-32000")
 
 
 class Instance:

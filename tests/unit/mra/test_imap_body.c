@@ -129,7 +129,7 @@ static char *fetch(struct maildir_folder *f, const char *items)
 	c.proto = &mra_imap_proto;
 	buf_init(&c.out, 1 << 20);
 	for (size_t i = 0; i < f->n; i++)
-		test_assert(imap_fetch_one(&c, f, i, false, &it, true) == 0);
+		test_assert(imap_fetch_one(&c, f, i, false, &it, true, NULL) == 0);
 	char *s = strdup(c.out.p ? c.out.p : "");
 	buf_deinit(&c.out);
 	imap_fetch_items_free(&it);
