@@ -60,6 +60,7 @@ static int parse_id(const char *s, unsigned long *v_r, const char **error_r)
 static void cfg_free(struct authd_cfg *c)
 {
 	sqlpool_free(&c->pool);
+	sqlmap_set_free(&c->maps);
 	conf_free(&c->conf);
 	free(c->q_user);
 	free(c->q_enumerate);
@@ -225,6 +226,22 @@ fail:
 	c->conf = NULL; /* the caller keeps conf on failure */
 	cfg_free(c);
 	return NULL;
+}
+
+void authd_cfg_load_maps(struct authd_cfg *cfg, const char *db_password,
+			 const struct authd_cfg *old)
+{
+	const char *host = conf_str(cfg->conf, "mysql_host");
+	struct sqlmap_db db = {
+	    .host = host,
+	    .socket = conf_str(cfg->conf, "mysql_socket"),
+	    .user = conf_str(cfg->conf, "mysql_user"),
+	    .dbname = conf_str(cfg->conf, "mysql_dbname"),
+	    .password = db_password,
+	};
+	sqlmap_set_free(&cfg->maps);
+	cfg->maps = sqlmap_set_load(conf_path(cfg->conf), &db,
+				    old != NULL ? old->maps : NULL);
 }
 
 void authd_cfg_ref(struct authd_cfg *cfg)

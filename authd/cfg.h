@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "sqlmap.h"
 #include "sqlpool.h"
 
 struct authd_cfg {
@@ -46,6 +47,9 @@ struct authd_cfg {
 	char *q_alias;		/* ? = address */
 	char *q_domain;		/* ? = domain */
 	char *q_quota;		/* ? = domain */
+
+	/* the mysql: tables named in youju.cf (MAPLOOKUP's allow-list) */
+	struct sqlmap_set *maps; /* owned; NULL until authd_cfg_load_maps */
 };
 
 /* Number of columns q_user and q_enumerate select (see cfg.c). */
@@ -58,6 +62,14 @@ struct authd_cfg {
  */
 struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 				const char **error_r);
+/*
+ * Builds cfg->maps from the configuration file cfg was loaded from (see
+ * sqlmap_set_load).  old (may be NULL) is the cfg in use: a table that can
+ * no longer be read after the privilege drop keeps its parse from there.
+ * Call before cfg is shared with the workers.
+ */
+void authd_cfg_load_maps(struct authd_cfg *cfg, const char *db_password,
+			 const struct authd_cfg *old);
 void authd_cfg_ref(struct authd_cfg *cfg);
 /* Drops one reference; frees at zero.  Sets *cfg to NULL. */
 void authd_cfg_unref(struct authd_cfg **cfg);

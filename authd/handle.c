@@ -30,10 +30,13 @@
 #include "log.h"
 #include "pwhash.h"
 #include "resolve.h"
+#include "sqlmap.h"
 #include "str.h"
 #include "xalloc.h"
 
 #define CACHE_MAX_ENTRIES 100000
+/* how long a MAPLOOKUP waits for a pooled connection (as db.c) */
+#define MAP_POOL_WAIT_MS 3000
 
 static struct cache *users_cache;
 static struct cache *lookups_cache;
@@ -640,6 +643,77 @@ static void do_lookup(struct authd_job *j)
 			  cfg->cache_ttl_ms, now);
 }
 
+/* ---- MAPLOOKUP ---- */
+
+/* Only tables named in youju.cf (cfg->maps) are run: the socket is open
+   to the mail group, and a path from a client must never make authd read
+   a file of its choosing. */
+static void do_maplookup(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	const char *path = j->req.map, *key = j->req.user;
+	const struct sqlmap *m = NULL;
+	const char *why = NULL;
+	char esc[300], pesc[300];
+	set_user(j, key);
+	log_escape(pesc, sizeof(pesc), path, strlen(path));
+	int found = sqlmap_set_find(cfg->maps, path, &m, &why);
+	if (found < 0) {
+		log_warning("authd: maplookup: mysql:%s is not a table named "
+			    "in youju.cf: refused",
+			    pesc);
+		tempfail(j, NULL);
+		return;
+	}
+	if (found == 0) {
+		log_warning("authd: maplookup: mysql:%s: %s", pesc,
+			    why != NULL ? why : "unusable");
+		tempfail(j, NULL);
+		return;
+	}
+	struct buf ck;
+	buf_init(&ck, AUTHD_MAP_PATH_MAX + AUTHD_MAP_KEY_MAX + 8);
+	bool cacheable = buf_printf(&ck, "m:%s\n%s", path, key) == 0;
+	uint64_t now = now_ms();
+	void *v = NULL;
+	enum cache_result cr =
+	    cacheable ? cache_get(lookups_cache, buf_cstr(&ck), now, &v)
+		      : CACHE_MISS;
+	if (cr == CACHE_HIT) {
+		if (buf_append_str(&j->reply, v) < 0)
+			tempfail(j, "reply too long");
+		free(v);
+		buf_deinit(&ck);
+		return;
+	}
+	if (cr == CACHE_NEGATIVE) {
+		reply_fail(j, "not found", false);
+		buf_deinit(&ck);
+		return;
+	}
+	char val[SQLMAP_VALUE_MAX + 1];
+	enum sqlmap_status st = sqlmap_lookup(m, cfg->pool, MAP_POOL_WAIT_MS,
+					      key, val, sizeof(val), &why);
+	if (st == SQLMAP_TEMPFAIL) {
+		log_warning("authd: maplookup: mysql:%s, key <%s>: %s", pesc,
+			    log_escape(esc, sizeof(esc), key, strlen(key)),
+			    why != NULL ? why : "database unavailable");
+		tempfail(j, NULL);
+	} else if (st == SQLMAP_NOTFOUND) {
+		reply_fail(j, "not found", false);
+		if (cacheable)
+			cache_put(lookups_cache, buf_cstr(&ck), NULL,
+				  cfg->neg_ttl_ms, now);
+	} else if (authd_reply_kv(&j->reply, "VALUE", val) < 0 ||
+		   buf_append_str(&j->reply, ".\n") < 0) {
+		tempfail(j, "reply too long");
+	} else if (cacheable) {
+		cache_put(lookups_cache, buf_cstr(&ck), buf_cstr(&j->reply),
+			  cfg->cache_ttl_ms, now);
+	}
+	buf_deinit(&ck);
+}
+
 void authd_handle(struct authd_job *j)
 {
 	switch (j->req.cmd) {
@@ -657,6 +731,9 @@ void authd_handle(struct authd_job *j)
 		break;
 	case AUTHD_CMD_LOOKUP:
 		do_lookup(j);
+		break;
+	case AUTHD_CMD_MAPLOOKUP:
+		do_maplookup(j);
 		break;
 	case AUTHD_CMD_REJECT:
 		reply_fail(j, j->req.reject_reason, false);

@@ -77,6 +77,8 @@ int main(int argc, char **argv)
 	struct authd_cfg *cfg = authd_cfg_new(conf, password, &err);
 	if (cfg == NULL)
 		fatal("authd: %s: %s", conf_path, err);
+	/* read as root: a mysql: table file may be mode 0600 */
+	authd_cfg_load_maps(cfg, password, NULL);
 
 	char pidfile[4096];
 	int n = snprintf(pidfile, sizeof(pidfile), "%s/youju-authd.pid",

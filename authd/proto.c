@@ -237,6 +237,68 @@ parse_lookup(char *p, char *end, struct authd_request *req, const char **why_r)
 	return AUTHD_PARSE_OK;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+long authd_map_decode(char *s)
+{
+	char *w = s;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (*p != '%') {
+			*w++ = *p;
+			continue;
+		}
+		int a = hexval(p[1]), b = a >= 0 ? hexval(p[2]) : -1;
+		if (b < 0 || (a == 0 && b == 0))
+			return -1;
+		*w++ = (char)(a * 16 + b);
+		p += 2;
+	}
+	*w = '\0';
+	return (long)(w - s);
+}
+
+/* MAPLOOKUP <path> <key> (youju extension): two encoded words. */
+static enum authd_parse_status parse_maplookup(char *p, char *end,
+					       struct authd_request *req,
+					       const char **why_r)
+{
+	*end = '\0';
+	for (const char *c = p; *c != '\0'; c++) {
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			*why_r = "MAPLOOKUP: control byte";
+			return AUTHD_PARSE_CLOSE;
+		}
+	}
+	char *sp = strchr(p, ' ');
+	if (sp == NULL || sp == p || sp[1] == '\0' ||
+	    strchr(sp + 1, ' ') != NULL) {
+		*why_r = "MAPLOOKUP: expected a path and a key";
+		return AUTHD_PARSE_CLOSE;
+	}
+	*sp = '\0';
+	char *key = sp + 1;
+	long pl = authd_map_decode(p);
+	long kl = pl >= 0 ? authd_map_decode(key) : -1;
+	if (pl <= 0 || kl <= 0 || pl > AUTHD_MAP_PATH_MAX ||
+	    kl > AUTHD_MAP_KEY_MAX) {
+		*why_r = "MAPLOOKUP: bad path or key";
+		return AUTHD_PARSE_CLOSE;
+	}
+	req->cmd = AUTHD_CMD_MAPLOOKUP;
+	req->map = p;
+	req->user = key;
+	return AUTHD_PARSE_OK;
+}
+
 static bool word_is(const char *p, size_t len, const char *w)
 {
 	size_t n = strlen(w);
@@ -329,6 +391,8 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			cmd = AUTHD_CMD_ENUMERATE;
 		} else if (word_is(line, k, "LOOKUP")) {
 			cmd = AUTHD_CMD_LOOKUP;
+		} else if (word_is(line, k, "MAPLOOKUP")) {
+			cmd = AUTHD_CMD_MAPLOOKUP;
 		} else {
 			*why_r = "unknown command";
 			return AUTHD_PARSE_CLOSE;
@@ -356,6 +420,9 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			break;
 		case AUTHD_CMD_LOOKUP:
 			st = parse_lookup(p, end, &req, why_r);
+			break;
+		case AUTHD_CMD_MAPLOOKUP:
+			st = parse_maplookup(p, end, &req, why_r);
 			break;
 		default:
 			req.cmd = AUTHD_CMD_ENUMERATE;

@@ -2,7 +2,7 @@
  * The authdaemond request parser (reference/authd-protocol.md §2) plus
  * youju's LOOKUP extension (docs/authd-protocol.md).  A request is a run of
  * NAME=VALUE meta lines followed by one command: PRE, AUTH <n> + exactly n
- * bytes, PASSWD, ENUMERATE or LOOKUP.  The parser is incremental: the caller
+ * bytes, PASSWD, ENUMERATE, LOOKUP or MAPLOOKUP.  The parser is incremental: the caller
  * hands it everything received so far and learns whether the request is
  * complete, needs more bytes, or must be dropped without a reply.  It never
  * strips CR (courier does not either) and never reads past the AUTH body, so
@@ -20,6 +20,9 @@
 #define AUTHD_AUTH_MAX 8192
 /* everything one request may take, meta lines included */
 #define AUTHD_REQUEST_MAX 16384
+/* MAPLOOKUP: longest table path and key, after %XX decoding */
+#define AUTHD_MAP_PATH_MAX 1024
+#define AUTHD_MAP_KEY_MAX 1024
 /* courier keeps at most 39 bytes of TCPREMOTEIP */
 #define AUTHD_RIP_MAX 39
 
@@ -29,6 +32,7 @@ enum authd_cmd {
 	AUTHD_CMD_PASSWD,
 	AUTHD_CMD_ENUMERATE,
 	AUTHD_CMD_LOOKUP,
+	AUTHD_CMD_MAPLOOKUP,
 	AUTHD_CMD_REJECT, /* well-formed but answered "FAIL\n" at once */
 };
 
@@ -56,7 +60,9 @@ struct authd_request {
 	enum authd_cmd cmd;
 	char rip[AUTHD_RIP_MAX + 1]; /* TCPREMOTEIP or "" */
 	const char *service;	     /* PRE, AUTH, PASSWD */
-	const char *user;	     /* PRE, AUTH, PASSWD, LOOKUP argument */
+	const char *user;	     /* PRE, AUTH, PASSWD, LOOKUP argument,
+					MAPLOOKUP key (decoded, no NUL) */
+	const char *map;	     /* MAPLOOKUP table path (decoded) */
 	const char *password;	     /* AUTH login; PASSWD old password */
 	const char *newpassword;     /* PASSWD */
 	enum authd_authtype authtype;
@@ -85,6 +91,14 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 				    struct authd_request *req_r,
 				    const char **why_r);
 void authd_request_free(struct authd_request *req);
+
+/*
+ * Decodes one MAPLOOKUP word in place (authc_map_encode in lib/authc.h
+ * writes them: %XX for bytes <= 0x20, 0x7f and '%'); strict: two hex
+ * digits after '%'.  Returns the new length, or -1 on a bad escape or a
+ * decoded NUL.
+ */
+long authd_map_decode(char *s);
 
 /* "login", "cram-md5", ... */
 const char *authd_authtype_name(enum authd_authtype t);

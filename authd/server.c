@@ -428,6 +428,7 @@ static void reload(struct server *s)
 			  err);
 		return;
 	}
+	authd_cfg_load_maps(cfg, s->db_password, s->cfg);
 	if (strcmp(cfg->socket_path, s->cfg->socket_path) != 0 ||
 	    cfg->workers != s->cfg->workers)
 		log_warning("authd: authd_socket and authd_workers change "

@@ -283,6 +283,54 @@ enum authc_status authc_lookup_user(const char *socket_path,
 	return lookup(socket_path, "user", address, reply_r);
 }
 
+int authc_map_encode(const char *s, size_t n, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		bool esc = c <= 0x20 || c == 0x7f || c == '%';
+		if (o + (esc ? 3 : 1) >= outsz)
+			return -1;
+		if (esc) {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+enum authc_status authc_map_lookup(const char *socket_path, const char *path,
+				   const char *key, char *val, size_t valsz)
+{
+	/* the daemon's limits: 1024 bytes each, decoded */
+	char p[3 * 1024 + 1], k[3 * 1024 + 1];
+	size_t pl = strlen(path), kl = strlen(key);
+	if (pl == 0 || kl == 0 || pl > 1024 || kl > 1024 ||
+	    authc_map_encode(path, pl, p, sizeof(p)) < 0 ||
+	    authc_map_encode(key, kl, k, sizeof(k)) < 0)
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 8192);
+	struct authc_reply r = {NULL, 0};
+	int rc = buf_printf(&b, "MAPLOOKUP %s %s\n", p, k);
+	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	if (st == AUTHC_OK) {
+		const char *v = authc_get(&r, "VALUE");
+		int w = v != NULL ? snprintf(val, valsz, "%s", v) : -1;
+		if (w < 0 || (size_t)w >= valsz)
+			st = AUTHC_TEMPFAIL;
+	}
+	authc_reply_free(&r);
+	return st;
+}
+
 int authc_option(const char *options, const char *name, char *out, size_t outsz)
 {
 	size_t nl = strlen(name);

@@ -93,6 +93,19 @@ enum authc_status authc_lookup_user(const char *socket_path,
 				    const char *address,
 				    struct authc_reply *reply_r);
 
+/*
+ * MAPLOOKUP <path> <key>: a mysql: table of youju.cf, run by the daemon
+ * (youju-mta's access and transport maps).  On AUTHC_OK the value goes to
+ * val (valsz bytes; AUTHC_TEMPFAIL when it does not fit).  A table the
+ * daemon does not know is a temporary failure (it closes).  Keys and
+ * paths over 1024 bytes, or with a NUL, are AUTHC_NOTFOUND here.
+ */
+enum authc_status authc_map_lookup(const char *socket_path, const char *path,
+				   const char *key, char *val, size_t valsz);
+/* MAPLOOKUP's word encoding: bytes <= 0x20, 0x7f and '%' become %XX, so
+   any key is one word.  Into out (outsz bytes); 0, or -1 if too long. */
+int authc_map_encode(const char *s, size_t n, char *out, size_t outsz);
+
 /* The value of option name in an OPTIONS string ("a=1,b=0"), copied into
    out (outsz); returns 0, or -1 when absent or too long. */
 int authc_option(const char *options, const char *name, char *out,

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "ev.h"
 #include "log.h"
+#include "maps.h"
 #include "net.h"
 #include "privsep.h"
 #include "qmgr.h"
@@ -131,6 +132,7 @@ static void config_build(struct smtpd_config *cfg, const struct conf *c)
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
 	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));
+	map_set_authd_socket(cfg->authd_socket); /* mysql: tables */
 	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
 	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
 	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");

@@ -23,12 +23,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authc.h"
 #include "buf.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
 
-enum map_type { MT_TEXT, MT_CIDR, MT_REGEXP, MT_PCRE };
+enum map_type { MT_TEXT, MT_CIDR, MT_REGEXP, MT_PCRE, MT_MYSQL };
 
 struct text_ent {
 	char *key; /* lower case */
@@ -53,7 +54,8 @@ struct map_data {
 
 struct map {
 	char *spec;
-	char *path; /* NULL: built from text */
+	char *path;   /* NULL: built from text */
+	char *socket; /* MT_MYSQL: youju-authd's socket */
 	enum map_type type;
 	pthread_mutex_t lock;
 	struct stat st; /* of the file last read */
@@ -550,6 +552,25 @@ static bool type_of(const char *t, size_t n, enum map_type *type_r)
 	return false;
 }
 
+static pthread_mutex_t socket_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *authd_socket;
+
+void map_set_authd_socket(const char *path)
+{
+	pthread_mutex_lock(&socket_lock);
+	free(authd_socket);
+	authd_socket = xstrdup(path);
+	pthread_mutex_unlock(&socket_lock);
+}
+
+/*
+ * mysql:/path: nothing is read here (the file may hold a password and be
+ * readable by root only); youju-authd reads it, at its start and reload,
+ * because the path appears in youju.cf.
+ */
+static struct map *open_mysql(const char *spec, const char *path, char *err,
+			      size_t errsz);
+
 static struct map *map_new(const char *spec, enum map_type type)
 {
 	struct map *m = xcalloc(1, sizeof(*m));
@@ -566,17 +587,19 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 	enum map_type type = MT_TEXT;
 	const char *path = spec;
 	if (colon != NULL && spec[0] != '/') {
+		if (strncmp(spec, "mysql:", 6) == 0)
+			return open_mysql(spec, colon + 1, err, errsz);
 		if (!type_of(spec, (size_t)(colon - spec), &type)) {
 			/* DESIGN: only youju-authd holds database
 			   credentials, so no SQL table is opened here */
-			bool sql = strncmp(spec, "mysql:", 6) == 0 ||
-				   strncmp(spec, "pgsql:", 6) == 0 ||
+			bool sql = strncmp(spec, "pgsql:", 6) == 0 ||
 				   strncmp(spec, "sqlite:", 7) == 0;
 			set_err(err, errsz, "%s: unsupported map type %.*s%s",
 				spec, (int)(colon - spec), spec,
-				sql ? " (youju-mta reads no database: put the "
-				      "entries in a text, cidr:, regexp: or "
-				      "pcre: table; see docs/mta.md, \"SQL "
+				sql ? " (youju-mta reads no database: use a "
+				      "mysql: table, which youju-authd runs, "
+				      "or a text, cidr:, regexp: or pcre: "
+				      "table; see docs/mta.md, \"SQL "
 				      "access tables\")"
 				    : "");
 			return NULL;
@@ -595,6 +618,31 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 		map_free(&m);
 		return NULL;
 	}
+	return m;
+}
+
+static struct map *open_mysql(const char *spec, const char *path, char *err,
+			      size_t errsz)
+{
+	if (path[0] != '/') {
+		set_err(err, errsz, "%s: the table must be an absolute path",
+			spec);
+		return NULL;
+	}
+	if (strlen(path) > MAP_KEY_MAX) {
+		set_err(err, errsz, "%s: path too long", spec);
+		return NULL;
+	}
+	pthread_mutex_lock(&socket_lock);
+	char *sock = authd_socket != NULL ? xstrdup(authd_socket) : NULL;
+	pthread_mutex_unlock(&socket_lock);
+	if (sock == NULL) {
+		set_err(err, errsz, "%s: no authd_socket to ask", spec);
+		return NULL;
+	}
+	struct map *m = map_new(spec, MT_MYSQL);
+	m->path = xstrdup(path);
+	m->socket = sock;
 	return m;
 }
 
@@ -622,6 +670,7 @@ void map_free(struct map **pm)
 	pthread_mutex_destroy(&m->lock);
 	free(m->spec);
 	free(m->path);
+	free(m->socket);
 	free(m);
 	*pm = NULL;
 }
@@ -633,7 +682,8 @@ const char *map_spec(const struct map *m)
 
 bool map_is_fixed(const struct map *m)
 {
-	return m->type == MT_TEXT;
+	/* Postfix's mysql tables are "fixed" too: access(5) partial keys */
+	return m->type == MT_TEXT || m->type == MT_MYSQL;
 }
 
 /* ------------------------------------------------------------- lookups */
@@ -742,6 +792,19 @@ enum map_status map_lookup(struct map *m, const char *key, char *val,
 	if (n > MAP_KEY_MAX || valsz == 0)
 		return MAP_NOTFOUND;
 	memcpy(k, key, n + 1);
+	if (m->type == MT_MYSQL) {
+		/* folded like text tables (Postfix's access maps fold keys) */
+		str_lower(k);
+		switch (authc_map_lookup(m->socket, m->path, k, val, valsz)) {
+		case AUTHC_OK:
+			return MAP_FOUND;
+		case AUTHC_NOTFOUND:
+			return MAP_NOTFOUND;
+		case AUTHC_TEMPFAIL:
+			break;
+		}
+		return MAP_TEMPFAIL;
+	}
 	if (pthread_mutex_lock(&m->lock) != 0)
 		return MAP_TEMPFAIL;
 	refresh(m);

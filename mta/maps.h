@@ -3,8 +3,11 @@
  * regexp_table(5), pcre_table(5)): "type:/path" where type is hash, btree,
  * lmdb, texthash or none (a plain "pattern value" text file, read directly:
  * no postmap step), cidr, regexp or pcre (pattern tables with "!"
- * negation and nested "if PATTERN" ... "endif" blocks).  mysql: and other
- * types are refused when the map is opened.  A table re-reads its file when the
+ * negation and nested "if PATTERN" ... "endif" blocks), or mysql (a
+ * mysql_table(5) file that youju-authd runs: youju-mta holds no database
+ * credentials, so each lookup is a MAPLOOKUP round trip to the daemon,
+ * blocking: call it from worker threads only).  Other types are refused
+ * when the map is opened.  A file table re-reads its file when the
  * file's mtime, size or inode changed (checked at most once a second);
  * when that fails the old contents stay.  Lookups are thread-safe (worker
  * threads evaluate restrictions), and tri-state as DESIGN asks.
@@ -52,16 +55,24 @@ struct map *map_open(const char *spec, char *err, size_t errsz);
 void map_free(struct map **m);
 /* The spec as given (borrowed until map_free). */
 const char *map_spec(const struct map *m);
-/* True for text tables (exact keys: the access(5) partial lookups apply);
-   false for cidr, regexp and pcre (one lookup with the whole string). */
+/* True for text and mysql tables (exact keys: the access(5) partial
+   lookups apply); false for cidr, regexp and pcre (one lookup with the
+   whole string). */
 bool map_is_fixed(const struct map *m);
 /*
  * Looks key up (text tables: case-insensitively; pattern tables: the first
- * matching rule, $1..$9 substituted).  The value (NUL-terminated) goes to
+ * matching rule, $1..$9 substituted; mysql: the lower-cased key is sent to
+ * youju-authd, whose answer "no such table" or no answer is MAP_TEMPFAIL).  The value (NUL-terminated) goes to
  * val (valsz bytes, truncated).  Re-reads a changed file first.
  */
 enum map_status map_lookup(struct map *m, const char *key, char *val,
 			   size_t valsz);
+
+/*
+ * The youju-authd socket mysql: tables talk to (authd_socket).  Call
+ * before opening maps; later calls apply to maps opened afterwards.
+ */
+void map_set_authd_socket(const char *path);
 
 /* For tests: loads a table from text instead of a file. */
 struct map *map_from_text(const char *type, const char *text, size_t len,

@@ -56,6 +56,14 @@ static struct map *open_checks(const struct conf *c, const char *param,
 	char merr[512];
 	if (spec[0] == '\0')
 		return NULL;
+	if (strncmp(spec, "mysql:", 6) == 0) {
+		/* checked line by line in the event loop, where a round
+		   trip to youju-authd must not block */
+		snprintf(err, errsz, "%s: mysql: tables are not supported "
+				     "here (use regexp: or pcre:)", param);
+		*bad = true;
+		return NULL;
+	}
 	struct map *m = map_open(spec, merr, sizeof(merr));
 	if (m == NULL) {
 		snprintf(err, errsz, "%s: %s", param, merr);

@@ -933,12 +933,13 @@ def test_sighup_reload_keeps_old_policy_when_bad(inst):
                        check=True)
             res = _reload(inst)
             assert "keeping the old configuration" in res, res
-            # mysql: tables are refused (no database access in
-            # youju-mta), with a pointer to what to do instead
+            # pgsql: tables are refused (no database access in
+            # youju-mta; mysql: goes through youju-authd), with a
+            # pointer to what to do instead
             inst.youju("conf", "-e", "smtpd_helo_restrictions="
-                       "check_helo_access mysql:/etc/x.cf", check=True)
+                       "check_helo_access pgsql:/etc/x.cf", check=True)
             res = _reload(inst)
-            assert "unsupported map type mysql" in res, res
+            assert "unsupported map type pgsql" in res, res
             assert "SQL access tables" in res, res
         finally:
             inst.youju("conf", "-e",

@@ -17,7 +17,8 @@ static void use(const struct authd_request *r)
 	unsigned char ch[1024];
 	volatile size_t sink = 0;
 	const char *f[] = {r->service,	   r->user,	 r->password,
-			   r->newpassword, r->challenge, r->response};
+			   r->newpassword, r->challenge, r->response,
+			   r->map};
 	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
 		if (f[i] != NULL)
 			sink += strlen(f[i]);

@@ -1,7 +1,11 @@
-/* Unit tests for mta/maps: text, cidr, regexp and pcre tables, networks,
-   and mta/anvil's connection counting. */
+/* Unit tests for mta/maps: text, cidr, regexp, pcre and mysql tables,
+   networks, and mta/anvil's connection counting. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "../../../mta/anvil.h"
@@ -238,6 +242,97 @@ static void test_anvil(void)
 	test_assert(a == NULL);
 }
 
+/* A stand-in for youju-authd: answers MAPLOOKUP by the key's first
+   word: "found" -> VALUE, "missing" -> FAIL, anything else -> close. */
+struct fake_authd {
+	int fd;
+	int n; /* connections to serve */
+	char last[4096];
+};
+
+static void *fake_authd_run(void *arg)
+{
+	struct fake_authd *f = arg;
+	for (int i = 0; i < f->n; i++) {
+		int c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			break;
+		char line[4096];
+		size_t len = 0;
+		while (len + 1 < sizeof(line)) {
+			ssize_t r = read(c, line + len, 1);
+			if (r <= 0 || line[len] == '\n')
+				break;
+			len++;
+		}
+		line[len] = '\0';
+		memcpy(f->last, line, len + 1);
+		const char *key = strrchr(line, ' ');
+		const char *reply = "";
+		if (key != NULL && strncmp(key + 1, "found", 5) == 0)
+			reply = "VALUE=REJECT from sql\n.\n";
+		else if (key != NULL && strncmp(key + 1, "missing", 7) == 0)
+			reply = "FAIL\n";
+		if (write(c, reply, strlen(reply)) < 0)
+			perror("write");
+		close(c);
+	}
+	return NULL;
+}
+
+static void test_mysql(void)
+{
+	char err[256], v[MAP_VALUE_MAX + 1];
+	char dir[] = "/tmp/youju-maps-XXXXXX";
+	test_begin("mysql tables (through youju-authd)");
+	/* no socket known yet */
+	struct map *m = map_open("mysql:/etc/x.cf", err, sizeof(err));
+	test_assert(m == NULL && strstr(err, "authd_socket") != NULL);
+	test_assert(mkdtemp(dir) != NULL);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/socket", dir);
+	struct fake_authd f = {.n = 5};
+	f.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	test_assert(bind(f.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+		    listen(f.fd, 8) == 0);
+	pthread_t th;
+	test_assert(pthread_create(&th, NULL, fake_authd_run, &f) == 0);
+	map_set_authd_socket(sa.sun_path);
+
+	test_assert(map_open("mysql:relative.cf", err, sizeof(err)) == NULL);
+	m = map_open("mysql:/etc/postfix/my access.cf", err, sizeof(err));
+	test_assert(m != NULL && map_is_fixed(m));
+	test_assert(look(m, "Found.Example", v) == MAP_FOUND &&
+		    strcmp(v, "REJECT from sql") == 0);
+	/* the key is folded and both words are encoded */
+	test_assert(strcmp(f.last, "MAPLOOKUP /etc/postfix/my%20access.cf "
+				   "found.example") == 0);
+	test_assert(look(m, "missing x%y", v) == MAP_NOTFOUND);
+	test_assert(strcmp(f.last, "MAPLOOKUP /etc/postfix/my%20access.cf "
+				   "missing%20x%25y") == 0);
+	test_assert(look(m, "down", v) == MAP_TEMPFAIL);
+	/* a value that does not fit is a temporary failure, not a cut */
+	test_assert(map_lookup(m, "found", v, 5) == MAP_TEMPFAIL);
+	/* the longest key goes out; one more byte is not looked up */
+	char key[MAP_KEY_MAX + 2];
+	memset(key, 'm', sizeof(key));
+	memcpy(key, "missing", 7);
+	key[MAP_KEY_MAX] = '\0';
+	test_assert(look(m, key, v) == MAP_NOTFOUND);
+	key[MAP_KEY_MAX] = 'm';
+	key[MAP_KEY_MAX + 1] = '\0';
+	test_assert(look(m, key, v) == MAP_NOTFOUND);
+	map_free(&m);
+	pthread_join(th, NULL);
+	close(f.fd);
+	/* nobody listening: temporary failure */
+	m = map_open("mysql:/etc/x.cf", err, sizeof(err));
+	test_assert(m != NULL && look(m, "found", v) == MAP_TEMPFAIL);
+	map_free(&m);
+	unlink(sa.sun_path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_net();
@@ -248,6 +343,7 @@ int main(void)
 	test_if_endif("regexp");
 	test_if_endif("pcre");
 	test_reload();
+	test_mysql();
 	test_anvil();
 	return test_end();
 }
