@@ -90,6 +90,7 @@ int main(int argc, char **argv)
 		fatal("authd: %s", err != NULL ? err : "cannot load config");
 
 	const char *log_file = conf_str(conf, "log_file");
+	log_set_syslog_name(conf_str(conf, "syslog_name"));
 	if (log_open("authd", log_file[0] != '\0' ? log_file : NULL,
 		     conf_bool(conf, "syslog_enable")) < 0)
 		fprintf(stderr, "youju-authd: cannot open %s: %s\n", log_file,
