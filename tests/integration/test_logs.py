@@ -245,7 +245,7 @@ def _burst(inst):
     while remote_tok not in sink.tokens and time.time() < deadline:
         time.sleep(0.1)
     assert remote_tok in sink.tokens
-    tmp = tempfile.mkdtemp(prefix="youju-logs-")
+    tmp = tempfile.mkdtemp(prefix="logs-", dir=inst.home)  # removed with it
     path = os.path.join(tmp, "maillog")
     with open(inst.path("log", "maillog"), "rb") as f:
         f.seek(start)
