@@ -223,6 +223,7 @@ struct conf *daemon_begin(int argc, char **argv, const char *prog,
 	if (conf == NULL)
 		fatal("%s: %s", prog, err != NULL ? err : "cannot load config");
 	const char *log_file = conf_str(conf, "log_file");
+	log_set_syslog_name(conf_str(conf, "syslog_name"));
 	if (log_open(ident, log_file[0] != '\0' ? log_file : NULL,
 		     conf_bool(conf, "syslog_enable")) < 0)
 		fprintf(stderr, "%s: cannot open %s: %s\n", prog, log_file,

@@ -2,12 +2,16 @@
  * Mail log writer; see log.h.  Each line is formatted whole and written with
  * one write(2) on an O_APPEND descriptor, so lines of several processes never
  * interleave.  The level is written as Postfix does ("warning: ", "error: ",
- * "fatal: "), info lines carry no tag.
+ * "fatal: "), info lines carry no tag.  log_msg_as() writes one line
+ * under another service name; syslog(3) takes its name from openlog(),
+ * so that path swaps the name under a mutex (the qmgr logs from several
+ * delivery threads) and swaps it back.
  */
 #include "log.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +20,12 @@
 #include <unistd.h>
 
 #define LOG_LINE_MAX 2048
+#define LOG_NAME_MAX 32
 
 static struct {
-	char ident[64];
+	char name[LOG_NAME_MAX];  /* syslog_name */
+	char prog[LOG_NAME_MAX];  /* this process's service */
+	char ident[LOG_NAME_MAX * 2];
 	char host[64];
 	char *path;
 	int fd;
@@ -26,13 +33,39 @@ static struct {
 	bool to_stderr;
 	bool debug;
 	long pid;
-} lg = { .ident = "youju", .fd = -1, .to_stderr = true };
+} lg = { .name = "youju", .ident = "youju", .fd = -1, .to_stderr = true };
+
+static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether s is a name log readers split cleanly: [A-Za-z0-9._-]{1,31}. */
+static bool log_name_ok(const char *s)
+{
+	size_t n = 0;
+	if (s == NULL)
+		return false;
+	for (; s[n] != '\0'; n++) {
+		char c = s[n];
+		if (n + 1 >= LOG_NAME_MAX ||
+		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return false;
+	}
+	return n > 0;
+}
+
+void log_set_syslog_name(const char *name)
+{
+	if (log_name_ok(name))
+		snprintf(lg.name, sizeof lg.name, "%s", name);
+}
 
 int log_open(const char *prog, const char *path, bool use_syslog)
 {
-	int n = snprintf(lg.ident, sizeof lg.ident, "youju/%s", prog);
-	if (n < 0 || (size_t)n >= sizeof lg.ident)
-		memcpy(lg.ident, "youju", 6);
+	if (!log_name_ok(prog))
+		prog = "youju";
+	snprintf(lg.prog, sizeof lg.prog, "%s", prog);
+	snprintf(lg.ident, sizeof lg.ident, "%s/%s", lg.name, lg.prog);
 	if (gethostname(lg.host, sizeof lg.host) < 0)
 		memcpy(lg.host, "localhost", 10);
 	lg.host[sizeof lg.host - 1] = '\0';
@@ -116,8 +149,21 @@ static int log_syslog_prio(enum log_level lvl)
 
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 {
+	log_vmsg_as(NULL, lvl, fmt, ap);
+}
+
+void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
+		 va_list ap)
+{
 	if (lvl == LOG_LVL_DEBUG && !lg.debug)
 		return;
+	const char *ident = lg.ident;
+	char other[LOG_NAME_MAX * 2];
+	if (svc != NULL && log_name_ok(svc) && strcmp(svc, lg.prog) != 0 &&
+	    lg.prog[0] != '\0') {
+		snprintf(other, sizeof other, "%s/%s", lg.name, svc);
+		ident = other;
+	}
 	int saved = errno;
 	char msg[LOG_LINE_MAX];
 	int n = vsnprintf(msg, sizeof msg, fmt, ap);
@@ -127,8 +173,19 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
-	if (lg.use_syslog)
+	if (lg.use_syslog) {
+		/* openlog() keeps the pointer: a static copy, under the lock */
+		static char sys_ident[LOG_NAME_MAX * 2];
+		pthread_mutex_lock(&syslog_lock);
+		if (ident != lg.ident) {
+			memcpy(sys_ident, other, sizeof sys_ident);
+			openlog(sys_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		}
 		syslog(log_syslog_prio(lvl), "%s%s", log_tag(lvl), msg);
+		if (ident != lg.ident)
+			openlog(lg.ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+		pthread_mutex_unlock(&syslog_lock);
+	}
 	if (lg.fd >= 0) {
 		char stamp[32];
 		time_t now = time(NULL);
@@ -138,7 +195,7 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 			stamp[0] = '\0';
 		char line[LOG_LINE_MAX + 256];
 		int m = snprintf(line, sizeof line, "%s %s %s[%ld]: %s%s\n",
-				 stamp, lg.host, lg.ident, lg.pid, log_tag(lvl),
+				 stamp, lg.host, ident, lg.pid, log_tag(lvl),
 				 msg);
 		if (m > 0) {
 			size_t len = (size_t)m < sizeof line ? (size_t)m
@@ -149,7 +206,7 @@ void log_vmsg(enum log_level lvl, const char *fmt, va_list ap)
 		}
 	}
 	if (lg.to_stderr)
-		fprintf(stderr, "%s: %s%s\n", lg.ident, log_tag(lvl), msg);
+		fprintf(stderr, "%s: %s%s\n", ident, log_tag(lvl), msg);
 	errno = saved;
 }
 
@@ -158,6 +215,14 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 	va_list ap;
 	va_start(ap, fmt);
 	log_vmsg(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void log_msg_as(const char *svc, enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg_as(svc, lvl, fmt, ap);
 	va_end(ap);
 }
 

@@ -15,9 +15,18 @@ enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARNING, LOG_LVL_ERROR,
 		 LOG_LVL_FATAL };
 
 /*
- * Starts logging as "youju/<prog>".  path: the maillog file (NULL: none);
- * use_syslog: also send to syslog(3) LOG_MAIL.  Returns 0, or -1 with errno
- * when the file cannot be opened (logging then stays on stderr).
+ * The part before the "/" of every program name (Postfix's syslog_name);
+ * "youju" unless set.  Call before log_open().  A name that is empty, too
+ * long or holds anything but [A-Za-z0-9._-] is ignored (it would break the
+ * log readers' "name/service[pid]:" parsing).
+ */
+void log_set_syslog_name(const char *name);
+
+/*
+ * Starts logging as "youju/<prog>" (or "<syslog_name>/<prog>").  path: the
+ * maillog file (NULL: none); use_syslog: also send to syslog(3) LOG_MAIL.
+ * Returns 0, or -1 with errno when the file cannot be opened (logging then
+ * stays on stderr).
  */
 int log_open(const char *prog, const char *path, bool use_syslog);
 /* Re-opens the file (after rotation or a config reload). */
@@ -32,6 +41,23 @@ void log_set_pid(void);
 __attribute__((format(printf, 2, 3))) void log_msg(enum log_level lvl,
 						   const char *fmt, ...);
 void log_vmsg(enum log_level lvl, const char *fmt, va_list ap);
+
+/*
+ * Logs one line as if from another service of the same suite:
+ * "youju/<svc>[pid]: ..." with this process's pid.  Postfix writes its
+ * queue and delivery lines from cleanup, qmgr, pickup, virtual, smtp,
+ * error and bounce, and the log readers (pflogsumm, mailgraph) count
+ * events by that service name, so youju's lines carry the same names
+ * whatever process writes them.  svc: [a-z0-9-], at most 31 bytes; any
+ * other value writes under the process's own name.
+ */
+__attribute__((format(printf, 3, 4))) void
+log_msg_as(const char *svc, enum log_level lvl, const char *fmt, ...);
+void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
+		 va_list ap);
+#define log_info_as(svc, ...) log_msg_as((svc), LOG_LVL_INFO, __VA_ARGS__)
+#define log_warning_as(svc, ...)                                             \
+	log_msg_as((svc), LOG_LVL_WARNING, __VA_ARGS__)
 
 #define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)

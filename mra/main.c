@@ -110,6 +110,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	const char *logfile = conf_str(mra_conf, "log_file");
+	log_set_syslog_name(conf_str(mra_conf, "syslog_name"));
 	if (log_open("mra", logfile[0] ? logfile : NULL,
 		     conf_bool(mra_conf, "syslog_enable")) < 0)
 		fprintf(stderr, "youju-mra: %s: %s\n", logfile,

@@ -310,10 +310,17 @@ static void qmgr_log_target(struct qmgr_job *j, struct qmgr_target *t)
 	qmgr_fmt_secs(b, sizeof(b), start - j->t_pick);
 	qmgr_fmt_secs(dd, sizeof(dd), end - start);
 	const char *relay = t->relay[0] != '\0' ? t->relay : "none";
-	log_info("%s: to=<%s>, %srelay=%s, delay=%s, delays=%s/%s/0/%s, "
-		 "dsn=%s, status=%s (%s)",
-		 j->id, t->addr, orig_to, relay, d, a, b, dd, t->res.dsn,
-		 qmgr_status_name(t->res.status), t->res.text);
+	/* under Postfix's delivery agent names: mailgraph counts "sent"
+	   from smtp and bounces from smtp, error, virtual */
+	log_info_as(t->kind == TGT_MAILBOX  ? "virtual"
+		    : t->kind == TGT_REMOTE ? "smtp"
+		    : t->kind == TGT_DISCARD ? "discard"
+		    : t->kind == TGT_BOUNCE ? "error"
+					     : "qmgr",
+		    "%s: to=<%s>, %srelay=%s, delay=%s, delays=%s/%s/0/%s, "
+		    "dsn=%s, status=%s (%s)",
+		    j->id, t->addr, orig_to, relay, d, a, b, dd, t->res.dsn,
+		    qmgr_status_name(t->res.status), t->res.text);
 	t->logged = true;
 }
 
@@ -783,7 +790,7 @@ static int qmgr_notice(struct qmgr_job *j, const struct dsn_rcpt *dr, size_t n,
 			    strerror(errno));
 		return -1;
 	}
-	log_info("%s: %s: %s", j->id, what, id);
+	log_info_as("bounce", "%s: %s: %s", j->id, what, id);
 	return 0;
 }
 

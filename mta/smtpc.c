@@ -520,10 +520,11 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 			  c->host, c->addr, tls_conn_error(c->tls));
 		return -1;
 	}
-	log_info("%s TLS connection established to %s[%s]:%u: %s with "
-		 "cipher %s",
-		 verify ? "Verified" : "Anonymous", c->host, c->addr, c->port,
-		 tls_conn_version(c->tls), tls_conn_cipher(c->tls));
+	log_info_as("smtp",
+		    "%s TLS connection established to %s[%s]:%u: %s with "
+		    "cipher %s",
+		    verify ? "Verified" : "Anonymous", c->host, c->addr,
+		    c->port, tls_conn_version(c->tls), tls_conn_cipher(c->tls));
 	c->errdsn[0] = '\0';
 	if (smtpc_ehlo(cfg, c) != 250) {
 		smtpc_fmt(c->err, sizeof(c->err),

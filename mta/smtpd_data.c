@@ -113,12 +113,13 @@ static enum cleanup_action check_line(struct session *s, struct map *m,
 		size_t n = strlen(line);
 		log_escape(esc, sizeof(esc), line, n > 200 ? 200 : n);
 		log_escape(helo, sizeof(helo), s->helo, strlen(s->helo));
-		log_info("%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> "
-			 "proto=%s helo=<%s>%s%s",
-			 s->id, what, kind, esc, s->name, s->addr, s->mail.addr,
-			 s->nrcpt ? s->rcpts[0].addr : "",
-			 s->esmtp ? "ESMTP" : "SMTP", helo, text[0] ? ": " : "",
-			 text);
+		log_info_as("cleanup",
+			    "%s: %s: %s %s from %s[%s]; from=<%s> to=<%s> "
+			    "proto=%s helo=<%s>%s%s",
+			    s->id, what, kind, esc, s->name, s->addr,
+			    s->mail.addr, s->nrcpt ? s->rcpts[0].addr : "",
+			    s->esmtp ? "ESMTP" : "SMTP", helo,
+			    text[0] ? ": " : "", text);
 	}
 	switch (a) {
 	case CLEANUP_REJECT:
@@ -428,9 +429,11 @@ void smtpd_commit_finish(struct session *s)
 		smtpd_reply_err(s, "%s", s->job_reply);
 	} else if (s->tx.discard || s->cl_action == CLEANUP_DISCARD) {
 		/* Postfix claims delivery and drops the message */
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (discarded)",
-			 s->id, s->mail.addr,
-			 (unsigned long long)queue_file_size(s->qf), s->nrcpt);
+		log_info_as("cleanup",
+			    "%s: from=<%s>, size=%llu, nrcpt=%zu (discarded)",
+			    s->id, s->mail.addr,
+			    (unsigned long long)queue_file_size(s->qf),
+			    s->nrcpt);
 		s->ok[SMTP_VERB_DATA]++;
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->id);
 	} else if (s->job_rc < 0) {
@@ -439,12 +442,16 @@ void smtpd_commit_finish(struct session *s)
 		smtpd_reply_err(s, "451 4.3.0 Error: queue file write error");
 	} else {
 		if (s->msgid[0] != '\0')
-			log_info("%s: message-id=%s", s->id, s->msgid);
+			log_info_as("cleanup", "%s: message-id=%s", s->id,
+				    s->msgid);
 		bool hold = s->tx.hold || s->cl_action == CLEANUP_HOLD;
-		log_info("%s: from=<%s>, size=%llu, nrcpt=%zu (queue %s)",
-			 s->id, s->mail.addr,
-			 (unsigned long long)queue_file_size(s->qf), s->nrcpt,
-			 hold ? "hold" : "active");
+		/* as Postfix's qmgr writes it; pflogsumm takes the size and
+		   sender from it */
+		log_info_as(hold ? "cleanup" : "qmgr",
+			    "%s: from=<%s>, size=%llu, nrcpt=%zu (queue %s)",
+			    s->id, s->mail.addr,
+			    (unsigned long long)queue_file_size(s->qf),
+			    s->nrcpt, hold ? "hold" : "active");
 		s->ok[SMTP_VERB_DATA]++;
 		smtpd_reply(s, "250 2.0.0 Ok: queued as %s", s->id);
 	}

@@ -119,7 +119,9 @@ void smtpd_pickup_qualify(const struct session *s, char *addr)
 
 void smtpd_pickup_log_id(const struct session *s)
 {
-	log_info("%s: uid=%lu from=<%s>", s->id, s->peer_uid, s->mail.addr);
+	/* Postfix's pickup line: pflogsumm counts it as a received message */
+	log_info_as("pickup", "%s: uid=%lu from=<%s>", s->id, s->peer_uid,
+		    s->mail.addr);
 }
 
 void smtpd_pickup_vrfy(struct session *s, struct str args)

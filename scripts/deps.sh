@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs, only when missing, the Debian 12 packages that youju's build, run
 # and tests need.  A second call only asks dpkg and costs well under a second.
-# Package services (mariadb, courier-authdaemon) are kept from starting on
-# install: youju runs its own private instances.
+# Package services (mariadb, courier-authdaemon, fail2ban, mailgraph) are
+# kept from starting on install: youju runs its own private instances, and
+# the tests use only the log readers (pflogsumm, fail2ban-regex, mailgraph
+# --cat).
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
@@ -10,7 +12,8 @@ mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
 rrdtool libjansson-dev libpcre2-dev libcrypt-dev python3 swaks libnet-ssleay-perl
 curl openssl
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
-dovecot-imapd dovecot-pop3d fetchmail isync"
+dovecot-imapd dovecot-pop3d fetchmail isync
+pflogsumm fail2ban mailgraph"
 
 missing=""
 for p in $PKGS; do

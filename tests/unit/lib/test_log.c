@@ -44,7 +44,40 @@ int main(void)
 	test_assert(t != NULL && strstr(t, "]: warning: forged line\n"));
 	test_assert(t != NULL && strstr(t, "not shown") == NULL);
 	test_assert(t != NULL && t[3] == ' ' && t[6] == ' ' && t[9] == ':');
+
+	test_begin("another service's name");
+	log_info_as("pickup", "ABC124: uid=0 from=<root>");
+	log_warning_as("smtp", "remote said no");
+	/* bad names fall back to the process's own name */
+	log_info_as("bad/name", "ABC125: odd");
+	log_info_as("", "ABC126: empty");
+	log_info_as("test", "ABC127: same");
+	t = slurp(path);
+	test_assert(t != NULL &&
+		    strstr(t, " youju/pickup[") != NULL &&
+		    strstr(t, "]: ABC124: uid=0 from=<root>\n") != NULL);
+	test_assert(t != NULL && strstr(t, " youju/smtp[") != NULL &&
+		    strstr(t, "]: warning: remote said no\n") != NULL);
+	test_assert(t != NULL && strstr(t, "bad/name") == NULL &&
+		    strstr(t, "youju/bad") == NULL);
+	test_assert(t != NULL && strstr(t, "]: ABC125: odd\n") != NULL);
+	test_assert(t != NULL && strstr(t, "]: ABC126: empty\n") != NULL);
 	log_close();
+
+	test_begin("syslog_name");
+	unlink(path);
+	log_set_syslog_name("bad name");   /* ignored */
+	log_set_syslog_name("");           /* ignored */
+	log_set_syslog_name("0123456789012345678901234567890123"); /* long */
+	log_set_syslog_name("postfix-youju");
+	test_assert(log_open("smtpd", path, false) == 0);
+	log_info("NOQUEUE: reject: RCPT from x[1.2.3.4]: 554 5.7.1 no");
+	log_info_as("qmgr", "ABC128: removed");
+	t = slurp(path);
+	test_assert(t != NULL && strstr(t, " postfix-youju/smtpd[") != NULL);
+	test_assert(t != NULL && strstr(t, " postfix-youju/qmgr[") != NULL);
+	log_close();
+	log_set_syslog_name("youju");
 
 	test_begin("escape");
 	char out[16];
