@@ -1482,8 +1482,12 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 	char tmp[PATH_MAX], dst[PATH_MAX];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
-	n = snprintf(tmp, sizeof tmp, "%s/%lld.%ld_NeWmAiLdIrSiZe.youju",
-		     tmpdir, (long long)tv.tv_sec, (long)getpid());
+	/* unique per thread: delivery threads may recalculate one Maildir
+	   at the same time, and one must not truncate the other's file */
+	n = snprintf(tmp, sizeof tmp,
+		     "%s/%lld.M%06ldP%ldT%ld_NeWmAiLdIrSiZe.youju", tmpdir,
+		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+		     (long)gettid());
 	if (n < 0 || (size_t)n >= sizeof tmp ||
 	    maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0) {
 		errno = ENAMETOOLONG;
