@@ -399,8 +399,9 @@ def run_strace(srv, args, names, errfile, tmp, tag):
     dirs = new_dirs(srv.base, names)
     before = count_new(dirs)
     out = os.path.join(tmp, f"strace-{tag}.txt")
-    cmd = ["strace", "-f", "-c", "-o", out,
-           "-e", "trace=" + ",".join(SYNC_CALLS)]
+    cmd = ["strace", "-f", "-c", "-o", out]
+    if not args.strace_all:
+        cmd += ["-e", "trace=" + ",".join(SYNC_CALLS)]
     for p in descendants(srv.master_pid()):
         cmd += ["-p", str(p)]
     st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -414,12 +415,17 @@ def run_strace(srv, args, names, errfile, tmp, tag):
     finally:
         st.send_signal(signal.SIGINT)
         st.wait(30)
-    calls = {}
+    calls, every = {}, []
     with open(out) as f:
         for line in f:
             parts = line.split()
-            if len(parts) >= 5 and parts[-1] in SYNC_CALLS:
-                calls[parts[-1]] = int(parts[3])
+            if len(parts) >= 5 and parts[3].isdigit():
+                every.append((int(parts[3]), parts[-1]))
+                if parts[-1] in SYNC_CALLS:
+                    calls[parts[-1]] = int(parts[3])
+    if args.strace_all:
+        log(f"{tag}: system calls per message: " + ", ".join(
+            f"{name} {k / n:.1f}" for k, name in sorted(every)[::-1][:25]))
     return sum(calls.values()) / n, calls
 
 
@@ -432,6 +438,8 @@ def main():
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--strace-messages", type=int, default=1000)
     ap.add_argument("--drain-timeout", type=int, default=300)
+    ap.add_argument("--strace-all", action="store_true",
+                    help="count every system call in the strace run")
     ap.add_argument("--only", choices=("youju", "postfix"))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
