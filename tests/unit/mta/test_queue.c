@@ -54,7 +54,8 @@ static void *group_thread(void *p)
 	struct group_arg *a = p;
 	for (int i = 0; i < GROUP_PER; i++) {
 		const char *err = NULL;
-		struct queue_file *qf = queue_file_create(a->dir, a->ids[i], &err);
+		struct queue_file *qf =
+		    queue_file_create(a->dir, a->ids[i], &err);
 		if (qf == NULL)
 			continue;
 		if (queue_file_record(qf, 'R', "x@extmail.org") == 0 &&
@@ -81,8 +82,8 @@ static int group_run(const char *dir)
 			queue_new_id(args[t].ids[i]);
 	}
 	for (int t = 0; t < GROUP_THREADS; t++)
-		test_assert(pthread_create(&th[t], NULL, group_thread,
-					   &args[t]) == 0);
+		test_assert(
+		    pthread_create(&th[t], NULL, group_thread, &args[t]) == 0);
 	for (int t = 0; t < GROUP_THREADS; t++) {
 		pthread_join(th[t], NULL);
 		ok += args[t].ok;
@@ -107,7 +108,8 @@ static int group_check(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
 		size_t len = 0;
 		char *data = slurp(path, &len);
-		if (data != NULL && len > 3 && strcmp(data + len - 3, "\nE\n") == 0)
+		if (data != NULL && len > 3 &&
+		    strcmp(data + len - 3, "\nE\n") == 0)
 			n++;
 		free(data);
 		unlink(path);
