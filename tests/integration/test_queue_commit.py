@@ -76,7 +76,7 @@ def run_sessions(inst, seconds, kill=False):
         t.start()
     deadline = time.time() + seconds
     # under load the first commits may take a while: wait for some 250s
-    while time.time() < deadline or (kill and len(acked) < SESSIONS):
+    while time.time() < deadline or len(acked) < SESSIONS:
         if time.time() > deadline + 30:
             break
         time.sleep(0.05)
