@@ -380,15 +380,20 @@ def run_e2e(srv, args, names, errfile, db_pid):
     dirs = new_dirs(srv.base, names)
     before = count_new(dirs)
     c0, d0 = srv.cpu(), pid_cpu(db_pid)
+    k0 = os.times()
     t0, t1, failed = load(srv.port, names, args.messages, args.sessions,
                           args.size, errfile)
     wait_delivered(dirs, before + args.messages, args.drain_timeout)
     end = last_link(dirs)
     c1, d1 = srv.cpu(), pid_cpu(db_pid)
+    k1 = os.times()
+    client = ((k1.children_user + k1.children_system)
+              - (k0.children_user + k0.children_system))
     return {"rate": args.messages / (end - t0), "secs": end - t0,
             "recv_rate": args.messages / (t1 - t0), "failed": failed,
             "cpu_ms": (c1 - c0) / args.messages * 1000,
-            "db_ms": (d1 - d0) / args.messages * 1000}
+            "db_ms": (d1 - d0) / args.messages * 1000,
+            "client_ms": client / args.messages * 1000}
 
 
 # the first run creates every Maildir (youju: with ExtMail's four default
@@ -519,7 +524,7 @@ def main():
 def report(res, names, args):
     hdr = (f"{'server, Maildirs':<18} {'receive msg/s':>13} "
            f"{'e2e msg/s':>10} {'e2e s':>6} {'cpu ms/msg':>10} "
-           f"{'db ms/msg':>9} {'fsyncs/msg':>10} {'failed':>6}")
+           f"{'db':>5} {'client':>6} {'fsyncs/msg':>10} {'failed':>6}")
     lines = [hdr, "-" * len(hdr)]
     for kind, what in RUNS:
         for n in names:
@@ -528,7 +533,8 @@ def report(res, names, args):
             label = f"{n}, {what.split()[0]}"
             lines.append(f"{label:<18} {e['recv_rate']:>13.0f} "
                          f"{e['rate']:>10.0f} {e['secs']:>6.1f} "
-                         f"{e['cpu_ms']:>10.2f} {e['db_ms']:>9.2f} "
+                         f"{e['cpu_ms']:>10.2f} {e['db_ms']:>5.2f} "
+                         f"{e['client_ms']:>6.2f} "
                          f"{fs[0] if fs else float('nan'):>10.2f} "
                          f"{e['failed']:>6}")
     print("\n".join(lines))
@@ -554,7 +560,8 @@ def report(res, names, args):
           "end to end: messages / time from the\nfirst connection to the "
           "last link into new/.\nCPU: the server's "
           "process trees (youju-mta and youju-authd, or Postfix's "
-          "master and its children);\ndb: MariaDB.")
+          "master and its children);\ndb: MariaDB; client: the smtp-source "
+          "processes (all in ms per message).")
 
 
 if __name__ == "__main__":
