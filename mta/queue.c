@@ -265,14 +265,20 @@ static struct {
 	uint64_t issued, synced, err_lo, err_hi;
 	int err_errno;
 	bool busy;
+	int fd; /* active/, opened once, or -1 */
 	char dir[QUEUE_PATH_MAX];
-} qgroup = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} qgroup = {
+    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1};
 
 static int queue_group_sync(const char *active)
 {
 	pthread_mutex_lock(&qgroup.mu);
-	if (qgroup.dir[0] == '\0')
+	if (qgroup.dir[0] == '\0') {
 		snprintf(qgroup.dir, sizeof(qgroup.dir), "%s", active);
+		/* kept open for the process's life: one open per process
+		   instead of one per batch (fsync_dir() when it fails) */
+		qgroup.fd = open(active, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (strcmp(qgroup.dir, active) != 0) {
 		pthread_mutex_unlock(&qgroup.mu);
 		return fsync_dir(active);
@@ -287,7 +293,7 @@ static int queue_group_sync(const char *active)
 		qgroup.busy = true;
 		uint64_t lo = qgroup.synced + 1, hi = qgroup.issued;
 		pthread_mutex_unlock(&qgroup.mu);
-		int rc = fsync_dir(active);
+		int rc = qgroup.fd >= 0 ? fsync(qgroup.fd) : fsync_dir(active);
 		int e = errno;
 		pthread_mutex_lock(&qgroup.mu);
 		if (rc < 0) {
