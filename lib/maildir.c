@@ -204,7 +204,7 @@ int maildir_store(const char *folder, const char *data, size_t len,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*error_r = "open tmp file";
 		return -1;
@@ -553,7 +553,12 @@ int maildir_file_replace(const char *dir, const char *name,
 	char path[PATH_MAX], tmp[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, name, "") < 0)
 		return -1;
-	int n = snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+	/* unique per thread: two deliveries creating one Maildir write its
+	   subscriptions at the same time, and a shared temporary name lost
+	   one rename (ENOENT) */
+	static atomic_uint replace_seq;
+	int n = snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(),
+			 atomic_fetch_add(&replace_seq, 1));
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -561,10 +566,15 @@ int maildir_file_replace(const char *dir, const char *name,
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
-	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0 ||
-	    close(fd) < 0) {
+	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
+		unlink(tmp);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) < 0) {
+		int e = errno;
 		unlink(tmp);
 		errno = e;
 		return -1;

@@ -100,32 +100,25 @@ static int deliver_quota_check(const char *root, uint64_t max_bytes,
 	}
 }
 
-static int deliver_fsync_dir(const char *root, const char *sub)
+/* Opens root/new (O_DIRECTORY): the existence test of the Maildir and,
+   kept open, the handle whose fsync makes the delivery durable.  -1 with
+   errno (ENOENT: no Maildir yet). */
+static int deliver_open_new(const char *root)
 {
 	char p[PATH_MAX];
-	int n = snprintf(p, sizeof(p), "%s/%s", root, sub);
+	int n = snprintf(p, sizeof(p), "%s/new", root);
 	if (n < 0 || (size_t)n >= sizeof(p)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
+	return open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static bool deliver_maildir_exists(const char *root)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	int n = snprintf(p, sizeof(p), "%s/new", root);
-	return n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0 &&
-	       S_ISDIR(st.st_mode);
-}
+static void deliver_write(const struct deliver_cfg *cfg, const char *address,
+			  const char *root, int newfd, uint64_t max_bytes,
+			  uint64_t max_count, const char *sender,
+			  const char *msg, size_t len,
+			  struct deliver_result *r);
 
 void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		     const char *maildir, const char *quota, const char *sender,
@@ -160,12 +153,27 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 			    "bad quota definition %s", quota);
 		return;
 	}
-	if (!deliver_maildir_exists(root) && maildir_create(root, &err) < 0) {
+	int newfd = deliver_open_new(root);
+	if (newfd < 0 && errno == ENOENT && maildir_create(root, &err) == 0)
+		newfd = deliver_open_new(root);
+	if (newfd < 0) {
 		deliver_set(r, DELIVER_DEFER, "4.2.0",
 			    "cannot create maildir %s: %s", root,
 			    strerror(errno));
 		return;
 	}
+	deliver_write(cfg, address, root, newfd, max_bytes, max_count, sender,
+		      msg, len, r);
+	close(newfd);
+}
+
+/* The rest of deliver_maildir(), with root/new open as newfd. */
+static void deliver_write(const struct deliver_cfg *cfg, const char *address,
+			  const char *root, int newfd, uint64_t max_bytes,
+			  uint64_t max_count, const char *sender,
+			  const char *msg, size_t len, struct deliver_result *r)
+{
+	const char *err = "";
 
 	struct buf content;
 	buf_init(&content, len + 2 * 1024 + 64);
@@ -221,7 +229,7 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	buf_deinit(&content);
-	if (deliver_fsync_dir(root, "new") < 0) {
+	if (fsync(newfd) < 0) {
 		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s", root,
 			    strerror(errno));
 		return;

@@ -3,7 +3,9 @@
  * contract the delivery side reads).  A message is written to
  * queue_directory/incoming/<ID> while it arrives, then queue_file_commit()
  * writes its size, fsyncs the file, renames it to active/<ID> (or hold/)
- * and fsyncs both directories: only after that may the server say "250 Ok: queued".
+ * and fsyncs that directory (active/ is shared by the commits running at
+ * the same time: group commit): only after that may the server say
+ * "250 Ok: queued".
  */
 #ifndef MTA_QUEUE_H
 #define MTA_QUEUE_H
@@ -57,9 +59,11 @@ uint64_t queue_file_size(const struct queue_file *qf);
 
 /*
  * Finishes the file: end record, size, fsync, rename into active/, fsync
- * of incoming/ and active/.  Blocking: run it in a worker.  Returns 0, or
- * -1 with *error_r (static) and errno, the file then removed.  Either way
- * call queue_file_free() afterwards.
+ * of active/ (one fsync covers every commit that renamed before it
+ * started).  Blocking: run it in a worker; thread-safe for distinct files.
+ * Returns 0 once the message is durable, or -1 with *error_r (static) and
+ * errno, the file then removed.  Either way call queue_file_free()
+ * afterwards.
  */
 __attribute__((warn_unused_result)) int queue_file_commit(struct queue_file *qf,
 							  const char **error_r);

@@ -1,5 +1,7 @@
-/* Unit tests for mta/queue: IDs, the file format, commit and abort. */
+/* Unit tests for mta/queue: IDs, the file format, commit and abort, and
+   group commit from many threads at once. */
 #include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,96 @@ static int count_files(const char *dir)
 	}
 	closedir(d);
 	return n;
+}
+
+#define GROUP_THREADS 8
+#define GROUP_PER     40
+
+struct group_arg {
+	const char *dir;
+	char ids[GROUP_PER][QUEUE_ID_LEN + 1];
+	int ok;
+};
+
+/* One committer thread: its own files, committed one after the other,
+   racing the other threads for the shared fsync of active/. */
+static void *group_thread(void *p)
+{
+	struct group_arg *a = p;
+	for (int i = 0; i < GROUP_PER; i++) {
+		const char *err = NULL;
+		struct queue_file *qf =
+		    queue_file_create(a->dir, a->ids[i], &err);
+		if (qf == NULL)
+			continue;
+		if (queue_file_record(qf, 'R', "x@extmail.org") == 0 &&
+		    queue_file_begin_message(qf) == 0 &&
+		    queue_file_write(qf, "Subject: g\n\nbody\n", 17) == 0 &&
+		    queue_file_commit(qf, &err) == 0)
+			a->ok++;
+		queue_file_free(&qf);
+	}
+	return NULL;
+}
+
+/* Commits GROUP_THREADS * GROUP_PER files into dir from as many threads;
+   returns how many succeeded. */
+static int group_run(const char *dir)
+{
+	static struct group_arg args[GROUP_THREADS];
+	pthread_t th[GROUP_THREADS];
+	int ok = 0;
+	for (int t = 0; t < GROUP_THREADS; t++) {
+		args[t].dir = dir;
+		args[t].ok = 0;
+		for (int i = 0; i < GROUP_PER; i++)
+			queue_new_id(args[t].ids[i]);
+	}
+	for (int t = 0; t < GROUP_THREADS; t++)
+		test_assert(
+		    pthread_create(&th[t], NULL, group_thread, &args[t]) == 0);
+	for (int t = 0; t < GROUP_THREADS; t++) {
+		pthread_join(th[t], NULL);
+		ok += args[t].ok;
+	}
+	return ok;
+}
+
+/* Every file in dir/active is complete (ends in the end record); removes
+   them and returns their number. */
+static int group_check(const char *dir)
+{
+	char sub[512], path[1024];
+	snprintf(sub, sizeof(sub), "%s/active", dir);
+	DIR *d = opendir(sub);
+	int n = 0;
+	struct dirent *e;
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
+		size_t len = 0;
+		char *data = slurp(path, &len);
+		if (data != NULL && len > 3 &&
+		    strcmp(data + len - 3, "\nE\n") == 0)
+			n++;
+		free(data);
+		unlink(path);
+	}
+	closedir(d);
+	return n;
+}
+
+static void rm_queue(const char *dir)
+{
+	char sub[512];
+	for (int i = 0; queue_dirs[i] != NULL; i++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, queue_dirs[i]);
+		rmdir(sub);
+	}
+	rmdir(dir);
 }
 
 int main(void)
@@ -99,10 +191,21 @@ int main(void)
 	snprintf(sub, sizeof(sub), "%s/active", tmpl);
 	test_assert(count_files(sub) == 0);
 
-	for (int i = 0; queue_dirs[i] != NULL; i++) {
-		snprintf(sub, sizeof(sub), "%s/%s", tmpl, queue_dirs[i]);
-		rmdir(sub);
-	}
-	rmdir(tmpl);
+	test_begin("group commit");
+	const int total = GROUP_THREADS * GROUP_PER;
+	test_assert(group_run(tmpl) == total);
+	snprintf(sub, sizeof(sub), "%s/incoming", tmpl);
+	test_assert(count_files(sub) == 0);
+	test_assert(group_check(tmpl) == total);
+
+	/* a second queue directory in the same process is synced alone */
+	char tmpl2[] = "/tmp/youju-queue-test-XXXXXX";
+	test_assert(mkdtemp(tmpl2) != NULL);
+	test_assert(queue_init(tmpl2, &err) == 0);
+	test_assert(group_run(tmpl2) == total);
+	test_assert(group_check(tmpl2) == total);
+	rm_queue(tmpl2);
+
+	rm_queue(tmpl);
 	return test_end();
 }
