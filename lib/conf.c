@@ -895,7 +895,9 @@ static int conf_finish(struct conf_load_ctx *lc, const char **error_r)
 	unsigned unknown = 0;
 	for (size_t i = 0; i < c->n_extra; i++) {
 		const struct conf_entry *e = &c->extra[i];
-		if (e->referenced)
+		/* youju.cf is shared: another program's parameter is known */
+		if (e->referenced ||
+		    conf_find_param(conf_all_tables, e->name) != NULL)
 			continue;
 		unknown++;
 		if (lc->n_warn >= CONF_WARN_MAX) {

@@ -582,6 +582,17 @@ static void test_params(void)
 	test_assert(conf_find_param(conf_tables_for("authd"), "authd_workers"));
 	test_assert(!conf_find_param(conf_tables_for("authd"), "smtpd_banner"));
 
+	/* youju.cf is shared: youju-authd loading it with its own tables
+	   says nothing of youju-mta's parameters, only of unknown ones */
+	path_in(path, sizeof path, "shared.cf");
+	write_file(path, "smtpd_banner = x\nsmtpd_baner = y\n", 33);
+	warnings[0] = '\0';
+	n_warnings = 0;
+	c = conf_load_warn(path, conf_tables_for("authd"), collect, NULL, &err);
+	test_assert(c != NULL && n_warnings == 1 &&
+		    strstr(warnings, "smtpd_baner") != NULL);
+	conf_free(&c);
+
 	/* youju_home is read-only */
 	path_in(path, sizeof path, "home.cf");
 	write_file(path, "youju_home = /elsewhere\n", 24);
@@ -750,8 +761,9 @@ static void test_threads(void)
 
 static void cleanup(void)
 {
-	static const char *const names[] = {"big.cf",  "empty.cf", "bad.cf",
-					    "home.cf", "edit.cf",  "new.cf"};
+	static const char *const names[] = {"big.cf",	"empty.cf", "bad.cf",
+					    "home.cf",	"edit.cf",  "new.cf",
+					    "shared.cf"};
 	char path[512];
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
 		path_in(path, sizeof path, names[i]);
