@@ -285,6 +285,12 @@ bool mra_conn_backlogged(const struct mra_conn *c)
 	return c->out.len >= MRA_OUT_HIGH;
 }
 
+void mra_conn_pump(struct mra_conn *c)
+{
+	while (c->produce != NULL && !c->closing && !mra_conn_backlogged(c))
+		c->produce(c);
+}
+
 /* 1 all sent, 0 pending, -1 error */
 static int mra_conn_flush(struct mra_conn *c)
 {
@@ -310,7 +316,8 @@ static int mra_conn_flush(struct mra_conn *c)
 static bool mra_conn_can_process(const struct mra_conn *c)
 {
 	return !c->closing && !c->paused && !c->handshaking &&
-	       !c->starttls_pending && !mra_conn_backlogged(c);
+	       !c->starttls_pending && c->produce == NULL &&
+	       !mra_conn_backlogged(c);
 }
 
 static void mra_conn_update(struct mra_conn *c)
@@ -329,6 +336,10 @@ static void mra_conn_update(struct mra_conn *c)
 		ev |= EV_WRITE;
 	if (c->handshaking && c->tls_want == 0)
 		ev |= EV_READ;
+	/* a reply being produced resumes when the socket takes more */
+	if (c->produce != NULL && !c->closing && !c->handshaking &&
+	    c->tls_want == 0)
+		ev |= EV_WRITE;
 	ev_io_set(c->io, ev);
 }
 
@@ -439,6 +450,20 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 			}
 			c->handshaking = false;
 			c->starttls_pending = false;
+			continue;
+		}
+		if (c->produce != NULL && !c->closing) {
+			mra_conn_pump(c);
+			if (c->produce != NULL) {
+				/* still producing: send, then go on only if
+				   the client took it */
+				if (mra_conn_flush(c) < 0) {
+					mra_conn_destroy(c);
+					return;
+				}
+				if (mra_conn_backlogged(c))
+					break;
+			}
 			continue;
 		}
 		if (!mra_conn_can_process(c))

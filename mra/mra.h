@@ -84,6 +84,11 @@ struct mra_conn {
 	char user[256];       /* logged-in user, "" before login */
 	const struct mra_proto *proto;
 	void *sess;
+	/* Set by the protocol while it sends a long reply piece by piece
+	   (POP3 RETR): called whenever the output is below MRA_OUT_HIGH,
+	   until it sets produce back to NULL; no input is processed
+	   meanwhile. */
+	void (*produce)(struct mra_conn *c);
 	struct mra_conn *prev, *next;
 };
 
@@ -115,6 +120,9 @@ int mra_conn_userip_acquire(struct mra_conn *c, const char *user,
 void mra_conn_userip_release(struct mra_conn *c, const char *user);
 /* True when the output is above the high-water mark. */
 bool mra_conn_backlogged(const struct mra_conn *c);
+/* Calls c->produce until it is done, the output reaches the high-water
+   mark or the connection is closing. */
+void mra_conn_pump(struct mra_conn *c);
 void mra_conn_free_all(void);
 
 /* login.c: password check through youju-authd in a worker thread. */
