@@ -70,6 +70,7 @@ static struct mra_worker mra_workers[MRA_LIMITS_WORKERS_MAX];
 static unsigned mra_nworkers;
 static struct conf *mra_conf;
 static bool mra_foreground;
+static int mra_ready_rfd = -1;  /* the master's end of the ready pipe */
 
 static void mra_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 {
@@ -138,11 +139,16 @@ static void mra_worker_signal(int signo, void *ctx)
 static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 {
 	const char *err = NULL;
-	sigset_t none;
-	sigemptyset(&none);
-	(void)sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGCHLD, SIG_DFL);
+	/* SIGTERM, SIGINT and SIGHUP stay blocked from the master's mask:
+	   ev_signal() takes them over, pending ones included, so a SIGHUP
+	   passed on while this worker starts does not kill it */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	log_set_pid();
+	if (mra_ready_rfd >= 0)
+		close(mra_ready_rfd);
 	/* only its own sockets: the others are its siblings' queues */
 	for (size_t i = 0; i < mra_nlisteners; i++)
 		for (unsigned k = 0; k < mra_nworkers; k++)
@@ -236,6 +242,7 @@ static void mra_workers_start(void)
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		fatal("pipe: %s", strerror(errno));
+	mra_ready_rfd = p[0];
 	for (unsigned w = 0; w < mra_nworkers; w++)
 		if (mra_worker_fork(w, p[1]) < 0)
 			fatal("cannot start worker processes");
@@ -264,6 +271,7 @@ static void mra_workers_start(void)
 		ready += (unsigned)n;
 	}
 	close(p[0]);
+	mra_ready_rfd = -1;
 }
 
 static int mra_worker_index(pid_t pid)
