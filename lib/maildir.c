@@ -918,7 +918,7 @@ static int maildir_msg_relocate(struct maildir_folder *f,
 	return -1;
 }
 
-static int maildir_msg_open(struct maildir_folder *f, struct maildir_msg *m)
+int maildir_msg_open(struct maildir_folder *f, struct maildir_msg *m)
 {
 	char path[PATH_MAX];
 	for (int attempt = 0; attempt < 3; attempt++) {

@@ -205,6 +205,13 @@ int maildir_msg_path(const struct maildir_folder *f,
 		     const struct maildir_msg *m, char *out, size_t outsz);
 
 /*
+ * Opens message m for reading (O_RDONLY | O_CLOEXEC), looking a vanished
+ * file up again as maildir_msg_read() does.  Returns the fd (the caller
+ * closes it), or -1 with errno (ENOENT: expunged).
+ */
+int maildir_msg_open(struct maildir_folder *f, struct maildir_msg *m);
+
+/*
  * Reads message m into out (out's maximum bounds it).  A vanished file
  * (renamed by another session) is looked up again in cur/ by its base
  * name.  Returns 0, or -1 with errno (ENOENT: expunged).

@@ -94,7 +94,8 @@ int net_parse_spec(const char *spec, struct net_spec *spec_r,
 /* ---- listeners ---- */
 
 static int net_bind_listen(int family, const struct sockaddr *sa,
-			   socklen_t salen, int backlog, const char **error_r)
+			   socklen_t salen, int backlog, bool reuseport,
+			   const char **error_r)
 {
 	int one = 1, zero = 0;
 	int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -105,6 +106,11 @@ static int net_bind_listen(int family, const struct sockaddr *sa,
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0) {
 		*error_r = "setsockopt SO_REUSEADDR";
+		goto fail;
+	}
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) {
+		*error_r = "setsockopt SO_REUSEPORT";
 		goto fail;
 	}
 	/* A wildcard "::" also takes IPv4 whatever bindv6only says. */
@@ -131,7 +137,8 @@ fail:;
 	return -1;
 }
 
-static int net_listen_wildcard(uint16_t port, int backlog, const char **error_r)
+static int net_listen_wildcard(uint16_t port, int backlog, bool reuseport,
+			       const char **error_r)
 {
 	struct sockaddr_in6 s6;
 	struct sockaddr_in s4;
@@ -141,7 +148,7 @@ static int net_listen_wildcard(uint16_t port, int backlog, const char **error_r)
 	s6.sin6_addr = in6addr_any;
 	s6.sin6_port = htons(port);
 	int fd = net_bind_listen(AF_INET6, (struct sockaddr *)&s6, sizeof s6,
-				 backlog, error_r);
+				 backlog, reuseport, error_r);
 	if (fd >= 0 || errno != EAFNOSUPPORT)
 		return fd;
 	memset(&s4, 0, sizeof s4);
@@ -149,10 +156,16 @@ static int net_listen_wildcard(uint16_t port, int backlog, const char **error_r)
 	s4.sin_addr.s_addr = htonl(INADDR_ANY);
 	s4.sin_port = htons(port);
 	return net_bind_listen(AF_INET, (struct sockaddr *)&s4, sizeof s4,
-			       backlog, error_r);
+			       backlog, reuseport, error_r);
 }
 
 int net_listen_tcp(const char *spec, int backlog, const char **error_r)
+{
+	return net_listen_tcp_reuseport(spec, backlog, false, error_r);
+}
+
+int net_listen_tcp_reuseport(const char *spec, int backlog, bool reuseport,
+			     const char **error_r)
 {
 	struct net_spec ns;
 	struct addrinfo hints, *res, *ai;
@@ -161,7 +174,8 @@ int net_listen_tcp(const char *spec, int backlog, const char **error_r)
 	if (net_parse_spec(spec, &ns, error_r) < 0)
 		return -1;
 	if (ns.host[0] == '\0')
-		return net_listen_wildcard(ns.port, backlog, error_r);
+		return net_listen_wildcard(ns.port, backlog, reuseport,
+					   error_r);
 	int n = snprintf(port, sizeof port, "%u", (unsigned)ns.port);
 	if (n < 0 || (size_t)n >= sizeof port)
 		return net_spec_fail(error_r, "bad port");
@@ -181,7 +195,7 @@ int net_listen_tcp(const char *spec, int backlog, const char **error_r)
 	*error_r = "no address";
 	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
 		fd = net_bind_listen(ai->ai_family, ai->ai_addr, ai->ai_addrlen,
-				     backlog, error_r);
+				     backlog, reuseport, error_r);
 		if (fd < 0)
 			saved = errno;
 	}

@@ -52,6 +52,16 @@ __attribute__((warn_unused_result)) int
 net_listen_tcp(const char *spec, int backlog, const char **error_r);
 
 /*
+ * net_listen_tcp(), with SO_REUSEPORT when reuseport is true: several
+ * sockets (one per worker process) on the same address, among which the
+ * kernel spreads new connections.  Only sockets of the same effective uid
+ * can join the group.
+ */
+__attribute__((warn_unused_result)) int
+net_listen_tcp_reuseport(const char *spec, int backlog, bool reuseport,
+			 const char **error_r);
+
+/*
  * Opens a listening Unix socket at path: binds "<path>.tmp", chmods it to
  * mode, listens, then renames it over path, so clients never see a socket
  * with the wrong mode nor find no socket during a restart.  Returns the fd

@@ -357,6 +357,9 @@ static const struct conf_param mra_params[] = {
 	P_TIME("mra_output_timeout", "60s", 1, HOUR_,
 		 "A client that takes none of its queued output for this "
 		 "long is disconnected."),
+	P_INT("mra_process_count", "0", 0, 64,
+		"Worker processes serving POP3 and IMAP; 0: one per online "
+		"CPU."),
 	P_END,
 };
 

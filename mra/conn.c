@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "mra_limits.h"
 #include "log.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -30,8 +31,54 @@ static uint64_t mra_next_id = 1;
 static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx);
 static void mra_conn_update(struct mra_conn *c);
 
+/* The keys of the shared counters: kind, NUL, fields separated by NUL
+   (a user name never holds NUL, login.c refuses bytes below 0x20).
+   Returns the length, 0 when it does not fit (not counted). */
+static size_t mra_conn_key(char *out, const char *kind, const char *user,
+			   const char *rip)
+{
+	size_t k = strlen(kind), u = strlen(user), r = strlen(rip);
+	if (k + u + r + 2 > MRA_LIMITS_KEY_MAX)
+		return 0;
+	memcpy(out, kind, k + 1);
+	memcpy(out + k + 1, user, u + 1);
+	memcpy(out + k + 1 + u + 1, rip, r);
+	return k + u + r + 2;
+}
+
+int mra_conn_userip_acquire(struct mra_conn *c, const char *user,
+			    unsigned max)
+{
+	char key[MRA_LIMITS_KEY_MAX];
+	size_t n = mra_conn_key(key, c->proto->name, user, c->rip);
+	if (mra_srv.limits == NULL || n == 0 || c->userip_counted)
+		return -1;
+	int r = mra_limits_acquire(mra_srv.limits, key, n, max);
+	if (r == 1)
+		c->userip_counted = true;
+	return r;
+}
+
+void mra_conn_userip_release(struct mra_conn *c, const char *user)
+{
+	char key[MRA_LIMITS_KEY_MAX];
+	if (!c->userip_counted)
+		return;
+	c->userip_counted = false;
+	size_t n = mra_conn_key(key, c->proto->name, user, c->rip);
+	if (n > 0)
+		mra_limits_release(mra_srv.limits, key, n);
+}
+
 static void mra_conn_destroy(struct mra_conn *c)
 {
+	mra_conn_userip_release(c, c->user);
+	if (c->ip_counted) {
+		char key[MRA_LIMITS_KEY_MAX];
+		size_t n = mra_conn_key(key, "ip", "", c->rip);
+		if (n > 0)
+			mra_limits_release(mra_srv.limits, key, n);
+	}
 	if (c->proto->free != NULL)
 		c->proto->free(c);
 	ev_io_free(&c->io);
@@ -106,35 +153,24 @@ static void mra_local_addr(int fd, char *out, size_t outsz)
 	}
 }
 
-/* Connections from rip, any protocol and state. */
-static unsigned mra_conn_count_ip(const char *rip)
-{
-	unsigned n = 0;
-	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
-		if (!c->dead && strcmp(c->rip, rip) == 0)
-			n++;
-	return n;
-}
-
-unsigned mra_conn_count_userip(const struct mra_proto *p, const char *user,
-			       const char *rip)
-{
-	unsigned n = 0;
-	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
-		if (!c->dead && c->proto == p && strcmp(c->rip, rip) == 0 &&
-		    strcmp(c->user, user) == 0)
-			n++;
-	return n;
-}
-
-/* mra_client_connection_count_limit: refuse before any TLS or session
-   state exists.  The goodbye on a plain port is best effort (one send on
-   a fresh socket); a TLS port just closes. */
+/* mra_client_connection_count_limit (over every worker): refuse before
+   any TLS or session state exists.  The goodbye on a plain port is best
+   effort (one send on a fresh socket); a TLS port just closes.  *counted:
+   the connection holds a count of the rip key. */
 static bool mra_conn_ip_refused(int fd, const char *rip,
-				const struct mra_proto *p, bool implicit_tls)
+				const struct mra_proto *p, bool implicit_tls,
+				bool *counted)
 {
-	if (mra_srv.max_per_ip == 0 ||
-	    mra_conn_count_ip(rip) < mra_srv.max_per_ip)
+	char key[MRA_LIMITS_KEY_MAX];
+	*counted = false;
+	if (mra_srv.max_per_ip == 0 || mra_srv.limits == NULL)
+		return false;
+	size_t n = mra_conn_key(key, "ip", "", rip);
+	int r = n > 0 ? mra_limits_acquire(mra_srv.limits, key, n,
+					    mra_srv.max_per_ip)
+		      : -1;
+	*counted = r == 1;
+	if (r != 0)
 		return false;
 	log_info("%s-login: Disconnected: Too many connections from the "
 		 "same IP (mra_client_connection_count_limit=%u): rip=%s",
@@ -155,9 +191,11 @@ static bool mra_conn_ip_refused(int fd, const char *rip,
 void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
 		     bool implicit_tls)
 {
-	if (mra_conn_ip_refused(fd, rip, p, implicit_tls))
+	bool counted;
+	if (mra_conn_ip_refused(fd, rip, p, implicit_tls, &counted))
 		return;
 	struct mra_conn *c = xcalloc(1, sizeof *c);
+	c->ip_counted = counted;
 	c->id = mra_next_id++;
 	c->fd = fd;
 	c->proto = p;
@@ -247,6 +285,12 @@ bool mra_conn_backlogged(const struct mra_conn *c)
 	return c->out.len >= MRA_OUT_HIGH;
 }
 
+void mra_conn_pump(struct mra_conn *c)
+{
+	while (c->produce != NULL && !c->closing && !mra_conn_backlogged(c))
+		c->produce(c);
+}
+
 /* 1 all sent, 0 pending, -1 error */
 static int mra_conn_flush(struct mra_conn *c)
 {
@@ -272,7 +316,8 @@ static int mra_conn_flush(struct mra_conn *c)
 static bool mra_conn_can_process(const struct mra_conn *c)
 {
 	return !c->closing && !c->paused && !c->handshaking &&
-	       !c->starttls_pending && !mra_conn_backlogged(c);
+	       !c->starttls_pending && c->produce == NULL &&
+	       !mra_conn_backlogged(c);
 }
 
 static void mra_conn_update(struct mra_conn *c)
@@ -291,6 +336,10 @@ static void mra_conn_update(struct mra_conn *c)
 		ev |= EV_WRITE;
 	if (c->handshaking && c->tls_want == 0)
 		ev |= EV_READ;
+	/* a reply being produced resumes when the socket takes more */
+	if (c->produce != NULL && !c->closing && !c->handshaking &&
+	    c->tls_want == 0)
+		ev |= EV_WRITE;
 	ev_io_set(c->io, ev);
 }
 
@@ -401,6 +450,20 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 			}
 			c->handshaking = false;
 			c->starttls_pending = false;
+			continue;
+		}
+		if (c->produce != NULL && !c->closing) {
+			mra_conn_pump(c);
+			if (c->produce != NULL) {
+				/* still producing: send, then go on only if
+				   the client took it */
+				if (mra_conn_flush(c) < 0) {
+					mra_conn_destroy(c);
+					return;
+				}
+				if (mra_conn_backlogged(c))
+					break;
+			}
 			continue;
 		}
 		if (!mra_conn_can_process(c))

@@ -165,8 +165,7 @@ static bool mra_login_over_limit(struct mra_conn *c,
 {
 	const struct mra_login_result *r = &job->res;
 	if (r->status != MRA_LOGIN_OK ||
-	    mra_conn_count_userip(c->proto, r->user, c->rip) <
-		    mra_srv.max_userip)
+	    mra_conn_userip_acquire(c, r->user, mra_srv.max_userip) != 0)
 		return false;
 	char u[300];
 	log_escape(u, sizeof u, r->user, strlen(r->user));
@@ -206,6 +205,8 @@ static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
 			if (job->res.status == MRA_LOGIN_OK && !c->closing)
 				snprintf(c->user, sizeof c->user, "%s",
 					 job->res.user);
+			else
+				mra_conn_userip_release(c, job->res.user);
 			mra_conn_kick(c);
 		}
 		mra_job_free(job);

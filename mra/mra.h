@@ -27,6 +27,7 @@
 
 struct tls_ctx;
 struct tls_conn;
+struct mra_limits;
 struct mra_conn;
 struct mra_login_result;
 
@@ -43,6 +44,8 @@ struct mra_server {
 					 0: none */
 	uint64_t output_timeout_ms;   /* mra_output_timeout */
 	uid_t uid;                    /* the uid we run as */
+	struct mra_limits *limits;    /* counters shared by the workers
+					 (mra_limits.h); NULL: count nothing */
 };
 
 extern struct mra_server mra_srv;
@@ -73,12 +76,19 @@ struct mra_conn {
 	bool paused;          /* do not process input (login pending) */
 	bool dead;
 	bool out_timer;       /* idle timer counts an output stall */
+	bool ip_counted;      /* holds a count of the rip key */
+	bool userip_counted;  /* holds a count of the proto+user+rip key */
 	unsigned tls_want;
 	struct buf in, out;
 	char rip[NET_ADDR_MAX], lip[NET_ADDR_MAX];
 	char user[256];       /* logged-in user, "" before login */
 	const struct mra_proto *proto;
 	void *sess;
+	/* Set by the protocol while it sends a long reply piece by piece
+	   (POP3 RETR): called whenever the output is below MRA_OUT_HIGH,
+	   until it sets produce back to NULL; no input is processed
+	   meanwhile. */
+	void (*produce)(struct mra_conn *c);
 	struct mra_conn *prev, *next;
 };
 
@@ -99,12 +109,20 @@ void mra_conn_starttls(struct mra_conn *c);
 void mra_conn_kick(struct mra_conn *c);
 /* The connection with id, or NULL when it is gone. */
 struct mra_conn *mra_conn_find(uint64_t id);
-/* Sessions of protocol p logged in as user from rip (the
-   mra_max_userip_connections count). */
-unsigned mra_conn_count_userip(const struct mra_proto *p, const char *user,
-			       const char *rip);
+/* mra_max_userip_connections over every worker: counts c as a session of
+   user (from c->rip, c->proto) unless max sessions are counted already.
+   Returns 1 counted (c->userip_counted; c->user must then be set to user,
+   or mra_conn_userip_release() called), 0 over the limit, -1 not counted
+   (no table, table full: let the client in). */
+int mra_conn_userip_acquire(struct mra_conn *c, const char *user,
+			    unsigned max);
+/* Gives back c's count (c->user names the key).  Idempotent. */
+void mra_conn_userip_release(struct mra_conn *c, const char *user);
 /* True when the output is above the high-water mark. */
 bool mra_conn_backlogged(const struct mra_conn *c);
+/* Calls c->produce until it is done, the output reaches the high-water
+   mark or the connection is closing. */
+void mra_conn_pump(struct mra_conn *c);
 void mra_conn_free_all(void);
 
 /* login.c: password check through youju-authd in a worker thread. */

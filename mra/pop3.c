@@ -14,14 +14,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "maildir.h"
+#include "pop3_dot.h"
 #include "xalloc.h"
 
 /* RFC 2449 §4: 255 octets per command line; AUTH responses may be longer
    (RFC 5034 §4 lifts it), so allow a SASL PLAIN blob. */
 #define POP3_LINE_MAX 8192
+/* RETR and TOP read the message file in pieces of this size as the
+   client takes the output, so a session holds at most MRA_OUT_HIGH plus
+   one converted piece, whatever the message size. */
+#define POP3_CHUNK (64 * 1024)
+
+/* One piece of a message file; the loop is single-threaded. */
+static char pop3_chunk[POP3_CHUNK];
 
 enum pop3_state { POP3_AUTH, POP3_LOGIN_WAIT, POP3_TRANS };
 
@@ -38,6 +47,8 @@ struct pop3_sess {
 	bool *deleted;
 	unsigned retr_count, top_count;
 	uint64_t retr_bytes;
+	int send_fd;           /* the message being sent, -1: none */
+	struct pop3_dot dot;
 };
 
 static void pop3_reply(struct mra_conn *c, const char *s)
@@ -48,6 +59,7 @@ static void pop3_reply(struct mra_conn *c, const char *s)
 static void pop3_start(struct mra_conn *c)
 {
 	struct pop3_sess *s = xcalloc(1, sizeof *s);
+	s->send_fd = -1;
 	c->sess = s;
 	pop3_reply(c, "+OK youju ready.");
 }
@@ -60,6 +72,9 @@ static void pop3_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state != POP3_TRANS)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	if (s->send_fd >= 0)
+		close(s->send_fd);
+	c->produce = NULL;
 	free(s->user);
 	free(s->maildir);
 	free(s->deleted);
@@ -153,18 +168,31 @@ static void pop3_login_done(struct mra_conn *c,
 	pop3_reply(c, "+OK Logged in.");
 }
 
-/* The RFC822 size (CRLF) of message i, read from disk when the name has
-   no W= field. */
+/* The RFC822 size (CRLF) of message i, counted from the file (in
+   pieces, every bare LF as two bytes) when the name has no W= field. */
 static uint64_t pop3_size(struct pop3_sess *s, size_t i)
 {
 	struct maildir_msg *m = &s->f->msgs[i];
 	if (m->vsize != 0 || m->size == 0)
 		return m->vsize;
-	struct buf b;
-	buf_init(&b, mra_srv.message_size_limit * 2);
-	if (maildir_msg_read(s->f, m, &b) == 0)
-		m->vsize = maildir_crlf_size(b.p ? b.p : "", b.len);
-	buf_deinit(&b);
+	int fd = maildir_msg_open(s->f, m);
+	if (fd < 0)
+		return 0;
+	uint64_t n = 0;
+	char prev = '\0';
+	ssize_t r;
+	while ((r = read(fd, pop3_chunk, sizeof pop3_chunk)) > 0) {
+		n += (uint64_t)r;
+		for (ssize_t k = 0; k < r; k++) {
+			if (pop3_chunk[k] == '\n' &&
+			    (k > 0 ? pop3_chunk[k - 1] : prev) != '\r')
+				n++;
+		}
+		prev = pop3_chunk[r - 1];
+	}
+	close(fd);
+	if (r == 0)
+		m->vsize = n;
 	return m->vsize;
 }
 
@@ -184,43 +212,70 @@ static long pop3_msgno(struct mra_conn *c, struct str arg)
 	return (long)(v - 1);
 }
 
-/* Sends message i: the header and at most body_lines body lines
-   (UINT64_MAX: all), CRLF line ends, dot-stuffed, then ".". */
+/* The end of a RETR/TOP: close the file, stop producing. */
+static void pop3_send_done(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	if (s->send_fd >= 0)
+		close(s->send_fd);
+	s->send_fd = -1;
+	c->produce = NULL;
+}
+
+/* c->produce while a message is sent: one piece of the file, converted;
+   the end of the file (or of TOP's lines) ends the reply.  A read error
+   half-way cannot be told to the client in POP3: the session closes. */
+static void pop3_produce(struct mra_conn *c)
+{
+	struct pop3_sess *s = c->sess;
+	ssize_t r = 0;
+	if (!pop3_dot_done(&s->dot)) {
+		do
+			r = read(s->send_fd, pop3_chunk, sizeof pop3_chunk);
+		while (r < 0 && errno == EINTR);
+	}
+	if (r < 0) {
+		log_error("pop3(%s): reading a message: %s", s->login_user,
+			  strerror(errno));
+		pop3_send_done(c);
+		mra_conn_close(c);
+		return;
+	}
+	int w = r > 0 ? pop3_dot_feed(&s->dot, pop3_chunk, (size_t)r, &c->out)
+		      : pop3_dot_end(&s->dot, &c->out);
+	if (w < 0) {
+		log_warning("%s: output limit reached, rip=%s",
+			    c->proto->name, c->rip);
+		pop3_send_done(c);
+		mra_conn_close(c);
+		return;
+	}
+	if (r == 0)
+		pop3_send_done(c);
+}
+
+/* Starts sending message i: the header and at most body_lines body lines
+   (UINT64_MAX: all), CRLF line ends, dot-stuffed, then "." (pop3_dot),
+   produced from the file as the client takes it. */
 static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
 {
 	struct pop3_sess *s = c->sess;
-	struct buf b;
-	buf_init(&b, mra_srv.message_size_limit * 2);
-	if (maildir_msg_read(s->f, &s->f->msgs[i], &b) < 0) {
-		buf_deinit(&b);
+	uint64_t size = pop3_size(s, i);
+	int fd = maildir_msg_open(s->f, &s->f->msgs[i]);
+	if (fd < 0) {
 		pop3_reply(c, errno == ENOENT
 				      ? "-ERR Message was expunged."
 				      : "-ERR [SYS/TEMP] Cannot read message.");
 		return;
 	}
 	(void)mra_conn_printf(c, "+OK %llu octets\r\n",
-			      (unsigned long long)pop3_size(s, i));
-	const char *p = b.p ? b.p : "", *end = p + b.len;
-	bool in_body = false;
-	uint64_t lines = 0;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		size_t len = (size_t)(le - p);
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		if (in_body && lines++ >= body_lines)
-			break;
-		if (len > 0 && p[0] == '.')
-			(void)mra_conn_write(c, ".", 1);
-		(void)mra_conn_write(c, p, len);
-		(void)mra_conn_write(c, "\r\n", 2);
-		if (len == 0)
-			in_body = true;
-		p = nl ? nl + 1 : end;
-	}
-	pop3_reply(c, ".");
-	buf_deinit(&b);
+			      (unsigned long long)size);
+	s->send_fd = fd;
+	pop3_dot_init(&s->dot, body_lines);
+	c->produce = pop3_produce;
+	/* small messages are done at once, and pipelined commands go on
+	   in the same pass */
+	mra_conn_pump(c);
 }
 
 static void pop3_update(struct mra_conn *c)
@@ -449,7 +504,7 @@ static void pop3_input(struct mra_conn *c)
 {
 	struct pop3_sess *s = c->sess;
 	while (!c->closing && !c->paused && !c->starttls_pending &&
-	       !mra_conn_backlogged(c)) {
+	       c->produce == NULL && !mra_conn_backlogged(c)) {
 		struct str line;
 		if (s->skipping) {
 			if (!net_skip_line(&c->in))

@@ -249,7 +249,20 @@ service imap {{
 
         # (c) IDLE memory
         def yj_pids():
-            return [inst.daemon_pid("youju-mra")]
+            # the master and its worker processes
+            master = inst.daemon_pid("youju-mra")
+            pids = [master]
+            for d in os.listdir("/proc"):
+                if not d.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{d}/stat") as f:
+                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                if ppid == master:
+                    pids.append(int(d))
+            return pids
         for name, port, fn in (("youju", inst.ports["imap"], yj_pids),
                                ("dovecot", dv.ports["imap"], dv.pids)):
             if "idle" not in phases:

@@ -303,6 +303,12 @@ def test_interop_quota_usage_agrees(inst):
         s.sendmail("alice@example.com", [USER],
                    f"Subject: quota\r\nTo: {USER}\r\n\r\n" + "q" * 3000)
     wait_files(_maildir(inst), 6)
+    # the MTA adds to maildirsize after it links the file into new/
+    # (Maildir++ order): wait for that step, not only for the file
+    deadline = time.time() + 30
+    while _maildirsize(inst)[1:] != _disk_usage(inst) and \
+            time.time() < deadline:
+        time.sleep(0.1)
     m = yimap(inst)
     select(m)
     m.store("1", "+FLAGS", r"(\Deleted)")
