@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -107,6 +108,8 @@ struct authc_conn {
 	int fd;
 	pid_t pid; /* a forked child must not share its parent's */
 	int64_t last_ms;
+	dev_t dev; /* the socket file it was opened on */
+	ino_t ino;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
 
@@ -136,8 +139,11 @@ void authc_set_keepalive(bool on)
 }
 
 /* The fd kept for socket_path by this thread, taken out of the slot;
-   -1 when there is none (or it is too old to trust). */
-static int pool_take(const char *socket_path, int64_t now)
+   -1 when there is none, or it is too old to trust, or socket_path no
+   longer names the socket it was opened on (the daemon was restarted,
+   or the socket taken away to cut clients off). */
+static int pool_take(const char *socket_path, int64_t now,
+		     const struct stat *sock)
 {
 	if (!authc_key_ok)
 		return -1;
@@ -149,15 +155,17 @@ static int pool_take(const char *socket_path, int64_t now)
 	if (c->pid != getpid())
 		return -1; /* the parent's socket: leave it alone */
 	if (now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
-	    strcmp(c->path, socket_path) != 0) {
+	    strcmp(c->path, socket_path) != 0 || sock->st_dev != c->dev ||
+	    sock->st_ino != c->ino) {
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
-/* Keeps fd for the next request of this thread, or closes it. */
-static void pool_put(const char *socket_path, int fd)
+/* Keeps fd, opened on the socket file st, for the next request of this
+   thread, or closes it. */
+static void pool_put(const char *socket_path, int fd, const struct stat *st)
 {
 	struct authc_conn *c =
 	    authc_key_ok ? pthread_getspecific(authc_key) : NULL;
@@ -179,6 +187,8 @@ static void pool_put(const char *socket_path, int fd)
 	c->fd = fd;
 	c->pid = getpid();
 	c->last_ms = mono_ms();
+	c->dev = st->st_dev;
+	c->ino = st->st_ino;
 	memcpy(c->path, socket_path, pl + 1);
 }
 
@@ -284,7 +294,10 @@ static enum authc_status request(const char *socket_path, const void *req,
 	if (reply_r != NULL)
 		memset(reply_r, 0, sizeof(*reply_r));
 	int64_t deadline = mono_ms() + authc_timeout_ms;
-	int fd = keep ? pool_take(socket_path, mono_ms()) : -1;
+	/* keep: the reply is framed; pool: the connection may be kept */
+	struct stat sock;
+	bool pool = keep && stat(socket_path, &sock) == 0;
+	int fd = pool ? pool_take(socket_path, mono_ms(), &sock) : -1;
 	bool reused = fd >= 0;
 	enum authc_status st = AUTHC_TEMPFAIL;
 	struct buf in;
@@ -306,8 +319,8 @@ static enum authc_status request(const char *socket_path, const void *req,
 		}
 		if (r == 0)
 			st = classify(&in, reply_r);
-		if (r == 0 && keep && !eof && st != AUTHC_TEMPFAIL) {
-			pool_put(socket_path, fd);
+		if (r == 0 && pool && !eof && st != AUTHC_TEMPFAIL) {
+			pool_put(socket_path, fd, &sock);
 			fd = -1;
 		}
 		break;

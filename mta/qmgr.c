@@ -43,6 +43,7 @@
 #include "privsep.h"
 #include "qfile.h"
 #include "queue.h"
+#include "recycle.h"
 #include "route.h"
 #include "smtpc.h"
 #include "tls.h"
@@ -1074,7 +1075,8 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	}
 	if (left == 0) {
 		/* all done: the records would be unlinked with the file */
-		if (unlink(path) < 0 && errno != ENOENT) {
+		if (recycle_put(c->queue_dir, path, id, j.fd) < 0 &&
+		    errno != ENOENT) {
 			log_error("%s: unlink: %s", id, strerror(errno));
 			/* the file stays: spare its recipients a repeat */
 			(void)qmgr_record(&j, &rec);

@@ -195,6 +195,16 @@ int main(void)
 	ask(path, "g@b", &c2, &r2);
 	test_assert(c2 == c1 && r2 == 3);
 
+	test_begin("socket taken away: the kept connection is not used");
+	char away[120];
+	snprintf(away, sizeof(away), "%s.away", path);
+	test_assert(rename(path, away) == 0);
+	ask(path, "h@b", &c2, &r2);
+	test_assert(c2 == -1);
+	test_assert(rename(away, path) == 0);
+	ask(path, "i@b", &c2, &r2);
+	test_assert(c2 == c1 && r2 == 4);
+
 	test_begin("no server");
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
