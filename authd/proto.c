@@ -357,8 +357,8 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			} else if (word_is(line, k, "KEEPALIVE")) {
 				/* youju's own clients (lib/authc); courier
 				   ignores meta lines it does not know */
-				keepalive = word_is(line + k + 1, ll - k - 1,
-						    "1");
+				keepalive =
+				    word_is(line + k + 1, ll - k - 1, "1");
 			}
 			pos += ll + 1;
 			continue;

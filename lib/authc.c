@@ -106,7 +106,7 @@ static int parse_reply(const struct buf *in, struct authc_reply *r)
 /* One kept-alive connection per thread (authc_set_keepalive). */
 struct authc_conn {
 	int fd;
-	pid_t pid; /* a forked child must not share its parent's */
+	pid_t pid; /* a forked child must not talk on its parent's */
 	int64_t last_ms;
 	dev_t dev; /* the socket file it was opened on */
 	ino_t ino;
@@ -121,7 +121,8 @@ static bool authc_key_ok;
 static void authc_conn_free(void *p)
 {
 	struct authc_conn *c = p;
-	if (c->fd >= 0 && c->pid == getpid())
+	/* closing (never shutdown) is harmless even to a parent's */
+	if (c->fd >= 0)
 		close(c->fd);
 	free(c);
 }
@@ -152,9 +153,7 @@ static int pool_take(const char *socket_path, int64_t now,
 		return -1;
 	int fd = c->fd;
 	c->fd = -1;
-	if (c->pid != getpid())
-		return -1; /* the parent's socket: leave it alone */
-	if (now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
+	if (c->pid != getpid() || now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
 	    strcmp(c->path, socket_path) != 0 || sock->st_dev != c->dev ||
 	    sock->st_ino != c->ino) {
 		close(fd);
@@ -182,7 +181,7 @@ static void pool_put(const char *socket_path, int fd, const struct stat *st)
 		close(fd);
 		return;
 	}
-	if (c->fd >= 0 && c->pid == getpid())
+	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = fd;
 	c->pid = getpid();

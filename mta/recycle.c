@@ -38,7 +38,7 @@ static struct {
 	char names[RECYCLE_BATCH][QFILE_ID_LEN + 1];
 	size_t n;
 	int64_t next_scan_ms;
-	bool off; /* no RENAME_NOREPLACE here: plain creates only */
+	bool off;   /* no RENAME_NOREPLACE here: plain creates only */
 	long count; /* files in recycle/, estimated; < 0: not counted */
 	unsigned puts;
 } rc = {.mu = PTHREAD_MUTEX_INITIALIZER, .count = -1};
@@ -146,8 +146,7 @@ int recycle_take(const char *queue_dir, const char *path)
 	return -1;
 }
 
-int recycle_put(const char *queue_dir, const char *path, const char *id,
-		int fd)
+int recycle_put(const char *queue_dir, const char *path, const char *id, int fd)
 {
 	char dst[RECYCLE_PATH_MAX];
 	pthread_mutex_lock(&rc.mu);
