@@ -315,6 +315,7 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 	*why_r = NULL;
 	memset(req_r, 0, sizeof(*req_r));
 	char rip[AUTHD_RIP_MAX + 1] = "";
+	bool keepalive = false;
 	size_t pos = 0;
 
 	for (;;) {
@@ -353,6 +354,11 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 					vl = AUTHD_RIP_MAX;
 				memcpy(rip, line + k + 1, vl);
 				rip[vl] = '\0';
+			} else if (word_is(line, k, "KEEPALIVE")) {
+				/* youju's own clients (lib/authc); courier
+				   ignores meta lines it does not know */
+				keepalive =
+				    word_is(line + k + 1, ll - k - 1, "1");
 			}
 			pos += ll + 1;
 			continue;
@@ -433,6 +439,11 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			authd_request_free(&req);
 			return st;
 		}
+		req.used = pos + ll + 1 + body;
+		/* only the lookups, whose replies are framed ("FAIL" or a
+		   "." line), may keep the connection */
+		req.keepalive = keepalive && (cmd == AUTHD_CMD_LOOKUP ||
+					      cmd == AUTHD_CMD_MAPLOOKUP);
 		*req_r = req;
 		return AUTHD_PARSE_OK;
 	}

@@ -70,6 +70,9 @@ struct authd_request {
 	const char *response;  /* AUTH cram-*: the base64 response */
 	enum authd_lookup_kind lookup;
 	const char *reject_reason; /* AUTHD_CMD_REJECT: why, for the log */
+	bool keepalive; /* KEEPALIVE=1 on a LOOKUP or MAPLOOKUP: the
+			   connection stays open after the reply */
+	size_t used;	/* bytes of data this request took */
 	char *mem_;		   /* the owned copy */
 	size_t memlen_;
 };

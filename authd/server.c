@@ -39,6 +39,7 @@ struct conn {
 	struct ev_timer *timer;
 	struct buf in, out;
 	enum conn_state state;
+	bool keepalive; /* read the next request after this reply */
 	uint64_t read_deadline;
 	struct authd_job *job;
 	struct conn *prev, *next;
@@ -98,11 +99,25 @@ static void conn_timeout(struct ev_timer *t, void *ctx)
 	conn_close(c);
 }
 
+/* KEEPALIVE: back to reading, with a fresh idle timer and deadline. */
+static void conn_next_request(struct conn *c)
+{
+	c->state = C_READ;
+	c->keepalive = false;
+	c->read_deadline = ev_now_ms(c->srv->loop) + AUTHD_READ_DEADLINE_MS;
+	ev_timer_set(c->timer, AUTHD_IDLE_MS);
+	ev_io_set(c->io, EV_READ);
+}
+
 static void conn_write(struct conn *c)
 {
 	int r = net_out_flush(c->fd, &c->out);
 	if (r == 0) {
 		ev_io_set(c->io, EV_WRITE);
+		return;
+	}
+	if (r > 0 && c->keepalive) {
+		conn_next_request(c);
 		return;
 	}
 	/* all written, or the client went away: either way we are done */
@@ -252,6 +267,13 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 {
 	struct server *s = c->srv;
 	ev_io_set(c->io, 0);
+	/* a client that sends its next request before this reply is not
+	   one of ours: it gets the courier behaviour (close after reply) */
+	c->keepalive = req->keepalive && req->used == c->in.len;
+	if (c->keepalive) {
+		buf_wipe(&c->in);
+		buf_reset(&c->in);
+	}
 	if (req->cmd == AUTHD_CMD_REJECT) {
 		/* answered at once, no worker needed */
 		buf_reset(&c->out);

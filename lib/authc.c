@@ -12,10 +12,12 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,74 +101,240 @@ static int parse_reply(const struct buf *in, struct authc_reply *r)
 	return -1; /* no "." line */
 }
 
-enum authc_status authc_request(const char *socket_path, const void *req,
-				size_t len, struct authc_reply *reply_r)
+/* ---- connections ---------------------------------------------------- */
+
+/* One kept-alive connection per thread (authc_set_keepalive). */
+struct authc_conn {
+	int fd;
+	pid_t pid; /* a forked child must not talk on its parent's */
+	int64_t last_ms;
+	dev_t dev; /* the socket file it was opened on */
+	ino_t ino;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static bool authc_keepalive;
+static pthread_once_t authc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t authc_key;
+static bool authc_key_ok;
+
+static void authc_conn_free(void *p)
 {
-	struct authc_reply tmp = {NULL, 0};
-	if (reply_r != NULL)
-		*reply_r = tmp;
+	struct authc_conn *c = p;
+	/* closing (never shutdown) is harmless even to a parent's */
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}
+
+static void authc_key_init(void)
+{
+	authc_key_ok = pthread_key_create(&authc_key, authc_conn_free) == 0;
+}
+
+void authc_set_keepalive(bool on)
+{
+	authc_keepalive = on;
+	if (on)
+		pthread_once(&authc_once, authc_key_init);
+}
+
+/* The fd kept for socket_path by this thread, taken out of the slot;
+   -1 when there is none, or it is too old to trust, or socket_path no
+   longer names the socket it was opened on (the daemon was restarted,
+   or the socket taken away to cut clients off). */
+static int pool_take(const char *socket_path, int64_t now,
+		     const struct stat *sock)
+{
+	if (!authc_key_ok)
+		return -1;
+	struct authc_conn *c = pthread_getspecific(authc_key);
+	if (c == NULL || c->fd < 0)
+		return -1;
+	int fd = c->fd;
+	c->fd = -1;
+	if (c->pid != getpid() || now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
+	    strcmp(c->path, socket_path) != 0 || sock->st_dev != c->dev ||
+	    sock->st_ino != c->ino) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keeps fd, opened on the socket file st, for the next request of this
+   thread, or closes it. */
+static void pool_put(const char *socket_path, int fd, const struct stat *st)
+{
+	struct authc_conn *c =
+	    authc_key_ok ? pthread_getspecific(authc_key) : NULL;
+	size_t pl = strlen(socket_path);
+	if (c == NULL && authc_key_ok) {
+		c = xcalloc(1, sizeof(*c));
+		c->fd = -1;
+		if (pthread_setspecific(authc_key, c) != 0) {
+			free(c);
+			c = NULL;
+		}
+	}
+	if (c == NULL || pl >= sizeof(c->path)) {
+		close(fd);
+		return;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = fd;
+	c->pid = getpid();
+	c->last_ms = mono_ms();
+	c->dev = st->st_dev;
+	c->ino = st->st_ino;
+	memcpy(c->path, socket_path, pl + 1);
+}
+
+static int connect_to(const char *socket_path)
+{
 	struct sockaddr_un sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	size_t pl = strlen(socket_path);
 	if (pl >= sizeof(sa.sun_path))
-		return AUTHC_TEMPFAIL;
+		return -1;
 	memcpy(sa.sun_path, socket_path, pl + 1);
-	int64_t deadline = mono_ms() + authc_timeout_ms;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return AUTHC_TEMPFAIL;
-	enum authc_status st = AUTHC_TEMPFAIL;
-	struct buf in;
-	buf_init(&in, AUTHC_REPLY_MAX);
+		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN)
-		goto out;
+	    errno != EINPROGRESS && errno != EAGAIN) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* A complete reply of a kept-alive request: "FAIL\n", or lines ending
+   in a "." line (values never hold a LF). */
+static bool reply_complete(const struct buf *in)
+{
+	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0)
+		return true;
+	return (in->len == 2 && memcmp(in->p, ".\n", 2) == 0) ||
+	       (in->len > 2 && memcmp(in->p + in->len - 3, "\n.\n", 3) == 0);
+}
+
+/*
+ * One exchange on fd: send, then read to EOF (or, keep: to the end of the
+ * reply).  0 reply read (in holds it; *eof_r whether the server closed),
+ * -1 failure; *got_r is how many reply bytes arrived.
+ */
+static int exchange(int fd, const void *req, size_t len, bool keep,
+		    int64_t deadline, struct buf *in, bool *eof_r,
+		    size_t *got_r)
+{
+	*eof_r = false;
+	*got_r = 0;
 	size_t off = 0;
 	while (off < len) {
 		if (wait_fd(fd, POLLOUT, deadline) < 0)
-			goto out;
+			return -1;
 		ssize_t n =
 		    send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)
-			goto out;
+			return -1;
 		off += (size_t)n;
 	}
 	for (;;) {
 		char chunk[4096];
 		if (wait_fd(fd, POLLIN, deadline) < 0)
-			goto out;
+			return -1;
 		ssize_t n = recv(fd, chunk, sizeof(chunk), 0);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n < 0)
-			goto out;
-		if (n == 0)
-			break;
-		if (buf_append(&in, chunk, (size_t)n) < 0)
-			goto out;
+			return -1;
+		if (n == 0) {
+			*eof_r = true;
+			return 0;
+		}
+		*got_r += (size_t)n;
+		if (buf_append(in, chunk, (size_t)n) < 0)
+			return -1;
+		if (keep && reply_complete(in))
+			return 0;
 	}
-	if (in.len == 5 && memcmp(in.p, "FAIL\n", 5) == 0) {
+}
+
+static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
+{
+	struct authc_reply tmp = {NULL, 0};
+	enum authc_status st = AUTHC_TEMPFAIL;
+	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
 		st = AUTHC_NOTFOUND;
-	} else if (in.len == 3 && memcmp(in.p, "OK\n", 3) == 0) {
+	} else if (in->len == 3 && memcmp(in->p, "OK\n", 3) == 0) {
 		st = AUTHC_OK;
-	} else if (in.len > 0 && parse_reply(&in, &tmp) == 0) {
+	} else if (in->len > 0 && parse_reply(in, &tmp) == 0) {
 		st = AUTHC_OK;
-		if (reply_r != NULL)
+		if (reply_r != NULL) {
 			*reply_r = tmp;
-		else
-			authc_reply_free(&tmp);
-		tmp.kv = NULL;
-		tmp.n = 0;
+			tmp.kv = NULL;
+			tmp.n = 0;
+		}
 	}
-out:
 	authc_reply_free(&tmp);
+	return st;
+}
+
+/* keep: the request asked for KEEPALIVE=1 (a LOOKUP or MAPLOOKUP). */
+static enum authc_status request(const char *socket_path, const void *req,
+				 size_t len, bool keep,
+				 struct authc_reply *reply_r)
+{
+	if (reply_r != NULL)
+		memset(reply_r, 0, sizeof(*reply_r));
+	int64_t deadline = mono_ms() + authc_timeout_ms;
+	/* keep: the reply is framed; pool: the connection may be kept */
+	struct stat sock;
+	bool pool = keep && stat(socket_path, &sock) == 0;
+	int fd = pool ? pool_take(socket_path, mono_ms(), &sock) : -1;
+	bool reused = fd >= 0;
+	enum authc_status st = AUTHC_TEMPFAIL;
+	struct buf in;
+	buf_init(&in, AUTHC_REPLY_MAX);
+	for (;;) {
+		if (fd < 0 && (fd = connect_to(socket_path)) < 0)
+			break;
+		bool eof;
+		size_t got;
+		int r = exchange(fd, req, len, keep, deadline, &in, &eof, &got);
+		if ((r < 0 || eof) && got == 0 && reused) {
+			/* the server closed the kept connection meanwhile
+			   (idle timeout, restart): lookups are idempotent,
+			   so ask again on a new one */
+			close(fd);
+			fd = -1;
+			reused = false;
+			continue;
+		}
+		if (r == 0)
+			st = classify(&in, reply_r);
+		if (r == 0 && pool && !eof && st != AUTHC_TEMPFAIL) {
+			pool_put(socket_path, fd, &sock);
+			fd = -1;
+		}
+		break;
+	}
+	if (fd >= 0)
+		close(fd);
 	buf_wipe(&in);
 	buf_deinit(&in);
-	close(fd);
 	return st;
+}
+
+enum authc_status authc_request(const char *socket_path, const void *req,
+				size_t len, struct authc_reply *reply_r)
+{
+	return request(socket_path, req, len, false, reply_r);
 }
 
 static bool clean(const char *s)
@@ -183,7 +351,7 @@ static enum authc_status send_built(const char *socket_path, struct buf *b,
 {
 	enum authc_status st = AUTHC_TEMPFAIL;
 	if (rc == 0)
-		st = authc_request(socket_path, b->p, b->len, reply_r);
+		st = request(socket_path, b->p, b->len, false, reply_r);
 	buf_wipe(b);
 	buf_deinit(b);
 	return st;
@@ -251,8 +419,13 @@ static enum authc_status lookup(const char *socket_path, const char *kind,
 		return AUTHC_NOTFOUND;
 	struct buf b;
 	buf_init(&b, 8192);
-	int rc = buf_printf(&b, "LOOKUP %s %s\n", kind, arg);
-	return send_built(socket_path, &b, rc, reply_r);
+	int rc = buf_printf(&b, "%sLOOKUP %s %s\n",
+			    authc_keepalive ? "KEEPALIVE=1\n" : "", kind, arg);
+	enum authc_status st = AUTHC_TEMPFAIL;
+	if (rc == 0)
+		st = request(socket_path, b.p, b.len, authc_keepalive, reply_r);
+	buf_deinit(&b);
+	return st;
 }
 
 enum authc_status authc_lookup_rcpt(const char *socket_path,
@@ -319,8 +492,12 @@ enum authc_status authc_map_lookup(const char *socket_path, const char *path,
 	struct buf b;
 	buf_init(&b, 8192);
 	struct authc_reply r = {NULL, 0};
-	int rc = buf_printf(&b, "MAPLOOKUP %s %s\n", p, k);
-	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	int rc = buf_printf(&b, "%sMAPLOOKUP %s %s\n",
+			    authc_keepalive ? "KEEPALIVE=1\n" : "", p, k);
+	enum authc_status st = AUTHC_TEMPFAIL;
+	if (rc == 0)
+		st = request(socket_path, b.p, b.len, authc_keepalive, &r);
+	buf_deinit(&b);
 	if (st == AUTHC_OK) {
 		const char *v = authc_get(&r, "VALUE");
 		int w = v != NULL ? snprintf(val, valsz, "%s", v) : -1;

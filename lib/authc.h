@@ -10,6 +10,7 @@
 #ifndef YOUJU_AUTHC_H
 #define YOUJU_AUTHC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum authc_status {
@@ -22,6 +23,10 @@ enum authc_status {
 #define AUTHC_REPLY_MAX (1u << 20)
 /* default whole-request deadline, as libcourierauth's read deadline */
 #define AUTHC_TIMEOUT_MS 30000
+/* a kept connection idle longer is closed rather than reused: well
+   inside youju-authd's idle timeout (10 s), so the server seldom closes
+   one under a request */
+#define AUTHC_KEEPALIVE_IDLE_MS 5000
 
 struct authc_kv {
 	char *key;
@@ -42,6 +47,17 @@ const char *authc_get(const struct authc_reply *r, const char *key);
 /* Sets the deadline of each later call (milliseconds, > 0).  Call once at
    start-up, before threads use the client. */
 void authc_set_timeout(unsigned ms);
+
+/*
+ * Keep-alive (docs/authd-protocol.md §3, KEEPALIVE=1): LOOKUP and
+ * MAPLOOKUP of each thread reuse one open connection to youju-authd
+ * instead of connecting per request (AUTH, PRE and PASSWD never do).  A
+ * thread's connection is closed when the thread exits; a forked child
+ * never uses its parent's (it opens its own).  Call once at start-up,
+ * before threads use the client, in processes that do not close file
+ * descriptors behind the library's back.
+ */
+void authc_set_keepalive(bool on);
 
 /*
  * Sends the raw request bytes and reads the reply to EOF.  "FAIL\n" →

@@ -250,6 +250,8 @@ int main(int argc, char **argv)
 		}
 	}
 	authc_set_timeout(MTA_AUTHD_TIMEOUT_MS);
+	/* each worker thread keeps its youju-authd connection open */
+	authc_set_keepalive(true);
 
 	struct listener *ls = NULL;
 	size_t nls = 0;

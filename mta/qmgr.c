@@ -43,6 +43,7 @@
 #include "privsep.h"
 #include "qfile.h"
 #include "queue.h"
+#include "recycle.h"
 #include "route.h"
 #include "smtpc.h"
 #include "tls.h"
@@ -127,6 +128,8 @@ struct qmgr_job {
 	/* the last domain looked up (most messages have one domain) */
 	char *dom_name, *dom_transport;
 	enum authc_status dom_status;
+	/* progress records not yet on disk (qmgr_record_final) */
+	struct buf pending;
 };
 
 static volatile sig_atomic_t qmgr_child;
@@ -625,15 +628,23 @@ static int qmgr_record(struct qmgr_job *j, struct buf *b)
 	return 0;
 }
 
+/*
+ * A finished target's "F" record waits in j->pending: the common case is
+ * a message whose every recipient finishes in this pass, and its file is
+ * unlinked without ever writing them (the deliveries themselves are
+ * durable; a crash before the unlink delivers again: at least once, as a
+ * crash between a delivery and its record always did).  They go to disk
+ * before anything slow (an SMTP transaction), and with the other records
+ * when the file stays.
+ */
 static int qmgr_record_final(struct qmgr_job *j, const char *addr)
 {
-	struct buf b;
-	buf_init(&b, QUEUE_VALUE_MAX + 8);
-	int rc = -1;
-	if (buf_printf(&b, "F %s\n", addr) == 0)
-		rc = qmgr_record(j, &b);
-	buf_deinit(&b);
-	return rc;
+	if (buf_printf(&j->pending, "F %s\n", addr) == 0)
+		return 0;
+	if (qmgr_record(j, &j->pending) < 0 ||
+	    buf_printf(&j->pending, "F %s\n", addr) < 0)
+		return -1;
+	return 0;
 }
 
 /* ---- delivery ------------------------------------------------------------ */
@@ -733,6 +744,9 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 			map[n++] = k;
 		}
 		char relay[QMGR_RELAY_MAX], why[400];
+		/* what is finished so far survives a crash in the
+		   (slow) transaction */
+		(void)qmgr_record(j, &j->pending);
 		double t0 = qmgr_now();
 		if (dest_acquire(j->q->dests, hop, why, sizeof(why)) < 0) {
 			for (size_t m = 0; m < n; m++) {
@@ -966,6 +980,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	const char *err = "";
 	struct qmgr_job j = {.q = q, .fd = -1};
 
+	buf_init(&j.pending, (size_t)1 << 24);
 	memcpy(j.id, id, QUEUE_ID_LEN + 1);
 	j.t_pick = qmgr_now();
 	if (qmgr_path(path, c->queue_dir, "active", id) < 0)
@@ -1020,8 +1035,9 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	/* notices, then the progress records that retire their targets */
 	qmgr_success(&j);
 	bool bounced_ok = qmgr_bounce(&j) == 0;
-	struct buf rec;
-	buf_init(&rec, (size_t)1 << 24);
+	/* after the F records still pending */
+	struct buf rec = j.pending;
+	buf_init(&j.pending, 1);
 	for (size_t i = 0; i < j.nt && bounced_ok; i++)
 		if (j.t[i].res.status == DELIVER_BOUNCE &&
 		    buf_printf(&rec, "F %s\n", j.t[i].addr) < 0)
@@ -1057,17 +1073,23 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 		    buf_printf(&rec, "Y %lld\n", (long long)now) < 0)
 			log_warning("%s: delay warning not recorded", id);
 	}
+	if (left == 0) {
+		/* all done: the records would be unlinked with the file */
+		if (recycle_put(c->queue_dir, path, id, j.fd) < 0 &&
+		    errno != ENOENT) {
+			log_error("%s: unlink: %s", id, strerror(errno));
+			/* the file stays: spare its recipients a repeat */
+			(void)qmgr_record(&j, &rec);
+		} else {
+			log_info("%s: removed", id);
+		}
+		buf_deinit(&rec);
+		goto out;
+	}
 	if (qmgr_record(&j, &rec) < 0)
 		left = 1; /* keep the file: a retry repeats, never loses */
 	buf_deinit(&rec);
 
-	if (left == 0) {
-		if (unlink(path) < 0 && errno != ENOENT)
-			log_error("%s: unlink: %s", id, strerror(errno));
-		else
-			log_info("%s: removed", id);
-		goto out;
-	}
 	/* deferred: the file's mtime is the next attempt, as in Postfix */
 	struct timespec ts[2] = {{(time_t)now + delay, 0},
 				 {(time_t)now + delay, 0}};
@@ -1082,6 +1104,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	}
 out:
 	qmgr_job_free(&j);
+	buf_deinit(&j.pending);
 	qfile_free(&j.qf);
 	free(data);
 	close(j.fd);
@@ -1267,6 +1290,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 		q.cfg.active_limit = 1;
 	qmgr_lock_queue(q.cfg.queue_dir);
 	authc_set_timeout(QMGR_AUTHD_TIMEOUT);
+	/* each delivery thread keeps its youju-authd connection open */
+	authc_set_keepalive(true);
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.cond, NULL);
 	q.pending = xcalloc(q.cfg.active_limit, sizeof(*q.pending));

@@ -31,14 +31,15 @@
 
 #include "buf.h"
 #include "log.h"
+#include "recycle.h"
 #include "xalloc.h"
 
 #define QUEUE_PATH_MAX	  4096
 #define QUEUE_WBUF	  65536
 #define QUEUE_SIZE_DIGITS 20
 
-const char *const queue_dirs[] = {"incoming", "active",	 "deferred",
-				  "hold",     "corrupt", NULL};
+const char *const queue_dirs[] = {"incoming", "active",  "deferred", "hold",
+				  "corrupt",  "recycle", NULL};
 
 struct queue_file {
 	int fd;
@@ -175,7 +176,11 @@ struct queue_file *queue_file_create(const char *queue_dir, const char *id,
 		return NULL;
 	}
 	memcpy(qf->id, id, QUEUE_ID_LEN + 1);
-	qf->fd = open(qf->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	/* a retired file's inode if there is one (recycle.h), else new */
+	qf->fd = recycle_take(queue_dir, qf->path);
+	if (qf->fd < 0)
+		qf->fd = open(qf->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			      0600);
 	if (qf->fd < 0) {
 		free(qf);
 		*error_r = "create queue file";
@@ -387,12 +392,13 @@ void queue_file_free(struct queue_file **pqf)
 	struct queue_file *qf = *pqf;
 	if (qf == NULL)
 		return;
-	if (qf->fd >= 0)
-		close(qf->fd);
-	if (!qf->committed && qf->path[0] != '\0' && unlink(qf->path) < 0 &&
+	if (!qf->committed && qf->path[0] != '\0' &&
+	    recycle_put(qf->dir, qf->path, qf->id, qf->fd) < 0 &&
 	    errno != ENOENT)
 		log_warning("%s: unlink %s: %s", qf->id, qf->path,
 			    strerror(errno));
+	if (qf->fd >= 0)
+		close(qf->fd);
 	buf_deinit(&qf->wbuf);
 	free(qf);
 	*pqf = NULL;

@@ -395,6 +395,45 @@ def test_lookup_domain_quota_user(inst):
     assert rq(inst, b"LOOKUP bogus x\n") == b""
 
 
+def read_reply(s):
+    """One framed reply ("FAIL\\n" or lines up to a "." line), or b"" at
+    EOF."""
+    out = b""
+    while not (out == b"FAIL\n" or out == b".\n" or out.endswith(b"\n.\n")):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_keepalive_lookups(inst):
+    # youju's own clients (lib/authc) ask several lookups on one connection
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(inst.authd_socket)
+    try:
+        s.sendall(b"KEEPALIVE=1\nLOOKUP domain extmail.org\n")
+        assert read_reply(s) == b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+        s.sendall(b"KEEPALIVE=1\nLOOKUP rcpt nobody@extmail.org\n")
+        assert read_reply(s) == b"FAIL\n"
+        s.sendall(b"KEEPALIVE=1\nLOOKUP rcpt support@extmail.org\n")
+        assert read_reply(s).endswith(b"MAILBOX=postmaster@extmail.org\n.\n")
+        # without KEEPALIVE=1 the reply is the last one, as in courier
+        s.sendall(b"LOOKUP domain extmail.org\n")
+        assert read_reply(s) == b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+        assert s.recv(100) == b""
+    finally:
+        s.close()
+    # the courier commands close after their reply whatever the meta lines
+    out = rq(inst, b"KEEPALIVE=1\nPRE . imap " + PM.encode() + b"\n")
+    assert out.startswith(b"UID=") and out.endswith(b"\n.\n")
+    # a client that does not wait for the reply gets one reply, then EOF
+    out = rq(inst, b"KEEPALIVE=1\nLOOKUP domain extmail.org\n"
+             b"KEEPALIVE=1\nLOOKUP domain extmail.org\n")
+    assert out == b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+
+
 # --- abuse ----------------------------------------------------------------
 
 def test_throttling_per_user(inst):

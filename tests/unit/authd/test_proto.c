@@ -206,6 +206,43 @@ static void test_lookup(void)
 	test_assert(P("LOOKUP rcpt \n", false, &r) == AUTHD_PARSE_CLOSE);
 }
 
+/* KEEPALIVE=1 (youju's clients): only on the framed lookups */
+static void test_keepalive(void)
+{
+	struct authd_request r;
+	test_begin("keepalive");
+	test_assert(P("LOOKUP rcpt a@b.c\n", false, &r) == AUTHD_PARSE_OK);
+	test_assert(!r.keepalive && r.used == 18);
+	authd_request_free(&r);
+	test_assert(P("KEEPALIVE=1\nLOOKUP rcpt a@b.c\nLOOKUP", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(r.keepalive && r.used == 30);
+	test_assert(strcmp(r.user, "a@b.c") == 0);
+	authd_request_free(&r);
+	test_assert(P("KEEPALIVE=1\nMAPLOOKUP /t k\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(r.keepalive && r.cmd == AUTHD_CMD_MAPLOOKUP);
+	authd_request_free(&r);
+	test_assert(P("KEEPALIVE=1\nLOOKUP user a b\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(r.keepalive && r.cmd == AUTHD_CMD_REJECT);
+	authd_request_free(&r);
+	test_assert(P("KEEPALIVE=0\nLOOKUP user a\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(!r.keepalive);
+	authd_request_free(&r);
+	/* the courier commands close after their reply, as always */
+	test_assert(P("KEEPALIVE=1\nPRE . imap a@b\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(!r.keepalive && r.cmd == AUTHD_CMD_PRE);
+	authd_request_free(&r);
+	test_assert(P("KEEPALIVE=1\nAUTH 18\nimap\nlogin\na@b\npw\n", false,
+		      &r) == AUTHD_PARSE_OK);
+	test_assert(!r.keepalive && r.cmd == AUTHD_CMD_AUTH);
+	test_assert(r.used == 38);
+	authd_request_free(&r);
+}
+
 static void test_limits(void)
 {
 	struct authd_request r;
@@ -246,6 +283,7 @@ int main(void)
 	test_auth();
 	test_passwd();
 	test_lookup();
+	test_keepalive();
 	test_limits();
 	return test_end();
 }
