@@ -83,7 +83,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			  const struct imap_fetch_items *it, bool readonly,
 			  struct maildir_index *ix,
 			  struct imap_fetch_stream *st);
-/* Appends the next piece (at most 64 KiB of the file) of the literal to
+/* Appends the next piece (at most 32 KiB of the file) of the literal to
    the output, and the end of the response after its last byte.  Returns
    1 when the response is complete (st closed), 0 when more is to come,
    -1 when the output is full (st closed, the connection closing).  A file
