@@ -360,16 +360,19 @@ int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st)
 			return -1;
 		}
 		size_t got = c->out.len - before;
-		if (got > st->left) {
+		bool over = got > st->left;
+		if (over) {
 			buf_truncate(&c->out, before + (size_t)st->left);
 			got = (size_t)st->left;
 		}
 		st->left -= got;
 		/* a short read of a regular file is its end: spare the
 		   read that would return 0 */
-		if (st->left > 0 || (size_t)r == sizeof imap_chunk)
+		if (!over &&
+		    (st->left > 0 || (size_t)r == sizeof imap_chunk))
 			return 0;
-		r = 0;
+		if (!over)
+			r = 0;
 	}
 	if (r > 0 || (st->fd >= 0 && st->left > 0))
 		log_warning("imap(%s): a message file changed size while "

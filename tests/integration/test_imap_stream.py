@@ -184,3 +184,33 @@ def test_noop_pipelined_behind_fetch(inst):
         _read_until(s, b"o OK")
     finally:
         s.close()
+
+
+def test_wrong_size_in_name_keeps_session_in_step(inst):
+    """A W= that does not match the file (written by a broken agent):
+    the literal still has the announced size (padded with spaces or cut),
+    so the client can read the next response."""
+    setup(inst)
+    m = login(inst)
+    m.create("Odd")
+    md = inst.path("mailbox", DOMAIN, LOCAL, "Maildir", ".Odd")
+    raw = b"Subject: odd\n\n" + b"line\n" * 20000
+    real = len(_crlf(raw))
+    now = int(time.time())
+    for i, w in enumerate((real + 1000, real - 1000)):
+        name = f"{now + i}.M{i}P2.odd,S={len(raw)},W={w}:2,"
+        path = os.path.join(md, "cur", name)
+        with open(path, "wb") as f:
+            f.write(raw)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam("vmail")
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+    m.select("Odd")
+    typ, data = m.fetch("1:2", "(BODY.PEEK[])")
+    assert typ == "OK", data
+    bodies = [item[1] for item in data if isinstance(item, tuple)]
+    want = _crlf(raw)
+    assert bodies[0] == want + b" " * 1000
+    assert bodies[1] == want[:real - 1000]
+    assert m.noop()[0] == "OK"
+    m.logout()
