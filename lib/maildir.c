@@ -844,6 +844,9 @@ void maildir_folder_free(struct maildir_folder **fp)
 	free(f->msgs);
 	free(f->path);
 	maildir_keywords_deinit(&f->kw);
+	for (int k = 0; k < 2; k++)
+		if (f->dir_open[k])
+			close(f->dir_fd[k]);
 	free(f);
 	*fp = NULL;
 }
@@ -918,13 +921,40 @@ static int maildir_msg_relocate(struct maildir_folder *f,
 	return -1;
 }
 
+/* f's new/ (in_new) or cur/ as a descriptor, opened once; -1 when it
+   cannot be opened (the caller then uses the path). */
+static int maildir_dir_fd(struct maildir_folder *f, bool in_new)
+{
+	int k = in_new ? 0 : 1;
+	if (!f->dir_open[k]) {
+		char p[PATH_MAX];
+		if (maildir_path(p, sizeof p, f->path, in_new ? "new" : "cur",
+				 "") < 0)
+			return -1;
+		int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		f->dir_fd[k] = fd;
+		f->dir_open[k] = true;
+	}
+	return f->dir_fd[k];
+}
+
 int maildir_msg_open(struct maildir_folder *f, struct maildir_msg *m)
 {
 	char path[PATH_MAX];
 	for (int attempt = 0; attempt < 3; attempt++) {
-		if (maildir_msg_path(f, m, path, sizeof path) < 0)
-			return -1;
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
+		int dfd = maildir_dir_fd(f, m->in_new), fd;
+		if (dfd >= 0) {
+			if (maildir_msg_name(m, m->in_new, m->letters, path,
+					     sizeof path) < 0)
+				return -1;
+			fd = openat(dfd, path, O_RDONLY | O_CLOEXEC);
+		} else {
+			if (maildir_msg_path(f, m, path, sizeof path) < 0)
+				return -1;
+			fd = open(path, O_RDONLY | O_CLOEXEC);
+		}
 		if (fd >= 0 || errno != ENOENT)
 			return fd;
 		if (maildir_msg_relocate(f, m) < 0)

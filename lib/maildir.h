@@ -179,6 +179,11 @@ struct maildir_folder {
 	size_t n;
 	bool had_new;      /* the last scan found mail in new/ */
 	struct maildir_keywords kw; /* dovecot-keywords as read by the scan */
+	/* new/ and cur/, opened by the first maildir_msg_open in each, so
+	   that a FETCH of many messages does not look up the folder's
+	   path once per message */
+	int dir_fd[2];
+	bool dir_open[2];  /* dir_fd[k] is valid (calloc'ed: false) */
 };
 
 /*

@@ -16,11 +16,11 @@
  *
  * Layout (integers little-endian):
  *   header, 32 bytes: "youjuidx", u32 version, u32 uidvalidity,
- *     u32 count, u32 checksum (FNV-1a of the header with this field zero
- *     and of the directory), u64 zero;
+ *     u32 count, u32 checksum (of the header with this field zero and of
+ *     the directory; the sum is midx_sum in maildir_index.c), u64 zero;
  *   directory: count x { u32 uid, u32 record length, u64 offset },
  *     ascending uid;
- *   records: u32 checksum (FNV-1a of the rest of the record), u32 uid,
+ *   records: u32 checksum (of the rest of the record), u32 uid,
  *     u64 size, u64 vsize, i32 sent_day, then 1 + MIDX_NFIELDS strings
  *     (u32 length, bytes): the base name, then the fields in enum order.
  * The directory is checked when the file is opened, a record each time
@@ -39,7 +39,7 @@
 #include "str.h"
 
 #define MAILDIR_INDEX_FILE "youju.index"
-#define MAILDIR_INDEX_VERSION 1
+#define MAILDIR_INDEX_VERSION 2
 /* Largest index file we map (about 10 KiB per message at 100,000). */
 #define MAILDIR_INDEX_FILE_MAX ((uint64_t)1 << 30)
 /* Largest record: a message whose ENVELOPE alone is bigger is not cached

@@ -77,8 +77,25 @@ struct imap_sess {
 	struct ev_io *ino_io;
 	bool dirty;            /* f may differ from the disk: rescan */
 	uint64_t conn_id;
+	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
 	struct maildir_index *ix;  /* youju.index of f, or NULL */
 	uint64_t ix_pending_since; /* monotonic ms; 0: nothing pending */
+};
+
+/*
+ * A FETCH in progress: its reply is produced message by message as the
+ * client takes the output (c->produce), a whole-message literal from the
+ * file in pieces, so a session's output stays bounded whatever the FETCH
+ * asks for.  Commands pipelined behind it wait in the input meanwhile
+ * (the connection does not process input while producing).
+ */
+struct imap_fetch_cur {
+	char *tag;
+	char *set;             /* the sequence set */
+	bool uid;
+	struct imap_fetch_items items;
+	size_t next;           /* the next message index to look at */
+	struct imap_fetch_stream st;
 };
 
 static void imap_sync(struct mra_conn *c, bool report);
@@ -261,6 +278,21 @@ static void imap_close_folder(struct imap_sess *s)
 	s->idle_tag = NULL;
 }
 
+/* Drops the FETCH in progress (done, or the session ends). */
+static void imap_fetch_end(struct mra_conn *c, struct imap_sess *s)
+{
+	struct imap_fetch_cur *fc = s->fetch;
+	if (fc == NULL)
+		return;
+	imap_fetch_stream_close(&fc->st);
+	imap_fetch_items_free(&fc->items);
+	free(fc->tag);
+	free(fc->set);
+	free(fc);
+	s->fetch = NULL;
+	c->produce = NULL;
+}
+
 static void imap_free(struct mra_conn *c)
 {
 	struct imap_sess *s = c->sess;
@@ -273,6 +305,7 @@ static void imap_free(struct mra_conn *c)
 		log_info("imap(%s): Disconnected: %s", s->login_user,
 			 s->state == IMAP_LOGOUT ? "Logged out"
 						 : "Connection closed");
+	imap_fetch_end(c, s);
 	imap_close_folder(s);
 	buf_deinit(&s->cmd);
 	free(s->maildir);
@@ -967,6 +1000,37 @@ static void cmd_store(struct imap_ctx *x)
 	imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
 }
 
+/* c->produce during a FETCH: the next piece of a literal being sent,
+   else the next message of the set, else the tagged reply. */
+static void imap_fetch_produce(struct mra_conn *c)
+{
+	struct imap_sess *s = c->sess;
+	struct imap_fetch_cur *fc = s->fetch;
+	if (fc->st.fd >= 0 || fc->st.left > 0) {
+		if (imap_fetch_stream_step(c, &fc->st) < 0)
+			imap_fetch_end(c, s);
+		return;
+	}
+	while (fc->next < s->f->n) {
+		size_t i = fc->next++;
+		if (!imap_in_set(s, fc->set, fc->uid, i))
+			continue;
+		int r = imap_fetch_one_stream(c, s->f, i, s->recent[i],
+					      &fc->items, s->readonly, s->ix,
+					      &fc->st);
+		if (r < 0) {
+			imap_fetch_end(c, s);
+			return;
+		}
+		if (s->ix != NULL)
+			imap_index_bound(s->ix, s->f);
+		return; /* one message per call: the output is looked at */
+	}
+	imap_index_save(s, false);
+	imap_tagged(c, fc->tag, "OK Fetch completed.");
+	imap_fetch_end(c, s);
+}
+
 static void cmd_fetch(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -976,24 +1040,22 @@ static void cmd_fetch(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
-	struct imap_fetch_items items;
+	struct imap_fetch_cur *fc = xcalloc(1, sizeof *fc);
 	const char *err;
-	if (imap_fetch_parse(&a[1], x->uid, &items, &err) < 0) {
+	if (imap_fetch_parse(&a[1], x->uid, &fc->items, &err) < 0) {
+		free(fc);
 		imap_tagged(x->c, x->cmd->tag, "BAD %s", err);
 		return;
 	}
-	for (size_t i = 0; i < s->f->n; i++) {
-		if (!imap_in_set(s, a[0].s, x->uid, i))
-			continue;
-		if (imap_fetch_one(x->c, s->f, i, s->recent[i], &items,
-				   s->readonly, s->ix) < 0)
-			break;
-		if (s->ix != NULL)
-			imap_index_bound(s->ix, s->f);
-	}
-	imap_index_save(s, false);
-	imap_fetch_items_free(&items);
-	imap_tagged(x->c, x->cmd->tag, "OK Fetch completed.");
+	fc->tag = xstrdup(x->cmd->tag);
+	fc->set = xstrdup(a[0].s);
+	fc->uid = x->uid;
+	fc->st.fd = -1;
+	s->fetch = fc;
+	x->c->produce = imap_fetch_produce;
+	/* a small FETCH is done at once, and pipelined commands go on in
+	   the same pass */
+	mra_conn_pump(x->c);
 }
 
 /*
@@ -1426,7 +1488,7 @@ static void imap_input(struct mra_conn *c)
 {
 	struct imap_sess *s = c->sess;
 	while (!c->closing && !c->paused && !c->starttls_pending &&
-	       !mra_conn_backlogged(c)) {
+	       c->produce == NULL && !mra_conn_backlogged(c)) {
 		if (s->lit_left > 0) {
 			size_t take = c->in.len < s->lit_left
 					      ? c->in.len

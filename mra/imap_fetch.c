@@ -14,9 +14,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "imap_body.h"
 #include "imap_index.h"
+#include "log.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -237,35 +239,155 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
 
 /* ---- output helpers ------------------------------------------------------ */
 
-/* The message with CR LF line ends.  NULs, which RFC 3501 4.3 does not
+/* Room for the conversion of one piece: every byte may become two. */
+#define IMAP_PIECE (32 * 1024)
+static char imap_conv[2 * IMAP_PIECE];
+
+/* The CR LF form of len <= IMAP_PIECE bytes at p into imap_conv; returns
+   its length.  A bare LF becomes CR LF; NULs, which RFC 3501 4.3 does not
    allow in a literal, become 0x80 as in Dovecot.  Copies whole lines at a
-   time: a byte at a time was half of the CPU time of a big FETCH
-   (bench/mra). */
-void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out)
+   time (a byte at a time was half of the CPU time of a big FETCH,
+   bench/mra).  *cr carries "the last byte was a CR" from one piece of a
+   message to the next, so a CR LF split between two reads stays one line
+   end. */
+static size_t imap_crlf_conv(const char *p, size_t len, bool *cr)
 {
+	char *o = imap_conv;
 	size_t i = 0;
 	while (i < len) {
 		const char *nl = memchr(p + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - p) : len;
-		if (memchr(p + i, '\0', end - i) == NULL) {
-			if (buf_append(out, p + i, end - i) < 0)
-				return;
-		} else {
-			for (size_t j = i; j < end; j++)
-				if (buf_append_char(out, p[j] ? p[j]
-							     : (char)0x80) < 0)
-					return;
+		if (end > i) {
+			memcpy(o, p + i, end - i);
+			for (char *z = o; (z = memchr(z, '\0', (size_t)(
+						    o + end - i - z))) != NULL;)
+				*z++ = (char)0x80;
+			o += end - i;
+			*cr = p[end - 1] == '\r';
 		}
 		if (nl == NULL)
-			return;
-		if ((end == 0 || p[end - 1] != '\r') &&
-		    buf_append(out, "\r\n", 2) < 0)
-			return;
-		if (end > 0 && p[end - 1] == '\r' &&
-		    buf_append(out, "\n", 1) < 0)
-			return;
+			break;
+		/* a line that ends in CR LF already keeps it */
+		if (!*cr)
+			*o++ = '\r';
+		*o++ = '\n';
+		*cr = false;
 		i = end + 1;
 	}
+	return (size_t)(o - imap_conv);
+}
+
+/* imap_crlf_conv over any length, appended to out: 0, or -1 when out is
+   full. */
+static int imap_crlf_feed(const char *p, size_t len, bool *cr,
+			  struct buf *out)
+{
+	while (len > 0) {
+		size_t n = len < IMAP_PIECE ? len : IMAP_PIECE;
+		if (buf_append(out, imap_conv, imap_crlf_conv(p, n, cr)) < 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out)
+{
+	bool cr = false;
+	(void)imap_crlf_feed(p, len, &cr, out);
+}
+
+/* One read of a streamed message; the loop runs one session at a time. */
+static char imap_chunk[IMAP_PIECE];
+
+/* The CR LF size of the file fd (then rewound), for a literal's {n} when
+   neither the file name (W=) nor youju.index knows it.  0 or -1. */
+static int imap_crlf_count(int fd, uint64_t *n_r)
+{
+	uint64_t n = 0;
+	bool cr = false;
+	for (;;) {
+		ssize_t r = read(fd, imap_chunk, sizeof imap_chunk);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		n += (uint64_t)r;
+		for (const char *p = imap_chunk, *end = imap_chunk + r;
+		     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+			if (!(p == imap_chunk ? cr : p[-1] == '\r'))
+				n++;
+		}
+		cr = imap_chunk[r - 1] == '\r';
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
+	*n_r = n;
+	return 0;
+}
+
+void imap_fetch_stream_close(struct imap_fetch_stream *st)
+{
+	if (st->fd >= 0)
+		close(st->fd);
+	st->fd = -1;
+}
+
+int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st)
+{
+	ssize_t r = 0;
+	if (st->fd >= 0) {
+		do
+			r = read(st->fd, imap_chunk, sizeof imap_chunk);
+		while (r < 0 && errno == EINTR);
+		if (r < 0) {
+			log_error("imap(%s): reading a message: %s", c->user,
+				  strerror(errno));
+			r = 0;
+		}
+	}
+	if (r > 0 && st->left > 0) {
+		size_t before = c->out.len;
+		if (imap_crlf_feed(imap_chunk, (size_t)r, &st->cr, &c->out) <
+		    0) {
+			imap_fetch_stream_close(st);
+			log_warning("%s: output limit reached, rip=%s",
+				    c->proto->name, c->rip);
+			mra_conn_close(c);
+			return -1;
+		}
+		size_t got = c->out.len - before;
+		bool over = got > st->left;
+		if (over) {
+			buf_truncate(&c->out, before + (size_t)st->left);
+			got = (size_t)st->left;
+		}
+		st->left -= got;
+		/* a short read of a regular file is its end: spare the
+		   read that would return 0 */
+		if (!over &&
+		    (st->left > 0 || (size_t)r == sizeof imap_chunk))
+			return 0;
+		if (!over)
+			r = 0;
+	}
+	if (r > 0 || (st->fd >= 0 && st->left > 0))
+		log_warning("imap(%s): a message file changed size while "
+			    "being sent (%llu bytes %s)",
+			    c->user, (unsigned long long)st->left,
+			    r > 0 ? "too many" : "missing, padded");
+	imap_fetch_stream_close(st);
+	if (st->left > 0) {
+		size_t n = st->left < sizeof imap_chunk ? (size_t)st->left
+							: sizeof imap_chunk;
+		memset(imap_chunk, ' ', n);
+		st->left -= n;
+		return mra_conn_write(c, imap_chunk, n) ? 0 : -1;
+	}
+	return mra_conn_write(c, ")\r\n", 3) ? 1 : -1;
 }
 
 static size_t imap_header_end(const char *p, size_t len)
@@ -523,12 +645,30 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
 		   bool readonly, struct maildir_index *ix)
 {
+	return imap_fetch_one_stream(c, f, i, recent, it, readonly, ix, NULL);
+}
+
+int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
+			  size_t i, bool recent,
+			  const struct imap_fetch_items *it, bool readonly,
+			  struct maildir_index *ix,
+			  struct imap_fetch_stream *st)
+{
 	struct maildir_msg *m = &f->msgs[i];
 	struct buf raw, msg, part;
 	struct maildir_index_entry ent;
-	/* FLAGS, UID, INTERNALDATE and a known size need no entry */
+	/* the whole message as the last section: sent from the file as
+	   the client takes it, unless its text is needed anyway */
+	const struct imap_fetch_sec *ls =
+		it->nsecs > 0 ? &it->secs[it->nsecs - 1] : NULL;
+	bool stream = st != NULL && ls != NULL && ls->kind == SEC_ALL &&
+		      ls->part == NULL && !ls->partial;
+	/* FLAGS, UID, INTERNALDATE and a known size need no entry, nor does
+	   a streamed message (the entry would only give its size); a
+	   lookup checks the record's sum, a visible cost in bench/mra */
 	bool want = it->envelope || it->body || it->bodystructure ||
-		    it->nsecs > 0 || (it->size && m->vsize == 0);
+		    it->nsecs > (stream ? 1u : 0u) ||
+		    ((it->size || stream) && m->vsize == 0);
 	bool cached = ix != NULL && want &&
 		      maildir_index_get(ix, m->uid, str_from_cstr(m->base),
 					m->size, &ent);
@@ -538,9 +678,23 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	for (size_t k = 0; k < it->nsecs; k++)
 		if (it->secs[k].part != NULL)
 			need_mime = true;
-	bool need_body = it->nsecs > 0 || need_mime ||
+	bool need_body = it->nsecs > (stream ? 1u : 0u) || need_mime ||
 			 (!cached && (it->envelope ||
-				      (it->size && m->vsize == 0)));
+				      (it->size && m->vsize == 0 && !stream)));
+	int sfd = -1;
+	if (stream && need_body)
+		stream = false;
+	if (stream) {
+		sfd = maildir_msg_open(f, m);
+		if (sfd < 0)
+			return 0; /* expunged: as below */
+		uint64_t n = m->vsize;
+		if (n == 0 && imap_crlf_count(sfd, &n) < 0) {
+			close(sfd);
+			return 0;
+		}
+		m->vsize = n;
+	}
 	struct mime_part *root = NULL;
 	bool set_seen = false;
 	buf_init(&raw, mra_srv.message_size_limit * 2);
@@ -644,6 +798,16 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];
+		if (stream && k == it->nsecs - 1) {
+			IMAP_SP();
+			(void)mra_conn_printf(c, "%s {%llu}\r\n", s->label,
+					      (unsigned long long)m->vsize);
+			st->fd = sfd;
+			st->left = m->vsize;
+			st->cr = false;
+			sfd = -1;
+			break;
+		}
 		const char *mp = msg.p ? msg.p : "";
 		size_t mlen = msg.len;
 		size_t hl = imap_header_end(mp, mlen);
@@ -708,10 +872,19 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		imap_literal(c, p, len);
 	}
 #undef IMAP_SP
-	bool ok = mra_conn_write(c, ")\r\n", 3);
+	bool ok;
+	if (stream) {
+		ok = !c->closing;
+		if (!ok)
+			imap_fetch_stream_close(st);
+	} else {
+		ok = mra_conn_write(c, ")\r\n", 3);
+	}
 	mime_free(&root);
 	buf_deinit(&raw);
 	buf_deinit(&msg);
 	buf_deinit(&part);
-	return ok ? 0 : -1;
+	if (!ok)
+		return -1;
+	return stream ? 1 : 0;
 }

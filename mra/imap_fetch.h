@@ -66,4 +66,31 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
 		   bool readonly, struct maildir_index *ix);
 
+/* A whole-message literal (BODY[], BODY.PEEK[], RFC822) being sent from
+   its file in bounded pieces, with the conversion of imap_fetch_to_crlf. */
+struct imap_fetch_stream {
+	int fd;         /* the message file; -1: nothing being sent */
+	uint64_t left;  /* literal bytes still owed to the client */
+	bool cr;        /* the last byte sent was a CR */
+};
+
+/* As imap_fetch_one, but when the last section asks for the whole message
+   and nothing else needs its text, writes the response only up to the
+   literal's "{n}" CR LF and returns 1 with st set up: the caller then
+   calls imap_fetch_stream_step until it returns 1. */
+int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
+			  size_t i, bool recent,
+			  const struct imap_fetch_items *it, bool readonly,
+			  struct maildir_index *ix,
+			  struct imap_fetch_stream *st);
+/* Appends the next piece (at most 32 KiB of the file) of the literal to
+   the output, and the end of the response after its last byte.  Returns
+   1 when the response is complete (st closed), 0 when more is to come,
+   -1 when the output is full (st closed, the connection closing).  A file
+   that turns out longer or shorter than announced is cut or padded with
+   spaces, so the client stays in step (and a warning is logged). */
+int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st);
+/* Closes st's file (idempotent). */
+void imap_fetch_stream_close(struct imap_fetch_stream *st);
+
 #endif

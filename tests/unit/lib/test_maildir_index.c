@@ -246,7 +246,7 @@ int main(void)
 	maildir_index_free(&ix);
 	/* version */
 	memcpy(bad, good, len);
-	bad[8] = 2;
+	bad[8] = MAILDIR_INDEX_VERSION + 1;
 	write_file(bad, len);
 	test_assert(open_status(7) == -1);
 	/* garbage */
