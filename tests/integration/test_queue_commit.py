@@ -91,10 +91,17 @@ def run_sessions(inst, seconds, kill=False):
 
 
 def wait_all(inst, tokens, timeout=60):
+    """Waits until every token is delivered, or until nothing more has
+    arrived for `timeout` seconds (a slow ASan build under load delivers
+    a long stream slowly; a lost message never arrives)."""
     deadline = time.time() + timeout
+    seen = -1
     while True:
         found = tokens_in_maildir(inst)
         missing = [t for t in tokens if t not in found]
+        if len(found) != seen:
+            seen = len(found)
+            deadline = time.time() + timeout
         if not missing or time.time() > deadline:
             return found, missing
         time.sleep(0.2)
