@@ -112,7 +112,10 @@ def test_parallel_sessions_all_delivered(inst):
     acked, _ = run_sessions(inst, 1.0)
     assert len(acked) >= SESSIONS, f"only {len(acked)} accepted"
     found, missing = wait_all(inst, acked)
-    assert not missing, f"{len(missing)} of {len(acked)} not delivered"
+    why = [ln for ln in inst.maillog().splitlines()
+           if "status=deferred" in ln or "status=bounced" in ln][-5:]
+    assert not missing, \
+        f"{len(missing)} of {len(acked)} not delivered; {why}"
     assert all(found[t] == 1 for t in acked), "duplicates without a crash"
 
 
