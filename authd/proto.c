@@ -237,17 +237,6 @@ parse_lookup(char *p, char *end, struct authd_request *req, const char **why_r)
 	return AUTHD_PARSE_OK;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 long authd_map_decode(char *s)
 {
 	char *w = s;
@@ -256,7 +245,8 @@ long authd_map_decode(char *s)
 			*w++ = *p;
 			continue;
 		}
-		int a = hexval(p[1]), b = a >= 0 ? hexval(p[2]) : -1;
+		int a = str_hex_digit(p[1]);
+		int b = a >= 0 ? str_hex_digit(p[2]) : -1;
 		if (b < 0 || (a == 0 && b == 0))
 			return -1;
 		*w++ = (char)(a * 16 + b);

@@ -22,6 +22,10 @@ __attribute__((warn_unused_result)) int
 base64_decode(struct str in, bool pad_optional, unsigned char *out,
 	      size_t outsz, size_t *n_r);
 
+/* The value (0-63) of one character of the RFC 4648 alphabet, or -1
+   (lib/mime's lenient decoder shares it). */
+int base64_value(unsigned char c);
+
 /* Encodes n bytes of in with padding into out (outsz must hold
    4 * ceil(n / 3) + 1 bytes, NUL included).  Returns 0 or -1. */
 __attribute__((warn_unused_result)) int

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base64.h"
+#include "str.h"
 #include "xalloc.h"
 
 struct mime_ctx {
@@ -650,32 +652,6 @@ size_t mime_count(const struct mime_part *root)
 
 /* ---- decoding ------------------------------------------------------------ */
 
-static int mime_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static int mime_b64_val(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Lenient base64: characters outside the alphabet are skipped, '=' ends. */
 static int mime_b64(const char *p, size_t len, struct buf *out)
 {
@@ -683,7 +659,7 @@ static int mime_b64(const char *p, size_t len, struct buf *out)
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '=')
 			break;
-		int v = mime_b64_val(p[i]);
+		int v = base64_value((unsigned char)p[i]);
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (unsigned)v;
@@ -703,10 +679,10 @@ static int mime_qp(const char *p, size_t len, bool q, struct buf *out)
 {
 	for (size_t i = 0; i < len; i++) {
 		char c = p[i];
-		if (c == '=' && i + 2 < len && mime_hex(p[i + 1]) >= 0 &&
-		    mime_hex(p[i + 2]) >= 0) {
-			c = (char)(mime_hex(p[i + 1]) * 16 +
-				   mime_hex(p[i + 2]));
+		if (c == '=' && i + 2 < len && str_hex_digit(p[i + 1]) >= 0 &&
+		    str_hex_digit(p[i + 2]) >= 0) {
+			c = (char)(str_hex_digit(p[i + 1]) * 16 +
+				   str_hex_digit(p[i + 2]));
 			i += 2;
 		} else if (c == '=' && !q) {
 			/* soft line break: "=" [WSP] CRLF */

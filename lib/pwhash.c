@@ -48,21 +48,10 @@ static bool all_crypt_chars(const char *s, size_t n)
 	return true;
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool is_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hex_value(s[i]) < 0)
+		if (str_hex_digit(s[i]) < 0)
 			return false;
 	return true;
 }
@@ -73,7 +62,8 @@ static int hex_decode(const char *s, size_t slen, unsigned char *out, size_t n)
 	if (slen != 2 * n)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
-		int hi = hex_value(s[2 * i]), lo = hex_value(s[2 * i + 1]);
+		int hi = str_hex_digit(s[2 * i]);
+		int lo = str_hex_digit(s[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i] = (unsigned char)(hi << 4 | lo);

@@ -44,6 +44,9 @@ str_parse_i64(const char *s, int64_t min, int64_t max, int64_t *v_r);
 void str_lower(char *s);
 /* True when every byte of s is printable ASCII (0x20..0x7e). */
 bool str_is_printable(struct str s);
+
+/* The value of one hexadecimal digit (either case), or -1. */
+int str_hex_digit(char c);
 /* Constant-time equality of two byte strings of equal length n. */
 bool str_secure_eq(const void *a, const void *b, size_t n);
 
