@@ -547,6 +547,31 @@ int maildir_file_read(const char *path, struct buf *out)
 	return maildir_read_fd(fd, out) < 0 ? -1 : 1;
 }
 
+/* Writes data to tmp (created), fsyncs it and renames it to dst; on any
+   failure tmp is removed.  Returns 0 or -1 with errno. */
+static int maildir_write_rename(const char *tmp, const char *dst,
+				const char *data, size_t len)
+{
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	int r = maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0 ? -1 : 0;
+	int e = errno;
+	if (close(fd) < 0 && r == 0) {
+		r = -1;
+		e = errno;
+	}
+	if (r == 0 && rename(tmp, dst) < 0) {
+		r = -1;
+		e = errno;
+	}
+	if (r < 0) {
+		unlink(tmp);
+		errno = e;
+	}
+	return r;
+}
+
 int maildir_file_replace(const char *dir, const char *name,
 			 const char *data, size_t len)
 {
@@ -563,29 +588,7 @@ int maildir_file_replace(const char *dir, const char *name,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	return 0;
+	return maildir_write_rename(tmp, path, data, len);
 }
 
 /* ---- folder scan ------------------------------------------------------ */
@@ -1577,23 +1580,8 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
+	if (maildir_write_rename(tmp, dst, text, strlen(text)) < 0)
 		return -1;
-	size_t len = strlen(text);
-	if (maildir_write_all(fd, text, len) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
-	if (close(fd) < 0 || rename(tmp, dst) < 0) {
-		int e = errno;
-		unlink(tmp);
-		errno = e;
-		return -1;
-	}
 	memset(q_r, 0, sizeof *q_r);
 	q_r->max_bytes = max_bytes;
 	q_r->max_count = max_count;
