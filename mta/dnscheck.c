@@ -245,19 +245,11 @@ bool dns_reverse_ip(const char *addr, char *out, size_t outsz)
  */
 static bool name_ok(const char *n)
 {
-	bool alpha = false;
 	size_t len = strlen(n);
-	if (len == 0 || len > 253 || n[0] == '.' || n[0] == '-')
+	if (len > 253 || !str_is_hostname(str_from_cstr(n)) || n[0] == '.' ||
+	    n[0] == '-')
 		return false;
-	for (const char *c = n; *c; c++) {
-		unsigned char u = (unsigned char)*c;
-		if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-		    u == '-' || u == '_')
-			alpha = true;
-		else if (!(u >= '0' && u <= '9') && u != '.')
-			return false;
-	}
-	return alpha;
+	return strspn(n, "0123456789.") < len;
 }
 
 /* Through NSS (/etc/hosts, then DNS) as Postfix's getnameinfo() does. */
