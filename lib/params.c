@@ -214,6 +214,9 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("smtpd_peername_lookup", "yes",
 		 "Look the client's name up (PTR, forward-confirmed) at "
 		 "connect; no: every client is \"unknown\"."),
+	P_TIME("smtpd_peername_lookup_timeout", "5s", 1, 60,
+		 "Longest time the client name lookup may hold the greeting; "
+		 "then the client is \"unknown\" (a temporary failure)."),
 	P_TIME("smtpd_error_sleep_time", "1s", 0, HOUR_,
 		 "Delay of each reply once the soft error limit is reached."),
 	P_INT("smtpd_soft_error_limit", "10", 1, 100000,

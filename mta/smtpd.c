@@ -26,6 +26,7 @@
 #include "conf.h"
 #include "dir.h"
 #include "dnscheck.h"
+#include "peername.h"
 #include "log.h"
 #include "net.h"
 #include "policy.h"
@@ -980,6 +981,7 @@ static void session_free(struct session *s)
 		ev_timer_free(&s->timer);
 		return;
 	}
+	peername_cancel(&s->pn_wait);
 	log_disconnect(s);
 	smtpd_transaction_reset(s);
 	auth_reset(s);
@@ -1316,6 +1318,7 @@ void smtpd_server_done(struct smtpd_server *srv)
 {
 	policy_unref(&srv->policy);
 	anvil_free(&srv->anvil);
+	peername_free(&srv->pn);
 }
 
 /*
@@ -1369,6 +1372,7 @@ static bool client_limits(struct session *s)
 	static const char *const svc_names[] = {"smtp", "submission", "smtps",
 						"pickup"};
 	if (p->conn_count_limit > 0 && count > p->conn_count_limit) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("Connection concurrency limit exceeded: %u from "
 			    "%s[%s] for service %s",
 			    count, s->name, s->addr, svc_names[s->svc]);
@@ -1378,6 +1382,7 @@ static bool client_limits(struct session *s)
 		return false;
 	}
 	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("Connection rate limit exceeded: %u from %s[%s] "
 			    "for service %s",
 			    rate, s->name, s->addr, svc_names[s->svc]);
@@ -1400,16 +1405,12 @@ static void greet(struct session *s)
 		smtpd_reply(s, "220 %s", s->srv->cfg.banner);
 }
 
-/* The client's name is known (JOB_CONNECT): log the connection, apply
-   the connection limits, then TLS (SMTPS) or the banner. */
+/* The client's name is known and the client restrictions ran (JOB_CONNECT,
+   or none at connect): log the connection, then TLS (SMTPS) or the banner. */
 static void connect_finish(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
 	log_info("connect from %s[%s]", s->name, s->addr);
-	if (!client_limits(s)) {
-		s->state = S_CLOSING;
-		return;
-	}
 	smtpd_log_events(s, "CONNECT", NULL);
 	if (s->job_res == RESTRICT_REJECT) {
 		s->access_denied = true;
@@ -1431,6 +1432,39 @@ static void connect_finish(struct session *s)
 	}
 	s->state = S_HANDSHAKE;
 	s->tls_want = EV_READ;
+}
+
+/* The client's name (peername.h), as Postfix's smtpd_peer_init(): the
+   PTR name when forward-confirmed, else "unknown"; then the client
+   restrictions in a worker when smtpd_delay_reject = no. */
+static void connect_named(void *ctx, enum dns_status st,
+			  enum dns_status ptr_st, const char *name)
+{
+	struct session *s = ctx;
+	s->pn_wait = NULL;
+	s->name_dns = 1 + (int)st;
+	s->ptr_dns = 1 + (int)ptr_st;
+	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
+		 ptr_st == DNS_OK ? name : "");
+	snprintf(s->name, sizeof(s->name), "%s",
+		 st == DNS_OK ? name : "unknown");
+	s->state = S_COMMAND;
+	s->job_res = RESTRICT_DUNNO;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {
+		if (!smtpd_job_submit(s, JOB_CONNECT)) {
+			log_info("connect from %s[%s]", s->name, s->addr);
+			log_warning("worker queue full: refusing %s[%s]",
+				    s->name, s->addr);
+			smtpd_reply(s, "421 4.3.2 %s Error: server busy",
+				    s->srv->cfg.hostname);
+			s->state = S_CLOSING;
+		}
+	} else {
+		connect_finish(s);
+	}
+	timer_arm(s);
+	session_run(s);
 }
 
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
@@ -1474,14 +1508,23 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		   connection limits, no client restrictions */
 		log_info("connect from %s[%s]", s->name, s->addr);
 		greet(s);
-	} else if (!smtpd_job_submit(s, JOB_CONNECT)) {
-		/* the worker queue is full: the DNS lookup cannot wait */
-		log_info("connect from %s[%s]", s->name, s->addr);
-		log_warning("worker queue full: refusing %s[%s]", s->name,
-			    s->addr);
-		smtpd_reply(s, "421 4.3.2 %s Error: server busy",
-			    srv->cfg.hostname);
+	} else if (!client_limits(s)) {
+		/* counted and refused before any lookup: a flood from one
+		   address costs no DNS query (Postfix's anvil reply) */
 		s->state = S_CLOSING;
+	} else if (s->pol->peername_lookup) {
+		/* on the loop, bounded by smtpd_peername_lookup_timeout:
+		   never in the worker pool, never queued behind others */
+		if (srv->pn == NULL)
+			srv->pn = peername_new(srv->loop);
+		s->state = S_WAIT;
+		s->pn_wait = peername_lookup(srv->pn, s->addr,
+					     s->pol->peername_timeout_ms,
+					     connect_named, s);
+	} else {
+		s->state = S_WAIT;
+		connect_named(s, DNS_NOTFOUND, DNS_NOTFOUND, "");
+		return;
 	}
 	session_run(s);
 }

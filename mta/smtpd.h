@@ -70,6 +70,7 @@ struct smtpd_server {
 	   smtpd_policy_setup(), or the first session loads it */
 	struct smtpd_policy *policy;
 	struct anvil *anvil; /* per-client connection counts */
+	struct peername *pn; /* connect-time name lookups (peername.h) */
 };
 
 struct conf;

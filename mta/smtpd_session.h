@@ -66,6 +66,7 @@ struct session {
 	struct smtpd_server *srv;
 	struct smtpd_policy *pol; /* the policy this session started with */
 	bool anvil_counted;
+	struct peername_wait *pn_wait; /* the name lookup in flight */
 	bool ill_pipelining; /* reject_unauth_pipelining */
 	bool sleep_pending;  /* delay the replies (soft error limit) */
 	enum smtpd_service svc;

@@ -1,0 +1,491 @@
+/*
+ * Connect-time client name lookups on the event loop (see peername.h).
+ * A lookup is one client address: a connected UDP socket, the query it
+ * sent (PTR, then A or AAAA for the name found), a retransmit timer, and
+ * the sessions waiting for it.  A reply counts only if it comes from the
+ * server asked (the socket is connected), carries our random ID and
+ * repeats our question; it is read by dnscheck's reply reader, the one
+ * the fuzz target exercises.  A lookup lives while someone waits for it:
+ * when the last waiter's deadline passes or its session ends, the socket
+ * closes, so a flood costs one socket per distinct address at most.
+ */
+#include "peername.h"
+
+#include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <resolv.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "str.h"
+#include "xalloc.h"
+
+#define PN_TRIES      2	   /* queries per step and server */
+#define PN_RETRANS_MS 2000 /* between them */
+#define PN_NAME_MAX   256  /* a host name (253) and its NUL */
+#define PN_HOSTS_MAX  (1024 * 1024)
+#define PN_HOSTS_RECHECK_MS 1000
+
+struct lookup;
+
+struct peername_wait {
+	struct peername_wait *next; /* in lk->waiters */
+	struct peername *pn;
+	struct lookup *lk; /* NULL once the result is in */
+	struct ev_timer *timer;
+	peername_fn *fn;
+	void *ctx;
+	enum dns_status st, ptr_st;
+	char name[PN_NAME_MAX];
+};
+
+struct lookup {
+	struct lookup *next;
+	struct peername *pn;
+	char addr[NET_ADDR_MAX];
+	unsigned char bin[16];
+	size_t binlen;
+	bool fwd; /* asking A/AAAA for name */
+	int fd;
+	struct ev_io *io;
+	struct ev_timer *timer;
+	unsigned char q[NS_PACKETSZ];
+	size_t qlen;
+	unsigned sent; /* queries of this step sent */
+	char name[PN_NAME_MAX];
+	struct peername_wait *waiters;
+};
+
+struct peername {
+	struct ev_loop *loop;
+	struct lookup *lookups;
+	size_t nlookups;
+	struct __res_state rs;
+	bool rs_ok;
+	/* /etc/hosts, re-read when it changes */
+	char *hosts;
+	struct stat hosts_st;
+	uint64_t hosts_checked;
+};
+
+struct peername *peername_new(struct ev_loop *loop)
+{
+	struct peername *pn = xcalloc(1, sizeof(*pn));
+	pn->loop = loop;
+	if (res_ninit(&pn->rs) == 0)
+		pn->rs_ok = true;
+	else
+		log_warning("peername: cannot read the resolver "
+			    "configuration: client names are unknown");
+	return pn;
+}
+
+static void lookup_free(struct lookup *lk)
+{
+	struct peername *pn = lk->pn;
+	for (struct lookup **pp = &pn->lookups; *pp != NULL;
+	     pp = &(*pp)->next) {
+		if (*pp == lk) {
+			*pp = lk->next;
+			pn->nlookups--;
+			break;
+		}
+	}
+	ev_io_free(&lk->io);
+	ev_timer_free(&lk->timer);
+	if (lk->fd >= 0)
+		close(lk->fd);
+	free(lk);
+}
+
+void peername_free(struct peername **ppn)
+{
+	struct peername *pn = *ppn;
+	if (pn == NULL)
+		return;
+	while (pn->lookups != NULL) {
+		struct lookup *lk = pn->lookups;
+		for (struct peername_wait *w = lk->waiters; w != NULL;
+		     w = w->next)
+			w->lk = NULL;
+		lookup_free(lk);
+	}
+	if (pn->rs_ok)
+		res_nclose(&pn->rs);
+	free(pn->hosts);
+	free(pn);
+	*ppn = NULL;
+}
+
+/* ------------------------------------------------------------ /etc/hosts */
+
+static void hosts_load(struct peername *pn)
+{
+	uint64_t now = ev_now_ms(pn->loop);
+	struct stat st;
+	if (pn->hosts != NULL && now < pn->hosts_checked + PN_HOSTS_RECHECK_MS)
+		return;
+	pn->hosts_checked = now;
+	if (stat("/etc/hosts", &st) < 0) {
+		free(pn->hosts);
+		pn->hosts = NULL;
+		return;
+	}
+	if (pn->hosts != NULL && st.st_ino == pn->hosts_st.st_ino &&
+	    st.st_size == pn->hosts_st.st_size &&
+	    st.st_mtim.tv_sec == pn->hosts_st.st_mtim.tv_sec &&
+	    st.st_mtim.tv_nsec == pn->hosts_st.st_mtim.tv_nsec)
+		return;
+	free(pn->hosts);
+	pn->hosts = NULL;
+	FILE *f = fopen("/etc/hosts", "re");
+	if (f == NULL)
+		return;
+	char *text = xmalloc(PN_HOSTS_MAX + 1);
+	size_t n = fread(text, 1, PN_HOSTS_MAX, f);
+	fclose(f);
+	text[n] = '\0';
+	pn->hosts = text;
+	pn->hosts_st = st;
+}
+
+/* The canonical name of the first /etc/hosts line for bin, as NSS's
+   "files" source answers getnameinfo(); that line also confirms it. */
+static bool hosts_name(struct peername *pn, const unsigned char *bin,
+		       size_t binlen, char *name, size_t namesz)
+{
+	static const char ws[] = " \t\r";
+	hosts_load(pn);
+	if (pn->hosts == NULL)
+		return false;
+	for (const char *line = pn->hosts; *line != '\0';) {
+		size_t ll = strcspn(line, "\n");
+		size_t cl = strcspn(line, "#\n");
+		const char *p = line, *end = line + cl;
+		line += ll + (line[ll] == '\n');
+		char tok[2][PN_NAME_MAX];
+		size_t nt = 0;
+		while (p < end && nt < 2) {
+			p += strspn(p, ws);
+			size_t tl = strcspn(p, ws);
+			if (p + tl > end)
+				tl = (size_t)(end - p);
+			if (tl == 0)
+				break;
+			if (tl >= PN_NAME_MAX)
+				goto next;
+			memcpy(tok[nt], p, tl);
+			tok[nt++][tl] = '\0';
+			p += tl;
+		}
+		if (nt < 2)
+			continue;
+		unsigned char a[16];
+		if (inet_pton(binlen == 16 ? AF_INET6 : AF_INET, tok[0], a) !=
+			1 ||
+		    memcmp(a, bin, binlen) != 0)
+			continue;
+		if (!dns_name_ok(tok[1]) || strlen(tok[1]) >= namesz)
+			return false;
+		memcpy(name, tok[1], strlen(tok[1]) + 1);
+		return true;
+	next:;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ lookups */
+
+static void wait_deliver(struct peername_wait *w, enum dns_status st,
+			 enum dns_status ptr_st, const char *name)
+{
+	w->lk = NULL;
+	w->st = st;
+	w->ptr_st = ptr_st;
+	snprintf(w->name, sizeof(w->name), "%s",
+		 ptr_st == DNS_OK ? name : "");
+	ev_timer_set(w->timer, 0); /* from the loop, as promised */
+}
+
+static void lookup_finish(struct lookup *lk, enum dns_status st,
+			  enum dns_status ptr_st)
+{
+	while (lk->waiters != NULL) {
+		struct peername_wait *w = lk->waiters;
+		lk->waiters = w->next;
+		w->next = NULL;
+		wait_deliver(w, st, ptr_st, lk->name);
+	}
+	lookup_free(lk);
+}
+
+/* The servers to ask: smtpd_dns_server, or resolv.conf's IPv4 ones. */
+static size_t servers(struct peername *pn, struct sockaddr_in *sv, size_t max)
+{
+	if (dns_get_server(&sv[0]))
+		return 1;
+	size_t n = 0;
+	for (int i = 0; pn->rs_ok && i < pn->rs.nscount && n < max; i++)
+		if (pn->rs.nsaddr_list[i].sin_family == AF_INET)
+			sv[n++] = pn->rs.nsaddr_list[i];
+	return n;
+}
+
+/* Sends the query (again) to the next server.  0, or -1 when the step
+   has run out of tries. */
+static int lookup_send(struct lookup *lk)
+{
+	struct sockaddr_in sv[MAXNS];
+	size_t n = servers(lk->pn, sv, MAXNS);
+	if (n == 0 || lk->sent >= PN_TRIES * n)
+		return -1;
+	const struct sockaddr_in *s = &sv[lk->sent % n];
+	lk->sent++;
+	if (connect(lk->fd, (const struct sockaddr *)s, sizeof(*s)) == 0 &&
+	    send(lk->fd, lk->q, lk->qlen, MSG_NOSIGNAL) < 0 &&
+	    errno != EAGAIN)
+		log_debug("peername: send for %s: %s", lk->addr,
+			  strerror(errno));
+	ev_timer_set(lk->timer, PN_RETRANS_MS);
+	return 0;
+}
+
+static int lookup_query(struct lookup *lk, const char *qname, int type)
+{
+	struct peername *pn = lk->pn;
+	if (!pn->rs_ok)
+		return -1;
+	int n = res_nmkquery(&pn->rs, ns_o_query, qname, ns_c_in, type, NULL,
+			     0, NULL, lk->q, sizeof(lk->q));
+	if (n < 12)
+		return -1;
+	unsigned char id[2];
+	if (getrandom(id, sizeof(id), 0) == (ssize_t)sizeof(id))
+		memcpy(lk->q, id, 2);
+	lk->qlen = (size_t)n;
+	lk->sent = 0;
+	return lookup_send(lk);
+}
+
+/* Our ID, a response, and our question repeated (RFC 1035 7.3). */
+static bool reply_matches(const struct lookup *lk, const unsigned char *a,
+			  size_t n)
+{
+	if (n < lk->qlen || a[0] != lk->q[0] || a[1] != lk->q[1] ||
+	    !(a[2] & 0x80) || (a[2] & 0x78) != 0 || a[4] != 0 || a[5] != 1)
+		return false;
+	for (size_t i = 12; i < lk->qlen; i++) {
+		unsigned char x = a[i], y = lk->q[i];
+		if (x >= 'A' && x <= 'Z')
+			x = (unsigned char)(x - 'A' + 'a');
+		if (y >= 'A' && y <= 'Z')
+			y = (unsigned char)(y - 'A' + 'a');
+		if (x != y)
+			return false;
+	}
+	return true;
+}
+
+static void lookup_answer(struct lookup *lk, const unsigned char *a, size_t n)
+{
+	int rcode = a[3] & 0x0f;
+	enum dns_status st = DNS_OK;
+	if (rcode == ns_r_nxdomain)
+		st = DNS_NOTFOUND;
+	else if (rcode != ns_r_noerror || (a[2] & 0x02) != 0) /* TC */
+		st = DNS_RETRY;
+	else if ((a[6] << 8 | a[7]) == 0)
+		st = DNS_NOTFOUND;
+	if (lk->fwd) {
+		if (st == DNS_OK &&
+		    !dns_reply_has_addr(a, n, lk->bin, lk->binlen))
+			st = DNS_NOTFOUND;
+		lookup_finish(lk, st, DNS_OK);
+		return;
+	}
+	if (st == DNS_OK) {
+		int r = dns_reply_ptr(a, n, lk->name, sizeof(lk->name));
+		if (r <= 0)
+			st = r < 0 ? DNS_RETRY : DNS_NOTFOUND;
+	}
+	if (st != DNS_OK) {
+		lookup_finish(lk, st, st);
+		return;
+	}
+	lk->fwd = true;
+	if (lookup_query(lk, lk->name, lk->binlen == 16 ? ns_t_aaaa : ns_t_a) <
+	    0)
+		lookup_finish(lk, DNS_RETRY, DNS_OK);
+}
+
+static void lookup_retry(struct lookup *lk)
+{
+	if (lookup_send(lk) < 0)
+		lookup_finish(lk, DNS_RETRY, lk->fwd ? DNS_OK : DNS_RETRY);
+}
+
+static void lookup_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct lookup *lk = ctx;
+	unsigned char a[4096];
+	for (;;) {
+		ssize_t n = recv(fd, a, sizeof(a), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				lookup_retry(lk); /* ICMP: refused */
+			return;
+		}
+		if (reply_matches(lk, a, (size_t)n)) {
+			lookup_answer(lk, a, (size_t)n);
+			return;
+		}
+	}
+}
+
+static void lookup_timer(struct ev_timer *t, void *ctx)
+{
+	lookup_retry(ctx);
+}
+
+static struct lookup *lookup_start(struct peername *pn, const char *addr,
+				   const unsigned char *bin, size_t binlen)
+{
+	char rev[80], q[128];
+	if (!dns_reverse_ip(addr, rev, sizeof(rev)))
+		return NULL;
+	int qn = snprintf(q, sizeof(q), "%s.%s", rev,
+			  binlen == 16 ? "ip6.arpa" : "in-addr.arpa");
+	if (qn < 0 || (size_t)qn >= sizeof(q))
+		return NULL;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		log_warning("peername: socket: %s", strerror(errno));
+		return NULL;
+	}
+	struct lookup *lk = xcalloc(1, sizeof(*lk));
+	lk->pn = pn;
+	lk->fd = fd;
+	snprintf(lk->addr, sizeof(lk->addr), "%s", addr);
+	memcpy(lk->bin, bin, binlen);
+	lk->binlen = binlen;
+	lk->io = ev_io_new(pn->loop, fd, EV_READ, lookup_io, lk);
+	lk->timer = ev_timer_new(pn->loop, PN_RETRANS_MS, lookup_timer, lk);
+	lk->next = pn->lookups;
+	pn->lookups = lk;
+	pn->nlookups++;
+	if (lookup_query(lk, q, ns_t_ptr) < 0) {
+		lookup_free(lk);
+		return NULL;
+	}
+	return lk;
+}
+
+/* ------------------------------------------------------------ waiters */
+
+static void wait_timer(struct ev_timer *t, void *ctx)
+{
+	struct peername_wait *w = ctx;
+	struct lookup *lk = w->lk;
+	if (lk != NULL) {
+		/* the deadline: "unknown", as Postfix on a resolver timeout;
+		   a PTR name already found is kept */
+		for (struct peername_wait **pp = &lk->waiters; *pp != NULL;
+		     pp = &(*pp)->next) {
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		}
+		w->st = DNS_RETRY;
+		w->ptr_st = lk->fwd ? DNS_OK : DNS_RETRY;
+		snprintf(w->name, sizeof(w->name), "%s",
+			 lk->fwd ? lk->name : "");
+		if (lk->waiters == NULL)
+			lookup_free(lk);
+	}
+	peername_fn *fn = w->fn;
+	void *fctx = w->ctx;
+	enum dns_status st = w->st, ptr_st = w->ptr_st;
+	char name[PN_NAME_MAX];
+	memcpy(name, w->name, sizeof(name));
+	ev_timer_free(&w->timer);
+	free(w);
+	fn(fctx, st, ptr_st, name);
+}
+
+struct peername_wait *peername_lookup(struct peername *pn, const char *addr,
+				      uint64_t timeout_ms, peername_fn *fn,
+				      void *ctx)
+{
+	struct peername_wait *w = xcalloc(1, sizeof(*w));
+	struct sockaddr_in sv;
+	unsigned char bin[16];
+	size_t binlen = 0;
+	w->pn = pn;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->st = w->ptr_st = DNS_RETRY;
+	w->timer = ev_timer_new(pn->loop, timeout_ms, wait_timer, w);
+	if (inet_pton(AF_INET, addr, bin) == 1)
+		binlen = 4;
+	else if (inet_pton(AF_INET6, addr, bin) == 1)
+		binlen = 16;
+	if (binlen == 0) {
+		wait_deliver(w, DNS_NOTFOUND, DNS_NOTFOUND, "");
+		return w;
+	}
+	/* NSS order: files, then DNS (unless a server is configured) */
+	char name[PN_NAME_MAX];
+	if (!dns_get_server(&sv) &&
+	    hosts_name(pn, bin, binlen, name, sizeof(name))) {
+		wait_deliver(w, DNS_OK, DNS_OK, name);
+		return w;
+	}
+	struct lookup *lk = pn->lookups;
+	while (lk != NULL && strcmp(lk->addr, addr) != 0)
+		lk = lk->next;
+	if (lk == NULL && pn->nlookups < PEERNAME_MAX_LOOKUPS)
+		lk = lookup_start(pn, addr, bin, binlen);
+	if (lk == NULL) {
+		wait_deliver(w, DNS_RETRY, DNS_RETRY, "");
+		return w;
+	}
+	w->lk = lk;
+	w->next = lk->waiters;
+	lk->waiters = w;
+	return w;
+}
+
+void peername_cancel(struct peername_wait **pw)
+{
+	struct peername_wait *w = *pw;
+	if (w == NULL)
+		return;
+	struct lookup *lk = w->lk;
+	if (lk != NULL) {
+		for (struct peername_wait **pp = &lk->waiters; *pp != NULL;
+		     pp = &(*pp)->next) {
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		}
+		if (lk->waiters == NULL)
+			lookup_free(lk);
+	}
+	ev_timer_free(&w->timer);
+	free(w);
+	*pw = NULL;
+}

@@ -1,0 +1,155 @@
+"""No client can stall others (issue 10): while 500 slow connections are
+held open (sockets that connect and send nothing, from 127.0.0.1 and from
+the 20 addresses 127.0.0.2-21), a fresh client from yet another address
+(127.0.0.22) is greeted within a second on SMTP, IMAP and POP3; one
+address over smtpd_client_connection_count_limit is refused before any
+name lookup, with Postfix's anvil reply.  The connect-time name lookup
+goes to a fake DNS server that never answers the flood's addresses, so a
+lookup that held a worker or the greeting would show."""
+import contextlib
+import re
+import resource
+import socket
+import time
+
+import test_mta
+from test_mta_restrictions import FakeDNS, settings
+
+HOST = "127.0.0.1"
+FRESH = "127.0.0.22"
+CONFIG = dict(test_mta.CONFIG)
+
+
+class SilentDNS(FakeDNS):
+    """FakeDNS that drops queries about the flood's addresses (a slow or
+    hostile PTR zone) and answers the rest."""
+
+    def answer(self, q):
+        if b"\x03127\x07in-addr\x04arpa" in q and b"\x0222\x010\x010" \
+                not in q:
+            return None
+        return super().answer(q)
+
+    def run(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                q, addr = self.sock.recvfrom(512)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                a = self.answer(q)
+            except Exception:
+                continue
+            if a is not None:
+                self.sock.sendto(a, addr)
+
+
+RECORDS = [("22.0.0.127.in-addr.arpa", ("PTR", "fresh.example")),
+           ("fresh.example", ("A", FRESH))]
+
+
+def _nofile(n):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(n, hard), hard))
+
+
+@contextlib.contextmanager
+def flood(port, n=500, addrs=21):
+    """n idle connections to port, spread over 127.0.0.1..127.0.0.<addrs>."""
+    _nofile(4 * n + 256)
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket()
+            socks.append(s)
+            s.bind((f"127.0.0.{1 + i % addrs}", 0))
+            s.settimeout(5)
+            s.connect((HOST, port))
+        yield socks
+    finally:
+        for s in socks:
+            s.close()
+
+
+def greeting(port, src=FRESH, timeout=10):
+    """Seconds until the first line from port, and the line."""
+    with socket.create_connection((HOST, port), timeout=timeout,
+                                  source_address=(src, 0)) as s:
+        t0 = time.monotonic()
+        data = b""
+        while b"\n" not in data:
+            d = s.recv(4096)
+            if not d:
+                break
+            data += d
+        return time.monotonic() - t0, data.decode(errors="replace")
+
+
+def test_smtp_greets_under_flood(inst):
+    dns = SilentDNS(RECORDS)
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_connection_count_limit="30",
+                      smtpd_client_event_limit_exceptions=""):
+            port = inst.ports["smtp"]
+            with flood(port) as socks:
+                time.sleep(0.5)
+                t, line = greeting(port)
+                assert line.startswith("220 "), line
+                assert t < 1.0, (t, line)
+                # the flood's own lookups end at the deadline (5 s): then
+                # they are greeted as "unknown"
+                socks[4].settimeout(8)
+                assert socks[4].recv(512).startswith(b"220 ")
+                # the fresh client's name was looked up (its PTR answers)
+                since = inst.log_size()
+                t, line = greeting(port)
+                assert t < 1.0, (t, line)
+                inst.wait_log(r"connect from fresh\.example\[127\.0\.0\.22\]",
+                              since=since)
+    finally:
+        dns.close()
+
+
+def test_smtp_count_limit_before_lookup(inst):
+    dns = SilentDNS(RECORDS)
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_connection_count_limit="5",
+                      smtpd_client_event_limit_exceptions=""):
+            port = inst.ports["smtp"]
+            since = inst.log_size()
+            with flood(port, n=5, addrs=1):
+                t, line = greeting(port, src="127.0.0.1")
+                assert t < 1.0, (t, line)
+                assert re.fullmatch(r"421 4\.7\.0 \S+ Error: too many "
+                                    r"connections from 127\.0\.0\.1",
+                                    line.rstrip()), line
+            inst.wait_log(r"warning: Connection concurrency limit exceeded: "
+                          r"6 from unknown\[127\.0\.0\.1\] for service smtp",
+                          since=since)
+            # the held sessions end at their lookup deadline (5 s), then
+            # 127.0.0.1 is welcome again
+            deadline = time.monotonic() + 15
+            while True:
+                t, line = greeting(port, src="127.0.0.1")
+                if line.startswith("220 ") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            assert line.startswith("220 "), line
+    finally:
+        dns.close()
+
+
+def test_imap_pop3_greet_under_flood(inst):
+    for svc, want in (("imap", "* OK"), ("pop3", "+OK")):
+        port = inst.ports[svc]
+        with flood(port):
+            time.sleep(0.5)
+            t, line = greeting(port)
+            assert line.startswith(want), (svc, line)
+            assert t < 1.0, (svc, t, line)
