@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "imap_index.h"
 #include "imap_mbox.h"
 #include "imap_search.h"
+#include "inotify_hub.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -73,8 +73,8 @@ struct imap_sess {
 	bool readonly;
 	char *idle_tag;        /* IDLE in progress */
 	struct ev_timer *idle_timer; /* keepalive, or polling without inotify */
-	int ino_fd;            /* inotify on new/ and cur/ of f, or -1 */
-	struct ev_io *ino_io;
+	/* new/ and cur/ of f in the process's inotify hub; NULL: rescan */
+	struct inotify_watch *ino_w[2];
 	bool dirty;            /* f may differ from the disk: rescan */
 	uint64_t conn_id;
 	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
@@ -135,7 +135,6 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 static void imap_start(struct mra_conn *c)
 {
 	struct imap_sess *s = xcalloc(1, sizeof *s);
-	s->ino_fd = -1;
 	c->sess = s;
 	s->conn_id = c->id;
 	buf_init(&s->cmd, IMAP_LINE_MAX + IMAP_LITERALS_MAX +
@@ -146,86 +145,87 @@ static void imap_start(struct mra_conn *c)
 
 static void imap_unwatch(struct imap_sess *s)
 {
-	ev_io_free(&s->ino_io);
-	if (s->ino_fd >= 0)
-		close(s->ino_fd);
-	s->ino_fd = -1;
+	inotify_hub_unwatch(&s->ino_w[0]);
+	inotify_hub_unwatch(&s->ino_w[1]);
 	s->dirty = true;
 }
 
-/* Reads every queued inotify event; any event means "rescan". */
-static void imap_ino_drain(struct imap_sess *s)
+static bool imap_watching(const struct imap_sess *s)
 {
-	char ev[4096] __attribute__((aligned(8)));
-	while (s->ino_fd >= 0) {
-		ssize_t n = read(s->ino_fd, ev, sizeof ev);
-		if (n > 0) {
-			s->dirty = true;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN)
-			imap_unwatch(s); /* dirty from now on: rescans */
-		break;
-	}
+	return s->ino_w[0] != NULL && s->ino_w[1] != NULL;
 }
 
-static void imap_ino_event(struct ev_io *io, int fd, unsigned events,
-			   void *ctx)
+/* Takes the changes inotify saw; any change means "rescan". */
+static void imap_ino_drain(struct imap_sess *s)
+{
+	if (!imap_watching(s))
+		return;
+	/* both: each call clears its own mark */
+	bool a = inotify_watch_take(s->ino_w[0]);
+	bool b = inotify_watch_take(s->ino_w[1]);
+	if (a || b)
+		s->dirty = true;
+}
+
+static void imap_ino_event(void *ctx)
 {
 	struct mra_conn *c = mra_conn_find((uint64_t)(uintptr_t)ctx);
 	if (c == NULL || c->sess == NULL)
 		return;
 	struct imap_sess *s = c->sess;
-	imap_ino_drain(s);
 	/* outside IDLE the change is told at the next command (RFC 3501
 	   §5.2 allows untagged data only with a command in progress) */
-	if (s->idle_tag != NULL && s->dirty) {
+	if (s->idle_tag != NULL) {
 		imap_sync(c, true);
 		mra_conn_kick(c);
 	}
 }
 
 /*
- * One inotify descriptor per selected folder, on new/ and cur/: a
- * delivery is a link into new/, a flag change a rename in cur/, an
- * expunge an unlink, so every change by another session or agent shows
- * as an event and nothing needs polling.  Without inotify (EMFILE...)
- * the folder is simply rescanned at every command.
+ * The process's one inotify instance (lib/inotify_hub.h): Linux allows
+ * 128 instances per user and all of youju-mra runs as vmail, so the
+ * sessions of a process share one, with a watch per directory.
+ */
+static struct inotify_hub *imap_hub;
+static bool imap_hub_failed;
+
+/*
+ * Watches new/ and cur/ of the selected folder: a delivery is a link into
+ * new/, a flag change a rename in cur/, an expunge an unlink, so every
+ * change by another session or agent shows as an event and nothing needs
+ * polling.  Without inotify (no instance, no watch left) the folder is
+ * rescanned at every command and polled while idling.
  */
 static void imap_watch(struct mra_conn *c, struct imap_sess *s)
 {
 	imap_unwatch(s);
 	if (s->f == NULL)
 		return;
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0) {
-		log_warning("imap(%s): inotify: %s", s->login_user,
-			    strerror(errno));
-		return;
+	if (imap_hub == NULL && !imap_hub_failed) {
+		imap_hub = inotify_hub_new(mra_srv.loop);
+		if (imap_hub == NULL) {
+			log_warning("imap: inotify: %s: polling folders",
+				    strerror(errno));
+			imap_hub_failed = true;
+		}
 	}
+	if (imap_hub == NULL)
+		return;
 	static const char *const subs[] = { "new", "cur" };
 	for (size_t i = 0; i < 2; i++) {
 		char p[4096];
 		int k = snprintf(p, sizeof p, "%s/%s", s->f->path, subs[i]);
-		if (k < 0 || (size_t)k >= sizeof p ||
-		    inotify_add_watch(fd, p,
-				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-					      IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		if (k >= 0 && (size_t)k < sizeof p)
+			s->ino_w[i] = inotify_hub_watch(
+				imap_hub, p, imap_ino_event,
+				(void *)(uintptr_t)c->id);
+		if (s->ino_w[i] == NULL) {
 			log_warning("imap(%s): inotify %s: %s", s->login_user,
 				    p, strerror(errno));
-			close(fd);
+			imap_unwatch(s);
 			return;
 		}
 	}
-	s->ino_io = ev_io_new(mra_srv.loop, fd, EV_READ, imap_ino_event,
-			      (void *)(uintptr_t)c->id);
-	if (s->ino_io == NULL) {
-		close(fd);
-		return;
-	}
-	s->ino_fd = fd;
 	/* changes between the scan and the watch: look once more */
 	s->dirty = true;
 }
@@ -359,7 +359,7 @@ static void imap_sync(struct mra_conn *c, bool report)
 	imap_ino_drain(s);
 	if (!s->dirty)
 		return; /* inotify saw nothing: the snapshot is current */
-	if (s->ino_fd >= 0)
+	if (imap_watching(s))
 		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
@@ -1299,7 +1299,7 @@ static void cmd_append(struct imap_ctx *x)
 
 static uint64_t imap_idle_interval(const struct imap_sess *s)
 {
-	return s->f != NULL && s->ino_fd < 0 ? IMAP_IDLE_POLL_MS
+	return s->f != NULL && !imap_watching(s) ? IMAP_IDLE_POLL_MS
 					     : IMAP_IDLE_KEEPALIVE_MS;
 }
 
@@ -1309,7 +1309,7 @@ static void imap_idle_tick(struct ev_timer *t, void *ctx)
 	if (c == NULL)
 		return;
 	struct imap_sess *s = c->sess;
-	if (s->f != NULL && s->ino_fd < 0)
+	if (s->f != NULL && !imap_watching(s))
 		imap_sync(c, true); /* no inotify: poll */
 	else
 		(void)mra_conn_printf(c, "* OK Still here\r\n");
