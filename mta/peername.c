@@ -249,15 +249,22 @@ static int lookup_send(struct lookup *lk)
 	size_t n = servers(lk->pn, sv, MAXNS);
 	if (n == 0 || lk->sent >= PN_TRIES * n)
 		return -1;
-	const struct sockaddr_in *s = &sv[lk->sent % n];
-	lk->sent++;
-	if (connect(lk->fd, (const struct sockaddr *)s, sizeof(*s)) == 0 &&
-	    send(lk->fd, lk->q, lk->qlen, MSG_NOSIGNAL) < 0 &&
-	    errno != EAGAIN)
-		log_debug("peername: send for %s: %s", lk->addr,
+	while (lk->sent < PN_TRIES * n) {
+		const struct sockaddr_in *s = &sv[lk->sent % n];
+		lk->sent++;
+		if (connect(lk->fd, (const struct sockaddr *)s, sizeof(*s)) ==
+			0 &&
+		    (send(lk->fd, lk->q, lk->qlen, MSG_NOSIGNAL) >= 0 ||
+		     errno == EAGAIN || errno == EINTR)) {
+			ev_timer_set(lk->timer, PN_RETRANS_MS);
+			return 0;
+		}
+		/* no route, refused at once: the next try now, not after
+		   the retransmit time */
+		log_debug("peername: query for %s: %s", lk->addr,
 			  strerror(errno));
-	ev_timer_set(lk->timer, PN_RETRANS_MS);
-	return 0;
+	}
+	return -1;
 }
 
 static int lookup_query(struct lookup *lk, const char *qname, int type)
