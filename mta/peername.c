@@ -39,7 +39,8 @@
 struct lookup;
 
 struct peername_wait {
-	struct peername_wait *next; /* in lk->waiters */
+	struct peername_wait *next;	      /* in lk->waiters */
+	struct peername_wait *aprev, *anext; /* in pn->waits */
 	struct peername *pn;
 	struct lookup *lk; /* NULL once the result is in */
 	struct ev_timer *timer;
@@ -70,6 +71,7 @@ struct peername {
 	struct ev_loop *loop;
 	struct lookup *lookups;
 	size_t nlookups;
+	struct peername_wait *waits; /* every wait not yet delivered */
 	struct __res_state rs;
 	bool rs_ok;
 	/* /etc/hosts, re-read when it changes */
@@ -113,13 +115,14 @@ void peername_free(struct peername **ppn)
 	struct peername *pn = *ppn;
 	if (pn == NULL)
 		return;
-	while (pn->lookups != NULL) {
-		struct lookup *lk = pn->lookups;
-		for (struct peername_wait *w = lk->waiters; w != NULL;
-		     w = w->next)
-			w->lk = NULL;
-		lookup_free(lk);
+	while (pn->waits != NULL) {
+		struct peername_wait *w = pn->waits;
+		pn->waits = w->anext;
+		ev_timer_free(&w->timer);
+		free(w);
 	}
+	while (pn->lookups != NULL)
+		lookup_free(pn->lookups);
 	if (pn->rs_ok)
 		res_nclose(&pn->rs);
 	free(pn->hosts);
@@ -401,6 +404,16 @@ static struct lookup *lookup_start(struct peername *pn, const char *addr,
 
 /* ------------------------------------------------------------ waiters */
 
+static void wait_unlink_all(struct peername_wait *w)
+{
+	if (w->aprev != NULL)
+		w->aprev->anext = w->anext;
+	else
+		w->pn->waits = w->anext;
+	if (w->anext != NULL)
+		w->anext->aprev = w->aprev;
+}
+
 static void wait_timer(struct ev_timer *t, void *ctx)
 {
 	struct peername_wait *w = ctx;
@@ -427,6 +440,7 @@ static void wait_timer(struct ev_timer *t, void *ctx)
 	enum dns_status st = w->st, ptr_st = w->ptr_st;
 	char name[PN_NAME_MAX];
 	memcpy(name, w->name, sizeof(name));
+	wait_unlink_all(w);
 	ev_timer_free(&w->timer);
 	free(w);
 	fn(fctx, st, ptr_st, name);
@@ -445,6 +459,10 @@ struct peername_wait *peername_lookup(struct peername *pn, const char *addr,
 	w->ctx = ctx;
 	w->st = w->ptr_st = DNS_RETRY;
 	w->timer = ev_timer_new(pn->loop, timeout_ms, wait_timer, w);
+	w->anext = pn->waits;
+	if (pn->waits != NULL)
+		pn->waits->aprev = w;
+	pn->waits = w;
 	if (inet_pton(AF_INET, addr, bin) == 1)
 		binlen = 4;
 	else if (inet_pton(AF_INET6, addr, bin) == 1)
@@ -492,6 +510,7 @@ void peername_cancel(struct peername_wait **pw)
 		if (lk->waiters == NULL)
 			lookup_free(lk);
 	}
+	wait_unlink_all(w);
 	ev_timer_free(&w->timer);
 	free(w);
 	*pw = NULL;

@@ -33,7 +33,8 @@ typedef void peername_fn(void *ctx, enum dns_status st, enum dns_status ptr_st,
 			 const char *name);
 
 struct peername *peername_new(struct ev_loop *loop);
-/* Frees the service and every lookup; waiters are not called. */
+/* Frees the service, every lookup and every wait not yet delivered (their
+   fn is not called; wait pointers held become invalid). */
 void peername_free(struct peername **pn);
 /*
  * Looks up addr (IPv4 or IPv6 text), or joins the lookup for addr in
