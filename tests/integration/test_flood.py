@@ -58,15 +58,16 @@ def _nofile(n):
 
 
 @contextlib.contextmanager
-def flood(port, n=500, addrs=21):
-    """n idle connections to port, spread over 127.0.0.1..127.0.0.<addrs>."""
+def flood(port, n=500, addrs=21, first=1):
+    """n idle connections to port, spread over addrs addresses from
+    127.0.0.<first> on."""
     _nofile(4 * n + 256)
     socks = []
     try:
         for i in range(n):
             s = socket.socket()
             socks.append(s)
-            s.bind((f"127.0.0.{1 + i % addrs}", 0))
+            s.bind((f"127.0.0.{first + i % addrs}", 0))
             s.settimeout(5)
             s.connect((HOST, port))
         yield socks
@@ -115,6 +116,33 @@ def test_smtp_greets_under_flood(inst):
         dns.close()
 
 
+def test_smtp_greets_under_flood_from_one_address(inst):
+    """500 from 127.0.0.2 alone: 30 wait for their lookup, the rest are
+    refused at once without one; a fresh client is greeted meanwhile."""
+    dns = SilentDNS(RECORDS)
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_client_connection_count_limit="30",
+                      smtpd_client_event_limit_exceptions=""):
+            port = inst.ports["smtp"]
+            since = inst.log_size()
+            with flood(port, addrs=1, first=2) as socks:
+                time.sleep(0.5)
+                t, line = greeting(port)
+                assert line.startswith("220 "), line
+                assert t < 1.0, (t, line)
+                socks[-1].settimeout(5)
+                assert socks[-1].recv(512).startswith(b"421 4.7.0 ")
+            log = inst.maillog()[since:]
+            n = len(re.findall(r"Connection concurrency limit exceeded: "
+                               r"\d+ from unknown\[127\.0\.0\.2\]", log))
+            assert n == 470, n
+            # let the 30 held sessions reach their deadline
+            time.sleep(5.5)
+    finally:
+        dns.close()
+
+
 def test_smtp_count_limit_before_lookup(inst):
     dns = SilentDNS(RECORDS)
     try:
@@ -148,8 +176,9 @@ def test_smtp_count_limit_before_lookup(inst):
 def test_imap_pop3_greet_under_flood(inst):
     for svc, want in (("imap", "* OK"), ("pop3", "+OK")):
         port = inst.ports[svc]
-        with flood(port):
-            time.sleep(0.5)
-            t, line = greeting(port)
-            assert line.startswith(want), (svc, line)
-            assert t < 1.0, (svc, t, line)
+        for addrs in (21, 1):
+            with flood(port, addrs=addrs):
+                time.sleep(0.5)
+                t, line = greeting(port)
+                assert line.startswith(want), (svc, line)
+                assert t < 1.0, (svc, addrs, t, line)
