@@ -22,29 +22,14 @@ CONFIG = dict(test_mta.CONFIG)
 
 class SilentDNS(FakeDNS):
     """FakeDNS that drops queries about the flood's addresses (a slow or
-    hostile PTR zone) and answers the rest."""
+    hostile PTR zone) and answers the rest (FakeDNS.run sends nothing for
+    None)."""
 
     def answer(self, q):
         if b"\x03127\x07in-addr\x04arpa" in q and b"\x0222\x010\x010" \
                 not in q:
             return None
         return super().answer(q)
-
-    def run(self):
-        self.sock.settimeout(0.2)
-        while not self.stop:
-            try:
-                q, addr = self.sock.recvfrom(512)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            try:
-                a = self.answer(q)
-            except Exception:
-                continue
-            if a is not None:
-                self.sock.sendto(a, addr)
 
 
 RECORDS = [("22.0.0.127.in-addr.arpa", ("PTR", "fresh.example")),
@@ -90,87 +75,83 @@ def greeting(port, src=FRESH, timeout=10):
         return time.monotonic() - t0, data.decode(errors="replace")
 
 
-def test_smtp_greets_under_flood(inst):
+@contextlib.contextmanager
+def silent_dns(inst, limit):
+    """youju-mta asks SilentDNS, with a connection count limit that
+    applies to loopback clients too."""
     dns = SilentDNS(RECORDS)
     try:
         with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
-                      smtpd_client_connection_count_limit="30",
+                      smtpd_client_connection_count_limit=str(limit),
                       smtpd_client_event_limit_exceptions=""):
-            port = inst.ports["smtp"]
-            with flood(port) as socks:
-                time.sleep(0.5)
-                t, line = greeting(port)
-                assert line.startswith("220 "), line
-                assert t < 1.0, (t, line)
-                # the flood's own lookups end at the deadline (5 s): then
-                # they are greeted as "unknown"
-                socks[4].settimeout(8)
-                assert socks[4].recv(512).startswith(b"220 ")
-                # the fresh client's name was looked up (its PTR answers)
-                since = inst.log_size()
-                t, line = greeting(port)
-                assert t < 1.0, (t, line)
-                inst.wait_log(r"connect from fresh\.example\[127\.0\.0\.22\]",
-                              since=since)
+            yield
     finally:
         dns.close()
+
+
+def test_smtp_greets_under_flood(inst):
+    with silent_dns(inst, 30):
+        port = inst.ports["smtp"]
+        with flood(port) as socks:
+            time.sleep(0.5)
+            t, line = greeting(port)
+            assert line.startswith("220 "), line
+            assert t < 1.0, (t, line)
+            # the flood's own lookups end at the deadline (5 s): then
+            # they are greeted as "unknown"
+            socks[4].settimeout(8)
+            assert socks[4].recv(512).startswith(b"220 ")
+            # the fresh client's name was looked up (its PTR answers)
+            since = inst.log_size()
+            t, line = greeting(port)
+            assert t < 1.0, (t, line)
+            inst.wait_log(r"connect from fresh\.example\[127\.0\.0\.22\]",
+                          since=since)
 
 
 def test_smtp_greets_under_flood_from_one_address(inst):
     """500 from 127.0.0.2 alone: 30 wait for their lookup, the rest are
     refused at once without one; a fresh client is greeted meanwhile."""
-    dns = SilentDNS(RECORDS)
-    try:
-        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
-                      smtpd_client_connection_count_limit="30",
-                      smtpd_client_event_limit_exceptions=""):
-            port = inst.ports["smtp"]
-            since = inst.log_size()
-            with flood(port, addrs=1, first=2) as socks:
-                time.sleep(0.5)
-                t, line = greeting(port)
-                assert line.startswith("220 "), line
-                assert t < 1.0, (t, line)
-                socks[-1].settimeout(5)
-                assert socks[-1].recv(512).startswith(b"421 4.7.0 ")
-            log = inst.maillog()[since:]
-            n = len(re.findall(r"Connection concurrency limit exceeded: "
-                               r"\d+ from unknown\[127\.0\.0\.2\]", log))
-            assert n == 470, n
-            # let the 30 held sessions reach their deadline
-            time.sleep(5.5)
-    finally:
-        dns.close()
+    with silent_dns(inst, 30):
+        port = inst.ports["smtp"]
+        since = inst.log_size()
+        with flood(port, addrs=1, first=2) as socks:
+            time.sleep(0.5)
+            t, line = greeting(port)
+            assert line.startswith("220 "), line
+            assert t < 1.0, (t, line)
+            socks[-1].settimeout(5)
+            assert socks[-1].recv(512).startswith(b"421 4.7.0 ")
+        log = inst.maillog()[since:]
+        n = len(re.findall(r"Connection concurrency limit exceeded: "
+                           r"\d+ from unknown\[127\.0\.0\.2\]", log))
+        assert n == 470, n
+        # let the 30 held sessions reach their deadline
+        time.sleep(5.5)
 
 
 def test_smtp_count_limit_before_lookup(inst):
-    dns = SilentDNS(RECORDS)
-    try:
-        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
-                      smtpd_client_connection_count_limit="5",
-                      smtpd_client_event_limit_exceptions=""):
-            port = inst.ports["smtp"]
-            since = inst.log_size()
-            with flood(port, n=5, addrs=1):
-                t, line = greeting(port, src="127.0.0.1")
-                assert t < 1.0, (t, line)
-                assert re.fullmatch(r"421 4\.7\.0 \S+ Error: too many "
-                                    r"connections from 127\.0\.0\.1",
-                                    line.rstrip()), line
-            inst.wait_log(r"warning: Connection concurrency limit exceeded: "
-                          r"6 from unknown\[127\.0\.0\.1\] for service smtp",
-                          since=since)
-            # the held sessions end at their lookup deadline (5 s), then
-            # 127.0.0.1 is welcome again
-            deadline = time.monotonic() + 15
-            while True:
-                t, line = greeting(port, src="127.0.0.1")
-                if line.startswith("220 ") or time.monotonic() > deadline:
-                    break
-                time.sleep(0.5)
-            assert line.startswith("220 "), line
-    finally:
-        dns.close()
+    with silent_dns(inst, 5):
+        port = inst.ports["smtp"]
+        since = inst.log_size()
+        with flood(port, n=5, addrs=1):
+            t, line = greeting(port, src="127.0.0.1")
+            assert t < 1.0, (t, line)
+            assert re.fullmatch(r"421 4\.7\.0 \S+ Error: too many "
+                                r"connections from 127\.0\.0\.1",
+                                line.rstrip()), line
+        inst.wait_log(r"warning: Connection concurrency limit exceeded: "
+                      r"6 from unknown\[127\.0\.0\.1\] for service smtp",
+                      since=since)
+        # the held sessions end at their lookup deadline (5 s), then
+        # 127.0.0.1 is welcome again
+        deadline = time.monotonic() + 15
+        while True:
+            t, line = greeting(port, src="127.0.0.1")
+            if line.startswith("220 ") or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert line.startswith("220 "), line
 
 
 def test_imap_pop3_greet_under_flood(inst):
