@@ -61,7 +61,7 @@ struct lookup {
 	struct ev_io *io;
 	struct ev_timer *timer;
 	unsigned char q[NS_PACKETSZ];
-	size_t qlen;
+	size_t qlen, qend; /* the query; the end of its question */
 	unsigned sent; /* queries of this step sent */
 	char name[PN_NAME_MAX];
 	struct peername_wait *waiters;
@@ -279,6 +279,10 @@ static int lookup_query(struct lookup *lk, const char *qname, int type)
 			     0, NULL, lk->q, sizeof(lk->q));
 	if (n < 12)
 		return -1;
+	int qn = dn_skipname(lk->q + 12, lk->q + n);
+	if (qn < 0 || n - 12 - qn < 4)
+		return -1;
+	lk->qend = 12 + (size_t)qn + 4;
 	unsigned char id[2];
 	if (getrandom(id, sizeof(id), 0) == (ssize_t)sizeof(id))
 		memcpy(lk->q, id, 2);
@@ -287,14 +291,15 @@ static int lookup_query(struct lookup *lk, const char *qname, int type)
 	return lookup_send(lk);
 }
 
-/* Our ID, a response, and our question repeated (RFC 1035 7.3). */
+/* Our ID, a response, and our question repeated (RFC 1035 7.3; an EDNS
+   OPT record of ours, "options edns0", is not part of it). */
 static bool reply_matches(const struct lookup *lk, const unsigned char *a,
 			  size_t n)
 {
-	if (n < lk->qlen || a[0] != lk->q[0] || a[1] != lk->q[1] ||
+	if (n < lk->qend || a[0] != lk->q[0] || a[1] != lk->q[1] ||
 	    !(a[2] & 0x80) || (a[2] & 0x78) != 0 || a[4] != 0 || a[5] != 1)
 		return false;
-	for (size_t i = 12; i < lk->qlen; i++) {
+	for (size_t i = 12; i < lk->qend; i++) {
 		unsigned char x = a[i], y = lk->q[i];
 		if (x >= 'A' && x <= 'Z')
 			x = (unsigned char)(x - 'A' + 'a');
