@@ -34,7 +34,7 @@
 #define PN_RETRANS_MS 2000 /* between them */
 #define PN_NAME_MAX   256  /* a host name (253) and its NUL */
 #define PN_HOSTS_MAX  (1024 * 1024)
-#define PN_HOSTS_RECHECK_MS 1000
+#define PN_CONF_RECHECK_MS 1000 /* /etc/hosts, resolv.conf */
 
 struct lookup;
 
@@ -72,23 +72,51 @@ struct peername {
 	struct lookup *lookups;
 	size_t nlookups;
 	struct peername_wait *waits; /* every wait not yet delivered */
-	struct __res_state rs;
+	struct __res_state rs; /* resolv.conf, re-read when it changes */
 	bool rs_ok;
+	struct stat rs_st;
+	uint64_t rs_checked;
 	/* /etc/hosts, re-read when it changes */
 	char *hosts;
 	struct stat hosts_st;
 	uint64_t hosts_checked;
 };
 
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+/* (Re-)reads resolv.conf when it changed, as glibc's NSS does; checked at
+   most once per PN_CONF_RECHECK_MS. */
+static void resolver_load(struct peername *pn)
+{
+	uint64_t now = ev_now_ms(pn->loop);
+	struct stat st;
+	if (pn->rs_checked != 0 && now < pn->rs_checked + PN_CONF_RECHECK_MS)
+		return;
+	pn->rs_checked = now;
+	if (stat(_PATH_RESCONF, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	if (pn->rs_ok && same_file(&st, &pn->rs_st))
+		return;
+	if (pn->rs_ok)
+		res_nclose(&pn->rs);
+	memset(&pn->rs, 0, sizeof(pn->rs));
+	pn->rs_ok = res_ninit(&pn->rs) == 0;
+	pn->rs_st = st;
+	if (!pn->rs_ok)
+		log_warning("peername: cannot read the resolver "
+			    "configuration: client names are unknown");
+}
+
 struct peername *peername_new(struct ev_loop *loop)
 {
 	struct peername *pn = xcalloc(1, sizeof(*pn));
 	pn->loop = loop;
-	if (res_ninit(&pn->rs) == 0)
-		pn->rs_ok = true;
-	else
-		log_warning("peername: cannot read the resolver "
-			    "configuration: client names are unknown");
+	resolver_load(pn);
 	return pn;
 }
 
@@ -136,7 +164,7 @@ static void hosts_load(struct peername *pn)
 {
 	uint64_t now = ev_now_ms(pn->loop);
 	struct stat st;
-	if (pn->hosts != NULL && now < pn->hosts_checked + PN_HOSTS_RECHECK_MS)
+	if (pn->hosts != NULL && now < pn->hosts_checked + PN_CONF_RECHECK_MS)
 		return;
 	pn->hosts_checked = now;
 	if (stat("/etc/hosts", &st) < 0) {
@@ -144,10 +172,7 @@ static void hosts_load(struct peername *pn)
 		pn->hosts = NULL;
 		return;
 	}
-	if (pn->hosts != NULL && st.st_ino == pn->hosts_st.st_ino &&
-	    st.st_size == pn->hosts_st.st_size &&
-	    st.st_mtim.tv_sec == pn->hosts_st.st_mtim.tv_sec &&
-	    st.st_mtim.tv_nsec == pn->hosts_st.st_mtim.tv_nsec)
+	if (pn->hosts != NULL && same_file(&st, &pn->hosts_st))
 		return;
 	free(pn->hosts);
 	pn->hosts = NULL;
@@ -237,6 +262,7 @@ static size_t servers(struct peername *pn, struct sockaddr_in *sv, size_t max)
 {
 	if (dns_get_server(&sv[0]))
 		return 1;
+	resolver_load(pn);
 	size_t n = 0;
 	for (int i = 0; pn->rs_ok && i < pn->rs.nscount && n < max; i++)
 		if (pn->rs.nsaddr_list[i].sin_family == AF_INET)
@@ -273,6 +299,7 @@ static int lookup_send(struct lookup *lk)
 static int lookup_query(struct lookup *lk, const char *qname, int type)
 {
 	struct peername *pn = lk->pn;
+	resolver_load(pn);
 	if (!pn->rs_ok)
 		return -1;
 	int n = res_nmkquery(&pn->rs, ns_o_query, qname, ns_c_in, type, NULL,
