@@ -1,7 +1,8 @@
 """IDLE past 128 connections (issue 10): all sessions of a youju-mra
 process share one inotify instance (Linux allows 128 per user, and all of
 youju-mra runs as vmail), so 300 IDLE sessions on one folder are all told
-of a new message within a second, with no fallback to polling.  The 300
+of a new message (EXISTS), a flag change (FETCH) and an expunge (EXPUNGE)
+within a second, with no fallback to polling.  The 300
 sessions come from 30 loopback addresses (mra_max_userip_connections is 10
 per user and address)."""
 import os
@@ -118,6 +119,15 @@ def test_idle_300_connections_pushed(inst):
             b"From: a@example.com\r\nSubject: pushed\r\n\r\nhello\r\n"))
         t = c.wait_all(rb"^\* 2 EXISTS", timeout=10)
         assert t < 1.0, f"the last of {N} IDLE sessions was told after {t}s"
+        # a flag change by another agent (a rename in cur/) as FETCH
+        time.sleep(0.3)
+        [(sub, name)] = [(d, f) for d in ("new", "cur")
+                         for f in os.listdir(os.path.join(md, d))
+                         if "idle300" in f]
+        os.rename(os.path.join(md, sub, name),
+                  os.path.join(md, "cur", name.split(":")[0] + ":2,S"))
+        t = c.wait_all(rb"^\* 2 FETCH \(FLAGS \([^)]*\\Seen", timeout=10)
+        assert t < 1.0, f"FETCH told after {t}s"
         # an expunge by one session reaches the 299 others
         c.send_all(b"DONE\r\n")
         c.wait_all(rb"^c OK")
