@@ -142,7 +142,8 @@ static void hub_read(struct inotify_hub *h)
 		}
 		if (n <= 0)
 			return;
-		for (size_t o = 0; o + sizeof(struct inotify_event) <= (size_t)n;) {
+		for (size_t o = 0;
+		     o + sizeof(struct inotify_event) <= (size_t)n;) {
 			const struct inotify_event *e =
 			    (const struct inotify_event *)(buf + o);
 			o += sizeof(*e) + e->len;

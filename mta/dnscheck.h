@@ -63,7 +63,7 @@ bool dns_reverse_ip(const char *addr, char *out, size_t outsz);
 #define DNS_REPLY_MAX 65535
 #define DNS_RR_MAX    32
 struct dns_rr {
-	int type;		     /* ns_t_a, ns_t_ptr, ... */
+	int type;		    /* ns_t_a, ns_t_ptr, ... */
 	const unsigned char *rdata; /* borrowed from the message */
 	size_t rdlen;
 };

@@ -30,16 +30,16 @@
 #include "str.h"
 #include "xalloc.h"
 
-#define PN_TRIES      2	   /* queries per step and server */
-#define PN_RETRANS_MS 2000 /* between them */
-#define PN_NAME_MAX   256  /* a host name (253) and its NUL */
-#define PN_HOSTS_MAX  (1024 * 1024)
+#define PN_TRIES	   2	/* queries per step and server */
+#define PN_RETRANS_MS	   2000 /* between them */
+#define PN_NAME_MAX	   256	/* a host name (253) and its NUL */
+#define PN_HOSTS_MAX	   (1024 * 1024)
 #define PN_CONF_RECHECK_MS 1000 /* /etc/hosts, resolv.conf */
 
 struct lookup;
 
 struct peername_wait {
-	struct peername_wait *next;	      /* in lk->waiters */
+	struct peername_wait *next;	     /* in lk->waiters */
 	struct peername_wait *aprev, *anext; /* in pn->waits */
 	struct peername *pn;
 	struct lookup *lk; /* NULL once the result is in */
@@ -62,7 +62,7 @@ struct lookup {
 	struct ev_timer *timer;
 	unsigned char q[NS_PACKETSZ];
 	size_t qlen, qend; /* the query; the end of its question */
-	unsigned sent; /* queries of this step sent */
+	unsigned sent;	   /* queries of this step sent */
 	char name[PN_NAME_MAX];
 	struct peername_wait *waiters;
 };
@@ -72,7 +72,7 @@ struct peername {
 	struct lookup *lookups;
 	size_t nlookups;
 	struct peername_wait *waits; /* every wait not yet delivered */
-	struct __res_state rs; /* resolv.conf, re-read when it changes */
+	struct __res_state rs;	     /* resolv.conf, re-read when it changes */
 	bool rs_ok;
 	struct stat rs_st;
 	uint64_t rs_checked;
@@ -240,8 +240,7 @@ static void wait_deliver(struct peername_wait *w, enum dns_status st,
 	w->lk = NULL;
 	w->st = st;
 	w->ptr_st = ptr_st;
-	snprintf(w->name, sizeof(w->name), "%s",
-		 ptr_st == DNS_OK ? name : "");
+	snprintf(w->name, sizeof(w->name), "%s", ptr_st == DNS_OK ? name : "");
 	ev_timer_set(w->timer, 0); /* from the loop, as promised */
 }
 
@@ -302,8 +301,8 @@ static int lookup_query(struct lookup *lk, const char *qname, int type)
 	resolver_load(pn);
 	if (!pn->rs_ok)
 		return -1;
-	int n = res_nmkquery(&pn->rs, ns_o_query, qname, ns_c_in, type, NULL,
-			     0, NULL, lk->q, sizeof(lk->q));
+	int n = res_nmkquery(&pn->rs, ns_o_query, qname, ns_c_in, type, NULL, 0,
+			     NULL, lk->q, sizeof(lk->q));
 	if (n < 12)
 		return -1;
 	int qn = dn_skipname(lk->q + 12, lk->q + n);

@@ -46,8 +46,8 @@ void peername_free(struct peername **pn);
 struct peername_wait *peername_lookup(struct peername *pn, const char *addr,
 				      uint64_t timeout_ms, peername_fn *fn,
 				      void *ctx);
-/* Forgets a wait whose fn has not run yet (its owner is going away); sets
-   *w = NULL.  NULL-safe. */
+/* Forgets a wait whose fn has not run yet (its owner is going away) and
+   clears the caller's pointer.  NULL-safe. */
 void peername_cancel(struct peername_wait **w);
 
 #endif

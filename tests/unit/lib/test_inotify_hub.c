@@ -79,8 +79,8 @@ int main(void)
 
 	test_begin("many clients, one watch");
 	for (int i = 0; i < MANY; i++) {
-		cl[i] = (struct client){.loop = loop, .total = &total,
-					.stop_at = MANY};
+		cl[i] = (struct client){
+		    .loop = loop, .total = &total, .stop_at = MANY};
 		cl[i].w = inotify_hub_watch(hub, a, on_change, &cl[i]);
 		test_assert(cl[i].w != NULL);
 	}

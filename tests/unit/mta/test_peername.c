@@ -61,7 +61,8 @@ static void fake_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 	unsigned char q[512], r[1024];
 	struct sockaddr_in from;
 	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+	ssize_t n =
+	    recvfrom(fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
 	if (n < 17)
 		return;
 	dns.queries++;
@@ -160,8 +161,8 @@ static struct result lookup(struct ev_loop *loop, struct peername *pn,
 {
 	static bool inside;
 	int pending = 1;
-	struct result r = {.loop = loop, .inside = &inside,
-			   .pending = &pending};
+	struct result r = {
+	    .loop = loop, .inside = &inside, .pending = &pending};
 	inside = true;
 	struct peername_wait *w =
 	    peername_lookup(pn, addr, timeout_ms, on_result, &r);
