@@ -309,9 +309,9 @@ int main(int argc, char **argv)
 	free(ls);
 	worker_pool_free(&srv.pool);
 	qmgr_stop(qmgr_pid);
-	smtpd_server_done(&srv); /* its name lookups hold loop watchers */
 	ev_loop_free(&srv.loop);
 	mta_sasl_done();
+	smtpd_server_done(&srv);
 	tls_ctx_free(&srv.tls);
 	config_free(&srv.cfg);
 	daemon_pidfile_remove(pidfile);

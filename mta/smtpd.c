@@ -1318,7 +1318,11 @@ void smtpd_server_done(struct smtpd_server *srv)
 {
 	policy_unref(&srv->policy);
 	anvil_free(&srv->anvil);
-	peername_free(&srv->pn);
+	/* the lookups' watchers belong to the loop: once ev_loop_free() has
+	   run (srv->loop NULL) they are gone with it, and the rest goes with
+	   the process */
+	if (srv->loop != NULL)
+		peername_free(&srv->pn);
 }
 
 /*

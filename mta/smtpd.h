@@ -88,8 +88,8 @@ int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
  * Sessions keep the policy they started with.
  */
 void smtpd_reload(struct smtpd_server *srv, const char *conf_path);
-/* Frees what smtpd_policy_setup() and the sessions' server state hold;
-   call it before ev_loop_free() (the name lookups hold loop watchers). */
+/* Frees what smtpd_policy_setup() and the sessions' server state hold
+   (the name lookups only while srv->loop is still there). */
 void smtpd_server_done(struct smtpd_server *srv);
 
 /* Starts a session on fd (non-blocking; the session owns and closes it).
