@@ -187,7 +187,6 @@ static void imap_ino_event(void *ctx)
  * sessions of a process share one, with a watch per directory.
  */
 static struct inotify_hub *imap_hub;
-static bool imap_hub_failed;
 
 /*
  * Watches new/ and cur/ of the selected folder: a delivery is a link into
@@ -201,20 +200,22 @@ static void imap_watch(struct mra_conn *c, struct imap_sess *s)
 	imap_unwatch(s);
 	if (s->f == NULL)
 		return;
-	if (imap_hub == NULL && !imap_hub_failed) {
+	if (imap_hub == NULL) {
+		/* tried again at the next SELECT: the limit may have moved */
+		static bool warned;
 		imap_hub = inotify_hub_new(mra_srv.loop);
-		if (imap_hub == NULL) {
+		if (imap_hub == NULL && !warned)
 			log_warning("imap: inotify: %s: polling folders",
 				    strerror(errno));
-			imap_hub_failed = true;
-		}
+		warned = imap_hub == NULL;
+		if (imap_hub == NULL)
+			return;
 	}
-	if (imap_hub == NULL)
-		return;
 	static const char *const subs[] = { "new", "cur" };
 	for (size_t i = 0; i < 2; i++) {
 		char p[4096];
 		int k = snprintf(p, sizeof p, "%s/%s", s->f->path, subs[i]);
+		errno = ENAMETOOLONG;
 		if (k >= 0 && (size_t)k < sizeof p)
 			s->ino_w[i] = inotify_hub_watch(
 				imap_hub, p, imap_ino_event,
