@@ -35,6 +35,8 @@
 #define PN_NAME_MAX	   256	/* a host name (253) and its NUL */
 #define PN_HOSTS_MAX	   (1024 * 1024)
 #define PN_CONF_RECHECK_MS 1000 /* /etc/hosts, resolv.conf */
+#define PN_CONF_MAX	   (64 * 1024)
+#define PN_SERVERS_MAX	   3 /* MAXNS, as the libc resolver */
 
 struct lookup;
 
@@ -62,6 +64,7 @@ struct lookup {
 	struct ev_timer *timer;
 	unsigned char q[NS_PACKETSZ];
 	size_t qlen, qend; /* the query; the end of its question */
+	int family;	   /* of fd */
 	unsigned sent;	   /* queries of this step sent */
 	char name[PN_NAME_MAX];
 	struct peername_wait *waiters;
@@ -72,10 +75,12 @@ struct peername {
 	struct lookup *lookups;
 	size_t nlookups;
 	struct peername_wait *waits; /* every wait not yet delivered */
-	struct __res_state rs;	     /* resolv.conf, re-read when it changes */
-	bool rs_ok;
-	struct stat rs_st;
-	uint64_t rs_checked;
+	/* resolv.conf's name servers, re-read when it changes */
+	struct sockaddr_storage ns[PN_SERVERS_MAX];
+	size_t nns;
+	bool ns_loaded;
+	struct stat ns_st;
+	uint64_t ns_checked;
 	/* /etc/hosts, re-read when it changes */
 	char *hosts;
 	struct stat hosts_st;
@@ -89,27 +94,82 @@ static bool same_file(const struct stat *a, const struct stat *b)
 	       a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
 }
 
-/* (Re-)reads resolv.conf when it changed, as glibc's NSS does; checked at
-   most once per PN_CONF_RECHECK_MS. */
+/* Reads at most max bytes of path into a new NUL-terminated buffer (a
+   NUL inside ends the text early: both files are text). */
+static char *read_text(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		return NULL;
+	char *text = xmalloc(max + 1);
+	size_t n = fread(text, 1, max, f);
+	fclose(f);
+	text[n] = '\0';
+	return text;
+}
+
+/* One "nameserver" address of resolv.conf, port 53; false to skip it (a
+   link-local address with a %scope, say). */
+static bool ns_parse(const char *tok, size_t len, struct sockaddr_storage *ss)
+{
+	char a[INET6_ADDRSTRLEN];
+	if (len == 0 || len >= sizeof(a))
+		return false;
+	memcpy(a, tok, len);
+	a[len] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(NS_DEFAULTPORT);
+		return true;
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(NS_DEFAULTPORT);
+		return true;
+	}
+	return false;
+}
+
+/* (Re-)reads the name servers of resolv.conf when it changed, as glibc's
+   NSS does, checked at most once per PN_CONF_RECHECK_MS; none listed (or
+   no file) means 127.0.0.1, as for res_init(). */
 static void resolver_load(struct peername *pn)
 {
+	static const char ws[] = " \t\r";
 	uint64_t now = ev_now_ms(pn->loop);
 	struct stat st;
-	if (pn->rs_checked != 0 && now < pn->rs_checked + PN_CONF_RECHECK_MS)
+	if (pn->ns_loaded && now < pn->ns_checked + PN_CONF_RECHECK_MS)
 		return;
-	pn->rs_checked = now;
+	pn->ns_checked = now;
 	if (stat(_PATH_RESCONF, &st) < 0)
 		memset(&st, 0, sizeof(st));
-	if (pn->rs_ok && same_file(&st, &pn->rs_st))
+	if (pn->ns_loaded && same_file(&st, &pn->ns_st))
 		return;
-	if (pn->rs_ok)
-		res_nclose(&pn->rs);
-	memset(&pn->rs, 0, sizeof(pn->rs));
-	pn->rs_ok = res_ninit(&pn->rs) == 0;
-	pn->rs_st = st;
-	if (!pn->rs_ok)
-		log_warning("peername: cannot read the resolver "
-			    "configuration: client names are unknown");
+	pn->ns_loaded = true;
+	pn->ns_st = st;
+	pn->nns = 0;
+	char *text = read_text(_PATH_RESCONF, PN_CONF_MAX);
+	for (const char *line = text ? text : ""; *line != '\0';) {
+		size_t ll = strcspn(line, "\n");
+		const char *p = line + strspn(line, ws);
+		line += ll + (line[ll] == '\n');
+		if (strncmp(p, "nameserver", 10) != 0 ||
+		    strchr(ws, p[10]) == NULL || p[10] == '\0' ||
+		    pn->nns >= PN_SERVERS_MAX)
+			continue;
+		p += 10;
+		p += strspn(p, ws);
+		if (ns_parse(p, strcspn(p, " \t\r\n#;"), &pn->ns[pn->nns]))
+			pn->nns++;
+	}
+	free(text);
+	if (pn->nns == 0) {
+		(void)ns_parse("127.0.0.1", 9, &pn->ns[0]);
+		pn->nns = 1;
+	}
 }
 
 struct peername *peername_new(struct ev_loop *loop)
@@ -151,8 +211,6 @@ void peername_free(struct peername **ppn)
 	}
 	while (pn->lookups != NULL)
 		lookup_free(pn->lookups);
-	if (pn->rs_ok)
-		res_nclose(&pn->rs);
 	free(pn->hosts);
 	free(pn);
 	*ppn = NULL;
@@ -175,15 +233,7 @@ static void hosts_load(struct peername *pn)
 	if (pn->hosts != NULL && same_file(&st, &pn->hosts_st))
 		return;
 	free(pn->hosts);
-	pn->hosts = NULL;
-	FILE *f = fopen("/etc/hosts", "re");
-	if (f == NULL)
-		return;
-	char *text = xmalloc(PN_HOSTS_MAX + 1);
-	size_t n = fread(text, 1, PN_HOSTS_MAX, f);
-	fclose(f);
-	text[n] = '\0';
-	pn->hosts = text;
+	pn->hosts = read_text("/etc/hosts", PN_HOSTS_MAX);
 	pn->hosts_st = st;
 }
 
@@ -256,32 +306,53 @@ static void lookup_finish(struct lookup *lk, enum dns_status st,
 	lookup_free(lk);
 }
 
-/* The servers to ask: smtpd_dns_server, or resolv.conf's IPv4 ones. */
-static size_t servers(struct peername *pn, struct sockaddr_in *sv, size_t max)
+/* The servers to ask: smtpd_dns_server, or resolv.conf's. */
+static size_t servers(struct peername *pn, struct sockaddr_storage *sv)
 {
-	if (dns_get_server(&sv[0]))
+	struct sockaddr_in one;
+	if (dns_get_server(&one)) {
+		memset(&sv[0], 0, sizeof(sv[0]));
+		memcpy(&sv[0], &one, sizeof(one));
 		return 1;
+	}
 	resolver_load(pn);
-	size_t n = 0;
-	for (int i = 0; pn->rs_ok && i < pn->rs.nscount && n < max; i++)
-		if (pn->rs.nsaddr_list[i].sin_family == AF_INET)
-			sv[n++] = pn->rs.nsaddr_list[i];
-	return n;
+	memcpy(sv, pn->ns, pn->nns * sizeof(sv[0]));
+	return pn->nns;
+}
+
+static void lookup_io(struct ev_io *io, int fd, unsigned events, void *ctx);
+
+/* Points the lookup's socket at s: a new socket when the family changes. */
+static int lookup_connect(struct lookup *lk, const struct sockaddr_storage *s)
+{
+	int family = s->ss_family;
+	if (lk->fd < 0 || lk->family != family) {
+		ev_io_free(&lk->io);
+		if (lk->fd >= 0)
+			close(lk->fd);
+		lk->fd = socket(family,
+				SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (lk->fd < 0)
+			return -1;
+		lk->family = family;
+		lk->io =
+		    ev_io_new(lk->pn->loop, lk->fd, EV_READ, lookup_io, lk);
+	}
+	socklen_t len = family == AF_INET6 ? sizeof(struct sockaddr_in6)
+					   : sizeof(struct sockaddr_in);
+	return connect(lk->fd, (const struct sockaddr *)s, len);
 }
 
 /* Sends the query (again) to the next server.  0, or -1 when the step
    has run out of tries. */
 static int lookup_send(struct lookup *lk)
 {
-	struct sockaddr_in sv[MAXNS];
-	size_t n = servers(lk->pn, sv, MAXNS);
-	if (n == 0 || lk->sent >= PN_TRIES * n)
-		return -1;
-	while (lk->sent < PN_TRIES * n) {
-		const struct sockaddr_in *s = &sv[lk->sent % n];
+	struct sockaddr_storage sv[PN_SERVERS_MAX];
+	size_t n = servers(lk->pn, sv);
+	while (n > 0 && lk->sent < PN_TRIES * n) {
+		const struct sockaddr_storage *s = &sv[lk->sent % n];
 		lk->sent++;
-		if (connect(lk->fd, (const struct sockaddr *)s, sizeof(*s)) ==
-			0 &&
+		if (lookup_connect(lk, s) == 0 &&
 		    (send(lk->fd, lk->q, lk->qlen, MSG_NOSIGNAL) >= 0 ||
 		     errno == EAGAIN || errno == EINTR)) {
 			ev_timer_set(lk->timer, PN_RETRANS_MS);
@@ -295,30 +366,43 @@ static int lookup_send(struct lookup *lk)
 	return -1;
 }
 
+/*
+ * A standard query (RFC 1035 4.1.1) for qname (dotted, at most 253 bytes,
+ * labels of 1..63) and type, recursion desired, with a random ID.
+ */
 static int lookup_query(struct lookup *lk, const char *qname, int type)
 {
-	struct peername *pn = lk->pn;
-	resolver_load(pn);
-	if (!pn->rs_ok)
+	unsigned char *q = lk->q;
+	size_t o = 12;
+	memset(q, 0, 12);
+	if (getrandom(q, 2, 0) != 2)
 		return -1;
-	int n = res_nmkquery(&pn->rs, ns_o_query, qname, ns_c_in, type, NULL, 0,
-			     NULL, lk->q, sizeof(lk->q));
-	if (n < 12)
+	q[2] = 0x01; /* RD */
+	q[5] = 1;    /* QDCOUNT */
+	for (const char *p = qname; *p != '\0';) {
+		size_t l = strcspn(p, ".");
+		if (l == 0 || l > 63 || o + 1 + l + 5 > sizeof(lk->q))
+			return -1;
+		q[o++] = (unsigned char)l;
+		memcpy(q + o, p, l);
+		o += l;
+		p += l;
+		if (*p == '.' && *++p == '\0')
+			break; /* a trailing dot */
+	}
+	if (o == 12)
 		return -1;
-	int qn = dn_skipname(lk->q + 12, lk->q + n);
-	if (qn < 0 || n - 12 - qn < 4)
-		return -1;
-	lk->qend = 12 + (size_t)qn + 4;
-	unsigned char id[2];
-	if (getrandom(id, sizeof(id), 0) == (ssize_t)sizeof(id))
-		memcpy(lk->q, id, 2);
-	lk->qlen = (size_t)n;
+	q[o++] = 0;
+	q[o++] = (unsigned char)(type >> 8);
+	q[o++] = (unsigned char)type;
+	q[o++] = 0;
+	q[o++] = ns_c_in;
+	lk->qlen = lk->qend = o;
 	lk->sent = 0;
 	return lookup_send(lk);
 }
 
-/* Our ID, a response, and our question repeated (RFC 1035 7.3; an EDNS
-   OPT record of ours, "options edns0", is not part of it). */
+/* Our ID, a response, and our question repeated (RFC 1035 7.3). */
 static bool reply_matches(const struct lookup *lk, const unsigned char *a,
 			  size_t n)
 {
@@ -410,18 +494,12 @@ static struct lookup *lookup_start(struct peername *pn, const char *addr,
 			  binlen == 16 ? "ip6.arpa" : "in-addr.arpa");
 	if (qn < 0 || (size_t)qn >= sizeof(q))
 		return NULL;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		log_warning("peername: socket: %s", strerror(errno));
-		return NULL;
-	}
 	struct lookup *lk = xcalloc(1, sizeof(*lk));
 	lk->pn = pn;
-	lk->fd = fd;
+	lk->fd = -1; /* opened for the first server's family */
 	snprintf(lk->addr, sizeof(lk->addr), "%s", addr);
 	memcpy(lk->bin, bin, binlen);
 	lk->binlen = binlen;
-	lk->io = ev_io_new(pn->loop, fd, EV_READ, lookup_io, lk);
 	lk->timer = ev_timer_new(pn->loop, PN_RETRANS_MS, lookup_timer, lk);
 	lk->next = pn->lookups;
 	pn->lookups = lk;

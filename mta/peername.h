@@ -6,9 +6,10 @@
  * worker or the greeting of another client.  Connections from one address
  * share one lookup in flight; every waiter has its own deadline, after
  * which it gets DNS_RETRY, as Postfix's smtpd on a resolver timeout.
- * /etc/hosts answers first, then the IPv4 name servers of resolv.conf
- * (both re-read when they change), as getnameinfo() through NSS; or
- * smtpd_dns_server alone when it is set.  Loop thread only.
+ * /etc/hosts answers first, then the name servers of resolv.conf (IPv4
+ * and IPv6; both files re-read when they change), as getnameinfo()
+ * through NSS; or smtpd_dns_server alone when it is set.  Loop thread
+ * only.
  */
 #ifndef MTA_PEERNAME_H
 #define MTA_PEERNAME_H
