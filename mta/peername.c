@@ -133,12 +133,31 @@ static bool ns_parse(const char *tok, size_t len, struct sockaddr_storage *ss)
 	return false;
 }
 
+size_t peername_resolv_parse(const char *text, struct sockaddr_storage *sv,
+			     size_t max)
+{
+	static const char ws[] = " \t\r";
+	size_t n = 0;
+	for (const char *line = text; *line != '\0' && n < max;) {
+		size_t ll = strcspn(line, "\n");
+		const char *p = line + strspn(line, ws);
+		line += ll + (line[ll] == '\n');
+		if (strncmp(p, "nameserver", 10) != 0 || p[10] == '\0' ||
+		    strchr(ws, p[10]) == NULL)
+			continue;
+		p += 10;
+		p += strspn(p, ws);
+		if (ns_parse(p, strcspn(p, " \t\r\n#;"), &sv[n]))
+			n++;
+	}
+	return n;
+}
+
 /* (Re-)reads the name servers of resolv.conf when it changed, as glibc's
    NSS does, checked at most once per PN_CONF_RECHECK_MS; none listed (or
    no file) means 127.0.0.1, as for res_init(). */
 static void resolver_load(struct peername *pn)
 {
-	static const char ws[] = " \t\r";
 	uint64_t now = ev_now_ms(pn->loop);
 	struct stat st;
 	if (pn->ns_loaded && now < pn->ns_checked + PN_CONF_RECHECK_MS)
@@ -150,21 +169,9 @@ static void resolver_load(struct peername *pn)
 		return;
 	pn->ns_loaded = true;
 	pn->ns_st = st;
-	pn->nns = 0;
 	char *text = read_text(_PATH_RESCONF, PN_CONF_MAX);
-	for (const char *line = text ? text : ""; *line != '\0';) {
-		size_t ll = strcspn(line, "\n");
-		const char *p = line + strspn(line, ws);
-		line += ll + (line[ll] == '\n');
-		if (strncmp(p, "nameserver", 10) != 0 ||
-		    strchr(ws, p[10]) == NULL || p[10] == '\0' ||
-		    pn->nns >= PN_SERVERS_MAX)
-			continue;
-		p += 10;
-		p += strspn(p, ws);
-		if (ns_parse(p, strcspn(p, " \t\r\n#;"), &pn->ns[pn->nns]))
-			pn->nns++;
-	}
+	pn->nns =
+	    peername_resolv_parse(text ? text : "", pn->ns, PN_SERVERS_MAX);
 	free(text);
 	if (pn->nns == 0) {
 		(void)ns_parse("127.0.0.1", 9, &pn->ns[0]);
@@ -242,11 +249,16 @@ static void hosts_load(struct peername *pn)
 static bool hosts_name(struct peername *pn, const unsigned char *bin,
 		       size_t binlen, char *name, size_t namesz)
 {
-	static const char ws[] = " \t\r";
 	hosts_load(pn);
-	if (pn->hosts == NULL)
-		return false;
-	for (const char *line = pn->hosts; *line != '\0';) {
+	return pn->hosts != NULL &&
+	       peername_hosts_find(pn->hosts, bin, binlen, name, namesz);
+}
+
+bool peername_hosts_find(const char *text, const unsigned char *bin,
+			 size_t binlen, char *name, size_t namesz)
+{
+	static const char ws[] = " \t\r";
+	for (const char *line = text; *line != '\0';) {
 		size_t ll = strcspn(line, "\n");
 		size_t cl = strcspn(line, "#\n");
 		const char *p = line, *end = line + cl;

@@ -51,4 +51,17 @@ struct peername_wait *peername_lookup(struct peername *pn, const char *addr,
    clears the caller's pointer.  NULL-safe. */
 void peername_cancel(struct peername_wait **w);
 
+/*
+ * The readers of the two files, for the fuzz target and the tests: text is
+ * NUL-terminated.  peername_hosts_find: the canonical name of the first
+ * line for bin (4 or 16 bytes) into name (namesz), when it passes
+ * dns_name_ok().  peername_resolv_parse: up to max "nameserver" addresses
+ * (port 53) into sv; returns how many.
+ */
+bool peername_hosts_find(const char *text, const unsigned char *bin,
+			 size_t binlen, char *name, size_t namesz);
+struct sockaddr_storage;
+size_t peername_resolv_parse(const char *text, struct sockaddr_storage *sv,
+			     size_t max);
+
 #endif

@@ -5,7 +5,8 @@
  * forward-confirmed name, no PTR (NXDOMAIN), a PTR whose A records do not
  * match, a numeric PTR name, waiters of one address sharing one lookup,
  * the deadline with a silent server, cancelling waiters (ASan), a spoofed
- * reply ignored, and a result never delivered from inside the call.
+ * reply ignored, a result never delivered from inside the call, and the
+ * readers of /etc/hosts and resolv.conf text.
  */
 #include <arpa/inet.h>
 #include <arpa/nameser.h>
@@ -255,6 +256,83 @@ int main(void)
 	dns.bad_id = false;
 	r = lookup(loop, pn, "127.0.0.10", 2000);
 	test_assert(r.st == DNS_OK);
+
+	test_begin("/etc/hosts text");
+	static const char hosts[] =
+	    "# comment 127.0.0.10 commented.example\n"
+	    "\n"
+	    "127.0.0.1\tlocalhost\n"
+	    "  127.0.0.10   first.example alias.example # c\n"
+	    "127.0.0.10 second.example\n"
+	    "127.0.0.11\n"
+	    "127.0.0.12 1.2.3.4\n"
+	    "::1 ip6-localhost ip6-loopback\r\n"
+	    "127.0.0.13 bad_but_ok-name\n"
+	    "127.0.0.14#x.example\n"
+	    "127.0.0.15 "
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "\n"
+	    "127.0.0.16 last.example";
+	static const struct {
+		const char *addr;
+		const char *want; /* NULL: not found */
+	} hc[] = {
+	    {"127.0.0.1", "localhost"},	    {"127.0.0.10", "first.example"},
+	    {"127.0.0.11", NULL},	    {"127.0.0.12", NULL},
+	    {"::1", "ip6-localhost"},	    {"127.0.0.13", "bad_but_ok-name"},
+	    {"127.0.0.14", NULL},	    {"127.0.0.15", NULL},
+	    {"127.0.0.16", "last.example"}, {"127.0.0.17", NULL},
+	};
+	for (size_t i = 0; i < sizeof(hc) / sizeof(hc[0]); i++) {
+		unsigned char bin[16];
+		size_t bl = strchr(hc[i].addr, ':') ? 16 : 4;
+		char name[256] = "x";
+		test_assert(inet_pton(bl == 16 ? AF_INET6 : AF_INET, hc[i].addr,
+				      bin) == 1);
+		bool found =
+		    peername_hosts_find(hosts, bin, bl, name, sizeof(name));
+		test_assert(found == (hc[i].want != NULL));
+		if (found && hc[i].want != NULL)
+			test_assert(strcmp(name, hc[i].want) == 0);
+	}
+	unsigned char lo[4] = {127, 0, 0, 10};
+	char tiny[8];
+	test_assert(!peername_hosts_find(hosts, lo, 4, tiny, sizeof(tiny)));
+	test_assert(!peername_hosts_find("", lo, 4, tiny, sizeof(tiny)));
+
+	test_begin("resolv.conf text");
+	struct sockaddr_storage sv[3];
+	static const char rc[] = "search example.com\n"
+				 "nameserver\n"
+				 "nameserver   \n"
+				 "nameserverx 192.0.2.9\n"
+				 "# nameserver 192.0.2.8\n"
+				 " nameserver 192.0.2.1 # first\n"
+				 "nameserver fe80::1%eth0\n"
+				 "nameserver\t2001:db8::53\r\n"
+				 "nameserver 192.0.2.300\n"
+				 "nameserver 192.0.2.2;x\n"
+				 "nameserver 192.0.2.3\n"
+				 "options edns0\n";
+	test_assert(peername_resolv_parse(rc, sv, 3) == 3);
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sv[0];
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&sv[1];
+	char t[INET6_ADDRSTRLEN];
+	test_assert(s4->sin_family == AF_INET && ntohs(s4->sin_port) == 53);
+	test_assert(strcmp(inet_ntop(AF_INET, &s4->sin_addr, t, sizeof(t)),
+			   "192.0.2.1") == 0);
+	test_assert(s6->sin6_family == AF_INET6 && ntohs(s6->sin6_port) == 53);
+	test_assert(strcmp(inet_ntop(AF_INET6, &s6->sin6_addr, t, sizeof(t)),
+			   "2001:db8::53") == 0);
+	s4 = (const struct sockaddr_in *)&sv[2];
+	test_assert(strcmp(inet_ntop(AF_INET, &s4->sin_addr, t, sizeof(t)),
+			   "192.0.2.2") == 0);
+	test_assert(peername_resolv_parse(rc, sv, 1) == 1);
+	test_assert(peername_resolv_parse("", sv, 3) == 0);
+	test_assert(peername_resolv_parse("nameserver", sv, 3) == 0);
 
 	test_begin("freed with a lookup in flight");
 	dns.silent = true;
