@@ -1,7 +1,8 @@
 """No client can stall others (issue 10): while 500 slow connections are
 held open (sockets that connect and send nothing, from 127.0.0.1 and from
 the 20 addresses 127.0.0.2-21), a fresh client from yet another address
-(127.0.0.22) is greeted within a second on SMTP, IMAP and POP3; one
+(127.0.0.22) is greeted within a second on SMTP, SMTPS, IMAP, IMAPS, POP3
+and POP3S; one
 address over smtpd_client_connection_count_limit is refused before any
 name lookup, with Postfix's anvil reply.  The connect-time name lookup
 goes to a fake DNS server that never answers the flood's addresses, so a
@@ -10,6 +11,7 @@ import contextlib
 import re
 import resource
 import socket
+import ssl
 import time
 
 import test_mta
@@ -61,11 +63,17 @@ def flood(port, n=500, addrs=21, first=1):
             s.close()
 
 
-def greeting(port, src=FRESH, timeout=10):
-    """Seconds until the first line from port, and the line."""
+def greeting(port, src=FRESH, timeout=10, tls=False):
+    """Seconds until the first line from port (after the TLS handshake
+    with tls), and the line."""
     with socket.create_connection((HOST, port), timeout=timeout,
                                   source_address=(src, 0)) as s:
         t0 = time.monotonic()
+        if tls:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(s)
         data = b""
         while b"\n" not in data:
             d = s.recv(4096)
@@ -155,11 +163,25 @@ def test_smtp_count_limit_before_lookup(inst):
 
 
 def test_imap_pop3_greet_under_flood(inst):
-    for svc, want in (("imap", "* OK"), ("pop3", "+OK")):
+    """The flood holds connections that never send a byte: on the TLS
+    ports, handshakes that never start."""
+    for svc, want in (("imap", "* OK"), ("pop3", "+OK"), ("imaps", "* OK"),
+                      ("pop3s", "+OK")):
         port = inst.ports[svc]
         for addrs in (21, 1):
             with flood(port, addrs=addrs):
                 time.sleep(0.5)
-                t, line = greeting(port)
+                t, line = greeting(port, tls=svc.endswith("s"))
                 assert line.startswith(want), (svc, line)
                 assert t < 1.0, (svc, addrs, t, line)
+
+
+def test_smtps_greets_under_flood(inst):
+    with silent_dns(inst, 30):
+        port = inst.ports["smtps"]
+        with flood(port):
+            time.sleep(0.5)
+            t, line = greeting(port, tls=True)
+            assert line.startswith("220 "), line
+            assert t < 1.0, (t, line)
+        time.sleep(5.5)  # the held sessions end at their deadline
