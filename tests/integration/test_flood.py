@@ -2,9 +2,8 @@
 held open (sockets that connect and send nothing, from 127.0.0.1 and from
 the 20 addresses 127.0.0.2-21), a fresh client from yet another address
 (127.0.0.22) is greeted within a second on SMTP, SMTPS, IMAP, IMAPS, POP3
-and POP3S; one
-address over smtpd_client_connection_count_limit is refused before any
-name lookup, with Postfix's anvil reply.  The connect-time name lookup
+and POP3S; one address over smtpd_client_connection_count_limit is refused
+before any name lookup, with Postfix's anvil reply.  The connect-time name lookup
 goes to a fake DNS server that never answers the flood's addresses, so a
 lookup that held a worker or the greeting would show."""
 import contextlib
