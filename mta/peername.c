@@ -99,8 +99,12 @@ static bool same_file(const struct stat *a, const struct stat *b)
 static char *read_text(const char *path, size_t max)
 {
 	FILE *f = fopen(path, "re");
+	struct stat st;
 	if (f == NULL)
 		return NULL;
+	if (fstat(fileno(f), &st) == 0 && st.st_size >= 0 &&
+	    (uint64_t)st.st_size < max)
+		max = (size_t)st.st_size; /* a file growing meanwhile is cut */
 	char *text = xmalloc(max + 1);
 	size_t n = fread(text, 1, max, f);
 	fclose(f);
