@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "xalloc.h"
 
 #define MAILDIR_LOCK_STALE 120 /* seconds, as Dovecot's dotlock */
@@ -165,21 +165,6 @@ static int maildir_path(char *out, size_t outsz, const char *a,
 	return 0;
 }
 
-static int maildir_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int maildir_store(const char *folder, const char *data, size_t len,
 		  bool in_new, const char *letters, time_t mtime,
 		  char *base_r, const char **error_r)
@@ -209,7 +194,7 @@ int maildir_store(const char *folder, const char *data, size_t len,
 		*error_r = "open tmp file";
 		return -1;
 	}
-	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		*error_r = "write tmp file";
 		close(fd);
@@ -471,40 +456,14 @@ int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms)
 	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, lockname, "") < 0)
 		return -1;
-	for (int waited = 0;; waited += 20) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			      0600);
-		if (fd >= 0) {
-			char pid[32];
-			int n = snprintf(pid, sizeof pid, "%ld\n",
-					 (long)getpid());
-			if (n > 0)
-				(void)maildir_write_all(fd, pid, (size_t)n);
-			close(fd);
-			return 0;
-		}
-		if (errno != EEXIST)
-			return -1;
-		struct stat st;
-		if (stat(path, &st) == 0 &&
-		    st.st_mtime + MAILDIR_LOCK_STALE < time(NULL)) {
-			(void)unlink(path);
-			continue;
-		}
-		if (waited >= timeout_ms) {
-			errno = EWOULDBLOCK;
-			return -1;
-		}
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	return file_dotlock(path, timeout_ms, MAILDIR_LOCK_STALE);
 }
 
 void maildir_dotunlock(const char *dir, const char *lockname)
 {
 	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, lockname, "") == 0)
-		(void)unlink(path);
+		file_dotunlock(path);
 }
 
 int maildir_uidlist_lock(const char *folder, int timeout_ms)
@@ -515,80 +474,6 @@ int maildir_uidlist_lock(const char *folder, int timeout_ms)
 void maildir_uidlist_unlock(const char *folder)
 {
 	maildir_dotunlock(folder, "dovecot-uidlist.lock");
-}
-
-/* Appends everything fd holds to out and closes fd.  0, or -1 with errno
-   (EFBIG when out's maximum is reached). */
-static int maildir_read_fd(int fd, struct buf *out)
-{
-	char tmp[65536];
-	for (;;) {
-		ssize_t n = read(fd, tmp, sizeof tmp);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (n > 0 && buf_append(out, tmp, (size_t)n) < 0)) {
-			int e = n < 0 ? errno : EFBIG;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-	}
-	close(fd);
-	return 0;
-}
-
-int maildir_file_read(const char *path, struct buf *out)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	return maildir_read_fd(fd, out) < 0 ? -1 : 1;
-}
-
-/* Writes data to tmp (created), fsyncs it and renames it to dst; on any
-   failure tmp is removed.  Returns 0 or -1 with errno. */
-static int maildir_write_rename(const char *tmp, const char *dst,
-				const char *data, size_t len)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0 ? -1 : 0;
-	int e = errno;
-	if (close(fd) < 0 && r == 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r == 0 && rename(tmp, dst) < 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r < 0) {
-		unlink(tmp);
-		errno = e;
-	}
-	return r;
-}
-
-int maildir_file_replace(const char *dir, const char *name,
-			 const char *data, size_t len)
-{
-	char path[PATH_MAX], tmp[PATH_MAX];
-	if (maildir_path(path, sizeof path, dir, name, "") < 0)
-		return -1;
-	/* unique per thread: two deliveries creating one Maildir write its
-	   subscriptions at the same time, and a shared temporary name lost
-	   one rename (ENOENT) */
-	static atomic_uint replace_seq;
-	int n = snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(),
-			 atomic_fetch_add(&replace_seq, 1));
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return maildir_write_rename(tmp, path, data, len);
 }
 
 /* ---- folder scan ------------------------------------------------------ */
@@ -710,7 +595,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, maildir_ent_cmp);
-	int r = maildir_file_read(ulpath, &text);
+	int r = file_read_buf(ulpath, &text);
 	if (r < 0) {
 		*error_r = "read dovecot-uidlist";
 		goto fail;
@@ -809,8 +694,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	if (dirty) {
 		buf_reset(&text);
 		if (maildir_uidlist_format(&keep, &text) < 0 ||
-		    maildir_file_replace(path, "dovecot-uidlist", text.p,
-					 text.len) < 0) {
+		    file_replace(ulpath, text.p, text.len, NULL) < 0) {
 			/* UIDs this session hands out would not persist */
 			maildir_uidlist_deinit(&keep);
 			maildir_folder_free(&f);
@@ -973,7 +857,11 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 	int fd = maildir_msg_open(f, m);
 	if (fd < 0)
 		return -1;
-	return maildir_read_fd(fd, out);
+	int r = file_read_fd_buf(fd, out);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
 }
 
 int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
@@ -1094,7 +982,7 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
 		return -1;
 	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
-	int r = maildir_file_read(path, &b);
+	int r = file_read_buf(path, &b);
 	if (r < 0 && errno == EFBIG)
 		r = 0;
 	if (r == 1 && maildir_quota_parse(b.p, b.len, q) < 0) {
@@ -1214,10 +1102,12 @@ int maildir_create(const char *root, const char **error_r)
 		     i++)
 			subs[n++] = (char *)maildir_default_folders[i];
 		struct buf b;
+		char spath[PATH_MAX];
 		buf_init(&b, 4096);
-		int r = maildir_subs_format(subs, n, &b) < 0 ||
-				maildir_file_replace(root, "subscriptions",
-						     b.p, b.len) < 0
+		int r = maildir_path(spath, sizeof spath, root,
+				     "subscriptions", "") < 0 ||
+				maildir_subs_format(subs, n, &b) < 0 ||
+				file_replace(spath, b.p, b.len, NULL) < 0
 			? -1
 			: 0;
 		buf_deinit(&b);
@@ -1564,23 +1454,11 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 		return -1;
 	}
 	/* the temp file lives in tmp/ (Courier's habit), renamed up */
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	/* unique per thread too: two deliveries of one process may
-	   recount the same Maildir in the same second, and a shared name
-	   made the second rename fail with ENOENT */
-	static atomic_uint recalc_seq;
-	n = snprintf(tmp, sizeof tmp,
-		     "%s/%lld.M%ldP%ldQ%u_NeWmAiLdIrSiZe.youju", tmpdir,
-		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-		     atomic_fetch_add(&recalc_seq, 1));
-	if (n < 0 || (size_t)n >= sizeof tmp ||
-	    maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0) {
-		errno = ENAMETOOLONG;
+	char dst[PATH_MAX];
+	if (maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0)
 		return -1;
-	}
-	if (maildir_write_rename(tmp, dst, text, strlen(text)) < 0)
+	struct file_replace_opts o = { .tmp_dir = tmpdir };
+	if (file_replace(dst, text, strlen(text), &o) < 0)
 		return -1;
 	memset(q_r, 0, sizeof *q_r);
 	q_r->max_bytes = max_bytes;
