@@ -20,14 +20,13 @@
 
 #include "buf.h"
 #include "maildir_meta.h"
+#include "maildir_quota.h"
 #include "str.h"
 
 /* Longest file name we handle in new/ or cur/ (NAME_MAX). */
 #define MAILDIR_FILENAME_MAX 255
 /* Largest dovecot-uidlist we read (about 100 bytes per message). */
 #define MAILDIR_UIDLIST_MAX (64u * 1024 * 1024)
-/* maildirsize files this large are recalculated (maildirquota(7)). */
-#define MAILDIR_SIZE_FILE_MAX 5120
 /* Most messages in one folder we list. */
 #define MAILDIR_MSGS_MAX 1000000
 /* Longest folder name on disk (".a.b"), a path component. */
@@ -222,27 +221,6 @@ int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
 /* Unlinks m (expunge).  ENOENT counts as done.  Returns 0 or -1. */
 int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m);
 
-/* ---- quota ------------------------------------------------------------ */
-
-struct maildir_quota {
-	uint64_t max_bytes, max_count; /* 0 = no limit */
-	int64_t bytes, count;          /* current use: sum of the deltas */
-	bool valid;                    /* the file existed and parsed */
-};
-
-/*
- * Parses the text of a maildirsize file (first line "<n>S,<n>C", then
- * "<bytes> <count>" deltas, any white space).  Returns 0, or -1 when it
- * must be recalculated (too long, malformed, negative total).
- */
-int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q);
-/* Reads root/maildirsize.  Returns 1 read, 0 none or to recalculate
-   (*q zeroed), -1 I/O error with errno. */
-int maildir_quota_read(const char *root, struct maildir_quota *q);
-/* Appends "<bytes> <count>\n" with O_APPEND in one write if the file
-   exists (a missing file is left for recalculation).  Returns 0 or -1. */
-int maildir_quota_add(const char *root, int64_t bytes, int64_t count);
-
 /* ---- folders ------------------------------------------------------------ */
 
 /* ExtMail's default folders, created with every new Maildir. */
@@ -281,18 +259,5 @@ void maildir_names_free(char **names, size_t n);
 int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz);
 int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz);
 
-
-/* ---- quota recalculation (youju-mta delivery) --------------------------- */
-
-/*
- * Recalculates the Maildir++ usage of root as Dovecot does (new/ and cur/
- * of the root and of every ".Folder", Trash and T-flagged mail included;
- * sizes from ",S=" or stat) and replaces root/maildirsize (temp file in
- * root/tmp, rename) with the definition line for max_bytes / max_count
- * ("<n>S,<n>C"; "<n>S" when max_count is 0) and one usage line.  *q_r
- * gets the result.  Returns 0, or -1 with errno.
- */
-int maildir_quota_recalc(const char *root, uint64_t max_bytes,
-			 uint64_t max_count, struct maildir_quota *q_r);
 
 #endif

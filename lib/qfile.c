@@ -332,5 +332,7 @@ int qfile_append(int fd, const char *text, size_t len)
 
 int qfile_read_fd(int fd, char **data_r, size_t *len_r)
 {
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return -1;
 	return file_read_fd(fd, QFILE_MAX, data_r, len_r);
 }
