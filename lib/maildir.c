@@ -864,45 +864,157 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 	return r;
 }
 
-int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
-			    const char *letters)
+int maildir_msg_locate(struct maildir_folder *f, struct maildir_msg *m)
 {
-	char from[PATH_MAX], to[PATH_MAX], name[PATH_MAX];
-	if (!m->in_new && strcmp(letters, m->letters) == 0)
-		return 0;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		if (maildir_msg_path(f, m, from, sizeof from) < 0 ||
-		    maildir_msg_name(m, false, letters, name, sizeof name) <
-			    0 ||
+	return maildir_msg_relocate(f, m);
+}
+
+/* How often a flag change retries when the file keeps moving under it;
+   each retry means another session changed the same message meanwhile. */
+#define MAILDIR_CHANGE_TRIES 16
+
+int maildir_msg_change_letters(struct maildir_folder *f, struct maildir_msg *m,
+			       maildir_letters_fn *fn, void *ctx, bool verify)
+{
+	char from[PATH_MAX], to[PATH_MAX], name[PATH_MAX], next[64];
+	/*
+	 * rename(2) from the name we believe current is a compare-and-swap:
+	 * it succeeds only while the file still carries exactly the letters
+	 * fn was given.  When another session renamed it first (ENOENT), the
+	 * current name is looked up and fn applied again to what is really
+	 * there, so no concurrent change is overwritten by a stale set.
+	 */
+	for (int attempt = 0; attempt < MAILDIR_CHANGE_TRIES; attempt++) {
+		if (fn(m->letters, next, sizeof next, ctx) < 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (maildir_msg_path(f, m, from, sizeof from) < 0)
+			return -1;
+		if (!m->in_new && strcmp(next, m->letters) == 0) {
+			struct stat st;
+			if (!verify || stat(from, &st) == 0)
+				return 0;
+			if (errno != ENOENT || maildir_msg_relocate(f, m) < 0)
+				return -1;
+			continue;
+		}
+		if (maildir_msg_name(m, false, next, name, sizeof name) < 0 ||
 		    maildir_path(to, sizeof to, f->path, "cur", name) < 0)
 			return -1;
 		if (rename(from, to) == 0) {
 			free(m->letters);
-			m->letters = xstrdup(letters);
+			m->letters = xstrdup(next);
 			m->in_new = false;
 			return 0;
 		}
 		if (errno != ENOENT || maildir_msg_relocate(f, m) < 0)
 			return -1;
 	}
-	errno = ENOENT;
+	errno = EBUSY;
 	return -1;
+}
+
+/* The three-way merge of maildir_msg_set_letters(): what the caller
+   changed from base to target, applied to the current letters. */
+struct maildir_merge {
+	const char *base, *target;
+};
+
+static int maildir_merge_fn(const char *cur, char *out, size_t outsz,
+			    void *ctx)
+{
+	const struct maildir_merge *mg = ctx;
+	bool on[128] = { false };
+	for (const char *p = cur; *p != '\0'; p++)
+		if ((unsigned char)*p < 128)
+			on[(unsigned char)*p] = true;
+	for (int c = 1; c < 128; c++) {
+		bool in_base = strchr(mg->base, c) != NULL;
+		bool in_target = strchr(mg->target, c) != NULL;
+		if (in_base && !in_target)
+			on[c] = false;
+		else if (in_target && !in_base)
+			on[c] = true;
+	}
+	size_t n = 0;
+	for (int c = 1; c < 128; c++) {
+		if (!on[c])
+			continue;
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
+			    const char *letters)
+{
+	char *base = xstrdup(m->letters);
+	struct maildir_merge mg = { base, letters };
+	int r = maildir_msg_change_letters(f, m, maildir_merge_fn, &mg, false);
+	int e = errno;
+	free(base);
+	errno = e;
+	return r;
 }
 
 int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m)
 {
 	char path[PATH_MAX];
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < MAILDIR_CHANGE_TRIES; attempt++) {
 		if (maildir_msg_path(f, m, path, sizeof path) < 0)
 			return -1;
 		if (unlink(path) == 0)
-			return 0;
+			return 1;
 		if (errno != ENOENT)
 			return -1;
 		if (maildir_msg_relocate(f, m) < 0)
 			return errno == ENOENT ? 0 : -1;
 	}
-	return 0;
+	errno = EBUSY;
+	return -1;
+}
+
+int maildir_uidlist_read(const char *folder, struct maildir_uidlist *ul)
+{
+	char path[PATH_MAX];
+	const char *err;
+	struct buf text;
+	maildir_uidlist_init(ul);
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist", "") < 0)
+		return -1;
+	buf_init(&text, MAILDIR_UIDLIST_MAX);
+	int r = file_read_buf(path, &text);
+	if (r == 1 && maildir_uidlist_parse(text.p, text.len, ul, &err) < 0) {
+		maildir_uidlist_deinit(ul);
+		maildir_uidlist_init(ul);
+		r = 0;
+	}
+	int e = errno;
+	buf_deinit(&text);
+	errno = e;
+	return r;
+}
+
+int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul)
+{
+	char path[PATH_MAX];
+	struct buf text;
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist", "") < 0)
+		return -1;
+	buf_init(&text, MAILDIR_UIDLIST_MAX);
+	int r = maildir_uidlist_format(ul, &text) < 0
+			? (errno = EFBIG, -1)
+			: file_replace(path, text.p ? text.p : "", text.len, NULL);
+	int e = errno;
+	buf_deinit(&text);
+	errno = e;
+	return r;
 }
 
 /* ---- folders ------------------------------------------------------------ */

@@ -212,14 +212,55 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 		     struct buf *out);
 
 /*
- * Changes m's info letters by rename (moving it to cur/ if needed).
+ * Finds m's current name after it vanished (another session renamed it):
+ * cur/ then new/ are searched by base name and m->letters, m->in_new
+ * updated.  Returns 0, or -1 with errno (ENOENT: expunged).
+ */
+int maildir_msg_locate(struct maildir_folder *f, struct maildir_msg *m);
+
+/*
+ * Computes the next info letters from the current ones (NUL-terminated
+ * into out of size outsz, ASCII order).  Returns 0 or -1 (does not fit).
+ */
+typedef int maildir_letters_fn(const char *cur, char *out, size_t outsz,
+			       void *ctx);
+
+/*
+ * Changes m's info letters atomically: fn is applied to the letters the
+ * file carries *now*, and the rename from that name is the commit; when
+ * another session renamed the file first, the current name is looked up
+ * and fn applied again (so concurrent flag changes are never lost).  A
+ * file in new/ moves to cur/.  verify: when fn changes nothing, check
+ * that the file really still has those letters (m may be stale).
+ * Returns 0, or -1 with errno (ENOENT: expunged meanwhile; EBUSY: it
+ * kept moving).
+ */
+int maildir_msg_change_letters(struct maildir_folder *f, struct maildir_msg *m,
+			       maildir_letters_fn *fn, void *ctx, bool verify);
+
+/*
+ * Changes m's letters to letters: the letters added and removed relative
+ * to m->letters as the caller saw them are applied to the current file
+ * (maildir_msg_change_letters), so a stale m loses nobody's change.
  * Returns 0, or -1 with errno (ENOENT: expunged meanwhile).
  */
 int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
 			    const char *letters);
 
-/* Unlinks m (expunge).  ENOENT counts as done.  Returns 0 or -1. */
+/*
+ * Unlinks m (expunge), following a rename by another session.  Returns
+ * 1 unlinked here, 0 already gone (someone else expunged it), -1 error.
+ */
 int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m);
+
+/*
+ * Reads folder's dovecot-uidlist into ul (initialised here; deinit it).
+ * For writers holding maildir_uidlist_lock().  Returns 1 read, 0 missing
+ * or unparsable (ul empty), -1 I/O error with errno.
+ */
+int maildir_uidlist_read(const char *folder, struct maildir_uidlist *ul);
+/* Replaces folder's dovecot-uidlist with ul (under the lock).  0 or -1. */
+int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul);
 
 /* ---- folders ------------------------------------------------------------ */
 
