@@ -158,6 +158,24 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 	return 0;
 }
 
+int mailbox_deliver(const struct mailbox_user *u, const char *folder,
+		    const char *data, size_t len, const char **error_r)
+{
+	int over = maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
+	if (over != 0) {
+		*error_r = "quota";
+		if (over > 0)
+			errno = EDQUOT;
+		return -1;
+	}
+	if (maildir_store(folder, data, len, true, NULL, 0, NULL, error_r) <
+	    0)
+		return -1;
+	/* stored: a lost delta is repaired by the next recalculation */
+	(void)maildir_quota_add(u->root, (int64_t)len, 1);
+	return 0;
+}
+
 /* ---- copy ---------------------------------------------------------------- */
 
 void mailbox_copy_result_free(struct mailbox_copy_result *r)

@@ -61,6 +61,16 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 		   const struct mailbox_append *a, uint32_t *uidvalidity_r,
 		   uint32_t *uid_r, const char **error_r);
 
+/*
+ * Delivers a message into folder's new/ as an MDA does (no flags, no
+ * UID yet: the first reader numbers it), after u's quota check, and
+ * records it in maildirsize.  The file is fsync'd; making the new/ entry
+ * durable (fsync of new/) is the caller's.  Returns 0, or -1 with errno
+ * (EDQUOT: over quota, nothing stored; others with *error_r).
+ */
+int mailbox_deliver(const struct mailbox_user *u, const char *folder,
+		    const char *data, size_t len, const char **error_r);
+
 /* ---- copy and move ------------------------------------------------------- */
 
 struct mailbox_copy_result {

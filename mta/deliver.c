@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "str.h"
 
@@ -145,37 +146,32 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 			    cfg->limit_message);
 		return;
 	}
-	int over = maildir_quota_check(root, rule, size, 1, 0, NULL);
-	if (over < 0) {
-		buf_deinit(&content);
-		deliver_set(r, DELIVER_DEFER, "4.3.0", "maildir quota of %s: %s",
-			    root, strerror(errno));
-		return;
-	}
-	if (over > 0) {
-		buf_deinit(&content);
-		if (cfg->overquota_bounce)
-			deliver_set(r, DELIVER_BOUNCE, "5.2.2", "%s",
-				    cfg->limit_message);
-		else
-			deliver_set(r, DELIVER_DEFER, "4.2.2", "%s",
-				    cfg->limit_message);
-		return;
-	}
-	if (maildir_store(root, content.p, content.len, true, NULL, 0, NULL,
-			  &err) < 0) {
+	struct mailbox_user u = {root, *rule};
+	if (mailbox_deliver(&u, root, content.p, content.len, &err) < 0) {
 		int e = errno;
 		buf_deinit(&content);
-		if (e == EDQUOT || e == EFBIG || e == ENOSPC)
+		if (e == EDQUOT && strcmp(err, "quota") == 0) {
+			if (cfg->overquota_bounce)
+				deliver_set(r, DELIVER_BOUNCE, "5.2.2", "%s",
+					    cfg->limit_message);
+			else
+				deliver_set(r, DELIVER_DEFER, "4.2.2", "%s",
+					    cfg->limit_message);
+		} else if (strcmp(err, "quota") == 0) {
+			deliver_set(r, DELIVER_DEFER, "4.3.0",
+				    "maildir quota of %s: %s", root,
+				    strerror(e));
+		} else if (e == EDQUOT || e == EFBIG || e == ENOSPC) {
 			deliver_set(
 			    r, e == ENOSPC ? DELIVER_DEFER : DELIVER_BOUNCE,
 			    e == ENOSPC ? "4.3.1" : "5.2.2",
 			    "cannot deliver to maildir: %s: %s", err,
 			    strerror(e));
-		else
+		} else {
 			deliver_set(r, DELIVER_DEFER, "4.2.0",
 				    "cannot deliver to maildir: %s: %s", err,
 				    strerror(e));
+		}
 		return;
 	}
 	buf_deinit(&content);
@@ -183,10 +179,6 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s", root,
 			    strerror(errno));
 		return;
-	}
-	if (maildir_quota_add(root, (int64_t)size, 1) < 0) {
-		/* the message is stored: a lost delta is repaired by the
-		   next recalculation (maildir.md §6) */
 	}
 	deliver_set(r, DELIVER_OK, "2.0.0", "delivered to maildir");
 }
