@@ -38,10 +38,11 @@ static bool mailbox_full(const struct authc_reply *r,
 			 const struct dir_quota *dq, uint64_t msg_size)
 {
 	const char *type = authc_get(r, "TYPE");
-	const char *md = authc_get(r, "MAILDIR");
+	struct authc_account a;
+	const char *err;
 	struct maildir_quota_rule rule;
-	if (type == NULL || strcmp(type, "mailbox") != 0 || md == NULL ||
-	    md[0] != '/')
+	if (type == NULL || strcmp(type, "mailbox") != 0 ||
+	    authc_account_get(r, &a, &err) < 0)
 		return false;
 	if (maildir_quota_rule_make(authc_get(r, "QUOTA"), dq->default_limit,
 				    !dq->limit_override, &rule) < 0)
@@ -50,7 +51,7 @@ static bool mailbox_full(const struct authc_reply *r,
 	   limit takes nothing more (delivery's "bytes + size > max") */
 	if (msg_size == 0)
 		msg_size = 1;
-	return maildir_quota_check(md, &rule, msg_size, 1,
+	return maildir_quota_check(a.maildir, &rule, msg_size, 1,
 				   MAILDIR_QUOTA_READONLY, NULL) == 1;
 }
 
