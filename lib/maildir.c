@@ -36,6 +36,23 @@ unsigned maildir_flags_parse(struct str letters)
 	return flags;
 }
 
+/* The letters set in on[], in ASCII order, NUL-terminated into out. */
+static int maildir_letters_emit(const bool on[256], char *out, size_t outsz)
+{
+	size_t n = 0;
+	for (int c = 1; c < 256; c++) {
+		if (!on[c])
+			continue;
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 {
 	bool seen[256] = { false };
@@ -47,18 +64,7 @@ int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 	for (int i = 0; i < 6; i++)
 		seen[(unsigned char)maildir_flag_letters[i]] =
 			(flags & (1u << i)) != 0;
-	size_t n = 0;
-	for (int c = 0; c < 256; c++) {
-		if (!seen[c])
-			continue;
-		if (n + 1 >= outsz)
-			return -1;
-		out[n++] = (char)c;
-	}
-	if (outsz == 0)
-		return -1;
-	out[n] = '\0';
-	return 0;
+	return maildir_letters_emit(seen, out, outsz);
 }
 
 void maildir_name_split(struct str name, struct str *base_r,
@@ -925,11 +931,10 @@ static int maildir_merge_fn(const char *cur, char *out, size_t outsz,
 			    void *ctx)
 {
 	const struct maildir_merge *mg = ctx;
-	bool on[128] = { false };
+	bool on[256] = { false };
 	for (const char *p = cur; *p != '\0'; p++)
-		if ((unsigned char)*p < 128)
-			on[(unsigned char)*p] = true;
-	for (int c = 1; c < 128; c++) {
+		on[(unsigned char)*p] = true;
+	for (int c = 1; c < 256; c++) {
 		bool in_base = strchr(mg->base, c) != NULL;
 		bool in_target = strchr(mg->target, c) != NULL;
 		if (in_base && !in_target)
@@ -937,18 +942,7 @@ static int maildir_merge_fn(const char *cur, char *out, size_t outsz,
 		else if (in_target && !in_base)
 			on[c] = true;
 	}
-	size_t n = 0;
-	for (int c = 1; c < 128; c++) {
-		if (!on[c])
-			continue;
-		if (n + 1 >= outsz)
-			return -1;
-		out[n++] = (char)c;
-	}
-	if (outsz == 0)
-		return -1;
-	out[n] = '\0';
-	return 0;
+	return maildir_letters_emit(on, out, outsz);
 }
 
 int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,

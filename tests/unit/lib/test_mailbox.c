@@ -243,6 +243,28 @@ int main(void)
 	maildir_folder_free(&w2);
 	maildir_folder_free(&f);
 
+	test_begin("set_letters: a whole new set from a stale view merges");
+	{
+		struct mailbox_append m1 = { "x\n", 2, MAILDIR_SEEN, NULL, 0,
+					     0 };
+		test_assert(mailbox_append(&u, trash, &m1, NULL, NULL, &err) ==
+			    0);
+		struct maildir_folder *a1 = open_folder(trash);
+		struct maildir_folder *a2 = open_folder(trash);
+		size_t k = a1->n - 1;
+		test_assert(strcmp(a1->msgs[k].letters, "S") == 0);
+		test_assert(maildir_msg_set_letters(a1, &a1->msgs[k], "RS") ==
+			    0);
+		/* a2 saw "S" and wants "": only its removal of S counts */
+		test_assert(maildir_msg_set_letters(a2, &a2->msgs[k], "") == 0);
+		test_assert(strcmp(a2->msgs[k].letters, "R") == 0);
+		maildir_folder_free(&a1);
+		maildir_folder_free(&a2);
+		a1 = open_folder(trash);
+		test_assert(strcmp(a1->msgs[k].letters, "R") == 0);
+		maildir_folder_free(&a1);
+	}
+
 	test_begin("copy: empty selection");
 	f = open_folder(md);
 	memset(sel, 0, sizeof sel);
