@@ -6,6 +6,10 @@
  * file, and folders stored flat as ".Name" in IMAP modified UTF-7.
  * Shared by youju-mra (POP3/IMAP) and youju-mta (delivery).
  *
+ * The quota (maildir_quota.h), folders and modified UTF-7
+ * (maildir_folders.h) and keywords and subscriptions (maildir_meta.h)
+ * are their own modules, included here for callers of the whole family.
+ *
  * A folder is the directory holding tmp/ new/ cur/: the Maildir root
  * (INBOX) or a ".Name" subdirectory.  Every function here is synchronous
  * file-system work; callers decide where that may block.
@@ -19,6 +23,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "maildir_folders.h"
 #include "maildir_meta.h"
 #include "maildir_quota.h"
 #include "str.h"
@@ -29,8 +34,6 @@
 #define MAILDIR_UIDLIST_MAX (64u * 1024 * 1024)
 /* Most messages in one folder we list. */
 #define MAILDIR_MSGS_MAX 1000000
-/* Longest folder name on disk (".a.b"), a path component. */
-#define MAILDIR_FOLDER_MAX 255
 
 /* System flags, the letters of the ":2," info (maildir.md §3). */
 enum maildir_flag {
@@ -261,44 +264,5 @@ int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m);
 int maildir_uidlist_read(const char *folder, struct maildir_uidlist *ul);
 /* Replaces folder's dovecot-uidlist with ul (under the lock).  0 or -1. */
 int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul);
-
-/* ---- folders ------------------------------------------------------------ */
-
-/* ExtMail's default folders, created with every new Maildir. */
-extern const char *const maildir_default_folders[]; /* NULL-terminated */
-
-/*
- * Creates a Maildir at root (and its parents, mode 0700) with tmp/ new/
- * cur/ and the default folders.  Existing parts are kept.  Returns 0, or
- * -1 with *error_r and errno.
- */
-int maildir_create(const char *root, const char **error_r);
-
-/*
- * Creates folder name (IMAP view, "." separated, modified UTF-7, without
- * the leading dot) under root with its maildirfolder file.  Returns 0, or
- * -1 with errno (EEXIST, EINVAL for a bad name).
- */
-int maildir_folder_create(const char *root, const char *name);
-
-/* True when name is acceptable as a folder (IMAP view): non-empty, no
-   "/" nor "..", no empty component, valid modified UTF-7, not INBOX. */
-bool maildir_folder_name_ok(const char *name);
-
-/*
- * Lists folder names (IMAP view, without the dot, sorted) under root.
- * *names_r gets an owned array of owned strings (free with
- * maildir_names_free).  Returns the count, or -1 with errno.
- */
-long maildir_folder_list(const char *root, char ***names_r);
-void maildir_names_free(char **names, size_t n);
-
-/*
- * Modified UTF-7 (RFC 3501 §5.1.3) to UTF-8 and back.  Return 0, or -1
- * for invalid input or when out (size outsz) is too small.
- */
-int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz);
-int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz);
-
 
 #endif
