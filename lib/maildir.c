@@ -482,6 +482,20 @@ void maildir_uidlist_unlock(const char *folder)
 	maildir_dotunlock(folder, "dovecot-uidlist.lock");
 }
 
+int maildir_file_read(const char *path, struct buf *out)
+{
+	return file_read_buf(path, out);
+}
+
+int maildir_file_replace(const char *dir, const char *name,
+			 const char *data, size_t len)
+{
+	char path[PATH_MAX];
+	if (maildir_path(path, sizeof path, dir, name, "") < 0)
+		return -1;
+	return file_replace(path, data, len, NULL);
+}
+
 /* ---- folder scan ------------------------------------------------------ */
 
 struct maildir_ent {

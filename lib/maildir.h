@@ -141,6 +141,19 @@ int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms);
 void maildir_dotunlock(const char *dir, const char *lockname);
 
 /*
+ * Reads the whole file path into out (out's maximum bounds it):
+ * file_read_buf().  Returns 1 read, 0 missing, -1 error with errno
+ * (EFBIG: larger than out allows).
+ */
+int maildir_file_read(const char *path, struct buf *out);
+/*
+ * Replaces dir/name with data: file_replace() (temp file beside it,
+ * fsync, rename; maildir.md §7.5).  Returns 0, or -1 with errno.
+ */
+int maildir_file_replace(const char *dir, const char *name, const char *data,
+			 size_t len);
+
+/*
  * Takes dovecot-uidlist.lock in folder (a dotlock, stale after 120 s),
  * waiting at most timeout_ms.  Returns 0, or -1 with errno (EWOULDBLOCK on
  * timeout).
