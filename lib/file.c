@@ -19,6 +19,16 @@
 
 #include "xalloc.h"
 
+int file_path(char *out, size_t outsz, const char *dir, const char *name)
+{
+	int n = snprintf(out, outsz, "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= outsz) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 int file_write_all(int fd, const void *p, size_t len)
 {
 	const char *c = p;

@@ -15,6 +15,10 @@
 
 #include "buf.h"
 
+/* "dir/name" into out (size outsz).  Returns 0, or -1 with ENAMETOOLONG. */
+int file_path(char *out, size_t outsz, const char *dir, const char *name)
+	__attribute__((warn_unused_result));
+
 /* Writes all of p to fd (retrying short writes and EINTR).  Returns 0, or
    -1 with errno. */
 int file_write_all(int fd, const void *p, size_t len)

@@ -21,17 +21,6 @@
 #include "maildir_meta.h"
 #include "xalloc.h"
 
-/* a/b into out; -1 with ENAMETOOLONG. */
-static int folders_path(char *out, size_t outsz, const char *a, const char *b)
-{
-	int n = snprintf(out, outsz, "%s/%s", a, b);
-	if (n < 0 || (size_t)n >= outsz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* ---- folders ------------------------------------------------------------ */
 
 const char *const maildir_default_folders[] = { "Sent", "Drafts", "Trash",
@@ -69,7 +58,7 @@ static int maildir_make_subdirs(const char *dir)
 	static const char *const subs[] = { "tmp", "new", "cur" };
 	char p[PATH_MAX];
 	for (int i = 0; i < 3; i++)
-		if (folders_path(p, sizeof p, dir, subs[i]) < 0 ||
+		if (file_path(p, sizeof p, dir, subs[i]) < 0 ||
 		    maildir_mkdir(p) < 0)
 			return -1;
 	return 0;
@@ -87,7 +76,7 @@ static int maildir_folder_make(const char *root, const char *name,
 	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || excl))
 		return -1;
 	if (maildir_make_subdirs(dir) < 0 ||
-	    folders_path(p, sizeof p, dir, "maildirfolder") < 0)
+	    file_path(p, sizeof p, dir, "maildirfolder") < 0)
 		return -1;
 	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -99,7 +88,7 @@ static int maildir_folder_make(const char *root, const char *name,
 int maildir_create(const char *root, const char **error_r)
 {
 	char cur[PATH_MAX];
-	bool fresh = folders_path(cur, sizeof cur, root, "cur") == 0 &&
+	bool fresh = file_path(cur, sizeof cur, root, "cur") == 0 &&
 		     access(cur, F_OK) < 0;
 	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
 		*error_r = "create maildir";
@@ -124,7 +113,7 @@ int maildir_create(const char *root, const char **error_r)
 		struct buf b;
 		char spath[PATH_MAX];
 		buf_init(&b, 4096);
-		int r = folders_path(spath, sizeof spath, root, "subscriptions") < 0 ||
+		int r = file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
 				maildir_subs_format(subs, n, &b) < 0 ||
 				file_replace(spath, b.p, b.len, NULL) < 0
 			? -1

@@ -19,24 +19,12 @@
 #include "maildir.h"
 #include "xalloc.h"
 
-/* dir/name into out; -1 with ENAMETOOLONG. */
-static int meta_path(char *out, size_t outsz, const char *dir,
-		     const char *name)
-{
-	int n = snprintf(out, outsz, "%s/%s", dir, name);
-	if (n < 0 || (size_t)n >= outsz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 /* Replaces dir/name with data (file_replace). */
 static int meta_replace(const char *dir, const char *name, const char *data,
 			size_t len)
 {
 	char path[PATH_MAX];
-	if (meta_path(path, sizeof path, dir, name) < 0)
+	if (file_path(path, sizeof path, dir, name) < 0)
 		return -1;
 	return file_replace(path, data, len, NULL);
 }
@@ -45,7 +33,7 @@ static int meta_replace(const char *dir, const char *name, const char *data,
 static int meta_lock(const char *dir, const char *name, int timeout_ms)
 {
 	char path[PATH_MAX];
-	if (meta_path(path, sizeof path, dir, name) < 0)
+	if (file_path(path, sizeof path, dir, name) < 0)
 		return -1;
 	return file_dotlock(path, timeout_ms, 120);
 }
@@ -53,7 +41,7 @@ static int meta_lock(const char *dir, const char *name, int timeout_ms)
 static void meta_unlock(const char *dir, const char *name)
 {
 	char path[PATH_MAX];
-	if (meta_path(path, sizeof path, dir, name) == 0)
+	if (file_path(path, sizeof path, dir, name) == 0)
 		file_dotunlock(path);
 }
 

@@ -19,17 +19,6 @@
 #include "file.h"
 #include "maildir.h"
 
-static int quota_path(char *out, size_t outsz, const char *root,
-		      const char *name)
-{
-	int n = snprintf(out, outsz, "%s/%s", root, name);
-	if (n < 0 || (size_t)n >= outsz) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return 0;
-}
-
 int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q)
 {
 	memset(q, 0, sizeof *q);
@@ -102,7 +91,7 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 	char path[PATH_MAX];
 	struct buf b;
 	memset(q, 0, sizeof *q);
-	if (quota_path(path, sizeof path, root, "maildirsize") < 0)
+	if (file_path(path, sizeof path, root, "maildirsize") < 0)
 		return -1;
 	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
 	int r = file_read_buf(path, &b);
@@ -119,7 +108,7 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 int maildir_quota_add(const char *root, int64_t bytes, int64_t count)
 {
 	char path[PATH_MAX], line[64];
-	if (quota_path(path, sizeof path, root, "maildirsize") < 0)
+	if (file_path(path, sizeof path, root, "maildirsize") < 0)
 		return -1;
 	int n = snprintf(line, sizeof line, "%lld %lld\n", (long long)bytes,
 			 (long long)count);
@@ -140,7 +129,7 @@ static void maildir_quota_scan(const char *folder, const char *sub,
 			       int64_t *bytes, int64_t *count)
 {
 	char dpath[PATH_MAX];
-	if (quota_path(dpath, sizeof dpath, folder, sub) < 0)
+	if (file_path(dpath, sizeof dpath, folder, sub) < 0)
 		return;
 	DIR *d = opendir(dpath);
 	if (d == NULL)
@@ -181,7 +170,7 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
 			continue;
-		if (quota_path(sub, sizeof sub, root, de->d_name) < 0)
+		if (file_path(sub, sizeof sub, root, de->d_name) < 0)
 			continue;
 		maildir_quota_scan(sub, "new", &bytes, &count);
 		maildir_quota_scan(sub, "cur", &bytes, &count);
@@ -196,13 +185,13 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 			       (unsigned long long)max_bytes, (long long)bytes,
 			       (long long)count);
 	if (n < 0 || (size_t)n >= sizeof text ||
-	    quota_path(tmpdir, sizeof tmpdir, root, "tmp") < 0) {
+	    file_path(tmpdir, sizeof tmpdir, root, "tmp") < 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
 	/* the temp file lives in tmp/ (Courier's habit), renamed up */
 	char dst[PATH_MAX];
-	if (quota_path(dst, sizeof dst, root, "maildirsize") < 0)
+	if (file_path(dst, sizeof dst, root, "maildirsize") < 0)
 		return -1;
 	struct file_replace_opts o = { .tmp_dir = tmpdir };
 	if (file_replace(dst, text, strlen(text), &o) < 0)
