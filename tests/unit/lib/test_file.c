@@ -140,6 +140,20 @@ int main(void)
 		free(data);
 	}
 
+	test_begin("path: join, the maximum and maximum+1");
+	{
+		char out[8];
+		test_assert(file_path(out, sizeof out, "ab", "cde") == 0 &&
+			    strcmp(out, "ab/cde") == 0);
+		test_assert(file_path(out, sizeof out, "ab", "cdef") == 0 &&
+			    strcmp(out, "ab/cdef") == 0);
+		errno = 0;
+		test_assert(file_path(out, sizeof out, "ab", "cdefg") == -1 &&
+			    errno == ENAMETOOLONG);
+		test_assert(file_path(out, sizeof out, "", "") == 0 &&
+			    strcmp(out, "/") == 0);
+	}
+
 	test_begin("write_all to a bad fd");
 	test_assert(file_write_all(-1, "x", 1) == -1 && errno == EBADF);
 
