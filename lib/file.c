@@ -195,19 +195,26 @@ int file_replace_open(struct file_tmp *t, const char *path,
 	memcpy(t->path, path, pl + 1);
 	const char *slash = strrchr(path, '/');
 	const char *name = slash != NULL ? slash + 1 : path;
-	unsigned n_seq = atomic_fetch_add(&seq, 1);
-	int n = t->o.tmp_dir != NULL
-			? snprintf(t->tmp, sizeof t->tmp, "%s/%s.%ld.%u.tmp",
-				   t->o.tmp_dir, name, (long)getpid(), n_seq)
-			: snprintf(t->tmp, sizeof t->tmp, "%s.%ld.%u.tmp",
-				   path, (long)getpid(), n_seq);
-	if (n < 0 || (size_t)n >= sizeof t->tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
 	mode_t mode = t->o.mode != 0 ? t->o.mode : 0600;
-	t->fd = open(t->tmp,
-		     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	/* a leftover of a crashed process with our pid is skipped */
+	for (int attempt = 0; attempt < 8 && t->fd < 0; attempt++) {
+		unsigned n_seq = atomic_fetch_add(&seq, 1);
+		int n = t->o.tmp_dir != NULL
+				? snprintf(t->tmp, sizeof t->tmp,
+					   "%s/%s.%ld.%u.tmp", t->o.tmp_dir,
+					   name, (long)getpid(), n_seq)
+				: snprintf(t->tmp, sizeof t->tmp, "%s.%ld.%u.tmp",
+					   path, (long)getpid(), n_seq);
+		if (n < 0 || (size_t)n >= sizeof t->tmp) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		t->fd = open(t->tmp,
+			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			     mode);
+		if (t->fd < 0 && errno != EEXIST)
+			return -1;
+	}
 	if (t->fd < 0)
 		return -1;
 	/* an explicit fchmod: the umask must not narrow a 0644 pid file */

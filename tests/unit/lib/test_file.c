@@ -217,6 +217,28 @@ int main(void)
 		test_assert(others("f", NULL) == 0);
 	}
 
+	test_begin("replace: a crashed run's temp file with our name is skipped");
+	{
+		struct file_tmp t;
+		char left[4200];
+		test_assert(file_replace_open(&t, p, NULL) == 0);
+		const char *dot = strrchr(t.tmp, '.') - 1;
+		while (dot > t.tmp && *dot != '.')
+			dot--;
+		unsigned seq = (unsigned)strtoul(dot + 1, NULL, 10);
+		file_replace_abort(&t);
+		snprintf(left, sizeof left, "%s.%ld.%u.tmp", p, (long)getpid(),
+			 seq + 1);
+		put(left, "old", 3);
+		test_assert(file_replace(p, "new", 3, NULL) == 0);
+		test_assert(file_read(p, 100, 0, &data, &len, NULL) == 1);
+		test_assert(len == 3 && memcmp(data, "new", 3) == 0);
+		free(data);
+		test_assert(access(left, F_OK) == 0);
+		unlink(left);
+		test_assert(others("f", NULL) == 0);
+	}
+
 	test_begin("dotlock: exclusive, timeout, stale takeover");
 	snprintf(q, sizeof q, "%s/x.lock", dir);
 	test_assert(file_dotlock(q, 0, 120) == 0);
