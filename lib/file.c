@@ -117,7 +117,7 @@ int file_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 int file_read(const char *path, size_t max, int oflags, char **data_r,
 	      size_t *len_r, struct stat *st_r)
 {
-	struct stat st = { 0 };
+	struct stat st = {0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | oflags);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
@@ -170,7 +170,9 @@ int file_read_buf(const char *path, struct buf *out)
 static int file_dirname(const char *path, char *out, size_t outsz)
 {
 	const char *slash = strrchr(path, '/');
-	size_t n = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+	size_t n = slash == NULL   ? 1
+		   : slash == path ? 1
+				   : (size_t)(slash - path);
 	if (n + 1 > outsz) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -183,7 +185,7 @@ static int file_dirname(const char *path, char *out, size_t outsz)
 int file_replace_open(struct file_tmp *t, const char *path,
 		      const struct file_replace_opts *o)
 {
-	static const struct file_replace_opts defaults = { 0 };
+	static const struct file_replace_opts defaults = {0};
 	static atomic_uint seq;
 	t->fd = -1;
 	t->o = o != NULL ? *o : defaults;
@@ -199,19 +201,19 @@ int file_replace_open(struct file_tmp *t, const char *path,
 	/* a leftover of a crashed process with our pid is skipped */
 	for (int attempt = 0; attempt < 8 && t->fd < 0; attempt++) {
 		unsigned n_seq = atomic_fetch_add(&seq, 1);
-		int n = t->o.tmp_dir != NULL
-				? snprintf(t->tmp, sizeof t->tmp,
-					   "%s/%s.%ld.%u.tmp", t->o.tmp_dir,
-					   name, (long)getpid(), n_seq)
-				: snprintf(t->tmp, sizeof t->tmp, "%s.%ld.%u.tmp",
-					   path, (long)getpid(), n_seq);
+		int n =
+		    t->o.tmp_dir != NULL
+			? snprintf(t->tmp, sizeof t->tmp, "%s/%s.%ld.%u.tmp",
+				   t->o.tmp_dir, name, (long)getpid(), n_seq)
+			: snprintf(t->tmp, sizeof t->tmp, "%s.%ld.%u.tmp", path,
+				   (long)getpid(), n_seq);
 		if (n < 0 || (size_t)n >= sizeof t->tmp) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		t->fd = open(t->tmp,
-			     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			     mode);
+		t->fd = open(
+		    t->tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 		if (t->fd < 0 && errno != EEXIST)
 			return -1;
 	}
@@ -286,14 +288,15 @@ int file_replace(const char *path, const void *data, size_t len,
 int file_dotlock(const char *path, int timeout_ms, int stale_s)
 {
 	for (int waited = 0;; waited += 20) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			      0600);
+		int fd =
+		    open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd >= 0) {
 			char pid[32];
-			int n = snprintf(pid, sizeof pid, "%ld\n",
-					 (long)getpid());
+			int n =
+			    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 			/* the pid is for people; the lock is the file */
-			bool ok = n > 0 && file_write_all(fd, pid, (size_t)n) == 0;
+			bool ok =
+			    n > 0 && file_write_all(fd, pid, (size_t)n) == 0;
 			(void)ok;
 			close(fd);
 			return 0;
@@ -310,7 +313,7 @@ int file_dotlock(const char *path, int timeout_ms, int stale_s)
 			errno = EWOULDBLOCK;
 			return -1;
 		}
-		struct timespec ts = { 0, 20 * 1000000L };
+		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 }

@@ -35,8 +35,8 @@ int mailbox_user_init(struct mailbox_user *u, const char *root,
 	return 0;
 }
 
-static int mailbox_path(char *out, size_t outsz, const char *a,
-			const char *b, const char *c)
+static int mailbox_path(char *out, size_t outsz, const char *a, const char *b,
+			const char *c)
 {
 	int n = snprintf(out, outsz, "%s/%s/%s", a, b, c);
 	if (n < 0 || (size_t)n >= outsz) {
@@ -51,8 +51,7 @@ static int mailbox_path(char *out, size_t outsz, const char *a,
  * uidlist is first created the one way a folder gets it
  * (maildir_folder_open).  Returns 0 locked, or -1 with errno unlocked.
  */
-static int mailbox_uidlist_begin(const char *folder,
-				 struct maildir_uidlist *ul)
+static int mailbox_uidlist_begin(const char *folder, struct maildir_uidlist *ul)
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (maildir_uidlist_lock(folder, MAILBOX_LOCK_MS) < 0)
@@ -68,8 +67,8 @@ static int mailbox_uidlist_begin(const char *folder,
 			return -1;
 		}
 		const char *err;
-		struct maildir_folder *f = maildir_folder_open(folder, false,
-							       &err);
+		struct maildir_folder *f =
+		    maildir_folder_open(folder, false, &err);
 		if (f == NULL)
 			return -1;
 		maildir_folder_free(&f);
@@ -122,7 +121,7 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 			return -1;
 		}
 	}
-	if (maildir_info_build((struct str){ "", 0 }, a->flags, bits, letters,
+	if (maildir_info_build((struct str){"", 0}, a->flags, bits, letters,
 			       sizeof letters) < 0) {
 		*error_r = "flags";
 		errno = EINVAL;
@@ -168,8 +167,7 @@ int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 			errno = EDQUOT;
 		return -1;
 	}
-	if (maildir_store(folder, data, len, true, NULL, 0, NULL, error_r) <
-	    0)
+	if (maildir_store(folder, data, len, true, NULL, 0, NULL, error_r) < 0)
 		return -1;
 	/* stored: a lost delta is repaired by the next recalculation */
 	(void)maildir_quota_add(u->root, (int64_t)len, 1);
@@ -269,7 +267,7 @@ static int mailbox_copy_bytes(int fd, const char *tmp, time_t mtime)
 	}
 	if (rc == 0 && fsync(out) < 0)
 		rc = -1;
-	struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
 	if (rc == 0)
 		(void)futimens(out, ts); /* INTERNALDATE is best effort */
 	int e = errno;
@@ -422,7 +420,7 @@ int mailbox_copy(const struct mailbox_user *u, struct maildir_folder *src,
 	r->src_uids = xcalloc(want ? want : 1, sizeof *r->src_uids);
 	r->dst_uids = xcalloc(want ? want : 1, sizeof *r->dst_uids);
 	bool *copied = xcalloc(src->n ? src->n : 1, sizeof *copied);
-	char (*names)[MAILDIR_FILENAME_MAX + 72] = NULL;
+	char(*names)[MAILDIR_FILENAME_MAX + 72] = NULL;
 	names = xcalloc(want ? want : 1, sizeof *names);
 	uint64_t cbytes = 0;
 	int e = 0;
@@ -439,8 +437,8 @@ int mailbox_copy(const struct mailbox_user *u, struct maildir_folder *src,
 		}
 		if (c == 0)
 			continue;
-		(void)snprintf(names[r->n], sizeof names[r->n], "%s:2,%s",
-			       base, letters[k - 1]);
+		(void)snprintf(names[r->n], sizeof names[r->n], "%s:2,%s", base,
+			       letters[k - 1]);
 		r->src_uids[r->n] = m->uid;
 		r->dst_uids[r->n] = ul.next_uid;
 		maildir_uidlist_add(&ul, ul.next_uid, base, strlen(base));
@@ -579,8 +577,7 @@ struct mailbox_flags_op {
 	uint32_t kw, known;
 };
 
-static int mailbox_flags_fn(const char *cur, char *out, size_t outsz,
-			    void *ctx)
+static int mailbox_flags_fn(const char *cur, char *out, size_t outsz, void *ctx)
 {
 	const struct mailbox_flags_op *op = ctx;
 	struct str l = str_from_cstr(cur);
@@ -609,7 +606,7 @@ int mailbox_msg_flags(struct maildir_folder *f, struct maildir_msg *m,
 		      enum mailbox_flags_mode mode, unsigned flags,
 		      uint32_t kwbits)
 {
-	struct mailbox_flags_op op = { mode, flags, kwbits, 0 };
+	struct mailbox_flags_op op = {mode, flags, kwbits, 0};
 	for (size_t k = 0; k < MAILDIR_KEYWORDS_MAX; k++)
 		if (f->kw.name[k] != NULL)
 			op.known |= 1u << k;

@@ -40,12 +40,12 @@ int mailbox_user_init(struct mailbox_user *u, const char *root,
 /* ---- append -------------------------------------------------------------- */
 
 struct mailbox_append {
-	const char *data;       /* the message, LF or CRLF line ends */
+	const char *data; /* the message, LF or CRLF line ends */
 	size_t len;
-	unsigned flags;         /* enum maildir_flag */
-	const struct str *kw;   /* keyword names, nkw of them */
+	unsigned flags;	      /* enum maildir_flag */
+	const struct str *kw; /* keyword names, nkw of them */
 	size_t nkw;
-	time_t when;            /* INTERNALDATE (0: now) */
+	time_t when; /* INTERNALDATE (0: now) */
 };
 
 /*
@@ -74,10 +74,10 @@ int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 /* ---- copy and move ------------------------------------------------------- */
 
 struct mailbox_copy_result {
-	uint32_t uidvalidity;   /* of the destination */
-	uint32_t *src_uids;     /* owned (mailbox_copy_result_free): */
-	uint32_t *dst_uids;     /* n each, in ascending source UID order */
-	size_t n;               /* messages copied (vanished ones skipped) */
+	uint32_t uidvalidity; /* of the destination */
+	uint32_t *src_uids;   /* owned (mailbox_copy_result_free): */
+	uint32_t *dst_uids;   /* n each, in ascending source UID order */
+	size_t n;	      /* messages copied (vanished ones skipped) */
 };
 
 void mailbox_copy_result_free(struct mailbox_copy_result *r);

@@ -23,8 +23,8 @@
 
 /* ---- folders ------------------------------------------------------------ */
 
-const char *const maildir_default_folders[] = { "Sent", "Drafts", "Trash",
-						"Junk", NULL };
+const char *const maildir_default_folders[] = {"Sent", "Drafts", "Trash",
+					       "Junk", NULL};
 
 static int maildir_mkdir(const char *path)
 {
@@ -55,7 +55,7 @@ static int maildir_mkdirs(const char *path)
 
 static int maildir_make_subdirs(const char *dir)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
+	static const char *const subs[] = {"tmp", "new", "cur"};
 	char p[PATH_MAX];
 	for (int i = 0; i < 3; i++)
 		if (file_path(p, sizeof p, dir, subs[i]) < 0 ||
@@ -64,8 +64,7 @@ static int maildir_make_subdirs(const char *dir)
 	return 0;
 }
 
-static int maildir_folder_make(const char *root, const char *name,
-			       bool excl)
+static int maildir_folder_make(const char *root, const char *name, bool excl)
 {
 	char dir[PATH_MAX], p[PATH_MAX];
 	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
@@ -113,9 +112,10 @@ int maildir_create(const char *root, const char **error_r)
 		struct buf b;
 		char spath[PATH_MAX];
 		buf_init(&b, 4096);
-		int r = file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
-				maildir_subs_format(subs, n, &b) < 0 ||
-				file_replace(spath, b.p, b.len, NULL) < 0
+		int r =
+		    file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
+			    maildir_subs_format(subs, n, &b) < 0 ||
+			    file_replace(spath, b.p, b.len, NULL) < 0
 			? -1
 			: 0;
 		buf_deinit(&b);
@@ -140,8 +140,7 @@ bool maildir_folder_name_ok(const char *name)
 			return false;
 	}
 	char tmp[4 * MAILDIR_FOLDER_MAX];
-	return maildir_mutf7_to_utf8(str_from_cstr(name), tmp, sizeof tmp) ==
-	       0;
+	return maildir_mutf7_to_utf8(str_from_cstr(name), tmp, sizeof tmp) == 0;
 }
 
 int maildir_folder_create(const char *root, const char *name)
@@ -199,7 +198,7 @@ void maildir_names_free(char **names, size_t n)
 /* ---- modified UTF-7 ---------------------------------------------------- */
 
 static const char maildir_b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 static int maildir_b64_val(char c)
 {
@@ -322,7 +321,7 @@ static int maildir_get_utf8(const unsigned char *p, size_t len, uint32_t *cp,
 			return -1;
 		v = (v << 6) | (p[i] & 0x3f);
 	}
-	static const uint32_t minv[5] = { 0, 0, 0x80, 0x800, 0x10000 };
+	static const uint32_t minv[5] = {0, 0, 0x80, 0x800, 0x10000};
 	if (v < minv[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
 		return -1;
 	*cp = v;
@@ -373,8 +372,8 @@ int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
 					nbits -= 6;
 					if (o + 1 >= outsz)
 						return -1;
-					out[o++] = maildir_b64[(bits >> nbits) &
-							       0x3f];
+					out[o++] =
+					    maildir_b64[(bits >> nbits) & 0x3f];
 				}
 				bits &= (1u << nbits) - 1;
 			}

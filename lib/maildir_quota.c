@@ -193,7 +193,7 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 	char dst[PATH_MAX];
 	if (file_path(dst, sizeof dst, root, "maildirsize") < 0)
 		return -1;
-	struct file_replace_opts o = { .tmp_dir = tmpdir };
+	struct file_replace_opts o = {.tmp_dir = tmpdir};
 	if (file_replace(dst, text, strlen(text), &o) < 0)
 		return -1;
 	memset(q_r, 0, sizeof *q_r);
@@ -272,8 +272,8 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 		if (ro)
 			return 0;
 		/* missing, broken, or another limit: ours wins (rebuild) */
-		if (maildir_quota_recalc(root, rule->max_bytes,
-					 rule->max_count, q_r) < 0)
+		if (maildir_quota_recalc(root, rule->max_bytes, rule->max_count,
+					 q_r) < 0)
 			return -1;
 		fresh = true;
 	}

@@ -20,8 +20,8 @@
 
 struct maildir_quota {
 	uint64_t max_bytes, max_count; /* 0 = no limit */
-	int64_t bytes, count;          /* current use: sum of the deltas */
-	bool valid;                    /* the file existed and parsed */
+	int64_t bytes, count;	       /* current use: sum of the deltas */
+	bool valid;		       /* the file existed and parsed */
 };
 
 /*

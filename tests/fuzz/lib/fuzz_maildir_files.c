@@ -37,13 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (maildir_uidlist_format(&ul, &out) == 0) {
 			maildir_uidlist_init(&ul2);
 			if (maildir_uidlist_parse(out.p, out.len, &ul2, &err) <
-				    0 ||
+				0 ||
 			    ul2.n != ul.n || ul2.uidvalidity != ul.uidvalidity)
 				abort();
 			for (size_t i = 0; i < ul.n; i++)
 				if (ul.recs[i].uid != ul2.recs[i].uid ||
 				    strcmp(ul.recs[i].base, ul2.recs[i].base) !=
-					    0)
+					0)
 					abort();
 			for (size_t i = 1; i < ul.n; i++)
 				if (ul.recs[i].uid <= ul.recs[i - 1].uid)
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	maildir_uidlist_deinit(&ul);
 
-	struct str name = { d, size }, base, letters;
+	struct str name = {d, size}, base, letters;
 	maildir_name_split(name, &base, &letters);
 	if (base.len > size ||
 	    (letters.len > 0 &&

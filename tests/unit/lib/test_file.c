@@ -28,7 +28,8 @@ static int others(const char *a, const char *b)
 	struct dirent *de;
 	int n = 0;
 	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if ((a != NULL && strcmp(de->d_name, a) == 0) ||
 		    (b != NULL && strcmp(de->d_name, b) == 0))
@@ -106,8 +107,7 @@ int main(void)
 	test_begin("read: O_NOFOLLOW refuses a symlink");
 	snprintf(q, sizeof q, "%s/link", dir);
 	test_assert(symlink(p, q) == 0);
-	test_assert(file_read(q, 1000000, O_NOFOLLOW, &data, &len, NULL) ==
-		    -1);
+	test_assert(file_read(q, 1000000, O_NOFOLLOW, &data, &len, NULL) == -1);
 	test_assert(file_read(q, 1000000, 0, &data, &len, NULL) == 1);
 	free(data);
 	unlink(q);
@@ -163,8 +163,7 @@ int main(void)
 	test_assert(stat(p, &st) == 0 && (st.st_mode & 0777) == 0600);
 	test_assert(others("f", NULL) == 0);
 	{
-		struct file_replace_opts o = { .mode = 0644,
-					       .dir_fsync = true };
+		struct file_replace_opts o = {.mode = 0644, .dir_fsync = true};
 		test_assert(file_replace(p, "two!", 4, &o) == 0);
 		test_assert(stat(p, &st) == 0 && (st.st_mode & 0777) == 0644);
 		test_assert(file_read(p, 100, 0, &data, &len, NULL) == 1);
@@ -177,7 +176,7 @@ int main(void)
 	{
 		snprintf(sub, sizeof sub, "%s/tmp", dir);
 		test_assert(mkdir(sub, 0700) == 0);
-		struct file_replace_opts o = { .tmp_dir = sub };
+		struct file_replace_opts o = {.tmp_dir = sub};
 		test_assert(file_replace(p, "three", 5, &o) == 0);
 		test_assert(file_read(p, 100, 0, &data, &len, NULL) == 1);
 		test_assert(len == 5 && memcmp(data, "three", 5) == 0);
@@ -187,7 +186,7 @@ int main(void)
 
 	test_begin("replace: failure leaves the old file and no temp");
 	{
-		struct file_replace_opts o = { .tmp_dir = "/nonexistent" };
+		struct file_replace_opts o = {.tmp_dir = "/nonexistent"};
 		test_assert(file_replace(p, "four", 4, &o) == -1);
 		snprintf(q, sizeof q, "%s/d", dir);
 		test_assert(mkdir(q, 0700) == 0);
@@ -217,7 +216,8 @@ int main(void)
 		test_assert(others("f", NULL) == 0);
 	}
 
-	test_begin("replace: a crashed run's temp file with our name is skipped");
+	test_begin(
+	    "replace: a crashed run's temp file with our name is skipped");
 	{
 		struct file_tmp t;
 		char left[4200];
@@ -247,7 +247,7 @@ int main(void)
 	file_dotunlock(q);
 	test_assert(file_dotlock(q, 0, 120) == 0);
 	{
-		struct timespec old[2] = { { 1000, 0 }, { 1000, 0 } };
+		struct timespec old[2] = {{1000, 0}, {1000, 0}};
 		test_assert(utimensat(AT_FDCWD, q, old, 0) == 0);
 	}
 	test_assert(file_dotlock(q, 0, 120) == 0); /* stale: taken over */

@@ -49,15 +49,17 @@ int main(void)
 	test_begin("user: quota definitions");
 	test_assert(mailbox_user_init(&u, md, "junk") < 0 && !u.quota.own);
 	test_assert(mailbox_user_init(&u, md, "") == 0 && !u.quota.own);
-	test_assert(mailbox_user_init(&u, md, "1000S,3C") == 0 &&
-		    u.quota.own && u.quota.max_bytes == 1000 &&
-		    u.quota.max_count == 3);
+	test_assert(mailbox_user_init(&u, md, "1000S,3C") == 0 && u.quota.own &&
+		    u.quota.max_bytes == 1000 && u.quota.max_count == 3);
 
 	test_begin("append: flags, keywords, internal date, UIDs");
-	struct str kws[2] = { STR_LIT("$Label1"), STR_LIT("todo") };
-	struct mailbox_append a = { "Subject: a\n\nbody\n", 17,
-				    MAILDIR_SEEN | MAILDIR_FLAGGED, kws, 2,
-				    1000000000 };
+	struct str kws[2] = {STR_LIT("$Label1"), STR_LIT("todo")};
+	struct mailbox_append a = {"Subject: a\n\nbody\n",
+				   17,
+				   MAILDIR_SEEN | MAILDIR_FLAGGED,
+				   kws,
+				   2,
+				   1000000000};
 	uint32_t uv = 0, uid = 0, uv2 = 0, uid2 = 0;
 	test_assert(mailbox_append(&u, md, &a, &uv, &uid, &err) == 0);
 	test_assert(uv != 0 && uid == 1);
@@ -86,7 +88,7 @@ int main(void)
 	test_assert(mailbox_user_init(&big, md, "40S") == 0);
 	char huge[64];
 	memset(huge, 'x', sizeof huge);
-	struct mailbox_append h = { huge, sizeof huge, 0, NULL, 0, 0 };
+	struct mailbox_append h = {huge, sizeof huge, 0, NULL, 0, 0};
 	test_assert(mailbox_append(&big, md, &h, NULL, NULL, &err) < 0 &&
 		    errno == EDQUOT);
 	maildir_folder_free(&f);
@@ -100,10 +102,9 @@ int main(void)
 	test_assert(maildir_keywords_assign(work, &kws[1], 1, &f->kw) == 0);
 	maildir_folder_free(&f);
 	f = open_folder(md);
-	bool sel[8] = { true, false, true };
+	bool sel[8] = {true, false, true};
 	struct mailbox_copy_result r;
-	test_assert(mailbox_copy(&free_u, f, sel, work, false, &r, &err) ==
-		    0);
+	test_assert(mailbox_copy(&free_u, f, sel, work, false, &r, &err) == 0);
 	test_assert(r.n == 2 && r.src_uids[0] == 1 && r.src_uids[1] == 3);
 	test_assert(r.dst_uids[0] == 1 && r.dst_uids[1] == 2);
 	struct maildir_folder *w = open_folder(work);
@@ -118,10 +119,10 @@ int main(void)
 	{
 		char src[600], dst[600];
 		struct stat s1, s2;
-		test_assert(maildir_msg_path(f, &f->msgs[0], src,
-					     sizeof src) == 0);
-		test_assert(maildir_msg_path(w, &w->msgs[0], dst,
-					     sizeof dst) == 0);
+		test_assert(maildir_msg_path(f, &f->msgs[0], src, sizeof src) ==
+			    0);
+		test_assert(maildir_msg_path(w, &w->msgs[0], dst, sizeof dst) ==
+			    0);
 		test_assert(stat(src, &s1) == 0 && stat(dst, &s2) == 0);
 		test_assert(s1.st_ino == s2.st_ino); /* a hard link */
 		test_assert(strstr(dst, ",S=17,W=20") != NULL);
@@ -194,8 +195,8 @@ int main(void)
 	test_begin("flags: replace keeps P and unnamed keyword letters");
 	{
 		char from[600], to[600];
-		test_assert(maildir_msg_path(f, &f->msgs[0], from,
-					     sizeof from) == 0);
+		test_assert(
+		    maildir_msg_path(f, &f->msgs[0], from, sizeof from) == 0);
 		snprintf(to, sizeof to, "%s", from);
 		char *c = strrchr(to, ',');
 		snprintf(c + 1, sizeof to - (size_t)(c + 1 - to), "FPaz");
@@ -209,8 +210,8 @@ int main(void)
 	test_begin("flags: an expunged message says ENOENT");
 	{
 		char path[600];
-		test_assert(maildir_msg_path(s2, &s2->msgs[0], path,
-					     sizeof path) == 0);
+		test_assert(
+		    maildir_msg_path(s2, &s2->msgs[0], path, sizeof path) == 0);
 		test_assert(unlink(path) == 0);
 		errno = 0;
 		test_assert(mailbox_msg_flags(s2, &s2->msgs[0],
@@ -227,7 +228,7 @@ int main(void)
 	w = open_folder(work);
 	struct maildir_folder *w2 = open_folder(work);
 	test_assert(w->n == 2);
-	bool ex[2] = { true, true };
+	bool ex[2] = {true, true};
 	size_t removed = 0;
 	test_assert(mailbox_expunge(&u, w, ex, &removed) == 0);
 	test_assert(removed == 2 && w->n == 0 && ex[0] && ex[1]);
@@ -245,8 +246,7 @@ int main(void)
 
 	test_begin("set_letters: a whole new set from a stale view merges");
 	{
-		struct mailbox_append m1 = { "x\n", 2, MAILDIR_SEEN, NULL, 0,
-					     0 };
+		struct mailbox_append m1 = {"x\n", 2, MAILDIR_SEEN, NULL, 0, 0};
 		test_assert(mailbox_append(&u, trash, &m1, NULL, NULL, &err) ==
 			    0);
 		struct maildir_folder *a1 = open_folder(trash);
