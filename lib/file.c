@@ -29,11 +29,13 @@ int file_path(char *out, size_t outsz, const char *dir, const char *name)
 	return 0;
 }
 
-int file_write_all(int fd, const void *p, size_t len)
+/* write(2) (off < 0) or pwrite(2) at off until all of p is out. */
+static int file_put(int fd, const void *p, size_t len, off_t off)
 {
 	const char *c = p;
 	while (len > 0) {
-		ssize_t n = write(fd, c, len);
+		ssize_t n =
+		    off < 0 ? write(fd, c, len) : pwrite(fd, c, len, off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -44,28 +46,24 @@ int file_write_all(int fd, const void *p, size_t len)
 		}
 		c += n;
 		len -= (size_t)n;
+		if (off >= 0)
+			off += n;
 	}
 	return 0;
 }
 
+int file_write_all(int fd, const void *p, size_t len)
+{
+	return file_put(fd, p, len, -1);
+}
+
 int file_pwrite_all(int fd, const void *p, size_t len, off_t off)
 {
-	const char *c = p;
-	while (len > 0) {
-		ssize_t n = pwrite(fd, c, len, off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		c += n;
-		off += n;
-		len -= (size_t)n;
+	if (off < 0) {
+		errno = EINVAL;
+		return -1;
 	}
-	return 0;
+	return file_put(fd, p, len, off);
 }
 
 int file_read_fd(int fd, size_t max, char **data_r, size_t *len_r)

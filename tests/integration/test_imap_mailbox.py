@@ -3,40 +3,13 @@ poplib and a raw socket: COPYUID on COPY and UID COPY, the untagged
 COPYUID before the EXPUNGEs of MOVE (RFC 4315 §3, RFC 6851 §4.3), flag
 changes from two sessions that must both survive, quota on COPY (refused
 and recorded), and POP3 DELE recorded in maildirsize."""
-import imaplib
 import os
 import poplib
 import re
 import socket
 
-import harness
-
-PASSWORD = "mbox-secret"
-_made = set()
-
-
-def user(inst, local, quota="5242880S"):
-    """A mailbox of its own per test, so tests don't see each other."""
-    addr = f"{local}@extmail.org"
-    if addr not in _made:
-        inst.sql("INSERT INTO mailbox (username, uid, password, name, "
-                 "maildir, homedir, quota, domain, uidnumber, gidnumber, "
-                 f"active) VALUES ('{addr}', '{local}', "
-                 f"'{{PLAIN}}{PASSWORD}', '{local}', "
-                 f"'extmail.org/{local}/Maildir/', 'extmail.org/{local}', "
-                 f"'{quota}', 'extmail.org', 1000, 1000, 1)")
-        _made.add(addr)
-    return addr
-
-
-def maildir(inst, addr):
-    return inst.path("mailbox", "extmail.org", addr.split("@")[0], "Maildir")
-
-
-def login(inst, addr):
-    m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"], timeout=20)
-    m.login(addr, PASSWORD)
-    return m
+# one way to make a test mailbox and log in, shared with test_imap_state
+from test_imap_state import PASSWORD, login, maildir, user  # noqa: E402
 
 
 def append(m, box, subject, flags=None, pad=0):
