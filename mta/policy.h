@@ -25,6 +25,7 @@ struct smtpd_policy {
 	unsigned peername_timeout_ms; /* smtpd_peername_lookup_timeout */
 	bool reject_over_quota; /* smtpd_reject_over_quota */
 	uint64_t mailbox_limit; /* virtual_mailbox_limit (0: none) */
+	bool limit_override;	/* virtual_mailbox_limit_override */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;
