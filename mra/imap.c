@@ -24,6 +24,7 @@
 #include "imap_flags.h"
 #include "imap_index.h"
 #include "imap_mbox.h"
+#include "imap_recent.h"
 #include "imap_search.h"
 #include "log.h"
 #include "maildir.h"
@@ -350,6 +351,20 @@ static unsigned imap_count_recent(const struct imap_sess *s)
 	return n;
 }
 
+static uint32_t imap_max_uid(const struct maildir_folder *f)
+{
+	return f->n > 0 ? f->msgs[f->n - 1].uid : 0;
+}
+
+/* The recent watermark for a session on f: a read-write session takes
+   the messages above it for itself (imap_recent.h). */
+static uint32_t imap_recent_take(const struct imap_sess *s,
+				 const struct maildir_folder *f)
+{
+	return imap_recent_claim(f->path, f->uidvalidity, imap_max_uid(f),
+				 !s->readonly);
+}
+
 /* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
 static void imap_sync(struct mra_conn *c, bool report)
 {
@@ -406,8 +421,9 @@ static void imap_sync(struct mra_conn *c, bool report)
 		i++;
 	}
 	size_t old_left = s->f->n - removed;
+	uint32_t first_old = old_left < nf->n ? imap_recent_take(s, nf) : 0;
 	for (size_t k = old_left; k < nf->n; k++) {
-		nrecent[k] = nf->msgs[k].recent;
+		nrecent[k] = nf->msgs[k].uid > first_old;
 		changed_count = true;
 	}
 	if (nf->n != s->f->n || changed_count) {
@@ -622,9 +638,10 @@ static void cmd_select(struct imap_ctx *x)
 			 "(corrupt, old or another UIDVALIDITY): rebuilding",
 			 s->login_user, s->f->path);
 	s->recent = xcalloc(s->f->n ? s->f->n : 1, sizeof *s->recent);
+	uint32_t first_old = imap_recent_take(s, s->f);
 	size_t unseen = 0;
 	for (size_t i = 0; i < s->f->n; i++) {
-		s->recent[i] = s->f->msgs[i].recent;
+		s->recent[i] = s->f->msgs[i].uid > first_old;
 		if (unseen == 0 && !(maildir_flags_parse(str_from_cstr(
 					     s->f->msgs[i].letters)) &
 				     MAILDIR_SEEN))
@@ -668,33 +685,41 @@ static void cmd_status(struct imap_ctx *x)
 		return;
 	}
 	size_t recent = 0, unseen = 0;
+	uint32_t first_old = imap_recent_claim(f->path, f->uidvalidity,
+					       imap_max_uid(f), false);
 	for (size_t i = 0; i < f->n; i++) {
-		recent += f->msgs[i].recent;
+		recent += f->msgs[i].uid > first_old;
 		if (!(maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
 		      MAILDIR_SEEN))
 			unseen++;
 	}
+	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT",
+					     "UIDVALIDITY", "UNSEEN" };
+	const unsigned long vals[] = { f->n, recent, f->next_uid,
+				       f->uidvalidity, unseen };
+	size_t which[16], nw = 0;
+	for (size_t i = 0; i < a[1].n; i++) {
+		const char *item = a[1].list[i].type == IMAP_ARG_ATOM
+					   ? a[1].list[i].s
+					   : "";
+		size_t k = 0;
+		while (k < 5 && strcasecmp(item, items[k]) != 0)
+			k++;
+		if (k == 5 || nw == sizeof which / sizeof which[0]) {
+			maildir_folder_free(&f);
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid status item.");
+			return;
+		}
+		which[nw++] = k;
+	}
+	/* upper-case item names, as Dovecot answers */
 	(void)mra_conn_printf(x->c, "* STATUS ");
 	imap_quote(x->c, a[0].s);
 	(void)mra_conn_write(x->c, " (", 2);
-	for (size_t i = 0; i < a[1].n; i++) {
-		const char *item = a[1].list[i].s ? a[1].list[i].s : "";
-		unsigned long v;
-		if (strcasecmp(item, "MESSAGES") == 0)
-			v = f->n;
-		else if (strcasecmp(item, "RECENT") == 0)
-			v = recent;
-		else if (strcasecmp(item, "UIDNEXT") == 0)
-			v = f->next_uid;
-		else if (strcasecmp(item, "UIDVALIDITY") == 0)
-			v = f->uidvalidity;
-		else if (strcasecmp(item, "UNSEEN") == 0)
-			v = unseen;
-		else
-			continue;
-		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "", item,
-				      v);
-	}
+	for (size_t i = 0; i < nw; i++)
+		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "",
+				      items[which[i]], vals[which[i]]);
 	(void)mra_conn_write(x->c, ")\r\n", 3);
 	maildir_folder_free(&f);
 	imap_tagged(x->c, x->cmd->tag, "OK Status completed.");
