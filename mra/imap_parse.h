@@ -64,7 +64,8 @@ void imap_cmd_free(struct imap_cmd *cmd);
 int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r,
 		    bool *sync_r);
 
-/* true for an ATOM, STRING or LITERAL (RFC 3501 astring) */
+/* true for an ATOM, STRING, LITERAL or NIL (RFC 3501 astring; s holds
+   the text "NIL" as sent) */
 bool imap_arg_is_astring(const struct imap_arg *a);
 /* true for ATOM, STRING, LITERAL or NIL */
 bool imap_arg_is_nstring(const struct imap_arg *a);
