@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addrlist.h"
 #include "imap_body.h"
 #include "imap_index.h"
 #include "log.h"
@@ -496,42 +497,32 @@ static void imap_env_string(struct mra_conn *c, const char *hdr, size_t len,
 	buf_deinit(&v);
 }
 
-/* one address "Name <a@b>" or "a@b" */
-static void imap_env_addr(struct mra_conn *c, struct str a)
+/* One ENVELOPE address structure (RFC 3501 §7.4.2): name, route,
+   mailbox, host; a group as (NIL NIL "group" NIL) ... (NIL NIL NIL NIL). */
+static void imap_env_addr(struct mra_conn *c, const struct addrlist_addr *a)
 {
-	a = str_trim(a);
-	struct str name = { "", 0 }, addr = a;
-	const char *lt = memchr(a.p, '<', a.len);
-	if (lt != NULL) {
-		const char *gt = memchr(lt, '>', a.len - (size_t)(lt - a.p));
-		if (gt == NULL)
-			gt = a.p + a.len;
-		name = str_trim((struct str){ a.p, (size_t)(lt - a.p) });
-		addr = (struct str){ lt + 1, (size_t)(gt - lt - 1) };
-		if (name.len >= 2 && name.p[0] == '"' &&
-		    name.p[name.len - 1] == '"') {
-			name.p++;
-			name.len -= 2;
-		}
-	}
-	addr = str_trim(addr);
-	const char *at = NULL;
-	for (size_t i = addr.len; i-- > 0;)
-		if (addr.p[i] == '@') {
-			at = addr.p + i;
-			break;
-		}
 	(void)mra_conn_write(c, "(", 1);
-	imap_nstring(c, name.p, name.len, true);
-	(void)mra_conn_write(c, " NIL ", 5);
-	if (at != NULL) {
-		imap_nstring(c, addr.p, (size_t)(at - addr.p), false);
-		(void)mra_conn_write(c, " ", 1);
-		imap_nstring(c, at + 1, addr.len - (size_t)(at - addr.p) - 1,
-			     false);
-	} else {
-		imap_nstring(c, addr.p, addr.len, false);
+	switch (a->kind) {
+	case ADDRLIST_GROUP_START:
+		(void)mra_conn_write(c, "NIL NIL ", 8);
+		imap_nstring(c, a->name ? a->name : "", a->name_len, false);
 		(void)mra_conn_write(c, " NIL", 4);
+		break;
+	case ADDRLIST_GROUP_END:
+		(void)mra_conn_write(c, "NIL NIL NIL NIL", 15);
+		break;
+	case ADDRLIST_MAILBOX:
+		imap_nstring(c, a->name, a->name_len, true);
+		(void)mra_conn_write(c, " ", 1);
+		imap_nstring(c, a->route, a->route_len, true);
+		(void)mra_conn_write(c, " ", 1);
+		imap_nstring(c, a->mailbox, a->mailbox_len, false);
+		(void)mra_conn_write(c, " ", 1);
+		/* no '@': an empty host, as Dovecot (NIL would mean a
+		   group marker) */
+		imap_nstring(c, a->domain ? a->domain : "", a->domain_len,
+			     false);
+		break;
 	}
 	(void)mra_conn_write(c, ")", 1);
 }
@@ -546,33 +537,19 @@ static void imap_env_addrs(struct mra_conn *c, const char *hdr, size_t len,
 		buf_reset(&v);
 		(void)imap_header_get(hdr, len, fallback, &v);
 	}
-	if (v.len == 0) {
+	struct addrlist l;
+	addrlist_parse(v.p ? v.p : "", v.len, &l);
+	buf_deinit(&v);
+	if (l.n == 0) {
 		(void)mra_conn_write(c, "NIL", 3);
-		buf_deinit(&v);
+		addrlist_free(&l);
 		return;
 	}
 	(void)mra_conn_write(c, "(", 1);
-	const char *p = v.p, *end = v.p + v.len, *start = p;
-	bool quoted = false;
-	int angle = 0;
-	size_t count = 0;
-	for (; p <= end; p++) {
-		if (p < end && *p == '"')
-			quoted = !quoted;
-		else if (p < end && !quoted && *p == '<')
-			angle++;
-		else if (p < end && !quoted && *p == '>' && angle > 0)
-			angle--;
-		if (p == end || (*p == ',' && !quoted && angle == 0)) {
-			struct str one = str_trim((struct str){
-				start, (size_t)(p - start) });
-			if (one.len > 0 && count++ < 1000)
-				imap_env_addr(c, one);
-			start = p + 1;
-		}
-	}
+	for (size_t i = 0; i < l.n; i++)
+		imap_env_addr(c, &l.v[i]);
 	(void)mra_conn_write(c, ")", 1);
-	buf_deinit(&v);
+	addrlist_free(&l);
 }
 
 static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrlist.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
 #include "maildir.h"
@@ -32,6 +33,7 @@ struct sn {
 	bool neg;         /* for SK_FLAG and SK_KEYWORD: UN... */
 	unsigned flag;
 	char *hname;      /* SK_HEADER field name */
+	bool addr;        /* SK_HEADER by FROM/TO/CC/BCC: match addresses */
 	char *str;        /* folded needle; keyword; set */
 	size_t slen;
 	long day;         /* dates: days since 1970-01-01 */
@@ -234,6 +236,7 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 		if (strcasecmp(k, sk_headers[i]) == 0) {
 			n->kind = SK_HEADER;
 			n->hname = xstrdup(sk_headers[i]);
+			n->addr = strcmp(sk_headers[i], "SUBJECT") != 0;
 			p->s->text = true;
 			return sp_string(p, n);
 		}
@@ -409,6 +412,30 @@ static int se_cached_field(const struct se *e, const char *name)
 	return maildir_index_header_field(name);
 }
 
+/*
+ * Does the decoded (and perhaps folded) value of an address field contain
+ * n->str?  As Dovecot, the addresses are matched in their normal form
+ * (lib/addrlist: "Name <box@domain>", comments as names, groups as
+ * "group: ...;"), so "user (c) @ (c) domain" is found as user@domain.
+ */
+static bool se_addr_has(const char *v, size_t len, const struct sn *n)
+{
+	if (n->slen == 0)
+		return true; /* HEADER x "": the field exists */
+	struct addrlist l;
+	struct buf norm, fold;
+	addrlist_parse(v, len, &l);
+	buf_init(&norm, 2 * len + 64);
+	buf_init(&fold, 8 * len + 256);
+	bool hit = addrlist_format(&l, &norm) == 0 &&
+		   mime_fold(norm.p ? norm.p : "", norm.len, &fold) == 0 &&
+		   se_has(fold.p ? fold.p : "", fold.len, n);
+	buf_deinit(&fold);
+	buf_deinit(&norm);
+	addrlist_free(&l);
+	return hit;
+}
+
 /* Does header field name (NULL: any) of the top header contain n->str? */
 static bool se_header(struct se *e, const char *name, const struct sn *n)
 {
@@ -417,7 +444,8 @@ static bool se_header(struct se *e, const char *name, const struct sn *n)
 		/* each occurrence was decoded and folded when cached */
 		struct str fv = e->m->cached->field[cf], seg;
 		while (maildir_index_seg_next(&fv, &seg)) {
-			if (se_has(seg.p, seg.len, n))
+			if (n->addr ? se_addr_has(seg.p, seg.len, n)
+				    : se_has(seg.p, seg.len, n))
 				return true;
 		}
 		return false;
@@ -437,8 +465,13 @@ static bool se_header(struct se *e, const char *name, const struct sn *n)
 			continue;
 		buf_reset(&dec);
 		buf_reset(&fold);
-		if (mime_header_decode(fv, &dec) < 0 ||
-		    mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
+		if (mime_header_decode(fv, &dec) < 0)
+			continue;
+		if (n->addr) {
+			hit = se_addr_has(dec.p ? dec.p : "", dec.len, n);
+			continue;
+		}
+		if (mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
 			continue;
 		hit = se_has(fold.p, fold.len, n);
 	}
