@@ -337,7 +337,10 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 			if (e->subscribed)
 				ATTR("\\Subscribed");
 		}
-		if (e->exists || e->children)
+		/* in LIST-EXTENDED syntax Dovecot tells children only
+		   when RETURN (CHILDREN) asks (RFC 5258 §4 allows both) */
+		bool kids = !o->extended || o->ret_children;
+		if (kids && (e->exists || e->children))
 			ATTR(e->children ? "\\HasChildren"
 					 : "\\HasNoChildren");
 		const char *su = e->exists ? imap_mbox_special_use(e->name)
@@ -349,7 +352,7 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 	(void)mra_conn_printf(c, "* %s (%s) \".\" ", verb, attrs);
 	imap_mbox_quote(c, e->name);
 	if (childinfo)
-		(void)mra_conn_printf(c, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+		(void)mra_conn_printf(c, " (CHILDINFO (\"SUBSCRIBED\"))");
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
