@@ -48,12 +48,27 @@ SUMMARY = re.compile(r"(\d+) test groups: (\d+) failed, (\d+) skipped")
 
 def tools_dir(srcdir):
     """The shared imaptest snapshot: $IMAPTEST_TOOLS, or shared/ beside
-    the checkout (the layout CI uses too)."""
+    the checkout (the layout CI uses), or beside the main checkout of a
+    git worktree."""
     d = os.environ.get("IMAPTEST_TOOLS")
     if d:
         return d
-    return os.path.normpath(os.path.join(srcdir, "..", "shared", "tools",
-                                         "imaptest"))
+    cands = [os.path.join(srcdir, "..", "shared")]
+    try:
+        common = subprocess.run(
+            ["git", "-C", srcdir, "rev-parse", "--path-format=absolute",
+             "--git-common-dir"], capture_output=True, text=True,
+            timeout=10).stdout.strip()
+        if common:
+            cands.append(os.path.join(os.path.dirname(common), "..",
+                                      "shared"))
+    except (OSError, subprocess.SubprocessError):
+        pass
+    for c in cands:
+        t = os.path.normpath(os.path.join(c, "tools", "imaptest"))
+        if os.path.isdir(t):
+            return t
+    return os.path.normpath(os.path.join(cands[0], "tools", "imaptest"))
 
 
 def build_imaptest(srcdir, builddir):
