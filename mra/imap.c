@@ -25,6 +25,7 @@
 #include "imap_index.h"
 #include "imap_mbox.h"
 #include "imap_recent.h"
+#include "imap_render.h"
 #include "imap_search.h"
 #include "log.h"
 #include "maildir.h"
@@ -332,13 +333,11 @@ static char *imap_folder_path(struct imap_sess *s, const char *name)
 
 static void imap_quote(struct mra_conn *c, const char *s)
 {
-	(void)mra_conn_write(c, "\"", 1);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			(void)mra_conn_write(c, "\\", 1);
-		(void)mra_conn_write(c, p, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
+	struct buf b;
+	buf_init(&b, 2 * strlen(s) + 3);
+	if (imap_render_quoted(&b, s, strlen(s)) == 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
 }
 
 /* ---- selected folder --------------------------------------------------- */

@@ -16,9 +16,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addrlist.h"
 #include "imap_body.h"
 #include "imap_index.h"
+#include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
@@ -391,196 +391,35 @@ int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st)
 	return mra_conn_write(c, ")\r\n", 3) ? 1 : -1;
 }
 
-static size_t imap_header_end(const char *p, size_t len)
-{
-	/* an empty header: the message starts with the blank line */
-	if (len > 0 && p[0] == '\n')
-		return 1;
-	if (len > 1 && p[0] == '\r' && p[1] == '\n')
-		return 2;
-	for (size_t i = 0; i + 1 < len; i++)
-		if (p[i] == '\n' && (p[i + 1] == '\n' ||
-				     (p[i + 1] == '\r' && i + 2 < len &&
-				      p[i + 2] == '\n')))
-			return i + (p[i + 1] == '\r' ? 3 : 2);
-	return len;
-}
-
 static void imap_literal(struct mra_conn *c, const char *p, size_t len)
 {
 	(void)mra_conn_printf(c, "{%zu}\r\n", len);
 	(void)mra_conn_write(c, p, len);
 }
 
-/* nstring: quoted when safe, else a literal */
-static void imap_nstring(struct mra_conn *c, const char *p, size_t len,
-			 bool nil_if_empty)
-{
-	if (p == NULL || (len == 0 && nil_if_empty)) {
-		(void)mra_conn_write(c, "NIL", 3);
-		return;
-	}
-	bool safe = len < 1024;
-	for (size_t i = 0; i < len && safe; i++)
-		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0' ||
-		    (unsigned char)p[i] >= 0x80)
-			safe = false;
-	if (!safe) {
-		imap_literal(c, p, len);
-		return;
-	}
-	(void)mra_conn_write(c, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		if ((p[i] == '"' || p[i] == '\\') &&
-		    !mra_conn_write(c, "\\", 1))
-			return;
-		(void)mra_conn_write(c, p + i, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
-}
+/*
+ * Writes a value that an imap_render / imap_body function renders: into
+ * a scratch buffer first (the renderers know no connection), then to c.
+ * A value past the output cap closes the session, as a direct write past
+ * it would.
+ */
+enum imap_fetch_value { IMAP_V_ENVELOPE, IMAP_V_BODYSTRUCTURE, IMAP_V_BODY };
 
-void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
-			bool nil_if_empty)
+static void imap_fetch_render(struct mra_conn *c, const char *msg, size_t len,
+			      const struct mime_part *root,
+			      enum imap_fetch_value what)
 {
-	imap_nstring(c, p, len, nil_if_empty);
-}
-
-/* Finds header name in hdr (CR LF form); the unfolded value into out. */
-static bool imap_header_get(const char *hdr, size_t len, const char *name,
-			    struct buf *out)
-{
-	size_t nl = strlen(name);
-	const char *p = hdr, *end = hdr + len;
-	while (p < end) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		if (le == NULL)
-			le = end;
-		if ((size_t)(le - p) > nl && strncasecmp(p, name, nl) == 0 &&
-		    p[nl] == ':') {
-			const char *v = p + nl + 1;
-			for (;;) {
-				for (const char *q = v; q < le; q++)
-					if (*q != '\r' &&
-					    buf_append_char(out, *q) < 0)
-						return true;
-				if (le >= end || le + 1 >= end ||
-				    (le[1] != ' ' && le[1] != '\t'))
-					break;
-				v = le + 1;
-				le = memchr(v, '\n', (size_t)(end - v));
-				if (le == NULL)
-					le = end;
-			}
-			struct str t = str_trim((struct str){ out->p ? out->p
-								  : "",
-							      out->len });
-			size_t off = (size_t)(t.p - (out->p ? out->p : ""));
-			if (off > 0)
-				buf_consume(out, off);
-			buf_truncate(out, t.len);
-			return true;
-		}
-		p = le + 1;
-	}
-	return false;
-}
-
-static void imap_env_string(struct mra_conn *c, const char *hdr, size_t len,
-			    const char *name)
-{
-	struct buf v;
-	buf_init(&v, 64 * 1024);
-	if (imap_header_get(hdr, len, name, &v))
-		imap_nstring(c, v.p ? v.p : "", v.len, false);
+	struct buf r;
+	buf_init(&r, MRA_OUT_MAX);
+	int rc = what == IMAP_V_ENVELOPE
+			 ? imap_render_envelope(&r, msg, len)
+			 : imap_body_structure(&r, msg, root,
+					       what == IMAP_V_BODYSTRUCTURE);
+	if (rc < 0)
+		c->closing = true;
 	else
-		(void)mra_conn_write(c, "NIL", 3);
-	buf_deinit(&v);
-}
-
-/* One ENVELOPE address structure (RFC 3501 §7.4.2): name, route,
-   mailbox, host; a group as (NIL NIL "group" NIL) ... (NIL NIL NIL NIL). */
-static void imap_env_addr(struct mra_conn *c, const struct addrlist_addr *a)
-{
-	(void)mra_conn_write(c, "(", 1);
-	switch (a->kind) {
-	case ADDRLIST_GROUP_START:
-		(void)mra_conn_write(c, "NIL NIL ", 8);
-		imap_nstring(c, a->name ? a->name : "", a->name_len, false);
-		(void)mra_conn_write(c, " NIL", 4);
-		break;
-	case ADDRLIST_GROUP_END:
-		(void)mra_conn_write(c, "NIL NIL NIL NIL", 15);
-		break;
-	case ADDRLIST_MAILBOX:
-		imap_nstring(c, a->name, a->name_len, true);
-		(void)mra_conn_write(c, " ", 1);
-		imap_nstring(c, a->route, a->route_len, true);
-		(void)mra_conn_write(c, " ", 1);
-		imap_nstring(c, a->mailbox, a->mailbox_len, false);
-		(void)mra_conn_write(c, " ", 1);
-		/* no '@': an empty host, as Dovecot (NIL would mean a
-		   group marker) */
-		imap_nstring(c, a->domain ? a->domain : "", a->domain_len,
-			     false);
-		break;
-	}
-	(void)mra_conn_write(c, ")", 1);
-}
-
-static void imap_env_addrs(struct mra_conn *c, const char *hdr, size_t len,
-			   const char *name, const char *fallback)
-{
-	struct buf v;
-	buf_init(&v, 64 * 1024);
-	if ((!imap_header_get(hdr, len, name, &v) || v.len == 0) &&
-	    fallback != NULL) {
-		buf_reset(&v);
-		(void)imap_header_get(hdr, len, fallback, &v);
-	}
-	struct addrlist l;
-	addrlist_parse(v.p ? v.p : "", v.len, &l);
-	buf_deinit(&v);
-	if (l.n == 0) {
-		(void)mra_conn_write(c, "NIL", 3);
-		addrlist_free(&l);
-		return;
-	}
-	(void)mra_conn_write(c, "(", 1);
-	for (size_t i = 0; i < l.n; i++)
-		imap_env_addr(c, &l.v[i]);
-	(void)mra_conn_write(c, ")", 1);
-	addrlist_free(&l);
-}
-
-static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)
-{
-	size_t hl = imap_header_end(msg, len);
-	(void)mra_conn_write(c, "(", 1);
-	imap_env_string(c, msg, hl, "Date");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "Subject");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "From", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Sender", "From");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Reply-To", "From");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "To", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Cc", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Bcc", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "In-Reply-To");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "Message-ID");
-	(void)mra_conn_write(c, ")", 1);
-}
-
-void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len)
-{
-	imap_envelope(c, hdr, len);
+		(void)mra_conn_write(c, r.p ? r.p : "", r.len);
+	buf_deinit(&r);
 }
 
 static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
@@ -750,7 +589,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
 					     ent.field[MIDX_ENVELOPE].len);
 		else
-			imap_envelope(c, msg.p ? msg.p : "", msg.len);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  NULL, IMAP_V_ENVELOPE);
 	}
 	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
@@ -760,8 +600,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 				c, ent.field[MIDX_BODYSTRUCTURE].p,
 				ent.field[MIDX_BODYSTRUCTURE].len);
 		else
-			imap_body_structure(c, msg.p ? msg.p : "", root,
-					    true);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  root, IMAP_V_BODYSTRUCTURE);
 	}
 	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
@@ -770,8 +610,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
 					     ent.field[MIDX_BODY].len);
 		else
-			imap_body_structure(c, msg.p ? msg.p : "", root,
-					    false);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  root, IMAP_V_BODY);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];
@@ -787,7 +627,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		}
 		const char *mp = msg.p ? msg.p : "";
 		size_t mlen = msg.len;
-		size_t hl = imap_header_end(mp, mlen);
+		size_t hl = imap_render_header_end(mp, mlen);
 		const struct mime_part *sel = NULL;
 		enum imap_sec_kind kind = s->kind;
 		if (s->part != NULL) {

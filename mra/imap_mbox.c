@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
 #include "mra.h"
@@ -48,13 +49,11 @@ static void imap_mbox_quote(struct mra_conn *c, const char *s)
 		(void)mra_conn_write(c, s, 5);
 		return;
 	}
-	(void)mra_conn_write(c, "\"", 1);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			(void)mra_conn_write(c, "\\", 1);
-		(void)mra_conn_write(c, p, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
+	struct buf b;
+	buf_init(&b, 2 * strlen(s) + 3);
+	if (imap_render_quoted(&b, s, strlen(s)) == 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
 }
 
 /*
