@@ -68,7 +68,7 @@ static void lex_comment(struct lexer *lx)
 
 static struct tok lex_next(struct lexer *lx)
 {
-	struct tok t = { TOK_END, lx->end, 0, false };
+	struct tok t = {TOK_END, lx->end, 0, false};
 	while (lx->p < lx->end && (is_wsp(*lx->p) || *lx->p == '(')) {
 		t.space_before = true;
 		if (*lx->p == '(')
@@ -200,14 +200,14 @@ static char *sb_take(struct sbuf *b, size_t *len_r)
 {
 	*len_r = b->len;
 	char *s = b->p != NULL ? b->p : xstrdup("");
-	*b = (struct sbuf){ NULL, 0, 0 };
+	*b = (struct sbuf){NULL, 0, 0};
 	return s;
 }
 
 static void sb_free(struct sbuf *b)
 {
 	free(b->p);
-	*b = (struct sbuf){ NULL, 0, 0 };
+	*b = (struct sbuf){NULL, 0, 0};
 }
 
 static bool has_ctl(const char *p, size_t n)
@@ -220,8 +220,7 @@ static bool has_ctl(const char *p, size_t n)
 
 /* ---- the list --------------------------------------------------------- */
 
-static struct addrlist_addr *al_add(struct addrlist *l,
-				    enum addrlist_kind kind)
+static struct addrlist_addr *al_add(struct addrlist *l, enum addrlist_kind kind)
 {
 	if (l->n >= ADDRLIST_MAX) {
 		l->truncated = true;
@@ -277,14 +276,14 @@ static void skip_member(struct lexer *lx)
 }
 
 /* "<" [route ":"] local "@" domain ">" — the '<' already read. */
-static void parse_angle(struct lexer *lx, struct sbuf *route,
-			struct sbuf *m, struct sbuf *d, bool *has_domain)
+static void parse_angle(struct lexer *lx, struct sbuf *route, struct sbuf *m,
+			struct sbuf *d, bool *has_domain)
 {
 	struct tok t = lex_peek(lx);
 	if (tok_is(&t, '@')) {
 		/* obs-route: "@a,@b:" (obs-domain-list, empty items too) */
 		const char *save = lx->p;
-		struct sbuf r = { NULL, 0, 0 };
+		struct sbuf r = {NULL, 0, 0};
 		bool ok = false;
 		for (;;) {
 			t = lex_next(lx);
@@ -333,12 +332,11 @@ static void set_str(char **dst, size_t *len_r, struct sbuf *b)
 }
 
 /* One member from the current position; *in_group tracks groups. */
-static void parse_member(struct lexer *lx, struct addrlist *l,
-			 bool *in_group)
+static void parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
 {
-	struct sbuf phrase = { NULL, 0, 0 }, local = { NULL, 0, 0 };
-	struct sbuf route = { NULL, 0, 0 }, dom = { NULL, 0, 0 };
-	struct sbuf name = { NULL, 0, 0 };
+	struct sbuf phrase = {NULL, 0, 0}, local = {NULL, 0, 0};
+	struct sbuf route = {NULL, 0, 0}, dom = {NULL, 0, 0};
+	struct sbuf name = {NULL, 0, 0};
 	size_t src_off = (size_t)(lx->p - lx->start);
 	bool angle = false, has_domain = false, words = false;
 	lx->comment = NULL;
@@ -371,12 +369,12 @@ static void parse_member(struct lexer *lx, struct addrlist *l,
 		if (tok_is(&t, ':') && !*in_group) {
 			(void)lex_next(lx);
 			struct addrlist_addr *a =
-				al_add(l, ADDRLIST_GROUP_START);
+			    al_add(l, ADDRLIST_GROUP_START);
 			if (a != NULL) {
 				set_str(&a->name, &a->name_len, &phrase);
 				a->src_off = src_off;
-				a->src_len = (size_t)(lx->p - lx->start) -
-					     src_off;
+				a->src_len =
+				    (size_t)(lx->p - lx->start) - src_off;
 			}
 			*in_group = true;
 			goto out;
@@ -431,7 +429,7 @@ out:
 void addrlist_parse(const char *p, size_t len, struct addrlist *l)
 {
 	memset(l, 0, sizeof *l);
-	struct lexer lx = { p, p, p + len, NULL, 0 };
+	struct lexer lx = {p, p, p + len, NULL, 0};
 	bool in_group = false;
 	while (!l->truncated) {
 		struct tok t = lex_peek(&lx);
@@ -445,7 +443,7 @@ void addrlist_parse(const char *p, size_t len, struct addrlist *l)
 			(void)lex_next(&lx);
 			if (in_group) {
 				struct addrlist_addr *a =
-					al_add(l, ADDRLIST_GROUP_END);
+				    al_add(l, ADDRLIST_GROUP_END);
 				if (a != NULL) {
 					a->src_off = (size_t)(t.p - p);
 					a->src_len = 1;

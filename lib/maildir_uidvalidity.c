@@ -56,8 +56,8 @@ uint32_t maildir_uidvalidity_next(const char *folder)
 	char root[PATH_MAX], path[PATH_MAX];
 	if (maildir_root_of(folder, root, sizeof root) < 0)
 		return now;
-	int n = snprintf(path, sizeof path, "%s/" MAILDIR_UIDVALIDITY_FILE,
-			 root);
+	int n =
+	    snprintf(path, sizeof path, "%s/" MAILDIR_UIDVALIDITY_FILE, root);
 	if (n < 0 || (size_t)n >= sizeof path)
 		return now;
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
@@ -69,9 +69,8 @@ uint32_t maildir_uidvalidity_next(const char *folder)
 	}
 	char text[32];
 	ssize_t got = pread(fd, text, sizeof text - 1, 0);
-	uint32_t last = got > 0 ? maildir_uidvalidity_parse(text,
-							    (size_t)got)
-				: 0;
+	uint32_t last =
+	    got > 0 ? maildir_uidvalidity_parse(text, (size_t)got) : 0;
 	uint32_t v = now > last ? now : last + 1;
 	if (v == 0)
 		v = 1; /* wrapped: 0 is not a valid UIDVALIDITY */

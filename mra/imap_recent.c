@@ -39,8 +39,7 @@ uint32_t imap_recent_parse(const char *data, size_t len, uint32_t uidvalidity)
 	*nl = '\0';
 	uint64_t v, uid;
 	if (str_parse_u64(tmp, 1, UINT32_MAX, &v) < 0 ||
-	    str_parse_u64(sp + 1, 0, UINT32_MAX, &uid) < 0 ||
-	    v != uidvalidity)
+	    str_parse_u64(sp + 1, 0, UINT32_MAX, &uid) < 0 || v != uidvalidity)
 		return 0;
 	return (uint32_t)uid;
 }
@@ -68,7 +67,8 @@ uint32_t imap_recent_claim(const char *folder, uint32_t uidvalidity,
 		return w; /* nothing new to take: no lock needed */
 	if (maildir_uidlist_lock(folder, IMAP_RECENT_LOCK_MS) < 0) {
 		log_warning("imap: %s/dovecot-uidlist.lock: %s: no \\Recent "
-			    "given", folder, strerror(errno));
+			    "given",
+			    folder, strerror(errno));
 		return max_uid;
 	}
 	w = imap_recent_read(folder, uidvalidity);
@@ -81,7 +81,8 @@ uint32_t imap_recent_claim(const char *folder, uint32_t uidvalidity,
 		    maildir_file_replace(folder, IMAP_RECENT_FILE, line,
 					 (size_t)n) < 0) {
 			log_warning("imap: %s/" IMAP_RECENT_FILE ": %s: no "
-				    "\\Recent given", folder, strerror(errno));
+				    "\\Recent given",
+				    folder, strerror(errno));
 			w = max_uid;
 		}
 	}

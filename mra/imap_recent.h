@@ -33,7 +33,6 @@ uint32_t imap_recent_claim(const char *folder, uint32_t uidvalidity,
  * Parses the file's text "<uidvalidity> <uid>\n".  Returns the watermark,
  * or 0 when malformed or of another uidvalidity.
  */
-uint32_t imap_recent_parse(const char *data, size_t len,
-			   uint32_t uidvalidity);
+uint32_t imap_recent_parse(const char *data, size_t len, uint32_t uidvalidity);
 
 #endif

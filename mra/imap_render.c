@@ -36,7 +36,7 @@ static void ro_str(struct ro *o, const char *s)
 
 int imap_render_quoted(struct buf *out, const char *p, size_t len)
 {
-	struct ro o = { out, false };
+	struct ro o = {out, false};
 	ro_put(&o, "\"", 1);
 	size_t run = 0;
 	for (size_t i = 0; i < len; i++) {
@@ -55,8 +55,8 @@ int imap_render_literal(struct buf *out, const char *p, size_t len)
 {
 	char hdr[32];
 	int n = snprintf(hdr, sizeof hdr, "{%zu}\r\n", len);
-	if (n < 0 || (size_t)n >= sizeof hdr || buf_append(out, hdr, (size_t)n) < 0 ||
-	    buf_append(out, p, len) < 0)
+	if (n < 0 || (size_t)n >= sizeof hdr ||
+	    buf_append(out, hdr, (size_t)n) < 0 || buf_append(out, p, len) < 0)
 		return -1;
 	return 0;
 }
@@ -83,9 +83,9 @@ size_t imap_render_header_end(const char *p, size_t len)
 	if (len > 1 && p[0] == '\r' && p[1] == '\n')
 		return 2;
 	for (size_t i = 0; i + 1 < len; i++)
-		if (p[i] == '\n' && (p[i + 1] == '\n' ||
-				     (p[i + 1] == '\r' && i + 2 < len &&
-				      p[i + 2] == '\n')))
+		if (p[i] == '\n' &&
+		    (p[i + 1] == '\n' ||
+		     (p[i + 1] == '\r' && i + 2 < len && p[i + 2] == '\n')))
 			return i + (p[i + 1] == '\r' ? 3 : 2);
 	return len;
 }
@@ -118,9 +118,8 @@ static bool header_get(const char *hdr, size_t len, const char *name,
 				if (le == NULL)
 					le = end;
 			}
-			struct str t = str_trim((struct str){ out->p ? out->p
-								  : "",
-							      out->len });
+			struct str t = str_trim(
+			    (struct str){out->p ? out->p : "", out->len});
 			size_t off = (size_t)(t.p - (out->p ? out->p : ""));
 			if (off > 0)
 				buf_consume(out, off);
@@ -207,7 +206,7 @@ static void env_addrs(struct ro *o, const char *hdr, size_t len,
 
 int imap_render_envelope(struct buf *out, const char *msg, size_t len)
 {
-	struct ro o = { out, false };
+	struct ro o = {out, false};
 	size_t hl = imap_render_header_end(msg, len);
 	ro_put(&o, "(", 1);
 	env_string(&o, msg, hl, "Date");

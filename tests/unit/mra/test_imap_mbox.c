@@ -34,33 +34,32 @@ static void test_table(void)
 		const char *pat, *name;
 		bool match;
 	} t[] = {
-		{ "", "", true },
-		{ "", "a", false },
-		{ "*", "", true },
-		{ "%", "", true },
-		{ "*", "a.b.c", true },
-		{ "%", "a.b", false },
-		{ "%", "ab", true },
-		{ "a.%", "a.b", true },
-		{ "a.%", "a.b.c", false },
-		{ "a.*", "a.b.c", true },
-		{ "a%", "a.b", false },
-		{ "%.%", "a.b", true },
-		{ "%*", "a.b", true },
-		{ "*%", "a.b", true },
-		{ "%%", "a.b", false },
-		{ "%.b%", "x.bcd", true },
-		{ "*Z", "a.b.Z", true },
-		{ "*Z", "a.b.Zx", false },
-		{ "foo[bar", "foo[bar", true },
-		{ "a*b*c", "aXbYc", true },
-		{ "a*b*c", "aXcYb", false },
-		{ "INBOX", "INBOX", true },
-		{ "INBOX", "INBO", false },
+	    {"", "", true},
+	    {"", "a", false},
+	    {"*", "", true},
+	    {"%", "", true},
+	    {"*", "a.b.c", true},
+	    {"%", "a.b", false},
+	    {"%", "ab", true},
+	    {"a.%", "a.b", true},
+	    {"a.%", "a.b.c", false},
+	    {"a.*", "a.b.c", true},
+	    {"a%", "a.b", false},
+	    {"%.%", "a.b", true},
+	    {"%*", "a.b", true},
+	    {"*%", "a.b", true},
+	    {"%%", "a.b", false},
+	    {"%.b%", "x.bcd", true},
+	    {"*Z", "a.b.Z", true},
+	    {"*Z", "a.b.Zx", false},
+	    {"foo[bar", "foo[bar", true},
+	    {"a*b*c", "aXbYc", true},
+	    {"a*b*c", "aXcYb", false},
+	    {"INBOX", "INBOX", true},
+	    {"INBOX", "INBO", false},
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-		test_assert(imap_mbox_match(t[i].pat, t[i].name) ==
-			    t[i].match);
+		test_assert(imap_mbox_match(t[i].pat, t[i].name) == t[i].match);
 		test_assert(ref(t[i].pat, t[i].name) == t[i].match);
 	}
 	/* a name longer than the matcher's stack rows */

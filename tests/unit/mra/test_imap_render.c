@@ -39,7 +39,9 @@ static void test_strings(void)
 	buf_reset(&b);
 	test_assert(imap_render_nstring(&b, "", 0, false) == 0);
 	EXPECT(&b, "\"\"");
-	static const char *const lit[] = { "a\rb", "a\nb", "\xc3\xa4" "b" };
+	static const char *const lit[] = {"a\rb", "a\nb",
+					  "\xc3\xa4"
+					  "b"};
 	for (size_t i = 0; i < 3; i++) {
 		buf_reset(&b);
 		test_assert(imap_render_nstring(&b, lit[i], 3, false) == 0);
@@ -82,13 +84,12 @@ static void test_envelope(void)
 	test_begin("envelope");
 	struct buf b;
 	buf_init(&b, 1 << 16);
-	static const char m1[] =
-		"Date: Thu, 15 Feb 2007 01:02:03 +0200\r\n"
-		"Subject: a \"q\"\r\n\tfolded\r\n"
-		"From: user@domain (Real Name)\r\n"
-		"Reply-To: \r\n"
-		"To: group: g1@d1.org, <@r:g2@d2.org>;, x\r\n"
-		"Message-ID: <m@id>\r\n\r\nTo: not@header\r\n";
+	static const char m1[] = "Date: Thu, 15 Feb 2007 01:02:03 +0200\r\n"
+				 "Subject: a \"q\"\r\n\tfolded\r\n"
+				 "From: user@domain (Real Name)\r\n"
+				 "Reply-To: \r\n"
+				 "To: group: g1@d1.org, <@r:g2@d2.org>;, x\r\n"
+				 "Message-ID: <m@id>\r\n\r\nTo: not@header\r\n";
 	test_assert(imap_render_envelope(&b, m1, sizeof m1 - 1) == 0);
 	EXPECT(&b, "(\"Thu, 15 Feb 2007 01:02:03 +0200\" "
 		   "\"a \\\"q\\\"\tfolded\" "
