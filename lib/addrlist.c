@@ -331,9 +331,30 @@ static void set_str(char **dst, size_t *len_r, struct sbuf *b)
 	*dst = sb_take(b, len_r);
 }
 
-/* One member from the current position; *in_group tracks groups. */
-static void parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
+/* The local part as written ("a"."b c") with its quoted strings
+   unquoted (a.b c). */
+static void unquote_local(const char *p, size_t n, struct sbuf *out)
 {
+	bool q = false;
+	sb_put(out, "", 0);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"') {
+			q = !q;
+			continue;
+		}
+		if (q && p[i] == '\\' && i + 1 < n)
+			i++;
+		sb_put(out, p + i, 1);
+	}
+}
+
+/* One member from the current position; *in_group tracks groups.
+   Returns MEMBER_NONE (nothing there), MEMBER_BOX or MEMBER_GROUP (a
+   group's "name:" was read). */
+enum { MEMBER_NONE, MEMBER_BOX, MEMBER_GROUP };
+static int parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
+{
+	int rc = MEMBER_NONE;
 	struct sbuf phrase = {NULL, 0, 0}, local = {NULL, 0, 0};
 	struct sbuf route = {NULL, 0, 0}, dom = {NULL, 0, 0};
 	struct sbuf name = {NULL, 0, 0};
@@ -377,6 +398,7 @@ static void parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
 				    (size_t)(lx->p - lx->start) - src_off;
 			}
 			*in_group = true;
+			rc = MEMBER_GROUP;
 			goto out;
 		}
 		if (tok_is(&t, '@')) {
@@ -397,6 +419,7 @@ static void parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
 	}
 	if (!words && !angle && !has_domain)
 		goto out; /* an empty member */
+	rc = MEMBER_BOX;
 	struct addrlist_addr *a = al_add(l, ADDRLIST_MAILBOX);
 	if (a == NULL)
 		goto out;
@@ -412,6 +435,8 @@ static void parse_member(struct lexer *lx, struct addrlist *l, bool *in_group)
 	if (route.len > 0)
 		set_str(&a->route, &a->route_len, &route);
 	set_str(&a->mailbox, &a->mailbox_len, &local);
+	unquote_local(a->mailbox, a->mailbox_len, &name);
+	set_str(&a->local, &a->local_len, &name);
 	if (has_domain)
 		set_str(&a->domain, &a->domain_len, &dom);
 	a->ctl = has_ctl(a->mailbox, a->mailbox_len) ||
@@ -424,6 +449,28 @@ out:
 	sb_free(&route);
 	sb_free(&dom);
 	sb_free(&name);
+	return rc;
+}
+
+/* An empty member before a ',' ("a@b, , c@d", ",a@b"): Dovecot lists it
+   as MISSING_MAILBOX@MISSING_DOMAIN, so it is kept as an entry with an
+   empty mailbox; one after the last ',' is nothing. */
+static void add_empty(struct addrlist *l, size_t off)
+{
+	struct addrlist_addr *a = al_add(l, ADDRLIST_MAILBOX);
+	if (a == NULL)
+		return;
+	a->mailbox = xstrdup("");
+	a->local = xstrdup("");
+	a->src_off = off;
+}
+
+/* Takes one ',' after a member or group end, if there is one. */
+static void take_comma(struct lexer *lx)
+{
+	struct tok t = lex_peek(lx);
+	if (tok_is(&t, ','))
+		(void)lex_next(lx);
 }
 
 void addrlist_parse(const char *p, size_t len, struct addrlist *l)
@@ -437,6 +484,7 @@ void addrlist_parse(const char *p, size_t len, struct addrlist *l)
 			break;
 		if (tok_is(&t, ',')) {
 			(void)lex_next(&lx);
+			add_empty(l, (size_t)(t.p - p));
 			continue;
 		}
 		if (tok_is(&t, ';')) {
@@ -450,10 +498,13 @@ void addrlist_parse(const char *p, size_t len, struct addrlist *l)
 				}
 				in_group = false;
 			}
+			take_comma(&lx);
 			continue;
 		}
 		const char *before = lx.p;
-		parse_member(&lx, l, &in_group);
+		int r = parse_member(&lx, l, &in_group);
+		if (r != MEMBER_GROUP)
+			take_comma(&lx);
 		if (lx.p == before)
 			(void)lex_next(&lx); /* cannot happen; never loop */
 	}
@@ -470,6 +521,7 @@ void addrlist_free(struct addrlist *l)
 		free(l->v[i].name);
 		free(l->v[i].route);
 		free(l->v[i].mailbox);
+		free(l->v[i].local);
 		free(l->v[i].domain);
 	}
 	free(l->v);
@@ -504,7 +556,7 @@ int addrlist_format(const struct addrlist *l, struct buf *out)
 		if (named && (buf_append(out, a->name, a->name_len) < 0 ||
 			      buf_append(out, " <", 2) < 0))
 			return -1;
-		if (buf_append(out, a->mailbox, a->mailbox_len) < 0)
+		if (buf_append(out, a->local, a->local_len) < 0)
 			return -1;
 		if (a->domain != NULL &&
 		    (buf_append_char(out, '@') < 0 ||

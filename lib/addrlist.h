@@ -38,9 +38,13 @@ struct addrlist_addr {
 			  comment of an addr-spec; the group name */
 	char *route;   /* obs-route "@r1,@r2" (without the ':') */
 	char *mailbox; /* local part as written without CFWS: quoted
-			  strings keep their quotes; "" for "<>" */
+			  strings keep their quotes; "" for "<>" and for
+			  an empty member before a ',' (Dovecot's
+			  MISSING_MAILBOX) */
+	char *local;   /* the same with quoted strings unquoted (ENVELOPE,
+			  SEARCH); never NULL for a mailbox */
 	char *domain;  /* domain without CFWS; NULL when there was no '@' */
-	size_t name_len, route_len, mailbox_len, domain_len;
+	size_t name_len, route_len, mailbox_len, local_len, domain_len;
 	/* a byte below 32 or 127 (NUL included) in mailbox or domain */
 	bool ctl;
 	/* the member's text in the input (from after the previous ',' or
@@ -57,15 +61,18 @@ struct addrlist {
 /*
  * Parses the unfolded or folded field value p[0..len) (any bytes) into l
  * (initialised here; free with addrlist_free).  Never fails: what cannot
- * be read is skipped.  Empty members ("a@b,,c@d") give nothing; a group
- * left open at the end is closed.
+ * be read is skipped.  An empty member before a ',' ("a@b, ,c@d") gives
+ * an entry with an empty mailbox and no domain, as Dovecot lists it; one
+ * at the end ("a@b,") gives nothing.  A group left open at the end is
+ * closed.
  */
 void addrlist_parse(const char *p, size_t len, struct addrlist *l);
 void addrlist_free(struct addrlist *l);
 
 /*
  * Appends the list in its normal form, as Dovecot writes it for SEARCH:
- * "Name <box@domain>" or "box@domain" per address (the route dropped),
+ * "Name <local@domain>" or "local@domain" per address (quoted local parts
+ * unquoted, the route dropped),
  * "group: " before a group's members and ";" after them, entries
  * separated by ", ".  Returns 0, or -1 when out's maximum is reached.
  */

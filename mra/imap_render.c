@@ -3,8 +3,10 @@
  * RFC 3501 §7.4.2 and Dovecot 2.3's choices: header values unfolded and
  * trimmed, Sender and Reply-To falling back to From when missing or
  * empty, addresses as lib/addrlist reads them (groups as start and end
- * markers, an address without '@' with an empty host), compared with
- * Dovecot in tests/integration/test_imap_conformance.py.
+ * markers, quoted local parts unquoted, MISSING_MAILBOX and
+ * MISSING_DOMAIN for what is not there), text with '"' or '\\' as a
+ * literal; compared with Dovecot in
+ * tests/integration/test_imap_conformance.py.
  */
 #include "imap_render.h"
 
@@ -131,10 +133,19 @@ static bool header_get(const char *hdr, size_t len, const char *name,
 	return false;
 }
 
+/* ENVELOPE strings as Dovecot writes them: like imap_render_nstring,
+   but text holding '"' or '\\' goes as a literal, not escaped. */
 static void env_nstring(struct ro *o, const char *p, size_t len,
 			bool nil_if_empty)
 {
-	if (!o->full && imap_render_nstring(o->b, p, len, nil_if_empty) < 0)
+	if (o->full)
+		return;
+	bool lit = p != NULL && (memchr(p, '"', len) != NULL ||
+				 memchr(p, '\\', len) != NULL);
+	int r = lit && !(len == 0 && nil_if_empty)
+		    ? imap_render_literal(o->b, p, len)
+		    : imap_render_nstring(o->b, p, len, nil_if_empty);
+	if (r < 0)
 		o->full = true;
 }
 
@@ -169,12 +180,17 @@ static void env_addr(struct ro *o, const struct addrlist_addr *a)
 		ro_put(o, " ", 1);
 		env_nstring(o, a->route, a->route_len, true);
 		ro_put(o, " ", 1);
-		env_nstring(o, a->mailbox, a->mailbox_len, false);
+		/* Dovecot's placeholders for what is missing (NIL would
+		   mean a group marker) */
+		if (a->local_len == 0)
+			ro_str(o, "\"MISSING_MAILBOX\"");
+		else
+			env_nstring(o, a->local, a->local_len, false);
 		ro_put(o, " ", 1);
-		/* no '@': an empty host, as Dovecot (NIL would mean a
-		   group marker) */
-		env_nstring(o, a->domain ? a->domain : "", a->domain_len,
-			    false);
+		if (a->domain == NULL || a->domain_len == 0)
+			ro_str(o, "\"MISSING_DOMAIN\"");
+		else
+			env_nstring(o, a->domain, a->domain_len, false);
 		break;
 	}
 	ro_put(o, ")", 1);

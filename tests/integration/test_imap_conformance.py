@@ -275,6 +275,25 @@ ADDR_CASES = [
     "To: group: g1@d1.org, g2@d2.org;, group2: g3@d3.org;",
     "To: group:;, group2: (foo) ;",
     "To: undisclosed-recipients:;",
+    "From: root",
+    "From: \"john doe\"@example.com",
+    "From: \"abc\"@example.com",
+    "From: <>",
+    "From: a@b, , c@d",
+    "From: Name <a@b> (comment)",
+    "From: \"Quoted \\\"Name\\\"\" <a@b>",
+    "From: a@b (x) (y)",
+    "To: a@b;",
+    "To: g: a@b",
+    "Cc: =?ISO-8859-1?Q?Andr=E9?= Pirard <PIRARD@vm1.ulg.ac.be>",
+    "From: \"One \\\"q\" <a@b>",
+    "From: \"Back\\\\slash\" <a@b>",
+    "Subject: say \"hi\"",
+    "From: a@b,",
+    "From: ,a@b",
+    "To: g:a@b,,c@d;",
+    "From: \"a@b\" <c@d>",
+    "From: a@",
 ]
 
 
@@ -296,16 +315,18 @@ def dovecot(inst):
 
 
 def envelopes(m, box, headers):
-    """ENVELOPE of one message per header field, appended to box."""
+    """ENVELOPE of one message per header field, appended to box, each
+    as the response's bytes (literals inline)."""
     m.create(box)
     ok(m.select(box))
     for h in headers:
         append(m, box, f"Date: Thu, 15 Feb 2007 01:02:03 +0200\n{h}\n\nx\n")
     ok(m.select(box))
-    data = ok(m.fetch("1:*", "(ENVELOPE)"))
     out = []
-    for d in data:
-        raw = d if isinstance(d, bytes) else d[0] + d[1]
+    for i in range(1, len(headers) + 1):
+        data = ok(m.fetch(str(i), "(ENVELOPE)"))
+        raw = b"".join(d if isinstance(d, bytes) else d[0] + d[1]
+                       for d in data)
         out.append(raw.decode("utf-8", "replace"))
     return out
 

@@ -30,7 +30,10 @@ static size_t fuzz_addrlist_check(const struct addrlist *l, size_t size)
 		switch (a->kind) {
 		case ADDRLIST_MAILBOX:
 			if (a->mailbox == NULL ||
-			    a->mailbox[a->mailbox_len] != '\0')
+			    a->mailbox[a->mailbox_len] != '\0' ||
+			    a->local == NULL ||
+			    a->local[a->local_len] != '\0' ||
+			    a->local_len > a->mailbox_len)
 				abort();
 			boxes++;
 			break;

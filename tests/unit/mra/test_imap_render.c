@@ -91,14 +91,15 @@ static void test_envelope(void)
 				 "To: group: g1@d1.org, <@r:g2@d2.org>;, x\r\n"
 				 "Message-ID: <m@id>\r\n\r\nTo: not@header\r\n";
 	test_assert(imap_render_envelope(&b, m1, sizeof m1 - 1) == 0);
-	EXPECT(&b, "(\"Thu, 15 Feb 2007 01:02:03 +0200\" "
-		   "\"a \\\"q\\\"\tfolded\" "
-		   "((\"Real Name\" NIL \"user\" \"domain\")) "
-		   "((\"Real Name\" NIL \"user\" \"domain\")) "
-		   "((\"Real Name\" NIL \"user\" \"domain\")) "
-		   "((NIL NIL \"group\" NIL)(NIL NIL \"g1\" \"d1.org\")"
-		   "(NIL \"@r\" \"g2\" \"d2.org\")(NIL NIL NIL NIL)"
-		   "(NIL NIL \"x\" \"\")) NIL NIL NIL \"<m@id>\")");
+	EXPECT(&b,
+	       "(\"Thu, 15 Feb 2007 01:02:03 +0200\" "
+	       "{12}\r\na \"q\"\tfolded "
+	       "((\"Real Name\" NIL \"user\" \"domain\")) "
+	       "((\"Real Name\" NIL \"user\" \"domain\")) "
+	       "((\"Real Name\" NIL \"user\" \"domain\")) "
+	       "((NIL NIL \"group\" NIL)(NIL NIL \"g1\" \"d1.org\")"
+	       "(NIL \"@r\" \"g2\" \"d2.org\")(NIL NIL NIL NIL)"
+	       "(NIL NIL \"x\" \"MISSING_DOMAIN\")) NIL NIL NIL \"<m@id>\")");
 	buf_reset(&b);
 	test_assert(imap_render_envelope(&b, "", 0) == 0);
 	EXPECT(&b, "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)");
