@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "imap_parse.h"
+#include "imap_binary.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_index.h"
@@ -123,7 +124,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	static char caps[512];
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA "
+		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
@@ -1210,6 +1211,24 @@ static void cmd_copy(struct imap_ctx *x)
 		    move ? "Move" : "Copy");
 }
 
+/* A literal8 message with NUL bytes gets its binary parts in base64
+   before it is stored (RFC 3516 §4.4, imap_binary.h).  0 or -1. */
+static int imap_append_unbinary(struct imap_arg *m)
+{
+	if (!m->literal8)
+		return 0;
+	struct buf conv;
+	buf_init(&conv, 2 * m->len + 4096);
+	int r = imap_binary_to_base64(m->s, m->len, &conv);
+	if (r == 1) {
+		free(m->s);
+		m->s = xmemdup0(conv.p, conv.len);
+		m->len = conv.len;
+	}
+	buf_deinit(&conv);
+	return r < 0 ? -1 : 0;
+}
+
 static void cmd_append(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -1218,6 +1237,10 @@ static void cmd_append(struct imap_ctx *x)
 	if (n < 2 || n > 4 || !imap_arg_is_astring(&a[0]) ||
 	    a[n - 1].type != IMAP_ARG_LITERAL) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (imap_append_unbinary(&a[n - 1]) < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO [LIMIT] Message too large.");
 		return;
 	}
 	struct imap_flagset fs;

@@ -28,6 +28,8 @@ struct imap_fetch_sec {
 	bool partial;
 	uint64_t off, len;
 	bool peek;          /* does not set \Seen */
+	bool binary;        /* BINARY[...] (RFC 3516): the content decoded */
+	bool bsize;         /* BINARY.SIZE[...]: only its decoded size */
 };
 
 struct imap_fetch_items {

@@ -233,6 +233,13 @@ static int imap_parse_list(struct imap_parser *ps, int depth,
 		} else if (c == '{') {
 			a->type = IMAP_ARG_LITERAL;
 			a->s = imap_parse_literal(ps, &a->len);
+		} else if (c == '~' && ps->p + 1 < ps->end &&
+			   ps->p[1] == '{') {
+			/* literal8 (RFC 3516 §4.2): may hold NULs */
+			ps->p++;
+			a->type = IMAP_ARG_LITERAL;
+			a->literal8 = true;
+			a->s = imap_parse_literal(ps, &a->len);
 		} else {
 			a->type = IMAP_ARG_ATOM;
 			a->s = imap_parse_atom(ps, &a->len);

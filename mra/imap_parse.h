@@ -23,7 +23,7 @@
 enum imap_arg_type {
 	IMAP_ARG_ATOM,    /* also "BODY[HEADER.FIELDS (A B)]<0.10>" */
 	IMAP_ARG_STRING,  /* quoted, unescaped */
-	IMAP_ARG_LITERAL, /* {n} or {n+}; may hold NULs */
+	IMAP_ARG_LITERAL, /* {n}, {n+}, ~{n} or ~{n+}; may hold NULs */
 	IMAP_ARG_NIL,
 	IMAP_ARG_LIST,
 };
@@ -33,6 +33,7 @@ struct imap_arg {
 	char *s;              /* owned, NUL-terminated (not for LIST) */
 	size_t len;
 	struct imap_arg *list; /* owned, for LIST */
+	bool literal8;        /* a LITERAL sent as ~{n} (RFC 3516) */
 	size_t n;
 };
 

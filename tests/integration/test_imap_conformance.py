@@ -474,6 +474,58 @@ def test_list_thirty_stars_fast(inst):
         r.close()
 
 
+# ---- BINARY (RFC 3516) -------------------------------------------------------
+
+def test_binary_fetch_and_literal8_append(inst):
+    addr = user(inst, "conf-binary")
+    r = Raw(inst.ports["imap"], addr)
+    try:
+        u, _ = r.cmd("CAPABILITY")
+        assert " BINARY" in u[0], u
+        r.cmd("CREATE B")
+        # a literal8 with NULs: stored with that part in base64
+        body = b"\x00-\xe4\r\n\r\n"
+        msg = (b"From: a@b\r\nContent-Type: application/octet-stream\r\n"
+               b"Content-Transfer-Encoding: binary\r\n\r\n" + body)
+        r.n += 1
+        r.s.sendall(f"c{r.n} APPEND B ~{{{len(msg)}+}}\r\n".encode()
+                    + msg + b"\r\n")
+        while True:
+            ln = r.line()
+            if ln.startswith(f"c{r.n} "):
+                assert " OK " in ln, ln
+                break
+        m = login(inst, addr)
+        qp = ("Content-Type: text/plain\nContent-Transfer-Encoding: "
+              "quoted-printable\n\nhello  \nfoo=\n bar=3D=\n\n")
+        append(m, "B", "Subject: q\n" + qp)
+        m.logout()
+        r.cmd("SELECT B")
+        # the stored part is base64 text: BODY[1] has no NUL
+        r.n += 1
+        r.s.sendall(f"c{r.n} FETCH 1 (BODY.PEEK[1] BINARY.SIZE[1] "
+                    f"BINARY.PEEK[1])\r\n".encode())
+        data = b""
+        while f"c{r.n} OK".encode() not in data:
+            chunk = r.s.recv(65536)
+            assert chunk, data
+            data += chunk
+        data, r.buf = r.buf + data, b""
+        assert b"BINARY.SIZE[1] 7" in data, data
+        head, lit = data.split(b"BINARY[1] ~{7}\r\n", 1)
+        assert lit.startswith(body), data
+        assert b"\x00" not in head, head
+        # quoted-printable decoded ("hello\r\nfoo bar=\r\n"), the
+        # trailing white space dropped
+        u, _ = r.cmd("FETCH 2 (BINARY.SIZE[1] BINARY.PEEK[1]<0.5>)")
+        assert u[0] == "* 2 FETCH (BINARY.SIZE[1] 17 BINARY[1]<0> {5}", u
+        assert u[1] == "hello)", u
+        r.cmd("FETCH 2 (BINARY.SIZE[1]<0.5>)", "BAD")
+        r.cmd("FETCH 2 (BINARY[HEADER])", "BAD")
+    finally:
+        r.close()
+
+
 # ---- STATUS -----------------------------------------------------------------
 
 def test_status_items(inst):

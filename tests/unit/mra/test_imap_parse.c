@@ -77,6 +77,18 @@ static void test_basic(void)
 	imap_cmd_free(&cmd);
 	test_assert(parse("x S (a)", 7, &cmd) == 0 &&
 		    !imap_arg_is_astring(&cmd.args[0]));
+	imap_cmd_free(&cmd);	/* literal8 (RFC 3516): ~{n} and ~{n+}, NULs kept */
+	static const char l5[] = "x APPEND b ~{3}\r\na\0b ~{1+}\r\nc";
+	test_assert(parse(l5, sizeof l5 - 1, &cmd) == 0 && cmd.nargs == 3 &&
+		    cmd.args[1].type == IMAP_ARG_LITERAL &&
+		    cmd.args[1].literal8 && cmd.args[1].len == 3 &&
+		    memcmp(cmd.args[1].s, "a\0b", 3) == 0 &&
+		    cmd.args[2].literal8 && !cmd.args[0].literal8);
+	imap_cmd_free(&cmd);
+	test_assert(parse("x A ~", 5, &cmd) == 0 &&
+		    strcmp(cmd.args[0].s, "~") == 0);
+	imap_cmd_free(&cmd);
+	test_assert(parse("x A ~{2}\r\na", 11, &cmd) < 0);
 	imap_cmd_free(&cmd);
 }
 
