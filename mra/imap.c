@@ -124,7 +124,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	static char caps[512];
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY "
+		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",

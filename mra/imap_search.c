@@ -16,6 +16,7 @@
 #include "addrlist.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
+#include "imap_render.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -673,6 +674,102 @@ static void imap_search_index(struct maildir_index *ix,
 	buf_deinit(&crlf);
 }
 
+/* ---- ESEARCH (RFC 4731) ------------------------------------------------ */
+
+struct esearch {
+	bool on;                    /* RETURN (...) was given */
+	bool min, max, count, all;
+	uint32_t *v;                /* the matches, ascending */
+	size_t n, cap;
+};
+
+/*
+ * Takes "RETURN (MIN MAX COUNT ALL)" off the front of the arguments
+ * (RFC 4731 §3; "RETURN ()" means ALL).  0, or -1 for an unknown or
+ * malformed option (SAVE, RFC 5182, is not offered).
+ */
+static int esearch_parse(const struct imap_arg **args, size_t *n,
+			 struct esearch *es)
+{
+	memset(es, 0, sizeof *es);
+	const struct imap_arg *a = *args;
+	if (*n < 2 || a[0].type != IMAP_ARG_ATOM ||
+	    strcasecmp(a[0].s, "RETURN") != 0)
+		return 0;
+	if (a[1].type != IMAP_ARG_LIST)
+		return -1;
+	es->on = true;
+	for (size_t i = 0; i < a[1].n; i++) {
+		const struct imap_arg *o = &a[1].list[i];
+		const char *k = o->type == IMAP_ARG_ATOM ? o->s : "";
+		if (strcasecmp(k, "MIN") == 0)
+			es->min = true;
+		else if (strcasecmp(k, "MAX") == 0)
+			es->max = true;
+		else if (strcasecmp(k, "COUNT") == 0)
+			es->count = true;
+		else if (strcasecmp(k, "ALL") == 0)
+			es->all = true;
+		else
+			return -1;
+	}
+	if (a[1].n == 0)
+		es->all = true;
+	*args = a + 2;
+	*n -= 2;
+	return 0;
+}
+
+static void esearch_add(struct esearch *es, uint32_t v)
+{
+	if (es->n == es->cap) {
+		es->cap = es->cap ? es->cap * 2 : 64;
+		es->v = xrealloc(es->v, es->cap * sizeof *es->v);
+	}
+	es->v[es->n++] = v;
+}
+
+/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]" with
+   the set in ranges ("1:3,5"). */
+static void esearch_write(struct mra_conn *c, const char *tag, bool uid,
+			  const struct esearch *es)
+{
+	(void)mra_conn_write(c, "* ESEARCH (TAG ", 15);
+	struct buf q;
+	buf_init(&q, 2 * strlen(tag) + 3);
+	if (imap_render_quoted(&q, tag, strlen(tag)) == 0)
+		(void)mra_conn_write(c, q.p, q.len);
+	buf_deinit(&q);
+	(void)mra_conn_write(c, ")", 1);
+	if (uid)
+		(void)mra_conn_write(c, " UID", 4);
+	if (es->min && es->n > 0)
+		(void)mra_conn_printf(c, " MIN %lu", (unsigned long)es->v[0]);
+	if (es->max && es->n > 0)
+		(void)mra_conn_printf(c, " MAX %lu",
+				      (unsigned long)es->v[es->n - 1]);
+	if (es->count)
+		(void)mra_conn_printf(c, " COUNT %zu", es->n);
+	if (es->all && es->n > 0) {
+		(void)mra_conn_write(c, " ALL ", 5);
+		for (size_t i = 0; i < es->n;) {
+			size_t j = i;
+			while (j + 1 < es->n && es->v[j + 1] == es->v[j] + 1)
+				j++;
+			if (j == i)
+				(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
+						      (unsigned long)es->v[i]);
+			else
+				(void)mra_conn_printf(
+					c, "%s%lu:%lu", i ? "," : "",
+					(unsigned long)es->v[i],
+					(unsigned long)es->v[j]);
+			i = j + 1;
+		}
+	}
+	(void)mra_conn_write(c, "\r\n", 2);
+}
+
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
@@ -680,6 +777,13 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 {
 	struct imap_search *s = NULL;
 	const char *err = NULL;
+	struct esearch es;
+	if (esearch_parse(&args, &n, &es) < 0) {
+		(void)mra_conn_printf(c, "%s BAD Invalid search return "
+					 "options.\r\n",
+				      tag);
+		return;
+	}
 	int r = imap_search_parse(args, n, &s, &err);
 	if (r == IMAP_SEARCH_CHARSET) {
 		(void)mra_conn_printf(c, "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
@@ -693,7 +797,8 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	}
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	(void)mra_conn_write(c, "* SEARCH", 8);
+	if (!es.on)
+		(void)mra_conn_write(c, "* SEARCH", 8);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m = {
@@ -730,12 +835,19 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 				imap_index_bound(ix, f);
 			}
 		}
-		if (imap_search_match(s, &m))
-			(void)mra_conn_printf(c, " %lu",
-					      uid ? (unsigned long)mm->uid
-						  : (unsigned long)(i + 1));
+		if (!imap_search_match(s, &m))
+			continue;
+		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
+		if (es.on)
+			esearch_add(&es, v);
+		else
+			(void)mra_conn_printf(c, " %lu", (unsigned long)v);
 	}
-	(void)mra_conn_write(c, "\r\n", 2);
+	if (es.on)
+		esearch_write(c, tag, uid, &es);
+	else
+		(void)mra_conn_write(c, "\r\n", 2);
+	free(es.v);
 	buf_deinit(&msg);
 	imap_search_free(&s);
 	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);

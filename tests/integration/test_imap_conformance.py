@@ -526,6 +526,40 @@ def test_binary_fetch_and_literal8_append(inst):
         r.close()
 
 
+# ---- ESEARCH (RFC 4731) ------------------------------------------------------
+
+def test_esearch(inst):
+    addr = user(inst, "conf-esearch")
+    m = login(inst, addr)
+    ok(m.create("E"))
+    for i in range(6):
+        append(m, "E", f"Subject: e{i}\n\nbody\n")
+    m.logout()
+    r = Raw(inst.ports["imap"], addr)
+    try:
+        u, _ = r.cmd("CAPABILITY")
+        assert " ESEARCH" in u[0], u
+        r.cmd("SELECT E")
+        r.cmd("STORE 4 +FLAGS \\Deleted")
+        r.cmd("EXPUNGE")
+        tag = f"c{r.n + 1}"
+        u, _ = r.cmd("SEARCH RETURN () ALL")
+        assert u == [f'* ESEARCH (TAG "{tag}") ALL 1:5'], u
+        tag = f"c{r.n + 1}"
+        u, _ = r.cmd("UID SEARCH RETURN (MIN MAX COUNT ALL) ALL")
+        assert u == [f'* ESEARCH (TAG "{tag}") UID MIN 1 MAX 6 COUNT 5 '
+                     'ALL 1:3,5:6'], u
+        tag = f"c{r.n + 1}"
+        u, _ = r.cmd("SEARCH RETURN (MIN COUNT) 1000")
+        assert u == [f'* ESEARCH (TAG "{tag}") COUNT 0'], u
+        u, _ = r.cmd("SEARCH 2:3")
+        assert u == ["* SEARCH 2 3"], u
+        r.cmd("SEARCH RETURN (SAVE) ALL", "BAD")
+        r.cmd("SEARCH RETURN ALL", "BAD")
+    finally:
+        r.close()
+
+
 # ---- STATUS -----------------------------------------------------------------
 
 def test_status_items(inst):
