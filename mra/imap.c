@@ -28,6 +28,7 @@
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_search.h"
+#include "imap_sort.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -125,6 +126,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
+		 "SORT SORT=DISPLAY "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
@@ -1386,6 +1388,12 @@ static void cmd_idle(struct imap_ctx *x)
 		ev_timer_set(s->idle_timer, imap_idle_interval(s));
 }
 
+static void cmd_sort(struct imap_ctx *x)
+{
+	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
+		      x->cmd->args, x->cmd->nargs);
+}
+
 static void cmd_search(struct imap_ctx *x)
 {
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
@@ -1435,6 +1443,7 @@ static const struct {
 	{ "COPY", cmd_copy, SEL | UIDOK },
 	{ "MOVE", cmd_copy, SEL | UIDOK },
 	{ "SEARCH", cmd_search, SEL | UIDOK },
+	{ "SORT", cmd_sort, SEL | UIDOK },
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
@@ -1480,7 +1489,8 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 		if (s->state == IMAP_SELECTED && s->idle_tag == NULL &&
 		    (fl & UIDOK) && strcmp(cmd->name, "FETCH") != 0 &&
 		    strcmp(cmd->name, "STORE") != 0 &&
-		    strcmp(cmd->name, "SEARCH") != 0)
+		    strcmp(cmd->name, "SEARCH") != 0 &&
+		    strcmp(cmd->name, "SORT") != 0)
 			imap_sync(c, true);
 		return;
 	}

@@ -560,6 +560,66 @@ def test_esearch(inst):
         r.close()
 
 
+# ---- SORT (RFC 5256, RFC 5957) ----------------------------------------------
+
+SORT_MSGS = [
+    ("Re: [list] hello", "Zed <z@x.org>", "Mon, 1 Jan 2024 10:00:00 +0000"),
+    ("hello (fwd)", "al@x.org", "Mon, 1 Jan 2024 12:00:00 +0300"),
+    ("[xyz]", "=?UTF-8?Q?B=C3=A9a?= <b@x.org>",
+     "Sun, 31 Dec 2023 23:00:00 -0500"),
+    ("Fwd: Apple", "grp: c@x.org;", "bogus date"),
+    ("_under", "\"Quoted\" <q@x.org>", "1 Jan 2024 09:00 +0000"),
+    ("apple", "", "Tue, 2 Jan 2024 00:00:00 +0000"),
+]
+
+SORT_CMDS = [
+    "SORT (SUBJECT) UTF-8 ALL",
+    "SORT (REVERSE SUBJECT) UTF-8 ALL",
+    "SORT (DATE) UTF-8 ALL",
+    "SORT (REVERSE DATE) UTF-8 ALL",
+    "SORT (FROM) UTF-8 ALL",
+    "SORT (DISPLAYFROM) UTF-8 ALL",
+    "SORT (SIZE SUBJECT) US-ASCII ALL",
+    "SORT (ARRIVAL) UTF-8 NOT SUBJECT apple",
+    "UID SORT (SUBJECT REVERSE ARRIVAL) UTF-8 2:*",
+]
+
+
+def test_sort_as_dovecot(inst):
+    addr = user(inst, "conf-sort")
+    dv = dovecot(inst)
+    y = Raw(inst.ports["imap"], addr)
+    d = Raw(dv.ports["imap"], "dv@extmail.org")
+    m = login(inst, addr)
+    dm = imaplib.IMAP4("127.0.0.1", dv.ports["imap"], timeout=20)
+    dm.login("dv@extmail.org", PASSWORD)
+    try:
+        u, _ = y.cmd("CAPABILITY")
+        assert " SORT " in u[0] and "SORT=DISPLAY" in u[0], u
+        for mm in (m, dm):
+            ok(mm.create("S"))
+            for i, (subj, frm, date) in enumerate(SORT_MSGS):
+                append(mm, "S", f"Subject: {subj}\nFrom: {frm}\n"
+                       f"Date: {date}\n\n" + "x" * (10 * (i % 3)) + "\n")
+        diff = []
+        for r in (y, d):
+            r.cmd("SELECT S")
+        for c in SORT_CMDS:
+            yu, _ = y.cmd(c)
+            du, _ = d.cmd(c)
+            if yu != du:
+                diff.append(f"{c}\n  youju:   {yu}\n  dovecot: {du}")
+        assert not diff, "\n".join(diff)
+        y.cmd("SORT (BOGUS) UTF-8 ALL", "BAD")
+        y.cmd("SORT (SUBJECT REVERSE) UTF-8 ALL", "BAD")
+        y.cmd("SORT (SUBJECT) KOI8-R ALL", "NO")
+    finally:
+        m.logout()
+        dm.logout()
+        y.close()
+        d.close()
+
+
 # ---- STATUS -----------------------------------------------------------------
 
 def test_status_items(inst):
