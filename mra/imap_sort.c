@@ -115,8 +115,10 @@ static size_t leader_len(const char *s, size_t n)
 	return 0;
 }
 
-int imap_sort_base_subject(const char *s, size_t len, struct buf *out)
+int imap_sort_base_subject(const char *s, size_t len, struct buf *out,
+			   bool *reply_r)
 {
+	bool reply = false;
 	/* (1) white space runs become one space (on a private copy) */
 	char *t = xmalloc(len + 1);
 	size_t n = 0;
@@ -136,9 +138,10 @@ int imap_sort_base_subject(const char *s, size_t len, struct buf *out)
 			if (e > a && t[e - 1] == ' ')
 				e--;
 			else if (e - a >= 5 &&
-				 strncasecmp(t + e - 5, "(fwd)", 5) == 0)
+				 strncasecmp(t + e - 5, "(fwd)", 5) == 0) {
 				e -= 5;
-			else
+				reply = true;
+			} else
 				break;
 		}
 		/* (3), (4), (5): leaders, then a leading blob if something
@@ -146,6 +149,7 @@ int imap_sort_base_subject(const char *s, size_t len, struct buf *out)
 		for (;;) {
 			size_t l = leader_len(t + a, e - a);
 			if (l > 0) {
+				reply |= t[a] != ' ';
 				a += l;
 				continue;
 			}
@@ -161,12 +165,15 @@ int imap_sort_base_subject(const char *s, size_t len, struct buf *out)
 		    t[e - 1] == ']') {
 			a += 5;
 			e--;
+			reply = true;
 			continue;
 		}
 		break;
 	}
 	int rc = buf_append(out, t + a, e - a);
 	free(t);
+	if (reply_r != NULL)
+		*reply_r = reply;
 	return rc;
 }
 
@@ -182,7 +189,7 @@ static int month_no(const char *m)
 }
 
 /* RFC 5322 §3.3 date-time (with the obsolete zones) into UTC seconds. */
-static bool parse_date(const char *v, size_t len, int64_t *t_r)
+bool imap_sort_parse_date(const char *v, size_t len, int64_t *t_r)
 {
 	char s[128];
 	size_t l = len < sizeof s - 1 ? len : sizeof s - 1;
@@ -234,7 +241,7 @@ static bool parse_date(const char *v, size_t len, int64_t *t_r)
  * compares titlecased text: "[xyz]" and "_" sort after "c", as in
  * Dovecot.
  */
-static char *folded(const char *p, size_t len)
+char *imap_sort_fold(const char *p, size_t len)
 {
 	struct buf b;
 	buf_init(&b, 4 * len + 16);
@@ -248,8 +255,8 @@ static char *folded(const char *p, size_t len)
 }
 
 /* The decoded value of the first field name of hdr into out. */
-static bool field(const char *hdr, size_t len, const char *name,
-		  struct buf *out)
+bool imap_sort_field(const char *hdr, size_t len, const char *name,
+		     struct buf *out)
 {
 	size_t pos = 0;
 	struct str fn, fv;
@@ -271,7 +278,7 @@ static void addr_keys(const char *hdr, size_t len, const char *name,
 	buf_init(&v, 1 << 20);
 	*box_r = NULL;
 	*disp_r = NULL;
-	if (field(hdr, len, name, &v)) {
+	if (imap_sort_field(hdr, len, name, &v)) {
 		struct addrlist l;
 		addrlist_parse(v.p ? v.p : "", v.len, &l);
 		const struct addrlist_addr *a = NULL;
@@ -281,14 +288,14 @@ static void addr_keys(const char *hdr, size_t len, const char *name,
 		if (l.n > 0 && l.v[0].kind == ADDRLIST_GROUP_START &&
 		    l.v[0].name != NULL) {
 			/* a group first: its name is both keys */
-			*box_r = folded(l.v[0].name, l.v[0].name_len);
-			*disp_r = folded(l.v[0].name, l.v[0].name_len);
+			*box_r = imap_sort_fold(l.v[0].name, l.v[0].name_len);
+			*disp_r = imap_sort_fold(l.v[0].name, l.v[0].name_len);
 		} else if (a != NULL) {
-			*box_r = folded(a->local, a->local_len);
+			*box_r = imap_sort_fold(a->local, a->local_len);
 		}
 		if (*disp_r == NULL && a != NULL && a->name != NULL &&
 		    a->name_len > 0) {
-			*disp_r = folded(a->name, a->name_len);
+			*disp_r = imap_sort_fold(a->name, a->name_len);
 		} else if (*disp_r == NULL && a != NULL) {
 			struct buf d;
 			buf_init(&d, a->local_len + a->domain_len + 2);
@@ -299,8 +306,9 @@ static void addr_keys(const char *hdr, size_t len, const char *name,
 							a->domain_len) < 0
 					 ? -1
 					 : 0;
-			*disp_r = ok == 0 ? folded(d.p ? d.p : "", d.len)
-					  : xstrdup("");
+			*disp_r = ok == 0
+				      ? imap_sort_fold(d.p ? d.p : "", d.len)
+				      : xstrdup("");
 			buf_deinit(&d);
 		}
 		addrlist_free(&l);
@@ -321,19 +329,19 @@ static void rec_keys(struct sort_rec *r, const char *msg, size_t len,
 	for (size_t k = 0; k < cr->n; k++) {
 		switch (cr->key[k]) {
 		case SORT_DATE:
-			if (field(msg, hl, "Date", &v))
-				(void)parse_date(v.p ? v.p : "", v.len,
-						 &r->date);
+			if (imap_sort_field(msg, hl, "Date", &v))
+				(void)imap_sort_parse_date(v.p ? v.p : "",
+							   v.len, &r->date);
 			break;
 		case SORT_SUBJECT:
 			if (r->subject == NULL) {
 				struct buf b;
 				buf_init(&b, 1 << 20);
-				if (field(msg, hl, "Subject", &v) &&
-				    imap_sort_base_subject(v.p ? v.p : "",
-							   v.len, &b) == 0)
-					r->subject =
-					    folded(b.p ? b.p : "", b.len);
+				if (imap_sort_field(msg, hl, "Subject", &v) &&
+				    imap_sort_base_subject(
+					v.p ? v.p : "", v.len, &b, NULL) == 0)
+					r->subject = imap_sort_fold(
+					    b.p ? b.p : "", b.len);
 				else
 					r->subject = xstrdup("");
 				buf_deinit(&b);
@@ -455,31 +463,32 @@ static const char *parse_crit(const struct imap_arg *a, struct sort_crit *cr)
 	return rev ? "BAD Invalid sort criteria." : NULL;
 }
 
-void imap_sort_cmd(struct mra_conn *c, const char *tag,
-		   struct maildir_folder *f, const bool *recent, bool uid,
-		   const struct imap_arg *args, size_t n)
+int imap_sort_prepare(struct mra_conn *c, const char *tag,
+		      const struct imap_arg *args, size_t n,
+		      struct imap_search **s_r)
 {
-	struct sort_crit cr;
-	const char *err =
-	    n >= 3 ? parse_crit(&args[0], &cr) : "BAD Invalid arguments.";
-	if (err == NULL && !imap_arg_is_astring(&args[1]))
+	const char *err = NULL;
+	*s_r = NULL;
+	if (!imap_arg_is_astring(&args[0]))
 		err = "BAD Invalid charset.";
-	if (err == NULL && strcasecmp(args[1].s, "UTF-8") != 0 &&
-	    strcasecmp(args[1].s, "US-ASCII") != 0)
+	else if (strcasecmp(args[0].s, "UTF-8") != 0 &&
+		 strcasecmp(args[0].s, "US-ASCII") != 0)
 		err = "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.";
-	struct imap_search *s = NULL;
 	const char *serr = NULL;
-	if (err == NULL && imap_search_parse(args + 2, n - 2, &s, &serr) < 0)
+	if (err == NULL && imap_search_parse(args + 1, n - 1, s_r, &serr) < 0)
 		err = serr ? serr : "Invalid search.";
-	if (err != NULL) {
-		bool bad =
-		    strncmp(err, "BAD ", 4) != 0 && strncmp(err, "NO ", 3) != 0;
-		(void)mra_conn_printf(c, "%s %s%s\r\n", tag, bad ? "BAD " : "",
-				      err);
-		return;
-	}
-	struct sort_rec *recs = xcalloc(f->n ? f->n : 1, sizeof *recs);
-	size_t nr = 0;
+	if (err == NULL)
+		return 0;
+	bool bad = strncmp(err, "BAD ", 4) != 0 && strncmp(err, "NO ", 3) != 0;
+	(void)mra_conn_printf(c, "%s %s%s\r\n", tag, bad ? "BAD " : "", err);
+	imap_search_free(s_r);
+	return -1;
+}
+
+void imap_sort_each(struct maildir_folder *f, const bool *recent,
+		    const struct imap_search *s, imap_sort_each_fn *fn,
+		    void *ctx)
+{
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
 	for (size_t i = 0; i < f->n; i++) {
@@ -501,30 +510,61 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		    .folder = f,
 		    .msg = mm,
 		};
-		if (!imap_search_match(s, &m))
-			continue;
-		struct sort_rec *r = &recs[nr++];
-		r->seq = m.seq;
-		r->id = uid ? mm->uid : m.seq;
-		r->arrival = (int64_t)mm->mtime;
-		r->date = (int64_t)mm->mtime;
-		r->size = m.size;
-		rec_keys(r, m.text, m.len, &cr);
+		if (imap_search_match(s, &m))
+			fn(ctx, &m);
 	}
 	buf_deinit(&msg);
+}
+
+struct sort_ctx {
+	struct sort_rec *recs;
+	size_t nr;
+	bool uid;
+	const struct sort_crit *cr;
+};
+
+static void sort_one(void *ctx, const struct imap_search_msg *m)
+{
+	struct sort_ctx *x = ctx;
+	struct sort_rec *r = &x->recs[x->nr++];
+	r->seq = m->seq;
+	r->id = x->uid ? m->uid : m->seq;
+	r->arrival = (int64_t)m->internal_date;
+	r->date = (int64_t)m->internal_date;
+	r->size = m->size;
+	rec_keys(r, m->text, m->len, x->cr);
+}
+
+void imap_sort_cmd(struct mra_conn *c, const char *tag,
+		   struct maildir_folder *f, const bool *recent, bool uid,
+		   const struct imap_arg *args, size_t n)
+{
+	struct sort_crit cr;
+	const char *err =
+	    n >= 3 ? parse_crit(&args[0], &cr) : "BAD Invalid arguments.";
+	if (err != NULL) {
+		(void)mra_conn_printf(c, "%s %s\r\n", tag, err);
+		return;
+	}
+	struct imap_search *s;
+	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
+		return;
+	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
+			     &cr};
+	imap_sort_each(f, recent, s, sort_one, &x);
 	imap_search_free(&s);
 	/* qsort has no context argument in C11: the criteria go through a
 	   file-scope pointer (one event loop per process, no threads here) */
 	sort_cur = &cr;
-	if (nr > 1)
-		qsort(recs, nr, sizeof *recs, rec_cmp);
+	if (x.nr > 1)
+		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
 	sort_cur = NULL;
 	(void)mra_conn_write(c, "* SORT", 6);
-	for (size_t i = 0; i < nr; i++) {
-		(void)mra_conn_printf(c, " %lu", (unsigned long)recs[i].id);
-		rec_free(&recs[i]);
+	for (size_t i = 0; i < x.nr; i++) {
+		(void)mra_conn_printf(c, " %lu", (unsigned long)x.recs[i].id);
+		rec_free(&x.recs[i]);
 	}
 	(void)mra_conn_write(c, "\r\n", 2);
-	free(recs);
+	free(x.recs);
 	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
 }
