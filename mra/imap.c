@@ -29,6 +29,7 @@
 #include "imap_render.h"
 #include "imap_search.h"
 #include "imap_sort.h"
+#include "imap_thread.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -126,7 +127,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
-		 "SORT SORT=DISPLAY "
+		 "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
@@ -1394,6 +1395,12 @@ static void cmd_sort(struct imap_ctx *x)
 		      x->cmd->args, x->cmd->nargs);
 }
 
+static void cmd_thread(struct imap_ctx *x)
+{
+	imap_thread_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
+			x->cmd->args, x->cmd->nargs);
+}
+
 static void cmd_search(struct imap_ctx *x)
 {
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
@@ -1444,6 +1451,7 @@ static const struct {
 	{ "MOVE", cmd_copy, SEL | UIDOK },
 	{ "SEARCH", cmd_search, SEL | UIDOK },
 	{ "SORT", cmd_sort, SEL | UIDOK },
+	{ "THREAD", cmd_thread, SEL | UIDOK },
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
@@ -1490,7 +1498,8 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 		    (fl & UIDOK) && strcmp(cmd->name, "FETCH") != 0 &&
 		    strcmp(cmd->name, "STORE") != 0 &&
 		    strcmp(cmd->name, "SEARCH") != 0 &&
-		    strcmp(cmd->name, "SORT") != 0)
+		    strcmp(cmd->name, "SORT") != 0 &&
+		    strcmp(cmd->name, "THREAD") != 0)
 			imap_sync(c, true);
 		return;
 	}

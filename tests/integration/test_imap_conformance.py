@@ -620,6 +620,76 @@ def test_sort_as_dovecot(inst):
         d.close()
 
 
+# ---- THREAD (RFC 5256) ---------------------------------------------------------
+
+# (Message-ID, References, In-Reply-To, Subject, Date): chains, a missing
+# parent (dummy), a loop, a duplicate id, replies joined by subject only,
+# and messages without any id
+THREAD_MSGS = [
+    ("<a@x>", "", "", "topic", "Mon, 1 Jan 2024 10:00:00 +0000"),
+    ("<b@x>", "<a@x>", "", "Re: topic", "Mon, 1 Jan 2024 11:00:00 +0000"),
+    ("<c@x>", "<a@x> <b@x>", "", "Re: topic", "Mon, 1 Jan 2024 09:00:00"
+     " +0000"),
+    ("<d@x>", "<missing@x>", "", "other", "Tue, 2 Jan 2024 10:00:00 +0000"),
+    ("<e@x>", "<missing@x>", "", "Re: other", "Tue, 2 Jan 2024 08:00:00"
+     " +0000"),
+    ("<f@x>", "<g@x>", "", "loop", "Wed, 3 Jan 2024 10:00:00 +0000"),
+    ("<g@x>", "<f@x>", "", "loop", "Wed, 3 Jan 2024 11:00:00 +0000"),
+    ("<a@x>", "", "", "dup", "Thu, 4 Jan 2024 10:00:00 +0000"),
+    ("", "", "<d@x>", "Re: other", "Thu, 4 Jan 2024 11:00:00 +0000"),
+    ("<h@x>", "", "", "Fwd: topic", "Fri, 5 Jan 2024 10:00:00 +0000"),
+    ("<i@x>", "", "", "lonely", ""),
+    ("", "", "", "Re: lonely", "Sat, 6 Jan 2024 10:00:00 +0000"),
+]
+
+THREAD_CMDS = [
+    "THREAD REFERENCES UTF-8 ALL",
+    "THREAD ORDEREDSUBJECT UTF-8 ALL",
+    "UID THREAD REFERENCES UTF-8 NOT SUBJECT other",
+    "THREAD REFERENCES US-ASCII 1:5",
+]
+
+
+def test_thread_as_dovecot(inst):
+    addr = user(inst, "conf-thread")
+    dv = dovecot(inst)
+    y = Raw(inst.ports["imap"], addr)
+    d = Raw(dv.ports["imap"], "dv@extmail.org")
+    m = login(inst, addr)
+    dm = imaplib.IMAP4("127.0.0.1", dv.ports["imap"], timeout=20)
+    dm.login("dv@extmail.org", PASSWORD)
+    try:
+        u, _ = y.cmd("CAPABILITY")
+        assert "THREAD=REFERENCES" in u[0], u
+        for mm in (m, dm):
+            ok(mm.create("T"))
+            for mid, refs, irt, subj, date in THREAD_MSGS:
+                h = f"Subject: {subj}\n"
+                h += f"Message-ID: {mid}\n" if mid else ""
+                h += f"References: {refs}\n" if refs else ""
+                h += f"In-Reply-To: {irt}\n" if irt else ""
+                h += f"Date: {date}\n" if date else ""
+                append(mm, "T", h + "\nbody\n")
+        for r in (y, d):
+            r.cmd("SELECT T")
+        diff = []
+        for c in THREAD_CMDS:
+            yu, _ = y.cmd(c)
+            du, _ = d.cmd(c)
+            if yu != du:
+                diff.append(f"{c}\n  youju:   {yu}\n  dovecot: {du}")
+        assert not diff, "\n".join(diff)
+        yu, _ = y.cmd(THREAD_CMDS[0])
+        print(f"thread: {yu}")
+        assert yu[0].count("(") >= 6 and " (" in yu[0], yu
+        y.cmd("THREAD BOGUS UTF-8 ALL", "BAD")
+    finally:
+        m.logout()
+        dm.logout()
+        y.close()
+        d.close()
+
+
 # ---- STATUS -----------------------------------------------------------------
 
 def test_status_items(inst):
