@@ -127,7 +127,8 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
-		 "SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+		 "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+		 "THREAD=REFERENCES "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",

@@ -676,20 +676,8 @@ static void imap_search_index(struct maildir_index *ix,
 
 /* ---- ESEARCH (RFC 4731) ------------------------------------------------ */
 
-struct esearch {
-	bool on;                    /* RETURN (...) was given */
-	bool min, max, count, all;
-	uint32_t *v;                /* the matches, ascending */
-	size_t n, cap;
-};
-
-/*
- * Takes "RETURN (MIN MAX COUNT ALL)" off the front of the arguments
- * (RFC 4731 §3; "RETURN ()" means ALL).  0, or -1 for an unknown or
- * malformed option (SAVE, RFC 5182, is not offered).
- */
-static int esearch_parse(const struct imap_arg **args, size_t *n,
-			 struct esearch *es)
+int imap_esearch_parse(const struct imap_arg **args, size_t *n,
+		       struct imap_esearch *es)
 {
 	memset(es, 0, sizeof *es);
 	const struct imap_arg *a = *args;
@@ -720,7 +708,7 @@ static int esearch_parse(const struct imap_arg **args, size_t *n,
 	return 0;
 }
 
-static void esearch_add(struct esearch *es, uint32_t v)
+void imap_esearch_add(struct imap_esearch *es, uint32_t v)
 {
 	if (es->n == es->cap) {
 		es->cap = es->cap ? es->cap * 2 : 64;
@@ -729,10 +717,8 @@ static void esearch_add(struct esearch *es, uint32_t v)
 	es->v[es->n++] = v;
 }
 
-/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [COUNT n] [ALL set]" with
-   the set in ranges ("1:3,5"). */
-static void esearch_write(struct mra_conn *c, const char *tag, bool uid,
-			  const struct esearch *es)
+void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
+			const struct imap_esearch *es)
 {
 	(void)mra_conn_write(c, "* ESEARCH (TAG ", 15);
 	struct buf q;
@@ -748,8 +734,6 @@ static void esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	if (es->max && es->n > 0)
 		(void)mra_conn_printf(c, " MAX %lu",
 				      (unsigned long)es->v[es->n - 1]);
-	if (es->count)
-		(void)mra_conn_printf(c, " COUNT %zu", es->n);
 	if (es->all && es->n > 0) {
 		(void)mra_conn_write(c, " ALL ", 5);
 		for (size_t i = 0; i < es->n;) {
@@ -767,6 +751,9 @@ static void esearch_write(struct mra_conn *c, const char *tag, bool uid,
 			i = j + 1;
 		}
 	}
+	/* COUNT last, as Dovecot orders them */
+	if (es->count)
+		(void)mra_conn_printf(c, " COUNT %zu", es->n);
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
@@ -777,8 +764,8 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 {
 	struct imap_search *s = NULL;
 	const char *err = NULL;
-	struct esearch es;
-	if (esearch_parse(&args, &n, &es) < 0) {
+	struct imap_esearch es;
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
 		(void)mra_conn_printf(c, "%s BAD Invalid search return "
 					 "options.\r\n",
 				      tag);
@@ -839,12 +826,12 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 			continue;
 		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
 		if (es.on)
-			esearch_add(&es, v);
+			imap_esearch_add(&es, v);
 		else
 			(void)mra_conn_printf(c, " %lu", (unsigned long)v);
 	}
 	if (es.on)
-		esearch_write(c, tag, uid, &es);
+		imap_esearch_write(c, tag, uid, &es);
 	else
 		(void)mra_conn_write(c, "\r\n", 2);
 	free(es.v);

@@ -539,6 +539,14 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		   struct maildir_folder *f, const bool *recent, bool uid,
 		   const struct imap_arg *args, size_t n)
 {
+	struct imap_esearch es;
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
+		(void)mra_conn_printf(c,
+				      "%s BAD Invalid sort return "
+				      "options.\r\n",
+				      tag);
+		return;
+	}
 	struct sort_crit cr;
 	const char *err =
 	    n >= 3 ? parse_crit(&args[0], &cr) : "BAD Invalid arguments.";
@@ -559,12 +567,21 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 	if (x.nr > 1)
 		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
 	sort_cur = NULL;
-	(void)mra_conn_write(c, "* SORT", 6);
+	if (!es.on)
+		(void)mra_conn_write(c, "* SORT", 6);
 	for (size_t i = 0; i < x.nr; i++) {
-		(void)mra_conn_printf(c, " %lu", (unsigned long)x.recs[i].id);
+		if (es.on)
+			imap_esearch_add(&es, x.recs[i].id);
+		else
+			(void)mra_conn_printf(c, " %lu",
+					      (unsigned long)x.recs[i].id);
 		rec_free(&x.recs[i]);
 	}
-	(void)mra_conn_write(c, "\r\n", 2);
+	if (es.on)
+		imap_esearch_write(c, tag, uid, &es);
+	else
+		(void)mra_conn_write(c, "\r\n", 2);
+	free(es.v);
 	free(x.recs);
 	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
 }
