@@ -226,13 +226,14 @@ static void thr_link(struct thr *t)
 
 /* Removes dummies (RFC 5256 §3 step 3) below k, a non-root node; each
    child list is rebuilt in order. */
-static void prune(struct thr *t, size_t k, bool root_level)
+static void prune(struct thr *t, size_t k, bool root_level, unsigned depth)
 {
 	size_t kids[2] = {NONE, NONE}; /* new list head, tail */
 	size_t c = t->n[k].child;
 	while (c != NONE) {
 		size_t next = t->n[c].next;
-		prune(t, c, false);
+		if (depth < IMAP_THREAD_DEPTH_MAX)
+			prune(t, c, false, depth + 1);
 		bool dummy = t->n[c].msg == NONE;
 		size_t nkids = 0;
 		for (size_t g = t->n[c].child; g != NONE; g = t->n[g].next)
@@ -290,12 +291,12 @@ static int node_cmp(const void *pa, const void *pb)
 }
 
 /* Sorts the children of k by sent date (depth first when deep). */
-static void sort_kids(struct thr *t, size_t k, bool deep)
+static void sort_kids(struct thr *t, size_t k, bool deep, unsigned depth)
 {
 	size_t n = 0;
 	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next) {
-		if (deep)
-			sort_kids(t, c, true);
+		if (deep && depth < IMAP_THREAD_DEPTH_MAX)
+			sort_kids(t, c, true, depth + 1);
 		n++;
 	}
 	if (n < 2)
@@ -401,27 +402,35 @@ static void gather(struct thr *t, size_t root)
 
 /* ---- output ------------------------------------------------------------- */
 
+/* Writes node k and what hangs below it: a chain of single children
+   as "1 2 3" (a loop, not recursion: reply chains are long), branches
+   as "1 (2 3)(4)". */
 static void write_node(struct mra_conn *c, const struct thr *t, size_t k,
 		       unsigned depth)
 {
-	bool real = t->n[k].msg != NONE;
-	if (real)
-		(void)mra_conn_printf(c, "%lu",
-				      (unsigned long)t->msgs[t->n[k].msg].id);
-	size_t first = t->n[k].child;
-	if (first == NONE || depth > 10000)
+	for (;;) {
+		bool real = t->n[k].msg != NONE;
+		if (real)
+			(void)mra_conn_printf(
+			    c, "%lu", (unsigned long)t->msgs[t->n[k].msg].id);
+		size_t first = t->n[k].child;
+		if (first == NONE)
+			return;
+		if (real && t->n[first].next == NONE) {
+			(void)mra_conn_write(c, " ", 1);
+			k = first;
+			continue;
+		}
+		if (depth >= IMAP_THREAD_DEPTH_MAX)
+			return;
+		if (real)
+			(void)mra_conn_write(c, " ", 1);
+		for (size_t g = first; g != NONE; g = t->n[g].next) {
+			(void)mra_conn_write(c, "(", 1);
+			write_node(c, t, g, depth + 1);
+			(void)mra_conn_write(c, ")", 1);
+		}
 		return;
-	if (real && t->n[first].next == NONE) {
-		(void)mra_conn_write(c, " ", 1);
-		write_node(c, t, first, depth + 1);
-		return;
-	}
-	if (real)
-		(void)mra_conn_write(c, " ", 1);
-	for (size_t g = first; g != NONE; g = t->n[g].next) {
-		(void)mra_conn_write(c, "(", 1);
-		write_node(c, t, g, depth + 1);
-		(void)mra_conn_write(c, ")", 1);
 	}
 }
 
@@ -499,14 +508,14 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 		for (size_t k = 0; k < root; k++)
 			if (t.n[k].parent == NONE)
 				add_child(&t, root, k);
-		prune(&t, root, true);
-		sort_kids(&t, root, false);
+		prune(&t, root, true, 0);
+		sort_kids(&t, root, false, 0);
 		gather(&t, root);
-		sort_kids(&t, root, true);
+		sort_kids(&t, root, true, 0);
 	} else {
 		root = node_new(&t, NULL);
 		ordered_subject(&t, root);
-		sort_kids(&t, root, false);
+		sort_kids(&t, root, false, 0);
 	}
 	(void)mra_conn_write(c, "* THREAD", 8);
 	if (t.n[root].child != NONE)

@@ -15,6 +15,9 @@
 struct mra_conn;
 struct maildir_folder;
 
+/* Nesting the recursive steps follow; deeper branches are left as they
+   are (pruning, sorting) or not written. */
+#define IMAP_THREAD_DEPTH_MAX 10000
 /* Most References one message contributes (the last ones are kept). */
 #define IMAP_THREAD_REFS_MAX 256
 
