@@ -698,6 +698,38 @@ def test_thread_as_dovecot(inst):
         d.close()
 
 
+def test_thread_long_chain(inst):
+    """A reply chain deeper than IMAP_THREAD_DEPTH_MAX (10000) is answered,
+    without recursion that deep, and the worker keeps serving."""
+    addr = user(inst, "conf-chain")
+    m = login(inst, addr)
+    ok(m.create("Chain"))
+    m.logout()
+    cur = inst.path("mailbox", "extmail.org", "conf-chain", "Maildir",
+                    ".Chain", "cur")
+    pw = pwd.getpwnam("vmail")
+    n = 10200
+    for i in range(n):
+        refs = f"References: <m{i - 1}@x>\n" if i else ""
+        path = os.path.join(cur, f"{1700000000 + i}.M{i}P1.host:2,S")
+        with open(path, "w") as f:
+            f.write(f"Message-ID: <m{i}@x>\n{refs}Subject: c\n"
+                    f"Date: Mon, 1 Jan 2024 10:00:00 +0000\n\nx\n")
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    r = Raw(inst.ports["imap"], addr)
+    try:
+        r.s.settimeout(120)
+        r.cmd("SELECT Chain")
+        t0 = time.monotonic()
+        u, _ = r.cmd("THREAD REFERENCES UTF-8 ALL")
+        assert u[0].startswith("* THREAD (1 2 3 "), u[0][:80]
+        assert u[0].endswith(f" {n})"), u[0][-80:]
+        print(f"thread of {n}: {time.monotonic() - t0:.1f}s")
+        r.cmd("NOOP")
+    finally:
+        r.close()
+
+
 # ---- STATUS -----------------------------------------------------------------
 
 def test_status_items(inst):
