@@ -500,6 +500,17 @@ proc_run(struct smtpd_server *srv, struct mta_gen *g, pid_t master,
 	log_set_pid();
 	(void)prctl(PR_SET_NAME, "youju-smtpd"); /* for ps and the tests */
 	close(close_fd);
+	/* not the listeners of the configuration being replaced: a removed
+	   address must stop answering when the old process stops */
+	for (size_t i = 0; mta_cur != NULL && mta_cur != g && i < mta_cur->nls;
+	     i++) {
+		bool kept = false;
+		for (size_t k = 0; k < g->nls; k++)
+			if (g->ls[k].fd == mta_cur->ls[i].fd)
+				kept = true;
+		if (!kept && mta_cur->ls[i].fd >= 0)
+			close(mta_cur->ls[i].fd);
+	}
 	/* SIGTERM, SIGINT, SIGHUP and SIGUSR1 stay blocked from the master:
 	   ev_signal() takes them over, pending ones included */
 	sigset_t chld;
