@@ -188,6 +188,13 @@ void daemon_ready(void)
 	(void)daemon_devnull(STDERR_FILENO);
 }
 
+void daemon_ready_forget(void)
+{
+	if (daemon_ready_fd >= 0)
+		close(daemon_ready_fd);
+	daemon_ready_fd = -1;
+}
+
 struct conf *daemon_begin(int argc, char **argv, const char *prog,
 			  const char *program, const char *ident,
 			  struct daemon_opts *o)

@@ -50,6 +50,11 @@ daemon_start(const char *pidfile, bool foreground, const char **error_r);
    /dev/null.  No-op in the foreground or when called again. */
 void daemon_ready(void);
 
+/* In a child forked before daemon_ready(): closes its copy of the
+   readiness pipe without writing, so that only the parent releases the
+   starting command. */
+void daemon_ready_forget(void);
+
 /* Writes getpid() and "\n" to path via "<path>.tmp" and rename (mode
    0644).  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int daemon_pidfile_write(const char *path);
