@@ -198,11 +198,11 @@ def file_cert_der(path):
         return ssl.PEM_cert_to_DER_cert(f.read())
 
 
-def authd(inst, user, password):
+def authd(inst, user, password, path=None):
     body = f"imap\nlogin\n{user}\n{password}\n".encode()
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(20)
-    s.connect(inst.authd_socket)
+    s.connect(path or inst.authd_socket)
     s.sendall(b"AUTH %d\n" % len(body) + body)
     out = b""
     while True:
@@ -341,6 +341,36 @@ def test_authd_settings_reloaded(inst):
         out = authd(inst, PM, PASSWORD)
         assert not out.endswith(b".\n"), out
     assert authd(inst, PM, PASSWORD).endswith(b".\n")
+
+
+def test_authd_socket_and_password_file_reloaded(inst):
+    # a root-only password file with a wrong password: read at the reload
+    # (youju-authd's server runs as the mail owner and could not)
+    bad = inst.path("etc", "secrets", "reload-wrong")
+    os.makedirs(os.path.dirname(bad), exist_ok=True)
+    with open(bad, "w") as f:
+        f.write("not-the-password\n")
+    os.chmod(bad, 0o600)
+    with settings(inst, mysql_password_file=bad):
+        out = authd(inst, PM, PASSWORD)
+        assert not out.endswith(b".\n"), out
+    assert authd(inst, PM, PASSWORD).endswith(b".\n")
+    # the socket moves; youju-mta and youju-mra follow it
+    new = inst.path("run", "authd-reload", "socket")
+    with settings(inst, authd_socket=new):
+        assert authd(inst, PM, PASSWORD, path=new).endswith(b".\n")
+        assert not os.path.exists(inst.authd_socket)
+        m = imaplib.IMAP4(HOST, inst.ports["imap"], timeout=20)
+        m.login(PM, PASSWORD)
+        m.logout()
+        with smtplib.SMTP(HOST, inst.ports["submission"], timeout=20) as s:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s.starttls(context=ctx)
+            assert s.login(PM, PASSWORD)[0] == 235
+    assert authd(inst, PM, PASSWORD).endswith(b".\n")
+    assert not os.path.exists(new)
 
 
 def test_mra_settings_reloaded(inst):
