@@ -44,10 +44,10 @@
 #include "server.h"
 #include "xalloc.h"
 
-#define AUTHD_OLD_MAX	     64
-#define AUTHD_READY_WAIT_MS  20000
-#define AUTHD_STOP_WAIT_MS   10000
-#define AUTHD_RESTART_MAX_S  30
+#define AUTHD_OLD_MAX	      64
+#define AUTHD_READY_WAIT_MS   20000
+#define AUTHD_STOP_WAIT_MS    10000
+#define AUTHD_RESTART_MAX_S   30
 #define AUTHD_RESTART_YOUNG_S 10
 
 /* What a server process starts from, held by the master. */
@@ -109,8 +109,8 @@ static int make_socket_dir(const char *socket_path, const char *owner,
 		uid_t uid;
 		gid_t gid;
 		if (privsep_lookup(owner, &uid, &gid) != 1) {
-			(void)snprintf(err, errsz, "mail_owner %s: no such user",
-				       owner);
+			(void)snprintf(err, errsz,
+				       "mail_owner %s: no such user", owner);
 			rc = -1;
 		} else if (chown(dir, 0, gid) < 0) {
 			(void)snprintf(err, errsz, "chown %s: %s", dir,
@@ -165,10 +165,12 @@ static int state_load(struct authd_state *st, const struct authd_state *prev,
 	*st = (struct authd_state){.lfd = -1};
 	/* unknown names were reported at start-up (daemon_begin) and by
 	   `youju conf` */
-	struct conf *conf = conf_load_warn(authd_conf_path, conf_tables_for("authd"),
-					   ignore_warning, NULL, &e);
+	struct conf *conf =
+	    conf_load_warn(authd_conf_path, conf_tables_for("authd"),
+			   ignore_warning, NULL, &e);
 	if (conf == NULL) {
-		(void)snprintf(err, errsz, "%s", e != NULL ? e : authd_conf_path);
+		(void)snprintf(err, errsz, "%s",
+			       e != NULL ? e : authd_conf_path);
 		return -1;
 	}
 	if (read_password(conf, &st->password, err, errsz) < 0) {
@@ -194,8 +196,7 @@ static int state_load(struct authd_state *st, const struct authd_state *prev,
 			    errsz) == 0) {
 		st->lfd = net_listen_unix(st->cfg->socket_path, 0777, 1024, &e);
 		if (st->lfd < 0)
-			(void)snprintf(err, errsz,
-				       "authd_socket = %s: %s: %s",
+			(void)snprintf(err, errsz, "authd_socket = %s: %s: %s",
 				       st->cfg->socket_path, e,
 				       strerror(errno));
 	}
@@ -208,9 +209,9 @@ static int state_load(struct authd_state *st, const struct authd_state *prev,
 }
 
 /* The server process, in the child: never returns. */
-static __attribute__((noreturn)) void
-server_child(struct authd_state *st, pid_t master, int ready_fd,
-	     int close_fd, int old_lfd)
+static __attribute__((noreturn)) void server_child(struct authd_state *st,
+						   pid_t master, int ready_fd,
+						   int close_fd, int old_lfd)
 {
 	const char *err = NULL;
 	log_set_pid();
@@ -247,7 +248,8 @@ server_child(struct authd_state *st, pid_t master, int ready_fd,
 			close(nul);
 		}
 	}
-	int rc = authd_server_run(st->lfd, st->cfg, authd_conf_path, st->password);
+	int rc =
+	    authd_server_run(st->lfd, st->cfg, authd_conf_path, st->password);
 	close(st->lfd);
 	password_free(&st->password);
 	log_info("authd: stopped");
@@ -281,8 +283,8 @@ static pid_t server_start(struct authd_state *st, int old_lfd, char *err,
 	for (;;) {
 		uint64_t now = now_ms();
 		struct pollfd pfd = {p[0], POLLIN, 0};
-		int r = now < deadline ? poll(&pfd, 1, (int)(deadline - now))
-				       : 0;
+		int r =
+		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		char b;

@@ -548,7 +548,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 
 	ev_io_free(&s.listen_io);
 	ev_timer_free(&s.accept_timer);
-	s.draining = false; /* no log line per connection from here */
+	s.draining = false;	 /* no log line per connection from here */
 	s.accept_paused = false; /* the listener is gone */
 	while (s.conns != NULL)
 		conn_close(s.conns);

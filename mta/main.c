@@ -285,8 +285,8 @@ static void gen_close_own(struct mta_gen *g)
 		}
 }
 
-static void gen_add(struct mta_gen *g, enum smtpd_service svc,
-		    const char *spec, int fd, bool reused)
+static void gen_add(struct mta_gen *g, enum smtpd_service svc, const char *spec,
+		    int fd, bool reused)
 {
 	g->ls = xrealloc(g->ls, (g->nls + 1) * sizeof(*g->ls));
 	g->ls[g->nls++] = (struct listener){
@@ -366,11 +366,12 @@ static struct mta_gen *gen_new(struct conf *c, struct mta_gen *prev,
 	if (rc == 0 && pickup[0] != '\0') {
 		struct listener *old = gen_find(prev, SMTPD_SVC_PICKUP, pickup);
 		const char *perr = "";
-		int fd = old != NULL ? old->fd
-				     : smtpd_pickup_listen(pickup, &perr);
+		int fd =
+		    old != NULL ? old->fd : smtpd_pickup_listen(pickup, &perr);
 		if (fd < 0) {
-			(void)snprintf(err, errsz, "sendmail_socket = %s: %s: %s",
-				       pickup, perr, strerror(errno));
+			(void)snprintf(err, errsz,
+				       "sendmail_socket = %s: %s: %s", pickup,
+				       perr, strerror(errno));
 			rc = -1;
 		} else {
 			gen_add(g, SMTPD_SVC_PICKUP, pickup, fd, old != NULL);
@@ -414,30 +415,44 @@ static void gen_retire(struct mta_gen *prev, struct mta_gen *g)
 		g->ls[k].reused = false; /* g's own from now on */
 }
 
-/* The queue must be the mail owner's: the daemon writes it after the drop. */
-static void queue_setup(const char *dir, const char *owner)
+/* The queue must be the mail owner's: the daemon writes it after the drop.
+   Returns 0, or -1 with a message in err. */
+static int queue_setup(const char *dir, const char *owner, char *err,
+		       size_t errsz)
 {
-	const char *err = "";
-	if (queue_init(dir, &err) < 0)
-		fatal("%s: %s: %s", dir, err, strerror(errno));
+	const char *qerr = "";
+	if (queue_init(dir, &qerr) < 0) {
+		(void)snprintf(err, errsz, "queue_directory = %s: %s: %s", dir,
+			       qerr, strerror(errno));
+		return -1;
+	}
 	if (geteuid() != 0)
-		return;
+		return 0;
 	uid_t uid;
 	gid_t gid;
 	int r = privsep_lookup(owner, &uid, &gid);
-	if (r <= 0)
-		fatal("mail_owner %s: %s", owner,
-		      r == 0 ? "no such user" : strerror(errno));
-	char p[4096];
-	if (chown(dir, uid, gid) < 0)
-		fatal("chown %s: %s", dir, strerror(errno));
-	for (size_t i = 0; queue_dirs[i] != NULL; i++) {
-		int n = snprintf(p, sizeof(p), "%s/%s", dir, queue_dirs[i]);
-		if (n < 0 || (size_t)n >= sizeof(p))
-			fatal("queue_directory too long");
-		if (chown(p, uid, gid) < 0)
-			fatal("chown %s: %s", p, strerror(errno));
+	if (r <= 0) {
+		(void)snprintf(err, errsz, "mail_owner = %s: %s", owner,
+			       r == 0 ? "no such user" : strerror(errno));
+		return -1;
 	}
+	char p[4096];
+	for (size_t i = 0; i == 0 || queue_dirs[i - 1] != NULL; i++) {
+		int n = i == 0 ? snprintf(p, sizeof(p), "%s", dir)
+			       : snprintf(p, sizeof(p), "%s/%s", dir,
+					  queue_dirs[i - 1]);
+		if (n < 0 || (size_t)n >= sizeof(p)) {
+			(void)snprintf(err, errsz,
+				       "queue_directory = %s: too long", dir);
+			return -1;
+		}
+		if (chown(p, uid, gid) < 0) {
+			(void)snprintf(err, errsz, "chown %.900s: %s", p,
+				       strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* ---- the smtpd process ------------------------------------------------- */
@@ -491,9 +506,9 @@ static void proc_signal(int signo, void *ctx)
 
 /* In the child after fork: never returns.  ready_fd gets one byte once
    the loop runs; close_fd is the master's end of that pipe. */
-static __attribute__((noreturn)) void
-proc_run(struct smtpd_server *srv, struct mta_gen *g, pid_t master,
-	 int ready_fd, int close_fd)
+static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
+					       struct mta_gen *g, pid_t master,
+					       int ready_fd, int close_fd)
 {
 	const char *err = NULL;
 	const struct conf *conf = g->conf;
@@ -628,8 +643,8 @@ static pid_t proc_start(struct mta_gen *g, bool startup, char *err,
 	for (;;) {
 		uint64_t now = mta_now_ms();
 		struct pollfd pfd = {p[0], POLLIN, 0};
-		int r = now < deadline ? poll(&pfd, 1, (int)(deadline - now))
-				       : 0;
+		int r =
+		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		char b;
@@ -713,9 +728,15 @@ static void master_reload(void)
 		return;
 	}
 	if (strcmp(conf_str(c, "queue_directory"),
-		   conf_str(mta_cur->conf, "queue_directory")) != 0)
-		queue_setup(conf_str(c, "queue_directory"),
-			    conf_str(c, "mail_owner"));
+		   conf_str(mta_cur->conf, "queue_directory")) != 0 &&
+	    queue_setup(conf_str(c, "queue_directory"),
+			conf_str(c, "mail_owner"), err, sizeof(err)) < 0) {
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mta_conf_path, err);
+		gen_close_own(g);
+		gen_free(&g);
+		return;
+	}
 	master_log_conf(c);
 	pid_t pid = proc_start(g, false, err, sizeof(err));
 	if (pid < 0) {
@@ -931,8 +952,9 @@ int main(int argc, char **argv)
 		fatal("youju-mta: %s: %s", derr, strerror(errno));
 	log_set_pid();
 
-	queue_setup(conf_str(conf, "queue_directory"),
-		    conf_str(conf, "mail_owner"));
+	if (queue_setup(conf_str(conf, "queue_directory"),
+			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
+		fatal("%s", err);
 	/* blocked before the first fork: a child dying at once must still
 	   be seen by sigtimedwait */
 	sigset_t set;

@@ -315,10 +315,11 @@ int qmgr_check_conf(const struct conf *conf, char *err, size_t errsz)
 	}
 	const char *lvl = conf_str(conf, "smtp_tls_security_level");
 	if (qmgr_tls_level(lvl) < 0) {
-		(void)snprintf(err, errsz,
-			       "bad value for smtp_tls_security_level: '%s' "
-			       "(expected none, may, encrypt, verify or secure)",
-			       lvl);
+		(void)snprintf(
+		    err, errsz,
+		    "bad value for smtp_tls_security_level: '%s' "
+		    "(expected none, may, encrypt, verify or secure)",
+		    lvl);
 		return -1;
 	}
 	return 0;

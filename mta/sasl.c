@@ -123,8 +123,8 @@ static int write_conf(const char *dir, const char *authd_socket,
 	}
 	/* through a temporary file: a reload (authd_socket) rewrites it
 	   while the running process may read it */
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0644);
+	int fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
 		*error_r = "create sasl config";
 		return -1;
