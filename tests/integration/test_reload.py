@@ -294,6 +294,27 @@ def test_tls_files_reloaded(inst):
         assert server_cert_der(inst.ports[p]) == der, p
 
 
+def _submission_ehlo(inst):
+    with smtplib.SMTP(HOST, inst.ports["submission"], timeout=20) as s:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s.starttls(context=ctx)
+        s.ehlo("client.example")
+        return dict(s.esmtp_features)
+
+
+def test_sasl_and_limits_reloaded(inst):
+    before = _submission_ehlo(inst)
+    assert "auth" in before and "PLAIN" in before["auth"], before
+    with settings(inst, smtpd_sasl_auth_enable="no",
+                  message_size_limit="123456"):
+        during = _submission_ehlo(inst)
+        assert "auth" not in during, during
+        assert during.get("size") == "123456", during
+    assert _submission_ehlo(inst) == before
+
+
 def test_listen_addresses_come_and_go(inst):
     old_smtp = conf_get(inst, "smtp_listen")
     old_imap = conf_get(inst, "imap_listen")
