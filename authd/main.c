@@ -65,6 +65,7 @@ static uint64_t restart_at; /* monotonic ms; 0: none */
 static pid_t old_pids[AUTHD_OLD_MAX];
 static size_t nold;
 static bool foreground;
+static char authd_pidfile[4096];
 static char *authd_conf_path;
 
 static void ignore_warning(void *ctx, const char *msg)
@@ -367,6 +368,8 @@ static void master_reload(void)
 		(void)unlink(cur.cfg->socket_path);
 	state_free(&cur, &st);
 	cur = st;
+	daemon_pidfile_follow(authd_pidfile, sizeof(authd_pidfile),
+			      cur.cfg->run_directory, "youju-authd");
 	log_info("authd: configuration reloaded, caches cleared");
 }
 
@@ -498,10 +501,10 @@ int main(int argc, char **argv)
 	if (state_load(&cur, NULL, err, sizeof err) < 0)
 		fatal("authd: %s", err);
 
-	char pidfile[4096];
-	int n = snprintf(pidfile, sizeof(pidfile), "%s/youju-authd.pid",
+	char *pidfile = authd_pidfile;
+	int n = snprintf(pidfile, sizeof(authd_pidfile), "%s/youju-authd.pid",
 			 cur.cfg->run_directory);
-	if (n < 0 || (size_t)n >= sizeof(pidfile))
+	if (n < 0 || (size_t)n >= sizeof(authd_pidfile))
 		fatal("authd: run_directory too long");
 	if (daemon_start(pidfile, foreground, &derr) < 0)
 		fatal("authd: %s: %s", derr, strerror(errno));

@@ -63,6 +63,15 @@ __attribute__((warn_unused_result)) int daemon_pidfile_write(const char *path);
    is missing, unreadable or malformed. */
 pid_t daemon_pidfile_read(const char *path);
 
+/*
+ * After a reload: when "<run_dir>/<name>.pid" is not path (run_directory
+ * changed), writes the pid file there, removes the one at path and copies
+ * the new name into path (size bytes).  Failures are logged; path then
+ * stays.
+ */
+void daemon_pidfile_follow(char *path, size_t size, const char *run_dir,
+			   const char *name);
+
 /* True when path names a process that exists (kill(pid, 0)). */
 bool daemon_is_running(const char *path);
 

@@ -91,6 +91,7 @@ static struct mra_worker mra_old[MRA_LIMITS_WORKERS_MAX];
 static unsigned mra_nold;
 static struct conf *mra_conf;
 static char *mra_conf_path;
+static char mra_pidfile[4096];
 static bool mra_foreground;
 static bool mra_draining;       /* in a worker: SIGUSR1 came */
 static struct ev_timer *mra_drain_timer;
@@ -716,6 +717,8 @@ static void mra_reload(void)
 		mra_listeners[i].reused = false;
 	tls_ctx_free(&old_tls);
 	conf_free(&old_conf);
+	daemon_pidfile_follow(mra_pidfile, sizeof mra_pidfile,
+			      conf_str(mra_conf, "run_directory"), "youju-mra");
 	log_info("reload: %s: configuration reloaded, %zu listeners, %u "
 		 "processes",
 		 mra_conf_path, mra_nlisteners, mra_nworkers);
@@ -800,10 +803,10 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < mra_nlisteners; i++)
 		mra_listeners[i].reused = false;
 
-	char pidfile[4096];
-	int k = snprintf(pidfile, sizeof pidfile, "%s/youju-mra.pid",
+	char *pidfile = mra_pidfile;
+	int k = snprintf(pidfile, sizeof mra_pidfile, "%s/youju-mra.pid",
 			 conf_str(mra_conf, "run_directory"));
-	if (k < 0 || (size_t)k >= sizeof pidfile)
+	if (k < 0 || (size_t)k >= sizeof mra_pidfile)
 		fatal("run_directory too long");
 	if (daemon_start(pidfile, mra_foreground, &err) < 0)
 		fatal("%s: %s: %s", pidfile, err, strerror(errno));

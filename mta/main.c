@@ -105,6 +105,7 @@ static pid_t mta_old[MTA_OLD_MAX]; /* draining: old smtpd and qmgr */
 static size_t mta_nold;
 static bool mta_foreground;
 static char *mta_conf_path;
+static char mta_pidfile[4096];
 
 static bool has_param(const char *name)
 {
@@ -223,7 +224,7 @@ static int config_build(struct smtpd_config *cfg, const struct conf *c,
  * still needs srv_free).
  */
 static int srv_build(struct smtpd_server *srv, const struct conf *c,
-		     bool startup, char *err, size_t errsz)
+		     bool startup, bool quiet, char *err, size_t errsz)
 {
 	const char *terr = "";
 	*srv = (struct smtpd_server){0};
@@ -246,9 +247,9 @@ static int srv_build(struct smtpd_server *srv, const struct conf *c,
 				       cert, key, terr);
 			return -1;
 		}
-		if (srv->tls == NULL)
+		if (srv->tls == NULL && !quiet)
 			log_warning("TLS disabled: %s: %s", cert, terr);
-	} else if (cert[0] != '\0') {
+	} else if (cert[0] != '\0' && !quiet) {
 		log_warning("TLS disabled: cannot read %s: %s", cert,
 			    strerror(errno));
 	}
@@ -349,7 +350,8 @@ static struct mta_gen *gen_new(struct conf *c, struct mta_gen *prev,
 	g->conf = c;
 	struct smtpd_server srv;
 	bool tls;
-	int rc = srv_build(&srv, c, startup, err, errsz);
+	/* proc_start() builds it again for the process, with the warnings */
+	int rc = srv_build(&srv, c, startup, true, err, errsz);
 	tls = srv.tls != NULL;
 	srv_free(&srv);
 	if (rc == 0)
@@ -615,7 +617,7 @@ static pid_t proc_start(struct mta_gen *g, bool startup, char *err,
 			size_t errsz)
 {
 	struct smtpd_server srv;
-	if (srv_build(&srv, g->conf, startup, err, errsz) < 0) {
+	if (srv_build(&srv, g->conf, startup, false, err, errsz) < 0) {
 		srv_free(&srv);
 		return -1;
 	}
@@ -727,8 +729,10 @@ static void master_reload(void)
 		conf_free(&c);
 		return;
 	}
-	if (strcmp(conf_str(c, "queue_directory"),
-		   conf_str(mta_cur->conf, "queue_directory")) != 0 &&
+	if ((strcmp(conf_str(c, "queue_directory"),
+		    conf_str(mta_cur->conf, "queue_directory")) != 0 ||
+	     strcmp(conf_str(c, "mail_owner"),
+		    conf_str(mta_cur->conf, "mail_owner")) != 0) &&
 	    queue_setup(conf_str(c, "queue_directory"),
 			conf_str(c, "mail_owner"), err, sizeof(err)) < 0) {
 		log_error("reload: %s: %s: keeping the old configuration",
@@ -762,6 +766,9 @@ static void master_reload(void)
 		old_add(mta_qmgr.pid);
 	}
 	qmgr_spawn();
+	daemon_pidfile_follow(mta_pidfile, sizeof(mta_pidfile),
+			      conf_str(mta_cur->conf, "run_directory"),
+			      "youju-mta");
 	log_info("reload: %s: configuration reloaded", mta_conf_path);
 }
 
@@ -943,10 +950,10 @@ int main(int argc, char **argv)
 	if (mta_cur == NULL)
 		fatal("%s", err);
 
-	char pidfile[4096];
-	int n = snprintf(pidfile, sizeof(pidfile), "%s/youju-mta.pid",
+	char *pidfile = mta_pidfile;
+	int n = snprintf(pidfile, sizeof(mta_pidfile), "%s/youju-mta.pid",
 			 conf_str(conf, "run_directory"));
-	if (n < 0 || (size_t)n >= sizeof(pidfile))
+	if (n < 0 || (size_t)n >= sizeof(mta_pidfile))
 		fatal("run_directory too long");
 	if (daemon_start(pidfile, mta_foreground, &derr) < 0)
 		fatal("youju-mta: %s: %s", derr, strerror(errno));
