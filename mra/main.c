@@ -18,7 +18,8 @@
  * once they are ready, tells the old ones (SIGUSR1) to stop accepting and
  * to exit when their last session ends: sessions finish where they began.
  * The workers of both count in one table of connection counters, each in
- * its own column.
+ * its own column (128: two full sets; when old workers with long sessions
+ * hold too many, the oldest are stopped).
  *
  * Usage: youju-mra [-f]    -f: stay in the foreground, log to stderr too
  */
@@ -87,7 +88,7 @@ static size_t mra_nlisteners;
 static struct mra_worker mra_workers[MRA_LIMITS_WORKERS_MAX];
 static unsigned mra_nworkers;
 /* workers of earlier configurations, finishing their sessions */
-static struct mra_worker mra_old[MRA_LIMITS_WORKERS_MAX];
+static struct mra_worker mra_old[MRA_LIMITS_COLUMNS_MAX];
 static unsigned mra_nold;
 static struct conf *mra_conf;
 static char *mra_conf_path;
@@ -590,16 +591,57 @@ static void mra_log_conf(const struct conf *c)
 	log_set_debug(conf_bool(c, "debug"));
 }
 
-/* Gives workers 0..n-1 counter columns no old worker uses.  Returns 0 or
-   -1 when too many old workers still finish their sessions. */
-static int mra_slots_assign(unsigned n)
+/* Stops the oldest old worker (long IDLE sessions may keep one for hours)
+   and waits for it, so that its column of counters is free. */
+static void mra_old_stop_oldest(void)
 {
+	unsigned o = 0;
+	for (unsigned i = 1; i < mra_nold; i++)
+		if (mra_old[i].started < mra_old[o].started)
+			o = i;
+	pid_t pid = mra_old[o].pid;
+	log_warning("reload: stopping old worker pid %ld, whose sessions "
+		    "still run, to make room",
+		    (long)pid);
+	(void)kill(pid, SIGTERM);
+	uint64_t deadline = mra_now_ms() + MRA_STOP_WAIT_MS;
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (mra_now_ms() >= deadline) {
+			(void)kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (mra_srv.limits != NULL)
+		mra_limits_worker_gone(mra_srv.limits, mra_old[o].slot);
+	mra_old[o] = mra_old[--mra_nold];
+}
+
+/* Gives workers 0..n-1 counter columns that neither an old worker nor
+   one of the ncur running workers cur uses, stopping the oldest old
+   workers when there are not enough.  Returns 0, or -1 when there is no
+   room even so. */
+static int mra_slots_assign(unsigned n, const struct mra_worker *cur,
+			    unsigned ncur)
+{
+	unsigned running = 0;
+	for (unsigned i = 0; i < ncur; i++)
+		if (cur[i].pid > 0)
+			running++;
+	while (mra_nold > 0 && mra_nold + running + n > MRA_LIMITS_COLUMNS_MAX)
+		mra_old_stop_oldest();
 	unsigned w = 0;
-	for (unsigned slot = 0; slot < MRA_LIMITS_WORKERS_MAX && w < n;
+	for (unsigned slot = 0; slot < MRA_LIMITS_COLUMNS_MAX && w < n;
 	     slot++) {
 		bool used = false;
 		for (unsigned i = 0; i < mra_nold; i++)
 			if (mra_old[i].slot == slot)
+				used = true;
+		for (unsigned i = 0; i < ncur; i++)
+			if (cur[i].pid > 0 && cur[i].slot == slot)
 				used = true;
 		if (!used)
 			mra_workers[w++].slot = slot;
@@ -663,17 +705,12 @@ static void mra_reload(void)
 	memcpy(mra_prev, mra_listeners, sizeof mra_prev);
 	mra_nprev = mra_nlisteners;
 	mra_prev_nworkers = mra_nworkers;
-	/* the old workers move to mra_old first: the columns they hold */
-	unsigned nold0 = mra_nold;
-	for (unsigned w = 0; w < saved_n; w++)
-		if (saved[w].pid > 0 && mra_nold < MRA_LIMITS_WORKERS_MAX)
-			mra_old[mra_nold++] = saved[w];
-	const char *why = "too many old workers still finish their sessions "
-			  "(try again later)";
+	const char *why = "no room in the connection counters for the new "
+			  "workers";
 	struct tls_ctx *old_tls = mra_srv.tls;
 	struct conf *old_conf = mra_conf;
 	int rc = -1;
-	if (mra_slots_assign(nw) == 0) {
+	if (mra_slots_assign(nw, saved, saved_n) == 0) {
 		memcpy(mra_listeners, ls, sizeof ls);
 		mra_nlisteners = nls;
 		mra_nworkers = nw;
@@ -688,7 +725,6 @@ static void mra_reload(void)
 	}
 	if (rc < 0) {
 		mra_nprev = 0;
-		mra_nold = nold0;
 		memcpy(mra_workers, saved, sizeof saved);
 		mra_nworkers = saved_n;
 		memcpy(mra_listeners, mra_prev, sizeof mra_prev);
@@ -708,8 +744,15 @@ static void mra_reload(void)
 		conf_free(&c);
 		return;
 	}
-	for (unsigned i = nold0; i < mra_nold; i++)
-		(void)kill(mra_old[i].pid, SIGUSR1);
+	/* the workers of the old set finish their sessions */
+	for (unsigned w = 0; w < saved_n; w++) {
+		if (saved[w].pid <= 0)
+			continue;
+		(void)kill(saved[w].pid, SIGUSR1);
+		if (mra_nold == MRA_LIMITS_COLUMNS_MAX)
+			mra_old_stop_oldest();
+		mra_old[mra_nold++] = saved[w];
+	}
 	mra_listeners_close(mra_prev, mra_nprev, mra_prev_nworkers,
 			    mra_listeners, mra_nlisteners);
 	mra_nprev = 0;
@@ -813,7 +856,7 @@ int main(int argc, char **argv)
 	log_set_pid();
 
 	/* a column for every worker there may be, old ones included */
-	mra_srv.limits = mra_limits_new(MRA_LIMITS_WORKERS_MAX,
+	mra_srv.limits = mra_limits_new(MRA_LIMITS_COLUMNS_MAX,
 					MRA_LIMITS_ENTRIES);
 	if (mra_srv.limits == NULL)
 		fatal("connection limits: %s", strerror(errno));
@@ -829,7 +872,7 @@ int main(int argc, char **argv)
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		fatal("sigprocmask: %s", strerror(errno));
 	sigdelset(&set, SIGUSR1); /* the workers' signal: ignored here */
-	if (mra_slots_assign(mra_nworkers) < 0 ||
+	if (mra_slots_assign(mra_nworkers, NULL, 0) < 0 ||
 	    mra_workers_start(&err) < 0)
 		fatal("%s", err);
 	log_info("daemon started: %zu listeners, %u processes",
