@@ -194,7 +194,7 @@ void daemon_pidfile_follow(char *path, size_t size, const char *run_dir,
 	char np[4096];
 	int n = snprintf(np, sizeof np, "%s/%s.pid", run_dir, name);
 	if (n < 0 || (size_t)n >= sizeof np || (size_t)n >= size) {
-		log_warning("run_directory = %s: too long, the pid file stays "
+		log_warning("run_directory = %.200s: too long, the pid file stays "
 			    "%s",
 			    run_dir, path);
 		return;
