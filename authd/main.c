@@ -354,6 +354,8 @@ static void master_reload(void)
 		log_error("authd: reload failed, keeping the running "
 			  "configuration: %s",
 			  err);
+		if (st.lfd != cur.lfd)
+			(void)unlink(st.cfg->socket_path);
 		state_free(&st, &cur);
 		return;
 	}
