@@ -276,13 +276,16 @@ static void gen_free(struct mta_gen **gp)
 	*gp = NULL;
 }
 
-/* Closes the listeners g bound itself (a failed reload, a stop). */
+/* Closes the listeners g bound itself (a failed reload, a stop) and
+   removes the sendmail socket it made. */
 static void gen_close_own(struct mta_gen *g)
 {
 	for (size_t i = 0; i < g->nls; i++)
 		if (!g->ls[i].reused && g->ls[i].fd >= 0) {
 			close(g->ls[i].fd);
 			g->ls[i].fd = -1;
+			if (g->ls[i].svc == SMTPD_SVC_PICKUP)
+				(void)unlink(g->ls[i].spec);
 		}
 }
 
@@ -984,9 +987,6 @@ int main(int argc, char **argv)
 
 	master_run(&set);
 	gen_close_own(mta_cur);
-	for (size_t i = 0; i < mta_cur->nls; i++)
-		if (mta_cur->ls[i].svc == SMTPD_SVC_PICKUP)
-			(void)unlink(mta_cur->ls[i].spec);
 	gen_free(&mta_cur);
 	daemon_pidfile_remove(pidfile);
 	free(mta_conf_path);
