@@ -31,7 +31,7 @@ struct authd_job {
 
 	/* owned by the event loop */
 	void *conn;
-	struct authd_job *next;
+	void *srv;
 };
 
 /* Sets up the process-wide caches (call once, before the workers). */

@@ -27,7 +27,7 @@
 #include "sasl.h"
 #include "smtpd.h"
 #include "tls.h"
-#include "worker.h"
+#include "workq.h"
 #include "xalloc.h"
 
 /* Defaults for parameters lib/params.c does not declare (yet): used only
@@ -285,7 +285,10 @@ int main(int argc, char **argv)
 	srv.loop = ev_loop_new();
 	if (srv.loop == NULL)
 		fatal("cannot create the event loop: %s", strerror(errno));
-	srv.pool = worker_pool_new(srv.loop, MTA_WORKERS, MTA_WORKER_QUEUE);
+	srv.pool = workq_new(&(struct workq_opts){.name = "mta",
+						  .threads = MTA_WORKERS,
+						  .queue_max = MTA_WORKER_QUEUE,
+						  .loop = srv.loop});
 	struct hup_ctx hup = {&srv, conf_path};
 	if (ev_signal(srv.loop, SIGTERM, on_stop, srv.loop) < 0 ||
 	    ev_signal(srv.loop, SIGINT, on_stop, srv.loop) < 0 ||
@@ -307,7 +310,7 @@ int main(int argc, char **argv)
 		close(ls[i].fd);
 	}
 	free(ls);
-	worker_pool_free(&srv.pool);
+	workq_free(&srv.pool);
 	qmgr_stop(qmgr_pid);
 	ev_loop_free(&srv.loop);
 	mta_sasl_done();
