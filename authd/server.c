@@ -310,14 +310,19 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	struct authd_job *j = authd_job_new(req, s->cfg);
 	j->conn = c;
 	j->srv = s;
+	c->job = j;
+	c->state = C_WORK;
+	if (authd_handle_fast(j)) {
+		job_done(s, j);
+		return;
+	}
 	if (workq_submit(s->wq, wq_run, wq_done, j) < 0) {
 		log_warning("authd: worker queue full: temporary failure");
+		c->job = NULL;
 		authd_job_free(&j);
 		conn_close(c);
 		return;
 	}
-	c->job = j;
-	c->state = C_WORK;
 	ev_timer_set(c->timer, s->cfg->request_timeout_ms);
 }
 
