@@ -19,10 +19,15 @@ Steps:
    applied by SIGHUP), and courier; then a table and the ratios.
 
 What youju caches (docs/authd-protocol.md §4): the mailbox row (hash
-included) per login for authd_cache_ttl, so with the cache on most AUTHs
-skip the SQL query; the password hash is checked on every AUTH either way.
-courier's authmysql caches nothing and queries MySQL on every request.  The
-"cache off" row is therefore the like-for-like comparison.
+included) per login for authd_cache_ttl, and, like saslauthd -c, an HMAC of
+each verified (stored hash, password) pair for the same TTL, so with the
+cache on a repeated login skips both the SQL query and MD5-crypt (and is
+answered on authd's loop thread).  courier's authmysql caches nothing and
+queries MySQL on every request.  The "cache off" row (authd_cache_ttl = 0:
+one query and one MD5-crypt per AUTH) is therefore the like-for-like
+comparison; the targets of issue 10 are >= 3x courier with the cache on at
+a lower p99, >= 2.5x with it off.  The last lines print the floor any
+server that queries and hashes per AUTH meets on this machine.
 """
 import argparse
 import os
@@ -391,6 +396,7 @@ def main():
             f"clients, {args.warmup}s warm-up + {args.seconds}s per run, "
             f"{args.daemons} courier daemons / youju workers and MySQL "
             f"connections, {os.cpu_count()} CPUs")
+        load0 = os.getloadavg()
         ypids = [inst.daemon_pid("youju-authd")]
         cpids = group_pids(courier.proc.pid)
         db = inst.db_pid()
@@ -402,15 +408,23 @@ def main():
                         load(args, inst.authd_socket, usersfile, ypids, db)))
         results.append(("courier authdaemond+mysql",
                         load(args, courier.socket, usersfile, cpids, db)))
+        load1 = os.getloadavg()
         print(table(results))
         c = results[2][1]
-        for name, r in results[:2]:
+        # issue 10: cache on >= 3x courier at a lower p99; cache off
+        # (every AUTH queried and hashed) >= 2.5x
+        for (name, r), want, p99_max in zip(results[:2], (3, 2.5),
+                                            (1, None)):
             thr = r["rate"] / c["rate"] if c["rate"] else float("inf")
             p99 = r["p99_us"] / c["p99_us"] if c["p99_us"] else float("inf")
-            verdict = ("meets" if thr >= 3 and p99 <= 1 else "misses")
+            ok = thr >= want and (p99_max is None or p99 <= p99_max)
             print(f"ratio {name} / courier: throughput {thr:.2f}x, "
-                  f"p99 {p99:.2f}x  ({verdict} the target: >= 3x "
-                  f"throughput at <= 1x p99)")
+                  f"p99 {p99:.2f}x  ({'meets' if ok else 'misses'} the "
+                  f"target: >= {want}x throughput"
+                  + (" at <= 1x p99)" if p99_max else ")"))
+        print(f"load average (1 min) before/after the runs: "
+              f"{load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} CPUs: "
+              "other work shares the CPUs, compare ratios of one run")
         print("youju (cache on, the default) keeps the mailbox row and, like "
               "saslauthd -c,\nan HMAC of each verified (stored hash, password) "
               "pair for authd_cache_ttl,\nso a repeated login skips "
@@ -423,6 +437,17 @@ def main():
                   f"{os.cpu_count()} CPUs cap any server near "
                   f"{os.cpu_count() / cost * 1e6:.0f} auths/s before "
                   "sockets, SQL and the load generator take their share")
+            # the floor of a server that queries and hashes per AUTH:
+            # hashing, MariaDB's share and the client's, nothing else
+            off = results[1][1]
+            floor = cost + off["db_us"] + off["load_us"]
+            print(f"with the cache off every AUTH also costs MariaDB "
+                  f"{off['db_us']:.0f} us and the load generator "
+                  f"{off['load_us']:.0f} us: even a server that spent "
+                  f"nothing but the hash would stay under "
+                  f"{os.cpu_count() / floor * 1e6:.0f} auths/s "
+                  f"({os.cpu_count() / floor * 1e6 / c['rate']:.2f}x "
+                  "courier's rate in this run)")
         bad = [n for n, r in results if r["err"] or r["fail"] or not r["ok"]]
         if bad:
             log("warning: failed or temporarily failed requests in: "
