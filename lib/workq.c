@@ -162,11 +162,16 @@ struct workq *workq_new(const struct workq_opts *opts)
 	q->threads = xcalloc(opts->threads, sizeof(*q->threads));
 	/* workers take no signals: SIGHUP, SIGTERM and friends must reach
 	   the loop's signalfd, whenever the loop starts watching them */
+	pthread_attr_t attr;
+	if (pthread_attr_init(&attr) != 0 ||
+	    (opts->stack_size > 0 &&
+	     pthread_attr_setstacksize(&attr, opts->stack_size) != 0))
+		fatal("%s: bad worker thread attributes", q->name);
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (unsigned i = 0; i < opts->threads; i++) {
-		int e = pthread_create(&q->threads[i], NULL, worker_main, q);
+		int e = pthread_create(&q->threads[i], &attr, worker_main, q);
 		if (e != 0)
 			fatal("%s: cannot start worker threads: %s", q->name,
 			      strerror(e));
@@ -177,6 +182,7 @@ struct workq *workq_new(const struct workq_opts *opts)
 		q->nthreads++;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
 	return q;
 }
 

@@ -46,6 +46,7 @@ struct workq_opts {
 	unsigned queue_max;	 /* jobs waiting beyond the running ones */
 	struct ev_loop *loop;	 /* loop mode; NULL: callback mode */
 	workq_cancel_fn *cancel; /* may be NULL (ctx is then left alone) */
+	size_t stack_size;	 /* per thread; 0: the system default */
 };
 
 /* Starts opts->threads workers.  Aborts on failure (start-up only).  The

@@ -222,7 +222,8 @@ int mra_login_init(struct ev_loop *loop)
 	    .threads = MRA_LOGIN_THREADS,
 	    .queue_max = MRA_LOGIN_QUEUE,
 	    .loop = loop,
-	    .cancel = mra_login_cancel});
+	    .cancel = mra_login_cancel,
+	    .stack_size = 256 * 1024});
 	return 0;
 }
 

@@ -124,7 +124,8 @@ static void cb_done_fn(void *ctx)
 
 static void test_callback_mode(void)
 {
-	struct workq_opts o = {.name = "cb", .threads = 3, .queue_max = NJOBS};
+	struct workq_opts o = {.name = "cb", .threads = 3, .queue_max = NJOBS,
+			       .stack_size = 256 * 1024};
 	static struct item it[NJOBS];
 
 	test_begin("callback mode");
