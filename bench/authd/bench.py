@@ -302,6 +302,23 @@ def load(args, sock, usersfile, server_pids, db_pid):
     return res
 
 
+def merge(rs):
+    """One result from several rounds: counts and CPU summed, the rate
+    over the total time, latency percentiles the median of the rounds'."""
+    out = {}
+    for k in ("ok", "fail", "err", "secs"):
+        out[k] = sum(r[k] for r in rs)
+    out["rate"] = out["ok"] / out["secs"] if out["secs"] else 0.0
+    for k in ("p50_us", "p90_us", "p99_us", "max_us"):
+        v = sorted(r[k] for r in rs)
+        out[k] = v[len(v) // 2]
+    n = sum(r["ok"] for r in rs) or 1
+    for k in ("srv_us", "db_us", "load_us"):
+        # per-round averages weighted by that round's requests
+        out[k] = sum(r[k] * r["ok"] for r in rs) / n
+    return out
+
+
 def check_reply(sock, user, password, who):
     out = rq(sock, auth_bytes(user, password))
     if not (out.startswith(b"UID=1000\n") and out.endswith(b"\n.\n")):
@@ -359,7 +376,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--load", required=True, help="compiled authload")
     ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=10,
+                    help="measured seconds per server and round")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="the servers take turns this many times")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--daemons", type=int, default=8,
@@ -393,21 +413,29 @@ def main():
         check_reply(inst.authd_socket, *users[0], "youju-authd")
         check_reply(courier.socket, *users[0], "courier")
         log(f"{args.users} mailboxes ($1$ MD5-crypt), {args.clients} "
-            f"clients, {args.warmup}s warm-up + {args.seconds}s per run, "
+            f"clients, {args.rounds} rounds of {args.warmup}s warm-up + "
+            f"{args.seconds}s per server, "
             f"{args.daemons} courier daemons / youju workers and MySQL "
             f"connections, {os.cpu_count()} CPUs")
         load0 = os.getloadavg()
         ypids = [inst.daemon_pid("youju-authd")]
         cpids = group_pids(courier.proc.pid)
         db = inst.db_pid()
-        results = []
-        results.append(("youju-authd (cache 5s)",
-                        load(args, inst.authd_socket, usersfile, ypids, db)))
-        set_cache_ttl(inst, "0")
-        results.append(("youju-authd (cache off)",
-                        load(args, inst.authd_socket, usersfile, ypids, db)))
-        results.append(("courier authdaemond+mysql",
-                        load(args, courier.socket, usersfile, cpids, db)))
+        # the three take turns, round after round, so that a change in
+        # what else runs on the machine falls on all of them alike
+        names = ("youju-authd (cache 5s)", "youju-authd (cache off)",
+                 "courier authdaemond+mysql")
+        rounds = {n: [] for n in names}
+        for i in range(args.rounds):
+            set_cache_ttl(inst, "5s")
+            rounds[names[0]].append(
+                load(args, inst.authd_socket, usersfile, ypids, db))
+            set_cache_ttl(inst, "0")
+            rounds[names[1]].append(
+                load(args, inst.authd_socket, usersfile, ypids, db))
+            rounds[names[2]].append(
+                load(args, courier.socket, usersfile, cpids, db))
+        results = [(n, merge(rounds[n])) for n in names]
         load1 = os.getloadavg()
         print(table(results))
         c = results[2][1]
