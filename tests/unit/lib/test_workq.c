@@ -3,12 +3,14 @@
  * delivered once, start order FIFO with one worker), callback mode (done on
  * the worker thread), the queue bound (queue_max + 1 refused), real
  * parallelism (N jobs that each wait for all N to be running), pending
- * counts, and workq_free cancelling what never completed (ASan catches a
- * leak or a double free).
+ * counts, workq_free cancelling what never completed (ASan catches a
+ * leak or a double free), and many threads submitting at once.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -242,6 +244,62 @@ static void test_parallel(void)
 	workq_free(&q); /* NULL-safe */
 }
 
+/* many submitting threads (as libmicrohttpd's would), a small queue:
+   refused submissions are retried, every job completes exactly once */
+#define SUBMITTERS 4
+#define PER_SUBMITTER 500
+
+static atomic_int hits[SUBMITTERS * PER_SUBMITTER];
+static atomic_int refused;
+static struct workq *shared_q;
+
+static void hit_job(void *ctx)
+{
+	(void)ctx;
+}
+
+static void hit_done(void *ctx)
+{
+	atomic_fetch_add(&hits[(intptr_t)ctx], 1);
+}
+
+static void *submitter(void *arg)
+{
+	intptr_t base = (intptr_t)arg * PER_SUBMITTER;
+	for (intptr_t i = 0; i < PER_SUBMITTER; i++) {
+		while (workq_submit(shared_q, hit_job, hit_done,
+				    (void *)(base + i)) < 0) {
+			atomic_fetch_add(&refused, 1);
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+static void test_many_submitters(void)
+{
+	struct workq_opts o = {.name = "many", .threads = 3, .queue_max = 8};
+	pthread_t th[SUBMITTERS];
+
+	test_begin("many submitters, small queue");
+	for (int i = 0; i < SUBMITTERS * PER_SUBMITTER; i++)
+		atomic_store(&hits[i], 0);
+	shared_q = workq_new(&o);
+	for (intptr_t i = 0; i < SUBMITTERS; i++)
+		test_assert(pthread_create(&th[i], NULL, submitter,
+					   (void *)i) == 0);
+	for (int i = 0; i < SUBMITTERS; i++)
+		test_assert(pthread_join(th[i], NULL) == 0);
+	for (int i = 0; i < 3000 && workq_pending(shared_q) != 0; i++)
+		usleep(1000);
+	test_assert(workq_pending(shared_q) == 0);
+	bool once = true;
+	for (int i = 0; i < SUBMITTERS * PER_SUBMITTER; i++)
+		once = once && atomic_load(&hits[i]) == 1;
+	test_assert(once);
+	workq_free(&shared_q);
+}
+
 int main(void)
 {
 	loop_thread = pthread_self();
@@ -250,5 +308,6 @@ int main(void)
 	test_callback_mode();
 	test_bound_and_cancel();
 	test_parallel();
+	test_many_submitters();
 	return test_end();
 }
