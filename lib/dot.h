@@ -64,8 +64,9 @@ __attribute__((warn_unused_result)) int dot_enc_end(struct dot_enc *d,
 						    struct buf *out);
 
 /* The whole message at once: init, feed, end.  0 or -1 (out full). */
-__attribute__((warn_unused_result)) int
-dot_encode(const char *p, size_t n, unsigned flags, size_t line_max,
-	   struct buf *out);
+__attribute__((warn_unused_result)) int dot_encode(const char *p, size_t n,
+						   unsigned flags,
+						   size_t line_max,
+						   struct buf *out);
 
 #endif

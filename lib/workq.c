@@ -37,7 +37,7 @@ struct workq {
 	workq_cancel_fn *cancel;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	struct workq_job *head, *tail;	/* waiting */
+	struct workq_job *head, *tail;	 /* waiting */
 	struct workq_job *dhead, *dtail; /* finished, done not run */
 	size_t waiting, pending;
 	unsigned queue_max;

@@ -56,9 +56,10 @@ struct workq *workq_new(const struct workq_opts *opts);
 /* Queues job(ctx), then done(ctx).  done may be NULL (nothing to report).
    Returns 0, or -1 when queue_max jobs are already waiting or the pool is
    being freed (the job is not queued; ctx stays the caller's). */
-__attribute__((warn_unused_result)) int
-workq_submit(struct workq *q, workq_job_fn *job, workq_done_fn *done,
-	     void *ctx);
+__attribute__((warn_unused_result)) int workq_submit(struct workq *q,
+						     workq_job_fn *job,
+						     workq_done_fn *done,
+						     void *ctx);
 
 /* Jobs accepted whose done callback has not run yet (waiting, running or
    finished and not yet delivered). */

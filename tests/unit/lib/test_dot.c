@@ -44,8 +44,8 @@ static void ref(const char *p, size_t n, unsigned flags, uint64_t body_lines,
 		} else {
 			put(o, wire, line_max);
 			for (size_t k = line_max; k < w; k += line_max - 1) {
-				size_t c = w - k < line_max - 1 ? w - k
-								: line_max - 1;
+				size_t c =
+				    w - k < line_max - 1 ? w - k : line_max - 1;
 				put(o, "\r\n ", 3);
 				put(o, wire + k, c);
 			}
@@ -59,9 +59,9 @@ static void ref(const char *p, size_t n, unsigned flags, uint64_t body_lines,
 }
 
 /* The module, fed in pieces of the given sizes (cycled). */
-static int pieces(const char *p, size_t n, unsigned flags,
-		  uint64_t body_lines, size_t line_max, const size_t *cuts,
-		  size_t ncuts, struct buf *o)
+static int pieces(const char *p, size_t n, unsigned flags, uint64_t body_lines,
+		  size_t line_max, const size_t *cuts, size_t ncuts,
+		  struct buf *o)
 {
 	struct dot_enc d;
 	dot_enc_init(&d, flags, body_lines, line_max);
@@ -77,20 +77,20 @@ static int pieces(const char *p, size_t n, unsigned flags,
 	return dot_enc_end(&d, o);
 }
 
-static void check(const char *p, size_t n, unsigned flags,
-		  uint64_t body_lines, size_t line_max, const size_t *cuts,
-		  size_t ncuts)
+static void check(const char *p, size_t n, unsigned flags, uint64_t body_lines,
+		  size_t line_max, const size_t *cuts, size_t ncuts)
 {
 	struct buf a, b;
 	buf_init(&a, 1 << 20);
 	buf_init(&b, 1 << 20);
 	ref(p, n, flags, body_lines, line_max, &a);
-	test_assert(pieces(p, n, flags, body_lines, line_max, cuts, ncuts,
-			   &b) == 0);
+	test_assert(
+	    pieces(p, n, flags, body_lines, line_max, cuts, ncuts, &b) == 0);
 	test_assert(a.len == b.len && memcmp(a.p, b.p, a.len) == 0);
 	if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0)
-		fprintf(stderr, "  input %zu bytes, flags %u, lines %llu, "
-				"max %zu, cut %zu\n",
+		fprintf(stderr,
+			"  input %zu bytes, flags %u, lines %llu, "
+			"max %zu, cut %zu\n",
 			n, flags, (unsigned long long)body_lines, line_max,
 			cuts[0]);
 	buf_deinit(&a);
@@ -125,8 +125,8 @@ static void test_pop3_table(void)
 			struct buf o;
 			buf_init(&o, 4096);
 			test_assert(pieces(t[i].in, strlen(t[i].in),
-					   DOT_CRLF_IN, t[i].lines, 0,
-					   &cuts[c], 1, &o) == 0);
+					   DOT_CRLF_IN, t[i].lines, 0, &cuts[c],
+					   1, &o) == 0);
 			test_assert(strcmp(o.p ? o.p : "", t[i].out) == 0);
 			buf_deinit(&o);
 		}
@@ -241,8 +241,8 @@ static void test_random(void)
 			msg[i] = alphabet[rand() % (int)sizeof alphabet];
 		size_t cuts[3] = {1 + (size_t)rand() % 7,
 				  1 + (size_t)rand() % 64, 1};
-		uint64_t lines = round % 3 == 0 ? DOT_ALL_LINES
-						: (uint64_t)(rand() % 6);
+		uint64_t lines =
+		    round % 3 == 0 ? DOT_ALL_LINES : (uint64_t)(rand() % 6);
 		unsigned flags = round % 2 == 0 ? DOT_CRLF_IN : 0;
 		check(msg, n, flags, lines, maxes[round % 4], cuts, 3);
 	}

@@ -63,8 +63,10 @@ static void on_guard(struct ev_timer *t, void *ctx)
 static void test_loop_mode(unsigned threads)
 {
 	struct ev_loop *loop = ev_loop_new();
-	struct workq_opts o = {.name = "test", .threads = threads,
-			       .queue_max = NJOBS, .loop = loop};
+	struct workq_opts o = {.name = "test",
+			       .threads = threads,
+			       .queue_max = NJOBS,
+			       .loop = loop};
 	static struct item it[NJOBS];
 	int order[NJOBS], norder = 0, ndone = 0;
 
@@ -126,7 +128,9 @@ static void cb_done_fn(void *ctx)
 
 static void test_callback_mode(void)
 {
-	struct workq_opts o = {.name = "cb", .threads = 3, .queue_max = NJOBS,
+	struct workq_opts o = {.name = "cb",
+			       .threads = 3,
+			       .queue_max = NJOBS,
 			       .stack_size = 256 * 1024};
 	static struct item it[NJOBS];
 
@@ -174,8 +178,11 @@ static void test_bound_and_cancel(void)
 {
 	struct ev_loop *loop = ev_loop_new();
 	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
-	struct workq_opts o = {.name = "bound", .threads = 1, .queue_max = 4,
-			       .loop = loop, .cancel = count_cancel};
+	struct workq_opts o = {.name = "bound",
+			       .threads = 1,
+			       .queue_max = 4,
+			       .loop = loop,
+			       .cancel = count_cancel};
 	struct item it[6];
 	int ndone = 0;
 
@@ -246,7 +253,7 @@ static void test_parallel(void)
 
 /* many submitting threads (as libmicrohttpd's would), a small queue:
    refused submissions are retried, every job completes exactly once */
-#define SUBMITTERS 4
+#define SUBMITTERS    4
 #define PER_SUBMITTER 500
 
 static atomic_int hits[SUBMITTERS * PER_SUBMITTER];
@@ -286,8 +293,8 @@ static void test_many_submitters(void)
 		atomic_store(&hits[i], 0);
 	shared_q = workq_new(&o);
 	for (intptr_t i = 0; i < SUBMITTERS; i++)
-		test_assert(pthread_create(&th[i], NULL, submitter,
-					   (void *)i) == 0);
+		test_assert(
+		    pthread_create(&th[i], NULL, submitter, (void *)i) == 0);
 	for (int i = 0; i < SUBMITTERS; i++)
 		test_assert(pthread_join(th[i], NULL) == 0);
 	for (int i = 0; i < 3000 && workq_pending(shared_q) != 0; i++)
