@@ -296,8 +296,8 @@ static void do_pre(struct authd_job *j)
 }
 
 /* The end of an AUTH once the password was checked (ok or not). */
-static void auth_reply(struct authd_job *j, const struct authd_user *u,
-		       bool ok, const char *reason, bool cram)
+static void auth_reply(struct authd_job *j, const struct authd_user *u, bool ok,
+		       const char *reason, bool cram)
 {
 	if (!ok) {
 		reply_fail(j, reason, true);
@@ -305,9 +305,9 @@ static void auth_reply(struct authd_job *j, const struct authd_user *u,
 		reply_fail(j, unusable_reason(u), true);
 	} else if (service_disabled(u, j->req.service)) {
 		reply_fail(j, "service disabled for this account", true);
-	} else if (authd_reply_user(&j->reply, u,
-				    cram ? NULL : j->req.password, !cram, !cram,
-				    !cram, j->cfg->default_options) < 0) {
+	} else if (authd_reply_user(&j->reply, u, cram ? NULL : j->req.password,
+				    !cram, !cram, !cram,
+				    j->cfg->default_options) < 0) {
 		tempfail(j, "reply too long");
 	}
 }
