@@ -450,6 +450,14 @@ def main():
                   f"p99 {p99:.2f}x  ({'meets' if ok else 'misses'} the "
                   f"target: >= {want}x throughput"
                   + (" at <= 1x p99)" if p99_max else ")"))
+        # CPU per AUTH does not depend on how much of the machine each
+        # server got: the rate each would reach with the CPUs to itself
+        def total(r):
+            return r["srv_us"] + r["db_us"] + r["load_us"]
+        for name, r in results[:2]:
+            print(f"CPU per AUTH (server + MariaDB + load generator): "
+                  f"{name} {total(r):.0f} us, courier {total(c):.0f} us: "
+                  f"{total(c) / total(r):.2f}x the rate on CPUs of its own")
         print(f"load average (1 min) before/after the runs: "
               f"{load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} CPUs: "
               "other work shares the CPUs, compare ratios of one run")
