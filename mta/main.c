@@ -564,10 +564,11 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 	srv->loop = ev_loop_new();
 	if (srv->loop == NULL)
 		fatal("cannot create the event loop: %s", strerror(errno));
-	srv->pool = workq_new(&(struct workq_opts){.name = "mta",
-						   .threads = MTA_WORKERS,
-						   .queue_max = MTA_WORKER_QUEUE,
-						   .loop = srv->loop});
+	srv->pool =
+	    workq_new(&(struct workq_opts){.name = "mta",
+					   .threads = MTA_WORKERS,
+					   .queue_max = MTA_WORKER_QUEUE,
+					   .loop = srv->loop});
 	struct smtpd_proc p = {srv, g->ls, g->nls, NULL};
 	if (ev_signal(srv->loop, SIGTERM, proc_signal, &p) < 0 ||
 	    ev_signal(srv->loop, SIGINT, proc_signal, &p) < 0 ||
