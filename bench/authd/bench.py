@@ -253,34 +253,41 @@ def proc_stat(pid):
 
 
 def cpu_seconds(pids):
-    """User + system CPU seconds used so far by pids (threads included)."""
+    """User + system CPU seconds used so far by pids (threads included)
+    and by the children they reaped."""
     total = 0
     for pid in pids:
         try:
             st = proc_stat(pid)
         except (OSError, IndexError):
             continue
-        total += int(st[11]) + int(st[12])  # utime, stime
+        # utime, stime, cutime, cstime
+        total += int(st[11]) + int(st[12]) + int(st[13]) + int(st[14])
     return total / TICK
 
 
-def group_pids(pgid):
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+def tree(root):
+    """root and the processes below it, found at the time of the call:
+    youju-authd's server runs in a child of the master that a reload
+    replaces, courier's daemons are children of authdaemond."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
         try:
-            if int(proc_stat(int(d))[2]) == pgid:
-                pids.append(int(d))
-        except (OSError, IndexError, ValueError):
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
             continue
-    return pids
+    return out
 
 
-def load(args, sock, usersfile, server_pids, db_pid):
-    """Runs authload; adds the CPU seconds the server, MariaDB and the
-    load generator used per successful auth (in microseconds)."""
-    s0, d0 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+def load(args, sock, usersfile, server_root, db_pid):
+    """Runs authload; adds the CPU seconds the server (server_root's
+    process tree), MariaDB and the load generator used per successful auth
+    (in microseconds)."""
+    s0, d0 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
     c0 = os.times()
     r = subprocess.run([args.load, "-s", sock, "-u", usersfile,
                         "-c", str(args.clients), "-d", str(args.seconds),
@@ -290,7 +297,7 @@ def load(args, sock, usersfile, server_pids, db_pid):
     if r.returncode != 0:
         raise RuntimeError(f"authload failed: {r.stderr}")
     c1 = os.times()
-    s1, d1 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+    s1, d1 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
     res = dict(kv.split("=", 1) for kv in r.stdout.split())
     res = {k: float(v) for k, v in res.items()}
     # warm-up included in the CPU times: divide by every request sent
@@ -418,8 +425,8 @@ def main():
             f"{args.daemons} courier daemons / youju workers and MySQL "
             f"connections, {os.cpu_count()} CPUs")
         load0 = os.getloadavg()
-        ypids = [inst.daemon_pid("youju-authd")]
-        cpids = group_pids(courier.proc.pid)
+        yroot = inst.daemon_pid("youju-authd")
+        croot = courier.proc.pid
         db = inst.db_pid()
         # the three take turns, round after round, so that a change in
         # what else runs on the machine falls on all of them alike
@@ -429,12 +436,12 @@ def main():
         for i in range(args.rounds):
             set_cache_ttl(inst, "5s")
             rounds[names[0]].append(
-                load(args, inst.authd_socket, usersfile, ypids, db))
+                load(args, inst.authd_socket, usersfile, yroot, db))
             set_cache_ttl(inst, "0")
             rounds[names[1]].append(
-                load(args, inst.authd_socket, usersfile, ypids, db))
+                load(args, inst.authd_socket, usersfile, yroot, db))
             rounds[names[2]].append(
-                load(args, courier.socket, usersfile, cpids, db))
+                load(args, courier.socket, usersfile, croot, db))
         results = [(n, merge(rounds[n])) for n in names]
         load1 = os.getloadavg()
         print(table(results))
