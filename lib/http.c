@@ -390,6 +390,7 @@ static enum MHD_Result serve_static(struct http_req *r)
 		return fail_now(r, 404, "not_found", "no such page");
 	/* walk the segments without following symlinks: nothing outside
 	   the document root can be reached */
+	const char *ctype = http_mime_type(rel); /* static strings */
 	int dfd = dup(s->docroot_fd);
 	if (dfd < 0)
 		return fail_now(r, 500, "internal", "cannot open");
@@ -447,8 +448,7 @@ static enum MHD_Result serve_static(struct http_req *r)
 	(void)MHD_add_response_header(resp, "ETag", etag);
 	(void)MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	if (status == 200)
-		(void)MHD_add_response_header(resp, "Content-Type",
-					      http_mime_type(r->path));
+		(void)MHD_add_response_header(resp, "Content-Type", ctype);
 	r->status = status;
 	r->state = REQ_SENT;
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
