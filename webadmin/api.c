@@ -594,6 +594,8 @@ void wa_extman_redirect(struct http_req *req)
 
 void wa_authd_flush(const struct wa *wa, const char *key)
 {
+	const char *at = strrchr(key, '@');
+	wa_stats_forget(at != NULL ? at + 1 : key);
 	char req[600];
 	int n = snprintf(req, sizeof req, "FLUSH %s\n", key);
 	if (n < 0 || (size_t)n >= sizeof req || strpbrk(key, " \r\n") != NULL)

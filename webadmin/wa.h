@@ -93,6 +93,17 @@ void wa_audit_list(struct http_req *req);
    logged (the caches expire by themselves). */
 void wa_authd_flush(const struct wa *wa, const char *key);
 
+/* ---- stats.c ---- */
+struct wa_stats {
+	int64_t users, aliases, quota, netdiskquota;
+};
+/* A domain's usage, from a cache of a few seconds (see stats.c); -1
+   after a reply. */
+int wa_domain_stats(struct http_req *req, struct sqlconn *c,
+		    const char *domain, struct wa_stats *out);
+/* Drops the domain's cached usage (after a change). */
+void wa_stats_forget(const char *domain);
+
 /* ---- purge.c ---- */
 /* Renames virtual_mailbox_base/homedir aside and removes it in the
    background.  0: done or nothing there; -1: refused (path outside the

@@ -285,6 +285,27 @@ def test_lists_search_and_paging(inst):
               )["total"] == 0
     assert ok(c.call("GET", "/api/domains/flow.test/mailboxes?page=2")
               )["items"] == []
+    assert ok(c.call("GET", "/api/domains/flow.test/mailboxes?q=lic")
+              )["total"] == 0  # q is a prefix of the address
+    assert ok(c.call("GET", "/api/domains/flow.test/mailboxes?name=lic")
+              )["total"] == 1  # name= a substring of the name
+    # paging by key: 60 mailboxes in a domain, two pages
+    ok(c.call("POST", "/api/domains", {"domain": "page.test",
+                                       "maxquota": 0}), 201)
+    inst.sql("INSERT INTO mailbox (username, uid, domain, maildir, quota) "
+             "SELECT CONCAT('u', LPAD(seq, 3, '0'), '@page.test'), "
+             "CONCAT('u', LPAD(seq, 3, '0')), 'page.test', '', '0' "
+             "FROM seq_1_to_60")
+    p1 = ok(c.call("GET", "/api/domains/page.test/mailboxes"))
+    assert len(p1["items"]) == 50 and p1["next"] == "u050@page.test"
+    p2 = ok(c.call("GET", "/api/domains/page.test/mailboxes?after="
+                   + p1["next"]))
+    assert [m["uid"] for m in p2["items"]] == \
+        [f"u{i:03d}" for i in range(51, 61)] and p2["next"] is None
+    p2b = ok(c.call("GET", "/api/domains/page.test/mailboxes?page=2"))
+    assert p2b["items"] == p2["items"] and p2b["total"] == 60
+    inst.sql("DELETE FROM mailbox WHERE domain = 'page.test'")
+    ok(c.call("DELETE", "/api/domains/page.test"))
     err(c.call("GET", "/api/domains?page=0"), 400, field="page")
     # LIKE wildcards in q are literal
     assert ok(c.call("GET", "/api/domains?q=%25"))["total"] == 0
