@@ -623,6 +623,26 @@ def test_extman_redirect_and_status(inst):
     assert st["database"] == "up" and st["domains"] >= 1
 
 
+def test_proxy_headers_from_loopback(inst):
+    c = root(inst)
+    # through nginx on the same host: the scheme and address headers count
+    st, j, h = c.call("POST", "/api/session",
+                      {"user": ROOT[0], "password": ROOT[1]},
+                      headers={"X-Forwarded-Proto": "https",
+                               "X-Real-IP": "192.0.2.99"})
+    assert st == 200 and "; Secure" in h["Set-Cookie"], h["Set-Cookie"]
+    c.csrf = j["csrf"]
+    assert re.search(r"login: user=<root@extmail.org>, rip=192\.0\.2\.99",
+                     inst.maillog())
+    # a bad address is ignored
+    st, j, h = Client(inst).call("POST", "/api/session",
+                                 {"user": ROOT[0], "password": ROOT[1]},
+                                 headers={"X-Real-IP": "1.2.3.4; drop"})
+    assert st == 200
+    log = inst.maillog()
+    assert "1.2.3.4; drop" not in log
+
+
 def test_login_throttled(inst):
     c = root(inst)
     ok(c.call("POST", "/api/managers",
