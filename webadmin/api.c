@@ -42,6 +42,8 @@ const struct http_route wa_routes[] = {
 	{ "GET", "/api/domains/{}/mailboxes/{}", wa_mailbox_get, S },
 	{ "PUT", "/api/domains/{}/mailboxes/{}", wa_mailbox_update, S | C },
 	{ "DELETE", "/api/domains/{}/mailboxes/{}", wa_mailbox_delete, S | C },
+	{ "GET", "/api/domains/{}/export", wa_export, S },
+	{ "POST", "/api/domains/{}/import", wa_import, S | C },
 	{ "GET", "/api/domains/{}/aliases", wa_aliases_list, S },
 	{ "POST", "/api/domains/{}/aliases", wa_alias_create, S | C },
 	{ "GET", "/api/domains/{}/aliases/{}", wa_alias_get, S },

@@ -23,7 +23,7 @@
 #include "xalloc.h"
 
 /* clang-format off */
-static const struct rec_field mailbox_fields[] = {
+const struct rec_field wa_mailbox_fields[] = {
 	{ "username", REC_FIXED, 0, 0, 0 },
 	{ "uid", REC_FIXED, 0, 0, 0 },
 	{ "password", REC_FIXED, 0, 0, 0 },
@@ -53,7 +53,7 @@ static const struct rec_field mailbox_fields[] = {
 };
 /* clang-format on */
 
-static const char *const services[] = {
+const char *const wa_services[] = {
 	"disablesmtpd", "disablesmtp", "disablewebmail",
 	"disablenetdisk", "disableimap", "disablepop3", NULL,
 };
@@ -186,18 +186,18 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 				   "expiredate: not after the domain's "
 				   "expiredate");
 	if (!me->admin)
-		for (size_t i = 0; services[i] != NULL; i++) {
-			bool dom_off = rec_int(d, services[i]) == 1;
-			bool want_on = rec_int(m, services[i]) != 1;
+		for (size_t i = 0; wa_services[i] != NULL; i++) {
+			bool dom_off = rec_int(d, wa_services[i]) == 1;
+			bool want_on = rec_int(m, wa_services[i]) != 1;
 			bool was_on = old != NULL &&
-				      rec_int(old, services[i]) != 1;
+				      rec_int(old, wa_services[i]) != 1;
 			if (dom_off && want_on && !was_on) {
 				char msg[160];
 				snprintf(msg, sizeof msg,
 					 "%s: the domain disables this "
 					 "service",
-					 services[i]);
-				return limit_error(req, services[i], msg);
+					 wa_services[i]);
+				return limit_error(req, wa_services[i], msg);
 			}
 		}
 	return 0;
@@ -370,7 +370,7 @@ void wa_mailbox_get(struct http_req *req)
 	const char *domain = http_req_param(req, 0);
 	char *address = address_of(http_req_param(req, 1), domain);
 	struct record m;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
 	if (c != NULL && wa_can_domain(req, c, domain) &&
 	    load_mailbox(req, c, address, domain, false, &m) == 1)
@@ -406,6 +406,51 @@ static void expire_from(const char *spec, char *out)
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+void wa_mailbox_defaults(struct record *m, const struct record *d,
+			 const char *local, const char *domain)
+{
+	/* ExtMan's new mailbox: paths domain/user, the domain's defaults
+	   and service template */
+	char maildir[600], homedir[600], now[20], exp[11];
+	snprintf(homedir, sizeof homedir, "%s/%s", domain, local);
+	snprintf(maildir, sizeof maildir, "%s/%s/Maildir/", domain, local);
+	wa_now(now);
+	expire_from(rec_get(d, "default_expire"), exp);
+	const char *dexp = rec_get(d, "expiredate");
+	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 &&
+	    (strcmp(exp, "0000-00-00") == 0 || strcmp(exp, dexp) > 0))
+		snprintf(exp, sizeof exp, "%s", dexp);
+	char address[EXTMAIL_ADDRESS_MAX + 2];
+	snprintf(address, sizeof address, "%s@%s", local, domain);
+	rec_set(m, "username", address);
+	rec_set(m, "uid", local);
+	rec_set(m, "clearpwd", "");
+	rec_set(m, "name", local);
+	rec_set(m, "mailhost", "");
+	rec_set(m, "maildir", maildir);
+	rec_set(m, "homedir", homedir);
+	rec_set(m, "quota", rec_get(d, "default_quota"));
+	rec_set(m, "netdiskquota", rec_get(d, "default_netdiskquota"));
+	rec_set(m, "domain", domain);
+	rec_set(m, "uidnumber", "1000");
+	rec_set(m, "gidnumber", "1000");
+	rec_set(m, "createdate", now);
+	rec_set(m, "expiredate", exp);
+	rec_set(m, "active", "1");
+	rec_set(m, "disablepwdchange", "0");
+	for (size_t i = 0; wa_services[i] != NULL; i++)
+		rec_set(m, wa_services[i],
+			rec_int(d, wa_services[i]) == 1 ? "1" : "0");
+	rec_set(m, "question", "");
+	rec_set(m, "answer", "");
+	/* normalise the quota columns to the S form */
+	char qs[24];
+	extmail_quota_format(rec_quota(m, "quota"), qs);
+	rec_set(m, "quota", qs);
+	extmail_quota_format(rec_quota(m, "netdiskquota"), qs);
+	rec_set(m, "netdiskquota", qs);
+}
+
 void wa_mailbox_create(struct http_req *req)
 {
 	struct wa *wa = http_req_app(req);
@@ -414,8 +459,8 @@ void wa_mailbox_create(struct http_req *req)
 	if (in == NULL)
 		return;
 	struct record m, d;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&d, extmail_domain_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
 	char *local = NULL, *address = NULL, *hash = NULL;
 	struct sqlconn *c = NULL;
 	const char *local0 = NULL;
@@ -446,45 +491,8 @@ void wa_mailbox_create(struct http_req *req)
 		sqlconn_rollback(c);
 		goto out;
 	}
-	/* ExtMan's new mailbox: paths domain/user, the domain's defaults
-	   and service template */
-	char maildir[600], homedir[600], now[20], exp[11];
-	snprintf(homedir, sizeof homedir, "%s/%s", domain, local);
-	snprintf(maildir, sizeof maildir, "%s/%s/Maildir/", domain, local);
-	wa_now(now);
-	expire_from(rec_get(&d, "default_expire"), exp);
-	const char *dexp = rec_get(&d, "expiredate");
-	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 &&
-	    (strcmp(exp, "0000-00-00") == 0 || strcmp(exp, dexp) > 0))
-		snprintf(exp, sizeof exp, "%s", dexp);
-	rec_set(&m, "username", address);
-	rec_set(&m, "uid", local);
+	wa_mailbox_defaults(&m, &d, local, domain);
 	rec_set(&m, "password", hash);
-	rec_set(&m, "clearpwd", "");
-	rec_set(&m, "name", local);
-	rec_set(&m, "mailhost", "");
-	rec_set(&m, "maildir", maildir);
-	rec_set(&m, "homedir", homedir);
-	rec_set(&m, "quota", rec_get(&d, "default_quota"));
-	rec_set(&m, "netdiskquota", rec_get(&d, "default_netdiskquota"));
-	rec_set(&m, "domain", domain);
-	rec_set(&m, "uidnumber", "1000");
-	rec_set(&m, "gidnumber", "1000");
-	rec_set(&m, "createdate", now);
-	rec_set(&m, "expiredate", exp);
-	rec_set(&m, "active", "1");
-	rec_set(&m, "disablepwdchange", "0");
-	for (size_t i = 0; services[i] != NULL; i++)
-		rec_set(&m, services[i],
-			rec_int(&d, services[i]) == 1 ? "1" : "0");
-	rec_set(&m, "question", "");
-	rec_set(&m, "answer", "");
-	/* normalise the quota columns to the S form */
-	char qs[24];
-	extmail_quota_format(rec_quota(&m, "quota"), qs);
-	rec_set(&m, "quota", qs);
-	extmail_quota_format(rec_quota(&m, "netdiskquota"), qs);
-	rec_set(&m, "netdiskquota", qs);
 	if (rec_apply(req, &m, in) < 0 ||
 	    check_limits(req, c, &d, &m, NULL) < 0) {
 		sqlconn_rollback(c);
@@ -542,9 +550,9 @@ void wa_mailbox_update(struct http_req *req)
 	char *address = address_of(http_req_param(req, 1), domain);
 	json_t *in = webjson_request(req);
 	struct record m, d, old;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&old, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&d, extmail_domain_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&old, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
 	char *hash = NULL;
 	struct sqlconn *c = NULL;
 	if (in == NULL)
@@ -615,7 +623,7 @@ void wa_mailbox_delete(struct http_req *req)
 	const char *domain = http_req_param(req, 0);
 	char *address = address_of(http_req_param(req, 1), domain);
 	struct record m;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL || !wa_can_domain(req, c, domain) ||
 	    wa_begin(req, c) < 0)
