@@ -157,8 +157,10 @@ int csv_parse(const char *data, size_t len, struct csv_table *t, char *err,
 			break;
 		}
 	}
-	if (rc == 0 && st == QUOTED)
+	if (rc == 0 && st == QUOTED) {
+		p->line = row_line; /* where the quoted field's row began */
 		rc = fail(p, "unterminated quote");
+	}
 	if (rc == 0 && (st != START || p->row.n > 0)) {
 		rc = end_field(p);
 		p->row.line = row_line;
@@ -175,8 +177,11 @@ int csv_parse(const char *data, size_t len, struct csv_table *t, char *err,
 
 int csv_put(struct buf *out, const char *field, int last)
 {
+	/* quoted also when it starts with a BOM, which a reader drops at
+	   the start of a file */
 	bool quote = field[0] == '=' || field[0] == '+' || field[0] == '-' ||
-		     field[0] == '@' || strpbrk(field, ",\"\r\n") != NULL;
+		     field[0] == '@' || strpbrk(field, ",\"\r\n") != NULL ||
+		     strncmp(field, "\xef\xbb\xbf", 3) == 0;
 	int rc = 0;
 	if (quote) {
 		rc |= buf_append_char(out, '"');
