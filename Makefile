@@ -140,6 +140,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	@# the web consoles' static files (webadmin_htdocs defaults here)
+	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
+		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service

@@ -100,6 +100,7 @@ int main(int argc, char **argv)
 		.run_directory = conf_str(conf, "run_directory"),
 		.mailbox_base = conf_str(conf, "virtual_mailbox_base"),
 		.check_expiry = conf_bool(conf, "webadmin_check_expiry"),
+		.signup = conf_bool(conf, "webadmin_signup"),
 		.started = (int64_t)time(NULL),
 	};
 	if (password != NULL) {

@@ -29,8 +29,12 @@ ROOT = ("root@extmail.org", "extmail*123*")
 class Client:
     """One browser-like client: a cookie jar and the session's CSRF token."""
 
-    def __init__(self, inst):
+    def __init__(self, inst, ip=None):
         self.base = f"http://127.0.0.1:{inst.ports['webadmin']}"
+        # failures count against the client address: tests that fail on
+        # purpose come "from" their own address (X-Real-IP is believed
+        # from loopback) so that they do not lock out the later tests
+        self.ip = ip
         self.jar = CookieJar()
         self.op = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar))
@@ -44,6 +48,8 @@ class Client:
             h["X-CSRF-Token"] = self.csrf
         if self.token:
             h["Authorization"] = "Bearer " + self.token
+        if self.ip:
+            h["X-Real-IP"] = self.ip
         h.update(headers or {})
         data = raw if raw is not None else (
             json.dumps(body).encode() if body is not None else None)
@@ -129,7 +135,7 @@ def status_of(resp):
 # ---- login, cookie, headers ---------------------------------------------
 
 def test_login_cookie_and_headers(inst):
-    c = Client(inst)
+    c = Client(inst, ip="192.0.2.60")
     err(c.login("root@extmail.org", "wrong password"), 401,
         code="bad_login")
     err(c.login("nobody@extmail.org", "whatever1"), 401, code="bad_login")
@@ -622,6 +628,66 @@ def test_csv_import_and_export(inst):
     err(pm.call("GET", "/api/domains/csv.test/export?type=mailboxes"), 403)
 
 
+def test_mailbox_self_service(inst):
+    c = root(inst)
+    ok(c.call("POST", "/api/domains", {"domain": "self.test"}), 201)
+    ok(c.call("POST", "/api/domains/self.test/mailboxes",
+              {"uid": "sam", "password": "sam-pass-1",
+               "question": "pet?", "answer": "Rex"}), 201)
+    anon = Client(inst, ip="192.0.2.61")
+    # JSON only: a cross-site form cannot post here
+    err(anon.call("POST", "/api/self/password",
+                  raw=b"user=sam@self.test&old=sam-pass-1&new=x",
+                  headers={"Content-Type":
+                           "application/x-www-form-urlencoded"}), 415)
+    err(anon.call("POST", "/api/self/password",
+                  {"user": "sam@self.test", "old": "wrong-pass",
+                   "new": "sam-pass-2"}), 403, code="refused")
+    ok(anon.call("POST", "/api/self/password",
+                 {"user": "Sam@self.test", "old": "sam-pass-1",
+                  "new": "sam-pass-2"}))
+    m = imap_login(inst, "sam@self.test", "sam-pass-2")
+    assert m is not None
+    m.logout()
+    # forgotten password: the question, then the answer (exact)
+    q = ok(anon.call("POST", "/api/self/question", {"user": "sam@self.test"}))
+    assert q == {"question": "pet?"}
+    err(anon.call("POST", "/api/self/reset",
+                  {"user": "sam@self.test", "answer": "rex",
+                   "new": "sam-pass-3"}), 403)
+    ok(anon.call("POST", "/api/self/reset",
+                 {"user": "sam@self.test", "answer": "Rex",
+                  "new": "sam-pass-3"}))
+    assert imap_login(inst, "sam@self.test", "sam-pass-2") is None
+    m = imap_login(inst, "sam@self.test", "sam-pass-3")
+    assert m is not None
+    m.logout()
+    # refused with disablepwdchange, also for a right answer
+    ok(c.call("PUT", "/api/domains/self.test/mailboxes/sam",
+              {"disablepwdchange": 1}))
+    err(anon.call("POST", "/api/self/question", {"user": "sam@self.test"}),
+        403)
+    err(anon.call("POST", "/api/self/reset",
+                  {"user": "sam@self.test", "answer": "Rex",
+                   "new": "sam-pass-4"}), 403)
+    err(anon.call("POST", "/api/self/password",
+                  {"user": "sam@self.test", "old": "sam-pass-3",
+                   "new": "sam-pass-4"}), 403)
+    # the answer is never shown by the API, the audit has the changes
+    mb = ok(c.call("GET", "/api/domains/self.test/mailboxes/sam"))
+    assert "answer" not in mb and mb["question"] == "pet?"
+    acts = [r["action"] for r in
+            ok(c.call("GET", "/api/audit?domain=self.test"))["items"]]
+    assert "mailbox.self_reset" in acts and "mailbox.self_password" in acts
+    # signup: off by default (webadmin_signup = no), even with can_signup
+    ok(c.call("PUT", "/api/domains/self.test", {"can_signup": 1}))
+    err(anon.call("POST", "/api/self/signup",
+                  {"user": "new@self.test", "password": "new-pass-1"}), 403,
+        code="disabled")
+    assert inst.sql("SELECT COUNT(*) FROM mailbox WHERE "
+                    "username='new@self.test'") == [("0",)]
+
+
 # ---- request handling -------------------------------------------------------
 
 def test_bad_json_refused(inst):
@@ -745,12 +811,22 @@ def test_login_throttled(inst):
     ok(c.call("POST", "/api/managers",
               {"username": "thr@pm-own.test", "password": "thr-pass-12"}),
        201)
-    x = Client(inst)
+    x = Client(inst, ip="192.0.2.62")
     for _ in range(10):
         err(x.login("thr@pm-own.test", "wrong-pass"), 401)
-    # locked: even the right password is refused for now
+    # locked: even the right password is refused for now, from anywhere
     err(x.login("thr@pm-own.test", "thr-pass-12"), 429, code="throttled")
+    err(Client(inst, ip="192.0.2.63").login("thr@pm-own.test",
+                                            "thr-pass-12"), 429)
     ok(c.call("DELETE", "/api/managers/thr@pm-own.test"))
+    # one address guessing many accounts: locked after 30 failures
+    y = Client(inst, ip="192.0.2.64")
+    for i in range(30):
+        err(y.login(f"guess{i}@pm-own.test", "wrong-pass"), 401)
+    err(y.login(*ROOT), 429)
+    ok(Client(inst, ip="192.0.2.65").login(*ROOT))
+    assert re.search(r"login throttled: user=<root@extmail.org>, "
+                     r"rip=192\.0\.2\.64", inst.maillog())
 
 
 # ---- static files (own daemon on its own port and document root) ---------
