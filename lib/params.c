@@ -406,6 +406,9 @@ static const struct conf_param webadmin_params[] = {
 		"the window failures are counted in."),
 	P_BOOL("webadmin_check_expiry", "yes",
 		"Refuse console logins of managers past their expiredate."),
+	P_BOOL("webadmin_tls", "no",
+		"Serve HTTPS with smtpd_tls_cert_file and smtpd_tls_key_file "
+		"(libmicrohttpd's GnuTLS) instead of plain HTTP."),
 	P_BOOL("webadmin_signup", "no",
 		"Let people make mailboxes in domains with can_signup "
 		"(POST /api/self/signup)."),

@@ -829,6 +829,84 @@ def test_login_throttled(inst):
                      r"rip=192\.0\.2\.64", inst.maillog())
 
 
+# ---- a second daemon with its own settings ---------------------------------
+
+import contextlib  # noqa: E402
+
+
+@contextlib.contextmanager
+def extra_webadmin(inst, tmp, extra):
+    """A second youju-webadmin on its own port and run directory, with the
+    instance's database and authd, plus the given youju.cf lines."""
+    from harness import free_port
+    run = os.path.join(tmp, "run")
+    os.makedirs(run)
+    os.chmod(tmp, 0o755)
+    os.chmod(run, 0o777)
+    port = free_port()
+    conf = os.path.join(tmp, "youju.cf")
+    with open(inst.conf_path) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^webadmin_listen.*$", "", text)
+    text += (f"\nwebadmin_listen = 127.0.0.1:{port}\nrun_directory = {run}\n"
+             f"mysql_socket = {inst.mysql_socket}\n"
+             f"authd_socket = {inst.authd_socket}\n"
+             f"webadmin_access_log =\n" + extra)
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.Popen([inst.bin("youju-webadmin"), "-f", "-c", conf],
+                         env=inst.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert p.poll() is None, p.stderr.read()
+                assert time.time() < deadline
+                time.sleep(0.1)
+        yield port
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
+
+
+def test_tls_option(inst):
+    import ssl
+    tmp = tempfile.mkdtemp(prefix="youju-wa-tls-")
+    try:
+        with extra_webadmin(inst, tmp, "webadmin_tls = yes\n") as port:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection("127.0.0.1", port,
+                                               timeout=15, context=ctx)
+            conn.request("POST", "/api/session",
+                         json.dumps({"user": ROOT[0], "password": ROOT[1]}),
+                         {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200, r.status
+            cookie = r.getheader("Set-Cookie")
+            assert "; Secure" in cookie and "HttpOnly" in cookie, cookie
+            conn.close()
+            # plain HTTP on the TLS port gets no HTTP answer
+            resp = b""
+            try:
+                s = socket.create_connection(("127.0.0.1", port), 5)
+                s.sendall(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.settimeout(5)
+                resp = s.recv(100)
+                s.close()
+            except OSError:
+                pass
+            assert not resp.startswith(b"HTTP/1.1 401"), resp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # ---- static files (own daemon on its own port and document root) ---------
 
 def test_static_files(inst):
@@ -846,36 +924,8 @@ def test_static_files(inst):
                    os.path.join(root_dir, "link.txt"))
         with open(os.path.join(root_dir, ".hidden"), "w") as f:
             f.write("h")
-        os.chmod(tmp, 0o755)
-        run = os.path.join(tmp, "run")
-        os.makedirs(run)
-        os.chmod(run, 0o777)
-        from harness import free_port
-        port = free_port()
-        conf = os.path.join(tmp, "youju.cf")
-        with open(inst.conf_path) as f:
-            text = f.read()
-        text = re.sub(r"(?m)^webadmin_listen.*$", "", text)
-        text += (f"\nwebadmin_listen = 127.0.0.1:{port}\n"
-                 f"webadmin_htdocs = {root_dir}\nrun_directory = {run}\n"
-                 f"mysql_socket = {inst.mysql_socket}\n"
-                 f"authd_socket = {inst.authd_socket}\n"
-                 f"webadmin_access_log =\n")
-        with open(conf, "w") as f:
-            f.write(text)
-        p = subprocess.Popen([inst.bin("youju-webadmin"), "-f", "-c", conf],
-                             env=inst.env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-        try:
-            deadline = time.time() + 15
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 1).close()
-                    break
-                except OSError:
-                    assert p.poll() is None, p.stderr.read()
-                    assert time.time() < deadline
-                    time.sleep(0.1)
+        with extra_webadmin(inst, tmp,
+                            f"webadmin_htdocs = {root_dir}\n") as port:
 
             def get(path, headers=None):
                 conn = http.client.HTTPConnection("127.0.0.1", port,
@@ -904,8 +954,5 @@ def test_static_files(inst):
                 r, body = get(bad)
                 assert r.status == 404, (bad, r.status)
                 assert b"outside" not in body
-        finally:
-            p.terminate()
-            p.wait(timeout=15)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
