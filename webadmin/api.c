@@ -58,6 +58,7 @@ const struct http_route wa_routes[] = {
 	{ "POST", "/api/tokens", wa_token_create, S | C },
 	{ "DELETE", "/api/tokens/{}", wa_token_delete, S | C },
 	{ "GET", "/api/audit", wa_audit_list, S },
+	{ "POST", "/api/groupmail", wa_groupmail, S | C },
 	{ "GET", "/api/status", wa_status, S },
 	{ "POST", "/api/self/password", wa_self_password, 0 },
 	{ "POST", "/api/self/question", wa_self_question, 0 },

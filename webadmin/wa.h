@@ -152,6 +152,7 @@ void wa_password_change(struct http_req *req);
 void wa_status(struct http_req *req);
 void wa_extman_redirect(struct http_req *req);
 void wa_export(struct http_req *req);
+void wa_groupmail(struct http_req *req);
 void wa_self_password(struct http_req *req);
 void wa_self_question(struct http_req *req);
 void wa_self_reset(struct http_req *req);

@@ -688,6 +688,45 @@ def test_mailbox_self_service(inst):
                     "username='new@self.test'") == [("0",)]
 
 
+def test_group_mail(inst):
+    c = root(inst)
+    ok(c.call("POST", "/api/domains", {"domain": "gm.test"}), 201)
+    for uid in ("gm1", "gm2", "gmoff"):
+        ok(c.call("POST", "/api/domains/gm.test/mailboxes",
+                  {"uid": uid, "password": "gm-pass-123",
+                   "active": uid != "gmoff"}), 201)
+    j = ok(c.call("POST", "/api/groupmail",
+                  {"domains": ["gm.test"], "subject": "Notice 通知",
+                   "text": "line one\n.starts with a dot\nend"}), 202)
+    assert j == {"recipients": 2}, j
+    base = inst.path("mailbox", "gm.test")
+    deadline = time.time() + 30
+    got = {}
+    while time.time() < deadline and len(got) < 2:
+        for u in ("gm1", "gm2"):
+            d = os.path.join(base, u, "Maildir", "new")
+            if os.path.isdir(d) and os.listdir(d):
+                with open(os.path.join(d, os.listdir(d)[0]), "rb") as f:
+                    got[u] = f.read()
+        time.sleep(0.2)
+    assert set(got) == {"gm1", "gm2"}, got.keys()
+    msg = got["gm1"]
+    assert b"To: undisclosed-recipients:;" in msg
+    assert b"=?UTF-8?B?" in msg and b"gm2@gm.test" not in msg
+    assert b"\r\n.starts with a dot\r\n" in msg or \
+        b"\n.starts with a dot\n" in msg
+    assert not os.path.exists(os.path.join(base, "gmoff", "Maildir", "new")) \
+        or not os.listdir(os.path.join(base, "gmoff", "Maildir", "new"))
+    # a postmaster: only its own domains
+    pm = Client(inst)
+    ok(pm.login("pm@pm-own.test", "pm-pass-34"))
+    err(pm.call("POST", "/api/groupmail",
+                {"domains": ["gm.test"], "subject": "x", "text": "y"}), 403)
+    err(c.call("POST", "/api/groupmail", {"domains": [], "subject": "x",
+                                          "text": "y"}), 400,
+        field="domains")
+
+
 # ---- request handling -------------------------------------------------------
 
 def test_bad_json_refused(inst):
