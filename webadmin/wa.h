@@ -34,6 +34,9 @@ struct wa {
 	const char *mailbox_base;
 	bool check_expiry;
 	bool signup; /* webadmin_signup */
+	/* SHA-256 of the token in $config_directory/secrets/webadmin-cli-token
+	   (the `youju domain|user|alias|manager` commands), "" if none */
+	char cli_token_hash[65];
 	int64_t started;
 };
 
