@@ -153,6 +153,7 @@ void wa_token_create(struct http_req *req);
 void wa_token_delete(struct http_req *req);
 void wa_password_change(struct http_req *req);
 void wa_status(struct http_req *req);
+void wa_metrics(struct http_req *req);
 void wa_extman_redirect(struct http_req *req);
 void wa_export(struct http_req *req);
 void wa_groupmail(struct http_req *req);

@@ -862,6 +862,24 @@ def test_extman_redirect_and_status(inst):
     names = {d["name"]: d["running"] for d in st["daemons"]}
     assert names["youju-authd"] and names["youju-webadmin"], names
     assert st["database"] == "up" and st["domains"] >= 1
+    # Prometheus text format, for the admin (a token or a session)
+    t = ok(c.call("POST", "/api/tokens", {"name": "prometheus"}), 201)
+    req = urllib.request.Request(c.base + "/metrics", headers={
+        "Authorization": "Bearer " + t["token"]})
+    r = urllib.request.urlopen(req, timeout=10)
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.read().decode()
+    assert 'youju_up{daemon="youju-authd"} 1' in text, text
+    assert 'youju_up{daemon="youju-mailgraph"} 0' in text
+    assert re.search(r"(?m)^youju_domains [1-9]", text), text
+    assert re.search(r'(?m)^youju_queue_messages\{queue="active"\} \d+$',
+                     text), text
+    anon = urllib.request.Request(c.base + "/metrics")
+    try:
+        urllib.request.urlopen(anon, timeout=10)
+        raise AssertionError("metrics without credentials")
+    except urllib.error.HTTPError as e:
+        assert e.code == 401
 
 
 def test_proxy_headers_from_loopback(inst):
