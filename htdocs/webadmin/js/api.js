@@ -1,0 +1,96 @@
+// The JSON API (DESIGN §10).  Errors come back as
+// {"error": {"code", "message", "field"}} and are thrown as ApiError.
+// Every state change carries the session's CSRF token.
+
+const SESSION = 'youju.webadmin.session';
+
+export class ApiError extends Error {
+	constructor(status, body) {
+		const e = (body && body.error) || {};
+		super(e.message || ('HTTP ' + status));
+		this.status = status;
+		this.code = e.code || '';
+		this.field = e.field || '';
+	}
+}
+
+let onUnauthorized = () => {};
+export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
+
+export function session() {
+	try {
+		return JSON.parse(sessionStorage.getItem(SESSION) || 'null');
+	} catch (e) {
+		return null;
+	}
+}
+
+export function saveSession(s) {
+	if (s) sessionStorage.setItem(SESSION, JSON.stringify(s));
+	else sessionStorage.removeItem(SESSION);
+}
+
+export function qs(params) {
+	const u = new URLSearchParams();
+	for (const [k, v] of Object.entries(params || {})) {
+		if (v !== undefined && v !== null && v !== '') u.set(k, String(v));
+	}
+	const s = u.toString();
+	return s ? '?' + s : '';
+}
+
+// One path segment, encoded (domains, local parts and addresses may hold
+// characters that are special in a URL).
+export function seg(s) { return encodeURIComponent(s); }
+
+export async function call(method, path, body) {
+	const headers = {'Accept': 'application/json'};
+	const s = session();
+	if (method !== 'GET' && s && s.csrf) headers['X-CSRF-Token'] = s.csrf;
+	const init = {method, headers, credentials: 'same-origin', cache: 'no-store'};
+	if (body !== undefined) {
+		headers['Content-Type'] = 'application/json';
+		init.body = JSON.stringify(body);
+	}
+	let r;
+	try {
+		r = await fetch(path, init);
+	} catch (e) {
+		throw new ApiError(0, {error: {code: 'network', message: ''}});
+	}
+	let data = null;
+	const text = await r.text();
+	if (text) {
+		try { data = JSON.parse(text); } catch (e) { data = null; }
+	}
+	if (!r.ok) {
+		const err = new ApiError(r.status, data);
+		if (r.status === 401 && path !== '/api/session') onUnauthorized(err);
+		throw err;
+	}
+	return data;
+}
+
+export const get = (p) => call('GET', p);
+export const post = (p, b) => call('POST', p, b === undefined ? {} : b);
+export const put = (p, b) => call('PUT', p, b);
+export const del = (p) => call('DELETE', p);
+
+// A list answer: an array, or an object holding the array next to totals.
+export function items(resp, ...names) {
+	if (Array.isArray(resp)) return resp;
+	if (!resp || typeof resp !== 'object') return [];
+	for (const n of [...names, 'items', 'results', 'rows']) {
+		if (Array.isArray(resp[n])) return resp[n];
+	}
+	for (const v of Object.values(resp)) if (Array.isArray(v)) return v;
+	return [];
+}
+
+export function total(resp, count) {
+	if (resp && typeof resp === 'object' && !Array.isArray(resp)) {
+		if (typeof resp.total === 'number') return resp.total;
+		if (typeof resp.count === 'number') return resp.count;
+	}
+	return count;
+}

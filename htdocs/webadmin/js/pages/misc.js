@@ -1,0 +1,176 @@
+// Own password, audit log, status, API tokens.
+
+import {h, clear} from '../dom.js';
+import {t} from '../i18n.js';
+import * as api from '../api.js';
+import {buildForm, onSubmit, errorText} from '../form.js';
+import {pageHead, pagedList, flash, go, dateText, confirmDialog, table, errorBox} from '../ui.js';
+
+export function password(params, query, ctx) {
+	const specs = [
+		{name: 'old_password', type: 'password', label: t('password.old'), required: true, autocomplete: 'current-password'},
+		{name: 'password', type: 'password', label: t('password.new'), required: true, autocomplete: 'new-password', help: t('password.help')},
+		{name: 'password2', type: 'password', label: t('password.confirm'), required: true, autocomplete: 'new-password', skip: true},
+	];
+	const f = buildForm(specs, null, {submitLabel: t('password.change')});
+	onSubmit(f, async (v) => {
+		if (v.password !== f.input('password2').value) {
+			f.fieldError('password2', t('password.mismatch'));
+			return;
+		}
+		await api.put('/api/managers/' + api.seg(ctx.me.user) + '/password', v);
+		for (const n of ['old_password', 'password', 'password2']) f.input(n).value = '';
+		flash(t('password.changed'));
+		go('#/password');
+	});
+	return h('section.narrow', null,
+		pageHead(t('nav.password')),
+		h('p', null, t('password.intro', {user: ctx.me.user})),
+		f.form);
+}
+
+function pretty(v) {
+	if (v === null || v === undefined || v === '') return '';
+	if (typeof v === 'string') {
+		try { v = JSON.parse(v); } catch (e) { return v; }
+	}
+	return JSON.stringify(v, null, 1);
+}
+
+export function audit(params, query, ctx) {
+	const columns = [
+		{label: t('audit.when'), cell: r => dateText(r.when || r.time || r.created || r.ts)},
+		{label: t('audit.who'), cell: r => r.who || r.manager || r.username || r.user || ''},
+		{label: t('audit.ip'), cell: r => r.ip || r.client || ''},
+		{label: t('audit.action'), cell: r => r.action || ''},
+		{label: t('audit.object'), cell: r => [r.object_type || r.type || r.kind, r.object || r.target || r.domain]
+			.filter(Boolean).join(' ')},
+		{label: t('audit.change'), cls: 'change', cell: r => {
+			const before = pretty(r.before), after = pretty(r.after);
+			if (!before && !after) return '';
+			return h('details', null, h('summary', null, t('audit.details')),
+				before ? h('div', null, h('p.label', null, t('audit.before')), h('pre', null, before)) : null,
+				after ? h('div', null, h('p.label', null, t('audit.after')), h('pre', null, after)) : null);
+		}},
+	];
+	return h('section', null,
+		pageHead(t('nav.audit')),
+		pagedList({
+			names: ['entries', 'audit', 'events'],
+			searchLabel: t('audit.search'),
+			filters: [
+				{name: 'who', label: t('audit.who')},
+				{name: 'action', label: t('audit.action')},
+				{name: 'domain', label: t('audit.domain')},
+				{name: 'since', label: t('audit.since'), type: 'date'},
+				{name: 'until', label: t('audit.until'), type: 'date'},
+			],
+			state: {q: query.get('q') || ''},
+			fetch: (s) => api.get('/api/audit' + api.qs({q: s.q, page: s.page, who: s.who, action: s.action,
+				domain: s.domain, since: s.since, until: s.until})),
+			columns,
+			empty: t('audit.none'),
+		}));
+}
+
+// The status answer shown as it comes: objects as definition lists,
+// arrays of objects as tables, scalars as text.
+function render(v, depth) {
+	if (v === null || v === undefined) return h('span.muted', null, '–');
+	if (Array.isArray(v)) {
+		if (v.length && v.every(x => x && typeof x === 'object' && !Array.isArray(x))) {
+			const keys = [];
+			for (const x of v) for (const k of Object.keys(x)) if (!keys.includes(k)) keys.push(k);
+			return table(keys.map(k => ({label: label(k), cell: r => render(r[k], depth + 1)})), v);
+		}
+		return h('span', null, v.map(x => typeof x === 'object' ? JSON.stringify(x) : String(x)).join(', '));
+	}
+	if (typeof v === 'object') {
+		const dl = h('dl.kv');
+		for (const [k, x] of Object.entries(v)) {
+			dl.append(h('dt', null, label(k)), h('dd', null, render(x, depth + 1)));
+		}
+		return dl;
+	}
+	if (typeof v === 'boolean') return h('span', {class: v ? 'ok' : 'bad'}, v ? t('yes') : t('no'));
+	if (v === 'up' || v === 'running') return h('span.ok', null, t('status.up'));
+	if (v === 'down' || v === 'stopped') return h('span.bad', null, t('status.down'));
+	return h('span', null, String(v));
+}
+
+function label(k) {
+	const key = 'status.k.' + k;
+	const s = t(key);
+	return s === key ? k : s;
+}
+
+export async function status(params, query, ctx) {
+	const box = h('div.status-body');
+	async function load() {
+		clear(box).append(h('p', null, t('loading')));
+		try {
+			const s = await api.get('/api/status');
+			const sections = [];
+			if (s && typeof s === 'object' && !Array.isArray(s)) {
+				for (const [k, v] of Object.entries(s)) {
+					sections.push(h('section.card', null, h('h2', null, label(k)), render(v, 0)));
+				}
+			} else {
+				sections.push(render(s, 0));
+			}
+			clear(box).append(...sections);
+		} catch (e) {
+			clear(box).append(errorBox(e));
+		}
+	}
+	await load();
+	return h('section', null,
+		pageHead(t('nav.status'), h('button', {type: 'button', onclick: load}, t('refresh'))),
+		box);
+}
+
+export function tokens(params, query, ctx) {
+	const created = h('div.token-created', {role: 'status'});
+	let listEl;
+	const f = buildForm([
+		{name: 'name', label: t('token.name'), required: true, help: t('token.name.help'), autocomplete: 'off', maxlength: 64},
+	], null, {submitLabel: t('token.create')});
+	onSubmit(f, async (v) => {
+		const r = await api.post('/api/tokens', v);
+		f.input('name').value = '';
+		const id = 'new-token';
+		const out = h('input', {id, type: 'text', readonly: true, value: r.token || '', class: 'mono'});
+		clear(created).append(
+			h('p', null, t('token.once')),
+			h('div.field', null, h('label', {for: id}, t('token.value')), out));
+		out.focus();
+		out.select();
+		listEl.reload();
+	});
+	const columns = [
+		{label: t('token.name'), cell: r => r.name || r.label || ''},
+		{label: t('token.id'), cell: r => h('code', null, String(r.id === undefined ? r.prefix || '' : r.id))},
+		{label: t('createdate'), cell: r => dateText(r.createdate || r.created)},
+		{label: t('token.lastused'), cell: r => dateText(r.last_used || r.lastused)},
+		{label: t('actions'), cls: 'row-actions', cell: r => h('button.link.danger-text', {type: 'button', onclick: async () => {
+			if (!await confirmDialog(t('token.confirm_delete', {name: r.name || r.id}))) return;
+			try {
+				await api.del('/api/tokens/' + api.seg(String(r.id)));
+				listEl.reload();
+			} catch (e) { alert(errorText(e)); }
+		}}, t('token.revoke'))},
+	];
+	listEl = pagedList({
+		names: ['tokens'],
+		searchLabel: t('search'),
+		fetch: (s) => api.get('/api/tokens' + api.qs({q: s.q, page: s.page})),
+		columns,
+		empty: t('token.none'),
+	});
+	return h('section', null,
+		pageHead(t('nav.tokens')),
+		h('p', null, t('token.intro')),
+		f.form, created,
+		h('h2', null, t('token.list')),
+		listEl);
+}
