@@ -164,7 +164,9 @@ export function yesNo(v) {
 	return v === true || v === 1 || v === '1' ? t('yes') : t('no');
 }
 
-export function dateText(v) {
-	if (!v || /^0000-00-00/.test(String(v))) return t('never');
+// A date or time from the API; '' and ExtMail's zero date read as
+// `empty` (default "Never", for expiry dates).
+export function dateText(v, empty) {
+	if (!v || /^0000-00-00/.test(String(v))) return empty === undefined ? t('never') : empty;
 	return String(v).replace('T', ' ').replace(/(\d\d:\d\d:\d\d).*$/, '$1');
 }

@@ -41,7 +41,7 @@ export function list(params, query, ctx) {
 		{label: t('domain.netdisk'), cell: d => usage(pick(d, 'netdiskquota_used', 'usednetdiskquota', 'used_netdiskquota'), d.maxnetdiskquota, mb)},
 		{label: t('expiredate'), cell: d => dateText(d.expiredate)},
 		{label: t('active'), cell: d => yesNo(d.active)},
-		{label: t('actions'), cls: 'row-actions', cell: d => h('span.row-actions', null,
+		{label: t('actions'), cls: 'col-actions', cell: d => h('span.row-actions', null,
 			h('a', {href: href('domain', d.domain, 'mailboxes')}, t('nav.mailboxes')),
 			h('a', {href: href('domain', d.domain, 'aliases')}, t('nav.aliases')),
 			ctx.isAdmin ? h('a', {href: href('domain', d.domain), 'aria-label': t('edit') + ' ' + d.domain}, t('edit')) : null)},

@@ -36,7 +36,7 @@ export function list(params, query, ctx) {
 		{label: t('mailbox.netdiskquota'), cell: m => fmtMB(m.netdiskquota) + ' MB'},
 		{label: t('expiredate'), cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
-		{label: t('actions'), cls: 'row-actions', cell: m => h('span.row-actions', null,
+		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
 			h('a', {href: href('domain', d, 'mailbox', localOf(m))}, t('edit')),
 			h('button.link.danger-text', {type: 'button', onclick: async () => {
 				try {

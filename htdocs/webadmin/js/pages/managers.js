@@ -26,7 +26,7 @@ export function list(params, query, ctx) {
 		{label: t('manager.domains'), cell: m => m.type === 'admin' ? t('manager.alldomains') : domainsOf(m).join(', ')},
 		{label: t('expiredate'), cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
-		{label: t('actions'), cls: 'row-actions', cell: m => h('span.row-actions', null,
+		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
 			h('a', {href: href('manager', m.username)}, t('edit')),
 			m.username === ctx.me.user ? null : h('button.link.danger-text', {type: 'button', onclick: async () => {
 				if (!await confirmDialog(t('manager.confirm_delete', {user: m.username}))) return;

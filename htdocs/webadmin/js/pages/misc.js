@@ -39,7 +39,7 @@ function pretty(v) {
 
 export function audit(params, query, ctx) {
 	const columns = [
-		{label: t('audit.when'), cell: r => dateText(r.when || r.time || r.created || r.ts)},
+		{label: t('audit.when'), cell: r => dateText(r.when || r.time || r.created || r.ts, '')},
 		{label: t('audit.who'), cell: r => r.who || r.manager || r.username || r.user || ''},
 		{label: t('audit.ip'), cell: r => r.ip || r.client || ''},
 		{label: t('audit.action'), cell: r => r.action || ''},
@@ -150,9 +150,9 @@ export function tokens(params, query, ctx) {
 	const columns = [
 		{label: t('token.name'), cell: r => r.name || r.label || ''},
 		{label: t('token.id'), cell: r => h('code', null, String(r.id === undefined ? r.prefix || '' : r.id))},
-		{label: t('createdate'), cell: r => dateText(r.createdate || r.created)},
-		{label: t('token.lastused'), cell: r => dateText(r.last_used || r.lastused)},
-		{label: t('actions'), cls: 'row-actions', cell: r => h('button.link.danger-text', {type: 'button', onclick: async () => {
+		{label: t('createdate'), cell: r => dateText(r.createdate || r.created, '')},
+		{label: t('token.lastused'), cell: r => dateText(r.last_used || r.lastused, '–')},
+		{label: t('actions'), cls: 'col-actions', cell: r => h('button.link.danger-text', {type: 'button', onclick: async () => {
 			if (!await confirmDialog(t('token.confirm_delete', {name: r.name || r.id}))) return;
 			try {
 				await api.del('/api/tokens/' + api.seg(String(r.id)));
