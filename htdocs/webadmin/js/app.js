@@ -212,6 +212,22 @@ window.addEventListener('hashchange', render);
 	} catch (e) {
 		await i18n.load('en_US');
 	}
+	// The cookie is HttpOnly: ask the server whether it still holds the
+	// session this tab signed in with, and refresh its role and domains.
+	// (Only then: a fresh tab would log the 401 as a console error.)
+	if (api.session()) try {
+		const r = await fetch('/api/session', {credentials: 'same-origin', cache: 'no-store',
+			headers: {'Accept': 'application/json'}});
+		if (r.ok) {
+			const cur = await r.json();
+			const old = api.session();
+			const csrf = cur.csrf || (old && old.user === cur.user ? old.csrf : '');
+			api.saveSession(csrf ? {user: cur.user, csrf, type: cur.type || (old && old.type) || '',
+				domains: cur.domains || []} : null);
+		} else if (r.status === 401) {
+			api.saveSession(null);
+		}
+	} catch (e) { /* offline: keep what we have */ }
 	render();
 })();
 

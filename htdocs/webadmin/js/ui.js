@@ -88,8 +88,10 @@ export function pagedList(opts) {
 		placeholder: opts.searchLabel || t('search'), autocomplete: 'off'});
 	const extraInputs = (opts.filters || []).map(f => {
 		const id = 'flt-' + f.name;
-		const input = h('input', {type: f.type || 'text', name: f.name, id, value: state[f.name] || ''});
-		return {f, input, node: h('div.filter', null, h('label', {for: id}, f.label), input)};
+		const input = h('input', {type: f.type || 'text', name: f.name, id, value: state[f.name] || '',
+			list: f.options ? id + '-list' : null, autocomplete: 'off'});
+		const dl = f.options ? h('datalist', {id: id + '-list'}, f.options.map(o => h('option', {value: o}))) : null;
+		return {f, input, node: h('div.filter', null, h('label', {for: id}, f.label), input, dl)};
 	});
 	const searchForm = h('form.search', {role: 'search'},
 		h('div.filter', null, h('label', {for: 'list-q'}, opts.searchLabel || t('search')), qIn),

@@ -81,7 +81,6 @@ export async function edit(params, query, ctx) {
 	}
 	const f = buildForm(specs, data, {actions, fieldAliases: {address: 'local'}});
 	onSubmit(f, async (v) => {
-		v.goto = v.goto.join(',');
 		if (isNew) {
 			const local = f.input('local').value.trim();
 			v.address = (local ? local : '') + '@' + d;

@@ -35,10 +35,12 @@ export function list(params, query, ctx) {
 	const columns = [
 		{label: t('domain.domain'), cell: d => h('a', {href: href('domain', d.domain, 'mailboxes')}, d.domain)},
 		{label: t('domain.description'), cell: d => d.description || ''},
-		{label: t('domain.users'), cell: d => usage(pick(d, 'users', 'mailboxes', 'nusers', 'user_count'), d.maxusers)},
-		{label: t('domain.aliases'), cell: d => usage(pick(d, 'aliases', 'naliases', 'alias_count'), d.maxalias)},
-		{label: t('domain.quota'), cell: d => usage(pick(d, 'quota_used', 'usedquota', 'used_quota'), d.maxquota, mb)},
-		{label: t('domain.netdisk'), cell: d => usage(pick(d, 'netdiskquota_used', 'usednetdiskquota', 'used_netdiskquota'), d.maxnetdiskquota, mb)},
+		// usage: the mailboxes and aliases the domain has, and the sums of
+		// its mailboxes' quotas (ExtMan's "used"), against the limits
+		{label: t('domain.users'), cell: d => usage(pick(d.usage, 'users'), d.maxusers)},
+		{label: t('domain.aliases'), cell: d => usage(pick(d.usage, 'aliases'), d.maxalias)},
+		{label: t('domain.quota'), cell: d => usage(pick(d.usage, 'quota'), d.maxquota, mb)},
+		{label: t('domain.netdisk'), cell: d => usage(pick(d.usage, 'netdiskquota'), d.maxnetdiskquota, mb)},
 		{label: t('expiredate'), cell: d => dateText(d.expiredate)},
 		{label: t('active'), cell: d => yesNo(d.active)},
 		{label: t('actions'), cls: 'col-actions', cell: d => h('span.row-actions', null,
@@ -86,7 +88,6 @@ export async function edit(params, query, ctx) {
 	const isNew = !params.d;
 	let data = null;
 	if (!isNew) data = await api.get('/api/domains/' + api.seg(params.d));
-	if (data && data.domain === undefined) data = data.domain_obj || data;
 	const title = isNew ? t('domain.add') : t('domain.edit', {domain: params.d});
 	const specs = [
 		{name: 'domain', label: t('domain.domain'), required: true, readonly: !isNew,

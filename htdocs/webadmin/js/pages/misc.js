@@ -13,12 +13,15 @@ export function password(params, query, ctx) {
 		{name: 'password2', type: 'password', label: t('password.confirm'), required: true, autocomplete: 'new-password', skip: true},
 	];
 	const f = buildForm(specs, null, {submitLabel: t('password.change')});
+	// for password managers: whose password this is
+	f.form.prepend(h('input', {type: 'text', name: 'username', value: ctx.me.user, autocomplete: 'username',
+		hidden: true, readonly: true, tabindex: -1, 'aria-hidden': 'true'}));
 	onSubmit(f, async (v) => {
 		if (v.password !== f.input('password2').value) {
 			f.fieldError('password2', t('password.mismatch'));
 			return;
 		}
-		await api.put('/api/managers/' + api.seg(ctx.me.user) + '/password', v);
+		await api.put('/api/password', v);
 		for (const n of ['old_password', 'password', 'password2']) f.input(n).value = '';
 		flash(t('password.changed'));
 		go('#/password');
@@ -37,14 +40,17 @@ function pretty(v) {
 	return JSON.stringify(v, null, 1);
 }
 
+const AUDIT_ACTIONS = ['domain', 'mailbox', 'alias', 'manager', 'token']
+	.flatMap(o => ['create', 'update', 'delete'].map(a => o + '.' + a));
+
 export function audit(params, query, ctx) {
 	const columns = [
-		{label: t('audit.when'), cell: r => dateText(r.when || r.time || r.created || r.ts, '')},
-		{label: t('audit.who'), cell: r => r.who || r.manager || r.username || r.user || ''},
-		{label: t('audit.ip'), cell: r => r.ip || r.client || ''},
+		{label: t('audit.when'), cell: r => dateText(r.ts, '')},
+		{label: t('audit.who'), cell: r => r.username || ''},
+		{label: t('audit.ip'), cell: r => r.ip || ''},
 		{label: t('audit.action'), cell: r => r.action || ''},
-		{label: t('audit.object'), cell: r => [r.object_type || r.type || r.kind, r.object || r.target || r.domain]
-			.filter(Boolean).join(' ')},
+		{label: t('audit.object'), cell: r => r.object || ''},
+		{label: t('audit.domain'), cell: r => r.domain || ''},
 		{label: t('audit.change'), cls: 'change', cell: r => {
 			const before = pretty(r.before), after = pretty(r.after);
 			if (!before && !after) return '';
@@ -56,18 +62,13 @@ export function audit(params, query, ctx) {
 	return h('section', null,
 		pageHead(t('nav.audit')),
 		pagedList({
-			names: ['entries', 'audit', 'events'],
 			searchLabel: t('audit.search'),
 			filters: [
-				{name: 'who', label: t('audit.who')},
-				{name: 'action', label: t('audit.action')},
+				{name: 'action', label: t('audit.action'), options: AUDIT_ACTIONS},
 				{name: 'domain', label: t('audit.domain')},
-				{name: 'since', label: t('audit.since'), type: 'date'},
-				{name: 'until', label: t('audit.until'), type: 'date'},
 			],
-			state: {q: query.get('q') || ''},
-			fetch: (s) => api.get('/api/audit' + api.qs({q: s.q, page: s.page, who: s.who, action: s.action,
-				domain: s.domain, since: s.since, until: s.until})),
+			state: {q: query.get('q') || '', domain: query.get('domain') || '', action: query.get('action') || ''},
+			fetch: (s) => api.get('/api/audit' + api.qs({q: s.q, page: s.page, action: s.action, domain: s.domain})),
 			columns,
 			empty: t('audit.none'),
 		}));
