@@ -388,6 +388,9 @@ static enum MHD_Result serve_static(struct http_req *r)
 	char rel[1100];
 	if (s->docroot_fd < 0 || http_static_path(r->path, rel, sizeof rel) < 0)
 		return fail_now(r, 404, "not_found", "no such page");
+	/* the type of the file served ("/" is index.html), taken before
+	   strtok_r cuts rel */
+	const char *ctype = http_mime_type(rel);
 	/* walk the segments without following symlinks: nothing outside
 	   the document root can be reached */
 	int dfd = dup(s->docroot_fd);
@@ -447,8 +450,7 @@ static enum MHD_Result serve_static(struct http_req *r)
 	(void)MHD_add_response_header(resp, "ETag", etag);
 	(void)MHD_add_response_header(resp, "Cache-Control", "no-cache");
 	if (status == 200)
-		(void)MHD_add_response_header(resp, "Content-Type",
-					      http_mime_type(r->path));
+		(void)MHD_add_response_header(resp, "Content-Type", ctype);
 	r->status = status;
 	r->state = REQ_SENT;
 	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);

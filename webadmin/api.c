@@ -215,6 +215,7 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 
 	const char *auth = http_req_header(req, "Authorization");
 	char hash[65];
+	struct websession_info info; /* arg points into it */
 	const char *sql;
 	const char *arg;
 	if (auth != NULL) {
@@ -232,7 +233,6 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 	} else {
 		const char *cookie = http_req_header(req, "Cookie");
 		char id[WEBSESSION_ID_LEN + 1];
-		struct websession_info info;
 		if (cookie == NULL ||
 		    !websession_cookie_get(cookie, strlen(cookie), WA_COOKIE,
 					   id, sizeof id) ||

@@ -2,7 +2,8 @@
 // to the field they name.
 //
 // spec: {name, label, type, help, required, readonly, min, max, pattern,
-//        options: [[value, label]], suffix, autocomplete, invert, def}
+//        options: [[value, label]], suffix, autocomplete, def, skip (never
+//        sent), omitEmpty (not sent when empty), disabled}
 // types: text, email, number, mb (bytes in the API, MB on screen),
 //        checkbox, service (a disable* column shown as "enabled"), date,
 //        textarea, lines (one item per line), password, select, static,
@@ -145,6 +146,8 @@ export function buildForm(specs, data, opts) {
 		for (const [name, f] of fields) {
 			const {spec, input} = f;
 			if (spec.type === 'static' || spec.readonly || spec.skip) continue;
+			// write-only fields (answers) and "use the server's default"
+			if (spec.omitEmpty && input.value === '') continue;
 			switch (spec.type) {
 			case 'checkbox': out[name] = input.checked ? 1 : 0; break;
 			case 'service': out[name] = input.checked ? 0 : 1; break;

@@ -100,6 +100,7 @@ export function pagedList(opts) {
 	const status = h('p.list-status', {role: 'status', 'aria-live': 'polite'});
 	const body = h('div.list-body');
 	const pager = h('nav.pager', {'aria-label': t('pager')});
+	if (opts.noSearch) searchForm.hidden = true;
 	root.append(searchForm, status, body, pager);
 
 	searchForm.addEventListener('submit', (ev) => {

@@ -84,9 +84,8 @@ export async function edit(params, query, ctx) {
 		if (isNew) {
 			const local = f.input('local').value.trim();
 			v.address = (local ? local : '') + '@' + d;
-			v.domain = d;
-			await api.post(base(d), v);
-			flash(t('alias.created', {address: v.address}));
+			const r = await api.post(base(d), v);
+			flash(t('alias.created', {address: (r && r.address) || v.address}));
 		} else {
 			await api.put(base(d) + '/' + api.seg(params.a), v);
 			flash(t('saved'));

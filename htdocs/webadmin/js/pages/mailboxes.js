@@ -21,8 +21,10 @@ async function remove(domain, local) {
 		extra: h('div.field.check', null, purge, h('label', {for: 'purge-maildir'}, t('mailbox.purge'))),
 	});
 	if (!ok) return false;
-	await api.del(base(domain) + '/' + api.seg(local) + (purge.checked ? api.qs({purge: 1}) : ''));
-	flash(t('mailbox.deleted', {address: local + '@' + domain}));
+	const r = await api.del(base(domain) + '/' + api.seg(local) + (purge.checked ? api.qs({purge: 1}) : ''));
+	// the server says whether it purges the Maildir; by default it stays
+	const purged = purge.checked && r && r.purge;
+	flash(t(purged ? 'mailbox.deleted_purge' : 'mailbox.deleted', {address: local + '@' + domain}));
 	return true;
 }
 
@@ -80,9 +82,14 @@ export async function edit(params, query, ctx) {
 	}
 	let data = null;
 	if (!isNew) data = await api.get(base(d) + '/' + api.seg(params.l));
+	// ExtMan's defaults: the domain's quotas and expiry (not after the
+	// domain's own)
+	let defExp = domain ? expireFrom(domain.default_expire) : '';
+	const domExp = domain && domain.expiredate && !/^0000/.test(domain.expiredate)
+		? String(domain.expiredate).slice(0, 10) : '';
+	if (domExp && (!defExp || defExp > domExp)) defExp = domExp;
 	const defaults = domain ? {
-		quota: domain.default_quota, netdiskquota: domain.default_netdiskquota,
-		expiredate: expireFrom(domain.default_expire),
+		quota: domain.default_quota, netdiskquota: domain.default_netdiskquota, expiredate: defExp,
 	} : {};
 	const addr = isNew ? '' : (data.username || params.l + '@' + d);
 	const title = isNew ? t('mailbox.add') : t('mailbox.edit', {address: addr});
@@ -99,15 +106,15 @@ export async function edit(params, query, ctx) {
 			{name: 'netdiskquota', type: 'mb', label: t('mailbox.netdiskquota'), def: defaults.netdiskquota},
 		]},
 		serviceFields(t('mailbox.services'), isNew ? domain : data, domain, !ctx.isAdmin),
-		{name: 'expiredate', type: 'date', label: t('expiredate'), def: defaults.expiredate,
-			help: domain && domain.expiredate && !/^0000/.test(domain.expiredate)
-				? t('mailbox.expire.help', {date: String(domain.expiredate).slice(0, 10)}) : t('expiredate.help')},
+		{name: 'expiredate', type: 'date', label: t('expiredate'), def: defaults.expiredate, omitEmpty: isNew,
+			help: domExp ? t('mailbox.expire.help', {date: domExp}) : t('expiredate.help')},
 		{name: 'active', type: 'checkbox', label: t('active'), def: 1},
 		{name: 'disablepwdchange', type: 'checkbox', label: t('mailbox.disablepwdchange'), def: 0},
 		{name: 'mailhost', label: t('mailbox.mailhost'), help: t('mailbox.mailhost.help')},
 		{type: 'fieldset', legend: t('mailbox.recovery'), help: t('mailbox.recovery.help'), fields: [
 			{name: 'question', label: t('mailbox.question'), autocomplete: 'off'},
-			{name: 'answer', label: t('mailbox.answer'), autocomplete: 'off'},
+			{name: 'answer', label: t('mailbox.answer'), autocomplete: 'off', omitEmpty: true,
+				help: isNew ? null : t('mailbox.answer.help')},
 		]},
 	];
 	if (!isNew) {
@@ -135,9 +142,8 @@ export async function edit(params, query, ctx) {
 		if (!v.password) delete v.password;
 		if (isNew) {
 			v.uid = v.uid.trim();
-			v.username = v.uid + '@' + d;
-			await api.post(base(d), v);
-			flash(t('mailbox.created', {address: v.username}));
+			const r = await api.post(base(d), v);
+			flash(t('mailbox.created', {address: (r && r.username) || v.uid + '@' + d}));
 		} else {
 			await api.put(base(d) + '/' + api.seg(params.l), v);
 			flash(t('saved'));

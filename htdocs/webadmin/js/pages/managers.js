@@ -87,7 +87,8 @@ export async function edit(params, query, ctx) {
 		{name: 'disablepwdchange', type: 'checkbox', label: t('mailbox.disablepwdchange'), def: 0},
 		{type: 'fieldset', legend: t('mailbox.recovery'), fields: [
 			{name: 'question', label: t('mailbox.question'), autocomplete: 'off'},
-			{name: 'answer', label: t('mailbox.answer'), autocomplete: 'off'},
+			{name: 'answer', label: t('mailbox.answer'), autocomplete: 'off', omitEmpty: true,
+				help: isNew ? null : t('mailbox.answer.help')},
 		]},
 	];
 	if (!isNew) specs.push({name: 'createdate', type: 'static', label: t('createdate')});

@@ -8,21 +8,22 @@ import {pageHead, pagedList, flash, go, dateText, confirmDialog, table, errorBox
 
 export function password(params, query, ctx) {
 	const specs = [
-		{name: 'old_password', type: 'password', label: t('password.old'), required: true, autocomplete: 'current-password'},
-		{name: 'password', type: 'password', label: t('password.new'), required: true, autocomplete: 'new-password', help: t('password.help')},
+		{name: 'old', type: 'password', label: t('password.old'), required: true, autocomplete: 'current-password'},
+		{name: 'new', type: 'password', label: t('password.new'), required: true, autocomplete: 'new-password', help: t('password.help')},
 		{name: 'password2', type: 'password', label: t('password.confirm'), required: true, autocomplete: 'new-password', skip: true},
 	];
-	const f = buildForm(specs, null, {submitLabel: t('password.change')});
+	const f = buildForm(specs, null, {submitLabel: t('password.change'),
+		fieldAliases: {password: 'new', old_password: 'old'}});
 	// for password managers: whose password this is
 	f.form.prepend(h('input', {type: 'text', name: 'username', value: ctx.me.user, autocomplete: 'username',
 		hidden: true, readonly: true, tabindex: -1, 'aria-hidden': 'true'}));
 	onSubmit(f, async (v) => {
-		if (v.password !== f.input('password2').value) {
+		if (v.new !== f.input('password2').value) {
 			f.fieldError('password2', t('password.mismatch'));
 			return;
 		}
 		await api.put('/api/password', v);
-		for (const n of ['old_password', 'password', 'password2']) f.input(n).value = '';
+		for (const n of ['old', 'new', 'password2']) f.input(n).value = '';
 		flash(t('password.changed'));
 		go('#/password');
 	});
@@ -105,19 +106,62 @@ function label(k) {
 	return s === key ? k : s;
 }
 
+function duration(sec) {
+	const n = Math.floor(Number(sec) || 0);
+	const d = Math.floor(n / 86400), hh = Math.floor(n % 86400 / 3600), m = Math.floor(n % 3600 / 60);
+	return d ? t('unit.days', {d, h: hh, m}) : t('unit.hours', {h: hh, m});
+}
+
+function bytes(n) {
+	n = Number(n) || 0;
+	const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+	let i = 0;
+	while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+	return (i ? n.toFixed(1) : String(n)) + ' ' + units[i];
+}
+
+// How a known status field reads; others are shown as they come.
+const FORMAT = {
+	uptime: duration,
+	loadavg: v => Array.isArray(v) ? v.map(x => Number(x).toFixed(2)).join('  ') : String(v),
+	mailbox_free: bytes,
+	database: v => render(v, 1),
+};
+
+function kv(obj, keys) {
+	const dl = h('dl.kv');
+	for (const k of keys) {
+		if (!(k in obj)) continue;
+		const f = FORMAT[k];
+		dl.append(h('dt', null, label(k)), h('dd', null, f ? f(obj[k]) : render(obj[k], 1)));
+	}
+	return dl;
+}
+
 export async function status(params, query, ctx) {
 	const box = h('div.status-body');
 	async function load() {
 		clear(box).append(h('p', null, t('loading')));
 		try {
-			const s = await api.get('/api/status');
+			const s = await api.get('/api/status') || {};
 			const sections = [];
-			if (s && typeof s === 'object' && !Array.isArray(s)) {
-				for (const [k, v] of Object.entries(s)) {
-					sections.push(h('section.card', null, h('h2', null, label(k)), render(v, 0)));
-				}
-			} else {
-				sections.push(render(s, 0));
+			const sys = ['hostname', 'kernel', 'uptime', 'loadavg', 'database'];
+			const totals = ['domains', 'mailboxes', 'aliases', 'managers', 'mailbox_free'];
+			sections.push(h('section.card', null, h('h2', null, t('status.system')), kv(s, sys)));
+			if (Array.isArray(s.daemons)) {
+				sections.push(h('section.card', null, h('h2', null, t('status.daemons')),
+					table([
+						{label: label('name'), cell: r => r.name || ''},
+						{label: label('running'), cell: r => render(r.running === undefined ? r.state : (r.running ? 'up' : 'down'), 1)},
+						{label: label('pid'), cell: r => r.pid ? String(r.pid) : '–'},
+					], s.daemons)));
+			}
+			if (totals.some(k => k in s)) {
+				sections.push(h('section.card', null, h('h2', null, t('status.totals')), kv(s, totals)));
+			}
+			const rest = Object.keys(s).filter(k => !sys.includes(k) && !totals.includes(k) && k !== 'daemons');
+			for (const k of rest) {
+				sections.push(h('section.card', null, h('h2', null, label(k)), render(s[k], 0)));
 			}
 			clear(box).append(...sections);
 		} catch (e) {
@@ -162,8 +206,7 @@ export function tokens(params, query, ctx) {
 		}}, t('token.revoke'))},
 	];
 	listEl = pagedList({
-		names: ['tokens'],
-		searchLabel: t('search'),
+		noSearch: true,
 		fetch: (s) => api.get('/api/tokens' + api.qs({q: s.q, page: s.page})),
 		columns,
 		empty: t('token.none'),
