@@ -175,6 +175,15 @@ class Browser:
     # --- acting --------------------------------------------------------
     def go(self, hash_path):
         self.d.get(self.base + "/#/" + hash_path)
+        self.rendered()
+
+    def rendered(self):
+        """Waits until the page for the current URL is drawn and its data
+        loaded: the app keeps aria-busy on #app while it works."""
+        self.wait(lambda: self.d.execute_script(
+            "var a = document.getElementById('app');"
+            "return a.dataset.route === location.hash &&"
+            " a.getAttribute('aria-busy') === 'false';"), "page rendered")
 
     def fill(self, name, value, form="main form.form"):
         e = self.css(f"{form} [name='{name}']")
@@ -455,16 +464,15 @@ ADMIN_PAGES = [
 
 
 def settle(b):
-    """Waits until the page has rendered and loaded its data."""
-    b.css("main h1")
-    b.wait(lambda: not any(e.is_displayed() and e.text.strip() in
-                           ("Loading…", "正在加载…") for e in
-                           b.d.find_elements(By.CSS_SELECTOR,
-                                             ".list-status, .status-body p")),
-           "data loaded")
-    alerts = [e.text for e in b.d.find_elements(By.CSS_SELECTOR,
-                                                "main [role=alert]")
-              if e.is_displayed() and e.text.strip()]
+    """Waits until the page for the current URL has rendered and loaded
+    its data (the app keeps aria-busy on #app while it works), then fails
+    on an error shown on it."""
+    b.rendered()
+    alerts = b.d.execute_script(
+        "return Array.from(document.querySelectorAll('main [role=alert]'))"
+        ".filter(function (e) { return e.offsetParent !== null &&"
+        " e.textContent.trim(); }).map(function (e) {"
+        " return e.textContent; });")
     assert not alerts, f"{b.d.current_url}: error shown: {alerts}"
 
 

@@ -4,7 +4,7 @@ import {h, clear} from './dom.js';
 import * as i18n from './i18n.js';
 import {t} from './i18n.js';
 import * as api from './api.js';
-import {takeFlash, go} from './ui.js';
+import {takeFlash, go, busy} from './ui.js';
 import {errorText} from './form.js';
 import * as domains from './pages/domains.js';
 import * as mailboxes from './pages/mailboxes.js';
@@ -171,6 +171,16 @@ function notFound() {
 
 let renderSeq = 0;
 async function render() {
+	busy(1);
+	try {
+		await renderPage();
+	} finally {
+		app.dataset.route = location.hash;
+		busy(-1);
+	}
+}
+
+async function renderPage() {
 	const seq = ++renderSeq;
 	if (!me()) { loginPage(); return; }
 	const {segs, query} = parseHash();

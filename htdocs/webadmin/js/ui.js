@@ -6,6 +6,15 @@ import {t} from './i18n.js';
 import {items, total} from './api.js';
 import {errorText} from './form.js';
 
+// aria-busy on #app while a page renders or a list loads (screen readers
+// wait; the browser tests wait for it too).
+let pending = 0;
+export function busy(delta) {
+	pending = Math.max(0, pending + delta);
+	const app = document.getElementById('app');
+	if (app) app.setAttribute('aria-busy', pending ? 'true' : 'false');
+}
+
 let flashMsg = null;
 export function flash(msg) { flashMsg = msg; }
 export function takeFlash() { const m = flashMsg; flashMsg = null; return m; }
@@ -113,6 +122,14 @@ export function pagedList(opts) {
 
 	let pageSize = 0;
 	async function load() {
+		busy(1);
+		try {
+			await loadPage();
+		} finally {
+			busy(-1);
+		}
+	}
+	async function loadPage() {
 		clear(status).textContent = t('loading');
 		let resp;
 		try {
