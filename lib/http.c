@@ -157,8 +157,8 @@ int http_static_path(const char *urlpath, char *out, size_t outsz)
 	if (*p == '\0')
 		p = "index.html";
 	size_t len = strlen(p);
-	if (len == 0 || len >= outsz || len > 1024)
-		return -1;
+	if (len == 0 || len >= outsz || len > 1024 || strstr(p, "..") != NULL)
+		return -1; /* ".." nowhere, not only as a whole segment */
 	/* every segment non-empty, not starting with '.', plain bytes;
 	   a trailing '/' names the directory's index.html */
 	const char *seg = p;
@@ -393,6 +393,7 @@ static enum MHD_Result serve_static(struct http_req *r)
 	const char *ctype = http_mime_type(rel);
 	/* walk the segments without following symlinks: nothing outside
 	   the document root can be reached */
+	const char *ctype = http_mime_type(rel); /* static strings */
 	int dfd = dup(s->docroot_fd);
 	if (dfd < 0)
 		return fail_now(r, 500, "internal", "cannot open");

@@ -143,7 +143,8 @@ void http_reply_header(struct http_req *req, const char *name,
 bool http_route_match(const char *pattern, const char *path,
 		      char params[][HTTP_PARAM_MAX], size_t *nparams_r);
 /*
- * Resolves a URL path below docroot for a static file: refuses "..", ".",
+ * Resolves a URL path below docroot for a static file: refuses ".." (also
+ * inside a name), segments starting with "." (hidden files),
  * empty segments after the first, NULs, backslashes and hidden files; "/"
  * maps to index.html.  Writes docroot-relative into out.  Returns 0 or -1.
  */

@@ -248,7 +248,8 @@ static void alias_write(struct http_req *req, bool create)
 	memset(&dres, 0, sizeof dres);
 	const char *given = NULL;
 	bool active = true;
-	if (webjson_only(req, in, allowed) < 0)
+	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain) ||
+	    webjson_only(req, in, allowed) < 0)
 		goto out;
 	if (create) {
 		if (webjson_get_str(req, in, "address", true,
@@ -264,8 +265,7 @@ static void alias_write(struct http_req *req, bool create)
 	if ((create || json_object_get(in, "goto") != NULL) &&
 	    goto_text(req, in, &g) < 0)
 		goto out;
-	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain) ||
-	    wa_begin(req, c) < 0)
+	if (wa_begin(req, c) < 0)
 		goto out;
 	const char *dargs[1] = { domain };
 	if (wa_q(req, c,

@@ -150,9 +150,9 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 		uint64_t max = rec_quota(d, q[i][1]);
 		uint64_t want = rec_quota(m, q[i][0]);
 		uint64_t had = old != NULL ? rec_quota(old, q[i][0]) : 0;
-		if (max == 0 || want <= had)
-			continue; /* unlimited, or no increase */
-		if (want == 0) {
+		if (max == 0)
+			continue; /* the domain has no maximum */
+		if (want == 0 && (old == NULL || had != 0)) {
 			char msg[160];
 			snprintf(msg, sizeof msg,
 				 "%s: unlimited is not allowed in a domain "
@@ -160,6 +160,8 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 				 q[i][0], q[i][1]);
 			return limit_error(req, q[i][0], msg);
 		}
+		if (want <= had)
+			continue; /* no increase */
 		int64_t sum = 0;
 		if (wa_q_int(req, c, q[i][2], args, 1, &sum) < 0)
 			return -1;
@@ -335,6 +337,9 @@ void wa_mailbox_create(struct http_req *req)
 	char *local = NULL, *address = NULL, *hash = NULL;
 	struct sqlconn *c = NULL;
 	const char *local0 = NULL;
+	/* the role first: a postmaster learns nothing about other domains */
+	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain))
+		goto out;
 	/* the local part comes as "uid" (ExtMail's column) or "local" */
 	if (json_object_get(in, "local") != NULL &&
 	    json_object_get(in, "uid") == NULL) {
@@ -353,10 +358,7 @@ void wa_mailbox_create(struct http_req *req)
 		goto out;
 	}
 	address = address_of(local, domain);
-	if (take_password(req, in, true, &hash) < 0)
-		goto out;
-	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain) ||
-	    wa_begin(req, c) < 0)
+	if (take_password(req, in, true, &hash) < 0 || wa_begin(req, c) < 0)
 		goto out;
 	if (lock_domain(req, c, domain, &d) != 1) {
 		sqlconn_rollback(c);
@@ -465,10 +467,8 @@ void wa_mailbox_update(struct http_req *req)
 	struct sqlconn *c = NULL;
 	if (in == NULL)
 		goto out;
-	if (take_password(req, in, false, &hash) < 0)
-		goto out;
 	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain) ||
-	    wa_begin(req, c) < 0)
+	    take_password(req, in, false, &hash) < 0 || wa_begin(req, c) < 0)
 		goto out;
 	if (lock_domain(req, c, domain, &d) != 1 ||
 	    load_mailbox(req, c, address, domain, true, &old) != 1) {
