@@ -388,9 +388,6 @@ static enum MHD_Result serve_static(struct http_req *r)
 	char rel[1100];
 	if (s->docroot_fd < 0 || http_static_path(r->path, rel, sizeof rel) < 0)
 		return fail_now(r, 404, "not_found", "no such page");
-	/* the type of the file served ("/" is index.html), taken before
-	   strtok_r cuts rel */
-	const char *ctype = http_mime_type(rel);
 	/* walk the segments without following symlinks: nothing outside
 	   the document root can be reached */
 	const char *ctype = http_mime_type(rel); /* static strings */
