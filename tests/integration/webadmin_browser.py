@@ -280,6 +280,15 @@ def admin_flow(b, api, args):
     b.shot("zh_CN-login")
     b.set_lang("en_US")
     b.shot("en_US-login")
+    # keyboard: the form starts in the user field and Tab walks it
+    active = lambda: b.d.execute_script(
+        "var e = document.activeElement;"
+        "return e.name || e.type || e.tagName;")
+    b.wait(lambda: active() == "user", "focus in the user field")
+    b.d.switch_to.active_element.send_keys(Keys.TAB)
+    assert active() == "password", active()
+    b.d.switch_to.active_element.send_keys(Keys.TAB)
+    assert active() == "submit", active()
     b.console("login page")
     b.expect_console(r"/api/session .*401")
     login(b, ADMIN[0], "wrong-password", expect_ok=False)
