@@ -374,6 +374,27 @@ def admin_flow(b, api, args):
     b.console("limit error")
     log(f"limit error shown at its field: {msg!r}")
 
+    # --- the mailbox edited: quota raised, IMAP turned off, name kept ---
+    b.go(f"domain/{q(DOMAIN)}/mailbox/{MAILBOX}")
+    b.h1(f"{MAILBOX}@{DOMAIN}")
+    assert b.css("main form [name=name]").get_attribute("value") == "Alice 测试"
+    assert b.css("main form [name=password]").get_attribute("value") == ""
+    b.fill("quota", "30")
+    b.check("disableimap", False)
+    b.submit()
+    b.flash("Saved")
+    st, m = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}")
+    assert int(m["quota"]) == 30 * MB and int(m["disableimap"]) == 1, m
+    assert m["name"] == "Alice 测试", m
+    b.go(f"domain/{q(DOMAIN)}/mailbox/{MAILBOX}")
+    b.check("disableimap", True)
+    b.submit()
+    b.flash("Saved")
+    st, m = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}")
+    assert int(m["disableimap"]) == 0, m
+    b.console("mailbox edit")
+    log("mailbox edited through the page")
+
     # --- an alias, one target per line ---
     b.go(f"domain/{q(DOMAIN)}/aliases")
     b.h1(DOMAIN)
@@ -533,6 +554,39 @@ def postmaster_flow(b, args):
     assert st == 403, f"postmaster POST into extmail.org: {st} {doc}"
     st, doc = papi.get(f"/api/domains/{q(DOMAIN)}/mailboxes")
     assert st == 200, f"postmaster GET own mailboxes: {st} {doc}"
+    # an API token made on its page works for scripts, with the role's limits
+    b.go("tokens")
+    b.fill("name", "browser-test")
+    b.submit()
+    tok = b.wait(lambda: b.css("#new-token").get_attribute("value"), "token")
+    for path, want in (("/api/domains", 200),
+                       ("/api/domains/extmail.org", 403)):
+        req = urllib.request.Request(b.base + path, headers={
+            "Authorization": "Bearer " + tok})
+        try:
+            with urllib.request.urlopen(req, timeout=20) as r:
+                st, doc = r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            st, doc = e.code, None
+        assert st == want, f"token GET {path}: {st}"
+        if st == 200:
+            names = [d["domain"] for d in doc["items"]]
+            assert names == [DOMAIN], names
+    b.rendered()
+    b.wait(lambda: "browser-test" in b.text(), "token in the list")
+    b.console("token")
+    # its own password, changed on the page, is the one that logs in
+    b.go("password")
+    b.fill("old", PM[1])
+    b.fill("new", PM[1] + "-2")
+    b.fill("password2", PM[1] + "-2")
+    b.submit()
+    b.flash("Password changed")
+    b.console("password")
+    logout(b)
+    login(b, PM[0], PM[1] + "-2")
+    b.h1("Domains")
+    log("postmaster made a token and changed its password on the pages")
     pages = [p for p in ADMIN_PAGES if not p[1].startswith(("manager",
                                                             "status",
                                                             "domains/new"))
