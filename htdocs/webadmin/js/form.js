@@ -10,7 +10,7 @@
 //        fieldset ({legend, fields}).
 
 import {h, clear, uid} from './dom.js';
-import {t} from './i18n.js';
+import {t, has, current} from './i18n.js';
 
 const MB = 1048576;
 
@@ -206,13 +206,17 @@ export function buildForm(specs, data, opts) {
 		input: (n) => fields.get(n) && fields.get(n).input};
 }
 
-// A message for an ApiError: the server's message, or one by status.
+// A message for an ApiError.  en_US shows the server's own message (it
+// names the field and the limit); other languages show the translation
+// of the error's code (and field) where there is one.
 export function errorText(e) {
 	if (!e) return t('err.unknown');
 	if (e.status === 0) return t('err.network');
-	if (e.status === 403 && !e.message) return t('err.forbidden');
 	const m = e.message && !/^HTTP \d+$/.test(e.message) ? e.message : '';
-	if (m) return m;
+	const keys = e.code ? ['err.code.' + e.code + '.' + (e.field || ''), 'err.code.' + e.code] : [];
+	const key = keys.find(k => has(k));
+	if (m && (current() === 'en_US' || !key)) return m;
+	if (key) return t(key) + (e.code === 'invalid' && m ? ' (' + m + ')' : '');
 	if (e.status === 403) return t('err.forbidden');
 	if (e.status === 404) return t('err.notfound');
 	if (e.status === 409) return t('err.conflict');

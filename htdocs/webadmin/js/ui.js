@@ -175,7 +175,15 @@ export function pagedList(opts) {
 			pager.append(prev, jf, next);
 		}
 	}
-	root.reload = load;
+	const alertBox = h('p.form-alert', {role: 'alert', hidden: true, tabindex: -1});
+	root.insertBefore(alertBox, body);
+	// an action on a row failed (a delete): say so above the list
+	root.showError = (e) => {
+		alertBox.textContent = errorText(e);
+		alertBox.hidden = false;
+		alertBox.focus();
+	};
+	root.reload = () => { alertBox.hidden = true; return load(); };
 	load();
 	return root;
 }

@@ -36,7 +36,7 @@ export function list(params, query, ctx) {
 			h('button.link.danger-text', {type: 'button', onclick: async () => {
 				try {
 					if (await remove(d, a.address)) listEl.reload();
-				} catch (e) { alert(e.message); }
+				} catch (e) { listEl.showError(e); }
 			}}, t('delete')))},
 	];
 	listEl = pagedList({

@@ -34,7 +34,7 @@ export function list(params, query, ctx) {
 					await api.del('/api/managers/' + api.seg(m.username));
 					flash(t('manager.deleted', {user: m.username}));
 					listEl.reload();
-				} catch (e) { alert(e.message); }
+				} catch (e) { listEl.showError(e); }
 			}}, t('delete')))},
 	];
 	listEl = pagedList({

@@ -3,7 +3,7 @@
 import {h, clear} from '../dom.js';
 import {t} from '../i18n.js';
 import * as api from '../api.js';
-import {buildForm, onSubmit, errorText} from '../form.js';
+import {buildForm, onSubmit} from '../form.js';
 import {pageHead, pagedList, flash, go, dateText, confirmDialog, table, errorBox} from '../ui.js';
 
 export function password(params, query, ctx) {
@@ -202,7 +202,7 @@ export function tokens(params, query, ctx) {
 			try {
 				await api.del('/api/tokens/' + api.seg(String(r.id)));
 				listEl.reload();
-			} catch (e) { alert(errorText(e)); }
+			} catch (e) { listEl.showError(e); }
 		}}, t('token.revoke'))},
 	];
 	listEl = pagedList({
