@@ -369,6 +369,20 @@ def admin_flow(b, api, args):
     assert msg.strip(), "empty field error"
     assert err.get_attribute("aria-invalid") == "true"
     b.shot("en_US-mailbox-limit-error")
+    # the same in Chinese: the error code is translated
+    b.set_lang("zh_CN")
+    b.rendered()
+    b.fill("uid", "bob")
+    b.fill("password", MAILBOX_PW)
+    b.fill("password2", MAILBOX_PW)
+    b.fill("quota", "500")
+    b.submit()
+    b.css(".field.invalid input[name=quota]")
+    zh = b.css(".field.invalid .field-error").text
+    assert zh == "邮箱容量之和将超过域名的邮箱总容量。", zh
+    b.shot("zh_CN-mailbox-limit-error")
+    b.set_lang("en_US")
+    b.rendered()
     st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/bob")
     assert st == 404, f"over-limit mailbox exists: {st}"
     b.console("limit error")
