@@ -555,10 +555,24 @@ void wa_mailbox_delete(struct http_req *req)
 		sqlconn_rollback(c);
 		goto out;
 	}
-	/* the Maildir stays: purging is an operator's decision (issue 11
-	   asks for a purge job; not done yet) */
 	wa_authd_flush(wa, address);
-	webjson_reply(req, 200, json_object());
+	/* ?purge=1 also removes the files, in the background; without it
+	   the Maildir stays for the operator */
+	const char *purge = http_req_query(req, "purge");
+	json_t *o = json_object();
+	if (purge != NULL && (strcmp(purge, "1") == 0 ||
+			      strcmp(purge, "true") == 0)) {
+		const char *home = rec_get(&m, "homedir");
+		if (home == NULL || home[0] == '\0')
+			home = rec_get(&m, "maildir");
+		bool done = wa_purge_home(wa, home) == 0;
+		if (!done)
+			log_warning("webadmin: %s deleted, its files not purged "
+				    "(%s)",
+				    address, home != NULL ? home : "");
+		json_object_set_new(o, "purged", json_boolean(done));
+	}
+	webjson_reply(req, 200, o);
 out:
 	wa_db_put(req, &c, false);
 	rec_deinit(&m);

@@ -93,6 +93,12 @@ void wa_audit_list(struct http_req *req);
    logged (the caches expire by themselves). */
 void wa_authd_flush(const struct wa *wa, const char *key);
 
+/* ---- purge.c ---- */
+/* Renames virtual_mailbox_base/homedir aside and removes it in the
+   background.  0: done or nothing there; -1: refused (path outside the
+   base, rename failed). */
+int wa_purge_home(const struct wa *wa, const char *homedir);
+
 /* ---- handlers ---- */
 void wa_session_login(struct http_req *req);
 void wa_session_logout(struct http_req *req);

@@ -294,6 +294,37 @@ def test_lists_search_and_paging(inst):
     err(c.call("GET", "/api/domains/flow.test/mailboxes/nobody"), 404)
 
 
+def test_delete_mailbox_with_purge(inst):
+    c = root(inst)
+    mbs = "/api/domains/flow.test/mailboxes"
+    for uid in ("keep", "purge"):
+        ok(c.call("POST", mbs, {"uid": uid, "password": "pw-" + uid + "-123",
+                                "quota": 1048576}), 201)
+        with smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30) as s:
+            s.sendmail("sender@example.net", [f"{uid}@flow.test"],
+                       b"Subject: x\r\n\r\nbody\r\n")
+    base = inst.path("mailbox", "flow.test")
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if all(os.path.isdir(os.path.join(base, u, "Maildir", "new")) and
+               os.listdir(os.path.join(base, u, "Maildir", "new"))
+               for u in ("keep", "purge")):
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("mail not delivered")
+    assert ok(c.call("DELETE", mbs + "/keep")) == {}
+    assert os.path.isdir(os.path.join(base, "keep", "Maildir"))
+    assert ok(c.call("DELETE", mbs + "/purge?purge=1")) == {"purged": True}
+    assert not os.path.exists(os.path.join(base, "purge"))
+    deadline = time.time() + 10
+    while any(n.startswith(".purge-") for n in
+              os.listdir(inst.path("mailbox"))):
+        assert time.time() < deadline, os.listdir(inst.path("mailbox"))
+        time.sleep(0.1)
+    assert imap_login(inst, "purge@flow.test", "pw-purge-123") is None
+
+
 # ---- roles ---------------------------------------------------------------
 
 def test_postmaster_only_its_domains(inst):
