@@ -9,6 +9,7 @@ and 360 px and in en_US and zh_CN, stay in build/test-artifacts/webadmin/
 import os
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -39,3 +40,19 @@ def test_console_in_browser(inst):
         raise AssertionError("webadmin_browser.py failed "
                              f"(status {r.returncode}):\n{r.stdout[-3000:]}"
                              f"\n{r.stderr[-6000:]}")
+    # the mailbox was deleted on its page with "remove its mail too": its
+    # files (which got the test's mail) go, in the background
+    home = inst.path("mailbox", "webui-test.example", "alice")
+    # (the domain's directory, made by the delivery, stays: the path is right)
+    assert os.path.isdir(os.path.dirname(home)), os.path.dirname(home)
+    deadline = time.time() + 20
+    while os.path.exists(home):
+        assert time.time() < deadline, f"{home} still there after 20 s"
+        time.sleep(0.2)
+    leftovers = [n for n in os.listdir(inst.path("mailbox"))
+                 if n.startswith(".purge-")]
+    while leftovers:
+        assert time.time() < deadline, f"purge left {leftovers}"
+        time.sleep(0.2)
+        leftovers = [n for n in os.listdir(inst.path("mailbox"))
+                     if n.startswith(".purge-")]

@@ -618,8 +618,16 @@ def cleanup(b, api):
     b.flash(ALIAS)
     st, _ = api.get(f"/api/domains/{q(DOMAIN)}/aliases/{q(ALIAS + '@' + DOMAIN)}")
     assert st == 404, f"alias still there: {st}"
+    # the mailbox with its mail, through its page (the test module checks
+    # that the files are gone)
+    b.go(f"domain/{q(DOMAIN)}/mailbox/{MAILBOX}")
+    b.css("main form button.danger").click()
+    b.css("dialog[open] input[name=purge]").click()
+    b.css("dialog[open] button.danger").click()
+    b.flash("deleted with its mail")
+    st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}")
+    assert st == 404, f"mailbox still there: {st}"
     for path in (f"/api/managers/{q(PM[0])}",
-                 f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}?purge=1",
                  f"/api/domains/{q(DOMAIN)}"):
         st, doc = api.call("DELETE", path)
         assert st in (200, 202, 204), f"DELETE {path}: {st} {doc}"

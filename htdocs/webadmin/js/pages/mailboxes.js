@@ -22,9 +22,11 @@ async function remove(domain, local) {
 	});
 	if (!ok) return false;
 	const r = await api.del(base(domain) + '/' + api.seg(local) + (purge.checked ? api.qs({purge: 1}) : ''));
-	// the server says whether it purges the Maildir; by default it stays
-	const purged = purge.checked && r && r.purge;
-	flash(t(purged ? 'mailbox.deleted_purge' : 'mailbox.deleted', {address: local + '@' + domain}));
+	// with purge the server moves the files aside at once and removes
+	// them in the background; it says whether it could
+	const key = !purge.checked ? 'mailbox.deleted'
+		: r && r.purged ? 'mailbox.deleted_purge' : 'mailbox.deleted_nopurge';
+	flash(t(key, {address: local + '@' + domain}));
 	return true;
 }
 
