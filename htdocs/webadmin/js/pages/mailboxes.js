@@ -119,10 +119,16 @@ export async function edit(params, query, ctx) {
 				help: isNew ? null : t('mailbox.answer.help')},
 		]},
 	];
+	const storage = [
+		{name: 'uidnumber', type: 'number', label: t('mailbox.uidnumber'), omitEmpty: isNew},
+		{name: 'gidnumber', type: 'number', label: t('mailbox.gidnumber'), omitEmpty: isNew},
+	];
 	if (!isNew) {
-		specs.push({name: 'maildir', type: 'static', label: t('mailbox.maildir')});
-		specs.push({name: 'createdate', type: 'static', label: t('createdate')});
+		storage.push({name: 'maildir', type: 'static', label: t('mailbox.maildir')});
+		storage.push({name: 'homedir', type: 'static', label: t('mailbox.homedir')});
+		storage.push({name: 'createdate', type: 'static', label: t('createdate')});
 	}
+	specs.push({type: 'fieldset', legend: t('mailbox.storage'), help: t('mailbox.storage.help'), fields: storage});
 	const back = href('domain', d, 'mailboxes');
 	const actions = [linkButton(t('cancel'), back)];
 	if (!isNew) {
