@@ -528,6 +528,11 @@ def screenshots(b, pages, prefix):
         for name, path in pages:
             b.go(path)
             settle(b)
+            if name == "audit":
+                # the changes shown open: they must fit at 360 px too
+                b.d.execute_script(
+                    "document.querySelectorAll('main details')"
+                    ".forEach(function (d) { d.open = true; });")
             b.shot(f"{lang}-{prefix}{name}")
             b.console(f"{lang} {path}")
     b.go("domains")

@@ -33,12 +33,36 @@ export function password(params, query, ctx) {
 		f.form);
 }
 
-function pretty(v) {
-	if (v === null || v === undefined || v === '') return '';
+function asObject(v) {
 	if (typeof v === 'string') {
-		try { v = JSON.parse(v); } catch (e) { return v; }
+		try { v = JSON.parse(v); } catch (e) { return {value: v}; }
 	}
-	return JSON.stringify(v, null, 1);
+	return v && typeof v === 'object' && !Array.isArray(v) ? v : null;
+}
+
+function show(v) {
+	if (v === undefined || v === null || v === '') return '–';
+	if (Array.isArray(v)) return v.join(', ');
+	if (typeof v === 'object') return JSON.stringify(v);
+	return String(v);
+}
+
+// before/after of an audit row as "field: before -> after", only the
+// fields that changed (all of them for a create or a delete)
+function changes(before, after) {
+	const b = asObject(before), a = asObject(after);
+	if (!b && !a) return null;
+	const keys = [];
+	for (const o of [b, a]) if (o) for (const k of Object.keys(o)) if (!keys.includes(k)) keys.push(k);
+	const rows = keys.filter(k => !b || !a || JSON.stringify(b[k]) !== JSON.stringify(a[k]));
+	if (!rows.length) return null;
+	return h('table.diff', null,
+		h('thead', null, h('tr', null, h('th', {scope: 'col'}, t('audit.field')),
+			b ? h('th', {scope: 'col'}, t('audit.before')) : null,
+			a ? h('th', {scope: 'col'}, t('audit.after')) : null)),
+		h('tbody', null, rows.map(k => h('tr', null, h('th', {scope: 'row'}, k),
+			b ? h('td', null, show(b[k])) : null,
+			a ? h('td', null, show(a[k])) : null))));
 }
 
 const AUDIT_ACTIONS = ['domain', 'mailbox', 'alias', 'manager', 'token']
@@ -53,11 +77,8 @@ export function audit(params, query, ctx) {
 		{label: t('audit.object'), cell: r => r.object || ''},
 		{label: t('audit.domain'), cell: r => r.domain || ''},
 		{label: t('audit.change'), cls: 'change', cell: r => {
-			const before = pretty(r.before), after = pretty(r.after);
-			if (!before && !after) return '';
-			return h('details', null, h('summary', null, t('audit.details')),
-				before ? h('div', null, h('p.label', null, t('audit.before')), h('pre', null, before)) : null,
-				after ? h('div', null, h('p.label', null, t('audit.after')), h('pre', null, after)) : null);
+			const c = changes(r.before, r.after);
+			return c ? h('details', null, h('summary', null, t('audit.details')), c) : '';
 		}},
 	];
 	return h('section', null,
