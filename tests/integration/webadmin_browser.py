@@ -593,6 +593,19 @@ def postmaster_flow(b, args):
             assert names == [DOMAIN], names
     b.rendered()
     b.wait(lambda: "browser-test" in b.text(), "token in the list")
+    b.shot("en_US-postmaster-token-made", widths=(1280,))
+    # revoked on the page (confirmed in the dialog), it stops working
+    b.css("main table.list button.danger-text").click()
+    b.css("dialog[open] button.danger").click()
+    b.wait(lambda: "browser-test" not in b.text(), "token gone from the list")
+    req = urllib.request.Request(b.base + "/api/domains", headers={
+        "Authorization": "Bearer " + tok})
+    try:
+        urllib.request.urlopen(req, timeout=20)
+        st = 200
+    except urllib.error.HTTPError as e:
+        st = e.code
+    assert st == 401, f"revoked token: {st}"
     b.console("token")
     # its own password, changed on the page, is the one that logs in
     b.go("password")
