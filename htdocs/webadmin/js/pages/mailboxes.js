@@ -108,7 +108,7 @@ export async function edit(params, query, ctx) {
 			{name: 'netdiskquota', type: 'mb', label: t('mailbox.netdiskquota'), def: defaults.netdiskquota},
 		]},
 		serviceFields(t('mailbox.services'), isNew ? domain : data, domain, !ctx.isAdmin),
-		{name: 'expiredate', type: 'date', label: t('expiredate'), def: defaults.expiredate, omitEmpty: isNew,
+		{name: 'expiredate', type: 'date', label: t('expiredate'), def: defaults.expiredate,
 			help: domExp ? t('mailbox.expire.help', {date: domExp}) : t('expiredate.help')},
 		{name: 'active', type: 'checkbox', label: t('active'), def: 1},
 		{name: 'disablepwdchange', type: 'checkbox', label: t('mailbox.disablepwdchange'), def: 0},
