@@ -521,10 +521,18 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 			r->hdr[i] = xstrdup(v);
 	}
 	const char *xfp = r->hdr[7];
-	/* behind the shipped nginx (on loopback) the scheme comes in a
-	   header; anyone else could forge it */
-	r->tls = xfp != NULL && strcasecmp(xfp, "https") == 0 &&
-		 is_loopback(r->client);
+	/* behind the shipped nginx (on loopback) the scheme and the client's
+	   address come in headers that nginx sets whole; from anyone else
+	   they could be forged, so they count only from loopback */
+	bool proxied = is_loopback(r->client);
+	r->tls = proxied && xfp != NULL && strcasecmp(xfp, "https") == 0;
+	const char *real = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						       "X-Real-IP");
+	unsigned char addr[sizeof(struct in6_addr)];
+	if (proxied && real != NULL && strlen(real) < sizeof r->client &&
+	    (inet_pton(AF_INET, real, addr) == 1 ||
+	     inet_pton(AF_INET6, real, addr) == 1))
+		snprintf(r->client, sizeof r->client, "%s", real);
 	(void)MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, copy_query,
 					r);
 

@@ -42,6 +42,8 @@ const struct http_route wa_routes[] = {
 	{ "GET", "/api/domains/{}/mailboxes/{}", wa_mailbox_get, S },
 	{ "PUT", "/api/domains/{}/mailboxes/{}", wa_mailbox_update, S | C },
 	{ "DELETE", "/api/domains/{}/mailboxes/{}", wa_mailbox_delete, S | C },
+	{ "GET", "/api/domains/{}/export", wa_export, S },
+	{ "POST", "/api/domains/{}/import", wa_import, S | C },
 	{ "GET", "/api/domains/{}/aliases", wa_aliases_list, S },
 	{ "POST", "/api/domains/{}/aliases", wa_alias_create, S | C },
 	{ "GET", "/api/domains/{}/aliases/{}", wa_alias_get, S },
@@ -594,6 +596,8 @@ void wa_extman_redirect(struct http_req *req)
 
 void wa_authd_flush(const struct wa *wa, const char *key)
 {
+	const char *at = strrchr(key, '@');
+	wa_stats_forget(at != NULL ? at + 1 : key);
 	char req[600];
 	int n = snprintf(req, sizeof req, "FLUSH %s\n", key);
 	if (n < 0 || (size_t)n >= sizeof req || strpbrk(key, " \r\n") != NULL)

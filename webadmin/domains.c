@@ -42,30 +42,20 @@ static const struct rec_field domain_fields[] = {
 };
 /* clang-format on */
 
-/* usage columns that follow the domain's in list queries */
-#define USAGE_SELECT                                                           \
-	", (SELECT COUNT(*) FROM mailbox m WHERE m.domain = d.domain)"         \
-	", (SELECT COUNT(*) FROM alias a WHERE a.domain = d.domain)"           \
-	", (SELECT COALESCE(SUM(CAST(m.quota AS UNSIGNED)), 0) FROM mailbox m" \
-	" WHERE m.domain = d.domain)"                                          \
-	", (SELECT COALESCE(SUM(CAST(m.netdiskquota AS UNSIGNED)), 0) FROM "   \
-	"mailbox m WHERE m.domain = d.domain)"
-
-static const char *const usage_names[] = { "users", "aliases", "quota",
-					   "netdiskquota" };
-
-/* domain row + usage object */
-static json_t *domain_json(const struct sqlrow *row)
+/* domain row + usage object (the cached figures of stats.c) */
+static json_t *domain_json(struct http_req *req, struct sqlconn *c,
+			   const struct sqlrow *row)
 {
+	struct wa_stats st;
+	const char *name = row->cols[0] != NULL ? row->cols[0] : "";
+	if (wa_domain_stats(req, c, name, &st) < 0)
+		return NULL;
 	json_t *o = wa_row_json(extmail_domain_cols, row);
 	json_t *u = json_object();
-	size_t base = 21;
-	for (size_t i = 0; i < 4; i++) {
-		long long v = 0;
-		if (base + i < row->ncols && row->cols[base + i] != NULL)
-			v = strtoll(row->cols[base + i], NULL, 10);
-		json_object_set_new(u, usage_names[i], json_integer(v));
-	}
+	json_object_set_new(u, "users", json_integer(st.users));
+	json_object_set_new(u, "aliases", json_integer(st.aliases));
+	json_object_set_new(u, "quota", json_integer(st.quota));
+	json_object_set_new(u, "netdiskquota", json_integer(st.netdiskquota));
 	json_object_set_new(o, "usage", u);
 	return o;
 }
@@ -114,13 +104,19 @@ void wa_domains_list(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	if (wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 5, &total) < 0 ||
 	    wa_q(req, c,
-		 "SELECT " EXTMAIL_DOMAIN_SELECT USAGE_SELECT WHERE
+		 "SELECT " EXTMAIL_DOMAIN_SELECT WHERE
 		 " ORDER BY d.domain LIMIT 50 OFFSET ?",
 		 args, 6, &res) < 0)
 		goto out;
 	json_t *items = json_array();
-	for (size_t i = 0; i < res.nrows; i++)
-		json_array_append_new(items, domain_json(&res.rows[i]));
+	for (size_t i = 0; i < res.nrows; i++) {
+		json_t *d = domain_json(req, c, &res.rows[i]);
+		if (d == NULL) {
+			json_decref(items);
+			goto out;
+		}
+		json_array_append_new(items, d);
+	}
 	json_t *o = json_object();
 	json_object_set_new(o, "total", json_integer(total));
 	json_object_set_new(o, "page", json_integer(page));
@@ -140,9 +136,9 @@ static int load_domain(struct http_req *req, struct sqlconn *c,
 {
 	const char *args[1] = { name };
 	int rc = wa_q(req, c,
-		      lock ? "SELECT " EXTMAIL_DOMAIN_SELECT USAGE_SELECT
+		      lock ? "SELECT " EXTMAIL_DOMAIN_SELECT
 			     " FROM domain d WHERE domain = ? FOR UPDATE"
-			   : "SELECT " EXTMAIL_DOMAIN_SELECT USAGE_SELECT
+			   : "SELECT " EXTMAIL_DOMAIN_SELECT
 			     " FROM domain d WHERE domain = ?",
 		      args, 1, res);
 	if (rc < 0)
@@ -164,8 +160,11 @@ void wa_domain_get(struct http_req *req)
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	if (wa_can_domain(req, c, name) &&
-	    load_domain(req, c, name, false, &res) == 1)
-		webjson_reply(req, 200, domain_json(&res.rows[0]));
+	    load_domain(req, c, name, false, &res) == 1) {
+		json_t *d = domain_json(req, c, &res.rows[0]);
+		if (d != NULL)
+			webjson_reply(req, 200, d);
+	}
 	sqlresult_free(&res);
 	wa_db_put(req, &c, false);
 }

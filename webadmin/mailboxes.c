@@ -23,7 +23,7 @@
 #include "xalloc.h"
 
 /* clang-format off */
-static const struct rec_field mailbox_fields[] = {
+const struct rec_field wa_mailbox_fields[] = {
 	{ "username", REC_FIXED, 0, 0, 0 },
 	{ "uid", REC_FIXED, 0, 0, 0 },
 	{ "password", REC_FIXED, 0, 0, 0 },
@@ -53,10 +53,13 @@ static const struct rec_field mailbox_fields[] = {
 };
 /* clang-format on */
 
-static const char *const services[] = {
+const char *const wa_services[] = {
 	"disablesmtpd", "disablesmtp", "disablewebmail",
 	"disablenetdisk", "disableimap", "disablepop3", NULL,
 };
+
+#define MARKS_10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
+#define MARKS_50 MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
@@ -183,18 +186,18 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 				   "expiredate: not after the domain's "
 				   "expiredate");
 	if (!me->admin)
-		for (size_t i = 0; services[i] != NULL; i++) {
-			bool dom_off = rec_int(d, services[i]) == 1;
-			bool want_on = rec_int(m, services[i]) != 1;
+		for (size_t i = 0; wa_services[i] != NULL; i++) {
+			bool dom_off = rec_int(d, wa_services[i]) == 1;
+			bool want_on = rec_int(m, wa_services[i]) != 1;
 			bool was_on = old != NULL &&
-				      rec_int(old, services[i]) != 1;
+				      rec_int(old, wa_services[i]) != 1;
 			if (dom_off && want_on && !was_on) {
 				char msg[160];
 				snprintf(msg, sizeof msg,
 					 "%s: the domain disables this "
 					 "service",
-					 services[i]);
-				return limit_error(req, services[i], msg);
+					 wa_services[i]);
+				return limit_error(req, wa_services[i], msg);
 			}
 		}
 	return 0;
@@ -207,11 +210,68 @@ void wa_mailboxes_list(struct http_req *req)
 	int page = wa_page(req, offset, sizeof offset);
 	if (page < 0)
 		return;
+	/* q: the address starts with it (a range of the primary key, fast
+	   with 100,000 mailboxes); name: the name contains it (a scan of
+	   the domain's rows) */
 	const char *q = http_req_query(req, "q");
-	if (q == NULL)
-		q = "";
-	char *like = wa_like_pattern(q);
-	const char *args[] = { domain, q, like, like, offset };
+	const char *name = http_req_query(req, "name");
+	char *like = NULL;
+	int mode = 0;
+	if (q != NULL && q[0] != '\0') {
+		like = wa_like_pattern(q);
+		like[0] = '\0'; /* "%q%" -> "q%": a prefix */
+		memmove(like, like + 1, strlen(like + 1) + 1);
+		mode = 1;
+	} else if (name != NULL && name[0] != '\0') {
+		like = wa_like_pattern(name);
+		mode = 2;
+	}
+	/* count, then the page: the inner query walks only the domain
+	   index (which holds the primary key, in order), and the 50 rows
+	   are fetched by key */
+	static const char *const count_sql[3] = {
+		NULL, /* stats.c */
+		"SELECT COUNT(*) FROM mailbox WHERE domain = ? AND "
+		"username LIKE ?",
+		"SELECT COUNT(*) FROM mailbox WHERE domain = ? AND name LIKE ?",
+	};
+	/* the page in two steps: the keys from the domain index alone
+	   (it holds the primary key, in order), then those rows by key.
+	   (One statement with a derived table "JOIN (SELECT ... LIMIT ?
+	   OFFSET ?)" crashes MariaDB 10.11's server when re-executed as a
+	   prepared statement; two simple ones do not.) */
+	static const char *const keys_sql[3] = {
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? "
+		"ORDER BY username LIMIT 50 OFFSET ?",
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? AND "
+		"username LIKE ? ORDER BY username LIMIT 50 OFFSET ?",
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? AND name LIKE ? "
+		"ORDER BY username LIMIT 50 OFFSET ?",
+	};
+	static const char *const after_sql[3] = {
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? AND username > ? "
+		"ORDER BY username LIMIT 50",
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? AND "
+		"username LIKE ? AND username > ? ORDER BY username LIMIT 50",
+		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+		"WHERE domain = ? AND name LIKE ? "
+		"AND username > ? ORDER BY username LIMIT 50",
+	};
+	/* ?after=<username>: the page after that one, by key (constant
+	   time however deep; "next" in the reply gives it) */
+	const char *after = http_req_query(req, "after");
+	const char *args[3] = { domain, mode != 0 ? like : offset, offset };
+	size_t nargs = mode != 0 ? 3 : 2;
+	const char *keys_q = keys_sql[mode];
+	if (after != NULL) {
+		args[nargs - 1] = after;
+		keys_q = after_sql[mode];
+	}
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL) {
 		free(like);
@@ -220,17 +280,33 @@ void wa_mailboxes_list(struct http_req *req)
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	int64_t total = 0;
-	/* username is the primary key and starts with the search text
-	   often; domain has an index (migration 0002) */
-#undef WHERE
-#define WHERE " FROM mailbox WHERE domain = ? AND (? = '' OR username LIKE ? " \
-	"OR name LIKE ?)"
-	if (!wa_can_domain(req, c, domain) ||
-	    wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 4, &total) < 0 ||
-	    wa_q(req, c,
-		 "SELECT " EXTMAIL_MAILBOX_SELECT WHERE
-		 " ORDER BY username LIMIT 50 OFFSET ?",
-		 args, 5, &res) < 0)
+	struct wa_stats st;
+	if (!wa_can_domain(req, c, domain))
+		goto out;
+	if (mode == 0) {
+		/* the whole domain: the cached count (stats.c) */
+		if (wa_domain_stats(req, c, domain, &st) < 0)
+			goto out;
+		total = st.users;
+	} else if (wa_q_int(req, c, count_sql[mode], args, nargs - 1,
+			    &total) < 0)
+		goto out;
+	struct sqlresult keys;
+	memset(&keys, 0, sizeof keys);
+	if (wa_q(req, c, keys_q, args, nargs, &keys) < 0)
+		goto out;
+	/* 50 placeholders, unused ones NULL (matching nothing) */
+	const char *in[WA_PAGE_SIZE];
+	for (size_t i = 0; i < WA_PAGE_SIZE; i++)
+		in[i] = i < keys.nrows ? keys.rows[i].cols[0] : NULL;
+	int rc = keys.nrows == 0
+		     ? 0
+		     : wa_q(req, c,
+			    "SELECT " EXTMAIL_MAILBOX_SELECT " FROM mailbox "
+			    "WHERE username IN (" MARKS_50 ") ORDER BY username",
+			    in, WA_PAGE_SIZE, &res);
+	sqlresult_free(&keys);
+	if (rc < 0)
 		goto out;
 	json_t *items = json_array();
 	for (size_t i = 0; i < res.nrows; i++)
@@ -241,6 +317,12 @@ void wa_mailboxes_list(struct http_req *req)
 	json_object_set_new(o, "page", json_integer(page));
 	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
 	json_object_set_new(o, "items", items);
+	if (res.nrows == WA_PAGE_SIZE) {
+		const char *last = res.rows[res.nrows - 1].cols[0];
+		json_t *n = last != NULL ? json_string(last) : NULL;
+		json_object_set_new(o, "next", n != NULL ? n : json_null());
+	} else
+		json_object_set_new(o, "next", json_null());
 	webjson_reply(req, 200, o);
 out:
 	sqlresult_free(&res);
@@ -288,7 +370,7 @@ void wa_mailbox_get(struct http_req *req)
 	const char *domain = http_req_param(req, 0);
 	char *address = address_of(http_req_param(req, 1), domain);
 	struct record m;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
 	if (c != NULL && wa_can_domain(req, c, domain) &&
 	    load_mailbox(req, c, address, domain, false, &m) == 1)
@@ -324,6 +406,51 @@ static void expire_from(const char *spec, char *out)
 	strftime(out, 11, "%Y-%m-%d", &tm);
 }
 
+void wa_mailbox_defaults(struct record *m, const struct record *d,
+			 const char *local, const char *domain)
+{
+	/* ExtMan's new mailbox: paths domain/user, the domain's defaults
+	   and service template */
+	char maildir[600], homedir[600], now[20], exp[11];
+	snprintf(homedir, sizeof homedir, "%s/%s", domain, local);
+	snprintf(maildir, sizeof maildir, "%s/%s/Maildir/", domain, local);
+	wa_now(now);
+	expire_from(rec_get(d, "default_expire"), exp);
+	const char *dexp = rec_get(d, "expiredate");
+	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 &&
+	    (strcmp(exp, "0000-00-00") == 0 || strcmp(exp, dexp) > 0))
+		snprintf(exp, sizeof exp, "%s", dexp);
+	char address[EXTMAIL_ADDRESS_MAX + 2];
+	snprintf(address, sizeof address, "%s@%s", local, domain);
+	rec_set(m, "username", address);
+	rec_set(m, "uid", local);
+	rec_set(m, "clearpwd", "");
+	rec_set(m, "name", local);
+	rec_set(m, "mailhost", "");
+	rec_set(m, "maildir", maildir);
+	rec_set(m, "homedir", homedir);
+	rec_set(m, "quota", rec_get(d, "default_quota"));
+	rec_set(m, "netdiskquota", rec_get(d, "default_netdiskquota"));
+	rec_set(m, "domain", domain);
+	rec_set(m, "uidnumber", "1000");
+	rec_set(m, "gidnumber", "1000");
+	rec_set(m, "createdate", now);
+	rec_set(m, "expiredate", exp);
+	rec_set(m, "active", "1");
+	rec_set(m, "disablepwdchange", "0");
+	for (size_t i = 0; wa_services[i] != NULL; i++)
+		rec_set(m, wa_services[i],
+			rec_int(d, wa_services[i]) == 1 ? "1" : "0");
+	rec_set(m, "question", "");
+	rec_set(m, "answer", "");
+	/* normalise the quota columns to the S form */
+	char qs[24];
+	extmail_quota_format(rec_quota(m, "quota"), qs);
+	rec_set(m, "quota", qs);
+	extmail_quota_format(rec_quota(m, "netdiskquota"), qs);
+	rec_set(m, "netdiskquota", qs);
+}
+
 void wa_mailbox_create(struct http_req *req)
 {
 	struct wa *wa = http_req_app(req);
@@ -332,8 +459,8 @@ void wa_mailbox_create(struct http_req *req)
 	if (in == NULL)
 		return;
 	struct record m, d;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&d, extmail_domain_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
 	char *local = NULL, *address = NULL, *hash = NULL;
 	struct sqlconn *c = NULL;
 	const char *local0 = NULL;
@@ -364,45 +491,8 @@ void wa_mailbox_create(struct http_req *req)
 		sqlconn_rollback(c);
 		goto out;
 	}
-	/* ExtMan's new mailbox: paths domain/user, the domain's defaults
-	   and service template */
-	char maildir[600], homedir[600], now[20], exp[11];
-	snprintf(homedir, sizeof homedir, "%s/%s", domain, local);
-	snprintf(maildir, sizeof maildir, "%s/%s/Maildir/", domain, local);
-	wa_now(now);
-	expire_from(rec_get(&d, "default_expire"), exp);
-	const char *dexp = rec_get(&d, "expiredate");
-	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 &&
-	    (strcmp(exp, "0000-00-00") == 0 || strcmp(exp, dexp) > 0))
-		snprintf(exp, sizeof exp, "%s", dexp);
-	rec_set(&m, "username", address);
-	rec_set(&m, "uid", local);
+	wa_mailbox_defaults(&m, &d, local, domain);
 	rec_set(&m, "password", hash);
-	rec_set(&m, "clearpwd", "");
-	rec_set(&m, "name", local);
-	rec_set(&m, "mailhost", "");
-	rec_set(&m, "maildir", maildir);
-	rec_set(&m, "homedir", homedir);
-	rec_set(&m, "quota", rec_get(&d, "default_quota"));
-	rec_set(&m, "netdiskquota", rec_get(&d, "default_netdiskquota"));
-	rec_set(&m, "domain", domain);
-	rec_set(&m, "uidnumber", "1000");
-	rec_set(&m, "gidnumber", "1000");
-	rec_set(&m, "createdate", now);
-	rec_set(&m, "expiredate", exp);
-	rec_set(&m, "active", "1");
-	rec_set(&m, "disablepwdchange", "0");
-	for (size_t i = 0; services[i] != NULL; i++)
-		rec_set(&m, services[i],
-			rec_int(&d, services[i]) == 1 ? "1" : "0");
-	rec_set(&m, "question", "");
-	rec_set(&m, "answer", "");
-	/* normalise the quota columns to the S form */
-	char qs[24];
-	extmail_quota_format(rec_quota(&m, "quota"), qs);
-	rec_set(&m, "quota", qs);
-	extmail_quota_format(rec_quota(&m, "netdiskquota"), qs);
-	rec_set(&m, "netdiskquota", qs);
 	if (rec_apply(req, &m, in) < 0 ||
 	    check_limits(req, c, &d, &m, NULL) < 0) {
 		sqlconn_rollback(c);
@@ -460,9 +550,9 @@ void wa_mailbox_update(struct http_req *req)
 	char *address = address_of(http_req_param(req, 1), domain);
 	json_t *in = webjson_request(req);
 	struct record m, d, old;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&old, extmail_mailbox_cols, mailbox_fields);
-	rec_init(&d, extmail_domain_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&old, extmail_mailbox_cols, wa_mailbox_fields);
+	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
 	char *hash = NULL;
 	struct sqlconn *c = NULL;
 	if (in == NULL)
@@ -533,7 +623,7 @@ void wa_mailbox_delete(struct http_req *req)
 	const char *domain = http_req_param(req, 0);
 	char *address = address_of(http_req_param(req, 1), domain);
 	struct record m;
-	rec_init(&m, extmail_mailbox_cols, mailbox_fields);
+	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL || !wa_can_domain(req, c, domain) ||
 	    wa_begin(req, c) < 0)

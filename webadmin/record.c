@@ -182,3 +182,68 @@ int64_t rec_int(const struct record *r, const char *name)
 		return 0;
 	return x;
 }
+
+int rec_apply_text(struct record *r, const char *name, const char *value,
+		   const char **err_r)
+{
+	const struct rec_field *f = spec(r, name);
+	if (f == NULL || f->type == REC_FIXED || col_index(r, name) < 0) {
+		*err_r = "unknown or read-only column";
+		return -1;
+	}
+	char num[32];
+	int64_t x = 0;
+	switch (f->type) {
+	case REC_STR:
+		if (strlen(value) > f->maxlen) {
+			*err_r = "too long";
+			return -1;
+		}
+		for (const char *c = value; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+				*err_r = "control characters not allowed";
+				return -1;
+			}
+		rec_set(r, name, value);
+		return 0;
+	case REC_INT:
+		if (str_parse_i64(value, f->min, f->max, &x) < 0) {
+			*err_r = "not an integer in range";
+			return -1;
+		}
+		snprintf(num, sizeof num, "%" PRId64, x);
+		rec_set(r, name, num);
+		return 0;
+	case REC_FLAG:
+		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "yes") == 0)
+			rec_set(r, name, "1");
+		else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+			 strcmp(value, "no") == 0 || value[0] == '\0')
+			rec_set(r, name, "0");
+		else {
+			*err_r = "must be 0 or 1";
+			return -1;
+		}
+		return 0;
+	case REC_QUOTA:
+		if (str_parse_i64(value, 0, (int64_t)EXTMAIL_QUOTA_MAX, &x) < 0) {
+			*err_r = "must be a number of bytes";
+			return -1;
+		}
+		extmail_quota_format((uint64_t)x, num);
+		rec_set(r, name, num);
+		return 0;
+	case REC_DATE:
+		if (!extmail_date_valid(value)) {
+			*err_r = "must be a date YYYY-MM-DD or 0000-00-00";
+			return -1;
+		}
+		rec_set(r, name, value);
+		return 0;
+	case REC_FIXED:
+		break;
+	}
+	*err_r = "read-only column";
+	return -1;
+}

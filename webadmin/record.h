@@ -40,6 +40,18 @@ struct record {
 	size_t n;
 };
 
+/* the mailbox table's specs (mailboxes.c) */
+extern const struct rec_field wa_mailbox_fields[];
+
+/*
+ * Sets column name from text (a CSV field) by its spec: integers, flags
+ * (0/1/true/false/yes/no), quotas in bytes, dates, strings.  Returns 0, or
+ * -1 with a message in *err_r (static) for a bad value, an unknown or
+ * read-only column.
+ */
+int rec_apply_text(struct record *r, const char *name, const char *value,
+		   const char **err_r);
+
 void rec_init(struct record *r, const char *const *cols,
 	      const struct rec_field *fields);
 void rec_deinit(struct record *r);

@@ -93,6 +93,27 @@ void wa_audit_list(struct http_req *req);
    logged (the caches expire by themselves). */
 void wa_authd_flush(const struct wa *wa, const char *key);
 
+/* ---- mailboxes.c (shared with import.c) ---- */
+struct record;
+/* the six disable* service columns, NULL-terminated */
+extern const char *const wa_services[];
+/* A new mailbox local@domain as ExtMan made it: paths domain/local, the
+   domain d's default quotas, expiry (capped at the domain's) and service
+   template; password unset. */
+void wa_mailbox_defaults(struct record *m, const struct record *d,
+			 const char *local, const char *domain);
+
+/* ---- stats.c ---- */
+struct wa_stats {
+	int64_t users, aliases, quota, netdiskquota;
+};
+/* A domain's usage, from a cache of a few seconds (see stats.c); -1
+   after a reply. */
+int wa_domain_stats(struct http_req *req, struct sqlconn *c,
+		    const char *domain, struct wa_stats *out);
+/* Drops the domain's cached usage (after a change). */
+void wa_stats_forget(const char *domain);
+
 /* ---- purge.c ---- */
 /* Renames virtual_mailbox_base/homedir aside and removes it in the
    background.  0: done or nothing there; -1: refused (path outside the
@@ -129,6 +150,8 @@ void wa_token_delete(struct http_req *req);
 void wa_password_change(struct http_req *req);
 void wa_status(struct http_req *req);
 void wa_extman_redirect(struct http_req *req);
+void wa_export(struct http_req *req);
+void wa_import(struct http_req *req);
 
 /* ---- helpers for rows (rows.c) ---- */
 /* A row as a JSON object: the columns by name, integers for the int and
