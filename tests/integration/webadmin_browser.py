@@ -426,6 +426,43 @@ def admin_flow(b, api, args):
     assert targets == [f"{MAILBOX}@{DOMAIN}", "postmaster@extmail.org"], a
     log("alias created through the page")
 
+    # --- mailboxes from CSV: the dry run names the bad row, then all go in ---
+    b.go(f"domain/{q(DOMAIN)}/mailboxes")
+    b.css(f"a[href='#/domain/{q(DOMAIN)}/csv?type=mailboxes']").click()
+    b.rendered()
+    b.h1("Import and export")
+    exp = b.css("#csv-export").get_attribute("href")
+    assert exp.endswith(f"/api/domains/{q(DOMAIN)}/export?type=mailboxes"), exp
+    b.expect_console(r"/import\?type=mailboxes .*422")
+    bad = ("uid,password,name,quota\n"
+           "carol,Carol-Pass-5521,Carol,10485760\n"
+           "bad name,Dave-Pass-5521,Dave,10485760\n")
+    b.fill("csv", bad, form="main")
+    b.css("#csv-check").click()
+    b.wait(lambda: "1 with errors" in b.css(".csv-report").text, "dry-run report")
+    cells = [c.text for c in b.d.find_elements(By.CSS_SELECTOR,
+                                                ".csv-report td")]
+    assert cells[:2] == ["3", "uid"], cells
+    b.css("#csv-import").click()
+    b.wait(lambda: "Nothing was imported" in b.css(".csv-report").text,
+           "import refused")
+    st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/carol")
+    assert st == 404, f"a refused import wrote carol: {st}"
+    b.shot("en_US-csv-errors")
+    good = bad.replace("bad name,Dave", "dave,Dave")
+    b.fill("csv", good, form="main")
+    b.css("#csv-check").click()
+    b.wait(lambda: "all good" in b.css(".csv-report").text, "clean dry run")
+    st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/carol")
+    assert st == 404, f"a dry run wrote carol: {st}"
+    b.css("#csv-import").click()
+    b.wait(lambda: "2 rows imported" in b.css(".csv-report").text, "import")
+    for who in ("carol", "dave"):
+        st, m = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/{who}")
+        assert st == 200 and int(m["quota"]) == 10 * MB, (who, st, m)
+    b.console("csv import")
+    log("mailboxes imported from CSV through the page")
+
     # --- a domain administrator for the new domain ---
     b.go("managers/new")
     b.h1("Add manager")
@@ -497,6 +534,7 @@ ADMIN_PAGES = [
     ("aliases", f"domain/{q(DOMAIN)}/aliases"),
     ("alias-add", f"domain/{q(DOMAIN)}/aliases/new"),
     ("alias-edit", f"domain/{q(DOMAIN)}/alias/{q(ALIAS + '@' + DOMAIN)}"),
+    ("csv", f"domain/{q(DOMAIN)}/csv?type=mailboxes"),
     ("managers", "managers"),
     ("manager-add", "managers/new"),
     ("manager-edit", f"manager/{q(PM[0])}"),
@@ -646,6 +684,8 @@ def cleanup(b, api):
     st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}")
     assert st == 404, f"mailbox still there: {st}"
     for path in (f"/api/managers/{q(PM[0])}",
+                 f"/api/domains/{q(DOMAIN)}/mailboxes/carol",
+                 f"/api/domains/{q(DOMAIN)}/mailboxes/dave",
                  f"/api/domains/{q(DOMAIN)}"):
         st, doc = api.call("DELETE", path)
         assert st in (200, 202, 204), f"DELETE {path}: {st} {doc}"

@@ -11,6 +11,7 @@ export class ApiError extends Error {
 		this.status = status;
 		this.code = e.code || '';
 		this.field = e.field || '';
+		this.body = body;    // the whole answer (an import's report)
 	}
 }
 
@@ -43,14 +44,16 @@ export function qs(params) {
 // characters that are special in a URL).
 export function seg(s) { return encodeURIComponent(s); }
 
-export async function call(method, path, body) {
+// call(method, path[, body[, contentType]]): an object body goes as JSON;
+// with contentType the body (a string) goes as it is.
+export async function call(method, path, body, contentType) {
 	const headers = {'Accept': 'application/json'};
 	const s = session();
 	if (method !== 'GET' && s && s.csrf) headers['X-CSRF-Token'] = s.csrf;
 	const init = {method, headers, credentials: 'same-origin', cache: 'no-store'};
 	if (body !== undefined) {
-		headers['Content-Type'] = 'application/json';
-		init.body = JSON.stringify(body);
+		headers['Content-Type'] = contentType || 'application/json';
+		init.body = contentType ? body : JSON.stringify(body);
 	}
 	let r;
 	try {

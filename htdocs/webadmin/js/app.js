@@ -11,6 +11,7 @@ import * as mailboxes from './pages/mailboxes.js';
 import * as aliases from './pages/aliases.js';
 import * as managers from './pages/managers.js';
 import * as misc from './pages/misc.js';
+import * as csv from './pages/csv.js';
 
 const app = document.getElementById('app');
 
@@ -28,6 +29,7 @@ const ROUTES = [
 	[['domain', ':d', 'aliases'], aliases.list],
 	[['domain', ':d', 'aliases', 'new'], aliases.edit],
 	[['domain', ':d', 'alias', ':a'], aliases.edit],
+	[['domain', ':d', 'csv'], csv.page],
 	[['managers'], managers.list, true],
 	[['managers', 'new'], managers.edit, true],
 	[['manager', ':u'], managers.edit, true],

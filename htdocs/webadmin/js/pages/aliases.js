@@ -51,7 +51,8 @@ export function list(params, query, ctx) {
 		crumbs([t('nav.domains'), '#/domains'], [d, ctx.isAdmin ? href('domain', d) : null], [t('nav.aliases')]),
 		pageHead(t('alias.list', {domain: d}),
 			linkButton(t('alias.add'), href('domain', d, 'aliases', 'new'), 'primary'),
-			linkButton(t('nav.mailboxes'), href('domain', d, 'mailboxes'))),
+			linkButton(t('nav.mailboxes'), href('domain', d, 'mailboxes')),
+			linkButton(t('csv.title'), href('domain', d, 'csv') + '?type=aliases')),
 		listEl);
 }
 

@@ -60,7 +60,8 @@ export function list(params, query, ctx) {
 		crumbs([t('nav.domains'), '#/domains'], [d, ctx.isAdmin ? href('domain', d) : null], [t('nav.mailboxes')]),
 		pageHead(t('mailbox.list', {domain: d}),
 			linkButton(t('mailbox.add'), href('domain', d, 'mailboxes', 'new'), 'primary'),
-			linkButton(t('nav.aliases'), href('domain', d, 'aliases'))),
+			linkButton(t('nav.aliases'), href('domain', d, 'aliases')),
+			linkButton(t('csv.title'), href('domain', d, 'csv') + '?type=mailboxes')),
 		listEl);
 }
 
