@@ -4,7 +4,7 @@ import {h, clear} from './dom.js';
 import * as i18n from './i18n.js';
 import {t} from './i18n.js';
 import * as api from './api.js';
-import {takeFlash, go, busy} from './ui.js';
+import {takeFlash, busy} from './ui.js';
 import {errorText} from './form.js';
 import * as domains from './pages/domains.js';
 import * as mailboxes from './pages/mailboxes.js';
@@ -15,8 +15,8 @@ import * as csv from './pages/csv.js';
 
 const app = document.getElementById('app');
 
-export function me() { return api.session(); }
-export function isAdmin() { const s = me(); return !!s && s.type === 'admin'; }
+function me() { return api.session(); }
+function isAdmin() { const s = me(); return !!s && s.type === 'admin'; }
 
 // Route table: pattern segments (':x' captures), page function, admin only.
 const ROUTES = [
@@ -243,4 +243,3 @@ window.addEventListener('hashchange', render);
 	render();
 })();
 
-export {go};

@@ -4,7 +4,7 @@
 import {h} from '../dom.js';
 import {t} from '../i18n.js';
 import * as api from '../api.js';
-import {buildForm, onSubmit, fmtMB, bytesToMB, flag, NEVER} from '../form.js';
+import {buildForm, onSubmit, fmtMB, flag} from '../form.js';
 import {pageHead, pagedList, linkButton, href, flash, go, yesNo, dateText, confirmDialog, crumbs} from '../ui.js';
 
 export const SERVICES = ['smtpd', 'smtp', 'webmail', 'netdisk', 'imap', 'pop3'];
@@ -145,4 +145,3 @@ export async function edit(params, query, ctx) {
 		f.form);
 }
 
-export {bytesToMB, NEVER, pick, usage};

@@ -4,7 +4,7 @@
 import {h} from '../dom.js';
 import {t} from '../i18n.js';
 import * as api from '../api.js';
-import {buildForm, onSubmit, fmtMB, flag} from '../form.js';
+import {buildForm, onSubmit, fmtMB} from '../form.js';
 import {pageHead, pagedList, linkButton, href, flash, go, yesNo, dateText, confirmDialog, crumbs} from '../ui.js';
 import {serviceFields, expiryButtons} from './domains.js';
 
@@ -165,4 +165,3 @@ export async function edit(params, query, ctx) {
 		f.form);
 }
 
-export {flag};
