@@ -53,6 +53,7 @@ MAILBOX_PW = "Webui-Pass-7281"
 ALIAS = "sales"
 PM = ("pm@" + DOMAIN, "Pm-Pass-93817")
 MB = 1048576
+XSS = "<img src=x onerror=\"document.title='pwned'\">test domain"
 
 
 def log(msg):
@@ -305,7 +306,7 @@ def admin_flow(b, api, args):
     b.css("a[href='#/domains/new']").click()
     b.h1("Add domain")
     b.fill("domain", DOMAIN)
-    b.fill("description", "browser test domain")
+    b.fill("description", XSS)
     b.fill("maxusers", "5")
     b.fill("maxalias", "5")
     b.fill("maxquota", "100")
@@ -318,10 +319,15 @@ def admin_flow(b, api, args):
     b.submit()
     b.flash(DOMAIN)
     b.wait(lambda: DOMAIN in b.text(), "new domain in the list")
+    # data from the API is text, never markup
+    assert XSS in b.text(), "the description is not shown as text"
+    assert b.d.execute_script(
+        "return document.querySelectorAll('main img').length") == 0
+    assert "pwned" not in b.d.title
     b.console("domain add")
     st, d = api.get("/api/domains/" + q(DOMAIN))
     assert st == 200, f"GET domain: {st} {d}"
-    assert d["domain"] == DOMAIN, d
+    assert d["domain"] == DOMAIN and d["description"] == XSS, d
     assert int(d["maxusers"]) == 5 and int(d["maxalias"]) == 5, d
     assert int(d["maxquota"]) == 100 * MB, d
     assert int(d["maxnetdiskquota"]) == 50 * MB, d
