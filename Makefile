@@ -140,9 +140,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
-	@# the consoles' static files, as they are in the checkout
-	cd htdocs && find . -type f | while read -r f; do \
-		install -D -m 644 "$$f" "$(DESTDIR)$(PREFIX)/share/youju/htdocs/$$f" || exit 1; done
+	@# the web consoles' static files (webadmin_htdocs defaults here)
+	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
+		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service

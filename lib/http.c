@@ -39,6 +39,8 @@
 	} while (0)
 
 #define HTTP_REPLY_HEADERS 8
+/* seconds a request may wait for a worker before it is refused (503) */
+#define HTTP_QUEUE_DEADLINE 30
 #define HTTP_KEPT_HEADERS 8
 #define HTTP_REPLY_MAX (64u << 20)
 
@@ -96,6 +98,7 @@ struct http_req {
 	char *user;
 	void *ctx;
 	struct http_req *next; /* worker queue */
+	struct timespec queued_at;
 };
 
 struct http_server {
@@ -525,7 +528,8 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 	   address come in headers that nginx sets whole; from anyone else
 	   they could be forged, so they count only from loopback */
 	bool proxied = is_loopback(r->client);
-	r->tls = proxied && xfp != NULL && strcasecmp(xfp, "https") == 0;
+	r->tls = s->o.tls_key_pem != NULL ||
+		 (proxied && xfp != NULL && strcasecmp(xfp, "https") == 0);
 	const char *real = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						       "X-Real-IP");
 	unsigned char addr[sizeof(struct in6_addr)];
@@ -684,6 +688,7 @@ static void pool_push(struct http_server *s, struct http_req *r)
 	pthread_mutex_lock(&s->lock);
 	bool full = s->queued >= s->o.queue_max || s->stopping;
 	if (!full) {
+		clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
 		r->next = NULL;
 		if (s->tail != NULL)
 			s->tail->next = r;
@@ -720,8 +725,16 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&s->lock);
 
 		const struct http_route *rt = r->route;
-		bool ok = true;
-		if (s->o.authorize != NULL)
+		/* a suspended connection never times out in MHD (web.md §6):
+		   a request that waited past its deadline is answered, not
+		   run, since its client has likely given up */
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool ok = now.tv_sec - r->queued_at.tv_sec <
+			  (time_t)HTTP_QUEUE_DEADLINE;
+		if (!ok)
+			reply_error(r, 503, "busy", "server busy, try again");
+		if (ok && s->o.authorize != NULL)
 			ok = s->o.authorize(s->o.app, r, rt->flags);
 		if (ok)
 			rt->handler(r);
@@ -768,9 +781,26 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 			      strerror(errno));
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	/* TLS options go through an option array, so one call serves
+	   both cases */
+	struct MHD_OptionItem tls_opts[3] = {
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+		{ MHD_OPTION_END, 0, NULL },
+	};
+	if (o->tls_cert_pem != NULL && o->tls_key_pem != NULL) {
+		flags |= MHD_USE_TLS;
+		tls_opts[0] = (struct MHD_OptionItem){
+			MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem
+		};
+		tls_opts[1] = (struct MHD_OptionItem){
+			MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem
+		};
+	}
 	for (size_t i = 0; i < o->n_listen && i < 8; i++) {
 		s->mhd[i] = MHD_start_daemon(
 		    flags, 0, NULL, NULL, on_request, s,
+		    MHD_OPTION_ARRAY, tls_opts,
 		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)o->name,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)o->listen_fds[i],
 		    MHD_OPTION_THREAD_POOL_SIZE,

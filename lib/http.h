@@ -82,6 +82,10 @@ struct http_server_opts {
 	unsigned per_ip;           /* connections per client address */
 	unsigned conn_limit;       /* connections in all */
 	unsigned timeout;          /* seconds idle before a connection closes */
+	const char *tls_cert_pem;  /* PEM certificate chain and key for
+				      HTTPS with libmicrohttpd's GnuTLS; */
+	const char *tls_key_pem;   /* NULL: plain HTTP. Must outlive the
+				      server. */
 	int access_fd;             /* access log, opened O_APPEND before the
 				      privilege drop (-1: the mail log);
 				      the server closes it */

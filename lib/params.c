@@ -406,6 +406,15 @@ static const struct conf_param webadmin_params[] = {
 		"the window failures are counted in."),
 	P_BOOL("webadmin_check_expiry", "yes",
 		"Refuse console logins of managers past their expiredate."),
+	P_STR("webadmin_groupmail_sender", "postmaster@$mydomain",
+		"From: of group mail sent from the console (an address, or "
+		"Name <address>)."),
+	P_BOOL("webadmin_tls", "no",
+		"Serve HTTPS with smtpd_tls_cert_file and smtpd_tls_key_file "
+		"(libmicrohttpd's GnuTLS) instead of plain HTTP."),
+	P_BOOL("webadmin_signup", "no",
+		"Let people make mailboxes in domains with can_signup "
+		"(POST /api/self/signup)."),
 	P_END,
 };
 
@@ -437,8 +446,9 @@ static const struct conf_table *const mra_tables[] = {
 static const struct conf_table *const webmail_tables[] = {
 	&common_table, &webmail_table, NULL,
 };
+/* webadmin also reads youju-mta's sendmail_socket (group mail) */
 static const struct conf_table *const webadmin_tables[] = {
-	&common_table, &webadmin_table, NULL,
+	&common_table, &webadmin_table, &mta_table, NULL,
 };
 
 static const struct {

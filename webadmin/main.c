@@ -55,6 +55,23 @@ static char *docroot(const struct conf *conf)
 	return xstrdup(tries[0]);
 }
 
+/* A PEM file (at most 1 MiB) into memory, or fatal. */
+static char *read_pem(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	if (f == NULL)
+		fatal("webadmin: webadmin_tls: %s: %s", path, strerror(errno));
+	size_t cap = 1 << 20, n = 0;
+	char *p = xmalloc(cap + 1);
+	n = fread(p, 1, cap, f);
+	bool big = n == cap && fgetc(f) != EOF;
+	fclose(f);
+	if (n == 0 || big)
+		fatal("webadmin: webadmin_tls: %s: empty or over 1 MiB", path);
+	p[n] = '\0';
+	return p;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
@@ -100,6 +117,7 @@ int main(int argc, char **argv)
 		.run_directory = conf_str(conf, "run_directory"),
 		.mailbox_base = conf_str(conf, "virtual_mailbox_base"),
 		.check_expiry = conf_bool(conf, "webadmin_check_expiry"),
+		.signup = conf_bool(conf, "webadmin_signup"),
 		.started = (int64_t)time(NULL),
 	};
 	if (password != NULL) {
@@ -155,6 +173,15 @@ int main(int argc, char **argv)
 	}
 	char *root = docroot(conf);
 	ho.docroot = root;
+	/* HTTPS with the instance certificate (libmicrohttpd's GnuTLS):
+	   the key is read while we may still be root */
+	char *tls_cert = NULL, *tls_key = NULL;
+	if (conf_bool(conf, "webadmin_tls")) {
+		tls_cert = read_pem(conf_str(conf, "smtpd_tls_cert_file"));
+		tls_key = read_pem(conf_str(conf, "smtpd_tls_key_file"));
+		ho.tls_cert_pem = tls_cert;
+		ho.tls_key_pem = tls_key;
+	}
 
 	if (privsep_drop(conf_str(conf, "mail_owner"), &err) < 0)
 		fatal("webadmin: cannot drop privileges to %s: %s",
@@ -197,6 +224,11 @@ int main(int argc, char **argv)
 	websession_store_free(&wa.sessions);
 	wa_throttle_free(&wa.throttle);
 	free(root);
+	free(tls_cert);
+	if (tls_key != NULL) {
+		explicit_bzero(tls_key, strlen(tls_key));
+		free(tls_key);
+	}
 	daemon_pidfile_remove(pidfile);
 	free(opts.conf_path);
 	log_info("webadmin: stopped");

@@ -33,6 +33,7 @@ struct wa {
 	const char *run_directory;
 	const char *mailbox_base;
 	bool check_expiry;
+	bool signup; /* webadmin_signup */
 	int64_t started;
 };
 
@@ -151,6 +152,11 @@ void wa_password_change(struct http_req *req);
 void wa_status(struct http_req *req);
 void wa_extman_redirect(struct http_req *req);
 void wa_export(struct http_req *req);
+void wa_groupmail(struct http_req *req);
+void wa_self_password(struct http_req *req);
+void wa_self_question(struct http_req *req);
+void wa_self_reset(struct http_req *req);
+void wa_self_signup(struct http_req *req);
 void wa_import(struct http_req *req);
 
 /* ---- helpers for rows (rows.c) ---- */

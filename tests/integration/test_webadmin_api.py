@@ -29,8 +29,12 @@ ROOT = ("root@extmail.org", "extmail*123*")
 class Client:
     """One browser-like client: a cookie jar and the session's CSRF token."""
 
-    def __init__(self, inst):
+    def __init__(self, inst, ip=None):
         self.base = f"http://127.0.0.1:{inst.ports['webadmin']}"
+        # failures count against the client address: tests that fail on
+        # purpose come "from" their own address (X-Real-IP is believed
+        # from loopback) so that they do not lock out the later tests
+        self.ip = ip
         self.jar = CookieJar()
         self.op = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.jar))
@@ -44,6 +48,8 @@ class Client:
             h["X-CSRF-Token"] = self.csrf
         if self.token:
             h["Authorization"] = "Bearer " + self.token
+        if self.ip:
+            h["X-Real-IP"] = self.ip
         h.update(headers or {})
         data = raw if raw is not None else (
             json.dumps(body).encode() if body is not None else None)
@@ -129,7 +135,7 @@ def status_of(resp):
 # ---- login, cookie, headers ---------------------------------------------
 
 def test_login_cookie_and_headers(inst):
-    c = Client(inst)
+    c = Client(inst, ip="192.0.2.60")
     err(c.login("root@extmail.org", "wrong password"), 401,
         code="bad_login")
     err(c.login("nobody@extmail.org", "whatever1"), 401, code="bad_login")
@@ -622,6 +628,105 @@ def test_csv_import_and_export(inst):
     err(pm.call("GET", "/api/domains/csv.test/export?type=mailboxes"), 403)
 
 
+def test_mailbox_self_service(inst):
+    c = root(inst)
+    ok(c.call("POST", "/api/domains", {"domain": "self.test"}), 201)
+    ok(c.call("POST", "/api/domains/self.test/mailboxes",
+              {"uid": "sam", "password": "sam-pass-1",
+               "question": "pet?", "answer": "Rex"}), 201)
+    anon = Client(inst, ip="192.0.2.61")
+    # JSON only: a cross-site form cannot post here
+    err(anon.call("POST", "/api/self/password",
+                  raw=b"user=sam@self.test&old=sam-pass-1&new=x",
+                  headers={"Content-Type":
+                           "application/x-www-form-urlencoded"}), 415)
+    err(anon.call("POST", "/api/self/password",
+                  {"user": "sam@self.test", "old": "wrong-pass",
+                   "new": "sam-pass-2"}), 403, code="refused")
+    ok(anon.call("POST", "/api/self/password",
+                 {"user": "Sam@self.test", "old": "sam-pass-1",
+                  "new": "sam-pass-2"}))
+    m = imap_login(inst, "sam@self.test", "sam-pass-2")
+    assert m is not None
+    m.logout()
+    # forgotten password: the question, then the answer (exact)
+    q = ok(anon.call("POST", "/api/self/question", {"user": "sam@self.test"}))
+    assert q == {"question": "pet?"}
+    err(anon.call("POST", "/api/self/reset",
+                  {"user": "sam@self.test", "answer": "rex",
+                   "new": "sam-pass-3"}), 403)
+    ok(anon.call("POST", "/api/self/reset",
+                 {"user": "sam@self.test", "answer": "Rex",
+                  "new": "sam-pass-3"}))
+    assert imap_login(inst, "sam@self.test", "sam-pass-2") is None
+    m = imap_login(inst, "sam@self.test", "sam-pass-3")
+    assert m is not None
+    m.logout()
+    # refused with disablepwdchange, also for a right answer
+    ok(c.call("PUT", "/api/domains/self.test/mailboxes/sam",
+              {"disablepwdchange": 1}))
+    err(anon.call("POST", "/api/self/question", {"user": "sam@self.test"}),
+        403)
+    err(anon.call("POST", "/api/self/reset",
+                  {"user": "sam@self.test", "answer": "Rex",
+                   "new": "sam-pass-4"}), 403)
+    err(anon.call("POST", "/api/self/password",
+                  {"user": "sam@self.test", "old": "sam-pass-3",
+                   "new": "sam-pass-4"}), 403)
+    # the answer is never shown by the API, the audit has the changes
+    mb = ok(c.call("GET", "/api/domains/self.test/mailboxes/sam"))
+    assert "answer" not in mb and mb["question"] == "pet?"
+    acts = [r["action"] for r in
+            ok(c.call("GET", "/api/audit?domain=self.test"))["items"]]
+    assert "mailbox.self_reset" in acts and "mailbox.self_password" in acts
+    # signup: off by default (webadmin_signup = no), even with can_signup
+    ok(c.call("PUT", "/api/domains/self.test", {"can_signup": 1}))
+    err(anon.call("POST", "/api/self/signup",
+                  {"user": "new@self.test", "password": "new-pass-1"}), 403,
+        code="disabled")
+    assert inst.sql("SELECT COUNT(*) FROM mailbox WHERE "
+                    "username='new@self.test'") == [("0",)]
+
+
+def test_group_mail(inst):
+    c = root(inst)
+    ok(c.call("POST", "/api/domains", {"domain": "gm.test"}), 201)
+    for uid in ("gm1", "gm2", "gmoff"):
+        ok(c.call("POST", "/api/domains/gm.test/mailboxes",
+                  {"uid": uid, "password": "gm-pass-123",
+                   "active": uid != "gmoff"}), 201)
+    j = ok(c.call("POST", "/api/groupmail",
+                  {"domains": ["gm.test"], "subject": "Notice 通知",
+                   "text": "line one\n.starts with a dot\nend"}), 202)
+    assert j == {"recipients": 2}, j
+    base = inst.path("mailbox", "gm.test")
+    deadline = time.time() + 30
+    got = {}
+    while time.time() < deadline and len(got) < 2:
+        for u in ("gm1", "gm2"):
+            d = os.path.join(base, u, "Maildir", "new")
+            if os.path.isdir(d) and os.listdir(d):
+                with open(os.path.join(d, os.listdir(d)[0]), "rb") as f:
+                    got[u] = f.read()
+        time.sleep(0.2)
+    assert set(got) == {"gm1", "gm2"}, got.keys()
+    msg = got["gm1"]
+    assert b"To: undisclosed-recipients:;" in msg
+    assert b"=?UTF-8?B?" in msg and b"gm2@gm.test" not in msg
+    assert b"\r\n.starts with a dot\r\n" in msg or \
+        b"\n.starts with a dot\n" in msg
+    assert not os.path.exists(os.path.join(base, "gmoff", "Maildir", "new")) \
+        or not os.listdir(os.path.join(base, "gmoff", "Maildir", "new"))
+    # a postmaster: only its own domains
+    pm = Client(inst)
+    ok(pm.login("pm@pm-own.test", "pm-pass-34"))
+    err(pm.call("POST", "/api/groupmail",
+                {"domains": ["gm.test"], "subject": "x", "text": "y"}), 403)
+    err(c.call("POST", "/api/groupmail", {"domains": [], "subject": "x",
+                                          "text": "y"}), 400,
+        field="domains")
+
+
 # ---- request handling -------------------------------------------------------
 
 def test_bad_json_refused(inst):
@@ -745,12 +850,100 @@ def test_login_throttled(inst):
     ok(c.call("POST", "/api/managers",
               {"username": "thr@pm-own.test", "password": "thr-pass-12"}),
        201)
-    x = Client(inst)
+    x = Client(inst, ip="192.0.2.62")
     for _ in range(10):
         err(x.login("thr@pm-own.test", "wrong-pass"), 401)
-    # locked: even the right password is refused for now
+    # locked: even the right password is refused for now, from anywhere
     err(x.login("thr@pm-own.test", "thr-pass-12"), 429, code="throttled")
+    err(Client(inst, ip="192.0.2.63").login("thr@pm-own.test",
+                                            "thr-pass-12"), 429)
     ok(c.call("DELETE", "/api/managers/thr@pm-own.test"))
+    # one address guessing many accounts: locked after 30 failures
+    y = Client(inst, ip="192.0.2.64")
+    for i in range(30):
+        err(y.login(f"guess{i}@pm-own.test", "wrong-pass"), 401)
+    err(y.login(*ROOT), 429)
+    ok(Client(inst, ip="192.0.2.65").login(*ROOT))
+    assert re.search(r"login throttled: user=<root@extmail.org>, "
+                     r"rip=192\.0\.2\.64", inst.maillog())
+
+
+# ---- a second daemon with its own settings ---------------------------------
+
+import contextlib  # noqa: E402
+
+
+@contextlib.contextmanager
+def extra_webadmin(inst, tmp, extra):
+    """A second youju-webadmin on its own port and run directory, with the
+    instance's database and authd, plus the given youju.cf lines."""
+    from harness import free_port
+    run = os.path.join(tmp, "run")
+    os.makedirs(run)
+    os.chmod(tmp, 0o755)
+    os.chmod(run, 0o777)
+    port = free_port()
+    conf = os.path.join(tmp, "youju.cf")
+    with open(inst.conf_path) as f:
+        text = f.read()
+    text = re.sub(r"(?m)^webadmin_listen.*$", "", text)
+    text += (f"\nwebadmin_listen = 127.0.0.1:{port}\nrun_directory = {run}\n"
+             f"mysql_socket = {inst.mysql_socket}\n"
+             f"authd_socket = {inst.authd_socket}\n"
+             f"webadmin_access_log =\n" + extra)
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.Popen([inst.bin("youju-webadmin"), "-f", "-c", conf],
+                         env=inst.env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert p.poll() is None, p.stderr.read()
+                assert time.time() < deadline
+                time.sleep(0.1)
+        yield port
+    finally:
+        p.terminate()
+        p.wait(timeout=15)
+
+
+def test_tls_option(inst):
+    import ssl
+    tmp = tempfile.mkdtemp(prefix="youju-wa-tls-")
+    try:
+        with extra_webadmin(inst, tmp, "webadmin_tls = yes\n") as port:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            conn = http.client.HTTPSConnection("127.0.0.1", port,
+                                               timeout=15, context=ctx)
+            conn.request("POST", "/api/session",
+                         json.dumps({"user": ROOT[0], "password": ROOT[1]}),
+                         {"Content-Type": "application/json"})
+            r = conn.getresponse()
+            r.read()
+            assert r.status == 200, r.status
+            cookie = r.getheader("Set-Cookie")
+            assert "; Secure" in cookie and "HttpOnly" in cookie, cookie
+            conn.close()
+            # plain HTTP on the TLS port gets no HTTP answer
+            resp = b""
+            try:
+                s = socket.create_connection(("127.0.0.1", port), 5)
+                s.sendall(b"GET /api/session HTTP/1.1\r\nHost: x\r\n\r\n")
+                s.settimeout(5)
+                resp = s.recv(100)
+                s.close()
+            except OSError:
+                pass
+            assert not resp.startswith(b"HTTP/1.1 401"), resp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---- static files (own daemon on its own port and document root) ---------
@@ -770,36 +963,8 @@ def test_static_files(inst):
                    os.path.join(root_dir, "link.txt"))
         with open(os.path.join(root_dir, ".hidden"), "w") as f:
             f.write("h")
-        os.chmod(tmp, 0o755)
-        run = os.path.join(tmp, "run")
-        os.makedirs(run)
-        os.chmod(run, 0o777)
-        from harness import free_port
-        port = free_port()
-        conf = os.path.join(tmp, "youju.cf")
-        with open(inst.conf_path) as f:
-            text = f.read()
-        text = re.sub(r"(?m)^webadmin_listen.*$", "", text)
-        text += (f"\nwebadmin_listen = 127.0.0.1:{port}\n"
-                 f"webadmin_htdocs = {root_dir}\nrun_directory = {run}\n"
-                 f"mysql_socket = {inst.mysql_socket}\n"
-                 f"authd_socket = {inst.authd_socket}\n"
-                 f"webadmin_access_log =\n")
-        with open(conf, "w") as f:
-            f.write(text)
-        p = subprocess.Popen([inst.bin("youju-webadmin"), "-f", "-c", conf],
-                             env=inst.env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE)
-        try:
-            deadline = time.time() + 15
-            while True:
-                try:
-                    socket.create_connection(("127.0.0.1", port), 1).close()
-                    break
-                except OSError:
-                    assert p.poll() is None, p.stderr.read()
-                    assert time.time() < deadline
-                    time.sleep(0.1)
+        with extra_webadmin(inst, tmp,
+                            f"webadmin_htdocs = {root_dir}\n") as port:
 
             def get(path, headers=None):
                 conn = http.client.HTTPConnection("127.0.0.1", port,
@@ -828,8 +993,5 @@ def test_static_files(inst):
                 r, body = get(bad)
                 assert r.status == 404, (bad, r.status)
                 assert b"outside" not in body
-        finally:
-            p.terminate()
-            p.wait(timeout=15)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
