@@ -12,6 +12,7 @@ import * as aliases from './pages/aliases.js';
 import * as managers from './pages/managers.js';
 import * as misc from './pages/misc.js';
 import * as csv from './pages/csv.js';
+import * as groupmail from './pages/groupmail.js';
 
 const app = document.getElementById('app');
 
@@ -37,6 +38,7 @@ const ROUTES = [
 	[['audit'], misc.audit],
 	[['status'], misc.status, true],
 	[['tokens'], misc.tokens],
+	[['groupmail'], groupmail.page],
 ];
 
 function parseHash() {
@@ -77,6 +79,7 @@ function navLinks(active) {
 	const links = [
 		['domains', t('nav.domains')],
 		isAdmin() ? ['managers', t('nav.managers')] : null,
+		['groupmail', t('nav.groupmail')],
 		['audit', t('nav.audit')],
 		isAdmin() ? ['status', t('nav.status')] : null,
 		['tokens', t('nav.tokens')],
