@@ -93,6 +93,17 @@ class Api:
             doc = None
         return status, doc
 
+    def call_raw(self, method, path, body, ctype):
+        req = urllib.request.Request(self.base + path, data=body.encode(),
+                                     method=method)
+        req.add_header("Content-Type", ctype)
+        req.add_header("X-CSRF-Token", self.csrf)
+        try:
+            with self.opener.open(req, timeout=60) as r:
+                return r.status, json.loads(r.read())
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
     def login(self, user, password):
         st, doc = self.call("POST", "/api/session",
                             {"user": user, "password": password})
@@ -502,6 +513,41 @@ def admin_flow(b, api, args):
     log("manager created through the page")
 
 
+def paging_flow(b, api):
+    """A list longer than a page (the API gives 50 a page): the pager and
+    the search on the page."""
+    dom = "paging-test.example"
+    st, doc = api.call("POST", "/api/domains", {"domain": dom, "maxusers": 100,
+                                                "maxquota": 0})
+    assert st == 201, f"POST domain: {st} {doc}"
+    rows = "".join(f"user{i:02d},$1$abcdefgh$0123456789abcdefghijkl,User {i}\n"
+                   for i in range(55))
+    st, doc = api.call_raw("POST", f"/api/domains/{dom}/import?type=mailboxes",
+                           "uid,password,name\n" + rows, "text/csv")
+    assert st == 200 and doc["imported"] == 55, f"import: {st} {doc}"
+    b.go(f"domain/{dom}/mailboxes")
+    b.wait(lambda: "55 found" in b.css(".list-status").text, "55 found")
+    assert len(b.d.find_elements(By.CSS_SELECTOR, "table.list tbody tr")) == 50
+    b.wait(lambda: "of 2" in b.css("nav.pager").text, "two pages")
+    b.shot("en_US-mailboxes-paged", widths=(1280, 360))
+    nxt = [e for e in b.d.find_elements(By.CSS_SELECTOR, "nav.pager button")
+           if "Next" in e.text][0]
+    nxt.click()
+    b.wait(lambda: len(b.d.find_elements(
+        By.CSS_SELECTOR, "table.list tbody tr")) == 5, "page 2 with 5 rows")
+    assert "user54@" in b.text(), "the last mailbox is not on page 2"
+    b.fill("q", "user1", form="main form.search")
+    b.css("main form.search button[type=submit]").click()
+    b.wait(lambda: "10 found" in b.css(".list-status").text, "search: 10")
+    b.console("paging")
+    for i in range(55):
+        st, _ = api.call("DELETE", f"/api/domains/{dom}/mailboxes/user{i:02d}")
+        assert st == 200, st
+    st, doc = api.call("DELETE", f"/api/domains/{dom}")
+    assert st == 200, f"DELETE domain: {st} {doc}"
+    log("a list of 55: pager and search work")
+
+
 def mail_flow(args):
     """The new address receives mail (directly, through the alias, and the
     group mail sent on its page) and logs in over IMAP."""
@@ -728,6 +774,7 @@ def main():
     b = Browser(args.url, args.artifacts)
     try:
         admin_flow(b, api, args)
+        paging_flow(b, api)
         if not args.no_mail:
             mail_flow(args)
         screenshots(b, ADMIN_PAGES, "")

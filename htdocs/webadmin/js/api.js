@@ -79,21 +79,12 @@ export const post = (p, b) => call('POST', p, b === undefined ? {} : b);
 export const put = (p, b) => call('PUT', p, b);
 export const del = (p) => call('DELETE', p);
 
-// A list answer: an array, or an object holding the array next to totals.
-export function items(resp, ...names) {
-	if (Array.isArray(resp)) return resp;
-	if (!resp || typeof resp !== 'object') return [];
-	for (const n of [...names, 'items', 'results', 'rows']) {
-		if (Array.isArray(resp[n])) return resp[n];
-	}
-	for (const v of Object.values(resp)) if (Array.isArray(v)) return v;
-	return [];
+// A list answer: {"total", "page", "page_size", "items": [...]}.
+export function items(resp) {
+	if (resp && Array.isArray(resp.items)) return resp.items;
+	return Array.isArray(resp) ? resp : [];
 }
 
 export function total(resp, count) {
-	if (resp && typeof resp === 'object' && !Array.isArray(resp)) {
-		if (typeof resp.total === 'number') return resp.total;
-		if (typeof resp.count === 'number') return resp.count;
-	}
-	return count;
+	return resp && typeof resp.total === 'number' ? resp.total : count;
 }

@@ -88,8 +88,9 @@ export function table(columns, rows, caption) {
 }
 
 // A searchable, paged list.
-// opts: {fetch: (q, page) => Promise<resp>, columns, names: [key for items],
-//        searchLabel, empty, filters: [specs] (extra inputs), state: {q, page}}
+// opts: {fetch: state => Promise<resp>, columns, searchLabel, empty,
+//        filters: [{name, label, type, options}] (more inputs), state: {q, page},
+//        noSearch}
 export function pagedList(opts) {
 	const root = h('section.paged');
 	const state = Object.assign({q: '', page: 1}, opts.state || {});
@@ -141,11 +142,9 @@ export function pagedList(opts) {
 			body.appendChild(errorBox(e));
 			return;
 		}
-		const rows = items(resp, ...(opts.names || []));
+		const rows = items(resp);
 		const n = total(resp, rows.length);
-		if (resp && typeof resp === 'object' && !Array.isArray(resp)) {
-			pageSize = resp.per_page || resp.page_size || resp.limit || pageSize;
-		}
+		if (resp && resp.page_size) pageSize = resp.page_size;
 		if (!pageSize && state.page === 1 && n > rows.length) pageSize = rows.length;
 		const pages = pageSize ? Math.max(1, Math.ceil(n / pageSize)) : 1;
 		clear(body);

@@ -40,7 +40,6 @@ export function list(params, query, ctx) {
 			}}, t('delete')))},
 	];
 	listEl = pagedList({
-		names: ['aliases'],
 		searchLabel: t('alias.search'),
 		state: {q: query.get('q') || ''},
 		fetch: (s) => api.get(base(d) + api.qs({q: s.q, page: s.page})),

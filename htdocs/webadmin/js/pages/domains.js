@@ -51,8 +51,7 @@ export function list(params, query, ctx) {
 	return h('section', null,
 		pageHead(t('nav.domains'), add),
 		pagedList({
-			names: ['domains'],
-			searchLabel: t('domain.search'),
+				searchLabel: t('domain.search'),
 			state: {q: query.get('q') || ''},
 			fetch: (s) => api.get('/api/domains' + api.qs({q: s.q, page: s.page})),
 			columns,

@@ -49,7 +49,6 @@ export function list(params, query, ctx) {
 			}}, t('delete')))},
 	];
 	listEl = pagedList({
-		names: ['mailboxes'],
 		searchLabel: t('mailbox.search'),
 		state: {q: query.get('q') || ''},
 		fetch: (s) => api.get(base(d) + api.qs({q: s.q, page: s.page})),

@@ -38,7 +38,6 @@ export function list(params, query, ctx) {
 			}}, t('delete')))},
 	];
 	listEl = pagedList({
-		names: ['managers'],
 		searchLabel: t('manager.search'),
 		state: {q: query.get('q') || ''},
 		fetch: (s) => api.get('/api/managers' + api.qs({q: s.q, page: s.page})),
@@ -55,7 +54,7 @@ async function allDomains() {
 	const out = [];
 	for (let page = 1; page <= 200; page++) {
 		const r = await api.get('/api/domains' + api.qs({page}));
-		const rows = api.items(r, 'domains');
+		const rows = api.items(r);
 		for (const d of rows) out.push(d.domain);
 		const n = api.total(r, out.length);
 		if (!rows.length || out.length >= n) break;
