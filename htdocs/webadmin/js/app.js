@@ -100,14 +100,18 @@ async function logout() {
 	render();
 }
 
+function roleName(s) {
+	return s.type === 'admin' ? t('role.admin') : t('role.postmaster');
+}
+
 function layout(active, content) {
 	const s = me();
 	const header = h('header.top', null,
 		h('a.brand', {href: '#/domains'}, h('span.brand-mark', {'aria-hidden': 'true'}, '邮'), t('app.title')),
 		navLinks(active),
 		h('div.user', null,
-			h('span.who', {title: s.user}, s.user),
-			h('span.role', null, s.type === 'admin' ? t('role.admin') : t('role.postmaster')),
+			h('span.who', {title: s.user + ' (' + roleName(s) + ')'}, s.user),
+			h('span.role', null, roleName(s)),
 			langSwitch(),
 			h('button.link', {type: 'button', id: 'logout', onclick: logout}, t('logout'))));
 	const main = h('main#main', {tabindex: -1});

@@ -29,7 +29,7 @@ export function list(params, query, ctx) {
 		{label: t('alias.address'), cell: a => h('a', {href: href('domain', d, 'alias', a.address)},
 			a.address[0] === '@' ? a.address + ' (' + t('alias.catchall') + ')' : a.address)},
 		{label: t('alias.goto'), cell: a => h('ul.targets', null, targets(a).map(x => h('li', null, x)))},
-		{label: t('createdate'), cell: a => dateText(a.createdate, '')},
+		{label: t('createdate'), cls: 'nowrap', cell: a => dateText(a.createdate, '')},
 		{label: t('active'), cell: a => yesNo(a.active)},
 		{label: t('actions'), cls: 'col-actions', cell: a => h('span.row-actions', null,
 			h('a', {href: href('domain', d, 'alias', a.address)}, t('edit')),

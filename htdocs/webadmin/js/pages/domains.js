@@ -33,7 +33,7 @@ const mb = (v) => fmtMB(v) + ' MB';
 export function list(params, query, ctx) {
 	const add = ctx.isAdmin ? linkButton(t('domain.add'), '#/domains/new', 'primary') : null;
 	const columns = [
-		{label: t('domain.domain'), cell: d => h('a', {href: href('domain', d.domain, 'mailboxes')}, d.domain)},
+		{label: t('domain.domain'), cls: 'nowrap', cell: d => h('a', {href: href('domain', d.domain, 'mailboxes')}, d.domain)},
 		{label: t('domain.description'), cell: d => d.description || ''},
 		// usage: the mailboxes and aliases the domain has, and the sums of
 		// its mailboxes' quotas (ExtMan's "used"), against the limits
@@ -41,7 +41,7 @@ export function list(params, query, ctx) {
 		{label: t('domain.aliases'), cell: d => usage(pick(d.usage, 'aliases'), d.maxalias)},
 		{label: t('domain.quota'), cell: d => usage(pick(d.usage, 'quota'), d.maxquota, mb)},
 		{label: t('domain.netdisk'), cell: d => usage(pick(d.usage, 'netdiskquota'), d.maxnetdiskquota, mb)},
-		{label: t('expiredate'), cell: d => dateText(d.expiredate)},
+		{label: t('expiredate'), cls: 'nowrap', cell: d => dateText(d.expiredate)},
 		{label: t('active'), cell: d => yesNo(d.active)},
 		{label: t('actions'), cls: 'col-actions', cell: d => h('span.row-actions', null,
 			h('a', {href: href('domain', d.domain, 'mailboxes')}, t('nav.mailboxes')),

@@ -38,7 +38,7 @@ export function list(params, query, ctx) {
 		{label: t('mailbox.name'), cell: m => m.name || ''},
 		{label: t('mailbox.quota'), cell: m => fmtMB(m.quota) + ' MB'},
 		{label: t('mailbox.netdiskquota'), cell: m => fmtMB(m.netdiskquota) + ' MB'},
-		{label: t('expiredate'), cell: m => dateText(m.expiredate)},
+		{label: t('expiredate'), cls: 'nowrap', cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
 		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
 			h('a', {href: href('domain', d, 'mailbox', localOf(m))}, t('edit')),

@@ -24,7 +24,7 @@ export function list(params, query, ctx) {
 		{label: t('manager.name'), cell: m => m.name || ''},
 		{label: t('manager.type'), cell: m => typeLabel(m.type)},
 		{label: t('manager.domains'), cell: m => m.type === 'admin' ? t('manager.alldomains') : domainsOf(m).join(', ')},
-		{label: t('expiredate'), cell: m => dateText(m.expiredate)},
+		{label: t('expiredate'), cls: 'nowrap', cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
 		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
 			h('a', {href: href('manager', m.username)}, t('edit')),
