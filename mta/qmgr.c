@@ -133,6 +133,10 @@ struct qmgr_job {
 };
 
 static volatile sig_atomic_t qmgr_child;
+/* SIGUSR1 (a reload): finish the deliveries in flight, take no new ones,
+   exit; the supervisor then exits too (qmgr_drain). */
+static volatile sig_atomic_t qmgr_draining;
+static int qmgr_wake_fd = -1; /* the worker's wake pipe, for the handler */
 
 static double qmgr_now(void)
 {
@@ -278,6 +282,49 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 	}
 }
 
+/* smtp_tls_security_level's words, or -1. */
+static int qmgr_tls_level(const char *lvl)
+{
+	if (strcmp(lvl, "none") == 0)
+		return SMTPC_TLS_NONE;
+	if (strcmp(lvl, "may") == 0)
+		return SMTPC_TLS_MAY;
+	if (strcmp(lvl, "encrypt") == 0)
+		return SMTPC_TLS_ENCRYPT;
+	if (strcmp(lvl, "verify") == 0 || strcmp(lvl, "secure") == 0)
+		return SMTPC_TLS_VERIFY;
+	return -1;
+}
+
+int qmgr_check_conf(const struct conf *conf, char *err, size_t errsz)
+{
+	static const char *const maps[] = {"transport_maps",
+					   "smtp_sasl_password_maps",
+					   "smtp_tls_policy_maps"};
+	char merr[512];
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const char *spec = conf_str(conf, maps[i]);
+		if (spec[0] == '\0')
+			continue;
+		struct map *m = map_open(spec, merr, sizeof(merr));
+		if (m == NULL) {
+			(void)snprintf(err, errsz, "%s: %s", maps[i], merr);
+			return -1;
+		}
+		map_free(&m);
+	}
+	const char *lvl = conf_str(conf, "smtp_tls_security_level");
+	if (qmgr_tls_level(lvl) < 0) {
+		(void)snprintf(
+		    err, errsz,
+		    "bad value for smtp_tls_security_level: '%s' "
+		    "(expected none, may, encrypt, verify or secure)",
+		    lvl);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- logging ------------------------------------------------------------ */
 
 static const char *qmgr_status_name(enum deliver_status s)
@@ -391,6 +438,15 @@ static void qmgr_defer_rcpt(struct qmgr_job *j, size_t rcpt, const char *dsn,
 	qmgr_set(t, DELIVER_DEFER, dsn, text);
 }
 
+/* The absolute Maildir of an authd reply (lib/authc's one HOME/MAILDIR
+   rule), owned; NULL when it has none (delivery defers). */
+static char *qmgr_maildir(const struct authc_reply *r)
+{
+	struct authc_account a;
+	const char *err;
+	return authc_account_get(r, &a, &err) == 0 ? xstrdup(a.maildir) : NULL;
+}
+
 static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 			 const struct authc_reply *known)
 {
@@ -399,9 +455,8 @@ static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 		return;
 	snprintf(t->relay, sizeof(t->relay), "virtual");
 	if (known != NULL) {
-		const char *md = authc_get(known, "MAILDIR");
 		const char *qt = authc_get(known, "QUOTA");
-		t->maildir = md != NULL ? xstrdup(md) : NULL;
+		t->maildir = qmgr_maildir(known);
 		t->quota = qt != NULL ? xstrdup(qt) : NULL;
 		return;
 	}
@@ -410,14 +465,13 @@ static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 	    authc_lookup_user(j->q->cfg.authd_socket, addr, &u);
 	if (st == AUTHC_OK) {
 		const char *active = authc_get(&u, "ACTIVE");
-		const char *md = authc_get(&u, "MAILDIR");
 		const char *qt = authc_get(&u, "QUOTA");
 		if (active != NULL && strcmp(active, "1") != 0) {
 			t->kind = TGT_BOUNCE;
 			qmgr_set(t, DELIVER_BOUNCE, "5.2.1",
 				 "mailbox is disabled");
 		} else {
-			t->maildir = md != NULL ? xstrdup(md) : NULL;
+			t->maildir = qmgr_maildir(&u);
 			t->quota = qt != NULL ? xstrdup(qt) : NULL;
 		}
 	} else if (st == AUTHC_NOTFOUND) {
@@ -1129,7 +1183,7 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 /* Called with the lock held. */
 static void qmgr_admit(struct qmgr *q, const char *id)
 {
-	if (!qfile_is_id(id) || qmgr_known(q, id))
+	if (qmgr_draining || !qfile_is_id(id) || qmgr_known(q, id))
 		return;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
@@ -1279,6 +1333,36 @@ static void qmgr_lock_queue(const char *queue_dir)
 	/* fd stays open: the lock lives as long as this process */
 }
 
+static void qmgr_on_drain(int signo)
+{
+	int saved = errno;
+	pid_t c = qmgr_child;
+	qmgr_draining = 1;
+	if (c > 0)
+		(void)kill(c, SIGUSR1); /* the supervisor passes it on */
+	if (qmgr_wake_fd >= 0) {
+		char b = 1;
+		ssize_t w = write(qmgr_wake_fd, &b, 1);
+		(void)w; /* a full pipe already wakes the loop */
+	}
+	errno = saved;
+}
+
+/* Draining: once no delivery is in flight, closes the cached SMTP
+   connections and exits; the next queue manager takes over active/. */
+static void qmgr_drain_step(struct qmgr *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->npending = 0; /* still in active/: the next one admits them */
+	bool idle = q->nbusy == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (!idle)
+		return;
+	smtpc_cache_sweep(&q->cfg.scfg, true);
+	log_info("queue manager stopped for a reload");
+	exit(0);
+}
+
 static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 {
 	struct qmgr q = {0};
@@ -1300,6 +1384,11 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe: %s", strerror(errno));
 	q.wake_w = pfd[1];
+	qmgr_wake_fd = pfd[1];
+	struct sigaction sd = {.sa_handler = qmgr_on_drain};
+	sigemptyset(&sd.sa_mask);
+	if (sigaction(SIGUSR1, &sd, NULL) < 0)
+		fatal("sigaction: %s", strerror(errno));
 	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ino < 0 || qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
 	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
@@ -1317,6 +1406,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	qmgr_scan_active(&q);
 	time_t next_run = 0, last_sweep = 0;
 	for (;;) {
+		if (qmgr_draining)
+			qmgr_drain_step(&q);
 		time_t now = time(NULL);
 		if (now != last_sweep) {
 			/* idle cached SMTP connections expire */
@@ -1331,7 +1422,7 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 		bool rescan =
 		    q.need_rescan && q.npending + q.nbusy < q.cfg.active_limit;
 		pthread_mutex_unlock(&q.lock);
-		if (rescan)
+		if (rescan && !qmgr_draining)
 			qmgr_scan_active(&q);
 		struct pollfd p[2] = {{.fd = ino, .events = POLLIN},
 				      {.fd = pfd[0], .events = POLLIN}};
@@ -1340,6 +1431,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 			ms = 0;
 		if (ms > 1000 && q.cfg.scfg.cache_time > 0)
 			ms = 1000;
+		if (qmgr_draining && ms > 200)
+			ms = 200;
 		if (poll(p, 2, ms) < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		if (p[0].revents & POLLIN)
@@ -1371,14 +1464,18 @@ static void qmgr_die_with_parent(pid_t parent)
 		_exit(0); /* the parent died before prctl */
 }
 
-pid_t qmgr_start(const struct conf *conf, bool foreground)
+pid_t qmgr_start(const struct conf *conf, bool foreground, const int *fds,
+		 size_t nfds)
 {
 	pid_t main_pid = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid > 0)
+		log_error("queue manager: fork: %s", strerror(errno));
+	if (pid != 0)
 		return pid;
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	(void)prctl(PR_SET_NAME, "youju-qmgr"); /* for ps and the tests */
 
 	/* supervisor: the terminal is the starting command's, not ours */
 	qmgr_die_with_parent(main_pid);
@@ -1402,10 +1499,19 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction sd = {.sa_handler = qmgr_on_drain};
+	sigemptyset(&sd.sa_mask);
+	sigaction(SIGUSR1, &sd, NULL);
 	signal(SIGHUP, SIG_IGN);
+	/* youju-mta's master takes its signals blocked (sigtimedwait) */
+	sigset_t none;
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a peer closing on the SMTP client */
 	pid_t sup = getpid();
 	for (;;) {
+		if (qmgr_draining)
+			_exit(0);
 		time_t started = time(NULL);
 		pid_t w = fork();
 		if (w < 0) {
@@ -1426,6 +1532,8 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 			if (errno != EINTR)
 				_exit(1);
 		qmgr_child = 0;
+		if (qmgr_draining)
+			_exit(0);
 		if (WIFSIGNALED(status))
 			log_warning("queue manager pid %ld killed by signal %d",
 				    (long)w, WTERMSIG(status));
@@ -1435,6 +1543,12 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 		if (time(NULL) - started < 2)
 			sleep(1); /* no tight respawn loop */
 	}
+}
+
+void qmgr_drain(pid_t pid)
+{
+	if (pid > 0)
+		(void)kill(pid, SIGUSR1);
 }
 
 void qmgr_stop(pid_t pid)
