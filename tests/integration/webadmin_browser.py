@@ -588,6 +588,74 @@ def mail_flow(args):
         time.sleep(0.3)
 
 
+def imap_ok(args, user, password):
+    im = imaplib.IMAP4("127.0.0.1", args.imap, timeout=30)
+    try:
+        im.login(user, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            im.logout()
+        except Exception:
+            pass
+
+
+def self_service_flow(b, api, args):
+    """ExtMan's pages for mailbox users, from the login page's links: a
+    password change and a reset by the recovery question take effect for
+    IMAP at once; signing up is refused (off by default) with a message."""
+    addr = f"{MAILBOX}@{DOMAIN}"
+    st, doc = api.call("PUT", f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}",
+                       {"question": "Favourite colour?", "answer": "Blue"})
+    assert st == 200, f"PUT question: {st} {doc}"
+    logout(b)
+    b.css("a[href='#/self/password']").click()
+    b.rendered()
+    b.h1("Change my mailbox password")
+    b.shot("en_US-self-password")
+    b.fill("user", addr)
+    b.fill("old", MAILBOX_PW)
+    b.fill("new", MAILBOX_PW + "-2")
+    b.fill("password2", MAILBOX_PW + "-2")
+    b.submit()
+    b.css("main p.flash")
+    assert imap_ok(args, addr, MAILBOX_PW + "-2"), "new password refused"
+    assert not imap_ok(args, addr, MAILBOX_PW), "old password still works"
+    b.console("self password")
+    b.go("self/forgot")
+    b.h1("Forgot my password")
+    b.fill("user", addr)
+    b.submit()
+    b.wait(lambda: "Favourite colour?" in b.text(), "the question")
+    b.shot("en_US-self-forgot")
+    b.fill("answer", "Blue")
+    b.fill("new", MAILBOX_PW + "-3")
+    b.fill("password2", MAILBOX_PW + "-3")
+    b.submit()
+    b.css("main p.flash")
+    assert imap_ok(args, addr, MAILBOX_PW + "-3"), "reset password refused"
+    b.console("self reset")
+    b.expect_console(r"/api/self/signup .*403")
+    b.go("self/signup")
+    b.set_lang("zh_CN")
+    b.rendered()
+    b.fill("user", "newbie@" + DOMAIN)
+    b.fill("password", "Newbie-Pass-1")
+    b.fill("password2", "Newbie-Pass-1")
+    b.submit()
+    alert = b.css("main [role=alert]:not([hidden])")
+    assert alert.text.strip() == "此处未开放自助注册。", alert.text
+    b.shot("zh_CN-self-signup-refused")
+    b.set_lang("en_US")
+    st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/newbie")
+    assert st == 404, f"signup made a mailbox: {st}"
+    b.console("self signup")
+    b.go("")
+    log("mailbox self-service pages: password change and reset work")
+
+
 ADMIN_PAGES = [
     ("domains", "domains"),
     ("domain-add", "domains/new"),
@@ -777,6 +845,8 @@ def main():
         paging_flow(b, api)
         if not args.no_mail:
             mail_flow(args)
+            self_service_flow(b, api, args)
+            login(b, *ADMIN)
         screenshots(b, ADMIN_PAGES, "")
         postmaster_flow(b, args)
         logout(b)
