@@ -10,10 +10,11 @@ downloaded.
 It logs in through the form at /, creates a domain, a mailbox, an alias
 and a domain administrator through the pages, imports mailboxes from CSV
 and sends group mail there, checks each through the JSON API, sends mail
-to the new address over SMTP and reads it over IMAP,
-checks that a limit error is shown next to its field, that the
-postmaster sees only its domain and gets 403 for another, and that no
-page logs an error in the browser console.  Every page is saved as a
+to the new address over SMTP and reads it over IMAP, uses the mailbox
+users' self-service pages, pages and searches a list of 55, checks that a limit error is shown next to its field (in both
+languages), that markup in data stays text, that the postmaster sees only
+its domain and gets 403 for another, makes and revokes an API token, and
+that no page logs an error in the browser console.  Every page is saved as a
 screenshot at 1280 and 360 px, in en_US and zh_CN, under --artifacts.
 
     webadmin_browser.py --url http://127.0.0.1:PORT --smtp PORT --imap PORT
@@ -30,7 +31,6 @@ import os
 import re
 import shutil
 import smtplib
-import sys
 import tempfile
 import time
 import urllib.error
@@ -39,8 +39,7 @@ import urllib.request
 from email.message import EmailMessage
 
 from selenium import webdriver
-from selenium.common.exceptions import (StaleElementReferenceException,
-                                        TimeoutException)
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
