@@ -213,10 +213,13 @@ class Browser:
         self.css(f"{form} button[type=submit]").click()
 
     def flash(self, expect):
-        return self.wait(lambda: any(expect in e.text for e in
-                                     self.d.find_elements(By.CSS_SELECTOR,
-                                                          "p.flash")),
-                         f"flash {expect!r}")
+        """Waits for the message a change leaves on the page it goes to,
+        then for that page's data."""
+        self.wait(lambda: any(expect in e.text for e in
+                              self.d.find_elements(By.CSS_SELECTOR,
+                                                   "p.flash")),
+                  f"flash {expect!r}")
+        self.rendered()
 
     # --- console -------------------------------------------------------
     def console(self, where):
