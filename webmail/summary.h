@@ -1,0 +1,34 @@
+/*
+ * One message as the message list shows it (summary.c): decoded Subject
+ * and From, the Date: as UTC seconds, and the attachment mark.
+ */
+#ifndef YOUJU_WEBMAIL_SUMMARY_H
+#define YOUJU_WEBMAIL_SUMMARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "maildir.h"
+
+struct wm_summary {
+	char *subject; /* owned, UTF-8, "" when absent */
+	char *from;    /* owned, UTF-8 ("Name <a@b>"), "" when absent */
+	int64_t date;  /* Date: as UTC seconds, when has_date */
+	bool has_date;
+	bool attachments; /* multipart/mixed */
+};
+
+/* Fills s from a header block (hdr, len bytes; s zeroed first by the
+   caller).  Never fails. */
+void wm_summary_from_header(const char *hdr, size_t len,
+			    struct wm_summary *s);
+/*
+ * Reads the head of message m (at most WM_HEADER_MAX bytes) into s.
+ * Returns 0, or -1 with errno (ENOENT: expunged; s is then zeroed).
+ */
+int wm_summary_read(struct maildir_folder *f, struct maildir_msg *m,
+		    struct wm_summary *s);
+void wm_summary_free(struct wm_summary *s);
+
+#endif
