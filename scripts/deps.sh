@@ -13,7 +13,8 @@ rrdtool libjansson-dev libpcre2-dev libcrypt-dev python3 swaks libnet-ssleay-per
 curl openssl
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync
-pflogsumm fail2ban mailgraph"
+pflogsumm fail2ban mailgraph
+chromium chromium-driver python3-selenium fonts-wqy-microhei"
 
 missing=""
 for p in $PKGS; do
