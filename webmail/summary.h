@@ -19,6 +19,12 @@ struct wm_summary {
 	bool attachments; /* multipart/mixed */
 };
 
+/* Parses an RFC 5322 date-time ("Tue, 1 Jul 2003 10:52:37 +0200"; the
+   day name, seconds and zone optional, obsolete zone names and two-digit
+   years as RFC 5322 §4.3; comments skipped) from s (len bytes, not
+   NUL-terminated) into *t_r (UTC seconds).  Returns 0 or -1. */
+int wm_parse_date(const char *s, size_t len, int64_t *t_r);
+
 /* Fills s from a header block (hdr, len bytes; s zeroed first by the
    caller).  Never fails. */
 void wm_summary_from_header(const char *hdr, size_t len,

@@ -78,11 +78,4 @@ void wm_delete(struct http_req *req);
 /* send.c */
 void wm_send(struct http_req *req);
 
-/* summary.c: shared with the unit tests */
-
-/* Parses an RFC 5322 date-time ("Tue, 1 Jul 2003 10:52:37 +0200", day
-   name and seconds optional, obsolete zone names) into *t_r (UTC).
-   Returns 0 or -1. */
-int wm_parse_date(const char *s, size_t len, int64_t *t_r);
-
 #endif
