@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "log.h"
 #include "maildir.h"
+#include "maildir_index.h"
 #include "mailbox.h"
 #include "mime.h"
 #include "str.h"
@@ -265,8 +266,23 @@ void wm_messages(struct http_req *req)
 	struct row *rows = xcalloc(f->n + 1, sizeof *rows);
 	bool need_hdr = key == SORT_DATE || key == SORT_FROM ||
 			key == SORT_SUBJECT;
+	/* youju-mra's cache of ENVELOPEs first; a message it has no (valid)
+	   entry for is read from its file */
+	struct maildir_index *ix =
+	    maildir_index_open(f->path, f->uidvalidity, NULL);
 	for (size_t i = 0; i < f->n; i++) {
-		rows[i].m = &f->msgs[i];
+		struct maildir_msg *m = &f->msgs[i];
+		struct maildir_index_entry e;
+		rows[i].m = m;
+		if (maildir_index_get(ix, m->uid, str_from_cstr(m->base),
+				      m->size, &e) &&
+		    wm_summary_from_envelope(
+			e.field[MIDX_ENVELOPE].p, e.field[MIDX_ENVELOPE].len,
+			e.field[MIDX_BODYSTRUCTURE].p,
+			e.field[MIDX_BODYSTRUCTURE].len, &rows[i].s) == 0) {
+			rows[i].read = true;
+			continue;
+		}
 		if (need_hdr)
 			rows[i].read = wm_summary_read(f, &f->msgs[i],
 						       &rows[i].s) == 0;
@@ -276,6 +292,7 @@ void wm_messages(struct http_req *req)
 			rows[i].s.from = xstrdup("");
 		}
 	}
+	maildir_index_free(&ix);
 	tl_key = (enum sort_key)key;
 	tl_desc = desc;
 	qsort(rows, f->n, sizeof *rows, cmp_rows);

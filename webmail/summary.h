@@ -37,4 +37,12 @@ int wm_summary_read(struct maildir_folder *f, struct maildir_msg *m,
 		    struct wm_summary *s);
 void wm_summary_free(struct wm_summary *s);
 
+/*
+ * Fills s (overwritten) from a youju.index entry: env is the message's
+ * IMAP ENVELOPE, bs its BODYSTRUCTURE (envelope.c).  Returns 0, or -1
+ * when env is malformed (s untouched: read the file instead).
+ */
+int wm_summary_from_envelope(const char *env, size_t len, const char *bs,
+			     size_t bslen, struct wm_summary *s);
+
 #endif

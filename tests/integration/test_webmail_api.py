@@ -212,6 +212,37 @@ def test_folders_list_and_sort(inst):
     assert first[u2]["subject"] == "你好 alpha", first[u2]
     assert first[u2]["from"] == "Amy <a@example.com>"
     assert first[u1]["flags"] == ["\\Seen"] and first[u2]["flags"] == []
+    # once youju-mra has cached the ENVELOPEs in youju.index, the list
+    # comes from there, and says the same
+    m.select("INBOX")
+    m.uid("FETCH", "1:*", "(ENVELOPE BODYSTRUCTURE)")
+    m.close()
+    ix = os.path.join(maildir(inst, addr), "youju.index")
+    deadline = time.time() + 10
+    while not os.path.exists(ix) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(ix)
+    for (s, o), want in cases.items():
+        j2 = ok(c.call("GET", "/api/messages",
+                       query={"folder": "INBOX", "sort": s, "order": o}))
+        got = [x["uid"] for x in j2["messages"]]
+        assert got[:len(want)] == want, (s, o, got, want)
+    j2 = ok(c.call("GET", "/api/messages", query={"folder": "INBOX"}))
+    assert j2 == j, (j2, j)
+    # proof that the cache is read: the file rewritten in place with the
+    # same name and size (which no mail software does) still lists the
+    # cached subject
+    cur = os.path.join(maildir(inst, addr), "cur")
+    [name] = [n for n in os.listdir(cur)
+              if b"Subject: bravo" in open(os.path.join(cur, n), "rb").read()]
+    path = os.path.join(cur, name)
+    data = open(path, "rb").read()
+    with open(path, "r+b") as f:
+        f.write(data.replace(b"Subject: bravo", b"Subject: BRAVO"))
+    j3 = ok(c.call("GET", "/api/messages", query={"folder": "INBOX"}))
+    assert [x["subject"] for x in j3["messages"]].count("bravo") == 1, j3
+    with open(path, "r+b") as f:
+        f.write(data)
     # paging: page 2 of a 3-message folder is empty
     j = ok(c.call("GET", "/api/messages",
                   query={"folder": "INBOX", "page": "2"}))

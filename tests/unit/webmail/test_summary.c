@@ -84,5 +84,57 @@ int main(void)
 	test_assert(s.subject != NULL);
 	wm_summary_free(&s);
 	test_end();
+
+	test_begin("envelope");
+	static const char env[] =
+	    "(\"Tue, 1 Jul 2003 10:52:37 +0200\" "
+	    "\"=?UTF-8?B?5L2g5aW9?= \\\"q\\\"\" "
+	    "((\"=?UTF-8?B?5byg5LiJ?=\" NIL \"zs\" \"example.com\")"
+	    "(NIL NIL \"b\" \"x.org\")) NIL NIL NIL NIL NIL NIL "
+	    "\"<id@x>\")";
+	static const char bs[] =
+	    "((\"text\" \"plain\" NIL NIL NIL \"7bit\" 5 1)"
+	    "(\"application\" \"pdf\" NIL NIL NIL \"base64\" 10) "
+	    "\"mixed\" (\"boundary\" \"x\") NIL NIL NIL)";
+	memset(&s, 0, sizeof s);
+	test_assert(wm_summary_from_envelope(env, sizeof env - 1, bs,
+					     sizeof bs - 1, &s) == 0);
+	test_assert(s.subject != NULL && strcmp(s.subject, "你好 \"q\"") == 0);
+	test_assert(s.from != NULL &&
+		    strcmp(s.from, "张三 <zs@example.com>") == 0);
+	test_assert(s.has_date && s.date == 1057049557);
+	test_assert(s.attachments);
+	wm_summary_free(&s);
+	/* a literal, no name, a single-part body */
+	static const char env2[] = "(NIL {3}\r\nabc ((NIL NIL \"a\" "
+				   "\"b.c\")) NIL NIL NIL NIL NIL NIL NIL)";
+	static const char bs2[] = "(\"text\" \"plain\" NIL NIL NIL "
+				  "\"7bit\" 5 1)";
+	memset(&s, 0, sizeof s);
+	test_assert(wm_summary_from_envelope(env2, sizeof env2 - 1, bs2,
+					     sizeof bs2 - 1, &s) == 0);
+	test_assert(strcmp(s.subject, "abc") == 0);
+	test_assert(strcmp(s.from, "a@b.c") == 0);
+	test_assert(!s.has_date && !s.attachments);
+	wm_summary_free(&s);
+	/* malformed: refused, nothing allocated */
+	static const char *const bad[] = {
+		"", "(", "(NIL", "(NIL NIL", "(NIL {9}\r\nab NIL)",
+		"(NIL \"abc NIL)", "(NIL NIL ((NIL NIL \"a\"))",
+		"(NIL NIL (( NIL NIL \"a\" \"b\")", "NIL",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		memset(&s, 0, sizeof s);
+		test_assert(wm_summary_from_envelope(bad[i], strlen(bad[i]),
+						     "", 0, &s) < 0);
+		test_assert(s.subject == NULL);
+	}
+	/* an embedded NUL in a quoted string is kept as a byte */
+	static const char env3[] = "(NIL \"a\0b\" NIL NIL)";
+	memset(&s, 0, sizeof s);
+	test_assert(wm_summary_from_envelope(env3, sizeof env3 - 1, "(", 1,
+					     &s) == 0);
+	wm_summary_free(&s);
+	test_end();
 	return 0;
 }
