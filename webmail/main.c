@@ -110,6 +110,9 @@ int main(int argc, char **argv)
 	}
 	if (ho.n_listen == 0)
 		fatal("webmail: webmail_listen is empty");
+	/* an upload may be as large as a message */
+	if (wm.message_size_limit + 65536 > ho.body_max)
+		ho.body_max = (size_t)wm.message_size_limit + 65536;
 	const char *alog = conf_str(conf, "webmail_access_log");
 	if (alog[0] != '\0') {
 		ho.access_fd = open(alog,

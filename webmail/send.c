@@ -24,12 +24,15 @@
 #include "buf.h"
 #include "log.h"
 #include "mailbox.h"
+#include "upload.h"
 #include "webjson.h"
 #include "websession.h"
 #include "wm.h"
 #include "xalloc.h"
 
 #define ADDR_MAX 254
+/* attachments of one message */
+#define ATT_MAX 20
 
 /* Copies the address of "Name <a@b>" or "a@b" into out; false when it is
    not a plain address (no spaces, quotes, brackets or controls). */
@@ -129,6 +132,59 @@ static int qp_body(struct buf *m, const char *t, size_t n)
 		col += w;
 	}
 	return buf_append_str(m, "\r\n");
+}
+
+/* data as base64 in lines of 76 (RFC 2045 §6.8). */
+static int b64_body(struct buf *m, const char *data, size_t len)
+{
+	char line[80];
+	for (size_t i = 0; i < len; i += 57) {
+		size_t n = len - i < 57 ? len - i : 57;
+		if (base64_encode(data + i, n, line, sizeof line) < 0 ||
+		    buf_printf(m, "%s\r\n", line) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One attachment part: the name as an RFC 2231 parameter (filename*) and,
+   for the mail readers that know only that, an RFC 2047 word. */
+static int attachment_part(struct buf *m, const char *boundary,
+			   const struct wm_upload *u)
+{
+	bool ascii = true;
+	for (const char *c = u->name; *c; c++)
+		ascii = ascii && (unsigned char)*c >= 0x20 &&
+			(unsigned char)*c < 0x7f && *c != '"' && *c != '\\';
+	int r = buf_printf(m, "--%s\r\nContent-Type: %s", boundary, u->type);
+	if (ascii) {
+		r |= buf_printf(m, "; name=\"%s\"\r\n"
+				   "Content-Disposition: attachment; "
+				   "filename=\"%s\"\r\n",
+				u->name, u->name);
+	} else {
+		char enc[400];
+		static const char hex[] = "0123456789ABCDEF";
+		if (base64_encode(u->name, strlen(u->name), enc, sizeof enc) < 0)
+			return -1;
+		r |= buf_printf(m, "; name=\"=?UTF-8?B?%s?=\"\r\n"
+				   "Content-Disposition: attachment;\r\n"
+				   " filename*=UTF-8''",
+				enc);
+		for (const unsigned char *c = (const unsigned char *)u->name;
+		     *c; c++) {
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || strchr("-._~", *c))
+				r |= buf_append_char(m, (char)*c);
+			else
+				r |= buf_printf(m, "%%%c%c", hex[*c >> 4],
+						hex[*c & 15]);
+		}
+		r |= buf_append_str(m, "\r\n");
+	}
+	r |= buf_append_str(m, "Content-Transfer-Encoding: base64\r\n\r\n");
+	r |= b64_body(m, u->data, u->len);
+	return r != 0 ? -1 : 0;
 }
 
 /* Reads one SMTP reply into buf; returns its code or -1. */
@@ -279,11 +335,14 @@ void wm_send(struct http_req *req)
 		return;
 	char *rcpts[WM_RCPTS_MAX];
 	size_t nr = 0;
+	struct wm_upload ups[ATT_MAX];
+	size_t nups = 0;
 	struct buf to, cc, bcc, msg, wire;
 	buf_init(&to, 65536);
 	buf_init(&cc, 65536);
 	buf_init(&bcc, 65536);
-	buf_init(&msg, 3 * WM_TEXT_MAX + 262144);
+	buf_init(&msg, 3 * WM_TEXT_MAX + 262144 +
+			   (size_t)(wm->message_size_limit / 3 * 4 + 65536));
 	buf_init(&wire, 0);
 	const char *subject = "", *irt = NULL;
 	json_t *tv = json_object_get(in, "text");
@@ -305,11 +364,35 @@ void wm_send(struct http_req *req)
 			      "HTML mail is not supported yet", "html");
 		goto out;
 	}
-	if (av != NULL && !(json_is_array(av) && json_array_size(av) == 0)) {
-		webjson_error(req, 400, "unsupported",
-			      "attachments are not supported yet",
+	if (av != NULL && !json_is_null(av) &&
+	    (!json_is_array(av) || json_array_size(av) > ATT_MAX)) {
+		webjson_error(req, 400, "invalid",
+			      "attachments: a list of upload IDs",
 			      "attachments");
 		goto out;
+	}
+	size_t total = 0;
+	for (size_t i = 0; av != NULL && json_is_array(av) &&
+			   i < json_array_size(av);
+	     i++) {
+		json_t *v = json_array_get(av, i);
+		if (!json_is_string(v) ||
+		    wm_upload_read(me->acct.maildir, json_string_value(v),
+				   (size_t)wm->message_size_limit,
+				   &ups[nups]) < 0) {
+			webjson_error(req, 400, "invalid",
+				      "attachments: no such upload",
+				      "attachments");
+			goto out;
+		}
+		total += ups[nups++].len;
+		if (total > wm->message_size_limit) {
+			webjson_error(req, 413, "too_large",
+				      "the attachments are larger than the "
+				      "server accepts",
+				      "attachments");
+			goto out;
+		}
 	}
 	if (irt != NULL && irt[0] != '\0' &&
 	    (irt[0] != '<' || irt[strlen(irt) - 1] != '>' ||
@@ -377,11 +460,23 @@ void wm_send(struct http_req *req)
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\nReferences: %s\r\n",
 				irt, irt);
-	r |= buf_printf(&msg, "MIME-Version: 1.0\r\n"
-			      "Content-Type: text/plain; charset=UTF-8\r\n"
-			      "Content-Transfer-Encoding: quoted-printable\r\n"
-			      "User-Agent: youju-webmail\r\n\r\n");
+	r |= buf_printf(&msg, "MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
+	char boundary[80];
+	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
+	if (nups > 0)
+		r |= buf_printf(&msg,
+				"Content-Type: multipart/mixed;\r\n"
+				" boundary=\"%s\"\r\n\r\n"
+				"This is a multi-part message in MIME format."
+				"\r\n\r\n--%s\r\n",
+				boundary, boundary);
+	r |= buf_printf(&msg, "Content-Type: text/plain; charset=UTF-8\r\n"
+			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	r |= qp_body(&msg, text, tlen);
+	for (size_t i = 0; i < nups; i++)
+		r |= attachment_part(&msg, boundary, &ups[i]);
+	if (nups > 0)
+		r |= buf_printf(&msg, "--%s--\r\n", boundary);
 	if (r != 0 || msg.len > wm->message_size_limit) {
 		webjson_error(req, 413, "too_large",
 			      "the message is larger than the server accepts",
@@ -402,6 +497,10 @@ void wm_send(struct http_req *req)
 	log_info("webmail: sent: user=<%s>, client=%s, queue_id=%s, "
 		 "nrcpt=%zu",
 		 me->acct.user, http_req_client(req), qid, nr);
+	for (size_t i = 0; i < nups; i++)
+		if (unlink(ups[i].path) < 0 && errno != ENOENT)
+			log_warning("webmail: %s: %s", ups[i].path,
+				    strerror(errno));
 
 	/* the copy in Sent, with its Bcc */
 	buf_init(&wire, msg.len + bcc.len + 64);
@@ -433,6 +532,8 @@ void wm_send(struct http_req *req)
 out:
 	for (size_t i = 0; i < nr; i++)
 		free(rcpts[i]);
+	for (size_t i = 0; i < nups; i++)
+		wm_upload_free(&ups[i]);
 	buf_deinit(&to);
 	buf_deinit(&cc);
 	buf_deinit(&bcc);

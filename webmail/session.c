@@ -19,6 +19,7 @@
 #include "authc.h"
 #include "log.h"
 #include "str.h"
+#include "upload.h"
 #include "webjson.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -38,6 +39,7 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/move", wm_move, S | C },
 	{ "POST", "/api/delete", wm_delete, S | C },
 	{ "POST", "/api/send", wm_send, S | C },
+	{ "POST", "/api/upload", wm_upload, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },

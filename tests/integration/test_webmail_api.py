@@ -397,3 +397,80 @@ def test_send_arrives_and_lands_in_sent(inst):
     assert c.call("POST", "/api/send",
                   {"to": ["a@b>\r\nRCPT TO:<c@d"], "text": "x"})[0] == 400
     m.logout()
+
+
+def upload(c, name, data, ctype="application/octet-stream"):
+    """POST /api/upload as a browser's FormData sends it."""
+    boundary = "----youjutest" + str(time.time()).replace(".", "")
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; "
+            f"name=\"file\"; filename=\"{name}\"\r\n"
+            f"Content-Type: {ctype}\r\n\r\n").encode() + data + \
+        f"\r\n--{boundary}--\r\n".encode()
+    req = urllib.request.Request(
+        c.base + "/api/upload", data=body, method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}",
+                 **({"X-CSRF-Token": c.csrf} if c.csrf else {})})
+    try:
+        r = c.op.open(req, timeout=30)
+        return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def test_send_with_two_attachments(inst):
+    addr, m, c = login_user(inst, "wmatt")
+    rcpt = user(inst, "wmatt2")
+    r = imap(inst, rcpt)
+    blob = bytes(range(256)) * 300 + b"\r\n.\r\nend"
+    st, a1 = upload(c, "数据.bin", blob)
+    assert st == 200 and a1["size"] == len(blob) and a1["name"] == "数据.bin"
+    st, a2 = upload(c, "notes.txt", b"line one\nline two\n", "text/plain")
+    assert st == 200 and a2["type"] == "text/plain", a2
+    # the file waits, 0600, in the user's own Maildir tmp/
+    p = os.path.join(maildir(inst, addr), "tmp", "webmail-upload." + a1["id"])
+    assert os.stat(p).st_mode & 0o777 == 0o600
+    # CSRF is needed; an ID not of this user's Maildir is unknown
+    c.csrf, saved = None, c.csrf
+    assert upload(c, "x", b"x")[0] == 403
+    c.csrf = saved
+    assert c.call("POST", "/api/send", {
+        "to": [rcpt], "text": "x", "attachments": ["0" * 32]})[0] == 400
+    assert c.call("POST", "/api/send", {
+        "to": [rcpt], "text": "x", "attachments": ["../../x"]})[0] == 400
+    j = ok(c.call("POST", "/api/send", {
+        "to": [rcpt], "subject": "two files", "text": "see attached",
+        "attachments": [a1["id"], a2["id"]]}))
+    assert not os.path.exists(p)  # taken by the send
+    deadline = time.time() + 30
+    while True:
+        r.select("INBOX")
+        typ, d = r.uid("SEARCH", None, "SUBJECT", "\"two files\"")
+        if d[0].split() or time.time() > deadline:
+            break
+        time.sleep(0.2)
+    assert d[0].split(), "not delivered"
+    typ, d = r.uid("FETCH", d[0].split()[0], "(BODY.PEEK[])")
+    e = email.message_from_bytes(d[0][1])
+    parts = [x for x in e.walk() if x.get_content_disposition() ==
+             "attachment"]
+    assert [x.get_filename() for x in parts] == ["数据.bin", "notes.txt"]
+    assert parts[0].get_payload(decode=True) == blob
+    assert parts[1].get_payload(decode=True) == b"line one\nline two\n"
+    # and over webmail: the recipient downloads the same bytes
+    c2 = Client(inst)
+    ok(c2.login(rcpt))
+    lst = ok(c2.call("GET", "/api/messages", query={"folder": "INBOX"}))
+    mm = [x for x in lst["messages"] if x["subject"] == "two files"][0]
+    assert mm["attachments"] is True
+    msg_ = ok(c2.call("GET", "/api/message",
+                      query={"folder": "INBOX", "uid": mm["uid"]}))
+    assert [x["name"] for x in msg_["attachments"]] == ["数据.bin",
+                                                        "notes.txt"]
+    st, body, _ = c2.call("GET", msg_["attachments"][0]["url"])
+    assert st == 200 and body == blob
+    # the Sent copy holds the attachments too
+    m.select("Sent")
+    typ, d = m.uid("SEARCH", None, "SUBJECT", "\"two files\"")
+    assert len(d[0].split()) == 1
+    r.logout()
+    m.logout()

@@ -34,3 +34,14 @@ export async function call(method, path, body, query) {
 	if (!r.ok) throw new ApiError(r.status, data);
 	return data;
 }
+
+// POST /api/upload: one file as multipart/form-data (field "file").
+export async function upload(formData) {
+	const r = await fetch('/api/upload', {
+		method: 'POST', credentials: 'same-origin', body: formData,
+		headers: csrf ? {'X-CSRF-Token': csrf} : {},
+	});
+	const data = (r.headers.get('Content-Type') || '').startsWith('application/json') ? await r.json() : null;
+	if (!r.ok) throw new ApiError(r.status, data);
+	return data;
+}

@@ -4,7 +4,7 @@
 //   #/compose                                a new message
 // Data from mail reaches the page only through textContent and attribute
 // setters (never innerHTML); the CSP forbids inline script.
-import {call, setCsrf, ApiError} from './api.js';
+import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
 
 const app = document.getElementById('app');
@@ -366,6 +366,25 @@ function showCompose() {
 	const text = h('textarea', {name: 'text', id: 'c-text', rows: 14});
 	text.value = d.text || '';
 	const btn = h('button', {class: 'primary', type: 'submit', text: t('send')});
+	// attachments: each file is uploaded when chosen; the send names them
+	const atts = [];
+	const attList = h('ul', {class: 'att-list'});
+	const drawAtts = () => attList.replaceChildren(...atts.map((a, i) => h('li', null,
+		h('span', {text: a.name + ' · ' + fmtSize(a.size)}), ' ',
+		h('button', {type: 'button', class: 'link', 'aria-label': t('remove') + ' ' + a.name, text: t('remove'),
+			on: {click: () => { atts.splice(i, 1); drawAtts(); }}}))));
+	const file = h('input', {type: 'file', name: 'file', id: 'c-file', multiple: true, on: {change: async () => {
+		btn.disabled = true;
+		try {
+			for (const f of file.files) {
+				const fd = new FormData();
+				fd.append('file', f, f.name);
+				atts.push(await upload(fd));
+				drawAtts();
+			}
+		} catch (e) { flash(errText(e), 'error'); }
+		finally { file.value = ''; btn.disabled = false; }
+	}}});
 	const split = s => s.split(/[,;]/).map(x => x.trim()).filter(Boolean);
 	const send = async ev => {
 		ev.preventDefault();
@@ -374,7 +393,8 @@ function showCompose() {
 		busy(true);
 		try {
 			const r = await call('POST', '/api/send', {to: split(to.value), cc: split(cc.value), bcc: split(bcc.value),
-				subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined});
+				subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined,
+				attachments: atts.map(a => a.id)});
 			pending = t('sent', {id: r.queue_id}) + (r.sent_saved ? ' ' + t('saved_sent') : '');
 			go('#/folder/INBOX');
 		} catch (e) {
@@ -390,6 +410,7 @@ function showCompose() {
 		field('to', t('to'), to), h('p', {class: 'hint', text: t('addresses_hint')}),
 		field('cc', t('cc'), cc), field('bcc', t('bcc'), bcc), field('subject', t('subject'), subject),
 		field('text', t('text'), text),
+		field('file', t('attach'), file), attList,
 		h('div', {class: 'actions'}, btn, h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')})));
 	frame(h('h1', {text: t('compose')}), form);
 	(d.to ? text : to).focus();
