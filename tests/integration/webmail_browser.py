@@ -9,8 +9,8 @@ px) is webadmin_browser.Browser, shared with the console's test.
 It refuses a bad password with the message on the page, logs in through
 the form at /, lists the Inbox (unread count in the folder list and the
 title), opens a GBK message and sees its text, flags it and sees the flag
-over IMAP, sends a message through the compose form and finds it in the
-recipient's mailbox over IMAP and in Sent, switches to zh_CN, logs out;
+over IMAP, sends a message with two attachments through the compose form and
+finds it, same bytes, in the recipient's mailbox over IMAP and in Sent, switches to zh_CN, logs out;
 no page logs an error in the browser console.  Screenshots go to
 --artifacts.
 
@@ -18,6 +18,7 @@ no page logs an error in the browser console.  Screenshots go to
                        --rcpt R --artifacts DIR
 """
 import argparse
+import email
 import imaplib
 import os
 import sys
@@ -111,6 +112,19 @@ def main():
         b.fill("to", args.rcpt, form="form.compose")
         b.fill("subject", "browser 测试 message", form="form.compose")
         b.fill("text", "Sent from the browser test.\n你好", form="form.compose")
+        # two attachments, chosen in the file input (uploaded at once)
+        blob = bytes(range(256)) * 40
+        paths = []
+        for name, data in (("图片.bin", blob), ("notes.txt", b"hello\n")):
+            p = os.path.join(args.artifacts, name)
+            with open(p, "wb") as f:
+                f.write(data)
+            paths.append(p)
+        d.find_element(By.CSS_SELECTOR, "form.compose input[type=file]") \
+            .send_keys("\n".join(paths))
+        b.wait(lambda: len(d.find_elements(By.CSS_SELECTOR,
+                                           "ul.att-list li")) == 2,
+               "two attachments listed")
         b.shot("compose")
         b.submit(form="form.compose")
         b.flash("queue ID")
@@ -119,6 +133,19 @@ def main():
         uids, _ = imap_search(imap, args.rcpt, args.password, "INBOX",
                               ["SUBJECT", "browser"])
         assert len(uids) == 1, "the message did not arrive"
+        m = imaplib.IMAP4("127.0.0.1", imap, timeout=20)
+        m.login(args.rcpt, args.password)
+        m.select("INBOX")
+        typ, dd = m.uid("FETCH", uids[0], "(BODY.PEEK[])")
+        m.logout()
+        e = email.message_from_bytes(dd[0][1])
+        got = {x.get_filename(): x.get_payload(decode=True)
+               for x in e.walk() if x.get_content_disposition() ==
+               "attachment"}
+        assert got == {"图片.bin": blob, "notes.txt": b"hello\n"}, \
+            list(got)
+        for p in paths:
+            os.unlink(p)
         uids, flags = imap_search(imap, args.user, args.password, "Sent",
                                   ["ALL"])
         assert len(uids) == 1 and b"\\Seen" in flags[0], (uids, flags)

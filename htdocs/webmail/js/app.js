@@ -44,7 +44,7 @@ function clip() {
 	p.setAttribute('d', 'M10.5 4.5v6a2.5 2.5 0 0 1-5 0V3.8a1.7 1.7 0 0 1 3.4 0v6.4a.9.9 0 0 1-1.8 0V5');
 	p.setAttribute('fill', 'none');
 	p.setAttribute('stroke', 'currentColor');
-	p.setAttribute('stroke-width', '1.3');
+	p.setAttribute('stroke-width', '1.6');
 	p.setAttribute('stroke-linecap', 'round');
 	svg.append(p);
 	return svg;
