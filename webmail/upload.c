@@ -59,9 +59,8 @@ static void media_type(const struct mime_part *p, char *out, size_t outsz)
 	for (const char *s = st; ok && *s; s++)
 		ok = strchr("()<>@,;:\\\"/[]?= \t", *s) == NULL &&
 		     (unsigned char)*s > 0x20 && (unsigned char)*s < 0x7f;
-	if (ok)
-		snprintf(out, outsz, "%s/%s", ty, st);
-	else
+	int n = ok ? snprintf(out, outsz, "%s/%s", ty, st) : -1;
+	if (n < 0 || (size_t)n >= outsz)
 		snprintf(out, outsz, "application/octet-stream");
 	str_lower(out);
 }
