@@ -1051,3 +1051,80 @@ out:
 	maildir_folder_free(&f);
 	json_decref(in);
 }
+
+/* POST /api/folders {"name"}: a user folder (UTF-8; "a.b" is b inside
+   a), as IMAP CREATE makes it, subscribed. */
+void wm_folder_create(struct http_req *req)
+{
+	const struct wm_caller *me = wm_caller(req);
+	static const char *const allowed[] = { "name", NULL };
+	json_t *in = webjson_request(req);
+	const char *name = NULL;
+	if (in == NULL)
+		return;
+	char m7[MAILDIR_FOLDER_MAX + 1];
+	if (webjson_only(req, in, allowed) < 0 ||
+	    webjson_get_str(req, in, "name", true, 200, &name) < 0)
+		goto out;
+	if (strcasecmp(name, "INBOX") == 0 ||
+	    maildir_utf8_to_mutf7(str_from_cstr(name), m7, sizeof m7) < 0 ||
+	    !maildir_folder_name_ok(m7)) {
+		webjson_error(req, 400, "invalid", "bad folder name", "name");
+		goto out;
+	}
+	if (maildir_folder_create(me->acct.maildir, m7) < 0) {
+		if (errno == EEXIST)
+			webjson_error(req, 409, "exists", "it exists already",
+				      "name");
+		else {
+			log_warning("webmail: %s: create %s: %s",
+				    me->acct.maildir, m7, strerror(errno));
+			webjson_error(req, 500, "internal",
+				      "cannot create the folder", "name");
+		}
+		goto out;
+	}
+	if (maildir_subs_set(me->acct.maildir, m7, true) < 0)
+		log_warning("webmail: %s: subscribe %s: %s", me->acct.maildir,
+			    m7, strerror(errno));
+	json_t *o = json_object();
+	json_object_set_new(o, "name", json_string(name));
+	webjson_reply(req, 200, o);
+out:
+	json_decref(in);
+}
+
+/* POST /api/empty {"folder"}: expunges everything in Trash or Junk. */
+void wm_empty(struct http_req *req)
+{
+	const struct wm_caller *me = wm_caller(req);
+	static const char *const allowed[] = { "folder", NULL };
+	json_t *in = NULL;
+	const char *name = NULL;
+	if (request_folder(req, &in, allowed, &name) == NULL)
+		return;
+	if (strcmp(name, "Trash") != 0 && strcmp(name, "Junk") != 0) {
+		webjson_error(req, 400, "invalid", "only Trash and Junk",
+			      "folder");
+		json_decref(in);
+		return;
+	}
+	struct maildir_folder *f = folder_open(req, name);
+	if (f == NULL) {
+		json_decref(in);
+		return;
+	}
+	bool *sel = xcalloc(f->n + 1, sizeof *sel);
+	for (size_t i = 0; i < f->n; i++)
+		sel[i] = true;
+	size_t removed = 0;
+	if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
+		log_warning("webmail: expunge in %s: %s", f->path,
+			    strerror(errno));
+	json_t *o = json_object();
+	json_object_set_new(o, "expunged", json_integer((json_int_t)removed));
+	webjson_reply(req, 200, o);
+	free(sel);
+	maildir_folder_free(&f);
+	json_decref(in);
+}

@@ -18,6 +18,7 @@
 
 #include "authc.h"
 #include "log.h"
+#include "maildir.h"
 #include "str.h"
 #include "upload.h"
 #include "webjson.h"
@@ -32,6 +33,8 @@ const struct http_route wm_routes[] = {
 	{ "GET", "/api/session", wm_session_get, S },
 	{ "DELETE", "/api/session", wm_session_logout, S | C },
 	{ "GET", "/api/folders", wm_folders, S },
+	{ "POST", "/api/folders", wm_folder_create, S | C },
+	{ "POST", "/api/empty", wm_empty, S | C },
 	{ "GET", "/api/messages", wm_messages, S },
 	{ "GET", "/api/message", wm_message, S },
 	{ "GET", "/api/attachment", wm_attachment, S },
@@ -250,6 +253,26 @@ void wm_session_get(struct http_req *req)
 	json_object_set_new(o, "name", json_string(me->name));
 	json_object_set_new(o, "csrf", json_string(info.csrf));
 	json_object_set_new(o, "page_size", json_integer(wm->page_size));
+	/* the quota bar: use from maildirsize, the limit authd's QUOTA or
+	   maildirsize's own line (null: unknown, 0: no limit) */
+	struct maildir_quota q;
+	uint64_t maxb = 0, maxc = 0;
+	if (maildir_quota_read(me->acct.maildir, &q) == 1) {
+		if (me->acct.quota[0] == '\0' ||
+		    maildir_quota_def_parse(me->acct.quota, &maxb, &maxc) < 0) {
+			maxb = q.max_bytes;
+			maxc = q.max_count;
+		}
+		json_t *qo = json_object();
+		json_object_set_new(qo, "bytes", json_integer(q.bytes));
+		json_object_set_new(qo, "count", json_integer(q.count));
+		json_object_set_new(qo, "max_bytes",
+				    json_integer((json_int_t)maxb));
+		json_object_set_new(qo, "max_count",
+				    json_integer((json_int_t)maxc));
+		json_object_set_new(o, "quota", qo);
+	} else
+		json_object_set_new(o, "quota", json_null());
 	webjson_reply(req, 200, o);
 }
 

@@ -68,6 +68,8 @@ void wm_extmail_redirect(struct http_req *req);
 
 /* mail.c */
 void wm_folders(struct http_req *req);
+void wm_folder_create(struct http_req *req);
+void wm_empty(struct http_req *req);
 void wm_messages(struct http_req *req);
 void wm_message(struct http_req *req);
 void wm_attachment(struct http_req *req);

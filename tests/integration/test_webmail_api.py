@@ -474,3 +474,36 @@ def test_send_with_two_attachments(inst):
     assert len(d[0].split()) == 1
     r.logout()
     m.logout()
+
+
+def test_folder_create_empty_and_quota(inst):
+    addr, m, c = login_user(inst, "wmfold")
+    ok(c.call("POST", "/api/folders", {"name": "项目.2026"}))
+    assert c.call("POST", "/api/folders", {"name": "项目.2026"})[0] == 409
+    for bad in ("../x", "INBOX", "a/b", ""):
+        assert c.call("POST", "/api/folders", {"name": bad})[0] == 400, bad
+    # IMAP sees it, in modified UTF-7, subscribed
+    typ, d = m.lsub()
+    assert any(b"&mHl27g-.2026" in x for x in d), d
+    names = [f["name"] for f in ok(c.call("GET", "/api/folders"))]
+    assert "项目.2026" in names, names
+    # moving into it works by its UTF-8 name
+    u = append(m, "INBOX", msg("to project", "a@example.com",
+                               "Mon, 1 Jun 2026 10:00:00 +0000"))
+    ok(c.call("POST", "/api/move", {"folder": "INBOX", "uids": [u],
+                                    "to": "项目.2026"}))
+    # empty Trash: everything in it expunged, the usage recorded
+    for i in range(3):
+        append(m, "Trash", msg(f"t{i}", "a@example.com",
+                               "Mon, 1 Jun 2026 10:00:00 +0000"))
+    before = ok(c.call("GET", "/api/session"))["quota"]
+    assert before["max_bytes"] == 5242880 and before["count"] >= 4, before
+    assert c.call("POST", "/api/empty", {"folder": "INBOX"})[0] == 400
+    assert ok(c.call("POST", "/api/empty",
+                     {"folder": "Trash"}))["expunged"] == 3
+    after = ok(c.call("GET", "/api/session"))["quota"]
+    assert after["count"] == before["count"] - 3, (before, after)
+    m.select("Trash")
+    typ, d = m.uid("SEARCH", None, "ALL")
+    assert d[0].split() == []
+    m.logout()

@@ -8,7 +8,7 @@ px) is webadmin_browser.Browser, shared with the console's test.
 
 It refuses a bad password with the message on the page, logs in through
 the form at /, lists the Inbox (unread count in the folder list and the
-title), opens a GBK message and sees its text, flags it and sees the flag
+title) and the quota bar, makes a folder, opens a GBK message and sees its text, flags it and sees the flag
 over IMAP, sends a message with two attachments through the compose form and
 finds it, same bytes, in the recipient's mailbox over IMAP and in Sent, switches to zh_CN, logs out;
 no page logs an error in the browser console.  Screenshots go to
@@ -83,8 +83,18 @@ def main():
         assert d.title.startswith("(2) "), d.title
         b.wait(lambda: len(d.find_elements(By.CSS_SELECTOR,
                                            "li.msg")) == 2, "two messages")
+        qt = b.css("#quota").text
+        assert "5.0 MiB" in qt and "null" not in qt, qt
         b.shot("inbox")
         log("logged in, inbox listed")
+        # a new folder through the form
+        b.fill("newfolder", "Projects", form="form.newfolder")
+        b.submit(form="form.newfolder")
+        b.css("#folder-list a[data-folder='Projects']")
+        b.rendered()
+        b.wait(lambda: "Projects" in b.css("main h1").text, "new folder")
+        b.css("#folder-list a[data-folder='INBOX']").click()
+        b.rendered()
 
         # --- read the GBK message ---------------------------------------
         link = [e for e in d.find_elements(By.CSS_SELECTOR, "li.msg a.open")

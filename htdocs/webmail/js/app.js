@@ -199,12 +199,45 @@ function renderShell() {
 		h('div', {class: 'body'},
 			h('nav', {class: 'folders', 'aria-label': t('folders')},
 				h('a', {class: 'button primary compose', href: '#/compose', text: t('compose')}),
-				h('ul', {id: 'folder-list'})),
+				h('ul', {id: 'folder-list'}),
+				newFolderForm(),
+				h('div', {id: 'quota', class: 'quota'})),
 			h('main', {id: 'main'})));
 }
 
+function newFolderForm() {
+	const name = h('input', {type: 'text', name: 'newfolder', 'aria-label': t('new_folder'), placeholder: t('new_folder'), maxlength: 200});
+	return h('form', {class: 'newfolder', on: {submit: async ev => {
+		ev.preventDefault();
+		if (!name.value.trim()) return;
+		busy(true);
+		try {
+			await call('POST', '/api/folders', {name: name.value.trim()});
+			const f = name.value.trim();
+			name.value = '';
+			go(folderHash(f));
+		} catch (e) { flash(errText(e), 'error'); busy(false); }
+	}}}, name, h('button', {type: 'submit', text: t('create')}));
+}
+
+// The quota bar: a warning from 90 %, over quota from 100 %.
+function drawQuota(q) {
+	const box = document.getElementById('quota');
+	if (!box) return;
+	if (!q || !q.max_bytes) { box.replaceChildren(); return; }
+	const pct = Math.min(100, Math.round(q.bytes * 100 / q.max_bytes));
+	box.className = 'quota' + (q.bytes >= q.max_bytes ? ' over' : pct >= 90 ? ' warn' : '');
+	box.replaceChildren(...[
+		h('progress', {max: 100, value: pct, 'aria-label': t('quota')}),
+		h('span', {text: t('quota_used', {used: fmtSize(q.bytes), max: fmtSize(q.max_bytes), pct})}),
+		q.bytes >= q.max_bytes ? h('strong', {text: t('quota_over')}) :
+			pct >= 90 ? h('strong', {text: t('quota_near')}) : null].filter(Boolean));
+}
+
 async function refreshFolders() {
-	folders = await call('GET', '/api/folders');
+	const [list, session] = await Promise.all([call('GET', '/api/folders'), call('GET', '/api/session')]);
+	folders = list;
+	drawQuota(session.quota);
 	folders.sort((a, b) => {
 		const ia = SYSTEM.indexOf(a.name), ib = SYSTEM.indexOf(b.name);
 		if (ia >= 0 || ib >= 0) return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib);
@@ -225,7 +258,7 @@ async function refreshFolders() {
 
 function frame(...kids) {
 	const main = document.getElementById('main');
-	main.replaceChildren(...kids);
+	main.replaceChildren(...kids.filter(Boolean));
 	return main;
 }
 
@@ -264,6 +297,13 @@ async function showList(folder, q) {
 		h('button', {type: 'button', name: 'flag', text: t('flag'), on: {click: () => act(flags(['\\Flagged'], []))}}),
 		h('span', {class: 'move'}, moveSel, h('button', {type: 'button', name: 'move', text: t('move'),
 			on: {click: () => act(async uids => { const x = await call('POST', '/api/move', {folder, uids, to: moveSel.value}); return t('moved_n', {n: x.moved}); })}})),
+		folder === 'Trash' || folder === 'Junk' ? h('button', {type: 'button', name: 'empty', text: t('empty_folder'),
+			on: {click: async () => {
+				busy(true);
+				try { const x = await call('POST', '/api/empty', {folder}); await showList(folder, q); flash(t('deleted_n', {n: x.expunged})); }
+				catch (e) { flash(errText(e), 'error'); }
+				finally { busy(false); }
+			}}}) : null,
 		h('span', {class: 'sort'}, sortSel, orderSel));
 	const rows = r.messages.map(m => {
 		const box = h('input', {type: 'checkbox', value: m.uid, 'aria-label': t('select')});
