@@ -156,6 +156,20 @@ void wm_session_login(struct http_req *req)
 				      "wrong address or password", NULL);
 		goto out;
 	}
+	/* a mailbox that never got mail has no Maildir yet: made here, with
+	   ExtMail's default folders, as youju-mra does at its login */
+	struct authc_account acct;
+	const char *aerr = NULL, *merr = NULL;
+	if (authc_account_get(&r, &acct, &aerr) < 0 ||
+	    maildir_create(acct.maildir, &merr) < 0) {
+		authc_reply_free(&r);
+		log_warning("webmail: login: user=<%s>: %s: %s", luser,
+			    aerr != NULL ? aerr : merr,
+			    aerr != NULL ? "" : strerror(errno));
+		webjson_error(req, 500, "internal",
+			      "the mailbox cannot be opened", NULL);
+		goto out;
+	}
 	authc_reply_free(&r);
 	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info info;

@@ -116,6 +116,9 @@ def test_login_ok_bad_disabled_inactive(inst):
     inst.wait_log(r"user=<wmlogin@extmail.org>, client=192.0.2.80, "
                   r"module=login, status=loginok", since=since)
     assert ok(c.call("GET", "/api/session"))["user"] == addr
+    # no mail yet, no IMAP login: the Maildir is made at the login
+    names = [f["name"] for f in ok(c.call("GET", "/api/folders"))]
+    assert names[0] == "INBOX" and "Trash" in names, names
     # a bad password: 401, "badlogin"
     st, j, _ = Client(inst, ip="192.0.2.81").login(addr, "wrong")
     assert st == 401 and j["error"]["code"] == "bad_login", j
