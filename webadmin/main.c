@@ -72,6 +72,38 @@ static char *read_pem(const char *path)
 	return p;
 }
 
+/*
+ * Writes a fresh token for the youju CLI to
+ * $config_directory/secrets/webadmin-cli-token (0600, owned by whoever
+ * starts the daemon: root, or the instance's user) and keeps its SHA-256.
+ * The CLI reads the file, so only that user (and root) can act through it.
+ */
+static void make_cli_token(const struct conf *conf, struct wa *wa)
+{
+	char path[4096], tmp[4200], token[68];
+	int n = snprintf(path, sizeof path, "%s/secrets/webadmin-cli-token",
+			 conf_str(conf, "config_directory"));
+	if (n < 0 || (size_t)n >= sizeof path ||
+	    websession_random_hex(token, 32) < 0)
+		return;
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		      0600);
+	bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
+		  write(fd, token, 64) == 64 && write(fd, "\n", 1) == 1;
+	if (fd >= 0)
+		ok = close(fd) == 0 && ok;
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok) {
+		log_warning("webadmin: %s: %s (the youju domain/user/alias/"
+			    "manager commands will not work)",
+			    path, strerror(errno));
+		(void)unlink(tmp);
+	} else
+		wa_token_hash(token, wa->cli_token_hash);
+	explicit_bzero(token, sizeof token);
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
@@ -171,6 +203,7 @@ int main(int argc, char **argv)
 				    "mail log)",
 				    alog, strerror(errno));
 	}
+	make_cli_token(conf, &wa);
 	char *root = docroot(conf);
 	ho.docroot = root;
 	/* HTTPS with the instance certificate (libmicrohttpd's GnuTLS):

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "conf.h"
 #include "daemon.h"
 #include "extmail_sql.h"
 #include "log.h"
@@ -713,4 +716,107 @@ void wa_status(struct http_req *req)
 	json_object_set_new(o, "database", json_string("up"));
 	wa_db_put(req, &c, false);
 	webjson_reply(req, 200, o);
+}
+
+/* ---- /metrics (Prometheus text format 0.0.4) ---- */
+
+/* Entries of dir that are not hidden, or -1 when it cannot be read. */
+static long count_dir(const char *base, const char *name)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", base, name);
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return -1;
+	long n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+void wa_metrics(struct http_req *req)
+{
+	struct wa *wa = http_req_app(req);
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	int e = 0;
+	static const char *const daemons[] = {
+		"youju-authd", "youju-mta", "youju-mra", "youju-webmail",
+		"youju-webadmin", "youju-mailgraph", NULL,
+	};
+	e |= buf_append_str(&out, "# HELP youju_up Whether the daemon's pid "
+				  "file names a live process.\n"
+				  "# TYPE youju_up gauge\n");
+	for (size_t i = 0; daemons[i] != NULL; i++) {
+		char path[4096];
+		snprintf(path, sizeof path, "%s/%s.pid", wa->run_directory,
+			 daemons[i]);
+		e |= buf_printf(&out, "youju_up{daemon=\"%s\"} %d\n",
+				daemons[i], daemon_is_running(path) ? 1 : 0);
+	}
+	static const char *const queues[] = { "incoming", "active",
+					      "deferred", "hold", "corrupt",
+					      NULL };
+	const char *qdir = conf_str(wa->conf, "queue_directory");
+	e |= buf_append_str(&out, "# HELP youju_queue_messages Files in "
+				  "each queue directory.\n"
+				  "# TYPE youju_queue_messages gauge\n");
+	for (size_t i = 0; queues[i] != NULL; i++) {
+		long n = count_dir(qdir, queues[i]);
+		if (n >= 0)
+			e |= buf_printf(&out,
+					"youju_queue_messages{queue=\"%s\"} "
+					"%ld\n",
+					queues[i], n);
+	}
+	struct sqlconn *c = wa_db(req);
+	if (c == NULL) {
+		buf_deinit(&out);
+		return;
+	}
+	static const char *const counts[][3] = {
+		{ "youju_domains", "Hosted domains.",
+		  "SELECT COUNT(*) FROM domain" },
+		{ "youju_mailboxes", "Mailboxes.",
+		  "SELECT COUNT(*) FROM mailbox" },
+		{ "youju_mailboxes_active", "Active mailboxes.",
+		  "SELECT COUNT(*) FROM mailbox WHERE active = 1" },
+		{ "youju_aliases", "Aliases.", "SELECT COUNT(*) FROM alias" },
+	};
+	for (size_t i = 0; i < 4; i++) {
+		int64_t n = 0;
+		if (wa_q_int(req, c, counts[i][2], NULL, 0, &n) < 0) {
+			wa_db_put(req, &c, false);
+			buf_deinit(&out);
+			return;
+		}
+		e |= buf_printf(&out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n",
+				counts[i][0], counts[i][1], counts[i][0],
+				counts[i][0], (long long)n);
+	}
+	wa_db_put(req, &c, false);
+	struct statvfs sv;
+	if (statvfs(wa->mailbox_base, &sv) == 0)
+		e |= buf_printf(&out,
+				"# HELP youju_mailbox_free_bytes Free space "
+				"for virtual_mailbox_base.\n"
+				"# TYPE youju_mailbox_free_bytes gauge\n"
+				"youju_mailbox_free_bytes %llu\n",
+				(unsigned long long)sv.f_bavail *
+				    (unsigned long long)sv.f_frsize);
+	e |= buf_printf(&out,
+			"# HELP youju_webadmin_start_time_seconds Start of "
+			"youju-webadmin, Unix time.\n"
+			"# TYPE youju_webadmin_start_time_seconds gauge\n"
+			"youju_webadmin_start_time_seconds %lld\n",
+			(long long)wa->started);
+	if (e != 0)
+		webjson_error(req, 500, "internal", "metrics too large", NULL);
+	else
+		http_reply_raw(req, 200, "text/plain; version=0.0.4",
+			       buf_cstr(&out), out.len);
+	buf_deinit(&out);
 }

@@ -34,6 +34,9 @@ struct wa {
 	const char *mailbox_base;
 	bool check_expiry;
 	bool signup; /* webadmin_signup */
+	/* SHA-256 of the token in $config_directory/secrets/webadmin-cli-token
+	   (the `youju domain|user|alias|manager` commands), "" if none */
+	char cli_token_hash[65];
 	int64_t started;
 };
 
@@ -150,6 +153,7 @@ void wa_token_create(struct http_req *req);
 void wa_token_delete(struct http_req *req);
 void wa_password_change(struct http_req *req);
 void wa_status(struct http_req *req);
+void wa_metrics(struct http_req *req);
 void wa_extman_redirect(struct http_req *req);
 void wa_export(struct http_req *req);
 void wa_groupmail(struct http_req *req);

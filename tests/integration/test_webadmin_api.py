@@ -727,6 +727,45 @@ def test_group_mail(inst):
         field="domains")
 
 
+def test_cli_goes_through_the_same_rules(inst):
+    r = inst.youju("domain", "add", "cli.test", "maxusers=1",
+                   "maxquota=100M")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["maxquota"] == 100 * 1048576
+    r = inst.youju("user", "add", "bob@cli.test", "password=bob-pass-1",
+                   "quota=10M", "name=Bob B")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["name"] == "Bob B"
+    # the console's limits, with the field named
+    r = inst.youju("user", "add", "amy@cli.test", "password=amy-pass-1",
+                   "quota=1M")
+    assert r.returncode == 1 and "maxusers" in r.stderr, r.stderr
+    r = inst.youju("user", "add", "x@cli.test", "password=short")
+    assert r.returncode == 1 and '"field":"password"' in r.stderr
+    r = inst.youju("alias", "add", "sales@cli.test", "goto=bob@cli.test")
+    assert r.returncode == 0, r.stderr
+    m = imap_login(inst, "bob@cli.test", "bob-pass-1")
+    assert m is not None
+    m.logout()
+    r = inst.youju("domain", "del", "cli.test")
+    assert r.returncode == 1 and "not_empty" in r.stderr
+    r = inst.youju("user", "export", "cli.test")
+    assert r.returncode == 0 and "bob@cli.test,bob,Bob B," in r.stdout
+    # the audit log names the command line
+    c = root(inst)
+    rows = ok(c.call("GET", "/api/audit?domain=cli.test"))["items"]
+    assert {x["username"] for x in rows} == {"youju-cli"}, rows
+    for args in (("alias", "del", "sales@cli.test"),
+                 ("user", "del", "bob@cli.test", "purge"),
+                 ("domain", "del", "cli.test")):
+        r = inst.youju(*args)
+        assert r.returncode == 0, (args, r.stderr)
+    assert inst.youju("domain").returncode == 2
+    # the token file is the daemon's owner's alone
+    st = os.stat(inst.path("etc", "secrets", "webadmin-cli-token"))
+    assert st.st_mode & 0o077 == 0
+
+
 # ---- request handling -------------------------------------------------------
 
 def test_bad_json_refused(inst):
@@ -823,6 +862,24 @@ def test_extman_redirect_and_status(inst):
     names = {d["name"]: d["running"] for d in st["daemons"]}
     assert names["youju-authd"] and names["youju-webadmin"], names
     assert st["database"] == "up" and st["domains"] >= 1
+    # Prometheus text format, for the admin (a token or a session)
+    t = ok(c.call("POST", "/api/tokens", {"name": "prometheus"}), 201)
+    req = urllib.request.Request(c.base + "/metrics", headers={
+        "Authorization": "Bearer " + t["token"]})
+    r = urllib.request.urlopen(req, timeout=10)
+    assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = r.read().decode()
+    assert 'youju_up{daemon="youju-authd"} 1' in text, text
+    assert 'youju_up{daemon="youju-mailgraph"} 0' in text
+    assert re.search(r"(?m)^youju_domains [1-9]", text), text
+    assert re.search(r'(?m)^youju_queue_messages\{queue="active"\} \d+$',
+                     text), text
+    anon = urllib.request.Request(c.base + "/metrics")
+    try:
+        urllib.request.urlopen(anon, timeout=10)
+        raise AssertionError("metrics without credentials")
+    except urllib.error.HTTPError as e:
+        assert e.code == 401
 
 
 def test_proxy_headers_from_loopback(inst):
