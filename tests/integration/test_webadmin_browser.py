@@ -6,7 +6,10 @@ harness may run on another one (pyenv).  Screenshots of every page, at 1280
 and 360 px and in en_US and zh_CN, stay in build/test-artifacts/webadmin/
 (git-ignored) for a person to look at.
 """
+import glob
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -17,6 +20,35 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 def _artifacts(inst):
     return os.path.join(inst.srcdir, "build", "test-artifacts", "webadmin")
+
+
+def test_console_strings(inst):
+    """Both languages have the same strings, and every string the scripts
+    name literally (t('...')) exists."""
+    root = os.path.join(inst.srcdir, "htdocs", "webadmin")
+    langs = {}
+    for name in ("en_US", "zh_CN"):
+        with open(os.path.join(root, "i18n", name + ".json"),
+                  encoding="utf-8") as f:
+            langs[name] = json.load(f)
+    en, zh = langs["en_US"], langs["zh_CN"]
+    assert set(en) == set(zh), sorted(set(en) ^ set(zh))
+    assert all(isinstance(v, str) and v for v in en.values())
+    assert all(isinstance(v, str) and v for v in zh.values())
+    used = set()
+    for path in glob.glob(os.path.join(root, "js", "**", "*.js"),
+                          recursive=True):
+        with open(path, encoding="utf-8") as f:
+            src = f.read()
+        code = re.sub(r"^\s*//.*$", "", src, flags=re.M)   # comments
+        used |= set(re.findall(r"\bt\('([a-z0-9_.]+)'", code))
+        # the console never parses strings as HTML
+        assert not re.search(r"innerHTML|outerHTML|insertAdjacentHTML|"
+                             r"document\.write", code), path
+    # t('nav.' + x): a prefix that some strings must have
+    missing = sorted(k for k in used if k not in en and not (
+        k.endswith(".") and any(e.startswith(k) for e in en)))
+    assert not missing, missing
 
 
 def test_console_in_browser(inst):

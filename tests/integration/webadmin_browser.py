@@ -10,10 +10,11 @@ downloaded.
 It logs in through the form at /, creates a domain, a mailbox, an alias
 and a domain administrator through the pages, imports mailboxes from CSV
 and sends group mail there, checks each through the JSON API, sends mail
-to the new address over SMTP and reads it over IMAP,
-checks that a limit error is shown next to its field, that the
-postmaster sees only its domain and gets 403 for another, and that no
-page logs an error in the browser console.  Every page is saved as a
+to the new address over SMTP and reads it over IMAP, uses the mailbox
+users' self-service pages, pages and searches a list of 55, checks that a limit error is shown next to its field (in both
+languages), that markup in data stays text, that the postmaster sees only
+its domain and gets 403 for another, makes and revokes an API token, and
+that no page logs an error in the browser console.  Every page is saved as a
 screenshot at 1280 and 360 px, in en_US and zh_CN, under --artifacts.
 
     webadmin_browser.py --url http://127.0.0.1:PORT --smtp PORT --imap PORT
@@ -30,7 +31,6 @@ import os
 import re
 import shutil
 import smtplib
-import sys
 import tempfile
 import time
 import urllib.error
@@ -39,8 +39,7 @@ import urllib.request
 from email.message import EmailMessage
 
 from selenium import webdriver
-from selenium.common.exceptions import (StaleElementReferenceException,
-                                        TimeoutException)
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -214,10 +213,13 @@ class Browser:
         self.css(f"{form} button[type=submit]").click()
 
     def flash(self, expect):
-        return self.wait(lambda: any(expect in e.text for e in
-                                     self.d.find_elements(By.CSS_SELECTOR,
-                                                          "p.flash")),
-                         f"flash {expect!r}")
+        """Waits for the message a change leaves on the page it goes to,
+        then for that page's data."""
+        self.wait(lambda: any(expect in e.text for e in
+                              self.d.find_elements(By.CSS_SELECTOR,
+                                                   "p.flash")),
+                  f"flash {expect!r}")
+        self.rendered()
 
     # --- console -------------------------------------------------------
     def console(self, where):
@@ -588,6 +590,74 @@ def mail_flow(args):
         time.sleep(0.3)
 
 
+def imap_ok(args, user, password):
+    im = imaplib.IMAP4("127.0.0.1", args.imap, timeout=30)
+    try:
+        im.login(user, password)
+        return True
+    except imaplib.IMAP4.error:
+        return False
+    finally:
+        try:
+            im.logout()
+        except Exception:
+            pass
+
+
+def self_service_flow(b, api, args):
+    """ExtMan's pages for mailbox users, from the login page's links: a
+    password change and a reset by the recovery question take effect for
+    IMAP at once; signing up is refused (off by default) with a message."""
+    addr = f"{MAILBOX}@{DOMAIN}"
+    st, doc = api.call("PUT", f"/api/domains/{q(DOMAIN)}/mailboxes/{MAILBOX}",
+                       {"question": "Favourite colour?", "answer": "Blue"})
+    assert st == 200, f"PUT question: {st} {doc}"
+    logout(b)
+    b.css("a[href='#/self/password']").click()
+    b.rendered()
+    b.h1("Change my mailbox password")
+    b.shot("en_US-self-password")
+    b.fill("user", addr)
+    b.fill("old", MAILBOX_PW)
+    b.fill("new", MAILBOX_PW + "-2")
+    b.fill("password2", MAILBOX_PW + "-2")
+    b.submit()
+    b.css("main p.flash")
+    assert imap_ok(args, addr, MAILBOX_PW + "-2"), "new password refused"
+    assert not imap_ok(args, addr, MAILBOX_PW), "old password still works"
+    b.console("self password")
+    b.go("self/forgot")
+    b.h1("Forgot my password")
+    b.fill("user", addr)
+    b.submit()
+    b.wait(lambda: "Favourite colour?" in b.text(), "the question")
+    b.shot("en_US-self-forgot")
+    b.fill("answer", "Blue")
+    b.fill("new", MAILBOX_PW + "-3")
+    b.fill("password2", MAILBOX_PW + "-3")
+    b.submit()
+    b.css("main p.flash")
+    assert imap_ok(args, addr, MAILBOX_PW + "-3"), "reset password refused"
+    b.console("self reset")
+    b.expect_console(r"/api/self/signup .*403")
+    b.go("self/signup")
+    b.set_lang("zh_CN")
+    b.rendered()
+    b.fill("user", "newbie@" + DOMAIN)
+    b.fill("password", "Newbie-Pass-1")
+    b.fill("password2", "Newbie-Pass-1")
+    b.submit()
+    alert = b.css("main [role=alert]:not([hidden])")
+    assert alert.text.strip() == "此处未开放自助注册。", alert.text
+    b.shot("zh_CN-self-signup-refused")
+    b.set_lang("en_US")
+    st, _ = api.get(f"/api/domains/{q(DOMAIN)}/mailboxes/newbie")
+    assert st == 404, f"signup made a mailbox: {st}"
+    b.console("self signup")
+    b.go("")
+    log("mailbox self-service pages: password change and reset work")
+
+
 ADMIN_PAGES = [
     ("domains", "domains"),
     ("domain-add", "domains/new"),
@@ -777,6 +847,8 @@ def main():
         paging_flow(b, api)
         if not args.no_mail:
             mail_flow(args)
+            self_service_flow(b, api, args)
+            login(b, *ADMIN)
         screenshots(b, ADMIN_PAGES, "")
         postmaster_flow(b, args)
         logout(b)

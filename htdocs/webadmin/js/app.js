@@ -13,6 +13,7 @@ import * as managers from './pages/managers.js';
 import * as misc from './pages/misc.js';
 import * as csv from './pages/csv.js';
 import * as groupmail from './pages/groupmail.js';
+import * as selfPages from './pages/self.js';
 
 const app = document.getElementById('app');
 
@@ -161,9 +162,38 @@ function loginPage() {
 				h('p.brand', null, h('span.brand-mark', {'aria-hidden': 'true'}, '邮'), t('app.title')),
 				langSwitch()),
 			h('h1', {tabindex: -1}, t('login.title')),
-			form));
+			form,
+			selfLinks()));
 	clear(app).append(card);
 	user.focus();
+}
+
+// Pages for mailbox users, shown without a manager session.
+const PUBLIC = {password: selfPages.password, forgot: selfPages.forgot, signup: selfPages.signup};
+
+function publicPage(fn) {
+	const {title, node} = fn();
+	document.title = title + ' — ' + t('app.title');
+	const card = h('main.login-wrap#main', null,
+		h('div.login-card.wide', null,
+			h('div.login-top', null,
+				h('p.brand', null, h('span.brand-mark', {'aria-hidden': 'true'}, '邮'), t('app.title')),
+				langSwitch()),
+			h('h1', {tabindex: -1}, title),
+			node,
+			h('p.self-links', null, h('a', {href: '#/'}, t('self.back')))));
+	clear(app).append(card);
+	const first = card.querySelector('input');
+	if (first) first.focus();
+}
+
+function selfLinks() {
+	return h('nav.self-links', {'aria-label': t('self.links')},
+		h('p', null, t('self.users')),
+		h('ul', null,
+			h('li', null, h('a', {href: '#/self/password'}, t('self.password'))),
+			h('li', null, h('a', {href: '#/self/forgot'}, t('self.forgot'))),
+			h('li', null, h('a', {href: '#/self/signup'}, t('self.signup')))));
 }
 
 function notFound() {
@@ -185,8 +215,12 @@ async function render() {
 
 async function renderPage() {
 	const seq = ++renderSeq;
-	if (!me()) { loginPage(); return; }
 	const {segs, query} = parseHash();
+	if (segs.length === 2 && segs[0] === 'self' && PUBLIC[segs[1]]) {
+		publicPage(PUBLIC[segs[1]]);
+		return;
+	}
+	if (!me()) { loginPage(); return; }
 	if (!segs.length) { location.replace('#/domains'); return; }
 	const m = match(segs);
 	let content;

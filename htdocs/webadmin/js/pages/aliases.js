@@ -32,8 +32,8 @@ export function list(params, query, ctx) {
 		{label: t('createdate'), cls: 'nowrap', cell: a => dateText(a.createdate, '')},
 		{label: t('active'), cell: a => yesNo(a.active)},
 		{label: t('actions'), cls: 'col-actions', cell: a => h('span.row-actions', null,
-			h('a', {href: href('domain', d, 'alias', a.address)}, t('edit')),
-			h('button.link.danger-text', {type: 'button', onclick: async () => {
+			h('a', {href: href('domain', d, 'alias', a.address), 'aria-label': t('edit') + ' ' + a.address}, t('edit')),
+			h('button.link.danger-text', {type: 'button', 'aria-label': t('delete') + ' ' + a.address, onclick: async () => {
 				try {
 					if (await remove(d, a.address)) listEl.reload();
 				} catch (e) { listEl.showError(e); }

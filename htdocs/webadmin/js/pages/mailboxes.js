@@ -41,8 +41,8 @@ export function list(params, query, ctx) {
 		{label: t('expiredate'), cls: 'nowrap', cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
 		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
-			h('a', {href: href('domain', d, 'mailbox', localOf(m))}, t('edit')),
-			h('button.link.danger-text', {type: 'button', onclick: async () => {
+			h('a', {href: href('domain', d, 'mailbox', localOf(m)), 'aria-label': t('edit') + ' ' + (m.username || localOf(m))}, t('edit')),
+			h('button.link.danger-text', {type: 'button', 'aria-label': t('delete') + ' ' + (m.username || localOf(m)), onclick: async () => {
 				try {
 					if (await remove(d, localOf(m))) listEl.reload();
 				} catch (e) { listEl.showError(e); }

@@ -27,8 +27,8 @@ export function list(params, query, ctx) {
 		{label: t('expiredate'), cls: 'nowrap', cell: m => dateText(m.expiredate)},
 		{label: t('active'), cell: m => yesNo(m.active)},
 		{label: t('actions'), cls: 'col-actions', cell: m => h('span.row-actions', null,
-			h('a', {href: href('manager', m.username)}, t('edit')),
-			m.username === ctx.me.user ? null : h('button.link.danger-text', {type: 'button', onclick: async () => {
+			h('a', {href: href('manager', m.username), 'aria-label': t('edit') + ' ' + m.username}, t('edit')),
+			m.username === ctx.me.user ? null : h('button.link.danger-text', {type: 'button', 'aria-label': t('delete') + ' ' + m.username, onclick: async () => {
 				if (!await confirmDialog(t('manager.confirm_delete', {user: m.username}))) return;
 				try {
 					await api.del('/api/managers/' + api.seg(m.username));

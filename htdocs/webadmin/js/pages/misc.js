@@ -218,7 +218,7 @@ export function tokens(params, query, ctx) {
 		{label: t('token.id'), cell: r => h('code', null, String(r.id === undefined ? r.prefix || '' : r.id))},
 		{label: t('createdate'), cell: r => dateText(r.createdate || r.created, '')},
 		{label: t('token.lastused'), cell: r => dateText(r.last_used || r.lastused, '–')},
-		{label: t('actions'), cls: 'col-actions', cell: r => h('button.link.danger-text', {type: 'button', onclick: async () => {
+		{label: t('actions'), cls: 'col-actions', cell: r => h('button.link.danger-text', {type: 'button', 'aria-label': t('token.revoke') + ' ' + (r.name || r.id), onclick: async () => {
 			if (!await confirmDialog(t('token.confirm_delete', {name: r.name || r.id}))) return;
 			try {
 				await api.del('/api/tokens/' + api.seg(String(r.id)));
