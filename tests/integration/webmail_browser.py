@@ -8,7 +8,7 @@ px) is webadmin_browser.Browser, shared with the console's test.
 
 It refuses a bad password with the message on the page, logs in through
 the form at /, lists the Inbox (unread count in the folder list and the
-title) and the quota bar, makes a folder, opens a GBK message and sees its text, flags it and sees the flag
+title) and the quota bar, makes a folder, flags with the keyboard (j, s), opens a GBK message and sees its text, flags it and sees the flag
 over IMAP, sends a message with two attachments through the compose form and
 finds it, same bytes, in the recipient's mailbox over IMAP and in Sent, switches to zh_CN, logs out;
 no page logs an error in the browser console.  Screenshots go to
@@ -96,6 +96,25 @@ def main():
         b.css("#folder-list a[data-folder='INBOX']").click()
         b.rendered()
 
+        # --- keyboard: j moves the cursor, s flags, u marks unread ------
+        body = d.find_element(By.TAG_NAME, "body")
+        body.send_keys("j")
+        b.wait(lambda: len(d.find_elements(By.CSS_SELECTOR,
+                                           "li.msg.cursor")) == 1,
+               "a cursor row")
+        first = d.find_element(By.CSS_SELECTOR, "li.msg.cursor")
+        uid = first.get_attribute("data-uid")
+        d.switch_to.active_element.send_keys("s")
+        b.wait(lambda: d.find_elements(
+            By.CSS_SELECTOR, f"li.msg.flagged[data-uid='{uid}']"),
+            "flagged by the s key")
+        b.rendered()
+        uids, _ = imap_search(imap, args.user, args.password, "INBOX",
+                              ["FLAGGED"])
+        assert [u.decode() for u in uids] == [uid], (uids, uid)
+        b.shot("inbox-keyboard", widths=(1280,))
+        log("keyboard shortcuts")
+
         # --- read the GBK message ---------------------------------------
         link = [e for e in d.find_elements(By.CSS_SELECTOR, "li.msg a.open")
                 if "你好" in e.text][0]
@@ -111,7 +130,7 @@ def main():
         b.css("button[name=flag]").click()
         b.rendered()
         uids, flags = imap_search(imap, args.user, args.password, "INBOX",
-                                  ["FLAGGED"])
+                                  ["FLAGGED", "SEEN"])
         assert len(uids) == 1 and b"\\Seen" in flags[0], (uids, flags)
         log("message read and flagged")
 

@@ -14,6 +14,7 @@ let me = null;          // {user, name, csrf, page_size}
 let folders = [];
 let draft = null;       // prefilled compose fields (reply)
 let pending = null;     // a message for the next page drawn
+let keys = {};          // keyboard shortcuts of the page shown
 
 // ---- DOM helpers ----
 function h(tag, attrs, ...kids) {
@@ -257,6 +258,7 @@ async function refreshFolders() {
 }
 
 function frame(...kids) {
+	keys = {};
 	const main = document.getElementById('main');
 	main.replaceChildren(...kids.filter(Boolean));
 	return main;
@@ -329,6 +331,27 @@ async function showList(folder, q) {
 	frame(h('h1', {text: folderLabel(folder)}), toolbar,
 		rows.length ? h('ul', {class: 'messages'}, rows) : h('p', {class: 'empty', text: t('empty')}),
 		pager);
+	// j/k move the cursor, Enter opens (the row's link has the focus),
+	// # deletes, s flags, u marks unread, the cursor's message or the
+	// ticked ones
+	let cur = -1;
+	const moveTo = i => {
+		if (!rows.length) return;
+		cur = Math.max(0, Math.min(rows.length - 1, i));
+		rows.forEach((r, k) => r.classList.toggle('cursor', k === cur));
+		rows[cur].querySelector('a.open').focus();
+	};
+	const target = () => {
+		const sel = selected();
+		return sel.length ? sel : cur >= 0 ? [r.messages[cur].uid] : [];
+	};
+	const on = fn => () => { const u = target(); if (u.length) { boxes.forEach(b => { b.checked = u.includes(Number(b.value)); }); act(fn); } };
+	keys = {
+		j: () => moveTo(cur + 1), k: () => moveTo(cur - 1),
+		'#': on(async uids => { const x = await call('POST', '/api/delete', {folder, uids}); return t('deleted_n', {n: x.moved ?? x.expunged}); }),
+		s: on(flags(['\\Flagged'], [])),
+		u: on(flags([], ['\\Seen'])),
+	};
 }
 
 // ---- one message ----
@@ -387,6 +410,7 @@ async function showMessage(folder, uid) {
 		h('ul', null, m.attachments.map(a => h('li', null,
 			h('a', {href: a.url, download: a.name, text: a.name}),
 			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size)}))))) : null;
+	const click = name => () => { const b = actions.querySelector(`button[name=${name}]`); if (b) b.click(); };
 	frame(actions,
 		h('article', {class: 'message'},
 			h('h1', {class: 'subject', text: hd.subject || t('no_subject')}),
@@ -394,6 +418,9 @@ async function showMessage(folder, uid) {
 			m.has_html && !m.html ? h('p', {class: 'note', text: t('html_hidden')}) : null,
 			h('pre', {class: 'text', text: m.text || ''}),
 			atts));
+	// r reply, a reply all, f forward, # delete, s flag, u unread
+	keys = {r: () => reply(false), a: () => reply(true), f: forward, '#': click('delete'),
+		s: click('flag'), u: click('unread')};
 }
 
 // ---- compose ----
@@ -455,6 +482,15 @@ function showCompose() {
 	frame(h('h1', {text: t('compose')}), form);
 	(d.to ? text : to).focus();
 }
+
+// ---- keyboard: c composes everywhere; the page shown adds its own ----
+document.addEventListener('keydown', ev => {
+	if (!me || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+	const tag = (ev.target && ev.target.tagName) || '';
+	if (['INPUT', 'TEXTAREA', 'SELECT'].includes(tag) || (ev.target && ev.target.isContentEditable)) return;
+	const fn = ev.key === 'c' ? () => go('#/compose') : keys[ev.key];
+	if (fn) { ev.preventDefault(); fn(); }
+});
 
 // ---- start ----
 async function boot() {
