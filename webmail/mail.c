@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "buf.h"
+#include "fcache.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -70,7 +71,7 @@ static struct maildir_folder *folder_open(struct http_req *req,
 	if (wm_folder_path(req, name, path, sizeof path) < 0)
 		return NULL;
 	const char *err = NULL;
-	struct maildir_folder *f = maildir_folder_open(path, false, &err);
+	struct maildir_folder *f = fcache_open(path, &err);
 	if (f == NULL) {
 		log_warning("webmail: %s: %s: %s", path, err, strerror(errno));
 		webjson_error(req, 500, "internal", "cannot read the folder",
@@ -115,7 +116,7 @@ static json_t *flags_json(const struct maildir_folder *f,
 static json_t *folder_json(const char *name, const char *path)
 {
 	const char *err = NULL;
-	struct maildir_folder *f = maildir_folder_open(path, false, &err);
+	struct maildir_folder *f = fcache_open(path, &err);
 	if (f == NULL)
 		return NULL;
 	uint64_t size = 0, unseen = 0;
@@ -224,6 +225,24 @@ static int cmp_rows(const void *a, const void *b)
 	return tl_desc ? -c : c;
 }
 
+/* The list summary of m: from youju-mra's cache of ENVELOPEs when it has
+   a valid entry, else from the head of the file.  False when neither
+   (the message went away); s is then zeroed. */
+static bool summary(struct maildir_folder *f, const struct maildir_index *ix,
+		    struct maildir_msg *m, struct wm_summary *s)
+{
+	struct maildir_index_entry e;
+	memset(s, 0, sizeof *s);
+	if (maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size,
+			      &e) &&
+	    wm_summary_from_envelope(e.field[MIDX_ENVELOPE].p,
+				     e.field[MIDX_ENVELOPE].len,
+				     e.field[MIDX_BODYSTRUCTURE].p,
+				     e.field[MIDX_BODYSTRUCTURE].len, s) == 0)
+		return true;
+	return wm_summary_read(f, m, s) == 0;
+}
+
 void wm_messages(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
@@ -271,28 +290,14 @@ void wm_messages(struct http_req *req)
 	struct maildir_index *ix =
 	    maildir_index_open(f->path, f->uidvalidity, NULL);
 	for (size_t i = 0; i < f->n; i++) {
-		struct maildir_msg *m = &f->msgs[i];
-		struct maildir_index_entry e;
-		rows[i].m = m;
-		if (maildir_index_get(ix, m->uid, str_from_cstr(m->base),
-				      m->size, &e) &&
-		    wm_summary_from_envelope(
-			e.field[MIDX_ENVELOPE].p, e.field[MIDX_ENVELOPE].len,
-			e.field[MIDX_BODYSTRUCTURE].p,
-			e.field[MIDX_BODYSTRUCTURE].len, &rows[i].s) == 0) {
-			rows[i].read = true;
-			continue;
-		}
+		rows[i].m = &f->msgs[i];
 		if (need_hdr)
-			rows[i].read = wm_summary_read(f, &f->msgs[i],
-						       &rows[i].s) == 0;
+			rows[i].read = summary(f, ix, rows[i].m, &rows[i].s);
 		if (!rows[i].read) {
-			wm_summary_free(&rows[i].s);
 			rows[i].s.subject = xstrdup("");
 			rows[i].s.from = xstrdup("");
 		}
 	}
-	maildir_index_free(&ix);
 	tl_key = (enum sort_key)key;
 	tl_desc = desc;
 	qsort(rows, f->n, sizeof *rows, cmp_rows);
@@ -303,7 +308,7 @@ void wm_messages(struct http_req *req)
 		struct row *r = &rows[i];
 		if (!r->read) {
 			wm_summary_free(&r->s);
-			r->read = wm_summary_read(f, r->m, &r->s) == 0;
+			r->read = summary(f, ix, r->m, &r->s);
 			if (!r->read) { /* expunged meanwhile */
 				r->s.subject = xstrdup("");
 				r->s.from = xstrdup("");
@@ -324,6 +329,7 @@ void wm_messages(struct http_req *req)
 				    json_boolean(r->s.attachments));
 		json_array_append_new(list, o);
 	}
+	maildir_index_free(&ix);
 	json_t *out = json_object();
 	json_object_set_new(out, "total", json_integer((json_int_t)f->n));
 	json_object_set_new(out, "page", json_integer((json_int_t)page));

@@ -21,6 +21,7 @@
 #include "authc.h"
 #include "conf.h"
 #include "daemon.h"
+#include "fcache.h"
 #include "http.h"
 #include "log.h"
 #include "net.h"
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < ho.n_listen; i++)
 		close(ho.listen_fds[i]);
 	websession_store_free(&wm.sessions);
+	fcache_clear();
 	free(root);
 	daemon_pidfile_remove(pidfile);
 	free(opts.conf_path);

@@ -510,3 +510,42 @@ def test_folder_create_empty_and_quota(inst):
     typ, d = m.uid("SEARCH", None, "ALL")
     assert d[0].split() == []
     m.logout()
+
+
+def test_folder_cache_sees_every_change(inst):
+    """The daemon reuses a folder's scan while new/, cur/ and
+    dovecot-uidlist are unchanged and settled (2 s): every change made
+    by IMAP or a delivery after that must still show at once."""
+    addr, m, c = login_user(inst, "wmcache")
+    u1 = append(m, "INBOX", msg("c1", "a@example.com",
+                                "Mon, 1 Jun 2026 10:00:00 +0000"))
+    time.sleep(2.5)
+
+    def listing():
+        j = ok(c.call("GET", "/api/messages",
+                      query={"folder": "INBOX", "sort": "arrival",
+                             "order": "asc"}))
+        return [(x["uid"], x["flags"]) for x in j["messages"]]
+
+    assert listing() == [(u1, [])]  # scanned, kept
+    assert listing() == [(u1, [])]  # from the cache
+    m.select("INBOX")
+    m.uid("STORE", str(u1), "+FLAGS", r"(\Flagged)")
+    assert listing() == [(u1, ["\\Flagged"])]
+    time.sleep(2.5)
+    assert listing() == [(u1, ["\\Flagged"])]
+    u2 = append(m, "INBOX", msg("c2", "a@example.com",
+                                "Mon, 1 Jun 2026 11:00:00 +0000"))
+    assert [x[0] for x in listing()] == [u1, u2]
+    time.sleep(2.5)
+    listing()
+    m.uid("STORE", str(u1), "+FLAGS", r"(\Deleted)")
+    m.expunge()
+    assert [x[0] for x in listing()] == [u2]
+    # and a change made through webmail itself
+    time.sleep(2.5)
+    listing()
+    ok(c.call("POST", "/api/flags", {"folder": "INBOX", "uids": [u2],
+                                     "add": ["\\Seen"]}))
+    assert listing() == [(u2, ["\\Seen"])]
+    m.logout()
