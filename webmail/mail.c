@@ -721,14 +721,8 @@ void wm_message(struct http_req *req)
 	json_object_set_new(o, "attachments", w.atts);
 	json_object_set_new(o, "size", json_integer((json_int_t)m->size));
 
-	/* reading marks it \Seen, through the mailbox layer */
-	if ((maildir_flags_parse(str_from_cstr(m->letters)) & MAILDIR_SEEN) ==
-	    0) {
-		if (mailbox_msg_flags(f, m, MAILBOX_FLAGS_ADD, MAILDIR_SEEN, 0) <
-		    0)
-			log_warning("webmail: %s uid %u: \\Seen: %s", f->path,
-				    (unsigned)m->uid, strerror(errno));
-	}
+	/* GET never changes state (DESIGN 10): the app marks the message
+	   \Seen with POST /api/flags once it is shown */
 	json_object_set_new(o, "flags", flags_json(f, m));
 	mime_free(&root);
 	buf_deinit(&msg);

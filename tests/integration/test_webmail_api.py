@@ -277,10 +277,16 @@ def test_read_message_and_attachment(inst):
     assert j["headers"]["from"] == "张三 <zs@example.com>", j["headers"]
     assert j["text"].startswith("中文正文"), j["text"]
     assert j["html"] is None
-    assert "\\Seen" in j["flags"]
+    # GET never changes state (DESIGN 10): the app marks it read by POST
+    assert "\\Seen" not in j["flags"], j["flags"]
     [a] = j["attachments"]
     assert a["part"] == "2" and a["name"] == "报.html", a
     assert a["type"] == "text/html"
+    m.select("INBOX")
+    typ, d = m.uid("FETCH", str(uid), "(FLAGS)")
+    assert b"\\Seen" not in d[0], d
+    ok(c.call("POST", "/api/flags", {"folder": "INBOX", "uids": [uid],
+                                     "add": ["\\Seen"]}))
     # \Seen is visible over IMAP at once
     m.select("INBOX")
     typ, d = m.uid("FETCH", str(uid), "(FLAGS)")

@@ -357,6 +357,10 @@ async function showList(folder, q) {
 // ---- one message ----
 async function showMessage(folder, uid) {
 	const m = await call('GET', '/api/message', undefined, {folder, uid});
+	if (!m.flags.includes('\\Seen')) {
+		await call('POST', '/api/flags', {folder, uids: [m.uid], add: ['\\Seen']});
+		m.flags.push('\\Seen');
+	}
 	await refreshFolders();
 	const hd = m.headers || {};
 	const back = folderHash(folder);
