@@ -1253,70 +1253,6 @@ int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
 	return 0;
 }
 
-/* The smtpd_config fields that are safe to change while running (the loop
-   thread alone reads them); listeners, TLS, SASL, the queue and authd
-   socket need a restart, as in Postfix. */
-static void cfg_reload(struct smtpd_config *cfg, const struct conf *c,
-		       const struct smtpd_policy *p)
-{
-	free(cfg->hostname);
-	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
-	free(cfg->myorigin);
-	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
-	free(cfg->banner);
-	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
-	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
-	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
-	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
-	cfg->line_limit = (size_t)conf_int(c, "line_length_limit");
-	if (cfg->line_limit < 1000)
-		cfg->line_limit = 1000;
-	if (cfg->line_limit > SMTPD_IN_MAX - 2)
-		cfg->line_limit = SMTPD_IN_MAX - 2;
-	cfg->helo_required = p->helo_required;
-	cfg->disable_vrfy = conf_bool(c, "disable_vrfy_command");
-	cfg->tls_auth_only = conf_bool(c, "smtpd_tls_auth_only");
-	cfg->hard_error_limit = p->hard_error_limit;
-}
-
-/* Unknown names (other programs' parameters) were reported at start-up
-   and by `youju conf`. */
-static void ignore_warning(void *ctx, const char *msg)
-{
-}
-
-void smtpd_reload(struct smtpd_server *srv, const char *conf_path)
-{
-	char *path = conf_path ? xstrdup(conf_path) : conf_default_path();
-	const char *cerr = NULL;
-	char err[1024];
-	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
-					ignore_warning, NULL, &cerr);
-	if (c == NULL) {
-		log_error("reload: %s: keeping the old configuration",
-			  cerr ? cerr : path);
-		free(path);
-		return;
-	}
-	if (smtpd_policy_setup(srv, c, err, sizeof(err)) < 0) {
-		log_error("reload: %s: %s: keeping the old configuration", path,
-			  err);
-	} else {
-		const char *bad = "";
-		size_t n;
-		const char *const *items = conf_list(c, "mynetworks", &n);
-		struct netlist *nl = netlist_parse(items, n, &bad);
-		if (nl != NULL) {
-			netlist_free(&srv->cfg.mynetworks);
-			srv->cfg.mynetworks = nl;
-		}
-		cfg_reload(&srv->cfg, c, srv->policy);
-		log_info("reload: %s: configuration reloaded", path);
-	}
-	conf_free(&c);
-	free(path);
-}
-
 void smtpd_server_done(struct smtpd_server *srv)
 {
 	policy_unref(&srv->policy);
@@ -1326,41 +1262,6 @@ void smtpd_server_done(struct smtpd_server *srv)
 	   the process */
 	if (srv->loop != NULL)
 		peername_free(&srv->pn);
-}
-
-/*
- * Until mta/main.c calls smtpd_policy_setup() at start-up and
- * smtpd_reload() from its SIGHUP handler, the first session loads the
- * policy from the default configuration path and takes SIGHUP over (doing
- * main.c's log reopen as well).
- */
-static void fallback_hup(int signo, void *ctx)
-{
-	if (log_reopen() < 0)
-		log_warning("reopen log: %s", strerror(errno));
-	log_info("reload: log reopened");
-	smtpd_reload(ctx, NULL);
-}
-
-static bool policy_fallback(struct smtpd_server *srv)
-{
-	char *path = conf_default_path();
-	const char *cerr = NULL;
-	char err[1024];
-	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
-					ignore_warning, NULL, &cerr);
-	int rc = -1;
-	if (c == NULL)
-		log_error("%s", cerr ? cerr : path);
-	else if ((rc = smtpd_policy_setup(srv, c, err, sizeof(err))) < 0)
-		log_error("%s: %s", path, err);
-	conf_free(&c);
-	free(path);
-	if (rc < 0)
-		return false;
-	if (ev_signal(srv->loop, SIGHUP, fallback_hup, srv) < 0)
-		log_warning("SIGHUP: %s", strerror(errno));
-	return true;
 }
 
 /* smtpd_client_connection_count_limit and _rate_limit (Postfix's anvil
@@ -1488,7 +1389,8 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
 	bool peer_ok = svc != SMTPD_SVC_PICKUP || smtpd_pickup_peer(s);
 	s->last_verb = SMTP_VERB_UNKNOWN;
-	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
+	/* mta/main.c sets the policy up before it accepts anything */
+	bool pol_ok = srv->policy != NULL;
 	if (pol_ok)
 		s->pol = policy_ref(srv->policy);
 	buf_init(&s->hdr, pol_ok ? s->pol->header_size_limit + 16 : 16);

@@ -82,12 +82,6 @@ struct conf;
  */
 int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
 		       char *err, size_t errsz);
-/*
- * SIGHUP: re-reads conf_path (NULL: conf_default_path()) and swaps the new
- * policy in when it loads; otherwise logs why and keeps the old one.
- * Sessions keep the policy they started with.
- */
-void smtpd_reload(struct smtpd_server *srv, const char *conf_path);
 /* Frees what smtpd_policy_setup() and the sessions' server state hold
    (the name lookups only while srv->loop is still there). */
 void smtpd_server_done(struct smtpd_server *srv);
