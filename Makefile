@@ -84,6 +84,13 @@ $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call 
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
 
+# lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
+# is pulled only by the programs and tests that call it, and only those
+# link -lgumbo (target-specific, so the other binaries never depend on it).
+GUMBO_LIBS := -lgumbo
+$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan \
+$(BUILD)/bin/youju-webmail $(SAN)/bin/youju-webmail: LIBS += $(GUMBO_LIBS)
+
 deps:
 	@sh scripts/deps.sh
 

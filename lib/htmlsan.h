@@ -36,7 +36,8 @@
 #define HTMLSAN_IN_MAX (1u << 20)   /* bytes of HTML accepted at all */
 #define HTMLSAN_DEPTH_MAX 128       /* element depth emitted */
 #define HTMLSAN_NODES_MAX 50000     /* elements emitted */
-#define HTMLSAN_TAGS_MAX 100000     /* '<' seen before parsing at all */
+#define HTMLSAN_TAGS_MAX 50000      /* '<' before parsing at all */
+#define HTMLSAN_NEST_MAX 1000       /* estimated nesting before parsing */
 /* Placeholder attribute put on an <img> whose remote src was blocked. */
 #define HTMLSAN_BLOCKED_ATTR "data-youju-blocked"
 
