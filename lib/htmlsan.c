@@ -177,6 +177,7 @@ struct san {
 	unsigned nodes, depth_max, nodes_max;
 	bool full;        /* stop emitting; marker written */
 	bool started;     /* body content emitted (for leading whitespace) */
+	unsigned in_a;    /* open <a> elements */
 };
 
 static void count(unsigned *c)
@@ -209,14 +210,22 @@ static int emit(struct san *s, const char *p, size_t n)
 	return 0;
 }
 
-/* Escapes text or an attribute value; strips NUL and CR. */
+/* C0 controls but TAB, LF and FF, and DEL: the parser turns them into
+ * U+FFFD or drops them, so they would not survive a second pass. */
+static bool is_ctl(char c)
+{
+	return ((unsigned char)c < 0x20 && c != '\t' && c != '\n' &&
+		c != '\f') || c == 0x7f;
+}
+
+/* Escapes text or an attribute value; CR -> LF, other controls go. */
 static int esc(struct buf *b, const char *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i;
 		while (j < n && p[j] != '&' && p[j] != '<' && p[j] != '>' &&
-		       p[j] != '"' && p[j] != '\0' && p[j] != '\r')
+		       p[j] != '"' && !is_ctl(p[j]))
 			j++;
 		if (buf_append(b, p + i, j - i) < 0)
 			return -1;
@@ -420,6 +429,9 @@ static void walk(struct san *s, const GumboNode *n, unsigned depth)
 		count(&s->r->elements_dropped);
 		return;
 	}
+	bool is_a = e->tag == GUMBO_TAG_A;
+	if (act == EL_KEEP && is_a && s->in_a > 0)
+		act = EL_UNWRAP; /* a parse never nests <a>: tables can */
 	if (act == EL_UNWRAP) {
 		if (e->tag != GUMBO_TAG_HTML && e->tag != GUMBO_TAG_BODY)
 			count(&s->r->elements_dropped);
@@ -445,7 +457,9 @@ static void walk(struct san *s, const GumboNode *n, unsigned depth)
 	if (is_void(name))
 		return;
 	s->reserve += CLOSE_MAX;
+	s->in_a += is_a;
 	walk_children(s, &e->children, depth + 1);
+	s->in_a -= is_a;
 	s->reserve -= CLOSE_MAX;
 	/* the reserve guarantees the end tag fits */
 	if (buf_append_str(s->out, "</") < 0 ||
@@ -560,21 +574,12 @@ static GumboOutput *parse(struct arena *a, const GumboOptions *go,
 	return gumbo_parse_with_options(go, in, len);
 }
 
-int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
-		 struct buf *out, struct htmlsan_report *r)
+/* One parse-walk-serialize pass; see htmlsan_html(). */
+static int san_pass(const char *in, size_t len, const struct htmlsan_opts *o,
+		    struct buf *out, struct htmlsan_report *r, bool first)
 {
-	static const struct htmlsan_opts defaults;
-	struct htmlsan_report dummy;
-	if (o == NULL)
-		o = &defaults;
-	if (r == NULL)
-		r = &dummy;
-	memset(r, 0, sizeof(*r));
-	if (len > (o->in_max ? o->in_max : HTMLSAN_IN_MAX))
-		return HTMLSAN_TOO_BIG;
-	if (too_complex(in, len))
+	if (first && too_complex(in, len))
 		return HTMLSAN_TOO_COMPLEX;
-
 	struct arena a = { .max = 64 * (size_t)len + (64u << 20) };
 	GumboOptions go = kGumboDefaultOptions;
 	go.allocator = arena_alloc;
@@ -599,17 +604,17 @@ int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
 		rc = buf_append_str(out, "<div class=\"" HTMLSAN_SCOPE "\">");
 	struct buf css, sheet;
 	buf_init(&css, HTMLSAN_CSS_IN_MAX);
-	buf_init(&sheet, HTMLSAN_CSS_IN_MAX);
+	buf_init(&sheet, HTMLSAN_CSS_IN_MAX + 16);
 	collect_css(g->document, &css);
-	if (rc == 0 && css.len > 0 &&
+	if (rc == 0 && css.len > 0 && buf_append_str(&sheet, "<style>") == 0 &&
 	    htmlsan_css_sheet(css.p, css.len, o, r, &sheet) == 0 &&
-	    sheet.len > 0) {
-		if (emit(&s, "<style>", 7) == 0 &&
-		    emit(&s, sheet.p, sheet.len) == 0 &&
-		    emit(&s, "</style>", 8) == 0)
-			s.started = true;
-		else
+	    sheet.len > 7) {
+		/* one piece: a cut inside <style> would leave raw text open */
+		if (buf_append_str(&sheet, "</style>") < 0 ||
+		    emit(&s, sheet.p, sheet.len) < 0)
 			r->truncated = true;
+		else
+			s.started = true;
 	}
 	buf_deinit(&sheet);
 	buf_deinit(&css);
@@ -627,6 +632,51 @@ int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
 		r->truncated = true;
 	}
 	return HTMLSAN_OK;
+}
+
+static int cid_keep(void *ctx, const char *cid, size_t len, struct buf *u)
+{
+	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0
+		       ? -1
+		       : 0;
+}
+
+/*
+ * Two passes.  A tree that came out of error recovery (tables, misnested
+ * formatting elements, foster parenting) can hold nestings that a second
+ * parse of its serialization builds differently (<a> in <a>, <p> in <p>);
+ * that is the root of mutation XSS.  Our first output has no raw text and
+ * no foreign content, so a second parse-walk-serialize of it normalizes
+ * the tree to one the parser reproduces, which makes the output a fixed
+ * point (checked by the unit tests and the fuzz target).  cid: URLs are
+ * kept as cid: in pass one and mapped by the caller's callback in pass two.
+ */
+int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
+		 struct buf *out, struct htmlsan_report *r)
+{
+	static const struct htmlsan_opts defaults;
+	struct htmlsan_report dummy, r2;
+	if (o == NULL)
+		o = &defaults;
+	if (r == NULL)
+		r = &dummy;
+	memset(r, 0, sizeof(*r));
+	memset(&r2, 0, sizeof(r2));
+	if (len > (o->in_max ? o->in_max : HTMLSAN_IN_MAX))
+		return HTMLSAN_TOO_BIG;
+	struct htmlsan_opts o1 = *o;
+	o1.cid_url = o->cid_url != NULL ? cid_keep : NULL;
+	o1.wrap = false;
+	struct buf tmp;
+	buf_init(&tmp, buf_room(out) > 8 ? buf_room(out) - 8 : 0);
+	int rc = san_pass(in, len, &o1, &tmp, r, true);
+	if (rc == HTMLSAN_OK) {
+		rc = san_pass(tmp.p ? tmp.p : "", tmp.len, o, out, &r2, false);
+		r->urls_dropped += r2.urls_dropped;
+		r->truncated |= r2.truncated;
+	}
+	buf_deinit(&tmp);
+	return rc;
 }
 
 /* ---- URLs ---- */
