@@ -611,6 +611,24 @@ static void test_checker(void)
 	test_assert(check_output(good, strlen(good), false, &why) == 0);
 }
 
+/* HTMLSAN_DUMP_DIR=dir: write each output there (for the browser test,
+ * tests/integration/test_htmlsan_browser.py). */
+static void dump(const char *name, const char *out)
+{
+	const char *dir = getenv("HTMLSAN_DUMP_DIR");
+	if (dir == NULL || strcmp(name, "table") == 0)
+		return;
+	char path[1024];
+	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	test_assert(n > 0 && (size_t)n < sizeof(path));
+	FILE *f = fopen(path, "wb");
+	test_assert(f != NULL);
+	if (f == NULL)
+		return;
+	test_assert(fwrite(out, 1, strlen(out), f) == strlen(out));
+	test_assert(fclose(f) == 0);
+}
+
 static void check_one(const char *name, const char *in, size_t len,
 		      bool remote)
 {
@@ -618,6 +636,8 @@ static void check_one(const char *name, const char *in, size_t len,
 	struct htmlsan_report r;
 	int rc;
 	char *out = san(in, len, &o, &rc, &r);
+	if (!remote)
+		dump(name, out);
 	const char *why;
 	int bad = check_output(out, strlen(out), remote, &why);
 	if (bad)
