@@ -305,7 +305,7 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 		}
 		if (is_a && !strcmp(an, "href")) {
 			struct buf u;
-			buf_init(&u, 64 << 10);
+			buf_init(&u, HTMLSAN_URL_MAX);
 			int rc = 0;
 			if (htmlsan_url_check(a->value, vl, HTMLSAN_URL_LINK,
 					      &u) == HTMLSAN_URL_OK) {
@@ -321,7 +321,7 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 		}
 		if (is_img && !strcmp(an, "src")) {
 			struct buf u;
-			buf_init(&u, 64 << 10);
+			buf_init(&u, HTMLSAN_URL_MAX);
 			unsigned before = s->r->remote_blocked;
 			int rc = 0;
 			if (htmlsan_image_url(s->o, s->r, a->value, vl, &u) == 0)
@@ -339,7 +339,7 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 		}
 		if (!strcmp(an, "style")) {
 			struct buf c;
-			buf_init(&c, 64 << 10);
+			buf_init(&c, HTMLSAN_URL_MAX);
 			int rc = htmlsan_css_decls(a->value, vl, s->o, s->r, &c);
 			if (rc == 0 && c.len > 0)
 				rc = attr_out(t, "style", c.p, c.len);
@@ -704,7 +704,7 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 	 * spaces at both ends (URL Standard, basic URL parser); dropping
 	 * every control and space is stricter and leaves one reading */
 	struct buf c;
-	buf_init(&c, 64 << 10);
+	buf_init(&c, HTMLSAN_URL_MAX);
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)url[i];
 		if (ch <= 0x20 || ch == 0x7f)
@@ -766,7 +766,7 @@ int htmlsan_image_url(const struct htmlsan_opts *o, struct htmlsan_report *r,
 		      const char *url, size_t len, struct buf *out)
 {
 	struct buf c;
-	buf_init(&c, 64 << 10);
+	buf_init(&c, HTMLSAN_URL_MAX);
 	int rc = -1;
 	switch (htmlsan_url_check(url, len, HTMLSAN_URL_IMAGE, &c)) {
 	case HTMLSAN_URL_OK:
@@ -927,7 +927,7 @@ int htmlsan_text(const char *in, size_t len, const struct htmlsan_opts *o,
 			break;
 		buf_reset(&piece);
 		struct buf u;
-		buf_init(&u, 64 << 10);
+		buf_init(&u, HTMLSAN_URL_MAX);
 		if (htmlsan_url_check(p + i, ul, HTMLSAN_URL_LINK, &u) ==
 		    HTMLSAN_URL_OK) {
 			if (buf_append_str(&piece, "<a href=\"") < 0 ||

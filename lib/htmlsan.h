@@ -38,6 +38,7 @@
 #define HTMLSAN_NODES_MAX 50000     /* elements emitted */
 #define HTMLSAN_TAGS_MAX 50000      /* '<' before parsing at all */
 #define HTMLSAN_NEST_MAX 1000       /* estimated nesting before parsing */
+#define HTMLSAN_URL_MAX (1u << 20)  /* bytes of one URL (data: images) */
 /* Placeholder attribute put on an <img> whose remote src was blocked. */
 #define HTMLSAN_BLOCKED_ATTR "data-youju-blocked"
 
@@ -105,8 +106,10 @@ int htmlsan_text(const char *in, size_t len, const struct htmlsan_opts *o,
  * htmlsan_html() in a forked child with RLIMIT_AS, RLIMIT_CPU and a big
  * stack, so that a parser crash, memory blow-up or quadratic case costs a
  * child and not the daemon.  Blocks up to timeout_ms; call it from a
- * worker.  Returns as htmlsan_html(), or HTMLSAN_FAILED (-3) when the child
- * crashed, timed out or could not be started: show the text part.
+ * worker process (the child calls malloc after fork(), which is safe only
+ * when the caller has no other threads).  Returns as htmlsan_html(), or
+ * HTMLSAN_FAILED (-3) when the child crashed, timed out or could not be
+ * started: show the text part.
  */
 #define HTMLSAN_FAILED (-3)
 int htmlsan_html_isolated(const char *in, size_t len,

@@ -306,7 +306,7 @@ static int css_value(struct css *c, const char *p, size_t n, struct buf *v,
 					if (k >= n || p[k] != ')')
 						return 0; /* unclosed url( */
 					struct buf u;
-					buf_init(&u, 64 << 10);
+					buf_init(&u, HTMLSAN_URL_MAX);
 					int rc = htmlsan_image_url(c->o, c->r,
 								   p + us,
 								   ue - us, &u);
