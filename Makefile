@@ -5,6 +5,7 @@
 #   make stop       stop every daemon of the instance, MariaDB included
 #   make status     show the instance's daemons
 #   make test       deps, build, unit tests (ASan+UBSan), integration tests
+#   make conformance  Dovecot's imaptest (scripted groups and stress)
 #   make bench      benchmarks against the peer stack
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -26,6 +27,12 @@ PKGS := libmariadb libsasl2 openssl libcrypt libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS := $(PKG_LIBS) -lpthread
+# Per-program link libraries: only the web daemons link libmicrohttpd and
+# Jansson (lib/http, lib/webjson are archive members the others never pull).
+WEB_PKGS := libmicrohttpd jansson
+WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
+LIBS_webadmin := $(WEB_LIBS)
+LIBS_webmail := $(WEB_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -35,7 +42,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
 # program folder -> binary name
-PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta
+PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta \
+	webadmin:youju-webadmin
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
 
@@ -54,7 +62,7 @@ $1/lib/libyouju.a: $$(patsubst %.c,$1/obj/%.o,$$(LIB_SRC))
 $(foreach p,$(PROGRAMS),
 $1/bin/$(call prog_bin,$p): $$(patsubst %.c,$1/obj/%.o,$$(wildcard $(call prog_dir,$p)/*.c)) $1/lib/libyouju.a
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS) $$(LIBS_$(call prog_dir,$p))
 )
 endef
 
@@ -75,14 +83,14 @@ unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
 $(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
 # Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
 # also link a replay main (tests/fuzz/replay.c) so make test runs each
 # corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
 
 # lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
 # is pulled only by the programs and tests that call it, and only those
@@ -104,6 +112,12 @@ unit: $(UNIT_BINS) $(FUZZ_BINS)
 
 integration: all san
 	$(PYTHON) tests/integration/run.py --bin $(CURDIR)/$(SAN)/bin --srcdir $(CURDIR)
+
+# Dovecot's imaptest: every scripted group, beside a private Dovecot, and a
+# 60 s stress run (tests/conformance/imaptest.py, docs/mra.md)
+conformance: all san
+	$(PYTHON) tests/conformance/imaptest.py --bin $(CURDIR)/$(SAN)/bin \
+		--srcdir $(CURDIR) --build $(CURDIR)/$(BUILD) --stress
 
 test: deps
 	@$(MAKE) --no-print-directory all san
@@ -140,6 +154,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	@# the web consoles' static files (webadmin_htdocs defaults here)
+	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
+		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service
@@ -147,6 +164,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps san unit integration test run stop status reload bench install clean check-banned
+.PHONY: all deps san unit integration conformance test run stop status reload bench install clean check-banned
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
