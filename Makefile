@@ -94,10 +94,10 @@ $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call 
 
 # lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
 # is pulled only by the programs and tests that call it, and only those
-# link -lgumbo (target-specific, so the other binaries never depend on it).
+# link -lgumbo, so the other binaries never depend on it.
 GUMBO_LIBS := -lgumbo
-$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan \
-$(BUILD)/bin/youju-webmail $(SAN)/bin/youju-webmail: LIBS += $(GUMBO_LIBS)
+LIBS_webmail += $(GUMBO_LIBS)
+$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
 
 deps:
 	@sh scripts/deps.sh
