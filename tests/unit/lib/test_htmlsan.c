@@ -16,6 +16,7 @@
 
 #include "htmlsan.h"
 #include "htmlsan_css.h"
+#include "mime.h"
 #include "test.h"
 
 /* cid:X -> cid:X, so that outputs re-sanitize to themselves */
@@ -616,7 +617,9 @@ static void test_checker(void)
 static void dump(const char *name, const char *out)
 {
 	const char *dir = getenv("HTMLSAN_DUMP_DIR");
-	if (dir == NULL || strcmp(name, "table") == 0)
+	size_t nl = strlen(name);
+	if (dir == NULL || strcmp(name, "table") == 0 ||
+	    (nl > 4 && strcmp(name + nl - 4, ".eml") == 0))
 		return;
 	char path[1024];
 	int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -710,6 +713,92 @@ static void test_corpus(void)
 	for (size_t i = 0; i < sizeof(html_cases) / sizeof(html_cases[0]); i++)
 		check_one("table", html_cases[i].in, strlen(html_cases[i].in),
 			  false);
+}
+
+/* Every text part of the .eml files of tests/fixtures/xss, decoded. */
+static int eml_walk(const char *name, const char *msg, size_t size,
+		    const struct mime_part *p)
+{
+	int html = 0;
+	for (const struct mime_part *c = p->children; c != NULL; c = c->next)
+		html += eml_walk(name, msg, size, c);
+	bool is_html = mime_is_type(p, "text", "html");
+	if (!is_html && !mime_is_type(p, "text", "plain"))
+		return html;
+	struct buf raw, u;
+	buf_init(&raw, 16 << 20);
+	buf_init(&u, 16 << 20);
+	test_assert(mime_decode_cte(p->encoding, msg + p->body_off, p->body_len,
+				    &raw) == 0);
+	test_assert(mime_to_utf8(mime_param_get(p->params, p->nparams,
+						"charset"),
+				 raw.p ? raw.p : "", raw.len, &u) == 0);
+	const char *in = u.p ? u.p : "";
+	if (is_html) {
+		check_one(name, in, u.len, false);
+		check_one(name, in, u.len, true);
+		html++;
+	} else {
+		struct buf t;
+		buf_init(&t, 1 << 20);
+		test_assert(htmlsan_text(in, u.len, NULL, &t, NULL) == HTMLSAN_OK);
+		const char *why;
+		int bad = check_output(t.p, t.len, false, &why);
+		if (bad)
+			fprintf(stderr, "%s: text part: %s in [%s]\n", name, why,
+				t.p);
+		test_assert(bad == 0);
+		test_assert(strstr(t.p, "<script") == NULL);
+		buf_deinit(&t);
+	}
+	buf_deinit(&u);
+	buf_deinit(&raw);
+	return html;
+}
+
+static void test_eml(void)
+{
+	test_begin("eml corpus");
+	const char *dir = YOUJU_SRCDIR "/tests/fixtures/xss";
+	DIR *d = opendir(dir);
+	test_assert(d != NULL);
+	if (d == NULL)
+		return;
+	int files = 0, html = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t nl = strlen(de->d_name);
+		if (nl < 5 || strcmp(de->d_name + nl - 4, ".eml") != 0)
+			continue;
+		char path[1024];
+		int pl = snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		test_assert(pl > 0 && (size_t)pl < sizeof(path));
+		size_t len;
+		char *msg = slurp(path, &len);
+		test_assert(msg != NULL);
+		if (msg == NULL)
+			continue;
+		struct mime_part *root = mime_parse(msg, len);
+		html += eml_walk(de->d_name, msg, len, root);
+		mime_free(&root);
+		free(msg);
+		files++;
+	}
+	closedir(d);
+	test_assert(files >= 50);
+	test_assert(html >= 48);
+	/* a 5 MB HTML part: refused, the caller shows text or a download */
+	size_t big = 5u << 20;
+	char *h = malloc(big);
+	for (size_t i = 0; i < big; i++)
+		h[i] = "<p>x</p>"[i % 8];
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	test_assert(htmlsan_html(h, big, NULL, &b, NULL) == HTMLSAN_TOO_BIG);
+	test_assert(htmlsan_text(h, big, NULL, &b, NULL) == HTMLSAN_TOO_BIG);
+	test_assert(b.len == 0);
+	buf_deinit(&b);
+	free(h);
 }
 
 static void test_limits(void)
@@ -838,6 +927,7 @@ int main(void)
 	test_text();
 	test_checker();
 	test_corpus();
+	test_eml();
 	test_limits();
 	test_wrap_and_isolated();
 	return test_end();
