@@ -32,10 +32,10 @@
 #include "htmlsan.h"
 #include "htmlsan_css.h"
 
-#define ARENA_CHUNK (1u << 20)
+#define ARENA_CHUNK    (1u << 20)
 #define ATTR_VALUE_MAX 1024
-#define MARKER "<div class=\"youju-truncated\">[truncated]</div>"
-#define CLOSE_MAX 16  /* longest "</tag>" we emit, rounded up */
+#define MARKER	       "<div class=\"youju-truncated\">[truncated]</div>"
+#define CLOSE_MAX      16 /* longest "</tag>" we emit, rounded up */
 
 /* ---- arena allocator for gumbo ---- */
 
@@ -93,27 +93,32 @@ static void arena_deinit(struct arena *a)
 enum el_action { EL_UNWRAP, EL_KEEP, EL_DROP };
 
 static const char *const el_keep[] = {
-	"a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big",
-	"blockquote", "br", "caption", "center", "cite", "code", "col",
-	"colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
-	"figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4",
-	"h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "main",
-	"mark", "nav", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
-	"samp", "section", "small", "span", "strike", "strong", "sub",
-	"summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
-	"time", "tr", "tt", "u", "ul", "var", "wbr",
+    "a",       "abbr",	     "address", "article",    "aside",	  "b",
+    "bdi",     "bdo",	     "big",	"blockquote", "br",	  "caption",
+    "center",  "cite",	     "code",	"col",	      "colgroup", "dd",
+    "del",     "details",    "dfn",	"div",	      "dl",	  "dt",
+    "em",      "figcaption", "figure",	"font",	      "footer",	  "h1",
+    "h2",      "h3",	     "h4",	"h5",	      "h6",	  "header",
+    "hr",      "i",	     "img",	"ins",	      "kbd",	  "li",
+    "main",    "mark",	     "nav",	"ol",	      "p",	  "pre",
+    "q",       "rp",	     "rt",	"ruby",	      "s",	  "samp",
+    "section", "small",	     "span",	"strike",     "strong",	  "sub",
+    "summary", "sup",	     "table",	"tbody",      "td",	  "tfoot",
+    "th",      "thead",	     "time",	"tr",	      "tt",	  "u",
+    "ul",      "var",	     "wbr",
 };
 
 /* Removed with everything inside them. */
 static const char *const el_drop[] = {
-	"applet", "area", "audio", "base", "basefont", "bgsound", "button",
-	"canvas", "datalist", "dialog", "embed", "frame", "frameset",
-	"head", "iframe", "input", "isindex", "keygen", "link", "listing",
-	"map", "math", "menu", "menuitem", "meta", "meter", "noembed",
-	"noframes", "noscript", "object", "optgroup", "option", "output",
-	"param", "picture", "plaintext", "portal", "progress", "script",
-	"select", "slot", "source", "style", "svg", "template", "textarea",
-	"title", "track", "video", "xmp",
+    "applet",	"area",	    "audio",	"base",	    "basefont", "bgsound",
+    "button",	"canvas",   "datalist", "dialog",   "embed",	"frame",
+    "frameset", "head",	    "iframe",	"input",    "isindex",	"keygen",
+    "link",	"listing",  "map",	"math",	    "menu",	"menuitem",
+    "meta",	"meter",    "noembed",	"noframes", "noscript", "object",
+    "optgroup", "option",   "output",	"param",    "picture",	"plaintext",
+    "portal",	"progress", "script",	"select",   "slot",	"source",
+    "style",	"svg",	    "template", "textarea", "title",	"track",
+    "video",	"xmp",
 };
 
 static bool in_list(const char *const *l, size_t n, const char *s)
@@ -153,11 +158,12 @@ static enum el_action el_policy(const GumboElement *e, const char **name_r)
 
 /* Attributes without URLs that any kept element may carry. */
 static const char *const attr_plain[] = {
-	"abbr", "align", "alt", "bgcolor", "border", "cellpadding",
-	"cellspacing", "clear", "color", "colspan", "datetime", "dir", "face",
-	"headers", "height", "hspace", "lang", "noshade", "nowrap", "open",
-	"reversed", "rowspan", "scope", "size", "span", "start", "summary",
-	"title", "type", "valign", "value", "vspace", "width",
+    "abbr",	   "align",   "alt",	  "bgcolor", "border",	 "cellpadding",
+    "cellspacing", "clear",   "color",	  "colspan", "datetime", "dir",
+    "face",	   "headers", "height",	  "hspace",  "lang",	 "noshade",
+    "nowrap",	   "open",    "reversed", "rowspan", "scope",	 "size",
+    "span",	   "start",   "summary",  "title",   "type",	 "valign",
+    "value",	   "vspace",  "width",
 };
 
 static bool is_void(const char *name)
@@ -173,11 +179,11 @@ struct san {
 	const struct htmlsan_opts *o;
 	struct htmlsan_report *r;
 	struct buf *out;
-	size_t reserve;   /* bytes kept free for closing tags + marker */
+	size_t reserve; /* bytes kept free for closing tags + marker */
 	unsigned nodes, depth_max, nodes_max;
-	bool full;        /* stop emitting; marker written */
-	bool started;     /* body content emitted (for leading whitespace) */
-	unsigned in_a;    /* open <a> elements */
+	bool full;     /* stop emitting; marker written */
+	bool started;  /* body content emitted (for leading whitespace) */
+	unsigned in_a; /* open <a> elements */
 };
 
 static void count(unsigned *c)
@@ -202,8 +208,7 @@ static int emit(struct san *s, const char *p, size_t n)
 {
 	if (s->full)
 		return -1;
-	if (buf_room(s->out) < n + s->reserve ||
-	    buf_append(s->out, p, n) < 0) {
+	if (buf_room(s->out) < n + s->reserve || buf_append(s->out, p, n) < 0) {
 		san_truncate(s);
 		return -1;
 	}
@@ -215,7 +220,8 @@ static int emit(struct san *s, const char *p, size_t n)
 static bool is_ctl(char c)
 {
 	return ((unsigned char)c < 0x20 && c != '\t' && c != '\n' &&
-		c != '\f') || c == 0x7f;
+		c != '\f') ||
+	       c == 0x7f;
 }
 
 /* Escapes text or an attribute value; CR -> LF, other controls go. */
@@ -231,12 +237,12 @@ static int esc(struct buf *b, const char *p, size_t n)
 			return -1;
 		if (j >= n)
 			break;
-		const char *e = p[j] == '&'   ? "&amp;"
-				: p[j] == '<' ? "&lt;"
-				: p[j] == '>' ? "&gt;"
-				: p[j] == '"' ? "&quot;"
+		const char *e = p[j] == '&'    ? "&amp;"
+				: p[j] == '<'  ? "&lt;"
+				: p[j] == '>'  ? "&gt;"
+				: p[j] == '"'  ? "&quot;"
 				: p[j] == '\r' ? "\n"
-					      : "";
+					       : "";
 		if (buf_append_str(b, e) < 0)
 			return -1;
 		i = j + 1;
@@ -249,8 +255,7 @@ static bool is_html_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
 }
 
-static int attr_out(struct buf *t, const char *name, const char *v,
-		    size_t vl)
+static int attr_out(struct buf *t, const char *name, const char *v, size_t vl)
 {
 	if (buf_append_char(t, ' ') < 0 || buf_append_str(t, name) < 0 ||
 	    buf_append_str(t, "=\"") < 0 || esc(t, v, vl) < 0 ||
@@ -272,8 +277,10 @@ static int class_out(struct buf *t, const char *v)
 		bool ok = true;
 		while (*v != '\0' && !is_html_ws(*v)) {
 			char ch = *v++;
-			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-			      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			if (!((ch >= 'a' && ch <= 'z') ||
+			      (ch >= 'A' && ch <= 'Z') ||
+			      (ch >= '0' && ch <= '9') || ch == '-' ||
+			      ch == '_'))
 				ok = false;
 		}
 		if (ok && v > w &&
@@ -324,7 +331,8 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 			buf_init(&u, HTMLSAN_URL_MAX);
 			unsigned before = s->r->remote_blocked;
 			int rc = 0;
-			if (htmlsan_image_url(s->o, s->r, a->value, vl, &u) == 0)
+			if (htmlsan_image_url(s->o, s->r, a->value, vl, &u) ==
+			    0)
 				rc = attr_out(t, "src", u.p ? u.p : "", u.len);
 			else if (s->r->remote_blocked != before)
 				blocked = true;
@@ -340,7 +348,8 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 		if (!strcmp(an, "style")) {
 			struct buf c;
 			buf_init(&c, HTMLSAN_URL_MAX);
-			int rc = htmlsan_css_decls(a->value, vl, s->o, s->r, &c);
+			int rc =
+			    htmlsan_css_decls(a->value, vl, s->o, s->r, &c);
 			if (rc == 0 && c.len > 0)
 				rc = attr_out(t, "style", c.p, c.len);
 			buf_deinit(&c);
@@ -371,15 +380,13 @@ static int start_tag(struct san *s, const GumboElement *e, const char *name,
 
 static void walk(struct san *s, const GumboNode *n, unsigned depth);
 
-static void walk_children(struct san *s, const GumboVector *v,
-			  unsigned depth)
+static void walk_children(struct san *s, const GumboVector *v, unsigned depth)
 {
 	for (unsigned i = 0; i < v->length && !s->full; i++)
 		walk(s, v->data[i], depth);
 }
 
-static void walk_text(struct san *s, const char *p, size_t n,
-		      bool first_in_pre)
+static void walk_text(struct san *s, const char *p, size_t n, bool first_in_pre)
 {
 	if (!s->started) {
 		/* leading whitespace of the body would move to <head> when
@@ -463,7 +470,8 @@ static void walk(struct san *s, const GumboNode *n, unsigned depth)
 	s->reserve -= CLOSE_MAX;
 	/* the reserve guarantees the end tag fits */
 	if (buf_append_str(s->out, "</") < 0 ||
-	    buf_append_str(s->out, name) < 0 || buf_append_char(s->out, '>') < 0)
+	    buf_append_str(s->out, name) < 0 ||
+	    buf_append_char(s->out, '>') < 0)
 		s->r->truncated = true;
 }
 
@@ -478,10 +486,13 @@ static void collect_css(const GumboNode *root, struct buf *css)
 			const GumboElement *e = &n->v.element;
 			if (e->tag == GUMBO_TAG_STYLE &&
 			    e->tag_namespace == GUMBO_NAMESPACE_HTML) {
-				for (unsigned i = 0; i < e->children.length; i++) {
-					const GumboNode *c = e->children.data[i];
+				for (unsigned i = 0; i < e->children.length;
+				     i++) {
+					const GumboNode *c =
+					    e->children.data[i];
 					if (c->type == GUMBO_NODE_TEXT &&
-					    (buf_append_str(css, c->v.text.text) < 0 ||
+					    (buf_append_str(
+						 css, c->v.text.text) < 0 ||
 					     buf_append_char(css, '\n') < 0))
 						return;
 				}
@@ -496,9 +507,9 @@ static void collect_css(const GumboNode *root, struct buf *css)
 		/* no child to enter: next sibling, or climb */
 		while (next == NULL && n != NULL && n != root) {
 			const GumboNode *p = n->parent;
-			const GumboVector *v =
-				p->type == GUMBO_NODE_DOCUMENT ? &p->v.document.children
-							       : &p->v.element.children;
+			const GumboVector *v = p->type == GUMBO_NODE_DOCUMENT
+						   ? &p->v.document.children
+						   : &p->v.element.children;
 			if (n->index_within_parent + 1 < v->length)
 				next = v->data[n->index_within_parent + 1];
 			else
@@ -523,9 +534,9 @@ static const GumboNode *find_body(const GumboNode *html)
 /* Elements that never nest (void) or that the parser closes implicitly
  * when the next one starts: not counted by the depth estimate. */
 static const char *const flat_tags[] = {
-	"area", "base", "br", "col", "dd", "dt", "embed", "hr", "img",
-	"input", "li", "link", "meta", "option", "p", "param", "source",
-	"td", "th", "tr", "track", "wbr",
+    "area",   "base",  "br", "col",  "dd",    "dt",	"embed", "hr",
+    "img",    "input", "li", "link", "meta",  "option", "p",	 "param",
+    "source", "td",    "th", "tr",   "track", "wbr",
 };
 
 /*
@@ -580,7 +591,7 @@ static int san_pass(const char *in, size_t len, const struct htmlsan_opts *o,
 {
 	if (first && too_complex(in, len))
 		return HTMLSAN_TOO_COMPLEX;
-	struct arena a = { .max = 64 * (size_t)len + (64u << 20) };
+	struct arena a = {.max = 64 * (size_t)len + (64u << 20)};
 	GumboOptions go = kGumboDefaultOptions;
 	go.allocator = arena_alloc;
 	go.deallocator = arena_free_one;
@@ -594,10 +605,12 @@ static int san_pass(const char *in, size_t len, const struct htmlsan_opts *o,
 
 	size_t keep = out->len;
 	struct san s = {
-		.o = o, .r = r, .out = out,
-		.depth_max = o->depth_max ? o->depth_max : HTMLSAN_DEPTH_MAX,
-		.nodes_max = o->nodes_max ? o->nodes_max : HTMLSAN_NODES_MAX,
-		.reserve = sizeof(MARKER) + CLOSE_MAX,
+	    .o = o,
+	    .r = r,
+	    .out = out,
+	    .depth_max = o->depth_max ? o->depth_max : HTMLSAN_DEPTH_MAX,
+	    .nodes_max = o->nodes_max ? o->nodes_max : HTMLSAN_NODES_MAX,
+	    .reserve = sizeof(MARKER) + CLOSE_MAX,
 	};
 	int rc = 0;
 	if (o->wrap)
@@ -636,9 +649,8 @@ static int san_pass(const char *in, size_t len, const struct htmlsan_opts *o,
 
 static int cid_keep(void *ctx, const char *cid, size_t len, struct buf *u)
 {
-	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0
-		       ? -1
-		       : 0;
+	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0 ? -1
+									    : 0;
 }
 
 /*
@@ -719,18 +731,22 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 	enum htmlsan_url_class cls = HTMLSAN_URL_BAD;
 	size_t skip = 0;
 	if (kind == HTMLSAN_URL_LINK) {
-		if (prefix_case(p, n, "http://") || prefix_case(p, n, "https://") ||
+		if (prefix_case(p, n, "http://") ||
+		    prefix_case(p, n, "https://") ||
 		    prefix_case(p, n, "mailto:"))
 			cls = HTMLSAN_URL_OK;
 	} else if (prefix_case(p, n, "cid:") && n > 4) {
 		cls = HTMLSAN_URL_CID;
 		skip = 4;
-	} else if (prefix_case(p, n, "http://") || prefix_case(p, n, "https://")) {
+	} else if (prefix_case(p, n, "http://") ||
+		   prefix_case(p, n, "https://")) {
 		cls = HTMLSAN_URL_REMOTE;
 	} else if (prefix_case(p, n, "data:image/")) {
 		static const char *const types[] = {
-			"data:image/png;base64,", "data:image/gif;base64,",
-			"data:image/jpeg;base64,", "data:image/webp;base64,",
+		    "data:image/png;base64,",
+		    "data:image/gif;base64,",
+		    "data:image/jpeg;base64,",
+		    "data:image/webp;base64,",
 		};
 		for (size_t t = 0; t < N(types); t++) {
 			size_t tl = strlen(types[t]);
@@ -755,7 +771,8 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 			cls = HTMLSAN_URL_BAD;
 		else if (skip == 0)
 			for (size_t i = 0; i < colon; i++)
-				if (clean->p[at + i] >= 'A' && clean->p[at + i] <= 'Z')
+				if (clean->p[at + i] >= 'A' &&
+				    clean->p[at + i] <= 'Z')
 					clean->p[at + i] += 'a' - 'A';
 	}
 	buf_deinit(&c);
@@ -799,7 +816,7 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 {
 	if (p[0] < 0x80)
 		return 1;
-	size_t l = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+	size_t l = p[0] >= 0xf0 && p[0] <= 0xf4	 ? 4
 		   : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
 		   : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
 						 : 0;
@@ -809,11 +826,12 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 		if ((p[i] & 0xc0) != 0x80)
 			return 0;
 	uint32_t cp = l == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-		      : l == 3 ? (uint32_t)(p[0] & 0x0f) << 12 |
-				      (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-			       : (uint32_t)(p[0] & 0x07) << 18 |
-				      (uint32_t)(p[1] & 0x3f) << 12 |
-				      (uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
+		      : l == 3
+			  ? (uint32_t)(p[0] & 0x0f) << 12 |
+				(uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
+			  : (uint32_t)(p[0] & 0x07) << 18 |
+				(uint32_t)(p[1] & 0x3f) << 12 |
+				(uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
 	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
 	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;
@@ -835,8 +853,9 @@ static int text_clean(const char *in, size_t len, struct buf *b)
 				return -1;
 			continue;
 		}
-		if (l == 0 || (l == 1 && ((p[0] < 0x20 && p[0] != '\t' &&
-					   p[0] != '\n') || p[0] == 0x7f))) {
+		if (l == 0 ||
+		    (l == 1 && ((p[0] < 0x20 && p[0] != '\t' && p[0] != '\n') ||
+				p[0] == 0x7f))) {
 			if (buf_append_str(b, "\xef\xbf\xbd") < 0)
 				return -1;
 			i++;
@@ -902,8 +921,8 @@ int htmlsan_text(const char *in, size_t len, const struct htmlsan_opts *o,
 	buf_init(&t, 4 * (size_t)len + 16);
 	buf_init(&piece, 256 << 10);
 	size_t keep = out->len;
-	struct san s = { .r = r, .out = out,
-			 .reserve = sizeof(MARKER) + CLOSE_MAX };
+	struct san s = {
+	    .r = r, .out = out, .reserve = sizeof(MARKER) + CLOSE_MAX};
 	if (text_clean(in, len, &t) < 0 ||
 	    emit(&s, open, sizeof(open) - 1) < 0) {
 		buf_truncate(out, keep);
@@ -932,8 +951,9 @@ int htmlsan_text(const char *in, size_t len, const struct htmlsan_opts *o,
 		    HTMLSAN_URL_OK) {
 			if (buf_append_str(&piece, "<a href=\"") < 0 ||
 			    esc(&piece, u.p, u.len) < 0 ||
-			    buf_append_str(&piece, "\" target=\"_blank\" "
-					   "rel=\"noopener noreferrer\">") < 0 ||
+			    buf_append_str(
+				&piece, "\" target=\"_blank\" "
+					"rel=\"noopener noreferrer\">") < 0 ||
 			    esc(&piece, p + i, ul) < 0 ||
 			    buf_append_str(&piece, "</a>") < 0)
 				san_truncate(&s);
@@ -997,8 +1017,9 @@ int htmlsan_html_isolated(const char *in, size_t len,
 	}
 	if (pid == 0) {
 		close(fds[0]);
-		struct rlimit cpu = { 2 + timeout_ms / 1000, 3 + timeout_ms / 1000 };
-		struct rlimit as = { 1024ul << 20, 1024ul << 20 };
+		struct rlimit cpu = {2 + timeout_ms / 1000,
+				     3 + timeout_ms / 1000};
+		struct rlimit as = {1024ul << 20, 1024ul << 20};
 		(void)setrlimit(RLIMIT_CPU, &cpu);
 #if !defined(__SANITIZE_ADDRESS__)
 		/* ASan reserves terabytes of shadow address space */
@@ -1010,7 +1031,7 @@ int htmlsan_html_isolated(const char *in, size_t len,
 		buf_init(&b, out->max > out->len ? out->max - out->len : 0);
 		struct htmlsan_report rr;
 		int rc = htmlsan_html(in, len, o, &b, &rr);
-		int32_t hdr[2] = { rc, 0 };
+		int32_t hdr[2] = {rc, 0};
 		uint64_t bl = b.len;
 		if (write_all(fds[1], hdr, sizeof(hdr)) < 0 ||
 		    write_all(fds[1], &rr, sizeof(rr)) < 0 ||
@@ -1026,7 +1047,7 @@ int htmlsan_html_isolated(const char *in, size_t len,
 	bool ok = true;
 	for (;;) {
 		int64_t left = deadline - now_ms();
-		struct pollfd pf = { fds[0], POLLIN, 0 };
+		struct pollfd pf = {fds[0], POLLIN, 0};
 		if (left <= 0 || poll(&pf, 1, (int)left) == 0) {
 			ok = false;
 			break;

@@ -33,12 +33,12 @@
 /* Container class the <style> rules are scoped under. */
 #define HTMLSAN_SCOPE "youju-msg"
 /* Default limits (used when the opts field is 0). */
-#define HTMLSAN_IN_MAX (1u << 20)   /* bytes of HTML accepted at all */
-#define HTMLSAN_DEPTH_MAX 128       /* element depth emitted */
-#define HTMLSAN_NODES_MAX 50000     /* elements emitted */
-#define HTMLSAN_TAGS_MAX 50000      /* '<' before parsing at all */
-#define HTMLSAN_NEST_MAX 1000       /* estimated nesting before parsing */
-#define HTMLSAN_URL_MAX (1u << 20)  /* bytes of one URL (data: images) */
+#define HTMLSAN_IN_MAX	  (1u << 20) /* bytes of HTML accepted at all */
+#define HTMLSAN_DEPTH_MAX 128	     /* element depth emitted */
+#define HTMLSAN_NODES_MAX 50000	     /* elements emitted */
+#define HTMLSAN_TAGS_MAX  50000	     /* '<' before parsing at all */
+#define HTMLSAN_NEST_MAX  1000	     /* estimated nesting before parsing */
+#define HTMLSAN_URL_MAX	  (1u << 20) /* bytes of one URL (data: images) */
 /* Placeholder attribute put on an <img> whose remote src was blocked. */
 #define HTMLSAN_BLOCKED_ATTR "data-youju-blocked"
 
@@ -53,28 +53,28 @@ typedef int htmlsan_cid_fn(void *ctx, const char *cid, size_t len,
 			   struct buf *url);
 
 struct htmlsan_opts {
-	bool allow_remote;        /* keep http(s) images and CSS urls */
-	bool wrap;                /* emit <div class="youju-msg"> around */
-	htmlsan_cid_fn *cid_url;  /* NULL: every cid: image is dropped */
+	bool allow_remote;	 /* keep http(s) images and CSS urls */
+	bool wrap;		 /* emit <div class="youju-msg"> around */
+	htmlsan_cid_fn *cid_url; /* NULL: every cid: image is dropped */
 	void *cid_ctx;
-	size_t in_max;            /* 0: HTMLSAN_IN_MAX */
-	unsigned depth_max;       /* 0: HTMLSAN_DEPTH_MAX */
-	unsigned nodes_max;       /* 0: HTMLSAN_NODES_MAX */
+	size_t in_max;	    /* 0: HTMLSAN_IN_MAX */
+	unsigned depth_max; /* 0: HTMLSAN_DEPTH_MAX */
+	unsigned nodes_max; /* 0: HTMLSAN_NODES_MAX */
 };
 
 /* What the sanitizer removed; all counters saturate. */
 struct htmlsan_report {
-	unsigned remote_blocked;  /* http(s) images / CSS urls not allowed */
+	unsigned remote_blocked; /* http(s) images / CSS urls not allowed */
 	unsigned elements_dropped;
 	unsigned attrs_dropped;
-	unsigned urls_dropped;    /* links or image URLs with a bad scheme */
-	unsigned css_dropped;     /* CSS declarations or rules dropped */
-	bool truncated;           /* depth, node or output cap reached */
+	unsigned urls_dropped; /* links or image URLs with a bad scheme */
+	unsigned css_dropped;  /* CSS declarations or rules dropped */
+	bool truncated;	       /* depth, node or output cap reached */
 };
 
 /* Return values of htmlsan_html() and htmlsan_text(). */
-#define HTMLSAN_OK 0          /* out holds the sanitized HTML */
-#define HTMLSAN_TOO_BIG (-1)  /* input over in_max: show text instead */
+#define HTMLSAN_OK	    0	 /* out holds the sanitized HTML */
+#define HTMLSAN_TOO_BIG	    (-1) /* input over in_max: show text instead */
 #define HTMLSAN_TOO_COMPLEX (-2) /* too many tags or parser memory cap */
 
 /*
@@ -126,10 +126,10 @@ int htmlsan_html_isolated(const char *in, size_t len,
  */
 enum htmlsan_url_kind { HTMLSAN_URL_LINK, HTMLSAN_URL_IMAGE };
 enum htmlsan_url_class {
-	HTMLSAN_URL_BAD,      /* scheme not allowed */
-	HTMLSAN_URL_OK,       /* link, or data: image */
-	HTMLSAN_URL_CID,      /* cid: image; clean holds the id */
-	HTMLSAN_URL_REMOTE,   /* http(s) image: only with allow_remote */
+	HTMLSAN_URL_BAD,    /* scheme not allowed */
+	HTMLSAN_URL_OK,	    /* link, or data: image */
+	HTMLSAN_URL_CID,    /* cid: image; clean holds the id */
+	HTMLSAN_URL_REMOTE, /* http(s) image: only with allow_remote */
 };
 enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 					 enum htmlsan_url_kind kind,

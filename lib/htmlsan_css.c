@@ -15,8 +15,8 @@
 
 #include "htmlsan_css.h"
 
-#define CSS_NEST_MAX 8    /* parentheses in one value */
-#define CSS_SEL_MAX 1024  /* bytes of one selector list */
+#define CSS_NEST_MAX 8	  /* parentheses in one value */
+#define CSS_SEL_MAX  1024 /* bytes of one selector list */
 
 struct css {
 	const struct htmlsan_opts *o;
@@ -87,7 +87,8 @@ static int css_decode(const char *in, size_t len, struct buf *d)
 	while (i < len) {
 		char c = in[i];
 		if (c == '/' && i + 1 < len && in[i + 1] == '*') {
-			const char *e = memmem(in + i + 2, len - i - 2, "*/", 2);
+			const char *e =
+			    memmem(in + i + 2, len - i - 2, "*/", 2);
 			if (buf_append_char(d, ' ') < 0)
 				return -1;
 			if (e == NULL)
@@ -136,32 +137,101 @@ static int css_decode(const char *in, size_t len, struct buf *d)
 
 /* Properties mail may set.  Nothing that positions, loads or animates. */
 static const char *const css_props[] = {
-	"background", "background-color", "background-image",
-	"background-position", "background-repeat", "background-size",
-	"border", "border-bottom", "border-bottom-color",
-	"border-bottom-left-radius", "border-bottom-right-radius",
-	"border-bottom-style", "border-bottom-width", "border-collapse",
-	"border-color", "border-left", "border-left-color",
-	"border-left-style", "border-left-width", "border-radius",
-	"border-right", "border-right-color", "border-right-style",
-	"border-right-width", "border-spacing", "border-style", "border-top",
-	"border-top-color", "border-top-left-radius",
-	"border-top-right-radius", "border-top-style", "border-top-width",
-	"border-width", "box-sizing", "caption-side", "clear", "color",
-	"direction", "display", "empty-cells", "float", "font", "font-family",
-	"font-size", "font-stretch", "font-style", "font-variant",
-	"font-weight", "height", "letter-spacing", "line-height", "list-style",
-	"list-style-position", "list-style-type", "margin", "margin-bottom",
-	"margin-left", "margin-right", "margin-top", "max-height", "max-width",
-	"min-height", "min-width", "opacity", "outline", "outline-color",
-	"outline-style", "outline-width", "overflow", "overflow-wrap",
-	"overflow-x", "overflow-y", "padding", "padding-bottom",
-	"padding-left", "padding-right", "padding-top", "position",
-	"table-layout", "text-align", "text-decoration",
-	"text-decoration-color", "text-decoration-line",
-	"text-decoration-style", "text-indent", "text-overflow",
-	"text-transform", "unicode-bidi", "vertical-align", "visibility",
-	"white-space", "width", "word-break", "word-spacing", "word-wrap",
+    "background",
+    "background-color",
+    "background-image",
+    "background-position",
+    "background-repeat",
+    "background-size",
+    "border",
+    "border-bottom",
+    "border-bottom-color",
+    "border-bottom-left-radius",
+    "border-bottom-right-radius",
+    "border-bottom-style",
+    "border-bottom-width",
+    "border-collapse",
+    "border-color",
+    "border-left",
+    "border-left-color",
+    "border-left-style",
+    "border-left-width",
+    "border-radius",
+    "border-right",
+    "border-right-color",
+    "border-right-style",
+    "border-right-width",
+    "border-spacing",
+    "border-style",
+    "border-top",
+    "border-top-color",
+    "border-top-left-radius",
+    "border-top-right-radius",
+    "border-top-style",
+    "border-top-width",
+    "border-width",
+    "box-sizing",
+    "caption-side",
+    "clear",
+    "color",
+    "direction",
+    "display",
+    "empty-cells",
+    "float",
+    "font",
+    "font-family",
+    "font-size",
+    "font-stretch",
+    "font-style",
+    "font-variant",
+    "font-weight",
+    "height",
+    "letter-spacing",
+    "line-height",
+    "list-style",
+    "list-style-position",
+    "list-style-type",
+    "margin",
+    "margin-bottom",
+    "margin-left",
+    "margin-right",
+    "margin-top",
+    "max-height",
+    "max-width",
+    "min-height",
+    "min-width",
+    "opacity",
+    "outline",
+    "outline-color",
+    "outline-style",
+    "outline-width",
+    "overflow",
+    "overflow-wrap",
+    "overflow-x",
+    "overflow-y",
+    "padding",
+    "padding-bottom",
+    "padding-left",
+    "padding-right",
+    "padding-top",
+    "position",
+    "table-layout",
+    "text-align",
+    "text-decoration",
+    "text-decoration-color",
+    "text-decoration-line",
+    "text-decoration-style",
+    "text-indent",
+    "text-overflow",
+    "text-transform",
+    "unicode-bidi",
+    "vertical-align",
+    "visibility",
+    "white-space",
+    "width",
+    "word-break",
+    "word-spacing",
+    "word-wrap",
 };
 
 static bool css_prop_ok(const char *p, size_t n)
@@ -220,15 +290,15 @@ static int css_put_url(struct buf *v, const char *u, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)u[i];
 		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			  (c >= '0' && c <= '9') || strchr("-._~:/?#@!$&*+,;=%",
-							   c) != NULL;
+			  (c >= '0' && c <= '9') ||
+			  strchr("-._~:/?#@!$&*+,;=%", c) != NULL;
 		if (c == 0)
 			ok = false;
 		if (ok) {
 			if (buf_append_char(v, (char)c) < 0)
 				return -1;
 		} else {
-			char e[3] = { '%', hex[c >> 4], hex[c & 15] };
+			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
 			if (buf_append(v, e, 3) < 0)
 				return -1;
 		}
@@ -286,7 +356,8 @@ static int css_value(struct css *c, const char *p, size_t n, struct buf *v,
 					size_t k = j + 1, us, ue;
 					while (k < n && is_ws(p[k]))
 						k++;
-					if (k < n && (p[k] == '"' || p[k] == '\'')) {
+					if (k < n &&
+					    (p[k] == '"' || p[k] == '\'')) {
 						char q = p[k];
 						us = ++k;
 						while (k < n && p[k] != q)
@@ -307,14 +378,14 @@ static int css_value(struct css *c, const char *p, size_t n, struct buf *v,
 						return 0; /* unclosed url( */
 					struct buf u;
 					buf_init(&u, HTMLSAN_URL_MAX);
-					int rc = htmlsan_image_url(c->o, c->r,
-								   p + us,
-								   ue - us, &u);
+					int rc = htmlsan_image_url(
+					    c->o, c->r, p + us, ue - us, &u);
 					if (rc == 0)
-						rc = css_put_url(v, u.p ? u.p : "",
+						rc = css_put_url(v,
+								 u.p ? u.p : "",
 								 u.len) < 0
-							     ? -2
-							     : 0;
+							 ? -2
+							 : 0;
 					buf_deinit(&u);
 					if (rc == -2)
 						return -1;
@@ -325,8 +396,10 @@ static int css_value(struct css *c, const char *p, size_t n, struct buf *v,
 				}
 				if (!case_eq(f, fl, "rgb") &&
 				    !case_eq(f, fl, "rgba") &&
-				    !case_eq(f, fl, "hsl") && !case_eq(f, fl, "hsla"))
-					return 0; /* var() expression() attr() ... */
+				    !case_eq(f, fl, "hsl") &&
+				    !case_eq(f, fl, "hsla"))
+					return 0; /* var() expression() attr()
+						     ... */
 				if (++depth > CSS_NEST_MAX)
 					return 0;
 				for (size_t k = 0; k < fl; k++) {
@@ -505,11 +578,10 @@ static int css_decl_list(struct css *c, const char *p, size_t n,
 	return 0;
 }
 
-int htmlsan_css_decls(const char *in, size_t len,
-		      const struct htmlsan_opts *o, struct htmlsan_report *r,
-		      struct buf *out)
+int htmlsan_css_decls(const char *in, size_t len, const struct htmlsan_opts *o,
+		      struct htmlsan_report *r, struct buf *out)
 {
-	struct css c = { o, r };
+	struct css c = {o, r};
 	struct buf d;
 	buf_init(&d, HTMLSAN_CSS_IN_MAX * 4);
 	int rc = css_decode(in, len, &d);
@@ -596,7 +668,7 @@ static bool css_selectors(const char *p, size_t n, struct buf *out)
 		struct {
 			const char *p;
 			size_t len;
-		} sel = { q + a, b - a };
+		} sel = {q + a, b - a};
 		size_t sl = strlen(scope);
 		if (!first && buf_append_char(out, ',') < 0)
 			ok = false;
@@ -613,8 +685,9 @@ static bool css_selectors(const char *p, size_t n, struct buf *out)
 				     sel.p[tl] == '>')) {
 					sel.p += tl;
 					sel.len -= tl;
-					while (sel.len > 0 && (sel.p[0] == ' ' ||
-							       sel.p[0] == '>')) {
+					while (sel.len > 0 &&
+					       (sel.p[0] == ' ' ||
+						sel.p[0] == '>')) {
 						sel.p++;
 						sel.len--;
 					}
@@ -685,7 +758,8 @@ static int css_rules(struct css *c, const char *p, size_t n, struct buf *out,
 				if (!media_char((unsigned char)p[m]))
 					ok = false;
 			if (!ok) {
-				/* @font-face @import @keyframes @namespace... */
+				/* @font-face @import @keyframes @namespace...
+				 */
 				count(&c->r->css_dropped);
 				continue;
 			}
@@ -734,11 +808,10 @@ static int css_rules(struct css *c, const char *p, size_t n, struct buf *out,
 	return 0;
 }
 
-int htmlsan_css_sheet(const char *in, size_t len,
-		      const struct htmlsan_opts *o, struct htmlsan_report *r,
-		      struct buf *out)
+int htmlsan_css_sheet(const char *in, size_t len, const struct htmlsan_opts *o,
+		      struct htmlsan_report *r, struct buf *out)
 {
-	struct css c = { o, r };
+	struct css c = {o, r};
 	struct buf d;
 	buf_init(&d, HTMLSAN_CSS_IN_MAX * 4);
 	int rc = css_decode(in, len, &d);

@@ -14,9 +14,9 @@
 #include "buf.h"
 #include "htmlsan.h"
 
-#define HTMLSAN_CSS_VALUE_MAX 512  /* bytes of one declaration value */
-#define HTMLSAN_CSS_DECLS_MAX 64   /* declarations per block */
-#define HTMLSAN_CSS_IN_MAX (256u << 10) /* bytes of CSS looked at */
+#define HTMLSAN_CSS_VALUE_MAX 512	   /* bytes of one declaration value */
+#define HTMLSAN_CSS_DECLS_MAX 64	   /* declarations per block */
+#define HTMLSAN_CSS_IN_MAX    (256u << 10) /* bytes of CSS looked at */
 
 /*
  * Image-URL policy hook shared with the HTML side: appends the URL to emit
@@ -31,17 +31,15 @@ int htmlsan_image_url(const struct htmlsan_opts *o, struct htmlsan_report *r,
  * to out (nothing when no declaration survives).  Returns 0, or -1 when out
  * is full (out then holds a prefix; the caller drops the attribute).
  */
-int htmlsan_css_decls(const char *in, size_t len,
-		      const struct htmlsan_opts *o, struct htmlsan_report *r,
-		      struct buf *out);
+int htmlsan_css_decls(const char *in, size_t len, const struct htmlsan_opts *o,
+		      struct htmlsan_report *r, struct buf *out);
 
 /*
  * A style sheet -> rules whose selectors are scoped under
  * .HTMLSAN_SCOPE, only @media kept among at-rules.  Returns 0 or -1 as
  * htmlsan_css_decls().
  */
-int htmlsan_css_sheet(const char *in, size_t len,
-		      const struct htmlsan_opts *o, struct htmlsan_report *r,
-		      struct buf *out);
+int htmlsan_css_sheet(const char *in, size_t len, const struct htmlsan_opts *o,
+		      struct htmlsan_report *r, struct buf *out);
 
 #endif

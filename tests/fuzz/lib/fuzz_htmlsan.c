@@ -19,16 +19,20 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const fz_ok[] = {
-	"a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big",
-	"blockquote", "br", "caption", "center", "cite", "code", "col",
-	"colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
-	"figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4",
-	"h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "main",
-	"mark", "nav", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
-	"samp", "section", "small", "span", "strike", "strong", "sub",
-	"summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
-	"time", "tr", "tt", "u", "ul", "var", "wbr", "html", "head", "body",
-	"style",
+    "a",       "abbr",	     "address", "article",    "aside",	  "b",
+    "bdi",     "bdo",	     "big",	"blockquote", "br",	  "caption",
+    "center",  "cite",	     "code",	"col",	      "colgroup", "dd",
+    "del",     "details",    "dfn",	"div",	      "dl",	  "dt",
+    "em",      "figcaption", "figure",	"font",	      "footer",	  "h1",
+    "h2",      "h3",	     "h4",	"h5",	      "h6",	  "header",
+    "hr",      "i",	     "img",	"ins",	      "kbd",	  "li",
+    "main",    "mark",	     "nav",	"ol",	      "p",	  "pre",
+    "q",       "rp",	     "rt",	"ruby",	      "s",	  "samp",
+    "section", "small",	     "span",	"strike",     "strong",	  "sub",
+    "summary", "sup",	     "table",	"tbody",      "td",	  "tfoot",
+    "th",      "thead",	     "time",	"tr",	      "tt",	  "u",
+    "ul",      "var",	     "wbr",	"html",	      "head",	  "body",
+    "style",
 };
 
 static bool fz_listed(const char *s)
@@ -56,7 +60,8 @@ static void fz_check(const GumboNode *n)
 			const GumboAttribute *a = e->attributes.data[i];
 			if (a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE ||
 			    strncmp(a->name, "on", 2) == 0 ||
-			    !strcmp(a->name, "id") || !strcmp(a->name, "srcset"))
+			    !strcmp(a->name, "id") ||
+			    !strcmp(a->name, "srcset"))
 				abort();
 			if (!strcmp(a->name, "href") &&
 			    strncmp(a->value, "http://", 7) &&
@@ -83,9 +88,8 @@ static void fz_check(const GumboNode *n)
 
 static int fz_cid(void *ctx, const char *cid, size_t len, struct buf *u)
 {
-	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0
-		       ? -1
-		       : 0;
+	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0 ? -1
+									    : 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -96,7 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in++;
 		size--;
 	}
-	struct htmlsan_opts o = { .cid_url = fz_cid };
+	struct htmlsan_opts o = {.cid_url = fz_cid};
 	struct htmlsan_report r;
 	struct buf out, again;
 	buf_init(&out, 256 << 10);
@@ -106,7 +110,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (out.len > out.max)
 				abort();
 			GumboOutput *g = gumbo_parse_with_options(
-				&kGumboDefaultOptions, buf_cstr(&out), out.len);
+			    &kGumboDefaultOptions, buf_cstr(&out), out.len);
 			fz_check(g->document);
 			gumbo_destroy_output(&kGumboDefaultOptions, g);
 			/* a cut output need not be a fixed point */
@@ -124,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		int (*f)(const char *, size_t, const struct htmlsan_opts *,
 			 struct htmlsan_report *, struct buf *) =
-			mode == 2 ? htmlsan_css_decls : htmlsan_css_sheet;
+		    mode == 2 ? htmlsan_css_decls : htmlsan_css_sheet;
 		memset(&r, 0, sizeof(r));
 		if (f(in, size, &o, &r, &out) == 0 &&
 		    (f(buf_cstr(&out), out.len, &o, &r, &again) != 0 ||

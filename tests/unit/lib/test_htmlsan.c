@@ -25,9 +25,8 @@ static int cid_same(void *ctx, const char *cid, size_t len, struct buf *u)
 	(void)ctx;
 	if (len > 0 && cid[0] == '.')
 		return -1; /* "cid:../x": unknown part */
-	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0
-		       ? -1
-		       : 0;
+	return buf_append_str(u, "cid:") < 0 || buf_append(u, cid, len) < 0 ? -1
+									    : 0;
 }
 
 static int cid_part(void *ctx, const char *cid, size_t len, struct buf *u)
@@ -54,65 +53,65 @@ struct html_case {
 };
 
 static const struct html_case html_cases[] = {
-	{ "", "" },
-	{ "hello", "hello" },
-	{ "  \n <p>x</p>", "<p>x</p>" },
-	{ "<p>a & b < c > d \" e</p>", "<p>a &amp; b &lt; c &gt; d &quot; e</p>" },
-	{ "<script>alert(1)</script>x", "x" },
-	{ "<p onclick=alert(1) title='t\"'>x</p>",
-	  "<p title=\"t&quot;\">x</p>" },
-	{ "<a href=\"https://e.example/?a=1&amp;b=2\">l</a>",
-	  "<a href=\"https://e.example/?a=1&amp;b=2\" target=\"_blank\" "
-	  "rel=\"noopener noreferrer\">l</a>" },
-	{ "<a href=\" HTTP://E.example/\" target=_self rel=opener>l</a>",
-	  "<a href=\"http://E.example/\" target=\"_blank\" "
-	  "rel=\"noopener noreferrer\">l</a>" },
-	{ "<a href=\"java&#9;script:alert(1)\">l</a>", "<a>l</a>" },
-	{ "<a href=\"mailto:a@b.example?subject=x\">m</a>",
-	  "<a href=\"mailto:a@b.example?subject=x\" target=\"_blank\" "
-	  "rel=\"noopener noreferrer\">m</a>" },
-	{ "<img src=\"http://t.example/p.gif\" alt=x>",
-	  "<img alt=\"x\" data-youju-blocked=\"\">" },
-	{ "<img src=\"data:image/png;base64,iVBORw0K\">",
-	  "<img src=\"data:image/png;base64,iVBORw0K\">" },
-	{ "<img src=\"data:image/svg+xml;base64,PHN2Zz4=\">", "<img>" },
-	{ "<svg><script>alert(1)</script></svg>after", "after" },
-	{ "<math><mi>x</mi></math>", "" },
-	{ "<!-- c --><p>x</p>", "<p>x</p>" },
-	{ "<foo bar=1>in</foo>", "in" },
-	{ "<form action=x>in<input value=v></form>", "in" },
-	{ "<table><tr><td colspan=2 bgcolor=red>c</td></tr></table>",
-	  "<table><tbody><tr><td colspan=\"2\" bgcolor=\"red\">c</td></tr>"
-	  "</tbody></table>" },
-	{ "<pre>\n\nx</pre>", "<pre>\n\nx</pre>" },
-	{ "<br><hr><wbr>", "<br><hr><wbr>" },
-	{ "<p class=\"a b<c d_1\" id=i name=n>x</p>",
-	  "<p class=\"a d_1\">x</p>" },
-	{ "<p style=\"color:red;position:fixed;background:url(http://x/)\">x</p>",
-	  "<p style=\"color:red\">x</p>" },
-	{ "<p style=\"COLOR : Red ; font-family : 'A B', c !important\">x</p>",
-	  "<p style=\"color:Red;font-family:&quot;A B&quot;, c!important\">x</p>" },
-	{ "<p style=\"background:u\\72l(http://x/)\">x</p>", "<p>x</p>" },
-	{ "<p style=\"color:rgb(1, 2,3)\">x</p>",
-	  "<p style=\"color:rgb(1, 2,3)\">x</p>" },
-	{ "<style>p{color:red}body{margin:0}@import 'x';</style><p>x</p>",
-	  "<style>.youju-msg p{color:red}.youju-msg{margin:0}</style><p>x</p>" },
-	{ "<p>a\r\nb\rc</p>", "<p>a\nb\nc</p>" },
-	{ "<p title=\"a\nb\">x</p>", "<p title=\"a\nb\">x</p>" },
+    {"", ""},
+    {"hello", "hello"},
+    {"  \n <p>x</p>", "<p>x</p>"},
+    {"<p>a & b < c > d \" e</p>", "<p>a &amp; b &lt; c &gt; d &quot; e</p>"},
+    {"<script>alert(1)</script>x", "x"},
+    {"<p onclick=alert(1) title='t\"'>x</p>", "<p title=\"t&quot;\">x</p>"},
+    {"<a href=\"https://e.example/?a=1&amp;b=2\">l</a>",
+     "<a href=\"https://e.example/?a=1&amp;b=2\" target=\"_blank\" "
+     "rel=\"noopener noreferrer\">l</a>"},
+    {"<a href=\" HTTP://E.example/\" target=_self rel=opener>l</a>",
+     "<a href=\"http://E.example/\" target=\"_blank\" "
+     "rel=\"noopener noreferrer\">l</a>"},
+    {"<a href=\"java&#9;script:alert(1)\">l</a>", "<a>l</a>"},
+    {"<a href=\"mailto:a@b.example?subject=x\">m</a>",
+     "<a href=\"mailto:a@b.example?subject=x\" target=\"_blank\" "
+     "rel=\"noopener noreferrer\">m</a>"},
+    {"<img src=\"http://t.example/p.gif\" alt=x>",
+     "<img alt=\"x\" data-youju-blocked=\"\">"},
+    {"<img src=\"data:image/png;base64,iVBORw0K\">",
+     "<img src=\"data:image/png;base64,iVBORw0K\">"},
+    {"<img src=\"data:image/svg+xml;base64,PHN2Zz4=\">", "<img>"},
+    {"<svg><script>alert(1)</script></svg>after", "after"},
+    {"<math><mi>x</mi></math>", ""},
+    {"<!-- c --><p>x</p>", "<p>x</p>"},
+    {"<foo bar=1>in</foo>", "in"},
+    {"<form action=x>in<input value=v></form>", "in"},
+    {"<table><tr><td colspan=2 bgcolor=red>c</td></tr></table>",
+     "<table><tbody><tr><td colspan=\"2\" bgcolor=\"red\">c</td></tr>"
+     "</tbody></table>"},
+    {"<pre>\n\nx</pre>", "<pre>\n\nx</pre>"},
+    {"<br><hr><wbr>", "<br><hr><wbr>"},
+    {"<p class=\"a b<c d_1\" id=i name=n>x</p>", "<p class=\"a d_1\">x</p>"},
+    {"<p style=\"color:red;position:fixed;background:url(http://x/)\">x</p>",
+     "<p style=\"color:red\">x</p>"},
+    {"<p style=\"COLOR : Red ; font-family : 'A B', c !important\">x</p>",
+     "<p style=\"color:Red;font-family:&quot;A B&quot;, c!important\">x</p>"},
+    {"<p style=\"background:u\\72l(http://x/)\">x</p>", "<p>x</p>"},
+    {"<p style=\"color:rgb(1, 2,3)\">x</p>",
+     "<p style=\"color:rgb(1, 2,3)\">x</p>"},
+    {"<style>p{color:red}body{margin:0}@import 'x';</style><p>x</p>",
+     "<style>.youju-msg p{color:red}.youju-msg{margin:0}</style><p>x</p>"},
+    {"<p>a\r\nb\rc</p>", "<p>a\nb\nc</p>"},
+    {"<p title=\"a\nb\">x</p>", "<p title=\"a\nb\">x</p>"},
 };
 
 static void test_html_table(void)
 {
 	test_begin("html table");
-	struct htmlsan_opts o = { .cid_url = cid_same };
-	for (size_t i = 0; i < sizeof(html_cases) / sizeof(html_cases[0]); i++) {
+	struct htmlsan_opts o = {.cid_url = cid_same};
+	for (size_t i = 0; i < sizeof(html_cases) / sizeof(html_cases[0]);
+	     i++) {
 		const struct html_case *c = &html_cases[i];
 		int rc;
 		char *got = san(c->in, strlen(c->in), &o, &rc, NULL);
 		test_assert(rc == HTMLSAN_OK);
 		if (strcmp(got, c->want) != 0)
-			fprintf(stderr, "case %zu: got  [%s]\n         want [%s]\n",
-				i, got, c->want);
+			fprintf(stderr,
+				"case %zu: got  [%s]\n         want [%s]\n", i,
+				got, c->want);
 		test_assert(strcmp(got, c->want) == 0);
 		free(got);
 	}
@@ -132,7 +131,7 @@ static void test_embedded_nul(void)
 static void test_cid(void)
 {
 	test_begin("cid callback");
-	struct htmlsan_opts o = { .cid_url = cid_part, .cid_ctx = "42" };
+	struct htmlsan_opts o = {.cid_url = cid_part, .cid_ctx = "42"};
 	struct htmlsan_report r;
 	const char *in = "<img src=\"cid:abc@x\"><img src=\"cid:\">"
 			 "<p style=\"background-image:url(cid:bg)\">x</p>";
@@ -152,18 +151,21 @@ static void test_cid(void)
 static void test_remote(void)
 {
 	test_begin("remote content");
-	const char *in = "<img src=http://a.example/1.gif>"
-			 "<p style=\"background:url('https://a.example/2')\">x</p>"
-			 "<style>p{background-image:url(http://a.example/3)}</style>";
+	const char *in =
+	    "<img src=http://a.example/1.gif>"
+	    "<p style=\"background:url('https://a.example/2')\">x</p>"
+	    "<style>p{background-image:url(http://a.example/3)}</style>";
 	struct htmlsan_report r;
 	char *got = san(in, strlen(in), NULL, NULL, &r);
 	test_assert(strstr(got, "a.example") == NULL);
 	test_assert(r.remote_blocked == 3);
 	free(got);
-	struct htmlsan_opts o = { .allow_remote = true };
+	struct htmlsan_opts o = {.allow_remote = true};
 	got = san(in, strlen(in), &o, NULL, &r);
-	test_assert(strstr(got, "<img src=\"http://a.example/1.gif\">") != NULL);
-	test_assert(strstr(got, "url(&quot;https://a.example/2&quot;)") != NULL);
+	test_assert(strstr(got, "<img src=\"http://a.example/1.gif\">") !=
+		    NULL);
+	test_assert(strstr(got, "url(&quot;https://a.example/2&quot;)") !=
+		    NULL);
 	test_assert(strstr(got, "url(\"http://a.example/3\")") != NULL);
 	test_assert(r.remote_blocked == 0);
 	free(got);
@@ -177,35 +179,32 @@ struct url_case {
 };
 
 static const struct url_case url_cases[] = {
-	{ "http://a/", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "http://a/" },
-	{ "HTTPS://A/B", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "https://A/B" },
-	{ " \t\nmailto:x@y\n", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "mailto:x@y" },
-	{ "java\tscript:alert(1)", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "\x01javascript:1", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "vbscript:x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "data:text/html,x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "//evil/", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "/rel", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "http:", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "h\ntt\rp://a/", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "http://a/" },
-	{ "cid:x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL },
-	{ "cid:x@y", HTMLSAN_URL_IMAGE, HTMLSAN_URL_CID, "x@y" },
-	{ "cid:", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL },
-	{ "http://a/x.png", HTMLSAN_URL_IMAGE, HTMLSAN_URL_REMOTE,
-	  "http://a/x.png" },
-	{ "data:image/gif;base64,R0lG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
-	  "data:image/gif;base64,R0lG" },
-	{ "DATA:IMAGE/JPEG;BASE64,/9j/", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
-	  "data:IMAGE/JPEG;BASE64,/9j/" },
-	{ "data:image/webp;base64,UklG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
-	  NULL },
-	{ "data:image/png;base64,a\"b", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD,
-	  NULL },
-	{ "data:image/png,rawbytes", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL },
-	{ "data:image/svg+xml;base64,PHN2", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD,
-	  NULL },
-	{ "javascript:1", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL },
+    {"http://a/", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "http://a/"},
+    {"HTTPS://A/B", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "https://A/B"},
+    {" \t\nmailto:x@y\n", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "mailto:x@y"},
+    {"java\tscript:alert(1)", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"\x01javascript:1", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"vbscript:x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"data:text/html,x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"//evil/", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"/rel", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"http:", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"h\ntt\rp://a/", HTMLSAN_URL_LINK, HTMLSAN_URL_OK, "http://a/"},
+    {"cid:x", HTMLSAN_URL_LINK, HTMLSAN_URL_BAD, NULL},
+    {"cid:x@y", HTMLSAN_URL_IMAGE, HTMLSAN_URL_CID, "x@y"},
+    {"cid:", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
+    {"http://a/x.png", HTMLSAN_URL_IMAGE, HTMLSAN_URL_REMOTE, "http://a/x.png"},
+    {"data:image/gif;base64,R0lG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
+     "data:image/gif;base64,R0lG"},
+    {"DATA:IMAGE/JPEG;BASE64,/9j/", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
+     "data:IMAGE/JPEG;BASE64,/9j/"},
+    {"data:image/webp;base64,UklG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK, NULL},
+    {"data:image/png;base64,a\"b", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
+    {"data:image/png,rawbytes", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
+    {"data:image/svg+xml;base64,PHN2", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD,
+     NULL},
+    {"javascript:1", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
 };
 
 static void test_urls(void)
@@ -216,7 +215,7 @@ static void test_urls(void)
 		struct buf b;
 		buf_init(&b, 1024);
 		enum htmlsan_url_class got =
-			htmlsan_url_check(c->url, strlen(c->url), c->kind, &b);
+		    htmlsan_url_check(c->url, strlen(c->url), c->kind, &b);
 		if (got != c->want)
 			fprintf(stderr, "url case %zu: %d\n", i, (int)got);
 		test_assert(got == c->want);
@@ -231,42 +230,42 @@ struct css_case {
 };
 
 static const struct css_case css_cases[] = {
-	{ "", "" },
-	{ "color:red", "color:red" },
-	{ "color:red;;", "color:red" },
-	{ "c\\6flor: red", "color:red" },
-	{ "color:/* x */red", "color:red" },
-	{ "color:red/*", "color:red" },
-	{ "width:expression(alert(1))", "" },
-	{ "width:exp/**/ression(1)", "" },
-	{ "background:var(--x)", "" },
-	{ "--x:url(http://a/)", "" },
-	{ "behavior:url(x.htc)", "" },
-	{ "-moz-binding:url(x)", "" },
-	{ "position:fixed", "" },
-	{ "position:sticky", "" },
-	{ "position:absolute", "" },
-	{ "position:relative", "position:relative" },
-	{ "position:fix\\65 d", "" },
-	{ "background:url(javascript:alert(1))", "" },
-	{ "background:url(http://a/", "" },
-	{ "background:url(data:image/png;base64,AAAA) no-repeat",
-	  "background:url(\"data:image/png;base64,AAAA\") no-repeat" },
-	{ "font-family:\"a\\\"b\"", "" },
-	{ "font-family:'x</style>'", "" },
-	{ "color:red!ie", "" },
-	{ "color: red ! important", "color:red!important" },
-	{ "color:attr(x)", "" },
-	{ "content:'x'", "" },
-	{ "color:red;color:blue", "color:red;color:blue" },
-	{ "margin:0 auto;padding : 1px 2px", "margin:0 auto;padding:1px 2px" },
-	{ "font-family:\xe5\xbe\xae\xe8\xbd\xaf\xe9\x9b\x85\xe9\xbb\x91,Arial",
-	  "font-family:\xe5\xbe\xae\xe8\xbd\xaf\xe9\x9b\x85\xe9\xbb\x91,Arial" },
-	{ "color:\\0", "color:\xef\xbf\xbd" },
-	{ "color:rgb(1,2,3", "" },
-	{ "color:rgb(1,2,3))", "" },
-	{ "x", "" },
-	{ ":red", "" },
+    {"", ""},
+    {"color:red", "color:red"},
+    {"color:red;;", "color:red"},
+    {"c\\6flor: red", "color:red"},
+    {"color:/* x */red", "color:red"},
+    {"color:red/*", "color:red"},
+    {"width:expression(alert(1))", ""},
+    {"width:exp/**/ression(1)", ""},
+    {"background:var(--x)", ""},
+    {"--x:url(http://a/)", ""},
+    {"behavior:url(x.htc)", ""},
+    {"-moz-binding:url(x)", ""},
+    {"position:fixed", ""},
+    {"position:sticky", ""},
+    {"position:absolute", ""},
+    {"position:relative", "position:relative"},
+    {"position:fix\\65 d", ""},
+    {"background:url(javascript:alert(1))", ""},
+    {"background:url(http://a/", ""},
+    {"background:url(data:image/png;base64,AAAA) no-repeat",
+     "background:url(\"data:image/png;base64,AAAA\") no-repeat"},
+    {"font-family:\"a\\\"b\"", ""},
+    {"font-family:'x</style>'", ""},
+    {"color:red!ie", ""},
+    {"color: red ! important", "color:red!important"},
+    {"color:attr(x)", ""},
+    {"content:'x'", ""},
+    {"color:red;color:blue", "color:red;color:blue"},
+    {"margin:0 auto;padding : 1px 2px", "margin:0 auto;padding:1px 2px"},
+    {"font-family:\xe5\xbe\xae\xe8\xbd\xaf\xe9\x9b\x85\xe9\xbb\x91,Arial",
+     "font-family:\xe5\xbe\xae\xe8\xbd\xaf\xe9\x9b\x85\xe9\xbb\x91,Arial"},
+    {"color:\\0", "color:\xef\xbf\xbd"},
+    {"color:rgb(1,2,3", ""},
+    {"color:rgb(1,2,3))", ""},
+    {"x", ""},
+    {":red", ""},
 };
 
 static void test_css(void)
@@ -275,49 +274,51 @@ static void test_css(void)
 	for (size_t i = 0; i < sizeof(css_cases) / sizeof(css_cases[0]); i++) {
 		const struct css_case *c = &css_cases[i];
 		struct buf b;
-		struct htmlsan_report r = { 0 };
-		struct htmlsan_opts o = { 0 };
+		struct htmlsan_report r = {0};
+		struct htmlsan_opts o = {0};
 		buf_init(&b, 4096);
-		test_assert(htmlsan_css_decls(c->in, strlen(c->in), &o, &r, &b) ==
-			    0);
+		test_assert(
+		    htmlsan_css_decls(c->in, strlen(c->in), &o, &r, &b) == 0);
 		if (strcmp(buf_cstr(&b), c->want) != 0)
-			fprintf(stderr, "css case %zu: got [%s]\n", i, buf_cstr(&b));
+			fprintf(stderr, "css case %zu: got [%s]\n", i,
+				buf_cstr(&b));
 		test_assert(strcmp(buf_cstr(&b), c->want) == 0);
 		/* canonical output is a fixed point */
 		struct buf b2;
 		buf_init(&b2, 4096);
-		test_assert(htmlsan_css_decls(b.p ? b.p : "", b.len, &o, &r,
-					      &b2) == 0);
+		test_assert(
+		    htmlsan_css_decls(b.p ? b.p : "", b.len, &o, &r, &b2) == 0);
 		test_assert(strcmp(buf_cstr(&b2), buf_cstr(&b)) == 0);
 		buf_deinit(&b2);
 		buf_deinit(&b);
 	}
 	test_begin("css sheet");
 	static const struct css_case sheets[] = {
-		{ "p{color:red}", ".youju-msg p{color:red}" },
-		{ "html body p, .a > b{color:red}",
-		  ".youju-msg p,.youju-msg .a > b{color:red}" },
-		{ ".youju-msg p{color:red}", ".youju-msg p{color:red}" },
-		{ "@import url(x.css);p{color:red}", ".youju-msg p{color:red}" },
-		{ "@font-face{font-family:x;src:url(http://a/)}", "" },
-		{ "@media screen and (max-width:600px){td{width:100%}}",
-		  "@media screen and (max-width:600px){.youju-msg td{width:100%}}" },
-		{ "@media x{@media y{p{color:red}}}", "" },
-		{ "a[href^=x]{color:red}", "" },
-		{ "p{position:fixed}", "" },
-		{ "<!-- p{color:red} -->", ".youju-msg p{color:red}" },
-		{ "p{color:red", ".youju-msg p{color:red}" },
-		{ "p{font-family:\"}\"}q{color:red}", ".youju-msg q{color:red}" },
-		{ "p\\3c/style\\3e{color:red}", "" },
-		{ "*{display:none}", ".youju-msg *{display:none}" },
+	    {"p{color:red}", ".youju-msg p{color:red}"},
+	    {"html body p, .a > b{color:red}",
+	     ".youju-msg p,.youju-msg .a > b{color:red}"},
+	    {".youju-msg p{color:red}", ".youju-msg p{color:red}"},
+	    {"@import url(x.css);p{color:red}", ".youju-msg p{color:red}"},
+	    {"@font-face{font-family:x;src:url(http://a/)}", ""},
+	    {"@media screen and (max-width:600px){td{width:100%}}",
+	     "@media screen and (max-width:600px){.youju-msg td{width:100%}}"},
+	    {"@media x{@media y{p{color:red}}}", ""},
+	    {"a[href^=x]{color:red}", ""},
+	    {"p{position:fixed}", ""},
+	    {"<!-- p{color:red} -->", ".youju-msg p{color:red}"},
+	    {"p{color:red", ".youju-msg p{color:red}"},
+	    {"p{font-family:\"}\"}q{color:red}", ".youju-msg q{color:red}"},
+	    {"p\\3c/style\\3e{color:red}", ""},
+	    {"*{display:none}", ".youju-msg *{display:none}"},
 	};
 	for (size_t i = 0; i < sizeof(sheets) / sizeof(sheets[0]); i++) {
 		struct buf b;
-		struct htmlsan_report r = { 0 };
-		struct htmlsan_opts o = { 0 };
+		struct htmlsan_report r = {0};
+		struct htmlsan_opts o = {0};
 		buf_init(&b, 4096);
-		test_assert(htmlsan_css_sheet(sheets[i].in, strlen(sheets[i].in),
-					      &o, &r, &b) == 0);
+		test_assert(htmlsan_css_sheet(sheets[i].in,
+					      strlen(sheets[i].in), &o, &r,
+					      &b) == 0);
 		if (strcmp(buf_cstr(&b), sheets[i].want) != 0)
 			fprintf(stderr, "sheet case %zu: got [%s]\n", i,
 				buf_cstr(&b));
@@ -330,36 +331,42 @@ struct text_case {
 	const char *in, *want;
 };
 
-#define TOPEN "<div class=\"youju-text\" style=\"white-space:pre-wrap;" \
-	      "overflow-wrap:break-word\">"
-#define LINK(u) "<a href=\"" u "\" target=\"_blank\" rel=\"noopener " \
-		"noreferrer\">" u "</a>"
+#define TOPEN                                                                  \
+	"<div class=\"youju-text\" style=\"white-space:pre-wrap;"              \
+	"overflow-wrap:break-word\">"
+#define LINK(u)                                                                \
+	"<a href=\"" u "\" target=\"_blank\" rel=\"noopener "                  \
+	"noreferrer\">" u "</a>"
 
 static const struct text_case text_cases[] = {
-	{ "", TOPEN "</div>" },
-	{ "a<b>&\"c\"", TOPEN "a&lt;b&gt;&amp;&quot;c&quot;</div>" },
-	{ "x\r\ny\rz\n", TOPEN "x\ny\nz\n</div>" },
-	{ "see http://a.example/x.", TOPEN "see " LINK("http://a.example/x") ".</div>" },
-	{ "(https://a.example/p_(1))", TOPEN "(" LINK("https://a.example/p_(1)") ")</div>" },
-	{ "mailto:x@y.example", TOPEN LINK("mailto:x@y.example") "</div>" },
-	{ "javascript:alert(1) data:text/html,x",
-	  TOPEN "javascript:alert(1) data:text/html,x</div>" },
-	{ "xhttp://a.example/", TOPEN "xhttp://a.example/</div>" },
-	{ "http://a.example/\"onmouseover=alert(1)",
-	  TOPEN LINK("http://a.example/") "&quot;onmouseover=alert(1)</div>" },
-	{ "http://", TOPEN "http://</div>" },
-	{ "\x01\xff\xc0\x80ok\t", TOPEN "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
-				  "\xef\xbf\xbdok\t</div>" },
+    {"", TOPEN "</div>"},
+    {"a<b>&\"c\"", TOPEN "a&lt;b&gt;&amp;&quot;c&quot;</div>"},
+    {"x\r\ny\rz\n", TOPEN "x\ny\nz\n</div>"},
+    {"see http://a.example/x.",
+     TOPEN "see " LINK("http://a.example/x") ".</div>"},
+    {"(https://a.example/p_(1))",
+     TOPEN "(" LINK("https://a.example/p_(1)") ")</div>"},
+    {"mailto:x@y.example", TOPEN LINK("mailto:x@y.example") "</div>"},
+    {"javascript:alert(1) data:text/html,x",
+     TOPEN "javascript:alert(1) data:text/html,x</div>"},
+    {"xhttp://a.example/", TOPEN "xhttp://a.example/</div>"},
+    {"http://a.example/\"onmouseover=alert(1)",
+     TOPEN LINK("http://a.example/") "&quot;onmouseover=alert(1)</div>"},
+    {"http://", TOPEN "http://</div>"},
+    {"\x01\xff\xc0\x80ok\t", TOPEN "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+				   "\xef\xbf\xbdok\t</div>"},
 };
 
 static void test_text(void)
 {
 	test_begin("text");
-	for (size_t i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]); i++) {
+	for (size_t i = 0; i < sizeof(text_cases) / sizeof(text_cases[0]);
+	     i++) {
 		struct buf b;
 		buf_init(&b, 4096);
-		test_assert(htmlsan_text(text_cases[i].in, strlen(text_cases[i].in),
-					 NULL, &b, NULL) == HTMLSAN_OK);
+		test_assert(htmlsan_text(text_cases[i].in,
+					 strlen(text_cases[i].in), NULL, &b,
+					 NULL) == HTMLSAN_OK);
 		if (strcmp(buf_cstr(&b), text_cases[i].want) != 0)
 			fprintf(stderr, "text case %zu: got [%s]\n", i,
 				buf_cstr(&b));
@@ -370,7 +377,8 @@ static void test_text(void)
 	struct buf b;
 	buf_init(&b, 4096);
 	test_assert(htmlsan_text("a\0b", 3, NULL, &b, NULL) == HTMLSAN_OK);
-	test_assert(strstr(buf_cstr(&b), "a\xef\xbf\xbd" "b") != NULL);
+	test_assert(strstr(buf_cstr(&b), "a\xef\xbf\xbd"
+					 "b") != NULL);
 	/* output cap: marker, closed div */
 	buf_deinit(&b);
 	buf_init(&b, 300);
@@ -383,7 +391,7 @@ static void test_text(void)
 	test_assert(b.len >= 6 && strcmp(b.p + b.len - 6, "</div>") == 0);
 	buf_deinit(&b);
 	/* in_max and in_max + 1 */
-	struct htmlsan_opts o = { .in_max = 10 };
+	struct htmlsan_opts o = {.in_max = 10};
 	buf_init(&b, 4096);
 	test_assert(htmlsan_text("0123456789", 10, &o, &b, NULL) == HTMLSAN_OK);
 	test_assert(htmlsan_text("0123456789a", 11, &o, &b, NULL) ==
@@ -394,25 +402,31 @@ static void test_text(void)
 /* ---- checks on a re-parsed output ---- */
 
 static const char *const ok_elements[] = {
-	"a", "abbr", "address", "article", "aside", "b", "bdi", "bdo", "big",
-	"blockquote", "br", "caption", "center", "cite", "code", "col",
-	"colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em",
-	"figcaption", "figure", "font", "footer", "h1", "h2", "h3", "h4",
-	"h5", "h6", "header", "hr", "i", "img", "ins", "kbd", "li", "main",
-	"mark", "nav", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s",
-	"samp", "section", "small", "span", "strike", "strong", "sub",
-	"summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead",
-	"time", "tr", "tt", "u", "ul", "var", "wbr",
-	"html", "head", "body", "style",
+    "a",       "abbr",	     "address", "article",    "aside",	  "b",
+    "bdi",     "bdo",	     "big",	"blockquote", "br",	  "caption",
+    "center",  "cite",	     "code",	"col",	      "colgroup", "dd",
+    "del",     "details",    "dfn",	"div",	      "dl",	  "dt",
+    "em",      "figcaption", "figure",	"font",	      "footer",	  "h1",
+    "h2",      "h3",	     "h4",	"h5",	      "h6",	  "header",
+    "hr",      "i",	     "img",	"ins",	      "kbd",	  "li",
+    "main",    "mark",	     "nav",	"ol",	      "p",	  "pre",
+    "q",       "rp",	     "rt",	"ruby",	      "s",	  "samp",
+    "section", "small",	     "span",	"strike",     "strong",	  "sub",
+    "summary", "sup",	     "table",	"tbody",      "td",	  "tfoot",
+    "th",      "thead",	     "time",	"tr",	      "tt",	  "u",
+    "ul",      "var",	     "wbr",	"html",	      "head",	  "body",
+    "style",
 };
 
 static const char *const ok_attrs[] = {
-	"abbr", "align", "alt", "bgcolor", "border", "cellpadding",
-	"cellspacing", "clear", "color", "colspan", "datetime", "dir", "face",
-	"headers", "height", "hspace", "lang", "noshade", "nowrap", "open",
-	"reversed", "rowspan", "scope", "size", "span", "start", "summary",
-	"title", "type", "valign", "value", "vspace", "width", "class", "style",
-	"href", "src", "target", "rel", "data-youju-blocked",
+    "abbr",	   "align",	  "alt",     "bgcolor", "border",
+    "cellpadding", "cellspacing", "clear",   "color",	"colspan",
+    "datetime",	   "dir",	  "face",    "headers", "height",
+    "hspace",	   "lang",	  "noshade", "nowrap",	"open",
+    "reversed",	   "rowspan",	  "scope",   "size",	"span",
+    "start",	   "summary",	  "title",   "type",	"valign",
+    "value",	   "vspace",	  "width",   "class",	"style",
+    "href",	   "src",	  "target",  "rel",	"data-youju-blocked",
 };
 
 static bool listed(const char *const *l, size_t n, const char *s)
@@ -426,9 +440,21 @@ static bool listed(const char *const *l, size_t n, const char *s)
 static bool bad_css(const char *css)
 {
 	static const char *const bad[] = {
-		"expression", "var(", "javascript", "behavior", "binding",
-		"@import", "@font-face", "position:fixed", "position:sticky",
-		"position:absolute", "\\", "/*", "<", "--", "attr(",
+	    "expression",
+	    "var(",
+	    "javascript",
+	    "behavior",
+	    "binding",
+	    "@import",
+	    "@font-face",
+	    "position:fixed",
+	    "position:sticky",
+	    "position:absolute",
+	    "\\",
+	    "/*",
+	    "<",
+	    "--",
+	    "attr(",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (strcasestr(css, bad[i]) != NULL)
@@ -506,7 +532,8 @@ static void check_node(const GumboNode *n, struct verdict *v)
 		return;
 	}
 	if (e->tag == GUMBO_TAG_STYLE) {
-		const GumboNode *t = e->children.length ? e->children.data[0] : NULL;
+		const GumboNode *t =
+		    e->children.length ? e->children.data[0] : NULL;
 		if (t != NULL && bad_sheet(t->v.text.text)) {
 			v->bad++;
 			v->why = "sheet";
@@ -570,8 +597,9 @@ static void check_node(const GumboNode *n, struct verdict *v)
 static int check_output(const char *out, size_t len, bool remote,
 			const char **why)
 {
-	struct verdict v = { 0, remote, "" };
-	GumboOutput *g = gumbo_parse_with_options(&kGumboDefaultOptions, out, len);
+	struct verdict v = {0, remote, ""};
+	GumboOutput *g =
+	    gumbo_parse_with_options(&kGumboDefaultOptions, out, len);
 	check_node(g->document, &v);
 	gumbo_destroy_output(&kGumboDefaultOptions, g);
 	*why = v.why;
@@ -583,22 +611,22 @@ static void test_checker(void)
 {
 	test_begin("checker");
 	static const char *const bad[] = {
-		"<img src=x onerror=alert(1)>",
-		"<a href=\"javascript:alert(1)\">x</a>",
-		"<a href=\"https://a/\">no target</a>",
-		"<svg></svg>",
-		"<p><math></math></p>",
-		"<!-- c -->",
-		"<!DOCTYPE html><p>",
-		"<style>p{color:red}</style>",
-		"<style>.youju-msg p{background:url(http://x/)}</style>",
-		"<p style=\"position:fixed\">",
-		"<p style=\"background:url(x)\">",
-		"<img src=\"http://canary/\">",
-		"<p title=\"http://canary/\">",
-		"<iframe></iframe>",
-		"<p id=x>",
-		"<form></form>",
+	    "<img src=x onerror=alert(1)>",
+	    "<a href=\"javascript:alert(1)\">x</a>",
+	    "<a href=\"https://a/\">no target</a>",
+	    "<svg></svg>",
+	    "<p><math></math></p>",
+	    "<!-- c -->",
+	    "<!DOCTYPE html><p>",
+	    "<style>p{color:red}</style>",
+	    "<style>.youju-msg p{background:url(http://x/)}</style>",
+	    "<p style=\"position:fixed\">",
+	    "<p style=\"background:url(x)\">",
+	    "<img src=\"http://canary/\">",
+	    "<p title=\"http://canary/\">",
+	    "<iframe></iframe>",
+	    "<p id=x>",
+	    "<form></form>",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		const char *why;
@@ -632,10 +660,9 @@ static void dump(const char *name, const char *out)
 	test_assert(fclose(f) == 0);
 }
 
-static void check_one(const char *name, const char *in, size_t len,
-		      bool remote)
+static void check_one(const char *name, const char *in, size_t len, bool remote)
 {
-	struct htmlsan_opts o = { .cid_url = cid_same, .allow_remote = remote };
+	struct htmlsan_opts o = {.cid_url = cid_same, .allow_remote = remote};
 	struct htmlsan_report r;
 	int rc;
 	char *out = san(in, len, &o, &rc, &r);
@@ -644,8 +671,8 @@ static void check_one(const char *name, const char *in, size_t len,
 	const char *why;
 	int bad = check_output(out, strlen(out), remote, &why);
 	if (bad)
-		fprintf(stderr, "%s (remote=%d): %s in [%s]\n", name, remote, why,
-			out);
+		fprintf(stderr, "%s (remote=%d): %s in [%s]\n", name, remote,
+			why, out);
 	test_assert(bad == 0);
 	if (!remote && strcasestr(out, "canary") != NULL) {
 		fprintf(stderr, "%s: canary URL survived: [%s]\n", name, out);
@@ -730,9 +757,9 @@ static int eml_walk(const char *name, const char *msg, size_t size,
 	buf_init(&u, 16 << 20);
 	test_assert(mime_decode_cte(p->encoding, msg + p->body_off, p->body_len,
 				    &raw) == 0);
-	test_assert(mime_to_utf8(mime_param_get(p->params, p->nparams,
-						"charset"),
-				 raw.p ? raw.p : "", raw.len, &u) == 0);
+	test_assert(
+	    mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
+			 raw.p ? raw.p : "", raw.len, &u) == 0);
 	const char *in = u.p ? u.p : "";
 	if (is_html) {
 		check_one(name, in, u.len, false);
@@ -741,12 +768,13 @@ static int eml_walk(const char *name, const char *msg, size_t size,
 	} else {
 		struct buf t;
 		buf_init(&t, 1 << 20);
-		test_assert(htmlsan_text(in, u.len, NULL, &t, NULL) == HTMLSAN_OK);
+		test_assert(htmlsan_text(in, u.len, NULL, &t, NULL) ==
+			    HTMLSAN_OK);
 		const char *why;
 		int bad = check_output(t.p, t.len, false, &why);
 		if (bad)
-			fprintf(stderr, "%s: text part: %s in [%s]\n", name, why,
-				t.p);
+			fprintf(stderr, "%s: text part: %s in [%s]\n", name,
+				why, t.p);
 		test_assert(bad == 0);
 		test_assert(strstr(t.p, "<script") == NULL);
 		buf_deinit(&t);
@@ -806,7 +834,7 @@ static void test_limits(void)
 	test_begin("limits");
 	int rc;
 	/* in_max and in_max + 1 */
-	struct htmlsan_opts o = { .in_max = 8 };
+	struct htmlsan_opts o = {.in_max = 8};
 	char *got = san("<b>x</b>", 8, &o, &rc, NULL);
 	test_assert(rc == HTMLSAN_OK && strcmp(got, "<b>x</b>") == 0);
 	free(got);
@@ -826,7 +854,7 @@ static void test_limits(void)
 	got = san(in, big, NULL, &rc, NULL);
 	test_assert(rc == HTMLSAN_TOO_BIG && got[0] == '\0');
 	free(got);
-	struct htmlsan_opts ob = { .in_max = 16u << 20 };
+	struct htmlsan_opts ob = {.in_max = 16u << 20};
 	struct htmlsan_report r;
 	got = san(in, big, &ob, &rc, &r);
 	test_assert(rc == HTMLSAN_TOO_COMPLEX); /* 2M tags */
@@ -858,7 +886,7 @@ static void test_limits(void)
 	test_assert(check_output(got, strlen(got), false, &why) == 0);
 	free(got);
 	/* node cap */
-	struct htmlsan_opts on = { .nodes_max = 10 };
+	struct htmlsan_opts on = {.nodes_max = 10};
 	got = san(in, 50 * 5, &on, &rc, &r);
 	test_assert(rc == HTMLSAN_OK && r.truncated);
 	test_assert(strstr(got, "[truncated]") != NULL);
@@ -866,15 +894,17 @@ static void test_limits(void)
 	free(in);
 
 	/* output cap: the cut is closed properly */
-	const char *doc = "<table><tr><td><b>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			  "</b><i>bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
-			  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb</i></td></tr></table>";
+	const char *doc =
+	    "<table><tr><td><b>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "</b><i>bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+	    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb</i></td></tr></table>";
 	for (size_t cap = 0; cap < 220; cap += 7) {
 		buf_init(&b, cap);
 		test_assert(htmlsan_html(doc, strlen(doc), NULL, &b, &r) ==
 			    HTMLSAN_OK);
 		test_assert(b.len <= cap);
-		test_assert(check_output(b.p ? b.p : "", b.len, false, &why) == 0);
+		test_assert(check_output(b.p ? b.p : "", b.len, false, &why) ==
+			    0);
 		if (r.truncated && b.len > 0) {
 			test_assert(strstr(b.p, "[truncated]") != NULL);
 			/* ends with a closing tag of ours */
@@ -887,9 +917,10 @@ static void test_limits(void)
 static void test_wrap_and_isolated(void)
 {
 	test_begin("wrap");
-	struct htmlsan_opts o = { .wrap = true };
+	struct htmlsan_opts o = {.wrap = true};
 	char *got = san("<p>x</p>", 8, &o, NULL, NULL);
-	test_assert(strcmp(got, "<div class=\"youju-msg\"><p>x</p></div>") == 0);
+	test_assert(strcmp(got, "<div class=\"youju-msg\"><p>x</p></div>") ==
+		    0);
 	free(got);
 
 	test_begin("isolated");
@@ -899,8 +930,8 @@ static void test_wrap_and_isolated(void)
 	buf_init(&a, 4096);
 	buf_init(&b, 4096);
 	test_assert(htmlsan_html(in, strlen(in), NULL, &a, &ra) == HTMLSAN_OK);
-	test_assert(htmlsan_html_isolated(in, strlen(in), NULL, &b, &rb, 5000) ==
-		    HTMLSAN_OK);
+	test_assert(htmlsan_html_isolated(in, strlen(in), NULL, &b, &rb,
+					  5000) == HTMLSAN_OK);
 	test_assert(strcmp(buf_cstr(&a), buf_cstr(&b)) == 0);
 	test_assert(rb.remote_blocked == 1 && rb.attrs_dropped == 1);
 	buf_reset(&b);
