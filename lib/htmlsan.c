@@ -729,7 +729,7 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 	const char *p = c.p ? c.p : "";
 	size_t n = c.len;
 	enum htmlsan_url_class cls = HTMLSAN_URL_BAD;
-	size_t skip = 0;
+	size_t skip = 0, fold = 0;
 	if (kind == HTMLSAN_URL_LINK) {
 		if (prefix_case(p, n, "http://") ||
 		    prefix_case(p, n, "https://") ||
@@ -753,6 +753,7 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 			if (!prefix_case(p, n, types[t]))
 				continue;
 			cls = HTMLSAN_URL_OK;
+			fold = tl;
 			for (size_t i = tl; i < n; i++) {
 				char ch = p[i];
 				if (!((ch >= 'a' && ch <= 'z') ||
@@ -764,13 +765,15 @@ enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
 		}
 	}
 	if (cls != HTMLSAN_URL_BAD && clean != NULL) {
-		/* case-fold the scheme so what was checked is what is sent */
-		size_t colon = (size_t)((const char *)memchr(p, ':', n) - p);
+		/* case-fold the scheme (and a data: media type) so what was
+		 * checked is what is sent, in one spelling */
+		if (fold == 0)
+			fold = (size_t)((const char *)memchr(p, ':', n) - p);
 		size_t at = clean->len;
 		if (buf_append(clean, p + skip, n - skip) < 0)
 			cls = HTMLSAN_URL_BAD;
 		else if (skip == 0)
-			for (size_t i = 0; i < colon; i++)
+			for (size_t i = 0; i < fold; i++)
 				if (clean->p[at + i] >= 'A' &&
 				    clean->p[at + i] <= 'Z')
 					clean->p[at + i] += 'a' - 'A';

@@ -198,7 +198,7 @@ static const struct url_case url_cases[] = {
     {"data:image/gif;base64,R0lG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
      "data:image/gif;base64,R0lG"},
     {"DATA:IMAGE/JPEG;BASE64,/9j/", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK,
-     "data:IMAGE/JPEG;BASE64,/9j/"},
+     "data:image/jpeg;base64,/9j/"},
     {"data:image/webp;base64,UklG", HTMLSAN_URL_IMAGE, HTMLSAN_URL_OK, NULL},
     {"data:image/png;base64,a\"b", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
     {"data:image/png,rawbytes", HTMLSAN_URL_IMAGE, HTMLSAN_URL_BAD, NULL},
