@@ -74,7 +74,7 @@ static void fz_check(const GumboNode *n)
 				abort(); /* remote is off here */
 			if (!strcmp(a->name, "style") &&
 			    (strstr(a->value, "\\") || strstr(a->value, "/*") ||
-			     strcasestr(a->value, "expression") ||
+			     strcasestr(a->value, "expression(") ||
 			     strcasestr(a->value, "var(") ||
 			     strcasestr(a->value, "url(\"http")))
 				abort();
