@@ -92,6 +92,13 @@ $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call 
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
 
+# lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
+# is pulled only by the programs and tests that call it, and only those
+# link -lgumbo, so the other binaries never depend on it.
+GUMBO_LIBS := -lgumbo
+LIBS_webmail += $(GUMBO_LIBS)
+$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
+
 deps:
 	@sh scripts/deps.sh
 
