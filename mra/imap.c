@@ -126,7 +126,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
 		 authed ? ""
-		 : (!c->tls_on && mra_srv.login_needs_tls)
+		 : !mra_conn_plaintext_ok(c)
 			 ? " LOGINDISABLED"
 			 : " AUTH=PLAIN");
 	return caps;
@@ -472,11 +472,22 @@ static void imap_login(struct imap_ctx *x, const char *user,
 	struct imap_sess *s = x->s;
 	snprintf(s->method, sizeof s->method, "%s", method);
 	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
-	if (!x->c->tls_on && mra_srv.login_needs_tls) {
+	if (!mra_conn_plaintext_ok(x->c)) {
+		/* Dovecot 2.3's words (disable_plaintext_auth = yes); the
+		   ALERT only for LOGIN, whose password came in the clear */
+		if (strcmp(method, "LOGIN") == 0)
+			(void)mra_conn_printf(
+			    x->c, "* BAD [ALERT] Plaintext authentication not "
+				  "allowed without SSL/TLS, but your client "
+				  "did it anyway. If anyone was listening, the "
+				  "password was exposed.\r\n");
 		imap_tagged(x->c, x->cmd->tag,
-			    "NO [PRIVACYREQUIRED] Plaintext authentication "
-			    "disallowed on non-secure (SSL/TLS) "
-			    "connections.");
+			    strcmp(method, "LOGIN") == 0
+				? "NO [PRIVACYREQUIRED] Plaintext "
+				  "authentication disallowed on non-secure "
+				  "(SSL/TLS) connections."
+				: "NO [PRIVACYREQUIRED] Plaintext "
+				  "authentication disabled.");
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
@@ -532,6 +543,13 @@ static void cmd_authenticate(struct imap_ctx *x)
 	if (strcasecmp(a[0].s, "PLAIN") != 0) {
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO Unsupported authentication mechanism.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		/* as Dovecot: refused before the response is asked for */
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disabled.");
 		return;
 	}
 	if (x->cmd->nargs == 2) { /* SASL-IR, RFC 4959 */

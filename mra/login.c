@@ -3,8 +3,10 @@
  * to youju-authd (lib/authc), so it runs in a short-lived worker thread; the result comes back
  * to the event loop through a pipe carrying the job pointer.  The worker
  * also creates a missing Maildir (rows INSERTed by hand must work at once,
- * DESIGN §6) and, on failure, waits MRA_FAIL_DELAY_MS like Dovecot's
- * auth_failure_delay to slow down password guessing.
+ * DESIGN §6).  A failure is told to the client only after youju-authd's
+ * penalty (Dovecot's auth_failure_delay and auth penalty, growing with the
+ * address's failures), waited on a timer of the event loop, so a guesser
+ * holds no worker thread and delays nobody else.
  */
 #include "mra.h"
 
@@ -27,7 +29,6 @@
 #include "xalloc.h"
 
 #define MRA_LOGINS_MAX 64          /* worker threads at once */
-#define MRA_FAIL_DELAY_MS 1000
 #define MRA_USER_MAX 255
 #define MRA_PASS_MAX 1024
 
@@ -40,6 +41,8 @@ struct mra_login_job {
 	bool tls;
 	char authd_socket[108];
 	struct mra_login_result res;
+	unsigned delay_ms;              /* authd's penalty on a failure */
+	struct ev_timer *penalty;
 };
 
 static int mra_login_pipe[2] = { -1, -1 };
@@ -63,9 +66,9 @@ static void mra_authd_login(struct mra_login_job *job)
 	char home[4096] = "", maildir[4096] = "", options[1024] = "";
 
 	res->status = MRA_LOGIN_TEMPFAIL;
-	enum authc_status st = authc_auth_login(job->authd_socket,
-						job->service, job->user,
-						job->pass, job->rip, &reply);
+	enum authc_status st = authc_auth_login_penalty(
+		job->authd_socket, job->service, job->user, job->pass,
+		job->rip, &reply, &job->delay_ms);
 	if (st == AUTHC_NOTFOUND) {
 		res->status = MRA_LOGIN_FAIL;
 		res->error = "auth failed";
@@ -132,11 +135,6 @@ static void *mra_login_thread(void *arg)
 	snprintf(job->res.user, sizeof job->res.user, "%s", job->user);
 	mra_authd_login(job);
 	explicit_bzero(job->pass, strlen(job->pass));
-	if (job->res.status == MRA_LOGIN_FAIL) {
-		struct timespec ts = { MRA_FAIL_DELAY_MS / 1000,
-				       (MRA_FAIL_DELAY_MS % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
 	/* a pointer is far below PIPE_BUF: the write is atomic */
 	ssize_t w;
 	do
@@ -188,6 +186,16 @@ static bool mra_login_over_limit(struct mra_conn *c,
 	return true;
 }
 
+static void mra_login_deliver(struct mra_login_job *job);
+
+static void mra_login_penalty_done(struct ev_timer *t, void *ctx)
+{
+	struct mra_login_job *job = ctx;
+	ev_timer_free(&job->penalty);
+	job->delay_ms = 0;
+	mra_login_deliver(job);
+}
+
 static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
 			    void *ctx)
 {
@@ -197,20 +205,33 @@ static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
 		if (r != (ssize_t)sizeof job)
 			return;
 		mra_logins_running--;
-		struct mra_conn *c = mra_conn_find(job->conn_id);
-		if (c != NULL) {
-			c->paused = false;
-			if (!mra_login_over_limit(c, job))
-				c->proto->login_done(c, &job->res);
-			if (job->res.status == MRA_LOGIN_OK && !c->closing)
-				snprintf(c->user, sizeof c->user, "%s",
-					 job->res.user);
-			else
-				mra_conn_userip_release(c, job->res.user);
-			mra_conn_kick(c);
+		if (job->res.status == MRA_LOGIN_FAIL && job->delay_ms > 0) {
+			/* the connection stays paused meanwhile */
+			job->penalty = ev_timer_new(mra_srv.loop, job->delay_ms,
+						    mra_login_penalty_done,
+						    job);
+			if (job->penalty != NULL)
+				continue;
 		}
-		mra_job_free(job);
+		mra_login_deliver(job);
 	}
+}
+
+/* Hands the result to the connection, if it is still there. */
+static void mra_login_deliver(struct mra_login_job *job)
+{
+	struct mra_conn *c = mra_conn_find(job->conn_id);
+	if (c != NULL) {
+		c->paused = false;
+		if (!mra_login_over_limit(c, job))
+			c->proto->login_done(c, &job->res);
+		if (job->res.status == MRA_LOGIN_OK && !c->closing)
+			snprintf(c->user, sizeof c->user, "%s", job->res.user);
+		else
+			mra_conn_userip_release(c, job->res.user);
+		mra_conn_kick(c);
+	}
+	mra_job_free(job);
 }
 
 int mra_login_init(struct ev_loop *loop)
@@ -327,4 +348,10 @@ void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 		 "method=%s, rip=%s, lip=%s%s",
 		 c->proto->name, why, attempts, u, method, c->rip, c->lip,
 		 c->tls_on ? ", TLS" : "");
+}
+
+bool mra_conn_plaintext_ok(const struct mra_conn *c)
+{
+	return !mra_srv.login_needs_tls || c->tls_on ||
+	       strcmp(c->rip, c->lip) == 0;
 }

@@ -101,9 +101,11 @@ static bool pop3_caps(struct mra_conn *c)
 	if (s->state != POP3_TRANS) {
 		if (mra_srv.tls != NULL && !c->tls_on)
 			pop3_reply(c, "STLS");
-		if (c->tls_on || !mra_srv.login_needs_tls) {
+		if (mra_conn_plaintext_ok(c)) {
 			pop3_reply(c, "USER");
 			pop3_reply(c, "SASL PLAIN");
+		} else {
+			pop3_reply(c, "SASL"); /* as Dovecot: no mechanism */
 		}
 	}
 	pop3_reply(c, "IMPLEMENTATION youju");
@@ -435,7 +437,7 @@ static void pop3_sasl_response(struct mra_conn *c, struct str line)
 static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 {
 	struct pop3_sess *s = c->sess;
-	bool insecure = !c->tls_on && mra_srv.login_needs_tls;
+	bool insecure = !mra_conn_plaintext_ok(c);
 	if (str_case_eq_cstr(cmd, "CAPA")) {
 		pop3_caps(c);
 	} else if (str_case_eq_cstr(cmd, "STLS")) {
@@ -448,13 +450,20 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 	} else if (str_case_eq_cstr(cmd, "USER")) {
 		if (insecure) {
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
-				      "disallowed on non-secure connections.");
+				      "disallowed on non-secure (SSL/TLS) "
+				      "connections.");
 			return;
 		}
 		free(s->user);
 		s->user = xmemdup0(arg.p, arg.len);
 		pop3_reply(c, "+OK");
 	} else if (str_case_eq_cstr(cmd, "PASS")) {
+		if (insecure) {
+			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
+				      "disallowed on non-secure (SSL/TLS) "
+				      "connections.");
+			return;
+		}
 		if (s->user == NULL) {
 			pop3_reply(c, "-ERR No username given.");
 			return;
@@ -470,7 +479,7 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 		}
 		if (insecure) {
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
-				      "disallowed on non-secure connections.");
+				      "disabled.");
 			return;
 		}
 		const char *sp = memchr(arg.p, ' ', arg.len);

@@ -68,6 +68,7 @@ struct session {
 	bool anvil_counted;
 	bool ill_pipelining; /* reject_unauth_pipelining */
 	bool sleep_pending;  /* delay the replies (soft error limit) */
+	uint64_t auth_penalty_ms; /* delay the 535 (authd's penalty) */
 	enum smtpd_service svc;
 	enum sstate state;
 	int fd;
