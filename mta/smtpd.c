@@ -575,6 +575,10 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_reply_err(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
+	/* RFC 5321 4.5.1: <postmaster> alone must be accepted */
+	(void)smtp_qualify_postmaster(s->job_rcpt.addr,
+				      sizeof(s->job_rcpt.addr),
+				      s->srv->cfg.mydomain);
 	if (s->svc == SMTPD_SVC_PICKUP) {
 		/* as Postfix's pickup: no restrictions, no lookup; the
 		   delivery side bounces what it cannot deliver */
@@ -1276,6 +1280,8 @@ static void cfg_reload(struct smtpd_config *cfg, const struct conf *c,
 	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
 	free(cfg->myorigin);
 	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
+	free(cfg->mydomain);
+	cfg->mydomain = xstrdup(conf_str(c, "mydomain"));
 	free(cfg->banner);
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
