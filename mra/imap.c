@@ -473,21 +473,10 @@ static void imap_login(struct imap_ctx *x, const char *user,
 	snprintf(s->method, sizeof s->method, "%s", method);
 	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
 	if (!mra_conn_plaintext_ok(x->c)) {
-		/* Dovecot 2.3's words (disable_plaintext_auth = yes); the
-		   ALERT only for LOGIN, whose password came in the clear */
-		if (strcmp(method, "LOGIN") == 0)
-			(void)mra_conn_printf(
-			    x->c, "* BAD [ALERT] Plaintext authentication not "
-				  "allowed without SSL/TLS, but your client "
-				  "did it anyway. If anyone was listening, the "
-				  "password was exposed.\r\n");
+		/* AUTHENTICATE is refused before its response (below) */
 		imap_tagged(x->c, x->cmd->tag,
-			    strcmp(method, "LOGIN") == 0
-				? "NO [PRIVACYREQUIRED] Plaintext "
-				  "authentication disallowed on non-secure "
-				  "(SSL/TLS) connections."
-				: "NO [PRIVACYREQUIRED] Plaintext "
-				  "authentication disabled.");
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disabled.");
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
@@ -508,6 +497,17 @@ static void cmd_login(struct imap_ctx *x)
 	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
 	    !imap_arg_is_astring(&a[1])) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		/* Dovecot 2.3's words (disable_plaintext_auth = yes) */
+		(void)mra_conn_printf(
+		    x->c, "* BAD [ALERT] Plaintext authentication not allowed "
+			  "without SSL/TLS, but your client did it anyway. If "
+			  "anyone was listening, the password was exposed.\r\n");
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disallowed on non-secure (SSL/TLS) connections.");
 		return;
 	}
 	imap_login(x, a[0].s, a[1].s, a[1].len, "PLAIN");
