@@ -13,6 +13,9 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# fail2ban's configuration directory (make install puts youju's filter and
+# jail there; docs/security.md)
+FAIL2BAN_DIR ?= /etc/fail2ban
 BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -133,6 +136,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	install -d $(DESTDIR)$(FAIL2BAN_DIR)/filter.d $(DESTDIR)$(FAIL2BAN_DIR)/jail.d
+	install -m 644 scripts/fail2ban/filter.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/filter.d/
+	install -m 644 scripts/fail2ban/jail.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/jail.d/
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service
