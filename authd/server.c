@@ -354,8 +354,8 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		ipuser_key(req->rip, key, ik, sizeof(ik));
 		/* only the address, and the login from that address, are
 		   refused: the owner elsewhere gets in (issue 10) */
-		bool u = throttle_check(s->thr_ipuser, ik, now) ==
-			 THROTTLE_LOCKED;
+		bool u =
+		    throttle_check(s->thr_ipuser, ik, now) == THROTTLE_LOCKED;
 		bool i =
 		    throttle_check(s->thr_ip, req->rip, now) == THROTTLE_LOCKED;
 		if (u || i) {

@@ -188,8 +188,7 @@ void throttle_reset(struct throttle *t, const char *key)
 	t->n--;
 }
 
-unsigned throttle_failures(struct throttle *t, const char *key,
-			   uint64_t now_ms)
+unsigned throttle_failures(struct throttle *t, const char *key, uint64_t now_ms)
 {
 	if (t->limit == 0 || key == NULL || key[0] == '\0')
 		return 0;

@@ -399,13 +399,10 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
 	return send_built(socket_path, &b, rc, reply_r);
 }
 
-enum authc_status authc_auth_login_penalty(const char *socket_path,
-					   const char *service,
-					   const char *user,
-					   const char *password,
-					   const char *ip,
-					   struct authc_reply *reply_r,
-					   unsigned *delay_ms_r)
+enum authc_status
+authc_auth_login_penalty(const char *socket_path, const char *service,
+			 const char *user, const char *password, const char *ip,
+			 struct authc_reply *reply_r, unsigned *delay_ms_r)
 {
 	*delay_ms_r = 0;
 	if (reply_r != NULL)
@@ -429,8 +426,8 @@ enum authc_status authc_auth_login_penalty(const char *socket_path,
 	if (st == AUTHC_NOTFOUND) {
 		const char *d = authc_get(&r, "DELAY");
 		unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
-		*delay_ms_r = v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS
-						     : (unsigned)v;
+		*delay_ms_r =
+		    v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
 		authc_reply_free(&r);
 	} else if (reply_r != NULL) {
 		*reply_r = r;

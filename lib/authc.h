@@ -87,13 +87,10 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
  * thread.
  */
 #define AUTHC_DELAY_MAX_MS 300000u
-enum authc_status authc_auth_login_penalty(const char *socket_path,
-					   const char *service,
-					   const char *user,
-					   const char *password,
-					   const char *ip,
-					   struct authc_reply *reply_r,
-					   unsigned *delay_ms_r);
+enum authc_status
+authc_auth_login_penalty(const char *socket_path, const char *service,
+			 const char *user, const char *password, const char *ip,
+			 struct authc_reply *reply_r, unsigned *delay_ms_r);
 /* PRE . service user: the account without a password check. */
 enum authc_status authc_pre(const char *socket_path, const char *service,
 			    const char *user, struct authc_reply *reply_r);

@@ -21,7 +21,8 @@ static void hash_make_key(void)
 {
 	size_t got = 0;
 	while (got < sizeof(hash_key)) {
-		ssize_t r = getrandom(hash_key + got, sizeof(hash_key) - got, 0);
+		ssize_t r =
+		    getrandom(hash_key + got, sizeof(hash_key) - got, 0);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)

@@ -23,7 +23,6 @@ uint64_t hash_bytes(const void *p, size_t len);
 uint64_t hash_str(const char *s);
 
 /* SipHash-2-4 under an explicit key (the reference test vectors). */
-uint64_t hash_siphash24(const unsigned char key[16], const void *p,
-			size_t len);
+uint64_t hash_siphash24(const unsigned char key[16], const void *p, size_t len);
 
 #endif

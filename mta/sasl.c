@@ -41,12 +41,12 @@
 struct mta_sasl {
 	sasl_conn_t *conn;
 	int last;
-	char ip[64];		   /* the client's address, for authd */
-	bool checked;		   /* our callback ran in this step */
-	enum authc_status check;   /* and said this */
-	unsigned delay_ms;	   /* authd's failure penalty */
-	sasl_callback_t cbs[4];	   /* per connection: checkpass, getopt,
-				      log */
+	char ip[64];		 /* the client's address, for authd */
+	bool checked;		 /* our callback ran in this step */
+	enum authc_status check; /* and said this */
+	unsigned delay_ms;	 /* authd's failure penalty */
+	sasl_callback_t cbs[4];	 /* per connection: checkpass, getopt,
+				    log */
 };
 
 static char sasl_confdir[PATH_MAX];
@@ -119,8 +119,8 @@ static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
 	/* a NUL inside the password cannot be sent: refused */
 	if (strlen(pw) == passlen)
 		st = authc_auth_login_penalty(sasl_authd_socket, "smtp", user,
-					      pw, s->ip[0] ? s->ip : NULL,
-					      NULL, &delay);
+					      pw, s->ip[0] ? s->ip : NULL, NULL,
+					      &delay);
 	explicit_bzero(pw, passlen);
 	free(pw);
 	s->checked = true;
@@ -258,8 +258,8 @@ struct mta_sasl *mta_sasl_new(const char *hostname, const char *local,
 		s->ip[0] = '\0';
 	s->cbs[0] = (sasl_callback_t){SASL_CB_SERVER_USERDB_CHECKPASS,
 				      SASL_PROC(cb_checkpass), s};
-	s->cbs[1] = (sasl_callback_t){SASL_CB_GETOPT, SASL_PROC(cb_conn_getopt),
-				      s};
+	s->cbs[1] =
+	    (sasl_callback_t){SASL_CB_GETOPT, SASL_PROC(cb_conn_getopt), s};
 	s->cbs[2] = (sasl_callback_t){SASL_CB_LOG, SASL_PROC(cb_conn_log), s};
 	s->cbs[3] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
 	pthread_mutex_lock(&sasl_mu);

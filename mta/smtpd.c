@@ -576,9 +576,8 @@ static void cmd_rcpt(struct session *s, struct str args)
 		return;
 	}
 	/* RFC 5321 4.5.1: <postmaster> alone must be accepted */
-	(void)smtp_qualify_postmaster(s->job_rcpt.addr,
-				      sizeof(s->job_rcpt.addr),
-				      s->srv->cfg.mydomain);
+	(void)smtp_qualify_postmaster(
+	    s->job_rcpt.addr, sizeof(s->job_rcpt.addr), s->srv->cfg.mydomain);
 	if (s->svc == SMTPD_SVC_PICKUP) {
 		/* as Postfix's pickup: no restrictions, no lookup; the
 		   delivery side bounces what it cannot deliver */
@@ -917,8 +916,8 @@ static void process_input(struct session *s)
 				auth_reset(s);
 				s->state = S_COMMAND;
 			} else {
-				smtpd_reply_err(s,
-						"500 5.5.2 Error: line too long");
+				smtpd_reply_err(
+				    s, "500 5.5.2 Error: line too long");
 			}
 			s->skipping = !net_skip_line(&s->in);
 			continue;

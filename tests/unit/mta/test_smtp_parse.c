@@ -211,12 +211,13 @@ static void test_postmaster(void)
 	test_assert(smtp_qualify_postmaster(a, sizeof(a), "example.org") == 1);
 	test_assert(strcmp(a, "PostMaster@example.org") == 0);
 	/* anything else stays as it is */
-	static const char *const keep[] = {"postmaster@x.org", "postmaste",
-					   "postmasters", "", "bob",
-					   "\"postmaster\""};
+	static const char *const keep[] = {
+	    "postmaster@x.org", "postmaste", "postmasters", "", "bob",
+	    "\"postmaster\""};
 	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		set(a, sizeof(a), keep[i]);
-		test_assert(smtp_qualify_postmaster(a, sizeof(a), "x.org") == 0);
+		test_assert(smtp_qualify_postmaster(a, sizeof(a), "x.org") ==
+			    0);
 		test_assert(strcmp(a, keep[i]) == 0);
 	}
 	set(a, sizeof(a), "postmaster");
@@ -225,8 +226,8 @@ static void test_postmaster(void)
 	/* the result must fit: buffer size, then SMTP_ADDR_MAX */
 	char small[20];
 	set(small, sizeof(small), "postmaster");
-	test_assert(smtp_qualify_postmaster(small, sizeof(small),
-					    "example.org") == 0);
+	test_assert(
+	    smtp_qualify_postmaster(small, sizeof(small), "example.org") == 0);
 	test_assert(strcmp(small, "postmaster") == 0);
 	char big[600];
 	memset(big, 'd', sizeof(big));
