@@ -64,6 +64,7 @@ struct imap_sess {
 	char *login_tag;
 	char login_user[256];
 	char method[8];
+	bool plaintext_refused; /* LOGIN or AUTHENTICATE without TLS */
 	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
 	char *sasl_tag;
 	char *maildir;
@@ -301,6 +302,8 @@ static void imap_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state == IMAP_NOAUTH)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	else if (s->plaintext_refused && s->state == IMAP_NOAUTH)
+		mra_log_plaintext_refused(c, s->login_user);
 	else if (s->state != IMAP_NOAUTH)
 		log_info("imap(%s): Disconnected: %s", s->login_user,
 			 s->state == IMAP_LOGOUT ? "Logged out"
@@ -500,6 +503,9 @@ static void cmd_login(struct imap_ctx *x)
 		return;
 	}
 	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
+		log_escape(x->s->login_user, sizeof x->s->login_user, a[0].s,
+			   strlen(a[0].s));
 		/* Dovecot 2.3's words (disable_plaintext_auth = yes) */
 		(void)mra_conn_printf(
 		    x->c, "* BAD [ALERT] Plaintext authentication not allowed "
@@ -546,6 +552,7 @@ static void cmd_authenticate(struct imap_ctx *x)
 		return;
 	}
 	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
 		/* as Dovecot: refused before the response is asked for */
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [PRIVACYREQUIRED] Plaintext authentication "

@@ -350,6 +350,15 @@ void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 		 c->tls_on ? ", TLS" : "");
 }
 
+void mra_log_plaintext_refused(const struct mra_conn *c, const char *user)
+{
+	char u[300];
+	log_escape(u, sizeof u, user, strlen(user));
+	log_info("%s-login: Disconnected (tried to use disallowed plaintext "
+		 "auth): user=<%s>, method=PLAIN, rip=%s, lip=%s",
+		 c->proto->name, u, c->rip, c->lip);
+}
+
 bool mra_conn_plaintext_ok(const struct mra_conn *c)
 {
 	return !mra_srv.login_needs_tls || c->tls_on ||

@@ -163,5 +163,8 @@ void mra_log_login(const struct mra_conn *c, const char *user,
 void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 			 const char *method, unsigned attempts,
 			 const char *why);
+/* At the end of a session that only tried a refused plaintext login
+   (Dovecot's "tried to use disallowed plaintext auth"). */
+void mra_log_plaintext_refused(const struct mra_conn *c, const char *user);
 
 #endif

@@ -39,6 +39,7 @@ struct pop3_sess {
 	char *user;            /* from USER */
 	char login_user[256];
 	char method[8];
+	bool plaintext_refused; /* USER, PASS or AUTH without TLS */
 	bool sasl_wait;        /* AUTH PLAIN without initial response */
 	bool skipping;         /* dropping an over-long line */
 	unsigned fails, bad;
@@ -72,6 +73,8 @@ static void pop3_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state != POP3_TRANS)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	else if (s->plaintext_refused && s->state != POP3_TRANS)
+		mra_log_plaintext_refused(c, s->login_user);
 	if (s->send_fd >= 0)
 		close(s->send_fd);
 	c->produce = NULL;
@@ -449,6 +452,9 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 		mra_conn_starttls(c);
 	} else if (str_case_eq_cstr(cmd, "USER")) {
 		if (insecure) {
+			s->plaintext_refused = true;
+			log_escape(s->login_user, sizeof s->login_user, arg.p,
+				   arg.len);
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
 				      "disallowed on non-secure (SSL/TLS) "
 				      "connections.");
@@ -459,6 +465,7 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 		pop3_reply(c, "+OK");
 	} else if (str_case_eq_cstr(cmd, "PASS")) {
 		if (insecure) {
+			s->plaintext_refused = true;
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
 				      "disallowed on non-secure (SSL/TLS) "
 				      "connections.");
@@ -478,6 +485,7 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 			return;
 		}
 		if (insecure) {
+			s->plaintext_refused = true;
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
 				      "disabled.");
 			return;

@@ -199,6 +199,7 @@ def _raw(inst, port, src, lines, last):
 
 def test_plaintext_imap_needs_tls_or_own_address(inst):
     src = "127.0.0.5"
+    since = inst.log_size()
     t = _raw(inst, inst.ports["imap"], src,
              [b"a CAPABILITY", b"b LOGIN brute@extmail.org x",
               b"c AUTHENTICATE PLAIN " + _plain(PM, "x").encode(),
@@ -213,6 +214,11 @@ def test_plaintext_imap_needs_tls_or_own_address(inst):
     assert ("c NO [PRIVACYREQUIRED] Plaintext authentication disabled.\r\n"
             "d NO [PRIVACYREQUIRED] Plaintext authentication disabled.\r\n"
             ) in t, t
+    # Dovecot's line, which its stock fail2ban filter knows
+    inst.wait_log(r"imap-login: Disconnected \(tried to use disallowed "
+                  r"plaintext auth\): user=<brute@extmail\.org>, "
+                  r"method=PLAIN, rip=127\.0\.0\.5, lip=127\.0\.0\.1\n",
+                  since=since)
     # over STARTTLS from the same address: allowed
     m = _FromIMAP(src, HOST, inst.ports["imap"], timeout=20)
     m.starttls(ssl_context=_ctx())
@@ -229,6 +235,7 @@ def test_plaintext_imap_needs_tls_or_own_address(inst):
 
 def test_plaintext_pop3_needs_tls_or_own_address(inst):
     src = "127.0.0.5"
+    since = inst.log_size()
     t = _raw(inst, inst.ports["pop3"], src,
              [b"CAPA", b"USER " + PM.encode(), b"PASS x",
               b"AUTH PLAIN " + _plain(PM, "x").encode()],
@@ -239,6 +246,9 @@ def test_plaintext_pop3_needs_tls_or_own_address(inst):
            "(SSL/TLS) connections.\r\n")
     assert t.count(err) == 2, t
     assert t.endswith("-ERR [AUTH] Plaintext authentication disabled.\r\n")
+    inst.wait_log(r"pop3-login: Disconnected \(tried to use disallowed "
+                  r"plaintext auth\): user=<postmaster@extmail\.org>, "
+                  r"method=PLAIN, rip=127\.0\.0\.5", since=since)
     p = _FromPOP3(src, HOST, inst.ports["pop3"], timeout=20)
     p.stls(context=_ctx())
     p.user(PM)
