@@ -487,6 +487,25 @@ def test_throttling_never_locks_the_owner_out(inst):
         del_user(inst, u)
 
 
+def test_client_address_locked_out(inst):
+    """authd_failure_limit_client = 30 failures from one address, for any
+    users, lock the address out (every user, right password or not);
+    other addresses are not affected."""
+    ip = "203.0.113.30"
+    for i in range(30):
+        d = guess(inst, f"spray{i}@extmail.org", "x", ip)
+        assert d == min(1000 << i, 15000), (i, d)
+    inst.wait_log(r"authd: locked out: user=<spray29@extmail\.org>, "
+                  r"rip=203\.0\.113\.30, service=imap, "
+                  r"reason=too many failures from this client")
+    assert auth(inst, "imap", PM, "extmail", ip=ip) == b""
+    inst.wait_log(r"authd: throttled: user=<postmaster@extmail\.org>, "
+                  r"rip=203\.0\.113\.30, service=imap, "
+                  r"reason=client locked out")
+    assert auth(inst, "imap", PM, "extmail",
+                ip="203.0.113.31").endswith(b".\n")
+
+
 def test_held_failure_blocks_nobody(inst):
     """A FAIL held for its penalty (courier clients: no FAILDELAY) holds
     a timer, not a worker: other logins are answered meanwhile."""
