@@ -268,10 +268,12 @@ static void job_done(struct server *s, struct authd_job *j)
 		}
 	}
 	if (j->tempfail && j->reason != NULL) {
-		char u[200];
-		log_warning("authd: temporary failure: user=<%s>, reason=%s",
+		char u[200], r[64];
+		log_escape(r, sizeof(r), j->req.rip, strlen(j->req.rip));
+		log_warning("authd: temporary failure: user=<%s>, rip=%s, "
+			    "reason=%s",
 			    log_escape(u, sizeof(u), j->user, strlen(j->user)),
-			    j->reason);
+			    r, j->reason);
 	}
 	if (c == NULL) {
 		authd_job_free(&j);
