@@ -3,10 +3,9 @@
  * state machine: READ (parse as bytes arrive) → WORK (a job on a worker
  * thread; the fd is not watched) → DELAY (a failed login waits its penalty
  * on a timer before its FAIL, holding nothing but the connection) → WRITE
- * → closed.  A temporary
- * failure anywhere closes without a reply, which every client of the
- * protocol reads as "try again later".  Only this thread touches
- * connections and the throttling tables.
+ * → closed.  A temporary failure anywhere closes without a reply, which
+ * every client of the protocol reads as "try again later".  Only this thread
+ * touches connections and the throttling tables.
  */
 #include "server.h"
 
@@ -227,9 +226,12 @@ static void job_done(struct server *s, struct authd_job *j)
 	struct conn *c = j->conn;
 	uint64_t delay = 0;
 	if (j->login) {
-		char key[512], ik[600];
+		char login[512], key[512], ik[600];
 		uint64_t now = ev_now_ms(s->loop);
-		lower_copy(key, sizeof(key), j->user);
+		/* the same key conn_dispatch checked (login_key) */
+		if (authd_login_name(s->cfg, j->user, login, sizeof(login)) < 0)
+			login[0] = '\0';
+		lower_copy(key, sizeof(key), login);
 		ipuser_key(j->req.rip, key, ik, sizeof(ik));
 		if (j->login_failed) {
 			log_login(j->req.cmd == AUTHD_CMD_PASSWD
