@@ -575,15 +575,24 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_reply_err(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
-	/* RFC 5321 4.5.1: <postmaster> alone must be accepted */
-	(void)smtp_qualify_postmaster(
-	    s->job_rcpt.addr, sizeof(s->job_rcpt.addr), s->srv->cfg.mydomain);
 	if (s->svc == SMTPD_SVC_PICKUP) {
 		/* as Postfix's pickup: no restrictions, no lookup; the
 		   delivery side bounces what it cannot deliver */
 		smtpd_pickup_qualify(s, s->job_rcpt.addr);
 		memset(&s->rc, 0, sizeof(s->rc));
 		s->job_dir = DIR_RCPT_LOCAL;
+		s->job_res = RESTRICT_PERMIT;
+		smtpd_rcpt_finish(s);
+		return;
+	}
+	if (smtp_qualify_postmaster(s->job_rcpt.addr, sizeof(s->job_rcpt.addr),
+				    s->srv->cfg.mydomain) == 1) {
+		/* RFC 5321 4.5.1: <postmaster> alone must be accepted; as
+		   Postfix's smtpd_check_rcpt(), without restrictions or a
+		   lookup (docs/mta.md) */
+		memset(&s->rc, 0, sizeof(s->rc));
+		s->job_dir = DIR_RCPT_LOCAL;
+		s->job_full = false;
 		s->job_res = RESTRICT_PERMIT;
 		smtpd_rcpt_finish(s);
 		return;

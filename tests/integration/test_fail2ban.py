@@ -3,7 +3,7 @@ youju.conf), run by the real fail2ban-regex over the maillog of a brute
 force, matches every failed SMTP AUTH, IMAP and POP3 login with the
 attacker's address, and no successful login.
 
-The guesses come from 127.0.0.3 (test_auth_abuse locks 127.0.0.2 out), all
+The guesses come from 127.0.0.3 (test_login_abuse locks 127.0.0.2 out), all
 at once so that authd's penalty (up to 15 s each) runs in parallel; the
 last ones find the address locked out for the user ("throttled"), which
 counts as a failure too."""
