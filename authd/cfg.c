@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -283,16 +284,19 @@ char *authd_read_secret(const char *path, const char **error_r)
 			   "others (chmod 600 it)";
 		return NULL;
 	}
-	char buf[1024];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	char *buf = NULL;
+	size_t n = 0;
+	int r = file_read_fd(fd, 1023, &buf, &n);
 	close(fd);
-	if (n < 0) {
-		*error_r = "cannot read the MySQL password file";
+	if (r < 0) {
+		*error_r = errno == EFBIG ? "the MySQL password file is too "
+					    "long"
+					  : "cannot read the MySQL password file";
 		return NULL;
 	}
-	buf[n] = '\0';
 	size_t l = strcspn(buf, "\r\n");
 	char *s = xmemdup0(buf, l);
-	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(buf, n);
+	free(buf);
 	return s;
 }

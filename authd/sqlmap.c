@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "file.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
@@ -800,30 +801,17 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 		close(fd);
 		return NULL;
 	}
-	char *text = xmalloc(SQLMAP_FILE_MAX + 1);
+	char *text = NULL;
 	size_t len = 0;
-	bool rerr = false;
-	for (;;) {
-		ssize_t r = read(fd, text + len, SQLMAP_FILE_MAX + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			set_err(err, errsz, "read: %s", strerror(errno));
-			rerr = true;
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > SQLMAP_FILE_MAX)
-			break;
-	}
+	int rr = file_read_fd(fd, SQLMAP_FILE_MAX, &text, &len);
+	int e = errno;
 	close(fd);
-	struct sqlmap *m = NULL;
-	if (len > SQLMAP_FILE_MAX)
-		set_err(err, errsz, "file too big");
-	else if (!rerr)
-		m = sqlmap_parse(path, text, len, err, errsz);
+	if (rr < 0) {
+		set_err(err, errsz, "%s",
+			e == EFBIG ? "file too big" : strerror(e));
+		return NULL;
+	}
+	struct sqlmap *m = sqlmap_parse(path, text, len, err, errsz);
 	explicit_bzero(text, len);
 	free(text);
 	if (m != NULL && m->has_password && (st.st_mode & 077) != 0) {

@@ -585,3 +585,68 @@ int authc_option(const char *options, const char *name, char *out, size_t outsz)
 	}
 	return -1;
 }
+
+/* Copies v (NULL: "") into out; -1 when it does not fit. */
+static int authc_copy(char *out, size_t outsz, const char *v)
+{
+	size_t n = v != NULL ? strlen(v) : 0;
+	if (n >= outsz)
+		return -1;
+	memcpy(out, v != NULL ? v : "", n + 1);
+	return 0;
+}
+
+int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
+		      const char **error_r)
+{
+	const char *home = authc_get(reply, "HOME");
+	const char *md = authc_get(reply, "MAILDIR");
+	memset(a, 0, sizeof *a);
+	if (authc_copy(a->user, sizeof a->user, authc_get(reply, "ADDRESS")) <
+		    0 ||
+	    authc_copy(a->quota, sizeof a->quota, authc_get(reply, "QUOTA")) <
+		    0 ||
+	    authc_copy(a->options, sizeof a->options,
+		       authc_get(reply, "OPTIONS")) < 0) {
+		*error_r = "field too long in the reply from authd";
+		return -1;
+	}
+	/* MAILDIR relative to HOME, as courier's consumers do */
+	int k;
+	if (md != NULL && md[0] == '/')
+		k = snprintf(a->maildir, sizeof a->maildir, "%s", md);
+	else if (home == NULL || home[0] != '/')
+		k = -1;
+	else if (md != NULL && md[0] != '\0')
+		k = snprintf(a->maildir, sizeof a->maildir, "%s/%s", home, md);
+	else
+		k = snprintf(a->maildir, sizeof a->maildir, "%s/Maildir", home);
+	size_t ml = k > 0 ? (size_t)k : 0;
+	if (k < 0 || ml >= sizeof a->maildir ||
+	    strstr(a->maildir, "/../") != NULL ||
+	    (ml >= 3 && strcmp(a->maildir + ml - 3, "/..") == 0)) {
+		a->maildir[0] = '\0';
+		*error_r = "bad maildir from authd";
+		return -1;
+	}
+	while (ml > 1 && a->maildir[ml - 1] == '/')
+		a->maildir[--ml] = '\0';
+	return 0;
+}
+
+bool authc_account_disabled(const struct authc_account *a,
+			    const char *service, bool tls)
+{
+	char name[64], v[16];
+	int n = snprintf(name, sizeof name, "disable%s", service);
+	if (n > 0 && (size_t)n < sizeof name &&
+	    authc_option(a->options, name, v, sizeof v) == 0 && v[0] != '\0' &&
+	    strcmp(v, "0") != 0)
+		return true;
+	if (tls)
+		return false;
+	n = snprintf(name, sizeof name, "disableinsecure%s", service);
+	return n > 0 && (size_t)n < sizeof name &&
+	       authc_option(a->options, name, v, sizeof v) == 0 &&
+	       v[0] != '\0' && strcmp(v, "0") != 0;
+}

@@ -140,4 +140,33 @@ int authc_map_encode(const char *s, size_t n, char *out, size_t outsz);
 int authc_option(const char *options, const char *name, char *out,
 		 size_t outsz);
 
+/*
+ * The account an AUTH, PRE or LOOKUP rcpt reply describes, as every
+ * consumer needs it: the one HOME/MAILDIR rule lives here (courier's
+ * consumers: MAILDIR when absolute, else relative to HOME, else
+ * HOME/Maildir).
+ */
+struct authc_account {
+	char user[256];      /* ADDRESS ("" when absent) */
+	char maildir[4096];  /* absolute, no trailing '/' */
+	char quota[128];     /* QUOTA ("104857600S,1000C"), "" none */
+	char options[1024];  /* OPTIONS ("disableimap=0,..."), "" none */
+};
+
+/*
+ * Fills a from reply.  Returns 0, or -1 with *error_r (static text) when
+ * the reply has no usable Maildir (no HOME for a relative one, a "/../"
+ * or a name too long) or a field does not fit.
+ */
+int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
+		      const char **error_r);
+
+/*
+ * True when a's OPTIONS turn service ("imap", "pop3", "smtp", "webmail")
+ * off: disable<service> set, or disableinsecure<service> on a connection
+ * without TLS (tls false).
+ */
+bool authc_account_disabled(const struct authc_account *a,
+			    const char *service, bool tls);
+
 #endif

@@ -10,13 +10,13 @@
 #include "conf.h"
 
 #include "buf.h"
+#include "file.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -956,48 +956,13 @@ static int conf_read_file(const char *path, size_t max, char **data_r,
 			  size_t *len_r, struct stat *st_r,
 			  const char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		conf_set_error(error_r, "%s: open: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, st_r) < 0 || !S_ISREG(st_r->st_mode)) {
-		conf_set_error(error_r, "%s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	char *data = xmalloc(max + 2);
-	size_t len = 0;
-	for (;;) {
-		ssize_t n = read(fd, data + len, max + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			conf_set_error(error_r, "%s: read: %s", path,
-				       strerror(errno));
-			free(data);
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			conf_set_error(error_r,
-				       "%s: file larger than %zu bytes", path,
-				       max);
-			free(data);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	data[len] = '\0';
-	*data_r = data;
-	*len_r = len;
-	return 1;
+	int r = file_read(path, max, 0, data_r, len_r, st_r);
+	if (r < 0)
+		conf_set_error(error_r, "%s: %s", path,
+			       errno == EFBIG	? "file too large"
+			       : errno == EINVAL ? "not a regular file"
+						 : strerror(errno));
+	return r;
 }
 
 struct conf *conf_load_warn(const char *path,
@@ -1119,84 +1084,24 @@ static void conf_edit_ignore_warning(void *ctx, const char *msg)
 {
 }
 
-/* Writes data to path through a temp file in the same directory. */
+/* Writes data to path through a temp file in the same directory, keeping
+   the old file's mode and (as root) owner; the rename is made durable. */
 static int conf_write_atomic(const char *path, const char *data, size_t len,
 			     const struct stat *old_st, const char **error_r)
 {
-	struct buf tmp;
-	int fd = -1, ret = -1;
-
-	buf_init(&tmp, 4096);
-	if (buf_printf(&tmp, "%s.tmp.XXXXXX", path) < 0) {
-		conf_set_error(error_r, "%s: path too long", path);
-		goto out;
-	}
-	fd = mkstemp(tmp.p);
-	if (fd < 0) {
-		conf_set_error(error_r, "%s: mkstemp: %s", buf_cstr(&tmp),
+	struct file_replace_opts o = {
+		.mode = old_st != NULL ? old_st->st_mode & 07777 : 0644,
+		.dir_fsync = true,
+		.chown = old_st != NULL && geteuid() == 0,
+		.uid = old_st != NULL ? old_st->st_uid : 0,
+		.gid = old_st != NULL ? old_st->st_gid : 0,
+	};
+	if (file_replace(path, data, len, &o) < 0) {
+		conf_set_error(error_r, "%s: replace: %s", path,
 			       strerror(errno));
-		goto out;
+		return -1;
 	}
-	mode_t mode = old_st != NULL ? old_st->st_mode & 07777 : 0644;
-	if (fchmod(fd, mode) < 0) {
-		conf_set_error(error_r, "%s: fchmod: %s", buf_cstr(&tmp),
-			       strerror(errno));
-		goto out_unlink;
-	}
-	if (old_st != NULL && geteuid() == 0 &&
-	    fchown(fd, old_st->st_uid, old_st->st_gid) < 0) {
-		conf_set_error(error_r, "%s: fchown: %s", buf_cstr(&tmp),
-			       strerror(errno));
-		goto out_unlink;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			conf_set_error(error_r, "%s: write: %s", buf_cstr(&tmp),
-				       strerror(errno));
-			goto out_unlink;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		conf_set_error(error_r, "%s: fsync: %s", buf_cstr(&tmp),
-			       strerror(errno));
-		goto out_unlink;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		conf_set_error(error_r, "%s: close: %s", buf_cstr(&tmp),
-			       strerror(errno));
-		goto out_unlink;
-	}
-	fd = -1;
-	if (rename(tmp.p, path) < 0) {
-		conf_set_error(error_r, "rename %s to %s: %s", buf_cstr(&tmp),
-			       path, strerror(errno));
-		goto out_unlink;
-	}
-	/* make the rename itself durable */
-	char *dcopy = xstrdup(path);
-	int dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dcopy);
-	if (dfd >= 0) {
-		if (fsync(dfd) < 0)
-			log_warning("%s: fsync of directory: %s", path,
-				    strerror(errno));
-		close(dfd);
-	}
-	ret = 0;
-	goto out;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	if (unlink(tmp.p) < 0)
-		log_warning("%s: unlink: %s", buf_cstr(&tmp), strerror(errno));
-out:
-	buf_deinit(&tmp);
-	return ret;
+	return 0;
 }
 
 /* Builds the edited text: the first definition of name replaced, later ones

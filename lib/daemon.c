@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
@@ -39,37 +40,15 @@ static int daemon_devnull(int target)
 
 int daemon_pidfile_write(const char *path)
 {
-	char tmp[4096], line[32];
-	int n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	char line[32];
 	int len = snprintf(line, sizeof line, "%ld\n", (long)getpid());
-
-	if (n < 0 || (size_t)n >= sizeof tmp || len < 0 ||
-	    (size_t)len >= sizeof line) {
-		errno = ENAMETOOLONG;
+	if (len < 0 || (size_t)len >= sizeof line) {
+		errno = EINVAL;
 		return -1;
 	}
-	int fd = open(
-	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -1;
-	ssize_t w = write(fd, line, (size_t)len);
-	int saved = errno;
-	if (close(fd) < 0 && w == len) {
-		saved = errno;
-		w = -1;
-	}
-	if (w != len) {
-		(void)unlink(tmp);
-		errno = w < 0 ? saved : EIO;
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		saved = errno;
-		(void)unlink(tmp);
-		errno = saved;
-		return -1;
-	}
-	return 0;
+	/* a pid file is rewritten at every start: no fsync */
+	struct file_replace_opts o = { .mode = 0644, .no_fsync = true };
+	return file_replace(path, line, (size_t)len, &o);
 }
 
 pid_t daemon_pidfile_read(const char *path)

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "xalloc.h"
 
 #define MAILDIR_LOCK_STALE 120 /* seconds, as Dovecot's dotlock */
@@ -36,6 +36,23 @@ unsigned maildir_flags_parse(struct str letters)
 	return flags;
 }
 
+/* The letters set in on[], in ASCII order, NUL-terminated into out. */
+static int maildir_letters_emit(const bool on[256], char *out, size_t outsz)
+{
+	size_t n = 0;
+	for (int c = 1; c < 256; c++) {
+		if (!on[c])
+			continue;
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)c;
+	}
+	if (outsz == 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 {
 	bool seen[256] = { false };
@@ -47,18 +64,7 @@ int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 	for (int i = 0; i < 6; i++)
 		seen[(unsigned char)maildir_flag_letters[i]] =
 			(flags & (1u << i)) != 0;
-	size_t n = 0;
-	for (int c = 0; c < 256; c++) {
-		if (!seen[c])
-			continue;
-		if (n + 1 >= outsz)
-			return -1;
-		out[n++] = (char)c;
-	}
-	if (outsz == 0)
-		return -1;
-	out[n] = '\0';
-	return 0;
+	return maildir_letters_emit(seen, out, outsz);
 }
 
 void maildir_name_split(struct str name, struct str *base_r,
@@ -165,21 +171,6 @@ static int maildir_path(char *out, size_t outsz, const char *a,
 	return 0;
 }
 
-static int maildir_write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int maildir_store(const char *folder, const char *data, size_t len,
 		  bool in_new, const char *letters, time_t mtime,
 		  char *base_r, const char **error_r)
@@ -209,7 +200,7 @@ int maildir_store(const char *folder, const char *data, size_t len,
 		*error_r = "open tmp file";
 		return -1;
 	}
-	if (maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		int e = errno;
 		*error_r = "write tmp file";
 		close(fd);
@@ -471,40 +462,14 @@ int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms)
 	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, lockname, "") < 0)
 		return -1;
-	for (int waited = 0;; waited += 20) {
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			      0600);
-		if (fd >= 0) {
-			char pid[32];
-			int n = snprintf(pid, sizeof pid, "%ld\n",
-					 (long)getpid());
-			if (n > 0)
-				(void)maildir_write_all(fd, pid, (size_t)n);
-			close(fd);
-			return 0;
-		}
-		if (errno != EEXIST)
-			return -1;
-		struct stat st;
-		if (stat(path, &st) == 0 &&
-		    st.st_mtime + MAILDIR_LOCK_STALE < time(NULL)) {
-			(void)unlink(path);
-			continue;
-		}
-		if (waited >= timeout_ms) {
-			errno = EWOULDBLOCK;
-			return -1;
-		}
-		struct timespec ts = { 0, 20 * 1000000L };
-		nanosleep(&ts, NULL);
-	}
+	return file_dotlock(path, timeout_ms, MAILDIR_LOCK_STALE);
 }
 
 void maildir_dotunlock(const char *dir, const char *lockname)
 {
 	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, lockname, "") == 0)
-		(void)unlink(path);
+		file_dotunlock(path);
 }
 
 int maildir_uidlist_lock(const char *folder, int timeout_ms)
@@ -517,78 +482,18 @@ void maildir_uidlist_unlock(const char *folder)
 	maildir_dotunlock(folder, "dovecot-uidlist.lock");
 }
 
-/* Appends everything fd holds to out and closes fd.  0, or -1 with errno
-   (EFBIG when out's maximum is reached). */
-static int maildir_read_fd(int fd, struct buf *out)
-{
-	char tmp[65536];
-	for (;;) {
-		ssize_t n = read(fd, tmp, sizeof tmp);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || (n > 0 && buf_append(out, tmp, (size_t)n) < 0)) {
-			int e = n < 0 ? errno : EFBIG;
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break;
-	}
-	close(fd);
-	return 0;
-}
-
 int maildir_file_read(const char *path, struct buf *out)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	return maildir_read_fd(fd, out) < 0 ? -1 : 1;
-}
-
-/* Writes data to tmp (created), fsyncs it and renames it to dst; on any
-   failure tmp is removed.  Returns 0 or -1 with errno. */
-static int maildir_write_rename(const char *tmp, const char *dst,
-				const char *data, size_t len)
-{
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	int r = maildir_write_all(fd, data, len) < 0 || fsync(fd) < 0 ? -1 : 0;
-	int e = errno;
-	if (close(fd) < 0 && r == 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r == 0 && rename(tmp, dst) < 0) {
-		r = -1;
-		e = errno;
-	}
-	if (r < 0) {
-		unlink(tmp);
-		errno = e;
-	}
-	return r;
+	return file_read_buf(path, out);
 }
 
 int maildir_file_replace(const char *dir, const char *name,
 			 const char *data, size_t len)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, name, "") < 0)
 		return -1;
-	/* unique per thread: two deliveries creating one Maildir write its
-	   subscriptions at the same time, and a shared temporary name lost
-	   one rename (ENOENT) */
-	static atomic_uint replace_seq;
-	int n = snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(),
-			 atomic_fetch_add(&replace_seq, 1));
-	if (n < 0 || (size_t)n >= sizeof tmp) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return maildir_write_rename(tmp, path, data, len);
+	return file_replace(path, data, len, NULL);
 }
 
 /* ---- folder scan ------------------------------------------------------ */
@@ -710,7 +615,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	if (n > 0)
 		qsort(ents, n, sizeof *ents, maildir_ent_cmp);
-	int r = maildir_file_read(ulpath, &text);
+	int r = file_read_buf(ulpath, &text);
 	if (r < 0) {
 		*error_r = "read dovecot-uidlist";
 		goto fail;
@@ -809,8 +714,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	if (dirty) {
 		buf_reset(&text);
 		if (maildir_uidlist_format(&keep, &text) < 0 ||
-		    maildir_file_replace(path, "dovecot-uidlist", text.p,
-					 text.len) < 0) {
+		    file_replace(ulpath, text.p, text.len, NULL) < 0) {
 			/* UIDs this session hands out would not persist */
 			maildir_uidlist_deinit(&keep);
 			maildir_folder_free(&f);
@@ -973,620 +877,150 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 	int fd = maildir_msg_open(f, m);
 	if (fd < 0)
 		return -1;
-	return maildir_read_fd(fd, out);
+	int r = file_read_fd_buf(fd, out);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
 }
 
-int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
-			    const char *letters)
+int maildir_msg_locate(struct maildir_folder *f, struct maildir_msg *m)
 {
-	char from[PATH_MAX], to[PATH_MAX], name[PATH_MAX];
-	if (!m->in_new && strcmp(letters, m->letters) == 0)
-		return 0;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		if (maildir_msg_path(f, m, from, sizeof from) < 0 ||
-		    maildir_msg_name(m, false, letters, name, sizeof name) <
-			    0 ||
+	return maildir_msg_relocate(f, m);
+}
+
+/* How often a flag change retries when the file keeps moving under it;
+   each retry means another session changed the same message meanwhile. */
+#define MAILDIR_CHANGE_TRIES 16
+
+int maildir_msg_change_letters(struct maildir_folder *f, struct maildir_msg *m,
+			       maildir_letters_fn *fn, void *ctx, bool verify)
+{
+	char from[PATH_MAX], to[PATH_MAX], name[PATH_MAX], next[64];
+	/*
+	 * rename(2) from the name we believe current is a compare-and-swap:
+	 * it succeeds only while the file still carries exactly the letters
+	 * fn was given.  When another session renamed it first (ENOENT), the
+	 * current name is looked up and fn applied again to what is really
+	 * there, so no concurrent change is overwritten by a stale set.
+	 */
+	for (int attempt = 0; attempt < MAILDIR_CHANGE_TRIES; attempt++) {
+		if (fn(m->letters, next, sizeof next, ctx) < 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (maildir_msg_path(f, m, from, sizeof from) < 0)
+			return -1;
+		if (!m->in_new && strcmp(next, m->letters) == 0) {
+			struct stat st;
+			if (!verify || stat(from, &st) == 0)
+				return 0;
+			if (errno != ENOENT || maildir_msg_relocate(f, m) < 0)
+				return -1;
+			continue;
+		}
+		if (maildir_msg_name(m, false, next, name, sizeof name) < 0 ||
 		    maildir_path(to, sizeof to, f->path, "cur", name) < 0)
 			return -1;
 		if (rename(from, to) == 0) {
 			free(m->letters);
-			m->letters = xstrdup(letters);
+			m->letters = xstrdup(next);
 			m->in_new = false;
 			return 0;
 		}
 		if (errno != ENOENT || maildir_msg_relocate(f, m) < 0)
 			return -1;
 	}
-	errno = ENOENT;
+	errno = EBUSY;
 	return -1;
+}
+
+/* The three-way merge of maildir_msg_set_letters(): what the caller
+   changed from base to target, applied to the current letters. */
+struct maildir_merge {
+	const char *base, *target;
+};
+
+static int maildir_merge_fn(const char *cur, char *out, size_t outsz,
+			    void *ctx)
+{
+	const struct maildir_merge *mg = ctx;
+	bool on[256] = { false };
+	for (const char *p = cur; *p != '\0'; p++)
+		on[(unsigned char)*p] = true;
+	for (int c = 1; c < 256; c++) {
+		bool in_base = strchr(mg->base, c) != NULL;
+		bool in_target = strchr(mg->target, c) != NULL;
+		if (in_base && !in_target)
+			on[c] = false;
+		else if (in_target && !in_base)
+			on[c] = true;
+	}
+	return maildir_letters_emit(on, out, outsz);
+}
+
+int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
+			    const char *letters)
+{
+	char *base = xstrdup(m->letters);
+	struct maildir_merge mg = { base, letters };
+	int r = maildir_msg_change_letters(f, m, maildir_merge_fn, &mg, false);
+	int e = errno;
+	free(base);
+	errno = e;
+	return r;
 }
 
 int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m)
 {
 	char path[PATH_MAX];
-	for (int attempt = 0; attempt < 3; attempt++) {
+	for (int attempt = 0; attempt < MAILDIR_CHANGE_TRIES; attempt++) {
 		if (maildir_msg_path(f, m, path, sizeof path) < 0)
 			return -1;
 		if (unlink(path) == 0)
-			return 0;
+			return 1;
 		if (errno != ENOENT)
 			return -1;
 		if (maildir_msg_relocate(f, m) < 0)
 			return errno == ENOENT ? 0 : -1;
 	}
-	return 0;
-}
-
-/* ---- quota ------------------------------------------------------------ */
-
-int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q)
-{
-	memset(q, 0, sizeof *q);
-	if (len == 0)
-		return -1;
-	if (len >= MAILDIR_SIZE_FILE_MAX || memchr(data, '\0', len) != NULL)
-		return -1;
-	const char *p = data, *end = data + len;
-	const char *nl = memchr(p, '\n', len);
-	if (nl == NULL)
-		return -1;
-	/* line 1: "<n>S,<n>C" in any order; unknown letters ignored */
-	while (p < nl) {
-		uint64_t v = 0;
-		size_t digits = 0;
-		while (p < nl && *p >= '0' && *p <= '9' && digits < 19) {
-			v = v * 10 + (uint64_t)(*p - '0');
-			p++;
-			digits++;
-		}
-		if (digits == 0 || p >= nl)
-			return -1;
-		if (*p == 'S')
-			q->max_bytes = v;
-		else if (*p == 'C')
-			q->max_count = v;
-		p++;
-		if (p < nl && *p == ',')
-			p++;
-		else if (p < nl)
-			return -1;
-	}
-	p = nl + 1;
-	while (p < end) {
-		int64_t v[2];
-		for (int k = 0; k < 2; k++) {
-			while (p < end && (*p == ' ' || *p == '\t'))
-				p++;
-			bool neg = p < end && *p == '-';
-			if (neg)
-				p++;
-			int64_t x = 0;
-			size_t digits = 0;
-			while (p < end && *p >= '0' && *p <= '9' &&
-			       digits < 18) {
-				x = x * 10 + (*p - '0');
-				p++;
-				digits++;
-			}
-			if (digits == 0)
-				return -1;
-			v[k] = neg ? -x : x;
-		}
-		while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
-			p++;
-		if (p < end && *p != '\n')
-			return -1;
-		p++;
-		q->bytes += v[0];
-		q->count += v[1];
-	}
-	if (q->bytes < 0 || q->count < 0)
-		return -1;
-	q->valid = true;
-	return 0;
-}
-
-int maildir_quota_read(const char *root, struct maildir_quota *q)
-{
-	char path[PATH_MAX];
-	struct buf b;
-	memset(q, 0, sizeof *q);
-	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
-		return -1;
-	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
-	int r = maildir_file_read(path, &b);
-	if (r < 0 && errno == EFBIG)
-		r = 0;
-	if (r == 1 && maildir_quota_parse(b.p, b.len, q) < 0) {
-		memset(q, 0, sizeof *q);
-		r = 0;
-	}
-	buf_deinit(&b);
-	return r;
-}
-
-int maildir_quota_add(const char *root, int64_t bytes, int64_t count)
-{
-	char path[PATH_MAX], line[64];
-	if (maildir_path(path, sizeof path, root, "maildirsize", "") < 0)
-		return -1;
-	int n = snprintf(line, sizeof line, "%lld %lld\n", (long long)bytes,
-			 (long long)count);
-	if (n < 0 || (size_t)n >= sizeof line)
-		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	ssize_t w = write(fd, line, (size_t)n);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return w == n ? 0 : -1;
-}
-
-/* ---- folders ------------------------------------------------------------ */
-
-const char *const maildir_default_folders[] = { "Sent", "Drafts", "Trash",
-						"Junk", NULL };
-
-static int maildir_mkdir(const char *path)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
+	errno = EBUSY;
 	return -1;
 }
 
-static int maildir_mkdirs(const char *path)
+int maildir_uidlist_read(const char *folder, struct maildir_uidlist *ul)
 {
-	char tmp[PATH_MAX];
-	size_t len = strlen(path);
-	if (len >= sizeof tmp) {
-		errno = ENAMETOOLONG;
+	char path[PATH_MAX];
+	const char *err;
+	struct buf text;
+	maildir_uidlist_init(ul);
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist", "") < 0)
 		return -1;
+	buf_init(&text, MAILDIR_UIDLIST_MAX);
+	int r = file_read_buf(path, &text);
+	if (r == 1 && maildir_uidlist_parse(text.p, text.len, ul, &err) < 0) {
+		maildir_uidlist_deinit(ul);
+		maildir_uidlist_init(ul);
+		r = 0;
 	}
-	memcpy(tmp, path, len + 1);
-	for (size_t i = 1; i < len; i++) {
-		if (tmp[i] != '/')
-			continue;
-		tmp[i] = '\0';
-		if (maildir_mkdir(tmp) < 0)
-			return -1;
-		tmp[i] = '/';
-	}
-	return maildir_mkdir(tmp);
+	int e = errno;
+	buf_deinit(&text);
+	errno = e;
+	return r;
 }
 
-static int maildir_make_subdirs(const char *dir)
+int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul)
 {
-	static const char *const subs[] = { "tmp", "new", "cur" };
-	char p[PATH_MAX];
-	for (int i = 0; i < 3; i++)
-		if (maildir_path(p, sizeof p, dir, subs[i], "") < 0 ||
-		    maildir_mkdir(p) < 0)
-			return -1;
-	return 0;
-}
-
-static int maildir_folder_make(const char *root, const char *name,
-			       bool excl)
-{
-	char dir[PATH_MAX], p[PATH_MAX];
-	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
-	if (n < 0 || (size_t)n >= sizeof dir) {
-		errno = ENAMETOOLONG;
+	char path[PATH_MAX];
+	struct buf text;
+	if (maildir_path(path, sizeof path, folder, "dovecot-uidlist", "") < 0)
 		return -1;
-	}
-	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || excl))
-		return -1;
-	if (maildir_make_subdirs(dir) < 0 ||
-	    maildir_path(p, sizeof p, dir, "maildirfolder", "") < 0)
-		return -1;
-	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
-}
-
-int maildir_create(const char *root, const char **error_r)
-{
-	char cur[PATH_MAX];
-	bool fresh = maildir_path(cur, sizeof cur, root, "cur", "") == 0 &&
-		     access(cur, F_OK) < 0;
-	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
-		*error_r = "create maildir";
-		return -1;
-	}
-	for (size_t i = 0; maildir_default_folders[i] != NULL; i++)
-		if (maildir_folder_make(root, maildir_default_folders[i],
-					false) < 0) {
-			*error_r = "create default folder";
-			return -1;
-		}
-	/* A new Maildir starts with INBOX and the default folders
-	   subscribed, like Dovecot's "auto = subscribe": clients that show
-	   only subscribed folders (Thunderbird's default) see them. */
-	if (fresh) {
-		char *subs[8];
-		size_t n = 0;
-		subs[n++] = (char *)"INBOX";
-		for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8;
-		     i++)
-			subs[n++] = (char *)maildir_default_folders[i];
-		struct buf b;
-		buf_init(&b, 4096);
-		int r = maildir_subs_format(subs, n, &b) < 0 ||
-				maildir_file_replace(root, "subscriptions",
-						     b.p, b.len) < 0
-			? -1
-			: 0;
-		buf_deinit(&b);
-		if (r < 0) {
-			*error_r = "write subscriptions";
-			return -1;
-		}
-	}
-	return 0;
-}
-
-bool maildir_folder_name_ok(const char *name)
-{
-	size_t len = strlen(name);
-	if (len == 0 || len > MAILDIR_FOLDER_MAX - 1 || name[0] == '.' ||
-	    name[len - 1] == '.' || strstr(name, "..") != NULL ||
-	    strchr(name, '/') != NULL || strcasecmp(name, "INBOX") == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-		if (c < 0x20 || c >= 0x7f)
-			return false;
-	}
-	char tmp[4 * MAILDIR_FOLDER_MAX];
-	return maildir_mutf7_to_utf8(str_from_cstr(name), tmp, sizeof tmp) ==
-	       0;
-}
-
-int maildir_folder_create(const char *root, const char *name)
-{
-	if (!maildir_folder_name_ok(name)) {
-		errno = EINVAL;
-		return -1;
-	}
-	return maildir_folder_make(root, name, true);
-}
-
-static int maildir_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-long maildir_folder_list(const char *root, char ***names_r)
-{
-	DIR *d = opendir(root);
-	if (d == NULL)
-		return -1;
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || de->d_name[1] == '\0' ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		struct stat st;
-		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
-		    !S_ISDIR(st.st_mode))
-			continue;
-		if (n >= 100000)
-			break;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			names = xrealloc(names, cap * sizeof *names);
-		}
-		names[n++] = xstrdup(de->d_name + 1);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof *names, maildir_name_cmp);
-	*names_r = names;
-	return (long)n;
-}
-
-void maildir_names_free(char **names, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-}
-
-/* ---- modified UTF-7 ---------------------------------------------------- */
-
-static const char maildir_b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-static int maildir_b64_val(char c)
-{
-	const char *p = c ? strchr(maildir_b64, c) : NULL;
-	return p ? (int)(p - maildir_b64) : -1;
-}
-
-static int maildir_put_utf8(uint32_t cp, char *out, size_t outsz, size_t *o)
-{
-	unsigned char tmp[4];
-	size_t k;
-	if (cp < 0x80) {
-		tmp[0] = (unsigned char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		tmp[0] = (unsigned char)(0xc0 | (cp >> 6));
-		tmp[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		tmp[0] = (unsigned char)(0xe0 | (cp >> 12));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		tmp[0] = (unsigned char)(0xf0 | (cp >> 18));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
-	if (*o + k >= outsz)
-		return -1;
-	memcpy(out + *o, tmp, k);
-	*o += k;
-	return 0;
-}
-
-int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < in.len;) {
-		char c = in.p[i];
-		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
-			return -1;
-		if (c != '&') {
-			if (o + 1 >= outsz)
-				return -1;
-			out[o++] = c;
-			i++;
-			continue;
-		}
-		i++;
-		if (i < in.len && in.p[i] == '-') {
-			if (o + 1 >= outsz)
-				return -1;
-			out[o++] = '&';
-			i++;
-			continue;
-		}
-		uint32_t bits = 0, hi = 0;
-		int nbits = 0;
-		size_t chars = 0;
-		while (i < in.len && in.p[i] != '-') {
-			int v = maildir_b64_val(in.p[i]);
-			if (v < 0)
-				return -1;
-			bits = (bits << 6) | (uint32_t)v;
-			nbits += 6;
-			i++;
-			if (nbits < 16)
-				continue;
-			nbits -= 16;
-			uint32_t u = (bits >> nbits) & 0xffff;
-			bits &= (1u << nbits) - 1;
-			chars++;
-			if (hi != 0) {
-				if (u < 0xdc00 || u > 0xdfff)
-					return -1;
-				u = 0x10000 + ((hi - 0xd800) << 10) +
-				    (u - 0xdc00);
-				hi = 0;
-			} else if (u >= 0xd800 && u <= 0xdbff) {
-				hi = u;
-				continue;
-			} else if (u >= 0xdc00 && u <= 0xdfff) {
-				return -1;
-			}
-			/* RFC 3501: printable ASCII must not be encoded */
-			if (u >= 0x20 && u < 0x7f)
-				return -1;
-			if (maildir_put_utf8(u, out, outsz, &o) < 0)
-				return -1;
-		}
-		if (i >= in.len || chars == 0 || hi != 0 || nbits >= 6 ||
-		    bits != 0)
-			return -1;
-		i++; /* '-' */
-	}
-	if (o >= outsz)
-		return -1;
-	out[o] = '\0';
-	return 0;
-}
-
-/* decodes one UTF-8 sequence; -1 when invalid */
-static int maildir_get_utf8(const unsigned char *p, size_t len, uint32_t *cp,
-			    size_t *k)
-{
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		*k = 1;
-		return 0;
-	}
-	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
-	if (n == 0 || n > len || p[0] > 0xf4)
-		return -1;
-	uint32_t v = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	static const uint32_t minv[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-	if (v < minv[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return -1;
-	*cp = v;
-	*k = n;
-	return 0;
-}
-
-int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
-{
-	size_t o = 0;
-	const unsigned char *p = (const unsigned char *)in.p;
-	for (size_t i = 0; i < in.len;) {
-		if (p[i] >= 0x20 && p[i] < 0x7f) {
-			size_t need = p[i] == '&' ? 2 : 1;
-			if (o + need >= outsz)
-				return -1;
-			out[o++] = (char)p[i];
-			if (p[i] == '&')
-				out[o++] = '-';
-			i++;
-			continue;
-		}
-		if (o + 1 >= outsz)
-			return -1;
-		out[o++] = '&';
-		uint32_t bits = 0;
-		int nbits = 0;
-		while (i < in.len && !(p[i] >= 0x20 && p[i] < 0x7f)) {
-			uint32_t cp;
-			size_t k;
-			if (maildir_get_utf8(p + i, in.len - i, &cp, &k) < 0)
-				return -1;
-			i += k;
-			uint32_t units[2];
-			int nu = 1;
-			if (cp >= 0x10000) {
-				cp -= 0x10000;
-				units[0] = 0xd800 + (cp >> 10);
-				units[1] = 0xdc00 + (cp & 0x3ff);
-				nu = 2;
-			} else {
-				units[0] = cp;
-			}
-			for (int u = 0; u < nu; u++) {
-				bits = (bits << 16) | units[u];
-				nbits += 16;
-				while (nbits >= 6) {
-					nbits -= 6;
-					if (o + 1 >= outsz)
-						return -1;
-					out[o++] = maildir_b64[(bits >> nbits) &
-							       0x3f];
-				}
-				bits &= (1u << nbits) - 1;
-			}
-		}
-		if (nbits > 0) {
-			if (o + 1 >= outsz)
-				return -1;
-			out[o++] = maildir_b64[(bits << (6 - nbits)) & 0x3f];
-		}
-		if (o + 1 >= outsz)
-			return -1;
-		out[o++] = '-';
-	}
-	if (o >= outsz)
-		return -1;
-	out[o] = '\0';
-	return 0;
-}
-
-/* ---- quota recalculation ------------------------------------------------ */
-
-/* Adds the messages of folder/sub (new or cur) to *bytes, *count. */
-static void maildir_quota_scan(const char *folder, const char *sub,
-			       int64_t *bytes, int64_t *count)
-{
-	char dpath[PATH_MAX];
-	if (maildir_path(dpath, sizeof dpath, folder, sub, "") < 0)
-		return;
-	DIR *d = opendir(dpath);
-	if (d == NULL)
-		return; /* a missing subdirectory counts as empty */
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		struct str nm = str_from_cstr(de->d_name), base, letters;
-		maildir_name_split(nm, &base, &letters);
-		uint64_t size;
-		if (maildir_name_size(base, 'S', &size) < 0) {
-			struct stat st;
-			if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
-			    !S_ISREG(st.st_mode))
-				continue; /* vanished meanwhile */
-			size = (uint64_t)st.st_size;
-		}
-		*bytes += (int64_t)size;
-		*count += 1;
-	}
-	closedir(d);
-}
-
-int maildir_quota_recalc(const char *root, uint64_t max_bytes,
-			 uint64_t max_count, struct maildir_quota *q_r)
-{
-	int64_t bytes = 0, count = 0;
-	char tmpdir[PATH_MAX], sub[PATH_MAX], text[128];
-
-	maildir_quota_scan(root, "new", &bytes, &count);
-	maildir_quota_scan(root, "cur", &bytes, &count);
-	DIR *d = opendir(root);
-	if (d == NULL)
-		return -1;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (maildir_path(sub, sizeof sub, root, de->d_name, "") < 0)
-			continue;
-		maildir_quota_scan(sub, "new", &bytes, &count);
-		maildir_quota_scan(sub, "cur", &bytes, &count);
-	}
-	closedir(d);
-	int n = max_count > 0
-		    ? snprintf(text, sizeof text, "%lluS,%lluC\n%lld %lld\n",
-			       (unsigned long long)max_bytes,
-			       (unsigned long long)max_count, (long long)bytes,
-			       (long long)count)
-		    : snprintf(text, sizeof text, "%lluS\n%lld %lld\n",
-			       (unsigned long long)max_bytes, (long long)bytes,
-			       (long long)count);
-	if (n < 0 || (size_t)n >= sizeof text ||
-	    maildir_path(tmpdir, sizeof tmpdir, root, "tmp", "") < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	/* the temp file lives in tmp/ (Courier's habit), renamed up */
-	char tmp[PATH_MAX], dst[PATH_MAX];
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	/* unique per thread too: two deliveries of one process may
-	   recount the same Maildir in the same second, and a shared name
-	   made the second rename fail with ENOENT */
-	static atomic_uint recalc_seq;
-	n = snprintf(tmp, sizeof tmp,
-		     "%s/%lld.M%ldP%ldQ%u_NeWmAiLdIrSiZe.youju", tmpdir,
-		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-		     atomic_fetch_add(&recalc_seq, 1));
-	if (n < 0 || (size_t)n >= sizeof tmp ||
-	    maildir_path(dst, sizeof dst, root, "maildirsize", "") < 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (maildir_write_rename(tmp, dst, text, strlen(text)) < 0)
-		return -1;
-	memset(q_r, 0, sizeof *q_r);
-	q_r->max_bytes = max_bytes;
-	q_r->max_count = max_count;
-	q_r->bytes = bytes;
-	q_r->count = count;
-	q_r->valid = true;
-	return 0;
+	buf_init(&text, MAILDIR_UIDLIST_MAX);
+	int r = maildir_uidlist_format(ul, &text) < 0
+			? (errno = EFBIG, -1)
+			: file_replace(path, text.p ? text.p : "", text.len, NULL);
+	int e = errno;
+	buf_deinit(&text);
+	errno = e;
+	return r;
 }

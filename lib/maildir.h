@@ -6,6 +6,10 @@
  * file, and folders stored flat as ".Name" in IMAP modified UTF-7.
  * Shared by youju-mra (POP3/IMAP) and youju-mta (delivery).
  *
+ * The quota (maildir_quota.h), folders and modified UTF-7
+ * (maildir_folders.h) and keywords and subscriptions (maildir_meta.h)
+ * are their own modules, included here for callers of the whole family.
+ *
  * A folder is the directory holding tmp/ new/ cur/: the Maildir root
  * (INBOX) or a ".Name" subdirectory.  Every function here is synchronous
  * file-system work; callers decide where that may block.
@@ -19,19 +23,17 @@
 #include <time.h>
 
 #include "buf.h"
+#include "maildir_folders.h"
 #include "maildir_meta.h"
+#include "maildir_quota.h"
 #include "str.h"
 
 /* Longest file name we handle in new/ or cur/ (NAME_MAX). */
 #define MAILDIR_FILENAME_MAX 255
 /* Largest dovecot-uidlist we read (about 100 bytes per message). */
 #define MAILDIR_UIDLIST_MAX (64u * 1024 * 1024)
-/* maildirsize files this large are recalculated (maildirquota(7)). */
-#define MAILDIR_SIZE_FILE_MAX 5120
 /* Most messages in one folder we list. */
 #define MAILDIR_MSGS_MAX 1000000
-/* Longest folder name on disk (".a.b"), a path component. */
-#define MAILDIR_FOLDER_MAX 255
 
 /* System flags, the letters of the ":2," info (maildir.md §3). */
 enum maildir_flag {
@@ -139,13 +141,14 @@ int maildir_dotlock(const char *dir, const char *lockname, int timeout_ms);
 void maildir_dotunlock(const char *dir, const char *lockname);
 
 /*
- * Reads the whole file path into out (out's maximum bounds it).  Returns
- * 1 read, 0 missing, -1 error with errno (EFBIG: larger than out allows).
+ * Reads the whole file path into out (out's maximum bounds it):
+ * file_read_buf().  Returns 1 read, 0 missing, -1 error with errno
+ * (EFBIG: larger than out allows).
  */
 int maildir_file_read(const char *path, struct buf *out);
 /*
- * Replaces dir/name with data: temp file beside it, fsync, rename
- * (maildir.md §7.5).  Returns 0, or -1 with errno.
+ * Replaces dir/name with data: file_replace() (temp file beside it,
+ * fsync, rename; maildir.md §7.5).  Returns 0, or -1 with errno.
  */
 int maildir_file_replace(const char *dir, const char *name, const char *data,
 			 size_t len);
@@ -225,86 +228,54 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 		     struct buf *out);
 
 /*
- * Changes m's info letters by rename (moving it to cur/ if needed).
+ * Finds m's current name after it vanished (another session renamed it):
+ * cur/ then new/ are searched by base name and m->letters, m->in_new
+ * updated.  Returns 0, or -1 with errno (ENOENT: expunged).
+ */
+int maildir_msg_locate(struct maildir_folder *f, struct maildir_msg *m);
+
+/*
+ * Computes the next info letters from the current ones (NUL-terminated
+ * into out of size outsz, ASCII order).  Returns 0 or -1 (does not fit).
+ */
+typedef int maildir_letters_fn(const char *cur, char *out, size_t outsz,
+			       void *ctx);
+
+/*
+ * Changes m's info letters atomically: fn is applied to the letters the
+ * file carries *now*, and the rename from that name is the commit; when
+ * another session renamed the file first, the current name is looked up
+ * and fn applied again (so concurrent flag changes are never lost).  A
+ * file in new/ moves to cur/.  verify: when fn changes nothing, check
+ * that the file really still has those letters (m may be stale).
+ * Returns 0, or -1 with errno (ENOENT: expunged meanwhile; EBUSY: it
+ * kept moving).
+ */
+int maildir_msg_change_letters(struct maildir_folder *f, struct maildir_msg *m,
+			       maildir_letters_fn *fn, void *ctx, bool verify);
+
+/*
+ * Changes m's letters to letters: the letters added and removed relative
+ * to m->letters as the caller saw them are applied to the current file
+ * (maildir_msg_change_letters), so a stale m loses nobody's change.
  * Returns 0, or -1 with errno (ENOENT: expunged meanwhile).
  */
 int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
 			    const char *letters);
 
-/* Unlinks m (expunge).  ENOENT counts as done.  Returns 0 or -1. */
+/*
+ * Unlinks m (expunge), following a rename by another session.  Returns
+ * 1 unlinked here, 0 already gone (someone else expunged it), -1 error.
+ */
 int maildir_msg_unlink(struct maildir_folder *f, struct maildir_msg *m);
 
-/* ---- quota ------------------------------------------------------------ */
-
-struct maildir_quota {
-	uint64_t max_bytes, max_count; /* 0 = no limit */
-	int64_t bytes, count;          /* current use: sum of the deltas */
-	bool valid;                    /* the file existed and parsed */
-};
-
 /*
- * Parses the text of a maildirsize file (first line "<n>S,<n>C", then
- * "<bytes> <count>" deltas, any white space).  Returns 0, or -1 when it
- * must be recalculated (too long, malformed, negative total).
+ * Reads folder's dovecot-uidlist into ul (initialised here; deinit it).
+ * For writers holding maildir_uidlist_lock().  Returns 1 read, 0 missing
+ * or unparsable (ul empty), -1 I/O error with errno.
  */
-int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q);
-/* Reads root/maildirsize.  Returns 1 read, 0 none or to recalculate
-   (*q zeroed), -1 I/O error with errno. */
-int maildir_quota_read(const char *root, struct maildir_quota *q);
-/* Appends "<bytes> <count>\n" with O_APPEND in one write if the file
-   exists (a missing file is left for recalculation).  Returns 0 or -1. */
-int maildir_quota_add(const char *root, int64_t bytes, int64_t count);
-
-/* ---- folders ------------------------------------------------------------ */
-
-/* ExtMail's default folders, created with every new Maildir. */
-extern const char *const maildir_default_folders[]; /* NULL-terminated */
-
-/*
- * Creates a Maildir at root (and its parents, mode 0700) with tmp/ new/
- * cur/ and the default folders.  Existing parts are kept.  Returns 0, or
- * -1 with *error_r and errno.
- */
-int maildir_create(const char *root, const char **error_r);
-
-/*
- * Creates folder name (IMAP view, "." separated, modified UTF-7, without
- * the leading dot) under root with its maildirfolder file.  Returns 0, or
- * -1 with errno (EEXIST, EINVAL for a bad name).
- */
-int maildir_folder_create(const char *root, const char *name);
-
-/* True when name is acceptable as a folder (IMAP view): non-empty, no
-   "/" nor "..", no empty component, valid modified UTF-7, not INBOX. */
-bool maildir_folder_name_ok(const char *name);
-
-/*
- * Lists folder names (IMAP view, without the dot, sorted) under root.
- * *names_r gets an owned array of owned strings (free with
- * maildir_names_free).  Returns the count, or -1 with errno.
- */
-long maildir_folder_list(const char *root, char ***names_r);
-void maildir_names_free(char **names, size_t n);
-
-/*
- * Modified UTF-7 (RFC 3501 §5.1.3) to UTF-8 and back.  Return 0, or -1
- * for invalid input or when out (size outsz) is too small.
- */
-int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz);
-int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz);
-
-
-/* ---- quota recalculation (youju-mta delivery) --------------------------- */
-
-/*
- * Recalculates the Maildir++ usage of root as Dovecot does (new/ and cur/
- * of the root and of every ".Folder", Trash and T-flagged mail included;
- * sizes from ",S=" or stat) and replaces root/maildirsize (temp file in
- * root/tmp, rename) with the definition line for max_bytes / max_count
- * ("<n>S,<n>C"; "<n>S" when max_count is 0) and one usage line.  *q_r
- * gets the result.  Returns 0, or -1 with errno.
- */
-int maildir_quota_recalc(const char *root, uint64_t max_bytes,
-			 uint64_t max_count, struct maildir_quota *q_r);
+int maildir_uidlist_read(const char *folder, struct maildir_uidlist *ul);
+/* Replaces folder's dovecot-uidlist with ul (under the lock).  0 or -1. */
+int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul);
 
 #endif

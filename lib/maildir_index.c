@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "maildir.h"
 #include "xalloc.h"
 
@@ -455,21 +456,6 @@ struct midx_out {
 	const unsigned char *rec;
 };
 
-static int midx_write_all(int fd, const void *p, size_t len)
-{
-	const char *c = p;
-	while (len > 0) {
-		ssize_t w = write(fd, c, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Writes the file from outs[0..n) to fd (header, directory, records). */
 static int midx_write(int fd, uint32_t uidvalidity,
 		      const struct midx_out *outs, size_t n)
@@ -491,7 +477,7 @@ static int midx_write(int fd, uint32_t uidvalidity,
 	}
 	put32(head + 20, midx_sum(midx_sum(SUM_INIT, head, MIDX_HDR_LEN),
 			     head + MIDX_HDR_LEN, dirlen));
-	int rc = midx_write_all(fd, head, MIDX_HDR_LEN + dirlen);
+	int rc = file_write_all(fd, head, MIDX_HDR_LEN + dirlen);
 	free(head);
 	/* records through a 256 KiB buffer: one write per many records */
 	enum { CHUNK = 256 * 1024 };
@@ -499,12 +485,12 @@ static int midx_write(int fd, uint32_t uidvalidity,
 	size_t used = 0;
 	for (size_t i = 0; rc == 0 && i < n; i++) {
 		if (used + outs[i].len > CHUNK && used > 0) {
-			rc = midx_write_all(fd, buf, used);
+			rc = file_write_all(fd, buf, used);
 			used = 0;
 		}
 		if (outs[i].len > CHUNK) {
 			if (rc == 0)
-				rc = midx_write_all(fd, outs[i].rec,
+				rc = file_write_all(fd, outs[i].rec,
 						    outs[i].len);
 			continue;
 		}
@@ -512,7 +498,7 @@ static int midx_write(int fd, uint32_t uidvalidity,
 		used += outs[i].len;
 	}
 	if (rc == 0 && used > 0)
-		rc = midx_write_all(fd, buf, used);
+		rc = file_write_all(fd, buf, used);
 	free(buf);
 	return rc;
 }
@@ -532,13 +518,10 @@ int maildir_index_save(struct maildir_index *ix,
 	/* another session saved since we mapped: take its entries too */
 	struct midx_map other;
 	memset(&other, 0, sizeof other);
-	char path[4096], tmp[4096];
+	char path[4096];
 	int n1 = snprintf(path, sizeof path, "%s/" MAILDIR_INDEX_FILE,
 			  ix->folder);
-	int n2 = snprintf(tmp, sizeof tmp, "%s/" MAILDIR_INDEX_FILE ".tmp",
-			  ix->folder);
-	if (n1 < 0 || (size_t)n1 >= sizeof path || n2 < 0 ||
-	    (size_t)n2 >= sizeof tmp) {
+	if (n1 < 0 || (size_t)n1 >= sizeof path) {
 		maildir_dotunlock(ix->folder, MAILDIR_INDEX_FILE ".lock");
 		errno = ENAMETOOLONG;
 		return -1;
@@ -565,20 +548,17 @@ int maildir_index_save(struct maildir_index *ix,
 		}
 		outs[n++] = (struct midx_out){ m->uid, (uint32_t)len, rec };
 	}
-	int rc = -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		rc = midx_write(fd, ix->uidvalidity, outs, n);
-		/* no fsync: after a crash a torn file fails its checksums
-		   and is rebuilt, which is cheaper than syncing 50 MB */
-		if (close(fd) < 0)
+	/* no fsync: after a crash a torn file fails its checksums and is
+	   rebuilt, which is cheaper than syncing 50 MB */
+	struct file_replace_opts o = { .no_fsync = true };
+	struct file_tmp t;
+	int rc = file_replace_open(&t, path, &o);
+	if (rc == 0) {
+		if (midx_write(t.fd, ix->uidvalidity, outs, n) < 0) {
+			file_replace_abort(&t);
 			rc = -1;
-		if (rc == 0)
-			rc = rename(tmp, path);
-		if (rc < 0) {
-			int e = errno;
-			(void)unlink(tmp);
-			errno = e;
+		} else {
+			rc = file_replace_commit(&t);
 		}
 	}
 	int e = errno;

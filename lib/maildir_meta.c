@@ -15,8 +15,35 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "maildir.h"
 #include "xalloc.h"
+
+/* Replaces dir/name with data (file_replace). */
+static int meta_replace(const char *dir, const char *name, const char *data,
+			size_t len)
+{
+	char path[PATH_MAX];
+	if (file_path(path, sizeof path, dir, name) < 0)
+		return -1;
+	return file_replace(path, data, len, NULL);
+}
+
+/* Takes or drops the dotlock dir/name (stale after 120 s, as Dovecot's). */
+static int meta_lock(const char *dir, const char *name, int timeout_ms)
+{
+	char path[PATH_MAX];
+	if (file_path(path, sizeof path, dir, name) < 0)
+		return -1;
+	return file_dotlock(path, timeout_ms, 120);
+}
+
+static void meta_unlock(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	if (file_path(path, sizeof path, dir, name) == 0)
+		file_dotunlock(path);
+}
 
 /* How long a writer waits for another one's dotlock. */
 #define MAILDIR_META_LOCK_MS 5000
@@ -119,7 +146,7 @@ int maildir_keywords_read(const char *folder, struct maildir_keywords *kw)
 	}
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
-	int r = maildir_file_read(path, &b);
+	int r = file_read_buf(path, &b);
 	if (r > 0)
 		(void)maildir_keywords_parse(b.p, b.len, kw);
 	int e = errno;
@@ -145,7 +172,7 @@ int maildir_keywords_assign(const char *folder, const struct str *names,
 			errno = EINVAL;
 			return -1;
 		}
-	if (maildir_dotlock(folder, "dovecot-uidlist.lock",
+	if (meta_lock(folder, "dovecot-uidlist.lock",
 			    MAILDIR_META_LOCK_MS) < 0)
 		return -1;
 	maildir_keywords_deinit(kw);
@@ -171,7 +198,7 @@ int maildir_keywords_assign(const char *folder, const struct str *names,
 		struct buf b;
 		buf_init(&b, MAILDIR_META_FILE_MAX);
 		if (maildir_keywords_format(kw, &b) < 0 ||
-		    maildir_file_replace(folder, "dovecot-keywords",
+		    meta_replace(folder, "dovecot-keywords",
 					 b.p ? b.p : "", b.len) < 0)
 			rc = -1;
 		else
@@ -179,7 +206,7 @@ int maildir_keywords_assign(const char *folder, const struct str *names,
 		buf_deinit(&b);
 	}
 	int e = errno;
-	maildir_dotunlock(folder, "dovecot-uidlist.lock");
+	meta_unlock(folder, "dovecot-uidlist.lock");
 	errno = e;
 	return rc;
 }
@@ -320,7 +347,7 @@ long maildir_subs_read(const char *root, char ***names_r)
 	}
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
-	int r = maildir_file_read(path, &b);
+	int r = file_read_buf(path, &b);
 	if (r < 0) {
 		int e = errno;
 		buf_deinit(&b);
@@ -337,7 +364,7 @@ static int maildir_subs_write(const char *root, char **names, size_t n)
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
 	int rc = maildir_subs_format(names, n, &b) < 0 ||
-				 maildir_file_replace(root, "subscriptions",
+				 meta_replace(root, "subscriptions",
 						      b.p, b.len) < 0
 			 ? -1
 			 : 0;
@@ -354,7 +381,7 @@ typedef int maildir_subs_edit_fn(char ***names, size_t *n, const char *a,
 static int maildir_subs_edit(const char *root, maildir_subs_edit_fn *fn,
 			     const char *a, const char *b)
 {
-	if (maildir_dotlock(root, "subscriptions.lock",
+	if (meta_lock(root, "subscriptions.lock",
 			    MAILDIR_META_LOCK_MS) < 0)
 		return -1;
 	char **names = NULL;
@@ -369,7 +396,7 @@ static int maildir_subs_edit(const char *root, maildir_subs_edit_fn *fn,
 	}
 	int e = errno;
 	maildir_names_free(names, r > 0 ? (size_t)r : 0);
-	maildir_dotunlock(root, "subscriptions.lock");
+	meta_unlock(root, "subscriptions.lock");
 	errno = e;
 	return rc < 0 ? -1 : 0;
 }
@@ -529,7 +556,7 @@ long maildir_inbox_move(const char *root, const char *to)
 		struct buf b;
 		buf_init(&b, MAILDIR_META_FILE_MAX);
 		if (maildir_keywords_format(&kw, &b) == 0 && b.len > 0)
-			(void)maildir_file_replace(dir, "dovecot-keywords",
+			(void)meta_replace(dir, "dovecot-keywords",
 						   b.p, b.len);
 		buf_deinit(&b);
 	}

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -324,45 +325,14 @@ int qfile_append(int fd, const char *text, size_t len)
 	off_t end = lseek(fd, 0, SEEK_END);
 	if (end < 0)
 		return -1;
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = pwrite(fd, text + off, len - off, end + (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		off += (size_t)n;
-	}
+	if (file_pwrite_all(fd, text, len, end) < 0)
+		return -1;
 	return fdatasync(fd);
 }
 
 int qfile_read_fd(int fd, char **data_r, size_t *len_r)
 {
-	struct stat st;
-	if (fstat(fd, &st) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0)
 		return -1;
-	if (st.st_size < 0 || (uint64_t)st.st_size > QFILE_MAX) {
-		errno = EFBIG;
-		return -1;
-	}
-	size_t len = (size_t)st.st_size;
-	char *data = xmalloc(len + 1);
-	size_t off = 0;
-	while (off < len) {
-		ssize_t n = pread(fd, data + off, len - off, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(data);
-			if (n == 0)
-				errno = EIO;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	data[len] = '\0';
-	*data_r = data;
-	*len_r = len;
-	return 0;
+	return file_read_fd(fd, QFILE_MAX, data_r, len_r);
 }

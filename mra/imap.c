@@ -26,6 +26,7 @@
 #include "imap_mbox.h"
 #include "imap_search.h"
 #include "log.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "maildir_index.h"
 #include "xalloc.h"
@@ -849,39 +850,59 @@ static void cmd_check(struct imap_ctx *x)
 	imap_tagged(x->c, x->cmd->tag, "OK Check completed.");
 }
 
+/* The session's store for lib/mailbox: its Maildir and authd's quota. */
+static void imap_user(const struct imap_sess *s, struct mailbox_user *u)
+{
+	if (mailbox_user_init(u, s->maildir, s->quota) < 0)
+		log_warning("imap(%s): bad quota definition %s", s->login_user,
+			    s->quota);
+}
+
+/*
+ * After lib/mailbox took messages out of the view (gone[i] for the old
+ * message i): sends their EXPUNGE responses when report and drops their
+ * \Recent marks.
+ */
+static void imap_expunged(struct mra_conn *c, const bool *gone, size_t old_n,
+			  bool report)
+{
+	struct imap_sess *s = c->sess;
+	size_t w = 0, k = 0;
+	for (size_t i = 0; i < old_n; i++) {
+		if (gone[i]) {
+			if (report)
+				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
+						      i + 1 - k);
+			k++;
+			continue;
+		}
+		s->recent[w++] = s->recent[i];
+	}
+}
+
 /* Removes \Deleted messages; uidset limits it (UID EXPUNGE).  Sends
    EXPUNGE responses when report. */
 static void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
 {
 	struct imap_sess *s = c->sess;
 	struct maildir_folder *f = s->f;
-	size_t w = 0, removed = 0;
-	int64_t bytes = 0;
-	uint32_t maxuid = f->n ? f->msgs[f->n - 1].uid : 0;
-	for (size_t i = 0; i < f->n; i++) {
+	struct mailbox_user u;
+	size_t n = f->n, removed;
+	uint32_t maxuid = n ? f->msgs[n - 1].uid : 0;
+	bool *sel = xcalloc(n ? n : 1, sizeof *sel);
+	for (size_t i = 0; i < n; i++) {
 		struct maildir_msg *m = &f->msgs[i];
-		bool del = (maildir_flags_parse(str_from_cstr(m->letters)) &
-			    MAILDIR_TRASHED) &&
-			   (uidset == NULL ||
-			    imap_seqset_has(uidset, m->uid, maxuid));
-		if (del && maildir_msg_unlink(f, m) == 0) {
-			if (report)
-				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
-						      i + 1 - removed);
-			removed++;
-			bytes += (int64_t)m->size;
-			free(m->base);
-			free(m->letters);
-			continue;
-		}
-		s->recent[w] = s->recent[i];
-		f->msgs[w++] = *m;
+		sel[i] = (maildir_flags_parse(str_from_cstr(m->letters)) &
+			  MAILDIR_TRASHED) &&
+			 (uidset == NULL ||
+			  imap_seqset_has(uidset, m->uid, maxuid));
 	}
-	f->n = w;
-	if (removed > 0 &&
-	    maildir_quota_add(s->maildir, -bytes, -(int64_t)removed) < 0)
-		log_warning("imap(%s): maildirsize: %s", s->login_user,
-			    strerror(errno));
+	imap_user(s, &u);
+	if (mailbox_expunge(&u, f, sel, &removed) < 0)
+		log_error("imap(%s): expunge in %s: %s", s->login_user,
+			  f->path, strerror(errno));
+	imap_expunged(c, sel, n, report);
+	free(sel);
 }
 
 static void cmd_expunge(struct imap_ctx *x)
@@ -988,29 +1009,17 @@ static void cmd_store(struct imap_ctx *x)
 					      "keywords.");
 		return;
 	}
-	uint32_t kwb = imap_flags_kwbits(&fs, &s->f->kw), known = 0;
-	for (size_t k = 0; k < MAILDIR_KEYWORDS_MAX; k++)
-		if (s->f->kw.name[k] != NULL)
-			known |= 1u << k;
+	uint32_t kwb = imap_flags_kwbits(&fs, &s->f->kw);
+	enum mailbox_flags_mode fm = mode > 0	? MAILBOX_FLAGS_ADD
+				     : mode < 0 ? MAILBOX_FLAGS_REMOVE
+						: MAILBOX_FLAGS_REPLACE;
 	for (size_t i = 0; i < s->f->n; i++) {
 		if (!imap_in_set(s, a[0].s, x->uid, i))
 			continue;
 		struct maildir_msg *m = &s->f->msgs[i];
-		struct str ol = str_from_cstr(m->letters);
-		unsigned cur = maildir_flags_parse(ol);
-		uint32_t ckw = maildir_keyword_bits(ol);
-		/* P has no IMAP flag: a FLAGS replace keeps it, and letters
-		   without a dovecot-keywords name, as Dovecot does */
-		unsigned nf = mode > 0	  ? cur | fs.sys
-			      : mode < 0 ? cur & ~fs.sys
-					 : fs.sys | (cur & MAILDIR_PASSED);
-		uint32_t nk = mode > 0	  ? ckw | kwb
-			      : mode < 0 ? ckw & ~kwb
-					 : kwb | (ckw & ~known);
-		char letters[64];
-		if (imap_flags_letters(m->letters, nf, nk, letters,
-				       sizeof letters) < 0 ||
-		    maildir_msg_set_letters(s->f, m, letters) < 0)
+		/* applied to the flags on disk now: another session's
+		   change since our last sync is kept (imaptest) */
+		if (mailbox_msg_flags(s->f, m, fm, fs.sys, kwb) < 0)
 			continue; /* expunged meanwhile: the sync tells */
 		if (silent)
 			continue;
@@ -1083,37 +1092,33 @@ static void cmd_fetch(struct imap_ctx *x)
 	mra_conn_pump(x->c);
 }
 
-/*
- * The info letters of m's copy in folder dst: keyword letters are per
- * folder, so each keyword is looked up by name in dst's dovecot-keywords
- * (dkw, kept up to date) and given a letter there if it has none.  A
- * keyword that finds no free letter is dropped.  0 or -1.
- */
-static int imap_copy_letters(const char *dst, struct maildir_keywords *dkw,
-			     const struct maildir_keywords *skw,
-			     const char *letters, char *out, size_t outsz)
+/* Appends a UID set of uids[0..n) (ascending) to out: "1:3,7". */
+static int imap_uidset(struct buf *out, const uint32_t *uids, size_t n)
 {
-	struct str l = str_from_cstr(letters);
-	uint32_t bits = maildir_keyword_bits(l), nb = 0;
-	struct str names[MAILDIR_KEYWORDS_MAX];
-	size_t n = 0;
-	bool missing = false;
-	for (size_t k = 0; k < MAILDIR_KEYWORDS_MAX; k++) {
-		if (!(bits & (1u << k)) || skw->name[k] == NULL)
-			continue;
-		names[n] = str_from_cstr(skw->name[k]);
-		missing |= maildir_keywords_find(dkw, names[n]) < 0;
-		n++;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (buf_printf(out, "%s%lu", i ? "," : "",
+			       (unsigned long)uids[i]) < 0 ||
+		    (j > i && buf_printf(out, ":%lu", (unsigned long)uids[j]) <
+				      0))
+			return -1;
+		i = j + 1;
 	}
-	if (missing && maildir_keywords_assign(dst, names, n, dkw) < 0 &&
-	    errno != ENOSPC)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		int k = maildir_keywords_find(dkw, names[i]);
-		if (k >= 0)
-			nb |= 1u << k;
-	}
-	return maildir_info_build(l, maildir_flags_parse(l), nb, out, outsz);
+	return 0;
+}
+
+/* "COPYUID <uidvalidity> <src> <dst>" (RFC 4315 §3) into out. */
+static int imap_copyuid(struct buf *out, const struct mailbox_copy_result *r)
+{
+	return buf_printf(out, "COPYUID %lu ", (unsigned long)r->uidvalidity) <
+			       0 ||
+		       imap_uidset(out, r->src_uids, r->n) < 0 ||
+		       buf_append_char(out, ' ') < 0 ||
+		       imap_uidset(out, r->dst_uids, r->n) < 0
+		   ? -1
+		   : 0;
 }
 
 static void cmd_copy(struct imap_ctx *x)
@@ -1133,82 +1138,63 @@ static void cmd_copy(struct imap_ctx *x)
 			    "NO [TRYCREATE] Mailbox doesn't exist.");
 		return;
 	}
-	struct buf msg;
-	buf_init(&msg, mra_srv.message_size_limit * 2);
-	struct maildir_keywords dkw;
-	maildir_keywords_init(&dkw);
-	bool fail = maildir_keywords_read(dst, &dkw) < 0;
-	size_t copied = 0;
-	for (size_t i = 0; i < s->f->n && !fail; i++) {
-		if (!imap_in_set(s, a[0].s, x->uid, i))
-			continue;
-		struct maildir_msg *m = &s->f->msgs[i];
-		buf_reset(&msg);
-		const char *err;
-		if (maildir_msg_read(s->f, m, &msg) < 0) {
-			if (errno == ENOENT)
-				continue;
-			fail = true;
-			break;
-		}
-		char dl[64];
-		if (imap_copy_letters(dst, &dkw, &s->f->kw, m->letters, dl,
-				      sizeof dl) < 0) {
-			log_error("imap(%s): copy to %s: keywords: %s",
-				  s->login_user, dst, strerror(errno));
-			fail = true;
-			break;
-		}
-		if (maildir_store(dst, msg.p ? msg.p : "", msg.len, false, dl,
-				  m->mtime, NULL, &err) < 0) {
-			log_error("imap(%s): copy to %s: %s: %s",
-				  s->login_user, dst, err, strerror(errno));
-			fail = true;
-			break;
-		}
-		copied++;
-		if (move && !s->readonly) {
-			char letters[64];
-			unsigned f = maildir_flags_parse(
-				str_from_cstr(m->letters));
-			if (maildir_info_set(str_from_cstr(m->letters),
-					     f | MAILDIR_TRASHED, letters,
-					     sizeof letters) == 0)
-				(void)maildir_msg_set_letters(s->f, m,
-							      letters);
-		}
-	}
-	buf_deinit(&msg);
-	maildir_keywords_deinit(&dkw);
-	free(dst);
-	if (fail) {
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [SERVERBUG] Copy failed (%zu copied).", copied);
+	size_t n = s->f->n;
+	bool *sel = xcalloc(n ? n : 1, sizeof *sel), any = false;
+	for (size_t i = 0; i < n; i++)
+		any |= sel[i] = imap_in_set(s, a[0].s, x->uid, i);
+	if (!any) {
+		free(sel);
+		free(dst);
+		imap_tagged(x->c, x->cmd->tag, "OK No messages found.");
 		return;
 	}
-	if (move) {
-		/* MOVE (RFC 6851): expunge exactly the moved messages */
-		struct imap_sess *ss = s;
-		size_t removed = 0;
-		size_t w = 0;
-		for (size_t i = 0; i < ss->f->n; i++) {
-			struct maildir_msg *m = &ss->f->msgs[i];
-			if (imap_in_set(ss, a[0].s, x->uid, i) &&
-			    maildir_msg_unlink(ss->f, m) == 0) {
-				(void)mra_conn_printf(x->c, "* %zu EXPUNGE\r\n",
-						      i + 1 - removed);
-				removed++;
-				free(m->base);
-				free(m->letters);
-				continue;
-			}
-			ss->recent[w] = ss->recent[i];
-			ss->f->msgs[w++] = *m;
+	struct mailbox_user u;
+	struct mailbox_copy_result r;
+	const char *err = "";
+	imap_user(s, &u);
+	/* a read-only mailbox keeps its messages: MOVE copies only */
+	bool expunge = move && !s->readonly;
+	if (mailbox_copy(&u, s->f, sel, dst, expunge, &r, &err) < 0) {
+		if (errno == EDQUOT) {
+			imap_tagged(x->c, x->cmd->tag,
+				    "NO [OVERQUOTA] Quota exceeded.");
+		} else {
+			log_error("imap(%s): %s to %s: %s: %s", s->login_user,
+				  move ? "move" : "copy", dst, err,
+				  strerror(errno));
+			imap_tagged(x->c, x->cmd->tag,
+				    "NO [SERVERBUG] %s failed.",
+				    move ? "Move" : "Copy");
 		}
-		ss->f->n = w;
+		free(sel);
+		free(dst);
+		return;
 	}
-	imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
-		    move ? "Move" : "Copy");
+	bool same = strcmp(dst, s->f->path) == 0;
+	free(dst);
+	struct buf cu;
+	buf_init(&cu, 64 + r.n * 24);
+	bool have_cu = r.n > 0 && imap_copyuid(&cu, &r) == 0;
+	if (expunge) {
+		/* RFC 6851 §4.3: COPYUID untagged, before the EXPUNGEs */
+		if (have_cu)
+			(void)mra_conn_printf(x->c, "* OK [%s] Moved UIDs.\r\n",
+					      cu.p);
+		imap_expunged(x->c, sel, n, true);
+	}
+	if (same) {
+		s->dirty = true; /* the copies are new messages here */
+		imap_sync(x->c, true);
+	}
+	if (have_cu && !expunge)
+		imap_tagged(x->c, x->cmd->tag, "OK [%s] %s completed.", cu.p,
+			    move ? "Move" : "Copy");
+	else
+		imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
+			    move ? "Move" : "Copy");
+	buf_deinit(&cu);
+	mailbox_copy_result_free(&r);
+	free(sel);
 }
 
 static void cmd_append(struct imap_ctx *x)
@@ -1260,55 +1246,30 @@ static void cmd_append(struct imap_ctx *x)
 			    "NO [TRYCREATE] Mailbox doesn't exist.");
 		return;
 	}
-	struct maildir_quota q;
 	struct imap_arg *msg = &a[n - 1];
-	if (maildir_quota_read(s->maildir, &q) == 1 &&
-	    ((q.max_bytes && (uint64_t)q.bytes + msg->len > q.max_bytes) ||
-	     (q.max_count && (uint64_t)q.count + 1 > q.max_count))) {
+	struct mailbox_user u;
+	struct mailbox_append ap = { msg->s, msg->len, fs.sys, fs.kw, fs.nkw,
+				     when };
+	uint32_t validity = 0, uid = 0;
+	const char *err = "";
+	imap_user(s, &u);
+	if (mailbox_append(&u, path, &ap, &validity, &uid, &err) < 0) {
+		int e = errno;
+		if (e == EDQUOT)
+			imap_tagged(x->c, x->cmd->tag,
+				    "NO [OVERQUOTA] Quota exceeded.");
+		else if (e == ENOSPC && strcmp(err, "keywords") == 0)
+			imap_tagged(x->c, x->cmd->tag,
+				    "NO [LIMIT] Too many keywords in this "
+				    "mailbox (26).");
+		else {
+			log_error("imap(%s): append to %s: %s: %s",
+				  s->login_user, path, err, strerror(e));
+			imap_tagged(x->c, x->cmd->tag,
+				    "NO [SERVERBUG] Append failed.");
+		}
 		free(path);
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [OVERQUOTA] Quota exceeded.");
 		return;
-	}
-	char letters[64], base[MAILDIR_FILENAME_MAX + 1];
-	const char *err;
-	struct maildir_keywords kw;
-	maildir_keywords_init(&kw);
-	int kr = fs.nkw ? maildir_keywords_assign(path, fs.kw, fs.nkw, &kw)
-			: 0;
-	if (kr < 0) {
-		maildir_keywords_deinit(&kw);
-		free(path);
-		imap_tagged(x->c, x->cmd->tag, "NO %s",
-			    errno == ENOSPC ? "[LIMIT] Too many keywords in "
-					      "this mailbox (26)."
-					    : "[SERVERBUG] Cannot store "
-					      "keywords.");
-		return;
-	}
-	(void)imap_flags_letters("", fs.sys, imap_flags_kwbits(&fs, &kw),
-				 letters, sizeof letters);
-	maildir_keywords_deinit(&kw);
-	if (maildir_store(path, msg->s, msg->len, false, letters, when, base,
-			  &err) < 0) {
-		log_error("imap(%s): append to %s: %s: %s", s->login_user,
-			  path, err, strerror(errno));
-		free(path);
-		imap_tagged(x->c, x->cmd->tag, "NO [SERVERBUG] Append failed.");
-		return;
-	}
-	(void)maildir_quota_add(s->maildir, (int64_t)msg->len, 1);
-	/* number it now, for APPENDUID (RFC 4315) */
-	struct maildir_folder *f = maildir_folder_open(path, false, &err);
-	unsigned long uid = 0, validity = 0;
-	if (f != NULL) {
-		validity = f->uidvalidity;
-		for (size_t i = f->n; i-- > 0;)
-			if (strcmp(f->msgs[i].base, base) == 0) {
-				uid = f->msgs[i].uid;
-				break;
-			}
-		maildir_folder_free(&f);
 	}
 	bool same = s->f != NULL && strcmp(s->f->path, path) == 0;
 	free(path);
@@ -1317,7 +1278,7 @@ static void cmd_append(struct imap_ctx *x)
 	if (uid != 0)
 		imap_tagged(x->c, x->cmd->tag,
 			    "OK [APPENDUID %lu %lu] Append completed.",
-			    validity, uid);
+			    (unsigned long)validity, (unsigned long)uid);
 	else
 		imap_tagged(x->c, x->cmd->tag, "OK Append completed.");
 }

@@ -504,31 +504,21 @@ const char *imap_mbox_delete(const struct imap_mbox_ctx *x)
 
 static void imap_quota_line(const struct imap_mbox_ctx *x)
 {
+	struct maildir_quota_rule rule;
 	struct maildir_quota lim, q;
-	memset(&lim, 0, sizeof lim);
 	/* the limit is the user's (authd, like Dovecot's quota_rule);
-	   without one, line 1 of maildirsize, as Dovecot's maildir quota */
-	char def[80];
-	int k = snprintf(def, sizeof def, "%s\n", x->quota);
-	bool have_def = x->quota[0] != '\0' && k > 0 &&
-			(size_t)k < sizeof def &&
-			maildir_quota_parse(def, (size_t)k, &lim) == 0;
-	int r = maildir_quota_read(x->maildir, &q);
-	if (r == 1 && !have_def) {
-		lim.max_bytes = q.max_bytes;
-		lim.max_count = q.max_count;
+	   without one, line 1 of maildirsize, as Dovecot's maildir quota;
+	   the one check of lib/maildir_quota rebuilds a missing file or one
+	   with another definition, so that Dovecot and youju-mta agree */
+	if (maildir_quota_rule_make(x->quota, 0, false, &rule) < 0)
+		log_warning("imap: bad quota definition %s", x->quota);
+	if (maildir_quota_check(x->maildir, &rule, 0, 0, 0, &q) < 0) {
+		log_warning("imap: %s/maildirsize: %s", x->maildir,
+			    strerror(errno));
+		memset(&q, 0, sizeof q);
 	}
-	if (r != 1 || (have_def && (q.max_bytes != lim.max_bytes ||
-				     q.max_count != lim.max_count))) {
-		/* missing, to recalculate, or another definition: rebuild
-		   as Dovecot does, so that it and youju-mta agree */
-		if (maildir_quota_recalc(x->maildir, lim.max_bytes,
-					 lim.max_count, &q) < 0) {
-			log_warning("imap: %s/maildirsize: %s", x->maildir,
-				    strerror(errno));
-			memset(&q, 0, sizeof q);
-		}
-	}
+	lim.max_bytes = rule.own ? rule.max_bytes : q.max_bytes;
+	lim.max_count = rule.own ? rule.max_count : q.max_count;
 	uint64_t bytes = q.bytes > 0 ? (uint64_t)q.bytes : 0;
 	uint64_t count = q.count > 0 ? (uint64_t)q.count : 0;
 	(void)mra_conn_printf(x->c, "* QUOTA \"" IMAP_QUOTA_ROOT "\" (");

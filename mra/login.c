@@ -49,21 +49,11 @@ static int mra_login_pipe[2] = { -1, -1 };
 static struct ev_io *mra_login_io;
 static unsigned mra_logins_running;
 
-/* courier's options are "name=value"; any value but 0 or empty is on */
-static bool mra_option_set(const char *options, const char *name)
-{
-	char v[16];
-	if (authc_option(options, name, v, sizeof v) < 0)
-		return false;
-	return v[0] != '\0' && strcmp(v, "0") != 0;
-}
-
 /* The authd round trip through lib/authc.  Fills job->res. */
 static void mra_authd_login(struct mra_login_job *job)
 {
 	struct mra_login_result *res = &job->res;
 	struct authc_reply reply = { NULL, 0 };
-	char home[4096] = "", maildir[4096] = "", options[1024] = "";
 
 	res->status = MRA_LOGIN_TEMPFAIL;
 	enum authc_status st = authc_auth_login_penalty(
@@ -78,45 +68,30 @@ static void mra_authd_login(struct mra_login_job *job)
 		res->error = "no answer from authd";
 		goto out;
 	}
-	const char *v;
-	if ((v = authc_get(&reply, "HOME")) != NULL)
-		snprintf(home, sizeof home, "%s", v);
-	if ((v = authc_get(&reply, "MAILDIR")) != NULL)
-		snprintf(maildir, sizeof maildir, "%s", v);
-	if ((v = authc_get(&reply, "OPTIONS")) != NULL)
-		snprintf(options, sizeof options, "%s", v);
-	if ((v = authc_get(&reply, "QUOTA")) != NULL)
-		snprintf(res->quota, sizeof res->quota, "%s", v);
-	if ((v = authc_get(&reply, "ADDRESS")) != NULL && v[0] != '\0')
-		snprintf(res->user, sizeof res->user, "%s", v);
-	char opt[64];
-	snprintf(opt, sizeof opt, "disable%s", job->service);
-	char opt2[64];
-	snprintf(opt2, sizeof opt2, "disableinsecure%s", job->service);
-	if (mra_option_set(options, opt) ||
-	    (!job->tls && mra_option_set(options, opt2))) {
+	struct authc_account acct;
+	const char *aerr;
+	if (authc_account_get(&reply, &acct, &aerr) < 0) {
+		res->error = aerr;
+		goto out;
+	}
+	if (acct.user[0] != '\0')
+		snprintf(res->user, sizeof res->user, "%s", acct.user);
+	size_t ql = strlen(acct.quota);
+	if (ql >= sizeof res->quota) {
+		res->error = "quota definition too long";
+		goto out;
+	}
+	memcpy(res->quota, acct.quota, ql + 1);
+	if (authc_account_disabled(&acct, job->service, job->tls)) {
 		res->status = MRA_LOGIN_DISABLED;
 		res->error = "service disabled";
 		goto out;
 	}
-	/* MAILDIR relative to HOME, as courier's consumers do */
-	int k;
-	if (maildir[0] == '/')
-		k = snprintf(res->maildir, sizeof res->maildir, "%s", maildir);
-	else if (maildir[0] != '\0')
-		k = snprintf(res->maildir, sizeof res->maildir, "%s/%s", home,
-			     maildir);
-	else
-		k = snprintf(res->maildir, sizeof res->maildir, "%s/Maildir",
-			     home);
-	if (k < 0 || (size_t)k >= sizeof res->maildir || home[0] == '\0' ||
-	    strstr(res->maildir, "/../") != NULL) {
+	int k = snprintf(res->maildir, sizeof res->maildir, "%s", acct.maildir);
+	if (k < 0 || (size_t)k >= sizeof res->maildir) {
 		res->error = "bad maildir from authd";
 		goto out;
 	}
-	size_t ml = strlen(res->maildir);
-	while (ml > 1 && res->maildir[ml - 1] == '/')
-		res->maildir[--ml] = '\0';
 	const char *merr;
 	if (maildir_create(res->maildir, &merr) < 0) {
 		log_error("%s: %s: %s", res->maildir, merr, strerror(errno));

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "pop3_dot.h"
 #include "xalloc.h"
@@ -286,29 +287,27 @@ static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
 static void pop3_update(struct mra_conn *c)
 {
 	struct pop3_sess *s = c->sess;
+	struct mailbox_user u;
+	size_t n = s->f->n, removed = 0;
 	unsigned del = 0, fail = 0;
-	int64_t bytes = 0;
-	for (size_t i = 0; i < s->f->n; i++) {
-		if (!s->deleted[i])
-			continue;
-		if (maildir_msg_unlink(s->f, &s->f->msgs[i]) < 0) {
-			log_error("pop3(%s): unlink uid %lu: %s",
-				  s->login_user,
-				  (unsigned long)s->f->msgs[i].uid,
-				  strerror(errno));
-			fail++;
-			continue;
-		}
-		del++;
-		bytes += (int64_t)s->f->msgs[i].size;
+	bool *sel = xcalloc(n ? n : 1, sizeof *sel);
+	for (size_t i = 0; i < n; i++) {
+		sel[i] = s->deleted[i];
+		del += sel[i];
 	}
-	if (del > 0 && maildir_quota_add(s->maildir, -bytes, -(int64_t)del) < 0)
-		log_warning("pop3(%s): maildirsize: %s", s->login_user,
-			    strerror(errno));
+	(void)mailbox_user_init(&u, s->maildir, NULL); /* no definition */
+	/* lib/mailbox unlinks and records the freed room in maildirsize */
+	if (del > 0 && mailbox_expunge(&u, s->f, sel, &removed) < 0) {
+		log_error("pop3(%s): expunge: %s", s->login_user,
+			  strerror(errno));
+		fail = del - (unsigned)removed;
+	}
+	del = (unsigned)removed;
+	free(sel);
 	log_info("pop3(%s): Disconnected: Logged out top=%u, retr=%u/%llu, "
 		 "del=%u/%zu",
 		 s->login_user, s->top_count, s->retr_count,
-		 (unsigned long long)s->retr_bytes, del, s->f->n);
+		 (unsigned long long)s->retr_bytes, del, n);
 	if (fail > 0)
 		pop3_reply(c, "-ERR [SYS/TEMP] Some deleted messages were "
 			      "not removed.");

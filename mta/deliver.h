@@ -43,10 +43,6 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		     const char *maildir, const char *quota, const char *sender,
 		     const char *msg, size_t len, struct deliver_result *r);
 
-/* Parses a Maildir++ quota definition ("<n>S,<n>C", parts optional).
-   Returns 0, or -1 when malformed. */
-int deliver_quota_parse(const char *s, uint64_t *bytes_r, uint64_t *count_r);
-
 /* True when the message header has a Delivered-To: naming addr. */
 bool deliver_has_delivered_to(const char *msg, size_t len, const char *addr);
 

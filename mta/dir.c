@@ -8,7 +8,6 @@
  */
 #include "dir.h"
 
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -33,45 +32,37 @@ const char *dir_rcpt_name(enum dir_rcpt r)
 }
 
 /* The maildirsize of the mailbox in r says full (Postfix + VDA's
-   virtual_overquota_bounce, moved to RCPT time). */
-static bool mailbox_full(const struct authc_reply *r, uint64_t default_limit,
-			 uint64_t msg_size)
+   virtual_overquota_bounce, moved to RCPT time): delivery's quota rule,
+   read-only. */
+static bool mailbox_full(const struct authc_reply *r,
+			 const struct dir_quota *dq, uint64_t msg_size)
 {
 	const char *type = authc_get(r, "TYPE");
-	const char *md = authc_get(r, "MAILDIR");
-	const char *qt = authc_get(r, "QUOTA");
-	uint64_t max_bytes = default_limit, max_count = 0;
-	struct maildir_quota q;
-	char root[PATH_MAX];
-	if (type == NULL || strcmp(type, "mailbox") != 0 || md == NULL ||
-	    md[0] != '/')
+	struct authc_account a;
+	const char *err;
+	struct maildir_quota_rule rule;
+	if (type == NULL || strcmp(type, "mailbox") != 0 ||
+	    authc_account_get(r, &a, &err) < 0)
 		return false;
-	if (qt != NULL && qt[0] != '\0' &&
-	    deliver_quota_parse(qt, &max_bytes, &max_count) < 0)
-		return false;
-	if (max_bytes == 0 && max_count == 0)
-		return false;
-	int n = snprintf(root, sizeof(root), "%s", md);
-	if (n < 0 || (size_t)n >= sizeof(root))
-		return false;
-	if (maildir_quota_read(root, &q) != 1 || q.bytes < 0 || q.count < 0)
+	if (maildir_quota_rule_make(authc_get(r, "QUOTA"), dq->default_limit,
+				    !dq->limit_override, &rule) < 0)
 		return false;
 	/* an unknown size is at least one byte: a mailbox exactly at its
 	   limit takes nothing more (delivery's "bytes + size > max") */
 	if (msg_size == 0)
 		msg_size = 1;
-	return (max_bytes > 0 && (uint64_t)q.bytes + msg_size > max_bytes) ||
-	       (max_count > 0 && (uint64_t)q.count + 1 > max_count);
+	return maildir_quota_check(a.maildir, &rule, msg_size, 1,
+				   MAILDIR_QUOTA_READONLY, NULL) == 1;
 }
 
 enum dir_rcpt dir_check_rcpt(const char *authd_socket, const char *addr)
 {
-	return dir_check_rcpt_quota(authd_socket, addr, 0, 0, NULL);
+	return dir_check_rcpt_quota(authd_socket, addr, NULL, 0, NULL);
 }
 
 enum dir_rcpt dir_check_rcpt_quota(const char *authd_socket, const char *addr,
-				   uint64_t default_limit, uint64_t msg_size,
-				   bool *full_r)
+				   const struct dir_quota *dq,
+				   uint64_t msg_size, bool *full_r)
 {
 	const char *domain = smtp_addr_domain(addr);
 	if (full_r != NULL)
@@ -80,8 +71,8 @@ enum dir_rcpt dir_check_rcpt_quota(const char *authd_socket, const char *addr,
 		return DIR_RCPT_REMOTE;
 	struct authc_reply r = {0};
 	enum authc_status st = authc_lookup_rcpt(authd_socket, addr, &r);
-	if (st == AUTHC_OK && full_r != NULL)
-		*full_r = mailbox_full(&r, default_limit, msg_size);
+	if (st == AUTHC_OK && full_r != NULL && dq != NULL)
+		*full_r = mailbox_full(&r, dq, msg_size);
 	authc_reply_free(&r);
 	if (st == AUTHC_OK)
 		return DIR_RCPT_LOCAL;

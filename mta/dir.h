@@ -21,16 +21,23 @@ enum dir_rcpt {
    without a domain is never local. */
 enum dir_rcpt dir_check_rcpt(const char *authd_socket, const char *addr);
 
+/* The MTA's quota settings, as delivery applies them. */
+struct dir_quota {
+	uint64_t default_limit; /* virtual_mailbox_limit, 0 = none */
+	bool limit_override;    /* virtual_mailbox_limit_override */
+};
+
 /*
  * dir_check_rcpt() that also tells whether a mailbox (not an alias) is
- * over its Maildir++ quota (QUOTA from the directory, else default_limit
- * bytes) with msg_size more bytes (0: unknown): *full_r.  Read-only: the
- * mailbox's maildirsize as it is; a missing or unreadable one is "not
- * full" (delivery recounts and decides).
+ * over its Maildir++ quota with msg_size more bytes (0: unknown): *full_r
+ * (dq NULL: never full).  The rule is delivery's (maildir_quota_rule_make:
+ * QUOTA from the directory when limit_override, else default_limit
+ * bytes), read-only: the mailbox's maildirsize as it is; a missing or
+ * unreadable one is "not full" (delivery recounts and decides).
  */
 enum dir_rcpt dir_check_rcpt_quota(const char *authd_socket, const char *addr,
-				   uint64_t default_limit, uint64_t msg_size,
-				   bool *full_r);
+				   const struct dir_quota *dq,
+				   uint64_t msg_size, bool *full_r);
 
 /* "remote", "local", "unknown", "tempfail" (logs, tests) */
 const char *dir_rcpt_name(enum dir_rcpt r);

@@ -25,6 +25,7 @@
 
 #include "authc.h"
 #include "buf.h"
+#include "file.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
@@ -476,47 +477,15 @@ static struct map_data *parse(enum map_type type, const char *text, size_t len,
 static char *read_file(const char *path, struct stat *st, size_t *len_r,
 		       char *err, size_t errsz)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		set_err(err, errsz, "open %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	if (fstat(fd, st) < 0 || st->st_size > MAP_FILE_MAX) {
+	char *p = NULL;
+	int r = file_read(path, MAP_FILE_MAX, 0, &p, len_r, st);
+	if (r <= 0) {
 		set_err(err, errsz, "%s: %s", path,
-			errno ? strerror(errno) : "file too big");
-		close(fd);
+			r == 0		  ? strerror(ENOENT)
+			: errno == EFBIG ? "file too big"
+					  : strerror(errno));
 		return NULL;
 	}
-	size_t cap = (size_t)st->st_size + 1, len = 0;
-	char *p = xmalloc(cap);
-	for (;;) {
-		if (len + 1 >= cap) {
-			if (cap > MAP_FILE_MAX) {
-				set_err(err, errsz, "%s: file too big", path);
-				free(p);
-				close(fd);
-				return NULL;
-			}
-			cap *= 2;
-			p = xrealloc(p, cap);
-		}
-		ssize_t n = read(fd, p + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			set_err(err, errsz, "read %s: %s", path,
-				strerror(errno));
-			free(p);
-			close(fd);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	p[len] = '\0';
-	*len_r = len;
 	return p;
 }
 

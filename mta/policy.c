@@ -150,6 +150,10 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	    conf_find_param(tables(), "smtpd_reject_over_quota") != NULL &&
 	    conf_bool(c, "smtpd_reject_over_quota");
 	p->mailbox_limit = (uint64_t)int_or(c, "virtual_mailbox_limit", 0);
+	p->limit_override =
+	    conf_find_param(tables(), "virtual_mailbox_limit_override") ==
+		NULL ||
+	    conf_bool(c, "virtual_mailbox_limit_override");
 	p->helo_required = conf_bool(c, "smtpd_helo_required");
 	p->error_sleep_ms =
 	    (unsigned)int_or(c, "smtpd_error_sleep_time", 1) * 1000;

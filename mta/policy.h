@@ -24,6 +24,7 @@ struct smtpd_policy {
 	bool peername_lookup;	/* smtpd_peername_lookup */
 	bool reject_over_quota; /* smtpd_reject_over_quota */
 	uint64_t mailbox_limit; /* virtual_mailbox_limit (0: none) */
+	bool limit_override;	/* virtual_mailbox_limit_override */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;

@@ -391,6 +391,15 @@ static void qmgr_defer_rcpt(struct qmgr_job *j, size_t rcpt, const char *dsn,
 	qmgr_set(t, DELIVER_DEFER, dsn, text);
 }
 
+/* The absolute Maildir of an authd reply (lib/authc's one HOME/MAILDIR
+   rule), owned; NULL when it has none (delivery defers). */
+static char *qmgr_maildir(const struct authc_reply *r)
+{
+	struct authc_account a;
+	const char *err;
+	return authc_account_get(r, &a, &err) == 0 ? xstrdup(a.maildir) : NULL;
+}
+
 static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 			 const struct authc_reply *known)
 {
@@ -399,9 +408,8 @@ static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 		return;
 	snprintf(t->relay, sizeof(t->relay), "virtual");
 	if (known != NULL) {
-		const char *md = authc_get(known, "MAILDIR");
 		const char *qt = authc_get(known, "QUOTA");
-		t->maildir = md != NULL ? xstrdup(md) : NULL;
+		t->maildir = qmgr_maildir(known);
 		t->quota = qt != NULL ? xstrdup(qt) : NULL;
 		return;
 	}
@@ -410,14 +418,13 @@ static void qmgr_mailbox(struct qmgr_job *j, size_t rcpt, const char *addr,
 	    authc_lookup_user(j->q->cfg.authd_socket, addr, &u);
 	if (st == AUTHC_OK) {
 		const char *active = authc_get(&u, "ACTIVE");
-		const char *md = authc_get(&u, "MAILDIR");
 		const char *qt = authc_get(&u, "QUOTA");
 		if (active != NULL && strcmp(active, "1") != 0) {
 			t->kind = TGT_BOUNCE;
 			qmgr_set(t, DELIVER_BOUNCE, "5.2.1",
 				 "mailbox is disabled");
 		} else {
-			t->maildir = md != NULL ? xstrdup(md) : NULL;
+			t->maildir = qmgr_maildir(&u);
 			t->quota = qt != NULL ? xstrdup(qt) : NULL;
 		}
 	} else if (st == AUTHC_NOTFOUND) {

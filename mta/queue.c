@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "log.h"
 #include "recycle.h"
 #include "xalloc.h"
@@ -118,18 +119,11 @@ void queue_new_id(char id_r[QUEUE_ID_LEN + 1])
 
 static int wflush(struct queue_file *qf)
 {
-	size_t off = 0;
-	while (off < qf->wbuf.len) {
-		ssize_t n = write(qf->fd, qf->wbuf.p + off, qf->wbuf.len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			qf->failed = true;
-			return -1;
-		}
-		off += (size_t)n;
-		qf->written += n;
+	if (file_write_all(qf->fd, qf->wbuf.p, qf->wbuf.len) < 0) {
+		qf->failed = true;
+		return -1;
 	}
+	qf->written += qf->wbuf.len;
 	buf_reset(&qf->wbuf);
 	return 0;
 }

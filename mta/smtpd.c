@@ -234,14 +234,17 @@ static void job_run(void *ctx)
 	case JOB_MAIL:
 		smtpd_early_check(s, RESTRICT_SENDER);
 		break;
-	case JOB_RCPT:
+	case JOB_RCPT: {
+		struct dir_quota dq = {s->pol->mailbox_limit,
+				       s->pol->limit_override};
 		s->job_dir = dir_check_rcpt_quota(
-		    s->srv->cfg.authd_socket, s->job_rcpt.addr,
-		    s->pol->mailbox_limit, s->mail.size,
+		    s->srv->cfg.authd_socket, s->job_rcpt.addr, &dq,
+		    s->mail.size,
 		    s->pol->reject_over_quota ? &s->job_full : NULL);
 		if (s->job_dir != DIR_RCPT_TEMPFAIL)
 			smtpd_rcpt_check(s);
 		break;
+	}
 	case JOB_DATA: {
 		static const enum restrict_stage st[] = {RESTRICT_DATA};
 		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");

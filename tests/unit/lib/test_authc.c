@@ -48,6 +48,53 @@ static void serve(int lfd)
 	_exit(0);
 }
 
+/* The one HOME/MAILDIR rule and the disabled services. */
+static void test_account(void)
+{
+	struct authc_account a;
+	const char *err = NULL;
+	test_begin("account: HOME/MAILDIR rule");
+	struct authc_kv kv[] = {
+		{ (char *)"ADDRESS", (char *)"u@x.org" },
+		{ (char *)"HOME", (char *)"/var/mail/x.org/u" },
+		{ (char *)"MAILDIR", (char *)"Maildir/" },
+		{ (char *)"QUOTA", (char *)"1000S,5C" },
+		{ (char *)"OPTIONS",
+		  (char *)"disablepop3=1,disableimap=0,disableinsecureimap=1" },
+	};
+	struct authc_reply r = { kv, 5 };
+	test_assert(authc_account_get(&r, &a, &err) == 0);
+	test_assert(strcmp(a.maildir, "/var/mail/x.org/u/Maildir") == 0);
+	test_assert(strcmp(a.user, "u@x.org") == 0 &&
+		    strcmp(a.quota, "1000S,5C") == 0);
+	test_assert(authc_account_disabled(&a, "pop3", true));
+	test_assert(!authc_account_disabled(&a, "imap", true));
+	test_assert(authc_account_disabled(&a, "imap", false));
+	test_assert(!authc_account_disabled(&a, "webmail", false));
+	kv[2].value = (char *)"/abs/Maildir//";
+	test_assert(authc_account_get(&r, &a, &err) == 0 &&
+		    strcmp(a.maildir, "/abs/Maildir") == 0);
+	kv[2].value = (char *)"";
+	test_assert(authc_account_get(&r, &a, &err) == 0 &&
+		    strcmp(a.maildir, "/var/mail/x.org/u/Maildir") == 0);
+	r.n = 2; /* no MAILDIR at all */
+	test_assert(authc_account_get(&r, &a, &err) == 0 &&
+		    strcmp(a.maildir, "/var/mail/x.org/u/Maildir") == 0 &&
+		    a.quota[0] == '\0' && !authc_account_disabled(&a, "imap",
+								   false));
+	r.n = 5;
+	kv[2].value = (char *)"../../etc";
+	kv[1].value = (char *)"/h";
+	test_assert(authc_account_get(&r, &a, &err) < 0 && err != NULL);
+	kv[2].value = (char *)"/a/..";
+	test_assert(authc_account_get(&r, &a, &err) < 0);
+	kv[2].value = (char *)"Maildir";
+	kv[1].value = (char *)"relative/home";
+	test_assert(authc_account_get(&r, &a, &err) < 0);
+	struct authc_reply empty = { NULL, 0 };
+	test_assert(authc_account_get(&empty, &a, &err) < 0);
+}
+
 int main(void)
 {
 	char path[108];
@@ -66,6 +113,7 @@ int main(void)
 
 	struct authc_reply r;
 	char v[64];
+	test_account();
 	test_begin("found");
 	test_assert(authc_auth_login(path, "imap", "a@b", "pw", "1.2.3.4",
 				     &r) == AUTHC_OK);

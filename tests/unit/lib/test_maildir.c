@@ -179,6 +179,27 @@ static void test_quota(void)
 	big[1] = 'S';
 	big[2] = '\n';
 	test_assert(maildir_quota_parse(big, sizeof big, &q) < 0);
+
+	test_begin("quota definitions (authd QUOTA)");
+	uint64_t b, c;
+	test_assert(maildir_quota_def_parse("104857600S", &b, &c) == 0 &&
+		    b == 104857600 && c == 0);
+	test_assert(maildir_quota_def_parse("3000S,3C", &b, &c) == 0 &&
+		    b == 3000 && c == 3);
+	test_assert(maildir_quota_def_parse("500C", &b, &c) == 0 && b == 0 &&
+		    c == 500);
+	test_assert(maildir_quota_def_parse("junk", &b, &c) < 0);
+	test_assert(maildir_quota_def_parse("", &b, &c) < 0);
+	test_assert(maildir_quota_def_parse("5S\n1 1", &b, &c) < 0);
+	char def[MAILDIR_QUOTA_DEF_MAX + 2];
+	memset(def, '0', sizeof def);
+	def[MAILDIR_QUOTA_DEF_MAX - 1] = 'S';
+	def[MAILDIR_QUOTA_DEF_MAX] = '\0';
+	test_assert(maildir_quota_def_parse(def, &b, &c) < 0 ||
+		    b == 0); /* 127 zeros + S: at the maximum, parsed */
+	def[MAILDIR_QUOTA_DEF_MAX] = 'S';
+	def[MAILDIR_QUOTA_DEF_MAX + 1] = '\0';
+	test_assert(maildir_quota_def_parse(def, &b, &c) < 0);
 }
 
 static void test_mutf7(void)
@@ -307,7 +328,7 @@ static void test_folder(void)
 	buf_reset(&b);
 	test_assert(maildir_msg_read(f, &f->msgs[ka], &b) == 0 &&
 		    strcmp(f->msgs[ka].letters, "RS") == 0);
-	test_assert(maildir_msg_unlink(f, &f->msgs[ka]) == 0);
+	test_assert(maildir_msg_unlink(f, &f->msgs[ka]) == 1);
 	test_assert(maildir_msg_unlink(f, &f->msgs[ka]) == 0); /* ENOENT */
 	buf_reset(&b);
 	test_assert(maildir_msg_read(f, &f->msgs[ka], &b) < 0 &&
@@ -339,6 +360,51 @@ static void test_folder(void)
 	test_assert(maildir_quota_add(md, 5, 1) == 0);
 	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 15 &&
 		    q.count == 2 && q.max_bytes == 1000);
+
+	test_begin("quota check: the one rule");
+	struct maildir_quota_rule none, own, big;
+	test_assert(maildir_quota_rule_make(NULL, 0, false, &none) == 0 &&
+		    !none.own);
+	test_assert(maildir_quota_recalc(md, 1000, 0, &q) == 0);
+	int64_t used = q.bytes, cnt = q.count;
+	test_assert(cnt > 0 && used > 0 && used < 500);
+	/* no rule: line 1 of maildirsize (1000S) is obeyed; a file that
+	   says "over" is recounted once, unless read-only */
+	write_file(p, "1000S\n1000 1\n");
+	test_assert(maildir_quota_check(md, &none, 1, 1,
+					MAILDIR_QUOTA_READONLY, &q) == 1);
+	test_assert(maildir_quota_check(md, &none, 1, 1, 0, &q) == 0);
+	test_assert(q.bytes == used && q.count == cnt);
+	test_assert(maildir_quota_check(md, &none, 1000 - (uint64_t)used, 1, 0,
+					&q) == 0);
+	test_assert(maildir_quota_check(md, &none, 1001 - (uint64_t)used, 1, 0,
+					&q) == 1);
+	/* own rule: another definition is rebuilt with ours */
+	test_assert(maildir_quota_rule_make("100S,4C", 50, false, &own) == 0);
+	test_assert(own.own && own.max_bytes == 100 && own.max_count == 4);
+	test_assert(maildir_quota_check(md, &own, 1, 1, 0, &q) == 0);
+	test_assert(q.max_bytes == 100 && q.max_count == 4);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.max_count == 4 &&
+		    q.count == cnt);
+	test_assert(maildir_quota_check(md, &own, 1, (uint64_t)(5 - cnt), 0,
+					&q) == 1);
+	/* virtual_mailbox_limit_override = no: the default wins */
+	test_assert(maildir_quota_rule_make("100S,4C", 5000, true, &big) == 0);
+	test_assert(big.own && big.max_bytes == 5000 && big.max_count == 0);
+	test_assert(maildir_quota_check(md, &big, 1, 2, MAILDIR_QUOTA_READONLY,
+					&q) == 0); /* read-only: no rebuild */
+	test_assert(maildir_quota_read(md, &q) == 1 && q.max_count == 4);
+	test_assert(maildir_quota_check(md, &big, 1, 2, 0, &q) == 0);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.max_bytes == 5000 &&
+		    q.max_count == 0);
+	test_assert(maildir_quota_rule_make("junk", 7, false, &big) < 0 &&
+		    big.own && big.max_bytes == 7);
+	/* a missing file and a read-only check: fits */
+	unlink(p);
+	test_assert(maildir_quota_check(md, &own, 1000, 100,
+					MAILDIR_QUOTA_READONLY, &q) == 0);
+	test_assert(maildir_quota_check(md, &none, 1000, 100, 0, &q) == 0);
+	test_assert(maildir_quota_check(md, &own, 1000, 1, 0, &q) == 1);
 
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

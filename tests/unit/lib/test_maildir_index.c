@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "maildir.h"
 #include "maildir_index.h"
 #include "test.h"
@@ -100,7 +101,7 @@ static char *read_file(size_t *len_r)
 {
 	struct buf b;
 	buf_init(&b, 1 << 24);
-	test_assert(maildir_file_read(ipath, &b) == 1);
+	test_assert(file_read_buf(ipath, &b) == 1);
 	*len_r = b.len;
 	return b.p; /* owned */
 }

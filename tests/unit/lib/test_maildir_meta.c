@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "maildir.h"
 #include "maildir_meta.h"
 #include "test.h"
@@ -27,7 +28,7 @@ static char *read_text(const char *path)
 {
 	struct buf b;
 	buf_init(&b, 1 << 20);
-	if (maildir_file_read(path, &b) <= 0) {
+	if (file_read_buf(path, &b) <= 0) {
 		buf_deinit(&b);
 		return strdup("");
 	}

@@ -191,15 +191,6 @@ static void test_dsn(void)
 static void test_deliver_parse(void)
 {
 	test_begin("deliver_parse");
-	uint64_t b, c;
-	test_assert(deliver_quota_parse("104857600S", &b, &c) == 0 &&
-		    b == 104857600 && c == 0);
-	test_assert(deliver_quota_parse("3000S,3C", &b, &c) == 0 && b == 3000 &&
-		    c == 3);
-	test_assert(deliver_quota_parse("500C", &b, &c) == 0 && b == 0 &&
-		    c == 500);
-	test_assert(deliver_quota_parse("junk", &b, &c) < 0);
-	test_assert(deliver_quota_parse("", &b, &c) < 0);
 
 	static const char m[] = "Delivered-To: other@x\n"
 				"delivered-to:  A@Extmail.org \n"

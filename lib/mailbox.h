@@ -1,0 +1,144 @@
+/*
+ * The mailbox layer: mail semantics under every protocol, as Dovecot's
+ * lib-storage is under imap, pop3 and lmtp.  youju-mra (IMAP, POP3), the
+ * MTA's delivery and the webmail call these instead of touching Maildir
+ * files themselves, so that quota, keywords, UIDs and flag changes follow
+ * one set of rules (docs/mailbox.md).
+ *
+ * Everything here is synchronous file-system work on one user's Maildir++
+ * (lib/maildir); callers decide where that may block.  No protocol state
+ * is kept: a folder is a struct maildir_folder snapshot the caller owns,
+ * and results come back as plain data (UIDs, which messages went away).
+ */
+#ifndef YOUJU_MAILBOX_H
+#define YOUJU_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "maildir.h"
+#include "str.h"
+
+/* One user's store: the Maildir root (INBOX, holds maildirsize) and the
+   quota rule that applies to it (maildir_quota_rule_make). */
+struct mailbox_user {
+	const char *root;
+	struct maildir_quota_rule quota;
+};
+
+/*
+ * Fills u for the Maildir at root (borrowed: must outlive u) with authd's
+ * QUOTA definition quota_def (NULL or "": maildirsize's own line 1 is
+ * obeyed, as Dovecot's maildir quota without a rule).  Returns 0, or -1
+ * when quota_def is malformed (u then obeys maildirsize).
+ */
+int mailbox_user_init(struct mailbox_user *u, const char *root,
+		      const char *quota_def);
+
+/* ---- append -------------------------------------------------------------- */
+
+struct mailbox_append {
+	const char *data; /* the message, LF or CRLF line ends */
+	size_t len;
+	unsigned flags;	      /* enum maildir_flag */
+	const struct str *kw; /* keyword names, nkw of them */
+	size_t nkw;
+	time_t when; /* INTERNALDATE (0: now) */
+};
+
+/*
+ * Stores a new message in folder (a directory of u's Maildir) with its
+ * flags and keywords (given letters in the folder's dovecot-keywords),
+ * checks and records the quota, and numbers it.  *uidvalidity_r and
+ * *uid_r (may be NULL) get its UID for APPENDUID (RFC 4315).  Returns 0,
+ * or -1 with errno: EDQUOT over quota (nothing stored), ENOSPC no keyword
+ * letter left (26 in use), EINVAL a bad keyword, others from the disk
+ * (*error_r says which step).
+ */
+int mailbox_append(const struct mailbox_user *u, const char *folder,
+		   const struct mailbox_append *a, uint32_t *uidvalidity_r,
+		   uint32_t *uid_r, const char **error_r);
+
+/*
+ * Delivers a message into folder's new/ as an MDA does (no flags, no
+ * UID yet: the first reader numbers it), after u's quota check, and
+ * records it in maildirsize.  The file is fsync'd; making the new/ entry
+ * durable (fsync of new/) is the caller's.  Returns 0, or -1 with errno
+ * (EDQUOT: over quota, nothing stored; others with *error_r).
+ */
+int mailbox_deliver(const struct mailbox_user *u, const char *folder,
+		    const char *data, size_t len, const char **error_r);
+
+/* ---- copy and move ------------------------------------------------------- */
+
+struct mailbox_copy_result {
+	uint32_t uidvalidity; /* of the destination */
+	uint32_t *src_uids;   /* owned (mailbox_copy_result_free): */
+	uint32_t *dst_uids;   /* n each, in ascending source UID order */
+	size_t n;	      /* messages copied (vanished ones skipped) */
+};
+
+void mailbox_copy_result_free(struct mailbox_copy_result *r);
+
+/*
+ * Copies the messages of src marked in sel (sel[i] for src->msgs[i]) into
+ * the folder dst by hard link (falling back to a copy of the bytes), with
+ * their flags, keywords (looked up by name in dst's dovecot-keywords and
+ * given letters there; a keyword finding no free letter is dropped) and
+ * INTERNALDATE, numbering them in dst in source order (COPYUID data in
+ * *r).  A copy is checked against u's quota as a whole and recorded in
+ * maildirsize.  move: a MOVE (RFC 6851): the quota does not change, and
+ * the copied sources are then expunged from src (src->msgs compacted; sel
+ * is rewritten: sel[i] true for each message of the old numbering that was
+ * removed).  Returns 0, or -1 with errno (EDQUOT: over quota, nothing
+ * copied; others with *error_r) and *r freed.
+ */
+int mailbox_copy(const struct mailbox_user *u, struct maildir_folder *src,
+		 bool *sel, const char *dst, bool move,
+		 struct mailbox_copy_result *r, const char **error_r);
+
+/* ---- expunge ------------------------------------------------------------- */
+
+/*
+ * Expunges the messages of f marked in sel: unlinks them, compacts
+ * f->msgs and records the freed bytes and count in u's maildirsize (a
+ * message already expunged by another session leaves the view without a
+ * second delta).  sel is rewritten: true for each message of the old
+ * numbering that left the view.  *removed_r gets their count.  Returns 0,
+ * or -1 when some could not be unlinked (they stay, unmarked; errno).
+ */
+int mailbox_expunge(const struct mailbox_user *u, struct maildir_folder *f,
+		    bool *sel, size_t *removed_r);
+
+/* ---- flags --------------------------------------------------------------- */
+
+enum mailbox_flags_mode {
+	MAILBOX_FLAGS_ADD,     /* +FLAGS */
+	MAILBOX_FLAGS_REMOVE,  /* -FLAGS */
+	MAILBOX_FLAGS_REPLACE, /* FLAGS: P and keyword letters that have no
+				  name in the folder are kept, as Dovecot */
+};
+
+/*
+ * Gives the keyword names letters in f's dovecot-keywords (those that have
+ * none yet) and updates f->kw.  *bits_r gets the letters' bits.  Returns
+ * 0, or -1 with errno (ENOSPC: no letter left; the names that fitted keep
+ * theirs and f->kw shows them; EINVAL: a bad name).
+ */
+int mailbox_keywords(struct maildir_folder *f, const struct str *names,
+		     size_t n, uint32_t *bits_r);
+
+/*
+ * Changes message m of f atomically: mode with the system flags flags
+ * (enum maildir_flag) and keyword bits kwbits (letters of f->kw) is
+ * applied to the flags the file has on disk now, never to a stale copy,
+ * so that concurrent changes from other sessions are kept.  m->letters
+ * gets the result.  Returns 0, or -1 with errno (ENOENT: expunged).
+ */
+int mailbox_msg_flags(struct maildir_folder *f, struct maildir_msg *m,
+		      enum mailbox_flags_mode mode, unsigned flags,
+		      uint32_t kwbits);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * Maildir++ folders (see maildir_folders.h): creating a Maildir with
+ * ExtMail's default folders, folder names in the IMAP view, listing, and
+ * IMAP's modified UTF-7 as Dovecot stores folder names by default.
+ */
+#include "maildir_folders.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "file.h"
+#include "maildir_meta.h"
+#include "xalloc.h"
+
+/* ---- folders ------------------------------------------------------------ */
+
+const char *const maildir_default_folders[] = {"Sent", "Drafts", "Trash",
+					       "Junk", NULL};
+
+static int maildir_mkdir(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+static int maildir_mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t len = strlen(path);
+	if (len >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(tmp, path, len + 1);
+	for (size_t i = 1; i < len; i++) {
+		if (tmp[i] != '/')
+			continue;
+		tmp[i] = '\0';
+		if (maildir_mkdir(tmp) < 0)
+			return -1;
+		tmp[i] = '/';
+	}
+	return maildir_mkdir(tmp);
+}
+
+static int maildir_make_subdirs(const char *dir)
+{
+	static const char *const subs[] = {"tmp", "new", "cur"};
+	char p[PATH_MAX];
+	for (int i = 0; i < 3; i++)
+		if (file_path(p, sizeof p, dir, subs[i]) < 0 ||
+		    maildir_mkdir(p) < 0)
+			return -1;
+	return 0;
+}
+
+static int maildir_folder_make(const char *root, const char *name, bool excl)
+{
+	char dir[PATH_MAX], p[PATH_MAX];
+	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || excl))
+		return -1;
+	if (maildir_make_subdirs(dir) < 0 ||
+	    file_path(p, sizeof p, dir, "maildirfolder") < 0)
+		return -1;
+	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+int maildir_create(const char *root, const char **error_r)
+{
+	char cur[PATH_MAX];
+	bool fresh = file_path(cur, sizeof cur, root, "cur") == 0 &&
+		     access(cur, F_OK) < 0;
+	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
+		*error_r = "create maildir";
+		return -1;
+	}
+	for (size_t i = 0; maildir_default_folders[i] != NULL; i++)
+		if (maildir_folder_make(root, maildir_default_folders[i],
+					false) < 0) {
+			*error_r = "create default folder";
+			return -1;
+		}
+	/* A new Maildir starts with INBOX and the default folders
+	   subscribed, like Dovecot's "auto = subscribe": clients that show
+	   only subscribed folders (Thunderbird's default) see them. */
+	if (fresh) {
+		char *subs[8];
+		size_t n = 0;
+		subs[n++] = (char *)"INBOX";
+		for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8;
+		     i++)
+			subs[n++] = (char *)maildir_default_folders[i];
+		struct buf b;
+		char spath[PATH_MAX];
+		buf_init(&b, 4096);
+		int r =
+		    file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
+			    maildir_subs_format(subs, n, &b) < 0 ||
+			    file_replace(spath, b.p, b.len, NULL) < 0
+			? -1
+			: 0;
+		buf_deinit(&b);
+		if (r < 0) {
+			*error_r = "write subscriptions";
+			return -1;
+		}
+	}
+	return 0;
+}
+
+bool maildir_folder_name_ok(const char *name)
+{
+	size_t len = strlen(name);
+	if (len == 0 || len > MAILDIR_FOLDER_MAX - 1 || name[0] == '.' ||
+	    name[len - 1] == '.' || strstr(name, "..") != NULL ||
+	    strchr(name, '/') != NULL || strcasecmp(name, "INBOX") == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (c < 0x20 || c >= 0x7f)
+			return false;
+	}
+	char tmp[4 * MAILDIR_FOLDER_MAX];
+	return maildir_mutf7_to_utf8(str_from_cstr(name), tmp, sizeof tmp) == 0;
+}
+
+int maildir_folder_create(const char *root, const char *name)
+{
+	if (!maildir_folder_name_ok(name)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return maildir_folder_make(root, name, true);
+}
+
+static int maildir_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+long maildir_folder_list(const char *root, char ***names_r)
+{
+	DIR *d = opendir(root);
+	if (d == NULL)
+		return -1;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || de->d_name[1] == '\0' ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		if (n >= 100000)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			names = xrealloc(names, cap * sizeof *names);
+		}
+		names[n++] = xstrdup(de->d_name + 1);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof *names, maildir_name_cmp);
+	*names_r = names;
+	return (long)n;
+}
+
+void maildir_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---- modified UTF-7 ---------------------------------------------------- */
+
+static const char maildir_b64[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+
+static int maildir_b64_val(char c)
+{
+	const char *p = c ? strchr(maildir_b64, c) : NULL;
+	return p ? (int)(p - maildir_b64) : -1;
+}
+
+static int maildir_put_utf8(uint32_t cp, char *out, size_t outsz, size_t *o)
+{
+	unsigned char tmp[4];
+	size_t k;
+	if (cp < 0x80) {
+		tmp[0] = (unsigned char)cp;
+		k = 1;
+	} else if (cp < 0x800) {
+		tmp[0] = (unsigned char)(0xc0 | (cp >> 6));
+		tmp[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 2;
+	} else if (cp < 0x10000) {
+		tmp[0] = (unsigned char)(0xe0 | (cp >> 12));
+		tmp[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		tmp[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 3;
+	} else {
+		tmp[0] = (unsigned char)(0xf0 | (cp >> 18));
+		tmp[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
+		tmp[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
+		tmp[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		k = 4;
+	}
+	if (*o + k >= outsz)
+		return -1;
+	memcpy(out + *o, tmp, k);
+	*o += k;
+	return 0;
+}
+
+int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < in.len;) {
+		char c = in.p[i];
+		if ((unsigned char)c < 0x20 || (unsigned char)c >= 0x7f)
+			return -1;
+		if (c != '&') {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = c;
+			i++;
+			continue;
+		}
+		i++;
+		if (i < in.len && in.p[i] == '-') {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = '&';
+			i++;
+			continue;
+		}
+		uint32_t bits = 0, hi = 0;
+		int nbits = 0;
+		size_t chars = 0;
+		while (i < in.len && in.p[i] != '-') {
+			int v = maildir_b64_val(in.p[i]);
+			if (v < 0)
+				return -1;
+			bits = (bits << 6) | (uint32_t)v;
+			nbits += 6;
+			i++;
+			if (nbits < 16)
+				continue;
+			nbits -= 16;
+			uint32_t u = (bits >> nbits) & 0xffff;
+			bits &= (1u << nbits) - 1;
+			chars++;
+			if (hi != 0) {
+				if (u < 0xdc00 || u > 0xdfff)
+					return -1;
+				u = 0x10000 + ((hi - 0xd800) << 10) +
+				    (u - 0xdc00);
+				hi = 0;
+			} else if (u >= 0xd800 && u <= 0xdbff) {
+				hi = u;
+				continue;
+			} else if (u >= 0xdc00 && u <= 0xdfff) {
+				return -1;
+			}
+			/* RFC 3501: printable ASCII must not be encoded */
+			if (u >= 0x20 && u < 0x7f)
+				return -1;
+			if (maildir_put_utf8(u, out, outsz, &o) < 0)
+				return -1;
+		}
+		if (i >= in.len || chars == 0 || hi != 0 || nbits >= 6 ||
+		    bits != 0)
+			return -1;
+		i++; /* '-' */
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
+/* decodes one UTF-8 sequence; -1 when invalid */
+static int maildir_get_utf8(const unsigned char *p, size_t len, uint32_t *cp,
+			    size_t *k)
+{
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		*k = 1;
+		return 0;
+	}
+	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
+	if (n == 0 || n > len || p[0] > 0xf4)
+		return -1;
+	uint32_t v = p[0] & (0x7f >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	static const uint32_t minv[5] = {0, 0, 0x80, 0x800, 0x10000};
+	if (v < minv[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return -1;
+	*cp = v;
+	*k = n;
+	return 0;
+}
+
+int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
+{
+	size_t o = 0;
+	const unsigned char *p = (const unsigned char *)in.p;
+	for (size_t i = 0; i < in.len;) {
+		if (p[i] >= 0x20 && p[i] < 0x7f) {
+			size_t need = p[i] == '&' ? 2 : 1;
+			if (o + need >= outsz)
+				return -1;
+			out[o++] = (char)p[i];
+			if (p[i] == '&')
+				out[o++] = '-';
+			i++;
+			continue;
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = '&';
+		uint32_t bits = 0;
+		int nbits = 0;
+		while (i < in.len && !(p[i] >= 0x20 && p[i] < 0x7f)) {
+			uint32_t cp;
+			size_t k;
+			if (maildir_get_utf8(p + i, in.len - i, &cp, &k) < 0)
+				return -1;
+			i += k;
+			uint32_t units[2];
+			int nu = 1;
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				units[0] = 0xd800 + (cp >> 10);
+				units[1] = 0xdc00 + (cp & 0x3ff);
+				nu = 2;
+			} else {
+				units[0] = cp;
+			}
+			for (int u = 0; u < nu; u++) {
+				bits = (bits << 16) | units[u];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					if (o + 1 >= outsz)
+						return -1;
+					out[o++] =
+					    maildir_b64[(bits >> nbits) & 0x3f];
+				}
+				bits &= (1u << nbits) - 1;
+			}
+		}
+		if (nbits > 0) {
+			if (o + 1 >= outsz)
+				return -1;
+			out[o++] = maildir_b64[(bits << (6 - nbits)) & 0x3f];
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = '-';
+	}
+	if (o >= outsz)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
