@@ -63,6 +63,7 @@ struct server {
 	struct throttle *thr_ip, *thr_ipuser, *thr_user;
 	unsigned nconns;
 	struct conn *conns;
+	bool draining; /* SIGUSR1: a new process took over the socket */
 };
 
 static void conn_close(struct conn *c)
@@ -88,6 +89,13 @@ static void conn_close(struct conn *c)
 		c->next->prev = c->prev;
 	free(c);
 	s->nconns--;
+	if (s->draining) {
+		if (s->nconns == 0) {
+			log_info("authd: reload: old process done, exiting");
+			ev_loop_stop(s->loop);
+		}
+		return;
+	}
 	if (s->accept_paused && s->nconns < s->cfg->max_clients &&
 	    s->accept_timer == NULL) {
 		s->accept_paused = false;
@@ -120,7 +128,7 @@ static void conn_write(struct conn *c)
 		ev_io_set(c->io, EV_WRITE);
 		return;
 	}
-	if (r > 0 && c->keepalive) {
+	if (r > 0 && c->keepalive && !c->srv->draining) {
 		conn_next_request(c);
 		return;
 	}
@@ -537,11 +545,41 @@ static void reload(struct server *s)
 	log_info("authd: configuration reloaded, caches cleared");
 }
 
+/* SIGUSR1: youju-authd's master started a process on a new
+   configuration.  Stop accepting (the socket is the new process's now),
+   close the connections that wait for a request (clients reconnect),
+   answer the requests in progress, then exit. */
+static void drain(struct server *s)
+{
+	if (s->draining)
+		return;
+	s->draining = true;
+	s->accept_paused = false;
+	ev_io_free(&s->listen_io);
+	ev_timer_free(&s->accept_timer);
+	struct conn *next;
+	for (struct conn *c = s->conns; c != NULL; c = next) {
+		next = c->next;
+		c->keepalive = false;
+		if (c->state == C_READ && c->in.len == 0)
+			conn_close(c);
+	}
+	log_info("authd: reload: old process stops accepting, %u "
+		 "connections left",
+		 s->nconns);
+	if (s->nconns == 0)
+		ev_loop_stop(s->loop);
+}
+
 static void on_signal(int signo, void *ctx)
 {
 	struct server *s = ctx;
 	if (signo == SIGHUP) {
 		reload(s);
+		return;
+	}
+	if (signo == SIGUSR1) {
+		drain(s);
 		return;
 	}
 	log_info("authd: stopping on signal %d", signo);
@@ -569,7 +607,8 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
 	    ev_signal(s.loop, SIGTERM, on_signal, &s) < 0 ||
 	    ev_signal(s.loop, SIGINT, on_signal, &s) < 0 ||
-	    ev_signal(s.loop, SIGHUP, on_signal, &s) < 0)
+	    ev_signal(s.loop, SIGHUP, on_signal, &s) < 0 ||
+	    ev_signal(s.loop, SIGUSR1, on_signal, &s) < 0)
 		fatal("authd: cannot set up signal handling: %s",
 		      strerror(errno));
 	/* the queue holds what the clients limit allows */
@@ -581,6 +620,8 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 
 	ev_io_free(&s.listen_io);
 	ev_timer_free(&s.accept_timer);
+	s.draining = false;	 /* no log line per connection from here */
+	s.accept_paused = false; /* the listener is gone */
 	while (s.conns != NULL)
 		conn_close(s.conns);
 	ev_io_free(&s.wq_io);

@@ -167,6 +167,35 @@ void daemon_ready(void)
 	(void)daemon_devnull(STDERR_FILENO);
 }
 
+void daemon_pidfile_follow(char *path, size_t size, const char *run_dir,
+			   const char *name)
+{
+	char np[4096];
+	int n = snprintf(np, sizeof np, "%s/%s.pid", run_dir, name);
+	if (n < 0 || (size_t)n >= sizeof np || (size_t)n >= size) {
+		log_warning("run_directory = %.200s: too long, the pid file stays "
+			    "%s",
+			    run_dir, path);
+		return;
+	}
+	if (strcmp(np, path) == 0)
+		return;
+	if (daemon_pidfile_write(np) < 0) {
+		log_warning("pid file %s: %s (it stays %s)", np,
+			    strerror(errno), path);
+		return;
+	}
+	daemon_pidfile_remove(path);
+	memcpy(path, np, (size_t)n + 1);
+}
+
+void daemon_ready_forget(void)
+{
+	if (daemon_ready_fd >= 0)
+		close(daemon_ready_fd);
+	daemon_ready_fd = -1;
+}
+
 struct conf *daemon_begin(int argc, char **argv, const char *prog,
 			  const char *program, const char *ident,
 			  struct daemon_opts *o)

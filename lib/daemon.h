@@ -50,6 +50,11 @@ daemon_start(const char *pidfile, bool foreground, const char **error_r);
    /dev/null.  No-op in the foreground or when called again. */
 void daemon_ready(void);
 
+/* In a child forked before daemon_ready(): closes its copy of the
+   readiness pipe without writing, so that only the parent releases the
+   starting command. */
+void daemon_ready_forget(void);
+
 /* Writes getpid() and "\n" to path via "<path>.tmp" and rename (mode
    0644).  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int daemon_pidfile_write(const char *path);
@@ -57,6 +62,15 @@ __attribute__((warn_unused_result)) int daemon_pidfile_write(const char *path);
 /* The pid in path (decimal, optional trailing newline), or 0 when the file
    is missing, unreadable or malformed. */
 pid_t daemon_pidfile_read(const char *path);
+
+/*
+ * After a reload: when "<run_dir>/<name>.pid" is not path (run_directory
+ * changed), writes the pid file there, removes the one at path and copies
+ * the new name into path (size bytes).  Failures are logged; path then
+ * stays.
+ */
+void daemon_pidfile_follow(char *path, size_t size, const char *run_dir,
+			   const char *name);
 
 /* True when path names a process that exists (kill(pid, 0)). */
 bool daemon_is_running(const char *path);

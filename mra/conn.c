@@ -238,6 +238,14 @@ struct mra_conn *mra_conn_find(uint64_t id)
 	return NULL;
 }
 
+size_t mra_conn_count(void)
+{
+	size_t n = 0;
+	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)
+		n++;
+	return n;
+}
+
 void mra_conn_free_all(void)
 {
 	while (mra_conns != NULL)

@@ -7,8 +7,19 @@
  * Each worker drops to mail_owner before the first network byte and runs
  * one event loop, with password checks in threads (login.c).  The master
  * reads no network byte and no worker's data: it restarts dead workers
- * (with a back-off when they die young), passes SIGHUP and SIGTERM on,
- * and removes the pid file at the end.
+ * (with a back-off when they die young), passes SIGTERM on, and removes
+ * the pid file at the end.
+ *
+ * `youju reload` (SIGHUP): the master reads youju.cf into a new
+ * configuration, loads its TLS key and binds its listen addresses (an
+ * address that stays keeps its sockets, so no connection is refused);
+ * on any error it logs it, naming the parameter, and changes nothing.
+ * Otherwise it starts a new set of workers on the new configuration and,
+ * once they are ready, tells the old ones (SIGUSR1) to stop accepting and
+ * to exit when their last session ends: sessions finish where they began.
+ * The workers of both count in one table of connection counters, each in
+ * its own column (128: two full sets; when old workers with long sessions
+ * hold too many, the oldest are stopped).
  *
  * Usage: youju-mra [-f]    -f: stay in the foreground, log to stderr too
  */
@@ -50,15 +61,23 @@
 #define MRA_READY_WAIT_MS 30000
 #define MRA_STOP_WAIT_MS 8000
 
+/* The old workers still serving their sessions after a reload check for
+   the last one this often. */
+#define MRA_DRAIN_POLL_MS 200
+#define MRA_SPEC_MAX 256
+
 struct mra_listener {
 	int fd[MRA_LIMITS_WORKERS_MAX];  /* one socket per worker */
 	struct ev_io *io;
 	const struct mra_proto *proto;
 	bool tls;
+	bool reused;                     /* fds of the previous set */
+	char spec[MRA_SPEC_MAX];         /* the listen address */
 };
 
 struct mra_worker {
 	pid_t pid;            /* 0: not running */
+	unsigned slot;        /* its column in the connection counters */
 	time_t started;
 	unsigned fails;       /* deaths in a row within MRA_RESTART_YOUNG_S */
 	uint64_t restart_at;  /* monotonic ms; 0: none scheduled */
@@ -68,9 +87,21 @@ static struct mra_listener mra_listeners[MRA_LISTENERS_MAX];
 static size_t mra_nlisteners;
 static struct mra_worker mra_workers[MRA_LIMITS_WORKERS_MAX];
 static unsigned mra_nworkers;
+/* workers of earlier configurations, finishing their sessions */
+static struct mra_worker mra_old[MRA_LIMITS_COLUMNS_MAX];
+static unsigned mra_nold;
 static struct conf *mra_conf;
+static char *mra_conf_path;
+static char mra_pidfile[4096];
 static bool mra_foreground;
+static bool mra_draining;       /* in a worker: SIGUSR1 came */
+static struct ev_timer *mra_drain_timer;
 static int mra_ready_rfd = -1;  /* the master's end of the ready pipe */
+/* during a reload: the listeners being replaced (the new workers close
+   those they do not share) */
+static struct mra_listener mra_prev[MRA_LISTENERS_MAX];
+static size_t mra_nprev;
+static unsigned mra_prev_nworkers;
 
 static void mra_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 {
@@ -89,30 +120,121 @@ static void mra_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 	}
 }
 
-static void mra_listen(const char *param, const struct mra_proto *p,
-		       bool tls)
+/* The listener of the running set for (proto, tls, spec), when its
+   sockets can serve nworkers workers. */
+static struct mra_listener *mra_listener_find(const struct mra_proto *p,
+					      bool tls, const char *spec,
+					      unsigned nworkers)
 {
-	size_t n;
-	const char *const *specs = conf_list(mra_conf, param, &n);
+	if (nworkers != mra_nworkers)
+		return NULL;
+	for (size_t i = 0; i < mra_nlisteners; i++) {
+		struct mra_listener *l = &mra_listeners[i];
+		if (l->proto == p && l->tls == tls && l->fd[0] >= 0 &&
+		    strcmp(l->spec, spec) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* Closes the sockets of set ls that the set keep does not share. */
+static void mra_listeners_close(struct mra_listener *ls, size_t n,
+				unsigned nworkers,
+				const struct mra_listener *keep, size_t nkeep)
+{
 	for (size_t i = 0; i < n; i++) {
-		if (mra_nlisteners == MRA_LISTENERS_MAX)
-			fatal("%s: too many listen addresses", param);
-		if (tls && mra_srv.tls == NULL) {
+		bool kept = false;
+		for (size_t k = 0; k < nkeep && ls[i].fd[0] >= 0; k++)
+			if (keep[k].fd[0] == ls[i].fd[0])
+				kept = true;
+		if (kept)
+			continue;
+		for (unsigned w = 0; w < nworkers; w++)
+			if (ls[i].fd[w] >= 0)
+				close(ls[i].fd[w]);
+		ls[i].fd[0] = -1;
+	}
+}
+
+/*
+ * Adds the listeners of param in c to the set ls (*n of them): the
+ * sockets of the running set where the address stays, else nworkers new
+ * ones (SO_REUSEPORT, so the kernel spreads the connections, also over
+ * the old workers' sockets while they finish).  tls_ok: TLS available.
+ * Returns 0, or -1 with a message naming the parameter in err.
+ */
+static int mra_listen(struct mra_listener *ls, size_t *n, const struct conf *c,
+		      unsigned nworkers, bool tls_ok, const char *param,
+		      const struct mra_proto *p, bool tls, char *err,
+		      size_t errsz)
+{
+	size_t count;
+	const char *const *specs = conf_list(c, param, &count);
+	for (size_t i = 0; i < count; i++) {
+		if (*n == MRA_LISTENERS_MAX) {
+			(void)snprintf(err, errsz,
+				       "%s: too many listen addresses", param);
+			return -1;
+		}
+		if (strlen(specs[i]) >= MRA_SPEC_MAX) {
+			(void)snprintf(err, errsz, "%s: address too long",
+				       param);
+			return -1;
+		}
+		if (tls && !tls_ok) {
 			log_warning("%s: no TLS certificate, not listening on "
 				    "%s", param, specs[i]);
 			continue;
 		}
-		struct mra_listener *l = &mra_listeners[mra_nlisteners++];
+		struct mra_listener *l = &ls[(*n)++];
 		*l = (struct mra_listener){ .proto = p, .tls = tls };
-		for (unsigned w = 0; w < mra_nworkers; w++) {
-			const char *err = "";
+		memcpy(l->spec, specs[i], strlen(specs[i]) + 1);
+		for (unsigned w = 0; w < MRA_LIMITS_WORKERS_MAX; w++)
+			l->fd[w] = -1;
+		struct mra_listener *old =
+			mra_listener_find(p, tls, specs[i], nworkers);
+		if (old != NULL) {
+			memcpy(l->fd, old->fd, sizeof l->fd);
+			l->reused = true;
+			continue;
+		}
+		for (unsigned w = 0; w < nworkers; w++) {
+			const char *lerr = "";
 			l->fd[w] = net_listen_tcp_reuseport(
-				specs[i], MRA_BACKLOG, mra_nworkers > 1, &err);
-			if (l->fd[w] < 0)
-				fatal("%s %s: %s: %s", param, specs[i], err,
-				      strerror(errno));
+				specs[i], MRA_BACKLOG, true, &lerr);
+			if (l->fd[w] < 0) {
+				(void)snprintf(err, errsz, "%s = %s: %s: %s",
+					       param, specs[i], lerr,
+					       strerror(errno));
+				return -1;
+			}
 		}
 	}
+	return 0;
+}
+
+/* Every listener of c into ls; on failure the new sockets are closed. */
+static int mra_listen_all(struct mra_listener *ls, size_t *n,
+			  const struct conf *c, unsigned nworkers, bool tls_ok,
+			  char *err, size_t errsz)
+{
+	*n = 0;
+	if (mra_listen(ls, n, c, nworkers, tls_ok, "pop3_listen",
+		       &mra_pop3_proto, false, err, errsz) == 0 &&
+	    mra_listen(ls, n, c, nworkers, tls_ok, "pop3s_listen",
+		       &mra_pop3_proto, true, err, errsz) == 0 &&
+	    mra_listen(ls, n, c, nworkers, tls_ok, "imap_listen",
+		       &mra_imap_proto, false, err, errsz) == 0 &&
+	    mra_listen(ls, n, c, nworkers, tls_ok, "imaps_listen",
+		       &mra_imap_proto, true, err, errsz) == 0)
+		return 0;
+	for (size_t i = 0; i < *n; i++)
+		if (!ls[i].reused)
+			for (unsigned w = 0; w < nworkers; w++)
+				if (ls[i].fd[w] >= 0)
+					close(ls[i].fd[w]);
+	*n = 0;
+	return -1;
 }
 
 static uint64_t mra_now_ms(void)
@@ -124,11 +246,41 @@ static uint64_t mra_now_ms(void)
 
 /* ---- worker ------------------------------------------------------------ */
 
+static void mra_drain_check(struct ev_timer *t, void *ctx)
+{
+	if (mra_conn_count() == 0) {
+		log_info("reload: old worker done, exiting");
+		ev_loop_stop(mra_srv.loop);
+		return;
+	}
+	ev_timer_set(t, MRA_DRAIN_POLL_MS);
+}
+
 static void mra_worker_signal(int signo, void *ctx)
 {
+	unsigned w = *(const unsigned *)ctx;
 	if (signo == SIGHUP) {
 		(void)log_reopen();
 		log_info("reload: log reopened");
+		return;
+	}
+	if (signo == SIGUSR1) {
+		/* a new configuration took over: take what is already
+		   queued on our sockets, then stop accepting; the sessions
+		   finish here */
+		if (mra_draining)
+			return;
+		mra_draining = true;
+		for (size_t i = 0; i < mra_nlisteners; i++) {
+			struct mra_listener *l = &mra_listeners[i];
+			mra_accept(l->io, l->fd[w], EV_READ, l);
+			ev_io_free(&l->io);
+			close(l->fd[w]);
+			l->fd[w] = -1;
+		}
+		log_info("reload: old worker stops accepting");
+		mra_drain_timer = ev_timer_new(mra_srv.loop, 0,
+					       mra_drain_check, NULL);
 		return;
 	}
 	ev_loop_stop(mra_srv.loop);
@@ -138,6 +290,8 @@ static void mra_worker_signal(int signo, void *ctx)
    gets one byte once the loop is set up. */
 static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 {
+	static unsigned me;
+	me = w;
 	const char *err = NULL;
 	/* SIGTERM, SIGINT and SIGHUP stay blocked from the master's mask:
 	   ev_signal() takes them over, pending ones included, so a SIGHUP
@@ -149,6 +303,10 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 	log_set_pid();
 	if (mra_ready_rfd >= 0)
 		close(mra_ready_rfd);
+	/* not the sockets of the set being replaced: a removed address
+	   must stop answering when the old workers stop */
+	mra_listeners_close(mra_prev, mra_nprev, mra_prev_nworkers,
+			    mra_listeners, mra_nlisteners);
 	/* only its own sockets: the others are its siblings' queues */
 	for (size_t i = 0; i < mra_nlisteners; i++)
 		for (unsigned k = 0; k < mra_nworkers; k++)
@@ -167,7 +325,8 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 		_exit(0);
 	mra_srv.uid = getuid();
 	umask(077);
-	if (mra_srv.limits != NULL && mra_limits_attach(mra_srv.limits, w) < 0)
+	if (mra_srv.limits != NULL &&
+	    mra_limits_attach(mra_srv.limits, mra_workers[w].slot) < 0)
 		fatal("connection limits: %s", strerror(errno));
 
 	mra_srv.loop = ev_loop_new();
@@ -181,9 +340,10 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 			fatal("event loop: %s", strerror(errno));
 	}
 	if (mra_login_init(mra_srv.loop) < 0 ||
-	    ev_signal(mra_srv.loop, SIGTERM, mra_worker_signal, NULL) < 0 ||
-	    ev_signal(mra_srv.loop, SIGINT, mra_worker_signal, NULL) < 0 ||
-	    ev_signal(mra_srv.loop, SIGHUP, mra_worker_signal, NULL) < 0)
+	    ev_signal(mra_srv.loop, SIGTERM, mra_worker_signal, &me) < 0 ||
+	    ev_signal(mra_srv.loop, SIGINT, mra_worker_signal, &me) < 0 ||
+	    ev_signal(mra_srv.loop, SIGHUP, mra_worker_signal, &me) < 0 ||
+	    ev_signal(mra_srv.loop, SIGUSR1, mra_worker_signal, &me) < 0)
 		fatal("event loop setup: %s", strerror(errno));
 	log_debug("worker %u started", w);
 	if (ready_fd >= 0) {
@@ -205,9 +365,11 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 	}
 	int rc = ev_loop_run(mra_srv.loop);
 	mra_conn_free_all();
+	ev_timer_free(&mra_drain_timer);
 	for (size_t i = 0; i < mra_nlisteners; i++) {
 		ev_io_free(&mra_listeners[i].io);
-		close(mra_listeners[i].fd[w]);
+		if (mra_listeners[i].fd[w] >= 0)
+			close(mra_listeners[i].fd[w]);
 	}
 	ev_loop_free(&mra_srv.loop);
 	tls_ctx_free(&mra_srv.tls);
@@ -236,20 +398,24 @@ static pid_t mra_worker_fork(unsigned w, int ready_fd)
 }
 
 /* Forks every worker and waits until each has set up its loop, so that
-   `youju start` reports a worker that cannot start. */
-static void mra_workers_start(void)
+   `youju start` and a reload see a worker that cannot start.  Returns 0,
+   or -1 with *why (the workers started are killed and reaped). */
+static int mra_workers_start(const char **why)
 {
 	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		fatal("pipe: %s", strerror(errno));
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		*why = "pipe";
+		return -1;
+	}
 	mra_ready_rfd = p[0];
-	for (unsigned w = 0; w < mra_nworkers; w++)
+	unsigned started = 0;
+	for (unsigned w = 0; w < mra_nworkers; w++, started++)
 		if (mra_worker_fork(w, p[1]) < 0)
-			fatal("cannot start worker processes");
+			break;
 	close(p[1]);
 	unsigned ready = 0;
 	uint64_t deadline = mra_now_ms() + MRA_READY_WAIT_MS;
-	while (ready < mra_nworkers) {
+	while (started == mra_nworkers && ready < mra_nworkers) {
 		uint64_t now = mra_now_ms();
 		struct pollfd pfd = { p[0], POLLIN, 0 };
 		int r = now < deadline ? poll(&pfd, 1, (int)(deadline - now))
@@ -258,20 +424,27 @@ static void mra_workers_start(void)
 			continue;
 		char buf[MRA_LIMITS_WORKERS_MAX];
 		ssize_t n = r > 0 ? read(p[0], buf, sizeof buf) : 0;
-		if (n <= 0) {
-			/* every worker closes its end, so end of file means
-			   one died before it was ready */
-			for (unsigned w = 0; w < mra_nworkers; w++)
-				if (mra_workers[w].pid > 0)
-					kill(mra_workers[w].pid, SIGKILL);
-			fatal("worker processes did not start (%u of %u "
-			      "ready)",
-			      ready, mra_nworkers);
-		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* every worker closes its end, so end of file means one
+		   died before it was ready */
+		if (n <= 0)
+			break;
 		ready += (unsigned)n;
 	}
 	close(p[0]);
 	mra_ready_rfd = -1;
+	if (ready == mra_nworkers)
+		return 0;
+	for (unsigned w = 0; w < started; w++) {
+		(void)kill(mra_workers[w].pid, SIGKILL);
+		while (waitpid(mra_workers[w].pid, NULL, 0) < 0 &&
+		       errno == EINTR)
+			;
+		mra_workers[w].pid = 0;
+	}
+	*why = "worker processes did not start";
+	return -1;
 }
 
 static int mra_worker_index(pid_t pid)
@@ -289,12 +462,22 @@ static void mra_workers_reap(bool stopping)
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		int w = mra_worker_index(pid);
-		if (w < 0)
+		if (w < 0) {
+			for (unsigned i = 0; i < mra_nold; i++)
+				if (mra_old[i].pid == pid) {
+					if (mra_srv.limits != NULL)
+						mra_limits_worker_gone(
+							mra_srv.limits,
+							mra_old[i].slot);
+					mra_old[i] = mra_old[--mra_nold];
+					break;
+				}
 			continue;
+		}
 		struct mra_worker *wk = &mra_workers[w];
 		wk->pid = 0;
 		if (mra_srv.limits != NULL)
-			mra_limits_worker_gone(mra_srv.limits, (unsigned)w);
+			mra_limits_worker_gone(mra_srv.limits, wk->slot);
 		if (stopping)
 			continue;
 		if (WIFSIGNALED(status))
@@ -327,7 +510,7 @@ static void mra_workers_reap(bool stopping)
 
 static unsigned mra_workers_running(void)
 {
-	unsigned n = 0;
+	unsigned n = mra_nold;
 	for (unsigned w = 0; w < mra_nworkers; w++)
 		if (mra_workers[w].pid > 0)
 			n++;
@@ -339,6 +522,8 @@ static void mra_workers_kill(int signo)
 	for (unsigned w = 0; w < mra_nworkers; w++)
 		if (mra_workers[w].pid > 0)
 			(void)kill(mra_workers[w].pid, signo);
+	for (unsigned i = 0; i < mra_nold; i++)
+		(void)kill(mra_old[i].pid, signo);
 }
 
 /* SIGTERM/SIGINT: the workers close their sessions and exit; those that
@@ -360,6 +545,226 @@ static void mra_workers_stop(const sigset_t *set)
 		(void)sigtimedwait(set, NULL, &ts);
 		mra_workers_reap(true);
 	}
+}
+
+static unsigned mra_process_count(const struct conf *c)
+{
+	int64_t n = conf_int(c, "mra_process_count");
+	if (n <= 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n = cpus > 0 ? cpus : 1;
+	}
+	if (n > MRA_LIMITS_WORKERS_MAX)
+		n = MRA_LIMITS_WORKERS_MAX;
+	return (unsigned)n;
+}
+
+/* The settings the workers read from c (strings borrowed from c). */
+static void mra_settings(const struct conf *c)
+{
+	mra_srv.authd_socket = conf_str(c, "authd_socket");
+	mra_srv.hostname = conf_str(c, "myhostname");
+	mra_srv.autologout_ms = (uint64_t)conf_time(c, "imap_autologout") * 1000;
+	mra_srv.message_size_limit = (uint64_t)conf_int(c, "message_size_limit");
+	if (mra_srv.message_size_limit == 0 ||
+	    mra_srv.message_size_limit > MRA_OUT_MAX / 2)
+		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
+	mra_srv.login_needs_tls =
+		conf_bool(c, "imap_login_disabled_without_tls");
+	mra_srv.max_userip =
+		(unsigned)conf_int(c, "mra_max_userip_connections");
+	mra_srv.max_per_ip =
+		(unsigned)conf_int(c, "mra_client_connection_count_limit");
+	mra_srv.output_timeout_ms =
+		(uint64_t)conf_time(c, "mra_output_timeout") * 1000;
+}
+
+/* The log settings of c for the master (the workers inherit them). */
+static void mra_log_conf(const struct conf *c)
+{
+	const char *log_file = conf_str(c, "log_file");
+	log_set_syslog_name(conf_str(c, "syslog_name"));
+	if (log_open("mra", log_file[0] != '\0' ? log_file : NULL,
+		     conf_bool(c, "syslog_enable")) < 0)
+		log_warning("cannot open %s: %s", log_file, strerror(errno));
+	log_set_stderr(mra_foreground);
+	log_set_debug(conf_bool(c, "debug"));
+}
+
+/* Stops the oldest old worker (long IDLE sessions may keep one for hours)
+   and waits for it, so that its column of counters is free. */
+static void mra_old_stop_oldest(void)
+{
+	unsigned o = 0;
+	for (unsigned i = 1; i < mra_nold; i++)
+		if (mra_old[i].started < mra_old[o].started)
+			o = i;
+	pid_t pid = mra_old[o].pid;
+	log_warning("reload: stopping old worker pid %ld, whose sessions "
+		    "still run, to make room",
+		    (long)pid);
+	(void)kill(pid, SIGTERM);
+	uint64_t deadline = mra_now_ms() + MRA_STOP_WAIT_MS;
+	while (waitpid(pid, NULL, WNOHANG) == 0) {
+		if (mra_now_ms() >= deadline) {
+			(void)kill(pid, SIGKILL);
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+		struct timespec ts = { 0, 20 * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (mra_srv.limits != NULL)
+		mra_limits_worker_gone(mra_srv.limits, mra_old[o].slot);
+	mra_old[o] = mra_old[--mra_nold];
+}
+
+/* Gives workers 0..n-1 counter columns that neither an old worker nor
+   one of the ncur running workers cur uses, stopping the oldest old
+   workers when there are not enough.  Returns 0, or -1 when there is no
+   room even so. */
+static int mra_slots_assign(unsigned n, const struct mra_worker *cur,
+			    unsigned ncur)
+{
+	unsigned running = 0;
+	for (unsigned i = 0; i < ncur; i++)
+		if (cur[i].pid > 0)
+			running++;
+	while (mra_nold > 0 && mra_nold + running + n > MRA_LIMITS_COLUMNS_MAX)
+		mra_old_stop_oldest();
+	unsigned w = 0;
+	for (unsigned slot = 0; slot < MRA_LIMITS_COLUMNS_MAX && w < n;
+	     slot++) {
+		bool used = false;
+		for (unsigned i = 0; i < mra_nold; i++)
+			if (mra_old[i].slot == slot)
+				used = true;
+		for (unsigned i = 0; i < ncur; i++)
+			if (cur[i].pid > 0 && cur[i].slot == slot)
+				used = true;
+		if (!used)
+			mra_workers[w++].slot = slot;
+	}
+	return w == n ? 0 : -1;
+}
+
+static void mra_unused_ignore(void *ctx, const char *msg)
+{
+}
+
+/*
+ * SIGHUP: see the top of the file.  The new workers start before the old
+ * ones are told to stop, so a failure leaves the old ones as they were.
+ */
+static void mra_reload(void)
+{
+	char err[1024];
+	const char *cerr = NULL;
+	if (log_reopen() < 0)
+		log_warning("reopen log: %s", strerror(errno));
+	struct conf *c = conf_load_warn(mra_conf_path, conf_tables_for("mra"),
+					mra_unused_ignore, NULL, &cerr);
+	if (c == NULL) {
+		log_error("reload: %s: keeping the old configuration",
+			  cerr != NULL ? cerr : mra_conf_path);
+		return;
+	}
+	unsigned nw = mra_process_count(c);
+	/* TLS: a certificate that does not load keeps the old one */
+	const char *cert = conf_str(c, "smtpd_tls_cert_file");
+	const char *key = conf_str(c, "smtpd_tls_key_file");
+	const char *terr = NULL;
+	struct tls_ctx *tls = tls_server_ctx_new(cert, key, &terr);
+	if (tls == NULL && cert[0] != '\0' && access(cert, F_OK) == 0) {
+		log_error("reload: %s: smtpd_tls_cert_file = %s, "
+			  "smtpd_tls_key_file = %s: %s: keeping the old "
+			  "configuration",
+			  mra_conf_path, cert, key, terr);
+		conf_free(&c);
+		return;
+	}
+	if (tls == NULL)
+		log_warning("TLS disabled: %s", terr);
+	static struct mra_listener ls[MRA_LISTENERS_MAX];
+	size_t nls;
+	if (mra_listen_all(ls, &nls, c, nw, tls != NULL, err, sizeof err) <
+	    0) {
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mra_conf_path, err);
+		tls_ctx_free(&tls);
+		conf_free(&c);
+		return;
+	}
+	/* from here the master switches to the new set, and back when the
+	   new workers do not start */
+	struct mra_worker saved[MRA_LIMITS_WORKERS_MAX];
+	memcpy(saved, mra_workers, sizeof saved);
+	unsigned saved_n = mra_nworkers;
+	size_t saved_nls = mra_nlisteners;
+	memcpy(mra_prev, mra_listeners, sizeof mra_prev);
+	mra_nprev = mra_nlisteners;
+	mra_prev_nworkers = mra_nworkers;
+	const char *why = "no room in the connection counters for the new "
+			  "workers";
+	struct tls_ctx *old_tls = mra_srv.tls;
+	struct conf *old_conf = mra_conf;
+	int rc = -1;
+	if (mra_slots_assign(nw, saved, saved_n) == 0) {
+		memcpy(mra_listeners, ls, sizeof ls);
+		mra_nlisteners = nls;
+		mra_nworkers = nw;
+		for (unsigned w = 0; w < nw; w++)
+			mra_workers[w] = (struct mra_worker){
+				.slot = mra_workers[w].slot };
+		mra_srv.tls = tls;
+		mra_conf = c;
+		mra_settings(c);
+		mra_log_conf(c);
+		rc = mra_workers_start(&why);
+	}
+	if (rc < 0) {
+		mra_nprev = 0;
+		memcpy(mra_workers, saved, sizeof saved);
+		mra_nworkers = saved_n;
+		memcpy(mra_listeners, mra_prev, sizeof mra_prev);
+		mra_nlisteners = saved_nls;
+		mra_srv.tls = old_tls;
+		mra_conf = old_conf;
+		mra_settings(old_conf);
+		mra_log_conf(old_conf);
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mra_conf_path, why);
+		for (size_t i = 0; i < nls; i++)
+			if (!ls[i].reused)
+				for (unsigned w = 0; w < nw; w++)
+					if (ls[i].fd[w] >= 0)
+						close(ls[i].fd[w]);
+		tls_ctx_free(&tls);
+		conf_free(&c);
+		return;
+	}
+	/* the workers of the old set finish their sessions */
+	for (unsigned w = 0; w < saved_n; w++) {
+		if (saved[w].pid <= 0)
+			continue;
+		(void)kill(saved[w].pid, SIGUSR1);
+		if (mra_nold == MRA_LIMITS_COLUMNS_MAX)
+			mra_old_stop_oldest();
+		mra_old[mra_nold++] = saved[w];
+	}
+	mra_listeners_close(mra_prev, mra_nprev, mra_prev_nworkers,
+			    mra_listeners, mra_nlisteners);
+	mra_nprev = 0;
+	for (size_t i = 0; i < mra_nlisteners; i++)
+		mra_listeners[i].reused = false;
+	tls_ctx_free(&old_tls);
+	conf_free(&old_conf);
+	daemon_pidfile_follow(mra_pidfile, sizeof mra_pidfile,
+			      conf_str(mra_conf, "run_directory"), "youju-mra");
+	log_info("reload: %s: configuration reloaded, %zu listeners, %u "
+		 "processes",
+		 mra_conf_path, mra_nlisteners, mra_nworkers);
 }
 
 /* The master's loop: signals only (blocked, taken with sigtimedwait), so
@@ -396,9 +801,7 @@ static void mra_master_run(const sigset_t *set)
 		if (signo == SIGCHLD) {
 			mra_workers_reap(false);
 		} else if (signo == SIGHUP) {
-			(void)log_reopen();
-			log_info("reload: log reopened");
-			mra_workers_kill(SIGHUP);
+			mra_reload();
 		} else if (signo == SIGTERM || signo == SIGINT) {
 			log_info("daemon stopping");
 			mra_workers_stop(set);
@@ -407,24 +810,12 @@ static void mra_master_run(const sigset_t *set)
 	}
 }
 
-static unsigned mra_process_count(void)
-{
-	int64_t n = conf_int(mra_conf, "mra_process_count");
-	if (n <= 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n = cpus > 0 ? cpus : 1;
-	}
-	if (n > MRA_LIMITS_WORKERS_MAX)
-		n = MRA_LIMITS_WORKERS_MAX;
-	return (unsigned)n;
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	mra_conf = daemon_begin(argc, argv, "youju-mra", "mra", "mra", &opts);
 	mra_foreground = opts.foreground;
-	free(opts.conf_path);
+	mra_conf_path = opts.conf_path;
 	const char *err = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	/* one descriptor per client: take all the kernel allows us, the
@@ -435,24 +826,8 @@ int main(int argc, char **argv)
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
 
-	mra_srv.authd_socket = conf_str(mra_conf, "authd_socket");
-	mra_srv.hostname = conf_str(mra_conf, "myhostname");
-	mra_srv.autologout_ms =
-		(uint64_t)conf_time(mra_conf, "imap_autologout") * 1000;
-	mra_srv.message_size_limit =
-		(uint64_t)conf_int(mra_conf, "message_size_limit");
-	if (mra_srv.message_size_limit == 0 ||
-	    mra_srv.message_size_limit > MRA_OUT_MAX / 2)
-		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
-	mra_srv.login_needs_tls =
-		conf_bool(mra_conf, "imap_login_disabled_without_tls");
-	mra_srv.max_userip =
-		(unsigned)conf_int(mra_conf, "mra_max_userip_connections");
-	mra_srv.max_per_ip = (unsigned)conf_int(
-		mra_conf, "mra_client_connection_count_limit");
-	mra_srv.output_timeout_ms =
-		(uint64_t)conf_time(mra_conf, "mra_output_timeout") * 1000;
-	mra_nworkers = mra_process_count();
+	mra_settings(mra_conf);
+	mra_nworkers = mra_process_count(mra_conf);
 
 	const char *terr = NULL;
 	mra_srv.tls = tls_server_ctx_new(conf_str(mra_conf,
@@ -463,21 +838,26 @@ int main(int argc, char **argv)
 	if (mra_srv.tls == NULL)
 		log_warning("TLS disabled: %s", terr);
 
-	mra_listen("pop3_listen", &mra_pop3_proto, false);
-	mra_listen("pop3s_listen", &mra_pop3_proto, true);
-	mra_listen("imap_listen", &mra_imap_proto, false);
-	mra_listen("imaps_listen", &mra_imap_proto, true);
+	char lerr[1024];
+	if (mra_listen_all(mra_listeners, &mra_nlisteners, mra_conf,
+			   mra_nworkers, mra_srv.tls != NULL, lerr,
+			   sizeof lerr) < 0)
+		fatal("%s", lerr);
+	for (size_t i = 0; i < mra_nlisteners; i++)
+		mra_listeners[i].reused = false;
 
-	char pidfile[4096];
-	int k = snprintf(pidfile, sizeof pidfile, "%s/youju-mra.pid",
+	char *pidfile = mra_pidfile;
+	int k = snprintf(pidfile, sizeof mra_pidfile, "%s/youju-mra.pid",
 			 conf_str(mra_conf, "run_directory"));
-	if (k < 0 || (size_t)k >= sizeof pidfile)
+	if (k < 0 || (size_t)k >= sizeof mra_pidfile)
 		fatal("run_directory too long");
 	if (daemon_start(pidfile, mra_foreground, &err) < 0)
 		fatal("%s: %s: %s", pidfile, err, strerror(errno));
 	log_set_pid();
 
-	mra_srv.limits = mra_limits_new(mra_nworkers, MRA_LIMITS_ENTRIES);
+	/* a column for every worker there may be, old ones included */
+	mra_srv.limits = mra_limits_new(MRA_LIMITS_COLUMNS_MAX,
+					MRA_LIMITS_ENTRIES);
 	if (mra_srv.limits == NULL)
 		fatal("connection limits: %s", strerror(errno));
 	/* blocked before the first fork: a worker dying at once must still
@@ -488,20 +868,26 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		fatal("sigprocmask: %s", strerror(errno));
-	mra_workers_start();
+	sigdelset(&set, SIGUSR1); /* the workers' signal: ignored here */
+	if (mra_slots_assign(mra_nworkers, NULL, 0) < 0 ||
+	    mra_workers_start(&err) < 0)
+		fatal("%s", err);
 	log_info("daemon started: %zu listeners, %u processes",
 		 mra_nlisteners, mra_nworkers);
 	daemon_ready();
 	mra_master_run(&set);
 	for (size_t i = 0; i < mra_nlisteners; i++)
 		for (unsigned w = 0; w < mra_nworkers; w++)
-			close(mra_listeners[i].fd[w]);
+			if (mra_listeners[i].fd[w] >= 0)
+				close(mra_listeners[i].fd[w]);
 	tls_ctx_free(&mra_srv.tls);
 	mra_limits_free(&mra_srv.limits);
 	daemon_pidfile_remove(pidfile);
 	log_info("daemon stopped");
 	conf_free(&mra_conf);
+	free(mra_conf_path);
 	return 0;
 }

@@ -124,6 +124,8 @@ bool mra_conn_backlogged(const struct mra_conn *c);
    mark or the connection is closing. */
 void mra_conn_pump(struct mra_conn *c);
 void mra_conn_free_all(void);
+/* Connections of this worker (a reload's old worker exits at 0). */
+size_t mra_conn_count(void);
 
 /* login.c: password check through youju-authd in a worker thread. */
 enum mra_login_status { MRA_LOGIN_OK, MRA_LOGIN_FAIL, MRA_LOGIN_TEMPFAIL,

@@ -28,7 +28,8 @@ struct mra_limits_slot {
 
 struct mra_limits_hdr {
 	pthread_mutex_t lock;
-	_Atomic uint64_t gone;  /* workers whose column must be cleared */
+	/* workers whose column must be cleared, 64 per word */
+	_Atomic uint64_t gone[MRA_LIMITS_COLUMNS_MAX / 64];
 	uint32_t workers;
 	uint32_t entries;
 	uint32_t used;
@@ -54,8 +55,8 @@ static uint64_t mra_limits_hash(const void *key, size_t len)
 
 struct mra_limits *mra_limits_new(unsigned workers, size_t entries)
 {
-	if (workers == 0 || workers > MRA_LIMITS_WORKERS_MAX || entries < 4 ||
-	    entries > UINT32_MAX / MRA_LIMITS_WORKERS_MAX) {
+	if (workers == 0 || workers > MRA_LIMITS_COLUMNS_MAX || entries < 4 ||
+	    entries > UINT32_MAX / MRA_LIMITS_COLUMNS_MAX) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -75,7 +76,8 @@ struct mra_limits *mra_limits_new(unsigned workers, size_t entries)
 	l->map_size = size;
 	l->hdr->workers = workers;
 	l->hdr->entries = (uint32_t)entries;
-	atomic_init(&l->hdr->gone, 0);
+	for (size_t i = 0; i < MRA_LIMITS_COLUMNS_MAX / 64; i++)
+		atomic_init(&l->hdr->gone[i], 0);
 	pthread_mutexattr_t a;
 	int r = pthread_mutexattr_init(&a);
 	if (r == 0)
@@ -172,10 +174,13 @@ static int mra_limits_lock(struct mra_limits *l)
 		errno = r;
 		return -1;
 	}
-	uint64_t gone = atomic_exchange(&l->hdr->gone, 0);
-	for (unsigned w = 0; gone != 0 && w < l->hdr->workers; w++)
-		if (gone & ((uint64_t)1 << w))
-			mra_limits_clear_column(l, w);
+	for (unsigned i = 0; i < MRA_LIMITS_COLUMNS_MAX / 64; i++) {
+		uint64_t gone = atomic_exchange(&l->hdr->gone[i], 0);
+		for (unsigned b = 0; gone != 0 && b < 64; b++)
+			if ((gone & ((uint64_t)1 << b)) &&
+			    i * 64 + b < l->hdr->workers)
+				mra_limits_clear_column(l, i * 64 + b);
+	}
 	return 0;
 }
 
@@ -221,8 +226,8 @@ int mra_limits_attach(struct mra_limits *l, unsigned w)
 
 void mra_limits_worker_gone(struct mra_limits *l, unsigned w)
 {
-	if (w < MRA_LIMITS_WORKERS_MAX)
-		atomic_fetch_or(&l->hdr->gone, (uint64_t)1 << w);
+	if (w < MRA_LIMITS_COLUMNS_MAX)
+		atomic_fetch_or(&l->hdr->gone[w / 64], (uint64_t)1 << (w % 64));
 }
 
 int mra_limits_acquire(struct mra_limits *l, const void *key, size_t len,

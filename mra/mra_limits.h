@@ -19,15 +19,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Most worker processes (bits of the "gone" mask). */
+/* Most worker processes. */
 #define MRA_LIMITS_WORKERS_MAX 64
+/* Most columns: during a reload the workers of the old and the new set
+   count at once, each in its own column (bits of the "gone" mask). */
+#define MRA_LIMITS_COLUMNS_MAX (2 * MRA_LIMITS_WORKERS_MAX)
 /* Longest key: protocol, user (255) and IP address, with separators. */
 #define MRA_LIMITS_KEY_MAX 320
 
 struct mra_limits;
 
 /*
- * Maps a table for workers columns (1..MRA_LIMITS_WORKERS_MAX) and
+ * Maps a table for workers columns (1..MRA_LIMITS_COLUMNS_MAX) and
  * entries keys (at most 3/4 of them in use at once).  Call before fork;
  * every process then shares it.  Returns the table (freed with
  * mra_limits_free) or NULL with errno.

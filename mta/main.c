@@ -1,15 +1,34 @@
 /*
- * youju-mta, the receive side: loads the configuration, binds the smtp,
- * submission and smtps listeners, loads the TLS certificate and Cyrus
- * SASL, goes to the background, drops to mail_owner and runs one event
- * loop with a small worker pool for the blocking steps (smtpd.c).
+ * youju-mta: a small master process that stays root, and the processes it
+ * starts.  The master loads the configuration, binds the smtp, submission
+ * and smtps listeners and the sendmail socket, and forks the smtpd
+ * process (TLS key, Cyrus SASL and the tables loaded as root; then it drops
+ * to mail_owner and runs one event loop with a small worker pool for the
+ * blocking steps, smtpd.c) and the queue manager (qmgr.c).  The master
+ * reads no network byte: it waits for signals.
+ *
+ * `youju reload` (SIGHUP), as `postfix reload`: the master reads youju.cf
+ * into a new configuration and checks all of it (values, restrictions,
+ * tables, TLS files, listen addresses: new ones are bound, unchanged ones
+ * kept); on any error it logs the parameter and keeps everything running
+ * as it is.  Otherwise it starts a new smtpd process on the new
+ * configuration, and once that is ready tells the old one to stop
+ * accepting and to exit when its sessions end, and replaces the queue
+ * manager (the old one finishes its deliveries in flight first).  So every
+ * parameter takes effect at a reload; none needs a restart.
  *
  *	youju-mta [-f] [-c config]
  */
 #include <errno.h>
 #include <signal.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -40,15 +59,53 @@
 #define MTA_WORKER_QUEUE		 4096
 #define MTA_AUTHD_TIMEOUT_MS		 10000
 #define MTA_LISTEN_BACKLOG		 128
+/* Old smtpd and queue manager processes still finishing their work. */
+#define MTA_OLD_MAX 64
+/* How long a new smtpd process has to report ready. */
+#define MTA_READY_WAIT_MS 20000
+/* How long the processes have to exit at a stop before they are killed. */
+#define MTA_STOP_WAIT_MS 10000
+/* A process that dies within this many seconds of its start is restarted
+   after a delay doubling from 1 s up to MTA_RESTART_MAX_S. */
+#define MTA_RESTART_YOUNG_S 10
+#define MTA_RESTART_MAX_S   30
+/* The smtpd process of an old configuration checks for its last session
+   this often. */
+#define MTA_DRAIN_POLL_MS 200
 
 static const struct conf_table *const *mta_tables;
 
 struct listener {
 	struct smtpd_server *srv;
 	enum smtpd_service svc;
+	char *spec; /* host:port, or the sendmail socket's path; owned */
 	int fd;
+	bool reused; /* the fd is the previous configuration's */
 	struct ev_io *io;
 };
+
+/* One checked configuration and the listeners bound for it. */
+struct mta_gen {
+	struct conf *conf; /* owned */
+	struct listener *ls;
+	size_t nls;
+};
+
+/* A child process of the master. */
+struct mta_proc {
+	pid_t pid; /* 0: not running */
+	time_t started;
+	unsigned fails;	     /* deaths in a row soon after the start */
+	uint64_t restart_at; /* monotonic ms; 0: none scheduled */
+};
+
+static struct mta_gen *mta_cur;
+static struct mta_proc mta_smtpd, mta_qmgr;
+static pid_t mta_old[MTA_OLD_MAX]; /* draining: old smtpd and qmgr */
+static size_t mta_nold;
+static bool mta_foreground;
+static char *mta_conf_path;
+static char mta_pidfile[4096];
 
 static bool has_param(const char *name)
 {
@@ -82,47 +139,35 @@ static void on_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 	}
 }
 
-static void on_stop(int signo, void *ctx)
+static uint64_t mta_now_ms(void)
 {
-	log_info("terminating on signal %d", signo);
-	ev_loop_stop(ctx);
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-struct hup_ctx {
-	struct smtpd_server *srv;
-	const char *conf_path;
-};
-
-/* SIGHUP: re-open the log, then re-read youju.cf; the new restrictions
-   and limits replace the old ones only if they parse (smtpd_reload). */
-static void on_hup(int signo, void *ctx)
+/* Unknown names (other programs' parameters) were reported at start-up
+   and by `youju conf`. */
+static void ignore_warning(void *ctx, const char *msg)
 {
-	struct hup_ctx *h = ctx;
-	if (log_reopen() < 0)
-		log_warning("reopen log: %s", strerror(errno));
-	smtpd_reload(h->srv, h->conf_path);
 }
 
-static size_t open_listeners(struct listener **ls, size_t *n,
-			     const struct conf *c, const char *param,
-			     enum smtpd_service svc)
+/* ---- configuration (the master, as root) ------------------------------ */
+
+static void config_free(struct smtpd_config *cfg)
 {
-	size_t count;
-	const char *const *items = conf_list(c, param, &count);
-	for (size_t i = 0; i < count; i++) {
-		const char *err = "";
-		int fd = net_listen_tcp(items[i], MTA_LISTEN_BACKLOG, &err);
-		if (fd < 0)
-			fatal("%s = %s: %s: %s", param, items[i], err,
-			      strerror(errno));
-		*ls = xrealloc(*ls, (*n + 1) * sizeof(**ls));
-		(*ls)[*n] = (struct listener){.svc = svc, .fd = fd};
-		(*n)++;
-	}
-	return count;
+	free(cfg->hostname);
+	free(cfg->myorigin);
+	free(cfg->mydomain);
+	free(cfg->banner);
+	free(cfg->queue_dir);
+	free(cfg->authd_socket);
+	netlist_free(&cfg->mynetworks);
+	restrict_free(&cfg->rcpt_restrictions);
 }
 
-static void config_build(struct smtpd_config *cfg, const struct conf *c)
+static int config_build(struct smtpd_config *cfg, const struct conf *c,
+			char *err, size_t errsz)
 {
 	const char *bad = "";
 	size_t n;
@@ -133,7 +178,6 @@ static void config_build(struct smtpd_config *cfg, const struct conf *c)
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
 	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));
-	map_set_authd_socket(cfg->authd_socket); /* mysql: tables */
 	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
 	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
 	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
@@ -156,170 +200,799 @@ static void config_build(struct smtpd_config *cfg, const struct conf *c)
 	    (unsigned)int_or(c, "smtpd_process_limit", MTA_DEF_PROCESS_LIMIT);
 	items = conf_list(c, "mynetworks", &n);
 	cfg->mynetworks = netlist_parse(items, n, &bad);
-	if (cfg->mynetworks == NULL)
-		fatal("mynetworks: bad network: %s", bad);
+	if (cfg->mynetworks == NULL) {
+		(void)snprintf(err, errsz, "mynetworks: bad network: %s", bad);
+		return -1;
+	}
 	items = conf_list(c, "smtpd_recipient_restrictions", &n);
 	cfg->rcpt_restrictions = restrict_parse(items, n, &bad);
-	if (cfg->rcpt_restrictions == NULL)
-		fatal("smtpd_recipient_restrictions: unsupported restriction: "
-		      "%s",
-		      bad);
+	if (cfg->rcpt_restrictions == NULL) {
+		(void)snprintf(err, errsz,
+			       "smtpd_recipient_restrictions: unsupported "
+			       "restriction: %s",
+			       bad);
+		return -1;
+	}
+	return 0;
 }
 
-static void config_free(struct smtpd_config *cfg)
+/*
+ * What the smtpd process runs with, loaded as root from c: the settings,
+ * the restrictions and tables (smtpd_policy_setup), the TLS key.  A TLS
+ * certificate that is missing disables TLS (a warning, as at every start);
+ * one that exists but does not load is an error at a reload (startup:
+ * false), so that a bad file never takes TLS away from a running server.
+ * Returns 0, or -1 with a message naming the parameter in err (srv then
+ * still needs srv_free).
+ */
+static int srv_build(struct smtpd_server *srv, const struct conf *c,
+		     bool startup, bool quiet, char *err, size_t errsz)
 {
-	free(cfg->hostname);
-	free(cfg->myorigin);
-	free(cfg->mydomain);
-	free(cfg->banner);
-	free(cfg->queue_dir);
-	free(cfg->authd_socket);
-	netlist_free(&cfg->mynetworks);
-	restrict_free(&cfg->rcpt_restrictions);
+	const char *terr = "";
+	*srv = (struct smtpd_server){0};
+	mta_tables = conf_tables_for("mta");
+	if (config_build(&srv->cfg, c, err, errsz) < 0)
+		return -1;
+	map_set_authd_socket(srv->cfg.authd_socket); /* mysql: tables */
+	if (smtpd_policy_setup(srv, c, err, errsz) < 0)
+		return -1;
+	if (qmgr_check_conf(c, err, errsz) < 0)
+		return -1;
+	const char *cert = conf_str(c, "smtpd_tls_cert_file");
+	const char *key = conf_str(c, "smtpd_tls_key_file");
+	if (cert[0] != '\0' && access(cert, R_OK) == 0) {
+		srv->tls = tls_server_ctx_new(cert, key, &terr);
+		if (srv->tls == NULL && !startup) {
+			(void)snprintf(err, errsz,
+				       "smtpd_tls_cert_file = %s, "
+				       "smtpd_tls_key_file = %s: %s",
+				       cert, key, terr);
+			return -1;
+		}
+		if (srv->tls == NULL && !quiet)
+			log_warning("TLS disabled: %s: %s", cert, terr);
+	} else if (cert[0] != '\0' && !quiet) {
+		log_warning("TLS disabled: cannot read %s: %s", cert,
+			    strerror(errno));
+	}
+	return 0;
 }
 
-/* The queue must be the mail owner's: the daemon writes it after the drop. */
-static void queue_setup(const char *dir, const char *owner)
+static void srv_free(struct smtpd_server *srv)
 {
-	const char *err = "";
-	if (queue_init(dir, &err) < 0)
-		fatal("%s: %s: %s", dir, err, strerror(errno));
-	if (geteuid() != 0)
+	smtpd_server_done(srv);
+	tls_ctx_free(&srv->tls);
+	config_free(&srv->cfg);
+}
+
+static void gen_free(struct mta_gen **gp)
+{
+	struct mta_gen *g = *gp;
+	if (g == NULL)
 		return;
+	for (size_t i = 0; i < g->nls; i++)
+		free(g->ls[i].spec);
+	free(g->ls);
+	conf_free(&g->conf);
+	free(g);
+	*gp = NULL;
+}
+
+/* Closes the listeners g bound itself (a failed reload, a stop) and
+   removes the sendmail socket it made. */
+static void gen_close_own(struct mta_gen *g)
+{
+	for (size_t i = 0; i < g->nls; i++)
+		if (!g->ls[i].reused && g->ls[i].fd >= 0) {
+			close(g->ls[i].fd);
+			g->ls[i].fd = -1;
+			if (g->ls[i].svc == SMTPD_SVC_PICKUP)
+				(void)unlink(g->ls[i].spec);
+		}
+}
+
+static void gen_add(struct mta_gen *g, enum smtpd_service svc, const char *spec,
+		    int fd, bool reused)
+{
+	g->ls = xrealloc(g->ls, (g->nls + 1) * sizeof(*g->ls));
+	g->ls[g->nls++] = (struct listener){
+	    .svc = svc, .spec = xstrdup(spec), .fd = fd, .reused = reused};
+}
+
+/* The listener of prev for (svc, spec), or NULL. */
+static struct listener *gen_find(struct mta_gen *prev, enum smtpd_service svc,
+				 const char *spec)
+{
+	for (size_t i = 0; prev != NULL && i < prev->nls; i++)
+		if (prev->ls[i].svc == svc && prev->ls[i].fd >= 0 &&
+		    strcmp(prev->ls[i].spec, spec) == 0)
+			return &prev->ls[i];
+	return NULL;
+}
+
+/* The listeners of one parameter: kept from prev when the address is the
+   same (no connection is refused meanwhile), else bound. */
+static int gen_listen(struct mta_gen *g, struct mta_gen *prev,
+		      const char *param, enum smtpd_service svc, char *err,
+		      size_t errsz)
+{
+	size_t count;
+	const char *const *items = conf_list(g->conf, param, &count);
+	for (size_t i = 0; i < count; i++) {
+		bool dup = false;
+		for (size_t k = 0; k < g->nls; k++)
+			if (g->ls[k].svc == svc &&
+			    strcmp(g->ls[k].spec, items[i]) == 0)
+				dup = true;
+		if (dup)
+			continue;
+		struct listener *old = gen_find(prev, svc, items[i]);
+		if (old != NULL) {
+			gen_add(g, svc, items[i], old->fd, true);
+			continue;
+		}
+		const char *lerr = "";
+		int fd = net_listen_tcp(items[i], MTA_LISTEN_BACKLOG, &lerr);
+		if (fd < 0) {
+			(void)snprintf(err, errsz, "%s = %s: %s: %s", param,
+				       items[i], lerr, strerror(errno));
+			return -1;
+		}
+		gen_add(g, svc, items[i], fd, false);
+	}
+	return 0;
+}
+
+/*
+ * Loads and checks conf_path into a new configuration with its listeners
+ * (prev: the running one, whose listeners are reused; NULL at start-up).
+ * Returns it, or NULL with a message in err.
+ */
+static struct mta_gen *gen_new(struct conf *c, struct mta_gen *prev,
+			       bool startup, char *err, size_t errsz)
+{
+	struct mta_gen *g = xcalloc(1, sizeof(*g));
+	g->conf = c;
+	struct smtpd_server srv;
+	bool tls;
+	/* proc_start() builds it again for the process, with the warnings */
+	int rc = srv_build(&srv, c, startup, true, err, errsz);
+	tls = srv.tls != NULL;
+	srv_free(&srv);
+	if (rc == 0)
+		rc = gen_listen(g, prev, "smtp_listen", SMTPD_SVC_SMTP, err,
+				errsz);
+	if (rc == 0)
+		rc = gen_listen(g, prev, "submission_listen",
+				SMTPD_SVC_SUBMISSION, err, errsz);
+	if (rc == 0 && tls)
+		rc = gen_listen(g, prev, "smtps_listen", SMTPD_SVC_SMTPS, err,
+				errsz);
+	/* the sendmail command's way in (docs/mta.md "sendmail") */
+	const char *pickup = conf_str(c, "sendmail_socket");
+	if (rc == 0 && pickup[0] != '\0') {
+		struct listener *old = gen_find(prev, SMTPD_SVC_PICKUP, pickup);
+		const char *perr = "";
+		int fd =
+		    old != NULL ? old->fd : smtpd_pickup_listen(pickup, &perr);
+		if (fd < 0) {
+			(void)snprintf(err, errsz,
+				       "sendmail_socket = %s: %s: %s", pickup,
+				       perr, strerror(errno));
+			rc = -1;
+		} else {
+			gen_add(g, SMTPD_SVC_PICKUP, pickup, fd, old != NULL);
+		}
+	}
+	if (rc < 0) {
+		gen_close_own(g);
+		g->conf = NULL; /* the caller's still */
+		gen_free(&g);
+		return NULL;
+	}
+	return g;
+}
+
+/* g replaces prev: closes prev's listeners that g does not keep (the old
+   smtpd process holds its own copies until it stops accepting), and
+   removes a sendmail socket that moved. */
+static void gen_retire(struct mta_gen *prev, struct mta_gen *g)
+{
+	for (size_t i = 0; i < prev->nls; i++) {
+		struct listener *l = &prev->ls[i];
+		bool kept = false;
+		for (size_t k = 0; k < g->nls; k++)
+			if (g->ls[k].fd == l->fd)
+				kept = true;
+		if (kept || l->fd < 0)
+			continue;
+		close(l->fd);
+		if (l->svc == SMTPD_SVC_PICKUP) {
+			bool moved = true;
+			for (size_t k = 0; k < g->nls; k++)
+				if (g->ls[k].svc == SMTPD_SVC_PICKUP &&
+				    strcmp(g->ls[k].spec, l->spec) == 0)
+					moved = false;
+			if (moved)
+				(void)unlink(l->spec);
+		}
+		l->fd = -1;
+	}
+	for (size_t k = 0; k < g->nls; k++)
+		g->ls[k].reused = false; /* g's own from now on */
+}
+
+/* The queue must be the mail owner's: the daemon writes it after the drop.
+   Returns 0, or -1 with a message in err. */
+static int queue_setup(const char *dir, const char *owner, char *err,
+		       size_t errsz)
+{
+	const char *qerr = "";
+	if (queue_init(dir, &qerr) < 0) {
+		(void)snprintf(err, errsz, "queue_directory = %s: %s: %s", dir,
+			       qerr, strerror(errno));
+		return -1;
+	}
+	if (geteuid() != 0)
+		return 0;
 	uid_t uid;
 	gid_t gid;
 	int r = privsep_lookup(owner, &uid, &gid);
-	if (r <= 0)
-		fatal("mail_owner %s: %s", owner,
-		      r == 0 ? "no such user" : strerror(errno));
+	if (r <= 0) {
+		(void)snprintf(err, errsz, "mail_owner = %s: %s", owner,
+			       r == 0 ? "no such user" : strerror(errno));
+		return -1;
+	}
 	char p[4096];
-	if (chown(dir, uid, gid) < 0)
-		fatal("chown %s: %s", dir, strerror(errno));
-	for (size_t i = 0; queue_dirs[i] != NULL; i++) {
-		int n = snprintf(p, sizeof(p), "%s/%s", dir, queue_dirs[i]);
-		if (n < 0 || (size_t)n >= sizeof(p))
-			fatal("queue_directory too long");
-		if (chown(p, uid, gid) < 0)
-			fatal("chown %s: %s", p, strerror(errno));
+	for (size_t i = 0; i == 0 || queue_dirs[i - 1] != NULL; i++) {
+		int n = i == 0 ? snprintf(p, sizeof(p), "%s", dir)
+			       : snprintf(p, sizeof(p), "%s/%s", dir,
+					  queue_dirs[i - 1]);
+		if (n < 0 || (size_t)n >= sizeof(p)) {
+			(void)snprintf(err, errsz,
+				       "queue_directory = %s: too long", dir);
+			return -1;
+		}
+		if (chown(p, uid, gid) < 0) {
+			(void)snprintf(err, errsz, "chown %.900s: %s", p,
+				       strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- the smtpd process ------------------------------------------------- */
+
+struct smtpd_proc {
+	struct smtpd_server *srv;
+	struct listener *ls;
+	size_t nls;
+	struct ev_timer *drain;
+};
+
+static void proc_drain_check(struct ev_timer *t, void *ctx)
+{
+	struct smtpd_proc *p = ctx;
+	if (p->srv->sessions == 0) {
+		log_info("reload: old process done, exiting");
+		ev_loop_stop(p->srv->loop);
+		return;
+	}
+	ev_timer_set(t, MTA_DRAIN_POLL_MS);
+}
+
+static void proc_signal(int signo, void *ctx)
+{
+	struct smtpd_proc *p = ctx;
+	if (signo == SIGHUP) { /* the master reloads; this is for the log */
+		if (log_reopen() < 0)
+			log_warning("reopen log: %s", strerror(errno));
+		return;
+	}
+	if (signo == SIGUSR1) {
+		/* a new configuration took over: stop accepting, let the
+		   sessions finish on this one */
+		if (p->drain != NULL)
+			return;
+		for (size_t i = 0; i < p->nls; i++) {
+			ev_io_free(&p->ls[i].io);
+			if (p->ls[i].fd >= 0)
+				close(p->ls[i].fd);
+			p->ls[i].fd = -1;
+		}
+		log_info("reload: old process stops accepting, %u sessions "
+			 "left",
+			 p->srv->sessions);
+		p->drain = ev_timer_new(p->srv->loop, 0, proc_drain_check, p);
+		return;
+	}
+	log_info("terminating on signal %d", signo);
+	ev_loop_stop(p->srv->loop);
+}
+
+/* In the child after fork: never returns.  ready_fd gets one byte once
+   the loop runs; close_fd is the master's end of that pipe. */
+static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
+					       struct mta_gen *g, pid_t master,
+					       int ready_fd, int close_fd)
+{
+	const char *err = NULL;
+	const struct conf *conf = g->conf;
+	log_set_pid();
+	(void)prctl(PR_SET_NAME, "youju-smtpd"); /* for ps and the tests */
+	close(close_fd);
+	/* not the listeners of the configuration being replaced: a removed
+	   address must stop answering when the old process stops */
+	for (size_t i = 0; mta_cur != NULL && mta_cur != g && i < mta_cur->nls;
+	     i++) {
+		bool kept = false;
+		for (size_t k = 0; k < g->nls; k++)
+			if (g->ls[k].fd == mta_cur->ls[i].fd)
+				kept = true;
+		if (!kept && mta_cur->ls[i].fd >= 0)
+			close(mta_cur->ls[i].fd);
+	}
+	/* SIGTERM, SIGINT, SIGHUP and SIGUSR1 stay blocked from the master:
+	   ev_signal() takes them over, pending ones included */
+	sigset_t chld;
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	(void)sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	if (srv->cfg.sasl_enable) {
+		if (mta_sasl_init(conf_str(conf, "config_directory"),
+				  srv->cfg.authd_socket, &err) < 0) {
+			log_warning("SMTP AUTH disabled: %s: %s", err,
+				    strerror(errno));
+			srv->cfg.sasl_enable = false;
+		}
+	}
+	map_set_authd_socket(srv->cfg.authd_socket); /* mysql: tables */
+	authc_set_timeout(MTA_AUTHD_TIMEOUT_MS);
+	/* each worker thread keeps its youju-authd connection open */
+	authc_set_keepalive(true);
+
+	const char *owner = conf_str(conf, "mail_owner");
+	if (privsep_drop(owner, &err) < 0)
+		fatal("cannot drop privileges to %s: %s", owner, err);
+	/* after the drop, which clears it: the master's death ends us at
+	   once, as it did when one process did everything, so that a new
+	   youju-mta can bind the ports */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		fatal("prctl: %s", strerror(errno));
+	if (getppid() != master)
+		_exit(0);
+
+	srv->loop = ev_loop_new();
+	if (srv->loop == NULL)
+		fatal("cannot create the event loop: %s", strerror(errno));
+	srv->pool = worker_pool_new(srv->loop, MTA_WORKERS, MTA_WORKER_QUEUE);
+	struct smtpd_proc p = {srv, g->ls, g->nls, NULL};
+	if (ev_signal(srv->loop, SIGTERM, proc_signal, &p) < 0 ||
+	    ev_signal(srv->loop, SIGINT, proc_signal, &p) < 0 ||
+	    ev_signal(srv->loop, SIGHUP, proc_signal, &p) < 0 ||
+	    ev_signal(srv->loop, SIGUSR1, proc_signal, &p) < 0)
+		fatal("signals: %s", strerror(errno));
+	for (size_t i = 0; i < g->nls; i++) {
+		g->ls[i].srv = srv;
+		g->ls[i].io = ev_io_new(srv->loop, g->ls[i].fd, EV_READ,
+					on_accept, &g->ls[i]);
+	}
+	log_info("daemon started: %zu listeners, TLS %s, AUTH %s", g->nls,
+		 srv->tls != NULL ? "on" : "off",
+		 srv->cfg.sasl_enable ? mta_sasl_mechs() : "off");
+	char b = 'R';
+	ssize_t n;
+	do
+		n = write(ready_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	close(ready_fd);
+	/* as daemon_ready() does for the master: `youju start` waits for
+	   the end of its output, which this copy of stderr would hold */
+	if (!mta_foreground) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (nul >= 0) {
+			(void)dup2(nul, STDERR_FILENO);
+			close(nul);
+		}
+	}
+
+	int rc = ev_loop_run(srv->loop);
+	ev_timer_free(&p.drain);
+	for (size_t i = 0; i < g->nls; i++) {
+		ev_io_free(&g->ls[i].io);
+		if (g->ls[i].fd >= 0)
+			close(g->ls[i].fd);
+	}
+	worker_pool_free(&srv->pool);
+	ev_loop_free(&srv->loop);
+	mta_sasl_done();
+	srv_free(srv);
+	log_info("stopped");
+	log_close();
+	exit(rc < 0 ? 1 : 0);
+}
+
+/*
+ * Forks the smtpd process of g and waits until it is ready.  startup: a
+ * TLS file that does not load is a warning (srv_build).  Returns its pid,
+ * or -1 with a message in err (the process, if any, is gone).
+ */
+static pid_t proc_start(struct mta_gen *g, bool startup, char *err,
+			size_t errsz)
+{
+	struct smtpd_server srv;
+	if (srv_build(&srv, g->conf, startup, false, err, errsz) < 0) {
+		srv_free(&srv);
+		return -1;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		(void)snprintf(err, errsz, "pipe: %s", strerror(errno));
+		srv_free(&srv);
+		return -1;
+	}
+	pid_t master = getpid();
+	(void)fflush(NULL);
+	pid_t pid = fork();
+	if (pid == 0)
+		proc_run(&srv, g, master, p[1], p[0]);
+	int saved = errno;
+	close(p[1]);
+	/* the key and tables are the child's now */
+	srv_free(&srv);
+	if (pid < 0) {
+		close(p[0]);
+		(void)snprintf(err, errsz, "fork: %s", strerror(saved));
+		return -1;
+	}
+	uint64_t deadline = mta_now_ms() + MTA_READY_WAIT_MS;
+	for (;;) {
+		uint64_t now = mta_now_ms();
+		struct pollfd pfd = {p[0], POLLIN, 0};
+		int r =
+		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
+		if (r < 0 && errno == EINTR)
+			continue;
+		char b;
+		ssize_t n = r > 0 ? read(p[0], &b, 1) : 0;
+		if (n < 0 && errno == EINTR)
+			continue;
+		close(p[0]);
+		if (n == 1)
+			return pid;
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+		(void)snprintf(err, errsz, "the smtpd process did not start");
+		return -1;
+	}
+}
+
+/* ---- the master --------------------------------------------------------- */
+
+static void old_add(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	if (mta_nold == MTA_OLD_MAX) {
+		/* too many reloads while old sessions linger */
+		log_warning("reload: stopping old process %ld now",
+			    (long)mta_old[0]);
+		(void)kill(mta_old[0], SIGTERM);
+		memmove(mta_old, mta_old + 1,
+			(MTA_OLD_MAX - 1) * sizeof(*mta_old));
+		mta_nold--;
+	}
+	mta_old[mta_nold++] = pid;
+}
+
+/* Starts the queue manager on the running configuration, without the
+   listeners (a removed address must stop answering). */
+static pid_t qmgr_spawn(void)
+{
+	int fds[256];
+	size_t n = 0;
+	for (size_t i = 0; i < mta_cur->nls && n < 256; i++)
+		if (mta_cur->ls[i].fd >= 0)
+			fds[n++] = mta_cur->ls[i].fd;
+	pid_t pid = qmgr_start(mta_cur->conf, mta_foreground, fds, n);
+	mta_qmgr.pid = pid > 0 ? pid : 0;
+	mta_qmgr.started = time(NULL);
+	mta_qmgr.restart_at = pid > 0 ? 0 : mta_now_ms() + 1000;
+	return pid;
+}
+
+static void master_log_conf(const struct conf *c)
+{
+	const char *log_file = conf_str(c, "log_file");
+	log_set_syslog_name(conf_str(c, "syslog_name"));
+	if (log_open("smtpd", log_file[0] != '\0' ? log_file : NULL,
+		     conf_bool(c, "syslog_enable")) < 0)
+		log_warning("cannot open %s: %s", log_file, strerror(errno));
+	log_set_stderr(mta_foreground);
+	log_set_debug(conf_bool(c, "debug"));
+}
+
+static void master_reload(void)
+{
+	const char *cerr = NULL;
+	char err[1024];
+	if (log_reopen() < 0)
+		log_warning("reopen log: %s", strerror(errno));
+	struct conf *c = conf_load_warn(mta_conf_path, conf_tables_for("mta"),
+					ignore_warning, NULL, &cerr);
+	if (c == NULL) {
+		log_error("reload: %s: keeping the old configuration",
+			  cerr ? cerr : mta_conf_path);
+		return;
+	}
+	struct mta_gen *g = gen_new(c, mta_cur, false, err, sizeof(err));
+	if (g == NULL) {
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mta_conf_path, err);
+		conf_free(&c);
+		return;
+	}
+	if ((strcmp(conf_str(c, "queue_directory"),
+		    conf_str(mta_cur->conf, "queue_directory")) != 0 ||
+	     strcmp(conf_str(c, "mail_owner"),
+		    conf_str(mta_cur->conf, "mail_owner")) != 0) &&
+	    queue_setup(conf_str(c, "queue_directory"),
+			conf_str(c, "mail_owner"), err, sizeof(err)) < 0) {
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mta_conf_path, err);
+		gen_close_own(g);
+		gen_free(&g);
+		return;
+	}
+	master_log_conf(c);
+	pid_t pid = proc_start(g, false, err, sizeof(err));
+	if (pid < 0) {
+		master_log_conf(mta_cur->conf);
+		log_error("reload: %s: %s: keeping the old configuration",
+			  mta_conf_path, err);
+		gen_close_own(g);
+		gen_free(&g);
+		return;
+	}
+	if (mta_smtpd.pid > 0) {
+		(void)kill(mta_smtpd.pid, SIGUSR1);
+		old_add(mta_smtpd.pid);
+	}
+	mta_smtpd = (struct mta_proc){.pid = pid, .started = time(NULL)};
+	gen_retire(mta_cur, g);
+	gen_free(&mta_cur);
+	mta_cur = g;
+	/* the queue manager: the old one finishes what it delivers, the new
+	   one waits for the queue lock and then takes over active/ */
+	if (mta_qmgr.pid > 0) {
+		qmgr_drain(mta_qmgr.pid);
+		old_add(mta_qmgr.pid);
+	}
+	qmgr_spawn();
+	daemon_pidfile_follow(mta_pidfile, sizeof(mta_pidfile),
+			      conf_str(mta_cur->conf, "run_directory"),
+			      "youju-mta");
+	log_info("reload: %s: configuration reloaded", mta_conf_path);
+}
+
+/* When p died young, the delay before its restart doubles. */
+static void proc_died(struct mta_proc *p, const char *what, pid_t pid,
+		      int status)
+{
+	if (WIFSIGNALED(status))
+		log_warning("%s pid %ld killed by signal %d", what, (long)pid,
+			    WTERMSIG(status));
+	else
+		log_warning("%s pid %ld exit status %d", what, (long)pid,
+			    WEXITSTATUS(status));
+	uint64_t delay = 0;
+	if (time(NULL) - p->started < MTA_RESTART_YOUNG_S) {
+		p->fails++;
+		delay = 1000;
+		for (unsigned i = 1;
+		     i < p->fails && delay < MTA_RESTART_MAX_S * 1000; i++)
+			delay *= 2;
+		if (delay > MTA_RESTART_MAX_S * 1000)
+			delay = MTA_RESTART_MAX_S * 1000;
+	} else {
+		p->fails = 0;
+	}
+	p->pid = 0;
+	p->restart_at = mta_now_ms() + delay;
+}
+
+static void master_reap(void)
+{
+	int status;
+	pid_t pid;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == mta_smtpd.pid) {
+			proc_died(&mta_smtpd, "smtpd process", pid, status);
+			continue;
+		}
+		if (pid == mta_qmgr.pid) {
+			proc_died(&mta_qmgr, "queue manager supervisor", pid,
+				  status);
+			continue;
+		}
+		for (size_t i = 0; i < mta_nold; i++)
+			if (mta_old[i] == pid) {
+				mta_old[i] = mta_old[--mta_nold];
+				break;
+			}
+	}
+}
+
+static void master_restart(void)
+{
+	uint64_t now = mta_now_ms();
+	char err[1024];
+	if (mta_smtpd.pid == 0 && mta_smtpd.restart_at != 0 &&
+	    mta_smtpd.restart_at <= now) {
+		pid_t pid = proc_start(mta_cur, false, err, sizeof(err));
+		if (pid < 0) {
+			log_error("restarting the smtpd process: %s", err);
+			mta_smtpd.restart_at = now + 1000 * MTA_RESTART_MAX_S;
+		} else {
+			mta_smtpd.pid = pid;
+			mta_smtpd.started = time(NULL);
+			mta_smtpd.restart_at = 0;
+			log_info("smtpd process restarted (pid %ld)",
+				 (long)pid);
+		}
+	}
+	if (mta_qmgr.pid == 0 && mta_qmgr.restart_at != 0 &&
+	    mta_qmgr.restart_at <= now) {
+		unsigned fails = mta_qmgr.fails;
+		qmgr_spawn();
+		mta_qmgr.fails = fails;
+	}
+}
+
+static uint64_t master_next_restart(void)
+{
+	uint64_t next = UINT64_MAX;
+	if (mta_smtpd.pid == 0 && mta_smtpd.restart_at != 0)
+		next = mta_smtpd.restart_at;
+	if (mta_qmgr.pid == 0 && mta_qmgr.restart_at != 0 &&
+	    mta_qmgr.restart_at < next)
+		next = mta_qmgr.restart_at;
+	return next;
+}
+
+static size_t master_children(void)
+{
+	return mta_nold + (mta_smtpd.pid > 0) + (mta_qmgr.pid > 0);
+}
+
+static void master_kill_all(int signo)
+{
+	if (mta_smtpd.pid > 0)
+		(void)kill(mta_smtpd.pid, signo);
+	if (mta_qmgr.pid > 0)
+		(void)kill(mta_qmgr.pid, signo);
+	for (size_t i = 0; i < mta_nold; i++)
+		(void)kill(mta_old[i], signo);
+}
+
+/* SIGTERM to every child; those that take too long are killed. */
+static void master_stop(const sigset_t *set)
+{
+	master_kill_all(SIGTERM);
+	mta_smtpd.restart_at = mta_qmgr.restart_at = 0;
+	uint64_t deadline = mta_now_ms() + MTA_STOP_WAIT_MS;
+	while (master_children() > 0) {
+		uint64_t now = mta_now_ms();
+		if (now >= deadline) {
+			log_warning("processes did not stop, killing them");
+			master_kill_all(SIGKILL);
+			deadline = UINT64_MAX;
+		}
+		uint64_t left = deadline == UINT64_MAX ? 1000 : deadline - now;
+		struct timespec ts = {(time_t)(left / 1000),
+				      (long)(left % 1000) * 1000000L};
+		(void)sigtimedwait(set, NULL, &ts);
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == mta_smtpd.pid)
+				mta_smtpd.pid = 0;
+			else if (pid == mta_qmgr.pid)
+				mta_qmgr.pid = 0;
+			for (size_t i = 0; i < mta_nold; i++)
+				if (mta_old[i] == pid) {
+					mta_old[i] = mta_old[--mta_nold];
+					break;
+				}
+		}
+	}
+}
+
+/* Signals only, blocked and taken with sigtimedwait. */
+static void master_run(const sigset_t *set)
+{
+	for (;;) {
+		master_restart();
+		uint64_t next = master_next_restart(), now = mta_now_ms();
+		siginfo_t si;
+		int signo;
+		if (next == UINT64_MAX) {
+			signo = sigwaitinfo(set, &si);
+		} else {
+			uint64_t left = next > now ? next - now : 0;
+			struct timespec ts = {(time_t)(left / 1000),
+					      (long)(left % 1000) * 1000000L};
+			signo = sigtimedwait(set, &si, &ts);
+		}
+		if (signo == SIGCHLD) {
+			master_reap();
+		} else if (signo == SIGHUP) {
+			master_reload();
+		} else if (signo == SIGTERM || signo == SIGINT) {
+			log_info("terminating on signal %d", signo);
+			master_stop(set);
+			return;
+		}
 	}
 }
 
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
+	char err[1024];
+	const char *derr = NULL;
 	struct conf *conf =
 	    daemon_begin(argc, argv, "youju-mta", "mta", "smtpd", &opts);
-	bool foreground = opts.foreground;
-	char *conf_path = opts.conf_path;
-	const char *err = NULL;
+	mta_foreground = opts.foreground;
+	mta_conf_path = opts.conf_path;
 	mta_tables = conf_tables_for("mta");
-
-	struct smtpd_server srv = {0};
-	config_build(&srv.cfg, conf);
-	const char *owner = conf_str(conf, "mail_owner");
-
-	char pidfile[4096];
-	int n = snprintf(pidfile, sizeof(pidfile), "%s/youju-mta.pid",
-			 conf_str(conf, "run_directory"));
-	if (n < 0 || (size_t)n >= sizeof(pidfile))
-		fatal("run_directory too long");
-	if (daemon_start(pidfile, foreground, &err) < 0)
-		fatal("youju-mta: %s: %s", err, strerror(errno));
-	log_set_pid();
-
-	queue_setup(srv.cfg.queue_dir, owner);
-	/* delivery side: its own processes (they drop to mail_owner), forked
-	   before any thread, listener, TLS key or SASL state exists */
-	pid_t qmgr_pid = qmgr_start(conf, foreground);
-
-	/* TLS: without a usable certificate there is no STARTTLS, no SMTPS */
-	const char *cert = conf_str(conf, "smtpd_tls_cert_file");
-	const char *key = conf_str(conf, "smtpd_tls_key_file");
-	if (cert[0] != '\0' && access(cert, R_OK) == 0) {
-		srv.tls = tls_server_ctx_new(cert, key, &err);
-		if (srv.tls == NULL)
-			log_warning("TLS disabled: %s: %s", cert, err);
-	} else if (cert[0] != '\0') {
-		log_warning("TLS disabled: cannot read %s: %s", cert,
-			    strerror(errno));
-	}
-	if (srv.cfg.sasl_enable) {
-		if (mta_sasl_init(conf_str(conf, "config_directory"),
-				  srv.cfg.authd_socket, &err) < 0) {
-			log_warning("SMTP AUTH disabled: %s: %s", err,
-				    strerror(errno));
-			srv.cfg.sasl_enable = false;
-		}
-	}
-	authc_set_timeout(MTA_AUTHD_TIMEOUT_MS);
-	/* each worker thread keeps its youju-authd connection open */
-	authc_set_keepalive(true);
-
-	struct listener *ls = NULL;
-	size_t nls = 0;
-	open_listeners(&ls, &nls, conf, "smtp_listen", SMTPD_SVC_SMTP);
-	open_listeners(&ls, &nls, conf, "submission_listen",
-		       SMTPD_SVC_SUBMISSION);
-	if (srv.tls != NULL)
-		open_listeners(&ls, &nls, conf, "smtps_listen",
-			       SMTPD_SVC_SMTPS);
-	/* the sendmail command's way in (docs/mta.md "sendmail") */
-	const char *pickup = conf_str(conf, "sendmail_socket");
-	if (pickup[0] != '\0') {
-		int fd = smtpd_pickup_listen(pickup, &err);
-		if (fd < 0)
-			fatal("sendmail_socket = %s: %s: %s", pickup, err,
-			      strerror(errno));
-		ls = xrealloc(ls, (nls + 1) * sizeof(*ls));
-		ls[nls++] =
-		    (struct listener){.svc = SMTPD_SVC_PICKUP, .fd = fd};
-	}
-
-	char perr[1024];
-	if (smtpd_policy_setup(&srv, conf, perr, sizeof perr) < 0)
-		fatal("%s", perr);
-
-	if (privsep_drop(owner, &err) < 0)
-		fatal("cannot drop privileges to %s: %s", owner, err);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		fatal("signal: %s", strerror(errno));
 
-	srv.loop = ev_loop_new();
-	if (srv.loop == NULL)
-		fatal("cannot create the event loop: %s", strerror(errno));
-	srv.pool = worker_pool_new(srv.loop, MTA_WORKERS, MTA_WORKER_QUEUE);
-	struct hup_ctx hup = {&srv, conf_path};
-	if (ev_signal(srv.loop, SIGTERM, on_stop, srv.loop) < 0 ||
-	    ev_signal(srv.loop, SIGINT, on_stop, srv.loop) < 0 ||
-	    ev_signal(srv.loop, SIGHUP, on_hup, &hup) < 0)
-		fatal("signals: %s", strerror(errno));
-	for (size_t i = 0; i < nls; i++) {
-		ls[i].srv = &srv;
-		ls[i].io =
-		    ev_io_new(srv.loop, ls[i].fd, EV_READ, on_accept, &ls[i]);
-	}
-	log_info("daemon started: %zu listeners, TLS %s, AUTH %s", nls,
-		 srv.tls != NULL ? "on" : "off",
-		 srv.cfg.sasl_enable ? mta_sasl_mechs() : "off");
+	mta_cur = gen_new(conf, NULL, true, err, sizeof(err));
+	if (mta_cur == NULL)
+		fatal("%s", err);
+
+	char *pidfile = mta_pidfile;
+	int n = snprintf(pidfile, sizeof(mta_pidfile), "%s/youju-mta.pid",
+			 conf_str(conf, "run_directory"));
+	if (n < 0 || (size_t)n >= sizeof(mta_pidfile))
+		fatal("run_directory too long");
+	if (daemon_start(pidfile, mta_foreground, &derr) < 0)
+		fatal("youju-mta: %s: %s", derr, strerror(errno));
+	log_set_pid();
+
+	if (queue_setup(conf_str(conf, "queue_directory"),
+			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
+		fatal("%s", err);
+	/* blocked before the first fork: a child dying at once must still
+	   be seen by sigtimedwait */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		fatal("sigprocmask: %s", strerror(errno));
+	sigdelset(&set, SIGUSR1);
+
+	pid_t pid = proc_start(mta_cur, true, err, sizeof(err));
+	if (pid < 0)
+		fatal("%s", err);
+	mta_smtpd = (struct mta_proc){.pid = pid, .started = time(NULL)};
+	qmgr_spawn();
 	daemon_ready();
 
-	int rc = ev_loop_run(srv.loop);
-	for (size_t i = 0; i < nls; i++) {
-		ev_io_free(&ls[i].io);
-		close(ls[i].fd);
-	}
-	free(ls);
-	worker_pool_free(&srv.pool);
-	qmgr_stop(qmgr_pid);
-	ev_loop_free(&srv.loop);
-	mta_sasl_done();
-	smtpd_server_done(&srv);
-	tls_ctx_free(&srv.tls);
-	config_free(&srv.cfg);
+	master_run(&set);
+	gen_close_own(mta_cur);
+	gen_free(&mta_cur);
 	daemon_pidfile_remove(pidfile);
-	conf_free(&conf);
-	free(conf_path);
+	free(mta_conf_path);
 	log_info("stopped");
 	log_close();
-	return rc < 0 ? 1 : 0;
+	return 0;
 }

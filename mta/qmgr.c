@@ -133,6 +133,10 @@ struct qmgr_job {
 };
 
 static volatile sig_atomic_t qmgr_child;
+/* SIGUSR1 (a reload): finish the deliveries in flight, take no new ones,
+   exit; the supervisor then exits too (qmgr_drain). */
+static volatile sig_atomic_t qmgr_draining;
+static int qmgr_wake_fd = -1; /* the worker's wake pipe, for the handler */
 
 static double qmgr_now(void)
 {
@@ -276,6 +280,49 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 				*p = (char)(*p - 'A' + 'a');
 		c->defer_transports[c->ndefer++] = d;
 	}
+}
+
+/* smtp_tls_security_level's words, or -1. */
+static int qmgr_tls_level(const char *lvl)
+{
+	if (strcmp(lvl, "none") == 0)
+		return SMTPC_TLS_NONE;
+	if (strcmp(lvl, "may") == 0)
+		return SMTPC_TLS_MAY;
+	if (strcmp(lvl, "encrypt") == 0)
+		return SMTPC_TLS_ENCRYPT;
+	if (strcmp(lvl, "verify") == 0 || strcmp(lvl, "secure") == 0)
+		return SMTPC_TLS_VERIFY;
+	return -1;
+}
+
+int qmgr_check_conf(const struct conf *conf, char *err, size_t errsz)
+{
+	static const char *const maps[] = {"transport_maps",
+					   "smtp_sasl_password_maps",
+					   "smtp_tls_policy_maps"};
+	char merr[512];
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		const char *spec = conf_str(conf, maps[i]);
+		if (spec[0] == '\0')
+			continue;
+		struct map *m = map_open(spec, merr, sizeof(merr));
+		if (m == NULL) {
+			(void)snprintf(err, errsz, "%s: %s", maps[i], merr);
+			return -1;
+		}
+		map_free(&m);
+	}
+	const char *lvl = conf_str(conf, "smtp_tls_security_level");
+	if (qmgr_tls_level(lvl) < 0) {
+		(void)snprintf(
+		    err, errsz,
+		    "bad value for smtp_tls_security_level: '%s' "
+		    "(expected none, may, encrypt, verify or secure)",
+		    lvl);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- logging ------------------------------------------------------------ */
@@ -1136,7 +1183,7 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 /* Called with the lock held. */
 static void qmgr_admit(struct qmgr *q, const char *id)
 {
-	if (!qfile_is_id(id) || qmgr_known(q, id))
+	if (qmgr_draining || !qfile_is_id(id) || qmgr_known(q, id))
 		return;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
@@ -1286,6 +1333,36 @@ static void qmgr_lock_queue(const char *queue_dir)
 	/* fd stays open: the lock lives as long as this process */
 }
 
+static void qmgr_on_drain(int signo)
+{
+	int saved = errno;
+	pid_t c = qmgr_child;
+	qmgr_draining = 1;
+	if (c > 0)
+		(void)kill(c, SIGUSR1); /* the supervisor passes it on */
+	if (qmgr_wake_fd >= 0) {
+		char b = 1;
+		ssize_t w = write(qmgr_wake_fd, &b, 1);
+		(void)w; /* a full pipe already wakes the loop */
+	}
+	errno = saved;
+}
+
+/* Draining: once no delivery is in flight, closes the cached SMTP
+   connections and exits; the next queue manager takes over active/. */
+static void qmgr_drain_step(struct qmgr *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->npending = 0; /* still in active/: the next one admits them */
+	bool idle = q->nbusy == 0;
+	pthread_mutex_unlock(&q->lock);
+	if (!idle)
+		return;
+	smtpc_cache_sweep(&q->cfg.scfg, true);
+	log_info("queue manager stopped for a reload");
+	exit(0);
+}
+
 static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 {
 	struct qmgr q = {0};
@@ -1307,6 +1384,11 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) < 0)
 		fatal("pipe: %s", strerror(errno));
 	q.wake_w = pfd[1];
+	qmgr_wake_fd = pfd[1];
+	struct sigaction sd = {.sa_handler = qmgr_on_drain};
+	sigemptyset(&sd.sa_mask);
+	if (sigaction(SIGUSR1, &sd, NULL) < 0)
+		fatal("sigaction: %s", strerror(errno));
 	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (ino < 0 || qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
 	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
@@ -1324,6 +1406,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	qmgr_scan_active(&q);
 	time_t next_run = 0, last_sweep = 0;
 	for (;;) {
+		if (qmgr_draining)
+			qmgr_drain_step(&q);
 		time_t now = time(NULL);
 		if (now != last_sweep) {
 			/* idle cached SMTP connections expire */
@@ -1338,7 +1422,7 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 		bool rescan =
 		    q.need_rescan && q.npending + q.nbusy < q.cfg.active_limit;
 		pthread_mutex_unlock(&q.lock);
-		if (rescan)
+		if (rescan && !qmgr_draining)
 			qmgr_scan_active(&q);
 		struct pollfd p[2] = {{.fd = ino, .events = POLLIN},
 				      {.fd = pfd[0], .events = POLLIN}};
@@ -1347,6 +1431,8 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 			ms = 0;
 		if (ms > 1000 && q.cfg.scfg.cache_time > 0)
 			ms = 1000;
+		if (qmgr_draining && ms > 200)
+			ms = 200;
 		if (poll(p, 2, ms) < 0 && errno != EINTR)
 			fatal("poll: %s", strerror(errno));
 		if (p[0].revents & POLLIN)
@@ -1378,14 +1464,18 @@ static void qmgr_die_with_parent(pid_t parent)
 		_exit(0); /* the parent died before prctl */
 }
 
-pid_t qmgr_start(const struct conf *conf, bool foreground)
+pid_t qmgr_start(const struct conf *conf, bool foreground, const int *fds,
+		 size_t nfds)
 {
 	pid_t main_pid = getpid();
 	pid_t pid = fork();
 	if (pid < 0)
-		fatal("fork: %s", strerror(errno));
-	if (pid > 0)
+		log_error("queue manager: fork: %s", strerror(errno));
+	if (pid != 0)
 		return pid;
+	for (size_t i = 0; i < nfds; i++)
+		close(fds[i]);
+	(void)prctl(PR_SET_NAME, "youju-qmgr"); /* for ps and the tests */
 
 	/* supervisor: the terminal is the starting command's, not ours */
 	qmgr_die_with_parent(main_pid);
@@ -1409,10 +1499,19 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	struct sigaction sd = {.sa_handler = qmgr_on_drain};
+	sigemptyset(&sd.sa_mask);
+	sigaction(SIGUSR1, &sd, NULL);
 	signal(SIGHUP, SIG_IGN);
+	/* youju-mta's master takes its signals blocked (sigtimedwait) */
+	sigset_t none;
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_IGN); /* a peer closing on the SMTP client */
 	pid_t sup = getpid();
 	for (;;) {
+		if (qmgr_draining)
+			_exit(0);
 		time_t started = time(NULL);
 		pid_t w = fork();
 		if (w < 0) {
@@ -1433,6 +1532,8 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 			if (errno != EINTR)
 				_exit(1);
 		qmgr_child = 0;
+		if (qmgr_draining)
+			_exit(0);
 		if (WIFSIGNALED(status))
 			log_warning("queue manager pid %ld killed by signal %d",
 				    (long)w, WTERMSIG(status));
@@ -1442,6 +1543,12 @@ pid_t qmgr_start(const struct conf *conf, bool foreground)
 		if (time(NULL) - started < 2)
 			sleep(1); /* no tight respawn loop */
 	}
+}
+
+void qmgr_drain(pid_t pid)
+{
+	if (pid > 0)
+		(void)kill(pid, SIGUSR1);
 }
 
 void qmgr_stop(pid_t pid)

@@ -141,47 +141,74 @@ static sasl_callback_t sasl_callbacks[] = {
     {SASL_CB_LIST_END, NULL, NULL},
 };
 
+#define MTA_SASL_CONF_HEAD                                                     \
+	"# Cyrus SASL for youju-mta's SMTP AUTH (created at first start)\n"
+
+/* True when path is missing or is the file write_conf() made (its first
+   line), which follows authd_socket; an operator's own file is kept. */
+static bool conf_is_ours(const char *path)
+{
+	char head[sizeof(MTA_SASL_CONF_HEAD)];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT;
+	ssize_t n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	return n == (ssize_t)sizeof(head) - 1 &&
+	       memcmp(head, MTA_SASL_CONF_HEAD, sizeof(head) - 1) == 0;
+}
+
 static int write_conf(const char *dir, const char *authd_socket,
 		      const char **error_r)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], tmp[PATH_MAX];
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		*error_r = "mkdir sasl config directory";
 		return -1;
 	}
 	int n =
 	    snprintf(path, sizeof(path), "%s/%s.conf", dir, MTA_SASL_APPNAME);
-	if (n < 0 || (size_t)n >= sizeof(path)) {
+	int m = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(path) || m < 0 ||
+	    (size_t)m >= sizeof(tmp)) {
 		errno = ENAMETOOLONG;
 		*error_r = "sasl config path";
 		return -1;
 	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (!conf_is_ours(path))
+		return 0; /* the operator's file wins */
+	char text[PATH_MAX + 256];
+	n = snprintf(text, sizeof(text),
+		     MTA_SASL_CONF_HEAD "pwcheck_method: authdaemond\n"
+					"authdaemond_path: %s\n"
+					"mech_list: PLAIN LOGIN\n",
+		     authd_socket);
+	if (n < 0 || (size_t)n >= sizeof(text)) {
+		errno = ENAMETOOLONG;
+		*error_r = "sasl config text";
+		return -1;
+	}
+	/* through a temporary file: a reload (authd_socket) rewrites it
+	   while the running process may read it */
+	int fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0) {
-		if (errno == EEXIST)
-			return 0; /* the operator's file wins */
 		*error_r = "create sasl config";
 		return -1;
 	}
-	char text[PATH_MAX + 256];
-	n = snprintf(text, sizeof(text),
-		     "# Cyrus SASL for youju-mta's SMTP AUTH (created at "
-		     "first start)\n"
-		     "pwcheck_method: authdaemond\n"
-		     "authdaemond_path: %s\n"
-		     "mech_list: PLAIN LOGIN\n",
-		     authd_socket);
-	if (n < 0 || (size_t)n >= sizeof(text) ||
-	    write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
+	if (write(fd, text, (size_t)n) != n || fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
-		unlink(path);
+		unlink(tmp);
 		errno = e;
 		*error_r = "write sasl config";
 		return -1;
 	}
-	if (close(fd) < 0) {
-		*error_r = "close sasl config";
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		errno = e;
+		*error_r = "write sasl config";
 		return -1;
 	}
 	return 0;

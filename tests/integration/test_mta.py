@@ -57,13 +57,22 @@ def _descendants(pid):
     return kids
 
 
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
 class qmgr_paused:
     """Stops youju-mta's queue manager processes (SIGSTOP) so that a test
     can read a queue file exactly as the SMTP server committed it before
     its 250; delivery resumes on exit."""
 
     def __init__(self, inst):
-        self.pids = _descendants(inst.daemon_pid("youju-mta"))
+        self.pids = [p for p in _descendants(inst.daemon_pid("youju-mta"))
+                     if _comm(p) == "youju-qmgr"]
 
     def __enter__(self):
         for p in self.pids:

@@ -1,7 +1,8 @@
 /*
- * Unit tests for lib/daemon: pidfile write/read/remove, liveness, and a
- * real daemon_start() in a forked child: the waiting parent exits 0 after
- * daemon_ready() and 1 when the daemon dies before it.
+ * Unit tests for lib/daemon: pidfile write/read/remove, liveness, the
+ * pid file following run_directory at a reload, and a real daemon_start()
+ * in a forked child: the waiting parent exits 0 after daemon_ready() and 1
+ * when the daemon dies before it.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -153,6 +155,55 @@ static void test_start(void)
 	(void)unlink(pidfile);
 }
 
+static void test_follow(void)
+{
+	char path[128], sub[128], want[160], big[300];
+	test_begin("pidfile follows run_directory");
+	int n = snprintf(path, sizeof path, "%s/youju-x.pid", dir);
+	test_assert(n > 0 && (size_t)n < sizeof path);
+	n = snprintf(sub, sizeof sub, "%s/sub", dir);
+	test_assert(n > 0 && (size_t)n < sizeof sub);
+	test_assert(mkdir(sub, 0755) == 0);
+	test_assert(daemon_pidfile_write(path) == 0);
+
+	/* unchanged: nothing moves */
+	daemon_pidfile_follow(path, sizeof path, dir, "youju-x");
+	test_assert(daemon_pidfile_read(path) == getpid());
+
+	/* moved: written there, removed here, path updated */
+	char old[128];
+	memcpy(old, path, sizeof old);
+	daemon_pidfile_follow(path, sizeof path, sub, "youju-x");
+	n = snprintf(want, sizeof want, "%s/youju-x.pid", sub);
+	test_assert(n > 0 && (size_t)n < sizeof want);
+	test_assert(strcmp(path, want) == 0);
+	test_assert(daemon_pidfile_read(path) == getpid());
+	test_assert(access(old, F_OK) < 0 && errno == ENOENT);
+
+	/* a directory that cannot hold it: the old file stays */
+	char missing[160];
+	n = snprintf(missing, sizeof missing, "%s/no/such/dir", dir);
+	test_assert(n > 0 && (size_t)n < sizeof missing);
+	memcpy(old, path, sizeof old);
+	daemon_pidfile_follow(path, sizeof path, missing, "youju-x");
+	test_assert(strcmp(path, old) == 0);
+	test_assert(daemon_pidfile_read(path) == getpid());
+
+	/* longer than path's buffer: the old file stays */
+	memset(big, 'a', sizeof big - 1);
+	big[0] = '/';
+	big[sizeof big - 1] = '\0';
+	daemon_pidfile_follow(path, sizeof path, big, "youju-x");
+	test_assert(strcmp(path, old) == 0);
+	char small[8] = "x";
+	daemon_pidfile_follow(small, sizeof small, sub, "youju-x");
+	test_assert(strcmp(small, "x") == 0);
+
+	daemon_pidfile_remove(path);
+	test_assert(access(path, F_OK) < 0);
+	test_assert(rmdir(sub) == 0);
+}
+
 int main(void)
 {
 	test_begin("setup");
@@ -160,6 +211,7 @@ int main(void)
 	int n = snprintf(pidfile, sizeof pidfile, "%s/test.pid", dir);
 	test_assert(n > 0 && (size_t)n < sizeof pidfile);
 	test_pidfile();
+	test_follow();
 	test_start();
 	test_assert(rmdir(dir) == 0);
 	return test_end();

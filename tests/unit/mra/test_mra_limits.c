@@ -67,7 +67,7 @@ static void test_across_processes(void)
 	test_assert(mra_limits_acquire(l, big, sizeof big, 5) == -1);
 	test_assert(mra_limits_acquire(l, big, MRA_LIMITS_KEY_MAX, 5) == 1);
 	test_assert(mra_limits_new(0, 64) == NULL);
-	test_assert(mra_limits_new(MRA_LIMITS_WORKERS_MAX + 1, 64) == NULL);
+	test_assert(mra_limits_new(MRA_LIMITS_COLUMNS_MAX + 1, 64) == NULL);
 	mra_limits_free(&l);
 	test_assert(l == NULL);
 	mra_limits_free(&l);
