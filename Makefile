@@ -5,6 +5,7 @@
 #   make stop       stop every daemon of the instance, MariaDB included
 #   make status     show the instance's daemons
 #   make test       deps, build, unit tests (ASan+UBSan), integration tests
+#   make conformance  Dovecot's imaptest (scripted groups and stress)
 #   make bench      benchmarks against the peer stack
 #   make install    PREFIX=/usr/local DESTDIR=
 #
@@ -101,6 +102,12 @@ unit: $(UNIT_BINS) $(FUZZ_BINS)
 integration: all san
 	$(PYTHON) tests/integration/run.py --bin $(CURDIR)/$(SAN)/bin --srcdir $(CURDIR)
 
+# Dovecot's imaptest: every scripted group, beside a private Dovecot, and a
+# 60 s stress run (tests/conformance/imaptest.py, docs/mra.md)
+conformance: all san
+	$(PYTHON) tests/conformance/imaptest.py --bin $(CURDIR)/$(SAN)/bin \
+		--srcdir $(CURDIR) --build $(CURDIR)/$(BUILD) --stress
+
 test: deps
 	@$(MAKE) --no-print-directory all san
 	@sh scripts/test-all.sh $(MAKE)
@@ -146,6 +153,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps san unit integration test run stop status reload bench install clean check-banned
+.PHONY: all deps san unit integration conformance test run stop status reload bench install clean check-banned
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

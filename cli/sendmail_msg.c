@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "addrlist.h"
 #include "base64.h"
 
 /* ------------------------------------------------------------ the input */
@@ -213,128 +214,43 @@ struct str sm_field_value(struct str field)
 
 /* ------------------------------------------------------- addresses */
 
-struct addr_acc {
-	char s[SM_ADDR_MAX + 1];
-	size_t len;
-	bool overflow, bad;
-};
-
-static void acc_put(struct addr_acc *a, char c)
-{
-	if ((unsigned char)c < 32 || c == 127)
-		a->bad = true;
-	if (a->len >= SM_ADDR_MAX) {
-		a->overflow = true;
-		return;
-	}
-	a->s[a->len++] = c;
-}
-
-static bool is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
-/* One member is complete: hand its address to fn.  1 taken, 0 empty,
-   -1 bad or stopped. */
-static int member_end(struct addr_acc *tok, struct addr_acc *ang,
-		      bool has_angle, sm_addr_fn *fn, void *ctx)
-{
-	struct addr_acc *a = has_angle ? ang : tok;
-	char *s = a->s;
-	size_t len = a->len;
-	if (a->overflow || a->bad)
-		return -1;
-	if (has_angle && len > 0 && s[0] == '@') {
-		/* RFC 5322 obs-route: "@r1,@r2:addr" */
-		char *colon = memchr(s, ':', len);
-		if (colon != NULL) {
-			len -= (size_t)(colon + 1 - s);
-			s = colon + 1;
-		}
-	}
-	if (len == 0)
-		return 0;
-	char out[SM_ADDR_MAX + 1];
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return fn(ctx, out, len) < 0 ? -1 : 1;
-}
-
+/* The list is read by lib/addrlist; here each address becomes the text
+   a recipient or sender needs: box@domain, without name or route. */
 int sm_addr_list(struct str v, sm_addr_fn *fn, void *ctx, struct str *bad_r)
 {
-	struct addr_acc tok = {0}, ang = {0};
-	bool has_angle = false, in_angle = false;
-	size_t start = 0;
+	struct addrlist l;
+	addrlist_parse(v.p, v.len, &l);
 	int count = 0;
-	for (size_t i = 0; i <= v.len; i++) {
-		char c = i < v.len ? v.p[i] : ',';
-		if (i == v.len)
-			in_angle = false; /* "<a@x" unterminated */
-		struct addr_acc *cur = in_angle ? &ang : &tok;
-		if (c == '(' && !in_angle) {
-			/* a comment, nested, with quoted-pairs */
-			int depth = 1;
-			for (i++; i < v.len && depth > 0; i++) {
-				if (v.p[i] == '\\')
-					i++;
-				else if (v.p[i] == '(')
-					depth++;
-				else if (v.p[i] == ')')
-					depth--;
-			}
-			/* the loop's i++ must still reach the final member */
-			i = (i > v.len ? v.len : i) - 1;
+	for (size_t i = 0; i < l.n; i++) {
+		const struct addrlist_addr *a = &l.v[i];
+		if (a->kind != ADDRLIST_MAILBOX)
 			continue;
+		size_t len = a->mailbox_len +
+			     (a->domain != NULL ? 1 + a->domain_len : 0);
+		if (len == 0)
+			continue; /* "<>" */
+		if (len > SM_ADDR_MAX || a->ctl) {
+			if (bad_r != NULL)
+				*bad_r = (struct str){ v.p + a->src_off,
+						       a->src_len };
+			count = -1;
+			break;
 		}
-		if (c == '"') {
-			acc_put(cur, c);
-			for (i++; i < v.len && v.p[i] != '"'; i++) {
-				if (v.p[i] == '\\' && i + 1 < v.len)
-					acc_put(cur, v.p[i++]);
-				acc_put(cur, v.p[i]);
-			}
-			acc_put(cur, '"');
-			if (i >= v.len)
-				i = v.len - 1; /* unterminated */
-			continue;
+		char out[SM_ADDR_MAX + 1];
+		memcpy(out, a->mailbox, a->mailbox_len);
+		if (a->domain != NULL) {
+			out[a->mailbox_len] = '@';
+			memcpy(out + a->mailbox_len + 1, a->domain,
+			       a->domain_len);
 		}
-		if (in_angle) {
-			if (c == '>')
-				in_angle = false;
-			else if (!is_space(c))
-				acc_put(&ang, c);
-			continue;
+		out[len] = '\0';
+		if (fn(ctx, out, len) < 0) {
+			count = -1;
+			break;
 		}
-		if (c == '<') {
-			in_angle = has_angle = true;
-			ang = (struct addr_acc){0};
-			continue;
-		}
-		if (c == ':') {
-			/* a group's display name */
-			tok = (struct addr_acc){0};
-			continue;
-		}
-		if (c == ',' || c == ';') {
-			int r = member_end(&tok, &ang, has_angle, fn, ctx);
-			if (r < 0) {
-				if (bad_r != NULL)
-					*bad_r = (struct str){
-					    v.p + start,
-					    (i < v.len ? i : v.len) - start};
-				return -1;
-			}
-			count += r;
-			tok = (struct addr_acc){0};
-			ang = (struct addr_acc){0};
-			has_angle = false;
-			start = i + 1;
-			continue;
-		}
-		if (!is_space(c))
-			acc_put(&tok, c);
+		count++;
 	}
+	addrlist_free(&l);
 	return count;
 }
 

@@ -248,8 +248,14 @@ int file_replace_commit(struct file_tmp *t)
 	}
 	int r = close(t->fd);
 	t->fd = -1;
-	if (r == 0)
+	if (r == 0 && t->o.no_clobber) {
+		r = link(t->tmp, t->path);
+		int e = errno;
+		(void)unlink(t->tmp);
+		errno = e;
+	} else if (r == 0) {
 		r = rename(t->tmp, t->path);
+	}
 	if (r < 0) {
 		int e = errno;
 		(void)unlink(t->tmp);

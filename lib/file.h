@@ -61,6 +61,8 @@ struct file_replace_opts {
 	bool no_fsync;	/* skip fsync of the file (rebuildable caches) */
 	bool dir_fsync; /* fsync the directory after the rename */
 	bool chown;	/* give the file uid:gid before the rename */
+	bool no_clobber; /* create only: link(2) instead of rename(2), so an
+			    existing path is kept and EEXIST returned */
 	uid_t uid;
 	gid_t gid;
 	const char *tmp_dir; /* where the temp file goes (NULL: beside path;

@@ -579,11 +579,6 @@ static void maildir_ents_free(struct maildir_ent *ents, size_t n)
 	free(ents);
 }
 
-static uint32_t maildir_new_uidvalidity(void)
-{
-	return (uint32_t)time(NULL);
-}
-
 struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 					   const char **error_r)
 {
@@ -625,7 +620,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 		/* missing or unreadable: a new UIDVALIDITY, as Dovecot does */
 		maildir_uidlist_deinit(&ul);
 		maildir_uidlist_init(&ul);
-		ul.uidvalidity = maildir_new_uidvalidity();
+		ul.uidvalidity = maildir_uidvalidity_next(path);
 		dirty = true;
 	}
 	struct maildir_folder *f = xcalloc(1, sizeof *f);

@@ -133,6 +133,18 @@ void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, size_t base_len);
 
 /*
+ * A new UIDVALIDITY for folder (whose dovecot-uidlist is missing): the
+ * current time, but always above the last one given out in the same
+ * Maildir, kept in MAILDIR_UIDVALIDITY_FILE at its root, so a folder
+ * deleted and created again within a second gets a new one (RFC 3501
+ * §2.3.1.1).  Never fails (without the file: the time alone).
+ */
+#define MAILDIR_UIDVALIDITY_FILE "youju-uidvalidity"
+uint32_t maildir_uidvalidity_next(const char *folder);
+/* The file's "<decimal>\n" value, or 0 when malformed. */
+uint32_t maildir_uidvalidity_parse(const char *data, size_t len);
+
+/*
  * Takes the dotlock dir/lockname (created with O_EXCL, stale after 120 s
  * as Dovecot's), waiting at most timeout_ms.  Returns 0, or -1 with errno
  * (EWOULDBLOCK on timeout).

@@ -39,7 +39,8 @@
 #include "str.h"
 
 #define MAILDIR_INDEX_FILE "youju.index"
-#define MAILDIR_INDEX_VERSION 2
+/* 3: ENVELOPE addresses from lib/addrlist (comments, groups, routes) */
+#define MAILDIR_INDEX_VERSION 3
 /* Largest index file we map (about 10 KiB per message at 100,000). */
 #define MAILDIR_INDEX_FILE_MAX ((uint64_t)1 << 30)
 /* Largest record: a message whose ENVELOPE alone is bigger is not cached

@@ -154,8 +154,13 @@ static void maildir_quota_scan(const char *folder, const char *sub,
 	closedir(d);
 }
 
-int maildir_quota_recalc(const char *root, uint64_t max_bytes,
-			 uint64_t max_count, struct maildir_quota *q_r)
+/* maildir_quota_recalc(); with create_only the file is made only if it
+   is still missing (link, not rename): returns 1 when another writer made
+   it first, so that writer's later deltas are not overwritten by our scan
+   (two first deliveries into one Maildir race here). */
+static int quota_recalc(const char *root, uint64_t max_bytes,
+			uint64_t max_count, bool create_only,
+			struct maildir_quota *q_r)
 {
 	int64_t bytes = 0, count = 0;
 	char tmpdir[PATH_MAX], sub[PATH_MAX], text[128];
@@ -193,9 +198,10 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 	char dst[PATH_MAX];
 	if (file_path(dst, sizeof dst, root, "maildirsize") < 0)
 		return -1;
-	struct file_replace_opts o = {.tmp_dir = tmpdir};
+	struct file_replace_opts o = {.tmp_dir = tmpdir,
+				      .no_clobber = create_only};
 	if (file_replace(dst, text, strlen(text), &o) < 0)
-		return -1;
+		return create_only && errno == EEXIST ? 1 : -1;
 	memset(q_r, 0, sizeof *q_r);
 	q_r->max_bytes = max_bytes;
 	q_r->max_count = max_count;
@@ -203,6 +209,12 @@ int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 	q_r->count = count;
 	q_r->valid = true;
 	return 0;
+}
+
+int maildir_quota_recalc(const char *root, uint64_t max_bytes,
+			 uint64_t max_count, struct maildir_quota *q_r)
+{
+	return quota_recalc(root, max_bytes, max_count, false, q_r);
 }
 
 int maildir_quota_def_parse(const char *def, uint64_t *bytes_r,
@@ -272,8 +284,15 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 		if (ro)
 			return 0;
 		/* missing, broken, or another limit: ours wins (rebuild) */
-		if (maildir_quota_recalc(root, rule->max_bytes, rule->max_count,
-					 q_r) < 0)
+		int c = quota_recalc(root, rule->max_bytes, rule->max_count,
+				     r == 0, q_r);
+		if (c < 0)
+			return -1;
+		/* made by another writer meanwhile: use theirs; a file
+		   that was there but broken is rebuilt */
+		if (c == 1 && maildir_quota_read(root, q_r) != 1 &&
+		    maildir_quota_recalc(root, rule->max_bytes,
+					 rule->max_count, q_r) < 0)
 			return -1;
 		fresh = true;
 	}

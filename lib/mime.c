@@ -701,6 +701,17 @@ static int mime_qp(const char *p, size_t len, bool q, struct buf *out)
 			}
 		} else if (c == '_' && q) {
 			c = ' ';
+		} else if (!q && (c == ' ' || c == '\t')) {
+			/* RFC 2045 §6.7 (3): white space at the end of a line
+			   is transport padding, deleted when decoding */
+			size_t k = i;
+			while (k < len && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+			if (k >= len || p[k] == '\n' ||
+			    (p[k] == '\r' && (k + 1 >= len || p[k + 1] == '\n'))) {
+				i = k - 1;
+				continue;
+			}
 		}
 		if (buf_append_char(out, c) < 0)
 			return -1;

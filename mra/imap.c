@@ -20,11 +20,16 @@
 #include <unistd.h>
 
 #include "imap_parse.h"
+#include "imap_binary.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_index.h"
 #include "imap_mbox.h"
+#include "imap_recent.h"
+#include "imap_render.h"
 #include "imap_search.h"
+#include "imap_sort.h"
+#include "imap_thread.h"
 #include "log.h"
 #include "mailbox.h"
 #include "maildir.h"
@@ -123,7 +128,9 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	static char caps[512];
 	snprintf(caps, sizeof caps,
 		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA "
+		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
+		 "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+		 "THREAD=REFERENCES "
 		 "LIST-EXTENDED%s%s",
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
@@ -335,13 +342,11 @@ static char *imap_folder_path(struct imap_sess *s, const char *name)
 
 static void imap_quote(struct mra_conn *c, const char *s)
 {
-	(void)mra_conn_write(c, "\"", 1);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			(void)mra_conn_write(c, "\\", 1);
-		(void)mra_conn_write(c, p, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
+	struct buf b;
+	buf_init(&b, 2 * strlen(s) + 3);
+	if (imap_render_quoted(&b, s, strlen(s)) == 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
 }
 
 /* ---- selected folder --------------------------------------------------- */
@@ -352,6 +357,20 @@ static unsigned imap_count_recent(const struct imap_sess *s)
 	for (size_t i = 0; i < s->f->n; i++)
 		n += s->recent[i];
 	return n;
+}
+
+static uint32_t imap_max_uid(const struct maildir_folder *f)
+{
+	return f->n > 0 ? f->msgs[f->n - 1].uid : 0;
+}
+
+/* The recent watermark for a session on f: a read-write session takes
+   the messages above it for itself (imap_recent.h). */
+static uint32_t imap_recent_take(const struct imap_sess *s,
+				 const struct maildir_folder *f)
+{
+	return imap_recent_claim(f->path, f->uidvalidity, imap_max_uid(f),
+				 !s->readonly);
 }
 
 /* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
@@ -410,8 +429,9 @@ static void imap_sync(struct mra_conn *c, bool report)
 		i++;
 	}
 	size_t old_left = s->f->n - removed;
+	uint32_t first_old = old_left < nf->n ? imap_recent_take(s, nf) : 0;
 	for (size_t k = old_left; k < nf->n; k++) {
-		nrecent[k] = nf->msgs[k].recent;
+		nrecent[k] = nf->msgs[k].uid > first_old;
 		changed_count = true;
 	}
 	if (nf->n != s->f->n || changed_count) {
@@ -648,9 +668,10 @@ static void cmd_select(struct imap_ctx *x)
 			 "(corrupt, old or another UIDVALIDITY): rebuilding",
 			 s->login_user, s->f->path);
 	s->recent = xcalloc(s->f->n ? s->f->n : 1, sizeof *s->recent);
+	uint32_t first_old = imap_recent_take(s, s->f);
 	size_t unseen = 0;
 	for (size_t i = 0; i < s->f->n; i++) {
-		s->recent[i] = s->f->msgs[i].recent;
+		s->recent[i] = s->f->msgs[i].uid > first_old;
 		if (unseen == 0 && !(maildir_flags_parse(str_from_cstr(
 					     s->f->msgs[i].letters)) &
 				     MAILDIR_SEEN))
@@ -694,33 +715,41 @@ static void cmd_status(struct imap_ctx *x)
 		return;
 	}
 	size_t recent = 0, unseen = 0;
+	uint32_t first_old = imap_recent_claim(f->path, f->uidvalidity,
+					       imap_max_uid(f), false);
 	for (size_t i = 0; i < f->n; i++) {
-		recent += f->msgs[i].recent;
+		recent += f->msgs[i].uid > first_old;
 		if (!(maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
 		      MAILDIR_SEEN))
 			unseen++;
 	}
+	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT",
+					     "UIDVALIDITY", "UNSEEN" };
+	const unsigned long vals[] = { f->n, recent, f->next_uid,
+				       f->uidvalidity, unseen };
+	size_t which[16], nw = 0;
+	for (size_t i = 0; i < a[1].n; i++) {
+		const char *item = a[1].list[i].type == IMAP_ARG_ATOM
+					   ? a[1].list[i].s
+					   : "";
+		size_t k = 0;
+		while (k < 5 && strcasecmp(item, items[k]) != 0)
+			k++;
+		if (k == 5 || nw == sizeof which / sizeof which[0]) {
+			maildir_folder_free(&f);
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid status item.");
+			return;
+		}
+		which[nw++] = k;
+	}
+	/* upper-case item names, as Dovecot answers */
 	(void)mra_conn_printf(x->c, "* STATUS ");
 	imap_quote(x->c, a[0].s);
 	(void)mra_conn_write(x->c, " (", 2);
-	for (size_t i = 0; i < a[1].n; i++) {
-		const char *item = a[1].list[i].s ? a[1].list[i].s : "";
-		unsigned long v;
-		if (strcasecmp(item, "MESSAGES") == 0)
-			v = f->n;
-		else if (strcasecmp(item, "RECENT") == 0)
-			v = recent;
-		else if (strcasecmp(item, "UIDNEXT") == 0)
-			v = f->next_uid;
-		else if (strcasecmp(item, "UIDVALIDITY") == 0)
-			v = f->uidvalidity;
-		else if (strcasecmp(item, "UNSEEN") == 0)
-			v = unseen;
-		else
-			continue;
-		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "", item,
-				      v);
-	}
+	for (size_t i = 0; i < nw; i++)
+		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "",
+				      items[which[i]], vals[which[i]]);
 	(void)mra_conn_write(x->c, ")\r\n", 3);
 	maildir_folder_free(&f);
 	imap_tagged(x->c, x->cmd->tag, "OK Status completed.");
@@ -1197,6 +1226,24 @@ static void cmd_copy(struct imap_ctx *x)
 	free(sel);
 }
 
+/* A literal8 message with NUL bytes gets its binary parts in base64
+   before it is stored (RFC 3516 §4.4, imap_binary.h).  0 or -1. */
+static int imap_append_unbinary(struct imap_arg *m)
+{
+	if (!m->literal8)
+		return 0;
+	struct buf conv;
+	buf_init(&conv, 2 * m->len + 4096);
+	int r = imap_binary_to_base64(m->s, m->len, &conv);
+	if (r == 1) {
+		free(m->s);
+		m->s = xmemdup0(conv.p, conv.len);
+		m->len = conv.len;
+	}
+	buf_deinit(&conv);
+	return r < 0 ? -1 : 0;
+}
+
 static void cmd_append(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -1205,6 +1252,10 @@ static void cmd_append(struct imap_ctx *x)
 	if (n < 2 || n > 4 || !imap_arg_is_astring(&a[0]) ||
 	    a[n - 1].type != IMAP_ARG_LITERAL) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (imap_append_unbinary(&a[n - 1]) < 0) {
+		imap_tagged(x->c, x->cmd->tag, "NO [LIMIT] Message too large.");
 		return;
 	}
 	struct imap_flagset fs;
@@ -1325,6 +1376,18 @@ static void cmd_idle(struct imap_ctx *x)
 		ev_timer_set(s->idle_timer, imap_idle_interval(s));
 }
 
+static void cmd_sort(struct imap_ctx *x)
+{
+	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
+		      x->cmd->args, x->cmd->nargs);
+}
+
+static void cmd_thread(struct imap_ctx *x)
+{
+	imap_thread_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
+			x->cmd->args, x->cmd->nargs);
+}
+
 static void cmd_search(struct imap_ctx *x)
 {
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
@@ -1374,6 +1437,8 @@ static const struct {
 	{ "COPY", cmd_copy, SEL | UIDOK },
 	{ "MOVE", cmd_copy, SEL | UIDOK },
 	{ "SEARCH", cmd_search, SEL | UIDOK },
+	{ "SORT", cmd_sort, SEL | UIDOK },
+	{ "THREAD", cmd_thread, SEL | UIDOK },
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
@@ -1419,7 +1484,9 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 		if (s->state == IMAP_SELECTED && s->idle_tag == NULL &&
 		    (fl & UIDOK) && strcmp(cmd->name, "FETCH") != 0 &&
 		    strcmp(cmd->name, "STORE") != 0 &&
-		    strcmp(cmd->name, "SEARCH") != 0)
+		    strcmp(cmd->name, "SEARCH") != 0 &&
+		    strcmp(cmd->name, "SORT") != 0 &&
+		    strcmp(cmd->name, "THREAD") != 0)
 			imap_sync(c, true);
 		return;
 	}

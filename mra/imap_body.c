@@ -11,24 +11,44 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap_fetch.h"
-#include "mra.h"
+#include <stdio.h>
 
-static void ib_write(struct mra_conn *c, const char *s)
+#include "imap_render.h"
+
+/* Sticky output (see imap_render.c): after the first failed append
+   nothing more is written and the caller gets -1. */
+struct ib {
+	struct buf *b;
+	bool full;
+};
+
+static void ib_write(struct ib *c, const char *s)
 {
-	(void)mra_conn_write(c, s, strlen(s));
+	if (!c->full && buf_append(c->b, s, strlen(s)) < 0)
+		c->full = true;
+}
+
+static void ib_num(struct ib *c, size_t n)
+{
+	char tmp[32];
+	int k = snprintf(tmp, sizeof tmp, " %zu", n);
+	if (k < 0 || (size_t)k >= sizeof tmp)
+		c->full = true;
+	else
+		ib_write(c, tmp);
 }
 
 /* a string, or NIL for NULL */
-static void ib_nstring(struct mra_conn *c, const char *s)
+static void ib_nstring(struct ib *c, const char *s)
 {
 	if (s == NULL)
 		ib_write(c, "NIL");
-	else
-		imap_fetch_nstring(c, s, strlen(s), false);
+	else if (!c->full &&
+		 imap_render_nstring(c->b, s, strlen(s), false) < 0)
+		c->full = true;
 }
 
-static void ib_params(struct mra_conn *c, const struct mime_param *v,
+static void ib_params(struct ib *c, const struct mime_param *v,
 		      size_t n, bool add_charset)
 {
 	if (n == 0 && !add_charset) {
@@ -50,7 +70,7 @@ static void ib_params(struct mra_conn *c, const struct mime_param *v,
 }
 
 /* body-fld-dsp SP body-fld-lang SP body-fld-loc */
-static void ib_ext(struct mra_conn *c, const struct mime_part *p)
+static void ib_ext(struct ib *c, const struct mime_part *p)
 {
 	ib_write(c, " ");
 	if (p->disposition == NULL) {
@@ -78,7 +98,7 @@ static void ib_ext(struct mra_conn *c, const struct mime_part *p)
 	ib_nstring(c, p->location);
 }
 
-static void ib_part(struct mra_conn *c, const char *msg,
+static void ib_part(struct ib *c, const char *msg,
 		    const struct mime_part *p, bool ext)
 {
 	ib_write(c, "(");
@@ -121,16 +141,18 @@ static void ib_part(struct mra_conn *c, const char *msg,
 	ib_nstring(c, p->description);
 	ib_write(c, " ");
 	ib_nstring(c, p->encoding ? p->encoding : "7bit");
-	(void)mra_conn_printf(c, " %zu", p->body_len);
+	ib_num(c, p->body_len);
 	if (p->kind == MIME_MESSAGE && p->children != NULL) {
 		const struct mime_part *e = p->children;
 		ib_write(c, " ");
-		imap_fetch_envelope(c, msg + e->hdr_off, e->hdr_len);
+		if (!c->full && imap_render_envelope(c->b, msg + e->hdr_off,
+						     e->hdr_len) < 0)
+			c->full = true;
 		ib_write(c, " ");
 		ib_part(c, msg, e, ext);
-		(void)mra_conn_printf(c, " %zu", p->lines);
+		ib_num(c, p->lines);
 	} else if (text) {
-		(void)mra_conn_printf(c, " %zu", p->lines);
+		ib_num(c, p->lines);
 	}
 	if (ext) {
 		ib_write(c, " ");
@@ -140,10 +162,12 @@ static void ib_part(struct mra_conn *c, const char *msg,
 	ib_write(c, ")");
 }
 
-void imap_body_structure(struct mra_conn *c, const char *msg,
-			 const struct mime_part *root, bool ext)
+int imap_body_structure(struct buf *out, const char *msg,
+			const struct mime_part *root, bool ext)
 {
-	ib_part(c, msg, root, ext);
+	struct ib c = { out, false };
+	ib_part(&c, msg, root, ext);
+	return c.full ? -1 : 0;
 }
 
 const struct mime_part *imap_body_find(const struct mime_part *root,

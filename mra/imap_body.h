@@ -9,18 +9,17 @@
 
 #include <stdbool.h>
 
+#include "buf.h"
 #include "mime.h"
 
-struct mra_conn;
-
 /*
- * Writes the body structure of root (parsed from msg) to c: the
+ * Appends the body structure of root (parsed from msg) to out: the
  * extensible BODYSTRUCTURE form when ext (MD5 NIL... disposition,
  * language, location), else the BODY form.  Only the value, without the
- * item name.
+ * item name.  Returns 0, or -1 when out's maximum was reached.
  */
-void imap_body_structure(struct mra_conn *c, const char *msg,
-			 const struct mime_part *root, bool ext);
+int imap_body_structure(struct buf *out, const char *msg,
+			const struct mime_part *root, bool ext);
 
 /*
  * The part that section part numbers nums ("1", "2.1.3") select, or NULL

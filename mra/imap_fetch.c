@@ -18,6 +18,7 @@
 
 #include "imap_body.h"
 #include "imap_index.h"
+#include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
 #include "mime.h"
@@ -125,6 +126,59 @@ int imap_fetch_section(const char *spec, size_t len,
 	return sec->nfields > 0 ? 0 : -1;
 }
 
+/* "<origin.octets>" after a section; 0, or -1 when malformed */
+static int imap_fetch_partial(const char *rest, struct imap_fetch_sec *s)
+{
+	if (*rest == '\0')
+		return 0;
+	unsigned long long o, l;
+	char tail;
+	if (*rest != '<' || sscanf(rest, "<%llu.%llu%c", &o, &l, &tail) != 3 ||
+	    tail != '>' || rest[strlen(rest) - 1] != '>' || l == 0)
+		return -1;
+	s->partial = true;
+	s->off = o;
+	s->len = l;
+	return 0;
+}
+
+/*
+ * BINARY[part]<o.n>, BINARY.PEEK[...] and BINARY.SIZE[part] (RFC 3516
+ * §4.2): the section is part numbers or nothing; the response names are
+ * "BINARY[part]<o>" and "BINARY.SIZE[part]".
+ */
+static int imap_fetch_binary_att(const char *att, struct imap_fetch_items *it)
+{
+	bool size = strncasecmp(att, "BINARY.SIZE[", 12) == 0;
+	const char *open = strchr(att, '[');
+	const char *close = strchr(open, ']');
+	if (close == NULL)
+		return -1;
+	struct imap_fetch_sec *s = imap_fetch_add(it);
+	s->binary = !size;
+	s->bsize = size;
+	s->peek = size || strncasecmp(att, "BINARY.PEEK[", 12) == 0;
+	if (imap_fetch_section(open + 1, (size_t)(close - open - 1), s) < 0 ||
+	    s->kind != SEC_ALL || imap_fetch_partial(close + 1, s) < 0 ||
+	    (size && s->partial))
+		return -1;
+	char label[128];
+	int n = snprintf(label, sizeof label, "%s[%s]",
+			 size ? "BINARY.SIZE" : "BINARY",
+			 s->part ? s->part : "");
+	if (n < 0 || (size_t)n >= sizeof label)
+		return -1;
+	if (s->partial) {
+		size_t used = (size_t)n;
+		n = snprintf(label + used, sizeof label - used, "<%llu>",
+			     (unsigned long long)s->off);
+		if (n < 0 || (size_t)n >= sizeof label - used)
+			return -1;
+	}
+	s->label = xstrdup(label);
+	return 0;
+}
+
 static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 {
 	if (strcasecmp(att, "FLAGS") == 0) {
@@ -160,9 +214,12 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 			  : strcasecmp(att + 7, "HEADER") == 0 ? SEC_HEADER
 							       : SEC_TEXT;
 		s->peek = s->kind == SEC_HEADER;
+	} else if (strncasecmp(att, "BINARY[", 7) == 0 ||
+		   strncasecmp(att, "BINARY.PEEK[", 12) == 0 ||
+		   strncasecmp(att, "BINARY.SIZE[", 12) == 0) {
+		return imap_fetch_binary_att(att, it);
 	} else if (strncasecmp(att, "BODY[", 5) == 0 ||
-		   strncasecmp(att, "BODY.PEEK[", 10) == 0 ||
-		   strncasecmp(att, "BINARY.PEEK[", 12) == 0) {
+		   strncasecmp(att, "BODY.PEEK[", 10) == 0) {
 		bool peek = strncasecmp(att, "BODY[", 5) != 0;
 		const char *open = strchr(att, '[');
 		const char *close = strchr(open, ']');
@@ -390,220 +447,35 @@ int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st)
 	return mra_conn_write(c, ")\r\n", 3) ? 1 : -1;
 }
 
-static size_t imap_header_end(const char *p, size_t len)
-{
-	/* an empty header: the message starts with the blank line */
-	if (len > 0 && p[0] == '\n')
-		return 1;
-	if (len > 1 && p[0] == '\r' && p[1] == '\n')
-		return 2;
-	for (size_t i = 0; i + 1 < len; i++)
-		if (p[i] == '\n' && (p[i + 1] == '\n' ||
-				     (p[i + 1] == '\r' && i + 2 < len &&
-				      p[i + 2] == '\n')))
-			return i + (p[i + 1] == '\r' ? 3 : 2);
-	return len;
-}
-
 static void imap_literal(struct mra_conn *c, const char *p, size_t len)
 {
 	(void)mra_conn_printf(c, "{%zu}\r\n", len);
 	(void)mra_conn_write(c, p, len);
 }
 
-/* nstring: quoted when safe, else a literal */
-static void imap_nstring(struct mra_conn *c, const char *p, size_t len,
-			 bool nil_if_empty)
-{
-	if (p == NULL || (len == 0 && nil_if_empty)) {
-		(void)mra_conn_write(c, "NIL", 3);
-		return;
-	}
-	bool safe = len < 1024;
-	for (size_t i = 0; i < len && safe; i++)
-		if (p[i] == '\r' || p[i] == '\n' || p[i] == '\0' ||
-		    (unsigned char)p[i] >= 0x80)
-			safe = false;
-	if (!safe) {
-		imap_literal(c, p, len);
-		return;
-	}
-	(void)mra_conn_write(c, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		if ((p[i] == '"' || p[i] == '\\') &&
-		    !mra_conn_write(c, "\\", 1))
-			return;
-		(void)mra_conn_write(c, p + i, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
-}
+/*
+ * Writes a value that an imap_render / imap_body function renders: into
+ * a scratch buffer first (the renderers know no connection), then to c.
+ * A value past the output cap closes the session, as a direct write past
+ * it would.
+ */
+enum imap_fetch_value { IMAP_V_ENVELOPE, IMAP_V_BODYSTRUCTURE, IMAP_V_BODY };
 
-void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
-			bool nil_if_empty)
+static void imap_fetch_render(struct mra_conn *c, const char *msg, size_t len,
+			      const struct mime_part *root,
+			      enum imap_fetch_value what)
 {
-	imap_nstring(c, p, len, nil_if_empty);
-}
-
-/* Finds header name in hdr (CR LF form); the unfolded value into out. */
-static bool imap_header_get(const char *hdr, size_t len, const char *name,
-			    struct buf *out)
-{
-	size_t nl = strlen(name);
-	const char *p = hdr, *end = hdr + len;
-	while (p < end) {
-		const char *le = memchr(p, '\n', (size_t)(end - p));
-		if (le == NULL)
-			le = end;
-		if ((size_t)(le - p) > nl && strncasecmp(p, name, nl) == 0 &&
-		    p[nl] == ':') {
-			const char *v = p + nl + 1;
-			for (;;) {
-				for (const char *q = v; q < le; q++)
-					if (*q != '\r' &&
-					    buf_append_char(out, *q) < 0)
-						return true;
-				if (le >= end || le + 1 >= end ||
-				    (le[1] != ' ' && le[1] != '\t'))
-					break;
-				v = le + 1;
-				le = memchr(v, '\n', (size_t)(end - v));
-				if (le == NULL)
-					le = end;
-			}
-			struct str t = str_trim((struct str){ out->p ? out->p
-								  : "",
-							      out->len });
-			size_t off = (size_t)(t.p - (out->p ? out->p : ""));
-			if (off > 0)
-				buf_consume(out, off);
-			buf_truncate(out, t.len);
-			return true;
-		}
-		p = le + 1;
-	}
-	return false;
-}
-
-static void imap_env_string(struct mra_conn *c, const char *hdr, size_t len,
-			    const char *name)
-{
-	struct buf v;
-	buf_init(&v, 64 * 1024);
-	if (imap_header_get(hdr, len, name, &v))
-		imap_nstring(c, v.p ? v.p : "", v.len, false);
+	struct buf r;
+	buf_init(&r, MRA_OUT_MAX);
+	int rc = what == IMAP_V_ENVELOPE
+			 ? imap_render_envelope(&r, msg, len)
+			 : imap_body_structure(&r, msg, root,
+					       what == IMAP_V_BODYSTRUCTURE);
+	if (rc < 0)
+		c->closing = true;
 	else
-		(void)mra_conn_write(c, "NIL", 3);
-	buf_deinit(&v);
-}
-
-/* one address "Name <a@b>" or "a@b" */
-static void imap_env_addr(struct mra_conn *c, struct str a)
-{
-	a = str_trim(a);
-	struct str name = { "", 0 }, addr = a;
-	const char *lt = memchr(a.p, '<', a.len);
-	if (lt != NULL) {
-		const char *gt = memchr(lt, '>', a.len - (size_t)(lt - a.p));
-		if (gt == NULL)
-			gt = a.p + a.len;
-		name = str_trim((struct str){ a.p, (size_t)(lt - a.p) });
-		addr = (struct str){ lt + 1, (size_t)(gt - lt - 1) };
-		if (name.len >= 2 && name.p[0] == '"' &&
-		    name.p[name.len - 1] == '"') {
-			name.p++;
-			name.len -= 2;
-		}
-	}
-	addr = str_trim(addr);
-	const char *at = NULL;
-	for (size_t i = addr.len; i-- > 0;)
-		if (addr.p[i] == '@') {
-			at = addr.p + i;
-			break;
-		}
-	(void)mra_conn_write(c, "(", 1);
-	imap_nstring(c, name.p, name.len, true);
-	(void)mra_conn_write(c, " NIL ", 5);
-	if (at != NULL) {
-		imap_nstring(c, addr.p, (size_t)(at - addr.p), false);
-		(void)mra_conn_write(c, " ", 1);
-		imap_nstring(c, at + 1, addr.len - (size_t)(at - addr.p) - 1,
-			     false);
-	} else {
-		imap_nstring(c, addr.p, addr.len, false);
-		(void)mra_conn_write(c, " NIL", 4);
-	}
-	(void)mra_conn_write(c, ")", 1);
-}
-
-static void imap_env_addrs(struct mra_conn *c, const char *hdr, size_t len,
-			   const char *name, const char *fallback)
-{
-	struct buf v;
-	buf_init(&v, 64 * 1024);
-	if ((!imap_header_get(hdr, len, name, &v) || v.len == 0) &&
-	    fallback != NULL) {
-		buf_reset(&v);
-		(void)imap_header_get(hdr, len, fallback, &v);
-	}
-	if (v.len == 0) {
-		(void)mra_conn_write(c, "NIL", 3);
-		buf_deinit(&v);
-		return;
-	}
-	(void)mra_conn_write(c, "(", 1);
-	const char *p = v.p, *end = v.p + v.len, *start = p;
-	bool quoted = false;
-	int angle = 0;
-	size_t count = 0;
-	for (; p <= end; p++) {
-		if (p < end && *p == '"')
-			quoted = !quoted;
-		else if (p < end && !quoted && *p == '<')
-			angle++;
-		else if (p < end && !quoted && *p == '>' && angle > 0)
-			angle--;
-		if (p == end || (*p == ',' && !quoted && angle == 0)) {
-			struct str one = str_trim((struct str){
-				start, (size_t)(p - start) });
-			if (one.len > 0 && count++ < 1000)
-				imap_env_addr(c, one);
-			start = p + 1;
-		}
-	}
-	(void)mra_conn_write(c, ")", 1);
-	buf_deinit(&v);
-}
-
-static void imap_envelope(struct mra_conn *c, const char *msg, size_t len)
-{
-	size_t hl = imap_header_end(msg, len);
-	(void)mra_conn_write(c, "(", 1);
-	imap_env_string(c, msg, hl, "Date");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "Subject");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "From", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Sender", "From");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Reply-To", "From");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "To", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Cc", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_addrs(c, msg, hl, "Bcc", NULL);
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "In-Reply-To");
-	(void)mra_conn_write(c, " ", 1);
-	imap_env_string(c, msg, hl, "Message-ID");
-	(void)mra_conn_write(c, ")", 1);
-}
-
-void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len)
-{
-	imap_envelope(c, hdr, len);
+		(void)mra_conn_write(c, r.p ? r.p : "", r.len);
+	buf_deinit(&r);
 }
 
 static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
@@ -662,7 +534,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	const struct imap_fetch_sec *ls =
 		it->nsecs > 0 ? &it->secs[it->nsecs - 1] : NULL;
 	bool stream = st != NULL && ls != NULL && ls->kind == SEC_ALL &&
-		      ls->part == NULL && !ls->partial;
+		      ls->part == NULL && !ls->partial && !ls->bsize;
 	/* FLAGS, UID, INTERNALDATE and a known size need no entry, nor does
 	   a streamed message (the entry would only give its size); a
 	   lookup checks the record's sum, a visible cost in bench/mra */
@@ -773,7 +645,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
 					     ent.field[MIDX_ENVELOPE].len);
 		else
-			imap_envelope(c, msg.p ? msg.p : "", msg.len);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  NULL, IMAP_V_ENVELOPE);
 	}
 	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
@@ -783,8 +656,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 				c, ent.field[MIDX_BODYSTRUCTURE].p,
 				ent.field[MIDX_BODYSTRUCTURE].len);
 		else
-			imap_body_structure(c, msg.p ? msg.p : "", root,
-					    true);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  root, IMAP_V_BODYSTRUCTURE);
 	}
 	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
@@ -793,8 +666,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
 					     ent.field[MIDX_BODY].len);
 		else
-			imap_body_structure(c, msg.p ? msg.p : "", root,
-					    false);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
+					  root, IMAP_V_BODY);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];
@@ -810,7 +683,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		}
 		const char *mp = msg.p ? msg.p : "";
 		size_t mlen = msg.len;
-		size_t hl = imap_header_end(mp, mlen);
+		size_t hl = imap_render_header_end(mp, mlen);
 		const struct mime_part *sel = NULL;
 		enum imap_sec_kind kind = s->kind;
 		if (s->part != NULL) {
@@ -857,6 +730,23 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			len = 0;
 			break;
 		}
+		if ((s->binary || s->bsize) && sel != NULL &&
+		    sel->kind == MIME_LEAF && kind == SEC_TEXT) {
+			/* RFC 3516: a leaf's content without its
+			   Content-Transfer-Encoding (others are sent as
+			   they are, as Dovecot does) */
+			if (mime_decode_cte(sel->encoding, p, len, &part) < 0) {
+				c->closing = true;
+				break;
+			}
+			p = part.p ? part.p : "";
+			len = part.len;
+		}
+		if (s->bsize) {
+			IMAP_SP();
+			(void)mra_conn_printf(c, "%s %zu", s->label, len);
+			continue;
+		}
 		if (s->partial) {
 			if (s->off >= len) {
 				len = 0;
@@ -869,6 +759,9 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		}
 		IMAP_SP();
 		(void)mra_conn_printf(c, "%s ", s->label);
+		/* binary content with a NUL goes as a literal8 */
+		if (s->binary && memchr(p, '\0', len) != NULL)
+			(void)mra_conn_write(c, "~", 1);
 		imap_literal(c, p, len);
 	}
 #undef IMAP_SP

@@ -28,6 +28,8 @@ struct imap_fetch_sec {
 	bool partial;
 	uint64_t off, len;
 	bool peek;          /* does not set \Seen */
+	bool binary;        /* BINARY[...] (RFC 3516): the content decoded */
+	bool bsize;         /* BINARY.SIZE[...]: only its decoded size */
 };
 
 struct imap_fetch_items {
@@ -47,15 +49,9 @@ void imap_fetch_items_free(struct imap_fetch_items *it);
 int imap_fetch_section(const char *spec, size_t len,
 		       struct imap_fetch_sec *sec);
 
-/* An nstring (quoted when safe, else a literal; NIL for NULL, or for ""
-   when nil_if_empty), for imap_body.c. */
-void imap_fetch_nstring(struct mra_conn *c, const char *p, size_t len,
-			bool nil_if_empty);
 /* Appends the message p with CR LF line ends to out, NULs (which RFC
    3501 §4.3 does not allow in a literal) as 0x80, as Dovecot does. */
 void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out);
-/* Writes "ENVELOPE (...)"'s value from a header block (CR LF). */
-void imap_fetch_envelope(struct mra_conn *c, const char *hdr, size_t len);
 
 /* Writes "* n FETCH (...)" for message i of f; a body fetch without PEEK
    sets \Seen unless readonly.  ix (may be NULL) is f's youju.index:

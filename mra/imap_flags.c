@@ -26,7 +26,8 @@ int imap_flags_parse(const struct imap_arg *a, size_t n,
 {
 	memset(fs, 0, sizeof *fs);
 	for (size_t i = 0; i < n; i++) {
-		if (a[i].type != IMAP_ARG_ATOM)
+		/* an unquoted NIL is a flag-keyword atom like any other */
+		if (a[i].type != IMAP_ARG_ATOM && a[i].type != IMAP_ARG_NIL)
 			return -1;
 		struct str name = { a[i].s, a[i].len };
 		if (a[i].s[0] != '\\') {

@@ -1,9 +1,8 @@
 /*
  * Builds youju.index entries; see imap_index.h.  The ENVELOPE and body
- * structure strings are produced by imap_fetch.c / imap_body.c writing
- * into a scratch connection's output buffer, the very functions FETCH
- * uses without the cache, so cached and uncached answers cannot drift
- * apart.  The header values are decoded and folded exactly as SEARCH
+ * structure strings are produced by imap_render.c / imap_body.c into a
+ * buffer, the very functions FETCH uses without the cache, so cached and
+ * uncached answers cannot drift apart.  The header values are decoded and folded exactly as SEARCH
  * does it on the file (imap_search.c).
  */
 #include "imap_index.h"
@@ -12,11 +11,10 @@
 #include <string.h>
 
 #include "imap_body.h"
-#include "imap_fetch.h"
+#include "imap_render.h"
 #include "imap_search.h"
-#include "maildir.h"
 #include "log.h"
-#include "mra.h"
+#include "maildir.h"
 
 void imap_index_bound(struct maildir_index *ix,
 		      const struct maildir_folder *f)
@@ -63,26 +61,24 @@ int imap_index_build(struct maildir_index *ix, const struct maildir_msg *m,
 {
 	/* quoting at most doubles a string; more than that is not cached */
 	size_t max = MAILDIR_INDEX_RECORD_MAX;
-	struct mra_conn sc;
-	memset(&sc, 0, sizeof sc);
-	sc.proto = &mra_imap_proto;
-	buf_init(&sc.out, 2 * len + 64 * 1024 < max ? 2 * len + 64 * 1024
-						   : max);
+	struct buf out;
+	buf_init(&out, 2 * len + 64 * 1024 < max ? 2 * len + 64 * 1024 : max);
 	struct buf hdrs;
 	buf_init(&hdrs, max);
 	size_t off[MIDX_NFIELDS + 1];
 	bool ok = true;
 
-	off[MIDX_ENVELOPE] = sc.out.len;
+	off[MIDX_ENVELOPE] = out.len;
 	/* FETCH finds the header end itself: give it the same input */
-	imap_fetch_envelope(&sc, msg, len);
-	off[MIDX_BODYSTRUCTURE] = sc.out.len;
-	imap_body_structure(&sc, msg, root, true);
-	off[MIDX_BODY] = sc.out.len;
-	imap_body_structure(&sc, msg, root, false);
-	off[MIDX_BODY + 1] = sc.out.len;
-	if (sc.closing)
+	if (imap_render_envelope(&out, msg, len) < 0)
 		ok = false; /* did not fit */
+	off[MIDX_BODYSTRUCTURE] = out.len;
+	if (ok && imap_body_structure(&out, msg, root, true) < 0)
+		ok = false;
+	off[MIDX_BODY] = out.len;
+	if (ok && imap_body_structure(&out, msg, root, false) < 0)
+		ok = false;
+	off[MIDX_BODY + 1] = out.len;
 
 	struct maildir_index_entry e;
 	memset(&e, 0, sizeof e);
@@ -97,7 +93,7 @@ int imap_index_build(struct maildir_index *ix, const struct maildir_msg *m,
 	hoff[MIDX_NFIELDS] = hdrs.len;
 	int rc = -1;
 	if (ok) {
-		const char *o = sc.out.p ? sc.out.p : "";
+		const char *o = out.p ? out.p : "";
 		const char *h = hdrs.p ? hdrs.p : "";
 		for (int f = 0; f <= MIDX_BODY; f++)
 			e.field[f] = (struct str){ o + off[f],
@@ -117,7 +113,7 @@ int imap_index_build(struct maildir_index *ix, const struct maildir_msg *m,
 		e.base = str_from_cstr(m->base);
 		rc = maildir_index_put(ix, &e);
 	}
-	buf_deinit(&sc.out);
+	buf_deinit(&out);
 	buf_deinit(&hdrs);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
 #include "mra.h"
@@ -48,31 +49,68 @@ static void imap_mbox_quote(struct mra_conn *c, const char *s)
 		(void)mra_conn_write(c, s, 5);
 		return;
 	}
-	(void)mra_conn_write(c, "\"", 1);
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\')
-			(void)mra_conn_write(c, "\\", 1);
-		(void)mra_conn_write(c, p, 1);
-	}
-	(void)mra_conn_write(c, "\"", 1);
+	struct buf b;
+	buf_init(&b, 2 * strlen(s) + 3);
+	if (imap_render_quoted(&b, s, strlen(s)) == 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
 }
 
-/* IMAP LIST pattern match: '*' anything, '%' anything but '.' */
-static bool imap_mbox_match(const char *pat, const char *name)
+/*
+ * IMAP LIST pattern match (RFC 3501 §6.3.8): '*' matches anything, '%'
+ * anything but the separator '.'.  A backtracking matcher takes time
+ * exponential in the number of wildcards ("************Z" pinned a worker
+ * for seconds, issue 10), so this one walks the pattern once, keeping the
+ * set of name positions reachable so far (at most len + 1 of them): time
+ * O(pattern * name), memory O(name), whatever the wildcards.
+ */
+bool imap_mbox_match(const char *pat, const char *name)
 {
-	for (; *pat != '\0'; pat++, name++) {
-		if (*pat == '*' || *pat == '%') {
-			for (const char *n = name;; n++) {
-				if (imap_mbox_match(pat + 1, n))
-					return true;
-				if (*n == '\0' || (*pat == '%' && *n == '.'))
-					return false;
-			}
-		}
-		if (*name == '\0' || *pat != *name)
-			return false;
+	size_t len = strlen(name);
+	bool small[2][256];
+	bool *cur = small[0], *nxt = small[1], *heap = NULL;
+	if (len + 1 > sizeof small[0]) {
+		heap = xcalloc(2 * (len + 1), sizeof *heap);
+		cur = heap;
+		nxt = heap + len + 1;
 	}
-	return *name == '\0';
+	memset(cur, 0, len + 1);
+	cur[0] = true;
+	size_t lo = 0; /* the lowest reachable position */
+	bool any = true;
+	for (const char *p = pat; *p != '\0' && any; p++) {
+		if (*p == '%' && p[1] == '*')
+			continue; /* "%*" is "*": the '*' covers it */
+		memset(nxt, 0, len + 1);
+		any = false;
+		if (*p == '*') {
+			while (p[1] == '*' || p[1] == '%')
+				p++; /* "**", "*%", "%*": one '*' */
+			for (size_t i = lo; i <= len; i++)
+				nxt[i] = any = true;
+		} else if (*p == '%') {
+			bool run = false; /* reachable without crossing '.' */
+			for (size_t i = lo; i <= len; i++) {
+				run |= cur[i];
+				if (run)
+					nxt[i] = any = true;
+				if (i < len && name[i] == '.')
+					run = false;
+			}
+		} else {
+			for (size_t i = lo; i < len; i++)
+				if (cur[i] && name[i] == *p)
+					nxt[i + 1] = any = true;
+		}
+		bool *t = cur;
+		cur = nxt;
+		nxt = t;
+		while (any && !cur[lo])
+			lo++;
+	}
+	bool ok = any && cur[len];
+	free(heap);
+	return ok;
 }
 
 static const char *imap_mbox_special_use(const char *name)
@@ -298,7 +336,10 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 			if (e->subscribed)
 				ATTR("\\Subscribed");
 		}
-		if (e->exists || e->children)
+		/* in LIST-EXTENDED syntax Dovecot tells children only
+		   when RETURN (CHILDREN) asks (RFC 5258 §4 allows both) */
+		bool kids = !o->extended || o->ret_children;
+		if (kids && (e->exists || e->children))
 			ATTR(e->children ? "\\HasChildren"
 					 : "\\HasNoChildren");
 		const char *su = e->exists ? imap_mbox_special_use(e->name)
@@ -310,8 +351,30 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 	(void)mra_conn_printf(c, "* %s (%s) \".\" ", verb, attrs);
 	imap_mbox_quote(c, e->name);
 	if (childinfo)
-		(void)mra_conn_printf(c, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
+		(void)mra_conn_printf(c, " (CHILDINFO (\"SUBSCRIBED\"))");
 	(void)mra_conn_write(c, "\r\n", 2);
+}
+
+/*
+ * RECURSIVEMATCH (RFC 5258 §3.5): whether the unsubscribed e[i] gets a
+ * CHILDINFO ("SUBSCRIBED") line.  As Dovecot answers: only for a
+ * subscribed descendant that the patterns do not list themselves (with
+ * "(a.b a.b.c)" a.b.c is listed, so a.b gets no line).
+ */
+static bool imap_list_childinfo(const struct imap_list_set *set, size_t i,
+				const struct imap_list_opts *o)
+{
+	const char *name = set->e[i].name;
+	size_t len = strlen(name);
+	for (size_t j = i + 1; j < set->n; j++) {
+		const char *d = set->e[j].name;
+		if (strncmp(d, name, len) != 0)
+			break;
+		if (d[len] == '.' && set->e[j].subscribed &&
+		    !imap_list_matches(o, d))
+			return true;
+	}
+	return false;
 }
 
 const char *imap_mbox_list(const struct imap_mbox_ctx *x)
@@ -369,7 +432,8 @@ const char *imap_mbox_list(const struct imap_mbox_ctx *x)
 			}
 		} else if (o.sel_subscribed) {
 			if (!e->subscribed) {
-				if (!o.sel_recursive || !e->sub_children)
+				if (!o.sel_recursive ||
+				    !imap_list_childinfo(&set, i, &o))
 					continue;
 				childinfo = true;
 			}

@@ -11,6 +11,8 @@
 #ifndef YOUJU_MRA_IMAP_MBOX_H
 #define YOUJU_MRA_IMAP_MBOX_H
 
+#include <stdbool.h>
+
 #include "imap_parse.h"
 
 struct mra_conn;
@@ -25,6 +27,10 @@ struct imap_mbox_ctx {
 /* The folder directory (malloc'd) of an IMAP mailbox name, or NULL for an
    invalid name. */
 char *imap_mbox_path(const char *maildir, const char *name);
+
+/* Whether a LIST pattern ('*' anything, '%' anything but '.') matches
+   name; time O(strlen(pat) * strlen(name)), no backtracking. */
+bool imap_mbox_match(const char *pat, const char *name);
 
 /* LIST and LSUB */
 const char *imap_mbox_list(const struct imap_mbox_ctx *x);

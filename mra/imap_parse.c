@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "xalloc.h"
 
@@ -36,8 +37,9 @@ void imap_cmd_free(struct imap_cmd *cmd)
 	memset(cmd, 0, sizeof *cmd);
 }
 
-/* RFC 3501 atom-specials, but '[' opens a section that may hold spaces
-   and parentheses (fetch-att BODY[...]), and ']' is allowed in atoms */
+/* RFC 3501 atom-specials, but ']' is allowed (astring, "resp-specials")
+   and '[' is an atom character too, except after a fetch-att name
+   (imap_section_start) */
 static bool imap_atom_char(char c)
 {
 	unsigned char u = (unsigned char)c;
@@ -45,12 +47,28 @@ static bool imap_atom_char(char c)
 	       c != '"';
 }
 
+/* True when the atom s..p so far names a fetch-att whose '[' opens a
+   section that may hold spaces and parentheses (RFC 3501 "section",
+   RFC 3516 BINARY): BODY[HEADER.FIELDS (A B)].  Anywhere else, as in the
+   mailbox name "foo[bar", '[' is an ordinary atom character. */
+static bool imap_section_start(const char *s, const char *p)
+{
+	static const char *const names[] = { "BODY", "BODY.PEEK", "BINARY",
+					     "BINARY.PEEK", "BINARY.SIZE" };
+	size_t len = (size_t)(p - s);
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strlen(names[i]) == len &&
+		    strncasecmp(s, names[i], len) == 0)
+			return true;
+	return false;
+}
+
 static char *imap_parse_atom(struct imap_parser *ps, size_t *len_r)
 {
 	const char *s = ps->p;
 	while (ps->p < ps->end) {
 		char c = *ps->p;
-		if (c == '[') {
+		if (c == '[' && imap_section_start(s, ps->p)) {
 			const char *close = memchr(ps->p, ']',
 						   (size_t)(ps->end - ps->p));
 			if (close == NULL) {
@@ -215,6 +233,13 @@ static int imap_parse_list(struct imap_parser *ps, int depth,
 		} else if (c == '{') {
 			a->type = IMAP_ARG_LITERAL;
 			a->s = imap_parse_literal(ps, &a->len);
+		} else if (c == '~' && ps->p + 1 < ps->end &&
+			   ps->p[1] == '{') {
+			/* literal8 (RFC 3516 §4.2): may hold NULs */
+			ps->p++;
+			a->type = IMAP_ARG_LITERAL;
+			a->literal8 = true;
+			a->s = imap_parse_literal(ps, &a->len);
 		} else {
 			a->type = IMAP_ARG_ATOM;
 			a->s = imap_parse_atom(ps, &a->len);
@@ -313,8 +338,10 @@ int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r,
 
 bool imap_arg_is_astring(const struct imap_arg *a)
 {
+	/* an unquoted NIL is an astring too (1*ASTRING-CHAR): SEARCH
+	   SUBJECT NIL looks for the text "NIL", as in Dovecot */
 	return a->type == IMAP_ARG_ATOM || a->type == IMAP_ARG_STRING ||
-	       a->type == IMAP_ARG_LITERAL;
+	       a->type == IMAP_ARG_LITERAL || a->type == IMAP_ARG_NIL;
 }
 
 bool imap_arg_is_nstring(const struct imap_arg *a)

@@ -23,7 +23,7 @@
 enum imap_arg_type {
 	IMAP_ARG_ATOM,    /* also "BODY[HEADER.FIELDS (A B)]<0.10>" */
 	IMAP_ARG_STRING,  /* quoted, unescaped */
-	IMAP_ARG_LITERAL, /* {n} or {n+}; may hold NULs */
+	IMAP_ARG_LITERAL, /* {n}, {n+}, ~{n} or ~{n+}; may hold NULs */
 	IMAP_ARG_NIL,
 	IMAP_ARG_LIST,
 };
@@ -33,6 +33,7 @@ struct imap_arg {
 	char *s;              /* owned, NUL-terminated (not for LIST) */
 	size_t len;
 	struct imap_arg *list; /* owned, for LIST */
+	bool literal8;        /* a LITERAL sent as ~{n} (RFC 3516) */
 	size_t n;
 };
 
@@ -64,7 +65,8 @@ void imap_cmd_free(struct imap_cmd *cmd);
 int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r,
 		    bool *sync_r);
 
-/* true for an ATOM, STRING or LITERAL (RFC 3501 astring) */
+/* true for an ATOM, STRING, LITERAL or NIL (RFC 3501 astring; s holds
+   the text "NIL" as sent) */
 bool imap_arg_is_astring(const struct imap_arg *a);
 /* true for ATOM, STRING, LITERAL or NIL */
 bool imap_arg_is_nstring(const struct imap_arg *a);

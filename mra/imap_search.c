@@ -13,8 +13,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addrlist.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
+#include "imap_render.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -32,6 +34,7 @@ struct sn {
 	bool neg;         /* for SK_FLAG and SK_KEYWORD: UN... */
 	unsigned flag;
 	char *hname;      /* SK_HEADER field name */
+	bool addr;        /* SK_HEADER by FROM/TO/CC/BCC: match addresses */
 	char *str;        /* folded needle; keyword; set */
 	size_t slen;
 	long day;         /* dates: days since 1970-01-01 */
@@ -234,6 +237,7 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 		if (strcasecmp(k, sk_headers[i]) == 0) {
 			n->kind = SK_HEADER;
 			n->hname = xstrdup(sk_headers[i]);
+			n->addr = strcmp(sk_headers[i], "SUBJECT") != 0;
 			p->s->text = true;
 			return sp_string(p, n);
 		}
@@ -409,6 +413,30 @@ static int se_cached_field(const struct se *e, const char *name)
 	return maildir_index_header_field(name);
 }
 
+/*
+ * Does the decoded (and perhaps folded) value of an address field contain
+ * n->str?  As Dovecot, the addresses are matched in their normal form
+ * (lib/addrlist: "Name <box@domain>", comments as names, groups as
+ * "group: ...;"), so "user (c) @ (c) domain" is found as user@domain.
+ */
+static bool se_addr_has(const char *v, size_t len, const struct sn *n)
+{
+	if (n->slen == 0)
+		return true; /* HEADER x "": the field exists */
+	struct addrlist l;
+	struct buf norm, fold;
+	addrlist_parse(v, len, &l);
+	buf_init(&norm, 2 * len + 64);
+	buf_init(&fold, 8 * len + 256);
+	bool hit = addrlist_format(&l, &norm) == 0 &&
+		   mime_fold(norm.p ? norm.p : "", norm.len, &fold) == 0 &&
+		   se_has(fold.p ? fold.p : "", fold.len, n);
+	buf_deinit(&fold);
+	buf_deinit(&norm);
+	addrlist_free(&l);
+	return hit;
+}
+
 /* Does header field name (NULL: any) of the top header contain n->str? */
 static bool se_header(struct se *e, const char *name, const struct sn *n)
 {
@@ -417,7 +445,8 @@ static bool se_header(struct se *e, const char *name, const struct sn *n)
 		/* each occurrence was decoded and folded when cached */
 		struct str fv = e->m->cached->field[cf], seg;
 		while (maildir_index_seg_next(&fv, &seg)) {
-			if (se_has(seg.p, seg.len, n))
+			if (n->addr ? se_addr_has(seg.p, seg.len, n)
+				    : se_has(seg.p, seg.len, n))
 				return true;
 		}
 		return false;
@@ -437,8 +466,13 @@ static bool se_header(struct se *e, const char *name, const struct sn *n)
 			continue;
 		buf_reset(&dec);
 		buf_reset(&fold);
-		if (mime_header_decode(fv, &dec) < 0 ||
-		    mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
+		if (mime_header_decode(fv, &dec) < 0)
+			continue;
+		if (n->addr) {
+			hit = se_addr_has(dec.p ? dec.p : "", dec.len, n);
+			continue;
+		}
+		if (mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
 			continue;
 		hit = se_has(fold.p, fold.len, n);
 	}
@@ -640,6 +674,89 @@ static void imap_search_index(struct maildir_index *ix,
 	buf_deinit(&crlf);
 }
 
+/* ---- ESEARCH (RFC 4731) ------------------------------------------------ */
+
+int imap_esearch_parse(const struct imap_arg **args, size_t *n,
+		       struct imap_esearch *es)
+{
+	memset(es, 0, sizeof *es);
+	const struct imap_arg *a = *args;
+	if (*n < 2 || a[0].type != IMAP_ARG_ATOM ||
+	    strcasecmp(a[0].s, "RETURN") != 0)
+		return 0;
+	if (a[1].type != IMAP_ARG_LIST)
+		return -1;
+	es->on = true;
+	for (size_t i = 0; i < a[1].n; i++) {
+		const struct imap_arg *o = &a[1].list[i];
+		const char *k = o->type == IMAP_ARG_ATOM ? o->s : "";
+		if (strcasecmp(k, "MIN") == 0)
+			es->min = true;
+		else if (strcasecmp(k, "MAX") == 0)
+			es->max = true;
+		else if (strcasecmp(k, "COUNT") == 0)
+			es->count = true;
+		else if (strcasecmp(k, "ALL") == 0)
+			es->all = true;
+		else
+			return -1;
+	}
+	if (a[1].n == 0)
+		es->all = true;
+	*args = a + 2;
+	*n -= 2;
+	return 0;
+}
+
+void imap_esearch_add(struct imap_esearch *es, uint32_t v)
+{
+	if (es->n == es->cap) {
+		es->cap = es->cap ? es->cap * 2 : 64;
+		es->v = xrealloc(es->v, es->cap * sizeof *es->v);
+	}
+	es->v[es->n++] = v;
+}
+
+void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
+			const struct imap_esearch *es)
+{
+	(void)mra_conn_write(c, "* ESEARCH (TAG ", 15);
+	struct buf q;
+	buf_init(&q, 2 * strlen(tag) + 3);
+	if (imap_render_quoted(&q, tag, strlen(tag)) == 0)
+		(void)mra_conn_write(c, q.p, q.len);
+	buf_deinit(&q);
+	(void)mra_conn_write(c, ")", 1);
+	if (uid)
+		(void)mra_conn_write(c, " UID", 4);
+	if (es->min && es->n > 0)
+		(void)mra_conn_printf(c, " MIN %lu", (unsigned long)es->v[0]);
+	if (es->max && es->n > 0)
+		(void)mra_conn_printf(c, " MAX %lu",
+				      (unsigned long)es->v[es->n - 1]);
+	if (es->all && es->n > 0) {
+		(void)mra_conn_write(c, " ALL ", 5);
+		for (size_t i = 0; i < es->n;) {
+			size_t j = i;
+			while (j + 1 < es->n && es->v[j + 1] == es->v[j] + 1)
+				j++;
+			if (j == i)
+				(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
+						      (unsigned long)es->v[i]);
+			else
+				(void)mra_conn_printf(
+					c, "%s%lu:%lu", i ? "," : "",
+					(unsigned long)es->v[i],
+					(unsigned long)es->v[j]);
+			i = j + 1;
+		}
+	}
+	/* COUNT last, as Dovecot orders them */
+	if (es->count)
+		(void)mra_conn_printf(c, " COUNT %zu", es->n);
+	(void)mra_conn_write(c, "\r\n", 2);
+}
+
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
@@ -647,6 +764,13 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 {
 	struct imap_search *s = NULL;
 	const char *err = NULL;
+	struct imap_esearch es;
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
+		(void)mra_conn_printf(c, "%s BAD Invalid search return "
+					 "options.\r\n",
+				      tag);
+		return;
+	}
 	int r = imap_search_parse(args, n, &s, &err);
 	if (r == IMAP_SEARCH_CHARSET) {
 		(void)mra_conn_printf(c, "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
@@ -660,7 +784,8 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	}
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	(void)mra_conn_write(c, "* SEARCH", 8);
+	if (!es.on)
+		(void)mra_conn_write(c, "* SEARCH", 8);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m = {
@@ -697,12 +822,19 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 				imap_index_bound(ix, f);
 			}
 		}
-		if (imap_search_match(s, &m))
-			(void)mra_conn_printf(c, " %lu",
-					      uid ? (unsigned long)mm->uid
-						  : (unsigned long)(i + 1));
+		if (!imap_search_match(s, &m))
+			continue;
+		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
+		if (es.on)
+			imap_esearch_add(&es, v);
+		else
+			(void)mra_conn_printf(c, " %lu", (unsigned long)v);
 	}
-	(void)mra_conn_write(c, "\r\n", 2);
+	if (es.on)
+		imap_esearch_write(c, tag, uid, &es);
+	else
+		(void)mra_conn_write(c, "\r\n", 2);
+	free(es.v);
 	buf_deinit(&msg);
 	imap_search_free(&s);
 	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);

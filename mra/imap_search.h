@@ -89,4 +89,29 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_index *ix, const struct imap_arg *args,
 		     size_t n);
 
+/*
+ * ESEARCH results (RFC 4731, and RFC 5267 ESORT): the options of "RETURN
+ * (MIN MAX COUNT ALL)" and the matches in answer order.
+ */
+struct imap_esearch {
+	bool on; /* RETURN (...) was given */
+	bool min, max, count, all;
+	uint32_t *v; /* owned (free()): the matches in order */
+	size_t n, cap;
+};
+
+/*
+ * Takes "RETURN (...)" off the front of *args ("RETURN ()" means ALL).
+ * Returns 0 (es->on tells whether it was there), or -1 for an unknown or
+ * malformed option (SAVE and PARTIAL are not offered).
+ */
+int imap_esearch_parse(const struct imap_arg **args, size_t *n,
+		       struct imap_esearch *es);
+void imap_esearch_add(struct imap_esearch *es, uint32_t v);
+/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]": MIN
+   and MAX the first and last in answer order, the set in runs
+   ("5,3:4,2"). */
+void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
+			const struct imap_esearch *es);
+
 #endif

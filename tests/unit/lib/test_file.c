@@ -184,6 +184,23 @@ int main(void)
 		test_assert(rmdir(sub) == 0); /* empty: temp renamed away */
 	}
 
+	test_begin("replace: no_clobber keeps an existing file (EEXIST)");
+	{
+		struct file_replace_opts o = {.no_clobber = true};
+		test_assert(file_replace(p, "new", 3, &o) == -1 &&
+			    errno == EEXIST);
+		test_assert(file_read(p, 100, 0, &data, &len, NULL) == 1);
+		test_assert(len == 5 && memcmp(data, "three", 5) == 0);
+		free(data);
+		test_assert(others("f", NULL) == 0);
+		snprintf(q, sizeof q, "%s/g", dir);
+		test_assert(file_replace(q, "made", 4, &o) == 0);
+		test_assert(file_read(q, 100, 0, &data, &len, NULL) == 1);
+		test_assert(len == 4 && memcmp(data, "made", 4) == 0);
+		free(data);
+		test_assert(unlink(q) == 0);
+	}
+
 	test_begin("replace: failure leaves the old file and no temp");
 	{
 		struct file_replace_opts o = {.tmp_dir = "/nonexistent"};

@@ -53,6 +53,43 @@ static void test_basic(void)
 			  &cmd) == 0 &&
 		    strcmp(cmd.args[2].list[0].s, "\\Seen") == 0);
 	imap_cmd_free(&cmd);
+	/* '[' is an atom character in a mailbox name (issue 10) */
+	test_assert(parse("x SELECT foo[bar", 16, &cmd) == 0 &&
+		    cmd.nargs == 1 && strcmp(cmd.args[0].s, "foo[bar") == 0);
+	imap_cmd_free(&cmd);
+	static const char l3[] = "x LIST \"\" !#$&'+,-.09:;<=>?@^_`|[}%*";
+	test_assert(parse(l3, strlen(l3), &cmd) == 0 && cmd.nargs == 2 &&
+		    strcmp(cmd.args[1].s, l3 + 10) == 0);
+	imap_cmd_free(&cmd);
+	/* ... but opens a section after a fetch-att name */
+	static const char l4[] = "x FETCH 1 (binary.peek[1 (x)] BODY[] "
+				  "BODY.PEEK[HEADER.FIELDS (A)])";
+	test_assert(parse(l4, strlen(l4), &cmd) == 0 &&
+		    cmd.args[1].n == 3 &&
+		    strcmp(cmd.args[1].list[0].s, "binary.peek[1 (x)]") == 0);
+	imap_cmd_free(&cmd);
+	/* an unquoted NIL is an astring ("NIL") and an nstring */
+	test_assert(parse("x SEARCH SUBJECT nil", 20, &cmd) == 0 &&
+		    cmd.args[1].type == IMAP_ARG_NIL &&
+		    imap_arg_is_astring(&cmd.args[1]) &&
+		    imap_arg_is_nstring(&cmd.args[1]) &&
+		    strcmp(cmd.args[1].s, "nil") == 0);
+	imap_cmd_free(&cmd);
+	test_assert(parse("x S (a)", 7, &cmd) == 0 &&
+		    !imap_arg_is_astring(&cmd.args[0]));
+	imap_cmd_free(&cmd);	/* literal8 (RFC 3516): ~{n} and ~{n+}, NULs kept */
+	static const char l5[] = "x APPEND b ~{3}\r\na\0b ~{1+}\r\nc";
+	test_assert(parse(l5, sizeof l5 - 1, &cmd) == 0 && cmd.nargs == 3 &&
+		    cmd.args[1].type == IMAP_ARG_LITERAL &&
+		    cmd.args[1].literal8 && cmd.args[1].len == 3 &&
+		    memcmp(cmd.args[1].s, "a\0b", 3) == 0 &&
+		    cmd.args[2].literal8 && !cmd.args[0].literal8);
+	imap_cmd_free(&cmd);
+	test_assert(parse("x A ~", 5, &cmd) == 0 &&
+		    strcmp(cmd.args[0].s, "~") == 0);
+	imap_cmd_free(&cmd);
+	test_assert(parse("x A ~{2}\r\na", 11, &cmd) < 0);
+	imap_cmd_free(&cmd);
 }
 
 static void test_bad(void)

@@ -1,0 +1,587 @@
+/*
+ * SORT; see imap_sort.h.  Each matching message is read once (there is
+ * no sort index yet: a SORT costs a read of every matching file, as a
+ * SEARCH BODY does), its keys are computed into a small record, and the
+ * records are sorted with the keys in order.  The DATE key is the Date:
+ * field in UTC, or the internal date when there is none (RFC 5256 §2.2);
+ * address keys use the first address of the field (lib/addrlist): its
+ * local part for FROM/TO/CC, its display name or else "local@domain" for
+ * DISPLAYFROM/DISPLAYTO.
+ */
+#include "imap_sort.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addrlist.h"
+#include "imap_render.h"
+#include "imap_search.h"
+#include "maildir.h"
+#include "mime.h"
+#include "mra.h"
+#include "xalloc.h"
+
+enum sort_key {
+	SORT_ARRIVAL,
+	SORT_CC,
+	SORT_DATE,
+	SORT_FROM,
+	SORT_SIZE,
+	SORT_SUBJECT,
+	SORT_TO,
+	SORT_DISPLAYFROM,
+	SORT_DISPLAYTO,
+};
+
+static const struct {
+	const char *name;
+	enum sort_key key;
+} sort_keys[] = {
+    {"ARRIVAL", SORT_ARRIVAL},
+    {"CC", SORT_CC},
+    {"DATE", SORT_DATE},
+    {"FROM", SORT_FROM},
+    {"SIZE", SORT_SIZE},
+    {"SUBJECT", SORT_SUBJECT},
+    {"TO", SORT_TO},
+    {"DISPLAYFROM", SORT_DISPLAYFROM},
+    {"DISPLAYTO", SORT_DISPLAYTO},
+};
+
+struct sort_crit {
+	enum sort_key key[IMAP_SORT_KEYS_MAX];
+	bool reverse[IMAP_SORT_KEYS_MAX];
+	size_t n;
+};
+
+/* one matching message and its keys */
+struct sort_rec {
+	uint32_t seq, id; /* id: what is sent (sequence or UID) */
+	int64_t arrival, date;
+	uint64_t size;
+	/* owned comparison forms (folded), NULL until computed: the base
+	   subject, the FROM/CC/TO keys, the DISPLAYFROM/DISPLAYTO keys */
+	char *subject, *from, *cc, *to, *dfrom, *dto;
+};
+
+/* ---- base subject (RFC 5256 §2.1) --------------------------------------- */
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Length of a subj-blob ("[" *BLOBCHAR "]" *WSP) at s, or 0. */
+static size_t blob_len(const char *s, size_t n)
+{
+	if (n == 0 || s[0] != '[')
+		return 0;
+	size_t i = 1;
+	while (i < n && s[i] != '[' && s[i] != ']')
+		i++;
+	if (i >= n || s[i] != ']')
+		return 0;
+	i++;
+	while (i < n && is_wsp(s[i]))
+		i++;
+	return i;
+}
+
+/* Length of a subj-leader at s: WSP, or *subj-blob subj-refwd; 0 if
+   none. */
+static size_t leader_len(const char *s, size_t n)
+{
+	if (n > 0 && is_wsp(s[0]))
+		return 1;
+	size_t i = 0, b;
+	while ((b = blob_len(s + i, n - i)) > 0)
+		i += b;
+	if (n - i >= 2 && strncasecmp(s + i, "re", 2) == 0)
+		i += 2;
+	else if (n - i >= 3 && strncasecmp(s + i, "fwd", 3) == 0)
+		i += 3;
+	else if (n - i >= 2 && strncasecmp(s + i, "fw", 2) == 0)
+		i += 2;
+	else
+		return 0;
+	while (i < n && is_wsp(s[i]))
+		i++;
+	i += blob_len(s + i, n - i);
+	if (i < n && s[i] == ':')
+		return i + 1;
+	return 0;
+}
+
+int imap_sort_base_subject(const char *s, size_t len, struct buf *out,
+			   bool *reply_r)
+{
+	bool reply = false;
+	/* (1) white space runs become one space (on a private copy) */
+	char *t = xmalloc(len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (is_wsp(s[i])) {
+			if (n > 0 && t[n - 1] == ' ')
+				continue;
+			t[n++] = ' ';
+		} else {
+			t[n++] = s[i];
+		}
+	}
+	size_t a = 0, e = n; /* the base is t[a..e) */
+	for (;;) {
+		/* (2) trailing "(fwd)" and white space */
+		for (;;) {
+			if (e > a && t[e - 1] == ' ')
+				e--;
+			else if (e - a >= 5 &&
+				 strncasecmp(t + e - 5, "(fwd)", 5) == 0) {
+				e -= 5;
+				reply = true;
+			} else
+				break;
+		}
+		/* (3), (4), (5): leaders, then a leading blob if something
+		   is left after it */
+		for (;;) {
+			size_t l = leader_len(t + a, e - a);
+			if (l > 0) {
+				reply |= t[a] != ' ';
+				a += l;
+				continue;
+			}
+			size_t b = blob_len(t + a, e - a);
+			if (b > 0 && a + b < e) {
+				a += b;
+				continue;
+			}
+			break;
+		}
+		/* (6) "[fwd: ... ]" */
+		if (e - a >= 6 && strncasecmp(t + a, "[fwd:", 5) == 0 &&
+		    t[e - 1] == ']') {
+			a += 5;
+			e--;
+			reply = true;
+			continue;
+		}
+		break;
+	}
+	int rc = buf_append(out, t + a, e - a);
+	free(t);
+	if (reply_r != NULL)
+		*reply_r = reply;
+	return rc;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+static int month_no(const char *m)
+{
+	static const char names[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	for (int i = 0; i < 12; i++)
+		if (strncasecmp(m, names + 3 * i, 3) == 0)
+			return i + 1;
+	return 0;
+}
+
+/* RFC 5322 §3.3 date-time (with the obsolete zones) into UTC seconds. */
+bool imap_sort_parse_date(const char *v, size_t len, int64_t *t_r)
+{
+	char s[128];
+	size_t l = len < sizeof s - 1 ? len : sizeof s - 1;
+	memcpy(s, v, l);
+	s[l] = '\0';
+	const char *p = strchr(s, ',');
+	p = p ? p + 1 : s;
+	unsigned d, y, hh, mm, ss = 0;
+	char mon[4], rest[32] = "";
+	int k = sscanf(p, " %2u %3s %4u %2u:%2u:%2u %31s", &d, mon, &y, &hh,
+		       &mm, &ss, rest);
+	if (k < 6) {
+		ss = 0;
+		rest[0] = '\0';
+		k = sscanf(p, " %2u %3s %4u %2u:%2u %31s", &d, mon, &y, &hh,
+			   &mm, rest);
+		if (k < 5)
+			return false;
+	}
+	int mo = month_no(mon);
+	if (mo == 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60)
+		return false;
+	if (y < 50)
+		y += 2000;
+	else if (y < 1000)
+		y += 1900;
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = (int)y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = (int)d;
+	tm.tm_hour = (int)hh;
+	tm.tm_min = (int)mm;
+	tm.tm_sec = (int)ss;
+	int64_t t = (int64_t)timegm(&tm);
+	if ((rest[0] == '+' || rest[0] == '-') && strlen(rest) >= 5) {
+		int zh = (rest[1] - '0') * 10 + (rest[2] - '0');
+		int zm = (rest[3] - '0') * 10 + (rest[4] - '0');
+		int off = zh * 3600 + zm * 60;
+		t -= rest[0] == '+' ? off : -off;
+	}
+	*t_r = t;
+	return true;
+}
+
+/*
+ * The comparison form of p[0..len) as an owned string: case-folded
+ * (lib/mime), then ASCII letters in upper case, because i;unicode-casemap
+ * compares titlecased text: "[xyz]" and "_" sort after "c", as in
+ * Dovecot.
+ */
+char *imap_sort_fold(const char *p, size_t len)
+{
+	struct buf b;
+	buf_init(&b, 4 * len + 16);
+	char *s = mime_fold(p, len, &b) == 0 ? xmemdup0(b.p ? b.p : "", b.len)
+					     : xstrdup("");
+	buf_deinit(&b);
+	for (char *q = s; *q != '\0'; q++)
+		if (*q >= 'a' && *q <= 'z')
+			*q = (char)(*q - 32);
+	return s;
+}
+
+/* The decoded value of the first field name of hdr into out. */
+bool imap_sort_field(const char *hdr, size_t len, const char *name,
+		     struct buf *out)
+{
+	size_t pos = 0;
+	struct str fn, fv;
+	while (mime_header_next(hdr, len, &pos, &fn, &fv)) {
+		if (!str_case_eq_cstr(fn, name))
+			continue;
+		buf_reset(out);
+		return mime_header_decode(fv, out) == 0;
+	}
+	return false;
+}
+
+/* FROM/TO/CC key (first address's local part) and the DISPLAY key (its
+   name, else local@domain), both folded. */
+static void addr_keys(const char *hdr, size_t len, const char *name,
+		      char **box_r, char **disp_r)
+{
+	struct buf v;
+	buf_init(&v, 1 << 20);
+	*box_r = NULL;
+	*disp_r = NULL;
+	if (imap_sort_field(hdr, len, name, &v)) {
+		struct addrlist l;
+		addrlist_parse(v.p ? v.p : "", v.len, &l);
+		const struct addrlist_addr *a = NULL;
+		for (size_t i = 0; i < l.n && a == NULL; i++)
+			if (l.v[i].kind == ADDRLIST_MAILBOX)
+				a = &l.v[i];
+		if (l.n > 0 && l.v[0].kind == ADDRLIST_GROUP_START &&
+		    l.v[0].name != NULL) {
+			/* a group first: its name is both keys */
+			*box_r = imap_sort_fold(l.v[0].name, l.v[0].name_len);
+			*disp_r = imap_sort_fold(l.v[0].name, l.v[0].name_len);
+		} else if (a != NULL) {
+			*box_r = imap_sort_fold(a->local, a->local_len);
+		}
+		if (*disp_r == NULL && a != NULL && a->name != NULL &&
+		    a->name_len > 0) {
+			*disp_r = imap_sort_fold(a->name, a->name_len);
+		} else if (*disp_r == NULL && a != NULL) {
+			struct buf d;
+			buf_init(&d, a->local_len + a->domain_len + 2);
+			int ok = buf_append(&d, a->local, a->local_len);
+			if (ok == 0 && a->domain != NULL)
+				ok = buf_append_char(&d, '@') < 0 ||
+					     buf_append(&d, a->domain,
+							a->domain_len) < 0
+					 ? -1
+					 : 0;
+			*disp_r = ok == 0
+				      ? imap_sort_fold(d.p ? d.p : "", d.len)
+				      : xstrdup("");
+			buf_deinit(&d);
+		}
+		addrlist_free(&l);
+	}
+	buf_deinit(&v);
+	if (*box_r == NULL)
+		*box_r = xstrdup("");
+	if (*disp_r == NULL)
+		*disp_r = xstrdup("");
+}
+
+static void rec_keys(struct sort_rec *r, const char *msg, size_t len,
+		     const struct sort_crit *cr)
+{
+	size_t hl = imap_render_header_end(msg, len);
+	struct buf v;
+	buf_init(&v, 1 << 20);
+	for (size_t k = 0; k < cr->n; k++) {
+		switch (cr->key[k]) {
+		case SORT_DATE:
+			if (imap_sort_field(msg, hl, "Date", &v))
+				(void)imap_sort_parse_date(v.p ? v.p : "",
+							   v.len, &r->date);
+			break;
+		case SORT_SUBJECT:
+			if (r->subject == NULL) {
+				struct buf b;
+				buf_init(&b, 1 << 20);
+				if (imap_sort_field(msg, hl, "Subject", &v) &&
+				    imap_sort_base_subject(
+					v.p ? v.p : "", v.len, &b, NULL) == 0)
+					r->subject = imap_sort_fold(
+					    b.p ? b.p : "", b.len);
+				else
+					r->subject = xstrdup("");
+				buf_deinit(&b);
+			}
+			break;
+		case SORT_FROM:
+		case SORT_DISPLAYFROM:
+			if (r->from == NULL)
+				addr_keys(msg, hl, "From", &r->from, &r->dfrom);
+			break;
+		case SORT_TO:
+		case SORT_DISPLAYTO:
+			if (r->to == NULL)
+				addr_keys(msg, hl, "To", &r->to, &r->dto);
+			break;
+		case SORT_CC:
+			if (r->cc == NULL) {
+				char *d;
+				addr_keys(msg, hl, "Cc", &r->cc, &d);
+				free(d);
+			}
+			break;
+		case SORT_ARRIVAL:
+		case SORT_SIZE:
+			break;
+		}
+	}
+	buf_deinit(&v);
+}
+
+static void rec_free(struct sort_rec *r)
+{
+	free(r->subject);
+	free(r->from);
+	free(r->cc);
+	free(r->to);
+	free(r->dfrom);
+	free(r->dto);
+}
+
+static const struct sort_crit *sort_cur;
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+	return (a > b) - (a < b);
+}
+
+static int rec_cmp(const void *pa, const void *pb)
+{
+	const struct sort_rec *a = pa, *b = pb;
+	for (size_t k = 0; k < sort_cur->n; k++) {
+		int c = 0;
+		switch (sort_cur->key[k]) {
+		case SORT_ARRIVAL:
+			c = cmp_i64(a->arrival, b->arrival);
+			break;
+		case SORT_DATE:
+			c = cmp_i64(a->date, b->date);
+			break;
+		case SORT_SIZE:
+			c = (a->size > b->size) - (a->size < b->size);
+			break;
+		case SORT_SUBJECT:
+			c = cmp_str(a->subject, b->subject);
+			break;
+		case SORT_FROM:
+			c = cmp_str(a->from, b->from);
+			break;
+		case SORT_TO:
+			c = cmp_str(a->to, b->to);
+			break;
+		case SORT_CC:
+			c = cmp_str(a->cc, b->cc);
+			break;
+		case SORT_DISPLAYFROM:
+			c = cmp_str(a->dfrom, b->dfrom);
+			break;
+		case SORT_DISPLAYTO:
+			c = cmp_str(a->dto, b->dto);
+			break;
+		}
+		if (c != 0)
+			return sort_cur->reverse[k] ? -c : c;
+	}
+	return cmp_i64(a->seq, b->seq);
+}
+
+/* ---- the command ------------------------------------------------------ */
+
+static const char *parse_crit(const struct imap_arg *a, struct sort_crit *cr)
+{
+	memset(cr, 0, sizeof *cr);
+	if (a->type != IMAP_ARG_LIST || a->n == 0)
+		return "BAD Invalid sort criteria.";
+	bool rev = false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct imap_arg *k = &a->list[i];
+		const char *s = k->type == IMAP_ARG_ATOM ? k->s : "";
+		if (strcasecmp(s, "REVERSE") == 0 && !rev) {
+			rev = true;
+			continue;
+		}
+		size_t j = 0;
+		while (j < sizeof sort_keys / sizeof *sort_keys &&
+		       strcasecmp(s, sort_keys[j].name) != 0)
+			j++;
+		if (j == sizeof sort_keys / sizeof *sort_keys ||
+		    cr->n == IMAP_SORT_KEYS_MAX)
+			return "BAD Invalid sort criteria.";
+		cr->key[cr->n] = sort_keys[j].key;
+		cr->reverse[cr->n++] = rev;
+		rev = false;
+	}
+	return rev ? "BAD Invalid sort criteria." : NULL;
+}
+
+int imap_sort_prepare(struct mra_conn *c, const char *tag,
+		      const struct imap_arg *args, size_t n,
+		      struct imap_search **s_r)
+{
+	const char *err = NULL;
+	*s_r = NULL;
+	if (!imap_arg_is_astring(&args[0]))
+		err = "BAD Invalid charset.";
+	else if (strcasecmp(args[0].s, "UTF-8") != 0 &&
+		 strcasecmp(args[0].s, "US-ASCII") != 0)
+		err = "NO [BADCHARSET (UTF-8 US-ASCII)] Unsupported charset.";
+	const char *serr = NULL;
+	if (err == NULL && imap_search_parse(args + 1, n - 1, s_r, &serr) < 0)
+		err = serr ? serr : "Invalid search.";
+	if (err == NULL)
+		return 0;
+	bool bad = strncmp(err, "BAD ", 4) != 0 && strncmp(err, "NO ", 3) != 0;
+	(void)mra_conn_printf(c, "%s %s%s\r\n", tag, bad ? "BAD " : "", err);
+	imap_search_free(s_r);
+	return -1;
+}
+
+void imap_sort_each(struct maildir_folder *f, const bool *recent,
+		    const struct imap_search *s, imap_sort_each_fn *fn,
+		    void *ctx)
+{
+	struct buf msg;
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *mm = &f->msgs[i];
+		buf_reset(&msg);
+		if (maildir_msg_read(f, mm, &msg) < 0)
+			continue; /* expunged meanwhile */
+		struct imap_search_msg m = {
+		    .seq = (uint32_t)(i + 1),
+		    .uid = mm->uid,
+		    .max_seq = (uint32_t)f->n,
+		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
+		    .letters = mm->letters,
+		    .recent = recent[i],
+		    .size = maildir_crlf_size(msg.p ? msg.p : "", msg.len),
+		    .internal_date = mm->mtime,
+		    .text = msg.p ? msg.p : "",
+		    .len = msg.len,
+		    .folder = f,
+		    .msg = mm,
+		};
+		if (imap_search_match(s, &m))
+			fn(ctx, &m);
+	}
+	buf_deinit(&msg);
+}
+
+struct sort_ctx {
+	struct sort_rec *recs;
+	size_t nr;
+	bool uid;
+	const struct sort_crit *cr;
+};
+
+static void sort_one(void *ctx, const struct imap_search_msg *m)
+{
+	struct sort_ctx *x = ctx;
+	struct sort_rec *r = &x->recs[x->nr++];
+	r->seq = m->seq;
+	r->id = x->uid ? m->uid : m->seq;
+	r->arrival = (int64_t)m->internal_date;
+	r->date = (int64_t)m->internal_date;
+	r->size = m->size;
+	rec_keys(r, m->text, m->len, x->cr);
+}
+
+void imap_sort_cmd(struct mra_conn *c, const char *tag,
+		   struct maildir_folder *f, const bool *recent, bool uid,
+		   const struct imap_arg *args, size_t n)
+{
+	struct imap_esearch es;
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
+		(void)mra_conn_printf(c,
+				      "%s BAD Invalid sort return "
+				      "options.\r\n",
+				      tag);
+		return;
+	}
+	struct sort_crit cr;
+	const char *err =
+	    n >= 3 ? parse_crit(&args[0], &cr) : "BAD Invalid arguments.";
+	if (err != NULL) {
+		(void)mra_conn_printf(c, "%s %s\r\n", tag, err);
+		return;
+	}
+	struct imap_search *s;
+	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
+		return;
+	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
+			     &cr};
+	imap_sort_each(f, recent, s, sort_one, &x);
+	imap_search_free(&s);
+	/* qsort has no context argument in C11: the criteria go through a
+	   file-scope pointer (one event loop per process, no threads here) */
+	sort_cur = &cr;
+	if (x.nr > 1)
+		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
+	sort_cur = NULL;
+	if (!es.on)
+		(void)mra_conn_write(c, "* SORT", 6);
+	for (size_t i = 0; i < x.nr; i++) {
+		if (es.on)
+			imap_esearch_add(&es, x.recs[i].id);
+		else
+			(void)mra_conn_printf(c, " %lu",
+					      (unsigned long)x.recs[i].id);
+		rec_free(&x.recs[i]);
+	}
+	if (es.on)
+		imap_esearch_write(c, tag, uid, &es);
+	else
+		(void)mra_conn_write(c, "\r\n", 2);
+	free(es.v);
+	free(x.recs);
+	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
+}

@@ -1,0 +1,73 @@
+/*
+ * IMAP SORT (RFC 5256 §3) with the DISPLAYFROM and DISPLAYTO keys of RFC
+ * 5957: the messages that match the search keys, ordered by ARRIVAL, CC,
+ * DATE, FROM, SIZE, SUBJECT (the RFC 5256 §2.1 base subject), TO,
+ * DISPLAYFROM or DISPLAYTO, each optionally REVERSE, ties by sequence
+ * number.  Strings compare case-folded (lib/mime's folding).
+ */
+#ifndef YOUJU_MRA_IMAP_SORT_H
+#define YOUJU_MRA_IMAP_SORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "imap_parse.h"
+
+struct mra_conn;
+struct maildir_folder;
+struct maildir_index;
+
+/* Most sort keys in one command. */
+#define IMAP_SORT_KEYS_MAX 16
+
+/*
+ * Appends the base subject of the decoded subject s[0..len) (RFC 5256
+ * §2.1: white space collapsed, "(fwd)" trailers, "Re:"/"Fw:"/"Fwd:"
+ * leaders with their "[blob]"s and a "[fwd: ...]" wrapper removed) to
+ * out.  Returns 0 or -1 (full).
+ */
+int imap_sort_base_subject(const char *s, size_t len, struct buf *out,
+			   bool *reply_r);
+
+/* *reply_r (may be NULL) tells whether a reply or forward marker was
+   removed (RFC 5256 §2.1 step 1-6; THREAD's "reply" subjects). */
+
+/* RFC 5322 §3.3 date-time (obsolete zones too) in UTC seconds. */
+bool imap_sort_parse_date(const char *v, size_t len, int64_t *t_r);
+
+/* The comparison form of a string (owned; free()): case-folded, ASCII
+   letters upper-cased, as i;unicode-casemap orders. */
+char *imap_sort_fold(const char *p, size_t len);
+
+/* The RFC 2047-decoded value of the first field name of header block
+   hdr into out (reset first).  False when absent or undecodable. */
+bool imap_sort_field(const char *hdr, size_t len, const char *name,
+		     struct buf *out);
+
+struct imap_search;
+struct imap_search_msg;
+
+/* Checks the charset args[0] and parses the search keys args[1..n);
+   on error writes the tagged BAD/NO to c and returns -1. */
+int imap_sort_prepare(struct mra_conn *c, const char *tag,
+		      const struct imap_arg *args, size_t n,
+		      struct imap_search **s_r);
+
+/* Calls fn for each message of f that matches s, its text read from the
+   file (borrowed for the call). */
+typedef void imap_sort_each_fn(void *ctx, const struct imap_search_msg *m);
+void imap_sort_each(struct maildir_folder *f, const bool *recent,
+		    const struct imap_search *s, imap_sort_each_fn *fn,
+		    void *ctx);
+
+/*
+ * The whole SORT / UID SORT command (args: the key list, the charset,
+ * the search keys) on folder f: "* SORT ..." and the tagged reply.
+ */
+void imap_sort_cmd(struct mra_conn *c, const char *tag,
+		   struct maildir_folder *f, const bool *recent, bool uid,
+		   const struct imap_arg *args, size_t n);
+
+#endif

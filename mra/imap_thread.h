@@ -1,0 +1,33 @@
+/*
+ * IMAP THREAD (RFC 5256 §3): ORDEREDSUBJECT (messages grouped by base
+ * subject) and REFERENCES (the Message-ID / References / In-Reply-To
+ * tree, dummies pruned, threads with one base subject gathered, siblings
+ * by sent date).  The keys come from imap_sort (base subject, sent date).
+ */
+#ifndef YOUJU_MRA_IMAP_THREAD_H
+#define YOUJU_MRA_IMAP_THREAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "imap_parse.h"
+
+struct mra_conn;
+struct maildir_folder;
+
+/* Nesting the recursive steps follow; deeper branches are left as they
+   are (pruning, sorting) or not written. */
+#define IMAP_THREAD_DEPTH_MAX 10000
+/* Most References one message contributes (the last ones are kept). */
+#define IMAP_THREAD_REFS_MAX 256
+
+/*
+ * The whole THREAD / UID THREAD command (args: the algorithm, the
+ * charset, the search keys) on folder f: "* THREAD ..." and the tagged
+ * reply.
+ */
+void imap_thread_cmd(struct mra_conn *c, const char *tag,
+		     struct maildir_folder *f, const bool *recent, bool uid,
+		     const struct imap_arg *args, size_t n);
+
+#endif
