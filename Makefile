@@ -30,6 +30,12 @@ PKGS := libmariadb libsasl2 openssl libcrypt libpcre2-8
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIBS := $(PKG_LIBS) -lpthread
+# Per-program link libraries: only the web daemons link libmicrohttpd and
+# Jansson (lib/http, lib/webjson are archive members the others never pull).
+WEB_PKGS := libmicrohttpd jansson
+WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
+LIBS_webadmin := $(WEB_LIBS)
+LIBS_webmail := $(WEB_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -39,7 +45,8 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 
 # program folder -> binary name
-PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta
+PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta \
+	webadmin:youju-webadmin
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
 
@@ -58,7 +65,7 @@ $1/lib/libyouju.a: $$(patsubst %.c,$1/obj/%.o,$$(LIB_SRC))
 $(foreach p,$(PROGRAMS),
 $1/bin/$(call prog_bin,$p): $$(patsubst %.c,$1/obj/%.o,$$(wildcard $(call prog_dir,$p)/*.c)) $1/lib/libyouju.a
 	@mkdir -p $$(@D)
-	$$(Q)$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS)
+	$$(Q)$$(CC) $$(CFLAGS) $2 -o $$@ $$^ $$(LIBS) $$(LIBS_$(call prog_dir,$p))
 )
 endef
 
@@ -79,14 +86,14 @@ unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
 $(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
 # Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
 # also link a replay main (tests/fuzz/replay.c) so make test runs each
 # corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
 
 deps:
 	@sh scripts/deps.sh
@@ -146,6 +153,9 @@ install: all
 	install -d $(DESTDIR)$(FAIL2BAN_DIR)/filter.d $(DESTDIR)$(FAIL2BAN_DIR)/jail.d
 	install -m 644 scripts/fail2ban/filter.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/filter.d/
 	install -m 644 scripts/fail2ban/jail.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/jail.d/
+	@# the web consoles' static files (webadmin_htdocs defaults here)
+	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
+		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	sed 's|@PREFIX@|$(PREFIX)|g' scripts/youju.service \
 		> $(DESTDIR)$(PREFIX)/lib/systemd/system/youju.service

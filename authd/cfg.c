@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "extmail_sql.h"
 #include "file.h"
 #include "str.h"
 #include "xalloc.h"
@@ -266,37 +267,6 @@ void authd_cfg_unref(struct authd_cfg **cfgp)
 
 char *authd_read_secret(const char *path, const char **error_r)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		*error_r = "cannot open the MySQL password file";
-		return NULL;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		*error_r = "the MySQL password file is not a regular file";
-		return NULL;
-	}
-	if ((st.st_mode & 077) != 0) {
-		close(fd);
-		errno = EPERM;
-		*error_r = "the MySQL password file is readable by group or "
-			   "others (chmod 600 it)";
-		return NULL;
-	}
-	char *buf = NULL;
-	size_t n = 0;
-	int r = file_read_fd(fd, 1023, &buf, &n);
-	close(fd);
-	if (r < 0) {
-		*error_r = errno == EFBIG ? "the MySQL password file is too "
-					    "long"
-					  : "cannot read the MySQL password file";
-		return NULL;
-	}
-	size_t l = strcspn(buf, "\r\n");
-	char *s = xmemdup0(buf, l);
-	explicit_bzero(buf, n);
-	free(buf);
-	return s;
+	/* one reader for both daemons with database credentials */
+	return extmail_read_secret(path, error_r);
 }

@@ -735,6 +735,11 @@ void authd_handle(struct authd_job *j)
 	case AUTHD_CMD_MAPLOOKUP:
 		do_maplookup(j);
 		break;
+	case AUTHD_CMD_FLUSH:
+		authd_handle_clear_caches();
+		if (buf_append_str(&j->reply, "OK\n") < 0)
+			j->tempfail = true;
+		break;
 	case AUTHD_CMD_REJECT:
 		reply_fail(j, j->req.reject_reason, false);
 		break;

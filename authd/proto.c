@@ -392,6 +392,8 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			cmd = AUTHD_CMD_LOOKUP;
 		} else if (word_is(line, k, "MAPLOOKUP")) {
 			cmd = AUTHD_CMD_MAPLOOKUP;
+		} else if (word_is(line, k, "FLUSH")) {
+			cmd = AUTHD_CMD_FLUSH;
 		} else {
 			*why_r = "unknown command";
 			return AUTHD_PARSE_CLOSE;
@@ -422,6 +424,12 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 			break;
 		case AUTHD_CMD_MAPLOOKUP:
 			st = parse_maplookup(p, end, &req, why_r);
+			break;
+		case AUTHD_CMD_FLUSH:
+			/* the argument (what changed) is advisory: every
+			   cache is dropped */
+			req.cmd = AUTHD_CMD_FLUSH;
+			st = AUTHD_PARSE_OK;
 			break;
 		default:
 			req.cmd = AUTHD_CMD_ENUMERATE;

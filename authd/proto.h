@@ -33,6 +33,7 @@ enum authd_cmd {
 	AUTHD_CMD_ENUMERATE,
 	AUTHD_CMD_LOOKUP,
 	AUTHD_CMD_MAPLOOKUP,
+	AUTHD_CMD_FLUSH,  /* youju: drop every cached answer (webadmin) */
 	AUTHD_CMD_REJECT, /* well-formed but answered "FAIL\n" at once */
 };
 

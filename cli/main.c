@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin.h"
 #include "auth.h"
 #include "cli.h"
 #include "instance.h"
@@ -30,6 +31,10 @@ static const struct cli_command cli_commands[] = {
 	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
 	{ "queue", cli_queue, "the mail queue: list flush delete hold cat" },
 	{ "sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))" },
+	{ "domain", cli_admin, "domains through youju-webadmin: list add ..." },
+	{ "user", cli_admin, "mailboxes: list show add set del import ..." },
+	{ "alias", cli_admin, "aliases: list show add set del import ..." },
+	{ "manager", cli_admin, "console managers: list show add set del" },
 };
 
 static int cli_usage(FILE *f)

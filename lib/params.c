@@ -383,6 +383,45 @@ static const struct conf_param webadmin_params[] = {
 	P_STR("webadmin_mysql_password_file",
 		"$config_directory/secrets/mysql-webman",
 		"File holding webadmin_mysql_user's password."),
+	P_STR("webadmin_htdocs", "",
+		"The console's static files (empty: htdocs/webadmin of the "
+		"checkout, else of the installed share directory)."),
+	P_STR("webadmin_access_log", "$youju_home/log/webadmin_access.log",
+		"One line per HTTP request (empty: in the mail log)."),
+	P_TIME("webadmin_session_idle_timeout", "30m", 60, DAY_,
+		"A console session ends after this long without a request."),
+	P_TIME("webadmin_session_lifetime", "12h", 60, 30 * DAY_,
+		"A console session ends this long after login."),
+	P_SIZE("webadmin_body_limit", "1048576", 1024, 256 * 1048576,
+		"Largest request body in bytes (413 beyond)."),
+	P_INT("webadmin_threads", "2", 1, 64,
+		"HTTP threads (libmicrohttpd's epoll thread pool)."),
+	P_INT("webadmin_workers", "4", 1, 256,
+		"Threads running the API requests (SQL, password hashing)."),
+	P_INT("webadmin_pool_size", "4", 1, 256,
+		"Database connections of youju-webadmin."),
+	P_INT("webadmin_connections_per_ip", "32", 1, 100000,
+		"Open HTTP connections per client address."),
+	P_INT("webadmin_failure_limit_user", "10", 0, 100000,
+		"Failed console logins of one account before a lockout "
+		"(0: no limit)."),
+	P_INT("webadmin_failure_limit_client", "30", 0, 100000,
+		"Failed console logins from one address before a lockout "
+		"(0: no limit)."),
+	P_TIME("webadmin_lockout_time", "10m", 1, DAY_,
+		"How long a throttled account or address is refused; also "
+		"the window failures are counted in."),
+	P_BOOL("webadmin_check_expiry", "yes",
+		"Refuse console logins of managers past their expiredate."),
+	P_STR("webadmin_groupmail_sender", "postmaster@$mydomain",
+		"From: of group mail sent from the console (an address, or "
+		"Name <address>)."),
+	P_BOOL("webadmin_tls", "no",
+		"Serve HTTPS with smtpd_tls_cert_file and smtpd_tls_key_file "
+		"(libmicrohttpd's GnuTLS) instead of plain HTTP."),
+	P_BOOL("webadmin_signup", "no",
+		"Let people make mailboxes in domains with can_signup "
+		"(POST /api/self/signup)."),
 	P_END,
 };
 
@@ -414,8 +453,9 @@ static const struct conf_table *const mra_tables[] = {
 static const struct conf_table *const webmail_tables[] = {
 	&common_table, &webmail_table, NULL,
 };
+/* webadmin also reads youju-mta's sendmail_socket (group mail) */
 static const struct conf_table *const webadmin_tables[] = {
-	&common_table, &webadmin_table, NULL,
+	&common_table, &webadmin_table, &mta_table, NULL,
 };
 
 static const struct {

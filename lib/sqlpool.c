@@ -65,6 +65,7 @@ struct sqlconn {
 	uint64_t use_clock;
 	time_t idle_since;    /* CLOCK_MONOTONIC seconds */
 	bool broken;	      /* a query hit a connection-level failure */
+	unsigned last_errno;  /* MySQL error code of the last failure */
 	struct sqlconn *next; /* idle stack link */
 };
 
@@ -459,6 +460,7 @@ static enum sqlpool_status stmt_failed(struct sqlconn *c, MYSQL_STMT *stmt,
 	    stmt != NULL ? mysql_stmt_error(stmt) : mysql_error(c->my);
 
 	*error_r = set_error("MySQL %s failed: %s (%u)", what, msg, code);
+	c->last_errno = code;
 	if (code != 0 && statement_fault(code))
 		return SQL_ERROR;
 	c->broken = true;
@@ -731,4 +733,43 @@ out:
 	free(bind);
 	free(lens);
 	return status;
+}
+
+unsigned sqlconn_last_errno(const struct sqlconn *c)
+{
+	return c->last_errno;
+}
+
+bool sqlconn_is_duplicate(const struct sqlconn *c)
+{
+	return c->last_errno == ER_DUP_ENTRY ||
+	       c->last_errno == ER_DUP_ENTRY_WITH_KEY_NAME;
+}
+
+/* mysql_autocommit/commit/rollback are the C API's transaction calls:
+   no SQL text, so nothing to prepare */
+enum sqlpool_status sqlconn_begin(struct sqlconn *c, const char **error_r)
+{
+	if (mysql_autocommit(c->my, 0) != 0)
+		return stmt_failed(c, NULL, "begin", error_r);
+	return SQL_OK;
+}
+
+enum sqlpool_status sqlconn_commit(struct sqlconn *c, const char **error_r)
+{
+	if (mysql_commit(c->my) != 0) {
+		enum sqlpool_status st = stmt_failed(c, NULL, "commit", error_r);
+		(void)mysql_rollback(c->my);
+		(void)mysql_autocommit(c->my, 1);
+		return st;
+	}
+	if (mysql_autocommit(c->my, 1) != 0)
+		return stmt_failed(c, NULL, "autocommit", error_r);
+	return SQL_OK;
+}
+
+void sqlconn_rollback(struct sqlconn *c)
+{
+	if (mysql_rollback(c->my) != 0 || mysql_autocommit(c->my, 1) != 0)
+		c->broken = true; /* closed on put: the server rolls back */
 }

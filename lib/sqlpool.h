@@ -78,4 +78,19 @@ enum sqlpool_status sqlconn_query(struct sqlconn *conn, const char *query,
 				  size_t max_rows, struct sqlresult *res_r,
 				  const char **error_r);
 
+/* The MySQL error code of the connection's last failed statement (0:
+   none), and whether it was a duplicate key (ER_DUP_ENTRY). */
+unsigned sqlconn_last_errno(const struct sqlconn *conn);
+bool sqlconn_is_duplicate(const struct sqlconn *conn);
+
+/*
+ * Transactions (InnoDB): begin turns autocommit off; commit commits and
+ * turns it on again (on failure it rolls back); rollback undoes and turns
+ * it on (a connection where that fails is closed when put back).  Put a
+ * connection back only outside a transaction.
+ */
+enum sqlpool_status sqlconn_begin(struct sqlconn *conn, const char **error_r);
+enum sqlpool_status sqlconn_commit(struct sqlconn *conn, const char **error_r);
+void sqlconn_rollback(struct sqlconn *conn);
+
 #endif

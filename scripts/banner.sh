@@ -19,7 +19,11 @@ if has youju-mra; then
 	echo "  IMAP / IMAPS $(get imap_listen) / $(get imaps_listen)"
 fi
 has youju-webmail && echo "  webmail      http://$(get webmail_listen)/"
-has youju-webadmin && echo "  webadmin     http://$(get webadmin_listen)/"
+if has youju-webadmin; then
+	scheme=http
+	[ "$(get webadmin_tls)" = yes ] && scheme=https
+	echo "  webadmin     $scheme://$(get webadmin_listen)/   (root@extmail.org; API: docs/webadmin.md)"
+fi
 has youju-authd && echo "  authd socket $(get authd_socket)"
 echo "  MariaDB      $(get mysql_socket)  (database $(get mysql_dbname))"
 echo "  mail log     $(get log_file)"

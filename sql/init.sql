@@ -14,10 +14,13 @@
 -- The rows are positional, as in ExtMail's file, so this also checks that
 -- the column order of schema.sql is ExtMail's.
 --
--- The dates are ExtMail's: the domain, mailbox and manager "expire" on
--- 2010-11-08.  As in ExtMail, nothing online enforces expiredate (ExtMan
--- only had a cron script, expireusers.pl), and youju does not enforce
--- expiry by default either, so the demo accounts work.
+-- The dates are ExtMail's: the domain and mailbox "expire" on
+-- 2010-11-08.  The manager's expiredate is '0000-00-00' (never) instead:
+-- youju-webadmin enforces manager expiry (webadmin_check_expiry), and
+-- the demo administrator must be able to log in.  Mailbox expiry is
+-- enforced by youju-authd only with authd_check_expiry (off by default;
+-- ExtMan only had a cron script, expireusers.pl), so the demo mailbox
+-- works.
 -- ExtMail's init.sql has no domain_manager rows (root is an 'admin', who
 -- manages every domain), and neither does this file.
 
@@ -59,4 +62,4 @@ INSERT IGNORE INTO alias VALUES (
 INSERT IGNORE INTO manager VALUES (
 	'root@extmail.org', '$1$BrT9qxfB$Ha81Mb5YVV6rNKNN5jmtj1', 'admin',
 	'root', 'Super User', 'my question', 'my answer', 0,
-	'2007-02-14 15:10:04', '2010-11-08', 1);
+	'2007-02-14 15:10:04', '0000-00-00', 1);

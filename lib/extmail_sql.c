@@ -1,0 +1,208 @@
+/*
+ * The ExtMail schema's names and value formats (see extmail_sql.h).  The
+ * quota columns hold Maildir++ quota strings (maildirquota.txt: "NNNS" for
+ * bytes, "NNNC" for messages, comma-separated); ExtMan wrote the byte
+ * count with an "S" under SYS_QUOTA_TYPE=courier and without it otherwise,
+ * so both forms are read and the "S" form is written.
+ */
+#include "extmail_sql.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+
+const char *const extmail_domain_cols[] = {
+	"domain", "description", "hashdirpath", "maxalias", "maxusers",
+	"maxquota", "maxnetdiskquota", "transport", "can_signup",
+	"default_quota", "default_netdiskquota", "default_expire",
+	"disablesmtpd", "disablesmtp", "disablewebmail", "disablenetdisk",
+	"disableimap", "disablepop3", "createdate", "expiredate", "active",
+	NULL,
+};
+
+const char *const extmail_mailbox_cols[] = {
+	"username", "uid", "password", "clearpwd", "name", "mailhost",
+	"maildir", "homedir", "quota", "netdiskquota", "domain", "uidnumber",
+	"gidnumber", "createdate", "expiredate", "active", "disablepwdchange",
+	"disablesmtpd", "disablesmtp", "disablewebmail", "disablenetdisk",
+	"disableimap", "disablepop3", "question", "answer", NULL,
+};
+
+const char *const extmail_alias_cols[] = {
+	"address", "goto", "domain", "createdate", "active", NULL,
+};
+
+const char *const extmail_manager_cols[] = {
+	"username", "password", "type", "uid", "name", "question", "answer",
+	"disablepwdchange", "createdate", "expiredate", "active", NULL,
+};
+
+const char *extmail_col(const char *const *cols, const struct sqlrow *row,
+			const char *name)
+{
+	for (size_t i = 0; cols[i] != NULL; i++)
+		if (strcmp(cols[i], name) == 0)
+			return i < row->ncols ? row->cols[i] : NULL;
+	return NULL;
+}
+
+int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
+{
+	*bytes_r = 0;
+	if (col == NULL)
+		return 0;
+	const char *p = col;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0')
+		return 0;
+	bool bare = true, seen_s = false;
+	uint64_t bytes = 0;
+	for (;;) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		uint64_t v = 0;
+		int digits = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (++digits > 19)
+				return -1;
+			v = v * 10 + (uint64_t)(*p - '0');
+			p++;
+		}
+		if (*p == 'S' || *p == 'C') {
+			bare = false;
+			if (*p == 'S') {
+				if (seen_s)
+					return -1;
+				seen_s = true;
+				bytes = v;
+			}
+			p++;
+		} else if (bare && (*p == '\0' || *p == ' ')) {
+			bytes = v;
+		} else
+			return -1;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p != ',' || bare)
+			return -1;
+		p++;
+	}
+	if (bytes > EXTMAIL_QUOTA_MAX)
+		return -1;
+	*bytes_r = bytes;
+	return 0;
+}
+
+void extmail_quota_format(uint64_t bytes, char *out)
+{
+	if (bytes == 0)
+		snprintf(out, 24, "0");
+	else
+		snprintf(out, 24, "%" PRIu64 "S", bytes);
+}
+
+bool extmail_domain_valid(const char *d)
+{
+	size_t len = strlen(d);
+	if (len == 0 || len > EXTMAIL_DOMAIN_MAX)
+		return false;
+	size_t labels = 0, ll = 0;
+	for (size_t i = 0; i <= len; i++) {
+		char c = d[i];
+		if (c == '.' || c == '\0') {
+			if (ll == 0 || ll > 63 || d[i - 1] == '-')
+				return false;
+			labels++;
+			ll = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-'))
+			return false;
+		if (ll == 0 && c == '-')
+			return false;
+		ll++;
+	}
+	return labels >= 2;
+}
+
+bool extmail_local_valid(const char *l)
+{
+	size_t len = strlen(l);
+	if (len == 0 || len > EXTMAIL_LOCAL_MAX || l[0] == '.' ||
+	    l[len - 1] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = l[i];
+		if (c == '.' && l[i + 1] == '.')
+			return false;
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-' || c == '+'))
+			return false;
+	}
+	return true;
+}
+
+bool extmail_date_valid(const char *s)
+{
+	if (strcmp(s, "0000-00-00") == 0)
+		return true;
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+		(s[3] - '0');
+	int m = (s[5] - '0') * 10 + (s[6] - '0');
+	int d = (s[8] - '0') * 10 + (s[9] - '0');
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
+				     31, 31, 30, 31, 30, 31 };
+	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 ||
+	    d > mdays[m - 1])
+		return false;
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return !(m == 2 && d == 29 && !leap);
+}
+
+char *extmail_read_secret(const char *path, const char **error_r)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		*error_r = "cannot open the password file";
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		*error_r = "the password file is not a regular file";
+		return NULL;
+	}
+	if ((st.st_mode & 077) != 0) {
+		close(fd);
+		errno = EPERM;
+		*error_r = "the password file is readable by group or others "
+			   "(chmod 600 it)";
+		return NULL;
+	}
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		*error_r = "cannot read the password file";
+		return NULL;
+	}
+	buf[n] = '\0';
+	char *s = xmemdup0(buf, strcspn(buf, "\r\n"));
+	explicit_bzero(buf, sizeof buf);
+	return s;
+}
