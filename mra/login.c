@@ -1,34 +1,32 @@
 /*
  * Logins for POP3 and IMAP.  The password check is a blocking round trip
- * to youju-authd (lib/authc), so it runs in a short-lived worker thread; the result comes back
- * to the event loop through a pipe carrying the job pointer.  The worker
- * also creates a missing Maildir (rows INSERTed by hand must work at once,
- * DESIGN §6).  A failure is told to the client only after youju-authd's
- * penalty (Dovecot's auth_failure_delay and auth penalty, growing with the
- * address's failures), waited on a timer of the event loop, so a guesser
- * holds no worker thread and delays nobody else.
+ * to youju-authd (lib/authc), so it runs on a lib/workq pool whose results
+ * come back to this process's event loop.  The worker also creates a
+ * missing Maildir (rows INSERTed by hand must work at once, DESIGN §6).  A
+ * failure is answered only after youju-authd's penalty (Dovecot's
+ * auth_failure_delay and auth penalty, growing with the address's
+ * failures: authc_auth_login_penalty), waited on a loop timer, so a burst
+ * of wrong passwords holds no worker thread and delays nobody else.
  */
 #include "mra.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "authc.h"
 #include "base64.h"
 #include "log.h"
 #include "maildir.h"
+#include "workq.h"
 #include "xalloc.h"
 
-#define MRA_LOGINS_MAX 64          /* worker threads at once */
+/* at most 64 logins in flight per process, as many as the thread per
+   login allowed before: 32 authd round trips at once, 32 waiting */
+#define MRA_LOGIN_THREADS 32
+#define MRA_LOGIN_QUEUE 32
 #define MRA_USER_MAX 255
 #define MRA_PASS_MAX 1024
 
@@ -42,12 +40,11 @@ struct mra_login_job {
 	char authd_socket[108];
 	struct mra_login_result res;
 	unsigned delay_ms;              /* authd's penalty on a failure */
-	struct ev_timer *penalty;
+	struct ev_timer *delay;
 };
 
-static int mra_login_pipe[2] = { -1, -1 };
-static struct ev_io *mra_login_io;
-static unsigned mra_logins_running;
+static struct ev_loop *mra_login_loop;
+static struct workq *mra_login_wq;
 
 /* The authd round trip through lib/authc.  Fills job->res. */
 static void mra_authd_login(struct mra_login_job *job)
@@ -104,24 +101,17 @@ out:
 	authc_reply_free(&reply);
 }
 
-static void *mra_login_thread(void *arg)
+static void mra_login_run(void *ctx)
 {
-	struct mra_login_job *job = arg;
+	struct mra_login_job *job = ctx;
 	snprintf(job->res.user, sizeof job->res.user, "%s", job->user);
 	mra_authd_login(job);
 	explicit_bzero(job->pass, strlen(job->pass));
-	/* a pointer is far below PIPE_BUF: the write is atomic */
-	ssize_t w;
-	do
-		w = write(mra_login_pipe[1], &job, sizeof job);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)sizeof job)
-		log_error("login result pipe: %s", strerror(errno));
-	return NULL;
 }
 
 static void mra_job_free(struct mra_login_job *job)
 {
+	ev_timer_free(&job->delay);
 	explicit_bzero(job->pass, strlen(job->pass));
 	free(job->pass);
 	free(job->user);
@@ -161,39 +151,8 @@ static bool mra_login_over_limit(struct mra_conn *c,
 	return true;
 }
 
-static void mra_login_deliver(struct mra_login_job *job);
-
-static void mra_login_penalty_done(struct ev_timer *t, void *ctx)
-{
-	struct mra_login_job *job = ctx;
-	ev_timer_free(&job->penalty);
-	job->delay_ms = 0;
-	mra_login_deliver(job);
-}
-
-static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
-			    void *ctx)
-{
-	struct mra_login_job *job;
-	for (;;) {
-		ssize_t r = read(fd, &job, sizeof job);
-		if (r != (ssize_t)sizeof job)
-			return;
-		mra_logins_running--;
-		if (job->res.status == MRA_LOGIN_FAIL && job->delay_ms > 0) {
-			/* the connection stays paused meanwhile */
-			job->penalty = ev_timer_new(mra_srv.loop, job->delay_ms,
-						    mra_login_penalty_done,
-						    job);
-			if (job->penalty != NULL)
-				continue;
-		}
-		mra_login_deliver(job);
-	}
-}
-
-/* Hands the result to the connection, if it is still there. */
-static void mra_login_deliver(struct mra_login_job *job)
+/* The answer reaches the session (which may have gone meanwhile). */
+static void mra_login_finish(struct mra_login_job *job)
 {
 	struct mra_conn *c = mra_conn_find(job->conn_id);
 	if (c != NULL) {
@@ -209,24 +168,47 @@ static void mra_login_deliver(struct mra_login_job *job)
 	mra_job_free(job);
 }
 
+static void mra_login_delayed(struct ev_timer *t, void *ctx)
+{
+	mra_login_finish(ctx);
+}
+
+/* On the loop thread, after mra_login_run. */
+static void mra_login_done(void *ctx)
+{
+	struct mra_login_job *job = ctx;
+	if (job->res.status == MRA_LOGIN_FAIL && job->delay_ms > 0) {
+		/* the connection stays paused meanwhile */
+		job->delay = ev_timer_new(mra_login_loop, job->delay_ms,
+					  mra_login_delayed, job);
+		if (job->delay != NULL)
+			return;
+	}
+	mra_login_finish(job);
+}
+
+static void mra_login_cancel(void *ctx)
+{
+	mra_job_free(ctx);
+}
+
 int mra_login_init(struct ev_loop *loop)
 {
-	if (pipe2(mra_login_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	/* the writer side blocks: a full pipe must not lose a result */
-	int fl = fcntl(mra_login_pipe[1], F_GETFL);
-	if (fl < 0 ||
-	    fcntl(mra_login_pipe[1], F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return -1;
-	mra_login_io = ev_io_new(loop, mra_login_pipe[0], EV_READ,
-				 mra_login_ready, NULL);
-	return mra_login_io ? 0 : -1;
+	mra_login_loop = loop;
+	mra_login_wq = workq_new(&(struct workq_opts){
+	    .name = "mra-login",
+	    .threads = MRA_LOGIN_THREADS,
+	    .queue_max = MRA_LOGIN_QUEUE,
+	    .loop = loop,
+	    .cancel = mra_login_cancel,
+	    .stack_size = 256 * 1024});
+	return 0;
 }
 
 int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 		    struct str pass)
 {
-	if (mra_logins_running >= MRA_LOGINS_MAX || user.len == 0 ||
+	if (mra_login_wq == NULL || user.len == 0 ||
 	    user.len > MRA_USER_MAX || pass.len > MRA_PASS_MAX ||
 	    strlen(mra_srv.authd_socket) >= 108)
 		return -1;
@@ -246,21 +228,11 @@ int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 	snprintf(job->authd_socket, sizeof job->authd_socket, "%s",
 		 mra_srv.authd_socket);
 	job->tls = c->tls_on;
-	pthread_attr_t attr;
-	pthread_t th;
-	if (pthread_attr_init(&attr) != 0) {
+	if (workq_submit(mra_login_wq, mra_login_run, mra_login_done, job) <
+	    0) {
 		mra_job_free(job);
 		return -1;
 	}
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	(void)pthread_attr_setstacksize(&attr, 256 * 1024);
-	int r = pthread_create(&th, &attr, mra_login_thread, job);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
-		mra_job_free(job);
-		return -1;
-	}
-	mra_logins_running++;
 	c->paused = true;
 	return 0;
 }

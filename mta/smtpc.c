@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "dot.h"
 #include "ev.h"
 #include "log.h"
 #include "maps.h"
@@ -101,39 +102,10 @@ int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 
 int smtpc_dot_encode(const char *msg, size_t len, size_t limit, struct buf *out)
 {
-	bool bol = true;
-	size_t col = 0; /* bytes of the current line on the wire */
 	if (limit > 0 && limit < SMTPC_LINE_MIN)
 		limit = SMTPC_LINE_MIN;
-	for (size_t i = 0; i < len; i++) {
-		char c = msg[i];
-		if (c == '\n') {
-			if (buf_append(out, "\r\n", 2) < 0)
-				return -1;
-			bol = true;
-			col = 0;
-			continue;
-		}
-		if (limit > 0 && col >= limit) {
-			/* a continuation line starts with a space: never a
-			   dot to stuff */
-			if (buf_append(out, "\r\n ", 3) < 0)
-				return -1;
-			col = 1;
-		}
-		if (bol && c == '.') {
-			if (buf_append_char(out, '.') < 0)
-				return -1;
-			col++;
-		}
-		if (buf_append_char(out, c) < 0)
-			return -1;
-		bol = false;
-		col++;
-	}
-	if (!bol && buf_append(out, "\r\n", 2) < 0)
-		return -1;
-	return buf_append(out, ".\r\n", 3);
+	/* queue files end lines in a bare LF: a CR is data */
+	return dot_encode(msg, len, 0, limit, out);
 }
 
 static int smtpc_wait(int fd, unsigned events, int ms)
