@@ -25,8 +25,8 @@ PM_REPLY_TAIL = (b"OPTIONS=disablesmtpd=0,disablesmtp=0,disablewebmail=0,"
                  b"disablenetdisk=0,disableimap=0,disablepop3=0,"
                  b"netdiskquota=52428800S\n.\n")
 
-# as test_login_abuse.CONFIG: the penalty goes 1, 2, 4, 8, 8 ... s here
-CONFIG = {"authd_failure_delay_max": "8s"}
+# harness.py sets authd_failure_delay_max = 8s: the penalty goes 1, 2, 4,
+# 8, 8 ... s here
 
 
 def rq(inst, data, timeout=20, shut=False):
