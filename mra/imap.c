@@ -70,6 +70,7 @@ struct imap_sess {
 	char *login_tag;
 	char login_user[256];
 	char method[8];
+	bool plaintext_refused; /* LOGIN or AUTHENTICATE without TLS */
 	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
 	char *sasl_tag;
 	char *maildir;
@@ -134,7 +135,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
 		 authed ? ""
-		 : (!c->tls_on && mra_srv.login_needs_tls)
+		 : !mra_conn_plaintext_ok(c)
 			 ? " LOGINDISABLED"
 			 : " AUTH=PLAIN");
 	return caps;
@@ -310,6 +311,8 @@ static void imap_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state == IMAP_NOAUTH)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	else if (s->plaintext_refused && s->state == IMAP_NOAUTH)
+		mra_log_plaintext_refused(c, s->login_user);
 	else if (s->state != IMAP_NOAUTH)
 		log_info("imap(%s): Disconnected: %s", s->login_user,
 			 s->state == IMAP_LOGOUT ? "Logged out"
@@ -494,11 +497,11 @@ static void imap_login(struct imap_ctx *x, const char *user,
 	struct imap_sess *s = x->s;
 	snprintf(s->method, sizeof s->method, "%s", method);
 	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
-	if (!x->c->tls_on && mra_srv.login_needs_tls) {
+	if (!mra_conn_plaintext_ok(x->c)) {
+		/* AUTHENTICATE is refused before its response (below) */
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [PRIVACYREQUIRED] Plaintext authentication "
-			    "disallowed on non-secure (SSL/TLS) "
-			    "connections.");
+			    "disabled.");
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
@@ -519,6 +522,20 @@ static void cmd_login(struct imap_ctx *x)
 	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
 	    !imap_arg_is_astring(&a[1])) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
+		log_escape(x->s->login_user, sizeof x->s->login_user, a[0].s,
+			   strlen(a[0].s));
+		/* Dovecot 2.3's words (disable_plaintext_auth = yes) */
+		(void)mra_conn_printf(
+		    x->c, "* BAD [ALERT] Plaintext authentication not allowed "
+			  "without SSL/TLS, but your client did it anyway. If "
+			  "anyone was listening, the password was exposed.\r\n");
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disallowed on non-secure (SSL/TLS) connections.");
 		return;
 	}
 	imap_login(x, a[0].s, a[1].s, a[1].len, "PLAIN");
@@ -554,6 +571,14 @@ static void cmd_authenticate(struct imap_ctx *x)
 	if (strcasecmp(a[0].s, "PLAIN") != 0) {
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO Unsupported authentication mechanism.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
+		/* as Dovecot: refused before the response is asked for */
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disabled.");
 		return;
 	}
 	if (x->cmd->nargs == 2) { /* SASL-IR, RFC 4959 */
