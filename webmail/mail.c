@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "fcache.h"
 #include "htmlsan.h"
@@ -693,14 +694,55 @@ static bool cid_find(const struct mime_part *p, const char *prefix,
 	return false;
 }
 
+/* Inline images up to this size (decoded) become data: URLs. */
+#define WM_CID_INLINE_MAX (512u << 10)
+
 struct cid_ctx {
+	const char *msg;
 	const struct mime_part *root;
 	const char *folder;
 	uint32_t uid;
 };
 
-/* htmlsan's cid: callback: the download URL of the part of this message
-   with that Content-ID (same origin, behind the session cookie). */
+/* The part p as a data:image/...;base64 URL when it is a PNG, GIF, JPEG
+   or WebP of at most WM_CID_INLINE_MAX bytes.  Returns 0 or -1. */
+static int cid_data_url(const char *msg, const struct mime_part *p,
+			struct buf *url)
+{
+	static const char *const types[] = { "png", "gif", "jpeg", "webp" };
+	const char *t = NULL;
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (mime_is_type(p, "image", types[i]))
+			t = types[i];
+	if (t == NULL || p->body_len > 2 * WM_CID_INLINE_MAX)
+		return -1;
+	struct buf raw;
+	buf_init(&raw, WM_CID_INLINE_MAX);
+	int rc = -1;
+	if (part_bytes(msg, p, &raw) == 0 && raw.len > 0) {
+		size_t n = 4 * ((raw.len + 2) / 3) + 1;
+		char *b = xmalloc(n);
+		if (base64_encode(raw.p, raw.len, b, n) == 0 &&
+		    buf_append_str(url, "data:image/") == 0 &&
+		    buf_append_str(url, t) == 0 &&
+		    buf_append_str(url, ";base64,") == 0 &&
+		    buf_append_str(url, b) == 0)
+			rc = 0;
+		free(b);
+	}
+	buf_deinit(&raw);
+	return rc;
+}
+
+/*
+ * htmlsan's cid: callback.  The frame the HTML is shown in is sandboxed
+ * without allow-same-origin, so its requests come from an opaque origin:
+ * the SameSite=Strict session cookie is not sent and the API's
+ * Cross-Origin-Resource-Policy: same-origin refuses them.  Small images
+ * therefore go inline as data: URLs (the only kind the sanitizer lets
+ * through besides cid:); other parts get their download URL, which the
+ * attachment list offers too.
+ */
 static int cid_url(void *ctx, const char *cid, size_t len, struct buf *url)
 {
 	const struct cid_ctx *c = ctx;
@@ -711,6 +753,13 @@ static int cid_url(void *ctx, const char *cid, size_t len, struct buf *url)
 		? !cid_find(c->root, "", cid, len, spec, sizeof spec)
 		: !cid_find(c->root, "1", cid, len, spec, sizeof spec))
 		return -1;
+	const struct mime_part *p = find_part(c->root, spec);
+	if (p != NULL) {
+		size_t mark = url->len;
+		if (cid_data_url(c->msg, p, url) == 0)
+			return 0;
+		buf_truncate(url, mark);
+	}
 	char *fe = url_escape(c->folder);
 	char u[1400];
 	int n = snprintf(u, sizeof u,
@@ -739,7 +788,7 @@ static void html_add(json_t *o, const char *msg, const struct mime_part *root,
 	buf_init(&h, WM_MESSAGE_MAX);
 	buf_init(&out, 4u << 20);
 	part_text(msg, html, &h);
-	struct cid_ctx cc = { .root = root, .folder = folder, .uid = uid };
+	struct cid_ctx cc = { .msg = msg, .root = root, .folder = folder, .uid = uid };
 	struct htmlsan_opts opts = { .allow_remote = remote,
 				     .wrap = true,
 				     .cid_url = cid_url,

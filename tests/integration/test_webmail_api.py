@@ -610,9 +610,11 @@ def test_message_html_sanitized(inst):
     assert "你好 <b>bold</b>" in html, html
     assert ('href="https://example.com/ok" target="_blank" '
             'rel="noopener noreferrer"') in html, html
-    # the cid: image points at this message's part download
+    # the cid: image is this message's part 2, inline as a data: URL (the
+    # sandboxed frame has an opaque origin: no cookie, CORP same-origin)
+    b64 = __import__("base64").b64encode(PNG_1X1).decode()
+    assert f'alt="logo" src="data:image/png;base64,{b64}"' in html, html
     url = f"/api/attachment?folder=INBOX&amp;uid={uid}&amp;part=2"
-    assert f'src="{url}"' in html, html
     # the remote image is blocked and counted; the unknown cid dropped
     assert j["remote_blocked"] == 1, j
     assert 'alt="track" data-youju-blocked=""' in html or \
