@@ -14,6 +14,9 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# fail2ban's configuration directory (make install puts youju's filter and
+# jail there; docs/security.md)
+FAIL2BAN_DIR ?= /etc/fail2ban
 BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -154,6 +157,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	install -d $(DESTDIR)$(FAIL2BAN_DIR)/filter.d $(DESTDIR)$(FAIL2BAN_DIR)/jail.d
+	install -m 644 scripts/fail2ban/filter.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/filter.d/
+	install -m 644 scripts/fail2ban/jail.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/jail.d/
 	@# the web consoles' static files (webadmin_htdocs defaults here)
 	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
 		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi

@@ -3,9 +3,10 @@
  * to youju-authd (lib/authc), so it runs on a lib/workq pool whose results
  * come back to this process's event loop.  The worker also creates a
  * missing Maildir (rows INSERTed by hand must work at once, DESIGN §6).  A
- * failure is answered after MRA_FAIL_DELAY_MS like Dovecot's
- * auth_failure_delay, to slow down password guessing; the wait is a loop
- * timer, so a burst of wrong passwords holds no worker thread.
+ * failure is answered only after youju-authd's penalty (Dovecot's
+ * auth_failure_delay and auth penalty, growing with the address's
+ * failures: authc_auth_login_penalty), waited on a loop timer, so a burst
+ * of wrong passwords holds no worker thread and delays nobody else.
  */
 #include "mra.h"
 
@@ -25,10 +26,9 @@
 /* at most 64 logins in flight per process, as many as the thread per
    login allowed before: 32 authd round trips at once, 32 waiting */
 #define MRA_LOGIN_THREADS 32
-#define MRA_LOGIN_QUEUE 32
-#define MRA_FAIL_DELAY_MS 1000
-#define MRA_USER_MAX 255
-#define MRA_PASS_MAX 1024
+#define MRA_LOGIN_QUEUE	  32
+#define MRA_USER_MAX	  255
+#define MRA_PASS_MAX	  1024
 
 struct mra_login_job {
 	uint64_t conn_id;
@@ -39,6 +39,7 @@ struct mra_login_job {
 	bool tls;
 	char authd_socket[108];
 	struct mra_login_result res;
+	unsigned delay_ms; /* authd's penalty on a failure */
 	struct ev_timer *delay;
 };
 
@@ -49,12 +50,12 @@ static struct workq *mra_login_wq;
 static void mra_authd_login(struct mra_login_job *job)
 {
 	struct mra_login_result *res = &job->res;
-	struct authc_reply reply = { NULL, 0 };
+	struct authc_reply reply = {NULL, 0};
 
 	res->status = MRA_LOGIN_TEMPFAIL;
-	enum authc_status st = authc_auth_login(job->authd_socket,
-						job->service, job->user,
-						job->pass, job->rip, &reply);
+	enum authc_status st = authc_auth_login_penalty(
+	    job->authd_socket, job->service, job->user, job->pass, job->rip,
+	    &reply, &job->delay_ms);
 	if (st == AUTHC_NOTFOUND) {
 		res->status = MRA_LOGIN_FAIL;
 		res->error = "auth failed";
@@ -137,14 +138,16 @@ static bool mra_login_over_limit(struct mra_conn *c,
 		 c->proto->name, mra_srv.max_userip, u, c->rip, c->lip,
 		 c->tls_on ? ", TLS" : "");
 	if (c->proto == &mra_imap_proto)
-		(void)mra_conn_printf(c, "* BYE Maximum number of "
-					 "connections from user+IP exceeded "
-					 "(mail_max_userip_connections=%u)\r\n",
+		(void)mra_conn_printf(c,
+				      "* BYE Maximum number of "
+				      "connections from user+IP exceeded "
+				      "(mail_max_userip_connections=%u)\r\n",
 				      mra_srv.max_userip);
 	else
-		(void)mra_conn_printf(c, "-ERR [IN-USE] Maximum number of "
-					 "connections from user+IP exceeded "
-					 "(mail_max_userip_connections=%u)\r\n",
+		(void)mra_conn_printf(c,
+				      "-ERR [IN-USE] Maximum number of "
+				      "connections from user+IP exceeded "
+				      "(mail_max_userip_connections=%u)\r\n",
 				      mra_srv.max_userip);
 	mra_conn_close(c);
 	return true;
@@ -176,10 +179,12 @@ static void mra_login_delayed(struct ev_timer *t, void *ctx)
 static void mra_login_done(void *ctx)
 {
 	struct mra_login_job *job = ctx;
-	if (job->res.status == MRA_LOGIN_FAIL) {
-		job->delay = ev_timer_new(mra_login_loop, MRA_FAIL_DELAY_MS,
+	if (job->res.status == MRA_LOGIN_FAIL && job->delay_ms > 0) {
+		/* the connection stays paused meanwhile */
+		job->delay = ev_timer_new(mra_login_loop, job->delay_ms,
 					  mra_login_delayed, job);
-		return;
+		if (job->delay != NULL)
+			return;
 	}
 	mra_login_finish(job);
 }
@@ -192,22 +197,21 @@ static void mra_login_cancel(void *ctx)
 int mra_login_init(struct ev_loop *loop)
 {
 	mra_login_loop = loop;
-	mra_login_wq = workq_new(&(struct workq_opts){
-	    .name = "mra-login",
-	    .threads = MRA_LOGIN_THREADS,
-	    .queue_max = MRA_LOGIN_QUEUE,
-	    .loop = loop,
-	    .cancel = mra_login_cancel,
-	    .stack_size = 256 * 1024});
+	mra_login_wq =
+	    workq_new(&(struct workq_opts){.name = "mra-login",
+					   .threads = MRA_LOGIN_THREADS,
+					   .queue_max = MRA_LOGIN_QUEUE,
+					   .loop = loop,
+					   .cancel = mra_login_cancel,
+					   .stack_size = 256 * 1024});
 	return 0;
 }
 
 int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 		    struct str pass)
 {
-	if (mra_login_wq == NULL || user.len == 0 ||
-	    user.len > MRA_USER_MAX || pass.len > MRA_PASS_MAX ||
-	    strlen(mra_srv.authd_socket) >= 108)
+	if (mra_login_wq == NULL || user.len == 0 || user.len > MRA_USER_MAX ||
+	    pass.len > MRA_PASS_MAX || strlen(mra_srv.authd_socket) >= 108)
 		return -1;
 	/* bytes < 0x20 are refused, never sent (reference §2.2) */
 	for (size_t i = 0; i < user.len; i++)
@@ -248,7 +252,8 @@ int mra_sasl_plain(struct str b64, char **user_r, char **pass_r)
 	if (z1 == NULL)
 		return -1;
 	const unsigned char *authc = z1 + 1;
-	const unsigned char *z2 = memchr(authc, '\0', o - (size_t)(authc - out));
+	const unsigned char *z2 =
+	    memchr(authc, '\0', o - (size_t)(authc - out));
 	if (z2 == NULL || z2 == authc)
 		return -1;
 	const unsigned char *pw = z2 + 1;
@@ -283,8 +288,7 @@ void mra_log_login(const struct mra_conn *c, const char *user,
 }
 
 void mra_log_auth_failed(const struct mra_conn *c, const char *user,
-			 const char *method, unsigned attempts,
-			 const char *why)
+			 const char *method, unsigned attempts, const char *why)
 {
 	char u[300];
 	log_escape(u, sizeof u, user, strlen(user));
@@ -292,4 +296,19 @@ void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 		 "method=%s, rip=%s, lip=%s%s",
 		 c->proto->name, why, attempts, u, method, c->rip, c->lip,
 		 c->tls_on ? ", TLS" : "");
+}
+
+void mra_log_plaintext_refused(const struct mra_conn *c, const char *user)
+{
+	char u[300];
+	log_escape(u, sizeof u, user, strlen(user));
+	log_info("%s-login: Disconnected (tried to use disallowed plaintext "
+		 "auth): user=<%s>, method=PLAIN, rip=%s, lip=%s",
+		 c->proto->name, u, c->rip, c->lip);
+}
+
+bool mra_conn_plaintext_ok(const struct mra_conn *c)
+{
+	return !mra_srv.login_needs_tls || c->tls_on ||
+	       strcmp(c->rip, c->lip) == 0;
 }

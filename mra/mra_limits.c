@@ -16,11 +16,12 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hash.h"
 #include "log.h"
 #include "xalloc.h"
 
 struct mra_limits_slot {
-	uint64_t hash;  /* 0: empty */
+	uint64_t hash; /* 0: empty */
 	uint16_t len;
 	char key[MRA_LIMITS_KEY_MAX];
 };
@@ -38,21 +39,17 @@ struct mra_limits_hdr {
 struct mra_limits {
 	struct mra_limits_hdr *hdr;
 	struct mra_limits_slot *slots;
-	uint32_t *counts;  /* [entry * workers + worker] */
+	uint32_t *counts; /* [entry * workers + worker] */
 	size_t map_size;
-	unsigned me;       /* this process's column */
+	unsigned me; /* this process's column */
 };
 
-/* FNV-1a: the keys are not chosen by unauthenticated peers except the IP
-   address, so a plain hash is enough to spread them. */
+/* keyed (lib/hash): the client address and login name are the peer's
+   choice.  The key is made in the parent (mra_limits_new) before the
+   workers fork, so every worker probes the shared table alike. */
 static uint64_t mra_limits_hash(const void *key, size_t len)
 {
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
+	uint64_t h = hash_bytes(key, len);
 	return h ? h : 1;
 }
 
@@ -63,6 +60,7 @@ struct mra_limits *mra_limits_new(unsigned workers, size_t entries)
 		errno = EINVAL;
 		return NULL;
 	}
+	hash_init(); /* before the workers fork: they share the key */
 	size_t hdr = (sizeof(struct mra_limits_hdr) + 63) & ~(size_t)63;
 	size_t slots = entries * sizeof(struct mra_limits_slot);
 	size_t counts = entries * workers * sizeof(uint32_t);
@@ -206,7 +204,8 @@ static int64_t mra_limits_find(struct mra_limits *l, const void *key,
 			*free_r = i;
 			return -1;
 		}
-		if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+		if (s->hash == h && s->len == len &&
+		    memcmp(s->key, key, len) == 0)
 			return i;
 	}
 	return -1;
@@ -249,8 +248,8 @@ int mra_limits_acquire(struct mra_limits *l, const void *key, size_t len,
 			mra_limits_row(l, (uint32_t)i)[l->me]++;
 	} else if (max == 0) {
 		ret = 0;
-	} else if (fr < 0 ||
-		   (uint64_t)l->hdr->used * 4 >= (uint64_t)l->hdr->entries * 3) {
+	} else if (fr < 0 || (uint64_t)l->hdr->used * 4 >=
+				 (uint64_t)l->hdr->entries * 3) {
 		if (!l->hdr->full_warned)
 			log_warning("connection limits: table full (%u keys), "
 				    "not counting new ones",

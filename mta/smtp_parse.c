@@ -471,3 +471,18 @@ enum smtp_parse_err smtp_parse_rcpt(struct str args, bool utf8_ok,
 	}
 	return SMTP_PARSE_OK;
 }
+
+int smtp_qualify_postmaster(char *addr, size_t addrsz, const char *domain)
+{
+	if (strcasecmp(addr, "postmaster") != 0 || domain == NULL ||
+	    domain[0] == '\0')
+		return 0;
+	/* the name as the client spelled it: local parts may be
+	   case-sensitive elsewhere, and "Postmaster" is the same box here */
+	size_t n = strlen(addr), d = strlen(domain);
+	if (n + 1 + d + 1 > addrsz || n + 1 + d > SMTP_ADDR_MAX)
+		return 0;
+	addr[n] = '@';
+	memcpy(addr + n + 1, domain, d + 1);
+	return 1;
+}

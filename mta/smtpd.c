@@ -111,11 +111,16 @@ __attribute__((format(printf, 2, 3))) void smtpd_reply_err(struct session *s,
    smtpd_soft_error_limit errors, hold each error reply back for a while. */
 static bool maybe_sleep(struct session *s)
 {
-	if (!s->sleep_pending || s->state != S_COMMAND)
+	if ((!s->sleep_pending && s->auth_penalty_ms == 0) ||
+	    s->state != S_COMMAND)
 		return false;
+	uint64_t ms = s->sleep_pending ? s->pol->error_sleep_ms : 0;
+	if (s->auth_penalty_ms > ms)
+		ms = s->auth_penalty_ms;
 	s->sleep_pending = false;
+	s->auth_penalty_ms = 0;
 	s->state = S_SLEEP;
-	ev_timer_set(s->timer, s->pol->error_sleep_ms);
+	ev_timer_set(s->timer, ms);
 	return true;
 }
 
@@ -323,6 +328,9 @@ static void auth_finish(struct session *s)
 			    s->name, s->addr, s->sasl_mech);
 		smtpd_reply_err(s, "535 5.7.8 Error: authentication failed: "
 				   "authentication failure");
+		/* authd's penalty (Dovecot's auth_penalty): the 535 waits on
+		   our timer, holding neither a worker nor other sessions */
+		s->auth_penalty_ms = mta_sasl_delay_ms(s->sasl);
 		break;
 	case MTA_SASL_BADMECH:
 		smtpd_reply_err(s,
@@ -581,6 +589,18 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_rcpt_finish(s);
 		return;
 	}
+	if (smtp_qualify_postmaster(s->job_rcpt.addr, sizeof(s->job_rcpt.addr),
+				    s->srv->cfg.mydomain) == 1) {
+		/* RFC 5321 4.5.1: <postmaster> alone must be accepted; as
+		   Postfix's smtpd_check_rcpt(), without restrictions or a
+		   lookup (docs/mta.md) */
+		memset(&s->rc, 0, sizeof(s->rc));
+		s->job_dir = DIR_RCPT_LOCAL;
+		s->job_full = false;
+		s->job_res = RESTRICT_PERMIT;
+		smtpd_rcpt_finish(s);
+		return;
+	}
 	if (!smtpd_job_submit(s, JOB_RCPT)) {
 		char rep[RESTRICT_REPLY_MAX];
 		snprintf(rep, sizeof(rep),
@@ -745,7 +765,7 @@ static void cmd_auth(struct session *s, struct str args)
 	}
 	s->sasl_mech[mech.len] = '\0';
 	auth_reset(s);
-	s->sasl = mta_sasl_new(cfg->hostname, NULL, NULL);
+	s->sasl = mta_sasl_new(cfg->hostname, NULL, s->addr);
 	if (s->sasl == NULL) {
 		smtpd_reply_err(s,
 				"454 4.7.0 Temporary authentication failure: "
@@ -901,7 +921,17 @@ static void process_input(struct session *s)
 		case LINE_EOF:
 			return;
 		case LINE_TOOLONG:
-			smtpd_reply_err(s, "500 5.5.2 Error: line too long");
+			if (s->state == S_AUTH) {
+				/* RFC 4954 4: the exchange ends here, or the
+				   next commands would be read as responses */
+				smtpd_reply_err(s, "500 5.5.6 Authentication "
+						   "Exchange line is too long");
+				auth_reset(s);
+				s->state = S_COMMAND;
+			} else {
+				smtpd_reply_err(
+				    s, "500 5.5.2 Error: line too long");
+			}
 			s->skipping = !net_skip_line(&s->in);
 			continue;
 		case LINE_OK:
@@ -1345,8 +1375,8 @@ static void connect_finish(struct session *s)
 /* The client's name (peername.h), as Postfix's smtpd_peer_init(): the
    PTR name when forward-confirmed, else "unknown"; then the client
    restrictions in a worker when smtpd_delay_reject = no. */
-static void connect_named(void *ctx, enum dns_status st,
-			  enum dns_status ptr_st, const char *name)
+static void connect_named(void *ctx, enum dns_status st, enum dns_status ptr_st,
+			  const char *name)
 {
 	struct session *s = ctx;
 	s->pn_wait = NULL;

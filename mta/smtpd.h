@@ -41,6 +41,7 @@ const char *smtpd_service_name(enum smtpd_service svc);
 struct smtpd_config {
 	char *hostname;
 	char *myorigin; /* appended to local senders without a domain */
+	char *mydomain; /* RCPT TO:<postmaster> means postmaster@mydomain */
 	char *banner;
 	char *queue_dir;
 	char *authd_socket;
