@@ -100,6 +100,8 @@ $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call 
 # link -lgumbo, so the other binaries never depend on it.
 GUMBO_LIBS := -lgumbo
 LIBS_webmail += $(GUMBO_LIBS)
+# webmail/'s unit tests and fuzz targets link its mail.o (GET /api/message)
+$(SAN)/unit/webmail/% $(SAN)/fuzz/webmail/%: LIBS += $(GUMBO_LIBS)
 $(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
 
 deps:

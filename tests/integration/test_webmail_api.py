@@ -555,3 +555,103 @@ def test_folder_cache_sees_every_change(inst):
                                      "add": ["\\Seen"]}))
     assert listing() == [(u2, ["\\Seen"])]
     m.logout()
+
+
+# a 1x1 PNG, the inline image of HTML_MSG
+PNG_1X1 = __import__("base64").b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8Dw"
+    "HwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+
+
+def html_msg(html, subject="html"):
+    """multipart/related: an HTML part (quoted-printable) and a PNG with
+    Content-ID <logo@x> that the HTML may show as cid:logo@x."""
+    import quopri
+    qp = quopri.encodestring(html.encode()).replace(b"\n", b"\r\n")
+    return (b"From: a@example.com\r\nTo: x@extmail.org\r\n"
+            b"Subject: " + subject.encode() + b"\r\n"
+            b"Date: Thu, 04 Jun 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/related; boundary=RR\r\n\r\n"
+            b"--RR\r\nContent-Type: text/html; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" + qp
+            + b"\r\n--RR\r\nContent-Type: image/png\r\n"
+            b"Content-ID: <logo@x>\r\nContent-Transfer-Encoding: base64\r\n"
+            b"\r\n" + __import__("base64").b64encode(PNG_1X1)
+            + b"\r\n--RR--\r\n")
+
+
+EVIL_HTML = (
+    '<html><head><style>body{color:#333}p{position:fixed}</style></head>'
+    '<body><p id="hi" onclick="alert(1)">你好 <b>bold</b></p>'
+    '<script>alert("script")</script>'
+    '<img src="x" onerror="alert(\'onerror\')">'
+    '<a href="jav&#x09;ascript:alert(\'link\')">bad link</a> '
+    '<a href="https://example.com/ok">good link</a>'
+    '<img alt="logo" src="cid:logo@x">'
+    '<img alt="track" src="http://tracker.invalid/pixel.gif">'
+    '<img alt="nocid" src="cid:missing@x">'
+    '<svg><script>alert("svg")</script></svg></body></html>')
+
+
+def test_message_html_sanitized(inst):
+    addr, m, c = login_user(inst, "wmhtml")
+    uid = append(m, "INBOX", html_msg(EVIL_HTML))
+    q = {"folder": "INBOX", "uid": uid}
+    j = ok(c.call("GET", "/api/message", query=q))
+    html = j["html"]
+    assert j["has_html"] is True and isinstance(html, str), j
+    assert j["html_error"] is None, j
+    assert html.startswith('<div class="youju-msg">'), html
+    low = html.lower()
+    for bad in ("<script", "onerror", "onclick", "javascript", "alert(",
+                "<svg", "position:fixed", "position: fixed", ' id="hi"',
+                "tracker.invalid", "cid:"):
+        assert bad not in low, (bad, html)
+    assert "你好 <b>bold</b>" in html, html
+    assert ('href="https://example.com/ok" target="_blank" '
+            'rel="noopener noreferrer"') in html, html
+    # the cid: image is this message's part 2, inline as a data: URL (the
+    # sandboxed frame has an opaque origin: no cookie, CORP same-origin)
+    b64 = __import__("base64").b64encode(PNG_1X1).decode()
+    assert f'alt="logo" src="data:image/png;base64,{b64}"' in html, html
+    url = f"/api/attachment?folder=INBOX&amp;uid={uid}&amp;part=2"
+    # the remote image is blocked and counted; the unknown cid dropped
+    assert j["remote_blocked"] == 1, j
+    assert 'alt="track" data-youju-blocked=""' in html or \
+        "data-youju-blocked" in html, html
+    # the text view is still there (from the HTML, no text/plain part)
+    assert "bold" in j["text"], j["text"]
+    # the part behind the cid URL is the PNG, as a download
+    st, body, h = c.call("GET", url.replace("&amp;", "&"))
+    assert st == 200 and body == PNG_1X1, (st, body[:40])
+    # remote=1 keeps the http image, still nothing dangerous
+    j = ok(c.call("GET", "/api/message", query=dict(q, remote=1)))
+    html = j["html"]
+    assert 'src="http://tracker.invalid/pixel.gif"' in html, html
+    assert j["remote_blocked"] == 0, j
+    for bad in ("<script", "onerror", "javascript", "alert("):
+        assert bad not in html.lower(), (bad, html)
+    # remote=anything else is not 1
+    j = ok(c.call("GET", "/api/message", query=dict(q, remote="yes")))
+    assert "tracker.invalid" not in j["html"] and j["remote_blocked"] == 1
+    # a plain text message: no html, nothing blocked
+    uid2 = append(m, "INBOX", msg("plain", "a@example.com",
+                                  "Thu, 04 Jun 2026 10:00:00 +0000"))
+    j = ok(c.call("GET", "/api/message",
+                  query={"folder": "INBOX", "uid": uid2}))
+    assert j["html"] is None and j["has_html"] is False, j
+    assert j["html_error"] is None and j["remote_blocked"] == 0, j
+    m.logout()
+
+
+def test_message_html_too_big(inst):
+    """Over lib/htmlsan's 1 MiB: no html, a reason, the text still shown."""
+    addr, m, c = login_user(inst, "wmhtmlbig")
+    big = "<p>start</p>" + "<b>x</b> " * 140000
+    uid = append(m, "INBOX", html_msg(big, "big"))
+    j = ok(c.call("GET", "/api/message",
+                  query={"folder": "INBOX", "uid": uid}))
+    assert j["html"] is None and j["has_html"] is True, j["html_error"]
+    assert j["html_error"] == "too_big", j["html_error"]
+    assert j["text"].lstrip().startswith("start"), j["text"][:50]
+    m.logout()

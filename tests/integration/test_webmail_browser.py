@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 from test_imap_state import PASSWORD, user  # noqa: E402
-from test_webmail_api import GBK_MSG, imap, msg  # noqa: E402
+from test_webmail_api import EVIL_HTML, GBK_MSG, html_msg, imap, msg  # noqa: E402,E501
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -31,10 +31,15 @@ def test_webmail_in_browser(inst):
     for k in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(k, None)
     art = os.path.join(inst.srcdir, "build", "test-artifacts", "webmail")
+    os.makedirs(art, exist_ok=True)
+    eml = os.path.join(art, "html-message.eml")
+    with open(eml, "wb") as f:
+        f.write(html_msg(EVIL_HTML, "html evil"))
     cmd = [SYSTEM_PYTHON, os.path.join(HERE, "webmail_browser.py"),
            "--url", f"http://127.0.0.1:{inst.ports['webmail']}",
            "--imap", str(inst.ports["imap"]), "--user", addr,
-           "--password", PASSWORD, "--rcpt", rcpt, "--artifacts", art]
+           "--password", PASSWORD, "--rcpt", rcpt, "--artifacts", art,
+           "--html-eml", eml]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env,
                        timeout=600)
     sys.stdout.write(r.stdout)

@@ -15,7 +15,13 @@ no page logs an error in the browser console.  Screenshots go to
 --artifacts.
 
     webmail_browser.py --url URL --imap PORT --user U --password P
-                       --rcpt R --artifacts DIR
+                       --rcpt R --artifacts DIR --html-eml FILE
+
+The HTML message (--html-eml: script, event handlers, a javascript: link,
+a cid: image and a remote one) is opened too: it must show in an
+<iframe sandbox> without scripts, the cid: image loaded from the message,
+the remote one blocked until "show remote images", no alert, no console
+error.
 """
 import argparse
 import email
@@ -24,6 +30,7 @@ import os
 import sys
 import time
 
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.common.by import By
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,7 +62,7 @@ def imap_search(port, user, password, box, crit, timeout=30):
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--url", "--imap", "--user", "--password", "--rcpt",
-              "--artifacts"):
+              "--artifacts", "--html-eml"):
         ap.add_argument(a, required=True)
     args = ap.parse_args()
     os.makedirs(args.artifacts, exist_ok=True)
@@ -179,6 +186,83 @@ def main():
                                   ["ALL"])
         assert len(uids) == 1 and b"\\Seen" in flags[0], (uids, flags)
         log("message sent, found over IMAP and in Sent")
+
+        # --- an HTML message: sanitized, in a sandboxed frame ------------
+        with open(args.html_eml, "rb") as f:
+            raw = f.read()
+        m = imaplib.IMAP4("127.0.0.1", imap, timeout=20)
+        m.login(args.user, args.password)
+        typ, dd = m.append("INBOX", "", None, raw)
+        m.logout()
+        huid = dd[0].split(b"APPENDUID ")[1].split()[1].rstrip(b"]").decode()
+        b.go(f"message/INBOX/{huid}")
+        fr = b.css("article.message iframe.html")
+        assert fr.get_attribute("sandbox") == \
+            "allow-popups allow-popups-to-escape-sandbox", \
+            fr.get_attribute("sandbox")
+        assert not d.find_elements(By.CSS_SELECTOR, "article.message pre.text")
+
+        def in_frame(fn):
+            d.switch_to.frame(b.css("article.message iframe.html"))
+            try:
+                return fn()
+            finally:
+                d.switch_to.default_content()
+
+        def frame_state():
+            return d.execute_script("""
+                var logo = document.querySelector('img[alt=logo]');
+                var track = document.querySelector('img[alt=track]');
+                var a = document.querySelector('a');
+                return {text: document.body ? document.body.innerText : '',
+                        scripts: document.querySelectorAll('script').length,
+                        logo: logo ? logo.complete && logo.naturalWidth : -1,
+                        track: track ? track.getAttribute('src') : 'none',
+                        links: Array.from(
+                            document.querySelectorAll('a[href]'))
+                            .map(x => x.getAttribute('href') + ' ' +
+                                 x.getAttribute('target')),
+                        styled: getComputedStyle(
+                            document.querySelector('.youju-msg')).color};
+            """)
+        try:
+            b.wait(lambda: in_frame(frame_state)["logo"] == 1,
+                   "the cid: image loaded in the frame")
+        except AssertionError:
+            log(f"frame: {in_frame(frame_state)}")
+            log(f"console: {d.get_log('browser')}")
+            raise
+        st = in_frame(frame_state)
+        # the mail's CSS (color #333) is not applied: docs/webmail.md
+        log(f"frame colour {st['styled']}")
+        assert "你好 bold" in st["text"], st
+        assert st["scripts"] == 0 and st["track"] is None, st
+        assert st["links"] == ["https://example.com/ok _blank"], st
+        try:
+            al = d.switch_to.alert.text
+            raise AssertionError(f"an alert: {al!r}")
+        except NoAlertPresentException:
+            pass
+        b.console("html message")
+        b.shot("message-html")
+        # remote images on request: the frame gets the http image
+        b.css("button[name=remote]").click()
+        b.expect_console(r"tracker\.invalid")
+        b.wait(lambda: in_frame(frame_state)["track"] ==
+               "http://tracker.invalid/pixel.gif", "the remote image")
+        assert not d.find_elements(By.CSS_SELECTOR, "button[name=remote]")
+        # and back to the text view
+        b.css("button[name=view]").click()
+        b.wait(lambda: "bold" in b.css("article.message pre.text").text,
+               "the text view")
+        assert not d.find_elements(By.CSS_SELECTOR, "iframe.html")
+        try:
+            al = d.switch_to.alert.text
+            raise AssertionError(f"an alert: {al!r}")
+        except NoAlertPresentException:
+            pass
+        b.console("html message, remote, text")
+        log("HTML message in a sandboxed frame")
 
         # --- Sent, in Chinese, then out ---------------------------------
         b.css("#folder-list a[data-folder='Sent']").click()

@@ -415,12 +415,60 @@ async function showMessage(folder, uid) {
 			h('a', {href: a.url, download: a.name, text: a.name}),
 			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size)}))))) : null;
 	const click = name => () => { const b = actions.querySelector(`button[name=${name}]`); if (b) b.click(); };
+	const textView = h('pre', {class: 'text', text: m.text || ''});
+	const body = h('div', {class: 'body'}, textView);
+	const bar = h('div', {class: 'htmlbar'});
+	// The sanitized HTML (lib/htmlsan) in a sandboxed frame: no scripts,
+	// an opaque origin, and its own CSP that loads only inline styles,
+	// data: images and this message's parts (remote images on request).
+	const showHtml = (html, remote) => {
+		const o = location.origin;
+		const csp = "default-src 'none'; img-src data: " + o + '/api/attachment' +
+			(remote ? ' https: http:' : '') + "; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
+		const doc = '<!DOCTYPE html><html><head><meta charset="utf-8">' +
+			'<meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
+			'<meta name="referrer" content="no-referrer">' +
+			'<style>body{margin:0;font-family:sans-serif;overflow-wrap:anywhere}img{max-width:100%}</style>' +
+			'</head><body>' + html + '</body></html>';
+		const f = h('iframe', {class: 'html', title: t('html_frame'), referrerpolicy: 'no-referrer',
+			sandbox: 'allow-popups allow-popups-to-escape-sandbox'});
+		f.srcdoc = doc;
+		body.replaceChildren(f);
+	};
+	let remote = false;
+	const renderBar = (mm) => {
+		const kids = [];
+		if (mm.html) {
+			let asText = false;
+			const tog = h('button', {type: 'button', name: 'view', text: t('show_text'), on: {click: () => {
+				asText = !asText;
+				tog.textContent = asText ? t('show_html') : t('show_text');
+				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
+			}}});
+			kids.push(tog);
+			if (mm.remote_blocked > 0 && !remote) kids.push(
+				h('span', {class: 'note', text: ' ' + t('remote_blocked', {n: mm.remote_blocked}) + ' '}),
+				h('button', {type: 'button', name: 'remote', text: t('show_remote'), on: {click: async () => {
+					try {
+						const m2 = await call('GET', '/api/message', undefined, {folder, uid, remote: 1});
+						remote = true;
+						renderBar(m2);
+						if (m2.html) showHtml(m2.html, true);
+					} catch (e) { flash(errText(e), 'error'); }
+				}}}));
+			showHtml(mm.html, remote);
+		} else if (mm.has_html) {
+			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
+		}
+		bar.replaceChildren(...kids);
+	};
+	renderBar(m);
 	frame(actions,
 		h('article', {class: 'message'},
 			h('h1', {class: 'subject', text: hd.subject || t('no_subject')}),
 			h('dl', {class: 'headers'}, row('from', hd.from), row('to', hd.to), row('cc', hd.cc), row('date', hd.date)),
-			m.has_html && !m.html ? h('p', {class: 'note', text: t('html_hidden')}) : null,
-			h('pre', {class: 'text', text: m.text || ''}),
+			bar,
+			body,
 			atts));
 	// r reply, a reply all, f forward, # delete, s flag, u unread
 	keys = {r: () => reply(false), a: () => reply(true), f: forward, '#': click('delete'),
