@@ -33,6 +33,7 @@ WEB_PKGS := libmicrohttpd jansson
 WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
 LIBS_webadmin := $(WEB_LIBS)
 LIBS_webmail := $(WEB_LIBS)
+LIBS_mailgraph := $(shell pkg-config --libs librrd 2>/dev/null || echo -lrrd)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -43,6 +44,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # program folder -> binary name
 PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta \
+	mailgraph:youju-mailgraph \
 	webadmin:youju-webadmin
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))

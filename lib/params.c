@@ -418,6 +418,16 @@ static const struct conf_param webadmin_params[] = {
 	P_END,
 };
 
+static const struct conf_param mailgraph_params[] = {
+	P_STR("mailgraph_rrd_directory", "$youju_home/rrd",
+		"Where youju-mailgraph keeps its RRD files (mailgraph_ext's "
+		"names; per-domain files under domain/)."),
+	P_BOOL("mailgraph_domains", "yes",
+		 "Also keep per-domain RRD files for the hosted domains "
+		 "(those with a directory under virtual_mailbox_base)."),
+	P_END,
+};
+
 static const struct conf_table common_table = { "common", common_params };
 static const struct conf_table authd_table = { "authd", authd_params };
 static const struct conf_table mta_table = { "mta", mta_params };
@@ -425,10 +435,12 @@ static const struct conf_table mra_table = { "mra", mra_params };
 static const struct conf_table webmail_table = { "webmail", webmail_params };
 static const struct conf_table webadmin_table = { "webadmin",
 						   webadmin_params };
+static const struct conf_table mailgraph_table = { "mailgraph",
+						    mailgraph_params };
 
 const struct conf_table *const conf_all_tables[] = {
 	&common_table, &authd_table, &mta_table, &mra_table,
-	&webmail_table, &webadmin_table, NULL,
+	&webmail_table, &webadmin_table, &mailgraph_table, NULL,
 };
 
 static const struct conf_table *const common_only[] = {
@@ -451,6 +463,10 @@ static const struct conf_table *const webadmin_tables[] = {
 	&common_table, &webadmin_table, &mta_table, NULL,
 };
 
+static const struct conf_table *const mailgraph_tables[] = {
+	&common_table, &mailgraph_table, NULL,
+};
+
 static const struct {
 	const char *program;
 	const struct conf_table *const *tables;
@@ -461,6 +477,7 @@ static const struct {
 	{ "mra", mra_tables },
 	{ "webmail", webmail_tables },
 	{ "webadmin", webadmin_tables },
+	{ "mailgraph", mailgraph_tables },
 };
 
 /* clang-format on */
