@@ -489,13 +489,6 @@ static void mg_init(struct mg *g, const struct conf *c, const char *rrd_dir)
 	g->qcache = calloc(MG_QCACHE, sizeof *g->qcache);
 	if (g->qcache == NULL)
 		fatal("mailgraph: out of memory");
-	char dd[PATH_MAX];
-	if (mkdir(g->rrd_dir, 0755) < 0 && errno != EEXIST)
-		fatal("mailgraph: mkdir %s: %s", g->rrd_dir, strerror(errno));
-	if (mg_path(dd, g->rrd_dir, "", "domain") < 0 ||
-	    (mkdir(dd, 0755) < 0 && errno != EEXIST))
-		fatal("mailgraph: mkdir %s/domain: %s", g->rrd_dir,
-		      strerror(errno));
 	for (int i = 0; i < F_NFILES; i++) {
 		if (mg_path(g->f[i].path, g->rrd_dir, "", mg_layout[i].name) <
 		    0)
@@ -503,6 +496,9 @@ static void mg_init(struct mg *g, const struct conf *c, const char *rrd_dir)
 		mg_file_init(&g->f[i], mg_layout[i].ds, mg_layout[i].nds);
 	}
 	g->resume = g->f[F_MAIL].last;
+	/* idle minutes since the last update are written as zeros */
+	if (g->resume > 0)
+		g->cur = g->resume + MG_STEP;
 }
 
 static void mg_deinit(struct mg *g)
@@ -513,25 +509,65 @@ static void mg_deinit(struct mg *g)
 	free(g->qcache);
 }
 
+/* Creates dir (and dir/domain) for mail_owner while still root. */
+static void mg_make_dir(const struct conf *c, const char *dir)
+{
+	char dd[PATH_MAX];
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		fatal("mailgraph: mkdir %s: %s", dir, strerror(errno));
+	if (mg_path(dd, dir, "", "domain") < 0 ||
+	    (mkdir(dd, 0755) < 0 && errno != EEXIST))
+		fatal("mailgraph: mkdir %s/domain: %s", dir, strerror(errno));
+	if (geteuid() != 0)
+		return;
+	uid_t uid;
+	gid_t gid;
+	if (privsep_lookup(conf_str(c, "mail_owner"), &uid, &gid) != 1)
+		fatal("mailgraph: no user %s", conf_str(c, "mail_owner"));
+	if (chown(dir, uid, gid) < 0 || chown(dd, uid, gid) < 0)
+		fatal("mailgraph: chown %s: %s", dir, strerror(errno));
+}
+
+/*
+ * The files are opened first (an administrator may replay logs only root
+ * can read); parsing runs as mail_owner, who also owns the RRD files the
+ * daemon goes on updating.
+ */
 static int mg_cat(const struct conf *c, const char *rrd_dir,
 		  const char *name, int nfiles, char **files)
 {
+	int rc = 0;
+	int *fds = calloc((size_t)nfiles, sizeof *fds);
+	if (fds == NULL)
+		fatal("mailgraph: out of memory");
+	for (int i = 0; i < nfiles; i++) {
+		fds[i] = strcmp(files[i], "-") == 0
+				 ? 0
+				 : open(files[i], O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			fprintf(stderr, "youju-mailgraph: %s: %s\n", files[i],
+				strerror(errno));
+			rc = 1;
+		}
+	}
+	const char *dir = rrd_dir != NULL
+				  ? rrd_dir
+				  : conf_str(c, "mailgraph_rrd_directory");
+	mg_make_dir(c, dir);
+	const char *err = NULL;
+	if (privsep_drop(conf_str(c, "mail_owner"), &err) < 0)
+		fatal("mailgraph: cannot drop privileges to %s: %s",
+		      conf_str(c, "mail_owner"), err);
+
 	struct mg g;
 	mg_init(&g, c, rrd_dir);
 	if (name != NULL) /* a replay of another host's log */
 		g.syslog_name = name;
 	static struct mg_reader r;
-	int rc = 0;
 	for (int i = 0; i < nfiles; i++) {
-		int fd = strcmp(files[i], "-") == 0
-				 ? 0
-				 : open(files[i], O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			fprintf(stderr, "youju-mailgraph: %s: %s\n", files[i],
-				strerror(errno));
-			rc = 1;
+		int fd = fds[i];
+		if (fd < 0)
 			continue;
-		}
 		r.len = 0;
 		r.skipping = false;
 		int n;
@@ -547,13 +583,14 @@ static int mg_cat(const struct conf *c, const char *rrd_dir,
 		if (fd != 0)
 			close(fd);
 	}
+	free(fds);
 	/* the last minute is complete in an old log: write it too */
-	if (g.cur != 0)
+	if (g.cur != 0 && g.counted > 0)
 		mg_advance(&g, g.cur + MG_STEP);
-	bool broken = false;
 	mg_flush_all(&g);
+	bool broken = false;
 	for (int i = 0; i < F_NFILES; i++)
-		broken |= g.f[i].broken && g.f[i].last != 0;
+		broken |= g.f[i].broken;
 	printf("youju-mailgraph: %llu lines, %llu counted, into %s\n",
 	       (unsigned long long)g.lines, (unsigned long long)g.counted,
 	       g.rrd_dir);
@@ -696,17 +733,7 @@ int main(int argc, char **argv)
 		fatal("mailgraph: run_directory too long");
 
 	/* the RRD directory belongs to mail_owner, who writes it */
-	const char *dir = conf_str(conf, "mailgraph_rrd_directory");
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		fatal("mailgraph: mkdir %s: %s", dir, strerror(errno));
-	if (geteuid() == 0) {
-		uid_t uid;
-		gid_t gid;
-		if (privsep_lookup(conf_str(conf, "mail_owner"), &uid, &gid) ==
-			    1 &&
-		    chown(dir, uid, gid) < 0)
-			fatal("mailgraph: chown %s: %s", dir, strerror(errno));
-	}
+	mg_make_dir(conf, conf_str(conf, "mailgraph_rrd_directory"));
 	if (daemon_start(pidfile, opts.foreground, &err) < 0)
 		fatal("mailgraph: %s: %s", err, strerror(errno));
 	log_set_pid();
@@ -729,8 +756,10 @@ int main(int argc, char **argv)
 	/* a first start: the files begin now, older lines are history for
 	   --cat */
 	int64_t now = (int64_t)time(NULL);
-	if (g.resume == 0)
+	if (g.resume == 0) {
 		g.resume = now - now % MG_STEP - MG_STEP;
+		g.cur = g.resume + MG_STEP;
+	}
 	for (int i = 0; i < F_NFILES; i++)
 		if (g.f[i].last == 0 && mg_file_start(&g.f[i], g.resume) < 0)
 			fatal("mailgraph: cannot create the RRD files in %s",
