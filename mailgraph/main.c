@@ -89,11 +89,20 @@ struct mg_domain {
 	struct mg_file f;
 };
 
+/*
+ * What is known of a queue ID.  youju's SMTP server writes the "queue
+ * active" line and the queue manager the delivery lines, so a delivery
+ * line can come first: its byte and per-domain credit then waits here
+ * (pend_*) for the qmgr line.
+ */
 struct mg_qent {
 	char qid[MG_QID_MAX + 1];
 	bool via_smtpd;
+	bool queued; /* the qmgr line was seen: size, from_domain */
 	uint64_t size;
 	char from_domain[MG_DOMAIN_MAX + 1];
+	unsigned pend_sent, pend_bounced;
+	char bounce_domain[MG_DOMAIN_MAX + 1]; /* recipient of pend_bounced */
 };
 
 struct mg {
@@ -361,6 +370,25 @@ static void mg_dcount(struct mg *g, const char *d, int ds, double v)
 		x->f.v[ds] += v;
 }
 
+static void mg_credit_sent(struct mg *g, const struct mg_qent *q,
+			   unsigned n)
+{
+	g->f[F_BYTES].v[1] += (double)q->size * n;
+	mg_dcount(g, q->from_domain, D_SENT, n);
+	mg_dcount(g, q->from_domain, D_BYTESOUT, (double)q->size * n);
+}
+
+/* a bounce belongs to the sender's domain when it is hosted, else to
+   the recipient's */
+static void mg_credit_bounced(struct mg *g, const char *from_domain,
+			      const char *rcpt_domain, unsigned n)
+{
+	if (mg_domain(g, from_domain) != NULL)
+		mg_dcount(g, from_domain, D_BOUNCED, n);
+	else
+		mg_dcount(g, rcpt_domain, D_BOUNCED, n);
+}
+
 static void mg_count(struct mg *g, const struct mg_event *ev)
 {
 	double *mail = g->f[F_MAIL].v;
@@ -373,20 +401,25 @@ static void mg_count(struct mg *g, const struct mg_event *ev)
 	case MG_QUEUED:
 		q = mg_qent(g, ev->qid, true);
 		q->size = ev->size;
+		q->queued = true;
 		memcpy(q->from_domain, ev->domain, sizeof q->from_domain);
 		if (q->via_smtpd)
 			g->f[F_BYTES].v[0] += (double)ev->size *
 					      (double)ev->nrcpt;
+		if (q->pend_sent > 0)
+			mg_credit_sent(g, q, q->pend_sent);
+		if (q->pend_bounced > 0)
+			mg_credit_bounced(g, q->from_domain, q->bounce_domain,
+					  q->pend_bounced);
+		q->pend_sent = q->pend_bounced = 0;
 		break;
 	case MG_SENT:
 		mail[0]++;
-		q = mg_qent(g, ev->qid, false);
-		if (q != NULL) {
-			g->f[F_BYTES].v[1] += (double)q->size;
-			mg_dcount(g, q->from_domain, D_SENT, 1);
-			mg_dcount(g, q->from_domain, D_BYTESOUT,
-				  (double)q->size);
-		}
+		q = mg_qent(g, ev->qid, true);
+		if (q->queued)
+			mg_credit_sent(g, q, 1);
+		else
+			q->pend_sent++;
 		break;
 	case MG_DELIVERED:
 		q = mg_qent(g, ev->qid, false);
@@ -396,11 +429,14 @@ static void mg_count(struct mg *g, const struct mg_event *ev)
 		break;
 	case MG_BOUNCED:
 		mail[2]++;
-		q = mg_qent(g, ev->qid, false);
-		if (q != NULL && mg_domain(g, q->from_domain) != NULL)
-			mg_dcount(g, q->from_domain, D_BOUNCED, 1);
-		else
-			mg_dcount(g, ev->domain, D_BOUNCED, 1);
+		q = mg_qent(g, ev->qid, true);
+		if (q->queued) {
+			mg_credit_bounced(g, q->from_domain, ev->domain, 1);
+		} else {
+			q->pend_bounced++;
+			memcpy(q->bounce_domain, ev->domain,
+			       sizeof q->bounce_domain);
+		}
 		break;
 	case MG_REJECTED:
 		mail[3]++;

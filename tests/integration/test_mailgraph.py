@@ -193,6 +193,8 @@ def _reject(inst):
         s.mail("someone@example.net")
         code, _ = s.rcpt("victim@example.com")
         assert code == 554, code
+        code, msg = s.rcpt("no-such-user-mg@extmail.org")
+        assert code == 550, (code, msg)
         s.rset()
 
 
@@ -321,7 +323,7 @@ def test_burst_counts_equal_the_log(inst):
         assert got == {k: want.get(k, 0) for k in got}, (got, want)
         # and the burst itself is in there
         assert got["recv"] >= 3 and got["sent"] >= 1, got
-        assert got["bounced"] >= 1 and got["rejected"] >= 1, got
+        assert got["bounced"] >= 1 and got["rejected"] >= 2, got
         for k in COURIER_DS:
             assert got[k] >= 1, (k, got)
         # ~500-byte messages: bytes in from the smtpd-received ones
@@ -330,7 +332,7 @@ def test_burst_counts_equal_the_log(inst):
         # per-domain file of the hosted domain
         dom = rrd_totals(inst.path("rrd", "domain", "extmail.org.rrd"))
         assert dom["recv"] >= 1 and dom["sent"] >= 1, dom
-        assert dom["bounced"] >= 1, dom
+        assert dom["bounced"] >= 1 and dom["rejected"] >= 1, dom
 
         # a restart with nothing new counts nothing twice
         _start_mailgraph(inst)
@@ -398,7 +400,8 @@ def test_cat_postfix_log_totals(inst):
 
 
 def test_cat_equals_debian_mailgraph(inst):
-    """Debian's mailgraph on the same log: the rows both have are equal."""
+    """Debian's mailgraph on the same log: the rows both have are equal
+    (but its first, see below)."""
     log = os.path.join(FIXTURES, "postfix.log")
     year = str(time.gmtime().tm_year)
     with tempfile.TemporaryDirectory(dir=inst.home) as d:
@@ -425,7 +428,13 @@ def test_cat_equals_debian_mailgraph(inst):
                 v = vals.split()
                 if "nan" not in line.lower():
                     rows[who][int(t)] = [round(float(x) * 480) for x in v]
-        both = set(rows["ours"]) & set(rows["deb"])
+        # mailgraph.pl creates its file one second before the first
+        # event, whose minute then lands before the file's start: its
+        # first row reads 0 where ours holds that minute's events
+        first = min(rows["deb"])
+        assert sum(rows["ours"][first]) > 0 and \
+            sum(rows["deb"][first]) == 0, rows
+        both = (set(rows["ours"]) & set(rows["deb"])) - {first}
         assert len(both) >= 10, rows
         busy = 0
         for t in both:
