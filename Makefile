@@ -33,7 +33,10 @@ WEB_PKGS := libmicrohttpd jansson
 WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
 LIBS_webadmin := $(WEB_LIBS)
 LIBS_webmail := $(WEB_LIBS)
-LIBS_mailgraph := $(shell pkg-config --libs librrd 2>/dev/null || echo -lrrd)
+# librrd: youju-mailgraph writes the RRD files, youju-webadmin draws them
+RRD_LIBS := $(shell pkg-config --libs librrd 2>/dev/null || echo -lrrd)
+LIBS_mailgraph := $(RRD_LIBS)
+LIBS_webadmin += $(RRD_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -85,14 +88,14 @@ unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
 $(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS) $(LIBS_$(word 1,$(subst /, ,$*)))
 # Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
 # also link a replay main (tests/fuzz/replay.c) so make test runs each
 # corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS) $(LIBS_$(word 1,$(subst /, ,$*)))
 
 deps:
 	@sh scripts/deps.sh

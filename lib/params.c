@@ -458,9 +458,10 @@ static const struct conf_table *const mra_tables[] = {
 static const struct conf_table *const webmail_tables[] = {
 	&common_table, &webmail_table, NULL,
 };
-/* webadmin also reads youju-mta's sendmail_socket (group mail) */
+/* webadmin also reads youju-mta's sendmail_socket (group mail) and
+   youju-mailgraph's RRD directory (graphs) */
 static const struct conf_table *const webadmin_tables[] = {
-	&common_table, &webadmin_table, &mta_table, NULL,
+	&common_table, &webadmin_table, &mta_table, &mailgraph_table, NULL,
 };
 
 static const struct conf_table *const mailgraph_tables[] = {

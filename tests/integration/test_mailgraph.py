@@ -441,3 +441,62 @@ def test_cat_equals_debian_mailgraph(inst):
             assert rows["ours"][t] == rows["deb"][t], (t, rows)
             busy += any(rows["ours"][t])
         assert busy >= 2, rows
+
+
+# --- webadmin graphs ---------------------------------------------------------
+GRAPHS = ["mail", "errors", "traffic", "queue", "logins", "webmail"]
+
+
+def _png_size(data):
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", data[:16]
+    assert data[12:16] == b"IHDR"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24],
+                                                                "big")
+
+
+def test_graph_pngs_and_roles(inst):
+    import test_webadmin_api as wa
+    assert os.path.exists(inst.path("rrd", "domain", "extmail.org.rrd")), \
+        "run test_burst_counts_equal_the_log first"
+    c = wa.root(inst)
+    for g in GRAPHS:
+        for period in ("day", "week", "month", "year"):
+            st, body, h = c.call("GET", f"/api/graphs/{g}.png?period={period}")
+            assert st == 200, (g, period, st, body)
+            assert h["Content-Type"] == "image/png", h
+            w, ht = _png_size(body)
+            assert w > 540 and ht > 160, (g, period, w, ht)
+    # the cached copy is the same image
+    a = c.call("GET", "/api/graphs/mail.png?period=day")[1]
+    assert c.call("GET", "/api/graphs/mail.png?period=day")[1] == a
+    # a hosted domain's own graphs
+    for g in ("mail", "errors", "traffic"):
+        st, body, _ = c.call("GET",
+                             f"/api/graphs/{g}.png?domain=extmail.org")
+        assert st == 200, (g, st, body)
+        _png_size(body)
+    # graphs without a per-domain form, bad names, periods and domains
+    assert c.call("GET", "/api/graphs/queue.png?domain=extmail.org")[0] \
+        == 404
+    for bad in ("/api/graphs/nope.png", "/api/graphs/mail",
+                "/api/graphs/mail.png.png", "/api/graphs/..%2fmail.png"):
+        assert c.call("GET", bad)[0] == 404, bad
+    assert c.call("GET", "/api/graphs/mail.png?period=hour")[0] == 400
+    for d in ("../etc", "Extmail.org", "a..b", "x%2fy"):
+        assert c.call("GET", f"/api/graphs/mail.png?domain={d}")[0] == 400, d
+    # no session: no graphs
+    assert wa.Client(inst).call("GET", "/api/graphs/mail.png")[0] == 401
+
+    # a postmaster sees its own domains' graphs only
+    wa.ok(c.call("POST", "/api/domains", {"domain": "mg-pm.test"}), 201)
+    wa.ok(c.call("POST", "/api/managers",
+                 {"username": "pm@mg-pm.test", "password": "pm-pass-12",
+                  "type": "postmaster", "domains": ["mg-pm.test"]}), 201)
+    pm = wa.Client(inst)
+    wa.ok(pm.login("pm@mg-pm.test", "pm-pass-12"))
+    assert pm.call("GET", "/api/graphs/mail.png?domain=extmail.org")[0] \
+        == 403
+    assert pm.call("GET", "/api/graphs/mail.png")[0] == 403
+    # its own domain had no mail yet: no file, 404 (not 403)
+    assert pm.call("GET", "/api/graphs/mail.png?domain=mg-pm.test")[0] \
+        == 404
