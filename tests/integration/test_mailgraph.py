@@ -465,6 +465,10 @@ def test_graph_pngs_and_roles(inst):
             assert st == 200, (g, period, st, body)
             assert h["Content-Type"] == "image/png", h
             w, ht = _png_size(body)
+            if os.environ.get("MG_SAVE_PNG"):  # to look at them
+                with open(os.path.join(os.environ["MG_SAVE_PNG"],
+                                       f"{g}-{period}.png"), "wb") as f:
+                    f.write(body)
             assert w > 540 and ht > 160, (g, period, w, ht)
     # the cached copy is the same image
     a = c.call("GET", "/api/graphs/mail.png?period=day")[1]
