@@ -31,7 +31,7 @@ struct authd_job {
 
 	/* owned by the event loop */
 	void *conn;
-	struct authd_job *next;
+	void *srv;
 };
 
 /* Sets up the process-wide caches (call once, before the workers). */
@@ -48,6 +48,14 @@ void authd_job_free(struct authd_job **job);
 
 /* Does the work: fills the result fields.  Thread-safe. */
 void authd_handle(struct authd_job *job);
+
+/* Answers job at once when that needs neither SQL nor a password hash (an
+   AUTH login whose mailbox row is cached and whose password matches the
+   remembered credentials): returns true with the result fields filled.
+   Otherwise returns false and leaves job as it was, for authd_handle() on
+   a worker.  A cache lookup and an HMAC: cheap enough for the event loop
+   thread. */
+bool authd_handle_fast(struct authd_job *job);
 
 /* The login as looked up: lower-cased? no: as sent, plus
    @authd_default_domain when it has no '@'.  Into out (size outsz);

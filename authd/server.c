@@ -55,7 +55,6 @@ struct server {
 	struct ev_timer *accept_timer;
 	bool accept_paused;
 	struct workq *wq;
-	struct ev_io *wq_io;
 	struct throttle *thr_user, *thr_ip;
 	unsigned nconns;
 	struct conn *conns;
@@ -259,16 +258,21 @@ static void job_done(struct server *s, struct authd_job *j)
 	conn_start_write(c);
 }
 
-static void wq_ready(struct ev_io *io, int fd, unsigned events, void *ctx)
+static void wq_run(void *ctx)
 {
-	struct server *s = ctx;
-	struct authd_job *j = workq_take_done(s->wq);
-	while (j != NULL) {
-		struct authd_job *next = j->next;
-		j->next = NULL;
-		job_done(s, j);
-		j = next;
-	}
+	authd_handle(ctx);
+}
+
+static void wq_done(void *ctx)
+{
+	struct authd_job *j = ctx;
+	job_done(j->srv, j);
+}
+
+static void wq_cancel(void *ctx)
+{
+	struct authd_job *j = ctx;
+	authd_job_free(&j);
 }
 
 static void conn_dispatch(struct conn *c, struct authd_request *req)
@@ -313,14 +317,20 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	}
 	struct authd_job *j = authd_job_new(req, s->cfg);
 	j->conn = c;
-	if (workq_submit(s->wq, j) < 0) {
+	j->srv = s;
+	c->job = j;
+	c->state = C_WORK;
+	if (authd_handle_fast(j)) {
+		job_done(s, j);
+		return;
+	}
+	if (workq_submit(s->wq, wq_run, wq_done, j) < 0) {
 		log_warning("authd: worker queue full: temporary failure");
+		c->job = NULL;
 		authd_job_free(&j);
 		conn_close(c);
 		return;
 	}
-	c->job = j;
-	c->state = C_WORK;
 	ev_timer_set(c->timer, s->cfg->request_timeout_ms);
 }
 
@@ -540,8 +550,11 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 		fatal("authd: cannot set up signal handling: %s",
 		      strerror(errno));
 	/* the queue holds what the clients limit allows */
-	s.wq = workq_new(cfg->workers, cfg->max_clients);
-	s.wq_io = ev_io_new(s.loop, workq_fd(s.wq), EV_READ, wq_ready, &s);
+	s.wq = workq_new(&(struct workq_opts){.name = "authd",
+					      .threads = cfg->workers,
+					      .queue_max = cfg->max_clients,
+					      .loop = s.loop,
+					      .cancel = wq_cancel});
 	s.listen_io = ev_io_new(s.loop, listen_fd, EV_READ, on_accept, &s);
 
 	int rc = ev_loop_run(s.loop);
@@ -552,7 +565,6 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	s.accept_paused = false; /* the listener is gone */
 	while (s.conns != NULL)
 		conn_close(s.conns);
-	ev_io_free(&s.wq_io);
 	workq_free(&s.wq);
 	authd_handle_deinit();
 	throttle_free(&s.thr_user);

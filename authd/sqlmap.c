@@ -14,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +26,6 @@
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
-
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	if (n < 0 && errsz > 0)
-		err[0] = '\0';
-}
 
 void sqlmap_free(struct sqlmap **pm)
 {
@@ -99,7 +87,7 @@ static int add_arg(char arg, char *args, size_t *nargs, char *err,
 		   size_t errsz)
 {
 	if (*nargs == SQLMAP_ARGS_MAX) {
-		set_err(err, errsz, "more than %d expansions in the query",
+		str_fmt_trunc(err, errsz, "more than %d expansions in the query",
 			SQLMAP_ARGS_MAX);
 		return -1;
 	}
@@ -124,7 +112,7 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 	int rc = -1;
 	for (;;) {
 		if (*p == '\0') {
-			set_err(err, errsz, "unclosed %c in the query", quote);
+			str_fmt_trunc(err, errsz, "unclosed %c in the query", quote);
 			goto out;
 		}
 		if (*p == '%' && p[1] == '%') {
@@ -134,7 +122,7 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 		if (*p == '%') {
 			char a;
 			if (!query_letter(p[1], &a)) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"invalid %%%c in the query",
 					p[1] != '\0' ? p[1] : ' ');
 				goto out;
@@ -160,7 +148,7 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 		}
 		if (*p == '\\' && p[1] == '%') {
 			/* Postfix would expand after it, MySQL would not */
-			set_err(err, errsz, "backslash before %% in the query");
+			str_fmt_trunc(err, errsz, "backslash before %% in the query");
 			goto out;
 		}
 		if (*p == '\\' && p[1] != '\0') {
@@ -199,7 +187,7 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 	goto out;
 toolong:
 	if (err[0] == '\0')
-		set_err(err, errsz, "query too long");
+		str_fmt_trunc(err, errsz, "query too long");
 out:
 	buf_deinit(&parts);
 	return rc;
@@ -222,11 +210,11 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 		if (*p == '`') {
 			const char *e = strchr(p + 1, '`');
 			if (e == NULL) {
-				set_err(err, errsz, "unclosed ` in the query");
+				str_fmt_trunc(err, errsz, "unclosed ` in the query");
 				return -1;
 			}
 			if (memchr(p, '%', (size_t)(e - p)) != NULL) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"%% inside a `quoted` name in the "
 					"query");
 				return -1;
@@ -238,7 +226,7 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 		}
 		if (*p == '?') {
 			/* it would shift every placeholder after it */
-			set_err(err, errsz, "'?' in the query");
+			str_fmt_trunc(err, errsz, "'?' in the query");
 			return -1;
 		}
 		if (*p == '%' && p[1] == '%') {
@@ -250,7 +238,7 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 		if (*p == '%') {
 			char a;
 			if (!query_letter(p[1], &a)) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"invalid %%%c in the query",
 					p[1] != '\0' ? p[1] : ' ');
 				return -1;
@@ -268,7 +256,7 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 	return 0;
 toolong:
 	if (err[0] == '\0')
-		set_err(err, errsz, "query too long");
+		str_fmt_trunc(err, errsz, "query too long");
 	return -1;
 }
 
@@ -299,7 +287,7 @@ static int check_format(struct sqlmap *m, char *err, size_t errsz)
 					m->need_labels = (unsigned)(*p - '0');
 				break;
 			}
-			set_err(err, errsz, "invalid %%%c in result_format",
+			str_fmt_trunc(err, errsz, "invalid %%%c in result_format",
 				*p != '\0' ? *p : ' ');
 			return -1;
 		}
@@ -359,7 +347,7 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 		if (l.len > 0 && l.p[l.len - 1] == '\r')
 			l.len--;
 		if (memchr(l.p, '\0', l.len) != NULL) {
-			set_err(err, errsz, "line %u: NUL byte", lineno);
+			str_fmt_trunc(err, errsz, "line %u: NUL byte", lineno);
 			goto fail;
 		}
 		bool cont = l.len > 0 && (l.p[0] == ' ' || l.p[0] == '\t');
@@ -368,7 +356,7 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 			continue;
 		if (cont) {
 			if (n == 0) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"line %u: continuation of nothing",
 					lineno);
 				goto fail;
@@ -377,7 +365,7 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 			if (buf_append_str(&line, ps[n - 1].value) < 0 ||
 			    buf_append(&line, " ", 1) < 0 ||
 			    buf_append(&line, t.p, t.len) < 0) {
-				set_err(err, errsz, "line %u: value too long",
+				str_fmt_trunc(err, errsz, "line %u: value too long",
 					lineno);
 				goto fail;
 			}
@@ -389,27 +377,27 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 		}
 		const char *eq = memchr(t.p, '=', t.len);
 		if (eq == NULL) {
-			set_err(err, errsz, "line %u: missing '='", lineno);
+			str_fmt_trunc(err, errsz, "line %u: missing '='", lineno);
 			goto fail;
 		}
 		struct str name = str_trim((struct str){t.p, (size_t)(eq - t.p)});
 		struct str val = str_trim(
 		    (struct str){eq + 1, (size_t)(t.p + t.len - eq - 1)});
 		if (name.len == 0 || name.len > 64 || val.len >= line.max) {
-			set_err(err, errsz, "line %u: bad parameter", lineno);
+			str_fmt_trunc(err, errsz, "line %u: bad parameter", lineno);
 			goto fail;
 		}
 		for (size_t i = 0; i < name.len; i++) {
 			char c = name.p[i];
 			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '_')) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"line %u: bad parameter name", lineno);
 				goto fail;
 			}
 		}
 		if (n == CF_PARAMS_MAX) {
-			set_err(err, errsz, "line %u: too many parameters",
+			str_fmt_trunc(err, errsz, "line %u: too many parameters",
 				lineno);
 			goto fail;
 		}
@@ -451,7 +439,7 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 	size_t n;
 	err[0] = '\0';
 	if (len > SQLMAP_FILE_MAX) {
-		set_err(err, errsz, "file too big");
+		str_fmt_trunc(err, errsz, "file too big");
 		return NULL;
 	}
 	struct cf_param *ps = cf_parse(text, len, &n, err, errsz);
@@ -471,26 +459,26 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 		const char *wh = cf_get(ps, n, "where_field");
 		const char *add = cf_get(ps, n, "additional_conditions");
 		if (sel == NULL || tab == NULL || wh == NULL) {
-			set_err(err, errsz, "no query (nor select_field, "
+			str_fmt_trunc(err, errsz, "no query (nor select_field, "
 					    "table and where_field)");
 			goto fail;
 		}
 		if (buf_printf(&legacy, "SELECT %s FROM %s WHERE %s = '%%s'%s%s",
 			       sel, tab, wh, add != NULL ? " " : "",
 			       add != NULL ? add : "") < 0) {
-			set_err(err, errsz, "query too long");
+			str_fmt_trunc(err, errsz, "query too long");
 			goto fail;
 		}
 		query = buf_cstr(&legacy);
 	}
 	if (query[0] == '\0') {
-		set_err(err, errsz, "empty query");
+		str_fmt_trunc(err, errsz, "empty query");
 		goto fail;
 	}
 	char qerr[200];
 	if (sqlmap_convert_query(query, &q, m->args, &m->nargs, qerr,
 				 sizeof(qerr)) < 0) {
-		set_err(err, errsz, "query: %s", qerr);
+		str_fmt_trunc(err, errsz, "query: %s", qerr);
 		goto fail;
 	}
 	m->query = xstrdup(buf_cstr(&q));
@@ -516,7 +504,7 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 		for (size_t i = 0; i < m->ndomains; i++) {
 			if (m->domains[i][0] == '/' ||
 			    strchr(m->domains[i], ':') != NULL) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"domain: only domain names are "
 					"supported, not files or tables (%s)",
 					m->domains[i]);
@@ -528,7 +516,7 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 	if (lim != NULL) {
 		uint64_t v;
 		if (str_parse_u64(lim, 0, SQLMAP_ROWS_MAX, &v) < 0) {
-			set_err(err, errsz,
+			str_fmt_trunc(err, errsz,
 				"expansion_limit: expected a number from 0 "
 				"to %d",
 				SQLMAP_ROWS_MAX);
@@ -780,24 +768,24 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*eacces_r = errno == EACCES;
-		set_err(err, errsz, "open: %s", strerror(errno));
+		str_fmt_trunc(err, errsz, "open: %s", strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		set_err(err, errsz, "not a regular file");
+		str_fmt_trunc(err, errsz, "not a regular file");
 		close(fd);
 		return NULL;
 	}
 	if ((st.st_mode & 022) != 0) {
 		/* anyone who can write it chooses the SQL authd runs */
-		set_err(err, errsz, "writable by group or others (chmod "
+		str_fmt_trunc(err, errsz, "writable by group or others (chmod "
 				    "go-w it)");
 		close(fd);
 		return NULL;
 	}
 	if (st.st_size > SQLMAP_FILE_MAX) {
-		set_err(err, errsz, "file too big");
+		str_fmt_trunc(err, errsz, "file too big");
 		close(fd);
 		return NULL;
 	}
@@ -807,7 +795,7 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 	int e = errno;
 	close(fd);
 	if (rr < 0) {
-		set_err(err, errsz, "%s",
+		str_fmt_trunc(err, errsz, "%s",
 			e == EFBIG ? "file too big" : strerror(e));
 		return NULL;
 	}
@@ -815,7 +803,7 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 	explicit_bzero(text, len);
 	free(text);
 	if (m != NULL && m->has_password && (st.st_mode & 077) != 0) {
-		set_err(err, errsz,
+		str_fmt_trunc(err, errsz,
 			"holds a password and is readable by group or others "
 			"(youju-authd does not use it: remove the password "
 			"line, or chmod 600 the file)");
@@ -944,7 +932,7 @@ static void set_add(struct sqlmap_set *s, const char *path, size_t len,
 	char err[512] = "";
 	bool eacces = false;
 	if (len > SQLMAP_PATH_MAX || e.path[0] != '/') {
-		set_err(err, sizeof(err), "not an absolute path");
+		str_fmt_trunc(err, sizeof(err), "not an absolute path");
 	} else {
 		e.m = sqlmap_load_file(e.path, err, sizeof(err), &eacces);
 	}

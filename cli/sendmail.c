@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "dot.h"
 #include "log.h"
 #include "net.h"
 #include "queue.h"
@@ -446,16 +447,17 @@ static int verify(struct smc *c, const struct sm_rcpts *r)
 static void send_message(struct smc *c, const struct buf *hdr, FILE *spool,
 			 off_t body_off)
 {
-	struct sm_enc enc;
+	struct dot_enc enc;
 	struct buf out;
 	char *chunk = xmalloc(SM_CHUNK);
-	sm_enc_init(&enc);
+	/* the spool holds LF lines (sm_input): a CR left in it is data */
+	dot_enc_init(&enc, 0, DOT_ALL_LINES, 0);
 	buf_init(&out, 2 * SM_CHUNK + 8);
 	/* the header in pieces, each within out */
 	for (size_t i = 0; i < hdr->len; i += SM_CHUNK) {
 		size_t n = hdr->len - i < SM_CHUNK ? hdr->len - i : SM_CHUNK;
 		buf_reset(&out);
-		if (sm_enc_feed(&enc, hdr->p + i, n, &out) < 0)
+		if (dot_enc_feed(&enc, hdr->p + i, n, &out) < 0)
 			sm_fatal(EX_SOFTWARE, "encoding overflow");
 		send_all(c->fd, out.p, out.len);
 	}
@@ -465,14 +467,14 @@ static void send_message(struct smc *c, const struct buf *hdr, FILE *spool,
 	size_t n;
 	while ((n = fread(chunk, 1, SM_CHUNK, spool)) > 0) {
 		buf_reset(&out);
-		if (sm_enc_feed(&enc, chunk, n, &out) < 0)
+		if (dot_enc_feed(&enc, chunk, n, &out) < 0)
 			sm_fatal(EX_SOFTWARE, "encoding overflow");
 		send_all(c->fd, out.p, out.len);
 	}
 	if (ferror(spool))
 		sm_fatal(EX_IOERR, "read temporary file: %s", strerror(errno));
 	buf_reset(&out);
-	if (sm_enc_end(&enc, &out) < 0)
+	if (dot_enc_end(&enc, &out) < 0)
 		sm_fatal(EX_SOFTWARE, "encoding overflow");
 	send_all(c->fd, out.p, out.len);
 	buf_deinit(&out);

@@ -114,20 +114,4 @@ sm_from_header(struct buf *out, const char *fullname, const char *addr);
    does not fit. */
 int sm_xtext(const char *in, char *out, size_t outsz);
 
-/* ---------------------------------------------------------- SMTP */
-
-/* LF lines to SMTP DATA: CR LF line ends and dot-stuffing (RFC 5321
-   4.5.2).  The state carries over between calls. */
-struct sm_enc {
-	bool bol;
-};
-
-void sm_enc_init(struct sm_enc *e);
-/* Encodes n bytes at p onto out (room for 2n + 1 bytes).  0 or -1. */
-__attribute__((warn_unused_result)) int
-sm_enc_feed(struct sm_enc *e, const char *p, size_t n, struct buf *out);
-/* Ends the data: a CR LF if the last line had none, then ".\r\n". */
-__attribute__((warn_unused_result)) int sm_enc_end(struct sm_enc *e,
-						   struct buf *out);
-
 #endif

@@ -1,6 +1,8 @@
 /* Byte-string helpers and range-checked number parsing; see str.h. */
 #include "str.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,6 +42,16 @@ struct str str_trim(struct str s)
 	while (s.len > 0 && (s.p[s.len - 1] == ' ' || s.p[s.len - 1] == '\t'))
 		s.len--;
 	return s;
+}
+
+void str_fmt_trunc(char *out, size_t sz, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(out, sz, fmt, ap);
+	va_end(ap);
+	if (n < 0 && sz > 0)
+		out[0] = '\0';
 }
 
 int str_to_u64(struct str s, uint64_t min, uint64_t max, uint64_t *v_r)

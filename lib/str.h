@@ -26,6 +26,13 @@ bool str_case_eq_cstr(struct str a, const char *s);
 bool str_has_prefix_case(struct str a, const char *prefix);
 /* Drops leading and trailing spaces and tabs. */
 struct str str_trim(struct str s);
+/*
+ * snprintf into out (size sz) that truncates on purpose: replies and
+ * reasons meant for logs and error messages, where a cut text is better
+ * than none.  An encoding error leaves "".  Not for names or paths.
+ */
+__attribute__((format(printf, 3, 4))) void
+str_fmt_trunc(char *out, size_t sz, const char *fmt, ...);
 
 /*
  * Parses all of s as a decimal number in [min, max].  Leading '+', '-',

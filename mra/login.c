@@ -1,32 +1,31 @@
 /*
  * Logins for POP3 and IMAP.  The password check is a blocking round trip
- * to youju-authd (lib/authc), so it runs in a short-lived worker thread; the result comes back
- * to the event loop through a pipe carrying the job pointer.  The worker
- * also creates a missing Maildir (rows INSERTed by hand must work at once,
- * DESIGN §6) and, on failure, waits MRA_FAIL_DELAY_MS like Dovecot's
- * auth_failure_delay to slow down password guessing.
+ * to youju-authd (lib/authc), so it runs on a lib/workq pool whose results
+ * come back to this process's event loop.  The worker also creates a
+ * missing Maildir (rows INSERTed by hand must work at once, DESIGN §6).  A
+ * failure is answered after MRA_FAIL_DELAY_MS like Dovecot's
+ * auth_failure_delay, to slow down password guessing; the wait is a loop
+ * timer, so a burst of wrong passwords holds no worker thread.
  */
 #include "mra.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "authc.h"
 #include "base64.h"
 #include "log.h"
 #include "maildir.h"
+#include "workq.h"
 #include "xalloc.h"
 
-#define MRA_LOGINS_MAX 64          /* worker threads at once */
+/* at most 64 logins in flight per process, as many as the thread per
+   login allowed before: 32 authd round trips at once, 32 waiting */
+#define MRA_LOGIN_THREADS 32
+#define MRA_LOGIN_QUEUE 32
 #define MRA_FAIL_DELAY_MS 1000
 #define MRA_USER_MAX 255
 #define MRA_PASS_MAX 1024
@@ -40,11 +39,11 @@ struct mra_login_job {
 	bool tls;
 	char authd_socket[108];
 	struct mra_login_result res;
+	struct ev_timer *delay;
 };
 
-static int mra_login_pipe[2] = { -1, -1 };
-static struct ev_io *mra_login_io;
-static unsigned mra_logins_running;
+static struct ev_loop *mra_login_loop;
+static struct workq *mra_login_wq;
 
 /* The authd round trip through lib/authc.  Fills job->res. */
 static void mra_authd_login(struct mra_login_job *job)
@@ -101,29 +100,17 @@ out:
 	authc_reply_free(&reply);
 }
 
-static void *mra_login_thread(void *arg)
+static void mra_login_run(void *ctx)
 {
-	struct mra_login_job *job = arg;
+	struct mra_login_job *job = ctx;
 	snprintf(job->res.user, sizeof job->res.user, "%s", job->user);
 	mra_authd_login(job);
 	explicit_bzero(job->pass, strlen(job->pass));
-	if (job->res.status == MRA_LOGIN_FAIL) {
-		struct timespec ts = { MRA_FAIL_DELAY_MS / 1000,
-				       (MRA_FAIL_DELAY_MS % 1000) * 1000000L };
-		nanosleep(&ts, NULL);
-	}
-	/* a pointer is far below PIPE_BUF: the write is atomic */
-	ssize_t w;
-	do
-		w = write(mra_login_pipe[1], &job, sizeof job);
-	while (w < 0 && errno == EINTR);
-	if (w != (ssize_t)sizeof job)
-		log_error("login result pipe: %s", strerror(errno));
-	return NULL;
 }
 
 static void mra_job_free(struct mra_login_job *job)
 {
+	ev_timer_free(&job->delay);
 	explicit_bzero(job->pass, strlen(job->pass));
 	free(job->pass);
 	free(job->user);
@@ -163,49 +150,62 @@ static bool mra_login_over_limit(struct mra_conn *c,
 	return true;
 }
 
-static void mra_login_ready(struct ev_io *io, int fd, unsigned events,
-			    void *ctx)
+/* The answer reaches the session (which may have gone meanwhile). */
+static void mra_login_finish(struct mra_login_job *job)
 {
-	struct mra_login_job *job;
-	for (;;) {
-		ssize_t r = read(fd, &job, sizeof job);
-		if (r != (ssize_t)sizeof job)
-			return;
-		mra_logins_running--;
-		struct mra_conn *c = mra_conn_find(job->conn_id);
-		if (c != NULL) {
-			c->paused = false;
-			if (!mra_login_over_limit(c, job))
-				c->proto->login_done(c, &job->res);
-			if (job->res.status == MRA_LOGIN_OK && !c->closing)
-				snprintf(c->user, sizeof c->user, "%s",
-					 job->res.user);
-			else
-				mra_conn_userip_release(c, job->res.user);
-			mra_conn_kick(c);
-		}
-		mra_job_free(job);
+	struct mra_conn *c = mra_conn_find(job->conn_id);
+	if (c != NULL) {
+		c->paused = false;
+		if (!mra_login_over_limit(c, job))
+			c->proto->login_done(c, &job->res);
+		if (job->res.status == MRA_LOGIN_OK && !c->closing)
+			snprintf(c->user, sizeof c->user, "%s", job->res.user);
+		else
+			mra_conn_userip_release(c, job->res.user);
+		mra_conn_kick(c);
 	}
+	mra_job_free(job);
+}
+
+static void mra_login_delayed(struct ev_timer *t, void *ctx)
+{
+	mra_login_finish(ctx);
+}
+
+/* On the loop thread, after mra_login_run. */
+static void mra_login_done(void *ctx)
+{
+	struct mra_login_job *job = ctx;
+	if (job->res.status == MRA_LOGIN_FAIL) {
+		job->delay = ev_timer_new(mra_login_loop, MRA_FAIL_DELAY_MS,
+					  mra_login_delayed, job);
+		return;
+	}
+	mra_login_finish(job);
+}
+
+static void mra_login_cancel(void *ctx)
+{
+	mra_job_free(ctx);
 }
 
 int mra_login_init(struct ev_loop *loop)
 {
-	if (pipe2(mra_login_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		return -1;
-	/* the writer side blocks: a full pipe must not lose a result */
-	int fl = fcntl(mra_login_pipe[1], F_GETFL);
-	if (fl < 0 ||
-	    fcntl(mra_login_pipe[1], F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return -1;
-	mra_login_io = ev_io_new(loop, mra_login_pipe[0], EV_READ,
-				 mra_login_ready, NULL);
-	return mra_login_io ? 0 : -1;
+	mra_login_loop = loop;
+	mra_login_wq = workq_new(&(struct workq_opts){
+	    .name = "mra-login",
+	    .threads = MRA_LOGIN_THREADS,
+	    .queue_max = MRA_LOGIN_QUEUE,
+	    .loop = loop,
+	    .cancel = mra_login_cancel,
+	    .stack_size = 256 * 1024});
+	return 0;
 }
 
 int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 		    struct str pass)
 {
-	if (mra_logins_running >= MRA_LOGINS_MAX || user.len == 0 ||
+	if (mra_login_wq == NULL || user.len == 0 ||
 	    user.len > MRA_USER_MAX || pass.len > MRA_PASS_MAX ||
 	    strlen(mra_srv.authd_socket) >= 108)
 		return -1;
@@ -225,21 +225,11 @@ int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 	snprintf(job->authd_socket, sizeof job->authd_socket, "%s",
 		 mra_srv.authd_socket);
 	job->tls = c->tls_on;
-	pthread_attr_t attr;
-	pthread_t th;
-	if (pthread_attr_init(&attr) != 0) {
+	if (workq_submit(mra_login_wq, mra_login_run, mra_login_done, job) <
+	    0) {
 		mra_job_free(job);
 		return -1;
 	}
-	(void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	(void)pthread_attr_setstacksize(&attr, 256 * 1024);
-	int r = pthread_create(&th, &attr, mra_login_thread, job);
-	pthread_attr_destroy(&attr);
-	if (r != 0) {
-		mra_job_free(job);
-		return -1;
-	}
-	mra_logins_running++;
 	c->paused = true;
 	return 0;
 }

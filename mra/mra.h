@@ -127,7 +127,7 @@ void mra_conn_free_all(void);
 /* Connections of this worker (a reload's old worker exits at 0). */
 size_t mra_conn_count(void);
 
-/* login.c: password check through youju-authd in a worker thread. */
+/* login.c: password check through youju-authd on a lib/workq pool. */
 enum mra_login_status { MRA_LOGIN_OK, MRA_LOGIN_FAIL, MRA_LOGIN_TEMPFAIL,
 			MRA_LOGIN_DISABLED };
 
@@ -144,7 +144,8 @@ struct mra_login_result {
    wiped by the worker.  Returns 0 or -1 (could not start). */
 int mra_login_start(struct mra_conn *c, const char *service,
 		    struct str user, struct str pass);
-/* Sets up the result pipe on the loop.  0 or -1. */
+/* Starts the login worker pool on the loop (in each worker process,
+   after fork).  0 or -1. */
 int mra_login_init(struct ev_loop *loop);
 
 /* Decodes SASL PLAIN (RFC 4616) from base64 b64: authzid NUL authcid NUL

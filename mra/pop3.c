@@ -19,7 +19,7 @@
 #include "log.h"
 #include "mailbox.h"
 #include "maildir.h"
-#include "pop3_dot.h"
+#include "dot.h"
 #include "xalloc.h"
 
 /* RFC 2449 §4: 255 octets per command line; AUTH responses may be longer
@@ -49,7 +49,7 @@ struct pop3_sess {
 	unsigned retr_count, top_count;
 	uint64_t retr_bytes;
 	int send_fd;           /* the message being sent, -1: none */
-	struct pop3_dot dot;
+	struct dot_enc dot;
 };
 
 static void pop3_reply(struct mra_conn *c, const char *s)
@@ -230,7 +230,7 @@ static void pop3_produce(struct mra_conn *c)
 {
 	struct pop3_sess *s = c->sess;
 	ssize_t r = 0;
-	if (!pop3_dot_done(&s->dot)) {
+	if (!dot_enc_done(&s->dot)) {
 		do
 			r = read(s->send_fd, pop3_chunk, sizeof pop3_chunk);
 		while (r < 0 && errno == EINTR);
@@ -242,8 +242,8 @@ static void pop3_produce(struct mra_conn *c)
 		mra_conn_close(c);
 		return;
 	}
-	int w = r > 0 ? pop3_dot_feed(&s->dot, pop3_chunk, (size_t)r, &c->out)
-		      : pop3_dot_end(&s->dot, &c->out);
+	int w = r > 0 ? dot_enc_feed(&s->dot, pop3_chunk, (size_t)r, &c->out)
+		      : dot_enc_end(&s->dot, &c->out);
 	if (w < 0) {
 		log_warning("%s: output limit reached, rip=%s",
 			    c->proto->name, c->rip);
@@ -256,7 +256,7 @@ static void pop3_produce(struct mra_conn *c)
 }
 
 /* Starts sending message i: the header and at most body_lines body lines
-   (UINT64_MAX: all), CRLF line ends, dot-stuffed, then "." (pop3_dot),
+   (UINT64_MAX: all), CRLF line ends, dot-stuffed, then "." (lib/dot),
    produced from the file as the client takes it. */
 static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
 {
@@ -272,7 +272,8 @@ static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
 	(void)mra_conn_printf(c, "+OK %llu octets\r\n",
 			      (unsigned long long)size);
 	s->send_fd = fd;
-	pop3_dot_init(&s->dot, body_lines);
+	/* a Maildir file may hold CR LF lines */
+	dot_enc_init(&s->dot, DOT_CRLF_IN, body_lines, 0);
 	c->produce = pop3_produce;
 	/* small messages are done at once, and pipelined commands go on
 	   in the same pass */

@@ -46,7 +46,7 @@
 #include "sasl.h"
 #include "smtpd.h"
 #include "tls.h"
-#include "worker.h"
+#include "workq.h"
 #include "xalloc.h"
 
 /* Defaults for parameters lib/params.c does not declare (yet): used only
@@ -564,7 +564,11 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 	srv->loop = ev_loop_new();
 	if (srv->loop == NULL)
 		fatal("cannot create the event loop: %s", strerror(errno));
-	srv->pool = worker_pool_new(srv->loop, MTA_WORKERS, MTA_WORKER_QUEUE);
+	srv->pool =
+	    workq_new(&(struct workq_opts){.name = "mta",
+					   .threads = MTA_WORKERS,
+					   .queue_max = MTA_WORKER_QUEUE,
+					   .loop = srv->loop});
 	struct smtpd_proc p = {srv, g->ls, g->nls, NULL};
 	if (ev_signal(srv->loop, SIGTERM, proc_signal, &p) < 0 ||
 	    ev_signal(srv->loop, SIGINT, proc_signal, &p) < 0 ||
@@ -602,7 +606,7 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 		if (g->ls[i].fd >= 0)
 			close(g->ls[i].fd);
 	}
-	worker_pool_free(&srv->pool);
+	workq_free(&srv->pool);
 	ev_loop_free(&srv->loop);
 	mta_sasl_done();
 	srv_free(srv);

@@ -15,7 +15,6 @@
 #include <pcre2.h>
 #include <pthread.h>
 #include <regex.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,17 +144,6 @@ bool map_net_match(const struct map_net *net, const char *addr)
 
 /* -------------------------------------------------------------- parsing */
 
-__attribute__((format(printf, 3, 4))) static void
-set_err(char *err, size_t errsz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(err, errsz, fmt, ap);
-	va_end(ap);
-	if (n < 0 && errsz > 0)
-		err[0] = '\0';
-}
-
 static void rule_free(struct rule *ru, enum map_type type)
 {
 	if (type == MT_REGEXP)
@@ -246,7 +234,7 @@ static int parse_text(struct map_data *d, struct reader *r, const char *name,
 		char *line = (char *)buf_cstr(&r->line);
 		split_kv(line, &key, &val);
 		if (strlen(key) > MAP_KEY_MAX) {
-			set_err(err, errsz, "%s, line %u: key too long", name,
+			str_fmt_trunc(err, errsz, "%s, line %u: key too long", name,
 				r->first);
 			return -1;
 		}
@@ -345,7 +333,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		struct rule ru = {0};
 		if (keyword(line, "endif", &rest)) {
 			if (depth == 0 || rest[0] != '\0') {
-				set_err(err, errsz, "%s, line %u: %s", name,
+				str_fmt_trunc(err, errsz, "%s, line %u: %s", name,
 					r->first,
 					depth ? "text after endif"
 					      : "endif without matching if");
@@ -356,7 +344,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		}
 		if (keyword(line, "if", &rest)) {
 			if (depth == MAP_IF_DEPTH) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"%s, line %u: if nested too deeply",
 					name, r->first);
 				return -1;
@@ -372,7 +360,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			char *key, *val;
 			split_kv(line, &key, &val);
 			if (!map_net_parse(key, strlen(key), &ru.net)) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"%s, line %u: bad address pattern: %s",
 					name, r->first, key);
 				return -1;
@@ -383,7 +371,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			bool icase, ext, multi;
 			if (!parse_delimited(line, &pat, &icase, &ext, &multi,
 					     &rest)) {
-				set_err(err, errsz,
+				str_fmt_trunc(err, errsz,
 					"%s, line %u: bad pattern syntax "
 					"(expected /pattern/flags result)",
 					name, r->first);
@@ -396,7 +384,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 				if (multi)
 					fl |= REG_NEWLINE;
 				if (regcomp(&ru.re, pat, fl) != 0) {
-					set_err(err, errsz,
+					str_fmt_trunc(err, errsz,
 						"%s, line %u: bad regular "
 						"expression",
 						name, r->first);
@@ -420,7 +408,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 					if (pcre2_get_error_message(
 						ec, m, sizeof(m)) < 0)
 						m[0] = '\0';
-					set_err(err, errsz,
+					str_fmt_trunc(err, errsz,
 						"%s, line %u: bad regular "
 						"expression: %s",
 						name, r->first, (char *)m);
@@ -430,7 +418,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			ru.val = xstrdup(rest);
 		}
 		if (ru.is_if && ru.val[0] != '\0') {
-			set_err(err, errsz,
+			str_fmt_trunc(err, errsz,
 				"%s, line %u: text after if pattern", name,
 				r->first);
 			rule_free(&ru, type);
@@ -447,7 +435,7 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		d->rules[d->n++] = ru;
 	}
 	if (depth > 0) {
-		set_err(err, errsz, "%s, line %u: if without matching endif",
+		str_fmt_trunc(err, errsz, "%s, line %u: if without matching endif",
 			name, open_line[depth - 1]);
 		return -1;
 	}
@@ -463,7 +451,7 @@ static struct map_data *parse(enum map_type type, const char *text, size_t len,
 	int rc = type == MT_TEXT ? parse_text(d, &r, name, err, errsz)
 				 : parse_rules(d, type, &r, name, err, errsz);
 	if (rc == 0 && r.line.len >= r.line.max - 1) {
-		set_err(err, errsz, "%s, line %u: entry too long", name,
+		str_fmt_trunc(err, errsz, "%s, line %u: entry too long", name,
 			r.first);
 		rc = -1;
 	}
@@ -480,7 +468,7 @@ static char *read_file(const char *path, struct stat *st, size_t *len_r,
 	char *p = NULL;
 	int r = file_read(path, MAP_FILE_MAX, 0, &p, len_r, st);
 	if (r <= 0) {
-		set_err(err, errsz, "%s: %s", path,
+		str_fmt_trunc(err, errsz, "%s: %s", path,
 			r == 0		  ? strerror(ENOENT)
 			: errno == EFBIG ? "file too big"
 					  : strerror(errno));
@@ -563,7 +551,7 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 			   credentials, so no SQL table is opened here */
 			bool sql = strncmp(spec, "pgsql:", 6) == 0 ||
 				   strncmp(spec, "sqlite:", 7) == 0;
-			set_err(err, errsz, "%s: unsupported map type %.*s%s",
+			str_fmt_trunc(err, errsz, "%s: unsupported map type %.*s%s",
 				spec, (int)(colon - spec), spec,
 				sql ? " (youju-mta reads no database: use a "
 				      "mysql: table, which youju-authd runs, "
@@ -576,7 +564,7 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 		path = colon + 1;
 	}
 	if (path[0] != '/') {
-		set_err(err, errsz, "%s: the table must be an absolute path",
+		str_fmt_trunc(err, errsz, "%s: the table must be an absolute path",
 			spec);
 		return NULL;
 	}
@@ -594,19 +582,19 @@ static struct map *open_mysql(const char *spec, const char *path, char *err,
 			      size_t errsz)
 {
 	if (path[0] != '/') {
-		set_err(err, errsz, "%s: the table must be an absolute path",
+		str_fmt_trunc(err, errsz, "%s: the table must be an absolute path",
 			spec);
 		return NULL;
 	}
 	if (strlen(path) > MAP_KEY_MAX) {
-		set_err(err, errsz, "%s: path too long", spec);
+		str_fmt_trunc(err, errsz, "%s: path too long", spec);
 		return NULL;
 	}
 	pthread_mutex_lock(&socket_lock);
 	char *sock = authd_socket != NULL ? xstrdup(authd_socket) : NULL;
 	pthread_mutex_unlock(&socket_lock);
 	if (sock == NULL) {
-		set_err(err, errsz, "%s: no authd_socket to ask", spec);
+		str_fmt_trunc(err, errsz, "%s: no authd_socket to ask", spec);
 		return NULL;
 	}
 	struct map *m = map_new(spec, MT_MYSQL);
@@ -620,7 +608,7 @@ struct map *map_from_text(const char *type, const char *text, size_t len,
 {
 	enum map_type t;
 	if (!type_of(type, strlen(type), &t)) {
-		set_err(err, errsz, "unsupported map type %s", type);
+		str_fmt_trunc(err, errsz, "unsupported map type %s", type);
 		return NULL;
 	}
 	struct map *m = map_new(type, t);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "dot.h"
 #include "ev.h"
 #include "log.h"
 #include "maps.h"
@@ -53,18 +54,6 @@ struct smtpc_conn {
 	char err[256];	/* why the conversation broke */
 	char errdsn[8]; /* its status code when not 4.4.1 (TLS, AUTH) */
 };
-
-/* snprintf that truncates on purpose (replies, reasons for logs) */
-__attribute__((format(printf, 3, 4))) static void
-smtpc_fmt(char *out, size_t sz, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(out, sz, fmt, ap);
-	va_end(ap);
-	if (n < 0 && sz > 0)
-		out[0] = '\0';
-}
 
 int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 			unsigned *port_r, bool *mx_r)
@@ -101,39 +90,10 @@ int smtpc_parse_nexthop(const char *spec, char *host, size_t hostsz,
 
 int smtpc_dot_encode(const char *msg, size_t len, size_t limit, struct buf *out)
 {
-	bool bol = true;
-	size_t col = 0; /* bytes of the current line on the wire */
 	if (limit > 0 && limit < SMTPC_LINE_MIN)
 		limit = SMTPC_LINE_MIN;
-	for (size_t i = 0; i < len; i++) {
-		char c = msg[i];
-		if (c == '\n') {
-			if (buf_append(out, "\r\n", 2) < 0)
-				return -1;
-			bol = true;
-			col = 0;
-			continue;
-		}
-		if (limit > 0 && col >= limit) {
-			/* a continuation line starts with a space: never a
-			   dot to stuff */
-			if (buf_append(out, "\r\n ", 3) < 0)
-				return -1;
-			col = 1;
-		}
-		if (bol && c == '.') {
-			if (buf_append_char(out, '.') < 0)
-				return -1;
-			col++;
-		}
-		if (buf_append_char(out, c) < 0)
-			return -1;
-		bol = false;
-		col++;
-	}
-	if (!bol && buf_append(out, "\r\n", 2) < 0)
-		return -1;
-	return buf_append(out, ".\r\n", 3);
+	/* queue files end lines in a bare LF: a CR is data */
+	return dot_encode(msg, len, 0, limit, out);
 }
 
 static int smtpc_wait(int fd, unsigned events, int ms)
@@ -160,14 +120,14 @@ static int smtpc_flush(struct smtpc_conn *c, unsigned timeout)
 		int r = c->tls != NULL ? tls_write(c->tls, &c->out, &want)
 				       : net_out_flush(c->fd, &c->out);
 		if (r < 0) {
-			smtpc_fmt(c->err, sizeof(c->err), "write: %s",
+			str_fmt_trunc(c->err, sizeof(c->err), "write: %s",
 				  c->tls != NULL ? tls_conn_error(c->tls)
 						 : strerror(errno));
 			return -1;
 		}
 		if (r == 0 &&
 		    smtpc_wait(c->fd, want, (int)timeout * 1000) < 0) {
-			smtpc_fmt(c->err, sizeof(c->err), "write: %s",
+			str_fmt_trunc(c->err, sizeof(c->err), "write: %s",
 				  strerror(errno));
 			return -1;
 		}
@@ -184,13 +144,13 @@ static int smtpc_fill(struct smtpc_conn *c, unsigned timeout)
 		if (r > 0)
 			return 0;
 		if (r < 0) {
-			smtpc_fmt(c->err, sizeof(c->err), "%s",
+			str_fmt_trunc(c->err, sizeof(c->err), "%s",
 				  errno == 0 ? "lost connection"
 					     : strerror(errno));
 			return -1;
 		}
 		if (smtpc_wait(c->fd, want, (int)timeout * 1000) < 0) {
-			smtpc_fmt(c->err, sizeof(c->err), "read: %s",
+			str_fmt_trunc(c->err, sizeof(c->err), "read: %s",
 				  strerror(errno));
 			return -1;
 		}
@@ -231,7 +191,7 @@ static int smtpc_reply(struct smtpc_conn *c, unsigned timeout)
 		if (r != LINE_OK || line.len < 3 || line.p[0] < '2' ||
 		    line.p[0] > '5' || line.p[1] < '0' || line.p[1] > '9' ||
 		    line.p[2] < '0' || line.p[2] > '9') {
-			smtpc_fmt(c->err, sizeof(c->err), "malformed reply");
+			str_fmt_trunc(c->err, sizeof(c->err), "malformed reply");
 			return -1;
 		}
 		int code = (line.p[0] - '0') * 100 + (line.p[1] - '0') * 10 +
@@ -278,7 +238,7 @@ smtpc_cmd(struct smtpc_conn *c, unsigned timeout, const char *fmt, ...)
 	int r = buf_vprintf(&c->out, fmt, ap);
 	va_end(ap);
 	if (r < 0 || buf_append(&c->out, "\r\n", 2) < 0) {
-		smtpc_fmt(c->err, sizeof(c->err), "command too long");
+		str_fmt_trunc(c->err, sizeof(c->err), "command too long");
 		return -1;
 	}
 	if (smtpc_flush(c, timeout) < 0)
@@ -321,9 +281,9 @@ static void smtpc_set_all(struct smtpc_rcpt *rcpts, size_t n,
 {
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].res.status = st;
-		smtpc_fmt(rcpts[i].res.dsn, sizeof(rcpts[i].res.dsn), "%s",
+		str_fmt_trunc(rcpts[i].res.dsn, sizeof(rcpts[i].res.dsn), "%s",
 			  dsn);
-		smtpc_fmt(rcpts[i].res.text, sizeof(rcpts[i].res.text), "%s",
+		str_fmt_trunc(rcpts[i].res.text, sizeof(rcpts[i].res.text), "%s",
 			  text);
 	}
 }
@@ -342,7 +302,7 @@ static void smtpc_dsn_of(const char *reply, int code, char *out, size_t sz)
 			return;
 		}
 	}
-	smtpc_fmt(out, sz, "%d.0.0", code / 100);
+	str_fmt_trunc(out, sz, "%d.0.0", code / 100);
 }
 
 static void smtpc_result(struct smtpc_conn *c, struct deliver_result *r,
@@ -353,9 +313,9 @@ static void smtpc_result(struct smtpc_conn *c, struct deliver_result *r,
 		    : c->code < 500 ? DELIVER_DEFER
 				    : DELIVER_BOUNCE;
 	if (r->status == DELIVER_OK)
-		smtpc_fmt(r->text, sizeof(r->text), "%s", c->reply);
+		str_fmt_trunc(r->text, sizeof(r->text), "%s", c->reply);
 	else
-		smtpc_fmt(r->text, sizeof(r->text),
+		str_fmt_trunc(r->text, sizeof(r->text),
 			  "host %s[%s] said: %s (in reply to %s command)",
 			  c->host, c->addr, c->reply, stage);
 }
@@ -490,9 +450,9 @@ static int smtpc_ehlo(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 {
 	bool verify = c->tls_level >= SMTPC_TLS_VERIFY;
-	smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.5");
+	str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.5");
 	if (smtpc_cmd(c, cfg->cmd_timeout, "STARTTLS") != 220) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "host %s[%s] said: %s (in reply to STARTTLS "
 			  "command)",
 			  c->host, c->addr, c->reply);
@@ -502,7 +462,7 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	struct tls_ctx *ctx = verify ? cfg->tls_verify : cfg->tls;
 	c->tls = ctx != NULL ? tls_conn_new(ctx, c->fd, c->host) : NULL;
 	if (c->tls == NULL) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  verify ? "Server certificate not verified: no "
 				   "usable CA certificates (smtp_tls_CAfile)"
 				 : "TLS setup failed");
@@ -513,7 +473,7 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		if (smtpc_wait(c->fd, want, (int)cfg->cmd_timeout * 1000) < 0)
 			break;
 	if (r != 1) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  verify ? "Server certificate not verified: TLS "
 				   "handshake with %s[%s] failed: %s"
 				 : "TLS handshake with %s[%s] failed: %s",
@@ -527,7 +487,7 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		    c->port, tls_conn_version(c->tls), tls_conn_cipher(c->tls));
 	c->errdsn[0] = '\0';
 	if (smtpc_ehlo(cfg, c) != 250) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "host %s[%s] said: %s (in reply to EHLO command)",
 			  c->host, c->addr, c->reply);
 		return -1;
@@ -545,11 +505,11 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	enum map_status st =
 	    map_lookup(cfg->sasl_passwords, c->key, val, sizeof(val));
 	if (st == MAP_NOTFOUND) {
-		smtpc_fmt(key, sizeof(key), "%s", c->host);
+		str_fmt_trunc(key, sizeof(key), "%s", c->host);
 		st = map_lookup(cfg->sasl_passwords, key, val, sizeof(val));
 	}
 	if (st == MAP_TEMPFAIL) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "smtp_sasl_password_maps lookup failure");
 		return -1;
 	}
@@ -599,9 +559,9 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		smtpc_dsn_of(c->reply, code, c->errdsn, sizeof(c->errdsn));
 		c->errdsn[0] = '4';
 	} else {
-		smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.0");
+		str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.0");
 	}
-	smtpc_fmt(c->err, sizeof(c->err),
+	str_fmt_trunc(c->err, sizeof(c->err),
 		  "SASL authentication failed; server %s[%s] said: %s", c->host,
 		  c->addr, code > 0 ? c->reply : c->err);
 	return -1;
@@ -615,14 +575,14 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 {
 	int code = smtpc_reply(c, cfg->cmd_timeout);
 	if (code < 0) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "lost connection with %s[%s] while receiving the "
 			  "initial server greeting",
 			  c->host, c->addr);
 		return -1;
 	}
 	if (code != 220) {
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "host %s[%s] refused to talk to me: %s", c->host,
 			  c->addr, c->reply);
 		return -1;
@@ -630,7 +590,7 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	code = smtpc_ehlo(cfg, c);
 	if (code != 250) {
 		if (code > 0)
-			smtpc_fmt(c->err, sizeof(c->err),
+			str_fmt_trunc(c->err, sizeof(c->err),
 				  "host %s[%s] said: %s (in reply to EHLO "
 				  "command)",
 				  c->host, c->addr, c->reply);
@@ -643,8 +603,8 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 			return -1;
 	}
 	if (c->tls == NULL && must) {
-		smtpc_fmt(c->errdsn, sizeof(c->errdsn), "4.7.4");
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.4");
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "TLS is required, but was not offered by host "
 			  "%s[%s]",
 			  c->host, c->addr);
@@ -669,7 +629,7 @@ smtpc_queue(struct smtpc_conn *c, unsigned timeout, const char *fmt, ...)
 		if (round == 0 && smtpc_flush(c, timeout) < 0)
 			return -1;
 	}
-	smtpc_fmt(c->err, sizeof(c->err), "command too long");
+	str_fmt_trunc(c->err, sizeof(c->err), "command too long");
 	return -1;
 }
 
@@ -677,8 +637,8 @@ static void smtpc_lost(struct smtpc_conn *c, struct deliver_result *r,
 		       const char *stage)
 {
 	r->status = DELIVER_DEFER;
-	smtpc_fmt(r->dsn, sizeof(r->dsn), "4.4.2");
-	smtpc_fmt(r->text, sizeof(r->text),
+	str_fmt_trunc(r->dsn, sizeof(r->dsn), "4.4.2");
+	str_fmt_trunc(r->text, sizeof(r->text),
 		  "lost connection with %s[%s] while sending %s", c->host,
 		  c->addr, stage);
 }
@@ -862,7 +822,7 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	} else {
 		smtpc_result(c, &r, "end of DATA");
 		if (r.status == DELIVER_OK)
-			smtpc_fmt(r.text, sizeof(r.text), "%d %s", code,
+			str_fmt_trunc(r.text, sizeof(r.text), "%d %s", code,
 				  c->reply + 4);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -898,11 +858,11 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res, *ai;
 	char portstr[8];
-	smtpc_fmt(portstr, sizeof(portstr), "%u", port);
+	str_fmt_trunc(portstr, sizeof(portstr), "%u", port);
 	int g = getaddrinfo(host, portstr, &hints, &res);
 	if (g != 0) {
 		c->errdsn[0] = '\0';
-		smtpc_fmt(c->err, sizeof(c->err),
+		str_fmt_trunc(c->err, sizeof(c->err),
 			  "Host or domain name not found. Name service error "
 			  "for name=%s type=A: %s",
 			  host, gai_strerror(g));
@@ -910,15 +870,15 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	}
 	int done = 0;
 	for (ai = res; ai != NULL && !done; ai = ai->ai_next) {
-		smtpc_fmt(c->host, sizeof(c->host), "%s", host);
+		str_fmt_trunc(c->host, sizeof(c->host), "%s", host);
 		c->port = port;
 		c->errdsn[0] = '\0';
 		if (getnameinfo(ai->ai_addr, ai->ai_addrlen, c->addr,
 				sizeof(c->addr), NULL, 0, NI_NUMERICHOST) != 0)
-			smtpc_fmt(c->addr, sizeof(c->addr), "?");
+			str_fmt_trunc(c->addr, sizeof(c->addr), "?");
 		c->fd = smtpc_connect_addr(ai, cfg->connect_timeout);
 		if (c->fd < 0) {
-			smtpc_fmt(c->err, sizeof(c->err),
+			str_fmt_trunc(c->err, sizeof(c->err),
 				  "connect to %s[%s]:%u: %s", host, c->addr,
 				  port, strerror(errno));
 			continue;
@@ -962,7 +922,7 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 	*level_r = cfg->tls_level;
 	if (cfg->tls_policy == NULL)
 		return 0;
-	smtpc_fmt(key, sizeof(key), "%s", nexthop);
+	str_fmt_trunc(key, sizeof(key), "%s", nexthop);
 	enum map_status st = map_lookup(cfg->tls_policy, key, val, sizeof(val));
 	if (st == MAP_NOTFOUND &&
 	    smtpc_parse_nexthop(nexthop, host, sizeof(host), &port, &mx) == 0 &&
@@ -971,7 +931,7 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 		const char *d = host;
 		bool first = true;
 		while (st == MAP_NOTFOUND && d != NULL && *d != '\0') {
-			smtpc_fmt(key, sizeof(key), "%s%s", first ? "" : ".",
+			str_fmt_trunc(key, sizeof(key), "%s%s", first ? "" : ".",
 				  d);
 			st = map_lookup(cfg->tls_policy, key, val, sizeof(val));
 			first = false;
@@ -981,7 +941,7 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 		}
 	}
 	if (st == MAP_TEMPFAIL) {
-		smtpc_fmt(why, why_sz,
+		str_fmt_trunc(why, why_sz,
 			  "TLS policy lookup for %s: table lookup failure",
 			  nexthop);
 		return -1;
@@ -995,7 +955,7 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 	bool ok;
 	*level_r = smtpc_level_name(v, len, &ok);
 	if (!ok || v[len + strspn(v + len, " \t")] != '\0') {
-		smtpc_fmt(why, why_sz,
+		str_fmt_trunc(why, why_sz,
 			  "TLS policy lookup for %s: invalid TLS policy "
 			  "\"%.100s\"",
 			  nexthop, val);
@@ -1016,7 +976,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 	int keep = 0;
 	enum smtpc_tls level;
 
-	smtpc_fmt(relay_r, relay_sz, "none");
+	str_fmt_trunc(relay_r, relay_sz, "none");
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].res.status = DELIVER_DEFER;
 		rcpts[i].dsn_passed = false;
@@ -1039,7 +999,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 		smtpc_quit(&c, cfg->cmd_timeout); /* the policy changed */
 	} else if (c != NULL) {
 		keep = smtpc_transaction(cfg, c, m, rcpts, n);
-		smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
+		str_fmt_trunc(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
 			  c->port);
 		if (keep >= 0)
 			goto done;
@@ -1049,7 +1009,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 			 "reconnecting",
 			 nexthop, c->host, c->addr, c->port, rcpts[0].res.text);
 		smtpc_conn_free(&c);
-		smtpc_fmt(relay_r, relay_sz, "none");
+		str_fmt_trunc(relay_r, relay_sz, "none");
 		for (size_t i = 0; i < n; i++)
 			memset(&rcpts[i].res, 0, sizeof(rcpts[i].res));
 		smtpc_set_all(rcpts, n, DELIVER_DEFER, "4.4.1", "");
@@ -1058,7 +1018,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 		enum mx_status st = mx_lookup(host, mx, MX_HOSTS_MAX, &nmx);
 		if (st == MX_NOTFOUND || st == MX_TEMPFAIL) {
 			char t[400];
-			smtpc_fmt(t, sizeof(t),
+			str_fmt_trunc(t, sizeof(t),
 				  "Host or domain name not found. Name service "
 				  "error for name=%s type=MX: Host not found%s",
 				  host, st == MX_TEMPFAIL ? ", try again" : "");
@@ -1072,11 +1032,11 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 	if (nmx == 0) {
 		nmx = 1;
 		mx[0].pref = 0;
-		smtpc_fmt(mx[0].host, sizeof(mx[0].host), "%s", host);
+		str_fmt_trunc(mx[0].host, sizeof(mx[0].host), "%s", host);
 	}
 	c = smtpc_conn_new();
-	smtpc_fmt(c->key, sizeof(c->key), "%s", nexthop);
-	smtpc_fmt(c->err, sizeof(c->err), "no usable host");
+	str_fmt_trunc(c->key, sizeof(c->key), "%s", nexthop);
+	str_fmt_trunc(c->err, sizeof(c->err), "no usable host");
 	c->tls_level = level;
 	int done = 0;
 	for (size_t i = 0; i < nmx && !done; i++)
@@ -1089,7 +1049,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 		smtpc_conn_free(&c);
 		return 0;
 	}
-	smtpc_fmt(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr, c->port);
+	str_fmt_trunc(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr, c->port);
 done:
 	if (keep > 0 && c->fd >= 0 && cfg->cache_time > 0)
 		smtpc_cache_put(cfg, c);

@@ -275,7 +275,7 @@ static void job_run(void *ctx)
 bool smtpd_job_submit(struct session *s, enum job_kind kind)
 {
 	s->job = kind;
-	if (worker_submit(s->srv->pool, job_run, job_done, s) < 0) {
+	if (workq_submit(s->srv->pool, job_run, job_done, s) < 0) {
 		s->job = JOB_NONE;
 		return false;
 	}

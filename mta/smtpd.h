@@ -14,7 +14,7 @@
 #include "ev.h"
 #include "restrict.h"
 #include "tls.h"
-#include "worker.h"
+#include "workq.h"
 
 /* Longest command line (RFC 5321 4.5.3.1.4 is 512; ESMTP parameters push
    it up, as Postfix's line_length_limit does). */
@@ -64,7 +64,7 @@ struct smtpd_server {
 	struct ev_loop *loop;
 	struct smtpd_config cfg;
 	struct tls_ctx *tls; /* NULL: no STARTTLS, no SMTPS */
-	struct worker_pool *pool;
+	struct workq *pool;
 	unsigned sessions;
 	/* restrictions and limits (policy.h); reloadable.  NULL until
 	   smtpd_policy_setup(), or the first session loads it */

@@ -19,10 +19,15 @@ Steps:
    applied by SIGHUP), and courier; then a table and the ratios.
 
 What youju caches (docs/authd-protocol.md §4): the mailbox row (hash
-included) per login for authd_cache_ttl, so with the cache on most AUTHs
-skip the SQL query; the password hash is checked on every AUTH either way.
-courier's authmysql caches nothing and queries MySQL on every request.  The
-"cache off" row is therefore the like-for-like comparison.
+included) per login for authd_cache_ttl, and, like saslauthd -c, an HMAC of
+each verified (stored hash, password) pair for the same TTL, so with the
+cache on a repeated login skips both the SQL query and MD5-crypt (and is
+answered on authd's loop thread).  courier's authmysql caches nothing and
+queries MySQL on every request.  The "cache off" row (authd_cache_ttl = 0:
+one query and one MD5-crypt per AUTH) is therefore the like-for-like
+comparison; the targets of issue 10 are >= 3x courier with the cache on at
+a lower p99, >= 2.5x with it off.  The last lines print the floor any
+server that queries and hashes per AUTH meets on this machine.
 """
 import argparse
 import os
@@ -248,34 +253,41 @@ def proc_stat(pid):
 
 
 def cpu_seconds(pids):
-    """User + system CPU seconds used so far by pids (threads included)."""
+    """User + system CPU seconds used so far by pids (threads included)
+    and by the children they reaped."""
     total = 0
     for pid in pids:
         try:
             st = proc_stat(pid)
         except (OSError, IndexError):
             continue
-        total += int(st[11]) + int(st[12])  # utime, stime
+        # utime, stime, cutime, cstime
+        total += int(st[11]) + int(st[12]) + int(st[13]) + int(st[14])
     return total / TICK
 
 
-def group_pids(pgid):
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
+def tree(root):
+    """root and the processes below it, found at the time of the call:
+    youju-authd's server runs in a child of the master that a reload
+    replaces, courier's daemons are children of authdaemond."""
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
         try:
-            if int(proc_stat(int(d))[2]) == pgid:
-                pids.append(int(d))
-        except (OSError, IndexError, ValueError):
+            for t in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
             continue
-    return pids
+    return out
 
 
-def load(args, sock, usersfile, server_pids, db_pid):
-    """Runs authload; adds the CPU seconds the server, MariaDB and the
-    load generator used per successful auth (in microseconds)."""
-    s0, d0 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+def load(args, sock, usersfile, server_root, db_pid):
+    """Runs authload; adds the CPU seconds the server (server_root's
+    process tree), MariaDB and the load generator used per successful auth
+    (in microseconds)."""
+    s0, d0 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
     c0 = os.times()
     r = subprocess.run([args.load, "-s", sock, "-u", usersfile,
                         "-c", str(args.clients), "-d", str(args.seconds),
@@ -285,7 +297,7 @@ def load(args, sock, usersfile, server_pids, db_pid):
     if r.returncode != 0:
         raise RuntimeError(f"authload failed: {r.stderr}")
     c1 = os.times()
-    s1, d1 = cpu_seconds(server_pids), cpu_seconds([db_pid])
+    s1, d1 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
     res = dict(kv.split("=", 1) for kv in r.stdout.split())
     res = {k: float(v) for k, v in res.items()}
     # warm-up included in the CPU times: divide by every request sent
@@ -295,6 +307,23 @@ def load(args, sock, usersfile, server_pids, db_pid):
     res["load_us"] = ((c1.children_user + c1.children_system)
                       - (c0.children_user + c0.children_system)) / n * 1e6
     return res
+
+
+def merge(rs):
+    """One result from several rounds: counts and CPU summed, the rate
+    over the total time, latency percentiles the median of the rounds'."""
+    out = {}
+    for k in ("ok", "fail", "err", "secs"):
+        out[k] = sum(r[k] for r in rs)
+    out["rate"] = out["ok"] / out["secs"] if out["secs"] else 0.0
+    for k in ("p50_us", "p90_us", "p99_us", "max_us"):
+        v = sorted(r[k] for r in rs)
+        out[k] = v[len(v) // 2]
+    n = sum(r["ok"] for r in rs) or 1
+    for k in ("srv_us", "db_us", "load_us"):
+        # per-round averages weighted by that round's requests
+        out[k] = sum(r[k] * r["ok"] for r in rs) / n
+    return out
 
 
 def check_reply(sock, user, password, who):
@@ -354,7 +383,10 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--load", required=True, help="compiled authload")
     ap.add_argument("--clients", type=int, default=32)
-    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--seconds", type=int, default=10,
+                    help="measured seconds per server and round")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="the servers take turns this many times")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--users", type=int, default=1000)
     ap.add_argument("--daemons", type=int, default=8,
@@ -388,29 +420,54 @@ def main():
         check_reply(inst.authd_socket, *users[0], "youju-authd")
         check_reply(courier.socket, *users[0], "courier")
         log(f"{args.users} mailboxes ($1$ MD5-crypt), {args.clients} "
-            f"clients, {args.warmup}s warm-up + {args.seconds}s per run, "
+            f"clients, {args.rounds} rounds of {args.warmup}s warm-up + "
+            f"{args.seconds}s per server, "
             f"{args.daemons} courier daemons / youju workers and MySQL "
             f"connections, {os.cpu_count()} CPUs")
-        ypids = [inst.daemon_pid("youju-authd")]
-        cpids = group_pids(courier.proc.pid)
+        load0 = os.getloadavg()
+        yroot = inst.daemon_pid("youju-authd")
+        croot = courier.proc.pid
         db = inst.db_pid()
-        results = []
-        results.append(("youju-authd (cache 5s)",
-                        load(args, inst.authd_socket, usersfile, ypids, db)))
-        set_cache_ttl(inst, "0")
-        results.append(("youju-authd (cache off)",
-                        load(args, inst.authd_socket, usersfile, ypids, db)))
-        results.append(("courier authdaemond+mysql",
-                        load(args, courier.socket, usersfile, cpids, db)))
+        # the three take turns, round after round, so that a change in
+        # what else runs on the machine falls on all of them alike
+        names = ("youju-authd (cache 5s)", "youju-authd (cache off)",
+                 "courier authdaemond+mysql")
+        rounds = {n: [] for n in names}
+        for i in range(args.rounds):
+            set_cache_ttl(inst, "5s")
+            rounds[names[0]].append(
+                load(args, inst.authd_socket, usersfile, yroot, db))
+            set_cache_ttl(inst, "0")
+            rounds[names[1]].append(
+                load(args, inst.authd_socket, usersfile, yroot, db))
+            rounds[names[2]].append(
+                load(args, courier.socket, usersfile, croot, db))
+        results = [(n, merge(rounds[n])) for n in names]
+        load1 = os.getloadavg()
         print(table(results))
         c = results[2][1]
-        for name, r in results[:2]:
+        # issue 10: cache on >= 3x courier at a lower p99; cache off
+        # (every AUTH queried and hashed) >= 2.5x
+        for (name, r), want, p99_max in zip(results[:2], (3, 2.5),
+                                            (1, None)):
             thr = r["rate"] / c["rate"] if c["rate"] else float("inf")
             p99 = r["p99_us"] / c["p99_us"] if c["p99_us"] else float("inf")
-            verdict = ("meets" if thr >= 3 and p99 <= 1 else "misses")
+            ok = thr >= want and (p99_max is None or p99 <= p99_max)
             print(f"ratio {name} / courier: throughput {thr:.2f}x, "
-                  f"p99 {p99:.2f}x  ({verdict} the target: >= 3x "
-                  f"throughput at <= 1x p99)")
+                  f"p99 {p99:.2f}x  ({'meets' if ok else 'misses'} the "
+                  f"target: >= {want}x throughput"
+                  + (" at <= 1x p99)" if p99_max else ")"))
+        # CPU per AUTH does not depend on how much of the machine each
+        # server got: the rate each would reach with the CPUs to itself
+        def total(r):
+            return r["srv_us"] + r["db_us"] + r["load_us"]
+        for name, r in results[:2]:
+            print(f"CPU per AUTH (server + MariaDB + load generator): "
+                  f"{name} {total(r):.0f} us, courier {total(c):.0f} us: "
+                  f"{total(c) / total(r):.2f}x the rate on CPUs of its own")
+        print(f"load average (1 min) before/after the runs: "
+              f"{load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} CPUs: "
+              "other work shares the CPUs, compare ratios of one run")
         print("youju (cache on, the default) keeps the mailbox row and, like "
               "saslauthd -c,\nan HMAC of each verified (stored hash, password) "
               "pair for authd_cache_ttl,\nso a repeated login skips "
@@ -423,6 +480,17 @@ def main():
                   f"{os.cpu_count()} CPUs cap any server near "
                   f"{os.cpu_count() / cost * 1e6:.0f} auths/s before "
                   "sockets, SQL and the load generator take their share")
+            # the floor of a server that queries and hashes per AUTH:
+            # hashing, MariaDB's share and the client's, nothing else
+            off = results[1][1]
+            floor = cost + off["db_us"] + off["load_us"]
+            print(f"with the cache off every AUTH also costs MariaDB "
+                  f"{off['db_us']:.0f} us and the load generator "
+                  f"{off['load_us']:.0f} us: even a server that spent "
+                  f"nothing but the hash would stay under "
+                  f"{os.cpu_count() / floor * 1e6:.0f} auths/s "
+                  f"({os.cpu_count() / floor * 1e6 / c['rate']:.2f}x "
+                  "courier's rate in this run)")
         bad = [n for n, r in results if r["err"] or r["fail"] or not r["ok"]]
         if bad:
             log("warning: failed or temporarily failed requests in: "

@@ -5,7 +5,9 @@
 #
 #   YOUJU_BIN      binaries to measure (default: build/bin)
 #   BENCH_CLIENTS  concurrent clients (32)
-#   BENCH_SECONDS  measured seconds per server (10), after BENCH_WARMUP (2)
+#   BENCH_SECONDS  measured seconds per server and round (5), after
+#                  BENCH_WARMUP (2)
+#   BENCH_ROUNDS   the servers take turns this many times (3)
 #   BENCH_USERS    mailboxes cycled through (1000)
 #   BENCH_DAEMONS  courier daemons = youju authd_workers = MySQL connections (8)
 #
@@ -34,6 +36,7 @@ fi
 # reaches it and its clean-up runs
 timeout --foreground -k 15 "${BENCH_TIMEOUT:-170}" \
 	python3 "$top/bench/authd/bench.py" --bin "$bin" --load "$tmp/authload" \
-	--clients "${BENCH_CLIENTS:-32}" --seconds "${BENCH_SECONDS:-10}" \
+	--clients "${BENCH_CLIENTS:-32}" --seconds "${BENCH_SECONDS:-5}" \
+	--rounds "${BENCH_ROUNDS:-3}" \
 	--warmup "${BENCH_WARMUP:-2}" --users "${BENCH_USERS:-1000}" \
 	--daemons "${BENCH_DAEMONS:-8}"

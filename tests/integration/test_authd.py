@@ -140,6 +140,36 @@ def test_auth_wrong_password_and_unknown(inst):
     assert "wrong" not in inst.maillog().split("auth failed")[-1]
 
 
+def test_cached_relogin(inst):
+    """A re-login within authd_cache_ttl is answered from the caches on
+    authd's loop thread (docs/authd.md): the same bytes as the first
+    answer; a wrong password still fails after the delay; a hash changed
+    in SQL is seen once the row expires, even for the password that was
+    remembered."""
+    u = "again@extmail.org"
+    add_user(inst, u, md5crypt("pw1"))
+    try:
+        first = auth(inst, "imap", u, "pw1")
+        assert first.startswith(b"UID=1000\n") and first.endswith(b".\n")
+        for _ in range(3):
+            assert auth(inst, "imap", u, "pw1") == first
+        # another service: the same remembered password, its own reply
+        assert auth(inst, "pop3", u, "pw1") == first
+        t = time.time()
+        assert auth(inst, "imap", u, "pw2") == b"FAIL\n"
+        assert time.time() - t >= 1.0
+        assert auth(inst, "imap", u, "pw1") == first
+        inst.sql(f"UPDATE mailbox SET password='{md5crypt('pw2')}' "
+                 f"WHERE username='{u}'")
+        wait_uncached(inst)
+        assert auth(inst, "imap", u, "pw1") == b"FAIL\n"
+        out = auth(inst, "imap", u, "pw2")
+        assert out.startswith(b"UID=1000\n") and b"PASSWD2=pw2\n" in out
+        assert auth(inst, "imap", u, "pw2") == out
+    finally:
+        del_user(inst, u)
+
+
 def test_row_inserted_by_hand(inst):
     u = "hand@extmail.org"
     add_user(inst, u, md5crypt("handpw"), disableimap="1")

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../../../cli/sendmail_msg.h"
+#include "dot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -79,12 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				(void)sm_addr_list(sm_field_value(fl),
 						   check_addr, NULL, &bad);
 			}
-			struct sm_enc e;
 			struct buf enc;
 			buf_init(&enc, 2 * a.len + 16);
-			sm_enc_init(&e);
-			if (sm_enc_feed(&e, a.p, a.len, &enc) < 0 ||
-			    sm_enc_end(&e, &enc) < 0)
+			if (dot_encode(a.p, a.len, 0, 0, &enc) < 0)
 				abort();
 			/* the only lone "." line is the last one */
 			const char *first =

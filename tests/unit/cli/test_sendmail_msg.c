@@ -279,24 +279,6 @@ static void test_from_xtext_enc(void)
 	test_assert(sm_xtext("0123456789abcdef", x, sizeof(x)) == -1);
 	test_assert(sm_xtext("0123456789abcde", x, sizeof(x)) == 0);
 
-	test_begin("enc");
-	struct sm_enc e;
-	buf_reset(&b);
-	sm_enc_init(&e);
-	test_assert(sm_enc_feed(&e, ".a\nb.\n.", 7, &b) == 0);
-	test_assert(sm_enc_feed(&e, "c\n..\n", 5, &b) == 0);
-	test_assert(sm_enc_end(&e, &b) == 0);
-	test_assert(strcmp(buf_cstr(&b), "..a\r\nb.\r\n..c\r\n...\r\n.\r\n") ==
-		    0);
-	buf_reset(&b);
-	sm_enc_init(&e);
-	test_assert(sm_enc_feed(&e, "x", 1, &b) == 0);
-	test_assert(sm_enc_end(&e, &b) == 0);
-	test_assert(strcmp(buf_cstr(&b), "x\r\n.\r\n") == 0);
-	buf_reset(&b);
-	sm_enc_init(&e);
-	test_assert(sm_enc_end(&e, &b) == 0);
-	test_assert(strcmp(buf_cstr(&b), ".\r\n") == 0);
 	buf_deinit(&b);
 }
 

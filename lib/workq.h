@@ -1,0 +1,74 @@
+/*
+ * A bounded pool of worker threads for the blocking steps of a daemon
+ * (STYLE.md "Never block the loop"): SQL queries, password hashing, authd
+ * round trips, DNS, fsync.  A job runs on a worker thread; its completion
+ * ("done") is delivered in one of two ways, chosen when the pool is made:
+ *
+ * - loop mode (opts.loop set): done runs on that lib/ev loop's thread,
+ *   woken through an eventfd.  For youju-authd, youju-mta and youju-mra,
+ *   whose sessions belong to the loop thread.
+ * - callback mode (opts.loop NULL): done runs on the worker thread right
+ *   after the job, for users with their own thread-safe wake-up, such as
+ *   libmicrohttpd's MHD_resume_connection() (web daemons).
+ *
+ * Jobs start in submission order.  Bounded: at most queue_max jobs wait
+ * (besides the ones running); a full queue refuses the job at once, and the
+ * caller answers with a temporary failure.  Workers block every signal, so
+ * signals reach the loop's signalfd.
+ *
+ * Thread safety: workq_submit() and workq_pending() may be called from any
+ * thread; workq_free() from the thread that owns the pool (in loop mode, the
+ * loop thread), never from a job or a done callback.
+ */
+#ifndef YOUJU_WORKQ_H
+#define YOUJU_WORKQ_H
+
+#include <stddef.h>
+
+#include "ev.h"
+
+struct workq;
+
+/* Runs on a worker thread: must touch only what ctx gives it, plus
+   thread-safe shared state. */
+typedef void workq_job_fn(void *ctx);
+/* The completion: on the loop thread (loop mode) or on the worker thread
+   (callback mode).  Owns ctx again. */
+typedef void workq_done_fn(void *ctx);
+/* Called by workq_free() for each job whose done callback will never run
+   (still waiting, or finished but not yet delivered), so its owner can
+   free ctx.  Runs on the thread calling workq_free(). */
+typedef void workq_cancel_fn(void *ctx);
+
+struct workq_opts {
+	const char *name;	 /* thread names and log lines ("authd") */
+	unsigned threads;	 /* workers, at least 1 */
+	unsigned queue_max;	 /* jobs waiting beyond the running ones */
+	struct ev_loop *loop;	 /* loop mode; NULL: callback mode */
+	workq_cancel_fn *cancel; /* may be NULL (ctx is then left alone) */
+	size_t stack_size;	 /* per thread; 0: the system default */
+};
+
+/* Starts opts->threads workers.  Aborts on failure (start-up only).  The
+   name is copied. */
+struct workq *workq_new(const struct workq_opts *opts);
+
+/* Queues job(ctx), then done(ctx).  done may be NULL (nothing to report).
+   Returns 0, or -1 when queue_max jobs are already waiting or the pool is
+   being freed (the job is not queued; ctx stays the caller's). */
+__attribute__((warn_unused_result)) int workq_submit(struct workq *q,
+						     workq_job_fn *job,
+						     workq_done_fn *done,
+						     void *ctx);
+
+/* Jobs accepted whose done callback has not run yet (waiting, running or
+   finished and not yet delivered). */
+size_t workq_pending(struct workq *q);
+
+/* Stops the pool: jobs running finish (their done callbacks do not run),
+   jobs waiting are not started, and every job whose done did not run gets
+   opts.cancel.  Joins the threads and frees the pool; sets *q to NULL.
+   NULL-safe. */
+void workq_free(struct workq **q);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * Unit tests for lib/workq: loop mode (done on the loop thread, every job
+ * delivered once, start order FIFO with one worker), callback mode (done on
+ * the worker thread), the queue bound (queue_max + 1 refused), real
+ * parallelism (N jobs that each wait for all N to be running), pending
+ * counts, workq_free cancelling what never completed (ASan catches a
+ * leak or a double free), and many threads submitting at once.
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "test.h"
+#include "workq.h"
+
+#define NJOBS 200
+
+static pthread_t loop_thread;
+
+struct item {
+	int id;
+	bool ran, done;
+	pthread_t ran_on, done_on;
+	struct ev_loop *loop;
+	int *ndone, want;
+	int *order, *norder;
+	pthread_mutex_t *gate; /* job blocks on it when set */
+};
+
+static void item_job(void *ctx)
+{
+	struct item *it = ctx;
+	if (it->gate != NULL) {
+		pthread_mutex_lock(it->gate);
+		pthread_mutex_unlock(it->gate);
+	}
+	it->ran = true;
+	it->ran_on = pthread_self();
+	if (it->order != NULL)
+		it->order[(*it->norder)++] = it->id; /* one worker only */
+}
+
+static void item_done(void *ctx)
+{
+	struct item *it = ctx;
+	it->done = true;
+	it->done_on = pthread_self();
+	if (++*it->ndone == it->want && it->loop != NULL)
+		ev_loop_stop(it->loop);
+}
+
+static void on_guard(struct ev_timer *t, void *ctx)
+{
+	ev_loop_stop(ctx);
+}
+
+static void test_loop_mode(unsigned threads)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct workq_opts o = {.name = "test",
+			       .threads = threads,
+			       .queue_max = NJOBS,
+			       .loop = loop};
+	static struct item it[NJOBS];
+	int order[NJOBS], norder = 0, ndone = 0;
+
+	test_begin(threads == 1 ? "loop mode, 1 thread" : "loop mode");
+	struct workq *q = workq_new(&o);
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < NJOBS; i++) {
+		it[i].id = i;
+		it[i].loop = loop;
+		it[i].ndone = &ndone;
+		it[i].want = NJOBS;
+		if (threads == 1) {
+			it[i].order = order;
+			it[i].norder = &norder;
+		}
+		test_assert(workq_submit(q, item_job, item_done, &it[i]) == 0);
+	}
+	test_assert(workq_pending(q) > 0);
+	struct ev_timer *guard = ev_timer_new(loop, 10000, on_guard, loop);
+	test_assert(ev_loop_run(loop) == 0);
+	test_assert(ndone == NJOBS);
+	bool all = true;
+	for (int i = 0; i < NJOBS; i++) {
+		all = all && it[i].ran && it[i].done &&
+		      pthread_equal(it[i].done_on, loop_thread) &&
+		      !pthread_equal(it[i].ran_on, loop_thread);
+	}
+	test_assert(all);
+	test_assert(workq_pending(q) == 0);
+	if (threads == 1) {
+		bool fifo = norder == NJOBS;
+		for (int i = 0; fifo && i < NJOBS; i++)
+			fifo = order[i] == i;
+		test_assert(fifo);
+	}
+	ev_timer_free(&guard);
+	workq_free(&q);
+	test_assert(q == NULL);
+	ev_loop_free(&loop);
+}
+
+/* callback mode: done runs on the worker, right after the job */
+static atomic_int cb_done;
+
+static void cb_job(void *ctx)
+{
+	struct item *it = ctx;
+	it->ran_on = pthread_self();
+	it->ran = true;
+}
+
+static void cb_done_fn(void *ctx)
+{
+	struct item *it = ctx;
+	it->done_on = pthread_self();
+	it->done = true;
+	atomic_fetch_add(&cb_done, 1);
+}
+
+static void test_callback_mode(void)
+{
+	struct workq_opts o = {.name = "cb",
+			       .threads = 3,
+			       .queue_max = NJOBS,
+			       .stack_size = 256 * 1024};
+	static struct item it[NJOBS];
+
+	test_begin("callback mode");
+	memset(it, 0, sizeof(it));
+	atomic_store(&cb_done, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < NJOBS; i++)
+		test_assert(workq_submit(q, cb_job, cb_done_fn, &it[i]) == 0);
+	for (int i = 0; i < 1000 && atomic_load(&cb_done) < NJOBS; i++)
+		usleep(5000);
+	test_assert(atomic_load(&cb_done) == NJOBS);
+	bool same = true;
+	for (int i = 0; i < NJOBS; i++)
+		same = same && it[i].ran && it[i].done &&
+		       pthread_equal(it[i].ran_on, it[i].done_on) &&
+		       !pthread_equal(it[i].ran_on, loop_thread);
+	test_assert(same);
+	/* pending drops after done returned: poll briefly */
+	for (int i = 0; i < 200 && workq_pending(q) != 0; i++)
+		usleep(1000);
+	test_assert(workq_pending(q) == 0);
+	/* done may be NULL */
+	struct item extra = {0};
+	test_assert(workq_submit(q, cb_job, NULL, &extra) == 0);
+	for (int i = 0; i < 200 && workq_pending(q) != 0; i++)
+		usleep(1000);
+	test_assert(extra.ran && workq_pending(q) == 0);
+	workq_free(&q);
+}
+
+/* the bound: with the only worker blocked, queue_max jobs wait and the
+   next is refused; workq_free cancels the waiting ones and the one that
+   finished undelivered */
+static int cancelled;
+
+static void count_cancel(void *ctx)
+{
+	struct item *it = ctx;
+	test_assert(!it->done);
+	cancelled++;
+}
+
+static void test_bound_and_cancel(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	pthread_mutex_t gate = PTHREAD_MUTEX_INITIALIZER;
+	struct workq_opts o = {.name = "bound",
+			       .threads = 1,
+			       .queue_max = 4,
+			       .loop = loop,
+			       .cancel = count_cancel};
+	struct item it[6];
+	int ndone = 0;
+
+	test_begin("bound and cancel");
+	memset(it, 0, sizeof(it));
+	cancelled = 0;
+	struct workq *q = workq_new(&o);
+	pthread_mutex_lock(&gate);
+	it[0].gate = &gate;
+	it[0].ndone = &ndone;
+	test_assert(workq_submit(q, item_job, item_done, &it[0]) == 0);
+	/* wait until the worker holds job 0 (the queue is then empty) */
+	for (int i = 0; i < 1000; i++) {
+		if (workq_pending(q) == 1) {
+			usleep(20000);
+			break;
+		}
+		usleep(1000);
+	}
+	for (int i = 1; i <= 4; i++) {
+		it[i].ndone = &ndone;
+		test_assert(workq_submit(q, item_job, item_done, &it[i]) == 0);
+	}
+	/* queue_max waiting: maximum + 1 is refused */
+	test_assert(workq_submit(q, item_job, item_done, &it[5]) == -1);
+	test_assert(workq_pending(q) == 5);
+	pthread_mutex_unlock(&gate);
+	/* job 0 finishes, but the loop never runs: its done is not
+	   delivered; free races with the worker taking jobs 1-4, and every
+	   job either ran undelivered or never started: all cancelled */
+	usleep(20000);
+	workq_free(&q);
+	test_assert(cancelled == 5);
+	test_assert(ndone == 0);
+	test_assert(!it[5].ran);
+	ev_loop_free(&loop);
+	pthread_mutex_destroy(&gate);
+}
+
+/* parallelism: N jobs each wait until all N are running at once */
+static atomic_int running;
+
+static void barrier_job(void *ctx)
+{
+	int *ok = ctx;
+	atomic_fetch_add(&running, 1);
+	for (int i = 0; i < 2000 && atomic_load(&running) < 4; i++)
+		usleep(1000);
+	*ok = atomic_load(&running) >= 4;
+}
+
+static void test_parallel(void)
+{
+	struct workq_opts o = {.name = "par", .threads = 4, .queue_max = 8};
+	int ok[4] = {0};
+
+	test_begin("parallel");
+	atomic_store(&running, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < 4; i++)
+		test_assert(workq_submit(q, barrier_job, NULL, &ok[i]) == 0);
+	for (int i = 0; i < 3000 && workq_pending(q) != 0; i++)
+		usleep(1000);
+	test_assert(ok[0] && ok[1] && ok[2] && ok[3]);
+	workq_free(&q);
+	workq_free(&q); /* NULL-safe */
+}
+
+/* many submitting threads (as libmicrohttpd's would), a small queue:
+   refused submissions are retried, every job completes exactly once */
+#define SUBMITTERS    4
+#define PER_SUBMITTER 500
+
+static atomic_int hits[SUBMITTERS * PER_SUBMITTER];
+static atomic_int refused;
+static struct workq *shared_q;
+
+static void hit_job(void *ctx)
+{
+	(void)ctx;
+}
+
+static void hit_done(void *ctx)
+{
+	atomic_fetch_add(&hits[(intptr_t)ctx], 1);
+}
+
+static void *submitter(void *arg)
+{
+	intptr_t base = (intptr_t)arg * PER_SUBMITTER;
+	for (intptr_t i = 0; i < PER_SUBMITTER; i++) {
+		while (workq_submit(shared_q, hit_job, hit_done,
+				    (void *)(base + i)) < 0) {
+			atomic_fetch_add(&refused, 1);
+			sched_yield();
+		}
+	}
+	return NULL;
+}
+
+static void test_many_submitters(void)
+{
+	struct workq_opts o = {.name = "many", .threads = 3, .queue_max = 8};
+	pthread_t th[SUBMITTERS];
+
+	test_begin("many submitters, small queue");
+	for (int i = 0; i < SUBMITTERS * PER_SUBMITTER; i++)
+		atomic_store(&hits[i], 0);
+	shared_q = workq_new(&o);
+	for (intptr_t i = 0; i < SUBMITTERS; i++)
+		test_assert(
+		    pthread_create(&th[i], NULL, submitter, (void *)i) == 0);
+	for (int i = 0; i < SUBMITTERS; i++)
+		test_assert(pthread_join(th[i], NULL) == 0);
+	for (int i = 0; i < 3000 && workq_pending(shared_q) != 0; i++)
+		usleep(1000);
+	test_assert(workq_pending(shared_q) == 0);
+	bool once = true;
+	for (int i = 0; i < SUBMITTERS * PER_SUBMITTER; i++)
+		once = once && atomic_load(&hits[i]) == 1;
+	test_assert(once);
+	workq_free(&shared_q);
+}
+
+int main(void)
+{
+	loop_thread = pthread_self();
+	test_loop_mode(1);
+	test_loop_mode(4);
+	test_callback_mode();
+	test_bound_and_cancel();
+	test_parallel();
+	test_many_submitters();
+	return test_end();
+}
