@@ -11,8 +11,8 @@
 #include <time.h>
 
 static const char *const mg_months[12] = {
-	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
 
 static bool mg_digit(char c)
@@ -37,7 +37,7 @@ static bool mg_num(const char *p, int n, bool space_ok, int *v)
 
 static int64_t mg_mktime(int year, int mon, int day, int h, int m, int s)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	tm.tm_year = year - 1900;
 	tm.tm_mon = mon;
 	tm.tm_mday = day;
@@ -63,8 +63,8 @@ int mg_parse_time(const char *line, size_t len, struct mg_clock *clk,
 	if (mon < 0 || !mg_num(line + 4, 2, true, &day) ||
 	    !mg_num(line + 7, 2, false, &h) ||
 	    !mg_num(line + 10, 2, false, &m) ||
-	    !mg_num(line + 13, 2, false, &s) || day < 1 || day > 31 ||
-	    h > 23 || m > 59 || s > 60)
+	    !mg_num(line + 13, 2, false, &s) || day < 1 || day > 31 || h > 23 ||
+	    m > 59 || s > 60)
 		return -1;
 	if (clk->year == 0) {
 		time_t now = (time_t)clk->now;
@@ -184,8 +184,7 @@ static void mg_addr_domain(const char *p, size_t len, const char *key,
 }
 
 /* the decimal number after key, or false */
-static bool mg_key_u64(const char *p, size_t len, const char *key,
-		       uint64_t *v)
+static bool mg_key_u64(const char *p, size_t len, const char *key, uint64_t *v)
 {
 	const char *s = mg_find(p, len, key);
 	if (s == NULL)
@@ -205,8 +204,8 @@ static bool mg_key_u64(const char *p, size_t len, const char *key,
 	return true;
 }
 
-static bool mg_postfix(const char *svc, size_t sl, const char *msg,
-		       size_t ml, struct mg_event *ev)
+static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
+		       struct mg_event *ev)
 {
 #define SVC(s) (sl == sizeof(s) - 1 && memcmp(svc, s, sl) == 0)
 	if (SVC("mra")) {
@@ -241,9 +240,10 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg,
 		return true;
 	}
 	if (SVC("cleanup")) {
-		if (ev->qid[0] == '\0' || !(mg_starts(rest, rl, "reject: ") ||
-					    mg_starts(rest, rl, "discard: ") ||
-					    mg_starts(rest, rl, "milter-reject: ")))
+		if (ev->qid[0] == '\0' ||
+		    !(mg_starts(rest, rl, "reject: ") ||
+		      mg_starts(rest, rl, "discard: ") ||
+		      mg_starts(rest, rl, "milter-reject: ")))
 			return false;
 		ev->kind = MG_REJECTED;
 		mg_addr_domain(rest, rl, "to=<", ev);
@@ -281,10 +281,8 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg,
    module=login, status=loginok|badlogin|disabled|deactive" */
 static bool mg_webmail(const char *msg, size_t ml, struct mg_event *ev)
 {
-	static const char *const st[4] = { "status=loginok",
-					   "status=badlogin",
-					   "status=disabled",
-					   "status=deactive" };
+	static const char *const st[4] = {"status=loginok", "status=badlogin",
+					  "status=disabled", "status=deactive"};
 	if (mg_find(msg, ml, "module=login") == NULL)
 		return false;
 	for (int i = 0; i < 4; i++)
@@ -298,8 +296,8 @@ static bool mg_webmail(const char *msg, size_t ml, struct mg_event *ev)
 }
 
 /* amavisd-new and spamd, the filters mailgraph_ext knew */
-static bool mg_filter(const char *prog, size_t pl, const char *msg,
-		      size_t ml, struct mg_event *ev)
+static bool mg_filter(const char *prog, size_t pl, const char *msg, size_t ml,
+		      struct mg_event *ev)
 {
 	if (pl >= 6 && memcmp(prog, "amavis", 6) == 0) {
 		if (mg_find(msg, ml, " INFECTED") != NULL)
@@ -319,16 +317,15 @@ static bool mg_filter(const char *prog, size_t pl, const char *msg,
 
 /* Courier's "LOGIN, user=..." under imapd, imapd-ssl, pop3d, pop3d-ssl
    (mailgraph_ext's only login shape) */
-static bool mg_courier(const char *prog, size_t pl, const char *msg,
-		       size_t ml, struct mg_event *ev)
+static bool mg_courier(const char *prog, size_t pl, const char *msg, size_t ml,
+		       struct mg_event *ev)
 {
 	if (!mg_starts(msg, ml, "LOGIN, "))
 		return false;
 #define PROG(s) (pl == sizeof(s) - 1 && memcmp(prog, s, pl) == 0)
 	if (PROG("imapd") || PROG("imaplogin") || PROG("imapd-ssl"))
 		ev->kind = MG_IMAP_LOGIN;
-	else if (PROG("pop3d") || PROG("courierpop3login") ||
-		 PROG("pop3d-ssl"))
+	else if (PROG("pop3d") || PROG("courierpop3login") || PROG("pop3d-ssl"))
 		ev->kind = MG_POP3_LOGIN;
 	else
 		return false;

@@ -11,20 +11,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MG_QID_MAX 32	  /* longest queue ID kept (youju's are 16) */
-#define MG_DOMAIN_MAX 253 /* RFC 1035 name length */
-#define MG_LINE_MAX 8192  /* longer lines are ignored */
+#define MG_QID_MAX    32   /* longest queue ID kept (youju's are 16) */
+#define MG_DOMAIN_MAX 253  /* RFC 1035 name length */
+#define MG_LINE_MAX   8192 /* longer lines are ignored */
 
 enum mg_kind {
 	MG_NONE = 0,
-	MG_RECEIVED,	 /* smtpd "ID: client=" */
-	MG_QUEUED,	 /* qmgr "ID: from=<..>, size=N, nrcpt=M (queue active)" */
-	MG_SENT,	 /* smtp "status=sent" */
-	MG_DELIVERED,	 /* virtual/local "status=sent": local delivery */
-	MG_BOUNCED,	 /* status=bounced */
-	MG_REJECTED,	 /* smtpd/cleanup reject:, discard:, milter-reject */
-	MG_VIRUS,	 /* filter lines naming a virus */
-	MG_SPAM,	 /* filter lines naming spam */
+	MG_RECEIVED,  /* smtpd "ID: client=" */
+	MG_QUEUED,    /* qmgr "ID: from=<..>, size=N, nrcpt=M (queue active)" */
+	MG_SENT,      /* smtp "status=sent" */
+	MG_DELIVERED, /* virtual/local "status=sent": local delivery */
+	MG_BOUNCED,   /* status=bounced */
+	MG_REJECTED,  /* smtpd/cleanup reject:, discard:, milter-reject */
+	MG_VIRUS,     /* filter lines naming a virus */
+	MG_SPAM,      /* filter lines naming spam */
 	MG_IMAP_LOGIN,	 /* imap-login: Login: (tls says ", TLS") */
 	MG_POP3_LOGIN,	 /* pop3-login: Login: */
 	MG_WEBMAIL_LOGIN /* module=login, status=...: wm_status 0..3 */
@@ -32,7 +32,7 @@ enum mg_kind {
 
 struct mg_event {
 	enum mg_kind kind;
-	int64_t time;	    /* Unix time of the line (see mg_parse_time) */
+	int64_t time; /* Unix time of the line (see mg_parse_time) */
 	char qid[MG_QID_MAX + 1]; /* queue ID, "" when none */
 	/* lower-cased domain of the address the event concerns: the
 	   recipient (to=<>) of deliveries and rejects, the sender of
@@ -50,8 +50,8 @@ struct mg_event {
    moves to the next year.  Zero-initialise; set now. */
 struct mg_clock {
 	int64_t now;
-	int year;      /* 0 until the first stamp */
-	int last_mon;  /* 0..11 */
+	int year;     /* 0 until the first stamp */
+	int last_mon; /* 0..11 */
 };
 
 /*

@@ -30,46 +30,41 @@
 #include "log.h"
 #include "privsep.h"
 
-#define MG_STEP 60
-#define MG_BATCH 128	     /* updates per rrd_update_r call */
+/* a broken invariant (STYLE.md: active in release builds) */
+#define MG_ASSERT(c)                                                           \
+	do {                                                                   \
+		if (!(c))                                                      \
+			abort();                                               \
+	} while (0)
+#define MG_STEP	       60
+#define MG_BATCH       128   /* updates per rrd_update_r call */
 #define MG_DOMAINS_MAX 4096  /* per-domain files kept open per run */
-#define MG_QCACHE 65536	     /* queue IDs remembered (direct-mapped) */
-#define MG_GRACE 5	     /* seconds a minute stays open past its end */
-#define MG_NDS_MAX 6
-#define MG_READ_MAX 65536
+#define MG_QCACHE      65536 /* queue IDs remembered (direct-mapped) */
+#define MG_GRACE       5     /* seconds a minute stays open past its end */
+#define MG_NDS_MAX     6
+#define MG_READ_MAX    65536
 
 /* the files: mailgraph_ext's names and DS order */
-enum {
-	F_MAIL,
-	F_VIRUS,
-	F_BYTES,
-	F_COURIER,
-	F_WEBMAIL,
-	F_QUEUE,
-	F_NFILES
-};
+enum { F_MAIL, F_VIRUS, F_BYTES, F_COURIER, F_WEBMAIL, F_QUEUE, F_NFILES };
 static const struct {
 	const char *name;
 	const char *ds[MG_NDS_MAX];
 	int nds;
 } mg_layout[F_NFILES] = {
-	{ "mailgraph.rrd", { "sent", "recv", "bounced", "rejected" }, 4 },
-	{ "mailgraph_virus.rrd", { "virus", "spam" }, 2 },
-	{ "mailgraph_bytes.rrd", { "bytesin", "bytesout" }, 2 },
-	{ "mailgraph_courier.rrd",
-	  { "imapd_ssl_login", "imapd_login", "pop3d_ssl_login",
-	    "pop3d_login" },
-	  4 },
-	{ "mailgraph_webmail.rrd",
-	  { "wmstat0", "wmstat1", "wmstat2", "wmstat3" },
-	  4 },
-	{ "mailgraph_queue.rrd",
-	  { "incoming", "maildrop", "active", "deferred", "hold" },
-	  5 },
+    {"mailgraph.rrd", {"sent", "recv", "bounced", "rejected"}, 4},
+    {"mailgraph_virus.rrd", {"virus", "spam"}, 2},
+    {"mailgraph_bytes.rrd", {"bytesin", "bytesout"}, 2},
+    {"mailgraph_courier.rrd",
+     {"imapd_ssl_login", "imapd_login", "pop3d_ssl_login", "pop3d_login"},
+     4},
+    {"mailgraph_webmail.rrd", {"wmstat0", "wmstat1", "wmstat2", "wmstat3"}, 4},
+    {"mailgraph_queue.rrd",
+     {"incoming", "maildrop", "active", "deferred", "hold"},
+     5},
 };
 /* per-domain file: domain/<domain>.rrd */
 static const char *const mg_domain_ds[MG_NDS_MAX] = {
-	"recv", "sent", "rejected", "bounced", "bytesin", "bytesout",
+    "recv", "sent", "rejected", "bounced", "bytesin", "bytesout",
 };
 enum { D_RECV, D_SENT, D_REJECTED, D_BOUNCED, D_BYTESIN, D_BYTESOUT };
 
@@ -77,8 +72,8 @@ struct mg_file {
 	char path[PATH_MAX];
 	const char *const *ds;
 	int nds;
-	int64_t last;	 /* last update written (rrd_last), 0: no file yet */
-	bool broken;	 /* create/update failed: logged once, skipped */
+	int64_t last; /* last update written (rrd_last), 0: no file yet */
+	bool broken;  /* create/update failed: logged once, skipped */
 	double v[MG_NDS_MAX]; /* counts of the current minute */
 	char *pend[MG_BATCH]; /* "t:v:v..." strings not yet written */
 	int npend;
@@ -163,18 +158,21 @@ static void mg_file_init(struct mg_file *f, const char *const *ds, int nds)
    MAX at 8/56/280/3360 steps, 198 rows each (web.md §3) */
 static int mg_file_create(struct mg_file *f, int64_t start)
 {
-	static const int steps[4] = { 8, 56, 280, 3360 };
+	static const int steps[4] = {8, 56, 280, 3360};
 	char dsbuf[MG_NDS_MAX][64], rra[8][48];
 	const char *argv[MG_NDS_MAX + 8];
 	int argc = 0;
 	for (int i = 0; i < f->nds; i++) {
-		snprintf(dsbuf[i], sizeof dsbuf[i], "DS:%s:ABSOLUTE:%d:0:U",
-			 f->ds[i], 2 * MG_STEP);
+		int n =
+		    snprintf(dsbuf[i], sizeof dsbuf[i], "DS:%s:ABSOLUTE:%d:0:U",
+			     f->ds[i], 2 * MG_STEP);
+		MG_ASSERT(n > 0 && (size_t)n < sizeof dsbuf[i]);
 		argv[argc++] = dsbuf[i];
 	}
 	for (int i = 0; i < 8; i++) {
-		snprintf(rra[i], sizeof rra[i], "RRA:%s:0.5:%d:198",
-			 i < 4 ? "AVERAGE" : "MAX", steps[i % 4]);
+		int n = snprintf(rra[i], sizeof rra[i], "RRA:%s:0.5:%d:198",
+				 i < 4 ? "AVERAGE" : "MAX", steps[i % 4]);
+		MG_ASSERT(n > 0 && (size_t)n < sizeof rra[i]);
 		argv[argc++] = rra[i];
 	}
 	rrd_clear_error();
@@ -241,8 +239,8 @@ static void mg_file_row(struct mg_file *f, int64_t m)
 	char row[32 + MG_NDS_MAX * 24];
 	int n = snprintf(row, sizeof row, "%lld", (long long)m);
 	for (int i = 0; i < f->nds && n > 0 && (size_t)n < sizeof row; i++)
-		n += snprintf(row + n, sizeof row - (size_t)n, ":%.0f",
-			      f->v[i]);
+		n +=
+		    snprintf(row + n, sizeof row - (size_t)n, ":%.0f", f->v[i]);
 	memset(f->v, 0, sizeof f->v);
 	if (n < 0 || (size_t)n >= sizeof row)
 		return;
@@ -288,14 +286,15 @@ static unsigned mg_count_dir(const char *dir, int depth)
 
 static void mg_sample_queue(struct mg *g)
 {
-	static const char *const q[5] = { "incoming", NULL, "active",
-					  "deferred", "hold" };
+	static const char *const q[5] = {"incoming", NULL, "active", "deferred",
+					 "hold"};
 	struct mg_file *f = &g->f[F_QUEUE];
 	for (int i = 0; i < 5; i++) {
 		char p[PATH_MAX];
-		f->v[i] = q[i] != NULL && mg_path(p, g->queue_dir, "", q[i]) == 0
-				  ? mg_count_dir(p, 0)
-				  : 0;
+		f->v[i] =
+		    q[i] != NULL && mg_path(p, g->queue_dir, "", q[i]) == 0
+			? mg_count_dir(p, 0)
+			: 0;
 	}
 }
 
@@ -336,8 +335,9 @@ static struct mg_domain *mg_domain(struct mg *g, const char *d)
 		return NULL;
 	memcpy(x->name, d, strlen(d) + 1);
 	char name[MG_DOMAIN_MAX + 8];
-	snprintf(name, sizeof name, "%s.rrd", d);
-	if (mg_path(x->f.path, g->rrd_dir, "domain", name) < 0) {
+	int n = snprintf(name, sizeof name, "%s.rrd", d);
+	if (n < 0 || (size_t)n >= sizeof name ||
+	    mg_path(x->f.path, g->rrd_dir, "domain", name) < 0) {
 		free(x);
 		return NULL;
 	}
@@ -370,8 +370,7 @@ static void mg_dcount(struct mg *g, const char *d, int ds, double v)
 		x->f.v[ds] += v;
 }
 
-static void mg_credit_sent(struct mg *g, const struct mg_qent *q,
-			   unsigned n)
+static void mg_credit_sent(struct mg *g, const struct mg_qent *q, unsigned n)
 {
 	g->f[F_BYTES].v[1] += (double)q->size * n;
 	mg_dcount(g, q->from_domain, D_SENT, n);
@@ -404,8 +403,8 @@ static void mg_count(struct mg *g, const struct mg_event *ev)
 		q->queued = true;
 		memcpy(q->from_domain, ev->domain, sizeof q->from_domain);
 		if (q->via_smtpd)
-			g->f[F_BYTES].v[0] += (double)ev->size *
-					      (double)ev->nrcpt;
+			g->f[F_BYTES].v[0] +=
+			    (double)ev->size * (double)ev->nrcpt;
 		if (q->pend_sent > 0)
 			mg_credit_sent(g, q, q->pend_sent);
 		if (q->pend_bounced > 0)
@@ -514,9 +513,11 @@ static int mg_read(struct mg *g, int fd, struct mg_reader *r)
 static void mg_init(struct mg *g, const struct conf *c, const char *rrd_dir)
 {
 	memset(g, 0, sizeof *g);
-	snprintf(g->rrd_dir, sizeof g->rrd_dir, "%s",
-		 rrd_dir != NULL ? rrd_dir
-				 : conf_str(c, "mailgraph_rrd_directory"));
+	int n = snprintf(
+	    g->rrd_dir, sizeof g->rrd_dir, "%s",
+	    rrd_dir != NULL ? rrd_dir : conf_str(c, "mailgraph_rrd_directory"));
+	if (n < 0 || (size_t)n >= sizeof g->rrd_dir - 64)
+		fatal("mailgraph: the RRD directory's name is too long");
 	g->syslog_name = conf_str(c, "syslog_name");
 	g->mailbox_base = conf_str(c, "virtual_mailbox_base");
 	g->queue_dir = conf_str(c, "queue_directory");
@@ -569,8 +570,8 @@ static void mg_make_dir(const struct conf *c, const char *dir)
  * can read); parsing runs as mail_owner, who also owns the RRD files the
  * daemon goes on updating.
  */
-static int mg_cat(const struct conf *c, const char *rrd_dir,
-		  const char *name, int nfiles, char **files)
+static int mg_cat(const struct conf *c, const char *rrd_dir, const char *name,
+		  int nfiles, char **files)
 {
 	int rc = 0;
 	int *fds = calloc((size_t)nfiles, sizeof *fds);
@@ -578,17 +579,16 @@ static int mg_cat(const struct conf *c, const char *rrd_dir,
 		fatal("mailgraph: out of memory");
 	for (int i = 0; i < nfiles; i++) {
 		fds[i] = strcmp(files[i], "-") == 0
-				 ? 0
-				 : open(files[i], O_RDONLY | O_CLOEXEC);
+			     ? 0
+			     : open(files[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0) {
 			fprintf(stderr, "youju-mailgraph: %s: %s\n", files[i],
 				strerror(errno));
 			rc = 1;
 		}
 	}
-	const char *dir = rrd_dir != NULL
-				  ? rrd_dir
-				  : conf_str(c, "mailgraph_rrd_directory");
+	const char *dir =
+	    rrd_dir != NULL ? rrd_dir : conf_str(c, "mailgraph_rrd_directory");
 	mg_make_dir(c, dir);
 	const char *err = NULL;
 	if (privsep_drop(conf_str(c, "mail_owner"), &err) < 0)
@@ -684,11 +684,12 @@ static void mg_follow(struct mg *g, const char *path)
 		/* close the minute once it is over (and a little more, for
 		   lines written late) */
 		int64_t now = (int64_t)time(NULL);
-		int64_t open_min = (now - MG_GRACE) - (now - MG_GRACE) % MG_STEP;
+		int64_t open_min =
+		    (now - MG_GRACE) - (now - MG_GRACE) % MG_STEP;
 		if (g->cur == 0)
 			g->cur = g->resume > 0 && g->resume + MG_STEP > open_min
-					 ? g->resume + MG_STEP
-					 : open_min;
+				     ? g->resume + MG_STEP
+				     : open_min;
 		if (open_min > g->cur) {
 			mg_advance(g, open_min);
 			mg_flush_all(g);

@@ -26,25 +26,37 @@
 #include "wa.h"
 #include "webjson.h"
 
-#define GR_CACHE 64
-#define GR_TTL 60
-#define GR_ARGS 64
+/* a broken invariant (STYLE.md: active in release builds) */
+#define GR_ASSERT(c)                                                           \
+	do {                                                                   \
+		if (!(c))                                                      \
+			abort();                                               \
+	} while (0)
+#define GR_CACHE      64
+#define GR_TTL	      60
+#define GR_ARGS	      64
 #define GR_DOMAIN_MAX 253
 
-enum gr_kind { GR_MAIL, GR_ERRORS, GR_TRAFFIC, GR_QUEUE, GR_LOGINS,
-	       GR_WEBMAIL };
+enum gr_kind {
+	GR_MAIL,
+	GR_ERRORS,
+	GR_TRAFFIC,
+	GR_QUEUE,
+	GR_LOGINS,
+	GR_WEBMAIL
+};
 
 static const struct {
 	const char *name;
 	const char *title;
 	bool per_domain;
 } gr_graphs[] = {
-	[GR_MAIL] = { "mail", "Successes", true },
-	[GR_ERRORS] = { "errors", "Errors", true },
-	[GR_TRAFFIC] = { "traffic", "Traffic", true },
-	[GR_QUEUE] = { "queue", "Queues", false },
-	[GR_LOGINS] = { "logins", "IMAP/POP Login", false },
-	[GR_WEBMAIL] = { "webmail", "WebMail Login", false },
+    [GR_MAIL] = {"mail", "Successes", true},
+    [GR_ERRORS] = {"errors", "Errors", true},
+    [GR_TRAFFIC] = {"traffic", "Traffic", true},
+    [GR_QUEUE] = {"queue", "Queues", false},
+    [GR_LOGINS] = {"logins", "IMAP/POP Login", false},
+    [GR_WEBMAIL] = {"webmail", "WebMail Login", false},
 };
 #define GR_NGRAPHS (sizeof gr_graphs / sizeof gr_graphs[0])
 
@@ -52,10 +64,10 @@ static const struct {
 	const char *name;
 	long range;
 } gr_periods[] = {
-	{ "day", 86400 },
-	{ "week", 604800 },
-	{ "month", 2678400 },
-	{ "year", 31536000 },
+    {"day", 86400},
+    {"week", 604800},
+    {"month", 2678400},
+    {"year", 31536000},
 };
 
 struct gr_png {
@@ -93,21 +105,27 @@ struct gr_args {
 	char store[GR_ARGS][PATH_MAX + 96];
 };
 
-__attribute__((format(printf, 2, 3))) static void
-gr_add(struct gr_args *a, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void gr_add(struct gr_args *a,
+							 const char *fmt, ...)
 {
 	if (a->argc >= GR_ARGS)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(a->store[a->argc], sizeof a->store[a->argc], fmt,
-			  ap);
+	int n = vsnprintf(a->store[a->argc], sizeof a->store[a->argc], fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof a->store[a->argc])
 		return; /* rrd_graph_v then reports the missing piece */
 	a->argv[a->argc] = a->store[a->argc];
 	a->argc++;
 }
+
+/* f (PATH_MAX) := dir/name; wa_graph checked that every name fits */
+#define GR_PATH(f, ...)                                                        \
+	do {                                                                   \
+		int n_ = snprintf(f, PATH_MAX, __VA_ARGS__);                   \
+		GR_ASSERT(n_ > 0 && n_ < PATH_MAX);                            \
+	} while (0)
 
 /* One data source as a per-minute line or area with mailgraph_ext's
    legend: total, average and maximum per minute. */
@@ -127,8 +145,8 @@ static void gr_ds(struct gr_args *a, const char *file, const char *ds,
 		gr_add(a, "AREA:r%s#%s:%-10s:STACK", v, color, label);
 	else
 		gr_add(a, "%s:r%s#%s:%-10s", draw, v, color, label);
-	gr_add(a, "GPRINT:t%s:total\\: %%8.0lf %s", v, scale > 1 ? "bytes"
-							     : "msgs");
+	gr_add(a, "GPRINT:t%s:total\\: %%8.0lf %s", v,
+	       scale > 1 ? "bytes" : "msgs");
 	gr_add(a, "GPRINT:a%s:avg\\: %%7.2lf %s/min", v, unit);
 	gr_add(a, "GPRINT:x%s:max\\: %%6.0lf %s/min\\l", v, unit);
 }
@@ -139,8 +157,12 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 	char f[PATH_MAX];
 	bool dom = domain != NULL;
 #define FILE_(name)                                                            \
-	(dom ? snprintf(f, sizeof f, "%s/domain/%s.rrd", dir, domain)          \
-	     : snprintf(f, sizeof f, "%s/%s", dir, name))
+	do {                                                                   \
+		if (dom)                                                       \
+			GR_PATH(f, "%s/domain/%s.rrd", dir, domain);           \
+		else                                                           \
+			GR_PATH(f, "%s/%s", dir, name);                        \
+	} while (0)
 	switch (k) {
 	case GR_MAIL:
 		FILE_("mailgraph.rrd");
@@ -153,10 +175,10 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 		FILE_("mailgraph.rrd");
 		gr_ds(a, f, "rejected", "rejected", "AREA", "AA0000",
 		      "Rejected", 1, "msgs");
-		gr_ds(a, f, "bounced", "bounced", "STACK", "000000",
-		      "Bounced", 1, "msgs");
+		gr_ds(a, f, "bounced", "bounced", "STACK", "000000", "Bounced",
+		      1, "msgs");
 		if (!dom) {
-			snprintf(f, sizeof f, "%s/mailgraph_virus.rrd", dir);
+			GR_PATH(f, "%s/mailgraph_virus.rrd", dir);
 			gr_ds(a, f, "virus", "virus", "STACK", "DDBB00",
 			      "Viruses", 1, "msgs");
 			gr_ds(a, f, "spam", "spam", "STACK", "999999", "Spam",
@@ -167,11 +189,11 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 		FILE_("mailgraph_bytes.rrd");
 		gr_ds(a, f, "bytesin", "bin", "AREA", "00FFFF", "In", 1024,
 		      "K");
-		gr_ds(a, f, "bytesout", "bout", "LINE2", "D88132", "Out",
-		      1024, "K");
+		gr_ds(a, f, "bytesout", "bout", "LINE2", "D88132", "Out", 1024,
+		      "K");
 		break;
 	case GR_QUEUE:
-		snprintf(f, sizeof f, "%s/mailgraph_queue.rrd", dir);
+		GR_PATH(f, "%s/mailgraph_queue.rrd", dir);
 		gr_ds(a, f, "active", "active", "AREA", "00ff00", "Active", 1,
 		      "msgs");
 		gr_ds(a, f, "hold", "hold", "STACK", "ff0000", "Hold", 1,
@@ -182,35 +204,35 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 		      "Incoming", 1, "msgs");
 		break;
 	case GR_LOGINS:
-		snprintf(f, sizeof f, "%s/mailgraph_courier.rrd", dir);
-		gr_ds(a, f, "pop3d_login", "pop", "LINE1", "DD0000", "POP3",
-		      1, "logins");
-		gr_ds(a, f, "pop3d_ssl_login", "pops", "STACK",
-		      "770000", "POP3/SSL", 1, "logins");
-		gr_ds(a, f, "imapd_login", "imap", "LINE2", "00DD00", "IMAP",
-		      1, "logins");
+		GR_PATH(f, "%s/mailgraph_courier.rrd", dir);
+		gr_ds(a, f, "pop3d_login", "pop", "LINE1", "DD0000", "POP3", 1,
+		      "logins");
+		gr_ds(a, f, "pop3d_ssl_login", "pops", "STACK", "770000",
+		      "POP3/SSL", 1, "logins");
+		gr_ds(a, f, "imapd_login", "imap", "LINE2", "00DD00", "IMAP", 1,
+		      "logins");
 		gr_ds(a, f, "imapd_ssl_login", "imaps", "STACK", "007700",
 		      "IMAP/SSL", 1, "logins");
 		break;
 	case GR_WEBMAIL:
-		snprintf(f, sizeof f, "%s/mailgraph_webmail.rrd", dir);
+		GR_PATH(f, "%s/mailgraph_webmail.rrd", dir);
 		gr_ds(a, f, "wmstat0", "ok", "LINE2", "009900", "LoginOK", 1,
 		      "logins");
 		gr_ds(a, f, "wmstat1", "fail", "LINE2", "AA0000", "Failed", 1,
 		      "logins");
-		gr_ds(a, f, "wmstat2", "dis", "LINE2", "999999", "Disabled",
+		gr_ds(a, f, "wmstat2", "dis", "LINE2", "999999", "Disabled", 1,
+		      "logins");
+		gr_ds(a, f, "wmstat3", "deact", "LINE2", "0000ff", "Deactive",
 		      1, "logins");
-		gr_ds(a, f, "wmstat3", "deact", "LINE2", "0000ff",
-		      "Deactive", 1, "logins");
 		break;
 	}
 #undef FILE_
 }
 
 /* Renders under gr_lock (held by the caller); owned PNG or NULL. */
-static unsigned char *gr_render(enum gr_kind k, long range,
-				const char *dir, const char *domain,
-				size_t *len_r, const char **err_r)
+static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
+				const char *domain, size_t *len_r,
+				const char **err_r)
 {
 	static struct gr_args a; /* under gr_lock */
 	a.argc = 0;
@@ -227,9 +249,9 @@ static unsigned char *gr_render(enum gr_kind k, long range,
 	gr_add(&a, "--title=%s%s%s", gr_graphs[k].title,
 	       domain != NULL ? " - " : "", domain != NULL ? domain : "");
 	gr_add(&a, "--vertical-label=%s",
-	       k == GR_TRAFFIC ? "K/min"
+	       k == GR_TRAFFIC			   ? "K/min"
 	       : k == GR_LOGINS || k == GR_WEBMAIL ? "logins/min"
-						     : "msgs/min");
+						   : "msgs/min");
 	gr_define(&a, k, dir, domain);
 	time_t now = time(NULL);
 	struct tm tm;
@@ -284,8 +306,9 @@ void wa_graph(struct http_req *req)
 				   : strcmp(period, gr_periods[i].name) == 0)
 			range = gr_periods[i].range;
 	if (range == 0) {
-		webjson_error(req, 400, "invalid", "period is day, week, "
-						   "month or year",
+		webjson_error(req, 400, "invalid",
+			      "period is day, week, "
+			      "month or year",
 			      "period");
 		return;
 	}
@@ -317,13 +340,13 @@ void wa_graph(struct http_req *req)
 	}
 	const char *dir = conf_str(wa->conf, "mailgraph_rrd_directory");
 	char probe[PATH_MAX];
-	int n = domain != NULL
-			? snprintf(probe, sizeof probe, "%s/domain/%s.rrd",
-				   dir, domain)
-			: snprintf(probe, sizeof probe, "%s/mailgraph.rrd",
-				   dir);
+	int n =
+	    domain != NULL
+		? snprintf(probe, sizeof probe, "%s/domain/%s.rrd", dir, domain)
+		: snprintf(probe, sizeof probe, "%s/mailgraph.rrd", dir);
 	struct stat st;
-	if (n < 0 || (size_t)n >= sizeof probe || stat(probe, &st) < 0) {
+	/* the longest name drawn from is 64 bytes shorter than PATH_MAX */
+	if (n < 0 || (size_t)n >= sizeof probe - 64 || stat(probe, &st) < 0) {
 		webjson_error(req, 404, "not_found",
 			      "no statistics yet (is youju-mailgraph "
 			      "running?)",
@@ -332,8 +355,9 @@ void wa_graph(struct http_req *req)
 	}
 
 	char key[sizeof gr_cache[0].key];
-	snprintf(key, sizeof key, "%zu/%ld/%s", k, range,
-		 domain != NULL ? domain : "");
+	n = snprintf(key, sizeof key, "%zu/%ld/%s", k, range,
+		     domain != NULL ? domain : "");
+	GR_ASSERT(n > 0 && (size_t)n < sizeof key);
 	time_t now = time(NULL);
 	pthread_mutex_lock(&gr_lock);
 	struct gr_png *slot = NULL, *oldest = &gr_cache[0];
@@ -343,16 +367,15 @@ void wa_graph(struct http_req *req)
 		if (gr_cache[i].made < oldest->made)
 			oldest = &gr_cache[i];
 	}
-	if (slot == NULL || now - slot->made >= GR_TTL ||
-	    slot->data == NULL) {
+	if (slot == NULL || now - slot->made >= GR_TTL || slot->data == NULL) {
 		if (slot == NULL)
 			slot = oldest;
 		free(slot->data);
 		memset(slot, 0, sizeof *slot);
 		const char *err = NULL;
 		size_t len = 0;
-		unsigned char *png = gr_render(k, range, dir, domain, &len,
-					       &err);
+		unsigned char *png =
+		    gr_render(k, range, dir, domain, &len, &err);
 		if (png == NULL) {
 			log_error("webadmin: graph %s: %s", key,
 				  err != NULL ? err : "failed");

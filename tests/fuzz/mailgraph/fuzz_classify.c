@@ -18,9 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (line == NULL)
 		return 0;
 	memcpy(line, data, size);
-	static const char *const names[] = { "youju", "postfix" };
+	static const char *const names[] = {"youju", "postfix"};
 	for (size_t i = 0; i < 2; i++) {
-		struct mg_clock clk = { .now = 1796500000 };
+		struct mg_clock clk = {.now = 1796500000};
 		struct mg_event ev;
 		if (mg_classify(line, size, names[i], &clk, &ev)) {
 			size_t dl = strlen(ev.domain);
