@@ -43,6 +43,7 @@
 #define MG_GRACE       5     /* seconds a minute stays open past its end */
 #define MG_NDS_MAX     6
 #define MG_READ_MAX    65536
+#define MG_OLD_FOLLOW  300 /* seconds a rotated-away file is still read */
 
 /* the files: mailgraph_ext's names and DS order */
 enum { F_MAIL, F_VIRUS, F_BYTES, F_COURIER, F_WEBMAIL, F_QUEUE, F_NFILES };
@@ -642,8 +643,12 @@ static int mg_cat(const struct conf *c, const char *rrd_dir, const char *name,
  */
 static void mg_follow(struct mg *g, const char *path)
 {
-	static struct mg_reader r;
+	static struct mg_reader r, old_r;
 	int fd = -1;
+	/* the file before a rotation: processes that have not reopened
+	   their log yet still append to it for a while */
+	int old_fd = -1;
+	int64_t old_until = 0;
 	struct stat cur;
 	memset(&cur, 0, sizeof cur);
 	off_t pos = 0;
@@ -675,10 +680,23 @@ static void mg_follow(struct mg *g, const char *path)
 				pos = lseek(fd, 0, SEEK_CUR);
 			if (exists && (st.st_ino != cur.st_ino ||
 				       st.st_dev != cur.st_dev)) {
-				/* rotated: the old file is read out */
-				close(fd);
+				/* rotated: the old file is read out, and
+				   followed a little longer */
+				if (old_fd >= 0)
+					close(old_fd);
+				old_fd = fd;
+				old_r = r;
+				old_until = (int64_t)time(NULL) + MG_OLD_FOLLOW;
 				fd = -1;
 				continue;
+			}
+		}
+		if (old_fd >= 0) {
+			while (!mg_stop && mg_read(g, old_fd, &old_r) > 0)
+				;
+			if ((int64_t)time(NULL) > old_until) {
+				close(old_fd);
+				old_fd = -1;
 			}
 		}
 		/* close the minute once it is over (and a little more, for
@@ -698,6 +716,8 @@ static void mg_follow(struct mg *g, const char *path)
 	}
 	if (fd >= 0)
 		close(fd);
+	if (old_fd >= 0)
+		close(old_fd);
 	/* stopping: the current minute is written as it is; lines of it
 	   that come later are skipped after a restart */
 	if (g->cur != 0) {

@@ -504,3 +504,70 @@ def test_graph_pngs_and_roles(inst):
     # its own domain had no mail yet: no file, 404 (not 403)
     assert pm.call("GET", "/api/graphs/mail.png?domain=mg-pm.test")[0] \
         == 404
+
+
+def test_rotation_and_truncation(inst):
+    """The live daemon follows log_file across a rotation (rename, then
+    `youju reload` reopens the logs) and a truncation: every line of the
+    three pieces is counted once."""
+    if _pid(inst) == 0:
+        _start_mailgraph(inst)
+    time.sleep(1.5)  # it has read the log to its end
+    path = _rrd(inst, "mailgraph.rrd")
+    last0 = rrd_last(path)
+    tot0 = rrd_totals(path)
+    log = inst.path("log", "maillog")
+    pieces = []
+
+    def text():
+        # processes of the old generation may go on writing to maillog.1
+        # for a while after the reload
+        t = pieces[0] if pieces else ""
+        if os.path.exists(log + ".1"):
+            t += open(log + ".1", errors="replace").read()
+        return t + inst.maillog()
+
+    def mail_and_wait():
+        qid = _send(inst, PM)
+        rx = re.compile(rf"{qid}: to=<{re.escape(PM)}>.*status=sent")
+        deadline = time.time() + 30
+        while not rx.search(text()):
+            assert time.time() < deadline, f"no delivery of {qid}"
+            time.sleep(0.1)
+
+    mail_and_wait()
+    st = os.stat(log)
+    os.rename(log, log + ".1")
+    mail_and_wait_old = _send(inst, PM)  # still written to maillog.1
+    # as logrotate's "create 0640 vmail vmail" does (a file the first
+    # reopening root process made would be root's: see the report)
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    os.fchown(fd, st.st_uid, st.st_gid)
+    os.close(fd)
+    r = inst.youju("reload")
+    assert r.returncode == 0, r.stdout + r.stderr
+    deadline = time.time() + 20
+    while not os.path.exists(log) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(log), "the daemons did not reopen the log"
+    mail_and_wait()
+    time.sleep(2)  # mailgraph switched to the new file
+    with open(log) as f:
+        pieces.append(f.read())
+    with open(log, "r+") as f:
+        f.truncate(0)
+    time.sleep(2)  # it noticed the shorter file
+    mail_and_wait()
+    _reject(inst)
+    time.sleep(2)
+    _stop_mailgraph(inst)
+    pieces.append(open(log + ".1").read())
+    pieces.append(inst.maillog())
+    last1 = rrd_last(path)
+    tot1 = rrd_totals(path)
+    want = log_counts("\n".join(pieces), "youju", after=last0, upto=last1)
+    got = {k: tot1[k] - tot0[k] for k in MAIL_DS}
+    assert got == {k: want.get(k, 0) for k in MAIL_DS}, (got, want)
+    assert got["recv"] >= 4 and got["rejected"] >= 2, got
+    assert mail_and_wait_old
+    _start_mailgraph(inst)
