@@ -48,7 +48,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 # program folder -> binary name
 PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta \
 	mailgraph:youju-mailgraph \
-	webadmin:youju-webadmin
+	webadmin:youju-webadmin webmail:youju-webmail
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
 

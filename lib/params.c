@@ -366,6 +366,25 @@ static const struct conf_param mra_params[] = {
 static const struct conf_param webmail_params[] = {
 	P_LIST("webmail_listen", "127.0.0.1:8080",
 		 "Webmail HTTP listen addresses, host:port."),
+	P_STR("webmail_htdocs", "",
+		"Webmail's static files (empty: htdocs/webmail of the "
+		"checkout, else of the installed share directory)."),
+	P_STR("webmail_access_log", "$youju_home/log/webmail_access.log",
+		"One line per HTTP request (empty: in the mail log)."),
+	P_TIME("webmail_session_idle_timeout", "30m", 60, DAY_,
+		"A webmail session ends after this long without a request."),
+	P_TIME("webmail_session_lifetime", "12h", 60, 30 * DAY_,
+		"A webmail session ends this long after login."),
+	P_INT("webmail_sessions_max", "10000", 1, 1000000,
+		"Webmail sessions held at once (the oldest goes)."),
+	P_INT("webmail_threads", "2", 1, 64,
+		"HTTP threads (libmicrohttpd's epoll thread pool)."),
+	P_INT("webmail_workers", "4", 1, 256,
+		"Threads running the API requests (Maildir, authd, MTA)."),
+	P_INT("webmail_connections_per_ip", "32", 1, 100000,
+		"Open HTTP connections per client address."),
+	P_INT("webmail_page_size", "50", 5, 500,
+		"Messages per page of GET /api/messages."),
 	P_END,
 };
 
@@ -455,8 +474,9 @@ static const struct conf_table *const mta_tables[] = {
 static const struct conf_table *const mra_tables[] = {
 	&common_table, &mra_table, NULL,
 };
+/* webmail also reads youju-mta's sendmail_socket and message_size_limit */
 static const struct conf_table *const webmail_tables[] = {
-	&common_table, &webmail_table, NULL,
+	&common_table, &webmail_table, &mta_table, NULL,
 };
 /* webadmin also reads youju-mta's sendmail_socket (group mail) and
    youju-mailgraph's RRD directory (graphs) */

@@ -4,7 +4,9 @@
 # Package services (mariadb, courier-authdaemon, fail2ban, mailgraph) are
 # kept from starting on install: youju runs its own private instances, and
 # the tests use only the log readers (pflogsumm, fail2ban-regex, mailgraph
-# --cat).
+# --cat).  chromium, chromium-driver, python3-selenium and a CJK font
+# (fonts-wqy-microhei, for the zh_CN screenshots) run the console's browser
+# test.
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
@@ -13,7 +15,8 @@ rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libcrypt-dev python3 swaks
 curl openssl
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync
-pflogsumm fail2ban mailgraph"
+pflogsumm fail2ban mailgraph
+chromium chromium-driver python3-selenium fonts-wqy-microhei"
 
 missing=""
 for p in $PKGS; do

@@ -1,0 +1,114 @@
+"""youju-webmail message-list benchmark (issue 12): one folder of
+BENCH_MESSAGES messages (50,000) written straight into the Maildir, then
+the first page of GET /api/messages sorted by date and by from, and
+opening one message, BENCH_REPEAT times each; first without youju.index
+(every message's head read from its file), then after youju-mra has
+cached the ENVELOPEs (one IMAP FETCH of them).  Prints p50/p99 and the
+daemon's RSS.  Goal (issue 12): p99 < 100 ms.  No peer run here."""
+import http.client
+import imaplib
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
+                                "tests", "integration"))
+from harness import Instance  # noqa: E402
+
+N = int(os.environ.get("BENCH_MESSAGES", "50000"))
+REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
+PW = "bench-secret"
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def timed(port, cookie, path):
+    lat = []
+    for _ in range(REPEAT):
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        t0 = time.perf_counter()
+        c.request("GET", path, headers={"Cookie": cookie})
+        r = c.getresponse()
+        r.read()
+        lat.append((time.perf_counter() - t0) * 1000)
+        assert r.status == 200, r.status
+        c.close()
+    lat.sort()
+    return statistics.median(lat), lat[max(0, int(len(lat) * .99) - 1)]
+
+
+def main():
+    inst = Instance(sys.argv[1], os.path.join(os.path.dirname(__file__),
+                                              "..", ".."))
+    try:
+        inst.start()
+        addr = "bench@extmail.org"
+        inst.sql("INSERT INTO mailbox (username, uid, password, name, "
+                 "maildir, homedir, quota, domain, uidnumber, gidnumber, "
+                 f"active) VALUES ('{addr}', 'bench', '{{PLAIN}}{PW}', "
+                 "'bench', 'extmail.org/bench/Maildir/', "
+                 "'extmail.org/bench', '0', 'extmail.org', 1000, 1000, 1)")
+        m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
+        m.login(addr, PW)
+        m.logout()
+        md = inst.path("mailbox", "extmail.org", "bench", "Maildir")
+        t0 = time.time()
+        for i in range(N):
+            body = (f"From: Sender {i % 997} <s{i % 997}@example.com>\n"
+                    f"To: {addr}\nSubject: message {i} about "
+                    f"{'abcdefghij'[i % 10]}\n"
+                    f"Date: Mon, {1 + i % 28} Jun 2026 "
+                    f"{i % 24:02d}:{i % 60:02d}:00 +0000\n"
+                    f"Message-ID: <{i}@bench>\n\n" + "text\n" * 20)
+            name = f"{1700000000 + i}.M{i}P1.bench,S={len(body)}:2,S"
+            with open(os.path.join(md, "cur", name), "w") as f:
+                f.write(body)
+        if os.geteuid() == 0:
+            os.system(f"chown -R vmail: {md}")
+        print(f"bench/webmail: {N} messages written in "
+              f"{time.time() - t0:.1f}s", flush=True)
+        port = inst.ports["webmail"]
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        c.request("POST", "/api/session",
+                  json.dumps({"user": addr, "password": PW}),
+                  {"Content-Type": "application/json"})
+        r = c.getresponse()
+        r.read()
+        cookie = r.getheader("Set-Cookie").split(";")[0]
+        pid = inst.daemon_pid("youju-webmail")
+        print(f"bench/webmail: RSS idle {rss_kib(pid)} KiB", flush=True)
+        paths = {
+            "list by date": "/api/messages?folder=INBOX&sort=date",
+            "list by from": "/api/messages?folder=INBOX&sort=from&order=asc",
+            "list by arrival": "/api/messages?folder=INBOX&sort=arrival",
+            "open a message": f"/api/message?folder=INBOX&uid={N // 2}",
+        }
+        for label, p in paths.items():
+            p50, p99 = timed(port, cookie, p)
+            print(f"bench/webmail: {label:16s} no index   p50 {p50:7.1f} ms"
+                  f"  p99 {p99:7.1f} ms", flush=True)
+        m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
+        m.login(addr, PW)
+        m.select("INBOX")
+        m.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
+        m.logout()
+        time.sleep(1)
+        for label, p in paths.items():
+            p50, p99 = timed(port, cookie, p)
+            print(f"bench/webmail: {label:16s} youju.index p50 {p50:7.1f} "
+                  f"ms  p99 {p99:7.1f} ms", flush=True)
+        print(f"bench/webmail: RSS after {rss_kib(pid)} KiB", flush=True)
+    finally:
+        inst.teardown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,543 @@
+/*
+ * POST /api/send: a plain-text message from the logged-in user, built
+ * here (RFC 5322 headers with RFC 2047 encoded words, Message-ID, Date,
+ * quoted-printable UTF-8 text) and handed to youju-mta through its local
+ * submission socket (sendmail_socket, the conversation `youju sendmail`
+ * speaks, docs/mta.md "sendmail") with the user's address as envelope
+ * sender and From:.  The pickup service trusts the local uid and logs it;
+ * the user's identity is this daemon's to enforce: the sender is always
+ * the session's address, never a field of the request, and each message
+ * is logged with the user and the queue ID.  A copy, Bcc included, is
+ * appended to Sent through lib/mailbox (quota counted, \Seen).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "log.h"
+#include "mailbox.h"
+#include "upload.h"
+#include "webjson.h"
+#include "websession.h"
+#include "wm.h"
+#include "xalloc.h"
+
+#define ADDR_MAX 254
+/* attachments of one message */
+#define ATT_MAX 20
+
+/* Copies the address of "Name <a@b>" or "a@b" into out; false when it is
+   not a plain address (no spaces, quotes, brackets or controls). */
+static bool rcpt_addr(const char *s, char *out, size_t outsz)
+{
+	const char *lt = strrchr(s, '<');
+	const char *b = s, *e = s + strlen(s);
+	if (lt != NULL) {
+		b = lt + 1;
+		e = strchr(b, '>');
+		if (e == NULL)
+			return false;
+	}
+	while (b < e && (*b == ' ' || *b == '\t'))
+		b++;
+	while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	size_t n = (size_t)(e - b);
+	if (n == 0 || n > ADDR_MAX || n >= outsz)
+		return false;
+	const char *at = NULL;
+	for (const char *p = b; p < e; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= 0x20 || c >= 0x7f || strchr("<>()[],;:\"\\", c))
+			return false;
+		if (c == '@')
+			at = p;
+	}
+	if (at == NULL || at == b || at == e - 1)
+		return false;
+	memcpy(out, b, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* "Name: value" with value as RFC 2047 base64 words when not ASCII,
+   folded one word per line (RFC 2047 §2: words of at most 75 bytes). */
+static int header_text(struct buf *m, const char *name, const char *s)
+{
+	bool ascii = true;
+	for (const char *c = s; *c; c++)
+		ascii = ascii && (unsigned char)*c < 0x80 &&
+			(unsigned char)*c >= 0x20;
+	if (ascii && strlen(s) < 900)
+		return buf_printf(m, "%s: %s\r\n", name, s);
+	if (buf_printf(m, "%s:", name) < 0)
+		return -1;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		size_t take = n - i > 39 ? 39 : n - i;
+		while (take < n - i && take > 0 &&
+		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
+			take--;
+		if (take == 0)
+			take = n - i < 39 ? n - i : 39;
+		char enc[100];
+		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
+		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
+			return -1;
+		i += take;
+	}
+	return 0;
+}
+
+/* The text as quoted-printable (RFC 2045 §6.7), CRLF line ends. */
+static int qp_body(struct buf *m, const char *t, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t col = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+		if (c == '\r' && i + 1 < n && t[i + 1] == '\n')
+			continue;
+		if (c == '\n' || c == '\r') {
+			if (buf_append_str(m, "\r\n") < 0)
+				return -1;
+			col = 0;
+			continue;
+		}
+		bool last = i + 1 == n || t[i + 1] == '\n' || t[i + 1] == '\r';
+		bool lit = (c >= 33 && c <= 126 && c != '=') ||
+			   ((c == ' ' || c == '\t') && !last);
+		/* a '.' at the start of a line is encoded too: no line of
+		   the body can then be the end-of-data "." */
+		if (c == '.' && col == 0)
+			lit = false;
+		size_t w = lit ? 1 : 3;
+		if (col + w > 75) {
+			if (buf_append_str(m, "=\r\n") < 0)
+				return -1;
+			col = 0;
+		}
+		int r = lit ? buf_append_char(m, (char)c)
+			    : buf_printf(m, "=%c%c", hex[c >> 4], hex[c & 15]);
+		if (r < 0)
+			return -1;
+		col += w;
+	}
+	return buf_append_str(m, "\r\n");
+}
+
+/* data as base64 in lines of 76 (RFC 2045 §6.8). */
+static int b64_body(struct buf *m, const char *data, size_t len)
+{
+	char line[80];
+	for (size_t i = 0; i < len; i += 57) {
+		size_t n = len - i < 57 ? len - i : 57;
+		if (base64_encode(data + i, n, line, sizeof line) < 0 ||
+		    buf_printf(m, "%s\r\n", line) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* One attachment part: the name as an RFC 2231 parameter (filename*) and,
+   for the mail readers that know only that, an RFC 2047 word. */
+static int attachment_part(struct buf *m, const char *boundary,
+			   const struct wm_upload *u)
+{
+	bool ascii = true;
+	for (const char *c = u->name; *c; c++)
+		ascii = ascii && (unsigned char)*c >= 0x20 &&
+			(unsigned char)*c < 0x7f && *c != '"' && *c != '\\';
+	int r = buf_printf(m, "--%s\r\nContent-Type: %s", boundary, u->type);
+	if (ascii) {
+		r |= buf_printf(m, "; name=\"%s\"\r\n"
+				   "Content-Disposition: attachment; "
+				   "filename=\"%s\"\r\n",
+				u->name, u->name);
+	} else {
+		char enc[400];
+		static const char hex[] = "0123456789ABCDEF";
+		if (base64_encode(u->name, strlen(u->name), enc, sizeof enc) < 0)
+			return -1;
+		r |= buf_printf(m, "; name=\"=?UTF-8?B?%s?=\"\r\n"
+				   "Content-Disposition: attachment;\r\n"
+				   " filename*=UTF-8''",
+				enc);
+		for (const unsigned char *c = (const unsigned char *)u->name;
+		     *c; c++) {
+			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			    (*c >= '0' && *c <= '9') || strchr("-._~", *c))
+				r |= buf_append_char(m, (char)*c);
+			else
+				r |= buf_printf(m, "%%%c%c", hex[*c >> 4],
+						hex[*c & 15]);
+		}
+		r |= buf_append_str(m, "\r\n");
+	}
+	r |= buf_append_str(m, "Content-Transfer-Encoding: base64\r\n\r\n");
+	r |= b64_body(m, u->data, u->len);
+	return r != 0 ? -1 : 0;
+}
+
+/* Reads one SMTP reply into buf; returns its code or -1. */
+static int smtp_reply(int fd, char *buf, size_t sz)
+{
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = recv(fd, buf + len, sz - 1 - len, 0);
+		if (r <= 0)
+			return -1;
+		len += (size_t)r;
+		buf[len] = '\0';
+		char *end = strstr(buf, "\r\n"), *last = buf;
+		while (end != NULL && end[2] != '\0') {
+			last = end + 2;
+			end = strstr(last, "\r\n");
+		}
+		if (end != NULL && strlen(last) >= 4 && last[3] == ' ')
+			return (int)strtol(last, NULL, 10);
+		if (len + 1 >= sz)
+			return -1;
+	}
+}
+
+static int smtp_cmd(int fd, const char *data, size_t n, char *buf, size_t sz)
+{
+	if (send(fd, data, n, MSG_NOSIGNAL) != (ssize_t)n)
+		return -1;
+	return smtp_reply(fd, buf, sz);
+}
+
+/*
+ * One SMTP transaction on the pickup socket.  Returns 0 with the queue ID
+ * in qid, or -1 with the last reply in reply (or a reason).
+ */
+static int submit(const char *sock, const char *sender, char **rcpts,
+		  size_t n, const struct buf *msg, char *qid, size_t qidsz,
+		  char *reply, size_t rsz)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(reply, rsz, "cannot connect to youju-mta");
+	if (strlen(sock) >= sizeof sa.sun_path)
+		return -1;
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct timeval tv = { .tv_sec = 60 };
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	char line[600];
+	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+		 smtp_reply(fd, reply, rsz) == 220;
+	ok = ok && smtp_cmd(fd, "EHLO webmail\r\n", 14, reply, rsz) == 250;
+	int k = snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", sender);
+	ok = ok && smtp_cmd(fd, line, (size_t)k, reply, rsz) == 250;
+	for (size_t i = 0; ok && i < n; i++) {
+		k = snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", rcpts[i]);
+		ok = smtp_cmd(fd, line, (size_t)k, reply, rsz) / 100 == 2;
+	}
+	ok = ok && smtp_cmd(fd, "DATA\r\n", 6, reply, rsz) == 354;
+	ok = ok && send(fd, msg->p, msg->len, MSG_NOSIGNAL) ==
+		       (ssize_t)msg->len;
+	ok = ok && smtp_cmd(fd, ".\r\n", 3, reply, rsz) == 250;
+	if (ok) {
+		/* "250 2.0.0 Ok: queued as 6B00CFEBA5790000" */
+		const char *q = strstr(reply, "queued as ");
+		qid[0] = '\0';
+		if (q != NULL) {
+			q += 10;
+			size_t l = strcspn(q, " \r\n");
+			if (l < qidsz) {
+				memcpy(qid, q, l);
+				qid[l] = '\0';
+			}
+		}
+		char r2[512];
+		(void)smtp_cmd(fd, "QUIT\r\n", 6, r2, sizeof r2);
+	}
+	close(fd);
+	char *nl = strpbrk(reply, "\r\n");
+	if (nl != NULL)
+		*nl = '\0';
+	return ok ? 0 : -1;
+}
+
+/* Appends the addresses of list field to rcpts and a header line. */
+static int rcpt_list(struct http_req *req, json_t *in, const char *field,
+		     char **rcpts, size_t *n, struct buf *hdr)
+{
+	json_t *a = json_object_get(in, field);
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (json_is_string(a)) { /* "a@b, c@d" from a simple form */
+		json_t *arr = json_array();
+		char *copy = xstrdup(json_string_value(a));
+		char *save = NULL;
+		for (char *t = strtok_r(copy, ",;", &save); t != NULL;
+		     t = strtok_r(NULL, ",;", &save))
+			if (strspn(t, " \t") != strlen(t))
+				json_array_append_new(arr, json_string(t));
+		free(copy);
+		int r = 0;
+		json_object_set_new(in, field, arr);
+		r = rcpt_list(req, in, field, rcpts, n, hdr);
+		return r;
+	}
+	if (!json_is_array(a)) {
+		webjson_error(req, 400, "invalid", "a list of addresses",
+			      field);
+		return -1;
+	}
+	size_t i;
+	json_t *v;
+	bool first = true;
+	json_array_foreach(a, i, v)
+	{
+		char addr[ADDR_MAX + 1];
+		if (!json_is_string(v) ||
+		    !rcpt_addr(json_string_value(v), addr, sizeof addr)) {
+			webjson_error(req, 400, "invalid", "not an address",
+				      field);
+			return -1;
+		}
+		if (*n >= WM_RCPTS_MAX) {
+			webjson_error(req, 400, "invalid", "too many recipients",
+				      field);
+			return -1;
+		}
+		rcpts[(*n)++] = xstrdup(addr);
+		if (buf_printf(hdr, "%s%s", first ? "" : ",\r\n ", addr) < 0)
+			return -1;
+		first = false;
+	}
+	return 0;
+}
+
+void wm_send(struct http_req *req)
+{
+	struct wm *wm = http_req_app(req);
+	const struct wm_caller *me = wm_caller(req);
+	static const char *const allowed[] = { "to",   "cc",	      "bcc",
+					       "subject", "text",	      "html",
+					       "attachments", "in_reply_to",
+					       NULL };
+	json_t *in = webjson_request(req);
+	if (in == NULL)
+		return;
+	char *rcpts[WM_RCPTS_MAX];
+	size_t nr = 0;
+	struct wm_upload ups[ATT_MAX];
+	size_t nups = 0;
+	struct buf to, cc, bcc, msg, wire;
+	buf_init(&to, 65536);
+	buf_init(&cc, 65536);
+	buf_init(&bcc, 65536);
+	buf_init(&msg, 3 * WM_TEXT_MAX + 262144 +
+			   (size_t)(wm->message_size_limit / 3 * 4 + 65536));
+	buf_init(&wire, 0);
+	const char *subject = "", *irt = NULL;
+	json_t *tv = json_object_get(in, "text");
+	json_t *hv = json_object_get(in, "html");
+	json_t *av = json_object_get(in, "attachments");
+	if (webjson_only(req, in, allowed) < 0 ||
+	    webjson_get_str(req, in, "subject", false, 900, &subject) < 0 ||
+	    webjson_get_str(req, in, "in_reply_to", false, 900, &irt) < 0)
+		goto out;
+	if (tv != NULL && (!json_is_string(tv) ||
+			   json_string_length(tv) > WM_TEXT_MAX)) {
+		webjson_error(req, 400, "invalid", "text: at most 4 MiB",
+			      "text");
+		goto out;
+	}
+	if (hv != NULL && !json_is_null(hv) &&
+	    !(json_is_string(hv) && json_string_length(hv) == 0)) {
+		webjson_error(req, 400, "unsupported",
+			      "HTML mail is not supported yet", "html");
+		goto out;
+	}
+	if (av != NULL && !json_is_null(av) &&
+	    (!json_is_array(av) || json_array_size(av) > ATT_MAX)) {
+		webjson_error(req, 400, "invalid",
+			      "attachments: a list of upload IDs",
+			      "attachments");
+		goto out;
+	}
+	size_t total = 0;
+	for (size_t i = 0; av != NULL && json_is_array(av) &&
+			   i < json_array_size(av);
+	     i++) {
+		json_t *v = json_array_get(av, i);
+		if (!json_is_string(v) ||
+		    wm_upload_read(me->acct.maildir, json_string_value(v),
+				   (size_t)wm->message_size_limit,
+				   &ups[nups]) < 0) {
+			webjson_error(req, 400, "invalid",
+				      "attachments: no such upload",
+				      "attachments");
+			goto out;
+		}
+		total += ups[nups++].len;
+		if (total > wm->message_size_limit) {
+			webjson_error(req, 413, "too_large",
+				      "the attachments are larger than the "
+				      "server accepts",
+				      "attachments");
+			goto out;
+		}
+	}
+	if (irt != NULL && irt[0] != '\0' &&
+	    (irt[0] != '<' || irt[strlen(irt) - 1] != '>' ||
+	     strpbrk(irt, " \t\r\n") != NULL)) {
+		webjson_error(req, 400, "invalid", "a Message-ID in <>",
+			      "in_reply_to");
+		goto out;
+	}
+	if (rcpt_list(req, in, "to", rcpts, &nr, &to) < 0 ||
+	    rcpt_list(req, in, "cc", rcpts, &nr, &cc) < 0 ||
+	    rcpt_list(req, in, "bcc", rcpts, &nr, &bcc) < 0)
+		goto out;
+	if (nr == 0) {
+		webjson_error(req, 400, "invalid", "no recipient", "to");
+		goto out;
+	}
+	const char *text = tv != NULL ? json_string_value(tv) : "";
+	size_t tlen = tv != NULL ? json_string_length(tv) : 0;
+
+	/* the message */
+	char date[64], rnd[33], mid[400];
+	time_t now = time(NULL);
+	struct tm tm;
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	const char *dom = strrchr(me->acct.user, '@');
+	if (websession_random_hex(rnd, 16) < 0) {
+		webjson_error(req, 500, "internal", "no random bytes", NULL);
+		goto out;
+	}
+	snprintf(mid, sizeof mid, "<%lld.%s@%s>", (long long)now, rnd,
+		 dom != NULL ? dom + 1 : wm->myhostname);
+	struct buf from;
+	buf_init(&from, 2048);
+	if (me->name[0] != '\0') {
+		bool plain = true;
+		for (const char *c = me->name; *c; c++)
+			plain = plain && ((*c >= 'a' && *c <= 'z') ||
+					  (*c >= 'A' && *c <= 'Z') ||
+					  (*c >= '0' && *c <= '9') ||
+					  *c == ' ' || *c == '.' || *c == '-');
+		if (plain)
+			(void)!buf_printf(&from, "\"%s\" <%s>", me->name,
+					 me->acct.user);
+		else {
+			char enc[700];
+			size_t nl = strlen(me->name) > 300 ? 300
+							   : strlen(me->name);
+			if (base64_encode(me->name, nl, enc, sizeof enc) >= 0)
+				(void)!buf_printf(&from, "=?UTF-8?B?%s?= <%s>",
+						 enc, me->acct.user);
+			else
+				(void)!buf_printf(&from, "<%s>", me->acct.user);
+		}
+	} else
+		(void)!buf_printf(&from, "<%s>", me->acct.user);
+	int r = buf_printf(&msg, "From: %s\r\n", buf_cstr(&from));
+	buf_deinit(&from);
+	if (to.len > 0)
+		r |= buf_printf(&msg, "To: %s\r\n", buf_cstr(&to));
+	if (cc.len > 0)
+		r |= buf_printf(&msg, "Cc: %s\r\n", buf_cstr(&cc));
+	r |= header_text(&msg, "Subject", subject);
+	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
+	if (irt != NULL && irt[0] != '\0')
+		r |= buf_printf(&msg, "In-Reply-To: %s\r\nReferences: %s\r\n",
+				irt, irt);
+	r |= buf_printf(&msg, "MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
+	char boundary[80];
+	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
+	if (nups > 0)
+		r |= buf_printf(&msg,
+				"Content-Type: multipart/mixed;\r\n"
+				" boundary=\"%s\"\r\n\r\n"
+				"This is a multi-part message in MIME format."
+				"\r\n\r\n--%s\r\n",
+				boundary, boundary);
+	r |= buf_printf(&msg, "Content-Type: text/plain; charset=UTF-8\r\n"
+			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	r |= qp_body(&msg, text, tlen);
+	for (size_t i = 0; i < nups; i++)
+		r |= attachment_part(&msg, boundary, &ups[i]);
+	if (nups > 0)
+		r |= buf_printf(&msg, "--%s--\r\n", boundary);
+	if (r != 0 || msg.len > wm->message_size_limit) {
+		webjson_error(req, 413, "too_large",
+			      "the message is larger than the server accepts",
+			      "text");
+		goto out;
+	}
+	char qid[64] = "", reply[1024];
+	if (submit(wm->sendmail_socket, me->acct.user, rcpts, nr, &msg, qid,
+		   sizeof qid, reply, sizeof reply) < 0) {
+		char esc[300];
+		log_warning("webmail: send: user=<%s>, client=%s: not "
+			    "accepted: %s",
+			    me->acct.user, http_req_client(req),
+			    log_escape(esc, sizeof esc, reply, strlen(reply)));
+		webjson_error(req, 502, "not_sent", reply, NULL);
+		goto out;
+	}
+	log_info("webmail: sent: user=<%s>, client=%s, queue_id=%s, "
+		 "nrcpt=%zu",
+		 me->acct.user, http_req_client(req), qid, nr);
+	for (size_t i = 0; i < nups; i++)
+		if (unlink(ups[i].path) < 0 && errno != ENOENT)
+			log_warning("webmail: %s: %s", ups[i].path,
+				    strerror(errno));
+
+	/* the copy in Sent, with its Bcc */
+	buf_init(&wire, msg.len + bcc.len + 64);
+	if (bcc.len > 0)
+		(void)!buf_printf(&wire, "Bcc: %s\r\n", buf_cstr(&bcc));
+	(void)!buf_append(&wire, msg.p, msg.len);
+	if (maildir_folder_create(me->acct.maildir, "Sent") < 0 &&
+	    errno != EEXIST)
+		log_warning("webmail: %s: cannot create Sent: %s",
+			    me->acct.maildir, strerror(errno));
+	char sent[4200];
+	snprintf(sent, sizeof sent, "%s/.Sent", me->acct.maildir);
+	struct mailbox_append ap = { .data = wire.p,
+				     .len = wire.len,
+				     .flags = MAILDIR_SEEN };
+	const char *err = NULL;
+	uint32_t uid = 0;
+	bool saved = mailbox_append(&me->mu, sent, &ap, NULL, &uid, &err) == 0;
+	if (!saved)
+		log_warning("webmail: %s: copy to Sent: %s: %s", me->acct.user,
+			    err != NULL ? err : "", strerror(errno));
+	json_t *o = json_object();
+	json_object_set_new(o, "queue_id", json_string(qid));
+	json_object_set_new(o, "message_id", json_string(mid));
+	json_object_set_new(o, "sent_saved", json_boolean(saved));
+	if (saved)
+		json_object_set_new(o, "sent_uid", json_integer(uid));
+	webjson_reply(req, 200, o);
+out:
+	for (size_t i = 0; i < nr; i++)
+		free(rcpts[i]);
+	for (size_t i = 0; i < nups; i++)
+		wm_upload_free(&ups[i]);
+	buf_deinit(&to);
+	buf_deinit(&cc);
+	buf_deinit(&bcc);
+	buf_deinit(&msg);
+	buf_deinit(&wire);
+	json_decref(in);
+}
