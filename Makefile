@@ -14,6 +14,9 @@
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+# fail2ban's configuration directory (make install puts youju's filter and
+# jail there; docs/security.md)
+FAIL2BAN_DIR ?= /etc/fail2ban
 BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
@@ -97,6 +100,13 @@ $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call 
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS) $(LIBS_$(word 1,$(subst /, ,$*)))
 
+# lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
+# is pulled only by the programs and tests that call it, and only those
+# link -lgumbo, so the other binaries never depend on it.
+GUMBO_LIBS := -lgumbo
+LIBS_webmail += $(GUMBO_LIBS)
+$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
+
 deps:
 	@sh scripts/deps.sh
 
@@ -152,6 +162,9 @@ install: all
 	install -m 644 sql/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/
 	install -m 644 sql/migrations/*.sql $(DESTDIR)$(PREFIX)/share/youju/sql/migrations/
 	install -m 644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/youju/
+	install -d $(DESTDIR)$(FAIL2BAN_DIR)/filter.d $(DESTDIR)$(FAIL2BAN_DIR)/jail.d
+	install -m 644 scripts/fail2ban/filter.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/filter.d/
+	install -m 644 scripts/fail2ban/jail.d/youju.conf $(DESTDIR)$(FAIL2BAN_DIR)/jail.d/
 	@# the web consoles' static files (webadmin_htdocs defaults here)
 	@if [ -d htdocs ]; then mkdir -p $(DESTDIR)$(PREFIX)/share/youju && \
 		cp -R htdocs $(DESTDIR)$(PREFIX)/share/youju/; fi

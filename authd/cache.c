@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "xalloc.h"
 
 #define CACHE_BUCKETS 8192
@@ -35,14 +36,10 @@ static void *string_dup(const void *v)
 
 const struct cache_ops cache_string_ops = {string_dup, free};
 
+/* keyed (lib/hash): login names come from clients */
 static uint32_t hash_key(const char *s)
 {
-	uint32_t h = 2166136261u;
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h % CACHE_BUCKETS;
+	return (uint32_t)(hash_str(s) % CACHE_BUCKETS);
 }
 
 struct cache *cache_new(size_t max_entries, const struct cache_ops *ops)

@@ -98,6 +98,10 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	    (uint64_t)conf_time(conf, "authd_request_timeout") * 1000;
 	c->failure_delay_ms =
 	    (uint64_t)conf_time(conf, "authd_failure_delay") * 1000;
+	c->failure_delay_max_ms =
+	    (uint64_t)conf_time(conf, "authd_failure_delay_max") * 1000;
+	if (c->failure_delay_max_ms < c->failure_delay_ms)
+		c->failure_delay_max_ms = c->failure_delay_ms;
 	c->failure_window_ms =
 	    (uint64_t)conf_time(conf, "authd_failure_window") * 1000;
 	c->lockout_ms = (uint64_t)conf_time(conf, "authd_lockout_time") * 1000;

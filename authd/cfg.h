@@ -34,7 +34,8 @@ struct authd_cfg {
 	unsigned long fixed_uid, fixed_gid;
 	unsigned workers, max_clients, alias_max_depth;
 	uint64_t cache_ttl_ms, neg_ttl_ms, request_timeout_ms;
-	uint64_t failure_delay_ms, failure_window_ms, lockout_ms;
+	uint64_t failure_delay_ms, failure_delay_max_ms, failure_window_ms,
+	    lockout_ms;
 	unsigned failure_limit_user, failure_limit_client;
 	unsigned query_timeout_s;
 

@@ -305,7 +305,7 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 	*why_r = NULL;
 	memset(req_r, 0, sizeof(*req_r));
 	char rip[AUTHD_RIP_MAX + 1] = "";
-	bool keepalive = false;
+	bool keepalive = false, client_delays = false;
 	size_t pos = 0;
 
 	for (;;) {
@@ -348,6 +348,9 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 				/* youju's own clients (lib/authc); courier
 				   ignores meta lines it does not know */
 				keepalive =
+				    word_is(line + k + 1, ll - k - 1, "1");
+			} else if (word_is(line, k, "FAILDELAY")) {
+				client_delays =
 				    word_is(line + k + 1, ll - k - 1, "1");
 			}
 			pos += ll + 1;
@@ -442,6 +445,7 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 		   "." line), may keep the connection */
 		req.keepalive = keepalive && (cmd == AUTHD_CMD_LOOKUP ||
 					      cmd == AUTHD_CMD_MAPLOOKUP);
+		req.client_delays = client_delays && cmd == AUTHD_CMD_AUTH;
 		*req_r = req;
 		return AUTHD_PARSE_OK;
 	}

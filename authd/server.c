@@ -1,15 +1,16 @@
 /*
  * youju-authd's event loop (see server.h).  Each connection is a small
  * state machine: READ (parse as bytes arrive) → WORK (a job on a worker
- * thread; the fd is not watched) → DELAY (a failed login waits
- * authd_failure_delay before its FAIL) → WRITE → closed.  A temporary
- * failure anywhere closes without a reply, which every client of the
- * protocol reads as "try again later".  Only this thread touches
- * connections and the throttling tables.
+ * thread; the fd is not watched) → DELAY (a failed login waits its penalty
+ * on a timer before its FAIL, holding nothing but the connection) → WRITE
+ * → closed.  A temporary failure anywhere closes without a reply, which
+ * every client of the protocol reads as "try again later".  Only this thread
+ * touches connections and the throttling tables.
  */
 #include "server.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,10 @@ struct server {
 	struct ev_timer *accept_timer;
 	bool accept_paused;
 	struct workq *wq;
-	struct throttle *thr_user, *thr_ip;
+	/* failures per client address, per address + login (both lock
+	   out), and per login from anywhere (only slows down: a guesser
+	   must never lock the owner out, issue 10) */
+	struct throttle *thr_ip, *thr_ipuser, *thr_user;
 	unsigned nconns;
 	struct conn *conns;
 	bool draining; /* SIGUSR1: a new process took over the socket */
@@ -173,6 +177,41 @@ static void login_key(const struct server *s, const struct authd_request *r,
 	lower_copy(out, outsz, login);
 }
 
+/* The address + login key ("" when the client sent no address: then only
+   the per-login table counts, and it never locks). */
+static void ipuser_key(const char *rip, const char *login, char *out,
+		       size_t outsz)
+{
+	out[0] = '\0';
+	if (rip[0] == '\0' || login[0] == '\0')
+		return;
+	int n = snprintf(out, outsz, "%s\t%s", rip, login);
+	if (n < 0 || (size_t)n >= outsz)
+		out[0] = '\0';
+}
+
+/* The delay before the FAIL of a login from rip for key (lower-cased):
+   Dovecot's auth penalty on the failures already counted for the address
+   and the address + login; failures for the login from anywhere count
+   only past authd_failure_limit_user (a spread-out guesser is slowed, the
+   owner's own typos are not). */
+static uint64_t fail_delay(struct server *s, const char *rip, const char *key,
+			   uint64_t now)
+{
+	char ik[600];
+	ipuser_key(rip, key, ik, sizeof(ik));
+	unsigned n = throttle_failures(s->thr_ip, rip, now);
+	unsigned m = throttle_failures(s->thr_ipuser, ik, now);
+	unsigned u = throttle_failures(s->thr_user, key, now);
+	unsigned lim = s->cfg->failure_limit_user;
+	if (m > n)
+		n = m;
+	if (lim > 0 && u >= lim && u - lim + 1 > n)
+		n = u - lim + 1;
+	return throttle_penalty_ms(n, s->cfg->failure_delay_ms,
+				   s->cfg->failure_delay_max_ms);
+}
+
 static void log_login(const char *what, const char *user, const char *rip,
 		      const char *service, const char *reason)
 {
@@ -192,32 +231,43 @@ static void log_login(const char *what, const char *user, const char *rip,
 static void job_done(struct server *s, struct authd_job *j)
 {
 	struct conn *c = j->conn;
+	uint64_t delay = 0;
 	if (j->login) {
-		char key[512];
-		lower_copy(key, sizeof(key), j->user);
+		char login[512], key[512], ik[600];
+		uint64_t now = ev_now_ms(s->loop);
+		/* the same key conn_dispatch checked (login_key) */
+		if (authd_login_name(s->cfg, j->user, login, sizeof(login)) < 0)
+			login[0] = '\0';
+		lower_copy(key, sizeof(key), login);
+		ipuser_key(j->req.rip, key, ik, sizeof(ik));
 		if (j->login_failed) {
 			log_login(j->req.cmd == AUTHD_CMD_PASSWD
 				      ? "password change failed"
 				      : "auth failed",
 				  j->user, j->req.rip, j->req.service,
 				  j->reason);
+			delay = fail_delay(s, j->req.rip, key, now);
 			enum throttle_state a, b;
-			a = throttle_fail(s->thr_user, key, ev_now_ms(s->loop));
-			b = throttle_fail(s->thr_ip, j->req.rip,
-					  ev_now_ms(s->loop));
+			a = throttle_fail(s->thr_ipuser, ik, now);
+			b = throttle_fail(s->thr_ip, j->req.rip, now);
+			(void)throttle_fail(s->thr_user, key, now);
 			if (a == THROTTLE_LOCKED || b == THROTTLE_LOCKED)
 				log_login("locked out", j->user, j->req.rip,
 					  j->req.service,
 					  a == THROTTLE_LOCKED
 					      ? "too many failures for "
-						"this user"
+						"this user from this client"
 					      : "too many failures from "
 						"this client");
 		} else if (!j->tempfail && j->req.cmd == AUTHD_CMD_AUTH &&
 			   strcmp(buf_cstr(&j->reply), "FAIL\n") != 0) {
+			/* not the address's counter: one good account must
+			   not wipe a guesser's record */
+			throttle_reset(s->thr_ipuser, ik);
 			throttle_reset(s->thr_user, key);
-			log_debug("authd: auth ok: user=<%s>, service=%s", key,
-				  j->req.service);
+			log_debug("authd: auth ok: user=<%s>, rip=%s, "
+				  "service=%s",
+				  key, j->req.rip, j->req.service);
 		} else if (j->req.cmd == AUTHD_CMD_PASSWD && !j->tempfail) {
 			log_login(strcmp(buf_cstr(&j->reply), "OK\n") == 0
 				      ? "password changed"
@@ -227,10 +277,12 @@ static void job_done(struct server *s, struct authd_job *j)
 		}
 	}
 	if (j->tempfail && j->reason != NULL) {
-		char u[200];
-		log_warning("authd: temporary failure: user=<%s>, reason=%s",
+		char u[200], r[64];
+		log_escape(r, sizeof(r), j->req.rip, strlen(j->req.rip));
+		log_warning("authd: temporary failure: user=<%s>, rip=%s, "
+			    "reason=%s",
 			    log_escape(u, sizeof(u), j->user, strlen(j->user)),
-			    j->reason);
+			    r, j->reason);
 	}
 	if (c == NULL) {
 		authd_job_free(&j);
@@ -246,13 +298,24 @@ static void job_done(struct server *s, struct authd_job *j)
 	struct buf tmp = c->out;
 	c->out = j->reply;
 	j->reply = tmp;
-	bool delay = j->login_failed && s->cfg->failure_delay_ms > 0;
+	bool failed = j->login_failed;
+	bool client_delays = j->req.client_delays;
 	authd_job_free(&j);
-	if (delay) {
+	if (failed && client_delays) {
+		/* youju's own clients wait on their event loop, so that no
+		   thread of theirs is held by the penalty: "FAIL\n" then
+		   the delay (docs/authd-protocol.md §5) */
+		if (buf_printf(&c->out, "DELAY=%llu\n",
+			       (unsigned long long)delay) < 0) {
+			conn_close(c);
+			return;
+		}
+		delay = 0;
+	}
+	if (failed && delay > 0) {
 		c->state = C_DELAY;
 		ev_timer_free(&c->timer);
-		c->timer = ev_timer_new(s->loop, s->cfg->failure_delay_ms,
-					conn_delay_done, c);
+		c->timer = ev_timer_new(s->loop, delay, conn_delay_done, c);
 		return;
 	}
 	conn_start_write(c);
@@ -303,13 +366,18 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		char key[512];
 		uint64_t now = ev_now_ms(s->loop);
 		login_key(s, req, key, sizeof(key));
+		char ik[600];
+		ipuser_key(req->rip, key, ik, sizeof(ik));
+		/* only the address, and the login from that address, are
+		   refused: the owner elsewhere gets in (issue 10) */
 		bool u =
-		    throttle_check(s->thr_user, key, now) == THROTTLE_LOCKED;
+		    throttle_check(s->thr_ipuser, ik, now) == THROTTLE_LOCKED;
 		bool i =
 		    throttle_check(s->thr_ip, req->rip, now) == THROTTLE_LOCKED;
 		if (u || i) {
 			log_login("throttled", key, req->rip, req->service,
-				  u ? "user locked out" : "client locked out");
+				  u ? "user locked out for this client"
+				    : "client locked out");
 			authd_request_free(req);
 			conn_close(c);
 			return;
@@ -476,10 +544,11 @@ static void reload(struct server *s)
 	authd_cfg_unref(&s->cfg);
 	s->cfg = cfg;
 	authd_handle_clear_caches();
-	throttle_configure(s->thr_user, cfg->failure_limit_user,
+	throttle_configure(s->thr_ipuser, cfg->failure_limit_user,
 			   cfg->failure_window_ms, cfg->lockout_ms);
 	throttle_configure(s->thr_ip, cfg->failure_limit_client,
 			   cfg->failure_window_ms, cfg->lockout_ms);
+	throttle_configure(s->thr_user, UINT_MAX, cfg->failure_window_ms, 0);
 	if (log_reopen() < 0)
 		log_warning("authd: cannot reopen the log file: %s",
 			    strerror(errno));
@@ -537,8 +606,11 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	s.conf_path = xstrdup(conf_path);
 	s.db_password = db_password != NULL ? xstrdup(db_password) : NULL;
 	s.listen_fd = listen_fd;
-	s.thr_user = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_user,
-				  cfg->failure_window_ms, cfg->lockout_ms);
+	s.thr_ipuser = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_user,
+				    cfg->failure_window_ms, cfg->lockout_ms);
+	/* counts only: the limit is never reached, nothing locks */
+	s.thr_user = throttle_new(THROTTLE_MAX_KEYS, UINT_MAX,
+				  cfg->failure_window_ms, 0);
 	s.thr_ip = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_client,
 				cfg->failure_window_ms, cfg->lockout_ms);
 	authd_handle_init();
@@ -567,6 +639,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 		conn_close(s.conns);
 	workq_free(&s.wq);
 	authd_handle_deinit();
+	throttle_free(&s.thr_ipuser);
 	throttle_free(&s.thr_user);
 	throttle_free(&s.thr_ip);
 	authd_cfg_unref(&s.cfg);

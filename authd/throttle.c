@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "xalloc.h"
 
 #define THROTTLE_BUCKETS 4096
@@ -29,14 +30,10 @@ struct throttle {
 	uint64_t window_ms, lockout_ms;
 };
 
+/* keyed (lib/hash): the keys are client addresses and login names */
 static uint32_t hash_key(const char *s)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 16777619u;
-	}
-	return h % THROTTLE_BUCKETS;
+	return (uint32_t)(hash_str(s) % THROTTLE_BUCKETS);
 }
 
 struct throttle *throttle_new(size_t max_entries, unsigned limit,
@@ -189,4 +186,25 @@ void throttle_reset(struct throttle *t, const char *key)
 	*pp = e->next;
 	free(e);
 	t->n--;
+}
+
+unsigned throttle_failures(struct throttle *t, const char *key, uint64_t now_ms)
+{
+	if (t->limit == 0 || key == NULL || key[0] == '\0')
+		return 0;
+	const struct throttle_entry *e = *find(t, key);
+	if (e == NULL || entry_stale(t, e, now_ms))
+		return 0;
+	return e->count;
+}
+
+uint64_t throttle_penalty_ms(unsigned n, uint64_t base_ms, uint64_t max_ms)
+{
+	if (base_ms == 0)
+		return 0;
+	uint64_t d = base_ms;
+	/* doubling past max_ms: stop before the shift can overflow */
+	while (n-- > 0 && d < max_ms)
+		d *= 2;
+	return d < max_ms ? d : max_ms;
 }

@@ -1,6 +1,7 @@
 /*
  * Failure throttling against password guessing: counters of failed logins
- * per key (a user name, or a client IP) within a window.  Once a key has
+ * per key (a client address, a client address plus login, or a login)
+ * within a window.  Once a key has
  * half its limit of failures its replies are delayed; at the limit it is
  * locked out (temporary refusal) for the lockout time.  A success resets a
  * key.  Used from the event loop thread only, so no locking.  The table is
@@ -40,6 +41,12 @@ enum throttle_state throttle_fail(struct throttle *t, const char *key,
 void throttle_reset(struct throttle *t, const char *key);
 /* Forgets everything. */
 void throttle_clear(struct throttle *t);
+/* The failures counted for key in the current window (0: none). */
+unsigned throttle_failures(struct throttle *t, const char *key,
+			   uint64_t now_ms);
+/* Dovecot's auth penalty: the delay of a FAIL after n earlier failures,
+   base_ms doubled n times, at most max_ms (base_ms 0: no delay). */
+uint64_t throttle_penalty_ms(unsigned n, uint64_t base_ms, uint64_t max_ms);
 /* Number of tracked keys (for tests). */
 size_t throttle_count(const struct throttle *t);
 

@@ -271,6 +271,25 @@ static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
 	enum authc_status st = AUTHC_TEMPFAIL;
 	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
 		st = AUTHC_NOTFOUND;
+	} else if (in->len > 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
+		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", nothing else */
+		const char *v = in->p + 5, *end = in->p + in->len;
+		size_t k = sizeof("DELAY=") - 1, d = 0;
+		if ((size_t)(end - v) > k + 1 && memcmp(v, "DELAY=", k) == 0 &&
+		    end[-1] == '\n') {
+			v += k;
+			while (v + d < end - 1 && v[d] >= '0' && v[d] <= '9')
+				d++;
+		}
+		if (d > 0 && d <= 9 && v + d == end - 1) {
+			st = AUTHC_NOTFOUND;
+			if (reply_r != NULL) {
+				reply_r->kv = xcalloc(1, sizeof(*reply_r->kv));
+				reply_r->kv[0].key = xstrdup("DELAY");
+				reply_r->kv[0].value = xmemdup0(v, d);
+				reply_r->n = 1;
+			}
+		}
 	} else if (in->len == 3 && memcmp(in->p, "OK\n", 3) == 0) {
 		st = AUTHC_OK;
 	} else if (in->len > 0 && parse_reply(in, &tmp) == 0) {
@@ -378,6 +397,44 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
 	rc |= buf_printf(&b, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
 			 password);
 	return send_built(socket_path, &b, rc, reply_r);
+}
+
+enum authc_status
+authc_auth_login_penalty(const char *socket_path, const char *service,
+			 const char *user, const char *password, const char *ip,
+			 struct authc_reply *reply_r, unsigned *delay_ms_r)
+{
+	*delay_ms_r = 0;
+	if (reply_r != NULL)
+		memset(reply_r, 0, sizeof(*reply_r));
+	if (!clean(service) || !clean(user) || !clean(password) ||
+	    (ip != NULL && !clean(ip)) || user[0] == '\0')
+		return AUTHC_NOTFOUND;
+	size_t n = strlen(service) + strlen(user) + strlen(password) +
+		   sizeof("\nlogin\n\n\n") - 1;
+	if (n >= 8192)
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = buf_append_str(&b, "FAILDELAY=1\n");
+	if (ip != NULL && ip[0] != '\0')
+		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
+	rc |= buf_printf(&b, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
+			 password);
+	struct authc_reply r = {NULL, 0};
+	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	if (st == AUTHC_NOTFOUND) {
+		const char *d = authc_get(&r, "DELAY");
+		unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
+		*delay_ms_r =
+		    v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
+		authc_reply_free(&r);
+	} else if (reply_r != NULL) {
+		*reply_r = r;
+	} else {
+		authc_reply_free(&r);
+	}
+	return st;
 }
 
 enum authc_status authc_pre(const char *socket_path, const char *service,

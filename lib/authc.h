@@ -78,6 +78,19 @@ enum authc_status authc_request(const char *socket_path, const void *req,
 enum authc_status authc_auth_login(const char *socket_path, const char *service,
 				   const char *user, const char *password,
 				   const char *ip, struct authc_reply *reply_r);
+/*
+ * The same, for clients with an event loop: asks the daemon (FAILDELAY=1)
+ * to answer a failure at once with the delay it would have waited
+ * (Dovecot's auth penalty, docs/authd-protocol.md §5), which goes to
+ * *delay_ms_r (0 otherwise; at most AUTHC_DELAY_MAX_MS).  The caller waits
+ * that long on a timer before telling its client, so the penalty holds no
+ * thread.
+ */
+#define AUTHC_DELAY_MAX_MS 300000u
+enum authc_status
+authc_auth_login_penalty(const char *socket_path, const char *service,
+			 const char *user, const char *password, const char *ip,
+			 struct authc_reply *reply_r, unsigned *delay_ms_r);
 /* PRE . service user: the account without a password check. */
 enum authc_status authc_pre(const char *socket_path, const char *service,
 			    const char *user, struct authc_reply *reply_r);

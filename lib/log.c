@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "str.h"
+
 #define LOG_LINE_MAX 2048
 #define LOG_NAME_MAX 32
 
@@ -44,11 +46,8 @@ static bool log_name_ok(const char *s)
 	if (s == NULL)
 		return false;
 	for (; s[n] != '\0'; n++) {
-		char c = s[n];
 		if (n + 1 >= LOG_NAME_MAX ||
-		    !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
+		    !str_is_host_char((unsigned char)s[n]))
 			return false;
 	}
 	return n > 0;

@@ -28,12 +28,6 @@ static int net_spec_fail(const char **error_r, const char *why)
 	return -1;
 }
 
-static bool net_host_char_ok(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
-}
-
 int net_parse_spec(const char *spec, struct net_spec *spec_r,
 		   const char **error_r)
 {
@@ -66,7 +60,7 @@ int net_parse_spec(const char *spec, struct net_spec *spec_r,
 			port = colon + 1;
 		}
 		for (const char *c = host; c < host_end; c++) {
-			if (!net_host_char_ok(*c) &&
+			if (!str_is_host_char((unsigned char)*c) &&
 			    !(*c == '*' && host_end - host == 1))
 				return net_spec_fail(error_r, "bad host name");
 		}

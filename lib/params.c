@@ -132,10 +132,15 @@ static const struct conf_param authd_params[] = {
 	P_INT("authd_alias_max_depth", "8", 1, 64,
 		"Most alias levels followed in one lookup."),
 	P_TIME("authd_failure_delay", "1s", 0, 60,
-		 "Delay before answering a failed login."),
+		 "Delay before answering a failed login; doubled for each "
+		 "earlier failure from the client (Dovecot's auth penalty)."),
+	P_TIME("authd_failure_delay_max", "15s", 0, 300,
+		 "Longest delay before answering a failed login."),
 	P_INT("authd_failure_limit_user", "10", 0, 1000000,
-		"Failed logins per user within authd_failure_window before "
-		"lockout (0: no limit)."),
+		"Failed logins per user from one client address within "
+		"authd_failure_window before that address is locked out for "
+		"the user (0: no limit); past it from many addresses, the "
+		"user's failures are only slowed down."),
 	P_INT("authd_failure_limit_client", "30", 0, 1000000,
 		"Failed logins per client address within authd_failure_window "
 		"before lockout (0: no limit)."),
@@ -214,6 +219,9 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("smtpd_peername_lookup", "yes",
 		 "Look the client's name up (PTR, forward-confirmed) at "
 		 "connect; no: every client is \"unknown\"."),
+	P_TIME("smtpd_peername_lookup_timeout", "5s", 1, 60,
+		 "Longest time the client name lookup may hold the greeting; "
+		 "then the client is \"unknown\" (a temporary failure)."),
 	P_TIME("smtpd_error_sleep_time", "1s", 0, HOUR_,
 		 "Delay of each reply once the soft error limit is reached."),
 	P_INT("smtpd_soft_error_limit", "10", 1, 100000,
@@ -345,8 +353,10 @@ static const struct conf_param mra_params[] = {
 		 "POP3 (STLS) listen addresses, host:port."),
 	P_LIST("pop3s_listen", "127.0.0.1:2995",
 		 "POP3S (implicit TLS) listen addresses, host:port."),
-	P_BOOL("imap_login_disabled_without_tls", "no",
-		 "Refuse plain-text logins before STARTTLS/STLS."),
+	P_BOOL("imap_login_disabled_without_tls", "yes",
+		 "Refuse IMAP and POP3 plain-text logins without TLS, except "
+		 "from the server's own address (Dovecot's "
+		 "disable_plaintext_auth)."),
 	P_TIME("imap_autologout", "30m", 60, DAY_,
 		 "Idle time after which a session is closed."),
 	P_INT("mra_max_userip_connections", "10", 1, 100000,

@@ -109,6 +109,22 @@ bool str_is_printable(struct str s)
 	return true;
 }
 
+bool str_is_host_char(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+}
+
+bool str_is_hostname(struct str s)
+{
+	if (s.len == 0 || s.len > STR_HOSTNAME_MAX)
+		return false;
+	for (size_t i = 0; i < s.len; i++)
+		if (!str_is_host_char((unsigned char)s.p[i]))
+			return false;
+	return true;
+}
+
 bool str_secure_eq(const void *a, const void *b, size_t n)
 {
 	const volatile unsigned char *x = a, *y = b;

@@ -52,6 +52,18 @@ void str_lower(char *s);
 /* True when every byte of s is printable ASCII (0x20..0x7e). */
 bool str_is_printable(struct str s);
 
+/*
+ * Host-name bytes, the one rule for HELO names, PTR names, listen
+ * addresses and the domains of SMTP addresses: letters, digits, '-', '.'
+ * and '_' (RFC 1123 2.1 plus the underscore that real names carry, as
+ * Postfix's valid_hostname() lets through).
+ */
+bool str_is_host_char(unsigned char c);
+/* True when s is 1..STR_HOSTNAME_MAX host-name bytes (no NUL, no
+   brackets: an address literal is not a name). */
+#define STR_HOSTNAME_MAX 255
+bool str_is_hostname(struct str s);
+
 /* The value of one hexadecimal digit (either case), or -1. */
 int str_hex_digit(char c);
 /* Constant-time equality of two byte strings of equal length n. */

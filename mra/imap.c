@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,6 +29,7 @@
 #include "imap_search.h"
 #include "imap_sort.h"
 #include "imap_thread.h"
+#include "inotify_hub.h"
 #include "log.h"
 #include "mailbox.h"
 #include "maildir.h"
@@ -70,6 +70,7 @@ struct imap_sess {
 	char *login_tag;
 	char login_user[256];
 	char method[8];
+	bool plaintext_refused; /* LOGIN or AUTHENTICATE without TLS */
 	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
 	char *sasl_tag;
 	char *maildir;
@@ -79,8 +80,8 @@ struct imap_sess {
 	bool readonly;
 	char *idle_tag;        /* IDLE in progress */
 	struct ev_timer *idle_timer; /* keepalive, or polling without inotify */
-	int ino_fd;            /* inotify on new/ and cur/ of f, or -1 */
-	struct ev_io *ino_io;
+	/* new/ and cur/ of f in the process's inotify hub; NULL: rescan */
+	struct inotify_watch *ino_w[2];
 	bool dirty;            /* f may differ from the disk: rescan */
 	uint64_t conn_id;
 	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
@@ -134,7 +135,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
 							       : "",
 		 authed ? ""
-		 : (!c->tls_on && mra_srv.login_needs_tls)
+		 : !mra_conn_plaintext_ok(c)
 			 ? " LOGINDISABLED"
 			 : " AUTH=PLAIN");
 	return caps;
@@ -143,7 +144,6 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 static void imap_start(struct mra_conn *c)
 {
 	struct imap_sess *s = xcalloc(1, sizeof *s);
-	s->ino_fd = -1;
 	c->sess = s;
 	s->conn_id = c->id;
 	buf_init(&s->cmd, IMAP_LINE_MAX + IMAP_LITERALS_MAX +
@@ -154,86 +154,88 @@ static void imap_start(struct mra_conn *c)
 
 static void imap_unwatch(struct imap_sess *s)
 {
-	ev_io_free(&s->ino_io);
-	if (s->ino_fd >= 0)
-		close(s->ino_fd);
-	s->ino_fd = -1;
+	inotify_hub_unwatch(&s->ino_w[0]);
+	inotify_hub_unwatch(&s->ino_w[1]);
 	s->dirty = true;
 }
 
-/* Reads every queued inotify event; any event means "rescan". */
-static void imap_ino_drain(struct imap_sess *s)
+static bool imap_watching(const struct imap_sess *s)
 {
-	char ev[4096] __attribute__((aligned(8)));
-	while (s->ino_fd >= 0) {
-		ssize_t n = read(s->ino_fd, ev, sizeof ev);
-		if (n > 0) {
-			s->dirty = true;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno != EAGAIN)
-			imap_unwatch(s); /* dirty from now on: rescans */
-		break;
-	}
+	return s->ino_w[0] != NULL && s->ino_w[1] != NULL;
 }
 
-static void imap_ino_event(struct ev_io *io, int fd, unsigned events,
-			   void *ctx)
+/* Takes the changes inotify saw; any change means "rescan". */
+static void imap_ino_drain(struct imap_sess *s)
+{
+	if (!imap_watching(s))
+		return;
+	/* both: each call clears its own mark */
+	bool a = inotify_watch_take(s->ino_w[0]);
+	bool b = inotify_watch_take(s->ino_w[1]);
+	if (a || b)
+		s->dirty = true;
+}
+
+static void imap_ino_event(void *ctx)
 {
 	struct mra_conn *c = mra_conn_find((uint64_t)(uintptr_t)ctx);
 	if (c == NULL || c->sess == NULL)
 		return;
 	struct imap_sess *s = c->sess;
-	imap_ino_drain(s);
 	/* outside IDLE the change is told at the next command (RFC 3501
 	   §5.2 allows untagged data only with a command in progress) */
-	if (s->idle_tag != NULL && s->dirty) {
+	if (s->idle_tag != NULL) {
 		imap_sync(c, true);
 		mra_conn_kick(c);
 	}
 }
 
 /*
- * One inotify descriptor per selected folder, on new/ and cur/: a
- * delivery is a link into new/, a flag change a rename in cur/, an
- * expunge an unlink, so every change by another session or agent shows
- * as an event and nothing needs polling.  Without inotify (EMFILE...)
- * the folder is simply rescanned at every command.
+ * The process's one inotify instance (lib/inotify_hub.h): Linux allows
+ * 128 instances per user and all of youju-mra runs as vmail, so the
+ * sessions of a process share one, with a watch per directory.
+ */
+static struct inotify_hub *imap_hub;
+
+/*
+ * Watches new/ and cur/ of the selected folder: a delivery is a link into
+ * new/, a flag change a rename in cur/, an expunge an unlink, so every
+ * change by another session or agent shows as an event and nothing needs
+ * polling.  Without inotify (no instance, no watch left) the folder is
+ * rescanned at every command and polled while idling.
  */
 static void imap_watch(struct mra_conn *c, struct imap_sess *s)
 {
 	imap_unwatch(s);
 	if (s->f == NULL)
 		return;
-	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0) {
-		log_warning("imap(%s): inotify: %s", s->login_user,
-			    strerror(errno));
-		return;
+	if (imap_hub == NULL) {
+		/* tried again at the next SELECT: the limit may have moved */
+		static bool warned;
+		imap_hub = inotify_hub_new(mra_srv.loop);
+		if (imap_hub == NULL && !warned)
+			log_warning("imap: inotify: %s: polling folders",
+				    strerror(errno));
+		warned = imap_hub == NULL;
+		if (imap_hub == NULL)
+			return;
 	}
 	static const char *const subs[] = { "new", "cur" };
 	for (size_t i = 0; i < 2; i++) {
 		char p[4096];
 		int k = snprintf(p, sizeof p, "%s/%s", s->f->path, subs[i]);
-		if (k < 0 || (size_t)k >= sizeof p ||
-		    inotify_add_watch(fd, p,
-				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
-					      IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		errno = ENAMETOOLONG;
+		if (k >= 0 && (size_t)k < sizeof p)
+			s->ino_w[i] = inotify_hub_watch(
+				imap_hub, p, imap_ino_event,
+				(void *)(uintptr_t)c->id);
+		if (s->ino_w[i] == NULL) {
 			log_warning("imap(%s): inotify %s: %s", s->login_user,
 				    p, strerror(errno));
-			close(fd);
+			imap_unwatch(s);
 			return;
 		}
 	}
-	s->ino_io = ev_io_new(mra_srv.loop, fd, EV_READ, imap_ino_event,
-			      (void *)(uintptr_t)c->id);
-	if (s->ino_io == NULL) {
-		close(fd);
-		return;
-	}
-	s->ino_fd = fd;
 	/* changes between the scan and the watch: look once more */
 	s->dirty = true;
 }
@@ -309,6 +311,8 @@ static void imap_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state == IMAP_NOAUTH)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	else if (s->plaintext_refused && s->state == IMAP_NOAUTH)
+		mra_log_plaintext_refused(c, s->login_user);
 	else if (s->state != IMAP_NOAUTH)
 		log_info("imap(%s): Disconnected: %s", s->login_user,
 			 s->state == IMAP_LOGOUT ? "Logged out"
@@ -379,7 +383,7 @@ static void imap_sync(struct mra_conn *c, bool report)
 	imap_ino_drain(s);
 	if (!s->dirty)
 		return; /* inotify saw nothing: the snapshot is current */
-	if (s->ino_fd >= 0)
+	if (imap_watching(s))
 		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
@@ -493,11 +497,11 @@ static void imap_login(struct imap_ctx *x, const char *user,
 	struct imap_sess *s = x->s;
 	snprintf(s->method, sizeof s->method, "%s", method);
 	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
-	if (!x->c->tls_on && mra_srv.login_needs_tls) {
+	if (!mra_conn_plaintext_ok(x->c)) {
+		/* AUTHENTICATE is refused before its response (below) */
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [PRIVACYREQUIRED] Plaintext authentication "
-			    "disallowed on non-secure (SSL/TLS) "
-			    "connections.");
+			    "disabled.");
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
@@ -518,6 +522,20 @@ static void cmd_login(struct imap_ctx *x)
 	if (x->cmd->nargs != 2 || !imap_arg_is_astring(&a[0]) ||
 	    !imap_arg_is_astring(&a[1])) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
+		log_escape(x->s->login_user, sizeof x->s->login_user, a[0].s,
+			   strlen(a[0].s));
+		/* Dovecot 2.3's words (disable_plaintext_auth = yes) */
+		(void)mra_conn_printf(
+		    x->c, "* BAD [ALERT] Plaintext authentication not allowed "
+			  "without SSL/TLS, but your client did it anyway. If "
+			  "anyone was listening, the password was exposed.\r\n");
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disallowed on non-secure (SSL/TLS) connections.");
 		return;
 	}
 	imap_login(x, a[0].s, a[1].s, a[1].len, "PLAIN");
@@ -553,6 +571,14 @@ static void cmd_authenticate(struct imap_ctx *x)
 	if (strcasecmp(a[0].s, "PLAIN") != 0) {
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO Unsupported authentication mechanism.");
+		return;
+	}
+	if (!mra_conn_plaintext_ok(x->c)) {
+		x->s->plaintext_refused = true;
+		/* as Dovecot: refused before the response is asked for */
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [PRIVACYREQUIRED] Plaintext authentication "
+			    "disabled.");
 		return;
 	}
 	if (x->cmd->nargs == 2) { /* SASL-IR, RFC 4959 */
@@ -1311,7 +1337,7 @@ static void cmd_append(struct imap_ctx *x)
 
 static uint64_t imap_idle_interval(const struct imap_sess *s)
 {
-	return s->f != NULL && s->ino_fd < 0 ? IMAP_IDLE_POLL_MS
+	return s->f != NULL && !imap_watching(s) ? IMAP_IDLE_POLL_MS
 					     : IMAP_IDLE_KEEPALIVE_MS;
 }
 
@@ -1321,7 +1347,7 @@ static void imap_idle_tick(struct ev_timer *t, void *ctx)
 	if (c == NULL)
 		return;
 	struct imap_sess *s = c->sess;
-	if (s->f != NULL && s->ino_fd < 0)
+	if (s->f != NULL && !imap_watching(s))
 		imap_sync(c, true); /* no inotify: poll */
 	else
 		(void)mra_conn_printf(c, "* OK Still here\r\n");

@@ -3,9 +3,10 @@
  * to youju-authd (lib/authc), so it runs on a lib/workq pool whose results
  * come back to this process's event loop.  The worker also creates a
  * missing Maildir (rows INSERTed by hand must work at once, DESIGN §6).  A
- * failure is answered after MRA_FAIL_DELAY_MS like Dovecot's
- * auth_failure_delay, to slow down password guessing; the wait is a loop
- * timer, so a burst of wrong passwords holds no worker thread.
+ * failure is answered only after youju-authd's penalty (Dovecot's
+ * auth_failure_delay and auth penalty, growing with the address's
+ * failures: authc_auth_login_penalty), waited on a loop timer, so a burst
+ * of wrong passwords holds no worker thread and delays nobody else.
  */
 #include "mra.h"
 
@@ -26,7 +27,6 @@
    login allowed before: 32 authd round trips at once, 32 waiting */
 #define MRA_LOGIN_THREADS 32
 #define MRA_LOGIN_QUEUE 32
-#define MRA_FAIL_DELAY_MS 1000
 #define MRA_USER_MAX 255
 #define MRA_PASS_MAX 1024
 
@@ -39,6 +39,7 @@ struct mra_login_job {
 	bool tls;
 	char authd_socket[108];
 	struct mra_login_result res;
+	unsigned delay_ms;              /* authd's penalty on a failure */
 	struct ev_timer *delay;
 };
 
@@ -52,9 +53,9 @@ static void mra_authd_login(struct mra_login_job *job)
 	struct authc_reply reply = { NULL, 0 };
 
 	res->status = MRA_LOGIN_TEMPFAIL;
-	enum authc_status st = authc_auth_login(job->authd_socket,
-						job->service, job->user,
-						job->pass, job->rip, &reply);
+	enum authc_status st = authc_auth_login_penalty(
+		job->authd_socket, job->service, job->user, job->pass,
+		job->rip, &reply, &job->delay_ms);
 	if (st == AUTHC_NOTFOUND) {
 		res->status = MRA_LOGIN_FAIL;
 		res->error = "auth failed";
@@ -176,10 +177,12 @@ static void mra_login_delayed(struct ev_timer *t, void *ctx)
 static void mra_login_done(void *ctx)
 {
 	struct mra_login_job *job = ctx;
-	if (job->res.status == MRA_LOGIN_FAIL) {
-		job->delay = ev_timer_new(mra_login_loop, MRA_FAIL_DELAY_MS,
+	if (job->res.status == MRA_LOGIN_FAIL && job->delay_ms > 0) {
+		/* the connection stays paused meanwhile */
+		job->delay = ev_timer_new(mra_login_loop, job->delay_ms,
 					  mra_login_delayed, job);
-		return;
+		if (job->delay != NULL)
+			return;
 	}
 	mra_login_finish(job);
 }
@@ -292,4 +295,19 @@ void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 		 "method=%s, rip=%s, lip=%s%s",
 		 c->proto->name, why, attempts, u, method, c->rip, c->lip,
 		 c->tls_on ? ", TLS" : "");
+}
+
+void mra_log_plaintext_refused(const struct mra_conn *c, const char *user)
+{
+	char u[300];
+	log_escape(u, sizeof u, user, strlen(user));
+	log_info("%s-login: Disconnected (tried to use disallowed plaintext "
+		 "auth): user=<%s>, method=PLAIN, rip=%s, lip=%s",
+		 c->proto->name, u, c->rip, c->lip);
+}
+
+bool mra_conn_plaintext_ok(const struct mra_conn *c)
+{
+	return !mra_srv.login_needs_tls || c->tls_on ||
+	       strcmp(c->rip, c->lip) == 0;
 }

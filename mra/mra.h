@@ -139,6 +139,13 @@ struct mra_login_result {
 	const char *error;   /* static text for logs */
 };
 
+/* Whether a plaintext login (IMAP LOGIN, AUTHENTICATE PLAIN, POP3
+   USER/PASS, AUTH PLAIN) is allowed on c: always when
+   imap_login_disabled_without_tls = no, else over TLS or when the client's
+   address is the address it connected to (Dovecot's "secured":
+   disable_plaintext_auth = yes). */
+bool mra_conn_plaintext_ok(const struct mra_conn *c);
+
 /* Starts checking user/password for c (service "pop3" or "imap");
    c->paused is set until proto->login_done() runs.  The password is
    wiped by the worker.  Returns 0 or -1 (could not start). */
@@ -159,5 +166,8 @@ void mra_log_login(const struct mra_conn *c, const char *user,
 void mra_log_auth_failed(const struct mra_conn *c, const char *user,
 			 const char *method, unsigned attempts,
 			 const char *why);
+/* At the end of a session that only tried a refused plaintext login
+   (Dovecot's "tried to use disallowed plaintext auth"). */
+void mra_log_plaintext_refused(const struct mra_conn *c, const char *user);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "hash.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -43,16 +44,12 @@ struct mra_limits {
 	unsigned me;       /* this process's column */
 };
 
-/* FNV-1a: the keys are not chosen by unauthenticated peers except the IP
-   address, so a plain hash is enough to spread them. */
+/* keyed (lib/hash): the client address and login name are the peer's
+   choice.  The key is made in the parent (mra_limits_new) before the
+   workers fork, so every worker probes the shared table alike. */
 static uint64_t mra_limits_hash(const void *key, size_t len)
 {
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
+	uint64_t h = hash_bytes(key, len);
 	return h ? h : 1;
 }
 
@@ -63,6 +60,7 @@ struct mra_limits *mra_limits_new(unsigned workers, size_t entries)
 		errno = EINVAL;
 		return NULL;
 	}
+	hash_init(); /* before the workers fork: they share the key */
 	size_t hdr = (sizeof(struct mra_limits_hdr) + 63) & ~(size_t)63;
 	size_t slots = entries * sizeof(struct mra_limits_slot);
 	size_t counts = entries * workers * sizeof(uint32_t);

@@ -40,6 +40,7 @@ struct pop3_sess {
 	char *user;            /* from USER */
 	char login_user[256];
 	char method[8];
+	bool plaintext_refused; /* USER, PASS or AUTH without TLS */
 	bool sasl_wait;        /* AUTH PLAIN without initial response */
 	bool skipping;         /* dropping an over-long line */
 	unsigned fails, bad;
@@ -73,6 +74,8 @@ static void pop3_free(struct mra_conn *c)
 	if (s->fails > 0 && s->state != POP3_TRANS)
 		mra_log_auth_failed(c, s->login_user, s->method, s->fails,
 				    "auth failed");
+	else if (s->plaintext_refused && s->state != POP3_TRANS)
+		mra_log_plaintext_refused(c, s->login_user);
 	if (s->send_fd >= 0)
 		close(s->send_fd);
 	c->produce = NULL;
@@ -102,9 +105,11 @@ static bool pop3_caps(struct mra_conn *c)
 	if (s->state != POP3_TRANS) {
 		if (mra_srv.tls != NULL && !c->tls_on)
 			pop3_reply(c, "STLS");
-		if (c->tls_on || !mra_srv.login_needs_tls) {
+		if (mra_conn_plaintext_ok(c)) {
 			pop3_reply(c, "USER");
 			pop3_reply(c, "SASL PLAIN");
+		} else {
+			pop3_reply(c, "SASL"); /* as Dovecot: no mechanism */
 		}
 	}
 	pop3_reply(c, "IMPLEMENTATION youju");
@@ -435,7 +440,7 @@ static void pop3_sasl_response(struct mra_conn *c, struct str line)
 static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 {
 	struct pop3_sess *s = c->sess;
-	bool insecure = !c->tls_on && mra_srv.login_needs_tls;
+	bool insecure = !mra_conn_plaintext_ok(c);
 	if (str_case_eq_cstr(cmd, "CAPA")) {
 		pop3_caps(c);
 	} else if (str_case_eq_cstr(cmd, "STLS")) {
@@ -447,14 +452,25 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 		mra_conn_starttls(c);
 	} else if (str_case_eq_cstr(cmd, "USER")) {
 		if (insecure) {
+			s->plaintext_refused = true;
+			log_escape(s->login_user, sizeof s->login_user, arg.p,
+				   arg.len);
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
-				      "disallowed on non-secure connections.");
+				      "disallowed on non-secure (SSL/TLS) "
+				      "connections.");
 			return;
 		}
 		free(s->user);
 		s->user = xmemdup0(arg.p, arg.len);
 		pop3_reply(c, "+OK");
 	} else if (str_case_eq_cstr(cmd, "PASS")) {
+		if (insecure) {
+			s->plaintext_refused = true;
+			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
+				      "disallowed on non-secure (SSL/TLS) "
+				      "connections.");
+			return;
+		}
 		if (s->user == NULL) {
 			pop3_reply(c, "-ERR No username given.");
 			return;
@@ -469,8 +485,9 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 			return;
 		}
 		if (insecure) {
+			s->plaintext_refused = true;
 			pop3_reply(c, "-ERR [AUTH] Plaintext authentication "
-				      "disallowed on non-secure connections.");
+				      "disabled.");
 			return;
 		}
 		const char *sp = memchr(arg.p, ' ', arg.len);

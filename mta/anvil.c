@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "hash.h"
 #include "net.h"
 #include "xalloc.h"
 
@@ -29,12 +30,10 @@ struct anvil {
 	size_t n;
 };
 
+/* keyed (lib/hash): client addresses must not be able to pick a bucket */
 static unsigned hash(const char *s)
 {
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % ANVIL_BUCKETS;
+	return (unsigned)(hash_str(s) % ANVIL_BUCKETS);
 }
 
 struct anvil *anvil_new(void)

@@ -8,11 +8,13 @@
 #include "dnscheck.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <arpa/nameser.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <resolv.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -52,6 +54,14 @@ bool dns_set_server(const char *server)
 	return true;
 }
 
+bool dns_get_server(struct sockaddr_in *sa_r)
+{
+	pthread_mutex_lock(&dns_lock);
+	*sa_r = dns_server;
+	pthread_mutex_unlock(&dns_lock);
+	return sa_r->sin_family == AF_INET;
+}
+
 static struct __res_state *resolver(void)
 {
 	if (!dns_rs_ready) {
@@ -73,45 +83,121 @@ static struct __res_state *resolver(void)
 	return &dns_rs;
 }
 
-/* One answer record (a small reader on dn_skipname/dn_expand, which are
-   in libc, unlike ns_initparse: no -lresolv). */
-struct rr {
-	int type;
-	const unsigned char *rdata;
-	int rdlen;
-};
-
-/* The answers of msg (len bytes): *n_r records into rr (max).  -1 when
-   the message is malformed. */
-static int answers(const unsigned char *msg, int len, struct rr *rr, int max,
-		   int *n_r)
+/* The answer section of msg (len bytes): *n_r records into rr (max).  -1
+   when the message is malformed.  A small reader on dn_skipname, which is
+   in libc, unlike ns_initparse (no -lresolv); RFC 1035 4.1. */
+int dns_reply_answers(const unsigned char *msg, size_t len, struct dns_rr *rr,
+		      size_t max, size_t *n_r)
 {
-	if (len < 12)
+	*n_r = 0;
+	if (len < 12 || len > DNS_REPLY_MAX)
 		return -1;
-	int qd = msg[4] << 8 | msg[5], an = msg[6] << 8 | msg[7];
+	size_t qd = (size_t)(msg[4] << 8 | msg[5]);
+	size_t an = (size_t)(msg[6] << 8 | msg[7]);
 	const unsigned char *p = msg + 12, *end = msg + len;
-	for (int i = 0; i < qd; i++) {
+	for (size_t i = 0; i < qd; i++) {
 		int n = dn_skipname(p, end);
-		if (n < 0 || end - p < n + 4)
+		if (n < 0 || end - p < (ptrdiff_t)n + 4)
 			return -1;
 		p += n + 4;
 	}
-	*n_r = 0;
-	for (int i = 0; i < an && *n_r < max; i++) {
+	for (size_t i = 0; i < an && *n_r < max; i++) {
 		int n = dn_skipname(p, end);
-		if (n < 0 || end - p < n + 10)
+		if (n < 0 || end - p < (ptrdiff_t)n + 10)
 			return -1;
 		p += n;
 		int type = p[0] << 8 | p[1];
-		int rdlen = p[8] << 8 | p[9];
+		size_t rdlen = (size_t)(p[8] << 8 | p[9]);
 		p += 10;
-		if (end - p < rdlen)
+		if ((size_t)(end - p) < rdlen)
 			return -1;
-		rr[*n_r] = (struct rr){type, p, rdlen};
+		rr[*n_r] = (struct dns_rr){type, p, rdlen};
 		(*n_r)++;
 		p += rdlen;
 	}
 	return 0;
+}
+
+int dns_reply_ptr(const unsigned char *msg, size_t len, char *name,
+		  size_t namesz)
+{
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t nrr = 0;
+	name[0] = '\0';
+	if (namesz < 2 || dns_reply_answers(msg, len, rr, DNS_RR_MAX, &nrr) < 0)
+		return -1;
+	for (size_t i = 0; i < nrr; i++) {
+		if (rr[i].type == ns_t_ptr &&
+		    dn_expand(msg, msg + len, rr[i].rdata, name,
+			      namesz > INT_MAX ? INT_MAX : (int)namesz) >= 0 &&
+		    dns_name_ok(name))
+			return 1;
+		name[0] = '\0';
+	}
+	return 0;
+}
+
+bool dns_reply_has_addr(const unsigned char *msg, size_t len,
+			const unsigned char *addr, size_t alen)
+{
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t nrr = 0;
+	int type = alen == 16 ? ns_t_aaaa : ns_t_a;
+	if (dns_reply_answers(msg, len, rr, DNS_RR_MAX, &nrr) < 0)
+		return false;
+	for (size_t i = 0; i < nrr; i++)
+		if (rr[i].type == type && rr[i].rdlen == alen &&
+		    memcmp(rr[i].rdata, addr, alen) == 0)
+			return true;
+	return false;
+}
+
+int dns_reply_listing(const unsigned char *msg, size_t len,
+		      struct dns_listing *r)
+{
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t nrr = 0;
+	r->naddr = 0;
+	if (dns_reply_answers(msg, len, rr, DNS_RR_MAX, &nrr) < 0)
+		return -1;
+	for (size_t i = 0; i < nrr && r->naddr < DNS_LISTED_MAX; i++) {
+		if (rr[i].type == ns_t_a && rr[i].rdlen == 4)
+			memcpy(r->addr[r->naddr++], rr[i].rdata, 4);
+	}
+	return 0;
+}
+
+void dns_reply_txt(const unsigned char *msg, size_t len, char *txt,
+		   size_t txtsz)
+{
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t nrr = 0;
+	if (txtsz == 0)
+		return;
+	txt[0] = '\0';
+	if (dns_reply_answers(msg, len, rr, DNS_RR_MAX, &nrr) < 0)
+		return;
+	/* the first TXT record, its strings joined (RFC 1035 3.3.14: one
+	   or more <character-string>s) */
+	for (size_t i = 0; i < nrr; i++) {
+		if (rr[i].type != ns_t_txt)
+			continue;
+		size_t o = 0;
+		for (size_t p = 0; p < rr[i].rdlen;) {
+			size_t sl = rr[i].rdata[p++];
+			for (size_t j = 0; j < sl && p < rr[i].rdlen;
+			     j++, p++) {
+				unsigned char ch = rr[i].rdata[p];
+				if (o + 1 >= txtsz)
+					break;
+				/* a reply line: printable ASCII only */
+				txt[o++] =
+				    ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
+			}
+		}
+		txt[o] = '\0';
+		return;
+	}
 }
 
 /* One query.  ans (anssz) gets the reply when DNS_OK. */
@@ -173,8 +259,6 @@ enum dns_status dns_listed(const char *name, const char *zone,
 	char q[NS_MAXDNAME + 1];
 	unsigned char ans[4096];
 	int len = 0;
-	struct rr rr[32];
-	int nrr = 0;
 	memset(r, 0, sizeof(*r));
 	int n = snprintf(q, sizeof(q), "%s.%s", name, zone);
 	if (n < 0 || (size_t)n >= sizeof(q))
@@ -182,38 +266,14 @@ enum dns_status dns_listed(const char *name, const char *zone,
 	enum dns_status st = query(q, ns_t_a, ans, sizeof(ans), &len);
 	if (st != DNS_OK)
 		return st;
-	if (answers(ans, len, rr, 32, &nrr) < 0)
+	if (dns_reply_listing(ans, (size_t)len, r) < 0)
 		return DNS_RETRY;
-	for (int i = 0; i < nrr && r->naddr < DNS_LISTED_MAX; i++) {
-		if (rr[i].type == ns_t_a && rr[i].rdlen == 4)
-			memcpy(r->addr[r->naddr++], rr[i].rdata, 4);
-	}
 	if (r->naddr == 0)
 		return DNS_NOTFOUND; /* only a CNAME, say */
-	/* the reason: the first TXT record, its strings joined (RFC 1035
-	   3.3.14: one or more <character-string>s); a failure leaves it
-	   empty, as Postfix's reply without $rbl_reason */
-	if (query(q, ns_t_txt, ans, sizeof(ans), &len) != DNS_OK ||
-	    answers(ans, len, rr, 32, &nrr) < 0)
-		return DNS_OK;
-	for (int i = 0; i < nrr; i++) {
-		if (rr[i].type != ns_t_txt)
-			continue;
-		size_t o = 0;
-		for (int p = 0; p < rr[i].rdlen;) {
-			int sl = rr[i].rdata[p++];
-			for (int j = 0; j < sl && p < rr[i].rdlen; j++, p++) {
-				unsigned char ch = rr[i].rdata[p];
-				if (o + 1 >= sizeof(r->txt))
-					break;
-				/* a reply line: printable ASCII only */
-				r->txt[o++] =
-				    ch >= 0x20 && ch < 0x7f ? (char)ch : '?';
-			}
-		}
-		r->txt[o] = '\0';
-		break;
-	}
+	/* the reason; a failure leaves it empty, as Postfix's reply without
+	   $rbl_reason */
+	if (query(q, ns_t_txt, ans, sizeof(ans), &len) == DNS_OK)
+		dns_reply_txt(ans, (size_t)len, r->txt, sizeof(r->txt));
 	return DNS_OK;
 }
 
@@ -243,21 +303,13 @@ bool dns_reverse_ip(const char *addr, char *out, size_t outsz)
  * not all digits and dots (Postfix refuses a "numeric" name: it would
  * pass for an address in access tables and logs).
  */
-static bool name_ok(const char *n)
+bool dns_name_ok(const char *n)
 {
-	bool alpha = false;
 	size_t len = strlen(n);
-	if (len == 0 || len > 253 || n[0] == '.' || n[0] == '-')
+	if (len > 253 || !str_is_hostname(str_from_cstr(n)) || n[0] == '.' ||
+	    n[0] == '-')
 		return false;
-	for (const char *c = n; *c; c++) {
-		unsigned char u = (unsigned char)*c;
-		if ((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-		    u == '-' || u == '_')
-			alpha = true;
-		else if (!(u >= '0' && u <= '9') && u != '.')
-			return false;
-	}
-	return alpha;
+	return strspn(n, "0123456789.") < len;
 }
 
 /* Through NSS (/etc/hosts, then DNS) as Postfix's getnameinfo() does. */
@@ -275,7 +327,7 @@ static enum dns_status name_nss(const char *addr, char *name, size_t namesz,
 		*ptr_r = DNS_RETRY;
 		return DNS_RETRY;
 	}
-	if (rc != 0 || !name_ok(name))
+	if (rc != 0 || !dns_name_ok(name))
 		return DNS_NOTFOUND;
 	*ptr_r = DNS_OK;
 	hints = (struct addrinfo){.ai_socktype = SOCK_STREAM};
@@ -324,35 +376,19 @@ enum dns_status dns_client_name(const char *addr, char *name, size_t namesz,
 		*ptr_r = st;
 		return st;
 	}
-	struct rr rr[32];
-	int nrr = 0;
-	if (answers(ans, len, rr, 32, &nrr) < 0) {
-		*ptr_r = DNS_RETRY;
-		return DNS_RETRY;
+	int pr = dns_reply_ptr(ans, (size_t)len, name, namesz);
+	if (pr <= 0) {
+		*ptr_r = pr < 0 ? DNS_RETRY : DNS_NOTFOUND;
+		return *ptr_r;
 	}
-	for (int i = 0; i < nrr; i++) {
-		if (rr[i].type == ns_t_ptr &&
-		    dn_expand(ans, ans + len, rr[i].rdata, name, (int)namesz) >=
-			0 &&
-		    name_ok(name))
-			break;
-		name[0] = '\0';
-	}
-	if (name[0] == '\0')
-		return DNS_NOTFOUND;
 	*ptr_r = DNS_OK;
 	st = query(name, v6 ? ns_t_aaaa : ns_t_a, ans, sizeof(ans), &len);
 	if (st != DNS_OK)
 		return st;
-	if (answers(ans, len, rr, 32, &nrr) < 0)
-		return DNS_RETRY;
 	unsigned char want[16];
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, addr, want) != 1)
 		return DNS_NOTFOUND;
-	for (int i = 0; i < nrr; i++) {
-		if (rr[i].rdlen == (v6 ? 16 : 4) &&
-		    memcmp(rr[i].rdata, want, v6 ? 16 : 4) == 0)
-			return DNS_OK;
-	}
-	return DNS_NOTFOUND;
+	return dns_reply_has_addr(ans, (size_t)len, want, v6 ? 16 : 4)
+		   ? DNS_OK
+		   : DNS_NOTFOUND;
 }

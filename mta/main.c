@@ -158,6 +158,7 @@ static void config_free(struct smtpd_config *cfg)
 {
 	free(cfg->hostname);
 	free(cfg->myorigin);
+	free(cfg->mydomain);
 	free(cfg->banner);
 	free(cfg->queue_dir);
 	free(cfg->authd_socket);
@@ -173,6 +174,7 @@ static int config_build(struct smtpd_config *cfg, const struct conf *c,
 	const char *const *items;
 	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
 	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
+	cfg->mydomain = xstrdup(conf_str(c, "mydomain"));
 	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
 	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
 	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));

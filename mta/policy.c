@@ -146,6 +146,8 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	p->peername_lookup =
 	    conf_find_param(tables(), "smtpd_peername_lookup") == NULL ||
 	    conf_bool(c, "smtpd_peername_lookup");
+	p->peername_timeout_ms =
+	    1000 * (unsigned)int_or(c, "smtpd_peername_lookup_timeout", 5);
 	p->reject_over_quota =
 	    conf_find_param(tables(), "smtpd_reject_over_quota") != NULL &&
 	    conf_bool(c, "smtpd_reject_over_quota");

@@ -18,6 +18,7 @@
 #include "dnscheck.h"
 #include "maps.h"
 #include "smtp_parse.h"
+#include "str.h"
 #include "xalloc.h"
 
 struct netlist {
@@ -380,18 +381,11 @@ size_t restrict_count(const struct restrict_list *rl)
 static bool helo_valid(const char *h)
 {
 	size_t n = strlen(h);
-	if (n == 0 || n > 255)
+	if (n == 0 || n > STR_HOSTNAME_MAX)
 		return false;
 	if (h[0] == '[')
 		return h[n - 1] == ']';
-	for (const char *c = h; *c; c++) {
-		unsigned char u = (unsigned char)*c;
-		if (!((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') ||
-		      (u >= '0' && u <= '9') || u == '-' || u == '.' ||
-		      u == '_'))
-			return false;
-	}
-	return true;
+	return str_is_hostname(str_from_cstr(h));
 }
 
 /* What the stage's generic "reject" names. */

@@ -2,11 +2,17 @@
  * Cyrus SASL glue for SMTP AUTH (see sasl.h).  libsasl2 is initialised
  * once with the application name "youju-smtpd", so it reads
  * youju-smtpd.conf from the directory our SASL_CB_GETCONFPATH callback
- * names ($config_directory/sasl).  Its authdaemond checkpass talks to
- * youju-authd over the Unix socket and blocks; the session runs every
- * step in a worker thread, and one mutex keeps libsasl2 single-threaded
- * (its plugin tables and log callback are not documented as thread-safe;
- * a password check is quick next to the SMTP round trips around it).
+ * names ($config_directory/sasl).  libsasl2 runs the mechanisms (PLAIN,
+ * LOGIN); the password itself is checked by our
+ * SASL_CB_SERVER_USERDB_CHECKPASS callback, which asks youju-authd over
+ * lib/authc with the client's address (TCPREMOTEIP): Cyrus's own
+ * authdaemond verifier sends none, so authd could neither throttle by
+ * address nor log it (issue 10).  The callback asks for the failure
+ * delay back (FAILDELAY=1), so the penalty is waited on smtpd's event loop
+ * rather than in a worker.  The session runs every step in a worker
+ * thread, and one mutex keeps libsasl2 single-threaded (its plugin tables
+ * and log callback are not documented as thread-safe; the check is one
+ * quick round trip to authd).
  */
 #include "sasl.h"
 
@@ -21,17 +27,30 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authc.h"
 #include "log.h"
 #include "xalloc.h"
 
 #define MTA_SASL_APPNAME "youju-smtpd"
 
+/* libsasl2 falls through to pwcheck_method when our check says no; this
+   verifier does not exist, so the fall-through ends at once (NOMECH),
+   without a second round trip to authd */
+#define MTA_SASL_NO_VERIFIER "youju-authd-callback"
+
 struct mta_sasl {
 	sasl_conn_t *conn;
 	int last;
+	char ip[64];		 /* the client's address, for authd */
+	bool checked;		 /* our callback ran in this step */
+	enum authc_status check; /* and said this */
+	unsigned delay_ms;	 /* authd's failure penalty */
+	sasl_callback_t cbs[4];	 /* per connection: checkpass, getopt,
+				    log */
 };
 
 static char sasl_confdir[PATH_MAX];
+static char sasl_authd_socket[PATH_MAX];
 static char sasl_mechs[256] = "";
 static pthread_mutex_t sasl_mu = PTHREAD_MUTEX_INITIALIZER;
 static bool sasl_ready;
@@ -62,6 +81,54 @@ static int cb_log(void *ctx, int level, const char *msg)
 		break;
 	}
 	return SASL_OK;
+}
+
+/* Per connection: while the fall-through after our check runs, its
+   "unknown password verifier" complaint is expected noise. */
+static int cb_conn_log(void *ctx, int level, const char *msg)
+{
+	const struct mta_sasl *s = ctx;
+	if (s->checked)
+		return SASL_OK;
+	return cb_log(NULL, level, msg);
+}
+
+static int cb_conn_getopt(void *ctx, const char *plugin, const char *option,
+			  const char **result, unsigned *len)
+{
+	if (plugin == NULL && option != NULL &&
+	    strcmp(option, "pwcheck_method") == 0) {
+		*result = MTA_SASL_NO_VERIFIER;
+		if (len != NULL)
+			*len = (unsigned)strlen(MTA_SASL_NO_VERIFIER);
+		return SASL_OK;
+	}
+	return SASL_FAIL; /* everything else: youju-smtpd.conf */
+}
+
+static int cb_checkpass(sasl_conn_t *conn, void *ctx, const char *user,
+			const char *pass, unsigned passlen,
+			struct propctx *propctx)
+{
+	struct mta_sasl *s = ctx;
+	if (pass == NULL || user == NULL)
+		return SASL_BADPARAM;
+	char *pw = xmemdup0(pass, passlen);
+	unsigned delay = 0;
+	enum authc_status st = AUTHC_NOTFOUND;
+	/* a NUL inside the password cannot be sent: refused */
+	if (strlen(pw) == passlen)
+		st = authc_auth_login_penalty(sasl_authd_socket, "smtp", user,
+					      pw, s->ip[0] ? s->ip : NULL, NULL,
+					      &delay);
+	explicit_bzero(pw, passlen);
+	free(pw);
+	s->checked = true;
+	s->check = st;
+	s->delay_ms = delay;
+	return st == AUTHC_OK	      ? SASL_OK
+	       : st == AUTHC_NOTFOUND ? SASL_BADAUTH
+				      : SASL_FAIL;
 }
 
 /* libsasl2 wants every callback as int (*)(void); the detour through
@@ -157,6 +224,13 @@ int mta_sasl_init(const char *config_dir, const char *authd_socket,
 		*error_r = "sasl config path";
 		return -1;
 	}
+	n = snprintf(sasl_authd_socket, sizeof(sasl_authd_socket), "%s",
+		     authd_socket);
+	if (n < 0 || (size_t)n >= sizeof(sasl_authd_socket)) {
+		errno = ENAMETOOLONG;
+		*error_r = "authd socket path";
+		return -1;
+	}
 	if (write_conf(sasl_confdir, authd_socket, error_r) < 0)
 		return -1;
 	sasl_callbacks[0].proc = SASL_PROC(cb_getconfpath);
@@ -206,8 +280,19 @@ struct mta_sasl *mta_sasl_new(const char *hostname, const char *local,
 			      const char *remote)
 {
 	struct mta_sasl *s = xcalloc(1, sizeof(*s));
+	if (remote != NULL &&
+	    snprintf(s->ip, sizeof(s->ip), "%s", remote) >= (int)sizeof(s->ip))
+		s->ip[0] = '\0';
+	s->cbs[0] = (sasl_callback_t){SASL_CB_SERVER_USERDB_CHECKPASS,
+				      SASL_PROC(cb_checkpass), s};
+	s->cbs[1] =
+	    (sasl_callback_t){SASL_CB_GETOPT, SASL_PROC(cb_conn_getopt), s};
+	s->cbs[2] = (sasl_callback_t){SASL_CB_LOG, SASL_PROC(cb_conn_log), s};
+	s->cbs[3] = (sasl_callback_t){SASL_CB_LIST_END, NULL, NULL};
 	pthread_mutex_lock(&sasl_mu);
-	int r = sasl_server_new("smtp", hostname, NULL, local, remote, NULL, 0,
+	/* the address goes to authd by our callback, not to libsasl2 (it
+	   wants "ip;port" and has no use for it with PLAIN and LOGIN) */
+	int r = sasl_server_new("smtp", hostname, NULL, local, NULL, s->cbs, 0,
 				&s->conn);
 	if (r == SASL_OK) {
 		/* smtpd_sasl_security_options = noanonymous, no layer */
@@ -248,6 +333,8 @@ enum mta_sasl_status mta_sasl_step(struct mta_sasl *s, const char *mech,
 	const char *out = NULL;
 	unsigned outlen = 0;
 	pthread_mutex_lock(&sasl_mu);
+	s->checked = false;
+	s->delay_ms = 0;
 	if (mech != NULL)
 		s->last =
 		    sasl_server_start(s->conn, mech, in, inlen, &out, &outlen);
@@ -256,6 +343,12 @@ enum mta_sasl_status mta_sasl_step(struct mta_sasl *s, const char *mech,
 	pthread_mutex_unlock(&sasl_mu);
 	*out_r = out;
 	*outlen_r = outlen;
+	if (s->checked && s->last != SASL_OK) {
+		/* our check decided; what the fall-through made of it
+		   (NOMECH) does not matter */
+		return s->check == AUTHC_TEMPFAIL ? MTA_SASL_TEMPFAIL
+						  : MTA_SASL_FAIL;
+	}
 	switch (s->last) {
 	case SASL_OK:
 		return MTA_SASL_DONE;
@@ -281,6 +374,11 @@ const char *mta_sasl_username(const struct mta_sasl *s)
 	if (sasl_getprop(s->conn, SASL_USERNAME, &u) != SASL_OK || u == NULL)
 		return "";
 	return u;
+}
+
+unsigned mta_sasl_delay_ms(const struct mta_sasl *s)
+{
+	return s->delay_ms;
 }
 
 const char *mta_sasl_error(const struct mta_sasl *s)

@@ -4,8 +4,11 @@
  * $config_directory/sasl/ with "pwcheck_method: authdaemond",
  * "authdaemond_path" naming youju-authd's socket and "mech_list: PLAIN
  * LOGIN".  libsasl2 finds it through a SASL_CB_GETCONFPATH callback, so
- * the system's /etc/sasl2 is never consulted.  Steps that may check a
- * password block on the authdaemond socket: run them in a worker.
+ * the system's /etc/sasl2 is never consulted.  Passwords are checked by a
+ * checkpass callback that asks youju-authd with the client's address
+ * (pwcheck_method is not used: Cyrus's authdaemond verifier cannot carry
+ * the address).  Steps that may check a password block on the authd
+ * socket: run them in a worker.
  */
 #ifndef MTA_SASL_H
 #define MTA_SASL_H
@@ -40,7 +43,8 @@ void mta_sasl_done(void);
 const char *mta_sasl_mechs(void);
 
 /* A new server exchange for one session (NULL on failure, logged).
-   local, remote: "ip;port" as libsasl2 wants them, may be NULL. */
+   local: "ip;port" as libsasl2 wants it, may be NULL; remote: the client's
+   IP address, sent to youju-authd with the password, may be NULL. */
 struct mta_sasl *mta_sasl_new(const char *hostname, const char *local,
 			      const char *remote);
 void mta_sasl_free(struct mta_sasl **s);
@@ -57,6 +61,9 @@ enum mta_sasl_status mta_sasl_step(struct mta_sasl *s, const char *mech,
 
 /* The authenticated user name (after DONE), borrowed. */
 const char *mta_sasl_username(const struct mta_sasl *s);
+/* After MTA_SASL_FAIL: how long authd asks the reply to the client to be
+   delayed (its failure penalty, milliseconds), else 0. */
+unsigned mta_sasl_delay_ms(const struct mta_sasl *s);
 /* The last error text of libsasl2, for the log. */
 const char *mta_sasl_error(const struct mta_sasl *s);
 

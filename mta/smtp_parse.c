@@ -67,12 +67,6 @@ static bool is_atext(unsigned char c)
 	return c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
-static bool is_domain_char(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-}
-
 /*
  * Reads an address (local[@domain]) at *pp, stopping at stop (a byte that
  * ends it: '>' or ' ') or end.  Appends it to out.  Returns 0 or -1.
@@ -154,7 +148,7 @@ static int parse_addr(const char **pp, const char *end, char stop, bool utf8_ok,
 			size_t start = o;
 			while (p < end) {
 				unsigned char c = (unsigned char)*p;
-				if (is_domain_char(c) ||
+				if (str_is_host_char(c) ||
 				    (c >= 0x80 && utf8_ok)) {
 					PUT((char)c);
 					p++;
@@ -197,7 +191,7 @@ int smtp_parse_path(const char **pp, const char *end, bool allow_empty,
 		if (p < end && *p == '@') {
 			/* source route "@a,@b:" is read and ignored */
 			while (p < end && *p != ':') {
-				if (!is_domain_char((unsigned char)*p) &&
+				if (!str_is_host_char((unsigned char)*p) &&
 				    *p != '@' && *p != ',' && *p != '[' &&
 				    *p != ']')
 					return -1;
@@ -476,4 +470,19 @@ enum smtp_parse_err smtp_parse_rcpt(struct str args, bool utf8_ok,
 		}
 	}
 	return SMTP_PARSE_OK;
+}
+
+int smtp_qualify_postmaster(char *addr, size_t addrsz, const char *domain)
+{
+	if (strcasecmp(addr, "postmaster") != 0 || domain == NULL ||
+	    domain[0] == '\0')
+		return 0;
+	/* the name as the client spelled it: local parts may be
+	   case-sensitive elsewhere, and "Postmaster" is the same box here */
+	size_t n = strlen(addr), d = strlen(domain);
+	if (n + 1 + d + 1 > addrsz || n + 1 + d > SMTP_ADDR_MAX)
+		return 0;
+	addr[n] = '@';
+	memcpy(addr + n + 1, domain, d + 1);
+	return 1;
 }

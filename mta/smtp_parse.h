@@ -121,6 +121,14 @@ enum smtp_parse_err smtp_parse_rcpt(struct str args, bool utf8_ok,
 int smtp_parse_path(const char **pp, const char *end, bool allow_empty,
 		    bool utf8_ok, char *addr_r, size_t addrsz);
 
+/*
+ * RFC 5321 4.5.1: the reserved local name "postmaster" (any case) without
+ * a domain stands for this system's postmaster.  If addr (size addrsz) is
+ * exactly that, it becomes "postmaster@<domain>" and 1 is returned; 0 when
+ * addr is anything else, the domain is empty, or the result would not fit.
+ */
+int smtp_qualify_postmaster(char *addr, size_t addrsz, const char *domain);
+
 /* True for RFC 3461 xtext (printable ASCII except '+' escapes as +HH,
    no '=' or space), of 1..max bytes. */
 bool smtp_xtext_valid(struct str s, size_t max);

@@ -28,6 +28,7 @@
 #include "dnscheck.h"
 #include "log.h"
 #include "net.h"
+#include "peername.h"
 #include "policy.h"
 #include "queue.h"
 #include "sasl.h"
@@ -110,11 +111,16 @@ __attribute__((format(printf, 2, 3))) void smtpd_reply_err(struct session *s,
    smtpd_soft_error_limit errors, hold each error reply back for a while. */
 static bool maybe_sleep(struct session *s)
 {
-	if (!s->sleep_pending || s->state != S_COMMAND)
+	if ((!s->sleep_pending && s->auth_penalty_ms == 0) ||
+	    s->state != S_COMMAND)
 		return false;
+	uint64_t ms = s->sleep_pending ? s->pol->error_sleep_ms : 0;
+	if (s->auth_penalty_ms > ms)
+		ms = s->auth_penalty_ms;
 	s->sleep_pending = false;
+	s->auth_penalty_ms = 0;
 	s->state = S_SLEEP;
-	ev_timer_set(s->timer, s->pol->error_sleep_ms);
+	ev_timer_set(s->timer, ms);
 	return true;
 }
 
@@ -322,6 +328,9 @@ static void auth_finish(struct session *s)
 			    s->name, s->addr, s->sasl_mech);
 		smtpd_reply_err(s, "535 5.7.8 Error: authentication failed: "
 				   "authentication failure");
+		/* authd's penalty (Dovecot's auth_penalty): the 535 waits on
+		   our timer, holding neither a worker nor other sessions */
+		s->auth_penalty_ms = mta_sasl_delay_ms(s->sasl);
 		break;
 	case MTA_SASL_BADMECH:
 		smtpd_reply_err(s,
@@ -580,6 +589,18 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_rcpt_finish(s);
 		return;
 	}
+	if (smtp_qualify_postmaster(s->job_rcpt.addr, sizeof(s->job_rcpt.addr),
+				    s->srv->cfg.mydomain) == 1) {
+		/* RFC 5321 4.5.1: <postmaster> alone must be accepted; as
+		   Postfix's smtpd_check_rcpt(), without restrictions or a
+		   lookup (docs/mta.md) */
+		memset(&s->rc, 0, sizeof(s->rc));
+		s->job_dir = DIR_RCPT_LOCAL;
+		s->job_full = false;
+		s->job_res = RESTRICT_PERMIT;
+		smtpd_rcpt_finish(s);
+		return;
+	}
 	if (!smtpd_job_submit(s, JOB_RCPT)) {
 		char rep[RESTRICT_REPLY_MAX];
 		snprintf(rep, sizeof(rep),
@@ -744,7 +765,7 @@ static void cmd_auth(struct session *s, struct str args)
 	}
 	s->sasl_mech[mech.len] = '\0';
 	auth_reset(s);
-	s->sasl = mta_sasl_new(cfg->hostname, NULL, NULL);
+	s->sasl = mta_sasl_new(cfg->hostname, NULL, s->addr);
 	if (s->sasl == NULL) {
 		smtpd_reply_err(s,
 				"454 4.7.0 Temporary authentication failure: "
@@ -900,7 +921,17 @@ static void process_input(struct session *s)
 		case LINE_EOF:
 			return;
 		case LINE_TOOLONG:
-			smtpd_reply_err(s, "500 5.5.2 Error: line too long");
+			if (s->state == S_AUTH) {
+				/* RFC 4954 4: the exchange ends here, or the
+				   next commands would be read as responses */
+				smtpd_reply_err(s, "500 5.5.6 Authentication "
+						   "Exchange line is too long");
+				auth_reset(s);
+				s->state = S_COMMAND;
+			} else {
+				smtpd_reply_err(
+				    s, "500 5.5.2 Error: line too long");
+			}
 			s->skipping = !net_skip_line(&s->in);
 			continue;
 		case LINE_OK:
@@ -983,6 +1014,7 @@ static void session_free(struct session *s)
 		ev_timer_free(&s->timer);
 		return;
 	}
+	peername_cancel(&s->pn_wait);
 	log_disconnect(s);
 	smtpd_transaction_reset(s);
 	auth_reset(s);
@@ -1251,109 +1283,15 @@ int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
 	return 0;
 }
 
-/* The smtpd_config fields that are safe to change while running (the loop
-   thread alone reads them); listeners, TLS, SASL, the queue and authd
-   socket need a restart, as in Postfix. */
-static void cfg_reload(struct smtpd_config *cfg, const struct conf *c,
-		       const struct smtpd_policy *p)
-{
-	free(cfg->hostname);
-	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
-	free(cfg->myorigin);
-	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
-	free(cfg->banner);
-	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
-	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
-	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
-	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
-	cfg->line_limit = (size_t)conf_int(c, "line_length_limit");
-	if (cfg->line_limit < 1000)
-		cfg->line_limit = 1000;
-	if (cfg->line_limit > SMTPD_IN_MAX - 2)
-		cfg->line_limit = SMTPD_IN_MAX - 2;
-	cfg->helo_required = p->helo_required;
-	cfg->disable_vrfy = conf_bool(c, "disable_vrfy_command");
-	cfg->tls_auth_only = conf_bool(c, "smtpd_tls_auth_only");
-	cfg->hard_error_limit = p->hard_error_limit;
-}
-
-/* Unknown names (other programs' parameters) were reported at start-up
-   and by `youju conf`. */
-static void ignore_warning(void *ctx, const char *msg)
-{
-}
-
-void smtpd_reload(struct smtpd_server *srv, const char *conf_path)
-{
-	char *path = conf_path ? xstrdup(conf_path) : conf_default_path();
-	const char *cerr = NULL;
-	char err[1024];
-	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
-					ignore_warning, NULL, &cerr);
-	if (c == NULL) {
-		log_error("reload: %s: keeping the old configuration",
-			  cerr ? cerr : path);
-		free(path);
-		return;
-	}
-	if (smtpd_policy_setup(srv, c, err, sizeof(err)) < 0) {
-		log_error("reload: %s: %s: keeping the old configuration", path,
-			  err);
-	} else {
-		const char *bad = "";
-		size_t n;
-		const char *const *items = conf_list(c, "mynetworks", &n);
-		struct netlist *nl = netlist_parse(items, n, &bad);
-		if (nl != NULL) {
-			netlist_free(&srv->cfg.mynetworks);
-			srv->cfg.mynetworks = nl;
-		}
-		cfg_reload(&srv->cfg, c, srv->policy);
-		log_info("reload: %s: configuration reloaded", path);
-	}
-	conf_free(&c);
-	free(path);
-}
-
 void smtpd_server_done(struct smtpd_server *srv)
 {
 	policy_unref(&srv->policy);
 	anvil_free(&srv->anvil);
-}
-
-/*
- * Until mta/main.c calls smtpd_policy_setup() at start-up and
- * smtpd_reload() from its SIGHUP handler, the first session loads the
- * policy from the default configuration path and takes SIGHUP over (doing
- * main.c's log reopen as well).
- */
-static void fallback_hup(int signo, void *ctx)
-{
-	if (log_reopen() < 0)
-		log_warning("reopen log: %s", strerror(errno));
-	log_info("reload: log reopened");
-	smtpd_reload(ctx, NULL);
-}
-
-static bool policy_fallback(struct smtpd_server *srv)
-{
-	char *path = conf_default_path();
-	const char *cerr = NULL;
-	char err[1024];
-	struct conf *c = conf_load_warn(path, conf_tables_for("mta"),
-					ignore_warning, NULL, &cerr);
-	int rc = -1;
-	if (c == NULL)
-		log_error("%s", cerr ? cerr : path);
-	else if ((rc = smtpd_policy_setup(srv, c, err, sizeof(err))) < 0)
-		log_error("%s: %s", path, err);
-	conf_free(&c);
-	free(path);
-	if (rc < 0)
-		return false;
-	if (ev_signal(srv->loop, SIGHUP, fallback_hup, srv) < 0)
-		log_warning("SIGHUP: %s", strerror(errno));
-	return true;
+	/* the lookups' watchers belong to the loop: once ev_loop_free() has
+	   run (srv->loop NULL) they are gone with it, and the rest goes with
+	   the process */
+	if (srv->loop != NULL)
+		peername_free(&srv->pn);
 }
 
 /* smtpd_client_connection_count_limit and _rate_limit (Postfix's anvil
@@ -1372,6 +1310,7 @@ static bool client_limits(struct session *s)
 	static const char *const svc_names[] = {"smtp", "submission", "smtps",
 						"pickup"};
 	if (p->conn_count_limit > 0 && count > p->conn_count_limit) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("Connection concurrency limit exceeded: %u from "
 			    "%s[%s] for service %s",
 			    count, s->name, s->addr, svc_names[s->svc]);
@@ -1381,6 +1320,7 @@ static bool client_limits(struct session *s)
 		return false;
 	}
 	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit) {
+		log_info("connect from %s[%s]", s->name, s->addr);
 		log_warning("Connection rate limit exceeded: %u from %s[%s] "
 			    "for service %s",
 			    rate, s->name, s->addr, svc_names[s->svc]);
@@ -1403,16 +1343,12 @@ static void greet(struct session *s)
 		smtpd_reply(s, "220 %s", s->srv->cfg.banner);
 }
 
-/* The client's name is known (JOB_CONNECT): log the connection, apply
-   the connection limits, then TLS (SMTPS) or the banner. */
+/* The client's name is known and the client restrictions ran (JOB_CONNECT,
+   or none at connect): log the connection, then TLS (SMTPS) or the banner. */
 static void connect_finish(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
 	log_info("connect from %s[%s]", s->name, s->addr);
-	if (!client_limits(s)) {
-		s->state = S_CLOSING;
-		return;
-	}
 	smtpd_log_events(s, "CONNECT", NULL);
 	if (s->job_res == RESTRICT_REJECT) {
 		s->access_denied = true;
@@ -1436,6 +1372,39 @@ static void connect_finish(struct session *s)
 	s->tls_want = EV_READ;
 }
 
+/* The client's name (peername.h), as Postfix's smtpd_peer_init(): the
+   PTR name when forward-confirmed, else "unknown"; then the client
+   restrictions in a worker when smtpd_delay_reject = no. */
+static void connect_named(void *ctx, enum dns_status st,
+			  enum dns_status ptr_st, const char *name)
+{
+	struct session *s = ctx;
+	s->pn_wait = NULL;
+	s->name_dns = 1 + (int)st;
+	s->ptr_dns = 1 + (int)ptr_st;
+	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
+		 ptr_st == DNS_OK ? name : "");
+	snprintf(s->name, sizeof(s->name), "%s",
+		 st == DNS_OK ? name : "unknown");
+	s->state = S_COMMAND;
+	s->job_res = RESTRICT_DUNNO;
+	if (!s->pol->delay_reject &&
+	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {
+		if (!smtpd_job_submit(s, JOB_CONNECT)) {
+			log_info("connect from %s[%s]", s->name, s->addr);
+			log_warning("worker queue full: refusing %s[%s]",
+				    s->name, s->addr);
+			smtpd_reply(s, "421 4.3.2 %s Error: server busy",
+				    s->srv->cfg.hostname);
+			s->state = S_CLOSING;
+		}
+	} else {
+		connect_finish(s);
+	}
+	timer_arm(s);
+	session_run(s);
+}
+
 void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		  enum smtpd_service svc)
 {
@@ -1450,7 +1419,8 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 	s->mynetworks = netlist_match(srv->cfg.mynetworks, peer);
 	bool peer_ok = svc != SMTPD_SVC_PICKUP || smtpd_pickup_peer(s);
 	s->last_verb = SMTP_VERB_UNKNOWN;
-	bool pol_ok = srv->policy != NULL || policy_fallback(srv);
+	/* mta/main.c sets the policy up before it accepts anything */
+	bool pol_ok = srv->policy != NULL;
 	if (pol_ok)
 		s->pol = policy_ref(srv->policy);
 	buf_init(&s->hdr, pol_ok ? s->pol->header_size_limit + 16 : 16);
@@ -1477,14 +1447,23 @@ void smtpd_accept(struct smtpd_server *srv, int fd, const char *peer,
 		   connection limits, no client restrictions */
 		log_info("connect from %s[%s]", s->name, s->addr);
 		greet(s);
-	} else if (!smtpd_job_submit(s, JOB_CONNECT)) {
-		/* the worker queue is full: the DNS lookup cannot wait */
-		log_info("connect from %s[%s]", s->name, s->addr);
-		log_warning("worker queue full: refusing %s[%s]", s->name,
-			    s->addr);
-		smtpd_reply(s, "421 4.3.2 %s Error: server busy",
-			    srv->cfg.hostname);
+	} else if (!client_limits(s)) {
+		/* counted and refused before any lookup: a flood from one
+		   address costs no DNS query (Postfix's anvil reply) */
 		s->state = S_CLOSING;
+	} else if (s->pol->peername_lookup) {
+		/* on the loop, bounded by smtpd_peername_lookup_timeout:
+		   never in the worker pool, never queued behind others */
+		if (srv->pn == NULL)
+			srv->pn = peername_new(srv->loop);
+		s->state = S_WAIT;
+		s->pn_wait = peername_lookup(srv->pn, s->addr,
+					     s->pol->peername_timeout_ms,
+					     connect_named, s);
+	} else {
+		s->state = S_WAIT;
+		connect_named(s, DNS_NOTFOUND, DNS_NOTFOUND, "");
+		return;
 	}
 	session_run(s);
 }

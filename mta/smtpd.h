@@ -41,6 +41,7 @@ const char *smtpd_service_name(enum smtpd_service svc);
 struct smtpd_config {
 	char *hostname;
 	char *myorigin; /* appended to local senders without a domain */
+	char *mydomain; /* RCPT TO:<postmaster> means postmaster@mydomain */
 	char *banner;
 	char *queue_dir;
 	char *authd_socket;
@@ -70,6 +71,7 @@ struct smtpd_server {
 	   smtpd_policy_setup(), or the first session loads it */
 	struct smtpd_policy *policy;
 	struct anvil *anvil; /* per-client connection counts */
+	struct peername *pn; /* connect-time name lookups (peername.h) */
 };
 
 struct conf;
@@ -81,13 +83,8 @@ struct conf;
  */
 int smtpd_policy_setup(struct smtpd_server *srv, const struct conf *c,
 		       char *err, size_t errsz);
-/*
- * SIGHUP: re-reads conf_path (NULL: conf_default_path()) and swaps the new
- * policy in when it loads; otherwise logs why and keeps the old one.
- * Sessions keep the policy they started with.
- */
-void smtpd_reload(struct smtpd_server *srv, const char *conf_path);
-/* Frees what smtpd_policy_setup() and the sessions' server state hold. */
+/* Frees what smtpd_policy_setup() and the sessions' server state hold
+   (the name lookups only while srv->loop is still there). */
 void smtpd_server_done(struct smtpd_server *srv);
 
 /* Starts a session on fd (non-blocking; the session owns and closes it).

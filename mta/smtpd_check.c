@@ -90,21 +90,10 @@ void smtpd_rcpt_check(struct session *s)
 	s->job_res = smtpd_run_stages(s, st + 3, 2);
 }
 
-/* Connect (worker): the client's name, as Postfix's smtpd_peer_init():
-   the PTR name when forward-confirmed, else "unknown"; then, with
-   smtpd_delay_reject = no, the client restrictions. */
+/* Connect (worker), once the client's name is known (smtpd.c,
+   peername.h): with smtpd_delay_reject = no, the client restrictions. */
 void smtpd_connect_check(struct session *s)
 {
-	char ptr[SMTPD_NAME_MAX + 1] = "";
-	enum dns_status pst = DNS_NOTFOUND, st = DNS_NOTFOUND;
-	if (s->pol->peername_lookup)
-		st = dns_client_name(s->addr, ptr, sizeof(ptr), &pst);
-	s->name_dns = 1 + (int)st;
-	s->ptr_dns = 1 + (int)pst;
-	snprintf(s->ptr_name, sizeof(s->ptr_name), "%s",
-		 pst == DNS_OK ? ptr : "");
-	snprintf(s->name, sizeof(s->name), "%s",
-		 st == DNS_OK ? ptr : "unknown");
 	s->job_res = RESTRICT_DUNNO;
 	if (!s->pol->delay_reject &&
 	    restrict_count(s->pol->stage[RESTRICT_CLIENT]) > 0) {

@@ -66,8 +66,10 @@ struct session {
 	struct smtpd_server *srv;
 	struct smtpd_policy *pol; /* the policy this session started with */
 	bool anvil_counted;
+	struct peername_wait *pn_wait; /* the name lookup in flight */
 	bool ill_pipelining; /* reject_unauth_pipelining */
 	bool sleep_pending;  /* delay the replies (soft error limit) */
+	uint64_t auth_penalty_ms; /* delay the 535 (authd's penalty) */
 	enum smtpd_service svc;
 	enum sstate state;
 	int fd;

@@ -71,6 +71,10 @@ class Instance:
         lines = ["# written by tests/integration/harness.py"]
         for name, key in LISTENERS.items():
             lines.append(f"{name} = 127.0.0.1:{self.ports[key]}")
+        # every module's wrong passwords come from 127.0.0.1: authd's
+        # penalty (1 s doubling, default cap 15 s) stays below the
+        # clients' 15 s timeouts (docs/security.md)
+        lines.append("authd_failure_delay_max = 8s")
         for k, v in (extra_conf or {}).items():
             lines.append(f"{k} = {v}")
         with open(self.conf_path, "w") as f:

@@ -10,11 +10,13 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -22,6 +24,9 @@ PM = "postmaster@extmail.org"
 PM_REPLY_TAIL = (b"OPTIONS=disablesmtpd=0,disablesmtp=0,disablewebmail=0,"
                  b"disablenetdisk=0,disableimap=0,disablepop3=0,"
                  b"netdiskquota=52428800S\n.\n")
+
+# harness.py sets authd_failure_delay_max = 8s: the penalty goes 1, 2, 4,
+# 8, 8 ... s here
 
 
 def rq(inst, data, timeout=20, shut=False):
@@ -466,21 +471,102 @@ def test_keepalive_lookups(inst):
 
 # --- abuse ----------------------------------------------------------------
 
-def test_throttling_per_user(inst):
+def guess(inst, user, password, ip, service="imap"):
+    """An AUTH with FAILDELAY=1 (youju's own clients): a failure comes at
+    once with the delay the daemon would have waited; returns that delay
+    in ms, or the reply when it is not a failure."""
+    out = rq(inst, f"FAILDELAY=1\nTCPREMOTEIP={ip}\n".encode()
+             + auth_bytes(service, user, password))
+    m = re.fullmatch(rb"FAIL\nDELAY=(\d+)\n", out)
+    return int(m.group(1)) if m else out
+
+
+def test_throttling_never_locks_the_owner_out(inst):
+    """Issue 10: guessing a user's password, from many addresses or from
+    one, never refuses the owner's right password from another address;
+    one address is locked out for the user at authd_failure_limit_user,
+    and past that limit from anywhere the user's failures are slowed."""
     u = "victim@extmail.org"
     add_user(inst, u, md5crypt("right"))
     try:
-        # authd_failure_limit_user = 10 by default
+        # authd_failure_limit_user = 10: ten addresses, one guess each
         for i in range(10):
-            assert auth(inst, "imap", u, f"guess{i}",
-                        ip=f"198.51.100.{i}") == b"FAIL\n"
-        inst.wait_log(r"authd: locked out: user=<victim@extmail.org>")
-        # now even the right password is refused temporarily (no reply)
-        assert auth(inst, "imap", u, "right", ip="198.51.100.99") == b""
-        inst.wait_log(r"authd: throttled: user=<victim@extmail.org>, "
-                      r"rip=198\.51\.100\.99")
-        # others are unaffected
-        assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+            assert guess(inst, u, f"guess{i}", f"198.51.100.{i}") == 1000
+        t = time.time()
+        assert auth(inst, "imap", u, "right",
+                    ip="198.51.100.99").endswith(b".\n")
+        assert time.time() - t < 1.0
+        # ten from one address: that address is locked out for u
+        delays = [guess(inst, u, f"g{i}", "203.0.113.5") for i in range(10)]
+        assert delays[:5] == [1000, 2000, 4000, 8000, 8000], delays
+        inst.wait_log(r"authd: locked out: user=<victim@extmail\.org>, "
+                      r"rip=203\.0\.113\.5, service=imap, reason=too many "
+                      r"failures for this user from this client")
+        assert auth(inst, "imap", u, "right", ip="203.0.113.5") == b""
+        inst.wait_log(r"authd: throttled: user=<victim@extmail\.org>, "
+                      r"rip=203\.0\.113\.5")
+        # the address still gets answers for other users
+        assert auth(inst, "imap", PM, "extmail",
+                    ip="203.0.113.5").endswith(b".\n")
+        # u has 10 failures from anywhere now: a new address is slowed
+        assert guess(inst, u, "another", "198.51.100.201") == 2000
+        # and the owner, elsewhere, gets in at once
+        t = time.time()
+        assert auth(inst, "imap", u, "right",
+                    ip="198.51.100.99").endswith(b".\n")
+        assert auth(inst, "imap", u, "right").endswith(b".\n")
+        assert time.time() - t < 1.0
+    finally:
+        del_user(inst, u)
+
+
+def test_client_address_locked_out(inst):
+    """authd_failure_limit_client = 30 failures from one address, for any
+    users, lock the address out (every user, right password or not);
+    other addresses are not affected."""
+    ip = "203.0.113.30"
+    for i in range(30):
+        d = guess(inst, f"spray{i}@extmail.org", "x", ip)
+        assert d == min(1000 << i, 8000), (i, d)
+    inst.wait_log(r"authd: locked out: user=<spray29@extmail\.org>, "
+                  r"rip=203\.0\.113\.30, service=imap, "
+                  r"reason=too many failures from this client")
+    assert auth(inst, "imap", PM, "extmail", ip=ip) == b""
+    inst.wait_log(r"authd: throttled: user=<postmaster@extmail\.org>, "
+                  r"rip=203\.0\.113\.30, service=imap, "
+                  r"reason=client locked out")
+    assert auth(inst, "imap", PM, "extmail",
+                ip="203.0.113.31").endswith(b".\n")
+
+
+def test_held_failure_blocks_nobody(inst):
+    """A FAIL held for its penalty (courier clients: no FAILDELAY) holds
+    a timer, not a worker: other logins are answered meanwhile."""
+    u = "slow@extmail.org"
+    add_user(inst, u, md5crypt("right"))
+    try:
+        ip = "203.0.113.9"
+        for i in range(4):
+            assert guess(inst, u, f"g{i}", ip) == [1000, 2000, 4000,
+                                                    8000][i]
+        held = {}
+
+        def slow():
+            t = time.time()
+            held["out"] = auth(inst, "imap", u, "wrong", ip=ip)
+            held["t"] = time.time() - t
+
+        th = threading.Thread(target=slow)
+        th.start()
+        time.sleep(0.3)
+        t = time.time()
+        for _ in range(5):
+            assert auth(inst, "imap", u, "right",
+                        ip="198.51.100.77").endswith(b".\n")
+        assert time.time() - t < 1.0
+        th.join(30)
+        assert held["out"] == b"FAIL\n"
+        assert held["t"] >= 7.5, held
     finally:
         del_user(inst, u)
 

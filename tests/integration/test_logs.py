@@ -162,7 +162,10 @@ def _outside_sasl_failure(inst):
 
 
 def _outside_mra_failures(inst):
+    # over TLS: plaintext logins from another address are refused
+    # (imap_login_disabled_without_tls = yes, as Dovecot's default)
     p = _OutsidePOP3(HOST, inst.ports["pop3"], timeout=15)
+    p.stls(context=_ctx())
     p.user(PM)
     try:
         p.pass_("not-the-password")
@@ -171,6 +174,7 @@ def _outside_mra_failures(inst):
         pass
     p.quit()
     m = _OutsideIMAP(HOST, inst.ports["imap"], timeout=15)
+    m.starttls(ssl_context=_ctx())
     try:
         m.login(PM, "not-the-password")
         raise AssertionError("wrong password accepted")

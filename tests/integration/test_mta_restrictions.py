@@ -299,8 +299,13 @@ def test_helo_sender_recipient_syntax_restrictions(inst):
         _, r = rcpt(inst, "a@localhost")
         assert r == ("504 5.5.2 <a@localhost>: Sender address rejected: "
                      "need fully-qualified address"), r
+        _, r = rcpt(inst, "a@example.net", to="bob")
+        assert r.startswith("504 5.5.2 <bob>: Recipient address "
+                            "rejected: need fully-qualified address"), r
+        # RFC 5321 4.5.1 (issue 10): <postmaster> alone is accepted, as
+        # Postfix does, without the recipient restrictions
         _, r = rcpt(inst, "a@example.net", to="postmaster")
-        assert r.startswith("504 5.5.2 <postmaster"), r
+        assert r.startswith("250 "), r
         _, out = raw(inst, b"MAIL FROM:<a@example.net>\r\nQUIT\r\n")
         assert out.startswith(b"503 5.5.1 Error: send HELO/EHLO first"), out
 

@@ -243,6 +243,31 @@ static void test_keepalive(void)
 	authd_request_free(&r);
 }
 
+/* FAILDELAY=1 (youju's clients): only on AUTH; TCPREMOTEIP kept */
+static void test_faildelay(void)
+{
+	struct authd_request r;
+	test_begin("faildelay");
+	test_assert(P("FAILDELAY=1\nTCPREMOTEIP=192.0.2.9\nAUTH 18\nimap\n"
+		      "login\na@b\npw\n",
+		      false, &r) == AUTHD_PARSE_OK);
+	test_assert(r.client_delays && r.cmd == AUTHD_CMD_AUTH);
+	test_assert(strcmp(r.rip, "192.0.2.9") == 0);
+	authd_request_free(&r);
+	test_assert(P("AUTH 18\nimap\nlogin\na@b\npw\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(!r.client_delays && r.rip[0] == '\0');
+	authd_request_free(&r);
+	test_assert(P("FAILDELAY=yes\nAUTH 18\nimap\nlogin\na@b\npw\n", false,
+		      &r) == AUTHD_PARSE_OK);
+	test_assert(!r.client_delays);
+	authd_request_free(&r);
+	test_assert(P("FAILDELAY=1\nPRE . imap a@b\n", false, &r) ==
+		    AUTHD_PARSE_OK);
+	test_assert(!r.client_delays);
+	authd_request_free(&r);
+}
+
 static void test_limits(void)
 {
 	struct authd_request r;
@@ -284,6 +309,7 @@ int main(void)
 	test_passwd();
 	test_lookup();
 	test_keepalive();
+	test_faildelay();
 	test_limits();
 	return test_end();
 }

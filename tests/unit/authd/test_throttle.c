@@ -61,5 +61,28 @@ int main(void)
 	test_assert(throttle_count(t) == 0);
 	throttle_free(&t);
 	test_assert(t == NULL);
+
+	test_begin("failures");
+	t = throttle_new(10, 5, 60000, 300000);
+	test_assert(throttle_failures(t, "ip", now) == 0);
+	test_assert(throttle_failures(t, "", now) == 0);
+	(void)throttle_fail(t, "ip", now);
+	(void)throttle_fail(t, "ip", now + 1);
+	test_assert(throttle_failures(t, "ip", now + 2) == 2);
+	test_assert(throttle_failures(t, "ip\tu", now + 2) == 0);
+	/* the window ends: counted from zero again */
+	test_assert(throttle_failures(t, "ip", now + 60001) == 0);
+	throttle_free(&t);
+
+	test_begin("penalty");
+	/* Dovecot: 2, 4, 8, then 15 s for ever */
+	test_assert(throttle_penalty_ms(0, 2000, 15000) == 2000);
+	test_assert(throttle_penalty_ms(1, 2000, 15000) == 4000);
+	test_assert(throttle_penalty_ms(2, 2000, 15000) == 8000);
+	test_assert(throttle_penalty_ms(3, 2000, 15000) == 15000);
+	test_assert(throttle_penalty_ms(4000000000u, 2000, 15000) == 15000);
+	test_assert(throttle_penalty_ms(5, 0, 15000) == 0);
+	test_assert(throttle_penalty_ms(0, 1000, 1000) == 1000);
+	test_assert(throttle_penalty_ms(3, 1000, 500) == 500);
 	return test_end();
 }

@@ -19,13 +19,18 @@ static const char *const replies[] = {
     "UID=1000\nGID=1000\n", /* no "." line */
     "OK\n",
     "TYPE=alias\nADDRESS=x@b\nMAILBOX=a@b\nREMOTE=r@far\n.\n",
-    NULL, /* silent: times out */
+    "FAIL\nDELAY=4000\n",	  /* FAILDELAY=1: the penalty */
+    "FAIL\nDELAY=4x\n",		  /* malformed */
+    "FAIL\nDELAY=5\nX=1\n",	  /* anything more */
+    "UID=1\nGID=1\nHOME=/h\n.\n", /* success through the penalty call */
+    NULL,			  /* silent: times out */
 };
+#define SILENT 10 /* the index of NULL */
 
 static void serve(int lfd)
 {
 	char got[16384];
-	for (int i = 0; replies[i] != NULL || i == 6; i++) {
+	for (int i = 0; replies[i] != NULL || i == SILENT; i++) {
 		int fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			_exit(1);
@@ -137,6 +142,23 @@ int main(void)
 	test_assert(strcmp(authc_get(&r, "TYPE"), "alias") == 0);
 	test_assert(strcmp(authc_get(&r, "REMOTE"), "r@far") == 0);
 	authc_reply_free(&r);
+	test_begin("penalty");
+	unsigned d = 1;
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw",
+					     "192.0.2.1", &r,
+					     &d) == AUTHC_NOTFOUND);
+	test_assert(d == 4000 && r.n == 0);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
+					     &r, &d) == AUTHC_TEMPFAIL);
+	test_assert(d == 0);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
+					     NULL, &d) == AUTHC_TEMPFAIL);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
+					     &r, &d) == AUTHC_OK);
+	test_assert(d == 0 && strcmp(authc_get(&r, "HOME"), "/h") == 0);
+	authc_reply_free(&r);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "p\rw", NULL,
+					     &r, &d) == AUTHC_NOTFOUND);
 	test_begin("timeout");
 	authc_set_timeout(500);
 	test_assert(authc_lookup_quota(path, "b", &r) == AUTHC_TEMPFAIL);

@@ -67,5 +67,41 @@ int main(void)
 	str_lower(low);
 	test_assert(strcmp(low, "mixed@example.org") == 0);
 
+	test_begin("host names");
+	static const struct {
+		const char *in;
+		size_t len; /* 0: strlen */
+		bool ok;
+	} hn[] = {
+		{"mail.example.com", 0, true},
+		{"a", 0, true},
+		{"_dmarc.x-y.example.", 0, true},
+		{"127.0.0.1", 0, true}, /* numeric is the caller's rule */
+		{"", 0, false},
+		{"a b", 0, false},
+		{"a\rb", 0, false},
+		{"a\nb", 0, false},
+		{"a\0b", 3, false}, /* embedded NUL */
+		{"[1.2.3.4]", 0, false},
+		{"exa\xc3\xa9mple", 0, false},
+		{"a@b", 0, false},
+		{"a/b", 0, false},
+	};
+	for (size_t k = 0; k < sizeof hn / sizeof *hn; k++) {
+		struct str s = {hn[k].in, hn[k].len ? hn[k].len
+						    : strlen(hn[k].in)};
+		test_assert(str_is_hostname(s) == hn[k].ok);
+	}
+	char big[STR_HOSTNAME_MAX + 2];
+	memset(big, 'a', sizeof(big));
+	test_assert(str_is_hostname((struct str){big, STR_HOSTNAME_MAX}));
+	test_assert(!str_is_hostname((struct str){big, STR_HOSTNAME_MAX + 1}));
+	for (unsigned c = 0; c < 256; c++) {
+		bool want = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+			    c == '_';
+		test_assert(str_is_host_char((unsigned char)c) == want);
+	}
+
 	return test_end();
 }

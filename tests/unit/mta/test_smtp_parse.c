@@ -195,8 +195,55 @@ static void test_helpers(void)
 	test_assert(!smtp_xtext_valid(S("abcdefghijk"), 10));
 }
 
+static void set(char *a, size_t n, const char *v)
+{
+	test_assert(snprintf(a, n, "%s", v) < (int)n);
+}
+
+static void test_postmaster(void)
+{
+	test_begin("qualify postmaster");
+	char a[SMTP_ADDR_MAX + 1];
+	set(a, sizeof(a), "postmaster");
+	test_assert(smtp_qualify_postmaster(a, sizeof(a), "example.org") == 1);
+	test_assert(strcmp(a, "postmaster@example.org") == 0);
+	set(a, sizeof(a), "PostMaster");
+	test_assert(smtp_qualify_postmaster(a, sizeof(a), "example.org") == 1);
+	test_assert(strcmp(a, "PostMaster@example.org") == 0);
+	/* anything else stays as it is */
+	static const char *const keep[] = {
+	    "postmaster@x.org", "postmaste", "postmasters", "", "bob",
+	    "\"postmaster\""};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		set(a, sizeof(a), keep[i]);
+		test_assert(smtp_qualify_postmaster(a, sizeof(a), "x.org") ==
+			    0);
+		test_assert(strcmp(a, keep[i]) == 0);
+	}
+	set(a, sizeof(a), "postmaster");
+	test_assert(smtp_qualify_postmaster(a, sizeof(a), "") == 0);
+	test_assert(strcmp(a, "postmaster") == 0);
+	/* the result must fit: buffer size, then SMTP_ADDR_MAX */
+	char small[20];
+	set(small, sizeof(small), "postmaster");
+	test_assert(
+	    smtp_qualify_postmaster(small, sizeof(small), "example.org") == 0);
+	test_assert(strcmp(small, "postmaster") == 0);
+	char big[600];
+	memset(big, 'd', sizeof(big));
+	big[SMTP_ADDR_MAX - 11] = '\0'; /* exactly fits */
+	set(a, sizeof(a), "postmaster");
+	test_assert(smtp_qualify_postmaster(a, sizeof(a), big) == 1);
+	test_assert(strlen(a) == SMTP_ADDR_MAX);
+	big[SMTP_ADDR_MAX - 11] = 'd';
+	big[SMTP_ADDR_MAX - 10] = '\0'; /* one too many */
+	set(a, sizeof(a), "postmaster");
+	test_assert(smtp_qualify_postmaster(a, sizeof(a), big) == 0);
+}
+
 int main(void)
 {
+	test_postmaster();
 	test_verbs();
 	test_mail();
 	test_rcpt();
