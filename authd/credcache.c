@@ -11,7 +11,7 @@
 #include "str.h"
 
 #define CREDCACHE_MAX_ENTRIES 100000
-#define CREDCACHE_MAC_LEN 32 /* SHA-256 */
+#define CREDCACHE_MAC_LEN     32 /* SHA-256 */
 /* stored hash + NUL + password; longer ones are simply not cached */
 #define CREDCACHE_INPUT_MAX 4096
 

@@ -7,9 +7,9 @@
  * replies.  Successful password checks are remembered for the same TTL in
  * credcache (saslauthd -c), keyed to the stored hash, so a re-login with
  * the same password skips crypt(3) and a changed hash or another password
- * runs it; failures always run it.  A PASSWD drops the user's entry at once; edits made in
- * SQL by other tools are seen within the TTL (negative TTL for rows that
- * did not exist).
+ * runs it; failures always run it.  A PASSWD drops the user's entry at once;
+ * edits made in SQL by other tools are seen within the TTL (negative TTL for
+ * rows that did not exist).
  *
  * Courier compatibility notes: PRE returns PASSWD (and PASSWD2 from a
  * configured clear column); AUTH login echoes the password as PASSWD2; the

@@ -456,8 +456,9 @@ int authd_cram_decode(const char *b64, char *user_r, size_t usersz,
 {
 	unsigned char dec[1024];
 	size_t dlen;
-	if (base64_decode(str_from_cstr(b64), false, dec, sizeof(dec),
-			  &dlen) < 0 || dlen == 0)
+	if (base64_decode(str_from_cstr(b64), false, dec, sizeof(dec), &dlen) <
+		0 ||
+	    dlen == 0)
 		return -1;
 	long n = (long)dlen;
 	long sp = -1;

@@ -2,9 +2,9 @@
  * The authdaemond request parser (reference/authd-protocol.md §2) plus
  * youju's LOOKUP extension (docs/authd-protocol.md).  A request is a run of
  * NAME=VALUE meta lines followed by one command: PRE, AUTH <n> + exactly n
- * bytes, PASSWD, ENUMERATE, LOOKUP or MAPLOOKUP.  The parser is incremental: the caller
- * hands it everything received so far and learns whether the request is
- * complete, needs more bytes, or must be dropped without a reply.  It never
+ * bytes, PASSWD, ENUMERATE, LOOKUP or MAPLOOKUP.  The parser is incremental:
+ * the caller hands it everything received so far and learns whether the request
+ * is complete, needs more bytes, or must be dropped without a reply.  It never
  * strips CR (courier does not either) and never reads past the AUTH body, so
  * Cyrus SASL's uncounted trailing LF is simply ignored.
  */
@@ -22,7 +22,7 @@
 #define AUTHD_REQUEST_MAX 16384
 /* MAPLOOKUP: longest table path and key, after %XX decoding */
 #define AUTHD_MAP_PATH_MAX 1024
-#define AUTHD_MAP_KEY_MAX 1024
+#define AUTHD_MAP_KEY_MAX  1024
 /* courier keeps at most 39 bytes of TCPREMOTEIP */
 #define AUTHD_RIP_MAX 39
 
@@ -71,13 +71,13 @@ struct authd_request {
 	const char *response;  /* AUTH cram-*: the base64 response */
 	enum authd_lookup_kind lookup;
 	const char *reject_reason; /* AUTHD_CMD_REJECT: why, for the log */
-	bool keepalive; /* KEEPALIVE=1 on a LOOKUP or MAPLOOKUP: the
-			   connection stays open after the reply */
+	bool keepalive;		   /* KEEPALIVE=1 on a LOOKUP or MAPLOOKUP: the
+				      connection stays open after the reply */
 	bool client_delays; /* FAILDELAY=1 on an AUTH: a failure is answered
 			       at once as "FAIL\nDELAY=<ms>\n" and the
 			       client waits (youju's own clients) */
-	size_t used;	/* bytes of data this request took */
-	char *mem_;		   /* the owned copy */
+	size_t used;	    /* bytes of data this request took */
+	char *mem_;	    /* the owned copy */
 	size_t memlen_;
 };
 

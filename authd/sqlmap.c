@@ -83,12 +83,12 @@ static int put_text(struct buf *out, const char *p, size_t n)
 	return 0;
 }
 
-static int add_arg(char arg, char *args, size_t *nargs, char *err,
-		   size_t errsz)
+static int add_arg(char arg, char *args, size_t *nargs, char *err, size_t errsz)
 {
 	if (*nargs == SQLMAP_ARGS_MAX) {
-		str_fmt_trunc(err, errsz, "more than %d expansions in the query",
-			SQLMAP_ARGS_MAX);
+		str_fmt_trunc(err, errsz,
+			      "more than %d expansions in the query",
+			      SQLMAP_ARGS_MAX);
 		return -1;
 	}
 	args[(*nargs)++] = arg;
@@ -112,7 +112,8 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 	int rc = -1;
 	for (;;) {
 		if (*p == '\0') {
-			str_fmt_trunc(err, errsz, "unclosed %c in the query", quote);
+			str_fmt_trunc(err, errsz, "unclosed %c in the query",
+				      quote);
 			goto out;
 		}
 		if (*p == '%' && p[1] == '%') {
@@ -123,8 +124,8 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 			char a;
 			if (!query_letter(p[1], &a)) {
 				str_fmt_trunc(err, errsz,
-					"invalid %%%c in the query",
-					p[1] != '\0' ? p[1] : ' ');
+					      "invalid %%%c in the query",
+					      p[1] != '\0' ? p[1] : ' ');
 				goto out;
 			}
 			if (p > piece) {
@@ -148,7 +149,8 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 		}
 		if (*p == '\\' && p[1] == '%') {
 			/* Postfix would expand after it, MySQL would not */
-			str_fmt_trunc(err, errsz, "backslash before %% in the query");
+			str_fmt_trunc(err, errsz,
+				      "backslash before %% in the query");
 			goto out;
 		}
 		if (*p == '\\' && p[1] != '\0') {
@@ -177,9 +179,9 @@ static int convert_literal(const char *q, const char **end_r, struct buf *out,
 		if (p > piece)
 			npieces++;
 		/* '%s' alone becomes a bare ?; '%u@%d' a CONCAT() */
-		if (npieces == 1 ? buf_append(out, parts.p, parts.len) < 0
-				 : buf_printf(out, "CONCAT(%s)",
-					      buf_cstr(&parts)) < 0)
+		if (npieces == 1
+			? buf_append(out, parts.p, parts.len) < 0
+			: buf_printf(out, "CONCAT(%s)", buf_cstr(&parts)) < 0)
 			goto toolong;
 	}
 	*end_r = p + 1;
@@ -210,13 +212,15 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 		if (*p == '`') {
 			const char *e = strchr(p + 1, '`');
 			if (e == NULL) {
-				str_fmt_trunc(err, errsz, "unclosed ` in the query");
+				str_fmt_trunc(err, errsz,
+					      "unclosed ` in the query");
 				return -1;
 			}
 			if (memchr(p, '%', (size_t)(e - p)) != NULL) {
-				str_fmt_trunc(err, errsz,
-					"%% inside a `quoted` name in the "
-					"query");
+				str_fmt_trunc(
+				    err, errsz,
+				    "%% inside a `quoted` name in the "
+				    "query");
 				return -1;
 			}
 			if (buf_append(out, p, (size_t)(e + 1 - p)) < 0)
@@ -239,8 +243,8 @@ int sqlmap_convert_query(const char *query, struct buf *out, char *args,
 			char a;
 			if (!query_letter(p[1], &a)) {
 				str_fmt_trunc(err, errsz,
-					"invalid %%%c in the query",
-					p[1] != '\0' ? p[1] : ' ');
+					      "invalid %%%c in the query",
+					      p[1] != '\0' ? p[1] : ' ');
 				return -1;
 			}
 			if (buf_append(out, "?", 1) < 0 ||
@@ -287,8 +291,9 @@ static int check_format(struct sqlmap *m, char *err, size_t errsz)
 					m->need_labels = (unsigned)(*p - '0');
 				break;
 			}
-			str_fmt_trunc(err, errsz, "invalid %%%c in result_format",
-				*p != '\0' ? *p : ' ');
+			str_fmt_trunc(err, errsz,
+				      "invalid %%%c in result_format",
+				      *p != '\0' ? *p : ' ');
 			return -1;
 		}
 	}
@@ -301,8 +306,7 @@ struct cf_param {
 	char *name, *value;
 };
 
-static const char *cf_get(const struct cf_param *ps, size_t n,
-			  const char *name)
+static const char *cf_get(const struct cf_param *ps, size_t n, const char *name)
 {
 	const char *v = NULL;
 	for (size_t i = 0; i < n; i++) {
@@ -356,17 +360,18 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 			continue;
 		if (cont) {
 			if (n == 0) {
-				str_fmt_trunc(err, errsz,
-					"line %u: continuation of nothing",
-					lineno);
+				str_fmt_trunc(
+				    err, errsz,
+				    "line %u: continuation of nothing", lineno);
 				goto fail;
 			}
 			buf_reset(&line);
 			if (buf_append_str(&line, ps[n - 1].value) < 0 ||
 			    buf_append(&line, " ", 1) < 0 ||
 			    buf_append(&line, t.p, t.len) < 0) {
-				str_fmt_trunc(err, errsz, "line %u: value too long",
-					lineno);
+				str_fmt_trunc(err, errsz,
+					      "line %u: value too long",
+					      lineno);
 				goto fail;
 			}
 			explicit_bzero(ps[n - 1].value,
@@ -377,28 +382,33 @@ static struct cf_param *cf_parse(const char *text, size_t len, size_t *n_r,
 		}
 		const char *eq = memchr(t.p, '=', t.len);
 		if (eq == NULL) {
-			str_fmt_trunc(err, errsz, "line %u: missing '='", lineno);
+			str_fmt_trunc(err, errsz, "line %u: missing '='",
+				      lineno);
 			goto fail;
 		}
-		struct str name = str_trim((struct str){t.p, (size_t)(eq - t.p)});
+		struct str name =
+		    str_trim((struct str){t.p, (size_t)(eq - t.p)});
 		struct str val = str_trim(
 		    (struct str){eq + 1, (size_t)(t.p + t.len - eq - 1)});
 		if (name.len == 0 || name.len > 64 || val.len >= line.max) {
-			str_fmt_trunc(err, errsz, "line %u: bad parameter", lineno);
+			str_fmt_trunc(err, errsz, "line %u: bad parameter",
+				      lineno);
 			goto fail;
 		}
 		for (size_t i = 0; i < name.len; i++) {
 			char c = name.p[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '_')) {
 				str_fmt_trunc(err, errsz,
-					"line %u: bad parameter name", lineno);
+					      "line %u: bad parameter name",
+					      lineno);
 				goto fail;
 			}
 		}
 		if (n == CF_PARAMS_MAX) {
-			str_fmt_trunc(err, errsz, "line %u: too many parameters",
-				lineno);
+			str_fmt_trunc(err, errsz,
+				      "line %u: too many parameters", lineno);
 			goto fail;
 		}
 		ps = xrealloc(ps, (n + 1) * sizeof(*ps));
@@ -459,12 +469,14 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 		const char *wh = cf_get(ps, n, "where_field");
 		const char *add = cf_get(ps, n, "additional_conditions");
 		if (sel == NULL || tab == NULL || wh == NULL) {
-			str_fmt_trunc(err, errsz, "no query (nor select_field, "
-					    "table and where_field)");
+			str_fmt_trunc(err, errsz,
+				      "no query (nor select_field, "
+				      "table and where_field)");
 			goto fail;
 		}
-		if (buf_printf(&legacy, "SELECT %s FROM %s WHERE %s = '%%s'%s%s",
-			       sel, tab, wh, add != NULL ? " " : "",
+		if (buf_printf(&legacy,
+			       "SELECT %s FROM %s WHERE %s = '%%s'%s%s", sel,
+			       tab, wh, add != NULL ? " " : "",
 			       add != NULL ? add : "") < 0) {
 			str_fmt_trunc(err, errsz, "query too long");
 			goto fail;
@@ -504,10 +516,11 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 		for (size_t i = 0; i < m->ndomains; i++) {
 			if (m->domains[i][0] == '/' ||
 			    strchr(m->domains[i], ':') != NULL) {
-				str_fmt_trunc(err, errsz,
-					"domain: only domain names are "
-					"supported, not files or tables (%s)",
-					m->domains[i]);
+				str_fmt_trunc(
+				    err, errsz,
+				    "domain: only domain names are "
+				    "supported, not files or tables (%s)",
+				    m->domains[i]);
 				goto fail;
 			}
 		}
@@ -516,10 +529,11 @@ struct sqlmap *sqlmap_parse(const char *path, const char *text, size_t len,
 	if (lim != NULL) {
 		uint64_t v;
 		if (str_parse_u64(lim, 0, SQLMAP_ROWS_MAX, &v) < 0) {
-			str_fmt_trunc(err, errsz,
-				"expansion_limit: expected a number from 0 "
-				"to %d",
-				SQLMAP_ROWS_MAX);
+			str_fmt_trunc(
+			    err, errsz,
+			    "expansion_limit: expected a number from 0 "
+			    "to %d",
+			    SQLMAP_ROWS_MAX);
 			goto fail;
 		}
 		m->expansion_limit = (unsigned)v;
@@ -547,8 +561,8 @@ fail:
 
 /* ------------------------------------------------------------- lookups */
 
-bool sqlmap_bind(const struct sqlmap *m, const char *key,
-		 struct sqlmap_key *k, const char **args_r)
+bool sqlmap_bind(const struct sqlmap *m, const char *key, struct sqlmap_key *k,
+		 const char **args_r)
 {
 	size_t len = strlen(key);
 	if (len == 0 || len > SQLMAP_KEY_MAX)
@@ -618,7 +632,8 @@ bool sqlmap_bind(const struct sqlmap *m, const char *key,
 static int put_clean(struct buf *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		char c = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
+		char c =
+		    (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? ' ' : s[i];
 		if (buf_append(out, &c, 1) < 0)
 			return -1;
 	}
@@ -779,8 +794,9 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 	}
 	if ((st.st_mode & 022) != 0) {
 		/* anyone who can write it chooses the SQL authd runs */
-		str_fmt_trunc(err, errsz, "writable by group or others (chmod "
-				    "go-w it)");
+		str_fmt_trunc(err, errsz,
+			      "writable by group or others (chmod "
+			      "go-w it)");
 		close(fd);
 		return NULL;
 	}
@@ -796,17 +812,18 @@ struct sqlmap *sqlmap_load_file(const char *path, char *err, size_t errsz,
 	close(fd);
 	if (rr < 0) {
 		str_fmt_trunc(err, errsz, "%s",
-			e == EFBIG ? "file too big" : strerror(e));
+			      e == EFBIG ? "file too big" : strerror(e));
 		return NULL;
 	}
 	struct sqlmap *m = sqlmap_parse(path, text, len, err, errsz);
 	explicit_bzero(text, len);
 	free(text);
 	if (m != NULL && m->has_password && (st.st_mode & 077) != 0) {
-		str_fmt_trunc(err, errsz,
-			"holds a password and is readable by group or others "
-			"(youju-authd does not use it: remove the password "
-			"line, or chmod 600 the file)");
+		str_fmt_trunc(
+		    err, errsz,
+		    "holds a password and is readable by group or others "
+		    "(youju-authd does not use it: remove the password "
+		    "line, or chmod 600 the file)");
 		sqlmap_free(&m);
 	}
 	return m;
@@ -878,13 +895,13 @@ static void warn_differs(const struct sqlmap *m, const struct sqlmap_db *db,
 		what[n++] = "dbname";
 	if (n == 0)
 		return;
-	log_warning("authd: mysql:%s: %s%s%s%s%s%s%s differ%s from youju-authd's "
-		    "own (mysql_host, mysql_user, mysql_dbname): they are "
-		    "ignored, the query runs on youju-authd's connection",
-		    m->path, what[0], n > 1 ? ", " : "", n > 1 ? what[1] : "",
-		    n > 2 ? ", " : "", n > 2 ? what[2] : "",
-		    n > 3 ? ", " : "", n > 3 ? what[3] : "",
-		    n == 1 ? "s" : "");
+	log_warning(
+	    "authd: mysql:%s: %s%s%s%s%s%s%s differ%s from youju-authd's "
+	    "own (mysql_host, mysql_user, mysql_dbname): they are "
+	    "ignored, the query runs on youju-authd's connection",
+	    m->path, what[0], n > 1 ? ", " : "", n > 1 ? what[1] : "",
+	    n > 2 ? ", " : "", n > 2 ? what[2] : "", n > 3 ? ", " : "",
+	    n > 3 ? what[3] : "", n == 1 ? "s" : "");
 }
 
 /* The password is only compared, never kept: read it again. */
@@ -965,8 +982,8 @@ struct sqlmap_set *sqlmap_set_load(const char *conf_path,
 {
 	struct sqlmap_set *s = xcalloc(1, sizeof(*s));
 	const char *err = NULL;
-	struct conf *c = conf_load_warn(conf_path, conf_all_tables, conf_quiet,
-					NULL, &err);
+	struct conf *c =
+	    conf_load_warn(conf_path, conf_all_tables, conf_quiet, NULL, &err);
 	if (c == NULL) {
 		log_error("authd: %s: %s: no mysql: tables", conf_path,
 			  err != NULL ? err : "cannot load");

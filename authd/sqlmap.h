@@ -31,7 +31,7 @@
 #define SQLMAP_ARGS_MAX 32
 /* Longest joined result, and most result values kept. */
 #define SQLMAP_VALUE_MAX 4096
-#define SQLMAP_ROWS_MAX 1000
+#define SQLMAP_ROWS_MAX	 1000
 /* Most tables in the allow-list. */
 #define SQLMAP_SET_MAX 256
 
@@ -43,8 +43,8 @@ struct sqlmap {
 	   'd' its domain, '1'..'9' a label of the domain (1 = rightmost) */
 	char args[SQLMAP_ARGS_MAX];
 	size_t nargs;
-	char *result_format;  /* "%s" by default */
-	char **domains;	      /* domain = list (lower case), or none */
+	char *result_format; /* "%s" by default */
+	char **domains;	     /* domain = list (lower case), or none */
 	size_t ndomains;
 	unsigned expansion_limit; /* 0: none */
 	/* what the key must have for the lookup to run at all (from the
@@ -93,8 +93,8 @@ struct sqlmap_key {
  * the key lacks a part the query or result_format needs.  args_r gets the
  * nargs values to bind (pointing into k).
  */
-bool sqlmap_bind(const struct sqlmap *m, const char *key,
-		 struct sqlmap_key *k, const char **args_r);
+bool sqlmap_bind(const struct sqlmap *m, const char *key, struct sqlmap_key *k,
+		 const char **args_r);
 
 /*
  * Appends one result value formatted with result_format to out, after a

@@ -23,7 +23,7 @@
 #include "xalloc.h"
 
 #define ADMIN_REPLY_MAX (64u << 20)
-#define ADMIN_BODY_MAX (32u << 20)
+#define ADMIN_BODY_MAX	(32u << 20)
 
 struct api {
 	char host[NET_HOST_MAX + 1];
@@ -38,7 +38,8 @@ static int api_open(struct api *a)
 	struct conf *c = conf_load(path, conf_tables_for("webadmin"), &err);
 	free(path);
 	if (c == NULL) {
-		fprintf(stderr, "youju: %s\n", err != NULL ? err : "bad config");
+		fprintf(stderr, "youju: %s\n",
+			err != NULL ? err : "bad config");
 		return -1;
 	}
 	size_t n = 0;
@@ -195,7 +196,7 @@ static int fields_json(struct buf *b, int argc, char **argv,
 static int call(const struct api *a, const char *method, const char *path,
 		const char *ctype, const char *body, size_t blen)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
 	if (getaddrinfo(a->host, a->port, &hints, &res) != 0 || res == NULL) {
 		fprintf(stderr, "youju: cannot resolve %s\n", a->host);
 		return 1;
@@ -211,7 +212,7 @@ static int call(const struct api *a, const char *method, const char *path,
 			close(fd);
 		return 1;
 	}
-	struct timeval tv = { .tv_sec = 300 };
+	struct timeval tv = {.tv_sec = 300};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	struct buf req;
 	buf_init(&req, ADMIN_BODY_MAX + 4096);
@@ -394,16 +395,15 @@ int cli_admin(int argc, char **argv)
 			ctype = "text/csv";
 			has_body = true;
 		}
-	} else if (argc >= 3 && (strcmp(verb, "show") == 0 ||
-				 strcmp(verb, "add") == 0 ||
-				 strcmp(verb, "set") == 0 ||
-				 strcmp(verb, "del") == 0)) {
+	} else if (argc >= 3 &&
+		   (strcmp(verb, "show") == 0 || strcmp(verb, "add") == 0 ||
+		    strcmp(verb, "set") == 0 || strcmp(verb, "del") == 0)) {
 		const char *name = argv[2];
 		bool add = strcmp(verb, "add") == 0;
-		method = verb[0] == 's' && verb[1] == 'h'   ? "GET"
-			 : add				    ? "POST"
-			 : strcmp(verb, "set") == 0	    ? "PUT"
-							    : "DELETE";
+		method = verb[0] == 's' && verb[1] == 'h' ? "GET"
+			 : add				  ? "POST"
+			 : strcmp(verb, "set") == 0	  ? "PUT"
+							  : "DELETE";
 		if (is_domain || strcmp(kind, "manager") == 0) {
 			e |= buf_printf(&path, "/api/%ss",
 					is_domain ? "domain" : "manager");
@@ -433,13 +433,14 @@ int cli_admin(int argc, char **argv)
 		if (add || strcmp(verb, "set") == 0) {
 			const char *k0 = NULL, *v0 = NULL;
 			if (add) {
-				k0 = is_domain ? "domain"
-				     : is_user ? "uid"
+				k0 = is_domain	? "domain"
+				     : is_user	? "uid"
 				     : is_alias ? "address"
 						: "username";
 				v0 = is_user ? local : name;
 			}
-			if (fields_json(&body, argc - 3, argv + 3, k0, v0) < 0) {
+			if (fields_json(&body, argc - 3, argv + 3, k0, v0) <
+			    0) {
 				rc = 2;
 				goto out;
 			}

@@ -28,10 +28,10 @@
 
 /* In start order; stopped in reverse.  authd first: the others ask it. */
 static const char *const instance_daemons[] = {
-	"youju-authd", "youju-mta", "youju-mra", "youju-webmail",
-	"youju-webadmin", "youju-mailgraph",
+    "youju-authd",   "youju-mta",      "youju-mra",
+    "youju-webmail", "youju-webadmin", "youju-mailgraph",
 };
-#define INSTANCE_NDAEMONS (sizeof instance_daemons / sizeof *instance_daemons)
+#define INSTANCE_NDAEMONS     (sizeof instance_daemons / sizeof *instance_daemons)
 #define INSTANCE_STOP_WAIT_MS 10000
 
 static char instance_bindir[PATH_MAX];
@@ -94,34 +94,35 @@ static int instance_setenv(const struct conf *c)
 	/* the script reads its settings from the environment, so that the
 	   one parser of youju.cf stays lib/conf */
 	static const char *const vars[][2] = {
-		{ "YOUJU_MYSQL_PRIVATE", "mysql_private" },
-		{ "YOUJU_MYSQL_SOCKET", "mysql_socket" },
-		{ "YOUJU_MYSQL_HOST", "mysql_host" },
-		{ "YOUJU_MYSQL_PORT", "mysql_port" },
-		{ "YOUJU_MYSQL_DBNAME", "mysql_dbname" },
-		{ "YOUJU_MYSQL_USER", "mysql_user" },
-		{ "YOUJU_MYSQL_PASSWORD_FILE", "mysql_password_file" },
-		{ "YOUJU_WEBADMIN_MYSQL_USER", "webadmin_mysql_user" },
-		{ "YOUJU_WEBADMIN_MYSQL_PASSWORD_FILE",
-		  "webadmin_mysql_password_file" },
-		{ "YOUJU_MAIL_OWNER", "mail_owner" },
-		{ "YOUJU_MYHOSTNAME", "myhostname" },
-		{ "YOUJU_RUN_DIR", "run_directory" },
-		{ "YOUJU_CONFIG_DIR", "config_directory" },
-		{ "YOUJU_QUEUE_DIR", "queue_directory" },
-		{ "YOUJU_MAILBOX_BASE", "virtual_mailbox_base" },
-		{ "YOUJU_LOG_FILE", "log_file" },
-		{ "YOUJU_TLS_CERT", "smtpd_tls_cert_file" },
-		{ "YOUJU_TLS_KEY", "smtpd_tls_key_file" },
-		{ "YOUJU_AUTHD_SOCKET", "authd_socket" },
+	    {"YOUJU_MYSQL_PRIVATE", "mysql_private"},
+	    {"YOUJU_MYSQL_SOCKET", "mysql_socket"},
+	    {"YOUJU_MYSQL_HOST", "mysql_host"},
+	    {"YOUJU_MYSQL_PORT", "mysql_port"},
+	    {"YOUJU_MYSQL_DBNAME", "mysql_dbname"},
+	    {"YOUJU_MYSQL_USER", "mysql_user"},
+	    {"YOUJU_MYSQL_PASSWORD_FILE", "mysql_password_file"},
+	    {"YOUJU_WEBADMIN_MYSQL_USER", "webadmin_mysql_user"},
+	    {"YOUJU_WEBADMIN_MYSQL_PASSWORD_FILE",
+	     "webadmin_mysql_password_file"},
+	    {"YOUJU_MAIL_OWNER", "mail_owner"},
+	    {"YOUJU_MYHOSTNAME", "myhostname"},
+	    {"YOUJU_RUN_DIR", "run_directory"},
+	    {"YOUJU_CONFIG_DIR", "config_directory"},
+	    {"YOUJU_QUEUE_DIR", "queue_directory"},
+	    {"YOUJU_MAILBOX_BASE", "virtual_mailbox_base"},
+	    {"YOUJU_LOG_FILE", "log_file"},
+	    {"YOUJU_TLS_CERT", "smtpd_tls_cert_file"},
+	    {"YOUJU_TLS_KEY", "smtpd_tls_key_file"},
+	    {"YOUJU_AUTHD_SOCKET", "authd_socket"},
 	};
 	if (setenv("YOUJU_HOME", conf_home(), 1) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
 		const struct conf_param *p =
-			conf_find_param(conf_all_tables, vars[i][1]);
+		    conf_find_param(conf_all_tables, vars[i][1]);
 		if (p == NULL)
-			continue; /* a table without it: the script has a default */
+			continue; /* a table without it: the script has a
+				     default */
 		const char *v;
 		char num[32];
 		if (p->type == CONF_BOOL) {
@@ -172,8 +173,8 @@ static char *instance_pidfile(const struct conf *c, const char *daemon)
 {
 	struct buf b;
 	buf_init(&b, PATH_MAX);
-	if (buf_printf(&b, "%s/%s.pid", conf_str(c, "run_directory"),
-		       daemon) < 0) {
+	if (buf_printf(&b, "%s/%s.pid", conf_str(c, "run_directory"), daemon) <
+	    0) {
 		buf_deinit(&b);
 		return NULL;
 	}
@@ -257,7 +258,7 @@ static int instance_start_daemon(const struct conf *c, const char *daemon)
 
 static void instance_sleep_ms(long ms)
 {
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
@@ -299,8 +300,7 @@ int cli_start(int argc, char **argv)
 	if (instance_script("init") != 0) {
 		fprintf(stderr, "youju: creating the instance failed\n");
 		rc = 1;
-	} else if (instance_db_private(c) &&
-		   instance_script("db-start") != 0) {
+	} else if (instance_db_private(c) && instance_script("db-start") != 0) {
 		fprintf(stderr, "youju: the private MariaDB did not start\n");
 		rc = 1;
 	}

@@ -22,19 +22,19 @@ struct cli_command {
 };
 
 static const struct cli_command cli_commands[] = {
-	{ "start", cli_start, "create the instance if needed, start daemons" },
-	{ "stop", cli_stop, "stop every daemon, MariaDB included" },
-	{ "status", cli_status, "show each daemon and its pid" },
-	{ "reload", cli_reload, "make running daemons re-read youju.cf" },
-	{ "conf", cli_conf, "show or edit youju.cf (like postconf)" },
-	{ "auth", cli_auth, "test or change a password (like authtest)" },
-	{ "authd", cli_authd, "authd tools: import-authmysqlrc FILE" },
-	{ "queue", cli_queue, "the mail queue: list flush delete hold cat" },
-	{ "sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))" },
-	{ "domain", cli_admin, "domains through youju-webadmin: list add ..." },
-	{ "user", cli_admin, "mailboxes: list show add set del import ..." },
-	{ "alias", cli_admin, "aliases: list show add set del import ..." },
-	{ "manager", cli_admin, "console managers: list show add set del" },
+    {"start", cli_start, "create the instance if needed, start daemons"},
+    {"stop", cli_stop, "stop every daemon, MariaDB included"},
+    {"status", cli_status, "show each daemon and its pid"},
+    {"reload", cli_reload, "make running daemons re-read youju.cf"},
+    {"conf", cli_conf, "show or edit youju.cf (like postconf)"},
+    {"auth", cli_auth, "test or change a password (like authtest)"},
+    {"authd", cli_authd, "authd tools: import-authmysqlrc FILE"},
+    {"queue", cli_queue, "the mail queue: list flush delete hold cat"},
+    {"sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))"},
+    {"domain", cli_admin, "domains through youju-webadmin: list add ..."},
+    {"user", cli_admin, "mailboxes: list show add set del import ..."},
+    {"alias", cli_admin, "aliases: list show add set del import ..."},
+    {"manager", cli_admin, "console managers: list show add set del"},
 };
 
 static int cli_usage(FILE *f)

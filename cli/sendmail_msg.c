@@ -231,8 +231,8 @@ int sm_addr_list(struct str v, sm_addr_fn *fn, void *ctx, struct str *bad_r)
 			continue; /* "<>" */
 		if (len > SM_ADDR_MAX || a->ctl) {
 			if (bad_r != NULL)
-				*bad_r = (struct str){ v.p + a->src_off,
-						       a->src_len };
+				*bad_r =
+				    (struct str){v.p + a->src_off, a->src_len};
 			count = -1;
 			break;
 		}

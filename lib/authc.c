@@ -603,9 +603,9 @@ int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
 	const char *md = authc_get(reply, "MAILDIR");
 	memset(a, 0, sizeof *a);
 	if (authc_copy(a->user, sizeof a->user, authc_get(reply, "ADDRESS")) <
-		    0 ||
+		0 ||
 	    authc_copy(a->quota, sizeof a->quota, authc_get(reply, "QUOTA")) <
-		    0 ||
+		0 ||
 	    authc_copy(a->options, sizeof a->options,
 		       authc_get(reply, "OPTIONS")) < 0) {
 		*error_r = "field too long in the reply from authd";
@@ -634,8 +634,8 @@ int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
 	return 0;
 }
 
-bool authc_account_disabled(const struct authc_account *a,
-			    const char *service, bool tls)
+bool authc_account_disabled(const struct authc_account *a, const char *service,
+			    bool tls)
 {
 	char name[64], v[16];
 	int n = snprintf(name, sizeof name, "disable%s", service);

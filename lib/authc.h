@@ -147,10 +147,10 @@ int authc_option(const char *options, const char *name, char *out,
  * HOME/Maildir).
  */
 struct authc_account {
-	char user[256];      /* ADDRESS ("" when absent) */
-	char maildir[4096];  /* absolute, no trailing '/' */
-	char quota[128];     /* QUOTA ("104857600S,1000C"), "" none */
-	char options[1024];  /* OPTIONS ("disableimap=0,..."), "" none */
+	char user[256];	    /* ADDRESS ("" when absent) */
+	char maildir[4096]; /* absolute, no trailing '/' */
+	char quota[128];    /* QUOTA ("104857600S,1000C"), "" none */
+	char options[1024]; /* OPTIONS ("disableimap=0,..."), "" none */
 };
 
 /*
@@ -166,7 +166,7 @@ int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
  * off: disable<service> set, or disableinsecure<service> on a connection
  * without TLS (tls false).
  */
-bool authc_account_disabled(const struct authc_account *a,
-			    const char *service, bool tls);
+bool authc_account_disabled(const struct authc_account *a, const char *service,
+			    bool tls);
 
 #endif

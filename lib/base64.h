@@ -28,7 +28,7 @@ int base64_value(unsigned char c);
 
 /* Encodes n bytes of in with padding into out (outsz must hold
    4 * ceil(n / 3) + 1 bytes, NUL included).  Returns 0 or -1. */
-__attribute__((warn_unused_result)) int
-base64_encode(const void *in, size_t n, char *out, size_t outsz);
+__attribute__((warn_unused_result)) int base64_encode(const void *in, size_t n,
+						      char *out, size_t outsz);
 
 #endif

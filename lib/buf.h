@@ -13,10 +13,10 @@
 #include <stddef.h>
 
 struct buf {
-	char *p;     /* owned; NUL-terminated; NULL until the first append */
-	size_t len;  /* bytes used, excluding the NUL */
-	size_t cap;  /* bytes allocated */
-	size_t max;  /* largest len allowed */
+	char *p;    /* owned; NUL-terminated; NULL until the first append */
+	size_t len; /* bytes used, excluding the NUL */
+	size_t cap; /* bytes allocated */
+	size_t max; /* largest len allowed */
 };
 
 /* Sets up an empty buffer that may hold at most max bytes. */
@@ -27,8 +27,8 @@ void buf_deinit(struct buf *b);
 void buf_reset(struct buf *b);
 
 /* Each append returns 0, or -1 (buffer unchanged) past the maximum. */
-__attribute__((warn_unused_result)) int buf_append(struct buf *b,
-						   const void *p, size_t n);
+__attribute__((warn_unused_result)) int buf_append(struct buf *b, const void *p,
+						   size_t n);
 __attribute__((warn_unused_result)) int buf_append_str(struct buf *b,
 						       const char *s);
 __attribute__((warn_unused_result)) int buf_append_char(struct buf *b, char c);

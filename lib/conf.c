@@ -862,7 +862,8 @@ static void conf_host_defaults(struct conf *c)
 		h->raw = xstrdup(host);
 	}
 	struct conf_entry *d = conf_lookup_known(c, "mydomain");
-	/* mydomain follows a literal myhostname: the part after its first dot */
+	/* mydomain follows a literal myhostname: the part after its first dot
+	 */
 	if (d != NULL && !d->set && h->raw != NULL &&
 	    strchr(h->raw, '$') == NULL) {
 		const char *dot = strchr(h->raw, '.');
@@ -959,7 +960,7 @@ static int conf_read_file(const char *path, size_t max, char **data_r,
 	int r = file_read(path, max, 0, data_r, len_r, st_r);
 	if (r < 0)
 		conf_set_error(error_r, "%s: %s", path,
-			       errno == EFBIG	? "file too large"
+			       errno == EFBIG	 ? "file too large"
 			       : errno == EINVAL ? "not a regular file"
 						 : strerror(errno));
 	return r;
@@ -1090,11 +1091,11 @@ static int conf_write_atomic(const char *path, const char *data, size_t len,
 			     const struct stat *old_st, const char **error_r)
 {
 	struct file_replace_opts o = {
-		.mode = old_st != NULL ? old_st->st_mode & 07777 : 0644,
-		.dir_fsync = true,
-		.chown = old_st != NULL && geteuid() == 0,
-		.uid = old_st != NULL ? old_st->st_uid : 0,
-		.gid = old_st != NULL ? old_st->st_gid : 0,
+	    .mode = old_st != NULL ? old_st->st_mode & 07777 : 0644,
+	    .dir_fsync = true,
+	    .chown = old_st != NULL && geteuid() == 0,
+	    .uid = old_st != NULL ? old_st->st_uid : 0,
+	    .gid = old_st != NULL ? old_st->st_gid : 0,
 	};
 	if (file_replace(path, data, len, &o) < 0) {
 		conf_set_error(error_r, "%s: replace: %s", path,

@@ -15,22 +15,23 @@
 #include <stdint.h>
 
 enum conf_type {
-	CONF_STR,   /* any text */
-	CONF_INT,   /* decimal integer in [min, max] */
-	CONF_BOOL,  /* yes/no (also true/false, 1/0) */
-	CONF_TIME,  /* Postfix time: number + optional unit s m h d w (default
-		       unit in conf_param.unit, 's' if 0); seconds in [min,max] */
-	CONF_SIZE,  /* bytes: decimal integer in [min, max] */
-	CONF_LIST,  /* comma/space separated words */
+	CONF_STR,  /* any text */
+	CONF_INT,  /* decimal integer in [min, max] */
+	CONF_BOOL, /* yes/no (also true/false, 1/0) */
+	CONF_TIME, /* Postfix time: number + optional unit s m h d w (default
+		      unit in conf_param.unit, 's' if 0); seconds in [min,max]
+		    */
+	CONF_SIZE, /* bytes: decimal integer in [min, max] */
+	CONF_LIST, /* comma/space separated words */
 };
 
 struct conf_param {
 	const char *name;
 	enum conf_type type;
-	const char *def;     /* default value text, may contain $name */
-	int64_t min, max;    /* for INT, TIME, SIZE */
-	char unit;           /* for TIME: default unit when none given */
-	const char *desc;    /* one line for `youju conf -d` and docs */
+	const char *def;  /* default value text, may contain $name */
+	int64_t min, max; /* for INT, TIME, SIZE */
+	char unit;	  /* for TIME: default unit when none given */
+	const char *desc; /* one line for `youju conf -d` and docs */
 };
 
 /* A NULL-name terminated table with the program it belongs to. */
@@ -42,11 +43,11 @@ struct conf_table {
 struct conf; /* opaque, immutable after conf_load() */
 
 /* Limits of the file format (DESIGN §5). */
-#define CONF_LINE_MAX 8192          /* bytes per physical line, sans newline */
-#define CONF_FILE_MAX (1024 * 1024) /* bytes per file */
-#define CONF_EXPAND_DEPTH 16        /* nested $name references */
-#define CONF_VALUE_MAX 65536        /* bytes of one value after expansion */
-#define CONF_NAME_MAX 100           /* bytes of a parameter name */
+#define CONF_LINE_MAX	  8192 /* bytes per physical line, sans newline */
+#define CONF_FILE_MAX	  (1024 * 1024) /* bytes per file */
+#define CONF_EXPAND_DEPTH 16		/* nested $name references */
+#define CONF_VALUE_MAX	  65536		/* bytes of one value after expansion */
+#define CONF_NAME_MAX	  100		/* bytes of a parameter name */
 
 /*
  * Receives each warning (msg has no "warning: " prefix, e.g. "/path, line 7:
@@ -109,8 +110,8 @@ void conf_free(struct conf **c);
  */
 /* conf_str() answers for every type: the expanded text. */
 const char *conf_str(const struct conf *c, const char *name);
-int64_t conf_int(const struct conf *c, const char *name);   /* INT, SIZE */
-int64_t conf_time(const struct conf *c, const char *name);  /* seconds */
+int64_t conf_int(const struct conf *c, const char *name);  /* INT, SIZE */
+int64_t conf_time(const struct conf *c, const char *name); /* seconds */
 bool conf_bool(const struct conf *c, const char *name);
 /* LIST: the items, split on commas and white space; *n_r gets the count.
    The array and its strings are borrowed until conf_free. */

@@ -47,7 +47,7 @@ int daemon_pidfile_write(const char *path)
 		return -1;
 	}
 	/* a pid file is rewritten at every start: no fsync */
-	struct file_replace_opts o = { .mode = 0644, .no_fsync = true };
+	struct file_replace_opts o = {.mode = 0644, .no_fsync = true};
 	return file_replace(path, line, (size_t)len, &o);
 }
 
@@ -173,9 +173,10 @@ void daemon_pidfile_follow(char *path, size_t size, const char *run_dir,
 	char np[4096];
 	int n = snprintf(np, sizeof np, "%s/%s.pid", run_dir, name);
 	if (n < 0 || (size_t)n >= sizeof np || (size_t)n >= size) {
-		log_warning("run_directory = %.200s: too long, the pid file stays "
-			    "%s",
-			    run_dir, path);
+		log_warning(
+		    "run_directory = %.200s: too long, the pid file stays "
+		    "%s",
+		    run_dir, path);
 		return;
 	}
 	if (strcmp(np, path) == 0)

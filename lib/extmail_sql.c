@@ -18,29 +18,67 @@
 #include "xalloc.h"
 
 const char *const extmail_domain_cols[] = {
-	"domain", "description", "hashdirpath", "maxalias", "maxusers",
-	"maxquota", "maxnetdiskquota", "transport", "can_signup",
-	"default_quota", "default_netdiskquota", "default_expire",
-	"disablesmtpd", "disablesmtp", "disablewebmail", "disablenetdisk",
-	"disableimap", "disablepop3", "createdate", "expiredate", "active",
-	NULL,
+    "domain",
+    "description",
+    "hashdirpath",
+    "maxalias",
+    "maxusers",
+    "maxquota",
+    "maxnetdiskquota",
+    "transport",
+    "can_signup",
+    "default_quota",
+    "default_netdiskquota",
+    "default_expire",
+    "disablesmtpd",
+    "disablesmtp",
+    "disablewebmail",
+    "disablenetdisk",
+    "disableimap",
+    "disablepop3",
+    "createdate",
+    "expiredate",
+    "active",
+    NULL,
 };
 
 const char *const extmail_mailbox_cols[] = {
-	"username", "uid", "password", "clearpwd", "name", "mailhost",
-	"maildir", "homedir", "quota", "netdiskquota", "domain", "uidnumber",
-	"gidnumber", "createdate", "expiredate", "active", "disablepwdchange",
-	"disablesmtpd", "disablesmtp", "disablewebmail", "disablenetdisk",
-	"disableimap", "disablepop3", "question", "answer", NULL,
+    "username",
+    "uid",
+    "password",
+    "clearpwd",
+    "name",
+    "mailhost",
+    "maildir",
+    "homedir",
+    "quota",
+    "netdiskquota",
+    "domain",
+    "uidnumber",
+    "gidnumber",
+    "createdate",
+    "expiredate",
+    "active",
+    "disablepwdchange",
+    "disablesmtpd",
+    "disablesmtp",
+    "disablewebmail",
+    "disablenetdisk",
+    "disableimap",
+    "disablepop3",
+    "question",
+    "answer",
+    NULL,
 };
 
 const char *const extmail_alias_cols[] = {
-	"address", "goto", "domain", "createdate", "active", NULL,
+    "address", "goto", "domain", "createdate", "active", NULL,
 };
 
 const char *const extmail_manager_cols[] = {
-	"username", "password", "type", "uid", "name", "question", "answer",
-	"disablepwdchange", "createdate", "expiredate", "active", NULL,
+    "username",	  "password",	"type",	  "uid",
+    "name",	  "question",	"answer", "disablepwdchange",
+    "createdate", "expiredate", "active", NULL,
 };
 
 const char *extmail_col(const char *const *cols, const struct sqlrow *row,
@@ -165,8 +203,8 @@ bool extmail_date_valid(const char *s)
 		(s[3] - '0');
 	int m = (s[5] - '0') * 10 + (s[6] - '0');
 	int d = (s[8] - '0') * 10 + (s[9] - '0');
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30,
-				     31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31};
 	if (y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 ||
 	    d > mdays[m - 1])
 		return false;

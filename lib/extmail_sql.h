@@ -45,11 +45,11 @@ extern const char *const extmail_manager_cols[];
 #define EXTMAIL_MAILBOX_MARKS                                                  \
 	"?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "   \
 	"?, ?, ?"
-#define EXTMAIL_ALIAS_MARKS "?, ?, ?, ?, ?"
+#define EXTMAIL_ALIAS_MARKS   "?, ?, ?, ?, ?"
 #define EXTMAIL_MANAGER_MARKS "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 
-#define EXTMAIL_DOMAIN_MAX 253
-#define EXTMAIL_LOCAL_MAX 64
+#define EXTMAIL_DOMAIN_MAX  253
+#define EXTMAIL_LOCAL_MAX   64
 #define EXTMAIL_ADDRESS_MAX 255
 /* largest quota accepted: 1 PiB in bytes */
 #define EXTMAIL_QUOTA_MAX (UINT64_C(1) << 50)

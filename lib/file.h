@@ -57,10 +57,10 @@ int file_read_buf(const char *path, struct buf *out)
     __attribute__((warn_unused_result));
 
 struct file_replace_opts {
-	mode_t mode;	/* of the new file (0: 0600) */
-	bool no_fsync;	/* skip fsync of the file (rebuildable caches) */
-	bool dir_fsync; /* fsync the directory after the rename */
-	bool chown;	/* give the file uid:gid before the rename */
+	mode_t mode;	 /* of the new file (0: 0600) */
+	bool no_fsync;	 /* skip fsync of the file (rebuildable caches) */
+	bool dir_fsync;	 /* fsync the directory after the rename */
+	bool chown;	 /* give the file uid:gid before the rename */
 	bool no_clobber; /* create only: link(2) instead of rename(2), so an
 			    existing path is kept and EEXIST returned */
 	uid_t uid;

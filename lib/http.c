@@ -41,34 +41,34 @@
 #define HTTP_REPLY_HEADERS 8
 /* seconds a request may wait for a worker before it is refused (503) */
 #define HTTP_QUEUE_DEADLINE 30
-#define HTTP_KEPT_HEADERS 8
-#define HTTP_REPLY_MAX (64u << 20)
+#define HTTP_KEPT_HEADERS   8
+#define HTTP_REPLY_MAX	    (64u << 20)
 
 /* the request headers handlers may read */
 static const char *const kept_headers[HTTP_KEPT_HEADERS] = {
-	"Cookie", "X-CSRF-Token", "Authorization", "Content-Type",
-	"Origin", "Host", "User-Agent", "X-Forwarded-Proto",
+    "Cookie", "X-CSRF-Token", "Authorization", "Content-Type",
+    "Origin", "Host",	      "User-Agent",    "X-Forwarded-Proto",
 };
 
 /* Every response: no inline script, no framing, no sniffing, no referrer
    (DESIGN §10; web.md §8c for the app pages). */
 static const char *const security_headers[][2] = {
-	{ "Content-Security-Policy",
-	  "default-src 'self'; script-src 'self'; style-src 'self'; "
-	  "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-	  "form-action 'self'; frame-ancestors 'none'" },
-	{ "X-Content-Type-Options", "nosniff" },
-	{ "Referrer-Policy", "no-referrer" },
-	{ "X-Frame-Options", "DENY" },
-	{ "Cross-Origin-Opener-Policy", "same-origin" },
-	{ "Cross-Origin-Resource-Policy", "same-origin" },
+    {"Content-Security-Policy",
+     "default-src 'self'; script-src 'self'; style-src 'self'; "
+     "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+     "form-action 'self'; frame-ancestors 'none'"},
+    {"X-Content-Type-Options", "nosniff"},
+    {"Referrer-Policy", "no-referrer"},
+    {"X-Frame-Options", "DENY"},
+    {"Cross-Origin-Opener-Policy", "same-origin"},
+    {"Cross-Origin-Resource-Policy", "same-origin"},
 };
 
 enum req_state {
-	REQ_NEW,     /* first call done: reading the body */
-	REQ_QUEUED,  /* with a worker; connection suspended */
-	REQ_DONE,    /* reply ready; queue it on the next call */
-	REQ_SENT,    /* response queued */
+	REQ_NEW,    /* first call done: reading the body */
+	REQ_QUEUED, /* with a worker; connection suspended */
+	REQ_DONE,   /* reply ready; queue it on the next call */
+	REQ_SENT,   /* response queued */
 };
 
 struct http_req {
@@ -193,16 +193,16 @@ int http_static_path(const char *urlpath, char *out, size_t outsz)
 const char *http_mime_type(const char *name)
 {
 	static const char *const map[][2] = {
-		{ ".html", "text/html; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".mjs", "text/javascript; charset=utf-8" },
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".json", "application/json; charset=utf-8" },
-		{ ".svg", "image/svg+xml" },
-		{ ".png", "image/png" },
-		{ ".ico", "image/x-icon" },
-		{ ".woff2", "font/woff2" },
-		{ ".txt", "text/plain; charset=utf-8" },
+	    {".html", "text/html; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".mjs", "text/javascript; charset=utf-8"},
+	    {".css", "text/css; charset=utf-8"},
+	    {".json", "application/json; charset=utf-8"},
+	    {".svg", "image/svg+xml"},
+	    {".png", "image/png"},
+	    {".ico", "image/x-icon"},
+	    {".woff2", "font/woff2"},
+	    {".txt", "text/plain; charset=utf-8"},
 	};
 	const char *dot = strrchr(name, '.');
 	if (dot != NULL)
@@ -301,8 +301,8 @@ void http_reply_header(struct http_req *req, const char *name,
 	req->nrh++;
 }
 
-static void reply_error(struct http_req *req, unsigned status,
-			const char *code, const char *message)
+static void reply_error(struct http_req *req, unsigned status, const char *code,
+			const char *message)
 {
 	char body[256];
 	int n = snprintf(body, sizeof body,
@@ -337,8 +337,8 @@ static void req_free(struct http_req *r)
 
 static void add_security_headers(struct MHD_Response *resp)
 {
-	for (size_t i = 0; i < sizeof security_headers /
-				   sizeof security_headers[0]; i++)
+	for (size_t i = 0;
+	     i < sizeof security_headers / sizeof security_headers[0]; i++)
 		(void)MHD_add_response_header(resp, security_headers[i][0],
 					      security_headers[i][1]);
 }
@@ -352,8 +352,8 @@ static enum MHD_Result queue_reply(struct http_req *r)
 	/* the reply buffer is handed to MHD, which frees it */
 	char *data = r->out.p;
 	if (data == NULL)
-		resp = MHD_create_response_from_buffer(
-		    0, (void *)"", MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(0, (void *)"",
+						       MHD_RESPMEM_PERSISTENT);
 	else {
 		resp = MHD_create_response_from_buffer(len, data,
 						       MHD_RESPMEM_MUST_FREE);
@@ -427,8 +427,8 @@ static enum MHD_Result serve_static(struct http_req *r)
 		 (uint64_t)st.st_ino, (uint64_t)st.st_size,
 		 (uint64_t)st.st_mtim.tv_sec * 1000000000u +
 		     (uint64_t)st.st_mtim.tv_nsec);
-	const char *inm = MHD_lookup_connection_value(
-	    r->conn, MHD_HEADER_KIND, "If-None-Match");
+	const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						      "If-None-Match");
 	struct MHD_Response *resp;
 	unsigned status;
 	if (inm != NULL && strstr(inm, etag) != NULL) {
@@ -484,15 +484,15 @@ static void client_address(struct MHD_Connection *c, char *out, size_t outsz)
 		return;
 	const struct sockaddr *sa = ci->client_addr;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET,
-			  &((const struct sockaddr_in *)(const void *)sa)
-			       ->sin_addr,
-			  out, (socklen_t)outsz);
+		inet_ntop(
+		    AF_INET,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    out, (socklen_t)outsz);
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6,
-			  &((const struct sockaddr_in6 *)(const void *)sa)
-			       ->sin6_addr,
-			  out, (socklen_t)outsz);
+		inet_ntop(
+		    AF_INET6,
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+		    out, (socklen_t)outsz);
 }
 
 static bool is_loopback(const char *ip)
@@ -510,8 +510,8 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 	   MHD 0.9.75 accepts it (web.md §6) */
 	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						     "Transfer-Encoding");
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     "Content-Length");
+	const char *cl =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
 	if (te != NULL && cl != NULL)
 		return fail_now(r, 400, "bad_request",
 				"both Transfer-Encoding and Content-Length");
@@ -530,8 +530,8 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 	bool proxied = is_loopback(r->client);
 	r->tls = s->o.tls_key_pem != NULL ||
 		 (proxied && xfp != NULL && strcasecmp(xfp, "https") == 0);
-	const char *real = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						       "X-Real-IP");
+	const char *real =
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Real-IP");
 	unsigned char addr[sizeof(struct in6_addr)];
 	if (proxied && real != NULL && strlen(real) < sizeof r->client &&
 	    (inet_pton(AF_INET, real, addr) == 1 ||
@@ -543,8 +543,7 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 	bool path_ok = false;
 	for (const struct http_route *rt = s->o.routes;
 	     rt != NULL && rt->method != NULL; rt++) {
-		if (!http_route_match(rt->pattern, url, r->params,
-				      &r->nparams))
+		if (!http_route_match(rt->pattern, url, r->params, &r->nparams))
 			continue;
 		path_ok = true;
 		if (strcmp(rt->method, method) == 0 ||
@@ -560,7 +559,8 @@ static enum MHD_Result first_call(struct http_server *s, struct http_req *r,
 			return fail_now(r, 405, "method_not_allowed",
 					"method not allowed");
 		if (strncmp(url, "/api/", 5) == 0 || strcmp(url, "/api") == 0)
-			return fail_now(r, 404, "not_found", "no such endpoint");
+			return fail_now(r, 404, "not_found",
+					"no such endpoint");
 		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 			return fail_now(r, 405, "method_not_allowed",
 					"method not allowed");
@@ -653,10 +653,9 @@ static void access_log(struct http_server *s, struct http_req *r)
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	int n = snprintf(line, sizeof line,
-			 "%s %s %s %s %u %" PRIu64 " %.1fms user=%s\n", ts,
-			 r->client, r->method, path, r->status, r->sent_bytes,
-			 ms, user);
+	int n = snprintf(
+	    line, sizeof line, "%s %s %s %s %u %" PRIu64 " %.1fms user=%s\n",
+	    ts, r->client, r->method, path, r->status, r->sent_bytes, ms, user);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof line)
@@ -784,26 +783,23 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 	/* TLS options go through an option array, so one call serves
 	   both cases */
 	struct MHD_OptionItem tls_opts[3] = {
-		{ MHD_OPTION_END, 0, NULL },
-		{ MHD_OPTION_END, 0, NULL },
-		{ MHD_OPTION_END, 0, NULL },
+	    {MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_END, 0, NULL},
+	    {MHD_OPTION_END, 0, NULL},
 	};
 	if (o->tls_cert_pem != NULL && o->tls_key_pem != NULL) {
 		flags |= MHD_USE_TLS;
 		tls_opts[0] = (struct MHD_OptionItem){
-			MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem
-		};
+		    MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)o->tls_key_pem};
 		tls_opts[1] = (struct MHD_OptionItem){
-			MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem
-		};
+		    MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)o->tls_cert_pem};
 	}
 	for (size_t i = 0; i < o->n_listen && i < 8; i++) {
 		s->mhd[i] = MHD_start_daemon(
-		    flags, 0, NULL, NULL, on_request, s,
-		    MHD_OPTION_ARRAY, tls_opts,
-		    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, (void *)o->name,
-		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)o->listen_fds[i],
-		    MHD_OPTION_THREAD_POOL_SIZE,
+		    flags, 0, NULL, NULL, on_request, s, MHD_OPTION_ARRAY,
+		    tls_opts, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		    (void *)o->name, MHD_OPTION_LISTEN_SOCKET,
+		    (MHD_socket)o->listen_fds[i], MHD_OPTION_THREAD_POOL_SIZE,
 		    (unsigned)(o->threads > 0 ? o->threads : 2),
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		    (size_t)(o->conn_memory > 0 ? o->conn_memory : 32768),

@@ -32,8 +32,8 @@ struct http_server;
 /* Route flags, passed to the authorize callback. */
 enum {
 	HTTP_F_SESSION = 1 << 0, /* a logged-in session or an API token */
-	HTTP_F_CSRF = 1 << 1,    /* X-CSRF-Token must match (not with a token) */
-	HTTP_F_ADMIN = 1 << 2,   /* the super administrator only */
+	HTTP_F_CSRF = 1 << 1,  /* X-CSRF-Token must match (not with a token) */
+	HTTP_F_ADMIN = 1 << 2, /* the super administrator only */
 };
 
 /* Path parameters ("{}" segments) per route, at most. */
@@ -55,7 +55,7 @@ struct http_route {
 	const char *pattern; /* "/api/domains/{}/mailboxes/{}": "{}" matches
 				one non-empty segment */
 	http_handler_fn *handler;
-	unsigned flags;      /* HTTP_F_* */
+	unsigned flags; /* HTTP_F_* */
 };
 
 /*
@@ -63,32 +63,31 @@ struct http_route {
  * returns true to run the handler, or false after setting an error reply
  * (401, 403).
  */
-typedef bool http_authorize_fn(void *app, struct http_req *req,
-			       unsigned flags);
+typedef bool http_authorize_fn(void *app, struct http_req *req, unsigned flags);
 
 struct http_server_opts {
-	const char *name;          /* "webadmin": log prefix */
-	int listen_fds[8];         /* bound, listening sockets */
+	const char *name;  /* "webadmin": log prefix */
+	int listen_fds[8]; /* bound, listening sockets */
 	size_t n_listen;
-	const char *docroot;       /* static files (NULL: none) */
+	const char *docroot;		 /* static files (NULL: none) */
 	const struct http_route *routes; /* ends with a NULL method */
 	http_authorize_fn *authorize;
-	void *app;                 /* given to authorize, http_req_app() */
-	unsigned threads;          /* MHD thread pool size */
-	unsigned workers;          /* handler threads */
-	unsigned queue_max;        /* queued jobs before 503 */
-	size_t body_max;           /* bytes of a request body (413 beyond) */
-	size_t conn_memory;        /* per-connection memory: headers fit */
-	unsigned per_ip;           /* connections per client address */
-	unsigned conn_limit;       /* connections in all */
-	unsigned timeout;          /* seconds idle before a connection closes */
-	const char *tls_cert_pem;  /* PEM certificate chain and key for
-				      HTTPS with libmicrohttpd's GnuTLS; */
-	const char *tls_key_pem;   /* NULL: plain HTTP. Must outlive the
-				      server. */
-	int access_fd;             /* access log, opened O_APPEND before the
-				      privilege drop (-1: the mail log);
-				      the server closes it */
+	void *app;		  /* given to authorize, http_req_app() */
+	unsigned threads;	  /* MHD thread pool size */
+	unsigned workers;	  /* handler threads */
+	unsigned queue_max;	  /* queued jobs before 503 */
+	size_t body_max;	  /* bytes of a request body (413 beyond) */
+	size_t conn_memory;	  /* per-connection memory: headers fit */
+	unsigned per_ip;	  /* connections per client address */
+	unsigned conn_limit;	  /* connections in all */
+	unsigned timeout;	  /* seconds idle before a connection closes */
+	const char *tls_cert_pem; /* PEM certificate chain and key for
+				     HTTPS with libmicrohttpd's GnuTLS; */
+	const char *tls_key_pem;  /* NULL: plain HTTP. Must outlive the
+				     server. */
+	int access_fd;		  /* access log, opened O_APPEND before the
+				     privilege drop (-1: the mail log);
+				     the server closes it */
 };
 
 /*

@@ -25,8 +25,8 @@
 #define LOG_NAME_MAX 32
 
 static struct {
-	char name[LOG_NAME_MAX];  /* syslog_name */
-	char prog[LOG_NAME_MAX];  /* this process's service */
+	char name[LOG_NAME_MAX]; /* syslog_name */
+	char prog[LOG_NAME_MAX]; /* this process's service */
 	char ident[LOG_NAME_MAX * 2];
 	char host[64];
 	char *path;
@@ -35,7 +35,7 @@ static struct {
 	bool to_stderr;
 	bool debug;
 	long pid;
-} lg = { .name = "youju", .ident = "youju", .fd = -1, .to_stderr = true };
+} lg = {.name = "youju", .ident = "youju", .fd = -1, .to_stderr = true};
 
 static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -127,22 +127,32 @@ void log_set_pid(void)
 static const char *log_tag(enum log_level lvl)
 {
 	switch (lvl) {
-	case LOG_LVL_DEBUG: return "debug: ";
-	case LOG_LVL_WARNING: return "warning: ";
-	case LOG_LVL_ERROR: return "error: ";
-	case LOG_LVL_FATAL: return "fatal: ";
-	default: return "";
+	case LOG_LVL_DEBUG:
+		return "debug: ";
+	case LOG_LVL_WARNING:
+		return "warning: ";
+	case LOG_LVL_ERROR:
+		return "error: ";
+	case LOG_LVL_FATAL:
+		return "fatal: ";
+	default:
+		return "";
 	}
 }
 
 static int log_syslog_prio(enum log_level lvl)
 {
 	switch (lvl) {
-	case LOG_LVL_DEBUG: return LOG_DEBUG;
-	case LOG_LVL_WARNING: return LOG_WARNING;
-	case LOG_LVL_ERROR: return LOG_ERR;
-	case LOG_LVL_FATAL: return LOG_CRIT;
-	default: return LOG_INFO;
+	case LOG_LVL_DEBUG:
+		return LOG_DEBUG;
+	case LOG_LVL_WARNING:
+		return LOG_WARNING;
+	case LOG_LVL_ERROR:
+		return LOG_ERR;
+	case LOG_LVL_FATAL:
+		return LOG_CRIT;
+	default:
+		return LOG_INFO;
 	}
 }
 
@@ -193,9 +203,9 @@ void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
 		if (strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm) == 0)
 			stamp[0] = '\0';
 		char line[LOG_LINE_MAX + 256];
-		int m = snprintf(line, sizeof line, "%s %s %s[%ld]: %s%s\n",
-				 stamp, lg.host, ident, lg.pid, log_tag(lvl),
-				 msg);
+		int m =
+		    snprintf(line, sizeof line, "%s %s %s[%ld]: %s%s\n", stamp,
+			     lg.host, ident, lg.pid, log_tag(lvl), msg);
 		if (m > 0) {
 			size_t len = (size_t)m < sizeof line ? (size_t)m
 							     : sizeof line - 1;

@@ -11,8 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum log_level { LOG_LVL_DEBUG, LOG_LVL_INFO, LOG_LVL_WARNING, LOG_LVL_ERROR,
-		 LOG_LVL_FATAL };
+enum log_level {
+	LOG_LVL_DEBUG,
+	LOG_LVL_INFO,
+	LOG_LVL_WARNING,
+	LOG_LVL_ERROR,
+	LOG_LVL_FATAL
+};
 
 /*
  * The part before the "/" of every program name (Postfix's syslog_name);
@@ -55,14 +60,13 @@ __attribute__((format(printf, 3, 4))) void
 log_msg_as(const char *svc, enum log_level lvl, const char *fmt, ...);
 void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
 		 va_list ap);
-#define log_info_as(svc, ...) log_msg_as((svc), LOG_LVL_INFO, __VA_ARGS__)
-#define log_warning_as(svc, ...)                                             \
-	log_msg_as((svc), LOG_LVL_WARNING, __VA_ARGS__)
+#define log_info_as(svc, ...)	 log_msg_as((svc), LOG_LVL_INFO, __VA_ARGS__)
+#define log_warning_as(svc, ...) log_msg_as((svc), LOG_LVL_WARNING, __VA_ARGS__)
 
-#define log_debug(...) log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_LVL_INFO, __VA_ARGS__)
+#define log_debug(...)	 log_msg(LOG_LVL_DEBUG, __VA_ARGS__)
+#define log_info(...)	 log_msg(LOG_LVL_INFO, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_LVL_WARNING, __VA_ARGS__)
-#define log_error(...) log_msg(LOG_LVL_ERROR, __VA_ARGS__)
+#define log_error(...)	 log_msg(LOG_LVL_ERROR, __VA_ARGS__)
 /* Logs and exits(1): only at startup or when going on would corrupt data. */
 __attribute__((format(printf, 1, 2), noreturn)) void fatal(const char *fmt,
 							   ...);

@@ -55,7 +55,7 @@ static int maildir_letters_emit(const bool on[256], char *out, size_t outsz)
 
 int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 {
-	bool seen[256] = { false };
+	bool seen[256] = {false};
 	for (size_t i = 0; i < old.len; i++) {
 		unsigned char c = (unsigned char)old.p[i];
 		if (c > 0x20 && c < 0x7f && c != ':' && c != ',' && c != '/')
@@ -63,7 +63,7 @@ int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz)
 	}
 	for (int i = 0; i < 6; i++)
 		seen[(unsigned char)maildir_flag_letters[i]] =
-			(flags & (1u << i)) != 0;
+		    (flags & (1u << i)) != 0;
 	return maildir_letters_emit(seen, out, outsz);
 }
 
@@ -71,12 +71,12 @@ void maildir_name_split(struct str name, struct str *base_r,
 			struct str *letters_r)
 {
 	const char *colon = memchr(name.p, ':', name.len);
-	*letters_r = (struct str){ "", 0 };
+	*letters_r = (struct str){"", 0};
 	if (colon == NULL) {
 		*base_r = name;
 		return;
 	}
-	*base_r = (struct str){ name.p, (size_t)(colon - name.p) };
+	*base_r = (struct str){name.p, (size_t)(colon - name.p)};
 	size_t rest = name.len - base_r->len - 1;
 	if (rest >= 2 && colon[1] == '2' && colon[2] == ',') {
 		const char *l = colon + 3;
@@ -85,7 +85,7 @@ void maildir_name_split(struct str name, struct str *base_r,
 		const char *comma = memchr(l, ',', ll);
 		if (comma != NULL)
 			ll = (size_t)(comma - l);
-		*letters_r = (struct str){ l, ll };
+		*letters_r = (struct str){l, ll};
 	}
 }
 
@@ -126,8 +126,7 @@ uint64_t maildir_crlf_size(const char *data, size_t len)
 	return n;
 }
 
-int maildir_unique_name(char *out, size_t outsz, uint64_t size,
-			uint64_t vsize)
+int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize)
 {
 	static struct timeval last;
 	struct timeval tv;
@@ -151,17 +150,17 @@ int maildir_unique_name(char *out, size_t outsz, uint64_t size,
 	for (char *p = host; *p != '\0'; p++)
 		if (*p == '/' || *p == ':' || *p == ',')
 			*p = '_';
-	int n = snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
-			 (long long)tv.tv_sec, (long)tv.tv_usec,
-			 (long)getpid(), host, (unsigned long long)size,
-			 (unsigned long long)vsize);
+	int n =
+	    snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
+		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+		     host, (unsigned long long)size, (unsigned long long)vsize);
 	if (n < 0 || (size_t)n >= outsz || n > MAILDIR_FILENAME_MAX - 16)
 		return -1;
 	return 0;
 }
 
-static int maildir_path(char *out, size_t outsz, const char *a,
-			const char *b, const char *c)
+static int maildir_path(char *out, size_t outsz, const char *a, const char *b,
+			const char *c)
 {
 	int n = snprintf(out, outsz, "%s/%s%s%s", a, b, c[0] ? "/" : "", c);
 	if (n < 0 || (size_t)n >= outsz) {
@@ -171,9 +170,9 @@ static int maildir_path(char *out, size_t outsz, const char *a,
 	return 0;
 }
 
-int maildir_store(const char *folder, const char *data, size_t len,
-		  bool in_new, const char *letters, time_t mtime,
-		  char *base_r, const char **error_r)
+int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
+		  const char *letters, time_t mtime, char *base_r,
+		  const char **error_r)
 {
 	char base[MAILDIR_FILENAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
 	char final[MAILDIR_FILENAME_MAX + 1];
@@ -209,7 +208,7 @@ int maildir_store(const char *folder, const char *data, size_t len,
 		return -1;
 	}
 	if (mtime != 0) {
-		struct timespec ts[2] = { { mtime, 0 }, { mtime, 0 } };
+		struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
 		(void)futimens(fd, ts); /* INTERNALDATE is best effort */
 	}
 	if (close(fd) < 0) {
@@ -270,7 +269,7 @@ static void maildir_uidlist_push(struct maildir_uidlist *ul, uint32_t uid,
 		ul->cap = ul->cap ? ul->cap * 2 : 64;
 		ul->recs = xrealloc(ul->recs, ul->cap * sizeof *ul->recs);
 	}
-	ul->recs[ul->n++] = (struct maildir_uidrec){ uid, base, extra };
+	ul->recs[ul->n++] = (struct maildir_uidrec){uid, base, extra};
 	if (uid >= ul->next_uid)
 		ul->next_uid = uid + 1;
 }
@@ -284,7 +283,7 @@ void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 static bool maildir_u32(const char *p, size_t len, uint32_t *v_r)
 {
 	uint64_t v;
-	struct str s = { p, len };
+	struct str s = {p, len};
 	if (str_to_u64(s, 0, UINT32_MAX, &v) < 0)
 		return false;
 	*v_r = (uint32_t)v;
@@ -301,7 +300,7 @@ static struct str maildir_word(const char **pp, const char *end)
 	while (p < end && *p != ' ')
 		p++;
 	*pp = p;
-	return (struct str){ s, (size_t)(p - s) };
+	return (struct str){s, (size_t)(p - s)};
 }
 
 static int maildir_uidlist_header(const char *p, const char *end,
@@ -487,8 +486,8 @@ int maildir_file_read(const char *path, struct buf *out)
 	return file_read_buf(path, out);
 }
 
-int maildir_file_replace(const char *dir, const char *name,
-			 const char *data, size_t len)
+int maildir_file_replace(const char *dir, const char *name, const char *data,
+			 size_t len)
 {
 	char path[PATH_MAX];
 	if (maildir_path(path, sizeof path, dir, name, "") < 0)
@@ -518,8 +517,7 @@ static int maildir_ent_cmp(const void *a, const void *b)
 }
 
 static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
-			    struct maildir_ent **ents, size_t *n,
-			    size_t *cap)
+			    struct maildir_ent **ents, size_t *n, size_t *cap)
 {
 	char dpath[PATH_MAX];
 	if (maildir_path(dpath, sizeof dpath, folder, sub, "") < 0)
@@ -550,10 +548,9 @@ static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
 		uint64_t size;
 		if (maildir_name_size(base, 'S', &size) < 0)
 			size = (uint64_t)st.st_size;
-		(*ents)[(*n)++] = (struct maildir_ent){
-			xstrdup(de->d_name), base.len, in_new, st.st_mtime,
-			size, false
-		};
+		(*ents)[(*n)++] =
+		    (struct maildir_ent){xstrdup(de->d_name), base.len, in_new,
+					 st.st_mtime,	      size,	false};
 		errno = 0;
 	}
 	int e = errno;
@@ -562,11 +559,11 @@ static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
 	return e ? -1 : 0;
 }
 
-static struct maildir_ent *maildir_ent_find(struct maildir_ent *ents,
-					    size_t n, const char *base)
+static struct maildir_ent *maildir_ent_find(struct maildir_ent *ents, size_t n,
+					    const char *base)
 {
-	struct maildir_ent key = { (char *)base, strlen(base), false, 0, 0,
-				   false };
+	struct maildir_ent key = {(char *)base, strlen(base), false, 0, 0,
+				  false};
 	if (n == 0)
 		return NULL;
 	return bsearch(&key, ents, n, sizeof *ents, maildir_ent_cmp);
@@ -634,8 +631,8 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	free(keep.hdr_extra);
 	keep.hdr_extra = xstrdup(ul.hdr_extra);
 	for (size_t i = 0; i < ul.n; i++) {
-		struct maildir_ent *e = maildir_ent_find(ents, n,
-							 ul.recs[i].base);
+		struct maildir_ent *e =
+		    maildir_ent_find(ents, n, ul.recs[i].base);
 		if (e == NULL || e->used) {
 			dirty = true;
 			continue;
@@ -689,7 +686,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 			    maildir_path(from, sizeof from, path, "new",
 					 e->name) == 0 &&
 			    maildir_path(to, sizeof to, path, "cur", nm2) ==
-				    0 &&
+				0 &&
 			    rename(from, to) == 0)
 				m->in_new = false;
 			/* else another reader moved it first: the path is
@@ -791,15 +788,13 @@ int maildir_msg_path(const struct maildir_folder *f,
 }
 
 /* Finds m's current name in cur/ (then new/) after it vanished. */
-static int maildir_msg_relocate(struct maildir_folder *f,
-				struct maildir_msg *m)
+static int maildir_msg_relocate(struct maildir_folder *f, struct maildir_msg *m)
 {
-	static const char *const subs[] = { "cur", "new" };
+	static const char *const subs[] = {"cur", "new"};
 	size_t bl = strlen(m->base);
 	for (int s = 0; s < 2; s++) {
 		char dpath[PATH_MAX];
-		if (maildir_path(dpath, sizeof dpath, f->path, subs[s], "") <
-		    0)
+		if (maildir_path(dpath, sizeof dpath, f->path, subs[s], "") < 0)
 			return -1;
 		DIR *d = opendir(dpath);
 		if (d == NULL)
@@ -936,11 +931,10 @@ struct maildir_merge {
 	const char *base, *target;
 };
 
-static int maildir_merge_fn(const char *cur, char *out, size_t outsz,
-			    void *ctx)
+static int maildir_merge_fn(const char *cur, char *out, size_t outsz, void *ctx)
 {
 	const struct maildir_merge *mg = ctx;
-	bool on[256] = { false };
+	bool on[256] = {false};
 	for (const char *p = cur; *p != '\0'; p++)
 		on[(unsigned char)*p] = true;
 	for (int c = 1; c < 256; c++) {
@@ -958,7 +952,7 @@ int maildir_msg_set_letters(struct maildir_folder *f, struct maildir_msg *m,
 			    const char *letters)
 {
 	char *base = xstrdup(m->letters);
-	struct maildir_merge mg = { base, letters };
+	struct maildir_merge mg = {base, letters};
 	int r = maildir_msg_change_letters(f, m, maildir_merge_fn, &mg, false);
 	int e = errno;
 	free(base);
@@ -1012,8 +1006,8 @@ int maildir_uidlist_write(const char *folder, const struct maildir_uidlist *ul)
 		return -1;
 	buf_init(&text, MAILDIR_UIDLIST_MAX);
 	int r = maildir_uidlist_format(ul, &text) < 0
-			? (errno = EFBIG, -1)
-			: file_replace(path, text.p ? text.p : "", text.len, NULL);
+		    ? (errno = EFBIG, -1)
+		    : file_replace(path, text.p ? text.p : "", text.len, NULL);
 	int e = errno;
 	buf_deinit(&text);
 	errno = e;

@@ -37,11 +37,11 @@
 
 /* System flags, the letters of the ":2," info (maildir.md §3). */
 enum maildir_flag {
-	MAILDIR_DRAFT = 1 << 0,   /* D  \Draft */
+	MAILDIR_DRAFT = 1 << 0,	  /* D  \Draft */
 	MAILDIR_FLAGGED = 1 << 1, /* F  \Flagged */
 	MAILDIR_PASSED = 1 << 2,  /* P  (no IMAP flag) */
 	MAILDIR_REPLIED = 1 << 3, /* R  \Answered */
-	MAILDIR_SEEN = 1 << 4,    /* S  \Seen */
+	MAILDIR_SEEN = 1 << 4,	  /* S  \Seen */
 	MAILDIR_TRASHED = 1 << 5, /* T  \Deleted */
 };
 
@@ -58,8 +58,7 @@ unsigned maildir_flags_parse(struct str letters);
  * duplicates.  Writes a NUL-terminated string to out (size outsz >= 64).
  * Returns 0, or -1 when it does not fit.
  */
-int maildir_info_set(struct str old, unsigned flags, char *out,
-		     size_t outsz);
+int maildir_info_set(struct str old, unsigned flags, char *out, size_t outsz);
 
 /*
  * Splits a file name at the first ':' into the unique base and the flag
@@ -80,8 +79,7 @@ int maildir_name_size(struct str name, char key, uint64_t *v_r);
  * with ",S=<size>,W=<vsize>" appended (sizes exact).  Unique per process
  * (the microseconds are bumped).  Returns 0 or -1 (too long).
  */
-int maildir_unique_name(char *out, size_t outsz, uint64_t size,
-			uint64_t vsize);
+int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize);
 
 /* The size of data with every bare LF counted as CR LF (RFC822.SIZE). */
 uint64_t maildir_crlf_size(const char *data, size_t len);
@@ -94,9 +92,9 @@ uint64_t maildir_crlf_size(const char *data, size_t len);
  * MAILDIR_FILENAME_MAX + 1, may be NULL) gets the base name.  Returns 0,
  * or -1 with *error_r (static text) and errno.
  */
-int maildir_store(const char *folder, const char *data, size_t len,
-		  bool in_new, const char *letters, time_t mtime,
-		  char *base_r, const char **error_r);
+int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
+		  const char *letters, time_t mtime, char *base_r,
+		  const char **error_r);
 
 /* ---- dovecot-uidlist ------------------------------------------------- */
 
@@ -107,11 +105,11 @@ struct maildir_uidrec {
 };
 
 struct maildir_uidlist {
-	unsigned version;     /* 1 or 3 as read; always written as 3 */
+	unsigned version; /* 1 or 3 as read; always written as 3 */
 	uint32_t uidvalidity;
-	uint32_t next_uid;    /* max(N, last uid + 1) */
-	char guid[33];        /* mailbox GUID hex, "" if none */
-	char *hdr_extra;      /* owned; other header keys, "" if none */
+	uint32_t next_uid;	     /* max(N, last uid + 1) */
+	char guid[33];		     /* mailbox GUID hex, "" if none */
+	char *hdr_extra;	     /* owned; other header keys, "" if none */
 	struct maildir_uidrec *recs; /* ascending uid */
 	size_t n, cap;
 };
@@ -177,28 +175,28 @@ void maildir_uidlist_unlock(const char *folder);
 
 struct maildir_msg {
 	uint32_t uid;
-	char *base;        /* owned; unique part of the name */
-	char *letters;     /* owned; info letters ("" in new/) */
-	bool recent;       /* was in new/ when scanned (IMAP \Recent) */
-	bool in_new;       /* the file lies in new/ now */
-	uint64_t size;     /* file bytes (S= or stat) */
-	uint64_t vsize;    /* CRLF bytes (W=), 0 = not known yet */
-	time_t mtime;      /* INTERNALDATE */
+	char *base;	/* owned; unique part of the name */
+	char *letters;	/* owned; info letters ("" in new/) */
+	bool recent;	/* was in new/ when scanned (IMAP \Recent) */
+	bool in_new;	/* the file lies in new/ now */
+	uint64_t size;	/* file bytes (S= or stat) */
+	uint64_t vsize; /* CRLF bytes (W=), 0 = not known yet */
+	time_t mtime;	/* INTERNALDATE */
 };
 
 struct maildir_folder {
-	char *path;        /* owned; the folder directory */
+	char *path; /* owned; the folder directory */
 	uint32_t uidvalidity;
 	uint32_t next_uid;
 	struct maildir_msg *msgs; /* ascending uid */
 	size_t n;
-	bool had_new;      /* the last scan found mail in new/ */
+	bool had_new;		    /* the last scan found mail in new/ */
 	struct maildir_keywords kw; /* dovecot-keywords as read by the scan */
 	/* new/ and cur/, opened by the first maildir_msg_open in each, so
 	   that a FETCH of many messages does not look up the folder's
 	   path once per message */
 	int dir_fd[2];
-	bool dir_open[2];  /* dir_fd[k] is valid (calloc'ed: false) */
+	bool dir_open[2]; /* dir_fd[k] is valid (calloc'ed: false) */
 };
 
 /*

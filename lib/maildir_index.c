@@ -25,23 +25,23 @@
 #include "maildir.h"
 #include "xalloc.h"
 
-#define MIDX_MAGIC "youjuidx"
+#define MIDX_MAGIC   "youjuidx"
 #define MIDX_HDR_LEN 32
 #define MIDX_DIR_LEN 16
 /* checksum u32, uid u32, size u64, vsize u64, sent_day i32 */
 #define MIDX_REC_FIXED 28
-#define MIDX_NSTR (1 + MIDX_NFIELDS)
+#define MIDX_NSTR      (1 + MIDX_NFIELDS)
 
 static const char *const midx_headers[MIDX_NFIELDS] = {
-	[MIDX_FROM] = "From",
-	[MIDX_TO] = "To",
-	[MIDX_CC] = "Cc",
-	[MIDX_BCC] = "Bcc",
-	[MIDX_SUBJECT] = "Subject",
-	[MIDX_MESSAGE_ID] = "Message-ID",
-	[MIDX_REPLY_TO] = "Reply-To",
-	[MIDX_SENDER] = "Sender",
-	[MIDX_IN_REPLY_TO] = "In-Reply-To",
+    [MIDX_FROM] = "From",
+    [MIDX_TO] = "To",
+    [MIDX_CC] = "Cc",
+    [MIDX_BCC] = "Bcc",
+    [MIDX_SUBJECT] = "Subject",
+    [MIDX_MESSAGE_ID] = "Message-ID",
+    [MIDX_REPLY_TO] = "Reply-To",
+    [MIDX_SENDER] = "Sender",
+    [MIDX_IN_REPLY_TO] = "In-Reply-To",
 };
 
 const char *maildir_index_field_header(enum maildir_index_field f)
@@ -152,7 +152,7 @@ static bool midx_decode(const unsigned char *p, size_t len,
 		off += 4;
 		if (l > len - off)
 			return false;
-		struct str s = { (const char *)p + off, l };
+		struct str s = {(const char *)p + off, l};
 		if (i == 0)
 			e->base = s;
 		else
@@ -244,8 +244,7 @@ static int midx_map(const char *folder, uint32_t uidvalidity,
 }
 
 /* Checks header and directory of a file image; its count, or -1. */
-static long midx_check(const unsigned char *b, size_t len,
-		       uint32_t uidvalidity)
+static long midx_check(const unsigned char *b, size_t len, uint32_t uidvalidity)
 {
 	if (len < MIDX_HDR_LEN)
 		return -1;
@@ -259,8 +258,7 @@ static long midx_check(const unsigned char *b, size_t len,
 		memcpy(hdr, b, sizeof hdr);
 		put32(hdr + 20, 0);
 		uint32_t h = midx_sum(SUM_INIT, hdr, sizeof hdr);
-		h = midx_sum(h, b + MIDX_HDR_LEN,
-			     (size_t)count * MIDX_DIR_LEN);
+		h = midx_sum(h, b + MIDX_HDR_LEN, (size_t)count * MIDX_DIR_LEN);
 		ok = h == get32(b + 20);
 	}
 	/* the directory must ascend and point inside the file; records
@@ -276,8 +274,7 @@ static long midx_check(const unsigned char *b, size_t len,
 	return ok ? (long)count : -1;
 }
 
-long maildir_index_verify(const void *data, size_t len,
-			  uint32_t uidvalidity)
+long maildir_index_verify(const void *data, size_t len, uint32_t uidvalidity)
 {
 	long count = midx_check(data, len, uidvalidity);
 	long good = 0;
@@ -300,8 +297,8 @@ static const unsigned char *midx_map_find(const struct midx_map *m,
 	size_t lo = 0, hi = m->count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		const unsigned char *d = m->p + MIDX_HDR_LEN +
-					 mid * MIDX_DIR_LEN;
+		const unsigned char *d =
+		    m->p + MIDX_HDR_LEN + mid * MIDX_DIR_LEN;
 		uint32_t u = get32(d);
 		if (u == uid) {
 			*len_r = get32(d + 4);
@@ -437,14 +434,14 @@ int maildir_index_put(struct maildir_index *ix,
 	} else {
 		if (ix->npend == ix->cap) {
 			ix->cap = ix->cap ? ix->cap * 2 : 64;
-			ix->pend = xrealloc(ix->pend,
-					    ix->cap * sizeof *ix->pend);
+			ix->pend =
+			    xrealloc(ix->pend, ix->cap * sizeof *ix->pend);
 		}
 		memmove(ix->pend + i + 1, ix->pend + i,
 			(ix->npend - i) * sizeof *ix->pend);
 		ix->npend++;
 	}
-	ix->pend[i] = (struct midx_pend){ e->uid, (uint32_t)len, rec };
+	ix->pend[i] = (struct midx_pend){e->uid, (uint32_t)len, rec};
 	return 0;
 }
 
@@ -457,8 +454,8 @@ struct midx_out {
 };
 
 /* Writes the file from outs[0..n) to fd (header, directory, records). */
-static int midx_write(int fd, uint32_t uidvalidity,
-		      const struct midx_out *outs, size_t n)
+static int midx_write(int fd, uint32_t uidvalidity, const struct midx_out *outs,
+		      size_t n)
 {
 	size_t dirlen = n * MIDX_DIR_LEN;
 	unsigned char *head = xmalloc(MIDX_HDR_LEN + dirlen);
@@ -476,7 +473,7 @@ static int midx_write(int fd, uint32_t uidvalidity,
 		off += outs[i].len;
 	}
 	put32(head + 20, midx_sum(midx_sum(SUM_INIT, head, MIDX_HDR_LEN),
-			     head + MIDX_HDR_LEN, dirlen));
+				  head + MIDX_HDR_LEN, dirlen));
 	int rc = file_write_all(fd, head, MIDX_HDR_LEN + dirlen);
 	free(head);
 	/* records through a 256 KiB buffer: one write per many records */
@@ -503,8 +500,8 @@ static int midx_write(int fd, uint32_t uidvalidity,
 	return rc;
 }
 
-int maildir_index_save(struct maildir_index *ix,
-		       const struct maildir_folder *f, int lock_ms)
+int maildir_index_save(struct maildir_index *ix, const struct maildir_folder *f,
+		       int lock_ms)
 {
 	if (maildir_dotlock(ix->folder, MAILDIR_INDEX_FILE ".lock", lock_ms) <
 	    0)
@@ -519,8 +516,8 @@ int maildir_index_save(struct maildir_index *ix,
 	struct midx_map other;
 	memset(&other, 0, sizeof other);
 	char path[4096];
-	int n1 = snprintf(path, sizeof path, "%s/" MAILDIR_INDEX_FILE,
-			  ix->folder);
+	int n1 =
+	    snprintf(path, sizeof path, "%s/" MAILDIR_INDEX_FILE, ix->folder);
 	if (n1 < 0 || (size_t)n1 >= sizeof path) {
 		maildir_dotunlock(ix->folder, MAILDIR_INDEX_FILE ".lock");
 		errno = ENAMETOOLONG;
@@ -546,11 +543,11 @@ int maildir_index_save(struct maildir_index *ix,
 			if (!midx_valid(rec, len, m->uid, base, m->size, &e))
 				continue;
 		}
-		outs[n++] = (struct midx_out){ m->uid, (uint32_t)len, rec };
+		outs[n++] = (struct midx_out){m->uid, (uint32_t)len, rec};
 	}
 	/* no fsync: after a crash a torn file fails its checksums and is
 	   rebuilt, which is cheaper than syncing 50 MB */
-	struct file_replace_opts o = { .no_fsync = true };
+	struct file_replace_opts o = {.no_fsync = true};
 	struct file_tmp t;
 	int rc = file_replace_open(&t, path, &o);
 	if (rc == 0) {

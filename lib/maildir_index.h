@@ -51,9 +51,9 @@
 
 /* The cached strings of one message, in file order. */
 enum maildir_index_field {
-	MIDX_ENVELOPE,      /* the ENVELOPE value as sent */
+	MIDX_ENVELOPE,	    /* the ENVELOPE value as sent */
 	MIDX_BODYSTRUCTURE, /* the BODYSTRUCTURE value as sent */
-	MIDX_BODY,          /* the BODY (non-extensible) value as sent */
+	MIDX_BODY,	    /* the BODY (non-extensible) value as sent */
 	/* header fields for SEARCH: each occurrence RFC 2047-decoded and
 	   case-folded, as segments (maildir_index_seg_*) */
 	MIDX_FROM,
@@ -75,8 +75,8 @@ int maildir_index_header_field(const char *name);
 
 struct maildir_index_entry {
 	uint32_t uid;
-	uint64_t size;    /* validator: the file size as scanned (S= or stat) */
-	uint64_t vsize;   /* RFC822.SIZE: bytes in the CR LF form */
+	uint64_t size;	  /* validator: the file size as scanned (S= or stat) */
+	uint64_t vsize;	  /* RFC822.SIZE: bytes in the CR LF form */
 	int32_t sent_day; /* Date: day (days since 1970-01-01), or NO_DAY */
 	struct str base;  /* validator: the unique part of the file name */
 	struct str field[MIDX_NFIELDS];
@@ -125,16 +125,15 @@ int maildir_index_put(struct maildir_index *ix,
  * or -1 with errno (EWOULDBLOCK: the lock was busy; ix is unchanged and
  * the entries stay pending).
  */
-int maildir_index_save(struct maildir_index *ix,
-		       const struct maildir_folder *f, int lock_ms);
+int maildir_index_save(struct maildir_index *ix, const struct maildir_folder *f,
+		       int lock_ms);
 
 /*
  * Checks a youju.index image (for tools and the fuzz target): -1 when
  * the header or directory is invalid for uidvalidity, else the number of
  * records that pass their own checks.
  */
-long maildir_index_verify(const void *data, size_t len,
-			  uint32_t uidvalidity);
+long maildir_index_verify(const void *data, size_t len, uint32_t uidvalidity);
 
 /* Forgets the entries added since the last save or open. */
 void maildir_index_drop_pending(struct maildir_index *ix);

@@ -112,7 +112,7 @@ size_t maildir_keywords_parse(const char *data, size_t len,
 				idx = idx * 10 + (size_t)(*q - '0');
 		}
 		if (ok) {
-			struct str name = { sp + 1, (size_t)(le - sp - 1) };
+			struct str name = {sp + 1, (size_t)(le - sp - 1)};
 			if (name.len > 0 && name.p[name.len - 1] == '\r')
 				name.len--;
 			if (idx < MAILDIR_KEYWORDS_MAX &&
@@ -126,8 +126,7 @@ size_t maildir_keywords_parse(const char *data, size_t len,
 	return kept;
 }
 
-int maildir_keywords_format(const struct maildir_keywords *kw,
-			    struct buf *out)
+int maildir_keywords_format(const struct maildir_keywords *kw, struct buf *out)
 {
 	for (size_t i = 0; i < MAILDIR_KEYWORDS_MAX; i++)
 		if (kw->name[i] != NULL &&
@@ -172,8 +171,7 @@ int maildir_keywords_assign(const char *folder, const struct str *names,
 			errno = EINVAL;
 			return -1;
 		}
-	if (meta_lock(folder, "dovecot-uidlist.lock",
-			    MAILDIR_META_LOCK_MS) < 0)
+	if (meta_lock(folder, "dovecot-uidlist.lock", MAILDIR_META_LOCK_MS) < 0)
 		return -1;
 	maildir_keywords_deinit(kw);
 	int rc = maildir_keywords_read(folder, kw);
@@ -198,8 +196,8 @@ int maildir_keywords_assign(const char *folder, const struct str *names,
 		struct buf b;
 		buf_init(&b, MAILDIR_META_FILE_MAX);
 		if (maildir_keywords_format(kw, &b) < 0 ||
-		    meta_replace(folder, "dovecot-keywords",
-					 b.p ? b.p : "", b.len) < 0)
+		    meta_replace(folder, "dovecot-keywords", b.p ? b.p : "",
+				 b.len) < 0)
 			rc = -1;
 		else
 			errno = e;
@@ -236,8 +234,7 @@ int maildir_info_build(struct str old, unsigned flags, uint32_t kwbits,
 		rest[r++] = c;
 	}
 	char sys[64];
-	if (maildir_info_set((struct str){ rest, r }, flags, sys, sizeof sys) <
-	    0)
+	if (maildir_info_set((struct str){rest, r}, flags, sys, sizeof sys) < 0)
 		return -1;
 	size_t o = strlen(sys);
 	if (o >= outsz)
@@ -364,10 +361,9 @@ static int maildir_subs_write(const char *root, char **names, size_t n)
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
 	int rc = maildir_subs_format(names, n, &b) < 0 ||
-				 meta_replace(root, "subscriptions",
-						      b.p, b.len) < 0
-			 ? -1
-			 : 0;
+			 meta_replace(root, "subscriptions", b.p, b.len) < 0
+		     ? -1
+		     : 0;
 	int e = errno;
 	buf_deinit(&b);
 	errno = e;
@@ -381,8 +377,7 @@ typedef int maildir_subs_edit_fn(char ***names, size_t *n, const char *a,
 static int maildir_subs_edit(const char *root, maildir_subs_edit_fn *fn,
 			     const char *a, const char *b)
 {
-	if (meta_lock(root, "subscriptions.lock",
-			    MAILDIR_META_LOCK_MS) < 0)
+	if (meta_lock(root, "subscriptions.lock", MAILDIR_META_LOCK_MS) < 0)
 		return -1;
 	char **names = NULL;
 	long r = maildir_subs_read(root, &names);
@@ -438,8 +433,8 @@ int maildir_subs_set(const char *root, const char *name, bool on)
 				 on ? "" : NULL);
 }
 
-static int maildir_subs_edit_rename(char ***names, size_t *n,
-				    const char *from, const char *to)
+static int maildir_subs_edit_rename(char ***names, size_t *n, const char *from,
+				    const char *to)
 {
 	size_t fl = strlen(from);
 	int changed = 0;
@@ -556,13 +551,12 @@ long maildir_inbox_move(const char *root, const char *to)
 		struct buf b;
 		buf_init(&b, MAILDIR_META_FILE_MAX);
 		if (maildir_keywords_format(&kw, &b) == 0 && b.len > 0)
-			(void)meta_replace(dir, "dovecot-keywords",
-						   b.p, b.len);
+			(void)meta_replace(dir, "dovecot-keywords", b.p, b.len);
 		buf_deinit(&b);
 	}
 	maildir_keywords_deinit(&kw);
 	long moved = 0;
-	static const char *const subs[] = { "new", "cur" };
+	static const char *const subs[] = {"new", "cur"};
 	for (size_t s = 0; s < 2; s++) {
 		char sd[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
 		int k = snprintf(sd, sizeof sd, "%s/%s", root, subs[s]);
@@ -575,8 +569,8 @@ long maildir_inbox_move(const char *root, const char *to)
 		while ((de = readdir(d)) != NULL) {
 			if (de->d_name[0] == '.')
 				continue;
-			int a = snprintf(src, sizeof src, "%s/%s", sd,
-					 de->d_name);
+			int a =
+			    snprintf(src, sizeof src, "%s/%s", sd, de->d_name);
 			int b = snprintf(dst, sizeof dst, "%s/%s/%s", dir,
 					 subs[s], de->d_name);
 			if (a < 0 || (size_t)a >= sizeof src || b < 0 ||

@@ -55,8 +55,7 @@ bool maildir_keyword_ok(struct str name);
 size_t maildir_keywords_parse(const char *data, size_t len,
 			      struct maildir_keywords *kw);
 /* Appends the file text of kw (ascending index) to out.  0 or -1. */
-int maildir_keywords_format(const struct maildir_keywords *kw,
-			    struct buf *out);
+int maildir_keywords_format(const struct maildir_keywords *kw, struct buf *out);
 /*
  * Reads folder/dovecot-keywords into kw (left empty when missing).
  * Returns 0, or -1 with errno.

@@ -291,8 +291,8 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 		/* made by another writer meanwhile: use theirs; a file
 		   that was there but broken is rebuilt */
 		if (c == 1 && maildir_quota_read(root, q_r) != 1 &&
-		    maildir_quota_recalc(root, rule->max_bytes,
-					 rule->max_count, q_r) < 0)
+		    maildir_quota_recalc(root, rule->max_bytes, rule->max_count,
+					 q_r) < 0)
 			return -1;
 		fresh = true;
 	}

@@ -64,7 +64,7 @@ static bool mime_is_boundary(const struct mime_ctx *x, size_t ls, size_t i,
    start); innermost boundaries are tried first. */
 static struct mime_hit mime_find(const struct mime_ctx *x, size_t from)
 {
-	struct mime_hit h = { x->len, x->len, -1, false };
+	struct mime_hit h = {x->len, x->len, -1, false};
 	if (x->nbnd == 0)
 		return h;
 	const char *m = x->msg;
@@ -128,7 +128,7 @@ bool mime_header_next(const char *hdr, size_t len, size_t *pos,
 		if (colon == NULL || colon == hdr + ls || hdr[ls] == ' ' ||
 		    hdr[ls] == '\t')
 			continue; /* garbage line: skipped */
-		struct str name = { hdr + ls, (size_t)(colon - hdr) - ls };
+		struct str name = {hdr + ls, (size_t)(colon - hdr) - ls};
 		while (name.len > 0 && mime_ws(name.p[name.len - 1]))
 			name.len--;
 		size_t vs = (size_t)(colon - hdr) + 1;
@@ -136,7 +136,7 @@ bool mime_header_next(const char *hdr, size_t len, size_t *pos,
 		if (ve > vs && hdr[ve - 1] == '\r')
 			ve--;
 		*name_r = name;
-		*value_r = (struct str){ hdr + vs, ve - vs };
+		*value_r = (struct str){hdr + vs, ve - vs};
 		*pos = p;
 		return true;
 	}
@@ -263,8 +263,8 @@ static void mime_params_2231(struct mime_plist *in, struct mime_plist *out)
 			for (k = i; k < in->n; k++) {
 				char *nm = in->v[k].name;
 				uint64_t v;
-				if (nm == NULL || strncasecmp(nm, in->v[i].name,
-							      bl) != 0 ||
+				if (nm == NULL ||
+				    strncasecmp(nm, in->v[i].name, bl) != 0 ||
 				    nm[bl] != '*')
 					continue;
 				char num[16];
@@ -316,7 +316,7 @@ static void mime_params_2231(struct mime_plist *in, struct mime_plist *out)
 static void mime_params(const char *s, size_t n, size_t i,
 			struct mime_plist *out)
 {
-	struct mime_plist raw = { NULL, 0 };
+	struct mime_plist raw = {NULL, 0};
 	while (i < n) {
 		mime_skip_cfws(s, n, &i);
 		if (i >= n)
@@ -389,7 +389,7 @@ static void mime_content_type(struct mime_part *part, const char *v)
 	}
 	part->type = xmemdup0(v + ts, te - ts);
 	part->subtype = xmemdup0(v + ss, i - ss);
-	struct mime_plist l = { NULL, 0 };
+	struct mime_plist l = {NULL, 0};
 	mime_params(v, n, i, &l);
 	part->params = l.v;
 	part->nparams = l.n;
@@ -402,7 +402,7 @@ static void mime_disposition(struct mime_part *part, const char *v)
 	size_t ds = i;
 	i = mime_token(v, n, i);
 	part->disposition = xmemdup0(v + ds, i - ds);
-	struct mime_plist l = { NULL, 0 };
+	struct mime_plist l = {NULL, 0};
 	mime_params(v, n, i, &l);
 	part->dparams = l.v;
 	part->ndparams = l.n;
@@ -436,7 +436,7 @@ static void mime_fields(struct mime_ctx *x, struct mime_part *part)
 	while (mime_header_next(h, part->hdr_len, &pos, &name, &value)) {
 		if (!str_has_prefix_case(name, "Content-"))
 			continue;
-		struct str sub = { name.p + 8, name.len - 8 };
+		struct str sub = {name.p + 8, name.len - 8};
 		char **dst = NULL;
 		if (str_case_eq_cstr(sub, "Type")) {
 			if (part->type == NULL) {
@@ -526,8 +526,8 @@ static void mime_part_parse(struct mime_ctx *x, struct mime_part *part,
 	size_t lim = h.line, ls = pos, hend = 0;
 	bool blank = false;
 	while (ls < lim) {
-		if (m[ls] == '\n' || (m[ls] == '\r' && ls + 1 < lim &&
-				      m[ls + 1] == '\n')) {
+		if (m[ls] == '\n' ||
+		    (m[ls] == '\r' && ls + 1 < lim && m[ls + 1] == '\n')) {
 			hend = ls + (m[ls] == '\r' ? 2 : 1);
 			blank = true;
 			break;
@@ -708,7 +708,8 @@ static int mime_qp(const char *p, size_t len, bool q, struct buf *out)
 			while (k < len && (p[k] == ' ' || p[k] == '\t'))
 				k++;
 			if (k >= len || p[k] == '\n' ||
-			    (p[k] == '\r' && (k + 1 >= len || p[k + 1] == '\n'))) {
+			    (p[k] == '\r' &&
+			     (k + 1 >= len || p[k + 1] == '\n'))) {
 				i = k - 1;
 				continue;
 			}
@@ -719,8 +720,7 @@ static int mime_qp(const char *p, size_t len, bool q, struct buf *out)
 	return 0;
 }
 
-int mime_decode_cte(const char *enc, const char *p, size_t len,
-		    struct buf *out)
+int mime_decode_cte(const char *enc, const char *p, size_t len, struct buf *out)
 {
 	struct str e = str_trim(str_from_cstr(enc ? enc : ""));
 	if (str_case_eq_cstr(e, "base64"))
@@ -885,8 +885,8 @@ static bool mime_eword(const char *s, size_t n, size_t i, struct buf *cs,
 	if (buf_append(cs, s + c0, cl) < 0)
 		return false;
 	int r = (enc == 'B' || enc == 'b')
-			? mime_b64(s + t0, t1 - t0, raw)
-			: mime_qp(s + t0, t1 - t0, true, raw);
+		    ? mime_b64(s + t0, t1 - t0, raw)
+		    : mime_qp(s + t0, t1 - t0, true, raw);
 	if (r < 0)
 		return false;
 	*end_r = t1 + 2;
@@ -969,8 +969,8 @@ static uint32_t mime_fold_cp(uint32_t c)
 			return c;
 		if (c == 0x178)
 			return 0xff;
-		bool odd_caps = (c >= 0x139 && c <= 0x148) ||
-				(c >= 0x179 && c <= 0x17e);
+		bool odd_caps =
+		    (c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e);
 		return odd_caps ? (c & 1 ? c + 1 : c) : (c & 1 ? c : c + 1);
 	}
 	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)

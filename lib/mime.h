@@ -28,9 +28,9 @@
 #define MIME_LANGS_MAX 32
 
 enum mime_kind {
-	MIME_LEAF,      /* a body part with content */
+	MIME_LEAF,	/* a body part with content */
 	MIME_MULTIPART, /* children are its body parts */
-	MIME_MESSAGE,   /* message/rfc822: one child, the embedded message */
+	MIME_MESSAGE,	/* message/rfc822: one child, the embedded message */
 };
 
 struct mime_param {
@@ -43,22 +43,22 @@ struct mime_part {
 	/* offsets into the parsed buffer */
 	size_t hdr_off, hdr_len; /* header, blank line included */
 	size_t body_off, body_len;
-	size_t lines;            /* LFs in the body */
+	size_t lines; /* LFs in the body */
 	/* Content-Type: type and subtype as written; "" when invalid; NULL
 	   when absent (text/plain, or message/rfc822 in multipart/digest) */
 	char *type, *subtype;
 	struct mime_param *params;
 	size_t nparams;
-	char *encoding;          /* Content-Transfer-Encoding or NULL */
+	char *encoding; /* Content-Transfer-Encoding or NULL */
 	char *id, *description, *md5, *location; /* NULL when absent */
-	char *disposition;       /* NULL when absent, "" when empty */
+	char *disposition; /* NULL when absent, "" when empty */
 	struct mime_param *dparams;
 	size_t ndparams;
-	char **langs;            /* Content-Language tags */
+	char **langs; /* Content-Language tags */
 	size_t nlangs;
-	bool digest_child;       /* default type is message/rfc822 */
+	bool digest_child;	    /* default type is message/rfc822 */
 	struct mime_part *children; /* owned: first child */
-	struct mime_part *next;     /* next sibling (owned by the parent) */
+	struct mime_part *next;	    /* next sibling (owned by the parent) */
 	struct mime_part *parent;   /* borrowed; NULL for the root */
 };
 

@@ -219,7 +219,7 @@ static enum pwhash_result digest_verify(const char *password, const char *s,
 		if (hex_decode(s, slen, dec, mdlen) < 0)
 			goto out;
 		declen = mdlen;
-	} else if (base64_decode((struct str){ s, slen }, true, dec, sizeof(dec),
+	} else if (base64_decode((struct str){s, slen}, true, dec, sizeof(dec),
 				 &declen) < 0) {
 		goto out;
 	}

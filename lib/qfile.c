@@ -293,9 +293,8 @@ bool qfile_is_id(const char *name)
 {
 	size_t n = 0;
 	for (; name[n] != '\0'; n++)
-		if (n >= QFILE_ID_LEN ||
-		    !((name[n] >= '0' && name[n] <= '9') ||
-		      (name[n] >= 'A' && name[n] <= 'F')))
+		if (n >= QFILE_ID_LEN || !((name[n] >= '0' && name[n] <= '9') ||
+					   (name[n] >= 'A' && name[n] <= 'F')))
 			return false;
 	return n == QFILE_ID_LEN;
 }

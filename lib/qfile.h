@@ -46,8 +46,8 @@ struct qfile {
 	size_t nfinal;
 	const char *msg; /* borrowed from the parsed data */
 	size_t msg_len;
-	size_t msg_off; /* offset of the message in the data */
-	size_t end_off; /* offset just after "\nE\n" */
+	size_t msg_off;	 /* offset of the message in the data */
+	size_t end_off;	 /* offset just after "\nE\n" */
 	int64_t backoff; /* the last B record (seconds), 0 when none */
 	int64_t warned;	 /* the Y record's time, 0 when none */
 };

@@ -758,7 +758,8 @@ enum sqlpool_status sqlconn_begin(struct sqlconn *c, const char **error_r)
 enum sqlpool_status sqlconn_commit(struct sqlconn *c, const char **error_r)
 {
 	if (mysql_commit(c->my) != 0) {
-		enum sqlpool_status st = stmt_failed(c, NULL, "commit", error_r);
+		enum sqlpool_status st =
+		    stmt_failed(c, NULL, "commit", error_r);
 		(void)mysql_rollback(c->my);
 		(void)mysql_autocommit(c->my, 1);
 		return st;

@@ -14,15 +14,15 @@
 #include <stdint.h>
 
 struct sqlpool_opts {
-	const char *host;       /* NULL or "" with socket: local socket */
-	unsigned port;          /* 0: default */
-	const char *socket;     /* Unix socket path, or NULL */
+	const char *host;   /* NULL or "" with socket: local socket */
+	unsigned port;	    /* 0: default */
+	const char *socket; /* Unix socket path, or NULL */
 	const char *user;
 	const char *password;
 	const char *database;
-	unsigned size;          /* most connections open at once */
+	unsigned size;		  /* most connections open at once */
 	unsigned connect_timeout; /* seconds */
-	unsigned rw_timeout;      /* seconds, per read and per write */
+	unsigned rw_timeout;	  /* seconds, per read and per write */
 };
 
 struct sqlpool;
@@ -45,7 +45,7 @@ void sqlpool_put(struct sqlpool *pool, struct sqlconn **conn, bool broken);
 /* Values bound to '?' placeholders, all passed as strings (or NULL). */
 struct sqlrow {
 	size_t ncols;
-	char **cols;      /* NUL-terminated values, NULL for SQL NULL */
+	char **cols; /* NUL-terminated values, NULL for SQL NULL */
 	size_t *lens;
 };
 
@@ -63,7 +63,7 @@ void sqlresult_free(struct sqlresult *res);
 enum sqlpool_status {
 	SQL_OK = 0,
 	SQL_TEMPFAIL = -1, /* connection lost, timeout, server error: retry */
-	SQL_ERROR = -2,    /* the statement is wrong (syntax, unknown column) */
+	SQL_ERROR = -2,	   /* the statement is wrong (syntax, unknown column) */
 };
 
 /*

@@ -8,7 +8,7 @@
 
 struct str str_from_cstr(const char *s)
 {
-	return (struct str){ s, strlen(s) };
+	return (struct str){s, strlen(s)};
 }
 
 bool str_eq(struct str a, struct str b)
@@ -104,7 +104,8 @@ void str_lower(char *s)
 bool str_is_printable(struct str s)
 {
 	for (size_t i = 0; i < s.len; i++)
-		if ((unsigned char)s.p[i] < 0x20 || (unsigned char)s.p[i] > 0x7e)
+		if ((unsigned char)s.p[i] < 0x20 ||
+		    (unsigned char)s.p[i] > 0x7e)
 			return false;
 	return true;
 }

@@ -15,7 +15,7 @@ struct str {
 	size_t len;
 };
 
-#define STR_LIT(s) ((struct str){ (s), sizeof(s) - 1 })
+#define STR_LIT(s) ((struct str){(s), sizeof(s) - 1})
 
 /* A str over a C string (borrowed). */
 struct str str_from_cstr(const char *s);
@@ -31,8 +31,8 @@ struct str str_trim(struct str s);
  * reasons meant for logs and error messages, where a cut text is better
  * than none.  An encoding error leaves "".  Not for names or paths.
  */
-__attribute__((format(printf, 3, 4))) void
-str_fmt_trunc(char *out, size_t sz, const char *fmt, ...);
+__attribute__((format(printf, 3, 4))) void str_fmt_trunc(char *out, size_t sz,
+							 const char *fmt, ...);
 
 /*
  * Parses all of s as a decimal number in [min, max].  Leading '+', '-',

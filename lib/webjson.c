@@ -121,8 +121,7 @@ void webjson_error(struct http_req *req, unsigned status, const char *code,
 	free(text);
 }
 
-static int bad_field(struct http_req *req, const char *field,
-		     const char *what)
+static int bad_field(struct http_req *req, const char *field, const char *what)
 {
 	char msg[300];
 	snprintf(msg, sizeof msg, "%s: %s", field, what);
@@ -188,16 +187,15 @@ int webjson_get_bool(struct http_req *req, json_t *obj, const char *field,
 	}
 	if (json_is_boolean(v))
 		*out = json_is_true(v);
-	else if (json_is_integer(v) && (json_integer_value(v) == 0 ||
-					 json_integer_value(v) == 1))
+	else if (json_is_integer(v) &&
+		 (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 		*out = json_integer_value(v) == 1;
 	else
 		return bad_field(req, field, "must be true or false");
 	return 1;
 }
 
-int webjson_only(struct http_req *req, json_t *obj,
-		 const char *const *allowed)
+int webjson_only(struct http_req *req, json_t *obj, const char *const *allowed)
 {
 	const char *k;
 	json_t *v;

@@ -53,7 +53,6 @@ int webjson_get_bool(struct http_req *req, json_t *obj, const char *field,
  * Refuses (400, naming the first one) any key of obj not in the
  * NULL-terminated list allowed.  Returns 0 or -1.
  */
-int webjson_only(struct http_req *req, json_t *obj,
-		 const char *const *allowed);
+int webjson_only(struct http_req *req, json_t *obj, const char *const *allowed);
 
 #endif

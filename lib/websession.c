@@ -17,9 +17,9 @@
 #include "str.h"
 #include "xalloc.h"
 
-#define BUCKETS 4096
+#define BUCKETS		  4096
 #define COOKIE_HEADER_MAX 8192
-#define COOKIES_MAX 64
+#define COOKIES_MAX	  64
 
 struct sess {
 	char id[WEBSESSION_ID_LEN + 1];
@@ -142,8 +142,7 @@ static void make_room(struct websession_store *st, int64_t now)
 				st->n--;
 				continue;
 			}
-			if (oldest == NULL ||
-			    s->info.last < oldest->info.last)
+			if (oldest == NULL || s->info.last < oldest->info.last)
 				oldest = s;
 			pp = &s->next;
 		}
@@ -332,7 +331,7 @@ int websession_set_cookie(char *out, size_t outsz, const char *name,
 			     name, secure ? "; Secure" : "");
 	else
 		n = snprintf(out, outsz,
-			     "%s=%s; Path=/; HttpOnly; SameSite=Strict%s",
-			     name, id, secure ? "; Secure" : "");
+			     "%s=%s; Path=/; HttpOnly; SameSite=Strict%s", name,
+			     id, secure ? "; Secure" : "");
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* hex digits of a session ID and of a CSRF token (32 random bytes) */
-#define WEBSESSION_ID_LEN 64
+#define WEBSESSION_ID_LEN   64
 #define WEBSESSION_USER_MAX 256
 #define WEBSESSION_ROLE_MAX 32
 

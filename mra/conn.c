@@ -46,8 +46,7 @@ static size_t mra_conn_key(char *out, const char *kind, const char *user,
 	return k + u + r + 2;
 }
 
-int mra_conn_userip_acquire(struct mra_conn *c, const char *user,
-			    unsigned max)
+int mra_conn_userip_acquire(struct mra_conn *c, const char *user, unsigned max)
 {
 	char key[MRA_LIMITS_KEY_MAX];
 	size_t n = mra_conn_key(key, c->proto->name, user, c->rip);
@@ -104,9 +103,8 @@ static void mra_conn_idle(struct ev_timer *t, void *ctx)
 		   never be sent, so no goodbye either */
 		log_info("%s%s%s%s: Disconnected for inactivity in reading "
 			 "our output (%zu bytes queued): rip=%s, lip=%s",
-			 c->proto->name, c->user[0] ? "(" : "-login",
-			 c->user, c->user[0] ? ")" : "", c->out.len, c->rip,
-			 c->lip);
+			 c->proto->name, c->user[0] ? "(" : "-login", c->user,
+			 c->user[0] ? ")" : "", c->out.len, c->rip, c->lip);
 		mra_conn_destroy(c);
 		return;
 	}
@@ -167,7 +165,7 @@ static bool mra_conn_ip_refused(int fd, const char *rip,
 		return false;
 	size_t n = mra_conn_key(key, "ip", "", rip);
 	int r = n > 0 ? mra_limits_acquire(mra_srv.limits, key, n,
-					    mra_srv.max_per_ip)
+					   mra_srv.max_per_ip)
 		      : -1;
 	*counted = r == 1;
 	if (r != 0)
@@ -177,11 +175,11 @@ static bool mra_conn_ip_refused(int fd, const char *rip,
 		 p->name, mra_srv.max_per_ip, rip);
 	if (!implicit_tls) {
 		const char *msg = p == &mra_imap_proto
-					  ? "* BYE Too many connections from "
-					    "your IP address.\r\n"
-					  : "-ERR [SYS/TEMP] Too many "
-					    "connections from your IP "
-					    "address.\r\n";
+				      ? "* BYE Too many connections from "
+					"your IP address.\r\n"
+				      : "-ERR [SYS/TEMP] Too many "
+					"connections from your IP "
+					"address.\r\n";
 		(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT);
 	}
 	close(fd);
@@ -208,8 +206,8 @@ void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
 		mra_conns->prev = c;
 	mra_conns = c;
 	c->io = ev_io_new(mra_srv.loop, fd, EV_READ, mra_conn_io, c);
-	c->idle = ev_timer_new(mra_srv.loop, mra_srv.autologout_ms,
-			       mra_conn_idle, c);
+	c->idle =
+	    ev_timer_new(mra_srv.loop, mra_srv.autologout_ms, mra_conn_idle, c);
 	if (c->io == NULL || c->idle == NULL) {
 		log_error("%s: cannot watch connection from %s", p->name, rip);
 		mra_conn_destroy(c);
@@ -255,8 +253,8 @@ void mra_conn_free_all(void)
 bool mra_conn_write(struct mra_conn *c, const void *p, size_t n)
 {
 	if (buf_append(&c->out, p, n) < 0) {
-		log_warning("%s: output limit reached, rip=%s",
-			    c->proto->name, c->rip);
+		log_warning("%s: output limit reached, rip=%s", c->proto->name,
+			    c->rip);
 		c->closing = true;
 		return false;
 	}
@@ -270,8 +268,8 @@ bool mra_conn_printf(struct mra_conn *c, const char *fmt, ...)
 	int r = buf_vprintf(&c->out, fmt, ap);
 	va_end(ap);
 	if (r < 0) {
-		log_warning("%s: output limit reached, rip=%s",
-			    c->proto->name, c->rip);
+		log_warning("%s: output limit reached, rip=%s", c->proto->name,
+			    c->rip);
 		c->closing = true;
 		return false;
 	}
@@ -413,8 +411,8 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		if (r < 0) {
 			log_info("%s-login: Disconnected (TLS handshake "
 				 "failed: %s): rip=%s, lip=%s",
-				 c->proto->name, tls_conn_error(c->tls),
-				 c->rip, c->lip);
+				 c->proto->name, tls_conn_error(c->tls), c->rip,
+				 c->lip);
 			mra_conn_destroy(c);
 			return;
 		}

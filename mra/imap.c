@@ -54,16 +54,16 @@
  * than IMAP_INDEX_PENDING_MAX new entries in memory.  A busy lock is not
  * waited for long: the entries stay pending for the next try.
  */
-#define IMAP_INDEX_SAVE_MIN 256
+#define IMAP_INDEX_SAVE_MIN    256
 #define IMAP_INDEX_SAVE_AGE_MS (60 * 1000)
-#define IMAP_INDEX_LOCK_MS 200
+#define IMAP_INDEX_LOCK_MS     200
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
 struct imap_sess {
 	enum imap_state state;
-	struct buf cmd;        /* the command being framed */
-	uint64_t lit_left;     /* literal bytes still to copy into cmd */
+	struct buf cmd;	   /* the command being framed */
+	uint64_t lit_left; /* literal bytes still to copy into cmd */
 	bool skipping;
 	unsigned bad, fails;
 	bool login_wait;
@@ -71,22 +71,22 @@ struct imap_sess {
 	char login_user[256];
 	char method[8];
 	bool plaintext_refused; /* LOGIN or AUTHENTICATE without TLS */
-	bool sasl_wait;        /* AUTHENTICATE PLAIN awaiting the response */
+	bool sasl_wait;		/* AUTHENTICATE PLAIN awaiting the response */
 	char *sasl_tag;
 	char *maildir;
-	char *quota;           /* authd's quota definition, "" if none */
+	char *quota; /* authd's quota definition, "" if none */
 	struct maildir_folder *f;
-	bool *recent;          /* per message of f */
+	bool *recent; /* per message of f */
 	bool readonly;
-	char *idle_tag;        /* IDLE in progress */
+	char *idle_tag;		     /* IDLE in progress */
 	struct ev_timer *idle_timer; /* keepalive, or polling without inotify */
 	/* new/ and cur/ of f in the process's inotify hub; NULL: rescan */
 	struct inotify_watch *ino_w[2];
-	bool dirty;            /* f may differ from the disk: rescan */
+	bool dirty; /* f may differ from the disk: rescan */
 	uint64_t conn_id;
 	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
-	struct maildir_index *ix;  /* youju.index of f, or NULL */
-	uint64_t ix_pending_since; /* monotonic ms; 0: nothing pending */
+	struct maildir_index *ix;     /* youju.index of f, or NULL */
+	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 };
 
 /*
@@ -98,10 +98,10 @@ struct imap_sess {
  */
 struct imap_fetch_cur {
 	char *tag;
-	char *set;             /* the sequence set */
+	char *set; /* the sequence set */
 	bool uid;
 	struct imap_fetch_items items;
-	size_t next;           /* the next message index to look at */
+	size_t next; /* the next message index to look at */
 	struct imap_fetch_stream st;
 };
 
@@ -126,18 +126,17 @@ static void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt,
 static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 {
 	static char caps[512];
-	snprintf(caps, sizeof caps,
-		 "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
-		 "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
-		 "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-		 "THREAD=REFERENCES "
-		 "LIST-EXTENDED%s%s",
-		 !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS"
-							       : "",
-		 authed ? ""
-		 : !mra_conn_plaintext_ok(c)
-			 ? " LOGINDISABLED"
-			 : " AUTH=PLAIN");
+	snprintf(
+	    caps, sizeof caps,
+	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
+	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
+	    "THREAD=REFERENCES "
+	    "LIST-EXTENDED%s%s",
+	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
+	    authed			? ""
+	    : !mra_conn_plaintext_ok(c) ? " LOGINDISABLED"
+					: " AUTH=PLAIN");
 	return caps;
 }
 
@@ -147,7 +146,7 @@ static void imap_start(struct mra_conn *c)
 	c->sess = s;
 	s->conn_id = c->id;
 	buf_init(&s->cmd, IMAP_LINE_MAX + IMAP_LITERALS_MAX +
-				  mra_srv.message_size_limit);
+			      mra_srv.message_size_limit);
 	(void)mra_conn_printf(c, "* OK [CAPABILITY %s] youju ready.\r\n",
 			      imap_capabilities(c, false));
 }
@@ -220,15 +219,15 @@ static void imap_watch(struct mra_conn *c, struct imap_sess *s)
 		if (imap_hub == NULL)
 			return;
 	}
-	static const char *const subs[] = { "new", "cur" };
+	static const char *const subs[] = {"new", "cur"};
 	for (size_t i = 0; i < 2; i++) {
 		char p[4096];
 		int k = snprintf(p, sizeof p, "%s/%s", s->f->path, subs[i]);
 		errno = ENAMETOOLONG;
 		if (k >= 0 && (size_t)k < sizeof p)
-			s->ino_w[i] = inotify_hub_watch(
-				imap_hub, p, imap_ino_event,
-				(void *)(uintptr_t)c->id);
+			s->ino_w[i] =
+			    inotify_hub_watch(imap_hub, p, imap_ino_event,
+					      (void *)(uintptr_t)c->id);
 		if (s->ino_w[i] == NULL) {
 			log_warning("imap(%s): inotify %s: %s", s->login_user,
 				    p, strerror(errno));
@@ -267,8 +266,7 @@ static void imap_index_save(struct imap_sess *s, bool force)
 	if (maildir_index_save(s->ix, s->f, IMAP_INDEX_LOCK_MS) < 0) {
 		if (errno != EWOULDBLOCK)
 			log_warning("imap(%s): %s/" MAILDIR_INDEX_FILE ": %s",
-				    s->login_user, s->f->path,
-				    strerror(errno));
+				    s->login_user, s->f->path, strerror(errno));
 		return;
 	}
 	s->ix_pending_since = 0;
@@ -387,7 +385,7 @@ static void imap_sync(struct mra_conn *c, bool report)
 		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
-		maildir_folder_open(s->f->path, !s->readonly, &err);
+	    maildir_folder_open(s->f->path, !s->readonly, &err);
 	if (nf == NULL) {
 		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
 			  err, strerror(errno));
@@ -460,9 +458,9 @@ struct imap_ctx {
 
 static void cmd_capability(struct imap_ctx *x)
 {
-	(void)mra_conn_printf(x->c, "* CAPABILITY %s\r\n",
-			      imap_capabilities(x->c,
-						x->s->state != IMAP_NOAUTH));
+	(void)mra_conn_printf(
+	    x->c, "* CAPABILITY %s\r\n",
+	    imap_capabilities(x->c, x->s->state != IMAP_NOAUTH));
 	imap_tagged(x->c, x->cmd->tag, "OK Capability completed.");
 }
 
@@ -491,8 +489,8 @@ static void cmd_starttls(struct imap_ctx *x)
 	mra_conn_starttls(x->c);
 }
 
-static void imap_login(struct imap_ctx *x, const char *user,
-		       const char *pass, size_t passlen, const char *method)
+static void imap_login(struct imap_ctx *x, const char *user, const char *pass,
+		       size_t passlen, const char *method)
 {
 	struct imap_sess *s = x->s;
 	snprintf(s->method, sizeof s->method, "%s", method);
@@ -505,7 +503,7 @@ static void imap_login(struct imap_ctx *x, const char *user,
 		return;
 	}
 	if (mra_login_start(x->c, "imap", str_from_cstr(user),
-			    (struct str){ pass, passlen }) < 0) {
+			    (struct str){pass, passlen}) < 0) {
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [UNAVAILABLE] Temporary authentication "
 			    "failure.");
@@ -530,9 +528,10 @@ static void cmd_login(struct imap_ctx *x)
 			   strlen(a[0].s));
 		/* Dovecot 2.3's words (disable_plaintext_auth = yes) */
 		(void)mra_conn_printf(
-		    x->c, "* BAD [ALERT] Plaintext authentication not allowed "
-			  "without SSL/TLS, but your client did it anyway. If "
-			  "anyone was listening, the password was exposed.\r\n");
+		    x->c,
+		    "* BAD [ALERT] Plaintext authentication not allowed "
+		    "without SSL/TLS, but your client did it anyway. If "
+		    "anyone was listening, the password was exposed.\r\n");
 		imap_tagged(x->c, x->cmd->tag,
 			    "NO [PRIVACYREQUIRED] Plaintext authentication "
 			    "disallowed on non-secure (SSL/TLS) connections.");
@@ -582,7 +581,7 @@ static void cmd_authenticate(struct imap_ctx *x)
 		return;
 	}
 	if (x->cmd->nargs == 2) { /* SASL-IR, RFC 4959 */
-		struct str ir = { a[1].s, a[1].len };
+		struct str ir = {a[1].s, a[1].len};
 		if (ir.len == 1 && ir.p[0] == '=')
 			ir.len = 0;
 		imap_sasl_plain(x, ir);
@@ -605,8 +604,9 @@ static void imap_login_done(struct mra_conn *c,
 		break;
 	case MRA_LOGIN_FAIL:
 		s->fails++;
-		imap_tagged(c, tag, "NO [AUTHENTICATIONFAILED] "
-				    "Authentication failed.");
+		imap_tagged(c, tag,
+			    "NO [AUTHENTICATIONFAILED] "
+			    "Authentication failed.");
 		if (s->fails >= MRA_AUTH_FAILS_MAX) {
 			(void)mra_conn_printf(c, "* BYE Too many invalid "
 						 "commands.\r\n");
@@ -616,14 +616,16 @@ static void imap_login_done(struct mra_conn *c,
 	case MRA_LOGIN_DISABLED:
 		mra_log_auth_failed(c, s->login_user, s->method, 1,
 				    "IMAP disabled for this user");
-		imap_tagged(c, tag, "NO [AUTHORIZATIONFAILED] IMAP is "
-				    "disabled for this account.");
+		imap_tagged(c, tag,
+			    "NO [AUTHORIZATIONFAILED] IMAP is "
+			    "disabled for this account.");
 		return;
 	case MRA_LOGIN_TEMPFAIL:
 		log_warning("imap-login: authd: %s, user=<%s>, rip=%s",
 			    r->error ? r->error : "?", s->login_user, c->rip);
-		imap_tagged(c, tag, "NO [UNAVAILABLE] Temporary "
-				    "authentication failure.");
+		imap_tagged(c, tag,
+			    "NO [UNAVAILABLE] Temporary "
+			    "authentication failure.");
 		return;
 	}
 	snprintf(s->login_user, sizeof s->login_user, "%s", r->user);
@@ -673,8 +675,8 @@ static void cmd_select(struct imap_ctx *x)
 	size_t unseen = 0;
 	for (size_t i = 0; i < s->f->n; i++) {
 		s->recent[i] = s->f->msgs[i].uid > first_old;
-		if (unseen == 0 && !(maildir_flags_parse(str_from_cstr(
-					     s->f->msgs[i].letters)) &
+		if (unseen == 0 && !(maildir_flags_parse(
+					 str_from_cstr(s->f->msgs[i].letters)) &
 				     MAILDIR_SEEN))
 			unseen = i + 1;
 	}
@@ -716,23 +718,22 @@ static void cmd_status(struct imap_ctx *x)
 		return;
 	}
 	size_t recent = 0, unseen = 0;
-	uint32_t first_old = imap_recent_claim(f->path, f->uidvalidity,
-					       imap_max_uid(f), false);
+	uint32_t first_old =
+	    imap_recent_claim(f->path, f->uidvalidity, imap_max_uid(f), false);
 	for (size_t i = 0; i < f->n; i++) {
 		recent += f->msgs[i].uid > first_old;
 		if (!(maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
 		      MAILDIR_SEEN))
 			unseen++;
 	}
-	static const char *const items[] = { "MESSAGES", "RECENT", "UIDNEXT",
-					     "UIDVALIDITY", "UNSEEN" };
-	const unsigned long vals[] = { f->n, recent, f->next_uid,
-				       f->uidvalidity, unseen };
+	static const char *const items[] = {"MESSAGES", "RECENT", "UIDNEXT",
+					    "UIDVALIDITY", "UNSEEN"};
+	const unsigned long vals[] = {f->n, recent, f->next_uid, f->uidvalidity,
+				      unseen};
 	size_t which[16], nw = 0;
 	for (size_t i = 0; i < a[1].n; i++) {
-		const char *item = a[1].list[i].type == IMAP_ARG_ATOM
-					   ? a[1].list[i].s
-					   : "";
+		const char *item =
+		    a[1].list[i].type == IMAP_ARG_ATOM ? a[1].list[i].s : "";
 		size_t k = 0;
 		while (k < 5 && strcasecmp(item, items[k]) != 0)
 			k++;
@@ -781,8 +782,7 @@ static void cmd_create(struct imap_ctx *x)
 static void imap_mbox_run(struct imap_ctx *x,
 			  const char *(*fn)(const struct imap_mbox_ctx *))
 {
-	struct imap_mbox_ctx mx = { x->c, x->s->maildir, x->s->quota,
-				    x->cmd };
+	struct imap_mbox_ctx mx = {x->c, x->s->maildir, x->s->quota, x->cmd};
 	const char *reply = fn(&mx);
 	imap_tagged(x->c, x->cmd->tag, "%s", reply);
 }
@@ -814,8 +814,8 @@ static void cmd_delete(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
 	char *path = x->cmd->nargs == 1 && imap_arg_is_astring(&x->cmd->args[0])
-			     ? imap_folder_path(s, x->cmd->args[0].s)
-			     : NULL;
+			 ? imap_folder_path(s, x->cmd->args[0].s)
+			 : NULL;
 	if (path != NULL && s->f != NULL && strcmp(s->f->path, path) == 0 &&
 	    strcmp(path, s->maildir) != 0) {
 		maildir_index_free(&s->ix); /* going away: not worth saving */
@@ -922,15 +922,15 @@ static void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
 	bool *sel = xcalloc(n ? n : 1, sizeof *sel);
 	for (size_t i = 0; i < n; i++) {
 		struct maildir_msg *m = &f->msgs[i];
-		sel[i] = (maildir_flags_parse(str_from_cstr(m->letters)) &
-			  MAILDIR_TRASHED) &&
-			 (uidset == NULL ||
-			  imap_seqset_has(uidset, m->uid, maxuid));
+		sel[i] =
+		    (maildir_flags_parse(str_from_cstr(m->letters)) &
+		     MAILDIR_TRASHED) &&
+		    (uidset == NULL || imap_seqset_has(uidset, m->uid, maxuid));
 	}
 	imap_user(s, &u);
 	if (mailbox_expunge(&u, f, sel, &removed) < 0)
-		log_error("imap(%s): expunge in %s: %s", s->login_user,
-			  f->path, strerror(errno));
+		log_error("imap(%s): expunge in %s: %s", s->login_user, f->path,
+			  strerror(errno));
 	imap_expunged(c, sel, n, report);
 	free(sel);
 }
@@ -938,15 +938,18 @@ static void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
 static void cmd_expunge(struct imap_ctx *x)
 {
 	if (x->s->readonly) {
-		imap_tagged(x->c, x->cmd->tag, "NO [READ-ONLY] Mailbox is "
-					       "read-only.");
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [READ-ONLY] Mailbox is "
+			    "read-only.");
 		return;
 	}
 	const char *set = NULL;
 	if (x->uid) {
-		if (x->cmd->nargs != 1 || x->cmd->args[0].type != IMAP_ARG_ATOM ||
+		if (x->cmd->nargs != 1 ||
+		    x->cmd->args[0].type != IMAP_ARG_ATOM ||
 		    !imap_seqset_ok(x->cmd->args[0].s)) {
-			imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid arguments.");
 			return;
 		}
 		set = x->cmd->args[0].s;
@@ -1019,15 +1022,16 @@ static void cmd_store(struct imap_ctx *x)
 	}
 	struct imap_flagset fs;
 	int r = a[2].type == IMAP_ARG_LIST
-			? imap_flags_parse(a[2].list, a[2].n, &fs)
-			: imap_flags_parse(&a[2], 1, &fs);
+		    ? imap_flags_parse(a[2].list, a[2].n, &fs)
+		    : imap_flags_parse(&a[2], 1, &fs);
 	if (r < 0) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid flags.");
 		return;
 	}
 	if (s->readonly) {
-		imap_tagged(x->c, x->cmd->tag, "NO [READ-ONLY] Mailbox is "
-					       "read-only.");
+		imap_tagged(x->c, x->cmd->tag,
+			    "NO [READ-ONLY] Mailbox is "
+			    "read-only.");
 		return;
 	}
 	/* removing a keyword the folder does not know changes nothing */
@@ -1079,9 +1083,9 @@ static void imap_fetch_produce(struct mra_conn *c)
 		size_t i = fc->next++;
 		if (!imap_in_set(s, fc->set, fc->uid, i))
 			continue;
-		int r = imap_fetch_one_stream(c, s->f, i, s->recent[i],
-					      &fc->items, s->readonly, s->ix,
-					      &fc->st);
+		int r =
+		    imap_fetch_one_stream(c, s->f, i, s->recent[i], &fc->items,
+					  s->readonly, s->ix, &fc->st);
 		if (r < 0) {
 			imap_fetch_end(c, s);
 			return;
@@ -1131,8 +1135,8 @@ static int imap_uidset(struct buf *out, const uint32_t *uids, size_t n)
 			j++;
 		if (buf_printf(out, "%s%lu", i ? "," : "",
 			       (unsigned long)uids[i]) < 0 ||
-		    (j > i && buf_printf(out, ":%lu", (unsigned long)uids[j]) <
-				      0))
+		    (j > i &&
+		     buf_printf(out, ":%lu", (unsigned long)uids[j]) < 0))
 			return -1;
 		i = j + 1;
 	}
@@ -1143,7 +1147,7 @@ static int imap_uidset(struct buf *out, const uint32_t *uids, size_t n)
 static int imap_copyuid(struct buf *out, const struct mailbox_copy_result *r)
 {
 	return buf_printf(out, "COPYUID %lu ", (unsigned long)r->uidvalidity) <
-			       0 ||
+			   0 ||
 		       imap_uidset(out, r->src_uids, r->n) < 0 ||
 		       buf_append_char(out, ' ') < 0 ||
 		       imap_uidset(out, r->dst_uids, r->n) < 0
@@ -1272,8 +1276,8 @@ static void cmd_append(struct imap_ctx *x)
 		} else if (a[i].type == IMAP_ARG_STRING) {
 			struct tm tm;
 			memset(&tm, 0, sizeof tm);
-			const char *end = strptime(a[i].s, "%d-%b-%Y %H:%M:%S",
-						   &tm);
+			const char *end =
+			    strptime(a[i].s, "%d-%b-%Y %H:%M:%S", &tm);
 			if (end == NULL) {
 				imap_tagged(x->c, x->cmd->tag,
 					    "BAD Invalid date-time.");
@@ -1287,7 +1291,8 @@ static void cmd_append(struct imap_ctx *x)
 				when -= sign * (hh * 3600 + mm * 60);
 			}
 		} else {
-			imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid arguments.");
 			return;
 		}
 	}
@@ -1300,8 +1305,8 @@ static void cmd_append(struct imap_ctx *x)
 	}
 	struct imap_arg *msg = &a[n - 1];
 	struct mailbox_user u;
-	struct mailbox_append ap = { msg->s, msg->len, fs.sys, fs.kw, fs.nkw,
-				     when };
+	struct mailbox_append ap = {msg->s, msg->len, fs.sys,
+				    fs.kw,  fs.nkw,   when};
 	uint32_t validity = 0, uid = 0;
 	const char *err = "";
 	imap_user(s, &u);
@@ -1338,7 +1343,7 @@ static void cmd_append(struct imap_ctx *x)
 static uint64_t imap_idle_interval(const struct imap_sess *s)
 {
 	return s->f != NULL && !imap_watching(s) ? IMAP_IDLE_POLL_MS
-					     : IMAP_IDLE_KEEPALIVE_MS;
+						 : IMAP_IDLE_KEEPALIVE_MS;
 }
 
 static void imap_idle_tick(struct ev_timer *t, void *ctx)
@@ -1369,10 +1374,9 @@ static void cmd_idle(struct imap_ctx *x)
 	(void)mra_conn_write(x->c, "+ idling\r\n", 10);
 	imap_sync(x->c, true);
 	if (s->idle_timer == NULL)
-		s->idle_timer = ev_timer_new(mra_srv.loop,
-					     imap_idle_interval(s),
-					     imap_idle_tick,
-					     (void *)(uintptr_t)x->c->id);
+		s->idle_timer =
+		    ev_timer_new(mra_srv.loop, imap_idle_interval(s),
+				 imap_idle_tick, (void *)(uintptr_t)x->c->id);
 	else
 		ev_timer_set(s->idle_timer, imap_idle_interval(s));
 }
@@ -1405,47 +1409,47 @@ static const struct {
 	void (*fn)(struct imap_ctx *x);
 	unsigned flags;
 } imap_cmds[] = {
-	{ "CAPABILITY", cmd_capability, ANY },
-	{ "NOOP", cmd_noop, ANY },
-	{ "LOGOUT", cmd_logout, ANY },
-	{ "ID", cmd_id, ANY },
-	{ "STARTTLS", cmd_starttls, NOAUTH },
-	{ "LOGIN", cmd_login, NOAUTH },
-	{ "AUTHENTICATE", cmd_authenticate, NOAUTH },
-	{ "SELECT", cmd_select, AUTH | SEL },
-	{ "EXAMINE", cmd_select, AUTH | SEL },
-	{ "CREATE", cmd_create, AUTH | SEL },
-	{ "DELETE", cmd_delete, AUTH | SEL },
-	{ "RENAME", cmd_rename, AUTH | SEL },
-	{ "SUBSCRIBE", cmd_subscribe, AUTH | SEL },
-	{ "GETQUOTAROOT", cmd_quota, AUTH | SEL },
-	{ "GETQUOTA", cmd_quota, AUTH | SEL },
-	{ "SETQUOTA", cmd_quota, AUTH | SEL },
-	{ "UNSUBSCRIBE", cmd_subscribe, AUTH | SEL },
-	{ "LIST", cmd_list, AUTH | SEL },
-	{ "LSUB", cmd_list, AUTH | SEL },
-	{ "STATUS", cmd_status, AUTH | SEL },
-	{ "APPEND", cmd_append, AUTH | SEL },
-	{ "NAMESPACE", cmd_namespace, AUTH | SEL },
-	{ "ENABLE", cmd_enable, AUTH | SEL },
-	{ "IDLE", cmd_idle, AUTH | SEL },
-	{ "CHECK", cmd_check, SEL },
-	{ "CLOSE", cmd_close, SEL },
-	{ "UNSELECT", cmd_close, SEL },
-	{ "EXPUNGE", cmd_expunge, SEL | UIDOK },
-	{ "FETCH", cmd_fetch, SEL | UIDOK },
-	{ "STORE", cmd_store, SEL | UIDOK },
-	{ "COPY", cmd_copy, SEL | UIDOK },
-	{ "MOVE", cmd_copy, SEL | UIDOK },
-	{ "SEARCH", cmd_search, SEL | UIDOK },
-	{ "SORT", cmd_sort, SEL | UIDOK },
-	{ "THREAD", cmd_thread, SEL | UIDOK },
+    {"CAPABILITY", cmd_capability, ANY},
+    {"NOOP", cmd_noop, ANY},
+    {"LOGOUT", cmd_logout, ANY},
+    {"ID", cmd_id, ANY},
+    {"STARTTLS", cmd_starttls, NOAUTH},
+    {"LOGIN", cmd_login, NOAUTH},
+    {"AUTHENTICATE", cmd_authenticate, NOAUTH},
+    {"SELECT", cmd_select, AUTH | SEL},
+    {"EXAMINE", cmd_select, AUTH | SEL},
+    {"CREATE", cmd_create, AUTH | SEL},
+    {"DELETE", cmd_delete, AUTH | SEL},
+    {"RENAME", cmd_rename, AUTH | SEL},
+    {"SUBSCRIBE", cmd_subscribe, AUTH | SEL},
+    {"GETQUOTAROOT", cmd_quota, AUTH | SEL},
+    {"GETQUOTA", cmd_quota, AUTH | SEL},
+    {"SETQUOTA", cmd_quota, AUTH | SEL},
+    {"UNSUBSCRIBE", cmd_subscribe, AUTH | SEL},
+    {"LIST", cmd_list, AUTH | SEL},
+    {"LSUB", cmd_list, AUTH | SEL},
+    {"STATUS", cmd_status, AUTH | SEL},
+    {"APPEND", cmd_append, AUTH | SEL},
+    {"NAMESPACE", cmd_namespace, AUTH | SEL},
+    {"ENABLE", cmd_enable, AUTH | SEL},
+    {"IDLE", cmd_idle, AUTH | SEL},
+    {"CHECK", cmd_check, SEL},
+    {"CLOSE", cmd_close, SEL},
+    {"UNSELECT", cmd_close, SEL},
+    {"EXPUNGE", cmd_expunge, SEL | UIDOK},
+    {"FETCH", cmd_fetch, SEL | UIDOK},
+    {"STORE", cmd_store, SEL | UIDOK},
+    {"COPY", cmd_copy, SEL | UIDOK},
+    {"MOVE", cmd_copy, SEL | UIDOK},
+    {"SEARCH", cmd_search, SEL | UIDOK},
+    {"SORT", cmd_sort, SEL | UIDOK},
+    {"THREAD", cmd_thread, SEL | UIDOK},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 {
 	struct imap_sess *s = c->sess;
-	struct imap_ctx x = { c, s, cmd, false };
+	struct imap_ctx x = {c, s, cmd, false};
 	if (strcmp(cmd->name, "UID") == 0) {
 		if (cmd->nargs < 1 || cmd->args[0].type != IMAP_ARG_ATOM) {
 			imap_tagged(c, cmd->tag, "BAD Missing UID command.");
@@ -1474,8 +1478,9 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 			  (s->state == IMAP_AUTH && (fl & AUTH)) ||
 			  (s->state == IMAP_SELECTED && (fl & SEL));
 		if (!ok) {
-			imap_tagged(c, cmd->tag, "BAD Command not valid in "
-						 "this state.");
+			imap_tagged(c, cmd->tag,
+				    "BAD Command not valid in "
+				    "this state.");
 			s->bad++;
 			return;
 		}
@@ -1500,8 +1505,7 @@ static void imap_run_command(struct mra_conn *c)
 	struct imap_sess *s = c->sess;
 	struct imap_cmd cmd;
 	const char *err = "Parse error";
-	if (imap_parse(s->cmd.p ? s->cmd.p : "", s->cmd.len, &cmd, &err) <
-	    0) {
+	if (imap_parse(s->cmd.p ? s->cmd.p : "", s->cmd.len, &cmd, &err) < 0) {
 		s->bad++;
 		imap_tagged(c, cmd.tag ? cmd.tag : "*", "BAD %s", err);
 	} else {
@@ -1510,7 +1514,8 @@ static void imap_run_command(struct mra_conn *c)
 	imap_cmd_free(&cmd);
 	buf_reset(&s->cmd);
 	if (s->bad >= MRA_BAD_MAX) {
-		(void)mra_conn_printf(c, "* BYE Too many invalid commands.\r\n");
+		(void)mra_conn_printf(c,
+				      "* BYE Too many invalid commands.\r\n");
 		mra_conn_close(c);
 	}
 }
@@ -1530,8 +1535,8 @@ static void imap_continuation(struct mra_conn *c, struct str line)
 		return;
 	}
 	/* AUTHENTICATE PLAIN response */
-	struct imap_cmd cmd = { .tag = s->sasl_tag, .name = (char *)"AUTH" };
-	struct imap_ctx x = { c, s, &cmd, false };
+	struct imap_cmd cmd = {.tag = s->sasl_tag, .name = (char *)"AUTH"};
+	struct imap_ctx x = {c, s, &cmd, false};
 	s->sasl_wait = false;
 	imap_sasl_plain(&x, line);
 	free(s->sasl_tag);
@@ -1545,8 +1550,8 @@ static void imap_input(struct mra_conn *c)
 	       c->produce == NULL && !mra_conn_backlogged(c)) {
 		if (s->lit_left > 0) {
 			size_t take = c->in.len < s->lit_left
-					      ? c->in.len
-					      : (size_t)s->lit_left;
+					  ? c->in.len
+					  : (size_t)s->lit_left;
 			if (take == 0)
 				return;
 			if (buf_append(&s->cmd, c->in.p, take) < 0) {
@@ -1590,14 +1595,14 @@ static void imap_input(struct mra_conn *c)
 			size_t sl = s->cmd.len ? s->cmd.len : line.len;
 			const char *q = memchr(sp, ' ', sl);
 			if (q != NULL) {
-				struct str rest = { q + 1,
-						    sl - (size_t)(q + 1 - sp) };
-				is_append = str_has_prefix_case(rest,
-								"APPEND ");
+				struct str rest = {q + 1,
+						   sl - (size_t)(q + 1 - sp)};
+				is_append =
+				    str_has_prefix_case(rest, "APPEND ");
 			}
 		}
-		uint64_t cap = is_append ? mra_srv.message_size_limit
-					 : IMAP_LITERALS_MAX;
+		uint64_t cap =
+		    is_append ? mra_srv.message_size_limit : IMAP_LITERALS_MAX;
 		int fr = imap_frame_line(line, cap, &lit, &sync);
 		if (buf_append(&s->cmd, line.p, line.len) < 0 || fr < 0) {
 			/* RFC 7888 §4: a non-synchronising literal that is
@@ -1627,10 +1632,10 @@ static void imap_input(struct mra_conn *c)
 }
 
 const struct mra_proto mra_imap_proto = {
-	.name = "imap",
-	.start = imap_start,
-	.input = imap_input,
-	.login_done = imap_login_done,
-	.timeout = imap_timeout,
-	.free = imap_free,
+    .name = "imap",
+    .start = imap_start,
+    .input = imap_input,
+    .login_done = imap_login_done,
+    .timeout = imap_timeout,
+    .free = imap_free,
 };

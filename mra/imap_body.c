@@ -43,13 +43,12 @@ static void ib_nstring(struct ib *c, const char *s)
 {
 	if (s == NULL)
 		ib_write(c, "NIL");
-	else if (!c->full &&
-		 imap_render_nstring(c->b, s, strlen(s), false) < 0)
+	else if (!c->full && imap_render_nstring(c->b, s, strlen(s), false) < 0)
 		c->full = true;
 }
 
-static void ib_params(struct ib *c, const struct mime_param *v,
-		      size_t n, bool add_charset)
+static void ib_params(struct ib *c, const struct mime_param *v, size_t n,
+		      bool add_charset)
 {
 	if (n == 0 && !add_charset) {
 		ib_write(c, "NIL");
@@ -98,8 +97,8 @@ static void ib_ext(struct ib *c, const struct mime_part *p)
 	ib_nstring(c, p->location);
 }
 
-static void ib_part(struct ib *c, const char *msg,
-		    const struct mime_part *p, bool ext)
+static void ib_part(struct ib *c, const char *msg, const struct mime_part *p,
+		    bool ext)
 {
 	ib_write(c, "(");
 	if (p->kind == MIME_MULTIPART) {
@@ -133,8 +132,8 @@ static void ib_part(struct ib *c, const char *msg,
 	}
 	ib_write(c, " ");
 	ib_params(c, p->params, p->nparams,
-		  text && mime_param_get(p->params, p->nparams, "charset") ==
-				  NULL);
+		  text &&
+		      mime_param_get(p->params, p->nparams, "charset") == NULL);
 	ib_write(c, " ");
 	ib_nstring(c, p->id);
 	ib_write(c, " ");
@@ -165,7 +164,7 @@ static void ib_part(struct ib *c, const char *msg,
 int imap_body_structure(struct buf *out, const char *msg,
 			const struct mime_part *root, bool ext)
 {
-	struct ib c = { out, false };
+	struct ib c = {out, false};
 	ib_part(&c, msg, root, ext);
 	return c.full ? -1 : 0;
 }

@@ -46,10 +46,9 @@ static struct imap_fetch_sec *imap_fetch_add(struct imap_fetch_items *it)
 	return s;
 }
 
-int imap_fetch_section(const char *spec, size_t len,
-		       struct imap_fetch_sec *sec)
+int imap_fetch_section(const char *spec, size_t len, struct imap_fetch_sec *sec)
 {
-	struct str s = { spec, len };
+	struct str s = {spec, len};
 	if (len == 0) {
 		sec->kind = SEC_ALL;
 		return 0;
@@ -70,15 +69,15 @@ int imap_fetch_section(const char *spec, size_t len,
 		}
 		if (spec[i] != '.')
 			return -1;
-		struct str rest = { spec + i + 1, len - i - 1 };
+		struct str rest = {spec + i + 1, len - i - 1};
 		if (str_case_eq_cstr(rest, "MIME")) {
 			sec->kind = SEC_MIME;
 			return 0;
 		}
 		return imap_fetch_section(rest.p, rest.len, sec) < 0 ||
-				       sec->kind == SEC_ALL
-			       ? -1
-			       : 0;
+			       sec->kind == SEC_ALL
+			   ? -1
+			   : 0;
 	}
 	if (str_case_eq_cstr(s, "HEADER")) {
 		sec->kind = SEC_HEADER;
@@ -119,8 +118,8 @@ int imap_fetch_section(const char *spec, size_t len,
 			q++;
 			wl -= 2;
 		}
-		sec->fields = xrealloc(sec->fields,
-				       (sec->nfields + 1) * sizeof *sec->fields);
+		sec->fields = xrealloc(sec->fields, (sec->nfields + 1) *
+							sizeof *sec->fields);
 		sec->fields[sec->nfields++] = xmemdup0(q, wl);
 	}
 	return sec->nfields > 0 ? 0 : -1;
@@ -163,9 +162,9 @@ static int imap_fetch_binary_att(const char *att, struct imap_fetch_items *it)
 	    (size && s->partial))
 		return -1;
 	char label[128];
-	int n = snprintf(label, sizeof label, "%s[%s]",
-			 size ? "BINARY.SIZE" : "BINARY",
-			 s->part ? s->part : "");
+	int n =
+	    snprintf(label, sizeof label, "%s[%s]",
+		     size ? "BINARY.SIZE" : "BINARY", s->part ? s->part : "");
 	if (n < 0 || (size_t)n >= sizeof label)
 		return -1;
 	if (s->partial) {
@@ -195,7 +194,8 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 		it->bodystructure = true;
 	} else if (strcasecmp(att, "BODY") == 0) {
 		it->body = true;
-	} else if (strcasecmp(att, "ALL") == 0 || strcasecmp(att, "FAST") == 0 ||
+	} else if (strcasecmp(att, "ALL") == 0 ||
+		   strcasecmp(att, "FAST") == 0 ||
 		   strcasecmp(att, "FULL") == 0) {
 		it->flags = it->internaldate = it->size = true;
 		if (strcasecmp(att, "FAST") != 0)
@@ -210,7 +210,7 @@ static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 		for (char *q = s->label; *q; q++)
 			if (*q >= 'a' && *q <= 'z')
 				*q = (char)(*q - 32);
-		s->kind = att[6] == '\0'	       ? SEC_ALL
+		s->kind = att[6] == '\0'		       ? SEC_ALL
 			  : strcasecmp(att + 7, "HEADER") == 0 ? SEC_HEADER
 							       : SEC_TEXT;
 		s->peek = s->kind == SEC_HEADER;
@@ -316,8 +316,9 @@ static size_t imap_crlf_conv(const char *p, size_t len, bool *cr)
 		size_t end = nl ? (size_t)(nl - p) : len;
 		if (end > i) {
 			memcpy(o, p + i, end - i);
-			for (char *z = o; (z = memchr(z, '\0', (size_t)(
-						    o + end - i - z))) != NULL;)
+			for (char *z = o;
+			     (z = memchr(z, '\0', (size_t)(o + end - i - z))) !=
+			     NULL;)
 				*z++ = (char)0x80;
 			o += end - i;
 			*cr = p[end - 1] == '\r';
@@ -336,8 +337,7 @@ static size_t imap_crlf_conv(const char *p, size_t len, bool *cr)
 
 /* imap_crlf_conv over any length, appended to out: 0, or -1 when out is
    full. */
-static int imap_crlf_feed(const char *p, size_t len, bool *cr,
-			  struct buf *out)
+static int imap_crlf_feed(const char *p, size_t len, bool *cr, struct buf *out)
 {
 	while (len > 0) {
 		size_t n = len < IMAP_PIECE ? len : IMAP_PIECE;
@@ -425,8 +425,7 @@ int imap_fetch_stream_step(struct mra_conn *c, struct imap_fetch_stream *st)
 		st->left -= got;
 		/* a short read of a regular file is its end: spare the
 		   read that would return 0 */
-		if (!over &&
-		    (st->left > 0 || (size_t)r == sizeof imap_chunk))
+		if (!over && (st->left > 0 || (size_t)r == sizeof imap_chunk))
 			return 0;
 		if (!over)
 			r = 0;
@@ -468,9 +467,9 @@ static void imap_fetch_render(struct mra_conn *c, const char *msg, size_t len,
 	struct buf r;
 	buf_init(&r, MRA_OUT_MAX);
 	int rc = what == IMAP_V_ENVELOPE
-			 ? imap_render_envelope(&r, msg, len)
-			 : imap_body_structure(&r, msg, root,
-					       what == IMAP_V_BODYSTRUCTURE);
+		     ? imap_render_envelope(&r, msg, len)
+		     : imap_body_structure(&r, msg, root,
+					   what == IMAP_V_BODYSTRUCTURE);
 	if (rc < 0)
 		c->closing = true;
 	else
@@ -489,8 +488,8 @@ static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
 }
 
 /* header lines (with continuations) kept by HEADER.FIELDS[.NOT] */
-static void imap_filter_fields(const struct imap_fetch_sec *s,
-			       const char *hdr, size_t len, struct buf *out)
+static void imap_filter_fields(const struct imap_fetch_sec *s, const char *hdr,
+			       size_t len, struct buf *out)
 {
 	const char *p = hdr, *end = hdr + len;
 	bool keep = false;
@@ -532,7 +531,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	/* the whole message as the last section: sent from the file as
 	   the client takes it, unless its text is needed anyway */
 	const struct imap_fetch_sec *ls =
-		it->nsecs > 0 ? &it->secs[it->nsecs - 1] : NULL;
+	    it->nsecs > 0 ? &it->secs[it->nsecs - 1] : NULL;
 	bool stream = st != NULL && ls != NULL && ls->kind == SEC_ALL &&
 		      ls->part == NULL && !ls->partial && !ls->bsize;
 	/* FLAGS, UID, INTERNALDATE and a known size need no entry, nor does
@@ -607,11 +606,11 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	}
 	(void)mra_conn_printf(c, "* %zu FETCH (", i + 1);
 	bool sp = false;
-#define IMAP_SP() \
-	do { \
-		if (sp) \
-			(void)mra_conn_write(c, " ", 1); \
-		sp = true; \
+#define IMAP_SP()                                                              \
+	do {                                                                   \
+		if (sp)                                                        \
+			(void)mra_conn_write(c, " ", 1);                       \
+		sp = true;                                                     \
 	} while (0)
 	if (it->uid) {
 		IMAP_SP();
@@ -645,19 +644,18 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
 					     ent.field[MIDX_ENVELOPE].len);
 		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
-					  NULL, IMAP_V_ENVELOPE);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, NULL,
+					  IMAP_V_ENVELOPE);
 	}
 	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
 		(void)mra_conn_write(c, "BODYSTRUCTURE ", 14);
 		if (cached)
-			(void)mra_conn_write(
-				c, ent.field[MIDX_BODYSTRUCTURE].p,
-				ent.field[MIDX_BODYSTRUCTURE].len);
+			(void)mra_conn_write(c, ent.field[MIDX_BODYSTRUCTURE].p,
+					     ent.field[MIDX_BODYSTRUCTURE].len);
 		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
-					  root, IMAP_V_BODYSTRUCTURE);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
+					  IMAP_V_BODYSTRUCTURE);
 	}
 	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
@@ -666,8 +664,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
 					     ent.field[MIDX_BODY].len);
 		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len,
-					  root, IMAP_V_BODY);
+			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
+					  IMAP_V_BODY);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];

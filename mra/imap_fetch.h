@@ -16,20 +16,27 @@ struct mra_conn;
 struct maildir_folder;
 struct maildir_index;
 
-enum imap_sec_kind { SEC_ALL, SEC_HEADER, SEC_TEXT, SEC_FIELDS,
-		     SEC_FIELDS_NOT, SEC_EMPTY, SEC_MIME };
+enum imap_sec_kind {
+	SEC_ALL,
+	SEC_HEADER,
+	SEC_TEXT,
+	SEC_FIELDS,
+	SEC_FIELDS_NOT,
+	SEC_EMPTY,
+	SEC_MIME
+};
 
 struct imap_fetch_sec {
-	char *label;        /* owned; the response name, e.g. "BODY[TEXT]" */
+	char *label; /* owned; the response name, e.g. "BODY[TEXT]" */
 	enum imap_sec_kind kind;
-	char *part;         /* owned; part numbers "1.2", NULL for the top */
-	char **fields;      /* owned, for SEC_FIELDS(_NOT) */
+	char *part;    /* owned; part numbers "1.2", NULL for the top */
+	char **fields; /* owned, for SEC_FIELDS(_NOT) */
 	size_t nfields;
 	bool partial;
 	uint64_t off, len;
-	bool peek;          /* does not set \Seen */
-	bool binary;        /* BINARY[...] (RFC 3516): the content decoded */
-	bool bsize;         /* BINARY.SIZE[...]: only its decoded size */
+	bool peek;   /* does not set \Seen */
+	bool binary; /* BINARY[...] (RFC 3516): the content decoded */
+	bool bsize;  /* BINARY.SIZE[...]: only its decoded size */
 };
 
 struct imap_fetch_items {
@@ -65,9 +72,9 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 /* A whole-message literal (BODY[], BODY.PEEK[], RFC822) being sent from
    its file in bounded pieces, with the conversion of imap_fetch_to_crlf. */
 struct imap_fetch_stream {
-	int fd;         /* the message file; -1: nothing being sent */
-	uint64_t left;  /* literal bytes still owed to the client */
-	bool cr;        /* the last byte sent was a CR */
+	int fd;	       /* the message file; -1: nothing being sent */
+	uint64_t left; /* literal bytes still owed to the client */
+	bool cr;       /* the last byte sent was a CR */
 };
 
 /* As imap_fetch_one, but when the last section asks for the whole message

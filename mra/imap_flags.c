@@ -15,9 +15,9 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } imap_flag_names[] = {
-	{ "\\Answered", MAILDIR_REPLIED }, { "\\Flagged", MAILDIR_FLAGGED },
-	{ "\\Deleted", MAILDIR_TRASHED }, { "\\Seen", MAILDIR_SEEN },
-	{ "\\Draft", MAILDIR_DRAFT },
+    {"\\Answered", MAILDIR_REPLIED}, {"\\Flagged", MAILDIR_FLAGGED},
+    {"\\Deleted", MAILDIR_TRASHED},  {"\\Seen", MAILDIR_SEEN},
+    {"\\Draft", MAILDIR_DRAFT},
 };
 #define IMAP_NFLAGS (sizeof imap_flag_names / sizeof *imap_flag_names)
 
@@ -29,7 +29,7 @@ int imap_flags_parse(const struct imap_arg *a, size_t n,
 		/* an unquoted NIL is a flag-keyword atom like any other */
 		if (a[i].type != IMAP_ARG_ATOM && a[i].type != IMAP_ARG_NIL)
 			return -1;
-		struct str name = { a[i].s, a[i].len };
+		struct str name = {a[i].s, a[i].len};
 		if (a[i].s[0] != '\\') {
 			if (!maildir_keyword_ok(name) ||
 			    fs->nkw >= IMAP_FLAGS_KW_MAX)
@@ -86,8 +86,7 @@ void imap_flags_write(struct mra_conn *c, const struct maildir_keywords *kw,
 	for (unsigned i = 0; kw != NULL && i < MAILDIR_KEYWORDS_MAX; i++) {
 		if (!(bits & (1u << i)) || kw->name[i] == NULL)
 			continue;
-		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
-				      kw->name[i]);
+		(void)mra_conn_printf(c, "%s%s", first ? "" : " ", kw->name[i]);
 		first = false;
 	}
 	(void)mra_conn_write(c, ")", 1);
@@ -112,16 +111,14 @@ void imap_flags_write_defs(struct mra_conn *c,
 		if (pass == 0)
 			(void)mra_conn_write(c, ")\r\n", 3);
 		else
-			(void)mra_conn_printf(c, "%s)] Flags permitted.\r\n",
-					      used < MAILDIR_KEYWORDS_MAX
-						      ? " \\*"
-						      : "");
+			(void)mra_conn_printf(
+			    c, "%s)] Flags permitted.\r\n",
+			    used < MAILDIR_KEYWORDS_MAX ? " \\*" : "");
 	}
 }
 
 int imap_flags_letters(const char *old, unsigned sys, uint32_t kwbits,
 		       char *out, size_t outsz)
 {
-	return maildir_info_build(str_from_cstr(old), sys, kwbits, out,
-				  outsz);
+	return maildir_info_build(str_from_cstr(old), sys, kwbits, out, outsz);
 }

@@ -20,7 +20,7 @@ struct mra_conn;
 #define IMAP_FLAGS_KW_MAX 64
 
 struct imap_flagset {
-	unsigned sys;                     /* enum maildir_flag bits */
+	unsigned sys;			  /* enum maildir_flag bits */
 	struct str kw[IMAP_FLAGS_KW_MAX]; /* borrowed from the arguments */
 	size_t nkw;
 };

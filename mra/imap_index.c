@@ -2,8 +2,8 @@
  * Builds youju.index entries; see imap_index.h.  The ENVELOPE and body
  * structure strings are produced by imap_render.c / imap_body.c into a
  * buffer, the very functions FETCH uses without the cache, so cached and
- * uncached answers cannot drift apart.  The header values are decoded and folded exactly as SEARCH
- * does it on the file (imap_search.c).
+ * uncached answers cannot drift apart.  The header values are decoded and
+ * folded exactly as SEARCH does it on the file (imap_search.c).
  */
 #include "imap_index.h"
 
@@ -16,8 +16,7 @@
 #include "log.h"
 #include "maildir.h"
 
-void imap_index_bound(struct maildir_index *ix,
-		      const struct maildir_folder *f)
+void imap_index_bound(struct maildir_index *ix, const struct maildir_folder *f)
 {
 	if (maildir_index_pending(ix) < IMAP_INDEX_PENDING_MAX)
 		return;
@@ -48,8 +47,7 @@ int imap_index_header_segs(const char *hdr, size_t len, const char *name,
 		if (mime_header_decode(fv, &dec) < 0 ||
 		    mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
 			continue;
-		rc = maildir_index_seg_add(out, fold.p ? fold.p : "",
-					   fold.len);
+		rc = maildir_index_seg_add(out, fold.p ? fold.p : "", fold.len);
 	}
 	buf_deinit(&dec);
 	buf_deinit(&fold);
@@ -96,11 +94,11 @@ int imap_index_build(struct maildir_index *ix, const struct maildir_msg *m,
 		const char *o = out.p ? out.p : "";
 		const char *h = hdrs.p ? hdrs.p : "";
 		for (int f = 0; f <= MIDX_BODY; f++)
-			e.field[f] = (struct str){ o + off[f],
-						   off[f + 1] - off[f] };
+			e.field[f] =
+			    (struct str){o + off[f], off[f + 1] - off[f]};
 		for (int f = MIDX_BODY + 1; f < MIDX_NFIELDS; f++)
-			e.field[f] = (struct str){ h + hoff[f],
-						   hoff[f + 1] - hoff[f] };
+			e.field[f] =
+			    (struct str){h + hoff[f], hoff[f + 1] - hoff[f]};
 		long day;
 		e.sent_day = MAILDIR_INDEX_NO_DAY;
 		if (imap_search_sent_day(msg + root->hdr_off, root->hdr_len,

@@ -27,8 +27,7 @@ struct maildir_msg;
  * drops the pending entries (they are rebuilt next time) so memory stays
  * bounded.
  */
-void imap_index_bound(struct maildir_index *ix,
-		      const struct maildir_folder *f);
+void imap_index_bound(struct maildir_index *ix, const struct maildir_folder *f);
 
 /*
  * Builds the entry of message m from its CR LF form msg (len bytes) and

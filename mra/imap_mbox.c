@@ -116,10 +116,10 @@ bool imap_mbox_match(const char *pat, const char *name)
 static const char *imap_mbox_special_use(const char *name)
 {
 	static const char *const map[][2] = {
-		{ "Sent", "\\Sent" },
-		{ "Drafts", "\\Drafts" },
-		{ "Trash", "\\Trash" },
-		{ "Junk", "\\Junk" },
+	    {"Sent", "\\Sent"},
+	    {"Drafts", "\\Drafts"},
+	    {"Trash", "\\Trash"},
+	    {"Junk", "\\Junk"},
 	};
 	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
 		if (strcmp(name, map[i][0]) == 0)
@@ -130,7 +130,7 @@ static const char *imap_mbox_special_use(const char *name)
 /* ---- LIST / LSUB ------------------------------------------------------ */
 
 struct imap_list_opts {
-	bool extended;     /* LIST-EXTENDED syntax used */
+	bool extended; /* LIST-EXTENDED syntax used */
 	bool sel_subscribed, sel_remote, sel_recursive, sel_special;
 	bool ret_subscribed, ret_children, ret_special;
 	const char *pats[IMAP_LIST_PATTERNS_MAX];
@@ -161,13 +161,13 @@ static void imap_list_add(struct imap_list_set *set, const char *name,
 		set->cap = set->cap ? set->cap * 2 : 32;
 		set->e = xrealloc(set->e, set->cap * sizeof *set->e);
 	}
-	set->e[set->n++] = (struct imap_list_ent){ xstrdup(name), exists,
-						   subscribed, false, false };
+	set->e[set->n++] = (struct imap_list_ent){xstrdup(name), exists,
+						  subscribed, false, false};
 	/* every ancestor is a candidate too (implied parent) */
 	char *dot = strrchr(set->e[set->n - 1].name, '.');
 	if (dot != NULL) {
-		char *parent = xmemdup0(name, (size_t)(dot -
-						set->e[set->n - 1].name));
+		char *parent =
+		    xmemdup0(name, (size_t)(dot - set->e[set->n - 1].name));
 		imap_list_add(set, parent, false, false);
 		free(parent);
 	}
@@ -212,8 +212,7 @@ static void imap_list_free(struct imap_list_set *set)
 	free(set->e);
 }
 
-static bool imap_list_matches(const struct imap_list_opts *o,
-			      const char *name)
+static bool imap_list_matches(const struct imap_list_opts *o, const char *name)
 {
 	for (size_t i = 0; i < o->npats; i++) {
 		const char *p = o->pats[i];
@@ -236,8 +235,7 @@ static bool imap_list_matches(const struct imap_list_opts *o,
 /* Parses "LIST [(sel)] ref pat|(pats) [RETURN (ret)]" into o (pattern
    strings point into a static buffer per pattern). */
 static const char *imap_list_parse(const struct imap_cmd *cmd, bool lsub,
-				   struct imap_list_opts *o,
-				   char pbuf[][1024])
+				   struct imap_list_opts *o, char pbuf[][1024])
 {
 	const struct imap_arg *a = cmd->args;
 	size_t n = cmd->nargs, i = 0;
@@ -246,8 +244,8 @@ static const char *imap_list_parse(const struct imap_cmd *cmd, bool lsub,
 		o->extended = true;
 		for (size_t k = 0; k < a[0].n; k++) {
 			const char *opt = a[0].list[k].type == IMAP_ARG_ATOM
-						  ? a[0].list[k].s
-						  : "";
+					      ? a[0].list[k].s
+					      : "";
 			if (strcasecmp(opt, "SUBSCRIBED") == 0)
 				o->sel_subscribed = true;
 			else if (strcasecmp(opt, "REMOTE") == 0)
@@ -297,8 +295,8 @@ static const char *imap_list_parse(const struct imap_cmd *cmd, bool lsub,
 		const struct imap_arg *r = &a[i + 1];
 		for (size_t k = 0; k < r->n; k++) {
 			const char *opt = r->list[k].type == IMAP_ARG_ATOM
-						  ? r->list[k].s
-						  : "";
+					      ? r->list[k].s
+					      : "";
 			if (strcasecmp(opt, "SUBSCRIBED") == 0)
 				o->ret_subscribed = true;
 			else if (strcasecmp(opt, "CHILDREN") == 0)
@@ -319,12 +317,12 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 {
 	char attrs[256] = "";
 	size_t al = 0;
-#define ATTR(s)                                                          \
-	do {                                                             \
-		int k_ = snprintf(attrs + al, sizeof attrs - al, "%s%s", \
-				  al ? " " : "", (s));                   \
-		if (k_ > 0 && (size_t)k_ < sizeof attrs - al)            \
-			al += (size_t)k_;                                \
+#define ATTR(s)                                                                \
+	do {                                                                   \
+		int k_ = snprintf(attrs + al, sizeof attrs - al, "%s%s",       \
+				  al ? " " : "", (s));                         \
+		if (k_ > 0 && (size_t)k_ < sizeof attrs - al)                  \
+			al += (size_t)k_;                                      \
 	} while (0)
 	if (lsub) {
 		if (!e->subscribed || !e->exists)
@@ -340,10 +338,9 @@ static void imap_list_one(struct mra_conn *c, const char *verb,
 		   when RETURN (CHILDREN) asks (RFC 5258 §4 allows both) */
 		bool kids = !o->extended || o->ret_children;
 		if (kids && (e->exists || e->children))
-			ATTR(e->children ? "\\HasChildren"
-					 : "\\HasNoChildren");
-		const char *su = e->exists ? imap_mbox_special_use(e->name)
-					   : NULL;
+			ATTR(e->children ? "\\HasChildren" : "\\HasNoChildren");
+		const char *su =
+		    e->exists ? imap_mbox_special_use(e->name) : NULL;
 		if (su != NULL)
 			ATTR(su);
 	}
@@ -401,15 +398,14 @@ const char *imap_mbox_list(const struct imap_mbox_ctx *x)
 		maildir_names_free(names, (size_t)n);
 		return "NO [SERVERBUG] Cannot read subscriptions.";
 	}
-	struct imap_list_set set = { NULL, 0, 0 };
+	struct imap_list_set set = {NULL, 0, 0};
 	imap_list_add(&set, "INBOX", true, false);
 	for (long i = 0; i < n; i++)
 		imap_list_add(&set, names[i], true, false);
 	for (long i = 0; i < ns; i++)
-		imap_list_add(&set, strcasecmp(subs[i], "INBOX") == 0
-					    ? "INBOX"
-					    : subs[i],
-			      false, true);
+		imap_list_add(
+		    &set, strcasecmp(subs[i], "INBOX") == 0 ? "INBOX" : subs[i],
+		    false, true);
 	maildir_names_free(names, (size_t)n);
 	maildir_names_free(subs, (size_t)ns);
 	imap_list_merge(&set);
@@ -458,8 +454,7 @@ const char *imap_mbox_subscribe(const struct imap_mbox_ctx *x)
 	if (x->cmd->nargs != 1 || !imap_arg_is_astring(&a[0]))
 		return "BAD Invalid arguments.";
 	bool on = strcmp(x->cmd->name, "SUBSCRIBE") == 0;
-	const char *name = strcasecmp(a[0].s, "INBOX") == 0 ? "INBOX"
-							   : a[0].s;
+	const char *name = strcasecmp(a[0].s, "INBOX") == 0 ? "INBOX" : a[0].s;
 	if (strcmp(name, "INBOX") != 0 && !maildir_folder_name_ok(name))
 		return "NO [CANNOT] Invalid mailbox name.";
 	/* Dovecot refuses to subscribe a mailbox that does not exist */
@@ -589,17 +584,15 @@ static void imap_quota_line(const struct imap_mbox_ctx *x)
 	bool sp = false;
 	if (lim.max_bytes > 0) {
 		/* KiB, rounded up as Dovecot and Courier do */
-		(void)mra_conn_printf(x->c, "STORAGE %llu %llu",
-				      (unsigned long long)((bytes + 1023) /
-							   1024),
-				      (unsigned long long)(lim.max_bytes /
-							   1024));
+		(void)mra_conn_printf(
+		    x->c, "STORAGE %llu %llu",
+		    (unsigned long long)((bytes + 1023) / 1024),
+		    (unsigned long long)(lim.max_bytes / 1024));
 		sp = true;
 	}
 	if (lim.max_count > 0)
 		(void)mra_conn_printf(x->c, "%sMESSAGE %llu %llu",
-				      sp ? " " : "",
-				      (unsigned long long)count,
+				      sp ? " " : "", (unsigned long long)count,
 				      (unsigned long long)lim.max_count);
 	(void)mra_conn_write(x->c, ")\r\n", 3);
 }
@@ -626,8 +619,8 @@ const char *imap_mbox_quota(const struct imap_mbox_ctx *x)
 		return "NO [NONEXISTENT] Mailbox doesn't exist.";
 	/* one quota root for the whole Maildir (maildirsize) */
 	(void)mra_conn_printf(x->c, "* QUOTAROOT ");
-	imap_mbox_quote(x->c, strcasecmp(a[0].s, "INBOX") == 0 ? "INBOX"
-							      : a[0].s);
+	imap_mbox_quote(x->c,
+			strcasecmp(a[0].s, "INBOX") == 0 ? "INBOX" : a[0].s);
 	(void)mra_conn_printf(x->c, " \"" IMAP_QUOTA_ROOT "\"\r\n");
 	imap_quota_line(x);
 	return "OK Getquotaroot completed.";

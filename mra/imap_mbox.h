@@ -19,9 +19,9 @@ struct mra_conn;
 
 struct imap_mbox_ctx {
 	struct mra_conn *c;
-	const char *maildir;          /* the user's Maildir root */
-	const char *quota;            /* authd's quota ("5242880S"), or "" */
-	const struct imap_cmd *cmd;   /* name upper-cased */
+	const char *maildir;	    /* the user's Maildir root */
+	const char *quota;	    /* authd's quota ("5242880S"), or "" */
+	const struct imap_cmd *cmd; /* name upper-cased */
 };
 
 /* The folder directory (malloc'd) of an IMAP mailbox name, or NULL for an

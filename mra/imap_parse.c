@@ -53,8 +53,8 @@ static bool imap_atom_char(char c)
    mailbox name "foo[bar", '[' is an ordinary atom character. */
 static bool imap_section_start(const char *s, const char *p)
 {
-	static const char *const names[] = { "BODY", "BODY.PEEK", "BINARY",
-					     "BINARY.PEEK", "BINARY.SIZE" };
+	static const char *const names[] = {"BODY", "BODY.PEEK", "BINARY",
+					    "BINARY.PEEK", "BINARY.SIZE"};
 	size_t len = (size_t)(p - s);
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (strlen(names[i]) == len &&
@@ -69,8 +69,8 @@ static char *imap_parse_atom(struct imap_parser *ps, size_t *len_r)
 	while (ps->p < ps->end) {
 		char c = *ps->p;
 		if (c == '[' && imap_section_start(s, ps->p)) {
-			const char *close = memchr(ps->p, ']',
-						   (size_t)(ps->end - ps->p));
+			const char *close =
+			    memchr(ps->p, ']', (size_t)(ps->end - ps->p));
 			if (close == NULL) {
 				ps->error = "Missing ']'";
 				return NULL;
@@ -222,8 +222,7 @@ static int imap_parse_list(struct imap_parser *ps, int depth,
 			ps->p++;
 			a->type = IMAP_ARG_LIST;
 			n++;
-			if (imap_parse_list(ps, depth + 1, &a->list, &a->n) <
-			    0)
+			if (imap_parse_list(ps, depth + 1, &a->list, &a->n) < 0)
 				goto fail;
 			continue;
 		}
@@ -233,8 +232,7 @@ static int imap_parse_list(struct imap_parser *ps, int depth,
 		} else if (c == '{') {
 			a->type = IMAP_ARG_LITERAL;
 			a->s = imap_parse_literal(ps, &a->len);
-		} else if (c == '~' && ps->p + 1 < ps->end &&
-			   ps->p[1] == '{') {
+		} else if (c == '~' && ps->p + 1 < ps->end && ps->p[1] == '{') {
 			/* literal8 (RFC 3516 §4.2): may hold NULs */
 			ps->p++;
 			a->type = IMAP_ARG_LITERAL;
@@ -263,7 +261,7 @@ fail:
 int imap_parse(const char *p, size_t len, struct imap_cmd *cmd,
 	       const char **error_r)
 {
-	struct imap_parser ps = { p, p + len, 0, NULL };
+	struct imap_parser ps = {p, p + len, 0, NULL};
 	memset(cmd, 0, sizeof *cmd);
 	/* tag: atom characters except '+' (RFC 3501 tag) */
 	const char *s = ps.p;
@@ -281,8 +279,7 @@ int imap_parse(const char *p, size_t len, struct imap_cmd *cmd,
 	}
 	ps.p++;
 	s = ps.p;
-	while (ps.p < ps.end && isalpha((unsigned char)*ps.p) &&
-	       ps.p - s < 32)
+	while (ps.p < ps.end && isalpha((unsigned char)*ps.p) && ps.p - s < 32)
 		ps.p++;
 	if (ps.p == s || (ps.p < ps.end && *ps.p != ' ')) {
 		*error_r = "Invalid command name";
@@ -306,8 +303,7 @@ int imap_parse(const char *p, size_t len, struct imap_cmd *cmd,
 	return 0;
 }
 
-int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r,
-		    bool *sync_r)
+int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r, bool *sync_r)
 {
 	if (line.len < 3 || line.p[line.len - 1] != '}')
 		return 0;

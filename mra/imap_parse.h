@@ -15,13 +15,13 @@
 #include "str.h"
 
 /* Most arguments in one command (all lists together), list depth. */
-#define IMAP_ARGS_MAX 4096
+#define IMAP_ARGS_MAX  4096
 #define IMAP_DEPTH_MAX 16
 /* A tag or atom is at most this long (the command line cap bounds it). */
 #define IMAP_ATOM_MAX 8192
 
 enum imap_arg_type {
-	IMAP_ARG_ATOM,    /* also "BODY[HEADER.FIELDS (A B)]<0.10>" */
+	IMAP_ARG_ATOM,	  /* also "BODY[HEADER.FIELDS (A B)]<0.10>" */
 	IMAP_ARG_STRING,  /* quoted, unescaped */
 	IMAP_ARG_LITERAL, /* {n}, {n+}, ~{n} or ~{n+}; may hold NULs */
 	IMAP_ARG_NIL,
@@ -30,19 +30,19 @@ enum imap_arg_type {
 
 struct imap_arg {
 	enum imap_arg_type type;
-	char *s;              /* owned, NUL-terminated (not for LIST) */
+	char *s; /* owned, NUL-terminated (not for LIST) */
 	size_t len;
 	struct imap_arg *list; /* owned, for LIST */
-	bool literal8;        /* a LITERAL sent as ~{n} (RFC 3516) */
+	bool literal8;	       /* a LITERAL sent as ~{n} (RFC 3516) */
 	size_t n;
 };
 
 struct imap_cmd {
-	char *tag;            /* owned */
-	char *name;           /* owned, upper-cased ("UID FETCH" stays two) */
+	char *tag;	       /* owned */
+	char *name;	       /* owned, upper-cased ("UID FETCH" stays two) */
 	struct imap_arg *args; /* owned */
 	size_t nargs;
-	size_t total;         /* argument count, for IMAP_ARGS_MAX */
+	size_t total; /* argument count, for IMAP_ARGS_MAX */
 };
 
 /*
@@ -62,8 +62,7 @@ void imap_cmd_free(struct imap_cmd *cmd);
  * with *n_r and *sync_r (false for LITERAL+), 0 when the line ends the
  * command, -1 for a malformed or too-large (> max) marker.
  */
-int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r,
-		    bool *sync_r);
+int imap_frame_line(struct str line, uint64_t max, uint64_t *n_r, bool *sync_r);
 
 /* true for an ATOM, STRING, LITERAL or NIL (RFC 3501 astring; s holds
    the text "NIL" as sent) */

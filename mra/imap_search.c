@@ -23,23 +23,41 @@
 #include "xalloc.h"
 
 enum sk {
-	SK_ALL, SK_FLAG, SK_RECENT, SK_NEW, SK_OLD, SK_KEYWORD, SK_HEADER,
-	SK_BODY, SK_TEXT, SK_BEFORE, SK_ON, SK_SINCE, SK_SENTBEFORE,
-	SK_SENTON, SK_SENTSINCE, SK_LARGER, SK_SMALLER, SK_SEQ, SK_UID,
-	SK_NOT, SK_OR, SK_AND,
+	SK_ALL,
+	SK_FLAG,
+	SK_RECENT,
+	SK_NEW,
+	SK_OLD,
+	SK_KEYWORD,
+	SK_HEADER,
+	SK_BODY,
+	SK_TEXT,
+	SK_BEFORE,
+	SK_ON,
+	SK_SINCE,
+	SK_SENTBEFORE,
+	SK_SENTON,
+	SK_SENTSINCE,
+	SK_LARGER,
+	SK_SMALLER,
+	SK_SEQ,
+	SK_UID,
+	SK_NOT,
+	SK_OR,
+	SK_AND,
 };
 
 struct sn {
 	enum sk kind;
-	bool neg;         /* for SK_FLAG and SK_KEYWORD: UN... */
+	bool neg; /* for SK_FLAG and SK_KEYWORD: UN... */
 	unsigned flag;
-	char *hname;      /* SK_HEADER field name */
-	bool addr;        /* SK_HEADER by FROM/TO/CC/BCC: match addresses */
-	char *str;        /* folded needle; keyword; set */
+	char *hname; /* SK_HEADER field name */
+	bool addr;   /* SK_HEADER by FROM/TO/CC/BCC: match addresses */
+	char *str;   /* folded needle; keyword; set */
 	size_t slen;
-	long day;         /* dates: days since 1970-01-01 */
+	long day; /* dates: days since 1970-01-01 */
 	uint64_t num;
-	struct sn *kids;  /* SK_NOT 1, SK_OR 2, SK_AND n */
+	struct sn *kids; /* SK_NOT 1, SK_OR 2, SK_AND n */
 	size_t nkids;
 };
 
@@ -63,30 +81,24 @@ static const struct {
 	unsigned flag;
 	bool neg;
 } sk_flags[] = {
-	{ "ANSWERED", MAILDIR_REPLIED, false },
-	{ "DELETED", MAILDIR_TRASHED, false },
-	{ "DRAFT", MAILDIR_DRAFT, false },
-	{ "FLAGGED", MAILDIR_FLAGGED, false },
-	{ "SEEN", MAILDIR_SEEN, false },
-	{ "UNANSWERED", MAILDIR_REPLIED, true },
-	{ "UNDELETED", MAILDIR_TRASHED, true },
-	{ "UNDRAFT", MAILDIR_DRAFT, true },
-	{ "UNFLAGGED", MAILDIR_FLAGGED, true },
-	{ "UNSEEN", MAILDIR_SEEN, true },
+    {"ANSWERED", MAILDIR_REPLIED, false}, {"DELETED", MAILDIR_TRASHED, false},
+    {"DRAFT", MAILDIR_DRAFT, false},	  {"FLAGGED", MAILDIR_FLAGGED, false},
+    {"SEEN", MAILDIR_SEEN, false},	  {"UNANSWERED", MAILDIR_REPLIED, true},
+    {"UNDELETED", MAILDIR_TRASHED, true}, {"UNDRAFT", MAILDIR_DRAFT, true},
+    {"UNFLAGGED", MAILDIR_FLAGGED, true}, {"UNSEEN", MAILDIR_SEEN, true},
 };
 
 static const struct {
 	const char *name;
 	enum sk kind;
 } sk_dates[] = {
-	{ "BEFORE", SK_BEFORE },	 { "ON", SK_ON },
-	{ "SINCE", SK_SINCE },		 { "SENTBEFORE", SK_SENTBEFORE },
-	{ "SENTON", SK_SENTON },	 { "SENTSINCE", SK_SENTSINCE },
+    {"BEFORE", SK_BEFORE}, {"ON", SK_ON},
+    {"SINCE", SK_SINCE},   {"SENTBEFORE", SK_SENTBEFORE},
+    {"SENTON", SK_SENTON}, {"SENTSINCE", SK_SENTSINCE},
 };
 
 /* header keys that take one string */
-static const char *const sk_headers[] = { "BCC", "CC", "FROM", "SUBJECT",
-					  "TO" };
+static const char *const sk_headers[] = {"BCC", "CC", "FROM", "SUBJECT", "TO"};
 
 static void sn_free(struct sn *n)
 {
@@ -141,9 +153,9 @@ static long days_from_civil(long y, unsigned m, unsigned d)
 
 static int month_of(const char *s)
 {
-	static const char *const mon[] = { "jan", "feb", "mar", "apr",
-					   "may", "jun", "jul", "aug",
-					   "sep", "oct", "nov", "dec" };
+	static const char *const mon[] = {"jan", "feb", "mar", "apr",
+					  "may", "jun", "jul", "aug",
+					  "sep", "oct", "nov", "dec"};
 	for (int i = 0; i < 12; i++)
 		if (strncasecmp(s, mon[i], 3) == 0)
 			return i + 1;
@@ -198,7 +210,7 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 	if (a == NULL)
 		return -1;
 	if (a->type == IMAP_ARG_LIST) {
-		struct sp sub = { a->list, a->n, 0, NULL, p->s };
+		struct sp sub = {a->list, a->n, 0, NULL, p->s};
 		if (a->n == 0) {
 			p->err = "Empty search list.";
 			return -1;
@@ -337,7 +349,7 @@ int imap_search_parse(const struct imap_arg *args, size_t n,
 		return IMAP_SEARCH_BAD;
 	}
 	struct imap_search *s = xcalloc(1, sizeof *s);
-	struct sp p = { args + start, n - start, 0, NULL, s };
+	struct sp p = {args + start, n - start, 0, NULL, s};
 	if (sp_and(&p, &s->root, 0) < 0) {
 		*error_r = p.err ? p.err : "Invalid search.";
 		imap_search_free(&s);
@@ -378,10 +390,10 @@ bool imap_search_needs_file(const struct imap_search *s)
 struct se {
 	const struct imap_search_msg *m;
 	struct mime_part *root;
-	struct buf body;  /* folded, decoded text parts */
+	struct buf body; /* folded, decoded text parts */
 	bool have_body;
 	long sent_day;
-	int sent;         /* 0 not parsed yet, 1 ok, -1 none */
+	int sent; /* 0 not parsed yet, 1 ok, -1 none */
 };
 
 bool imap_search_has_keyword(const struct imap_search_msg *m,
@@ -494,8 +506,8 @@ static void se_body_part(struct se *e, const struct mime_part *p,
 	struct buf raw, utf;
 	buf_init(&raw, p->body_len + 1);
 	buf_init(&utf, p->body_len * 4 + 16);
-	if (mime_decode_cte(p->encoding, t + p->body_off, p->body_len,
-			    &raw) == 0 &&
+	if (mime_decode_cte(p->encoding, t + p->body_off, p->body_len, &raw) ==
+		0 &&
 	    mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
 			 raw.p ? raw.p : "", raw.len, &utf) == 0) {
 		/* past the cap the text is searched as far as it goes */
@@ -558,10 +570,10 @@ static bool se_sent(struct se *e, long *day_r)
 	if (e->sent == 0) {
 		se_parse(e);
 		const char *h = e->m->text + e->root->hdr_off;
-		e->sent = imap_search_sent_day(h, e->root->hdr_len,
-					       &e->sent_day)
-				  ? 1
-				  : -1;
+		e->sent =
+		    imap_search_sent_day(h, e->root->hdr_len, &e->sent_day)
+			? 1
+			: -1;
 	}
 	*day_r = e->sent_day;
 	return e->sent == 1;
@@ -581,9 +593,9 @@ static bool se_eval(struct se *e, const struct sn *n)
 	case SK_RECENT:
 		return m->recent;
 	case SK_NEW:
-		return m->recent && !(maildir_flags_parse(str_from_cstr(
-					      m->letters)) &
-				      MAILDIR_SEEN);
+		return m->recent &&
+		       !(maildir_flags_parse(str_from_cstr(m->letters)) &
+			 MAILDIR_SEEN);
 	case SK_OLD:
 		return !m->recent;
 	case SK_KEYWORD:
@@ -599,8 +611,8 @@ static bool se_eval(struct se *e, const struct sn *n)
 	case SK_ON:
 	case SK_SINCE:
 		day = (long)(m->internal_date >= 0
-				     ? m->internal_date / 86400
-				     : (m->internal_date - 86399) / 86400);
+				 ? m->internal_date / 86400
+				 : (m->internal_date - 86399) / 86400);
 		return n->kind == SK_BEFORE ? day < n->day
 		       : n->kind == SK_ON   ? day == n->day
 					    : day >= n->day;
@@ -744,10 +756,10 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 				(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
 						      (unsigned long)es->v[i]);
 			else
-				(void)mra_conn_printf(
-					c, "%s%lu:%lu", i ? "," : "",
-					(unsigned long)es->v[i],
-					(unsigned long)es->v[j]);
+				(void)mra_conn_printf(c, "%s%lu:%lu",
+						      i ? "," : "",
+						      (unsigned long)es->v[i],
+						      (unsigned long)es->v[j]);
 			i = j + 1;
 		}
 	}
@@ -766,15 +778,17 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	const char *err = NULL;
 	struct imap_esearch es;
 	if (imap_esearch_parse(&args, &n, &es) < 0) {
-		(void)mra_conn_printf(c, "%s BAD Invalid search return "
-					 "options.\r\n",
+		(void)mra_conn_printf(c,
+				      "%s BAD Invalid search return "
+				      "options.\r\n",
 				      tag);
 		return;
 	}
 	int r = imap_search_parse(args, n, &s, &err);
 	if (r == IMAP_SEARCH_CHARSET) {
-		(void)mra_conn_printf(c, "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
-					 "Unsupported charset.\r\n",
+		(void)mra_conn_printf(c,
+				      "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
+				      "Unsupported charset.\r\n",
 				      tag);
 		return;
 	}
@@ -789,16 +803,16 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m = {
-			.seq = (uint32_t)(i + 1),
-			.uid = mm->uid,
-			.max_seq = (uint32_t)f->n,
-			.max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-			.letters = mm->letters,
-			.recent = recent[i],
-			.size = mm->vsize,
-			.internal_date = mm->mtime,
-			.folder = f,
-			.msg = mm,
+		    .seq = (uint32_t)(i + 1),
+		    .uid = mm->uid,
+		    .max_seq = (uint32_t)f->n,
+		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
+		    .letters = mm->letters,
+		    .recent = recent[i],
+		    .size = mm->vsize,
+		    .internal_date = mm->mtime,
+		    .folder = f,
+		    .msg = mm,
 		};
 		bool need_size = imap_search_needs_size(s) && mm->vsize == 0;
 		bool need_text = imap_search_needs_text(s) || need_size;

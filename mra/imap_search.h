@@ -24,7 +24,7 @@ struct imap_search;
 #define IMAP_SEARCH_DEPTH_MAX 64
 
 /* Parse results besides 0. */
-#define IMAP_SEARCH_BAD -1     /* syntax: BAD */
+#define IMAP_SEARCH_BAD	    -1 /* syntax: BAD */
 #define IMAP_SEARCH_CHARSET -2 /* NO [BADCHARSET (UTF-8 US-ASCII)] */
 
 /*
@@ -54,11 +54,11 @@ bool imap_search_sent_day(const char *hdr, size_t len, long *day_r);
 struct imap_search_msg {
 	uint32_t seq, uid;
 	uint32_t max_seq, max_uid; /* the values of "*" */
-	const char *letters;       /* maildir info letters */
+	const char *letters;	   /* maildir info letters */
 	bool recent;
-	uint64_t size;             /* RFC822.SIZE (CR LF) */
+	uint64_t size; /* RFC822.SIZE (CR LF) */
 	time_t internal_date;
-	const char *text;          /* the message (LF or CR LF), or NULL */
+	const char *text; /* the message (LF or CR LF), or NULL */
 	size_t len;
 	/* for KEYWORD: the folder's dovecot-keywords table and the message;
 	   NULL (no keywords) in tests and the fuzz target */

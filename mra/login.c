@@ -26,9 +26,9 @@
 /* at most 64 logins in flight per process, as many as the thread per
    login allowed before: 32 authd round trips at once, 32 waiting */
 #define MRA_LOGIN_THREADS 32
-#define MRA_LOGIN_QUEUE 32
-#define MRA_USER_MAX 255
-#define MRA_PASS_MAX 1024
+#define MRA_LOGIN_QUEUE	  32
+#define MRA_USER_MAX	  255
+#define MRA_PASS_MAX	  1024
 
 struct mra_login_job {
 	uint64_t conn_id;
@@ -39,7 +39,7 @@ struct mra_login_job {
 	bool tls;
 	char authd_socket[108];
 	struct mra_login_result res;
-	unsigned delay_ms;              /* authd's penalty on a failure */
+	unsigned delay_ms; /* authd's penalty on a failure */
 	struct ev_timer *delay;
 };
 
@@ -50,12 +50,12 @@ static struct workq *mra_login_wq;
 static void mra_authd_login(struct mra_login_job *job)
 {
 	struct mra_login_result *res = &job->res;
-	struct authc_reply reply = { NULL, 0 };
+	struct authc_reply reply = {NULL, 0};
 
 	res->status = MRA_LOGIN_TEMPFAIL;
 	enum authc_status st = authc_auth_login_penalty(
-		job->authd_socket, job->service, job->user, job->pass,
-		job->rip, &reply, &job->delay_ms);
+	    job->authd_socket, job->service, job->user, job->pass, job->rip,
+	    &reply, &job->delay_ms);
 	if (st == AUTHC_NOTFOUND) {
 		res->status = MRA_LOGIN_FAIL;
 		res->error = "auth failed";
@@ -138,14 +138,16 @@ static bool mra_login_over_limit(struct mra_conn *c,
 		 c->proto->name, mra_srv.max_userip, u, c->rip, c->lip,
 		 c->tls_on ? ", TLS" : "");
 	if (c->proto == &mra_imap_proto)
-		(void)mra_conn_printf(c, "* BYE Maximum number of "
-					 "connections from user+IP exceeded "
-					 "(mail_max_userip_connections=%u)\r\n",
+		(void)mra_conn_printf(c,
+				      "* BYE Maximum number of "
+				      "connections from user+IP exceeded "
+				      "(mail_max_userip_connections=%u)\r\n",
 				      mra_srv.max_userip);
 	else
-		(void)mra_conn_printf(c, "-ERR [IN-USE] Maximum number of "
-					 "connections from user+IP exceeded "
-					 "(mail_max_userip_connections=%u)\r\n",
+		(void)mra_conn_printf(c,
+				      "-ERR [IN-USE] Maximum number of "
+				      "connections from user+IP exceeded "
+				      "(mail_max_userip_connections=%u)\r\n",
 				      mra_srv.max_userip);
 	mra_conn_close(c);
 	return true;
@@ -195,22 +197,21 @@ static void mra_login_cancel(void *ctx)
 int mra_login_init(struct ev_loop *loop)
 {
 	mra_login_loop = loop;
-	mra_login_wq = workq_new(&(struct workq_opts){
-	    .name = "mra-login",
-	    .threads = MRA_LOGIN_THREADS,
-	    .queue_max = MRA_LOGIN_QUEUE,
-	    .loop = loop,
-	    .cancel = mra_login_cancel,
-	    .stack_size = 256 * 1024});
+	mra_login_wq =
+	    workq_new(&(struct workq_opts){.name = "mra-login",
+					   .threads = MRA_LOGIN_THREADS,
+					   .queue_max = MRA_LOGIN_QUEUE,
+					   .loop = loop,
+					   .cancel = mra_login_cancel,
+					   .stack_size = 256 * 1024});
 	return 0;
 }
 
 int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 		    struct str pass)
 {
-	if (mra_login_wq == NULL || user.len == 0 ||
-	    user.len > MRA_USER_MAX || pass.len > MRA_PASS_MAX ||
-	    strlen(mra_srv.authd_socket) >= 108)
+	if (mra_login_wq == NULL || user.len == 0 || user.len > MRA_USER_MAX ||
+	    pass.len > MRA_PASS_MAX || strlen(mra_srv.authd_socket) >= 108)
 		return -1;
 	/* bytes < 0x20 are refused, never sent (reference §2.2) */
 	for (size_t i = 0; i < user.len; i++)
@@ -251,7 +252,8 @@ int mra_sasl_plain(struct str b64, char **user_r, char **pass_r)
 	if (z1 == NULL)
 		return -1;
 	const unsigned char *authc = z1 + 1;
-	const unsigned char *z2 = memchr(authc, '\0', o - (size_t)(authc - out));
+	const unsigned char *z2 =
+	    memchr(authc, '\0', o - (size_t)(authc - out));
 	if (z2 == NULL || z2 == authc)
 		return -1;
 	const unsigned char *pw = z2 + 1;
@@ -286,8 +288,7 @@ void mra_log_login(const struct mra_conn *c, const char *user,
 }
 
 void mra_log_auth_failed(const struct mra_conn *c, const char *user,
-			 const char *method, unsigned attempts,
-			 const char *why)
+			 const char *method, unsigned attempts, const char *why)
 {
 	char u[300];
 	log_escape(u, sizeof u, user, strlen(user));

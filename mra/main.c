@@ -48,39 +48,39 @@
 #include "xalloc.h"
 
 #define MRA_LISTENERS_MAX 32
-#define MRA_BACKLOG 256
+#define MRA_BACKLOG	  256
 /* Keys in the shared counters: an IP and a user+IP per connection at most,
    at 3/4 load (about 2 MB per 4 workers, touched only where used). */
 #define MRA_LIMITS_ENTRIES 16384
 /* A worker that dies within this many seconds of its start is restarted
    after a delay doubling from 1 s up to MRA_RESTART_MAX_S. */
 #define MRA_RESTART_YOUNG_S 10
-#define MRA_RESTART_MAX_S 30
+#define MRA_RESTART_MAX_S   30
 /* How long the first workers have to report ready, and stopping workers
    to exit before they are killed. */
 #define MRA_READY_WAIT_MS 30000
-#define MRA_STOP_WAIT_MS 8000
+#define MRA_STOP_WAIT_MS  8000
 
 /* The old workers still serving their sessions after a reload check for
    the last one this often. */
 #define MRA_DRAIN_POLL_MS 200
-#define MRA_SPEC_MAX 256
+#define MRA_SPEC_MAX	  256
 
 struct mra_listener {
-	int fd[MRA_LIMITS_WORKERS_MAX];  /* one socket per worker */
+	int fd[MRA_LIMITS_WORKERS_MAX]; /* one socket per worker */
 	struct ev_io *io;
 	const struct mra_proto *proto;
 	bool tls;
-	bool reused;                     /* fds of the previous set */
-	char spec[MRA_SPEC_MAX];         /* the listen address */
+	bool reused;		 /* fds of the previous set */
+	char spec[MRA_SPEC_MAX]; /* the listen address */
 };
 
 struct mra_worker {
-	pid_t pid;            /* 0: not running */
-	unsigned slot;        /* its column in the connection counters */
+	pid_t pid;     /* 0: not running */
+	unsigned slot; /* its column in the connection counters */
 	time_t started;
-	unsigned fails;       /* deaths in a row within MRA_RESTART_YOUNG_S */
-	uint64_t restart_at;  /* monotonic ms; 0: none scheduled */
+	unsigned fails;	     /* deaths in a row within MRA_RESTART_YOUNG_S */
+	uint64_t restart_at; /* monotonic ms; 0: none scheduled */
 };
 
 static struct mra_listener mra_listeners[MRA_LISTENERS_MAX];
@@ -94,9 +94,9 @@ static struct conf *mra_conf;
 static char *mra_conf_path;
 static char mra_pidfile[4096];
 static bool mra_foreground;
-static bool mra_draining;       /* in a worker: SIGUSR1 came */
+static bool mra_draining; /* in a worker: SIGUSR1 came */
 static struct ev_timer *mra_drain_timer;
-static int mra_ready_rfd = -1;  /* the master's end of the ready pipe */
+static int mra_ready_rfd = -1; /* the master's end of the ready pipe */
 /* during a reload: the listeners being replaced (the new workers close
    those they do not share) */
 static struct mra_listener mra_prev[MRA_LISTENERS_MAX];
@@ -183,16 +183,17 @@ static int mra_listen(struct mra_listener *ls, size_t *n, const struct conf *c,
 		}
 		if (tls && !tls_ok) {
 			log_warning("%s: no TLS certificate, not listening on "
-				    "%s", param, specs[i]);
+				    "%s",
+				    param, specs[i]);
 			continue;
 		}
 		struct mra_listener *l = &ls[(*n)++];
-		*l = (struct mra_listener){ .proto = p, .tls = tls };
+		*l = (struct mra_listener){.proto = p, .tls = tls};
 		memcpy(l->spec, specs[i], strlen(specs[i]) + 1);
 		for (unsigned w = 0; w < MRA_LIMITS_WORKERS_MAX; w++)
 			l->fd[w] = -1;
 		struct mra_listener *old =
-			mra_listener_find(p, tls, specs[i], nworkers);
+		    mra_listener_find(p, tls, specs[i], nworkers);
 		if (old != NULL) {
 			memcpy(l->fd, old->fd, sizeof l->fd);
 			l->reused = true;
@@ -201,7 +202,7 @@ static int mra_listen(struct mra_listener *ls, size_t *n, const struct conf *c,
 		for (unsigned w = 0; w < nworkers; w++) {
 			const char *lerr = "";
 			l->fd[w] = net_listen_tcp_reuseport(
-				specs[i], MRA_BACKLOG, true, &lerr);
+			    specs[i], MRA_BACKLOG, true, &lerr);
 			if (l->fd[w] < 0) {
 				(void)snprintf(err, errsz, "%s = %s: %s: %s",
 					       param, specs[i], lerr,
@@ -279,8 +280,8 @@ static void mra_worker_signal(int signo, void *ctx)
 			l->fd[w] = -1;
 		}
 		log_info("reload: old worker stops accepting");
-		mra_drain_timer = ev_timer_new(mra_srv.loop, 0,
-					       mra_drain_check, NULL);
+		mra_drain_timer =
+		    ev_timer_new(mra_srv.loop, 0, mra_drain_check, NULL);
 		return;
 	}
 	ev_loop_stop(mra_srv.loop);
@@ -334,8 +335,8 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 		fatal("event loop: %s", strerror(errno));
 	for (size_t i = 0; i < mra_nlisteners; i++) {
 		struct mra_listener *l = &mra_listeners[i];
-		l->io = ev_io_new(mra_srv.loop, l->fd[w], EV_READ, mra_accept,
-				  l);
+		l->io =
+		    ev_io_new(mra_srv.loop, l->fd[w], EV_READ, mra_accept, l);
 		if (l->io == NULL)
 			fatal("event loop: %s", strerror(errno));
 	}
@@ -417,9 +418,9 @@ static int mra_workers_start(const char **why)
 	uint64_t deadline = mra_now_ms() + MRA_READY_WAIT_MS;
 	while (started == mra_nworkers && ready < mra_nworkers) {
 		uint64_t now = mra_now_ms();
-		struct pollfd pfd = { p[0], POLLIN, 0 };
-		int r = now < deadline ? poll(&pfd, 1, (int)(deadline - now))
-				       : 0;
+		struct pollfd pfd = {p[0], POLLIN, 0};
+		int r =
+		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		char buf[MRA_LIMITS_WORKERS_MAX];
@@ -467,8 +468,8 @@ static void mra_workers_reap(bool stopping)
 				if (mra_old[i].pid == pid) {
 					if (mra_srv.limits != NULL)
 						mra_limits_worker_gone(
-							mra_srv.limits,
-							mra_old[i].slot);
+						    mra_srv.limits,
+						    mra_old[i].slot);
 					mra_old[i] = mra_old[--mra_nold];
 					break;
 				}
@@ -490,8 +491,8 @@ static void mra_workers_reap(bool stopping)
 		if (time(NULL) - wk->started < MRA_RESTART_YOUNG_S) {
 			wk->fails++;
 			delay = 1000;
-			for (unsigned i = 1; i < wk->fails &&
-					     delay < MRA_RESTART_MAX_S * 1000;
+			for (unsigned i = 1;
+			     i < wk->fails && delay < MRA_RESTART_MAX_S * 1000;
 			     i++)
 				delay *= 2;
 			if (delay > MRA_RESTART_MAX_S * 1000)
@@ -540,8 +541,8 @@ static void mra_workers_stop(const sigset_t *set)
 			deadline = UINT64_MAX;
 		}
 		uint64_t left = deadline == UINT64_MAX ? 1000 : deadline - now;
-		struct timespec ts = { (time_t)(left / 1000),
-				       (long)(left % 1000) * 1000000L };
+		struct timespec ts = {(time_t)(left / 1000),
+				      (long)(left % 1000) * 1000000L};
 		(void)sigtimedwait(set, NULL, &ts);
 		mra_workers_reap(true);
 	}
@@ -564,19 +565,21 @@ static void mra_settings(const struct conf *c)
 {
 	mra_srv.authd_socket = conf_str(c, "authd_socket");
 	mra_srv.hostname = conf_str(c, "myhostname");
-	mra_srv.autologout_ms = (uint64_t)conf_time(c, "imap_autologout") * 1000;
-	mra_srv.message_size_limit = (uint64_t)conf_int(c, "message_size_limit");
+	mra_srv.autologout_ms =
+	    (uint64_t)conf_time(c, "imap_autologout") * 1000;
+	mra_srv.message_size_limit =
+	    (uint64_t)conf_int(c, "message_size_limit");
 	if (mra_srv.message_size_limit == 0 ||
 	    mra_srv.message_size_limit > MRA_OUT_MAX / 2)
 		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
 	mra_srv.login_needs_tls =
-		conf_bool(c, "imap_login_disabled_without_tls");
+	    conf_bool(c, "imap_login_disabled_without_tls");
 	mra_srv.max_userip =
-		(unsigned)conf_int(c, "mra_max_userip_connections");
+	    (unsigned)conf_int(c, "mra_max_userip_connections");
 	mra_srv.max_per_ip =
-		(unsigned)conf_int(c, "mra_client_connection_count_limit");
+	    (unsigned)conf_int(c, "mra_client_connection_count_limit");
 	mra_srv.output_timeout_ms =
-		(uint64_t)conf_time(c, "mra_output_timeout") * 1000;
+	    (uint64_t)conf_time(c, "mra_output_timeout") * 1000;
 }
 
 /* The log settings of c for the master (the workers inherit them). */
@@ -612,7 +615,7 @@ static void mra_old_stop_oldest(void)
 				;
 			break;
 		}
-		struct timespec ts = { 0, 20 * 1000000L };
+		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (mra_srv.limits != NULL)
@@ -688,8 +691,7 @@ static void mra_reload(void)
 		log_warning("TLS disabled: %s", terr);
 	static struct mra_listener ls[MRA_LISTENERS_MAX];
 	size_t nls;
-	if (mra_listen_all(ls, &nls, c, nw, tls != NULL, err, sizeof err) <
-	    0) {
+	if (mra_listen_all(ls, &nls, c, nw, tls != NULL, err, sizeof err) < 0) {
 		log_error("reload: %s: %s: keeping the old configuration",
 			  mra_conf_path, err);
 		tls_ctx_free(&tls);
@@ -715,8 +717,8 @@ static void mra_reload(void)
 		mra_nlisteners = nls;
 		mra_nworkers = nw;
 		for (unsigned w = 0; w < nw; w++)
-			mra_workers[w] = (struct mra_worker){
-				.slot = mra_workers[w].slot };
+			mra_workers[w] =
+			    (struct mra_worker){.slot = mra_workers[w].slot};
 		mra_srv.tls = tls;
 		mra_conf = c;
 		mra_settings(c);
@@ -794,8 +796,8 @@ static void mra_master_run(const sigset_t *set)
 			signo = sigwaitinfo(set, &si);
 		} else {
 			uint64_t left = next > now ? next - now : 0;
-			struct timespec ts = { (time_t)(left / 1000),
-					       (long)(left % 1000) * 1000000L };
+			struct timespec ts = {(time_t)(left / 1000),
+					      (long)(left % 1000) * 1000000L};
 			signo = sigtimedwait(set, &si, &ts);
 		}
 		if (signo == SIGCHLD) {
@@ -830,11 +832,9 @@ int main(int argc, char **argv)
 	mra_nworkers = mra_process_count(mra_conf);
 
 	const char *terr = NULL;
-	mra_srv.tls = tls_server_ctx_new(conf_str(mra_conf,
-						  "smtpd_tls_cert_file"),
-					 conf_str(mra_conf,
-						  "smtpd_tls_key_file"),
-					 &terr);
+	mra_srv.tls =
+	    tls_server_ctx_new(conf_str(mra_conf, "smtpd_tls_cert_file"),
+			       conf_str(mra_conf, "smtpd_tls_key_file"), &terr);
 	if (mra_srv.tls == NULL)
 		log_warning("TLS disabled: %s", terr);
 
@@ -856,8 +856,8 @@ int main(int argc, char **argv)
 	log_set_pid();
 
 	/* a column for every worker there may be, old ones included */
-	mra_srv.limits = mra_limits_new(MRA_LIMITS_COLUMNS_MAX,
-					MRA_LIMITS_ENTRIES);
+	mra_srv.limits =
+	    mra_limits_new(MRA_LIMITS_COLUMNS_MAX, MRA_LIMITS_ENTRIES);
 	if (mra_srv.limits == NULL)
 		fatal("connection limits: %s", strerror(errno));
 	/* blocked before the first fork: a worker dying at once must still
@@ -875,8 +875,8 @@ int main(int argc, char **argv)
 	if (mra_slots_assign(mra_nworkers, NULL, 0) < 0 ||
 	    mra_workers_start(&err) < 0)
 		fatal("%s", err);
-	log_info("daemon started: %zu listeners, %u processes",
-		 mra_nlisteners, mra_nworkers);
+	log_info("daemon started: %zu listeners, %u processes", mra_nlisteners,
+		 mra_nworkers);
 	daemon_ready();
 	mra_master_run(&set);
 	for (size_t i = 0; i < mra_nlisteners; i++)

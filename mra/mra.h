@@ -33,31 +33,31 @@ struct mra_login_result;
 
 struct mra_server {
 	struct ev_loop *loop;
-	struct tls_ctx *tls;          /* NULL when TLS is not available */
-	const char *authd_socket;     /* borrowed from the conf */
+	struct tls_ctx *tls;	  /* NULL when TLS is not available */
+	const char *authd_socket; /* borrowed from the conf */
 	const char *hostname;
 	uint64_t autologout_ms;
-	uint64_t message_size_limit;  /* APPEND literal cap */
-	bool login_needs_tls;         /* imap_login_disabled_without_tls */
-	unsigned max_userip;          /* mra_max_userip_connections */
-	unsigned max_per_ip;          /* mra_client_connection_count_limit,
-					 0: none */
-	uint64_t output_timeout_ms;   /* mra_output_timeout */
-	uid_t uid;                    /* the uid we run as */
-	struct mra_limits *limits;    /* counters shared by the workers
-					 (mra_limits.h); NULL: count nothing */
+	uint64_t message_size_limit; /* APPEND literal cap */
+	bool login_needs_tls;	     /* imap_login_disabled_without_tls */
+	unsigned max_userip;	     /* mra_max_userip_connections */
+	unsigned max_per_ip;	     /* mra_client_connection_count_limit,
+					0: none */
+	uint64_t output_timeout_ms;  /* mra_output_timeout */
+	uid_t uid;		     /* the uid we run as */
+	struct mra_limits *limits;   /* counters shared by the workers
+					(mra_limits.h); NULL: count nothing */
 };
 
 extern struct mra_server mra_srv;
 
 struct mra_proto {
-	const char *name;                     /* "pop3" / "imap" */
-	void (*start)(struct mra_conn *c);    /* greeting */
-	void (*input)(struct mra_conn *c);    /* consume c->in */
+	const char *name;		   /* "pop3" / "imap" */
+	void (*start)(struct mra_conn *c); /* greeting */
+	void (*input)(struct mra_conn *c); /* consume c->in */
 	void (*login_done)(struct mra_conn *c,
 			   const struct mra_login_result *r);
-	void (*timeout)(struct mra_conn *c);  /* autologout */
-	void (*free)(struct mra_conn *c);     /* session teardown */
+	void (*timeout)(struct mra_conn *c); /* autologout */
+	void (*free)(struct mra_conn *c);    /* session teardown */
 };
 
 extern const struct mra_proto mra_pop3_proto;
@@ -69,19 +69,19 @@ struct mra_conn {
 	struct ev_io *io;
 	struct ev_timer *idle;
 	struct tls_conn *tls;
-	bool tls_on;          /* TLS established (for logs, LOGINDISABLED) */
+	bool tls_on; /* TLS established (for logs, LOGINDISABLED) */
 	bool handshaking;
 	bool starttls_pending; /* start TLS once out is flushed */
-	bool closing;         /* close once out is flushed */
-	bool paused;          /* do not process input (login pending) */
+	bool closing;	       /* close once out is flushed */
+	bool paused;	       /* do not process input (login pending) */
 	bool dead;
-	bool out_timer;       /* idle timer counts an output stall */
-	bool ip_counted;      /* holds a count of the rip key */
-	bool userip_counted;  /* holds a count of the proto+user+rip key */
+	bool out_timer;	     /* idle timer counts an output stall */
+	bool ip_counted;     /* holds a count of the rip key */
+	bool userip_counted; /* holds a count of the proto+user+rip key */
 	unsigned tls_want;
 	struct buf in, out;
 	char rip[NET_ADDR_MAX], lip[NET_ADDR_MAX];
-	char user[256];       /* logged-in user, "" before login */
+	char user[256]; /* logged-in user, "" before login */
 	const struct mra_proto *proto;
 	void *sess;
 	/* Set by the protocol while it sends a long reply piece by piece
@@ -114,8 +114,7 @@ struct mra_conn *mra_conn_find(uint64_t id);
    Returns 1 counted (c->userip_counted; c->user must then be set to user,
    or mra_conn_userip_release() called), 0 over the limit, -1 not counted
    (no table, table full: let the client in). */
-int mra_conn_userip_acquire(struct mra_conn *c, const char *user,
-			    unsigned max);
+int mra_conn_userip_acquire(struct mra_conn *c, const char *user, unsigned max);
 /* Gives back c's count (c->user names the key).  Idempotent. */
 void mra_conn_userip_release(struct mra_conn *c, const char *user);
 /* True when the output is above the high-water mark. */
@@ -128,15 +127,19 @@ void mra_conn_free_all(void);
 size_t mra_conn_count(void);
 
 /* login.c: password check through youju-authd on a lib/workq pool. */
-enum mra_login_status { MRA_LOGIN_OK, MRA_LOGIN_FAIL, MRA_LOGIN_TEMPFAIL,
-			MRA_LOGIN_DISABLED };
+enum mra_login_status {
+	MRA_LOGIN_OK,
+	MRA_LOGIN_FAIL,
+	MRA_LOGIN_TEMPFAIL,
+	MRA_LOGIN_DISABLED
+};
 
 struct mra_login_result {
 	enum mra_login_status status;
 	char user[256];
-	char maildir[4096];  /* absolute, created if missing */
+	char maildir[4096]; /* absolute, created if missing */
 	char quota[64];
-	const char *error;   /* static text for logs */
+	const char *error; /* static text for logs */
 };
 
 /* Whether a plaintext login (IMAP LOGIN, AUTHENTICATE PLAIN, POP3
@@ -149,8 +152,8 @@ bool mra_conn_plaintext_ok(const struct mra_conn *c);
 /* Starts checking user/password for c (service "pop3" or "imap");
    c->paused is set until proto->login_done() runs.  The password is
    wiped by the worker.  Returns 0 or -1 (could not start). */
-int mra_login_start(struct mra_conn *c, const char *service,
-		    struct str user, struct str pass);
+int mra_login_start(struct mra_conn *c, const char *service, struct str user,
+		    struct str pass);
 /* Starts the login worker pool on the loop (in each worker process,
    after fork).  0 or -1. */
 int mra_login_init(struct ev_loop *loop);

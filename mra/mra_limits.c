@@ -21,7 +21,7 @@
 #include "xalloc.h"
 
 struct mra_limits_slot {
-	uint64_t hash;  /* 0: empty */
+	uint64_t hash; /* 0: empty */
 	uint16_t len;
 	char key[MRA_LIMITS_KEY_MAX];
 };
@@ -39,9 +39,9 @@ struct mra_limits_hdr {
 struct mra_limits {
 	struct mra_limits_hdr *hdr;
 	struct mra_limits_slot *slots;
-	uint32_t *counts;  /* [entry * workers + worker] */
+	uint32_t *counts; /* [entry * workers + worker] */
 	size_t map_size;
-	unsigned me;       /* this process's column */
+	unsigned me; /* this process's column */
 };
 
 /* keyed (lib/hash): the client address and login name are the peer's
@@ -204,7 +204,8 @@ static int64_t mra_limits_find(struct mra_limits *l, const void *key,
 			*free_r = i;
 			return -1;
 		}
-		if (s->hash == h && s->len == len && memcmp(s->key, key, len) == 0)
+		if (s->hash == h && s->len == len &&
+		    memcmp(s->key, key, len) == 0)
 			return i;
 	}
 	return -1;
@@ -247,8 +248,8 @@ int mra_limits_acquire(struct mra_limits *l, const void *key, size_t len,
 			mra_limits_row(l, (uint32_t)i)[l->me]++;
 	} else if (max == 0) {
 		ret = 0;
-	} else if (fr < 0 ||
-		   (uint64_t)l->hdr->used * 4 >= (uint64_t)l->hdr->entries * 3) {
+	} else if (fr < 0 || (uint64_t)l->hdr->used * 4 >=
+				 (uint64_t)l->hdr->entries * 3) {
 		if (!l->hdr->full_warned)
 			log_warning("connection limits: table full (%u keys), "
 				    "not counting new ones",

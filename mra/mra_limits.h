@@ -63,7 +63,6 @@ int mra_limits_acquire(struct mra_limits *l, const void *key, size_t keylen,
 void mra_limits_release(struct mra_limits *l, const void *key, size_t keylen);
 
 /* The total count of key over all workers (0 when unknown). */
-unsigned mra_limits_count(struct mra_limits *l, const void *key,
-			  size_t keylen);
+unsigned mra_limits_count(struct mra_limits *l, const void *key, size_t keylen);
 
 #endif

@@ -37,19 +37,19 @@ enum pop3_state { POP3_AUTH, POP3_LOGIN_WAIT, POP3_TRANS };
 
 struct pop3_sess {
 	enum pop3_state state;
-	char *user;            /* from USER */
+	char *user; /* from USER */
 	char login_user[256];
 	char method[8];
 	bool plaintext_refused; /* USER, PASS or AUTH without TLS */
-	bool sasl_wait;        /* AUTH PLAIN without initial response */
-	bool skipping;         /* dropping an over-long line */
+	bool sasl_wait;		/* AUTH PLAIN without initial response */
+	bool skipping;		/* dropping an over-long line */
 	unsigned fails, bad;
 	struct maildir_folder *f;
 	char *maildir;
 	bool *deleted;
 	unsigned retr_count, top_count;
 	uint64_t retr_bytes;
-	int send_fd;           /* the message being sent, -1: none */
+	int send_fd; /* the message being sent, -1: none */
 	struct dot_enc dot;
 };
 
@@ -250,8 +250,8 @@ static void pop3_produce(struct mra_conn *c)
 	int w = r > 0 ? dot_enc_feed(&s->dot, pop3_chunk, (size_t)r, &c->out)
 		      : dot_enc_end(&s->dot, &c->out);
 	if (w < 0) {
-		log_warning("%s: output limit reached, rip=%s",
-			    c->proto->name, c->rip);
+		log_warning("%s: output limit reached, rip=%s", c->proto->name,
+			    c->rip);
 		pop3_send_done(c);
 		mra_conn_close(c);
 		return;
@@ -270,8 +270,8 @@ static void pop3_send(struct mra_conn *c, size_t i, uint64_t body_lines)
 	int fd = maildir_msg_open(s->f, &s->f->msgs[i]);
 	if (fd < 0) {
 		pop3_reply(c, errno == ENOENT
-				      ? "-ERR Message was expunged."
-				      : "-ERR [SYS/TEMP] Cannot read message.");
+				  ? "-ERR Message was expunged."
+				  : "-ERR [SYS/TEMP] Cannot read message.");
 		return;
 	}
 	(void)mra_conn_printf(c, "+OK %llu octets\r\n",
@@ -338,13 +338,13 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 			if (i < 0)
 				return;
 			if (uidl)
-				(void)mra_conn_printf(
-					c, "+OK %ld %08x%08x\r\n", i + 1,
-					f->msgs[i].uid, f->uidvalidity);
+				(void)mra_conn_printf(c, "+OK %ld %08x%08x\r\n",
+						      i + 1, f->msgs[i].uid,
+						      f->uidvalidity);
 			else
 				(void)mra_conn_printf(
-					c, "+OK %ld %llu\r\n", i + 1,
-					(unsigned long long)pop3_size(s, i));
+				    c, "+OK %ld %llu\r\n", i + 1,
+				    (unsigned long long)pop3_size(s, i));
 			return;
 		}
 		pop3_reply(c, "+OK");
@@ -357,8 +357,8 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 						      f->uidvalidity);
 			else
 				(void)mra_conn_printf(
-					c, "%zu %llu\r\n", i + 1,
-					(unsigned long long)pop3_size(s, i));
+				    c, "%zu %llu\r\n", i + 1,
+				    (unsigned long long)pop3_size(s, i));
 		}
 		pop3_reply(c, ".");
 	} else if (str_case_eq_cstr(cmd, "RETR")) {
@@ -371,25 +371,24 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 		/* RFC 1939 leaves \Seen to us; Dovecot sets it on RETR */
 		struct maildir_msg *m = &f->msgs[i];
 		char letters[64];
-		if (maildir_info_set(str_from_cstr(m->letters),
-				     maildir_flags_parse(str_from_cstr(
-					     m->letters)) |
-					     MAILDIR_SEEN,
-				     letters, sizeof letters) == 0)
+		if (maildir_info_set(
+			str_from_cstr(m->letters),
+			maildir_flags_parse(str_from_cstr(m->letters)) |
+			    MAILDIR_SEEN,
+			letters, sizeof letters) == 0)
 			(void)maildir_msg_set_letters(f, m, letters);
 	} else if (str_case_eq_cstr(cmd, "TOP")) {
 		const char *sp = memchr(arg.p, ' ', arg.len);
 		uint64_t lines;
 		if (sp == NULL ||
-		    str_to_u64((struct str){ sp + 1, arg.len - (size_t)(sp -
-								       arg.p) -
-							     1 },
+		    str_to_u64((struct str){sp + 1,
+					    arg.len - (size_t)(sp - arg.p) - 1},
 			       0, UINT64_MAX - 1, &lines) < 0) {
 			pop3_reply(c, "-ERR Invalid arguments.");
 			return;
 		}
-		long i = pop3_msgno(c, (struct str){ arg.p,
-						     (size_t)(sp - arg.p) });
+		long i =
+		    pop3_msgno(c, (struct str){arg.p, (size_t)(sp - arg.p)});
 		if (i < 0)
 			return;
 		s->top_count++;
@@ -491,7 +490,7 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 			return;
 		}
 		const char *sp = memchr(arg.p, ' ', arg.len);
-		struct str mech = { arg.p, sp ? (size_t)(sp - arg.p) : arg.len };
+		struct str mech = {arg.p, sp ? (size_t)(sp - arg.p) : arg.len};
 		if (!str_case_eq_cstr(mech, "PLAIN")) {
 			pop3_reply(c, "-ERR Unsupported authentication "
 				      "mechanism.");
@@ -502,7 +501,7 @@ static void pop3_auth(struct mra_conn *c, struct str cmd, struct str arg)
 			pop3_reply(c, "+ ");
 			return;
 		}
-		struct str ir = { sp + 1, arg.len - mech.len - 1 };
+		struct str ir = {sp + 1, arg.len - mech.len - 1};
 		if (ir.len == 1 && ir.p[0] == '=')
 			ir.len = 0; /* RFC 5034 §4: "=" is an empty one */
 		pop3_sasl_response(c, ir);
@@ -545,10 +544,10 @@ static void pop3_input(struct mra_conn *c)
 			continue;
 		}
 		const char *sp = memchr(line.p, ' ', line.len);
-		struct str cmd = { line.p,
-				   sp ? (size_t)(sp - line.p) : line.len };
-		struct str arg = { sp ? sp + 1 : "",
-				   sp ? line.len - cmd.len - 1 : 0 };
+		struct str cmd = {line.p,
+				  sp ? (size_t)(sp - line.p) : line.len};
+		struct str arg = {sp ? sp + 1 : "",
+				  sp ? line.len - cmd.len - 1 : 0};
 		if (s->state == POP3_TRANS)
 			pop3_trans(c, cmd, arg);
 		else
@@ -562,10 +561,10 @@ static void pop3_input(struct mra_conn *c)
 }
 
 const struct mra_proto mra_pop3_proto = {
-	.name = "pop3",
-	.start = pop3_start,
-	.input = pop3_input,
-	.login_done = pop3_login_done,
-	.timeout = pop3_timeout,
-	.free = pop3_free,
+    .name = "pop3",
+    .start = pop3_start,
+    .input = pop3_input,
+    .login_done = pop3_login_done,
+    .timeout = pop3_timeout,
+    .free = pop3_free,
 };

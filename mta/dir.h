@@ -24,7 +24,7 @@ enum dir_rcpt dir_check_rcpt(const char *authd_socket, const char *addr);
 /* The MTA's quota settings, as delivery applies them. */
 struct dir_quota {
 	uint64_t default_limit; /* virtual_mailbox_limit, 0 = none */
-	bool limit_override;    /* virtual_mailbox_limit_override */
+	bool limit_override;	/* virtual_mailbox_limit_override */
 };
 
 /*

@@ -143,8 +143,8 @@ int dsn_build(const struct dsn_report *r, struct buf *out)
 			 "Content-Transfer-Encoding: 8bit\n\n"
 			 "This is a MIME-encapsulated message.\n\n",
 			 r->hostname, r->to != NULL ? r->to : r->sender,
-			 subject, date,
-			 (long long)r->now, r->queue_id, r->hostname, boundary);
+			 subject, date, (long long)r->now, r->queue_id,
+			 r->hostname, boundary);
 	rc |= buf_printf(out,
 			 "--%s\nContent-Description: Notification\n"
 			 "Content-Type: text/plain; charset=us-ascii\n\n",

@@ -234,8 +234,8 @@ static int parse_text(struct map_data *d, struct reader *r, const char *name,
 		char *line = (char *)buf_cstr(&r->line);
 		split_kv(line, &key, &val);
 		if (strlen(key) > MAP_KEY_MAX) {
-			str_fmt_trunc(err, errsz, "%s, line %u: key too long", name,
-				r->first);
+			str_fmt_trunc(err, errsz, "%s, line %u: key too long",
+				      name, r->first);
 			return -1;
 		}
 		if (d->n == cap) {
@@ -333,10 +333,11 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		struct rule ru = {0};
 		if (keyword(line, "endif", &rest)) {
 			if (depth == 0 || rest[0] != '\0') {
-				str_fmt_trunc(err, errsz, "%s, line %u: %s", name,
-					r->first,
-					depth ? "text after endif"
-					      : "endif without matching if");
+				str_fmt_trunc(
+				    err, errsz, "%s, line %u: %s", name,
+				    r->first,
+				    depth ? "text after endif"
+					  : "endif without matching if");
 				return -1;
 			}
 			d->rules[open[--depth]].skip = d->n;
@@ -344,9 +345,10 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		}
 		if (keyword(line, "if", &rest)) {
 			if (depth == MAP_IF_DEPTH) {
-				str_fmt_trunc(err, errsz,
-					"%s, line %u: if nested too deeply",
-					name, r->first);
+				str_fmt_trunc(
+				    err, errsz,
+				    "%s, line %u: if nested too deeply", name,
+				    r->first);
 				return -1;
 			}
 			ru.is_if = true;
@@ -360,9 +362,10 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			char *key, *val;
 			split_kv(line, &key, &val);
 			if (!map_net_parse(key, strlen(key), &ru.net)) {
-				str_fmt_trunc(err, errsz,
-					"%s, line %u: bad address pattern: %s",
-					name, r->first, key);
+				str_fmt_trunc(
+				    err, errsz,
+				    "%s, line %u: bad address pattern: %s",
+				    name, r->first, key);
 				return -1;
 			}
 			ru.val = xstrdup(val);
@@ -371,10 +374,11 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 			bool icase, ext, multi;
 			if (!parse_delimited(line, &pat, &icase, &ext, &multi,
 					     &rest)) {
-				str_fmt_trunc(err, errsz,
-					"%s, line %u: bad pattern syntax "
-					"(expected /pattern/flags result)",
-					name, r->first);
+				str_fmt_trunc(
+				    err, errsz,
+				    "%s, line %u: bad pattern syntax "
+				    "(expected /pattern/flags result)",
+				    name, r->first);
 				return -1;
 			}
 			if (type == MT_REGEXP) {
@@ -384,10 +388,11 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 				if (multi)
 					fl |= REG_NEWLINE;
 				if (regcomp(&ru.re, pat, fl) != 0) {
-					str_fmt_trunc(err, errsz,
-						"%s, line %u: bad regular "
-						"expression",
-						name, r->first);
+					str_fmt_trunc(
+					    err, errsz,
+					    "%s, line %u: bad regular "
+					    "expression",
+					    name, r->first);
 					return -1;
 				}
 			} else {
@@ -408,10 +413,11 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 					if (pcre2_get_error_message(
 						ec, m, sizeof(m)) < 0)
 						m[0] = '\0';
-					str_fmt_trunc(err, errsz,
-						"%s, line %u: bad regular "
-						"expression: %s",
-						name, r->first, (char *)m);
+					str_fmt_trunc(
+					    err, errsz,
+					    "%s, line %u: bad regular "
+					    "expression: %s",
+					    name, r->first, (char *)m);
 					return -1;
 				}
 			}
@@ -419,8 +425,8 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		}
 		if (ru.is_if && ru.val[0] != '\0') {
 			str_fmt_trunc(err, errsz,
-				"%s, line %u: text after if pattern", name,
-				r->first);
+				      "%s, line %u: text after if pattern",
+				      name, r->first);
 			rule_free(&ru, type);
 			return -1;
 		}
@@ -435,8 +441,9 @@ static int parse_rules(struct map_data *d, enum map_type type, struct reader *r,
 		d->rules[d->n++] = ru;
 	}
 	if (depth > 0) {
-		str_fmt_trunc(err, errsz, "%s, line %u: if without matching endif",
-			name, open_line[depth - 1]);
+		str_fmt_trunc(err, errsz,
+			      "%s, line %u: if without matching endif", name,
+			      open_line[depth - 1]);
 		return -1;
 	}
 	return 0;
@@ -452,7 +459,7 @@ static struct map_data *parse(enum map_type type, const char *text, size_t len,
 				 : parse_rules(d, type, &r, name, err, errsz);
 	if (rc == 0 && r.line.len >= r.line.max - 1) {
 		str_fmt_trunc(err, errsz, "%s, line %u: entry too long", name,
-			r.first);
+			      r.first);
 		rc = -1;
 	}
 	buf_deinit(&r.line);
@@ -469,9 +476,9 @@ static char *read_file(const char *path, struct stat *st, size_t *len_r,
 	int r = file_read(path, MAP_FILE_MAX, 0, &p, len_r, st);
 	if (r <= 0) {
 		str_fmt_trunc(err, errsz, "%s: %s", path,
-			r == 0		  ? strerror(ENOENT)
-			: errno == EFBIG ? "file too big"
-					  : strerror(errno));
+			      r == 0	       ? strerror(ENOENT)
+			      : errno == EFBIG ? "file too big"
+					       : strerror(errno));
 		return NULL;
 	}
 	return p;
@@ -551,21 +558,22 @@ struct map *map_open(const char *spec, char *err, size_t errsz)
 			   credentials, so no SQL table is opened here */
 			bool sql = strncmp(spec, "pgsql:", 6) == 0 ||
 				   strncmp(spec, "sqlite:", 7) == 0;
-			str_fmt_trunc(err, errsz, "%s: unsupported map type %.*s%s",
-				spec, (int)(colon - spec), spec,
-				sql ? " (youju-mta reads no database: use a "
-				      "mysql: table, which youju-authd runs, "
-				      "or a text, cidr:, regexp: or pcre: "
-				      "table; see docs/mta.md, \"SQL "
-				      "access tables\")"
-				    : "");
+			str_fmt_trunc(
+			    err, errsz, "%s: unsupported map type %.*s%s", spec,
+			    (int)(colon - spec), spec,
+			    sql ? " (youju-mta reads no database: use a "
+				  "mysql: table, which youju-authd runs, "
+				  "or a text, cidr:, regexp: or pcre: "
+				  "table; see docs/mta.md, \"SQL "
+				  "access tables\")"
+				: "");
 			return NULL;
 		}
 		path = colon + 1;
 	}
 	if (path[0] != '/') {
-		str_fmt_trunc(err, errsz, "%s: the table must be an absolute path",
-			spec);
+		str_fmt_trunc(err, errsz,
+			      "%s: the table must be an absolute path", spec);
 		return NULL;
 	}
 	struct map *m = map_new(spec, type);
@@ -582,8 +590,8 @@ static struct map *open_mysql(const char *spec, const char *path, char *err,
 			      size_t errsz)
 {
 	if (path[0] != '/') {
-		str_fmt_trunc(err, errsz, "%s: the table must be an absolute path",
-			spec);
+		str_fmt_trunc(err, errsz,
+			      "%s: the table must be an absolute path", spec);
 		return NULL;
 	}
 	if (strlen(path) > MAP_KEY_MAX) {

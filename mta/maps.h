@@ -62,8 +62,9 @@ bool map_is_fixed(const struct map *m);
 /*
  * Looks key up (text tables: case-insensitively; pattern tables: the first
  * matching rule, $1..$9 substituted; mysql: the lower-cased key is sent to
- * youju-authd, whose answer "no such table" or no answer is MAP_TEMPFAIL).  The value (NUL-terminated) goes to
- * val (valsz bytes, truncated).  Re-reads a changed file first.
+ * youju-authd, whose answer "no such table" or no answer is MAP_TEMPFAIL).  The
+ * value (NUL-terminated) goes to val (valsz bytes, truncated).  Re-reads a
+ * changed file first.
  */
 enum map_status map_lookup(struct map *m, const char *key, char *val,
 			   size_t valsz);

@@ -59,8 +59,10 @@ static struct map *open_checks(const struct conf *c, const char *param,
 	if (strncmp(spec, "mysql:", 6) == 0) {
 		/* checked line by line in the event loop, where a round
 		   trip to youju-authd must not block */
-		snprintf(err, errsz, "%s: mysql: tables are not supported "
-				     "here (use regexp: or pcre:)", param);
+		snprintf(err, errsz,
+			 "%s: mysql: tables are not supported "
+			 "here (use regexp: or pcre:)",
+			 param);
 		*bad = true;
 		return NULL;
 	}

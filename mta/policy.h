@@ -21,11 +21,11 @@ struct smtpd_policy {
 	unsigned refs;
 	struct restrict_list *stage[RESTRICT_NSTAGES];
 	bool delay_reject;
-	bool peername_lookup;	/* smtpd_peername_lookup */
+	bool peername_lookup;	      /* smtpd_peername_lookup */
 	unsigned peername_timeout_ms; /* smtpd_peername_lookup_timeout */
-	bool reject_over_quota; /* smtpd_reject_over_quota */
-	uint64_t mailbox_limit; /* virtual_mailbox_limit (0: none) */
-	bool limit_override;	/* virtual_mailbox_limit_override */
+	bool reject_over_quota;	      /* smtpd_reject_over_quota */
+	uint64_t mailbox_limit;	      /* virtual_mailbox_limit (0: none) */
+	bool limit_override;	      /* virtual_mailbox_limit_override */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;

@@ -362,10 +362,10 @@ static void qmgr_log_target(struct qmgr_job *j, struct qmgr_target *t)
 	const char *relay = t->relay[0] != '\0' ? t->relay : "none";
 	/* under Postfix's delivery agent names: mailgraph counts "sent"
 	   from smtp and bounces from smtp, error, virtual */
-	log_info_as(t->kind == TGT_MAILBOX  ? "virtual"
-		    : t->kind == TGT_REMOTE ? "smtp"
+	log_info_as(t->kind == TGT_MAILBOX   ? "virtual"
+		    : t->kind == TGT_REMOTE  ? "smtp"
 		    : t->kind == TGT_DISCARD ? "discard"
-		    : t->kind == TGT_BOUNCE ? "error"
+		    : t->kind == TGT_BOUNCE  ? "error"
 					     : "qmgr",
 		    "%s: to=<%s>, %srelay=%s, delay=%s, delays=%s/%s/0/%s, "
 		    "dsn=%s, status=%s (%s)",

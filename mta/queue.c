@@ -39,7 +39,7 @@
 #define QUEUE_WBUF	  65536
 #define QUEUE_SIZE_DIGITS 20
 
-const char *const queue_dirs[] = {"incoming", "active",  "deferred", "hold",
+const char *const queue_dirs[] = {"incoming", "active",	 "deferred", "hold",
 				  "corrupt",  "recycle", NULL};
 
 struct queue_file {

@@ -121,14 +121,14 @@ static int smtpc_flush(struct smtpc_conn *c, unsigned timeout)
 				       : net_out_flush(c->fd, &c->out);
 		if (r < 0) {
 			str_fmt_trunc(c->err, sizeof(c->err), "write: %s",
-				  c->tls != NULL ? tls_conn_error(c->tls)
-						 : strerror(errno));
+				      c->tls != NULL ? tls_conn_error(c->tls)
+						     : strerror(errno));
 			return -1;
 		}
 		if (r == 0 &&
 		    smtpc_wait(c->fd, want, (int)timeout * 1000) < 0) {
 			str_fmt_trunc(c->err, sizeof(c->err), "write: %s",
-				  strerror(errno));
+				      strerror(errno));
 			return -1;
 		}
 	}
@@ -145,13 +145,13 @@ static int smtpc_fill(struct smtpc_conn *c, unsigned timeout)
 			return 0;
 		if (r < 0) {
 			str_fmt_trunc(c->err, sizeof(c->err), "%s",
-				  errno == 0 ? "lost connection"
-					     : strerror(errno));
+				      errno == 0 ? "lost connection"
+						 : strerror(errno));
 			return -1;
 		}
 		if (smtpc_wait(c->fd, want, (int)timeout * 1000) < 0) {
 			str_fmt_trunc(c->err, sizeof(c->err), "read: %s",
-				  strerror(errno));
+				      strerror(errno));
 			return -1;
 		}
 	}
@@ -191,7 +191,8 @@ static int smtpc_reply(struct smtpc_conn *c, unsigned timeout)
 		if (r != LINE_OK || line.len < 3 || line.p[0] < '2' ||
 		    line.p[0] > '5' || line.p[1] < '0' || line.p[1] > '9' ||
 		    line.p[2] < '0' || line.p[2] > '9') {
-			str_fmt_trunc(c->err, sizeof(c->err), "malformed reply");
+			str_fmt_trunc(c->err, sizeof(c->err),
+				      "malformed reply");
 			return -1;
 		}
 		int code = (line.p[0] - '0') * 100 + (line.p[1] - '0') * 10 +
@@ -282,9 +283,9 @@ static void smtpc_set_all(struct smtpc_rcpt *rcpts, size_t n,
 	for (size_t i = 0; i < n; i++) {
 		rcpts[i].res.status = st;
 		str_fmt_trunc(rcpts[i].res.dsn, sizeof(rcpts[i].res.dsn), "%s",
-			  dsn);
-		str_fmt_trunc(rcpts[i].res.text, sizeof(rcpts[i].res.text), "%s",
-			  text);
+			      dsn);
+		str_fmt_trunc(rcpts[i].res.text, sizeof(rcpts[i].res.text),
+			      "%s", text);
 	}
 }
 
@@ -316,8 +317,8 @@ static void smtpc_result(struct smtpc_conn *c, struct deliver_result *r,
 		str_fmt_trunc(r->text, sizeof(r->text), "%s", c->reply);
 	else
 		str_fmt_trunc(r->text, sizeof(r->text),
-			  "host %s[%s] said: %s (in reply to %s command)",
-			  c->host, c->addr, c->reply, stage);
+			      "host %s[%s] said: %s (in reply to %s command)",
+			      c->host, c->addr, c->reply, stage);
 }
 
 static void smtpc_conn_close(struct smtpc_conn *c)
@@ -453,9 +454,9 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.5");
 	if (smtpc_cmd(c, cfg->cmd_timeout, "STARTTLS") != 220) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "host %s[%s] said: %s (in reply to STARTTLS "
-			  "command)",
-			  c->host, c->addr, c->reply);
+			      "host %s[%s] said: %s (in reply to STARTTLS "
+			      "command)",
+			      c->host, c->addr, c->reply);
 		return -1;
 	}
 	unsigned want = 0;
@@ -463,9 +464,10 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	c->tls = ctx != NULL ? tls_conn_new(ctx, c->fd, c->host) : NULL;
 	if (c->tls == NULL) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  verify ? "Server certificate not verified: no "
-				   "usable CA certificates (smtp_tls_CAfile)"
-				 : "TLS setup failed");
+			      verify
+				  ? "Server certificate not verified: no "
+				    "usable CA certificates (smtp_tls_CAfile)"
+				  : "TLS setup failed");
 		return -1;
 	}
 	int r;
@@ -474,10 +476,10 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 			break;
 	if (r != 1) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  verify ? "Server certificate not verified: TLS "
-				   "handshake with %s[%s] failed: %s"
-				 : "TLS handshake with %s[%s] failed: %s",
-			  c->host, c->addr, tls_conn_error(c->tls));
+			      verify ? "Server certificate not verified: TLS "
+				       "handshake with %s[%s] failed: %s"
+				     : "TLS handshake with %s[%s] failed: %s",
+			      c->host, c->addr, tls_conn_error(c->tls));
 		return -1;
 	}
 	log_info_as("smtp",
@@ -488,8 +490,8 @@ static int smtpc_starttls(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	c->errdsn[0] = '\0';
 	if (smtpc_ehlo(cfg, c) != 250) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "host %s[%s] said: %s (in reply to EHLO command)",
-			  c->host, c->addr, c->reply);
+			      "host %s[%s] said: %s (in reply to EHLO command)",
+			      c->host, c->addr, c->reply);
 		return -1;
 	}
 	return 0;
@@ -510,7 +512,7 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	}
 	if (st == MAP_TEMPFAIL) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "smtp_sasl_password_maps lookup failure");
+			      "smtp_sasl_password_maps lookup failure");
 		return -1;
 	}
 	if (st == MAP_NOTFOUND)
@@ -562,8 +564,8 @@ static int smtpc_auth(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 		str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.0");
 	}
 	str_fmt_trunc(c->err, sizeof(c->err),
-		  "SASL authentication failed; server %s[%s] said: %s", c->host,
-		  c->addr, code > 0 ? c->reply : c->err);
+		      "SASL authentication failed; server %s[%s] said: %s",
+		      c->host, c->addr, code > 0 ? c->reply : c->err);
 	return -1;
 }
 
@@ -576,24 +578,24 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	int code = smtpc_reply(c, cfg->cmd_timeout);
 	if (code < 0) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "lost connection with %s[%s] while receiving the "
-			  "initial server greeting",
-			  c->host, c->addr);
+			      "lost connection with %s[%s] while receiving the "
+			      "initial server greeting",
+			      c->host, c->addr);
 		return -1;
 	}
 	if (code != 220) {
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "host %s[%s] refused to talk to me: %s", c->host,
-			  c->addr, c->reply);
+			      "host %s[%s] refused to talk to me: %s", c->host,
+			      c->addr, c->reply);
 		return -1;
 	}
 	code = smtpc_ehlo(cfg, c);
 	if (code != 250) {
 		if (code > 0)
 			str_fmt_trunc(c->err, sizeof(c->err),
-				  "host %s[%s] said: %s (in reply to EHLO "
-				  "command)",
-				  c->host, c->addr, c->reply);
+				      "host %s[%s] said: %s (in reply to EHLO "
+				      "command)",
+				      c->host, c->addr, c->reply);
 		return -1;
 	}
 	bool must = c->tls_level >= SMTPC_TLS_ENCRYPT;
@@ -605,9 +607,9 @@ static int smtpc_hello(const struct smtpc_cfg *cfg, struct smtpc_conn *c)
 	if (c->tls == NULL && must) {
 		str_fmt_trunc(c->errdsn, sizeof(c->errdsn), "4.7.4");
 		str_fmt_trunc(c->err, sizeof(c->err),
-			  "TLS is required, but was not offered by host "
-			  "%s[%s]",
-			  c->host, c->addr);
+			      "TLS is required, but was not offered by host "
+			      "%s[%s]",
+			      c->host, c->addr);
 		return -1;
 	}
 	return smtpc_auth(cfg, c);
@@ -639,8 +641,8 @@ static void smtpc_lost(struct smtpc_conn *c, struct deliver_result *r,
 	r->status = DELIVER_DEFER;
 	str_fmt_trunc(r->dsn, sizeof(r->dsn), "4.4.2");
 	str_fmt_trunc(r->text, sizeof(r->text),
-		  "lost connection with %s[%s] while sending %s", c->host,
-		  c->addr, stage);
+		      "lost connection with %s[%s] while sending %s", c->host,
+		      c->addr, stage);
 }
 
 int smtpc_xtext(const char *s, struct buf *out)
@@ -823,7 +825,7 @@ static int smtpc_transaction(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 		smtpc_result(c, &r, "end of DATA");
 		if (r.status == DELIVER_OK)
 			str_fmt_trunc(r.text, sizeof(r.text), "%d %s", code,
-				  c->reply + 4);
+				      c->reply + 4);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (rcpts[i].res.status == DELIVER_OK)
@@ -862,10 +864,11 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 	int g = getaddrinfo(host, portstr, &hints, &res);
 	if (g != 0) {
 		c->errdsn[0] = '\0';
-		str_fmt_trunc(c->err, sizeof(c->err),
-			  "Host or domain name not found. Name service error "
-			  "for name=%s type=A: %s",
-			  host, gai_strerror(g));
+		str_fmt_trunc(
+		    c->err, sizeof(c->err),
+		    "Host or domain name not found. Name service error "
+		    "for name=%s type=A: %s",
+		    host, gai_strerror(g));
 		return 0;
 	}
 	int done = 0;
@@ -879,8 +882,8 @@ static int smtpc_try_host(const struct smtpc_cfg *cfg, struct smtpc_conn *c,
 		c->fd = smtpc_connect_addr(ai, cfg->connect_timeout);
 		if (c->fd < 0) {
 			str_fmt_trunc(c->err, sizeof(c->err),
-				  "connect to %s[%s]:%u: %s", host, c->addr,
-				  port, strerror(errno));
+				      "connect to %s[%s]:%u: %s", host, c->addr,
+				      port, strerror(errno));
 			continue;
 		}
 		c->born = time(NULL);
@@ -931,8 +934,8 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 		const char *d = host;
 		bool first = true;
 		while (st == MAP_NOTFOUND && d != NULL && *d != '\0') {
-			str_fmt_trunc(key, sizeof(key), "%s%s", first ? "" : ".",
-				  d);
+			str_fmt_trunc(key, sizeof(key), "%s%s",
+				      first ? "" : ".", d);
 			st = map_lookup(cfg->tls_policy, key, val, sizeof(val));
 			first = false;
 			d = strchr(d, '.');
@@ -942,8 +945,8 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 	}
 	if (st == MAP_TEMPFAIL) {
 		str_fmt_trunc(why, why_sz,
-			  "TLS policy lookup for %s: table lookup failure",
-			  nexthop);
+			      "TLS policy lookup for %s: table lookup failure",
+			      nexthop);
 		return -1;
 	}
 	if (st == MAP_NOTFOUND)
@@ -956,9 +959,9 @@ int smtpc_tls_policy(const struct smtpc_cfg *cfg, const char *nexthop,
 	*level_r = smtpc_level_name(v, len, &ok);
 	if (!ok || v[len + strspn(v + len, " \t")] != '\0') {
 		str_fmt_trunc(why, why_sz,
-			  "TLS policy lookup for %s: invalid TLS policy "
-			  "\"%.100s\"",
-			  nexthop, val);
+			      "TLS policy lookup for %s: invalid TLS policy "
+			      "\"%.100s\"",
+			      nexthop, val);
 		return -1;
 	}
 	return 0;
@@ -1000,7 +1003,7 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 	} else if (c != NULL) {
 		keep = smtpc_transaction(cfg, c, m, rcpts, n);
 		str_fmt_trunc(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
-			  c->port);
+			      c->port);
 		if (keep >= 0)
 			goto done;
 		/* it died between transactions (an idle timeout on the
@@ -1018,10 +1021,11 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 		enum mx_status st = mx_lookup(host, mx, MX_HOSTS_MAX, &nmx);
 		if (st == MX_NOTFOUND || st == MX_TEMPFAIL) {
 			char t[400];
-			str_fmt_trunc(t, sizeof(t),
-				  "Host or domain name not found. Name service "
-				  "error for name=%s type=MX: Host not found%s",
-				  host, st == MX_TEMPFAIL ? ", try again" : "");
+			str_fmt_trunc(
+			    t, sizeof(t),
+			    "Host or domain name not found. Name service "
+			    "error for name=%s type=MX: Host not found%s",
+			    host, st == MX_TEMPFAIL ? ", try again" : "");
 			smtpc_set_all(rcpts, n,
 				      st == MX_TEMPFAIL ? DELIVER_DEFER
 							: DELIVER_BOUNCE,
@@ -1049,7 +1053,8 @@ int smtpc_deliver(const struct smtpc_cfg *cfg, const char *nexthop,
 		smtpc_conn_free(&c);
 		return 0;
 	}
-	str_fmt_trunc(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr, c->port);
+	str_fmt_trunc(relay_r, relay_sz, "%s[%s]:%u", c->host, c->addr,
+		      c->port);
 done:
 	if (keep > 0 && c->fd >= 0 && cfg->cache_time > 0)
 		smtpc_cache_put(cfg, c);

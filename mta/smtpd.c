@@ -1375,8 +1375,8 @@ static void connect_finish(struct session *s)
 /* The client's name (peername.h), as Postfix's smtpd_peer_init(): the
    PTR name when forward-confirmed, else "unknown"; then the client
    restrictions in a worker when smtpd_delay_reject = no. */
-static void connect_named(void *ctx, enum dns_status st,
-			  enum dns_status ptr_st, const char *name)
+static void connect_named(void *ctx, enum dns_status st, enum dns_status ptr_st,
+			  const char *name)
 {
 	struct session *s = ctx;
 	s->pn_wait = NULL;

@@ -76,9 +76,9 @@ static void data_end_headers(struct session *s)
 	if (!s->seen_from && s->svc == SMTPD_SVC_PICKUP) {
 		/* cleanup's From: for local submissions without one; the
 		   sendmail command adds its own when it has a full name */
-		int n = snprintf(line, sizeof(line), "From: %s\n",
-				 s->mail.addr[0] ? s->mail.addr
-						 : "MAILER-DAEMON");
+		int n =
+		    snprintf(line, sizeof(line), "From: %s\n",
+			     s->mail.addr[0] ? s->mail.addr : "MAILER-DAEMON");
 		if (n > 0 && (size_t)n < sizeof(line))
 			(void)data_put(s, line, (size_t)n);
 	}

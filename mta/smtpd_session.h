@@ -67,8 +67,8 @@ struct session {
 	struct smtpd_policy *pol; /* the policy this session started with */
 	bool anvil_counted;
 	struct peername_wait *pn_wait; /* the name lookup in flight */
-	bool ill_pipelining; /* reject_unauth_pipelining */
-	bool sleep_pending;  /* delay the replies (soft error limit) */
+	bool ill_pipelining;	       /* reject_unauth_pipelining */
+	bool sleep_pending;	  /* delay the replies (soft error limit) */
 	uint64_t auth_penalty_ms; /* delay the 535 (authd's penalty) */
 	enum smtpd_service svc;
 	enum sstate state;
@@ -236,7 +236,7 @@ void smtpd_pickup_vrfy_run(struct session *s);
 void smtpd_pickup_vrfy_finish(struct session *s);
 /* Postfix's "Received: by host (youju, from userid N)\n\tid ID; date\n"
    into out (size outsz); returns its length, or -1 when it does not fit. */
-int smtpd_pickup_received(const struct session *s, const char *date,
-			  char *out, size_t outsz);
+int smtpd_pickup_received(const struct session *s, const char *date, char *out,
+			  size_t outsz);
 
 #endif

@@ -32,9 +32,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define AUTHLOAD_REPLY_MAX 8192
-#define AUTHLOAD_REQ_MAX 1024
-#define AUTHLOAD_USERS_MAX 100000
+#define AUTHLOAD_REPLY_MAX   8192
+#define AUTHLOAD_REQ_MAX     1024
+#define AUTHLOAD_USERS_MAX   100000
 #define AUTHLOAD_CLIENTS_MAX 1024
 
 struct authload_req {
@@ -44,7 +44,7 @@ struct authload_req {
 
 struct authload_thread {
 	pthread_t tid;
-	size_t first; /* index of the first user this thread asks for */
+	size_t first;  /* index of the first user this thread asks for */
 	uint64_t *lat; /* ok latencies in ns, measured window only */
 	size_t nlat, caplat;
 	uint64_t fail, err;
@@ -102,7 +102,7 @@ static int authload_one(const struct authload_req *rq)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = { .tv_sec = 30, .tv_usec = 0 };
+	struct timeval tv = {.tv_sec = 30, .tv_usec = 0};
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
 	    connect(fd, (const struct sockaddr *)&authload_addr,
@@ -242,9 +242,15 @@ int main(int argc, char **argv)
 	int opt;
 	while ((opt = getopt(argc, argv, "s:u:c:d:w:S:")) != -1) {
 		switch (opt) {
-		case 's': sock = optarg; break;
-		case 'u': users = optarg; break;
-		case 'S': service = optarg; break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'u':
+			users = optarg;
+			break;
+		case 'S':
+			service = optarg;
+			break;
 		case 'c':
 			if (authload_parse_uint(optarg, AUTHLOAD_CLIENTS_MAX,
 						&clients) < 0 ||
@@ -260,7 +266,8 @@ int main(int argc, char **argv)
 			if (authload_parse_uint(optarg, 3600, &warm) < 0)
 				authload_usage();
 			break;
-		default: authload_usage();
+		default:
+			authload_usage();
 		}
 	}
 	if (sock == NULL || users == NULL)

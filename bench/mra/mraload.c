@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RD_MAX (256 * 1024)
+#define RD_MAX	    (256 * 1024)
 #define POP3_WINDOW 32
 
 struct rd {
@@ -66,7 +66,7 @@ static int dial(void)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		die("socket: %s", strerror(errno));
-	struct sockaddr_in sa = { 0 };
+	struct sockaddr_in sa = {0};
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((unsigned short)g_port);
 	if (inet_pton(AF_INET, g_host, &sa.sin_addr) != 1)

@@ -28,8 +28,8 @@ static void fuzz_mime_walk(const char *msg, size_t size,
 	buf_reset(&b);
 	struct buf u;
 	buf_init(&u, 1 << 20);
-	if (mime_decode_cte(p->encoding, msg + p->body_off, p->body_len,
-			    &b) == 0 &&
+	if (mime_decode_cte(p->encoding, msg + p->body_off, p->body_len, &b) ==
+		0 &&
 	    mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
 			 b.p ? b.p : "", b.len, &u) == 0) {
 		buf_reset(&b);

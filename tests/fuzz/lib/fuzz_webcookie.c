@@ -16,7 +16,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const names[] = { "youju_webadmin", "sid", "a", "" };
+static const char *const names[] = {"youju_webadmin", "sid", "a", ""};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -49,8 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	static const char *const pats[] = {
-		"/api/domains/{}/mailboxes/{}", "/api/domains/{}",
-		"/extman/*", "/{}/{}/{}/{}",
+	    "/api/domains/{}/mailboxes/{}",
+	    "/api/domains/{}",
+	    "/extman/*",
+	    "/{}/{}/{}/{}",
 	};
 	char params[HTTP_PARAMS_MAX][HTTP_PARAM_MAX];
 	size_t np = 0;

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[200];
-	json_t *v = webjson_parse_object((const char *)data, size, err,
-					 sizeof err);
+	json_t *v =
+	    webjson_parse_object((const char *)data, size, err, sizeof err);
 	if (v == NULL)
 		return 0;
 	if (!json_is_object(v))
@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *back = json_dumps(v, JSON_COMPACT);
 	if (back == NULL)
 		abort();
-	json_t *again = webjson_parse_object(back, strlen(back), err,
-					     sizeof err);
+	json_t *again =
+	    webjson_parse_object(back, strlen(back), err, sizeof err);
 	if (again == NULL)
 		abort(); /* our own output must parse */
 	json_decref(again);

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *p = (const char *)data;
 	const char *nl = memchr(p, '\n', size);
-	struct str line = { p, nl ? (size_t)(nl - p) : size };
+	struct str line = {p, nl ? (size_t)(nl - p) : size};
 	uint64_t n;
 	bool sync;
 	(void)imap_frame_line(line, 1u << 20, &n, &sync);
@@ -40,13 +40,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct imap_search *s;
 		if (imap_search_parse(cmd.args, cmd.nargs, &s, &err) == 0) {
 			static const char msg[] =
-				"Subject: =?utf-8?q?a=C3=A9?=\nDate: 1 Jan 2024"
-				"\nContent-Transfer-Encoding: base64\n\naGk=\n";
+			    "Subject: =?utf-8?q?a=C3=A9?=\nDate: 1 Jan 2024"
+			    "\nContent-Transfer-Encoding: base64\n\naGk=\n";
 			struct imap_search_msg m = {
-				.seq = 3, .uid = 7, .max_seq = 10,
-				.max_uid = 70, .letters = "FS", .size = 99,
-				.internal_date = 1700000000, .text = msg,
-				.len = sizeof msg - 1,
+			    .seq = 3,
+			    .uid = 7,
+			    .max_seq = 10,
+			    .max_uid = 70,
+			    .letters = "FS",
+			    .size = 99,
+			    .internal_date = 1700000000,
+			    .text = msg,
+			    .len = sizeof msg - 1,
 			};
 			(void)imap_search_match(s, &m);
 			imap_search_free(&s);

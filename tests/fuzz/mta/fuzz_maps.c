@@ -36,9 +36,14 @@ static bool regcomp_explodes(const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const types[] = {"hash", "cidr", "regexp", "pcre"};
-	static const char *const keys[] = {
-	    "user@example.com", "example.com", "192.0.2.1", "2001:db8::1",
-	    "::ffff:10.1.2.3",	"",	       "<>",	    "Subject: hi"};
+	static const char *const keys[] = {"user@example.com",
+					   "example.com",
+					   "192.0.2.1",
+					   "2001:db8::1",
+					   "::ffff:10.1.2.3",
+					   "",
+					   "<>",
+					   "Subject: hi"};
 	/* compiling huge patterns is slow, not wrong: keep inputs small */
 	if (size > 8192)
 		return 0;

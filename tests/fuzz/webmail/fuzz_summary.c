@@ -2,8 +2,8 @@
  * Fuzz target for webmail's list summary: arbitrary bytes as a header
  * block (from mail anyone can send) through wm_summary_from_header, and
  * as a Date: value through wm_parse_date, and as a youju.index ENVELOPE
- * and BODYSTRUCTURE through wm_summary_from_envelope.  Checks that the strings come
- * back NUL-terminated and that a parsed date lies in the years the parser
+ * and BODYSTRUCTURE through wm_summary_from_envelope.  Checks that the strings
+ * come back NUL-terminated and that a parsed date lies in the years the parser
  * accepts.
  */
 #include <stdint.h>

@@ -224,8 +224,8 @@ static void test_bind(void)
 	    parse("query = SELECT x FROM t WHERE a='%s' AND b='%u' AND "
 		  "c='%d' AND e='%1' AND f='%2'\n");
 	test_assert(m != NULL);
-	test_assert(strcmp(run_bind(m, "bob@mail.example.com", &k, a),
-			   "run") == 0);
+	test_assert(strcmp(run_bind(m, "bob@mail.example.com", &k, a), "run") ==
+		    0);
 	test_assert(strcmp(a[0], "bob@mail.example.com") == 0 &&
 		    strcmp(a[1], "bob") == 0 &&
 		    strcmp(a[2], "mail.example.com") == 0 &&
@@ -259,10 +259,8 @@ static void test_bind(void)
 	/* domain = list */
 	m = parse("query = SELECT x FROM t WHERE a='%s'\n"
 		  "domain = example.com\n");
-	test_assert(strcmp(run_bind(m, "bob@EXAMPLE.com", &k, a), "run") ==
-		    0);
-	test_assert(strcmp(run_bind(m, "bob@example.net", &k, a), "skip") ==
-		    0);
+	test_assert(strcmp(run_bind(m, "bob@EXAMPLE.com", &k, a), "run") == 0);
+	test_assert(strcmp(run_bind(m, "bob@example.net", &k, a), "skip") == 0);
 	test_assert(strcmp(run_bind(m, "example.com", &k, a), "skip") == 0);
 	test_assert(strcmp(run_bind(m, "@example.com", &k, a), "skip") == 0);
 	sqlmap_free(&m);
@@ -307,9 +305,9 @@ static void test_format(void)
 	test_assert(sqlmap_bind(m, "me@b.example", &k, a));
 	buf_reset(&b);
 	test_assert(sqlmap_format(m, &k, "x@host", &b) == 1);
-	test_assert(strcmp(buf_cstr(&b),
-			   "smtp:[host] x % me/b.example/example/me@b.example") ==
-		    0);
+	test_assert(
+	    strcmp(buf_cstr(&b),
+		   "smtp:[host] x % me/b.example/example/me@b.example") == 0);
 	buf_reset(&b);
 	test_assert(sqlmap_format(m, &k, "nodomain", &b) == 0); /* %d */
 	test_assert(sqlmap_format(m, &k, "@host", &b) == 0);	/* %u */
@@ -416,10 +414,9 @@ static void test_proto(void)
 		    strcmp(r.user, "x' OR 1=1 --%") == 0);
 	authd_request_free(&r);
 	static const char *const bad[] = {
-	    "MAPLOOKUP /a\n",	      "MAPLOOKUP /a b c\n",
-	    "MAPLOOKUP /a %00\n",     "MAPLOOKUP /a %4\n",
-	    "MAPLOOKUP /a %zz\n",     "MAPLOOKUP  b\n",
-	    "MAPLOOKUP /a b\r\n",     "MAPLOOKUP /a \n",
+	    "MAPLOOKUP /a\n",	  "MAPLOOKUP /a b c\n", "MAPLOOKUP /a %00\n",
+	    "MAPLOOKUP /a %4\n",  "MAPLOOKUP /a %zz\n", "MAPLOOKUP  b\n",
+	    "MAPLOOKUP /a b\r\n", "MAPLOOKUP /a \n",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		test_assert(authd_parse(bad[i], strlen(bad[i]), false, &r,

@@ -55,14 +55,14 @@ static void test_account(void)
 	const char *err = NULL;
 	test_begin("account: HOME/MAILDIR rule");
 	struct authc_kv kv[] = {
-		{ (char *)"ADDRESS", (char *)"u@x.org" },
-		{ (char *)"HOME", (char *)"/var/mail/x.org/u" },
-		{ (char *)"MAILDIR", (char *)"Maildir/" },
-		{ (char *)"QUOTA", (char *)"1000S,5C" },
-		{ (char *)"OPTIONS",
-		  (char *)"disablepop3=1,disableimap=0,disableinsecureimap=1" },
+	    {(char *)"ADDRESS", (char *)"u@x.org"},
+	    {(char *)"HOME", (char *)"/var/mail/x.org/u"},
+	    {(char *)"MAILDIR", (char *)"Maildir/"},
+	    {(char *)"QUOTA", (char *)"1000S,5C"},
+	    {(char *)"OPTIONS",
+	     (char *)"disablepop3=1,disableimap=0,disableinsecureimap=1"},
 	};
-	struct authc_reply r = { kv, 5 };
+	struct authc_reply r = {kv, 5};
 	test_assert(authc_account_get(&r, &a, &err) == 0);
 	test_assert(strcmp(a.maildir, "/var/mail/x.org/u/Maildir") == 0);
 	test_assert(strcmp(a.user, "u@x.org") == 0 &&
@@ -80,8 +80,8 @@ static void test_account(void)
 	r.n = 2; /* no MAILDIR at all */
 	test_assert(authc_account_get(&r, &a, &err) == 0 &&
 		    strcmp(a.maildir, "/var/mail/x.org/u/Maildir") == 0 &&
-		    a.quota[0] == '\0' && !authc_account_disabled(&a, "imap",
-								   false));
+		    a.quota[0] == '\0' &&
+		    !authc_account_disabled(&a, "imap", false));
 	r.n = 5;
 	kv[2].value = (char *)"../../etc";
 	kv[1].value = (char *)"/h";
@@ -91,7 +91,7 @@ static void test_account(void)
 	kv[2].value = (char *)"Maildir";
 	kv[1].value = (char *)"relative/home";
 	test_assert(authc_account_get(&r, &a, &err) < 0);
-	struct authc_reply empty = { NULL, 0 };
+	struct authc_reply empty = {NULL, 0};
 	test_assert(authc_account_get(&empty, &a, &err) < 0);
 }
 

@@ -64,8 +64,8 @@ static void test_pidfile(void)
 	struct dirent *de;
 	int others = 0;
 	while (d != NULL && (de = readdir(d)) != NULL)
-		others += de->d_name[0] != '.' &&
-			  strcmp(de->d_name, "test.pid") != 0;
+		others +=
+		    de->d_name[0] != '.' && strcmp(de->d_name, "test.pid") != 0;
 	if (d != NULL)
 		closedir(d);
 	test_assert(d != NULL && others == 0);

@@ -16,26 +16,26 @@ static void test_quota(void)
 		int rc;
 		uint64_t bytes;
 	} cases[] = {
-		{ NULL, 0, 0 },
-		{ "", 0, 0 },
-		{ "0", 0, 0 },
-		{ "0S", 0, 0 },
-		{ "104857600S", 0, 104857600 },
-		{ "104857600", 0, 104857600 },
-		{ "5000S,100C", 0, 5000 },
-		{ "100C,5000S", 0, 5000 },
-		{ "100C", 0, 0 },
-		{ " 42S ", 0, 42 },
-		{ "1125899906842624S", 0, UINT64_C(1) << 50 },
-		{ "1125899906842625S", -1, 0 },
-		{ "99999999999999999999S", -1, 0 },
-		{ "S", -1, 0 },
-		{ "12X", -1, 0 },
-		{ "-5", -1, 0 },
-		{ "5S,", -1, 0 },
-		{ "5S,6S", -1, 0 },
-		{ "5,6", -1, 0 },
-		{ "1e9", -1, 0 },
+	    {NULL, 0, 0},
+	    {"", 0, 0},
+	    {"0", 0, 0},
+	    {"0S", 0, 0},
+	    {"104857600S", 0, 104857600},
+	    {"104857600", 0, 104857600},
+	    {"5000S,100C", 0, 5000},
+	    {"100C,5000S", 0, 5000},
+	    {"100C", 0, 0},
+	    {" 42S ", 0, 42},
+	    {"1125899906842624S", 0, UINT64_C(1) << 50},
+	    {"1125899906842625S", -1, 0},
+	    {"99999999999999999999S", -1, 0},
+	    {"S", -1, 0},
+	    {"12X", -1, 0},
+	    {"-5", -1, 0},
+	    {"5S,", -1, 0},
+	    {"5S,6S", -1, 0},
+	    {"5,6", -1, 0},
+	    {"1e9", -1, 0},
 	};
 	test_begin("quota");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -167,11 +167,11 @@ static void test_columns(void)
 	test_assert(marks(EXTMAIL_ALIAS_MARKS) == 5);
 	test_assert(marks(EXTMAIL_MANAGER_MARKS) == 11);
 
-	char *vals[5] = { "a@x", "b@x", "x", NULL, "1" };
-	size_t lens[5] = { 3, 3, 1, 0, 1 };
-	struct sqlrow row = { 5, vals, lens };
-	test_assert(strcmp(extmail_col(extmail_alias_cols, &row, "goto"),
-			   "b@x") == 0);
+	char *vals[5] = {"a@x", "b@x", "x", NULL, "1"};
+	size_t lens[5] = {3, 3, 1, 0, 1};
+	struct sqlrow row = {5, vals, lens};
+	test_assert(
+	    strcmp(extmail_col(extmail_alias_cols, &row, "goto"), "b@x") == 0);
 	test_assert(extmail_col(extmail_alias_cols, &row, "createdate") ==
 		    NULL);
 	test_assert(extmail_col(extmail_alias_cols, &row, "nope") == NULL);

@@ -24,10 +24,10 @@ static void test_routes(void)
 				     &n));
 	test_assert(n == 2 && strcmp(p[0], "a.com") == 0 &&
 		    strcmp(p[1], "bob") == 0);
-	test_assert(!http_route_match("/api/domains/{}",
-				      "/api/domains/", p, &n));
-	test_assert(!http_route_match("/api/domains/{}",
-				      "/api/domains/a/b", p, &n));
+	test_assert(
+	    !http_route_match("/api/domains/{}", "/api/domains/", p, &n));
+	test_assert(
+	    !http_route_match("/api/domains/{}", "/api/domains/a/b", p, &n));
 	test_assert(http_route_match("/extman/*", "/extman/", p, &n));
 	test_assert(http_route_match("/extman/*", "/extman/cgi/x", p, &n));
 	test_assert(!http_route_match("/extman/*", "/extman", p, &n));
@@ -51,25 +51,25 @@ static void test_static_paths(void)
 	static const struct {
 		const char *url, *want;
 	} cases[] = {
-		{ "/", "index.html" },
-		{ "/index.html", "index.html" },
-		{ "/js/app.js", "js/app.js" },
-		{ "/js/", "js/index.html" },
-		{ "", NULL },
-		{ "index.html", NULL },
-		{ "/..", NULL },
-		{ "/../etc/passwd", NULL },
-		{ "/js/../../x", NULL },
-		{ "/.git/config", NULL },
-		{ "/js/.hidden", NULL },
-		{ "//x", NULL },
-		{ "/js//x", NULL },
-		{ "/a\\b", NULL },
-		{ "/a b", NULL },
-		{ "/a\rb", NULL },
-		{ "/a\nb", NULL },
-		{ "/c:x", NULL },
-		{ "/a\x7f", NULL },
+	    {"/", "index.html"},
+	    {"/index.html", "index.html"},
+	    {"/js/app.js", "js/app.js"},
+	    {"/js/", "js/index.html"},
+	    {"", NULL},
+	    {"index.html", NULL},
+	    {"/..", NULL},
+	    {"/../etc/passwd", NULL},
+	    {"/js/../../x", NULL},
+	    {"/.git/config", NULL},
+	    {"/js/.hidden", NULL},
+	    {"//x", NULL},
+	    {"/js//x", NULL},
+	    {"/a\\b", NULL},
+	    {"/a b", NULL},
+	    {"/a\rb", NULL},
+	    {"/a\nb", NULL},
+	    {"/c:x", NULL},
+	    {"/a\x7f", NULL},
 	};
 	test_begin("static paths");
 	char out[1100];
@@ -104,8 +104,8 @@ static void test_mime(void)
 	test_assert(strcmp(http_mime_type("a.svg"), "image/svg+xml") == 0);
 	test_assert(strcmp(http_mime_type("a"), "application/octet-stream") ==
 		    0);
-	test_assert(strcmp(http_mime_type("a.HTML"),
-			   "application/octet-stream") == 0);
+	test_assert(
+	    strcmp(http_mime_type("a.HTML"), "application/octet-stream") == 0);
 }
 
 int main(void)

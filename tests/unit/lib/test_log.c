@@ -53,8 +53,7 @@ int main(void)
 	log_info_as("", "ABC126: empty");
 	log_info_as("test", "ABC127: same");
 	t = slurp(path);
-	test_assert(t != NULL &&
-		    strstr(t, " youju/pickup[") != NULL &&
+	test_assert(t != NULL && strstr(t, " youju/pickup[") != NULL &&
 		    strstr(t, "]: ABC124: uid=0 from=<root>\n") != NULL);
 	test_assert(t != NULL && strstr(t, " youju/smtp[") != NULL &&
 		    strstr(t, "]: warning: remote said no\n") != NULL);
@@ -66,8 +65,8 @@ int main(void)
 
 	test_begin("syslog_name");
 	unlink(path);
-	log_set_syslog_name("bad name");   /* ignored */
-	log_set_syslog_name("");           /* ignored */
+	log_set_syslog_name("bad name");			   /* ignored */
+	log_set_syslog_name("");				   /* ignored */
 	log_set_syslog_name("0123456789012345678901234567890123"); /* long */
 	log_set_syslog_name("postfix-youju");
 	test_assert(log_open("smtpd", path, false) == 0);

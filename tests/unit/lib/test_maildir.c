@@ -29,17 +29,18 @@ static void test_names(void)
 	test_assert(str_eq_cstr(letters, "S"));
 
 	uint64_t v = 0;
-	test_assert(maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'S',
-				      &v) == 0 && v == 158);
-	test_assert(maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'W',
-				      &v) == 0 && v == 162);
+	test_assert(
+	    maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'S', &v) == 0 &&
+	    v == 158);
+	test_assert(
+	    maildir_name_size(STR_LIT("1.a,S=158,W=162:2,S"), 'W', &v) == 0 &&
+	    v == 162);
 	test_assert(maildir_name_size(STR_LIT("1.a,S=:2,"), 'S', &v) < 0);
 	test_assert(maildir_name_size(STR_LIT("1.a,S=12x"), 'S', &v) < 0);
 	test_assert(maildir_name_size(STR_LIT("1.V0I1.a"), 'S', &v) < 0);
 	test_assert(maildir_name_size(STR_LIT(""), 'S', &v) < 0);
-	test_assert(maildir_name_size(
-			    STR_LIT("1,S=99999999999999999999999"), 'S',
-			    &v) < 0);
+	test_assert(maildir_name_size(STR_LIT("1,S=99999999999999999999999"),
+				      'S', &v) < 0);
 
 	test_assert(maildir_crlf_size("a\nb\r\nc", 6) == 7);
 	test_assert(maildir_crlf_size("", 0) == 0);
@@ -62,12 +63,12 @@ static void test_flags(void)
 	test_assert(f == (MAILDIR_DRAFT | MAILDIR_FLAGGED | MAILDIR_PASSED |
 			  MAILDIR_REPLIED | MAILDIR_SEEN | MAILDIR_TRASHED));
 	test_assert(maildir_flags_parse(STR_LIT("")) == 0);
-	test_assert(maildir_flags_parse((struct str){ "S\0T", 3 }) ==
+	test_assert(maildir_flags_parse((struct str){"S\0T", 3}) ==
 		    (MAILDIR_SEEN | MAILDIR_TRASHED));
 	char out[64];
 	/* keywords and unknown letters kept, ASCII order, no duplicates */
-	test_assert(maildir_info_set(STR_LIT("baS"), MAILDIR_REPLIED |
-					     MAILDIR_FLAGGED, out,
+	test_assert(maildir_info_set(STR_LIT("baS"),
+				     MAILDIR_REPLIED | MAILDIR_FLAGGED, out,
 				     sizeof out) == 0);
 	test_assert(strcmp(out, "FRab") == 0);
 	test_assert(maildir_info_set(STR_LIT("PS"), 0, out, sizeof out) == 0);
@@ -82,22 +83,21 @@ static void test_uidlist(void)
 {
 	test_begin("uidlist");
 	static const char v3[] =
-		"3 V1795211180 N1 Gb8c5040facbf006b7840000083ecc375 Px\n"
-		"1 :1795211171.M76117P16296.vm,S=158\n"
-		"2 W160 :1795211171.M122055P16302.vm,S=158\n"
-		"5 :1795211171.M134978P16308.vm,S=158:2,S\n";
+	    "3 V1795211180 N1 Gb8c5040facbf006b7840000083ecc375 Px\n"
+	    "1 :1795211171.M76117P16296.vm,S=158\n"
+	    "2 W160 :1795211171.M122055P16302.vm,S=158\n"
+	    "5 :1795211171.M134978P16308.vm,S=158:2,S\n";
 	struct maildir_uidlist ul;
 	const char *err = NULL;
 	maildir_uidlist_init(&ul);
-	test_assert(maildir_uidlist_parse(v3, sizeof v3 - 1, &ul, &err) ==
-		    0);
+	test_assert(maildir_uidlist_parse(v3, sizeof v3 - 1, &ul, &err) == 0);
 	test_assert(ul.version == 3 && ul.uidvalidity == 1795211180u);
 	test_assert(ul.next_uid == 6); /* N lags: max(N, last + 1) */
 	test_assert(strcmp(ul.guid, "b8c5040facbf006b7840000083ecc375") == 0);
 	test_assert(strcmp(ul.hdr_extra, "Px") == 0);
 	test_assert(ul.n == 3 && ul.recs[2].uid == 5);
-	test_assert(strcmp(ul.recs[2].base,
-			   "1795211171.M134978P16308.vm,S=158") == 0);
+	test_assert(
+	    strcmp(ul.recs[2].base, "1795211171.M134978P16308.vm,S=158") == 0);
 	test_assert(strcmp(ul.recs[1].extra, "W160") == 0);
 	struct buf out;
 	buf_init(&out, 1 << 20);
@@ -116,24 +116,23 @@ static void test_uidlist(void)
 
 	static const char v1[] = "1 1000 7\n3 abc\n4 def:2,S\n";
 	maildir_uidlist_init(&ul);
-	test_assert(maildir_uidlist_parse(v1, sizeof v1 - 1, &ul, &err) ==
-		    0);
+	test_assert(maildir_uidlist_parse(v1, sizeof v1 - 1, &ul, &err) == 0);
 	test_assert(ul.version == 1 && ul.uidvalidity == 1000 &&
 		    ul.next_uid == 7 && ul.n == 2 &&
 		    strcmp(ul.recs[1].base, "def") == 0);
 	maildir_uidlist_deinit(&ul);
 
 	static const char *const bad[] = {
-		"",                            /* empty */
-		"3 V1 N1",                     /* no newline */
-		"2 V1 N1\n",                   /* version */
-		"3 N1\n",                      /* no V */
-		"3 V1 N1\n2 :a\n1 :b\n",       /* descending */
-		"3 V1 N1\n0 :a\n",             /* uid 0 */
-		"3 V1 N1\n1 a\n",              /* no ':' */
-		"3 V1 N1\n1 :a/b\n",           /* slash */
-		"3 V1 N1\n1 :\n",              /* empty name */
-		"3 V1 N1\n99999999999 :a\n",   /* > 32 bits */
+	    "",				 /* empty */
+	    "3 V1 N1",			 /* no newline */
+	    "2 V1 N1\n",		 /* version */
+	    "3 N1\n",			 /* no V */
+	    "3 V1 N1\n2 :a\n1 :b\n",	 /* descending */
+	    "3 V1 N1\n0 :a\n",		 /* uid 0 */
+	    "3 V1 N1\n1 a\n",		 /* no ':' */
+	    "3 V1 N1\n1 :a/b\n",	 /* slash */
+	    "3 V1 N1\n1 :\n",		 /* empty name */
+	    "3 V1 N1\n99999999999 :a\n", /* > 32 bits */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		maildir_uidlist_init(&ul);
@@ -142,12 +141,12 @@ static void test_uidlist(void)
 		maildir_uidlist_deinit(&ul);
 	}
 	maildir_uidlist_init(&ul);
-	test_assert(maildir_uidlist_parse("3 V1 N1\n1 :a\0b\n", 15, &ul,
-					  &err) < 0);
+	test_assert(maildir_uidlist_parse("3 V1 N1\n1 :a\0b\n", 15, &ul, &err) <
+		    0);
 	maildir_uidlist_deinit(&ul);
 	maildir_uidlist_init(&ul);
-	test_assert(maildir_uidlist_parse("3 V1 N1\r\n1 :a\n", 14, &ul,
-					  &err) == 0 ||
+	test_assert(maildir_uidlist_parse("3 V1 N1\r\n1 :a\n", 14, &ul, &err) ==
+			0 ||
 		    ul.n == 0);
 	maildir_uidlist_deinit(&ul);
 }
@@ -157,14 +156,13 @@ static void test_quota(void)
 	test_begin("quota");
 	struct maildir_quota q;
 	static const char courier[] =
-		"3000S,3C\n           0            0\n         158            1\n";
+	    "3000S,3C\n           0            0\n         158            1\n";
 	test_assert(maildir_quota_parse(courier, sizeof courier - 1, &q) == 0);
-	test_assert(q.max_bytes == 3000 && q.max_count == 3 &&
-		    q.bytes == 158 && q.count == 1);
+	test_assert(q.max_bytes == 3000 && q.max_count == 3 && q.bytes == 158 &&
+		    q.count == 1);
 	static const char dovecot[] = "104857600S,1000C\n479 4\n57 1\n-57 -1\n";
 	test_assert(maildir_quota_parse(dovecot, sizeof dovecot - 1, &q) == 0);
-	test_assert(q.max_bytes == 104857600 && q.bytes == 479 &&
-		    q.count == 4);
+	test_assert(q.max_bytes == 104857600 && q.bytes == 479 && q.count == 4);
 	test_assert(maildir_quota_parse("0S\n", 3, &q) == 0 &&
 		    q.max_bytes == 0 && q.max_count == 0);
 	test_assert(maildir_quota_parse("500C\n", 5, &q) == 0 &&
@@ -209,36 +207,36 @@ static void test_mutf7(void)
 	test_assert(maildir_mutf7_to_utf8(STR_LIT("R&AOk-sum&AOk-"), out,
 					  sizeof out) == 0);
 	test_assert(strcmp(out, "R\xc3\xa9sum\xc3\xa9") == 0);
-	test_assert(maildir_utf8_to_mutf7(STR_LIT("R\xc3\xa9sum\xc3\xa9"),
-					  out, sizeof out) == 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("R\xc3\xa9sum\xc3\xa9"), out,
+					  sizeof out) == 0);
 	test_assert(strcmp(out, "R&AOk-sum&AOk-") == 0);
 	/* 中文 and a surrogate pair */
 	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xe4\xb8\xad\xe6\x96\x87"),
 					  out, sizeof out) == 0);
 	test_assert(strcmp(out, "&Ti1lhw-") == 0);
-	test_assert(maildir_mutf7_to_utf8(STR_LIT("&Ti1lhw-"), out,
-					  sizeof out) == 0 &&
-		    strcmp(out, "\xe4\xb8\xad\xe6\x96\x87") == 0);
+	test_assert(
+	    maildir_mutf7_to_utf8(STR_LIT("&Ti1lhw-"), out, sizeof out) == 0 &&
+	    strcmp(out, "\xe4\xb8\xad\xe6\x96\x87") == 0);
 	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xf0\x9f\x98\x80"), out,
 					  sizeof out) == 0);
 	char back[64];
-	test_assert(maildir_mutf7_to_utf8(str_from_cstr(out), back,
-					  sizeof back) == 0 &&
-		    strcmp(back, "\xf0\x9f\x98\x80") == 0);
+	test_assert(
+	    maildir_mutf7_to_utf8(str_from_cstr(out), back, sizeof back) == 0 &&
+	    strcmp(back, "\xf0\x9f\x98\x80") == 0);
 	test_assert(maildir_mutf7_to_utf8(STR_LIT("a&-b"), out, sizeof out) ==
-			    0 &&
+			0 &&
 		    strcmp(out, "a&b") == 0);
 	test_assert(maildir_utf8_to_mutf7(STR_LIT("a&b"), out, sizeof out) ==
-			    0 &&
+			0 &&
 		    strcmp(out, "a&-b") == 0);
-	test_assert(maildir_mutf7_to_utf8(STR_LIT("&AGE-"), out,
-					  sizeof out) < 0); /* ASCII 'a' */
-	test_assert(maildir_mutf7_to_utf8(STR_LIT("&Ti1"), out,
-					  sizeof out) < 0);
-	test_assert(maildir_mutf7_to_utf8(STR_LIT("\xc3\xa9"), out,
-					  sizeof out) < 0);
-	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xc3"), out,
-					  sizeof out) < 0);
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("&AGE-"), out, sizeof out) <
+		    0); /* ASCII 'a' */
+	test_assert(maildir_mutf7_to_utf8(STR_LIT("&Ti1"), out, sizeof out) <
+		    0);
+	test_assert(
+	    maildir_mutf7_to_utf8(STR_LIT("\xc3\xa9"), out, sizeof out) < 0);
+	test_assert(maildir_utf8_to_mutf7(STR_LIT("\xc3"), out, sizeof out) <
+		    0);
 	test_assert(maildir_mutf7_to_utf8(STR_LIT("abc"), out, 3) < 0);
 	test_assert(maildir_folder_name_ok("Sent"));
 	test_assert(maildir_folder_name_ok("a.b"));
@@ -371,8 +369,8 @@ static void test_folder(void)
 	/* no rule: line 1 of maildirsize (1000S) is obeyed; a file that
 	   says "over" is recounted once, unless read-only */
 	write_file(p, "1000S\n1000 1\n");
-	test_assert(maildir_quota_check(md, &none, 1, 1,
-					MAILDIR_QUOTA_READONLY, &q) == 1);
+	test_assert(maildir_quota_check(md, &none, 1, 1, MAILDIR_QUOTA_READONLY,
+					&q) == 1);
 	test_assert(maildir_quota_check(md, &none, 1, 1, 0, &q) == 0);
 	test_assert(q.bytes == used && q.count == cnt);
 	test_assert(maildir_quota_check(md, &none, 1000 - (uint64_t)used, 1, 0,
@@ -386,8 +384,8 @@ static void test_folder(void)
 	test_assert(q.max_bytes == 100 && q.max_count == 4);
 	test_assert(maildir_quota_read(md, &q) == 1 && q.max_count == 4 &&
 		    q.count == cnt);
-	test_assert(maildir_quota_check(md, &own, 1, (uint64_t)(5 - cnt), 0,
-					&q) == 1);
+	test_assert(
+	    maildir_quota_check(md, &own, 1, (uint64_t)(5 - cnt), 0, &q) == 1);
 	/* virtual_mailbox_limit_override = no: the default wins */
 	test_assert(maildir_quota_rule_make("100S,4C", 5000, true, &big) == 0);
 	test_assert(big.own && big.max_bytes == 5000 && big.max_count == 0);

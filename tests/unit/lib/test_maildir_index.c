@@ -58,7 +58,7 @@ static void put(struct maildir_index *ix, const struct maildir_msg *m,
 	/* a segment with a NUL in it, and an empty one */
 	test_assert(maildir_index_seg_add(&segs, "b\0b", 3) == 0);
 	test_assert(maildir_index_seg_add(&segs, "", 0) == 0);
-	e.field[MIDX_FROM] = (struct str){ segs.p, segs.len };
+	e.field[MIDX_FROM] = (struct str){segs.p, segs.len};
 	test_assert(maildir_index_put(ix, &e) == 0);
 	buf_deinit(&segs);
 }
@@ -67,16 +67,15 @@ static bool has(const struct maildir_index *ix, const struct maildir_msg *m,
 		const char *env)
 {
 	struct maildir_index_entry e;
-	if (!maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size,
-			       &e))
+	if (!maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size, &e))
 		return false;
-	bool ok = e.uid == m->uid && e.vsize == m->size + 7 &&
-		  str_eq_cstr(e.field[MIDX_ENVELOPE], env) &&
-		  str_eq_cstr(e.field[MIDX_BODYSTRUCTURE],
-			      "(\"text\" \"plain\")") &&
-		  e.field[MIDX_BODY].len == 0 &&
-		  e.sent_day == (m->uid == 2 ? MAILDIR_INDEX_NO_DAY
-					     : 19000 + (int)m->uid);
+	bool ok =
+	    e.uid == m->uid && e.vsize == m->size + 7 &&
+	    str_eq_cstr(e.field[MIDX_ENVELOPE], env) &&
+	    str_eq_cstr(e.field[MIDX_BODYSTRUCTURE], "(\"text\" \"plain\")") &&
+	    e.field[MIDX_BODY].len == 0 &&
+	    e.sent_day ==
+		(m->uid == 2 ? MAILDIR_INDEX_NO_DAY : 19000 + (int)m->uid);
 	struct str fv = e.field[MIDX_FROM], seg;
 	ok = ok && maildir_index_seg_next(&fv, &seg) &&
 	     str_eq_cstr(seg, "alice");
@@ -173,7 +172,7 @@ int main(void)
 	free(g->msgs[1].letters);
 	memmove(&g->msgs[1], &g->msgs[2], 3 * sizeof *g->msgs);
 	g->n = 4;
-	g->msgs[1].size = 999; /* uid 3 */
+	g->msgs[1].size = 999;			/* uid 3 */
 	put(ix, &g->msgs[3], "(NIL \"five\")"); /* uid 5, new */
 	test_assert(maildir_index_save(ix, g, 1000) == 0);
 	test_assert(maildir_index_count(ix) == 3); /* uids 1, 4, 5 */
@@ -197,8 +196,7 @@ int main(void)
 	/* a busy lock: EWOULDBLOCK, entries stay pending */
 	ix = maildir_index_open(dir, 7, &st);
 	put(ix, &f->msgs[0], "(NIL \"locked\")");
-	test_assert(maildir_dotlock(dir, MAILDIR_INDEX_FILE ".lock", 100) ==
-		    0);
+	test_assert(maildir_dotlock(dir, MAILDIR_INDEX_FILE ".lock", 100) == 0);
 	test_assert(maildir_index_save(ix, f, 0) < 0);
 	maildir_dotunlock(dir, MAILDIR_INDEX_FILE ".lock");
 	test_assert(maildir_index_pending(ix) == 1);
@@ -231,7 +229,7 @@ int main(void)
 	test_assert(maildir_index_verify(good, 0, 7) == -1);
 	char *bad = xmalloc(len);
 	/* truncated anywhere (header, directory, records): refused */
-	size_t cuts[] = { 0, 10, 31, 40, len / 2, len - 1 };
+	size_t cuts[] = {0, 10, 31, 40, len / 2, len - 1};
 	for (size_t k = 0; k < sizeof cuts / sizeof *cuts; k++) {
 		write_file(good, cuts[k]);
 		test_assert(open_status(7) == -1);

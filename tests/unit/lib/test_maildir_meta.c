@@ -74,9 +74,9 @@ static void test_keywords_parse(void)
 	char longname[MAILDIR_KEYWORD_LEN_MAX + 2];
 	memset(longname, 'k', sizeof longname);
 	test_assert(maildir_keyword_ok(
-		(struct str){ longname, MAILDIR_KEYWORD_LEN_MAX }));
+	    (struct str){longname, MAILDIR_KEYWORD_LEN_MAX}));
 	test_assert(!maildir_keyword_ok(
-		(struct str){ longname, MAILDIR_KEYWORD_LEN_MAX + 1 }));
+	    (struct str){longname, MAILDIR_KEYWORD_LEN_MAX + 1}));
 	test_assert(!maildir_keyword_ok(STR_LIT("\\Seen")));
 	test_assert(!maildir_keyword_ok(STR_LIT("a b")));
 	test_assert(!maildir_keyword_ok(STR_LIT("")));
@@ -98,8 +98,7 @@ static void test_info_build(void)
 				       (1u << 0) | (1u << 25), out,
 				       sizeof out) == 0 &&
 		    strcmp(out, "FXaz") == 0); /* P comes from flags */
-	test_assert(maildir_info_build(STR_LIT(""), 0, 0x3ffffff, out, 20) <
-		    0);
+	test_assert(maildir_info_build(STR_LIT(""), 0, 0x3ffffff, out, 20) < 0);
 	test_assert(maildir_info_build(STR_LIT(""), 0, 0x3ffffff, out,
 				       sizeof out) == 0 &&
 		    strlen(out) == 26);
@@ -113,14 +112,14 @@ static void test_keywords_assign(const char *md)
 	char p[1024];
 	snprintf(p, sizeof p, "%s/dovecot-keywords", md);
 	write_file(p, "1 $NonJunk\n");
-	struct str n1[] = { STR_LIT("$nonjunk"), STR_LIT("Work") };
+	struct str n1[] = {STR_LIT("$nonjunk"), STR_LIT("Work")};
 	test_assert(maildir_keywords_assign(md, n1, 2, &kw) == 0);
 	char *t = read_text(p);
 	test_assert(strcmp(t, "0 Work\n1 $NonJunk\n") == 0);
 	free(t);
 	/* nothing new: the file is not rewritten */
 	test_assert(maildir_keywords_assign(md, n1, 1, &kw) == 0);
-	struct str bad[] = { STR_LIT("\\Seen") };
+	struct str bad[] = {STR_LIT("\\Seen")};
 	test_assert(maildir_keywords_assign(md, bad, 1, &kw) < 0 &&
 		    errno == EINVAL);
 	/* fill up to 26, then ENOSPC; the ones that fit are kept */
@@ -150,8 +149,8 @@ static void test_keywords_assign(const char *md)
 	test_assert(f != NULL && f->n == 1);
 	if (f != NULL && f->n == 1) {
 		test_assert(maildir_msg_has_keyword(f, &f->msgs[0], "WORK"));
-		test_assert(maildir_msg_has_keyword(f, &f->msgs[0],
-						    "$NonJunk"));
+		test_assert(
+		    maildir_msg_has_keyword(f, &f->msgs[0], "$NonJunk"));
 		test_assert(!maildir_msg_has_keyword(f, &f->msgs[0], "k2"));
 		test_assert(!maildir_msg_has_keyword(f, &f->msgs[0], "none"));
 	}
@@ -220,8 +219,8 @@ static void test_rename(const char *md)
 	test_assert(maildir_subs_set(md, "A.x", true) == 0);
 	test_assert(maildir_folder_rename(md, "A", "B") == 0);
 	char p[1024];
-	const char *gone[] = { "A", "A.x", "A.x.y" };
-	const char *there[] = { "B", "B.x", "B.x.y", "AB" };
+	const char *gone[] = {"A", "A.x", "A.x.y"};
+	const char *there[] = {"B", "B.x", "B.x.y", "AB"};
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(p, sizeof p, "%s/.%s", md, gone[i]);
 		test_assert(access(p, F_OK) < 0);
@@ -242,8 +241,7 @@ static void test_rename(const char *md)
 	test_assert(maildir_folder_create(md, "C.x") == 0);
 	test_assert(maildir_folder_create(md, "D") == 0);
 	test_assert(maildir_folder_create(md, "D.x") == 0);
-	test_assert(maildir_folder_rename(md, "D", "C") < 0 &&
-		    errno == EEXIST);
+	test_assert(maildir_folder_rename(md, "D", "C") < 0 && errno == EEXIST);
 	snprintf(p, sizeof p, "%s/.D", md);
 	test_assert(access(p, F_OK) == 0);
 	test_assert(maildir_folder_rename(md, "Nope", "Z") < 0 &&

@@ -47,39 +47,39 @@ static void test_simple(void)
 }
 
 static const char mixed[] =
-	"Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
-	"\n"
-	"preamble\n"
-	"--XYZ\n"
-	"Content-Type: multipart/alternative; boundary=ALT\n"
-	"\n"
-	"--ALT\n"
-	"Content-Type: text/plain; charset=utf-8\n"
-	"\n"
-	"text\n"
-	"--ALT\n"
-	"Content-Type: text/html\n"
-	"Content-Language: en, fr\n"
-	"\n"
-	"<p>html</p>\n"
-	"\n"
-	"--ALT--\n"
-	"--XYZ\n"
-	"Content-Type: application/pdf; name=\"a \\\"b\\\".pdf\"\n"
-	"Content-Disposition: attachment; filename*0=\"lo\"; "
-	"filename*1=ng.pdf; x*=utf-8''%E2%82%AC\n"
-	"Content-Transfer-Encoding: base64\n"
-	"Content-ID: <c@x>\n"
-	"\n"
-	"aGVsbG8=\n"
-	"--XYZ\n"
-	"Content-Type: message/rfc822\n"
-	"\n"
-	"Subject: inner\n"
-	"\n"
-	"inner body\n"
-	"--XYZ--\n"
-	"epilogue\n";
+    "Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
+    "\n"
+    "preamble\n"
+    "--XYZ\n"
+    "Content-Type: multipart/alternative; boundary=ALT\n"
+    "\n"
+    "--ALT\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "\n"
+    "text\n"
+    "--ALT\n"
+    "Content-Type: text/html\n"
+    "Content-Language: en, fr\n"
+    "\n"
+    "<p>html</p>\n"
+    "\n"
+    "--ALT--\n"
+    "--XYZ\n"
+    "Content-Type: application/pdf; name=\"a \\\"b\\\".pdf\"\n"
+    "Content-Disposition: attachment; filename*0=\"lo\"; "
+    "filename*1=ng.pdf; x*=utf-8''%E2%82%AC\n"
+    "Content-Transfer-Encoding: base64\n"
+    "Content-ID: <c@x>\n"
+    "\n"
+    "aGVsbG8=\n"
+    "--XYZ\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "Subject: inner\n"
+    "\n"
+    "inner body\n"
+    "--XYZ--\n"
+    "epilogue\n";
 
 static void test_multipart(void)
 {
@@ -120,10 +120,10 @@ static void test_broken(void)
 {
 	test_begin("broken");
 	/* no close delimiter; nested one closed by the outer boundary */
-	struct mime_part *r = parse(
-		"Content-Type: multipart/mixed; boundary=a\n\n--a\n"
-		"Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n"
-		"--a\n\ny\n");
+	struct mime_part *r =
+	    parse("Content-Type: multipart/mixed; boundary=a\n\n--a\n"
+		  "Content-Type: multipart/mixed; boundary=b\n\n--b\n\nx\n"
+		  "--a\n\ny\n");
 	test_assert(mime_count(r) == 4);
 	test_assert(r->children->children->body_len == 1);
 	test_assert(r->children->next->body_len == 2);
@@ -160,8 +160,9 @@ static void test_limits(void)
 	struct buf b;
 	buf_init(&b, 1 << 20);
 	for (int i = 0; i < MIME_DEPTH_MAX + 10; i++)
-		test_assert(buf_printf(&b, "Content-Type: multipart/mixed; "
-					   "boundary=b%d\n\n--b%d\n",
+		test_assert(buf_printf(&b,
+				       "Content-Type: multipart/mixed; "
+				       "boundary=b%d\n\n--b%d\n",
 				       i, i) == 0);
 	struct mime_part *r = mime_parse(b.p, b.len);
 	size_t depth = 0;
@@ -239,9 +240,9 @@ static void test_decode(void)
 		    strcmp(b.p, "ok") == 0);
 	buf_reset(&b);
 	test_assert(mime_header_decode(
-			    STR_LIT("=?UTF-8?B?w6lsw6g=?= =?utf-8?q?Ve_x?=\r\n"
-				    " plain =?GB2312?B?1tDOxA==?= =?bad"),
-			    &b) == 0);
+			STR_LIT("=?UTF-8?B?w6lsw6g=?= =?utf-8?q?Ve_x?=\r\n"
+				" plain =?GB2312?B?1tDOxA==?= =?bad"),
+			&b) == 0);
 	test_assert(strcmp(b.p, "\xc3\xa9l\xc3\xa8Ve x plain "
 				"\xe4\xb8\xad\xe6\x96\x87 =?bad") == 0);
 	buf_reset(&b);
@@ -254,8 +255,8 @@ static void test_decode(void)
 				       &b) == 0 &&
 		    strcmp(b.p, "\xc3\xa9") == 0);
 	buf_reset(&b);
-	test_assert(mime_fold("ABC \xc3\x89t\xc3\xa9 \xd0\x96 \xce\xa3", 15,
-			      &b) == 0);
+	test_assert(
+	    mime_fold("ABC \xc3\x89t\xc3\xa9 \xd0\x96 \xce\xa3", 15, &b) == 0);
 	test_assert(strcmp(b.p, "abc \xc3\xa9t\xc3\xa9 \xd0\xb6 "
 				"\xcf\x83") == 0);
 	buf_deinit(&b);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -526,6 +527,44 @@ out:
 	sqlpool_free(&pool);
 }
 
+/* kill(SIGSTOP) returns before every thread of the server has stopped: a
+   thread still running could answer the next query.  Waits (at most ~5 s)
+   until each task of pid reports state T. */
+static bool wait_stopped(pid_t pid)
+{
+	char dir[64];
+	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+	for (int tries = 0; tries < 500; tries++) {
+		DIR *d = opendir(dir);
+		if (d == NULL)
+			return false;
+		bool all = true;
+		struct dirent *de;
+		while (all && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			char path[400], buf[512];
+			snprintf(path, sizeof(path), "%s/%s/stat", dir,
+				 de->d_name);
+			FILE *f = fopen(path, "r");
+			if (f == NULL)
+				continue; /* the thread has gone */
+			size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+			fclose(f);
+			buf[n] = '\0';
+			const char *rp = strrchr(buf, ')');
+			if (rp != NULL && rp[1] == ' ' && rp[2] != 'T' &&
+			    rp[2] != 't')
+				all = false;
+		}
+		closedir(d);
+		if (all)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 /* SIGSTOP freezes the server: queries and connects fail within the
    timeouts; after SIGCONT the pool recovers. */
 static void test_frozen(void)
@@ -543,6 +582,7 @@ static void test_frozen(void)
 		goto out;
 	test_assert(q_ok(c, "SELECT 1", NULL, 0));
 	test_assert(kill(srv_pid, SIGSTOP) == 0);
+	test_assert(wait_stopped(srv_pid));
 
 	t = now_s();
 	test_assert(sqlconn_query(c, "SELECT k FROM t", NULL, 0, 100, &res,

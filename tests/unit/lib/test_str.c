@@ -16,37 +16,39 @@ int main(void)
 		int ok;
 		uint64_t want;
 	} cases[] = {
-		{ "0", 0, 10, 1, 0 },
-		{ "10", 0, 10, 1, 10 },
-		{ "11", 0, 10, 0, 0 },
-		{ "", 0, 10, 0, 0 },
-		{ "-1", 0, 10, 0, 0 },
-		{ "+1", 0, 10, 0, 0 },
-		{ " 1", 0, 10, 0, 0 },
-		{ "1 ", 0, 10, 0, 0 },
-		{ "1x", 0, 10, 0, 0 },
-		{ "18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX },
-		{ "18446744073709551616", 0, UINT64_MAX, 0, 0 },
-		{ "99999999999999999999999", 0, UINT64_MAX, 0, 0 },
-		{ "5", 6, 10, 0, 0 },
+	    {"0", 0, 10, 1, 0},
+	    {"10", 0, 10, 1, 10},
+	    {"11", 0, 10, 0, 0},
+	    {"", 0, 10, 0, 0},
+	    {"-1", 0, 10, 0, 0},
+	    {"+1", 0, 10, 0, 0},
+	    {" 1", 0, 10, 0, 0},
+	    {"1 ", 0, 10, 0, 0},
+	    {"1x", 0, 10, 0, 0},
+	    {"18446744073709551615", 0, UINT64_MAX, 1, UINT64_MAX},
+	    {"18446744073709551616", 0, UINT64_MAX, 0, 0},
+	    {"99999999999999999999999", 0, UINT64_MAX, 0, 0},
+	    {"5", 6, 10, 0, 0},
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof *cases; k++) {
 		u = 7;
-		int r = str_parse_u64(cases[k].in, cases[k].min, cases[k].max,
-				      &u);
+		int r =
+		    str_parse_u64(cases[k].in, cases[k].min, cases[k].max, &u);
 		test_assert((r == 0) == cases[k].ok);
 		test_assert(cases[k].ok ? u == cases[k].want : u == 7);
 	}
 
 	test_begin("embedded NUL is not a digit");
-	test_assert(str_to_u64((struct str){ "1\0" "2", 3 }, 0, 1000, &u) ==
-		    -1);
+	test_assert(str_to_u64((struct str){"1\0"
+					    "2",
+					    3},
+			       0, 1000, &u) == -1);
 
 	test_begin("i64 parse");
 	test_assert(str_parse_i64("-5", -10, 10, &i) == 0 && i == -5);
 	test_assert(str_parse_i64("-11", -10, 10, &i) == -1);
 	test_assert(str_parse_i64("-9223372036854775808", INT64_MIN, 0, &i) ==
-			    0 &&
+			0 &&
 		    i == INT64_MIN);
 	test_assert(str_parse_i64("9223372036854775808", 0, INT64_MAX, &i) ==
 		    -1);
@@ -73,23 +75,23 @@ int main(void)
 		size_t len; /* 0: strlen */
 		bool ok;
 	} hn[] = {
-		{"mail.example.com", 0, true},
-		{"a", 0, true},
-		{"_dmarc.x-y.example.", 0, true},
-		{"127.0.0.1", 0, true}, /* numeric is the caller's rule */
-		{"", 0, false},
-		{"a b", 0, false},
-		{"a\rb", 0, false},
-		{"a\nb", 0, false},
-		{"a\0b", 3, false}, /* embedded NUL */
-		{"[1.2.3.4]", 0, false},
-		{"exa\xc3\xa9mple", 0, false},
-		{"a@b", 0, false},
-		{"a/b", 0, false},
+	    {"mail.example.com", 0, true},
+	    {"a", 0, true},
+	    {"_dmarc.x-y.example.", 0, true},
+	    {"127.0.0.1", 0, true}, /* numeric is the caller's rule */
+	    {"", 0, false},
+	    {"a b", 0, false},
+	    {"a\rb", 0, false},
+	    {"a\nb", 0, false},
+	    {"a\0b", 3, false}, /* embedded NUL */
+	    {"[1.2.3.4]", 0, false},
+	    {"exa\xc3\xa9mple", 0, false},
+	    {"a@b", 0, false},
+	    {"a/b", 0, false},
 	};
 	for (size_t k = 0; k < sizeof hn / sizeof *hn; k++) {
-		struct str s = {hn[k].in, hn[k].len ? hn[k].len
-						    : strlen(hn[k].in)};
+		struct str s = {hn[k].in,
+				hn[k].len ? hn[k].len : strlen(hn[k].in)};
 		test_assert(str_is_hostname(s) == hn[k].ok);
 	}
 	char big[STR_HOSTNAME_MAX + 2];

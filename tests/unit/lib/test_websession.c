@@ -19,30 +19,30 @@ struct ck {
 static void test_cookie_table(void)
 {
 	static const struct ck cases[] = {
-		{ "", "sid", NULL },
-		{ "sid=abc", "sid", "abc" },
-		{ "a=1; sid=abc; b=2", "sid", "abc" },
-		{ "a=1;sid=abc", "sid", "abc" },
-		{ "xsid=abc; sid=def", "sid", "def" },
-		{ "sidx=abc", "sid", NULL },
-		{ "sid =abc", "sid", "abc" },
-		{ "sid=\"abc\"", "sid", "abc" },
-		{ "sid=", "sid", "" },
-		{ "sid", "sid", NULL },
-		{ "sid=a b", "sid", NULL },    /* space inside */
-		{ "sid=a,b", "sid", NULL },    /* comma */
-		{ "sid=a\\b", "sid", NULL },   /* backslash */
-		{ "sid=a\rb", "sid", NULL },   /* bare CR */
-		{ "sid=a\nb", "sid", NULL },   /* bare LF */
-		{ "a=\x80; sid=ok", "sid", "ok" },
-		{ ";;; sid=ok", "sid", "ok" },
+	    {"", "sid", NULL},
+	    {"sid=abc", "sid", "abc"},
+	    {"a=1; sid=abc; b=2", "sid", "abc"},
+	    {"a=1;sid=abc", "sid", "abc"},
+	    {"xsid=abc; sid=def", "sid", "def"},
+	    {"sidx=abc", "sid", NULL},
+	    {"sid =abc", "sid", "abc"},
+	    {"sid=\"abc\"", "sid", "abc"},
+	    {"sid=", "sid", ""},
+	    {"sid", "sid", NULL},
+	    {"sid=a b", "sid", NULL},  /* space inside */
+	    {"sid=a,b", "sid", NULL},  /* comma */
+	    {"sid=a\\b", "sid", NULL}, /* backslash */
+	    {"sid=a\rb", "sid", NULL}, /* bare CR */
+	    {"sid=a\nb", "sid", NULL}, /* bare LF */
+	    {"a=\x80; sid=ok", "sid", "ok"},
+	    {";;; sid=ok", "sid", "ok"},
 	};
 	test_begin("cookie table");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char out[80];
-		bool got = websession_cookie_get(cases[i].hdr,
-						 strlen(cases[i].hdr),
-						 cases[i].name, out, sizeof out);
+		bool got =
+		    websession_cookie_get(cases[i].hdr, strlen(cases[i].hdr),
+					  cases[i].name, out, sizeof out);
 		if (cases[i].want == NULL)
 			test_assert(!got);
 		else {
@@ -164,12 +164,12 @@ static void test_set_cookie(void)
 {
 	test_begin("set-cookie");
 	char out[200];
-	test_assert(websession_set_cookie(out, sizeof out, "sid", "abc",
-					  false) == 0);
+	test_assert(
+	    websession_set_cookie(out, sizeof out, "sid", "abc", false) == 0);
 	test_assert(strcmp(out, "sid=abc; Path=/; HttpOnly; SameSite=Strict") ==
 		    0);
-	test_assert(websession_set_cookie(out, sizeof out, "sid", "abc",
-					  true) == 0);
+	test_assert(
+	    websession_set_cookie(out, sizeof out, "sid", "abc", true) == 0);
 	test_assert(strstr(out, "; Secure") != NULL);
 	test_assert(websession_set_cookie(out, sizeof out, "sid", "", false) ==
 		    0);

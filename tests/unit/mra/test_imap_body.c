@@ -18,84 +18,84 @@
 #include "test.h"
 
 static const char msg2[] =
-	"From: Alice <alice@example.com>\n"
-	"To: bob@example.org\n"
-	"Subject: mixed\n"
-	"Date: Wed, 03 Jan 2024 10:00:00 +0000\n"
-	"MIME-Version: 1.0\n"
-	"Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
-	"\n"
-	"preamble\n"
-	"--XYZ\n"
-	"Content-Type: multipart/alternative; boundary=ALT\n"
-	"\n"
-	"--ALT\n"
-	"Content-Type: text/plain; charset=utf-8\n"
-	"Content-Transfer-Encoding: quoted-printable\n"
-	"\n"
-	"caf=C3=A9 text\n"
-	"--ALT\n"
-	"Content-Type: text/html; charset=\"utf-8\"\n"
-	"Content-Language: en, fr\n"
-	"Content-Location: http://x/y\n"
-	"\n"
-	"<p>html</p>\n"
-	"\n"
-	"--ALT--\n"
-	"--XYZ\n"
-	"Content-Type: application/pdf; name=\"a.pdf\"\n"
-	"Content-Disposition: attachment; filename=\"a.pdf\"; size=10\n"
-	"Content-Transfer-Encoding: base64\n"
-	"Content-ID: <cid1@x>\n"
-	"Content-Description: the doc\n"
-	"Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
-	"\n"
-	"aGVsbG8gcGRm\n"
-	"--XYZ\n"
-	"Content-Type: message/rfc822\n"
-	"\n"
-	"From: Zed <zed@example.com>\n"
-	"Subject: inner\n"
-	"Date: Thu, 04 Jan 2024 10:00:00 +0000\n"
-	"Content-Type: multipart/mixed; boundary=IN\n"
-	"\n"
-	"--IN\n"
-	"Content-Type: text/plain\n"
-	"\n"
-	"inner body\n"
-	"--IN\n"
-	"Content-Type: image/png; name*=utf-8''%E2%82%AC.png\n"
-	"Content-Disposition: inline; filename*0=\"long\"; "
-	"filename*1=\"name.png\"\n"
-	"\n"
-	"PNG\n"
-	"--IN--\n"
-	"\n"
-	"--XYZ--\n"
-	"epilogue\n";
+    "From: Alice <alice@example.com>\n"
+    "To: bob@example.org\n"
+    "Subject: mixed\n"
+    "Date: Wed, 03 Jan 2024 10:00:00 +0000\n"
+    "MIME-Version: 1.0\n"
+    "Content-Type: multipart/mixed; boundary=\"XYZ\"\n"
+    "\n"
+    "preamble\n"
+    "--XYZ\n"
+    "Content-Type: multipart/alternative; boundary=ALT\n"
+    "\n"
+    "--ALT\n"
+    "Content-Type: text/plain; charset=utf-8\n"
+    "Content-Transfer-Encoding: quoted-printable\n"
+    "\n"
+    "caf=C3=A9 text\n"
+    "--ALT\n"
+    "Content-Type: text/html; charset=\"utf-8\"\n"
+    "Content-Language: en, fr\n"
+    "Content-Location: http://x/y\n"
+    "\n"
+    "<p>html</p>\n"
+    "\n"
+    "--ALT--\n"
+    "--XYZ\n"
+    "Content-Type: application/pdf; name=\"a.pdf\"\n"
+    "Content-Disposition: attachment; filename=\"a.pdf\"; size=10\n"
+    "Content-Transfer-Encoding: base64\n"
+    "Content-ID: <cid1@x>\n"
+    "Content-Description: the doc\n"
+    "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\n"
+    "\n"
+    "aGVsbG8gcGRm\n"
+    "--XYZ\n"
+    "Content-Type: message/rfc822\n"
+    "\n"
+    "From: Zed <zed@example.com>\n"
+    "Subject: inner\n"
+    "Date: Thu, 04 Jan 2024 10:00:00 +0000\n"
+    "Content-Type: multipart/mixed; boundary=IN\n"
+    "\n"
+    "--IN\n"
+    "Content-Type: text/plain\n"
+    "\n"
+    "inner body\n"
+    "--IN\n"
+    "Content-Type: image/png; name*=utf-8''%E2%82%AC.png\n"
+    "Content-Disposition: inline; filename*0=\"long\"; "
+    "filename*1=\"name.png\"\n"
+    "\n"
+    "PNG\n"
+    "--IN--\n"
+    "\n"
+    "--XYZ--\n"
+    "epilogue\n";
 
 static const char msg7[] = "Subject: msg\nContent-Type: message/rfc822\n\n"
 			   "Subject: inner plain\n\nbody\n";
 
 static const char bs2[] =
-	"* 1 FETCH ("
-	"BODYSTRUCTURE (((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NI"
-	"L \"quoted-printable\" 14 0 NIL NIL NIL NIL)(\"text\" \"html\" (\""
-	"charset\" \"utf-8\") NIL NIL \"7bit\" 13 1 NIL NIL (\"en\" \"fr\")"
-	" \"http://x/y\") \"alternative\" (\"boundary\" \"ALT\") NIL NIL NI"
-	"L)(\"application\" \"pdf\" (\"name\" \"a.pdf\") \"<cid1@x>\" \"the"
-	" doc\" \"base64\" 12 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" (\"attachment\" "
-	"(\"filename\" \"a.pdf\" \"size\" \"10\")) NIL NIL)(\"message\" \"r"
-	"fc822\" NIL NIL NIL \"7bit\" 321 (\"Thu, 04 Jan 2024 10:00:00 +000"
-	"0\" \"inner\" ((\"Zed\" NIL \"zed\" \"example.com\")) ((\"Zed\" NI"
-	"L \"zed\" \"example.com\")) ((\"Zed\" NIL \"zed\" \"example.com\")"
-	") NIL NIL NIL NIL NIL) ((\"text\" \"plain\" (\"charset\" \"us-asci"
-	"i\") NIL NIL \"7bit\" 10 0 NIL NIL NIL NIL)(\"image\" \"png\" (\"n"
-	"ame*\" \"utf-8''%E2%82%AC.png\") NIL NIL \"7bit\" 3 NIL (\"inline\""
-	" (\"filename\" \"longname.png\")) NIL NIL) \"mixed\" (\"boundary\""
-	" \"IN\") NIL NIL NIL) 15 NIL NIL NIL NIL) \"mixed\" (\"boundary\" "
-	"\"XYZ\") NIL NIL NIL)"
-	")\r\n";
+    "* 1 FETCH ("
+    "BODYSTRUCTURE (((\"text\" \"plain\" (\"charset\" \"utf-8\") NIL NI"
+    "L \"quoted-printable\" 14 0 NIL NIL NIL NIL)(\"text\" \"html\" (\""
+    "charset\" \"utf-8\") NIL NIL \"7bit\" 13 1 NIL NIL (\"en\" \"fr\")"
+    " \"http://x/y\") \"alternative\" (\"boundary\" \"ALT\") NIL NIL NI"
+    "L)(\"application\" \"pdf\" (\"name\" \"a.pdf\") \"<cid1@x>\" \"the"
+    " doc\" \"base64\" 12 \"Q2hlY2sgSW50ZWdyaXR5IQ==\" (\"attachment\" "
+    "(\"filename\" \"a.pdf\" \"size\" \"10\")) NIL NIL)(\"message\" \"r"
+    "fc822\" NIL NIL NIL \"7bit\" 321 (\"Thu, 04 Jan 2024 10:00:00 +000"
+    "0\" \"inner\" ((\"Zed\" NIL \"zed\" \"example.com\")) ((\"Zed\" NI"
+    "L \"zed\" \"example.com\")) ((\"Zed\" NIL \"zed\" \"example.com\")"
+    ") NIL NIL NIL NIL NIL) ((\"text\" \"plain\" (\"charset\" \"us-asci"
+    "i\") NIL NIL \"7bit\" 10 0 NIL NIL NIL NIL)(\"image\" \"png\" (\"n"
+    "ame*\" \"utf-8''%E2%82%AC.png\") NIL NIL \"7bit\" 3 NIL (\"inline\""
+    " (\"filename\" \"longname.png\")) NIL NIL) \"mixed\" (\"boundary\""
+    " \"IN\") NIL NIL NIL) 15 NIL NIL NIL NIL) \"mixed\" (\"boundary\" "
+    "\"XYZ\") NIL NIL NIL)"
+    ")\r\n";
 
 static char dir[] = "/tmp/youju-test-body.XXXXXX";
 
@@ -129,7 +129,8 @@ static char *fetch(struct maildir_folder *f, const char *items)
 	c.proto = &mra_imap_proto;
 	buf_init(&c.out, 1 << 20);
 	for (size_t i = 0; i < f->n; i++)
-		test_assert(imap_fetch_one(&c, f, i, false, &it, true, NULL) == 0);
+		test_assert(imap_fetch_one(&c, f, i, false, &it, true, NULL) ==
+			    0);
 	char *s = strdup(c.out.p ? c.out.p : "");
 	buf_deinit(&c.out);
 	imap_fetch_items_free(&it);
@@ -137,8 +138,7 @@ static char *fetch(struct maildir_folder *f, const char *items)
 	return s;
 }
 
-static void check(struct maildir_folder *f, const char *items,
-		  const char *want)
+static void check(struct maildir_folder *f, const char *items, const char *want)
 {
 	char *got = fetch(f, items);
 	bool ok = got != NULL && strcmp(got, want) == 0;
@@ -155,7 +155,7 @@ int main(void)
 	mra_srv.message_size_limit = 1 << 20;
 	test_assert(mkdtemp(dir) != NULL);
 	char sub[256];
-	const char *subs[] = { "cur", "new", "tmp" };
+	const char *subs[] = {"cur", "new", "tmp"};
 	for (int i = 0; i < 3; i++) {
 		snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
 		test_assert(mkdir(sub, 0700) == 0);
@@ -177,8 +177,9 @@ int main(void)
 	      "Content-ID: <cid1@x>\r\n"
 	      "Content-Description: the doc\r\n"
 	      "Content-MD5: Q2hlY2sgSW50ZWdyaXR5IQ==\r\n\r\n)\r\n");
-	check(f, "(BODY.PEEK[3.HEADER.FIELDS (subject)] BODY.PEEK[3.1.1] "
-		 "BODY.PEEK[3.1.1.1] BODY.PEEK[2.HEADER] BODY.PEEK[9])",
+	check(f,
+	      "(BODY.PEEK[3.HEADER.FIELDS (subject)] BODY.PEEK[3.1.1] "
+	      "BODY.PEEK[3.1.1.1] BODY.PEEK[2.HEADER] BODY.PEEK[9])",
 	      "* 1 FETCH (BODY[3.HEADER.FIELDS (SUBJECT)] {18}\r\n"
 	      "Subject: inner\r\n\r\n BODY[3.1.1] {10}\r\ninner body "
 	      "BODY[3.1.1.1] {0}\r\n BODY[2.HEADER] {0}\r\n "

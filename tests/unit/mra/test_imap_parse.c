@@ -33,8 +33,8 @@ static void test_basic(void)
 	imap_cmd_free(&cmd);
 
 	static const char l2[] =
-		"t FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.10> "
-		"NIL (a (b)))";
+	    "t FETCH 1:* (FLAGS BODY.PEEK[HEADER.FIELDS (FROM TO)]<0.10> "
+	    "NIL (a (b)))";
 	test_assert(parse(l2, sizeof l2 - 1, &cmd) == 0);
 	test_assert(cmd.nargs == 2 && cmd.args[1].type == IMAP_ARG_LIST &&
 		    cmd.args[1].n == 4);
@@ -49,8 +49,8 @@ static void test_basic(void)
 	test_assert(parse("x LITERAL {3+}\r\nabc", 19, &cmd) == 0 &&
 		    cmd.args[0].len == 3);
 	imap_cmd_free(&cmd);
-	test_assert(parse("x STORE 1 +FLAGS (\\Seen \\Deleted)", 33,
-			  &cmd) == 0 &&
+	test_assert(parse("x STORE 1 +FLAGS (\\Seen \\Deleted)", 33, &cmd) ==
+			0 &&
 		    strcmp(cmd.args[2].list[0].s, "\\Seen") == 0);
 	imap_cmd_free(&cmd);
 	/* '[' is an atom character in a mailbox name (issue 10) */
@@ -63,9 +63,8 @@ static void test_basic(void)
 	imap_cmd_free(&cmd);
 	/* ... but opens a section after a fetch-att name */
 	static const char l4[] = "x FETCH 1 (binary.peek[1 (x)] BODY[] "
-				  "BODY.PEEK[HEADER.FIELDS (A)])";
-	test_assert(parse(l4, strlen(l4), &cmd) == 0 &&
-		    cmd.args[1].n == 3 &&
+				 "BODY.PEEK[HEADER.FIELDS (A)])";
+	test_assert(parse(l4, strlen(l4), &cmd) == 0 && cmd.args[1].n == 3 &&
 		    strcmp(cmd.args[1].list[0].s, "binary.peek[1 (x)]") == 0);
 	imap_cmd_free(&cmd);
 	/* an unquoted NIL is an astring ("NIL") and an nstring */
@@ -77,7 +76,8 @@ static void test_basic(void)
 	imap_cmd_free(&cmd);
 	test_assert(parse("x S (a)", 7, &cmd) == 0 &&
 		    !imap_arg_is_astring(&cmd.args[0]));
-	imap_cmd_free(&cmd);	/* literal8 (RFC 3516): ~{n} and ~{n+}, NULs kept */
+	imap_cmd_free(
+	    &cmd); /* literal8 (RFC 3516): ~{n} and ~{n+}, NULs kept */
 	static const char l5[] = "x APPEND b ~{3}\r\na\0b ~{1+}\r\nc";
 	test_assert(parse(l5, sizeof l5 - 1, &cmd) == 0 && cmd.nargs == 3 &&
 		    cmd.args[1].type == IMAP_ARG_LITERAL &&
@@ -96,23 +96,23 @@ static void test_bad(void)
 {
 	test_begin("bad");
 	static const char *const bad[] = {
-		"",                  /* empty */
-		"a",                 /* no command */
-		"a ",                /* no command */
-		"+ NOOP",            /* bad tag */
-		"a NOOP ",           /* trailing space */
-		"a X \"open",        /* unterminated */
-		"a X \"a\\b\"",      /* bad escape */
-		"a X (a",            /* missing ) */
-		"a X a)",            /* stray ) */
-		"a X {5}\r\nabc",    /* short literal */
-		"a X {5}abc",        /* no CRLF after marker */
-		"a X {}\r\n",        /* no digits */
-		"a X  b",            /* double space */
-		"a X BODY[HEADER",   /* missing ] */
-		"a X \"a\rb\"",      /* bare CR */
-		"a X \"a\nb\"",      /* bare LF */
-		"a N0OP",            /* non-alpha command */
+	    "",		       /* empty */
+	    "a",	       /* no command */
+	    "a ",	       /* no command */
+	    "+ NOOP",	       /* bad tag */
+	    "a NOOP ",	       /* trailing space */
+	    "a X \"open",      /* unterminated */
+	    "a X \"a\\b\"",    /* bad escape */
+	    "a X (a",	       /* missing ) */
+	    "a X a)",	       /* stray ) */
+	    "a X {5}\r\nabc",  /* short literal */
+	    "a X {5}abc",      /* no CRLF after marker */
+	    "a X {}\r\n",      /* no digits */
+	    "a X  b",	       /* double space */
+	    "a X BODY[HEADER", /* missing ] */
+	    "a X \"a\rb\"",    /* bare CR */
+	    "a X \"a\nb\"",    /* bare LF */
+	    "a N0OP",	       /* non-alpha command */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct imap_cmd cmd;
@@ -161,15 +161,15 @@ static void test_frame(void)
 	uint64_t n = 0;
 	bool sync = false;
 	test_assert(imap_frame_line(STR_LIT("a LOGIN {5}"), 100, &n, &sync) ==
-			    1 &&
+			1 &&
 		    n == 5 && sync);
-	test_assert(imap_frame_line(STR_LIT("a LOGIN {5+}"), 100, &n,
-				    &sync) == 1 &&
+	test_assert(imap_frame_line(STR_LIT("a LOGIN {5+}"), 100, &n, &sync) ==
+			1 &&
 		    n == 5 && !sync);
-	test_assert(imap_frame_line(STR_LIT("a APPEND x {100}"), 100, &n,
-				    &sync) == 1);
-	test_assert(imap_frame_line(STR_LIT("a APPEND x {101}"), 100, &n,
-				    &sync) < 0);
+	test_assert(
+	    imap_frame_line(STR_LIT("a APPEND x {100}"), 100, &n, &sync) == 1);
+	test_assert(
+	    imap_frame_line(STR_LIT("a APPEND x {101}"), 100, &n, &sync) < 0);
 	test_assert(imap_frame_line(STR_LIT("a X {99999999999999999999}"),
 				    UINT64_MAX, &n, &sync) < 0);
 	test_assert(imap_frame_line(STR_LIT("a NOOP"), 100, &n, &sync) == 0);
@@ -202,8 +202,8 @@ static void test_fetch(void)
 	test_begin("fetch");
 	struct imap_fetch_sec sec;
 	memset(&sec, 0, sizeof sec);
-	test_assert(imap_fetch_section("HEADER.FIELDS (From \"To\")", 25,
-				       &sec) == 0);
+	test_assert(
+	    imap_fetch_section("HEADER.FIELDS (From \"To\")", 25, &sec) == 0);
 	test_assert(sec.kind == SEC_FIELDS && sec.nfields == 2 &&
 		    strcmp(sec.fields[1], "To") == 0);
 	for (size_t i = 0; i < sec.nfields; i++)
@@ -241,8 +241,7 @@ static void test_sasl(void)
 	char *u = NULL, *p = NULL;
 	/* "\0user\0pass" */
 	test_assert(mra_sasl_plain(STR_LIT("AHVzZXIAcGFzcw=="), &u, &p) == 0);
-	test_assert(u && p && strcmp(u, "user") == 0 &&
-		    strcmp(p, "pass") == 0);
+	test_assert(u && p && strcmp(u, "user") == 0 && strcmp(p, "pass") == 0);
 	free(u);
 	free(p);
 	/* "user\0user\0pass": authzid = authcid is fine */

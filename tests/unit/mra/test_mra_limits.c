@@ -39,24 +39,45 @@ static void test_across_processes(void)
 	test_assert(l != NULL);
 	test_assert(mra_limits_attach(l, 0) == 0);
 	test_assert(mra_limits_attach(l, 3) == -1);
-	child_take(l, 1, K("imap\0u@d\0" "1.2.3.4"), 4, 10);
-	child_take(l, 2, K("imap\0u@d\0" "1.2.3.4"), 5, 10);
-	test_assert(mra_limits_count(l, K("imap\0u@d\0" "1.2.3.4")) == 9);
+	child_take(l, 1,
+		   K("imap\0u@d\0"
+		     "1.2.3.4"),
+		   4, 10);
+	child_take(l, 2,
+		   K("imap\0u@d\0"
+		     "1.2.3.4"),
+		   5, 10);
+	test_assert(mra_limits_count(l, K("imap\0u@d\0"
+					  "1.2.3.4")) == 9);
 	/* the 10th here, the 11th refused whoever asks */
-	test_assert(mra_limits_acquire(l, K("imap\0u@d\0" "1.2.3.4"), 10) == 1);
-	test_assert(mra_limits_acquire(l, K("imap\0u@d\0" "1.2.3.4"), 10) == 0);
+	test_assert(mra_limits_acquire(l,
+				       K("imap\0u@d\0"
+					 "1.2.3.4"),
+				       10) == 1);
+	test_assert(mra_limits_acquire(l,
+				       K("imap\0u@d\0"
+					 "1.2.3.4"),
+				       10) == 0);
 	/* another key (and protocol) is counted apart */
-	test_assert(mra_limits_acquire(l, K("pop3\0u@d\0" "1.2.3.4"), 10) == 1);
-	test_assert(mra_limits_count(l, K("pop3\0u@d\0" "1.2.3.4")) == 1);
+	test_assert(mra_limits_acquire(l,
+				       K("pop3\0u@d\0"
+					 "1.2.3.4"),
+				       10) == 1);
+	test_assert(mra_limits_count(l, K("pop3\0u@d\0"
+					  "1.2.3.4")) == 1);
 	/* worker 2 dies: its 5 are gone at the next operation */
 	mra_limits_worker_gone(l, 2);
-	test_assert(mra_limits_count(l, K("imap\0u@d\0" "1.2.3.4")) == 5);
+	test_assert(mra_limits_count(l, K("imap\0u@d\0"
+					  "1.2.3.4")) == 5);
 	/* worker 1 is replaced: the new one starts from zero */
 	child_take(l, 1, K("other"), 1, 10);
-	test_assert(mra_limits_count(l, K("imap\0u@d\0" "1.2.3.4")) == 1);
+	test_assert(mra_limits_count(l, K("imap\0u@d\0"
+					  "1.2.3.4")) == 1);
 	test_assert(mra_limits_count(l, K("other")) == 1);
-	mra_limits_release(l, K("imap\0u@d\0" "1.2.3.4"));
-	test_assert(mra_limits_count(l, K("imap\0u@d\0" "1.2.3.4")) == 0);
+	mra_limits_release(l, K("imap\0u@d\0"
+				"1.2.3.4"));
+	test_assert(mra_limits_count(l, K("imap\0u@d\0"
+					  "1.2.3.4")) == 0);
 	/* releasing what we do not hold changes nothing */
 	mra_limits_release(l, K("other"));
 	test_assert(mra_limits_count(l, K("other")) == 1);
@@ -83,11 +104,10 @@ static void test_many_keys(void)
 	for (int round = 0; round < 50; round++) {
 		for (int i = 0; i < 12; i++) {
 			snprintf(key, sizeof key, "k%d.%d", round, i);
-			test_assert(mra_limits_acquire(l, key, strlen(key),
-						       3) == 1);
+			test_assert(
+			    mra_limits_acquire(l, key, strlen(key), 3) == 1);
 		}
-		test_assert(mra_limits_acquire(l, K("one too many"), 3) ==
-			    -1);
+		test_assert(mra_limits_acquire(l, K("one too many"), 3) == -1);
 		/* every key still reachable after deletions in the middle
 		   of the probe runs */
 		for (int i = 0; i < 12; i += 2) {

@@ -57,9 +57,8 @@ static void test_lookup(void)
 	char err[256];
 	struct route r;
 	test_begin("route_lookup");
-	struct map *m =
-	    map_from_text("texthash", table, sizeof(table) - 1, err,
-			  sizeof(err));
+	struct map *m = map_from_text("texthash", table, sizeof(table) - 1, err,
+				      sizeof(err));
 	test_assert(m != NULL);
 	test_assert(route_lookup(m, "u@exact.example", &r) == ROUTE_FOUND &&
 		    r.kind == ROUTE_ERROR);
@@ -74,8 +73,7 @@ static void test_lookup(void)
 	test_assert(route_lookup(NULL, "v@bad.example", &r) == ROUTE_NONE);
 	map_free(&m);
 	static const char star[] = "* smtp:[relay]:2525\n";
-	m = map_from_text("texthash", star, sizeof(star) - 1, err,
-			  sizeof(err));
+	m = map_from_text("texthash", star, sizeof(star) - 1, err, sizeof(err));
 	test_assert(m != NULL);
 	test_assert(route_lookup(m, "v@any.example", &r) == ROUTE_FOUND &&
 		    strcmp(r.nexthop, "[relay]:2525") == 0);

@@ -42,7 +42,8 @@ int main(void)
 	t = PARSE("\r\n\n\r\n");
 	test_assert(t.n == 0);
 	csv_free(&t);
-	t = PARSE("\xef\xbb\xbf" "a,b\r\n1,\"x, \"\"y\"\"\nz\"\n\n2,\r\n3");
+	t = PARSE("\xef\xbb\xbf"
+		  "a,b\r\n1,\"x, \"\"y\"\"\nz\"\n\n2,\r\n3");
 	test_assert(t.n == 4);
 	test_assert(t.rows[0].n == 2 && strcmp(t.rows[0].f[0], "a") == 0);
 	test_assert(strcmp(t.rows[1].f[1], "x, \"y\"\nz") == 0);

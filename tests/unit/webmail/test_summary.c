@@ -17,7 +17,7 @@ static bool date_is(const char *s, size_t len, int64_t want)
 }
 
 #define DATE(lit, want) date_is((lit), sizeof(lit) - 1, (want))
-#define BAD(lit) (wm_parse_date((lit), sizeof(lit) - 1, &(int64_t){ 0 }) < 0)
+#define BAD(lit)	(wm_parse_date((lit), sizeof(lit) - 1, &(int64_t){0}) < 0)
 
 int main(void)
 {
@@ -45,8 +45,7 @@ int main(void)
 	test_assert(BAD("Tue, 1 Jul 99999999999 08:52:37 +0000"));
 	test_assert(BAD("\0Tue, 1 Jul 2003 08:52:37 +0000"));
 	/* a NUL ends the value where the length says so */
-	test_assert(DATE("1 Jul 2003 08:52:37 +0000\0garbage",
-			 1057049557));
+	test_assert(DATE("1 Jul 2003 08:52:37 +0000\0garbage", 1057049557));
 	test_assert(BAD("1 Jul 2003 08\0:52:37"));
 	test_end();
 
@@ -119,21 +118,27 @@ int main(void)
 	wm_summary_free(&s);
 	/* malformed: refused, nothing allocated */
 	static const char *const bad[] = {
-		"", "(", "(NIL", "(NIL NIL", "(NIL {9}\r\nab NIL)",
-		"(NIL \"abc NIL)", "(NIL NIL ((NIL NIL \"a\"))",
-		"(NIL NIL (( NIL NIL \"a\" \"b\")", "NIL",
+	    "",
+	    "(",
+	    "(NIL",
+	    "(NIL NIL",
+	    "(NIL {9}\r\nab NIL)",
+	    "(NIL \"abc NIL)",
+	    "(NIL NIL ((NIL NIL \"a\"))",
+	    "(NIL NIL (( NIL NIL \"a\" \"b\")",
+	    "NIL",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		memset(&s, 0, sizeof s);
-		test_assert(wm_summary_from_envelope(bad[i], strlen(bad[i]),
-						     "", 0, &s) < 0);
+		test_assert(wm_summary_from_envelope(bad[i], strlen(bad[i]), "",
+						     0, &s) < 0);
 		test_assert(s.subject == NULL);
 	}
 	/* an embedded NUL in a quoted string is kept as a byte */
 	static const char env3[] = "(NIL \"a\0b\" NIL NIL)";
 	memset(&s, 0, sizeof s);
-	test_assert(wm_summary_from_envelope(env3, sizeof env3 - 1, "(", 1,
-					     &s) == 0);
+	test_assert(
+	    wm_summary_from_envelope(env3, sizeof env3 - 1, "(", 1, &s) == 0);
 	wm_summary_free(&s);
 	test_end();
 	return 0;
