@@ -36,6 +36,10 @@ WEB_PKGS := libmicrohttpd jansson
 WEB_LIBS := $(shell pkg-config --libs $(WEB_PKGS) 2>/dev/null)
 LIBS_webadmin := $(WEB_LIBS)
 LIBS_webmail := $(WEB_LIBS)
+# librrd: youju-mailgraph writes the RRD files, youju-webadmin draws them
+RRD_LIBS := $(shell pkg-config --libs librrd 2>/dev/null || echo -lrrd)
+LIBS_mailgraph := $(RRD_LIBS)
+LIBS_webadmin += $(RRD_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \
 	-Wmissing-prototypes -Wstrict-prototypes -Wvla
@@ -46,6 +50,7 @@ SAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # program folder -> binary name
 PROGRAMS := authd:youju-authd cli:youju mra:youju-mra mta:youju-mta \
+	mailgraph:youju-mailgraph \
 	webadmin:youju-webadmin webmail:youju-webmail
 prog_dir = $(word 1,$(subst :, ,$1))
 prog_bin = $(word 2,$(subst :, ,$1))
@@ -86,14 +91,14 @@ unit_objs = $(if $(filter lib,$1),,$(patsubst %.c,$(SAN)/obj/%.o,$(filter-out $1
 UNIT_BINS := $(patsubst tests/unit/%.c,$(SAN)/unit/%,$(UNIT_SRC))
 $(SAN)/unit/%: tests/unit/%.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS) $(LIBS_$(word 1,$(subst /, ,$*)))
 # Fuzz targets (tests/fuzz/<dir>/fuzz_<parser>.c, libFuzzer entry point)
 # also link a replay main (tests/fuzz/replay.c) so make test runs each
 # corpus (tests/fuzz/<dir>/<parser>.corpus/) under ASan.
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(SAN)/fuzz/%,$(FUZZ_SRC))
 $(SAN)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(SAN)/lib/libyouju.a $$(call unit_objs,$$(word 1,$$(subst /, ,$$*)))
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS)
+	$(Q)$(CC) $(BASE_CFLAGS) $(SAN_FLAGS) -o $@ $< tests/fuzz/replay.c $(call unit_objs,$(word 1,$(subst /, ,$*))) $(SAN)/lib/libyouju.a $(LIBS) $(WEB_LIBS) $(LIBS_$(word 1,$(subst /, ,$*)))
 
 # lib/htmlsan is libgumbo's only user: its object sits in libyouju.a but
 # is pulled only by the programs and tests that call it, and only those

@@ -447,6 +447,16 @@ static const struct conf_param webadmin_params[] = {
 	P_END,
 };
 
+static const struct conf_param mailgraph_params[] = {
+	P_STR("mailgraph_rrd_directory", "$youju_home/rrd",
+		"Where youju-mailgraph keeps its RRD files (mailgraph_ext's "
+		"names; per-domain files under domain/)."),
+	P_BOOL("mailgraph_domains", "yes",
+		 "Also keep per-domain RRD files for the hosted domains "
+		 "(those with a directory under virtual_mailbox_base)."),
+	P_END,
+};
+
 static const struct conf_table common_table = { "common", common_params };
 static const struct conf_table authd_table = { "authd", authd_params };
 static const struct conf_table mta_table = { "mta", mta_params };
@@ -454,10 +464,12 @@ static const struct conf_table mra_table = { "mra", mra_params };
 static const struct conf_table webmail_table = { "webmail", webmail_params };
 static const struct conf_table webadmin_table = { "webadmin",
 						   webadmin_params };
+static const struct conf_table mailgraph_table = { "mailgraph",
+						    mailgraph_params };
 
 const struct conf_table *const conf_all_tables[] = {
 	&common_table, &authd_table, &mta_table, &mra_table,
-	&webmail_table, &webadmin_table, NULL,
+	&webmail_table, &webadmin_table, &mailgraph_table, NULL,
 };
 
 static const struct conf_table *const common_only[] = {
@@ -476,9 +488,14 @@ static const struct conf_table *const mra_tables[] = {
 static const struct conf_table *const webmail_tables[] = {
 	&common_table, &webmail_table, &mta_table, NULL,
 };
-/* webadmin also reads youju-mta's sendmail_socket (group mail) */
+/* webadmin also reads youju-mta's sendmail_socket (group mail) and
+   youju-mailgraph's RRD directory (graphs) */
 static const struct conf_table *const webadmin_tables[] = {
-	&common_table, &webadmin_table, &mta_table, NULL,
+	&common_table, &webadmin_table, &mta_table, &mailgraph_table, NULL,
+};
+
+static const struct conf_table *const mailgraph_tables[] = {
+	&common_table, &mailgraph_table, NULL,
 };
 
 static const struct {
@@ -491,6 +508,7 @@ static const struct {
 	{ "mra", mra_tables },
 	{ "webmail", webmail_tables },
 	{ "webadmin", webadmin_tables },
+	{ "mailgraph", mailgraph_tables },
 };
 
 /* clang-format on */

@@ -24,6 +24,7 @@ if has youju-webadmin; then
 	[ "$(get webadmin_tls)" = yes ] && scheme=https
 	echo "  webadmin     $scheme://$(get webadmin_listen)/   (root@extmail.org; API: docs/webadmin.md)"
 fi
+has youju-mailgraph && echo "  mailgraph    $(get mailgraph_rrd_directory)   (graphs: webadmin /api/graphs/; docs/mailgraph.md)"
 has youju-authd && echo "  authd socket $(get authd_socket)"
 echo "  MariaDB      $(get mysql_socket)  (database $(get mysql_dbname))"
 echo "  mail log     $(get log_file)"

@@ -11,7 +11,8 @@ set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
 mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
-rrdtool libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev python3 swaks libnet-ssleay-perl
+rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev
+python3 swaks libnet-ssleay-perl
 curl openssl
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync

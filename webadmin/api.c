@@ -61,6 +61,7 @@ const struct http_route wa_routes[] = {
 	{ "POST", "/api/groupmail", wa_groupmail, S | C },
 	{ "GET", "/api/status", wa_status, S },
 	{ "GET", "/metrics", wa_metrics, S | A },
+	{ "GET", "/api/graphs/{}", wa_graph, S },
 	{ "POST", "/api/self/password", wa_self_password, 0 },
 	{ "POST", "/api/self/question", wa_self_question, 0 },
 	{ "POST", "/api/self/reset", wa_self_reset, 0 },

@@ -125,6 +125,8 @@ void wa_stats_forget(const char *domain);
 int wa_purge_home(const struct wa *wa, const char *homedir);
 
 /* ---- handlers ---- */
+/* graphs.c: GET /api/graphs/{graph}.png (docs/mailgraph.md) */
+void wa_graph(struct http_req *req);
 void wa_session_login(struct http_req *req);
 void wa_session_logout(struct http_req *req);
 void wa_session_get(struct http_req *req);

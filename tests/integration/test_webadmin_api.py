@@ -870,7 +870,7 @@ def test_extman_redirect_and_status(inst):
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
     text = r.read().decode()
     assert 'youju_up{daemon="youju-authd"} 1' in text, text
-    assert 'youju_up{daemon="youju-mailgraph"} 0' in text
+    assert 'youju_up{daemon="youju-mailgraph"} 1' in text, text
     assert re.search(r"(?m)^youju_domains [1-9]", text), text
     assert re.search(r'(?m)^youju_queue_messages\{queue="active"\} \d+$',
                      text), text
