@@ -117,6 +117,13 @@ san: $(SAN_BINS)
 check-banned:
 	@sh scripts/check-banned.sh
 
+check-format:
+	@sh scripts/check-format.sh
+
+# rewrites every C file of the tree as .clang-format lays it out
+format:
+	@git ls-files '*.c' '*.h' | xargs clang-format -i
+
 unit: $(UNIT_BINS) $(FUZZ_BINS)
 	@sh scripts/run-unit.sh $(UNIT_BINS) -- $(FUZZ_BINS)
 
@@ -177,6 +184,6 @@ install: all
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps san unit integration conformance test run stop status reload bench install clean check-banned
+.PHONY: all deps san unit integration conformance test run stop status reload bench install clean check-banned check-format format
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

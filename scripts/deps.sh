@@ -13,7 +13,7 @@ PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
 mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
 rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev
 python3 swaks libnet-ssleay-perl
-curl openssl
+curl openssl clang-format
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync
 pflogsumm fail2ban mailgraph

@@ -14,6 +14,7 @@ count() { # parse the stage's own "N passed, N failed" line
 	p=$((p + ${sp:-0})); f=$((f + ${sf:-0}))
 }
 if $MK --no-print-directory check-banned; then p=$((p + 1)); else f=$((f + 1)); fi
+if $MK --no-print-directory check-format; then p=$((p + 1)); else f=$((f + 1)); fi
 for stage in unit integration; do
 	echo "=== $stage"
 	$MK --no-print-directory $stage 2>&1 | tee "$log"

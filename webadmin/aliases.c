@@ -15,7 +15,7 @@
 #include "webjson.h"
 #include "xalloc.h"
 
-#define GOTO_MAX 1000
+#define GOTO_MAX      1000
 #define GOTO_TEXT_MAX 65535
 
 static json_t *alias_json(const struct sqlrow *row)
@@ -55,8 +55,7 @@ static int goto_text(struct http_req *req, json_t *in, struct buf *out)
 		while (*s != '\0') {
 			size_t n = strcspn(s, ",\r\n");
 			if (n > 0)
-				json_array_append_new(list,
-						      json_stringn(s, n));
+				json_array_append_new(list, json_stringn(s, n));
 			s += n;
 			if (*s != '\0')
 				s++;
@@ -128,7 +127,7 @@ void wa_aliases_list(struct http_req *req)
 	if (q == NULL)
 		q = "";
 	char *like = wa_like_pattern(q);
-	const char *args[] = { domain, q, like, like, offset };
+	const char *args[] = {domain, q, like, like, offset};
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL) {
 		free(like);
@@ -138,7 +137,8 @@ void wa_aliases_list(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	int64_t total = 0;
 #undef WHERE
-#define WHERE " FROM alias WHERE domain = ? AND (? = '' OR address LIKE ? OR " \
+#define WHERE                                                                  \
+	" FROM alias WHERE domain = ? AND (? = '' OR address LIKE ? OR "       \
 	"goto LIKE ?)"
 	if (!wa_can_domain(req, c, domain) ||
 	    wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 4, &total) < 0 ||
@@ -166,7 +166,7 @@ static int load_alias(struct http_req *req, struct sqlconn *c,
 		      const char *address, const char *domain, bool lock,
 		      struct sqlresult *res)
 {
-	const char *args[2] = { address, domain };
+	const char *args[2] = {address, domain};
 	if (wa_q(req, c,
 		 lock ? "SELECT " EXTMAIL_ALIAS_SELECT
 			" FROM alias WHERE address = ? AND domain = ? "
@@ -237,8 +237,8 @@ static void alias_write(struct http_req *req, bool create)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = { "address", "goto", "active",
-					       NULL };
+	static const char *const allowed[] = {"address", "goto", "active",
+					      NULL};
 	struct buf g;
 	buf_init(&g, GOTO_TEXT_MAX);
 	char *address = NULL;
@@ -267,7 +267,7 @@ static void alias_write(struct http_req *req, bool create)
 		goto out;
 	if (wa_begin(req, c) < 0)
 		goto out;
-	const char *dargs[1] = { domain };
+	const char *dargs[1] = {domain};
 	if (wa_q(req, c,
 		 "SELECT maxalias FROM domain WHERE domain = ? FOR UPDATE",
 		 dargs, 1, &dres) < 0)
@@ -297,7 +297,7 @@ static void alias_write(struct http_req *req, bool create)
 				      "maxalias");
 			goto rollback;
 		}
-		const char *margs[1] = { address };
+		const char *margs[1] = {address};
 		if (wa_q_int(req, c,
 			     "SELECT COUNT(*) FROM mailbox WHERE username = ?",
 			     margs, 1, &n) < 0)
@@ -307,8 +307,7 @@ static void alias_write(struct http_req *req, bool create)
 				      "a mailbox has this address", "address");
 			goto rollback;
 		}
-		const char *args[] = { address, buf_cstr(&g), domain, now,
-				       act };
+		const char *args[] = {address, buf_cstr(&g), domain, now, act};
 		rc = wa_q(req, c,
 			  "INSERT INTO alias (" EXTMAIL_ALIAS_SELECT
 			  ") VALUES (" EXTMAIL_ALIAS_MARKS ")",
@@ -324,7 +323,7 @@ static void alias_write(struct http_req *req, bool create)
 		if (has_active == 0)
 			act = res.rows[0].cols[4] != NULL ? res.rows[0].cols[4]
 							  : "1";
-		const char *args[] = { gt, act, address };
+		const char *args[] = {gt, act, address};
 		rc = wa_q(req, c,
 			  "UPDATE alias SET goto = ?, active = ? "
 			  "WHERE address = ?",
@@ -333,9 +332,8 @@ static void alias_write(struct http_req *req, bool create)
 	sqlresult_free(&res);
 	memset(&res, 0, sizeof res);
 	if (rc == 0)
-		rc = load_alias(req, c, address, domain, false, &res) == 1
-			 ? 0
-			 : -1;
+		rc = load_alias(req, c, address, domain, false, &res) == 1 ? 0
+									   : -1;
 	json_t *after = rc == 0 ? alias_json(&res.rows[0]) : NULL;
 	if (rc == 0)
 		rc = wa_audit(req, c, create ? "alias.create" : "alias.update",
@@ -379,17 +377,16 @@ void wa_alias_delete(struct http_req *req)
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = wa_db(req);
-	if (c == NULL || !wa_can_domain(req, c, domain) ||
-	    wa_begin(req, c) < 0)
+	if (c == NULL || !wa_can_domain(req, c, domain) || wa_begin(req, c) < 0)
 		goto out;
 	if (load_alias(req, c, address, domain, true, &res) != 1) {
 		sqlconn_rollback(c);
 		goto out;
 	}
 	json_t *before = alias_json(&res.rows[0]);
-	const char *args[1] = { address };
-	int rc = wa_q(req, c, "DELETE FROM alias WHERE address = ?", args, 1,
-		      NULL);
+	const char *args[1] = {address};
+	int rc =
+	    wa_q(req, c, "DELETE FROM alias WHERE address = ?", args, 1, NULL);
 	if (rc == 0)
 		rc = wa_audit(req, c, "alias.delete", address, before, NULL);
 	if (rc == 0)

@@ -228,7 +228,8 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 	const char *sql;
 	const char *arg;
 	if (auth != NULL) {
-		if (strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth) > 200) {
+		if (strncasecmp(auth, "Bearer ", 7) != 0 ||
+		    strlen(auth) > 200) {
 			webjson_error(req, 401, "unauthorized",
 				      "bad Authorization header", NULL);
 			return false;
@@ -258,8 +259,8 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 		    !websession_cookie_get(cookie, strlen(cookie), WA_COOKIE,
 					   id, sizeof id) ||
 		    !websession_get(wa->sessions, id, &info)) {
-			webjson_error(req, 401, "unauthorized",
-				      "not logged in", NULL);
+			webjson_error(req, 401, "unauthorized", "not logged in",
+				      NULL);
 			return false;
 		}
 		if ((flags & HTTP_F_CSRF) &&
@@ -279,19 +280,20 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 		return false;
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { arg };
+	const char *args[1] = {arg};
 	if (wa_q(req, c, sql, args, 1, &res) < 0) {
 		wa_db_put(req, &c, false);
 		return false;
 	}
 	if (tl_caller.token && res.nrows == 1) {
-		const char *targs[1] = { hash };
+		const char *targs[1] = {hash};
 		struct sqlresult r2;
 		memset(&r2, 0, sizeof r2);
-		(void)sqlconn_query(c,
-				    "UPDATE youju_api_token SET lastused = NOW() "
-				    "WHERE token_hash = ?",
-				    targs, 1, 0, &r2, &sql);
+		(void)sqlconn_query(
+		    c,
+		    "UPDATE youju_api_token SET lastused = NOW() "
+		    "WHERE token_hash = ?",
+		    targs, 1, 0, &r2, &sql);
 		sqlresult_free(&r2);
 	}
 	wa_db_put(req, &c, false);
@@ -311,10 +313,9 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 	if (!ok) {
 		if (!tl_caller.token && tl_caller.session_id[0] != '\0')
 			websession_destroy(wa->sessions, tl_caller.session_id);
-		webjson_error(req, 401, "unauthorized",
-			      tl_caller.token ? "invalid token"
-					      : "session ended",
-			      NULL);
+		webjson_error(
+		    req, 401, "unauthorized",
+		    tl_caller.token ? "invalid token" : "session ended", NULL);
 		return false;
 	}
 	http_req_set_user(req, tl_caller.username);
@@ -327,8 +328,7 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 	return true;
 }
 
-bool wa_can_domain(struct http_req *req, struct sqlconn *c,
-		   const char *domain)
+bool wa_can_domain(struct http_req *req, struct sqlconn *c, const char *domain)
 {
 	const struct wa_caller *me = wa_caller(req);
 	if (me == NULL) {
@@ -338,7 +338,7 @@ bool wa_can_domain(struct http_req *req, struct sqlconn *c,
 	if (me->admin)
 		return true;
 	int64_t n = 0;
-	const char *args[2] = { me->username, domain };
+	const char *args[2] = {me->username, domain};
 	/* exact, case-sensitive match on the stored names (BINARY): the
 	   collation would otherwise fold case and trailing spaces */
 	if (wa_q_int(req, c,
@@ -357,11 +357,11 @@ bool wa_can_domain(struct http_req *req, struct sqlconn *c,
 static bool is_int_col(const char *name)
 {
 	static const char *const ints[] = {
-		"maxalias",	    "maxusers",	      "can_signup",
-		"disablesmtpd",	    "disablesmtp",    "disablewebmail",
-		"disablenetdisk",   "disableimap",    "disablepop3",
-		"active",	    "uidnumber",      "gidnumber",
-		"disablepwdchange", NULL,
+	    "maxalias",		"maxusers",    "can_signup",
+	    "disablesmtpd",	"disablesmtp", "disablewebmail",
+	    "disablenetdisk",	"disableimap", "disablepop3",
+	    "active",		"uidnumber",   "gidnumber",
+	    "disablepwdchange", NULL,
 	};
 	for (size_t i = 0; ints[i] != NULL; i++)
 		if (strcmp(ints[i], name) == 0)
@@ -459,7 +459,7 @@ static json_t *manager_domains(struct http_req *req, struct sqlconn *c,
 	json_t *a = json_array();
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { user };
+	const char *args[1] = {user};
 	if (wa_q(req, c,
 		 "SELECT domain FROM domain_manager WHERE username = ? "
 		 "AND active = 1 ORDER BY domain",
@@ -476,8 +476,7 @@ static json_t *manager_domains(struct http_req *req, struct sqlconn *c,
 }
 
 static void reply_session(struct http_req *req, struct sqlconn *c,
-			  const char *user, const char *type,
-			  const char *csrf)
+			  const char *user, const char *type, const char *csrf)
 {
 	json_t *doms = manager_domains(req, c, user);
 	if (doms == NULL)
@@ -498,8 +497,8 @@ void wa_session_login(struct http_req *req)
 	if (in == NULL)
 		return;
 	const char *user = NULL, *password = NULL;
-	if (webjson_get_str(req, in, "user", true, EXTMAIL_ADDRESS_MAX,
-			    &user) < 0 ||
+	if (webjson_get_str(req, in, "user", true, EXTMAIL_ADDRESS_MAX, &user) <
+		0 ||
 	    webjson_get_str(req, in, "password", true, 1024, &password) < 0) {
 		json_decref(in);
 		return;
@@ -519,7 +518,7 @@ void wa_session_login(struct http_req *req)
 		goto out;
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { luser };
+	const char *args[1] = {luser};
 	if (wa_q(req, c,
 		 "SELECT username, password, type, active, expiredate "
 		 "FROM manager WHERE username = ?",
@@ -554,8 +553,8 @@ void wa_session_login(struct http_req *req)
 		    res.rows[0].cols[2] != NULL ? res.rows[0].cols[2] : "";
 		if (websession_create(wa->sessions, luser, type, id, &info) <
 		    0) {
-			webjson_error(req, 500, "internal",
-				      "no random bytes", NULL);
+			webjson_error(req, 500, "internal", "no random bytes",
+				      NULL);
 		} else {
 			char cookie[200];
 			if (websession_set_cookie(cookie, sizeof cookie,
@@ -623,8 +622,8 @@ void wa_authd_flush(const struct wa *wa, const char *key)
 		return;
 	struct authc_reply r;
 	memset(&r, 0, sizeof r);
-	enum authc_status st = authc_request(wa->authd_socket, req, (size_t)n,
-					     &r);
+	enum authc_status st =
+	    authc_request(wa->authd_socket, req, (size_t)n, &r);
 	authc_reply_free(&r);
 	if (st != AUTHC_OK)
 		log_warning("webadmin: youju-authd did not flush %s (its "

@@ -44,9 +44,14 @@ int wa_audit(struct http_req *req, struct sqlconn *c, const char *action,
 	char now[20];
 	wa_now(now);
 	const char *args[] = {
-		now,	me != NULL ? me->username : "",
-		http_req_client(req), action, object, object_domain(object),
-		b,	a,
+	    now,
+	    me != NULL ? me->username : "",
+	    http_req_client(req),
+	    action,
+	    object,
+	    object_domain(object),
+	    b,
+	    a,
 	};
 	int rc = wa_q(req, c,
 		      "INSERT INTO youju_audit (ts, username, ip, action, "
@@ -59,15 +64,14 @@ int wa_audit(struct http_req *req, struct sqlconn *c, const char *action,
 		char obj[300];
 		log_info("webadmin: %s: object=%s, by=%s, rip=%s", action,
 			 log_escape(obj, sizeof obj, object, strlen(object)),
-			 me != NULL ? me->username : "-",
-			 http_req_client(req));
+			 me != NULL ? me->username : "-", http_req_client(req));
 	}
 	return rc;
 }
 
 static const char *const audit_cols[] = {
-	"id", "ts", "username", "ip", "action", "object", "domain",
-	"before", "after", NULL,
+    "id",     "ts",	"username", "ip",    "action",
+    "object", "domain", "before",   "after", NULL,
 };
 
 void wa_audit_list(struct http_req *req)
@@ -82,17 +86,23 @@ void wa_audit_list(struct http_req *req)
 	const char *action = http_req_query(req, "action");
 	char *like = wa_like_pattern(q != NULL ? q : "");
 	const char *args[] = {
-		me->admin ? "1" : "0", me->username,
-		q != NULL ? q : "",    like,
-		like,		       dom != NULL ? dom : "",
-		dom != NULL ? dom : "", action != NULL ? action : "",
-		action != NULL ? action : "", offset,
+	    me->admin ? "1" : "0",
+	    me->username,
+	    q != NULL ? q : "",
+	    like,
+	    like,
+	    dom != NULL ? dom : "",
+	    dom != NULL ? dom : "",
+	    action != NULL ? action : "",
+	    action != NULL ? action : "",
+	    offset,
 	};
 #undef WHERE
-#define WHERE " FROM youju_audit a WHERE (? = '1' OR EXISTS (SELECT 1 FROM " \
-	"domain_manager dm WHERE BINARY dm.domain = a.domain AND " \
-	"BINARY dm.username = ? AND dm.active = 1)) AND (? = '' OR " \
-	"a.object LIKE ? OR a.username LIKE ?) AND (? = '' OR a.domain = " \
+#define WHERE                                                                  \
+	" FROM youju_audit a WHERE (? = '1' OR EXISTS (SELECT 1 FROM "         \
+	"domain_manager dm WHERE BINARY dm.domain = a.domain AND "             \
+	"BINARY dm.username = ? AND dm.active = 1)) AND (? = '' OR "           \
+	"a.object LIKE ? OR a.username LIKE ?) AND (? = '' OR a.domain = "     \
 	"?) AND (? = '' OR a.action = ?)"
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL) {

@@ -12,9 +12,9 @@
 
 #include "buf.h"
 
-#define CSV_FIELD_MAX 1024
+#define CSV_FIELD_MAX  1024
 #define CSV_FIELDS_MAX 32
-#define CSV_ROWS_MAX 100000
+#define CSV_ROWS_MAX   100000
 
 struct csv_row {
 	char *f[CSV_FIELDS_MAX]; /* owned, NUL-terminated */

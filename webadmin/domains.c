@@ -87,12 +87,13 @@ void wa_domains_list(struct http_req *req)
 	if (q == NULL)
 		q = "";
 	char *like = wa_like_pattern(q);
-	const char *args[] = { me->admin ? "1" : "0", me->username, q, like,
-			       like, offset };
+	const char *args[] = {
+	    me->admin ? "1" : "0", me->username, q, like, like, offset};
 #undef WHERE
-#define WHERE " FROM domain d WHERE (? = '1' OR EXISTS (SELECT 1 FROM " \
-	"domain_manager dm WHERE BINARY dm.domain = d.domain AND " \
-	"BINARY dm.username = ? AND dm.active = 1)) AND (? = '' OR " \
+#define WHERE                                                                  \
+	" FROM domain d WHERE (? = '1' OR EXISTS (SELECT 1 FROM "              \
+	"domain_manager dm WHERE BINARY dm.domain = d.domain AND "             \
+	"BINARY dm.username = ? AND dm.active = 1)) AND (? = '' OR "           \
 	"d.domain LIKE ? OR d.description LIKE ?)"
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL) {
@@ -134,7 +135,7 @@ out:
 static int load_domain(struct http_req *req, struct sqlconn *c,
 		       const char *name, bool lock, struct sqlresult *res)
 {
-	const char *args[1] = { name };
+	const char *args[1] = {name};
 	int rc = wa_q(req, c,
 		      lock ? "SELECT " EXTMAIL_DOMAIN_SELECT
 			     " FROM domain d WHERE domain = ? FOR UPDATE"
@@ -177,9 +178,8 @@ static int domain_check(struct http_req *req, const struct record *r)
 	if (t != NULL && t[0] != '\0') {
 		/* docs/delivery.md: the transports youju-mta uses */
 		static const char *const ok[] = {
-			"smtp", "relay", "",	 "virtual", "local",
-			"maildrop", "dovecot", "error", "retry", "discard",
-			NULL,
+		    "smtp",    "relay", "",	 "virtual", "local", "maildrop",
+		    "dovecot", "error", "retry", "discard", NULL,
 		};
 		size_t tl = strcspn(t, ":");
 		bool good = false;
@@ -257,23 +257,23 @@ void wa_domain_create(struct http_req *req)
 	   users 5 MB, 1 year; service template webmail, smtpd, smtp, pop3,
 	   imap, netdisk all allowed */
 	static const char *const defaults[][2] = {
-		{ "hashdirpath", "" },
-		{ "maxalias", "100" },
-		{ "maxusers", "100" },
-		{ "maxquota", "524288000S" },
-		{ "maxnetdiskquota", "524288000S" },
-		{ "can_signup", "0" },
-		{ "default_quota", "5242880S" },
-		{ "default_netdiskquota", "5242880S" },
-		{ "default_expire", "1y" },
-		{ "disablesmtpd", "0" },
-		{ "disablesmtp", "0" },
-		{ "disablewebmail", "0" },
-		{ "disablenetdisk", "0" },
-		{ "disableimap", "0" },
-		{ "disablepop3", "0" },
-		{ "expiredate", "0000-00-00" },
-		{ "active", "1" },
+	    {"hashdirpath", ""},
+	    {"maxalias", "100"},
+	    {"maxusers", "100"},
+	    {"maxquota", "524288000S"},
+	    {"maxnetdiskquota", "524288000S"},
+	    {"can_signup", "0"},
+	    {"default_quota", "5242880S"},
+	    {"default_netdiskquota", "5242880S"},
+	    {"default_expire", "1y"},
+	    {"disablesmtpd", "0"},
+	    {"disablesmtp", "0"},
+	    {"disablewebmail", "0"},
+	    {"disablenetdisk", "0"},
+	    {"disableimap", "0"},
+	    {"disablepop3", "0"},
+	    {"expiredate", "0000-00-00"},
+	    {"active", "1"},
 	};
 	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		rec_set(&r, defaults[i][0], defaults[i][1]);
@@ -385,7 +385,7 @@ void wa_domain_delete(struct http_req *req)
 		goto out;
 	}
 	rec_load(&r, &res.rows[0]);
-	const char *args[1] = { name };
+	const char *args[1] = {name};
 	int64_t users = 0, aliases = 0;
 	/* lock the rows that would block the delete while we decide */
 	if (wa_q_int(req, c,

@@ -27,8 +27,8 @@
 #include "webjson.h"
 #include "xalloc.h"
 
-#define GROUPMAIL_BATCH 100
-#define GROUPMAIL_TEXT_MAX (256 * 1024)
+#define GROUPMAIL_BATCH	      100
+#define GROUPMAIL_TEXT_MAX    (256 * 1024)
 #define GROUPMAIL_DOMAINS_MAX 1000
 
 struct gm_job {
@@ -73,14 +73,14 @@ static int smtp_cmd(int fd, const char *line, char *buf, size_t sz)
 
 static int send_batch(struct gm_job *j, size_t from, size_t to)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(j->socket_path) >= sizeof sa.sun_path)
 		return -1;
 	memcpy(sa.sun_path, j->socket_path, strlen(j->socket_path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = { .tv_sec = 60 };
+	struct timeval tv = {.tv_sec = 60};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	char r[4096], line[600];
@@ -109,8 +109,8 @@ static int send_batch(struct gm_job *j, size_t from, size_t to)
 		char esc[200];
 		log_info("webadmin: group mail: %zu of %zu recipients queued "
 			 "(%s)",
-			 accepted, to - from, log_escape(esc, sizeof esc, r,
-							 strlen(r)));
+			 accepted, to - from,
+			 log_escape(esc, sizeof esc, r, strlen(r)));
 	}
 	(void)smtp_cmd(fd, "QUIT\r\n", r, sizeof r);
 	close(fd);
@@ -121,8 +121,8 @@ static void *gm_main(void *arg)
 {
 	struct gm_job *j = arg;
 	for (size_t i = 0; i < j->n; i += GROUPMAIL_BATCH) {
-		size_t to = i + GROUPMAIL_BATCH < j->n ? i + GROUPMAIL_BATCH
-						       : j->n;
+		size_t to =
+		    i + GROUPMAIL_BATCH < j->n ? i + GROUPMAIL_BATCH : j->n;
 		if (send_batch(j, i, to) < 0)
 			log_warning("webadmin: group mail: batch of %zu "
 				    "recipients from %s not sent "
@@ -165,8 +165,8 @@ static int subject_header(struct buf *m, const char *s)
 	return 0;
 }
 
-static int build_message(struct buf *m, const char *from,
-			 const char *subject, const char *text)
+static int build_message(struct buf *m, const char *from, const char *subject,
+			 const char *text)
 {
 	char date[64];
 	time_t t = time(NULL);
@@ -206,8 +206,8 @@ void wa_groupmail(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = { "domains", "subject", "text",
-					       NULL };
+	static const char *const allowed[] = {"domains", "subject", "text",
+					      NULL};
 	const char *subject = NULL, *text = NULL;
 	struct sqlconn *c = NULL;
 	struct gm_job *j = xcalloc(1, sizeof *j);
@@ -250,7 +250,7 @@ void wa_groupmail(struct http_req *req)
 		for (;;) {
 			struct sqlresult res;
 			memset(&res, 0, sizeof res);
-			const char *args[2] = { d, after };
+			const char *args[2] = {d, after};
 			if (wa_q(req, c,
 				 "SELECT username FROM mailbox FORCE INDEX "
 				 "(youju_domain_user) WHERE domain = ? AND "
@@ -261,8 +261,8 @@ void wa_groupmail(struct http_req *req)
 			for (size_t r = 0; r < res.nrows; r++) {
 				if (j->n == cap) {
 					cap = cap ? cap * 2 : 256;
-					j->rcpt = xrealloc(j->rcpt,
-							   cap * sizeof *j->rcpt);
+					j->rcpt = xrealloc(
+					    j->rcpt, cap * sizeof *j->rcpt);
 				}
 				j->rcpt[j->n++] = xstrdup(res.rows[r].cols[0]);
 			}

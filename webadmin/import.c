@@ -26,15 +26,15 @@
 #include "webjson.h"
 #include "xalloc.h"
 
-#define EXPORT_MAX (64u << 20)
+#define EXPORT_MAX   (64u << 20)
 #define HASH_THREADS 4
 #define ERRORS_SHOWN 1000
 
 static const char *const export_mailbox_cols[] = {
-	"username", "uid", "name", "quota", "netdiskquota", "expiredate",
-	"active", "disablepwdchange", "disablesmtpd", "disablesmtp",
-	"disablewebmail", "disablenetdisk", "disableimap", "disablepop3",
-	"mailhost", NULL,
+    "username",	    "uid",	   "name",	     "quota",
+    "netdiskquota", "expiredate",  "active",	     "disablepwdchange",
+    "disablesmtpd", "disablesmtp", "disablewebmail", "disablenetdisk",
+    "disableimap",  "disablepop3", "mailhost",	     NULL,
 };
 
 static bool want_type(struct http_req *req, bool *mailboxes_r)
@@ -45,8 +45,8 @@ static bool want_type(struct http_req *req, bool *mailboxes_r)
 	else if (t != NULL && strcmp(t, "aliases") == 0)
 		*mailboxes_r = false;
 	else {
-		webjson_error(req, 400, "invalid",
-			      "type: mailboxes or aliases", "type");
+		webjson_error(req, 400, "invalid", "type: mailboxes or aliases",
+			      "type");
 		return false;
 	}
 	return true;
@@ -65,7 +65,7 @@ static int export_mailboxes(struct http_req *req, struct sqlconn *c,
 	for (;;) {
 		struct sqlresult res;
 		memset(&res, 0, sizeof res);
-		const char *args[2] = { domain, after };
+		const char *args[2] = {domain, after};
 		if (wa_q(req, c,
 			 "SELECT " EXTMAIL_MAILBOX_SELECT " FROM mailbox FORCE "
 			 "INDEX (youju_domain_user) WHERE domain = ? AND "
@@ -118,7 +118,7 @@ static int export_aliases(struct http_req *req, struct sqlconn *c,
 	for (;;) {
 		struct sqlresult res;
 		memset(&res, 0, sizeof res);
-		const char *args[2] = { domain, after };
+		const char *args[2] = {domain, after};
 		if (wa_q(req, c,
 			 "SELECT address, goto, active FROM alias WHERE "
 			 "domain = ? AND address > ? ORDER BY address "
@@ -137,8 +137,9 @@ static int export_aliases(struct http_req *req, struct sqlconn *c,
 		size_t n = res.nrows;
 		if (n > 0)
 			snprintf(after, sizeof after, "%s",
-				 res.rows[n - 1].cols[0] ? res.rows[n - 1].cols[0]
-							 : "");
+				 res.rows[n - 1].cols[0]
+				     ? res.rows[n - 1].cols[0]
+				     : "");
 		sqlresult_free(&res);
 		if (n < 5000)
 			return 0;
@@ -178,11 +179,11 @@ void wa_export(struct http_req *req)
 /* ---- import ---- */
 
 struct irow {
-	struct record m;  /* mailboxes */
-	char *address;    /* mailbox or alias address */
-	char *password;   /* clear text (wiped) or a stored hash */
-	char *hash;       /* made by the hash threads */
-	char *goto_text;  /* aliases: the comma list */
+	struct record m; /* mailboxes */
+	char *address;	 /* mailbox or alias address */
+	char *password;	 /* clear text (wiped) or a stored hash */
+	char *hash;	 /* made by the hash threads */
+	char *goto_text; /* aliases: the comma list */
 	bool active;
 	size_t line;
 };
@@ -210,8 +211,8 @@ static void row_error(struct report *rep, size_t line, const char *field,
 /* A spreadsheet-safe export wrote "'@x" for "@x": undo that. */
 static const char *unquote_formula(const char *v)
 {
-	if (v[0] == '\'' && (v[1] == '=' || v[1] == '+' || v[1] == '-' ||
-			     v[1] == '@'))
+	if (v[0] == '\'' &&
+	    (v[1] == '=' || v[1] == '+' || v[1] == '-' || v[1] == '@'))
 		return v + 1;
 	return v;
 }
@@ -252,7 +253,7 @@ static void *hash_main(void *arg)
 
 static int hash_all(struct irow *rows, size_t n)
 {
-	struct hash_job j = { rows, n, 0, PTHREAD_MUTEX_INITIALIZER, false };
+	struct hash_job j = {rows, n, 0, PTHREAD_MUTEX_INITIALIZER, false};
 	pthread_t t[HASH_THREADS];
 	size_t started = 0;
 	for (; started < HASH_THREADS; started++)
@@ -285,8 +286,9 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 	int c_uid = col_of(hdr, "uid"), c_user = col_of(hdr, "username");
 	int c_pw = col_of(hdr, "password");
 	if (c_uid < 0 && c_user < 0) {
-		row_error(rep, hdr->line, "uid", "a uid or username column "
-						 "is required");
+		row_error(rep, hdr->line, "uid",
+			  "a uid or username column "
+			  "is required");
 		return 0;
 	}
 	if (c_pw < 0) {
@@ -310,7 +312,7 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 			return 0;
 		}
 	}
-	const char *dargs[1] = { domain };
+	const char *dargs[1] = {domain};
 	int64_t users = 0, qsum = 0, nsum = 0;
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
@@ -363,7 +365,8 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 			continue;
 		}
 		const char *pw = row->f[c_pw];
-		if (!is_stored_hash(pw) && (strlen(pw) < 8 || strlen(pw) > 256)) {
+		if (!is_stored_hash(pw) &&
+		    (strlen(pw) < 8 || strlen(pw) > 256)) {
 			row_error(rep, line, "password",
 				  "8 to 256 characters, or a crypt(3) hash");
 			free(local);
@@ -378,7 +381,8 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 		bool ok = true;
 		for (size_t k = 0; k < hdr->n && ok; k++) {
 			const char *name = hdr->f[k];
-			if ((int)k == c_uid || (int)k == c_user || (int)k == c_pw)
+			if ((int)k == c_uid || (int)k == c_user ||
+			    (int)k == c_pw)
 				continue;
 			const char *err = NULL;
 			if (rec_apply_text(&r->m, name,
@@ -425,7 +429,7 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 		r->address = xstrdup(rec_get(&r->m, "username"));
 		if (ok) {
 			int64_t exists = 0;
-			const char *a[2] = { r->address, r->address };
+			const char *a[2] = {r->address, r->address};
 			if (wa_q_int(req, c,
 				     "SELECT (SELECT COUNT(*) FROM mailbox "
 				     "WHERE username = ?) + (SELECT COUNT(*) "
@@ -478,7 +482,7 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 		return 0;
 	}
 	int64_t have = 0, max = rec_int(d, "maxalias");
-	const char *dargs[1] = { domain };
+	const char *dargs[1] = {domain};
 	if (wa_q_int(req, c, "SELECT COUNT(*) FROM alias WHERE domain = ?",
 		     dargs, 1, &have) < 0) {
 		*fail = 1;
@@ -522,11 +526,13 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 			if (len > 0) {
 				char *tgt = xmemdup0(p, len);
 				char *tat = strrchr(tgt, '@');
-				char *dom = tat != NULL ? wa_lower(tat + 1) : NULL;
+				char *dom =
+				    tat != NULL ? wa_lower(tat + 1) : NULL;
 				ok = tat != NULL && tat > tgt &&
 				     extmail_domain_valid(dom) &&
 				     strpbrk(tgt, "\"<>\\") == NULL &&
-				     (g.len == 0 || buf_append_char(&g, ',') == 0) &&
+				     (g.len == 0 ||
+				      buf_append_char(&g, ',') == 0) &&
 				     buf_append(&g, tgt, len) == 0;
 				free(dom);
 				free(tgt);
@@ -547,7 +553,8 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 			if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
 			    strcmp(v, "no") == 0)
 				active = false;
-			else if (!(strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
+			else if (!(strcmp(v, "1") == 0 ||
+				   strcmp(v, "true") == 0 ||
 				   strcmp(v, "yes") == 0 || v[0] == '\0')) {
 				row_error(rep, line, "active", "0 or 1");
 				buf_deinit(&g);
@@ -563,7 +570,7 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 			continue;
 		}
 		int64_t exists = 0;
-		const char *qa[2] = { a, a };
+		const char *qa[2] = {a, a};
 		if (wa_q_int(req, c,
 			     "SELECT (SELECT COUNT(*) FROM mailbox WHERE "
 			     "username = ?) + (SELECT COUNT(*) FROM alias "
@@ -618,15 +625,15 @@ void wa_import(struct http_req *req)
 	struct wa *wa = http_req_app(req);
 	const char *domain = http_req_param(req, 0);
 	const char *dr = http_req_query(req, "dry_run");
-	bool dry = dr != NULL && (strcmp(dr, "1") == 0 ||
-				  strcmp(dr, "true") == 0);
+	bool dry =
+	    dr != NULL && (strcmp(dr, "1") == 0 || strcmp(dr, "true") == 0);
 	bool mailboxes = true;
-	struct csv_table t = { NULL, 0 };
+	struct csv_table t = {NULL, 0};
 	struct record d;
 	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
 	struct irow *rows = NULL;
 	size_t n = 0;
-	struct report rep = { json_array(), 0 };
+	struct report rep = {json_array(), 0};
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL)
 		goto out;
@@ -647,7 +654,7 @@ void wa_import(struct http_req *req)
 		goto out;
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *dargs[1] = { domain };
+	const char *dargs[1] = {domain};
 	if (wa_q(req, c,
 		 "SELECT " EXTMAIL_DOMAIN_SELECT
 		 " FROM domain WHERE domain = ? FOR UPDATE",
@@ -655,7 +662,8 @@ void wa_import(struct http_req *req)
 		goto rollback;
 	if (res.nrows == 0) {
 		sqlresult_free(&res);
-		webjson_error(req, 404, "not_found", "no such domain", "domain");
+		webjson_error(req, 404, "not_found", "no such domain",
+			      "domain");
 		goto rollback;
 	}
 	rec_load(&d, &res.rows[0]);
@@ -706,8 +714,8 @@ void wa_import(struct http_req *req)
 		} else {
 			char now[20];
 			wa_now(now);
-			const char *a[] = { r->address, r->goto_text, domain,
-					    now, r->active ? "1" : "0" };
+			const char *a[] = {r->address, r->goto_text, domain,
+					   now, r->active ? "1" : "0"};
 			rc = wa_q(req, c,
 				  "INSERT INTO alias (" EXTMAIL_ALIAS_SELECT
 				  ") VALUES (" EXTMAIL_ALIAS_MARKS ")",
@@ -716,10 +724,11 @@ void wa_import(struct http_req *req)
 	}
 	if (rc == 0) {
 		json_t *after = json_object();
-		json_object_set_new(after, "count", json_integer((json_int_t)n));
-		json_object_set_new(after, "type",
-				    json_string(mailboxes ? "mailboxes"
-							  : "aliases"));
+		json_object_set_new(after, "count",
+				    json_integer((json_int_t)n));
+		json_object_set_new(
+		    after, "type",
+		    json_string(mailboxes ? "mailboxes" : "aliases"));
 		rc = wa_audit(req, c,
 			      mailboxes ? "mailbox.import" : "alias.import",
 			      domain, NULL, after);

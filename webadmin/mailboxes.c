@@ -54,12 +54,18 @@ const struct rec_field wa_mailbox_fields[] = {
 /* clang-format on */
 
 const char *const wa_services[] = {
-	"disablesmtpd", "disablesmtp", "disablewebmail",
-	"disablenetdisk", "disableimap", "disablepop3", NULL,
+    "disablesmtpd",
+    "disablesmtp",
+    "disablewebmail",
+    "disablenetdisk",
+    "disableimap",
+    "disablepop3",
+    NULL,
 };
 
 #define MARKS_10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
-#define MARKS_50 MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10
+#define MARKS_50                                                               \
+	MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10 ", " MARKS_10
 
 #define PASSWORD_MIN 8
 #define PASSWORD_MAX 256
@@ -70,8 +76,8 @@ static int take_password(struct http_req *req, json_t *in, bool required,
 {
 	const char *pw = NULL;
 	*hash_r = NULL;
-	int rc = webjson_get_str(req, in, "password", required, PASSWORD_MAX,
-				 &pw);
+	int rc =
+	    webjson_get_str(req, in, "password", required, PASSWORD_MAX, &pw);
 	if (rc <= 0)
 		return rc;
 	if (strlen(pw) < PASSWORD_MIN) {
@@ -95,7 +101,7 @@ static int lock_domain(struct http_req *req, struct sqlconn *c,
 {
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { domain };
+	const char *args[1] = {domain};
 	if (wa_q(req, c,
 		 "SELECT " EXTMAIL_DOMAIN_SELECT
 		 " FROM domain WHERE domain = ? FOR UPDATE",
@@ -112,8 +118,7 @@ static int lock_domain(struct http_req *req, struct sqlconn *c,
 	return 1;
 }
 
-static int limit_error(struct http_req *req, const char *field,
-		       const char *msg)
+static int limit_error(struct http_req *req, const char *field, const char *msg)
 {
 	webjson_error(req, 422, "limit", msg, field);
 	return -1;
@@ -129,7 +134,7 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 {
 	const struct wa_caller *me = wa_caller(req);
 	const char *domain = rec_get(d, "domain");
-	const char *args[1] = { domain };
+	const char *args[1] = {domain};
 	if (old == NULL) {
 		int64_t maxusers = rec_int(d, "maxusers"), users = 0;
 		if (wa_q_int(req, c,
@@ -142,12 +147,12 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 					   "of mailboxes (maxusers)");
 	}
 	static const char *const q[2][3] = {
-		{ "quota", "maxquota",
-		  "SELECT COALESCE(SUM(CAST(quota AS UNSIGNED)), 0) FROM "
-		  "mailbox WHERE domain = ?" },
-		{ "netdiskquota", "maxnetdiskquota",
-		  "SELECT COALESCE(SUM(CAST(netdiskquota AS UNSIGNED)), 0) "
-		  "FROM mailbox WHERE domain = ?" },
+	    {"quota", "maxquota",
+	     "SELECT COALESCE(SUM(CAST(quota AS UNSIGNED)), 0) FROM "
+	     "mailbox WHERE domain = ?"},
+	    {"netdiskquota", "maxnetdiskquota",
+	     "SELECT COALESCE(SUM(CAST(netdiskquota AS UNSIGNED)), 0) "
+	     "FROM mailbox WHERE domain = ?"},
 	};
 	for (int i = 0; i < 2; i++) {
 		uint64_t max = rec_quota(d, q[i][1]);
@@ -179,8 +184,7 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 	}
 	const char *dexp = rec_get(d, "expiredate");
 	const char *mexp = rec_get(m, "expiredate");
-	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 &&
-	    mexp != NULL &&
+	if (dexp != NULL && strcmp(dexp, "0000-00-00") != 0 && mexp != NULL &&
 	    (strcmp(mexp, "0000-00-00") == 0 || strcmp(mexp, dexp) > 0))
 		return limit_error(req, "expiredate",
 				   "expiredate: not after the domain's "
@@ -189,8 +193,8 @@ static int check_limits(struct http_req *req, struct sqlconn *c,
 		for (size_t i = 0; wa_services[i] != NULL; i++) {
 			bool dom_off = rec_int(d, wa_services[i]) == 1;
 			bool want_on = rec_int(m, wa_services[i]) != 1;
-			bool was_on = old != NULL &&
-				      rec_int(old, wa_services[i]) != 1;
+			bool was_on =
+			    old != NULL && rec_int(old, wa_services[i]) != 1;
 			if (dom_off && want_on && !was_on) {
 				char msg[160];
 				snprintf(msg, sizeof msg,
@@ -230,10 +234,10 @@ void wa_mailboxes_list(struct http_req *req)
 	   index (which holds the primary key, in order), and the 50 rows
 	   are fetched by key */
 	static const char *const count_sql[3] = {
-		NULL, /* stats.c */
-		"SELECT COUNT(*) FROM mailbox WHERE domain = ? AND "
-		"username LIKE ?",
-		"SELECT COUNT(*) FROM mailbox WHERE domain = ? AND name LIKE ?",
+	    NULL, /* stats.c */
+	    "SELECT COUNT(*) FROM mailbox WHERE domain = ? AND "
+	    "username LIKE ?",
+	    "SELECT COUNT(*) FROM mailbox WHERE domain = ? AND name LIKE ?",
 	};
 	/* the page in two steps: the keys from the domain index alone
 	   (it holds the primary key, in order), then those rows by key.
@@ -241,31 +245,31 @@ void wa_mailboxes_list(struct http_req *req)
 	   OFFSET ?)" crashes MariaDB 10.11's server when re-executed as a
 	   prepared statement; two simple ones do not.) */
 	static const char *const keys_sql[3] = {
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? "
-		"ORDER BY username LIMIT 50 OFFSET ?",
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? AND "
-		"username LIKE ? ORDER BY username LIMIT 50 OFFSET ?",
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? AND name LIKE ? "
-		"ORDER BY username LIMIT 50 OFFSET ?",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? "
+	    "ORDER BY username LIMIT 50 OFFSET ?",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? AND "
+	    "username LIKE ? ORDER BY username LIMIT 50 OFFSET ?",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? AND name LIKE ? "
+	    "ORDER BY username LIMIT 50 OFFSET ?",
 	};
 	static const char *const after_sql[3] = {
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? AND username > ? "
-		"ORDER BY username LIMIT 50",
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? AND "
-		"username LIKE ? AND username > ? ORDER BY username LIMIT 50",
-		"SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
-		"WHERE domain = ? AND name LIKE ? "
-		"AND username > ? ORDER BY username LIMIT 50",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? AND username > ? "
+	    "ORDER BY username LIMIT 50",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? AND "
+	    "username LIKE ? AND username > ? ORDER BY username LIMIT 50",
+	    "SELECT username FROM mailbox FORCE INDEX (youju_domain_user) "
+	    "WHERE domain = ? AND name LIKE ? "
+	    "AND username > ? ORDER BY username LIMIT 50",
 	};
 	/* ?after=<username>: the page after that one, by key (constant
 	   time however deep; "next" in the reply gives it) */
 	const char *after = http_req_query(req, "after");
-	const char *args[3] = { domain, mode != 0 ? like : offset, offset };
+	const char *args[3] = {domain, mode != 0 ? like : offset, offset};
 	size_t nargs = mode != 0 ? 3 : 2;
 	const char *keys_q = keys_sql[mode];
 	if (after != NULL) {
@@ -288,8 +292,8 @@ void wa_mailboxes_list(struct http_req *req)
 		if (wa_domain_stats(req, c, domain, &st) < 0)
 			goto out;
 		total = st.users;
-	} else if (wa_q_int(req, c, count_sql[mode], args, nargs - 1,
-			    &total) < 0)
+	} else if (wa_q_int(req, c, count_sql[mode], args, nargs - 1, &total) <
+		   0)
 		goto out;
 	struct sqlresult keys;
 	memset(&keys, 0, sizeof keys);
@@ -299,12 +303,13 @@ void wa_mailboxes_list(struct http_req *req)
 	const char *in[WA_PAGE_SIZE];
 	for (size_t i = 0; i < WA_PAGE_SIZE; i++)
 		in[i] = i < keys.nrows ? keys.rows[i].cols[0] : NULL;
-	int rc = keys.nrows == 0
-		     ? 0
-		     : wa_q(req, c,
-			    "SELECT " EXTMAIL_MAILBOX_SELECT " FROM mailbox "
-			    "WHERE username IN (" MARKS_50 ") ORDER BY username",
-			    in, WA_PAGE_SIZE, &res);
+	int rc =
+	    keys.nrows == 0
+		? 0
+		: wa_q(req, c,
+		       "SELECT " EXTMAIL_MAILBOX_SELECT " FROM mailbox "
+		       "WHERE username IN (" MARKS_50 ") ORDER BY username",
+		       in, WA_PAGE_SIZE, &res);
 	sqlresult_free(&keys);
 	if (rc < 0)
 		goto out;
@@ -337,7 +342,7 @@ static int load_mailbox(struct http_req *req, struct sqlconn *c,
 {
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[2] = { address, domain };
+	const char *args[2] = {address, domain};
 	if (wa_q(req, c,
 		 lock ? "SELECT " EXTMAIL_MAILBOX_SELECT
 			" FROM mailbox WHERE username = ? AND domain = ? "
@@ -473,8 +478,8 @@ void wa_mailbox_create(struct http_req *req)
 		json_object_set(in, "uid", json_object_get(in, "local"));
 		json_object_del(in, "local");
 	}
-	if (webjson_get_str(req, in, "uid", true, EXTMAIL_LOCAL_MAX,
-			    &local0) < 0)
+	if (webjson_get_str(req, in, "uid", true, EXTMAIL_LOCAL_MAX, &local0) <
+	    0)
 		goto out;
 	local = wa_lower(local0);
 	json_object_del(in, "uid");
@@ -509,7 +514,7 @@ void wa_mailbox_create(struct http_req *req)
 	if (rc == 0) {
 		/* a mailbox hides an alias of the same address: refuse */
 		int64_t n = 0;
-		const char *args[1] = { address };
+		const char *args[1] = {address};
 		rc = wa_q_int(req, c,
 			      "SELECT COUNT(*) FROM alias WHERE address = ?",
 			      args, 1, &n);
@@ -625,17 +630,16 @@ void wa_mailbox_delete(struct http_req *req)
 	struct record m;
 	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
-	if (c == NULL || !wa_can_domain(req, c, domain) ||
-	    wa_begin(req, c) < 0)
+	if (c == NULL || !wa_can_domain(req, c, domain) || wa_begin(req, c) < 0)
 		goto out;
 	if (load_mailbox(req, c, address, domain, true, &m) != 1) {
 		sqlconn_rollback(c);
 		goto out;
 	}
 	json_t *before = rec_json(&m);
-	const char *args[1] = { address };
-	int rc = wa_q(req, c, "DELETE FROM mailbox WHERE username = ?", args,
-		      1, NULL);
+	const char *args[1] = {address};
+	int rc = wa_q(req, c, "DELETE FROM mailbox WHERE username = ?", args, 1,
+		      NULL);
 	if (rc == 0)
 		rc = wa_audit(req, c, "mailbox.delete", address, before, NULL);
 	if (rc == 0)
@@ -650,16 +654,17 @@ void wa_mailbox_delete(struct http_req *req)
 	   the Maildir stays for the operator */
 	const char *purge = http_req_query(req, "purge");
 	json_t *o = json_object();
-	if (purge != NULL && (strcmp(purge, "1") == 0 ||
-			      strcmp(purge, "true") == 0)) {
+	if (purge != NULL &&
+	    (strcmp(purge, "1") == 0 || strcmp(purge, "true") == 0)) {
 		const char *home = rec_get(&m, "homedir");
 		if (home == NULL || home[0] == '\0')
 			home = rec_get(&m, "maildir");
 		bool done = wa_purge_home(wa, home) == 0;
 		if (!done)
-			log_warning("webadmin: %s deleted, its files not purged "
-				    "(%s)",
-				    address, home != NULL ? home : "");
+			log_warning(
+			    "webadmin: %s deleted, its files not purged "
+			    "(%s)",
+			    address, home != NULL ? home : "");
 		json_object_set_new(o, "purged", json_boolean(done));
 	}
 	webjson_reply(req, 200, o);

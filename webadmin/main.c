@@ -45,8 +45,8 @@ static char *docroot(const struct conf *conf)
 	if (d[0] != '\0')
 		return xstrdup(d);
 	static const char *const tries[] = {
-		YOUJU_SRCDIR "/htdocs/webadmin",
-		YOUJU_PREFIX "/share/youju/htdocs/webadmin",
+	    YOUJU_SRCDIR "/htdocs/webadmin",
+	    YOUJU_PREFIX "/share/youju/htdocs/webadmin",
 	};
 	struct stat st;
 	for (size_t i = 0; i < 2; i++)
@@ -87,8 +87,8 @@ static void make_cli_token(const struct conf *conf, struct wa *wa)
 	    websession_random_hex(token, 32) < 0)
 		return;
 	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		      0600);
+	int fd = open(
+	    tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	bool ok = fd >= 0 && fchmod(fd, 0600) == 0 &&
 		  write(fd, token, 64) == 64 && write(fd, "\n", 1) == 1;
 	if (fd >= 0)
@@ -123,34 +123,34 @@ int main(int argc, char **argv)
 			fatal("webadmin: %s: %s", pwpath, err);
 	}
 	struct sqlpool_opts so = {
-		.host = conf_str(conf, "mysql_host"),
-		.port = (unsigned)conf_int(conf, "mysql_port"),
-		.socket = conf_str(conf, "mysql_socket"),
-		.user = conf_str(conf, "webadmin_mysql_user"),
-		.password = password,
-		.database = conf_str(conf, "mysql_dbname"),
-		.size = (unsigned)conf_int(conf, "webadmin_pool_size"),
-		.connect_timeout =
-		    (unsigned)conf_time(conf, "mysql_connect_timeout"),
-		.rw_timeout = (unsigned)conf_time(conf, "mysql_query_timeout"),
+	    .host = conf_str(conf, "mysql_host"),
+	    .port = (unsigned)conf_int(conf, "mysql_port"),
+	    .socket = conf_str(conf, "mysql_socket"),
+	    .user = conf_str(conf, "webadmin_mysql_user"),
+	    .password = password,
+	    .database = conf_str(conf, "mysql_dbname"),
+	    .size = (unsigned)conf_int(conf, "webadmin_pool_size"),
+	    .connect_timeout =
+		(unsigned)conf_time(conf, "mysql_connect_timeout"),
+	    .rw_timeout = (unsigned)conf_time(conf, "mysql_query_timeout"),
 	};
 	struct wa wa = {
-		.conf = conf,
-		.pool = sqlpool_new(&so),
-		.sessions = websession_store_new(
-		    10000, conf_time(conf, "webadmin_session_idle_timeout"),
-		    conf_time(conf, "webadmin_session_lifetime")),
-		.throttle = wa_throttle_new(
-		    (unsigned)conf_int(conf, "webadmin_failure_limit_user"),
-		    (unsigned)conf_int(conf, "webadmin_failure_limit_client"),
-		    conf_time(conf, "webadmin_lockout_time"),
-		    conf_time(conf, "webadmin_lockout_time")),
-		.authd_socket = conf_str(conf, "authd_socket"),
-		.run_directory = conf_str(conf, "run_directory"),
-		.mailbox_base = conf_str(conf, "virtual_mailbox_base"),
-		.check_expiry = conf_bool(conf, "webadmin_check_expiry"),
-		.signup = conf_bool(conf, "webadmin_signup"),
-		.started = (int64_t)time(NULL),
+	    .conf = conf,
+	    .pool = sqlpool_new(&so),
+	    .sessions = websession_store_new(
+		10000, conf_time(conf, "webadmin_session_idle_timeout"),
+		conf_time(conf, "webadmin_session_lifetime")),
+	    .throttle = wa_throttle_new(
+		(unsigned)conf_int(conf, "webadmin_failure_limit_user"),
+		(unsigned)conf_int(conf, "webadmin_failure_limit_client"),
+		conf_time(conf, "webadmin_lockout_time"),
+		conf_time(conf, "webadmin_lockout_time")),
+	    .authd_socket = conf_str(conf, "authd_socket"),
+	    .run_directory = conf_str(conf, "run_directory"),
+	    .mailbox_base = conf_str(conf, "virtual_mailbox_base"),
+	    .check_expiry = conf_bool(conf, "webadmin_check_expiry"),
+	    .signup = conf_bool(conf, "webadmin_signup"),
+	    .started = (int64_t)time(NULL),
 	};
 	if (password != NULL) {
 		explicit_bzero(password, strlen(password));
@@ -167,20 +167,19 @@ int main(int argc, char **argv)
 	log_set_pid();
 
 	struct http_server_opts ho = {
-		.name = "webadmin",
-		.routes = wa_routes,
-		.authorize = wa_authorize,
-		.app = &wa,
-		.threads = (unsigned)conf_int(conf, "webadmin_threads"),
-		.workers = (unsigned)conf_int(conf, "webadmin_workers"),
-		.queue_max = 1024,
-		.body_max = (size_t)conf_int(conf, "webadmin_body_limit"),
-		.conn_memory = 65536,
-		.per_ip = (unsigned)conf_int(conf,
-					     "webadmin_connections_per_ip"),
-		.conn_limit = 1024,
-		.timeout = 30,
-		.access_fd = -1,
+	    .name = "webadmin",
+	    .routes = wa_routes,
+	    .authorize = wa_authorize,
+	    .app = &wa,
+	    .threads = (unsigned)conf_int(conf, "webadmin_threads"),
+	    .workers = (unsigned)conf_int(conf, "webadmin_workers"),
+	    .queue_max = 1024,
+	    .body_max = (size_t)conf_int(conf, "webadmin_body_limit"),
+	    .conn_memory = 65536,
+	    .per_ip = (unsigned)conf_int(conf, "webadmin_connections_per_ip"),
+	    .conn_limit = 1024,
+	    .timeout = 30,
+	    .access_fd = -1,
 	};
 	size_t nl = 0;
 	const char *const *listen = conf_list(conf, "webadmin_listen", &nl);
@@ -195,9 +194,8 @@ int main(int argc, char **argv)
 		fatal("webadmin: webadmin_listen is empty");
 	const char *alog = conf_str(conf, "webadmin_access_log");
 	if (alog[0] != '\0') {
-		ho.access_fd = open(alog,
-				    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-				    0640);
+		ho.access_fd =
+		    open(alog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (ho.access_fd < 0)
 			log_warning("webadmin: access log %s: %s (using the "
 				    "mail log)",

@@ -50,7 +50,7 @@ static json_t *domains_of(struct http_req *req, struct sqlconn *c,
 {
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { user };
+	const char *args[1] = {user};
 	if (wa_q(req, c,
 		 "SELECT domain FROM domain_manager WHERE username = ? "
 		 "ORDER BY domain",
@@ -69,8 +69,8 @@ static json_t *manager_json(struct http_req *req, struct sqlconn *c,
 			    const struct sqlrow *row)
 {
 	json_t *o = wa_row_json(extmail_manager_cols, row);
-	json_t *d = domains_of(req, c, row->cols[0] != NULL ? row->cols[0]
-							    : "");
+	json_t *d =
+	    domains_of(req, c, row->cols[0] != NULL ? row->cols[0] : "");
 	if (d == NULL) {
 		json_decref(o);
 		return NULL;
@@ -89,7 +89,7 @@ void wa_managers_list(struct http_req *req)
 	if (q == NULL)
 		q = "";
 	char *like = wa_like_pattern(q);
-	const char *args[] = { q, like, like, offset };
+	const char *args[] = {q, like, like, offset};
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL) {
 		free(like);
@@ -99,7 +99,8 @@ void wa_managers_list(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	int64_t total = 0;
 #undef WHERE
-#define WHERE " FROM manager WHERE (? = '' OR username " \
+#define WHERE                                                                  \
+	" FROM manager WHERE (? = '' OR username "                             \
 	"LIKE ? OR name LIKE ?)"
 	if (wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 3, &total) < 0 ||
 	    wa_q(req, c,
@@ -131,7 +132,7 @@ out:
 static int load_manager(struct http_req *req, struct sqlconn *c,
 			const char *user, bool lock, struct sqlresult *res)
 {
-	const char *args[1] = { user };
+	const char *args[1] = {user};
 	if (wa_q(req, c,
 		 lock ? "SELECT " EXTMAIL_MANAGER_SELECT
 			" FROM manager WHERE username = ? FOR UPDATE"
@@ -172,9 +173,9 @@ static int set_domains(struct http_req *req, struct sqlconn *c,
 			      "domains: a list of domain names", "domains");
 		return -1;
 	}
-	const char *uargs[1] = { user };
-	if (wa_q(req, c, "DELETE FROM domain_manager WHERE username = ?",
-		 uargs, 1, NULL) < 0)
+	const char *uargs[1] = {user};
+	if (wa_q(req, c, "DELETE FROM domain_manager WHERE username = ?", uargs,
+		 1, NULL) < 0)
 		return -1;
 	char now[20];
 	wa_now(now);
@@ -184,7 +185,7 @@ static int set_domains(struct http_req *req, struct sqlconn *c,
 	{
 		const char *d = json_is_string(v) ? json_string_value(v) : "";
 		int64_t n = 0;
-		const char *dargs[1] = { d };
+		const char *dargs[1] = {d};
 		if (wa_q_int(req, c,
 			     "SELECT COUNT(*) FROM domain WHERE domain = ?",
 			     dargs, 1, &n) < 0)
@@ -196,7 +197,7 @@ static int set_domains(struct http_req *req, struct sqlconn *c,
 			webjson_error(req, 400, "invalid", msg, "domains");
 			return -1;
 		}
-		const char *args[] = { user, d, now };
+		const char *args[] = {user, d, now};
 		if (wa_q(req, c,
 			 "INSERT INTO domain_manager (username, domain, "
 			 "createdate, active) VALUES (?, ?, ?, 1)",
@@ -209,10 +210,10 @@ static int set_domains(struct http_req *req, struct sqlconn *c,
 static int check_type(struct http_req *req, const struct record *r)
 {
 	const char *t = rec_get(r, "type");
-	if (t == NULL || (strcmp(t, "admin") != 0 &&
-			  strcmp(t, "postmaster") != 0)) {
-		webjson_error(req, 400, "invalid",
-			      "type: admin or postmaster", "type");
+	if (t == NULL ||
+	    (strcmp(t, "admin") != 0 && strcmp(t, "postmaster") != 0)) {
+		webjson_error(req, 400, "invalid", "type: admin or postmaster",
+			      "type");
 		return -1;
 	}
 	return 0;
@@ -422,7 +423,7 @@ void wa_manager_delete(struct http_req *req)
 	}
 	rec_load(&r, &res.rows[0]);
 	json_t *before = rec_json(&r);
-	const char *args[1] = { user };
+	const char *args[1] = {user};
 	int rc = wa_q(req, c, "DELETE FROM domain_manager WHERE username = ?",
 		      args, 1, NULL);
 	if (rc == 0)
@@ -461,14 +462,14 @@ void wa_password_change(struct http_req *req)
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
-	static const char *const allowed[] = { "old", "new", NULL };
+	static const char *const allowed[] = {"old", "new", NULL};
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "old", true, PASSWORD_MAX, &old) < 0 ||
 	    new_password(req, in, "new", true, &hash) < 0)
 		goto out;
 	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
 		goto out;
-	const char *args[2] = { me->username, NULL };
+	const char *args[2] = {me->username, NULL};
 	if (wa_q(req, c,
 		 "SELECT password, disablepwdchange FROM manager WHERE "
 		 "username = ? FOR UPDATE",
@@ -480,14 +481,16 @@ void wa_password_change(struct http_req *req)
 			      "the old password is wrong", "old");
 		goto rollback;
 	}
-	if (res.rows[0].cols[1] != NULL && strcmp(res.rows[0].cols[1], "1") == 0) {
+	if (res.rows[0].cols[1] != NULL &&
+	    strcmp(res.rows[0].cols[1], "1") == 0) {
 		webjson_error(req, 403, "disabled",
 			      "password changes are disabled for you", "new");
 		goto rollback;
 	}
-	const char *uargs[2] = { hash, me->username };
-	int rc = wa_q(req, c, "UPDATE manager SET password = ? WHERE username = ?",
-		      uargs, 2, NULL);
+	const char *uargs[2] = {hash, me->username};
+	int rc =
+	    wa_q(req, c, "UPDATE manager SET password = ? WHERE username = ?",
+		 uargs, 2, NULL);
 	if (rc == 0)
 		rc = wa_audit(req, c, "manager.password", me->username, NULL,
 			      NULL);
@@ -516,7 +519,7 @@ void wa_tokens_list(struct http_req *req)
 		return;
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
-	const char *args[1] = { me->username };
+	const char *args[1] = {me->username};
 	if (wa_q(req, c,
 		 "SELECT id, name, createdate, lastused FROM youju_api_token "
 		 "WHERE username = ? ORDER BY id",
@@ -554,7 +557,7 @@ void wa_token_create(struct http_req *req)
 	if (in == NULL)
 		return;
 	const char *name = "";
-	static const char *const allowed[] = { "name", NULL };
+	static const char *const allowed[] = {"name", NULL};
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "name", false, 64, &name) < 0) {
 		json_decref(in);
@@ -573,9 +576,9 @@ void wa_token_create(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	const char *args[] = { me->username, name, hash, now };
+	const char *args[] = {me->username, name, hash, now};
 	int64_t id = 0;
-	const char *uargs[1] = { hash };
+	const char *uargs[1] = {hash};
 	if (wa_begin(req, c) == 0) {
 		int rc = wa_q(req, c,
 			      "INSERT INTO youju_api_token (username, name, "
@@ -612,7 +615,7 @@ void wa_token_delete(struct http_req *req)
 	struct sqlconn *c = wa_db(req);
 	if (c == NULL)
 		return;
-	const char *args[2] = { http_req_param(req, 0), me->username };
+	const char *args[2] = {http_req_param(req, 0), me->username};
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	if (wa_begin(req, c) == 0) {
@@ -664,9 +667,8 @@ void wa_status(struct http_req *req)
 		json_object_set_new(o, "hostname", json_string(u.nodename));
 		json_object_set_new(o, "kernel", json_string(u.release));
 	}
-	json_object_set_new(o, "uptime",
-			    json_integer((json_int_t)(time(NULL) -
-						      wa->started)));
+	json_object_set_new(
+	    o, "uptime", json_integer((json_int_t)(time(NULL) - wa->started)));
 	double load[3];
 	if (getloadavg(load, 3) == 3) {
 		json_t *l = json_array();
@@ -676,9 +678,13 @@ void wa_status(struct http_req *req)
 	}
 	if (me->admin) {
 		static const char *const daemons[] = {
-			"youju-authd", "youju-mta",     "youju-mra",
-			"youju-webmail", "youju-webadmin", "youju-mailgraph",
-			NULL,
+		    "youju-authd",
+		    "youju-mta",
+		    "youju-mra",
+		    "youju-webmail",
+		    "youju-webadmin",
+		    "youju-mailgraph",
+		    NULL,
 		};
 		json_t *d = json_array();
 		for (size_t i = 0; daemons[i] != NULL; i++)
@@ -699,10 +705,10 @@ void wa_status(struct http_req *req)
 	int64_t n = 0;
 	if (me->admin) {
 		static const char *const counts[][2] = {
-			{ "domains", "SELECT COUNT(*) FROM domain" },
-			{ "mailboxes", "SELECT COUNT(*) FROM mailbox" },
-			{ "aliases", "SELECT COUNT(*) FROM alias" },
-			{ "managers", "SELECT COUNT(*) FROM manager" },
+		    {"domains", "SELECT COUNT(*) FROM domain"},
+		    {"mailboxes", "SELECT COUNT(*) FROM mailbox"},
+		    {"aliases", "SELECT COUNT(*) FROM alias"},
+		    {"managers", "SELECT COUNT(*) FROM manager"},
 		};
 		for (size_t i = 0; i < 4; i++) {
 			if (wa_q_int(req, c, counts[i][1], NULL, 0, &n) < 0) {
@@ -744,8 +750,8 @@ void wa_metrics(struct http_req *req)
 	buf_init(&out, 1 << 20);
 	int e = 0;
 	static const char *const daemons[] = {
-		"youju-authd", "youju-mta", "youju-mra", "youju-webmail",
-		"youju-webadmin", "youju-mailgraph", NULL,
+	    "youju-authd",    "youju-mta",	 "youju-mra", "youju-webmail",
+	    "youju-webadmin", "youju-mailgraph", NULL,
 	};
 	e |= buf_append_str(&out, "# HELP youju_up Whether the daemon's pid "
 				  "file names a live process.\n"
@@ -757,9 +763,8 @@ void wa_metrics(struct http_req *req)
 		e |= buf_printf(&out, "youju_up{daemon=\"%s\"} %d\n",
 				daemons[i], daemon_is_running(path) ? 1 : 0);
 	}
-	static const char *const queues[] = { "incoming", "active",
-					      "deferred", "hold", "corrupt",
-					      NULL };
+	static const char *const queues[] = {"incoming", "active",  "deferred",
+					     "hold",	 "corrupt", NULL};
 	const char *qdir = conf_str(wa->conf, "queue_directory");
 	e |= buf_append_str(&out, "# HELP youju_queue_messages Files in "
 				  "each queue directory.\n"
@@ -778,13 +783,11 @@ void wa_metrics(struct http_req *req)
 		return;
 	}
 	static const char *const counts[][3] = {
-		{ "youju_domains", "Hosted domains.",
-		  "SELECT COUNT(*) FROM domain" },
-		{ "youju_mailboxes", "Mailboxes.",
-		  "SELECT COUNT(*) FROM mailbox" },
-		{ "youju_mailboxes_active", "Active mailboxes.",
-		  "SELECT COUNT(*) FROM mailbox WHERE active = 1" },
-		{ "youju_aliases", "Aliases.", "SELECT COUNT(*) FROM alias" },
+	    {"youju_domains", "Hosted domains.", "SELECT COUNT(*) FROM domain"},
+	    {"youju_mailboxes", "Mailboxes.", "SELECT COUNT(*) FROM mailbox"},
+	    {"youju_mailboxes_active", "Active mailboxes.",
+	     "SELECT COUNT(*) FROM mailbox WHERE active = 1"},
+	    {"youju_aliases", "Aliases.", "SELECT COUNT(*) FROM alias"},
 	};
 	for (size_t i = 0; i < 4; i++) {
 		int64_t n = 0;
@@ -793,9 +796,10 @@ void wa_metrics(struct http_req *req)
 			buf_deinit(&out);
 			return;
 		}
-		e |= buf_printf(&out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n",
-				counts[i][0], counts[i][1], counts[i][0],
-				counts[i][0], (long long)n);
+		e |=
+		    buf_printf(&out, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n",
+			       counts[i][0], counts[i][1], counts[i][0],
+			       counts[i][0], (long long)n);
 	}
 	wa_db_put(req, &c, false);
 	struct statvfs sv;

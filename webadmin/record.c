@@ -218,7 +218,8 @@ int rec_apply_text(struct record *r, const char *name, const char *value,
 		if (strcmp(value, "1") == 0 || strcmp(value, "true") == 0 ||
 		    strcmp(value, "yes") == 0)
 			rec_set(r, name, "1");
-		else if (strcmp(value, "0") == 0 || strcmp(value, "false") == 0 ||
+		else if (strcmp(value, "0") == 0 ||
+			 strcmp(value, "false") == 0 ||
 			 strcmp(value, "no") == 0 || value[0] == '\0')
 			rec_set(r, name, "0");
 		else {
@@ -227,7 +228,8 @@ int rec_apply_text(struct record *r, const char *name, const char *value,
 		}
 		return 0;
 	case REC_QUOTA:
-		if (str_parse_i64(value, 0, (int64_t)EXTMAIL_QUOTA_MAX, &x) < 0) {
+		if (str_parse_i64(value, 0, (int64_t)EXTMAIL_QUOTA_MAX, &x) <
+		    0) {
 			*err_r = "must be a number of bytes";
 			return -1;
 		}

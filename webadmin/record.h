@@ -34,9 +34,9 @@ struct rec_field {
 };
 
 struct record {
-	const char *const *cols; /* NULL-terminated, extmail_*_cols */
+	const char *const *cols;	/* NULL-terminated, extmail_*_cols */
 	const struct rec_field *fields; /* specs by name; NULL-terminated */
-	char *v[REC_COLS_MAX];   /* owned; NULL = SQL NULL */
+	char *v[REC_COLS_MAX];		/* owned; NULL = SQL NULL */
 	size_t n;
 };
 

@@ -53,7 +53,8 @@ static json_t *begin(struct http_req *req, char **user_r)
 	http_req_set_user(req, *user_r);
 	if (wa_throttle_locked(wa->throttle, *user_r, http_req_client(req))) {
 		webjson_error(req, 429, "throttled",
-			      "too many failed attempts, try again later", NULL);
+			      "too many failed attempts, try again later",
+			      NULL);
 		free(*user_r);
 		*user_r = NULL;
 		json_decref(in);
@@ -88,7 +89,7 @@ static int new_hash(struct http_req *req, json_t *in, char **hash_r)
 static int load(struct http_req *req, struct sqlconn *c, const char *user,
 		struct sqlresult *res)
 {
-	const char *args[1] = { user };
+	const char *args[1] = {user};
 	return wa_q(req, c,
 		    "SELECT m.password, m.active, m.disablepwdchange, "
 		    "m.question, m.answer, d.active FROM mailbox m JOIN "
@@ -97,8 +98,7 @@ static int load(struct http_req *req, struct sqlconn *c, const char *user,
 		    args, 1, res);
 }
 
-static void fail_auth(struct http_req *req, const char *user,
-		      const char *why)
+static void fail_auth(struct http_req *req, const char *user, const char *why)
 {
 	struct wa *wa = http_req_app(req);
 	wa_throttle_fail(wa->throttle, user, http_req_client(req));
@@ -115,7 +115,7 @@ static void fail_auth(struct http_req *req, const char *user,
 static int store(struct http_req *req, struct sqlconn *c, const char *user,
 		 const char *hash, const char *action)
 {
-	const char *args[2] = { hash, user };
+	const char *args[2] = {hash, user};
 	if (wa_q(req, c, "UPDATE mailbox SET password = ? WHERE username = ?",
 		 args, 2, NULL) < 0 ||
 	    wa_audit(req, c, action, user, NULL, NULL) < 0 ||
@@ -134,7 +134,7 @@ void wa_self_password(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
 	const char *old = NULL;
-	static const char *const allowed[] = { "user", "old", "new", NULL };
+	static const char *const allowed[] = {"user", "old", "new", NULL};
 	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "old", true, PASSWORD_MAX, &old) < 0 ||
 	    new_hash(req, in, &hash) < 0)
@@ -146,8 +146,8 @@ void wa_self_password(struct http_req *req)
 	char **v = res.nrows == 1 ? res.rows[0].cols : NULL;
 	if (v == NULL || v[0] == NULL ||
 	    pwhash_verify(old, v[0], false) != PWHASH_MATCH) {
-		fail_auth(req, user, v == NULL ? "unknown user"
-					       : "password mismatch");
+		fail_auth(req, user,
+			  v == NULL ? "unknown user" : "password mismatch");
 		goto rollback;
 	}
 	if (v[1] == NULL || strcmp(v[1], "1") != 0 || v[5] == NULL ||
@@ -185,7 +185,7 @@ void wa_self_question(struct http_req *req)
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
-	static const char *const allowed[] = { "user", NULL };
+	static const char *const allowed[] = {"user", NULL};
 	if (in == NULL || webjson_only(req, in, allowed) < 0)
 		goto out;
 	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
@@ -225,7 +225,7 @@ void wa_self_reset(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
 	const char *answer = NULL;
-	static const char *const allowed[] = { "user", "answer", "new", NULL };
+	static const char *const allowed[] = {"user", "answer", "new", NULL};
 	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "answer", true, 255, &answer) < 0 ||
 	    new_hash(req, in, &hash) < 0)
@@ -281,8 +281,7 @@ void wa_self_signup(struct http_req *req)
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
 	const char *name = "";
-	static const char *const allowed[] = { "user", "password", "name",
-					       NULL };
+	static const char *const allowed[] = {"user", "password", "name", NULL};
 	if (in == NULL)
 		goto out;
 	if (!wa->signup) {
@@ -294,8 +293,8 @@ void wa_self_signup(struct http_req *req)
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "name", false, 255, &name) < 0)
 		goto out;
-	json_object_set_new(in, "new", json_incref(json_object_get(
-					   in, "password")));
+	json_object_set_new(in, "new",
+			    json_incref(json_object_get(in, "password")));
 	if (json_object_get(in, "new") == NULL ||
 	    json_is_null(json_object_get(in, "new"))) {
 		webjson_error(req, 400, "invalid", "password: required",
@@ -319,7 +318,7 @@ void wa_self_signup(struct http_req *req)
 	}
 	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
 		goto out;
-	const char *dargs[1] = { domain };
+	const char *dargs[1] = {domain};
 	if (wa_q(req, c,
 		 "SELECT " EXTMAIL_DOMAIN_SELECT
 		 " FROM domain WHERE domain = ? FOR UPDATE",
@@ -336,7 +335,7 @@ void wa_self_signup(struct http_req *req)
 	int64_t users = 0, exists = 0;
 	char address[EXTMAIL_ADDRESS_MAX + 2];
 	snprintf(address, sizeof address, "%s@%s", local, domain);
-	const char *aargs[2] = { address, address };
+	const char *aargs[2] = {address, address};
 	if (wa_q_int(req, c, "SELECT COUNT(*) FROM mailbox WHERE domain = ?",
 		     dargs, 1, &users) < 0 ||
 	    wa_q_int(req, c,

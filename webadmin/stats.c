@@ -16,7 +16,7 @@
 #include "wa.h"
 
 #define WA_STATS_TTL 5 /* seconds */
-#define SLOTS 512
+#define SLOTS	     512
 
 struct slot {
 	char domain[256];
@@ -42,8 +42,8 @@ static size_t slot_of(const char *d)
 	return h % SLOTS;
 }
 
-int wa_domain_stats(struct http_req *req, struct sqlconn *c,
-		    const char *domain, struct wa_stats *out)
+int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
+		    struct wa_stats *out)
 {
 	size_t i = slot_of(domain);
 	int64_t now = now_s();
@@ -55,7 +55,7 @@ int wa_domain_stats(struct http_req *req, struct sqlconn *c,
 		return 0;
 	}
 	pthread_mutex_unlock(&lock);
-	const char *args[1] = { domain };
+	const char *args[1] = {domain};
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	if (wa_q(req, c,
@@ -64,7 +64,7 @@ int wa_domain_stats(struct http_req *req, struct sqlconn *c,
 		 "mailbox WHERE domain = ?",
 		 args, 1, &res) < 0)
 		return -1;
-	struct wa_stats st = { 0, 0, 0, 0 };
+	struct wa_stats st = {0, 0, 0, 0};
 	if (res.nrows == 1 && res.rows[0].ncols == 3) {
 		char **v = res.rows[0].cols;
 		st.users = v[0] != NULL ? strtoll(v[0], NULL, 10) : 0;

@@ -15,7 +15,7 @@
 #include "xalloc.h"
 
 #define TABLE_SIZE 1024
-#define KEY_MAX 256
+#define KEY_MAX	   256
 
 struct entry {
 	char key[KEY_MAX];

@@ -58,8 +58,7 @@ const struct wa_caller *wa_caller(struct http_req *req);
  * active domain_manager row for exactly that name.  Otherwise replies 403
  * (or 503 on a database failure) and returns false.
  */
-bool wa_can_domain(struct http_req *req, struct sqlconn *c,
-		   const char *domain);
+bool wa_can_domain(struct http_req *req, struct sqlconn *c, const char *domain);
 
 /* ---- db helpers (api.c) ---- */
 /* A pooled connection, or NULL after replying 503. */
@@ -113,8 +112,8 @@ struct wa_stats {
 };
 /* A domain's usage, from a cache of a few seconds (see stats.c); -1
    after a reply. */
-int wa_domain_stats(struct http_req *req, struct sqlconn *c,
-		    const char *domain, struct wa_stats *out);
+int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
+		    struct wa_stats *out);
 /* Drops the domain's cached usage (after a change). */
 void wa_stats_forget(const char *domain);
 

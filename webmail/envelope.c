@@ -104,8 +104,8 @@ static bool skip_item(struct tok *t, int depth)
 	}
 	/* an atom or number */
 	const char *s = t->p;
-	while (t->p < t->end && *t->p != ' ' && *t->p != '(' &&
-	       *t->p != ')' && *t->p != '"')
+	while (t->p < t->end && *t->p != ' ' && *t->p != '(' && *t->p != ')' &&
+	       *t->p != '"')
 		t->p++;
 	return t->p > s;
 }
@@ -153,7 +153,7 @@ static bool first_address(struct tok *t, struct buf *out)
 			buf_init(&name, 1u << 16);
 			if (f[0].len > 0)
 				(void)!mime_header_decode(
-				    (struct str){ f[0].p, f[0].len }, &name);
+				    (struct str){f[0].p, f[0].len}, &name);
 			int r = 0;
 			if (name.len > 0)
 				r |= buf_printf(out, "%s <", buf_cstr(&name));
@@ -175,7 +175,7 @@ static bool first_address(struct tok *t, struct buf *out)
 int wm_summary_from_envelope(const char *env, size_t len, const char *bs,
 			     size_t bslen, struct wm_summary *s)
 {
-	struct tok t = { env, env + len };
+	struct tok t = {env, env + len};
 	struct buf date, subj, from;
 	bool nil;
 	int rc = -1;
@@ -186,19 +186,18 @@ int wm_summary_from_envelope(const char *env, size_t len, const char *bs,
 	    !nstring(&t, &subj, &nil) || !first_address(&t, &from))
 		goto out;
 	memset(s, 0, sizeof *s);
-	s->has_date = wm_parse_date(date.p ? date.p : "", date.len,
-				    &s->date) == 0;
+	s->has_date =
+	    wm_parse_date(date.p ? date.p : "", date.len, &s->date) == 0;
 	struct buf dec;
 	buf_init(&dec, 1u << 20);
-	(void)!mime_header_decode((struct str){ subj.p ? subj.p : "",
-						subj.len },
+	(void)!mime_header_decode((struct str){subj.p ? subj.p : "", subj.len},
 				  &dec);
 	s->subject = xstrdup(buf_cstr(&dec));
 	buf_deinit(&dec);
 	s->from = xstrdup(buf_cstr(&from));
 	/* BODYSTRUCTURE of a multipart: "(" children... subtype ...; the
 	   first string at the top level is the subtype (RFC 3501 §7.4.2) */
-	struct tok b = { bs, bs + bslen };
+	struct tok b = {bs, bs + bslen};
 	if (expect(&b, '(')) {
 		skip_sp(&b);
 		if (b.p < b.end && *b.p == '(') {

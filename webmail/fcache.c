@@ -42,8 +42,8 @@ static uint64_t clock_tick;
 
 static int stamp_read(const char *path, struct stamp *s)
 {
-	static const char *const names[4] = { "new", "cur", "dovecot-uidlist",
-					      "dovecot-keywords" };
+	static const char *const names[4] = {"new", "cur", "dovecot-uidlist",
+					     "dovecot-keywords"};
 	memset(s, 0, sizeof *s);
 	for (int i = 0; i < 4; i++) {
 		char p[4200];

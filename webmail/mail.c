@@ -39,8 +39,8 @@ int wm_folder_path(struct http_req *req, const char *name, char *out,
 		n = snprintf(out, outsz, "%s", me->acct.maildir);
 	} else {
 		char m7[MAILDIR_FOLDER_MAX + 1];
-		if (maildir_utf8_to_mutf7(str_from_cstr(name), m7,
-					  sizeof m7) < 0 ||
+		if (maildir_utf8_to_mutf7(str_from_cstr(name), m7, sizeof m7) <
+			0 ||
 		    !maildir_folder_name_ok(m7)) {
 			webjson_error(req, 400, "invalid", "bad folder name",
 				      "folder");
@@ -88,9 +88,9 @@ static const struct {
 	const char *name;
 	unsigned flag;
 } sysflags[] = {
-	{ "\\Seen", MAILDIR_SEEN },	{ "\\Answered", MAILDIR_REPLIED },
-	{ "\\Flagged", MAILDIR_FLAGGED }, { "\\Deleted", MAILDIR_TRASHED },
-	{ "\\Draft", MAILDIR_DRAFT },
+    {"\\Seen", MAILDIR_SEEN},	    {"\\Answered", MAILDIR_REPLIED},
+    {"\\Flagged", MAILDIR_FLAGGED}, {"\\Deleted", MAILDIR_TRASHED},
+    {"\\Draft", MAILDIR_DRAFT},
 };
 #define NSYSFLAGS (sizeof sysflags / sizeof sysflags[0])
 
@@ -252,8 +252,8 @@ void wm_messages(struct http_req *req)
 	const char *order = http_req_query(req, "order");
 	const char *page_s = http_req_query(req, "page");
 	uint64_t page = 1;
-	static const char *const keys[] = { "arrival", "date", "from",
-					    "subject", "size" };
+	static const char *const keys[] = {"arrival", "date", "from", "subject",
+					   "size"};
 	int key = -1;
 	if (sort == NULL || sort[0] == '\0')
 		key = SORT_DATE;
@@ -285,8 +285,8 @@ void wm_messages(struct http_req *req)
 	if (f == NULL)
 		return;
 	struct row *rows = xcalloc(f->n + 1, sizeof *rows);
-	bool need_hdr = key == SORT_DATE || key == SORT_FROM ||
-			key == SORT_SUBJECT;
+	bool need_hdr =
+	    key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT;
 	/* youju-mra's cache of ENVELOPEs first; a message it has no (valid)
 	   entry for is read from its file */
 	struct maildir_index *ix =
@@ -324,8 +324,8 @@ void wm_messages(struct http_req *req)
 		    o, "date",
 		    json_integer(r->s.has_date ? r->s.date : r->m->mtime));
 		json_object_set_new(o, "arrival", json_integer(r->m->mtime));
-		json_object_set_new(o, "size", json_integer((json_int_t)
-								r->m->size));
+		json_object_set_new(o, "size",
+				    json_integer((json_int_t)r->m->size));
 		json_object_set_new(o, "flags", flags_json(f, r->m));
 		json_object_set_new(o, "attachments",
 				    json_boolean(r->s.attachments));
@@ -354,8 +354,7 @@ static struct maildir_folder *message_load(struct http_req *req,
 {
 	uint64_t uid = 0;
 	if (uid_s == NULL || str_parse_u64(uid_s, 1, UINT32_MAX, &uid) < 0) {
-		webjson_error(req, 400, "invalid", "uid: a message UID",
-			      "uid");
+		webjson_error(req, 400, "invalid", "uid: a message UID", "uid");
 		return NULL;
 	}
 	struct maildir_folder *f = folder_open(req, folder);
@@ -424,13 +423,13 @@ static void param_decode(const struct mime_param *ps, size_t n,
 			if (*p == '%' && (h1 = str_hex_digit(p[1])) >= 0 &&
 			    (h2 = str_hex_digit(p[2])) >= 0) {
 				(void)!buf_append_char(&raw,
-						      (char)(h1 * 16 + h2));
+						       (char)(h1 * 16 + h2));
 				p += 2;
 			} else
 				(void)!buf_append_char(&raw, *p);
 		}
 		(void)!mime_to_utf8(cs[0] != '\0' ? cs : NULL, raw.p, raw.len,
-				   out);
+				    out);
 		buf_deinit(&raw);
 		return;
 	}
@@ -497,13 +496,13 @@ static void walk_part(struct walk *w, const struct mime_part *p,
 		str_lower(type);
 		if (name.len == 0)
 			(void)!buf_append_str(&name, p->kind == MIME_MESSAGE
-							? "message.eml"
-							: "attachment");
+							 ? "message.eml"
+							 : "attachment");
 		json_t *o = json_object();
 		json_object_set_new(o, "part", json_string(spec));
 		json_t *js = json_string(buf_cstr(&name));
-		json_object_set_new(o, "name",
-				    js != NULL ? js : json_string("attachment"));
+		json_object_set_new(
+		    o, "name", js != NULL ? js : json_string("attachment"));
 		js = json_string(type);
 		json_object_set_new(o, "type",
 				    js != NULL ? js
@@ -574,7 +573,7 @@ static void part_text(const char *msg, const struct mime_part *p,
 	buf_init(&raw, WM_MESSAGE_MAX);
 	(void)!part_bytes(msg, p, &raw);
 	(void)!mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
-			   raw.p, raw.len, out);
+			    raw.p, raw.len, out);
 	buf_deinit(&raw);
 }
 
@@ -589,19 +588,19 @@ static void html_to_text(const char *h, size_t n, struct buf *out)
 	static const struct {
 		const char *ent;
 		char c;
-	} ents[] = { { "&amp;", '&' },	{ "&lt;", '<' },  { "&gt;", '>' },
-		     { "&quot;", '"' }, { "&nbsp;", ' ' }, { "&#39;", '\'' } };
+	} ents[] = {{"&amp;", '&'},  {"&lt;", '<'},   {"&gt;", '>'},
+		    {"&quot;", '"'}, {"&nbsp;", ' '}, {"&#39;", '\''}};
 	for (size_t i = 0; i < n;) {
 		if (h[i] == '<') {
 			bool skip = n - i > 7 &&
 				    (strncasecmp(h + i, "<style", 6) == 0 ||
 				     strncasecmp(h + i, "<script", 7) == 0);
-			bool br = n - i > 3 &&
-				  (strncasecmp(h + i, "<br", 3) == 0 ||
-				   strncasecmp(h + i, "<p", 2) == 0 ||
-				   strncasecmp(h + i, "</p", 3) == 0 ||
-				   strncasecmp(h + i, "<div", 4) == 0 ||
-				   strncasecmp(h + i, "<tr", 3) == 0);
+			bool br =
+			    n - i > 3 && (strncasecmp(h + i, "<br", 3) == 0 ||
+					  strncasecmp(h + i, "<p", 2) == 0 ||
+					  strncasecmp(h + i, "</p", 3) == 0 ||
+					  strncasecmp(h + i, "<div", 4) == 0 ||
+					  strncasecmp(h + i, "<tr", 3) == 0);
 			const char *end = memchr(h + i, '>', n - i);
 			if (end == NULL)
 				break;
@@ -609,9 +608,8 @@ static void html_to_text(const char *h, size_t n, struct buf *out)
 			if (skip) {
 				while (i < n && h[i] != '<')
 					i++;
-				const char *e2 = i < n ? memchr(h + i, '>',
-								n - i)
-						       : NULL;
+				const char *e2 =
+				    i < n ? memchr(h + i, '>', n - i) : NULL;
 				i = e2 != NULL ? (size_t)(e2 - h) + 1 : n;
 			}
 			if (br)
@@ -640,8 +638,8 @@ static void html_to_text(const char *h, size_t n, struct buf *out)
 	}
 }
 
-static void header_add(json_t *o, const char *hdr, size_t len,
-		       const char *name, const char *key)
+static void header_add(json_t *o, const char *hdr, size_t len, const char *name,
+		       const char *key)
 {
 	size_t pos = 0;
 	struct str n, v;
@@ -709,7 +707,7 @@ struct cid_ctx {
 static int cid_data_url(const char *msg, const struct mime_part *p,
 			struct buf *url)
 {
-	static const char *const types[] = { "png", "gif", "jpeg", "webp" };
+	static const char *const types[] = {"png", "gif", "jpeg", "webp"};
 	const char *t = NULL;
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
 		if (mime_is_type(p, "image", types[i]))
@@ -762,9 +760,9 @@ static int cid_url(void *ctx, const char *cid, size_t len, struct buf *url)
 	}
 	char *fe = url_escape(c->folder);
 	char u[1400];
-	int n = snprintf(u, sizeof u,
-			 "/api/attachment?folder=%s&uid=%u&part=%s", fe,
-			 (unsigned)c->uid, spec);
+	int n =
+	    snprintf(u, sizeof u, "/api/attachment?folder=%s&uid=%u&part=%s",
+		     fe, (unsigned)c->uid, spec);
 	free(fe);
 	if (n < 0 || (size_t)n >= sizeof u)
 		return -1;
@@ -788,12 +786,13 @@ static void html_add(json_t *o, const char *msg, const struct mime_part *root,
 	buf_init(&h, WM_MESSAGE_MAX);
 	buf_init(&out, 4u << 20);
 	part_text(msg, html, &h);
-	struct cid_ctx cc = { .msg = msg, .root = root, .folder = folder, .uid = uid };
-	struct htmlsan_opts opts = { .allow_remote = remote,
-				     .wrap = true,
-				     .cid_url = cid_url,
-				     .cid_ctx = &cc };
-	struct htmlsan_report r = { 0 };
+	struct cid_ctx cc = {
+	    .msg = msg, .root = root, .folder = folder, .uid = uid};
+	struct htmlsan_opts opts = {.allow_remote = remote,
+				    .wrap = true,
+				    .cid_url = cid_url,
+				    .cid_ctx = &cc};
+	struct htmlsan_report r = {0};
 	int rc = htmlsan_html(h.p != NULL ? h.p : "", h.len, &opts, &out, &r);
 	json_t *js = rc == HTMLSAN_OK ? json_stringn(out.p, out.len) : NULL;
 	if (js != NULL) {
@@ -801,11 +800,11 @@ static void html_add(json_t *o, const char *msg, const struct mime_part *root,
 		json_object_set_new(o, "html_error", json_null());
 	} else {
 		json_object_set_new(o, "html", json_null());
-		json_object_set_new(o, "html_error",
-				    json_string(rc == HTMLSAN_TOO_BIG ? "too_big"
-						: rc == HTMLSAN_TOO_COMPLEX
-						    ? "too_complex"
-						    : "failed"));
+		json_object_set_new(
+		    o, "html_error",
+		    json_string(rc == HTMLSAN_TOO_BIG	    ? "too_big"
+				: rc == HTMLSAN_TOO_COMPLEX ? "too_complex"
+							    : "failed"));
 	}
 	json_object_set_new(o, "remote_blocked",
 			    json_integer((json_int_t)r.remote_blocked));
@@ -821,8 +820,8 @@ void wm_message(struct http_req *req)
 	struct buf msg;
 	buf_init(&msg, WM_MESSAGE_MAX);
 	long idx = -1;
-	struct maildir_folder *f = message_load(
-	    req, folder, http_req_query(req, "uid"), &idx, &msg);
+	struct maildir_folder *f =
+	    message_load(req, folder, http_req_query(req, "uid"), &idx, &msg);
 	if (f == NULL) {
 		buf_deinit(&msg);
 		return;
@@ -837,23 +836,25 @@ void wm_message(struct http_req *req)
 					    : "INBOX"));
 	json_t *hd = json_object();
 	static const char *const hnames[][2] = {
-		{ "From", "from" },	  { "To", "to" },
-		{ "Cc", "cc" },		  { "Reply-To", "reply_to" },
-		{ "Subject", "subject" }, { "Date", "date" },
-		{ "Message-ID", "message_id" },
-		{ "In-Reply-To", "in_reply_to" },
-		{ "References", "references" },
+	    {"From", "from"},
+	    {"To", "to"},
+	    {"Cc", "cc"},
+	    {"Reply-To", "reply_to"},
+	    {"Subject", "subject"},
+	    {"Date", "date"},
+	    {"Message-ID", "message_id"},
+	    {"In-Reply-To", "in_reply_to"},
+	    {"References", "references"},
 	};
 	for (size_t i = 0; i < sizeof hnames / sizeof hnames[0]; i++)
 		header_add(hd, msg.p + root->hdr_off, root->hdr_len,
 			   hnames[i][0], hnames[i][1]);
 	json_object_set_new(o, "headers", hd);
-	struct walk w = { .msg = msg.p,
-			  .atts = json_array(),
-			  .folder = folder != NULL && folder[0] != '\0'
-					? folder
-					: "INBOX",
-			  .uid = m->uid };
+	struct walk w = {
+	    .msg = msg.p,
+	    .atts = json_array(),
+	    .folder = folder != NULL && folder[0] != '\0' ? folder : "INBOX",
+	    .uid = m->uid};
 	if (root->kind == MIME_MULTIPART)
 		walk_children(&w, root, "");
 	else
@@ -910,8 +911,8 @@ void wm_attachment(struct http_req *req)
 	struct buf msg;
 	buf_init(&msg, WM_MESSAGE_MAX);
 	long idx = -1;
-	struct maildir_folder *f = message_load(
-	    req, folder, http_req_query(req, "uid"), &idx, &msg);
+	struct maildir_folder *f =
+	    message_load(req, folder, http_req_query(req, "uid"), &idx, &msg);
 	if (f == NULL) {
 		buf_deinit(&msg);
 		return;
@@ -928,7 +929,7 @@ void wm_attachment(struct http_req *req)
 			(void)!part_bytes(msg.p, p, &body);
 		else
 			(void)!buf_append(&body, msg.p + p->body_off,
-					 p->body_len);
+					  p->body_len);
 		part_name(p, &name);
 		if (name.len == 0)
 			(void)!buf_append_str(&name, "attachment");
@@ -985,7 +986,8 @@ static long select_uids(struct http_req *req, json_t *in,
 				      "uids: a list of UIDs", "uids");
 			return -1;
 		}
-		long k = maildir_folder_find(f, (uint32_t)json_integer_value(v));
+		long k =
+		    maildir_folder_find(f, (uint32_t)json_integer_value(v));
 		if (k >= 0 && !sel[k]) {
 			sel[k] = true;
 			n++;
@@ -1052,8 +1054,8 @@ static json_t *request_folder(struct http_req *req, json_t **in_r,
 /* POST /api/flags {"folder", "uids", "add": [...], "remove": [...]} */
 void wm_flags(struct http_req *req)
 {
-	static const char *const allowed[] = { "folder", "uids", "add",
-					       "remove", NULL };
+	static const char *const allowed[] = {"folder", "uids", "add", "remove",
+					      NULL};
 	json_t *in = NULL;
 	const char *name = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)
@@ -1115,8 +1117,8 @@ out:
 }
 
 /* Moves the selected messages of f to the folder dst_name; replies. */
-static void move_to(struct http_req *req, struct maildir_folder *f,
-		    bool *sel, const char *dst_name)
+static void move_to(struct http_req *req, struct maildir_folder *f, bool *sel,
+		    const char *dst_name)
 {
 	const struct wm_caller *me = wm_caller(req);
 	char dst[4096];
@@ -1154,7 +1156,7 @@ static void move_to(struct http_req *req, struct maildir_folder *f,
 /* POST /api/move {"folder", "uids", "to"} */
 void wm_move(struct http_req *req)
 {
-	static const char *const allowed[] = { "folder", "uids", "to", NULL };
+	static const char *const allowed[] = {"folder", "uids", "to", NULL};
 	json_t *in = NULL;
 	const char *name = NULL, *to = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)
@@ -1181,7 +1183,7 @@ void wm_move(struct http_req *req)
 void wm_delete(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = { "folder", "uids", NULL };
+	static const char *const allowed[] = {"folder", "uids", NULL};
 	json_t *in = NULL;
 	const char *name = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)
@@ -1222,7 +1224,7 @@ out:
 void wm_folder_create(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = { "name", NULL };
+	static const char *const allowed[] = {"name", NULL};
 	json_t *in = webjson_request(req);
 	const char *name = NULL;
 	if (in == NULL)
@@ -1263,7 +1265,7 @@ out:
 void wm_empty(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = { "folder", NULL };
+	static const char *const allowed[] = {"folder", NULL};
 	json_t *in = NULL;
 	const char *name = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)

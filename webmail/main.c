@@ -42,8 +42,8 @@ static char *docroot(const struct conf *conf)
 	if (d[0] != '\0')
 		return xstrdup(d);
 	static const char *const tries[] = {
-		YOUJU_SRCDIR "/htdocs/webmail",
-		YOUJU_PREFIX "/share/youju/htdocs/webmail",
+	    YOUJU_SRCDIR "/htdocs/webmail",
+	    YOUJU_PREFIX "/share/youju/htdocs/webmail",
 	};
 	struct stat st;
 	for (size_t i = 0; i < 2; i++)
@@ -55,22 +55,22 @@ static char *docroot(const struct conf *conf)
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
-	struct conf *conf = daemon_begin(argc, argv, "youju-webmail",
-					 "webmail", "webmail", &opts);
+	struct conf *conf = daemon_begin(argc, argv, "youju-webmail", "webmail",
+					 "webmail", &opts);
 	const char *err = NULL;
 
 	struct wm wm = {
-		.conf = conf,
-		.sessions = websession_store_new(
-		    (size_t)conf_int(conf, "webmail_sessions_max"),
-		    conf_time(conf, "webmail_session_idle_timeout"),
-		    conf_time(conf, "webmail_session_lifetime")),
-		.authd_socket = conf_str(conf, "authd_socket"),
-		.sendmail_socket = conf_str(conf, "sendmail_socket"),
-		.myhostname = conf_str(conf, "myhostname"),
-		.message_size_limit =
-		    (uint64_t)conf_int(conf, "message_size_limit"),
-		.page_size = (unsigned)conf_int(conf, "webmail_page_size"),
+	    .conf = conf,
+	    .sessions = websession_store_new(
+		(size_t)conf_int(conf, "webmail_sessions_max"),
+		conf_time(conf, "webmail_session_idle_timeout"),
+		conf_time(conf, "webmail_session_lifetime")),
+	    .authd_socket = conf_str(conf, "authd_socket"),
+	    .sendmail_socket = conf_str(conf, "sendmail_socket"),
+	    .myhostname = conf_str(conf, "myhostname"),
+	    .message_size_limit =
+		(uint64_t)conf_int(conf, "message_size_limit"),
+	    .page_size = (unsigned)conf_int(conf, "webmail_page_size"),
 	};
 	authc_set_keepalive(true);
 
@@ -84,21 +84,20 @@ int main(int argc, char **argv)
 	log_set_pid();
 
 	struct http_server_opts ho = {
-		.name = "webmail",
-		.routes = wm_routes,
-		.authorize = wm_authorize,
-		.app = &wm,
-		.threads = (unsigned)conf_int(conf, "webmail_threads"),
-		.workers = (unsigned)conf_int(conf, "webmail_workers"),
-		.queue_max = 1024,
-		/* a message sent as JSON: its text, with JSON escapes */
-		.body_max = 2 * WM_TEXT_MAX + 65536,
-		.conn_memory = 65536,
-		.per_ip = (unsigned)conf_int(conf,
-					     "webmail_connections_per_ip"),
-		.conn_limit = 1024,
-		.timeout = 60,
-		.access_fd = -1,
+	    .name = "webmail",
+	    .routes = wm_routes,
+	    .authorize = wm_authorize,
+	    .app = &wm,
+	    .threads = (unsigned)conf_int(conf, "webmail_threads"),
+	    .workers = (unsigned)conf_int(conf, "webmail_workers"),
+	    .queue_max = 1024,
+	    /* a message sent as JSON: its text, with JSON escapes */
+	    .body_max = 2 * WM_TEXT_MAX + 65536,
+	    .conn_memory = 65536,
+	    .per_ip = (unsigned)conf_int(conf, "webmail_connections_per_ip"),
+	    .conn_limit = 1024,
+	    .timeout = 60,
+	    .access_fd = -1,
 	};
 	size_t nl = 0;
 	const char *const *listen = conf_list(conf, "webmail_listen", &nl);
@@ -116,9 +115,8 @@ int main(int argc, char **argv)
 		ho.body_max = (size_t)wm.message_size_limit + 65536;
 	const char *alog = conf_str(conf, "webmail_access_log");
 	if (alog[0] != '\0') {
-		ho.access_fd = open(alog,
-				    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-				    0640);
+		ho.access_fd =
+		    open(alog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (ho.access_fd < 0)
 			log_warning("webmail: access log %s: %s (using the "
 				    "mail log)",

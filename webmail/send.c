@@ -158,22 +158,26 @@ static int attachment_part(struct buf *m, const char *boundary,
 			(unsigned char)*c < 0x7f && *c != '"' && *c != '\\';
 	int r = buf_printf(m, "--%s\r\nContent-Type: %s", boundary, u->type);
 	if (ascii) {
-		r |= buf_printf(m, "; name=\"%s\"\r\n"
-				   "Content-Disposition: attachment; "
-				   "filename=\"%s\"\r\n",
+		r |= buf_printf(m,
+				"; name=\"%s\"\r\n"
+				"Content-Disposition: attachment; "
+				"filename=\"%s\"\r\n",
 				u->name, u->name);
 	} else {
 		char enc[400];
 		static const char hex[] = "0123456789ABCDEF";
-		if (base64_encode(u->name, strlen(u->name), enc, sizeof enc) < 0)
+		if (base64_encode(u->name, strlen(u->name), enc, sizeof enc) <
+		    0)
 			return -1;
-		r |= buf_printf(m, "; name=\"=?UTF-8?B?%s?=\"\r\n"
-				   "Content-Disposition: attachment;\r\n"
-				   " filename*=UTF-8''",
+		r |= buf_printf(m,
+				"; name=\"=?UTF-8?B?%s?=\"\r\n"
+				"Content-Disposition: attachment;\r\n"
+				" filename*=UTF-8''",
 				enc);
 		for (const unsigned char *c = (const unsigned char *)u->name;
 		     *c; c++) {
-			if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			if ((*c >= 'a' && *c <= 'z') ||
+			    (*c >= 'A' && *c <= 'Z') ||
 			    (*c >= '0' && *c <= '9') || strchr("-._~", *c))
 				r |= buf_append_char(m, (char)*c);
 			else
@@ -220,11 +224,11 @@ static int smtp_cmd(int fd, const char *data, size_t n, char *buf, size_t sz)
  * One SMTP transaction on the pickup socket.  Returns 0 with the queue ID
  * in qid, or -1 with the last reply in reply (or a reason).
  */
-static int submit(const char *sock, const char *sender, char **rcpts,
-		  size_t n, const struct buf *msg, char *qid, size_t qidsz,
-		  char *reply, size_t rsz)
+static int submit(const char *sock, const char *sender, char **rcpts, size_t n,
+		  const struct buf *msg, char *qid, size_t qidsz, char *reply,
+		  size_t rsz)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(reply, rsz, "cannot connect to youju-mta");
 	if (strlen(sock) >= sizeof sa.sun_path)
 		return -1;
@@ -232,7 +236,7 @@ static int submit(const char *sock, const char *sender, char **rcpts,
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	struct timeval tv = { .tv_sec = 60 };
+	struct timeval tv = {.tv_sec = 60};
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	char line[600];
@@ -246,8 +250,8 @@ static int submit(const char *sock, const char *sender, char **rcpts,
 		ok = smtp_cmd(fd, line, (size_t)k, reply, rsz) / 100 == 2;
 	}
 	ok = ok && smtp_cmd(fd, "DATA\r\n", 6, reply, rsz) == 354;
-	ok = ok && send(fd, msg->p, msg->len, MSG_NOSIGNAL) ==
-		       (ssize_t)msg->len;
+	ok =
+	    ok && send(fd, msg->p, msg->len, MSG_NOSIGNAL) == (ssize_t)msg->len;
 	ok = ok && smtp_cmd(fd, ".\r\n", 3, reply, rsz) == 250;
 	if (ok) {
 		/* "250 2.0.0 Ok: queued as 6B00CFEBA5790000" */
@@ -310,8 +314,8 @@ static int rcpt_list(struct http_req *req, json_t *in, const char *field,
 			return -1;
 		}
 		if (*n >= WM_RCPTS_MAX) {
-			webjson_error(req, 400, "invalid", "too many recipients",
-				      field);
+			webjson_error(req, 400, "invalid",
+				      "too many recipients", field);
 			return -1;
 		}
 		rcpts[(*n)++] = xstrdup(addr);
@@ -326,10 +330,9 @@ void wm_send(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = { "to",   "cc",	      "bcc",
-					       "subject", "text",	      "html",
-					       "attachments", "in_reply_to",
-					       NULL };
+	static const char *const allowed[] = {
+	    "to",   "cc",	   "bcc",	  "subject", "text",
+	    "html", "attachments", "in_reply_to", NULL};
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
@@ -352,8 +355,8 @@ void wm_send(struct http_req *req)
 	    webjson_get_str(req, in, "subject", false, 900, &subject) < 0 ||
 	    webjson_get_str(req, in, "in_reply_to", false, 900, &irt) < 0)
 		goto out;
-	if (tv != NULL && (!json_is_string(tv) ||
-			   json_string_length(tv) > WM_TEXT_MAX)) {
+	if (tv != NULL &&
+	    (!json_is_string(tv) || json_string_length(tv) > WM_TEXT_MAX)) {
 		webjson_error(req, 400, "invalid", "text: at most 4 MiB",
 			      "text");
 		goto out;
@@ -372,9 +375,8 @@ void wm_send(struct http_req *req)
 		goto out;
 	}
 	size_t total = 0;
-	for (size_t i = 0; av != NULL && json_is_array(av) &&
-			   i < json_array_size(av);
-	     i++) {
+	for (size_t i = 0;
+	     av != NULL && json_is_array(av) && i < json_array_size(av); i++) {
 		json_t *v = json_array_get(av, i);
 		if (!json_is_string(v) ||
 		    wm_upload_read(me->acct.maildir, json_string_value(v),
@@ -436,14 +438,14 @@ void wm_send(struct http_req *req)
 					  *c == ' ' || *c == '.' || *c == '-');
 		if (plain)
 			(void)!buf_printf(&from, "\"%s\" <%s>", me->name,
-					 me->acct.user);
+					  me->acct.user);
 		else {
 			char enc[700];
-			size_t nl = strlen(me->name) > 300 ? 300
-							   : strlen(me->name);
+			size_t nl =
+			    strlen(me->name) > 300 ? 300 : strlen(me->name);
 			if (base64_encode(me->name, nl, enc, sizeof enc) >= 0)
 				(void)!buf_printf(&from, "=?UTF-8?B?%s?= <%s>",
-						 enc, me->acct.user);
+						  enc, me->acct.user);
 			else
 				(void)!buf_printf(&from, "<%s>", me->acct.user);
 		}
@@ -460,7 +462,8 @@ void wm_send(struct http_req *req)
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\nReferences: %s\r\n",
 				irt, irt);
-	r |= buf_printf(&msg, "MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
+	r |= buf_printf(&msg,
+			"MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
 	char boundary[80];
 	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
 	if (nups > 0)
@@ -470,8 +473,9 @@ void wm_send(struct http_req *req)
 				"This is a multi-part message in MIME format."
 				"\r\n\r\n--%s\r\n",
 				boundary, boundary);
-	r |= buf_printf(&msg, "Content-Type: text/plain; charset=UTF-8\r\n"
-			      "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+	r |= buf_printf(&msg,
+			"Content-Type: text/plain; charset=UTF-8\r\n"
+			"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
 	r |= qp_body(&msg, text, tlen);
 	for (size_t i = 0; i < nups; i++)
 		r |= attachment_part(&msg, boundary, &ups[i]);
@@ -513,9 +517,8 @@ void wm_send(struct http_req *req)
 			    me->acct.maildir, strerror(errno));
 	char sent[4200];
 	snprintf(sent, sizeof sent, "%s/.Sent", me->acct.maildir);
-	struct mailbox_append ap = { .data = wire.p,
-				     .len = wire.len,
-				     .flags = MAILDIR_SEEN };
+	struct mailbox_append ap = {
+	    .data = wire.p, .len = wire.len, .flags = MAILDIR_SEEN};
 	const char *err = NULL;
 	uint32_t uid = 0;
 	bool saved = mailbox_append(&me->mu, sent, &ap, NULL, &uid, &err) == 0;

@@ -87,7 +87,7 @@ static void log_login(const char *user, const char *ip, const char *status)
    mailbox from a bad password).  Returns the log status. */
 static const char *refusal(const struct wm *wm, const char *user)
 {
-	struct authc_reply r = { 0 };
+	struct authc_reply r = {0};
 	const char *status = "badlogin";
 	if (authc_lookup_user(wm->authd_socket, user, &r) == AUTHC_OK) {
 		const char *active = authc_get(&r, "ACTIVE");
@@ -111,7 +111,7 @@ void wm_session_login(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = { "user", "password", NULL };
+	static const char *const allowed[] = {"user", "password", NULL};
 	const char *user = NULL, *password = NULL;
 	char luser[256];
 	if (webjson_only(req, in, allowed) < 0 ||
@@ -126,7 +126,7 @@ void wm_session_login(struct http_req *req)
 		goto out;
 	}
 	http_req_set_user(req, luser);
-	struct authc_reply r = { 0 };
+	struct authc_reply r = {0};
 	enum authc_status st = authc_auth_login(wm->authd_socket, "webmail",
 						luser, password, ip, &r);
 	if (st == AUTHC_TEMPFAIL) {
@@ -217,7 +217,7 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 	memcpy(tl_caller.session_id, id, sizeof id);
 	http_req_set_user(req, info.user);
 
-	struct authc_reply r = { 0 };
+	struct authc_reply r = {0};
 	enum authc_status st =
 	    authc_lookup_user(wm->authd_socket, info.user, &r);
 	if (st == AUTHC_TEMPFAIL) {

@@ -30,9 +30,9 @@ static long days_from_civil(long y, unsigned m, unsigned d)
 /* the next token: a run of letters, of digits, or one other byte */
 static size_t token(const char *s, size_t len, size_t *pos, const char **t)
 {
-	while (*pos < len && (s[*pos] == ' ' || s[*pos] == '\t' ||
-			      s[*pos] == '\r' || s[*pos] == '\n' ||
-			      s[*pos] == ','))
+	while (*pos < len &&
+	       (s[*pos] == ' ' || s[*pos] == '\t' || s[*pos] == '\r' ||
+		s[*pos] == '\n' || s[*pos] == ','))
 		(*pos)++;
 	/* a comment "(...)" is skipped whole */
 	if (*pos < len && s[*pos] == '(') {
@@ -72,9 +72,9 @@ static bool num(const char *t, size_t n, long *v)
 
 int wm_parse_date(const char *s, size_t len, int64_t *t_r)
 {
-	static const char *const months[] = { "jan", "feb", "mar", "apr",
-					      "may", "jun", "jul", "aug",
-					      "sep", "oct", "nov", "dec" };
+	static const char *const months[] = {"jan", "feb", "mar", "apr",
+					     "may", "jun", "jul", "aug",
+					     "sep", "oct", "nov", "dec"};
 	size_t pos = 0, n;
 	const char *t;
 	long day, mon = -1, year, hh, mm, ss = 0;
@@ -130,9 +130,9 @@ int wm_parse_date(const char *s, size_t len, int64_t *t_r)
 		static const struct {
 			const char *name;
 			int hours;
-		} zones[] = { { "EST", -5 }, { "EDT", -4 }, { "CST", -6 },
-			      { "CDT", -5 }, { "MST", -7 }, { "MDT", -6 },
-			      { "PST", -8 }, { "PDT", -7 } };
+		} zones[] = {{"EST", -5}, {"EDT", -4}, {"CST", -6},
+			     {"CDT", -5}, {"MST", -7}, {"MDT", -6},
+			     {"PST", -8}, {"PDT", -7}};
 		for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++)
 			if (strncasecmp(t, zones[i].name, 3) == 0)
 				off = zones[i].hours * 3600L;
@@ -155,8 +155,7 @@ static char *decoded(struct str v)
 	return s;
 }
 
-void wm_summary_from_header(const char *hdr, size_t len,
-			    struct wm_summary *s)
+void wm_summary_from_header(const char *hdr, size_t len, struct wm_summary *s)
 {
 	size_t pos = 0;
 	struct str name, value;
@@ -166,8 +165,8 @@ void wm_summary_from_header(const char *hdr, size_t len,
 		else if (str_case_eq_cstr(name, "From") && s->from == NULL)
 			s->from = decoded(value);
 		else if (str_case_eq_cstr(name, "Date") && !s->has_date) {
-			s->has_date = wm_parse_date(value.p, value.len,
-						    &s->date) == 0;
+			s->has_date =
+			    wm_parse_date(value.p, value.len, &s->date) == 0;
 		} else if (str_case_eq_cstr(name, "Content-Type")) {
 			struct str v = str_trim(value);
 			s->attachments =

@@ -27,8 +27,7 @@ int wm_parse_date(const char *s, size_t len, int64_t *t_r);
 
 /* Fills s from a header block (hdr, len bytes; s zeroed first by the
    caller).  Never fails. */
-void wm_summary_from_header(const char *hdr, size_t len,
-			    struct wm_summary *s);
+void wm_summary_from_header(const char *hdr, size_t len, struct wm_summary *s);
 /*
  * Reads the head of message m (at most WM_HEADER_MAX bytes) into s.
  * Returns 0, or -1 with errno (ENOENT: expunged; s is then zeroed).

@@ -74,8 +74,8 @@ void wm_upload(struct http_req *req)
 	const char *body = http_req_body(req, &blen);
 	if (ct == NULL || strncasecmp(ct, "multipart/form-data", 19) != 0 ||
 	    strlen(ct) > 1000 || strpbrk(ct, "\r\n") != NULL) {
-		webjson_error(req, 400, "invalid",
-			      "a multipart/form-data body", NULL);
+		webjson_error(req, 400, "invalid", "a multipart/form-data body",
+			      NULL);
 		return;
 	}
 	struct buf form;
@@ -110,8 +110,8 @@ void wm_upload(struct http_req *req)
 		goto out;
 	}
 	/* the name: one line of at most 255 bytes, no path */
-	const char *fn = mime_param_get(file->dparams, file->ndparams,
-					"filename");
+	const char *fn =
+	    mime_param_get(file->dparams, file->ndparams, "filename");
 	char name[256];
 	const char *base = fn != NULL ? fn : "attachment";
 	const char *slash = strrchr(base, '/');
@@ -129,8 +129,10 @@ void wm_upload(struct http_req *req)
 		while (b > 0 && ((unsigned char)name[b] & 0xc0) == 0x80)
 			b--;
 		unsigned char lead = (unsigned char)name[b];
-		size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3
-					 : lead >= 0xc0 ? 2 : 1;
+		size_t want = lead >= 0xf0   ? 4
+			      : lead >= 0xe0 ? 3
+			      : lead >= 0xc0 ? 2
+					     : 1;
 		if (k - b >= want)
 			break;
 		k = b;
@@ -167,7 +169,8 @@ void wm_upload(struct http_req *req)
 	if (!ok) {
 		log_warning("webmail: upload %s: %s", path, strerror(errno));
 		(void)unlink(path);
-		webjson_error(req, errno == EDQUOT || errno == ENOSPC ? 507 : 500,
+		webjson_error(req,
+			      errno == EDQUOT || errno == ENOSPC ? 507 : 500,
 			      "internal", "cannot store the file", "file");
 		goto out;
 	}
@@ -203,9 +206,8 @@ int wm_upload_read(const char *maildir, const char *id, size_t max,
 	}
 	const char *p = u->raw.p, *end = p + u->raw.len;
 	const char *nl1 = memchr(p, '\n', u->raw.len);
-	const char *nl2 = nl1 != NULL ? memchr(nl1 + 1, '\n',
-					       (size_t)(end - nl1 - 1))
-				      : NULL;
+	const char *nl2 =
+	    nl1 != NULL ? memchr(nl1 + 1, '\n', (size_t)(end - nl1 - 1)) : NULL;
 	if (nl2 == NULL || nl1 - p > 255 || nl2 - nl1 > 200) {
 		buf_deinit(&u->raw);
 		errno = EINVAL;

@@ -19,7 +19,7 @@ struct wm_upload {
 	char type[200];	  /* media type, checked at upload */
 	const char *data; /* the bytes, borrowed from raw */
 	size_t len;
-	char path[4200];  /* the stored file (unlink after sending) */
+	char path[4200]; /* the stored file (unlink after sending) */
 	struct buf raw;
 };
 
