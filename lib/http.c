@@ -28,6 +28,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "workq.h"
 #include "xalloc.h"
 
 /* active in release builds too (STYLE.md "Errors") */
@@ -97,8 +98,8 @@ struct http_req {
 	uint64_t sent_bytes;
 	char *user;
 	void *ctx;
-	struct http_req *next; /* worker queue */
 	struct timespec queued_at;
+	bool ran; /* req_run finished: its reply stands */
 };
 
 struct http_server {
@@ -106,13 +107,7 @@ struct http_server {
 	struct MHD_Daemon *mhd[8];
 	size_t nmhd;
 	int docroot_fd;
-	pthread_t *workers;
-	unsigned nworkers;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	struct http_req *head, *tail;
-	unsigned queued;
-	bool stopping;
+	struct workq *pool; /* handlers run here (lib/workq, callback mode) */
 	int access_fd;
 	pthread_mutex_t log_lock;
 };
@@ -682,64 +677,51 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 /* ---- worker pool ---- */
 
-static void pool_push(struct http_server *s, struct http_req *r)
+/* On a worker: the handler, unless the request waited past its deadline
+   (a suspended connection never times out in MHD, web.md §6, so its
+   client has likely given up) or is not authorized. */
+static void req_run(void *ctx)
 {
-	pthread_mutex_lock(&s->lock);
-	bool full = s->queued >= s->o.queue_max || s->stopping;
-	if (!full) {
-		clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
-		r->next = NULL;
-		if (s->tail != NULL)
-			s->tail->next = r;
-		else
-			s->head = r;
-		s->tail = r;
-		s->queued++;
-		pthread_cond_signal(&s->cond);
-	}
-	pthread_mutex_unlock(&s->lock);
-	if (full) {
+	struct http_req *r = ctx;
+	struct http_server *s = r->srv;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	bool ok =
+	    now.tv_sec - r->queued_at.tv_sec < (time_t)HTTP_QUEUE_DEADLINE;
+	if (!ok)
 		reply_error(r, 503, "busy", "server busy, try again");
-		r->state = REQ_DONE;
-		MHD_resume_connection(r->conn);
-	}
+	if (ok && s->o.authorize != NULL)
+		ok = s->o.authorize(s->o.app, r, r->route->flags);
+	if (ok)
+		r->route->handler(r);
+	r->ran = true;
 }
 
-static void *worker_main(void *arg)
+/* After req_run (same worker thread), or for a request the pool never
+   ran (refused, or dropped at stop): the reply goes out on the next MHD
+   call. */
+static void req_resume(void *ctx)
 {
-	struct http_server *s = arg;
-	for (;;) {
-		pthread_mutex_lock(&s->lock);
-		while (s->head == NULL && !s->stopping)
-			pthread_cond_wait(&s->cond, &s->lock);
-		struct http_req *r = s->head;
-		if (r == NULL) {
-			pthread_mutex_unlock(&s->lock);
-			return NULL;
-		}
-		s->head = r->next;
-		if (s->head == NULL)
-			s->tail = NULL;
-		s->queued--;
-		pthread_mutex_unlock(&s->lock);
+	struct http_req *r = ctx;
+	r->state = REQ_DONE;
+	MHD_resume_connection(r->conn);
+}
 
-		const struct http_route *rt = r->route;
-		/* a suspended connection never times out in MHD (web.md §6):
-		   a request that waited past its deadline is answered, not
-		   run, since its client has likely given up */
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		bool ok = now.tv_sec - r->queued_at.tv_sec <
-			  (time_t)HTTP_QUEUE_DEADLINE;
-		if (!ok)
-			reply_error(r, 503, "busy", "server busy, try again");
-		if (ok && s->o.authorize != NULL)
-			ok = s->o.authorize(s->o.app, r, rt->flags);
-		if (ok)
-			rt->handler(r);
-		r->state = REQ_DONE;
-		MHD_resume_connection(r->conn);
-	}
+/* A request refused by a full pool, or one whose resume the stopping
+   pool will not run (lib/workq calls this after joining its threads). */
+static void req_cancel(void *ctx)
+{
+	struct http_req *r = ctx;
+	if (!r->ran)
+		reply_error(r, 503, "busy", "server busy, try again");
+	req_resume(r);
+}
+
+static void pool_push(struct http_server *s, struct http_req *r)
+{
+	clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
+	if (workq_submit(s->pool, req_run, req_resume, r) < 0)
+		req_cancel(r);
 }
 
 static void mhd_log(void *cls, const char *fm, va_list ap)
@@ -761,8 +743,6 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 	s->o = *o;
 	s->docroot_fd = -1;
 	s->access_fd = -1;
-	pthread_mutex_init(&s->lock, NULL);
-	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->log_lock, NULL);
 	if (o->docroot != NULL) {
 		s->docroot_fd =
@@ -772,12 +752,12 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 				    o->docroot, strerror(errno));
 	}
 	s->access_fd = o->access_fd;
-	s->nworkers = o->workers > 0 ? o->workers : 4;
-	s->workers = xcalloc(s->nworkers, sizeof *s->workers);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		if (pthread_create(&s->workers[i], NULL, worker_main, s) != 0)
-			fatal("%s: pthread_create: %s", o->name,
-			      strerror(errno));
+	s->pool = workq_new(&(struct workq_opts){
+	    .name = o->name,
+	    .threads = o->workers > 0 ? o->workers : 4,
+	    .queue_max = o->queue_max,
+	    .cancel = req_cancel,
+	});
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	/* TLS options go through an option array, so one call serves
@@ -828,22 +808,15 @@ void http_server_stop(struct http_server **sp)
 		return;
 	for (size_t i = 0; i < s->nmhd; i++)
 		(void)MHD_quiesce_daemon(s->mhd[i]);
-	/* the workers finish (and resume) every queued request first */
-	pthread_mutex_lock(&s->lock);
-	s->stopping = true;
-	pthread_cond_broadcast(&s->cond);
-	pthread_mutex_unlock(&s->lock);
-	for (unsigned i = 0; i < s->nworkers; i++)
-		pthread_join(s->workers[i], NULL);
+	/* running handlers finish; waiting requests are answered 503
+	   (req_cancel), all resumed before MHD stops */
+	workq_free(&s->pool);
 	for (size_t i = 0; i < s->nmhd; i++)
 		MHD_stop_daemon(s->mhd[i]);
-	free(s->workers);
 	if (s->docroot_fd >= 0)
 		close(s->docroot_fd);
 	if (s->access_fd >= 0)
 		close(s->access_fd);
-	pthread_mutex_destroy(&s->lock);
-	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->log_lock);
 	free(s);
 	*sp = NULL;
