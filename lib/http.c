@@ -18,6 +18,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "daemon.h"
 #include "log.h"
 #include "workq.h"
 #include "xalloc.h"
@@ -820,4 +822,34 @@ void http_server_stop(struct http_server **sp)
 	pthread_mutex_destroy(&s->log_lock);
 	free(s);
 	*sp = NULL;
+}
+
+int http_server_run(const struct http_server_opts *o, const char **error_r)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	struct http_server *srv = http_server_start(o, error_r);
+	if (srv == NULL)
+		return -1;
+	daemon_ready();
+	for (;;) {
+		int sig = 0;
+		if (sigwait(&set, &sig) != 0 || sig == SIGPIPE)
+			continue;
+		if (sig != SIGHUP)
+			break;
+		if (log_reopen() < 0)
+			log_warning("%s: reopen log: %s", o->name,
+				    strerror(errno));
+	}
+	log_info("%s: stopping", o->name);
+	http_server_stop(&srv);
+	for (size_t i = 0; i < o->n_listen; i++)
+		close(o->listen_fds[i]);
+	return 0;
 }

@@ -98,6 +98,15 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 				      const char **error_r);
 /* Stops accepting, finishes the queued jobs, stops MHD.  NULL-safe. */
 void http_server_stop(struct http_server **s);
+/*
+ * A web daemon's main loop, after privsep_drop(): blocks SIGTERM, SIGINT,
+ * SIGHUP and SIGPIPE (the MHD and worker threads inherit the mask, so only
+ * this thread takes them, with sigwait), starts the server, tells the
+ * parent it is ready (daemon_ready), then waits: SIGHUP reopens the log,
+ * SIGTERM or SIGINT stops the server and closes o's listening sockets.
+ * Returns 0 after a stop, or -1 with *error_r when it could not start.
+ */
+int http_server_run(const struct http_server_opts *o, const char **error_r);
 
 /* ---- for handlers (worker thread) ---- */
 

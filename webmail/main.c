@@ -129,39 +129,10 @@ int main(int argc, char **argv)
 		fatal("webmail: cannot drop privileges to %s: %s",
 		      conf_str(conf, "mail_owner"), err);
 
-	/* the threads MHD and the workers start inherit this mask: only
-	   the main thread takes the signals, with sigwait */
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-
-	struct http_server *srv = http_server_start(&ho, &err);
-	if (srv == NULL)
-		fatal("webmail: %s", err);
 	for (size_t i = 0; i < nl; i++)
 		log_info("webmail: listening on http://%s/", listen[i]);
-	daemon_ready();
-
-	for (;;) {
-		int sig = 0;
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		if (sig == SIGHUP) {
-			(void)log_reopen();
-			continue;
-		}
-		if (sig == SIGPIPE)
-			continue;
-		break;
-	}
-	log_info("webmail: stopping");
-	http_server_stop(&srv);
-	for (size_t i = 0; i < ho.n_listen; i++)
-		close(ho.listen_fds[i]);
+	if (http_server_run(&ho, &err) < 0)
+		fatal("webmail: %s", err);
 	websession_store_free(&wm.sessions);
 	fcache_clear();
 	free(root);
