@@ -202,7 +202,8 @@ static const struct conf_param mta_params[] = {
 		 "Restrictions on the client (at RCPT with smtpd_delay_reject)."),
 	P_LIST("smtpd_helo_restrictions", "",
 		 "Restrictions on the HELO/EHLO name."),
-	P_LIST("smtpd_sender_restrictions", "",
+	P_LIST("smtpd_sender_restrictions",
+		 "reject_authenticated_sender_login_mismatch",
 		 "Restrictions on MAIL FROM."),
 	P_LIST("smtpd_relay_restrictions", "",
 		 "Relay control, before smtpd_recipient_restrictions."),
@@ -341,6 +342,18 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("virtual_mailbox_limit_override", "yes",
 		 "Use the mailbox's own quota (mailbox.quota) instead of "
 		 "virtual_mailbox_limit."),
+	/* sender identity, DKIM, policy services (docs/mta.md) */
+	P_LIST("smtpd_sender_login_maps", "extmail:",
+		 "Who owns which sender address: extmail: (mailboxes and the "
+		 "aliases that deliver to them) and/or tables address -> "
+		 "logins."),
+	P_TIME("smtpd_policy_service_timeout", "100s", 1, HOUR_,
+		 "Time limit of one check_policy_service query."),
+	P_STR("smtpd_policy_service_default_action",
+		"451 4.3.5 Server configuration problem",
+		"Action when a policy server cannot be reached or fails."),
+	P_STR("dkim_key_directory", "$config_directory/dkim",
+		"DKIM signing keys, DOMAIN.SELECTOR.key (youju dkim keygen)."),
 	P_END,
 };
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "dkim_sign.h"
 #include "dnscheck.h"
 #include "log.h"
 #include "maps.h"
@@ -115,6 +116,25 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 		}
 		memcpy(o.recipient_delimiter, d, strlen(d) + 1);
 	}
+	if (conf_find_param(tables(), "smtpd_policy_service_timeout")) {
+		o.policy_timeout_ms =
+		    1000 *
+		    (unsigned)conf_time(c, "smtpd_policy_service_timeout");
+		snprintf(o.policy_default_action,
+			 sizeof(o.policy_default_action), "%s",
+			 conf_str(c, "smtpd_policy_service_default_action"));
+	}
+	if (conf_find_param(tables(), "smtpd_sender_login_maps")) {
+		char lerr[600];
+		items = conf_list(c, "smtpd_sender_login_maps", &n);
+		if (sender_login_maps_parse(&p->login_maps, items, n, lerr,
+					    sizeof(lerr)) < 0) {
+			snprintf(err, errsz, "smtpd_sender_login_maps: %s",
+				 lerr);
+			free(p);
+			return NULL;
+		}
+	}
 	if (conf_find_param(tables(), "parent_domain_matches_subdomains"))
 		o.parent_matches_subdomains = list_has(
 		    c, "parent_domain_matches_subdomains", "smtpd_access_maps");
@@ -201,6 +221,14 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 			 conf_str(c, "smtpd_dns_server"));
 		failed = true;
 	}
+	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
+		char derr[600];
+		if (dkim_keys_load(conf_str(c, "dkim_key_directory"), &p->dkim,
+				   derr, sizeof(derr)) < 0) {
+			snprintf(err, errsz, "dkim_key_directory: %s", derr);
+			failed = true;
+		}
+	}
 	if (failed) {
 		p->refs = 1;
 		policy_unref(&p);
@@ -229,5 +257,7 @@ void policy_unref(struct smtpd_policy **pp)
 	netlist_free(&p->mynetworks);
 	map_free(&p->header_checks);
 	map_free(&p->body_checks);
+	sender_login_maps_free(&p->login_maps);
+	dkim_keys_free(&p->dkim);
 	free(p);
 }

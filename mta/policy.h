@@ -13,9 +13,11 @@
 #include <stdint.h>
 
 #include "restrict.h"
+#include "sender_login.h"
 
 struct conf;
 struct map;
+struct dkim_keys;
 
 struct smtpd_policy {
 	unsigned refs;
@@ -38,6 +40,8 @@ struct smtpd_policy {
 	struct map *header_checks; /* NULL: none */
 	struct map *body_checks;
 	struct netlist *mynetworks;
+	struct sender_login_maps login_maps; /* smtpd_sender_login_maps */
+	struct dkim_keys *dkim;		     /* NULL: no signing keys */
 };
 
 /* Builds a policy from c.  NULL with a message in err (errsz bytes) that

@@ -139,6 +139,8 @@ void smtpd_transaction_reset(struct session *s)
 	s->cl_action = CLEANUP_NONE;
 	s->cl_text[0] = '\0';
 	buf_reset(&s->hdr);
+	buf_deinit(&s->msgbuf);
+	s->msgbuf_on = false;
 }
 
 const char *smtpd_proto_name(const struct session *s)
@@ -214,6 +216,9 @@ static void commit_run(struct session *s)
 	}
 	if (s->job_res == RESTRICT_REJECT || s->tx.discard ||
 	    s->cl_action == CLEANUP_DISCARD)
+		return;
+	/* sender identity of From:, DKIM signing (smtpd_sign.c) */
+	if (s->msgbuf_on && !smtpd_sign_run(s))
 		return;
 	if (s->tx.hold || s->cl_action == CLEANUP_HOLD)
 		queue_file_set_hold(s->qf);
@@ -1028,6 +1033,7 @@ static void session_free(struct session *s)
 	free(s->rcpts);
 	free(s->sasl_user);
 	buf_deinit(&s->hdr);
+	buf_deinit(&s->msgbuf);
 	if (s->anvil_counted)
 		anvil_disconnect(s->srv->anvil, s->addr);
 	policy_unref(&s->pol);

@@ -1,0 +1,366 @@
+"""Sender identity, DKIM signing and policy services (issue 16).
+
+- reject_authenticated_sender_login_mismatch (on by default): an
+  authenticated user may send as their own address or an alias that
+  delivers to them; another mailbox or another hosted domain gets 553 at
+  RCPT (envelope) or after DATA (From:), and nothing is signed.
+- DKIM: keys made by `youju dkim keygen` (RSA-2048 and Ed25519), the
+  record printed by `youju dkim show` served by this module's fake DNS
+  server, and youju's signatures verified by dkimpy (Debian's
+  python3-dkim, run by /usr/bin/python3) asking that server.
+- check_policy_service with Debian's postgrey: first attempt 450, the
+  retry after the greylisting delay accepted; a policy server that is
+  down gives smtpd_policy_service_default_action.
+"""
+import os
+import re
+import shutil
+import smtplib
+import socket
+import subprocess
+import tempfile
+import time
+
+import harness
+import test_mta
+from test_mta import (HOST, USER, PASSWORD, OutsideSMTP, _ctx, parse_queue_file,
+                      qmgr_paused, queued_file, queued_id, smtp)
+from test_mta_restrictions import FakeDNS, settings, _reload
+
+CONFIG = dict(test_mta.CONFIG)
+SYS_PY = "/usr/bin/python3"
+
+
+def _authd(inst, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(inst.authd_socket)
+    s.sendall(data)
+    out = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        out += d
+    s.close()
+    return out
+
+
+def _setup_dir(inst):
+    """other@extmail.org (another mailbox), sales@extmail.org (an alias to
+    postmaster), other.test (another hosted domain with a mailbox)."""
+    inst.sql("DELETE FROM alias WHERE address IN ('sales@extmail.org')")
+    inst.sql("DELETE FROM mailbox WHERE username IN ('other@extmail.org',"
+             "'boss@other.test')")
+    inst.sql("DELETE FROM domain WHERE domain='other.test'")
+    inst.sql("INSERT INTO domain (domain, active) VALUES ('other.test', 1)")
+    for u in ("other@extmail.org", "boss@other.test"):
+        local, dom = u.split("@")
+        inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
+                 "homedir, quota, domain, uidnumber, gidnumber, active, name)"
+                 f" VALUES ('{u}', '{local}', 'x', '{dom}/{local}/Maildir/', "
+                 f"'{dom}/{local}', '5242880', '{dom}', 1000, 1000, 1, "
+                 f"'{local}')")
+    inst.sql("INSERT INTO alias (address, goto, domain, active) VALUES "
+             "('sales@extmail.org', 'postmaster@extmail.org', 'extmail.org',"
+             " 1)")
+    assert _authd(inst, b"FLUSH test\n") == b"OK\n"
+
+
+def _submit(inst):
+    s = smtp(inst, "submission")
+    s.ehlo("client.example")
+    s.starttls(context=_ctx())
+    s.ehlo("client.example")
+    code, msg = s.login(USER, PASSWORD)
+    assert code == 235, msg
+    return s
+
+
+def _msg(frm, subject="hi"):
+    return (f"From: Someone <{frm}>\r\nTo: friend@example.com\r\n"
+            f"Subject: {subject}\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain\r\n\r\n"
+            "Hello  there, \r\nsecond line\t \r\n\r\n\r\n").encode()
+
+
+def test_sender_login_own_alias_other(inst):
+    _setup_dir(inst)
+    since = inst.log_size()
+    s = _submit(inst)
+    # own address and an alias delivering to the login: accepted
+    for sender in (USER, "sales@extmail.org", "SALES@extmail.org"):
+        assert s.mail(sender)[0] == 250
+        code, msg = s.rcpt("friend@example.com")
+        assert code == 250, (sender, msg)
+        s.rset()
+    # another mailbox, another hosted domain, a foreign address: 553
+    for sender in ("other@extmail.org", "boss@other.test",
+                   "someone@example.net"):
+        assert s.mail(sender)[0] == 250
+        code, msg = s.rcpt("friend@example.com")
+        assert code == 553, (sender, msg)
+        assert msg.decode() == (f"5.7.1 <{sender}>: Sender address "
+                                f"rejected: not owned by user {USER}"), msg
+        s.rset()
+    # own envelope, someone else's From: refused after DATA
+    assert s.mail(USER)[0] == 250
+    assert s.rcpt("friend@example.com")[0] == 250
+    code, msg = s.data(_msg("other@extmail.org"))
+    assert code == 553, msg
+    assert msg.decode() == ("5.7.1 <other@extmail.org>: Sender address "
+                            f"rejected: not owned by user {USER}"), msg
+    s.quit()
+    inst.wait_log(r"NOQUEUE: reject: RCPT from \S+: 553 5\.7\.1 "
+                  r"<boss@other\.test>: Sender address rejected: not owned",
+                  since=since)
+
+
+def test_sender_login_can_be_turned_off(inst):
+    _setup_dir(inst)
+    with settings(inst, smtpd_sender_restrictions=""):
+        s = _submit(inst)
+        assert s.mail("other@extmail.org")[0] == 250
+        code, msg = s.rcpt("friend@example.com")
+        assert code == 250, msg
+        s.quit()
+
+
+def test_sender_login_grant_table(inst):
+    """smtpd_sender_login_maps: a table the domain administrator keeps,
+    address (or @domain) -> logins."""
+    _setup_dir(inst)
+    path = inst.path("etc", "sender_logins")
+    with open(path, "w") as f:
+        f.write(f"boss@other.test {USER}, someone@else.example\n")
+    try:
+        with settings(inst, smtpd_sender_login_maps=f"extmail:, "
+                      f"hash:{path}"):
+            s = _submit(inst)
+            assert s.mail("boss@other.test")[0] == 250
+            code, msg = s.rcpt("friend@example.com")
+            assert code == 250, msg
+            s.quit()
+    finally:
+        os.unlink(path)
+
+
+# ----------------------------------------------------------------- DKIM
+def _keygen(inst, *args):
+    r = inst.youju("dkim", "keygen", *args)
+    assert r.returncode == 0, r.stderr
+    return r.stdout.strip()
+
+
+def _records(show_out):
+    """Zone lines -> [(name, [strings])]."""
+    out = []
+    for line in show_out.splitlines():
+        m = re.match(r'^(\S+)\. IN TXT((?: "[^"]*")+)$', line)
+        assert m, line
+        out.append((m.group(1), re.findall(r'"([^"]*)"', m.group(2))))
+    return out
+
+
+VERIFY = r"""
+import sys, dkim, dns.resolver, dns.message, dns.query, dns.rdatatype
+port = int(sys.argv[1])
+def txt(name, timeout=5):
+    q = dns.message.make_query(name.decode().rstrip('.'), 'TXT')
+    r = dns.query.udp(q, '127.0.0.1', port=port, timeout=timeout)
+    for rr in r.answer:
+        for item in rr:
+            return b''.join(item.strings)
+    return None
+msg = sys.stdin.buffer.read()
+d = dkim.DKIM(msg)
+count = sum(1 for h in d.headers if h[0].lower() == b'dkim-signature')
+ok = True
+for n in range(count):
+    try:
+        res = d.verify(idx=n, dnsfunc=txt)
+    except dkim.ValidationError as e:
+        print('error', e); res = False
+    print(n, res)
+    ok = ok and res
+sys.exit(0 if ok and count > 0 else 1)
+"""
+
+
+def _dkimpy_verify(msg, port):
+    r = subprocess.run([SYS_PY, "-c", VERIFY, str(port)], input=msg,
+                       capture_output=True, timeout=60)
+    return r.returncode, r.stdout.decode() + r.stderr.decode()
+
+
+def test_dkim_keygen_show_and_signing(inst):
+    if not os.path.exists(SYS_PY) or subprocess.run(
+            [SYS_PY, "-c", "import dkim"]).returncode != 0:
+        raise AssertionError("python3-dkim is not installed "
+                             "(scripts/deps.sh)")
+    _setup_dir(inst)
+    kdir = inst.path("etc", "dkim")
+    shutil.rmtree(kdir, ignore_errors=True)
+    rec1 = _keygen(inst, "extmail.org", "--selector", "s1")
+    rec2 = _keygen(inst, "extmail.org", "--selector", "s2", "--ed25519")
+    assert rec1.startswith('s1._domainkey.extmail.org. IN TXT "v=DKIM1; '
+                           'k=rsa; p=MII'), rec1
+    assert rec2.startswith('s2._domainkey.extmail.org. IN TXT "v=DKIM1; '
+                           'k=ed25519; p='), rec2
+    st = os.stat(os.path.join(kdir, "extmail.org.s1.key"))
+    assert st.st_mode & 0o777 == 0o600, oct(st.st_mode)
+    # an existing selector is not overwritten
+    assert inst.youju("dkim", "keygen", "extmail.org", "--selector",
+                      "s1").returncode == 1
+    show = inst.youju("dkim", "show", "extmail.org")
+    assert show.returncode == 0, show.stderr
+    assert show.stdout.splitlines() == [rec1, rec2]
+    records = [(name, ("TXT", *strings))
+               for name, strings in _records(show.stdout)]
+    dns = FakeDNS(records)
+    try:
+        _reload(inst)
+        since = inst.log_size()
+        with qmgr_paused(inst):
+            s = _submit(inst)
+            s.mail(USER)
+            s.rcpt("friend@example.com")
+            code, msg = s.data(_msg(USER))
+            assert code == 250, msg
+            qid = queued_id(msg.decode())
+            # the alias is signed too
+            s.mail("sales@extmail.org")
+            s.rcpt("friend@example.com")
+            code, msg = s.data(_msg("sales@extmail.org", "alias"))
+            assert code == 250, msg
+            qid2 = queued_id(msg.decode())
+            s.quit()
+            _, m1 = parse_queue_file(queued_file(inst, qid))
+            _, m2 = parse_queue_file(queued_file(inst, qid2))
+        inst.wait_log(qid + r": dkim: signed, d=extmail\.org, "
+                      r"signatures=2", since=since)
+        for m in (m1, m2):
+            wire = m.replace(b"\n", b"\r\n")
+            assert wire.count(b"DKIM-Signature: v=1; a=rsa-sha256; "
+                              b"c=relaxed/relaxed;") == 1, m
+            assert wire.count(b"DKIM-Signature: v=1; a=ed25519-sha256; "
+                              b"c=relaxed/relaxed;") == 1, m
+            assert re.search(rb"h=from:from:subject:to:message-id|"
+                             rb"h=from:from:", wire), m
+            rc, out = _dkimpy_verify(wire, dns.port)
+            assert rc == 0, out
+            assert out.split() == ["0", "True", "1", "True"], out
+            # a changed body no longer verifies
+            rc, out = _dkimpy_verify(wire.replace(b"second line",
+                                                  b"second lime"), dns.port)
+            assert rc == 1 and "False" in out, out
+        # unauthenticated mail from outside is never signed
+        s = OutsideSMTP(inst)
+        s.ehlo("outside.example")
+        s.mail("someone@example.net")
+        s.rcpt(USER)
+        with qmgr_paused(inst):
+            code, msg = s.data(_msg("postmaster@extmail.org"))
+            assert code == 250, msg
+            _, m3 = parse_queue_file(queued_file(inst,
+                                                 queued_id(msg.decode())))
+        s.quit()
+        assert b"DKIM-Signature" not in m3
+        # an authenticated user's mail as another mailbox: refused, so
+        # nothing is signed; nothing for a domain without a key either
+        s = _submit(inst)
+        s.mail(USER)
+        s.rcpt("friend@example.com")
+        code, msg = s.data(_msg("boss@other.test"))
+        assert code == 553, msg
+        s.quit()
+    finally:
+        dns.close()
+        shutil.rmtree(kdir, ignore_errors=True)
+        _reload(inst)
+
+
+def test_dkim_sendmail_local_submission_signed(inst):
+    """Mail of the sendmail command from root (trusted) is signed."""
+    kdir = inst.path("etc", "dkim")
+    shutil.rmtree(kdir, ignore_errors=True)
+    rec = _keygen(inst, "extmail.org", "--selector", "loc")
+    dns = FakeDNS([(n, ("TXT", *s)) for n, s in _records(rec)])
+    try:
+        _reload(inst)
+        since = inst.log_size()
+        with qmgr_paused(inst):
+            r = inst.youju("sendmail", "-f", USER, "friend@example.com",
+                           input=_msg(USER).decode())
+            assert r.returncode == 0, r.stderr
+            m = inst.wait_log(r"(\w+): dkim: signed, d=extmail\.org, "
+                              r"signatures=1", since=since)
+            _, msg = parse_queue_file(queued_file(inst, m.group(1)))
+        rc, out = _dkimpy_verify(msg.replace(b"\n", b"\r\n"), dns.port)
+        assert rc == 0, out
+    finally:
+        dns.close()
+        shutil.rmtree(kdir, ignore_errors=True)
+        _reload(inst)
+
+
+# -------------------------------------------------------- policy service
+def test_policy_service_postgrey(inst):
+    pg = shutil.which("postgrey") or "/usr/sbin/postgrey"
+    assert os.path.exists(pg), "postgrey is not installed (scripts/deps.sh)"
+    _setup_dir(inst)
+    rcpt = "other@extmail.org"  # postgrey lets postmaster@ through
+    tmp = tempfile.mkdtemp(prefix="youju-postgrey-")
+    port = harness.free_port()
+    proc = subprocess.Popen([pg, f"--inet=127.0.0.1:{port}",
+                             f"--dbdir={tmp}", "--delay=2", "--user=root",
+                             "--group=root",
+                             f"--pidfile={tmp}/pid"],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), 1).close()
+                break
+            except OSError:
+                assert time.time() < deadline, "postgrey did not start"
+                time.sleep(0.2)
+        with settings(inst, smtpd_recipient_restrictions="permit_mynetworks,"
+                      " reject_unauth_destination, check_policy_service "
+                      f"inet:127.0.0.1:{port}"):
+            s = OutsideSMTP(inst)
+            s.ehlo("outside.example")
+            s.mail("grey@example.net")
+            code, msg = s.rcpt(rcpt)
+            assert code == 450, msg
+            assert msg.decode().startswith(
+                f"4.2.0 <{rcpt}>: Recipient address rejected: Greylisted"),\
+                msg
+            s.rset()
+            time.sleep(3)  # postgrey --delay=2
+            s.mail("grey@example.net")
+            code, msg = s.rcpt(rcpt)
+            assert code == 250, msg
+            s.quit()
+        # a policy server that is down: the default action
+        proc.terminate()
+        proc.wait(10)
+        with settings(inst, smtpd_recipient_restrictions="permit_mynetworks,"
+                      " reject_unauth_destination, check_policy_service "
+                      f"inet:127.0.0.1:{port}"):
+            s = OutsideSMTP(inst)
+            s.ehlo("outside.example")
+            s.mail("grey@example.net")
+            code, msg = s.rcpt(rcpt)
+            # as Postfix: the action applied like a table's
+            assert (code, msg.decode()) == (
+                451, f"4.3.5 <{rcpt}>: Recipient address rejected: "
+                "Server configuration problem"), msg
+            s.quit()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
