@@ -143,6 +143,10 @@ test: deps
 run: deps
 	@$(MAKE) --no-print-directory all
 	@$(BUILD)/bin/youju start
+	@# a DKIM key for the demo domain, loaded by a reload (docs/mta.md)
+	@if ! $(BUILD)/bin/youju dkim show extmail.org >/dev/null 2>&1; then \
+		$(BUILD)/bin/youju dkim keygen extmail.org >/dev/null && \
+		$(BUILD)/bin/youju reload >/dev/null; fi
 	@sh scripts/banner.sh
 
 stop:

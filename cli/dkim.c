@@ -82,8 +82,8 @@ int cli_dkim_record(const char *domain, const char *selector, const char *pem,
 	int n = snprintf(val, sizeof(val), "v=DKIM1; k=%s; p=%s", k, b64);
 	if (n < 0 || (size_t)n >= sizeof(val))
 		return -1;
-	int w = snprintf(out, outsz, "%s._domainkey.%s. IN TXT", selector,
-			 domain);
+	int w =
+	    snprintf(out, outsz, "%s._domainkey.%s. IN TXT", selector, domain);
 	if (w < 0 || (size_t)w >= outsz)
 		return -1;
 	size_t len = (size_t)w;
@@ -155,8 +155,8 @@ static int show(const char *dir, const char *domain)
 		char *sel = xstrndup(names[i] + dl + 1, l - dl - 5);
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
 		char *pem = read_small(path);
-		if (pem != NULL && cli_dkim_record(domain, sel, pem, rec,
-						   sizeof(rec)) == 0) {
+		if (pem != NULL &&
+		    cli_dkim_record(domain, sel, pem, rec, sizeof(rec)) == 0) {
 			printf("%s\n", rec);
 			count++;
 		} else {
@@ -184,9 +184,9 @@ static int write_pem(const char *path, EVP_PKEY *pk, bool private)
 		close(fd);
 		return -1;
 	}
-	int ok = private ? PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL,
-						NULL)
-			 : PEM_write_PUBKEY(f, pk);
+	int ok = private
+		     ? PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL)
+		     : PEM_write_PUBKEY(f, pk);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
 		ok = 0;
 	if (fclose(f) != 0)
@@ -199,8 +199,7 @@ static int write_pem(const char *path, EVP_PKEY *pk, bool private)
 	return 0;
 }
 
-static int keygen(const char *dir, const char *domain, const char *sel,
-		  bool ed)
+static int keygen(const char *dir, const char *domain, const char *sel, bool ed)
 {
 	char kp[4096], pp[4096];
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
@@ -215,8 +214,8 @@ static int keygen(const char *dir, const char *domain, const char *sel,
 			kp);
 		return 1;
 	}
-	EVP_PKEY *pk = ed ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519")
-			  : EVP_RSA_gen(2048);
+	EVP_PKEY *pk =
+	    ed ? EVP_PKEY_Q_keygen(NULL, NULL, "ED25519") : EVP_RSA_gen(2048);
 	if (pk == NULL) {
 		fprintf(stderr, "youju dkim: key generation failed\n");
 		return 1;

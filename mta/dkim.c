@@ -81,16 +81,15 @@ int dkim_canon_header(const char *p, size_t len, bool relaxed, bool no_crlf,
 		ne--;
 	for (size_t i = 0; i < ne && rc == 0; i++) {
 		char c = p[i];
-		rc |= buf_append_char(out, (c >= 'A' && c <= 'Z')
-					       ? (char)(c - 'A' + 'a')
-					       : c);
+		rc |= buf_append_char(
+		    out, (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c);
 	}
 	rc |= buf_append_char(out, ':');
 	bool pending_sp = false, started = false;
 	for (size_t i = nl + 1; i < len && rc == 0; i++) {
 		char c = p[i];
-		if (c == '\r' || c == '\n')
-			continue; /* unfold */
+		if (c == '\n' || (c == '\r' && i + 1 < len && p[i + 1] == '\n'))
+			continue; /* unfold (a bare CR is kept) */
 		if (wsp(c)) {
 			pending_sp = started;
 			continue;

@@ -39,12 +39,28 @@ struct dkim_keys {
 
 /* RFC 6376 §5.4.1 (the fields the RFC lists as SHOULD be signed) */
 static const char *const sign_names[] = {
-    "from",	   "reply-to",	  "subject",	 "date",
-    "to",	   "cc",	  "resent-date", "resent-from",
-    "resent-to",   "resent-cc",	  "in-reply-to", "references",
-    "list-id",	   "list-help",	  "list-unsubscribe",
-    "list-subscribe", "list-post", "list-owner", "list-archive",
-    "message-id",  "mime-version", "content-type",
+    "from",
+    "reply-to",
+    "subject",
+    "date",
+    "to",
+    "cc",
+    "resent-date",
+    "resent-from",
+    "resent-to",
+    "resent-cc",
+    "in-reply-to",
+    "references",
+    "list-id",
+    "list-help",
+    "list-unsubscribe",
+    "list-subscribe",
+    "list-post",
+    "list-owner",
+    "list-archive",
+    "message-id",
+    "mime-version",
+    "content-type",
     "content-transfer-encoding",
 };
 
@@ -72,7 +88,8 @@ static int load_one(const char *dir, const char *fname, struct dkim_key *k,
 	for (const char *p = fname; p < end; p++)
 		if (*p == '.')
 			dot = p;
-	if (dot == NULL || dot == fname || !name_ok(fname, (size_t)(dot - fname)) ||
+	if (dot == NULL || dot == fname ||
+	    !name_ok(fname, (size_t)(dot - fname)) ||
 	    !name_ok(dot + 1, (size_t)(end - dot - 1))) {
 		snprintf(err, errsz, "%s/%s: want DOMAIN.SELECTOR.key", dir,
 			 fname);
@@ -237,8 +254,7 @@ bool dkim_from_domain(const char *msg, size_t len, char *dom, size_t domsz)
 	ok = false;
 	for (size_t i = 0; i < l.n; i++) {
 		const struct addrlist_addr *a = &l.v[i];
-		if (a->kind != ADDRLIST_MAILBOX || a->domain == NULL ||
-		    a->ctl)
+		if (a->kind != ADDRLIST_MAILBOX || a->domain == NULL || a->ctl)
 			continue;
 		if (a->domain_len + 1 <= domsz &&
 		    name_ok(a->domain, a->domain_len)) {
@@ -312,14 +328,14 @@ static int sign_one(const struct dkim_key *k, const struct dkim_msg *m,
 		/* RFC 8463 §3: PureEdDSA over the SHA-256 of the data */
 		unsigned char dg[32];
 		unsigned int dl = sizeof(dg);
-		if (EVP_Digest(data.p, data.len, dg, &dl, EVP_sha256(),
-			       NULL) != 1 ||
+		if (EVP_Digest(data.p, data.len, dg, &dl, EVP_sha256(), NULL) !=
+			1 ||
 		    EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) != 1 ||
 		    EVP_DigestSign(md, sigbin, &siglen, dg, dl) != 1)
 			rc = -1;
 	} else if (rc == 0) {
-		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL,
-				       k->pkey) != 1 ||
+		if (EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k->pkey) !=
+			1 ||
 		    EVP_DigestSign(md, sigbin, &siglen,
 				   (const unsigned char *)data.p,
 				   data.len) != 1)

@@ -64,7 +64,8 @@ bool policysvc_spec_ok(const char *spec)
 	char host[256], port[8];
 	if (strncmp(spec, "unix:", 5) == 0)
 		return spec[5] == '/' &&
-		       strlen(spec + 5) < sizeof(((struct sockaddr_un *)0)->sun_path);
+		       strlen(spec + 5) <
+			   sizeof(((struct sockaddr_un *)0)->sun_path);
 	if (strncmp(spec, "inet:", 5) == 0)
 		return split_inet(spec + 5, host, sizeof(host), port,
 				  sizeof(port));
@@ -119,7 +120,8 @@ static int connect_to(const char *spec, long long deadline)
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		if (errno != EINPROGRESS || wait_fd(fd, POLLOUT, deadline) < 0) {
+		if (errno != EINPROGRESS ||
+		    wait_fd(fd, POLLOUT, deadline) < 0) {
 			int e = errno;
 			close(fd);
 			errno = e;

@@ -78,8 +78,8 @@ static enum sender_login_result table_check(const struct sender_login_maps *m,
 		   then "@domain" */
 		const char *keys[2] = {addr, at};
 		for (size_t k = 0; k < 2 && keys[k] != NULL; k++) {
-			switch (map_lookup(m->map[i], keys[k], val,
-					   sizeof(val))) {
+			switch (
+			    map_lookup(m->map[i], keys[k], val, sizeof(val))) {
 			case MAP_FOUND:
 				if (list_has_login(val, login))
 					return SENDER_LOGIN_OWNED;
@@ -96,9 +96,8 @@ static enum sender_login_result table_check(const struct sender_login_maps *m,
 	return tempfail ? SENDER_LOGIN_TEMPFAIL : SENDER_LOGIN_NOT_OWNED;
 }
 
-static enum sender_login_result extmail_check(const char *authd,
-					      const char *login,
-					      const char *addr)
+static enum sender_login_result
+extmail_check(const char *authd, const char *login, const char *addr)
 {
 	struct authc_reply r = {0};
 	enum sender_login_result res = SENDER_LOGIN_NOT_OWNED;
@@ -126,8 +125,7 @@ static enum sender_login_result extmail_check(const char *authd,
 
 enum sender_login_result sender_login_check(const struct sender_login_maps *m,
 					    const char *authd,
-					    const char *login,
-					    const char *addr)
+					    const char *login, const char *addr)
 {
 	if (addr[0] == '\0')
 		return SENDER_LOGIN_OWNED;

@@ -116,8 +116,8 @@ bool smtpd_sign_run(struct session *s)
 		/* root and the mail daemons' own user (the webmail, which
 		   submits as the logged-in user only) are trusted; other
 		   local users' mail goes out unsigned */
-		signable = s->peer_uid == 0 ||
-			   s->peer_uid == (unsigned long)geteuid();
+		signable =
+		    s->peer_uid == 0 || s->peer_uid == (unsigned long)geteuid();
 	}
 	struct buf sig;
 	buf_init(&sig, 64 * 1024);
@@ -128,8 +128,7 @@ bool smtpd_sign_run(struct session *s)
 		int n = dkim_sign(s->pol->dkim, dom, msg, s->msgbuf.len,
 				  s->arrival.tv_sec, &sig);
 		if (n < 0) {
-			log_warning("%s: dkim: cannot sign for %s", s->id,
-				    dom);
+			log_warning("%s: dkim: cannot sign for %s", s->id, dom);
 			buf_reset(&sig);
 		} else if (n > 0) {
 			log_info("%s: dkim: signed, d=%s, signatures=%d", s->id,
