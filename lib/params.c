@@ -352,6 +352,14 @@ static const struct conf_param mta_params[] = {
 	P_STR("smtpd_policy_service_default_action",
 		"451 4.3.5 Server configuration problem",
 		"Action when a policy server cannot be reached or fails."),
+	P_LIST("smtpd_sender_authentication", "dkim, spf, dmarc",
+		 "Checks on mail from other servers, recorded in "
+		 "Authentication-Results: (dkim spf dmarc; empty: none)."),
+	P_STR("smtpd_spf_fail_action", "ignore",
+		"SPF fail (-all): ignore (only recorded) or reject (550)."),
+	P_BOOL("smtpd_dmarc_enforce", "yes",
+		 "Apply the sender's DMARC policy: p=reject refused (550), "
+		 "p=quarantine marked as spam."),
 	P_STR("dkim_key_directory", "$config_directory/dkim",
 		"DKIM signing keys, DOMAIN.SELECTOR.key (youju dkim keygen)."),
 	P_END,

@@ -221,6 +221,37 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 			 conf_str(c, "smtpd_dns_server"));
 		failed = true;
 	}
+	if (!failed &&
+	    conf_find_param(tables(), "smtpd_sender_authentication")) {
+		items = conf_list(c, "smtpd_sender_authentication", &n);
+		for (size_t i = 0; i < n && !failed; i++) {
+			if (strcmp(items[i], "dkim") == 0)
+				p->auth_dkim = true;
+			else if (strcmp(items[i], "spf") == 0)
+				p->auth_spf = true;
+			else if (strcmp(items[i], "dmarc") == 0)
+				p->auth_dmarc = true;
+			else {
+				snprintf(err, errsz,
+					 "smtpd_sender_authentication: unknown "
+					 "check %s (want dkim, spf, dmarc)",
+					 items[i]);
+				failed = true;
+			}
+		}
+		const char *a = conf_str(c, "smtpd_spf_fail_action");
+		if (strcmp(a, "reject") == 0)
+			p->spf_reject = true;
+		else if (!failed && strcmp(a, "ignore") != 0) {
+			snprintf(
+			    err, errsz,
+			    "smtpd_spf_fail_action: want ignore or reject: "
+			    "%s",
+			    a);
+			failed = true;
+		}
+		p->dmarc_enforce = conf_bool(c, "smtpd_dmarc_enforce");
+	}
 	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
 		char derr[600];
 		if (dkim_keys_load(conf_str(c, "dkim_key_directory"), &p->dkim,

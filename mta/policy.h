@@ -42,6 +42,10 @@ struct smtpd_policy {
 	struct netlist *mynetworks;
 	struct sender_login_maps login_maps; /* smtpd_sender_login_maps */
 	struct dkim_keys *dkim;		     /* NULL: no signing keys */
+	/* smtpd_sender_authentication and its policy settings */
+	bool auth_dkim, auth_spf, auth_dmarc;
+	bool spf_reject;    /* smtpd_spf_fail_action = reject */
+	bool dmarc_enforce; /* smtpd_dmarc_enforce */
 };
 
 /* Builds a policy from c.  NULL with a message in err (errsz bytes) that

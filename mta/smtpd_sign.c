@@ -14,22 +14,35 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "dkim.h"
 #include "dkim_sign.h"
+#include "dkim_verify.h"
+#include "dmarc.h"
 #include "log.h"
 #include "policy.h"
 #include "sender_login.h"
+#include "spf.h"
 #include "xalloc.h"
 
 /* when there is no message_size_limit */
 #define SIGN_BUF_MAX ((size_t)1 << 30)
 
+/* Mail from other servers: not authenticated, not local. */
+static bool inbound(const struct session *s)
+{
+	return !s->authenticated && !s->mynetworks &&
+	       s->svc != SMTPD_SVC_PICKUP &&
+	       (s->pol->auth_dkim || s->pol->auth_spf || s->pol->auth_dmarc);
+}
+
 void smtpd_sign_start(struct session *s)
 {
-	bool checks = s->authenticated &&
-		      restrict_sender_login(s->pol->stage[RESTRICT_SENDER]);
+	bool checks = (s->authenticated &&
+		       restrict_sender_login(s->pol->stage[RESTRICT_SENDER])) ||
+		      inbound(s);
 	bool keys = dkim_keys_count(s->pol->dkim) > 0 &&
 		    (s->authenticated || s->svc == SMTPD_SVC_PICKUP);
 	buf_deinit(&s->msgbuf);
@@ -106,9 +119,139 @@ static bool sender_ok(struct session *s, bool *signable)
 	return true;
 }
 
+/* Appends the kept message to the queue file, leaving out the
+   Authentication-Results: fields that claim to be ours (RFC 8601 §5). */
+static int write_message(struct session *s, bool strip)
+{
+	const char *msg = s->msgbuf.p ? s->msgbuf.p : "";
+	size_t len = s->msgbuf.len;
+	if (!strip)
+		return len ? queue_file_write(s->qf, msg, len) : 0;
+	struct dkim_msg *m = xmalloc(sizeof(*m));
+	dkim_msg_parse(msg, len, m);
+	const char *pos = msg;
+	const char *me = s->srv->cfg.hostname;
+	size_t ml = strlen(me);
+	int rc = 0;
+	for (size_t i = 0; i < m->nf && rc == 0; i++) {
+		const struct dkim_field *f = &m->f[i];
+		if (!dkim_field_is(f, "authentication-results"))
+			continue;
+		const char *v = f->p + f->name_len + 1;
+		const char *end = f->p + f->len;
+		while (v < end && (*v == ' ' || *v == '\t' || *v == '\n'))
+			v++;
+		size_t il = strcspn(v, "; \t\n(");
+		if (il != ml || (size_t)(end - v) < il ||
+		    strncasecmp(v, me, ml) != 0)
+			continue;
+		/* write what comes before, skip the field and its LF */
+		rc = queue_file_write(s->qf, pos, (size_t)(f->p - pos));
+		pos = end < msg + len && *end == '\n' ? end + 1 : end;
+		log_info("%s: removed a forged Authentication-Results: %s",
+			 s->id, me);
+	}
+	free(m);
+	if (rc == 0 && pos < msg + len)
+		rc = queue_file_write(s->qf, pos, (size_t)(msg + len - pos));
+	return rc;
+}
+
+/*
+ * Mail from other servers: DKIM, SPF and DMARC into an
+ * Authentication-Results: field (RFC 8601) in ar; false when the
+ * sender's DMARC policy (or smtpd_spf_fail_action) refuses the message.
+ */
+static bool check_inbound(struct session *s, struct buf *ar)
+{
+	const struct smtpd_policy *p = s->pol;
+	const char *msg = s->msgbuf.p ? s->msgbuf.p : "";
+	struct dkim_sig_result dk[DKIM_VERIFY_MAX];
+	size_t ndk = 0;
+	enum spf_result spf = SPF_NONE;
+	char spf_dom[256] = "", from[256] = "";
+	struct dmarc_eval dm = {.result = DMARC_NONE};
+	int rc =
+	    buf_printf(ar, "Authentication-Results: %s", s->srv->cfg.hostname);
+	size_t empty = ar->len;
+	if (p->auth_dkim) {
+		ndk = dkim_verify(msg, s->msgbuf.len, s->arrival.tv_sec, dk);
+		for (size_t i = 0; i < ndk; i++)
+			rc |= buf_printf(ar,
+					 ";\n\tdkim=%s (%s) header.d=%s "
+					 "header.s=%s header.b=%s",
+					 dkim_result_name(dk[i].result),
+					 dk[i].reason, dk[i].domain,
+					 dk[i].selector, dk[i].b8);
+		if (ndk == 0)
+			rc |= buf_printf(ar, ";\n\tdkim=none");
+	}
+	if (p->auth_spf || p->auth_dmarc) {
+		spf = spf_check(s->addr, s->mail.addr, s->helo, spf_dom);
+		if (p->auth_spf)
+			rc |= buf_printf(
+			    ar, ";\n\tspf=%s smtp.%s=%s", spf_result_name(spf),
+			    s->mail.addr[0] ? "mailfrom" : "helo",
+			    s->mail.addr[0] ? s->mail.addr : s->helo);
+	}
+	if (p->auth_dmarc &&
+	    dkim_from_domain(msg, s->msgbuf.len, from, sizeof(from))) {
+		dmarc_check(from, dk, ndk, spf, spf_dom, &dm);
+		rc |= buf_printf(ar, ";\n\tdmarc=%s",
+				 dmarc_result_name(dm.result));
+		if (dm.result == DMARC_PASS || dm.result == DMARC_FAIL)
+			rc |= buf_printf(ar, " (p=%s)",
+					 dmarc_policy_name(dm.policy));
+		rc |= buf_printf(ar, " header.from=%s", from);
+	}
+	if (ar->len == empty)
+		rc |= buf_printf(ar, "; none");
+	rc |= buf_append_char(ar, '\n');
+	if (rc != 0)
+		buf_reset(ar);
+	log_info("%s: authentication: dkim=%s spf=%s dmarc=%s%s%s", s->id,
+		 ndk ? dkim_result_name(dk[0].result) : "none",
+		 spf_result_name(spf), dmarc_result_name(dm.result),
+		 from[0] ? " header.from=" : "", from);
+	if (dm.result == DMARC_FAIL && p->dmarc_enforce &&
+	    dm.policy == DMARC_P_REJECT) {
+		s->job_res = RESTRICT_REJECT;
+		snprintf(s->job_reply, sizeof(s->job_reply),
+			 "550 5.7.1 Email rejected per DMARC policy for %s",
+			 from);
+		return false;
+	}
+	if (spf == SPF_FAIL && p->spf_reject) {
+		s->job_res = RESTRICT_REJECT;
+		snprintf(s->job_reply, sizeof(s->job_reply),
+			 "550 5.7.23 <%s>: Sender address rejected: SPF fail "
+			 "- not authorized",
+			 s->mail.addr[0] ? s->mail.addr : s->helo);
+		return false;
+	}
+	if (dm.result == DMARC_FAIL && p->dmarc_enforce &&
+	    dm.policy == DMARC_P_QUARANTINE) {
+		/* delivered into the Junk folder (docs/delivery.md) */
+		rc = buf_printf(ar,
+				"X-Spam-Flag: YES\n"
+				"X-Youju-Quarantine: DMARC policy of %s\n",
+				from);
+		(void)rc;
+		log_info("%s: quarantine: DMARC policy of %s", s->id, from);
+	}
+	return true;
+}
+
 bool smtpd_sign_run(struct session *s)
 {
 	bool signable = false;
+	struct buf ar;
+	buf_init(&ar, 16 * 1024);
+	bool in = inbound(s);
+	if (in && !check_inbound(s, &ar)) {
+		buf_deinit(&ar);
+		return false;
+	}
 	if (s->authenticated) {
 		if (!sender_ok(s, &signable))
 			return false;
@@ -135,15 +278,17 @@ bool smtpd_sign_run(struct session *s)
 				 dom, n);
 		}
 	}
-	if ((sig.len > 0 && queue_file_write(s->qf, sig.p, sig.len) < 0) ||
-	    (s->msgbuf.len > 0 &&
-	     queue_file_write(s->qf, s->msgbuf.p, s->msgbuf.len) < 0)) {
+	if ((ar.len > 0 && queue_file_write(s->qf, ar.p, ar.len) < 0) ||
+	    (sig.len > 0 && queue_file_write(s->qf, sig.p, sig.len) < 0) ||
+	    write_message(s, in) < 0) {
 		s->job_rc = -1;
 		s->job_errno = errno;
 		s->job_error = "write queue file";
 		buf_deinit(&sig);
+		buf_deinit(&ar);
 		return false;
 	}
 	buf_deinit(&sig);
+	buf_deinit(&ar);
 	return true;
 }

@@ -364,3 +364,145 @@ def test_policy_service_postgrey(inst):
             proc.terminate()
             proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------ inbound DKIM, SPF, DMARC
+SIGN = r"""
+import sys, dkim
+key = open(sys.argv[1], 'rb').read()
+msg = sys.stdin.buffer.read()
+sig = dkim.sign(msg, sys.argv[3].encode(), sys.argv[2].encode(), key,
+                canonicalize=(b'relaxed', b'simple'),
+                include_headers=[b'from', b'to', b'subject'])
+sys.stdout.buffer.write(sig + msg)
+"""
+
+
+def _dkimpy_sign(msg, keyfile, domain, selector):
+    r = subprocess.run([SYS_PY, "-c", SIGN, keyfile, domain, selector],
+                       input=msg, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def _rsa_key(tmp):
+    key = os.path.join(tmp, "k.pem")
+    subprocess.run(["openssl", "genrsa", "-out", key, "2048"],
+                   capture_output=True, check=True)
+    der = subprocess.run(["openssl", "rsa", "-in", key, "-pubout",
+                          "-outform", "DER"], capture_output=True,
+                         check=True).stdout
+    import base64
+    return key, base64.b64encode(der).decode()
+
+
+def _outside_data(inst, sender, msg, rcpt=USER):
+    s = OutsideSMTP(inst)
+    s.ehlo("mail.sender.test")
+    assert s.mail(sender)[0] == 250
+    code, rmsg = s.rcpt(rcpt)
+    assert code == 250, rmsg
+    code, rmsg = s.data(msg)
+    s.quit()
+    return code, rmsg.decode()
+
+
+def test_inbound_dkim_spf_dmarc(inst):
+    me = inst.youju("conf", "-h", "myhostname").stdout.strip()
+    tmp = tempfile.mkdtemp(prefix="youju-dkimpy-")
+    key, pub = _rsa_key(tmp)
+    p = "v=DKIM1; k=rsa; p=" + pub
+    chunks = [p[i:i + 250] for i in range(0, len(p), 250)]
+    records = [
+        ("sel._domainkey.sender.test", ("TXT", *chunks)),
+        ("sender.test", ("TXT", "v=spf1 ip4:127.0.0.2 -all")),
+        ("_dmarc.sender.test", ("TXT", "v=DMARC1; p=reject")),
+        ("spoof.test", ("TXT", "v=spf1 -all")),
+        ("_dmarc.spoof.test", ("TXT", "v=DMARC1; p=reject; sp=reject")),
+        ("quar.test", ("TXT", "v=spf1 ~all")),
+        ("_dmarc.quar.test", ("TXT", "v=DMARC1; p=quarantine")),
+        ("soft.test", ("TXT", "v=spf1 include:inc.soft.test ?all")),
+        ("inc.soft.test", ("TXT", "v=spf1 a:host.soft.test/24")),
+        ("host.soft.test", ("A", "127.0.0.99")),
+    ]
+    dns = FakeDNS(records)
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}"):
+            body = (f"Authentication-Results: {me}; dkim=pass (forged)\r\n"
+                    "From: A <a@sender.test>\r\nTo: " + USER +
+                    "\r\nSubject: signed\r\n\r\nbody line\r\n").encode()
+            signed = _dkimpy_sign(body, key, "sender.test", "sel")
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                code, r = _outside_data(inst, "a@sender.test", signed)
+                assert code == 250, r
+                _, m = parse_queue_file(queued_file(inst, queued_id(r)))
+            ar = re.search(rb"Authentication-Results: (.*?)\n(?=\S)", m,
+                           re.S).group(1).decode()
+            assert ar.startswith(me + ";"), ar
+            assert "dkim=pass (verified) header.d=sender.test header.s=sel" \
+                in ar, ar
+            assert "spf=pass smtp.mailfrom=a@sender.test" in ar, ar
+            assert "dmarc=pass (p=reject) header.from=sender.test" in ar, ar
+            assert b"(forged)" not in m, m
+            assert m.count(b"Authentication-Results:") == 1
+            inst.wait_log(r"removed a forged Authentication-Results",
+                          since=since)
+            # the body changed after signing: dkim=fail; the envelope
+            # is not aligned either, so DMARC p=reject refuses it
+            bad = signed.replace(b"body line", b"body lime")
+            code, r = _outside_data(inst, "bounce@elsewhere.example", bad)
+            assert (code, r) == (550, "5.7.1 Email rejected per DMARC "
+                                 "policy for sender.test"), r
+            inst.wait_log(r"authentication: dkim=fail spf=none dmarc=fail "
+                          r"header\.from=sender\.test", since=since)
+            # the same with an aligned SPF pass: accepted
+            code, r = _outside_data(inst, "x@sender.test", bad)
+            assert code == 250, r
+            # a spoofed domain (SPF -all, p=reject): 550 after DATA
+            spoof = (b"From: ceo@spoof.test\r\nTo: " + USER.encode() +
+                     b"\r\nSubject: pay\r\n\r\nnow\r\n")
+            code, r = _outside_data(inst, "ceo@spoof.test", spoof)
+            assert (code, r) == (550, "5.7.1 Email rejected per DMARC "
+                                 "policy for spoof.test"), r
+            # ... and for a subdomain (sp=)
+            code, r = _outside_data(inst, "x@a.spoof.test",
+                                    spoof.replace(b"ceo@spoof.test",
+                                                  b"ceo@a.spoof.test"))
+            assert code == 550, r
+            # p=quarantine: accepted, marked as spam
+            quar = spoof.replace(b"spoof.test", b"quar.test")
+            with qmgr_paused(inst):
+                code, r = _outside_data(inst, "ceo@quar.test", quar)
+                assert code == 250, r
+                _, m = parse_queue_file(queued_file(inst, queued_id(r)))
+            assert b"spf=softfail smtp.mailfrom=ceo@quar.test" in m, m
+            assert b"dmarc=fail (p=quarantine)" in m, m
+            assert b"\nX-Spam-Flag: YES\n" in m, m
+            # include: and a: with a prefix length; ?all: neutral
+            code, r = _outside_data(inst, "x@soft.test",
+                                    spoof.replace(b"spoof.test",
+                                                  b"soft.test"))
+            assert code == 250, r
+            inst.wait_log(r"authentication: dkim=none spf=pass dmarc=none",
+                          since=since)
+            # DNS failure: temperror, never a reject
+            tf = _dkimpy_sign(body.replace(b"sender.test",
+                                           b"servfail.test"),
+                              key, "servfail.test", "sel")
+            code, r = _outside_data(inst, "a@servfail.test", tf)
+            assert code == 250, r
+            inst.wait_log(r"authentication: dkim=temperror spf=temperror "
+                          r"dmarc=temperror header\.from=servfail\.test",
+                          since=since)
+        # SPF -all rejected when smtpd_spf_fail_action = reject
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_spf_fail_action="reject",
+                      smtpd_dmarc_enforce="no"):
+            code, r = _outside_data(inst, "ceo@spoof.test", spoof)
+            assert (code, r) == (550, "5.7.23 <ceo@spoof.test>: Sender "
+                                 "address rejected: SPF fail - not "
+                                 "authorized"), r
+    finally:
+        dns.close()
+        shutil.rmtree(tmp, ignore_errors=True)

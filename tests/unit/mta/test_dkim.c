@@ -59,14 +59,14 @@ static void test_canon(void)
 	test_assert(strcmp(want, got) == 0);
 	/* empty bodies: relaxed nothing, simple one CRLF */
 	body_b64("", true, got);
-	test_assert(strcmp(got, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") ==
-		    0);
+	test_assert(
+	    strcmp(got, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=") == 0);
 	body_b64("", false, got);
-	test_assert(strcmp(got, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=") ==
-		    0);
+	test_assert(
+	    strcmp(got, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=") == 0);
 	body_b64("\n\n", false, got);
-	test_assert(strcmp(got, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=") ==
-		    0);
+	test_assert(
+	    strcmp(got, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=") == 0);
 	/* a last line without LF, l= limit */
 	b64_sha("abc\r\n", 5, want);
 	body_b64("abc", true, got);
@@ -83,8 +83,8 @@ static void test_canon(void)
 	/* a bare CR is kept in a header value; an embedded NUL too */
 	dkim_msg_parse("A: x\ry\0z\n\n", 10, m);
 	buf_reset(&b);
-	test_assert(dkim_canon_header(m->f[0].p, m->f[0].len, true, false,
-				      &b) == 0);
+	test_assert(
+	    dkim_canon_header(m->f[0].p, m->f[0].len, true, false, &b) == 0);
 	test_assert(b.len == 9 && memcmp(b.p, "a:x\ry\0z\r\n", 9) == 0);
 	free(m);
 	buf_deinit(&b);
@@ -180,11 +180,11 @@ static void test_policy(void)
 	test_assert(strstr(req, "\nrecipient_count=2\n") != NULL);
 	test_assert(policysvc_request(&c, req, 100) < 0);
 	char a[64];
-	test_assert(policysvc_parse_reply("action=DUNNO\n\n", 14, a,
-					  sizeof(a)) == 1);
+	test_assert(
+	    policysvc_parse_reply("action=DUNNO\n\n", 14, a, sizeof(a)) == 1);
 	test_assert(strcmp(a, "DUNNO") == 0);
-	test_assert(policysvc_parse_reply("action=DEFER_IF_PERMIT x\r\n", 26,
-					  a, sizeof(a)) == 0);
+	test_assert(policysvc_parse_reply("action=DEFER_IF_PERMIT x\r\n", 26, a,
+					  sizeof(a)) == 0);
 	test_assert(policysvc_parse_reply("action=DEFER_IF_PERMIT x\r\n\r\n",
 					  28, a, sizeof(a)) == 1);
 	test_assert(strcmp(a, "DEFER_IF_PERMIT x") == 0);
