@@ -74,8 +74,7 @@ bool dkim_tag(const char *list, size_t len, const char *tag, char *out,
 /* The field with its b= value removed, into out (raw, not yet
    canonical): name_len bytes of name and the colon copied, then each
    tag; the one named "b" keeps its "b=" and loses its value. */
-static int strip_b(const char *p, size_t len, size_t name_len,
-		   struct buf *out)
+static int strip_b(const char *p, size_t len, size_t name_len, struct buf *out)
 {
 	size_t i = name_len + 1;
 	if (buf_append(out, p, i) < 0)
@@ -93,8 +92,8 @@ static int strip_b(const char *p, size_t len, size_t name_len,
 		size_t ne = k;
 		while (k < end && fws(p[k]))
 			k++;
-		bool is_b = ne - ns == 1 && p[ns] == 'b' && k < end &&
-			    p[k] == '=';
+		bool is_b =
+		    ne - ns == 1 && p[ns] == 'b' && k < end && p[k] == '=';
 		size_t copy_to = is_b ? k + 1 : end;
 		if (buf_append(out, p + i, copy_to - i) < 0)
 			return -1;
@@ -116,8 +115,8 @@ static EVP_PKEY *key_from(const char *k, const char *p64, bool *revoked)
 			  sizeof(der), &dl) < 0)
 		return NULL;
 	if (strcmp(k, "ed25519") == 0)
-		return dl == 32 ? EVP_PKEY_new_raw_public_key(
-				      EVP_PKEY_ED25519, NULL, der, 32)
+		return dl == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519,
+							      NULL, der, 32)
 				: NULL;
 	if (strcmp(k, "rsa") != 0)
 		return NULL;
@@ -140,8 +139,8 @@ static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
 {
 	const char *v = f->p + f->name_len + 1;
 	size_t vl = f->len - f->name_len - 1;
-	char ver[8], a[32], c[64] = "simple/simple", h[2048], bh[128],
-				b[2048], l[32], x[32], qv[64];
+	char ver[8], a[32], c[64] = "simple/simple", h[2048], bh[128], b[2048],
+			    l[32], x[32], qv[64];
 	r->result = DKIM_NEUTRAL;
 	r->reason = "bad signature syntax";
 	if (!dkim_tag(v, vl, "v", ver, sizeof(ver)) ||
@@ -258,11 +257,11 @@ static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
 		     EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) == 1 &&
 		     EVP_DigestVerify(md, sig, sl, dg, dl) == 1;
 	} else if (ok) {
-		ok = EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) ==
-			 1 &&
-		     EVP_DigestVerify(md, sig, sl,
-				      (const unsigned char *)data.p,
-				      data.len) == 1;
+		ok =
+		    EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, pk) ==
+			1 &&
+		    EVP_DigestVerify(md, sig, sl, (const unsigned char *)data.p,
+				     data.len) == 1;
 	}
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(pk);

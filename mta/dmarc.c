@@ -51,7 +51,8 @@ void dmarc_org_domain(const char *d, char *out, size_t outsz)
 		const char *s2 = second ? second : d;
 		size_t l2 = (size_t)(last - 1 - s2);
 		for (size_t i = 0; i < sizeof(sld) / sizeof(sld[0]); i++) {
-			if (strlen(sld[i]) == l2 && strncmp(s2, sld[i], l2) == 0)
+			if (strlen(sld[i]) == l2 &&
+			    strncmp(s2, sld[i], l2) == 0)
 				labels = 3;
 		}
 	}
@@ -152,10 +153,10 @@ void dmarc_check(const char *from_domain, const struct dkim_sig_result *dk,
 	}
 	if (sub && dkim_tag(rec, rl, "sp", v, sizeof(v)))
 		(void)parse_p(v, &r->policy);
-	bool sdkim = dkim_tag(rec, rl, "adkim", v, sizeof(v)) &&
-		     strcmp(v, "s") == 0;
-	bool sspf = dkim_tag(rec, rl, "aspf", v, sizeof(v)) &&
-		    strcmp(v, "s") == 0;
+	bool sdkim =
+	    dkim_tag(rec, rl, "adkim", v, sizeof(v)) && strcmp(v, "s") == 0;
+	bool sspf =
+	    dkim_tag(rec, rl, "aspf", v, sizeof(v)) && strcmp(v, "s") == 0;
 	bool pass = spf == SPF_PASS && aligned(spf_domain, from_domain, sspf);
 	for (size_t i = 0; !pass && i < ndk; i++)
 		pass = dk[i].result == DKIM_PASS &&

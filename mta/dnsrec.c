@@ -57,8 +57,7 @@ void dnsrec_txt_free(struct dnsrec_txt *t)
 	t->n = 0;
 }
 
-enum dns_status dnsrec_addr(const char *name, int family,
-			    struct dnsrec_addr *r)
+enum dns_status dnsrec_addr(const char *name, int family, struct dnsrec_addr *r)
 {
 	unsigned char *ans = xmalloc(ANS_MAX);
 	int len = 0;

@@ -32,8 +32,8 @@ struct spf_eval {
 
 const char *spf_result_name(enum spf_result r)
 {
-	static const char *const n[] = {"none",	    "neutral",	 "pass",
-					"fail",	    "softfail",	 "temperror",
+	static const char *const n[] = {"none",	    "neutral",	"pass",
+					"fail",	    "softfail", "temperror",
 					"permerror"};
 	return (unsigned)r < sizeof(n) / sizeof(n[0]) ? n[r] : "permerror";
 }
@@ -95,8 +95,8 @@ static int expand(const struct spf_eval *e, const char *spec,
 	size_t o = 0;
 	const char *at = strrchr(e->sender, '@');
 	char local[256], sdom[256], tmp[512];
-	snprintf(local, sizeof(local), "%.*s",
-		 at ? (int)(at - e->sender) : 0, e->sender);
+	snprintf(local, sizeof(local), "%.*s", at ? (int)(at - e->sender) : 0,
+		 e->sender);
 	snprintf(sdom, sizeof(sdom), "%s", at ? at + 1 : e->helo);
 	if (local[0] == '\0')
 		snprintf(local, sizeof(local), "postmaster");
@@ -501,7 +501,8 @@ static enum spf_result check_host(struct spf_eval *e, const char *domain,
 		/* modifier: name=value, the name before any ':' or '/' */
 		size_t nlen = strcspn(term, "=:/");
 		if (term[nlen] == '=') {
-			if (nlen == 8 && strncasecmp(term, "redirect", 8) == 0) {
+			if (nlen == 8 &&
+			    strncasecmp(term, "redirect", 8) == 0) {
 				if (redirect[0] != '\0') {
 					res = SPF_PERMERROR;
 					err = true;
@@ -575,8 +576,8 @@ enum spf_result spf_check_host(const char *ip, const char *domain,
 	return check_host(&e, domain, 0);
 }
 
-enum spf_result spf_check(const char *ip, const char *sender,
-			  const char *helo, char domain_r[256])
+enum spf_result spf_check(const char *ip, const char *sender, const char *helo,
+			  char domain_r[256])
 {
 	const char *at = strrchr(sender, '@');
 	char full[600];

@@ -30,8 +30,8 @@ const char *spf_result_name(enum spf_result r);
  * sender: postmaster@helo is checked); helo: the HELO/EHLO name.  The
  * domain checked goes to domain_r (256 bytes).
  */
-enum spf_result spf_check(const char *ip, const char *sender,
-			  const char *helo, char domain_r[256]);
+enum spf_result spf_check(const char *ip, const char *sender, const char *helo,
+			  char domain_r[256]);
 
 /* For the tests: check_host() with an explicit domain. */
 enum spf_result spf_check_host(const char *ip, const char *domain,

@@ -479,6 +479,15 @@ def test_inbound_dkim_spf_dmarc(inst):
             assert b"spf=softfail smtp.mailfrom=ceo@quar.test" in m, m
             assert b"dmarc=fail (p=quarantine)" in m, m
             assert b"\nX-Spam-Flag: YES\n" in m, m
+            # delivered into the Junk folder
+            inst.wait_log(queued_id(r) + r": to=<" + re.escape(USER) +
+                          r">, .*status=sent \(delivered to maildir folder "
+                          r"Junk\)", since=since)
+            jdir = inst.path("mailbox", "extmail.org", "postmaster",
+                             "Maildir", ".Junk", "new")
+            assert any(b"X-Youju-Quarantine: DMARC policy of quar.test"
+                       in open(os.path.join(jdir, f), "rb").read()
+                       for f in os.listdir(jdir)), os.listdir(jdir)
             # include: and a: with a prefix length; ?all: neutral
             code, r = _outside_data(inst, "x@soft.test",
                                     spoof.replace(b"spoof.test",

@@ -11,6 +11,7 @@
 
 #include "../../../mta/dkim.h"
 #include "../../../mta/dkim_sign.h"
+#include "../../../mta/junk.h"
 #include "../../../mta/policysvc.h"
 #include "../../../mta/restrict.h"
 #include "base64.h"
@@ -208,8 +209,32 @@ static void test_policy(void)
 		    0);
 }
 
+static void test_junk(void)
+{
+	test_begin("spam verdicts");
+	static const struct {
+		const char *msg;
+		bool junk;
+	} t[] = {
+	    {"X-Spam-Flag: YES\n\nb\n", true},
+	    {"Subject: x\nx-spam-flag:yes\n\n", true},
+	    {"X-Spam-Status: Yes, score=9.1\n\n", true},
+	    {"X-Spam-Status: No, score=1.2\n\n", false},
+	    {"X-Spam: Yes\n\n", true},
+	    {"X-Spam: Yesterday\n\n", false},
+	    {"Subject: a\n\nX-Spam-Flag: YES\n", false},
+	    {"", false},
+	    {"X-Spam-Flag: YES", true},
+	    {"X-Spam-Flag: NO\r\n\r\n", false},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		test_assert(junk_verdict(t[i].msg, strlen(t[i].msg)) ==
+			    t[i].junk);
+}
+
 int main(void)
 {
+	test_junk();
 	test_canon();
 	test_sign();
 	test_policy();
