@@ -360,6 +360,22 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("smtpd_dmarc_enforce", "yes",
 		 "Apply the sender's DMARC policy: p=reject refused (550), "
 		 "p=quarantine marked as spam."),
+	P_LIST("smtpd_milters", "",
+		 "Milters (inet:host:port, unix:/path) for mail received "
+		 "over SMTP."),
+	P_LIST("non_smtpd_milters", "",
+		 "Milters for mail from the sendmail command (pickup)."),
+	P_STR("milter_default_action", "tempfail",
+		"When a milter is down, slow or broken: accept, tempfail, "
+		"reject or quarantine."),
+	P_INT("milter_protocol", "6", 2, 6, "Milter protocol version offered."),
+	P_TIME("milter_connect_timeout", "30s", 1, HOUR_,
+		 "Time limit for connecting to a milter."),
+	P_TIME("milter_command_timeout", "30s", 1, HOUR_,
+		 "Time limit for a milter's answer to one command."),
+	P_TIME("milter_content_timeout", "300s", 1, HOUR_,
+		 "Time limit for sending the message and the milter's "
+		 "answer."),
 	P_STR("dkim_key_directory", "$config_directory/dkim",
 		"DKIM signing keys, DOMAIN.SELECTOR.key (youju dkim keygen)."),
 	P_END,

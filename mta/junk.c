@@ -21,8 +21,8 @@ static bool value_yes(const char *v, size_t n)
 
 bool junk_verdict(const char *msg, size_t len)
 {
-	static const char *const names[] = {"x-spam-flag:", "x-spam-status:",
-					    "x-spam:"};
+	static const char *const names[] = {
+	    "x-spam-flag:", "x-spam-status:", "x-spam:"};
 	size_t i = 0;
 	while (i < len) {
 		const char *nl = memchr(msg + i, '\n', len - i);
@@ -31,7 +31,8 @@ bool junk_verdict(const char *msg, size_t len)
 			return false; /* end of the header section */
 		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
 			size_t nn = strlen(names[k]);
-			if (ll >= nn && strncasecmp(msg + i, names[k], nn) == 0 &&
+			if (ll >= nn &&
+			    strncasecmp(msg + i, names[k], nn) == 0 &&
 			    value_yes(msg + i + nn, ll - nn))
 				return true;
 		}

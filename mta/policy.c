@@ -252,6 +252,46 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 		}
 		p->dmarc_enforce = conf_bool(c, "smtpd_dmarc_enforce");
 	}
+	if (!failed && conf_find_param(tables(), "smtpd_milters")) {
+		static const char *const lists[2] = {"smtpd_milters",
+						     "non_smtpd_milters"};
+		for (int l = 0; l < 2 && !failed; l++) {
+			items = conf_list(c, lists[l], &n);
+			char **dst = l ? p->np_milters : p->milters;
+			size_t *cnt = l ? &p->nnp_milters : &p->nmilters;
+			for (size_t i = 0; i < n && !failed; i++) {
+				if (!milter_spec_ok(items[i]) ||
+				    *cnt >= MILTER_MAX) {
+					snprintf(
+					    err, errsz,
+					    "%s: want at most %d of "
+					    "inet:host:port or unix:/path: "
+					    "%s",
+					    lists[l], MILTER_MAX, items[i]);
+					failed = true;
+					break;
+				}
+				dst[(*cnt)++] = xstrdup(items[i]);
+			}
+		}
+		if (!failed &&
+		    !milter_action_parse(conf_str(c, "milter_default_action"),
+					 &p->milter.default_action)) {
+			snprintf(
+			    err, errsz,
+			    "milter_default_action: want accept, tempfail, "
+			    "reject or quarantine: %s",
+			    conf_str(c, "milter_default_action"));
+			failed = true;
+		}
+		p->milter.protocol = (unsigned)conf_int(c, "milter_protocol");
+		p->milter.connect_ms =
+		    1000 * (unsigned)conf_time(c, "milter_connect_timeout");
+		p->milter.command_ms =
+		    1000 * (unsigned)conf_time(c, "milter_command_timeout");
+		p->milter.content_ms =
+		    1000 * (unsigned)conf_time(c, "milter_content_timeout");
+	}
 	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
 		char derr[600];
 		if (dkim_keys_load(conf_str(c, "dkim_key_directory"), &p->dkim,
@@ -290,5 +330,9 @@ void policy_unref(struct smtpd_policy **pp)
 	map_free(&p->body_checks);
 	sender_login_maps_free(&p->login_maps);
 	dkim_keys_free(&p->dkim);
+	for (size_t i = 0; i < p->nmilters; i++)
+		free(p->milters[i]);
+	for (size_t i = 0; i < p->nnp_milters; i++)
+		free(p->np_milters[i]);
 	free(p);
 }

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "milter.h"
 #include "restrict.h"
 #include "sender_login.h"
 
@@ -46,6 +47,10 @@ struct smtpd_policy {
 	bool auth_dkim, auth_spf, auth_dmarc;
 	bool spf_reject;    /* smtpd_spf_fail_action = reject */
 	bool dmarc_enforce; /* smtpd_dmarc_enforce */
+	/* smtpd_milters, non_smtpd_milters (owned copies) */
+	char *milters[MILTER_MAX], *np_milters[MILTER_MAX];
+	size_t nmilters, nnp_milters;
+	struct milter_cfg milter;
 };
 
 /* Builds a policy from c.  NULL with a message in err (errsz bytes) that

@@ -22,7 +22,7 @@
 #include "log.h"
 #include "restrict.h"
 
-static long long now_ms(void)
+long long policysvc_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -73,10 +73,10 @@ bool policysvc_spec_ok(const char *spec)
 }
 
 /* Waits for events on fd until the deadline: 1 ready, -1 timeout/error */
-static int wait_fd(int fd, short events, long long deadline)
+int policysvc_wait(int fd, short events, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - policysvc_now_ms();
 		if (left <= 0) {
 			errno = ETIMEDOUT;
 			return -1;
@@ -90,7 +90,7 @@ static int wait_fd(int fd, short events, long long deadline)
 	}
 }
 
-static int connect_to(const char *spec, long long deadline)
+int policysvc_connect(const char *spec, long long deadline)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
@@ -121,7 +121,7 @@ static int connect_to(const char *spec, long long deadline)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		if (errno != EINPROGRESS ||
-		    wait_fd(fd, POLLOUT, deadline) < 0) {
+		    policysvc_wait(fd, POLLOUT, deadline) < 0) {
 			int e = errno;
 			close(fd);
 			errno = e;
@@ -250,14 +250,15 @@ int policysvc_query(const char *spec, const struct restrict_ctx *c,
 	char req[8192];
 	char rep[POLICYSVC_LINE_MAX * 2 + 2];
 	size_t rl = 0;
-	long long deadline = now_ms() + (timeout_ms ? timeout_ms : 100000);
+	long long deadline =
+	    policysvc_now_ms() + (timeout_ms ? timeout_ms : 100000);
 	const char *why = "request too long";
 	int n = policysvc_request(c, req, sizeof(req));
 	int fd = -1;
 	if (n < 0)
 		goto fail;
 	why = "connect";
-	fd = connect_to(spec, deadline);
+	fd = policysvc_connect(spec, deadline);
 	if (fd < 0)
 		goto fail;
 	why = "write";
@@ -269,12 +270,12 @@ int policysvc_query(const char *spec, const struct restrict_ctx *c,
 		}
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
 			goto fail;
-		if (wait_fd(fd, POLLOUT, deadline) < 0)
+		if (policysvc_wait(fd, POLLOUT, deadline) < 0)
 			goto fail;
 	}
 	why = "read";
 	for (;;) {
-		if (wait_fd(fd, POLLIN, deadline) < 0)
+		if (policysvc_wait(fd, POLLIN, deadline) < 0)
 			goto fail;
 		ssize_t r = read(fd, rep + rl, sizeof(rep) - 1 - rl);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))

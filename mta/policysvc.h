@@ -43,4 +43,12 @@ int policysvc_request(const struct restrict_ctx *c, char *out, size_t outsz);
 int policysvc_parse_reply(const char *buf, size_t len, char *action,
 			  size_t actsz);
 
+/* Shared with the milter client: the monotonic clock in ms; connects to
+   spec ("inet:host:port" / "unix:/path") by the deadline (non-blocking fd,
+   or -1 with errno); waits for poll events on fd until the deadline (1,
+   or -1 with errno ETIMEDOUT). */
+long long policysvc_now_ms(void);
+int policysvc_connect(const char *spec, long long deadline);
+int policysvc_wait(int fd, short events, long long deadline);
+
 #endif

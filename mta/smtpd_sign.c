@@ -22,6 +22,7 @@
 #include "dkim_verify.h"
 #include "dmarc.h"
 #include "log.h"
+#include "milter.h"
 #include "policy.h"
 #include "sender_login.h"
 #include "spf.h"
@@ -40,7 +41,10 @@ static bool inbound(const struct session *s)
 
 void smtpd_sign_start(struct session *s)
 {
-	bool checks = (s->authenticated &&
+	bool pickup = s->svc == SMTPD_SVC_PICKUP;
+	bool milters = (pickup ? s->pol->nnp_milters : s->pol->nmilters) > 0;
+	bool checks = milters ||
+		      (s->authenticated &&
 		       restrict_sender_login(s->pol->stage[RESTRICT_SENDER])) ||
 		      inbound(s);
 	bool keys = dkim_keys_count(s->pol->dkim) > 0 &&
@@ -242,9 +246,69 @@ static bool check_inbound(struct session *s, struct buf *ar)
 	return true;
 }
 
+/* The milters of the session's kind; false when the message is refused,
+   discarded or put on hold by them (s->job_res, s->tx set). */
+static bool run_milters(struct session *s)
+{
+	bool pickup = s->svc == SMTPD_SVC_PICKUP;
+	size_t n = pickup ? s->pol->nnp_milters : s->pol->nmilters;
+	if (n == 0)
+		return true;
+	const char *rc[1024];
+	size_t nr = s->nrcpt < 1024 ? s->nrcpt : 1024;
+	for (size_t i = 0; i < nr; i++)
+		rc[i] = s->rcpts[i].addr;
+	struct milter_tx tx = {
+	    .queue_id = s->id,
+	    .myhostname = s->srv->cfg.hostname,
+	    .client_addr = s->addr,
+	    .client_name = s->name,
+	    .helo = s->helo,
+	    .sender = s->mail.addr,
+	    .rcpts = rc,
+	    .nrcpt = nr,
+	    .sasl_method = s->authenticated ? s->sasl_mech : "",
+	    .sasl_user = s->authenticated ? s->sasl_user : "",
+	    .tls_version = s->tls_on ? tls_conn_version(s->tls) : "",
+	    .tls_cipher = s->tls_on ? tls_conn_cipher(s->tls) : "",
+	    .msg = s->msgbuf.p ? s->msgbuf.p : "",
+	    .len = s->msgbuf.len,
+	};
+	struct milter_result mr;
+	milter_run(pickup ? (const char *const *)s->pol->np_milters
+			  : (const char *const *)s->pol->milters,
+		   n, &s->pol->milter, &tx, &mr);
+	if (mr.nignored > 0)
+		log_warning("%s: milter: %zu envelope change(s) not applied",
+			    s->id, mr.nignored);
+	if (mr.changed) {
+		buf_deinit(&s->msgbuf);
+		s->msgbuf = mr.msg; /* ownership moves */
+	}
+	switch (mr.action) {
+	case MILTER_ACCEPT:
+		return true;
+	case MILTER_QUARANTINE:
+		log_info("%s: milter: quarantine: %s", s->id, mr.reason);
+		s->tx.hold = true;
+		return true;
+	case MILTER_DISCARD:
+		s->tx.discard = true;
+		return false;
+	case MILTER_REJECT:
+	case MILTER_TEMPFAIL:
+		s->job_res = RESTRICT_REJECT;
+		snprintf(s->job_reply, sizeof(s->job_reply), "%s", mr.reply);
+		return false;
+	}
+	return true;
+}
+
 bool smtpd_sign_run(struct session *s)
 {
 	bool signable = false;
+	if (!run_milters(s))
+		return false;
 	struct buf ar;
 	buf_init(&ar, 16 * 1024);
 	bool in = inbound(s);

@@ -17,8 +17,10 @@ import re
 import shutil
 import smtplib
 import socket
+import struct
 import subprocess
 import tempfile
+import threading
 import time
 
 import harness
@@ -515,3 +517,188 @@ def test_inbound_dkim_spf_dmarc(inst):
     finally:
         dns.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------- milters
+def _port():
+    return harness.free_port()
+
+
+def _wait_port(port, proc, what):
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return
+        except OSError:
+            assert proc.poll() is None, f"{what} exited"
+            assert time.time() < deadline, f"{what} did not start"
+            time.sleep(0.2)
+
+
+def test_milter_opendkim_signs(inst):
+    """Debian's opendkim as a milter (smtpd_milters) signs mail from
+    mynetworks; its signature verifies with dkimpy."""
+    od = "/usr/sbin/opendkim"
+    assert os.path.exists(od), "opendkim is not installed (scripts/deps.sh)"
+    tmp = tempfile.mkdtemp(prefix="youju-opendkim-")
+    key, pub = _rsa_key(tmp)
+    os.chmod(key, 0o600)
+    port = _port()
+    conf = os.path.join(tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"Mode s\nSocket inet:{port}@127.0.0.1\nDomain extmail.org\n"
+                f"Selector om\nKeyFile {key}\nInternalHosts 127.0.0.0/8\n"
+                f"Background no\nSyslog no\nRequireSafeKeys no\n"
+                f"Canonicalization relaxed/relaxed\nPidFile {tmp}/pid\n")
+    proc = subprocess.Popen([od, "-f", "-x", conf],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    p = "v=DKIM1; k=rsa; p=" + pub
+    dns = FakeDNS([("om._domainkey.extmail.org",
+                    ("TXT", *[p[i:i + 250] for i in range(0, len(p), 250)]))])
+    try:
+        _wait_port(port, proc, "opendkim")
+        with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}"):
+            with qmgr_paused(inst):
+                s = smtp(inst)
+                s.ehlo("client.example")
+                s.mail(USER)
+                s.rcpt("friend@example.com")
+                code, msg = s.data(_msg(USER, "via opendkim"))
+                assert code == 250, msg
+                s.quit()
+                _, m = parse_queue_file(queued_file(
+                    inst, queued_id(msg.decode())))
+            assert b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;" \
+                b" d=extmail.org; s=om;" in m.replace(b"\n\t", b" "), m
+            rc, out = _dkimpy_verify(m.replace(b"\n", b"\r\n"), dns.port)
+            assert rc == 0, out
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        dns.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class _FakeMilter:
+    """A milter in Python: negotiates, then on the first header either
+    drops the connection (a milter that dies mid-session), stops
+    answering (one that hangs), or answers
+    every step with continue and, at the end of body, with the given
+    modifications and final packet."""
+
+    def __init__(self, mode, final=b"c", mods=()):
+        self.mode, self.final, self.mods = mode, final, mods
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(5)
+        self.port = self.sock.getsockname()[1]
+        self.seen = []
+        self.t = threading.Thread(target=self.run, daemon=True)
+        self.t.start()
+
+    @staticmethod
+    def pkt(cmd, data=b""):
+        return struct.pack("!I", len(data) + 1) + cmd + data
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            f = c.makefile("rb")
+            try:
+                while True:
+                    hdr = f.read(4)
+                    if len(hdr) < 4:
+                        break
+                    n = struct.unpack("!I", hdr)[0]
+                    data = f.read(n)
+                    cmd, body = data[:1], data[1:]
+                    self.seen.append(cmd)
+                    if cmd == b"O":
+                        c.sendall(self.pkt(b"O", struct.pack(
+                            "!III", 6, 0x1FF, 0)))
+                    elif cmd == b"D":
+                        continue
+                    elif cmd == b"L" and self.mode == "die":
+                        break
+                    elif cmd == b"L" and self.mode == "hang":
+                        time.sleep(10)
+                        break
+                    elif cmd == b"E":
+                        for m in self.mods:
+                            c.sendall(m)
+                        c.sendall(self.pkt(*self.final) if isinstance(
+                            self.final, tuple) else self.pkt(self.final))
+                    elif cmd == b"Q":
+                        break
+                    else:
+                        c.sendall(self.pkt(b"c"))
+            except OSError:
+                pass
+            finally:
+                f.close()
+                c.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_milter_actions_and_default_action(inst):
+    st = struct
+    # a milter that dies mid-session: milter_default_action (tempfail)
+    dead = _FakeMilter("die")
+    hung = _FakeMilter("hang")
+    # header changes, a reply code
+    mods = [_FakeMilter.pkt(b"h", b"X-Scanned\0yes\0"),
+            _FakeMilter.pkt(b"i", st.pack("!I", 0) + b"X-First\0top\0"),
+            _FakeMilter.pkt(b"m", st.pack("!I", 1) + b"Subject\0changed\0")]
+    edit = _FakeMilter("ok", mods=mods)
+    rej = _FakeMilter("ok", final=(b"y", b"554 5.7.1 virus found\0"))
+    try:
+        def send(milter, **extra):
+            with settings(inst, smtpd_milters=f"inet:127.0.0.1:{milter.port}",
+                          **extra):
+                with qmgr_paused(inst):
+                    s = OutsideSMTP(inst)
+                    s.ehlo("outside.example")
+                    s.mail("someone@example.net")
+                    s.rcpt(USER)
+                    code, msg = s.data(_msg("someone@example.net"))
+                    s.quit()
+                    m = None
+                    if code == 250:
+                        _, m = parse_queue_file(queued_file(
+                            inst, queued_id(msg.decode())))
+            return code, msg.decode(), m
+        since = inst.log_size()
+        code, msg, _ = send(dead)
+        assert (code, msg) == (451, "4.7.1 Service unavailable - try again "
+                               "later"), msg
+        inst.wait_log(r"milter inet:127\.0\.0\.1:\d+: header: .*applying "
+                      r"milter_default_action", since=since)
+        code, msg, _ = send(dead, milter_default_action="accept")
+        assert code == 250, msg
+        # a milter that stops answering: milter_command_timeout
+        code, msg, _ = send(hung, milter_command_timeout="2s",
+                            milter_default_action="reject")
+        assert (code, msg) == (550, "5.7.1 Command rejected"), msg
+        inst.wait_log(r"milter inet:127\.0\.0\.1:\d+: header: Connection "
+                      r"timed out: applying milter_default_action",
+                      since=since)
+        code, msg, m = send(edit)
+        assert code == 250, msg
+        hdr = m.split(b"\n\n", 1)[0]
+        assert b"\nX-Scanned: yes" in hdr, hdr
+        assert b"\nSubject: changed" in hdr, hdr
+        assert hdr.index(b"X-First: top") < hdr.index(b"From:"), hdr
+        code, msg, _ = send(rej)
+        assert (code, msg) == (554, "5.7.1 virus found"), msg
+    finally:
+        dead.close()
+        hung.close()
+        edit.close()
+        rej.close()
