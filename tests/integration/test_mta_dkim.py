@@ -702,3 +702,85 @@ def test_milter_actions_and_default_action(inst):
         hung.close()
         edit.close()
         rej.close()
+
+
+# RFC 7208's results, each from a record written for the client address
+# the tests connect from (127.0.0.2); the openspf YAML suite is not
+# packaged in Debian, so these follow the RFC's sections.
+SPF_CASES = [
+    ("pass-ip4.test", "pass"),        # 5.6 ip4 with a prefix
+    ("fail.test", "fail"),            # 5.1 -all
+    ("softfail.test", "softfail"),    # ~all
+    ("neutral.test", "neutral"),      # ?all
+    ("default.test", "neutral"),      # 4.7: no match, no all
+    ("none.test", "none"),            # 4.5: no SPF record
+    ("nxdomain.test", "none"),        # 4.3: no such domain
+    ("servfail.test", "temperror"),   # 4.4: DNS failure
+    ("two.test", "permerror"),        # 4.5: two records
+    ("syntax.test", "permerror"),     # 4.6: unknown mechanism
+    ("loop.test", "permerror"),       # 4.6.4: more than 10 lookups
+    ("void.test", "permerror"),       # 4.6.4: more than 2 void lookups
+    ("mx.test", "pass"),              # 5.4 mx
+    ("a-cidr.test", "pass"),          # 5.3 a/24
+    ("redirect.test", "pass"),        # 6.1 redirect=
+    ("redirect-none.test", "permerror"),  # 6.1: target has no record
+    ("exists.test", "pass"),          # 5.7 exists with %{ir} %{v}
+    ("include-fail.test", "softfail"),  # 5.2: include fail = no match
+    ("include-none.test", "permerror"),  # 5.2: include of no record
+    ("ip6.test", "fail"),             # ip6 does not match IPv4
+    ("modifier.test", "pass"),        # 6: unknown modifiers ignored
+    ("upper.test", "pass"),           # "V=SPF1" is the same version
+]
+SPF_RECORDS = [
+    ("pass-ip4.test", ("TXT", "v=spf1 ip4:127.0.0.0/24 -all")),
+    ("fail.test", ("TXT", "v=spf1 ip4:10.0.0.1 -all")),
+    ("softfail.test", ("TXT", "v=spf1 ~all")),
+    ("neutral.test", ("TXT", "v=spf1 ?all")),
+    ("default.test", ("TXT", "v=spf1 ip4:10.0.0.1")),
+    ("none.test", ("TXT", "some other text")),
+    ("two.test", ("TXT", "v=spf1 +all")),
+    ("two.test", ("TXT", "v=spf1 -all")),
+    ("syntax.test", ("TXT", "v=spf1 frobnicate:x -all")),
+    ("loop.test", ("TXT", "v=spf1 include:loop.test -all")),
+    ("void.test", ("TXT", "v=spf1 a:n1.void.test a:n2.void.test "
+                   "a:n3.void.test -all")),
+    ("mx.test", ("TXT", "v=spf1 mx -all")),
+    ("mx.test", ("MX", "mail.mx.test")),
+    ("mail.mx.test", ("A", "127.0.0.2")),
+    ("a-cidr.test", ("TXT", "v=spf1 a/24 -all")),
+    ("a-cidr.test", ("A", "127.0.0.200")),
+    ("redirect.test", ("TXT", "v=spf1 redirect=pass-ip4.test")),
+    ("redirect-none.test", ("TXT", "v=spf1 redirect=none.test")),
+    ("exists.test", ("TXT", "v=spf1 exists:%{ir}.%{v}.ok.exists.test -all")),
+    ("2.0.0.127.in-addr.ok.exists.test", ("A", "127.0.0.2")),
+    ("include-fail.test", ("TXT", "v=spf1 include:fail.test ~all")),
+    ("include-none.test", ("TXT", "v=spf1 include:none.test ~all")),
+    ("ip6.test", ("TXT", "v=spf1 ip6:::1 -all")),
+    ("modifier.test", ("TXT", "v=spf1 foo=bar exp=why.test +all")),
+    ("upper.test", ("TXT", "V=SPF1 +all")),
+]
+
+
+def test_spf_results(inst):
+    dns = FakeDNS(SPF_RECORDS)
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}",
+                      smtpd_sender_authentication="spf"):
+            since = inst.log_size()
+            s = OutsideSMTP(inst)
+            s.ehlo("client.test")
+            ids = []
+            for dom, _ in SPF_CASES:
+                assert s.mail(f"x@{dom}")[0] == 250
+                assert s.rcpt(USER)[0] == 250
+                code, msg = s.data(b"From: a@example.invalid\r\n"
+                                   b"Subject: spf\r\n\r\nx\r\n")
+                assert code == 250, (dom, msg)
+                ids.append(queued_id(msg.decode()))
+            s.quit()
+            for (dom, want), qid in zip(SPF_CASES, ids):
+                m = inst.wait_log(qid + r": authentication: dkim=\S+ "
+                                  r"spf=(\S+)", since=since)
+                assert m.group(1) == want, (dom, m.group(1), want)
+    finally:
+        dns.close()
