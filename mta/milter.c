@@ -130,8 +130,8 @@ static void mmsg_load(struct mmsg *m, const char *msg, size_t len)
 		const struct dkim_field *f = &d->f[i];
 		size_t vl = f->len > f->name_len ? f->len - f->name_len - 1 : 0;
 		mmsg_add(m, f->p, f->name_len,
-			 f->len > f->name_len ? f->p + f->name_len + 1 : "",
-			 vl, m->nh);
+			 f->len > f->name_len ? f->p + f->name_len + 1 : "", vl,
+			 m->nh);
 	}
 	buf_init(&m->body, len + 1);
 	if (d->body_len > 0 && buf_append(&m->body, d->body, d->body_len) < 0)
@@ -215,7 +215,7 @@ static int read_full(struct conn *c, void *p, size_t n, long long deadline)
 }
 
 /* One reply packet: the command into *cmd, the data (NUL added) into
-   *data (free it), its length into *n. */
+ *data (free it), its length into *n. */
 static int read_reply(struct conn *c, char *cmd, char **data, size_t *n,
 		      unsigned ms)
 {
@@ -323,8 +323,8 @@ static enum step answer(struct conn *c, uint32_t nr_flag, unsigned ms,
 			for (char *q = d; *q; q++)
 				if (*q == '\r' || *q == '\n')
 					*q = ' ';
-			r->action = d[0] == '4' ? MILTER_TEMPFAIL
-						: MILTER_REJECT;
+			r->action =
+			    d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
 			snprintf(r->reply, sizeof(r->reply), "%s", d);
 			break;
 		}
@@ -386,8 +386,8 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 				v[0] = ' ';
 				memcpy(v + 1, val, strlen(val) + 1);
 				fold_crlf(v);
-				const char *vv = (c->proto & P_LEADSPC) ? v + 1
-									: v;
+				const char *vv =
+				    (c->proto & P_LEADSPC) ? v + 1 : v;
 				if (cmd == 'h') {
 					mmsg_add(m, name, strlen(name), vv,
 						 strlen(vv), m->nh);
@@ -422,7 +422,8 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 				body_replaced = true;
 			}
 			for (size_t i = 0; i < n; i++) {
-				if (d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')
+				if (d[i] == '\r' && i + 1 < n &&
+				    d[i + 1] == '\n')
 					continue;
 				if (buf_append_char(&m->body, d[i]) < 0)
 					goto bad;
@@ -535,20 +536,26 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 	c->proto = ntohl(p) & P_OFFERED;
 	if (c->version < 2) {
 		snprintf(r->reason, sizeof(r->reason),
-			 "negotiate: milter protocol version %u",
-			 c->version);
+			 "negotiate: milter protocol version %u", c->version);
 		return ST_ERROR;
 	}
 	enum step st;
 	char port[8];
 	snprintf(port, sizeof(port), "%u", tx->client_port);
-	const char *conn_m[] = {"j",	     tx->myhostname,
-				"{daemon_name}", tx->myhostname,
-				"v",	     "youju",
-				"_",	     tx->client_name,
-				"{client_addr}", tx->client_addr,
-				"{client_name}", tx->client_name,
-				"{client_port}", port};
+	const char *conn_m[] = {"j",
+				tx->myhostname,
+				"{daemon_name}",
+				tx->myhostname,
+				"v",
+				"youju",
+				"_",
+				tx->client_name,
+				"{client_addr}",
+				tx->client_addr,
+				"{client_name}",
+				tx->client_name,
+				"{client_port}",
+				port};
 	if (send_macros(c, 'C', conn_m, 14) < 0)
 		goto io;
 	if (!(c->proto & P_NOCONNECT)) {
@@ -582,10 +589,14 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 		    ST_CONTINUE)
 			return st;
 	}
-	const char *mail_m[] = {"i",		 tx->queue_id,
-				"{auth_type}",	 tx->sasl_method,
-				"{auth_authen}", tx->sasl_user,
-				"{mail_addr}",	 tx->sender};
+	const char *mail_m[] = {"i",
+				tx->queue_id,
+				"{auth_type}",
+				tx->sasl_method,
+				"{auth_authen}",
+				tx->sasl_user,
+				"{mail_addr}",
+				tx->sender};
 	if (send_macros(c, 'M', mail_m, 8) < 0)
 		goto io;
 	if (!(c->proto & P_NOMAIL)) {

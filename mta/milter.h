@@ -51,11 +51,11 @@ struct milter_tx {
 
 struct milter_result {
 	enum milter_action action;
-	char reply[600];    /* the SMTP reply for reject/tempfail */
-	char reason[256];   /* quarantine reason, or what failed (log) */
-	bool changed;	    /* msg holds the changed message */
-	struct buf msg;	    /* owned (buf_deinit), when changed */
-	size_t nignored;    /* envelope changes not applied */
+	char reply[600];  /* the SMTP reply for reject/tempfail */
+	char reason[256]; /* quarantine reason, or what failed (log) */
+	bool changed;	  /* msg holds the changed message */
+	struct buf msg;	  /* owned (buf_deinit), when changed */
+	size_t nignored;  /* envelope changes not applied */
 };
 
 /* Parses milter_default_action's value; false when unknown. */

@@ -141,6 +141,7 @@ void smtpd_transaction_reset(struct session *s)
 	buf_reset(&s->hdr);
 	buf_deinit(&s->msgbuf);
 	s->msgbuf_on = false;
+	s->milter_reject = false;
 }
 
 const char *smtpd_proto_name(const struct session *s)
@@ -184,7 +185,11 @@ static void log_what(struct session *s, const char *what, const char *cmd,
 void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
 		      const char *to)
 {
-	log_what(s, "reject", cmd, rep, to);
+	/* Postfix logs a milter's reply without its three-digit code */
+	if (s->milter_reject && strlen(rep) > 4 && rep[3] == ' ')
+		rep += 4;
+	log_what(s, s->milter_reject ? "milter-reject" : "reject", cmd, rep,
+		 to);
 }
 
 /* warn_if_reject, DISCARD and HOLD of the last evaluation */

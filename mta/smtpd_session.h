@@ -130,6 +130,7 @@ struct session {
 	   sender check and DKIM signing (authenticated and local senders) */
 	bool msgbuf_on;
 	struct buf msgbuf;
+	bool milter_reject; /* logged as Postfix's "milter-reject:" */
 
 	/* DATA */
 	bool line_start, prev_crlf, in_header, too_big, write_err;

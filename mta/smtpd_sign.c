@@ -298,6 +298,7 @@ static bool run_milters(struct session *s)
 	case MILTER_REJECT:
 	case MILTER_TEMPFAIL:
 		s->job_res = RESTRICT_REJECT;
+		s->milter_reject = true;
 		snprintf(s->job_reply, sizeof(s->job_reply), "%s", mr.reply);
 		return false;
 	}

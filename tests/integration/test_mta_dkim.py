@@ -784,3 +784,73 @@ def test_spf_results(inst):
                 assert m.group(1) == want, (dom, m.group(1), want)
     finally:
         dns.close()
+
+
+EICAR = (b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!"
+         b"$H+H*")
+
+
+def test_milter_clamav_rejects_eicar(inst):
+    """clamav-milter with clamd on a signature database this test writes
+    (one .ndb body signature for the EICAR test file, no download)."""
+    clamd, milter = "/usr/sbin/clamd", "/usr/sbin/clamav-milter"
+    assert os.path.exists(clamd) and os.path.exists(milter), \
+        "clamav-daemon and clamav-milter are not installed (scripts/deps.sh)"
+    tmp = tempfile.mkdtemp(prefix="youju-clamav-")
+    os.mkdir(os.path.join(tmp, "db"))
+    with open(os.path.join(tmp, "db", "youju-test.ndb"), "w") as f:
+        f.write("Youju.Test.EICAR:0:*:" + EICAR.hex() + "\n")
+    sock = os.path.join(tmp, "clamd.sock")
+    with open(os.path.join(tmp, "clamd.conf"), "w") as f:
+        f.write(f"LocalSocket {sock}\nDatabaseDirectory {tmp}/db\n"
+                f"Foreground yes\nUser root\nPidFile {tmp}/clamd.pid\n")
+    port = _port()
+    with open(os.path.join(tmp, "milter.conf"), "w") as f:
+        f.write(f"MilterSocket inet:{port}@127.0.0.1\n"
+                f"ClamdSocket unix:{sock}\nOnInfected Reject\n"
+                f"Foreground yes\nUser root\nPidFile {tmp}/milter.pid\n"
+                f"AddHeader Replace\n"
+                f"RejectMsg Virus %v detected by ClamAV\n")
+    procs = []
+    try:
+        procs.append(subprocess.Popen(
+            [clamd, "-c", os.path.join(tmp, "clamd.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.time() + 60
+        while not os.path.exists(sock):
+            assert procs[0].poll() is None, "clamd exited"
+            assert time.time() < deadline, "clamd did not start"
+            time.sleep(0.2)
+        procs.append(subprocess.Popen(
+            [milter, "-c", os.path.join(tmp, "milter.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_port(port, procs[1], "clamav-milter")
+        with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}"):
+            def send(body):
+                s = OutsideSMTP(inst)
+                s.ehlo("outside.example")
+                s.mail("someone@example.net")
+                s.rcpt(USER)
+                code, msg = s.data(b"From: someone@example.net\r\n"
+                                   b"Subject: attachment\r\n\r\n" + body +
+                                   b"\r\n")
+                s.quit()
+                return code, msg.decode()
+            since = inst.log_size()
+            code, msg = send(EICAR)
+            assert (code, msg) == (550, "5.7.1 Virus Youju.Test.EICAR.UNOFFICIAL "
+                                   "detected by ClamAV"), msg
+            # Postfix's line shape, which mailgraph counts as a virus
+            inst.wait_log(r": milter-reject: END-OF-MESSAGE from "
+                          r"unknown\[127\.0\.0\.2\]: 5\.7\.1 .*[Vv]irus ",
+                          since=since)
+            with qmgr_paused(inst):
+                code, msg = send(b"a clean message")
+                assert code == 250, msg
+                _, m = parse_queue_file(queued_file(inst, queued_id(msg)))
+            assert b"\nX-Virus-Status: Clean\n" in m, m
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
