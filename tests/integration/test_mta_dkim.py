@@ -854,3 +854,65 @@ def test_milter_clamav_rejects_eicar(inst):
             p.terminate()
             p.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_dkim_youju_signed_verifies_with_opendkim(inst):
+    """youju's signatures (RSA and Ed25519) checked by Debian's opendkim
+    in verifying mode, as a milter on a second pass through youju, with
+    the keys that `youju dkim show` prints (opendkim's TestPublicKeys)."""
+    od = "/usr/sbin/opendkim"
+    assert os.path.exists(od), "opendkim is not installed (scripts/deps.sh)"
+    kdir = inst.path("etc", "dkim")
+    shutil.rmtree(kdir, ignore_errors=True)
+    _keygen(inst, "extmail.org", "--selector", "r1")
+    _keygen(inst, "extmail.org", "--selector", "e1", "--ed25519")
+    show = inst.youju("dkim", "show", "extmail.org").stdout
+    tmp = tempfile.mkdtemp(prefix="youju-opendkim-v-")
+    with open(os.path.join(tmp, "keys"), "w") as f:
+        for name, strings in _records(show):
+            f.write(f"{name} {''.join(strings)}\n")
+    port = _port()
+    conf = os.path.join(tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"Mode v\nSocket inet:{port}@127.0.0.1\n"
+                f"TestPublicKeys {tmp}/keys\nAuthservID opendkim.test\n"
+                f"Background no\nSyslog no\nPidFile {tmp}/pid\n"
+                f"AlwaysAddARHeader yes\n")
+    proc = subprocess.Popen([od, "-f", "-x", conf],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, proc, "opendkim")
+        _reload(inst)
+        with qmgr_paused(inst):
+            s = _submit(inst)
+            s.mail(USER)
+            s.rcpt(USER)
+            code, msg = s.data(_msg(USER, "to be checked"))
+            assert code == 250, msg
+            s.quit()
+            _, signed = parse_queue_file(queued_file(inst,
+                                                     queued_id(msg.decode())))
+        with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}",
+                      smtpd_sender_authentication=""):
+            with qmgr_paused(inst):
+                s = OutsideSMTP(inst)
+                s.ehlo("hop.example")
+                s.mail(USER)
+                s.rcpt(USER)
+                code, msg = s.data(signed.replace(b"\n", b"\r\n"))
+                assert code == 250, msg
+                s.quit()
+                _, m = parse_queue_file(queued_file(
+                    inst, queued_id(msg.decode())))
+        ar = m.replace(b"\n\t", b" ").decode()
+        assert re.search(r"Authentication-Results: opendkim\.test;.*"
+                         r"dkim=pass .*header\.d=extmail\.org", ar), ar
+        passes = re.findall(r"dkim=pass[^;\n]*header\.s=(\w+)", ar)
+        assert sorted(passes) == ["e1", "r1"], ar
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(kdir, ignore_errors=True)
+        _reload(inst)
