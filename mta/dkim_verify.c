@@ -187,7 +187,7 @@ static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
 		if (*end != '\0' || lim < 0)
 			return;
 	}
-	if (dkim_tag(v, vl, "x", x, sizeof(x)) && atoll(x) < now) {
+	if (dkim_tag(v, vl, "x", x, sizeof(x)) && strtoll(x, NULL, 10) < now) {
 		r->result = DKIM_FAIL;
 		r->reason = "signature expired";
 		return;

@@ -133,7 +133,9 @@ static void mmsg_load(struct mmsg *m, const char *msg, size_t len)
 			 f->len > f->name_len ? f->p + f->name_len + 1 : "", vl,
 			 m->nh);
 	}
-	buf_init(&m->body, len + 1);
+	/* room for a milter's replacement body (RFC 5322 has no limit;
+	   message_size_limit is checked on what the client sent) */
+	buf_init(&m->body, len + 64 * 1024 * 1024);
 	if (d->body_len > 0 && buf_append(&m->body, d->body, d->body_len) < 0)
 		m->body.len = 0;
 	free(d);
@@ -758,7 +760,7 @@ void milter_run(const char *const *specs, size_t n,
 		}
 	}
 	if (r->changed) {
-		buf_init(&r->msg, tx->len * 2 + 1024 * 1024);
+		buf_init(&r->msg, tx->len + 128 * 1024 * 1024);
 		if (mmsg_write(&m, &r->msg) < 0) {
 			buf_deinit(&r->msg);
 			r->changed = false;
