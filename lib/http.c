@@ -340,6 +340,34 @@ static void add_security_headers(struct MHD_Response *resp)
 					      security_headers[i][1]);
 }
 
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+void http_headers_merge(const char *const *names, const char *const *values,
+			size_t n, http_header_fn *emit, void *ctx)
+{
+	for (size_t i = 0;
+	     i < sizeof security_headers / sizeof security_headers[0]; i++)
+		if (!name_in(security_headers[i][0], names, n))
+			emit(ctx, security_headers[i][0],
+			     security_headers[i][1]);
+	if (!name_in("Cache-Control", names, n))
+		emit(ctx, "Cache-Control", "no-store");
+	for (size_t i = 0; i < n; i++)
+		if (values[i][0] != '\0')
+			emit(ctx, names[i], values[i]);
+}
+
+static void add_one(void *resp, const char *name, const char *value)
+{
+	(void)MHD_add_response_header(resp, name, value);
+}
+
 static enum MHD_Result queue_reply(struct http_req *r)
 {
 	if (r->status == 0)
@@ -359,13 +387,11 @@ static enum MHD_Result queue_reply(struct http_req *r)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	add_security_headers(resp);
 	if (r->ctype != NULL)
 		(void)MHD_add_response_header(resp, "Content-Type", r->ctype);
-	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-	for (size_t i = 0; i < r->nrh; i++)
-		(void)MHD_add_response_header(resp, r->rh_name[i],
-					      r->rh_value[i]);
+	http_headers_merge((const char *const *)r->rh_name,
+			   (const char *const *)r->rh_value, r->nrh, add_one,
+			   resp);
 	r->sent_bytes = len;
 	r->state = REQ_SENT;
 	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
