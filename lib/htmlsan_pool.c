@@ -30,14 +30,14 @@
 
 extern char **environ;
 
-#define POOL_MAGIC	  0x79686d6cu /* "yhml" */
-#define POOL_WORKERS_MAX  16
-#define POOL_HTML_MAX	  (64u << 20)
-#define POOL_CIDS_MAX	  (64u << 20)
-#define POOL_CID_N_MAX	  4096
-#define POOL_OUT_MAX	  (256u << 20)
-#define POOL_CPU_HARD	  600 /* seconds of CPU in a worker's life */
-#define POOL_FD_MIN	  10  /* socket fds are kept above stdio and 3 */
+#define POOL_MAGIC	 0x79686d6cu /* "yhml" */
+#define POOL_WORKERS_MAX 16
+#define POOL_HTML_MAX	 (64u << 20)
+#define POOL_CIDS_MAX	 (64u << 20)
+#define POOL_CID_N_MAX	 4096
+#define POOL_OUT_MAX	 (256u << 20)
+#define POOL_CPU_HARD	 600 /* seconds of CPU in a worker's life */
+#define POOL_FD_MIN	 10  /* socket fds are kept above stdio and 3 */
 
 struct pool_req {
 	uint32_t magic;
@@ -291,6 +291,10 @@ static int slot_spawn(struct htmlsan_pool *p, struct slot *s)
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], HTMLSAN_WORKER_FD);
+	/* nothing of the parent's stdio (a pipe someone waits on to close) */
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
 	char asv[64];
 	snprintf(asv, sizeof asv, "YOUJU_HTMLSAN_AS=%zu", p->memory_max);
 	size_t ne = 0;
@@ -370,10 +374,10 @@ pid_t htmlsan_pool_pid(struct htmlsan_pool *p, unsigned i)
 /* One request on a live worker into *rc_r; false when it failed in any
    way. */
 static bool exchange(struct htmlsan_pool *p, struct slot *s, const char *in,
-		    size_t len, const struct htmlsan_opts *o,
-		    const struct htmlsan_cid *cids, size_t ncids,
-		    struct buf *out, struct htmlsan_report *r, int *rc_r,
-		    bool *exiting)
+		     size_t len, const struct htmlsan_opts *o,
+		     const struct htmlsan_cid *cids, size_t ncids,
+		     struct buf *out, struct htmlsan_report *r, int *rc_r,
+		     bool *exiting)
 {
 	int64_t deadline = mono_ms() + p->timeout_ms;
 	struct buf cb;

@@ -47,11 +47,11 @@ static bool unsanitized; /* test instances only: docs/security.md */
 /* The frame's baseline style: the message's own (sanitized, scoped
    under .youju-msg) comes after it. */
 #define FRAME_HEAD                                                             \
-	"<!DOCTYPE html><html><head><meta charset=\"utf-8\">"                 \
+	"<!DOCTYPE html><html><head><meta charset=\"utf-8\">"                  \
 	"<meta name=\"referrer\" content=\"no-referrer\">"                     \
 	"<style>body{margin:.5rem;font-family:sans-serif;"                     \
 	"overflow-wrap:anywhere}img{max-width:100%}"                           \
-	".youju-text{white-space:pre-wrap;font-family:monospace}</style>"    \
+	".youju-text{white-space:pre-wrap;font-family:monospace}</style>"      \
 	"</head><body>"
 #define FRAME_TAIL "</body></html>"
 
@@ -126,8 +126,7 @@ struct cids {
 /* Adds leaf p (numbered spec) to the table when it has a Content-ID: a
    data: URL for a small image, else its download URL.  The first part
    with an id wins (as a cid: lookup in tree order would). */
-static void cid_add(struct cids *t, const struct mime_part *p,
-		    const char *spec)
+static void cid_add(struct cids *t, const struct mime_part *p, const char *spec)
 {
 	if (p->id == NULL || t->n >= WM_CID_MAX)
 		return;
@@ -147,7 +146,8 @@ static void cid_add(struct cids *t, const struct mime_part *p,
 	if (t->bytes > WM_CID_TABLE_MAX || cid_data_url(t->msg, p, &u) < 0) {
 		buf_reset(&u);
 		char *fe = url_escape(t->folder);
-		(void)!buf_printf(&u, "/api/attachment?folder=%s&uid=%u&part=%s",
+		(void)!buf_printf(&u,
+				  "/api/attachment?folder=%s&uid=%u&part=%s",
 				  fe, (unsigned)t->uid, spec);
 		free(fe);
 	}
@@ -221,8 +221,8 @@ static int sanitize(const char *msg, const struct mime_part *root,
 				    .cid_url = cid_lookup,
 				    .cid_ctx = t};
 	const char *in = h.p != NULL ? h.p : "";
-	int rc = pool != NULL ? htmlsan_pool_html(pool, in, h.len, &opts,
-						  t->c, t->n, out, r)
+	int rc = pool != NULL ? htmlsan_pool_html(pool, in, h.len, &opts, t->c,
+						  t->n, out, r)
 			      : htmlsan_html(in, h.len, &opts, out, r);
 	if (rc == HTMLSAN_FAILED)
 		log_warning("webmail: message %u: the HTML sanitizer failed "
@@ -254,8 +254,8 @@ static char *html_url(const char *folder, uint32_t uid, bool remote)
 }
 
 void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
-		 const struct mime_part *html, const char *folder,
-		 uint32_t uid, bool remote)
+		 const struct mime_part *html, const char *folder, uint32_t uid,
+		 bool remote)
 {
 	struct buf out;
 	buf_init(&out, WM_HTML_OUT_MAX);
@@ -340,8 +340,8 @@ void wm_message_html(struct http_req *req)
 		return;
 	}
 	uint32_t uid = f->msgs[idx].uid;
-	const char *fname = folder != NULL && folder[0] != '\0' ? folder
-								: "INBOX";
+	const char *fname =
+	    folder != NULL && folder[0] != '\0' ? folder : "INBOX";
 	struct mime_part *root = mime_parse(msg.p, msg.len);
 	const struct mime_part *html = first_text(root, "html");
 	struct buf doc, body;

@@ -35,8 +35,8 @@ void wm_message_html(struct http_req *req);
  * frame's URL), "remote_blocked" and "html_truncated".
  */
 void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
-		 const struct mime_part *html, const char *folder,
-		 uint32_t uid, bool remote);
+		 const struct mime_part *html, const char *folder, uint32_t uid,
+		 bool remote);
 
 /* ---- mail.c's helpers, shared with msghtml.c ---- */
 
