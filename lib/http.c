@@ -363,6 +363,43 @@ void http_headers_merge(const char *const *names, const char *const *values,
 			emit(ctx, names[i], values[i]);
 }
 
+/* host[:port] or [v6][:port]: the host's length and the port (NULL). */
+static void split_hostport(const char *s, size_t *hlen, const char **port)
+{
+	const char *e = s[0] == '[' ? strchr(s, ']') : strchr(s, ':');
+	if (s[0] == '[')
+		e = e != NULL ? e + 1 : s + strlen(s);
+	else if (e == NULL)
+		e = s + strlen(s);
+	*hlen = (size_t)(e - s);
+	*port = *e == ':' ? e + 1 : NULL;
+}
+
+bool http_origin_ok(const char *method, const char *origin, const char *host)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    origin == NULL)
+		return true;
+	const char *o = origin;
+	if (strncasecmp(o, "https://", 8) == 0)
+		o += 8;
+	else if (strncasecmp(o, "http://", 7) == 0)
+		o += 7;
+	else
+		return false; /* "null" (sandboxed, file:), other schemes */
+	if (host == NULL || host[0] == '\0' || o[0] == '\0' ||
+	    strpbrk(o, "/?#@ ") != NULL)
+		return false;
+	size_t ol, hl;
+	const char *op, *hp;
+	split_hostport(o, &ol, &op);
+	split_hostport(host, &hl, &hp);
+	if (ol != hl || strncasecmp(o, host, ol) != 0)
+		return false;
+	/* Host without a port (a proxy's "Host $host"): names only */
+	return hp == NULL || (op != NULL && strcmp(op, hp) == 0);
+}
+
 static void add_one(void *resp, const char *name, const char *value)
 {
 	(void)MHD_add_response_header(resp, name, value);
@@ -718,6 +755,11 @@ static void req_run(void *ctx)
 	    now.tv_sec - r->queued_at.tv_sec < (time_t)HTTP_QUEUE_DEADLINE;
 	if (!ok)
 		reply_error(r, 503, "busy", "server busy, try again");
+	if (ok && !http_origin_ok(r->method, http_req_header(r, "Origin"),
+				  http_req_header(r, "Host"))) {
+		reply_error(r, 403, "origin", "cross-origin request refused");
+		ok = false;
+	}
 	if (ok && s->o.authorize != NULL)
 		ok = s->o.authorize(s->o.app, r, r->route->flags);
 	if (ok)

@@ -176,6 +176,15 @@ int http_static_path(const char *urlpath, char *out, size_t outsz);
 typedef void http_header_fn(void *ctx, const char *name, const char *value);
 void http_headers_merge(const char *const *names, const char *const *values,
 			size_t n, http_header_fn *emit, void *ctx);
+/*
+ * The Origin check of every state change (not GET or HEAD), before the
+ * route's authorize callback: a request without Origin passes (not a
+ * browser, or an old one: the CSRF token still holds); otherwise Origin
+ * must be http(s)://HOST where HOST is the Host header (host and port;
+ * host only when Host has no port, as behind a proxy sending
+ * "Host $host"); "null" and other schemes are refused.  403 "origin".
+ */
+bool http_origin_ok(const char *method, const char *origin, const char *host);
 /* Content-Type for a file name by its extension. */
 const char *http_mime_type(const char *name);
 

@@ -173,7 +173,7 @@ def main():
                                      "article.message h1.subject"),
              f"message {item['name']}")
         st = frame_state()
-        time.sleep(0.15)  # timers, refreshes, failed loads
+        time.sleep(0.1)  # timers, refreshes
         return hash_, st
 
     def check(mode, item):

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 from harness import free_port
@@ -97,6 +98,24 @@ def test_message_html_url(inst):
                          query={"folder": "INBOX", "uid": uid2})
     assert st == 200 and h["Content-Security-Policy"] == FRAME_CSP
     assert b"&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in body, body
+    # a state change from another origin: refused before the handler,
+    # even with the session cookie and the CSRF token
+    body = json.dumps({"folder": "INBOX", "uids": [uid],
+                       "add": ["\\Seen"]}).encode()
+    for origin, want in (("http://evil.example", 403), ("null", 403),
+                         (c.base, 200)):
+        req = urllib.request.Request(
+            c.base + "/api/flags", data=body, method="POST",
+            headers={"Content-Type": "application/json", "Origin": origin,
+                     "X-CSRF-Token": c.csrf})
+        try:
+            st = c.op.open(req, timeout=30).status
+        except urllib.error.HTTPError as e:
+            st = e.code
+        assert st == want, (origin, st)
+        m.select("INBOX", readonly=True)
+        typ, d = m.uid("FETCH", str(uid), "(FLAGS)")
+        assert (b"\\Seen" in d[0]) == (want == 200), (origin, d)
     m.logout()
     m2.logout()
 

@@ -171,8 +171,45 @@ static void test_headers(void)
 	test_assert(h.n == ndefault - 1 + 2);
 }
 
+static void test_origin(void)
+{
+	test_begin("Origin check of state changes");
+	test_assert(http_origin_ok("GET", "https://evil.example", "a:1"));
+	test_assert(http_origin_ok("HEAD", "null", "a:1"));
+	test_assert(http_origin_ok("POST", NULL, "a:1"));
+	test_assert(
+	    http_origin_ok("POST", "http://127.0.0.1:8080", "127.0.0.1:8080"));
+	test_assert(
+	    http_origin_ok("DELETE", "https://Mail.Example", "mail.example"));
+	/* behind a proxy sending Host $host: the name decides */
+	test_assert(http_origin_ok("POST", "https://mail.example:8443",
+				   "mail.example"));
+	test_assert(http_origin_ok("PUT", "http://[::1]:8080", "[::1]:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "http://127.0.0.1:8081", "127.0.0.1:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "http://127.0.0.1", "127.0.0.1:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "https://evil.example", "mail.example"));
+	test_assert(!http_origin_ok("POST", "https://mail.example.evil",
+				    "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://mail.exampl", "mail.example"));
+	test_assert(!http_origin_ok("POST", "null", "mail.example"));
+	test_assert(!http_origin_ok("POST", "file://", "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://mail.example/x", "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://u@mail.example", "mail.example"));
+	test_assert(!http_origin_ok("POST", "https://mail.example", NULL));
+	test_assert(
+	    !http_origin_ok("POST", "https://[::1]:8080", "[::2]:8080"));
+	test_assert(!http_origin_ok("POST", "https://", "mail.example"));
+}
+
 int main(void)
 {
+	test_origin();
 	test_routes();
 	test_static_paths();
 	test_mime();
