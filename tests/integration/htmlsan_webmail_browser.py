@@ -107,6 +107,7 @@ def main():
     d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"),
                          options=o)
     d.set_page_load_timeout(30)
+    d.set_script_timeout(30)
     failures = []
 
     def alert_text():
@@ -133,12 +134,19 @@ def main():
             e.send_keys(v)
         d.find_element(By.CSS_SELECTOR,
                        "form.login button[type=submit]").click()
-        wait(lambda: d.find_elements(By.CSS_SELECTOR,
-                                     "#folder-list a[data-folder='INBOX']"),
-             "the folder list")
-        d.execute_script("""window.__msgs = [];
+        try:
+            wait(lambda: d.find_elements(
+                By.CSS_SELECTOR, "#folder-list a[data-folder='INBOX']"),
+                "the folder list", timeout=60)
+        except AssertionError:
+            log("page: " + d.find_element(By.TAG_NAME, "body").text[:500])
+            raise
+        d.execute_script("""window.__msgs = []; window.__loads = 0;
             window.addEventListener('message', function (e) {
-                window.__msgs.push(String(e.data)); });""")
+                window.__msgs.push(String(e.data)); });
+            document.addEventListener('load', function (e) {
+                if (e.target.tagName === 'IFRAME') window.__loads++;
+            }, true);""")
         # control: the listener sees a message
         d.execute_script("window.postMessage('control', '*')")
         wait(lambda: "control" in d.execute_script(
@@ -164,41 +172,66 @@ def main():
         finally:
             d.switch_to.default_content()
 
-    def open_message(item):
-        d.execute_script("var a = document.querySelector('article.message');"
-                         " if (a) a.remove();")
-        hash_ = f"#/message/INBOX/{item['uid']}"
-        d.execute_script("location.hash = arguments[0]", hash_)
-        wait(lambda: d.find_elements(By.CSS_SELECTOR,
-                                     "article.message h1.subject"),
-             f"message {item['name']}")
-        st = frame_state()
-        time.sleep(0.1)  # timers, refreshes
-        return hash_, st
+    # one round trip per message: navigate, wait for the article and the
+    # frame's load event (seen by a capturing listener on the app page),
+    # let timers and refreshes run, and collect what reached the page
+    OPEN = """
+        var hash = arguments[0], done = arguments[arguments.length - 1];
+        var a = document.querySelector('article.message');
+        if (a) a.remove();
+        window.__loads = 0;
+        location.hash = hash;
+        var t0 = Date.now();
+        (function poll() {
+            var art = document.querySelector('article.message h1.subject');
+            var fr = document.querySelector('article.message iframe.html');
+            if (art && (!fr || window.__loads > 0)) {
+                setTimeout(function () {
+                    done({frame: !!fr, url: location.href,
+                          msgs: window.__msgs.splice(0)});
+                }, 100);
+            } else if (Date.now() - t0 > 15000) {
+                done({timeout: true, url: location.href,
+                      msgs: window.__msgs.splice(0)});
+            } else {
+                setTimeout(poll, 10);
+            }
+        })();"""
 
     def check(mode, item):
-        hash_, st = open_message(item)
-        got = {"alert": alert_text(), "msgs": msgs(),
-               "canary": canary.take(), "url": d.current_url,
-               "frame": st}
-        bad = (got["alert"] is not None or got["msgs"] or got["canary"] or
+        hash_ = f"#/message/INBOX/{item['uid']}"
+        got = d.execute_async_script(OPEN, hash_)
+        got["alert"] = alert_text()
+        got["canary"] = canary.take()
+        st = frame_state() if item.get("control") else None
+        got["frame_state"] = st
+        bad = (got.get("timeout") or got["alert"] is not None or
+               got["msgs"] or got["canary"] or
                not got["url"].endswith(hash_) or
                (st is not None and (st["ran"] or st["title"] == "ran" or
                                     "/api/message/html?" not in st["url"])))
         if bad:
             failures.append(f"{item['name']} [{mode}]: {got!r}")
         print(f"{'FAIL' if bad else 'ok  '} {item['name']} [{mode}] "
-              f"{'frame' if st else 'text'}", flush=True)
-        return st
+              f"{'frame' if got['frame'] else 'text'}", flush=True)
+        return got["frame"], st
 
     try:
         for mode, url in (("sanitized", args.url),
                           ("unsanitized", args.url_unsanitized)):
+            t0 = time.time()
             login(url)
+            log(f"{mode}: logged in in {time.time() - t0:.1f}s")
             frames = 0
             for item in manifest:
-                st = check(mode, item)
-                frames += st is not None
+                try:
+                    framed, st = check(mode, item)
+                except WebDriverException as e:
+                    failures.append(f"{item['name']} [{mode}]: webdriver: "
+                                    f"{e.msg!r}")
+                    d.switch_to.default_content()
+                    continue
+                frames += framed
                 c = item.get("control")
                 if c == "style":
                     # the message's own <style> applies in the frame
@@ -225,7 +258,8 @@ def main():
                         args.artifacts, f"remote-{mode}.png"))
                     if alert_text() is not None or msgs():
                         failures.append("remote control: a script ran")
-            log(f"{mode}: {len(manifest)} messages, {frames} in frames")
+            log(f"{mode}: {len(manifest)} messages, {frames} in frames, "
+                f"{time.time() - t0:.1f}s")
             if frames < 40:
                 failures.append(f"{mode}: only {frames} frames")
     finally:
