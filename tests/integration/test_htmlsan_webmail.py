@@ -126,7 +126,7 @@ class ExtraWebmail:
     """youju-webmail -f with the instance's configuration plus extra
     settings, on its own port and run directory (pid file)."""
 
-    def __init__(self, inst, extra):
+    def __init__(self, inst, extra, binary=None):
         self.inst = inst
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="youju-webmail2-",
@@ -150,7 +150,7 @@ class ExtraWebmail:
         with open(self.conf, "w") as f:
             f.write("\n".join(keep) + "\n")
         self.proc = subprocess.Popen(
-            [inst.bin("youju-webmail"), "-f", "-c", self.conf],
+            [binary or inst.bin("youju-webmail"), "-f", "-c", self.conf],
             env=inst.env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         self.url = f"http://127.0.0.1:{self.port}"
@@ -223,6 +223,38 @@ def test_html_helper_timeout_falls_back_to_text(inst):
     finally:
         w.close()
     m.logout()
+
+
+def test_unsanitized_switch_is_test_only(inst):
+    """webmail_test_unsanitized_html is honoured by sanitizer (ASan) builds
+    only: the release build (build/bin, what make install installs) keeps
+    sanitizing and says so in the log."""
+    release = os.path.join(inst.srcdir, "build", "bin", "youju-webmail")
+    r = subprocess.run(["make", "--no-print-directory", "-C", inst.srcdir,
+                        "build/bin/youju-webmail"],
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    addr, m, c = login_user(inst, "hsrelease")
+    uid = append(m, "INBOX", html_msg(PROBE_HTML, "probe"))
+    m.logout()
+    since = inst.log_size()
+    w = ExtraWebmail(inst, {"webmail_test_unsanitized_html": "yes"},
+                     binary=release)
+    try:
+        inst.wait_log(r"webmail_test_unsanitized_html is for test "
+                      r"instances \(ASan builds\) only: ignored",
+                      since=since)
+        c2 = w.client()
+        ok(c2.login(addr))
+        st, body, h = c2.call("GET", "/api/message/html",
+                              query={"folder": "INBOX", "uid": uid})
+        assert st == 200 and h["Content-Security-Policy"] == FRAME_CSP
+        assert b"<p class=\"probe\">probe</p>" in body, body[:600]
+        for bad in (b"<script", b"onerror", b"onload", b"canary",
+                    b"<iframe", b"<form", b"javascript:"):
+            assert bad not in body.lower(), (bad, body[:600])
+    finally:
+        w.close()
 
 
 # --- the corpus in the real app ----------------------------------------
