@@ -107,7 +107,7 @@ GUMBO_LIBS := -lgumbo
 LIBS_webmail += $(GUMBO_LIBS)
 # webmail/'s unit tests and fuzz targets link its mail.o (GET /api/message)
 $(SAN)/unit/webmail/% $(SAN)/fuzz/webmail/%: LIBS += $(GUMBO_LIBS)
-$(SAN)/unit/lib/test_htmlsan $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
+$(SAN)/unit/lib/test_htmlsan $(SAN)/unit/lib/test_htmlsan_pool $(SAN)/fuzz/lib/fuzz_htmlsan: LIBS += $(GUMBO_LIBS)
 
 deps:
 	@sh scripts/deps.sh

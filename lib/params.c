@@ -432,6 +432,17 @@ static const struct conf_param webmail_params[] = {
 		"Open HTTP connections per client address."),
 	P_INT("webmail_page_size", "50", 5, 500,
 		"Messages per page of GET /api/messages."),
+	P_INT("webmail_html_processes", "2", 1, 16,
+		"Helper processes sanitizing message HTML (lib/htmlsan_pool)."),
+	P_INT("webmail_html_timeout_ms", "5000", 1, 60000,
+		"Time one message's HTML may take to sanitize; then the "
+		"helper is killed and the text part is shown."),
+	P_SIZE("webmail_html_memory_limit", "1073741824", 64 * 1048576,
+		TIB_, "Address space of an HTML helper (RLIMIT_AS)."),
+	P_BOOL("webmail_test_unsanitized_html", "no",
+		"TEST ONLY: serve message HTML without the sanitizer, to show "
+		"that the sandbox and CSP hold alone; ignored (with a warning) "
+		"unless the binary is a sanitizer (ASan) test build."),
 	P_END,
 };
 
