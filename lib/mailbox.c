@@ -157,6 +157,114 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 	return 0;
 }
 
+/* The info letters of message a in folder: flags and keyword letters
+   (names given letters in dovecot-keywords when new).  0 or -1. */
+static int mailbox_append_letters(const char *folder,
+				  const struct mailbox_append *a, char *out,
+				  size_t outsz, const char **error_r)
+{
+	uint32_t bits = 0;
+	if (a->nkw > 0) {
+		struct maildir_keywords kw;
+		maildir_keywords_init(&kw);
+		int r = maildir_keywords_assign(folder, a->kw, a->nkw, &kw);
+		int e = errno;
+		for (size_t i = 0; r == 0 && i < a->nkw; i++) {
+			int k = maildir_keywords_find(&kw, a->kw[i]);
+			if (k >= 0)
+				bits |= 1u << k;
+		}
+		maildir_keywords_deinit(&kw);
+		if (r < 0) {
+			*error_r = "keywords";
+			errno = e;
+			return -1;
+		}
+	}
+	if (maildir_info_build((struct str){"", 0}, a->flags, bits, out,
+			       outsz) < 0) {
+		*error_r = "flags";
+		errno = EINVAL;
+		return -1;
+	}
+	return 0;
+}
+
+int mailbox_append_many(const struct mailbox_user *u, const char *folder,
+			const struct mailbox_append *a, size_t n,
+			uint32_t *uidvalidity_r, uint32_t *uids_r,
+			const char **error_r)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += a[i].len;
+	int over = maildir_quota_check(u->root, &u->quota, total, n, 0, NULL);
+	if (over != 0) {
+		*error_r = "quota";
+		if (over > 0)
+			errno = EDQUOT;
+		return -1;
+	}
+	char (*name)[MAILDIR_FILENAME_MAX + 68] =
+	    xcalloc(n ? n : 1, sizeof *name);
+	char (*base)[MAILDIR_FILENAME_MAX + 1] =
+	    xcalloc(n ? n : 1, sizeof *base);
+	size_t done = 0;
+	int e = 0;
+	for (; done < n; done++) {
+		char letters[64];
+		if (mailbox_append_letters(folder, &a[done], letters,
+					   sizeof letters, error_r) < 0 ||
+		    maildir_store(folder, a[done].data, a[done].len, false,
+				  letters, a[done].when, base[done],
+				  error_r) < 0) {
+			e = errno;
+			break;
+		}
+		snprintf(name[done], sizeof name[done], "%s:2,%s", base[done],
+			 letters);
+	}
+	if (done < n) {
+		/* all or nothing (RFC 3502 §6.3.11): the ones stored go */
+		for (size_t i = 0; i < done; i++) {
+			char p[PATH_MAX];
+			int k = snprintf(p, sizeof p, "%s/cur/%s", folder,
+					 name[i]);
+			if (k > 0 && (size_t)k < sizeof p)
+				(void)unlink(p);
+		}
+		free(name);
+		free(base);
+		errno = e;
+		return -1;
+	}
+	(void)maildir_quota_add(u->root, (int64_t)total, (int64_t)n);
+	/* number them at once, in order, for APPENDUID */
+	struct maildir_uidlist ul;
+	memset(uids_r, 0, n * sizeof *uids_r);
+	if (mailbox_uidlist_begin(folder, &ul) == 0) {
+		bool added = false;
+		for (size_t i = 0; i < n; i++) {
+			uids_r[i] = mailbox_uidlist_find(&ul, base[i]);
+			if (uids_r[i] == 0) {
+				uids_r[i] = ul.next_uid;
+				maildir_uidlist_add(&ul, uids_r[i], base[i],
+						    strlen(base[i]));
+				added = true;
+			}
+		}
+		if (added && maildir_uidlist_write(folder, &ul) < 0)
+			memset(uids_r, 0, n * sizeof *uids_r);
+		if (uidvalidity_r != NULL)
+			*uidvalidity_r = ul.uidvalidity;
+		maildir_uidlist_deinit(&ul);
+		maildir_uidlist_unlock(folder);
+	}
+	free(name);
+	free(base);
+	return 0;
+}
+
 int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 		    const char *data, size_t len, const char **error_r)
 {

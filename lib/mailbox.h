@@ -62,6 +62,20 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 		   uint32_t *uid_r, const char **error_r);
 
 /*
+ * MULTIAPPEND (RFC 3502): stores the n messages a[] in folder as
+ * mailbox_append does, all or nothing: the quota is checked for all of
+ * them together, and when one cannot be stored the ones already stored
+ * are unlinked again (a session scanning meanwhile may see them come and
+ * go).  uids_r (n of them) gets their UIDs, in order, 0 each when the
+ * uidlist could not be written (the next scan numbers them).  Returns 0,
+ * or -1 with errno as mailbox_append.
+ */
+int mailbox_append_many(const struct mailbox_user *u, const char *folder,
+			const struct mailbox_append *a, size_t n,
+			uint32_t *uidvalidity_r, uint32_t *uids_r,
+			const char **error_r);
+
+/*
  * Delivers a message into folder's new/ as an MDA does (no flags, no
  * UID yet: the first reader numbers it), after u's quota check, and
  * records it in maildirsize.  The file is fsync'd; making the new/ entry

@@ -95,7 +95,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-	    "THREAD=REFERENCES "
+	    "THREAD=REFERENCES MULTIAPPEND CATENATE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
 	    authed			? ""

@@ -512,6 +512,101 @@ static void imap_filter_fields(const struct imap_fetch_sec *s, const char *hdr,
 		return; /* bounded by the message size: cannot happen */
 }
 
+/*
+ * The bytes section s selects in the CR LF message msg (MIME tree root,
+ * needed when s has part numbers): *p_r and *len_r, pointing into msg or
+ * into part (reset first); *sel_r the part (or NULL), *kind_r the kind
+ * the section has on it.  Partial and BINARY are the caller's.
+ */
+static void imap_sec_select(const char *msgp, size_t msglen,
+			    const struct mime_part *root,
+			    const struct imap_fetch_sec *s, struct buf *part,
+			    const char **p_r, size_t *len_r,
+			    const struct mime_part **sel_r,
+			    enum imap_sec_kind *kind_r)
+{
+	const char *mp = msgp;
+	size_t mlen = msglen;
+	size_t hl = imap_render_header_end(mp, mlen);
+	const struct mime_part *sel = NULL;
+	enum imap_sec_kind kind = s->kind;
+	if (s->part != NULL) {
+		/* the message the section applies to: the part's
+		   embedded one; MIME and plain numbers: the part */
+		sel = root ? imap_body_find(root, s->part) : NULL;
+		if (sel != NULL &&
+		    (kind == SEC_ALL || kind == SEC_MIME)) {
+			mp = msgp + sel->hdr_off;
+			mlen = sel->hdr_len + sel->body_len;
+			hl = sel->hdr_len;
+			kind = kind == SEC_ALL ? SEC_TEXT : SEC_HEADER;
+		} else if (sel != NULL && sel->kind == MIME_MESSAGE &&
+			   sel->children != NULL) {
+			sel = sel->children;
+			mp = msgp + sel->hdr_off;
+			mlen = sel->hdr_len + sel->body_len;
+			hl = sel->hdr_len;
+		} else {
+			kind = SEC_EMPTY;
+		}
+	}
+	const char *p = mp;
+	size_t len = mlen;
+	buf_reset(part);
+	switch (kind) {
+	case SEC_ALL:
+	case SEC_MIME:
+		break;
+	case SEC_HEADER:
+		len = hl;
+		break;
+	case SEC_TEXT:
+		p = mp + hl;
+		len = mlen - hl;
+		break;
+	case SEC_FIELDS:
+	case SEC_FIELDS_NOT:
+		imap_filter_fields(s, mp, hl, part);
+		p = part->p ? part->p : "";
+		len = part->len;
+		break;
+	case SEC_EMPTY:
+		len = 0;
+		break;
+	}
+	*p_r = p;
+	*len_r = len;
+	*sel_r = sel;
+	*kind_r = kind;
+}
+
+int imap_fetch_section_text(const char *msg, size_t len,
+			    const struct imap_fetch_sec *s, struct buf *out)
+{
+	struct mime_part *root = s->part != NULL ? mime_parse(msg, len) : NULL;
+	struct buf part;
+	buf_init(&part, len + 1024);
+	const struct mime_part *sel;
+	enum imap_sec_kind kind;
+	const char *p;
+	size_t n;
+	imap_sec_select(msg, len, root, s, &part, &p, &n, &sel, &kind);
+	if (s->partial) {
+		if (s->off >= n) {
+			n = 0;
+		} else {
+			p += s->off;
+			n -= (size_t)s->off;
+			if (n > s->len)
+				n = (size_t)s->len;
+		}
+	}
+	int r = buf_append(out, p, n);
+	buf_deinit(&part);
+	mime_free(&root);
+	return r < 0 ? -1 : 0;
+}
+
 int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 		   bool recent, const struct imap_fetch_items *it,
 		   bool readonly, struct maildir_index *ix)
@@ -679,55 +774,12 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			sfd = -1;
 			break;
 		}
-		const char *mp = msg.p ? msg.p : "";
-		size_t mlen = msg.len;
-		size_t hl = imap_render_header_end(mp, mlen);
-		const struct mime_part *sel = NULL;
-		enum imap_sec_kind kind = s->kind;
-		if (s->part != NULL) {
-			/* the message the section applies to: the part's
-			   embedded one; MIME and plain numbers: the part */
-			sel = root ? imap_body_find(root, s->part) : NULL;
-			if (sel != NULL &&
-			    (kind == SEC_ALL || kind == SEC_MIME)) {
-				mp = (msg.p ? msg.p : "") + sel->hdr_off;
-				mlen = sel->hdr_len + sel->body_len;
-				hl = sel->hdr_len;
-				kind = kind == SEC_ALL ? SEC_TEXT : SEC_HEADER;
-			} else if (sel != NULL && sel->kind == MIME_MESSAGE &&
-				   sel->children != NULL) {
-				sel = sel->children;
-				mp = (msg.p ? msg.p : "") + sel->hdr_off;
-				mlen = sel->hdr_len + sel->body_len;
-				hl = sel->hdr_len;
-			} else {
-				kind = SEC_EMPTY;
-			}
-		}
-		const char *p = mp;
-		size_t len = mlen;
-		buf_reset(&part);
-		switch (kind) {
-		case SEC_ALL:
-		case SEC_MIME:
-			break;
-		case SEC_HEADER:
-			len = hl;
-			break;
-		case SEC_TEXT:
-			p = mp + hl;
-			len = mlen - hl;
-			break;
-		case SEC_FIELDS:
-		case SEC_FIELDS_NOT:
-			imap_filter_fields(s, mp, hl, &part);
-			p = part.p ? part.p : "";
-			len = part.len;
-			break;
-		case SEC_EMPTY:
-			len = 0;
-			break;
-		}
+		const struct mime_part *sel;
+		enum imap_sec_kind kind;
+		const char *p;
+		size_t len;
+		imap_sec_select(msg.p ? msg.p : "", msg.len, root, s, &part, &p,
+				&len, &sel, &kind);
 		if ((s->binary || s->bsize) && sel != NULL &&
 		    sel->kind == MIME_LEAF && kind == SEC_TEXT) {
 			/* RFC 3516: a leaf's content without its

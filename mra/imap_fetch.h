@@ -56,6 +56,12 @@ void imap_fetch_items_free(struct imap_fetch_items *it);
 int imap_fetch_section(const char *spec, size_t len,
 		       struct imap_fetch_sec *sec);
 
+/* Appends to out what section s (BODY[...] form, partial applied, no
+   BINARY) selects in the CR LF message msg, as FETCH would send it:
+   CATENATE's URL parts (RFC 4469).  0, or -1 when out is full. */
+int imap_fetch_section_text(const char *msg, size_t len,
+			    const struct imap_fetch_sec *s, struct buf *out);
+
 /* Appends the message p with CR LF line ends to out, NULs (which RFC
    3501 §4.3 does not allow in a literal) as 0x80, as Dovecot does. */
 void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out);
