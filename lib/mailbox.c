@@ -205,9 +205,16 @@ int mailbox_append_many(const struct mailbox_user *u, const char *folder,
 			errno = EDQUOT;
 		return -1;
 	}
-	char (*name)[MAILDIR_FILENAME_MAX + 68] =
+	/* a folder without dovecot-uidlist gets it first, so that the
+	   first scan does not number these in directory order */
+	struct maildir_uidlist ul;
+	if (mailbox_uidlist_begin(folder, &ul) == 0) {
+		maildir_uidlist_deinit(&ul);
+		maildir_uidlist_unlock(folder);
+	}
+	char(*name)[MAILDIR_FILENAME_MAX + 68] =
 	    xcalloc(n ? n : 1, sizeof *name);
-	char (*base)[MAILDIR_FILENAME_MAX + 1] =
+	char(*base)[MAILDIR_FILENAME_MAX + 1] =
 	    xcalloc(n ? n : 1, sizeof *base);
 	size_t done = 0;
 	int e = 0;
@@ -228,8 +235,8 @@ int mailbox_append_many(const struct mailbox_user *u, const char *folder,
 		/* all or nothing (RFC 3502 §6.3.11): the ones stored go */
 		for (size_t i = 0; i < done; i++) {
 			char p[PATH_MAX];
-			int k = snprintf(p, sizeof p, "%s/cur/%s", folder,
-					 name[i]);
+			int k =
+			    snprintf(p, sizeof p, "%s/cur/%s", folder, name[i]);
 			if (k > 0 && (size_t)k < sizeof p)
 				(void)unlink(p);
 		}
@@ -240,7 +247,6 @@ int mailbox_append_many(const struct mailbox_user *u, const char *folder,
 	}
 	(void)maildir_quota_add(u->root, (int64_t)total, (int64_t)n);
 	/* number them at once, in order, for APPENDUID */
-	struct maildir_uidlist ul;
 	memset(uids_r, 0, n * sizeof *uids_r);
 	if (mailbox_uidlist_begin(folder, &ul) == 0) {
 		bool added = false;

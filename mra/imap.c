@@ -29,6 +29,7 @@
 #include "imap_search.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
+#include "imap_status.h"
 #include "imap_thread.h"
 #include "inotify_hub.h"
 #include "log.h"
@@ -95,7 +96,8 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-	    "THREAD=REFERENCES MULTIAPPEND CATENATE "
+	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS "
+	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
 	    authed			? ""
@@ -301,15 +303,6 @@ static void imap_timeout(struct mra_conn *c)
 char *imap_folder_path(struct imap_sess *s, const char *name)
 {
 	return imap_mbox_path(s->maildir, name);
-}
-
-static void imap_quote(struct mra_conn *c, const char *s)
-{
-	struct buf b;
-	buf_init(&b, 2 * strlen(s) + 3);
-	if (imap_render_quoted(&b, s, strlen(s)) == 0)
-		(void)mra_conn_write(c, b.p, b.len);
-	buf_deinit(&b);
 }
 
 /* ---- selected folder --------------------------------------------------- */
@@ -663,55 +656,12 @@ static void cmd_status(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
-	char *path = imap_folder_path(x->s, a[0].s);
-	const char *err;
-	struct maildir_folder *f = NULL;
-	if (path != NULL && access(path, F_OK) == 0)
-		f = maildir_folder_open(path, false, &err);
-	free(path);
-	if (f == NULL) {
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [NONEXISTENT] Mailbox doesn't exist.");
+	if (!imap_status_items_ok(&a[1])) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid status item.");
 		return;
 	}
-	size_t recent = 0, unseen = 0;
-	uint32_t first_old =
-	    imap_recent_claim(f->path, f->uidvalidity, imap_max_uid(f), false);
-	for (size_t i = 0; i < f->n; i++) {
-		recent += f->msgs[i].uid > first_old;
-		if (!(maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
-		      MAILDIR_SEEN))
-			unseen++;
-	}
-	static const char *const items[] = {"MESSAGES", "RECENT", "UIDNEXT",
-					    "UIDVALIDITY", "UNSEEN"};
-	const unsigned long vals[] = {f->n, recent, f->next_uid, f->uidvalidity,
-				      unseen};
-	size_t which[16], nw = 0;
-	for (size_t i = 0; i < a[1].n; i++) {
-		const char *item =
-		    a[1].list[i].type == IMAP_ARG_ATOM ? a[1].list[i].s : "";
-		size_t k = 0;
-		while (k < 5 && strcasecmp(item, items[k]) != 0)
-			k++;
-		if (k == 5 || nw == sizeof which / sizeof which[0]) {
-			maildir_folder_free(&f);
-			imap_tagged(x->c, x->cmd->tag,
-				    "BAD Invalid status item.");
-			return;
-		}
-		which[nw++] = k;
-	}
-	/* upper-case item names, as Dovecot answers */
-	(void)mra_conn_printf(x->c, "* STATUS ");
-	imap_quote(x->c, a[0].s);
-	(void)mra_conn_write(x->c, " (", 2);
-	for (size_t i = 0; i < nw; i++)
-		(void)mra_conn_printf(x->c, "%s%s %lu", i ? " " : "",
-				      items[which[i]], vals[which[i]]);
-	(void)mra_conn_write(x->c, ")\r\n", 3);
-	maildir_folder_free(&f);
-	imap_tagged(x->c, x->cmd->tag, "OK Status completed.");
+	const char *no = imap_status_write(x->c, x->s->maildir, a[0].s, &a[1]);
+	imap_tagged(x->c, x->cmd->tag, "%s", no ? no : "OK Status completed.");
 }
 
 static void cmd_create(struct imap_ctx *x)

@@ -39,9 +39,9 @@
 struct imap_append_msg {
 	struct imap_flagset fs;
 	time_t when;
-	struct imap_arg *lit;  /* a plain literal, or NULL */
-	struct imap_arg *cat;  /* CATENATE's part list, or NULL */
-	struct buf built;      /* the CATENATE result */
+	struct imap_arg *lit; /* a plain literal, or NULL */
+	struct imap_arg *cat; /* CATENATE's part list, or NULL */
+	struct buf built;     /* the CATENATE result */
 };
 
 /* A literal8 message with NUL bytes gets its binary parts in base64
@@ -110,8 +110,7 @@ static int imap_url_unescape(const char *p, const char *e, char *out,
  * "/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s][/;PARTIAL=o[.n]]") names
  * to out.  Only the user's own mailboxes.  0, or -1 (a bad URL).
  */
-static int imap_url_fetch(struct imap_sess *s, const char *url,
-			  struct buf *out)
+static int imap_url_fetch(struct imap_sess *s, const char *url, struct buf *out)
 {
 	if (url[0] != '/')
 		return -1;
@@ -214,8 +213,7 @@ out:
 
 /* Builds a CATENATE message into m->built.  NULL, or the tagged reply's
    text for the failure. */
-static const char *imap_catenate(struct imap_sess *s,
-				 struct imap_append_msg *m)
+static const char *imap_catenate(struct imap_sess *s, struct imap_append_msg *m)
 {
 	const struct imap_arg *l = m->cat;
 	if (l->n == 0 || l->n % 2 != 0 || l->n / 2 > IMAP_CATENATE_MAX)
@@ -327,13 +325,15 @@ void imap_cmd_append(struct imap_ctx *x)
 		struct imap_append_msg *m = &ms[i];
 		if (m->cat != NULL && (reply = imap_catenate(s, m)) != NULL)
 			goto out;
-		ap[i] = (struct mailbox_append){
-		    m->lit ? m->lit->s : m->built.p ? m->built.p : "",
-		    m->lit ? m->lit->len : m->built.len,
-		    m->fs.sys,
-		    m->fs.kw,
-		    m->fs.nkw,
-		    m->when};
+		ap[i] =
+		    (struct mailbox_append){m->lit	 ? m->lit->s
+					    : m->built.p ? m->built.p
+							 : "",
+					    m->lit ? m->lit->len : m->built.len,
+					    m->fs.sys,
+					    m->fs.kw,
+					    m->fs.nkw,
+					    m->when};
 	}
 	struct mailbox_user u;
 	if (mailbox_user_init(&u, s->maildir, s->quota) < 0)

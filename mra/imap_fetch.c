@@ -534,8 +534,7 @@ static void imap_sec_select(const char *msgp, size_t msglen,
 		/* the message the section applies to: the part's
 		   embedded one; MIME and plain numbers: the part */
 		sel = root ? imap_body_find(root, s->part) : NULL;
-		if (sel != NULL &&
-		    (kind == SEC_ALL || kind == SEC_MIME)) {
+		if (sel != NULL && (kind == SEC_ALL || kind == SEC_MIME)) {
 			mp = msgp + sel->hdr_off;
 			mlen = sel->hdr_len + sel->body_len;
 			hl = sel->hdr_len;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "imap_render.h"
+#include "imap_status.h"
 #include "log.h"
 #include "maildir.h"
 #include "mra.h"
@@ -133,6 +134,7 @@ struct imap_list_opts {
 	bool extended; /* LIST-EXTENDED syntax used */
 	bool sel_subscribed, sel_remote, sel_recursive, sel_special;
 	bool ret_subscribed, ret_children, ret_special;
+	const struct imap_arg *ret_status; /* RFC 5819, or NULL */
 	const char *pats[IMAP_LIST_PATTERNS_MAX];
 	size_t npats;
 };
@@ -303,6 +305,10 @@ static const char *imap_list_parse(const struct imap_cmd *cmd, bool lsub,
 				o->ret_children = true;
 			else if (strcasecmp(opt, "SPECIAL-USE") == 0)
 				o->ret_special = true;
+			else if (strcasecmp(opt, "STATUS") == 0 &&
+				 k + 1 < r->n &&
+				 imap_status_items_ok(&r->list[k + 1]))
+				o->ret_status = &r->list[++k];
 			else
 				return "BAD Unknown LIST return option.";
 		}
@@ -441,6 +447,11 @@ const char *imap_mbox_list(const struct imap_mbox_ctx *x)
 			continue; /* a subscription without a mailbox */
 		}
 		imap_list_one(x->c, x->cmd->name, &o, e, lsub, childinfo);
+		/* LIST-STATUS: after the mailbox's LIST line, only for one
+		   that can be selected */
+		if (o.ret_status != NULL && e->exists)
+			(void)imap_status_write(x->c, x->maildir, e->name,
+						o.ret_status);
 	}
 	imap_list_free(&set);
 	return lsub ? "OK Lsub completed." : "OK List completed.";

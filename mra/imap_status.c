@@ -1,0 +1,122 @@
+/*
+ * STATUS and LIST-STATUS; see imap_status.h.  The counts come from a
+ * fresh scan of the folder (it is not numbered here: a read-only open);
+ * SIZE is the sum of RFC822.SIZE, from the W= of the file names when
+ * they have it, else from the file.
+ */
+#include "imap_status.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "imap_mbox.h"
+#include "imap_recent.h"
+#include "imap_render.h"
+#include "maildir.h"
+#include "mra.h"
+
+enum {
+	ST_MESSAGES,
+	ST_RECENT,
+	ST_UIDNEXT,
+	ST_UIDVALIDITY,
+	ST_UNSEEN,
+	ST_SIZE,
+	ST_N
+};
+static const char *const imap_status_names[ST_N] = {
+    "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE"};
+
+#define IMAP_STATUS_ITEMS_MAX 16
+
+static int imap_status_item(const struct imap_arg *a)
+{
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	for (int k = 0; k < ST_N; k++)
+		if (strcasecmp(a->s, imap_status_names[k]) == 0)
+			return k;
+	return -1;
+}
+
+bool imap_status_items_ok(const struct imap_arg *items)
+{
+	if (items->type != IMAP_ARG_LIST || items->n > IMAP_STATUS_ITEMS_MAX)
+		return false;
+	for (size_t i = 0; i < items->n; i++)
+		if (imap_status_item(&items->list[i]) < 0)
+			return false;
+	return true;
+}
+
+/* RFC822.SIZE of m: W=, else counted from the file (0 when gone). */
+static uint64_t imap_status_vsize(struct maildir_folder *f,
+				  struct maildir_msg *m)
+{
+	if (m->vsize != 0)
+		return m->vsize;
+	struct buf raw;
+	buf_init(&raw, mra_srv.message_size_limit * 2);
+	uint64_t n = 0;
+	if (maildir_msg_read(f, m, &raw) == 0)
+		n = maildir_crlf_size(raw.p ? raw.p : "", raw.len);
+	buf_deinit(&raw);
+	return n;
+}
+
+const char *imap_status_write(struct mra_conn *c, const char *maildir,
+			      const char *name, const struct imap_arg *items)
+{
+	char *path = imap_mbox_path(maildir, name);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	if (f == NULL)
+		return "NO [NONEXISTENT] Mailbox doesn't exist.";
+	bool want[ST_N] = {false};
+	for (size_t i = 0; i < items->n; i++)
+		want[imap_status_item(&items->list[i])] = true;
+	unsigned long long v[ST_N] = {0};
+	v[ST_MESSAGES] = f->n;
+	v[ST_UIDNEXT] = f->next_uid;
+	v[ST_UIDVALIDITY] = f->uidvalidity;
+	uint32_t max_uid = f->n > 0 ? f->msgs[f->n - 1].uid : 0;
+	uint32_t first_old =
+	    imap_recent_claim(f->path, f->uidvalidity, max_uid, false);
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *m = &f->msgs[i];
+		v[ST_RECENT] += m->uid > first_old;
+		if (!(maildir_flags_parse(str_from_cstr(m->letters)) &
+		      MAILDIR_SEEN))
+			v[ST_UNSEEN]++;
+		if (want[ST_SIZE])
+			v[ST_SIZE] += imap_status_vsize(f, m);
+	}
+	maildir_folder_free(&f);
+	struct buf b;
+	buf_init(&b, 2 * strlen(name) + 512);
+	int r = buf_printf(&b, "* STATUS ");
+	if (r == 0)
+		r = imap_render_quoted(&b, name, strlen(name));
+	if (r == 0)
+		r = buf_printf(&b, " (");
+	/* in the order asked, names upper-cased, as Dovecot answers */
+	for (size_t i = 0; r == 0 && i < items->n; i++) {
+		int k = imap_status_item(&items->list[i]);
+		r = buf_printf(&b, "%s%s %llu", i ? " " : "",
+			       imap_status_names[k], v[k]);
+	}
+	if (r == 0)
+		r = buf_printf(&b, ")\r\n");
+	if (r == 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
+	return NULL;
+}
