@@ -20,6 +20,7 @@
 
 #include "imap_parse.h"
 #include "imap_binary.h"
+#include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_index.h"
@@ -79,6 +80,7 @@ struct imap_fetch_cur {
 void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt, ...)
 {
 	va_list ap;
+	imap_context_notify(c); /* RFC 5267 updates before the reply */
 	(void)mra_conn_printf(c, "%s ", tag);
 	va_start(ap, fmt);
 	int r = buf_vprintf(&c->out, fmt, ap);
@@ -96,7 +98,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
-	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS "
+	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
@@ -240,6 +242,7 @@ static void imap_index_save(struct imap_sess *s, bool force)
 
 static void imap_close_folder(struct imap_sess *s)
 {
+	imap_context_clear(s);
 	imap_index_save(s, true);
 	maildir_index_free(&s->ix);
 	s->ix_pending_since = 0;
@@ -377,9 +380,11 @@ void imap_sync(struct mra_conn *c, bool report)
 			continue;
 		}
 		/* expunged by someone else */
-		if (report)
+		if (report) {
+			imap_context_expunge(c, i + 1 - removed);
 			(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
 					      i + 1 - removed);
+		}
 		removed++;
 		changed_count = true;
 		i++;
@@ -402,6 +407,8 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (report && nf->n > old_left)
 		(void)mra_conn_printf(c, "* %u RECENT\r\n",
 				      imap_count_recent(s));
+	if (report && s->idle_tag != NULL)
+		imap_context_notify(c);
 }
 
 /* ---- commands ------------------------------------------------------------ */
@@ -905,6 +912,18 @@ static void cmd_idle(struct imap_ctx *x)
 		ev_timer_set(s->idle_timer, imap_idle_interval(s));
 }
 
+/* CANCELUPDATE "tag" ... (RFC 5267 §4.3) */
+static void cmd_cancelupdate(struct imap_ctx *x)
+{
+	struct imap_arg *a = x->cmd->args;
+	bool ok = x->cmd->nargs > 0;
+	for (size_t i = 0; ok && i < x->cmd->nargs; i++)
+		ok = imap_arg_is_astring(&a[i]) &&
+		     imap_context_cancel(x->s, a[i].s) == 0;
+	imap_tagged(x->c, x->cmd->tag,
+		    ok ? "OK Updates cancelled." : "BAD Unknown search tag.");
+}
+
 static void cmd_sort(struct imap_ctx *x)
 {
 	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
@@ -968,6 +987,7 @@ static const struct {
     {"SEARCH", cmd_search, SEL | UIDOK},
     {"SORT", cmd_sort, SEL | UIDOK},
     {"THREAD", cmd_thread, SEL | UIDOK},
+    {"CANCELUPDATE", cmd_cancelupdate, SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)

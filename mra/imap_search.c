@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "addrlist.h"
+#include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
 #include "imap_render.h"
@@ -710,7 +711,24 @@ int imap_esearch_parse(const struct imap_arg **args, size_t *n,
 			es->count = true;
 		else if (strcasecmp(k, "ALL") == 0)
 			es->all = true;
-		else
+		else if (strcasecmp(k, "UPDATE") == 0)
+			es->update = true;
+		else if (strcasecmp(k, "PARTIAL") == 0 && i + 1 < a[1].n &&
+			 !es->partial) {
+			/* "lo:hi", both > 0 (RFC 5267 §4.4) */
+			const struct imap_arg *r = &a[1].list[++i];
+			unsigned long lo, hi;
+			int used = -1;
+			if (r->type != IMAP_ARG_ATOM ||
+			    sscanf(r->s, "%lu:%lu%n", &lo, &hi, &used) != 2 ||
+			    used != (int)strlen(r->s) || r->s[0] == '-' ||
+			    strchr(r->s + 1, '-') != NULL || lo == 0 ||
+			    hi == 0 || lo > UINT32_MAX || hi > UINT32_MAX)
+				return -1;
+			es->partial = true;
+			es->plo = (uint32_t)(lo < hi ? lo : hi);
+			es->phi = (uint32_t)(lo < hi ? hi : lo);
+		} else
 			return -1;
 	}
 	if (a[1].n == 0)
@@ -727,6 +745,23 @@ void imap_esearch_add(struct imap_esearch *es, uint32_t v)
 		es->v = xrealloc(es->v, es->cap * sizeof *es->v);
 	}
 	es->v[es->n++] = v;
+}
+
+void imap_esearch_set(struct mra_conn *c, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		if (j == i)
+			(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
+					      (unsigned long)v[i]);
+		else
+			(void)mra_conn_printf(c, "%s%lu:%lu", i ? "," : "",
+					      (unsigned long)v[i],
+					      (unsigned long)v[j]);
+		i = j + 1;
+	}
 }
 
 void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
@@ -748,58 +783,33 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 				      (unsigned long)es->v[es->n - 1]);
 	if (es->all && es->n > 0) {
 		(void)mra_conn_write(c, " ALL ", 5);
-		for (size_t i = 0; i < es->n;) {
-			size_t j = i;
-			while (j + 1 < es->n && es->v[j + 1] == es->v[j] + 1)
-				j++;
-			if (j == i)
-				(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
-						      (unsigned long)es->v[i]);
-			else
-				(void)mra_conn_printf(c, "%s%lu:%lu",
-						      i ? "," : "",
-						      (unsigned long)es->v[i],
-						      (unsigned long)es->v[j]);
-			i = j + 1;
-		}
+		imap_esearch_set(c, es->v, es->n);
 	}
 	/* COUNT last, as Dovecot orders them */
 	if (es->count)
 		(void)mra_conn_printf(c, " COUNT %zu", es->n);
+	if (es->partial) {
+		(void)mra_conn_printf(c, " PARTIAL (%lu:%lu ",
+				      (unsigned long)es->plo,
+				      (unsigned long)es->phi);
+		if (es->plo > es->n) {
+			(void)mra_conn_write(c, "NIL", 3);
+		} else {
+			size_t hi = es->phi < es->n ? es->phi : es->n;
+			imap_esearch_set(c, es->v + es->plo - 1,
+					 hi - es->plo + 1);
+		}
+		(void)mra_conn_write(c, ")", 1);
+	}
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
-void imap_search_cmd(struct mra_conn *c, const char *tag,
-		     struct maildir_folder *f, const bool *recent, bool uid,
-		     struct maildir_index *ix, const struct imap_arg *args,
-		     size_t n)
+void imap_search_run(struct maildir_folder *f, const bool *recent,
+		     struct maildir_index *ix, const struct imap_search *s,
+		     bool uid, struct imap_esearch *es)
 {
-	struct imap_search *s = NULL;
-	const char *err = NULL;
-	struct imap_esearch es;
-	if (imap_esearch_parse(&args, &n, &es) < 0) {
-		(void)mra_conn_printf(c,
-				      "%s BAD Invalid search return "
-				      "options.\r\n",
-				      tag);
-		return;
-	}
-	int r = imap_search_parse(args, n, &s, &err);
-	if (r == IMAP_SEARCH_CHARSET) {
-		(void)mra_conn_printf(c,
-				      "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
-				      "Unsupported charset.\r\n",
-				      tag);
-		return;
-	}
-	if (r < 0) {
-		(void)mra_conn_printf(c, "%s BAD %s\r\n", tag, err);
-		return;
-	}
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	if (!es.on)
-		(void)mra_conn_write(c, "* SEARCH", 8);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m = {
@@ -839,17 +849,59 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		if (!imap_search_match(s, &m))
 			continue;
 		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
-		if (es.on)
-			imap_esearch_add(&es, v);
-		else
-			(void)mra_conn_printf(c, " %lu", (unsigned long)v);
+		imap_esearch_add(es, v);
+	}
+	buf_deinit(&msg);
+}
+
+void imap_search_cmd(struct mra_conn *c, const char *tag,
+		     struct maildir_folder *f, const bool *recent, bool uid,
+		     struct maildir_index *ix, const struct imap_arg *args,
+		     size_t n)
+{
+	struct imap_search *s = NULL;
+	const char *err = NULL;
+	struct imap_esearch es;
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
+		(void)mra_conn_printf(c,
+				      "%s BAD Invalid search return "
+				      "options.\r\n",
+				      tag);
+		return;
+	}
+	int r = imap_search_parse(args, n, &s, &err);
+	if (r == IMAP_SEARCH_CHARSET) {
+		(void)mra_conn_printf(c,
+				      "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
+				      "Unsupported charset.\r\n",
+				      tag);
+		return;
+	}
+	if (r < 0) {
+		(void)mra_conn_printf(c, "%s BAD %s\r\n", tag, err);
+		return;
+	}
+	imap_search_run(f, recent, ix, s, uid, &es);
+	if (!es.on) {
+		(void)mra_conn_write(c, "* SEARCH", 8);
+		for (size_t i = 0; i < es.n; i++)
+			(void)mra_conn_printf(c, " %lu",
+					      (unsigned long)es.v[i]);
+	}
+	if (es.update && !imap_context_add(c, tag, uid, &s, &es)) {
+		free(es.v);
+		imap_search_free(&s);
+		(void)mra_conn_printf(c,
+				      "%s NO [NOUPDATE \"%s\"] Too many "
+				      "searches kept updated.\r\n",
+				      tag, tag);
+		return;
 	}
 	if (es.on)
 		imap_esearch_write(c, tag, uid, &es);
 	else
 		(void)mra_conn_write(c, "\r\n", 2);
 	free(es.v);
-	buf_deinit(&msg);
 	imap_search_free(&s);
 	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);
 }

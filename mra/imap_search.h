@@ -90,12 +90,24 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     size_t n);
 
 /*
+ * Evaluates s on every message of f into es (sequence numbers, or UIDs
+ * when uid), as imap_search_cmd does.
+ */
+struct imap_esearch;
+void imap_search_run(struct maildir_folder *f, const bool *recent,
+		     struct maildir_index *ix, const struct imap_search *s,
+		     bool uid, struct imap_esearch *es);
+
+/*
  * ESEARCH results (RFC 4731, and RFC 5267 ESORT): the options of "RETURN
  * (MIN MAX COUNT ALL)" and the matches in answer order.
  */
 struct imap_esearch {
 	bool on; /* RETURN (...) was given */
 	bool min, max, count, all;
+	bool update;  /* RFC 5267 UPDATE: keep it active */
+	bool partial; /* RFC 5267 PARTIAL lo:hi (1-based) */
+	uint32_t plo, phi;
 	uint32_t *v; /* owned (free()): the matches in order */
 	size_t n, cap;
 };
@@ -103,12 +115,15 @@ struct imap_esearch {
 /*
  * Takes "RETURN (...)" off the front of *args ("RETURN ()" means ALL).
  * Returns 0 (es->on tells whether it was there), or -1 for an unknown or
- * malformed option (SAVE and PARTIAL are not offered).
+ * malformed option (SAVE is not offered).
  */
 int imap_esearch_parse(const struct imap_arg **args, size_t *n,
 		       struct imap_esearch *es);
 void imap_esearch_add(struct imap_esearch *es, uint32_t v);
-/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]": MIN
+/* Appends "a:b,c" of v[0..n) in runs of ascending neighbours to c. */
+void imap_esearch_set(struct mra_conn *c, const uint32_t *v, size_t n);
+/* "* ESEARCH (TAG "t") [UID] [MIN n] [MAX n] [ALL set] [COUNT n]
+   [PARTIAL (lo:hi set|NIL)]": MIN
    and MAX the first and last in answer order, the set in runs
    ("5,3:4,2"). */
 void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,

@@ -18,6 +18,7 @@ struct inotify_watch;
 struct maildir_folder;
 struct maildir_index;
 struct imap_fetch_cur;
+struct imap_context;
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -48,6 +49,9 @@ struct imap_sess {
 	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
 	struct maildir_index *ix;     /* youju.index of f, or NULL */
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
+	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
+	size_t nctx;
+	bool notifying; /* in imap_context_notify */
 };
 
 struct imap_ctx {

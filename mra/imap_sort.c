@@ -540,7 +540,9 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		   const struct imap_arg *args, size_t n)
 {
 	struct imap_esearch es;
-	if (imap_esearch_parse(&args, &n, &es) < 0) {
+	/* UPDATE would need CONTEXT=SORT, which is not offered */
+	if (imap_esearch_parse(&args, &n, &es) < 0 || es.update) {
+		free(es.v);
 		(void)mra_conn_printf(c,
 				      "%s BAD Invalid sort return "
 				      "options.\r\n",

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap_context.h"
 #include "imap_flags.h"
 #include "imap_parse.h"
 #include "imap_sess.h"
@@ -44,9 +45,11 @@ static void imap_expunged(struct mra_conn *c, const bool *gone, size_t old_n,
 	size_t w = 0, k = 0;
 	for (size_t i = 0; i < old_n; i++) {
 		if (gone[i]) {
-			if (report)
+			if (report) {
+				imap_context_expunge(c, i + 1 - k);
 				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
 						      i + 1 - k);
+			}
 			k++;
 			continue;
 		}

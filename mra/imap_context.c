@@ -1,0 +1,190 @@
+/*
+ * CONTEXT=SEARCH UPDATE; see imap_context.h.  Each active search is
+ * evaluated again on the session's snapshot when a change may have to be
+ * told (its cost is a SEARCH's: a BODY search reads the messages again),
+ * and its result compared by UID with the last one told.  The position
+ * in ADDTO / REMOVEFROM is 0: an unsorted SEARCH result has no order
+ * (RFC 5267 §4.4).
+ */
+#include "imap_context.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap_render.h"
+#include "imap_search.h"
+#include "imap_sess.h"
+#include "maildir.h"
+#include "mra.h"
+#include "xalloc.h"
+
+static void imap_context_free(struct imap_context *x)
+{
+	free(x->tag);
+	imap_search_free(&x->s);
+	free(x->seq);
+	free(x->uids);
+	memset(x, 0, sizeof *x);
+}
+
+/* The sequence number of uid in f (1-based), or 0. */
+static size_t imap_context_seq(const struct maildir_folder *f, uint32_t uid)
+{
+	size_t lo = 0, hi = f->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < f->n && f->msgs[lo].uid == uid ? lo + 1 : 0;
+}
+
+/* The result as (seq, uid) pairs from matches v (seqs or UIDs). */
+static void imap_context_set(struct imap_context *x,
+			     const struct maildir_folder *f, const uint32_t *v,
+			     size_t n, bool v_uid)
+{
+	free(x->seq);
+	free(x->uids);
+	x->seq = xcalloc(n ? n : 1, sizeof *x->seq);
+	x->uids = xcalloc(n ? n : 1, sizeof *x->uids);
+	x->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t q = v_uid ? imap_context_seq(f, v[i]) : v[i];
+		if (q == 0 || q > f->n)
+			continue;
+		x->seq[x->n] = (uint32_t)q;
+		x->uids[x->n] = f->msgs[q - 1].uid;
+		x->n++;
+	}
+}
+
+bool imap_context_add(struct mra_conn *c, const char *tag, bool uid,
+		      struct imap_search **s, const struct imap_esearch *es)
+{
+	struct imap_sess *ss = c->sess;
+	if (ss->nctx == IMAP_CONTEXT_MAX || ss->f == NULL)
+		return false;
+	if (ss->ctx == NULL)
+		ss->ctx = xcalloc(IMAP_CONTEXT_MAX, sizeof *ss->ctx);
+	struct imap_context *x = &ss->ctx[ss->nctx++];
+	x->tag = xstrdup(tag);
+	x->uid = uid;
+	x->s = *s;
+	*s = NULL;
+	imap_context_set(x, ss->f, es->v, es->n, uid);
+	return true;
+}
+
+int imap_context_cancel(struct imap_sess *s, const char *tag)
+{
+	for (size_t i = 0; i < s->nctx; i++) {
+		if (strcmp(s->ctx[i].tag, tag) != 0)
+			continue;
+		imap_context_free(&s->ctx[i]);
+		s->ctx[i] = s->ctx[--s->nctx];
+		memset(&s->ctx[s->nctx], 0, sizeof s->ctx[s->nctx]);
+		return 0;
+	}
+	return -1;
+}
+
+void imap_context_clear(struct imap_sess *s)
+{
+	for (size_t i = 0; i < s->nctx; i++)
+		imap_context_free(&s->ctx[i]);
+	free(s->ctx);
+	s->ctx = NULL;
+	s->nctx = 0;
+}
+
+static void imap_context_head(struct mra_conn *c, const struct imap_context *x,
+			      const char *what)
+{
+	struct buf q;
+	buf_init(&q, 2 * strlen(x->tag) + 3);
+	(void)mra_conn_write(c, "* ESEARCH (TAG ", 15);
+	if (imap_render_quoted(&q, x->tag, strlen(x->tag)) == 0)
+		(void)mra_conn_write(c, q.p, q.len);
+	buf_deinit(&q);
+	(void)mra_conn_printf(c, ")%s %s (0 ", x->uid ? " UID" : "", what);
+}
+
+void imap_context_expunge(struct mra_conn *c, size_t seq)
+{
+	struct imap_sess *s = c->sess;
+	for (size_t i = 0; i < s->nctx; i++) {
+		struct imap_context *x = &s->ctx[i];
+		size_t w = 0;
+		for (size_t k = 0; k < x->n; k++) {
+			if (x->seq[k] == seq) {
+				imap_context_head(c, x, "REMOVEFROM");
+				(void)mra_conn_printf(
+				    c, "%lu)\r\n",
+				    (unsigned long)(x->uid ? x->uids[k] : seq));
+				continue;
+			}
+			x->seq[w] = x->seq[k] > seq ? x->seq[k] - 1 : x->seq[k];
+			x->uids[w] = x->uids[k];
+			w++;
+		}
+		x->n = w;
+	}
+}
+
+/* Sends "* ESEARCH (TAG t) [UID] what (0 set)" for v[0..n) when n > 0. */
+static void imap_context_tell(struct mra_conn *c, const struct imap_context *x,
+			      const char *what, const uint32_t *v, size_t n)
+{
+	if (n == 0)
+		return;
+	imap_context_head(c, x, what);
+	imap_esearch_set(c, v, n);
+	(void)mra_conn_write(c, ")\r\n", 3);
+}
+
+void imap_context_notify(struct mra_conn *c)
+{
+	struct imap_sess *s = c->sess;
+	if (s == NULL || s->nctx == 0 || s->f == NULL || s->notifying)
+		return;
+	s->notifying = true;
+	for (size_t i = 0; i < s->nctx; i++) {
+		struct imap_context *x = &s->ctx[i];
+		struct imap_esearch es;
+		memset(&es, 0, sizeof es);
+		imap_search_run(s->f, s->recent, s->ix, x->s, false, &es);
+		/* es.v: the new sequence numbers, x the old result, both
+		   ascending (and so in UID order): one merge */
+		uint32_t *add = xcalloc(es.n + 1, sizeof *add);
+		uint32_t *del = xcalloc(x->n + 1, sizeof *del);
+		size_t na = 0, nd = 0, k = 0, j = 0;
+		while (k < es.n || j < x->n) {
+			uint32_t nu = k < es.n ? s->f->msgs[es.v[k] - 1].uid
+					       : UINT32_MAX;
+			uint32_t ou = j < x->n ? x->uids[j] : UINT32_MAX;
+			if (nu == ou) {
+				k++;
+				j++;
+			} else if (nu < ou) {
+				add[na++] = x->uid ? nu : es.v[k];
+				k++;
+			} else {
+				size_t q = imap_context_seq(s->f, ou);
+				if (q != 0) /* else told with its EXPUNGE */
+					del[nd++] = x->uid ? ou : (uint32_t)q;
+				j++;
+			}
+		}
+		imap_context_tell(c, x, "REMOVEFROM", del, nd);
+		imap_context_tell(c, x, "ADDTO", add, na);
+		imap_context_set(x, s->f, es.v, es.n, false);
+		free(add);
+		free(del);
+		free(es.v);
+	}
+	s->notifying = false;
+}
