@@ -69,7 +69,7 @@ def bodies(r, box):
 def test_capabilities_advertised(inst):
     r = Raw(inst, user(inst, "modcaps"))
     caps = r.cmd("CAPABILITY")[0].split()
-    for c in (b"MULTIAPPEND", b"CATENATE", b"LIST-STATUS",
+    for c in (b"MULTIAPPEND", b"CATENATE", b"LIST-STATUS", b"CONTEXT=SEARCH",
               b"STATUS=SIZE"):
         assert c in caps, caps
     r.close()
@@ -216,4 +216,68 @@ def test_status_size_and_list_status(inst):
     sizes = [int(x) for x in re.findall(rb"RFC822.SIZE (\d+)",
                                         b"\n".join(lines))]
     assert sum(sizes) == size, (sizes, size)
+    r.close()
+
+
+def test_context_search_partial_and_update(inst):
+    addr = user(inst, "ctxsearch")
+    r = Raw(inst, addr)
+    for i in range(6):
+        assert b" OK " in r.cmd("APPEND INBOX ", msg(f"c{i}"))[-1]
+    assert b" OK " in r.cmd("SELECT INBOX")[-1]
+    lines = r.cmd("SEARCH RETURN (PARTIAL 2:4) ALL")
+    assert re.match(rb'\* ESEARCH \(TAG "r\d+"\) PARTIAL \(2:4 2:4\)$',
+                    lines[0]), lines
+    lines = r.cmd("UID SEARCH RETURN (COUNT PARTIAL 5:3) 2,4:6")
+    assert re.match(rb'\* ESEARCH \(TAG "r\d+"\) UID COUNT 4 '
+                    rb'PARTIAL \(3:5 5:6\)$', lines[0]), lines
+    lines = r.cmd("SEARCH RETURN (PARTIAL 7:9) ALL")
+    assert lines[0].endswith(b"PARTIAL (7:9 NIL)"), lines
+    for bad in ("1", "1:*", "0:2", "-1:-2"):
+        lines = r.cmd(f"SEARCH RETURN (PARTIAL {bad}) ALL")
+        assert b" BAD " in lines[-1], (bad, lines)
+    # UPDATE: a flag change, an expunge and a new message are told
+    lines = r.cmd("SEARCH RETURN (UPDATE ALL) SEEN")
+    tag = lines[-1].split()[0].decode()
+    assert lines[0] == b'* ESEARCH (TAG "%s")' % tag.encode(), lines
+    lines = r.cmd("STORE 2,4 +FLAGS \\Seen")
+    assert b'* ESEARCH (TAG "%s") ADDTO (0 2,4)' % tag.encode() in lines, \
+        lines
+    lines = r.cmd("STORE 4 -FLAGS \\Seen")
+    assert b'* ESEARCH (TAG "%s") REMOVEFROM (0 4)' % tag.encode() in \
+        lines, lines
+    lines = r.cmd("STORE 1:2 +FLAGS (\\Deleted)")
+    lines = r.cmd("EXPUNGE")
+    # 1 goes first, so 2 is then number 1: told just before its EXPUNGE
+    i = lines.index(b'* ESEARCH (TAG "%s") REMOVEFROM (0 1)' % tag.encode())
+    assert lines[i + 1] == b"* 1 EXPUNGE" and lines[i - 1] == \
+        b"* 1 EXPUNGE", lines
+    # another session's change shows at the next command
+    r2 = Raw(inst, addr)
+    assert b" OK " in r2.cmd("APPEND INBOX (\\Seen) ", msg("new"))[-1]
+    r2.close()
+    lines = r.cmd("NOOP")
+    assert b"* 5 EXISTS" in lines and \
+        b'* ESEARCH (TAG "%s") ADDTO (0 5)' % tag.encode() in lines, lines
+    # a UID one and CANCELUPDATE
+    lines = r.cmd("UID SEARCH RETURN (UPDATE) UNSEEN")
+    utag = lines[-1].split()[0].decode()
+    lines = r.cmd("STORE 1 +FLAGS \\Seen")
+    uid1 = int(re.search(rb"UID (\d+)", b"".join(
+        r.cmd("FETCH 1 UID"))).group(1))
+    assert b'* ESEARCH (TAG "%s") UID REMOVEFROM (0 %d)' % (
+        utag.encode(), uid1) in lines, lines
+    assert b" OK " in r.cmd(f'CANCELUPDATE "{tag}" "{utag}"')[-1]
+    lines = r.cmd("STORE 1:* -FLAGS \\Seen")
+    assert not any(b"ESEARCH" in ln for ln in lines), lines
+    assert b" BAD " in r.cmd(f'CANCELUPDATE "{tag}"')[-1]
+    # at most 8 at once; leaving the folder ends them
+    for i in range(8):
+        assert b" OK " in r.cmd("SEARCH RETURN (UPDATE) ALL")[-1]
+    lines = r.cmd("SEARCH RETURN (UPDATE) ALL")
+    assert re.match(rb"r\d+ NO \[NOUPDATE", lines[-1]), lines
+    assert b" OK " in r.cmd("SELECT INBOX")[-1]
+    assert b" OK " in r.cmd("SEARCH RETURN (UPDATE) ALL")[-1]
+    # SORT has no UPDATE (CONTEXT=SORT is not offered)
+    assert b" BAD " in r.cmd("SORT RETURN (UPDATE) (ARRIVAL) UTF-8 ALL")[-1]
     r.close()
