@@ -303,8 +303,10 @@ static void auth_reply(struct authd_job *j, const struct authd_user *u, bool ok,
 		reply_fail(j, reason, true);
 	} else if (!authd_user_usable(u)) {
 		reply_fail(j, unusable_reason(u), true);
+		j->refusal = "inactive";
 	} else if (service_disabled(u, j->req.service)) {
 		reply_fail(j, "service disabled for this account", true);
+		j->refusal = "disabled";
 	} else if (authd_reply_user(&j->reply, u, cram ? NULL : j->req.password,
 				    !cram, !cram, !cram,
 				    j->cfg->default_options) < 0) {

@@ -265,6 +265,49 @@ static int exchange(int fd, const void *req, size_t len, bool keep,
 	}
 }
 
+/* One "KEY=value\n" of a FAILDELAY reply at *p: DELAY (1 to 9 digits) or
+   REASON (1 to 16 lower-case letters).  Appended to r (may be NULL).
+   Returns 0, or -1 when malformed. */
+static int fail_line(const char **p, const char *end, const char *key,
+		     bool digits, struct authc_reply *r)
+{
+	size_t k = strlen(key), d = 0;
+	const char *v = *p;
+	if ((size_t)(end - v) < k + 2 || memcmp(v, key, k) != 0 || v[k] != '=')
+		return -1;
+	v += k + 1;
+	while (v + d < end && v[d] != '\n' &&
+	       (digits ? v[d] >= '0' && v[d] <= '9'
+		       : v[d] >= 'a' && v[d] <= 'z'))
+		d++;
+	if (d == 0 || d > (digits ? 9u : 16u) || v + d >= end || v[d] != '\n')
+		return -1;
+	if (r != NULL) {
+		r->kv = xrealloc(r->kv, (r->n + 1) * sizeof(*r->kv));
+		r->kv[r->n].key = xstrdup(key);
+		r->kv[r->n].value = xmemdup0(v, d);
+		r->n++;
+	}
+	*p = v + d + 1;
+	return 0;
+}
+
+static int fail_extra(const char *p, const char *end,
+		      struct authc_reply *reply_r)
+{
+	struct authc_reply r = {NULL, 0};
+	int rc = fail_line(&p, end, "DELAY", true, &r);
+	if (rc == 0 && p < end)
+		rc = fail_line(&p, end, "REASON", false, &r);
+	if (rc == 0 && p != end)
+		rc = -1;
+	if (rc == 0 && reply_r != NULL)
+		*reply_r = r;
+	else
+		authc_reply_free(&r);
+	return rc;
+}
+
 static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
 {
 	struct authc_reply tmp = {NULL, 0};
@@ -272,24 +315,10 @@ static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
 	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
 		st = AUTHC_NOTFOUND;
 	} else if (in->len > 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
-		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", nothing else */
-		const char *v = in->p + 5, *end = in->p + in->len;
-		size_t k = sizeof("DELAY=") - 1, d = 0;
-		if ((size_t)(end - v) > k + 1 && memcmp(v, "DELAY=", k) == 0 &&
-		    end[-1] == '\n') {
-			v += k;
-			while (v + d < end - 1 && v[d] >= '0' && v[d] <= '9')
-				d++;
-		}
-		if (d > 0 && d <= 9 && v + d == end - 1) {
+		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", then "REASON=<word>\n"
+		   when the password was right; nothing else */
+		if (fail_extra(in->p + 5, in->p + in->len, reply_r) == 0)
 			st = AUTHC_NOTFOUND;
-			if (reply_r != NULL) {
-				reply_r->kv = xcalloc(1, sizeof(*reply_r->kv));
-				reply_r->kv[0].key = xstrdup("DELAY");
-				reply_r->kv[0].value = xmemdup0(v, d);
-				reply_r->n = 1;
-			}
-		}
 	} else if (in->len == 3 && memcmp(in->p, "OK\n", 3) == 0) {
 		st = AUTHC_OK;
 	} else if (in->len > 0 && parse_reply(in, &tmp) == 0) {
@@ -428,8 +457,8 @@ authc_auth_login_penalty(const char *socket_path, const char *service,
 		unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
 		*delay_ms_r =
 		    v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
-		authc_reply_free(&r);
-	} else if (reply_r != NULL) {
+	}
+	if (reply_r != NULL) {
 		*reply_r = r;
 	} else {
 		authc_reply_free(&r);

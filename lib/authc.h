@@ -84,7 +84,10 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
  * (Dovecot's auth penalty, docs/authd-protocol.md §5), which goes to
  * *delay_ms_r (0 otherwise; at most AUTHC_DELAY_MAX_MS).  The caller waits
  * that long on a timer before telling its client, so the penalty holds no
- * thread.
+ * thread.  On AUTHC_NOTFOUND reply_r (when given) holds DELAY and, only
+ * when the password was right but the login is still refused, REASON:
+ * "inactive" (mailbox or domain not active, expired) or "disabled" (the
+ * service is off for the account).
  */
 #define AUTHC_DELAY_MAX_MS 300000u
 enum authc_status
