@@ -27,6 +27,7 @@
 #include "cache.h"
 #include "credcache.h"
 #include "db.h"
+#include "directory.h"
 #include "log.h"
 #include "pwhash.h"
 #include "resolve.h"
@@ -591,6 +592,9 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 			st = AUTHD_TEMPFAIL;
 		break;
 	}
+	case AUTHD_LOOKUP_DIRECTORY:
+		st = authd_directory(cfg, arg, &j->reply);
+		break;
 	case AUTHD_LOOKUP_RCPT:
 	default: {
 		struct resolve_result r;

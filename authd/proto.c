@@ -42,6 +42,8 @@ const char *authd_lookup_name(enum authd_lookup_kind k)
 		return "quota";
 	case AUTHD_LOOKUP_USER:
 		return "user";
+	case AUTHD_LOOKUP_DIRECTORY:
+		return "directory";
 	}
 	return "?";
 }
@@ -221,6 +223,8 @@ parse_lookup(char *p, char *end, struct authd_request *req, const char **why_r)
 		req->lookup = AUTHD_LOOKUP_QUOTA;
 	} else if (strcmp(p, "user") == 0) {
 		req->lookup = AUTHD_LOOKUP_USER;
+	} else if (strcmp(p, "directory") == 0) {
+		req->lookup = AUTHD_LOOKUP_DIRECTORY;
 	} else {
 		*why_r = "LOOKUP: unknown kind";
 		return AUTHD_PARSE_CLOSE;

@@ -49,6 +49,7 @@ enum authd_lookup_kind {
 	AUTHD_LOOKUP_DOMAIN,
 	AUTHD_LOOKUP_QUOTA,
 	AUTHD_LOOKUP_USER,
+	AUTHD_LOOKUP_DIRECTORY, /* directory.c */
 };
 
 /*

@@ -542,6 +542,13 @@ enum authc_status authc_lookup_user(const char *socket_path,
 	return lookup(socket_path, "user", address, reply_r);
 }
 
+enum authc_status authc_lookup_directory(const char *socket_path,
+					 const char *domain,
+					 struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "directory", domain, reply_r);
+}
+
 int authc_map_encode(const char *s, size_t n, char *out, size_t outsz)
 {
 	static const char hex[] = "0123456789ABCDEF";

@@ -125,6 +125,12 @@ enum authc_status authc_lookup_user(const char *socket_path,
 				    const char *address,
 				    struct authc_reply *reply_r);
 
+/* LOOKUP directory: the active mailboxes of a hosted, active domain, one
+   ENTRY=<address> <name> each (at most 1000, then TRUNCATED=1). */
+enum authc_status authc_lookup_directory(const char *socket_path,
+					 const char *domain,
+					 struct authc_reply *reply_r);
+
 /*
  * MAPLOOKUP <path> <key>: a mysql: table of youju.cf, run by the daemon
  * (youju-mta's access and transport maps).  On AUTHC_OK the value goes to

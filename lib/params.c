@@ -395,6 +395,8 @@ static const struct conf_param webmail_params[] = {
 		"Open HTTP connections per client address."),
 	P_INT("webmail_page_size", "50", 5, 500,
 		"Messages per page of GET /api/messages."),
+	P_INT("webmail_password_min_length", "8", 1, 128,
+		"Shortest new password accepted by POST /api/password."),
 	P_END,
 };
 

@@ -71,6 +71,8 @@ int main(int argc, char **argv)
 	    .message_size_limit =
 		(uint64_t)conf_int(conf, "message_size_limit"),
 	    .page_size = (unsigned)conf_int(conf, "webmail_page_size"),
+	    .password_min =
+		(unsigned)conf_int(conf, "webmail_password_min_length"),
 	};
 	authc_set_keepalive(true);
 

@@ -48,6 +48,19 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/delete", wm_delete, S | C },
 	{ "POST", "/api/send", wm_send, S | C },
 	{ "POST", "/api/upload", wm_upload, S | C },
+	{ "GET", "/api/prefs", wm_prefs_get, S },
+	{ "PUT", "/api/prefs", wm_prefs_put, S | C },
+	{ "POST", "/api/password", wm_password, S | C },
+	{ "GET", "/api/contacts", wm_contacts_list, S },
+	{ "POST", "/api/contacts", wm_contacts_add, S | C },
+	{ "PUT", "/api/contacts/{}", wm_contacts_edit, S | C },
+	{ "DELETE", "/api/contacts/{}", wm_contacts_delete, S | C },
+	{ "GET", "/api/contacts.csv", wm_contacts_export, S },
+	{ "POST", "/api/contacts/import", wm_contacts_import, S | C },
+	{ "GET", "/api/directory", wm_directory, S },
+	{ "GET", "/api/netdisk", wm_netdisk_list, S },
+	{ "POST", "/api/netdisk", wm_netdisk_op, S | C },
+	{ "GET", "/api/netdisk/file", wm_netdisk_file, S },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },
@@ -276,6 +289,15 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 	if (ok && authc_get(&r, "NAME") != NULL)
 		snprintf(tl_caller.name, sizeof tl_caller.name, "%s",
 			 authc_get(&r, "NAME"));
+	if (ok) {
+		const char *dp = authc_get(&r, "DISABLEPWDCHANGE");
+		tl_caller.pwchange_disabled = dp != NULL && strcmp(dp, "1") == 0;
+		/* the display name chosen in the preferences wins */
+		wm_prefs_load(tl_caller.acct.maildir, &tl_caller.prefs);
+		if (tl_caller.prefs.name[0] != '\0')
+			memcpy(tl_caller.name, tl_caller.prefs.name,
+			       sizeof tl_caller.name);
+	}
 	authc_reply_free(&r);
 	if (!ok) {
 		if (err != NULL)
@@ -306,7 +328,10 @@ void wm_session_get(struct http_req *req)
 	json_object_set_new(o, "user", json_string(info.user));
 	json_object_set_new(o, "name", json_string(me->name));
 	json_object_set_new(o, "csrf", json_string(info.csrf));
-	json_object_set_new(o, "page_size", json_integer(wm->page_size));
+	json_object_set_new(o, "page_size",
+			    json_integer(me->prefs.page_size > 0
+					     ? me->prefs.page_size
+					     : wm->page_size));
 	/* the quota bar: use from maildirsize, the limit authd's QUOTA or
 	   maildirsize's own line (null: unknown, 0: no limit) */
 	struct maildir_quota q;
