@@ -6,6 +6,9 @@
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
+import {prefs, loadPrefs, showSettings} from './settings.js';
+import {showContacts, complete, addSender} from './contacts.js';
+import {showNetdisk} from './netdisk.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -85,6 +88,10 @@ function errText(e) {
 	return t('error', {msg: e.message});
 }
 
+// what the settings, contacts and NetDisk modules draw with
+const ui = {h, flash, frame: (...k) => frame(...k), busy, go: (x) => go(x), errText, fmtSize,
+	redraw: () => { renderShell(); route(); }};
+
 // ---- routing ----
 function parseHash() {
 	const [path, qs] = location.hash.replace(/^#\/?/, '').split('?');
@@ -111,7 +118,13 @@ async function route() {
 		if (parts[0] === 'message' && parts.length >= 3)
 			await showMessage(parts[1], parts[2]);
 		else if (parts[0] === 'compose')
-			showCompose();
+			showCompose(q);
+		else if (parts[0] === 'settings')
+			await showSettings(ui);
+		else if (parts[0] === 'contacts')
+			await showContacts(ui, q);
+		else if (parts[0] === 'netdisk')
+			await showNetdisk(ui, q);
 		else
 			await showList(parts[0] === 'folder' && parts[1] ? parts[1] : 'INBOX', q);
 	} catch (e) {
@@ -134,12 +147,13 @@ function loginPage(msg) {
 		required: true, autocomplete: 'current-password'});
 	const remember = h('input', {type: 'checkbox', name: 'remember', id: 'login-remember',
 		checked: !!localStorage.getItem(HINT + '.remember')});
+	const bindIp = h('input', {type: 'checkbox', name: 'bind_ip', id: 'login-bind-ip'});
 	const err = h('p', {class: 'flash error', role: 'alert', hidden: !msg, text: msg || ''});
 	const form = h('form', {class: 'login', method: 'post', action: '/api/session', on: {submit: async ev => {
 		ev.preventDefault();
 		busy(true);
 		try {
-			const r = await call('POST', '/api/session', {user: user.value, password: pw.value});
+			const r = await call('POST', '/api/session', {user: user.value, password: pw.value, bind_ip: bindIp.checked});
 			if (remember.checked) localStorage.setItem(HINT + '.remember', user.value);
 			else localStorage.removeItem(HINT + '.remember');
 			await start(r);
@@ -153,6 +167,7 @@ function loginPage(msg) {
 		h('div', {class: 'field'}, h('label', {for: 'login-user', text: t('user')}), user),
 		h('div', {class: 'field'}, h('label', {for: 'login-password', text: t('password')}), pw),
 		h('div', {class: 'field check'}, remember, h('label', {for: 'login-remember', text: t('remember')})),
+		h('div', {class: 'field check'}, bindIp, h('label', {for: 'login-bind-ip', text: t('bind_ip')})),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('signin')})));
 	app.append(h('main', {class: 'login-wrap', id: 'main'}, h('div', {class: 'login-card'},
 		h('p', {class: 'brand'}, h('span', {class: 'brand-mark', 'aria-hidden': 'true', text: '邮'}), t('app')),
@@ -181,6 +196,7 @@ async function start(session) {
 	me = session;
 	setCsrf(session.csrf);
 	localStorage.setItem(HINT, session.user);
+	await loadPrefs();
 	renderShell();
 	await refreshFolders();
 	await route();
@@ -202,7 +218,11 @@ function renderShell() {
 				h('a', {class: 'button primary compose', href: '#/compose', text: t('compose')}),
 				h('ul', {id: 'folder-list'}),
 				newFolderForm(),
-				h('div', {id: 'quota', class: 'quota'})),
+				h('div', {id: 'quota', class: 'quota'}),
+				h('ul', {class: 'extras'},
+					h('li', null, h('a', {href: '#/contacts', text: t('contacts')})),
+					h('li', null, h('a', {href: '#/netdisk', text: t('netdisk')})),
+					h('li', null, h('a', {href: '#/settings', text: t('settings')})))),
 			h('main', {id: 'main'})));
 }
 
@@ -266,7 +286,7 @@ function frame(...kids) {
 
 // ---- the message list ----
 async function showList(folder, q) {
-	const sort = q.get('sort') || 'date', order = q.get('order') || 'desc';
+	const sort = q.get('sort') || prefs().sort || 'date', order = q.get('order') || prefs().order || 'desc';
 	const page = Math.max(1, parseInt(q.get('page') || '1', 10) || 1);
 	const r = await call('GET', '/api/messages', undefined, {folder, page, sort, order});
 	await refreshFolders();
@@ -393,6 +413,7 @@ async function showMessage(folder, uid) {
 		h('button', {type: 'button', name: 'reply', text: t('reply'), on: {click: () => reply(false)}}),
 		h('button', {type: 'button', name: 'reply_all', text: t('reply_all'), on: {click: () => reply(true)}}),
 		h('button', {type: 'button', name: 'forward', text: t('forward'), on: {click: forward}}),
+		hd.from ? h('button', {type: 'button', name: 'add_sender', text: t('add_sender'), on: {click: () => addSender(ui, hd.from)}}) : null,
 		h('button', {type: 'button', name: 'flag', text: isFlagged ? t('unflag') : t('flag'), on: {click: () => doit(async () => {
 			await call('POST', '/api/flags', {folder, uids: [m.uid], add: isFlagged ? [] : ['\\Flagged'], remove: isFlagged ? ['\\Flagged'] : []});
 			await route();
@@ -476,9 +497,11 @@ async function showMessage(folder, uid) {
 }
 
 // ---- compose ----
-function showCompose() {
-	const d = draft || {to: '', cc: '', subject: '', text: '', in_reply_to: ''};
+function showCompose(q) {
+	const d = draft || {to: (q && q.get('to')) || '', cc: '', subject: '', text: '', in_reply_to: ''};
 	draft = null;
+	// the signature (preferences) goes above a quoted message
+	if (prefs().signature) d.text = '\n\n' + prefs().signature + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
 	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', ''), subject = input('subject', d.subject);
@@ -532,6 +555,7 @@ function showCompose() {
 		field('file', t('attach'), file), attList,
 		h('div', {class: 'actions'}, btn, h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')})));
 	frame(h('h1', {text: t('compose')}), form);
+	[to, cc, bcc].forEach(complete);
 	(d.to ? text : to).focus();
 }
 

@@ -195,6 +195,11 @@ static void test_lookup(void)
 	test_assert(P("LOOKUP user a@b.c\n", false, &r) == AUTHD_PARSE_OK);
 	test_assert(r.lookup == AUTHD_LOOKUP_USER);
 	authd_request_free(&r);
+	test_assert(P("LOOKUP directory b.c\n", false, &r) == AUTHD_PARSE_OK);
+	test_assert(r.lookup == AUTHD_LOOKUP_DIRECTORY &&
+		    r.cmd == AUTHD_CMD_LOOKUP &&
+		    strcmp(authd_lookup_name(r.lookup), "directory") == 0);
+	authd_request_free(&r);
 	test_assert(P("LOOKUP user a b\n", false, &r) == AUTHD_PARSE_OK);
 	test_assert(r.cmd == AUTHD_CMD_REJECT);
 	authd_request_free(&r);
