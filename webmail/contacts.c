@@ -368,6 +368,8 @@ static int take_fields(struct http_req *req, json_t *in, json_t *c,
 			json_t *n = json_object_get(in, "notes");
 			rc = n == NULL ? 0 : json_is_string(n) ? 1 : -2;
 			v = json_string_value(n);
+			if (rc == 1 && strlen(v) != json_string_length(n))
+				rc = -2; /* a NUL */
 		} else {
 			rc = webjson_get_str(req, in, fields[i],
 					     need_email && i == 1,

@@ -275,8 +275,23 @@ void wm_prefs_put(struct http_req *req)
 					   "signature"};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		const char *v = NULL;
-		int rc = webjson_get_str(req, in, strs[i], false,
-					 WM_SIGNATURE_MAX, &v);
+		int rc;
+		if (strcmp(strs[i], "signature") == 0) {
+			/* lines: webjson's getter refuses LF; apply() checks
+			   the text */
+			json_t *sv = json_object_get(in, "signature");
+			rc = sv == NULL ? 0 : json_is_string(sv) ? 1 : -1;
+			v = json_string_value(sv);
+			if (rc < 0 || (rc == 1 && strlen(v) !=
+							json_string_length(sv))) {
+				webjson_error(req, 400, "invalid",
+					      "bad value", "signature");
+				goto out;
+			}
+		} else {
+			rc = webjson_get_str(req, in, strs[i], false,
+					     WM_SIGNATURE_MAX, &v);
+		}
 		if (rc < 0)
 			goto out;
 		if (rc == 1 && !apply(&p, strs[i], v, false)) {
