@@ -47,7 +47,7 @@ export async function showContacts(ui, q) {
 			cur.id ? h('a', {class: 'button', href: '#/contacts', text: t('back')}) : null));
 	const groups = h('p', {class: 'groups'},
 		h('a', {href: '#/contacts', class: group ? null : 'current', text: t('ct_all')}), ' ',
-		book.groups.map(g => [h('a', {href: '#/contacts?group=' + encodeURIComponent(g), class: g === group ? 'current' : null, text: g}), ' ']));
+		book.groups.flatMap(g => [h('a', {href: '#/contacts?group=' + encodeURIComponent(g), class: g === group ? 'current' : null, text: g}), ' ']));
 	const rows = list.map(c => h('tr', {'data-id': c.id},
 		h('td', {text: c.name}), h('td', {text: c.email}), h('td', {text: c.group}), h('td', {text: c.phone}),
 		h('td', null,
