@@ -94,10 +94,9 @@ enum authd_status authd_directory(struct authd_cfg *cfg, const char *domain,
 			break;
 		}
 	}
-	if (st == AUTHD_FOUND &&
-	    ((res.nrows > AUTHD_DIRECTORY_MAX &&
-	      buf_append_str(out, "TRUNCATED=1\n") < 0) ||
-	     buf_append_str(out, ".\n") < 0))
+	if (st == AUTHD_FOUND && ((res.nrows > AUTHD_DIRECTORY_MAX &&
+				   buf_append_str(out, "TRUNCATED=1\n") < 0) ||
+				  buf_append_str(out, ".\n") < 0))
 		st = AUTHD_TEMPFAIL;
 	sqlresult_free(&res);
 	return st;

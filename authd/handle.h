@@ -31,7 +31,7 @@ struct authd_job {
 	   (mailbox or domain off, expired) or "disabled" (the service is
 	   off); NULL otherwise.  Told only to FAILDELAY=1 clients. */
 	const char *refusal;
-	char user[256];	    /* the login as logged (escaped later) */
+	char user[256]; /* the login as logged (escaped later) */
 
 	/* owned by the event loop */
 	void *conn;

@@ -276,9 +276,9 @@ static int fail_line(const char **p, const char *end, const char *key,
 	if ((size_t)(end - v) < k + 2 || memcmp(v, key, k) != 0 || v[k] != '=')
 		return -1;
 	v += k + 1;
-	while (v + d < end && v[d] != '\n' &&
-	       (digits ? v[d] >= '0' && v[d] <= '9'
-		       : v[d] >= 'a' && v[d] <= 'z'))
+	while (
+	    v + d < end && v[d] != '\n' &&
+	    (digits ? v[d] >= '0' && v[d] <= '9' : v[d] >= 'a' && v[d] <= 'z'))
 		d++;
 	if (d == 0 || d > (digits ? 9u : 16u) || v + d >= end || v[d] != '\n')
 		return -1;

@@ -102,7 +102,7 @@ struct http_req {
 	char *user;
 	void *ctx;
 	struct timespec queued_at;
-	bool ran; /* req_run finished: its reply stands */
+	bool ran;	   /* req_run finished: its reply stands */
 	unsigned delay_ms; /* http_reply_delay: resume this much later */
 };
 

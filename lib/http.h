@@ -153,7 +153,7 @@ void http_reply_header(struct http_req *req, const char *name,
  * stops, they go out at once.
  */
 #define HTTP_DELAY_MAX_MS 300000u
-#define HTTP_DELAYED_MAX 1024
+#define HTTP_DELAYED_MAX  1024
 void http_reply_delay(struct http_req *req, unsigned ms);
 
 /* ---- helpers shared with the tests and fuzzers ---- */

@@ -23,9 +23,8 @@ struct timerq *timerq_new(size_t max);
 /* Runs fn(ctx) on the timer thread after ms milliseconds.  Returns 0, or
    -1 when max entries already wait or the queue is stopping (fn is not
    called; ctx stays the caller's).  Thread-safe. */
-__attribute__((warn_unused_result)) int timerq_add(struct timerq *q,
-						   unsigned ms, timerq_fn *fn,
-						   void *ctx);
+__attribute__((warn_unused_result)) int
+timerq_add(struct timerq *q, unsigned ms, timerq_fn *fn, void *ctx);
 
 /* Runs every waiting callback now (on the calling thread, after the timer
    thread has stopped), then frees q and sets *q to NULL.  NULL-safe. */

@@ -29,13 +29,13 @@
 #include "websession.h"
 #include "wm.h"
 
-#define WM_ABOOK_FILE	 "youju-abook.json"
-#define WM_CONTACTS_MAX	 5000
-#define WM_ABOOK_MAX	 (8u * 1024 * 1024)
-#define WM_CSV_MAX	 (4u * 1024 * 1024)
-#define WM_FIELD_MAX	 1000
+#define WM_ABOOK_FILE	"youju-abook.json"
+#define WM_CONTACTS_MAX 5000
+#define WM_ABOOK_MAX	(8u * 1024 * 1024)
+#define WM_CSV_MAX	(4u * 1024 * 1024)
+#define WM_FIELD_MAX	1000
 
-static const char *const fields[] = {"name",  "email", "nick", "company",
+static const char *const fields[] = {"name",  "email", "nick",	"company",
 				     "phone", "group", "notes", NULL};
 
 /* A plausible address: one '@', no spaces or control bytes, not too long. */
@@ -72,8 +72,18 @@ static int abook_path(const char *maildir, const char *name, char *out,
 
 /* ---- CSV column names ---- */
 
-enum col { C_NONE, C_NAME, C_FIRST, C_LAST, C_EMAIL, C_NICK, C_COMPANY,
-	   C_PHONE, C_GROUP, C_NOTES };
+enum col {
+	C_NONE,
+	C_NAME,
+	C_FIRST,
+	C_LAST,
+	C_EMAIL,
+	C_NICK,
+	C_COMPANY,
+	C_PHONE,
+	C_GROUP,
+	C_NOTES
+};
 
 static enum col column(const char *h)
 {
@@ -212,9 +222,9 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
 		    json_array_size(list) < WM_CONTACTS_MAX &&
 		    new_id(id) == 0) {
 			json_t *c = contact_new(id);
-			const char *vals[] = {name,	   v[C_EMAIL], v[C_NICK],
-					      v[C_COMPANY], v[C_PHONE], v[C_GROUP],
-					      v[C_NOTES]};
+			const char *vals[] = {
+			    name,	v[C_EMAIL], v[C_NICK], v[C_COMPANY],
+			    v[C_PHONE], v[C_GROUP], v[C_NOTES]};
 			bool ok = true;
 			for (size_t i = 0; fields[i] != NULL; i++) {
 				const char *x = vals[i] ? vals[i] : "";
@@ -372,8 +382,8 @@ static int take_fields(struct http_req *req, json_t *in, json_t *c,
 				rc = -2; /* a NUL */
 		} else {
 			rc = webjson_get_str(req, in, fields[i],
-					     need_email && i == 1,
-					     WM_FIELD_MAX, &v);
+					     need_email && i == 1, WM_FIELD_MAX,
+					     &v);
 		}
 		if (rc == -2) {
 			webjson_error(req, 400, "invalid", "not a string",
@@ -416,12 +426,12 @@ void wm_contacts_add(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"name",  "email", "nick",
+	static const char *const allowed[] = {"name",	 "email", "nick",
 					      "company", "phone", "group",
-					      "notes", NULL};
+					      "notes",	 NULL};
 	char lock[4300], id[17];
-	if (webjson_only(req, in, allowed) < 0 || !abook_lock(req, lock,
-							      sizeof lock)) {
+	if (webjson_only(req, in, allowed) < 0 ||
+	    !abook_lock(req, lock, sizeof lock)) {
 		json_decref(in);
 		return;
 	}
@@ -464,19 +474,19 @@ void wm_contacts_edit(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"name",  "email", "nick",
+	static const char *const allowed[] = {"name",	 "email", "nick",
 					      "company", "phone", "group",
-					      "notes", NULL};
+					      "notes",	 NULL};
 	char lock[4300];
-	if (webjson_only(req, in, allowed) < 0 || !abook_lock(req, lock,
-							      sizeof lock)) {
+	if (webjson_only(req, in, allowed) < 0 ||
+	    !abook_lock(req, lock, sizeof lock)) {
 		json_decref(in);
 		return;
 	}
 	json_t *list = abook_load(me->acct.maildir);
 	size_t idx = 0;
-	json_t *c = list != NULL ? find_id(list, http_req_param(req, 0), &idx)
-				 : NULL;
+	json_t *c =
+	    list != NULL ? find_id(list, http_req_param(req, 0), &idx) : NULL;
 	if (list == NULL) {
 		webjson_error(req, 500, "internal",
 			      "the address book cannot be read", NULL);
@@ -571,8 +581,8 @@ void wm_contacts_export(struct http_req *req)
 		return;
 	}
 	static const char *const head[] = {
-	    "Name",	"E-mail Address", "Nickname", "Company",
-	    "Mobile Phone", "Categories",	  "Notes"};
+	    "Name",	    "E-mail Address", "Nickname", "Company",
+	    "Mobile Phone", "Categories",     "Notes"};
 	struct buf b;
 	buf_init(&b, 2 * WM_ABOOK_MAX);
 	int rc = buf_append_str(&b, "\xef\xbb\xbf"); /* Excel wants a BOM */
@@ -615,8 +625,8 @@ void wm_directory(struct http_req *req)
 		return;
 	}
 	struct authc_reply r = {0};
-	enum authc_status st = authc_lookup_directory(wm->authd_socket, at + 1,
-						      &r);
+	enum authc_status st =
+	    authc_lookup_directory(wm->authd_socket, at + 1, &r);
 	if (st == AUTHC_TEMPFAIL) {
 		authc_reply_free(&r);
 		webjson_error(req, 503, "unavailable",

@@ -16,7 +16,7 @@
 #define CSV_CELL_MAX  4096
 
 struct csv_row {
-	size_t n;		    /* cells */
+	size_t n;		   /* cells */
 	char *cell[CSV_CELLS_MAX]; /* NUL-terminated, owned by the row */
 };
 

@@ -37,10 +37,10 @@
 #include "websession.h"
 #include "wm.h"
 
-#define ND_DEPTH_MAX	16
-#define ND_PATH_MAX	1024
-#define ND_NAME_MAX	255
-#define ND_ENTRIES_MAX	20000
+#define ND_DEPTH_MAX	 16
+#define ND_PATH_MAX	 1024
+#define ND_NAME_MAX	 255
+#define ND_ENTRIES_MAX	 20000
 #define ND_DEFAULT_QUOTA (10u * 1024 * 1024)
 
 /* Well-formed UTF-8 (no overlong lead bytes C0/C1, no bytes F5..FF). */
@@ -146,9 +146,8 @@ static int nd_walk(int root, const char *path, bool want_last, int *dir_r,
 		char name[ND_NAME_MAX + 1];
 		memcpy(name, seg[k], sl[k]);
 		name[sl[k]] = '\0';
-		int nfd = openat(fd, name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-				     O_CLOEXEC);
+		int nfd = openat(
+		    fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int e = errno;
 		close(fd);
 		if (nfd < 0) {
@@ -183,9 +182,8 @@ static void nd_usage(int dir, int depth, uint64_t *bytes, uint64_t *files,
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && *seen < ND_ENTRIES_MAX) {
-		if (de->d_name[0] == '.' || (depth == 0 &&
-					     strcmp(de->d_name, "filesize") ==
-						 0))
+		if (de->d_name[0] == '.' ||
+		    (depth == 0 && strcmp(de->d_name, "filesize") == 0))
 			continue;
 		struct stat st;
 		if (fstatat(dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -223,8 +221,7 @@ static uint64_t nd_quota(const struct wm_caller *me)
 }
 
 /* Recounts and rewrites fileman/filesize; returns the bytes used. */
-static uint64_t nd_recount(const struct wm_caller *me, int root,
-			   uint64_t quota)
+static uint64_t nd_recount(const struct wm_caller *me, int root, uint64_t quota)
 {
 	uint64_t bytes = 0, files = 0;
 	size_t seen = 0;
@@ -321,7 +318,8 @@ void wm_netdisk_list(struct http_req *req)
 			continue;
 		json_t *e = json_object();
 		json_object_set_new(e, "name", json_string(de->d_name));
-		json_object_set_new(e, "dir", json_boolean(S_ISDIR(st.st_mode)));
+		json_object_set_new(e, "dir",
+				    json_boolean(S_ISDIR(st.st_mode)));
 		json_object_set_new(e, "size", json_integer(st.st_size));
 		json_object_set_new(e, "mtime",
 				    json_integer((json_int_t)st.st_mtime));
@@ -355,8 +353,8 @@ static int nd_remove(int dir, const char *name, int depth)
 		errno = ENOTEMPTY;
 		return -1;
 	}
-	int sub = openat(dir, name,
-			 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int sub =
+	    openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (sub < 0)
 		return -1;
 	int fd = dup(sub);
@@ -384,9 +382,9 @@ static int nd_store(int dir, const char *name, const char *data, size_t len)
 	if (websession_random_hex(rnd, 8) < 0)
 		return -1;
 	snprintf(tmp, sizeof tmp, ".upload.%s", rnd);
-	int fd = openat(dir, tmp,
-			O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+	int fd =
+	    openat(dir, tmp,
+		   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
@@ -553,16 +551,17 @@ void wm_netdisk_file(struct http_req *req)
 		int rc = buf_append_str(&cd, "attachment; filename=\"");
 		for (const char *c = last; *c; c++) {
 			unsigned char ch = (unsigned char)*c;
-			rc |= buf_append_char(&cd, ch < 0x20 || ch >= 0x7f ||
-							   ch == '"' ||
-							   ch == '\\'
-						       ? '_'
-						       : (char)ch);
+			rc |=
+			    buf_append_char(&cd, ch < 0x20 || ch >= 0x7f ||
+							 ch == '"' || ch == '\\'
+						     ? '_'
+						     : (char)ch);
 		}
 		rc |= buf_append_str(&cd, "\"; filename*=UTF-8''");
 		for (const unsigned char *c = (const unsigned char *)last; *c;
 		     c++) {
-			if ((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') ||
+			if ((*c >= 'A' && *c <= 'Z') ||
+			    (*c >= 'a' && *c <= 'z') ||
 			    (*c >= '0' && *c <= '9') || strchr("-._~", *c))
 				rc |= buf_append_char(&cd, (char)*c);
 			else

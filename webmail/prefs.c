@@ -21,8 +21,8 @@
 #include "webjson.h"
 #include "wm.h"
 
-static const char *const sorts[] = {"date", "arrival", "from", "subject",
-				    "size", NULL};
+static const char *const sorts[] = {"date",    "arrival", "from",
+				    "subject", "size",	  NULL};
 static const char *const langs[] = {"en_US", "zh_CN", NULL};
 
 static bool in_list(const char *const *l, const char *v)
@@ -130,7 +130,8 @@ size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 		while (s < le && (*s == ' ' || *s == '\t'))
 			s++;
 		const char *e = le;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		while (e > s &&
+		       (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 			e--;
 		const char *eq = memchr(s, '=', (size_t)(e - s));
 		if (s == e || *s == '#' || eq == NULL ||
@@ -175,10 +176,11 @@ static void defaults(struct wm_prefs *p)
 	memset(p, 0, sizeof *p);
 	set_str(p->sort, sizeof p->sort, "date");
 	set_str(p->order, sizeof p->order, "desc");
+	p->prefer_html = true;
 }
 
-static void read_into(const char *maildir, const char *name,
-		      struct wm_prefs *p, bool extmail)
+static void read_into(const char *maildir, const char *name, struct wm_prefs *p,
+		      bool extmail)
 {
 	char path[4200];
 	char *data = NULL;
@@ -202,8 +204,7 @@ void wm_prefs_load(const char *maildir, struct wm_prefs *p)
 	char *data = NULL;
 	size_t len = 0;
 	if (file_path(path, sizeof path, maildir, "signature.cf") == 0 &&
-	    file_read(path, WM_PREFS_MAX, O_NOFOLLOW, &data, &len, NULL) ==
-		1 &&
+	    file_read(path, WM_PREFS_MAX, O_NOFOLLOW, &data, &len, NULL) == 1 &&
 	    len <= WM_SIGNATURE_MAX && memchr(data, '\0', len) == NULL) {
 		size_t o = 0;
 		for (size_t i = 0; i < len; i++)
@@ -264,14 +265,14 @@ void wm_prefs_put(struct http_req *req)
 	if (in == NULL)
 		return;
 	static const char *const allowed[] = {
-	    "name", "page_size",   "timezone", "sort",	    "order",
-	    "delete_mode", "prefer_html", "lang", "signature", NULL};
+	    "name",	   "page_size",	  "timezone", "sort",	   "order",
+	    "delete_mode", "prefer_html", "lang",     "signature", NULL};
 	struct wm_prefs p;
 	wm_prefs_load(me->acct.maildir, &p);
 	if (webjson_only(req, in, allowed) < 0)
 		goto out;
-	static const char *const strs[] = {"name", "timezone", "sort",
-					   "order", "delete_mode", "lang",
+	static const char *const strs[] = {"name",     "timezone",    "sort",
+					   "order",    "delete_mode", "lang",
 					   "signature"};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		const char *v = NULL;
@@ -282,10 +283,10 @@ void wm_prefs_put(struct http_req *req)
 			json_t *sv = json_object_get(in, "signature");
 			rc = sv == NULL ? 0 : json_is_string(sv) ? 1 : -1;
 			v = json_string_value(sv);
-			if (rc < 0 || (rc == 1 && strlen(v) !=
-							json_string_length(sv))) {
-				webjson_error(req, 400, "invalid",
-					      "bad value", "signature");
+			if (rc < 0 ||
+			    (rc == 1 && strlen(v) != json_string_length(sv))) {
+				webjson_error(req, 400, "invalid", "bad value",
+					      "signature");
 				goto out;
 			}
 		} else {
@@ -307,8 +308,8 @@ void wm_prefs_put(struct http_req *req)
 		goto out;
 	if (rc == 1) {
 		if (ps != 0 && ps < WM_PAGE_SIZE_MIN) {
-			webjson_error(req, 400, "invalid", "page size too small",
-				      "page_size");
+			webjson_error(req, 400, "invalid",
+				      "page size too small", "page_size");
 			goto out;
 		}
 		p.page_size = (unsigned)ps;
@@ -338,11 +339,10 @@ void wm_prefs_put(struct http_req *req)
 	w |= put_kv(&b, "signature", p.signature);
 	char path[4200];
 	if (w != 0 ||
-	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) <
-		0 ||
+	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
 	    file_replace(path, b.p, b.len, NULL) < 0) {
-		log_warning("webmail: %s: cannot write %s: %s",
-			    me->acct.user, WM_PREFS_FILE, strerror(errno));
+		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
+			    WM_PREFS_FILE, strerror(errno));
 		webjson_error(req, 500, "internal",
 			      "the preferences cannot be saved", NULL);
 	} else {

@@ -11,11 +11,11 @@
 
 #include "http.h"
 
-#define WM_PREFS_FILE	   "youju-webmail.cf"
-#define WM_PREFS_MAX	   (64u * 1024)
-#define WM_SIGNATURE_MAX   4000
-#define WM_PAGE_SIZE_MIN   5
-#define WM_PAGE_SIZE_MAX   200
+#define WM_PREFS_FILE	 "youju-webmail.cf"
+#define WM_PREFS_MAX	 (64u * 1024)
+#define WM_SIGNATURE_MAX 4000
+#define WM_PAGE_SIZE_MIN 5
+#define WM_PAGE_SIZE_MAX 200
 
 struct wm_prefs {
 	char name[256];	    /* display name, "" = authd's NAME */

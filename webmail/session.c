@@ -291,7 +291,8 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 			 authc_get(&r, "NAME"));
 	if (ok) {
 		const char *dp = authc_get(&r, "DISABLEPWDCHANGE");
-		tl_caller.pwchange_disabled = dp != NULL && strcmp(dp, "1") == 0;
+		tl_caller.pwchange_disabled =
+		    dp != NULL && strcmp(dp, "1") == 0;
 		/* the display name chosen in the preferences wins */
 		wm_prefs_load(tl_caller.acct.maildir, &tl_caller.prefs);
 		if (tl_caller.prefs.name[0] != '\0')

@@ -175,16 +175,17 @@ def test_preferences(inst):
     md = maildir(inst, addr)
     p = ok(c.call("GET", "/api/prefs"))
     assert p["sort"] == "date" and p["delete_mode"] == "trash" and \
-        p["page_size"] == 0, p
+        p["page_size"] == 0 and p["prefer_html"] is True, p
     # ExtMail's files are read, never written
     with open(os.path.join(md, "user.cf"), "w") as f:
         f.write("nick_name = Old Nick\npage_size = 20\nlang = zh_CN\n"
-                "sort = subject\nbogus = 1\n")
+                "sort = subject\nshow_html = 0\nbogus = 1\n")
     with open(os.path.join(md, "signature.cf"), "w") as f:
         f.write("-- \r\nExtMail signature\r\n")
     p = ok(c.call("GET", "/api/prefs"))
     assert p["name"] == "Old Nick" and p["page_size"] == 20 and \
-        p["lang"] == "zh_CN" and p["sort"] == "subject", p
+        p["lang"] == "zh_CN" and p["sort"] == "subject" and \
+        p["prefer_html"] is False, p
     assert p["signature"] == "-- \nExtMail signature\n", p
     # bad values are refused, each naming its field
     for k, v in (("page_size", 1000), ("page_size", 2), ("sort", "evil"),

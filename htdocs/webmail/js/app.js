@@ -64,9 +64,10 @@ function fmtDate(sec) {
 	const d = new Date(sec * 1000);
 	const now = new Date();
 	const loc = current().replace('_', '-');
+	const timeZone = prefs().timezone || undefined; // preferences
 	if (d.toDateString() === now.toDateString())
-		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit'});
-	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit'});
+		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit', timeZone});
+	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit', timeZone});
 }
 
 function fmtSize(n) {
@@ -460,8 +461,9 @@ async function showMessage(folder, uid) {
 	const renderBar = (mm) => {
 		const kids = [];
 		if (mm.html) {
-			let asText = false;
-			const tog = h('button', {type: 'button', name: 'view', text: t('show_text'), on: {click: () => {
+			// "show HTML mail as HTML" off (preferences): the text first
+			let asText = !prefs().prefer_html && !remote;
+			const tog = h('button', {type: 'button', name: 'view', text: asText ? t('show_html') : t('show_text'), on: {click: () => {
 				asText = !asText;
 				tog.textContent = asText ? t('show_html') : t('show_text');
 				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
@@ -477,7 +479,7 @@ async function showMessage(folder, uid) {
 						if (m2.html) showHtml(m2.html, true);
 					} catch (e) { flash(errText(e), 'error'); }
 				}}}));
-			showHtml(mm.html, remote);
+			if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 		} else if (mm.has_html) {
 			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
 		}

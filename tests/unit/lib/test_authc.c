@@ -19,13 +19,13 @@ static const char *const replies[] = {
     "UID=1000\nGID=1000\n", /* no "." line */
     "OK\n",
     "TYPE=alias\nADDRESS=x@b\nMAILBOX=a@b\nREMOTE=r@far\n.\n",
-    "FAIL\nDELAY=4000\n",	  /* FAILDELAY=1: the penalty */
+    "FAIL\nDELAY=4000\n",		 /* FAILDELAY=1: the penalty */
     "FAIL\nDELAY=10\nREASON=disabled\n", /* the right password */
-    "FAIL\nDELAY=10\nREASON=Bad\n",	   /* malformed reason */
-    "FAIL\nDELAY=4x\n",		  /* malformed */
-    "FAIL\nDELAY=5\nX=1\n",	  /* anything more */
-    "UID=1\nGID=1\nHOME=/h\n.\n", /* success through the penalty call */
-    NULL,			  /* silent: times out */
+    "FAIL\nDELAY=10\nREASON=Bad\n",	 /* malformed reason */
+    "FAIL\nDELAY=4x\n",			 /* malformed */
+    "FAIL\nDELAY=5\nX=1\n",		 /* anything more */
+    "UID=1\nGID=1\nHOME=/h\n.\n",	 /* success through the penalty call */
+    NULL,				 /* silent: times out */
 };
 #define SILENT 12 /* the index of NULL */
 

@@ -18,27 +18,30 @@ int main(void)
 	test_begin("prefs parse");
 	memset(&p, 0, sizeof p);
 	test_assert(PARSE(&p, "", false) == 0);
-	test_assert(PARSE(&p, "# c\n\n  \npage_size = 20\r\nsort=from\n",
-			  false) == 2);
+	test_assert(
+	    PARSE(&p, "# c\n\n  \npage_size = 20\r\nsort=from\n", false) == 2);
 	test_assert(p.page_size == 20 && strcmp(p.sort, "from") == 0);
-	test_assert(PARSE(&p, "page_size = 4\npage_size = 201\nsort = x\n"
-			      "lang = fr_FR\ndelete_mode = shred\n"
-			      "timezone = ../etc\nbogus = 1\n",
+	test_assert(PARSE(&p,
+			  "page_size = 4\npage_size = 201\nsort = x\n"
+			  "lang = fr_FR\ndelete_mode = shred\n"
+			  "timezone = ../etc\nbogus = 1\n",
 			  false) == 0);
 	test_assert(p.page_size == 20 && strcmp(p.sort, "from") == 0);
 	test_assert(PARSE(&p, "signature = -- \\nme\\\\you\n", false) == 1);
 	test_assert(strcmp(p.signature, "-- \nme\\you") == 0);
-	test_assert(PARSE(&p, "delete_mode = purge\nprefer_html = 1\n"
-			      "lang = zh_CN\ntimezone = Asia/Shanghai\n"
-			      "order = asc\nname = Zhang San\n",
+	test_assert(PARSE(&p,
+			  "delete_mode = purge\nprefer_html = 1\n"
+			  "lang = zh_CN\ntimezone = Asia/Shanghai\n"
+			  "order = asc\nname = Zhang San\n",
 			  false) == 6);
 	test_assert(p.purge && p.prefer_html && strcmp(p.lang, "zh_CN") == 0 &&
 		    strcmp(p.timezone, "Asia/Shanghai") == 0 &&
 		    strcmp(p.order, "asc") == 0 &&
 		    strcmp(p.name, "Zhang San") == 0);
 	/* ExtMail's names; its values are taken as they are (no escapes) */
-	test_assert(PARSE(&p, "nick_name = Li Si\nshow_html = 0\n"
-			      "name = ignored\ndelete_mode = trash\n",
+	test_assert(PARSE(&p,
+			  "nick_name = Li Si\nshow_html = 0\n"
+			  "name = ignored\ndelete_mode = trash\n",
 			  true) == 2);
 	test_assert(strcmp(p.name, "Li Si") == 0 && !p.prefer_html && p.purge);
 	/* a line holding a NUL is skipped; the next one is read */
