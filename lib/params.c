@@ -397,6 +397,14 @@ static const struct conf_param webmail_params[] = {
 		"Messages per page of GET /api/messages."),
 	P_INT("webmail_password_min_length", "8", 1, 128,
 		"Shortest new password accepted by POST /api/password."),
+	P_STR("webmail_popfetch_key_file",
+		"$config_directory/webmail-popfetch.key",
+		"Key (made at the first start, mode 0600) that encrypts the "
+		"passwords of POP3 fetch accounts."),
+	P_BOOL("webmail_popfetch_allow_private", "no",
+		"Let POP3 fetch connect to loopback and private addresses "
+		"on any port (testing, intranets); off: public addresses, "
+		"ports 110 and 995 only."),
 	P_END,
 };
 

@@ -25,6 +25,7 @@
 #include "http.h"
 #include "log.h"
 #include "net.h"
+#include "popfetch.h"
 #include "privsep.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -126,6 +127,14 @@ int main(int argc, char **argv)
 	}
 	char *root = docroot(conf);
 	ho.docroot = root;
+
+	/* the key of the POP3 fetch passwords: read as root, kept in
+	   memory; without it POP3 fetch is off */
+	if (wm_popfetch_init(conf_str(conf, "webmail_popfetch_key_file"),
+			     conf_bool(conf, "webmail_popfetch_allow_private"),
+			     &err) < 0)
+		log_warning("webmail: %s: %s (POP3 fetch is off)",
+			    conf_str(conf, "webmail_popfetch_key_file"), err);
 
 	if (privsep_drop(conf_str(conf, "mail_owner"), &err) < 0)
 		fatal("webmail: cannot drop privileges to %s: %s",

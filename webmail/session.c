@@ -24,6 +24,7 @@
 #include "authc.h"
 #include "log.h"
 #include "maildir.h"
+#include "popfetch.h"
 #include "str.h"
 #include "upload.h"
 #include "webjson.h"
@@ -61,6 +62,8 @@ const struct http_route wm_routes[] = {
 	{ "GET", "/api/netdisk", wm_netdisk_list, S },
 	{ "POST", "/api/netdisk", wm_netdisk_op, S | C },
 	{ "GET", "/api/netdisk/file", wm_netdisk_file, S },
+	{ "GET", "/api/popfetch", wm_popfetch_get, S },
+	{ "POST", "/api/popfetch", wm_popfetch_post, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },

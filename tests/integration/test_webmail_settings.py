@@ -16,6 +16,11 @@ from test_webmail_api import (Client, append, flush, imap, login_user,  # noqa: 
                               msg, ok, upload)
 
 
+# POP3 fetch from this instance's own youju-mra on 127.0.0.1 (the
+# address check itself is tests/unit/webmail/test_popfetch.c)
+CONFIG = {"webmail_popfetch_allow_private": "yes"}
+
+
 def authd(inst, request):
     s = socket.socket(socket.AF_UNIX)
     s.connect(inst.authd_socket)
@@ -396,3 +401,100 @@ def test_netdisk(inst):
     assert st == 403 and j["error"]["code"] == "netdisk_disabled", j
     st, j, _ = c.call("POST", "/api/netdisk", {"op": "mkdir", "name": "q"})
     assert st == 403, j
+
+
+def wait_fetch(c):
+    import time
+    for _ in range(200):
+        j = ok(c.call("GET", "/api/popfetch"))
+        if not j["running"]:
+            return j
+        time.sleep(0.1)
+    raise AssertionError("the fetch did not end")
+
+
+def test_pop3_fetch(inst):
+    addr, m, c = login_user(inst, "wmspop")
+    remote = user(inst, "wmspopremote")
+    other = user(inst, "wmspopother")
+    r = imap(inst, remote)
+    for i in range(2):
+        append(r, "INBOX", msg(f"fetched {i}", "far@example.com",
+                               "Fri, 05 Jun 2026 08:00:00 +0000"))
+    r.logout()
+    o = imap(inst, other)
+    append(o, "INBOX", msg("moved away", "far@example.com",
+                           "Fri, 05 Jun 2026 08:00:00 +0000"))
+    o.logout()
+    port = inst.ports["pop3"]
+    j = ok(c.call("GET", "/api/popfetch"))
+    assert j["enabled"] and j["accounts"] == [] and not j["running"], j
+    for bad in ({"op": "add", "host": "a b", "user": "u", "password": "p"},
+                {"op": "add", "host": "h", "user": "u", "password": "p\r"},
+                {"op": "add", "host": "h", "user": "u"},
+                {"op": "add", "host": "h", "user": "u", "password": "p",
+                 "port": 0},
+                {"op": "format"}):
+        st, j, _ = c.call("POST", "/api/popfetch", bad)
+        assert st == 400, (bad, st, j)
+    st, j, _ = c.call("POST", "/api/popfetch", {"op": "run"}, csrf=False)
+    assert st == 403, j
+    j = ok(c.call("POST", "/api/popfetch", {
+        "op": "add", "host": "127.0.0.1", "port": port, "user": remote,
+        "password": PASSWORD, "keep": True}))
+    acc = j["accounts"][0]
+    assert "password" not in acc and acc["keep"], acc
+    stored = open(os.path.join(maildir(inst, addr),
+                               "youju-popfetch.json")).read()
+    assert PASSWORD not in stored and '"password"' in stored, stored
+    st, j, _ = c.call("POST", "/api/popfetch", {"op": "run"})
+    assert st == 202 and j["started"], (st, j)
+    j = wait_fetch(c)
+    assert j["accounts"][0]["last_result"] == "ok" and \
+        j["accounts"][0]["last_fetched"] == 2, j
+    m.select("INBOX")
+    typ, d = m.search(None, "SUBJECT", "fetched")
+    assert len(d[0].split()) == 2, d
+    inst.wait_log(rf"webmail: popfetch: user=<{addr}>, account={remote}"
+                  rf"@127.0.0.1:{port}, fetched=2, result=ok")
+    # kept on the server, and not fetched twice
+    ok(c.call("POST", "/api/popfetch", {"op": "run"}), 202)
+    j = wait_fetch(c)
+    assert j["accounts"][0]["last_fetched"] == 0, j
+    r = imap(inst, remote)
+    r.select("INBOX")
+    typ, d = r.search(None, "ALL")
+    assert len(d[0].split()) == 2, d
+    r.logout()
+    # a wrong password is a result, not a crash
+    ok(c.call("POST", "/api/popfetch", {"op": "delete", "id": acc["id"]}))
+    ok(c.call("POST", "/api/popfetch", {
+        "op": "add", "host": "127.0.0.1", "port": port, "user": other,
+        "password": "wrong-one", "keep": False}))
+    ok(c.call("POST", "/api/popfetch", {"op": "run"}), 202)
+    j = wait_fetch(c)
+    assert j["accounts"][0]["last_result"] == "login refused", j
+    ok(c.call("POST", "/api/popfetch", {"op": "delete",
+                                        "id": j["accounts"][0]["id"]}))
+    # not kept: deleted there once stored here
+    ok(c.call("POST", "/api/popfetch", {
+        "op": "add", "host": "127.0.0.1", "port": port, "user": other,
+        "password": PASSWORD, "keep": False}))
+    ok(c.call("POST", "/api/popfetch", {"op": "run"}), 202)
+    j = wait_fetch(c)
+    assert j["accounts"][0]["last_fetched"] == 1, j
+    o = imap(inst, other)
+    o.select("INBOX")
+    typ, d = o.search(None, "ALL")
+    assert d[0].split() == [], d
+    o.logout()
+    # at most six accounts
+    for i in range(5):
+        ok(c.call("POST", "/api/popfetch", {
+            "op": "add", "host": f"pop{i}.example.com", "port": 995,
+            "user": "u", "password": "p"}))
+    st, j, _ = c.call("POST", "/api/popfetch", {
+        "op": "add", "host": "pop9.example.com", "user": "u",
+        "password": "p"})
+    assert st == 409 and j["error"]["code"] == "full", j
+    m.logout()

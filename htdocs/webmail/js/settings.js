@@ -74,5 +74,61 @@ export async function showSettings(ui) {
 		h('h2', {text: t('pw_change')}),
 		field('old', t('pw_old'), oldpw), field('new', t('pw_new'), newpw), field('again', t('pw_again'), again),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('pw_change')})));
-	ui.frame(h('h1', {text: t('settings')}), save, pw);
+	ui.frame(h('h1', {text: t('settings')}), save, pw, await popSection(ui));
+}
+
+// POP3 fetch: up to 6 remote accounts (GET/POST /api/popfetch); "Fetch
+// now" starts the server's background job and polls for its end.
+async function popSection(ui) {
+	const {h} = ui;
+	const sec = h('section', {class: 'popfetch', id: 'popfetch'});
+	const draw = (r) => {
+		const rows = r.accounts.map(a => h('tr', {'data-id': a.id},
+			h('td', {text: a.user + '@' + a.host + ':' + a.port}),
+			h('td', {text: a.keep ? t('pf_keep') : t('pf_delete_remote')}),
+			h('td', {class: 'result', text: a.last_result ? t('pf_result', {r: a.last_result, n: a.last_fetched || 0}) : '–'}),
+			h('td', null, h('button', {type: 'button', name: 'pf_delete', text: t('delete'), on: {click: () => act({op: 'delete', id: a.id})}}))));
+		const host = h('input', {type: 'text', name: 'host', id: 'pf-host', required: true, maxlength: 253});
+		const port = h('input', {type: 'number', name: 'port', id: 'pf-port', value: '995', min: 1, max: 65535});
+		const user = h('input', {type: 'text', name: 'user', id: 'pf-user', required: true, autocomplete: 'off', maxlength: 255});
+		const pass = h('input', {type: 'password', name: 'password', id: 'pf-password', required: true, autocomplete: 'new-password', maxlength: 255});
+		const keep = h('input', {type: 'checkbox', name: 'keep', id: 'pf-keep', checked: true});
+		const field = (id, label, el) => h('div', {class: 'field'}, h('label', {for: id, text: label}), el);
+		sec.replaceChildren(h('h2', {text: t('pf_title')}),
+			r.enabled ? null : h('p', {class: 'note', text: t('popfetch_off')}),
+			rows.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'list'}, h('tbody', null, rows))) : null,
+			rows.length ? h('div', {class: 'actions'}, h('button', {type: 'button', name: 'pf_run', class: 'primary',
+				disabled: r.running, text: r.running ? t('pf_running') : t('pf_run'), on: {click: run}})) : null,
+			r.accounts.length < 6 ? h('form', {class: 'settings', id: 'popfetch-form', on: {submit: ev => {
+				ev.preventDefault();
+				act({op: 'add', host: host.value.trim(), port: Number(port.value), user: user.value.trim(),
+					password: pass.value, keep: keep.checked});
+			}}}, field('pf-host', t('pf_host'), host), field('pf-port', t('pf_port'), port),
+				field('pf-user', t('pf_user'), user), field('pf-password', t('password'), pass),
+				h('div', {class: 'field check'}, keep, h('label', {for: 'pf-keep', text: t('pf_keep')})),
+				h('div', {class: 'actions'}, h('button', {type: 'submit', text: t('pf_add')}))) : null);
+	};
+	const act = async body => {
+		ui.busy(true);
+		try { draw(await call('POST', '/api/popfetch', body)); }
+		catch (e) { ui.flash(ui.errText(e), 'error'); }
+		finally { ui.busy(false); }
+	};
+	const run = async () => {
+		ui.busy(true);
+		try {
+			await call('POST', '/api/popfetch', {op: 'run'});
+			let r = await call('GET', '/api/popfetch');
+			draw(r);
+			for (let i = 0; i < 120 && r.running; i++) {
+				await new Promise(res => setTimeout(res, 1000));
+				r = await call('GET', '/api/popfetch');
+			}
+			draw(r);
+			ui.flash(t('pf_done'));
+		} catch (e) { ui.flash(ui.errText(e), 'error'); }
+		finally { ui.busy(false); }
+	};
+	draw(await call('GET', '/api/popfetch'));
+	return sec;
 }
