@@ -9,6 +9,8 @@ import sys
 from test_imap_state import PASSWORD, user  # noqa: E402
 from test_webmail_api import imap, msg  # noqa: E402
 
+# POP3 fetch from this instance's own youju-mra on 127.0.0.1
+CONFIG = {"webmail_popfetch_allow_private": "yes"}
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"
 
@@ -24,6 +26,10 @@ def test_settings_in_browser(inst):
                                         "Sender <sender@example.com>",
                                         "Fri, 05 Jun 2026 08:00:00 +0000"))
     m.logout()
+    m = imap(inst, peer)
+    m.append("INBOX", "", None, msg("from the peer", "Peer <p@example.com>",
+                                    "Fri, 05 Jun 2026 09:00:00 +0000"))
+    m.logout()
     env = dict(os.environ)
     for k in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(k, None)
@@ -33,7 +39,8 @@ def test_settings_in_browser(inst):
            "--url", f"http://127.0.0.1:{inst.ports['webmail']}",
            "--imap", str(inst.ports["imap"]), "--user", addr,
            "--password", PASSWORD, "--newpass", "Browser-New-Pass-1",
-           "--peer", peer, "--artifacts", art]
+           "--peer", peer, "--pop3", str(inst.ports["pop3"]),
+           "--artifacts", art]
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, env=env,
                            timeout=600)

@@ -9,11 +9,12 @@ honour them, refuses a mistyped password change and makes a real one
 (checked over IMAP), adds a contact through the form, completes an address
 in compose from the address book and from the domain directory (the
 signature in the text), adds a message's sender to the contacts, makes a
-NetDisk folder and uploads a file into it, switches to zh_CN; no page logs
+NetDisk folder and uploads a file into it, fetches the peer's mail over
+POP3 through the settings page, switches to zh_CN; no page logs
 an unexpected console error; screenshots at 1280 and 360 px.
 
     webmail_settings_browser.py --url URL --imap PORT --user U
-        --password P --newpass P2 --peer ADDR --artifacts DIR
+        --password P --newpass P2 --peer ADDR --pop3 PORT --artifacts DIR
 """
 import argparse
 import imaplib
@@ -34,7 +35,7 @@ def log(msg):
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--url", "--imap", "--user", "--password", "--newpass",
-              "--peer", "--artifacts"):
+              "--peer", "--pop3", "--artifacts"):
         ap.add_argument(a, required=True)
     args = ap.parse_args()
     os.makedirs(args.artifacts, exist_ok=True)
@@ -162,6 +163,26 @@ def main():
         os.unlink(p)
         b.shot("netdisk")
         log("NetDisk folder and upload")
+
+        # --- POP3 fetch from the peer's mailbox ---------------------------
+        b.go("settings")
+        b.fill("host", "127.0.0.1", form="#popfetch-form")
+        b.fill("port", args.pop3, form="#popfetch-form")
+        b.fill("user", args.peer, form="#popfetch-form")
+        b.fill("password", args.password, form="#popfetch-form")
+        b.submit(form="#popfetch-form")
+        b.wait(lambda: d.find_elements(By.CSS_SELECTOR,
+                                       "#popfetch tr[data-id]"),
+               "the POP3 account")
+        b.rendered()
+        b.css("button[name=pf_run]").click()
+        b.flash("POP3 fetch finished")
+        res = b.css("#popfetch tr[data-id] td.result").text
+        assert res == "ok (1 fetched)", res
+        b.shot("settings-popfetch", widths=(1280,))
+        b.go("folder/INBOX")
+        b.wait(lambda: "from the peer" in b.text(), "the fetched message")
+        log("POP3 fetch")
 
         # --- zh_CN ------------------------------------------------------
         b.go("settings")

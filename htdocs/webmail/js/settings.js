@@ -94,7 +94,7 @@ async function popSection(ui) {
 		const pass = h('input', {type: 'password', name: 'password', id: 'pf-password', required: true, autocomplete: 'new-password', maxlength: 255});
 		const keep = h('input', {type: 'checkbox', name: 'keep', id: 'pf-keep', checked: true});
 		const field = (id, label, el) => h('div', {class: 'field'}, h('label', {for: id, text: label}), el);
-		sec.replaceChildren(h('h2', {text: t('pf_title')}),
+		sec.replaceChildren(...[h('h2', {text: t('pf_title')}),
 			r.enabled ? null : h('p', {class: 'note', text: t('popfetch_off')}),
 			rows.length ? h('div', {class: 'table-wrap'}, h('table', {class: 'list'}, h('tbody', null, rows))) : null,
 			rows.length ? h('div', {class: 'actions'}, h('button', {type: 'button', name: 'pf_run', class: 'primary',
@@ -106,7 +106,7 @@ async function popSection(ui) {
 			}}}, field('pf-host', t('pf_host'), host), field('pf-port', t('pf_port'), port),
 				field('pf-user', t('pf_user'), user), field('pf-password', t('password'), pass),
 				h('div', {class: 'field check'}, keep, h('label', {for: 'pf-keep', text: t('pf_keep')})),
-				h('div', {class: 'actions'}, h('button', {type: 'submit', text: t('pf_add')}))) : null);
+				h('div', {class: 'actions'}, h('button', {type: 'submit', text: t('pf_add')}))) : null].filter(Boolean));
 	};
 	const act = async body => {
 		ui.busy(true);
