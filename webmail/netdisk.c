@@ -42,6 +42,7 @@
 #define ND_NAME_MAX	 255
 #define ND_ENTRIES_MAX	 20000
 #define ND_DEFAULT_QUOTA (10u * 1024 * 1024)
+#define ND_DOWNLOAD_MAX	 (256u * 1024 * 1024)
 
 /* Well-formed UTF-8 (no overlong lead bytes C0/C1, no bytes F5..FF). */
 static bool utf8_ok(const unsigned char *s, size_t n)
@@ -270,6 +271,9 @@ static void nd_error(struct http_req *req, const char *what)
 			      "path");
 	else if (errno == EEXIST)
 		webjson_error(req, 409, "exists", "that name is taken", "name");
+	else if (errno == EFBIG)
+		webjson_error(req, 413, "too_large",
+			      "the file is too large to download here", "path");
 	else if (errno == ENOTEMPTY)
 		webjson_error(req, 409, "not_empty", "the folder is not empty",
 			      "path");
@@ -514,7 +518,6 @@ out:
 
 void wm_netdisk_file(struct http_req *req)
 {
-	struct wm *wm = http_req_app(req);
 	int root = nd_begin(req);
 	if (root < 0)
 		return;
@@ -533,12 +536,13 @@ void wm_netdisk_file(struct http_req *req)
 		ok = false;
 		errno = ENOENT;
 	}
-	/* NetDisk files are bounded by the quota, and the reply is held
-	   in memory: no more than a message's size limit plus the quota */
-	if (ok && file_read_fd(fd,
-			       (size_t)wm->message_size_limit +
-				   ND_DEFAULT_QUOTA + (size_t)st.st_size,
-			       &data, &len) < 0)
+	/* the reply is held in memory (lib/http): a file larger than
+	   ND_DOWNLOAD_MAX is not served */
+	if (ok && (uint64_t)st.st_size > ND_DOWNLOAD_MAX) {
+		ok = false;
+		errno = EFBIG;
+	}
+	if (ok && file_read_fd(fd, ND_DOWNLOAD_MAX, &data, &len) < 0)
 		ok = false;
 	if (!ok) {
 		if (errno == ELOOP || errno == EISDIR)

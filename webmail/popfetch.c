@@ -49,13 +49,13 @@
 #include "wm.h"
 #include "xalloc.h"
 
-#define PF_ACCOUNTS_FILE		"youju-popfetch.json"
-#define PF_JOBS_MAX	4
-#define PF_MESSAGES_MAX 200
-#define PF_UIDLS_MAX	100000
-#define PF_IO_MS	30000
-#define PF_CONNECT_MS	10000
-#define PF_LINE_MAX	1024
+#define PF_ACCOUNTS_FILE "youju-popfetch.json"
+#define PF_JOBS_MAX	 4
+#define PF_MESSAGES_MAX	 200
+#define PF_UIDLS_MAX	 100000
+#define PF_IO_MS	 30000
+#define PF_CONNECT_MS	 10000
+#define PF_LINE_MAX	 1024
 
 static unsigned char pf_key[32];
 static bool pf_ready, pf_allow_private;
@@ -137,16 +137,16 @@ static char *pf_seal(const char *aad, const char *pw)
 		return NULL;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
 	int l1 = 0, l2 = 0;
-	bool ok = x != NULL &&
-		  EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, pf_key, raw) ==
-		      1 &&
-		  EVP_EncryptUpdate(x, NULL, &l1, (const unsigned char *)aad,
-				    (int)strlen(aad)) == 1 &&
-		  EVP_EncryptUpdate(x, raw + 12, &l1,
-				    (const unsigned char *)pw, (int)pl) == 1 &&
-		  EVP_EncryptFinal_ex(x, raw + 12 + l1, &l2) == 1 &&
-		  EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16,
-				      raw + 12 + l1 + l2) == 1;
+	bool ok =
+	    x != NULL &&
+	    EVP_EncryptInit_ex(x, EVP_aes_256_gcm(), NULL, pf_key, raw) == 1 &&
+	    EVP_EncryptUpdate(x, NULL, &l1, (const unsigned char *)aad,
+			      (int)strlen(aad)) == 1 &&
+	    EVP_EncryptUpdate(x, raw + 12, &l1, (const unsigned char *)pw,
+			      (int)pl) == 1 &&
+	    EVP_EncryptFinal_ex(x, raw + 12 + l1, &l2) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_GET_TAG, 16,
+				raw + 12 + l1 + l2) == 1;
 	EVP_CIPHER_CTX_free(x);
 	char *out = NULL;
 	if (ok) {
@@ -172,16 +172,16 @@ static int pf_open(const char *aad, const char *b64, char *out, size_t outsz)
 		return -1;
 	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
 	int l1 = 0, l2 = 0;
-	bool ok = x != NULL &&
-		  EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL, pf_key, raw) ==
-		      1 &&
-		  EVP_DecryptUpdate(x, NULL, &l1, (const unsigned char *)aad,
-				    (int)strlen(aad)) == 1 &&
-		  EVP_DecryptUpdate(x, (unsigned char *)out, &l1, raw + 12,
-				    (int)(n - 28)) == 1 &&
-		  EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16,
-				      raw + n - 16) == 1 &&
-		  EVP_DecryptFinal_ex(x, (unsigned char *)out + l1, &l2) == 1;
+	bool ok =
+	    x != NULL &&
+	    EVP_DecryptInit_ex(x, EVP_aes_256_gcm(), NULL, pf_key, raw) == 1 &&
+	    EVP_DecryptUpdate(x, NULL, &l1, (const unsigned char *)aad,
+			      (int)strlen(aad)) == 1 &&
+	    EVP_DecryptUpdate(x, (unsigned char *)out, &l1, raw + 12,
+			      (int)(n - 28)) == 1 &&
+	    EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_GCM_SET_TAG, 16, raw + n - 16) ==
+		1 &&
+	    EVP_DecryptFinal_ex(x, (unsigned char *)out + l1, &l2) == 1;
 	EVP_CIPHER_CTX_free(x);
 	if (!ok) {
 		explicit_bzero(out, outsz);
@@ -196,13 +196,14 @@ static int pf_open(const char *aad, const char *b64, char *out, size_t outsz)
 bool wm_popfetch_addr_private(const struct sockaddr *sa)
 {
 	if (sa->sa_family == AF_INET) {
-		uint32_t a = ntohl(
-		    ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr);
+		uint32_t a =
+		    ntohl(((const struct sockaddr_in *)(const void *)sa)
+			      ->sin_addr.s_addr);
 		return (a >> 24) == 0 || (a >> 24) == 10 || (a >> 24) == 127 ||
-		       (a >> 20) == (172u << 4 | 1) ||	 /* 172.16/12 */
-		       (a >> 16) == (192u << 8 | 168) || /* 192.168/16 */
-		       (a >> 16) == (169u << 8 | 254) || /* link-local */
-		       (a >> 22) == (100u << 2 | 1) ||	 /* 100.64/10 */
+		       (a >> 20) == (172u << 4 | 1) ||		/* 172.16/12 */
+		       (a >> 16) == (192u << 8 | 168) ||	/* 192.168/16 */
+		       (a >> 16) == (169u << 8 | 254) ||	/* link-local */
+		       (a >> 22) == (100u << 2 | 1) ||		/* 100.64/10 */
 		       (a >> 8) == (192u << 16 | 0 << 8 | 0) || /* 192.0.0/24 */
 		       (a >> 28) >= 14; /* multicast, reserved, broadcast */
 	}
@@ -221,8 +222,9 @@ bool wm_popfetch_addr_private(const struct sockaddr *sa)
 		}
 		return memcmp(b, zero, 15) == 0 || /* :: and ::1 */
 		       (b[0] & 0xfe) == 0xfc ||	   /* fc00::/7 */
-		       (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 */
-		       b[0] == 0xff ||				   /* multicast */
+		       (b[0] == 0xfe &&
+			(b[1] & 0xc0) == 0x80) || /* fe80::/10 */
+		       b[0] == 0xff ||		  /* multicast */
 		       (b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d &&
 			b[3] == 0xb8) || /* documentation */
 		       (b[0] == 0 && b[1] == 0x64 && b[2] == 0xff &&
@@ -276,8 +278,8 @@ static int pf_save(const char *maildir, json_t *list)
 	json_object_set(o, "accounts", list);
 	char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
-	int rc = text != NULL ? file_replace(path, text, strlen(text), NULL)
-			      : -1;
+	int rc =
+	    text != NULL ? file_replace(path, text, strlen(text), NULL) : -1;
 	free(text);
 	return rc;
 }
@@ -351,7 +353,8 @@ static int pc_fill(struct pc *c)
 static int pc_line(struct pc *c, char *out, size_t outsz)
 {
 	for (;;) {
-		char *nl = c->in.len > 0 ? memchr(c->in.p, '\n', c->in.len) : NULL;
+		char *nl =
+		    c->in.len > 0 ? memchr(c->in.p, '\n', c->in.len) : NULL;
 		if (nl != NULL) {
 			size_t n = (size_t)(nl - c->in.p);
 			size_t k = n > 0 && nl[-1] == '\r' ? n - 1 : n;
@@ -468,12 +471,12 @@ static int pc_connect(struct pc *c, const char *host, unsigned port,
 		c->tls = c->ctx != NULL ? tls_conn_new(c->ctx, fd, host) : NULL;
 		for (;;) {
 			unsigned want = 0;
-			int r = c->tls != NULL ? tls_handshake(c->tls, &want)
-					       : -1;
+			int r =
+			    c->tls != NULL ? tls_handshake(c->tls, &want) : -1;
 			if (r > 0)
 				return 0;
-			if (r < 0 ||
-			    pc_wait(c, want & EV_WRITE ? POLLOUT : POLLIN) < 0) {
+			if (r < 0 || pc_wait(c, want & EV_WRITE ? POLLOUT
+								: POLLIN) < 0) {
 				*why_r = "TLS handshake failed";
 				return -1;
 			}
@@ -596,7 +599,7 @@ static const char *pf_fetch(const struct pf_job *job,
 		int r = pc_cmd(&c, cmd, line, sizeof line);
 		if (r < 0 || (r == 1 && pc_multi(&c, &msg) < 0)) {
 			why = msg.len >= job->size_limit ? "message too large"
-							: "RETR failed";
+							 : "RETR failed";
 			break;
 		}
 		if (r == 0)
@@ -646,8 +649,8 @@ static void *pf_thread(void *arg)
 		char esc[300];
 		log_info("webmail: popfetch: user=<%s>, account=%s@%s:%u, "
 			 "fetched=%zu, result=%s",
-			 job->user, log_escape(esc, sizeof esc, a->user,
-					       strlen(a->user)),
+			 job->user,
+			 log_escape(esc, sizeof esc, a->user, strlen(a->user)),
 			 a->host, a->port, fetched, why);
 		char lock[4300];
 		if (!pf_lock_file(job->maildir, lock, sizeof lock))
@@ -661,8 +664,9 @@ static void *pf_thread(void *arg)
 			    json_string_value(json_object_get(x, "id"));
 			if (id == NULL || strcmp(id, a->id) != 0)
 				continue;
-			json_object_set_new(x, "last_run",
-					    json_integer((json_int_t)time(NULL)));
+			json_object_set_new(
+			    x, "last_run",
+			    json_integer((json_int_t)time(NULL)));
 			json_object_set_new(x, "last_result", json_string(why));
 			json_object_set_new(x, "last_fetched",
 					    json_integer((json_int_t)fetched));
@@ -839,7 +843,8 @@ static void pf_run(struct http_req *req, json_t *list)
 		snprintf(x->id, sizeof x->id, "%s", id);
 		snprintf(x->host, sizeof x->host, "%s", h);
 		snprintf(x->user, sizeof x->user, "%s", u);
-		x->port = (unsigned)json_integer_value(json_object_get(a, "port"));
+		x->port =
+		    (unsigned)json_integer_value(json_object_get(a, "port"));
 		x->keep = json_is_true(json_object_get(a, "keep"));
 		job->n++;
 	}
@@ -857,8 +862,7 @@ static void pf_run(struct http_req *req, json_t *list)
 	if (busy || slot == PF_JOBS_MAX) {
 		explicit_bzero(job, sizeof *job);
 		free(job);
-		webjson_error(req, busy ? 409 : 503,
-			      busy ? "running" : "busy",
+		webjson_error(req, busy ? 409 : 503, busy ? "running" : "busy",
 			      busy ? "a fetch is running already"
 				   : "too many fetches running, try later",
 			      NULL);
@@ -891,9 +895,8 @@ void wm_popfetch_post(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"op",	  "id",	  "host",
-					      "port",	  "user", "password",
-					      "keep",	  NULL};
+	static const char *const allowed[] = {
+	    "op", "id", "host", "port", "user", "password", "keep", NULL};
 	const char *op = NULL, *id = NULL;
 	char lock[4300];
 	bool locked = false;
@@ -924,7 +927,8 @@ void wm_popfetch_post(struct http_req *req)
 		bool found = false;
 		json_array_foreach(list, i, a)
 		{
-			const char *x = json_string_value(json_object_get(a, "id"));
+			const char *x =
+			    json_string_value(json_object_get(a, "id"));
 			if (id != NULL && x != NULL && strcmp(x, id) == 0) {
 				json_array_remove(list, i);
 				found = true;
