@@ -449,7 +449,8 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 		   "." line), may keep the connection */
 		req.keepalive = keepalive && (cmd == AUTHD_CMD_LOOKUP ||
 					      cmd == AUTHD_CMD_MAPLOOKUP);
-		req.client_delays = client_delays && cmd == AUTHD_CMD_AUTH;
+		req.client_delays = client_delays && (cmd == AUTHD_CMD_AUTH ||
+						      cmd == AUTHD_CMD_PASSWD);
 		*req_r = req;
 		return AUTHD_PARSE_OK;
 	}

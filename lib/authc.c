@@ -492,6 +492,31 @@ enum authc_status authc_passwd(const char *socket_path, const char *service,
 	return send_built(socket_path, &b, rc, NULL);
 }
 
+enum authc_status authc_passwd_penalty(const char *socket_path,
+				       const char *service, const char *user,
+				       const char *oldpw, const char *newpw,
+				       const char *ip, unsigned *delay_ms_r)
+{
+	*delay_ms_r = 0;
+	if (!clean(service) || !clean(user) || !clean(oldpw) || !clean(newpw) ||
+	    (ip != NULL && !clean(ip)))
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = buf_append_str(&b, "FAILDELAY=1\n");
+	if (ip != NULL && ip[0] != '\0')
+		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
+	rc |= buf_printf(&b, "PASSWD %s\t%s\t%s\t%s\n", service, user, oldpw,
+			 newpw);
+	struct authc_reply r = {NULL, 0};
+	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	const char *d = authc_get(&r, "DELAY");
+	unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
+	*delay_ms_r = v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
+	authc_reply_free(&r);
+	return st;
+}
+
 static enum authc_status lookup(const char *socket_path, const char *kind,
 				const char *arg, struct authc_reply *reply_r)
 {

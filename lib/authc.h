@@ -102,6 +102,13 @@ enum authc_status authc_pre(const char *socket_path, const char *service,
 enum authc_status authc_passwd(const char *socket_path, const char *service,
 			       const char *user, const char *oldpw,
 			       const char *newpw);
+/* The same with FAILDELAY=1 and the client's address: a refusal comes
+   back at once with authd's penalty in *delay_ms_r, for the caller to
+   wait out without holding a thread (youju-webmail). */
+enum authc_status authc_passwd_penalty(const char *socket_path,
+				       const char *service, const char *user,
+				       const char *oldpw, const char *newpw,
+				       const char *ip, unsigned *delay_ms_r);
 
 /*
  * LOOKUP rcpt: TYPE=mailbox with the user keys (ADDRESS UID GID HOME

@@ -4,7 +4,9 @@
  * again, refuses disablepwdchange and writes the hash with
  * authd_password_scheme).  The new password must be at least
  * webmail_password_min_length characters, differ from the old one and
- * carry no control bytes (authd's protocol cannot send them).  On success
+ * carry no control bytes (authd's protocol cannot send them).  A refusal
+ * waits authd's penalty on lib/http's timer (FAILDELAY=1, as the login
+ * does), not on a worker thread.  On success
  * every session of the user ends, and this request gets a new one.
  */
 #include <stdio.h>
@@ -66,9 +68,13 @@ void wm_password(struct http_req *req)
 	snprintf(user, sizeof user, "%s", info.user);
 	/* authd answers FAIL for a wrong old password (counted as a failed
 	   login) and for a database it cannot update alike */
+	unsigned delay_ms = 0;
 	enum authc_status st =
-	    authc_passwd(wm->authd_socket, "webmail", user, oldpw, newpw);
+	    authc_passwd_penalty(wm->authd_socket, "webmail", user, oldpw,
+				 newpw, http_req_client(req), &delay_ms);
 	if (st != AUTHC_OK) {
+		/* authd's penalty, waited out on lib/http's timer */
+		http_reply_delay(req, delay_ms);
 		log_info("webmail: user=<%s>, client=%s: password change "
 			 "refused",
 			 user, http_req_client(req));

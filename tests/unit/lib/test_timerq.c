@@ -48,8 +48,8 @@ int main(void)
 {
 	test_begin("timerq: delays");
 	struct timerq *q = timerq_new(8);
-	struct item it[4] = {{.delay = 60}, {.delay = 0}, {.delay = 20},
-			     {.delay = 40}};
+	struct item it[4] = {
+	    {.delay = 60}, {.delay = 0}, {.delay = 20}, {.delay = 40}};
 	for (size_t i = 0; i < 4; i++) {
 		it[i].added = now_ms();
 		test_assert(timerq_add(q, it[i].delay, fire, &it[i]) == 0);
@@ -61,8 +61,8 @@ int main(void)
 		test_assert(it[i].ran >= it[i].added + it[i].delay);
 	}
 	test_begin("timerq: bounded");
-	struct item w[3] = {{.delay = 3600000}, {.delay = 3600000},
-			    {.delay = 3600000}};
+	struct item w[3] = {
+	    {.delay = 3600000}, {.delay = 3600000}, {.delay = 3600000}};
 	struct timerq *small = timerq_new(2);
 	test_assert(timerq_add(small, w[0].delay, fire, &w[0]) == 0);
 	test_assert(timerq_add(small, w[1].delay, fire, &w[1]) == 0);
