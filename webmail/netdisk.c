@@ -17,6 +17,7 @@
  *	POST /api/netdisk {"op": "mkdir", "path": DIR, "name"}
  *	POST /api/netdisk {"op": "save", "path": DIR, "id": UPLOAD}
  *	POST /api/netdisk {"op": "delete", "path": FILE-OR-DIR}
+ *	POST /api/netdisk {"op": "rename", "path": FROM, "to": TO}
  *	GET  /api/netdisk/file?path=FILE	download
  */
 #include <dirent.h>
@@ -436,15 +437,17 @@ void wm_netdisk_op(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"op", "path", "name", "id", NULL};
-	const char *op = NULL, *path = "", *name = NULL, *id = NULL;
+	static const char *const allowed[] = {"op", "path", "name",
+					      "id", "to",   NULL};
+	const char *op = NULL, *path = "", *name = NULL, *id = NULL, *to = NULL;
 	int root = -1, dir = -1;
 	char last[ND_NAME_MAX + 1];
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "op", true, 16, &op) < 0 ||
 	    webjson_get_str(req, in, "path", false, ND_PATH_MAX, &path) < 0 ||
 	    webjson_get_str(req, in, "name", false, ND_NAME_MAX, &name) < 0 ||
-	    webjson_get_str(req, in, "id", false, 64, &id) < 0)
+	    webjson_get_str(req, in, "id", false, 64, &id) < 0 ||
+	    webjson_get_str(req, in, "to", false, ND_PATH_MAX, &to) < 0)
 		goto out;
 	if ((root = nd_begin(req)) < 0)
 		goto out;
@@ -467,6 +470,24 @@ void wm_netdisk_op(struct http_req *req)
 			nd_error(req, "delete");
 			goto out;
 		}
+	} else if (strcmp(op, "rename") == 0) {
+		/* rename or move: path to "to" (a full path); an existing
+		   name is not replaced */
+		int todir = -1;
+		char tolast[ND_NAME_MAX + 1];
+		if (to == NULL ||
+		    nd_walk(root, path, true, &dir, last, sizeof last) < 0 ||
+		    nd_walk(root, to, true, &todir, tolast, sizeof tolast) <
+			0 ||
+		    renameat2(dir, last, todir, tolast, RENAME_NOREPLACE) < 0) {
+			if (errno == EXDEV || errno == ENOTDIR)
+				errno = EINVAL;
+			nd_error(req, "rename");
+			if (todir >= 0)
+				close(todir);
+			goto out;
+		}
+		close(todir);
 	} else if (strcmp(op, "save") == 0) {
 		struct wm_upload u;
 		memset(&u, 0, sizeof u);

@@ -350,6 +350,18 @@ def test_netdisk(inst):
         "attachment" in h["Content-Disposition"], h
     fs = open(os.path.join(md, "fileman", "filesize")).read()
     assert fs == f"10485760S\n{len(data)} 1\n", fs
+    # rename and move; never over an existing name, never out
+    ok(c.call("POST", "/api/netdisk", {"op": "mkdir", "name": "old"}))
+    ok(c.call("POST", "/api/netdisk", {"op": "rename", "path": "old",
+                                       "to": "文档/new"}))
+    names = [e["name"] for e in ok(c.call("GET", "/api/netdisk", query={
+        "path": "文档"}))["entries"]]
+    assert sorted(names) == ["new", "report.bin"], names
+    for to in ("文档/report.bin", "../x", "", "文档/new/../y", ".x"):
+        st, j, _ = c.call("POST", "/api/netdisk", {
+            "op": "rename", "path": "文档/new", "to": to})
+        assert st in (400, 409), (to, st, j)
+    ok(c.call("POST", "/api/netdisk", {"op": "delete", "path": "文档/new"}))
     # the same name again is refused, not overwritten
     up2 = put_file(c, "report.bin", b"other")
     st, j, _ = c.call("POST", "/api/netdisk", {"op": "save", "path": "文档",

@@ -26,7 +26,11 @@ export async function showNetdisk(ui, q) {
 			h('a', {href: '/api/netdisk/file?path=' + encodeURIComponent(join(e.name)), download: e.name, text: e.name})),
 		h('td', {text: e.dir ? '' : ui.fmtSize(e.size)}),
 		h('td', {text: new Date(e.mtime * 1000).toLocaleString()}),
-		h('td', null, h('button', {type: 'button', name: 'delete', text: t('delete'),
+		h('td', null, h('button', {type: 'button', name: 'rename', text: t('nd_rename'), on: {click: () => {
+			// a new name here, or a path from the top ("a/b") to move it
+			const to = window.prompt(t('nd_rename_to'), join(e.name));
+			if (to && to !== join(e.name)) act(() => call('POST', '/api/netdisk', {op: 'rename', path: join(e.name), to}));
+		}}}), ' ', h('button', {type: 'button', name: 'delete', text: t('delete'),
 			on: {click: () => act(() => call('POST', '/api/netdisk', {op: 'delete', path: join(e.name)}))}}))));
 	const dirname = h('input', {type: 'text', name: 'dirname', id: 'nd-dirname', maxlength: 255});
 	const mk = h('form', {class: 'netdisk-mkdir', id: 'mkdir-form', on: {submit: ev => {
