@@ -594,6 +594,16 @@ static const char *pf_fetch(const struct pf_job *job,
 		}
 		if (*fetched_r >= PF_MESSAGES_MAX)
 			continue;
+		/* a message over message_size_limit stays where it is (and
+		   does not stop the ones after it) */
+		unsigned long lnum = 0, size = 0;
+		snprintf(cmd, sizeof cmd, "LIST %lu", num);
+		if (pc_cmd(&c, cmd, line, sizeof line) == 1 &&
+		    sscanf(line, "+OK %lu %lu", &lnum, &size) == 2 &&
+		    size > job->size_limit) {
+			why = "message too large (left on the server)";
+			continue;
+		}
 		buf_reset(&msg);
 		snprintf(cmd, sizeof cmd, "RETR %lu", num);
 		int r = pc_cmd(&c, cmd, line, sizeof line);
