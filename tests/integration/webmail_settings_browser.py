@@ -102,6 +102,16 @@ def main():
                "the contact row")
         b.rendered()
         assert "ada@example.com" in b.text()
+        # search: a miss, then a hit
+        b.fill("q", "nobody-like-this", form="form.ct-search")
+        b.submit(form="form.ct-search")
+        b.wait(lambda: not d.find_elements(By.CSS_SELECTOR, "tr[data-id]"),
+               "no contact found")
+        b.fill("q", "lovelace", form="form.ct-search")
+        b.submit(form="form.ct-search")
+        b.wait(lambda: d.find_elements(By.CSS_SELECTOR, "tr[data-id]"),
+               "the contact found")
+        b.rendered()
         # the domain directory lists the peer
         b.wait(lambda: args.peer in b.text(), "the directory")
         b.shot("contacts")

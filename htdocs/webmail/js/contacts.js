@@ -26,7 +26,9 @@ export async function showContacts(ui, q) {
 		call('GET', '/api/directory').catch(() => ({entries: []}))]);
 	const group = q.get('group') || '';
 	const editing = q.get('edit') || '';
-	const list = book.contacts.filter(c => !group || c.group === group);
+	const needle = (q.get('q') || '').toLowerCase();
+	const list = book.contacts.filter(c => (!group || c.group === group) &&
+		(!needle || [c.name, c.email, c.nick, c.company].some(v => (v || '').toLowerCase().includes(needle))));
 	const input = (name, v) => h('input', {type: name === 'email' ? 'email' : 'text', name, id: 'ct-' + name, value: v || '', maxlength: 1000});
 	const cur = book.contacts.find(c => c.id === editing) || {};
 	const els = Object.fromEntries(FIELDS.map(f => [f, f === 'notes' ?
@@ -75,7 +77,15 @@ export async function showContacts(ui, q) {
 		h('a', {class: 'button', href: '/api/contacts.csv', download: 'contacts.csv', text: t('ct_export')}));
 	const table = (head, body) => h('div', {class: 'table-wrap'}, h('table', {class: 'list'},
 		h('thead', null, h('tr', null, head.map(k => h('th', {text: t(k)})))), h('tbody', null, body)));
-	ui.frame(h('h1', {text: t('contacts')}), groups,
+	const sq = h('input', {type: 'search', name: 'q', id: 'ct-q', value: q.get('q') || '', 'aria-label': t('ct_search'), placeholder: t('ct_search')});
+	const search = h('form', {class: 'ct-search', role: 'search', on: {submit: ev => {
+		ev.preventDefault();
+		const p = new URLSearchParams();
+		if (group) p.set('group', group);
+		if (sq.value.trim()) p.set('q', sq.value.trim());
+		ui.go('#/contacts' + (p.toString() ? '?' + p : ''));
+	}}}, sq, h('button', {type: 'submit', text: t('ct_search')}));
+	ui.frame(h('h1', {text: t('contacts')}), search, groups,
 		rows.length ? table(['ct_name', 'ct_email', 'ct_group', 'ct_phone', 'actions'], rows) :
 			h('p', {class: 'empty', text: t('ct_none')}),
 		form, imp,
