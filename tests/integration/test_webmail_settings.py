@@ -49,14 +49,14 @@ def test_refusal_reason_needs_the_password(inst):
     # a guesser learns nothing about the account's state
     st, j, _ = Client(inst, ip="192.0.2.90").login(addr, "not-it")
     assert st == 401 and j["error"]["code"] == "bad_login", j
-    st, j, _ = Client(inst, ip="192.0.2.90").login(addr)
+    st, j, _ = Client(inst, ip="192.0.2.94").login(addr)
     assert st == 403 and j["error"]["code"] == "disabled", j
     inst.sql(f"UPDATE mailbox SET disablewebmail=0, active=0 "
              f"WHERE username='{addr}'")
     flush(inst, addr)
     st, j, _ = Client(inst, ip="192.0.2.91").login(addr, "not-it")
     assert st == 401 and j["error"]["code"] == "bad_login", j
-    st, j, _ = Client(inst, ip="192.0.2.91").login(addr)
+    st, j, _ = Client(inst, ip="192.0.2.95").login(addr)
     assert st == 403 and j["error"]["code"] == "deactive", j
     inst.sql(f"UPDATE mailbox SET active=1 WHERE username='{addr}'")
     flush(inst, addr)
@@ -65,16 +65,16 @@ def test_refusal_reason_needs_the_password(inst):
     inst.sql(f"UPDATE mailbox SET disablewebmail=1 WHERE username='{addr}'")
     flush(inst, addr)
 
-    def auth(pw, meta=b"FAILDELAY=1\n"):
+    def auth(pw, meta=b"FAILDELAY=1\n", ip=b"192.0.2.92"):
         body = f"webmail\nlogin\n{addr}\n{pw}\n".encode()
-        return authd(inst, meta + b"TCPREMOTEIP=192.0.2.92\nAUTH %d\n"
+        return authd(inst, meta + b"TCPREMOTEIP=" + ip + b"\nAUTH %d\n"
                      % len(body) + body)
     r = auth(PASSWORD)
     assert r.startswith(b"FAIL\nDELAY=") and r.endswith(
         b"\nREASON=disabled\n"), r
     r = auth("wrong")
     assert r.startswith(b"FAIL\nDELAY=") and b"REASON" not in r, r
-    assert auth(PASSWORD, b"") == b"FAIL\n"
+    assert auth(PASSWORD, b"", b"192.0.2.93") == b"FAIL\n"
     inst.sql(f"UPDATE mailbox SET disablewebmail=0 WHERE username='{addr}'")
     flush(inst, addr)
 
