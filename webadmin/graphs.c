@@ -1,14 +1,15 @@
 /*
- * GET /api/graphs/{graph}.png?period=day|week|month|year[&domain=D]: the
+ * GET /api/graphs/{graph}.png?period=day|week|month|year[&domain=D]
+ * [&width=W&height=H]: the
  * mailgraph_ext graphs (web.md §3, ExtMan's GraphLog.pm) drawn from
  * youju-mailgraph's RRD files with librrd's rrd_graph_v into memory.
  * rrd_graph_v is not thread-safe in rrdtool 1.7 (shared Pango font map,
  * getopt state: oetiker/rrdtool-1.x #865, PR #1098), so every rendering
- * runs under one mutex, and PNGs are cached per graph, period and domain
- * for a minute (the files change once a minute).  Graph names come from a
- * fixed table, never a path from the request; a domain is used in a path
- * only after a strict name check and the role check (a postmaster sees
- * its own domains' graphs, the admin all).
+ * runs under one mutex, and PNGs are cached per graph, period, size and
+ * domain for a minute (the files change once a minute).  Graph names come from
+ * a fixed table, never a path from the request; a domain is used in a path only
+ * after a strict name check and the role check (a postmaster sees its own
+ * domains' graphs, the admin all).
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,10 +33,17 @@
 		if (!(c))                                                      \
 			abort();                                               \
 	} while (0)
-#define GR_CACHE      64
+#define GR_CACHE      128
 #define GR_TTL	      60
 #define GR_ARGS	      64
 #define GR_DOMAIN_MAX 253
+/* the bounds of a requested image size (the whole PNG, in pixels) */
+#define GR_W_MIN 320
+#define GR_W_MAX 2000
+#define GR_H_MIN 200
+#define GR_H_MAX 1200
+#define GR_W_DEF 640
+#define GR_H_DEF 320
 
 enum gr_kind {
 	GR_MAIL,
@@ -95,6 +103,20 @@ static bool gr_domain_ok(const char *d)
 			return false;
 	}
 	return true;
+}
+
+/* A decimal size in [lo, hi], or 0. */
+static int gr_dim(const char *s, int lo, int hi)
+{
+	int v = 0;
+	if (*s == '\0' || strlen(s) > 5)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v >= lo && v <= hi ? v : 0;
 }
 
 /* The arguments of one graph: "DEF", "CDEF" ... built into store (owned
@@ -229,10 +251,12 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 #undef FILE_
 }
 
-/* Renders under gr_lock (held by the caller); owned PNG or NULL. */
+/* Renders under gr_lock (held by the caller); owned PNG or NULL.
+   width and height 0: the classic 540x160 plot with the legend around
+   it; otherwise the whole image is width x height (--full-size-mode). */
 static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
-				const char *domain, size_t *len_r,
-				const char **err_r)
+				const char *domain, int width, int height,
+				size_t *len_r, const char **err_r)
 {
 	static struct gr_args a; /* under gr_lock */
 	a.argc = 0;
@@ -241,8 +265,14 @@ static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
 	gr_add(&a, "--imgformat=PNG");
 	gr_add(&a, "--start=-%ld", range);
 	gr_add(&a, "--end=-%ld", range / 100);
-	gr_add(&a, "--width=540");
-	gr_add(&a, "--height=160");
+	if (width > 0) {
+		gr_add(&a, "--full-size-mode");
+		gr_add(&a, "--width=%d", width);
+		gr_add(&a, "--height=%d", height);
+	} else {
+		gr_add(&a, "--width=540");
+		gr_add(&a, "--height=160");
+	}
 	gr_add(&a, "--slope-mode");
 	gr_add(&a, "--units-exponent=0");
 	gr_add(&a, "--lower-limit=0");
@@ -312,6 +342,20 @@ void wa_graph(struct http_req *req)
 			      "period");
 		return;
 	}
+	int width = 0, height = 0;
+	const char *ws = http_req_query(req, "width");
+	const char *hs = http_req_query(req, "height");
+	if (ws != NULL || hs != NULL) {
+		width = ws != NULL ? gr_dim(ws, GR_W_MIN, GR_W_MAX) : GR_W_DEF;
+		height = hs != NULL ? gr_dim(hs, GR_H_MIN, GR_H_MAX) : GR_H_DEF;
+		if (width == 0 || height == 0) {
+			webjson_error(req, 400, "invalid",
+				      "width is 320..2000 and height "
+				      "200..1200 pixels",
+				      width == 0 ? "width" : "height");
+			return;
+		}
+	}
 	const char *domain = http_req_query(req, "domain");
 	if (domain != NULL) {
 		if (!gr_domain_ok(domain)) {
@@ -355,8 +399,8 @@ void wa_graph(struct http_req *req)
 	}
 
 	char key[sizeof gr_cache[0].key];
-	n = snprintf(key, sizeof key, "%zu/%ld/%s", k, range,
-		     domain != NULL ? domain : "");
+	n = snprintf(key, sizeof key, "%zu/%ld/%dx%d/%s", k, range, width,
+		     height, domain != NULL ? domain : "");
 	GR_ASSERT(n > 0 && (size_t)n < sizeof key);
 	time_t now = time(NULL);
 	pthread_mutex_lock(&gr_lock);
@@ -375,7 +419,7 @@ void wa_graph(struct http_req *req)
 		const char *err = NULL;
 		size_t len = 0;
 		unsigned char *png =
-		    gr_render(k, range, dir, domain, &len, &err);
+		    gr_render(k, range, dir, domain, width, height, &len, &err);
 		if (png == NULL) {
 			log_error("webadmin: graph %s: %s", key,
 				  err != NULL ? err : "failed");
