@@ -1,0 +1,119 @@
+// Mail statistics (youju-mailgraph's graphs, docs/mailgraph.md): the
+// overview of six day graphs and one graph for day, week, month and year.
+// The admin sees the whole server and every domain; a postmaster sees its
+// own domains' mail, errors and traffic (the server answers 403 for the
+// rest anyway).  The PNGs come from GET /api/graphs/{name}.png at the
+// size the page has room for.
+
+import {h, clear, uid} from '../dom.js';
+import {t} from '../i18n.js';
+import * as api from '../api.js';
+import {pageHead, crumbs, href} from '../ui.js';
+
+// mailgraph_ext's graphs, in its order; per: has a per-domain form
+export const GRAPHS = [
+	{name: 'mail', per: true},
+	{name: 'errors', per: true},
+	{name: 'traffic', per: true},
+	{name: 'queue', per: false},
+	{name: 'logins', per: false},
+	{name: 'webmail', per: false},
+];
+const PERIODS = ['day', 'week', 'month', 'year'];
+// the server's bounds (webadmin/graphs.c)
+const W_MIN = 320, W_MAX = 2000, H_MIN = 200;
+
+function clamp(v, lo, hi) { return Math.max(lo, Math.min(hi, Math.round(v))); }
+
+// The width there is room for: main's content box (1200 px at most).
+function room() {
+	const vw = document.documentElement.clientWidth || window.innerWidth || 1024;
+	const pad = vw >= 720 ? 48 : 26;
+	return Math.min(vw, 1200) - pad;
+}
+
+function graphUrl(name, period, domain, w, hgt) {
+	return '/api/graphs/' + name + '.png' + api.qs({period, domain, width: w, height: hgt});
+}
+
+// <figure> with the PNG; a graph without data yet (404) says so.
+function graphFigure(g, period, domain, w, hgt, link) {
+	const title = t('graphs.' + g.name) + ' — ' + t('graphs.period.' + period) +
+		(domain ? ' — ' + domain : '');
+	const img = h('img.graph', {src: graphUrl(g.name, period, domain, w, hgt), width: w, height: hgt,
+		alt: title, loading: 'lazy', decoding: 'async'});
+	const cap = h('figcaption', null, link ? h('a', {href: link}, title) : title);
+	const fig = h('figure.graph', {'data-graph': g.name, 'data-period': period}, img, cap);
+	img.addEventListener('error', () => {
+		fig.classList.add('missing');
+		img.replaceWith(h('p.empty.graph-none', null, t('graphs.none')));
+	});
+	return fig;
+}
+
+// The domains the caller may pick: a postmaster's own; for the admin the
+// server's list (first page: a search box would be the next step).
+async function domainChoices(ctx) {
+	if (!ctx.isAdmin) return (ctx.me.domains || []).slice().sort();
+	try {
+		const r = await api.get('/api/domains');
+		return api.items(r).map(d => d.domain).filter(Boolean);
+	} catch (e) {
+		return [];
+	}
+}
+
+function domainPicker(choices, current, isAdmin, onPick) {
+	const id = uid('graph-domain');
+	const sel = h('select', {id, name: 'domain'},
+		isAdmin ? h('option', {value: '', selected: !current}, t('graphs.server')) : null,
+		choices.map(d => h('option', {value: d, selected: d === current}, d)));
+	sel.addEventListener('change', () => onPick(sel.value));
+	return h('div.field.graph-scope', null, h('label', {for: id}, t('graphs.scope')), sel);
+}
+
+// #/graphs[?domain=D]
+export async function overview(params, query, ctx) {
+	const choices = await domainChoices(ctx);
+	let domain = query.get('domain') || '';
+	if (!ctx.isAdmin && !domain) domain = choices[0] || '';
+	const head = pageHead(t('nav.graphs'));
+	if (!ctx.isAdmin && !choices.length) {
+		return h('section', null, head, h('p.empty', null, t('graphs.nodomains')));
+	}
+	const picker = domainPicker(choices, domain, ctx.isAdmin, (d) => {
+		location.hash = '#/graphs' + api.qs({domain: d});
+	});
+	const r = room();
+	const w = clamp(r >= 900 ? r / 2 - 12 : r, W_MIN, 720);
+	const hgt = Math.max(H_MIN, Math.round(w * 0.5));
+	const grid = h('div.graph-grid');
+	for (const g of GRAPHS) {
+		if (domain && !g.per) continue;
+		grid.appendChild(graphFigure(g, 'day', domain, w, hgt,
+			href('graph', g.name) + api.qs({domain})));
+	}
+	return h('section', null, head,
+		h('p', null, domain ? t('graphs.intro.domain', {domain}) : t('graphs.intro')),
+		picker, grid);
+}
+
+// #/graph/NAME[?domain=D]
+export async function detail(params, query, ctx) {
+	const g = GRAPHS.find(x => x.name === params.g);
+	const domain = query.get('domain') || '';
+	if (!g || (domain && !g.per) || (!domain && !ctx.isAdmin)) {
+		const e = new Error(t('err.notfound'));
+		e.status = 404;
+		throw e;
+	}
+	const title = t('graphs.' + g.name) + (domain ? ' — ' + domain : '');
+	const w = clamp(room(), W_MIN, Math.min(W_MAX, 900));
+	const hgt = Math.max(H_MIN, Math.round(w * 0.42));
+	const list = h('div.graph-periods');
+	for (const p of PERIODS) list.appendChild(graphFigure(g, p, domain, w, hgt, null));
+	return h('section', null,
+		crumbs([t('nav.graphs'), '#/graphs' + api.qs({domain})], [title]),
+		pageHead(title),
+		list);
+}
