@@ -150,31 +150,40 @@ __attribute__((format(printf, 2, 3))) static void gr_add(struct gr_args *a,
 	} while (0)
 
 /* One data source as a per-minute line or area with mailgraph_ext's
-   legend: total, average and maximum per minute. */
+   legend: total, average and maximum per minute.  Minutes the file does
+   not cover count as 0 in the legend (not "nan").  A narrow graph puts
+   the average and maximum on a second line. */
 static void gr_ds(struct gr_args *a, const char *file, const char *ds,
 		  const char *v, const char *draw, const char *color,
-		  const char *label, double scale, const char *unit)
+		  const char *label, double scale, bool narrow)
 {
 	gr_add(a, "DEF:%s=%s:%s:AVERAGE", v, file, ds);
 	gr_add(a, "DEF:m%s=%s:%s:MAX", v, file, ds);
 	gr_add(a, "CDEF:r%s=%s,%g,*", v, v, 60.0 / scale);
-	gr_add(a, "CDEF:rm%s=m%s,%g,*", v, v, 60.0 / scale);
-	gr_add(a, "VDEF:t%s=%s,TOTAL", v, v);
-	gr_add(a, "VDEF:a%s=r%s,AVERAGE", v, v);
-	gr_add(a, "VDEF:x%s=rm%s,MAXIMUM", v, v);
+	gr_add(a, "CDEF:z%s=%s,UN,0,%s,IF", v, v, v);
+	gr_add(a, "CDEF:zr%s=r%s,UN,0,r%s,IF", v, v, v);
+	gr_add(a, "CDEF:zm%s=m%s,UN,0,m%s,IF,%g,*", v, v, v, 60.0 / scale);
+	gr_add(a, "VDEF:t%s=z%s,TOTAL", v, v);
+	gr_add(a, "VDEF:a%s=zr%s,AVERAGE", v, v);
+	gr_add(a, "VDEF:x%s=zm%s,MAXIMUM", v, v);
 	/* "STACK": an area on top of the one before */
 	if (strcmp(draw, "STACK") == 0)
-		gr_add(a, "AREA:r%s#%s:%-10s:STACK", v, color, label);
+		gr_add(a, "AREA:r%s#%s:%-9s:STACK", v, color, label);
 	else
-		gr_add(a, "%s:r%s#%s:%-10s", draw, v, color, label);
-	gr_add(a, "GPRINT:t%s:total\\: %%8.0lf %s", v,
-	       scale > 1 ? "bytes" : "msgs");
-	gr_add(a, "GPRINT:a%s:avg\\: %%7.2lf %s/min", v, unit);
-	gr_add(a, "GPRINT:x%s:max\\: %%6.0lf %s/min\\l", v, unit);
+		gr_add(a, "%s:r%s#%s:%-9s", draw, v, color, label);
+	if (scale > 1) /* bytes: with an SI prefix */
+		gr_add(a, "GPRINT:t%s:total %%6.1lf %%sB%s", v,
+		       narrow ? "\\l" : "");
+	else
+		gr_add(a, "GPRINT:t%s:total %%8.0lf%s", v, narrow ? "\\l" : "");
+	if (narrow)
+		gr_add(a, "COMMENT:            ");
+	gr_add(a, "GPRINT:a%s:avg %%7.2lf/min", v);
+	gr_add(a, "GPRINT:x%s:max %%6.0lf/min\\l", v);
 }
 
 static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
-		      const char *domain)
+		      const char *domain, bool narrow)
 {
 	char f[PATH_MAX];
 	bool dom = domain != NULL;
@@ -189,63 +198,63 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 	case GR_MAIL:
 		FILE_("mailgraph.rrd");
 		gr_ds(a, f, "sent", "sent", "AREA", "000099", "Sent", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "recv", "recv", "LINE2", "009900", "Received", 1,
-		      "msgs");
+		      narrow);
 		break;
 	case GR_ERRORS:
 		FILE_("mailgraph.rrd");
 		gr_ds(a, f, "rejected", "rejected", "AREA", "AA0000",
-		      "Rejected", 1, "msgs");
+		      "Rejected", 1, narrow);
 		gr_ds(a, f, "bounced", "bounced", "STACK", "000000", "Bounced",
-		      1, "msgs");
+		      1, narrow);
 		if (!dom) {
 			GR_PATH(f, "%s/mailgraph_virus.rrd", dir);
 			gr_ds(a, f, "virus", "virus", "STACK", "DDBB00",
-			      "Viruses", 1, "msgs");
+			      "Viruses", 1, narrow);
 			gr_ds(a, f, "spam", "spam", "STACK", "999999", "Spam",
-			      1, "msgs");
+			      1, narrow);
 		}
 		break;
 	case GR_TRAFFIC:
 		FILE_("mailgraph_bytes.rrd");
 		gr_ds(a, f, "bytesin", "bin", "AREA", "00FFFF", "In", 1024,
-		      "K");
+		      narrow);
 		gr_ds(a, f, "bytesout", "bout", "LINE2", "D88132", "Out", 1024,
-		      "K");
+		      narrow);
 		break;
 	case GR_QUEUE:
 		GR_PATH(f, "%s/mailgraph_queue.rrd", dir);
 		gr_ds(a, f, "active", "active", "AREA", "00ff00", "Active", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "hold", "hold", "STACK", "ff0000", "Hold", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "deferred", "deferred", "STACK", "0000ff",
-		      "Deferred", 1, "msgs");
+		      "Deferred", 1, narrow);
 		gr_ds(a, f, "incoming", "incoming", "STACK", "336699",
-		      "Incoming", 1, "msgs");
+		      "Incoming", 1, narrow);
 		break;
 	case GR_LOGINS:
 		GR_PATH(f, "%s/mailgraph_courier.rrd", dir);
 		gr_ds(a, f, "pop3d_login", "pop", "LINE1", "DD0000", "POP3", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "pop3d_ssl_login", "pops", "STACK", "770000",
-		      "POP3/SSL", 1, "logins");
+		      "POP3/SSL", 1, narrow);
 		gr_ds(a, f, "imapd_login", "imap", "LINE2", "00DD00", "IMAP", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "imapd_ssl_login", "imaps", "STACK", "007700",
-		      "IMAP/SSL", 1, "logins");
+		      "IMAP/SSL", 1, narrow);
 		break;
 	case GR_WEBMAIL:
 		GR_PATH(f, "%s/mailgraph_webmail.rrd", dir);
 		gr_ds(a, f, "wmstat0", "ok", "LINE2", "009900", "LoginOK", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat1", "fail", "LINE2", "AA0000", "Failed", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat2", "dis", "LINE2", "999999", "Disabled", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat3", "deact", "LINE2", "0000ff", "Deactive",
-		      1, "logins");
+		      1, narrow);
 		break;
 	}
 #undef FILE_
@@ -282,7 +291,7 @@ static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
 	       k == GR_TRAFFIC			   ? "K/min"
 	       : k == GR_LOGINS || k == GR_WEBMAIL ? "logins/min"
 						   : "msgs/min");
-	gr_define(&a, k, dir, domain);
+	gr_define(&a, k, dir, domain, width > 0 && width < 560);
 	time_t now = time(NULL);
 	struct tm tm;
 	char when[64] = "";

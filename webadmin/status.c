@@ -112,8 +112,8 @@ static json_t *st_daemon(const struct wa *wa, const char *name)
 	char path[PATH_MAX];
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(name));
-	int n = snprintf(path, sizeof path, "%s/%s.pid", wa->run_directory,
-			 name);
+	int n =
+	    snprintf(path, sizeof path, "%s/%s.pid", wa->run_directory, name);
 	bool up = false;
 	pid_t pid = 0;
 	if (n > 0 && (size_t)n < sizeof path) {
@@ -123,7 +123,8 @@ static json_t *st_daemon(const struct wa *wa, const char *name)
 	json_object_set_new(o, "running", json_boolean(up));
 	json_object_set_new(o, "pid", up ? json_integer(pid) : json_null());
 	long u = up ? st_proc_uptime(pid) : -1;
-	json_object_set_new(o, "uptime", u >= 0 ? json_integer(u) : json_null());
+	json_object_set_new(o, "uptime",
+			    u >= 0 ? json_integer(u) : json_null());
 	json_object_set_new(o, "version",
 			    up ? json_string(YOUJU_VERSION) : json_null());
 	return o;
@@ -143,8 +144,8 @@ static long st_count(const char *dir, int depth)
 			continue;
 		if (e->d_type == DT_DIR && depth < 1) {
 			char sub[PATH_MAX];
-			int k = snprintf(sub, sizeof sub, "%s/%s", dir,
-					 e->d_name);
+			int k =
+			    snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
 			long m = k > 0 && (size_t)k < sizeof sub
 				     ? st_count(sub, depth + 1)
 				     : -1;
@@ -177,12 +178,12 @@ static json_t *st_disk(const char *name, const char *path)
 	if (statvfs(path, &sv) == 0) {
 		json_object_set_new(
 		    o, "free",
-		    json_integer((json_int_t)((uint64_t)sv.f_bavail *
-					      sv.f_frsize)));
+		    json_integer(
+			(json_int_t)((uint64_t)sv.f_bavail * sv.f_frsize)));
 		json_object_set_new(
 		    o, "total",
-		    json_integer((json_int_t)((uint64_t)sv.f_blocks *
-					      sv.f_frsize)));
+		    json_integer(
+			(json_int_t)((uint64_t)sv.f_blocks * sv.f_frsize)));
 	} else {
 		json_object_set_new(o, "error", json_string(strerror(errno)));
 	}
@@ -350,8 +351,7 @@ static json_t *st_mariadb(struct wa *wa, json_t *totals)
 				      "information_schema.GLOBAL_STATUS "
 				      "WHERE VARIABLE_NAME = 'UPTIME'",
 				      &broken);
-		pidf = broken ? NULL
-			      : st_sql1(c, "SELECT @@pid_file", &broken);
+		pidf = broken ? NULL : st_sql1(c, "SELECT @@pid_file", &broken);
 		static const char *const counts[][2] = {
 		    {"domains", "SELECT COUNT(*) FROM domain"},
 		    {"mailboxes", "SELECT COUNT(*) FROM mailbox"},
@@ -381,10 +381,11 @@ static json_t *st_mariadb(struct wa *wa, json_t *totals)
 			pthread_mutex_unlock(&st_lock);
 		}
 	}
-	json_object_set_new(o, "pid", pid > 0 ? json_integer(pid) : json_null());
-	json_object_set_new(o, "uptime", up != NULL
-					     ? json_integer(strtoll(up, NULL, 10))
-					     : json_null());
+	json_object_set_new(o, "pid",
+			    pid > 0 ? json_integer(pid) : json_null());
+	json_object_set_new(o, "uptime",
+			    up != NULL ? json_integer(strtoll(up, NULL, 10))
+				       : json_null());
 	json_object_set_new(o, "version",
 			    ver != NULL ? json_string(ver) : json_null());
 	free(ver);
@@ -431,10 +432,10 @@ void wa_status(struct http_req *req)
 	for (size_t i = 0; st_daemons[i] != NULL; i++)
 		json_array_append_new(d, st_daemon(wa, st_daemons[i]));
 	json_t *db = st_mariadb(wa, o);
-	json_object_set_new(o, "database",
-			json_string(json_is_true(json_object_get(db, "running"))
-					? "up"
-					: "down"));
+	json_object_set_new(
+	    o, "database",
+	    json_string(json_is_true(json_object_get(db, "running")) ? "up"
+								     : "down"));
 	json_array_append_new(d, db);
 	json_object_set_new(o, "daemons", d);
 	json_t *q = json_object();
@@ -485,7 +486,8 @@ static int st_prom_mailgraph(const struct wa *wa, struct buf *out)
 	if (len > 0 && (size_t)len < ST_PROM_MAX && text[len - 1] == '\n') {
 		bool ok = true;
 		for (ssize_t i = 0; i < len && ok; i++)
-			ok = text[i] == '\n' || (text[i] >= ' ' && text[i] < 127);
+			ok = text[i] == '\n' ||
+			     (text[i] >= ' ' && text[i] < 127);
 		if (ok)
 			e = buf_append_str(out, text);
 	}
@@ -550,11 +552,10 @@ void wa_metrics(struct http_req *req)
 	    {"mailbox", "virtual_mailbox_base"},
 	    {"spool", "queue_directory"},
 	};
-	e |= buf_append_str(&out,
-			    "# HELP youju_disk_free_bytes Free space for "
-			    "virtual_mailbox_base (mailbox) and "
-			    "queue_directory (spool).\n"
-			    "# TYPE youju_disk_free_bytes gauge\n");
+	e |= buf_append_str(&out, "# HELP youju_disk_free_bytes Free space for "
+				  "virtual_mailbox_base (mailbox) and "
+				  "queue_directory (spool).\n"
+				  "# TYPE youju_disk_free_bytes gauge\n");
 	for (size_t i = 0; i < 2; i++) {
 		struct statvfs sv;
 		if (statvfs(conf_str(wa->conf, disks[i][1]), &sv) == 0)

@@ -51,6 +51,22 @@ function graphFigure(g, period, domain, w, hgt, link) {
 	return fig;
 }
 
+// The first graph fetched once before the page is drawn: a refusal (403,
+// another domain's) shows as the page's error, not as a missing image; the
+// answer is cached (Cache-Control), so the <img> gets it from there.
+async function probe(url) {
+	let r;
+	try {
+		r = await fetch(url, {credentials: 'same-origin'});
+	} catch (e) {
+		throw new api.ApiError(0, {error: {code: 'network', message: ''}});
+	}
+	if (r.ok || r.status === 404) return;
+	let body = null;
+	try { body = await r.json(); } catch (e) { body = null; }
+	throw new api.ApiError(r.status, body);
+}
+
 // The domains the caller may pick: a postmaster's own; for the admin the
 // server's list (first page: a search box would be the next step).
 async function domainChoices(ctx) {
@@ -87,6 +103,7 @@ export async function overview(params, query, ctx) {
 	const r = room();
 	const w = clamp(r >= 900 ? r / 2 - 12 : r, W_MIN, 720);
 	const hgt = Math.max(H_MIN, Math.round(w * 0.5));
+	await probe(graphUrl('mail', 'day', domain, w, hgt));
 	const grid = h('div.graph-grid');
 	for (const g of GRAPHS) {
 		if (domain && !g.per) continue;
@@ -110,6 +127,7 @@ export async function detail(params, query, ctx) {
 	const title = t('graphs.' + g.name) + (domain ? ' — ' + domain : '');
 	const w = clamp(room(), W_MIN, Math.min(W_MAX, 900));
 	const hgt = Math.max(H_MIN, Math.round(w * 0.42));
+	await probe(graphUrl(g.name, 'day', domain, w, hgt));
 	const list = h('div.graph-periods');
 	for (const p of PERIODS) list.appendChild(graphFigure(g, p, domain, w, hgt, null));
 	return h('section', null,
