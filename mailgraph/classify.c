@@ -78,7 +78,12 @@ int mg_parse_time(const char *line, size_t len, struct mg_clock *clk,
 		clk->year++; /* Dec -> Jan */
 	}
 	clk->last_mon = mon;
-	*t_r = mg_mktime(clk->year, mon, day, h, m, s);
+	int key = clk->year * 1000000 + mon * 10000 + day * 100 + h + 1;
+	if (key != clk->hour_key) {
+		clk->hour_start = mg_mktime(clk->year, mon, day, h, 0, 0);
+		clk->hour_key = key;
+	}
+	*t_r = clk->hour_start + m * 60 + s;
 	return 0;
 }
 

@@ -61,6 +61,10 @@ struct mg_clock {
 	int64_t now;
 	int year;     /* 0 until the first stamp */
 	int last_mon; /* 0..11 */
+	/* the start of the hour of the last stamp (mktime stats the zone
+	   file on every call: once an hour is enough) */
+	int hour_key; /* year*1000000 + mon*10000 + day*100 + hour + 1 */
+	int64_t hour_start;
 };
 
 /*

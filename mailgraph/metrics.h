@@ -14,15 +14,15 @@
 
 #include "classify.h"
 
-#define MG_METRICS_FILE	   "youju-mailgraph.prom"
-#define MG_DELAY_BUCKETS   10
+#define MG_METRICS_FILE	 "youju-mailgraph.prom"
+#define MG_DELAY_BUCKETS 10
 
 struct mg_metrics {
-	int64_t started; /* Unix time */
-	uint64_t lines;	 /* log lines read */
-	double mail[4];	 /* sent, recv, bounced, rejected */
-	double virus[2]; /* virus, spam */
-	double bytes[2]; /* in, out */
+	int64_t started;  /* Unix time */
+	uint64_t lines;	  /* log lines read */
+	double mail[4];	  /* sent, recv, bounced, rejected */
+	double virus[2];  /* virus, spam */
+	double bytes[2];  /* in, out */
 	double logins[4]; /* imapd_ssl, imapd, pop3d_ssl, pop3d */
 	double webmail[4];
 	uint64_t connections;
