@@ -126,7 +126,7 @@ export async function page(params, query, ctx) {
 			const s = await api.get('/api/status') || {};
 			clear(box).append(h('div.status-grid', null,
 				daemons(s), system(s), queue(s), disks(s), cert(s), totals(s), libraries(s)));
-			stamp.textContent = t('status.as_of', {time: new Date().toLocaleString()});
+			stamp.textContent = t('status.as_of', {time: new Date().toLocaleString(document.documentElement.lang || undefined)});
 		} catch (e) {
 			clear(box).append(errorBox(e));
 		}
