@@ -35,7 +35,7 @@
 	} while (0)
 #define GR_CACHE      128
 #define GR_TTL	      60
-#define GR_ARGS	      64
+#define GR_ARGS	      128
 #define GR_DOMAIN_MAX 253
 /* the bounds of a requested image size (the whole PNG, in pixels) */
 #define GR_W_MIN 320
@@ -130,8 +130,8 @@ struct gr_args {
 __attribute__((format(printf, 2, 3))) static void gr_add(struct gr_args *a,
 							 const char *fmt, ...)
 {
-	if (a->argc >= GR_ARGS)
-		return;
+	/* the longest graph (4 DS on a narrow graph) needs 70 */
+	GR_ASSERT(a->argc < GR_ARGS);
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(a->store[a->argc], sizeof a->store[a->argc], fmt, ap);
@@ -176,8 +176,12 @@ static void gr_ds(struct gr_args *a, const char *file, const char *ds,
 		       narrow ? "\\l" : "");
 	else
 		gr_add(a, "GPRINT:t%s:total %%8.0lf%s", v, narrow ? "\\l" : "");
-	if (narrow)
-		gr_add(a, "COMMENT:            ");
+	if (narrow) {
+		gr_add(a, "COMMENT:   ");
+		gr_add(a, "GPRINT:a%s:avg %%.2lf/min", v);
+		gr_add(a, "GPRINT:x%s:max %%.0lf/min\\l", v);
+		return;
+	}
 	gr_add(a, "GPRINT:a%s:avg %%7.2lf/min", v);
 	gr_add(a, "GPRINT:x%s:max %%6.0lf/min\\l", v);
 }

@@ -49,11 +49,16 @@ def shots(b, path, name, n):
         wb.settle(b)
         b.set_lang(lang)
         for w in (1280, 360):
-            b.d.set_window_size(w, 900)
+            # tall enough that no image waits to be scrolled to (they
+            # load lazily)
+            b.d.set_window_size(w, 4000)
+            # a new route each time: the page is drawn for this width
+            b.go("password")
             b.go(path)
             wb.settle(b)
             if n:
                 images_loaded(b, n)
+            b.d.set_window_size(w, 900)
             hgt = b.d.execute_script(
                 "return document.documentElement.scrollHeight")
             b.d.set_window_size(w, max(600, min(int(hgt) + 140, 5000)))
@@ -94,6 +99,17 @@ def admin_flow(b, args):
     wb.settle(b)
     Select(b.css("main select[name=domain]")).select_by_value(args.domain)
     b.wait(lambda: "domain=" in b.d.current_url, "domain picked")
+    b.rendered()
+    wb.settle(b)
+    images_loaded(b, 3)
+    # or typed (the list holds the first page of domains only)
+    b.go("graphs")
+    wb.settle(b)
+    f = b.css("main form.graph-find input[name=find]")
+    f.send_keys(args.domain.upper())
+    b.css("main form.graph-find button[type=submit]").click()
+    b.wait(lambda: "domain=" + args.domain in b.d.current_url,
+           "typed domain")
     b.rendered()
     wb.settle(b)
     images_loaded(b, 3)

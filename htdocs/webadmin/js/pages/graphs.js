@@ -32,6 +32,11 @@ function room() {
 	return Math.min(vw, 1200) - pad;
 }
 
+// Below 560 px the server puts each legend on two lines: room for them.
+function height(w, ratio) {
+	return Math.max(H_MIN, Math.round(w * (w < 560 ? 0.95 : ratio)));
+}
+
 function graphUrl(name, period, domain, w, hgt) {
 	return '/api/graphs/' + name + '.png' + api.qs({period, domain, width: w, height: hgt});
 }
@@ -81,11 +86,26 @@ async function domainChoices(ctx) {
 
 function domainPicker(choices, current, isAdmin, onPick) {
 	const id = uid('graph-domain');
+	if (current && !choices.includes(current)) choices = [current, ...choices];
 	const sel = h('select', {id, name: 'domain'},
 		isAdmin ? h('option', {value: '', selected: !current}, t('graphs.server')) : null,
 		choices.map(d => h('option', {value: d, selected: d === current}, d)));
 	sel.addEventListener('change', () => onPick(sel.value));
-	return h('div.field.graph-scope', null, h('label', {for: id}, t('graphs.scope')), sel);
+	const pick = h('div.field.graph-scope', null, h('label', {for: id}, t('graphs.scope')), sel);
+	if (!isAdmin) return pick;
+	// the list holds the first page of domains: any other by name
+	const fid = uid('graph-find');
+	const input = h('input', {type: 'text', id: fid, name: 'find', autocomplete: 'off',
+		autocapitalize: 'off', spellcheck: 'false', inputmode: 'url'});
+	const form = h('form.graph-find', {role: 'search'},
+		h('label', {for: fid}, t('graphs.find')), input,
+		h('button', {type: 'submit'}, t('graphs.show')));
+	form.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		const d = input.value.trim().toLowerCase();
+		if (d) onPick(d);
+	});
+	return h('div.graph-pickers', null, pick, form);
 }
 
 // #/graphs[?domain=D]
@@ -102,7 +122,7 @@ export async function overview(params, query, ctx) {
 	});
 	const r = room();
 	const w = clamp(r >= 900 ? r / 2 - 12 : r, W_MIN, 720);
-	const hgt = Math.max(H_MIN, Math.round(w * 0.5));
+	const hgt = height(w, 0.5);
 	await probe(graphUrl('mail', 'day', domain, w, hgt));
 	const grid = h('div.graph-grid');
 	for (const g of GRAPHS) {
@@ -126,7 +146,7 @@ export async function detail(params, query, ctx) {
 	}
 	const title = t('graphs.' + g.name) + (domain ? ' — ' + domain : '');
 	const w = clamp(room(), W_MIN, Math.min(W_MAX, 900));
-	const hgt = Math.max(H_MIN, Math.round(w * 0.42));
+	const hgt = height(w, 0.42);
 	await probe(graphUrl(g.name, 'day', domain, w, hgt));
 	const list = h('div.graph-periods');
 	for (const p of PERIODS) list.appendChild(graphFigure(g, p, domain, w, hgt, null));
