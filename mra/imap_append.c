@@ -25,6 +25,7 @@
 #include "imap_flags.h"
 #include "imap_parse.h"
 #include "imap_sess.h"
+#include "imap_url.h"
 #include "log.h"
 #include "mailbox.h"
 #include "maildir.h"
@@ -79,98 +80,16 @@ static int imap_append_date(const char *s, time_t *when_r)
 	return 0;
 }
 
-/* Decodes %xx escapes of an IMAP URL piece [p, e) into out.  0 or -1. */
-static int imap_url_unescape(const char *p, const char *e, char *out,
-			     size_t outsz)
-{
-	size_t n = 0;
-	while (p < e) {
-		int ch = (unsigned char)*p++;
-		if (ch == '%') {
-			unsigned v;
-			char hex[3] = {0};
-			if (e - p < 2)
-				return -1;
-			memcpy(hex, p, 2);
-			if (sscanf(hex, "%2x", &v) != 1 || v == 0)
-				return -1;
-			ch = (int)v;
-			p += 2;
-		}
-		if (n + 1 >= outsz)
-			return -1;
-		out[n++] = (char)ch;
-	}
-	out[n] = '\0';
-	return 0;
-}
-
 /*
- * Appends what a CATENATE URL (RFC 4469 §5, the RFC 5092 relative form
- * "/mailbox[;UIDVALIDITY=n]/;UID=n[/;SECTION=s][/;PARTIAL=o[.n]]") names
- * to out.  Only the user's own mailboxes.  0, or -1 (a bad URL).
+ * Appends what a CATENATE URL (imap_url.h) names to out: only the user's
+ * own mailboxes.  0, or -1 (a bad URL, or nothing there).
  */
 static int imap_url_fetch(struct imap_sess *s, const char *url, struct buf *out)
 {
-	if (url[0] != '/')
+	struct imap_url pu;
+	if (imap_url_parse(url, &pu) < 0)
 		return -1;
-	const char *mb = url + 1;
-	const char *semi = strstr(mb, "/;");
-	if (semi == NULL)
-		return -1;
-	const char *mbend = semi;
-	uint32_t validity = 0, uid = 0;
-	const char *v = memchr(mb, ';', (size_t)(semi - mb));
-	if (v != NULL) {
-		if (strncasecmp(v, ";uidvalidity=", 13) != 0)
-			return -1;
-		char *e;
-		unsigned long n = strtoul(v + 13, &e, 10);
-		if (e != semi || n == 0 || n > UINT32_MAX)
-			return -1;
-		validity = (uint32_t)n;
-		mbend = v;
-	}
-	char name[MAILDIR_FOLDER_MAX + 1];
-	if (imap_url_unescape(mb, mbend, name, sizeof name) < 0)
-		return -1;
-	const char *p = semi + 2;
-	if (strncasecmp(p, "uid=", 4) != 0)
-		return -1;
-	char *e;
-	unsigned long n = strtoul(p + 4, &e, 10);
-	if (n == 0 || n > UINT32_MAX)
-		return -1;
-	uid = (uint32_t)n;
-	p = e;
-	char spec[256] = "";
-	bool partial = false;
-	unsigned long long poff = 0, plen = 0;
-	if (strncasecmp(p, "/;section=", 10) == 0) {
-		const char *se = strstr(p + 10, "/;");
-		if (se == NULL)
-			se = p + strlen(p);
-		if (imap_url_unescape(p + 10, se, spec, sizeof spec) < 0)
-			return -1;
-		p = se;
-	}
-	if (strncasecmp(p, "/;partial=", 10) == 0) {
-		poff = strtoull(p + 10, &e, 10);
-		plen = UINT64_MAX;
-		if (*e == '.') {
-			plen = strtoull(e + 1, &e, 10);
-			if (plen == 0)
-				return -1;
-		}
-		if (e == p + 10)
-			return -1;
-		partial = true;
-		p = e;
-	}
-	if (*p != '\0')
-		return -1;
-
-	char *path = imap_folder_path(s, name);
+	char *path = imap_folder_path(s, pu.mailbox);
 	const char *err;
 	struct maildir_folder *f = NULL;
 	if (path != NULL && access(path, F_OK) == 0)
@@ -181,21 +100,22 @@ static int imap_url_fetch(struct imap_sess *s, const char *url, struct buf *out)
 	int rc = -1;
 	struct maildir_msg *m = NULL;
 	for (size_t i = 0; i < f->n; i++)
-		if (f->msgs[i].uid == uid)
+		if (f->msgs[i].uid == pu.uid)
 			m = &f->msgs[i];
 	struct imap_fetch_sec sec;
 	memset(&sec, 0, sizeof sec);
 	struct buf raw, msg;
 	buf_init(&raw, mra_srv.message_size_limit * 2);
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	if (m == NULL || (validity != 0 && validity != f->uidvalidity) ||
-	    imap_fetch_section(spec, strlen(spec), &sec) < 0 ||
+	if (m == NULL ||
+	    (pu.uidvalidity != 0 && pu.uidvalidity != f->uidvalidity) ||
+	    imap_fetch_section(pu.section, strlen(pu.section), &sec) < 0 ||
 	    maildir_msg_read(f, m, &raw) < 0)
 		goto out;
 	imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
-	sec.partial = partial;
-	sec.off = poff;
-	sec.len = plen;
+	sec.partial = pu.partial;
+	sec.off = pu.off;
+	sec.len = pu.len;
 	if (imap_fetch_section_text(msg.p ? msg.p : "", msg.len, &sec, out) ==
 	    0)
 		rc = 0;

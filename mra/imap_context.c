@@ -163,8 +163,8 @@ void imap_context_notify(struct mra_conn *c)
 		uint32_t *del = xcalloc(x->n + 1, sizeof *del);
 		size_t na = 0, nd = 0, k = 0, j = 0;
 		while (k < es.n || j < x->n) {
-			uint32_t nu = k < es.n ? s->f->msgs[es.v[k] - 1].uid
-					       : UINT32_MAX;
+			uint32_t nu =
+			    k < es.n ? s->f->msgs[es.v[k] - 1].uid : UINT32_MAX;
 			uint32_t ou = j < x->n ? x->uids[j] : UINT32_MAX;
 			if (nu == ou) {
 				k++;

@@ -3,16 +3,19 @@
  * bytes.  The first line goes through imap_frame_line() as the session
  * would, then the whole input through imap_parse() and, when it parses,
  * every argument through the FETCH attribute parser and the sequence-set
- * checks, and the argument list through the SEARCH key parser (evaluated
- * on a small message).
+ * checks, string arguments through the CATENATE URL parser, and the
+ * argument list through the ESEARCH RETURN options and the SEARCH key
+ * parser (evaluated on a small message).
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../../../mra/imap_fetch.h"
 #include "../../../mra/imap_parse.h"
 #include "../../../mra/imap_search.h"
+#include "../../../mra/imap_url.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -36,7 +39,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (cmd.args[i].type == IMAP_ARG_ATOM &&
 			    imap_seqset_ok(cmd.args[i].s))
 				(void)imap_seqset_has(cmd.args[i].s, 3, 10);
+			struct imap_url u;
+			if (cmd.args[i].type != IMAP_ARG_LIST)
+				(void)imap_url_parse(cmd.args[i].s, &u);
 		}
+		const struct imap_arg *ra = cmd.args;
+		size_t rn = cmd.nargs;
+		struct imap_esearch es;
+		if (imap_esearch_parse(&ra, &rn, &es) == 0)
+			imap_esearch_add(&es, 1);
+		free(es.v);
 		struct imap_search *s;
 		if (imap_search_parse(cmd.args, cmd.nargs, &s, &err) == 0) {
 			static const char msg[] =

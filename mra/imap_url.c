@@ -1,0 +1,107 @@
+/*
+ * CATENATE's IMAP URLs; see imap_url.h.
+ */
+#include "imap_url.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Decodes %xx escapes of [p, e) into out.  0 or -1. */
+static int imap_url_unescape(const char *p, const char *e, char *out,
+			     size_t outsz)
+{
+	size_t n = 0;
+	while (p < e) {
+		int ch = (unsigned char)*p++;
+		if (ch == '%') {
+			static const char hex[] = "0123456789abcdef";
+			if (e - p < 2)
+				return -1;
+			const char *h = strchr(hex, p[0] | 0x20);
+			const char *l = strchr(hex, p[1] | 0x20);
+			if (p[0] == '\0' || p[1] == '\0' || h == NULL ||
+			    l == NULL)
+				return -1;
+			ch = (int)((h - hex) * 16 + (l - hex));
+			if (ch == 0)
+				return -1;
+			p += 2;
+		}
+		if (n + 1 >= outsz)
+			return -1;
+		out[n++] = (char)ch;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* A decimal number of 1..max at p (digits only), the end in *end_r. */
+static int imap_url_num(const char *p, uint64_t max, uint64_t *v_r,
+			const char **end_r)
+{
+	if (*p < '0' || *p > '9')
+		return -1;
+	uint64_t v = 0;
+	while (*p >= '0' && *p <= '9') {
+		if (v > (max - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+		p++;
+	}
+	*v_r = v;
+	*end_r = p;
+	return 0;
+}
+
+int imap_url_parse(const char *url, struct imap_url *u)
+{
+	memset(u, 0, sizeof *u);
+	if (url[0] != '/')
+		return -1;
+	const char *mb = url + 1;
+	const char *semi = strstr(mb, "/;");
+	if (semi == NULL)
+		return -1;
+	const char *mbend = semi;
+	const char *v = memchr(mb, ';', (size_t)(semi - mb));
+	uint64_t n;
+	const char *e;
+	if (v != NULL) {
+		if (strncasecmp(v, ";uidvalidity=", 13) != 0 ||
+		    imap_url_num(v + 13, UINT32_MAX, &n, &e) < 0 || e != semi ||
+		    n == 0)
+			return -1;
+		u->uidvalidity = (uint32_t)n;
+		mbend = v;
+	}
+	if (mbend == mb ||
+	    imap_url_unescape(mb, mbend, u->mailbox, sizeof u->mailbox) < 0)
+		return -1;
+	const char *p = semi + 2;
+	if (strncasecmp(p, "uid=", 4) != 0 ||
+	    imap_url_num(p + 4, UINT32_MAX, &n, &e) < 0 || n == 0)
+		return -1;
+	u->uid = (uint32_t)n;
+	p = e;
+	if (strncasecmp(p, "/;section=", 10) == 0) {
+		const char *se = strstr(p + 10, "/;");
+		if (se == NULL)
+			se = p + strlen(p);
+		if (se == p + 10 || imap_url_unescape(p + 10, se, u->section,
+						      sizeof u->section) < 0)
+			return -1;
+		p = se;
+	}
+	if (strncasecmp(p, "/;partial=", 10) == 0) {
+		if (imap_url_num(p + 10, UINT64_MAX, &u->off, &e) < 0)
+			return -1;
+		u->len = UINT64_MAX;
+		if (*e == '.' &&
+		    (imap_url_num(e + 1, UINT64_MAX, &u->len, &e) < 0 ||
+		     u->len == 0))
+			return -1;
+		u->partial = true;
+		p = e;
+	}
+	return *p == '\0' ? 0 : -1;
+}
