@@ -25,8 +25,8 @@ static void test_good(void)
 	test_assert(imap_url_parse("/x/;UID=4294967295/;PARTIAL=3", &u) == 0);
 	test_assert(u.uid == 4294967295u && u.partial && u.off == 3 &&
 		    u.len == UINT64_MAX);
-	test_assert(imap_url_parse("/x/;uid=1/;section=HEADER.FIELDS%20(A)",
-				   &u) == 0);
+	test_assert(
+	    imap_url_parse("/x/;uid=1/;section=HEADER.FIELDS%20(A)", &u) == 0);
 	test_assert(strcmp(u.section, "HEADER.FIELDS (A)") == 0);
 }
 
