@@ -113,9 +113,9 @@ static int modseq_write(const char *path, uint32_t uidvalidity,
 {
 	struct buf b;
 	buf_init(&b, MODSEQ_FILE_MAX);
-	int r = buf_printf(&b, "youju-modseq 1 %lu %llu\n",
-			   (unsigned long)uidvalidity,
-			   (unsigned long long)highest);
+	int r =
+	    buf_printf(&b, "youju-modseq 1 %lu %llu\n",
+		       (unsigned long)uidvalidity, (unsigned long long)highest);
 	for (size_t i = 0; r == 0 && i < f->n; i++)
 		r = buf_printf(&b, "%lu %llu %.39s\n",
 			       (unsigned long)f->msgs[i].uid,
@@ -189,8 +189,8 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 	}
 	ms->highest = highest;
 	int r = 0;
-	if (changed && modseq_write(path, f->uidvalidity, highest, f, ms->v) <
-			   0)
+	if (changed &&
+	    modseq_write(path, f->uidvalidity, highest, f, ms->v) < 0)
 		r = -1;
 	int e = errno;
 	maildir_uidlist_unlock(f->path);

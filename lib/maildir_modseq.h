@@ -16,7 +16,8 @@
  * missing, unreadable or foreign file (or another UIDVALIDITY) starts
  * again at the microseconds since 1970: a file started that way holds
  * less than that as long as it averaged fewer than one change a
- * microsecond, so HIGHESTMODSEQ does not go back.  Not used by youju-mra yet (CONDSTORE is not offered).
+ * microsecond, so HIGHESTMODSEQ does not go back.  Not used by youju-mra yet
+ * (CONDSTORE is not offered).
  */
 #ifndef YOUJU_MAILDIR_MODSEQ_H
 #define YOUJU_MAILDIR_MODSEQ_H

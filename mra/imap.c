@@ -20,6 +20,7 @@
 
 #include "imap_parse.h"
 #include "imap_binary.h"
+#include "imap_condstore.h"
 #include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
@@ -37,6 +38,7 @@
 #include "mailbox.h"
 #include "maildir.h"
 #include "maildir_index.h"
+#include "maildir_modseq.h"
 #include "xalloc.h"
 
 /* A command line (without literals); RFC 7162 §4 recommends >= 8192. */
@@ -75,6 +77,7 @@ struct imap_fetch_cur {
 	struct imap_fetch_items items;
 	size_t next; /* the next message index to look at */
 	struct imap_fetch_stream st;
+	uint64_t changedsince; /* CHANGEDSINCE (RFC 7162), 0: none */
 };
 
 void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt, ...)
@@ -99,6 +102,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
+	    "CONDSTORE "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
@@ -243,6 +247,7 @@ static void imap_index_save(struct imap_sess *s, bool force)
 static void imap_close_folder(struct imap_sess *s)
 {
 	imap_context_clear(s);
+	maildir_modseq_deinit(&s->ms);
 	imap_index_save(s, true);
 	maildir_index_free(&s->ix);
 	s->ix_pending_since = 0;
@@ -353,6 +358,12 @@ void imap_sync(struct mra_conn *c, bool report)
 	}
 	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
 	size_t i = 0, j = 0, removed = 0;
+	/* CONDSTORE: nf's modseqs, for the FETCH lines below */
+	struct maildir_modseq nms;
+	memset(&nms, 0, sizeof nms);
+	if (s->condstore && maildir_modseq_sync(nf, 2000, &nms) < 0)
+		log_warning("imap(%s): %s/" MAILDIR_MODSEQ_FILE ": %s",
+			    s->login_user, nf->path, strerror(errno));
 	/* another session added a keyword: new FLAGS first (RFC 3501
 	   §7.2.6), so the FETCH responses below may use it */
 	if (report && !maildir_keywords_equal(&s->f->kw, &nf->kw))
@@ -369,6 +380,10 @@ void imap_sync(struct mra_conn *c, bool report)
 				imap_flags_write(c, &nf->kw,
 						 nf->msgs[j].letters,
 						 nrecent[j]);
+				if (nms.v != NULL)
+					(void)mra_conn_printf(
+					    c, " MODSEQ (%llu)",
+					    (unsigned long long)nms.v[j]);
 				(void)mra_conn_write(c, ")\r\n", 3);
 			}
 			i++;
@@ -404,6 +419,8 @@ void imap_sync(struct mra_conn *c, bool report)
 	free(s->recent);
 	s->f = nf;
 	s->recent = nrecent;
+	maildir_modseq_deinit(&s->ms);
+	s->ms = nms;
 	if (report && nf->n > old_left)
 		(void)mra_conn_printf(c, "* %u RECENT\r\n",
 				      imap_count_recent(s));
@@ -609,6 +626,14 @@ static void cmd_select(struct imap_ctx *x)
 					    "closed.\r\n");
 	}
 	s->state = IMAP_AUTH;
+	/* SELECT box (CONDSTORE) (RFC 7162 §3.1.8) */
+	if (x->cmd->nargs == 2 && a[1].type == IMAP_ARG_LIST &&
+	    imap_args_have_atom(a[1].list, a[1].n, "CONDSTORE"))
+		s->condstore = true;
+	else if (x->cmd->nargs != 1) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+		return;
+	}
 	char *path = imap_folder_path(s, a[0].s);
 	const char *err = "no such mailbox";
 	s->readonly = strcmp(x->cmd->name, "EXAMINE") == 0;
@@ -650,6 +675,12 @@ static void cmd_select(struct imap_ctx *x)
 			      (unsigned long)s->f->uidvalidity,
 			      (unsigned long)s->f->next_uid);
 	s->state = IMAP_SELECTED;
+	if (s->condstore) {
+		imap_condstore_refresh(s);
+		(void)mra_conn_printf(c,
+				      "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
+				      (unsigned long long)s->ms.highest);
+	}
 	imap_watch(c, s);
 	imap_tagged(c, x->cmd->tag, "OK [%s] %s completed.",
 		    s->readonly ? "READ-ONLY" : "READ-WRITE", x->cmd->name);
@@ -784,7 +815,14 @@ static void cmd_id(struct imap_ctx *x)
 
 static void cmd_enable(struct imap_ctx *x)
 {
-	(void)mra_conn_printf(x->c, "* ENABLED\r\n");
+	bool cs = false;
+	for (size_t i = 0; i < x->cmd->nargs; i++)
+		if (x->cmd->args[i].type == IMAP_ARG_ATOM &&
+		    strcasecmp(x->cmd->args[i].s, "CONDSTORE") == 0)
+			cs = true;
+	if (cs)
+		imap_condstore_enable(x->c, false);
+	(void)mra_conn_printf(x->c, "* ENABLED%s\r\n", cs ? " CONDSTORE" : "");
 	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
 }
 
@@ -828,6 +866,9 @@ static void imap_fetch_produce(struct mra_conn *c)
 		size_t i = fc->next++;
 		if (!imap_in_set(s, fc->set, fc->uid, i))
 			continue;
+		if (fc->changedsince != 0 &&
+		    imap_condstore_modseq(s, i) <= fc->changedsince)
+			continue;
 		int r =
 		    imap_fetch_one_stream(c, s->f, i, s->recent[i], &fc->items,
 					  s->readonly, s->ix, &fc->st);
@@ -848,8 +889,19 @@ static void cmd_fetch(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
 	struct imap_arg *a = x->cmd->args;
-	if (x->cmd->nargs != 2 || a[0].type != IMAP_ARG_ATOM ||
-	    !imap_seqset_ok(a[0].s)) {
+	uint64_t since = 0;
+	/* FETCH set items (CHANGEDSINCE n) (RFC 7162 §3.1.4.1) */
+	if (x->cmd->nargs == 3 &&
+	    (a[2].type != IMAP_ARG_LIST || a[2].n != 2 ||
+	     a[2].list[0].type != IMAP_ARG_ATOM ||
+	     strcasecmp(a[2].list[0].s, "CHANGEDSINCE") != 0 ||
+	     a[2].list[1].type != IMAP_ARG_ATOM ||
+	     str_parse_u64(a[2].list[1].s, 1, INT64_MAX, &since) < 0)) {
+		imap_tagged(x->c, x->cmd->tag, "BAD Invalid FETCH modifier.");
+		return;
+	}
+	if ((x->cmd->nargs != 2 && x->cmd->nargs != 3) ||
+	    a[0].type != IMAP_ARG_ATOM || !imap_seqset_ok(a[0].s)) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
@@ -860,6 +912,12 @@ static void cmd_fetch(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD %s", err);
 		return;
 	}
+	if (fc->items.modseq || since != 0)
+		imap_condstore_enable(x->c, true);
+	if (s->condstore && (fc->items.flags || since != 0))
+		fc->items.modseq = true; /* RFC 7162 §3.1.4 */
+	fc->items.modseqs = imap_condstore_modseqs(s);
+	fc->changedsince = since;
 	fc->tag = xstrdup(x->cmd->tag);
 	fc->set = xstrdup(a[0].s);
 	fc->uid = x->uid;
@@ -938,8 +996,12 @@ static void cmd_thread(struct imap_ctx *x)
 
 static void cmd_search(struct imap_ctx *x)
 {
-	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
-			x->s->ix, x->cmd->args, x->cmd->nargs);
+	/* SEARCH MODSEQ enables CONDSTORE (RFC 7162 §3.1) */
+	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "MODSEQ"))
+		imap_condstore_enable(x->c, true);
+	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent,
+			imap_condstore_modseqs(x->s), x->uid, x->s->ix,
+			x->cmd->args, x->cmd->nargs);
 	imap_index_save(x->s, false);
 }
 

@@ -156,7 +156,7 @@ void imap_context_notify(struct mra_conn *c)
 		struct imap_context *x = &s->ctx[i];
 		struct imap_esearch es;
 		memset(&es, 0, sizeof es);
-		imap_search_run(s->f, s->recent, s->ix, x->s, false, &es);
+		imap_search_run(s->f, s->recent, NULL, s->ix, x->s, false, &es);
 		/* es.v: the new sequence numbers, x the old result, both
 		   ascending (and so in UID order): one merge */
 		uint32_t *add = xcalloc(es.n + 1, sizeof *add);
@@ -185,6 +185,7 @@ void imap_context_notify(struct mra_conn *c)
 		free(add);
 		free(del);
 		free(es.v);
+		free(es.ms);
 	}
 	s->notifying = false;
 }

@@ -180,6 +180,10 @@ static int imap_fetch_binary_att(const char *att, struct imap_fetch_items *it)
 
 static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 {
+	if (strcasecmp(att, "MODSEQ") == 0) {
+		it->modseq = true;
+		return 0;
+	}
 	if (strcasecmp(att, "FLAGS") == 0) {
 		it->flags = true;
 	} else if (strcasecmp(att, "UID") == 0) {
@@ -714,6 +718,11 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		IMAP_SP();
 		(void)mra_conn_write(c, "FLAGS ", 6);
 		imap_flags_write(c, &f->kw, m->letters, recent);
+	}
+	if (it->modseq && it->modseqs != NULL) {
+		IMAP_SP();
+		(void)mra_conn_printf(c, "MODSEQ (%llu)",
+				      (unsigned long long)it->modseqs[i]);
 	}
 	if (it->size) {
 		IMAP_SP();

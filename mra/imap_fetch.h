@@ -44,6 +44,8 @@ struct imap_fetch_items {
 	bool bodystructure, body; /* BODYSTRUCTURE, BODY (non-extensible) */
 	struct imap_fetch_sec *secs;
 	size_t nsecs;
+	bool modseq;		 /* MODSEQ (RFC 7162) */
+	const uint64_t *modseqs; /* per message of the folder, or NULL */
 };
 
 /* Parses a fetch attribute (atom) or list of them; uid adds UID.

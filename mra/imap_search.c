@@ -43,6 +43,7 @@ enum sk {
 	SK_SMALLER,
 	SK_SEQ,
 	SK_UID,
+	SK_MODSEQ,
 	SK_NOT,
 	SK_OR,
 	SK_AND,
@@ -65,7 +66,8 @@ struct sn {
 struct imap_search {
 	struct sn root;
 	bool text, size;
-	bool file; /* keys youju.index cannot answer: BODY, TEXT, HEADER x */
+	bool modseq; /* a MODSEQ key (RFC 7162 §3.1.5) */
+	bool file;   /* keys youju.index cannot answer: BODY, TEXT, HEADER x */
 };
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -299,6 +301,28 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 			return -1;
 		}
 		p->s->size = true;
+	} else if (strcasecmp(k, "MODSEQ") == 0) {
+		/* MODSEQ ["/flags/name" priv|shared|all] n: the entry
+		   only narrows it down, which youju does not track */
+		n->kind = SK_MODSEQ;
+		const struct imap_arg *v = sp_next(p);
+		if (v != NULL && v->type == IMAP_ARG_STRING) {
+			const struct imap_arg *t = sp_next(p);
+			if (t == NULL || t->type != IMAP_ARG_ATOM ||
+			    (strcasecmp(t->s, "priv") != 0 &&
+			     strcasecmp(t->s, "shared") != 0 &&
+			     strcasecmp(t->s, "all") != 0)) {
+				p->err = "Invalid MODSEQ entry type.";
+				return -1;
+			}
+			v = sp_next(p);
+		}
+		if (v == NULL || v->type != IMAP_ARG_ATOM ||
+		    str_parse_u64(v->s, 0, INT64_MAX, &n->num) < 0) {
+			p->err = "Invalid MODSEQ.";
+			return -1;
+		}
+		p->s->modseq = true;
 	} else if (strcasecmp(k, "UID") == 0) {
 		n->kind = SK_UID;
 		const struct imap_arg *v = sp_next(p);
@@ -373,6 +397,11 @@ void imap_search_free(struct imap_search **sp)
 bool imap_search_needs_text(const struct imap_search *s)
 {
 	return s->text;
+}
+
+bool imap_search_uses_modseq(const struct imap_search *s)
+{
+	return s->modseq;
 }
 
 bool imap_search_needs_size(const struct imap_search *s)
@@ -633,6 +662,8 @@ static bool se_eval(struct se *e, const struct sn *n)
 		return imap_seqset_has(n->str, m->seq, m->max_seq);
 	case SK_UID:
 		return imap_seqset_has(n->str, m->uid, m->max_uid);
+	case SK_MODSEQ:
+		return m->modseq >= n->num;
 	case SK_NOT:
 		return !se_eval(e, &n->kids[0]);
 	case SK_OR:
@@ -788,6 +819,20 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	/* COUNT last, as Dovecot orders them */
 	if (es->count)
 		(void)mra_conn_printf(c, " COUNT %zu", es->n);
+	if (es->with_modseq && es->n > 0) {
+		/* RFC 4731 §3.2: the highest of what is returned (only the
+		   MIN / MAX messages when nothing else is asked) */
+		uint64_t hi = 0;
+		bool whole = es->all || es->count || es->partial ||
+			     (!es->min && !es->max);
+		for (size_t i = 0; i < es->nms; i++)
+			if ((whole || (es->min && i == 0) ||
+			     (es->max && i == es->nms - 1)) &&
+			    es->ms[i] > hi)
+				hi = es->ms[i];
+		(void)mra_conn_printf(c, " MODSEQ %llu",
+				      (unsigned long long)hi);
+	}
 	if (es->partial) {
 		(void)mra_conn_printf(c, " PARTIAL (%lu:%lu ",
 				      (unsigned long)es->plo,
@@ -805,8 +850,9 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 }
 
 void imap_search_run(struct maildir_folder *f, const bool *recent,
-		     struct maildir_index *ix, const struct imap_search *s,
-		     bool uid, struct imap_esearch *es)
+		     const uint64_t *modseqs, struct maildir_index *ix,
+		     const struct imap_search *s, bool uid,
+		     struct imap_esearch *es)
 {
 	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
@@ -823,6 +869,7 @@ void imap_search_run(struct maildir_folder *f, const bool *recent,
 		    .internal_date = mm->mtime,
 		    .folder = f,
 		    .msg = mm,
+		    .modseq = modseqs ? modseqs[i] : 0,
 		};
 		bool need_size = imap_search_needs_size(s) && mm->vsize == 0;
 		bool need_text = imap_search_needs_text(s) || need_size;
@@ -850,12 +897,21 @@ void imap_search_run(struct maildir_folder *f, const bool *recent,
 			continue;
 		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
 		imap_esearch_add(es, v);
+		if (modseqs != NULL) {
+			if (es->nms == es->cap_ms) {
+				es->cap_ms = es->cap_ms ? es->cap_ms * 2 : 64;
+				es->ms = xrealloc(es->ms,
+						  es->cap_ms * sizeof *es->ms);
+			}
+			es->ms[es->nms++] = modseqs[i];
+		}
 	}
 	buf_deinit(&msg);
 }
 
 void imap_search_cmd(struct mra_conn *c, const char *tag,
-		     struct maildir_folder *f, const bool *recent, bool uid,
+		     struct maildir_folder *f, const bool *recent,
+		     const uint64_t *modseqs, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
 		     size_t n)
 {
@@ -881,15 +937,25 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		(void)mra_conn_printf(c, "%s BAD %s\r\n", tag, err);
 		return;
 	}
-	imap_search_run(f, recent, ix, s, uid, &es);
+	imap_search_run(f, recent, s->modseq ? modseqs : NULL, ix, s, uid, &es);
+	es.with_modseq = s->modseq && modseqs != NULL;
 	if (!es.on) {
 		(void)mra_conn_write(c, "* SEARCH", 8);
-		for (size_t i = 0; i < es.n; i++)
+		uint64_t hi = 0;
+		for (size_t i = 0; i < es.n; i++) {
 			(void)mra_conn_printf(c, " %lu",
 					      (unsigned long)es.v[i]);
+			if (es.with_modseq && es.ms[i] > hi)
+				hi = es.ms[i];
+		}
+		/* RFC 7162 §3.1.5: the highest of the matches */
+		if (es.with_modseq && es.n > 0)
+			(void)mra_conn_printf(c, " (MODSEQ %llu)",
+					      (unsigned long long)hi);
 	}
 	if (es.update && !imap_context_add(c, tag, uid, &s, &es)) {
 		free(es.v);
+		free(es.ms);
 		imap_search_free(&s);
 		(void)mra_conn_printf(c,
 				      "%s NO [NOUPDATE \"%s\"] Too many "
@@ -902,6 +968,7 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	else
 		(void)mra_conn_write(c, "\r\n", 2);
 	free(es.v);
+	free(es.ms);
 	imap_search_free(&s);
 	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);
 }

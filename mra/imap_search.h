@@ -41,6 +41,8 @@ void imap_search_free(struct imap_search **s);
    TEXT, HEADER of a field youju.index does not keep). */
 bool imap_search_needs_text(const struct imap_search *s);
 bool imap_search_needs_size(const struct imap_search *s);
+/* Whether s has a MODSEQ key (CONDSTORE-enabling, RFC 7162 §3.1). */
+bool imap_search_uses_modseq(const struct imap_search *s);
 bool imap_search_needs_file(const struct imap_search *s);
 
 /*
@@ -56,7 +58,8 @@ struct imap_search_msg {
 	uint32_t max_seq, max_uid; /* the values of "*" */
 	const char *letters;	   /* maildir info letters */
 	bool recent;
-	uint64_t size; /* RFC822.SIZE (CR LF) */
+	uint64_t size;	 /* RFC822.SIZE (CR LF) */
+	uint64_t modseq; /* CONDSTORE mod-sequence (0: unknown) */
 	time_t internal_date;
 	const char *text; /* the message (LF or CR LF), or NULL */
 	size_t len;
@@ -85,18 +88,21 @@ bool imap_search_has_keyword(const struct imap_search_msg *m,
  * messages whose files had to be read.
  */
 void imap_search_cmd(struct mra_conn *c, const char *tag,
-		     struct maildir_folder *f, const bool *recent, bool uid,
+		     struct maildir_folder *f, const bool *recent,
+		     const uint64_t *modseqs, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
 		     size_t n);
 
 /*
  * Evaluates s on every message of f into es (sequence numbers, or UIDs
- * when uid), as imap_search_cmd does.
+ * when uid), as imap_search_cmd does.  modseqs (per message, or NULL:
+ * all 0) answer MODSEQ keys and are kept in es->ms for the matches.
  */
 struct imap_esearch;
 void imap_search_run(struct maildir_folder *f, const bool *recent,
-		     struct maildir_index *ix, const struct imap_search *s,
-		     bool uid, struct imap_esearch *es);
+		     const uint64_t *modseqs, struct maildir_index *ix,
+		     const struct imap_search *s, bool uid,
+		     struct imap_esearch *es);
 
 /*
  * ESEARCH results (RFC 4731, and RFC 5267 ESORT): the options of "RETURN
@@ -105,7 +111,10 @@ void imap_search_run(struct maildir_folder *f, const bool *recent,
 struct imap_esearch {
 	bool on; /* RETURN (...) was given */
 	bool min, max, count, all;
-	bool update;  /* RFC 5267 UPDATE: keep it active */
+	bool update;	  /* RFC 5267 UPDATE: keep it active */
+	bool with_modseq; /* a MODSEQ search: MODSEQ in the answer */
+	uint64_t *ms;	  /* owned: the matches' modseqs (nms) */
+	size_t nms, cap_ms;
 	bool partial; /* RFC 5267 PARTIAL lo:hi (1-based) */
 	uint32_t plo, phi;
 	uint32_t *v; /* owned (free()): the matches in order */

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "imap_parse.h"
+#include "maildir_modseq.h"
 
 struct mra_conn;
 struct ev_timer;
@@ -51,7 +52,9 @@ struct imap_sess {
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
 	size_t nctx;
-	bool notifying; /* in imap_context_notify */
+	bool notifying;		  /* in imap_context_notify */
+	bool condstore;		  /* CONDSTORE enabled (RFC 7162 §3.1) */
+	struct maildir_modseq ms; /* f's modseqs while condstore */
 };
 
 struct imap_ctx {

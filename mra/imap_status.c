@@ -18,6 +18,7 @@
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "maildir.h"
+#include "maildir_modseq.h"
 #include "mra.h"
 
 enum {
@@ -27,10 +28,12 @@ enum {
 	ST_UIDVALIDITY,
 	ST_UNSEEN,
 	ST_SIZE,
+	ST_HIGHESTMODSEQ,
 	ST_N
 };
 static const char *const imap_status_names[ST_N] = {
-    "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "SIZE"};
+    "MESSAGES", "RECENT", "UIDNEXT",	  "UIDVALIDITY",
+    "UNSEEN",	"SIZE",	  "HIGHESTMODSEQ"};
 
 #define IMAP_STATUS_ITEMS_MAX 16
 
@@ -98,6 +101,13 @@ const char *imap_status_write(struct mra_conn *c, const char *maildir,
 			v[ST_UNSEEN]++;
 		if (want[ST_SIZE])
 			v[ST_SIZE] += imap_status_vsize(f, m);
+	}
+	if (want[ST_HIGHESTMODSEQ]) {
+		/* RFC 7162 §3.1.10, from youju-modseq brought up to date */
+		struct maildir_modseq ms;
+		if (maildir_modseq_sync(f, 2000, &ms) == 0)
+			v[ST_HIGHESTMODSEQ] = ms.highest;
+		maildir_modseq_deinit(&ms);
 	}
 	maildir_folder_free(&f);
 	struct buf b;

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "imap_condstore.h"
 #include "imap_context.h"
 #include "imap_flags.h"
 #include "imap_parse.h"
@@ -133,8 +134,26 @@ void imap_cmd_store(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
 	struct imap_arg *a = x->cmd->args;
-	if (x->cmd->nargs != 3 || a[0].type != IMAP_ARG_ATOM ||
-	    !imap_seqset_ok(a[0].s) || a[1].type != IMAP_ARG_ATOM) {
+	const char *set = x->cmd->nargs > 0 ? x->cmd->args[0].s : NULL;
+	uint64_t since = 0;
+	bool cond = false;
+	/* STORE set (UNCHANGEDSINCE n) item flags (RFC 7162 §3.1.3) */
+	if (x->cmd->nargs == 4 && a[1].type == IMAP_ARG_LIST) {
+		if (a[1].n != 2 || a[1].list[0].type != IMAP_ARG_ATOM ||
+		    strcasecmp(a[1].list[0].s, "UNCHANGEDSINCE") != 0 ||
+		    a[1].list[1].type != IMAP_ARG_ATOM ||
+		    str_parse_u64(a[1].list[1].s, 0, INT64_MAX, &since) < 0) {
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid STORE modifier.");
+			return;
+		}
+		cond = true;
+		a++; /* the rest as without it */
+	} else if (x->cmd->nargs != 3) {
+		a = NULL;
+	}
+	if (a == NULL || x->cmd->args[0].type != IMAP_ARG_ATOM ||
+	    !imap_seqset_ok(set) || a[1].type != IMAP_ARG_ATOM) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
@@ -174,25 +193,61 @@ void imap_cmd_store(struct imap_ctx *x)
 	enum mailbox_flags_mode fm = mode > 0	? MAILBOX_FLAGS_ADD
 				     : mode < 0 ? MAILBOX_FLAGS_REMOVE
 						: MAILBOX_FLAGS_REPLACE;
+	if (cond)
+		imap_condstore_enable(x->c, true);
+	else
+		imap_condstore_refresh(s);
+	bool *done = xcalloc(s->f->n ? s->f->n : 1, sizeof *done);
+	struct buf modified;
+	buf_init(&modified, 64 * 1024);
+	size_t nmod = 0;
 	for (size_t i = 0; i < s->f->n; i++) {
-		if (!imap_in_set(s, a[0].s, x->uid, i))
+		if (!imap_in_set(s, set, x->uid, i))
 			continue;
 		struct maildir_msg *m = &s->f->msgs[i];
+		if (cond && imap_condstore_modseq(s, i) > since) {
+			/* changed since: not stored, told in MODIFIED */
+			if (buf_printf(&modified, "%s%lu", nmod ? "," : "",
+				       x->uid ? (unsigned long)m->uid
+					      : (unsigned long)(i + 1)) == 0)
+				nmod++;
+			continue;
+		}
 		/* applied to the flags on disk now: another session's
 		   change since our last sync is kept (imaptest) */
 		if (mailbox_msg_flags(s->f, m, fm, fs.sys, kwb) < 0)
 			continue; /* expunged meanwhile: the sync tells */
-		if (silent)
+		done[i] = true;
+	}
+	/* the new modseqs, for the FETCH lines (RFC 7162 §3.1.3) */
+	imap_condstore_refresh(s);
+	for (size_t i = 0; i < s->f->n; i++) {
+		if (!done[i] || (silent && !s->condstore))
 			continue;
+		struct maildir_msg *m = &s->f->msgs[i];
 		(void)mra_conn_printf(x->c, "* %zu FETCH (", i + 1);
 		if (x->uid)
 			(void)mra_conn_printf(x->c, "UID %lu ",
 					      (unsigned long)m->uid);
-		(void)mra_conn_write(x->c, "FLAGS ", 6);
-		imap_flags_write(x->c, &s->f->kw, m->letters, s->recent[i]);
+		if (!silent) {
+			(void)mra_conn_write(x->c, "FLAGS ", 6);
+			imap_flags_write(x->c, &s->f->kw, m->letters,
+					 s->recent[i]);
+		}
+		if (imap_condstore_modseqs(s) != NULL)
+			(void)mra_conn_printf(
+			    x->c, "%sMODSEQ (%llu)", silent ? "" : " ",
+			    (unsigned long long)imap_condstore_modseq(s, i));
 		(void)mra_conn_write(x->c, ")\r\n", 3);
 	}
-	imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
+	free(done);
+	if (nmod > 0)
+		imap_tagged(x->c, x->cmd->tag,
+			    "OK [MODIFIED %.*s] Conditional STORE failed.",
+			    (int)modified.len, modified.p);
+	else
+		imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
+	buf_deinit(&modified);
 }
 
 /* Appends a UID set of uids[0..n) (ascending) to out: "1:3,7". */

@@ -281,3 +281,75 @@ def test_context_search_partial_and_update(inst):
     # SORT has no UPDATE (CONTEXT=SORT is not offered)
     assert b" BAD " in r.cmd("SORT RETURN (UPDATE) (ARRIVAL) UTF-8 ALL")[-1]
     r.close()
+
+
+def modseqs(lines):
+    return {int(m.group(1)): int(m.group(2)) for m in (
+        re.match(rb"\* (\d+) FETCH \(.*MODSEQ \((\d+)\)", ln)
+        for ln in lines) if m}
+
+
+def test_condstore(inst):
+    addr = user(inst, "condstore")
+    md = maildir(inst, addr)
+    r = Raw(inst, addr)
+    assert b"CONDSTORE" in r.cmd("CAPABILITY")[0].split()
+    for i in range(3):
+        assert b" OK " in r.cmd("APPEND INBOX ", msg(f"m{i}"))[-1]
+    assert r.cmd("ENABLE CONDSTORE")[0] == b"* ENABLED CONDSTORE"
+    lines = r.cmd("SELECT INBOX")
+    h0 = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]", b"\n".join(lines))
+             .group(1))
+    ms0 = modseqs(r.cmd("FETCH 1:* (UID MODSEQ)"))
+    assert sorted(ms0) == [1, 2, 3] and max(ms0.values()) == h0, ms0
+    # our STORE: the FETCH says the new modseq, above the old highest
+    lines = r.cmd("STORE 2 +FLAGS (\\Seen)")
+    ms1 = modseqs(lines)
+    assert list(ms1) == [2] and ms1[2] > h0, lines
+    # a change behind our back (a rename, as Dovecot makes it) shows with
+    # a modseq of its own at the next command
+    cur = os.path.join(md, "cur")
+    name = sorted(n for n in os.listdir(cur))[0]
+    assert name.endswith(":2,"), name
+    os.rename(os.path.join(cur, name), os.path.join(cur, name + "F"))
+    lines = r.cmd("NOOP")
+    ms2 = modseqs(lines)
+    assert list(ms2) == [1] and ms2[1] > ms1[2], lines
+    # CHANGEDSINCE: only what changed after h0
+    lines = r.cmd(f"FETCH 1:* (FLAGS) (CHANGEDSINCE {h0})")
+    assert sorted(modseqs(lines)) == [1, 2], lines
+    # UNCHANGEDSINCE: message 1 changed after h0, so it is not stored
+    lines = r.cmd(f"STORE 1:3 (UNCHANGEDSINCE {h0}) +FLAGS (\\Answered)")
+    assert re.match(rb"r\d+ OK \[MODIFIED 1,2\]", lines[-1]), lines
+    assert list(modseqs(lines)) == [3], lines
+    # SEARCH MODSEQ, plain and ESEARCH
+    lines = r.cmd(f"SEARCH MODSEQ {ms2[1]}")
+    h = max(modseqs(r.cmd("FETCH 1:* MODSEQ")).values())
+    assert lines[0] == b"* SEARCH 1 3 (MODSEQ %d)" % h, lines
+    lines = r.cmd(f'SEARCH RETURN (MIN) MODSEQ "/flags/\\\\seen" all {h0}')
+    assert lines[0].endswith(b"MIN 1 MODSEQ %d" % ms2[1]), lines
+    # STATUS and a new session: the same numbers (kept in youju-modseq)
+    lines = r.cmd("STATUS INBOX (HIGHESTMODSEQ MESSAGES)")
+    assert lines[0] == b'* STATUS "INBOX" (HIGHESTMODSEQ %d MESSAGES 3)' % h
+    r.close()
+    with open(os.path.join(md, "youju-modseq"), "rb") as f:
+        assert f.readline().startswith(b"youju-modseq 1 ")
+    r = Raw(inst, addr)
+    lines = r.cmd("SELECT INBOX (CONDSTORE)")
+    assert b"* OK [HIGHESTMODSEQ %d] Highest" % h in lines, lines
+    ms3 = modseqs(r.cmd("FETCH 1:* (MODSEQ)"))
+    assert ms3[1] == ms2[1] and ms3[2] == ms1[2], (ms3, ms1, ms2)
+    # an expunge raises HIGHESTMODSEQ
+    r.cmd("STORE 3 +FLAGS.SILENT (\\Deleted)")
+    r.cmd("EXPUNGE")
+    lines = r.cmd("STATUS INBOX (HIGHESTMODSEQ)")
+    h2 = int(re.search(rb"HIGHESTMODSEQ (\d+)", lines[0]).group(1))
+    assert h2 > h, lines
+    # without CONDSTORE a session sees no MODSEQ
+    r.close()
+    r = Raw(inst, addr)
+    lines = r.cmd("SELECT INBOX")
+    assert not any(b"HIGHESTMODSEQ" in ln for ln in lines), lines
+    lines = r.cmd("STORE 1 -FLAGS (\\Flagged)")
+    assert not any(b"MODSEQ" in ln for ln in lines), lines
+    r.close()

@@ -50,7 +50,7 @@ static void test_parse(void)
 	    "youju-modseq 2 7 10\n",
 	    "youju-modseq 1 0 10\n",
 	    "youju-modseq 1 7 10",
-	    "youju-modseq 1 7 10\n1 11 S\n",	/* above highest */
+	    "youju-modseq 1 7 10\n1 11 S\n",	   /* above highest */
 	    "youju-modseq 1 7 10\n2 3 S\n2 4 S\n", /* not ascending */
 	    "youju-modseq 1 7 10\n0 3 S\n",
 	    "youju-modseq 1 7 10\n1 0 S\n",
@@ -77,8 +77,8 @@ int main(void)
 	struct mailbox_user u;
 	test_assert(mailbox_user_init(&u, root, "") == 0);
 	for (int i = 0; i < 3; i++) {
-		struct mailbox_append a = {"Subject: m\n\nbody\n", 17, 0,
-					   NULL, 0, 0};
+		struct mailbox_append a = {
+		    "Subject: m\n\nbody\n", 17, 0, NULL, 0, 0};
 		uint32_t v, uid;
 		test_assert(mailbox_append(&u, root, &a, &v, &uid, &err) == 0);
 	}
