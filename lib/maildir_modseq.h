@@ -1,6 +1,6 @@
 /*
  * youju-modseq: per-message modification sequences of a Maildir++ folder
- * (RFC 7162 CONDSTORE groundwork), kept where Dovecot keeps nothing it
+ * (RFC 7162 CONDSTORE), kept where Dovecot keeps nothing it
  * would read: the file `youju-modseq` beside dovecot-uidlist.
  *
  *   youju-modseq 1 <uidvalidity> <highestmodseq>\n
@@ -16,8 +16,8 @@
  * missing, unreadable or foreign file (or another UIDVALIDITY) starts
  * again at the microseconds since 1970: a file started that way holds
  * less than that as long as it averaged fewer than one change a
- * microsecond, so HIGHESTMODSEQ does not go back.  Not used by youju-mra yet
- * (CONDSTORE is not offered).
+ * microsecond, so HIGHESTMODSEQ does not go back.  youju-mra's CONDSTORE
+ * (mra/imap_condstore.c) reads it.
  */
 #ifndef YOUJU_MAILDIR_MODSEQ_H
 #define YOUJU_MAILDIR_MODSEQ_H

@@ -31,7 +31,6 @@ uint64_t imap_condstore_modseq(const struct imap_sess *s, size_t i);
 const uint64_t *imap_condstore_modseqs(const struct imap_sess *s);
 
 /* Whether an argument list holds the atom name, at any depth. */
-bool imap_args_have_atom(const struct imap_arg *a, size_t n,
-			 const char *name);
+bool imap_args_have_atom(const struct imap_arg *a, size_t n, const char *name);
 
 #endif
