@@ -47,6 +47,48 @@ static char *build(const char *fmt, ...)
 	return s;
 }
 
+/* The user query's columns that authd_*_field settings name (the
+   others are ExtMail's columns, or computed). */
+static const struct {
+	const char *col;   /* in extmail_login_cols */
+	const char *param; /* the setting naming the SQL column */
+} user_fields[] = {
+    {"login", "authd_login_field"},	{"crypt", "authd_crypt_pwfield"},
+    {"clear", "authd_clear_pwfield"},	{"uid", "authd_uid_field"},
+    {"gid", "authd_gid_field"},		{"home", "authd_home_field"},
+    {"maildir", "authd_maildir_field"}, {"quota", "authd_quota_field"},
+    {"name", "authd_name_field"},
+};
+
+const char *const authd_quota_cols[] = {
+    "domain",	 "maxquota", "maxusers", "maxalias", "users",
+    "quota_sum", "aliases",  "active",	 NULL,
+};
+
+/* The index of a column of extmail_login_cols. */
+static size_t user_col(const char *name)
+{
+	size_t i = 0;
+	while (strcmp(extmail_login_cols[i], name) != 0)
+		i++;
+	return i;
+}
+
+/* "a, b, c" of n expressions, or NULL when too long. */
+static char *select_list(const char *const *exprs, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 65536);
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(&b, "%s%s", i ? ", " : "", exprs[i]) < 0) {
+			buf_deinit(&b);
+			return NULL;
+		}
+	char *s = xstrdup(buf_cstr(&b));
+	buf_deinit(&b);
+	return s;
+}
+
 static int parse_id(const char *s, unsigned long *v_r, const char **error_r)
 {
 	uint64_t v;
@@ -156,19 +198,20 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 				  ? "(expiredate > '1000-01-01' AND "
 				    "expiredate < CURDATE())"
 				  : "0";
-	/* 20 columns: AUTHD_USER_COLS, order read by db.c */
-	char *cols = build(
-	    "%s, %s, %s, %s, %s, %s, %s, %s, %s, disablesmtpd, "
-	    "disablesmtp, disablewebmail, disablenetdisk, disableimap, "
-	    "disablepop3, disablepwdchange, active, %s, %s, netdiskquota",
-	    login, field_or_empty(crypt), field_or_empty(c->clear_pwfield),
-	    field_or_empty(conf_str(conf, "authd_uid_field")),
-	    field_or_empty(conf_str(conf, "authd_gid_field")),
-	    field_or_empty(conf_str(conf, "authd_home_field")),
-	    field_or_empty(conf_str(conf, "authd_maildir_field")),
-	    field_or_empty(conf_str(conf, "authd_quota_field")),
-	    field_or_empty(conf_str(conf, "authd_name_field")), domain_active,
-	    expired);
+	/* extmail_login_cols' order; db.c reads the row by those names */
+	const char *exprs[EXTMAIL_LOGIN_NCOLS];
+	for (size_t i = 0; i < EXTMAIL_LOGIN_NCOLS; i++) {
+		const char *name = extmail_login_cols[i];
+		exprs[i] = name; /* ExtMail's own column */
+		for (size_t k = 0; k < sizeof user_fields / sizeof *user_fields;
+		     k++)
+			if (strcmp(user_fields[k].col, name) == 0)
+				exprs[i] = field_or_empty(
+				    conf_str(conf, user_fields[k].param));
+	}
+	exprs[user_col("domain_active")] = domain_active;
+	exprs[user_col("expired")] = expired;
+	char *cols = select_list(exprs, EXTMAIL_LOGIN_NCOLS);
 	free(domain_active);
 	if (cols == NULL) {
 		*error_r = "user query too long";
@@ -198,7 +241,7 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	}
 	c->q_alias = xstrdup("SELECT goto FROM alias WHERE address = ? AND "
 			     "active = 1");
-	c->q_domain = xstrdup("SELECT domain, active, transport FROM domain "
+	c->q_domain = xstrdup("SELECT " EXTMAIL_DOMAIN_SELECT " FROM domain "
 			      "WHERE domain = ?");
 	c->q_quota = xstrdup(
 	    "SELECT d.domain, d.maxquota, d.maxusers, d.maxalias, "
