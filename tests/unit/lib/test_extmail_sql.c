@@ -191,8 +191,7 @@ static void test_quota_parse(void)
 		    b == 5000 && m == 100);
 	test_assert(extmail_quota_parse("100C", &b, &m) == 0 && b == 0 &&
 		    m == 100);
-	test_assert(extmail_quota_parse("7", &b, &m) == 0 && b == 7 &&
-		    m == 0);
+	test_assert(extmail_quota_parse("7", &b, &m) == 0 && b == 7 && m == 0);
 	test_assert(extmail_quota_parse("1C,2C", &b, &m) < 0);
 	test_assert(extmail_quota_parse("7,100C", &b, &m) < 0);
 	bool bad = true;
