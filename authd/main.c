@@ -304,7 +304,6 @@ int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	char err[1024];
-	const char *derr = NULL;
 	struct conf *conf =
 	    daemon_begin(argc, argv, "youju-authd", "authd", "authd", &opts);
 	foreground = opts.foreground;
@@ -315,15 +314,8 @@ int main(int argc, char **argv)
 	master_log_conf(cur.cfg->conf, "authd", foreground);
 
 	char *pidfile = authd_pidfile;
-	int n = snprintf(pidfile, sizeof(authd_pidfile), "%s/youju-authd.pid",
-			 cur.cfg->run_directory);
-	if (n < 0 || (size_t)n >= sizeof(authd_pidfile))
-		fatal("authd: run_directory too long");
-	if (daemon_start(pidfile, foreground, &derr) < 0)
-		fatal("authd: %s: %s", derr, strerror(errno));
-	log_set_pid();
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal: %s", strerror(errno));
+	master_daemonize(cur.cfg->run_directory, "youju-authd", foreground,
+			 authd_pidfile, sizeof authd_pidfile);
 
 	authd_master = (struct master){
 	    .log_prefix = "authd: ",

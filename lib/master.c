@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "daemon.h"
 #include "log.h"
 #include "privsep.h"
 
@@ -20,6 +21,20 @@ uint64_t master_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void master_daemonize(const char *run_directory, const char *prog,
+		      bool foreground, char *pidfile, size_t pidsz)
+{
+	const char *err = NULL;
+	int n = snprintf(pidfile, pidsz, "%s/%s.pid", run_directory, prog);
+	if (n < 0 || (size_t)n >= pidsz)
+		fatal("%s: run_directory too long", prog);
+	if (daemon_start(pidfile, foreground, &err) < 0)
+		fatal("%s: %s: %s: %s", prog, pidfile, err, strerror(errno));
+	log_set_pid();
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal: %s", strerror(errno));
 }
 
 void master_block_signals(sigset_t *wait_r)
@@ -35,8 +50,7 @@ void master_block_signals(sigset_t *wait_r)
 	sigdelset(wait_r, SIGUSR1); /* the children's signal: ignored here */
 }
 
-void master_log_conf(const struct conf *c, const char *ident,
-		     bool foreground)
+void master_log_conf(const struct conf *c, const char *ident, bool foreground)
 {
 	uid_t uid;
 	gid_t gid;
@@ -64,8 +78,8 @@ unsigned master_ready_wait(int rfd, unsigned n, uint64_t wait_ms)
 	while (ready < n) {
 		uint64_t now = master_now_ms();
 		struct pollfd pfd = {rfd, POLLIN, 0};
-		int r = now < deadline ? poll(&pfd, 1, (int)(deadline - now))
-				       : 0;
+		int r =
+		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		char buf[256];

@@ -71,6 +71,14 @@ struct master {
 
 uint64_t master_now_ms(void);
 
+/*
+ * Detaches (unless foreground) through daemon_start() with the pid file
+ * run_directory/<prog>.pid (written into pidfile, of pidsz bytes), and
+ * ignores SIGPIPE.  fatal() on failure.
+ */
+void master_daemonize(const char *run_directory, const char *prog,
+		      bool foreground, char *pidfile, size_t pidsz);
+
 /* Blocks the master's signals (see above) and sets *wait_r to those
    master_run() takes (SIGUSR1, the children's signal, excluded).  Call
    before the first fork; fatal() on failure. */
@@ -79,8 +87,7 @@ void master_block_signals(sigset_t *wait_r);
 /* Opens the log as configured in c (log_file, syslog_name,
    syslog_enable, debug) under ident; a log file the master creates gets
    mail_owner as its owner, so that the children can reopen it. */
-void master_log_conf(const struct conf *c, const char *ident,
-		     bool foreground);
+void master_log_conf(const struct conf *c, const char *ident, bool foreground);
 
 /* Reopens the log file (SIGHUP, rotation); logs a failure. */
 void master_log_reopen(void);

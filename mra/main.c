@@ -592,7 +592,6 @@ int main(int argc, char **argv)
 	mra_conf_path = opts.conf_path;
 	master_log_conf(mra_conf, "mra", mra_foreground);
 	const char *err = NULL;
-	signal(SIGPIPE, SIG_IGN);
 	/* one descriptor per client: take all the kernel allows us, the
 	   connection limits above decide who gets them */
 	struct rlimit rl;
@@ -620,13 +619,8 @@ int main(int argc, char **argv)
 		mra_listeners[i].reused = false;
 
 	char *pidfile = mra_pidfile;
-	int k = snprintf(pidfile, sizeof mra_pidfile, "%s/youju-mra.pid",
-			 conf_str(mra_conf, "run_directory"));
-	if (k < 0 || (size_t)k >= sizeof mra_pidfile)
-		fatal("run_directory too long");
-	if (daemon_start(pidfile, mra_foreground, &err) < 0)
-		fatal("%s: %s: %s", pidfile, err, strerror(errno));
-	log_set_pid();
+	master_daemonize(conf_str(mra_conf, "run_directory"), "youju-mra",
+			 mra_foreground, mra_pidfile, sizeof mra_pidfile);
 
 	/* a column for every worker there may be, old ones included */
 	mra_srv.limits =

@@ -712,28 +712,20 @@ int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	char err[1024];
-	const char *derr = NULL;
 	struct conf *conf =
 	    daemon_begin(argc, argv, "youju-mta", "mta", "smtpd", &opts);
 	mta_foreground = opts.foreground;
 	mta_conf_path = opts.conf_path;
 	mta_tables = conf_tables_for("mta");
 	master_log_conf(conf, "smtpd", mta_foreground);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal: %s", strerror(errno));
 
 	mta_cur = gen_new(conf, NULL, true, err, sizeof(err));
 	if (mta_cur == NULL)
 		fatal("%s", err);
 
 	char *pidfile = mta_pidfile;
-	int n = snprintf(pidfile, sizeof(mta_pidfile), "%s/youju-mta.pid",
-			 conf_str(conf, "run_directory"));
-	if (n < 0 || (size_t)n >= sizeof(mta_pidfile))
-		fatal("run_directory too long");
-	if (daemon_start(pidfile, mta_foreground, &derr) < 0)
-		fatal("youju-mta: %s: %s", derr, strerror(errno));
-	log_set_pid();
+	master_daemonize(conf_str(conf, "run_directory"), "youju-mta",
+			 mta_foreground, mta_pidfile, sizeof mta_pidfile);
 
 	if (queue_setup(conf_str(conf, "queue_directory"),
 			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
