@@ -314,8 +314,8 @@ int main(int argc, char **argv)
 	master_log_conf(cur.cfg->conf, "authd", foreground);
 
 	char *pidfile = authd_pidfile;
-	master_daemonize(cur.cfg->run_directory, "youju-authd", foreground,
-			 authd_pidfile, sizeof authd_pidfile);
+	daemon_detach(cur.cfg->run_directory, "youju-authd", foreground,
+		      authd_pidfile, sizeof authd_pidfile);
 
 	authd_master = (struct master){
 	    .log_prefix = "authd: ",

@@ -12,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "daemon.h"
 #include "log.h"
 #include "privsep.h"
 
@@ -21,20 +20,6 @@ uint64_t master_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-void master_daemonize(const char *run_directory, const char *prog,
-		      bool foreground, char *pidfile, size_t pidsz)
-{
-	const char *err = NULL;
-	int n = snprintf(pidfile, pidsz, "%s/%s.pid", run_directory, prog);
-	if (n < 0 || (size_t)n >= pidsz)
-		fatal("%s: run_directory too long", prog);
-	if (daemon_start(pidfile, foreground, &err) < 0)
-		fatal("%s: %s: %s: %s", prog, pidfile, err, strerror(errno));
-	log_set_pid();
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal: %s", strerror(errno));
 }
 
 void master_block_signals(sigset_t *wait_r)

@@ -71,14 +71,6 @@ struct master {
 
 uint64_t master_now_ms(void);
 
-/*
- * Detaches (unless foreground) through daemon_start() with the pid file
- * run_directory/<prog>.pid (written into pidfile, of pidsz bytes), and
- * ignores SIGPIPE.  fatal() on failure.
- */
-void master_daemonize(const char *run_directory, const char *prog,
-		      bool foreground, char *pidfile, size_t pidsz);
-
 /* Blocks the master's signals (see above) and sets *wait_r to those
    master_run() takes (SIGUSR1, the children's signal, excluded).  Call
    before the first fork; fatal() on failure. */

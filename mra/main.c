@@ -619,8 +619,8 @@ int main(int argc, char **argv)
 		mra_listeners[i].reused = false;
 
 	char *pidfile = mra_pidfile;
-	master_daemonize(conf_str(mra_conf, "run_directory"), "youju-mra",
-			 mra_foreground, mra_pidfile, sizeof mra_pidfile);
+	daemon_detach(conf_str(mra_conf, "run_directory"), "youju-mra",
+		      mra_foreground, mra_pidfile, sizeof mra_pidfile);
 
 	/* a column for every worker there may be, old ones included */
 	mra_srv.limits =

@@ -724,8 +724,8 @@ int main(int argc, char **argv)
 		fatal("%s", err);
 
 	char *pidfile = mta_pidfile;
-	master_daemonize(conf_str(conf, "run_directory"), "youju-mta",
-			 mta_foreground, mta_pidfile, sizeof mta_pidfile);
+	daemon_detach(conf_str(conf, "run_directory"), "youju-mta",
+		      mta_foreground, mta_pidfile, sizeof mta_pidfile);
 
 	if (queue_setup(conf_str(conf, "queue_directory"),
 			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
