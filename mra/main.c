@@ -39,6 +39,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "mra_limits.h"
+#include "confbind.h"
 #include "log.h"
 #include "master.h"
 #include "privsep.h"
@@ -416,26 +417,28 @@ static unsigned mra_process_count(const struct conf *c)
 	return (unsigned)n;
 }
 
+/* The settings of youju.cf in mra_srv (lib/confbind). */
+#define B(kind, name, field) CONF_BIND(kind, name, struct mra_server, field)
+static const struct conf_bind mra_binds[] = {
+    B(CONF_B_STR, "authd_socket", authd_socket),
+    B(CONF_B_STR, "myhostname", hostname),
+    B(CONF_B_MS, "imap_autologout", autologout_ms),
+    B(CONF_B_U64, "message_size_limit", message_size_limit),
+    B(CONF_B_BOOL, "imap_login_disabled_without_tls", login_needs_tls),
+    B(CONF_B_UINT, "mra_max_userip_connections", max_userip),
+    B(CONF_B_UINT, "mra_client_connection_count_limit", max_per_ip),
+    B(CONF_B_MS, "mra_output_timeout", output_timeout_ms),
+};
+#undef B
+
 /* The settings the workers read from c (strings borrowed from c). */
 static void mra_settings(const struct conf *c)
 {
-	mra_srv.authd_socket = conf_str(c, "authd_socket");
-	mra_srv.hostname = conf_str(c, "myhostname");
-	mra_srv.autologout_ms =
-	    (uint64_t)conf_time(c, "imap_autologout") * 1000;
-	mra_srv.message_size_limit =
-	    (uint64_t)conf_int(c, "message_size_limit");
+	conf_bind_apply(c, mra_binds, sizeof mra_binds / sizeof *mra_binds,
+			&mra_srv);
 	if (mra_srv.message_size_limit == 0 ||
 	    mra_srv.message_size_limit > MRA_OUT_MAX / 2)
 		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
-	mra_srv.login_needs_tls =
-	    conf_bool(c, "imap_login_disabled_without_tls");
-	mra_srv.max_userip =
-	    (unsigned)conf_int(c, "mra_max_userip_connections");
-	mra_srv.max_per_ip =
-	    (unsigned)conf_int(c, "mra_client_connection_count_limit");
-	mra_srv.output_timeout_ms =
-	    (uint64_t)conf_time(c, "mra_output_timeout") * 1000;
 }
 
 /* Gives workers 0..n-1 counter columns that neither an old worker nor

@@ -34,6 +34,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "ev.h"
+#include "confbind.h"
 #include "log.h"
 #include "master.h"
 #include "maps.h"
@@ -154,30 +155,38 @@ static void config_free(struct smtpd_config *cfg)
 	restrict_free(&cfg->rcpt_restrictions);
 }
 
+/* The smtpd settings of youju.cf (lib/confbind). */
+#define B(kind, name, field) CONF_BIND(kind, name, struct smtpd_config, field)
+static const struct conf_bind config_binds[] = {
+    B(CONF_B_STRDUP, "myhostname", hostname),
+    B(CONF_B_STRDUP, "myorigin", myorigin),
+    B(CONF_B_STRDUP, "mydomain", mydomain),
+    B(CONF_B_STRDUP, "smtpd_banner", banner),
+    B(CONF_B_STRDUP, "queue_directory", queue_dir),
+    B(CONF_B_STRDUP, "authd_socket", authd_socket),
+    B(CONF_B_U64, "message_size_limit", size_limit),
+    B(CONF_B_UINT, "smtpd_recipient_limit", rcpt_limit),
+    B(CONF_B_SECS, "smtpd_timeout", timeout_s),
+    B(CONF_B_SIZE, "line_length_limit", line_limit),
+    B(CONF_B_BOOL, "smtpd_helo_required", helo_required),
+    B(CONF_B_BOOL, "disable_vrfy_command", disable_vrfy),
+    B(CONF_B_BOOL, "smtpd_sasl_auth_enable", sasl_enable),
+    B(CONF_B_BOOL, "smtpd_tls_auth_only", tls_auth_only),
+};
+#undef B
+
 static int config_build(struct smtpd_config *cfg, const struct conf *c,
 			char *err, size_t errsz)
 {
 	const char *bad = "";
 	size_t n;
 	const char *const *items;
-	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
-	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
-	cfg->mydomain = xstrdup(conf_str(c, "mydomain"));
-	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
-	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
-	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));
-	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
-	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
-	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
-	cfg->line_limit = (size_t)conf_int(c, "line_length_limit");
+	conf_bind_apply(c, config_binds,
+			sizeof config_binds / sizeof *config_binds, cfg);
 	if (cfg->line_limit < 1000)
 		cfg->line_limit = 1000; /* RFC 5321 4.5.3.1.6 */
 	if (cfg->line_limit > SMTPD_IN_MAX - 2)
 		cfg->line_limit = SMTPD_IN_MAX - 2;
-	cfg->helo_required = conf_bool(c, "smtpd_helo_required");
-	cfg->disable_vrfy = conf_bool(c, "disable_vrfy_command");
-	cfg->sasl_enable = conf_bool(c, "smtpd_sasl_auth_enable");
-	cfg->tls_auth_only = conf_bool(c, "smtpd_tls_auth_only");
 	cfg->hard_error_limit = (unsigned)int_or(c, "smtpd_hard_error_limit",
 						 MTA_DEF_HARD_ERROR_LIMIT);
 	cfg->broken_sasl_auth_clients = bool_or(
