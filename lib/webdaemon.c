@@ -32,8 +32,7 @@ static const char *param(char *buf, size_t sz, const char *prefix,
 	return buf;
 }
 
-const char *const *webdaemon_listen(const struct conf *conf,
-				    const char *prefix,
+const char *const *webdaemon_listen(const struct conf *conf, const char *prefix,
 				    struct http_server_opts *o, size_t *n_r)
 {
 	char name[64];
@@ -75,8 +74,8 @@ char *webdaemon_docroot(const struct conf *conf, const char *prefix)
 	char tries[2][4096];
 	int a = snprintf(tries[0], sizeof tries[0], "%s/htdocs/%s",
 			 YOUJU_SRCDIR, prefix);
-	int b = snprintf(tries[1], sizeof tries[1],
-			 "%s/share/youju/htdocs/%s", YOUJU_PREFIX, prefix);
+	int b = snprintf(tries[1], sizeof tries[1], "%s/share/youju/htdocs/%s",
+			 YOUJU_PREFIX, prefix);
 	if (a < 0 || (size_t)a >= sizeof tries[0] || b < 0 ||
 	    (size_t)b >= sizeof tries[1])
 		fatal("%s: htdocs path too long", prefix);

@@ -18,8 +18,7 @@
  * warning when it cannot: the mail log takes the lines).  Returns the
  * listen list (borrowed from conf) and its size in *n_r.
  */
-const char *const *webdaemon_listen(const struct conf *conf,
-				    const char *prefix,
+const char *const *webdaemon_listen(const struct conf *conf, const char *prefix,
 				    struct http_server_opts *o, size_t *n_r);
 
 /* The static files: <prefix>_htdocs, else the source tree's or the
