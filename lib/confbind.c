@@ -14,10 +14,14 @@ void conf_bind_apply(const struct conf *c, const struct conf_bind *binds,
 		     size_t n, void *target)
 {
 	static const size_t sizes[] = {
-	    [CONF_B_STR] = sizeof(const char *), [CONF_B_STRDUP] = sizeof(char *),
-	    [CONF_B_BOOL] = sizeof(bool),	 [CONF_B_UINT] = sizeof(unsigned),
-	    [CONF_B_U64] = sizeof(uint64_t),	 [CONF_B_SIZE] = sizeof(size_t),
-	    [CONF_B_SECS] = sizeof(unsigned),	 [CONF_B_MS] = sizeof(uint64_t),
+	    [CONF_B_STR] = sizeof(const char *),
+	    [CONF_B_STRDUP] = sizeof(char *),
+	    [CONF_B_BOOL] = sizeof(bool),
+	    [CONF_B_UINT] = sizeof(unsigned),
+	    [CONF_B_U64] = sizeof(uint64_t),
+	    [CONF_B_SIZE] = sizeof(size_t),
+	    [CONF_B_SECS] = sizeof(unsigned),
+	    [CONF_B_MS] = sizeof(uint64_t),
 	};
 	for (size_t i = 0; i < n; i++) {
 		const struct conf_bind *b = &binds[i];

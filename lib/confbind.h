@@ -37,7 +37,9 @@ struct conf_bind {
 };
 
 #define CONF_BIND(kind, name, type, field)                                     \
-	{name, kind, offsetof(type, field), sizeof(((type *)0)->field)}
+	{                                                                      \
+		name, kind, offsetof(type, field), sizeof(((type *)0)->field)  \
+	}
 
 /* Stores each row's parameter into target (a struct of the row's type).
    A field whose size does not fit its kind is a programming error:
