@@ -86,15 +86,19 @@ char *webdaemon_docroot(const struct conf *conf, const char *prefix)
 	return xstrdup(tries[0]);
 }
 
-void webdaemon_serve(const struct conf *conf, const char *prefix,
-		     const struct http_server_opts *o,
-		     const char *const *listen, size_t nlisten)
+void webdaemon_drop(const struct conf *conf, const char *prefix)
 {
 	const char *err = NULL;
 	const char *owner = conf_str(conf, "mail_owner");
 	if (privsep_drop(owner, &err) < 0)
 		fatal("%s: cannot drop privileges to %s: %s", prefix, owner,
 		      err);
+}
+
+void webdaemon_serve(const char *prefix, const struct http_server_opts *o,
+		     const char *const *listen, size_t nlisten)
+{
+	const char *err = NULL;
 	for (size_t i = 0; i < nlisten; i++)
 		log_info("%s: listening on http://%s/", prefix, listen[i]);
 	if (http_server_run(o, &err) < 0)

@@ -25,10 +25,12 @@ const char *const *webdaemon_listen(const struct conf *conf, const char *prefix,
    installed htdocs/<prefix>.  Owned: free(). */
 char *webdaemon_docroot(const struct conf *conf, const char *prefix);
 
-/* Drops to mail_owner, logs the listen addresses and serves until
+/* Drops to mail_owner (before any thread and any request byte). */
+void webdaemon_drop(const struct conf *conf, const char *prefix);
+
+/* After webdaemon_drop(): logs the listen addresses and serves until
    SIGTERM/SIGINT (http_server_run). */
-void webdaemon_serve(const struct conf *conf, const char *prefix,
-		     const struct http_server_opts *o,
+void webdaemon_serve(const char *prefix, const struct http_server_opts *o,
 		     const char *const *listen, size_t nlisten);
 
 #endif

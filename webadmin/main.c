@@ -167,7 +167,8 @@ int main(int argc, char **argv)
 		ho.tls_key_pem = tls_key;
 	}
 
-	webdaemon_serve(conf, "webadmin", &ho, listen, nl);
+	webdaemon_drop(conf, "webadmin");
+	webdaemon_serve("webadmin", &ho, listen, nl);
 	sqlpool_free(&wa.pool);
 	websession_store_free(&wa.sessions);
 	wa_throttle_free(&wa.throttle);

@@ -20,14 +20,20 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fcache.h"
+#include "htmlsan_pool.h"
 #include "http.h"
 #include "log.h"
+#include "msghtml.h"
+#include "popfetch.h"
 #include "wm.h"
 #include "webdaemon.h"
 #include "xalloc.h"
 
 int main(int argc, char **argv)
 {
+	/* a message HTML sanitizer process (webmail/msghtml.c) */
+	if (argc == 2 && strcmp(argv[1], HTMLSAN_WORKER_ARG) == 0)
+		return htmlsan_pool_worker(HTMLSAN_WORKER_FD);
 	struct daemon_opts opts;
 	struct conf *conf = daemon_begin(argc, argv, "youju-webmail", "webmail",
 					 "webmail", &opts);
@@ -43,6 +49,8 @@ int main(int argc, char **argv)
 	    .message_size_limit =
 		(uint64_t)conf_int(conf, "message_size_limit"),
 	    .page_size = (unsigned)conf_int(conf, "webmail_page_size"),
+	    .password_min =
+		(unsigned)conf_int(conf, "webmail_password_min_length"),
 	};
 	authc_set_keepalive(true);
 
@@ -73,7 +81,21 @@ int main(int argc, char **argv)
 	char *root = webdaemon_docroot(conf, "webmail");
 	ho.docroot = root;
 
-	webdaemon_serve(conf, "webmail", &ho, listen, nl);
+	/* the key of the POP3 fetch passwords: read as root, kept in
+	   memory; without it POP3 fetch is off */
+	const char *err = NULL;
+	if (wm_popfetch_init(conf_str(conf, "webmail_popfetch_key_file"),
+			     conf_bool(conf, "webmail_popfetch_allow_private"),
+			     &err) < 0)
+		log_warning("webmail: %s: %s (POP3 fetch is off)",
+			    conf_str(conf, "webmail_popfetch_key_file"), err);
+
+	webdaemon_drop(conf, "webmail");
+	/* after the drop, before any thread */
+	if (wm_msghtml_start(conf, &err) < 0)
+		fatal("webmail: %s: %s", err, strerror(errno));
+	webdaemon_serve("webmail", &ho, listen, nl);
+	wm_msghtml_stop();
 	websession_store_free(&wm.sessions);
 	fcache_clear();
 	free(root);
