@@ -21,14 +21,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#define SIEVE_SCRIPT_MAX  (256u * 1024)
-#define SIEVE_DEPTH_MAX	  32
-#define SIEVE_STEPS_MAX	  100000
-#define SIEVE_ACTIONS_MAX 64
-#define SIEVE_REDIRECT_MAX 4
-#define SIEVE_STRING_MAX  (64u * 1024)
+#define SIEVE_SCRIPT_MAX    (256u * 1024)
+#define SIEVE_DEPTH_MAX	    32
+#define SIEVE_STEPS_MAX	    100000
+#define SIEVE_ACTIONS_MAX   64
+#define SIEVE_REDIRECT_MAX  4
+#define SIEVE_STRING_MAX    (64u * 1024)
 #define SIEVE_VARIABLES_MAX 128
-#define SIEVE_ERROR_MAX	  512
+#define SIEVE_ERROR_MAX	    512
 
 struct sieve_program;
 

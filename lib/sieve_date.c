@@ -86,14 +86,13 @@ int sieve_time_parse(const char *p, size_t len, struct sieve_time *t)
 		static const struct {
 			const char *n;
 			int off;
-		} zones[] = {{"UT", 0},	     {"GMT", 0},     {"EST", -300},
-			     {"EDT", -240},  {"CST", -360},  {"CDT", -300},
-			     {"MST", -420},  {"MDT", -360},  {"PST", -480},
+		} zones[] = {{"UT", 0},	    {"GMT", 0},	   {"EST", -300},
+			     {"EDT", -240}, {"CST", -360}, {"CDT", -300},
+			     {"MST", -420}, {"MDT", -360}, {"PST", -480},
 			     {"PDT", -420}};
 		for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
 			if ((size_t)(end - p) >= strlen(zones[i].n) &&
-			    strncasecmp(p, zones[i].n, strlen(zones[i].n)) ==
-				0)
+			    strncasecmp(p, zones[i].n, strlen(zones[i].n)) == 0)
 				off = zones[i].off;
 	}
 	if (day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60 ||
@@ -182,17 +181,17 @@ int sieve_time_part(const struct sieve_time *t, const char *part, char *out,
 		n = snprintf(out, outsz, "%02d:%02d:%02d", tm.tm_hour,
 			     tm.tm_min, tm.tm_sec);
 	else if (strcasecmp(part, "iso8601") == 0)
-		n = snprintf(out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60,
-			     off % 60);
+		n = snprintf(
+		    out, outsz, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
+		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
 	else if (strcasecmp(part, "std11") == 0)
-		n = snprintf(out, outsz, "%s, %d %c%s %04d %02d:%02d:%02d %c%02d%02d",
-			     sieve_wdays[tm.tm_wday], tm.tm_mday,
-			     toupper((unsigned char)sieve_months[tm.tm_mon][0]),
-			     sieve_months[tm.tm_mon] + 1, tm.tm_year + 1900,
-			     tm.tm_hour, tm.tm_min, tm.tm_sec, sign, off / 60,
-			     off % 60);
+		n = snprintf(
+		    out, outsz, "%s, %d %c%s %04d %02d:%02d:%02d %c%02d%02d",
+		    sieve_wdays[tm.tm_wday], tm.tm_mday,
+		    toupper((unsigned char)sieve_months[tm.tm_mon][0]),
+		    sieve_months[tm.tm_mon] + 1, tm.tm_year + 1900, tm.tm_hour,
+		    tm.tm_min, tm.tm_sec, sign, off / 60, off % 60);
 	else if (strcasecmp(part, "zone") == 0)
 		n = snprintf(out, outsz, "%c%02d%02d", sign, off / 60,
 			     off % 60);

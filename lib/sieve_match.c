@@ -66,13 +66,20 @@ bool sieve_relational(enum sieve_rel rel, enum sieve_cmp cmp, const char *a,
 {
 	int c = sieve_cmp_order(cmp, a, alen, b, blen);
 	switch (rel) {
-	case SIEVE_REL_GT: return c > 0;
-	case SIEVE_REL_GE: return c >= 0;
-	case SIEVE_REL_LT: return c < 0;
-	case SIEVE_REL_LE: return c <= 0;
-	case SIEVE_REL_EQ: return c == 0;
-	case SIEVE_REL_NE: return c != 0;
-	case SIEVE_REL_NONE: break;
+	case SIEVE_REL_GT:
+		return c > 0;
+	case SIEVE_REL_GE:
+		return c >= 0;
+	case SIEVE_REL_LT:
+		return c < 0;
+	case SIEVE_REL_LE:
+		return c <= 0;
+	case SIEVE_REL_EQ:
+		return c == 0;
+	case SIEVE_REL_NE:
+		return c != 0;
+	case SIEVE_REL_NONE:
+		break;
 	}
 	return false;
 }

@@ -20,10 +20,10 @@
 #include "xalloc.h"
 
 /* tokens and arguments per command: far above any real script */
-#define SIEVE_ARGS_MAX	  64
-#define SIEVE_LIST_MAX	  1024
-#define SIEVE_BLOCK_MAX	  100000
-#define SIEVE_IDENT_MAX	  128
+#define SIEVE_ARGS_MAX	64
+#define SIEVE_LIST_MAX	1024
+#define SIEVE_BLOCK_MAX 100000
+#define SIEVE_IDENT_MAX 128
 
 static const struct {
 	const char *name;
@@ -126,7 +126,8 @@ static void sieve_skip_space(struct sieve_parser *ps)
 		} else if (c == '#') {
 			while (ps->p < ps->end && *ps->p != '\n')
 				ps->p++;
-		} else if (c == '/' && ps->end - ps->p >= 2 && ps->p[1] == '*') {
+		} else if (c == '/' && ps->end - ps->p >= 2 &&
+			   ps->p[1] == '*') {
 			unsigned start = ps->line;
 			ps->p += 2;
 			for (;;) {
@@ -265,9 +266,18 @@ static void sieve_next(struct sieve_parser *ps)
 		uint64_t mul = 1;
 		if (ps->p < ps->end) {
 			switch (*ps->p) {
-			case 'K': case 'k': mul = 1024; break;
-			case 'M': case 'm': mul = 1024 * 1024; break;
-			case 'G': case 'g': mul = 1024 * 1024 * 1024; break;
+			case 'K':
+			case 'k':
+				mul = 1024;
+				break;
+			case 'M':
+			case 'm':
+				mul = 1024 * 1024;
+				break;
+			case 'G':
+			case 'g':
+				mul = 1024 * 1024 * 1024;
+				break;
 			}
 			if (mul > 1)
 				ps->p++;
@@ -295,8 +305,8 @@ static void sieve_next(struct sieve_parser *ps)
 				sieve_err(ps, ps->line, "identifier too long");
 				return;
 			}
-			if (!sieve_tok_add(ps, (char)tolower(
-						   (unsigned char)*ps->p)))
+			if (!sieve_tok_add(
+				ps, (char)tolower((unsigned char)*ps->p)))
 				return;
 			ps->p++;
 		}
@@ -442,8 +452,8 @@ static void sieve_parse_args(struct sieve_parser *ps, struct sieve_node *n,
 				sieve_err(ps, ps->tok_line, "too many tests");
 				return;
 			}
-			n->tests = sieve_grow(n->tests, n->ntests,
-					      sizeof(*n->tests));
+			n->tests =
+			    sieve_grow(n->tests, n->ntests, sizeof(*n->tests));
 			memset(&n->tests[n->ntests], 0, sizeof(*n->tests));
 			sieve_parse_test(ps, &n->tests[n->ntests++], depth + 1);
 			if (ps->error)
@@ -580,16 +590,20 @@ static void sieve_decode_encoded(struct sieve_str *s)
 				}
 				uint32_t v = 0;
 				size_t d = 0;
-				while (j < rest && isxdigit((unsigned char)p[j])) {
+				while (j < rest &&
+				       isxdigit((unsigned char)p[j])) {
 					if (d++ >= 8) {
 						ok = false;
 						break;
 					}
-					v = v * 16 + (uint32_t)(isdigit((
-								 unsigned char)p[j])
-								 ? p[j] - '0'
-								 : (tolower((unsigned char)p[j]) -
-								    'a' + 10));
+					v = v * 16 +
+					    (uint32_t)(isdigit(
+							   (unsigned char)p[j])
+							   ? p[j] - '0'
+							   : (tolower(
+								  (unsigned char)
+								      p[j]) -
+							      'a' + 10));
 					j++;
 				}
 				if (d == 0 || !ok) {
@@ -597,11 +611,13 @@ static void sieve_decode_encoded(struct sieve_str *s)
 					break;
 				}
 				if (hex) {
-					if (d > 2 || buf_append_char(&dec, (char)v))
+					if (d > 2 ||
+					    buf_append_char(&dec, (char)v))
 						ok = false;
 					continue;
 				}
-				if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) {
+				if (v > 0x10ffff ||
+				    (v >= 0xd800 && v <= 0xdfff)) {
 					ok = false;
 					break;
 				}
@@ -621,7 +637,8 @@ static void sieve_decode_encoded(struct sieve_str *s)
 					un = 3;
 				} else {
 					u[0] = (char)(0xf0 | (v >> 18));
-					u[1] = (char)(0x80 | ((v >> 12) & 0x3f));
+					u[1] =
+					    (char)(0x80 | ((v >> 12) & 0x3f));
 					u[2] = (char)(0x80 | ((v >> 6) & 0x3f));
 					u[3] = (char)(0x80 | (v & 0x3f));
 					un = 4;
@@ -658,9 +675,9 @@ static void sieve_strings_prepare(struct sieve_parser *ps, struct sieve_node *n)
 			if ((ps->exts & SIEVE_EXT_ENCODED) &&
 			    memmem(l->v[k].p, l->v[k].len, "${", 2) != NULL)
 				sieve_decode_encoded(&l->v[k]);
-			l->v[k].var = (ps->exts & SIEVE_EXT_VARIABLES) &&
-				      memmem(l->v[k].p, l->v[k].len, "${", 2) !=
-					  NULL;
+			l->v[k].var =
+			    (ps->exts & SIEVE_EXT_VARIABLES) &&
+			    memmem(l->v[k].p, l->v[k].len, "${", 2) != NULL;
 		}
 	}
 }
@@ -697,8 +714,7 @@ static const struct {
     {"set", SC_SET, false, SIEVE_EXT_VARIABLES, "variables"},
     {"addflag", SC_ADDFLAG, false, SIEVE_EXT_IMAP4FLAGS, "imap4flags"},
     {"setflag", SC_SETFLAG, false, SIEVE_EXT_IMAP4FLAGS, "imap4flags"},
-    {"removeflag", SC_REMOVEFLAG, false, SIEVE_EXT_IMAP4FLAGS,
-     "imap4flags"},
+    {"removeflag", SC_REMOVEFLAG, false, SIEVE_EXT_IMAP4FLAGS, "imap4flags"},
     {"addheader", SC_ADDHEADER, false, SIEVE_EXT_EDITHEADER, "editheader"},
     {"deleteheader", SC_DELETEHEADER, false, SIEVE_EXT_EDITHEADER,
      "editheader"},
@@ -750,45 +766,69 @@ struct sieve_shape {
 static struct sieve_shape sieve_shape(enum sieve_cmd c)
 {
 	switch (c) {
-	case SC_REQUIRE: return (struct sieve_shape){0, "l"};
-	case SC_IF: case SC_ELSIF: case SC_ELSE: case SC_STOP:
-	case SC_DISCARD: return (struct sieve_shape){0, ""};
-	case SC_KEEP: return (struct sieve_shape){TG_FLAGS, ""};
+	case SC_REQUIRE:
+		return (struct sieve_shape){0, "l"};
+	case SC_IF:
+	case SC_ELSIF:
+	case SC_ELSE:
+	case SC_STOP:
+	case SC_DISCARD:
+		return (struct sieve_shape){0, ""};
+	case SC_KEEP:
+		return (struct sieve_shape){TG_FLAGS, ""};
 	case SC_FILEINTO:
-		return (struct sieve_shape){TG_COPY | TG_CREATE | TG_FLAGS, "s"};
-	case SC_REDIRECT: return (struct sieve_shape){TG_COPY, "s"};
-	case SC_REJECT: case SC_EREJECT: return (struct sieve_shape){0, "s"};
-	case SC_VACATION: return (struct sieve_shape){TG_VAC, "s"};
-	case SC_SET: return (struct sieve_shape){TG_SETMOD, "ss"};
-	case SC_ADDFLAG: case SC_SETFLAG: case SC_REMOVEFLAG:
+		return (struct sieve_shape){TG_COPY | TG_CREATE | TG_FLAGS,
+					    "s"};
+	case SC_REDIRECT:
+		return (struct sieve_shape){TG_COPY, "s"};
+	case SC_REJECT:
+	case SC_EREJECT:
+		return (struct sieve_shape){0, "s"};
+	case SC_VACATION:
+		return (struct sieve_shape){TG_VAC, "s"};
+	case SC_SET:
+		return (struct sieve_shape){TG_SETMOD, "ss"};
+	case SC_ADDFLAG:
+	case SC_SETFLAG:
+	case SC_REMOVEFLAG:
 		return (struct sieve_shape){0, "Sl"};
-	case SC_ADDHEADER: return (struct sieve_shape){TG_LAST, "ss"};
+	case SC_ADDHEADER:
+		return (struct sieve_shape){TG_LAST, "ss"};
 	case SC_DELETEHEADER:
-		return (struct sieve_shape){TG_INDEX | TG_MATCH | TG_CMP,
-					    "sL"};
-	case ST_ADDRESS: case ST_ENVELOPE:
-		return (struct sieve_shape){TG_MATCH | TG_CMP | TG_ADDR |
-						(c == ST_ADDRESS ? TG_INDEX
-								 : 0),
-					    "ll"};
+		return (struct sieve_shape){TG_INDEX | TG_MATCH | TG_CMP, "sL"};
+	case ST_ADDRESS:
+	case ST_ENVELOPE:
+		return (struct sieve_shape){
+		    TG_MATCH | TG_CMP | TG_ADDR |
+			(c == ST_ADDRESS ? TG_INDEX : 0),
+		    "ll"};
 	case ST_HEADER:
 		return (struct sieve_shape){TG_MATCH | TG_CMP | TG_INDEX, "ll"};
-	case ST_EXISTS: return (struct sieve_shape){0, "l"};
-	case ST_SIZE: return (struct sieve_shape){TG_SIZE, "n"};
-	case ST_ALLOF: case ST_ANYOF: case ST_NOT: case ST_TRUE:
-	case ST_FALSE: return (struct sieve_shape){0, ""};
+	case ST_EXISTS:
+		return (struct sieve_shape){0, "l"};
+	case ST_SIZE:
+		return (struct sieve_shape){TG_SIZE, "n"};
+	case ST_ALLOF:
+	case ST_ANYOF:
+	case ST_NOT:
+	case ST_TRUE:
+	case ST_FALSE:
+		return (struct sieve_shape){0, ""};
 	case ST_BODY:
 		return (struct sieve_shape){TG_MATCH | TG_CMP | TG_BODY, "l"};
-	case ST_STRING: return (struct sieve_shape){TG_MATCH | TG_CMP, "ll"};
+	case ST_STRING:
+		return (struct sieve_shape){TG_MATCH | TG_CMP, "ll"};
 	case ST_DATE:
-		return (struct sieve_shape){TG_MATCH | TG_CMP | TG_ZONE |
-						TG_INDEX,
-					    "ssl"};
+		return (struct sieve_shape){
+		    TG_MATCH | TG_CMP | TG_ZONE | TG_INDEX, "ssl"};
 	case ST_CURRENTDATE:
 		return (struct sieve_shape){TG_MATCH | TG_CMP | TG_ZONE, "sl"};
-	case ST_HASFLAG: return (struct sieve_shape){TG_MATCH | TG_CMP, "Ll"};
-	case ST_DUPLICATE: return (struct sieve_shape){TG_DUP | TG_LAST, ""};
-	case ST_MAILBOXEXISTS: return (struct sieve_shape){0, "l"};
+	case ST_HASFLAG:
+		return (struct sieve_shape){TG_MATCH | TG_CMP, "Ll"};
+	case ST_DUPLICATE:
+		return (struct sieve_shape){TG_DUP | TG_LAST, ""};
+	case ST_MAILBOXEXISTS:
+		return (struct sieve_shape){0, "l"};
 	}
 	return (struct sieve_shape){0, ""};
 }
@@ -829,9 +869,9 @@ static void sieve_check_tag(struct sieve_parser *ps, struct sieve_node *n,
 	unsigned line = n->args[*i].line;
 	/* each group may be given once */
 	unsigned group = 0;
-	if ((tags & TG_MATCH) && (strcmp(t, "is") == 0 ||
-				  strcmp(t, "contains") == 0 ||
-				  strcmp(t, "matches") == 0)) {
+	if ((tags & TG_MATCH) &&
+	    (strcmp(t, "is") == 0 || strcmp(t, "contains") == 0 ||
+	     strcmp(t, "matches") == 0)) {
 		group = TG_MATCH;
 		n->mt = t[0] == 'i'   ? SIEVE_MT_IS
 			: t[0] == 'c' ? SIEVE_MT_CONTAINS
@@ -853,7 +893,8 @@ static void sieve_check_tag(struct sieve_parser *ps, struct sieve_node *n,
 			if (strcasecmp(l->v[0].p, ops[k]) == 0)
 				n->rel = (enum sieve_rel)(SIEVE_REL_GT + k);
 		if (n->rel == SIEVE_REL_NONE) {
-			sieve_err(ps, line, "unknown relational operator \"%s\"",
+			sieve_err(ps, line,
+				  "unknown relational operator \"%s\"",
 				  l->v[0].p);
 			return;
 		}
@@ -887,7 +928,7 @@ static void sieve_check_tag(struct sieve_parser *ps, struct sieve_node *n,
 				t[0] == 'u' ? ":user" : ":detail",
 				"subaddress"))
 			return;
-		n->ap = strcmp(t, "all") == 0	    ? SIEVE_AP_ALL
+		n->ap = strcmp(t, "all") == 0	      ? SIEVE_AP_ALL
 			: strcmp(t, "localpart") == 0 ? SIEVE_AP_LOCALPART
 			: strcmp(t, "domain") == 0    ? SIEVE_AP_DOMAIN
 			: strcmp(t, "user") == 0      ? SIEVE_AP_USER
@@ -995,8 +1036,9 @@ static void sieve_check_tag(struct sieve_parser *ps, struct sieve_node *n,
 		else
 			n->uniqueid = l;
 		if (*seen & group)
-			sieve_err(ps, line, ":header and :uniqueid exclude each "
-					    "other");
+			sieve_err(ps, line,
+				  ":header and :uniqueid exclude each "
+				  "other");
 		*seen |= group;
 		return;
 	} else if ((tags & TG_DUP) && strcmp(t, "seconds") == 0) {
@@ -1009,13 +1051,13 @@ static void sieve_check_tag(struct sieve_parser *ps, struct sieve_node *n,
 		    strcmp(t, "upperfirst") == 0 ||
 		    strcmp(t, "quotewildcard") == 0 ||
 		    strcmp(t, "length") == 0)) {
-		unsigned m = strcmp(t, "lower") == 0	    ? SIEVE_MOD_LOWER
-			     : strcmp(t, "upper") == 0	    ? SIEVE_MOD_UPPER
-			     : strcmp(t, "lowerfirst") == 0 ? SIEVE_MOD_LOWERFIRST
-			     : strcmp(t, "upperfirst") == 0 ? SIEVE_MOD_UPPERFIRST
-			     : strcmp(t, "quotewildcard") == 0
-				 ? SIEVE_MOD_QUOTEWILDCARD
-				 : SIEVE_MOD_LENGTH;
+		unsigned m =
+		    strcmp(t, "lower") == 0	      ? SIEVE_MOD_LOWER
+		    : strcmp(t, "upper") == 0	      ? SIEVE_MOD_UPPER
+		    : strcmp(t, "lowerfirst") == 0    ? SIEVE_MOD_LOWERFIRST
+		    : strcmp(t, "upperfirst") == 0    ? SIEVE_MOD_UPPERFIRST
+		    : strcmp(t, "quotewildcard") == 0 ? SIEVE_MOD_QUOTEWILDCARD
+						      : SIEVE_MOD_LENGTH;
 		/* RFC 5229 §4.1: one modifier of each precedence level */
 		if (((m & (SIEVE_MOD_LOWER | SIEVE_MOD_UPPER)) &&
 		     (n->mods & (SIEVE_MOD_LOWER | SIEVE_MOD_UPPER))) ||
@@ -1073,14 +1115,14 @@ static void sieve_check_require(struct sieve_parser *ps, struct sieve_node *n)
 	const struct sieve_list *l = &n->args[0].list;
 	for (size_t i = 0; i < l->n; i++) {
 		size_t k;
-		for (k = 0; k < sizeof(sieve_ext_names) /
-				    sizeof(sieve_ext_names[0]);
+		for (k = 0;
+		     k < sizeof(sieve_ext_names) / sizeof(sieve_ext_names[0]);
 		     k++)
 			if (strcmp(l->v[i].p, sieve_ext_names[k].name) == 0)
 				break;
 		if (k == sizeof(sieve_ext_names) / sizeof(sieve_ext_names[0])) {
-			sieve_err(ps, n->line, "unsupported extension \"%.80s\"",
-				  l->v[i].p);
+			sieve_err(ps, n->line,
+				  "unsupported extension \"%.80s\"", l->v[i].p);
 			return;
 		}
 		ps->exts |= sieve_ext_names[k].ext;
@@ -1162,17 +1204,16 @@ static void sieve_check_node(struct sieve_parser *ps, struct sieve_node *n,
 		const struct sieve_arg *a = pos[i];
 		if (want == 'n') {
 			if (a->kind != SIEVE_ARG_NUM) {
-				sieve_err(ps, a->line,
-					  "'%s' expects a number", n->name);
+				sieve_err(ps, a->line, "'%s' expects a number",
+					  n->name);
 				return;
 			}
 			n->num = a->num;
 			continue;
 		}
-		if (a->kind != SIEVE_ARG_STR ||
-		    (want == 's' && a->is_list)) {
-			sieve_err(ps, a->line, "'%s' expects a %s as argument %zu",
-				  n->name,
+		if (a->kind != SIEVE_ARG_STR || (want == 's' && a->is_list)) {
+			sieve_err(ps, a->line,
+				  "'%s' expects a %s as argument %zu", n->name,
 				  want == 's' ? "string" : "string list",
 				  i + 1);
 			return;
@@ -1181,11 +1222,11 @@ static void sieve_check_node(struct sieve_parser *ps, struct sieve_node *n,
 			*slot[sl] = &a->list;
 	}
 	/* tests and blocks */
-	bool wants_test = n->cmd == SC_IF || n->cmd == SC_ELSIF ||
-			  n->cmd == ST_NOT;
+	bool wants_test =
+	    n->cmd == SC_IF || n->cmd == SC_ELSIF || n->cmd == ST_NOT;
 	bool wants_tests = n->cmd == ST_ALLOF || n->cmd == ST_ANYOF;
-	bool wants_block = n->cmd == SC_IF || n->cmd == SC_ELSIF ||
-			   n->cmd == SC_ELSE;
+	bool wants_block =
+	    n->cmd == SC_IF || n->cmd == SC_ELSIF || n->cmd == SC_ELSE;
 	if (wants_test && n->ntests != 1) {
 		sieve_err(ps, n->line, "'%s' needs one test", n->name);
 		return;
@@ -1229,13 +1270,13 @@ static void sieve_check_node(struct sieve_parser *ps, struct sieve_node *n,
 		sieve_check_require(ps, n);
 	if (n->cmd == SC_SET && n->l1 != NULL) {
 		const struct sieve_str *s = &n->l1->v[0];
-		bool ok = s->len > 0 && s->len <= 64 &&
-			  sieve_is_ident_start(s->p[0]);
+		bool ok =
+		    s->len > 0 && s->len <= 64 && sieve_is_ident_start(s->p[0]);
 		for (size_t i = 0; ok && i < s->len; i++)
 			ok = sieve_is_ident(s->p[i]);
 		if (!ok) {
-			sieve_err(ps, n->line, "invalid variable name \"%.64s\"",
-				  s->p);
+			sieve_err(ps, n->line,
+				  "invalid variable name \"%.64s\"", s->p);
 			return;
 		}
 	}

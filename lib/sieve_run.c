@@ -49,10 +49,10 @@ struct sieve_vm {
 	unsigned redirects;
 	struct sieve_var *vars;
 	size_t nvars;
-	struct sieve_captures caps;	/* the current match variables */
-	struct sieve_captures scratch;	/* a :matches in progress */
-	struct buf flags;		/* imap4flags' internal variable */
-	struct buf hdr;			/* the header, blank line included */
+	struct sieve_captures caps;    /* the current match variables */
+	struct sieve_captures scratch; /* a :matches in progress */
+	struct buf flags;	       /* imap4flags' internal variable */
+	struct buf hdr;		       /* the header, blank line included */
 	size_t body_off;
 	bool hdr_edited;
 	struct mime_part *mime; /* lazily parsed */
@@ -144,17 +144,17 @@ static void sieve_expand(struct sieve_vm *vm, const struct sieve_str *s,
 	while (i < s->len) {
 		if (s->p[i] == '$' && i + 1 < s->len && s->p[i + 1] == '{') {
 			size_t j = i + 2;
-			while (j < s->len &&
-			       (isalnum((unsigned char)s->p[j]) ||
-				s->p[j] == '_'))
+			while (j < s->len && (isalnum((unsigned char)s->p[j]) ||
+					      s->p[j] == '_'))
 				j++;
 			size_t nlen = j - i - 2;
 			const char *name = s->p + i + 2;
 			if (j < s->len && s->p[j] == '}' && nlen > 0) {
 				bool digits = true;
 				for (size_t k = 0; k < nlen; k++)
-					digits = digits &&
-						 isdigit((unsigned char)name[k]);
+					digits =
+					    digits &&
+					    isdigit((unsigned char)name[k]);
 				bool ident = !isdigit((unsigned char)name[0]);
 				const struct buf *val = NULL;
 				if (digits) {
@@ -162,7 +162,8 @@ static void sieve_expand(struct sieve_vm *vm, const struct sieve_str *s,
 					for (size_t k = 0; k < nlen && n < 100;
 					     k++)
 						n = n * 10 +
-						    (unsigned long)(name[k] - '0');
+						    (unsigned long)(name[k] -
+								    '0');
 					if (n < vm->caps.n)
 						val = &vm->caps.v[n];
 				} else if (ident) {
@@ -217,7 +218,8 @@ static void sieve_header_values(struct sieve_vm *vm, const char *name,
 	struct str fn, fv;
 	if (index > 0 && last) {
 		while (mime_header_next(vm->hdr.p, vm->hdr.len, &pos, &fn, &fv))
-			if (fn.len == nlen && strncasecmp(fn.p, name, nlen) == 0)
+			if (fn.len == nlen &&
+			    strncasecmp(fn.p, name, nlen) == 0)
 				total++;
 		if ((uint64_t)index > total)
 			return;
@@ -267,7 +269,8 @@ static bool sieve_compare(struct sieve_vm *vm, const struct sieve_node *n,
 	struct buf key;
 	buf_init(&key, SIEVE_STRING_MAX);
 	bool hit = false;
-	bool want_caps = n->mt == SIEVE_MT_MATCHES && n->rel == SIEVE_REL_NONE &&
+	bool want_caps = n->mt == SIEVE_MT_MATCHES &&
+			 n->rel == SIEVE_REL_NONE &&
 			 (vm->p->exts & SIEVE_EXT_VARIABLES);
 	for (size_t k = 0; k < keys->n && !hit; k++) {
 		sieve_expand(vm, &keys->v[k], &key);
@@ -284,14 +287,13 @@ static bool sieve_compare(struct sieve_vm *vm, const struct sieve_node *n,
 				break;
 			const char *v = vs->v[i].p != NULL ? vs->v[i].p : "";
 			if (n->rel != SIEVE_REL_NONE)
-				hit = sieve_relational(n->rel, n->cmp, v,
-						       vs->v[i].len, kp,
-						       key.len);
+				hit =
+				    sieve_relational(n->rel, n->cmp, v,
+						     vs->v[i].len, kp, key.len);
 			else
-				hit = sieve_match(n->mt, n->cmp, v,
-						  vs->v[i].len, kp, key.len,
-						  want_caps ? &vm->scratch
-							    : NULL);
+				hit = sieve_match(
+				    n->mt, n->cmp, v, vs->v[i].len, kp, key.len,
+				    want_caps ? &vm->scratch : NULL);
 		}
 	}
 	if (hit && want_caps)
@@ -304,8 +306,8 @@ static void sieve_addr_part(struct sieve_vm *vm, enum sieve_ap ap,
 			    const char *local, size_t llen, const char *dom,
 			    size_t dlen, struct sieve_vals *vs)
 {
-	const char *delim = vm->env->delimiter != NULL ? vm->env->delimiter
-						       : "";
+	const char *delim =
+	    vm->env->delimiter != NULL ? vm->env->delimiter : "";
 	size_t cut = llen;
 	for (size_t i = 0; delim[0] != '\0' && i < llen; i++)
 		if (strchr(delim, local[i]) != NULL && local[i] != '\0') {
@@ -317,7 +319,8 @@ static void sieve_addr_part(struct sieve_vm *vm, enum sieve_ap ap,
 	case SIEVE_AP_ALL:
 		b = sieve_vals_add(vs, local, llen);
 		if (b != NULL && dom != NULL &&
-		    (buf_append_char(b, '@') < 0 || buf_append(b, dom, dlen) < 0))
+		    (buf_append_char(b, '@') < 0 ||
+		     buf_append(b, dom, dlen) < 0))
 			buf_reset(b);
 		break;
 	case SIEVE_AP_LOCALPART:
@@ -391,7 +394,8 @@ static void sieve_body_values(struct sieve_vm *vm, const struct sieve_node *n,
 				     i++) {
 					sieve_expand(vm, &n->content->v[i],
 						     &ct);
-					const char *t = ct.p != NULL ? ct.p : "";
+					const char *t =
+					    ct.p != NULL ? ct.p : "";
 					const char *sl = strchr(t, '/');
 					if (t[0] == '\0') {
 						want = true;
@@ -417,8 +421,8 @@ static void sieve_body_values(struct sieve_vm *vm, const struct sieve_node *n,
 						      p->body_len, &dec);
 				const char *cs = mime_param_get(
 				    p->params, p->nparams, "charset");
-				(void)mime_to_utf8(cs, dec.p != NULL ? dec.p
-								     : "",
+				(void)mime_to_utf8(cs,
+						   dec.p != NULL ? dec.p : "",
 						   dec.len, &utf);
 				if (sieve_vals_add(vs, utf.p, utf.len) == NULL)
 					break;
@@ -567,9 +571,9 @@ static void sieve_test_values(struct sieve_vm *vm, const struct sieve_node *n,
 			    sieve_time_zone(&t, n->has_zone ? zone.p : NULL,
 					    vm->env->now) < 0)
 				ok = false;
-			if (ok && sieve_time_part(&t, part.p != NULL ? part.p
-								  : "",
-						  out, sizeof(out)) == 0)
+			if (ok &&
+			    sieve_time_part(&t, part.p != NULL ? part.p : "",
+					    out, sizeof(out)) == 0)
 				(void)sieve_vals_add(vs, out, strlen(out));
 			if (n->cmd == ST_CURRENTDATE)
 				break;
@@ -632,9 +636,12 @@ static bool sieve_test(struct sieve_vm *vm, const struct sieve_node *n)
 	if (!sieve_step(vm, n->line))
 		return false;
 	switch (n->cmd) {
-	case ST_TRUE: return true;
-	case ST_FALSE: return false;
-	case ST_NOT: return !sieve_test(vm, &n->tests[0]);
+	case ST_TRUE:
+		return true;
+	case ST_FALSE:
+		return false;
+	case ST_NOT:
+		return !sieve_test(vm, &n->tests[0]);
 	case ST_ALLOF:
 		for (size_t i = 0; i < n->ntests; i++)
 			if (!sieve_test(vm, &n->tests[i]) || vm->error)
@@ -647,8 +654,10 @@ static bool sieve_test(struct sieve_vm *vm, const struct sieve_node *n)
 		return false;
 	case ST_SIZE:
 		return n->over ? vm->m->len > n->num : vm->m->len < n->num;
-	case ST_EXISTS: return sieve_test_exists(vm, n);
-	case ST_DUPLICATE: return sieve_test_duplicate(vm, n);
+	case ST_EXISTS:
+		return sieve_test_exists(vm, n);
+	case ST_DUPLICATE:
+		return sieve_test_duplicate(vm, n);
 	case ST_MAILBOXEXISTS: {
 		struct buf s;
 		buf_init(&s, SIEVE_STRING_MAX);
@@ -665,13 +674,12 @@ static bool sieve_test(struct sieve_vm *vm, const struct sieve_node *n)
 	default: {
 		struct sieve_vals vs = {0};
 		sieve_test_values(vm, n, &vs);
-		const struct sieve_list *keys = n->cmd == ST_DATE ? n->l3
-					       : n->cmd == ST_CURRENTDATE ||
-						       n->cmd == ST_HASFLAG ||
-						       n->cmd == ST_BODY
-						   ? (n->cmd == ST_BODY ? n->l1
-									: n->l2)
-						   : n->l2;
+		const struct sieve_list *keys =
+		    n->cmd == ST_DATE ? n->l3
+		    : n->cmd == ST_CURRENTDATE || n->cmd == ST_HASFLAG ||
+			    n->cmd == ST_BODY
+			? (n->cmd == ST_BODY ? n->l1 : n->l2)
+			: n->l2;
 		bool r = sieve_compare(vm, n, &vs, keys);
 		sieve_vals_free(&vs);
 		return r;
@@ -725,9 +733,8 @@ static void sieve_flags_edit(struct buf *b, const char *items, size_t len,
 				found = true;
 				if (!add) {
 					size_t end = k < b->len ? k + 1 : k;
-					size_t start = (k == b->len && j > 0)
-							   ? j - 1
-							   : j;
+					size_t start =
+					    (k == b->len && j > 0) ? j - 1 : j;
 					memmove(b->p + start, b->p + end,
 						b->len - end);
 					buf_truncate(b, b->len - (end - start));
@@ -775,8 +782,7 @@ static bool sieve_valid_mailbox(const char *p, size_t len)
 static bool sieve_valid_address(const char *p, size_t len)
 {
 	const char *at = memchr(p, '@', len);
-	if (len == 0 || len > 254 || at == NULL || at == p ||
-	    at == p + len - 1)
+	if (len == 0 || len > 254 || at == NULL || at == p || at == p + len - 1)
 		return false;
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f ||
@@ -856,8 +862,8 @@ static void sieve_do_flags(struct sieve_vm *vm, const struct sieve_node *n)
 	buf_init(&s, SIEVE_STRING_MAX);
 	if (n->l1 != NULL) {
 		sieve_expand(vm, &n->l1->v[0], &s);
-		struct sieve_var *v = sieve_var_find(
-		    vm, s.p != NULL ? s.p : "", s.len, true);
+		struct sieve_var *v =
+		    sieve_var_find(vm, s.p != NULL ? s.p : "", s.len, true);
 		if (v == NULL) {
 			sieve_fail(vm, n->line, "bad or too many variables");
 			buf_deinit(&s);
@@ -982,9 +988,9 @@ static void sieve_do_deleteheader(struct sieve_vm *vm,
 				struct buf tmp;
 				buf_init(&tmp, SIEVE_HEADER_MAX);
 				(void)mime_header_decode(
-				    (struct str){colon + 1,
-						 (size_t)(vm->hdr.p + i -
-							  colon - 1)},
+				    (struct str){
+					colon + 1,
+					(size_t)(vm->hdr.p + i - colon - 1)},
 				    &tmp);
 				(void)sieve_vals_add(&vs, tmp.p, tmp.len);
 				del = sieve_compare(vm, n, &vs, n->l2);
@@ -1023,7 +1029,8 @@ static void sieve_do_action(struct sieve_vm *vm, const struct sieve_node *n)
 		buf_init(&s, SIEVE_STRING_MAX);
 		sieve_expand(vm, &n->l1->v[0], &s);
 		if (!sieve_valid_mailbox(s.p, s.len)) {
-			sieve_fail(vm, n->line, "fileinto: invalid folder name");
+			sieve_fail(vm, n->line,
+				   "fileinto: invalid folder name");
 			buf_deinit(&s);
 			return;
 		}
@@ -1102,8 +1109,7 @@ static void sieve_do_action(struct sieve_vm *vm, const struct sieve_node *n)
 		a->handle = sieve_str_dup(vm, n->handle);
 		a->mime = n->mime;
 		if (n->addresses != NULL) {
-			a->addresses =
-			    xcalloc(n->addresses->n, sizeof(char *));
+			a->addresses = xcalloc(n->addresses->n, sizeof(char *));
 			buf_init(&s, SIEVE_STRING_MAX);
 			for (size_t i = 0; i < n->addresses->n; i++) {
 				sieve_expand(vm, &n->addresses->v[i], &s);
@@ -1237,8 +1243,8 @@ int sieve_run(const struct sieve_program *p, const struct sieve_msg *msg,
 	if (!vm.error && !vm.cancel_keep) {
 		struct sieve_action *a = sieve_act(&vm, 0, SIEVE_ACT_KEEP);
 		if (a != NULL)
-			a->flags = xstrdup(vm.flags.p != NULL ? vm.flags.p
-							      : "");
+			a->flags =
+			    xstrdup(vm.flags.p != NULL ? vm.flags.p : "");
 	}
 	if (!vm.error && vm.hdr_edited) {
 		r->header = xmemdup0(vm.hdr.p, vm.hdr.len);

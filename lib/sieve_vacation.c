@@ -94,10 +94,11 @@ bool sieve_vacation_allowed(const char *msg, size_t len, const char *sender,
 					const char *at = strrchr(u, '@');
 					if (at == NULL)
 						continue;
-					mine = (size_t)(at - u) == a->local_len &&
-					       strncasecmp(u, a->local,
-							   a->local_len) == 0 &&
-					       strcasecmp(at + 1, a->domain) == 0;
+					mine =
+					    (size_t)(at - u) == a->local_len &&
+					    strncasecmp(u, a->local,
+							a->local_len) == 0 &&
+					    strcasecmp(at + 1, a->domain) == 0;
 				}
 			}
 			addrlist_free(&l);

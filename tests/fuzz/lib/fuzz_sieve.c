@@ -13,17 +13,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char fuzz_msg[] =
-    "Date: Sat, 13 Mar 2010 14:30:00 +0100\n"
-    "From: Ken <ken+x@example.com>\n"
-    "To: tjs@example.org, b@example.net\n"
-    "Subject: =?utf-8?q?caf=C3=A9?= [list] money\n"
-    "Received: a\nReceived: b\n"
-    "Message-ID: <1@x>\n"
-    "MIME-Version: 1.0\n"
-    "Content-Type: multipart/mixed; boundary=B\n"
-    "\n--B\nContent-Type: text/plain\n\nhello\n--B\n"
-    "Content-Type: text/html\n\n<b>x</b>\n--B--\n";
+static const char fuzz_msg[] = "Date: Sat, 13 Mar 2010 14:30:00 +0100\n"
+			       "From: Ken <ken+x@example.com>\n"
+			       "To: tjs@example.org, b@example.net\n"
+			       "Subject: =?utf-8?q?caf=C3=A9?= [list] money\n"
+			       "Received: a\nReceived: b\n"
+			       "Message-ID: <1@x>\n"
+			       "MIME-Version: 1.0\n"
+			       "Content-Type: multipart/mixed; boundary=B\n"
+			       "\n--B\nContent-Type: text/plain\n\nhello\n--B\n"
+			       "Content-Type: text/html\n\n<b>x</b>\n--B--\n";
 
 static bool fuzz_dup(void *ctx, const char *id, size_t len, uint64_t s,
 		     bool last)

@@ -29,29 +29,28 @@ static const char msg1[] =
     "\n"
     "Hello, this is the frobnitz body.\n";
 
-static const char msg_mime[] =
-    "From: a@example.com\n"
-    "To: tjs@example.org\n"
-    "Subject: mime\n"
-    "MIME-Version: 1.0\n"
-    "Content-Type: multipart/mixed; boundary=XX\n"
-    "\n"
-    "--XX\n"
-    "Content-Type: text/plain; charset=utf-8\n"
-    "Content-Transfer-Encoding: quoted-printable\n"
-    "\n"
-    "secret caf=C3=A9 plans\n"
-    "--XX\n"
-    "Content-Type: application/octet-stream\n"
-    "Content-Transfer-Encoding: base64\n"
-    "\n"
-    "aGlkZGVuIHdvcmQ=\n"
-    "--XX--\n";
+static const char msg_mime[] = "From: a@example.com\n"
+			       "To: tjs@example.org\n"
+			       "Subject: mime\n"
+			       "MIME-Version: 1.0\n"
+			       "Content-Type: multipart/mixed; boundary=XX\n"
+			       "\n"
+			       "--XX\n"
+			       "Content-Type: text/plain; charset=utf-8\n"
+			       "Content-Transfer-Encoding: quoted-printable\n"
+			       "\n"
+			       "secret caf=C3=A9 plans\n"
+			       "--XX\n"
+			       "Content-Type: application/octet-stream\n"
+			       "Content-Transfer-Encoding: base64\n"
+			       "\n"
+			       "aGlkZGVuIHdvcmQ=\n"
+			       "--XX--\n";
 
 /* actions as "kind:arg[flags]" joined by ';' */
 static void render(const struct sieve_result *r, char *out, size_t outsz)
 {
-	static const char *const k[] = {"keep",	  "fileinto", "redirect",
+	static const char *const k[] = {"keep",	   "fileinto", "redirect",
 					"discard", "reject",   "vacation"};
 	size_t o = 0;
 	out[0] = '\0';
@@ -80,8 +79,8 @@ static int run(const char *script, const char *msg, char *out, size_t outsz,
 	       char *err, size_t errsz)
 {
 	static int dupcalls;
-	struct sieve_program *p = sieve_compile(script, strlen(script), err,
-						errsz);
+	struct sieve_program *p =
+	    sieve_compile(script, strlen(script), err, errsz);
 	if (p == NULL) {
 		snprintf(out, outsz, "COMPILE %s", err);
 		return -1;
@@ -188,8 +187,7 @@ static const struct case_ cases[] = {
     {"if allof (true, false) { discard; }", msg1, "keep"},
     {"if anyof (false, true) { discard; }", msg1, ""},
     {"if address :localpart \"from\" \"KEN\" { discard; }", msg1, ""},
-    {"if address :all :is \"to\" \"other@example.net\" { discard; }", msg1,
-     ""},
+    {"if address :all :is \"to\" \"other@example.net\" { discard; }", msg1, ""},
     {"redirect \"fred@example.net\";", msg1, "redirect:fred@example.net"},
     {"require \"copy\"; redirect :copy \"fred@example.net\";", msg1,
      "redirect:fred@example.net;keep"},
@@ -228,23 +226,27 @@ static const struct case_ cases[] = {
     {"require \"variables\"; set \"a\" \"x\"; if string :is \"${a}${b}\" "
      "\"x\" { discard; }",
      msg1, ""},
-    {"require [\"variables\",\"fileinto\"]; fileinto \"${unknown}x${}\";",
-     msg1, "fileinto:x${}"},
+    {"require [\"variables\",\"fileinto\"]; fileinto \"${unknown}x${}\";", msg1,
+     "fileinto:x${}"},
     /* relational */
-    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header :count \"ge\" :comparator "
+    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header "
+     ":count \"ge\" :comparator "
      "\"i;ascii-numeric\" \"received\" \"2\" { discard; }",
      msg1, ""},
-    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header :count \"gt\" :comparator "
+    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header "
+     ":count \"gt\" :comparator "
      "\"i;ascii-numeric\" \"received\" \"2\" { discard; }",
      msg1, "keep"},
     {"require [\"relational\",\"comparator-i;ascii-numeric\"]; if header "
      ":value \"lt\" :comparator \"i;ascii-numeric\" \"x-caffeine\" \"9\" "
      "{ discard; }",
      msg1, "keep"},
-    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if address :count \"eq\" :comparator "
+    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if address "
+     ":count \"eq\" :comparator "
      "\"i;ascii-numeric\" [\"to\",\"cc\"] \"3\" { discard; }",
      msg1, ""},
-    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header :value \"gt\" \"x-caffeine\" "
+    {"require [\"relational\", \"comparator-i;ascii-numeric\"]; if header "
+     ":value \"gt\" \"x-caffeine\" "
      "\"C8\" { discard; }",
      msg1, ""},
     /* encoded-character, RFC 2047 */
@@ -276,8 +278,7 @@ static const struct case_ cases[] = {
      msg_mime, ""},
     {"require \"body\"; if body :raw :contains \"aGlkZGVu\" { discard; }",
      msg_mime, ""},
-    {"require \"body\"; if body :contains \"frobnitz\" { discard; }", msg1,
-     ""},
+    {"require \"body\"; if body :contains \"frobnitz\" { discard; }", msg1, ""},
     /* date, index */
     {"require \"date\"; if date :is :originalzone \"date\" \"year\" "
      "\"2010\" { discard; }",
@@ -354,8 +355,7 @@ static const struct {
     {"/* c */ keep; /* d\n e */", NULL},
     {"keep", "line 1: missing ';' after command 'keep'"},
     {"\n\nfoo;", "line 3: unknown command 'foo'"},
-    {"fileinto \"x\";",
-     "line 1: fileinto requires the 'fileinto' extension"},
+    {"fileinto \"x\";", "line 1: fileinto requires the 'fileinto' extension"},
     {"require \"nope\";", "line 1: unsupported extension \"nope\""},
     {"keep;\nrequire \"fileinto\";",
      "line 2: 'require' must come before any other command"},
@@ -413,7 +413,8 @@ static void test_compile(void)
 		size_t len = strlen(s);
 		if (strcmp(s, "keep;") == 0 && compile_cases[i].error != NULL)
 			len = 14;
-		struct sieve_program *p = sieve_compile(s, len, err, sizeof(err));
+		struct sieve_program *p =
+		    sieve_compile(s, len, err, sizeof(err));
 		const char *want = compile_cases[i].error;
 		if (want == NULL) {
 			if (p == NULL)
