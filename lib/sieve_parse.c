@@ -78,6 +78,7 @@ struct sieve_parser {
 	/* the current token */
 	enum sieve_tok tok;
 	unsigned tok_line;
+	unsigned prev_line; /* where the previous token ended */
 	char punct;
 	struct buf text; /* identifier, tag or string */
 	uint64_t num;
@@ -234,6 +235,7 @@ static bool sieve_is_ident(char c)
 
 static void sieve_next(struct sieve_parser *ps)
 {
+	ps->prev_line = ps->line;
 	buf_reset(&ps->text);
 	sieve_skip_space(ps);
 	ps->tok_line = ps->line;
@@ -531,13 +533,15 @@ static void sieve_parse_command(struct sieve_parser *ps, struct sieve_node *n,
 		sieve_next(ps);
 		return;
 	}
+	/* reported where the command's last token ended, not where the
+	   next token (perhaps lines further) begins */
 	if (ps->tok == TOK_EOF)
-		sieve_err(ps, ps->tok_line,
+		sieve_err(ps, ps->prev_line,
 			  "missing ';' after command '%s' at the end of the "
 			  "script",
 			  n->name);
 	else
-		sieve_err(ps, ps->tok_line,
+		sieve_err(ps, ps->prev_line,
 			  "expected ';' or a block after command '%s'",
 			  n->name);
 }

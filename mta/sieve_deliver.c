@@ -30,10 +30,11 @@
 #include "maildir_folders.h"
 #include "mime.h"
 #include "sieve.h"
+#include "sieve_store.h"
 #include "str.h"
 #include "xalloc.h"
 
-#define SIEVE_ACTIVE	   ".dovecot.sieve"
+#define SIEVE_ACTIVE ".dovecot.sieve"
 /* state files in HOME/sieve/ (names Pigeonhole never uses) */
 #define SIEVE_VACATION_DB  ".youju-vacation"
 #define SIEVE_DUPLICATE_DB ".youju-duplicate"
@@ -56,17 +57,7 @@ void sieve_deliver_configure(const struct conf *conf)
 
 int sieve_home(const char *maildir, char *out, size_t outsz)
 {
-	size_t len = strlen(maildir);
-	while (len > 1 && maildir[len - 1] == '/')
-		len--;
-	size_t cut = len;
-	if (len > 8 && strncmp(maildir + len - 8, "/Maildir", 8) == 0)
-		cut = len - 8;
-	if (cut + 1 > outsz)
-		return -1;
-	memcpy(out, maildir, cut);
-	out[cut] = '\0';
-	return 0;
+	return sieve_store_home(maildir, out, outsz);
 }
 
 static void sieve_ign(int r)
@@ -200,7 +191,8 @@ static bool sieve_cb_exists(void *ctx, const char *name)
 	       S_ISDIR(st.st_mode);
 }
 
-/* ---- storing -------------------------------------------------------------- */
+/* ---- storing --------------------------------------------------------------
+ */
 
 static unsigned sieve_flags(const char *flags, struct str *kw, size_t *nkw,
 			    size_t kwmax)
@@ -235,7 +227,8 @@ static unsigned sieve_flags(const char *flags, struct str *kw, size_t *nkw,
 
 /* The result of one store, as deliver_maildir() would say it. */
 static void sieve_store(const struct deliver_cfg *cfg, const char *root,
-			const char *folder, const struct maildir_quota_rule *rule,
+			const char *folder,
+			const struct maildir_quota_rule *rule,
 			const char *content, size_t len, const char *flags,
 			struct deliver_result *r)
 {
@@ -252,8 +245,8 @@ static void sieve_store(const struct deliver_cfg *cfg, const char *root,
 	}
 	int e = errno;
 	if (e == EDQUOT) {
-		r->status = cfg->overquota_bounce ? DELIVER_BOUNCE
-						  : DELIVER_DEFER;
+		r->status =
+		    cfg->overquota_bounce ? DELIVER_BOUNCE : DELIVER_DEFER;
 		snprintf(r->dsn, sizeof(r->dsn), "%s",
 			 cfg->overquota_bounce ? "5.2.2" : "4.2.2");
 		snprintf(r->text, sizeof(r->text), "%s", cfg->limit_message);
@@ -315,8 +308,8 @@ static void sieve_vacation(const struct sieve_deliver_ctx *c,
 		addrs[na++] = c->orig_rcpt;
 	for (size_t i = 0; i < a->naddresses; i++)
 		addrs[na++] = a->addresses[i];
-	bool ok = sieve_vacation_allowed(c->msg, c->len, c->sender, addrs, na,
-					 &why);
+	bool ok =
+	    sieve_vacation_allowed(c->msg, c->len, c->sender, addrs, na, &why);
 	free(addrs);
 	if (!ok) {
 		log_info("%s: sieve: to=<%s>, vacation not sent: %s",
@@ -342,11 +335,11 @@ static void sieve_vacation(const struct sieve_deliver_ctx *c,
 	if (sieve_db_seen(home, SIEVE_VACATION_DB, key.p, key.len, period,
 			  true)) {
 		buf_deinit(&key);
-		log_info("%s: sieve: to=<%s>, vacation not sent: already "
-			 "answered %s",
-			 c->queue_id, address,
-			 log_escape(esc, sizeof(esc), c->sender,
-				    strlen(c->sender)));
+		log_info(
+		    "%s: sieve: to=<%s>, vacation not sent: already "
+		    "answered %s",
+		    c->queue_id, address,
+		    log_escape(esc, sizeof(esc), c->sender, strlen(c->sender)));
 		return;
 	}
 	buf_deinit(&key);
@@ -434,22 +427,21 @@ static int sieve_redirect(const struct sieve_deliver_ctx *c,
 	return 0;
 }
 
-/* ---- the script ------------------------------------------------------------ */
+/* ---- the script ------------------------------------------------------------
+ */
 
 /* The user is told about a broken script once per version of it: a
    notice into INBOX, remembered by the script's mtime and size. */
-static void sieve_notice(const struct sieve_deliver_ctx *c,
-			 const char *address, const char *home,
-			 const char *root, const struct stat *st,
-			 const char *error)
+static void sieve_notice(const struct sieve_deliver_ctx *c, const char *address,
+			 const char *home, const char *root,
+			 const struct stat *st, const char *error)
 {
 	char key[128];
-	int kl = snprintf(key, sizeof(key), "%lld.%lld.%lld",
-			  (long long)st->st_ino, (long long)st->st_mtime,
-			  (long long)st->st_size);
-	if (kl < 0 ||
-	    sieve_db_seen(home, SIEVE_NOTICE_FILE, key, (size_t)kl,
-			  SIEVE_VACATION_MAX, true))
+	int kl =
+	    snprintf(key, sizeof(key), "%lld.%lld.%lld", (long long)st->st_ino,
+		     (long long)st->st_mtime, (long long)st->st_size);
+	if (kl < 0 || sieve_db_seen(home, SIEVE_NOTICE_FILE, key, (size_t)kl,
+				    SIEVE_VACATION_MAX, true))
 		return;
 	struct buf m;
 	buf_init(&m, 64 * 1024);
@@ -469,9 +461,10 @@ static void sieve_notice(const struct sieve_deliver_ctx *c,
 	    "The error was:\n\n    ",
 	    date, c->hostname, address);
 	rc |= sieve_put_clean(&m, error, strlen(error));
-	rc |= buf_append_str(&m, "\n\nCorrect the script (ManageSieve, or the "
-				 "webmail's filter settings) to turn\nfiltering "
-				 "on again.  This notice is sent once.\n");
+	rc |=
+	    buf_append_str(&m, "\n\nCorrect the script (ManageSieve, or the "
+			       "webmail's filter settings) to turn\nfiltering "
+			       "on again.  This notice is sent once.\n");
 	struct maildir_quota_rule rule = {0};
 	struct mailbox_user u = {root, rule};
 	const char *err = "";
@@ -480,8 +473,7 @@ static void sieve_notice(const struct sieve_deliver_ctx *c,
 	buf_deinit(&m);
 }
 
-static char *sieve_read_active(const char *home, struct stat *st,
-			       size_t *len_r)
+static char *sieve_read_active(const char *home, struct stat *st, size_t *len_r)
 {
 	char path[PATH_MAX];
 	if (file_path(path, sizeof(path), home, SIEVE_ACTIVE) < 0)
@@ -590,8 +582,8 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 	rc |= buf_append(&content, c->msg + (res.header ? res.body_off : 0),
 			 c->len - (res.header ? res.body_off : 0));
 	/* what leaves carries Delivered-To (loops) but no Return-Path */
-	const char *out = content.p + strlen("Return-Path: <>\n") +
-			  strlen(c->sender);
+	const char *out =
+	    content.p + strlen("Return-Path: <>\n") + strlen(c->sender);
 	size_t outlen = content.len - (size_t)(out - content.p);
 	if (rc != 0) {
 		buf_deinit(&content);
@@ -642,10 +634,11 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 				    a->create &&
 				    maildir_folder_create(root, fname) < 0 &&
 				    errno != EEXIST)
-					log_warning("%s: sieve: to=<%s>, cannot "
-						    "create folder %s: %s",
-						    c->queue_id, address, fname,
-						    strerror(errno));
+					log_warning(
+					    "%s: sieve: to=<%s>, cannot "
+					    "create folder %s: %s",
+					    c->queue_id, address, fname,
+					    strerror(errno));
 				int fl = snprintf(folder, sizeof(folder),
 						  "%s/.%s", root, fname);
 				if (fl > 0 && (size_t)fl < sizeof(folder) &&
@@ -656,9 +649,10 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 					   folder that cannot be used: keep */
 					snprintf(folder, sizeof(folder), "%s",
 						 root);
-					log_info("%s: sieve: to=<%s>, no folder "
-						 "%s, kept in INBOX",
-						 c->queue_id, address, fname);
+					log_info(
+					    "%s: sieve: to=<%s>, no folder "
+					    "%s, kept in INBOX",
+					    c->queue_id, address, fname);
 				}
 			}
 		}
@@ -672,8 +666,8 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 		    (a->flags == NULL || a->flags[0] == '\0') &&
 		    res.header == NULL) {
 			/* the plain path, exactly as without a script */
-			deliver_maildir(cfg, address, maildir, quota,
-					c->sender, c->msg, c->len, &one);
+			deliver_maildir(cfg, address, maildir, quota, c->sender,
+					c->msg, c->len, &one);
 		} else {
 			sieve_store(cfg, root, folder, &rule, content.p,
 				    content.len, a->flags, &one);
@@ -682,8 +676,8 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 			*r = one;
 			break;
 		}
-		sieve_ign(buf_printf(&text, "%s%s", text.len ? ", " : "",
-				     where));
+		sieve_ign(
+		    buf_printf(&text, "%s%s", text.len ? ", " : "", where));
 	}
 	if (r->status != DELIVER_OK) {
 		buf_deinit(&text);
@@ -716,7 +710,8 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 	}
 	if (r->status == DELIVER_OK)
 		snprintf(r->text, sizeof(r->text), "%s%s",
-			 text.len ? "delivered via sieve to " : "discarded by sieve",
+			 text.len ? "delivered via sieve to "
+				  : "discarded by sieve",
 			 text.len ? text.p : "");
 	buf_deinit(&text);
 	buf_deinit(&content);
