@@ -209,9 +209,9 @@ int sieve_store_rename(const char *home, const char *oldname,
 		errno = EEXIST;
 		return -1;
 	}
-	bool was_active = sieve_store_active(home, active, sizeof(active)) ==
-			      0 &&
-			  strcmp(active, oldname) == 0;
+	bool was_active =
+	    sieve_store_active(home, active, sizeof(active)) == 0 &&
+	    strcmp(active, oldname) == 0;
 	/* link(2) + unlink(2): never over an existing name */
 	if (link(op, np) < 0)
 		return -1;

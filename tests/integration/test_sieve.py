@@ -274,3 +274,58 @@ def test_sieve_syntax_error_keeps_mail(inst):
                    "an error", timeout=2, count=2)
     assert len(notices) == 1, notices
     assert b"line 2: 'if' needs a block" in notices[0][1]
+
+
+def test_sieve_cli_check(inst):
+    good = inst.path("good.sieve")
+    bad = inst.path("bad.sieve")
+    with open(good, "w") as f:
+        f.write('require ["fileinto"];\nfileinto "x";\n')
+    with open(bad, "w") as f:
+        f.write('require ["regex"];\n')
+    r = inst.youju("sieve", "check", good)
+    assert r.returncode == 0 and r.stdout == f"{good}: ok\n", r
+    r = inst.youju("sieve", "check", good, bad)
+    assert r.returncode == 1, r
+    assert f'{bad}: line 1: unsupported extension "regex"' in r.stdout, r
+    r = inst.youju("sieve", "extensions")
+    assert r.returncode == 0 and "vacation-seconds" in r.stdout, r
+
+
+def test_sieve_import_extmail(inst):
+    """`youju sieve import` turns ExtMail's .mailfilter (its ## blocks)
+    and blacklist.cf into an active script that delivery then runs."""
+    add_mailbox(inst, "sv-extmail")
+    home = home_of(inst, "sv-extmail")
+    md = os.path.join(home, "Maildir")
+    os.makedirs(md, exist_ok=True)
+    with open(os.path.join(home, ".mailfilter"), "w") as f:
+        f.write("#MFMAILDROP=2\n#*blacklist\n"
+                "##Name:reports\n##From:\n##Recipient:\n"
+                "##Subject:quarterly\n##Folder:.Reports\n\n"
+                "if (($SUBJECT =~/.*quarterly.*/))\n{\n"
+                "  to \"$HOME/Maildir/.Reports/.\"\n}\n")
+    with open(os.path.join(md, "blacklist.cf"), "w") as f:
+        f.write("pest@example.com\n")
+    for d, _, files in os.walk(os.path.dirname(home)):
+        _vmail(d)
+        for n in files:
+            _vmail(os.path.join(d, n))
+    r = inst.youju("sieve", "import", home)
+    assert r.returncode == 0, r
+    assert "2 rules imported into sieve/extmail.sieve (active)" in r.stdout
+    assert os.readlink(os.path.join(home, ".dovecot.sieve")) == \
+        "sieve/extmail.sieve"
+    # the folder exists in ExtMail's Maildir already
+    os.makedirs(os.path.join(md, ".Reports", "new"), exist_ok=True)
+    for sub in ("", "new", "cur", "tmp"):
+        p = os.path.join(md, ".Reports", sub)
+        os.makedirs(p, exist_ok=True)
+        _vmail(p)
+    t1 = send(inst, f"sv-extmail@{DOM}", subject="quarterly numbers")
+    assert len(find(inst, "sv-extmail", t1, ".Reports")) == 1
+    since = inst.log_size()
+    t2 = send(inst, f"sv-extmail@{DOM}", sender="pest@example.com")
+    inst.wait_log(r"to=<sv-extmail@extmail.org>.*discarded by sieve",
+                  since=since)
+    assert find(inst, "sv-extmail", t2, timeout=0) == []
