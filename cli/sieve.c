@@ -83,15 +83,17 @@ static int cli_sieve_import_one(const char *home, bool force)
 	if (cli_sieve_read(md, "whitelist.cf", &wl, &wll) == 0 &&
 	    cli_sieve_read(md, "blacklist.cf", &bl, &bll) == 0 &&
 	    cli_sieve_read(md, "autoreply.cf", &ar, &arl) == 0) {
-		struct sieve_import_in in = {mf, mfl, wl, bl, wll, bll, ar, arl};
+		struct sieve_import_in in = {mf,  mfl, wl, bl,
+					     wll, bll, ar, arl};
 		struct buf out;
 		unsigned n = 0;
 		char err[SIEVE_ERROR_MAX], active[SIEVE_STORE_NAME_MAX + 1];
 		buf_init(&out, SIEVE_SCRIPT_MAX);
 		struct sieve_program *p = NULL;
 		if (sieve_import_extmail(&in, &out, &n) < 0) {
-			fprintf(stderr, "%s: the rules make a script over "
-					"256 KiB\n",
+			fprintf(stderr,
+				"%s: the rules make a script over "
+				"256 KiB\n",
 				home);
 		} else if ((p = sieve_compile(out.p, out.len, err,
 					      sizeof(err))) == NULL) {
@@ -106,9 +108,8 @@ static int cli_sieve_import_one(const char *home, bool force)
 			    0)
 				active[0] = '\0';
 			bool activate = force || active[0] == '\0';
-			if (activate &&
-			    sieve_store_set_active(home, CLI_SIEVE_IMPORTED) <
-				0) {
+			if (activate && sieve_store_set_active(
+					    home, CLI_SIEVE_IMPORTED) < 0) {
 				fprintf(stderr, "%s: activate: %s\n", home,
 					strerror(errno));
 			} else {
@@ -165,12 +166,13 @@ int cli_sieve(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		char *data = NULL;
 		size_t len = 0;
-		int r = file_read(argv[i], SIEVE_SCRIPT_MAX, 0, &data, &len,
-				  NULL);
+		int r =
+		    file_read(argv[i], SIEVE_SCRIPT_MAX, 0, &data, &len, NULL);
 		if (r <= 0) {
 			fprintf(stderr, "%s: %s\n", argv[i],
-				r == 0 ? "no such file"
-				       : "cannot read (or larger than 256 KiB)");
+				r == 0
+				    ? "no such file"
+				    : "cannot read (or larger than 256 KiB)");
 			rc = 1;
 			continue;
 		}

@@ -22,7 +22,7 @@
 #include "str.h"
 #include "xalloc.h"
 
-#define IMPORT_RULES_MAX 256
+#define IMPORT_RULES_MAX   256
 #define IMPORT_FOLDERS_MAX 16
 
 struct import_rule {
@@ -84,14 +84,15 @@ static int imp_list_test(struct buf *o, const char *p, size_t len)
 	struct buf a, d;
 	buf_init(&a, 1024 * 1024);
 	buf_init(&d, 1024 * 1024);
-	int rc = imp_list(&a, p, len, false, &na) | imp_list(&d, p, len, true,
-							      &nd);
+	int rc =
+	    imp_list(&a, p, len, false, &na) | imp_list(&d, p, len, true, &nd);
 	if (rc == 0) {
 		rc |= buf_append_str(o, "anyof (");
 		rc |= buf_append_str(o, "address :all :is [\"from\", "
 					"\"sender\"] ");
 		rc |= buf_append(o, a.p, a.len);
-		rc |= buf_append_str(o, ",\n       envelope :all :is \"from\" ");
+		rc |=
+		    buf_append_str(o, ",\n       envelope :all :is \"from\" ");
 		rc |= buf_append(o, a.p, a.len);
 		if (nd > 0) {
 			rc |= buf_append_str(o, ",\n       address :domain :is "
@@ -130,14 +131,15 @@ static int imp_vacation(struct buf *o, const struct sieve_import_in *in)
 			break;
 		}
 		const char *colon = memchr(ln.p, ':', ln.len);
-		if (colon == NULL || memchr(ln.p, ' ', (size_t)(colon - ln.p))) {
+		if (colon == NULL ||
+		    memchr(ln.p, ' ', (size_t)(colon - ln.p))) {
 			hdr = false;
 			break;
 		}
 		hdr = true;
 		struct str name = {ln.p, (size_t)(colon - ln.p)};
-		struct str val = str_trim(imp_after(ln.p, ln.len,
-						    name.len + 1));
+		struct str val =
+		    str_trim(imp_after(ln.p, ln.len, name.len + 1));
 		if (str_case_eq_cstr(name, "subject") && val.len > 0)
 			subject = val;
 		else if (str_case_eq_cstr(name, "content-type"))
@@ -156,7 +158,8 @@ static int imp_vacation(struct buf *o, const struct sieve_import_in *in)
 		rc |= buf_append_str(o, " :mime text:\nContent-Type: ");
 		rc |= buf_append(o, ctype.p, ctype.len);
 		if (cte.p != NULL) {
-			rc |= buf_append_str(o, "\nContent-Transfer-Encoding: ");
+			rc |=
+			    buf_append_str(o, "\nContent-Transfer-Encoding: ");
 			rc |= buf_append(o, cte.p, cte.len);
 		}
 		rc |= buf_append_str(o, "\n\n");
@@ -185,7 +188,8 @@ static int imp_rule(struct buf *o, const struct import_rule *r)
 	rc |= buf_append_str(o, "\nif anyof (");
 	size_t n = 0;
 	if (r->from.len > 0) {
-		rc |= buf_append_str(o, "header :contains [\"from\", \"sender\"] ");
+		rc |= buf_append_str(
+		    o, "header :contains [\"from\", \"sender\"] ");
 		rc |= imp_quoted(o, r->from);
 		n++;
 	}
@@ -209,8 +213,8 @@ static int imp_rule(struct buf *o, const struct import_rule *r)
 	rc |= buf_append_str(o, ") {\n");
 	bool reject = false;
 	for (size_t i = 0; i < r->nfolder; i++)
-		reject = reject || (r->folder[i].len > 0 &&
-				    r->folder[i].p[0] == '*');
+		reject = reject ||
+			 (r->folder[i].len > 0 && r->folder[i].p[0] == '*');
 	for (size_t i = 0; i < r->nfolder; i++) {
 		struct str f = r->folder[i];
 		if (f.len == 0)
@@ -219,9 +223,9 @@ static int imp_rule(struct buf *o, const struct import_rule *r)
 			if (f.len == 1) {
 				rc |= buf_append_str(o, "    keep;\n");
 			} else {
-				rc |= buf_append_str(o, r->cont
-							    ? "    fileinto :copy "
-							    : "    fileinto ");
+				rc |= buf_append_str(
+				    o, r->cont ? "    fileinto :copy "
+					       : "    fileinto ");
 				rc |= imp_quoted(o, imp_after(f.p, f.len, 1));
 				rc |= buf_append_str(o, ";\n");
 			}
@@ -314,10 +318,11 @@ int sieve_import_extmail(const struct sieve_import_in *in, struct buf *out,
 		rules[nrules++] = cur;
 
 	struct buf *o = out;
-	int rc = buf_append_str(o, "# Imported from ExtMail's .mailfilter by "
-				   "`youju sieve import` (docs/sieve.md).\n"
-				   "require [\"fileinto\", \"copy\", "
-				   "\"reject\", \"vacation\", \"envelope\"];\n");
+	int rc =
+	    buf_append_str(o, "# Imported from ExtMail's .mailfilter by "
+			      "`youju sieve import` (docs/sieve.md).\n"
+			      "require [\"fileinto\", \"copy\", "
+			      "\"reject\", \"vacation\", \"envelope\"];\n");
 	if (autoreply && fwd.p == NULL && !white)
 		rc |= imp_vacation(o, in);
 	if (white) {
@@ -348,7 +353,8 @@ int sieve_import_extmail(const struct sieve_import_in *in, struct buf *out,
 	}
 	if (fwd.p != NULL) {
 		rc |= buf_append_str(o, "\n# forwarding\n");
-		rc |= buf_append_str(o, fwdcc ? "redirect :copy " : "redirect ");
+		rc |=
+		    buf_append_str(o, fwdcc ? "redirect :copy " : "redirect ");
 		rc |= imp_quoted(o, fwd);
 		rc |= buf_append_str(o, fwdcc ? ";\n" : ";\nstop;\n");
 	}
@@ -361,8 +367,8 @@ int sieve_import_extmail(const struct sieve_import_in *in, struct buf *out,
 		       "\"X-DSPAM-Result\" \"Spam\") {\n    fileinto "
 		       "\"Junk\";\n    stop;\n}\n");
 	if (rules_r != NULL)
-		*rules_r = (unsigned)nrules + white + black + autoreply +
-			   spam + (fwd.p != NULL);
+		*rules_r = (unsigned)nrules + white + black + autoreply + spam +
+			   (fwd.p != NULL);
 	free(rules);
 	return rc != 0 ? -1 : 0;
 }

@@ -23,8 +23,8 @@
 #include "sieve_store.h"
 #include "xalloc.h"
 
-#define MS_LINE_MAX   8192
-#define MS_ARGS_MAX   4
+#define MS_LINE_MAX    8192
+#define MS_ARGS_MAX    4
 #define MS_LITERAL_MAX (SIEVE_SCRIPT_MAX + 1024)
 
 enum ms_state { MS_AUTH, MS_LOGIN_WAIT, MS_TRANS };
@@ -39,7 +39,7 @@ struct ms_sess {
 	/* the command being assembled */
 	struct buf arg[MS_ARGS_MAX + 1];
 	size_t nargs;
-	bool atom0; /* arg[0] is the command name */
+	bool atom0;	   /* arg[0] is the command name */
 	uint64_t lit_left; /* bytes of a literal still to come */
 	bool in_literal;
 	bool overflow; /* too many arguments or too large: refuse */
@@ -145,7 +145,8 @@ static void ms_sasl_response(struct mra_conn *c, struct str b64)
 	char *user, *pass;
 	if (mra_sasl_plain(b64, &user, &pass) < 0) {
 		s->fails++;
-		ms_reply(c, "NO", NULL, "Invalid base64 data or PLAIN response.");
+		ms_reply(c, "NO", NULL,
+			 "Invalid base64 data or PLAIN response.");
 		return;
 	}
 	log_escape(s->login_user, sizeof s->login_user, user, strlen(user));
@@ -442,8 +443,8 @@ static void ms_command(struct mra_conn *c)
 			return;
 		}
 		if (s->nargs >= 3) {
-			ms_sasl_response(c, (struct str){ms_arg(s, 2),
-							 s->arg[2].len});
+			ms_sasl_response(
+			    c, (struct str){ms_arg(s, 2), s->arg[2].len});
 			return;
 		}
 		s->sasl_wait = true;
@@ -471,8 +472,8 @@ static int ms_tokens(struct ms_sess *s, struct str line)
 			i++;
 			continue;
 		}
-		struct buf *b = s->nargs <= MS_ARGS_MAX ? &s->arg[s->nargs]
-							: NULL;
+		struct buf *b =
+		    s->nargs <= MS_ARGS_MAX ? &s->arg[s->nargs] : NULL;
 		if (b == NULL)
 			s->overflow = true;
 		if (ch == '"') {

@@ -58,11 +58,10 @@ static const char filter[] =
 
 static const char white[] = "friend@example.com\n  Good.Example.NET \n";
 static const char black[] = "spam@example.com\n@bad.example\n";
-static const char reply[] =
-    "Subject: I am away\n"
-    "Content-Type: text/plain; charset=gb2312\n"
-    "\n"
-    "Back on Monday.\n.dot line\n";
+static const char reply[] = "Subject: I am away\n"
+			    "Content-Type: text/plain; charset=gb2312\n"
+			    "\n"
+			    "Back on Monday.\n.dot line\n";
 
 static char *run(const char *script, size_t len, const char *from,
 		 const char *subject, char *out, size_t outsz)
@@ -84,21 +83,20 @@ static char *run(const char *script, size_t len, const char *from,
 	if (sieve_run(p, &m, &env, &r, err, sizeof(err)) < 0) {
 		snprintf(out, outsz, "ERROR %s", err);
 	} else {
-		static const char *const k[] = {"keep",	  "fileinto",
+		static const char *const k[] = {"keep",	    "fileinto",
 						"redirect", "discard",
 						"reject",   "vacation"};
 		size_t o = 0;
 		for (size_t i = 0; i < r.n; i++) {
-			int n = snprintf(out + o, outsz - o, "%s%s%s%s",
-					 i ? ";" : "", k[r.v[i].kind],
-					 r.v[i].kind == SIEVE_ACT_VACATION ||
-						 !r.v[i].arg
-					     ? ""
-					     : ":",
-					 r.v[i].kind == SIEVE_ACT_VACATION ||
-						 !r.v[i].arg
-					     ? ""
-					     : r.v[i].arg);
+			int n = snprintf(
+			    out + o, outsz - o, "%s%s%s%s", i ? ";" : "",
+			    k[r.v[i].kind],
+			    r.v[i].kind == SIEVE_ACT_VACATION || !r.v[i].arg
+				? ""
+				: ":",
+			    r.v[i].kind == SIEVE_ACT_VACATION || !r.v[i].arg
+				? ""
+				: r.v[i].arg);
 			if (n < 0 || (size_t)n >= outsz - o)
 				break;
 			o += (size_t)n;
@@ -112,10 +110,10 @@ static char *run(const char *script, size_t len, const char *from,
 int main(void)
 {
 	test_begin("import");
-	struct sieve_import_in in = {filter,	    sizeof(filter) - 1,
-				     white,	    black,
-				     sizeof(white) - 1, sizeof(black) - 1,
-				     reply,	    sizeof(reply) - 1};
+	struct sieve_import_in in = {
+	    filter, sizeof(filter) - 1, white,
+	    black,  sizeof(white) - 1,	sizeof(black) - 1,
+	    reply,  sizeof(reply) - 1};
 	struct buf b;
 	buf_init(&b, 1024 * 1024);
 	unsigned n = 0;
@@ -139,10 +137,10 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		run(b.p, b.len, cases[i].from, cases[i].subject, out,
 		    sizeof(out));
-		bool ok = strncmp(out, cases[i].want, strlen(cases[i].want)) ==
-			      0 &&
-			  (strcmp(cases[i].want, "ERROR") == 0 ||
-			   strcmp(out, cases[i].want) == 0);
+		bool ok =
+		    strncmp(out, cases[i].want, strlen(cases[i].want)) == 0 &&
+		    (strcmp(cases[i].want, "ERROR") == 0 ||
+		     strcmp(out, cases[i].want) == 0);
 		if (!ok)
 			fprintf(stderr, "case %zu: got \"%s\"\n%s\n", i, out,
 				i == 0 ? b.p : "");
