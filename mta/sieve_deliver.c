@@ -494,6 +494,22 @@ static char *sieve_read_active(const char *home, struct stat *st, size_t *len_r)
 	return data;
 }
 
+/* An X-Loop: field naming address (ExtMail's forwarding and many list
+   managers add one): the message came back through a filter of ours. */
+static bool sieve_has_xloop(const char *msg, size_t len, const char *address)
+{
+	size_t pos = 0, alen = strlen(address);
+	struct str fn, fv;
+	while (mime_header_next(msg, len, &pos, &fn, &fv)) {
+		if (!str_case_eq_cstr(fn, "x-loop"))
+			continue;
+		for (size_t i = 0; i + alen <= fv.len; i++)
+			if (strncasecmp(fv.p + i, address, alen) == 0)
+				return true;
+	}
+	return false;
+}
+
 void sieve_deliver(const struct deliver_cfg *cfg,
 		   const struct sieve_deliver_ctx *c, const char *address,
 		   const char *maildir, const char *quota,
@@ -508,6 +524,14 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 	    sieve_home(maildir, root, sizeof(root)) == 0 &&
 	    !deliver_has_delivered_to(c->msg, c->len, address))
 		script = sieve_read_active(home, &st, &slen);
+	if (script != NULL && sieve_has_xloop(c->msg, c->len, address)) {
+		/* no filter runs twice on its own output: plain delivery */
+		log_info("%s: sieve: to=<%s>, X-Loop names the mailbox, script "
+			 "not run",
+			 c->queue_id, address);
+		free(script);
+		script = NULL;
+	}
 	if (script == NULL) {
 		deliver_maildir(cfg, address, maildir, quota, c->sender, c->msg,
 				c->len, r);

@@ -247,4 +247,45 @@ def test_managesieve_quota(inst):
     assert st.startswith(b"NO"), st
     st, _, _ = c.cmd("NOOP")
     assert st.startswith(b"OK"), st
+    for i in range(have, 20):
+        st, _, _ = c.cmd(f'DELETESCRIPT "q{i}"')
+        assert st.startswith(b"OK"), (i, st)
     c.close()
+
+
+def test_managesieve_sieve_connect(inst):
+    """Debian's sieve-connect (STARTTLS, SASL PLAIN) uploads, lists and
+    activates a script."""
+    import subprocess
+    setup(inst)
+    script = inst.path("sc.sieve")
+    with open(script, "w") as f:
+        f.write('require "fileinto";\nif size :over 1M { fileinto "Big"; }\n')
+
+    def sc(*args):
+        return subprocess.run(
+            ["sieve-connect", "-s", "127.0.0.1", "-p",
+             str(inst.ports["managesieve"]), "-u", USER, "--notlsverify",
+             "--passwordfd", "0", *args],
+            input=PASSWORD + "\n", capture_output=True, text=True,
+            timeout=60)
+
+    r = sc("--upload", "--localsieve", script, "--remotesieve", "viasc")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = sc("--activate", "--remotesieve", "viasc")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    r = sc("--list")
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert re.search(r'^"?viasc"?\s+<-- active', r.stdout, re.M) or \
+        "viasc" in r.stdout, r.stdout
+    home = inst.path("mailbox", DOM, LOCAL)
+    assert os.readlink(os.path.join(home, ".dovecot.sieve")) == \
+        "sieve/viasc.sieve"
+    with open(os.path.join(home, "sieve", "viasc.sieve")) as f:
+        assert "fileinto \"Big\"" in f.read()
+    # a script with an error is refused, and sieve-connect says why
+    with open(script, "w") as f:
+        f.write("filinto \"x\";\n")
+    r = sc("--upload", "--localsieve", script, "--remotesieve", "broken")
+    assert r.returncode != 0, (r.stdout, r.stderr)
+    assert "unknown command 'filinto'" in r.stdout + r.stderr, r

@@ -329,3 +329,16 @@ def test_sieve_import_extmail(inst):
     inst.wait_log(r"to=<sv-extmail@extmail.org>.*discarded by sieve",
                   since=since)
     assert find(inst, "sv-extmail", t2, timeout=0) == []
+
+
+def test_sieve_xloop_skips_script(inst):
+    """A message whose X-Loop: names the mailbox (it came back through a
+    forward) is delivered without running the script again."""
+    add_mailbox(inst, "sv-xloop")
+    set_script(inst, "sv-xloop", 'redirect "elsewhere@example.net";\n')
+    since = inst.log_size()
+    t = send(inst, f"sv-xloop@{DOM}",
+             extra=f"X-Loop: sv-xloop@{DOM}\r\n")
+    assert len(find(inst, "sv-xloop", t)) == 1
+    inst.wait_log(r"sieve: to=<sv-xloop@extmail.org>, X-Loop names the "
+                  r"mailbox, script not run", since=since)
