@@ -85,7 +85,8 @@ long sieve_store_list(const char *home, char ***names_r)
 		v[n++] = xstrndup(de->d_name, l - 6);
 	}
 	closedir(d);
-	qsort(v, n, sizeof(*v), sieve_name_cmp);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), sieve_name_cmp);
 	*names_r = v;
 	return (long)n;
 }
