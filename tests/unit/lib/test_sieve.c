@@ -26,6 +26,8 @@ static const char msg1[] =
     "Received: from c by d; Sat, 13 Mar 2010 14:30:30 +0100\n"
     "Message-ID: <1234@example.com>\n"
     "Subject2: =?utf-8?q?caf=C3=A9?=\n"
+    "Subject3: [acme-users] [fwd] version 1.0 is out\n"
+    "List-ID: Acme users <acme-users.lists.example.com>\n"
     "\n"
     "Hello, this is the frobnitz body.\n";
 
@@ -214,6 +216,24 @@ static const struct case_ cases[] = {
     {"require [\"variables\",\"fileinto\"];\n"
      "if header :matches \"subject\" \"*[*]*\" { fileinto \"lists.${2}\"; }",
      msg1, "fileinto:lists.sieve"},
+    /* RFC 5229 §3.2's examples: each '*' as short as the match allows */
+    {"require [\"variables\",\"fileinto\"];\n"
+     "if header :matches \"Subject3\" \"[*] *\" "
+     "{ fileinto \"${1}|${2}|${0}\"; }",
+     msg1,
+     "fileinto:acme-users|[fwd] version 1.0 is out|[acme-users] [fwd] "
+     "version 1.0 is out"},
+    {"require [\"variables\",\"fileinto\"];\n"
+     "if header :matches \"List-ID\" \"*<*@*\" "
+     "{ fileinto \"lists.${2}\"; }",
+     msg1, "keep"},
+    {"require [\"variables\",\"fileinto\"];\n"
+     "if header :matches \"List-ID\" \"*<*.lists.*>\" "
+     "{ fileinto \"lists.${2}:${3}\"; }",
+     msg1, "fileinto:lists.acme-users:example.com"},
+    {"require [\"variables\",\"fileinto\"];\n"
+     "if header :matches \"Subject3\" \"?acme*\\\\*\" { discard; }",
+     msg1, "keep"},
     {"require [\"variables\",\"fileinto\"]; set :lower :upperfirst \"n\" "
      "\"HELLO\"; fileinto \"${n}\";",
      msg1, "fileinto:Hello"},
