@@ -215,8 +215,12 @@ static void sieve_lex_multiline(struct sieve_parser *ps)
 		for (size_t i = 0; i < n; i++)
 			if (!sieve_tok_add(ps, s[i]))
 				return;
-		/* lines end in CRLF inside the string (RFC 5228 §2.4.2) */
-		if (!sieve_tok_add(ps, '\r') || !sieve_tok_add(ps, '\n'))
+		/* the line end as written (CRLF or LF), so that text: and a
+		   quoted string spanning the same lines are equal, as in
+		   Pigeonhole */
+		if ((le > ps->p && le[-1] == '\r' &&
+		     !sieve_tok_add(ps, '\r')) ||
+		    !sieve_tok_add(ps, '\n'))
 			return;
 		ps->line++;
 		ps->p = nl != NULL ? nl + 1 : ps->end;
@@ -1264,10 +1268,6 @@ static void sieve_check_node(struct sieve_parser *ps, struct sieve_node *n,
 		sieve_err(ps, n->line,
 			  "comparator i;ascii-numeric allows only :is, "
 			  ":value and :count");
-		return;
-	}
-	if (n->count && n->cmd == ST_BODY) {
-		sieve_err(ps, n->line, "'body' does not allow :count");
 		return;
 	}
 	if (n->cmd == SC_REQUIRE)

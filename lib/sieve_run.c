@@ -54,6 +54,7 @@ struct sieve_vm {
 	struct buf flags;	       /* imap4flags' internal variable */
 	struct buf hdr;		       /* the header, blank line included */
 	size_t body_off;
+	bool has_body; /* a blank line ends the header */
 	bool hdr_edited;
 	struct mime_part *mime; /* lazily parsed */
 };
@@ -364,10 +365,67 @@ static bool sieve_test_exists(struct sieve_vm *vm, const struct sieve_node *n)
 	return all;
 }
 
+/* body :text of HTML (RFC 5173 §5.2 leaves the conversion to us): the
+   text without markup, script and style; entities for < > & " and nbsp
+   decoded.  In place. */
+static void sieve_strip_html(struct buf *b)
+{
+	size_t o = 0, i = 0;
+	char *p = b->p;
+	if (p == NULL)
+		return;
+	while (i < b->len) {
+		if (p[i] == '<') {
+			bool skip = b->len - i > 7 &&
+				    (strncasecmp(p + i, "<script", 7) == 0 ||
+				     strncasecmp(p + i, "<style", 6) == 0);
+			const char *gt = memchr(p + i, '>', b->len - i);
+			i = gt != NULL ? (size_t)(gt - p) + 1 : b->len;
+			if (skip) {
+				/* up to the closing tag */
+				while (i < b->len &&
+				       !(p[i] == '<' && i + 1 < b->len &&
+					 p[i + 1] == '/'))
+					i++;
+			} else if (o > 0 && p[o - 1] != ' ') {
+				p[o++] = ' ';
+			}
+			continue;
+		}
+		if (p[i] == '&') {
+			static const struct {
+				const char *e;
+				char c;
+			} ents[] = {{"&lt;", '<'},   {"&gt;", '>'},
+				    {"&amp;", '&'},  {"&quot;", '"'},
+				    {"&nbsp;", ' '}, {"&#39;", '\''}};
+			bool done = false;
+			for (size_t k = 0; k < sizeof(ents) / sizeof(ents[0]);
+			     k++) {
+				size_t el = strlen(ents[k].e);
+				if (b->len - i >= el &&
+				    strncasecmp(p + i, ents[k].e, el) == 0) {
+					p[o++] = ents[k].c;
+					i += el;
+					done = true;
+					break;
+				}
+			}
+			if (done)
+				continue;
+		}
+		p[o++] = p[i++];
+	}
+	buf_truncate(b, o);
+}
+
 static void sieve_body_values(struct sieve_vm *vm, const struct sieve_node *n,
 			      struct sieve_vals *vs)
 {
 	const struct sieve_msg *m = vm->m;
+	/* RFC 5173 §5: no body, no values: every body test is false */
+	if (!vm->has_body)
+		return;
 	if (n->body == SIEVE_BODY_RAW) {
 		(void)sieve_vals_add(vs, m->data + vm->body_off,
 				     m->len - vm->body_off);
@@ -386,10 +444,29 @@ static void sieve_body_values(struct sieve_vm *vm, const struct sieve_node *n,
 	while (p != NULL) {
 		if (p->kind == MIME_LEAF) {
 			bool want = false;
-			if (n->body == SIEVE_BODY_TEXT) {
+			bool html = mime_is_type(p, "text", "html") ||
+				    mime_is_type(p, "application", "xhtml+xml");
+			/* RFC 2045 §6.4: an unknown encoding makes the part
+			   opaque (application/octet-stream) */
+			const char *enc = p->encoding;
+			bool opaque = enc != NULL &&
+				      strcasecmp(enc, "7bit") != 0 &&
+				      strcasecmp(enc, "8bit") != 0 &&
+				      strcasecmp(enc, "binary") != 0 &&
+				      strcasecmp(enc, "base64") != 0 &&
+				      strcasecmp(enc, "quoted-printable") != 0;
+			if (n->body == SIEVE_BODY_TEXT && opaque) {
+				want = false;
+			} else if (n->body == SIEVE_BODY_TEXT) {
+				/* text/... with a valid subtype ("text/plain/x"
+				   is not), and XHTML, as Pigeonhole */
 				want = p->type == NULL ||
-				       mime_is_type(p, "text", NULL);
+				       (mime_is_type(p, "text", NULL) &&
+					p->subtype != NULL &&
+					strchr(p->subtype, '/') == NULL) ||
+				       html;
 			} else {
+				html = false;
 				for (size_t i = 0; i < n->content->n && !want;
 				     i++) {
 					sieve_expand(vm, &n->content->v[i],
@@ -424,6 +501,8 @@ static void sieve_body_values(struct sieve_vm *vm, const struct sieve_node *n,
 				(void)mime_to_utf8(cs,
 						   dec.p != NULL ? dec.p : "",
 						   dec.len, &utf);
+				if (html)
+					sieve_strip_html(&utf);
 				if (sieve_vals_add(vs, utf.p, utf.len) == NULL)
 					break;
 			}
@@ -564,9 +643,20 @@ static void sieve_test_values(struct sieve_vm *vm, const struct sieve_node *n,
 			bool ok;
 			if (n->cmd == ST_CURRENTDATE)
 				ok = sieve_time_now(vm->env->now, &t) == 0;
-			else
-				ok = sieve_time_parse(dv.v[i].p, dv.v[i].len,
-						      &t) == 0;
+			else {
+				/* RFC 5260 §4: Received: gives the date after
+				   its last ';' */
+				const char *dp = dv.v[i].p;
+				size_t dl = dv.v[i].len;
+				const char *semi = memrchr(dp, ';', dl);
+				if (s.p != NULL &&
+				    strcasecmp(s.p, "received") == 0 &&
+				    semi != NULL) {
+					dl -= (size_t)(semi + 1 - dp);
+					dp = semi + 1;
+				}
+				ok = sieve_time_parse(dp, dl, &t) == 0;
+			}
 			if (ok && !n->originalzone &&
 			    sieve_time_zone(&t, n->has_zone ? zone.p : NULL,
 					    vm->env->now) < 0)
@@ -680,7 +770,28 @@ static bool sieve_test(struct sieve_vm *vm, const struct sieve_node *n)
 			    n->cmd == ST_BODY
 			? (n->cmd == ST_BODY ? n->l1 : n->l2)
 			: n->l2;
-		bool r = sieve_compare(vm, n, &vs, keys);
+		bool r;
+		if (n->cmd == ST_HASFLAG) {
+			/* RFC 5232 §4: each key is a flag list too */
+			struct sieve_vals kv = {0};
+			struct buf k;
+			buf_init(&k, SIEVE_STRING_MAX);
+			for (size_t i = 0; i < keys->n; i++) {
+				sieve_expand(vm, &keys->v[i], &k);
+				sieve_flag_values(vm, &k, &kv);
+			}
+			struct sieve_list split = {
+			    xcalloc(kv.n + 1, sizeof(struct sieve_str)), kv.n};
+			for (size_t i = 0; i < kv.n; i++)
+				split.v[i] = (struct sieve_str){
+				    kv.v[i].p, kv.v[i].len, false};
+			r = sieve_compare(vm, n, &vs, &split);
+			free(split.v);
+			sieve_vals_free(&kv);
+			buf_deinit(&k);
+		} else {
+			r = sieve_compare(vm, n, &vs, keys);
+		}
 		sieve_vals_free(&vs);
 		return r;
 	}
@@ -1217,6 +1328,10 @@ int sieve_run(const struct sieve_program *p, const struct sieve_msg *msg,
 	buf_init(&vm.flags, SIEVE_STRING_MAX);
 	size_t hl = sieve_header_len(msg->data, msg->len);
 	vm.body_off = hl;
+	vm.has_body = hl > 0 && msg->data[hl - 1] == '\n' &&
+		      (hl == 1 || msg->data[hl - 2] == '\n' ||
+		       (hl >= 3 && msg->data[hl - 2] == '\r' &&
+			msg->data[hl - 3] == '\n'));
 	buf_init(&vm.hdr, hl + SIEVE_HEADER_MAX);
 	if (buf_append(&vm.hdr, msg->data, hl) < 0 ||
 	    buf_append(&vm.hdr, "", 0) < 0)

@@ -299,6 +299,28 @@ static const struct case_ cases[] = {
     {"require \"body\"; if body :raw :contains \"aGlkZGVu\" { discard; }",
      msg_mime, ""},
     {"require \"body\"; if body :contains \"frobnitz\" { discard; }", msg1, ""},
+    /* :count counts the parts :text reads (Pigeonhole does too) */
+    {"require [\"body\", \"relational\", \"comparator-i;ascii-numeric\"];"
+     " if body :text :count \"eq\" :comparator \"i;ascii-numeric\" \"1\" "
+     "{ discard; }",
+     msg_mime, ""},
+    /* HTML as text: markup and script dropped, entities decoded */
+    {"require \"body\"; if body :text :contains \"a < b\" { discard; }",
+     "From: a@b\nContent-Type: text/html\n\n<p>a &lt; b</p>"
+     "<script>x</script>\n",
+     ""},
+    {"require \"body\"; if body :text :contains [\"<p>\", \"x\"] "
+     "{ discard; }",
+     "From: a@b\nContent-Type: text/html\n\n<p>a &lt; b</p>"
+     "<script>x</script>\n",
+     "keep"},
+    /* no body at all: every body test is false (RFC 5173 §5) */
+    {"require \"body\"; if body :raw :is \"\" { discard; }",
+     "From: a@b\nSubject: no body", "keep"},
+    /* the date of Received: is after its last ';' (RFC 5260 §4) */
+    {"require \"date\"; if date :originalzone \"received\" \"second\" "
+     "\"00\" { discard; }",
+     msg1, ""},
     /* date, index */
     {"require \"date\"; if date :is :originalzone \"date\" \"year\" "
      "\"2010\" { discard; }",
@@ -321,7 +343,7 @@ static const struct case_ cases[] = {
     /* reject, ereject */
     {"require \"reject\"; reject \"go away\";", msg1, "reject:go away"},
     {"require \"ereject\"; ereject text:\nno\n..more\n.\n;", msg1,
-     "reject:no\r\n.more\r\n"},
+     "reject:no\n.more\n"},
     {"require \"reject\"; reject \"x\"; keep;", msg1, "ERROR"},
     /* vacation (RFC 5230 §7) */
     {"require \"vacation\";\n"
