@@ -139,6 +139,10 @@ def test_interop_youju_delivery_and_flags_seen_by_dovecot(inst):
                        + "line\r\n" * (i * 20))
     wait_files(_maildir(inst), 4)
     m = yimap(inst)
+    # CONDSTORE on: youju-modseq is written beside dovecot-uidlist, and
+    # Dovecot must find nothing wrong with it (test_interop_dovecot_log_clean)
+    typ, data = m._simple_command("ENABLE", "CONDSTORE")
+    assert typ == "OK", data
     v, _ = view(m)
     assert len(v) == 4, v
     uids = sorted(v)
@@ -153,6 +157,7 @@ def test_interop_youju_delivery_and_flags_seen_by_dovecot(inst):
     ymine, yvalidity = view(m)
     yfolder, yfvalidity = view(m, "FromYouju")
     m.logout()
+    assert os.path.exists(os.path.join(_maildir(inst), "youju-modseq"))
     assert ymine[uids[0]][0] == {"\\Seen", "\\Flagged"}
     assert ymine[uids[2]][0] == {"\\Deleted"}
 
