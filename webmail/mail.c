@@ -1295,3 +1295,22 @@ void wm_empty(struct http_req *req)
 	maildir_folder_free(&f);
 	json_decref(in);
 }
+
+/* ---- for the other handlers (search.c, folders.c, drafts.c, thread.c) */
+
+struct maildir_folder *wm_folder_open(struct http_req *req, const char *name)
+{
+	return folder_open(req, name);
+}
+
+json_t *wm_flags_json(const struct maildir_folder *f,
+		      const struct maildir_msg *m)
+{
+	return flags_json(f, m);
+}
+
+bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
+		    struct maildir_msg *m, struct wm_summary *s)
+{
+	return summary(f, ix, m, s);
+}

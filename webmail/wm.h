@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "http.h"
 #include "mailbox.h"
+#include "webjson.h"
 #include "websession.h"
 
 #define WM_COOKIE "youju_webmail"
@@ -76,6 +77,24 @@ void wm_attachment(struct http_req *req);
 void wm_flags(struct http_req *req);
 void wm_move(struct http_req *req);
 void wm_delete(struct http_req *req);
+
+/* for the handlers outside mail.c: the folder of a request (or a reply
+   sent), a message's flags as IMAP names, its list summary (youju.index,
+   else the file's head; false when it went away) */
+struct maildir_folder *wm_folder_open(struct http_req *req, const char *name);
+json_t *wm_flags_json(const struct maildir_folder *f,
+		      const struct maildir_msg *m);
+struct maildir_index;
+struct wm_summary;
+bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
+		    struct maildir_msg *m, struct wm_summary *s);
+
+/* search.c, folders.c, drafts.c, thread.c */
+void wm_search(struct http_req *req);
+void wm_folder_rename(struct http_req *req);
+void wm_folder_delete(struct http_req *req);
+void wm_draft_save(struct http_req *req);
+void wm_thread(struct http_req *req);
 
 /* send.c */
 void wm_send(struct http_req *req);
