@@ -138,8 +138,8 @@ void wm_folder_delete(struct http_req *req)
 		goto out;
 	}
 	if (maildir_subs_set(me->acct.maildir, m7, false) < 0)
-		log_warning("webmail: %s: unsubscribe %s: %s",
-			    me->acct.maildir, m7, strerror(errno));
+		log_warning("webmail: %s: unsubscribe %s: %s", me->acct.maildir,
+			    m7, strerror(errno));
 	json_t *o = json_object();
 	json_object_set_new(o, "name", json_string(name8));
 	json_object_set_new(o, "expunged", json_integer((json_int_t)removed));

@@ -839,6 +839,7 @@ void wm_message(struct http_req *req)
 	    {"From", "from"},
 	    {"To", "to"},
 	    {"Cc", "cc"},
+	    {"Bcc", "bcc"},
 	    {"Reply-To", "reply_to"},
 	    {"Subject", "subject"},
 	    {"Date", "date"},

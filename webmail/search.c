@@ -72,8 +72,9 @@ static int parse_day(const char *s, int64_t *t_r)
 {
 	unsigned y, m, d;
 	char tail;
-	if (strlen(s) != 10 || sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 ||
-	    y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+	if (strlen(s) != 10 ||
+	    sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || y < 1970 ||
+	    y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
 		return -1;
 	/* days from civil (H. Hinnant's algorithm) */
 	int64_t yy = (int64_t)y - (m <= 2);
@@ -92,9 +93,9 @@ static bool text_match(struct search *q, struct maildir_folder *f,
 	if (!q->has_q)
 		return true;
 	struct maildir_index_entry e;
-	bool cached = ix != NULL && maildir_index_get(ix, m->uid,
-						      str_from_cstr(m->base),
-						      m->size, &e);
+	bool cached =
+	    ix != NULL &&
+	    maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size, &e);
 	const char *n = q->needle.p ? q->needle.p : "";
 	size_t nl = q->needle.len;
 	struct mailmatch_msg mm;
@@ -115,15 +116,15 @@ static bool text_match(struct search *q, struct maildir_folder *f,
 			mailmatch_msg_init(&mm, file->p ? file->p : "",
 					   file->len, NULL);
 			if (!cached && (q->in & IN_SUBJECT))
-				hit = mailmatch_header(&mm, "Subject", false,
-						       n, nl);
-			if (!hit && !cached && (q->in & IN_FROM))
-				hit = mailmatch_header(&mm, "From", true, n,
+				hit = mailmatch_header(&mm, "Subject", false, n,
 						       nl);
+			if (!hit && !cached && (q->in & IN_FROM))
+				hit =
+				    mailmatch_header(&mm, "From", true, n, nl);
 			if (!hit && !cached && (q->in & IN_TO))
-				hit = mailmatch_header(&mm, "To", true, n,
-						       nl) ||
-				      mailmatch_header(&mm, "Cc", true, n, nl);
+				hit =
+				    mailmatch_header(&mm, "To", true, n, nl) ||
+				    mailmatch_header(&mm, "Cc", true, n, nl);
 			if (!hit && (q->in & IN_BODY))
 				hit = mailmatch_body(&mm, n, nl);
 		}
@@ -161,9 +162,11 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 		}
 		if (q->nhits == q->caphits) {
 			q->caphits = q->caphits ? 2 * q->caphits : 64;
-			q->hits = xrealloc(q->hits, q->caphits * sizeof *q->hits);
+			q->hits =
+			    xrealloc(q->hits, q->caphits * sizeof *q->hits);
 		}
-		q->hits[q->nhits++] = (struct hit){.folder = fi, .m = m, .s = s};
+		q->hits[q->nhits++] =
+		    (struct hit){.folder = fi, .m = m, .s = s};
 	}
 	maildir_index_free(&ix);
 }
@@ -264,8 +267,8 @@ void wm_search(struct http_req *req)
 	}
 	if (before != NULL && before[0] != '\0') {
 		if (parse_day(before, &q.before) < 0) {
-			webjson_error(req, 400, "invalid",
-				      "before: YYYY-MM-DD", "before");
+			webjson_error(req, 400, "invalid", "before: YYYY-MM-DD",
+				      "before");
 			goto out;
 		}
 		q.before += 86400; /* the day itself is in the range */
@@ -305,8 +308,8 @@ void wm_search(struct http_req *req)
 		char path[4096];
 		if (wm_folder_path(req, folder, path, sizeof path) < 0)
 			goto out;
-		add_folder(&q, strcasecmp(folder, "INBOX") == 0 ? "INBOX"
-								 : folder,
+		add_folder(&q,
+			   strcasecmp(folder, "INBOX") == 0 ? "INBOX" : folder,
 			   path);
 	} else {
 		add_folder(&q, "INBOX", me->acct.maildir);
@@ -314,8 +317,8 @@ void wm_search(struct http_req *req)
 		long n = maildir_folder_list(me->acct.maildir, &names);
 		for (long i = 0; i < n; i++) {
 			char utf8[1024], path[4096];
-			if (maildir_mutf7_to_utf8(str_from_cstr(names[i]),
-						  utf8, sizeof utf8) < 0)
+			if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
+						  sizeof utf8) < 0)
 				continue;
 			int k = snprintf(path, sizeof path, "%s/.%s",
 					 me->acct.maildir, names[i]);

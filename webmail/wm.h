@@ -96,7 +96,16 @@ void wm_folder_delete(struct http_req *req);
 void wm_draft_save(struct http_req *req);
 void wm_thread(struct http_req *req);
 
-/* send.c */
+/* send.c: POST /api/send, and POST /api/draft (the same fields) */
 void wm_send(struct http_req *req);
+
+/* drafts.c: msg (CR LF) stored in Drafts as \Draft \Seen, the earlier
+   draft old_uid (0 none) of the same compose expunged; replies
+   {"uid", "message_id"}.  wm_draft_remove expunges a draft after its
+   message was sent (errors logged). */
+struct buf;
+void wm_draft_store(struct http_req *req, const struct buf *msg,
+		    uint32_t old_uid, const char *message_id);
+void wm_draft_remove(struct http_req *req, uint32_t uid);
 
 #endif

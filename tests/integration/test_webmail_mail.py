@@ -162,3 +162,116 @@ def test_folder_rename_delete(inst):
     st, j, _ = c.call("POST", "/api/folders/delete", {"name": "Projects"})
     assert st == 404, (st, j)
     m.logout()
+
+
+def wait_imap(inst, m, token, box="INBOX", timeout=30):
+    """The raw message of box whose text contains token, over IMAP."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        m.select(box)
+        typ, d = m.uid("SEARCH", None, "TEXT", token)
+        if typ == "OK" and d[0].split():
+            uid = d[0].split()[-1]
+            typ, d = m.uid("FETCH", uid, "(FLAGS BODY.PEEK[])")
+            return d[0][1], d[0][0]
+        time.sleep(0.3)
+    raise AssertionError(f"{token} not found in {box}")
+
+
+def test_drafts_reply_forward(inst):
+    addr, m, c = login_user(inst, "wmdraft")
+    rcpt = user(inst, "wmdraftrcpt")
+    mr = imap(inst, rcpt)
+    orig = append(m, "INBOX", msg(
+        "plans", "Ann <ann@a.example>", "Mon, 02 Mar 2026 10:00:00 +0000",
+        body="Shall we meet?\r\n",
+        extra="References: <r1@a.example> <r2@a.example>\r\n"
+              "In-Reply-To: <r2@a.example>\r\n").replace(
+        b"Message-ID: <", b"Message-ID: <orig-", 1))
+    j = ok(c.call("GET", "/api/message",
+                  query={"folder": "INBOX", "uid": orig}))
+    hd = j["headers"]
+    parent = hd["message_id"]
+    refs = hd["references"] + " " + parent
+    # a draft: no recipient needed, Bcc kept, \Draft \Seen
+    d1 = ok(c.call("POST", "/api/draft", {
+        "to": [], "bcc": ["hidden@example.net"], "subject": "Re: plans",
+        "text": "first words", "in_reply_to": parent,
+        "references": refs}))
+    m.select("Drafts")
+    typ, d = m.uid("FETCH", str(d1["uid"]), "(FLAGS BODY.PEEK[])")
+    assert b"\\Draft" in d[0][0] and b"\\Seen" in d[0][0], d
+    assert b"Bcc: hidden@example.net" in d[0][1], d[0][1]
+    # saved again: the earlier draft is replaced
+    d2 = ok(c.call("POST", "/api/draft", {
+        "to": [rcpt], "bcc": ["hidden@example.net"], "subject": "Re: plans",
+        "text": "first words, then more", "in_reply_to": parent,
+        "references": refs, "draft_uid": d1["uid"]}))
+    assert d2["uid"] != d1["uid"]
+    m.select("Drafts")
+    typ, d = m.uid("SEARCH", None, "ALL")
+    assert [int(x) for x in d[0].split()] == [d2["uid"]], d
+    # reopened: the fields come back
+    j = ok(c.call("GET", "/api/message",
+                  query={"folder": "Drafts", "uid": d2["uid"]}))
+    assert j["headers"]["to"] == rcpt and \
+        j["headers"]["bcc"] == "hidden@example.net", j["headers"]
+    assert j["headers"]["in_reply_to"] == parent
+    assert j["text"].startswith("first words, then more"), j["text"]
+    assert "\\Draft" in j["flags"]
+    # sent from the draft: it goes; threading headers as RFC 5322 §3.6.4
+    token = f"reply-{time.time()}"
+    s = ok(c.call("POST", "/api/send", {
+        "to": [rcpt], "subject": "Re: plans", "text": token,
+        "in_reply_to": parent, "references": refs,
+        "draft_uid": d2["uid"]}))
+    raw, _ = wait_imap(inst, mr, token)
+    e = email.message_from_bytes(raw)
+    assert e["In-Reply-To"] == parent, e["In-Reply-To"]
+    assert e["References"].split() == \
+        ["<r1@a.example>", "<r2@a.example>", parent], e["References"]
+    assert e["Bcc"] is None
+    m.select("Drafts")
+    typ, d = m.uid("SEARCH", None, "ALL")
+    assert d[0].split() == [], d
+    # forward as attachment: the original, byte for byte, as message/rfc822
+    m.select("INBOX")
+    typ, d = m.uid("FETCH", str(orig), "(BODY.PEEK[])")
+    original = d[0][1]
+    token = f"fwd-{time.time()}"
+    ok(c.call("POST", "/api/send", {
+        "to": [rcpt], "subject": "Fwd: plans", "text": token,
+        "attach_message": {"folder": "INBOX", "uid": orig}}))
+    raw, _ = wait_imap(inst, mr, token)
+    e = email.message_from_bytes(raw)
+    parts = e.get_payload()
+    assert parts[1].get_content_type() == "message/rfc822", raw
+    inner = raw[raw.index(b"Content-Disposition: attachment; "
+                          b"filename=\"forwarded.eml\""):]
+    inner = inner[inner.index(b"\r\n\r\n") + 4:]
+    assert inner.startswith(original), (inner[:200], original[:200])
+    # the checks
+    for body in ({"to": [rcpt], "text": "x", "references": "no-brackets"},
+                 {"to": [rcpt], "text": "x",
+                  "references": "<a@b>\r\nBcc: x@y"},
+                 {"to": [rcpt], "text": "x",
+                  "attach_message": {"folder": "INBOX"}},
+                 {"to": [rcpt], "text": "x", "draft_uid": 0}):
+        st, j, _ = c.call("POST", "/api/send", body)
+        assert st == 400, (body, st, j)
+    st, j, _ = c.call("POST", "/api/send", {
+        "to": [rcpt], "text": "x",
+        "attach_message": {"folder": "INBOX", "uid": 99999}})
+    assert st == 404, (st, j)
+    # draft_uid only ever removes a draft
+    keep = append(m, "Drafts", msg("not a draft", "a@b.example",
+                                   "Mon, 02 Mar 2026 10:00:00 +0000"))
+    ok(c.call("POST", "/api/send", {"to": [rcpt], "text": "y",
+                                    "draft_uid": keep}))
+    m.select("Drafts")
+    typ, d = m.uid("SEARCH", None, "ALL")
+    assert [int(x) for x in d[0].split()] == [keep], d
+    st, j, _ = c.call("POST", "/api/draft", {"text": "x"}, csrf=False)
+    assert st == 403, (st, j)
+    mr.logout()
+    m.logout()
