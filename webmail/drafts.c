@@ -45,9 +45,8 @@ void wm_draft_remove(struct http_req *req, uint32_t uid)
 	}
 	long i = maildir_folder_find(f, uid);
 	/* only a draft: a UID the app sends must not remove other mail */
-	if (i >= 0 &&
-	    (maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
-	     MAILDIR_DRAFT) != 0) {
+	if (i >= 0 && (maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
+		       MAILDIR_DRAFT) != 0) {
 		bool *sel = xcalloc(f->n + 1, sizeof *sel);
 		size_t removed = 0;
 		sel[i] = true;

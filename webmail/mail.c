@@ -565,16 +565,24 @@ static int part_bytes(const char *msg, const struct mime_part *p,
 			       out);
 }
 
-/* The text of a text part as UTF-8 into out. */
-static void part_text(const char *msg, const struct mime_part *p,
-		      struct buf *out)
+/* The text of a text part as UTF-8 into out, read as charset cs (the
+   reader's override) or, when cs is NULL, as the part says. */
+static void part_text_as(const char *msg, const struct mime_part *p,
+			 const char *cs, struct buf *out)
 {
 	struct buf raw;
 	buf_init(&raw, WM_MESSAGE_MAX);
 	(void)!part_bytes(msg, p, &raw);
-	(void)!mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
-			    raw.p, raw.len, out);
+	(void)!mime_to_utf8(
+	    cs != NULL ? cs : mime_param_get(p->params, p->nparams, "charset"),
+	    raw.p, raw.len, out);
 	buf_deinit(&raw);
+}
+
+static void part_text(const char *msg, const struct mime_part *p,
+		      struct buf *out)
+{
+	part_text_as(msg, p, NULL, out);
 }
 
 /*
@@ -862,12 +870,13 @@ void wm_message(struct http_req *req)
 		walk_part(&w, root, "1");
 	struct buf text;
 	buf_init(&text, WM_MESSAGE_MAX);
+	const char *cs = wm_charset_override(req);
 	if (w.text != NULL) {
-		part_text(msg.p, w.text, &text);
+		part_text_as(msg.p, w.text, cs, &text);
 	} else if (w.html != NULL) {
 		struct buf h;
 		buf_init(&h, WM_MESSAGE_MAX);
-		part_text(msg.p, w.html, &h);
+		part_text_as(msg.p, w.html, cs, &h);
 		html_to_text(h.p, h.len, &text);
 		buf_deinit(&h);
 	}

@@ -89,6 +89,13 @@ struct wm_summary;
 bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
 		    struct maildir_msg *m, struct wm_summary *s);
 
+/* reading.c: the "charset" query of GET /api/message (the reader's
+   override: letters, digits, "-_.:", 1 to 40 bytes, else ignored), or
+   NULL */
+const char *wm_charset_override(struct http_req *req);
+/* GET /api/source?folder=&uid=[&download=1]: the message as text/plain */
+void wm_source(struct http_req *req);
+
 /* search.c, folders.c, drafts.c, thread.c */
 void wm_search(struct http_req *req);
 void wm_folder_rename(struct http_req *req);

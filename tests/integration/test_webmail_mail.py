@@ -275,3 +275,61 @@ def test_drafts_reply_forward(inst):
     assert st == 403, (st, j)
     mr.logout()
     m.logout()
+
+
+def cjk_msg(subject, text, charset, declared=None):
+    body = text.encode(charset)
+    if charset == "iso-2022-jp":
+        cte = "7bit"
+    else:
+        cte = "8bit"
+    return (f"From: a@b.example\r\nTo: x@extmail.org\r\n"
+            f"Subject: {subject}\r\nDate: Mon, 02 Mar 2026 10:00:00 +0000\r\n"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; "
+            f"charset={declared or charset}\r\n"
+            f"Content-Transfer-Encoding: {cte}\r\n\r\n").encode() + body + \
+        b"\r\n"
+
+
+def test_charsets_override_and_source(inst):
+    addr, m, c = login_user(inst, "wmcharset")
+    big5 = "繁體中文的郵件"
+    jis = "日本語のメールです"
+    u1 = append(m, "INBOX", cjk_msg("big5", big5, "big5"))
+    u2 = append(m, "INBOX", cjk_msg("jis", jis, "iso-2022-jp"))
+    # mislabelled: Big5 bytes said to be ISO-8859-1
+    u3 = append(m, "INBOX", cjk_msg("wrong", big5, "big5", "iso-8859-1"))
+    j = ok(c.call("GET", "/api/message", query={"folder": "INBOX",
+                                                 "uid": u1}))
+    assert j["text"].startswith(big5), j["text"]
+    j = ok(c.call("GET", "/api/message", query={"folder": "INBOX",
+                                                 "uid": u2}))
+    assert j["text"].startswith(jis), j["text"]
+    j = ok(c.call("GET", "/api/message", query={"folder": "INBOX",
+                                                 "uid": u3}))
+    assert big5 not in j["text"]
+    j = ok(c.call("GET", "/api/message", query={
+        "folder": "INBOX", "uid": u3, "charset": "big5"}))
+    assert j["text"].startswith(big5), j["text"]
+    # a bad charset name is ignored (the part's own is used)
+    j = ok(c.call("GET", "/api/message", query={
+        "folder": "INBOX", "uid": u1, "charset": "big5;x=<y>"}))
+    assert j["text"].startswith(big5), j["text"]
+    # the source: the bytes, as text/plain, never sniffed
+    st, body, h = c.call("GET", "/api/source",
+                         query={"folder": "INBOX", "uid": u2})
+    assert st == 200 and h["Content-Type"].startswith("text/plain"), h
+    assert h["X-Content-Type-Options"] == "nosniff"
+    assert h["Content-Disposition"].startswith("inline")
+    m.select("INBOX")
+    typ, d = m.uid("FETCH", str(u2), "(BODY.PEEK[])")
+    assert body.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n") == \
+        d[0][1], (body, d[0][1])
+    st, body, h = c.call("GET", "/api/source", query={
+        "folder": "INBOX", "uid": u2, "download": "1"})
+    assert h["Content-Disposition"].startswith("attachment"), h
+    assert c.call("GET", "/api/source", query={
+        "folder": "INBOX", "uid": 9999})[0] == 404
+    assert c.call("GET", "/api/source", query={
+        "folder": "../x", "uid": u2})[0] == 400
+    m.logout()
