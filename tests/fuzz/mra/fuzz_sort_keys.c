@@ -20,12 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf b;
 	buf_init(&b, size + 1);
 	bool reply;
-	if (imap_sort_base_subject(p, size, &b, &reply) < 0 || b.len > size)
+	if (mailsort_base_subject(p, size, &b, &reply) < 0 || b.len > size)
 		abort(); /* the base is never longer than the subject */
 	buf_deinit(&b);
 	int64_t t;
-	(void)imap_sort_parse_date(p, size, &t);
-	char *f = imap_sort_fold(p, size);
+	(void)mailsort_parse_date(p, size, &t);
+	char *f = mailsort_fold(p, size);
 	free(f);
 	return 0;
 }
