@@ -48,6 +48,7 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/folders/delete", wm_folder_delete, S | C },
 	{ "POST", "/api/draft", wm_draft_save, S | C },
 	{ "GET", "/api/source", wm_source, S },
+	{ "GET", "/api/thread", wm_thread, S },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },

@@ -333,3 +333,51 @@ def test_charsets_override_and_source(inst):
     assert c.call("GET", "/api/source", query={
         "folder": "../x", "uid": u2})[0] == 400
     m.logout()
+
+
+def test_conversation(inst):
+    addr, m, c = login_user(inst, "wmthread")
+    rcpt = user(inst, "wmthreadrcpt")
+    imap(inst, rcpt).logout()
+
+    def mk(subject, mid, date, refs=None):
+        extra = f"References: {refs}\r\nIn-Reply-To: " \
+                f"{refs.split()[-1]}\r\n" if refs else ""
+        raw = msg(subject, "Ann <ann@a.example>", date, extra=extra)
+        return raw.replace(b"Message-ID: <", b"Message-ID: <x", 1).replace(
+            b"Message-ID: <x", f"Message-ID: {mid}\r\nX-Old: <".encode(), 1)
+    a1 = append(m, "INBOX", mk("topic", "<t1@a.example>",
+                               "Mon, 02 Mar 2026 10:00:00 +0000"))
+    other = append(m, "INBOX", mk("something else", "<o1@a.example>",
+                                  "Mon, 02 Mar 2026 11:00:00 +0000"))
+    # my reply, from webmail: it lands in Sent
+    s = ok(c.call("POST", "/api/send", {
+        "to": [rcpt], "subject": "Re: topic", "text": "my answer",
+        "in_reply_to": "<t1@a.example>", "references": "<t1@a.example>"}))
+    # Ann answers my reply, and changes the subject
+    a2 = append(m, "INBOX", mk("new words", "<t2@a.example>",
+                               "Wed, 04 Mar 2099 10:00:00 +0000",
+                               f"<t1@a.example> {s['message_id']}"))
+    j = ok(c.call("GET", "/api/thread", query={"folder": "INBOX",
+                                                "uid": a1}))
+    got = [(x["folder"], x["uid"], x["depth"]) for x in j["messages"]]
+    assert got == [("INBOX", a1, 0), ("Sent", s["sent_uid"], 1)], got
+    # from the last message (References names the others)
+    j = ok(c.call("GET", "/api/thread", query={"folder": "INBOX",
+                                                "uid": a2}))
+    got = [(x["folder"], x["uid"], x["depth"]) for x in j["messages"]]
+    assert got == [("INBOX", a1, 0), ("Sent", s["sent_uid"], 1),
+                   ("INBOX", a2, 2)], got
+    # from Sent: the Inbox is searched
+    j = ok(c.call("GET", "/api/thread", query={"folder": "Sent",
+                                                "uid": s["sent_uid"]}))
+    got = [(x["folder"], x["uid"]) for x in j["messages"]]
+    assert ("INBOX", a1) in got and ("INBOX", other) not in got, got
+    j = ok(c.call("GET", "/api/thread", query={"folder": "INBOX",
+                                                "uid": other}))
+    assert [x["uid"] for x in j["messages"]] == [other], j
+    assert c.call("GET", "/api/thread",
+                  query={"folder": "INBOX", "uid": 9999})[0] == 404
+    assert c.call("GET", "/api/thread",
+                  query={"folder": "../INBOX", "uid": a1})[0] == 400
+    m.logout()
