@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fcache.h"
 #include "htmlsan.h"
+#include "listcache.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -284,6 +285,16 @@ void wm_messages(struct http_req *req)
 	    folder_open(req, http_req_query(req, "folder"));
 	if (f == NULL)
 		return;
+	if (key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT) {
+		/* from the kept sort keys (list.c) */
+		wm_list_sorted(req, f,
+			       key == SORT_DATE	  ? LISTCACHE_DATE
+			       : key == SORT_FROM ? LISTCACHE_FROM
+						  : LISTCACHE_SUBJECT,
+			       desc, (size_t)page);
+		maildir_folder_free(&f);
+		return;
+	}
 	struct row *rows = xcalloc(f->n + 1, sizeof *rows);
 	bool need_hdr =
 	    key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT;

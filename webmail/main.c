@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "fcache.h"
 #include "http.h"
+#include "listcache.h"
 #include "log.h"
 #include "net.h"
 #include "privsep.h"
@@ -135,6 +136,7 @@ int main(int argc, char **argv)
 		fatal("webmail: %s", err);
 	websession_store_free(&wm.sessions);
 	fcache_clear();
+	listcache_clear();
 	free(root);
 	daemon_pidfile_remove(pidfile);
 	free(opts.conf_path);

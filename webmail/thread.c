@@ -147,10 +147,10 @@ void wm_thread(struct http_req *req)
 	v.name[1] = strcmp(v.name[0], "Sent") == 0 ? "INBOX" : "Sent";
 	char path[4200];
 	const char *err = NULL;
-	int pn = strcmp(v.name[1], "INBOX") == 0
-		     ? snprintf(path, sizeof path, "%s", me->acct.maildir)
-		     : snprintf(path, sizeof path, "%s/.Sent",
-				me->acct.maildir);
+	int pn =
+	    strcmp(v.name[1], "INBOX") == 0
+		? snprintf(path, sizeof path, "%s", me->acct.maildir)
+		: snprintf(path, sizeof path, "%s/.Sent", me->acct.maildir);
 	if (pn > 0 && (size_t)pn < sizeof path)
 		v.f[1] = fcache_open(path, &err);
 
@@ -206,8 +206,8 @@ void wm_thread(struct http_req *req)
 				same = mailsort_field(hdr.p, h, "Message-ID",
 						      &id) &&
 				       id.len > 2 &&
-				       memmem(refs.p, refs.len, id.p,
-					      id.len) != NULL;
+				       memmem(refs.p, refs.len, id.p, id.len) !=
+					   NULL;
 				buf_deinit(&id);
 			}
 			if (!same && !is_target) {
@@ -219,8 +219,8 @@ void wm_thread(struct http_req *req)
 			if (is_target)
 				target = (uint32_t)v.n;
 			mailthread_add(t, (uint32_t)v.n, (uint32_t)v.n,
-				       (int64_t)c->m->mtime,
-				       h > 0 ? hdr.p : "", h);
+				       (int64_t)c->m->mtime, h > 0 ? hdr.p : "",
+				       h);
 			v.n++;
 		}
 		if (fi == 1)
