@@ -36,7 +36,8 @@ void wm_list_sorted(struct http_req *req, struct maildir_folder *f, int key,
 		json_object_set_new(
 		    o, "date", json_integer(s->has_date ? s->date : m->mtime));
 		json_object_set_new(o, "arrival", json_integer(m->mtime));
-		json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+		json_object_set_new(o, "size",
+				    json_integer((json_int_t)m->size));
 		json_object_set_new(o, "flags", wm_flags_json(f, m));
 		json_object_set_new(o, "attachments",
 				    json_boolean(s->attachments));

@@ -120,9 +120,10 @@ static void make_keys(struct entry *e, const struct maildir_msg *m)
 	const char *subj = e->s.subject != NULL ? e->s.subject : "";
 	struct buf b;
 	buf_init(&b, 4 * strlen(subj) + 16);
-	e->subject_key = mailsort_base_subject(subj, strlen(subj), &b, NULL) == 0
-			     ? mailsort_fold(b.p ? b.p : "", b.len)
-			     : xstrdup("");
+	e->subject_key =
+	    mailsort_base_subject(subj, strlen(subj), &b, NULL) == 0
+		? mailsort_fold(b.p ? b.p : "", b.len)
+		: xstrdup("");
 	buf_deinit(&b);
 	/* DISPLAYFROM (RFC 5957): the name shown, else the address */
 	const char *from = e->s.from != NULL ? e->s.from : "";
@@ -214,7 +215,8 @@ struct listcache *listcache_get(struct maildir_folder *f,
 		size_t v = 0;
 		for (size_t i = 0; i < LISTCACHE_SLOTS; i++)
 			if (slots[i] == NULL ||
-			    (slots[v] != NULL && slots[i]->used < slots[v]->used))
+			    (slots[v] != NULL &&
+			     slots[i]->used < slots[v]->used))
 				v = i;
 		unref_locked(slots[v]);
 		slots[v] = lc;
@@ -224,8 +226,7 @@ struct listcache *listcache_get(struct maildir_folder *f,
 	return lc;
 }
 
-const struct wm_summary *listcache_summary(const struct listcache *lc,
-					   size_t i)
+const struct wm_summary *listcache_summary(const struct listcache *lc, size_t i)
 {
 	return &lc->e[i].s;
 }

@@ -1,7 +1,8 @@
 /*
  * GET /api/search: messages of one folder or of all folders whose
  * subject, sender, recipients or text contain a string, within a date
- * range, with or without attachments (docs/webmail.md "Search").
+ * range, with or without attachments, unread or flagged only (the list's
+ * quick filters) (docs/webmail.md "Search").
  *
  * The text matcher is youju-mra's SEARCH matcher (lib/mailmatch): the
  * same decoding, case folding and address normal form, so a search finds
@@ -58,8 +59,9 @@ struct search {
 	unsigned in;
 	struct buf needle; /* folded */
 	bool has_q;
-	int64_t since, before; /* UTC seconds; before exclusive; 0 none */
-	int attachment;	       /* -1 any, 0 without, 1 with */
+	int64_t since, before;	  /* UTC seconds; before exclusive; 0 none */
+	int attachment;		  /* -1 any, 0 without, 1 with */
+	unsigned unseen, flagged; /* quick filters: 1 only those */
 	struct sfolder *folders;
 	size_t nfolders;
 	struct hit *hits;
@@ -146,7 +148,10 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 			continue;
 		}
 		int64_t date = s.has_date ? s.date : m->mtime;
-		bool ok = (q->since == 0 || date >= q->since) &&
+		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
+		bool ok = (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
+			  (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
+			  (q->since == 0 || date >= q->since) &&
 			  (q->before == 0 || date < q->before) &&
 			  (q->attachment < 0 ||
 			   (int)s.attachments == q->attachment) &&
@@ -230,7 +235,7 @@ static int parse_in(const char *s, unsigned *in_r)
 	return *in_r != 0 ? 0 : -1;
 }
 
-/* GET /api/search?q=&in=&folder=&since=&before=&attachment=&page= */
+/* GET /api/search?q=&in=&folder=&since=&before=&attachment=&flag=&page= */
 void wm_search(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
@@ -242,6 +247,7 @@ void wm_search(struct http_req *req)
 	const char *before = http_req_query(req, "before");
 	const char *att = http_req_query(req, "attachment");
 	const char *page_s = http_req_query(req, "page");
+	const char *flag = http_req_query(req, "flag");
 	struct search q;
 	memset(&q, 0, sizeof q);
 	q.attachment = -1;
@@ -286,6 +292,17 @@ void wm_search(struct http_req *req)
 		webjson_error(req, 400, "invalid", "page: from 1", "page");
 		goto out;
 	}
+	if (flag != NULL && flag[0] != '\0') {
+		if (strcmp(flag, "unseen") == 0)
+			q.unseen = 1;
+		else if (strcmp(flag, "flagged") == 0)
+			q.flagged = 1;
+		else {
+			webjson_error(req, 400, "invalid",
+				      "flag: unseen or flagged", "flag");
+			goto out;
+		}
+	}
 	/* the words of the string as one needle, folded as SEARCH folds */
 	struct str t = str_from_cstr(qs);
 	while (t.len > 0 && (t.p[0] == ' ' || t.p[0] == '\t'))
@@ -297,7 +314,8 @@ void wm_search(struct http_req *req)
 		webjson_error(req, 400, "invalid", "q: too long", "q");
 		goto out;
 	}
-	if (!q.has_q && q.since == 0 && q.before == 0 && q.attachment < 0) {
+	if (!q.has_q && q.since == 0 && q.before == 0 && q.attachment < 0 &&
+	    !q.unseen && !q.flagged) {
 		webjson_error(req, 400, "invalid",
 			      "give a string, a date or the attachment mark",
 			      "q");

@@ -381,3 +381,29 @@ def test_conversation(inst):
     assert c.call("GET", "/api/thread",
                   query={"folder": "../INBOX", "uid": a1})[0] == 400
     m.logout()
+
+
+def test_quick_filters(inst):
+    addr, m, c = login_user(inst, "wmquick")
+    a = append(m, "INBOX", msg("one", "a@b.example",
+                               "Mon, 02 Mar 2026 10:00:00 +0000"))
+    b = append(m, "INBOX", msg("two", "a@b.example",
+                               "Mon, 02 Mar 2026 11:00:00 +0000"),
+               r"(\Seen \Flagged)")
+    cc = append(m, "INBOX", msg("three", "a@b.example",
+                                "Mon, 02 Mar 2026 12:00:00 +0000"),
+                r"(\Seen)")
+    j = ok(c.call("GET", "/api/search", query={"folder": "INBOX",
+                                                "flag": "unseen"}))
+    assert [x["uid"] for x in j["messages"]] == [a], j
+    j = ok(c.call("GET", "/api/search", query={"folder": "INBOX",
+                                                "flag": "flagged"}))
+    assert [x["uid"] for x in j["messages"]] == [b], j
+    # a flag set over IMAP is seen at once
+    m.select("INBOX")
+    m.uid("STORE", str(cc), "+FLAGS", r"(\Flagged)")
+    j = ok(c.call("GET", "/api/search", query={"folder": "INBOX",
+                                                "flag": "flagged"}))
+    assert [x["uid"] for x in j["messages"]] == [cc, b], j
+    assert c.call("GET", "/api/search", query={"flag": "red"})[0] == 400
+    m.logout()
