@@ -65,7 +65,7 @@ static size_t leader_len(const char *s, size_t n)
 }
 
 int mailsort_base_subject(const char *s, size_t len, struct buf *out,
-			   bool *reply_r)
+			  bool *reply_r)
 {
 	bool reply = false;
 	/* (1) white space runs become one space (on a private copy) */
@@ -205,7 +205,7 @@ char *mailsort_fold(const char *p, size_t len)
 
 /* The decoded value of the first field name of hdr into out. */
 bool mailsort_field(const char *hdr, size_t len, const char *name,
-		     struct buf *out)
+		    struct buf *out)
 {
 	size_t pos = 0;
 	struct str fn, fv;
@@ -221,7 +221,7 @@ bool mailsort_field(const char *hdr, size_t len, const char *name,
 /* FROM/TO/CC key (first address's local part) and the DISPLAY key (its
    name, else local@domain), both folded. */
 void mailsort_addr_keys(const char *hdr, size_t len, const char *name,
-		      char **box_r, char **disp_r)
+			char **box_r, char **disp_r)
 {
 	struct buf v;
 	buf_init(&v, 1 << 20);
@@ -255,9 +255,8 @@ void mailsort_addr_keys(const char *hdr, size_t len, const char *name,
 							a->domain_len) < 0
 					 ? -1
 					 : 0;
-			*disp_r = ok == 0
-				      ? mailsort_fold(d.p ? d.p : "", d.len)
-				      : xstrdup("");
+			*disp_r = ok == 0 ? mailsort_fold(d.p ? d.p : "", d.len)
+					  : xstrdup("");
 			buf_deinit(&d);
 		}
 		addrlist_free(&l);
@@ -268,4 +267,3 @@ void mailsort_addr_keys(const char *hdr, size_t len, const char *name,
 	if (*disp_r == NULL)
 		*disp_r = xstrdup("");
 }
-

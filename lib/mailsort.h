@@ -21,7 +21,7 @@
  * out.  Returns 0 or -1 (full).
  */
 int mailsort_base_subject(const char *s, size_t len, struct buf *out,
-			   bool *reply_r);
+			  bool *reply_r);
 
 /* *reply_r (may be NULL) tells whether a reply or forward marker was
    removed (RFC 5256 §2.1 step 1-6; THREAD's "reply" subjects). */
@@ -36,7 +36,7 @@ char *mailsort_fold(const char *p, size_t len);
 /* The RFC 2047-decoded value of the first field name of header block
    hdr into out (reset first).  False when absent or undecodable. */
 bool mailsort_field(const char *hdr, size_t len, const char *name,
-		     struct buf *out);
+		    struct buf *out);
 
 /*
  * The FROM/TO/CC key of header field name of hdr (the first address's

@@ -223,7 +223,8 @@ static void thr_link(struct mailthread *t)
 
 /* Removes dummies (RFC 5256 §3 step 3) below k, a non-root node; each
    child list is rebuilt in order. */
-static void prune(struct mailthread *t, size_t k, bool root_level, unsigned depth)
+static void prune(struct mailthread *t, size_t k, bool root_level,
+		  unsigned depth)
 {
 	size_t kids[2] = {NONE, NONE}; /* new list head, tail */
 	size_t c = t->n[k].child;
