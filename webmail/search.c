@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "fcache.h"
+#include "listcache.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_folders.h"
@@ -47,12 +48,13 @@ enum {
 struct sfolder {
 	char *name; /* UTF-8, IMAP view */
 	struct maildir_folder *f;
+	struct listcache *lc; /* the list's kept summaries */
 };
 
 struct hit {
 	size_t folder; /* index into the folders */
 	struct maildir_msg *m;
-	struct wm_summary s;
+	const struct wm_summary *s; /* borrowed from the folder's lc */
 };
 
 struct search {
@@ -140,29 +142,26 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 	struct maildir_folder *f = q->folders[fi].f;
 	struct maildir_index *ix =
 	    maildir_index_open(f->path, f->uidvalidity, NULL);
+	/* date, attachments and the result's summary as the list has them
+	   (listcache.c: kept between requests) */
+	q->folders[fi].lc = listcache_get(f, ix);
 	for (size_t i = 0; i < f->n && !q->limited; i++) {
 		struct maildir_msg *m = &f->msgs[i];
-		struct wm_summary s;
-		if (!wm_msg_summary(f, ix, m, &s)) {
-			wm_summary_free(&s);
-			continue;
-		}
-		int64_t date = s.has_date ? s.date : m->mtime;
+		const struct wm_summary *s =
+		    listcache_summary(q->folders[fi].lc, i);
+		int64_t date = s->has_date ? s->date : m->mtime;
 		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
 		bool ok = (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
 			  (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
 			  (q->since == 0 || date >= q->since) &&
 			  (q->before == 0 || date < q->before) &&
 			  (q->attachment < 0 ||
-			   (int)s.attachments == q->attachment) &&
+			   (int)s->attachments == q->attachment) &&
 			  text_match(q, f, ix, m, file);
-		if (!ok) {
-			wm_summary_free(&s);
+		if (!ok)
 			continue;
-		}
 		if (q->nhits == SEARCH_HITS_MAX) {
 			q->limited = true;
-			wm_summary_free(&s);
 			break;
 		}
 		if (q->nhits == q->caphits) {
@@ -180,8 +179,8 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 static int hit_cmp(const void *a, const void *b)
 {
 	const struct hit *x = a, *y = b;
-	int64_t dx = x->s.has_date ? x->s.date : x->m->mtime;
-	int64_t dy = y->s.has_date ? y->s.date : y->m->mtime;
+	int64_t dx = x->s->has_date ? x->s->date : x->m->mtime;
+	int64_t dy = y->s->has_date ? y->s->date : y->m->mtime;
 	if (dx != dy)
 		return dx < dy ? 1 : -1;
 	if (x->folder != y->folder)
@@ -364,19 +363,19 @@ void wm_search(struct http_req *req)
 		json_object_set_new(o, "folder",
 				    json_string(q.folders[h->folder].name));
 		json_object_set_new(o, "uid", json_integer(h->m->uid));
-		json_t *js = json_string(h->s.subject ? h->s.subject : "");
+		json_t *js = json_string(h->s->subject ? h->s->subject : "");
 		json_object_set_new(o, "subject", js ? js : json_string(""));
-		js = json_string(h->s.from ? h->s.from : "");
+		js = json_string(h->s->from ? h->s->from : "");
 		json_object_set_new(o, "from", js ? js : json_string(""));
 		json_object_set_new(
 		    o, "date",
-		    json_integer(h->s.has_date ? h->s.date : h->m->mtime));
+		    json_integer(h->s->has_date ? h->s->date : h->m->mtime));
 		json_object_set_new(o, "arrival", json_integer(h->m->mtime));
 		json_object_set_new(o, "size",
 				    json_integer((json_int_t)h->m->size));
 		json_object_set_new(o, "flags", wm_flags_json(f, h->m));
 		json_object_set_new(o, "attachments",
-				    json_boolean(h->s.attachments));
+				    json_boolean(h->s->attachments));
 		json_array_append_new(list, o);
 	}
 	json_t *o = json_object();
@@ -387,10 +386,9 @@ void wm_search(struct http_req *req)
 	json_object_set_new(o, "messages", list);
 	webjson_reply(req, 200, o);
 out:
-	for (size_t i = 0; i < q.nhits; i++)
-		wm_summary_free(&q.hits[i].s);
 	free(q.hits);
 	for (size_t i = 0; i < q.nfolders; i++) {
+		listcache_put(&q.folders[i].lc);
 		free(q.folders[i].name);
 		maildir_folder_free(&q.folders[i].f);
 	}
