@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the SORT/THREAD key readers (mra/imap_sort): the input
+ * Fuzz target for the SORT/THREAD key readers (lib/mailsort): the input
  * is a header value.  It goes through the RFC 5256 base subject (whose
  * result may never be longer than its input and must be stable: the base
  * subject of a base subject is itself unless a blob or "[fwd:" wrapper
