@@ -407,3 +407,16 @@ def test_quick_filters(inst):
     assert [x["uid"] for x in j["messages"]] == [cc, b], j
     assert c.call("GET", "/api/search", query={"flag": "red"})[0] == 400
     m.logout()
+
+
+def test_extmail_redirect(inst):
+    import http.client
+    for path in ("/extmail/", "/extmail/cgi/index.cgi?__mode=show_login"):
+        c = http.client.HTTPConnection("127.0.0.1", inst.ports["webmail"],
+                                       timeout=10)
+        c.request("GET", path)
+        r = c.getresponse()
+        r.read()
+        assert r.status == 301 and r.getheader("Location") == "/", \
+            (path, r.status, r.getheader("Location"))
+        c.close()
