@@ -42,6 +42,7 @@
 #include "maps.h"
 #include "privsep.h"
 #include "qfile.h"
+#include "qmgr_int.h"
 #include "queue.h"
 #include "recycle.h"
 #include "route.h"
@@ -53,84 +54,8 @@
 #define QMGR_THREADS_MAX   256
 #define QMGR_AUTHD_TIMEOUT 10000
 #define QMGR_TARGETS_MAX   1000
-#define QMGR_RELAY_MAX	   300
 
 _Static_assert(QFILE_ID_LEN == QUEUE_ID_LEN, "one queue ID syntax");
-
-struct qmgr_cfg {
-	char *queue_dir, *authd_socket, *hostname, *relayhost;
-	char *limit_message;
-	char *postmaster;    /* 2bounce_notice_recipient, qualified */
-	char *bounce_notice; /* bounce_notice_recipient, qualified */
-	char *double_bounce; /* double_bounce_sender, qualified */
-	int64_t min_backoff, max_backoff, run_delay;
-	int64_t max_lifetime, bounce_lifetime, delay_warning;
-	size_t active_limit, bounce_size_limit, rcpt_limit;
-	unsigned threads;
-	bool notify_2bounce, notify_bounce;
-	struct map *transport_map; /* transport_maps, or NULL */
-	char **defer_transports;   /* defer_transports, lower case */
-	size_t ndefer;
-	struct deliver_cfg dcfg;
-	struct smtpc_cfg scfg;
-	struct dest_cfg destcfg;
-};
-
-/* The worker's shared state: the main thread admits IDs, delivery
-   threads take them. */
-struct qmgr {
-	struct qmgr_cfg cfg;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	char (*pending)[QUEUE_ID_LEN + 1]; /* FIFO ring */
-	size_t head, npending;
-	char (*busy)[QUEUE_ID_LEN + 1]; /* being delivered */
-	size_t nbusy;
-	bool need_rescan;
-	int wake_w;		  /* a delivery thread finished a message */
-	struct dest_table *dests; /* SMTP destinations (dest.h) */
-};
-
-enum qmgr_kind {
-	TGT_MAILBOX,
-	TGT_REMOTE,
-	TGT_BOUNCE,
-	TGT_DEFER,
-	TGT_DISCARD, /* discard: transport, done without delivery */
-};
-
-/* One final target of one original recipient. */
-struct qmgr_target {
-	size_t rcpt; /* index of the original recipient */
-	char *addr;  /* owned */
-	enum qmgr_kind kind;
-	char *maildir;			 /* owned, mailbox targets when known */
-	char *quota;			 /* owned */
-	char nexthop[ROUTE_NEXTHOP_MAX]; /* remote targets */
-	char transport[16]; /* "virtual", "smtp", "relay" (defer_transports) */
-	struct deliver_result res;
-	bool dsn_passed; /* the next hop took NOTIFY/ORCPT (RFC 3461) */
-	char relay[QMGR_RELAY_MAX];
-	double t_start, t_end;
-	bool logged;
-};
-
-struct qmgr_job {
-	struct qmgr *q;
-	char id[QUEUE_ID_LEN + 1];
-	int fd;
-	struct qfile qf;
-	struct qmgr_target *t;
-	size_t nt;
-	double t_pick;
-	double arrival;
-	bool flushed; /* `youju queue flush` since the last deferral */
-	/* the last domain looked up (most messages have one domain) */
-	char *dom_name, *dom_transport;
-	enum authc_status dom_status;
-	/* progress records not yet on disk (qmgr_record_final) */
-	struct buf pending;
-};
 
 static volatile sig_atomic_t qmgr_child;
 /* SIGUSR1 (a reload): finish the deliveries in flight, take no new ones,
@@ -844,146 +769,6 @@ static void qmgr_deliver_remote(struct qmgr_job *j)
 	free(done);
 	free(rc);
 	free(map);
-}
-
-static int qmgr_notice(struct qmgr_job *j, const struct dsn_rcpt *dr, size_t n,
-		       const struct bounce_to *to, const char *what)
-{
-	const struct qmgr_cfg *c = &j->q->cfg;
-	char id[QUEUE_ID_LEN + 1];
-	const char *err = "";
-	if (bounce_queue(c->queue_dir, c->hostname, c->bounce_size_limit,
-			 &j->qf, to, dr, n, id, &err) < 0) {
-		log_warning("%s: cannot queue the %s: %s: %s", j->id, what, err,
-			    strerror(errno));
-		return -1;
-	}
-	log_info_as("bounce", "%s: %s: %s", j->id, what, id);
-	return 0;
-}
-
-/* Which targets a notice is about. */
-enum qmgr_notice_kind { NOTICE_FAILED, NOTICE_DELAYED, NOTICE_SUCCESS };
-
-static size_t qmgr_notice_rcpts(struct qmgr_job *j, enum qmgr_notice_kind k,
-				struct dsn_rcpt *dr)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < j->nt; i++) {
-		struct qmgr_target *t = &j->t[i];
-		unsigned nt = j->qf.rcpts[t->rcpt].notify;
-		enum dsn_action act;
-		if (k == NOTICE_FAILED) {
-			/* RFC 3461: no NOTIFY means FAILURE */
-			if (t->res.status != DELIVER_BOUNCE ||
-			    (nt != 0 && (nt & 4) == 0))
-				continue;
-			act = DSN_FAILED;
-		} else if (k == NOTICE_DELAYED) {
-			/* no NOTIFY: DELAY at our discretion (Postfix:
-			   yes, once delay_warning_time is set) */
-			if (t->res.status != DELIVER_DEFER ||
-			    (nt != 0 && (nt & 8) == 0))
-				continue;
-			act = DSN_DELAYED;
-		} else {
-			/* a next hop that took NOTIFY reports success
-			   itself (RFC 3461 §4.1): no "relayed" from us */
-			if (t->res.status != DELIVER_OK || (nt & 2) == 0 ||
-			    (nt & 1) != 0 || t->kind == TGT_DISCARD ||
-			    t->dsn_passed)
-				continue;
-			act =
-			    t->kind == TGT_REMOTE ? DSN_RELAYED : DSN_DELIVERED;
-		}
-		dr[n++] = (struct dsn_rcpt){
-		    .addr = t->addr,
-		    .orcpt = j->qf.rcpts[t->rcpt].orcpt,
-		    .action = act,
-		    .status = t->res.dsn,
-		    .diag = t->res.text,
-		    .remote_mta = NULL,
-		};
-	}
-	return n;
-}
-
-/*
- * Non-delivery notices for the bounced targets (Postfix bounce(8)): to
- * the sender; for a bounce that could not be delivered (sender <>), to
- * 2bounce_notice_recipient when notify_classes has 2bounce, from
- * double_bounce_sender; a failed postmaster notice (sender double-bounce)
- * is discarded, so nothing loops.  notify_classes "bounce" adds a
- * headers-only copy to bounce_notice_recipient.  Returns 0 when every
- * notice is safe on disk (or none was due), -1 to keep the targets
- * pending.
- */
-static int qmgr_bounce(struct qmgr_job *j)
-{
-	const struct qmgr_cfg *c = &j->q->cfg;
-	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
-	size_t n = qmgr_notice_rcpts(j, NOTICE_FAILED, dr);
-	int rc = 0;
-	const char *sender = j->qf.sender;
-	if (n == 0) {
-		/* nothing to say */
-	} else if (strcasecmp(sender, c->double_bounce) == 0) {
-		log_info("%s: undeliverable postmaster notification discarded",
-			 j->id);
-	} else if (sender[0] == '\0') {
-		struct bounce_to to = {c->postmaster, c->double_bounce, false};
-		if (!c->notify_2bounce)
-			log_info("%s: bounce of a bounce: notification "
-				 "discarded",
-				 j->id);
-		else
-			rc = qmgr_notice(j, dr, n, &to,
-					 "postmaster non-delivery "
-					 "notification");
-	} else {
-		struct bounce_to to = {sender, "", false};
-		rc = qmgr_notice(j, dr, n, &to,
-				 "sender non-delivery notification");
-		struct bounce_to pm = {c->bounce_notice, c->double_bounce,
-				       true};
-		if (rc == 0 && c->notify_bounce)
-			rc = qmgr_notice(j, dr, n, &pm,
-					 "postmaster non-delivery "
-					 "notification");
-	}
-	free(dr);
-	return rc;
-}
-
-/* NOTIFY=SUCCESS reports ("Successful Mail Delivery Report"); a lost one
-   is logged, never retried (the mail itself was delivered). */
-static void qmgr_success(struct qmgr_job *j)
-{
-	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
-	size_t n = qmgr_notice_rcpts(j, NOTICE_SUCCESS, dr);
-	struct bounce_to to = {j->qf.sender, "", false};
-	if (n > 0 && j->qf.sender[0] != '\0')
-		(void)qmgr_notice(j, dr, n, &to,
-				  "sender delivery status notification");
-	free(dr);
-}
-
-/* The delay warning, once per message after delay_warning_time.  Returns
-   true when one was queued (the caller records "Y"). */
-static bool qmgr_delay_warning(struct qmgr_job *j, double age)
-{
-	const struct qmgr_cfg *c = &j->q->cfg;
-	if (c->delay_warning <= 0 || j->qf.warned != 0 ||
-	    age < (double)c->delay_warning || j->qf.sender[0] == '\0' ||
-	    strcasecmp(j->qf.sender, c->double_bounce) == 0)
-		return false;
-	struct dsn_rcpt *dr = xcalloc(j->nt + 1, sizeof(*dr));
-	size_t n = qmgr_notice_rcpts(j, NOTICE_DELAYED, dr);
-	struct bounce_to to = {j->qf.sender, "", false};
-	bool sent = n > 0 && qmgr_notice(j, dr, n, &to,
-					 "sender delay notification") == 0;
-	free(dr);
-	return sent;
 }
 
 /* Postfix's exponential back-off: each deferral doubles the previous
