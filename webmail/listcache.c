@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "mailmatch.h"
 #include "mailsort.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -26,6 +27,7 @@ struct entry {
 	struct wm_summary s;
 	int64_t date;
 	char *from_key, *subject_key; /* mailsort comparison forms */
+	char *subject_fold;	      /* search's form (lib/mailmatch) */
 };
 
 struct listcache {
@@ -49,6 +51,7 @@ static void lc_free(struct listcache *lc)
 		free(lc->e[i].base);
 		free(lc->e[i].from_key);
 		free(lc->e[i].subject_key);
+		free(lc->e[i].subject_fold);
 		wm_summary_free(&lc->e[i].s);
 	}
 	for (int k = 0; k < LISTCACHE_NKEYS; k++)
@@ -125,6 +128,12 @@ static void make_keys(struct entry *e, const struct maildir_msg *m)
 		? mailsort_fold(b.p ? b.p : "", b.len)
 		: xstrdup("");
 	buf_deinit(&b);
+	/* the folded subject search matches in (lib/mailmatch's form) */
+	buf_init(&b, 8 * strlen(subj) + 16);
+	e->subject_fold = mailmatch_needle(subj, strlen(subj), &b) == 0
+			      ? xmemdup0(b.p ? b.p : "", b.len)
+			      : xstrdup("");
+	buf_deinit(&b);
 	/* DISPLAYFROM (RFC 5957): the name shown, else the address */
 	const char *from = e->s.from != NULL ? e->s.from : "";
 	buf_init(&b, strlen(from) + 16);
@@ -162,6 +171,7 @@ static struct listcache *build(struct maildir_folder *f,
 			e->date = o->date;
 			e->from_key = xdup(o->from_key);
 			e->subject_key = xdup(o->subject_key);
+			e->subject_fold = xdup(o->subject_fold);
 			continue;
 		}
 		if (!wm_msg_summary(f, ix, m, &e->s)) {
@@ -229,6 +239,11 @@ struct listcache *listcache_get(struct maildir_folder *f,
 const struct wm_summary *listcache_summary(const struct listcache *lc, size_t i)
 {
 	return &lc->e[i].s;
+}
+
+const char *listcache_subject_fold(const struct listcache *lc, size_t i)
+{
+	return lc->e[i].subject_fold;
 }
 
 static _Thread_local const struct listcache *cmp_lc;

@@ -44,6 +44,10 @@ void listcache_put(struct listcache **lc);
 const struct wm_summary *listcache_summary(const struct listcache *lc,
 					   size_t i);
 
+/* The subject of entry i decoded and case-folded as search's matcher
+   folds (lib/mailmatch), for GET /api/search.  Borrowed. */
+const char *listcache_subject_fold(const struct listcache *lc, size_t i);
+
 /*
  * The entries in ascending order of key (ties by UID), n of them;
  * computed once per kept set.  Borrowed until listcache_put.

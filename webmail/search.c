@@ -92,10 +92,21 @@ static int parse_day(const char *s, int64_t *t_r)
 
 static bool text_match(struct search *q, struct maildir_folder *f,
 		       const struct maildir_index *ix, struct maildir_msg *m,
-		       struct buf *file)
+		       const char *sfold, struct buf *file)
 {
 	if (!q->has_q)
 		return true;
+	/* the subject from the kept list keys: no entry or file read */
+	unsigned in = q->in;
+	if ((in & IN_SUBJECT) && sfold != NULL) {
+		if (q->needle.len == 0 ||
+		    memmem(sfold, strlen(sfold), q->needle.p, q->needle.len) !=
+			NULL)
+			return true;
+		in &= ~(unsigned)IN_SUBJECT;
+		if (in == 0)
+			return false;
+	}
 	struct maildir_index_entry e;
 	bool cached =
 	    ix != NULL &&
@@ -106,30 +117,30 @@ static bool text_match(struct search *q, struct maildir_folder *f,
 	bool hit = false;
 	mailmatch_msg_init(&mm, NULL, 0, cached ? &e : NULL);
 	/* headers from the entry first: no file read when they match */
-	if (cached && (q->in & IN_SUBJECT))
+	if (cached && (in & IN_SUBJECT))
 		hit = mailmatch_header(&mm, "Subject", false, n, nl);
-	if (!hit && cached && (q->in & IN_FROM))
+	if (!hit && cached && (in & IN_FROM))
 		hit = mailmatch_header(&mm, "From", true, n, nl);
-	if (!hit && cached && (q->in & IN_TO))
+	if (!hit && cached && (in & IN_TO))
 		hit = mailmatch_header(&mm, "To", true, n, nl) ||
 		      mailmatch_header(&mm, "Cc", true, n, nl);
-	if (!hit && (!cached || (q->in & IN_BODY))) {
+	if (!hit && (!cached || (in & IN_BODY))) {
 		buf_reset(file);
 		if (maildir_msg_read(f, m, file) == 0) {
 			mailmatch_msg_deinit(&mm);
 			mailmatch_msg_init(&mm, file->p ? file->p : "",
 					   file->len, NULL);
-			if (!cached && (q->in & IN_SUBJECT))
+			if (!cached && (in & IN_SUBJECT))
 				hit = mailmatch_header(&mm, "Subject", false, n,
 						       nl);
-			if (!hit && !cached && (q->in & IN_FROM))
+			if (!hit && !cached && (in & IN_FROM))
 				hit =
 				    mailmatch_header(&mm, "From", true, n, nl);
-			if (!hit && !cached && (q->in & IN_TO))
+			if (!hit && !cached && (in & IN_TO))
 				hit =
 				    mailmatch_header(&mm, "To", true, n, nl) ||
 				    mailmatch_header(&mm, "Cc", true, n, nl);
-			if (!hit && (q->in & IN_BODY))
+			if (!hit && (in & IN_BODY))
 				hit = mailmatch_body(&mm, n, nl);
 		}
 	}
@@ -151,13 +162,16 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 		    listcache_summary(q->folders[fi].lc, i);
 		int64_t date = s->has_date ? s->date : m->mtime;
 		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
-		bool ok = (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
-			  (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
-			  (q->since == 0 || date >= q->since) &&
-			  (q->before == 0 || date < q->before) &&
-			  (q->attachment < 0 ||
-			   (int)s->attachments == q->attachment) &&
-			  text_match(q, f, ix, m, file);
+		bool ok =
+		    (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
+		    (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
+		    (q->since == 0 || date >= q->since) &&
+		    (q->before == 0 || date < q->before) &&
+		    (q->attachment < 0 ||
+		     (int)s->attachments == q->attachment) &&
+		    text_match(q, f, ix, m,
+			       listcache_subject_fold(q->folders[fi].lc, i),
+			       file);
 		if (!ok)
 			continue;
 		if (q->nhits == SEARCH_HITS_MAX) {
