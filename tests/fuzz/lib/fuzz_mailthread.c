@@ -40,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint32_t n = 0;
 		while (p < end && n < MSGS_MAX) {
 			const char *z = memchr(p, '\0', (size_t)(end - p));
-			size_t l = z != NULL ? (size_t)(z - p) : (size_t)(end - p);
+			size_t l =
+			    z != NULL ? (size_t)(z - p) : (size_t)(end - p);
 			mailthread_add(t, n, n, (int64_t)n * 60, p, l);
 			n++;
 			p += l + 1;

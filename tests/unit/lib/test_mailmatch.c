@@ -90,10 +90,10 @@ static void test_headers(void)
 	mailmatch_msg_deinit(&m);
 	/* empty message, bare LF and bare CR */
 	test_assert(!hdr("", 0, "Subject", false, "x"));
-	test_assert(hdr("Subject: bare lf\n\nbody\n", 21, "Subject", false,
-			"BARE LF"));
-	test_assert(!hdr("Subject: a\rSubject: b\n\n", 24, "Subject", false,
-			 "zzz"));
+	test_assert(
+	    hdr("Subject: bare lf\n\nbody\n", 21, "Subject", false, "BARE LF"));
+	test_assert(
+	    !hdr("Subject: a\rSubject: b\n\n", 24, "Subject", false, "zzz"));
 }
 
 static void test_body(void)
@@ -102,7 +102,7 @@ static void test_body(void)
 	size_t l = sizeof MSG - 1;
 	test_assert(body(MSG, l, "café at noon sharp"));
 	test_assert(body(MSG, l, "CAFÉ"));
-	test_assert(body(MSG, l, "你好")); /* the Big5 HTML part */
+	test_assert(body(MSG, l, "你好"));	   /* the Big5 HTML part */
 	test_assert(!body(MSG, l, "secret-word")); /* attachments skipped */
 	test_assert(!body(MSG, l, "quarterly"));   /* headers are not text */
 	test_assert(body(MSG, l, ""));

@@ -49,16 +49,21 @@ static void test_references(void)
 {
 	test_begin("references");
 	struct mailthread *t = mailthread_new();
-	add(t, 1, "Message-ID: <a@x>\nSubject: plan\n"
-		  "Date: Mon, 2 Mar 2026 10:00:00 +0000\n");
-	add(t, 2, "Message-ID: <b@x>\nSubject: Re: plan\nIn-Reply-To: <a@x>\n"
-		  "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
-	add(t, 3, "Message-ID: <c@x>\nSubject: other\nReferences: <a@x> <b@x>\n"
-		  "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
-	add(t, 4, "Message-ID: <d@x>\nSubject: Re: plan\nReferences: <a@x>\n"
-		  "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
-	add(t, 5, "Message-ID: <e@x>\nSubject: lunch\n"
-		  "Date: Sun, 1 Mar 2026 10:00:00 +0000\n");
+	add(t, 1,
+	    "Message-ID: <a@x>\nSubject: plan\n"
+	    "Date: Mon, 2 Mar 2026 10:00:00 +0000\n");
+	add(t, 2,
+	    "Message-ID: <b@x>\nSubject: Re: plan\nIn-Reply-To: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
+	add(t, 3,
+	    "Message-ID: <c@x>\nSubject: other\nReferences: <a@x> <b@x>\n"
+	    "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
+	add(t, 4,
+	    "Message-ID: <d@x>\nSubject: Re: plan\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
+	add(t, 5,
+	    "Message-ID: <e@x>\nSubject: lunch\n"
+	    "Date: Sun, 1 Mar 2026 10:00:00 +0000\n");
 	/* siblings by date: 4 (09:00) before 2 (11:00); threads by date */
 	check(t, true, "(5)(1(4)(2(3)))");
 }
@@ -68,15 +73,19 @@ static void test_dummy_and_gather(void)
 	test_begin("dummy and gather");
 	struct mailthread *t = mailthread_new();
 	/* two replies to a message that is not there: a dummy parent */
-	add(t, 1, "Message-ID: <b@x>\nSubject: Re: gone\nReferences: <a@x>\n"
-		  "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
-	add(t, 2, "Message-ID: <c@x>\nSubject: Re: gone\nReferences: <a@x>\n"
-		  "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
+	add(t, 1,
+	    "Message-ID: <b@x>\nSubject: Re: gone\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
+	add(t, 2,
+	    "Message-ID: <c@x>\nSubject: Re: gone\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
 	/* same base subject, no references: gathered under the original */
-	add(t, 3, "Message-ID: <d@x>\nSubject: hello\n"
-		  "Date: Mon, 2 Mar 2026 08:00:00 +0000\n");
-	add(t, 4, "Message-ID: <e@x>\nSubject: Re: hello\n"
-		  "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
+	add(t, 3,
+	    "Message-ID: <d@x>\nSubject: hello\n"
+	    "Date: Mon, 2 Mar 2026 08:00:00 +0000\n");
+	add(t, 4,
+	    "Message-ID: <e@x>\nSubject: Re: hello\n"
+	    "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
 	check(t, true, "(3(4))((1)(2))");
 }
 
