@@ -241,6 +241,11 @@ const struct wm_summary *listcache_summary(const struct listcache *lc, size_t i)
 	return &lc->e[i].s;
 }
 
+const char *listcache_subject_key(const struct listcache *lc, size_t i)
+{
+	return lc->e[i].subject_key;
+}
+
 const char *listcache_subject_fold(const struct listcache *lc, size_t i)
 {
 	return lc->e[i].subject_fold;

@@ -44,6 +44,10 @@ void listcache_put(struct listcache **lc);
 const struct wm_summary *listcache_summary(const struct listcache *lc,
 					   size_t i);
 
+/* The SUBJECT sort key of entry i (lib/mailsort: the RFC 5256 base
+   subject, folded), which THREAD gathers by.  Borrowed. */
+const char *listcache_subject_key(const struct listcache *lc, size_t i);
+
 /* The subject of entry i decoded and case-folded as search's matcher
    folds (lib/mailmatch), for GET /api/search.  Borrowed. */
 const char *listcache_subject_fold(const struct listcache *lc, size_t i);

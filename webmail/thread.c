@@ -22,6 +22,8 @@
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
+#include "listcache.h"
+#include "mailmatch.h"
 #include "mailsort.h"
 #include "mailthread.h"
 #include "mime.h"
@@ -36,27 +38,17 @@
 struct cand {
 	size_t folder;
 	struct maildir_msg *m;
-	struct wm_summary s;
+	const struct wm_summary *s; /* borrowed from the folder's lc */
 };
 
 struct conv {
 	struct maildir_folder *f[2];
 	const char *name[2];
+	struct listcache *lc[2]; /* the list's kept summaries and keys */
 	struct cand *c;
 	size_t n;
 	json_t *out;
 };
-
-static char *base_of(const char *subject)
-{
-	struct buf b;
-	buf_init(&b, 4 * strlen(subject) + 16);
-	char *r = mailsort_base_subject(subject, strlen(subject), &b, NULL) == 0
-		      ? mailsort_fold(b.p ? b.p : "", b.len)
-		      : xstrdup("");
-	buf_deinit(&b);
-	return r;
-}
 
 /* The header block of message m read into hdr; its length, or 0. */
 static size_t head_of(struct maildir_folder *f, struct maildir_msg *m,
@@ -71,6 +63,37 @@ static size_t head_of(struct maildir_folder *f, struct maildir_msg *m,
 	return hl;
 }
 
+/*
+ * Is m's Message-ID in the folded References frefs?  From its youju.index
+ * entry (Message-IDs decoded and folded there), else from its file head.
+ */
+static bool named(struct maildir_folder *f, const struct maildir_index *ix,
+		  struct maildir_msg *m, const struct buf *frefs,
+		  struct buf *hdr)
+{
+	struct maildir_index_entry e;
+	if (ix != NULL && maildir_index_get(ix, m->uid, str_from_cstr(m->base),
+					    m->size, &e)) {
+		struct str fv = e.field[MIDX_MESSAGE_ID], seg;
+		while (maildir_index_seg_next(&fv, &seg))
+			if (seg.len > 2 && memmem(frefs->p, frefs->len, seg.p,
+						  seg.len) != NULL)
+				return true;
+		return false;
+	}
+	size_t h = head_of(f, m, hdr);
+	struct buf id, fid;
+	buf_init(&id, 4096);
+	buf_init(&fid, 32768);
+	bool hit = h > 0 && mailsort_field(hdr->p, h, "Message-ID", &id) &&
+		   id.len > 2 && mailmatch_needle(id.p, id.len, &fid) == 0 &&
+		   fid.len > 2 &&
+		   memmem(frefs->p, frefs->len, fid.p, fid.len) != NULL;
+	buf_deinit(&fid);
+	buf_deinit(&id);
+	return hit;
+}
+
 /* Appends node k and the nodes below it, depth first, to a. */
 static void walk(struct conv *v, const struct mailthread *t, size_t k,
 		 unsigned depth, json_t *a)
@@ -83,13 +106,13 @@ static void walk(struct conv *v, const struct mailthread *t, size_t k,
 		json_object_set_new(o, "folder",
 				    json_string(v->name[c->folder]));
 		json_object_set_new(o, "uid", json_integer(c->m->uid));
-		json_t *js = json_string(c->s.subject ? c->s.subject : "");
+		json_t *js = json_string(c->s->subject ? c->s->subject : "");
 		json_object_set_new(o, "subject", js ? js : json_string(""));
-		js = json_string(c->s.from ? c->s.from : "");
+		js = json_string(c->s->from ? c->s->from : "");
 		json_object_set_new(o, "from", js ? js : json_string(""));
 		json_object_set_new(
 		    o, "date",
-		    json_integer(c->s.has_date ? c->s.date : c->m->mtime));
+		    json_integer(c->s->has_date ? c->s->date : c->m->mtime));
 		json_object_set_new(o, "flags",
 				    wm_flags_json(v->f[c->folder], c->m));
 		json_object_set_new(o, "depth", json_integer(depth));
@@ -156,15 +179,19 @@ void wm_thread(struct http_req *req)
 
 	struct buf hdr;
 	buf_init(&hdr, WM_MESSAGE_MAX);
-	/* the message's base subject and References */
-	struct wm_summary ts;
-	struct maildir_index *ix0 =
-	    maildir_index_open(v.f[0]->path, v.f[0]->uidvalidity, NULL);
-	(void)wm_msg_summary(v.f[0], ix0, &v.f[0]->msgs[ti], &ts);
-	char *tbase = base_of(ts.subject ? ts.subject : "");
-	wm_summary_free(&ts);
-	struct buf refs;
+	/* the message's base subject (the list's kept SUBJECT key) and
+	   References, folded as youju.index keeps Message-IDs */
+	struct maildir_index *ix[2] = {NULL, NULL};
+	for (size_t fi = 0; fi < 2; fi++)
+		if (v.f[fi] != NULL) {
+			ix[fi] = maildir_index_open(v.f[fi]->path,
+						    v.f[fi]->uidvalidity, NULL);
+			v.lc[fi] = listcache_get(v.f[fi], ix[fi]);
+		}
+	const char *tbase = listcache_subject_key(v.lc[0], (size_t)ti);
+	struct buf refs, frefs;
 	buf_init(&refs, 1 << 20);
+	buf_init(&frefs, 8 << 20);
 	size_t hl = head_of(v.f[0], &v.f[0]->msgs[ti], &hdr);
 	if (hl > 0) {
 		struct buf val;
@@ -174,6 +201,7 @@ void wm_thread(struct http_req *req)
 		if (mailsort_field(hdr.p, hl, "In-Reply-To", &val))
 			(void)!buf_append(&refs, val.p ? val.p : "", val.len);
 		buf_deinit(&val);
+		(void)!mailmatch_needle(refs.p ? refs.p : "", refs.len, &frefs);
 	}
 
 	v.c = xcalloc(THREAD_MSGS_MAX, sizeof *v.c);
@@ -183,50 +211,30 @@ void wm_thread(struct http_req *req)
 		struct maildir_folder *f = v.f[fi];
 		if (f == NULL)
 			continue;
-		struct maildir_index *ix =
-		    fi == 0 ? ix0
-			    : maildir_index_open(f->path, f->uidvalidity, NULL);
 		for (size_t i = 0; i < f->n && v.n < THREAD_MSGS_MAX; i++) {
-			struct cand *c = &v.c[v.n];
-			if (!wm_msg_summary(f, ix, &f->msgs[i], &c->s)) {
-				wm_summary_free(&c->s);
-				continue;
-			}
+			struct maildir_msg *m = &f->msgs[i];
 			bool is_target = fi == 0 && (long)i == ti;
-			char *b = base_of(c->s.subject ? c->s.subject : "");
-			bool same = tbase[0] != '\0' && strcmp(b, tbase) == 0;
-			free(b);
-			size_t h = 0;
-			if (same || is_target || refs.len > 0)
-				h = head_of(f, &f->msgs[i], &hdr);
-			if (!same && !is_target && h > 0 && refs.len > 0) {
-				/* named by the message's References? */
-				struct buf id;
-				buf_init(&id, 4096);
-				same = mailsort_field(hdr.p, h, "Message-ID",
-						      &id) &&
-				       id.len > 2 &&
-				       memmem(refs.p, refs.len, id.p, id.len) !=
-					   NULL;
-				buf_deinit(&id);
-			}
-			if (!same && !is_target) {
-				wm_summary_free(&c->s);
+			bool same = is_target ||
+				    (tbase[0] != '\0' &&
+				     strcmp(listcache_subject_key(v.lc[fi], i),
+					    tbase) == 0);
+			if (!same && frefs.len > 0)
+				same = named(f, ix[fi], m, &frefs, &hdr);
+			if (!same)
 				continue;
-			}
+			size_t h = head_of(f, m, &hdr);
+			struct cand *c = &v.c[v.n];
 			c->folder = fi;
-			c->m = &f->msgs[i];
+			c->m = m;
+			c->s = listcache_summary(v.lc[fi], i);
 			if (is_target)
 				target = (uint32_t)v.n;
 			mailthread_add(t, (uint32_t)v.n, (uint32_t)v.n,
-				       (int64_t)c->m->mtime, h > 0 ? hdr.p : "",
+				       (int64_t)m->mtime, h > 0 ? hdr.p : "",
 				       h);
 			v.n++;
 		}
-		if (fi == 1)
-			maildir_index_free(&ix);
 	}
-	maildir_index_free(&ix0);
 	mailthread_build(t, true);
 	json_t *a = json_array();
 	size_t root = mailthread_root(t);
@@ -240,10 +248,12 @@ void wm_thread(struct http_req *req)
 	json_object_set_new(o, "messages", a);
 	webjson_reply(req, 200, o);
 	mailthread_free(&t);
-	for (size_t i = 0; i < v.n; i++)
-		wm_summary_free(&v.c[i].s);
 	free(v.c);
-	free(tbase);
+	for (size_t fi = 0; fi < 2; fi++) {
+		listcache_put(&v.lc[fi]);
+		maildir_index_free(&ix[fi]);
+	}
+	buf_deinit(&frefs);
 	buf_deinit(&refs);
 	buf_deinit(&hdr);
 	maildir_folder_free(&v.f[0]);

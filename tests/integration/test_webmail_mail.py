@@ -376,6 +376,16 @@ def test_conversation(inst):
     j = ok(c.call("GET", "/api/thread", query={"folder": "INBOX",
                                                 "uid": other}))
     assert [x["uid"] for x in j["messages"]] == [other], j
+    # the same from youju.index entries (Message-IDs kept folded there)
+    for box in ("INBOX", "Sent"):
+        m.select(box)
+        m.uid("FETCH", "1:*", "(ENVELOPE BODYSTRUCTURE)")
+    m.select("INBOX")
+    j = ok(c.call("GET", "/api/thread", query={"folder": "INBOX",
+                                                "uid": a2}))
+    got = [(x["folder"], x["uid"], x["depth"]) for x in j["messages"]]
+    assert got == [("INBOX", a1, 0), ("Sent", s["sent_uid"], 1),
+                   ("INBOX", a2, 2)], got
     assert c.call("GET", "/api/thread",
                   query={"folder": "INBOX", "uid": 9999})[0] == 404
     assert c.call("GET", "/api/thread",
