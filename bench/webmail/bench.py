@@ -41,7 +41,7 @@ def timed(port, cookie, path):
         r = c.getresponse()
         body = r.read()
         lat.append((time.perf_counter() - t0) * 1000)
-        if r.status == 404 and b'no such page' in body:
+        if r.status == 404:
             return None  # an older build without this route
         assert r.status == 200, r.status
         c.close()
