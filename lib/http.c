@@ -11,6 +11,7 @@
  * the workers drain the queue before MHD is stopped.
  */
 #include "http.h"
+#include "timerq.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -101,7 +102,8 @@ struct http_req {
 	char *user;
 	void *ctx;
 	struct timespec queued_at;
-	bool ran; /* req_run finished: its reply stands */
+	bool ran;	   /* req_run finished: its reply stands */
+	unsigned delay_ms; /* http_reply_delay: resume this much later */
 };
 
 struct http_server {
@@ -110,6 +112,7 @@ struct http_server {
 	size_t nmhd;
 	int docroot_fd;
 	struct workq *pool; /* handlers run here (lib/workq, callback mode) */
+	struct timerq *delays; /* replies held back (http_reply_delay) */
 	int access_fd;
 	pthread_mutex_t log_lock;
 };
@@ -287,6 +290,11 @@ void http_reply_raw(struct http_req *req, unsigned status,
 	}
 }
 
+void http_reply_delay(struct http_req *req, unsigned ms)
+{
+	req->delay_ms = ms > HTTP_DELAY_MAX_MS ? HTTP_DELAY_MAX_MS : ms;
+}
+
 void http_reply_header(struct http_req *req, const char *name,
 		       const char *value)
 {
@@ -340,6 +348,71 @@ static void add_security_headers(struct MHD_Response *resp)
 					      security_headers[i][1]);
 }
 
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+void http_headers_merge(const char *const *names, const char *const *values,
+			size_t n, http_header_fn *emit, void *ctx)
+{
+	for (size_t i = 0;
+	     i < sizeof security_headers / sizeof security_headers[0]; i++)
+		if (!name_in(security_headers[i][0], names, n))
+			emit(ctx, security_headers[i][0],
+			     security_headers[i][1]);
+	if (!name_in("Cache-Control", names, n))
+		emit(ctx, "Cache-Control", "no-store");
+	for (size_t i = 0; i < n; i++)
+		if (values[i][0] != '\0')
+			emit(ctx, names[i], values[i]);
+}
+
+/* host[:port] or [v6][:port]: the host's length and the port (NULL). */
+static void split_hostport(const char *s, size_t *hlen, const char **port)
+{
+	const char *e = s[0] == '[' ? strchr(s, ']') : strchr(s, ':');
+	if (s[0] == '[')
+		e = e != NULL ? e + 1 : s + strlen(s);
+	else if (e == NULL)
+		e = s + strlen(s);
+	*hlen = (size_t)(e - s);
+	*port = *e == ':' ? e + 1 : NULL;
+}
+
+bool http_origin_ok(const char *method, const char *origin, const char *host)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    origin == NULL)
+		return true;
+	const char *o = origin;
+	if (strncasecmp(o, "https://", 8) == 0)
+		o += 8;
+	else if (strncasecmp(o, "http://", 7) == 0)
+		o += 7;
+	else
+		return false; /* "null" (sandboxed, file:), other schemes */
+	if (host == NULL || host[0] == '\0' || o[0] == '\0' ||
+	    strpbrk(o, "/?#@ ") != NULL)
+		return false;
+	size_t ol, hl;
+	const char *op, *hp;
+	split_hostport(o, &ol, &op);
+	split_hostport(host, &hl, &hp);
+	if (ol != hl || strncasecmp(o, host, ol) != 0)
+		return false;
+	/* Host without a port (a proxy's "Host $host"): names only */
+	return hp == NULL || (op != NULL && strcmp(op, hp) == 0);
+}
+
+static void add_one(void *resp, const char *name, const char *value)
+{
+	(void)MHD_add_response_header(resp, name, value);
+}
+
 static enum MHD_Result queue_reply(struct http_req *r)
 {
 	if (r->status == 0)
@@ -359,13 +432,11 @@ static enum MHD_Result queue_reply(struct http_req *r)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	add_security_headers(resp);
 	if (r->ctype != NULL)
 		(void)MHD_add_response_header(resp, "Content-Type", r->ctype);
-	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-	for (size_t i = 0; i < r->nrh; i++)
-		(void)MHD_add_response_header(resp, r->rh_name[i],
-					      r->rh_value[i]);
+	http_headers_merge((const char *const *)r->rh_name,
+			   (const char *const *)r->rh_value, r->nrh, add_one,
+			   resp);
 	r->sent_bytes = len;
 	r->state = REQ_SENT;
 	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
@@ -692,6 +763,11 @@ static void req_run(void *ctx)
 	    now.tv_sec - r->queued_at.tv_sec < (time_t)HTTP_QUEUE_DEADLINE;
 	if (!ok)
 		reply_error(r, 503, "busy", "server busy, try again");
+	if (ok && !http_origin_ok(r->method, http_req_header(r, "Origin"),
+				  http_req_header(r, "Host"))) {
+		reply_error(r, 403, "origin", "cross-origin request refused");
+		ok = false;
+	}
 	if (ok && s->o.authorize != NULL)
 		ok = s->o.authorize(s->o.app, r, r->route->flags);
 	if (ok)
@@ -702,11 +778,24 @@ static void req_run(void *ctx)
 /* After req_run (same worker thread), or for a request the pool never
    ran (refused, or dropped at stop): the reply goes out on the next MHD
    call. */
-static void req_resume(void *ctx)
+static void req_resume_now(void *ctx)
 {
 	struct http_req *r = ctx;
 	r->state = REQ_DONE;
 	MHD_resume_connection(r->conn);
+}
+
+static void req_resume(void *ctx)
+{
+	struct http_req *r = ctx;
+	unsigned ms = r->delay_ms;
+	r->delay_ms = 0;
+	/* a full timer queue answers at once: the penalty is authd's
+	   courtesy to the guesser's victims, not a lock */
+	if (ms > 0 && r->ran &&
+	    timerq_add(r->srv->delays, ms, req_resume_now, r) == 0)
+		return;
+	req_resume_now(r);
 }
 
 /* A request refused by a full pool, or one whose resume the stopping
@@ -716,6 +805,7 @@ static void req_cancel(void *ctx)
 	struct http_req *r = ctx;
 	if (!r->ran)
 		reply_error(r, 503, "busy", "server busy, try again");
+	r->delay_ms = 0;
 	req_resume(r);
 }
 
@@ -754,6 +844,7 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 				    o->docroot, strerror(errno));
 	}
 	s->access_fd = o->access_fd;
+	s->delays = timerq_new(HTTP_DELAYED_MAX);
 	s->pool = workq_new(&(struct workq_opts){
 	    .name = o->name,
 	    .threads = o->workers > 0 ? o->workers : 4,
@@ -813,6 +904,8 @@ void http_server_stop(struct http_server **sp)
 	/* running handlers finish; waiting requests are answered 503
 	   (req_cancel), all resumed before MHD stops */
 	workq_free(&s->pool);
+	/* held replies go out now */
+	timerq_free(&s->delays);
 	for (size_t i = 0; i < s->nmhd; i++)
 		MHD_stop_daemon(s->mhd[i]);
 	if (s->docroot_fd >= 0)

@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "mailbox.h"
+#include "junk.h"
 #include "maildir.h"
 #include "str.h"
 
@@ -147,7 +148,21 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	struct mailbox_user u = {root, *rule};
-	if (mailbox_deliver(&u, root, content.p, content.len, &err) < 0) {
+	/* a spam verdict goes into Junk when the mailbox has one (mta/junk.h)
+	 */
+	char junk[PATH_MAX];
+	const char *folder = root;
+	int junkfd = -1;
+	if (junk_verdict(msg, len) &&
+	    snprintf(junk, sizeof(junk), "%s/.Junk", root) <
+		(int)sizeof(junk) &&
+	    (junkfd = deliver_open_new(junk)) >= 0) {
+		folder = junk;
+		newfd = junkfd;
+	}
+	if (mailbox_deliver(&u, folder, content.p, content.len, &err) < 0) {
+		if (junkfd >= 0)
+			close(junkfd);
 		int e = errno;
 		buf_deinit(&content);
 		if (e == EDQUOT && strcmp(err, "quota") == 0) {
@@ -175,10 +190,16 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	buf_deinit(&content);
-	if (fsync(newfd) < 0) {
-		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s", root,
-			    strerror(errno));
+	int fr = fsync(newfd);
+	int fe = errno;
+	if (junkfd >= 0)
+		close(junkfd);
+	if (fr < 0) {
+		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s",
+			    folder, strerror(fe));
 		return;
 	}
-	deliver_set(r, DELIVER_OK, "2.0.0", "delivered to maildir");
+	deliver_set(r, DELIVER_OK, "2.0.0",
+		    junkfd >= 0 ? "delivered to maildir folder Junk"
+				: "delivered to maildir");
 }

@@ -22,10 +22,13 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fcache.h"
+#include "htmlsan_pool.h"
 #include "http.h"
 #include "listcache.h"
 #include "log.h"
+#include "msghtml.h"
 #include "net.h"
+#include "popfetch.h"
 #include "privsep.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -55,6 +58,9 @@ static char *docroot(const struct conf *conf)
 
 int main(int argc, char **argv)
 {
+	/* a message HTML sanitizer process (webmail/msghtml.c) */
+	if (argc == 2 && strcmp(argv[1], HTMLSAN_WORKER_ARG) == 0)
+		return htmlsan_pool_worker(HTMLSAN_WORKER_FD);
 	struct daemon_opts opts;
 	struct conf *conf = daemon_begin(argc, argv, "youju-webmail", "webmail",
 					 "webmail", &opts);
@@ -72,6 +78,8 @@ int main(int argc, char **argv)
 	    .message_size_limit =
 		(uint64_t)conf_int(conf, "message_size_limit"),
 	    .page_size = (unsigned)conf_int(conf, "webmail_page_size"),
+	    .password_min =
+		(unsigned)conf_int(conf, "webmail_password_min_length"),
 	};
 	authc_set_keepalive(true);
 
@@ -126,14 +134,26 @@ int main(int argc, char **argv)
 	char *root = docroot(conf);
 	ho.docroot = root;
 
+	/* the key of the POP3 fetch passwords: read as root, kept in
+	   memory; without it POP3 fetch is off */
+	if (wm_popfetch_init(conf_str(conf, "webmail_popfetch_key_file"),
+			     conf_bool(conf, "webmail_popfetch_allow_private"),
+			     &err) < 0)
+		log_warning("webmail: %s: %s (POP3 fetch is off)",
+			    conf_str(conf, "webmail_popfetch_key_file"), err);
+
 	if (privsep_drop(conf_str(conf, "mail_owner"), &err) < 0)
 		fatal("webmail: cannot drop privileges to %s: %s",
 		      conf_str(conf, "mail_owner"), err);
 
+	/* after the drop, before any thread */
+	if (wm_msghtml_start(conf, &err) < 0)
+		fatal("webmail: %s: %s", err, strerror(errno));
 	for (size_t i = 0; i < nl; i++)
 		log_info("webmail: listening on http://%s/", listen[i]);
 	if (http_server_run(&ho, &err) < 0)
 		fatal("webmail: %s", err);
+	wm_msghtml_stop();
 	websession_store_free(&wm.sessions);
 	fcache_clear();
 	listcache_clear();

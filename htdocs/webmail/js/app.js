@@ -8,6 +8,10 @@
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
+import {messageFrame} from './msgframe.js';
+import {prefs, loadPrefs, showSettings} from './settings.js';
+import {showContacts, complete, addSender} from './contacts.js';
+import {showNetdisk} from './netdisk.js';
 import {searchBox, searchHash, showSearch} from './search.js';
 import {showThread} from './thread.js';
 import {autosave} from './drafts.js';
@@ -67,9 +71,10 @@ function fmtDate(sec) {
 	const d = new Date(sec * 1000);
 	const now = new Date();
 	const loc = current().replace('_', '-');
+	const timeZone = prefs().timezone || undefined; // preferences
 	if (d.toDateString() === now.toDateString())
-		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit'});
-	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit'});
+		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit', timeZone});
+	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit', timeZone});
 }
 
 function fmtSize(n) {
@@ -90,6 +95,14 @@ function errText(e) {
 	if (e instanceof ApiError && has(e.code)) return t(e.code);
 	return t('error', {msg: e.message});
 }
+
+// what the settings, contacts and NetDisk modules draw with
+const ui = {h, flash, frame: (...k) => frame(...k), busy, go: (x) => go(x), errText, fmtSize,
+	redraw: () => { renderShell(); route(); },
+	// search.js, thread.js
+	folderHash: (f, q) => folderHash(f, q), folderLabel: n => folderLabel(n),
+	fmtDate: x => fmtDate(x), clip: () => clip(), folders: () => folders,
+	setList: (f, list) => { lastList = list; }};
 
 // ---- routing ----
 function parseHash() {
@@ -121,7 +134,13 @@ async function route() {
 		else if (parts[0] === 'thread' && parts.length >= 3)
 			await showThread(ui, parts[1], parts[2]);
 		else if (parts[0] === 'compose')
-			showCompose();
+			showCompose(q);
+		else if (parts[0] === 'settings')
+			await showSettings(ui);
+		else if (parts[0] === 'contacts')
+			await showContacts(ui, q);
+		else if (parts[0] === 'netdisk')
+			await showNetdisk(ui, q);
 		else
 			await showList(parts[0] === 'folder' && parts[1] ? parts[1] : 'INBOX', q);
 	} catch (e) {
@@ -144,12 +163,13 @@ function loginPage(msg) {
 		required: true, autocomplete: 'current-password'});
 	const remember = h('input', {type: 'checkbox', name: 'remember', id: 'login-remember',
 		checked: !!localStorage.getItem(HINT + '.remember')});
+	const bindIp = h('input', {type: 'checkbox', name: 'bind_ip', id: 'login-bind-ip'});
 	const err = h('p', {class: 'flash error', role: 'alert', hidden: !msg, text: msg || ''});
 	const form = h('form', {class: 'login', method: 'post', action: '/api/session', on: {submit: async ev => {
 		ev.preventDefault();
 		busy(true);
 		try {
-			const r = await call('POST', '/api/session', {user: user.value, password: pw.value});
+			const r = await call('POST', '/api/session', {user: user.value, password: pw.value, bind_ip: bindIp.checked});
 			if (remember.checked) localStorage.setItem(HINT + '.remember', user.value);
 			else localStorage.removeItem(HINT + '.remember');
 			await start(r);
@@ -163,6 +183,7 @@ function loginPage(msg) {
 		h('div', {class: 'field'}, h('label', {for: 'login-user', text: t('user')}), user),
 		h('div', {class: 'field'}, h('label', {for: 'login-password', text: t('password')}), pw),
 		h('div', {class: 'field check'}, remember, h('label', {for: 'login-remember', text: t('remember')})),
+		h('div', {class: 'field check'}, bindIp, h('label', {for: 'login-bind-ip', text: t('bind_ip')})),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('signin')})));
 	app.append(h('main', {class: 'login-wrap', id: 'main'}, h('div', {class: 'login-card'},
 		h('p', {class: 'brand'}, h('span', {class: 'brand-mark', 'aria-hidden': 'true', text: '邮'}), t('app')),
@@ -191,6 +212,7 @@ async function start(session) {
 	me = session;
 	setCsrf(session.csrf);
 	localStorage.setItem(HINT, session.user);
+	await loadPrefs();
 	renderShell();
 	await refreshFolders();
 	await route();
@@ -213,7 +235,11 @@ function renderShell() {
 				h('a', {class: 'button primary compose', href: '#/compose', text: t('compose')}),
 				h('ul', {id: 'folder-list'}),
 				newFolderForm(),
-				h('div', {id: 'quota', class: 'quota'})),
+				h('div', {id: 'quota', class: 'quota'}),
+				h('ul', {class: 'extras'},
+					h('li', null, h('a', {href: '#/contacts', text: t('contacts')})),
+					h('li', null, h('a', {href: '#/netdisk', text: t('netdisk')})),
+					h('li', null, h('a', {href: '#/settings', text: t('settings')})))),
 			h('main', {id: 'main'})));
 }
 
@@ -302,7 +328,7 @@ function frame(...kids) {
 
 // ---- the message list ----
 async function showList(folder, q) {
-	const sort = q.get('sort') || 'date', order = q.get('order') || 'desc';
+	const sort = q.get('sort') || prefs().sort || 'date', order = q.get('order') || prefs().order || 'desc';
 	const page = Math.max(1, parseInt(q.get('page') || '1', 10) || 1);
 	const r = await call('GET', '/api/messages', undefined, {folder, page, sort, order});
 	await refreshFolders();
@@ -485,6 +511,7 @@ async function showMessage(folder, uid) {
 		h('button', {type: 'button', name: 'forward', text: t('forward'), on: {click: forward}}),
 		h('button', {type: 'button', name: 'forward_att', text: t('forward_att'), on: {click: forwardAtt}}),
 		folder === 'Drafts' ? h('button', {type: 'button', name: 'edit_draft', class: 'primary', text: t('edit_draft'), on: {click: editDraft}}) : null,
+		hd.from ? h('button', {type: 'button', name: 'add_sender', text: t('add_sender'), on: {click: () => addSender(ui, hd.from)}}) : null,
 		h('button', {type: 'button', name: 'flag', text: isFlagged ? t('unflag') : t('flag'), on: {click: () => doit(async () => {
 			await call('POST', '/api/flags', {folder, uids: [m.uid], add: isFlagged ? [] : ['\\Flagged'], remove: isFlagged ? ['\\Flagged'] : []});
 			await route();
@@ -531,29 +558,16 @@ async function showMessage(folder, uid) {
 		csSel);
 	const body = h('div', {class: 'body'}, textView);
 	const bar = h('div', {class: 'htmlbar'});
-	// The sanitized HTML (lib/htmlsan) in a sandboxed frame: no scripts,
-	// an opaque origin, and its own CSP that loads only inline styles,
-	// data: images and this message's parts (remote images on request).
-	const showHtml = (html, remote) => {
-		const o = location.origin;
-		const csp = "default-src 'none'; img-src data: " + o + '/api/attachment' +
-			(remote ? ' https: http:' : '') + "; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
-		const doc = '<!DOCTYPE html><html><head><meta charset="utf-8">' +
-			'<meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
-			'<meta name="referrer" content="no-referrer">' +
-			'<style>body{margin:0;font-family:sans-serif;overflow-wrap:anywhere}img{max-width:100%}</style>' +
-			'</head><body>' + html + '</body></html>';
-		const f = h('iframe', {class: 'html', title: t('html_frame'), referrerpolicy: 'no-referrer',
-			sandbox: 'allow-popups allow-popups-to-escape-sandbox'});
-		f.srcdoc = doc;
-		body.replaceChildren(f);
-	};
+	// The message HTML on its own sandboxed URL (msgframe.js)
+	const showHtml = (html, remote) =>
+		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame')));
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];
 		if (mm.html) {
-			let asText = false;
-			const tog = h('button', {type: 'button', name: 'view', text: t('show_text'), on: {click: () => {
+			// "show HTML mail as HTML" off (preferences): the text first
+			let asText = !prefs().prefer_html && !remote;
+			const tog = h('button', {type: 'button', name: 'view', text: asText ? t('show_html') : t('show_text'), on: {click: () => {
 				asText = !asText;
 				tog.textContent = asText ? t('show_html') : t('show_text');
 				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
@@ -569,7 +583,7 @@ async function showMessage(folder, uid) {
 						if (m2.html) showHtml(m2.html, true);
 					} catch (e) { flash(errText(e), 'error'); }
 				}}}));
-			showHtml(mm.html, remote);
+			if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 		} else if (mm.has_html) {
 			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
 		}
@@ -591,10 +605,12 @@ async function showMessage(folder, uid) {
 }
 
 // ---- compose ----
-function showCompose() {
-	const d = draft || {to: '', cc: '', subject: '', text: '', in_reply_to: ''};
+function showCompose(q) {
+	const d = draft || {to: (q && q.get('to')) || '', cc: '', subject: '', text: '', in_reply_to: ''};
 	draft = null;
 	const state = {draft_uid: d.draft_uid || 0};
+	// the signature (preferences) goes above a quoted message
+	if (prefs().signature && !d.draft_uid) d.text = '\n\n' + prefs().signature + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
 	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', d.bcc || ''), subject = input('subject', d.subject);
@@ -656,6 +672,7 @@ function showCompose() {
 			h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')}), status));
 	const saver = autosave(form, fields, status, state);
 	frame(h('h1', {text: t('compose')}), form);
+	[to, cc, bcc].forEach(complete);
 	(d.to ? text : to).focus();
 }
 
@@ -668,13 +685,6 @@ document.addEventListener('keydown', ev => {
 	const fn = ev.key === 'c' ? () => go('#/compose') : ev.key === '/' && search ? () => search.focus() : keys[ev.key];
 	if (fn) { ev.preventDefault(); fn(); }
 });
-
-// What the page modules (search.js, thread.js) use of this one.
-const ui = {
-	h, frame, flash, errText, go, folderHash, folderLabel, fmtDate, fmtSize, clip, busy,
-	folders: () => folders,
-	setList: (f, list) => { lastList = list; },
-};
 
 // ---- start ----
 async function boot() {
