@@ -15,15 +15,19 @@ void wm_list_sorted(struct http_req *req, struct maildir_folder *f, int key,
 		    bool desc, size_t page)
 {
 	struct wm *wm = http_req_app(req);
+	/* the user's preference (prefs.c), else webmail_page_size */
+	const unsigned psize = wm_caller(req)->prefs.page_size > 0
+				   ? wm_caller(req)->prefs.page_size
+				   : wm->page_size;
 	/* youju.index for the messages the kept keys do not have yet */
 	struct maildir_index *ix =
 	    maildir_index_open(f->path, f->uidvalidity, NULL);
 	struct listcache *lc = listcache_get(f, ix);
 	maildir_index_free(&ix);
 	const uint32_t *order = listcache_order(lc, (enum listcache_key)key);
-	size_t from = (page - 1) * wm->page_size;
+	size_t from = (page - 1) * psize;
 	json_t *list = json_array();
-	for (size_t k = from; k < f->n && k < from + wm->page_size; k++) {
+	for (size_t k = from; k < f->n && k < from + psize; k++) {
 		size_t i = desc ? order[f->n - 1 - k] : order[k];
 		const struct maildir_msg *m = &f->msgs[i];
 		const struct wm_summary *s = listcache_summary(lc, i);
@@ -47,7 +51,7 @@ void wm_list_sorted(struct http_req *req, struct maildir_folder *f, int key,
 	json_t *out = json_object();
 	json_object_set_new(out, "total", json_integer((json_int_t)f->n));
 	json_object_set_new(out, "page", json_integer((json_int_t)page));
-	json_object_set_new(out, "page_size", json_integer(wm->page_size));
+	json_object_set_new(out, "page_size", json_integer(psize));
 	json_object_set_new(out, "messages", list);
 	webjson_reply(req, 200, out);
 }

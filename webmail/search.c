@@ -253,6 +253,9 @@ void wm_search(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
+	/* the user's preference (prefs.c), else webmail_page_size */
+	const unsigned psize =
+	    me->prefs.page_size > 0 ? me->prefs.page_size : wm->page_size;
 	const char *qs = http_req_query(req, "q");
 	const char *in_s = http_req_query(req, "in");
 	const char *folder = http_req_query(req, "folder");
@@ -369,8 +372,8 @@ void wm_search(struct http_req *req)
 		qsort(q.hits, q.nhits, sizeof *q.hits, hit_cmp);
 
 	json_t *list = json_array();
-	size_t from = (size_t)(page - 1) * wm->page_size;
-	for (size_t i = from; i < q.nhits && i < from + wm->page_size; i++) {
+	size_t from = (size_t)(page - 1) * psize;
+	for (size_t i = from; i < q.nhits && i < from + psize; i++) {
 		struct hit *h = &q.hits[i];
 		struct maildir_folder *f = q.folders[h->folder].f;
 		json_t *o = json_object();
@@ -395,7 +398,7 @@ void wm_search(struct http_req *req)
 	json_t *o = json_object();
 	json_object_set_new(o, "total", json_integer((json_int_t)q.nhits));
 	json_object_set_new(o, "page", json_integer((json_int_t)page));
-	json_object_set_new(o, "page_size", json_integer(wm->page_size));
+	json_object_set_new(o, "page_size", json_integer(psize));
 	json_object_set_new(o, "limited", json_boolean(q.limited));
 	json_object_set_new(o, "messages", list);
 	webjson_reply(req, 200, o);
