@@ -227,7 +227,9 @@ static int mra_listen_all(struct mra_listener *ls, size_t *n,
 	    mra_listen(ls, n, c, nworkers, tls_ok, "imap_listen",
 		       &mra_imap_proto, false, err, errsz) == 0 &&
 	    mra_listen(ls, n, c, nworkers, tls_ok, "imaps_listen",
-		       &mra_imap_proto, true, err, errsz) == 0)
+		       &mra_imap_proto, true, err, errsz) == 0 &&
+	    mra_listen(ls, n, c, nworkers, tls_ok, "managesieve_listen",
+		       &mra_managesieve_proto, false, err, errsz) == 0)
 		return 0;
 	for (size_t i = 0; i < *n; i++)
 		if (!ls[i].reused)

@@ -46,6 +46,7 @@
 #include "queue.h"
 #include "recycle.h"
 #include "route.h"
+#include "sieve_deliver.h"
 #include "smtpc.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -113,6 +114,7 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 	c->queue_dir = xstrdup(conf_str(conf, "queue_directory"));
 	c->authd_socket = xstrdup(conf_str(conf, "authd_socket"));
 	c->hostname = xstrdup(conf_str(conf, "myhostname"));
+	sieve_deliver_configure(conf);
 	c->relayhost = xstrdup(conf_str(conf, "relayhost"));
 	c->limit_message =
 	    xstrdup(conf_str(conf, "virtual_maildir_limit_message"));
@@ -680,9 +682,13 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		if (t->kind != TGT_MAILBOX)
 			continue;
 		t->t_start = qmgr_now();
-		deliver_maildir(&j->q->cfg.dcfg, t->addr, t->maildir, t->quota,
-				j->qf.sender, j->qf.msg, j->qf.msg_len,
-				&t->res);
+		/* with the mailbox's Sieve script, if any (docs/sieve.md) */
+		struct sieve_deliver_ctx sc = {
+		    j->q->cfg.queue_dir, j->q->cfg.hostname,	    j->id,
+		    j->qf.sender,	 j->qf.rcpts[t->rcpt].addr, j->qf.msg,
+		    j->qf.msg_len};
+		sieve_deliver(&j->q->cfg.dcfg, &sc, t->addr, t->maildir,
+			      t->quota, &t->res);
 		t->t_end = qmgr_now();
 		if (t->res.status == DELIVER_OK)
 			(void)qmgr_record_final(j, t->addr);
