@@ -157,8 +157,9 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 	return 0;
 }
 
-int mailbox_deliver(const struct mailbox_user *u, const char *folder,
-		    const char *data, size_t len, const char **error_r)
+static int mailbox_deliver_at(const struct mailbox_user *u, const char *folder,
+			      const char *data, size_t len, bool sync,
+			      const char **error_r)
 {
 	int over = maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
 	if (over != 0) {
@@ -167,11 +168,25 @@ int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 			errno = EDQUOT;
 		return -1;
 	}
-	if (maildir_store(folder, data, len, true, NULL, 0, NULL, error_r) < 0)
+	if ((sync ? maildir_store(folder, data, len, true, NULL, 0, NULL,
+				  error_r)
+		  : maildir_store_unsynced(folder, data, len, error_r)) < 0)
 		return -1;
 	/* stored: a lost delta is repaired by the next recalculation */
 	(void)maildir_quota_add(u->root, (int64_t)len, 1);
 	return 0;
+}
+
+int mailbox_deliver(const struct mailbox_user *u, const char *folder,
+		    const char *data, size_t len, const char **error_r)
+{
+	return mailbox_deliver_at(u, folder, data, len, true, error_r);
+}
+
+int mailbox_deliver_unsynced(const struct mailbox_user *u, const char *folder,
+			     const char *data, size_t len, const char **error_r)
+{
+	return mailbox_deliver_at(u, folder, data, len, false, error_r);
 }
 
 /* ---- copy ---------------------------------------------------------------- */

@@ -71,6 +71,13 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 		    const char *data, size_t len, const char **error_r);
 
+/* mailbox_deliver() without the fsync of the file: the caller makes the
+   file and its new/ entry durable (one syncfs(2) for a batch of
+   deliveries, docs/queue.md) before it reports the delivery. */
+int mailbox_deliver_unsynced(const struct mailbox_user *u, const char *folder,
+			     const char *data, size_t len,
+			     const char **error_r);
+
 /* ---- copy and move ------------------------------------------------------- */
 
 struct mailbox_copy_result {

@@ -170,9 +170,9 @@ static int maildir_path(char *out, size_t outsz, const char *a, const char *b,
 	return 0;
 }
 
-int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
-		  const char *letters, time_t mtime, char *base_r,
-		  const char **error_r)
+static int maildir_store_at(const char *folder, const char *data, size_t len,
+			    bool in_new, const char *letters, time_t mtime,
+			    char *base_r, bool sync, const char **error_r)
 {
 	char base[MAILDIR_FILENAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
 	char final[MAILDIR_FILENAME_MAX + 1];
@@ -199,7 +199,7 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 		*error_r = "open tmp file";
 		return -1;
 	}
-	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 		*error_r = "write tmp file";
 		close(fd);
@@ -239,6 +239,21 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 	if (base_r != NULL)
 		memcpy(base_r, base, strlen(base) + 1);
 	return 0;
+}
+
+int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
+		  const char *letters, time_t mtime, char *base_r,
+		  const char **error_r)
+{
+	return maildir_store_at(folder, data, len, in_new, letters, mtime,
+				base_r, true, error_r);
+}
+
+int maildir_store_unsynced(const char *folder, const char *data, size_t len,
+			   const char **error_r)
+{
+	return maildir_store_at(folder, data, len, true, NULL, 0, NULL, false,
+				error_r);
 }
 
 /* ---- dovecot-uidlist ------------------------------------------------- */

@@ -96,6 +96,12 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 		  const char *letters, time_t mtime, char *base_r,
 		  const char **error_r);
 
+/* maildir_store() into new/ without the fsync of the file: for a caller
+   that makes it durable itself (youju-mta's delivery: one syncfs(2) of the
+   file system for a batch, docs/queue.md) before it reports it. */
+int maildir_store_unsynced(const char *folder, const char *data, size_t len,
+			   const char **error_r);
+
 /* ---- dovecot-uidlist ------------------------------------------------- */
 
 struct maildir_uidrec {

@@ -17,6 +17,7 @@
 #include "mailbox.h"
 #include "maildir.h"
 #include "str.h"
+#include "syncgroup.h"
 
 __attribute__((format(printf, 4, 5))) static void
 deliver_set(struct deliver_result *r, enum deliver_status st, const char *dsn,
@@ -24,6 +25,7 @@ deliver_set(struct deliver_result *r, enum deliver_status st, const char *dsn,
 {
 	va_list ap;
 	r->status = st;
+	r->unsynced = false;
 	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
 	va_start(ap, fmt);
 	int n = vsnprintf(r->text, sizeof(r->text), fmt, ap);
@@ -146,8 +148,16 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 			    cfg->limit_message);
 		return;
 	}
+	/* the queue manager flushes a batch of deliveries with one syncfs
+	   (docs/queue.md) when the Maildir is on the queue's file system */
+	struct stat st;
+	bool later = cfg->group_sync && fstat(newfd, &st) == 0 &&
+		     syncgroup_covers(st.st_dev);
 	struct mailbox_user u = {root, *rule};
-	if (mailbox_deliver(&u, root, content.p, content.len, &err) < 0) {
+	if ((later ? mailbox_deliver_unsynced(&u, root, content.p, content.len,
+					      &err)
+		   : mailbox_deliver(&u, root, content.p, content.len, &err)) <
+	    0) {
 		int e = errno;
 		buf_deinit(&content);
 		if (e == EDQUOT && strcmp(err, "quota") == 0) {
@@ -175,10 +185,11 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	buf_deinit(&content);
-	if (fsync(newfd) < 0) {
+	if (!later && fsync(newfd) < 0) {
 		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s", root,
 			    strerror(errno));
 		return;
 	}
 	deliver_set(r, DELIVER_OK, "2.0.0", "delivered to maildir");
+	r->unsynced = later;
 }

@@ -4,7 +4,8 @@
  * created when missing, Return-Path and Delivered-To are prepended, the
  * Delivered-To loop check runs, the maildirsize quota is enforced, and the
  * message goes tmp -> fsync -> new/ with ",S=<size>" in its name, new/
- * fsynced before success is reported.  Blocking: delivery threads only.
+ * fsynced before success is reported (or, with group_sync, both left to
+ * the caller's syncfs).  Blocking: delivery threads only.
  */
 #ifndef MTA_DELIVER_H
 #define MTA_DELIVER_H
@@ -23,6 +24,9 @@ struct deliver_result {
 	enum deliver_status status;
 	char dsn[8];	/* "2.0.0", "5.2.2", ... */
 	char text[512]; /* "delivered to maildir", the reason */
+	/* DELIVER_OK, but not flushed yet (deliver_cfg.group_sync): it
+	   counts only once the caller's syncgroup_wait() succeeded */
+	bool unsynced;
 };
 
 struct deliver_cfg {
@@ -31,6 +35,10 @@ struct deliver_cfg {
 	const char *limit_message; /* virtual_maildir_limit_message */
 	bool global_limit_only;	   /* virtual_mailbox_limit_override = no:
 				      the mailbox's own quota is ignored */
+	bool group_sync; /* a Maildir on the file system of the process's
+			    sync group (syncgroup.h) is not fsynced here:
+			    the result says unsynced, and the caller
+			    flushes a batch of deliveries at once */
 };
 
 /*

@@ -155,4 +155,3 @@ bool qmgr_delay_warning(struct qmgr_job *j, double age)
 	free(dr);
 	return sent;
 }
-

@@ -7,13 +7,14 @@
  * (ext4 and XFS with their default data=ordered semantics): fsync the
  * file, rename into active/, fsync active/.
  *
- * Group commit: the file fsyncs run in parallel in the callers' threads
- * (the file system merges concurrent ones into one journal commit), but
- * the fsync of active/ is shared.  Each committer takes a ticket after its
- * rename; one of them (the leader) fsyncs active/ for every ticket handed
- * out so far, and whoever arrives meanwhile waits for the next leader,
- * whose single fsync covers them all.  Nobody waits for a timer: with one
- * session a batch is one message, with many the batch grows by itself.
+ * Group commit (syncgroup.h): both flushes are requests to the process's
+ * sync group, a syncfs(2) of the queue's file system shared by every
+ * session that asked before it began: the file's bytes first, then its
+ * name in active/.  Nobody waits for a timer: with one session a batch is
+ * one message, with many the batch grows by itself, and one flush serves
+ * the names of one batch and the bytes of the next.  A queue directory
+ * other than the group's (a second one in one process) is fsynced as
+ * before: file, then directory.
  * incoming/ is not fsynced: its lost unlink can only leave a stale name
  * there, which is by definition not a queued message (docs/queue.md).
  */
@@ -22,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -33,6 +33,7 @@
 #include "file.h"
 #include "log.h"
 #include "recycle.h"
+#include "syncgroup.h"
 #include "xalloc.h"
 
 #define QUEUE_PATH_MAX	  4096
@@ -252,72 +253,6 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-/*
- * The shared fsync of active/ (see the top of this file).  Tickets up to
- * `synced` are covered by a finished fsync; those in [err_lo, err_hi] by
- * one that failed (conservatively widened when several fail).  One queue
- * directory per process is the rule; a caller with another directory
- * fsyncs it alone.
- */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t issued, synced, err_lo, err_hi;
-	int err_errno;
-	bool busy;
-	int fd; /* active/, opened once, or -1 */
-	char dir[QUEUE_PATH_MAX];
-} qgroup = {
-    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1};
-
-static int queue_group_sync(const char *active)
-{
-	pthread_mutex_lock(&qgroup.mu);
-	if (qgroup.dir[0] == '\0') {
-		snprintf(qgroup.dir, sizeof(qgroup.dir), "%s", active);
-		/* kept open for the process's life: one open per process
-		   instead of one per batch (fsync_dir() when it fails) */
-		qgroup.fd = open(active, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (strcmp(qgroup.dir, active) != 0) {
-		pthread_mutex_unlock(&qgroup.mu);
-		return fsync_dir(active);
-	}
-	uint64_t ticket = ++qgroup.issued;
-	while (qgroup.synced < ticket) {
-		if (qgroup.busy) {
-			pthread_cond_wait(&qgroup.cv, &qgroup.mu);
-			continue;
-		}
-		/* lead: every rename with a ticket up to hi is done */
-		qgroup.busy = true;
-		uint64_t lo = qgroup.synced + 1, hi = qgroup.issued;
-		pthread_mutex_unlock(&qgroup.mu);
-		int rc = qgroup.fd >= 0 ? fsync(qgroup.fd) : fsync_dir(active);
-		int e = errno;
-		pthread_mutex_lock(&qgroup.mu);
-		if (rc < 0) {
-			if (qgroup.err_hi == 0 || lo < qgroup.err_lo)
-				qgroup.err_lo = lo;
-			if (hi > qgroup.err_hi)
-				qgroup.err_hi = hi;
-			qgroup.err_errno = e;
-		}
-		qgroup.synced = hi;
-		qgroup.busy = false;
-		pthread_cond_broadcast(&qgroup.cv);
-	}
-	bool failed = qgroup.err_hi != 0 && ticket >= qgroup.err_lo &&
-		      ticket <= qgroup.err_hi;
-	int e = qgroup.err_errno;
-	pthread_mutex_unlock(&qgroup.mu);
-	if (failed) {
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 int queue_file_commit(struct queue_file *qf, const char **error_r)
 {
 	char digits[QUEUE_SIZE_DIGITS + 1];
@@ -345,8 +280,12 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "write queue file size";
 		goto fail;
 	}
-	if (fsync(qf->fd) < 0) {
-		*error_r = "fsync queue file";
+	/* the data before the name: a crash must never leave a name in
+	   active/ for bytes that are not on disk (a recycled file would
+	   still hold another message) */
+	bool group = syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir);
+	if ((group ? syncgroup_wait() : fsync(qf->fd)) < 0) {
+		*error_r = "sync queue file";
 		goto fail;
 	}
 	/* HOLD commits straight into hold/ (never visible in active/) */
@@ -364,9 +303,9 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	memcpy(qf->path, dst, sizeof(dst));
-	if ((qf->hold ? fsync_dir(d1) : queue_group_sync(d1)) < 0) {
+	if ((group ? syncgroup_wait() : fsync_dir(d1)) < 0) {
 		/* the rename may be lost in a crash: not "queued" */
-		*error_r = "fsync queue directory";
+		*error_r = "sync queue directory";
 		goto fail;
 	}
 	qf->committed = true;

@@ -1,0 +1,189 @@
+"""The order of youju-mta's flushes (docs/queue.md, "Durability"), read
+from the system calls themselves: strace attached to youju-mta and its
+queue manager while several SMTP sessions send at once.  For every
+message:
+- receive: a syncfs began after the queue file's last write and ended
+  before its rename into active/; another began after that rename and
+  ended before the "250 ... queued as <ID>" was sent;
+- delivery: a syncfs began after the link into the mailbox's new/ and
+  ended before the queue file left active/ (renamed into recycle/ or
+  unlinked).
+A reordering (a 250 before its flush, a queue file retired before the
+delivery is on disk) fails here.  Real client: smtplib, one session per
+thread."""
+import os
+import re
+import shutil
+import signal
+import smtplib
+import subprocess
+import threading
+import time
+
+HOST = "127.0.0.1"
+SESSIONS = 6
+PER_SESSION = 4
+DOMAIN = "extmail.org"
+
+
+def rcpt(i):
+    return f"qsync{i}@{DOMAIN}"
+
+
+def add_mailboxes(inst):
+    for i in range(SESSIONS * PER_SESSION):
+        a = rcpt(i)
+        if inst.sql(f"SELECT username FROM mailbox WHERE username = '{a}'"):
+            continue
+        local = a.split("@")[0]
+        inst.sql("INSERT INTO mailbox (username, uid, password, name, "
+                 "maildir, homedir, quota, domain, uidnumber, gidnumber, "
+                 f"active) VALUES ('{a}', '{local}', '', '{local}', "
+                 f"'{DOMAIN}/{local}/Maildir/', '{DOMAIN}/{local}', '0', "
+                 f"'{DOMAIN}', 1000, 1000, 1)")
+
+
+def descendants(root):
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+# one strace -f -ttt -T line: pid, start time, call, args, result, duration
+LINE = re.compile(r"^(\d+)\s+(\d+\.\d+) (\w+)\((.*)\)\s+=\s+(-?\d+)"
+                  r".*<(\d+\.\d+)>$")
+
+
+def parse(path):
+    """Completed calls as (start, end, name, args, result, tid); the
+    unfinished/resumed halves of one call are joined."""
+    calls, pending = [], {}
+    with open(path, errors="replace") as f:
+        for raw in f:
+            raw = raw.rstrip("\n")
+            m = re.match(r"^(\d+)\s+(\d+\.\d+) (.*) <unfinished \.\.\.>$",
+                         raw)
+            if m:
+                pending[m.group(1)] = (m.group(2), m.group(3))
+                continue
+            m = re.match(r"^(\d+)\s+(\d+\.\d+) <\.\.\. (\w+) resumed>(.*)$",
+                         raw)
+            if m and m.group(1) in pending:
+                start, head = pending.pop(m.group(1))
+                raw = f"{m.group(1)} {start} {head}{m.group(4)}"
+            m = LINE.match(raw)
+            if m:
+                start = float(m.group(2))
+                calls.append((start, start + float(m.group(6)),
+                              m.group(3), m.group(4), int(m.group(5)),
+                              int(m.group(1))))
+    return calls
+
+
+def session(inst, first, acked, lock):
+    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=60) as s:
+        s.ehlo("client.example.net")
+        for k in range(PER_SESSION):
+            to = rcpt(first + k)
+            code, text = s.sendmail(
+                "a@example.net", [to],
+                f"From: <a@example.net>\r\nTo: <{to}>\r\n"
+                f"Subject: sync order\r\n\r\n{'y' * 3000}\r\n"), None
+            with lock:
+                acked.append(to)
+
+
+def test_flush_order_receive_and_delivery(inst):
+    assert shutil.which("strace"), "strace missing (scripts/deps.sh)"
+    add_mailboxes(inst)
+    since = inst.log_size()
+    out = inst.path("tmp-strace-sync.txt")
+    cmd = ["strace", "-f", "-ttt", "-T", "-s", "120", "-o", out, "-e",
+           "trace=syncfs,fsync,fdatasync,rename,renameat2,link,linkat,"
+           "unlink,write,writev,sendto,sendmsg,pwrite64"]
+    for p in descendants(inst.daemon_pid("youju-mta")):
+        cmd += ["-p", str(p)]
+    st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.5)  # attached to every thread
+        acked, lock = [], threading.Lock()
+        threads = [threading.Thread(target=session,
+                                    args=(inst, i * PER_SESSION, acked,
+                                          lock))
+                   for i in range(SESSIONS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert len(acked) == SESSIONS * PER_SESSION
+        ids = {}
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            log = inst.maillog()[since:]
+            for m in re.finditer(r"([0-9A-F]{16}): to=<(qsync\d+@[^>]+)>"
+                                 r".*status=sent", log):
+                ids[m.group(2)] = m.group(1)
+            done = set(re.findall(r"([0-9A-F]{16}): removed", log))
+            if len(ids) == len(acked) and set(ids.values()) <= done:
+                break
+            time.sleep(0.2)
+        assert len(ids) == len(acked), "not every message was delivered"
+        time.sleep(0.5)
+    finally:
+        st.send_signal(signal.SIGINT)
+        st.wait(30)
+    calls = parse(out)
+    os.unlink(out)
+    syncs = [(c[0], c[1]) for c in calls if c[2] == "syncfs" and c[4] == 0]
+    assert syncs, "no syncfs at all"
+
+    def flushed_between(after, before):
+        return any(s > after and e < before for s, e in syncs)
+
+    def one(pred, what):
+        found = [c for c in calls if pred(c)]
+        assert found, what
+        return found[-1]
+
+    for addr, qid in ids.items():
+        local = addr.split("@")[0]
+        ren = one(lambda c: c[2] in ("rename", "renameat2") and
+                  f"incoming/{qid}" in c[3] and f"active/{qid}" in c[3]
+                  and c[4] == 0, f"{qid}: no rename into active/")
+        reply = one(lambda c: c[2] in ("write", "sendto", "writev",
+                                       "sendmsg") and
+                    f"queued as {qid}" in c[3],
+                    f"{qid}: no 250 reply seen")
+        assert flushed_between(ren[1], reply[0]), \
+            f"{qid}: 250 sent without a flush after its rename"
+        # the size digits, the committing thread's last write to the
+        # file, were flushed before the rename
+        size = [c for c in calls if c[5] == ren[5] and
+                c[2] == "pwrite64" and c[1] < ren[0]]
+        assert size and flushed_between(size[-1][1], ren[0]), \
+            f"{qid}: renamed into active/ before its bytes were flushed"
+        link = one(lambda c: c[2] in ("link", "linkat") and
+                   f"/{local}/Maildir/new/" in c[3] and c[4] == 0,
+                   f"{qid}: no link into {local}'s new/")
+        gone = one(lambda c: (c[2] in ("rename", "renameat2") and
+                              f"active/{qid}" in c[3] and
+                              f"recycle/{qid}" in c[3]) or
+                   (c[2] == "unlink" and f"active/{qid}" in c[3]),
+                   f"{qid}: queue file never left active/")
+        assert flushed_between(link[1], gone[0]), \
+            f"{qid}: queue file retired before the delivery was flushed"
