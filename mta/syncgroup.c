@@ -48,9 +48,8 @@ static struct {
 	dev_t dev;
 	char dir[SYNCGROUP_DIR_MAX];
 	unsigned long long flushes;
-} sg = {.mu = PTHREAD_MUTEX_INITIALIZER,
-	.cv = PTHREAD_COND_INITIALIZER,
-	.fd = -1};
+} sg = {
+    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1};
 
 /* this thread entered (syncgroup_enter) and has not left */
 static _Thread_local bool sg_member;
@@ -67,7 +66,7 @@ int syncgroup_init(const char *dir)
 			errno = ENAMETOOLONG;
 			rc = -1;
 		} else if ((fd = open(dir, O_RDONLY | O_DIRECTORY |
-						O_CLOEXEC)) < 0 ||
+					       O_CLOEXEC)) < 0 ||
 			   fstat(fd, &st) < 0) {
 			int e = errno;
 			if (fd >= 0)
@@ -127,8 +126,9 @@ int syncgroup_wait(void)
 				clock_gettime(CLOCK_REALTIME, &deadline);
 				deadline.tv_nsec +=
 				    (long)sg.delay_ms % 1000 * 1000000L;
-				deadline.tv_sec += (time_t)(sg.delay_ms / 1000) +
-						   deadline.tv_nsec / 1000000000L;
+				deadline.tv_sec +=
+				    (time_t)(sg.delay_ms / 1000) +
+				    deadline.tv_nsec / 1000000000L;
 				deadline.tv_nsec %= 1000000000L;
 			}
 			if (pthread_cond_timedwait(&sg.cv, &sg.mu, &deadline) !=
