@@ -27,6 +27,7 @@
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_search.h"
+#include "imap_sess.h"
 #include "imap_sort.h"
 #include "imap_thread.h"
 #include "inotify_hub.h"
@@ -58,37 +59,6 @@
 #define IMAP_INDEX_SAVE_AGE_MS (60 * 1000)
 #define IMAP_INDEX_LOCK_MS     200
 
-enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
-
-struct imap_sess {
-	enum imap_state state;
-	struct buf cmd;	   /* the command being framed */
-	uint64_t lit_left; /* literal bytes still to copy into cmd */
-	bool skipping;
-	unsigned bad, fails;
-	bool login_wait;
-	char *login_tag;
-	char login_user[256];
-	char method[8];
-	bool plaintext_refused; /* LOGIN or AUTHENTICATE without TLS */
-	bool sasl_wait;		/* AUTHENTICATE PLAIN awaiting the response */
-	char *sasl_tag;
-	char *maildir;
-	char *quota; /* authd's quota definition, "" if none */
-	struct maildir_folder *f;
-	bool *recent; /* per message of f */
-	bool readonly;
-	char *idle_tag;		     /* IDLE in progress */
-	struct ev_timer *idle_timer; /* keepalive, or polling without inotify */
-	/* new/ and cur/ of f in the process's inotify hub; NULL: rescan */
-	struct inotify_watch *ino_w[2];
-	bool dirty; /* f may differ from the disk: rescan */
-	uint64_t conn_id;
-	struct imap_fetch_cur *fetch; /* FETCH being produced, or NULL */
-	struct maildir_index *ix;     /* youju.index of f, or NULL */
-	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
-};
-
 /*
  * A FETCH in progress: its reply is produced message by message as the
  * client takes the output (c->produce), a whole-message literal from the
@@ -105,13 +75,7 @@ struct imap_fetch_cur {
 	struct imap_fetch_stream st;
 };
 
-static void imap_sync(struct mra_conn *c, bool report);
-
-static void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt,
-			...) __attribute__((format(printf, 3, 4)));
-
-static void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt,
-			...)
+void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt, ...)
 {
 	va_list ap;
 	(void)mra_conn_printf(c, "%s ", tag);
@@ -334,7 +298,7 @@ static void imap_timeout(struct mra_conn *c)
 /* ---- mailbox names ------------------------------------------------------ */
 
 /* The folder directory of an IMAP mailbox name, or NULL when invalid. */
-static char *imap_folder_path(struct imap_sess *s, const char *name)
+char *imap_folder_path(struct imap_sess *s, const char *name)
 {
 	return imap_mbox_path(s->maildir, name);
 }
@@ -373,7 +337,7 @@ static uint32_t imap_recent_take(const struct imap_sess *s,
 }
 
 /* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
-static void imap_sync(struct mra_conn *c, bool report)
+void imap_sync(struct mra_conn *c, bool report)
 {
 	struct imap_sess *s = c->sess;
 	if (s->f == NULL)
@@ -448,13 +412,6 @@ static void imap_sync(struct mra_conn *c, bool report)
 }
 
 /* ---- commands ------------------------------------------------------------ */
-
-struct imap_ctx {
-	struct mra_conn *c;
-	struct imap_sess *s;
-	struct imap_cmd *cmd;
-	bool uid;
-};
 
 static void cmd_capability(struct imap_ctx *x)
 {
@@ -880,85 +837,6 @@ static void cmd_check(struct imap_ctx *x)
 	imap_tagged(x->c, x->cmd->tag, "OK Check completed.");
 }
 
-/* The session's store for lib/mailbox: its Maildir and authd's quota. */
-static void imap_user(const struct imap_sess *s, struct mailbox_user *u)
-{
-	if (mailbox_user_init(u, s->maildir, s->quota) < 0)
-		log_warning("imap(%s): bad quota definition %s", s->login_user,
-			    s->quota);
-}
-
-/*
- * After lib/mailbox took messages out of the view (gone[i] for the old
- * message i): sends their EXPUNGE responses when report and drops their
- * \Recent marks.
- */
-static void imap_expunged(struct mra_conn *c, const bool *gone, size_t old_n,
-			  bool report)
-{
-	struct imap_sess *s = c->sess;
-	size_t w = 0, k = 0;
-	for (size_t i = 0; i < old_n; i++) {
-		if (gone[i]) {
-			if (report)
-				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
-						      i + 1 - k);
-			k++;
-			continue;
-		}
-		s->recent[w++] = s->recent[i];
-	}
-}
-
-/* Removes \Deleted messages; uidset limits it (UID EXPUNGE).  Sends
-   EXPUNGE responses when report. */
-static void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
-{
-	struct imap_sess *s = c->sess;
-	struct maildir_folder *f = s->f;
-	struct mailbox_user u;
-	size_t n = f->n, removed;
-	uint32_t maxuid = n ? f->msgs[n - 1].uid : 0;
-	bool *sel = xcalloc(n ? n : 1, sizeof *sel);
-	for (size_t i = 0; i < n; i++) {
-		struct maildir_msg *m = &f->msgs[i];
-		sel[i] =
-		    (maildir_flags_parse(str_from_cstr(m->letters)) &
-		     MAILDIR_TRASHED) &&
-		    (uidset == NULL || imap_seqset_has(uidset, m->uid, maxuid));
-	}
-	imap_user(s, &u);
-	if (mailbox_expunge(&u, f, sel, &removed) < 0)
-		log_error("imap(%s): expunge in %s: %s", s->login_user, f->path,
-			  strerror(errno));
-	imap_expunged(c, sel, n, report);
-	free(sel);
-}
-
-static void cmd_expunge(struct imap_ctx *x)
-{
-	if (x->s->readonly) {
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [READ-ONLY] Mailbox is "
-			    "read-only.");
-		return;
-	}
-	const char *set = NULL;
-	if (x->uid) {
-		if (x->cmd->nargs != 1 ||
-		    x->cmd->args[0].type != IMAP_ARG_ATOM ||
-		    !imap_seqset_ok(x->cmd->args[0].s)) {
-			imap_tagged(x->c, x->cmd->tag,
-				    "BAD Invalid arguments.");
-			return;
-		}
-		set = x->cmd->args[0].s;
-	}
-	imap_expunge(x->c, set, true);
-	imap_sync(x->c, true);
-	imap_tagged(x->c, x->cmd->tag, "OK Expunge completed.");
-}
-
 static void cmd_close(struct imap_ctx *x)
 {
 	if (strcmp(x->cmd->name, "CLOSE") == 0 && !x->s->readonly)
@@ -969,103 +847,13 @@ static void cmd_close(struct imap_ctx *x)
 }
 
 /* message numbers of the set: seq or UID */
-static bool imap_in_set(const struct imap_sess *s, const char *set, bool uid,
-			size_t i)
+bool imap_in_set(const struct imap_sess *s, const char *set, bool uid, size_t i)
 {
 	if (uid)
 		return imap_seqset_has(set, s->f->msgs[i].uid,
 				       s->f->n ? s->f->msgs[s->f->n - 1].uid
 					       : 0);
 	return imap_seqset_has(set, (uint32_t)(i + 1), (uint32_t)s->f->n);
-}
-
-/*
- * Gives fs's keywords letters in the selected folder; when that adds to
- * its table, the client hears the new FLAGS first.  0, or -1 with errno
- * (ENOSPC: no letter left).
- */
-static int imap_kw_assign(struct mra_conn *c, struct imap_sess *s,
-			  const struct imap_flagset *fs)
-{
-	if (fs->nkw == 0)
-		return 0;
-	struct maildir_keywords kw;
-	maildir_keywords_init(&kw);
-	int r = maildir_keywords_assign(s->f->path, fs->kw, fs->nkw, &kw);
-	int e = errno;
-	if (!maildir_keywords_equal(&kw, &s->f->kw)) {
-		maildir_keywords_copy(&s->f->kw, &kw);
-		imap_flags_write_defs(c, &s->f->kw);
-	}
-	maildir_keywords_deinit(&kw);
-	errno = e;
-	return r;
-}
-
-static void cmd_store(struct imap_ctx *x)
-{
-	struct imap_sess *s = x->s;
-	struct imap_arg *a = x->cmd->args;
-	if (x->cmd->nargs != 3 || a[0].type != IMAP_ARG_ATOM ||
-	    !imap_seqset_ok(a[0].s) || a[1].type != IMAP_ARG_ATOM) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	const char *op = a[1].s;
-	int mode = op[0] == '+' ? 1 : op[0] == '-' ? -1 : 0;
-	if (mode != 0)
-		op++;
-	bool silent = strcasecmp(op, "FLAGS.SILENT") == 0;
-	if (!silent && strcasecmp(op, "FLAGS") != 0) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid STORE item.");
-		return;
-	}
-	struct imap_flagset fs;
-	int r = a[2].type == IMAP_ARG_LIST
-		    ? imap_flags_parse(a[2].list, a[2].n, &fs)
-		    : imap_flags_parse(&a[2], 1, &fs);
-	if (r < 0) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid flags.");
-		return;
-	}
-	if (s->readonly) {
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [READ-ONLY] Mailbox is "
-			    "read-only.");
-		return;
-	}
-	/* removing a keyword the folder does not know changes nothing */
-	if (mode >= 0 && imap_kw_assign(x->c, s, &fs) < 0) {
-		imap_tagged(x->c, x->cmd->tag, "NO %s",
-			    errno == ENOSPC ? "[LIMIT] Too many keywords in "
-					      "this mailbox (26)."
-					    : "[SERVERBUG] Cannot store "
-					      "keywords.");
-		return;
-	}
-	uint32_t kwb = imap_flags_kwbits(&fs, &s->f->kw);
-	enum mailbox_flags_mode fm = mode > 0	? MAILBOX_FLAGS_ADD
-				     : mode < 0 ? MAILBOX_FLAGS_REMOVE
-						: MAILBOX_FLAGS_REPLACE;
-	for (size_t i = 0; i < s->f->n; i++) {
-		if (!imap_in_set(s, a[0].s, x->uid, i))
-			continue;
-		struct maildir_msg *m = &s->f->msgs[i];
-		/* applied to the flags on disk now: another session's
-		   change since our last sync is kept (imaptest) */
-		if (mailbox_msg_flags(s->f, m, fm, fs.sys, kwb) < 0)
-			continue; /* expunged meanwhile: the sync tells */
-		if (silent)
-			continue;
-		(void)mra_conn_printf(x->c, "* %zu FETCH (", i + 1);
-		if (x->uid)
-			(void)mra_conn_printf(x->c, "UID %lu ",
-					      (unsigned long)m->uid);
-		(void)mra_conn_write(x->c, "FLAGS ", 6);
-		imap_flags_write(x->c, &s->f->kw, m->letters, s->recent[i]);
-		(void)mra_conn_write(x->c, ")\r\n", 3);
-	}
-	imap_tagged(x->c, x->cmd->tag, "OK Store completed.");
 }
 
 /* c->produce during a FETCH: the next piece of a literal being sent,
@@ -1124,220 +912,6 @@ static void cmd_fetch(struct imap_ctx *x)
 	/* a small FETCH is done at once, and pipelined commands go on in
 	   the same pass */
 	mra_conn_pump(x->c);
-}
-
-/* Appends a UID set of uids[0..n) (ascending) to out: "1:3,7". */
-static int imap_uidset(struct buf *out, const uint32_t *uids, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (buf_printf(out, "%s%lu", i ? "," : "",
-			       (unsigned long)uids[i]) < 0 ||
-		    (j > i &&
-		     buf_printf(out, ":%lu", (unsigned long)uids[j]) < 0))
-			return -1;
-		i = j + 1;
-	}
-	return 0;
-}
-
-/* "COPYUID <uidvalidity> <src> <dst>" (RFC 4315 §3) into out. */
-static int imap_copyuid(struct buf *out, const struct mailbox_copy_result *r)
-{
-	return buf_printf(out, "COPYUID %lu ", (unsigned long)r->uidvalidity) <
-			   0 ||
-		       imap_uidset(out, r->src_uids, r->n) < 0 ||
-		       buf_append_char(out, ' ') < 0 ||
-		       imap_uidset(out, r->dst_uids, r->n) < 0
-		   ? -1
-		   : 0;
-}
-
-static void cmd_copy(struct imap_ctx *x)
-{
-	struct imap_sess *s = x->s;
-	struct imap_arg *a = x->cmd->args;
-	bool move = strcmp(x->cmd->name, "MOVE") == 0;
-	if (x->cmd->nargs != 2 || a[0].type != IMAP_ARG_ATOM ||
-	    !imap_seqset_ok(a[0].s) || !imap_arg_is_astring(&a[1])) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	char *dst = imap_folder_path(s, a[1].s);
-	if (dst == NULL || access(dst, F_OK) < 0) {
-		free(dst);
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [TRYCREATE] Mailbox doesn't exist.");
-		return;
-	}
-	size_t n = s->f->n;
-	bool *sel = xcalloc(n ? n : 1, sizeof *sel), any = false;
-	for (size_t i = 0; i < n; i++)
-		any |= sel[i] = imap_in_set(s, a[0].s, x->uid, i);
-	if (!any) {
-		free(sel);
-		free(dst);
-		imap_tagged(x->c, x->cmd->tag, "OK No messages found.");
-		return;
-	}
-	struct mailbox_user u;
-	struct mailbox_copy_result r;
-	const char *err = "";
-	imap_user(s, &u);
-	/* a read-only mailbox keeps its messages: MOVE copies only */
-	bool expunge = move && !s->readonly;
-	if (mailbox_copy(&u, s->f, sel, dst, expunge, &r, &err) < 0) {
-		if (errno == EDQUOT) {
-			imap_tagged(x->c, x->cmd->tag,
-				    "NO [OVERQUOTA] Quota exceeded.");
-		} else {
-			log_error("imap(%s): %s to %s: %s: %s", s->login_user,
-				  move ? "move" : "copy", dst, err,
-				  strerror(errno));
-			imap_tagged(x->c, x->cmd->tag,
-				    "NO [SERVERBUG] %s failed.",
-				    move ? "Move" : "Copy");
-		}
-		free(sel);
-		free(dst);
-		return;
-	}
-	bool same = strcmp(dst, s->f->path) == 0;
-	free(dst);
-	struct buf cu;
-	buf_init(&cu, 64 + r.n * 24);
-	bool have_cu = r.n > 0 && imap_copyuid(&cu, &r) == 0;
-	if (expunge) {
-		/* RFC 6851 §4.3: COPYUID untagged, before the EXPUNGEs */
-		if (have_cu)
-			(void)mra_conn_printf(x->c, "* OK [%s] Moved UIDs.\r\n",
-					      cu.p);
-		imap_expunged(x->c, sel, n, true);
-	}
-	if (same) {
-		s->dirty = true; /* the copies are new messages here */
-		imap_sync(x->c, true);
-	}
-	if (have_cu && !expunge)
-		imap_tagged(x->c, x->cmd->tag, "OK [%s] %s completed.", cu.p,
-			    move ? "Move" : "Copy");
-	else
-		imap_tagged(x->c, x->cmd->tag, "OK %s completed.",
-			    move ? "Move" : "Copy");
-	buf_deinit(&cu);
-	mailbox_copy_result_free(&r);
-	free(sel);
-}
-
-/* A literal8 message with NUL bytes gets its binary parts in base64
-   before it is stored (RFC 3516 §4.4, imap_binary.h).  0 or -1. */
-static int imap_append_unbinary(struct imap_arg *m)
-{
-	if (!m->literal8)
-		return 0;
-	struct buf conv;
-	buf_init(&conv, 2 * m->len + 4096);
-	int r = imap_binary_to_base64(m->s, m->len, &conv);
-	if (r == 1) {
-		free(m->s);
-		m->s = xmemdup0(conv.p, conv.len);
-		m->len = conv.len;
-	}
-	buf_deinit(&conv);
-	return r < 0 ? -1 : 0;
-}
-
-static void cmd_append(struct imap_ctx *x)
-{
-	struct imap_sess *s = x->s;
-	struct imap_arg *a = x->cmd->args;
-	size_t n = x->cmd->nargs;
-	if (n < 2 || n > 4 || !imap_arg_is_astring(&a[0]) ||
-	    a[n - 1].type != IMAP_ARG_LITERAL) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
-		return;
-	}
-	if (imap_append_unbinary(&a[n - 1]) < 0) {
-		imap_tagged(x->c, x->cmd->tag, "NO [LIMIT] Message too large.");
-		return;
-	}
-	struct imap_flagset fs;
-	memset(&fs, 0, sizeof fs);
-	time_t when = 0;
-	for (size_t i = 1; i < n - 1; i++) {
-		if (a[i].type == IMAP_ARG_LIST) {
-			if (imap_flags_parse(a[i].list, a[i].n, &fs) < 0) {
-				imap_tagged(x->c, x->cmd->tag,
-					    "BAD Invalid flags.");
-				return;
-			}
-		} else if (a[i].type == IMAP_ARG_STRING) {
-			struct tm tm;
-			memset(&tm, 0, sizeof tm);
-			const char *end =
-			    strptime(a[i].s, "%d-%b-%Y %H:%M:%S", &tm);
-			if (end == NULL) {
-				imap_tagged(x->c, x->cmd->tag,
-					    "BAD Invalid date-time.");
-				return;
-			}
-			when = timegm(&tm);
-			int sign, hh, mm;
-			char sg;
-			if (sscanf(end, " %c%2d%2d", &sg, &hh, &mm) == 3) {
-				sign = sg == '-' ? -1 : 1;
-				when -= sign * (hh * 3600 + mm * 60);
-			}
-		} else {
-			imap_tagged(x->c, x->cmd->tag,
-				    "BAD Invalid arguments.");
-			return;
-		}
-	}
-	char *path = imap_folder_path(s, a[0].s);
-	if (path == NULL || access(path, F_OK) < 0) {
-		free(path);
-		imap_tagged(x->c, x->cmd->tag,
-			    "NO [TRYCREATE] Mailbox doesn't exist.");
-		return;
-	}
-	struct imap_arg *msg = &a[n - 1];
-	struct mailbox_user u;
-	struct mailbox_append ap = {msg->s, msg->len, fs.sys,
-				    fs.kw,  fs.nkw,   when};
-	uint32_t validity = 0, uid = 0;
-	const char *err = "";
-	imap_user(s, &u);
-	if (mailbox_append(&u, path, &ap, &validity, &uid, &err) < 0) {
-		int e = errno;
-		if (e == EDQUOT)
-			imap_tagged(x->c, x->cmd->tag,
-				    "NO [OVERQUOTA] Quota exceeded.");
-		else if (e == ENOSPC && strcmp(err, "keywords") == 0)
-			imap_tagged(x->c, x->cmd->tag,
-				    "NO [LIMIT] Too many keywords in this "
-				    "mailbox (26).");
-		else {
-			log_error("imap(%s): append to %s: %s: %s",
-				  s->login_user, path, err, strerror(e));
-			imap_tagged(x->c, x->cmd->tag,
-				    "NO [SERVERBUG] Append failed.");
-		}
-		free(path);
-		return;
-	}
-	bool same = s->f != NULL && strcmp(s->f->path, path) == 0;
-	free(path);
-	if (same)
-		imap_sync(x->c, true);
-	if (uid != 0)
-		imap_tagged(x->c, x->cmd->tag,
-			    "OK [APPENDUID %lu %lu] Append completed.",
-			    (unsigned long)validity, (unsigned long)uid);
-	else
-		imap_tagged(x->c, x->cmd->tag, "OK Append completed.");
 }
 
 static uint64_t imap_idle_interval(const struct imap_sess *s)
@@ -1429,18 +1003,18 @@ static const struct {
     {"LIST", cmd_list, AUTH | SEL},
     {"LSUB", cmd_list, AUTH | SEL},
     {"STATUS", cmd_status, AUTH | SEL},
-    {"APPEND", cmd_append, AUTH | SEL},
+    {"APPEND", imap_cmd_append, AUTH | SEL},
     {"NAMESPACE", cmd_namespace, AUTH | SEL},
     {"ENABLE", cmd_enable, AUTH | SEL},
     {"IDLE", cmd_idle, AUTH | SEL},
     {"CHECK", cmd_check, SEL},
     {"CLOSE", cmd_close, SEL},
     {"UNSELECT", cmd_close, SEL},
-    {"EXPUNGE", cmd_expunge, SEL | UIDOK},
+    {"EXPUNGE", imap_cmd_expunge, SEL | UIDOK},
     {"FETCH", cmd_fetch, SEL | UIDOK},
-    {"STORE", cmd_store, SEL | UIDOK},
-    {"COPY", cmd_copy, SEL | UIDOK},
-    {"MOVE", cmd_copy, SEL | UIDOK},
+    {"STORE", imap_cmd_store, SEL | UIDOK},
+    {"COPY", imap_cmd_copy, SEL | UIDOK},
+    {"MOVE", imap_cmd_copy, SEL | UIDOK},
     {"SEARCH", cmd_search, SEL | UIDOK},
     {"SORT", cmd_sort, SEL | UIDOK},
     {"THREAD", cmd_thread, SEL | UIDOK},

@@ -36,7 +36,10 @@ def load_modules(pattern):
                  if n.startswith("test_") and callable(f)]
         tests.sort(key=lambda t: t[1].__code__.co_firstlineno)
         if pattern:
-            tests = [t for t in tests if pattern in f"{mod.__name__}::{t[0]}"]
+            # "a,b": the tests whose name contains any of the parts
+            parts = pattern.split(",")
+            tests = [t for t in tests
+                     if any(p in f"{mod.__name__}::{t[0]}" for p in parts)]
         if tests:
             mods.append((mod, tests))
     return mods
@@ -46,7 +49,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--srcdir", required=True)
-    ap.add_argument("-k", dest="pattern", default="")
+    ap.add_argument("-k", dest="pattern", default="",
+                    help="substrings of module::test, comma-separated")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
 

@@ -68,7 +68,10 @@ def s_client(port, script, starttls=None, timeout=60):
         args += ["-starttls", starttls]
     r = subprocess.run(args, input=script, capture_output=True, text=True,
                        timeout=timeout)
-    return r.stdout
+    # s_client's own messages (why a session ended early) are on stderr:
+    # keep them after the session so a failed assertion shows them
+    return r.stdout + "\n--- s_client stderr (exit %d) ---\n%s" % (
+        r.returncode, r.stderr)
 
 
 IMAP_SCRIPT = (f"a LOGIN {USER} {PASSWORD}\nb SELECT INBOX\n"
@@ -84,7 +87,7 @@ def check_imap_session(out):
 
 
 def check_pop3_session(out):
-    lines = out.splitlines()
+    lines = out.split("\n--- s_client stderr")[0].splitlines()
     assert "+OK Logged in." in lines, out
     assert any(x.startswith("+OK 3 ") for x in lines), out
     assert "Subject: client test 0" in out, out
