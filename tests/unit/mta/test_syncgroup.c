@@ -87,12 +87,12 @@ static void test_deliver_unsynced(void)
 				  .group_sync = true};
 	struct deliver_result r;
 	const char msg[] = "Subject: s\n\nbody\n";
-	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net",
-			msg, sizeof msg - 1, &r);
+	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net", msg,
+			sizeof msg - 1, &r);
 	test_assert(r.status == DELIVER_OK && r.unsynced);
 	cfg.group_sync = false;
-	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net",
-			msg, sizeof msg - 1, &r);
+	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net", msg,
+			sizeof msg - 1, &r);
 	test_assert(r.status == DELIVER_OK && !r.unsynced);
 }
 
