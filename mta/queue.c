@@ -32,6 +32,7 @@
 #include "buf.h"
 #include "file.h"
 #include "log.h"
+#include "qfile.h"
 #include "recycle.h"
 #include "syncgroup.h"
 #include "xalloc.h"
@@ -53,6 +54,7 @@ struct queue_file {
 	off_t size_off; /* where the size digits are */
 	off_t written;	/* bytes written to fd */
 	uint64_t msg_size;
+	uint32_t crc; /* of every byte written so far (qfile_crc32c) */
 	struct buf wbuf;
 };
 
@@ -136,6 +138,7 @@ static int wput(struct queue_file *qf, const void *p, size_t n)
 		return -1;
 	}
 	const char *c = p;
+	qf->crc = qfile_crc32c(qf->crc, p, n);
 	while (n > 0) {
 		size_t room = buf_room(&qf->wbuf);
 		if (room == 0) {
@@ -183,7 +186,8 @@ struct queue_file *queue_file_create(const char *queue_dir, const char *id,
 	}
 	buf_init(&qf->wbuf, QUEUE_WBUF);
 	if (wput(qf, "YOUJU-QUEUE 1\n", 14) < 0 ||
-	    queue_file_record(qf, 'I', id) < 0) {
+	    queue_file_record(qf, 'I', id) < 0 ||
+	    queue_file_record(qf, 'K', "crc32c") < 0) {
 		*error_r = "write queue file";
 		queue_file_free(&qf);
 		return NULL;
@@ -264,7 +268,10 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	qf->in_message = false;
-	if (wput(qf, "\nE\n", 3) < 0 || wflush(qf) < 0) {
+	char sum[16];
+	if (wput(qf, "\nE\n", 3) < 0 ||
+	    snprintf(sum, sizeof(sum), "C %08" PRIx32 "\n", qf->crc) != 11 ||
+	    wput(qf, sum, 11) < 0 || wflush(qf) < 0) {
 		*error_r = "write queue file";
 		goto fail;
 	}
@@ -280,12 +287,14 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "write queue file size";
 		goto fail;
 	}
-	/* the data before the name: a crash must never leave a name in
-	   active/ for bytes that are not on disk (a recycled file would
-	   still hold another message) */
+	/* With the sync group, one flush after the rename covers the bytes
+	   and the name: a crash before it returns may leave the name with
+	   torn bytes, which the checksum (K and C records) turns into a
+	   corrupt file, never mail, and the client got no 250.  Without it
+	   (another file system), the bytes are fsynced before the rename. */
 	bool group = syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir);
-	if ((group ? syncgroup_wait() : fsync(qf->fd)) < 0) {
-		*error_r = "sync queue file";
+	if (!group && fsync(qf->fd) < 0) {
+		*error_r = "fsync queue file";
 		goto fail;
 	}
 	/* HOLD commits straight into hold/ (never visible in active/) */
