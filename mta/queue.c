@@ -3,18 +3,19 @@
  * user space and writes in 64 KiB chunks.  The size of the message record
  * is a fixed-width decimal field written with pwrite() at commit, so the
  * message streams straight to disk while it arrives and the reader can
- * still tell a complete file from a truncated one.  Durability order
- * (ext4 and XFS with their default data=ordered semantics): fsync the
- * file, rename into active/, fsync active/.
+ * still tell a complete file from a truncated one.  Every byte written
+ * also goes into a CRC-32C, written as the C record after the end record
+ * (announced by "K crc32c" in the envelope).
  *
- * Group commit (syncgroup.h): both flushes are requests to the process's
- * sync group, a syncfs(2) of the queue's file system shared by every
- * session that asked before it began: the file's bytes first, then its
- * name in active/.  Nobody waits for a timer: with one session a batch is
- * one message, with many the batch grows by itself, and one flush serves
- * the names of one batch and the bytes of the next.  A queue directory
- * other than the group's (a second one in one process) is fsynced as
- * before: file, then directory.
+ * Durability (syncgroup.h, docs/queue.md): the file is renamed into
+ * active/ and one syncfs(2) of the queue's file system, shared by every
+ * session that asked before it began, makes its bytes and its name
+ * durable before the 250.  A crash before that flush may leave the name
+ * with torn bytes: the checksum makes such a file corrupt, never mail.
+ * Nobody waits for a timer: with one session a batch is one message, with
+ * many the batch grows by itself.  A queue directory other than the
+ * group's (a second one in one process) is fsynced as before: the file,
+ * rename, then the directory.
  * incoming/ is not fsynced: its lost unlink can only leave a stale name
  * there, which is by definition not a queued message (docs/queue.md).
  */
