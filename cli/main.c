@@ -11,6 +11,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "cli.h"
+#include "dkim.h"
 #include "instance.h"
 #include "queue.h"
 #include "sendmail.h"
@@ -30,6 +31,7 @@ static const struct cli_command cli_commands[] = {
     {"auth", cli_auth, "test or change a password (like authtest)"},
     {"authd", cli_authd, "authd tools: import-authmysqlrc FILE"},
     {"queue", cli_queue, "the mail queue: list flush delete hold cat"},
+    {"dkim", cli_dkim, "DKIM keys: keygen DOMAIN, show DOMAIN"},
     {"sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))"},
     {"domain", cli_admin, "domains through youju-webadmin: list add ..."},
     {"user", cli_admin, "mailboxes: list show add set del import ..."},

@@ -340,6 +340,71 @@ static void add_security_headers(struct MHD_Response *resp)
 					      security_headers[i][1]);
 }
 
+static bool name_in(const char *name, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+void http_headers_merge(const char *const *names, const char *const *values,
+			size_t n, http_header_fn *emit, void *ctx)
+{
+	for (size_t i = 0;
+	     i < sizeof security_headers / sizeof security_headers[0]; i++)
+		if (!name_in(security_headers[i][0], names, n))
+			emit(ctx, security_headers[i][0],
+			     security_headers[i][1]);
+	if (!name_in("Cache-Control", names, n))
+		emit(ctx, "Cache-Control", "no-store");
+	for (size_t i = 0; i < n; i++)
+		if (values[i][0] != '\0')
+			emit(ctx, names[i], values[i]);
+}
+
+/* host[:port] or [v6][:port]: the host's length and the port (NULL). */
+static void split_hostport(const char *s, size_t *hlen, const char **port)
+{
+	const char *e = s[0] == '[' ? strchr(s, ']') : strchr(s, ':');
+	if (s[0] == '[')
+		e = e != NULL ? e + 1 : s + strlen(s);
+	else if (e == NULL)
+		e = s + strlen(s);
+	*hlen = (size_t)(e - s);
+	*port = *e == ':' ? e + 1 : NULL;
+}
+
+bool http_origin_ok(const char *method, const char *origin, const char *host)
+{
+	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0 ||
+	    origin == NULL)
+		return true;
+	const char *o = origin;
+	if (strncasecmp(o, "https://", 8) == 0)
+		o += 8;
+	else if (strncasecmp(o, "http://", 7) == 0)
+		o += 7;
+	else
+		return false; /* "null" (sandboxed, file:), other schemes */
+	if (host == NULL || host[0] == '\0' || o[0] == '\0' ||
+	    strpbrk(o, "/?#@ ") != NULL)
+		return false;
+	size_t ol, hl;
+	const char *op, *hp;
+	split_hostport(o, &ol, &op);
+	split_hostport(host, &hl, &hp);
+	if (ol != hl || strncasecmp(o, host, ol) != 0)
+		return false;
+	/* Host without a port (a proxy's "Host $host"): names only */
+	return hp == NULL || (op != NULL && strcmp(op, hp) == 0);
+}
+
+static void add_one(void *resp, const char *name, const char *value)
+{
+	(void)MHD_add_response_header(resp, name, value);
+}
+
 static enum MHD_Result queue_reply(struct http_req *r)
 {
 	if (r->status == 0)
@@ -359,13 +424,11 @@ static enum MHD_Result queue_reply(struct http_req *r)
 	}
 	if (resp == NULL)
 		return MHD_NO;
-	add_security_headers(resp);
 	if (r->ctype != NULL)
 		(void)MHD_add_response_header(resp, "Content-Type", r->ctype);
-	(void)MHD_add_response_header(resp, "Cache-Control", "no-store");
-	for (size_t i = 0; i < r->nrh; i++)
-		(void)MHD_add_response_header(resp, r->rh_name[i],
-					      r->rh_value[i]);
+	http_headers_merge((const char *const *)r->rh_name,
+			   (const char *const *)r->rh_value, r->nrh, add_one,
+			   resp);
 	r->sent_bytes = len;
 	r->state = REQ_SENT;
 	enum MHD_Result ret = MHD_queue_response(r->conn, r->status, resp);
@@ -692,6 +755,11 @@ static void req_run(void *ctx)
 	    now.tv_sec - r->queued_at.tv_sec < (time_t)HTTP_QUEUE_DEADLINE;
 	if (!ok)
 		reply_error(r, 503, "busy", "server busy, try again");
+	if (ok && !http_origin_ok(r->method, http_req_header(r, "Origin"),
+				  http_req_header(r, "Host"))) {
+		reply_error(r, 403, "origin", "cross-origin request refused");
+		ok = false;
+	}
 	if (ok && s->o.authorize != NULL)
 		ok = s->o.authorize(s->o.app, r, r->route->flags);
 	if (ok)

@@ -139,8 +139,14 @@ void *http_req_ctx(const struct http_req *req);
    application/json; charset=utf-8. */
 void http_reply_raw(struct http_req *req, unsigned status,
 		    const char *content_type, const char *body, size_t len);
-/* Adds a response header (copied; at most 8 per reply), e.g.
-   Set-Cookie.  Names and values must not contain CR or LF (ASSERT). */
+/*
+ * Adds a response header (copied; at most 8 per reply), e.g. Set-Cookie.
+ * Names and values must not contain CR or LF (ASSERT).  A header the layer
+ * sends by default (the security headers, Cache-Control: no-store) is
+ * replaced by the handler's own of the same name (case-insensitive), e.g.
+ * a stricter Content-Security-Policy for one reply; an empty value removes
+ * it.
+ */
 void http_reply_header(struct http_req *req, const char *name,
 		       const char *value);
 
@@ -161,6 +167,24 @@ bool http_route_match(const char *pattern, const char *path,
  * maps to index.html.  Writes docroot-relative into out.  Returns 0 or -1.
  */
 int http_static_path(const char *urlpath, char *out, size_t outsz);
+/*
+ * The headers a handler's reply carries besides Content-Type, in order:
+ * the layer's defaults not overridden by names[] (case-insensitive), then
+ * names[i]: values[i] for each non-empty value (Set-Cookie may repeat).
+ * emit is called once per header.
+ */
+typedef void http_header_fn(void *ctx, const char *name, const char *value);
+void http_headers_merge(const char *const *names, const char *const *values,
+			size_t n, http_header_fn *emit, void *ctx);
+/*
+ * The Origin check of every state change (not GET or HEAD), before the
+ * route's authorize callback: a request without Origin passes (not a
+ * browser, or an old one: the CSRF token still holds); otherwise Origin
+ * must be http(s)://HOST where HOST is the Host header (host and port;
+ * host only when Host has no port, as behind a proxy sending
+ * "Host $host"); "null" and other schemes are refused.  403 "origin".
+ */
+bool http_origin_ok(const char *method, const char *origin, const char *host);
 /* Content-Type for a file name by its extension. */
 const char *http_mime_type(const char *name);
 

@@ -202,7 +202,8 @@ static const struct conf_param mta_params[] = {
 		 "Restrictions on the client (at RCPT with smtpd_delay_reject)."),
 	P_LIST("smtpd_helo_restrictions", "",
 		 "Restrictions on the HELO/EHLO name."),
-	P_LIST("smtpd_sender_restrictions", "",
+	P_LIST("smtpd_sender_restrictions",
+		 "reject_authenticated_sender_login_mismatch",
 		 "Restrictions on MAIL FROM."),
 	P_LIST("smtpd_relay_restrictions", "",
 		 "Relay control, before smtpd_recipient_restrictions."),
@@ -341,6 +342,42 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("virtual_mailbox_limit_override", "yes",
 		 "Use the mailbox's own quota (mailbox.quota) instead of "
 		 "virtual_mailbox_limit."),
+	/* sender identity, DKIM, policy services (docs/mta.md) */
+	P_LIST("smtpd_sender_login_maps", "extmail:",
+		 "Who owns which sender address: extmail: (mailboxes and the "
+		 "aliases that deliver to them) and/or tables address -> "
+		 "logins."),
+	P_TIME("smtpd_policy_service_timeout", "100s", 1, HOUR_,
+		 "Time limit of one check_policy_service query."),
+	P_STR("smtpd_policy_service_default_action",
+		"451 4.3.5 Server configuration problem",
+		"Action when a policy server cannot be reached or fails."),
+	P_LIST("smtpd_sender_authentication", "dkim, spf, dmarc",
+		 "Checks on mail from other servers, recorded in "
+		 "Authentication-Results: (dkim spf dmarc; empty: none)."),
+	P_STR("smtpd_spf_fail_action", "ignore",
+		"SPF fail (-all): ignore (only recorded) or reject (550)."),
+	P_BOOL("smtpd_dmarc_enforce", "yes",
+		 "Apply the sender's DMARC policy: p=reject refused (550), "
+		 "p=quarantine marked as spam."),
+	P_LIST("smtpd_milters", "",
+		 "Milters (inet:host:port, unix:/path) for mail received "
+		 "over SMTP."),
+	P_LIST("non_smtpd_milters", "",
+		 "Milters for mail from the sendmail command (pickup)."),
+	P_STR("milter_default_action", "tempfail",
+		"When a milter is down, slow or broken: accept, tempfail, "
+		"reject or quarantine."),
+	P_INT("milter_protocol", "6", 2, 6, "Milter protocol version offered."),
+	P_TIME("milter_connect_timeout", "30s", 1, HOUR_,
+		 "Time limit for connecting to a milter."),
+	P_TIME("milter_command_timeout", "30s", 1, HOUR_,
+		 "Time limit for a milter's answer to one command."),
+	P_TIME("milter_content_timeout", "300s", 1, HOUR_,
+		 "Time limit for sending the message and the milter's "
+		 "answer."),
+	P_STR("dkim_key_directory", "$config_directory/dkim",
+		"DKIM signing keys, DOMAIN.SELECTOR.key (youju dkim keygen)."),
 	P_END,
 };
 
@@ -395,6 +432,17 @@ static const struct conf_param webmail_params[] = {
 		"Open HTTP connections per client address."),
 	P_INT("webmail_page_size", "50", 5, 500,
 		"Messages per page of GET /api/messages."),
+	P_INT("webmail_html_processes", "2", 1, 16,
+		"Helper processes sanitizing message HTML (lib/htmlsan_pool)."),
+	P_INT("webmail_html_timeout_ms", "5000", 1, 60000,
+		"Time one message's HTML may take to sanitize; then the "
+		"helper is killed and the text part is shown."),
+	P_SIZE("webmail_html_memory_limit", "1073741824", 64 * 1048576,
+		TIB_, "Address space of an HTML helper (RLIMIT_AS)."),
+	P_BOOL("webmail_test_unsanitized_html", "no",
+		"TEST ONLY: serve message HTML without the sanitizer, to show "
+		"that the sandbox and CSP hold alone; ignored (with a warning) "
+		"unless the binary is a sanitizer (ASan) test build."),
 	P_END,
 };
 

@@ -230,9 +230,15 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
 		if (mg_starts(rest, rl, "reject: ")) {
 			ev->kind = MG_REJECTED;
 		} else if (mg_starts(rest, rl, "milter-reject: ")) {
-			ev->kind = mg_find(rest, rl, "Blocked by SpamAssassin")
-				       ? MG_SPAM
-				       : MG_REJECTED;
+			/* clamav-milter: "... virus Eicar-Test detected by
+			   ClamAV"; spamass-milter, rspamd: "... spam ..." */
+			ev->kind =
+			    mg_find(rest, rl, "Blocked by SpamAssassin") ||
+				    mg_find(rest, rl, " spam ") ||
+				    mg_find(rest, rl, "Spam message")
+				? MG_SPAM
+			    : mg_find(rest, rl, "irus ") ? MG_VIRUS
+							 : MG_REJECTED;
 		} else {
 			return false;
 		}

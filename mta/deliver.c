@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "mailbox.h"
+#include "junk.h"
 #include "maildir.h"
 #include "str.h"
 #include "syncgroup.h"
@@ -148,16 +149,30 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 			    cfg->limit_message);
 		return;
 	}
+	struct mailbox_user u = {root, *rule};
+	/* a spam verdict goes into Junk when the mailbox has one (mta/junk.h)
+	 */
+	char junk[PATH_MAX];
+	const char *folder = root;
+	int junkfd = -1;
+	if (junk_verdict(msg, len) &&
+	    snprintf(junk, sizeof(junk), "%s/.Junk", root) <
+		(int)sizeof(junk) &&
+	    (junkfd = deliver_open_new(junk)) >= 0) {
+		folder = junk;
+		newfd = junkfd;
+	}
 	/* the queue manager flushes a batch of deliveries with one syncfs
 	   (docs/queue.md) when the Maildir is on the queue's file system */
 	struct stat st;
 	bool later = cfg->group_sync && fstat(newfd, &st) == 0 &&
 		     syncgroup_covers(st.st_dev);
-	struct mailbox_user u = {root, *rule};
-	if ((later ? mailbox_deliver_unsynced(&u, root, content.p, content.len,
-					      &err)
-		   : mailbox_deliver(&u, root, content.p, content.len, &err)) <
-	    0) {
+	if ((later ? mailbox_deliver_unsynced(&u, folder, content.p,
+					      content.len, &err)
+		   : mailbox_deliver(&u, folder, content.p, content.len,
+				     &err)) < 0) {
+		if (junkfd >= 0)
+			close(junkfd);
 		int e = errno;
 		buf_deinit(&content);
 		if (e == EDQUOT && strcmp(err, "quota") == 0) {
@@ -185,11 +200,17 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	buf_deinit(&content);
-	if (!later && fsync(newfd) < 0) {
-		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s", root,
-			    strerror(errno));
+	int fr = later ? 0 : fsync(newfd);
+	int fe = errno;
+	if (junkfd >= 0)
+		close(junkfd);
+	if (fr < 0) {
+		deliver_set(r, DELIVER_DEFER, "4.3.0", "fsync %s/new: %s",
+			    folder, strerror(fe));
 		return;
 	}
-	deliver_set(r, DELIVER_OK, "2.0.0", "delivered to maildir");
+	deliver_set(r, DELIVER_OK, "2.0.0",
+		    junkfd >= 0 ? "delivered to maildir folder Junk"
+				: "delivered to maildir");
 	r->unsynced = later;
 }

@@ -226,6 +226,12 @@ static enum dns_status query(const char *name, int type, unsigned char *ans,
 	return DNS_OK;
 }
 
+enum dns_status dns_query(const char *name, int type, unsigned char *ans,
+			  size_t anssz, int *len_r)
+{
+	return query(name, type, ans, anssz, len_r);
+}
+
 static enum dns_status any_of(const char *name, const int *types, size_t n)
 {
 	unsigned char ans[4096];

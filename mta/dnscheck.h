@@ -25,6 +25,11 @@ bool dns_set_server(const char *server);
 struct sockaddr_in;
 bool dns_get_server(struct sockaddr_in *sa_r);
 
+/* One query of type (ns_t_txt, ...) for name: DNS_OK with the reply in
+   ans (anssz bytes; its length in *len_r), DNS_NOTFOUND for NXDOMAIN or
+   no answer, DNS_RETRY. */
+enum dns_status dns_query(const char *name, int type, unsigned char *ans,
+			  size_t anssz, int *len_r);
 /* MX, then A, then AAAA (reject_unknown_*_domain). */
 enum dns_status dns_mailhost(const char *domain);
 /* A, then AAAA, then MX (reject_unknown_helo_hostname). */

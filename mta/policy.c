@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "dkim_sign.h"
 #include "dnscheck.h"
 #include "log.h"
 #include "maps.h"
@@ -115,6 +116,25 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 		}
 		memcpy(o.recipient_delimiter, d, strlen(d) + 1);
 	}
+	if (conf_find_param(tables(), "smtpd_policy_service_timeout")) {
+		o.policy_timeout_ms =
+		    1000 *
+		    (unsigned)conf_time(c, "smtpd_policy_service_timeout");
+		snprintf(o.policy_default_action,
+			 sizeof(o.policy_default_action), "%s",
+			 conf_str(c, "smtpd_policy_service_default_action"));
+	}
+	if (conf_find_param(tables(), "smtpd_sender_login_maps")) {
+		char lerr[600];
+		items = conf_list(c, "smtpd_sender_login_maps", &n);
+		if (sender_login_maps_parse(&p->login_maps, items, n, lerr,
+					    sizeof(lerr)) < 0) {
+			snprintf(err, errsz, "smtpd_sender_login_maps: %s",
+				 lerr);
+			free(p);
+			return NULL;
+		}
+	}
 	if (conf_find_param(tables(), "parent_domain_matches_subdomains"))
 		o.parent_matches_subdomains = list_has(
 		    c, "parent_domain_matches_subdomains", "smtpd_access_maps");
@@ -201,6 +221,85 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 			 conf_str(c, "smtpd_dns_server"));
 		failed = true;
 	}
+	if (!failed &&
+	    conf_find_param(tables(), "smtpd_sender_authentication")) {
+		items = conf_list(c, "smtpd_sender_authentication", &n);
+		for (size_t i = 0; i < n && !failed; i++) {
+			if (strcmp(items[i], "dkim") == 0)
+				p->auth_dkim = true;
+			else if (strcmp(items[i], "spf") == 0)
+				p->auth_spf = true;
+			else if (strcmp(items[i], "dmarc") == 0)
+				p->auth_dmarc = true;
+			else {
+				snprintf(err, errsz,
+					 "smtpd_sender_authentication: unknown "
+					 "check %s (want dkim, spf, dmarc)",
+					 items[i]);
+				failed = true;
+			}
+		}
+		const char *a = conf_str(c, "smtpd_spf_fail_action");
+		if (strcmp(a, "reject") == 0)
+			p->spf_reject = true;
+		else if (!failed && strcmp(a, "ignore") != 0) {
+			snprintf(
+			    err, errsz,
+			    "smtpd_spf_fail_action: want ignore or reject: "
+			    "%s",
+			    a);
+			failed = true;
+		}
+		p->dmarc_enforce = conf_bool(c, "smtpd_dmarc_enforce");
+	}
+	if (!failed && conf_find_param(tables(), "smtpd_milters")) {
+		static const char *const lists[2] = {"smtpd_milters",
+						     "non_smtpd_milters"};
+		for (int l = 0; l < 2 && !failed; l++) {
+			items = conf_list(c, lists[l], &n);
+			char **dst = l ? p->np_milters : p->milters;
+			size_t *cnt = l ? &p->nnp_milters : &p->nmilters;
+			for (size_t i = 0; i < n && !failed; i++) {
+				if (!milter_spec_ok(items[i]) ||
+				    *cnt >= MILTER_MAX) {
+					snprintf(
+					    err, errsz,
+					    "%s: want at most %d of "
+					    "inet:host:port or unix:/path: "
+					    "%s",
+					    lists[l], MILTER_MAX, items[i]);
+					failed = true;
+					break;
+				}
+				dst[(*cnt)++] = xstrdup(items[i]);
+			}
+		}
+		if (!failed &&
+		    !milter_action_parse(conf_str(c, "milter_default_action"),
+					 &p->milter.default_action)) {
+			snprintf(
+			    err, errsz,
+			    "milter_default_action: want accept, tempfail, "
+			    "reject or quarantine: %s",
+			    conf_str(c, "milter_default_action"));
+			failed = true;
+		}
+		p->milter.protocol = (unsigned)conf_int(c, "milter_protocol");
+		p->milter.connect_ms =
+		    1000 * (unsigned)conf_time(c, "milter_connect_timeout");
+		p->milter.command_ms =
+		    1000 * (unsigned)conf_time(c, "milter_command_timeout");
+		p->milter.content_ms =
+		    1000 * (unsigned)conf_time(c, "milter_content_timeout");
+	}
+	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
+		char derr[600];
+		if (dkim_keys_load(conf_str(c, "dkim_key_directory"), &p->dkim,
+				   derr, sizeof(derr)) < 0) {
+			snprintf(err, errsz, "dkim_key_directory: %s", derr);
+			failed = true;
+		}
+	}
 	if (failed) {
 		p->refs = 1;
 		policy_unref(&p);
@@ -229,5 +328,11 @@ void policy_unref(struct smtpd_policy **pp)
 	netlist_free(&p->mynetworks);
 	map_free(&p->header_checks);
 	map_free(&p->body_checks);
+	sender_login_maps_free(&p->login_maps);
+	dkim_keys_free(&p->dkim);
+	for (size_t i = 0; i < p->nmilters; i++)
+		free(p->milters[i]);
+	for (size_t i = 0; i < p->nnp_milters; i++)
+		free(p->np_milters[i]);
 	free(p);
 }

@@ -12,10 +12,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "milter.h"
 #include "restrict.h"
+#include "sender_login.h"
 
 struct conf;
 struct map;
+struct dkim_keys;
 
 struct smtpd_policy {
 	unsigned refs;
@@ -38,6 +41,16 @@ struct smtpd_policy {
 	struct map *header_checks; /* NULL: none */
 	struct map *body_checks;
 	struct netlist *mynetworks;
+	struct sender_login_maps login_maps; /* smtpd_sender_login_maps */
+	struct dkim_keys *dkim;		     /* NULL: no signing keys */
+	/* smtpd_sender_authentication and its policy settings */
+	bool auth_dkim, auth_spf, auth_dmarc;
+	bool spf_reject;    /* smtpd_spf_fail_action = reject */
+	bool dmarc_enforce; /* smtpd_dmarc_enforce */
+	/* smtpd_milters, non_smtpd_milters (owned copies) */
+	char *milters[MILTER_MAX], *np_milters[MILTER_MAX];
+	size_t nmilters, nnp_milters;
+	struct milter_cfg milter;
 };
 
 /* Builds a policy from c.  NULL with a message in err (errsz bytes) that

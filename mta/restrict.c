@@ -15,8 +15,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "authc.h"
 #include "dnscheck.h"
 #include "maps.h"
+#include "policysvc.h"
+#include "sender_login.h"
 #include "smtp_parse.h"
 #include "str.h"
 #include "xalloc.h"
@@ -91,9 +94,12 @@ enum restrict_kind {
 	R_CHECK_HELO,
 	R_CHECK_SENDER,
 	R_CHECK_RCPT,
+	R_SENDER_LOGIN,	     /* reject_sender_login_mismatch */
+	R_AUTH_SENDER_LOGIN, /* reject_authenticated_sender_login_mismatch */
+	R_POLICY,	     /* check_policy_service */
 };
 
-enum { A_NONE, A_MAP, A_ZONE }; /* the argument a name takes */
+enum { A_NONE, A_MAP, A_ZONE, A_POLICY }; /* the argument a name takes */
 
 /* reject_rbl_client zone=d.d.d.d: each d a number or "[n;n..m;...]"
    (Postfix 3's syntax), kept as the set of allowed values per octet. */
@@ -201,6 +207,9 @@ static const struct {
     {"check_helo_access", R_CHECK_HELO, A_MAP},
     {"check_sender_access", R_CHECK_SENDER, A_MAP},
     {"check_recipient_access", R_CHECK_RCPT, A_MAP},
+    {"reject_sender_login_mismatch", R_SENDER_LOGIN, A_NONE},
+    {"reject_authenticated_sender_login_mismatch", R_AUTH_SENDER_LOGIN, A_NONE},
+    {"check_policy_service", R_POLICY, A_POLICY},
 };
 #define NNAMES (sizeof(restrict_names) / sizeof(restrict_names[0]))
 
@@ -233,6 +242,8 @@ void restrict_opts_default(struct restrict_opts *o)
 	    .non_fqdn_reject_code = 504,
 	    .invalid_hostname_reject_code = 501,
 	    .parent_matches_subdomains = true,
+	    .policy_timeout_ms = 100000,
+	    .policy_default_action = "451 4.3.5 Server configuration problem",
 	};
 }
 
@@ -283,6 +294,18 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 			return NULL;
 		}
 		const char *arg = items[++i];
+		if (restrict_names[j].arg == A_POLICY) {
+			if (!policysvc_spec_ok(arg)) {
+				fmt(err, errsz,
+				    "check_policy_service: want inet:host:port "
+				    "or unix:/path: %s",
+				    arg);
+				restrict_free(&rl);
+				return NULL;
+			}
+			st->zone = xstrdup(arg);
+			continue;
+		}
 		if (restrict_names[j].arg == A_MAP) {
 			char merr[512];
 			st->map = map_open(arg, merr, sizeof(merr));
@@ -368,6 +391,17 @@ bool restrict_has_relay_guard(const struct restrict_list *rl)
 		}
 	}
 	return false;
+}
+
+int restrict_sender_login(const struct restrict_list *rl)
+{
+	for (size_t i = 0; rl != NULL && i < rl->n; i++) {
+		if (rl->s[i].kind == R_SENDER_LOGIN)
+			return 2;
+		if (rl->s[i].kind == R_AUTH_SENDER_LOGIN)
+			return 1;
+	}
+	return 0;
 }
 
 size_t restrict_count(const struct restrict_list *rl)
@@ -802,6 +836,76 @@ static enum step_result rbl(const struct restrict_list *rl,
 	return S_REJECT;
 }
 
+/* reject_(authenticated_)sender_login_mismatch (sender_login.h) */
+static enum step_result sender_login(const struct restrict_list *rl,
+				     const struct restrict_step *st,
+				     struct restrict_ctx *c, char *out)
+{
+	if (c->sender[0] == '\0' || c->login_maps == NULL)
+		return S_DUNNO;
+	const char *login = c->sasl_username;
+	if (login == NULL || login[0] == '\0') {
+		/* Postfix: an unauthenticated client may not use an
+		   address that has an owner */
+		if (st->kind == R_AUTH_SENDER_LOGIN || !c->login_maps->extmail)
+			return S_DUNNO;
+		switch (sender_login_check(c->login_maps, c->authd_socket, "",
+					   c->sender)) {
+		case SENDER_LOGIN_OWNED:
+		case SENDER_LOGIN_TEMPFAIL:
+			return S_DUNNO;
+		case SENDER_LOGIN_NOT_OWNED:
+			break;
+		}
+		struct authc_reply r = {0};
+		enum authc_status a =
+		    authc_lookup_rcpt(c->authd_socket, c->sender, &r);
+		authc_reply_free(&r);
+		if (a != AUTHC_OK)
+			return S_DUNNO;
+		make_reply(out, 553, "5.7.1",
+			   "<%s>: Sender address rejected: not logged in",
+			   c->sender);
+		return S_REJECT;
+	}
+	switch (sender_login_check(c->login_maps, c->authd_socket, login,
+				   c->sender)) {
+	case SENDER_LOGIN_OWNED:
+		return S_DUNNO;
+	case SENDER_LOGIN_TEMPFAIL:
+		make_reply(out, 451, "4.3.0",
+			   "<%s>: Sender address rejected: Temporary lookup "
+			   "failure",
+			   c->sender);
+		return S_REJECT;
+	case SENDER_LOGIN_NOT_OWNED:
+		break;
+	}
+	make_reply(out, 553, "5.7.1",
+		   "<%s>: Sender address rejected: not owned by user %s",
+		   c->sender, login);
+	return S_REJECT;
+}
+
+/* check_policy_service: the server's action is read as an access table
+   value, named like the stage's own rejects */
+static enum step_result policy(const struct restrict_list *rl,
+			       const struct restrict_step *st,
+			       struct restrict_ctx *c, char *out, int depth)
+{
+	char action[RESTRICT_REPLY_MAX];
+	char name[600];
+	const char *class;
+	const struct restrict_opts *o = &rl->o;
+	if (policysvc_query(st->zone, c, o->policy_timeout_ms, action,
+			    sizeof(action)) < 0)
+		fmt(action, sizeof(action), "%s", o->policy_default_action);
+	if (action[0] == '\0')
+		return S_DUNNO;
+	stage_names(rl->stage, c, name, sizeof(name), &class);
+	return table_result(rl, c, action, name, class, out, depth);
+}
+
 /* ---------------------------------------------------------- evaluation */
 
 static enum step_result eval_step(const struct restrict_list *rl,
@@ -984,6 +1088,11 @@ static enum step_result eval_step(const struct restrict_list *rl,
 			return S_DUNNO;
 		return check_addr(rl, c, st->map, c->rcpt, "Recipient address",
 				  out, depth);
+	case R_SENDER_LOGIN:
+	case R_AUTH_SENDER_LOGIN:
+		return sender_login(rl, st, c, out);
+	case R_POLICY:
+		return policy(rl, st, c, out, depth);
 	}
 	return S_DUNNO;
 }

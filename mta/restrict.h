@@ -20,6 +20,8 @@
  *   reject_rhsbl_recipient ZONE
  *   check_client_access MAP check_helo_access MAP check_sender_access MAP
  *   check_recipient_access MAP
+ *   reject_sender_login_mismatch reject_authenticated_sender_login_mismatch
+ *   check_policy_service inet:host:port|unix:/path
  * and the old names reject_invalid_hostname, reject_non_fqdn_hostname,
  * reject_unknown_hostname, reject_unknown_client.
  * Evaluation may block (DNS, table files): run it in a worker thread.
@@ -32,6 +34,7 @@
 
 struct netlist;
 struct restrict_list;
+struct sender_login_maps;
 
 /* Most entries in one list. */
 #define RESTRICT_MAX 64
@@ -79,6 +82,9 @@ struct restrict_opts {
 	bool parent_matches_subdomains;	       /* smtpd_access_maps in
 						  parent_domain_matches_subdomains */
 	char recipient_delimiter[16];	       /* "": no address extensions */
+	unsigned policy_timeout_ms; /* smtpd_policy_service_timeout */
+	/* smtpd_policy_service_default_action */
+	char policy_default_action[128];
 };
 
 /* Postfix's defaults. */
@@ -102,6 +108,9 @@ void restrict_free(struct restrict_list **rl);
    (reject_unauth_destination, defer_unauth_destination, reject, defer,
    defer_if_permit), as Postfix demands of relay or recipient lists. */
 bool restrict_has_relay_guard(const struct restrict_list *rl);
+/* 2 when the list holds reject_sender_login_mismatch, 1 for
+   reject_authenticated_sender_login_mismatch, else 0. */
+int restrict_sender_login(const struct restrict_list *rl);
 /* Entries in the list (0: empty). */
 size_t restrict_count(const struct restrict_list *rl);
 
@@ -123,6 +132,16 @@ struct restrict_ctx {
 	const char *helo;
 	const char *sender;
 	const char *rcpt;
+	/* for the sender login checks and policy services (NULL: none) */
+	const char *sasl_username, *sasl_method;
+	const char *authd_socket;
+	const struct sender_login_maps *login_maps;
+	const char *protocol_state; /* "RCPT", "DATA", "END-OF-MESSAGE" */
+	const char *protocol_name;  /* "ESMTP" */
+	const char *queue_id;
+	const char *encryption_protocol, *encryption_cipher;
+	unsigned rcpt_count;
+	unsigned long long size;
 
 	/* outputs, accumulated over calls */
 	bool discard, hold;

@@ -139,6 +139,9 @@ void smtpd_transaction_reset(struct session *s)
 	s->cl_action = CLEANUP_NONE;
 	s->cl_text[0] = '\0';
 	buf_reset(&s->hdr);
+	buf_deinit(&s->msgbuf);
+	s->msgbuf_on = false;
+	s->milter_reject = false;
 }
 
 const char *smtpd_proto_name(const struct session *s)
@@ -182,7 +185,11 @@ static void log_what(struct session *s, const char *what, const char *cmd,
 void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
 		      const char *to)
 {
-	log_what(s, "reject", cmd, rep, to);
+	/* Postfix logs a milter's reply without its three-digit code */
+	if (s->milter_reject && strlen(rep) > 4 && rep[3] == ' ')
+		rep += 4;
+	log_what(s, s->milter_reject ? "milter-reject" : "reject", cmd, rep,
+		 to);
 }
 
 /* warn_if_reject, DISCARD and HOLD of the last evaluation */
@@ -214,6 +221,9 @@ static void commit_run(struct session *s)
 	}
 	if (s->job_res == RESTRICT_REJECT || s->tx.discard ||
 	    s->cl_action == CLEANUP_DISCARD)
+		return;
+	/* sender identity of From:, DKIM signing (smtpd_sign.c) */
+	if (s->msgbuf_on && !smtpd_sign_run(s))
 		return;
 	if (s->tx.hold || s->cl_action == CLEANUP_HOLD)
 		queue_file_set_hold(s->qf);
@@ -1028,6 +1038,7 @@ static void session_free(struct session *s)
 	free(s->rcpts);
 	free(s->sasl_user);
 	buf_deinit(&s->hdr);
+	buf_deinit(&s->msgbuf);
 	if (s->anvil_counted)
 		anvil_disconnect(s->srv->anvil, s->addr);
 	policy_unref(&s->pol);

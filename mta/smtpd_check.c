@@ -45,6 +45,25 @@ void smtpd_ctx_fill(struct session *s, const char *rcpt)
 	s->rc.helo = s->helo;
 	s->rc.sender = s->have_mail ? s->mail.addr : "";
 	s->rc.rcpt = rcpt;
+	s->rc.sasl_username = s->authenticated ? s->sasl_user : "";
+	s->rc.sasl_method = s->authenticated ? s->sasl_mech : "";
+	s->rc.authd_socket = s->srv->cfg.authd_socket;
+	s->rc.login_maps = &s->pol->login_maps;
+	s->rc.protocol_name = smtpd_proto_name(s);
+	static const char *const state[] = {
+	    [JOB_CONNECT] = "CONNECT", [JOB_HELO] = "EHLO",
+	    [JOB_MAIL] = "MAIL",       [JOB_RCPT] = "RCPT",
+	    [JOB_DATA] = "DATA",       [JOB_COMMIT] = "END-OF-MESSAGE",
+	};
+	if ((size_t)s->job < sizeof(state) / sizeof(state[0]))
+		s->rc.protocol_state = state[s->job];
+	s->rc.queue_id = s->id;
+	s->rc.rcpt_count = (unsigned)s->nrcpt;
+	s->rc.size = s->have_mail ? (unsigned long long)s->mail.size : 0;
+	if (s->tls_on) {
+		s->rc.encryption_protocol = tls_conn_version(s->tls);
+		s->rc.encryption_cipher = tls_conn_cipher(s->tls);
+	}
 }
 
 /* Evaluates the stages in order; the first reject ends it (worker). */

@@ -33,8 +33,13 @@ static int data_put(struct session *s, const char *p, size_t n)
 	uint64_t limit = s->srv->cfg.size_limit;
 	if (s->too_big || s->write_err)
 		return 0;
-	if (limit > 0 && queue_file_size(s->qf) + n > limit) {
+	if (limit > 0 && queue_file_size(s->qf) + s->msgbuf.len + n > limit) {
 		s->too_big = true;
+		return 0;
+	}
+	if (s->msgbuf_on) {
+		if (buf_append(&s->msgbuf, p, n) < 0)
+			s->too_big = true;
 		return 0;
 	}
 	if (queue_file_write(s->qf, p, n) < 0) {
@@ -381,6 +386,7 @@ bool smtpd_data_start(struct session *s)
 	s->too_big = s->write_err = false;
 	s->seen_msgid = s->seen_date = s->seen_from = false;
 	s->msgid[0] = '\0';
+	smtpd_sign_start(s);
 	return true;
 }
 

@@ -126,6 +126,12 @@ struct session {
 	enum cleanup_action cl_action; /* REJECT, DISCARD, HOLD seen */
 	char cl_text[CLEANUP_TEXT_MAX + 1];
 
+	/* the message kept in memory until the end of data, for the From:
+	   sender check and DKIM signing (authenticated and local senders) */
+	bool msgbuf_on;
+	struct buf msgbuf;
+	bool milter_reject; /* logged as Postfix's "milter-reject:" */
+
 	/* DATA */
 	bool line_start, prev_crlf, in_header, too_big, write_err;
 	bool seen_msgid, seen_date, seen_from;
@@ -216,6 +222,16 @@ bool smtpd_data_input(struct session *s);
 void smtpd_bare_lf(struct session *s);
 /* The commit job is done: the reply to the end of data. */
 void smtpd_commit_finish(struct session *s);
+
+/* -------------------------------------------------------- smtpd_sign.c */
+
+/* At DATA: whether the message is kept in s->msgbuf (and sets it up). */
+void smtpd_sign_start(struct session *s);
+/* Commit job (worker), when s->msgbuf_on: checks the From: addresses of
+   an authenticated sender, signs mail of hosted domains, and writes the
+   kept message into the queue file.  False when the commit must not go
+   on (s->job_res / s->job_reply, or s->job_rc and s->job_error set). */
+bool smtpd_sign_run(struct session *s);
 
 /* ------------------------------------------------------ smtpd_pickup.c */
 

@@ -28,6 +28,11 @@ has youju-mailgraph && echo "  mailgraph    $(get mailgraph_rrd_directory)   (gr
 has youju-authd && echo "  authd socket $(get authd_socket)"
 echo "  MariaDB      $(get mysql_socket)  (database $(get mysql_dbname))"
 echo "  mail log     $(get log_file)"
+if has youju-mta && "$Y" dkim show extmail.org >/dev/null 2>&1; then
+	echo
+	echo "DKIM: publish this record for the demo domain (youju dkim show DOMAIN):"
+	"$Y" dkim show extmail.org | sed 's/^/  /'
+fi
 cat <<TXT
 
 Demo accounts (ExtMail's init.sql) — CHANGE THESE PASSWORDS before real use:

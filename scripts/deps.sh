@@ -18,6 +18,7 @@ curl openssl clang-format strace
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync
 pflogsumm fail2ban mailgraph
+python3-dkim postgrey opendkim clamav-daemon clamav-milter
 chromium chromium-driver python3-selenium fonts-wqy-microhei"
 
 missing=""

@@ -24,6 +24,7 @@
 #include "maildir_index.h"
 #include "mailbox.h"
 #include "mime.h"
+#include "msghtml.h"
 #include "str.h"
 #include "summary.h"
 #include "webjson.h"
@@ -347,10 +348,9 @@ void wm_messages(struct http_req *req)
 /* ---- one message ---- */
 
 /* The message uid of the request's folder, read into *msg_r. */
-static struct maildir_folder *message_load(struct http_req *req,
-					   const char *folder,
-					   const char *uid_s, long *idx_r,
-					   struct buf *msg)
+struct maildir_folder *message_load(struct http_req *req, const char *folder,
+				    const char *uid_s, long *idx_r,
+				    struct buf *msg)
 {
 	uint64_t uid = 0;
 	if (uid_s == NULL || str_parse_u64(uid_s, 1, UINT32_MAX, &uid) < 0) {
@@ -371,7 +371,7 @@ static struct maildir_folder *message_load(struct http_req *req,
 }
 
 /* Percent-encodes everything but unreserved characters (RFC 3986). */
-static char *url_escape(const char *s)
+char *url_escape(const char *s)
 {
 	size_t n = strlen(s);
 	char *o = xmalloc(3 * n + 1), *q = o;
@@ -523,8 +523,8 @@ static void walk_part(struct walk *w, const struct mime_part *p,
 }
 
 /* The part numbered spec ("1", "2.1"), as walk_children numbers them. */
-static const struct mime_part *find_part(const struct mime_part *root,
-					 const char *spec)
+const struct mime_part *find_part(const struct mime_part *root,
+				  const char *spec)
 {
 	const struct mime_part *p = root;
 	const char *s = spec;
@@ -558,16 +558,14 @@ static const struct mime_part *find_part(const struct mime_part *root,
 }
 
 /* The decoded body of a part (Content-Transfer-Encoding), into out. */
-static int part_bytes(const char *msg, const struct mime_part *p,
-		      struct buf *out)
+int part_bytes(const char *msg, const struct mime_part *p, struct buf *out)
 {
 	return mime_decode_cte(p->encoding, msg + p->body_off, p->body_len,
 			       out);
 }
 
 /* The text of a text part as UTF-8 into out. */
-static void part_text(const char *msg, const struct mime_part *p,
-		      struct buf *out)
+void part_text(const char *msg, const struct mime_part *p, struct buf *out)
 {
 	struct buf raw;
 	buf_init(&raw, WM_MESSAGE_MAX);
@@ -583,7 +581,7 @@ static void part_text(const char *msg, const struct mime_part *p,
  * contents dropped, a few entities decoded.  The result is shown as text
  * (textContent), never as markup.
  */
-static void html_to_text(const char *h, size_t n, struct buf *out)
+void html_to_text(const char *h, size_t n, struct buf *out)
 {
 	static const struct {
 		const char *ent;
@@ -657,162 +655,6 @@ static void header_add(json_t *o, const char *hdr, size_t len, const char *name,
 	}
 }
 
-/* Looks for the part whose Content-ID is <cid> (or cid without the angle
-   brackets) under p, numbered as walk_children numbers it; its number goes
-   to spec.  Returns true when found. */
-static bool cid_find(const struct mime_part *p, const char *prefix,
-		     const char *cid, size_t len, char *spec, size_t specsz)
-{
-	if (p->kind != MIME_MULTIPART) {
-		if (p->id == NULL)
-			return false;
-		const char *id = p->id;
-		size_t il = strlen(id);
-		if (il >= 2 && id[0] == '<' && id[il - 1] == '>') {
-			id++;
-			il -= 2;
-		}
-		if (il != len || memcmp(id, cid, len) != 0)
-			return false;
-		int n = snprintf(spec, specsz, "%s", prefix);
-		return n > 0 && (size_t)n < specsz;
-	}
-	size_t i = 1;
-	for (const struct mime_part *c = p->children; c != NULL;
-	     c = c->next, i++) {
-		char sub[256];
-		int n = prefix[0] != '\0'
-			    ? snprintf(sub, sizeof sub, "%s.%zu", prefix, i)
-			    : snprintf(sub, sizeof sub, "%zu", i);
-		if (n < 0 || (size_t)n >= sizeof sub)
-			return false;
-		if (cid_find(c, sub, cid, len, spec, specsz))
-			return true;
-	}
-	return false;
-}
-
-/* Inline images up to this size (decoded) become data: URLs. */
-#define WM_CID_INLINE_MAX (512u << 10)
-
-struct cid_ctx {
-	const char *msg;
-	const struct mime_part *root;
-	const char *folder;
-	uint32_t uid;
-};
-
-/* The part p as a data:image/...;base64 URL when it is a PNG, GIF, JPEG
-   or WebP of at most WM_CID_INLINE_MAX bytes.  Returns 0 or -1. */
-static int cid_data_url(const char *msg, const struct mime_part *p,
-			struct buf *url)
-{
-	static const char *const types[] = {"png", "gif", "jpeg", "webp"};
-	const char *t = NULL;
-	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-		if (mime_is_type(p, "image", types[i]))
-			t = types[i];
-	if (t == NULL || p->body_len > 2 * WM_CID_INLINE_MAX)
-		return -1;
-	struct buf raw;
-	buf_init(&raw, WM_CID_INLINE_MAX);
-	int rc = -1;
-	if (part_bytes(msg, p, &raw) == 0 && raw.len > 0) {
-		size_t n = 4 * ((raw.len + 2) / 3) + 1;
-		char *b = xmalloc(n);
-		if (base64_encode(raw.p, raw.len, b, n) == 0 &&
-		    buf_append_str(url, "data:image/") == 0 &&
-		    buf_append_str(url, t) == 0 &&
-		    buf_append_str(url, ";base64,") == 0 &&
-		    buf_append_str(url, b) == 0)
-			rc = 0;
-		free(b);
-	}
-	buf_deinit(&raw);
-	return rc;
-}
-
-/*
- * htmlsan's cid: callback.  The frame the HTML is shown in is sandboxed
- * without allow-same-origin, so its requests come from an opaque origin:
- * the SameSite=Strict session cookie is not sent and the API's
- * Cross-Origin-Resource-Policy: same-origin refuses them.  Small images
- * therefore go inline as data: URLs (the only kind the sanitizer lets
- * through besides cid:); other parts get their download URL, which the
- * attachment list offers too.
- */
-static int cid_url(void *ctx, const char *cid, size_t len, struct buf *url)
-{
-	const struct cid_ctx *c = ctx;
-	char spec[256];
-	if (len == 0 || len > 998)
-		return -1;
-	if (c->root->kind == MIME_MULTIPART
-		? !cid_find(c->root, "", cid, len, spec, sizeof spec)
-		: !cid_find(c->root, "1", cid, len, spec, sizeof spec))
-		return -1;
-	const struct mime_part *p = find_part(c->root, spec);
-	if (p != NULL) {
-		size_t mark = url->len;
-		if (cid_data_url(c->msg, p, url) == 0)
-			return 0;
-		buf_truncate(url, mark);
-	}
-	char *fe = url_escape(c->folder);
-	char u[1400];
-	int n =
-	    snprintf(u, sizeof u, "/api/attachment?folder=%s&uid=%u&part=%s",
-		     fe, (unsigned)c->uid, spec);
-	free(fe);
-	if (n < 0 || (size_t)n >= sizeof u)
-		return -1;
-	return buf_append_str(url, u) < 0 ? -1 : 0;
-}
-
-/*
- * The HTML part through lib/htmlsan into o: "html" (the sanitized markup,
- * wrapped in <div class="youju-msg">) or null with "html_error"
- * ("too_big", "too_complex"), plus "remote_blocked".  In-process: webmail's
- * HTTP layer runs handlers on threads, and htmlsan_html_isolated() forks,
- * which docs/htmlsan.md allows only from a process without other threads;
- * the sanitizer's own limits (input size, tag count, nesting, arena cap)
- * bound the work instead.
- */
-static void html_add(json_t *o, const char *msg, const struct mime_part *root,
-		     const struct mime_part *html, const char *folder,
-		     uint32_t uid, bool remote)
-{
-	struct buf h, out;
-	buf_init(&h, WM_MESSAGE_MAX);
-	buf_init(&out, 4u << 20);
-	part_text(msg, html, &h);
-	struct cid_ctx cc = {
-	    .msg = msg, .root = root, .folder = folder, .uid = uid};
-	struct htmlsan_opts opts = {.allow_remote = remote,
-				    .wrap = true,
-				    .cid_url = cid_url,
-				    .cid_ctx = &cc};
-	struct htmlsan_report r = {0};
-	int rc = htmlsan_html(h.p != NULL ? h.p : "", h.len, &opts, &out, &r);
-	json_t *js = rc == HTMLSAN_OK ? json_stringn(out.p, out.len) : NULL;
-	if (js != NULL) {
-		json_object_set_new(o, "html", js);
-		json_object_set_new(o, "html_error", json_null());
-	} else {
-		json_object_set_new(o, "html", json_null());
-		json_object_set_new(
-		    o, "html_error",
-		    json_string(rc == HTMLSAN_TOO_BIG	    ? "too_big"
-				: rc == HTMLSAN_TOO_COMPLEX ? "too_complex"
-							    : "failed"));
-	}
-	json_object_set_new(o, "remote_blocked",
-			    json_integer((json_int_t)r.remote_blocked));
-	json_object_set_new(o, "html_truncated", json_boolean(r.truncated));
-	buf_deinit(&out);
-	buf_deinit(&h);
-}
-
 /* GET /api/message?folder=F&uid=U[&remote=1] */
 void wm_message(struct http_req *req)
 {
@@ -875,11 +717,12 @@ void wm_message(struct http_req *req)
 	buf_deinit(&text);
 	if (w.html != NULL) {
 		const char *rq = http_req_query(req, "remote");
-		html_add(o, msg.p, root, w.html, w.folder, m->uid,
-			 rq != NULL && strcmp(rq, "1") == 0);
+		wm_html_add(o, msg.p, root, w.html, w.folder, m->uid,
+			    rq != NULL && strcmp(rq, "1") == 0);
 	} else {
 		json_object_set_new(o, "html", json_null());
 		json_object_set_new(o, "html_error", json_null());
+		json_object_set_new(o, "html_url", json_null());
 		json_object_set_new(o, "remote_blocked", json_integer(0));
 		json_object_set_new(o, "html_truncated", json_false());
 	}

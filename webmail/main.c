@@ -22,8 +22,10 @@
 #include "conf.h"
 #include "daemon.h"
 #include "fcache.h"
+#include "htmlsan_pool.h"
 #include "http.h"
 #include "log.h"
+#include "msghtml.h"
 #include "net.h"
 #include "privsep.h"
 #include "wm.h"
@@ -54,6 +56,9 @@ static char *docroot(const struct conf *conf)
 
 int main(int argc, char **argv)
 {
+	/* a message HTML sanitizer process (webmail/msghtml.c) */
+	if (argc == 2 && strcmp(argv[1], HTMLSAN_WORKER_ARG) == 0)
+		return htmlsan_pool_worker(HTMLSAN_WORKER_FD);
 	struct daemon_opts opts;
 	struct conf *conf = daemon_begin(argc, argv, "youju-webmail", "webmail",
 					 "webmail", &opts);
@@ -129,10 +134,14 @@ int main(int argc, char **argv)
 		fatal("webmail: cannot drop privileges to %s: %s",
 		      conf_str(conf, "mail_owner"), err);
 
+	/* after the drop, before any thread */
+	if (wm_msghtml_start(conf, &err) < 0)
+		fatal("webmail: %s: %s", err, strerror(errno));
 	for (size_t i = 0; i < nl; i++)
 		log_info("webmail: listening on http://%s/", listen[i]);
 	if (http_server_run(&ho, &err) < 0)
 		fatal("webmail: %s", err);
+	wm_msghtml_stop();
 	websession_store_free(&wm.sessions);
 	fcache_clear();
 	free(root);

@@ -19,6 +19,7 @@
 #include "authc.h"
 #include "log.h"
 #include "maildir.h"
+#include "msghtml.h"
 #include "str.h"
 #include "upload.h"
 #include "webjson.h"
@@ -37,6 +38,7 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/empty", wm_empty, S | C },
 	{ "GET", "/api/messages", wm_messages, S },
 	{ "GET", "/api/message", wm_message, S },
+	{ "GET", "/api/message/html", wm_message_html, S },
 	{ "GET", "/api/attachment", wm_attachment, S },
 	{ "POST", "/api/flags", wm_flags, S | C },
 	{ "POST", "/api/move", wm_move, S | C },

@@ -6,6 +6,7 @@
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
+import {messageFrame} from './msgframe.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -418,23 +419,9 @@ async function showMessage(folder, uid) {
 	const textView = h('pre', {class: 'text', text: m.text || ''});
 	const body = h('div', {class: 'body'}, textView);
 	const bar = h('div', {class: 'htmlbar'});
-	// The sanitized HTML (lib/htmlsan) in a sandboxed frame: no scripts,
-	// an opaque origin, and its own CSP that loads only inline styles,
-	// data: images and this message's parts (remote images on request).
-	const showHtml = (html, remote) => {
-		const o = location.origin;
-		const csp = "default-src 'none'; img-src data: " + o + '/api/attachment' +
-			(remote ? ' https: http:' : '') + "; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'";
-		const doc = '<!DOCTYPE html><html><head><meta charset="utf-8">' +
-			'<meta http-equiv="Content-Security-Policy" content="' + csp + '">' +
-			'<meta name="referrer" content="no-referrer">' +
-			'<style>body{margin:0;font-family:sans-serif;overflow-wrap:anywhere}img{max-width:100%}</style>' +
-			'</head><body>' + html + '</body></html>';
-		const f = h('iframe', {class: 'html', title: t('html_frame'), referrerpolicy: 'no-referrer',
-			sandbox: 'allow-popups allow-popups-to-escape-sandbox'});
-		f.srcdoc = doc;
-		body.replaceChildren(f);
-	};
+	// The message HTML on its own sandboxed URL (msgframe.js)
+	const showHtml = (html, remote) =>
+		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame')));
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];

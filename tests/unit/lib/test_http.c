@@ -4,7 +4,9 @@
  * NUL, CR/LF, the maximum and one past it) and MIME types.  The daemon
  * side is exercised by tests/integration/test_webadmin_api.py.
  */
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http.h"
 #include "test.h"
@@ -108,10 +110,109 @@ static void test_mime(void)
 	    strcmp(http_mime_type("a.HTML"), "application/octet-stream") == 0);
 }
 
+struct hdrs {
+	size_t n;
+	char line[16][512];
+};
+
+static void collect(void *ctx, const char *name, const char *value)
+{
+	struct hdrs *h = ctx;
+	if (h->n < 16)
+		snprintf(h->line[h->n++], sizeof h->line[0], "%s: %s", name,
+			 value);
+}
+
+/* how many lines start with prefix (a header name and ": ") */
+static size_t count(const struct hdrs *h, const char *prefix)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < h->n; i++)
+		c += strncasecmp(h->line[i], prefix, strlen(prefix)) == 0;
+	return c;
+}
+
+static const char *find(const struct hdrs *h, const char *prefix)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strncasecmp(h->line[i], prefix, strlen(prefix)) == 0)
+			return h->line[i] + strlen(prefix);
+	return "";
+}
+
+/* per-reply headers: the defaults, replaced by name, removed by "" */
+static void test_headers(void)
+{
+	test_begin("reply headers");
+	struct hdrs h = {0};
+	http_headers_merge(NULL, NULL, 0, collect, &h);
+	test_assert(count(&h, "Content-Security-Policy: ") == 1);
+	test_assert(strstr(find(&h, "Content-Security-Policy: "),
+			   "frame-ancestors 'none'") != NULL);
+	test_assert(strcmp(find(&h, "X-Frame-Options: "), "DENY") == 0);
+	test_assert(strcmp(find(&h, "X-Content-Type-Options: "), "nosniff") ==
+		    0);
+	test_assert(strcmp(find(&h, "Cache-Control: "), "no-store") == 0);
+	size_t ndefault = h.n;
+
+	const char *names[] = {"content-security-policy", "X-Frame-Options",
+			       "Set-Cookie", "Set-Cookie"};
+	const char *values[] = {"sandbox; default-src 'none'", "", "a=1",
+				"b=2"};
+	memset(&h, 0, sizeof h);
+	http_headers_merge(names, values, 4, collect, &h);
+	test_assert(count(&h, "Content-Security-Policy: ") == 1);
+	test_assert(strcmp(find(&h, "Content-Security-Policy: "),
+			   "sandbox; default-src 'none'") == 0);
+	test_assert(count(&h, "X-Frame-Options: ") == 0);
+	test_assert(count(&h, "Set-Cookie: ") == 2);
+	test_assert(strcmp(find(&h, "X-Content-Type-Options: "), "nosniff") ==
+		    0);
+	test_assert(h.n == ndefault - 1 + 2);
+}
+
+static void test_origin(void)
+{
+	test_begin("Origin check of state changes");
+	test_assert(http_origin_ok("GET", "https://evil.example", "a:1"));
+	test_assert(http_origin_ok("HEAD", "null", "a:1"));
+	test_assert(http_origin_ok("POST", NULL, "a:1"));
+	test_assert(
+	    http_origin_ok("POST", "http://127.0.0.1:8080", "127.0.0.1:8080"));
+	test_assert(
+	    http_origin_ok("DELETE", "https://Mail.Example", "mail.example"));
+	/* behind a proxy sending Host $host: the name decides */
+	test_assert(http_origin_ok("POST", "https://mail.example:8443",
+				   "mail.example"));
+	test_assert(http_origin_ok("PUT", "http://[::1]:8080", "[::1]:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "http://127.0.0.1:8081", "127.0.0.1:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "http://127.0.0.1", "127.0.0.1:8080"));
+	test_assert(
+	    !http_origin_ok("POST", "https://evil.example", "mail.example"));
+	test_assert(!http_origin_ok("POST", "https://mail.example.evil",
+				    "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://mail.exampl", "mail.example"));
+	test_assert(!http_origin_ok("POST", "null", "mail.example"));
+	test_assert(!http_origin_ok("POST", "file://", "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://mail.example/x", "mail.example"));
+	test_assert(
+	    !http_origin_ok("POST", "https://u@mail.example", "mail.example"));
+	test_assert(!http_origin_ok("POST", "https://mail.example", NULL));
+	test_assert(
+	    !http_origin_ok("POST", "https://[::1]:8080", "[::2]:8080"));
+	test_assert(!http_origin_ok("POST", "https://", "mail.example"));
+}
+
 int main(void)
 {
+	test_origin();
 	test_routes();
 	test_static_paths();
 	test_mime();
+	test_headers();
 	return test_end();
 }

@@ -103,6 +103,17 @@ static const struct tcase cases[] = {
      "END-OF-MESSAGE from f[1.2.3.4]: 5.7.1 Blocked by SpamAssassin; "
      "from=<s@f.example> to=<u@mx.example>",
      MG_SPAM, "", "mx.example", false, 0},
+    /* clamav-milter with RejectMsg "Virus %v detected by ClamAV" */
+    {"postfix",
+     "Nov 30 11:06:00 mx postfix/smtpd[2100]: 6B15EBAC26A4C000: milter-reject: "
+     "END-OF-MESSAGE from f[1.2.3.4]: 5.7.1 Virus Eicar-Test detected by "
+     "ClamAV; from=<s@f.example> to=<u@mx.example>",
+     MG_VIRUS, "6B15EBAC26A4C000", "mx.example", false, 0},
+    {"postfix",
+     "Nov 30 11:07:00 mx postfix/smtpd[2100]: 6B15EBAC26A4C000: milter-reject: "
+     "END-OF-MESSAGE from f[1.2.3.4]: 5.7.1 Command rejected; "
+     "from=<s@f.example> to=<u@mx.example>",
+     MG_REJECTED, "6B15EBAC26A4C000", "mx.example", false, 0},
     {"postfix",
      "Nov 30 11:10:00 mx amavis[3001]: (03001-01) Blocked INFECTED "
      "(Eicar-Signature) {DiscardedInbound}, [192.0.2.14]:41234",

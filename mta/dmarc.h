@@ -1,0 +1,50 @@
+/*
+ * DMARC (RFC 7489): the policy record of the From: domain (or of its
+ * organizational domain), and whether an SPF or DKIM pass is aligned with
+ * that domain (adkim, aspf; relaxed: same organizational domain).  The
+ * organizational domain is found without the Public Suffix List: the
+ * last two labels, or three when the second-level label is a common
+ * registry one ("co", "com", "net", "org", "gov", "edu", "ac") under a
+ * two-letter country code.  Blocking DNS: worker threads only.
+ */
+#ifndef MTA_DMARC_H
+#define MTA_DMARC_H
+
+#include <stddef.h>
+
+#include "dkim_verify.h"
+#include "spf.h"
+
+enum dmarc_result {
+	DMARC_NONE, /* no record */
+	DMARC_PASS,
+	DMARC_FAIL,
+	DMARC_TEMPERROR,
+	DMARC_PERMERROR,
+};
+
+enum dmarc_policy {
+	DMARC_P_NONE,
+	DMARC_P_QUARANTINE,
+	DMARC_P_REJECT,
+};
+
+struct dmarc_eval {
+	enum dmarc_result result;
+	enum dmarc_policy policy; /* p=, or sp= for a subdomain */
+	char domain[256];	  /* header.from */
+};
+
+const char *dmarc_result_name(enum dmarc_result r);
+const char *dmarc_policy_name(enum dmarc_policy p);
+
+/* The organizational domain of d into out (outsz). */
+void dmarc_org_domain(const char *d, char *out, size_t outsz);
+
+/* Evaluates DMARC for from_domain (lower case) given the DKIM results
+   and the SPF result for spf_domain. */
+void dmarc_check(const char *from_domain, const struct dkim_sig_result *dk,
+		 size_t ndk, enum spf_result spf, const char *spf_domain,
+		 struct dmarc_eval *r);
+
+#endif

@@ -1,0 +1,76 @@
+/*
+ * The Sendmail milter protocol (version 6, as Postfix speaks it) on the
+ * client side: each message is handed to the milters of smtpd_milters
+ * (SMTP) or non_smtpd_milters (the pickup socket) in turn, with the
+ * session's connect, HELO, MAIL and RCPT steps replayed at the end of
+ * data, then its header and body; what the milters answer (reject,
+ * tempfail, discard, accept, quarantine, header and body changes) comes
+ * back in a struct milter_result.  Blocking, with timeouts: call from a
+ * worker thread.
+ */
+#ifndef MTA_MILTER_H
+#define MTA_MILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/* Most milters in one list; longest packet accepted from a milter. */
+#define MILTER_MAX	  8
+#define MILTER_PACKET_MAX (1u << 20)
+
+enum milter_action {
+	MILTER_ACCEPT, /* go on (also "continue") */
+	MILTER_REJECT,
+	MILTER_TEMPFAIL,
+	MILTER_DISCARD,
+	MILTER_QUARANTINE, /* accepted into hold/ */
+};
+
+struct milter_cfg {
+	enum milter_action default_action; /* milter_default_action */
+	unsigned protocol;		   /* milter_protocol (2..6) */
+	unsigned connect_ms, command_ms, content_ms;
+};
+
+/* One message and its session, as the milters see them.  Strings are
+   NUL-terminated (may be ""). */
+struct milter_tx {
+	const char *queue_id, *myhostname;
+	const char *client_addr, *client_name, *helo;
+	unsigned client_port;
+	const char *sender;
+	const char *const *rcpts;
+	size_t nrcpt;
+	const char *sasl_method, *sasl_user;
+	const char *tls_version, *tls_cipher;
+	const char *msg; /* queue form: LF line ends */
+	size_t len;
+};
+
+struct milter_result {
+	enum milter_action action;
+	char reply[600];  /* the SMTP reply for reject/tempfail */
+	char reason[256]; /* quarantine reason, or what failed (log) */
+	bool changed;	  /* msg holds the changed message */
+	struct buf msg;	  /* owned (buf_deinit), when changed */
+	size_t nignored;  /* envelope changes not applied */
+};
+
+/* Parses milter_default_action's value; false when unknown. */
+bool milter_action_parse(const char *s, enum milter_action *a);
+/* True when spec is "inet:host:port" or "unix:/path". */
+bool milter_spec_ok(const char *spec);
+
+/*
+ * Runs tx through the milters of specs[0..n) (each sees the message as
+ * the previous one left it).  A milter that cannot be reached, times out
+ * or breaks the protocol gets cfg->default_action (logged).  r is
+ * initialised here; free r->msg with buf_deinit.
+ */
+void milter_run(const char *const *specs, size_t n,
+		const struct milter_cfg *cfg, const struct milter_tx *tx,
+		struct milter_result *r);
+
+#endif
