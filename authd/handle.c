@@ -27,6 +27,7 @@
 #include "cache.h"
 #include "credcache.h"
 #include "db.h"
+#include "directory.h"
 #include "log.h"
 #include "pwhash.h"
 #include "resolve.h"
@@ -303,8 +304,10 @@ static void auth_reply(struct authd_job *j, const struct authd_user *u, bool ok,
 		reply_fail(j, reason, true);
 	} else if (!authd_user_usable(u)) {
 		reply_fail(j, unusable_reason(u), true);
+		j->refusal = "inactive";
 	} else if (service_disabled(u, j->req.service)) {
 		reply_fail(j, "service disabled for this account", true);
+		j->refusal = "disabled";
 	} else if (authd_reply_user(&j->reply, u, cram ? NULL : j->req.password,
 				    !cram, !cram, !cram,
 				    j->cfg->default_options) < 0) {
@@ -589,6 +592,9 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 			st = AUTHD_TEMPFAIL;
 		break;
 	}
+	case AUTHD_LOOKUP_DIRECTORY:
+		st = authd_directory(cfg, arg, &j->reply);
+		break;
 	case AUTHD_LOOKUP_RCPT:
 	default: {
 		struct resolve_result r;

@@ -27,7 +27,11 @@ struct authd_job {
 	bool login;	    /* AUTH or PASSWD: counts for throttling */
 	bool login_failed;  /* a FAIL for bad credentials */
 	const char *reason; /* static: why FAIL / tempfail */
-	char user[256];	    /* the login as logged (escaped later) */
+	/* an AUTH refused although the password matched: "inactive"
+	   (mailbox or domain off, expired) or "disabled" (the service is
+	   off); NULL otherwise.  Told only to FAILDELAY=1 clients. */
+	const char *refusal;
+	char user[256]; /* the login as logged (escaped later) */
 
 	/* owned by the event loop */
 	void *conn;

@@ -42,6 +42,8 @@ const char *authd_lookup_name(enum authd_lookup_kind k)
 		return "quota";
 	case AUTHD_LOOKUP_USER:
 		return "user";
+	case AUTHD_LOOKUP_DIRECTORY:
+		return "directory";
 	}
 	return "?";
 }
@@ -221,6 +223,8 @@ parse_lookup(char *p, char *end, struct authd_request *req, const char **why_r)
 		req->lookup = AUTHD_LOOKUP_QUOTA;
 	} else if (strcmp(p, "user") == 0) {
 		req->lookup = AUTHD_LOOKUP_USER;
+	} else if (strcmp(p, "directory") == 0) {
+		req->lookup = AUTHD_LOOKUP_DIRECTORY;
 	} else {
 		*why_r = "LOOKUP: unknown kind";
 		return AUTHD_PARSE_CLOSE;
@@ -445,7 +449,8 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 		   "." line), may keep the connection */
 		req.keepalive = keepalive && (cmd == AUTHD_CMD_LOOKUP ||
 					      cmd == AUTHD_CMD_MAPLOOKUP);
-		req.client_delays = client_delays && cmd == AUTHD_CMD_AUTH;
+		req.client_delays = client_delays && (cmd == AUTHD_CMD_AUTH ||
+						      cmd == AUTHD_CMD_PASSWD);
 		*req_r = req;
 		return AUTHD_PARSE_OK;
 	}

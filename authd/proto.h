@@ -49,6 +49,7 @@ enum authd_lookup_kind {
 	AUTHD_LOOKUP_DOMAIN,
 	AUTHD_LOOKUP_QUOTA,
 	AUTHD_LOOKUP_USER,
+	AUTHD_LOOKUP_DIRECTORY, /* directory.c */
 };
 
 /*
@@ -73,8 +74,8 @@ struct authd_request {
 	const char *reject_reason; /* AUTHD_CMD_REJECT: why, for the log */
 	bool keepalive;		   /* KEEPALIVE=1 on a LOOKUP or MAPLOOKUP: the
 				      connection stays open after the reply */
-	bool client_delays; /* FAILDELAY=1 on an AUTH: a failure is answered
-			       at once as "FAIL\nDELAY=<ms>\n" and the
+	bool client_delays; /* FAILDELAY=1 on an AUTH or PASSWD: a failure is
+			       answered at once as "FAIL\nDELAY=<ms>\n" and the
 			       client waits (youju's own clients) */
 	size_t used;	    /* bytes of data this request took */
 	char *mem_;	    /* the owned copy */

@@ -300,13 +300,18 @@ static void job_done(struct server *s, struct authd_job *j)
 	j->reply = tmp;
 	bool failed = j->login_failed;
 	bool client_delays = j->req.client_delays;
+	const char *refusal = j->refusal;
 	authd_job_free(&j);
 	if (failed && client_delays) {
 		/* youju's own clients wait on their event loop, so that no
 		   thread of theirs is held by the penalty: "FAIL\n" then
 		   the delay (docs/authd-protocol.md §5) */
+		/* the reason only reaches a client that knew the password:
+		   the state of an account is not for guessers */
 		if (buf_printf(&c->out, "DELAY=%llu\n",
-			       (unsigned long long)delay) < 0) {
+			       (unsigned long long)delay) < 0 ||
+		    (refusal != NULL &&
+		     buf_printf(&c->out, "REASON=%s\n", refusal) < 0)) {
 			conn_close(c);
 			return;
 		}

@@ -265,6 +265,49 @@ static int exchange(int fd, const void *req, size_t len, bool keep,
 	}
 }
 
+/* One "KEY=value\n" of a FAILDELAY reply at *p: DELAY (1 to 9 digits) or
+   REASON (1 to 16 lower-case letters).  Appended to r (may be NULL).
+   Returns 0, or -1 when malformed. */
+static int fail_line(const char **p, const char *end, const char *key,
+		     bool digits, struct authc_reply *r)
+{
+	size_t k = strlen(key), d = 0;
+	const char *v = *p;
+	if ((size_t)(end - v) < k + 2 || memcmp(v, key, k) != 0 || v[k] != '=')
+		return -1;
+	v += k + 1;
+	while (
+	    v + d < end && v[d] != '\n' &&
+	    (digits ? v[d] >= '0' && v[d] <= '9' : v[d] >= 'a' && v[d] <= 'z'))
+		d++;
+	if (d == 0 || d > (digits ? 9u : 16u) || v + d >= end || v[d] != '\n')
+		return -1;
+	if (r != NULL) {
+		r->kv = xrealloc(r->kv, (r->n + 1) * sizeof(*r->kv));
+		r->kv[r->n].key = xstrdup(key);
+		r->kv[r->n].value = xmemdup0(v, d);
+		r->n++;
+	}
+	*p = v + d + 1;
+	return 0;
+}
+
+static int fail_extra(const char *p, const char *end,
+		      struct authc_reply *reply_r)
+{
+	struct authc_reply r = {NULL, 0};
+	int rc = fail_line(&p, end, "DELAY", true, &r);
+	if (rc == 0 && p < end)
+		rc = fail_line(&p, end, "REASON", false, &r);
+	if (rc == 0 && p != end)
+		rc = -1;
+	if (rc == 0 && reply_r != NULL)
+		*reply_r = r;
+	else
+		authc_reply_free(&r);
+	return rc;
+}
+
 static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
 {
 	struct authc_reply tmp = {NULL, 0};
@@ -272,24 +315,10 @@ static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
 	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
 		st = AUTHC_NOTFOUND;
 	} else if (in->len > 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
-		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", nothing else */
-		const char *v = in->p + 5, *end = in->p + in->len;
-		size_t k = sizeof("DELAY=") - 1, d = 0;
-		if ((size_t)(end - v) > k + 1 && memcmp(v, "DELAY=", k) == 0 &&
-		    end[-1] == '\n') {
-			v += k;
-			while (v + d < end - 1 && v[d] >= '0' && v[d] <= '9')
-				d++;
-		}
-		if (d > 0 && d <= 9 && v + d == end - 1) {
+		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", then "REASON=<word>\n"
+		   when the password was right; nothing else */
+		if (fail_extra(in->p + 5, in->p + in->len, reply_r) == 0)
 			st = AUTHC_NOTFOUND;
-			if (reply_r != NULL) {
-				reply_r->kv = xcalloc(1, sizeof(*reply_r->kv));
-				reply_r->kv[0].key = xstrdup("DELAY");
-				reply_r->kv[0].value = xmemdup0(v, d);
-				reply_r->n = 1;
-			}
-		}
 	} else if (in->len == 3 && memcmp(in->p, "OK\n", 3) == 0) {
 		st = AUTHC_OK;
 	} else if (in->len > 0 && parse_reply(in, &tmp) == 0) {
@@ -428,8 +457,8 @@ authc_auth_login_penalty(const char *socket_path, const char *service,
 		unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
 		*delay_ms_r =
 		    v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
-		authc_reply_free(&r);
-	} else if (reply_r != NULL) {
+	}
+	if (reply_r != NULL) {
 		*reply_r = r;
 	} else {
 		authc_reply_free(&r);
@@ -461,6 +490,31 @@ enum authc_status authc_passwd(const char *socket_path, const char *service,
 	int rc = buf_printf(&b, "PASSWD %s\t%s\t%s\t%s\n", service, user, oldpw,
 			    newpw);
 	return send_built(socket_path, &b, rc, NULL);
+}
+
+enum authc_status authc_passwd_penalty(const char *socket_path,
+				       const char *service, const char *user,
+				       const char *oldpw, const char *newpw,
+				       const char *ip, unsigned *delay_ms_r)
+{
+	*delay_ms_r = 0;
+	if (!clean(service) || !clean(user) || !clean(oldpw) || !clean(newpw) ||
+	    (ip != NULL && !clean(ip)))
+		return AUTHC_NOTFOUND;
+	struct buf b;
+	buf_init(&b, 16384);
+	int rc = buf_append_str(&b, "FAILDELAY=1\n");
+	if (ip != NULL && ip[0] != '\0')
+		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
+	rc |= buf_printf(&b, "PASSWD %s\t%s\t%s\t%s\n", service, user, oldpw,
+			 newpw);
+	struct authc_reply r = {NULL, 0};
+	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	const char *d = authc_get(&r, "DELAY");
+	unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
+	*delay_ms_r = v > AUTHC_DELAY_MAX_MS ? AUTHC_DELAY_MAX_MS : (unsigned)v;
+	authc_reply_free(&r);
+	return st;
 }
 
 static enum authc_status lookup(const char *socket_path, const char *kind,
@@ -511,6 +565,13 @@ enum authc_status authc_lookup_user(const char *socket_path,
 				    struct authc_reply *reply_r)
 {
 	return lookup(socket_path, "user", address, reply_r);
+}
+
+enum authc_status authc_lookup_directory(const char *socket_path,
+					 const char *domain,
+					 struct authc_reply *reply_r)
+{
+	return lookup(socket_path, "directory", domain, reply_r);
 }
 
 int authc_map_encode(const char *s, size_t n, char *out, size_t outsz)

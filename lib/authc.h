@@ -84,7 +84,10 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
  * (Dovecot's auth penalty, docs/authd-protocol.md §5), which goes to
  * *delay_ms_r (0 otherwise; at most AUTHC_DELAY_MAX_MS).  The caller waits
  * that long on a timer before telling its client, so the penalty holds no
- * thread.
+ * thread.  On AUTHC_NOTFOUND reply_r (when given) holds DELAY and, only
+ * when the password was right but the login is still refused, REASON:
+ * "inactive" (mailbox or domain not active, expired) or "disabled" (the
+ * service is off for the account).
  */
 #define AUTHC_DELAY_MAX_MS 300000u
 enum authc_status
@@ -99,6 +102,13 @@ enum authc_status authc_pre(const char *socket_path, const char *service,
 enum authc_status authc_passwd(const char *socket_path, const char *service,
 			       const char *user, const char *oldpw,
 			       const char *newpw);
+/* The same with FAILDELAY=1 and the client's address: a refusal comes
+   back at once with authd's penalty in *delay_ms_r, for the caller to
+   wait out without holding a thread (youju-webmail). */
+enum authc_status authc_passwd_penalty(const char *socket_path,
+				       const char *service, const char *user,
+				       const char *oldpw, const char *newpw,
+				       const char *ip, unsigned *delay_ms_r);
 
 /*
  * LOOKUP rcpt: TYPE=mailbox with the user keys (ADDRESS UID GID HOME
@@ -121,6 +131,12 @@ enum authc_status authc_lookup_quota(const char *socket_path,
 enum authc_status authc_lookup_user(const char *socket_path,
 				    const char *address,
 				    struct authc_reply *reply_r);
+
+/* LOOKUP directory: the active mailboxes of a hosted, active domain, one
+   ENTRY=<address> <name> each (at most 1000, then TRUNCATED=1). */
+enum authc_status authc_lookup_directory(const char *socket_path,
+					 const char *domain,
+					 struct authc_reply *reply_r);
 
 /*
  * MAPLOOKUP <path> <key>: a mysql: table of youju.cf, run by the daemon

@@ -11,6 +11,7 @@
  * the workers drain the queue before MHD is stopped.
  */
 #include "http.h"
+#include "timerq.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -101,7 +102,8 @@ struct http_req {
 	char *user;
 	void *ctx;
 	struct timespec queued_at;
-	bool ran; /* req_run finished: its reply stands */
+	bool ran;	   /* req_run finished: its reply stands */
+	unsigned delay_ms; /* http_reply_delay: resume this much later */
 };
 
 struct http_server {
@@ -110,6 +112,7 @@ struct http_server {
 	size_t nmhd;
 	int docroot_fd;
 	struct workq *pool; /* handlers run here (lib/workq, callback mode) */
+	struct timerq *delays; /* replies held back (http_reply_delay) */
 	int access_fd;
 	pthread_mutex_t log_lock;
 };
@@ -285,6 +288,11 @@ void http_reply_raw(struct http_req *req, unsigned status,
 				   "\"message\":\"reply too large\"}}") < 0)
 			buf_reset(&req->out);
 	}
+}
+
+void http_reply_delay(struct http_req *req, unsigned ms)
+{
+	req->delay_ms = ms > HTTP_DELAY_MAX_MS ? HTTP_DELAY_MAX_MS : ms;
 }
 
 void http_reply_header(struct http_req *req, const char *name,
@@ -770,11 +778,24 @@ static void req_run(void *ctx)
 /* After req_run (same worker thread), or for a request the pool never
    ran (refused, or dropped at stop): the reply goes out on the next MHD
    call. */
-static void req_resume(void *ctx)
+static void req_resume_now(void *ctx)
 {
 	struct http_req *r = ctx;
 	r->state = REQ_DONE;
 	MHD_resume_connection(r->conn);
+}
+
+static void req_resume(void *ctx)
+{
+	struct http_req *r = ctx;
+	unsigned ms = r->delay_ms;
+	r->delay_ms = 0;
+	/* a full timer queue answers at once: the penalty is authd's
+	   courtesy to the guesser's victims, not a lock */
+	if (ms > 0 && r->ran &&
+	    timerq_add(r->srv->delays, ms, req_resume_now, r) == 0)
+		return;
+	req_resume_now(r);
 }
 
 /* A request refused by a full pool, or one whose resume the stopping
@@ -784,6 +805,7 @@ static void req_cancel(void *ctx)
 	struct http_req *r = ctx;
 	if (!r->ran)
 		reply_error(r, 503, "busy", "server busy, try again");
+	r->delay_ms = 0;
 	req_resume(r);
 }
 
@@ -822,6 +844,7 @@ struct http_server *http_server_start(const struct http_server_opts *o,
 				    o->docroot, strerror(errno));
 	}
 	s->access_fd = o->access_fd;
+	s->delays = timerq_new(HTTP_DELAYED_MAX);
 	s->pool = workq_new(&(struct workq_opts){
 	    .name = o->name,
 	    .threads = o->workers > 0 ? o->workers : 4,
@@ -881,6 +904,8 @@ void http_server_stop(struct http_server **sp)
 	/* running handlers finish; waiting requests are answered 503
 	   (req_cancel), all resumed before MHD stops */
 	workq_free(&s->pool);
+	/* held replies go out now */
+	timerq_free(&s->delays);
 	for (size_t i = 0; i < s->nmhd; i++)
 		MHD_stop_daemon(s->mhd[i]);
 	if (s->docroot_fd >= 0)

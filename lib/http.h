@@ -150,6 +150,18 @@ void http_reply_raw(struct http_req *req, unsigned status,
 void http_reply_header(struct http_req *req, const char *name,
 		       const char *value);
 
+/*
+ * Holds the reply for ms milliseconds (at most HTTP_DELAY_MAX_MS) after
+ * the handler returns, on a timer rather than on the worker thread: a
+ * failed login waits out youju-authd's penalty this way (lib/authc
+ * authc_auth_login_penalty) without tying up a worker.  At most
+ * HTTP_DELAYED_MAX replies wait at once; beyond that, and when the server
+ * stops, they go out at once.
+ */
+#define HTTP_DELAY_MAX_MS 300000u
+#define HTTP_DELAYED_MAX  1024
+void http_reply_delay(struct http_req *req, unsigned ms);
+
 /* ---- helpers shared with the tests and fuzzers ---- */
 
 /*

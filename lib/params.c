@@ -443,6 +443,16 @@ static const struct conf_param webmail_params[] = {
 		"TEST ONLY: serve message HTML without the sanitizer, to show "
 		"that the sandbox and CSP hold alone; ignored (with a warning) "
 		"unless the binary is a sanitizer (ASan) test build."),
+	P_INT("webmail_password_min_length", "8", 1, 128,
+		"Shortest new password accepted by POST /api/password."),
+	P_STR("webmail_popfetch_key_file",
+		"$config_directory/webmail-popfetch.key",
+		"Key (made at the first start, mode 0600) that encrypts the "
+		"passwords of POP3 fetch accounts."),
+	P_BOOL("webmail_popfetch_allow_private", "no",
+		"Let POP3 fetch connect to loopback and private addresses "
+		"on any port (testing, intranets); off: public addresses, "
+		"ports 110 and 995 only."),
 	P_END,
 };
 

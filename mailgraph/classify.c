@@ -78,7 +78,12 @@ int mg_parse_time(const char *line, size_t len, struct mg_clock *clk,
 		clk->year++; /* Dec -> Jan */
 	}
 	clk->last_mon = mon;
-	*t_r = mg_mktime(clk->year, mon, day, h, m, s);
+	int key = clk->year * 1000000 + mon * 10000 + day * 100 + h + 1;
+	if (key != clk->hour_key) {
+		clk->hour_start = mg_mktime(clk->year, mon, day, h, 0, 0);
+		clk->hour_key = key;
+	}
+	*t_r = clk->hour_start + m * 60 + s;
 	return 0;
 }
 
@@ -204,6 +209,33 @@ static bool mg_key_u64(const char *p, size_t len, const char *key, uint64_t *v)
 	return true;
 }
 
+/* "delay=S[.FFF]" in milliseconds, or -1 */
+static int64_t mg_delay(const char *p, size_t len)
+{
+	const char *s = mg_find(p, len, ", delay=");
+	if (s == NULL)
+		return -1;
+	s += 8;
+	const char *end = p + len;
+	int64_t sec = 0, ms = 0;
+	int nd = 0;
+	while (s < end && mg_digit(*s) && nd < 12) {
+		sec = sec * 10 + (*s++ - '0');
+		nd++;
+	}
+	if (nd == 0)
+		return -1;
+	if (s < end && *s == '.') {
+		s++;
+		for (int i = 0; i < 3; i++) {
+			ms *= 10;
+			if (s < end && mg_digit(*s))
+				ms += *s++ - '0';
+		}
+	}
+	return sec * 1000 + ms;
+}
+
 static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
 		       struct mg_event *ev)
 {
@@ -213,7 +245,16 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
 			ev->kind = MG_IMAP_LOGIN;
 		else if (mg_starts(msg, ml, "pop3-login: Login: "))
 			ev->kind = MG_POP3_LOGIN;
-		else
+		else if (mg_starts(msg, ml,
+				   "imap-login: Disconnected (auth "
+				   "failed") ||
+			 mg_starts(msg, ml,
+				   "pop3-login: Disconnected (auth "
+				   "failed")) {
+			ev->kind = MG_AUTH_FAILED;
+			ev->service = msg[0] == 'i' ? MG_SVC_IMAP : MG_SVC_POP3;
+			return true;
+		} else
 			return false;
 		ev->tls = ml >= 5 && memcmp(msg + ml - 5, ", TLS", 5) == 0;
 		mg_addr_domain(msg, ml, "user=<", ev);
@@ -225,6 +266,18 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
 	if (SVC("smtpd") || SVC("postscreen")) {
 		if (ev->qid[0] != '\0' && mg_starts(rest, rl, "client=")) {
 			ev->kind = MG_RECEIVED;
+			return true;
+		}
+		if (q == 0 && mg_starts(msg, ml, "connect from ")) {
+			ev->kind = MG_CONNECT;
+			return true;
+		}
+		if (mg_starts(msg, ml, "warning: ") &&
+		    mg_find(msg, ml, ": SASL ") != NULL &&
+		    mg_find(msg, ml, " authentication failed") != NULL) {
+			ev->kind = MG_AUTH_FAILED;
+			ev->service = MG_SVC_SMTP;
+			ev->qid[0] = '\0'; /* "warning" is no queue ID */
 			return true;
 		}
 		if (mg_starts(rest, rl, "reject: ")) {
@@ -277,6 +330,7 @@ static bool mg_postfix(const char *svc, size_t sl, const char *msg, size_t ml,
 		else
 			return false;
 		mg_addr_domain(rest, rl, "to=<", ev);
+		ev->delay_ms = mg_delay(rest, rl);
 		return true;
 	}
 	return false;

@@ -25,10 +25,15 @@ enum mg_kind {
 	MG_REJECTED,  /* smtpd/cleanup reject:, discard:, milter-reject */
 	MG_VIRUS,     /* filter lines naming a virus */
 	MG_SPAM,      /* filter lines naming spam */
-	MG_IMAP_LOGIN,	 /* imap-login: Login: (tls says ", TLS") */
-	MG_POP3_LOGIN,	 /* pop3-login: Login: */
-	MG_WEBMAIL_LOGIN /* module=login, status=...: wm_status 0..3 */
+	MG_IMAP_LOGIN,	  /* imap-login: Login: (tls says ", TLS") */
+	MG_POP3_LOGIN,	  /* pop3-login: Login: */
+	MG_WEBMAIL_LOGIN, /* module=login, status=...: wm_status 0..3 */
+	/* counted for /metrics only (no RRD has them) */
+	MG_CONNECT,    /* smtpd "connect from" */
+	MG_AUTH_FAILED /* smtpd SASL failure, mra "(auth failed": service */
 };
+
+enum mg_service { MG_SVC_SMTP, MG_SVC_IMAP, MG_SVC_POP3 };
 
 struct mg_event {
 	enum mg_kind kind;
@@ -42,6 +47,10 @@ struct mg_event {
 	uint64_t nrcpt; /* MG_QUEUED: nrcpt */
 	bool tls;	/* logins over TLS */
 	int wm_status;	/* 0 loginok, 1 badlogin, 2 disabled, 3 deactive */
+	enum mg_service service; /* MG_AUTH_FAILED */
+	/* MG_SENT, MG_DELIVERED, MG_BOUNCED: "delay=" in milliseconds, -1
+	   when the line has none */
+	int64_t delay_ms;
 };
 
 /* Year-less syslog stamps ("Dec  6 20:48:19") become Unix times (local
@@ -52,6 +61,10 @@ struct mg_clock {
 	int64_t now;
 	int year;     /* 0 until the first stamp */
 	int last_mon; /* 0..11 */
+	/* the start of the hour of the last stamp (mktime stats the zone
+	   file on every call: once an hour is enough) */
+	int hour_key; /* year*1000000 + mon*10000 + day*100 + hour + 1 */
+	int64_t hour_start;
 };
 
 /*

@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "privsep.h"
 
 /* a broken invariant (STYLE.md: active in release builds) */
@@ -116,6 +117,7 @@ struct mg {
 	int64_t cur;		/* the minute being counted, 0: none yet */
 	struct mg_clock clk;
 	uint64_t lines, counted;
+	struct mg_metrics met; /* the daemon's totals for /metrics */
 };
 
 static volatile sig_atomic_t mg_stop, mg_hup;
@@ -457,6 +459,8 @@ static void mg_count(struct mg *g, const struct mg_event *ev)
 	case MG_WEBMAIL_LOGIN:
 		g->f[F_WEBMAIL].v[ev->wm_status]++;
 		break;
+	case MG_CONNECT:
+	case MG_AUTH_FAILED:
 	case MG_NONE:
 		break;
 	}
@@ -473,9 +477,31 @@ static void mg_line(struct mg *g, const char *line, size_t len)
 		return; /* written before a restart */
 	if (g->cur != 0 && m < g->cur)
 		return; /* a late line for a minute already written */
+	if (ev.kind == MG_CONNECT || ev.kind == MG_AUTH_FAILED) {
+		/* no RRD has them: they do not move the minute */
+		if (g->daemon)
+			mg_metrics_event(&g->met, &ev);
+		return;
+	}
 	mg_advance(g, m);
+	if (!g->daemon) {
+		mg_count(g, &ev);
+		g->counted++;
+		return;
+	}
+	/* the totals for /metrics: what this line added to the RRD rows */
+	double before[F_QUEUE][MG_NDS_MAX];
+	for (int i = 0; i < F_QUEUE; i++)
+		memcpy(before[i], g->f[i].v, sizeof before[i]);
 	mg_count(g, &ev);
 	g->counted++;
+	double *tot[F_QUEUE] = {g->met.mail, g->met.virus, g->met.bytes,
+				g->met.logins, g->met.webmail};
+	for (int i = 0; i < F_QUEUE; i++)
+		for (int j = 0; j < g->f[i].nds; j++)
+			tot[i][j] += g->f[i].v[j] - before[i][j];
+	mg_metrics_event(&g->met, &ev);
+	g->met.dirty = true;
 }
 
 /* Reads whole lines from fd; keeps a partial last line in buf. */
@@ -652,6 +678,9 @@ static void mg_follow(struct mg *g, const char *path)
 	struct stat cur;
 	memset(&cur, 0, sizeof cur);
 	off_t pos = 0;
+	bool metrics_failed = false; /* logged once */
+	g->met.started = (int64_t)time(NULL);
+	g->met.dirty = true;
 	while (!mg_stop) {
 		if (mg_hup) {
 			mg_hup = 0;
@@ -711,6 +740,16 @@ static void mg_follow(struct mg *g, const char *path)
 		if (open_min > g->cur) {
 			mg_advance(g, open_min);
 			mg_flush_all(g);
+		}
+		if (g->met.dirty || g->met.lines != g->lines) {
+			g->met.lines = g->lines;
+			g->met.dirty = false;
+			if (mg_metrics_write(&g->met, g->rrd_dir) < 0 &&
+			    !metrics_failed) {
+				log_warning("mailgraph: %s/%s: %s", g->rrd_dir,
+					    MG_METRICS_FILE, strerror(errno));
+				metrics_failed = true;
+			}
 		}
 		sleep(1);
 	}

@@ -6,8 +6,9 @@
 # the tests use only the log readers (pflogsumm, fail2ban-regex, mailgraph
 # --cat).  chromium, chromium-driver, python3-selenium and a CJK font
 # (fonts-wqy-microhei, for the zh_CN screenshots) run the console's browser
-# test; strace checks the order of the queue's flushes (test_queue_sync)
-# and counts them in bench/mta.
+# test; python3-prometheus-client parses webadmin's /metrics in
+# test_mailgraph_web.py; strace checks the order of the queue's flushes
+# (test_queue_sync) and counts them in bench/mta.
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
@@ -19,7 +20,8 @@ courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync
 pflogsumm fail2ban mailgraph
 python3-dkim postgrey opendkim clamav-daemon clamav-milter
-chromium chromium-driver python3-selenium fonts-wqy-microhei"
+chromium chromium-driver python3-selenium fonts-wqy-microhei
+python3-prometheus-client"
 
 missing=""
 for p in $PKGS; do

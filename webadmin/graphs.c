@@ -1,14 +1,15 @@
 /*
- * GET /api/graphs/{graph}.png?period=day|week|month|year[&domain=D]: the
+ * GET /api/graphs/{graph}.png?period=day|week|month|year[&domain=D]
+ * [&width=W&height=H]: the
  * mailgraph_ext graphs (web.md §3, ExtMan's GraphLog.pm) drawn from
  * youju-mailgraph's RRD files with librrd's rrd_graph_v into memory.
  * rrd_graph_v is not thread-safe in rrdtool 1.7 (shared Pango font map,
  * getopt state: oetiker/rrdtool-1.x #865, PR #1098), so every rendering
- * runs under one mutex, and PNGs are cached per graph, period and domain
- * for a minute (the files change once a minute).  Graph names come from a
- * fixed table, never a path from the request; a domain is used in a path
- * only after a strict name check and the role check (a postmaster sees
- * its own domains' graphs, the admin all).
+ * runs under one mutex, and PNGs are cached per graph, period, size and
+ * domain for a minute (the files change once a minute).  Graph names come from
+ * a fixed table, never a path from the request; a domain is used in a path only
+ * after a strict name check and the role check (a postmaster sees its own
+ * domains' graphs, the admin all).
  */
 #include <errno.h>
 #include <limits.h>
@@ -32,10 +33,17 @@
 		if (!(c))                                                      \
 			abort();                                               \
 	} while (0)
-#define GR_CACHE      64
+#define GR_CACHE      128
 #define GR_TTL	      60
-#define GR_ARGS	      64
+#define GR_ARGS	      128
 #define GR_DOMAIN_MAX 253
+/* the bounds of a requested image size (the whole PNG, in pixels) */
+#define GR_W_MIN 320
+#define GR_W_MAX 2000
+#define GR_H_MIN 200
+#define GR_H_MAX 1200
+#define GR_W_DEF 640
+#define GR_H_DEF 320
 
 enum gr_kind {
 	GR_MAIL,
@@ -97,6 +105,20 @@ static bool gr_domain_ok(const char *d)
 	return true;
 }
 
+/* A decimal size in [lo, hi], or 0. */
+static int gr_dim(const char *s, int lo, int hi)
+{
+	int v = 0;
+	if (*s == '\0' || strlen(s) > 5)
+		return 0;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v >= lo && v <= hi ? v : 0;
+}
+
 /* The arguments of one graph: "DEF", "CDEF" ... built into store (owned
    by the caller) and pointed at from argv. */
 struct gr_args {
@@ -108,8 +130,8 @@ struct gr_args {
 __attribute__((format(printf, 2, 3))) static void gr_add(struct gr_args *a,
 							 const char *fmt, ...)
 {
-	if (a->argc >= GR_ARGS)
-		return;
+	/* the longest graph (4 DS on a narrow graph) needs 70 */
+	GR_ASSERT(a->argc < GR_ARGS);
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(a->store[a->argc], sizeof a->store[a->argc], fmt, ap);
@@ -128,31 +150,44 @@ __attribute__((format(printf, 2, 3))) static void gr_add(struct gr_args *a,
 	} while (0)
 
 /* One data source as a per-minute line or area with mailgraph_ext's
-   legend: total, average and maximum per minute. */
+   legend: total, average and maximum per minute.  Minutes the file does
+   not cover count as 0 in the legend (not "nan").  A narrow graph puts
+   the average and maximum on a second line. */
 static void gr_ds(struct gr_args *a, const char *file, const char *ds,
 		  const char *v, const char *draw, const char *color,
-		  const char *label, double scale, const char *unit)
+		  const char *label, double scale, bool narrow)
 {
 	gr_add(a, "DEF:%s=%s:%s:AVERAGE", v, file, ds);
 	gr_add(a, "DEF:m%s=%s:%s:MAX", v, file, ds);
 	gr_add(a, "CDEF:r%s=%s,%g,*", v, v, 60.0 / scale);
-	gr_add(a, "CDEF:rm%s=m%s,%g,*", v, v, 60.0 / scale);
-	gr_add(a, "VDEF:t%s=%s,TOTAL", v, v);
-	gr_add(a, "VDEF:a%s=r%s,AVERAGE", v, v);
-	gr_add(a, "VDEF:x%s=rm%s,MAXIMUM", v, v);
+	gr_add(a, "CDEF:z%s=%s,UN,0,%s,IF", v, v, v);
+	gr_add(a, "CDEF:zr%s=r%s,UN,0,r%s,IF", v, v, v);
+	gr_add(a, "CDEF:zm%s=m%s,UN,0,m%s,IF,%g,*", v, v, v, 60.0 / scale);
+	gr_add(a, "VDEF:t%s=z%s,TOTAL", v, v);
+	gr_add(a, "VDEF:a%s=zr%s,AVERAGE", v, v);
+	gr_add(a, "VDEF:x%s=zm%s,MAXIMUM", v, v);
 	/* "STACK": an area on top of the one before */
 	if (strcmp(draw, "STACK") == 0)
-		gr_add(a, "AREA:r%s#%s:%-10s:STACK", v, color, label);
+		gr_add(a, "AREA:r%s#%s:%-9s:STACK", v, color, label);
 	else
-		gr_add(a, "%s:r%s#%s:%-10s", draw, v, color, label);
-	gr_add(a, "GPRINT:t%s:total\\: %%8.0lf %s", v,
-	       scale > 1 ? "bytes" : "msgs");
-	gr_add(a, "GPRINT:a%s:avg\\: %%7.2lf %s/min", v, unit);
-	gr_add(a, "GPRINT:x%s:max\\: %%6.0lf %s/min\\l", v, unit);
+		gr_add(a, "%s:r%s#%s:%-9s", draw, v, color, label);
+	if (scale > 1) /* bytes: with an SI prefix */
+		gr_add(a, "GPRINT:t%s:total %%6.1lf %%sB%s", v,
+		       narrow ? "\\l" : "");
+	else
+		gr_add(a, "GPRINT:t%s:total %%8.0lf%s", v, narrow ? "\\l" : "");
+	if (narrow) {
+		gr_add(a, "COMMENT:   ");
+		gr_add(a, "GPRINT:a%s:avg %%.2lf/min", v);
+		gr_add(a, "GPRINT:x%s:max %%.0lf/min\\l", v);
+		return;
+	}
+	gr_add(a, "GPRINT:a%s:avg %%7.2lf/min", v);
+	gr_add(a, "GPRINT:x%s:max %%6.0lf/min\\l", v);
 }
 
 static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
-		      const char *domain)
+		      const char *domain, bool narrow)
 {
 	char f[PATH_MAX];
 	bool dom = domain != NULL;
@@ -167,72 +202,74 @@ static void gr_define(struct gr_args *a, enum gr_kind k, const char *dir,
 	case GR_MAIL:
 		FILE_("mailgraph.rrd");
 		gr_ds(a, f, "sent", "sent", "AREA", "000099", "Sent", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "recv", "recv", "LINE2", "009900", "Received", 1,
-		      "msgs");
+		      narrow);
 		break;
 	case GR_ERRORS:
 		FILE_("mailgraph.rrd");
 		gr_ds(a, f, "rejected", "rejected", "AREA", "AA0000",
-		      "Rejected", 1, "msgs");
+		      "Rejected", 1, narrow);
 		gr_ds(a, f, "bounced", "bounced", "STACK", "000000", "Bounced",
-		      1, "msgs");
+		      1, narrow);
 		if (!dom) {
 			GR_PATH(f, "%s/mailgraph_virus.rrd", dir);
 			gr_ds(a, f, "virus", "virus", "STACK", "DDBB00",
-			      "Viruses", 1, "msgs");
+			      "Viruses", 1, narrow);
 			gr_ds(a, f, "spam", "spam", "STACK", "999999", "Spam",
-			      1, "msgs");
+			      1, narrow);
 		}
 		break;
 	case GR_TRAFFIC:
 		FILE_("mailgraph_bytes.rrd");
 		gr_ds(a, f, "bytesin", "bin", "AREA", "00FFFF", "In", 1024,
-		      "K");
+		      narrow);
 		gr_ds(a, f, "bytesout", "bout", "LINE2", "D88132", "Out", 1024,
-		      "K");
+		      narrow);
 		break;
 	case GR_QUEUE:
 		GR_PATH(f, "%s/mailgraph_queue.rrd", dir);
 		gr_ds(a, f, "active", "active", "AREA", "00ff00", "Active", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "hold", "hold", "STACK", "ff0000", "Hold", 1,
-		      "msgs");
+		      narrow);
 		gr_ds(a, f, "deferred", "deferred", "STACK", "0000ff",
-		      "Deferred", 1, "msgs");
+		      "Deferred", 1, narrow);
 		gr_ds(a, f, "incoming", "incoming", "STACK", "336699",
-		      "Incoming", 1, "msgs");
+		      "Incoming", 1, narrow);
 		break;
 	case GR_LOGINS:
 		GR_PATH(f, "%s/mailgraph_courier.rrd", dir);
 		gr_ds(a, f, "pop3d_login", "pop", "LINE1", "DD0000", "POP3", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "pop3d_ssl_login", "pops", "STACK", "770000",
-		      "POP3/SSL", 1, "logins");
+		      "POP3/SSL", 1, narrow);
 		gr_ds(a, f, "imapd_login", "imap", "LINE2", "00DD00", "IMAP", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "imapd_ssl_login", "imaps", "STACK", "007700",
-		      "IMAP/SSL", 1, "logins");
+		      "IMAP/SSL", 1, narrow);
 		break;
 	case GR_WEBMAIL:
 		GR_PATH(f, "%s/mailgraph_webmail.rrd", dir);
 		gr_ds(a, f, "wmstat0", "ok", "LINE2", "009900", "LoginOK", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat1", "fail", "LINE2", "AA0000", "Failed", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat2", "dis", "LINE2", "999999", "Disabled", 1,
-		      "logins");
+		      narrow);
 		gr_ds(a, f, "wmstat3", "deact", "LINE2", "0000ff", "Deactive",
-		      1, "logins");
+		      1, narrow);
 		break;
 	}
 #undef FILE_
 }
 
-/* Renders under gr_lock (held by the caller); owned PNG or NULL. */
+/* Renders under gr_lock (held by the caller); owned PNG or NULL.
+   width and height 0: the classic 540x160 plot with the legend around
+   it; otherwise the whole image is width x height (--full-size-mode). */
 static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
-				const char *domain, size_t *len_r,
-				const char **err_r)
+				const char *domain, int width, int height,
+				size_t *len_r, const char **err_r)
 {
 	static struct gr_args a; /* under gr_lock */
 	a.argc = 0;
@@ -241,8 +278,14 @@ static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
 	gr_add(&a, "--imgformat=PNG");
 	gr_add(&a, "--start=-%ld", range);
 	gr_add(&a, "--end=-%ld", range / 100);
-	gr_add(&a, "--width=540");
-	gr_add(&a, "--height=160");
+	if (width > 0) {
+		gr_add(&a, "--full-size-mode");
+		gr_add(&a, "--width=%d", width);
+		gr_add(&a, "--height=%d", height);
+	} else {
+		gr_add(&a, "--width=540");
+		gr_add(&a, "--height=160");
+	}
 	gr_add(&a, "--slope-mode");
 	gr_add(&a, "--units-exponent=0");
 	gr_add(&a, "--lower-limit=0");
@@ -252,7 +295,7 @@ static unsigned char *gr_render(enum gr_kind k, long range, const char *dir,
 	       k == GR_TRAFFIC			   ? "K/min"
 	       : k == GR_LOGINS || k == GR_WEBMAIL ? "logins/min"
 						   : "msgs/min");
-	gr_define(&a, k, dir, domain);
+	gr_define(&a, k, dir, domain, width > 0 && width < 560);
 	time_t now = time(NULL);
 	struct tm tm;
 	char when[64] = "";
@@ -312,6 +355,20 @@ void wa_graph(struct http_req *req)
 			      "period");
 		return;
 	}
+	int width = 0, height = 0;
+	const char *ws = http_req_query(req, "width");
+	const char *hs = http_req_query(req, "height");
+	if (ws != NULL || hs != NULL) {
+		width = ws != NULL ? gr_dim(ws, GR_W_MIN, GR_W_MAX) : GR_W_DEF;
+		height = hs != NULL ? gr_dim(hs, GR_H_MIN, GR_H_MAX) : GR_H_DEF;
+		if (width == 0 || height == 0) {
+			webjson_error(req, 400, "invalid",
+				      "width is 320..2000 and height "
+				      "200..1200 pixels",
+				      width == 0 ? "width" : "height");
+			return;
+		}
+	}
 	const char *domain = http_req_query(req, "domain");
 	if (domain != NULL) {
 		if (!gr_domain_ok(domain)) {
@@ -355,8 +412,8 @@ void wa_graph(struct http_req *req)
 	}
 
 	char key[sizeof gr_cache[0].key];
-	n = snprintf(key, sizeof key, "%zu/%ld/%s", k, range,
-		     domain != NULL ? domain : "");
+	n = snprintf(key, sizeof key, "%zu/%ld/%dx%d/%s", k, range, width,
+		     height, domain != NULL ? domain : "");
 	GR_ASSERT(n > 0 && (size_t)n < sizeof key);
 	time_t now = time(NULL);
 	pthread_mutex_lock(&gr_lock);
@@ -375,7 +432,7 @@ void wa_graph(struct http_req *req)
 		const char *err = NULL;
 		size_t len = 0;
 		unsigned char *png =
-		    gr_render(k, range, dir, domain, &len, &err);
+		    gr_render(k, range, dir, domain, width, height, &len, &err);
 		if (png == NULL) {
 			log_error("webadmin: graph %s: %s", key,
 				  err != NULL ? err : "failed");

@@ -305,9 +305,13 @@ void wm_messages(struct http_req *req)
 	tl_desc = desc;
 	qsort(rows, f->n, sizeof *rows, cmp_rows);
 
-	size_t from = (size_t)(page - 1) * wm->page_size;
+	/* the user's preference (prefs.c), else webmail_page_size */
+	const unsigned psize = wm_caller(req)->prefs.page_size > 0
+				   ? wm_caller(req)->prefs.page_size
+				   : wm->page_size;
+	size_t from = (size_t)(page - 1) * psize;
 	json_t *list = json_array();
-	for (size_t i = from; i < f->n && i < from + wm->page_size; i++) {
+	for (size_t i = from; i < f->n && i < from + psize; i++) {
 		struct row *r = &rows[i];
 		if (!r->read) {
 			wm_summary_free(&r->s);
@@ -336,7 +340,7 @@ void wm_messages(struct http_req *req)
 	json_t *out = json_object();
 	json_object_set_new(out, "total", json_integer((json_int_t)f->n));
 	json_object_set_new(out, "page", json_integer((json_int_t)page));
-	json_object_set_new(out, "page_size", json_integer(wm->page_size));
+	json_object_set_new(out, "page_size", json_integer(psize));
 	json_object_set_new(out, "messages", list);
 	for (size_t i = 0; i < f->n; i++)
 		wm_summary_free(&rows[i].s);
@@ -1039,7 +1043,8 @@ void wm_delete(struct http_req *req)
 	bool *sel = xcalloc(f->n + 1, sizeof *sel);
 	if (select_uids(req, in, f, sel) < 0)
 		goto out;
-	if (strcmp(name, "Trash") == 0) {
+	/* delete mode "purge" (prefs.c) expunges everywhere */
+	if (strcmp(name, "Trash") == 0 || me->prefs.purge) {
 		size_t removed = 0;
 		if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
 			log_warning("webmail: expunge in %s: %s", f->path,

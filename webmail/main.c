@@ -27,6 +27,7 @@
 #include "log.h"
 #include "msghtml.h"
 #include "net.h"
+#include "popfetch.h"
 #include "privsep.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -76,6 +77,8 @@ int main(int argc, char **argv)
 	    .message_size_limit =
 		(uint64_t)conf_int(conf, "message_size_limit"),
 	    .page_size = (unsigned)conf_int(conf, "webmail_page_size"),
+	    .password_min =
+		(unsigned)conf_int(conf, "webmail_password_min_length"),
 	};
 	authc_set_keepalive(true);
 
@@ -129,6 +132,14 @@ int main(int argc, char **argv)
 	}
 	char *root = docroot(conf);
 	ho.docroot = root;
+
+	/* the key of the POP3 fetch passwords: read as root, kept in
+	   memory; without it POP3 fetch is off */
+	if (wm_popfetch_init(conf_str(conf, "webmail_popfetch_key_file"),
+			     conf_bool(conf, "webmail_popfetch_allow_private"),
+			     &err) < 0)
+		log_warning("webmail: %s: %s (POP3 fetch is off)",
+			    conf_str(conf, "webmail_popfetch_key_file"), err);
 
 	if (privsep_drop(conf_str(conf, "mail_owner"), &err) < 0)
 		fatal("webmail: cannot drop privileges to %s: %s",

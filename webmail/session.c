@@ -7,7 +7,10 @@
  *	user=<u@d>, client=IP, module=login, status=loginok|badlogin|
  *	disabled|deactive
  *
- * so that mailgraph_ext and the operators' scripts keep working.  Every
+ * so that mailgraph_ext and the operators' scripts keep working.  A
+ * failed login's reply waits out authd's penalty on lib/http's timer, and
+ * "disabled"/"deactive" are told only after the right password (authd's
+ * REASON).  Every
  * later request looks the account up again (LOOKUP user), so that a
  * mailbox disabled in the console is logged out at its next click.
  */
@@ -16,10 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "authc.h"
 #include "log.h"
 #include "maildir.h"
 #include "msghtml.h"
+#include "popfetch.h"
 #include "str.h"
 #include "upload.h"
 #include "webjson.h"
@@ -45,6 +51,21 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/delete", wm_delete, S | C },
 	{ "POST", "/api/send", wm_send, S | C },
 	{ "POST", "/api/upload", wm_upload, S | C },
+	{ "GET", "/api/prefs", wm_prefs_get, S },
+	{ "PUT", "/api/prefs", wm_prefs_put, S | C },
+	{ "POST", "/api/password", wm_password, S | C },
+	{ "GET", "/api/contacts", wm_contacts_list, S },
+	{ "POST", "/api/contacts", wm_contacts_add, S | C },
+	{ "PUT", "/api/contacts/{}", wm_contacts_edit, S | C },
+	{ "DELETE", "/api/contacts/{}", wm_contacts_delete, S | C },
+	{ "GET", "/api/contacts.csv", wm_contacts_export, S },
+	{ "POST", "/api/contacts/import", wm_contacts_import, S | C },
+	{ "GET", "/api/directory", wm_directory, S },
+	{ "GET", "/api/netdisk", wm_netdisk_list, S },
+	{ "POST", "/api/netdisk", wm_netdisk_op, S | C },
+	{ "GET", "/api/netdisk/file", wm_netdisk_file, S },
+	{ "GET", "/api/popfetch", wm_popfetch_get, S },
+	{ "POST", "/api/popfetch", wm_popfetch_post, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },
@@ -85,26 +106,29 @@ static void log_login(const char *user, const char *ip, const char *status)
 		 log_escape(esc, sizeof esc, user, strlen(user)), ip, status);
 }
 
-/* After a refused AUTH: why (ExtMail tells a disabled or inactive
-   mailbox from a bad password).  Returns the log status. */
-static const char *refusal(const struct wm *wm, const char *user)
+/*
+ * "Bind my session to my IP": the session's role carries a digest of the
+ * client address it logged in from ("ip:" + 24 hex digits of SHA-256),
+ * and every request from another address ends the session.  Off, the
+ * role is "user".
+ */
+static void ip_role(const char *ip, char *out, size_t outsz)
 {
-	struct authc_reply r = {0};
-	const char *status = "badlogin";
-	if (authc_lookup_user(wm->authd_socket, user, &r) == AUTHC_OK) {
-		const char *active = authc_get(&r, "ACTIVE");
-		const char *opts = authc_get(&r, "OPTIONS");
-		char v[8];
-		if (active != NULL && strcmp(active, "1") != 0)
-			status = "deactive";
-		else if (opts != NULL &&
-			 authc_option(opts, "disablewebmail", v, sizeof v) ==
-			     0 &&
-			 strcmp(v, "1") == 0)
-			status = "disabled";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	static const char hex[] = "0123456789abcdef";
+	if (outsz < 28 ||
+	    EVP_Digest(ip, strlen(ip), md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen < 12) {
+		snprintf(out, outsz, "ip:?");
+		return;
 	}
-	authc_reply_free(&r);
-	return status;
+	memcpy(out, "ip:", 3);
+	for (size_t i = 0; i < 12; i++) {
+		out[3 + 2 * i] = hex[md[i] >> 4];
+		out[4 + 2 * i] = hex[md[i] & 15];
+	}
+	out[27] = '\0';
 }
 
 void wm_session_login(struct http_req *req)
@@ -113,12 +137,15 @@ void wm_session_login(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"user", "password", NULL};
+	static const char *const allowed[] = {"user", "password", "bind_ip",
+					      NULL};
 	const char *user = NULL, *password = NULL;
+	bool bind_ip = false;
 	char luser[256];
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "user", true, 255, &user) < 0 ||
-	    webjson_get_str(req, in, "password", true, 1024, &password) < 0)
+	    webjson_get_str(req, in, "password", true, 1024, &password) < 0 ||
+	    webjson_get_bool(req, in, "bind_ip", false, &bind_ip) < 0)
 		goto out;
 	const char *ip = http_req_client(req);
 	if (!login_name(user, luser, sizeof luser)) {
@@ -128,9 +155,13 @@ void wm_session_login(struct http_req *req)
 		goto out;
 	}
 	http_req_set_user(req, luser);
+	/* authd answers a failure at once with its penalty, which the
+	   reply then waits out on lib/http's timer: a guesser holds no
+	   worker thread (docs/authd-protocol.md §5) */
 	struct authc_reply r = {0};
-	enum authc_status st = authc_auth_login(wm->authd_socket, "webmail",
-						luser, password, ip, &r);
+	unsigned delay_ms = 0;
+	enum authc_status st = authc_auth_login_penalty(
+	    wm->authd_socket, "webmail", luser, password, ip, &r, &delay_ms);
 	if (st == AUTHC_TEMPFAIL) {
 		authc_reply_free(&r);
 		log_warning("webmail: login: user=<%s>, client=%s: "
@@ -143,19 +174,25 @@ void wm_session_login(struct http_req *req)
 		goto out;
 	}
 	if (st == AUTHC_NOTFOUND) {
-		authc_reply_free(&r);
-		const char *why = refusal(wm, luser);
-		log_login(luser, ip, why);
-		if (strcmp(why, "deactive") == 0)
+		/* REASON comes only with the right password: nobody learns
+		   an account's state without it */
+		const char *why = authc_get(&r, "REASON");
+		if (why != NULL && strcmp(why, "inactive") == 0) {
+			log_login(luser, ip, "deactive");
 			webjson_error(req, 403, "deactive",
 				      "this mailbox is not active", NULL);
-		else if (strcmp(why, "disabled") == 0)
+		} else if (why != NULL && strcmp(why, "disabled") == 0) {
+			log_login(luser, ip, "disabled");
 			webjson_error(req, 403, "disabled",
 				      "webmail is disabled for this mailbox",
 				      NULL);
-		else
+		} else {
+			log_login(luser, ip, "badlogin");
 			webjson_error(req, 401, "bad_login",
 				      "wrong address or password", NULL);
+		}
+		authc_reply_free(&r);
+		http_reply_delay(req, delay_ms);
 		goto out;
 	}
 	/* a mailbox that never got mail has no Maildir yet: made here, with
@@ -175,7 +212,10 @@ void wm_session_login(struct http_req *req)
 	authc_reply_free(&r);
 	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info info;
-	if (websession_create(wm->sessions, luser, "user", id, &info) < 0) {
+	char role[WEBSESSION_ROLE_MAX] = "user";
+	if (bind_ip)
+		ip_role(ip, role, sizeof role);
+	if (websession_create(wm->sessions, luser, role, id, &info) < 0) {
 		webjson_error(req, 500, "internal", "no random bytes", NULL);
 		goto out;
 	}
@@ -188,6 +228,7 @@ void wm_session_login(struct http_req *req)
 	json_t *o = json_object();
 	json_object_set_new(o, "user", json_string(luser));
 	json_object_set_new(o, "csrf", json_string(info.csrf));
+	json_object_set_new(o, "bind_ip", json_boolean(bind_ip));
 	webjson_reply(req, 200, o);
 out:
 	json_decref(in);
@@ -216,6 +257,21 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 			      NULL);
 		return false;
 	}
+	if (strncmp(info.role, "ip:", 3) == 0) {
+		char role[WEBSESSION_ROLE_MAX];
+		ip_role(http_req_client(req), role, sizeof role);
+		if (strcmp(role, info.role) != 0) {
+			websession_destroy(wm->sessions, id);
+			log_info("webmail: user=<%s>, client=%s: session bound "
+				 "to another address: ended",
+				 info.user, http_req_client(req));
+			webjson_error(req, 401, "unauthorized",
+				      "session ended (bound to another "
+				      "address)",
+				      NULL);
+			return false;
+		}
+	}
 	memcpy(tl_caller.session_id, id, sizeof id);
 	http_req_set_user(req, info.user);
 
@@ -238,6 +294,16 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 	if (ok && authc_get(&r, "NAME") != NULL)
 		snprintf(tl_caller.name, sizeof tl_caller.name, "%s",
 			 authc_get(&r, "NAME"));
+	if (ok) {
+		const char *dp = authc_get(&r, "DISABLEPWDCHANGE");
+		tl_caller.pwchange_disabled =
+		    dp != NULL && strcmp(dp, "1") == 0;
+		/* the display name chosen in the preferences wins */
+		wm_prefs_load(tl_caller.acct.maildir, &tl_caller.prefs);
+		if (tl_caller.prefs.name[0] != '\0')
+			memcpy(tl_caller.name, tl_caller.prefs.name,
+			       sizeof tl_caller.name);
+	}
 	authc_reply_free(&r);
 	if (!ok) {
 		if (err != NULL)
@@ -268,7 +334,10 @@ void wm_session_get(struct http_req *req)
 	json_object_set_new(o, "user", json_string(info.user));
 	json_object_set_new(o, "name", json_string(me->name));
 	json_object_set_new(o, "csrf", json_string(info.csrf));
-	json_object_set_new(o, "page_size", json_integer(wm->page_size));
+	json_object_set_new(o, "page_size",
+			    json_integer(me->prefs.page_size > 0
+					     ? me->prefs.page_size
+					     : wm->page_size));
 	/* the quota bar: use from maildirsize, the limit authd's QUOTA or
 	   maildirsize's own line (null: unknown, 0: no limit) */
 	struct maildir_quota q;

@@ -16,6 +16,7 @@
 #include "conf.h"
 #include "http.h"
 #include "mailbox.h"
+#include "prefs.h"
 #include "websession.h"
 
 #define WM_COOKIE "youju_webmail"
@@ -38,6 +39,7 @@ struct wm {
 	const char *myhostname;
 	uint64_t message_size_limit;
 	unsigned page_size;
+	unsigned password_min; /* webmail_password_min_length */
 };
 
 /* The logged-in user of the request being served (worker thread). */
@@ -45,7 +47,9 @@ struct wm_caller {
 	char session_id[WEBSESSION_ID_LEN + 1];
 	struct authc_account acct; /* from authd PRE, this request */
 	char name[256];		   /* NAME (display name), "" none */
+	bool pwchange_disabled;	   /* DISABLEPWDCHANGE=1 */
 	struct mailbox_user mu;	   /* acct.maildir and its quota */
+	struct wm_prefs prefs;	   /* prefs.c, read for this request */
 };
 
 extern const struct http_route wm_routes[];
@@ -76,6 +80,23 @@ void wm_attachment(struct http_req *req);
 void wm_flags(struct http_req *req);
 void wm_move(struct http_req *req);
 void wm_delete(struct http_req *req);
+
+/* password.c: POST /api/password */
+void wm_password(struct http_req *req);
+
+/* contacts.c */
+void wm_contacts_list(struct http_req *req);
+void wm_contacts_add(struct http_req *req);
+void wm_contacts_edit(struct http_req *req);
+void wm_contacts_delete(struct http_req *req);
+void wm_contacts_export(struct http_req *req);
+void wm_contacts_import(struct http_req *req);
+void wm_directory(struct http_req *req);
+
+/* netdisk.c */
+void wm_netdisk_list(struct http_req *req);
+void wm_netdisk_op(struct http_req *req);
+void wm_netdisk_file(struct http_req *req);
 
 /* send.c */
 void wm_send(struct http_req *req);

@@ -107,11 +107,30 @@ class Instance:
             self.stop()
         except Exception:
             pass
-        # whatever survived (a crashed stop) must not outlive the run
+        # whatever survived (a crashed stop) must not outlive the run:
+        # the daemons' command lines do not name the instance, their
+        # environment does
         subprocess.run(["pkill", "-9", "-f", self.home],
                        capture_output=True)
+        self._kill_instance_processes()
         if not self.keep:
             shutil.rmtree(self.home, ignore_errors=True)
+
+    def _kill_instance_processes(self):
+        mark = ("YOUJU_HOME=" + self.home).encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    env = f.read().split(b"\0")
+            except OSError:
+                continue
+            if mark in env:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except OSError:
+                    pass
 
     # --- files ---------------------------------------------------------
     def path(self, *parts):

@@ -14,6 +14,8 @@ import * as misc from './pages/misc.js';
 import * as csv from './pages/csv.js';
 import * as groupmail from './pages/groupmail.js';
 import * as selfPages from './pages/self.js';
+import * as graphs from './pages/graphs.js';
+import * as statusPage from './pages/status.js';
 
 const app = document.getElementById('app');
 
@@ -37,7 +39,9 @@ const ROUTES = [
 	[['manager', ':u'], managers.edit, true],
 	[['password'], misc.password],
 	[['audit'], misc.audit],
-	[['status'], misc.status, true],
+	[['status'], statusPage.page, true],
+	[['graphs'], graphs.overview],
+	[['graph', ':g'], graphs.detail],
 	[['tokens'], misc.tokens],
 	[['groupmail'], groupmail.page],
 ];
@@ -82,13 +86,15 @@ function navLinks(active) {
 		isAdmin() ? ['managers', t('nav.managers')] : null,
 		['groupmail', t('nav.groupmail')],
 		['audit', t('nav.audit')],
+		['graphs', t('nav.graphs')],
 		isAdmin() ? ['status', t('nav.status')] : null,
 		['tokens', t('nav.tokens')],
 		['password', t('nav.password')],
 	].filter(Boolean);
 	const ul = h('ul');
 	for (const [key, label] of links) {
-		const cur = key === active || (key === 'domains' && (active === 'domain'));
+		const cur = key === active || (key === 'domains' && (active === 'domain')) ||
+			(key === 'graphs' && active === 'graph');
 		ul.appendChild(h('li', null, h('a', {href: '#/' + key, 'aria-current': cur ? 'page' : null}, label)));
 	}
 	return h('nav.main-nav', {'aria-label': t('nav.main')}, ul);

@@ -7,6 +7,9 @@
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
 import {messageFrame} from './msgframe.js';
+import {prefs, loadPrefs, showSettings} from './settings.js';
+import {showContacts, complete, addSender} from './contacts.js';
+import {showNetdisk} from './netdisk.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -62,9 +65,10 @@ function fmtDate(sec) {
 	const d = new Date(sec * 1000);
 	const now = new Date();
 	const loc = current().replace('_', '-');
+	const timeZone = prefs().timezone || undefined; // preferences
 	if (d.toDateString() === now.toDateString())
-		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit'});
-	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit'});
+		return d.toLocaleTimeString(loc, {hour: '2-digit', minute: '2-digit', timeZone});
+	return d.toLocaleDateString(loc, {year: 'numeric', month: '2-digit', day: '2-digit', timeZone});
 }
 
 function fmtSize(n) {
@@ -85,6 +89,10 @@ function errText(e) {
 	if (e instanceof ApiError && has(e.code)) return t(e.code);
 	return t('error', {msg: e.message});
 }
+
+// what the settings, contacts and NetDisk modules draw with
+const ui = {h, flash, frame: (...k) => frame(...k), busy, go: (x) => go(x), errText, fmtSize,
+	redraw: () => { renderShell(); route(); }};
 
 // ---- routing ----
 function parseHash() {
@@ -112,7 +120,13 @@ async function route() {
 		if (parts[0] === 'message' && parts.length >= 3)
 			await showMessage(parts[1], parts[2]);
 		else if (parts[0] === 'compose')
-			showCompose();
+			showCompose(q);
+		else if (parts[0] === 'settings')
+			await showSettings(ui);
+		else if (parts[0] === 'contacts')
+			await showContacts(ui, q);
+		else if (parts[0] === 'netdisk')
+			await showNetdisk(ui, q);
 		else
 			await showList(parts[0] === 'folder' && parts[1] ? parts[1] : 'INBOX', q);
 	} catch (e) {
@@ -135,12 +149,13 @@ function loginPage(msg) {
 		required: true, autocomplete: 'current-password'});
 	const remember = h('input', {type: 'checkbox', name: 'remember', id: 'login-remember',
 		checked: !!localStorage.getItem(HINT + '.remember')});
+	const bindIp = h('input', {type: 'checkbox', name: 'bind_ip', id: 'login-bind-ip'});
 	const err = h('p', {class: 'flash error', role: 'alert', hidden: !msg, text: msg || ''});
 	const form = h('form', {class: 'login', method: 'post', action: '/api/session', on: {submit: async ev => {
 		ev.preventDefault();
 		busy(true);
 		try {
-			const r = await call('POST', '/api/session', {user: user.value, password: pw.value});
+			const r = await call('POST', '/api/session', {user: user.value, password: pw.value, bind_ip: bindIp.checked});
 			if (remember.checked) localStorage.setItem(HINT + '.remember', user.value);
 			else localStorage.removeItem(HINT + '.remember');
 			await start(r);
@@ -154,6 +169,7 @@ function loginPage(msg) {
 		h('div', {class: 'field'}, h('label', {for: 'login-user', text: t('user')}), user),
 		h('div', {class: 'field'}, h('label', {for: 'login-password', text: t('password')}), pw),
 		h('div', {class: 'field check'}, remember, h('label', {for: 'login-remember', text: t('remember')})),
+		h('div', {class: 'field check'}, bindIp, h('label', {for: 'login-bind-ip', text: t('bind_ip')})),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('signin')})));
 	app.append(h('main', {class: 'login-wrap', id: 'main'}, h('div', {class: 'login-card'},
 		h('p', {class: 'brand'}, h('span', {class: 'brand-mark', 'aria-hidden': 'true', text: '邮'}), t('app')),
@@ -182,6 +198,7 @@ async function start(session) {
 	me = session;
 	setCsrf(session.csrf);
 	localStorage.setItem(HINT, session.user);
+	await loadPrefs();
 	renderShell();
 	await refreshFolders();
 	await route();
@@ -203,7 +220,11 @@ function renderShell() {
 				h('a', {class: 'button primary compose', href: '#/compose', text: t('compose')}),
 				h('ul', {id: 'folder-list'}),
 				newFolderForm(),
-				h('div', {id: 'quota', class: 'quota'})),
+				h('div', {id: 'quota', class: 'quota'}),
+				h('ul', {class: 'extras'},
+					h('li', null, h('a', {href: '#/contacts', text: t('contacts')})),
+					h('li', null, h('a', {href: '#/netdisk', text: t('netdisk')})),
+					h('li', null, h('a', {href: '#/settings', text: t('settings')})))),
 			h('main', {id: 'main'})));
 }
 
@@ -267,7 +288,7 @@ function frame(...kids) {
 
 // ---- the message list ----
 async function showList(folder, q) {
-	const sort = q.get('sort') || 'date', order = q.get('order') || 'desc';
+	const sort = q.get('sort') || prefs().sort || 'date', order = q.get('order') || prefs().order || 'desc';
 	const page = Math.max(1, parseInt(q.get('page') || '1', 10) || 1);
 	const r = await call('GET', '/api/messages', undefined, {folder, page, sort, order});
 	await refreshFolders();
@@ -394,6 +415,7 @@ async function showMessage(folder, uid) {
 		h('button', {type: 'button', name: 'reply', text: t('reply'), on: {click: () => reply(false)}}),
 		h('button', {type: 'button', name: 'reply_all', text: t('reply_all'), on: {click: () => reply(true)}}),
 		h('button', {type: 'button', name: 'forward', text: t('forward'), on: {click: forward}}),
+		hd.from ? h('button', {type: 'button', name: 'add_sender', text: t('add_sender'), on: {click: () => addSender(ui, hd.from)}}) : null,
 		h('button', {type: 'button', name: 'flag', text: isFlagged ? t('unflag') : t('flag'), on: {click: () => doit(async () => {
 			await call('POST', '/api/flags', {folder, uids: [m.uid], add: isFlagged ? [] : ['\\Flagged'], remove: isFlagged ? ['\\Flagged'] : []});
 			await route();
@@ -426,8 +448,9 @@ async function showMessage(folder, uid) {
 	const renderBar = (mm) => {
 		const kids = [];
 		if (mm.html) {
-			let asText = false;
-			const tog = h('button', {type: 'button', name: 'view', text: t('show_text'), on: {click: () => {
+			// "show HTML mail as HTML" off (preferences): the text first
+			let asText = !prefs().prefer_html && !remote;
+			const tog = h('button', {type: 'button', name: 'view', text: asText ? t('show_html') : t('show_text'), on: {click: () => {
 				asText = !asText;
 				tog.textContent = asText ? t('show_html') : t('show_text');
 				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
@@ -443,7 +466,7 @@ async function showMessage(folder, uid) {
 						if (m2.html) showHtml(m2.html, true);
 					} catch (e) { flash(errText(e), 'error'); }
 				}}}));
-			showHtml(mm.html, remote);
+			if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 		} else if (mm.has_html) {
 			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
 		}
@@ -463,9 +486,11 @@ async function showMessage(folder, uid) {
 }
 
 // ---- compose ----
-function showCompose() {
-	const d = draft || {to: '', cc: '', subject: '', text: '', in_reply_to: ''};
+function showCompose(q) {
+	const d = draft || {to: (q && q.get('to')) || '', cc: '', subject: '', text: '', in_reply_to: ''};
 	draft = null;
+	// the signature (preferences) goes above a quoted message
+	if (prefs().signature) d.text = '\n\n' + prefs().signature + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
 	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', ''), subject = input('subject', d.subject);
@@ -519,6 +544,7 @@ function showCompose() {
 		field('file', t('attach'), file), attList,
 		h('div', {class: 'actions'}, btn, h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')})));
 	frame(h('h1', {text: t('compose')}), form);
+	[to, cc, bcc].forEach(complete);
 	(d.to ? text : to).focus();
 }
 

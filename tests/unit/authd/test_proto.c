@@ -195,6 +195,11 @@ static void test_lookup(void)
 	test_assert(P("LOOKUP user a@b.c\n", false, &r) == AUTHD_PARSE_OK);
 	test_assert(r.lookup == AUTHD_LOOKUP_USER);
 	authd_request_free(&r);
+	test_assert(P("LOOKUP directory b.c\n", false, &r) == AUTHD_PARSE_OK);
+	test_assert(r.lookup == AUTHD_LOOKUP_DIRECTORY &&
+		    r.cmd == AUTHD_CMD_LOOKUP &&
+		    strcmp(authd_lookup_name(r.lookup), "directory") == 0);
+	authd_request_free(&r);
 	test_assert(P("LOOKUP user a b\n", false, &r) == AUTHD_PARSE_OK);
 	test_assert(r.cmd == AUTHD_CMD_REJECT);
 	authd_request_free(&r);
@@ -243,7 +248,8 @@ static void test_keepalive(void)
 	authd_request_free(&r);
 }
 
-/* FAILDELAY=1 (youju's clients): only on AUTH; TCPREMOTEIP kept */
+/* FAILDELAY=1 (youju's clients): only on AUTH and PASSWD; TCPREMOTEIP
+   kept */
 static void test_faildelay(void)
 {
 	struct authd_request r;
@@ -265,6 +271,11 @@ static void test_faildelay(void)
 	test_assert(P("FAILDELAY=1\nPRE . imap a@b\n", false, &r) ==
 		    AUTHD_PARSE_OK);
 	test_assert(!r.client_delays);
+	authd_request_free(&r);
+	/* PASSWD too (youju-webmail's password change) */
+	test_assert(P("FAILDELAY=1\nPASSWD webmail\ta@b\told\tnew\n", false,
+		      &r) == AUTHD_PARSE_OK);
+	test_assert(r.client_delays && r.cmd == AUTHD_CMD_PASSWD);
 	authd_request_free(&r);
 }
 

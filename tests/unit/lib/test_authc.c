@@ -19,13 +19,15 @@ static const char *const replies[] = {
     "UID=1000\nGID=1000\n", /* no "." line */
     "OK\n",
     "TYPE=alias\nADDRESS=x@b\nMAILBOX=a@b\nREMOTE=r@far\n.\n",
-    "FAIL\nDELAY=4000\n",	  /* FAILDELAY=1: the penalty */
-    "FAIL\nDELAY=4x\n",		  /* malformed */
-    "FAIL\nDELAY=5\nX=1\n",	  /* anything more */
-    "UID=1\nGID=1\nHOME=/h\n.\n", /* success through the penalty call */
-    NULL,			  /* silent: times out */
+    "FAIL\nDELAY=4000\n",		 /* FAILDELAY=1: the penalty */
+    "FAIL\nDELAY=10\nREASON=disabled\n", /* the right password */
+    "FAIL\nDELAY=10\nREASON=Bad\n",	 /* malformed reason */
+    "FAIL\nDELAY=4x\n",			 /* malformed */
+    "FAIL\nDELAY=5\nX=1\n",		 /* anything more */
+    "UID=1\nGID=1\nHOME=/h\n.\n",	 /* success through the penalty call */
+    NULL,				 /* silent: times out */
 };
-#define SILENT 10 /* the index of NULL */
+#define SILENT 12 /* the index of NULL */
 
 static void serve(int lfd)
 {
@@ -147,7 +149,17 @@ int main(void)
 	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw",
 					     "192.0.2.1", &r,
 					     &d) == AUTHC_NOTFOUND);
-	test_assert(d == 4000 && r.n == 0);
+	test_assert(d == 4000 && r.n == 1 &&
+		    strcmp(authc_get(&r, "DELAY"), "4000") == 0 &&
+		    authc_get(&r, "REASON") == NULL);
+	authc_reply_free(&r);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
+					     &r, &d) == AUTHC_NOTFOUND);
+	test_assert(d == 10 && authc_get(&r, "REASON") != NULL &&
+		    strcmp(authc_get(&r, "REASON"), "disabled") == 0);
+	authc_reply_free(&r);
+	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
+					     &r, &d) == AUTHC_TEMPFAIL);
 	test_assert(authc_auth_login_penalty(path, "imap", "a@b", "pw", NULL,
 					     &r, &d) == AUTHC_TEMPFAIL);
 	test_assert(d == 0);

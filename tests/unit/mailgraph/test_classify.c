@@ -65,12 +65,13 @@ static const struct tcase cases[] = {
      "Dec  6 20:48:19 mx youju/webmail[60]: user=<u@extmail.org>, "
      "client=127.0.0.1, module=login, status=disabled",
      MG_WEBMAIL_LOGIN, "", "extmail.org", false, 2},
-    /* not counted */
+    /* no RRD counts it; /metrics does */
     {"youju",
      "Dec  6 20:48:19 mx youju/mra[50]: imap-login: Disconnected (auth "
      "failed, 1 attempts): user=<u@d.example>, method=PLAIN, "
      "rip=1.2.3.4, lip=5.6.7.8",
-     MG_NONE, "", "", false, 0},
+     MG_AUTH_FAILED, "", "", false, 0},
+    /* not counted */
     {"youju", "Dec  6 20:48:19 mx youju/smtpd[41]: NOQUEUE: client=x[1.2.3.4]",
      MG_NONE, "", "", false, 0},
     {"youju", "Dec  6 20:48:19 mx youju/qmgr[43]: 6B00CFEBA5790000: removed",
@@ -191,6 +192,52 @@ static void test_queued_numbers(void)
 		    ev.nrcpt == 3 && ev.domain[0] == '\0');
 }
 
+/* the /metrics-only events: connections, auth failures, delays */
+static void test_metrics_events(void)
+{
+	test_begin("connections, auth failures, delays");
+	struct mg_clock clk = {.now = 1796500000};
+	struct mg_event ev;
+	const char *l = "Dec  6 20:48:19 mx youju/smtpd[41]: connect from "
+			"localhost[127.0.0.1]";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_CONNECT);
+	l = "Dec  6 20:48:19 mx youju/smtpd[41]: warning: "
+	    "localhost[127.0.0.1]: SASL LOGIN authentication failed: "
+	    "authentication failure";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_AUTH_FAILED && ev.service == MG_SVC_SMTP &&
+		    ev.qid[0] == '\0');
+	l = "Dec  6 20:48:19 mx youju/smtpd[41]: warning: hostname x does "
+	    "not resolve";
+	test_assert(!mg_classify(l, strlen(l), "youju", &clk, &ev));
+	l = "Dec  6 20:48:19 mx youju/mra[9]: imap-login: Disconnected "
+	    "(auth failed, 2 attempts): user=<u@d>, method=PLAIN, "
+	    "rip=1.2.3.4, lip=5.6.7.8";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_AUTH_FAILED && ev.service == MG_SVC_IMAP);
+	l = "Dec  6 20:48:19 mx youju/mra[9]: pop3-login: Disconnected "
+	    "(auth failed, 1 attempts): user=<u@d>";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_AUTH_FAILED && ev.service == MG_SVC_POP3);
+	l = "Dec  6 20:48:19 mx youju/mra[9]: imap-login: Disconnected: "
+	    "Too many connections";
+	test_assert(!mg_classify(l, strlen(l), "youju", &clk, &ev));
+	l = "Dec  6 20:48:19 mx youju/virtual[43]: 6B00CFEBA5790000: "
+	    "to=<postmaster@extmail.org>, relay=virtual, delay=12.0625, "
+	    "delays=0/0.01/0/0.05, dsn=2.0.0, status=sent (delivered)";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_DELIVERED && ev.delay_ms == 12062);
+	l = "Dec  6 20:48:19 mx youju/error[43]: 6B00CFEBA5790002: "
+	    "to=<x@logs-err.example>, relay=none, delay=0, status=bounced";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_BOUNCED && ev.delay_ms == 0);
+	l = "Dec  6 20:48:19 mx youju/smtp[43]: 6B00CFEBA5790002: "
+	    "to=<x@logs-err.example>, relay=none, status=sent";
+	test_assert(mg_classify(l, strlen(l), "youju", &clk, &ev));
+	test_assert(ev.kind == MG_SENT && ev.delay_ms == -1);
+}
+
 static void test_year(void)
 {
 	test_begin("year inference");
@@ -245,6 +292,7 @@ int main(void)
 {
 	test_table();
 	test_queued_numbers();
+	test_metrics_events();
 	test_year();
 	test_limits();
 	return test_end();

@@ -1,4 +1,4 @@
-// Own password, audit log, status, API tokens.
+// Own password, audit log, API tokens (the status page: status.js).
 
 import {h, clear} from '../dom.js';
 import {t} from '../i18n.js';
@@ -94,105 +94,6 @@ export function audit(params, query, ctx) {
 			columns,
 			empty: t('audit.none'),
 		}));
-}
-
-// The status answer shown as it comes: objects as definition lists,
-// arrays of objects as tables, scalars as text.
-function render(v, depth) {
-	if (v === null || v === undefined) return h('span.muted', null, '–');
-	if (Array.isArray(v)) {
-		if (v.length && v.every(x => x && typeof x === 'object' && !Array.isArray(x))) {
-			const keys = [];
-			for (const x of v) for (const k of Object.keys(x)) if (!keys.includes(k)) keys.push(k);
-			return table(keys.map(k => ({label: label(k), cell: r => render(r[k], depth + 1)})), v);
-		}
-		return h('span', null, v.map(x => typeof x === 'object' ? JSON.stringify(x) : String(x)).join(', '));
-	}
-	if (typeof v === 'object') {
-		const dl = h('dl.kv');
-		for (const [k, x] of Object.entries(v)) {
-			dl.append(h('dt', null, label(k)), h('dd', null, render(x, depth + 1)));
-		}
-		return dl;
-	}
-	if (typeof v === 'boolean') return h('span', {class: v ? 'ok' : 'bad'}, v ? t('yes') : t('no'));
-	if (v === 'up' || v === 'running') return h('span.ok', null, t('status.up'));
-	if (v === 'down' || v === 'stopped') return h('span.bad', null, t('status.down'));
-	return h('span', null, String(v));
-}
-
-function label(k) {
-	const key = 'status.k.' + k;
-	const s = t(key);
-	return s === key ? k : s;
-}
-
-function duration(sec) {
-	const n = Math.floor(Number(sec) || 0);
-	const d = Math.floor(n / 86400), hh = Math.floor(n % 86400 / 3600), m = Math.floor(n % 3600 / 60);
-	return d ? t('unit.days', {d, h: hh, m}) : t('unit.hours', {h: hh, m});
-}
-
-function bytes(n) {
-	n = Number(n) || 0;
-	const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-	let i = 0;
-	while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-	return (i ? n.toFixed(1) : String(n)) + ' ' + units[i];
-}
-
-// How a known status field reads; others are shown as they come.
-const FORMAT = {
-	uptime: duration,
-	loadavg: v => Array.isArray(v) ? v.map(x => Number(x).toFixed(2)).join('  ') : String(v),
-	mailbox_free: bytes,
-	database: v => render(v, 1),
-};
-
-function kv(obj, keys) {
-	const dl = h('dl.kv');
-	for (const k of keys) {
-		if (!(k in obj)) continue;
-		const f = FORMAT[k];
-		dl.append(h('dt', null, label(k)), h('dd', null, f ? f(obj[k]) : render(obj[k], 1)));
-	}
-	return dl;
-}
-
-export async function status(params, query, ctx) {
-	const box = h('div.status-body');
-	async function load() {
-		clear(box).append(h('p', null, t('loading')));
-		try {
-			const s = await api.get('/api/status') || {};
-			const sections = [];
-			const sys = ['hostname', 'kernel', 'uptime', 'loadavg', 'database'];
-			const totals = ['domains', 'mailboxes', 'aliases', 'managers', 'mailbox_free'];
-			sections.push(h('section.card', null, h('h2', null, t('status.system')), kv(s, sys)));
-			if (Array.isArray(s.daemons)) {
-				sections.push(h('section.card', null, h('h2', null, t('status.daemons')),
-					table([
-						{label: label('name'), cell: r => r.name || ''},
-						{label: label('running'), cell: r => render(r.running === undefined ? r.state : (r.running ? 'up' : 'down'), 1)},
-						{label: label('pid'), cell: r => r.pid ? String(r.pid) : '–'},
-					], s.daemons)));
-			}
-			if (totals.some(k => k in s)) {
-				sections.push(h('section.card', null, h('h2', null, t('status.totals')), kv(s, totals)));
-			}
-			const rest = Object.keys(s).filter(k => !sys.includes(k) && !totals.includes(k) && k !== 'daemons');
-			for (const k of rest) {
-				sections.push(h('section.card', null, h('h2', null, label(k)), render(s[k], 0)));
-			}
-			clear(box).append(...sections);
-		} catch (e) {
-			clear(box).append(errorBox(e));
-		}
-	}
-	await load();
-	return h('section', null,
-		pageHead(t('nav.status'), h('button', {type: 'button', onclick: load}, t('refresh'))),
-		box);
 }
 
 export function tokens(params, query, ctx) {

@@ -1,0 +1,49 @@
+/*
+ * Per-user webmail preferences (prefs.c), stored in the Maildir as
+ * youju-webmail.cf (docs/webmail.md "Preferences file").  ExtMail's
+ * user.cf and signature.cf are read for defaults and never written.
+ */
+#ifndef YOUJU_WEBMAIL_PREFS_H
+#define YOUJU_WEBMAIL_PREFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "http.h"
+
+#define WM_PREFS_FILE	 "youju-webmail.cf"
+#define WM_PREFS_MAX	 (64u * 1024)
+#define WM_SIGNATURE_MAX 4000
+#define WM_PAGE_SIZE_MIN 5
+#define WM_PAGE_SIZE_MAX 200
+
+struct wm_prefs {
+	char name[256];	    /* display name, "" = authd's NAME */
+	unsigned page_size; /* 0: the server's webmail_page_size */
+	char timezone[64];  /* IANA name, "" = the browser's */
+	char sort[16];	    /* date arrival from subject size */
+	char order[8];	    /* asc desc */
+	bool purge;	    /* delete mode: purge (true) or to Trash */
+	bool prefer_html;
+	char lang[8]; /* en_US zh_CN, "" = the browser's */
+	char signature[WM_SIGNATURE_MAX + 1];
+};
+
+/*
+ * Reads the preferences of the Maildir maildir into p: the defaults, then
+ * ExtMail's user.cf and signature.cf when present, then youju-webmail.cf.
+ * Unknown keys and bad values are skipped.  Never fails (a file that
+ * cannot be read leaves the defaults).
+ */
+void wm_prefs_load(const char *maildir, struct wm_prefs *p);
+
+/* GET /api/prefs, PUT /api/prefs */
+void wm_prefs_get(struct http_req *req);
+void wm_prefs_put(struct http_req *req);
+
+/* For tests and fuzzing: applies one file's text to p (cf: "key = value"
+   lines; extmail: ExtMail's key names).  Returns the keys applied. */
+size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
+		      bool extmail);
+
+#endif
