@@ -157,9 +157,8 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 	return 0;
 }
 
-static int mailbox_deliver_at(const struct mailbox_user *u, const char *folder,
-			      const char *data, size_t len, bool sync,
-			      const char **error_r)
+int mailbox_deliver(const struct mailbox_user *u, const char *folder,
+		    const char *data, size_t len, const char **error_r)
 {
 	int over = maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
 	if (over != 0) {
@@ -168,25 +167,39 @@ static int mailbox_deliver_at(const struct mailbox_user *u, const char *folder,
 			errno = EDQUOT;
 		return -1;
 	}
-	if ((sync ? maildir_store(folder, data, len, true, NULL, 0, NULL,
-				  error_r)
-		  : maildir_store_unsynced(folder, data, len, error_r)) < 0)
+	if (maildir_store(folder, data, len, true, NULL, 0, NULL, error_r) < 0)
 		return -1;
 	/* stored: a lost delta is repaired by the next recalculation */
 	(void)maildir_quota_add(u->root, (int64_t)len, 1);
 	return 0;
 }
 
-int mailbox_deliver(const struct mailbox_user *u, const char *folder,
-		    const char *data, size_t len, const char **error_r)
+int mailbox_deliver_begin(const struct mailbox_user *u, const char *folder,
+			  const char *data, size_t len,
+			  struct maildir_pending *p, const char **error_r)
 {
-	return mailbox_deliver_at(u, folder, data, len, true, error_r);
+	int over = maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
+	if (over != 0) {
+		*error_r = "quota";
+		if (over > 0)
+			errno = EDQUOT;
+		return -1;
+	}
+	return maildir_store_tmp(folder, data, len, p, error_r);
 }
 
-int mailbox_deliver_unsynced(const struct mailbox_user *u, const char *folder,
-			     const char *data, size_t len, const char **error_r)
+int mailbox_deliver_end(const struct mailbox_user *u,
+			const struct maildir_pending *p, const char **error_r)
 {
-	return mailbox_deliver_at(u, folder, data, len, false, error_r);
+	if (maildir_pending_link(p, error_r) < 0)
+		return -1;
+	(void)maildir_quota_add(u->root, (int64_t)p->size, 1);
+	return 0;
+}
+
+void mailbox_deliver_abort(const struct maildir_pending *p)
+{
+	maildir_pending_drop(p);
 }
 
 /* ---- copy ---------------------------------------------------------------- */

@@ -72,12 +72,20 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 		    const char *data, size_t len, const char **error_r);
 
-/* mailbox_deliver() without the fsync of the file: the caller makes the
-   file and its new/ entry durable (one syncfs(2) for a batch of
-   deliveries, docs/queue.md) before it reports the delivery. */
-int mailbox_deliver_unsynced(const struct mailbox_user *u, const char *folder,
-			     const char *data, size_t len,
-			     const char **error_r);
+/*
+ * mailbox_deliver() in two steps, for a caller that flushes a batch of
+ * deliveries itself (maildir_store_tmp(), docs/queue.md): _begin checks
+ * the quota and writes the file into folder's tmp/ without an fsync;
+ * after a flush that began once it returned, _end links it into new/ and
+ * records it in maildirsize (the new/ entry is then the caller's to
+ * flush); _abort unlinks it instead.  Errors as mailbox_deliver().
+ */
+int mailbox_deliver_begin(const struct mailbox_user *u, const char *folder,
+			  const char *data, size_t len,
+			  struct maildir_pending *p, const char **error_r);
+int mailbox_deliver_end(const struct mailbox_user *u,
+			const struct maildir_pending *p, const char **error_r);
+void mailbox_deliver_abort(const struct maildir_pending *p);
 
 /* ---- copy and move ------------------------------------------------------- */
 

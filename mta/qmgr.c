@@ -673,13 +673,16 @@ static bool qmgr_flushed(const struct qmgr_job *j)
 
 /*
  * Local targets: each is delivered (deliver.h) without a flush of its own
- * when its Maildir is on the queue's file system; then one request to the
- * sync group (syncgroup.h) covers them all, shared with the other
- * delivery threads, and only then are they logged as sent and counted as
- * done.  A failed flush defers them (the next attempt delivers again: at
- * least once, never lost).  A per-recipient decision on where the message
- * goes (a filter's folder or redirect) belongs before deliver_maildir(),
- * the flush after every target of the message.
+ * when its Maildir is on the queue's file system, its file left in tmp/.
+ * Then two requests to the sync group (syncgroup.h), each shared with the
+ * other delivery threads: the first makes the files' bytes durable, only
+ * then are they linked into new/ (Maildir's rule: never a name in new/
+ * for bytes a crash could tear), and the second makes those names
+ * durable; only then are they logged as sent and counted as done.  A
+ * failed flush defers them (the next attempt delivers again: at least
+ * once, never lost).  A per-recipient decision on where the message goes
+ * (a filter's folder or redirect) belongs before deliver_maildir(), the
+ * flushes after every target of the message.
  */
 static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 {
@@ -700,7 +703,19 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		flush |= t->res.status == DELIVER_OK && t->res.unsynced;
 	}
 	int sync_errno = 0;
-	if (flush && syncgroup_wait() < 0)
+	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
+		sync_errno = errno;
+	bool linked = false;
+	for (size_t i = 0; flush && i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		if (t->kind != TGT_MAILBOX || t->res.pending == NULL)
+			continue;
+		if (sync_errno != 0)
+			deliver_drop(&t->res); /* deferred below */
+		else if (deliver_link(&t->res) == 0)
+			linked = true;
+	}
+	if (linked && syncgroup_wait() < 0) /* 2: their names in new/ */
 		sync_errno = errno;
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];

@@ -2,9 +2,11 @@
  * mta/syncgroup: the group commit over one file system.  Unset, a request
  * fails (EBADF); set, requests succeed, later inits change nothing; a
  * Maildir on the group's file system is left to the caller by
- * deliver_maildir() (unsynced); and members that ask together share
- * flushes: 8 threads x 20 requests take far fewer syncfs calls than 160.
+ * deliver_maildir() (unsynced: the file in tmp/, nothing in new/ until
+ * deliver_link(); deliver_drop() removes it); and members that ask together
+ * share flushes: 8 threads x 20 requests take far fewer syncfs calls than 160.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -78,6 +80,22 @@ static void test_members_share(void)
 	syncgroup_set_delay(0);
 }
 
+/* files in root/sub, not counting . and .. */
+static int count_files(const char *root, const char *sub)
+{
+	char p[512];
+	snprintf(p, sizeof p, "%s/%s", root, sub);
+	DIR *d = opendir(p);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 static void test_deliver_unsynced(void)
 {
 	test_begin("deliver_maildir leaves the flush to the group");
@@ -89,11 +107,29 @@ static void test_deliver_unsynced(void)
 	const char msg[] = "Subject: s\n\nbody\n";
 	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net", msg,
 			sizeof msg - 1, &r);
-	test_assert(r.status == DELIVER_OK && r.unsynced);
+	test_assert(r.status == DELIVER_OK && r.unsynced && r.pending != NULL);
+	/* no name in new/ before the caller's flush */
+	test_assert(count_files(root, "tmp") == 1);
+	test_assert(count_files(root, "new") == 0);
+	test_assert(syncgroup_wait() == 0);
+	test_assert(deliver_link(&r) == 0);
+	test_assert(r.status == DELIVER_OK && r.pending == NULL);
+	test_assert(count_files(root, "tmp") == 0);
+	test_assert(count_files(root, "new") == 1);
+	test_assert(deliver_link(&r) == 0); /* nothing pending: a no-op */
+	/* a failed flush: the file is dropped, never named */
+	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net", msg,
+			sizeof msg - 1, &r);
+	test_assert(r.status == DELIVER_OK && r.pending != NULL);
+	deliver_drop(&r);
+	test_assert(r.pending == NULL);
+	test_assert(count_files(root, "tmp") == 0);
+	test_assert(count_files(root, "new") == 1);
 	cfg.group_sync = false;
 	deliver_maildir(&cfg, "u@extmail.org", root, NULL, "a@example.net", msg,
 			sizeof msg - 1, &r);
-	test_assert(r.status == DELIVER_OK && !r.unsynced);
+	test_assert(r.status == DELIVER_OK && !r.unsynced && r.pending == NULL);
+	test_assert(count_files(root, "new") == 2);
 }
 
 int main(void)
