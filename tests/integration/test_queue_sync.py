@@ -5,11 +5,14 @@ message:
 - receive: a syncfs began after the rename into active/ (so after every
   write of the file) and ended before the "250 ... queued as <ID>" was
   sent;
-- delivery: a syncfs began after the link into the mailbox's new/ and
-  ended before the queue file left active/ (renamed into recycle/ or
-  unlinked).
-A reordering (a 250 before its flush, a queue file retired before the
-delivery is on disk) fails here.  Real client: smtplib, one session per
+- delivery: a syncfs began after the last write of the Maildir file
+  (into tmp/) and ended before its link into new/ (Maildir's rule: a
+  name in new/ only for bytes on disk), and another began after that
+  link and ended before the queue file left active/ (renamed into
+  recycle/ or unlinked).
+A reordering (a 250 before its flush, a file named in new/ before its
+bytes were flushed, a queue file retired before the delivery is on
+disk) fails here.  Real client: smtplib, one session per
 thread.
 
 And what a crash before that flush may leave, made by hand: a name in
@@ -118,7 +121,9 @@ def test_flush_order_receive_and_delivery(inst):
     add_mailboxes(inst)
     since = inst.log_size()
     out = inst.path("tmp-strace-sync.txt")
-    cmd = ["strace", "-f", "-ttt", "-T", "-s", "120", "-o", out, "-e",
+    # -y: a descriptor's path in its calls (which file a write went to)
+    cmd = ["strace", "-f", "-ttt", "-T", "-y", "-s", "120", "-o", out,
+           "-e",
            "trace=syncfs,fsync,fdatasync,rename,renameat2,link,linkat,"
            "unlink,write,writev,sendto,sendmsg,pwrite64"]
     for p in descendants(inst.daemon_pid("youju-mta")):
@@ -181,6 +186,18 @@ def test_flush_order_receive_and_delivery(inst):
         link = one(lambda c: c[2] in ("link", "linkat") and
                    f"/{local}/Maildir/new/" in c[3] and c[4] == 0,
                    f"{qid}: no link into {local}'s new/")
+        m = re.match(r'"([^"]*/Maildir/tmp/[^"]+)"', link[3])
+        assert m, f"{qid}: link not from tmp/: {link[3]}"
+        tmp = m.group(1)
+        # the descriptor as strace -y shows it: 7</path/of/the/file>
+        fd_of = "/" + "/".join(tmp.split("/")[-4:]) + ">,"
+        writes = [c for c in calls
+                  if c[2] in ("write", "writev", "pwrite64") and
+                  re.match(r"\d+<", c[3]) and
+                  fd_of in c[3].split(" ", 1)[0]]
+        assert writes, f"{qid}: no write into {tmp} seen"
+        assert flushed_between(max(c[1] for c in writes), link[0]), \
+            f"{qid}: linked into new/ before a flush of its bytes"
         gone = one(lambda c: (c[2] in ("rename", "renameat2") and
                               f"active/{qid}" in c[3] and
                               f"recycle/{qid}" in c[3]) or
