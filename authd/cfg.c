@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "confbind.h"
 #include "extmail_sql.h"
 #include "file.h"
 #include "str.h"
@@ -42,6 +43,76 @@ static char *build(const char *fmt, ...)
 		buf_deinit(&b);
 		return NULL;
 	}
+	char *s = xstrdup(buf_cstr(&b));
+	buf_deinit(&b);
+	return s;
+}
+
+/* The settings of youju.cf a cfg holds (lib/confbind). */
+#define B(kind, name, field) CONF_BIND(kind, name, struct authd_cfg, field)
+static const struct conf_bind cfg_binds[] = {
+    B(CONF_B_STR, "authd_socket", socket_path),
+    B(CONF_B_STR, "run_directory", run_directory),
+    B(CONF_B_STR, "mail_owner", mail_owner),
+    B(CONF_B_STR, "virtual_mailbox_base", mailbox_base),
+    B(CONF_B_STR, "authd_default_options", default_options),
+    B(CONF_B_STR, "authd_default_domain", default_domain),
+    B(CONF_B_STR, "authd_password_scheme", password_scheme),
+    B(CONF_B_STR, "authd_clear_pwfield", clear_pwfield),
+    B(CONF_B_BOOL, "authd_plain_fallback", plain_fallback),
+    B(CONF_B_UINT, "authd_workers", workers),
+    B(CONF_B_UINT, "authd_max_clients", max_clients),
+    B(CONF_B_UINT, "authd_alias_max_depth", alias_max_depth),
+    B(CONF_B_MS, "authd_cache_ttl", cache_ttl_ms),
+    B(CONF_B_MS, "authd_negative_cache_ttl", neg_ttl_ms),
+    B(CONF_B_MS, "authd_request_timeout", request_timeout_ms),
+    B(CONF_B_MS, "authd_failure_delay", failure_delay_ms),
+    B(CONF_B_MS, "authd_failure_delay_max", failure_delay_max_ms),
+    B(CONF_B_MS, "authd_failure_window", failure_window_ms),
+    B(CONF_B_MS, "authd_lockout_time", lockout_ms),
+    B(CONF_B_UINT, "authd_failure_limit_user", failure_limit_user),
+    B(CONF_B_UINT, "authd_failure_limit_client", failure_limit_client),
+    B(CONF_B_SECS, "mysql_query_timeout", query_timeout_s),
+};
+#undef B
+
+/* The user query's columns that authd_*_field settings name (the
+   others are ExtMail's columns, or computed). */
+static const struct {
+	const char *col;   /* in extmail_login_cols */
+	const char *param; /* the setting naming the SQL column */
+} user_fields[] = {
+    {"login", "authd_login_field"},	{"crypt", "authd_crypt_pwfield"},
+    {"clear", "authd_clear_pwfield"},	{"uid", "authd_uid_field"},
+    {"gid", "authd_gid_field"},		{"home", "authd_home_field"},
+    {"maildir", "authd_maildir_field"}, {"quota", "authd_quota_field"},
+    {"name", "authd_name_field"},
+};
+
+const char *const authd_quota_cols[] = {
+    "domain",	 "maxquota", "maxusers", "maxalias", "users",
+    "quota_sum", "aliases",  "active",	 NULL,
+};
+
+/* The index of a column of extmail_login_cols. */
+static size_t user_col(const char *name)
+{
+	size_t i = 0;
+	while (strcmp(extmail_login_cols[i], name) != 0)
+		i++;
+	return i;
+}
+
+/* "a, b, c" of n expressions, or NULL when too long. */
+static char *select_list(const char *const *exprs, size_t n)
+{
+	struct buf b;
+	buf_init(&b, 65536);
+	for (size_t i = 0; i < n; i++)
+		if (buf_printf(&b, "%s%s", i ? ", " : "", exprs[i]) < 0) {
+			buf_deinit(&b);
+			return NULL;
+		}
 	char *s = xstrdup(buf_cstr(&b));
 	buf_deinit(&b);
 	return s;
@@ -79,37 +150,10 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	struct authd_cfg *c = xcalloc(1, sizeof(*c));
 	c->refs = 1;
 	c->conf = conf;
-	c->socket_path = conf_str(conf, "authd_socket");
-	c->run_directory = conf_str(conf, "run_directory");
-	c->mail_owner = conf_str(conf, "mail_owner");
-	c->mailbox_base = conf_str(conf, "virtual_mailbox_base");
-	c->default_options = conf_str(conf, "authd_default_options");
-	c->default_domain = conf_str(conf, "authd_default_domain");
-	c->password_scheme = conf_str(conf, "authd_password_scheme");
-	c->clear_pwfield = conf_str(conf, "authd_clear_pwfield");
-	c->plain_fallback = conf_bool(conf, "authd_plain_fallback");
-	c->workers = (unsigned)conf_int(conf, "authd_workers");
-	c->max_clients = (unsigned)conf_int(conf, "authd_max_clients");
-	c->alias_max_depth = (unsigned)conf_int(conf, "authd_alias_max_depth");
-	c->cache_ttl_ms = (uint64_t)conf_time(conf, "authd_cache_ttl") * 1000;
-	c->neg_ttl_ms =
-	    (uint64_t)conf_time(conf, "authd_negative_cache_ttl") * 1000;
-	c->request_timeout_ms =
-	    (uint64_t)conf_time(conf, "authd_request_timeout") * 1000;
-	c->failure_delay_ms =
-	    (uint64_t)conf_time(conf, "authd_failure_delay") * 1000;
-	c->failure_delay_max_ms =
-	    (uint64_t)conf_time(conf, "authd_failure_delay_max") * 1000;
+	conf_bind_apply(conf, cfg_binds, sizeof cfg_binds / sizeof *cfg_binds,
+			c);
 	if (c->failure_delay_max_ms < c->failure_delay_ms)
 		c->failure_delay_max_ms = c->failure_delay_ms;
-	c->failure_window_ms =
-	    (uint64_t)conf_time(conf, "authd_failure_window") * 1000;
-	c->lockout_ms = (uint64_t)conf_time(conf, "authd_lockout_time") * 1000;
-	c->failure_limit_user =
-	    (unsigned)conf_int(conf, "authd_failure_limit_user");
-	c->failure_limit_client =
-	    (unsigned)conf_int(conf, "authd_failure_limit_client");
-	c->query_timeout_s = (unsigned)conf_time(conf, "mysql_query_timeout");
 
 	const char *uid = conf_str(conf, "authd_uid");
 	const char *gid = conf_str(conf, "authd_gid");
@@ -156,19 +200,20 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 				  ? "(expiredate > '1000-01-01' AND "
 				    "expiredate < CURDATE())"
 				  : "0";
-	/* 20 columns: AUTHD_USER_COLS, order read by db.c */
-	char *cols = build(
-	    "%s, %s, %s, %s, %s, %s, %s, %s, %s, disablesmtpd, "
-	    "disablesmtp, disablewebmail, disablenetdisk, disableimap, "
-	    "disablepop3, disablepwdchange, active, %s, %s, netdiskquota",
-	    login, field_or_empty(crypt), field_or_empty(c->clear_pwfield),
-	    field_or_empty(conf_str(conf, "authd_uid_field")),
-	    field_or_empty(conf_str(conf, "authd_gid_field")),
-	    field_or_empty(conf_str(conf, "authd_home_field")),
-	    field_or_empty(conf_str(conf, "authd_maildir_field")),
-	    field_or_empty(conf_str(conf, "authd_quota_field")),
-	    field_or_empty(conf_str(conf, "authd_name_field")), domain_active,
-	    expired);
+	/* extmail_login_cols' order; db.c reads the row by those names */
+	const char *exprs[EXTMAIL_LOGIN_NCOLS];
+	for (size_t i = 0; i < EXTMAIL_LOGIN_NCOLS; i++) {
+		const char *name = extmail_login_cols[i];
+		exprs[i] = name; /* ExtMail's own column */
+		for (size_t k = 0; k < sizeof user_fields / sizeof *user_fields;
+		     k++)
+			if (strcmp(user_fields[k].col, name) == 0)
+				exprs[i] = field_or_empty(
+				    conf_str(conf, user_fields[k].param));
+	}
+	exprs[user_col("domain_active")] = domain_active;
+	exprs[user_col("expired")] = expired;
+	char *cols = select_list(exprs, EXTMAIL_LOGIN_NCOLS);
 	free(domain_active);
 	if (cols == NULL) {
 		*error_r = "user query too long";
@@ -198,7 +243,7 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	}
 	c->q_alias = xstrdup("SELECT goto FROM alias WHERE address = ? AND "
 			     "active = 1");
-	c->q_domain = xstrdup("SELECT domain, active, transport FROM domain "
+	c->q_domain = xstrdup("SELECT " EXTMAIL_DOMAIN_SELECT " FROM domain "
 			      "WHERE domain = ?");
 	c->q_quota = xstrdup(
 	    "SELECT d.domain, d.maxquota, d.maxusers, d.maxalias, "

@@ -40,21 +40,21 @@ struct authd_cfg {
 	unsigned query_timeout_s;
 
 	/* SQL built at load time; placeholders only */
-	char *q_user; /* ? = login */
+	char *q_user; /* ? = login; columns: extmail_login_cols */
 	char *q_enumerate;
 	char *q_passwd;		/* ? = crypted[, clear], login */
 	bool passwd_has_clear;	/* ? = crypted, clear, login */
 	bool passwd_clear_only; /* ? = clear, login */
 	char *q_alias;		/* ? = address */
-	char *q_domain;		/* ? = domain */
+	char *q_domain;		/* ? = domain; extmail_domain_cols */
 	char *q_quota;		/* ? = domain */
 
 	/* the mysql: tables named in youju.cf (MAPLOOKUP's allow-list) */
 	struct sqlmap_set *maps; /* owned; NULL until authd_cfg_load_maps */
 };
 
-/* Number of columns q_user and q_enumerate select (see cfg.c). */
-#define AUTHD_USER_COLS 20
+/* The columns q_quota selects, in order (read by name in db.c). */
+extern const char *const authd_quota_cols[];
 
 /*
  * Builds a cfg from a loaded configuration (takes ownership of conf) and

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "extmail_sql.h"
 #include "log.h"
 #include "str.h"
 #include "xalloc.h"
@@ -49,19 +50,35 @@ static unsigned long id_of(const char *v)
 	return (unsigned long)n;
 }
 
-void authd_db_row_to_user(const struct authd_cfg *cfg, char *const *c,
+/* a column of a user row by name (extmail_login_cols) */
+static const char *ucol(const struct sqlrow *row, const char *name)
+{
+	return extmail_col(extmail_login_cols, row, name);
+}
+
+/* ExtMail's disable* columns, in the order of the AUTHD_DIS_* bits */
+static const char *const dis_cols[AUTHD_DIS_COUNT] = {
+    "disablesmtpd",   "disablesmtp", "disablewebmail",
+    "disablenetdisk", "disableimap", "disablepop3",
+};
+
+void authd_db_row_to_user(const struct authd_cfg *cfg, const struct sqlrow *row,
 			  struct authd_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	u->address = xstrdup(c[0] != NULL ? c[0] : "");
-	u->passwd = c[1] != NULL && c[1][0] != '\0' ? xstrdup(c[1]) : NULL;
-	u->clearpw = cfg->clear_pwfield[0] != '\0' && c[2] != NULL
-			 ? xstrdup(c[2])
+	const char *login = ucol(row, "login"), *crypt = ucol(row, "crypt");
+	const char *clear = ucol(row, "clear"), *quota = ucol(row, "quota");
+	const char *name = ucol(row, "name");
+	const char *netdisk = ucol(row, "netdiskquota");
+	u->address = xstrdup(login != NULL ? login : "");
+	u->passwd = crypt != NULL && crypt[0] != '\0' ? xstrdup(crypt) : NULL;
+	u->clearpw = cfg->clear_pwfield[0] != '\0' && clear != NULL
+			 ? xstrdup(clear)
 			 : NULL;
-	u->uid = cfg->have_uid ? cfg->fixed_uid : id_of(c[3]);
-	u->gid = cfg->have_gid ? cfg->fixed_gid : id_of(c[4]);
-	u->home = join_path(cfg->mailbox_base, c[5]);
-	u->maildir = join_path(cfg->mailbox_base, c[6]);
+	u->uid = cfg->have_uid ? cfg->fixed_uid : id_of(ucol(row, "uid"));
+	u->gid = cfg->have_gid ? cfg->fixed_gid : id_of(ucol(row, "gid"));
+	u->home = join_path(cfg->mailbox_base, ucol(row, "home"));
+	u->maildir = join_path(cfg->mailbox_base, ucol(row, "maildir"));
 	if (u->maildir == NULL && u->home != NULL) {
 		size_t hl = strlen(u->home);
 		u->maildir = xmalloc(hl + sizeof("/Maildir"));
@@ -69,26 +86,26 @@ void authd_db_row_to_user(const struct authd_cfg *cfg, char *const *c,
 		memcpy(u->maildir + hl, "/Maildir", sizeof("/Maildir"));
 	}
 	bool bad = false;
-	u->quota = authd_quota_normalise(c[7], &bad);
+	u->quota = extmail_quota_definition(quota, &bad);
 	if (bad) {
 		char esc[64];
 		log_warning("authd: bad quota value for %s: '%s' "
 			    "(ignored: no limit)",
 			    u->address,
-			    log_escape(esc, sizeof(esc), c[7], strlen(c[7])));
+			    log_escape(esc, sizeof(esc), quota, strlen(quota)));
 	}
-	u->name = c[8] != NULL ? xstrdup(c[8]) : NULL;
+	u->name = name != NULL ? xstrdup(name) : NULL;
 	for (unsigned i = 0; i < AUTHD_DIS_COUNT; i++) {
-		if (flag(c[9 + i]))
+		if (flag(ucol(row, dis_cols[i])))
 			u->disabled |= 1u << i;
 	}
-	u->pwchange_disabled = flag(c[15]);
-	u->mailbox_active = flag(c[16]);
-	u->domain_active = flag(c[17]);
-	u->expired = flag(c[18]);
+	u->pwchange_disabled = flag(ucol(row, "disablepwdchange"));
+	u->mailbox_active = flag(ucol(row, "active"));
+	u->domain_active = flag(ucol(row, "domain_active"));
+	u->expired = flag(ucol(row, "expired"));
 	u->netdiskquota =
-	    c[19] != NULL && c[19][0] != '\0' && strcmp(c[19], "0") != 0
-		? xstrdup(c[19])
+	    netdisk != NULL && netdisk[0] != '\0' && strcmp(netdisk, "0") != 0
+		? xstrdup(netdisk)
 		: NULL;
 }
 
@@ -131,8 +148,8 @@ enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
 	if (run(cfg, cfg->q_user, args, 1, 2, &res) != AUTHD_FOUND)
 		return AUTHD_TEMPFAIL;
 	enum authd_status st = AUTHD_NOTFOUND;
-	if (res.nrows == 1 && res.rows[0].ncols == AUTHD_USER_COLS) {
-		authd_db_row_to_user(cfg, res.rows[0].cols, u_r);
+	if (res.nrows == 1 && res.rows[0].ncols == EXTMAIL_LOGIN_NCOLS) {
+		authd_db_row_to_user(cfg, &res.rows[0], u_r);
 		if (u_r->home == NULL || u_r->uid == 0 || u_r->gid == 0) {
 			/* authmysql: empty home = no such user, uid 0 =
 			   error */
@@ -183,10 +200,10 @@ authd_db_enumerate(struct authd_cfg *cfg,
 		return AUTHD_TEMPFAIL;
 	enum authd_status st = AUTHD_FOUND;
 	for (size_t i = 0; i < res.nrows; i++) {
-		if (res.rows[i].ncols != AUTHD_USER_COLS)
+		if (res.rows[i].ncols != EXTMAIL_LOGIN_NCOLS)
 			continue;
 		struct authd_user u;
-		authd_db_row_to_user(cfg, res.rows[i].cols, &u);
+		authd_db_row_to_user(cfg, &res.rows[i], &u);
 		int rc = 0;
 		/* the client ignores uid/gid 0 too; skip unusable rows */
 		if (u.home != NULL && u.uid != 0 && u.gid != 0 &&
@@ -231,9 +248,12 @@ enum authd_status authd_db_domain(struct authd_cfg *cfg, const char *domain,
 	if (run(cfg, cfg->q_domain, args, 1, 1, &res) != AUTHD_FOUND)
 		return AUTHD_TEMPFAIL;
 	enum authd_status st = AUTHD_NOTFOUND;
-	if (res.nrows == 1 && res.rows[0].ncols == 3) {
-		const char *t = res.rows[0].cols[2];
-		*active_r = flag(res.rows[0].cols[1]);
+	if (res.nrows == 1) {
+		const struct sqlrow *row = &res.rows[0];
+		const char *t =
+		    extmail_col(extmail_domain_cols, row, "transport");
+		*active_r =
+		    flag(extmail_col(extmail_domain_cols, row, "active"));
 		if (transport_r != NULL && t != NULL && t[0] != '\0')
 			*transport_r = xstrdup(t);
 		st = AUTHD_FOUND;
@@ -264,15 +284,17 @@ enum authd_status authd_db_quota(struct authd_cfg *cfg, const char *domain,
 	if (run(cfg, cfg->q_quota, args, 1, 1, &res) != AUTHD_FOUND)
 		return AUTHD_TEMPFAIL;
 	enum authd_status st = AUTHD_NOTFOUND;
-	if (res.nrows == 1 && res.rows[0].ncols == 8) {
-		char **c = res.rows[0].cols;
-		q->maxquota = num_prefix(c[1]);
-		q->maxusers = num_prefix(c[2]);
-		q->maxalias = num_prefix(c[3]);
-		q->users = num_prefix(c[4]);
-		q->quota_sum = num_prefix(c[5]);
-		q->aliases = num_prefix(c[6]);
-		q->active = flag(c[7]);
+	if (res.nrows == 1) {
+		const struct sqlrow *row = &res.rows[0];
+#define QCOL(name) num_prefix(extmail_col(authd_quota_cols, row, name))
+		q->maxquota = QCOL("maxquota");
+		q->maxusers = QCOL("maxusers");
+		q->maxalias = QCOL("maxalias");
+		q->users = QCOL("users");
+		q->quota_sum = QCOL("quota_sum");
+		q->aliases = QCOL("aliases");
+#undef QCOL
+		q->active = flag(extmail_col(authd_quota_cols, row, "active"));
 		st = AUTHD_FOUND;
 	}
 	sqlresult_free(&res);

@@ -57,8 +57,9 @@ struct authd_quota {
 enum authd_status authd_db_quota(struct authd_cfg *cfg, const char *domain,
 				 struct authd_quota *q_r);
 
-/* Fills u from one row of q_user (exported for tests). */
-void authd_db_row_to_user(const struct authd_cfg *cfg, char *const *cols,
+/* Fills u from one row of q_user, read by the column names of
+   extmail_login_cols (exported for tests). */
+void authd_db_row_to_user(const struct authd_cfg *cfg, const struct sqlrow *row,
 			  struct authd_user *u);
 
 #endif

@@ -2,8 +2,8 @@
  * The account record youju-authd works with, and the byte-exact replies
  * built from it (reference/authd-protocol.md §3): the KEY=VALUE lines of a
  * PRE/AUTH success in courier's order, ENUMERATE records, the OPTIONS merge
- * with authd_default_options, and the quota normalisation of ExtMail's
- * quota column.
+ * with authd_default_options (the quota column's normalisation is
+ * lib/extmail_sql's extmail_quota_definition).
  */
 #ifndef AUTHD_REPLY_H
 #define AUTHD_REPLY_H
@@ -29,7 +29,8 @@ const char *authd_disable_name(unsigned bit_index);
 /*
  * One mailbox.  Every string is owned (xstrdup'd) or NULL; free with
  * authd_user_free().  home/maildir are absolute (virtual_mailbox_base
- * prepended); quota is already normalised (NULL = no limit).
+ * prepended); quota is already normalised by extmail_quota_definition (NULL =
+ * no limit).
  */
 struct authd_user {
 	char *address;	    /* the login column as stored: ADDRESS */
@@ -69,14 +70,6 @@ int authd_user_options(const struct authd_user *u, struct buf *out);
  */
 int authd_options_merge(const char *account, const char *defaults,
 			struct buf *out);
-
-/*
- * Normalises a quota column value into Maildir++ form: "104857600" →
- * "104857600S", "104857600S,1000C" kept, "0", "0S", "" or NULL → NULL (no
- * limit), anything else → NULL with *bad_r = true (when bad_r != NULL).
- * Returns a malloc'd string or NULL.
- */
-char *authd_quota_normalise(const char *col, bool *bad_r);
 
 /*
  * Appends a PRE/AUTH success reply: UID GID HOME ADDRESS NAME MAILDIR QUOTA

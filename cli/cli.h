@@ -14,4 +14,8 @@
  */
 int cli_conf(int argc, char **argv);
 
+/* `youju sieve check FILE...` and `youju sieve extensions` (cli/sieve.c,
+   docs/sieve.md).  0, 1 when a script has an error, 2 on usage. */
+int cli_sieve(int argc, char **argv);
+
 #endif

@@ -33,6 +33,7 @@ static const struct cli_command cli_commands[] = {
     {"queue", cli_queue, "the mail queue: list flush delete hold cat"},
     {"dkim", cli_dkim, "DKIM keys: keygen DOMAIN, show DOMAIN"},
     {"sendmail", cli_sendmail, "submit mail from stdin (sendmail(1))"},
+    {"sieve", cli_sieve, "Sieve tools: check FILE..., extensions"},
     {"domain", cli_admin, "domains through youju-webadmin: list add ..."},
     {"user", cli_admin, "mailboxes: list show add set del import ..."},
     {"alias", cli_admin, "aliases: list show add set del import ..."},

@@ -8,7 +8,6 @@
  */
 #include "queue.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -48,42 +47,14 @@ static int cq_path(char *out, const char *qdir, const char *sub, const char *id)
 	return n < 0 || n >= CQ_PATH_MAX ? -1 : 0;
 }
 
-static int cq_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* The IDs in qdir/sub, sorted; *n_r their count. */
 static char **cq_ids(const char *qdir, const char *sub, size_t *n_r)
 {
 	char dir[CQ_PATH_MAX];
-	char **ids = NULL;
-	size_t n = 0;
 	*n_r = 0;
 	if (cq_path(dir, qdir, sub, "") < 0)
 		return NULL;
-	DIR *d = opendir(dir);
-	if (d == NULL)
-		return NULL;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!qfile_is_id(de->d_name))
-			continue;
-		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
-		ids[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(ids, n, sizeof(*ids), cq_cmp);
-	*n_r = n;
-	return ids;
-}
-
-static void cq_ids_free(char **ids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(ids[i]);
-	free(ids);
+	return qfile_list_ids(dir, n_r);
 }
 
 static int cq_list(const char *qdir)
@@ -134,7 +105,7 @@ static int cq_list(const char *qdir)
 			qfile_free(&e);
 			free(data);
 		}
-		cq_ids_free(ids, n);
+		qfile_ids_free(ids, n);
 	}
 	if (count == 0)
 		printf("Mail queue is empty\n");
@@ -168,7 +139,7 @@ static size_t cq_move(const char *qdir, const char *id, const char *const *from,
 				fprintf(stderr, "youju queue: %s: %s\n", src,
 					strerror(errno));
 		}
-		cq_ids_free(ids, n);
+		qfile_ids_free(ids, n);
 	}
 	return moved;
 }

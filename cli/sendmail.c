@@ -30,6 +30,7 @@
 #include "conf.h"
 #include "dot.h"
 #include "log.h"
+#include "mime.h"
 #include "net.h"
 #include "queue.h"
 #include "sendmail_msg.h"
@@ -259,17 +260,20 @@ static void header_prepare(const struct buf *hdr, const struct sm_opts *o,
 			   const char *sender, struct sm_rcpts *r,
 			   struct buf *out)
 {
-	struct str rest = {hdr->len ? hdr->p : "", hdr->len}, f;
+	const char *h = hdr->len ? hdr->p : "";
+	struct mime_field f;
+	size_t pos = 0;
 	bool resent = false, from = false;
-	while (sm_header_next(&rest, &f)) {
-		if (sm_field_is(f, "Resent-To") ||
-		    sm_field_is(f, "Resent-Cc") || sm_field_is(f, "Resent-Bcc"))
+	while (mime_header_field_next(h, hdr->len, &pos, &f)) {
+		if (str_case_eq_cstr(f.name, "Resent-To") ||
+		    str_case_eq_cstr(f.name, "Resent-Cc") ||
+		    str_case_eq_cstr(f.name, "Resent-Bcc"))
 			resent = true;
-		if (sm_field_is(f, "From"))
+		if (str_case_eq_cstr(f.name, "From"))
 			from = true;
 	}
-	rest = (struct str){hdr->len ? hdr->p : "", hdr->len};
-	while (sm_header_next(&rest, &f)) {
+	pos = 0;
+	while (mime_header_field_next(h, hdr->len, &pos, &f)) {
 		/* with Resent- headers only they name the recipients, as
 		   Postfix's cleanup does */
 		static const char *const plain[] = {"To", "Cc", "Bcc"};
@@ -277,14 +281,14 @@ static void header_prepare(const struct buf *hdr, const struct sm_opts *o,
 						 "Resent-Bcc"};
 		for (size_t i = 0; o->extract && i < 3; i++) {
 			const char *name = resent ? re[i] : plain[i];
-			if (sm_field_is(f, name))
-				rcpt_list(r, sm_field_value(f), name,
-					  EX_DATAERR);
+			if (str_case_eq_cstr(f.name, name))
+				rcpt_list(r, f.value, name, EX_DATAERR);
 		}
-		if (sm_field_is(f, "Bcc") || sm_field_is(f, "Resent-Bcc") ||
-		    sm_field_is(f, "Return-Path"))
+		if (str_case_eq_cstr(f.name, "Bcc") ||
+		    str_case_eq_cstr(f.name, "Resent-Bcc") ||
+		    str_case_eq_cstr(f.name, "Return-Path"))
 			continue;
-		if (buf_append(out, f.p, f.len) < 0)
+		if (buf_append(out, f.raw.p, f.raw.len) < 0)
 			sm_fatal(EX_DATAERR, "message header too large");
 	}
 	if (!from && o->fullname != NULL && o->fullname[0] != '\0' &&

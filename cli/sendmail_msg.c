@@ -179,39 +179,6 @@ int sm_header_read(FILE *f, struct buf *hdr, off_t *body_off_r,
 	return rc;
 }
 
-bool sm_header_next(struct str *rest, struct str *field_r)
-{
-	if (rest->len == 0)
-		return false;
-	size_t i = 0;
-	for (;;) {
-		const char *nl = memchr(rest->p + i, '\n', rest->len - i);
-		i = nl != NULL ? (size_t)(nl - rest->p) + 1 : rest->len;
-		if (i >= rest->len || (rest->p[i] != ' ' && rest->p[i] != '\t'))
-			break;
-	}
-	*field_r = (struct str){rest->p, i};
-	rest->p += i;
-	rest->len -= i;
-	return true;
-}
-
-bool sm_field_is(struct str field, const char *name)
-{
-	size_t n = strlen(name);
-	return field.len > n && field.p[n] == ':' &&
-	       str_has_prefix_case(field, name);
-}
-
-struct str sm_field_value(struct str field)
-{
-	const char *colon = memchr(field.p, ':', field.len);
-	if (colon == NULL)
-		return (struct str){field.p + field.len, 0};
-	return (struct str){colon + 1,
-			    field.len - (size_t)(colon + 1 - field.p)};
-}
-
 /* ------------------------------------------------------- addresses */
 
 /* The list is read by lib/addrlist; here each address becomes the text

@@ -70,18 +70,6 @@ __attribute__((warn_unused_result)) int sm_input_end(struct sm_input *in,
 int sm_header_read(FILE *f, struct buf *hdr, off_t *body_off_r,
 		   const char **error_r);
 
-/*
- * Walks the logical header fields of a header section: *rest is what is
- * left (start with the whole section); *field_r gets the next field with
- * its continuation lines and final LF.  Returns false at the end.
- */
-bool sm_header_next(struct str *rest, struct str *field_r);
-/* True when field's name is name (any case). */
-bool sm_field_is(struct str field, const char *name);
-/* The field's value: after the colon up to the end, continuation lines
-   included. */
-struct str sm_field_value(struct str field);
-
 /* ------------------------------------------------------- addresses */
 
 /* Receives one address (len <= SM_ADDR_MAX, NUL-terminated). Returns 0 or

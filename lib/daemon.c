@@ -241,3 +241,17 @@ struct conf *daemon_begin(int argc, char **argv, const char *prog,
 	log_set_debug(conf_bool(conf, "debug"));
 	return conf;
 }
+
+void daemon_detach(const char *run_directory, const char *prog, bool foreground,
+		   char *pidfile, size_t pidsz)
+{
+	const char *err = NULL;
+	int n = snprintf(pidfile, pidsz, "%s/%s.pid", run_directory, prog);
+	if (n < 0 || (size_t)n >= pidsz)
+		fatal("%s: run_directory too long", prog);
+	if (daemon_start(pidfile, foreground, &err) < 0)
+		fatal("%s: %s: %s: %s", prog, pidfile, err, strerror(errno));
+	log_set_pid();
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal("signal: %s", strerror(errno));
+}

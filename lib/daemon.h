@@ -46,6 +46,14 @@ struct conf *daemon_begin(int argc, char **argv, const char *prog,
 __attribute__((warn_unused_result)) int
 daemon_start(const char *pidfile, bool foreground, const char **error_r);
 
+/*
+ * daemon_start() with the pid file run_directory/<prog>.pid (written into
+ * pidfile, of pidsz bytes), then the pid for the log, and SIGPIPE
+ * ignored.  fatal() on failure.
+ */
+void daemon_detach(const char *run_directory, const char *prog, bool foreground,
+		   char *pidfile, size_t pidsz);
+
 /* Start-up succeeded: releases the waiting parent and points stderr at
    /dev/null.  No-op in the foreground or when called again. */
 void daemon_ready(void);

@@ -81,6 +81,30 @@ const char *const extmail_manager_cols[] = {
     "createdate", "expiredate", "active", NULL,
 };
 
+const char *const extmail_login_cols[] = {
+    "login",
+    "crypt",
+    "clear",
+    "uid",
+    "gid",
+    "home",
+    "maildir",
+    "quota",
+    "name",
+    "disablesmtpd",
+    "disablesmtp",
+    "disablewebmail",
+    "disablenetdisk",
+    "disableimap",
+    "disablepop3",
+    "disablepwdchange",
+    "active",
+    "domain_active",
+    "expired",
+    "netdiskquota",
+    NULL,
+};
+
 const char *extmail_col(const char *const *cols, const struct sqlrow *row,
 			const char *name)
 {
@@ -90,9 +114,9 @@ const char *extmail_col(const char *const *cols, const struct sqlrow *row,
 	return NULL;
 }
 
-int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
+int extmail_quota_parse(const char *col, uint64_t *bytes_r, uint64_t *msgs_r)
 {
-	*bytes_r = 0;
+	*bytes_r = *msgs_r = 0;
 	if (col == NULL)
 		return 0;
 	const char *p = col;
@@ -100,8 +124,8 @@ int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
 		p++;
 	if (*p == '\0')
 		return 0;
-	bool bare = true, seen_s = false;
-	uint64_t bytes = 0;
+	bool bare = true, seen_s = false, seen_c = false;
+	uint64_t bytes = 0, msgs = 0;
 	for (;;) {
 		if (*p < '0' || *p > '9')
 			return -1;
@@ -115,14 +139,13 @@ int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
 		}
 		if (*p == 'S' || *p == 'C') {
 			bare = false;
-			if (*p == 'S') {
-				if (seen_s)
-					return -1;
-				seen_s = true;
-				bytes = v;
-			}
+			bool *seen = *p == 'S' ? &seen_s : &seen_c;
+			if (*seen)
+				return -1;
+			*seen = true;
+			*(*p == 'S' ? &bytes : &msgs) = v;
 			p++;
-		} else if (bare && (*p == '\0' || *p == ' ')) {
+		} else if (bare && (*p == '\0' || *p == ' ' || *p == '\t')) {
 			bytes = v;
 		} else
 			return -1;
@@ -133,11 +156,39 @@ int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
 		if (*p != ',' || bare)
 			return -1;
 		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
 	}
 	if (bytes > EXTMAIL_QUOTA_MAX)
 		return -1;
 	*bytes_r = bytes;
+	*msgs_r = msgs;
 	return 0;
+}
+
+int extmail_quota_bytes(const char *col, uint64_t *bytes_r)
+{
+	uint64_t msgs;
+	return extmail_quota_parse(col, bytes_r, &msgs);
+}
+
+char *extmail_quota_definition(const char *col, bool *bad_r)
+{
+	uint64_t bytes, msgs;
+	bool bad = extmail_quota_parse(col, &bytes, &msgs) < 0;
+	if (bad_r != NULL)
+		*bad_r = bad;
+	if (bad || (bytes == 0 && msgs == 0))
+		return NULL;
+	char out[48];
+	if (msgs == 0)
+		snprintf(out, sizeof out, "%" PRIu64 "S", bytes);
+	else if (bytes == 0)
+		snprintf(out, sizeof out, "%" PRIu64 "C", msgs);
+	else
+		snprintf(out, sizeof out, "%" PRIu64 "S,%" PRIu64 "C", bytes,
+			 msgs);
+	return xstrdup(out);
 }
 
 void extmail_quota_format(uint64_t bytes, char *out)

@@ -5,7 +5,9 @@
  * list can change without breaking its readers), the quota format
  * (Maildir++ "NNNNS" strings in the tables, bytes everywhere else), and
  * validators for the names that become keys (domains, local parts).
- * Used by youju-webadmin; youju-authd keeps its own copies for now.
+ * Used by youju-webadmin and youju-authd (its user row, whose select list
+ * follows the authd_*_field settings, is read by the names of
+ * extmail_login_cols).
  */
 #ifndef YOUJU_EXTMAIL_SQL_H
 #define YOUJU_EXTMAIL_SQL_H
@@ -21,6 +23,15 @@ extern const char *const extmail_domain_cols[];
 extern const char *const extmail_mailbox_cols[];
 extern const char *const extmail_alias_cols[];
 extern const char *const extmail_manager_cols[];
+
+/*
+ * youju-authd's user query: its select list is built in this order
+ * (authd/cfg.c: login..name are the columns the authd_*_field settings
+ * name, domain_active and expired are computed), and its rows are read by
+ * these names with extmail_col().
+ */
+extern const char *const extmail_login_cols[];
+#define EXTMAIL_LOGIN_NCOLS 20
 
 /* The same lists as SELECT text (a unit test checks they agree). */
 #define EXTMAIL_DOMAIN_SELECT                                                  \
@@ -69,6 +80,18 @@ const char *extmail_col(const char *const *cols, const struct sqlrow *row,
  * is not a Maildir++ quota or is over EXTMAIL_QUOTA_MAX.
  */
 int extmail_quota_bytes(const char *col, uint64_t *bytes_r);
+/*
+ * The same parse, both limits: bytes (the S part or the bare number) and
+ * messages (the C part); 0 = no limit.  Returns 0, or -1 as above.
+ */
+int extmail_quota_parse(const char *col, uint64_t *bytes_r, uint64_t *msgs_r);
+/*
+ * A quota column as the Maildir++ definition a login result carries
+ * ("104857600" -> "104857600S", "5000S,100C" as it is); NULL when there
+ * is no limit (empty, zero, NULL) and also, with *bad_r set, when the
+ * text is not a quota.  Owned: free().  bad_r may be NULL.
+ */
+char *extmail_quota_definition(const char *col, bool *bad_r);
 /* Writes the table form of bytes: "NNNNS", or "0" for unlimited.  out
    must hold 24 bytes. */
 void extmail_quota_format(uint64_t bytes, char *out);

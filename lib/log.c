@@ -35,6 +35,9 @@ static struct {
 	bool to_stderr;
 	bool debug;
 	long pid;
+	bool owner_set; /* a file created as root gets this owner */
+	uid_t owner_uid;
+	gid_t owner_gid;
 } lg = {.name = "youju", .ident = "youju", .fd = -1, .to_stderr = true};
 
 static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -87,7 +90,17 @@ int log_reopen(void)
 {
 	if (lg.path == NULL)
 		return 0;
-	int fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	int fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* rotated away: the new file gets the owner the processes
+		   that dropped root need, not root's */
+		fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+			  0640);
+		if (fd >= 0 && lg.owner_set && geteuid() == 0 &&
+		    fchown(fd, lg.owner_uid, lg.owner_gid) < 0) {
+			/* the file stays root's: the log still works here */
+		}
+	}
 	if (fd < 0) {
 		lg.to_stderr = true;
 		return -1;
@@ -107,6 +120,13 @@ void log_close(void)
 		closelog();
 	lg.use_syslog = false;
 	lg.to_stderr = true;
+}
+
+void log_set_owner(uid_t uid, gid_t gid)
+{
+	lg.owner_set = true;
+	lg.owner_uid = uid;
+	lg.owner_gid = gid;
 }
 
 void log_set_stderr(bool on)

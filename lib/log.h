@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 enum log_level {
 	LOG_LVL_DEBUG,
@@ -37,6 +38,9 @@ int log_open(const char *prog, const char *path, bool use_syslog);
 /* Re-opens the file (after rotation or a config reload). */
 int log_reopen(void);
 void log_close(void);
+/* A log file that log_open/log_reopen create while running as root gets
+   this owner (the daemon's unprivileged processes reopen it). */
+void log_set_owner(uid_t uid, gid_t gid);
 /* Also copy every line to stderr (foreground runs, tests). */
 void log_set_stderr(bool on);
 void log_set_debug(bool on);

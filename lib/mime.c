@@ -109,6 +109,17 @@ static size_t mime_hit_end(const struct mime_ctx *x, const struct mime_hit *h,
 bool mime_header_next(const char *hdr, size_t len, size_t *pos,
 		      struct str *name_r, struct str *value_r)
 {
+	struct mime_field f;
+	if (!mime_header_field_next(hdr, len, pos, &f))
+		return false;
+	*name_r = f.name;
+	*value_r = f.value;
+	return true;
+}
+
+bool mime_header_field_next(const char *hdr, size_t len, size_t *pos,
+			    struct mime_field *f)
+{
 	size_t p = *pos;
 	while (p < len) {
 		const char *nl = memchr(hdr + p, '\n', len - p);
@@ -135,8 +146,9 @@ bool mime_header_next(const char *hdr, size_t len, size_t *pos,
 		size_t ve = end;
 		if (ve > vs && hdr[ve - 1] == '\r')
 			ve--;
-		*name_r = name;
-		*value_r = (struct str){hdr + vs, ve - vs};
+		f->raw = (struct str){hdr + ls, p - ls};
+		f->name = name;
+		f->value = (struct str){hdr + vs, ve - vs};
 		*pos = p;
 		return true;
 	}

@@ -89,6 +89,16 @@ size_t mime_count(const struct mime_part *root);
  */
 bool mime_header_next(const char *hdr, size_t len, size_t *pos,
 		      struct str *name_r, struct str *value_r);
+/* One field as the walk finds it (all borrowed from hdr). */
+struct mime_field {
+	struct str raw;	  /* the whole field, line ends included */
+	struct str name;  /* without the colon, trailing blanks trimmed */
+	struct str value; /* as mime_header_next()'s value */
+};
+/* The same walk, with the raw field (for code that copies or drops whole
+   fields).  Returns false at the end. */
+bool mime_header_field_next(const char *hdr, size_t len, size_t *pos,
+			    struct mime_field *f);
 /* Appends value with folds removed and ends trimmed to out.  0 or -1. */
 int mime_unfold(struct str value, struct buf *out);
 

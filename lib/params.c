@@ -390,6 +390,9 @@ static const struct conf_param mra_params[] = {
 		 "POP3 (STLS) listen addresses, host:port."),
 	P_LIST("pop3s_listen", "127.0.0.1:2995",
 		 "POP3S (implicit TLS) listen addresses, host:port."),
+	P_LIST("managesieve_listen", "127.0.0.1:24190",
+		 "ManageSieve (RFC 5804, STARTTLS) listen addresses, "
+		 "host:port (4190 in production)."),
 	P_BOOL("imap_login_disabled_without_tls", "yes",
 		 "Refuse IMAP and POP3 plain-text logins without TLS, except "
 		 "from the server's own address (Dovecot's "

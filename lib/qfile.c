@@ -7,8 +7,10 @@
  */
 #include "qfile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -377,6 +379,41 @@ bool qfile_is_id(const char *name)
 					   (name[n] >= 'A' && name[n] <= 'F')))
 			return false;
 	return n == QFILE_ID_LEN;
+}
+
+static int qfile_id_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **qfile_list_ids(const char *dir, size_t *n_r)
+{
+	char **ids = NULL;
+	size_t n = 0;
+	*n_r = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return NULL;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (!qfile_is_id(de->d_name))
+			continue;
+		ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+		ids[n++] = xstrdup(de->d_name);
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(ids, n, sizeof(*ids), qfile_id_cmp);
+	*n_r = n;
+	errno = 0;
+	return ids;
+}
+
+void qfile_ids_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
 }
 
 bool qfile_final_done(const struct qfile *qf, const char *addr)

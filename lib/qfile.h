@@ -91,4 +91,13 @@ uint32_t qfile_crc32c(uint32_t crc, const void *p, size_t n);
 /* True when name is a queue ID (QFILE_ID_LEN upper-case hex digits). */
 bool qfile_is_id(const char *name);
 
+/*
+ * The queue IDs among the names in dir, sorted (oldest first: IDs grow
+ * with time).  Returns them (owned: qfile_ids_free) with their count in
+ * *n_r, or NULL with errno when dir cannot be read (*n_r = 0; an empty
+ * directory also gives NULL, with errno 0).
+ */
+char **qfile_list_ids(const char *dir, size_t *n_r);
+void qfile_ids_free(char **ids, size_t n);
+
 #endif

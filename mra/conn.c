@@ -424,6 +424,8 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		c->handshaking = false;
 		if (!c->starttls_pending)
 			c->proto->start(c); /* implicit TLS greeting */
+		else if (c->proto->tls_started != NULL)
+			c->proto->tls_started(c);
 		c->starttls_pending = false;
 	}
 	for (int rounds = 0; rounds < 64; rounds++) {
@@ -456,6 +458,8 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 			}
 			c->handshaking = false;
 			c->starttls_pending = false;
+			if (c->proto->tls_started != NULL)
+				c->proto->tls_started(c);
 			continue;
 		}
 		if (c->produce != NULL && !c->closing) {

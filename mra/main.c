@@ -27,22 +27,21 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "daemon.h"
 #include "mra_limits.h"
+#include "confbind.h"
 #include "log.h"
+#include "master.h"
 #include "privsep.h"
 #include "tls.h"
 #include "xalloc.h"
@@ -52,10 +51,6 @@
 /* Keys in the shared counters: an IP and a user+IP per connection at most,
    at 3/4 load (about 2 MB per 4 workers, touched only where used). */
 #define MRA_LIMITS_ENTRIES 16384
-/* A worker that dies within this many seconds of its start is restarted
-   after a delay doubling from 1 s up to MRA_RESTART_MAX_S. */
-#define MRA_RESTART_YOUNG_S 10
-#define MRA_RESTART_MAX_S   30
 /* How long the first workers have to report ready, and stopping workers
    to exit before they are killed. */
 #define MRA_READY_WAIT_MS 30000
@@ -75,21 +70,15 @@ struct mra_listener {
 	char spec[MRA_SPEC_MAX]; /* the listen address */
 };
 
-struct mra_worker {
-	pid_t pid;     /* 0: not running */
-	unsigned slot; /* its column in the connection counters */
-	time_t started;
-	unsigned fails;	     /* deaths in a row within MRA_RESTART_YOUNG_S */
-	uint64_t restart_at; /* monotonic ms; 0: none scheduled */
-};
-
 static struct mra_listener mra_listeners[MRA_LISTENERS_MAX];
 static size_t mra_nlisteners;
-static struct mra_worker mra_workers[MRA_LIMITS_WORKERS_MAX];
+/* the workers (lib/master; slot: their column in the connection
+   counters) */
+static struct master_proc mra_workers[MRA_LIMITS_WORKERS_MAX];
 static unsigned mra_nworkers;
 /* workers of earlier configurations, finishing their sessions */
-static struct mra_worker mra_old[MRA_LIMITS_COLUMNS_MAX];
-static unsigned mra_nold;
+static struct master_proc mra_old[MRA_LIMITS_COLUMNS_MAX];
+static struct master mra_master; /* set up in main() */
 static struct conf *mra_conf;
 static char *mra_conf_path;
 static char mra_pidfile[4096];
@@ -227,7 +216,9 @@ static int mra_listen_all(struct mra_listener *ls, size_t *n,
 	    mra_listen(ls, n, c, nworkers, tls_ok, "imap_listen",
 		       &mra_imap_proto, false, err, errsz) == 0 &&
 	    mra_listen(ls, n, c, nworkers, tls_ok, "imaps_listen",
-		       &mra_imap_proto, true, err, errsz) == 0)
+		       &mra_imap_proto, true, err, errsz) == 0 &&
+	    mra_listen(ls, n, c, nworkers, tls_ok, "managesieve_listen",
+		       &mra_managesieve_proto, false, err, errsz) == 0)
 		return 0;
 	for (size_t i = 0; i < *n; i++)
 		if (!ls[i].reused)
@@ -236,13 +227,6 @@ static int mra_listen_all(struct mra_listener *ls, size_t *n,
 					close(ls[i].fd[w]);
 	*n = 0;
 	return -1;
-}
-
-static uint64_t mra_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- worker ------------------------------------------------------------ */
@@ -297,11 +281,7 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 	/* SIGTERM, SIGINT and SIGHUP stay blocked from the master's mask:
 	   ev_signal() takes them over, pending ones included, so a SIGHUP
 	   passed on while this worker starts does not kill it */
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	(void)sigprocmask(SIG_UNBLOCK, &chld, NULL);
-	log_set_pid();
+	master_child_begin();
 	if (mra_ready_rfd >= 0)
 		close(mra_ready_rfd);
 	/* not the sockets of the set being replaced: a removed address
@@ -318,12 +298,8 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 	if (privsep_drop(conf_str(mra_conf, "mail_owner"), &err) < 0)
 		fatal("dropping privileges to %s: %s: %s",
 		      conf_str(mra_conf, "mail_owner"), err, strerror(errno));
-	/* set after the drop, which clears it: no worker outlives a master
-	   killed with SIGKILL */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0)
-		fatal("prctl: %s", strerror(errno));
-	if (getppid() != master)
-		_exit(0);
+	/* no worker outlives a master killed with SIGKILL */
+	master_child_tie(master, SIGTERM);
 	mra_srv.uid = getuid();
 	umask(077);
 	if (mra_srv.limits != NULL &&
@@ -347,23 +323,7 @@ static void mra_worker_run(unsigned w, pid_t master, int ready_fd)
 	    ev_signal(mra_srv.loop, SIGUSR1, mra_worker_signal, &me) < 0)
 		fatal("event loop setup: %s", strerror(errno));
 	log_debug("worker %u started", w);
-	if (ready_fd >= 0) {
-		char b = 'R';
-		ssize_t n;
-		do
-			n = write(ready_fd, &b, 1);
-		while (n < 0 && errno == EINTR);
-		close(ready_fd);
-	}
-	/* as daemon_ready() does for the master: `youju start` waits for
-	   the end of its output, which this copy of stderr would hold */
-	if (!mra_foreground) {
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul >= 0) {
-			(void)dup2(nul, STDERR_FILENO);
-			close(nul);
-		}
-	}
+	master_child_ready(ready_fd, mra_foreground);
 	int rc = ev_loop_run(mra_srv.loop);
 	mra_conn_free_all();
 	ev_timer_free(&mra_drain_timer);
@@ -395,6 +355,8 @@ static pid_t mra_worker_fork(unsigned w, int ready_fd)
 	mra_workers[w].pid = pid;
 	mra_workers[w].started = time(NULL);
 	mra_workers[w].restart_at = 0;
+	snprintf(mra_workers[w].what, sizeof mra_workers[w].what, "worker %u",
+		 w);
 	return pid;
 }
 
@@ -414,138 +376,35 @@ static int mra_workers_start(const char **why)
 		if (mra_worker_fork(w, p[1]) < 0)
 			break;
 	close(p[1]);
-	unsigned ready = 0;
-	uint64_t deadline = mra_now_ms() + MRA_READY_WAIT_MS;
-	while (started == mra_nworkers && ready < mra_nworkers) {
-		uint64_t now = mra_now_ms();
-		struct pollfd pfd = {p[0], POLLIN, 0};
-		int r =
-		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
-		if (r < 0 && errno == EINTR)
-			continue;
-		char buf[MRA_LIMITS_WORKERS_MAX];
-		ssize_t n = r > 0 ? read(p[0], buf, sizeof buf) : 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		/* every worker closes its end, so end of file means one
-		   died before it was ready */
-		if (n <= 0)
-			break;
-		ready += (unsigned)n;
-	}
-	close(p[0]);
+	unsigned ready =
+	    started == mra_nworkers
+		? master_ready_wait(p[0], mra_nworkers, MRA_READY_WAIT_MS)
+		: 0;
+	if (started != mra_nworkers)
+		close(p[0]);
 	mra_ready_rfd = -1;
 	if (ready == mra_nworkers)
 		return 0;
 	for (unsigned w = 0; w < started; w++) {
-		(void)kill(mra_workers[w].pid, SIGKILL);
-		while (waitpid(mra_workers[w].pid, NULL, 0) < 0 &&
-		       errno == EINTR)
-			;
+		master_kill_wait(mra_workers[w].pid);
 		mra_workers[w].pid = 0;
 	}
 	*why = "worker processes did not start";
 	return -1;
 }
 
-static int mra_worker_index(pid_t pid)
+/* lib/master: a worker or an old worker is gone: its column of
+   connection counters is free */
+static void mra_worker_gone(const struct master_proc *p)
 {
-	for (unsigned w = 0; w < mra_nworkers; w++)
-		if (mra_workers[w].pid == pid)
-			return (int)w;
-	return -1;
+	if (mra_srv.limits != NULL)
+		mra_limits_worker_gone(mra_srv.limits, p->slot);
 }
 
-/* Collects dead workers; when not stopping, schedules their restart. */
-static void mra_workers_reap(bool stopping)
+/* lib/master: worker i died; it is forked again */
+static pid_t mra_worker_restart(size_t i)
 {
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		int w = mra_worker_index(pid);
-		if (w < 0) {
-			for (unsigned i = 0; i < mra_nold; i++)
-				if (mra_old[i].pid == pid) {
-					if (mra_srv.limits != NULL)
-						mra_limits_worker_gone(
-						    mra_srv.limits,
-						    mra_old[i].slot);
-					mra_old[i] = mra_old[--mra_nold];
-					break;
-				}
-			continue;
-		}
-		struct mra_worker *wk = &mra_workers[w];
-		wk->pid = 0;
-		if (mra_srv.limits != NULL)
-			mra_limits_worker_gone(mra_srv.limits, wk->slot);
-		if (stopping)
-			continue;
-		if (WIFSIGNALED(status))
-			log_warning("worker %d (pid %ld) killed by signal %d",
-				    w, (long)pid, WTERMSIG(status));
-		else
-			log_warning("worker %d (pid %ld) exit status %d", w,
-				    (long)pid, WEXITSTATUS(status));
-		uint64_t delay = 0;
-		if (time(NULL) - wk->started < MRA_RESTART_YOUNG_S) {
-			wk->fails++;
-			delay = 1000;
-			for (unsigned i = 1;
-			     i < wk->fails && delay < MRA_RESTART_MAX_S * 1000;
-			     i++)
-				delay *= 2;
-			if (delay > MRA_RESTART_MAX_S * 1000)
-				delay = MRA_RESTART_MAX_S * 1000;
-		} else {
-			wk->fails = 0;
-		}
-		if (delay > 0)
-			log_warning("worker %d: restarting in %llu s", w,
-				    (unsigned long long)(delay / 1000));
-		wk->restart_at = mra_now_ms() + delay;
-		if (wk->restart_at == 0)
-			wk->restart_at = 1;
-	}
-}
-
-static unsigned mra_workers_running(void)
-{
-	unsigned n = mra_nold;
-	for (unsigned w = 0; w < mra_nworkers; w++)
-		if (mra_workers[w].pid > 0)
-			n++;
-	return n;
-}
-
-static void mra_workers_kill(int signo)
-{
-	for (unsigned w = 0; w < mra_nworkers; w++)
-		if (mra_workers[w].pid > 0)
-			(void)kill(mra_workers[w].pid, signo);
-	for (unsigned i = 0; i < mra_nold; i++)
-		(void)kill(mra_old[i].pid, signo);
-}
-
-/* SIGTERM/SIGINT: the workers close their sessions and exit; those that
-   take too long are killed. */
-static void mra_workers_stop(const sigset_t *set)
-{
-	mra_workers_kill(SIGTERM);
-	uint64_t deadline = mra_now_ms() + MRA_STOP_WAIT_MS;
-	while (mra_workers_running() > 0) {
-		uint64_t now = mra_now_ms();
-		if (now >= deadline) {
-			log_warning("workers did not stop, killing them");
-			mra_workers_kill(SIGKILL);
-			deadline = UINT64_MAX;
-		}
-		uint64_t left = deadline == UINT64_MAX ? 1000 : deadline - now;
-		struct timespec ts = {(time_t)(left / 1000),
-				      (long)(left % 1000) * 1000000L};
-		(void)sigtimedwait(set, NULL, &ts);
-		mra_workers_reap(true);
-	}
+	return mra_worker_fork((unsigned)i, -1);
 }
 
 static unsigned mra_process_count(const struct conf *c)
@@ -560,87 +419,49 @@ static unsigned mra_process_count(const struct conf *c)
 	return (unsigned)n;
 }
 
+/* The settings of youju.cf in mra_srv (lib/confbind). */
+#define B(kind, name, field) CONF_BIND(kind, name, struct mra_server, field)
+static const struct conf_bind mra_binds[] = {
+    B(CONF_B_STR, "authd_socket", authd_socket),
+    B(CONF_B_STR, "myhostname", hostname),
+    B(CONF_B_MS, "imap_autologout", autologout_ms),
+    B(CONF_B_U64, "message_size_limit", message_size_limit),
+    B(CONF_B_BOOL, "imap_login_disabled_without_tls", login_needs_tls),
+    B(CONF_B_UINT, "mra_max_userip_connections", max_userip),
+    B(CONF_B_UINT, "mra_client_connection_count_limit", max_per_ip),
+    B(CONF_B_MS, "mra_output_timeout", output_timeout_ms),
+};
+#undef B
+
 /* The settings the workers read from c (strings borrowed from c). */
 static void mra_settings(const struct conf *c)
 {
-	mra_srv.authd_socket = conf_str(c, "authd_socket");
-	mra_srv.hostname = conf_str(c, "myhostname");
-	mra_srv.autologout_ms =
-	    (uint64_t)conf_time(c, "imap_autologout") * 1000;
-	mra_srv.message_size_limit =
-	    (uint64_t)conf_int(c, "message_size_limit");
+	conf_bind_apply(c, mra_binds, sizeof mra_binds / sizeof *mra_binds,
+			&mra_srv);
 	if (mra_srv.message_size_limit == 0 ||
 	    mra_srv.message_size_limit > MRA_OUT_MAX / 2)
 		mra_srv.message_size_limit = MRA_OUT_MAX / 2;
-	mra_srv.login_needs_tls =
-	    conf_bool(c, "imap_login_disabled_without_tls");
-	mra_srv.max_userip =
-	    (unsigned)conf_int(c, "mra_max_userip_connections");
-	mra_srv.max_per_ip =
-	    (unsigned)conf_int(c, "mra_client_connection_count_limit");
-	mra_srv.output_timeout_ms =
-	    (uint64_t)conf_time(c, "mra_output_timeout") * 1000;
-}
-
-/* The log settings of c for the master (the workers inherit them). */
-static void mra_log_conf(const struct conf *c)
-{
-	const char *log_file = conf_str(c, "log_file");
-	log_set_syslog_name(conf_str(c, "syslog_name"));
-	if (log_open("mra", log_file[0] != '\0' ? log_file : NULL,
-		     conf_bool(c, "syslog_enable")) < 0)
-		log_warning("cannot open %s: %s", log_file, strerror(errno));
-	log_set_stderr(mra_foreground);
-	log_set_debug(conf_bool(c, "debug"));
-}
-
-/* Stops the oldest old worker (long IDLE sessions may keep one for hours)
-   and waits for it, so that its column of counters is free. */
-static void mra_old_stop_oldest(void)
-{
-	unsigned o = 0;
-	for (unsigned i = 1; i < mra_nold; i++)
-		if (mra_old[i].started < mra_old[o].started)
-			o = i;
-	pid_t pid = mra_old[o].pid;
-	log_warning("reload: stopping old worker pid %ld, whose sessions "
-		    "still run, to make room",
-		    (long)pid);
-	(void)kill(pid, SIGTERM);
-	uint64_t deadline = mra_now_ms() + MRA_STOP_WAIT_MS;
-	while (waitpid(pid, NULL, WNOHANG) == 0) {
-		if (mra_now_ms() >= deadline) {
-			(void)kill(pid, SIGKILL);
-			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			break;
-		}
-		struct timespec ts = {0, 20 * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-	if (mra_srv.limits != NULL)
-		mra_limits_worker_gone(mra_srv.limits, mra_old[o].slot);
-	mra_old[o] = mra_old[--mra_nold];
 }
 
 /* Gives workers 0..n-1 counter columns that neither an old worker nor
    one of the ncur running workers cur uses, stopping the oldest old
    workers when there are not enough.  Returns 0, or -1 when there is no
    room even so. */
-static int mra_slots_assign(unsigned n, const struct mra_worker *cur,
+static int mra_slots_assign(unsigned n, const struct master_proc *cur,
 			    unsigned ncur)
 {
 	unsigned running = 0;
 	for (unsigned i = 0; i < ncur; i++)
 		if (cur[i].pid > 0)
 			running++;
-	while (mra_nold > 0 && mra_nold + running + n > MRA_LIMITS_COLUMNS_MAX)
-		mra_old_stop_oldest();
+	while (mra_master.nold > 0 &&
+	       mra_master.nold + running + n > MRA_LIMITS_COLUMNS_MAX)
+		master_old_stop_oldest(&mra_master);
 	unsigned w = 0;
 	for (unsigned slot = 0; slot < MRA_LIMITS_COLUMNS_MAX && w < n;
 	     slot++) {
 		bool used = false;
-		for (unsigned i = 0; i < mra_nold; i++)
+		for (size_t i = 0; i < mra_master.nold; i++)
 			if (mra_old[i].slot == slot)
 				used = true;
 		for (unsigned i = 0; i < ncur; i++)
@@ -664,8 +485,7 @@ static void mra_reload(void)
 {
 	char err[1024];
 	const char *cerr = NULL;
-	if (log_reopen() < 0)
-		log_warning("reopen log: %s", strerror(errno));
+	master_log_reopen();
 	struct conf *c = conf_load_warn(mra_conf_path, conf_tables_for("mra"),
 					mra_unused_ignore, NULL, &cerr);
 	if (c == NULL) {
@@ -700,7 +520,7 @@ static void mra_reload(void)
 	}
 	/* from here the master switches to the new set, and back when the
 	   new workers do not start */
-	struct mra_worker saved[MRA_LIMITS_WORKERS_MAX];
+	struct master_proc saved[MRA_LIMITS_WORKERS_MAX];
 	memcpy(saved, mra_workers, sizeof saved);
 	unsigned saved_n = mra_nworkers;
 	size_t saved_nls = mra_nlisteners;
@@ -716,25 +536,27 @@ static void mra_reload(void)
 		memcpy(mra_listeners, ls, sizeof ls);
 		mra_nlisteners = nls;
 		mra_nworkers = nw;
+		mra_master.ncur = mra_nworkers;
 		for (unsigned w = 0; w < nw; w++)
 			mra_workers[w] =
-			    (struct mra_worker){.slot = mra_workers[w].slot};
+			    (struct master_proc){.slot = mra_workers[w].slot};
 		mra_srv.tls = tls;
 		mra_conf = c;
 		mra_settings(c);
-		mra_log_conf(c);
+		master_log_conf(c, "mra", mra_foreground);
 		rc = mra_workers_start(&why);
 	}
 	if (rc < 0) {
 		mra_nprev = 0;
 		memcpy(mra_workers, saved, sizeof saved);
 		mra_nworkers = saved_n;
+		mra_master.ncur = mra_nworkers;
 		memcpy(mra_listeners, mra_prev, sizeof mra_prev);
 		mra_nlisteners = saved_nls;
 		mra_srv.tls = old_tls;
 		mra_conf = old_conf;
 		mra_settings(old_conf);
-		mra_log_conf(old_conf);
+		master_log_conf(old_conf, "mra", mra_foreground);
 		log_error("reload: %s: %s: keeping the old configuration",
 			  mra_conf_path, why);
 		for (size_t i = 0; i < nls; i++)
@@ -751,9 +573,7 @@ static void mra_reload(void)
 		if (saved[w].pid <= 0)
 			continue;
 		(void)kill(saved[w].pid, SIGUSR1);
-		if (mra_nold == MRA_LIMITS_COLUMNS_MAX)
-			mra_old_stop_oldest();
-		mra_old[mra_nold++] = saved[w];
+		master_old_add(&mra_master, &saved[w]);
 	}
 	mra_listeners_close(mra_prev, mra_nprev, mra_prev_nworkers,
 			    mra_listeners, mra_nlisteners);
@@ -769,57 +589,14 @@ static void mra_reload(void)
 		 mra_conf_path, mra_nlisteners, mra_nworkers);
 }
 
-/* The master's loop: signals only (blocked, taken with sigtimedwait), so
-   it needs no event loop and holds no descriptor but the listeners. */
-static void mra_master_run(const sigset_t *set)
-{
-	for (;;) {
-		uint64_t now = mra_now_ms(), next = UINT64_MAX;
-		for (unsigned w = 0; w < mra_nworkers; w++) {
-			struct mra_worker *wk = &mra_workers[w];
-			if (wk->pid != 0 || wk->restart_at == 0)
-				continue;
-			if (wk->restart_at <= now) {
-				if (mra_worker_fork(w, -1) > 0)
-					log_info("worker %u restarted (pid "
-						 "%ld)",
-						 w, (long)wk->pid);
-				else
-					wk->restart_at = now + 1000;
-			}
-			if (wk->pid == 0 && wk->restart_at < next)
-				next = wk->restart_at;
-		}
-		siginfo_t si;
-		int signo;
-		if (next == UINT64_MAX) {
-			signo = sigwaitinfo(set, &si);
-		} else {
-			uint64_t left = next > now ? next - now : 0;
-			struct timespec ts = {(time_t)(left / 1000),
-					      (long)(left % 1000) * 1000000L};
-			signo = sigtimedwait(set, &si, &ts);
-		}
-		if (signo == SIGCHLD) {
-			mra_workers_reap(false);
-		} else if (signo == SIGHUP) {
-			mra_reload();
-		} else if (signo == SIGTERM || signo == SIGINT) {
-			log_info("daemon stopping");
-			mra_workers_stop(set);
-			return;
-		}
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	mra_conf = daemon_begin(argc, argv, "youju-mra", "mra", "mra", &opts);
 	mra_foreground = opts.foreground;
 	mra_conf_path = opts.conf_path;
+	master_log_conf(mra_conf, "mra", mra_foreground);
 	const char *err = NULL;
-	signal(SIGPIPE, SIG_IGN);
 	/* one descriptor per client: take all the kernel allows us, the
 	   connection limits above decide who gets them */
 	struct rlimit rl;
@@ -847,13 +624,8 @@ int main(int argc, char **argv)
 		mra_listeners[i].reused = false;
 
 	char *pidfile = mra_pidfile;
-	int k = snprintf(pidfile, sizeof mra_pidfile, "%s/youju-mra.pid",
-			 conf_str(mra_conf, "run_directory"));
-	if (k < 0 || (size_t)k >= sizeof mra_pidfile)
-		fatal("run_directory too long");
-	if (daemon_start(pidfile, mra_foreground, &err) < 0)
-		fatal("%s: %s: %s", pidfile, err, strerror(errno));
-	log_set_pid();
+	daemon_detach(conf_str(mra_conf, "run_directory"), "youju-mra",
+		      mra_foreground, mra_pidfile, sizeof mra_pidfile);
 
 	/* a column for every worker there may be, old ones included */
 	mra_srv.limits =
@@ -862,23 +634,27 @@ int main(int argc, char **argv)
 		fatal("connection limits: %s", strerror(errno));
 	/* blocked before the first fork: a worker dying at once must still
 	   be seen by sigtimedwait */
+	mra_master = (struct master){
+	    .log_prefix = "",
+	    .cur = mra_workers,
+	    .ncur = mra_nworkers,
+	    .old = mra_old,
+	    .old_max = MRA_LIMITS_COLUMNS_MAX,
+	    .old_stop_wait_ms = MRA_STOP_WAIT_MS,
+	    .stop_wait_ms = MRA_STOP_WAIT_MS,
+	    .restart = mra_worker_restart,
+	    .reload = mra_reload,
+	    .gone = mra_worker_gone,
+	};
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask: %s", strerror(errno));
-	sigdelset(&set, SIGUSR1); /* the workers' signal: ignored here */
+	master_block_signals(&set); /* a worker dying at once is seen */
 	if (mra_slots_assign(mra_nworkers, NULL, 0) < 0 ||
 	    mra_workers_start(&err) < 0)
 		fatal("%s", err);
 	log_info("daemon started: %zu listeners, %u processes", mra_nlisteners,
 		 mra_nworkers);
 	daemon_ready();
-	mra_master_run(&set);
+	master_run(&mra_master, &set);
 	for (size_t i = 0; i < mra_nlisteners; i++)
 		for (unsigned w = 0; w < mra_nworkers; w++)
 			if (mra_listeners[i].fd[w] >= 0)

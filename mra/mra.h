@@ -58,10 +58,14 @@ struct mra_proto {
 			   const struct mra_login_result *r);
 	void (*timeout)(struct mra_conn *c); /* autologout */
 	void (*free)(struct mra_conn *c);    /* session teardown */
+	/* STARTTLS finished (NULL: nothing to do); ManageSieve resends
+	   its capabilities (RFC 5804 §2.2) */
+	void (*tls_started)(struct mra_conn *c);
 };
 
 extern const struct mra_proto mra_pop3_proto;
 extern const struct mra_proto mra_imap_proto;
+extern const struct mra_proto mra_managesieve_proto;
 
 struct mra_conn {
 	uint64_t id;

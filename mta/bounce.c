@@ -85,3 +85,41 @@ int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 	queue_file_free(&f);
 	return rc;
 }
+
+int bounce_queue_message(const char *queue_dir, const char *sender,
+			 const char *rcpt, const char *msg, size_t len,
+			 char id_r[QUEUE_ID_LEN + 1], const char **error_r)
+{
+	struct queue_file *f = NULL;
+	struct timeval tv;
+	char t[64];
+
+	for (int i = 0; i < BOUNCE_TRIES && f == NULL; i++) {
+		pthread_mutex_lock(&bounce_id_lock);
+		queue_new_id(id_r);
+		pthread_mutex_unlock(&bounce_id_lock);
+		f = queue_file_create(queue_dir, id_r, error_r);
+		if (f == NULL && errno != EEXIST)
+			break;
+	}
+	if (f == NULL)
+		return -1;
+	gettimeofday(&tv, NULL);
+	snprintf(t, sizeof(t), "%lld.%06ld", (long long)tv.tv_sec,
+		 (long)tv.tv_usec);
+	if (queue_file_record(f, 'T', t) < 0 ||
+	    queue_file_record(f, 'S', sender) < 0 ||
+	    queue_file_record(f, 'A', "client_name=localhost") < 0 ||
+	    queue_file_record(f, 'A', "client_address=127.0.0.1") < 0 ||
+	    queue_file_record(f, 'A', "protocol=local") < 0 ||
+	    queue_file_record(f, 'R', rcpt) < 0 ||
+	    queue_file_begin_message(f) < 0 ||
+	    queue_file_write(f, msg, len) < 0) {
+		*error_r = "write message";
+		queue_file_free(&f);
+		return -1;
+	}
+	int rc = queue_file_commit(f, error_r);
+	queue_file_free(&f);
+	return rc;
+}

@@ -31,4 +31,15 @@ int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 		 const struct dsn_rcpt *r, size_t n,
 		 char id_r[QUEUE_ID_LEN + 1], const char **error_r);
 
+/*
+ * Queues msg (len bytes, LF line ends, a complete message) from envelope
+ * sender ("" for <>) to rcpt as a new locally submitted message, committed
+ * into active/ (Sieve's redirect and vacation: mta/sieve_deliver.c).
+ * id_r gets the new queue ID.  Returns 0, or -1 with *error_r and errno.
+ * Blocking; thread-safe.
+ */
+int bounce_queue_message(const char *queue_dir, const char *sender,
+			 const char *rcpt, const char *msg, size_t len,
+			 char id_r[QUEUE_ID_LEN + 1], const char **error_r);
+
 #endif

@@ -22,12 +22,10 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -36,7 +34,9 @@
 #include "conf.h"
 #include "daemon.h"
 #include "ev.h"
+#include "confbind.h"
 #include "log.h"
+#include "master.h"
 #include "maps.h"
 #include "net.h"
 #include "privsep.h"
@@ -65,10 +65,6 @@
 #define MTA_READY_WAIT_MS 20000
 /* How long the processes have to exit at a stop before they are killed. */
 #define MTA_STOP_WAIT_MS 10000
-/* A process that dies within this many seconds of its start is restarted
-   after a delay doubling from 1 s up to MTA_RESTART_MAX_S. */
-#define MTA_RESTART_YOUNG_S 10
-#define MTA_RESTART_MAX_S   30
 /* The smtpd process of an old configuration checks for its last session
    this often. */
 #define MTA_DRAIN_POLL_MS 200
@@ -91,18 +87,18 @@ struct mta_gen {
 	size_t nls;
 };
 
-/* A child process of the master. */
-struct mta_proc {
-	pid_t pid; /* 0: not running */
-	time_t started;
-	unsigned fails;	     /* deaths in a row soon after the start */
-	uint64_t restart_at; /* monotonic ms; 0: none scheduled */
-};
-
 static struct mta_gen *mta_cur;
-static struct mta_proc mta_smtpd, mta_qmgr;
-static pid_t mta_old[MTA_OLD_MAX]; /* draining: old smtpd and qmgr */
-static size_t mta_nold;
+/* the master's children (lib/master): the smtpd process and the queue
+   manager of the running configuration, and old ones draining */
+enum { MTA_SMTPD, MTA_QMGR };
+static struct master_proc mta_procs[2] = {
+    [MTA_SMTPD] = {.what = "smtpd process"},
+    [MTA_QMGR] = {.what = "queue manager supervisor"},
+};
+static struct master_proc *const mta_smtpd = &mta_procs[MTA_SMTPD];
+static struct master_proc *const mta_qmgr = &mta_procs[MTA_QMGR];
+static struct master_proc mta_old[MTA_OLD_MAX];
+static struct master mta_master; /* set up in main() */
 static bool mta_foreground;
 static char *mta_conf_path;
 static char mta_pidfile[4096];
@@ -139,13 +135,6 @@ static void on_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
 	}
 }
 
-static uint64_t mta_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Unknown names (other programs' parameters) were reported at start-up
    and by `youju conf`. */
 static void ignore_warning(void *ctx, const char *msg)
@@ -166,30 +155,38 @@ static void config_free(struct smtpd_config *cfg)
 	restrict_free(&cfg->rcpt_restrictions);
 }
 
+/* The smtpd settings of youju.cf (lib/confbind). */
+#define B(kind, name, field) CONF_BIND(kind, name, struct smtpd_config, field)
+static const struct conf_bind config_binds[] = {
+    B(CONF_B_STRDUP, "myhostname", hostname),
+    B(CONF_B_STRDUP, "myorigin", myorigin),
+    B(CONF_B_STRDUP, "mydomain", mydomain),
+    B(CONF_B_STRDUP, "smtpd_banner", banner),
+    B(CONF_B_STRDUP, "queue_directory", queue_dir),
+    B(CONF_B_STRDUP, "authd_socket", authd_socket),
+    B(CONF_B_U64, "message_size_limit", size_limit),
+    B(CONF_B_UINT, "smtpd_recipient_limit", rcpt_limit),
+    B(CONF_B_SECS, "smtpd_timeout", timeout_s),
+    B(CONF_B_SIZE, "line_length_limit", line_limit),
+    B(CONF_B_BOOL, "smtpd_helo_required", helo_required),
+    B(CONF_B_BOOL, "disable_vrfy_command", disable_vrfy),
+    B(CONF_B_BOOL, "smtpd_sasl_auth_enable", sasl_enable),
+    B(CONF_B_BOOL, "smtpd_tls_auth_only", tls_auth_only),
+};
+#undef B
+
 static int config_build(struct smtpd_config *cfg, const struct conf *c,
 			char *err, size_t errsz)
 {
 	const char *bad = "";
 	size_t n;
 	const char *const *items;
-	cfg->hostname = xstrdup(conf_str(c, "myhostname"));
-	cfg->myorigin = xstrdup(conf_str(c, "myorigin"));
-	cfg->mydomain = xstrdup(conf_str(c, "mydomain"));
-	cfg->banner = xstrdup(conf_str(c, "smtpd_banner"));
-	cfg->queue_dir = xstrdup(conf_str(c, "queue_directory"));
-	cfg->authd_socket = xstrdup(conf_str(c, "authd_socket"));
-	cfg->size_limit = (uint64_t)conf_int(c, "message_size_limit");
-	cfg->rcpt_limit = (unsigned)conf_int(c, "smtpd_recipient_limit");
-	cfg->timeout_s = (unsigned)conf_time(c, "smtpd_timeout");
-	cfg->line_limit = (size_t)conf_int(c, "line_length_limit");
+	conf_bind_apply(c, config_binds,
+			sizeof config_binds / sizeof *config_binds, cfg);
 	if (cfg->line_limit < 1000)
 		cfg->line_limit = 1000; /* RFC 5321 4.5.3.1.6 */
 	if (cfg->line_limit > SMTPD_IN_MAX - 2)
 		cfg->line_limit = SMTPD_IN_MAX - 2;
-	cfg->helo_required = conf_bool(c, "smtpd_helo_required");
-	cfg->disable_vrfy = conf_bool(c, "disable_vrfy_command");
-	cfg->sasl_enable = conf_bool(c, "smtpd_sasl_auth_enable");
-	cfg->tls_auth_only = conf_bool(c, "smtpd_tls_auth_only");
 	cfg->hard_error_limit = (unsigned)int_or(c, "smtpd_hard_error_limit",
 						 MTA_DEF_HARD_ERROR_LIMIT);
 	cfg->broken_sasl_auth_clients = bool_or(
@@ -511,17 +508,23 @@ static void proc_signal(int signo, void *ctx)
 	ev_loop_stop(p->srv->loop);
 }
 
-/* In the child after fork: never returns.  ready_fd gets one byte once
-   the loop runs; close_fd is the master's end of that pipe. */
-static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
-					       struct mta_gen *g, pid_t master,
-					       int ready_fd, int close_fd)
+/* What proc_run needs: the server built as root, and its generation. */
+struct mta_spawn {
+	struct smtpd_server *srv;
+	struct mta_gen *g;
+};
+
+/* In the child after fork (lib/master): never returns.  ready_fd gets
+   one byte once the loop runs. */
+static __attribute__((noreturn)) void proc_run(void *ctx, pid_t master,
+					       int ready_fd)
 {
+	struct smtpd_server *srv = ((struct mta_spawn *)ctx)->srv;
+	struct mta_gen *g = ((struct mta_spawn *)ctx)->g;
 	const char *err = NULL;
 	const struct conf *conf = g->conf;
-	log_set_pid();
+	master_child_begin();
 	(void)prctl(PR_SET_NAME, "youju-smtpd"); /* for ps and the tests */
-	close(close_fd);
 	/* not the listeners of the configuration being replaced: a removed
 	   address must stop answering when the old process stops */
 	for (size_t i = 0; mta_cur != NULL && mta_cur != g && i < mta_cur->nls;
@@ -533,12 +536,6 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 		if (!kept && mta_cur->ls[i].fd >= 0)
 			close(mta_cur->ls[i].fd);
 	}
-	/* SIGTERM, SIGINT, SIGHUP and SIGUSR1 stay blocked from the master:
-	   ev_signal() takes them over, pending ones included */
-	sigset_t chld;
-	sigemptyset(&chld);
-	sigaddset(&chld, SIGCHLD);
-	(void)sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	if (srv->cfg.sasl_enable) {
 		if (mta_sasl_init(conf_str(conf, "config_directory"),
 				  srv->cfg.authd_socket, &err) < 0) {
@@ -555,13 +552,9 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 	const char *owner = conf_str(conf, "mail_owner");
 	if (privsep_drop(owner, &err) < 0)
 		fatal("cannot drop privileges to %s: %s", owner, err);
-	/* after the drop, which clears it: the master's death ends us at
-	   once, as it did when one process did everything, so that a new
-	   youju-mta can bind the ports */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		fatal("prctl: %s", strerror(errno));
-	if (getppid() != master)
-		_exit(0);
+	/* the master's death ends us at once, as it did when one process
+	   did everything, so that a new youju-mta can bind the ports */
+	master_child_tie(master, SIGKILL);
 
 	srv->loop = ev_loop_new();
 	if (srv->loop == NULL)
@@ -585,21 +578,7 @@ static __attribute__((noreturn)) void proc_run(struct smtpd_server *srv,
 	log_info("daemon started: %zu listeners, TLS %s, AUTH %s", g->nls,
 		 srv->tls != NULL ? "on" : "off",
 		 srv->cfg.sasl_enable ? mta_sasl_mechs() : "off");
-	char b = 'R';
-	ssize_t n;
-	do
-		n = write(ready_fd, &b, 1);
-	while (n < 0 && errno == EINTR);
-	close(ready_fd);
-	/* as daemon_ready() does for the master: `youju start` waits for
-	   the end of its output, which this copy of stderr would hold */
-	if (!mta_foreground) {
-		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (nul >= 0) {
-			(void)dup2(nul, STDERR_FILENO);
-			close(nul);
-		}
-	}
+	master_child_ready(ready_fd, mta_foreground);
 
 	int rc = ev_loop_run(srv->loop);
 	ev_timer_free(&p.drain);
@@ -630,66 +609,14 @@ static pid_t proc_start(struct mta_gen *g, bool startup, char *err,
 		srv_free(&srv);
 		return -1;
 	}
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		(void)snprintf(err, errsz, "pipe: %s", strerror(errno));
-		srv_free(&srv);
-		return -1;
-	}
-	pid_t master = getpid();
-	(void)fflush(NULL);
-	pid_t pid = fork();
-	if (pid == 0)
-		proc_run(&srv, g, master, p[1], p[0]);
-	int saved = errno;
-	close(p[1]);
+	struct mta_spawn sp = {&srv, g};
+	pid_t pid = master_spawn(proc_run, &sp, MTA_READY_WAIT_MS, err, errsz);
 	/* the key and tables are the child's now */
 	srv_free(&srv);
-	if (pid < 0) {
-		close(p[0]);
-		(void)snprintf(err, errsz, "fork: %s", strerror(saved));
-		return -1;
-	}
-	uint64_t deadline = mta_now_ms() + MTA_READY_WAIT_MS;
-	for (;;) {
-		uint64_t now = mta_now_ms();
-		struct pollfd pfd = {p[0], POLLIN, 0};
-		int r =
-		    now < deadline ? poll(&pfd, 1, (int)(deadline - now)) : 0;
-		if (r < 0 && errno == EINTR)
-			continue;
-		char b;
-		ssize_t n = r > 0 ? read(p[0], &b, 1) : 0;
-		if (n < 0 && errno == EINTR)
-			continue;
-		close(p[0]);
-		if (n == 1)
-			return pid;
-		(void)kill(pid, SIGKILL);
-		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		(void)snprintf(err, errsz, "the smtpd process did not start");
-		return -1;
-	}
+	return pid;
 }
 
 /* ---- the master --------------------------------------------------------- */
-
-static void old_add(pid_t pid)
-{
-	if (pid <= 0)
-		return;
-	if (mta_nold == MTA_OLD_MAX) {
-		/* too many reloads while old sessions linger */
-		log_warning("reload: stopping old process %ld now",
-			    (long)mta_old[0]);
-		(void)kill(mta_old[0], SIGTERM);
-		memmove(mta_old, mta_old + 1,
-			(MTA_OLD_MAX - 1) * sizeof(*mta_old));
-		mta_nold--;
-	}
-	mta_old[mta_nold++] = pid;
-}
 
 /* Starts the queue manager on the running configuration, without the
    listeners (a removed address must stop answering). */
@@ -700,30 +627,24 @@ static pid_t qmgr_spawn(void)
 	for (size_t i = 0; i < mta_cur->nls && n < 256; i++)
 		if (mta_cur->ls[i].fd >= 0)
 			fds[n++] = mta_cur->ls[i].fd;
-	pid_t pid = qmgr_start(mta_cur->conf, mta_foreground, fds, n);
-	mta_qmgr.pid = pid > 0 ? pid : 0;
-	mta_qmgr.started = time(NULL);
-	mta_qmgr.restart_at = pid > 0 ? 0 : mta_now_ms() + 1000;
-	return pid;
+	return qmgr_start(mta_cur->conf, mta_foreground, fds, n);
 }
 
-static void master_log_conf(const struct conf *c)
+/* The queue manager of the running configuration becomes the current
+   one (when it cannot start: tried again in a second). */
+static void mta_qmgr_start(void)
 {
-	const char *log_file = conf_str(c, "log_file");
-	log_set_syslog_name(conf_str(c, "syslog_name"));
-	if (log_open("smtpd", log_file[0] != '\0' ? log_file : NULL,
-		     conf_bool(c, "syslog_enable")) < 0)
-		log_warning("cannot open %s: %s", log_file, strerror(errno));
-	log_set_stderr(mta_foreground);
-	log_set_debug(conf_bool(c, "debug"));
+	pid_t pid = qmgr_spawn();
+	mta_qmgr->pid = pid > 0 ? pid : 0;
+	mta_qmgr->started = time(NULL);
+	mta_qmgr->restart_at = pid > 0 ? 0 : master_now_ms() + 1000;
 }
 
 static void master_reload(void)
 {
 	const char *cerr = NULL;
 	char err[1024];
-	if (log_reopen() < 0)
-		log_warning("reopen log: %s", strerror(errno));
+	master_log_reopen();
 	struct conf *c = conf_load_warn(mta_conf_path, conf_tables_for("mta"),
 					ignore_warning, NULL, &cerr);
 	if (c == NULL) {
@@ -750,248 +671,98 @@ static void master_reload(void)
 		gen_free(&g);
 		return;
 	}
-	master_log_conf(c);
+	master_log_conf(c, "smtpd", mta_foreground);
 	pid_t pid = proc_start(g, false, err, sizeof(err));
 	if (pid < 0) {
-		master_log_conf(mta_cur->conf);
+		master_log_conf(mta_cur->conf, "smtpd", mta_foreground);
 		log_error("reload: %s: %s: keeping the old configuration",
 			  mta_conf_path, err);
 		gen_close_own(g);
 		gen_free(&g);
 		return;
 	}
-	if (mta_smtpd.pid > 0) {
-		(void)kill(mta_smtpd.pid, SIGUSR1);
-		old_add(mta_smtpd.pid);
+	if (mta_smtpd->pid > 0) {
+		(void)kill(mta_smtpd->pid, SIGUSR1);
+		master_old_add(&mta_master, mta_smtpd);
 	}
-	mta_smtpd = (struct mta_proc){.pid = pid, .started = time(NULL)};
+	mta_smtpd->pid = pid;
+	mta_smtpd->started = time(NULL);
+	mta_smtpd->restart_at = 0;
 	gen_retire(mta_cur, g);
 	gen_free(&mta_cur);
 	mta_cur = g;
 	/* the queue manager: the old one finishes what it delivers, the new
 	   one waits for the queue lock and then takes over active/ */
-	if (mta_qmgr.pid > 0) {
-		qmgr_drain(mta_qmgr.pid);
-		old_add(mta_qmgr.pid);
+	if (mta_qmgr->pid > 0) {
+		qmgr_drain(mta_qmgr->pid);
+		master_old_add(&mta_master, mta_qmgr);
 	}
-	qmgr_spawn();
+	mta_qmgr_start();
 	daemon_pidfile_follow(mta_pidfile, sizeof(mta_pidfile),
 			      conf_str(mta_cur->conf, "run_directory"),
 			      "youju-mta");
 	log_info("reload: %s: configuration reloaded", mta_conf_path);
 }
 
-/* When p died young, the delay before its restart doubles. */
-static void proc_died(struct mta_proc *p, const char *what, pid_t pid,
-		      int status)
+/* lib/master: child i (MTA_SMTPD, MTA_QMGR) died; a new one on the
+   running configuration */
+static pid_t master_restart(size_t i)
 {
-	if (WIFSIGNALED(status))
-		log_warning("%s pid %ld killed by signal %d", what, (long)pid,
-			    WTERMSIG(status));
-	else
-		log_warning("%s pid %ld exit status %d", what, (long)pid,
-			    WEXITSTATUS(status));
-	uint64_t delay = 0;
-	if (time(NULL) - p->started < MTA_RESTART_YOUNG_S) {
-		p->fails++;
-		delay = 1000;
-		for (unsigned i = 1;
-		     i < p->fails && delay < MTA_RESTART_MAX_S * 1000; i++)
-			delay *= 2;
-		if (delay > MTA_RESTART_MAX_S * 1000)
-			delay = MTA_RESTART_MAX_S * 1000;
-	} else {
-		p->fails = 0;
-	}
-	p->pid = 0;
-	p->restart_at = mta_now_ms() + delay;
-}
-
-static void master_reap(void)
-{
-	int status;
-	pid_t pid;
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == mta_smtpd.pid) {
-			proc_died(&mta_smtpd, "smtpd process", pid, status);
-			continue;
-		}
-		if (pid == mta_qmgr.pid) {
-			proc_died(&mta_qmgr, "queue manager supervisor", pid,
-				  status);
-			continue;
-		}
-		for (size_t i = 0; i < mta_nold; i++)
-			if (mta_old[i] == pid) {
-				mta_old[i] = mta_old[--mta_nold];
-				break;
-			}
-	}
-}
-
-static void master_restart(void)
-{
-	uint64_t now = mta_now_ms();
 	char err[1024];
-	if (mta_smtpd.pid == 0 && mta_smtpd.restart_at != 0 &&
-	    mta_smtpd.restart_at <= now) {
-		pid_t pid = proc_start(mta_cur, false, err, sizeof(err));
-		if (pid < 0) {
-			log_error("restarting the smtpd process: %s", err);
-			mta_smtpd.restart_at = now + 1000 * MTA_RESTART_MAX_S;
-		} else {
-			mta_smtpd.pid = pid;
-			mta_smtpd.started = time(NULL);
-			mta_smtpd.restart_at = 0;
-			log_info("smtpd process restarted (pid %ld)",
-				 (long)pid);
-		}
-	}
-	if (mta_qmgr.pid == 0 && mta_qmgr.restart_at != 0 &&
-	    mta_qmgr.restart_at <= now) {
-		unsigned fails = mta_qmgr.fails;
-		qmgr_spawn();
-		mta_qmgr.fails = fails;
-	}
-}
-
-static uint64_t master_next_restart(void)
-{
-	uint64_t next = UINT64_MAX;
-	if (mta_smtpd.pid == 0 && mta_smtpd.restart_at != 0)
-		next = mta_smtpd.restart_at;
-	if (mta_qmgr.pid == 0 && mta_qmgr.restart_at != 0 &&
-	    mta_qmgr.restart_at < next)
-		next = mta_qmgr.restart_at;
-	return next;
-}
-
-static size_t master_children(void)
-{
-	return mta_nold + (mta_smtpd.pid > 0) + (mta_qmgr.pid > 0);
-}
-
-static void master_kill_all(int signo)
-{
-	if (mta_smtpd.pid > 0)
-		(void)kill(mta_smtpd.pid, signo);
-	if (mta_qmgr.pid > 0)
-		(void)kill(mta_qmgr.pid, signo);
-	for (size_t i = 0; i < mta_nold; i++)
-		(void)kill(mta_old[i], signo);
-}
-
-/* SIGTERM to every child; those that take too long are killed. */
-static void master_stop(const sigset_t *set)
-{
-	master_kill_all(SIGTERM);
-	mta_smtpd.restart_at = mta_qmgr.restart_at = 0;
-	uint64_t deadline = mta_now_ms() + MTA_STOP_WAIT_MS;
-	while (master_children() > 0) {
-		uint64_t now = mta_now_ms();
-		if (now >= deadline) {
-			log_warning("processes did not stop, killing them");
-			master_kill_all(SIGKILL);
-			deadline = UINT64_MAX;
-		}
-		uint64_t left = deadline == UINT64_MAX ? 1000 : deadline - now;
-		struct timespec ts = {(time_t)(left / 1000),
-				      (long)(left % 1000) * 1000000L};
-		(void)sigtimedwait(set, NULL, &ts);
-		int status;
-		pid_t pid;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == mta_smtpd.pid)
-				mta_smtpd.pid = 0;
-			else if (pid == mta_qmgr.pid)
-				mta_qmgr.pid = 0;
-			for (size_t i = 0; i < mta_nold; i++)
-				if (mta_old[i] == pid) {
-					mta_old[i] = mta_old[--mta_nold];
-					break;
-				}
-		}
-	}
-}
-
-/* Signals only, blocked and taken with sigtimedwait. */
-static void master_run(const sigset_t *set)
-{
-	for (;;) {
-		master_restart();
-		uint64_t next = master_next_restart(), now = mta_now_ms();
-		siginfo_t si;
-		int signo;
-		if (next == UINT64_MAX) {
-			signo = sigwaitinfo(set, &si);
-		} else {
-			uint64_t left = next > now ? next - now : 0;
-			struct timespec ts = {(time_t)(left / 1000),
-					      (long)(left % 1000) * 1000000L};
-			signo = sigtimedwait(set, &si, &ts);
-		}
-		if (signo == SIGCHLD) {
-			master_reap();
-		} else if (signo == SIGHUP) {
-			master_reload();
-		} else if (signo == SIGTERM || signo == SIGINT) {
-			log_info("terminating on signal %d", signo);
-			master_stop(set);
-			return;
-		}
-	}
+	if (i == MTA_QMGR)
+		return qmgr_spawn();
+	pid_t pid = proc_start(mta_cur, false, err, sizeof(err));
+	if (pid < 0)
+		log_error("restarting the smtpd process: %s", err);
+	return pid;
 }
 
 int main(int argc, char **argv)
 {
 	struct daemon_opts opts;
 	char err[1024];
-	const char *derr = NULL;
 	struct conf *conf =
 	    daemon_begin(argc, argv, "youju-mta", "mta", "smtpd", &opts);
 	mta_foreground = opts.foreground;
 	mta_conf_path = opts.conf_path;
 	mta_tables = conf_tables_for("mta");
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal("signal: %s", strerror(errno));
+	master_log_conf(conf, "smtpd", mta_foreground);
 
 	mta_cur = gen_new(conf, NULL, true, err, sizeof(err));
 	if (mta_cur == NULL)
 		fatal("%s", err);
 
 	char *pidfile = mta_pidfile;
-	int n = snprintf(pidfile, sizeof(mta_pidfile), "%s/youju-mta.pid",
-			 conf_str(conf, "run_directory"));
-	if (n < 0 || (size_t)n >= sizeof(mta_pidfile))
-		fatal("run_directory too long");
-	if (daemon_start(pidfile, mta_foreground, &derr) < 0)
-		fatal("youju-mta: %s: %s", derr, strerror(errno));
-	log_set_pid();
+	daemon_detach(conf_str(conf, "run_directory"), "youju-mta",
+		      mta_foreground, mta_pidfile, sizeof mta_pidfile);
 
 	if (queue_setup(conf_str(conf, "queue_directory"),
 			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
 		fatal("%s", err);
 	/* blocked before the first fork: a child dying at once must still
 	   be seen by sigtimedwait */
+	mta_master = (struct master){
+	    .log_prefix = "",
+	    .cur = mta_procs,
+	    .ncur = 2,
+	    .old = mta_old,
+	    .old_max = MTA_OLD_MAX,
+	    .stop_wait_ms = MTA_STOP_WAIT_MS,
+	    .restart = master_restart,
+	    .reload = master_reload,
+	};
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-		fatal("sigprocmask: %s", strerror(errno));
-	sigdelset(&set, SIGUSR1);
+	master_block_signals(&set);
 
 	pid_t pid = proc_start(mta_cur, true, err, sizeof(err));
 	if (pid < 0)
 		fatal("%s", err);
-	mta_smtpd = (struct mta_proc){.pid = pid, .started = time(NULL)};
-	qmgr_spawn();
+	mta_smtpd->pid = pid;
+	mta_smtpd->started = time(NULL);
+	mta_qmgr_start();
 	daemon_ready();
 
-	master_run(&set);
+	master_run(&mta_master, &set);
 	gen_close_own(mta_cur);
 	gen_free(&mta_cur);
 	daemon_pidfile_remove(pidfile);

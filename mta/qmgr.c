@@ -46,6 +46,7 @@
 #include "queue.h"
 #include "recycle.h"
 #include "route.h"
+#include "sieve_deliver.h"
 #include "smtpc.h"
 #include "syncgroup.h"
 #include "tls.h"
@@ -117,6 +118,7 @@ static void qmgr_cfg_load(struct qmgr_cfg *c, const struct conf *conf)
 	c->queue_dir = xstrdup(conf_str(conf, "queue_directory"));
 	c->authd_socket = xstrdup(conf_str(conf, "authd_socket"));
 	c->hostname = xstrdup(conf_str(conf, "myhostname"));
+	sieve_deliver_configure(conf);
 	c->relayhost = xstrdup(conf_str(conf, "relayhost"));
 	c->limit_message =
 	    xstrdup(conf_str(conf, "virtual_maildir_limit_message"));
@@ -696,26 +698,31 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		if (t->kind != TGT_MAILBOX)
 			continue;
 		t->t_start = qmgr_now();
-		deliver_maildir(&j->q->cfg.dcfg, t->addr, t->maildir, t->quota,
-				j->qf.sender, j->qf.msg, j->qf.msg_len,
-				&t->res);
+		/* with the mailbox's Sieve script, if any (docs/sieve.md) */
+		struct sieve_deliver_ctx sc = {
+		    j->q->cfg.queue_dir, j->q->cfg.hostname,	    j->id,
+		    j->qf.sender,	 j->qf.rcpts[t->rcpt].addr, j->qf.msg,
+		    j->qf.msg_len};
+		sieve_deliver(&j->q->cfg.dcfg, &sc, t->addr, t->maildir,
+			      t->quota, &t->res);
 		t->t_end = qmgr_now();
 		flush |= t->res.status == DELIVER_OK && t->res.unsynced;
 	}
 	int sync_errno = 0;
 	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
 		sync_errno = errno;
-	bool linked = false;
-	for (size_t i = 0; flush && i < j->nt; i++) {
+	bool names = false;
+	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
-		if (t->kind != TGT_MAILBOX || t->res.pending == NULL)
+		if (t->kind != TGT_MAILBOX)
 			continue;
-		if (sync_errno != 0)
-			deliver_drop(&t->res); /* deferred below */
-		else if (deliver_link(&t->res) == 0)
-			linked = true;
+		if (t->res.status != DELIVER_OK || sync_errno != 0)
+			deliver_drop(&t->res); /* never named; deferred below */
+		else if (deliver_link(&t->res) == 0 && t->res.unsynced)
+			names = true;
 	}
-	if (linked && syncgroup_wait() < 0) /* 2: their names in new/ */
+	if (names && sync_errno == 0 &&
+	    syncgroup_wait() < 0) /* 2: their names in new/ */
 		sync_errno = errno;
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];

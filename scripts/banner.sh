@@ -17,6 +17,7 @@ fi
 if has youju-mra; then
 	echo "  POP3 / POP3S $(get pop3_listen) / $(get pop3s_listen)"
 	echo "  IMAP / IMAPS $(get imap_listen) / $(get imaps_listen)"
+	echo "  ManageSieve  $(get managesieve_listen)   (STARTTLS; docs/sieve.md)"
 fi
 has youju-webmail && echo "  webmail      http://$(get webmail_listen)/"
 if has youju-webadmin; then

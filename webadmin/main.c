@@ -24,36 +24,12 @@
 #include "extmail_sql.h"
 #include "http.h"
 #include "log.h"
-#include "net.h"
-#include "privsep.h"
 #include "sqlpool.h"
 #include "throttle.h"
 #include "wa.h"
 #include "websession.h"
+#include "webdaemon.h"
 #include "xalloc.h"
-
-#ifndef YOUJU_SRCDIR
-#define YOUJU_SRCDIR "."
-#endif
-#ifndef YOUJU_PREFIX
-#define YOUJU_PREFIX "/usr/local"
-#endif
-
-static char *docroot(const struct conf *conf)
-{
-	const char *d = conf_str(conf, "webadmin_htdocs");
-	if (d[0] != '\0')
-		return xstrdup(d);
-	static const char *const tries[] = {
-	    YOUJU_SRCDIR "/htdocs/webadmin",
-	    YOUJU_PREFIX "/share/youju/htdocs/webadmin",
-	};
-	struct stat st;
-	for (size_t i = 0; i < 2; i++)
-		if (stat(tries[i], &st) == 0 && S_ISDIR(st.st_mode))
-			return xstrdup(tries[i]);
-	return xstrdup(tries[0]);
-}
 
 /* A PEM file (at most 1 MiB) into memory, or fatal. */
 static char *read_pem(const char *path)
@@ -158,13 +134,8 @@ int main(int argc, char **argv)
 	}
 
 	char pidfile[4096];
-	int n = snprintf(pidfile, sizeof pidfile, "%s/youju-webadmin.pid",
-			 wa.run_directory);
-	if (n < 0 || (size_t)n >= sizeof pidfile)
-		fatal("webadmin: run_directory too long");
-	if (daemon_start(pidfile, opts.foreground, &err) < 0)
-		fatal("webadmin: %s: %s", err, strerror(errno));
-	log_set_pid();
+	daemon_detach(wa.run_directory, "youju-webadmin", opts.foreground,
+		      pidfile, sizeof pidfile);
 
 	struct http_server_opts ho = {
 	    .name = "webadmin",
@@ -179,30 +150,12 @@ int main(int argc, char **argv)
 	    .per_ip = (unsigned)conf_int(conf, "webadmin_connections_per_ip"),
 	    .conn_limit = 1024,
 	    .timeout = 30,
-	    .access_fd = -1,
 	};
 	size_t nl = 0;
-	const char *const *listen = conf_list(conf, "webadmin_listen", &nl);
-	for (size_t i = 0; i < nl && ho.n_listen < 8; i++) {
-		int fd = net_listen_tcp(listen[i], 128, &err);
-		if (fd < 0)
-			fatal("webadmin: listen %s: %s: %s", listen[i], err,
-			      strerror(errno));
-		ho.listen_fds[ho.n_listen++] = fd;
-	}
-	if (ho.n_listen == 0)
-		fatal("webadmin: webadmin_listen is empty");
-	const char *alog = conf_str(conf, "webadmin_access_log");
-	if (alog[0] != '\0') {
-		ho.access_fd =
-		    open(alog, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-		if (ho.access_fd < 0)
-			log_warning("webadmin: access log %s: %s (using the "
-				    "mail log)",
-				    alog, strerror(errno));
-	}
+	const char *const *listen =
+	    webdaemon_listen(conf, "webadmin", &ho, &nl);
 	make_cli_token(conf, &wa);
-	char *root = docroot(conf);
+	char *root = webdaemon_docroot(conf, "webadmin");
 	ho.docroot = root;
 	/* HTTPS with the instance certificate (libmicrohttpd's GnuTLS):
 	   the key is read while we may still be root */
@@ -214,14 +167,8 @@ int main(int argc, char **argv)
 		ho.tls_key_pem = tls_key;
 	}
 
-	if (privsep_drop(conf_str(conf, "mail_owner"), &err) < 0)
-		fatal("webadmin: cannot drop privileges to %s: %s",
-		      conf_str(conf, "mail_owner"), err);
-
-	for (size_t i = 0; i < nl; i++)
-		log_info("webadmin: listening on http://%s/", listen[i]);
-	if (http_server_run(&ho, &err) < 0)
-		fatal("webadmin: %s", err);
+	webdaemon_drop(conf, "webadmin");
+	webdaemon_serve("webadmin", &ho, listen, nl);
 	sqlpool_free(&wa.pool);
 	websession_store_free(&wa.sessions);
 	wa_throttle_free(&wa.throttle);

@@ -24,6 +24,7 @@ LISTENERS = {
     "pop3s_listen": "pop3s",
     "imap_listen": "imap",
     "imaps_listen": "imaps",
+    "managesieve_listen": "managesieve",
     "webmail_listen": "webmail",
     "webadmin_listen": "webadmin",
 }

@@ -13,6 +13,7 @@
 
 #include "../../../cli/sendmail_msg.h"
 #include "dot.h"
+#include "mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,11 +75,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    sm_header_read(f, &hdr, &off, &err) == 0) {
 			if (off < 0 || (size_t)off > a.len)
 				abort();
-			struct str rest = {hdr.len ? hdr.p : "", hdr.len}, fl;
-			while (sm_header_next(&rest, &fl)) {
+			struct mime_field fl;
+			size_t pos = 0;
+			while (mime_header_field_next(hdr.len ? hdr.p : "",
+						      hdr.len, &pos, &fl)) {
 				struct str bad;
-				(void)sm_addr_list(sm_field_value(fl),
-						   check_addr, NULL, &bad);
+				if (fl.raw.p + fl.raw.len > hdr.p + hdr.len)
+					abort();
+				(void)sm_addr_list(fl.value, check_addr, NULL,
+						   &bad);
 			}
 			struct buf enc;
 			buf_init(&enc, 2 * a.len + 16);

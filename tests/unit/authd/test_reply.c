@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../../../authd/reply.h"
+#include "extmail_sql.h"
 #include "test.h"
 
 static char *merge(const char *acct, const char *defs)
@@ -51,6 +52,9 @@ static void test_quota(void)
 	    {"104857600", "104857600S", false},
 	    {"104857600S", "104857600S", false},
 	    {"104857600S,1000C", "104857600S,1000C", false},
+	    {"1000C", "1000C", false},
+	    {"0S,1000C", "1000C", false},
+	    {"5000S, 10C", "5000S,10C", false},
 	    {" 5242880 ", "5242880S", false},
 	    {"0", NULL, false},
 	    {"0S", NULL, false},
@@ -59,12 +63,13 @@ static void test_quota(void)
 	    {"abc", NULL, true},
 	    {"10M", NULL, true},
 	    {"100S,", NULL, true},
+	    {"100S,200S", NULL, true},
 	    {"99999999999999999999", NULL, true},
 	};
 	test_begin("quota");
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		bool bad = false;
-		char *q = authd_quota_normalise(cases[i].in, &bad);
+		char *q = extmail_quota_definition(cases[i].in, &bad);
 		if (cases[i].want == NULL)
 			test_assert(q == NULL);
 		else

@@ -147,17 +147,6 @@ static void test_header(void)
 	test_assert(sm_header_read(f, &hdr, &off, &err) == -1);
 	fclose(f);
 	buf_deinit(&hdr);
-
-	/* walking fields */
-	struct str rest = str_from_cstr("To: a\n b\nCc: c\nbcc: d\n"), fl;
-	test_assert(sm_header_next(&rest, &fl));
-	test_assert(fl.len == 9 && sm_field_is(fl, "to"));
-	struct str v = sm_field_value(fl);
-	test_assert(v.len == 6 && memcmp(v.p, " a\n b\n", 6) == 0);
-	test_assert(sm_header_next(&rest, &fl) && sm_field_is(fl, "Cc"));
-	test_assert(!sm_field_is(fl, "C"));
-	test_assert(sm_header_next(&rest, &fl) && sm_field_is(fl, "BCC"));
-	test_assert(!sm_header_next(&rest, &fl));
 }
 
 struct collect {

@@ -165,6 +165,9 @@ static void test_columns(void)
 		;
 	test_assert(n == 25 && marks(EXTMAIL_MAILBOX_MARKS) == n);
 	test_assert(marks(EXTMAIL_ALIAS_MARKS) == 5);
+	for (n = 0; extmail_login_cols[n]; n++)
+		;
+	test_assert(n == EXTMAIL_LOGIN_NCOLS);
 	test_assert(marks(EXTMAIL_MANAGER_MARKS) == 11);
 
 	char *vals[5] = {"a@x", "b@x", "x", NULL, "1"};
@@ -179,9 +182,33 @@ static void test_columns(void)
 	test_assert(extmail_col(extmail_alias_cols, &row, "active") == NULL);
 }
 
+/* both limits, and the definition authd hands out */
+static void test_quota_parse(void)
+{
+	test_begin("quota parse");
+	uint64_t b, m;
+	test_assert(extmail_quota_parse("5000S,100C", &b, &m) == 0 &&
+		    b == 5000 && m == 100);
+	test_assert(extmail_quota_parse("100C", &b, &m) == 0 && b == 0 &&
+		    m == 100);
+	test_assert(extmail_quota_parse("7", &b, &m) == 0 && b == 7 && m == 0);
+	test_assert(extmail_quota_parse("1C,2C", &b, &m) < 0);
+	test_assert(extmail_quota_parse("7,100C", &b, &m) < 0);
+	bool bad = true;
+	char *d = extmail_quota_definition("  104857600\t", &bad);
+	test_assert(d != NULL && strcmp(d, "104857600S") == 0 && !bad);
+	free(d);
+	d = extmail_quota_definition("5S,0C", &bad);
+	test_assert(d != NULL && strcmp(d, "5S") == 0 && !bad);
+	free(d);
+	test_assert(extmail_quota_definition("0S,0C", &bad) == NULL && !bad);
+	test_assert(extmail_quota_definition("5X", &bad) == NULL && bad);
+}
+
 int main(void)
 {
 	test_quota();
+	test_quota_parse();
 	test_names();
 	test_dates();
 	test_columns();

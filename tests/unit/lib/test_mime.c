@@ -280,8 +280,28 @@ static void test_headers(void)
 	test_assert(!mime_header_next(h, sizeof h - 1, &pos, &n, &v));
 }
 
+/* the raw fields, as youju sendmail copies or drops them */
+static void test_header_fields(void)
+{
+	test_begin("header fields");
+	const char h[] = "To: a\n b\nCc: c\nbcc: d\n";
+	struct mime_field f;
+	size_t pos = 0;
+	test_assert(mime_header_field_next(h, sizeof h - 1, &pos, &f));
+	test_assert(f.raw.len == 9 && memcmp(f.raw.p, "To: a\n b\n", 9) == 0);
+	test_assert(str_case_eq_cstr(f.name, "to"));
+	test_assert(f.value.len == 5 && memcmp(f.value.p, " a\n b", 5) == 0);
+	test_assert(mime_header_field_next(h, sizeof h - 1, &pos, &f) &&
+		    str_case_eq_cstr(f.name, "Cc") &&
+		    !str_case_eq_cstr(f.name, "C"));
+	test_assert(mime_header_field_next(h, sizeof h - 1, &pos, &f) &&
+		    str_case_eq_cstr(f.name, "BCC") && f.raw.len == 7);
+	test_assert(!mime_header_field_next(h, sizeof h - 1, &pos, &f));
+}
+
 int main(void)
 {
+	test_header_fields();
 	test_simple();
 	test_multipart();
 	test_broken();

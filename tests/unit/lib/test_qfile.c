@@ -1,8 +1,11 @@
 /* Unit tests for lib/qfile: the trailing records the envelope tests in
    tests/unit/mta/test_delivery.c do not cover (W, B, Y), message offsets
    and queue ID syntax. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qfile.h"
 #include "test.h"
@@ -17,9 +20,42 @@ static const char base[] = "YOUJU-QUEUE 2\n"
 			   "hi\n"
 			   "\nE\n";
 
+/* only queue IDs, sorted */
+static void test_list_ids(void)
+{
+	test_begin("list ids");
+	char dir[] = "/tmp/test_qfile.XXXXXX";
+	test_assert(mkdtemp(dir) != NULL);
+	static const char *const names[] = {
+	    "00000000000000B2", "00000000000000A1", "not-an-id",
+	    "00000000000000a1", "00000000000000C3.tmp"};
+	char path[256];
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		FILE *f = fopen(path, "w");
+		test_assert(f != NULL);
+		if (f != NULL)
+			fclose(f);
+	}
+	size_t n;
+	char **ids = qfile_list_ids(dir, &n);
+	test_assert(ids != NULL && n == 2);
+	test_assert(n == 2 && strcmp(ids[0], "00000000000000A1") == 0 &&
+		    strcmp(ids[1], "00000000000000B2") == 0);
+	qfile_ids_free(ids, n);
+	for (size_t i = 0; i < 5; i++) {
+		snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+	test_assert(qfile_list_ids(dir, &n) == NULL && n == 0 &&
+		    errno == ENOENT);
+}
+
 int main(void)
 {
 	struct qfile qf;
+	test_list_ids();
 	const char *err = "";
 	char buf[1024];
 
