@@ -64,10 +64,10 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 /*
  * Delivers a message into folder's new/ as an MDA does (no flags, no
  * UID yet: the first reader numbers it), after u's quota check, and
- * records it in maildirsize.  The file is fsync'd (not by
- * mailbox_deliver_unsynced below); making the new/ entry durable (fsync of
- * new/, or a syncfs) is the caller's.  Returns 0, or -1 with errno
- * (EDQUOT: over quota, nothing stored; others with *error_r).
+ * records it in maildirsize.  The file is fsync'd before its link (its
+ * flush left to the caller by mailbox_deliver_begin below); making the
+ * new/ entry durable (fsync of new/, or a syncfs) is the caller's.  Returns 0,
+ * or -1 with errno (EDQUOT: over quota, nothing stored; others with *error_r).
  */
 int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 		    const char *data, size_t len, const char **error_r);

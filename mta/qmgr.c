@@ -1216,8 +1216,9 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (q.cfg.active_limit == 0)
 		q.cfg.active_limit = 1;
 	qmgr_lock_queue(q.cfg.queue_dir);
-	/* deliveries into Maildirs on the queue's file system, and the
-	   bounces queued here, share one syncfs per batch (syncgroup.h) */
+	/* deliveries into Maildirs on the queue's file system (two rounds:
+	   the files' bytes, then their names in new/), and the bounces
+	   queued here, share syncfs calls per batch (syncgroup.h) */
 	if (syncgroup_init(q.cfg.queue_dir) < 0)
 		log_warning("%s: %s: every delivery fsynced alone",
 			    q.cfg.queue_dir, strerror(errno));
