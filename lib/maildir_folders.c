@@ -392,3 +392,40 @@ int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
 	out[o] = '\0';
 	return 0;
 }
+
+int maildir_folder_delete(const char *path)
+{
+	DIR *d = opendir(path);
+	if (d == NULL)
+		return errno == ENOTDIR ? unlink(path) : -1;
+	struct dirent *de;
+	int rc = 0, saved = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		char sub[4096];
+		int n = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
+		if (n < 0 || (size_t)n >= sizeof sub) {
+			rc = -1;
+			saved = ENAMETOOLONG;
+			continue;
+		}
+		struct stat st;
+		if (lstat(sub, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) ? maildir_folder_delete(sub) < 0
+					: unlink(sub) < 0) {
+			rc = -1;
+			saved = errno;
+		}
+	}
+	closedir(d);
+	if (rmdir(path) < 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc < 0)
+		errno = saved;
+	return rc;
+}

@@ -36,6 +36,15 @@ int maildir_folder_create(const char *root, const char *name);
 bool maildir_folder_name_ok(const char *name);
 
 /*
+ * Removes the folder directory path (root/.name) and everything in it.
+ * Maildir++ is flat: ".a.x" lives beside ".a", so the children of a stay
+ * (a then lists as \Noselect), as Dovecot's DELETE.  The caller checks
+ * the name (maildir_folder_name_ok) and counts the quota.  Returns 0, or
+ * -1 with errno (what could be removed is gone).
+ */
+int maildir_folder_delete(const char *path);
+
+/*
  * Lists folder names (IMAP view, without the dot, sorted) under root.
  * *names_r gets an owned array of owned strings (free with
  * maildir_names_free).  Returns the count, or -1 with errno.

@@ -506,36 +506,6 @@ const char *imap_mbox_rename(const struct imap_mbox_ctx *x)
 	}
 }
 
-static int imap_rmtree(const char *path)
-{
-	DIR *d = opendir(path);
-	if (d == NULL)
-		return errno == ENOTDIR ? unlink(path) : -1;
-	struct dirent *de;
-	int rc = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		char sub[4096];
-		int n = snprintf(sub, sizeof sub, "%s/%s", path, de->d_name);
-		if (n < 0 || (size_t)n >= sizeof sub) {
-			rc = -1;
-			continue;
-		}
-		struct stat st;
-		if (lstat(sub, &st) < 0)
-			continue;
-		if (S_ISDIR(st.st_mode) ? imap_rmtree(sub) < 0
-					: unlink(sub) < 0)
-			rc = -1;
-	}
-	closedir(d);
-	if (rmdir(path) < 0)
-		rc = -1;
-	return rc;
-}
-
 const char *imap_mbox_delete(const struct imap_mbox_ctx *x)
 {
 	const struct imap_arg *a = x->cmd->args;
@@ -550,7 +520,7 @@ const char *imap_mbox_delete(const struct imap_mbox_ctx *x)
 	}
 	/* Maildir++ is flat: ".A.x" lives beside ".A", so deleting A
 	   leaves its children (A then lists as \Noselect), as Dovecot */
-	int r = imap_rmtree(path);
+	int r = maildir_folder_delete(path);
 	if (r < 0)
 		log_error("imap: delete %s: %s", path, strerror(errno));
 	free(path);

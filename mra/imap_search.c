@@ -1,7 +1,8 @@
 /*
  * SEARCH: keys to a tree, tree against messages; see imap_search.h.
- * Strings are matched as case-folded UTF-8 substrings (lib/mime
- * mime_fold) like Dovecot's i;unicode-casemap for the common scripts.
+ * Strings are matched as case-folded UTF-8 substrings (lib/mailmatch,
+ * shared with webmail's search) like Dovecot's i;unicode-casemap for the
+ * common scripts.
  * Dates compare days, ignoring time and zone (RFC 3501 §6.4.4): the
  * internal date in UTC (as INTERNALDATE shows it), the Date: header in its
  * own zone.  A message without a usable Date: matches no SENT* key.
@@ -13,11 +14,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "addrlist.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
 #include "imap_render.h"
 #include "maildir.h"
+#include "mailmatch.h"
 #include "mime.h"
 #include "mra.h"
 #include "xalloc.h"
@@ -386,12 +387,11 @@ bool imap_search_needs_file(const struct imap_search *s)
 
 /* ---- evaluation ---------------------------------------------------------- */
 
-/* Per message: the parsed structure and decoded text, made on demand. */
+/* Per message: the text matcher's state (lib/mailmatch) and the Date:
+   day, made on demand. */
 struct se {
 	const struct imap_search_msg *m;
-	struct mime_part *root;
-	struct buf body; /* folded, decoded text parts */
-	bool have_body;
+	struct mailmatch_msg mm;
 	long sent_day;
 	int sent; /* 0 not parsed yet, 1 ok, -1 none */
 };
@@ -404,128 +404,15 @@ bool imap_search_has_keyword(const struct imap_search_msg *m,
 	return maildir_msg_has_keyword(m->folder, m->msg, keyword);
 }
 
-static bool se_has(const char *hay, size_t len, const struct sn *n)
-{
-	if (n->slen == 0)
-		return true;
-	return len >= n->slen && memmem(hay, len, n->str, n->slen) != NULL;
-}
-
-static void se_parse(struct se *e)
-{
-	if (e->root == NULL)
-		e->root = mime_parse(e->m->text ? e->m->text : "", e->m->len);
-}
-
-/* The youju.index field for header name, or -1. */
-static int se_cached_field(const struct se *e, const char *name)
-{
-	if (e->m->cached == NULL || name == NULL)
-		return -1;
-	return maildir_index_header_field(name);
-}
-
-/*
- * Does the decoded (and perhaps folded) value of an address field contain
- * n->str?  As Dovecot, the addresses are matched in their normal form
- * (lib/addrlist: "Name <box@domain>", comments as names, groups as
- * "group: ...;"), so "user (c) @ (c) domain" is found as user@domain.
- */
-static bool se_addr_has(const char *v, size_t len, const struct sn *n)
-{
-	if (n->slen == 0)
-		return true; /* HEADER x "": the field exists */
-	struct addrlist l;
-	struct buf norm, fold;
-	addrlist_parse(v, len, &l);
-	buf_init(&norm, 2 * len + 64);
-	buf_init(&fold, 8 * len + 256);
-	bool hit = addrlist_format(&l, &norm) == 0 &&
-		   mime_fold(norm.p ? norm.p : "", norm.len, &fold) == 0 &&
-		   se_has(fold.p ? fold.p : "", fold.len, n);
-	buf_deinit(&fold);
-	buf_deinit(&norm);
-	addrlist_free(&l);
-	return hit;
-}
-
 /* Does header field name (NULL: any) of the top header contain n->str? */
 static bool se_header(struct se *e, const char *name, const struct sn *n)
 {
-	int cf = se_cached_field(e, name);
-	if (cf >= 0) {
-		/* each occurrence was decoded and folded when cached */
-		struct str fv = e->m->cached->field[cf], seg;
-		while (maildir_index_seg_next(&fv, &seg)) {
-			if (n->addr ? se_addr_has(seg.p, seg.len, n)
-				    : se_has(seg.p, seg.len, n))
-				return true;
-		}
-		return false;
-	}
-	if (e->m->text == NULL)
-		return false;
-	se_parse(e);
-	const char *h = (e->m->text ? e->m->text : "") + e->root->hdr_off;
-	size_t pos = 0;
-	struct str fn, fv;
-	struct buf dec, fold;
-	bool hit = false;
-	buf_init(&dec, 1 << 20);
-	buf_init(&fold, 4 << 20);
-	while (!hit && mime_header_next(h, e->root->hdr_len, &pos, &fn, &fv)) {
-		if (name != NULL && !str_case_eq_cstr(fn, name))
-			continue;
-		buf_reset(&dec);
-		buf_reset(&fold);
-		if (mime_header_decode(fv, &dec) < 0)
-			continue;
-		if (n->addr) {
-			hit = se_addr_has(dec.p ? dec.p : "", dec.len, n);
-			continue;
-		}
-		if (mime_fold(dec.p ? dec.p : "", dec.len, &fold) < 0)
-			continue;
-		hit = se_has(fold.p, fold.len, n);
-	}
-	buf_deinit(&dec);
-	buf_deinit(&fold);
-	return hit;
-}
-
-static void se_body_part(struct se *e, const struct mime_part *p,
-			 unsigned depth)
-{
-	for (const struct mime_part *c = p->children; c && depth < 64;
-	     c = c->next)
-		se_body_part(e, c, depth + 1);
-	if (p->kind != MIME_LEAF || !mime_is_type(p, "text", NULL))
-		return;
-	/* Dovecot searches text parts only; attachments are skipped */
-	const char *t = e->m->text ? e->m->text : "";
-	struct buf raw, utf;
-	buf_init(&raw, p->body_len + 1);
-	buf_init(&utf, p->body_len * 4 + 16);
-	if (mime_decode_cte(p->encoding, t + p->body_off, p->body_len, &raw) ==
-		0 &&
-	    mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
-			 raw.p ? raw.p : "", raw.len, &utf) == 0) {
-		/* past the cap the text is searched as far as it goes */
-		if (e->body.len == 0 || buf_append_char(&e->body, '\n') == 0)
-			(void)mime_fold(utf.p ? utf.p : "", utf.len, &e->body);
-	}
-	buf_deinit(&raw);
-	buf_deinit(&utf);
+	return mailmatch_header(&e->mm, name, n->addr, n->str, n->slen);
 }
 
 static bool se_body(struct se *e, const struct sn *n)
 {
-	se_parse(e);
-	if (!e->have_body) {
-		se_body_part(e, e->root, 0);
-		e->have_body = true;
-	}
-	return se_has(e->body.p, e->body.len, n);
+	return mailmatch_body(&e->mm, n->str, n->slen);
 }
 
 /* RFC 5322 §3.3 date: [day ","] d month yyyy ...; the day in its zone.
@@ -568,12 +455,11 @@ static bool se_sent(struct se *e, long *day_r)
 	if (e->m->text == NULL)
 		return false;
 	if (e->sent == 0) {
-		se_parse(e);
-		const char *h = e->m->text + e->root->hdr_off;
-		e->sent =
-		    imap_search_sent_day(h, e->root->hdr_len, &e->sent_day)
-			? 1
-			: -1;
+		const struct mime_part *root = mailmatch_root(&e->mm);
+		const char *h = e->m->text + root->hdr_off;
+		e->sent = imap_search_sent_day(h, root->hdr_len, &e->sent_day)
+			      ? 1
+			      : -1;
 	}
 	*day_r = e->sent_day;
 	return e->sent == 1;
@@ -651,10 +537,9 @@ bool imap_search_match(const struct imap_search *s,
 	struct se e;
 	memset(&e, 0, sizeof e);
 	e.m = m;
-	buf_init(&e.body, 64u << 20);
+	mailmatch_msg_init(&e.mm, m->text, m->len, m->cached);
 	bool r = se_eval(&e, &s->root);
-	mime_free(&e.root);
-	buf_deinit(&e.body);
+	mailmatch_msg_deinit(&e.mm);
 	return r;
 }
 

@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "imap_parse.h"
+#include "mailsort.h"
 
 struct mra_conn;
 struct maildir_folder;
@@ -21,30 +22,6 @@ struct maildir_index;
 
 /* Most sort keys in one command. */
 #define IMAP_SORT_KEYS_MAX 16
-
-/*
- * Appends the base subject of the decoded subject s[0..len) (RFC 5256
- * §2.1: white space collapsed, "(fwd)" trailers, "Re:"/"Fw:"/"Fwd:"
- * leaders with their "[blob]"s and a "[fwd: ...]" wrapper removed) to
- * out.  Returns 0 or -1 (full).
- */
-int imap_sort_base_subject(const char *s, size_t len, struct buf *out,
-			   bool *reply_r);
-
-/* *reply_r (may be NULL) tells whether a reply or forward marker was
-   removed (RFC 5256 §2.1 step 1-6; THREAD's "reply" subjects). */
-
-/* RFC 5322 §3.3 date-time (obsolete zones too) in UTC seconds. */
-bool imap_sort_parse_date(const char *v, size_t len, int64_t *t_r);
-
-/* The comparison form of a string (owned; free()): case-folded, ASCII
-   letters upper-cased, as i;unicode-casemap orders. */
-char *imap_sort_fold(const char *p, size_t len);
-
-/* The RFC 2047-decoded value of the first field name of header block
-   hdr into out (reset first).  False when absent or undecodable. */
-bool imap_sort_field(const char *hdr, size_t len, const char *name,
-		     struct buf *out);
 
 struct imap_search;
 struct imap_search_msg;

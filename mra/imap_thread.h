@@ -11,15 +11,16 @@
 #include <stddef.h>
 
 #include "imap_parse.h"
+#include "mailthread.h"
 
 struct mra_conn;
 struct maildir_folder;
 
 /* Nesting the recursive steps follow; deeper branches are left as they
    are (pruning, sorting) or not written. */
-#define IMAP_THREAD_DEPTH_MAX 10000
+#define IMAP_THREAD_DEPTH_MAX MAILTHREAD_DEPTH_MAX
 /* Most References one message contributes (the last ones are kept). */
-#define IMAP_THREAD_REFS_MAX 256
+#define IMAP_THREAD_REFS_MAX MAILTHREAD_REFS_MAX
 
 /*
  * The whole THREAD / UID THREAD command (args: the algorithm, the

@@ -37,6 +37,9 @@ else SQL=$SCRIPTS/../../share/youju/sql; fi
 export YOUJU_SQLDIR="$SQL" # for db-migrate.sh, installed or not
 
 DB=$H/db
+# MariaDB's temporary tables: per instance, not the shared /tmp (two
+# bootstraps at once there have collided on their temporary table names)
+DBTMP=$H/db-tmp
 DBRUN=$(dirname "$YOUJU_MYSQL_SOCKET")
 DBPID=$DBRUN/mysqld.pid
 DBLOG=$H/log/mariadb.err
@@ -143,14 +146,14 @@ db_secret() { # FILE -> the password, made on first use
 db_init() {
 	[ -d "$DB/mysql" ] && return 0
 	say "creating the private MariaDB in $DB"
-	mkdir -p "$DB"
+	mkdir -p "$DB" "$DBTMP"
 	if [ $ROOT = yes ]; then
-		chown mysql:mysql "$DB"
+		chown mysql:mysql "$DB" "$DBTMP"
 		set -- --user=mysql
 	else
 		set -- --auth-root-socket-user="$ME"
 	fi
-	mariadb-install-db --no-defaults --datadir="$DB" \
+	mariadb-install-db --no-defaults --datadir="$DB" --tmpdir="$DBTMP" \
 		--auth-root-authentication-method=socket "$@" \
 		--skip-test-db >"$H/log/mariadb-install.log" 2>&1 || {
 		cat "$H/log/mariadb-install.log" >&2
@@ -162,11 +165,11 @@ db_init() {
 db_start() {
 	db_running && return 0
 	db_init
-	mkdir -p "$DBRUN"
-	[ $ROOT = yes ] && chown mysql:mysql "$DBRUN" "$DB"
+	mkdir -p "$DBRUN" "$DBTMP"
+	[ $ROOT = yes ] && chown mysql:mysql "$DBRUN" "$DB" "$DBTMP"
 	[ $ROOT = yes ] && set -- --user=mysql || set --
 	# no TCP at all: the socket in run/ is the only way in
-	setsid mariadbd --no-defaults --datadir="$DB" \
+	setsid mariadbd --no-defaults --datadir="$DB" --tmpdir="$DBTMP" \
 		--socket="$YOUJU_MYSQL_SOCKET" --pid-file="$DBPID" \
 		--skip-networking --log-error="$DBLOG" \
 		--innodb-buffer-pool-size=64M --skip-name-resolve \

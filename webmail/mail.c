@@ -19,6 +19,7 @@
 #include "buf.h"
 #include "fcache.h"
 #include "htmlsan.h"
+#include "listcache.h"
 #include "log.h"
 #include "maildir.h"
 #include "maildir_index.h"
@@ -285,6 +286,16 @@ void wm_messages(struct http_req *req)
 	    folder_open(req, http_req_query(req, "folder"));
 	if (f == NULL)
 		return;
+	if (key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT) {
+		/* from the kept sort keys (list.c) */
+		wm_list_sorted(req, f,
+			       key == SORT_DATE	  ? LISTCACHE_DATE
+			       : key == SORT_FROM ? LISTCACHE_FROM
+						  : LISTCACHE_SUBJECT,
+			       desc, (size_t)page);
+		maildir_folder_free(&f);
+		return;
+	}
 	struct row *rows = xcalloc(f->n + 1, sizeof *rows);
 	bool need_hdr =
 	    key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT;
@@ -568,15 +579,24 @@ int part_bytes(const char *msg, const struct mime_part *p, struct buf *out)
 			       out);
 }
 
-/* The text of a text part as UTF-8 into out. */
-void part_text(const char *msg, const struct mime_part *p, struct buf *out)
+/* The text of a text part as UTF-8 into out, read as charset cs (the
+   reader's override) or, when cs is NULL, as the part says. */
+static void part_text_as(const char *msg, const struct mime_part *p,
+			 const char *cs, struct buf *out)
 {
 	struct buf raw;
 	buf_init(&raw, WM_MESSAGE_MAX);
 	(void)!part_bytes(msg, p, &raw);
-	(void)!mime_to_utf8(mime_param_get(p->params, p->nparams, "charset"),
-			    raw.p, raw.len, out);
+	(void)!mime_to_utf8(
+	    cs != NULL ? cs : mime_param_get(p->params, p->nparams, "charset"),
+	    raw.p, raw.len, out);
 	buf_deinit(&raw);
+}
+
+/* The text of a text part as UTF-8 into out. */
+void part_text(const char *msg, const struct mime_part *p, struct buf *out)
+{
+	part_text_as(msg, p, NULL, out);
 }
 
 /*
@@ -685,6 +705,7 @@ void wm_message(struct http_req *req)
 	    {"From", "from"},
 	    {"To", "to"},
 	    {"Cc", "cc"},
+	    {"Bcc", "bcc"},
 	    {"Reply-To", "reply_to"},
 	    {"Subject", "subject"},
 	    {"Date", "date"},
@@ -707,12 +728,13 @@ void wm_message(struct http_req *req)
 		walk_part(&w, root, "1");
 	struct buf text;
 	buf_init(&text, WM_MESSAGE_MAX);
+	const char *cs = wm_charset_override(req);
 	if (w.text != NULL) {
-		part_text(msg.p, w.text, &text);
+		part_text_as(msg.p, w.text, cs, &text);
 	} else if (w.html != NULL) {
 		struct buf h;
 		buf_init(&h, WM_MESSAGE_MAX);
-		part_text(msg.p, w.html, &h);
+		part_text_as(msg.p, w.html, cs, &h);
 		html_to_text(h.p, h.len, &text);
 		buf_deinit(&h);
 	}
@@ -1142,4 +1164,23 @@ void wm_empty(struct http_req *req)
 	free(sel);
 	maildir_folder_free(&f);
 	json_decref(in);
+}
+
+/* ---- for the other handlers (search.c, folders.c, drafts.c, thread.c) */
+
+struct maildir_folder *wm_folder_open(struct http_req *req, const char *name)
+{
+	return folder_open(req, name);
+}
+
+json_t *wm_flags_json(const struct maildir_folder *f,
+		      const struct maildir_msg *m)
+{
+	return flags_json(f, m);
+}
+
+bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
+		    struct maildir_msg *m, struct wm_summary *s)
+{
+	return summary(f, ix, m, s);
 }

@@ -22,6 +22,7 @@
 #include "fcache.h"
 #include "htmlsan_pool.h"
 #include "http.h"
+#include "listcache.h"
 #include "log.h"
 #include "msghtml.h"
 #include "popfetch.h"
@@ -98,6 +99,7 @@ int main(int argc, char **argv)
 	wm_msghtml_stop();
 	websession_store_free(&wm.sessions);
 	fcache_clear();
+	listcache_clear();
 	free(root);
 	daemon_pidfile_remove(pidfile);
 	free(opts.conf_path);

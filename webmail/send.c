@@ -326,13 +326,119 @@ static int rcpt_list(struct http_req *req, json_t *in, const char *field,
 	return 0;
 }
 
-void wm_send(struct http_req *req)
+/* A References value: Message-IDs in <> separated by spaces, each
+   without controls; at most 8000 bytes. */
+static bool references_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n > 8000)
+		return false;
+	for (const char *p = s; *p != '\0';) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		if (*p != '<')
+			return false;
+		const char *gt = strchr(p, '>');
+		if (gt == NULL || gt == p + 1)
+			return false;
+		for (const char *q = p + 1; q < gt; q++)
+			if ((unsigned char)*q <= 0x20 || *q == '<' ||
+			    *q == 0x7f)
+				return false;
+		p = gt + 1;
+	}
+	return true;
+}
+
+/* Appends "References:" with the ids of refs, folded between ids. */
+static int references_header(struct buf *m, const char *refs)
+{
+	int r = buf_append_str(m, "References:");
+	size_t col = 11;
+	for (const char *p = refs; *p != '\0';) {
+		if (*p == ' ') {
+			p++;
+			continue;
+		}
+		size_t l = (size_t)(strchr(p, '>') - p) + 1;
+		if (col + 1 + l > 78 && col > 11) {
+			r |= buf_append_str(m, "\r\n");
+			col = 0;
+		}
+		r |= buf_append_char(m, ' ');
+		r |= buf_append(m, p, l);
+		col += 1 + l;
+		p += l;
+	}
+	r |= buf_append_str(m, "\r\n");
+	return r != 0 ? -1 : 0;
+}
+
+/* "attach_message": {"folder", "uid"}: that message of the caller's,
+   read into out with CR LF line ends.  0, or -1 after replying. */
+static int attached_message(struct http_req *req, json_t *v, struct buf *out)
+{
+	json_t *fv = json_object_get(v, "folder"),
+	       *uv = json_object_get(v, "uid");
+	if (!json_is_object(v) || json_object_size(v) != 2 ||
+	    !json_is_string(fv) || !json_is_integer(uv) ||
+	    json_integer_value(uv) < 1 || json_integer_value(uv) > UINT32_MAX) {
+		webjson_error(req, 400, "invalid",
+			      "attach_message: {\"folder\", \"uid\"}",
+			      "attach_message");
+		return -1;
+	}
+	struct maildir_folder *f = wm_folder_open(req, json_string_value(fv));
+	if (f == NULL)
+		return -1;
+	long i = maildir_folder_find(f, (uint32_t)json_integer_value(uv));
+	struct buf raw;
+	buf_init(&raw, WM_MESSAGE_MAX);
+	int rc = -1;
+	if (i < 0 || maildir_msg_read(f, &f->msgs[i], &raw) < 0) {
+		webjson_error(req, 404, "not_found", "no such message",
+			      "attach_message");
+		goto out;
+	}
+	for (size_t k = 0; k < raw.len; k++) {
+		if (raw.p[k] == '\n' && (k == 0 || raw.p[k - 1] != '\r') &&
+		    buf_append_char(out, '\r') < 0)
+			break;
+		if (buf_append_char(out, raw.p[k]) < 0)
+			break;
+	}
+	if (out->len > 0 && out->p[out->len - 1] != '\n')
+		(void)!buf_append_str(out, "\r\n");
+	rc = 0;
+out:
+	buf_deinit(&raw);
+	maildir_folder_free(&f);
+	return rc;
+}
+
+/*
+ * The message of a compose request, sent (draft false: POST /api/send)
+ * or stored in Drafts (POST /api/draft, drafts.c).  Both share every
+ * field and check; a draft needs no recipient and keeps its Bcc.
+ */
+static void compose(struct http_req *req, bool draft)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = {
-	    "to",   "cc",	   "bcc",	  "subject", "text",
-	    "html", "attachments", "in_reply_to", NULL};
+	static const char *const allowed[] = {"to",
+					      "cc",
+					      "bcc",
+					      "subject",
+					      "text",
+					      "html",
+					      "attachments",
+					      "in_reply_to",
+					      "references",
+					      "draft_uid",
+					      "attach_message",
+					      NULL};
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
@@ -347,13 +453,29 @@ void wm_send(struct http_req *req)
 	buf_init(&msg, 3 * WM_TEXT_MAX + 262144 +
 			   (size_t)(wm->message_size_limit / 3 * 4 + 65536));
 	buf_init(&wire, 0);
-	const char *subject = "", *irt = NULL;
+	const char *subject = "", *irt = NULL, *refs = NULL;
+	int64_t draft_uid = 0;
+	struct buf fwd;
+	buf_init(&fwd, WM_MESSAGE_MAX + WM_MESSAGE_MAX / 8);
+	json_t *fw = json_object_get(in, "attach_message");
 	json_t *tv = json_object_get(in, "text");
 	json_t *hv = json_object_get(in, "html");
 	json_t *av = json_object_get(in, "attachments");
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "subject", false, 900, &subject) < 0 ||
-	    webjson_get_str(req, in, "in_reply_to", false, 900, &irt) < 0)
+	    webjson_get_str(req, in, "in_reply_to", false, 900, &irt) < 0 ||
+	    webjson_get_str(req, in, "references", false, 8000, &refs) < 0 ||
+	    webjson_get_int(req, in, "draft_uid", false, 1, UINT32_MAX,
+			    &draft_uid) < 0)
+		goto out;
+	if (refs != NULL && !references_ok(refs)) {
+		webjson_error(req, 400, "invalid",
+			      "Message-IDs in <> separated by spaces",
+			      "references");
+		goto out;
+	}
+	if (fw != NULL && !json_is_null(fw) &&
+	    attached_message(req, fw, &fwd) < 0)
 		goto out;
 	if (tv != NULL &&
 	    (!json_is_string(tv) || json_string_length(tv) > WM_TEXT_MAX)) {
@@ -407,7 +529,7 @@ void wm_send(struct http_req *req)
 	    rcpt_list(req, in, "cc", rcpts, &nr, &cc) < 0 ||
 	    rcpt_list(req, in, "bcc", rcpts, &nr, &bcc) < 0)
 		goto out;
-	if (nr == 0) {
+	if (nr == 0 && !draft) {
 		webjson_error(req, 400, "invalid", "no recipient", "to");
 		goto out;
 	}
@@ -457,16 +579,24 @@ void wm_send(struct http_req *req)
 		r |= buf_printf(&msg, "To: %s\r\n", buf_cstr(&to));
 	if (cc.len > 0)
 		r |= buf_printf(&msg, "Cc: %s\r\n", buf_cstr(&cc));
+	if (draft && bcc.len > 0)
+		r |= buf_printf(&msg, "Bcc: %s\r\n", buf_cstr(&bcc));
 	r |= header_text(&msg, "Subject", subject);
 	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
 	if (irt != NULL && irt[0] != '\0')
-		r |= buf_printf(&msg, "In-Reply-To: %s\r\nReferences: %s\r\n",
-				irt, irt);
+		r |= buf_printf(&msg, "In-Reply-To: %s\r\n", irt);
+	/* RFC 5322 §3.6.4: the parent's References and its Message-ID (the
+	   app sends them); In-Reply-To alone when they are missing */
+	if (refs != NULL && strpbrk(refs, "<") != NULL)
+		r |= references_header(&msg, refs);
+	else if (irt != NULL && irt[0] != '\0')
+		r |= buf_printf(&msg, "References: %s\r\n", irt);
 	r |= buf_printf(&msg,
 			"MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
 	char boundary[80];
 	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
-	if (nups > 0)
+	bool multi = nups > 0 || fwd.len > 0;
+	if (multi)
 		r |= buf_printf(&msg,
 				"Content-Type: multipart/mixed;\r\n"
 				" boundary=\"%s\"\r\n\r\n"
@@ -479,12 +609,30 @@ void wm_send(struct http_req *req)
 	r |= qp_body(&msg, text, tlen);
 	for (size_t i = 0; i < nups; i++)
 		r |= attachment_part(&msg, boundary, &ups[i]);
-	if (nups > 0)
+	if (fwd.len > 0) {
+		/* forward as attachment (RFC 2046 §5.2.1: 7bit or 8bit) */
+		bool eight = false;
+		for (size_t i = 0; i < fwd.len && !eight; i++)
+			eight = (unsigned char)fwd.p[i] >= 0x80;
+		r |= buf_printf(&msg,
+				"--%s\r\nContent-Type: message/rfc822\r\n"
+				"Content-Disposition: attachment; "
+				"filename=\"forwarded.eml\"\r\n%s\r\n",
+				boundary,
+				eight ? "Content-Transfer-Encoding: 8bit\r\n"
+				      : "");
+		r |= buf_append(&msg, fwd.p, fwd.len);
+	}
+	if (multi)
 		r |= buf_printf(&msg, "--%s--\r\n", boundary);
 	if (r != 0 || msg.len > wm->message_size_limit) {
 		webjson_error(req, 413, "too_large",
 			      "the message is larger than the server accepts",
 			      "text");
+		goto out;
+	}
+	if (draft) {
+		wm_draft_store(req, &msg, (uint32_t)draft_uid, mid);
 		goto out;
 	}
 	char qid[64] = "", reply[1024];
@@ -525,6 +673,9 @@ void wm_send(struct http_req *req)
 	if (!saved)
 		log_warning("webmail: %s: copy to Sent: %s: %s", me->acct.user,
 			    err != NULL ? err : "", strerror(errno));
+	/* the draft this message was written from goes */
+	if (draft_uid > 0)
+		wm_draft_remove(req, (uint32_t)draft_uid);
 	json_t *o = json_object();
 	json_object_set_new(o, "queue_id", json_string(qid));
 	json_object_set_new(o, "message_id", json_string(mid));
@@ -542,5 +693,16 @@ out:
 	buf_deinit(&bcc);
 	buf_deinit(&msg);
 	buf_deinit(&wire);
+	buf_deinit(&fwd);
 	json_decref(in);
+}
+
+void wm_send(struct http_req *req)
+{
+	compose(req, false);
+}
+
+void wm_draft_save(struct http_req *req)
+{
+	compose(req, true);
 }

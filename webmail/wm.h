@@ -17,6 +17,7 @@
 #include "http.h"
 #include "mailbox.h"
 #include "prefs.h"
+#include "webjson.h"
 #include "websession.h"
 
 #define WM_COOKIE "youju_webmail"
@@ -98,7 +99,46 @@ void wm_netdisk_list(struct http_req *req);
 void wm_netdisk_op(struct http_req *req);
 void wm_netdisk_file(struct http_req *req);
 
-/* send.c */
+/* for the handlers outside mail.c: the folder of a request (or a reply
+   sent), a message's flags as IMAP names, its list summary (youju.index,
+   else the file's head; false when it went away) */
+struct maildir_folder *wm_folder_open(struct http_req *req, const char *name);
+json_t *wm_flags_json(const struct maildir_folder *f,
+		      const struct maildir_msg *m);
+struct maildir_index;
+struct wm_summary;
+bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
+		    struct maildir_msg *m, struct wm_summary *s);
+
+/* reading.c: the "charset" query of GET /api/message (the reader's
+   override: letters, digits, "-_.:", 1 to 40 bytes, else ignored), or
+   NULL */
+const char *wm_charset_override(struct http_req *req);
+/* GET /api/source?folder=&uid=[&download=1]: the message as text/plain */
+void wm_source(struct http_req *req);
+
+/* list.c: the page of GET /api/messages sorted by key (enum
+   listcache_key) from the kept sort keys; replies */
+void wm_list_sorted(struct http_req *req, struct maildir_folder *f, int key,
+		    bool desc, size_t page);
+
+/* search.c, folders.c, drafts.c, thread.c */
+void wm_search(struct http_req *req);
+void wm_folder_rename(struct http_req *req);
+void wm_folder_delete(struct http_req *req);
+void wm_draft_save(struct http_req *req);
+void wm_thread(struct http_req *req);
+
+/* send.c: POST /api/send, and POST /api/draft (the same fields) */
 void wm_send(struct http_req *req);
+
+/* drafts.c: msg (CR LF) stored in Drafts as \Draft \Seen, the earlier
+   draft old_uid (0 none) of the same compose expunged; replies
+   {"uid", "message_id"}.  wm_draft_remove expunges a draft after its
+   message was sent (errors logged). */
+struct buf;
+void wm_draft_store(struct http_req *req, const struct buf *msg,
+		    uint32_t old_uid, const char *message_id);
+void wm_draft_remove(struct http_req *req, uint32_t uid);
 
 #endif

@@ -607,8 +607,15 @@ def test_sort_as_dovecot(inst):
         for mm in (m, dm):
             ok(mm.create("S"))
             for i, (subj, frm, date) in enumerate(SORT_MSGS):
-                append(mm, "S", f"Subject: {subj}\nFrom: {frm}\n"
-                       f"Date: {date}\n\n" + "x" * (10 * (i % 3)) + "\n")
+                # distinct internal dates, not in append order: ARRIVAL
+                # must not depend on whether two APPENDs fell in the same
+                # second, nor coincide with the sequence numbers
+                text = (f"Subject: {subj}\r\nFrom: {frm}\r\n"
+                        f"Date: {date}\r\n\r\n" + "x" * (10 * (i % 3))
+                        + "\r\n")
+                ok(mm.append("S", None,
+                             f'"0{i * 4 % 7 + 1}-Feb-2024 10:00:00 +0000"',
+                             text.encode()))
         diff = []
         for r in (y, d):
             r.cmd("SELECT S")

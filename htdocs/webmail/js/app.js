@@ -2,6 +2,8 @@
 //   #/folder/<folder>[?page=&sort=&order=]   the message list
 //   #/message/<folder>/<uid>                 one message (DESIGN §10)
 //   #/compose                                a new message
+//   #/search?q=...                           search results (search.js)
+//   #/thread/<folder>/<uid>                  a conversation (thread.js)
 // Data from mail reaches the page only through textContent and attribute
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
@@ -10,6 +12,9 @@ import {messageFrame} from './msgframe.js';
 import {prefs, loadPrefs, showSettings} from './settings.js';
 import {showContacts, complete, addSender} from './contacts.js';
 import {showNetdisk} from './netdisk.js';
+import {searchBox, searchHash, showSearch} from './search.js';
+import {showThread} from './thread.js';
+import {autosave} from './drafts.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -19,6 +24,7 @@ let folders = [];
 let draft = null;       // prefilled compose fields (reply)
 let pending = null;     // a message for the next page drawn
 let keys = {};          // keyboard shortcuts of the page shown
+let lastList = [];      // [folder, uid] of the list shown last (previous/next)
 
 // ---- DOM helpers ----
 function h(tag, attrs, ...kids) {
@@ -92,7 +98,11 @@ function errText(e) {
 
 // what the settings, contacts and NetDisk modules draw with
 const ui = {h, flash, frame: (...k) => frame(...k), busy, go: (x) => go(x), errText, fmtSize,
-	redraw: () => { renderShell(); route(); }};
+	redraw: () => { renderShell(); route(); },
+	// search.js, thread.js
+	folderHash: (f, q) => folderHash(f, q), folderLabel: n => folderLabel(n),
+	fmtDate: x => fmtDate(x), clip: () => clip(), folders: () => folders,
+	setList: (f, list) => { lastList = list; }};
 
 // ---- routing ----
 function parseHash() {
@@ -119,6 +129,10 @@ async function route() {
 	try {
 		if (parts[0] === 'message' && parts.length >= 3)
 			await showMessage(parts[1], parts[2]);
+		else if (parts[0] === 'search')
+			await showSearch(ui, q);
+		else if (parts[0] === 'thread' && parts.length >= 3)
+			await showThread(ui, parts[1], parts[2]);
 		else if (parts[0] === 'compose')
 			showCompose(q);
 		else if (parts[0] === 'settings')
@@ -209,6 +223,7 @@ function renderShell() {
 	app.replaceChildren(
 		h('header', {class: 'top'},
 			h('p', {class: 'brand'}, h('span', {class: 'brand-mark', 'aria-hidden': 'true', text: '邮'}), t('app')),
+			searchBox(ui),
 			h('span', {class: 'who', text: me.user}),
 			langSelect(),
 			h('button', {type: 'button', class: 'logout', text: t('logout'), on: {click: async () => {
@@ -272,11 +287,36 @@ async function refreshFolders() {
 	const active = cur.parts[0] === 'folder' || cur.parts[0] === 'message' ? cur.parts[1] : 'INBOX';
 	ul.replaceChildren(...folders.map(f => h('li', null,
 		h('a', {href: folderHash(f.name), class: f.name === active ? 'current' : null,
+			title: t('folder_counts', {total: f.total, unseen: f.unseen, size: fmtSize(f.size)}),
+			on: dropTarget(f.name),
 			'data-folder': f.name, 'aria-current': f.name === active ? 'page' : null},
 			h('span', {class: 'fname', text: folderLabel(f.name)}),
 			f.unseen ? h('span', {class: 'count', title: t('unread_n', {n: f.unseen}), text: String(f.unseen)}) : null))));
 	const inbox = folders.find(f => f.name === 'INBOX');
 	document.title = (inbox && inbox.unseen ? '(' + inbox.unseen + ') ' : '') + t('app');
+}
+
+// Drag and drop of messages onto a folder of the list: the dragged rows'
+// UIDs travel as application/x-youju-uids ({folder, uids}).
+const DRAG = 'application/x-youju-uids';
+function dropTarget(name) {
+	return {
+		dragover: ev => { if (ev.dataTransfer.types.includes(DRAG)) { ev.preventDefault(); ev.currentTarget.classList.add('drop'); } },
+		dragleave: ev => ev.currentTarget.classList.remove('drop'),
+		drop: async ev => {
+			ev.preventDefault();
+			ev.currentTarget.classList.remove('drop');
+			let d;
+			try { d = JSON.parse(ev.dataTransfer.getData(DRAG)); } catch (e) { return; }
+			if (!d || d.folder === name || !Array.isArray(d.uids)) return;
+			busy(true);
+			try {
+				const x = await call('POST', '/api/move', {folder: d.folder, uids: d.uids, to: name});
+				pending = t('moved_n', {n: x.moved});
+				await route();
+			} catch (e) { flash(errText(e), 'error'); busy(false); }
+		},
+	};
 }
 
 function frame(...kids) {
@@ -335,7 +375,12 @@ async function showList(folder, q) {
 		const unread = !m.flags.includes('\\Seen');
 		const flagged = m.flags.includes('\\Flagged');
 		const href = '#/message/' + encodeURIComponent(folder) + '/' + m.uid;
-		return h('li', {class: 'msg' + (unread ? ' unread' : '') + (flagged ? ' flagged' : ''), 'data-uid': m.uid},
+		return h('li', {class: 'msg' + (unread ? ' unread' : '') + (flagged ? ' flagged' : ''), 'data-uid': m.uid,
+			draggable: 'true', on: {dragstart: ev => {
+				const sel = selected();
+				ev.dataTransfer.setData(DRAG, JSON.stringify({folder, uids: sel.includes(m.uid) ? sel : [m.uid]}));
+				ev.dataTransfer.effectAllowed = 'move';
+			}}},
 			box,
 			h('a', {href, class: 'open'},
 				h('span', {class: 'from', text: m.from || '-'}),
@@ -350,9 +395,16 @@ async function showList(folder, q) {
 		h('button', {type: 'button', name: 'prev', disabled: page <= 1, text: t('prev'), on: {click: () => nav(page - 1, sort, order)}}),
 		h('span', {text: t('page_of', {p: page, n: pages, total: r.total})}),
 		h('button', {type: 'button', name: 'next', disabled: page >= pages, text: t('next'), on: {click: () => nav(page + 1, sort, order)}}));
-	frame(h('h1', {text: folderLabel(folder)}), toolbar,
+	const fi = folders.find(f => f.name === folder);
+	lastList = r.messages.map(m => [folder, m.uid]);
+	frame(h('h1', {text: folderLabel(folder)}),
+		fi ? h('p', {class: 'finfo', text: t('folder_counts', {total: fi.total, unseen: fi.unseen, size: fmtSize(fi.size)})}) : null,
+		h('p', {class: 'filters'}, t('show') + ' ',
+			h('a', {href: searchHash({folder, flag: 'unseen'}), name: 'filter-unseen', text: t('filter_unseen')}), ' · ',
+			h('a', {href: searchHash({folder, flag: 'flagged'}), name: 'filter-flagged', text: t('filter_flagged')})),
+		toolbar,
 		rows.length ? h('ul', {class: 'messages'}, rows) : h('p', {class: 'empty', text: t('empty')}),
-		pager);
+		pager, SYSTEM.includes(folder) ? null : folderOps(folder));
 	// j/k move the cursor, Enter opens (the row's link has the focus),
 	// # deletes, s flags, u marks unread, the cursor's message or the
 	// ticked ones
@@ -376,6 +428,32 @@ async function showList(folder, q) {
 	};
 }
 
+// Rename or delete a user folder (system folders have no such form).
+function folderOps(folder) {
+	const name = h('input', {type: 'text', name: 'rename', 'aria-label': t('rename_to'), value: folder, maxlength: 200});
+	let armed = false;
+	const del = h('button', {type: 'button', name: 'delete_folder', text: t('delete_folder'), on: {click: async () => {
+		if (!armed) { armed = true; del.textContent = t('delete_folder_confirm'); return; }
+		busy(true);
+		try {
+			const x = await call('POST', '/api/folders/delete', {name: folder});
+			pending = t('folder_deleted', {n: x.expunged});
+			go('#/folder/INBOX');
+		} catch (e) { flash(errText(e), 'error'); busy(false); }
+	}}});
+	return h('form', {class: 'folderops', on: {submit: async ev => {
+		ev.preventDefault();
+		const to = name.value.trim();
+		if (!to || to === folder) return;
+		busy(true);
+		try {
+			await call('POST', '/api/folders/rename', {name: folder, to});
+			go(folderHash(to));
+		} catch (e) { flash(errText(e), 'error'); busy(false); }
+	}}}, h('label', {for: 'rename-' + folder, text: t('rename_to')}), name,
+		h('button', {type: 'submit', name: 'rename_folder', text: t('rename')}), del);
+}
+
 // ---- one message ----
 async function showMessage(folder, uid) {
 	const m = await call('GET', '/api/message', undefined, {folder, uid});
@@ -394,13 +472,29 @@ async function showMessage(folder, uid) {
 	};
 	const moveSel = h('select', {name: 'to', 'aria-label': t('move_to')},
 		folders.filter(f => f.name !== folder).map(f => h('option', {value: f.name, text: folderLabel(f.name)})));
+	// RFC 5322 §3.6.4: the parent's References (or In-Reply-To) and its
+	// Message-ID; reply-all leaves out one's own address
+	const refs = [hd.references || hd.in_reply_to || '', hd.message_id || ''].join(' ').trim();
 	const reply = (all) => {
 		const subj = hd.subject || '';
 		const to = [hd.reply_to || hd.from || ''];
-		const cc = all ? [hd.to, hd.cc].filter(Boolean).join(', ') : '';
+		const mine = a => a.toLowerCase().includes(me.user.toLowerCase());
+		const cc = all ? [hd.to, hd.cc].filter(Boolean).join(',').split(',').map(x => x.trim())
+			.filter(x => x && !mine(x)).join(', ') : '';
 		const quoted = (m.text || '').split('\n').map(l => '> ' + l).join('\n');
 		draft = {to: to.join(', '), cc, subject: /^re:/i.test(subj) ? subj : 'Re: ' + subj,
-			text: '\n\n' + (hd.from || '') + ':\n' + quoted, in_reply_to: hd.message_id || ''};
+			text: '\n\n' + t('wrote', {date: hd.date || '', from: hd.from || ''}) + '\n' + quoted,
+			in_reply_to: hd.message_id || '', references: refs};
+		go('#/compose');
+	};
+	const forwardAtt = () => {
+		draft = {to: '', cc: '', subject: 'Fwd: ' + (hd.subject || ''), text: '',
+			attach_message: {folder, uid: m.uid}};
+		go('#/compose');
+	};
+	const editDraft = () => {
+		draft = {to: hd.to || '', cc: hd.cc || '', bcc: hd.bcc || '', subject: hd.subject || '', text: m.text || '',
+			in_reply_to: hd.in_reply_to || '', references: hd.references || '', draft_uid: m.uid};
 		go('#/compose');
 	};
 	const forward = () => {
@@ -415,6 +509,8 @@ async function showMessage(folder, uid) {
 		h('button', {type: 'button', name: 'reply', text: t('reply'), on: {click: () => reply(false)}}),
 		h('button', {type: 'button', name: 'reply_all', text: t('reply_all'), on: {click: () => reply(true)}}),
 		h('button', {type: 'button', name: 'forward', text: t('forward'), on: {click: forward}}),
+		h('button', {type: 'button', name: 'forward_att', text: t('forward_att'), on: {click: forwardAtt}}),
+		folder === 'Drafts' ? h('button', {type: 'button', name: 'edit_draft', class: 'primary', text: t('edit_draft'), on: {click: editDraft}}) : null,
 		hd.from ? h('button', {type: 'button', name: 'add_sender', text: t('add_sender'), on: {click: () => addSender(ui, hd.from)}}) : null,
 		h('button', {type: 'button', name: 'flag', text: isFlagged ? t('unflag') : t('flag'), on: {click: () => doit(async () => {
 			await call('POST', '/api/flags', {folder, uids: [m.uid], add: isFlagged ? [] : ['\\Flagged'], remove: isFlagged ? ['\\Flagged'] : []});
@@ -439,6 +535,27 @@ async function showMessage(folder, uid) {
 			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size)}))))) : null;
 	const click = name => () => { const b = actions.querySelector(`button[name=${name}]`); if (b) b.click(); };
 	const textView = h('pre', {class: 'text', text: m.text || ''});
+	// the charset menu: the text part read again as the charset chosen
+	const csSel = h('select', {name: 'charset', 'aria-label': t('charset'), on: {change: async () => {
+		try {
+			const m2 = await call('GET', '/api/message', undefined, {folder, uid, charset: csSel.value});
+			textView.textContent = m2.text || '';
+			body.replaceChildren(textView);
+		} catch (e) { flash(errText(e), 'error'); }
+	}}}, h('option', {value: '', text: t('charset_auto')}),
+	['UTF-8', 'GB18030', 'GBK', 'GB2312', 'HZ-GB-2312', 'BIG5', 'BIG5-HKSCS', 'ISO-2022-JP', 'SHIFT_JIS', 'EUC-JP',
+		'EUC-KR', 'CP949', 'ISO-8859-1', 'WINDOWS-1252', 'KOI8-R'].map(c => h('option', {value: c, text: c})));
+	const at = lastList.findIndex(([f, u]) => f === folder && String(u) === String(uid));
+	const step = d => at >= 0 && lastList[at + d] ? '#/message/' + encodeURIComponent(lastList[at + d][0]) + '/' + lastList[at + d][1] : null;
+	const prev = step(-1), next = step(1);
+	const q = 'folder=' + encodeURIComponent(folder) + '&uid=' + encodeURIComponent(uid);
+	const tools = h('div', {class: 'tools'},
+		prev ? h('a', {class: 'button', href: prev, name: 'prev_msg', rel: 'prev', text: t('prev_msg')}) : null,
+		next ? h('a', {class: 'button', href: next, name: 'next_msg', rel: 'next', text: t('next_msg')}) : null,
+		h('a', {class: 'button', name: 'thread', href: '#/thread/' + encodeURIComponent(folder) + '/' + uid, text: t('conversation')}),
+		h('a', {class: 'button', name: 'source', href: '/api/source?' + q, target: '_blank', rel: 'noopener', text: t('source')}),
+		h('button', {type: 'button', name: 'print', text: t('print'), on: {click: () => window.print()}}),
+		csSel);
 	const body = h('div', {class: 'body'}, textView);
 	const bar = h('div', {class: 'htmlbar'});
 	// The message HTML on its own sandboxed URL (msgframe.js)
@@ -477,23 +594,26 @@ async function showMessage(folder, uid) {
 		h('article', {class: 'message'},
 			h('h1', {class: 'subject', text: hd.subject || t('no_subject')}),
 			h('dl', {class: 'headers'}, row('from', hd.from), row('to', hd.to), row('cc', hd.cc), row('date', hd.date)),
+			tools,
 			bar,
 			body,
 			atts));
 	// r reply, a reply all, f forward, # delete, s flag, u unread
 	keys = {r: () => reply(false), a: () => reply(true), f: forward, '#': click('delete'),
-		s: click('flag'), u: click('unread')};
+		s: click('flag'), u: click('unread'),
+		j: () => { if (next) go(next); }, k: () => { if (prev) go(prev); }};
 }
 
 // ---- compose ----
 function showCompose(q) {
 	const d = draft || {to: (q && q.get('to')) || '', cc: '', subject: '', text: '', in_reply_to: ''};
 	draft = null;
+	const state = {draft_uid: d.draft_uid || 0};
 	// the signature (preferences) goes above a quoted message
-	if (prefs().signature) d.text = '\n\n' + prefs().signature + (d.text || '');
+	if (prefs().signature && !d.draft_uid) d.text = '\n\n' + prefs().signature + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
-	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', ''), subject = input('subject', d.subject);
+	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', d.bcc || ''), subject = input('subject', d.subject);
 	const text = h('textarea', {name: 'text', id: 'c-text', rows: 14});
 	text.value = d.text || '';
 	const btn = h('button', {class: 'primary', type: 'submit', text: t('send')});
@@ -517,15 +637,19 @@ function showCompose(q) {
 		finally { file.value = ''; btn.disabled = false; }
 	}}});
 	const split = s => s.split(/[,;]/).map(x => x.trim()).filter(Boolean);
+	const fields = () => ({to: split(to.value), cc: split(cc.value), bcc: split(bcc.value),
+		subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined,
+		references: d.references || undefined, attach_message: d.attach_message || undefined,
+		attachments: atts.map(a => a.id)});
+	const status = h('span', {class: 'draftstatus', role: 'status'});
 	const send = async ev => {
 		ev.preventDefault();
 		btn.disabled = true;
 		btn.textContent = t('sending');
 		busy(true);
 		try {
-			const r = await call('POST', '/api/send', {to: split(to.value), cc: split(cc.value), bcc: split(bcc.value),
-				subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined,
-				attachments: atts.map(a => a.id)});
+			saver.stop();
+			const r = await call('POST', '/api/send', {...fields(), draft_uid: state.draft_uid || undefined});
 			pending = t('sent', {id: r.queue_id}) + (r.sent_saved ? ' ' + t('saved_sent') : '');
 			go('#/folder/INBOX');
 		} catch (e) {
@@ -542,7 +666,11 @@ function showCompose(q) {
 		field('cc', t('cc'), cc), field('bcc', t('bcc'), bcc), field('subject', t('subject'), subject),
 		field('text', t('text'), text),
 		field('file', t('attach'), file), attList,
-		h('div', {class: 'actions'}, btn, h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')})));
+		d.attach_message ? h('p', {class: 'hint', text: t('forwarded_attached')}) : null,
+		h('div', {class: 'actions'}, btn,
+			h('button', {type: 'button', name: 'save_draft', text: t('save_draft'), on: {click: () => saver.save()}}),
+			h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')}), status));
+	const saver = autosave(form, fields, status, state);
 	frame(h('h1', {text: t('compose')}), form);
 	[to, cc, bcc].forEach(complete);
 	(d.to ? text : to).focus();
@@ -553,7 +681,8 @@ document.addEventListener('keydown', ev => {
 	if (!me || ev.ctrlKey || ev.metaKey || ev.altKey) return;
 	const tag = (ev.target && ev.target.tagName) || '';
 	if (['INPUT', 'TEXTAREA', 'SELECT'].includes(tag) || (ev.target && ev.target.isContentEditable)) return;
-	const fn = ev.key === 'c' ? () => go('#/compose') : keys[ev.key];
+	const search = document.getElementById('search-q');
+	const fn = ev.key === 'c' ? () => go('#/compose') : ev.key === '/' && search ? () => search.focus() : keys[ev.key];
 	if (fn) { ev.preventDefault(); fn(); }
 });
 

@@ -1,5 +1,5 @@
 /*
- * Fuzz target for the SORT/THREAD key readers (mra/imap_sort): the input
+ * Fuzz target for the SORT/THREAD key readers (lib/mailsort): the input
  * is a header value.  It goes through the RFC 5256 base subject (whose
  * result may never be longer than its input and must be stable: the base
  * subject of a base subject is itself unless a blob or "[fwd:" wrapper
@@ -20,12 +20,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf b;
 	buf_init(&b, size + 1);
 	bool reply;
-	if (imap_sort_base_subject(p, size, &b, &reply) < 0 || b.len > size)
+	if (mailsort_base_subject(p, size, &b, &reply) < 0 || b.len > size)
 		abort(); /* the base is never longer than the subject */
 	buf_deinit(&b);
 	int64_t t;
-	(void)imap_sort_parse_date(p, size, &t);
-	char *f = imap_sort_fold(p, size);
+	(void)mailsort_parse_date(p, size, &t);
+	char *f = mailsort_fold(p, size);
 	free(f);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * The RFC 5256 §2.1 base subject (mra/imap_sort imap_sort_base_subject):
+ * The RFC 5256 §2.1 base subject (mra/imap_sort mailsort_base_subject):
  * the RFC's own steps one by one, the imaptest sort-subject cases, and the
  * edges (empty, only white space, unbalanced brackets, a subject that is
  * only a blob).
@@ -41,8 +41,8 @@ static void test_base_subject(void)
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		struct buf b;
 		buf_init(&b, 1024);
-		test_assert(imap_sort_base_subject(t[i].in, strlen(t[i].in), &b,
-						   NULL) == 0);
+		test_assert(mailsort_base_subject(t[i].in, strlen(t[i].in), &b,
+						  NULL) == 0);
 		bool ok = strcmp(buf_cstr(&b), t[i].out) == 0;
 		test_assert(ok);
 		if (!ok)
@@ -52,18 +52,18 @@ static void test_base_subject(void)
 	}
 	struct buf b;
 	buf_init(&b, 2);
-	test_assert(imap_sort_base_subject("abc", 3, &b, NULL) < 0);
+	test_assert(mailsort_base_subject("abc", 3, &b, NULL) < 0);
 	buf_deinit(&b);
 	/* reply markers */
 	bool reply;
 	buf_init(&b, 64);
-	test_assert(imap_sort_base_subject("Re: x", 5, &b, &reply) == 0 &&
+	test_assert(mailsort_base_subject("Re: x", 5, &b, &reply) == 0 &&
 		    reply);
 	buf_reset(&b);
-	test_assert(imap_sort_base_subject(" x (fwd)", 8, &b, &reply) == 0 &&
+	test_assert(mailsort_base_subject(" x (fwd)", 8, &b, &reply) == 0 &&
 		    reply);
 	buf_reset(&b);
-	test_assert(imap_sort_base_subject("[l] x", 5, &b, &reply) == 0 &&
+	test_assert(mailsort_base_subject("[l] x", 5, &b, &reply) == 0 &&
 		    !reply && strcmp(buf_cstr(&b), "x") == 0);
 	buf_deinit(&b);
 }

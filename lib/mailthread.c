@@ -1,0 +1,510 @@
+/*
+ * Threads of messages (RFC 5256 §3); see mailthread.h.  Containers live
+ * in one growing array and refer to each other by index (parent, first
+ * child, next sibling); a small chained hash maps message-ids to
+ * containers.  Every walk up the parent chain is bounded by the number
+ * of containers, so broken or hostile References (loops, thousands of
+ * ids) cost at most quadratic time in the message's own reference
+ * count, never unbounded work.
+ */
+#include "mailthread.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailsort.h"
+#include "xalloc.h"
+
+#define NONE MAILTHREAD_NONE
+
+struct tmsg {
+	uint32_t seq, id;
+	int64_t date;
+	char *subject; /* owned: folded base subject */
+	bool reply;    /* the subject was a reply or forward */
+	char *msgid;   /* owned: "<...>" or NULL */
+	char **refs;   /* owned: References (or In-Reply-To) ids */
+	size_t nrefs;
+};
+
+struct tnode {
+	size_t msg; /* index into msgs, NONE for a dummy */
+	size_t parent, child, next;
+	const char *id; /* borrowed from a tmsg; NULL when unique */
+	size_t hnext;	/* hash chain */
+};
+
+struct mailthread {
+	struct tmsg *msgs;
+	size_t nmsgs, capmsgs;
+	struct tnode *n;
+	size_t nn, capn;
+	size_t *hash;
+	size_t nhash;
+	size_t root;
+};
+
+/* ---- reading the messages --------------------------------------------- */
+
+/* Appends the "<...>" ids of v[0..len) (at most max, the last ones kept)
+   to *ids. */
+static void ids_parse(const char *v, size_t len, size_t max, char ***ids,
+		      size_t *n)
+{
+	const char *p = v, *end = v + len;
+	while (p < end) {
+		const char *lt = memchr(p, '<', (size_t)(end - p));
+		if (lt == NULL)
+			break;
+		const char *gt = memchr(lt, '>', (size_t)(end - lt));
+		if (gt == NULL)
+			break;
+		if (gt - lt > 1) {
+			if (*n == max) {
+				free((*ids)[0]);
+				memmove(*ids, *ids + 1,
+					(max - 1) * sizeof **ids);
+				(*n)--;
+			}
+			*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+			(*ids)[(*n)++] = xmemdup0(lt, (size_t)(gt - lt + 1));
+		}
+		p = gt + 1;
+	}
+}
+
+void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
+		    int64_t internal_date, const char *hdr, size_t hl)
+{
+	if (t->nmsgs == t->capmsgs) {
+		t->capmsgs = t->capmsgs ? t->capmsgs * 2 : 64;
+		t->msgs = xrealloc(t->msgs, t->capmsgs * sizeof *t->msgs);
+	}
+	struct tmsg *x = &t->msgs[t->nmsgs++];
+	memset(x, 0, sizeof *x);
+	x->seq = seq;
+	x->id = id;
+	x->date = internal_date;
+	struct buf v, b;
+	buf_init(&v, 1 << 20);
+	buf_init(&b, 1 << 20);
+	if (mailsort_field(hdr, hl, "Date", &v))
+		(void)mailsort_parse_date(v.p ? v.p : "", v.len, &x->date);
+	if (mailsort_field(hdr, hl, "Subject", &v) &&
+	    mailsort_base_subject(v.p ? v.p : "", v.len, &b, &x->reply) == 0)
+		x->subject = mailsort_fold(b.p ? b.p : "", b.len);
+	else
+		x->subject = xstrdup("");
+	char **ids = NULL;
+	size_t nids = 0;
+	if (mailsort_field(hdr, hl, "Message-ID", &v))
+		ids_parse(v.p ? v.p : "", v.len, 1, &ids, &nids);
+	if (nids == 1)
+		x->msgid = ids[0];
+	free(ids);
+	if (mailsort_field(hdr, hl, "References", &v))
+		ids_parse(v.p ? v.p : "", v.len, MAILTHREAD_REFS_MAX, &x->refs,
+			  &x->nrefs);
+	if (x->nrefs == 0 && mailsort_field(hdr, hl, "In-Reply-To", &v))
+		ids_parse(v.p ? v.p : "", v.len, 1, &x->refs, &x->nrefs);
+	buf_deinit(&v);
+	buf_deinit(&b);
+}
+
+/* ---- containers ------------------------------------------------------- */
+
+static size_t node_new(struct mailthread *t, const char *id)
+{
+	if (t->nn == t->capn) {
+		t->capn = t->capn ? t->capn * 2 : 64;
+		t->n = xrealloc(t->n, t->capn * sizeof *t->n);
+	}
+	t->n[t->nn] = (struct tnode){NONE, NONE, NONE, NONE, id, NONE};
+	return t->nn++;
+}
+
+static size_t hash_of(const char *s, size_t nhash)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return (size_t)(h % nhash);
+}
+
+/* The container of id, created (as a dummy) when missing. */
+static size_t node_of(struct mailthread *t, const char *id)
+{
+	size_t h = hash_of(id, t->nhash);
+	for (size_t k = t->hash[h]; k != NONE; k = t->n[k].hnext)
+		if (strcmp(t->n[k].id, id) == 0)
+			return k;
+	size_t k = node_new(t, id);
+	t->n[k].hnext = t->hash[h];
+	t->hash[h] = k;
+	return k;
+}
+
+/* Is a an ancestor of b, or b itself? */
+static bool is_ancestor(const struct mailthread *t, size_t a, size_t b)
+{
+	for (size_t k = b, steps = 0; k != NONE && steps <= t->nn;
+	     k = t->n[k].parent, steps++)
+		if (k == a)
+			return true;
+	return false;
+}
+
+static void unlink_node(struct mailthread *t, size_t k)
+{
+	size_t p = t->n[k].parent;
+	if (p == NONE)
+		return;
+	size_t *pp = &t->n[p].child;
+	while (*pp != NONE && *pp != k)
+		pp = &t->n[*pp].next;
+	if (*pp == k)
+		*pp = t->n[k].next;
+	t->n[k].parent = NONE;
+	t->n[k].next = NONE;
+}
+
+/* Makes c the last child of p. */
+static void add_child(struct mailthread *t, size_t p, size_t c)
+{
+	t->n[c].parent = p;
+	t->n[c].next = NONE;
+	size_t *pp = &t->n[p].child;
+	while (*pp != NONE)
+		pp = &t->n[*pp].next;
+	*pp = c;
+}
+
+/* RFC 5256 §3 REFERENCES step 1: the id table and the links. */
+static void thr_link(struct mailthread *t)
+{
+	t->nhash = t->nmsgs * 2 + 16;
+	t->hash = xmalloc(t->nhash * sizeof *t->hash);
+	for (size_t i = 0; i < t->nhash; i++)
+		t->hash[i] = NONE;
+	for (size_t i = 0; i < t->nmsgs; i++) {
+		struct tmsg *m = &t->msgs[i];
+		size_t self;
+		if (m->msgid != NULL) {
+			self = node_of(t, m->msgid);
+			if (t->n[self].msg != NONE) /* a duplicate id */
+				self = node_new(t, NULL);
+		} else {
+			self = node_new(t, NULL);
+		}
+		t->n[self].msg = i;
+		/* (A) the references as a chain, never into a loop nor
+		   over an existing parent link */
+		size_t prev = NONE;
+		for (size_t r = 0; r < m->nrefs; r++) {
+			size_t k = node_of(t, m->refs[r]);
+			if (prev != NONE && k != prev &&
+			    t->n[k].parent == NONE && !is_ancestor(t, k, prev))
+				add_child(t, prev, k);
+			prev = k;
+		}
+		/* (B) the message under its last reference: a link made
+		   by other messages' (perhaps truncated) References is
+		   broken first, and without references it has no parent */
+		unlink_node(t, self);
+		if (prev != NONE && prev != self && !is_ancestor(t, self, prev))
+			add_child(t, prev, self);
+	}
+}
+
+/* ---- pruning, sorting, gathering ---------------------------------------- */
+
+/* Removes dummies (RFC 5256 §3 step 3) below k, a non-root node; each
+   child list is rebuilt in order. */
+static void prune(struct mailthread *t, size_t k, bool root_level,
+		  unsigned depth)
+{
+	size_t kids[2] = {NONE, NONE}; /* new list head, tail */
+	size_t c = t->n[k].child;
+	while (c != NONE) {
+		size_t next = t->n[c].next;
+		if (depth < MAILTHREAD_DEPTH_MAX)
+			prune(t, c, false, depth + 1);
+		bool dummy = t->n[c].msg == NONE;
+		size_t nkids = 0;
+		for (size_t g = t->n[c].child; g != NONE; g = t->n[g].next)
+			nkids++;
+		if (dummy && nkids == 0) {
+			/* (A) an empty dummy goes */
+		} else if (dummy && (!root_level || nkids == 1)) {
+			/* (B) its children take its place */
+			for (size_t g = t->n[c].child, gn; g != NONE; g = gn) {
+				gn = t->n[g].next;
+				t->n[g].parent = k;
+				t->n[g].next = NONE;
+				if (kids[1] == NONE)
+					kids[0] = g;
+				else
+					t->n[kids[1]].next = g;
+				kids[1] = g;
+			}
+		} else {
+			t->n[c].next = NONE;
+			if (kids[1] == NONE)
+				kids[0] = c;
+			else
+				t->n[kids[1]].next = c;
+			kids[1] = c;
+		}
+		c = next;
+	}
+	t->n[k].child = kids[0];
+}
+
+/* The message a node sorts and is named by: itself, or a dummy's first
+   child's. */
+static const struct tmsg *node_msg(const struct mailthread *t, size_t k)
+{
+	for (size_t steps = 0; k != NONE && steps <= t->nn; steps++) {
+		if (t->n[k].msg != NONE)
+			return &t->msgs[t->n[k].msg];
+		k = t->n[k].child;
+	}
+	return NULL;
+}
+
+static const struct mailthread *cmp_thr;
+
+static int node_cmp(const void *pa, const void *pb)
+{
+	const struct tmsg *a = node_msg(cmp_thr, *(const size_t *)pa);
+	const struct tmsg *b = node_msg(cmp_thr, *(const size_t *)pb);
+	if (a == NULL || b == NULL)
+		return (a == NULL) - (b == NULL);
+	if (a->date != b->date)
+		return a->date < b->date ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+/* Sorts the children of k by sent date (depth first when deep). */
+static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
+{
+	size_t n = 0;
+	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next) {
+		if (deep && depth < MAILTHREAD_DEPTH_MAX)
+			sort_kids(t, c, true, depth + 1);
+		n++;
+	}
+	if (n < 2)
+		return;
+	size_t *v = xmalloc(n * sizeof *v), i = 0;
+	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next)
+		v[i++] = c;
+	cmp_thr = t;
+	qsort(v, n, sizeof *v, node_cmp);
+	cmp_thr = NULL;
+	t->n[k].child = v[0];
+	for (i = 0; i + 1 < n; i++)
+		t->n[v[i]].next = v[i + 1];
+	t->n[v[n - 1]].next = NONE;
+	free(v);
+}
+
+/* RFC 5256 §3 step 5: threads under the root with one base subject are
+   gathered. */
+static void gather(struct mailthread *t, size_t root)
+{
+	size_t n = 0;
+	for (size_t c = t->n[root].child; c != NONE; c = t->n[c].next)
+		n++;
+	if (n < 2)
+		return;
+	size_t *v = xmalloc(n * sizeof *v), i = 0;
+	for (size_t c = t->n[root].child; c != NONE; c = t->n[c].next)
+		v[i++] = c;
+	/* (B) the subject table: base subject -> node, open addressing
+	   (at most n entries in 2n + 1 slots) */
+	size_t nh = n * 2 + 1;
+	size_t *tab = xmalloc(nh * sizeof *tab);
+	for (i = 0; i < nh; i++)
+		tab[i] = NONE;
+	for (i = 0; i < n; i++) {
+		const struct tmsg *m = node_msg(t, v[i]);
+		if (m == NULL || m->subject[0] == '\0')
+			continue;
+		size_t h = hash_of(m->subject, nh);
+		const struct tmsg *om;
+		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
+		       strcmp(om->subject, m->subject) != 0)
+			h = (h + 1) % nh;
+		if (tab[h] == NONE) {
+			tab[h] = v[i];
+			continue;
+		}
+		size_t cur = tab[h];
+		bool cur_dummy = t->n[cur].msg == NONE;
+		bool me_dummy = t->n[v[i]].msg == NONE;
+		if (!cur_dummy &&
+		    (me_dummy || (t->msgs[t->n[cur].msg].reply && !m->reply)))
+			tab[h] = v[i];
+	}
+	/* (C) merge */
+	for (i = 0; i < n; i++) {
+		size_t me = v[i];
+		const struct tmsg *m = node_msg(t, me);
+		if (m == NULL || m->subject[0] == '\0')
+			continue;
+		size_t h = hash_of(m->subject, nh);
+		const struct tmsg *om;
+		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
+		       strcmp(om->subject, m->subject) != 0)
+			h = (h + 1) % nh;
+		size_t other = tab[h];
+		if (other == NONE)
+			continue;
+		if (other == me)
+			continue;
+		bool o_dummy = t->n[other].msg == NONE;
+		bool me_dummy = t->n[me].msg == NONE;
+		unlink_node(t, me);
+		if (o_dummy && me_dummy) {
+			for (size_t g = t->n[me].child, gn; g != NONE; g = gn) {
+				gn = t->n[g].next;
+				add_child(t, other, g);
+			}
+			t->n[me].child = NONE;
+		} else if (o_dummy || (!me_dummy && m->reply &&
+				       !t->msgs[t->n[other].msg].reply)) {
+			add_child(t, other, me);
+		} else {
+			/* a new dummy holding both, in other's place */
+			size_t d = node_new(t, NULL);
+			size_t *pp = &t->n[root].child;
+			while (*pp != other)
+				pp = &t->n[*pp].next;
+			*pp = d;
+			t->n[d].parent = root;
+			t->n[d].next = t->n[other].next;
+			t->n[other].parent = NONE;
+			t->n[other].next = NONE;
+			add_child(t, d, other);
+			add_child(t, d, me);
+			tab[h] = d;
+		}
+	}
+	free(tab);
+	free(v);
+}
+
+/* ORDEREDSUBJECT (RFC 5256 §3): by base subject, then date; each group's
+   first message is the parent of the others. */
+static const struct mailthread *os_thr;
+
+static int os_cmp(const void *pa, const void *pb)
+{
+	const struct tmsg *a = &os_thr->msgs[*(const size_t *)pa];
+	const struct tmsg *b = &os_thr->msgs[*(const size_t *)pb];
+	int s = strcmp(a->subject, b->subject);
+	if (s != 0)
+		return s;
+	if (a->date != b->date)
+		return a->date < b->date ? -1 : 1;
+	return (a->seq > b->seq) - (a->seq < b->seq);
+}
+
+static void ordered_subject(struct mailthread *t, size_t root)
+{
+	size_t *v = xmalloc((t->nmsgs ? t->nmsgs : 1) * sizeof *v);
+	for (size_t i = 0; i < t->nmsgs; i++)
+		v[i] = i;
+	os_thr = t;
+	qsort(v, t->nmsgs, sizeof *v, os_cmp);
+	os_thr = NULL;
+	size_t parent = NONE;
+	const char *subj = NULL;
+	for (size_t i = 0; i < t->nmsgs; i++) {
+		size_t k = node_new(t, NULL);
+		t->n[k].msg = v[i];
+		const char *s = t->msgs[v[i]].subject;
+		if (parent != NONE && strcmp(s, subj) == 0) {
+			add_child(t, parent, k);
+		} else {
+			add_child(t, root, k);
+			parent = k;
+			subj = s;
+		}
+	}
+	free(v);
+}
+
+struct mailthread *mailthread_new(void)
+{
+	struct mailthread *t = xcalloc(1, sizeof *t);
+	t->root = NONE;
+	return t;
+}
+
+void mailthread_build(struct mailthread *t, bool references)
+{
+	size_t root;
+	if (references) {
+		thr_link(t);
+		root = node_new(t, NULL);
+		for (size_t k = 0; k < root; k++)
+			if (t->n[k].parent == NONE)
+				add_child(t, root, k);
+		prune(t, root, true, 0);
+		sort_kids(t, root, false, 0);
+		gather(t, root);
+		sort_kids(t, root, true, 0);
+	} else {
+		root = node_new(t, NULL);
+		ordered_subject(t, root);
+		sort_kids(t, root, false, 0);
+	}
+	t->root = root;
+}
+
+size_t mailthread_root(const struct mailthread *t)
+{
+	return t->root;
+}
+
+size_t mailthread_child(const struct mailthread *t, size_t k)
+{
+	return k < t->nn ? t->n[k].child : NONE;
+}
+
+size_t mailthread_next(const struct mailthread *t, size_t k)
+{
+	return k < t->nn ? t->n[k].next : NONE;
+}
+
+bool mailthread_id(const struct mailthread *t, size_t k, uint32_t *id_r)
+{
+	if (k >= t->nn || t->n[k].msg == NONE)
+		return false;
+	*id_r = t->msgs[t->n[k].msg].id;
+	return true;
+}
+
+void mailthread_free(struct mailthread **tp)
+{
+	struct mailthread *t = *tp;
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < t->nmsgs; i++) {
+		free(t->msgs[i].subject);
+		free(t->msgs[i].msgid);
+		for (size_t r = 0; r < t->msgs[i].nrefs; r++)
+			free(t->msgs[i].refs[r]);
+		free(t->msgs[i].refs);
+	}
+	free(t->msgs);
+	free(t->n);
+	free(t->hash);
+	free(t);
+	*tp = NULL;
+}

@@ -1,0 +1,136 @@
+/*
+ * Threads (lib/mailthread, RFC 5256 §3), shared by IMAP THREAD and
+ * webmail's conversations: a reply chain, siblings by date, a missing
+ * parent kept as a dummy, threads gathered by base subject, reference
+ * loops and duplicate Message-IDs, ORDEREDSUBJECT, and no messages.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailthread.h"
+#include "test.h"
+
+/* The tree as IMAP writes it: "(1 2 (3)(4))(5)". */
+static void render(const struct mailthread *t, size_t k, char *out,
+		   size_t outsz)
+{
+	for (size_t g = k; g != MAILTHREAD_NONE; g = mailthread_next(t, g)) {
+		uint32_t id;
+		size_t l = strlen(out);
+		if (mailthread_id(t, g, &id))
+			snprintf(out + l, outsz - l, "(%u", (unsigned)id);
+		else
+			snprintf(out + l, outsz - l, "(");
+		render(t, mailthread_child(t, g), out, outsz);
+		l = strlen(out);
+		snprintf(out + l, outsz - l, ")");
+	}
+}
+
+static void add(struct mailthread *t, uint32_t id, const char *hdr)
+{
+	mailthread_add(t, id, id, 0, hdr, strlen(hdr));
+}
+
+static void check(struct mailthread *t, bool refs, const char *want)
+{
+	char out[1024] = "";
+	mailthread_build(t, refs);
+	render(t, mailthread_child(t, mailthread_root(t)), out, sizeof out);
+	if (strcmp(out, want) != 0)
+		fprintf(stderr, "got %s, want %s\n", out, want);
+	test_assert(strcmp(out, want) == 0);
+	mailthread_free(&t);
+	test_assert(t == NULL);
+}
+
+static void test_references(void)
+{
+	test_begin("references");
+	struct mailthread *t = mailthread_new();
+	add(t, 1,
+	    "Message-ID: <a@x>\nSubject: plan\n"
+	    "Date: Mon, 2 Mar 2026 10:00:00 +0000\n");
+	add(t, 2,
+	    "Message-ID: <b@x>\nSubject: Re: plan\nIn-Reply-To: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
+	add(t, 3,
+	    "Message-ID: <c@x>\nSubject: other\nReferences: <a@x> <b@x>\n"
+	    "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
+	add(t, 4,
+	    "Message-ID: <d@x>\nSubject: Re: plan\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
+	add(t, 5,
+	    "Message-ID: <e@x>\nSubject: lunch\n"
+	    "Date: Sun, 1 Mar 2026 10:00:00 +0000\n");
+	/* siblings by date: 4 (09:00) before 2 (11:00); threads by date */
+	check(t, true, "(5)(1(4)(2(3)))");
+}
+
+static void test_dummy_and_gather(void)
+{
+	test_begin("dummy and gather");
+	struct mailthread *t = mailthread_new();
+	/* two replies to a message that is not there: a dummy parent */
+	add(t, 1,
+	    "Message-ID: <b@x>\nSubject: Re: gone\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 11:00:00 +0000\n");
+	add(t, 2,
+	    "Message-ID: <c@x>\nSubject: Re: gone\nReferences: <a@x>\n"
+	    "Date: Mon, 2 Mar 2026 12:00:00 +0000\n");
+	/* same base subject, no references: gathered under the original */
+	add(t, 3,
+	    "Message-ID: <d@x>\nSubject: hello\n"
+	    "Date: Mon, 2 Mar 2026 08:00:00 +0000\n");
+	add(t, 4,
+	    "Message-ID: <e@x>\nSubject: Re: hello\n"
+	    "Date: Mon, 2 Mar 2026 09:00:00 +0000\n");
+	check(t, true, "(3(4))((1)(2))");
+}
+
+static void test_broken(void)
+{
+	test_begin("broken references");
+	struct mailthread *t = mailthread_new();
+	/* a loop and a duplicate id: no hang, every message once */
+	add(t, 1, "Message-ID: <a@x>\nReferences: <b@x>\nSubject: x\n");
+	add(t, 2, "Message-ID: <b@x>\nReferences: <a@x>\nSubject: y\n");
+	add(t, 3, "Message-ID: <a@x>\nSubject: z\n");
+	add(t, 4, "References: <<<>>> <> no-brackets\nSubject: w\n");
+	char out[1024] = "";
+	mailthread_build(t, true);
+	render(t, mailthread_child(t, mailthread_root(t)), out, sizeof out);
+	for (int i = 1; i <= 4; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "%d", i);
+		test_assert(strstr(out, id) != NULL);
+	}
+	mailthread_free(&t);
+	/* nothing at all, and a bare CR in a header */
+	t = mailthread_new();
+	check(t, true, "");
+	t = mailthread_new();
+	add(t, 1, "Subject: a\rReferences: <q@x>\n");
+	check(t, true, "(1)");
+}
+
+static void test_ordered_subject(void)
+{
+	test_begin("orderedsubject");
+	struct mailthread *t = mailthread_new();
+	add(t, 1, "Subject: b\nDate: Mon, 2 Mar 2026 10:00:00 +0000\n");
+	add(t, 2, "Subject: Re: a\nDate: Mon, 2 Mar 2026 12:00:00 +0000\n");
+	add(t, 3, "Subject: a\nDate: Mon, 2 Mar 2026 11:00:00 +0000\n");
+	add(t, 4, "Subject: [fwd: b]\nDate: Mon, 2 Mar 2026 13:00:00 +0000\n");
+	check(t, false, "(1(4))(3(2))");
+}
+
+int main(void)
+{
+	test_references();
+	test_dummy_and_gather();
+	test_broken();
+	test_ordered_subject();
+	return test_end();
+}

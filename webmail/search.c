@@ -1,0 +1,414 @@
+/*
+ * GET /api/search: messages of one folder or of all folders whose
+ * subject, sender, recipients or text contain a string, within a date
+ * range, with or without attachments, unread or flagged only (the list's
+ * quick filters) (docs/webmail.md "Search").
+ *
+ * The text matcher is youju-mra's SEARCH matcher (lib/mailmatch): the
+ * same decoding, case folding and address normal form, so a search finds
+ * in webmail what it finds over IMAP.  Subject, From, To and Cc are
+ * answered from youju.index where the message has a valid entry (decoded
+ * and folded when it was cached); the text, and messages without an
+ * entry, are read from their files.  The date is the Date: field's (the
+ * arrival time without one), the attachment mark the list's.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "fcache.h"
+#include "listcache.h"
+#include "log.h"
+#include "maildir.h"
+#include "maildir_folders.h"
+#include "maildir_index.h"
+#include "mailmatch.h"
+#include "str.h"
+#include "summary.h"
+#include "wm.h"
+#include "xalloc.h"
+
+/* Most matches kept; past it the reply says "limited". */
+#define SEARCH_HITS_MAX 10000
+/* Most folders searched by one "all folders" request. */
+#define SEARCH_FOLDERS_MAX 1000
+/* Longest search string (bytes). */
+#define SEARCH_Q_MAX 500
+
+enum {
+	IN_SUBJECT = 1,
+	IN_FROM = 2,
+	IN_TO = 4, /* To and Cc */
+	IN_BODY = 8,
+};
+
+struct sfolder {
+	char *name; /* UTF-8, IMAP view */
+	struct maildir_folder *f;
+	struct listcache *lc; /* the list's kept summaries */
+};
+
+struct hit {
+	size_t folder; /* index into the folders */
+	struct maildir_msg *m;
+	const struct wm_summary *s; /* borrowed from the folder's lc */
+};
+
+struct search {
+	unsigned in;
+	struct buf needle; /* folded */
+	bool has_q;
+	int64_t since, before;	  /* UTC seconds; before exclusive; 0 none */
+	int attachment;		  /* -1 any, 0 without, 1 with */
+	unsigned unseen, flagged; /* quick filters: 1 only those */
+	struct sfolder *folders;
+	size_t nfolders;
+	struct hit *hits;
+	size_t nhits, caphits;
+	bool limited;
+};
+
+/* "YYYY-MM-DD" as UTC seconds of that day's start.  0 or -1. */
+static int parse_day(const char *s, int64_t *t_r)
+{
+	unsigned y, m, d;
+	char tail;
+	if (strlen(s) != 10 ||
+	    sscanf(s, "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 || y < 1970 ||
+	    y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	/* days from civil (H. Hinnant's algorithm) */
+	int64_t yy = (int64_t)y - (m <= 2);
+	int64_t era = (yy >= 0 ? yy : yy - 399) / 400;
+	int64_t yoe = yy - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	*t_r = (era * 146097 + doe - 719468) * 86400;
+	return 0;
+}
+
+static bool text_match(struct search *q, struct maildir_folder *f,
+		       const struct maildir_index *ix, struct maildir_msg *m,
+		       const char *sfold, struct buf *file)
+{
+	if (!q->has_q)
+		return true;
+	/* the subject from the kept list keys: no entry or file read */
+	unsigned in = q->in;
+	if ((in & IN_SUBJECT) && sfold != NULL) {
+		if (q->needle.len == 0 ||
+		    memmem(sfold, strlen(sfold), q->needle.p, q->needle.len) !=
+			NULL)
+			return true;
+		in &= ~(unsigned)IN_SUBJECT;
+		if (in == 0)
+			return false;
+	}
+	struct maildir_index_entry e;
+	bool cached =
+	    ix != NULL &&
+	    maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size, &e);
+	const char *n = q->needle.p ? q->needle.p : "";
+	size_t nl = q->needle.len;
+	struct mailmatch_msg mm;
+	bool hit = false;
+	mailmatch_msg_init(&mm, NULL, 0, cached ? &e : NULL);
+	/* headers from the entry first: no file read when they match */
+	if (cached && (in & IN_SUBJECT))
+		hit = mailmatch_header(&mm, "Subject", false, n, nl);
+	if (!hit && cached && (in & IN_FROM))
+		hit = mailmatch_header(&mm, "From", true, n, nl);
+	if (!hit && cached && (in & IN_TO))
+		hit = mailmatch_header(&mm, "To", true, n, nl) ||
+		      mailmatch_header(&mm, "Cc", true, n, nl);
+	if (!hit && (!cached || (in & IN_BODY))) {
+		buf_reset(file);
+		if (maildir_msg_read(f, m, file) == 0) {
+			mailmatch_msg_deinit(&mm);
+			mailmatch_msg_init(&mm, file->p ? file->p : "",
+					   file->len, NULL);
+			if (!cached && (in & IN_SUBJECT))
+				hit = mailmatch_header(&mm, "Subject", false, n,
+						       nl);
+			if (!hit && !cached && (in & IN_FROM))
+				hit =
+				    mailmatch_header(&mm, "From", true, n, nl);
+			if (!hit && !cached && (in & IN_TO))
+				hit =
+				    mailmatch_header(&mm, "To", true, n, nl) ||
+				    mailmatch_header(&mm, "Cc", true, n, nl);
+			if (!hit && (in & IN_BODY))
+				hit = mailmatch_body(&mm, n, nl);
+		}
+	}
+	mailmatch_msg_deinit(&mm);
+	return hit;
+}
+
+static void search_folder(struct search *q, size_t fi, struct buf *file)
+{
+	struct maildir_folder *f = q->folders[fi].f;
+	struct maildir_index *ix =
+	    maildir_index_open(f->path, f->uidvalidity, NULL);
+	/* date, attachments and the result's summary as the list has them
+	   (listcache.c: kept between requests) */
+	q->folders[fi].lc = listcache_get(f, ix);
+	for (size_t i = 0; i < f->n && !q->limited; i++) {
+		struct maildir_msg *m = &f->msgs[i];
+		const struct wm_summary *s =
+		    listcache_summary(q->folders[fi].lc, i);
+		int64_t date = s->has_date ? s->date : m->mtime;
+		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
+		bool ok =
+		    (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
+		    (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
+		    (q->since == 0 || date >= q->since) &&
+		    (q->before == 0 || date < q->before) &&
+		    (q->attachment < 0 ||
+		     (int)s->attachments == q->attachment) &&
+		    text_match(q, f, ix, m,
+			       listcache_subject_fold(q->folders[fi].lc, i),
+			       file);
+		if (!ok)
+			continue;
+		if (q->nhits == SEARCH_HITS_MAX) {
+			q->limited = true;
+			break;
+		}
+		if (q->nhits == q->caphits) {
+			q->caphits = q->caphits ? 2 * q->caphits : 64;
+			q->hits =
+			    xrealloc(q->hits, q->caphits * sizeof *q->hits);
+		}
+		q->hits[q->nhits++] =
+		    (struct hit){.folder = fi, .m = m, .s = s};
+	}
+	maildir_index_free(&ix);
+}
+
+/* newest first; ties by folder, then UID descending */
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	int64_t dx = x->s->has_date ? x->s->date : x->m->mtime;
+	int64_t dy = y->s->has_date ? y->s->date : y->m->mtime;
+	if (dx != dy)
+		return dx < dy ? 1 : -1;
+	if (x->folder != y->folder)
+		return x->folder < y->folder ? -1 : 1;
+	return x->m->uid < y->m->uid ? 1 : x->m->uid > y->m->uid ? -1 : 0;
+}
+
+static void add_folder(struct search *q, const char *name, const char *path)
+{
+	const char *err = NULL;
+	if (q->nfolders == SEARCH_FOLDERS_MAX)
+		return;
+	struct maildir_folder *f = fcache_open(path, &err);
+	if (f == NULL) {
+		log_warning("webmail: search: %s: %s: %s", path,
+			    err != NULL ? err : "", strerror(errno));
+		return;
+	}
+	q->folders[q->nfolders].name = xstrdup(name);
+	q->folders[q->nfolders++].f = f;
+}
+
+/* Parses "in" (comma-separated subject, from, to, body; "all" all four)
+   into *in_r.  0 or -1. */
+static int parse_in(const char *s, unsigned *in_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} names[] = {{"subject", IN_SUBJECT},
+		     {"from", IN_FROM},
+		     {"to", IN_TO},
+		     {"body", IN_BODY},
+		     {"all", IN_SUBJECT | IN_FROM | IN_TO | IN_BODY}};
+	*in_r = 0;
+	while (*s != '\0') {
+		size_t l = strcspn(s, ",");
+		bool found = false;
+		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+			if (strlen(names[i].name) == l &&
+			    strncmp(s, names[i].name, l) == 0) {
+				*in_r |= names[i].bit;
+				found = true;
+			}
+		if (!found)
+			return -1;
+		s += l;
+		if (*s == ',')
+			s++;
+	}
+	return *in_r != 0 ? 0 : -1;
+}
+
+/* GET /api/search?q=&in=&folder=&since=&before=&attachment=&flag=&page= */
+void wm_search(struct http_req *req)
+{
+	struct wm *wm = http_req_app(req);
+	const struct wm_caller *me = wm_caller(req);
+	/* the user's preference (prefs.c), else webmail_page_size */
+	const unsigned psize =
+	    me->prefs.page_size > 0 ? me->prefs.page_size : wm->page_size;
+	const char *qs = http_req_query(req, "q");
+	const char *in_s = http_req_query(req, "in");
+	const char *folder = http_req_query(req, "folder");
+	const char *since = http_req_query(req, "since");
+	const char *before = http_req_query(req, "before");
+	const char *att = http_req_query(req, "attachment");
+	const char *page_s = http_req_query(req, "page");
+	const char *flag = http_req_query(req, "flag");
+	struct search q;
+	memset(&q, 0, sizeof q);
+	q.attachment = -1;
+	q.in = IN_SUBJECT | IN_FROM | IN_TO;
+	uint64_t page = 1;
+	buf_init(&q.needle, 8 * SEARCH_Q_MAX + 64);
+	if (qs == NULL)
+		qs = "";
+	if (strlen(qs) > SEARCH_Q_MAX) {
+		webjson_error(req, 400, "invalid", "q: too long", "q");
+		goto out;
+	}
+	if (in_s != NULL && in_s[0] != '\0' && parse_in(in_s, &q.in) < 0) {
+		webjson_error(req, 400, "invalid",
+			      "in: subject, from, to, body or all", "in");
+		goto out;
+	}
+	if (since != NULL && since[0] != '\0' &&
+	    parse_day(since, &q.since) < 0) {
+		webjson_error(req, 400, "invalid", "since: YYYY-MM-DD",
+			      "since");
+		goto out;
+	}
+	if (before != NULL && before[0] != '\0') {
+		if (parse_day(before, &q.before) < 0) {
+			webjson_error(req, 400, "invalid", "before: YYYY-MM-DD",
+				      "before");
+			goto out;
+		}
+		q.before += 86400; /* the day itself is in the range */
+	}
+	if (att != NULL && att[0] != '\0') {
+		if (strcmp(att, "1") != 0 && strcmp(att, "0") != 0) {
+			webjson_error(req, 400, "invalid", "attachment: 0 or 1",
+				      "attachment");
+			goto out;
+		}
+		q.attachment = att[0] == '1';
+	}
+	if (page_s != NULL && page_s[0] != '\0' &&
+	    str_parse_u64(page_s, 1, 1000000, &page) < 0) {
+		webjson_error(req, 400, "invalid", "page: from 1", "page");
+		goto out;
+	}
+	if (flag != NULL && flag[0] != '\0') {
+		if (strcmp(flag, "unseen") == 0)
+			q.unseen = 1;
+		else if (strcmp(flag, "flagged") == 0)
+			q.flagged = 1;
+		else {
+			webjson_error(req, 400, "invalid",
+				      "flag: unseen or flagged", "flag");
+			goto out;
+		}
+	}
+	/* the words of the string as one needle, folded as SEARCH folds */
+	struct str t = str_from_cstr(qs);
+	while (t.len > 0 && (t.p[0] == ' ' || t.p[0] == '\t'))
+		t.p++, t.len--;
+	while (t.len > 0 && (t.p[t.len - 1] == ' ' || t.p[t.len - 1] == '\t'))
+		t.len--;
+	q.has_q = t.len > 0;
+	if (q.has_q && mailmatch_needle(t.p, t.len, &q.needle) < 0) {
+		webjson_error(req, 400, "invalid", "q: too long", "q");
+		goto out;
+	}
+	if (!q.has_q && q.since == 0 && q.before == 0 && q.attachment < 0 &&
+	    !q.unseen && !q.flagged) {
+		webjson_error(req, 400, "invalid",
+			      "give a string, a date or the attachment mark",
+			      "q");
+		goto out;
+	}
+	q.folders = xcalloc(SEARCH_FOLDERS_MAX, sizeof *q.folders);
+	if (folder != NULL && folder[0] != '\0' && strcmp(folder, "*") != 0) {
+		char path[4096];
+		if (wm_folder_path(req, folder, path, sizeof path) < 0)
+			goto out;
+		add_folder(&q,
+			   strcasecmp(folder, "INBOX") == 0 ? "INBOX" : folder,
+			   path);
+	} else {
+		add_folder(&q, "INBOX", me->acct.maildir);
+		char **names = NULL;
+		long n = maildir_folder_list(me->acct.maildir, &names);
+		for (long i = 0; i < n; i++) {
+			char utf8[1024], path[4096];
+			if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
+						  sizeof utf8) < 0)
+				continue;
+			int k = snprintf(path, sizeof path, "%s/.%s",
+					 me->acct.maildir, names[i]);
+			if (k < 0 || (size_t)k >= sizeof path)
+				continue;
+			add_folder(&q, utf8, path);
+		}
+		if (n > 0)
+			maildir_names_free(names, (size_t)n);
+	}
+	struct buf file;
+	buf_init(&file, WM_MESSAGE_MAX);
+	for (size_t i = 0; i < q.nfolders && !q.limited; i++)
+		search_folder(&q, i, &file);
+	buf_deinit(&file);
+	if (q.nhits > 1)
+		qsort(q.hits, q.nhits, sizeof *q.hits, hit_cmp);
+
+	json_t *list = json_array();
+	size_t from = (size_t)(page - 1) * psize;
+	for (size_t i = from; i < q.nhits && i < from + psize; i++) {
+		struct hit *h = &q.hits[i];
+		struct maildir_folder *f = q.folders[h->folder].f;
+		json_t *o = json_object();
+		json_object_set_new(o, "folder",
+				    json_string(q.folders[h->folder].name));
+		json_object_set_new(o, "uid", json_integer(h->m->uid));
+		json_t *js = json_string(h->s->subject ? h->s->subject : "");
+		json_object_set_new(o, "subject", js ? js : json_string(""));
+		js = json_string(h->s->from ? h->s->from : "");
+		json_object_set_new(o, "from", js ? js : json_string(""));
+		json_object_set_new(
+		    o, "date",
+		    json_integer(h->s->has_date ? h->s->date : h->m->mtime));
+		json_object_set_new(o, "arrival", json_integer(h->m->mtime));
+		json_object_set_new(o, "size",
+				    json_integer((json_int_t)h->m->size));
+		json_object_set_new(o, "flags", wm_flags_json(f, h->m));
+		json_object_set_new(o, "attachments",
+				    json_boolean(h->s->attachments));
+		json_array_append_new(list, o);
+	}
+	json_t *o = json_object();
+	json_object_set_new(o, "total", json_integer((json_int_t)q.nhits));
+	json_object_set_new(o, "page", json_integer((json_int_t)page));
+	json_object_set_new(o, "page_size", json_integer(psize));
+	json_object_set_new(o, "limited", json_boolean(q.limited));
+	json_object_set_new(o, "messages", list);
+	webjson_reply(req, 200, o);
+out:
+	free(q.hits);
+	for (size_t i = 0; i < q.nfolders; i++) {
+		listcache_put(&q.folders[i].lc);
+		free(q.folders[i].name);
+		maildir_folder_free(&q.folders[i].f);
+	}
+	free(q.folders);
+	buf_deinit(&q.needle);
+}
