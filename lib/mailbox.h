@@ -78,12 +78,28 @@ int mailbox_append_many(const struct mailbox_user *u, const char *folder,
 /*
  * Delivers a message into folder's new/ as an MDA does (no flags, no
  * UID yet: the first reader numbers it), after u's quota check, and
- * records it in maildirsize.  The file is fsync'd; making the new/ entry
- * durable (fsync of new/) is the caller's.  Returns 0, or -1 with errno
- * (EDQUOT: over quota, nothing stored; others with *error_r).
+ * records it in maildirsize.  The file is fsync'd before its link (its
+ * flush left to the caller by mailbox_deliver_begin below); making the
+ * new/ entry durable (fsync of new/, or a syncfs) is the caller's.  Returns 0,
+ * or -1 with errno (EDQUOT: over quota, nothing stored; others with *error_r).
  */
 int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 		    const char *data, size_t len, const char **error_r);
+
+/*
+ * mailbox_deliver() in two steps, for a caller that flushes a batch of
+ * deliveries itself (maildir_store_tmp(), docs/queue.md): _begin checks
+ * the quota and writes the file into folder's tmp/ without an fsync;
+ * after a flush that began once it returned, _end links it into new/ and
+ * records it in maildirsize (the new/ entry is then the caller's to
+ * flush); _abort unlinks it instead.  Errors as mailbox_deliver().
+ */
+int mailbox_deliver_begin(const struct mailbox_user *u, const char *folder,
+			  const char *data, size_t len,
+			  struct maildir_pending *p, const char **error_r);
+int mailbox_deliver_end(const struct mailbox_user *u,
+			const struct maildir_pending *p, const char **error_r);
+void mailbox_deliver_abort(const struct maildir_pending *p);
 
 /* ---- copy and move ------------------------------------------------------- */
 

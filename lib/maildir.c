@@ -170,11 +170,14 @@ static int maildir_path(char *out, size_t outsz, const char *a, const char *b,
 	return 0;
 }
 
-int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
-		  const char *letters, time_t mtime, char *base_r,
-		  const char **error_r)
+/* Writes data into folder/tmp/ (fsynced when sync) and names the
+   destination in new/ (in_new) or cur/ with ":2,<letters>": p, base_r. */
+static int maildir_write_tmp(const char *folder, const char *data, size_t len,
+			     bool in_new, const char *letters, time_t mtime,
+			     char *base_r, bool sync, struct maildir_pending *p,
+			     const char **error_r)
 {
-	char base[MAILDIR_FILENAME_MAX + 1], tmp[PATH_MAX], dst[PATH_MAX];
+	char base[MAILDIR_FILENAME_MAX + 1];
 	char final[MAILDIR_FILENAME_MAX + 1];
 
 	if (maildir_unique_name(base, sizeof base, len,
@@ -187,23 +190,24 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 		       : snprintf(final, sizeof final, "%s:2,%s", base,
 				  letters ? letters : "");
 	if (n < 0 || (size_t)n >= sizeof final ||
-	    maildir_path(tmp, sizeof tmp, folder, "tmp", base) < 0 ||
-	    maildir_path(dst, sizeof dst, folder, in_new ? "new" : "cur",
+	    maildir_path(p->tmp, sizeof p->tmp, folder, "tmp", base) < 0 ||
+	    maildir_path(p->dst, sizeof p->dst, folder, in_new ? "new" : "cur",
 			 final) < 0) {
 		*error_r = "path too long";
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	p->size = len;
+	int fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		*error_r = "open tmp file";
 		return -1;
 	}
-	if (file_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (file_write_all(fd, data, len) < 0 || (sync && fsync(fd) < 0)) {
 		int e = errno;
 		*error_r = "write tmp file";
 		close(fd);
-		unlink(tmp);
+		unlink(p->tmp);
 		errno = e;
 		return -1;
 	}
@@ -214,31 +218,59 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 	if (close(fd) < 0) {
 		int e = errno;
 		*error_r = "close tmp file";
-		unlink(tmp);
+		unlink(p->tmp);
 		errno = e;
 		return -1;
-	}
-	if (link(tmp, dst) < 0) {
-		if (errno != EXDEV && errno != EPERM) {
-			int e = errno;
-			*error_r = "link into maildir";
-			unlink(tmp);
-			errno = e;
-			return -1;
-		}
-		if (rename(tmp, dst) < 0) {
-			int e = errno;
-			*error_r = "rename into maildir";
-			unlink(tmp);
-			errno = e;
-			return -1;
-		}
-	} else {
-		(void)unlink(tmp); /* a leftover is purged after 36 h */
 	}
 	if (base_r != NULL)
 		memcpy(base_r, base, strlen(base) + 1);
 	return 0;
+}
+
+int maildir_pending_link(const struct maildir_pending *p, const char **error_r)
+{
+	if (link(p->tmp, p->dst) < 0) {
+		if (errno != EXDEV && errno != EPERM) {
+			int e = errno;
+			*error_r = "link into maildir";
+			unlink(p->tmp);
+			errno = e;
+			return -1;
+		}
+		if (rename(p->tmp, p->dst) < 0) {
+			int e = errno;
+			*error_r = "rename into maildir";
+			unlink(p->tmp);
+			errno = e;
+			return -1;
+		}
+	} else {
+		(void)unlink(p->tmp); /* a leftover is purged after 36 h */
+	}
+	return 0;
+}
+
+void maildir_pending_drop(const struct maildir_pending *p)
+{
+	(void)unlink(p->tmp);
+}
+
+int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
+		  const char *letters, time_t mtime, char *base_r,
+		  const char **error_r)
+{
+	struct maildir_pending p;
+	if (maildir_write_tmp(folder, data, len, in_new, letters, mtime, base_r,
+			      true, &p, error_r) < 0)
+		return -1;
+	return maildir_pending_link(&p, error_r);
+}
+
+int maildir_store_tmp(const char *folder, const char *data, size_t len,
+		      struct maildir_pending *p, const char **error_r)
+{
+	return maildir_write_tmp(folder, data, len, true, NULL, 0, NULL, false,
+				 p, error_r);
 }
 
 /* ---- dovecot-uidlist ------------------------------------------------- */

@@ -17,6 +17,7 @@
 #ifndef YOUJU_MAILDIR_H
 #define YOUJU_MAILDIR_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +96,28 @@ uint64_t maildir_crlf_size(const char *data, size_t len);
 int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 		  const char *letters, time_t mtime, char *base_r,
 		  const char **error_r);
+
+/*
+ * maildir_store() into new/ in two steps, for a caller that flushes a
+ * batch of deliveries itself (youju-mta's delivery: shared syncfs(2)
+ * calls of the file system, docs/queue.md).  maildir_store_tmp() writes
+ * data into folder's tmp/ without an fsync and fills *p; the caller makes
+ * the file durable (a flush that began after this returned), then calls
+ * maildir_pending_link() to give it its name in new/ (tmp/ unlinked), and
+ * makes that name durable.  Maildir's rule holds: no file gets a name in
+ * new/ before its bytes are on disk.  maildir_pending_drop() unlinks a
+ * file that will not be linked.  0, or -1 with *error_r and errno.
+ */
+struct maildir_pending {
+	char tmp[PATH_MAX]; /* folder/tmp/<base> */
+	char dst[PATH_MAX]; /* folder/new/<base> */
+	uint64_t size;	    /* bytes written */
+};
+
+int maildir_store_tmp(const char *folder, const char *data, size_t len,
+		      struct maildir_pending *p, const char **error_r);
+int maildir_pending_link(const struct maildir_pending *p, const char **error_r);
+void maildir_pending_drop(const struct maildir_pending *p);
 
 /* ---- dovecot-uidlist ------------------------------------------------- */
 

@@ -48,6 +48,7 @@ struct qfile {
 	size_t msg_len;
 	size_t msg_off;	 /* offset of the message in the data */
 	size_t end_off;	 /* offset just after "\nE\n" */
+	bool checked;	 /* "K crc32c": the C record matched */
 	int64_t backoff; /* the last B record (seconds), 0 when none */
 	int64_t warned;	 /* the Y record's time, 0 when none */
 };
@@ -79,6 +80,13 @@ __attribute__((warn_unused_result)) int qfile_append(int fd, const char *text,
    NUL-terminated), at most QFILE_MAX bytes.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int qfile_read_fd(int fd, char **data_r,
 						      size_t *len_r);
+
+/*
+ * CRC-32C (Castagnoli) of the n bytes at p, continuing crc (0 to start):
+ * the checksum of a queue file ("K crc32c" and the "C" record,
+ * docs/queue.md), which makes a file torn by a crash detectable.
+ */
+uint32_t qfile_crc32c(uint32_t crc, const void *p, size_t n);
 
 /* True when name is a queue ID (QFILE_ID_LEN upper-case hex digits). */
 bool qfile_is_id(const char *name);

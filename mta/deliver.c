@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -18,6 +19,14 @@
 #include "junk.h"
 #include "maildir.h"
 #include "str.h"
+#include "syncgroup.h"
+#include "xalloc.h"
+
+struct deliver_pending {
+	char root[PATH_MAX];
+	struct maildir_quota_rule rule;
+	struct maildir_pending file;
+};
 
 __attribute__((format(printf, 4, 5))) static void
 deliver_set(struct deliver_result *r, enum deliver_status st, const char *dsn,
@@ -25,6 +34,8 @@ deliver_set(struct deliver_result *r, enum deliver_status st, const char *dsn,
 {
 	va_list ap;
 	r->status = st;
+	r->unsynced = false;
+	r->pending = NULL;
 	snprintf(r->dsn, sizeof(r->dsn), "%s", dsn);
 	va_start(ap, fmt);
 	int n = vsnprintf(r->text, sizeof(r->text), fmt, ap);
@@ -160,7 +171,23 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		folder = junk;
 		newfd = junkfd;
 	}
-	if (mailbox_deliver(&u, folder, content.p, content.len, &err) < 0) {
+	/* the queue manager flushes a batch of deliveries with shared
+	   syncfs calls (docs/queue.md) when the Maildir is on the queue's
+	   file system: the file waits in tmp/ for the first */
+	struct stat st;
+	bool later = cfg->group_sync && fstat(newfd, &st) == 0 &&
+		     syncgroup_covers(st.st_dev);
+	struct deliver_pending *pend = NULL;
+	if (later) {
+		pend = xcalloc(1, sizeof(*pend));
+		memcpy(pend->root, root, strlen(root) + 1);
+		pend->rule = *rule;
+	}
+	if ((later ? mailbox_deliver_begin(&u, folder, content.p, content.len,
+					   &pend->file, &err)
+		   : mailbox_deliver(&u, folder, content.p, content.len,
+				     &err)) < 0) {
+		free(pend);
 		if (junkfd >= 0)
 			close(junkfd);
 		int e = errno;
@@ -190,7 +217,7 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	buf_deinit(&content);
-	int fr = fsync(newfd);
+	int fr = later ? 0 : fsync(newfd);
 	int fe = errno;
 	if (junkfd >= 0)
 		close(junkfd);
@@ -202,4 +229,32 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 	deliver_set(r, DELIVER_OK, "2.0.0",
 		    junkfd >= 0 ? "delivered to maildir folder Junk"
 				: "delivered to maildir");
+	r->unsynced = later;
+	r->pending = pend;
+}
+
+int deliver_link(struct deliver_result *r)
+{
+	struct deliver_pending *p = r->pending;
+	if (p == NULL)
+		return 0;
+	r->pending = NULL;
+	struct mailbox_user u = {p->root, p->rule};
+	const char *err = "";
+	int rc = mailbox_deliver_end(&u, &p->file, &err);
+	if (rc < 0)
+		deliver_set(r, DELIVER_DEFER, "4.2.0",
+			    "cannot deliver to maildir: %s: %s", err,
+			    strerror(errno));
+	free(p);
+	return rc;
+}
+
+void deliver_drop(struct deliver_result *r)
+{
+	if (r->pending == NULL)
+		return;
+	mailbox_deliver_abort(&r->pending->file);
+	free(r->pending);
+	r->pending = NULL;
 }

@@ -48,6 +48,7 @@
 #include "route.h"
 #include "sieve_deliver.h"
 #include "smtpc.h"
+#include "syncgroup.h"
 #include "tls.h"
 #include "xalloc.h"
 
@@ -55,6 +56,9 @@
 #define QMGR_THREADS_MAX   256
 #define QMGR_AUTHD_TIMEOUT 10000
 #define QMGR_TARGETS_MAX   1000
+/* how long a delivery's flush waits for the other delivery threads'
+   (syncgroup.h): the batch is every thread at work, unless one is slow */
+#define QMGR_SYNC_DELAY_MS 20
 
 _Static_assert(QFILE_ID_LEN == QUEUE_ID_LEN, "one queue ID syntax");
 
@@ -669,14 +673,26 @@ static bool qmgr_flushed(const struct qmgr_job *j)
 	return (int64_t)fs.st_mtim.tv_sec >= deferred_at;
 }
 
+/*
+ * Local targets: each is delivered (deliver.h) without a flush of its own
+ * when its Maildir is on the queue's file system, its file left in tmp/.
+ * Then two requests to the sync group (syncgroup.h), each shared with the
+ * other delivery threads: the first makes the files' bytes durable, only
+ * then are they linked into new/ (Maildir's rule: never a name in new/
+ * for bytes a crash could tear), and the second makes those names
+ * durable; only then are they logged as sent and counted as done.  A
+ * failed flush defers them (the next attempt delivers again: at least
+ * once, never lost).  A per-recipient decision on where the message goes
+ * (a filter's folder or redirect) belongs before deliver_maildir(), the
+ * flushes after every target of the message.
+ */
 static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 {
+	bool flush = false;
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
 		if (t->kind == TGT_DISCARD) {
 			t->t_start = t->t_end = qmgr_now();
-			(void)qmgr_record_final(j, t->addr);
-			qmgr_log_target(j, t);
 			continue;
 		}
 		if (t->kind != TGT_MAILBOX)
@@ -690,10 +706,41 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		sieve_deliver(&j->q->cfg.dcfg, &sc, t->addr, t->maildir,
 			      t->quota, &t->res);
 		t->t_end = qmgr_now();
-		if (t->res.status == DELIVER_OK)
+		flush |= t->res.status == DELIVER_OK && t->res.unsynced;
+	}
+	int sync_errno = 0;
+	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
+		sync_errno = errno;
+	bool names = false;
+	for (size_t i = 0; i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		if (t->kind != TGT_MAILBOX)
+			continue;
+		if (t->res.status != DELIVER_OK || sync_errno != 0)
+			deliver_drop(&t->res); /* never named; deferred below */
+		else if (deliver_link(&t->res) == 0 && t->res.unsynced)
+			names = true;
+	}
+	if (names && sync_errno == 0 &&
+	    syncgroup_wait() < 0) /* 2: their names in new/ */
+		sync_errno = errno;
+	for (size_t i = 0; i < j->nt; i++) {
+		struct qmgr_target *t = &j->t[i];
+		if (t->kind != TGT_MAILBOX && t->kind != TGT_DISCARD)
+			continue;
+		if (t->res.status == DELIVER_OK && t->res.unsynced &&
+		    sync_errno != 0)
+			qmgr_set(t, DELIVER_DEFER, "4.3.0",
+				 "cannot flush the maildir");
+		else if (t->res.unsynced)
+			t->t_end = qmgr_now(); /* the flush is part of it */
+		if (t->kind == TGT_DISCARD || t->res.status == DELIVER_OK)
 			(void)qmgr_record_final(j, t->addr);
 		qmgr_log_target(j, t);
 	}
+	if (sync_errno != 0)
+		log_error("%s: syncfs of the queue file system: %s", j->id,
+			  strerror(sync_errno));
 }
 
 /*
@@ -855,6 +902,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 			qmgr_resolve(&j, i);
 	qmgr_hold_transports(&j);
 	qmgr_deliver_mailboxes(&j);
+	syncgroup_leave(); /* remote mail may take long: no batch waits */
 	qmgr_deliver_remote(&j);
 
 	double now = qmgr_now();
@@ -1066,7 +1114,11 @@ static void *qmgr_thread(void *arg)
 		memcpy(q->busy[q->nbusy++], id, sizeof(id));
 		pthread_mutex_unlock(&q->lock);
 
+		/* a member of the flush batch until its local deliveries
+		   are flushed (qmgr_deliver_message leaves then) */
+		syncgroup_enter();
 		qmgr_deliver_message(q, id);
+		syncgroup_leave();
 
 		pthread_mutex_lock(&q->lock);
 		for (size_t i = 0; i < q->nbusy; i++)
@@ -1164,6 +1216,14 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (q.cfg.active_limit == 0)
 		q.cfg.active_limit = 1;
 	qmgr_lock_queue(q.cfg.queue_dir);
+	/* deliveries into Maildirs on the queue's file system (two rounds:
+	   the files' bytes, then their names in new/), and the bounces
+	   queued here, share syncfs calls per batch (syncgroup.h) */
+	if (syncgroup_init(q.cfg.queue_dir) < 0)
+		log_warning("%s: %s: every delivery fsynced alone",
+			    q.cfg.queue_dir, strerror(errno));
+	q.cfg.dcfg.group_sync = true;
+	syncgroup_set_delay(QMGR_SYNC_DELAY_MS);
 	authc_set_timeout(QMGR_AUTHD_TIMEOUT);
 	/* each delivery thread keeps its youju-authd connection open */
 	authc_set_keepalive(true);

@@ -3,17 +3,19 @@
  * user space and writes in 64 KiB chunks.  The size of the message record
  * is a fixed-width decimal field written with pwrite() at commit, so the
  * message streams straight to disk while it arrives and the reader can
- * still tell a complete file from a truncated one.  Durability order
- * (ext4 and XFS with their default data=ordered semantics): fsync the
- * file, rename into active/, fsync active/.
+ * still tell a complete file from a truncated one.  Every byte written
+ * also goes into a CRC-32C, written as the C record after the end record
+ * (announced by "K crc32c" in the envelope).
  *
- * Group commit: the file fsyncs run in parallel in the callers' threads
- * (the file system merges concurrent ones into one journal commit), but
- * the fsync of active/ is shared.  Each committer takes a ticket after its
- * rename; one of them (the leader) fsyncs active/ for every ticket handed
- * out so far, and whoever arrives meanwhile waits for the next leader,
- * whose single fsync covers them all.  Nobody waits for a timer: with one
- * session a batch is one message, with many the batch grows by itself.
+ * Durability (syncgroup.h, docs/queue.md): the file is renamed into
+ * active/ and one syncfs(2) of the queue's file system, shared by every
+ * session that asked before it began, makes its bytes and its name
+ * durable before the 250.  A crash before that flush may leave the name
+ * with torn bytes: the checksum makes such a file corrupt, never mail.
+ * Nobody waits for a timer: with one session a batch is one message, with
+ * many the batch grows by itself.  A queue directory other than the
+ * group's (a second one in one process) is fsynced as before: the file,
+ * rename, then the directory.
  * incoming/ is not fsynced: its lost unlink can only leave a stale name
  * there, which is by definition not a queued message (docs/queue.md).
  */
@@ -22,7 +24,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,7 +33,9 @@
 #include "buf.h"
 #include "file.h"
 #include "log.h"
+#include "qfile.h"
 #include "recycle.h"
+#include "syncgroup.h"
 #include "xalloc.h"
 
 #define QUEUE_PATH_MAX	  4096
@@ -52,6 +55,7 @@ struct queue_file {
 	off_t size_off; /* where the size digits are */
 	off_t written;	/* bytes written to fd */
 	uint64_t msg_size;
+	uint32_t crc; /* of every byte written so far (qfile_crc32c) */
 	struct buf wbuf;
 };
 
@@ -135,6 +139,7 @@ static int wput(struct queue_file *qf, const void *p, size_t n)
 		return -1;
 	}
 	const char *c = p;
+	qf->crc = qfile_crc32c(qf->crc, p, n);
 	while (n > 0) {
 		size_t room = buf_room(&qf->wbuf);
 		if (room == 0) {
@@ -182,7 +187,8 @@ struct queue_file *queue_file_create(const char *queue_dir, const char *id,
 	}
 	buf_init(&qf->wbuf, QUEUE_WBUF);
 	if (wput(qf, "YOUJU-QUEUE 1\n", 14) < 0 ||
-	    queue_file_record(qf, 'I', id) < 0) {
+	    queue_file_record(qf, 'I', id) < 0 ||
+	    queue_file_record(qf, 'K', "crc32c") < 0) {
 		*error_r = "write queue file";
 		queue_file_free(&qf);
 		return NULL;
@@ -252,72 +258,6 @@ static int fsync_dir(const char *path)
 	return r;
 }
 
-/*
- * The shared fsync of active/ (see the top of this file).  Tickets up to
- * `synced` are covered by a finished fsync; those in [err_lo, err_hi] by
- * one that failed (conservatively widened when several fail).  One queue
- * directory per process is the rule; a caller with another directory
- * fsyncs it alone.
- */
-static struct {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t issued, synced, err_lo, err_hi;
-	int err_errno;
-	bool busy;
-	int fd; /* active/, opened once, or -1 */
-	char dir[QUEUE_PATH_MAX];
-} qgroup = {
-    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1};
-
-static int queue_group_sync(const char *active)
-{
-	pthread_mutex_lock(&qgroup.mu);
-	if (qgroup.dir[0] == '\0') {
-		snprintf(qgroup.dir, sizeof(qgroup.dir), "%s", active);
-		/* kept open for the process's life: one open per process
-		   instead of one per batch (fsync_dir() when it fails) */
-		qgroup.fd = open(active, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	if (strcmp(qgroup.dir, active) != 0) {
-		pthread_mutex_unlock(&qgroup.mu);
-		return fsync_dir(active);
-	}
-	uint64_t ticket = ++qgroup.issued;
-	while (qgroup.synced < ticket) {
-		if (qgroup.busy) {
-			pthread_cond_wait(&qgroup.cv, &qgroup.mu);
-			continue;
-		}
-		/* lead: every rename with a ticket up to hi is done */
-		qgroup.busy = true;
-		uint64_t lo = qgroup.synced + 1, hi = qgroup.issued;
-		pthread_mutex_unlock(&qgroup.mu);
-		int rc = qgroup.fd >= 0 ? fsync(qgroup.fd) : fsync_dir(active);
-		int e = errno;
-		pthread_mutex_lock(&qgroup.mu);
-		if (rc < 0) {
-			if (qgroup.err_hi == 0 || lo < qgroup.err_lo)
-				qgroup.err_lo = lo;
-			if (hi > qgroup.err_hi)
-				qgroup.err_hi = hi;
-			qgroup.err_errno = e;
-		}
-		qgroup.synced = hi;
-		qgroup.busy = false;
-		pthread_cond_broadcast(&qgroup.cv);
-	}
-	bool failed = qgroup.err_hi != 0 && ticket >= qgroup.err_lo &&
-		      ticket <= qgroup.err_hi;
-	int e = qgroup.err_errno;
-	pthread_mutex_unlock(&qgroup.mu);
-	if (failed) {
-		errno = e;
-		return -1;
-	}
-	return 0;
-}
-
 int queue_file_commit(struct queue_file *qf, const char **error_r)
 {
 	char digits[QUEUE_SIZE_DIGITS + 1];
@@ -329,7 +269,10 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	qf->in_message = false;
-	if (wput(qf, "\nE\n", 3) < 0 || wflush(qf) < 0) {
+	char sum[16];
+	if (wput(qf, "\nE\n", 3) < 0 ||
+	    snprintf(sum, sizeof(sum), "C %08" PRIx32 "\n", qf->crc) != 11 ||
+	    wput(qf, sum, 11) < 0 || wflush(qf) < 0) {
 		*error_r = "write queue file";
 		goto fail;
 	}
@@ -345,7 +288,13 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "write queue file size";
 		goto fail;
 	}
-	if (fsync(qf->fd) < 0) {
+	/* With the sync group, one flush after the rename covers the bytes
+	   and the name: a crash before it returns may leave the name with
+	   torn bytes, which the checksum (K and C records) turns into a
+	   corrupt file, never mail, and the client got no 250.  Without it
+	   (another file system), the bytes are fsynced before the rename. */
+	bool group = syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir);
+	if (!group && fsync(qf->fd) < 0) {
 		*error_r = "fsync queue file";
 		goto fail;
 	}
@@ -364,9 +313,9 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	memcpy(qf->path, dst, sizeof(dst));
-	if ((qf->hold ? fsync_dir(d1) : queue_group_sync(d1)) < 0) {
+	if ((group ? syncgroup_wait() : fsync_dir(d1)) < 0) {
 		/* the rename may be lost in a crash: not "queued" */
-		*error_r = "fsync queue directory";
+		*error_r = "sync queue directory";
 		goto fail;
 	}
 	qf->committed = true;

@@ -2,10 +2,10 @@
  * The durable mail queue, receive side (docs/queue.md is the format
  * contract the delivery side reads).  A message is written to
  * queue_directory/incoming/<ID> while it arrives, then queue_file_commit()
- * writes its size, fsyncs the file, renames it to active/<ID> (or hold/)
- * and fsyncs that directory (active/ is shared by the commits running at
- * the same time: group commit): only after that may the server say
- * "250 Ok: queued".
+ * writes its size and checksum, renames it to active/<ID> (or hold/) and
+ * flushes the file system with a syncfs(2) shared by the commits running
+ * at the same time (group commit, syncgroup.h): only after that may the
+ * server say "250 Ok: queued".
  */
 #ifndef MTA_QUEUE_H
 #define MTA_QUEUE_H
@@ -58,9 +58,11 @@ queue_file_write(struct queue_file *qf, const void *p, size_t n);
 uint64_t queue_file_size(const struct queue_file *qf);
 
 /*
- * Finishes the file: end record, size, fsync, rename into active/, fsync
- * of active/ (one fsync covers every commit that renamed before it
- * started).  Blocking: run it in a worker; thread-safe for distinct files.
+ * Finishes the file: end and checksum records, size, rename into active/,
+ * one shared flush (a syncfs that covers every commit that renamed before
+ * it started; for a queue directory other than the process's sync group:
+ * fsync of the file before the rename, of the directory after).
+ * Blocking: run it in a worker; thread-safe for distinct files.
  * Returns 0 once the message is durable, or -1 with *error_r (static) and
  * errno, the file then removed.  Either way call queue_file_free()
  * afterwards.

@@ -618,6 +618,8 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 	}
 
 	r->status = DELIVER_OK;
+	r->unsynced = false;
+	r->pending = NULL;
 	snprintf(r->dsn, sizeof(r->dsn), "2.0.0");
 	struct buf text;
 	buf_init(&text, sizeof(r->text) - 1);
@@ -697,9 +699,16 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 				    content.len, a->flags, &one);
 		}
 		if (one.status != DELIVER_OK) {
+			deliver_drop(r); /* an earlier keep, never named */
 			*r = one;
 			break;
 		}
+		/* the plain path's file waits in tmp/ for the caller's
+		   flushes (deliver.h); the folders' stores are on disk but
+		   their names want the second flush too */
+		if (one.pending != NULL)
+			r->pending = one.pending;
+		r->unsynced |= one.unsynced || cfg->group_sync;
 		sieve_ign(
 		    buf_printf(&text, "%s%s", text.len ? ", " : "", where));
 	}

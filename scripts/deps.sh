@@ -7,14 +7,15 @@
 # --cat).  chromium, chromium-driver, python3-selenium and a CJK font
 # (fonts-wqy-microhei, for the zh_CN screenshots) run the console's browser
 # test; python3-prometheus-client parses webadmin's /metrics in
-# test_mailgraph_web.py.
+# test_mailgraph_web.py; strace checks the order of the queue's flushes
+# (test_queue_sync) and counts them in bench/mta.
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
 mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
 rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev
 python3 swaks libnet-ssleay-perl
-curl openssl clang-format
+curl openssl clang-format strace
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync sieve-connect
 pflogsumm fail2ban mailgraph

@@ -121,6 +121,21 @@ def tree_cpu(root):
     return total / TICK
 
 
+def tree_cpu_by_name(root):
+    """CPU seconds of root's live tree by process name (threads counted
+    in their process)."""
+    out = {}
+    for pid in descendants(root):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                name = f.read().strip()
+            st = proc_stat(pid)
+        except (OSError, IndexError):
+            continue
+        out[name] = out.get(name, 0) + (int(st[11]) + int(st[12])) / TICK
+    return out
+
+
 def pid_cpu(pid):
     try:
         st = proc_stat(pid)
@@ -284,6 +299,9 @@ virtual_mailbox_limit = 20971520
     def cpu(self):
         return tree_cpu(self.master_pid())
 
+    def split(self):
+        return tree_cpu_by_name(self.master_pid())
+
     def log(self):
         try:
             with open(os.path.join(self.dir, "maillog"),
@@ -303,6 +321,13 @@ class Youju:
 
     def master_pid(self):
         return self.inst.daemon_pid("youju-mta")
+
+    def split(self):
+        out = tree_cpu_by_name(self.master_pid())
+        for k, v in tree_cpu_by_name(
+                self.inst.daemon_pid("youju-authd")).items():
+            out[k] = out.get(k, 0) + v
+        return out
 
     def cpu(self):
         # the directory lookups Postfix makes itself happen in youju-authd
@@ -379,6 +404,7 @@ def wait_delivered(dirs, want, timeout):
 def run_e2e(srv, args, names, errfile, db_pid):
     dirs = new_dirs(srv.base, names)
     before = count_new(dirs)
+    s0 = srv.split()
     c0, d0 = srv.cpu(), pid_cpu(db_pid)
     k0 = os.times()
     t0, t1, failed = load(srv.port, names, args.messages, args.sessions,
@@ -389,7 +415,11 @@ def run_e2e(srv, args, names, errfile, db_pid):
     k1 = os.times()
     client = ((k1.children_user + k1.children_system)
               - (k0.children_user + k0.children_system))
-    return {"rate": args.messages / (end - t0), "secs": end - t0,
+    s1 = srv.split()
+    split = {k: (s1[k] - s0.get(k, 0)) / args.messages * 1000
+             for k in s1 if s1[k] - s0.get(k, 0) > 0}
+    return {"split": split,
+            "rate": args.messages / (end - t0), "secs": end - t0,
             "recv_rate": args.messages / (t1 - t0), "failed": failed,
             "cpu_ms": (c1 - c0) / args.messages * 1000,
             "db_ms": (d1 - d0) / args.messages * 1000,
@@ -540,6 +570,12 @@ def report(res, names, args):
                          f"{fs[0] if fs else float('nan'):>10.2f} "
                          f"{e['failed']:>6}")
     print("\n".join(lines))
+    for kind, what in RUNS:
+        for n in names:
+            sp = res[n, kind].get("split", {})
+            print(f"{n}, {what}: CPU ms/msg by process (live ones): "
+                  + ", ".join(f"{k} {v:.2f}" for k, v in
+                              sorted(sp.items(), key=lambda x: -x[1])))
     for n in names:
         fs = res.get((n, "fsync"))
         if fs:

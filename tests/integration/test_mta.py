@@ -94,6 +94,15 @@ def queued_file(inst, qid, timeout=5):
         return f.read()
 
 
+def crc32c(data):
+    crc = 0xffffffff
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
+    return crc ^ 0xffffffff
+
+
 def parse_queue_file(data):
     """Reads the format documented in docs/queue.md."""
     assert data.startswith(b"YOUJU-QUEUE 1\n"), data[:40]
@@ -106,7 +115,16 @@ def parse_queue_file(data):
         if line.startswith(b"M "):
             size = int(line[2:])
             msg = data[pos:pos + size]
-            assert data[pos + size:] == b"\nE\n", data[pos + size:]
+            tail = data[pos + size:]
+            if ("K", "crc32c") in recs:
+                # the checksum record (docs/queue.md): CRC-32C of the
+                # file as first written, the size field all zeros
+                assert re.fullmatch(rb"\nE\nC [0-9a-f]{8}\n", tail), tail
+                first = (data[:pos - 21] + b"0" * 20 + b"\n"
+                         + data[pos:pos + size + 3])
+                assert int(tail[5:13], 16) == crc32c(first), tail
+            else:
+                assert tail == b"\nE\n", tail
             return recs, msg
         recs.append((line[:1].decode(), line[2:].decode()))
 

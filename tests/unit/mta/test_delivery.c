@@ -355,7 +355,7 @@ static void test_deliver_maildir(void)
 	test_assert(mkdtemp(base) != NULL);
 	char root[512], p[600];
 	snprintf(root, sizeof(root), "%s/extmail.org/u/Maildir/", base);
-	struct deliver_cfg cfg = {0, true, "Sorry, over quota", false};
+	struct deliver_cfg cfg = {0, true, "Sorry, over quota", false, false};
 	struct deliver_result r;
 	static const char msg[] = "Subject: t\n\nhello\n";
 	deliver_maildir(&cfg, "u@extmail.org", root, "200S,2C", "a@example.net",

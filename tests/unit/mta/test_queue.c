@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "../../../mta/queue.h"
+#include "../../../lib/qfile.h"
 #include "test.h"
+#include "xalloc.h"
 
 static char *slurp(const char *path, size_t *len_r)
 {
@@ -58,7 +60,9 @@ static void *group_thread(void *p)
 		    queue_file_create(a->dir, a->ids[i], &err);
 		if (qf == NULL)
 			continue;
-		if (queue_file_record(qf, 'R', "x@extmail.org") == 0 &&
+		if (queue_file_record(qf, 'T', "1.0") == 0 &&
+		    queue_file_record(qf, 'S', "") == 0 &&
+		    queue_file_record(qf, 'R', "x@extmail.org") == 0 &&
 		    queue_file_begin_message(qf) == 0 &&
 		    queue_file_write(qf, "Subject: g\n\nbody\n", 17) == 0 &&
 		    queue_file_commit(qf, &err) == 0)
@@ -108,9 +112,12 @@ static int group_check(const char *dir)
 		snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
 		size_t len = 0;
 		char *data = slurp(path, &len);
-		if (data != NULL && len > 3 &&
-		    strcmp(data + len - 3, "\nE\n") == 0)
+		struct qfile q;
+		const char *err = "";
+		if (data != NULL && qfile_parse(data, len, &q, &err) == 0 &&
+		    q.checked && q.end_off + 11 == len)
 			n++;
+		qfile_free(&q);
 		free(data);
 		unlink(path);
 	}
@@ -153,6 +160,7 @@ int main(void)
 	test_assert(qf != NULL);
 	test_assert(queue_file_create(tmpl, id, &err) == NULL); /* O_EXCL */
 	test_assert(queue_file_write(qf, "x", 1) < 0); /* not in message */
+	test_assert(queue_file_record(qf, 'T', "1.0") == 0);
 	test_assert(queue_file_record(qf, 'S', "a@b.example") == 0);
 	test_assert(queue_file_record(qf, 'A', "helo_name=evil\r\nR x") == 0);
 	test_assert(queue_file_record(qf, 'R', "x@extmail.org") == 0);
@@ -172,11 +180,60 @@ int main(void)
 	test_assert(data != NULL);
 	char expect[1024];
 	snprintf(expect, sizeof(expect),
-		 "YOUJU-QUEUE 1\nI %s\nS a@b.example\n"
+		 "YOUJU-QUEUE 1\nI %s\nK crc32c\nT 1.0\nS a@b.example\n"
 		 "A helo_name=evil??R x\nR x@extmail.org\n"
 		 "M 00000000000000000017\nSubject: t\n\nbody\n\nE\n",
 		 id);
-	test_assert(data != NULL && strcmp(data, expect) == 0);
+	/* the checksum of the bytes as first written (size all zeros) */
+	char first[1024], tail[16];
+	snprintf(first, sizeof(first), "%s", expect);
+	memcpy(strstr(first, "M 0") + 2, "00000000000000000000", 20);
+	snprintf(tail, sizeof(tail), "C %08x\n",
+		 (unsigned)qfile_crc32c(0, first, strlen(first)));
+	size_t el = strlen(expect);
+	test_assert(data != NULL && len == el + 11 &&
+		    memcmp(data, expect, el) == 0 &&
+		    memcmp(data + el, tail, 11) == 0);
+	struct qfile q;
+	test_assert(data != NULL && qfile_parse(data, len, &q, &err) == 0 &&
+		    q.checked);
+	qfile_free(&q);
+
+	test_begin("checksum");
+	/* a progress append (format 2, records after C) keeps it valid */
+	char *v2 = xmalloc(len + 8);
+	memcpy(v2, data, len);
+	memcpy(v2 + len, "D 0\n", 4);
+	v2[12] = '2';
+	test_assert(qfile_parse(v2, len + 4, &q, &err) == 0 && q.checked &&
+		    q.rcpts[0].done);
+	qfile_free(&q);
+	/* a torn file: one byte of the message, of the header, the C
+	   record itself, or no C record at all */
+	size_t at[] = {el - 6, 20, el + 5};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		memcpy(v2, data, len);
+		v2[at[i]] ^= 0x20;
+		err = "";
+		test_assert(qfile_parse(v2, len, &q, &err) == -1);
+		test_assert(i == 1 || strcmp(err, "checksum mismatch") == 0);
+		qfile_free(&q);
+	}
+	test_assert(qfile_parse(data, el, &q, &err) == -1 &&
+		    strcmp(err, "checksum mismatch") == 0);
+	qfile_free(&q);
+	/* a file without K (older youju) is not checked */
+	static const char old[] = "YOUJU-QUEUE 1\nI 6B00CFEBA5790000\n"
+				  "T 1.0\nS \nR x@extmail.org\n"
+				  "M 00000000000000000002\nhi\nE\n";
+	test_assert(qfile_parse(old, sizeof(old) - 1, &q, &err) == 0 &&
+		    !q.checked);
+	qfile_free(&q);
+	/* CRC-32C's check value */
+	test_assert(qfile_crc32c(0, "123456789", 9) == 0xe3069283u);
+	test_assert(qfile_crc32c(qfile_crc32c(0, "1234", 4), "56789", 5) ==
+		    0xe3069283u);
+	free(v2);
 	free(data);
 	unlink(path);
 

@@ -1,0 +1,63 @@
+/*
+ * Group commit over one file system (docs/queue.md, "Durability"): the
+ * threads of a process that need what they wrote (file data, renames,
+ * links, unlinks) on disk before they answer ask for a flush; one of them
+ * runs syncfs(2) for every request made before that flush began, and the
+ * requests made meanwhile share the next one.  No timer: a lone request
+ * is flushed at once, concurrent ones share a flush by themselves.
+ *
+ * One group per process, for the file system of the queue directory (the
+ * receive side's queue files, the queue manager's deliveries into
+ * Maildirs on that file system).  Thread-safe.
+ */
+#ifndef MTA_SYNCGROUP_H
+#define MTA_SYNCGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/*
+ * Sets the group's file system to the one holding dir (opened and kept
+ * open for the process's life).  The first call wins; later calls with
+ * any dir return 0 and change nothing.  -1 with errno when dir cannot be
+ * opened (the group stays unset: syncgroup_covers() is false).
+ */
+int syncgroup_init(const char *dir);
+
+/* True when the group is set and its file system is dev (st_dev). */
+bool syncgroup_covers(dev_t dev);
+
+/* True when the group is set and dir is the directory it was set with
+   (the string, as given to syncgroup_init). */
+bool syncgroup_is_dir(const char *dir);
+
+/*
+ * Returns once a syncfs(2) that began after this call has returned: all
+ * that the caller wrote, renamed or linked on the group's file system
+ * before calling is on disk.  0, or -1 with errno when that flush (or an
+ * earlier one that failed while this request waited) reported an error:
+ * the caller must treat its writes as not durable.  -1 with EBADF when
+ * the group is not set.
+ */
+int syncgroup_wait(void);
+
+/*
+ * Members (optional): a thread that will ask for a flush soon (the queue
+ * manager's delivery threads, from taking a message to its flush) calls
+ * syncgroup_enter() first and syncgroup_leave() when done (after its
+ * syncgroup_wait(), or without one).  A leader about to flush waits, up
+ * to the delay set with syncgroup_set_delay(), until every member has
+ * asked, so that one flush serves them all: a batch as large as the
+ * number of threads at work, without a timer when they arrive together.
+ * Callers that never enter (the SMTP server's commits) are flushed at
+ * once, as before.
+ */
+void syncgroup_enter(void);
+void syncgroup_leave(void);
+void syncgroup_set_delay(unsigned ms);
+
+/* Flushes and requests so far (for logs and tests). */
+void syncgroup_stats(unsigned long long *flushes_r,
+		     unsigned long long *requests_r);
+
+#endif
