@@ -405,9 +405,12 @@ static enum authc_status send_built(const char *socket_path, struct buf *b,
 	return st;
 }
 
-enum authc_status authc_auth_login(const char *socket_path, const char *service,
-				   const char *user, const char *password,
-				   const char *ip, struct authc_reply *reply_r)
+/* AUTH login, with FAILDELAY=1 first when the caller waits out authd's
+   penalty itself (authc_auth_login_penalty). */
+static enum authc_status auth_login(const char *socket_path,
+				    const char *service, const char *user,
+				    const char *password, const char *ip,
+				    bool faildelay, struct authc_reply *reply_r)
 {
 	if (reply_r != NULL)
 		memset(reply_r, 0, sizeof(*reply_r));
@@ -420,12 +423,20 @@ enum authc_status authc_auth_login(const char *socket_path, const char *service,
 		return AUTHC_NOTFOUND;
 	struct buf b;
 	buf_init(&b, 16384);
-	int rc = 0;
+	int rc = faildelay ? buf_append_str(&b, "FAILDELAY=1\n") : 0;
 	if (ip != NULL && ip[0] != '\0')
 		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
 	rc |= buf_printf(&b, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
 			 password);
 	return send_built(socket_path, &b, rc, reply_r);
+}
+
+enum authc_status authc_auth_login(const char *socket_path, const char *service,
+				   const char *user, const char *password,
+				   const char *ip, struct authc_reply *reply_r)
+{
+	return auth_login(socket_path, service, user, password, ip, false,
+			  reply_r);
 }
 
 enum authc_status
@@ -434,24 +445,9 @@ authc_auth_login_penalty(const char *socket_path, const char *service,
 			 struct authc_reply *reply_r, unsigned *delay_ms_r)
 {
 	*delay_ms_r = 0;
-	if (reply_r != NULL)
-		memset(reply_r, 0, sizeof(*reply_r));
-	if (!clean(service) || !clean(user) || !clean(password) ||
-	    (ip != NULL && !clean(ip)) || user[0] == '\0')
-		return AUTHC_NOTFOUND;
-	size_t n = strlen(service) + strlen(user) + strlen(password) +
-		   sizeof("\nlogin\n\n\n") - 1;
-	if (n >= 8192)
-		return AUTHC_NOTFOUND;
-	struct buf b;
-	buf_init(&b, 16384);
-	int rc = buf_append_str(&b, "FAILDELAY=1\n");
-	if (ip != NULL && ip[0] != '\0')
-		rc |= buf_printf(&b, "TCPREMOTEIP=%s\n", ip);
-	rc |= buf_printf(&b, "AUTH %zu\n%s\nlogin\n%s\n%s\n", n, service, user,
-			 password);
 	struct authc_reply r = {NULL, 0};
-	enum authc_status st = send_built(socket_path, &b, rc, &r);
+	enum authc_status st =
+	    auth_login(socket_path, service, user, password, ip, true, &r);
 	if (st == AUTHC_NOTFOUND) {
 		const char *d = authc_get(&r, "DELAY");
 		unsigned long v = d != NULL ? strtoul(d, NULL, 10) : 0;
