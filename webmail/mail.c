@@ -746,9 +746,9 @@ void wm_message(struct http_req *req)
 	buf_deinit(&text);
 	/* remote images: asked for once, or always for this sender */
 	char sender[320];
-	bool always = wm_remoteimg_sender(me->acct.maildir,
-					  msg.p + root->hdr_off, root->hdr_len,
-					  sender, sizeof sender);
+	bool always =
+	    wm_remoteimg_sender(me->acct.maildir, msg.p + root->hdr_off,
+				root->hdr_len, sender, sizeof sender);
 	json_object_set_new(o, "sender", json_string(sender));
 	json_object_set_new(o, "remote_always", json_boolean(always));
 	if (w.html != NULL) {

@@ -185,6 +185,9 @@ static void nd_usage(int dir, int depth, uint64_t *bytes, uint64_t *files,
 			close(fd);
 		return;
 	}
+	/* the dup shares dir's offset, which an earlier walk left at the
+	   end */
+	rewinddir(d);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && *seen < ND_ENTRIES_MAX) {
 		if (de->d_name[0] == '.' ||
@@ -537,7 +540,8 @@ void wm_netdisk_op(struct http_req *req)
 		bool failed = true;
 		if (quota > 0 && used + part.len > quota) {
 			webjson_error(req, 413, "over_quota",
-				      "the file does not fit in NetDisk", "part");
+				      "the file does not fit in NetDisk",
+				      "part");
 		} else if (nd_store(dir, last, part.data, part.len) < 0) {
 			nd_error(req, "attachment");
 		} else {

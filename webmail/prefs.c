@@ -245,8 +245,7 @@ static json_t *prefs_json(const struct wm_prefs *p)
 	json_object_set_new(o, "prefer_html", json_boolean(p->prefer_html));
 	json_object_set_new(o, "lang", json_string(p->lang));
 	json_object_set_new(o, "signature", json_string(p->signature));
-	json_object_set_new(o, "local_charset",
-			    json_string(p->local_charset));
+	json_object_set_new(o, "local_charset", json_string(p->local_charset));
 	return o;
 }
 
@@ -281,9 +280,9 @@ void wm_prefs_put(struct http_req *req)
 	if (in == NULL)
 		return;
 	static const char *const allowed[] = {
-	    "name",	   "page_size",	  "timezone", "sort",	   "order",
-	    "delete_mode", "prefer_html", "lang",     "signature",
-	    "local_charset", NULL};
+	    "name",	 "page_size",	  "timezone",	 "sort",
+	    "order",	 "delete_mode",	  "prefer_html", "lang",
+	    "signature", "local_charset", NULL};
 	struct wm_prefs p;
 	char lock[4300];
 	lock[0] = '\0';
@@ -296,8 +295,8 @@ void wm_prefs_put(struct http_req *req)
 		goto out;
 	}
 	wm_prefs_load(me->acct.maildir, &p);
-	static const char *const strs[] = {"name",     "timezone",    "sort",
-					   "order",    "delete_mode", "lang",
+	static const char *const strs[] = {"name",	"timezone",	"sort",
+					   "order",	"delete_mode",	"lang",
 					   "signature", "local_charset"};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		const char *v = NULL;

@@ -23,9 +23,9 @@
    ExtMail's users get (Chinese, Japanese, Korean), and the usual
    Western and Cyrillic ones. */
 static const char *const local_charsets[] = {
-    "GB18030", "Big5",	     "Big5-HKSCS",   "ISO-2022-JP",  "Shift_JIS",
-    "EUC-JP",  "EUC-KR",     "ISO-8859-1",   "windows-1252", "windows-1251",
-    "KOI8-R",  NULL};
+    "GB18030",	    "Big5",	    "Big5-HKSCS", "ISO-2022-JP",
+    "Shift_JIS",    "EUC-JP",	    "EUC-KR",	  "ISO-8859-1",
+    "windows-1252", "windows-1251", "KOI8-R",	  NULL};
 
 bool wm_local_charset_ok(const char *v)
 {
@@ -54,10 +54,9 @@ int wm_text_decode(const char *label, const char *p, size_t n,
 {
 	if (cs != NULL && cs->override != NULL)
 		return mime_to_utf8(cs->override, p, n, out);
-	const char *local = cs != NULL && cs->local != NULL &&
-				    cs->local[0] != '\0'
-				? cs->local
-				: NULL;
+	const char *local =
+	    cs != NULL && cs->local != NULL && cs->local[0] != '\0' ? cs->local
+								    : NULL;
 	if (local != NULL && (label == NULL || label[0] == '\0'))
 		return mime_to_utf8(local, p, n, out);
 	size_t start = out->len;
@@ -93,9 +92,9 @@ static bool eight_bit_not_utf8(const char *p, size_t n)
 		return false;
 	struct buf b;
 	buf_init(&b, 4 * n + 16);
-	bool bad = mime_to_utf8(NULL, p, n, &b) < 0 ||
-		   replacements(b.p != NULL ? b.p : "", b.len) >
-		       replacements(p, n);
+	bool bad =
+	    mime_to_utf8(NULL, p, n, &b) < 0 ||
+	    replacements(b.p != NULL ? b.p : "", b.len) > replacements(p, n);
 	buf_deinit(&b);
 	return bad;
 }
@@ -109,8 +108,8 @@ int wm_header_decode(struct str v, const char *local, struct buf *out)
 	buf_init(&u, 4 * v.len + 16);
 	int rc = mime_to_utf8(local, v.p, v.len, &u);
 	if (rc == 0)
-		rc = mime_header_decode((struct str){u.p != NULL ? u.p : "", u.len},
-					out);
+		rc = mime_header_decode(
+		    (struct str){u.p != NULL ? u.p : "", u.len}, out);
 	buf_deinit(&u);
 	return rc;
 }

@@ -77,7 +77,8 @@ static bool next_sender(const char *text, size_t len, size_t *pos,
 		while (s < le && (*s == ' ' || *s == '\t'))
 			s++;
 		const char *e = le;
-		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		while (e > s &&
+		       (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
 			e--;
 		*v_r = s;
 		*vlen_r = (size_t)(e - s);
@@ -94,8 +95,7 @@ static void prefs_text(const char *maildir, char **data_r, size_t *len_r)
 	*len_r = 0;
 	if (file_path(path, sizeof path, maildir, WM_PREFS_FILE) < 0)
 		return;
-	if (file_read(path, WM_PREFS_MAX, O_NOFOLLOW, data_r, len_r, NULL) <
-	    0)
+	if (file_read(path, WM_PREFS_MAX, O_NOFOLLOW, data_r, len_r, NULL) < 0)
 		log_warning("webmail: %s: %s (ignored)", path, strerror(errno));
 }
 
