@@ -28,7 +28,6 @@ export function remoteControls(ui, m, loadOnce, reload) {
 		text: t('remote_always', {sender: m.sender}), on: {click: async () => {
 			try {
 				await call('POST', '/api/remote_images', {sender: m.sender, allow: true});
-				ui.flash(t('remote_always_saved', {sender: m.sender}));
 				reload();
 			} catch (e) { ui.flash(ui.errText(e), 'error'); }
 		}}}));
