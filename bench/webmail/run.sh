@@ -1,9 +1,11 @@
 #!/bin/sh
 # youju-webmail: the message list of a 50,000-message folder, by date and
-# by from, with and without youju.index; opening a message (issue 12).
+# by from, with and without youju.index; opening a message; memory per
+# logged-in session (sessions.py) (issue 12).
 #   YOUJU_BIN       binaries (default: build/bin)
 #   BENCH_MESSAGES  messages in the folder (50000)
 #   BENCH_REPEAT    requests per measurement (20)
+#   BENCH_SESSIONS  sessions for the memory measurement (1000)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${YOUJU_BIN:-$top/build/bin}
@@ -12,4 +14,7 @@ if [ ! -x "$bin/youju-webmail" ]; then
 	echo "bench/webmail: no youju-webmail in $bin (make all)" >&2
 	exit 1
 fi
-exec timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/bench.py" "$bin"
+timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/bench.py" "$bin"
+rc=$?
+timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/sessions.py" "$bin" || rc=$?
+exit $rc
