@@ -25,8 +25,8 @@ static bool from_is(const char *in, size_t n, const char *want)
 }
 #define FROM(lit, want) from_is((lit), sizeof(lit) - 1, (want))
 
-static bool dec_is(const char *label, const char *in, size_t n,
-		   const char *ovr, const char *local, const char *want)
+static bool dec_is(const char *label, const char *in, size_t n, const char *ovr,
+		   const char *local, const char *want)
 {
 	struct buf b;
 	buf_init(&b, 1 << 16);
@@ -54,15 +54,15 @@ static bool hdr_is(const char *in, const char *local, const char *want)
 int main(void)
 {
 	test_begin("from display");
-	test_assert(FROM("\"Zhang, San\" <z@x.example>",
-			 "Zhang, San <z@x.example>"));
+	test_assert(
+	    FROM("\"Zhang, San\" <z@x.example>", "Zhang, San <z@x.example>"));
 	test_assert(FROM("Zhang San <z@x.example>", "Zhang San <z@x.example>"));
 	test_assert(FROM("\"=?UTF-8?B?5byg5LiJ?=, Li\" <li@x.example>",
 			 "张三, Li <li@x.example>"));
-	test_assert(FROM("=?UTF-8?B?5byg5LiJ?= <z@x.example>",
-			 "张三 <z@x.example>"));
-	test_assert(FROM("\"a \\\"q\\\" b\" <a@b.example>",
-			 "a \"q\" b <a@b.example>"));
+	test_assert(
+	    FROM("=?UTF-8?B?5byg5LiJ?= <z@x.example>", "张三 <z@x.example>"));
+	test_assert(
+	    FROM("\"a \\\"q\\\" b\" <a@b.example>", "a \"q\" b <a@b.example>"));
 	test_assert(FROM("w@x.example (Wang Wu)", "Wang Wu <w@x.example>"));
 	test_assert(FROM("plain@x.example", "plain@x.example"));
 	test_assert(FROM("\"\" <e@x.example>", "e@x.example"));
@@ -101,8 +101,8 @@ int main(void)
 	test_assert(dec_is("utf-8", gb, 4, NULL, "",
 			   "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"));
 	/* a right label stays */
-	test_assert(dec_is("utf-8", "测试", strlen("测试"), NULL, "GB18030",
-			   "测试"));
+	test_assert(
+	    dec_is("utf-8", "测试", strlen("测试"), NULL, "GB18030", "测试"));
 	test_assert(dec_is("big5", big5, 4, NULL, "GB18030", "測試"));
 	/* ISO-8859-1 never fails, so it is believed */
 	test_assert(dec_is("iso-8859-1", "\xe9", 1, NULL, "GB18030", "é"));
@@ -126,8 +126,8 @@ int main(void)
 
 	test_begin("header decode");
 	test_assert(hdr_is("\xb2\xe2\xca\xd4", "GB18030", "测试"));
-	test_assert(hdr_is("=?UTF-8?B?5rWL6K+V?= \xb2\xe2", "GB18030",
-			   "测试 测"));
+	test_assert(
+	    hdr_is("=?UTF-8?B?5rWL6K+V?= \xb2\xe2", "GB18030", "测试 测"));
 	test_assert(hdr_is("测试", "GB18030", "测试"));
 	test_assert(hdr_is("plain", "GB18030", "plain"));
 	test_assert(hdr_is("=?GB2312?B?suLK1A==?=", NULL, "测试"));
