@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../../webmail/prefs.h"
 #include "../../../webmail/reading.h"
 #include "buf.h"
 #include "test.h"
@@ -85,6 +86,27 @@ int main(void)
 	test_assert(!wm_local_charset_ok(""));
 	test_assert(!wm_local_charset_ok("UTF-7"));
 	test_assert(!wm_local_charset_ok("GB18030 "));
+
+	test_begin("local charset preference");
+	struct wm_prefs pr;
+	memset(&pr, 0, sizeof pr);
+	test_assert(wm_prefs_parse(&pr, "local_charset = big5\n", 20, false) ==
+		    1);
+	test_assert(strcmp(pr.local_charset, "big5") == 0);
+	test_assert(wm_prefs_parse(&pr, "local_charset = UTF-7\n", 21, false) ==
+		    0);
+	test_assert(strcmp(pr.local_charset, "big5") == 0);
+	test_assert(wm_prefs_parse(&pr, "local_charset =\n", 16, false) == 1);
+	test_assert(pr.local_charset[0] == '\0');
+	/* ExtMail's user.cf: trylocal, not youju's key */
+	test_assert(wm_prefs_parse(&pr, "trylocal = 1\n", 13, true) == 1);
+	test_assert(strcmp(pr.local_charset, "GB18030") == 0);
+	test_assert(wm_prefs_parse(&pr, "trylocal = 2\n", 13, true) == 0);
+	test_assert(wm_prefs_parse(&pr, "trylocal = 0\n", 13, true) == 1);
+	test_assert(pr.local_charset[0] == '\0');
+	test_assert(wm_prefs_parse(&pr, "trylocal = 1\n", 13, false) == 0);
+	test_assert(wm_prefs_parse(&pr, "local_charset = big5\n", 20, true) ==
+		    0);
 
 	test_begin("text decode");
 	/* "测试" in GB18030 */
