@@ -126,6 +126,12 @@ def main():
         b.wait(lambda: frame_state(b)[1] == 2, "the image loaded")
         assert Img.hits >= 1
         b.shot("reading-remote-always")
+        # the settings list the sender
+        b.go("settings")
+        b.rendered()
+        b.wait(lambda: "news@shop.example" in
+               b.css("#remote-senders").text, "the sender in the settings")
+        b.shot("reading-remote-senders")
         # a new visit shows it at once
         open_subject(b, "sale")
         b.wait(lambda: frame_state(b)[1] == 2, "the image at once")
@@ -133,6 +139,10 @@ def main():
         b.wait(lambda: "Remote images blocked: 1" in b.css("div.htmlbar").text,
                "blocked again")
         b.wait(lambda: frame_state(b)[2] == "", "no src again")
+        b.go("settings")
+        b.rendered()
+        b.wait(lambda: "No sender yet" in b.css("#remote-senders").text,
+               "the list empty again")
         log("remote images")
 
         # --- save an attachment to NetDisk ------------------------------

@@ -52,3 +52,21 @@ export function saveToNetdisk(ui, folder, uid, a) {
 // The charsets "try local charset" offers (prefs.c checks the same list).
 export const LOCAL_CHARSETS = ['GB18030', 'Big5', 'Big5-HKSCS', 'ISO-2022-JP', 'Shift_JIS', 'EUC-JP', 'EUC-KR',
 	'ISO-8859-1', 'windows-1252', 'windows-1251', 'KOI8-R'];
+
+// Settings: the senders whose remote images are always shown, each with
+// "Remove" (GET/POST /api/remote_images).  Empty: a note.
+export async function remoteSendersSection(ui) {
+	const {h} = ui;
+	const sec = h('section', {class: 'remote-senders', id: 'remote-senders'});
+	const draw = senders => sec.replaceChildren(h('h2', {text: t('remote_senders')}),
+		senders.length ? h('ul', {class: 'senders'}, senders.map(s => h('li', null,
+			h('span', {text: s + ' '}),
+			h('button', {type: 'button', class: 'link', name: 'remote_remove', 'aria-label': t('remove') + ' ' + s,
+				text: t('remove'), on: {click: async () => {
+					try { draw((await call('POST', '/api/remote_images', {sender: s, allow: false})).senders); }
+					catch (e) { ui.flash(ui.errText(e), 'error'); }
+				}}})))) : h('p', {class: 'note', text: t('remote_senders_none')}));
+	try { draw((await call('GET', '/api/remote_images')).senders); }
+	catch (e) { draw([]); }
+	return sec;
+}

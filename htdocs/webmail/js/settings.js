@@ -3,7 +3,7 @@
 // The app reads prefs() for the page size, sort, signature and language.
 import {call, setCsrf} from './api.js';
 import {t, load, current, LANGS} from './i18n.js';
-import {LOCAL_CHARSETS} from './reading.js';
+import {LOCAL_CHARSETS, remoteSendersSection} from './reading.js';
 
 let cur = {sort: 'date', order: 'desc', signature: '', lang: '', page_size: 0};
 
@@ -77,7 +77,7 @@ export async function showSettings(ui) {
 		h('h2', {text: t('pw_change')}),
 		field('old', t('pw_old'), oldpw), field('new', t('pw_new'), newpw), field('again', t('pw_again'), again),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('pw_change')})));
-	ui.frame(h('h1', {text: t('settings')}), save, pw, await popSection(ui));
+	ui.frame(h('h1', {text: t('settings')}), save, pw, await remoteSendersSection(ui), await popSection(ui));
 }
 
 // POP3 fetch: up to 6 remote accounts (GET/POST /api/popfetch); "Fetch
