@@ -158,8 +158,7 @@ static bool has(const struct psl *l, const char *prefix, const char *s,
 	memcpy(key + pl, s, n);
 	key[pl + n] = '\0';
 	const char *k = key;
-	return bsearch(&k, l->rules, l->n, sizeof(*l->rules), cmp_rule) !=
-	       NULL;
+	return bsearch(&k, l->rules, l->n, sizeof(*l->rules), cmp_rule) != NULL;
 }
 
 size_t psl_org_domain(const struct psl *l, const char *domain, char *out,

@@ -322,6 +322,29 @@ static bool apply_envelope(struct session *s, const struct milter_result *r)
 	return true;
 }
 
+/* The local (or, with peer, the remote) address of fd into out; returns
+   its port, 0 when unknown. */
+static unsigned sock_addr(int fd, bool peer, char *out, size_t outsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	out[0] = '\0';
+	if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+		  : getsockname(fd, (struct sockaddr *)&ss, &sl)) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+		if (inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)outsz))
+			return ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+		if (inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)outsz))
+			return ntohs(a->sin6_port);
+	}
+	out[0] = '\0';
+	return 0;
+}
+
 /* The milters of the session's kind; false when the message is refused,
    discarded or put on hold by them (s->job_res, s->tx set). */
 static bool run_milters(struct session *s)
@@ -334,29 +357,21 @@ static bool run_milters(struct session *s)
 	size_t nr = s->nrcpt < 1024 ? s->nrcpt : 1024;
 	for (size_t i = 0; i < nr; i++)
 		rc[i] = s->rcpts[i].addr;
-	/* {daemon_addr}, {daemon_port}: the address the client reached */
+	/* {daemon_addr}, {daemon_port}: the address the client reached;
+	   {client_port} and the connect step's port */
 	char daddr[NET_ADDR_MAX] = "";
-	unsigned dport = 0;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	if (s->svc != SMTPD_SVC_PICKUP &&
-	    getsockname(s->fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *a = (void *)&ss;
-			inet_ntop(AF_INET, &a->sin_addr, daddr, sizeof(daddr));
-			dport = ntohs(a->sin_port);
-		} else if (ss.ss_family == AF_INET6) {
-			const struct sockaddr_in6 *a = (void *)&ss;
-			inet_ntop(AF_INET6, &a->sin6_addr, daddr,
-				  sizeof(daddr));
-			dport = ntohs(a->sin6_port);
-		}
+	unsigned dport = 0, cport = 0;
+	if (s->svc != SMTPD_SVC_PICKUP) {
+		dport = sock_addr(s->fd, false, daddr, sizeof(daddr));
+		char caddr[NET_ADDR_MAX];
+		cport = sock_addr(s->fd, true, caddr, sizeof(caddr));
 	}
 	struct milter_tx tx = {
 	    .queue_id = s->id,
 	    .myhostname = s->srv->cfg.hostname,
 	    .client_addr = s->addr,
 	    .client_name = s->name,
+	    .client_port = cport,
 	    .helo = s->helo,
 	    .sender = s->mail.addr,
 	    .rcpts = rc,

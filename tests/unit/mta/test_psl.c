@@ -119,8 +119,8 @@ int main(void)
 		psl_free(&m);
 		m = psl_parse("", 0);
 		test_assert(psl_count(m) == 0);
-		test_assert(psl_org_domain(m, "a.b.example.org", o2,
-					   sizeof(o2)) == 11);
+		test_assert(
+		    psl_org_domain(m, "a.b.example.org", o2, sizeof(o2)) == 11);
 		test_assert(strcmp(o2, "example.org") == 0);
 		psl_free(&m);
 		test_assert(psl_load("/nonexistent/psl.dat") == NULL);
