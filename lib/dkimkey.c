@@ -21,8 +21,7 @@
 static bool name_ok(const char *s, bool dots, size_t max)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > max || s[0] == '.' || s[0] == '-' ||
-	    s[n - 1] == '.')
+	if (n == 0 || n > max || s[0] == '.' || s[0] == '-' || s[n - 1] == '.')
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];

@@ -76,9 +76,9 @@ static json_t *key_json(const char *dir, const char *domain, const char *sel)
 	snprintf(name, sizeof(name), "%s._domainkey.%s", sel, domain);
 	json_t *o = json_object();
 	json_object_set_new(o, "selector", json_string(sel));
-	json_object_set_new(o, "algorithm",
-			    json_string(strstr(txt, "k=ed25519") ? "ed25519"
-								 : "rsa"));
+	json_object_set_new(
+	    o, "algorithm",
+	    json_string(strstr(txt, "k=ed25519") ? "ed25519" : "rsa"));
 	json_object_set_new(o, "name", json_string(name));
 	json_object_set_new(o, "txt", json_string(txt));
 	json_object_set_new(o, "record", json_string(rec));
@@ -184,8 +184,8 @@ void wa_dkim_create(struct http_req *req)
 	json_t *k = key_json(dir, domain, selbuf);
 	char object[400];
 	snprintf(object, sizeof(object), "%s/%s", domain, selbuf);
-	json_t *after = json_pack("{s:s, s:s}", "selector", selbuf,
-				  "algorithm", ed ? "ed25519" : "rsa");
+	json_t *after = json_pack("{s:s, s:s}", "selector", selbuf, "algorithm",
+				  ed ? "ed25519" : "rsa");
 	int rc = wa_audit(req, c, "dkim.create", object, NULL, after);
 	if (rc == 0)
 		rc = wa_commit(req, c);

@@ -85,8 +85,8 @@ int main(void)
 	char txt[DKIMKEY_RECORD_MAX], rec[DKIMKEY_RECORD_MAX];
 	test_assert(dkimkey_txt(pem, txt, sizeof(txt)) == 0);
 	test_assert(strncmp(txt, "v=DKIM1; k=rsa; p=MII", 21) == 0);
-	test_assert(dkimkey_record("example.com", "b2", pem, rec,
-				   sizeof(rec)) == 0);
+	test_assert(
+	    dkimkey_record("example.com", "b2", pem, rec, sizeof(rec)) == 0);
 	/* an RSA-2048 value is longer than 255: two strings */
 	const char *pre = "b2._domainkey.example.com. IN TXT \"v=DKIM1; k=rsa;";
 	test_assert(strncmp(rec, pre, strlen(pre)) == 0);
