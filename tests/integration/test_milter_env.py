@@ -101,9 +101,12 @@ def test_milter_envelope_changes_and_macros(inst):
             assert b"\nX-Py-Added: yes" in hdr, hdr
             assert b"\nSubject: changed by pymilter" in hdr, hdr
             # index 0 is the first field the milter saw: after our
-            # Received:, which milters are not shown (as in Postfix)
+            # Received: (and Authentication-Results:), which milters are
+            # not shown (as in Postfix)
             assert hdr.startswith(b"Received: "), hdr
-            assert b")\nX-Py-First: top\nFrom: " in hdr, hdr
+            assert b"\nX-Py-First: top\nFrom: " in hdr, hdr
+            assert hdr.index(b"X-Py-First") < hdr.index(b"\nFrom: ") < \
+                hdr.index(b"X-Py-Added"), hdr
             assert body == b"Body replaced by pymilter.\n", body
             # delivered to the added recipient and the kept one, not to
             # the deleted one (the body was replaced: find it by the
