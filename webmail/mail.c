@@ -453,7 +453,7 @@ static void param_decode(const struct mime_param *ps, size_t n,
 		(void)!mime_header_decode(str_from_cstr(v), out);
 }
 
-static void part_name(const struct mime_part *p, struct buf *out)
+void part_name(const struct mime_part *p, struct buf *out)
 {
 	param_decode(p->dparams, p->ndparams, "filename", out);
 	if (out->len == 0)
@@ -712,6 +712,7 @@ void wm_message(struct http_req *req)
 	    {"Message-ID", "message_id"},
 	    {"In-Reply-To", "in_reply_to"},
 	    {"References", "references"},
+	    {"Disposition-Notification-To", "disposition_notification_to"},
 	};
 	for (size_t i = 0; i < sizeof hnames / sizeof hnames[0]; i++)
 		header_add(hd, msg.p + root->hdr_off, root->hdr_len,

@@ -38,6 +38,17 @@ void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
 		 const struct mime_part *html, const char *folder, uint32_t uid,
 		 bool remote);
 
+/*
+ * HTML written in the compose editor (or a stored draft's) through the
+ * same sanitizer, unwrapped, without remote images; a cid: image is kept
+ * with the URL cids maps it to (an id not in the table drops it).
+ * Appends to out; returns as htmlsan_html() or HTMLSAN_FAILED.
+ */
+struct htmlsan_cid;
+struct htmlsan_report;
+int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
+		  size_t ncids, struct buf *out, struct htmlsan_report *r);
+
 /* ---- mail.c's helpers, shared with msghtml.c ---- */
 
 /* Message uid (query text) of folder read into msg; NULL after replying
@@ -50,6 +61,8 @@ char *url_escape(const char *s);
 /* The part numbered spec ("1", "2.1"), or NULL. */
 const struct mime_part *find_part(const struct mime_part *root,
 				  const char *spec);
+/* A part's file name (filename, RFC 2231 or 2047) as UTF-8 into out. */
+void part_name(const struct mime_part *p, struct buf *out);
 /* A part's body, transfer encoding undone, into out. */
 int part_bytes(const char *msg, const struct mime_part *p, struct buf *out);
 /* A text part as UTF-8 into out. */
