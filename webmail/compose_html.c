@@ -48,8 +48,7 @@ struct cidtab {
 	size_t n;
 };
 
-static void cidtab_fill(struct cidtab *t, const struct wm_upload *inl,
-			size_t n)
+static void cidtab_fill(struct cidtab *t, const struct wm_upload *inl, size_t n)
 {
 	t->n = 0;
 	for (size_t i = 0; i < n && t->n < WM_INLINE_MAX; i++) {
@@ -103,8 +102,8 @@ static int data_images(struct http_req *req, const char *h, size_t hl,
 {
 	const char *p = h, *end = h + hl;
 	for (;;) {
-		const char *s = memmem(p, (size_t)(end - p), DATA_SRC,
-				       strlen(DATA_SRC));
+		const char *s =
+		    memmem(p, (size_t)(end - p), DATA_SRC, strlen(DATA_SRC));
 		if (s == NULL)
 			break;
 		const char *v = s + 5; /* after src=" */
@@ -218,8 +217,8 @@ static void plain_br(struct plain *p)
 {
 	if (p->bol)
 		for (unsigned i = 0; i < p->quote; i++)
-			(void)!buf_append_str(p->out, i + 1 < p->quote ? ">"
-								       : "> ");
+			(void)!buf_append_str(p->out,
+					      i + 1 < p->quote ? ">" : "> ");
 	(void)!buf_append_str(p->out, "\n");
 	p->bol = true;
 	p->space = false;
@@ -231,8 +230,8 @@ static void plain_bytes(struct plain *p, const char *s, size_t n)
 		return;
 	if (p->bol) {
 		for (unsigned i = 0; i < p->quote; i++)
-			(void)!buf_append_str(p->out, i + 1 < p->quote ? ">"
-								       : "> ");
+			(void)!buf_append_str(p->out,
+					      i + 1 < p->quote ? ">" : "> ");
 		p->bol = false;
 		p->space = false;
 	} else if (p->space) {
@@ -291,17 +290,17 @@ static size_t entity(const char *h, size_t n, size_t i, char *u, size_t *ul)
 	static const struct {
 		const char *name;
 		unsigned long c;
-	} named[] = {{"amp;", '&'},	{"lt;", '<'},	  {"gt;", '>'},
-		     {"quot;", '"'},	{"apos;", '\''},  {"nbsp;", 0xa0},
-		     {"copy;", 0xa9},	{"reg;", 0xae},	  {"hellip;", 0x2026},
+	} named[] = {{"amp;", '&'},	 {"lt;", '<'},	    {"gt;", '>'},
+		     {"quot;", '"'},	 {"apos;", '\''},   {"nbsp;", 0xa0},
+		     {"copy;", 0xa9},	 {"reg;", 0xae},    {"hellip;", 0x2026},
 		     {"mdash;", 0x2014}, {"ndash;", 0x2013}};
 	const char *s = h + i + 1;
 	size_t left = n - i - 1;
 	for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
 		size_t l = strlen(named[k].name);
 		if (left >= l && memcmp(s, named[k].name, l) == 0) {
-			*ul = utf8_put(named[k].c == 0xa0 ? ' ' : named[k].c,
-				       u);
+			*ul =
+			    utf8_put(named[k].c == 0xa0 ? ' ' : named[k].c, u);
 			return l + 1;
 		}
 	}
@@ -374,10 +373,10 @@ static bool name_is(const char *s, size_t n, const char *const *names)
 static void plain_tag(struct plain *p, const char *t, size_t n)
 {
 	static const char *const blocks[] = {
-	    "div",	"h1",  "h2",	"h3",	   "h4",      "h5",
-	    "h6",    "tr",	"table", "ul",	"ol",	   "dl",      "dt",
-	    "dd",    "address", "center", "section", "article", "header",
-	    "footer", "figure", "caption", NULL};
+	    "div",    "h1",	"h2",	   "h3",      "h4",	 "h5",
+	    "h6",     "tr",	"table",   "ul",      "ol",	 "dl",
+	    "dt",     "dd",	"address", "center",  "section", "article",
+	    "header", "footer", "figure",  "caption", NULL};
 	bool end = n > 1 && t[1] == '/';
 	const char *nm = t + (end ? 2 : 1);
 	size_t nl = 0;
@@ -421,9 +420,9 @@ static void plain_tag(struct plain *p, const char *t, size_t n)
 			if (strncmp(href, "mailto:", 7) == 0)
 				href += 7;
 			size_t hl = strlen(href);
-			bool same = p->out->len - p->link_start >= hl &&
-				    memcmp(p->out->p + p->out->len - hl, href,
-					   hl) == 0;
+			bool same =
+			    p->out->len - p->link_start >= hl &&
+			    memcmp(p->out->p + p->out->len - hl, href, hl) == 0;
 			if (!same) {
 				plain_bytes(p, " <", 2);
 				plain_bytes(p, p->href, strlen(p->href));
@@ -433,8 +432,11 @@ static void plain_tag(struct plain *p, const char *t, size_t n)
 		}
 	} else if (nl == 3 && strncasecmp(nm, "img", 3) == 0) {
 		char alt[512];
-		if (tag_attr(t, n, "alt", alt, sizeof alt) && alt[0] != '\0')
+		if (tag_attr(t, n, "alt", alt, sizeof alt) && alt[0] != '\0') {
+			plain_bytes(p, "[", 1);
 			plain_bytes(p, alt, strlen(alt));
+			plain_bytes(p, "]", 1);
+		}
 	} else if ((nl == 2 && (strncasecmp(nm, "ul", 2) == 0 ||
 				strncasecmp(nm, "ol", 2) == 0))) {
 		plain_nl(p);
@@ -497,12 +499,15 @@ void wm_html_plain(const char *h, size_t n, struct buf *out)
 			cl = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
 		if (cl > n - i)
 			cl = n - i;
-		plain_char(&p, h + i, cl);
+		if (cl == 2 && c == 0xc2 && (unsigned char)h[i + 1] == 0xa0)
+			plain_bytes(&p, " ", 1); /* U+00A0: a kept space */
+		else
+			plain_char(&p, h + i, cl);
 		i += cl;
 	}
 	/* no trailing blank lines */
-	while (out->len > 0 && (out->p[out->len - 1] == '\n' ||
-				out->p[out->len - 1] == ' '))
+	while (out->len > 0 &&
+	       (out->p[out->len - 1] == '\n' || out->p[out->len - 1] == ' '))
 		out->len--;
 	if (out->p != NULL)
 		out->p[out->len] = '\0';

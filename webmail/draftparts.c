@@ -93,7 +93,8 @@ static void take(struct reattach *r, const struct mime_part *p)
 		r->html = p;
 		goto out;
 	}
-	if (!attachment && p->kind == MIME_LEAF && mime_is_type(p, "text", NULL))
+	if (!attachment && p->kind == MIME_LEAF &&
+	    mime_is_type(p, "text", NULL))
 		goto out; /* a further body text: not a file */
 	struct buf data;
 	buf_init(&data, WM_MESSAGE_MAX);
@@ -115,8 +116,8 @@ static void take(struct reattach *r, const struct mime_part *p)
 	bool inline_img = img != NULL && cl > 0 && cl < 998 &&
 			  !(p->disposition != NULL &&
 			    strcasecmp(p->disposition, "attachment") == 0);
-	size_t count = inline_img ? json_array_size(r->inl)
-				  : json_array_size(r->atts);
+	size_t count =
+	    inline_img ? json_array_size(r->inl) : json_array_size(r->atts);
 	if (count >= (inline_img ? WM_INLINE_MAX : REATTACH_MAX)) {
 		r->err = 413;
 		buf_deinit(&data);
@@ -144,8 +145,8 @@ static void take(struct reattach *r, const struct mime_part *p)
 	char id[UPLOAD_ID_LEN + 1];
 	const struct wm_caller *me = wm_caller(r->req);
 	if (wm_upload_store(me->acct.maildir, buf_cstr(&name),
-			    inline_img ? img : type, data.p != NULL ? data.p : "",
-			    data.len, id) < 0) {
+			    inline_img ? img : type,
+			    data.p != NULL ? data.p : "", data.len, id) < 0) {
 		r->err = errno == EDQUOT || errno == ENOSPC ? 507 : 500;
 		buf_deinit(&data);
 		goto out;
@@ -155,8 +156,7 @@ static void take(struct reattach *r, const struct mime_part *p)
 	json_object_set_new(o, "id", json_string(id));
 	json_t *js = json_stringn(name.p, name.len);
 	json_object_set_new(o, "name", js != NULL ? js : json_string("file"));
-	json_object_set_new(o, "type",
-			    json_string(inline_img ? img : type));
+	json_object_set_new(o, "type", json_string(inline_img ? img : type));
 	json_object_set_new(o, "size", json_integer((json_int_t)data.len));
 	if (inline_img) {
 		struct htmlsan_cid *c = &r->cids[r->ncids++];
@@ -276,8 +276,8 @@ void wm_reattach(struct http_req *req)
 			    json_string(priority_of(hdr, root->hdr_len)));
 	json_object_set_new(
 	    o, "receipt",
-	    json_boolean(has_header(hdr, root->hdr_len,
-				    "Disposition-Notification-To")));
+	    json_boolean(
+		has_header(hdr, root->hdr_len, "Disposition-Notification-To")));
 	webjson_reply(req, 200, o);
 out:
 	for (size_t i = 0; i < r->ncids; i++) {
@@ -310,7 +310,8 @@ void wm_upload_view(struct http_req *req)
 			      "not a PNG, JPEG, GIF or WebP image", "id");
 	else {
 		http_reply_header(req, "Content-Disposition", "inline");
-		http_reply_header(req, "Cache-Control", "private, max-age=3600");
+		http_reply_header(req, "Cache-Control",
+				  "private, max-age=3600");
 		http_reply_raw(req, 200, type, u.data, u.len);
 	}
 	wm_upload_free(&u);

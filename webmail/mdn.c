@@ -38,10 +38,9 @@ static bool header_raw(const char *hdr, size_t len, const char *name,
 		if (!str_case_eq_cstr(n, name))
 			continue;
 		for (size_t i = 0; i < v.len; i++)
-			(void)!buf_append_char(out, v.p[i] == '\r' ||
-							    v.p[i] == '\n'
-							? ' '
-							: v.p[i]);
+			(void)!buf_append_char(
+			    out,
+			    v.p[i] == '\r' || v.p[i] == '\n' ? ' ' : v.p[i]);
 		return true;
 	}
 	return false;
@@ -164,8 +163,8 @@ void wm_mdn(struct http_req *req)
 	const char *midp = buf_cstr(&mid);
 	while (*midp == ' ' || *midp == '\t')
 		midp++;
-	bool mid_ok = midp[0] == '<' && strchr(midp, '>') != NULL &&
-		      strlen(midp) < 998;
+	bool mid_ok =
+	    midp[0] == '<' && strchr(midp, '>') != NULL && strlen(midp) < 998;
 	if (mid_ok)
 		r |= buf_printf(&out, "In-Reply-To: %s\r\nReferences: %s\r\n",
 				midp, midp);

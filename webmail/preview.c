@@ -54,7 +54,8 @@ void wm_attachment_view(struct http_req *req)
 			      "not a PNG, JPEG, GIF or WebP image", "part");
 	else {
 		http_reply_header(req, "Content-Disposition", "inline");
-		http_reply_header(req, "Cache-Control", "private, max-age=3600");
+		http_reply_header(req, "Cache-Control",
+				  "private, max-age=3600");
 		http_reply_raw(req, 200, type, body.p, body.len);
 	}
 	buf_deinit(&body);
