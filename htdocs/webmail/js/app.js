@@ -713,7 +713,7 @@ function showCompose(q) {
 		btn.textContent = t('sending');
 		busy(true);
 		try {
-			saver.stop();
+			await saver.stop();
 			const r = await call('POST', '/api/send', {...fields(), draft_uid: state.draft_uid || undefined});
 			pending = t('sent', {id: r.queue_id}) + (r.sent_saved ? ' ' + t('saved_sent') : '');
 			go('#/folder/INBOX');
@@ -735,7 +735,7 @@ function showCompose(q) {
 	}}},
 		field('to', t('to'), to), h('p', {class: 'hint', text: t('addresses_hint')}),
 		field('cc', t('cc'), cc), field('bcc', t('bcc'), bcc), field('subject', t('subject'), subject),
-		h('div', {class: 'field'}, h('label', {for: html ? 'c-html' : 'c-text', text: t('text')}), ' ', modeBtn,
+		h('div', {class: 'field'}, h('div', {class: 'msghead'}, h('label', {for: 'c-text', text: t('text')}), modeBtn),
 			text, ed.el),
 		field('file', t('attach'), file), attList,
 		d.attach_message ? h('p', {class: 'hint', text: t('forwarded_attached')}) : null,

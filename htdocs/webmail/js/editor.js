@@ -161,7 +161,7 @@ export function htmlEditor({onFiles, onError, busy}) {
 		btn('underline', 'U', () => cmd('underline'), t('ed_underline')),
 		btn('ul', '•', () => cmd('insertUnorderedList'), t('ed_ul')),
 		btn('ol', '1.', () => cmd('insertOrderedList'), t('ed_ol')),
-		btn('link', '🔗', () => {
+		btn('link', t('ed_link'), () => {
 			// the dialog takes the focus; the caret comes back when it closes
 			const at = saved;
 			askLink(href => { saved = at; cmd('createLink', href); }, () => { saved = at; restore(); });
