@@ -154,6 +154,20 @@ def main():
             "asked again"
         log("thumbnails, lightbox, read receipt")
 
+        # --- forward: the files go along, the HTML quoted ---------------
+        b.css("button[name=forward]").click()
+        b.css("form.compose")
+        b.rendered()
+        b.wait(lambda: "beach.png" in b.css("ul.att-list").text and
+               "map.svg" in b.css("ul.att-list").text, "files forwarded")
+        b.wait(lambda: "Looking forward to it" in b.css("div.editor").text,
+               "the HTML quoted")
+        b.shot("compose-forward", widths=(1280,))
+        d.back()
+        b.css("article.message")
+        b.rendered()
+        log("forward with the files")
+
         # --- reply in HTML: toolbar, link dialog, images, Ctrl+Enter ----
         b.css("button[name=reply]").click()
         b.css("form.compose")

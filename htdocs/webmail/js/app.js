@@ -505,15 +505,20 @@ async function showMessage(folder, uid) {
 		busy(false);
 		go('#/compose');
 	});
-	const forward = () => {
+	const forward = () => doit(async () => {
+		// the original's files (and the images of its HTML) go along
+		const r = m.attachments.length ? await call('POST', '/api/reattach', {folder, uid: m.uid}) : null;
 		const subj = hd.subject || '';
 		const head = '---------- Forwarded message ----------\n' + t('from') + ': ' + (hd.from || '') +
 			'\n' + t('date') + ': ' + (hd.date || '') + '\n' + t('subject') + ': ' + subj;
+		const html = (r && r.html) || m.html;
 		draft = {to: '', cc: '', subject: 'Fwd: ' + subj,
-			text: m.html ? '' : '\n\n' + head + '\n\n' + (m.text || ''),
-			quote: m.html ? {head, html: m.html} : null};
+			text: html ? '' : '\n\n' + head + '\n\n' + (m.text || ''),
+			quote: html ? {head, html} : null,
+			atts: r ? r.attachments : []};
+		busy(false);
 		go('#/compose');
-	};
+	});
 	const actions = h('div', {class: 'toolbar'},
 		h('a', {class: 'button', href: back, text: t('back')}),
 		h('button', {type: 'button', name: 'reply', text: t('reply'), on: {click: () => reply(false)}}),
