@@ -253,7 +253,10 @@ int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
 		  size_t ncids, struct buf *out, struct htmlsan_report *r)
 {
 	struct cid_table t = {.c = cids, .n = ncids};
-	struct htmlsan_opts opts = {.cid_url = cid_table_lookup, .cid_ctx = &t};
+	/* the editor's markup may carry a quoted message's small images as
+	   data: URLs: the limit of a message's text, not of one read */
+	struct htmlsan_opts opts = {
+	    .cid_url = cid_table_lookup, .cid_ctx = &t, .in_max = WM_TEXT_MAX};
 	int rc = pool != NULL ? htmlsan_pool_html(pool, in, len, &opts, cids,
 						  ncids, out, r)
 			      : htmlsan_html(in, len, &opts, out, r);

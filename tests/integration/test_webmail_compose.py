@@ -164,6 +164,43 @@ def test_html_only_and_plain_text_unchanged(inst):
     m.logout()
 
 
+def test_html_over_a_mib_of_quoted_images(inst):
+    """A reply quoting a message's images (data: URLs from the reader)
+    may pass 1 MiB of markup: up to the 4 MiB of a message's text."""
+    addr, m, c = login_user(inst, "wmhtml5")
+    rcpt = user(inst, "wmhtml6")
+    r = imap(inst, rcpt)
+    import base64
+    import random
+    imgs = []
+    for k in range(3):
+        rnd = random.Random(k)
+        w, h = 300, 300
+        raw = b"".join(b"\0" + bytes(rnd.getrandbits(8) for _ in range(w * 3))
+                       for _ in range(h))
+        def chunk(t, d):
+            return (struct.pack(">I", len(d)) + t + d +
+                    struct.pack(">I", zlib.crc32(t + d) & 0xffffffff))
+        imgs.append(b"\x89PNG\r\n\x1a\n" +
+                    chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0,
+                                               0)) +
+                    chunk(b"IDAT", zlib.compress(raw, 0)) +
+                    chunk(b"IEND", b""))
+    html = "<p>see below</p><blockquote>" + "".join(
+        f'<img src="data:image/png;base64,{base64.b64encode(i).decode()}">'
+        for i in imgs) + "</blockquote>"
+    assert len(html) > (1 << 20)
+    ok(c.call("POST", "/api/send", {"to": [rcpt], "subject": "big quote",
+                                    "html": html}))
+    _, _, e = fetch_subject(r, "big quote")
+    got = [p.get_content() for p in e.walk()
+           if p.get_content_type() == "image/png"]
+    assert got == imgs, [len(g) for g in got]
+    assert "data:" not in e.get_body(("html",)).get_content()
+    r.logout()
+    m.logout()
+
+
 def test_read_receipt(inst):
     sender, ms, cs = login_user(inst, "wmmdn")
     addr, m, c = login_user(inst, "wmmdn2")

@@ -35,8 +35,8 @@ int main(void)
 	test_assert(plain_is("<b>bold</b> and <i>it</i>", "bold and it\n"));
 	test_assert(plain_is("<ul><li>one</li><li>two</li></ul>after",
 			     "* one\n* two\nafter\n"));
-	test_assert(plain_is("<ul><li>a<ul><li>b</li></ul></li></ul>",
-			     "* a\n  * b\n"));
+	test_assert(
+	    plain_is("<ul><li>a<ul><li>b</li></ul></li></ul>", "* a\n  * b\n"));
 	test_assert(plain_is("<blockquote>q1<br>q2</blockquote>me",
 			     "> q1\n> q2\nme\n"));
 	test_assert(plain_is("<blockquote>a<blockquote>b</blockquote>"
@@ -58,14 +58,14 @@ int main(void)
 			     "b",
 			     "a  b\n"));
 	test_assert(plain_is("&#0;&#xd800;&#99999999;", "\xef\xbf\xbd"
-							 "\xef\xbf\xbd"
-							 "\xef\xbf\xbd\n"));
+							"\xef\xbf\xbd"
+							"\xef\xbf\xbd\n"));
 	test_assert(plain_is("&bogus; & x", "&bogus; & x\n"));
 	test_assert(plain_is("<style>.a{color:red}</style>text", "text\n"));
 	test_assert(plain_is("<img src=\"cid:x\" alt=\"pic\">", "[pic]\n"));
 	test_assert(plain_is("<pre>a  b\n  c</pre>", "a  b\n  c\n"));
-	test_assert(plain_is("<table><tr><td>a</td><td>b</td></tr></table>",
-			     "a b\n"));
+	test_assert(
+	    plain_is("<table><tr><td>a</td><td>b</td></tr></table>", "a b\n"));
 	test_assert(plain_is("你好<br>世界", "你好\n世界\n"));
 	test_assert(plain_is("cut \xe4\xbd", "cut \xe4\xbd\n"));
 	test_assert(plain_is("<unclosed", "\n"));
@@ -73,8 +73,8 @@ int main(void)
 	test_begin("image type");
 	test_assert(strcmp(wm_image_type("\x89PNG\r\n\x1a\n....", 12),
 			   "image/png") == 0);
-	test_assert(strcmp(wm_image_type("\xff\xd8\xff\xe0", 4),
-			   "image/jpeg") == 0);
+	test_assert(
+	    strcmp(wm_image_type("\xff\xd8\xff\xe0", 4), "image/jpeg") == 0);
 	test_assert(strcmp(wm_image_type("GIF89a..", 8), "image/gif") == 0);
 	test_assert(strcmp(wm_image_type("RIFF\0\0\0\0WEBPVP8 ", 16),
 			   "image/webp") == 0);
