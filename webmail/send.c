@@ -610,6 +610,11 @@ static void compose(struct http_req *req, bool draft)
 	}
 	bool html =
 	    hv != NULL && json_is_string(hv) && json_string_length(hv) > 0;
+	if (ninl > 0 && !html) {
+		webjson_error(req, 400, "invalid", "inline images need html",
+			      "inline");
+		goto out;
+	}
 	if (html) {
 		uint64_t left = wm->message_size_limit - total;
 		if (wm_compose_sanitize(req, json_string_value(hv),

@@ -73,6 +73,8 @@ def test_html_send_inline_priority_receipt(inst):
         "to": [rcpt], "html": "<p>x</p>", "priority": "urgent"})[0] == 400
     assert c.call("POST", "/api/send", {
         "to": [rcpt], "html": "<p>x</p>", "receipt": "yes"})[0] == 400
+    assert c.call("POST", "/api/send", {
+        "to": [rcpt], "text": "x", "inline": [up["id"]]})[0] == 400
     j = ok(c.call("POST", "/api/send", {
         "to": [rcpt], "subject": "html mail", "html": html,
         "text": "ignored: the text is made from the HTML",
