@@ -712,6 +712,7 @@ void wm_message(struct http_req *req)
 	    {"Message-ID", "message_id"},
 	    {"In-Reply-To", "in_reply_to"},
 	    {"References", "references"},
+	    {"Disposition-Notification-To", "disposition_notification_to"},
 	};
 	const struct wm_caller *me = wm_caller(req);
 	struct wm_charsets cs = {.override = wm_charset_override(req),

@@ -234,6 +234,39 @@ static int sanitize(const char *msg, const struct mime_part *root,
 	return rc;
 }
 
+/* The in-process fallback's callback for a caller's table. */
+struct cid_table {
+	const struct htmlsan_cid *c;
+	size_t n;
+};
+
+static int cid_table_lookup(void *ctx, const char *cid, size_t len,
+			    struct buf *url)
+{
+	const struct cid_table *t = ctx;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->c[i].id_len == len && memcmp(t->c[i].id, cid, len) == 0)
+			return buf_append(url, t->c[i].url, t->c[i].url_len);
+	return -1;
+}
+
+int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
+		  size_t ncids, struct buf *out, struct htmlsan_report *r)
+{
+	struct cid_table t = {.c = cids, .n = ncids};
+	/* the editor's markup may carry a quoted message's small images as
+	   data: URLs: the limit of a message's text, not of one read */
+	struct htmlsan_opts opts = {
+	    .cid_url = cid_table_lookup, .cid_ctx = &t, .in_max = WM_TEXT_MAX};
+	int rc = pool != NULL ? htmlsan_pool_html(pool, in, len, &opts, cids,
+						  ncids, out, r)
+			      : htmlsan_html(in, len, &opts, out, r);
+	if (rc == HTMLSAN_FAILED)
+		log_warning("webmail: compose: the HTML sanitizer failed "
+			    "(crash or timeout)");
+	return rc;
+}
+
 static const char *rc_name(int rc)
 {
 	return rc == HTMLSAN_TOO_BIG	   ? "too_big"

@@ -39,6 +39,17 @@ void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
 		 const struct mime_part *html, const char *folder, uint32_t uid,
 		 bool remote, const struct wm_charsets *cs);
 
+/*
+ * HTML written in the compose editor (or a stored draft's) through the
+ * same sanitizer, unwrapped, without remote images; a cid: image is kept
+ * with the URL cids maps it to (an id not in the table drops it).
+ * Appends to out; returns as htmlsan_html() or HTMLSAN_FAILED.
+ */
+struct htmlsan_cid;
+struct htmlsan_report;
+int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
+		  size_t ncids, struct buf *out, struct htmlsan_report *r);
+
 /* ---- mail.c's helpers, shared with msghtml.c ---- */
 
 /* Message uid (query text) of folder read into msg; NULL after replying
