@@ -198,11 +198,15 @@ class Browser:
             " a.getAttribute('aria-busy') === 'false';"), "page rendered")
 
     def fill(self, name, value, form="main form.form"):
-        e = self.css(f"{form} [name='{name}']")
-        e.clear()
-        if value:
-            e.send_keys(value)
-        return e
+        # the app may draw the form again (after its data arrives) between
+        # finding the field and typing: then find the new one and type again
+        def typed():
+            e = self.css(f"{form} [name='{name}']")
+            e.clear()
+            if value:
+                e.send_keys(value)
+            return e
+        return self.wait(typed, f"field {name} filled")
 
     def check(self, name, on=True, form="main form.form"):
         e = self.css(f"{form} input[name='{name}']")
