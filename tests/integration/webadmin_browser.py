@@ -239,14 +239,19 @@ class Browser:
         self.allowed.append(pattern)
 
     # --- screenshots ---------------------------------------------------
+    def _viewport(self, w, h):
+        # DevTools' device metrics: applied before the command returns,
+        # where a window resize reaches the page some time later
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": w, "height": h, "deviceScaleFactor": 1,
+            "mobile": False})
+
     def shot(self, name, widths=(1280, 360)):
         for w in widths:
-            self.d.set_window_size(w, 900)
-            time.sleep(0.15)
+            self._viewport(w, 900)
             hgt = self.d.execute_script(
                 "return document.documentElement.scrollHeight")
-            self.d.set_window_size(w, max(600, min(int(hgt) + 140, 4000)))
-            time.sleep(0.15)
+            self._viewport(w, max(600, min(int(hgt) + 140, 4000)))
             # a phone-width page must not scroll sideways
             if w == 360:
                 sw = self.d.execute_script(
@@ -254,7 +259,7 @@ class Browser:
                 assert sw <= 362, f"{name}: {sw}px wide at 360px"
             self.d.save_screenshot(os.path.join(self.artifacts,
                                                 f"{name}-{w}.png"))
-        self.d.set_window_size(1280, 900)
+        self.d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def set_lang(self, lang):
         Select(self.css("select[name=lang]")).select_by_value(lang)
