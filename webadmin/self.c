@@ -379,10 +379,8 @@ void wa_self_signup(struct http_req *req)
 		      "INSERT INTO mailbox (" EXTMAIL_MAILBOX_SELECT
 		      ") VALUES (" EXTMAIL_MAILBOX_MARKS ")",
 		      rec_args(&m), m.n, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "mailbox.signup", address, NULL, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc =
+	    wa_audit_commit(req, c, rc, "mailbox.signup", address, NULL, after);
 	if (rc < 0) {
 		json_decref(after);
 		goto rollback;
