@@ -47,9 +47,6 @@ struct maildir_folder *message_load(struct http_req *req, const char *folder,
 				    struct buf *msg);
 /* Percent-encodes all but RFC 3986 unreserved characters (xmalloc). */
 char *url_escape(const char *s);
-/* The part numbered spec ("1", "2.1"), or NULL. */
-const struct mime_part *find_part(const struct mime_part *root,
-				  const char *spec);
 /* A part's body, transfer encoding undone, into out. */
 int part_bytes(const char *msg, const struct mime_part *p, struct buf *out);
 /* A text part as UTF-8 into out. */
