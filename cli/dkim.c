@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "base64.h"
+#include "cliconf.h"
 #include "conf.h"
 #include "xalloc.h"
 
@@ -255,12 +256,8 @@ static int usage(void)
 
 int cli_dkim(int argc, char **argv)
 {
-	char *path = NULL;
 	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-		path = xstrdup(argv[i + 1]);
-		i += 2;
-	}
+	char *path = cliconf_option(argc, argv, &i);
 	if (i + 1 >= argc) {
 		free(path);
 		return usage();
@@ -290,18 +287,12 @@ int cli_dkim(int argc, char **argv)
 		free(domain);
 		return 2;
 	}
-	if (path == NULL)
-		path = conf_default_path();
-	const char *err = NULL;
-	struct conf *c = conf_load(path, conf_tables_for("mta"), &err);
+	char *dir = cliconf_str(path, "mta", "dkim_key_directory", "dkim");
 	free(path);
-	if (c == NULL) {
-		fprintf(stderr, "youju dkim: %s\n", err ? err : "bad config");
+	if (dir == NULL) {
 		free(domain);
 		return 1;
 	}
-	char *dir = xstrdup(conf_str(c, "dkim_key_directory"));
-	conf_free(&c);
 	int rc;
 	if (strcmp(cmd, "keygen") == 0) {
 		rc = keygen(dir, domain, sel, ed);
