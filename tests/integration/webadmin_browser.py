@@ -56,8 +56,12 @@ MB = 1048576
 XSS = "<img src=x onerror=\"document.title='pwned'\">test domain"
 
 
+T0 = time.time()
+
+
 def log(msg):
-    print(f"webadmin_browser: {msg}", flush=True)
+    # seconds since the start: where the time of the test goes
+    print(f"webadmin_browser: {time.time() - T0:6.1f}s {msg}", flush=True)
 
 
 class Api:
@@ -716,6 +720,8 @@ def screenshots(b, pages, prefix):
     b.go("domains")
     settle(b)
     b.set_lang("en_US")
+    log(f"screenshots of {len(pages)} {prefix or 'admin-'}pages in 2 "
+        "languages")
 
 
 def postmaster_flow(b, args):
