@@ -680,8 +680,11 @@ static void mg_close_early(struct mg *g)
 {
 	int64_t now = (int64_t)time(NULL);
 	int64_t wall = now - now % MG_STEP;
-	if (g->cur == 0 || g->cur > wall)
+	if (g->cur == 0 || g->cur > wall) {
+		log_info("mailgraph: SIGUSR1: the minute being counted has "
+			 "not begun, nothing written");
 		return;
+	}
 	log_info("mailgraph: minute %lld closed early on SIGUSR1",
 		 (long long)wall);
 	/* within the grace (MG_GRACE) the minute before is still open */

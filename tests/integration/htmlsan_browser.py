@@ -27,7 +27,8 @@ import time
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import (NoAlertPresentException,
+                                        TimeoutException)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
@@ -191,12 +192,20 @@ def main():
         # (opaque origins: one frame cannot reach another); only when
         # something shows does each page get its own visit, to name it
         for mode in ("san", "raw", "bare"):
-            g = visit(None, mode)
-            if not bad(g, "/?all=1"):
+            drv.set_page_load_timeout(120)
+            try:
+                g = visit(None, mode)
+            except TimeoutException:
+                # a slow machine: no verdict, each page alone instead
+                g = None
+                print("slow all pages [%s]: one by one" % mode)
+            drv.set_page_load_timeout(30)
+            if g is not None and not bad(g, "/?all=1"):
                 print("ok   %d pages [%s]" % (len(names), mode))
                 continue
-            print("FAIL all pages [%s]: %r" % (mode, g))
-            failures.append("all pages [%s]: %r" % (mode, g))
+            if g is not None:
+                print("FAIL all pages [%s]: %r" % (mode, g))
+                failures.append("all pages [%s]: %r" % (mode, g))
             for name in names:
                 g = visit(name, mode)
                 if bad(g, "/?m="):

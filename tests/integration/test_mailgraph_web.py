@@ -99,16 +99,15 @@ def setup_domains(inst):
              for d in ("extmail.org", dom)]
     if all(os.path.exists(p) for p in paths):
         return
-    # a mail in the minute a stopped youju-mailgraph last wrote is not
-    # counted after its restart (docs/mailgraph.md "Restarts"): wait for
-    # the next minute when the daemon started after that write (and
-    # should that not do, a second try counts)
+    # when the last write is of this minute (a stop before a restart, or
+    # an early close), its mail is skipped after the restart or counted
+    # in a minute that has not begun (docs/mailgraph.md): wait for the
+    # next minute (and should that not do, a second try counts)
     last = int(subprocess.run(["rrdtool", "last",
                                inst.path("rrd", "mailgraph.rrd")],
                               capture_output=True, text=True,
                               check=True).stdout)
-    started = os.stat(inst.path("run", "youju-mailgraph.pid")).st_mtime
-    while started >= last and time.time() < last + 61:
+    while time.time() < last + 61:
         time.sleep(0.2)
     for attempt in range(2):
         if all(os.path.exists(p) for p in paths):
