@@ -20,20 +20,27 @@ char *cliconf_option(int argc, char **argv, int *i)
 	return NULL;
 }
 
-char *cliconf_str(const char *path, const char *program, const char *name,
-		  const char *what)
+struct conf *cliconf_load(const char *path, const char *program,
+			  const char *what)
 {
 	char *def = path == NULL ? conf_default_path() : NULL;
 	const char *err = NULL;
 	struct conf *c = conf_load(path != NULL ? path : def,
 				   conf_tables_for(program), &err);
 	free(def);
-	if (c == NULL) {
+	if (c == NULL)
 		fprintf(stderr, "youju%s%s: %s\n", what != NULL ? " " : "",
 			what != NULL ? what : "",
 			err != NULL ? err : "bad config");
+	return c;
+}
+
+char *cliconf_str(const char *path, const char *program, const char *name,
+		  const char *what)
+{
+	struct conf *c = cliconf_load(path, program, what);
+	if (c == NULL)
 		return NULL;
-	}
 	char *v = xstrdup(conf_str(c, name));
 	conf_free(&c);
 	return v;

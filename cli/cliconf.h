@@ -11,6 +11,17 @@
  */
 char *cliconf_option(int argc, char **argv, int *i);
 
+struct conf;
+
+/*
+ * The configuration file at path (NULL: the instance's default), read with
+ * program's parameter tables (conf_tables_for): owned (conf_free), or NULL
+ * after printing "youju WHAT: error" on stderr ("youju: error" when what
+ * is NULL).
+ */
+struct conf *cliconf_load(const char *path, const char *program,
+			  const char *what);
+
 /*
  * The value of parameter name (owned: free) in the configuration file at
  * path (NULL: the instance's default), read with program's parameter
