@@ -27,6 +27,7 @@
 #include "imap_flags.h"
 #include "imap_index.h"
 #include "imap_mbox.h"
+#include "imap_notify.h"
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_search.h"
@@ -104,7 +105,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "CONTEXT=SORT "
-	    "CONDSTORE QRESYNC "
+	    "CONDSTORE QRESYNC NOTIFY "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
@@ -156,8 +157,11 @@ static void imap_ino_event(void *ctx)
 		return;
 	struct imap_sess *s = c->sess;
 	/* outside IDLE the change is told at the next command (RFC 3501
-	   §5.2 allows untagged data only with a command in progress) */
-	if (s->idle_tag != NULL) {
+	   §5.2 allows untagged data only with a command in progress),
+	   unless NOTIFY asked for it at once (RFC 5465 §5.1); never inside
+	   a FETCH being produced */
+	if (s->idle_tag != NULL ||
+	    (imap_notify_selected_now(s) && c->produce == NULL)) {
 		imap_sync(c, true);
 		mra_conn_kick(c);
 	}
@@ -169,6 +173,13 @@ static void imap_ino_event(void *ctx)
  * sessions of a process share one, with a watch per directory.
  */
 static struct inotify_hub *imap_hub;
+
+struct inotify_hub *imap_inotify_hub(void)
+{
+	if (imap_hub == NULL)
+		imap_hub = inotify_hub_new(mra_srv.loop);
+	return imap_hub;
+}
 
 /*
  * Watches new/ and cur/ of the selected folder: a delivery is a link into
@@ -293,6 +304,7 @@ static void imap_free(struct mra_conn *c)
 						 : "Connection closed");
 	imap_fetch_end(c, s);
 	imap_close_folder(s);
+	imap_notify_free(&s->notify);
 	buf_deinit(&s->cmd);
 	free(s->maildir);
 	free(s->quota);
@@ -1077,6 +1089,7 @@ static const struct {
     {"SORT", cmd_sort, SEL | UIDOK},
     {"THREAD", cmd_thread, SEL | UIDOK},
     {"CANCELUPDATE", cmd_cancelupdate, SEL},
+    {"NOTIFY", imap_cmd_notify, AUTH | SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
