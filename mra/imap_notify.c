@@ -77,6 +77,7 @@ struct nf_box {
 	uint32_t messages, uidnext, uidvalidity;
 	uint64_t hms;
 	bool told; /* the values above were sent (or were current at SET) */
+	bool pending; /* w[0] watches the folder until new/, cur/ exist */
 };
 
 struct imap_notify {
@@ -337,11 +338,19 @@ static bool nf_is_selected(const struct imap_sess *s, const char *name)
 	return eq;
 }
 
+/*
+ * Watches new/ and cur/ of b.  A mailbox being created may not have them
+ * yet (another process is between its mkdir calls): then the folder
+ * directory itself is watched (b->pending) until they appear.
+ */
 static void nf_box_watch(struct mra_conn *c, struct imap_sess *s,
 			 struct nf_box *b)
 {
 	struct inotify_hub *hub = imap_inotify_hub();
 	char *path = imap_mbox_path(s->maildir, b->name);
+	inotify_hub_unwatch(&b->w[0]);
+	inotify_hub_unwatch(&b->w[1]);
+	b->pending = false;
 	if (hub == NULL || path == NULL) {
 		free(path);
 		return;
@@ -350,12 +359,22 @@ static void nf_box_watch(struct mra_conn *c, struct imap_sess *s,
 	for (size_t i = 0; i < 2; i++) {
 		char p[4096];
 		int k = snprintf(p, sizeof p, "%s/%s", path, subs[i]);
+		errno = ENAMETOOLONG;
 		if (k > 0 && (size_t)k < sizeof p)
 			b->w[i] = inotify_hub_watch(hub, p, nf_event,
 						    (void *)(uintptr_t)c->id);
-		if (b->w[i] == NULL && errno != ENOENT)
+		if (b->w[i] != NULL)
+			continue;
+		if (errno != ENOENT) {
 			log_warning("imap(%s): notify: inotify %s: %s",
 				    s->login_user, p, strerror(errno));
+			break;
+		}
+		inotify_hub_unwatch(&b->w[0]);
+		b->w[0] = inotify_hub_watch(hub, path, nf_event,
+					    (void *)(uintptr_t)c->id);
+		b->pending = b->w[0] != NULL;
+		break;
 	}
 	free(path);
 }
@@ -445,6 +464,8 @@ static void nf_check(struct mra_conn *c, struct imap_sess *s)
 		struct nf_box *b = &n->boxes[i];
 		bool a = b->w[0] != NULL && inotify_watch_take(b->w[0]);
 		bool d = b->w[1] != NULL && inotify_watch_take(b->w[1]);
+		if (a && b->pending)
+			nf_box_watch(c, s, b);
 		if ((!a && !d) || nf_is_selected(s, b->name))
 			continue;
 		struct nf_box old = *b;
