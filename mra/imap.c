@@ -35,6 +35,7 @@
 #include "imap_sort.h"
 #include "imap_status.h"
 #include "imap_thread.h"
+#include "imap_urlauth.h"
 #include "inotify_hub.h"
 #include "log.h"
 #include "mailbox.h"
@@ -105,7 +106,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "CONTEXT=SORT "
-	    "CONDSTORE QRESYNC NOTIFY "
+	    "CONDSTORE QRESYNC NOTIFY URLAUTH "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
@@ -1090,6 +1091,9 @@ static const struct {
     {"THREAD", cmd_thread, SEL | UIDOK},
     {"CANCELUPDATE", cmd_cancelupdate, SEL},
     {"NOTIFY", imap_cmd_notify, AUTH | SEL},
+    {"GENURLAUTH", imap_cmd_genurlauth, AUTH | SEL},
+    {"RESETKEY", imap_cmd_resetkey, AUTH | SEL},
+    {"URLFETCH", imap_cmd_urlfetch, AUTH | SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
