@@ -159,14 +159,13 @@ static int modseq_write(const char *path, uint64_t highest,
 {
 	struct buf b;
 	buf_init(&b, MODSEQ_FILE_MAX);
-	int r = buf_printf(&b, "youju-modseq 2 %lu %llu %lu\n",
-			   (unsigned long)f->uidvalidity,
-			   (unsigned long long)highest,
-			   (unsigned long)f->next_uid);
+	int r = buf_printf(
+	    &b, "youju-modseq 2 %lu %llu %lu\n", (unsigned long)f->uidvalidity,
+	    (unsigned long long)highest, (unsigned long)f->next_uid);
 	for (size_t i = 0; r == 0 && i < f->n; i++)
-		r = buf_printf(&b, "%lu %llu %.39s\n",
-			       (unsigned long)f->msgs[i].uid,
-			       (unsigned long long)ms->v[i], f->msgs[i].letters);
+		r = buf_printf(
+		    &b, "%lu %llu %.39s\n", (unsigned long)f->msgs[i].uid,
+		    (unsigned long long)ms->v[i], f->msgs[i].letters);
 	for (size_t i = 0; r == 0 && i < ms->ngone; i++)
 		r = buf_printf(&b, "x %lu %lu %llu\n",
 			       (unsigned long)ms->gone[i].lo,
@@ -233,7 +232,7 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 	size_t first_new = ms->ngone;
 	struct maildir_modseq_gone run = {0, 0, 0};
 	size_t j = 0, fresh_uids = 0;
-	uint32_t base = mf.uidnext	      ? mf.uidnext
+	uint32_t base = mf.uidnext ? mf.uidnext
 			: mf.n > 0 ? mf.recs[mf.n - 1].uid + 1
 				   : 1;
 	for (size_t i = 0; i < f->n; i++) {

@@ -394,7 +394,8 @@ void imap_sync(struct mra_conn *c, bool report)
 			nrecent[j] = s->recent[i];
 			if (strcmp(om->letters, nf->msgs[j].letters) != 0 &&
 			    report) {
-				(void)mra_conn_printf(c, "* %zu FETCH (", j + 1);
+				(void)mra_conn_printf(c, "* %zu FETCH (",
+						      j + 1);
 				if (s->qresync) /* RFC 7162 §3.2.4 */
 					(void)mra_conn_printf(
 					    c, "UID %lu ",
@@ -851,9 +852,11 @@ static void cmd_enable(struct imap_ctx *x)
 	bool cs = false, qr = false;
 	for (size_t i = 0; i < x->cmd->nargs; i++) {
 		const struct imap_arg *a = &x->cmd->args[i];
-		if (a->type == IMAP_ARG_ATOM && strcasecmp(a->s, "CONDSTORE") == 0)
+		if (a->type == IMAP_ARG_ATOM &&
+		    strcasecmp(a->s, "CONDSTORE") == 0)
 			cs = !x->s->condstore;
-		if (a->type == IMAP_ARG_ATOM && strcasecmp(a->s, "QRESYNC") == 0)
+		if (a->type == IMAP_ARG_ATOM &&
+		    strcasecmp(a->s, "QRESYNC") == 0)
 			qr = !x->s->qresync;
 	}
 	if (cs)

@@ -76,7 +76,7 @@ struct nf_box {
 	struct inotify_watch *w[2];
 	uint32_t messages, uidnext, uidvalidity;
 	uint64_t hms;
-	bool told; /* the values above were sent (or were current at SET) */
+	bool told;    /* the values above were sent (or were current at SET) */
 	bool pending; /* w[0] watches the folder until new/, cur/ exist */
 };
 
@@ -138,10 +138,10 @@ static const struct {
 	const char *name;
 	unsigned ev;
 } nf_events[] = {
-    {"MessageNew", NE_NEW},	      {"MessageExpunge", NE_EXPUNGE},
-    {"FlagChange", NE_FLAG},	      {"AnnotationChange", NE_ANNOT},
-    {"MailboxName", NE_NAME},	      {"SubscriptionChange", NE_SUBS},
-    {"MailboxMetadataChange", 0},     {"ServerMetadataChange", 0},
+    {"MessageNew", NE_NEW},	  {"MessageExpunge", NE_EXPUNGE},
+    {"FlagChange", NE_FLAG},	  {"AnnotationChange", NE_ANNOT},
+    {"MailboxName", NE_NAME},	  {"SubscriptionChange", NE_SUBS},
+    {"MailboxMetadataChange", 0}, {"ServerMetadataChange", 0},
 };
 
 /* The events list a (or NONE) into *ev; -1 BAD, -2 BADEVENT. */
@@ -183,8 +183,8 @@ static int nf_parse_filter(const struct imap_arg *a, struct nf_filter *f)
 	    a->list[0].type != IMAP_ARG_ATOM)
 		return -1;
 	static const char *const kinds[] = {
-	    "SELECTED", "SELECTED-DELAYED", "INBOXES",	"PERSONAL",
-	    "SUBSCRIBED", "SUBTREE",	    "MAILBOXES"};
+	    "SELECTED",	  "SELECTED-DELAYED", "INBOXES",  "PERSONAL",
+	    "SUBSCRIBED", "SUBTREE",	      "MAILBOXES"};
 	size_t k = 0;
 	while (k < sizeof kinds / sizeof *kinds &&
 	       strcasecmp(a->list[0].s, kinds[k]) != 0)
@@ -249,8 +249,7 @@ static bool nf_sorted_has(char **v, size_t n, const char *name)
 }
 
 /* The events the kept filters give a mailbox that appeared later. */
-static unsigned nf_events_for_new(const struct imap_notify *n,
-				  const char *name)
+static unsigned nf_events_for_new(const struct imap_notify *n, const char *name)
 {
 	for (size_t i = 0; i < n->ntree; i++)
 		if (n->tree_sub[i] ? nf_in_subtree(n->tree[i], name)
@@ -471,12 +470,12 @@ static void nf_check(struct mra_conn *c, struct imap_sess *s)
 		struct nf_box old = *b;
 		if (nf_box_read(s, b) < 0)
 			continue; /* deleted: MailboxName tells */
-		bool moved = !old.told || old.uidvalidity != b->uidvalidity ||
-			     ((b->events & (NE_NEW | NE_EXPUNGE)) &&
-			      old.messages != b->messages) ||
-			     ((b->events & NE_NEW) &&
-			      old.uidnext != b->uidnext) ||
-			     ((b->events & NE_FLAG) && old.hms != b->hms);
+		bool moved =
+		    !old.told || old.uidvalidity != b->uidvalidity ||
+		    ((b->events & (NE_NEW | NE_EXPUNGE)) &&
+		     old.messages != b->messages) ||
+		    ((b->events & NE_NEW) && old.uidnext != b->uidnext) ||
+		    ((b->events & NE_FLAG) && old.hms != b->hms);
 		b->told = true;
 		if (moved)
 			nf_box_status(c, b);
@@ -556,8 +555,9 @@ static void nf_setup(struct mra_conn *c, struct imap_sess *s,
 				n->tree_events =
 				    xrealloc(n->tree_events,
 					     n->ntree * sizeof *n->tree_events);
-				n->tree_sub = xrealloc(
-				    n->tree_sub, n->ntree * sizeof *n->tree_sub);
+				n->tree_sub =
+				    xrealloc(n->tree_sub,
+					     n->ntree * sizeof *n->tree_sub);
 				n->tree[t] = xstrdup(f->names[i]);
 				n->tree_events[t] = f->events;
 				n->tree_sub[t] = f->kind == NF_SUBTREE;

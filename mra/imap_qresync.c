@@ -54,8 +54,7 @@ static void ivls_norm(struct ivls *s)
 	qsort(s->v, s->n, sizeof *s->v, ivl_cmp);
 	size_t w = 0;
 	for (size_t i = 1; i < s->n; i++) {
-		if (s->v[i].lo <= s->v[w].hi ||
-		    s->v[i].lo - 1 == s->v[w].hi) {
+		if (s->v[i].lo <= s->v[w].hi || s->v[i].lo - 1 == s->v[w].hi) {
 			if (s->v[i].hi > s->v[w].hi)
 				s->v[w].hi = s->v[i].hi;
 		} else {
@@ -248,8 +247,7 @@ int imap_qresync_parse_select(const struct imap_sess *s,
 			*condstore_r = true;
 			continue;
 		}
-		if (strcasecmp(p->s, "QRESYNC") != 0 || r->on ||
-		    i + 1 == a->n)
+		if (strcasecmp(p->s, "QRESYNC") != 0 || r->on || i + 1 == a->n)
 			return -1;
 		/* RFC 7162 §3.2.5: BAD unless enabled first */
 		if (!s->qresync) {
@@ -282,9 +280,8 @@ int imap_qresync_parse_select(const struct imap_sess *s,
 	return 0;
 }
 
-int imap_qresync_fetch_mods(const struct imap_sess *s,
-			    const struct imap_arg *a, bool uid,
-			    uint64_t *since_r, bool *vanished_r)
+int imap_qresync_fetch_mods(const struct imap_sess *s, const struct imap_arg *a,
+			    bool uid, uint64_t *since_r, bool *vanished_r)
 {
 	*since_r = 0;
 	*vanished_r = false;
@@ -326,7 +323,8 @@ void imap_qresync_select(struct mra_conn *c, const struct imap_qresync_req *r)
 	for (size_t i = 0; i < s->f->n; i++) {
 		const struct maildir_msg *m = &s->f->msgs[i];
 		if (ms[i] <= r->modseq ||
-		    (r->known != NULL && !imap_seqset_has(r->known, m->uid, max)))
+		    (r->known != NULL &&
+		     !imap_seqset_has(r->known, m->uid, max)))
 			continue;
 		(void)mra_conn_printf(c, "* %zu FETCH (UID %lu FLAGS ", i + 1,
 				      (unsigned long)m->uid);

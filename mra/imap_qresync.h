@@ -42,9 +42,8 @@ int imap_qresync_parse_select(const struct imap_sess *s,
 
 /* FETCH's modifier list a: (CHANGEDSINCE n [VANISHED]); VANISHED only
    with UID FETCH and QRESYNC enabled.  0, or -1 (BAD). */
-int imap_qresync_fetch_mods(const struct imap_sess *s,
-			    const struct imap_arg *a, bool uid,
-			    uint64_t *since_r, bool *vanished_r);
+int imap_qresync_fetch_mods(const struct imap_sess *s, const struct imap_arg *a,
+			    bool uid, uint64_t *since_r, bool *vanished_r);
 
 /* After a SELECT with r->on: VANISHED (EARLIER) and FETCH (UID FLAGS
    MODSEQ) of what changed since r->modseq, when the UIDVALIDITY is the

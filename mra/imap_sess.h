@@ -53,11 +53,11 @@ struct imap_sess {
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
 	size_t nctx;
-	bool notifying;		  /* in imap_context_notify */
-	bool condstore;		  /* CONDSTORE enabled (RFC 7162 §3.1) */
-	bool qresync;		  /* QRESYNC enabled (RFC 7162 §3.2) */
+	bool notifying;		    /* in imap_context_notify */
+	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
 	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
-	struct maildir_modseq ms; /* f's modseqs while condstore */
+	struct maildir_modseq ms;   /* f's modseqs while condstore */
 };
 
 struct imap_ctx {

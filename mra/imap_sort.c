@@ -187,7 +187,8 @@ static int rec_cmp(const void *pa, const void *pb)
 
 /* ---- the command ------------------------------------------------------ */
 
-static const char *parse_crit(const struct imap_arg *a, struct imap_sort_keys *cr)
+static const char *parse_crit(const struct imap_arg *a,
+			      struct imap_sort_keys *cr)
 {
 	memset(cr, 0, sizeof *cr);
 	if (a->type != IMAP_ARG_LIST || a->n == 0)

@@ -224,7 +224,8 @@ static bool ua_find(const char *data, size_t len, const char *mailbox,
 		size_t ll = nl ? (size_t)(nl - (data + o)) : len - o;
 		const char *l = data + o;
 		char name[1024];
-		if (ll > 2 * URLAUTH_KEY_LEN + 1 && l[2 * URLAUTH_KEY_LEN] == ' ' &&
+		if (ll > 2 * URLAUTH_KEY_LEN + 1 &&
+		    l[2 * URLAUTH_KEY_LEN] == ' ' &&
 		    ll - 2 * URLAUTH_KEY_LEN - 1 < sizeof name) {
 			size_t n = ll - 2 * URLAUTH_KEY_LEN - 1;
 			memcpy(name, l + 2 * URLAUTH_KEY_LEN + 1, n);
@@ -276,7 +277,8 @@ static int ua_key(const char *maildir, const char *mailbox, bool create,
 		return -1;
 	char *data = NULL;
 	size_t len = 0;
-	int rr = file_read(path, URLAUTH_FILE_MAX, O_NOFOLLOW, &data, &len, NULL);
+	int rr =
+	    file_read(path, URLAUTH_FILE_MAX, O_NOFOLLOW, &data, &len, NULL);
 	int r = -1;
 	if (rr < 0 && errno != ENOENT)
 		goto out;
@@ -286,8 +288,8 @@ static int ua_key(const char *maildir, const char *mailbox, bool create,
 		len = strlen(data);
 	}
 	size_t off = 0, ll = 0;
-	bool found = mailbox != NULL && ua_find(data, len, mailbox, key, &off,
-						&ll);
+	bool found =
+	    mailbox != NULL && ua_find(data, len, mailbox, key, &off, &ll);
 	struct buf b;
 	buf_init(&b, URLAUTH_FILE_MAX);
 	r = found ? 1 : 0;
@@ -308,7 +310,8 @@ static int ua_key(const char *maildir, const char *mailbox, bool create,
 			w = buf_printf(&b, "%02x", key[i]);
 		if (r == 0 && w == 0)
 			w = buf_printf(&b, " %s\n",
-				       ua_is_inbox(mailbox) ? "INBOX" : mailbox);
+				       ua_is_inbox(mailbox) ? "INBOX"
+							    : mailbox);
 		if (r == 0)
 			r = 1;
 	}
@@ -316,24 +319,22 @@ static int ua_key(const char *maildir, const char *mailbox, bool create,
 		errno = EFBIG;
 		r = -1;
 	}
-	if (r >= 0 && b.len > 0 &&
-	    file_replace(path, b.p, b.len, NULL) < 0)
+	if (r >= 0 && b.len > 0 && file_replace(path, b.p, b.len, NULL) < 0)
 		r = -1;
 	buf_deinit(&b);
-out:
-	{
-		int e = errno;
-		free(data);
-		if (write)
-			file_dotunlock(lock);
-		errno = e;
-	}
+out : {
+	int e = errno;
+	free(data);
+	if (write)
+		file_dotunlock(lock);
+	errno = e;
+}
 	return r;
 }
 
 /* The token of the rump (len bytes) under key: 64 hex digits. */
-static void ua_token(const unsigned char key[URLAUTH_KEY_LEN],
-		     const char *rump, size_t len, char out[65])
+static void ua_token(const unsigned char key[URLAUTH_KEY_LEN], const char *rump,
+		     size_t len, char out[65])
 {
 	unsigned char mac[EVP_MAX_MD_SIZE];
 	unsigned int ml = 0;
@@ -382,7 +383,8 @@ void imap_cmd_genurlauth(struct imap_ctx *x)
 		struct imap_urlauth_url u;
 		struct imap_url pu;
 		const char *why = NULL;
-		if (!imap_arg_is_astring(&a[i]) || a[i + 1].type != IMAP_ARG_ATOM)
+		if (!imap_arg_is_astring(&a[i]) ||
+		    a[i + 1].type != IMAP_ARG_ATOM)
 			why = "BAD Invalid arguments.";
 		else if (strcasecmp(a[i + 1].s, "INTERNAL") != 0)
 			why = "NO Unknown URLAUTH mechanism.";
@@ -391,8 +393,9 @@ void imap_cmd_genurlauth(struct imap_ctx *x)
 			why = "NO [BADURL] Invalid URL.";
 		else if (strcasecmp(u.owner, x->s->login_user) != 0)
 			why = "NO [BADURL] Not your mailbox.";
-		char *path = why == NULL ? imap_mbox_path(x->s->maildir, pu.mailbox)
-					 : NULL;
+		char *path = why == NULL
+				 ? imap_mbox_path(x->s->maildir, pu.mailbox)
+				 : NULL;
 		if (why == NULL && (path == NULL || access(path, F_OK) < 0))
 			why = "NO [BADURL] No such mailbox.";
 		free(path);
@@ -439,7 +442,8 @@ void imap_cmd_resetkey(struct imap_ctx *x)
 	const char *mailbox = NULL;
 	if (n > 0) {
 		if (!imap_arg_is_astring(&a[0])) {
-			imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+			imap_tagged(x->c, x->cmd->tag,
+				    "BAD Invalid arguments.");
 			return;
 		}
 		for (size_t i = 1; i < n; i++)
@@ -510,8 +514,7 @@ static int ua_owner_maildir(const struct imap_sess *s, const char *owner,
 }
 
 /* What a URLAUTH URL names, into out, after every check: 0 or -1. */
-static int ua_fetch(const struct imap_sess *s, const char *url,
-		    struct buf *out)
+static int ua_fetch(const struct imap_sess *s, const char *url, struct buf *out)
 {
 	struct imap_urlauth_url u;
 	struct imap_url pu;

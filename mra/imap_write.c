@@ -50,8 +50,8 @@ static uint32_t *imap_uids(const struct maildir_folder *f)
  * VANISHED with QRESYNC) when report, drops their \Recent marks and
  * records the expunges in youju-modseq (CONDSTORE).
  */
-static void imap_expunged(struct mra_conn *c, const bool *gone,
-			  uint32_t *uids, size_t old_n, bool report)
+static void imap_expunged(struct mra_conn *c, const bool *gone, uint32_t *uids,
+			  size_t old_n, bool report)
 {
 	struct imap_sess *s = c->sess;
 	size_t w = 0, k = 0;

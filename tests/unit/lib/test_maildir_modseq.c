@@ -4,8 +4,8 @@
  * every number and HIGHESTMODSEQ; a flag change made behind our back (a
  * rename, as Dovecot does) and a new message get the next numbers; an
  * expunge raises HIGHESTMODSEQ and is kept as an "x" range (also one
- * delivered and expunged between two syncs); another UIDVALIDITY or a broken file
- * never makes it go back; the parser refuses what it does not write.
+ * delivered and expunged between two syncs); another UIDVALIDITY or a broken
+ * file never makes it go back; the parser refuses what it does not write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,13 +55,13 @@ static void test_parse(void)
 	maildir_modseq_file_deinit(&mf);
 	static const char *const bad[] = {
 	    "",
-	    "youju-modseq 2 7 10\n",		     /* no uidnext */
-	    "youju-modseq 3 7 10 12\n",		     /* unknown version */
-	    "youju-modseq 1 7 10\nx 2 3 5\n",	     /* x lines: v2 only */
-	    "youju-modseq 2 7 10 12\nx 3 2 5\n",	     /* lo > hi */
-	    "youju-modseq 2 7 10 12\nx 2 3 11\n",	     /* above highest */
+	    "youju-modseq 2 7 10\n",			  /* no uidnext */
+	    "youju-modseq 3 7 10 12\n",			  /* unknown version */
+	    "youju-modseq 1 7 10\nx 2 3 5\n",		  /* x lines: v2 only */
+	    "youju-modseq 2 7 10 12\nx 3 2 5\n",	  /* lo > hi */
+	    "youju-modseq 2 7 10 12\nx 2 3 11\n",	  /* above highest */
 	    "youju-modseq 2 7 10 12\nx 2 3 5\nx 4 4 4\n", /* going back */
-	    "youju-modseq 2 7 10 12\nx 2 3 5\n1 3 S\n",  /* x before msgs */
+	    "youju-modseq 2 7 10 12\nx 2 3 5\n1 3 S\n",	  /* x before msgs */
 	    "youju-modseq 2 7 10 12\nx 0 3 5\n",
 	    "youju-modseq 1 0 10\n",
 	    "youju-modseq 1 7 10",
