@@ -106,7 +106,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "CONTEXT=SORT "
-	    "CONDSTORE QRESYNC NOTIFY URLAUTH "
+	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",

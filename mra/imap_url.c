@@ -112,6 +112,35 @@ int imap_url_parse(const char *url, struct imap_url *u)
 	return *p == '\0' ? 0 : -1;
 }
 
+int imap_url_message(const char *maildir, const struct imap_url *pu,
+		     struct buf *msg)
+{
+	char *path = imap_mbox_path(maildir, pu->mailbox);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	if (f == NULL)
+		return -1;
+	struct maildir_msg *m = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->msgs[i].uid == pu->uid)
+			m = &f->msgs[i];
+	struct buf raw;
+	buf_init(&raw, mra_srv.message_size_limit * 2);
+	int rc = -1;
+	if (m != NULL &&
+	    (pu->uidvalidity == 0 || pu->uidvalidity == f->uidvalidity) &&
+	    maildir_msg_read(f, m, &raw) == 0) {
+		imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, msg);
+		rc = 0;
+	}
+	buf_deinit(&raw);
+	maildir_folder_free(&f);
+	return rc;
+}
+
 int imap_url_fetch(const char *maildir, const char *url, struct buf *out)
 {
 	struct imap_url pu;

@@ -25,11 +25,13 @@
 #include "authc.h"
 #include "buf.h"
 #include "file.h"
+#include "imap_body.h"
 #include "imap_mbox.h"
 #include "imap_render.h"
 #include "imap_sess.h"
 #include "imap_url.h"
 #include "log.h"
+#include "mime.h"
 #include "mra.h"
 #include "xalloc.h"
 
@@ -513,68 +515,256 @@ static int ua_owner_maildir(const struct imap_sess *s, const char *owner,
 	return rc;
 }
 
-/* What a URLAUTH URL names, into out, after every check: 0 or -1. */
-static int ua_fetch(const struct imap_sess *s, const char *url, struct buf *out)
+/* Every check of a URLFETCH URL (RFC 4467 §7): syntax, mechanism,
+   access, expiry, the owner's key and the token.  0 with the owner's
+   Maildir, the parts and the relative URL parsed; -1. */
+static int ua_verify(const struct imap_sess *s, const char *url, char *maildir,
+		     size_t msz, struct imap_urlauth_url *u,
+		     struct imap_url *pu)
 {
-	struct imap_urlauth_url u;
-	struct imap_url pu;
-	if (imap_urlauth_parse(url, &u) < 0 ||
-	    strcasecmp(u.mech, "INTERNAL") != 0 || ua_mailbox(&u, &pu) < 0 ||
-	    !ua_access_ok(s, u.access) ||
-	    (u.expire != 0 && u.expire <= (long long)time(NULL)))
+	if (imap_urlauth_parse(url, u) < 0 ||
+	    strcasecmp(u->mech, "INTERNAL") != 0 || ua_mailbox(u, pu) < 0 ||
+	    !ua_access_ok(s, u->access) ||
+	    (u->expire != 0 && u->expire <= (long long)time(NULL)) ||
+	    strlen(u->token) != 64)
 		return -1;
-	char maildir[4096];
-	if (ua_owner_maildir(s, u.owner, maildir, sizeof maildir) < 0)
+	if (ua_owner_maildir(s, u->owner, maildir, msz) < 0)
 		return -1;
 	unsigned char key[URLAUTH_KEY_LEN];
-	if (ua_key(maildir, pu.mailbox, false, false, key) != 1)
+	if (ua_key(maildir, pu->mailbox, false, false, key) != 1)
 		return -1;
-	char tok[65];
-	ua_token(key, url, u.rump_len, tok);
+	char tok[65], low[65];
+	ua_token(key, url, u->rump_len, tok);
 	OPENSSL_cleanse(key, sizeof key);
-	if (strlen(u.token) != 64 || CRYPTO_memcmp(tok, u.token, 64) != 0) {
-		/* hex case-insensitively: lower the client's copy */
-		char low[65];
-		for (size_t i = 0; i < 64 && u.token[i] != '\0'; i++)
-			low[i] = (char)(u.token[i] | 0x20);
-		low[64] = '\0';
-		if (strlen(u.token) != 64 || CRYPTO_memcmp(tok, low, 64) != 0)
+	for (size_t i = 0; i < 65; i++) /* hex in either case */
+		low[i] = (char)(u->token[i] | (u->token[i] ? 0x20 : 0));
+	return CRYPTO_memcmp(tok, low, 64) == 0 ? 0 : -1;
+}
+
+/* ---- URLAUTH=BINARY (RFC 5524) ------------------------------------------ */
+
+static bool ua_encoded(const struct mime_part *p)
+{
+	return p->kind == MIME_LEAF && p->encoding != NULL &&
+	       (strcasecmp(p->encoding, "base64") == 0 ||
+		strcasecmp(p->encoding, "quoted-printable") == 0);
+}
+
+/* Copies msg[*pos, to) to out and moves *pos.  0 or -1. */
+static int ua_copy(const char *msg, size_t *pos, size_t to, struct buf *out)
+{
+	int r = to > *pos ? buf_append(out, msg + *pos, to - *pos) : 0;
+	if (to > *pos)
+		*pos = to;
+	return r;
+}
+
+/*
+ * The binary form of msg below part p (Dovecot's, as imaptest's
+ * urlauth-binary expects): every base64 or quoted-printable leaf decoded
+ * and, unless keep_cte, its Content-Transfer-Encoding field made
+ * "binary"; everything else (headers, preambles, boundaries) as it is.
+ */
+static int ua_binary_walk(const char *msg, const struct mime_part *p,
+			  bool keep_cte, size_t *pos, struct buf *out)
+{
+	if (ua_encoded(p)) {
+		if (!keep_cte) {
+			size_t hp = 0;
+			struct mime_field f;
+			while (mime_header_field_next(msg + p->hdr_off,
+						      p->hdr_len, &hp, &f)) {
+				if (f.name.len != 25 ||
+				    strncasecmp(f.name.p,
+						"Content-Transfer-Encoding",
+						25) != 0)
+					continue;
+				size_t at = (size_t)(f.raw.p - msg);
+				if (ua_copy(msg, pos, at, out) < 0 ||
+				    buf_printf(out, "Content-Transfer-Encoding:"
+						    " binary\r\n") < 0)
+					return -1;
+				*pos = at + f.raw.len;
+			}
+		}
+		if (ua_copy(msg, pos, p->body_off, out) < 0 ||
+		    mime_decode_cte(p->encoding, msg + p->body_off, p->body_len,
+				    out) < 0)
 			return -1;
+		*pos = p->body_off + p->body_len;
+		return 0;
 	}
-	return imap_url_fetch(maildir, u.rel, out);
+	for (const struct mime_part *c = p->children; c != NULL; c = c->next)
+		if (ua_binary_walk(msg, c, keep_cte, pos, out) < 0)
+			return -1;
+	return 0;
+}
+
+static int ua_binary_form(const char *msg, size_t len,
+			  const struct mime_part *root, bool keep_cte,
+			  struct buf *out)
+{
+	size_t pos = 0;
+	if (ua_binary_walk(msg, root, keep_cte, &pos, out) < 0 ||
+	    ua_copy(msg, &pos, len, out) < 0)
+		return -1;
+	return 0;
+}
+
+/* The part of the URL's section (whole message: root; part numbers
+   only), or NULL. */
+static const struct mime_part *ua_part(const struct mime_part *root,
+				       const char *section)
+{
+	if (section[0] == '\0')
+		return root;
+	if (strspn(section, "0123456789.") != strlen(section))
+		return NULL;
+	return imap_body_find(root, section);
+}
+
+/*
+ * "(BODYPARTSTRUCTURE (...) BODY {n}... BINARY ~{n}...)" for the items
+ * asked (RFC 5524 §4), into out.  With BINARY the structure describes
+ * the binary form (its sizes and line counts; the encodings named as
+ * written), as Dovecot answers.  0, or -1 (NIL).
+ */
+static int ua_fetch_ext(const char *maildir, const struct imap_url *pu,
+			bool body, bool binary, bool bps, struct buf *out)
+{
+	struct buf msg, conv, keep;
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	buf_init(&conv, mra_srv.message_size_limit * 4 + 1024);
+	buf_init(&keep, mra_srv.message_size_limit * 4 + 1024);
+	struct mime_part *root = NULL, *croot = NULL, *kroot = NULL;
+	int rc = -1;
+	if (imap_url_message(maildir, pu, &msg) < 0)
+		goto out;
+	const char *m = msg.p ? msg.p : "";
+	root = mime_parse(m, msg.len);
+	const struct mime_part *part = ua_part(root, pu->section);
+	if (part == NULL || pu->partial)
+		goto out;
+	const char *sep = "(";
+	if (bps) {
+		const char *sm = m;
+		const struct mime_part *sp = part;
+		if (binary) {
+			if (ua_binary_form(m, msg.len, root, true, &keep) < 0)
+				goto out;
+			sm = keep.p ? keep.p : "";
+			kroot = mime_parse(sm, keep.len);
+			sp = ua_part(kroot, pu->section);
+		}
+		if (sp == NULL ||
+		    buf_printf(out, "%sBODYPARTSTRUCTURE ", sep) < 0 ||
+		    imap_body_structure(out, sm, sp, true) < 0)
+			goto out;
+		sep = " ";
+	}
+	if (body) {
+		size_t o = part == root ? 0 : part->body_off;
+		size_t l = part == root ? msg.len : part->body_len;
+		if (buf_printf(out, "%sBODY ", sep) < 0 ||
+		    imap_render_literal(out, m + o, l) < 0)
+			goto out;
+		sep = " ";
+	}
+	if (binary) {
+		if (ua_binary_form(m, msg.len, root, false, &conv) < 0)
+			goto out;
+		const char *cm = conv.p ? conv.p : "";
+		croot = mime_parse(cm, conv.len);
+		const struct mime_part *cp = ua_part(croot, pu->section);
+		if (cp == NULL)
+			goto out;
+		size_t o = cp == croot ? 0 : cp->body_off;
+		size_t l = cp == croot ? conv.len : cp->body_len;
+		bool nul = memchr(cm + o, '\0', l) != NULL;
+		if (buf_printf(out, "%sBINARY %s{%zu}\r\n", sep, nul ? "~" : "",
+			       l) < 0 ||
+		    buf_append(out, cm + o, l) < 0)
+			goto out;
+		sep = " ";
+	}
+	if (buf_printf(out, ")") == 0)
+		rc = 0;
+out:
+	mime_free(&root);
+	mime_free(&croot);
+	mime_free(&kroot);
+	buf_deinit(&msg);
+	buf_deinit(&conv);
+	buf_deinit(&keep);
+	return rc;
+}
+
+/* One URLFETCH argument: a URL, or (url item ...) (RFC 5524).  Writes
+   its "* URLFETCH" response. */
+static void ua_urlfetch_one(struct imap_ctx *x, const struct imap_arg *a)
+{
+	const char *url = a->type == IMAP_ARG_LIST ? a->list[0].s : a->s;
+	bool ext = a->type == IMAP_ARG_LIST, body = false, binary = false,
+	     bps = false;
+	for (size_t i = 1; ext && i < a->n; i++) {
+		const char *k = a->list[i].s;
+		body |= strcasecmp(k, "BODY") == 0;
+		binary |= strcasecmp(k, "BINARY") == 0;
+		bps |= strcasecmp(k, "BODYPARTSTRUCTURE") == 0;
+	}
+	struct buf data;
+	buf_init(&data, mra_srv.message_size_limit * 8 + 4096);
+	char maildir[4096];
+	struct imap_urlauth_url u;
+	struct imap_url pu;
+	int r = ua_verify(x->s, url, maildir, sizeof maildir, &u, &pu);
+	if (r == 0 && ext)
+		r = ua_fetch_ext(maildir, &pu, body, binary, bps, &data);
+	else if (r == 0) {
+		struct buf text;
+		buf_init(&text, mra_srv.message_size_limit * 2 + 1024);
+		r = imap_url_fetch(maildir, u.rel, &text);
+		if (r == 0)
+			r = imap_render_literal(&data, text.p ? text.p : "",
+						text.len);
+		buf_deinit(&text);
+	}
+	(void)mra_conn_write(x->c, "* URLFETCH ", 11);
+	ua_quoted(x->c, url);
+	if (r == 0) {
+		(void)mra_conn_write(x->c, " ", 1);
+		(void)mra_conn_write(x->c, data.p, data.len);
+	} else {
+		(void)mra_conn_write(x->c, " NIL", 4);
+	}
+	(void)mra_conn_write(x->c, "\r\n", 2);
+	buf_deinit(&data);
 }
 
 void imap_cmd_urlfetch(struct imap_ctx *x)
 {
 	struct imap_arg *a = x->cmd->args;
 	size_t n = x->cmd->nargs;
-	if (n == 0) {
+	bool ok = n > 0;
+	for (size_t i = 0; ok && i < n; i++) {
+		if (a[i].type != IMAP_ARG_LIST) {
+			ok = imap_arg_is_astring(&a[i]);
+			continue;
+		}
+		ok = a[i].n >= 2 && imap_arg_is_astring(&a[i].list[0]);
+		for (size_t k = 1; ok && k < a[i].n; k++) {
+			const struct imap_arg *it = &a[i].list[k];
+			ok = it->type == IMAP_ARG_ATOM &&
+			     (strcasecmp(it->s, "BODY") == 0 ||
+			      strcasecmp(it->s, "BINARY") == 0 ||
+			      strcasecmp(it->s, "BODYPARTSTRUCTURE") == 0);
+		}
+	}
+	if (!ok) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (!imap_arg_is_astring(&a[i])) {
-			imap_tagged(x->c, x->cmd->tag,
-				    "BAD Invalid arguments.");
-			return;
-		}
-	for (size_t i = 0; i < n; i++) {
-		struct buf data, lit;
-		buf_init(&data, mra_srv.message_size_limit * 2 + 1024);
-		(void)mra_conn_write(x->c, "* URLFETCH ", 11);
-		ua_quoted(x->c, a[i].s);
-		if (ua_fetch(x->s, a[i].s, &data) == 0) {
-			buf_init(&lit, data.len + 32);
-			(void)mra_conn_write(x->c, " ", 1);
-			if (imap_render_literal(&lit, data.p ? data.p : "",
-						data.len) == 0)
-				(void)mra_conn_write(x->c, lit.p, lit.len);
-			buf_deinit(&lit);
-		} else {
-			(void)mra_conn_write(x->c, " NIL", 4);
-		}
-		(void)mra_conn_write(x->c, "\r\n", 2);
-		buf_deinit(&data);
-	}
+		ua_urlfetch_one(x, &a[i]);
 	imap_tagged(x->c, x->cmd->tag, "OK URLFETCH completed.");
 }
