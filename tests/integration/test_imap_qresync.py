@@ -359,3 +359,32 @@ def test_urlauth_generate_fetch_reset(inst):
     assert lines[0].endswith(b" NIL"), lines
     o.close()
     x.close()
+
+
+def test_urlauth_binary_part(inst):
+    """URLAUTH=BINARY (RFC 5524): a base64 part comes back decoded, with
+    its structure; the whole message in its binary form."""
+    owner = user(inst, "uabin")
+    o = Raw(inst, owner)
+    mime = (b"From: a@example.com\r\nSubject: att\r\nMIME-Version: 1.0\r\n"
+            b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+            b"--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            b"--b\r\nContent-Type: application/octet-stream\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\n"
+            b"AAECA2Jpbg==\r\n--b--\r\n")
+    ok(o.cmd("APPEND INBOX ", mime))
+    base = "imap://uabin@extmail.org/INBOX/;uid=1"
+    lines = ok(o.cmd(f'GENURLAUTH "{base}/;section=2;urlauth=authuser" '
+                     f'INTERNAL "{base};urlauth=authuser" INTERNAL'))
+    part, whole = re.findall(rb'"([^"]+)"', lines[0])
+    lines = ok(o.cmd(f'URLFETCH ("{part.decode()}" BODYPARTSTRUCTURE '
+                     "BINARY)"))
+    # NUL bytes: a literal8
+    assert lines[0].endswith(b'BODYPARTSTRUCTURE ("application" '
+                             b'"octet-stream" NIL NIL NIL "base64" 7 NIL '
+                             b'NIL NIL NIL) BINARY ~{7}\r\n\x00\x01\x02'
+                             b'\x03bin)'), lines
+    lines = ok(o.cmd(f'URLFETCH ("{whole.decode()}" BINARY)'))
+    assert b"Content-Transfer-Encoding: binary\r\n\r\n\x00\x01\x02\x03bin" \
+        b"\r\n--b--" in lines[0], lines
+    o.close()
