@@ -957,6 +957,8 @@ static void cmd_fetch(struct imap_ctx *x)
 		imap_condstore_enable(x->c, true);
 	if (s->condstore && (fc->items.flags || since != 0))
 		fc->items.modseq = true; /* RFC 7162 §3.1.4 */
+	if (s->qresync)
+		fc->items.uid = true; /* every FETCH names its UID (§3.2.4) */
 	fc->items.modseqs = imap_condstore_modseqs(s);
 	fc->changedsince = since;
 	if (vanished)
