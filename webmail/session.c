@@ -26,6 +26,7 @@
 #include "maildir.h"
 #include "msghtml.h"
 #include "popfetch.h"
+#include "reading.h"
 #include "str.h"
 #include "upload.h"
 #include "webjson.h"
@@ -72,6 +73,8 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/draft", wm_draft_save, S | C },
 	{ "GET", "/api/source", wm_source, S },
 	{ "GET", "/api/thread", wm_thread, S },
+	{ "GET", "/api/remote_images", wm_remoteimg_get, S },
+	{ "POST", "/api/remote_images", wm_remoteimg_post, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },

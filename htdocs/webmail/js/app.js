@@ -15,6 +15,7 @@ import {showNetdisk} from './netdisk.js';
 import {searchBox, searchHash, showSearch} from './search.js';
 import {showThread} from './thread.js';
 import {autosave} from './drafts.js';
+import {remoteControls, saveToNetdisk} from './reading.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -532,15 +533,17 @@ async function showMessage(folder, uid) {
 		h('h2', {text: t('attachments')}),
 		h('ul', null, m.attachments.map(a => h('li', null,
 			h('a', {href: a.url, download: a.name, text: a.name}),
-			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size)}))))) : null;
+			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size) + ' '}),
+			saveToNetdisk(ui, folder, uid, a))))) : null;
 	const click = name => () => { const b = actions.querySelector(`button[name=${name}]`); if (b) b.click(); };
 	const textView = h('pre', {class: 'text', text: m.text || ''});
-	// the charset menu: the text part read again as the charset chosen
+	// the charset menu: the text and the HTML part read again as the
+	// charset chosen
 	const csSel = h('select', {name: 'charset', 'aria-label': t('charset'), on: {change: async () => {
 		try {
-			const m2 = await call('GET', '/api/message', undefined, {folder, uid, charset: csSel.value});
+			const m2 = await call('GET', '/api/message', undefined, {folder, uid, charset: csSel.value, remote: remote ? 1 : 0});
 			textView.textContent = m2.text || '';
-			body.replaceChildren(textView);
+			renderBar(m2);
 		} catch (e) { flash(errText(e), 'error'); }
 	}}}, h('option', {value: '', text: t('charset_auto')}),
 	['UTF-8', 'GB18030', 'GBK', 'GB2312', 'HZ-GB-2312', 'BIG5', 'BIG5-HKSCS', 'ISO-2022-JP', 'SHIFT_JIS', 'EUC-JP',
@@ -560,7 +563,7 @@ async function showMessage(folder, uid) {
 	const bar = h('div', {class: 'htmlbar'});
 	// The message HTML on its own sandboxed URL (msgframe.js)
 	const showHtml = (html, remote) =>
-		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame')));
+		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame'), csSel.value));
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];
@@ -573,16 +576,14 @@ async function showMessage(folder, uid) {
 				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 			}}});
 			kids.push(tog);
-			if (mm.remote_blocked > 0 && !remote) kids.push(
-				h('span', {class: 'note', text: ' ' + t('remote_blocked', {n: mm.remote_blocked}) + ' '}),
-				h('button', {type: 'button', name: 'remote', text: t('show_remote'), on: {click: async () => {
-					try {
-						const m2 = await call('GET', '/api/message', undefined, {folder, uid, remote: 1});
-						remote = true;
-						renderBar(m2);
-						if (m2.html) showHtml(m2.html, true);
-					} catch (e) { flash(errText(e), 'error'); }
-				}}}));
+			if (mm.remote_always) remote = true;
+			if (!remote || mm.remote_always) kids.push(...remoteControls(ui, mm, async () => {
+				try {
+					const m2 = await call('GET', '/api/message', undefined, {folder, uid, remote: 1, charset: csSel.value});
+					remote = true;
+					renderBar(m2);
+				} catch (e) { flash(errText(e), 'error'); }
+			}, () => route()));
 			if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 		} else if (mm.has_html) {
 			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
