@@ -19,12 +19,14 @@
 void maildir_modseq_file_deinit(struct maildir_modseq_file *mf)
 {
 	free(mf->recs);
+	free(mf->gone);
 	memset(mf, 0, sizeof *mf);
 }
 
 void maildir_modseq_deinit(struct maildir_modseq *ms)
 {
 	free(ms->v);
+	free(ms->gone);
 	memset(ms, 0, sizeof *ms);
 }
 
@@ -56,29 +58,73 @@ static int modseq_char(const char **p, const char *end, char c)
 	return 0;
 }
 
+/* Appends g to the "x" lines of *v (n of them, capacity *cap). */
+static void modseq_gone_push(struct maildir_modseq_gone **v, size_t *n,
+			     size_t *cap, struct maildir_modseq_gone g)
+{
+	if (*n == *cap) {
+		*cap = *cap ? *cap * 2 : 16;
+		*v = xrealloc(*v, *cap * sizeof **v);
+	}
+	(*v)[(*n)++] = g;
+}
+
+/* An "x uidlo uidhi modseq" line (after the "x "), modseqs up to h. */
+static int modseq_parse_gone(const char **p, const char *end, uint64_t h,
+			     struct maildir_modseq_file *mf, size_t *cap)
+{
+	uint64_t lo, hi, ms;
+	if (modseq_num(p, end, UINT32_MAX, &lo) < 0 || lo == 0 ||
+	    modseq_char(p, end, ' ') < 0 ||
+	    modseq_num(p, end, UINT32_MAX, &hi) < 0 || hi < lo ||
+	    modseq_char(p, end, ' ') < 0 || modseq_num(p, end, h, &ms) < 0 ||
+	    ms == 0 || modseq_char(p, end, '\n') < 0 ||
+	    mf->ngone == MAILDIR_MODSEQ_GONE_MAX ||
+	    (mf->ngone > 0 && ms < mf->gone[mf->ngone - 1].modseq))
+		return -1;
+	struct maildir_modseq_gone g = {(uint32_t)lo, (uint32_t)hi, ms};
+	modseq_gone_push(&mf->gone, &mf->ngone, cap, g);
+	return 0;
+}
+
 int maildir_modseq_parse(const char *data, size_t len,
 			 struct maildir_modseq_file *mf)
 {
 	memset(mf, 0, sizeof *mf);
-	static const char magic[] = "youju-modseq 1 ";
+	static const char magic[] = "youju-modseq ";
 	const char *p = data, *end = data + len;
-	uint64_t v, h;
+	uint64_t v, h, version, un = 0;
 	if (len < sizeof magic - 1 || memcmp(p, magic, sizeof magic - 1) != 0)
 		return -1;
 	p += sizeof magic - 1;
-	if (modseq_num(&p, end, UINT32_MAX, &v) < 0 || v == 0 ||
+	if (modseq_num(&p, end, 2, &version) < 0 || version == 0 ||
 	    modseq_char(&p, end, ' ') < 0 ||
-	    modseq_num(&p, end, INT64_MAX, &h) < 0 ||
-	    modseq_char(&p, end, '\n') < 0)
+	    modseq_num(&p, end, UINT32_MAX, &v) < 0 || v == 0 ||
+	    modseq_char(&p, end, ' ') < 0 ||
+	    modseq_num(&p, end, INT64_MAX, &h) < 0)
+		return -1;
+	if (version == 2 && (modseq_char(&p, end, ' ') < 0 ||
+			     modseq_num(&p, end, UINT32_MAX, &un) < 0))
+		return -1;
+	if (modseq_char(&p, end, '\n') < 0)
 		return -1;
 	mf->uidvalidity = (uint32_t)v;
 	mf->highest = h;
-	size_t cap = 0;
+	mf->uidnext = (uint32_t)un;
+	size_t cap = 0, gcap = 0;
 	while (p < end) {
+		if (*p == 'x' && version == 2) {
+			p++;
+			if (modseq_char(&p, end, ' ') < 0 ||
+			    modseq_parse_gone(&p, end, h, mf, &gcap) < 0)
+				goto bad;
+			continue;
+		}
 		struct maildir_modseq_rec r;
 		uint64_t uid, ms;
 		memset(&r, 0, sizeof r);
-		if (modseq_num(&p, end, UINT32_MAX, &uid) < 0 || uid == 0 ||
+		if (mf->ngone > 0 || /* "x" lines come last */
+		    modseq_num(&p, end, UINT32_MAX, &uid) < 0 || uid == 0 ||
 		    modseq_char(&p, end, ' ') < 0 ||
 		    modseq_num(&p, end, h, &ms) < 0 || ms == 0 ||
 		    modseq_char(&p, end, ' ') < 0)
@@ -107,19 +153,24 @@ bad:
 	return -1;
 }
 
-static int modseq_write(const char *path, uint32_t uidvalidity,
-			uint64_t highest, const struct maildir_folder *f,
-			const uint64_t *v)
+static int modseq_write(const char *path, uint64_t highest,
+			const struct maildir_folder *f,
+			const struct maildir_modseq *ms)
 {
 	struct buf b;
 	buf_init(&b, MODSEQ_FILE_MAX);
-	int r =
-	    buf_printf(&b, "youju-modseq 1 %lu %llu\n",
-		       (unsigned long)uidvalidity, (unsigned long long)highest);
+	int r = buf_printf(
+	    &b, "youju-modseq 2 %lu %llu %lu\n", (unsigned long)f->uidvalidity,
+	    (unsigned long long)highest, (unsigned long)f->next_uid);
 	for (size_t i = 0; r == 0 && i < f->n; i++)
-		r = buf_printf(&b, "%lu %llu %.39s\n",
-			       (unsigned long)f->msgs[i].uid,
-			       (unsigned long long)v[i], f->msgs[i].letters);
+		r = buf_printf(
+		    &b, "%lu %llu %.39s\n", (unsigned long)f->msgs[i].uid,
+		    (unsigned long long)ms->v[i], f->msgs[i].letters);
+	for (size_t i = 0; r == 0 && i < ms->ngone; i++)
+		r = buf_printf(&b, "x %lu %lu %llu\n",
+			       (unsigned long)ms->gone[i].lo,
+			       (unsigned long)ms->gone[i].hi,
+			       (unsigned long long)ms->gone[i].modseq);
 	if (r == 0)
 		r = file_replace(path, b.p ? b.p : "", b.len, NULL);
 	else
@@ -155,22 +206,46 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 	uint64_t start =
 	    (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 	uint64_t highest = mf.highest;
+	size_t gcap = 0;
 	if (fresh) {
 		/* never below what an older file may have given out */
 		if (highest < start)
 			highest = start;
 		maildir_modseq_file_deinit(&mf);
+		/* whatever is missing went before this file began */
+		if (f->next_uid > 1) {
+			struct maildir_modseq_gone g = {1, f->next_uid - 1,
+							highest};
+			modseq_gone_push(&ms->gone, &ms->ngone, &gcap, g);
+		}
+	} else {
+		ms->gone = mf.gone; /* taken over */
+		ms->ngone = gcap = mf.ngone;
+		mf.gone = NULL;
+		mf.ngone = 0;
 	}
-	bool changed = fresh;
+	bool changed = fresh || mf.uidnext != f->next_uid;
 	ms->v = xcalloc(f->n ? f->n : 1, sizeof *ms->v);
 	ms->n = f->n;
-	size_t j = 0;
-	bool gone = false;
+	/* runs of expunged UIDs with no survivor between them; their
+	   modseq is known at the end */
+	size_t first_new = ms->ngone;
+	struct maildir_modseq_gone run = {0, 0, 0};
+	size_t j = 0, fresh_uids = 0;
+	uint32_t base = mf.uidnext ? mf.uidnext
+			: mf.n > 0 ? mf.recs[mf.n - 1].uid + 1
+				   : 1;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct maildir_msg *m = &f->msgs[i];
 		while (j < mf.n && mf.recs[j].uid < m->uid) {
-			gone = true;
+			if (run.lo == 0)
+				run.lo = mf.recs[j].uid;
+			run.hi = mf.recs[j].uid;
 			j++;
+		}
+		if (j < mf.n && mf.recs[j].uid == m->uid && run.lo != 0) {
+			modseq_gone_push(&ms->gone, &ms->ngone, &gcap, run);
+			run.lo = 0;
 		}
 		if (j < mf.n && mf.recs[j].uid == m->uid &&
 		    strncmp(mf.recs[j].letters, m->letters,
@@ -182,15 +257,37 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 		}
 		if (j < mf.n && mf.recs[j].uid == m->uid)
 			j++;
+		if (!fresh && m->uid >= base)
+			fresh_uids++;
 	}
-	if (j < mf.n || gone) {
+	for (; j < mf.n; j++) {
+		if (run.lo == 0)
+			run.lo = mf.recs[j].uid;
+		run.hi = mf.recs[j].uid;
+	}
+	if (run.lo != 0)
+		modseq_gone_push(&ms->gone, &ms->ngone, &gcap, run);
+	/* UIDs given out and expunged since the last sync */
+	if (!fresh && f->next_uid > base && fresh_uids < f->next_uid - base) {
+		struct maildir_modseq_gone g = {base, f->next_uid - 1, 0};
+		modseq_gone_push(&ms->gone, &ms->ngone, &gcap, g);
+	}
+	if (ms->ngone > first_new) {
 		highest++; /* expunges move it too (RFC 7162 §3.1.2.1) */
 		changed = true;
+		for (size_t i = first_new; i < ms->ngone; i++)
+			ms->gone[i].modseq = highest;
+	}
+	/* bounded: merge the oldest two (the reader leaves out survivors) */
+	while (ms->ngone > MAILDIR_MODSEQ_GONE_MAX) {
+		struct maildir_modseq_gone *g = ms->gone;
+		g[1].lo = g[0].lo < g[1].lo ? g[0].lo : g[1].lo;
+		g[1].hi = g[0].hi > g[1].hi ? g[0].hi : g[1].hi;
+		memmove(g, g + 1, --ms->ngone * sizeof *g);
 	}
 	ms->highest = highest;
 	int r = 0;
-	if (changed &&
-	    modseq_write(path, f->uidvalidity, highest, f, ms->v) < 0)
+	if (changed && modseq_write(path, highest, f, ms) < 0)
 		r = -1;
 	int e = errno;
 	maildir_uidlist_unlock(f->path);

@@ -3,8 +3,25 @@
  * (RFC 7162 CONDSTORE), kept where Dovecot keeps nothing it
  * would read: the file `youju-modseq` beside dovecot-uidlist.
  *
- *   youju-modseq 1 <uidvalidity> <highestmodseq>\n
+ *   youju-modseq 2 <uidvalidity> <highestmodseq> <uidnext>\n
  *   <uid> <modseq> <letters>\n          one per message, ascending uid
+ *   x <uidlo> <uidhi> <modseq>\n        expunged UIDs (QRESYNC), oldest
+ *                                       first, modseq not descending
+ *
+ * An "x" line says: the UIDs lo..hi that are not in the folder any more
+ * were expunged at or before <modseq> (RFC 7162 §3.2 needs this to
+ * answer VANISHED (EARLIER)).  A line covers a run of expunged UIDs with
+ * no surviving message between them as it was at that sync, so it may
+ * name UIDs that vanished earlier or never existed; whoever reads it
+ * leaves out the UIDs still in the folder.  <uidnext> is the folder's
+ * UIDNEXT at the last sync: UIDs given out and expunged between two
+ * syncs (by Dovecot, the MTA and a POP3 client, say) are recorded too.
+ * When the file is started afresh one line "x 1 <uidnext-1> <start>"
+ * says "anything missing went before this file".  At most
+ * MAILDIR_MODSEQ_GONE_MAX lines: past that the two oldest lines are
+ * merged into one (their span, the larger modseq), so a client resyncing
+ * from long ago may hear of a few more UIDs than it knew, never fewer.
+ * Version 1 files (no uidnext, no "x" lines) are read as well.
  *
  * <letters> are the message's ":2," info letters as last seen ("" for a
  * message in new/ or without flags), so a change made by anyone (Dovecot,
@@ -29,6 +46,15 @@
 
 #define MAILDIR_MODSEQ_FILE "youju-modseq"
 
+/* "x" lines kept at most (about 30 bytes each). */
+#define MAILDIR_MODSEQ_GONE_MAX 4096
+
+/* An "x" line: UIDs lo..hi not in the folder were gone by modseq. */
+struct maildir_modseq_gone {
+	uint32_t lo, hi;
+	uint64_t modseq;
+};
+
 struct maildir_modseq_rec {
 	uint32_t uid;
 	uint64_t modseq;
@@ -39,12 +65,15 @@ struct maildir_modseq_rec {
 struct maildir_modseq_file {
 	uint32_t uidvalidity;
 	uint64_t highest;
+	uint32_t uidnext;		 /* 0: not known (version 1) */
 	struct maildir_modseq_rec *recs; /* owned, ascending uid */
 	size_t n;
+	struct maildir_modseq_gone *gone; /* owned, oldest first */
+	size_t ngone;
 };
 
 /* Parses data (len bytes) into mf.  0, or -1 when it is not a version 1
-   file (mf empty then).  Free with maildir_modseq_file_deinit. */
+   or 2 file (mf empty then).  Free with maildir_modseq_file_deinit. */
 int maildir_modseq_parse(const char *data, size_t len,
 			 struct maildir_modseq_file *mf);
 void maildir_modseq_file_deinit(struct maildir_modseq_file *mf);
@@ -54,6 +83,8 @@ struct maildir_modseq {
 	uint64_t highest;
 	uint64_t *v; /* owned; per message of the folder, in its order */
 	size_t n;
+	struct maildir_modseq_gone *gone; /* owned: the "x" lines */
+	size_t ngone;
 };
 
 /*

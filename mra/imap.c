@@ -20,12 +20,14 @@
 
 #include "imap_parse.h"
 #include "imap_binary.h"
+#include "imap_qresync.h"
 #include "imap_condstore.h"
 #include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_index.h"
 #include "imap_mbox.h"
+#include "imap_notify.h"
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_search.h"
@@ -33,6 +35,7 @@
 #include "imap_sort.h"
 #include "imap_status.h"
 #include "imap_thread.h"
+#include "imap_urlauth.h"
 #include "inotify_hub.h"
 #include "log.h"
 #include "mailbox.h"
@@ -102,7 +105,8 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
-	    "CONDSTORE "
+	    "CONTEXT=SORT "
+	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
 	    "STATUS=SIZE "
 	    "LIST-EXTENDED%s%s",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
@@ -154,8 +158,11 @@ static void imap_ino_event(void *ctx)
 		return;
 	struct imap_sess *s = c->sess;
 	/* outside IDLE the change is told at the next command (RFC 3501
-	   §5.2 allows untagged data only with a command in progress) */
-	if (s->idle_tag != NULL) {
+	   §5.2 allows untagged data only with a command in progress),
+	   unless NOTIFY asked for it at once (RFC 5465 §5.1); never inside
+	   a FETCH being produced */
+	if (s->idle_tag != NULL ||
+	    (imap_notify_selected_now(s) && c->produce == NULL)) {
 		imap_sync(c, true);
 		mra_conn_kick(c);
 	}
@@ -167,6 +174,13 @@ static void imap_ino_event(void *ctx)
  * sessions of a process share one, with a watch per directory.
  */
 static struct inotify_hub *imap_hub;
+
+struct inotify_hub *imap_inotify_hub(void)
+{
+	if (imap_hub == NULL)
+		imap_hub = inotify_hub_new(mra_srv.loop);
+	return imap_hub;
+}
 
 /*
  * Watches new/ and cur/ of the selected folder: a delivery is a link into
@@ -291,6 +305,7 @@ static void imap_free(struct mra_conn *c)
 						 : "Connection closed");
 	imap_fetch_end(c, s);
 	imap_close_folder(s);
+	imap_notify_free(&s->notify);
 	buf_deinit(&s->cmd);
 	free(s->maildir);
 	free(s->quota);
@@ -369,14 +384,23 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (report && !maildir_keywords_equal(&s->f->kw, &nf->kw))
 		imap_flags_write_defs(c, &nf->kw);
 	bool changed_count = false;
+	/* QRESYNC: one VANISHED instead of the EXPUNGEs (RFC 7162 §3.2.10) */
+	uint32_t *vanished =
+	    s->qresync ? xcalloc(s->f->n + 1, sizeof *vanished) : NULL;
+	size_t nvanished = 0;
 	while (i < s->f->n) {
 		struct maildir_msg *om = &s->f->msgs[i];
 		if (j < nf->n && nf->msgs[j].uid == om->uid) {
 			nrecent[j] = s->recent[i];
 			if (strcmp(om->letters, nf->msgs[j].letters) != 0 &&
 			    report) {
-				(void)mra_conn_printf(c, "* %zu FETCH (FLAGS ",
+				(void)mra_conn_printf(c, "* %zu FETCH (",
 						      j + 1);
+				if (s->qresync) /* RFC 7162 §3.2.4 */
+					(void)mra_conn_printf(
+					    c, "UID %lu ",
+					    (unsigned long)om->uid);
+				(void)mra_conn_write(c, "FLAGS ", 6);
 				imap_flags_write(c, &nf->kw,
 						 nf->msgs[j].letters,
 						 nrecent[j]);
@@ -397,13 +421,18 @@ void imap_sync(struct mra_conn *c, bool report)
 		/* expunged by someone else */
 		if (report) {
 			imap_context_expunge(c, i + 1 - removed);
-			(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
-					      i + 1 - removed);
+			if (vanished != NULL)
+				vanished[nvanished++] = om->uid;
+			else
+				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
+						      i + 1 - removed);
 		}
 		removed++;
 		changed_count = true;
 		i++;
 	}
+	imap_qresync_report(c, vanished, nvanished);
+	free(vanished);
 	size_t old_left = s->f->n - removed;
 	uint32_t first_old = old_left < nf->n ? imap_recent_take(s, nf) : 0;
 	for (size_t k = old_left; k < nf->n; k++) {
@@ -626,14 +655,18 @@ static void cmd_select(struct imap_ctx *x)
 					    "closed.\r\n");
 	}
 	s->state = IMAP_AUTH;
-	/* SELECT box (CONDSTORE) (RFC 7162 §3.1.8) */
-	if (x->cmd->nargs == 2 && a[1].type == IMAP_ARG_LIST &&
-	    imap_args_have_atom(a[1].list, a[1].n, "CONDSTORE"))
-		s->condstore = true;
-	else if (x->cmd->nargs != 1) {
-		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
+	/* SELECT box (CONDSTORE) (RFC 7162 §3.1.8), (QRESYNC (...)) §3.2.5 */
+	struct imap_qresync_req qr = {0};
+	bool cs = false;
+	const char *qerr = "BAD Invalid arguments.";
+	if (x->cmd->nargs > 2 ||
+	    (x->cmd->nargs == 2 &&
+	     imap_qresync_parse_select(s, &a[1], &qr, &cs, &qerr) < 0)) {
+		imap_tagged(x->c, x->cmd->tag, "%s", qerr);
 		return;
 	}
+	if (cs)
+		s->condstore = true;
 	char *path = imap_folder_path(s, a[0].s);
 	const char *err = "no such mailbox";
 	s->readonly = strcmp(x->cmd->name, "EXAMINE") == 0;
@@ -681,6 +714,7 @@ static void cmd_select(struct imap_ctx *x)
 				      "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 				      (unsigned long long)s->ms.highest);
 	}
+	imap_qresync_select(c, &qr);
 	imap_watch(c, s);
 	imap_tagged(c, x->cmd->tag, "OK [%s] %s completed.",
 		    s->readonly ? "READ-ONLY" : "READ-WRITE", x->cmd->name);
@@ -815,14 +849,22 @@ static void cmd_id(struct imap_ctx *x)
 
 static void cmd_enable(struct imap_ctx *x)
 {
-	bool cs = false;
-	for (size_t i = 0; i < x->cmd->nargs; i++)
-		if (x->cmd->args[i].type == IMAP_ARG_ATOM &&
-		    strcasecmp(x->cmd->args[i].s, "CONDSTORE") == 0)
-			cs = true;
+	bool cs = false, qr = false;
+	for (size_t i = 0; i < x->cmd->nargs; i++) {
+		const struct imap_arg *a = &x->cmd->args[i];
+		if (a->type == IMAP_ARG_ATOM &&
+		    strcasecmp(a->s, "CONDSTORE") == 0)
+			cs = !x->s->condstore;
+		if (a->type == IMAP_ARG_ATOM &&
+		    strcasecmp(a->s, "QRESYNC") == 0)
+			qr = !x->s->qresync;
+	}
 	if (cs)
 		imap_condstore_enable(x->c, false);
-	(void)mra_conn_printf(x->c, "* ENABLED%s\r\n", cs ? " CONDSTORE" : "");
+	if (qr)
+		imap_qresync_enable(x->c);
+	(void)mra_conn_printf(x->c, "* ENABLED%s%s\r\n", cs ? " CONDSTORE" : "",
+			      qr ? " QRESYNC" : "");
 	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
 }
 
@@ -890,13 +932,12 @@ static void cmd_fetch(struct imap_ctx *x)
 	struct imap_sess *s = x->s;
 	struct imap_arg *a = x->cmd->args;
 	uint64_t since = 0;
-	/* FETCH set items (CHANGEDSINCE n) (RFC 7162 §3.1.4.1) */
+	bool vanished = false;
+	/* FETCH set items (CHANGEDSINCE n [VANISHED]) (RFC 7162 §3.1.4.1,
+	   §3.2.6) */
 	if (x->cmd->nargs == 3 &&
-	    (a[2].type != IMAP_ARG_LIST || a[2].n != 2 ||
-	     a[2].list[0].type != IMAP_ARG_ATOM ||
-	     strcasecmp(a[2].list[0].s, "CHANGEDSINCE") != 0 ||
-	     a[2].list[1].type != IMAP_ARG_ATOM ||
-	     str_parse_u64(a[2].list[1].s, 1, INT64_MAX, &since) < 0)) {
+	    imap_qresync_fetch_mods(x->s, &a[2], x->uid, &since, &vanished) <
+		0) {
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid FETCH modifier.");
 		return;
 	}
@@ -916,8 +957,12 @@ static void cmd_fetch(struct imap_ctx *x)
 		imap_condstore_enable(x->c, true);
 	if (s->condstore && (fc->items.flags || since != 0))
 		fc->items.modseq = true; /* RFC 7162 §3.1.4 */
+	if (s->qresync)
+		fc->items.uid = true; /* every FETCH names its UID (§3.2.4) */
 	fc->items.modseqs = imap_condstore_modseqs(s);
 	fc->changedsince = since;
+	if (vanished)
+		imap_qresync_vanished(x->c, a[0].s, since);
 	fc->tag = xstrdup(x->cmd->tag);
 	fc->set = xstrdup(a[0].s);
 	fc->uid = x->uid;
@@ -1050,6 +1095,10 @@ static const struct {
     {"SORT", cmd_sort, SEL | UIDOK},
     {"THREAD", cmd_thread, SEL | UIDOK},
     {"CANCELUPDATE", cmd_cancelupdate, SEL},
+    {"NOTIFY", imap_cmd_notify, AUTH | SEL},
+    {"GENURLAUTH", imap_cmd_genurlauth, AUTH | SEL},
+    {"RESETKEY", imap_cmd_resetkey, AUTH | SEL},
+    {"URLFETCH", imap_cmd_urlfetch, AUTH | SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)

@@ -80,57 +80,6 @@ static int imap_append_date(const char *s, time_t *when_r)
 	return 0;
 }
 
-/*
- * Appends what a CATENATE URL (imap_url.h) names to out: only the user's
- * own mailboxes.  0, or -1 (a bad URL, or nothing there).
- */
-static int imap_url_fetch(struct imap_sess *s, const char *url, struct buf *out)
-{
-	struct imap_url pu;
-	if (imap_url_parse(url, &pu) < 0)
-		return -1;
-	char *path = imap_folder_path(s, pu.mailbox);
-	const char *err;
-	struct maildir_folder *f = NULL;
-	if (path != NULL && access(path, F_OK) == 0)
-		f = maildir_folder_open(path, false, &err);
-	free(path);
-	if (f == NULL)
-		return -1;
-	int rc = -1;
-	struct maildir_msg *m = NULL;
-	for (size_t i = 0; i < f->n; i++)
-		if (f->msgs[i].uid == pu.uid)
-			m = &f->msgs[i];
-	struct imap_fetch_sec sec;
-	memset(&sec, 0, sizeof sec);
-	struct buf raw, msg;
-	buf_init(&raw, mra_srv.message_size_limit * 2);
-	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	if (m == NULL ||
-	    (pu.uidvalidity != 0 && pu.uidvalidity != f->uidvalidity) ||
-	    imap_fetch_section(pu.section, strlen(pu.section), &sec) < 0 ||
-	    maildir_msg_read(f, m, &raw) < 0)
-		goto out;
-	imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
-	sec.partial = pu.partial;
-	sec.off = pu.off;
-	sec.len = pu.len;
-	if (imap_fetch_section_text(msg.p ? msg.p : "", msg.len, &sec, out) ==
-	    0)
-		rc = 0;
-out:
-	free(sec.label);
-	free(sec.part);
-	for (size_t i = 0; i < sec.nfields; i++)
-		free(sec.fields[i]);
-	free(sec.fields);
-	buf_deinit(&raw);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
-	return rc;
-}
-
 /* Builds a CATENATE message into m->built.  NULL, or the tagged reply's
    text for the failure. */
 static const char *imap_catenate(struct imap_sess *s, struct imap_append_msg *m)
@@ -149,7 +98,7 @@ static const char *imap_catenate(struct imap_sess *s, struct imap_append_msg *m)
 		} else if (strcasecmp(k->s, "URL") == 0 &&
 			   imap_arg_is_astring(v)) {
 			size_t before = m->built.len;
-			if (imap_url_fetch(s, v->s, &m->built) < 0) {
+			if (imap_url_fetch(s->maildir, v->s, &m->built) < 0) {
 				if (m->built.len > before)
 					buf_truncate(&m->built, before);
 				return "NO [BADURL] Invalid or unknown URL.";

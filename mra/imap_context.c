@@ -15,6 +15,7 @@
 #include "imap_render.h"
 #include "imap_search.h"
 #include "imap_sess.h"
+#include "imap_sort.h"
 #include "maildir.h"
 #include "mra.h"
 #include "xalloc.h"
@@ -23,6 +24,7 @@ static void imap_context_free(struct imap_context *x)
 {
 	free(x->tag);
 	imap_search_free(&x->s);
+	imap_sort_keys_free(&x->sort);
 	free(x->seq);
 	free(x->uids);
 	memset(x, 0, sizeof *x);
@@ -79,6 +81,18 @@ bool imap_context_add(struct mra_conn *c, const char *tag, bool uid,
 	return true;
 }
 
+bool imap_context_add_sort(struct mra_conn *c, const char *tag, bool uid,
+			   struct imap_search **s, struct imap_sort_keys **k,
+			   const struct imap_esearch *es)
+{
+	struct imap_sess *ss = c->sess;
+	if (!imap_context_add(c, tag, uid, s, es))
+		return false;
+	ss->ctx[ss->nctx - 1].sort = *k;
+	*k = NULL;
+	return true;
+}
+
 int imap_context_cancel(struct imap_sess *s, const char *tag)
 {
 	for (size_t i = 0; i < s->nctx; i++) {
@@ -110,7 +124,7 @@ static void imap_context_head(struct mra_conn *c, const struct imap_context *x,
 	if (imap_render_quoted(&q, x->tag, strlen(x->tag)) == 0)
 		(void)mra_conn_write(c, q.p, q.len);
 	buf_deinit(&q);
-	(void)mra_conn_printf(c, ")%s %s (0 ", x->uid ? " UID" : "", what);
+	(void)mra_conn_printf(c, ")%s %s (", x->uid ? " UID" : "", what);
 }
 
 void imap_context_expunge(struct mra_conn *c, size_t seq)
@@ -121,9 +135,10 @@ void imap_context_expunge(struct mra_conn *c, size_t seq)
 		size_t w = 0;
 		for (size_t k = 0; k < x->n; k++) {
 			if (x->seq[k] == seq) {
+				/* the position in a sorted result */
 				imap_context_head(c, x, "REMOVEFROM");
 				(void)mra_conn_printf(
-				    c, "%lu)\r\n",
+				    c, "%zu %lu)\r\n", x->sort ? w + 1 : 0,
 				    (unsigned long)(x->uid ? x->uids[k] : seq));
 				continue;
 			}
@@ -142,8 +157,70 @@ static void imap_context_tell(struct mra_conn *c, const struct imap_context *x,
 	if (n == 0)
 		return;
 	imap_context_head(c, x, what);
+	(void)mra_conn_write(c, "0 ", 2);
 	imap_esearch_set(c, v, n);
 	(void)mra_conn_write(c, ")\r\n", 3);
+}
+
+static int u32_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool u32_has(const uint32_t *sorted, size_t n, uint32_t v)
+{
+	return bsearch(&v, sorted, n, sizeof v, u32_cmp) != NULL;
+}
+
+/* "* ESEARCH (TAG t) [UID] what (pos id)" */
+static void imap_context_one(struct mra_conn *c, const struct imap_context *x,
+			     const char *what, size_t pos, uint32_t id)
+{
+	imap_context_head(c, x, what);
+	(void)mra_conn_printf(c, "%zu %lu)\r\n", pos, (unsigned long)id);
+}
+
+/*
+ * A sorted context (RFC 5267 §4.3): a message's place in the order never
+ * changes (the sort keys come from its text, which never changes), so
+ * the new order is the old one with messages taken out and put in.  Each
+ * removal is told with its position at that moment, then each addition
+ * with its final position, in ascending order, so a client applying them
+ * one by one ends with the new order.
+ */
+static void imap_context_sorted(struct mra_conn *c, struct imap_context *x)
+{
+	struct imap_sess *s = c->sess;
+	size_t nn;
+	uint32_t *nv = imap_sort_run(s->f, s->recent, x->s, x->sort, &nn);
+	uint32_t *ns = xcalloc(nn + 1, sizeof *ns), *os;
+	memcpy(ns, nv, nn * sizeof *ns);
+	qsort(ns, nn, sizeof *ns, u32_cmp);
+	os = xcalloc(x->n + 1, sizeof *os);
+	memcpy(os, x->uids, x->n * sizeof *os);
+	qsort(os, x->n, sizeof *os, u32_cmp);
+	size_t pos = 0;
+	for (size_t k = 0; k < x->n; k++) {
+		if (u32_has(ns, nn, x->uids[k])) {
+			pos++;
+			continue;
+		}
+		size_t q = imap_context_seq(s->f, x->uids[k]);
+		if (q != 0) /* else told with its EXPUNGE */
+			imap_context_one(c, x, "REMOVEFROM", pos + 1,
+					 x->uid ? x->uids[k] : (uint32_t)q);
+	}
+	for (size_t k = 0; k < nn; k++)
+		if (!u32_has(os, x->n, nv[k]))
+			imap_context_one(
+			    c, x, "ADDTO", k + 1,
+			    x->uid ? nv[k]
+				   : (uint32_t)imap_context_seq(s->f, nv[k]));
+	imap_context_set(x, s->f, nv, nn, true);
+	free(nv);
+	free(ns);
+	free(os);
 }
 
 void imap_context_notify(struct mra_conn *c)
@@ -154,6 +231,10 @@ void imap_context_notify(struct mra_conn *c)
 	s->notifying = true;
 	for (size_t i = 0; i < s->nctx; i++) {
 		struct imap_context *x = &s->ctx[i];
+		if (x->sort != NULL) {
+			imap_context_sorted(c, x);
+			continue;
+		}
 		struct imap_esearch es;
 		memset(&es, 0, sizeof es);
 		imap_search_run(s->f, s->recent, NULL, s->ix, x->s, false, &es);

@@ -17,16 +17,19 @@ struct mra_conn;
 struct imap_sess;
 struct imap_search;
 struct imap_esearch;
+struct imap_sort_keys;
 
 /* Active UPDATE searches one session may have (NO [NOUPDATE] above). */
 #define IMAP_CONTEXT_MAX 8
 
 /* One active search: its tag, the search (owned), the current result as
-   sequence numbers with their UIDs, ascending. */
+   sequence numbers with their UIDs, ascending, or in sort order for a
+   SORT (CONTEXT=SORT, sort set). */
 struct imap_context {
 	char *tag;
 	bool uid;
 	struct imap_search *s;
+	struct imap_sort_keys *sort; /* owned, or NULL: a SEARCH */
 	uint32_t *seq, *uids;
 	size_t n;
 };
@@ -38,6 +41,13 @@ struct imap_context {
  */
 bool imap_context_add(struct mra_conn *c, const char *tag, bool uid,
 		      struct imap_search **s, const struct imap_esearch *es);
+
+/* The same for a SORT ... RETURN (UPDATE): es holds the matches in sort
+   order; *k (taken) is its sort criteria.  Changes are told with their
+   positions in the sorted result (RFC 5267 §4.3). */
+bool imap_context_add_sort(struct mra_conn *c, const char *tag, bool uid,
+			   struct imap_search **s, struct imap_sort_keys **k,
+			   const struct imap_esearch *es);
 
 /* CANCELUPDATE "tag" ...: 0, or -1 when a tag is not active. */
 int imap_context_cancel(struct imap_sess *s, const char *tag);

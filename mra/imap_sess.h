@@ -20,6 +20,7 @@ struct maildir_folder;
 struct maildir_index;
 struct imap_fetch_cur;
 struct imap_context;
+struct imap_notify;
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -52,9 +53,11 @@ struct imap_sess {
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
 	size_t nctx;
-	bool notifying;		  /* in imap_context_notify */
-	bool condstore;		  /* CONDSTORE enabled (RFC 7162 §3.1) */
-	struct maildir_modseq ms; /* f's modseqs while condstore */
+	bool notifying;		    /* in imap_context_notify */
+	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
+	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
+	struct maildir_modseq ms;   /* f's modseqs while condstore */
 };
 
 struct imap_ctx {

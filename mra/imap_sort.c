@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "addrlist.h"
+#include "imap_context.h"
 #include "imap_render.h"
 #include "imap_search.h"
 #include "maildir.h"
@@ -52,7 +53,7 @@ static const struct {
     {"DISPLAYTO", SORT_DISPLAYTO},
 };
 
-struct sort_crit {
+struct imap_sort_keys {
 	enum sort_key key[IMAP_SORT_KEYS_MAX];
 	bool reverse[IMAP_SORT_KEYS_MAX];
 	size_t n;
@@ -69,7 +70,7 @@ struct sort_rec {
 };
 
 static void rec_keys(struct sort_rec *r, const char *msg, size_t len,
-		     const struct sort_crit *cr)
+		     const struct imap_sort_keys *cr)
 {
 	size_t hl = imap_render_header_end(msg, len);
 	struct buf v;
@@ -132,7 +133,7 @@ static void rec_free(struct sort_rec *r)
 	free(r->dto);
 }
 
-static const struct sort_crit *sort_cur;
+static const struct imap_sort_keys *sort_cur;
 
 static int cmp_str(const char *a, const char *b)
 {
@@ -186,7 +187,8 @@ static int rec_cmp(const void *pa, const void *pb)
 
 /* ---- the command ------------------------------------------------------ */
 
-static const char *parse_crit(const struct imap_arg *a, struct sort_crit *cr)
+static const char *parse_crit(const struct imap_arg *a,
+			      struct imap_sort_keys *cr)
 {
 	memset(cr, 0, sizeof *cr);
 	if (a->type != IMAP_ARG_LIST || a->n == 0)
@@ -270,7 +272,7 @@ struct sort_ctx {
 	struct sort_rec *recs;
 	size_t nr;
 	bool uid;
-	const struct sort_crit *cr;
+	const struct imap_sort_keys *cr;
 };
 
 static void sort_one(void *ctx, const struct imap_search_msg *m)
@@ -285,13 +287,53 @@ static void sort_one(void *ctx, const struct imap_search_msg *m)
 	rec_keys(r, m->text, m->len, x->cr);
 }
 
+/* The messages of f matching s, sorted by cr (owned, *nr_r of them;
+   each with rec_free'd strings already). */
+static struct sort_rec *sort_collect(struct maildir_folder *f,
+				     const bool *recent,
+				     const struct imap_search *s,
+				     const struct imap_sort_keys *cr, bool uid,
+				     size_t *nr_r)
+{
+	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
+			     cr};
+	imap_sort_each(f, recent, s, sort_one, &x);
+	/* qsort has no context argument in C11: the criteria go through a
+	   file-scope pointer (one event loop per process, no threads here) */
+	sort_cur = cr;
+	if (x.nr > 1)
+		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
+	sort_cur = NULL;
+	for (size_t i = 0; i < x.nr; i++)
+		rec_free(&x.recs[i]);
+	*nr_r = x.nr;
+	return x.recs;
+}
+
+uint32_t *imap_sort_run(struct maildir_folder *f, const bool *recent,
+			const struct imap_search *s,
+			const struct imap_sort_keys *k, size_t *n_r)
+{
+	struct sort_rec *r = sort_collect(f, recent, s, k, true, n_r);
+	uint32_t *v = xcalloc(*n_r ? *n_r : 1, sizeof *v);
+	for (size_t i = 0; i < *n_r; i++)
+		v[i] = r[i].id;
+	free(r);
+	return v;
+}
+
+void imap_sort_keys_free(struct imap_sort_keys **k)
+{
+	free(*k);
+	*k = NULL;
+}
+
 void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		   struct maildir_folder *f, const bool *recent, bool uid,
 		   const struct imap_arg *args, size_t n)
 {
 	struct imap_esearch es;
-	/* UPDATE would need CONTEXT=SORT, which is not offered */
-	if (imap_esearch_parse(&args, &n, &es) < 0 || es.update) {
+	if (imap_esearch_parse(&args, &n, &es) < 0) {
 		free(es.v);
 		(void)mra_conn_printf(c,
 				      "%s BAD Invalid sort return "
@@ -299,7 +341,7 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 				      tag);
 		return;
 	}
-	struct sort_crit cr;
+	struct imap_sort_keys cr;
 	const char *err =
 	    n >= 3 ? parse_crit(&args[0], &cr) : "BAD Invalid arguments.";
 	if (err != NULL) {
@@ -309,31 +351,39 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 	struct imap_search *s;
 	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
 		return;
-	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
-			     &cr};
-	imap_sort_each(f, recent, s, sort_one, &x);
-	imap_search_free(&s);
-	/* qsort has no context argument in C11: the criteria go through a
-	   file-scope pointer (one event loop per process, no threads here) */
-	sort_cur = &cr;
-	if (x.nr > 1)
-		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
-	sort_cur = NULL;
+	size_t nr;
+	struct sort_rec *recs = sort_collect(f, recent, s, &cr, uid, &nr);
 	if (!es.on)
 		(void)mra_conn_write(c, "* SORT", 6);
-	for (size_t i = 0; i < x.nr; i++) {
+	for (size_t i = 0; i < nr; i++) {
 		if (es.on)
-			imap_esearch_add(&es, x.recs[i].id);
+			imap_esearch_add(&es, recs[i].id);
 		else
 			(void)mra_conn_printf(c, " %lu",
-					      (unsigned long)x.recs[i].id);
-		rec_free(&x.recs[i]);
+					      (unsigned long)recs[i].id);
+	}
+	free(recs);
+	/* CONTEXT=SORT (RFC 5267 §4): kept in sort order */
+	struct imap_sort_keys *keep = NULL;
+	if (es.update) {
+		keep = xmalloc(sizeof *keep);
+		*keep = cr;
+	}
+	if (es.update && !imap_context_add_sort(c, tag, uid, &s, &keep, &es)) {
+		imap_sort_keys_free(&keep);
+		imap_search_free(&s);
+		free(es.v);
+		(void)mra_conn_printf(c,
+				      "%s NO [NOUPDATE \"%s\"] Too many "
+				      "searches kept updated.\r\n",
+				      tag, tag);
+		return;
 	}
 	if (es.on)
 		imap_esearch_write(c, tag, uid, &es);
 	else
 		(void)mra_conn_write(c, "\r\n", 2);
+	imap_search_free(&s);
 	free(es.v);
-	free(x.recs);
 	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
 }

@@ -39,6 +39,16 @@ void imap_sort_each(struct maildir_folder *f, const bool *recent,
 		    const struct imap_search *s, imap_sort_each_fn *fn,
 		    void *ctx);
 
+/* Sort criteria kept by a CONTEXT=SORT update (RFC 5267 §4). */
+struct imap_sort_keys;
+void imap_sort_keys_free(struct imap_sort_keys **k);
+
+/* The UIDs of the messages of f matching s, in the order of k: owned
+   (free()), *n_r of them. */
+uint32_t *imap_sort_run(struct maildir_folder *f, const bool *recent,
+			const struct imap_search *s,
+			const struct imap_sort_keys *k, size_t *n_r);
+
 /*
  * The whole SORT / UID SORT command (args: the key list, the charset,
  * the search keys) on folder f: "* SORT ..." and the tagged reply.

@@ -1,10 +1,16 @@
 /*
- * CATENATE's IMAP URLs; see imap_url.h.
+ * CATENATE's and URLAUTH's IMAP URLs; see imap_url.h.
  */
 #include "imap_url.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+
+#include "imap_fetch.h"
+#include "imap_mbox.h"
+#include "mra.h"
 
 /* Decodes %xx escapes of [p, e) into out.  0 or -1. */
 static int imap_url_unescape(const char *p, const char *e, char *out,
@@ -104,4 +110,80 @@ int imap_url_parse(const char *url, struct imap_url *u)
 		p = e;
 	}
 	return *p == '\0' ? 0 : -1;
+}
+
+int imap_url_message(const char *maildir, const struct imap_url *pu,
+		     struct buf *msg)
+{
+	char *path = imap_mbox_path(maildir, pu->mailbox);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	if (f == NULL)
+		return -1;
+	struct maildir_msg *m = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->msgs[i].uid == pu->uid)
+			m = &f->msgs[i];
+	struct buf raw;
+	buf_init(&raw, mra_srv.message_size_limit * 2);
+	int rc = -1;
+	if (m != NULL &&
+	    (pu->uidvalidity == 0 || pu->uidvalidity == f->uidvalidity) &&
+	    maildir_msg_read(f, m, &raw) == 0) {
+		imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, msg);
+		rc = 0;
+	}
+	buf_deinit(&raw);
+	maildir_folder_free(&f);
+	return rc;
+}
+
+int imap_url_fetch(const char *maildir, const char *url, struct buf *out)
+{
+	struct imap_url pu;
+	if (imap_url_parse(url, &pu) < 0)
+		return -1;
+	char *path = imap_mbox_path(maildir, pu.mailbox);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	if (f == NULL)
+		return -1;
+	int rc = -1;
+	struct maildir_msg *m = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->msgs[i].uid == pu.uid)
+			m = &f->msgs[i];
+	struct imap_fetch_sec sec;
+	memset(&sec, 0, sizeof sec);
+	struct buf raw, msg;
+	buf_init(&raw, mra_srv.message_size_limit * 2);
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	if (m == NULL ||
+	    (pu.uidvalidity != 0 && pu.uidvalidity != f->uidvalidity) ||
+	    imap_fetch_section(pu.section, strlen(pu.section), &sec) < 0 ||
+	    maildir_msg_read(f, m, &raw) < 0)
+		goto out;
+	imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
+	sec.partial = pu.partial;
+	sec.off = pu.off;
+	sec.len = pu.len;
+	if (imap_fetch_section_text(msg.p ? msg.p : "", msg.len, &sec, out) ==
+	    0)
+		rc = 0;
+out:
+	free(sec.label);
+	free(sec.part);
+	for (size_t i = 0; i < sec.nfields; i++)
+		free(sec.fields[i]);
+	free(sec.fields);
+	buf_deinit(&raw);
+	buf_deinit(&msg);
+	maildir_folder_free(&f);
+	return rc;
 }

@@ -27,4 +27,13 @@ struct imap_url {
 /* Parses url into u.  0, or -1 when it is not such a URL. */
 int imap_url_parse(const char *url, struct imap_url *u);
 
+struct buf;
+/* Appends what url names in the Maildir maildir to out, as BODY[section]
+   would send it.  0, or -1 (a bad URL, or nothing there). */
+int imap_url_fetch(const char *maildir, const char *url, struct buf *out);
+/* The whole message u names (CR LF line ends, as FETCH BODY[] sends it)
+   appended to msg.  0, or -1 (nothing there). */
+int imap_url_message(const char *maildir, const struct imap_url *u,
+		     struct buf *msg);
+
 #endif

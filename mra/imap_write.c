@@ -20,6 +20,7 @@
 #include "imap_context.h"
 #include "imap_flags.h"
 #include "imap_parse.h"
+#include "imap_qresync.h"
 #include "imap_sess.h"
 #include "log.h"
 #include "mailbox.h"
@@ -34,13 +35,23 @@ static void imap_user(const struct imap_sess *s, struct mailbox_user *u)
 			    s->quota);
 }
 
+/* The UIDs of f's messages (owned), before lib/mailbox compacts it. */
+static uint32_t *imap_uids(const struct maildir_folder *f)
+{
+	uint32_t *v = xcalloc(f->n ? f->n : 1, sizeof *v);
+	for (size_t i = 0; i < f->n; i++)
+		v[i] = f->msgs[i].uid;
+	return v;
+}
+
 /*
  * After lib/mailbox took messages out of the view (gone[i] for the old
- * message i): sends their EXPUNGE responses when report and drops their
- * \Recent marks.
+ * message i, whose UID was uids[i]): sends their EXPUNGE responses (one
+ * VANISHED with QRESYNC) when report, drops their \Recent marks and
+ * records the expunges in youju-modseq (CONDSTORE).
  */
-static void imap_expunged(struct mra_conn *c, const bool *gone, size_t old_n,
-			  bool report)
+static void imap_expunged(struct mra_conn *c, const bool *gone, uint32_t *uids,
+			  size_t old_n, bool report)
 {
 	struct imap_sess *s = c->sess;
 	size_t w = 0, k = 0;
@@ -48,14 +59,19 @@ static void imap_expunged(struct mra_conn *c, const bool *gone, size_t old_n,
 		if (gone[i]) {
 			if (report) {
 				imap_context_expunge(c, i + 1 - k);
-				(void)mra_conn_printf(c, "* %zu EXPUNGE\r\n",
-						      i + 1 - k);
+				if (!s->qresync)
+					(void)mra_conn_printf(
+					    c, "* %zu EXPUNGE\r\n", i + 1 - k);
 			}
-			k++;
+			uids[k++] = uids[i]; /* i >= k: not read again */
 			continue;
 		}
 		s->recent[w++] = s->recent[i];
 	}
+	if (report && s->qresync)
+		imap_qresync_report(c, uids, k);
+	if (k > 0 && s->condstore)
+		imap_condstore_refresh(s);
 }
 
 /* Removes \Deleted messages; uidset limits it (UID EXPUNGE).  Sends
@@ -76,10 +92,12 @@ void imap_expunge(struct mra_conn *c, const char *uidset, bool report)
 		    (uidset == NULL || imap_seqset_has(uidset, m->uid, maxuid));
 	}
 	imap_user(s, &u);
+	uint32_t *uids = imap_uids(f);
 	if (mailbox_expunge(&u, f, sel, &removed) < 0)
 		log_error("imap(%s): expunge in %s: %s", s->login_user, f->path,
 			  strerror(errno));
-	imap_expunged(c, sel, n, report);
+	imap_expunged(c, sel, uids, n, report);
+	free(uids);
 	free(sel);
 }
 
@@ -226,7 +244,7 @@ void imap_cmd_store(struct imap_ctx *x)
 			continue;
 		struct maildir_msg *m = &s->f->msgs[i];
 		(void)mra_conn_printf(x->c, "* %zu FETCH (", i + 1);
-		if (x->uid)
+		if (x->uid || s->qresync) /* RFC 7162 §3.2.4 */
 			(void)mra_conn_printf(x->c, "UID %lu ",
 					      (unsigned long)m->uid);
 		if (!silent) {
@@ -312,6 +330,7 @@ void imap_cmd_copy(struct imap_ctx *x)
 	imap_user(s, &u);
 	/* a read-only mailbox keeps its messages: MOVE copies only */
 	bool expunge = move && !s->readonly;
+	uint32_t *uids = imap_uids(s->f);
 	if (mailbox_copy(&u, s->f, sel, dst, expunge, &r, &err) < 0) {
 		if (errno == EDQUOT) {
 			imap_tagged(x->c, x->cmd->tag,
@@ -324,6 +343,7 @@ void imap_cmd_copy(struct imap_ctx *x)
 				    "NO [SERVERBUG] %s failed.",
 				    move ? "Move" : "Copy");
 		}
+		free(uids);
 		free(sel);
 		free(dst);
 		return;
@@ -338,7 +358,7 @@ void imap_cmd_copy(struct imap_ctx *x)
 		if (have_cu)
 			(void)mra_conn_printf(x->c, "* OK [%s] Moved UIDs.\r\n",
 					      cu.p);
-		imap_expunged(x->c, sel, n, true);
+		imap_expunged(x->c, sel, uids, n, true);
 	}
 	if (same) {
 		s->dirty = true; /* the copies are new messages here */
@@ -352,5 +372,6 @@ void imap_cmd_copy(struct imap_ctx *x)
 			    move ? "Move" : "Copy");
 	buf_deinit(&cu);
 	mailbox_copy_result_free(&r);
+	free(uids);
 	free(sel);
 }

@@ -343,6 +343,51 @@ def test_interop_quota_usage_agrees(inst):
     m.logout()
 
 
+def test_interop_qresync_after_dovecot_changes(inst):
+    """QRESYNC (RFC 7162 §3.2) stays right when Dovecot changes the folder
+    between two youju sessions: its flag change, its expunge and a
+    message it appended and expunged before youju looked."""
+    dv = dovecot(inst)
+    y = yimap(inst)
+    assert y.create("Qr")[0] == "OK"
+    for i in range(3):
+        assert y.append("Qr", None, None,
+                        f"Subject: q{i}\r\n\r\nx\r\n".encode())[0] == "OK"
+    assert y.enable("QRESYNC")[0] == "OK"
+    typ, _ = y.select("Qr")
+    assert typ == "OK"
+    val = int(y.untagged_responses["UIDVALIDITY"][0])
+    hms = int(y.untagged_responses["HIGHESTMODSEQ"][0])
+    # a URLAUTH key beside Dovecot's files too (the log check below)
+    typ, _ = y.xatom("GENURLAUTH",
+                     f'"imap://{USER}/Qr/;uid=1;urlauth=authuser"',
+                     "INTERNAL")
+    assert typ == "OK"
+    y.logout()
+    d = dimap(dv)
+    select(d, "Qr")
+    assert d.uid("STORE", "2", "+FLAGS", "(\\Flagged)")[0] == "OK"
+    assert d.uid("STORE", "3", "+FLAGS", "(\\Deleted)")[0] == "OK"
+    assert d.expunge()[0] == "OK"
+    assert d.append("Qr", None, None, b"Subject: q3\r\n\r\nx\r\n")[0] \
+        == "OK"
+    select(d, "Qr")
+    assert d.uid("STORE", "4", "+FLAGS", "(\\Deleted)")[0] == "OK"
+    assert d.expunge()[0] == "OK"
+    d.logout()
+    y = yimap(inst)
+    assert y.enable("QRESYNC")[0] == "OK"
+    typ, data = y._simple_command("SELECT", "Qr",
+                                  f"(QRESYNC ({val} {hms}))")
+    assert typ == "OK", data
+    assert y.untagged_responses.get("VANISHED") == [b"(EARLIER) 3:4"], \
+        y.untagged_responses
+    fetch = y.untagged_responses.get("FETCH")
+    assert len(fetch) == 1 and b"UID 2 " in fetch[0] and \
+        b"\\Flagged" in fetch[0], fetch
+    y.logout()
+
+
 def test_interop_dovecot_log_clean(inst):
     """Dovecot found nothing to complain about in what youju wrote."""
     dv = dovecot(inst)

@@ -2,7 +2,8 @@
  * Fuzz target for youju-modseq (lib/maildir_modseq), a file anyone with
  * the vmail uid may have written: any bytes through the parser.  A file
  * that parses has UIDs ascending and every modseq in 1..highestmodseq,
- * letters printable and NUL-terminated.
+ * letters printable and NUL-terminated, "x" ranges ordered and in
+ * bounds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,6 +33,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strchr(r->letters, ' ') != NULL)
 				abort();
 		}
+		for (size_t i = 0; i < mf.ngone; i++) {
+			const struct maildir_modseq_gone *g = &mf.gone[i];
+			if (g->lo == 0 || g->lo > g->hi || g->modseq == 0 ||
+			    g->modseq > mf.highest ||
+			    (i > 0 && g->modseq < mf.gone[i - 1].modseq))
+				abort();
+		}
+		if (mf.ngone > MAILDIR_MODSEQ_GONE_MAX)
+			abort();
 		maildir_modseq_file_deinit(&mf);
 	} else if (mf.n != 0 || mf.recs != NULL) {
 		abort();

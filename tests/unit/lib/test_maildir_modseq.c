@@ -3,8 +3,9 @@
  * sync numbers every message above now in microseconds; nothing changed keeps
  * every number and HIGHESTMODSEQ; a flag change made behind our back (a
  * rename, as Dovecot does) and a new message get the next numbers; an
- * expunge raises HIGHESTMODSEQ; another UIDVALIDITY or a broken file
- * never makes it go back; the parser refuses what it does not write.
+ * expunge raises HIGHESTMODSEQ and is kept as an "x" range (also one
+ * delivered and expunged between two syncs); another UIDVALIDITY or a broken
+ * file never makes it go back; the parser refuses what it does not write.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,9 +46,23 @@ static void test_parse(void)
 		    mf.recs[1].uid == 4 && mf.recs[1].letters[0] == '\0' &&
 		    strcmp(mf.recs[2].letters, "FSa") == 0);
 	maildir_modseq_file_deinit(&mf);
+	static const char v2[] =
+	    "youju-modseq 2 7 10 12\n1 3 S\n4 10 \nx 2 3 5\nx 5 11 9\n";
+	test_assert(maildir_modseq_parse(v2, sizeof v2 - 1, &mf) == 0);
+	test_assert(mf.uidnext == 12 && mf.n == 2 && mf.ngone == 2 &&
+		    mf.gone[0].lo == 2 && mf.gone[0].hi == 3 &&
+		    mf.gone[0].modseq == 5 && mf.gone[1].hi == 11);
+	maildir_modseq_file_deinit(&mf);
 	static const char *const bad[] = {
 	    "",
-	    "youju-modseq 2 7 10\n",
+	    "youju-modseq 2 7 10\n",			  /* no uidnext */
+	    "youju-modseq 3 7 10 12\n",			  /* unknown version */
+	    "youju-modseq 1 7 10\nx 2 3 5\n",		  /* x lines: v2 only */
+	    "youju-modseq 2 7 10 12\nx 3 2 5\n",	  /* lo > hi */
+	    "youju-modseq 2 7 10 12\nx 2 3 11\n",	  /* above highest */
+	    "youju-modseq 2 7 10 12\nx 2 3 5\nx 4 4 4\n", /* going back */
+	    "youju-modseq 2 7 10 12\nx 2 3 5\n1 3 S\n",	  /* x before msgs */
+	    "youju-modseq 2 7 10 12\nx 0 3 5\n",
 	    "youju-modseq 1 0 10\n",
 	    "youju-modseq 1 7 10",
 	    "youju-modseq 1 7 10\n1 11 S\n",	   /* above highest */
@@ -118,6 +133,22 @@ int main(void)
 	sync_now(&b);
 	test_assert(b.n == 3 && b.highest == h + 1 && b.v[0] == keep1 &&
 		    b.v[1] == a.v[2] && b.v[2] == keep3);
+	/* the expunged UID 1 is kept for QRESYNC, at the new highest */
+	test_assert(b.ngone == 2 && b.gone[1].lo == 1 && b.gone[1].hi == 1 &&
+		    b.gone[1].modseq == b.highest);
+	h = b.highest;
+	maildir_modseq_deinit(&b);
+
+	test_begin("delivered and expunged between two syncs");
+	struct mailbox_append xa = {"Subject: x\n\nbody\n", 17, 0, NULL, 0, 0};
+	test_assert(mailbox_append(&u, root, &xa, &v, &uid, &err) == 0);
+	f = open_folder();
+	test_assert(maildir_msg_unlink(f, &f->msgs[f->n - 1]) == 1);
+	maildir_folder_free(&f);
+	sync_now(&b);
+	test_assert(b.n == 3 && b.highest == h + 1 && b.ngone == 3 &&
+		    b.gone[2].lo == uid && b.gone[2].hi == uid &&
+		    b.gone[2].modseq == b.highest);
 	h = b.highest;
 	maildir_modseq_deinit(&b);
 
