@@ -20,6 +20,7 @@
 
 #include "imap_parse.h"
 #include "imap_binary.h"
+#include "imap_compress.h"
 #include "imap_condstore.h"
 #include "imap_context.h"
 #include "imap_fetch.h"
@@ -104,7 +105,8 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "CONDSTORE "
 	    "STATUS=SIZE "
-	    "LIST-EXTENDED%s%s",
+	    "LIST-EXTENDED%s%s%s",
+	    authed ? " COMPRESS=DEFLATE" : "",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
 	    authed			? ""
 	    : !mra_conn_plaintext_ok(c) ? " LOGINDISABLED"
@@ -1050,6 +1052,7 @@ static const struct {
     {"SORT", cmd_sort, SEL | UIDOK},
     {"THREAD", cmd_thread, SEL | UIDOK},
     {"CANCELUPDATE", cmd_cancelupdate, SEL},
+    {"COMPRESS", imap_compress_cmd, AUTH | SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
@@ -1153,7 +1156,8 @@ static void imap_input(struct mra_conn *c)
 {
 	struct imap_sess *s = c->sess;
 	while (!c->closing && !c->paused && !c->starttls_pending &&
-	       c->produce == NULL && !mra_conn_backlogged(c)) {
+	       !c->compress_pending && c->produce == NULL &&
+	       !mra_conn_backlogged(c)) {
 		if (s->lit_left > 0) {
 			size_t take = c->in.len < s->lit_left
 					  ? c->in.len
