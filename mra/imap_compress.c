@@ -41,9 +41,9 @@
 struct imap_compress {
 	struct buf raw_in, raw_out;
 	z_stream d, i;
-	bool d_on, i_on; /* zlib state allocated */
-	bool d_more;	 /* deflate() has output left */
-	bool i_ended;	 /* the client's stream ended (BFINAL) */
+	bool d_on, i_on;	 /* zlib state allocated */
+	bool d_more;		 /* deflate() has output left */
+	bool i_ended;		 /* the client's stream ended (BFINAL) */
 	unsigned char last_byte; /* last compressed byte inflate() took */
 	/* asleep inflater: its window (compressed when dict_zlen > 0) and
 	   the unread bits of last_byte */
@@ -91,9 +91,8 @@ static void imap_compress_touch(struct imap_compress *z)
 		return;
 	z->last_used = ev_now_ms(z->loop);
 	if (imap_compress_timer == NULL)
-		imap_compress_timer =
-		    ev_timer_new(z->loop, IMAP_COMPRESS_SLEEP_MS,
-				 imap_compress_sweep, NULL);
+		imap_compress_timer = ev_timer_new(
+		    z->loop, IMAP_COMPRESS_SLEEP_MS, imap_compress_sweep, NULL);
 	else if (!imap_compress_timer_on)
 		ev_timer_set(imap_compress_timer, IMAP_COMPRESS_SLEEP_MS);
 	imap_compress_timer_on = imap_compress_timer != NULL;
@@ -299,8 +298,8 @@ int imap_compress_deflate(struct imap_compress *z, struct buf *out)
 	while ((out->len > 0 || z->d_more) &&
 	       z->raw_out.len < IMAP_COMPRESS_OUT_HIGH) {
 		z->d.next_in = (unsigned char *)out->p;
-		z->d.avail_in = (uInt)(out->len < UINT32_MAX ? out->len
-							     : UINT32_MAX);
+		z->d.avail_in =
+		    (uInt)(out->len < UINT32_MAX ? out->len : UINT32_MAX);
 		size_t in0 = z->d.avail_in;
 		z->d.next_out = tmp;
 		z->d.avail_out = sizeof tmp;
@@ -342,8 +341,8 @@ int imap_compress_sleep(struct imap_compress *z)
 		if (inflateGetDictionary(&z->i, NULL, &n) != Z_OK)
 			return -1;
 		unsigned char *win = n > 0 ? malloc(n) : NULL;
-		if (n > 0 && (win == NULL || inflateGetDictionary(
-						 &z->i, win, &n) != Z_OK)) {
+		if (n > 0 && (win == NULL ||
+			      inflateGetDictionary(&z->i, win, &n) != Z_OK)) {
 			free(win);
 			return -1;
 		}

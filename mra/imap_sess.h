@@ -54,6 +54,7 @@ struct imap_sess {
 	size_t nctx;
 	bool notifying;		  /* in imap_context_notify */
 	bool condstore;		  /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool rev2;		  /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
 	struct maildir_modseq ms; /* f's modseqs while condstore */
 };
 
