@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include "ev.h"
@@ -61,25 +62,44 @@ static struct imap_compress *imap_compress_all;
 static struct ev_timer *imap_compress_timer;
 static bool imap_compress_timer_on;
 
-/* zlib's allocations, counted per connection (footprint, tests) */
+/*
+ * zlib's allocations, counted per connection (footprint, tests).  The
+ * large ones (windows, hash tables: 4 KiB and more) are mappings of their
+ * own, so that a connection put to sleep gives its pages back to the
+ * kernel at once: from the heap they would leave holes that small
+ * allocations of other sessions then keep resident.
+ */
+#define IMAP_COMPRESS_MMAP_MIN 4096
+
 static void *imap_compress_alloc(void *opaque, unsigned items, unsigned size)
 {
 	struct imap_compress *z = opaque;
-	size_t n = (size_t)items * size;
-	size_t *p = malloc(n + sizeof(size_t));
+	size_t n = (size_t)items * size + 16; /* the size, kept aligned */
+	size_t *p;
+	if (n >= IMAP_COMPRESS_MMAP_MIN) {
+		void *m = mmap(NULL, n, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = m == MAP_FAILED ? NULL : m;
+	} else {
+		p = malloc(n);
+	}
 	if (p == NULL)
 		return Z_NULL;
 	p[0] = n;
 	z->zbytes += n;
-	return p + 1;
+	return (char *)p + 16;
 }
 
 static void imap_compress_release(void *opaque, void *ptr)
 {
 	struct imap_compress *z = opaque;
-	size_t *p = (size_t *)ptr - 1;
-	z->zbytes -= p[0];
-	free(p);
+	size_t *p = (size_t *)((char *)ptr - 16);
+	size_t n = p[0];
+	z->zbytes -= n;
+	if (n >= IMAP_COMPRESS_MMAP_MIN)
+		(void)munmap(p, n);
+	else
+		free(p);
 }
 
 static void imap_compress_sweep(struct ev_timer *t, void *ctx);

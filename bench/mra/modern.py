@@ -172,8 +172,8 @@ def zline(z, sock, buf):
     return line
 
 
-def idle_compressed(port, user, n, pids_fn):
-    """Memory growth per compressed idling connection."""
+def idle_compressed(port, user, n, pids_fn, compress=True):
+    """Memory growth per compressed (or plain) idling connection."""
     before = mem(pids_fn())
     socks = []
     t = time.monotonic()
@@ -184,11 +184,25 @@ def idle_compressed(port, user, n, pids_fn):
         s.sendall(f"a LOGIN {user} {PASSWORD}\r\n".encode())
         while not f.readline().startswith(b"a "):
             pass
-        s.sendall(b"b COMPRESS DEFLATE\r\n")
-        line = f.readline()
-        assert line.startswith(b"b OK"), line
-        d = zlib.compressobj(6, zlib.DEFLATED, -15)
-        z = zlib.decompressobj(-15)
+        d = z = None
+        if compress:
+            s.sendall(b"b COMPRESS DEFLATE\r\n")
+            line = f.readline()
+            assert line.startswith(b"b OK"), line
+            d = zlib.compressobj(6, zlib.DEFLATED, -15)
+            z = zlib.decompressobj(-15)
+        else:
+            # the same bytes through identity "compressors"
+            class Id:
+                def compress(self, b):
+                    return b
+
+                def flush(self, mode=0):
+                    return b""
+
+                def decompress(self, b):
+                    return b
+            d = z = Id()
         buf = [b""]
         s.sendall(d.compress(b"c SELECT INBOX\r\nd IDLE\r\n") +
                   d.flush(zlib.Z_SYNC_FLUSH))
@@ -295,6 +309,12 @@ protocol imap {{
                 if ppid == master:
                     pids.append(int(d))
             return pids
+        if "idleplain" in phases:
+            log(f"{args.idle} IDLE connections without COMPRESS against "
+                "youju")
+            res[("idleplain", "youju")] = idle_compressed(
+                inst.ports["imap"], users["yjidle"], args.idle, yj_pids,
+                compress=False)
         if "idle" in phases:
             for name, port, u, fn in (
                     ("youju", inst.ports["imap"], "yjidle", yj_pids),
@@ -335,6 +355,10 @@ protocol imap {{
         print(f"{'    server processes':<48} {y[2]:>10} {d[2]:>10}")
         print(f"{'    seconds to open them all':<48} {y[3]:>10.1f} "
               f"{d[3]:>10.1f}")
+    if ("idleplain", "youju") in res:
+        y = res[("idleplain", "youju")]
+        print(f"{f'{args.idle} IDLE without COMPRESS, KiB RSS per conn':<48}"
+              f" {y[0]:>10.1f}   (youju only, for comparison)")
     print("ratios: Dovecot / youju, higher is better for youju; goal >= 2")
     return 0
 

@@ -115,6 +115,7 @@ Port {inst.ports['imap']}
 User {USER}
 Pass {PASSWORD}
 SSLType None
+Timeout 300
 AuthMechs LOGIN
 
 IMAPStore remote
