@@ -130,10 +130,9 @@ static const struct {
 /* Is the tag t[0..n) ("b", "/span class=x") an inline element? */
 static bool imap_preview_inline(const char *t, size_t n)
 {
-	static const char *const inl[] = {"a",	   "abbr", "b",	    "big",
-					  "code",  "em",   "font",  "i",
-					  "small", "span", "strong", "sub",
-					  "sup",   "u"};
+	static const char *const inl[] = {
+	    "a", "abbr",  "b",	  "big",    "code", "em",  "font",
+	    "i", "small", "span", "strong", "sub",  "sup", "u"};
 	if (n > 0 && t[0] == '/') {
 		t++;
 		n--;
@@ -197,8 +196,8 @@ static size_t imap_preview_entity(const char *name, size_t nl, char *u)
 		}
 		return imap_preview_utf8(cp, u);
 	}
-	for (size_t e = 0; e < sizeof imap_preview_entities /
-				   sizeof *imap_preview_entities;
+	for (size_t e = 0;
+	     e < sizeof imap_preview_entities / sizeof *imap_preview_entities;
 	     e++) {
 		const char *en = imap_preview_entities[e].name;
 		if (strlen(en) == nl && strncasecmp(name, en, nl) == 0) {
@@ -236,8 +235,9 @@ static void imap_preview_html(struct imap_preview_out *o, const char *p,
 			if (skip_to != NULL) {
 				/* closing tags in lower case, the usual
 				   spelling; others hide the rest */
-				const char *e = memmem(p + k + 1, n - k - 1,
-						       skip_to, strlen(skip_to));
+				const char *e =
+				    memmem(p + k + 1, n - k - 1, skip_to,
+					   strlen(skip_to));
 				if (e == NULL)
 					return;
 				k = (size_t)(e - p);
@@ -256,11 +256,11 @@ static void imap_preview_html(struct imap_preview_out *o, const char *p,
 			size_t lim = n - k < 12 ? n - k : 12;
 			const char *semi = memchr(p + k, ';', lim);
 			char u[8];
-			size_t ul = semi != NULL ? imap_preview_entity(
-						       p + k + 1,
-						       (size_t)(semi - p) - k - 1,
-						       u)
-						 : 0;
+			size_t ul =
+			    semi != NULL
+				? imap_preview_entity(
+				      p + k + 1, (size_t)(semi - p) - k - 1, u)
+				: 0;
 			if (ul > 0) {
 				imap_preview_put(o, u, ul);
 				k = (size_t)(semi - p) + 1;
@@ -285,8 +285,8 @@ int imap_preview_make(const char *msg, size_t len, struct buf *out)
 	}
 	int r = 0;
 	if (p != NULL) {
-		size_t scan = html ? IMAP_PREVIEW_SCAN_HTML
-				   : IMAP_PREVIEW_SCAN_TEXT;
+		size_t scan =
+		    html ? IMAP_PREVIEW_SCAN_HTML : IMAP_PREVIEW_SCAN_TEXT;
 		size_t n = p->body_len < scan ? p->body_len : scan;
 		struct buf dec, txt;
 		buf_init(&dec, scan + 16);
