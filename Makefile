@@ -39,6 +39,8 @@ LIBS_webmail := $(WEB_LIBS)
 # librrd: youju-mailgraph writes the RRD files, youju-webadmin draws them
 RRD_LIBS := $(shell pkg-config --libs librrd 2>/dev/null || echo -lrrd)
 LIBS_mailgraph := $(RRD_LIBS)
+# zlib: youju-mra's COMPRESS=DEFLATE (RFC 4978)
+LIBS_mra := -lz
 LIBS_webadmin += $(RRD_LIBS)
 
 WARN := -Wall -Wextra -Wformat=2 -Werror -Wno-unused-parameter \

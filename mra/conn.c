@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "imap_compress.h"
 #include "mra_limits.h"
 #include "log.h"
 #include "tls.h"
@@ -30,6 +31,13 @@ static uint64_t mra_next_id = 1;
 
 static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx);
 static void mra_conn_update(struct mra_conn *c);
+
+/* Bytes queued for the client: the output buffer plus, with COMPRESS,
+   what is deflated and not yet sent. */
+static size_t mra_conn_out_len(const struct mra_conn *c)
+{
+	return c->out.len + (c->z != NULL ? imap_compress_out_len(c->z) : 0);
+}
 
 /* The keys of the shared counters: kind, NUL, fields separated by NUL
    (a user name never holds NUL, login.c refuses bytes below 0x20).
@@ -83,6 +91,7 @@ static void mra_conn_destroy(struct mra_conn *c)
 	ev_io_free(&c->io);
 	ev_timer_free(&c->idle);
 	tls_conn_free(&c->tls);
+	imap_compress_free(&c->z);
 	close(c->fd);
 	buf_deinit(&c->in);
 	buf_deinit(&c->out);
@@ -104,7 +113,8 @@ static void mra_conn_idle(struct ev_timer *t, void *ctx)
 		log_info("%s%s%s%s: Disconnected for inactivity in reading "
 			 "our output (%zu bytes queued): rip=%s, lip=%s",
 			 c->proto->name, c->user[0] ? "(" : "-login", c->user,
-			 c->user[0] ? ")" : "", c->out.len, c->rip, c->lip);
+			 c->user[0] ? ")" : "", mra_conn_out_len(c), c->rip,
+			 c->lip);
 		mra_conn_destroy(c);
 		return;
 	}
@@ -119,7 +129,7 @@ static void mra_conn_idle(struct ev_timer *t, void *ctx)
    (mra_output_timeout) while something is.  progress: bytes were sent. */
 static void mra_conn_timer(struct mra_conn *c, bool progress)
 {
-	if (c->out.len > 0) {
+	if (mra_conn_out_len(c) > 0) {
 		if (!c->out_timer || progress) {
 			ev_timer_set(c->idle, mra_srv.output_timeout_ms);
 			c->out_timer = true;
@@ -286,9 +296,29 @@ void mra_conn_starttls(struct mra_conn *c)
 	c->starttls_pending = true;
 }
 
+void mra_conn_compress(struct mra_conn *c)
+{
+	c->compress_pending = true;
+}
+
+/* COMPRESS goes on once its OK is sent: every byte the client sends
+   after that line, and every byte we send, is deflated (RFC 4978 §3). */
+static int mra_conn_compress_on(struct mra_conn *c)
+{
+	c->compress_pending = false;
+	c->z = imap_compress_new(mra_srv.loop);
+	/* the client was to wait for the OK; whatever it sent after the
+	   COMPRESS line already is compressed */
+	if (c->in.len > 0 &&
+	    buf_append(imap_compress_raw_in(c->z), c->in.p, c->in.len) < 0)
+		return -1;
+	buf_reset(&c->in);
+	return 0;
+}
+
 bool mra_conn_backlogged(const struct mra_conn *c)
 {
-	return c->out.len >= MRA_OUT_HIGH;
+	return mra_conn_out_len(c) >= MRA_OUT_HIGH;
 }
 
 void mra_conn_pump(struct mra_conn *c)
@@ -297,33 +327,53 @@ void mra_conn_pump(struct mra_conn *c)
 		c->produce(c);
 }
 
-/* 1 all sent, 0 pending, -1 error */
-static int mra_conn_flush(struct mra_conn *c)
+/* Sends b on the socket or through TLS: 1 all sent, 0 pending, -1 error */
+static int mra_conn_send(struct mra_conn *c, struct buf *b)
 {
-	if (c->out.len == 0)
-		return 1;
-	size_t before = c->out.len;
-	int r;
 	if (c->tls != NULL) {
 		if (c->handshaking)
 			return 0;
 		unsigned want = 0;
-		r = tls_write(c->tls, &c->out, &want);
+		int r = tls_write(c->tls, b, &want);
 		if (r == 0)
 			c->tls_want |= want;
-	} else {
-		r = net_out_flush(c->fd, &c->out);
+		return r;
 	}
-	if (r >= 0)
-		mra_conn_timer(c, c->out.len < before);
+	return net_out_flush(c->fd, b);
+}
+
+/* 1 all sent, 0 pending, -1 error */
+static int mra_conn_flush(struct mra_conn *c)
+{
+	size_t before = mra_conn_out_len(c);
+	int r = 1;
+	if (c->z == NULL) {
+		if (before > 0)
+			r = mra_conn_send(c, &c->out);
+	} else {
+		/* deflate in pieces as the socket takes them, so the
+		   compressed output stays below IMAP_COMPRESS_OUT_HIGH */
+		while (r == 1 && mra_conn_out_len(c) > 0) {
+			if (imap_compress_deflate(c->z, &c->out) < 0) {
+				log_warning("%s: deflate failed, rip=%s",
+					    c->proto->name, c->rip);
+				return -1;
+			}
+			r = mra_conn_send(c, imap_compress_raw_out(c->z));
+		}
+	}
+	if (r >= 0 && before > 0)
+		mra_conn_timer(c, mra_conn_out_len(c) < before);
+	if (r == 1 && c->compress_pending && mra_conn_compress_on(c) < 0)
+		return -1;
 	return r;
 }
 
 static bool mra_conn_can_process(const struct mra_conn *c)
 {
 	return !c->closing && !c->paused && !c->handshaking &&
-	       !c->starttls_pending && c->produce == NULL &&
-	       !mra_conn_backlogged(c);
+	       !c->starttls_pending && !c->compress_pending &&
+	       c->produce == NULL && !mra_conn_backlogged(c);
 }
 
 static void mra_conn_update(struct mra_conn *c)
@@ -333,11 +383,11 @@ static void mra_conn_update(struct mra_conn *c)
 	unsigned ev = 0;
 	if (mra_conn_can_process(c))
 		ev |= EV_READ;
-	if (c->out.len > 0 && !c->handshaking)
+	if (mra_conn_out_len(c) > 0 && !c->handshaking)
 		ev |= c->tls ? 0 : EV_WRITE;
 	ev |= c->tls_want;
 	mra_conn_timer(c, false);
-	if (c->tls != NULL && c->out.len > 0 && c->tls_want == 0 &&
+	if (c->tls != NULL && mra_conn_out_len(c) > 0 && c->tls_want == 0 &&
 	    !c->handshaking)
 		ev |= EV_WRITE;
 	if (c->handshaking && c->tls_want == 0)
@@ -349,24 +399,52 @@ static void mra_conn_update(struct mra_conn *c)
 	ev_io_set(c->io, ev);
 }
 
-/* Reads what is available.  1 progress, 0 nothing, -1 EOF/error. */
-static int mra_conn_fill(struct mra_conn *c)
+/* Reads what the socket or TLS has into b.  1 progress, 0 nothing, -1
+   EOF/error. */
+static int mra_conn_read(struct mra_conn *c, struct buf *b)
 {
-	if (buf_room(&c->in) == 0)
+	if (buf_room(b) == 0)
 		return 0;
 	if (c->tls != NULL) {
 		unsigned want = 0;
-		int r = tls_read(c->tls, &c->in, &want);
+		int r = tls_read(c->tls, b, &want);
 		if (r == 0)
 			c->tls_want |= want;
 		if (r < 0 && errno == ENOBUFS)
 			return 0;
 		return r;
 	}
-	int r = net_fill(c->fd, &c->in);
+	int r = net_fill(c->fd, b);
 	if (r < 0 && errno == ENOBUFS)
 		return 0;
 	return r;
+}
+
+/* With COMPRESS: inflates what is buffered; a broken stream is logged. */
+static int mra_conn_inflate(struct mra_conn *c)
+{
+	int r = imap_compress_inflate(c->z, &c->in);
+	if (r < 0)
+		log_info("%s(%s): Disconnected: compressed input: %s, rip=%s",
+			 c->proto->name, c->user, strerror(errno), c->rip);
+	return r;
+}
+
+/* Reads what is available.  1 progress, 0 nothing, -1 EOF/error. */
+static int mra_conn_fill(struct mra_conn *c)
+{
+	if (buf_room(&c->in) == 0)
+		return 0;
+	if (c->z == NULL)
+		return mra_conn_read(c, &c->in);
+	int r = mra_conn_inflate(c); /* what is left from the last read */
+	if (r != 0)
+		return r;
+	r = mra_conn_read(c, imap_compress_raw_in(c->z));
+	if (r <= 0)
+		return r;
+	/* bytes were read, even if they end no block yet */
+	return mra_conn_inflate(c) < 0 ? -1 : 1;
 }
 
 void mra_conn_kick(struct mra_conn *c)
@@ -378,7 +456,14 @@ void mra_conn_kick(struct mra_conn *c)
 	   between: a command that fills the output stops the input handler,
 	   and if the flush then empties it nothing else would resume it. */
 	for (int rounds = 0; rounds < 64; rounds++) {
-		if (!mra_conn_can_process(c) || c->in.len == 0)
+		if (!mra_conn_can_process(c))
+			break;
+		/* with COMPRESS, input may wait deflated in its own buffer */
+		if (c->z != NULL && mra_conn_inflate(c) < 0) {
+			c->dead = true;
+			break;
+		}
+		if (c->in.len == 0)
 			break;
 		size_t before = c->in.len;
 		c->proto->input(c);
@@ -391,7 +476,7 @@ void mra_conn_kick(struct mra_conn *c)
 	}
 	if (c->dead || mra_conn_flush(c) < 0) {
 		c->dead = true;
-	} else if (c->out.len == 0 && c->closing) {
+	} else if (mra_conn_out_len(c) == 0 && c->closing) {
 		c->dead = true;
 	}
 	if (c->dead) {
@@ -494,14 +579,14 @@ static void mra_conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 			break;
 		}
 		if (r == 0 && !(c->tls != NULL && tls_pending(c->tls)) &&
-		    c->out.len == 0)
+		    mra_conn_out_len(c) == 0)
 			break;
 	}
 	if (mra_conn_flush(c) < 0) {
 		mra_conn_destroy(c);
 		return;
 	}
-	if (c->closing && c->out.len == 0) {
+	if (c->closing && mra_conn_out_len(c) == 0) {
 		mra_conn_destroy(c);
 		return;
 	}

@@ -21,15 +21,18 @@
 #include "imap_parse.h"
 #include "imap_binary.h"
 #include "imap_qresync.h"
+#include "imap_compress.h"
 #include "imap_condstore.h"
 #include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_index.h"
+#include "imap_objectid.h"
 #include "imap_mbox.h"
 #include "imap_notify.h"
 #include "imap_recent.h"
 #include "imap_render.h"
+#include "imap_rev2.h"
 #include "imap_search.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
@@ -101,14 +104,15 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	static char caps[512];
 	snprintf(
 	    caps, sizeof caps,
-	    "IMAP4rev1 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
+	    "IMAP4rev1 IMAP4rev2 LITERAL+ SASL-IR ID ENABLE IDLE NAMESPACE "
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
 	    "CONTEXT=SORT "
 	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
-	    "STATUS=SIZE "
-	    "LIST-EXTENDED%s%s",
+	    "STATUS=SIZE OBJECTID SAVEDATE PREVIEW "
+	    "LIST-EXTENDED%s%s%s",
+	    authed ? " COMPRESS=DEFLATE" : "",
 	    !authed && mra_srv.tls != NULL && !c->tls_on ? " STARTTLS" : "",
 	    authed			? ""
 	    : !mra_conn_plaintext_ok(c) ? " LOGINDISABLED"
@@ -348,6 +352,9 @@ static uint32_t imap_max_uid(const struct maildir_folder *f)
 static uint32_t imap_recent_take(const struct imap_sess *s,
 				 const struct maildir_folder *f)
 {
+	if (s->rev2) /* no \Recent in IMAP4rev2 (RFC 9051 E.7.2): none
+			taken from IMAP4rev1 sessions either */
+		return imap_max_uid(f);
 	return imap_recent_claim(f->path, f->uidvalidity, imap_max_uid(f),
 				 !s->readonly);
 }
@@ -450,7 +457,7 @@ void imap_sync(struct mra_conn *c, bool report)
 	s->recent = nrecent;
 	maildir_modseq_deinit(&s->ms);
 	s->ms = nms;
-	if (report && nf->n > old_left)
+	if (report && nf->n > old_left && !s->rev2)
 		(void)mra_conn_printf(c, "* %u RECENT\r\n",
 				      imap_count_recent(s));
 	if (report && s->idle_tag != NULL)
@@ -697,9 +704,11 @@ static void cmd_select(struct imap_ctx *x)
 	}
 	struct mra_conn *c = x->c;
 	imap_flags_write_defs(c, &s->f->kw);
-	(void)mra_conn_printf(c, "* %zu EXISTS\r\n* %u RECENT\r\n", s->f->n,
-			      imap_count_recent(s));
-	if (unseen > 0)
+	(void)mra_conn_printf(c, "* %zu EXISTS\r\n", s->f->n);
+	if (!s->rev2) /* RFC 9051 E.7.2, E.7.3: no RECENT, no UNSEEN */
+		(void)mra_conn_printf(c, "* %u RECENT\r\n",
+				      imap_count_recent(s));
+	if (unseen > 0 && !s->rev2)
 		(void)mra_conn_printf(c, "* OK [UNSEEN %zu] First unseen.\r\n",
 				      unseen);
 	(void)mra_conn_printf(c,
@@ -707,6 +716,9 @@ static void cmd_select(struct imap_ctx *x)
 			      "* OK [UIDNEXT %lu] Predicted next UID\r\n",
 			      (unsigned long)s->f->uidvalidity,
 			      (unsigned long)s->f->next_uid);
+	char mbid[IMAP_OBJECTID_SIZE];
+	if (imap_objectid_mailbox(s->f->path, mbid) == 0) /* RFC 8474 §4 */
+		(void)mra_conn_printf(c, "* OK [MAILBOXID (%s)] Ok\r\n", mbid);
 	s->state = IMAP_SELECTED;
 	if (s->condstore) {
 		imap_condstore_refresh(s);
@@ -755,7 +767,15 @@ static void cmd_create(struct imap_ctx *x)
 					    : "[CANNOT] Invalid mailbox name.");
 		return;
 	}
-	imap_tagged(x->c, x->cmd->tag, "OK Create completed.");
+	/* RFC 8474 §4: the new mailbox's id in the reply */
+	char *path = imap_folder_path(x->s, name);
+	char mbid[IMAP_OBJECTID_SIZE];
+	if (path != NULL && imap_objectid_mailbox(path, mbid) == 0)
+		imap_tagged(x->c, x->cmd->tag,
+			    "OK [MAILBOXID (%s)] Create completed.", mbid);
+	else
+		imap_tagged(x->c, x->cmd->tag, "OK Create completed.");
+	free(path);
 }
 
 static void imap_mbox_run(struct imap_ctx *x,
@@ -849,7 +869,7 @@ static void cmd_id(struct imap_ctx *x)
 
 static void cmd_enable(struct imap_ctx *x)
 {
-	bool cs = false, qr = false;
+	bool cs = false, qr = false, rev2 = false;
 	for (size_t i = 0; i < x->cmd->nargs; i++) {
 		const struct imap_arg *a = &x->cmd->args[i];
 		if (a->type == IMAP_ARG_ATOM &&
@@ -859,12 +879,16 @@ static void cmd_enable(struct imap_ctx *x)
 		    strcasecmp(a->s, "QRESYNC") == 0)
 			qr = !x->s->qresync;
 	}
+	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "IMAP4rev2") &&
+	    !x->s->rev2)
+		rev2 = x->s->rev2 = true; /* mra/imap_rev2.c */
 	if (cs)
 		imap_condstore_enable(x->c, false);
 	if (qr)
 		imap_qresync_enable(x->c);
-	(void)mra_conn_printf(x->c, "* ENABLED%s%s\r\n", cs ? " CONDSTORE" : "",
-			      qr ? " QRESYNC" : "");
+	(void)mra_conn_printf(x->c, "* ENABLED%s%s%s\r\n",
+			      cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "",
+			      rev2 ? " IMAP4rev2" : "");
 	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
 }
 
@@ -1044,9 +1068,13 @@ static void cmd_search(struct imap_ctx *x)
 	/* SEARCH MODSEQ enables CONDSTORE (RFC 7162 §3.1) */
 	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "MODSEQ"))
 		imap_condstore_enable(x->c, true);
+	/* IMAP4rev2 answers a plain SEARCH with ESEARCH (RFC 9051 E.7.4) */
+	size_t n = x->cmd->nargs;
+	struct imap_arg *args = imap_rev2_search_args(x->s, x->cmd->args, &n);
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent,
 			imap_condstore_modseqs(x->s), x->uid, x->s->ix,
-			x->cmd->args, x->cmd->nargs);
+			args ? args : x->cmd->args, n);
+	free(args);
 	imap_index_save(x->s, false);
 }
 
@@ -1099,6 +1127,7 @@ static const struct {
     {"GENURLAUTH", imap_cmd_genurlauth, AUTH | SEL},
     {"RESETKEY", imap_cmd_resetkey, AUTH | SEL},
     {"URLFETCH", imap_cmd_urlfetch, AUTH | SEL},
+    {"COMPRESS", imap_compress_cmd, AUTH | SEL},
 };
 
 static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
@@ -1202,7 +1231,8 @@ static void imap_input(struct mra_conn *c)
 {
 	struct imap_sess *s = c->sess;
 	while (!c->closing && !c->paused && !c->starttls_pending &&
-	       c->produce == NULL && !mra_conn_backlogged(c)) {
+	       !c->compress_pending && c->produce == NULL &&
+	       !mra_conn_backlogged(c)) {
 		if (s->lit_left > 0) {
 			size_t take = c->in.len < s->lit_left
 					  ? c->in.len

@@ -18,6 +18,8 @@
 
 #include "imap_body.h"
 #include "imap_index.h"
+#include "imap_objectid.h"
+#include "imap_preview.h"
 #include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
@@ -178,12 +180,28 @@ static int imap_fetch_binary_att(const char *att, struct imap_fetch_items *it)
 	return 0;
 }
 
+/* SAVEDATE, EMAILID, THREADID, PREVIEW (imap_objectid.h,
+   imap_preview.h) */
+static bool imap_fetch_att_new(const char *att, struct imap_fetch_items *it)
+{
+	bool *set = strcasecmp(att, "SAVEDATE") == 0   ? &it->savedate
+		    : strcasecmp(att, "EMAILID") == 0  ? &it->emailid
+		    : strcasecmp(att, "THREADID") == 0 ? &it->threadid
+		    : strcasecmp(att, "PREVIEW") == 0  ? &it->preview
+						       : NULL;
+	if (set != NULL)
+		*set = true;
+	return set != NULL;
+}
+
 static int imap_fetch_att(const char *att, struct imap_fetch_items *it)
 {
 	if (strcasecmp(att, "MODSEQ") == 0) {
 		it->modseq = true;
 		return 0;
 	}
+	if (imap_fetch_att_new(att, it))
+		return 0;
 	if (strcasecmp(att, "FLAGS") == 0) {
 		it->flags = true;
 	} else if (strcasecmp(att, "UID") == 0) {
@@ -288,6 +306,13 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
+		/* PREVIEW (LAZY) (RFC 8970 §3.1): computed now all the same */
+		if (i > 0 && list[i].type == IMAP_ARG_LIST && list[i].n == 1 &&
+		    list[i].list[0].type == IMAP_ARG_ATOM &&
+		    strcasecmp(list[i].list[0].s, "LAZY") == 0 &&
+		    list[i - 1].type == IMAP_ARG_ATOM &&
+		    strcasecmp(list[i - 1].s, "PREVIEW") == 0)
+			continue;
 		if (list[i].type != IMAP_ARG_ATOM ||
 		    imap_fetch_att(list[i].s, it) < 0) {
 			imap_fetch_items_free(it);
@@ -647,9 +672,10 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	for (size_t k = 0; k < it->nsecs; k++)
 		if (it->secs[k].part != NULL)
 			need_mime = true;
-	bool need_body = it->nsecs > (stream ? 1u : 0u) || need_mime ||
-			 (!cached && (it->envelope ||
-				      (it->size && m->vsize == 0 && !stream)));
+	bool need_body =
+	    it->nsecs > (stream ? 1u : 0u) || need_mime || it->preview ||
+	    (!cached &&
+	     (it->envelope || (it->size && m->vsize == 0 && !stream)));
 	int sfd = -1;
 	if (stream && need_body)
 		stream = false;
@@ -739,6 +765,18 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			     &tm) == 0)
 			memcpy(date, "01-Jan-1970 00:00:00 +0000", 27);
 		(void)mra_conn_printf(c, "INTERNALDATE \"%s\"", date);
+	}
+	if (it->savedate || it->emailid || it->threadid || it->preview) {
+		struct buf ids;
+		buf_init(&ids, 64 * 1024);
+		if (imap_objectid_fetch(&ids, m->base, it->savedate,
+					it->emailid, it->threadid) < 0 ||
+		    (it->preview &&
+		     imap_preview_fetch(&ids, msg.p ? msg.p : "", msg.len) < 0))
+			c->closing = true;
+		IMAP_SP();
+		(void)mra_conn_write(c, ids.p, ids.len);
+		buf_deinit(&ids);
 	}
 	if (it->envelope) {
 		IMAP_SP();

@@ -45,6 +45,9 @@ struct imap_fetch_items {
 	struct imap_fetch_sec *secs;
 	size_t nsecs;
 	bool modseq;		 /* MODSEQ (RFC 7162) */
+	bool savedate;		 /* SAVEDATE (RFC 8514) */
+	bool emailid, threadid;	 /* OBJECTID (RFC 8474) */
+	bool preview;		 /* PREVIEW (RFC 8970) */
 	const uint64_t *modseqs; /* per message of the folder, or NULL */
 };
 

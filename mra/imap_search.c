@@ -17,6 +17,7 @@
 #include "imap_context.h"
 #include "imap_fetch.h"
 #include "imap_index.h"
+#include "imap_objectid.h"
 #include "imap_render.h"
 #include "maildir.h"
 #include "mailmatch.h"
@@ -37,6 +38,9 @@ enum sk {
 	SK_BEFORE,
 	SK_ON,
 	SK_SINCE,
+	SK_SAVEDBEFORE, /* RFC 8514 */
+	SK_SAVEDON,
+	SK_SAVEDSINCE,
 	SK_SENTBEFORE,
 	SK_SENTON,
 	SK_SENTSINCE,
@@ -45,6 +49,8 @@ enum sk {
 	SK_SEQ,
 	SK_UID,
 	SK_MODSEQ,
+	SK_EMAILID, /* RFC 8474; THREADID is SK_NONE */
+	SK_NONE,
 	SK_NOT,
 	SK_OR,
 	SK_AND,
@@ -96,9 +102,11 @@ static const struct {
 	const char *name;
 	enum sk kind;
 } sk_dates[] = {
-    {"BEFORE", SK_BEFORE}, {"ON", SK_ON},
-    {"SINCE", SK_SINCE},   {"SENTBEFORE", SK_SENTBEFORE},
-    {"SENTON", SK_SENTON}, {"SENTSINCE", SK_SENTSINCE},
+    {"BEFORE", SK_BEFORE},	   {"ON", SK_ON},
+    {"SINCE", SK_SINCE},	   {"SAVEDBEFORE", SK_SAVEDBEFORE},
+    {"SAVEDON", SK_SAVEDON},	   {"SAVEDSINCE", SK_SAVEDSINCE},
+    {"SENTBEFORE", SK_SENTBEFORE}, {"SENTON", SK_SENTON},
+    {"SENTSINCE", SK_SENTSINCE},
 };
 
 /* header keys that take one string */
@@ -257,8 +265,14 @@ static int sp_key(struct sp *p, struct sn *n, unsigned depth)
 			p->s->text = true;
 			return sp_string(p, n);
 		}
-	if (strcasecmp(k, "ALL") == 0) {
-		n->kind = SK_ALL;
+	if (strcasecmp(k, "ALL") == 0 ||
+	    strcasecmp(k, "SAVEDATESUPPORTED") == 0) {
+		n->kind = SK_ALL; /* every folder has save dates */
+	} else if (strcasecmp(k, "EMAILID") == 0 ||
+		   strcasecmp(k, "THREADID") == 0) {
+		/* no thread ids: THREADID matches nothing (RFC 8474 §6) */
+		n->kind = k[0] == 'E' || k[0] == 'e' ? SK_EMAILID : SK_NONE;
+		return sp_string(p, n);
 	} else if (strcasecmp(k, "RECENT") == 0) {
 		n->kind = SK_RECENT;
 	} else if (strcasecmp(k, "NEW") == 0) {
@@ -532,6 +546,26 @@ static bool se_eval(struct se *e, const struct sn *n)
 		return n->kind == SK_BEFORE ? day < n->day
 		       : n->kind == SK_ON   ? day == n->day
 					    : day >= n->day;
+	case SK_SAVEDBEFORE:
+	case SK_SAVEDON:
+	case SK_SAVEDSINCE: {
+		time_t t = m->msg ? imap_objectid_savedate(m->msg->base) : 0;
+		if (t == 0)
+			return false;
+		day = (long)(t / 86400);
+		return n->kind == SK_SAVEDBEFORE ? day < n->day
+		       : n->kind == SK_SAVEDON	 ? day == n->day
+						 : day >= n->day;
+	}
+	case SK_EMAILID: {
+		char id[IMAP_OBJECTID_SIZE];
+		if (m->msg == NULL)
+			return false;
+		imap_objectid_email(m->msg->base, id);
+		return strcasecmp(id, n->str) == 0;
+	}
+	case SK_NONE:
+		return false;
 	case SK_SENTBEFORE:
 	case SK_SENTON:
 	case SK_SENTSINCE:

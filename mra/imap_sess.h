@@ -56,6 +56,7 @@ struct imap_sess {
 	bool notifying;		    /* in imap_context_notify */
 	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
+	bool rev2;		    /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
 	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
 	struct maildir_modseq ms;   /* f's modseqs while condstore */
 };

@@ -17,6 +17,7 @@
 #include "imap_mbox.h"
 #include "imap_recent.h"
 #include "imap_render.h"
+#include "imap_objectid.h"
 #include "maildir.h"
 #include "maildir_modseq.h"
 #include "mra.h"
@@ -29,11 +30,13 @@ enum {
 	ST_UNSEEN,
 	ST_SIZE,
 	ST_HIGHESTMODSEQ,
+	ST_DELETED,   /* RFC 9051 §6.3.11 */
+	ST_MAILBOXID, /* RFC 8474 §4 */
 	ST_N
 };
 static const char *const imap_status_names[ST_N] = {
-    "MESSAGES", "RECENT", "UIDNEXT",	  "UIDVALIDITY",
-    "UNSEEN",	"SIZE",	  "HIGHESTMODSEQ"};
+    "MESSAGES", "RECENT",	 "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+    "SIZE",	"HIGHESTMODSEQ", "DELETED", "MAILBOXID"};
 
 #define IMAP_STATUS_ITEMS_MAX 16
 
@@ -96,9 +99,11 @@ const char *imap_status_write(struct mra_conn *c, const char *maildir,
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *m = &f->msgs[i];
 		v[ST_RECENT] += m->uid > first_old;
-		if (!(maildir_flags_parse(str_from_cstr(m->letters)) &
-		      MAILDIR_SEEN))
+		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
+		if (!(fl & MAILDIR_SEEN))
 			v[ST_UNSEEN]++;
+		if (fl & MAILDIR_TRASHED)
+			v[ST_DELETED]++;
 		if (want[ST_SIZE])
 			v[ST_SIZE] += imap_status_vsize(f, m);
 	}
@@ -109,6 +114,9 @@ const char *imap_status_write(struct mra_conn *c, const char *maildir,
 			v[ST_HIGHESTMODSEQ] = ms.highest;
 		maildir_modseq_deinit(&ms);
 	}
+	char id[IMAP_OBJECTID_SIZE] = "";
+	if (want[ST_MAILBOXID] && imap_objectid_mailbox(f->path, id) < 0)
+		snprintf(id, sizeof id, "NIL");
 	maildir_folder_free(&f);
 	struct buf b;
 	buf_init(&b, 2 * strlen(name) + 512);
@@ -120,8 +128,12 @@ const char *imap_status_write(struct mra_conn *c, const char *maildir,
 	/* in the order asked, names upper-cased, as Dovecot answers */
 	for (size_t i = 0; r == 0 && i < items->n; i++) {
 		int k = imap_status_item(&items->list[i]);
-		r = buf_printf(&b, "%s%s %llu", i ? " " : "",
-			       imap_status_names[k], v[k]);
+		if (k == ST_MAILBOXID)
+			r = buf_printf(&b, "%sMAILBOXID (%s)", i ? " " : "",
+				       id);
+		else
+			r = buf_printf(&b, "%s%s %llu", i ? " " : "",
+				       imap_status_names[k], v[k]);
 	}
 	if (r == 0)
 		r = buf_printf(&b, ")\r\n");

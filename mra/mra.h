@@ -27,6 +27,7 @@
 
 struct tls_ctx;
 struct tls_conn;
+struct imap_compress;
 struct mra_limits;
 struct mra_conn;
 struct mra_login_result;
@@ -73,9 +74,11 @@ struct mra_conn {
 	struct ev_io *io;
 	struct ev_timer *idle;
 	struct tls_conn *tls;
-	bool tls_on; /* TLS established (for logs, LOGINDISABLED) */
+	struct imap_compress *z; /* COMPRESS=DEFLATE (RFC 4978), or NULL */
+	bool tls_on;		 /* TLS established (for logs, LOGINDISABLED) */
 	bool handshaking;
 	bool starttls_pending; /* start TLS once out is flushed */
+	bool compress_pending; /* start COMPRESS once out is flushed */
 	bool closing;	       /* close once out is flushed */
 	bool paused;	       /* do not process input (login pending) */
 	bool dead;
@@ -109,6 +112,9 @@ void mra_conn_close(struct mra_conn *c);
 /* Starts TLS after the pending output ("OK Begin TLS") is sent; input
    already buffered is discarded (CVE-2011-0411). */
 void mra_conn_starttls(struct mra_conn *c);
+/* Starts COMPRESS=DEFLATE after the pending output (the OK) is sent;
+   input already buffered is taken as compressed. */
+void mra_conn_compress(struct mra_conn *c);
 /* Re-evaluates input processing (after a login result, ...). */
 void mra_conn_kick(struct mra_conn *c);
 /* The connection with id, or NULL when it is gone. */

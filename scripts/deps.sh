@@ -18,7 +18,7 @@ rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev
 python3 swaks libnet-ssleay-perl
 curl openssl clang-format strace
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
-dovecot-imapd dovecot-pop3d fetchmail isync sieve-connect
+dovecot-imapd dovecot-pop3d fetchmail isync offlineimap sieve-connect
 pflogsumm fail2ban mailgraph
 python3-dkim postgrey opendkim clamav-daemon clamav-milter
 python3-milter rspamd publicsuffix
