@@ -72,6 +72,10 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/draft", wm_draft_save, S | C },
 	{ "GET", "/api/source", wm_source, S },
 	{ "GET", "/api/thread", wm_thread, S },
+	{ "GET", "/api/filters", wm_filters_get, S },
+	{ "PUT", "/api/filters", wm_filters_put, S | C },
+	{ "DELETE", "/api/filters", wm_filters_off, S | C },
+	{ "PUT", "/api/filters/raw", wm_filters_raw, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },
@@ -216,6 +220,7 @@ void wm_session_login(struct http_req *req)
 		goto out;
 	}
 	authc_reply_free(&r);
+	wm_filters_login(luser, acct.maildir);
 	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info info;
 	char role[WEBSESSION_ROLE_MAX] = "user";
