@@ -106,8 +106,8 @@ static const char *take_str(struct gen *g, json_t *o, json_t *n,
 		s = json_string_value(v);
 	}
 	if (strlen(s) > max || !text_ok(s, multi)) {
-		gen_fail(g, f, strlen(s) > max ? "too long"
-					       : "control characters");
+		gen_fail(g, f,
+			 strlen(s) > max ? "too long" : "control characters");
 		return NULL;
 	}
 	if (required && s[0] == '\0') {
@@ -154,8 +154,8 @@ static int only(struct gen *g, json_t *o, const char *path,
 	{
 		if (!one_of(k, allowed)) {
 			char f[300];
-			snprintf(f, sizeof f, "%s%s%s", path, path[0] ? "." : "",
-				 k);
+			snprintf(f, sizeof f, "%s%s%s", path,
+				 path[0] ? "." : "", k);
 			return gen_fail(g, f, "unknown field");
 		}
 	}
@@ -182,9 +182,8 @@ static bool addr_ok(const char *s, bool domain_ok)
 
 /* An array of addresses at o[key] into n[key] (lower-cased copies not
    needed: the tests compare case-insensitively). */
-static json_t *take_addrs(struct gen *g, json_t *o, json_t *n,
-			  const char *path, const char *key, size_t max,
-			  bool domain_ok)
+static json_t *take_addrs(struct gen *g, json_t *o, json_t *n, const char *path,
+			  const char *key, size_t max, bool domain_ok)
 {
 	char f[300];
 	snprintf(f, sizeof f, "%s%s%s", path, path[0] ? "." : "", key);
@@ -204,8 +203,9 @@ static json_t *take_addrs(struct gen *g, json_t *o, json_t *n,
 		    !addr_ok(s, domain_ok)) {
 			char fi[330];
 			snprintf(fi, sizeof fi, "%s[%zu]", f, i);
-			gen_fail(g, fi, domain_ok ? "not an address or domain"
-						  : "not an address");
+			gen_fail(g, fi,
+				 domain_ok ? "not an address or domain"
+					   : "not an address");
 			return out;
 		}
 		json_array_append_new(out, json_string(s));
@@ -267,7 +267,7 @@ static bool date_ok(const char *s)
 
 static void gen_vacation(struct gen *g, json_t *form, json_t *n)
 {
-	static const char *const keys[] = {"enabled", "subject", "body",
+	static const char *const keys[] = {"enabled", "subject",   "body",
 					   "days",    "addresses", "start",
 					   "end",     NULL};
 	json_t *v = json_object_get(form, "vacation"), *nv = json_object();
@@ -281,8 +281,8 @@ static void gen_vacation(struct gen *g, json_t *form, json_t *n)
 				       SIEVE_FILTERS_FIELD_MAX, false, false);
 	const char *body = take_str(g, v, nv, "vacation", "body", "",
 				    SIEVE_FILTERS_TEXT_MAX, true, false);
-	const char *start = take_str(g, v, nv, "vacation", "start", "", 10,
-				     false, false);
+	const char *start =
+	    take_str(g, v, nv, "vacation", "start", "", 10, false, false);
 	const char *end =
 	    take_str(g, v, nv, "vacation", "end", "", 10, false, false);
 	json_t *addrs = take_addrs(g, v, nv, "vacation", "addresses",
@@ -391,7 +391,7 @@ static void gen_forward(struct gen *g, json_t *form, json_t *n)
 
 static const char *const fields[] = {"from",   "to",   "cc",	     "subject",
 				     "header", "size", "attachment", NULL};
-static const char *const ops[] = {"contains", "not_contains", "is", "not_is",
+static const char *const ops[] = {"contains", "not_contains", "is",    "not_is",
 				  "matches",  "over",	      "under", NULL};
 
 /* A size: digits with an optional K, M or G (RFC 5228 §2.4.1). */
@@ -424,8 +424,8 @@ static void gen_condition(struct gen *g, json_t *c, json_t *nc,
 	char f[300];
 	if (only(g, c, path, keys) < 0)
 		return;
-	const char *field = take_str(g, c, nc, path, "field", "", 20, false,
-				     true);
+	const char *field =
+	    take_str(g, c, nc, path, "field", "", 20, false, true);
 	const char *op =
 	    take_str(g, c, nc, path, "op", "contains", 20, false, false);
 	const char *hdr = take_str(g, c, nc, path, "header", "",
@@ -452,7 +452,8 @@ static void gen_condition(struct gen *g, json_t *c, json_t *nc,
 			gen_fail(g, f, "not a size (digits, then K, M or G)");
 			return;
 		}
-		put(g, strcmp(op, "over") == 0 ? "size :over " : "size :under ");
+		put(g,
+		    strcmp(op, "over") == 0 ? "size :over " : "size :under ");
 		put(g, value);
 		return;
 	}
@@ -488,7 +489,7 @@ static const char *const acts[] = {"fileinto", "redirect", "redirect_copy",
 
 static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 {
-	static const char *const keys[] = {"name", "enabled", "match",
+	static const char *const keys[] = {"name",	 "enabled", "match",
 					   "conditions", "actions", NULL};
 	char f[300];
 	if (only(g, r, path, keys) < 0)
@@ -511,9 +512,9 @@ static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 	json_object_set_new(nr, "conditions", nconds);
 	json_object_set_new(nr, "actions", nacts);
 	snprintf(f, sizeof f, "%s.conditions", path);
-	if (conds != NULL && (!json_is_array(conds) ||
-			      json_array_size(conds) >
-				  SIEVE_FILTERS_CONDITIONS_MAX)) {
+	if (conds != NULL &&
+	    (!json_is_array(conds) ||
+	     json_array_size(conds) > SIEVE_FILTERS_CONDITIONS_MAX)) {
 		gen_fail(g, f, "not a list, or too long");
 		return;
 	}
@@ -537,16 +538,15 @@ static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 		json_array_append_new(nacts, na);
 		if (only(g, a, ap, akeys) < 0)
 			return;
-		const char *type = take_str(g, a, na, ap, "type", "", 20,
-					    false, true);
+		const char *type =
+		    take_str(g, a, na, ap, "type", "", 20, false, true);
 		if (type == NULL)
 			return;
 		bool multi = strcmp(type, "reject") == 0;
-		const char *val =
-		    take_str(g, a, na, ap, "value", "",
-			     multi ? SIEVE_FILTERS_TEXT_MAX
-				   : SIEVE_FILTERS_FIELD_MAX,
-			     multi, false);
+		const char *val = take_str(g, a, na, ap, "value", "",
+					   multi ? SIEVE_FILTERS_TEXT_MAX
+						 : SIEVE_FILTERS_FIELD_MAX,
+					   multi, false);
 		if (val == NULL)
 			return;
 		snprintf(f, sizeof f, "%s.type", ap);
@@ -599,7 +599,9 @@ static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 	if (nc == 0) {
 		put(g, "if true {\n");
 	} else {
-		put(g, nc == 1 ? "if " : match[1] == 'l' ? "if allof (" : "if anyof (");
+		put(g, nc == 1		 ? "if "
+		       : match[1] == 'l' ? "if allof ("
+					 : "if anyof (");
 		json_array_foreach(conds, i, c)
 		{
 			char cp[220];
@@ -622,12 +624,13 @@ static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 		if ((g->rejects->len > 0 &&
 		     buf_append_str(g->rejects, ",\n        ") < 0) ||
 		    buf_append(g->rejects, t, tl) < 0)
-			gen_fail(g, "", "the filters make a script over 256 KiB");
+			gen_fail(g, "",
+				 "the filters make a script over 256 KiB");
 	}
-	const char *fl = seen && flag	? "[\"\\\\Seen\", \"\\\\Flagged\"]"
-			 : seen		? "\"\\\\Seen\""
-			 : flag		? "\"\\\\Flagged\""
-					: NULL;
+	const char *fl = seen && flag ? "[\"\\\\Seen\", \"\\\\Flagged\"]"
+			 : seen	      ? "\"\\\\Seen\""
+			 : flag	      ? "\"\\\\Flagged\""
+				      : NULL;
 	if (fl != NULL && !fileinto) {
 		put(g, "    addflag ");
 		put(g, fl);
@@ -636,8 +639,10 @@ static void gen_rule(struct gen *g, json_t *r, json_t *nr, const char *path)
 	bool stop = false;
 	json_array_foreach(nacts, i, a)
 	{
-		const char *type = json_string_value(json_object_get(a, "type"));
-		const char *val = json_string_value(json_object_get(a, "value"));
+		const char *type =
+		    json_string_value(json_object_get(a, "type"));
+		const char *val =
+		    json_string_value(json_object_get(a, "value"));
 		if (strcmp(type, "fileinto") == 0) {
 			put(g, "    fileinto :create ");
 			if (fl != NULL) {
@@ -749,8 +754,8 @@ static void gen_body(struct gen *g, json_t *form, json_t *n)
 	if (g->rc == 0) {
 		put_part(g, &vac, &rejects);
 		/* a forward without a copy stops before the rules */
-		bool copy = json_is_true(json_object_get(
-		    json_object_get(n, "forward"), "keep"));
+		bool copy = json_is_true(
+		    json_object_get(json_object_get(n, "forward"), "keep"));
 		put_part(g, &fwd, copy ? &rejects : NULL);
 	}
 	if (g->rc == 0 && json_array_size(wl) > 0) {
@@ -779,16 +784,19 @@ int sieve_filters_generate(json_t *form, struct buf *out, char *err,
 		js = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS |
 				       JSON_ENSURE_ASCII);
 		g.out = out;
-		put(&g, "# Filters edited in youju webmail (Settings, Filters).\n"
-			"# Changes made here by hand turn the webmail's form\n"
-			"# into a plain script editor for this script.\n");
+		put(&g,
+		    "# Filters edited in youju webmail (Settings, Filters).\n"
+		    "# Changes made here by hand turn the webmail's form\n"
+		    "# into a plain script editor for this script.\n");
 		put(&g, SIEVE_FILTERS_MARK);
 		put(&g, js != NULL ? js : "{}");
-		put(&g, "\nrequire [\"fileinto\", \"mailbox\", \"copy\", "
-			"\"reject\", \"envelope\", \"vacation\",\n"
-			"         \"imap4flags\", \"relational\", \"date\"];\n");
+		put(&g,
+		    "\nrequire [\"fileinto\", \"mailbox\", \"copy\", "
+		    "\"reject\", \"envelope\", \"vacation\",\n"
+		    "         \"imap4flags\", \"relational\", \"date\"];\n");
 		if (body.len > 0 && buf_append(out, body.p, body.len) < 0)
-			gen_fail(&g, "", "the filters make a script over 256 KiB");
+			gen_fail(&g, "",
+				 "the filters make a script over 256 KiB");
 	}
 	free(js);
 	json_decref(n);
@@ -805,7 +813,8 @@ json_t *sieve_filters_parse(const char *script, size_t len)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL)
 			return NULL;
-		if ((size_t)(nl - p) > ml && memcmp(p, SIEVE_FILTERS_MARK, ml) == 0) {
+		if ((size_t)(nl - p) > ml &&
+		    memcmp(p, SIEVE_FILTERS_MARK, ml) == 0) {
 			char e[128];
 			json_t *form = webjson_parse_object(
 			    p + ml, (size_t)(nl - p) - ml, e, sizeof e);
@@ -817,7 +826,8 @@ json_t *sieve_filters_parse(const char *script, size_t len)
 			bool same =
 			    sieve_filters_generate(form, &again, ge, sizeof ge,
 						   gf, sizeof gf) == 0 &&
-			    again.len == len && memcmp(again.p, script, len) == 0;
+			    again.len == len &&
+			    memcmp(again.p, script, len) == 0;
 			buf_deinit(&again);
 			if (!same)
 				json_decref(form);

@@ -22,8 +22,8 @@
 #define SIEVE_FILTERS_RULES_MAX	     100
 #define SIEVE_FILTERS_CONDITIONS_MAX 10
 #define SIEVE_FILTERS_ACTIONS_MAX    10
-#define SIEVE_FILTERS_LIST_MAX	     200 /* white/black list entries */
-#define SIEVE_FILTERS_ADDRS_MAX	     10	 /* forward and vacation addresses */
+#define SIEVE_FILTERS_LIST_MAX	     200  /* white/black list entries */
+#define SIEVE_FILTERS_ADDRS_MAX	     10	  /* forward and vacation addresses */
 #define SIEVE_FILTERS_TEXT_MAX	     8000 /* vacation body, reject text */
 #define SIEVE_FILTERS_FIELD_MAX	     500  /* any other string */
 

@@ -52,8 +52,7 @@ static const char *const kinds[] = {"keep",    "fileinto", "redirect",
 
 /* The actions of a run as "kind:arg[flags];..." */
 static void run(const char *script, size_t len, const char *from,
-		const char *subject, const char *extra, char *out,
-		size_t outsz)
+		const char *subject, const char *extra, char *out, size_t outsz)
 {
 	char err[SIEVE_ERROR_MAX], msg[2048];
 	struct sieve_program *p = sieve_compile(script, len, err, sizeof(err));
@@ -109,8 +108,8 @@ static int gen(const char *s, struct buf *b, char *field, size_t fsz)
 	json_t *o = parse(s);
 	buf_reset(b);
 	int rc = o == NULL ? -2
-			   : sieve_filters_generate(o, b, err, sizeof err, field,
-						    fsz);
+			   : sieve_filters_generate(o, b, err, sizeof err,
+						    field, fsz);
 	json_decref(o);
 	return rc;
 }
@@ -139,11 +138,12 @@ int main(void)
 	     "vacation;redirect:fw@else.org;redirect:a@b.org;fileinto:Lists"},
 	    /* the reject rule: no auto-reply, no forward */
 	    {"pest@example.net", "hi", "", "reject:Go \"away\"\nnow"},
-	    {"a@example.net", "plain", "", "vacation;redirect:fw@else.org;keep"},
+	    {"a@example.net", "plain", "",
+	     "vacation;redirect:fw@else.org;keep"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		run(b.p, b.len, cases[i].from, cases[i].subject,
-		    cases[i].extra, out, sizeof out);
+		run(b.p, b.len, cases[i].from, cases[i].subject, cases[i].extra,
+		    out, sizeof out);
 		bool ok = strcmp(out, cases[i].want) == 0;
 		if (!ok)
 			fprintf(stderr, "case %zu: got \"%s\"\n%s\n", i, out,
