@@ -41,7 +41,8 @@ struct wm_filters_state {
 	char active[SIEVE_STORE_NAME_MAX + 1];
 	char *script; /* the active (or the form's) script, owned */
 	size_t len;
-	json_t *form; /* the form, when the script is the form's */
+	json_t *form; /* the form of the form's own script, NULL none */
+	bool raw;     /* a script the form did not write is active */
 };
 
 static void state_free(struct wm_filters_state *s)
@@ -65,25 +66,41 @@ static int state_load(struct http_req *req, struct wm_filters_state *s)
 			      "the filters cannot be read", NULL);
 		return -1;
 	}
-	const char *name = s->active[0] ? s->active : SIEVE_FILTERS_NAME;
-	int r = sieve_store_get(s->home, name, &s->script, &s->len);
+	/* the form's own script, whether active or not: its form is what
+	   the page shows (and what "use the form" brings back) */
+	char *mine = NULL;
+	size_t mlen = 0;
+	const char *name = SIEVE_FILTERS_NAME;
+	int r = sieve_store_get(s->home, name, &mine, &mlen);
+	if (r == 1)
+		s->form = sieve_filters_parse(mine, mlen);
+	bool other =
+	    s->active[0] != '\0' && strcmp(s->active, SIEVE_FILTERS_NAME) != 0;
+	if (r >= 0 && other) {
+		free(mine);
+		mine = NULL;
+		name = s->active;
+		r = sieve_store_get(s->home, name, &mine, &mlen);
+	}
 	if (r < 0) {
 		log_warning("webmail: user=<%s>: filters: %s: %s",
 			    me->acct.user, name, strerror(errno));
 		webjson_error(req, 500, "internal",
 			      "the filters cannot be read", NULL);
+		json_decref(s->form);
+		s->form = NULL;
 		return -1;
 	}
-	if (r == 1 && (s->active[0] == '\0' ||
-		       strcmp(s->active, SIEVE_FILTERS_NAME) == 0))
-		s->form = sieve_filters_parse(s->script, s->len);
+	s->script = mine;
+	s->len = mlen;
+	/* raw: another script is active, or the form's edited by hand */
+	s->raw = other || (s->active[0] != '\0' && s->form == NULL);
 	return 0;
 }
 
-/* "raw": a script is active that the form did not write (as it is) */
 static bool state_raw(const struct wm_filters_state *s)
 {
-	return s->active[0] != '\0' && s->form == NULL;
+	return s->raw;
 }
 
 static void reply_state(struct http_req *req, struct wm_filters_state *s)
@@ -92,16 +109,17 @@ static void reply_state(struct http_req *req, struct wm_filters_state *s)
 	bool raw = state_raw(s);
 	json_object_set_new(o, "mode", json_string(raw ? "raw" : "form"));
 	json_object_set_new(o, "active", json_boolean(s->active[0] != '\0'));
-	json_object_set_new(o, "name", json_string(raw ? s->active
-						       : SIEVE_FILTERS_NAME));
-	json_t *script =
-	    s->script != NULL ? json_stringn(s->script, s->len) : json_string("");
+	json_object_set_new(o, "name",
+			    json_string(raw ? s->active : SIEVE_FILTERS_NAME));
+	json_t *script = s->script != NULL ? json_stringn(s->script, s->len)
+					   : json_string("");
 	/* a script that is not UTF-8 cannot travel in JSON */
 	json_object_set_new(o, "readable", json_boolean(script != NULL));
 	json_object_set_new(o, "script",
 			    script != NULL ? script : json_string(""));
-	json_object_set_new(o, "form", s->form != NULL ? json_incref(s->form)
-						       : sieve_filters_empty());
+	json_object_set_new(o, "form",
+			    s->form != NULL ? json_incref(s->form)
+					    : sieve_filters_empty());
 	webjson_reply(req, 200, o);
 }
 
@@ -214,8 +232,10 @@ void wm_filters_raw(struct http_req *req)
 	}
 	if (state_load(req, &s) < 0)
 		goto out;
-	/* the active script is rewritten; with none, a new one */
-	const char *name = s.active[0] ? s.active : WM_FILTERS_RAW_NAME;
+	/* a hand-written active script is rewritten; from the form, the
+	   text goes to a script of its own and the form's stays as it was
+	   ("use the form" brings it back) */
+	const char *name = s.raw ? s.active : WM_FILTERS_RAW_NAME;
 	if (store(req, &s, name, json_string_value(v), json_string_length(v),
 		  "script") == 0)
 		reload_reply(req);
@@ -257,6 +277,5 @@ void wm_filters_login(const char *user, const char *maildir)
 	else if (r == 1)
 		log_info("webmail: user=<%s>: ExtMail filters imported: %u "
 			 "rules into sieve/%s.sieve%s",
-			 user, n, SIEVE_IMPORT_NAME,
-			 active ? " (active)" : "");
+			 user, n, SIEVE_IMPORT_NAME, active ? " (active)" : "");
 }
