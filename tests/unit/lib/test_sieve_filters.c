@@ -114,9 +114,41 @@ static int gen(const char *s, struct buf *b, char *field, size_t fsz)
 	return rc;
 }
 
+static void collect(void *ctx, const char *addr, size_t len, bool copy)
+{
+	char *out = ctx;
+	size_t o = strlen(out);
+	snprintf(out + o, 512 - o, "%s%.*s%s", o ? "," : "", (int)len, addr,
+		 copy ? "+copy" : "");
+}
+
+/* sieve_redirects (lib/sieve_inspect.c), which webadmin shows */
+static void redirects(void)
+{
+	static const char s[] =
+	    "require [\"copy\", \"variables\"];\n"
+	    "redirect \"a@x.org\";\n"
+	    "if header :contains \"subject\" \"x\" {\n"
+	    "  if true { redirect :copy \"b@y.org\"; }\n"
+	    "} elsif false { redirect \"c@z.org\"; } else { keep; }\n"
+	    "set \"t\" \"d@w.org\"; redirect \"${t}\";\n";
+	char err[SIEVE_ERROR_MAX], out[512] = "";
+	struct sieve_program *p =
+	    sieve_compile(s, sizeof s - 1, err, sizeof err);
+	test_assert(p != NULL);
+	test_assert(sieve_redirects(p, collect, out) == 4);
+	test_assert(strcmp(out, "a@x.org,b@y.org+copy,c@z.org,${t}") == 0);
+	sieve_free(&p);
+	p = sieve_compile("keep;", 5, err, sizeof err);
+	out[0] = '\0';
+	test_assert(p != NULL && sieve_redirects(p, collect, out) == 0);
+	sieve_free(&p);
+}
+
 int main(void)
 {
 	test_begin("sieve_filters");
+	redirects();
 	struct buf b;
 	buf_init(&b, SIEVE_SCRIPT_MAX);
 	char field[300], out[2048];
