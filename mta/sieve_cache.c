@@ -58,13 +58,14 @@ static void cache_unref_locked(struct sieve_cached *e)
 	}
 }
 
-struct sieve_cached *sieve_cache_load(int fd, const struct stat *st,
-				      char *err, size_t errsz)
+struct sieve_cached *sieve_cache_load(int fd, const struct stat *st, char *err,
+				      size_t errsz)
 {
 	if (!S_ISREG(st->st_mode) || st->st_size < 0 ||
 	    (uint64_t)st->st_size > SIEVE_SCRIPT_MAX) {
-		snprintf(err, errsz, "the script is not a regular file of at "
-				     "most 256 KiB");
+		snprintf(err, errsz,
+			 "the script is not a regular file of at "
+			 "most 256 KiB");
 		return NULL;
 	}
 	size_t slot = cache_slot(st);
@@ -81,8 +82,9 @@ struct sieve_cached *sieve_cache_load(int fd, const struct stat *st,
 	size_t len = 0;
 	if (file_read_fd(fd, SIEVE_SCRIPT_MAX, &data, &len) < 0) {
 		free(data);
-		snprintf(err, errsz, "the script cannot be read (or is larger "
-				     "than 256 KiB)");
+		snprintf(err, errsz,
+			 "the script cannot be read (or is larger "
+			 "than 256 KiB)");
 		return NULL;
 	}
 	struct sieve_program *p = sieve_compile(data, len, err, errsz);

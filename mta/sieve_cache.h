@@ -34,8 +34,8 @@ struct sieve_cached;
  * the reason in err[0..errsz) (not a regular file, unreadable, too large,
  * the compiler's "line N: ..."); errors are not cached.  fd is left open.
  */
-struct sieve_cached *sieve_cache_load(int fd, const struct stat *st,
-				      char *err, size_t errsz);
+struct sieve_cached *sieve_cache_load(int fd, const struct stat *st, char *err,
+				      size_t errsz);
 
 /* The program of a reference (borrowed until its release). */
 const struct sieve_program *sieve_cached_program(const struct sieve_cached *c);
