@@ -20,7 +20,7 @@
 #include "sieve_store.h"
 #include "wa.h"
 
-#define FWD_PAGE 50
+#define FWD_PAGE     50
 #define FWD_MARKS_10 "?, ?, ?, ?, ?, ?, ?, ?, ?, ?"
 #define FWD_MARKS_50                                                           \
 	FWD_MARKS_10 ", " FWD_MARKS_10 ", " FWD_MARKS_10 ", " FWD_MARKS_10     \
@@ -111,7 +111,8 @@ static json_t *fwd_alias(const char *address, const char *go)
 			e++;
 		if (e > p) {
 			size_t l = (size_t)(e - p);
-			if (l == strlen(address) && strncasecmp(p, address, l) == 0)
+			if (l == strlen(address) &&
+			    strncasecmp(p, address, l) == 0)
 				keep = true;
 			else {
 				json_t *s = json_stringn(p, l);
