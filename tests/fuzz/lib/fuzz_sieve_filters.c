@@ -34,7 +34,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct sieve_program *p =
 		    sieve_compile(b.p, b.len, err, sizeof err);
 		if (p == NULL)
-			abort(); /* the form made a script that does not compile */
+			abort(); /* the form made a script that does not compile
+				  */
 		sieve_free(&p);
 		json_t *back = sieve_filters_parse(b.p, b.len);
 		if (back == NULL)
