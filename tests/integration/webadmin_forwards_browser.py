@@ -18,6 +18,13 @@ from webadmin_browser import Browser, login  # noqa: E402
 ROOT = ("root@extmail.org", "extmail*123*")
 
 
+def heading(b, text):
+    """Waits for the page whose heading holds text (the app redraws main:
+    an element looked up may be gone the next moment)."""
+    b.wait(lambda: any(text in e.text for e in b.d.find_elements(
+        By.CSS_SELECTOR, "main h1")), f"heading {text!r}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--url", "--domain", "--artifacts"):
@@ -35,11 +42,14 @@ def main():
         assert texts == ["→ x@else.org", "→ y@else.org"], texts
         b.shot("forwards-list")
         b.d.get(f"{args.url}/#/domain/{args.domain}/mailbox/fwb")
+        heading(b, f"fwb@{args.domain}")
         note = b.css("#mailbox-forwards")
         assert "y@else.org" in note.text and "main" in note.text, note.text
         b.shot("forwards-edit")
         b.d.get(f"{args.url}/#/domain/{args.domain}/mailbox/fwc")
-        b.css("main form")
+        # the same document: wait for fwc's page, not any form
+        heading(b, f"fwc@{args.domain}")
+        b.css("main form input[name=name]")
         assert not b.d.find_elements(By.ID, "mailbox-forwards")
         b.console("forwards")
         print("webadmin_forwards_browser: ok", flush=True)

@@ -181,7 +181,9 @@ def main():
         assert b.css("#v-enabled").is_selected()
         log("raw script round trip")
         b.set_lang("zh_CN")
-        b.h1("过滤器")
+        # the page is drawn again: wait on the text, not on one element
+        b.wait(lambda: "过滤器" in b.text() and "自动回复" in b.text(),
+               "the page in zh_CN")
         b.shot("filters-zh")
         b.console("filters")
         log("ok")
