@@ -28,25 +28,6 @@
 #include "sieve_import.h"
 #include "sieve_store.h"
 
-#define CLI_SIEVE_IMPORTED "extmail"
-
-/* Reads dir/name (missing: NULL, 0).  Returns 0, or -1 (reported). */
-static int cli_sieve_read(const char *dir, const char *name, char **data_r,
-			  size_t *len_r)
-{
-	char p[PATH_MAX];
-	*data_r = NULL;
-	*len_r = 0;
-	if (file_path(p, sizeof(p), dir, name) < 0)
-		return -1;
-	int r = file_read(p, 4u * 1024 * 1024, O_NOFOLLOW, data_r, len_r, NULL);
-	if (r < 0) {
-		fprintf(stderr, "%s: %s\n", p, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* The files we made belong to the mailbox's owner (vmail), not root. */
 static void cli_sieve_chown(const char *home)
 {
@@ -58,8 +39,12 @@ static void cli_sieve_chown(const char *home)
 	    chown(p, st.st_uid, st.st_gid) < 0)
 		fprintf(stderr, "chown %s: %s\n", p, strerror(errno));
 	if (snprintf(p, sizeof(p), "%s/sieve/%s.sieve", home,
-		     CLI_SIEVE_IMPORTED) < (int)sizeof(p) &&
+		     SIEVE_IMPORT_NAME) < (int)sizeof(p) &&
 	    chown(p, st.st_uid, st.st_gid) < 0)
+		fprintf(stderr, "chown %s: %s\n", p, strerror(errno));
+	if (snprintf(p, sizeof(p), "%s/sieve/%s", home, SIEVE_IMPORT_MARKER) <
+		(int)sizeof(p) &&
+	    chown(p, st.st_uid, st.st_gid) < 0 && errno != ENOENT)
 		fprintf(stderr, "chown %s: %s\n", p, strerror(errno));
 	if (file_path(p, sizeof(p), home, SIEVE_STORE_ACTIVE) == 0 &&
 	    lchown(p, st.st_uid, st.st_gid) < 0 && errno != ENOENT)
@@ -68,69 +53,28 @@ static void cli_sieve_chown(const char *home)
 
 static int cli_sieve_import_one(const char *home, bool force)
 {
-	char md[PATH_MAX];
-	char *mf, *wl, *bl, *ar;
-	size_t mfl, wll, bll, arl;
-	if (file_path(md, sizeof(md), home, "Maildir") < 0 ||
-	    cli_sieve_read(home, ".mailfilter", &mf, &mfl) < 0)
+	char md[PATH_MAX], err[SIEVE_ERROR_MAX];
+	unsigned n = 0;
+	bool active = false;
+	if (file_path(md, sizeof(md), home, "Maildir") < 0) {
+		fprintf(stderr, "%s: path too long\n", home);
 		return 1;
-	if (mf == NULL) {
+	}
+	int r = sieve_import_home(home, md, force, false, &n, &active, err,
+				  sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s: %s\n", home, err);
+		return 1;
+	}
+	if (r == 0) {
 		printf("%s: no .mailfilter, nothing to import\n", home);
 		return 0;
 	}
-	int rc = 1;
-	wl = bl = ar = NULL;
-	if (cli_sieve_read(md, "whitelist.cf", &wl, &wll) == 0 &&
-	    cli_sieve_read(md, "blacklist.cf", &bl, &bll) == 0 &&
-	    cli_sieve_read(md, "autoreply.cf", &ar, &arl) == 0) {
-		struct sieve_import_in in = {mf,  mfl, wl, bl,
-					     wll, bll, ar, arl};
-		struct buf out;
-		unsigned n = 0;
-		char err[SIEVE_ERROR_MAX], active[SIEVE_STORE_NAME_MAX + 1];
-		buf_init(&out, SIEVE_SCRIPT_MAX);
-		struct sieve_program *p = NULL;
-		if (sieve_import_extmail(&in, &out, &n) < 0) {
-			fprintf(stderr,
-				"%s: the rules make a script over "
-				"256 KiB\n",
-				home);
-		} else if ((p = sieve_compile(out.p, out.len, err,
-					      sizeof(err))) == NULL) {
-			fprintf(stderr, "%s: generated script: %s\n", home,
-				err);
-		} else if (sieve_store_put(home, CLI_SIEVE_IMPORTED, out.p,
-					   out.len) < 0) {
-			fprintf(stderr, "%s: write: %s\n", home,
-				strerror(errno));
-		} else {
-			if (sieve_store_active(home, active, sizeof(active)) <
-			    0)
-				active[0] = '\0';
-			bool activate = force || active[0] == '\0';
-			if (activate && sieve_store_set_active(
-					    home, CLI_SIEVE_IMPORTED) < 0) {
-				fprintf(stderr, "%s: activate: %s\n", home,
-					strerror(errno));
-			} else {
-				cli_sieve_chown(home);
-				printf("%s: %u rules imported into "
-				       "sieve/%s.sieve%s\n",
-				       home, n, CLI_SIEVE_IMPORTED,
-				       activate ? " (active)"
-						: " (not active: another "
-						  "script is)");
-				rc = 0;
-			}
-		}
-		sieve_free(&p);
-		buf_deinit(&out);
-	}
-	free(mf);
-	free(wl);
-	free(bl);
-	free(ar);
-	return rc;
+	cli_sieve_chown(home);
+	printf("%s: %u rules imported into sieve/%s.sieve%s\n", home, n,
+	       SIEVE_IMPORT_NAME,
+	       active ? " (active)" : " (not active: another script is)");
+	return 0;
 }
 
 static int cli_sieve_usage(void)

@@ -415,6 +415,12 @@ static const struct conf_param mra_params[] = {
 	P_LIST("managesieve_listen", "127.0.0.1:24190",
 		 "ManageSieve (RFC 5804, STARTTLS) listen addresses, "
 		 "host:port (4190 in production)."),
+	P_SIZE("sieve_max_script_size", "262144", 1, 262144,
+	       "ManageSieve: largest script PUTSCRIPT accepts, bytes (at "
+	       "most 256 KiB, the parser's limit; Pigeonhole's name)."),
+	P_INT("sieve_quota_max_scripts", "20", 0, 100000,
+	      "ManageSieve: scripts per mailbox, 0 no limit (Pigeonhole's "
+	      "name)."),
 	P_BOOL("imap_login_disabled_without_tls", "yes",
 		 "Refuse IMAP and POP3 plain-text logins without TLS, except "
 		 "from the server's own address (Dovecot's "

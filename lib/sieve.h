@@ -45,6 +45,18 @@ void sieve_free(struct sieve_program **p);
    capability, docs/sieve.md). */
 const char *sieve_extensions(void);
 
+/*
+ * Calls fn for the address of every redirect command in p, in script
+ * order (as written: one built from variables gives its "${...}" text),
+ * with whether it has :copy.  Returns how many.  For views such as
+ * webadmin's "this mailbox forwards": it says nothing about whether a
+ * redirect's condition ever holds.  sieve_inspect.c.
+ */
+size_t sieve_redirects(const struct sieve_program *p,
+		       void (*fn)(void *ctx, const char *addr, size_t len,
+				  bool copy),
+		       void *ctx);
+
 /* ---- running ------------------------------------------------------------ */
 
 /* The message and its envelope as the interpreter sees them. */

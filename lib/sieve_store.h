@@ -13,9 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* The script quota: scripts per mailbox, bytes per script */
-#define SIEVE_STORE_SCRIPTS_MAX 20
-#define SIEVE_STORE_NAME_MAX	128
+#define SIEVE_STORE_NAME_MAX 128
 /* the active link's name in HOME */
 #define SIEVE_STORE_ACTIVE ".dovecot.sieve"
 

@@ -430,6 +430,8 @@ static const struct conf_bind mra_binds[] = {
     B(CONF_B_UINT, "mra_max_userip_connections", max_userip),
     B(CONF_B_UINT, "mra_client_connection_count_limit", max_per_ip),
     B(CONF_B_MS, "mra_output_timeout", output_timeout_ms),
+    B(CONF_B_U64, "sieve_max_script_size", sieve_max_script_size),
+    B(CONF_B_UINT, "sieve_quota_max_scripts", sieve_max_scripts),
 };
 #undef B
 

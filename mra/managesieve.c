@@ -4,11 +4,15 @@
  * by lib/sieve.  CAPABILITY, STARTTLS, AUTHENTICATE PLAIN (through
  * youju-authd, service "sieve", the same failure throttling as IMAP),
  * LISTSCRIPTS, PUTSCRIPT, GETSCRIPT, SETACTIVE, DELETESCRIPT,
- * RENAMESCRIPT, CHECKSCRIPT, HAVESPACE, NOOP, LOGOUT.
+ * RENAMESCRIPT, CHECKSCRIPT, HAVESPACE, NOOP, UNAUTHENTICATE, LOGOUT.
+ * Quotas: sieve_max_script_size and sieve_quota_max_scripts (youju.cf,
+ * Pigeonhole's names).
  *
  * Input: a command is a line of atoms and strings, a string being quoted
- * or a literal {N+} / {N} whose N bytes follow the line end.  Literals are
- * copied out of the connection's input buffer as they arrive (a script may
+ * or a literal {N+} / {N} whose N bytes follow the line end.  RFC 5804
+ * has no continuation response for literals (unlike IMAP): the
+ * synchronizing {N} that some clients send is read exactly as {N+}.  Literals
+ * are copied out of the connection's input buffer as they arrive (a script may
  * be larger than that buffer) and capped at SIEVE_SCRIPT_MAX.
  */
 #include "mra.h"
@@ -84,6 +88,8 @@ static void ms_caps(struct mra_conn *c)
 	(void)mra_conn_printf(c, "\"MAXREDIRECTS\" \"%u\"\r\n",
 			      SIEVE_REDIRECT_MAX);
 	(void)mra_conn_printf(c, "\"VERSION\" \"1.0\"\r\n");
+	/* RFC 5804 §2.14.1 */
+	(void)mra_conn_printf(c, "\"UNAUTHENTICATE\"\r\n");
 }
 
 static void ms_reset(struct ms_sess *s)
@@ -238,7 +244,10 @@ static void ms_errno_reply(struct mra_conn *c, const char *what)
 static int ms_space(struct mra_conn *c, const char *name, uint64_t size)
 {
 	struct ms_sess *s = c->sess;
-	if (size > SIEVE_SCRIPT_MAX) {
+	uint64_t max = mra_srv.sieve_max_script_size;
+	if (max == 0 || max > SIEVE_SCRIPT_MAX)
+		max = SIEVE_SCRIPT_MAX;
+	if (size > max) {
 		ms_reply(c, "NO", "QUOTA/MAXSIZE", "Script is too large.");
 		return -1;
 	}
@@ -252,7 +261,8 @@ static int ms_space(struct mra_conn *c, const char *name, uint64_t size)
 	for (long i = 0; i < n; i++)
 		exists = exists || strcmp(names[i], name) == 0;
 	sieve_store_names_free(names, (size_t)n);
-	if (!exists && n >= SIEVE_STORE_SCRIPTS_MAX) {
+	if (!exists && mra_srv.sieve_max_scripts > 0 &&
+	    (unsigned long)n >= mra_srv.sieve_max_scripts) {
 		ms_reply(c, "NO", "QUOTA/MAXSCRIPTS", "Too many scripts.");
 		return -1;
 	}
@@ -425,6 +435,21 @@ static void ms_command(struct mra_conn *c)
 		}
 		ms_reply(c, "OK", NULL, "Begin TLS negotiation now.");
 		mra_conn_starttls(c);
+	} else if (strcasecmp(cmd, "UNAUTHENTICATE") == 0) {
+		/* RFC 5804 §2.14.1: back to the non-authenticated state; the
+		   TLS layer stays */
+		if (s->state != MS_TRANS) {
+			ms_reply(c, "NO", NULL, "Not authenticated.");
+			return;
+		}
+		log_info("managesieve(%s): unauthenticated", s->login_user);
+		s->state = MS_AUTH;
+		s->home[0] = '\0';
+		s->login_user[0] = '\0';
+		s->fails = 0;
+		mra_conn_userip_release(c, c->user);
+		c->user[0] = '\0';
+		ms_reply(c, "OK", NULL, "Unauthenticate completed.");
 	} else if (strcasecmp(cmd, "AUTHENTICATE") == 0) {
 		if (s->state == MS_TRANS) {
 			ms_reply(c, "NO", NULL, "Already authenticated.");

@@ -38,15 +38,17 @@ struct mra_server {
 	const char *authd_socket; /* borrowed from the conf */
 	const char *hostname;
 	uint64_t autologout_ms;
-	uint64_t message_size_limit; /* APPEND literal cap */
-	bool login_needs_tls;	     /* imap_login_disabled_without_tls */
-	unsigned max_userip;	     /* mra_max_userip_connections */
-	unsigned max_per_ip;	     /* mra_client_connection_count_limit,
-					0: none */
-	uint64_t output_timeout_ms;  /* mra_output_timeout */
-	uid_t uid;		     /* the uid we run as */
-	struct mra_limits *limits;   /* counters shared by the workers
-					(mra_limits.h); NULL: count nothing */
+	uint64_t message_size_limit;	/* APPEND literal cap */
+	bool login_needs_tls;		/* imap_login_disabled_without_tls */
+	unsigned max_userip;		/* mra_max_userip_connections */
+	unsigned max_per_ip;		/* mra_client_connection_count_limit,
+					   0: none */
+	uint64_t output_timeout_ms;	/* mra_output_timeout */
+	uid_t uid;			/* the uid we run as */
+	struct mra_limits *limits;	/* counters shared by the workers
+					   (mra_limits.h); NULL: count nothing */
+	uint64_t sieve_max_script_size; /* ManageSieve quotas */
+	unsigned sieve_max_scripts;	/* 0: no limit */
 };
 
 extern struct mra_server mra_srv;

@@ -1,10 +1,11 @@
 /*
  * Sieve at delivery (see sieve_deliver.h, docs/sieve.md).  The cost
- * without a script is one failed open() of HOME/.dovecot.sieve.  With
- * one, the order is: stores first (keep, fileinto), then the messages that
- * leave (redirect, vacation), so that a store that must be retried
- * (deferred) has sent nothing yet; reject becomes a bounce, whose DSN the
- * queue manager sends like any other.
+ * without a script is one failed open() of HOME/.dovecot.sieve; with one,
+ * an open() and fstat(), the program coming from the compile cache
+ * (mta/sieve_cache.c) unless the script changed.  The order is: stores first
+ * (keep, fileinto), then the messages that leave (redirect, vacation), so that
+ * a store that must be retried (deferred) has sent nothing yet; reject becomes
+ * a bounce, whose DSN the queue manager sends like any other.
  */
 #include "sieve_deliver.h"
 
@@ -30,6 +31,7 @@
 #include "maildir_folders.h"
 #include "mime.h"
 #include "sieve.h"
+#include "sieve_cache.h"
 #include "sieve_store.h"
 #include "str.h"
 #include "xalloc.h"
@@ -473,25 +475,20 @@ static void sieve_notice(const struct sieve_deliver_ctx *c, const char *address,
 	buf_deinit(&m);
 }
 
-static char *sieve_read_active(const char *home, struct stat *st, size_t *len_r)
+/* The active script open for reading (st its fstat), or -1: none. */
+static int sieve_open_active(const char *home, struct stat *st)
 {
 	char path[PATH_MAX];
 	if (file_path(path, sizeof(path), home, SIEVE_ACTIVE) < 0)
-		return NULL;
+		return -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return NULL;
-	char *data = NULL;
-	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode) ||
-	    file_read_fd(fd, SIEVE_SCRIPT_MAX, &data, len_r) < 0) {
-		close(fd);
-		/* too large or unreadable: an empty script that never
-		   compiles */
-		free(data);
-		return xstrdup("\x01");
+		return -1;
+	if (fstat(fd, st) < 0) {
+		/* an unreadable script: never compiles (kept, reported) */
+		memset(st, 0, sizeof(*st));
 	}
-	close(fd);
-	return data;
+	return fd;
 }
 
 /* An X-Loop: field naming address (ExtMail's forwarding and many list
@@ -517,22 +514,21 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 {
 	char home[PATH_MAX], root[PATH_MAX];
 	struct stat st;
-	size_t slen = 0;
-	char *script = NULL;
+	int sfd = -1;
 	if (maildir != NULL && maildir[0] == '/' &&
 	    sieve_home(maildir, home, sizeof(home)) == 0 &&
 	    sieve_home(maildir, root, sizeof(root)) == 0 &&
 	    !deliver_has_delivered_to(c->msg, c->len, address))
-		script = sieve_read_active(home, &st, &slen);
-	if (script != NULL && sieve_has_xloop(c->msg, c->len, address)) {
+		sfd = sieve_open_active(home, &st);
+	if (sfd >= 0 && sieve_has_xloop(c->msg, c->len, address)) {
 		/* no filter runs twice on its own output: plain delivery */
 		log_info("%s: sieve: to=<%s>, X-Loop names the mailbox, script "
 			 "not run",
 			 c->queue_id, address);
-		free(script);
-		script = NULL;
+		close(sfd);
+		sfd = -1;
 	}
-	if (script == NULL) {
+	if (sfd < 0) {
 		deliver_maildir(cfg, address, maildir, quota, c->sender, c->msg,
 				c->len, r);
 		return;
@@ -552,9 +548,10 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 		log_warning("%s: sieve: cannot create maildir %s: %s: %s",
 			    c->queue_id, root, merr, strerror(errno));
 
+	/* compiled once per version of the script (mta/sieve_cache.c) */
 	char err[SIEVE_ERROR_MAX];
-	struct sieve_program *p = sieve_compile(script, slen, err, sizeof(err));
-	free(script);
+	struct sieve_cached *p = sieve_cache_load(sfd, &st, err, sizeof(err));
+	close(sfd);
 	struct sieve_result res = {0};
 	bool ran = false;
 	struct sieve_cb cb = {home, root};
@@ -569,8 +566,9 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 		    .mailbox_exists = sieve_cb_exists,
 		    .ctx = &cb,
 		};
-		ran = sieve_run(p, &m, &env, &res, err, sizeof(err)) == 0;
-		sieve_free(&p);
+		ran = sieve_run(sieve_cached_program(p), &m, &env, &res, err,
+				sizeof(err)) == 0;
+		sieve_cache_release(&p);
 	}
 	if (!ran) {
 		char esc[SIEVE_ERROR_MAX + 64];

@@ -318,6 +318,7 @@ void wa_mailboxes_list(struct http_req *req)
 	for (size_t i = 0; i < res.nrows; i++)
 		json_array_append_new(
 		    items, wa_row_json(extmail_mailbox_cols, &res.rows[i]));
+	wa_forwards_annotate(req, c, items);
 	json_t *o = wa_page_json(total, page, items);
 	if (res.nrows == WA_PAGE_SIZE) {
 		const char *last = res.rows[res.nrows - 1].cols[0];
@@ -375,8 +376,13 @@ void wa_mailbox_get(struct http_req *req)
 	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	struct sqlconn *c = wa_db(req);
 	if (c != NULL && wa_can_domain(req, c, domain) &&
-	    load_mailbox(req, c, address, domain, false, &m) == 1)
-		webjson_reply(req, 200, rec_json(&m));
+	    load_mailbox(req, c, address, domain, false, &m) == 1) {
+		json_t *one = json_array(), *o = rec_json(&m);
+		json_array_append(one, o);
+		wa_forwards_annotate(req, c, one);
+		json_decref(one);
+		webjson_reply(req, 200, o);
+	}
 	wa_db_put(req, &c, false);
 	rec_deinit(&m);
 	free(address);

@@ -48,6 +48,14 @@ struct wa_caller {
 	char session_id[WEBSESSION_ID_LEN + 1];
 };
 
+/* ---- forwards.c ---- */
+/* Adds "forwards" to each mailbox object of items (its "username" and
+   "maildir"): {"alias": {"to", "keep"}, "sieve": {"script", "to",
+   "copy"}} (either may be absent), or null when it forwards nowhere. */
+struct sqlconn;
+void wa_forwards_annotate(struct http_req *req, struct sqlconn *c,
+			  json_t *items);
+
 /* ---- api.c ---- */
 bool wa_authorize(void *app, struct http_req *req, unsigned flags);
 extern const struct http_route wa_routes[];

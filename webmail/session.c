@@ -74,6 +74,10 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/draft", wm_draft_save, S | C },
 	{ "GET", "/api/source", wm_source, S },
 	{ "GET", "/api/thread", wm_thread, S },
+	{ "GET", "/api/filters", wm_filters_get, S },
+	{ "PUT", "/api/filters", wm_filters_put, S | C },
+	{ "DELETE", "/api/filters", wm_filters_off, S | C },
+	{ "PUT", "/api/filters/raw", wm_filters_raw, S | C },
 	{ "GET", "/api/remote_images", wm_remoteimg_get, S },
 	{ "POST", "/api/remote_images", wm_remoteimg_post, S | C },
 	{ "POST", "/api/reattach", wm_reattach, S | C },
@@ -224,6 +228,7 @@ void wm_session_login(struct http_req *req)
 		goto out;
 	}
 	authc_reply_free(&r);
+	wm_filters_login(luser, acct.maildir);
 	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info info;
 	char role[WEBSESSION_ROLE_MAX] = "user";

@@ -129,6 +129,14 @@ void wm_folder_delete(struct http_req *req);
 void wm_draft_save(struct http_req *req);
 void wm_thread(struct http_req *req);
 
+/* filters.c: GET/PUT/DELETE /api/filters, PUT /api/filters/raw; and at
+   login, ExtMail's filters imported once (errors logged) */
+void wm_filters_get(struct http_req *req);
+void wm_filters_put(struct http_req *req);
+void wm_filters_raw(struct http_req *req);
+void wm_filters_off(struct http_req *req);
+void wm_filters_login(const char *user, const char *maildir);
+
 /* send.c: POST /api/send, and POST /api/draft (the same fields) */
 void wm_send(struct http_req *req);
 

@@ -289,3 +289,117 @@ def test_managesieve_sieve_connect(inst):
     r = sc("--upload", "--localsieve", script, "--remotesieve", "broken")
     assert r.returncode != 0, (r.stdout, r.stderr)
     assert "unknown command 'filinto'" in r.stdout + r.stderr, r
+
+
+def test_managesieve_literals_and_unauthenticate(inst):
+    """{N} (synchronizing, read without a continuation: RFC 5804 has
+    none) and {N+} literals in PUTSCRIPT and CHECKSCRIPT, also split over
+    several TCP segments; UNAUTHENTICATE (RFC 5804 §2.14.1) and a second
+    login on the same connection."""
+    setup(inst)
+    c = Client(inst)
+    st, caps, _ = c.response()
+    assert b'"UNAUTHENTICATE"' in caps, caps
+    c.starttls()
+    st, _, _ = c.cmd("UNAUTHENTICATE")
+    assert st.startswith(b"NO"), st
+    st, _, _ = c.login()
+    assert st.startswith(b"OK"), st
+    sync = 'require "fileinto";\r\nif true { fileinto "Sync"; }\r\n'
+    st, _, _ = c.cmd(f'PUTSCRIPT "lit-sync" {{{len(sync)}}}\r\n' + sync)
+    assert st.startswith(b"OK"), st
+    split = ('# split over segments\r\nif header :is "x-a" "\xe4" '
+             '{ discard; }\r\n').encode()
+    c.send(b'PUTSCRIPT "lit-split" {%d+}\r\n' % len(split))
+    time.sleep(0.2)
+    c.send(split[:7])
+    time.sleep(0.2)
+    c.send(split[7:] + b"\r\n")
+    st, _, _ = c.response()
+    assert st.startswith(b"OK"), st
+    for name, want in (("lit-sync", sync.encode()), ("lit-split", split)):
+        st, _, lits = c.cmd(f'GETSCRIPT "{name}"')
+        assert st.startswith(b"OK") and lits == [want], (st, lits)
+    bad = "keep;\r\nfrob;\r\n"
+    st, _, _ = c.cmd(f"CHECKSCRIPT {{{len(bad)}}}\r\n" + bad)
+    assert st.startswith(b"NO") and b"line 2" in st, st
+    st, _, _ = c.cmd(f"CHECKSCRIPT {{{len(sync)}+}}\r\n" + sync)
+    assert st.startswith(b"OK"), st
+    st, _, _ = c.cmd("CHECKSCRIPT {0+}\r\n")
+    assert st.startswith(b"OK"), st
+    # a literal announcing more than the limit is refused, and the
+    # connection goes on
+    st, _, _ = c.cmd("CHECKSCRIPT {999999999+}")
+    assert st.startswith(b"NO"), st
+
+    st, _, _ = c.cmd("UNAUTHENTICATE")
+    assert st.startswith(b"OK"), st
+    st, _, _ = c.cmd("LISTSCRIPTS")
+    assert st.startswith(b"NO"), st
+    st, caps, _ = c.cmd("CAPABILITY")
+    assert b'"SASL" "PLAIN"' in caps, caps
+    st, _, _ = c.login()
+    assert st.startswith(b"OK"), st
+    st, lines, _ = c.cmd("LISTSCRIPTS")
+    assert b'"lit-sync"' in lines and b'"lit-split"' in lines, lines
+    for name in ("lit-sync", "lit-split"):
+        st, _, _ = c.cmd(f'DELETESCRIPT "{name}"')
+        assert st.startswith(b"OK"), st
+    c.close()
+    assert inst.wait_log(rf"managesieve\({USER}\): unauthenticated")
+
+
+def test_managesieve_configured_quota(inst):
+    """sieve_max_script_size and sieve_quota_max_scripts (youju.cf,
+    Pigeonhole's names) after a reload, over a raw socket and with
+    sieve-connect."""
+    import subprocess
+    from test_reload import settings
+    quser = f"sv-quota@{DOM}"
+    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
+             f"('{quser}', 'sv-quota', '{{PLAIN}}{PASSWORD}', 'Quota', "
+             f"'{DOM}/sv-quota/Maildir/', '{DOM}/sv-quota', '0', "
+             f"'{DOM}', 1000, 1000, 1)")
+    with settings(inst, sieve_max_script_size="100",
+                  sieve_quota_max_scripts="2"):
+        c = Client(inst)
+        c.response()
+        c.starttls()
+        st, _, _ = c.login(quser)
+        assert st.startswith(b"OK"), st
+        st, lines, _ = c.cmd("LISTSCRIPTS")
+        assert lines == [], lines
+        st, _, _ = c.cmd('HAVESPACE "a" 100')
+        assert st.startswith(b"OK"), st
+        st, _, _ = c.cmd('HAVESPACE "a" 101')
+        assert st.startswith(b"NO (QUOTA/MAXSIZE)"), st
+        st, _, _ = c.put("a", "keep;" + " " * 120)
+        assert st.startswith(b"NO (QUOTA/MAXSIZE)"), st
+        for n in ("a", "b"):
+            st, _, _ = c.put(n, "keep;")
+            assert st.startswith(b"OK"), (n, st)
+        st, _, _ = c.put("c", "keep;")
+        assert st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st
+        st, _, _ = c.cmd('HAVESPACE "c" 10')
+        assert st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st
+        st, _, _ = c.put("b", "discard;")
+        assert st.startswith(b"OK"), st
+        # sieve-connect sees the same refusal
+        script = inst.path("sc-quota.sieve")
+        with open(script, "w") as f:
+            f.write("keep;\n")
+        r = subprocess.run(
+            ["sieve-connect", "-s", "127.0.0.1", "-p",
+             str(inst.ports["managesieve"]), "-u", quser, "--notlsverify",
+             "--passwordfd", "0", "--upload", "--localsieve", script,
+             "--remotesieve", "third"],
+            input=PASSWORD + "\n", capture_output=True, text=True,
+            timeout=60)
+        assert r.returncode != 0, (r.stdout, r.stderr)
+        assert "QUOTA" in (r.stdout + r.stderr).upper() or \
+            "Too many scripts" in r.stdout + r.stderr, r
+        for n in ("a", "b"):
+            st, _, _ = c.cmd(f'DELETESCRIPT "{n}"')
+            assert st.startswith(b"OK"), st
+        c.close()

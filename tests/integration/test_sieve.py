@@ -342,3 +342,27 @@ def test_sieve_xloop_skips_script(inst):
     assert len(find(inst, "sv-xloop", t)) == 1
     inst.wait_log(r"sieve: to=<sv-xloop@extmail.org>, X-Loop names the "
                   r"mailbox, script not run", since=since)
+
+
+def test_sieve_compile_cache_sees_edits(inst):
+    """The delivery keeps compiled scripts (mta/sieve_cache.c): a script
+    old enough to be kept is used for several deliveries, and an edit in
+    place of the same size (same inode) is seen at the next one."""
+    add_mailbox(inst, "sv-cache")
+    a = ('require ["fileinto", "mailbox"];\n'
+         'fileinto :create "AAAA";\n')
+    b = a.replace("AAAA", "BBBB")
+    set_script(inst, "sv-cache", a)
+    path = os.path.join(home_of(inst, "sv-cache"), "sieve", "main.sieve")
+    old = time.time() - 60
+    os.utime(path, (old, old))
+    for _ in range(2):
+        t = send(inst, f"sv-cache@{DOM}")
+        assert len(find(inst, "sv-cache", t, ".AAAA")) == 1
+    ino = os.stat(path).st_ino
+    with open(path, "r+") as f:
+        f.write(b)
+    assert os.stat(path).st_ino == ino and os.path.getsize(path) == len(a)
+    t = send(inst, f"sv-cache@{DOM}")
+    assert len(find(inst, "sv-cache", t, ".BBBB")) == 1, \
+        "the edited script was not used"

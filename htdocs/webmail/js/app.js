@@ -10,6 +10,7 @@ import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
 import {messageFrame} from './msgframe.js';
 import {prefs, loadPrefs, showSettings} from './settings.js';
+import {showFilters} from './filters.js';
 import {showContacts, complete, addSender} from './contacts.js';
 import {showNetdisk} from './netdisk.js';
 import {searchBox, searchHash, showSearch} from './search.js';
@@ -140,6 +141,8 @@ async function route() {
 			showCompose(q);
 		else if (parts[0] === 'settings')
 			await showSettings(ui);
+		else if (parts[0] === 'filters')
+			await showFilters(ui);
 		else if (parts[0] === 'contacts')
 			await showContacts(ui, q);
 		else if (parts[0] === 'netdisk')
@@ -242,7 +245,8 @@ function renderShell() {
 				h('ul', {class: 'extras'},
 					h('li', null, h('a', {href: '#/contacts', text: t('contacts')})),
 					h('li', null, h('a', {href: '#/netdisk', text: t('netdisk')})),
-					h('li', null, h('a', {href: '#/settings', text: t('settings')})))),
+					h('li', null, h('a', {href: '#/settings', text: t('settings')})),
+					h('li', null, h('a', {href: '#/filters', text: t('filters')})))),
 			h('main', {id: 'main'})));
 }
 

@@ -30,12 +30,37 @@ async function remove(domain, local) {
 	return true;
 }
 
+// "This mailbox forwards" (webadmin/forwards.c): an alias of its own
+// address that sends mail elsewhere, or redirects in its active Sieve
+// script (which may hold conditions: "may forward").
+function forwardTargets(f) {
+	const to = [];
+	for (const k of ['alias', 'sieve'])
+		for (const a of (f && f[k] && f[k].to) || []) if (!to.includes(a)) to.push(a);
+	return to;
+}
+
+function forwardBadge(m) {
+	if (!m.forwards) return '';
+	const to = forwardTargets(m.forwards);
+	return h('span.forwards', {title: t('mailbox.forwards_to', {to: to.join(', ')})}, '→ ' + to.join(', '));
+}
+
+function forwardNote(f) {
+	if (!f) return null;
+	const lines = [];
+	if (f.alias) lines.push(t(f.alias.keep ? 'mailbox.fwd_alias_keep' : 'mailbox.fwd_alias', {to: f.alias.to.join(', ')}));
+	if (f.sieve) lines.push(t(f.sieve.copy ? 'mailbox.fwd_sieve_copy' : 'mailbox.fwd_sieve', {to: f.sieve.to.join(', '), script: f.sieve.script}));
+	return h('div.note.forwards', {id: 'mailbox-forwards', role: 'note'}, h('strong', null, t('mailbox.forwards')), ...lines.map(l => h('p', null, l)));
+}
+
 export function list(params, query, ctx) {
 	const d = params.d;
 	let listEl;
 	const columns = [
 		{label: t('mailbox.address'), cell: m => h('a', {href: href('domain', d, 'mailbox', localOf(m))}, m.username || (localOf(m) + '@' + d))},
 		{label: t('mailbox.name'), cell: m => m.name || ''},
+		{label: t('mailbox.forwards'), cls: 'col-forwards', cell: forwardBadge},
 		{label: t('mailbox.quota'), cell: m => fmtMB(m.quota) + ' MB'},
 		{label: t('mailbox.netdiskquota'), cell: m => fmtMB(m.netdiskquota) + ' MB'},
 		{label: t('expiredate'), cls: 'nowrap', cell: m => dateText(m.expiredate)},
@@ -161,6 +186,7 @@ export async function edit(params, query, ctx) {
 	return h('section', null,
 		crumbs([t('nav.domains'), '#/domains'], [d, back], [isNew ? t('mailbox.add') : addr]),
 		pageHead(title),
+		isNew ? null : forwardNote(data.forwards),
 		f.form);
 }
 
