@@ -309,7 +309,12 @@ def test_condstore(inst):
     # a change behind our back (a rename, as Dovecot makes it) shows with
     # a modseq of its own at the next command
     cur = os.path.join(md, "cur")
-    name = sorted(n for n in os.listdir(cur))[0]
+    # message 1 is the oldest: order by the name's seconds and then its
+    # microseconds (M<usec> is not zero-padded, so not by plain name)
+    def arrival(n):
+        usec = re.search(r"\.M(\d+)", n)
+        return (int(n.split(".")[0]), int(usec.group(1)) if usec else 0)
+    name = min(os.listdir(cur), key=arrival)
     assert name.endswith(":2,"), name
     os.rename(os.path.join(cur, name), os.path.join(cur, name + "F"))
     lines = r.cmd("NOOP")
