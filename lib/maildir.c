@@ -120,10 +120,15 @@ int maildir_name_size(struct str name, char key, uint64_t *v_r)
 
 uint64_t maildir_crlf_size(const char *data, size_t len)
 {
+	/* memchr from LF to LF: a message's lines are tens of bytes,
+	   and this runs over every delivered message */
 	uint64_t n = len;
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+	const char *p = data, *end = data + len, *lf;
+	while (p < end && (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == data || lf[-1] != '\r')
 			n++;
+		p = lf + 1;
+	}
 	return n;
 }
 
