@@ -360,6 +360,10 @@ static const struct conf_param mta_params[] = {
 	P_BOOL("smtpd_dmarc_enforce", "yes",
 		 "Apply the sender's DMARC policy: p=reject refused (550), "
 		 "p=quarantine marked as spam."),
+	P_STR("dmarc_public_suffix_list",
+		"/usr/share/publicsuffix/public_suffix_list.dat",
+		"The Public Suffix List (text form) for DMARC's "
+		"organizational domain; empty: last two labels."),
 	P_LIST("smtpd_milters", "",
 		 "Milters (inet:host:port, unix:/path) for mail received "
 		 "over SMTP."),
@@ -376,6 +380,24 @@ static const struct conf_param mta_params[] = {
 	P_TIME("milter_content_timeout", "300s", 1, HOUR_,
 		 "Time limit for sending the message and the milter's "
 		 "answer."),
+	/* the macros sent to milters at each step (Postfix's defaults) */
+	P_STR("milter_connect_macros", "j {daemon_name} {daemon_addr} v _",
+		"Macros sent to milters with the connection."),
+	P_STR("milter_helo_macros",
+		"{tls_version} {cipher} {cipher_bits} {cert_subject} "
+		"{cert_issuer}",
+		"Macros sent to milters with HELO/EHLO."),
+	P_STR("milter_mail_macros",
+		"i {auth_type} {auth_authen} {auth_author} {mail_addr} "
+		"{mail_host} {mail_mailer}",
+		"Macros sent to milters with MAIL FROM."),
+	P_STR("milter_rcpt_macros", "i {rcpt_addr} {rcpt_host} {rcpt_mailer}",
+		"Macros sent to milters with each RCPT TO."),
+	P_STR("milter_data_macros", "i", "Macros sent to milters with DATA."),
+	P_STR("milter_end_of_header_macros", "i",
+		"Macros sent to milters at the end of the header."),
+	P_STR("milter_end_of_data_macros", "i",
+		"Macros sent to milters at the end of the message."),
 	P_STR("dkim_key_directory", "$config_directory/dkim",
 		"DKIM signing keys, DOMAIN.SELECTOR.key (youju dkim keygen)."),
 	P_END,

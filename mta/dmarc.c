@@ -28,8 +28,13 @@ const char *dmarc_policy_name(enum dmarc_policy p)
 					 : "none";
 }
 
-void dmarc_org_domain(const char *d, char *out, size_t outsz)
+void dmarc_org_domain(const struct psl *l, const char *d, char *out,
+		      size_t outsz)
 {
+	if (l != NULL && psl_count(l) > 0) {
+		(void)psl_org_domain(l, d, out, outsz);
+		return;
+	}
 	static const char *const sld[] = {"co",	 "com", "net", "org",
 					  "gov", "edu", "ac"};
 	size_t n = strlen(d);
@@ -67,15 +72,16 @@ void dmarc_org_domain(const char *d, char *out, size_t outsz)
 	snprintf(out, outsz, "%.*s", (int)(n - start), d + start);
 }
 
-static bool aligned(const char *a, const char *from, bool strict)
+static bool aligned(const struct psl *l, const char *a, const char *from,
+		    bool strict)
 {
 	if (strcasecmp(a, from) == 0)
 		return true;
 	if (strict)
 		return false;
 	char oa[256], of[256];
-	dmarc_org_domain(a, oa, sizeof(oa));
-	dmarc_org_domain(from, of, sizeof(of));
+	dmarc_org_domain(l, a, oa, sizeof(oa));
+	dmarc_org_domain(l, from, of, sizeof(of));
 	return strcasecmp(oa, of) == 0;
 }
 
@@ -118,15 +124,16 @@ static bool parse_p(const char *v, enum dmarc_policy *p)
 	return true;
 }
 
-void dmarc_check(const char *from_domain, const struct dkim_sig_result *dk,
-		 size_t ndk, enum spf_result spf, const char *spf_domain,
+void dmarc_check(const struct psl *l, const char *from_domain,
+		 const struct dkim_sig_result *dk, size_t ndk,
+		 enum spf_result spf, const char *spf_domain,
 		 struct dmarc_eval *r)
 {
 	char rec[4096], org[256], v[256];
 	r->result = DMARC_NONE;
 	r->policy = DMARC_P_NONE;
 	snprintf(r->domain, sizeof(r->domain), "%s", from_domain);
-	dmarc_org_domain(from_domain, org, sizeof(org));
+	dmarc_org_domain(l, from_domain, org, sizeof(org));
 	bool sub = false;
 	int f = fetch(from_domain, rec, sizeof(rec));
 	if (f == 0 && strcasecmp(org, from_domain) != 0) {
@@ -157,9 +164,10 @@ void dmarc_check(const char *from_domain, const struct dkim_sig_result *dk,
 	    dkim_tag(rec, rl, "adkim", v, sizeof(v)) && strcmp(v, "s") == 0;
 	bool sspf =
 	    dkim_tag(rec, rl, "aspf", v, sizeof(v)) && strcmp(v, "s") == 0;
-	bool pass = spf == SPF_PASS && aligned(spf_domain, from_domain, sspf);
+	bool pass =
+	    spf == SPF_PASS && aligned(l, spf_domain, from_domain, sspf);
 	for (size_t i = 0; !pass && i < ndk; i++)
 		pass = dk[i].result == DKIM_PASS &&
-		       aligned(dk[i].domain, from_domain, sdkim);
+		       aligned(l, dk[i].domain, from_domain, sdkim);
 	r->result = pass ? DMARC_PASS : DMARC_FAIL;
 }

@@ -2,10 +2,11 @@
  * DMARC (RFC 7489): the policy record of the From: domain (or of its
  * organizational domain), and whether an SPF or DKIM pass is aligned with
  * that domain (adkim, aspf; relaxed: same organizational domain).  The
- * organizational domain is found without the Public Suffix List: the
- * last two labels, or three when the second-level label is a common
- * registry one ("co", "com", "net", "org", "gov", "edu", "ac") under a
- * two-letter country code.  Blocking DNS: worker threads only.
+ * organizational domain comes from the Public Suffix List (psl.h,
+ * dmarc_public_suffix_list); without a list, the last two labels, or
+ * three when the second-level label is a common registry one ("co",
+ * "com", "net", "org", "gov", "edu", "ac") under a two-letter country
+ * code.  Blocking DNS: worker threads only.
  */
 #ifndef MTA_DMARC_H
 #define MTA_DMARC_H
@@ -13,6 +14,7 @@
 #include <stddef.h>
 
 #include "dkim_verify.h"
+#include "psl.h"
 #include "spf.h"
 
 enum dmarc_result {
@@ -38,13 +40,16 @@ struct dmarc_eval {
 const char *dmarc_result_name(enum dmarc_result r);
 const char *dmarc_policy_name(enum dmarc_policy p);
 
-/* The organizational domain of d into out (outsz). */
-void dmarc_org_domain(const char *d, char *out, size_t outsz);
+/* The organizational domain of d into out (outsz), from the list l
+   (NULL: the two-or-three-labels guess). */
+void dmarc_org_domain(const struct psl *l, const char *d, char *out,
+		      size_t outsz);
 
 /* Evaluates DMARC for from_domain (lower case) given the DKIM results
-   and the SPF result for spf_domain. */
-void dmarc_check(const char *from_domain, const struct dkim_sig_result *dk,
-		 size_t ndk, enum spf_result spf, const char *spf_domain,
+   and the SPF result for spf_domain; l as for dmarc_org_domain. */
+void dmarc_check(const struct psl *l, const char *from_domain,
+		 const struct dkim_sig_result *dk, size_t ndk,
+		 enum spf_result spf, const char *spf_domain,
 		 struct dmarc_eval *r);
 
 #endif

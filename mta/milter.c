@@ -8,8 +8,11 @@
  * chunks with CR LF line ends, end of body, then the modifications and
  * the final answer, QUIT.  Steps the milter asked to skip (SMFIP_NO*) are
  * not sent and steps it will not answer (SMFIP_NR_*) are not waited for.
- * Envelope changes (change sender, add or delete recipients) are read
- * and logged but not applied: the envelope is already in the queue file.
+ * Envelope changes (change sender, add or delete recipients) are handed
+ * back as a list; the caller rewrites its queue file's envelope with them
+ * (smtpd_sign.c), as Postfix's cleanup does.  A modification the milter
+ * did not ask for in negotiation (SMFIF_*) is a protocol error, as in
+ * Postfix's milter8.c.
  */
 #include "milter.h"
 
@@ -52,7 +55,18 @@
 #define P_LEADSPC   0x100000
 #define P_OFFERED   0x1FFFFF
 /* actions (SMFIF_*) we carry out */
-#define A_ALL 0x1FF
+#define A_ADDHDRS     0x1
+#define A_CHGBODY     0x2
+#define A_ADDRCPT     0x4
+#define A_DELRCPT     0x8
+#define A_CHGHDRS     0x10
+#define A_QUARANTINE  0x20
+#define A_CHGFROM     0x40
+#define A_ADDRCPT_PAR 0x80
+#define A_SETSYMLIST  0x100
+#define A_ALL	      0x1FF
+/* longest macro name list a milter may ask for at one step */
+#define SYMLIST_MAX 1024
 
 #define BODY_CHUNK 65535
 
@@ -74,7 +88,23 @@ struct conn {
 	uint32_t proto; /* the milter's protocol flags */
 	uint32_t actions;
 	unsigned version;
+	/* the macros the milter asked for (smfi_setsymlist), owned; NULL:
+	   the milter_*_macros setting */
+	char *symlist[MILTER_M_STAGES];
+	const struct milter_tx *tx;
 };
+
+void milter_result_deinit(struct milter_result *r)
+{
+	for (size_t i = 0; i < r->nops; i++)
+		free(r->ops[i].addr);
+	free(r->ops);
+	r->ops = NULL;
+	r->nops = 0;
+	if (r->changed)
+		buf_deinit(&r->msg);
+	r->changed = false;
+}
 
 bool milter_action_parse(const char *s, enum milter_action *a)
 {
@@ -245,23 +275,130 @@ static int read_reply(struct conn *c, char *cmd, char **data, size_t *n,
 	return 0;
 }
 
-/* macros: one 'D' packet for the step cmd */
-static int send_macros(struct conn *c, char cmd, const char *const *kv,
-		       size_t n)
+/* The domain of an address ("" when none). */
+static const char *addr_domain(const char *a)
 {
+	const char *at = a ? strrchr(a, '@') : NULL;
+	return at ? at + 1 : "";
+}
+
+/*
+ * The value of one macro (Postfix's names, milter8.c and smtpd_milter.c);
+ * "" when unknown or not set: such macros are not sent.  rcpt is the
+ * recipient of the RCPT step (NULL elsewhere).  tmp holds built values.
+ */
+static const char *macro_value(const struct milter_tx *tx, const char *name,
+			       const char *rcpt, char *tmp, size_t tmpsz)
+{
+	if (strcmp(name, "j") == 0 || strcmp(name, "{daemon_name}") == 0)
+		return tx->myhostname;
+	if (strcmp(name, "v") == 0)
+		return "youju";
+	if (strcmp(name, "_") == 0) {
+		snprintf(tmp, tmpsz, "%s [%s]", tx->client_name,
+			 tx->client_addr);
+		return tmp;
+	}
+	if (strcmp(name, "{daemon_addr}") == 0)
+		return tx->daemon_addr ? tx->daemon_addr : "";
+	if (strcmp(name, "{daemon_port}") == 0 ||
+	    strcmp(name, "{client_port}") == 0) {
+		unsigned port =
+		    name[1] == 'd' ? tx->daemon_port : tx->client_port;
+		if (port == 0)
+			return "";
+		snprintf(tmp, tmpsz, "%u", port);
+		return tmp;
+	}
+	if (strcmp(name, "{client_addr}") == 0)
+		return tx->client_addr;
+	if (strcmp(name, "{client_name}") == 0 ||
+	    strcmp(name, "{client_ptr}") == 0)
+		return tx->client_name;
+	if (strcmp(name, "{tls_version}") == 0)
+		return tx->tls_version ? tx->tls_version : "";
+	if (strcmp(name, "{cipher}") == 0)
+		return tx->tls_cipher ? tx->tls_cipher : "";
+	if (strcmp(name, "{cipher_bits}") == 0) {
+		if (tx->tls_bits == 0)
+			return "";
+		snprintf(tmp, tmpsz, "%u", tx->tls_bits);
+		return tmp;
+	}
+	if (strcmp(name, "i") == 0)
+		return tx->queue_id;
+	if (strcmp(name, "{auth_type}") == 0)
+		return tx->sasl_method ? tx->sasl_method : "";
+	if (strcmp(name, "{auth_authen}") == 0)
+		return tx->sasl_user ? tx->sasl_user : "";
+	if (strcmp(name, "{mail_addr}") == 0)
+		return tx->sender;
+	if (strcmp(name, "{mail_host}") == 0)
+		return addr_domain(tx->sender);
+	if (strcmp(name, "{rcpt_addr}") == 0)
+		return rcpt ? rcpt : "";
+	if (strcmp(name, "{rcpt_host}") == 0)
+		return rcpt ? addr_domain(rcpt) : "";
+	return "";
+}
+
+/* macros: one 'D' packet for the step cmd with the names of stage (the
+   milter's own list, else the setting) */
+static int send_macros(struct conn *c, char cmd, enum milter_stage stage,
+		       const char *rcpt)
+{
+	const char *list =
+	    c->symlist[stage] ? c->symlist[stage] : c->cfg->macros[stage];
+	if (list == NULL || list[0] == '\0')
+		return 0;
 	struct buf b;
 	buf_init(&b, 16384);
 	int rc = buf_append_char(&b, cmd);
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		if (kv[i + 1] == NULL || kv[i + 1][0] == '\0')
-			continue;
-		rc |= buf_append(&b, kv[i], strlen(kv[i]) + 1);
-		rc |= buf_append(&b, kv[i + 1], strlen(kv[i + 1]) + 1);
+	size_t nsent = 0;
+	for (const char *p = list; *p != '\0';) {
+		p += strspn(p, " ,\t\r\n");
+		size_t n = strcspn(p, " ,\t\r\n");
+		if (n == 0)
+			break;
+		char name[128], tmp[600];
+		if (n < sizeof(name)) {
+			memcpy(name, p, n);
+			name[n] = '\0';
+			const char *v =
+			    macro_value(c->tx, name, rcpt, tmp, sizeof(tmp));
+			if (v != NULL && v[0] != '\0') {
+				rc |= buf_append(&b, name, n + 1);
+				rc |= buf_append(&b, v, strlen(v) + 1);
+				nsent++;
+			}
+		}
+		p += n;
 	}
-	if (rc == 0)
+	if (rc == 0 && nsent > 0)
 		rc = send_cmd(c, 'D', b.p, b.len, c->cfg->command_ms);
 	buf_deinit(&b);
 	return rc;
+}
+
+/* The macro lists after the three words of the milter's 'O' reply:
+   (stage, names NUL-terminated) pairs, smfi_setsymlist. */
+static void read_symlists(struct conn *c, const char *d, size_t n)
+{
+	size_t i = 12;
+	while (i + 5 <= n) {
+		uint32_t st;
+		memcpy(&st, d + i, 4);
+		st = ntohl(st);
+		i += 4;
+		const char *names = d + i;
+		size_t l = strnlen(names, n - i);
+		i += l + 1;
+		if (st >= MILTER_M_STAGES || l > SYMLIST_MAX ||
+		    !(c->actions & A_SETSYMLIST))
+			continue;
+		free(c->symlist[st]);
+		c->symlist[st] = xmemdup0(names, l);
+	}
 }
 
 /* ------------------------------------------------------- the conversation */
@@ -352,6 +489,31 @@ static void fold_crlf(char *v)
 	*o = '\0';
 }
 
+/* One envelope change into r->ops: the address with white space and
+   angle brackets taken off. */
+static int env_op(struct milter_result *r, char op, const char *d)
+{
+	if (r->nops >= MILTER_ENV_OPS_MAX)
+		return -1;
+	const char *a = d;
+	while (*a == ' ' || *a == '\t')
+		a++;
+	size_t n = strlen(a);
+	while (n > 0 && (a[n - 1] == ' ' || a[n - 1] == '\t'))
+		n--;
+	if (n >= 2 && a[0] == '<' && a[n - 1] == '>') {
+		a++;
+		n -= 2;
+	}
+	if (n > 1000 || (n == 0 && op != 'e'))
+		return -1;
+	r->ops = xrealloc(r->ops, (r->nops + 1) * sizeof(*r->ops));
+	r->ops[r->nops].op = op == '2' ? '+' : op;
+	r->ops[r->nops].addr = xmemdup0(a, n);
+	r->nops++;
+	return 0;
+}
+
 /* End of body: modifications, then the final verdict. */
 static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 {
@@ -372,6 +534,9 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 		case 'h': /* add header: name\0value\0 */
 		case 'i': /* insert header: index name\0value\0 */
 		case 'm': /* change header: index name\0value\0 */
+			if (!(c->actions &
+			      (cmd == 'm' ? A_CHGHDRS : A_ADDHDRS)))
+				goto bad;
 			if (cmd != 'h') {
 				if (n < 4)
 					goto bad;
@@ -419,6 +584,8 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 			}
 			break;
 		case 'b': /* replace body (chunks, CR LF line ends) */
+			if (!(c->actions & A_CHGBODY))
+				goto bad;
 			if (!body_replaced) {
 				m->body.len = 0;
 				body_replaced = true;
@@ -431,13 +598,20 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 					goto bad;
 			}
 			break;
-		case 'e': /* change sender */
-		case '+': /* add recipient */
-		case '2': /* add recipient with ESMTP args */
-		case '-': /* delete recipient */
-			r->nignored++;
+		case 'e': /* change sender: addr\0[args\0] */
+		case '+': /* add recipient: addr\0 */
+		case '2': /* add recipient: addr\0[args\0] */
+		case '-': /* delete recipient: addr\0 */
+			if (!(c->actions & (cmd == 'e'	 ? A_CHGFROM
+					    : cmd == '-' ? A_DELRCPT
+					    : cmd == '+' ? A_ADDRCPT
+							 : A_ADDRCPT_PAR)) ||
+			    env_op(r, cmd, d) < 0)
+				goto bad;
 			break;
 		case 'q': /* quarantine */
+			if (!(c->actions & A_QUARANTINE))
+				goto bad;
 			r->action = MILTER_QUARANTINE;
 			snprintf(r->reason, sizeof(r->reason), "%s", d);
 			break;
@@ -532,33 +706,19 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 	memcpy(&v, d, 4);
 	memcpy(&a, d + 4, 4);
 	memcpy(&p, d + 8, 4);
-	free(d);
 	c->version = ntohl(v);
-	c->actions = ntohl(a);
+	c->actions = ntohl(a) & A_ALL;
 	c->proto = ntohl(p) & P_OFFERED;
 	if (c->version < 2) {
+		free(d);
 		snprintf(r->reason, sizeof(r->reason),
 			 "negotiate: milter protocol version %u", c->version);
 		return ST_ERROR;
 	}
+	read_symlists(c, d, n);
+	free(d);
 	enum step st;
-	char port[8];
-	snprintf(port, sizeof(port), "%u", tx->client_port);
-	const char *conn_m[] = {"j",
-				tx->myhostname,
-				"{daemon_name}",
-				tx->myhostname,
-				"v",
-				"youju",
-				"_",
-				tx->client_name,
-				"{client_addr}",
-				tx->client_addr,
-				"{client_name}",
-				tx->client_name,
-				"{client_port}",
-				port};
-	if (send_macros(c, 'C', conn_m, 14) < 0)
+	if (send_macros(c, 'C', MILTER_M_CONNECT, NULL) < 0)
 		goto io;
 	if (!(c->proto & P_NOCONNECT)) {
 		struct buf b;
@@ -579,9 +739,7 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 				 "connect")) != ST_CONTINUE)
 			return st;
 	}
-	const char *helo_m[] = {"{tls_version}", tx->tls_version, "{cipher}",
-				tx->tls_cipher};
-	if (send_macros(c, 'H', helo_m, 4) < 0)
+	if (send_macros(c, 'H', MILTER_M_HELO, NULL) < 0)
 		goto io;
 	if (!(c->proto & P_NOHELO)) {
 		if (send_cmd(c, 'H', tx->helo, strlen(tx->helo) + 1,
@@ -591,15 +749,7 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 		    ST_CONTINUE)
 			return st;
 	}
-	const char *mail_m[] = {"i",
-				tx->queue_id,
-				"{auth_type}",
-				tx->sasl_method,
-				"{auth_authen}",
-				tx->sasl_user,
-				"{mail_addr}",
-				tx->sender};
-	if (send_macros(c, 'M', mail_m, 8) < 0)
+	if (send_macros(c, 'M', MILTER_M_MAIL, NULL) < 0)
 		goto io;
 	if (!(c->proto & P_NOMAIL)) {
 		char s[1100];
@@ -612,12 +762,10 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 			return st;
 	}
 	for (size_t i = 0; i < tx->nrcpt && !(c->proto & P_NORCPT); i++) {
-		const char *rcpt_m[] = {"i", tx->queue_id, "{rcpt_addr}",
-					tx->rcpts[i]};
 		char s[1100];
 		int k = snprintf(s, sizeof(s), "<%s>", tx->rcpts[i]);
-		if (send_macros(c, 'R', rcpt_m, 4) < 0 || k < 0 ||
-		    (size_t)k >= sizeof(s) ||
+		if (send_macros(c, 'R', MILTER_M_RCPT, tx->rcpts[i]) < 0 ||
+		    k < 0 || (size_t)k >= sizeof(s) ||
 		    send_cmd(c, 'R', s, (size_t)k + 1, cfg->command_ms) < 0)
 			goto io;
 		/* a milter's per-recipient reject refuses the message: the
@@ -626,9 +774,8 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 		    ST_CONTINUE)
 			return st;
 	}
-	const char *data_m[] = {"i", tx->queue_id};
 	if (c->version >= 4 && !(c->proto & P_NODATA)) {
-		if (send_macros(c, 'T', data_m, 2) < 0 ||
+		if (send_macros(c, 'T', MILTER_M_DATA, NULL) < 0 ||
 		    send_cmd(c, 'T', NULL, 0, cfg->command_ms) < 0)
 			goto io;
 		if ((st = answer(c, P_NR_DATA, cfg->command_ms, r, "data")) !=
@@ -653,7 +800,7 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 			return st;
 	}
 	if (!(c->proto & P_NOEOH)) {
-		if (send_macros(c, 'N', data_m, 2) < 0 ||
+		if (send_macros(c, 'N', MILTER_M_EOH, NULL) < 0 ||
 		    send_cmd(c, 'N', NULL, 0, cfg->command_ms) < 0)
 			goto io;
 		if ((st = answer(c, P_NR_EOH, cfg->command_ms, r,
@@ -692,8 +839,7 @@ static enum step converse(struct conn *c, const struct milter_tx *tx,
 		}
 		buf_deinit(&chunk);
 	}
-	const char *eom_m[] = {"i", tx->queue_id};
-	if (send_macros(c, 'E', eom_m, 2) < 0 ||
+	if (send_macros(c, 'E', MILTER_M_EOM, NULL) < 0 ||
 	    send_cmd(c, 'E', NULL, 0, cfg->content_ms) < 0)
 		goto io;
 	return eom(c, m, r);
@@ -711,7 +857,7 @@ void milter_run(const char *const *specs, size_t n,
 	struct mmsg m;
 	mmsg_load(&m, tx->msg, tx->len);
 	for (size_t i = 0; i < n && i < MILTER_MAX; i++) {
-		struct conn c = {.spec = specs[i], .cfg = cfg};
+		struct conn c = {.spec = specs[i], .cfg = cfg, .tx = tx};
 		struct milter_result one;
 		memset(&one, 0, sizeof(one));
 		one.action = MILTER_ACCEPT;
@@ -728,8 +874,20 @@ void milter_run(const char *const *specs, size_t n,
 			(void)send_cmd(&c, 'Q', NULL, 0, 1000);
 			close(c.fd);
 		}
+		for (int k = 0; k < MILTER_M_STAGES; k++)
+			free(c.symlist[k]);
 		r->changed |= one.changed;
-		r->nignored += one.nignored;
+		/* envelope changes of a milter that failed are dropped */
+		for (size_t k = 0; k < one.nops; k++) {
+			if (st != ST_ERROR && r->nops < MILTER_ENV_OPS_MAX) {
+				r->ops = xrealloc(r->ops, (r->nops + 1) *
+							      sizeof(*r->ops));
+				r->ops[r->nops++] = one.ops[k];
+			} else {
+				free(one.ops[k].addr);
+			}
+		}
+		free(one.ops);
 		if (st == ST_ERROR) {
 			log_warning("%s: milter %s: %s: applying "
 				    "milter_default_action",

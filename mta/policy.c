@@ -5,6 +5,7 @@
  */
 #include "policy.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -251,6 +252,12 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 			failed = true;
 		}
 		p->dmarc_enforce = conf_bool(c, "smtpd_dmarc_enforce");
+		const char *pl = conf_str(c, "dmarc_public_suffix_list");
+		if (p->auth_dmarc && pl[0] != '\0' &&
+		    (p->psl = psl_load(pl)) == NULL)
+			log_warning("dmarc_public_suffix_list: %s: %s: "
+				    "organizational domains are guessed",
+				    pl, strerror(errno));
 	}
 	if (!failed && conf_find_param(tables(), "smtpd_milters")) {
 		static const char *const lists[2] = {"smtpd_milters",
@@ -291,6 +298,19 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 		    1000 * (unsigned)conf_time(c, "milter_command_timeout");
 		p->milter.content_ms =
 		    1000 * (unsigned)conf_time(c, "milter_content_timeout");
+		static const char *const mac[MILTER_M_STAGES] = {
+		    [MILTER_M_CONNECT] = "milter_connect_macros",
+		    [MILTER_M_HELO] = "milter_helo_macros",
+		    [MILTER_M_MAIL] = "milter_mail_macros",
+		    [MILTER_M_RCPT] = "milter_rcpt_macros",
+		    [MILTER_M_DATA] = "milter_data_macros",
+		    [MILTER_M_EOM] = "milter_end_of_data_macros",
+		    [MILTER_M_EOH] = "milter_end_of_header_macros",
+		};
+		for (int k = 0; k < MILTER_M_STAGES; k++) {
+			p->milter_macros[k] = xstrdup(conf_str(c, mac[k]));
+			p->milter.macros[k] = p->milter_macros[k];
+		}
 	}
 	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
 		char derr[600];
@@ -330,6 +350,9 @@ void policy_unref(struct smtpd_policy **pp)
 	map_free(&p->body_checks);
 	sender_login_maps_free(&p->login_maps);
 	dkim_keys_free(&p->dkim);
+	psl_free(&p->psl);
+	for (int k = 0; k < MILTER_M_STAGES; k++)
+		free(p->milter_macros[k]);
 	for (size_t i = 0; i < p->nmilters; i++)
 		free(p->milters[i]);
 	for (size_t i = 0; i < p->nnp_milters; i++)

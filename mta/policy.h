@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "milter.h"
+#include "psl.h"
 #include "restrict.h"
 #include "sender_login.h"
 
@@ -47,10 +48,12 @@ struct smtpd_policy {
 	bool auth_dkim, auth_spf, auth_dmarc;
 	bool spf_reject;    /* smtpd_spf_fail_action = reject */
 	bool dmarc_enforce; /* smtpd_dmarc_enforce */
+	struct psl *psl;    /* dmarc_public_suffix_list (owned), or NULL */
 	/* smtpd_milters, non_smtpd_milters (owned copies) */
 	char *milters[MILTER_MAX], *np_milters[MILTER_MAX];
 	size_t nmilters, nnp_milters;
 	struct milter_cfg milter;
+	char *milter_macros[MILTER_M_STAGES]; /* milter_*_macros (owned) */
 };
 
 /* Builds a policy from c.  NULL with a message in err (errsz bytes) that

@@ -1241,7 +1241,9 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (sigaction(SIGUSR1, &sd, NULL) < 0)
 		fatal("sigaction: %s", strerror(errno));
 	int ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (ino < 0 || qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
+	if (ino < 0)
+		fatal("inotify_init1: %s", strerror(errno));
+	if (qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
 	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
 		fatal("inotify on %s: %s", dir, strerror(errno));
 	unsigned nthreads = q.cfg.threads;

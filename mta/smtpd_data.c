@@ -267,12 +267,13 @@ static void data_line(struct session *s, struct str l)
 	put_checked(s, l.p, l.len, s->pol->body_checks, "body");
 }
 
-bool smtpd_data_start(struct session *s)
+/* The queue file: envelope, PREPEND headers and Received:, from the
+   session's envelope and s->arrival. */
+static bool data_open(struct session *s)
 {
 	const struct smtpd_config *cfg = &s->srv->cfg;
 	const char *err = "";
 	char date[128], tls[256] = "";
-	gettimeofday(&s->arrival, NULL);
 	s->qf = queue_file_create(cfg->queue_dir, s->id, &err);
 	if (s->qf == NULL) {
 		log_error("%s: %s: %s", s->id, err, strerror(errno));
@@ -380,6 +381,20 @@ bool smtpd_data_start(struct session *s)
 		queue_file_free(&s->qf);
 		return false;
 	}
+	return true;
+}
+
+bool smtpd_data_reopen(struct session *s)
+{
+	queue_file_free(&s->qf);
+	return data_open(s);
+}
+
+bool smtpd_data_start(struct session *s)
+{
+	gettimeofday(&s->arrival, NULL);
+	if (!data_open(s))
+		return false;
 	s->line_start = true;
 	s->prev_crlf = true;
 	s->in_header = true;

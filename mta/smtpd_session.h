@@ -214,6 +214,10 @@ void smtpd_rcpt_finish(struct session *s);
 /* After "354": creates the queue file with the envelope and Received:.
    False (logged) when it cannot be written. */
 bool smtpd_data_start(struct session *s);
+/* Commit job (worker): the queue file made again from the session's
+   (changed) envelope, same ID and arrival time, before the message is
+   written (milter envelope changes).  False (logged) when it cannot be. */
+bool smtpd_data_reopen(struct session *s);
 /* One step of DATA input; true when it consumed something.  At the final
    "." it leaves S_DATA and submits the commit job (or replies). */
 bool smtpd_data_input(struct session *s);

@@ -11,10 +11,13 @@
  */
 #include "smtpd_session.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "dkim.h"
@@ -25,6 +28,7 @@
 #include "milter.h"
 #include "policy.h"
 #include "sender_login.h"
+#include "smtp_parse.h"
 #include "spf.h"
 #include "xalloc.h"
 
@@ -200,7 +204,7 @@ static bool check_inbound(struct session *s, struct buf *ar)
 	}
 	if (p->auth_dmarc &&
 	    dkim_from_domain(msg, s->msgbuf.len, from, sizeof(from))) {
-		dmarc_check(from, dk, ndk, spf, spf_dom, &dm);
+		dmarc_check(p->psl, from, dk, ndk, spf, spf_dom, &dm);
 		rc |= buf_printf(ar, ";\n\tdmarc=%s",
 				 dmarc_result_name(dm.result));
 		if (dm.result == DMARC_PASS || dm.result == DMARC_FAIL)
@@ -246,6 +250,101 @@ static bool check_inbound(struct session *s, struct buf *ar)
 	return true;
 }
 
+/*
+ * The milters' envelope changes (SMFIR_CHGFROM, SMFIR_ADDRCPT,
+ * SMFIR_ADDRCPT_PAR, SMFIR_DELRCPT), in the order they came, on the
+ * session's envelope; then the queue file is made again with it, as
+ * Postfix's cleanup rewrites its envelope records.  An address that does
+ * not parse is skipped (logged); a recipient added twice is kept once; a
+ * deleted one is matched without regard to case.  With no recipient
+ * left, the message is discarded (logged).  False when the queue file
+ * cannot be made again.
+ */
+static bool apply_envelope(struct session *s, const struct milter_result *r)
+{
+	size_t applied = 0;
+	for (size_t i = 0; i < r->nops; i++) {
+		const struct milter_env_op *o = &r->ops[i];
+		char addr[SMTP_ADDR_MAX + 1], esc[SMTP_ADDR_MAX + 1];
+		const char *p = o->addr, *end = o->addr + strlen(o->addr);
+		log_escape(esc, sizeof(esc), o->addr, strlen(o->addr));
+		if (o->op == 'e' && o->addr[0] == '\0') {
+			addr[0] = '\0';
+		} else if (smtp_parse_path(&p, end, o->op == 'e', true, addr,
+					   sizeof(addr)) < 0 ||
+			   p != end) {
+			log_warning("%s: milter: bad address in envelope "
+				    "change '%c': %s",
+				    s->id, o->op, esc);
+			continue;
+		}
+		size_t k = 0;
+		while (o->op != 'e' && k < s->nrcpt &&
+		       strcasecmp(s->rcpts[k].addr, addr) != 0)
+			k++;
+		if (o->op == 'e') {
+			log_info("%s: milter: change sender: <%s> -> <%s>",
+				 s->id, s->mail.addr, addr);
+			memcpy(s->mail.addr, addr, sizeof(s->mail.addr));
+		} else if (o->op == '+' && k == s->nrcpt) {
+			if (s->nrcpt == s->rcpt_cap) {
+				s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
+				s->rcpts = xrealloc(
+				    s->rcpts, s->rcpt_cap * sizeof(*s->rcpts));
+			}
+			memset(&s->rcpts[s->nrcpt], 0, sizeof(*s->rcpts));
+			memcpy(s->rcpts[s->nrcpt].addr, addr, sizeof(addr));
+			s->nrcpt++;
+			log_info("%s: milter: add rcpt: <%s>", s->id, addr);
+		} else if (o->op == '-' && k < s->nrcpt) {
+			memmove(&s->rcpts[k], &s->rcpts[k + 1],
+				(s->nrcpt - k - 1) * sizeof(*s->rcpts));
+			s->nrcpt--;
+			log_info("%s: milter: delete rcpt: <%s>", s->id, addr);
+		} else {
+			continue;
+		}
+		applied++;
+	}
+	if (applied == 0)
+		return true;
+	if (s->nrcpt == 0) {
+		log_info("%s: milter: no recipient left: discarded", s->id);
+		s->tx.discard = true;
+		return true;
+	}
+	if (!smtpd_data_reopen(s)) {
+		s->job_rc = -1;
+		s->job_errno = errno;
+		s->job_error = "write queue file";
+		return false;
+	}
+	return true;
+}
+
+/* The local (or, with peer, the remote) address of fd into out; returns
+   its port, 0 when unknown. */
+static unsigned sock_addr(int fd, bool peer, char *out, size_t outsz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	out[0] = '\0';
+	if ((peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
+		  : getsockname(fd, (struct sockaddr *)&ss, &sl)) < 0)
+		return 0;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&ss;
+		if (inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)outsz))
+			return ntohs(a->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&ss;
+		if (inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)outsz))
+			return ntohs(a->sin6_port);
+	}
+	out[0] = '\0';
+	return 0;
+}
+
 /* The milters of the session's kind; false when the message is refused,
    discarded or put on hold by them (s->job_res, s->tx set). */
 static bool run_milters(struct session *s)
@@ -258,11 +357,21 @@ static bool run_milters(struct session *s)
 	size_t nr = s->nrcpt < 1024 ? s->nrcpt : 1024;
 	for (size_t i = 0; i < nr; i++)
 		rc[i] = s->rcpts[i].addr;
+	/* {daemon_addr}, {daemon_port}: the address the client reached;
+	   {client_port} and the connect step's port */
+	char daddr[NET_ADDR_MAX] = "";
+	unsigned dport = 0, cport = 0;
+	if (s->svc != SMTPD_SVC_PICKUP) {
+		dport = sock_addr(s->fd, false, daddr, sizeof(daddr));
+		char caddr[NET_ADDR_MAX];
+		cport = sock_addr(s->fd, true, caddr, sizeof(caddr));
+	}
 	struct milter_tx tx = {
 	    .queue_id = s->id,
 	    .myhostname = s->srv->cfg.hostname,
 	    .client_addr = s->addr,
 	    .client_name = s->name,
+	    .client_port = cport,
 	    .helo = s->helo,
 	    .sender = s->mail.addr,
 	    .rcpts = rc,
@@ -271,6 +380,9 @@ static bool run_milters(struct session *s)
 	    .sasl_user = s->authenticated ? s->sasl_user : "",
 	    .tls_version = s->tls_on ? tls_conn_version(s->tls) : "",
 	    .tls_cipher = s->tls_on ? tls_conn_cipher(s->tls) : "",
+	    .tls_bits = s->tls_on ? (unsigned)tls_conn_cipher_bits(s->tls) : 0,
+	    .daemon_addr = daddr,
+	    .daemon_port = dport,
 	    .msg = s->msgbuf.p ? s->msgbuf.p : "",
 	    .len = s->msgbuf.len,
 	};
@@ -278,20 +390,24 @@ static bool run_milters(struct session *s)
 	milter_run(pickup ? (const char *const *)s->pol->np_milters
 			  : (const char *const *)s->pol->milters,
 		   n, &s->pol->milter, &tx, &mr);
-	if (mr.nignored > 0)
-		log_warning("%s: milter: %zu envelope change(s) not applied",
-			    s->id, mr.nignored);
 	if (mr.changed) {
 		buf_deinit(&s->msgbuf);
 		s->msgbuf = mr.msg; /* ownership moves */
+		mr.changed = false;
 	}
+	bool env_ok = true;
+	if (mr.action == MILTER_ACCEPT || mr.action == MILTER_QUARANTINE)
+		env_ok = apply_envelope(s, &mr);
+	milter_result_deinit(&mr);
+	if (!env_ok)
+		return false;
 	switch (mr.action) {
 	case MILTER_ACCEPT:
-		return true;
+		return !s->tx.discard;
 	case MILTER_QUARANTINE:
 		log_info("%s: milter: quarantine: %s", s->id, mr.reason);
 		s->tx.hold = true;
-		return true;
+		return !s->tx.discard;
 	case MILTER_DISCARD:
 		s->tx.discard = true;
 		return false;

@@ -8,7 +8,8 @@
 # (fonts-wqy-microhei, for the zh_CN screenshots) run the console's browser
 # test; python3-prometheus-client parses webadmin's /metrics in
 # test_mailgraph_web.py; strace checks the order of the queue's flushes
-# (test_queue_sync) and counts them in bench/mta.
+# (test_queue_sync) and counts them in bench/mta; python3-milter runs a
+# test milter, rspamd the GTUBE test, publicsuffix is DMARC's list.
 set -eu
 
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
@@ -20,6 +21,7 @@ courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
 dovecot-imapd dovecot-pop3d fetchmail isync sieve-connect
 pflogsumm fail2ban mailgraph
 python3-dkim postgrey opendkim clamav-daemon clamav-milter
+python3-milter rspamd publicsuffix
 chromium chromium-driver python3-selenium fonts-wqy-microhei
 python3-prometheus-client"
 

@@ -124,6 +124,10 @@ void wa_stats_forget(const char *domain);
 int wa_purge_home(const struct wa *wa, const char *homedir);
 
 /* ---- handlers ---- */
+/* dkim.c: a domain's DKIM keys (docs/mta.md "DKIM") */
+void wa_dkim_list(struct http_req *req);
+void wa_dkim_create(struct http_req *req);
+void wa_dkim_delete(struct http_req *req);
 /* graphs.c: GET /api/graphs/{graph}.png (docs/mailgraph.md) */
 void wa_graph(struct http_req *req);
 void wa_session_login(struct http_req *req);

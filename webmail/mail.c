@@ -26,6 +26,7 @@
 #include "mailbox.h"
 #include "mime.h"
 #include "msghtml.h"
+#include "reading.h"
 #include "str.h"
 #include "summary.h"
 #include "webjson.h"
@@ -453,7 +454,7 @@ static void param_decode(const struct mime_param *ps, size_t n,
 		(void)!mime_header_decode(str_from_cstr(v), out);
 }
 
-static void part_name(const struct mime_part *p, struct buf *out)
+void part_name(const struct mime_part *p, struct buf *out)
 {
 	param_decode(p->dparams, p->ndparams, "filename", out);
 	if (out->len == 0)
@@ -579,17 +580,16 @@ int part_bytes(const char *msg, const struct mime_part *p, struct buf *out)
 			       out);
 }
 
-/* The text of a text part as UTF-8 into out, read as charset cs (the
-   reader's override) or, when cs is NULL, as the part says. */
-static void part_text_as(const char *msg, const struct mime_part *p,
-			 const char *cs, struct buf *out)
+/* The text of a text part as UTF-8 into out, read as cs says (the
+   reader's override, the part's label, the local charset; reading.c). */
+void part_text_as(const char *msg, const struct mime_part *p,
+		  const struct wm_charsets *cs, struct buf *out)
 {
 	struct buf raw;
 	buf_init(&raw, WM_MESSAGE_MAX);
 	(void)!part_bytes(msg, p, &raw);
-	(void)!mime_to_utf8(
-	    cs != NULL ? cs : mime_param_get(p->params, p->nparams, "charset"),
-	    raw.p, raw.len, out);
+	(void)!wm_text_decode(mime_param_get(p->params, p->nparams, "charset"),
+			      raw.p != NULL ? raw.p : "", raw.len, cs, out);
 	buf_deinit(&raw);
 }
 
@@ -661,7 +661,7 @@ void html_to_text(const char *h, size_t n, struct buf *out)
 }
 
 static void header_add(json_t *o, const char *hdr, size_t len, const char *name,
-		       const char *key)
+		       const char *key, const char *local)
 {
 	size_t pos = 0;
 	struct str n, v;
@@ -670,7 +670,7 @@ static void header_add(json_t *o, const char *hdr, size_t len, const char *name,
 			continue;
 		struct buf b;
 		buf_init(&b, 16384);
-		(void)!mime_header_decode(v, &b);
+		(void)!wm_header_decode(v, local, &b);
 		json_t *s = json_string(buf_cstr(&b));
 		buf_deinit(&b);
 		if (s != NULL)
@@ -712,10 +712,15 @@ void wm_message(struct http_req *req)
 	    {"Message-ID", "message_id"},
 	    {"In-Reply-To", "in_reply_to"},
 	    {"References", "references"},
+	    {"Disposition-Notification-To", "disposition_notification_to"},
 	};
+	const struct wm_caller *me = wm_caller(req);
+	struct wm_charsets cs = {.override = wm_charset_override(req),
+				 .local = me->prefs.local_charset};
 	for (size_t i = 0; i < sizeof hnames / sizeof hnames[0]; i++)
 		header_add(hd, msg.p + root->hdr_off, root->hdr_len,
-			   hnames[i][0], hnames[i][1]);
+			   hnames[i][0], hnames[i][1],
+			   cs.override != NULL ? NULL : cs.local);
 	json_object_set_new(o, "headers", hd);
 	struct walk w = {
 	    .msg = msg.p,
@@ -728,23 +733,30 @@ void wm_message(struct http_req *req)
 		walk_part(&w, root, "1");
 	struct buf text;
 	buf_init(&text, WM_MESSAGE_MAX);
-	const char *cs = wm_charset_override(req);
 	if (w.text != NULL) {
-		part_text_as(msg.p, w.text, cs, &text);
+		part_text_as(msg.p, w.text, &cs, &text);
 	} else if (w.html != NULL) {
 		struct buf h;
 		buf_init(&h, WM_MESSAGE_MAX);
-		part_text_as(msg.p, w.html, cs, &h);
+		part_text_as(msg.p, w.html, &cs, &h);
 		html_to_text(h.p, h.len, &text);
 		buf_deinit(&h);
 	}
 	json_t *ts = json_stringn(text.p, text.len);
 	json_object_set_new(o, "text", ts != NULL ? ts : json_string(""));
 	buf_deinit(&text);
+	/* remote images: asked for once, or always for this sender */
+	char sender[320];
+	bool always =
+	    wm_remoteimg_sender(me->acct.maildir, msg.p + root->hdr_off,
+				root->hdr_len, sender, sizeof sender);
+	json_object_set_new(o, "sender", json_string(sender));
+	json_object_set_new(o, "remote_always", json_boolean(always));
 	if (w.html != NULL) {
 		const char *rq = http_req_query(req, "remote");
 		wm_html_add(o, msg.p, root, w.html, w.folder, m->uid,
-			    rq != NULL && strcmp(rq, "1") == 0);
+			    always || (rq != NULL && strcmp(rq, "1") == 0),
+			    &cs);
 	} else {
 		json_object_set_new(o, "html", json_null());
 		json_object_set_new(o, "html_error", json_null());

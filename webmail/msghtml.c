@@ -28,6 +28,7 @@
 #include "htmlsan_pool.h"
 #include "log.h"
 #include "msghtml.h"
+#include "reading.h"
 #include "webjson.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -205,12 +206,12 @@ static int cid_lookup(void *ctx, const char *cid, size_t len, struct buf *url)
    out). */
 static int sanitize(const char *msg, const struct mime_part *root,
 		    const struct mime_part *html, const char *folder,
-		    uint32_t uid, bool remote, struct buf *out,
-		    struct htmlsan_report *r)
+		    uint32_t uid, bool remote, const struct wm_charsets *cs,
+		    struct buf *out, struct htmlsan_report *r)
 {
 	struct buf h;
 	buf_init(&h, WM_MESSAGE_MAX);
-	part_text(msg, html, &h);
+	part_text_as(msg, html, cs, &h);
 	struct cids *t = xcalloc(1, sizeof *t);
 	t->msg = msg;
 	t->folder = folder;
@@ -233,6 +234,39 @@ static int sanitize(const char *msg, const struct mime_part *root,
 	return rc;
 }
 
+/* The in-process fallback's callback for a caller's table. */
+struct cid_table {
+	const struct htmlsan_cid *c;
+	size_t n;
+};
+
+static int cid_table_lookup(void *ctx, const char *cid, size_t len,
+			    struct buf *url)
+{
+	const struct cid_table *t = ctx;
+	for (size_t i = 0; i < t->n; i++)
+		if (t->c[i].id_len == len && memcmp(t->c[i].id, cid, len) == 0)
+			return buf_append(url, t->c[i].url, t->c[i].url_len);
+	return -1;
+}
+
+int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
+		  size_t ncids, struct buf *out, struct htmlsan_report *r)
+{
+	struct cid_table t = {.c = cids, .n = ncids};
+	/* the editor's markup may carry a quoted message's small images as
+	   data: URLs: the limit of a message's text, not of one read */
+	struct htmlsan_opts opts = {
+	    .cid_url = cid_table_lookup, .cid_ctx = &t, .in_max = WM_TEXT_MAX};
+	int rc = pool != NULL ? htmlsan_pool_html(pool, in, len, &opts, cids,
+						  ncids, out, r)
+			      : htmlsan_html(in, len, &opts, out, r);
+	if (rc == HTMLSAN_FAILED)
+		log_warning("webmail: compose: the HTML sanitizer failed "
+			    "(crash or timeout)");
+	return rc;
+}
+
 static const char *rc_name(int rc)
 {
 	return rc == HTMLSAN_TOO_BIG	   ? "too_big"
@@ -240,7 +274,8 @@ static const char *rc_name(int rc)
 					   : "failed";
 }
 
-static char *html_url(const char *folder, uint32_t uid, bool remote)
+static char *html_url(const char *folder, uint32_t uid, bool remote,
+		      const struct wm_charsets *cs)
 {
 	char *fe = url_escape(folder);
 	struct buf u;
@@ -248,6 +283,11 @@ static char *html_url(const char *folder, uint32_t uid, bool remote)
 	(void)!buf_printf(&u, "/api/message/html?folder=%s&uid=%u%s", fe,
 			  (unsigned)uid, remote ? "&remote=1" : "");
 	free(fe);
+	if (cs != NULL && cs->override != NULL) {
+		char *ce = url_escape(cs->override);
+		(void)!buf_printf(&u, "&charset=%s", ce);
+		free(ce);
+	}
 	char *s = xstrdup(buf_cstr(&u));
 	buf_deinit(&u);
 	return s;
@@ -255,17 +295,17 @@ static char *html_url(const char *folder, uint32_t uid, bool remote)
 
 void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
 		 const struct mime_part *html, const char *folder, uint32_t uid,
-		 bool remote)
+		 bool remote, const struct wm_charsets *cs)
 {
 	struct buf out;
 	buf_init(&out, WM_HTML_OUT_MAX);
 	struct htmlsan_report r = {0};
-	int rc = sanitize(msg, root, html, folder, uid, remote, &out, &r);
+	int rc = sanitize(msg, root, html, folder, uid, remote, cs, &out, &r);
 	json_t *js = rc == HTMLSAN_OK ? json_stringn(out.p, out.len) : NULL;
 	if (js != NULL) {
 		json_object_set_new(o, "html", js);
 		json_object_set_new(o, "html_error", json_null());
-		char *u = html_url(folder, uid, remote);
+		char *u = html_url(folder, uid, remote, cs);
 		json_object_set_new(o, "html_url", json_string(u));
 		free(u);
 	} else {
@@ -343,6 +383,15 @@ void wm_message_html(struct http_req *req)
 	const char *fname =
 	    folder != NULL && folder[0] != '\0' ? folder : "INBOX";
 	struct mime_part *root = mime_parse(msg.p, msg.len);
+	/* the charset menu and "try local charset" as GET /api/message;
+	   the sender's standing permission for remote images */
+	const struct wm_caller *me = wm_caller(req);
+	struct wm_charsets cs = {.override = wm_charset_override(req),
+				 .local = me->prefs.local_charset};
+	char sender[320];
+	if (wm_remoteimg_sender(me->acct.maildir, msg.p + root->hdr_off,
+				root->hdr_len, sender, sizeof sender))
+		remote = true;
 	const struct mime_part *html = first_text(root, "html");
 	struct buf doc, body;
 	buf_init(&doc, WM_HTML_OUT_MAX + 4096);
@@ -351,10 +400,11 @@ void wm_message_html(struct http_req *req)
 	struct htmlsan_report r = {0};
 	if (html != NULL && unsanitized) {
 		/* test instances only: the CSP and sandbox alone must hold */
-		part_text(msg.p, html, &body);
+		part_text_as(msg.p, html, &cs, &body);
 		rc = HTMLSAN_OK;
 	} else if (html != NULL) {
-		rc = sanitize(msg.p, root, html, fname, uid, remote, &body, &r);
+		rc = sanitize(msg.p, root, html, fname, uid, remote, &cs, &body,
+			      &r);
 	}
 	if (rc != HTMLSAN_OK) {
 		/* the text part, or the HTML as text, escaped */
@@ -362,11 +412,11 @@ void wm_message_html(struct http_req *req)
 		buf_init(&text, WM_MESSAGE_MAX);
 		const struct mime_part *tp = first_text(root, "plain");
 		if (tp != NULL) {
-			part_text(msg.p, tp, &text);
+			part_text_as(msg.p, tp, &cs, &text);
 		} else if (html != NULL) {
 			struct buf h;
 			buf_init(&h, WM_MESSAGE_MAX);
-			part_text(msg.p, html, &h);
+			part_text_as(msg.p, html, &cs, &h);
 			html_to_text(h.p != NULL ? h.p : "", h.len, &text);
 			buf_deinit(&h);
 		}

@@ -25,7 +25,7 @@
 int wm_msghtml_start(const struct conf *conf, const char **error_r);
 void wm_msghtml_stop(void);
 
-/* GET /api/message/html?folder=F&uid=U[&remote=1] */
+/* GET /api/message/html?folder=F&uid=U[&remote=1][&charset=C] */
 void wm_message_html(struct http_req *req);
 
 /*
@@ -34,9 +34,21 @@ void wm_message_html(struct http_req *req);
  * "html_error" ("too_big", "too_complex", "failed"), "html_url" (the
  * frame's URL), "remote_blocked" and "html_truncated".
  */
+struct wm_charsets;
 void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
 		 const struct mime_part *html, const char *folder, uint32_t uid,
-		 bool remote);
+		 bool remote, const struct wm_charsets *cs);
+
+/*
+ * HTML written in the compose editor (or a stored draft's) through the
+ * same sanitizer, unwrapped, without remote images; a cid: image is kept
+ * with the URL cids maps it to (an id not in the table drops it).
+ * Appends to out; returns as htmlsan_html() or HTMLSAN_FAILED.
+ */
+struct htmlsan_cid;
+struct htmlsan_report;
+int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
+		  size_t ncids, struct buf *out, struct htmlsan_report *r);
 
 /* ---- mail.c's helpers, shared with msghtml.c ---- */
 
@@ -50,10 +62,15 @@ char *url_escape(const char *s);
 /* The part numbered spec ("1", "2.1"), or NULL. */
 const struct mime_part *find_part(const struct mime_part *root,
 				  const char *spec);
+/* A part's file name (RFC 2231 or 2047, as UTF-8) into out; "" none. */
+void part_name(const struct mime_part *p, struct buf *out);
 /* A part's body, transfer encoding undone, into out. */
 int part_bytes(const char *msg, const struct mime_part *p, struct buf *out);
 /* A text part as UTF-8 into out. */
 void part_text(const char *msg, const struct mime_part *p, struct buf *out);
+/* The same read as cs says (reading.h; NULL: the part's label). */
+void part_text_as(const char *msg, const struct mime_part *p,
+		  const struct wm_charsets *cs, struct buf *out);
 /* HTML as plain text (tags and style/script dropped), shown as text. */
 void html_to_text(const char *h, size_t n, struct buf *out);
 

@@ -16,6 +16,8 @@
  *	GET  /api/netdisk?path=DIR		list
  *	POST /api/netdisk {"op": "mkdir", "path": DIR, "name"}
  *	POST /api/netdisk {"op": "save", "path": DIR, "id": UPLOAD}
+ *	POST /api/netdisk {"op": "attachment", "path": DIR, "folder",
+ *			   "uid", "part"}	(a message's attachment)
  *	POST /api/netdisk {"op": "delete", "path": FILE-OR-DIR}
  *	POST /api/netdisk {"op": "rename", "path": FROM, "to": TO}
  *	GET  /api/netdisk/file?path=FILE	download
@@ -33,6 +35,7 @@
 #include "buf.h"
 #include "file.h"
 #include "log.h"
+#include "reading.h"
 #include "upload.h"
 #include "webjson.h"
 #include "websession.h"
@@ -182,6 +185,9 @@ static void nd_usage(int dir, int depth, uint64_t *bytes, uint64_t *files,
 			close(fd);
 		return;
 	}
+	/* the dup shares dir's offset, which an earlier walk left at the
+	   end */
+	rewinddir(d);
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL && *seen < ND_ENTRIES_MAX) {
 		if (de->d_name[0] == '.' ||
@@ -437,8 +443,8 @@ void wm_netdisk_op(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"op", "path", "name",
-					      "id", "to",   NULL};
+	static const char *const allowed[] = {
+	    "op", "path", "name", "id", "to", "folder", "uid", "part", NULL};
 	const char *op = NULL, *path = "", *name = NULL, *id = NULL, *to = NULL;
 	int root = -1, dir = -1;
 	char last[ND_NAME_MAX + 1];
@@ -519,6 +525,32 @@ void wm_netdisk_op(struct http_req *req)
 				 me->acct.user, u.len);
 		}
 		wm_upload_free(&u);
+		if (failed)
+			goto out;
+	} else if (strcmp(op, "attachment") == 0) {
+		if (nd_walk(root, path, false, &dir, NULL, 0) < 0) {
+			nd_error(req, "attachment");
+			goto out;
+		}
+		struct wm_part part;
+		if (wm_part_load(req, in, &part) < 0)
+			goto out;
+		upload_name(part.name, last, sizeof last);
+		uint64_t used = nd_recount(me, root, quota);
+		bool failed = true;
+		if (quota > 0 && used + part.len > quota) {
+			webjson_error(req, 413, "over_quota",
+				      "the file does not fit in NetDisk",
+				      "part");
+		} else if (nd_store(dir, last, part.data, part.len) < 0) {
+			nd_error(req, "attachment");
+		} else {
+			failed = false;
+			log_info("webmail: user=<%s>: netdisk: saved an "
+				 "attachment, %zu bytes",
+				 me->acct.user, part.len);
+		}
+		wm_part_free(&part);
 		if (failed)
 			goto out;
 	} else {

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "file.h"
 #include "log.h"
+#include "reading.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -106,6 +107,19 @@ static bool apply(struct wm_prefs *p, const char *k, const char *v,
 		if (v[0] != '\0' && !in_list(langs, v))
 			return false;
 		set_str(p->lang, sizeof p->lang, v);
+	} else if (!extmail && strcmp(k, "local_charset") == 0) {
+		if (v[0] != '\0' && !wm_local_charset_ok(v))
+			return false;
+		set_str(p->local_charset, sizeof p->local_charset, v);
+	} else if (extmail && strcmp(k, "trylocal") == 0) {
+		/* ExtMail: the language's legacy charset */
+		if (strcmp(v, "1") == 0)
+			set_str(p->local_charset, sizeof p->local_charset,
+				"GB18030");
+		else if (strcmp(v, "0") == 0)
+			p->local_charset[0] = '\0';
+		else
+			return false;
 	} else if (!extmail && strcmp(k, "signature") == 0) {
 		if (!text_ok(v, true) || strlen(v) > WM_SIGNATURE_MAX)
 			return false;
@@ -231,6 +245,7 @@ static json_t *prefs_json(const struct wm_prefs *p)
 	json_object_set_new(o, "prefer_html", json_boolean(p->prefer_html));
 	json_object_set_new(o, "lang", json_string(p->lang));
 	json_object_set_new(o, "signature", json_string(p->signature));
+	json_object_set_new(o, "local_charset", json_string(p->local_charset));
 	return o;
 }
 
@@ -265,15 +280,24 @@ void wm_prefs_put(struct http_req *req)
 	if (in == NULL)
 		return;
 	static const char *const allowed[] = {
-	    "name",	   "page_size",	  "timezone", "sort",	   "order",
-	    "delete_mode", "prefer_html", "lang",     "signature", NULL};
+	    "name",	 "page_size",	  "timezone",	 "sort",
+	    "order",	 "delete_mode",	  "prefer_html", "lang",
+	    "signature", "local_charset", NULL};
 	struct wm_prefs p;
-	wm_prefs_load(me->acct.maildir, &p);
+	char lock[4300];
+	lock[0] = '\0';
 	if (webjson_only(req, in, allowed) < 0)
 		goto out;
-	static const char *const strs[] = {"name",     "timezone",    "sort",
-					   "order",    "delete_mode", "lang",
-					   "signature"};
+	/* remoteimg.c rewrites the same file */
+	if (wm_prefs_lock(me->acct.maildir, lock, sizeof lock) < 0) {
+		lock[0] = '\0';
+		webjson_error(req, 503, "busy", "try again", NULL);
+		goto out;
+	}
+	wm_prefs_load(me->acct.maildir, &p);
+	static const char *const strs[] = {"name",	"timezone",	"sort",
+					   "order",	"delete_mode",	"lang",
+					   "signature", "local_charset"};
 	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
 		const char *v = NULL;
 		int rc;
@@ -337,6 +361,9 @@ void wm_prefs_put(struct http_req *req)
 	w |= put_kv(&b, "prefer_html", p.prefer_html ? "1" : "0");
 	w |= put_kv(&b, "lang", p.lang);
 	w |= put_kv(&b, "signature", p.signature);
+	w |= put_kv(&b, "local_charset", p.local_charset);
+	/* the remote-image senders (remoteimg.c) are kept as they are */
+	w |= wm_remoteimg_carry(me->acct.maildir, &b);
 	char path[4200];
 	if (w != 0 ||
 	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
@@ -350,5 +377,7 @@ void wm_prefs_put(struct http_req *req)
 	}
 	buf_deinit(&b);
 out:
+	if (lock[0] != '\0')
+		file_dotunlock(lock);
 	json_decref(in);
 }

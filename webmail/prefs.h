@@ -26,6 +26,9 @@ struct wm_prefs {
 	bool purge;	    /* delete mode: purge (true) or to Trash */
 	bool prefer_html;
 	char lang[8]; /* en_US zh_CN, "" = the browser's */
+	/* reading: text with no or a wrong charset label read as this
+	   ("" off; reading.c wm_local_charsets) */
+	char local_charset[24];
 	char signature[WM_SIGNATURE_MAX + 1];
 };
 

@@ -22,6 +22,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "compose.h"
 #include "log.h"
 #include "mailbox.h"
 #include "upload.h"
@@ -36,7 +37,7 @@
 
 /* Copies the address of "Name <a@b>" or "a@b" into out; false when it is
    not a plain address (no spaces, quotes, brackets or controls). */
-static bool rcpt_addr(const char *s, char *out, size_t outsz)
+bool wm_rcpt_addr(const char *s, char *out, size_t outsz)
 {
 	const char *lt = strrchr(s, '<');
 	const char *b = s, *e = s + strlen(s);
@@ -70,7 +71,7 @@ static bool rcpt_addr(const char *s, char *out, size_t outsz)
 
 /* "Name: value" with value as RFC 2047 base64 words when not ASCII,
    folded one word per line (RFC 2047 §2: words of at most 75 bytes). */
-static int header_text(struct buf *m, const char *name, const char *s)
+int wm_header_text(struct buf *m, const char *name, const char *s)
 {
 	bool ascii = true;
 	for (const char *c = s; *c; c++)
@@ -98,7 +99,7 @@ static int header_text(struct buf *m, const char *name, const char *s)
 }
 
 /* The text as quoted-printable (RFC 2045 §6.7), CRLF line ends. */
-static int qp_body(struct buf *m, const char *t, size_t n)
+int wm_qp_body(struct buf *m, const char *t, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	size_t col = 0;
@@ -124,6 +125,11 @@ static int qp_body(struct buf *m, const char *t, size_t n)
 			if (buf_append_str(m, "=\r\n") < 0)
 				return -1;
 			col = 0;
+			/* the '.' now starts a line */
+			if (c == '.') {
+				lit = false;
+				w = 3;
+			}
 		}
 		int r = lit ? buf_append_char(m, (char)c)
 			    : buf_printf(m, "=%c%c", hex[c >> 4], hex[c & 15]);
@@ -135,7 +141,7 @@ static int qp_body(struct buf *m, const char *t, size_t n)
 }
 
 /* data as base64 in lines of 76 (RFC 2045 §6.8). */
-static int b64_body(struct buf *m, const char *data, size_t len)
+int wm_b64_body(struct buf *m, const char *data, size_t len)
 {
 	char line[80];
 	for (size_t i = 0; i < len; i += 57) {
@@ -152,6 +158,30 @@ static int b64_body(struct buf *m, const char *data, size_t len)
 static int attachment_part(struct buf *m, const char *boundary,
 			   const struct wm_upload *u)
 {
+	/* a message (a forwarded one, back from a draft): as it is, with
+	   CR LF (RFC 2046 5.2.1: never base64) */
+	if (strcmp(u->type, "message/rfc822") == 0) {
+		bool eight = false;
+		for (size_t i = 0; i < u->len && !eight; i++)
+			eight = (unsigned char)u->data[i] >= 0x80;
+		int r = buf_printf(m,
+				   "--%s\r\nContent-Type: message/rfc822\r\n"
+				   "Content-Disposition: attachment; "
+				   "filename=\"forwarded.eml\"\r\n%s\r\n",
+				   boundary,
+				   eight ? "Content-Transfer-Encoding: 8bit\r\n"
+					 : "");
+		for (size_t i = 0; i < u->len && r == 0; i++) {
+			if (u->data[i] == '\n' &&
+			    (i == 0 || u->data[i - 1] != '\r'))
+				r = buf_append_char(m, '\r');
+			if (r == 0)
+				r = buf_append_char(m, u->data[i]);
+		}
+		if (r == 0 && u->len > 0 && u->data[u->len - 1] != '\n')
+			r = buf_append_str(m, "\r\n");
+		return r;
+	}
 	bool ascii = true;
 	for (const char *c = u->name; *c; c++)
 		ascii = ascii && (unsigned char)*c >= 0x20 &&
@@ -187,7 +217,7 @@ static int attachment_part(struct buf *m, const char *boundary,
 		r |= buf_append_str(m, "\r\n");
 	}
 	r |= buf_append_str(m, "Content-Transfer-Encoding: base64\r\n\r\n");
-	r |= b64_body(m, u->data, u->len);
+	r |= wm_b64_body(m, u->data, u->len);
 	return r != 0 ? -1 : 0;
 }
 
@@ -224,9 +254,9 @@ static int smtp_cmd(int fd, const char *data, size_t n, char *buf, size_t sz)
  * One SMTP transaction on the pickup socket.  Returns 0 with the queue ID
  * in qid, or -1 with the last reply in reply (or a reason).
  */
-static int submit(const char *sock, const char *sender, char **rcpts, size_t n,
-		  const struct buf *msg, char *qid, size_t qidsz, char *reply,
-		  size_t rsz)
+int wm_submit(const char *sock, const char *sender, char **rcpts, size_t n,
+	      const struct buf *msg, char *qid, size_t qidsz, char *reply,
+	      size_t rsz)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(reply, rsz, "cannot connect to youju-mta");
@@ -308,7 +338,7 @@ static int rcpt_list(struct http_req *req, json_t *in, const char *field,
 	{
 		char addr[ADDR_MAX + 1];
 		if (!json_is_string(v) ||
-		    !rcpt_addr(json_string_value(v), addr, sizeof addr)) {
+		    !wm_rcpt_addr(json_string_value(v), addr, sizeof addr)) {
 			webjson_error(req, 400, "invalid", "not an address",
 				      field);
 			return -1;
@@ -438,6 +468,9 @@ static void compose(struct http_req *req, bool draft)
 					      "references",
 					      "draft_uid",
 					      "attach_message",
+					      "inline",
+					      "priority",
+					      "receipt",
 					      NULL};
 	json_t *in = webjson_request(req);
 	if (in == NULL)
@@ -446,11 +479,19 @@ static void compose(struct http_req *req, bool draft)
 	size_t nr = 0;
 	struct wm_upload ups[ATT_MAX];
 	size_t nups = 0;
+	/* the images of the HTML (compose_html.c) */
+	struct wm_upload *inl = xcalloc(WM_INLINE_MAX, sizeof *inl);
+	size_t ninl = 0;
+	struct buf clean, plain;
+	buf_init(&clean, WM_TEXT_MAX + 65536);
+	buf_init(&plain, WM_TEXT_MAX + 65536);
+	const char *priority = NULL;
+	json_t *rv = NULL;
 	struct buf to, cc, bcc, msg, wire;
 	buf_init(&to, 65536);
 	buf_init(&cc, 65536);
 	buf_init(&bcc, 65536);
-	buf_init(&msg, 3 * WM_TEXT_MAX + 262144 +
+	buf_init(&msg, 6 * WM_TEXT_MAX + 262144 +
 			   (size_t)(wm->message_size_limit / 3 * 4 + 65536));
 	buf_init(&wire, 0);
 	const char *subject = "", *irt = NULL, *refs = NULL;
@@ -465,6 +506,7 @@ static void compose(struct http_req *req, bool draft)
 	    webjson_get_str(req, in, "subject", false, 900, &subject) < 0 ||
 	    webjson_get_str(req, in, "in_reply_to", false, 900, &irt) < 0 ||
 	    webjson_get_str(req, in, "references", false, 8000, &refs) < 0 ||
+	    webjson_get_str(req, in, "priority", false, 10, &priority) < 0 ||
 	    webjson_get_int(req, in, "draft_uid", false, 1, UINT32_MAX,
 			    &draft_uid) < 0)
 		goto out;
@@ -484,9 +526,27 @@ static void compose(struct http_req *req, bool draft)
 		goto out;
 	}
 	if (hv != NULL && !json_is_null(hv) &&
-	    !(json_is_string(hv) && json_string_length(hv) == 0)) {
-		webjson_error(req, 400, "unsupported",
-			      "HTML mail is not supported yet", "html");
+	    (!json_is_string(hv) || json_string_length(hv) > WM_TEXT_MAX)) {
+		webjson_error(req, 400, "invalid", "html: at most 4 MiB",
+			      "html");
+		goto out;
+	}
+	if (priority != NULL && strcmp(priority, "high") != 0 &&
+	    strcmp(priority, "normal") != 0 && strcmp(priority, "low") != 0) {
+		webjson_error(req, 400, "invalid", "high, normal or low",
+			      "priority");
+		goto out;
+	}
+	rv = json_object_get(in, "receipt");
+	if (rv != NULL && !json_is_null(rv) && !json_is_boolean(rv)) {
+		webjson_error(req, 400, "invalid", "true or false", "receipt");
+		goto out;
+	}
+	json_t *iv = json_object_get(in, "inline");
+	if (iv != NULL && !json_is_null(iv) &&
+	    (!json_is_array(iv) || json_array_size(iv) > WM_INLINE_MAX)) {
+		webjson_error(req, 400, "invalid",
+			      "inline: a list of upload IDs", "inline");
 		goto out;
 	}
 	if (av != NULL && !json_is_null(av) &&
@@ -518,6 +578,52 @@ static void compose(struct http_req *req, bool draft)
 			goto out;
 		}
 	}
+	/* the inline images: uploads that are PNG, JPEG, GIF or WebP */
+	for (size_t i = 0;
+	     iv != NULL && json_is_array(iv) && i < json_array_size(iv); i++) {
+		json_t *v = json_array_get(iv, i);
+		if (!json_is_string(v) ||
+		    wm_upload_read(me->acct.maildir, json_string_value(v),
+				   (size_t)wm->message_size_limit,
+				   &inl[ninl]) < 0) {
+			webjson_error(req, 400, "invalid",
+				      "inline: no such upload", "inline");
+			goto out;
+		}
+		total += inl[ninl].len;
+		ninl++;
+		if (wm_image_type(inl[ninl - 1].data, inl[ninl - 1].len) ==
+		    NULL) {
+			webjson_error(req, 400, "invalid",
+				      "inline: not a PNG, JPEG, GIF or WebP "
+				      "image",
+				      "inline");
+			goto out;
+		}
+		if (total > wm->message_size_limit) {
+			webjson_error(req, 413, "too_large",
+				      "the images are larger than the "
+				      "server accepts",
+				      "inline");
+			goto out;
+		}
+	}
+	bool html =
+	    hv != NULL && json_is_string(hv) && json_string_length(hv) > 0;
+	if (ninl > 0 && !html) {
+		webjson_error(req, 400, "invalid", "inline images need html",
+			      "inline");
+		goto out;
+	}
+	if (html) {
+		uint64_t left = wm->message_size_limit - total;
+		if (wm_compose_sanitize(req, json_string_value(hv),
+					json_string_length(hv), inl, &ninl,
+					&left, &clean) < 0)
+			goto out;
+		wm_html_plain(clean.p != NULL ? clean.p : "", clean.len,
+			      &plain);
+	}
 	if (irt != NULL && irt[0] != '\0' &&
 	    (irt[0] != '<' || irt[strlen(irt) - 1] != '>' ||
 	     strpbrk(irt, " \t\r\n") != NULL)) {
@@ -535,6 +641,10 @@ static void compose(struct http_req *req, bool draft)
 	}
 	const char *text = tv != NULL ? json_string_value(tv) : "";
 	size_t tlen = tv != NULL ? json_string_length(tv) : 0;
+	if (html) { /* the text alternative is the HTML's */
+		text = buf_cstr(&plain);
+		tlen = plain.len;
+	}
 
 	/* the message */
 	char date[64], rnd[33], mid[400];
@@ -581,7 +691,7 @@ static void compose(struct http_req *req, bool draft)
 		r |= buf_printf(&msg, "Cc: %s\r\n", buf_cstr(&cc));
 	if (draft && bcc.len > 0)
 		r |= buf_printf(&msg, "Bcc: %s\r\n", buf_cstr(&bcc));
-	r |= header_text(&msg, "Subject", subject);
+	r |= wm_header_text(&msg, "Subject", subject);
 	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\n", irt);
@@ -593,6 +703,17 @@ static void compose(struct http_req *req, bool draft)
 		r |= buf_printf(&msg, "References: %s\r\n", irt);
 	r |= buf_printf(&msg,
 			"MIME-Version: 1.0\r\nUser-Agent: youju-webmail\r\n");
+	/* priority as Outlook and Thunderbird write it; a read receipt to
+	   the sender's own address (RFC 8098 2.1) */
+	if (priority != NULL && strcmp(priority, "high") == 0)
+		r |= buf_append_str(&msg, "X-Priority: 1 (Highest)\r\n"
+					  "Importance: high\r\n");
+	else if (priority != NULL && strcmp(priority, "low") == 0)
+		r |= buf_append_str(&msg, "X-Priority: 5 (Lowest)\r\n"
+					  "Importance: low\r\n");
+	if (rv != NULL && json_is_true(rv))
+		r |= buf_printf(&msg, "Disposition-Notification-To: <%s>\r\n",
+				me->acct.user);
 	char boundary[80];
 	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
 	bool multi = nups > 0 || fwd.len > 0;
@@ -603,10 +724,9 @@ static void compose(struct http_req *req, bool draft)
 				"This is a multi-part message in MIME format."
 				"\r\n\r\n--%s\r\n",
 				boundary, boundary);
-	r |= buf_printf(&msg,
-			"Content-Type: text/plain; charset=UTF-8\r\n"
-			"Content-Transfer-Encoding: quoted-printable\r\n\r\n");
-	r |= qp_body(&msg, text, tlen);
+	r |= wm_compose_body(&msg, rnd, text, tlen,
+			     html ? buf_cstr(&clean) : NULL, clean.len, inl,
+			     ninl);
 	for (size_t i = 0; i < nups; i++)
 		r |= attachment_part(&msg, boundary, &ups[i]);
 	if (fwd.len > 0) {
@@ -636,8 +756,8 @@ static void compose(struct http_req *req, bool draft)
 		goto out;
 	}
 	char qid[64] = "", reply[1024];
-	if (submit(wm->sendmail_socket, me->acct.user, rcpts, nr, &msg, qid,
-		   sizeof qid, reply, sizeof reply) < 0) {
+	if (wm_submit(wm->sendmail_socket, me->acct.user, rcpts, nr, &msg, qid,
+		      sizeof qid, reply, sizeof reply) < 0) {
 		char esc[300];
 		log_warning("webmail: send: user=<%s>, client=%s: not "
 			    "accepted: %s",
@@ -649,10 +769,13 @@ static void compose(struct http_req *req, bool draft)
 	log_info("webmail: sent: user=<%s>, client=%s, queue_id=%s, "
 		 "nrcpt=%zu",
 		 me->acct.user, http_req_client(req), qid, nr);
-	for (size_t i = 0; i < nups; i++)
-		if (unlink(ups[i].path) < 0 && errno != ENOENT)
-			log_warning("webmail: %s: %s", ups[i].path,
-				    strerror(errno));
+	for (size_t i = 0; i < nups + ninl; i++) {
+		const char *up = i < nups ? ups[i].path : inl[i - nups].path;
+		/* an image that came as a data: URL has no file */
+		if (strchr(up, '/') != NULL && unlink(up) < 0 &&
+		    errno != ENOENT)
+			log_warning("webmail: %s: %s", up, strerror(errno));
+	}
 
 	/* the copy in Sent, with its Bcc */
 	buf_init(&wire, msg.len + bcc.len + 64);
@@ -688,6 +811,11 @@ out:
 		free(rcpts[i]);
 	for (size_t i = 0; i < nups; i++)
 		wm_upload_free(&ups[i]);
+	for (size_t i = 0; i < ninl; i++)
+		wm_upload_free(&inl[i]);
+	free(inl);
+	buf_deinit(&clean);
+	buf_deinit(&plain);
 	buf_deinit(&to);
 	buf_deinit(&cc);
 	buf_deinit(&bcc);

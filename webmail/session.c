@@ -26,7 +26,9 @@
 #include "maildir.h"
 #include "msghtml.h"
 #include "popfetch.h"
+#include "reading.h"
 #include "str.h"
+#include "compose.h"
 #include "upload.h"
 #include "webjson.h"
 #include "wm.h"
@@ -72,6 +74,12 @@ const struct http_route wm_routes[] = {
 	{ "POST", "/api/draft", wm_draft_save, S | C },
 	{ "GET", "/api/source", wm_source, S },
 	{ "GET", "/api/thread", wm_thread, S },
+	{ "GET", "/api/remote_images", wm_remoteimg_get, S },
+	{ "POST", "/api/remote_images", wm_remoteimg_post, S | C },
+	{ "POST", "/api/reattach", wm_reattach, S | C },
+	{ "GET", "/api/upload/view", wm_upload_view, S },
+	{ "GET", "/api/attachment/view", wm_attachment_view, S },
+	{ "POST", "/api/mdn", wm_mdn, S | C },
 	{ "GET", "/extmail", wm_extmail_redirect, 0 },
 	{ "GET", "/extmail/*", wm_extmail_redirect, 0 },
 	{ NULL, NULL, NULL, 0 },

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mime.h"
+#include "reading.h"
 #include "summary.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -163,7 +164,7 @@ void wm_summary_from_header(const char *hdr, size_t len, struct wm_summary *s)
 		if (str_case_eq_cstr(name, "Subject") && s->subject == NULL)
 			s->subject = decoded(value);
 		else if (str_case_eq_cstr(name, "From") && s->from == NULL)
-			s->from = decoded(value);
+			s->from = wm_from_display(value);
 		else if (str_case_eq_cstr(name, "Date") && !s->has_date) {
 			s->has_date =
 			    wm_parse_date(value.p, value.len, &s->date) == 0;

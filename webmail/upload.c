@@ -143,32 +143,9 @@ void wm_upload(struct http_req *req)
 	char type[200];
 	media_type(file, type, sizeof type);
 
-	char id[UPLOAD_ID_LEN + 1], path[4200];
-	if (websession_random_hex(id, UPLOAD_ID_LEN / 2) < 0 ||
-	    upload_path(me->acct.maildir, id, path, sizeof path) < 0) {
-		webjson_error(req, 500, "internal", "cannot store", NULL);
-		goto out;
-	}
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	struct buf head;
-	buf_init(&head, 1024);
-	bool ok = fd >= 0 && buf_printf(&head, "%s\n%s\n", name, type) == 0;
-	ok = ok && write(fd, head.p, head.len) == (ssize_t)head.len;
-	const char *data = form.p + file->body_off;
-	for (size_t off = 0; ok && off < file->body_len;) {
-		ssize_t w = write(fd, data + off, file->body_len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		ok = w > 0;
-		if (ok)
-			off += (size_t)w;
-	}
-	buf_deinit(&head);
-	if (fd >= 0 && close(fd) < 0)
-		ok = false;
-	if (!ok) {
-		log_warning("webmail: upload %s: %s", path, strerror(errno));
-		(void)unlink(path);
+	char id[UPLOAD_ID_LEN + 1];
+	if (wm_upload_store(me->acct.maildir, name, type,
+			    form.p + file->body_off, file->body_len, id) < 0) {
 		webjson_error(req,
 			      errno == EDQUOT || errno == ENOSPC ? 507 : 500,
 			      "internal", "cannot store the file", "file");
@@ -185,6 +162,41 @@ void wm_upload(struct http_req *req)
 out:
 	mime_free(&root);
 	buf_deinit(&form);
+}
+
+int wm_upload_store(const char *maildir, const char *name, const char *type,
+		    const char *data, size_t len, char *id)
+{
+	char path[4200];
+	if (websession_random_hex(id, UPLOAD_ID_LEN / 2) < 0 ||
+	    upload_path(maildir, id, path, sizeof path) < 0) {
+		errno = EIO;
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	struct buf head;
+	buf_init(&head, 1024);
+	bool ok = fd >= 0 && buf_printf(&head, "%s\n%s\n", name, type) == 0;
+	ok = ok && write(fd, head.p, head.len) == (ssize_t)head.len;
+	for (size_t off = 0; ok && off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		ok = w > 0;
+		if (ok)
+			off += (size_t)w;
+	}
+	buf_deinit(&head);
+	if (fd >= 0 && close(fd) < 0)
+		ok = false;
+	if (!ok) {
+		int e = errno;
+		log_warning("webmail: upload %s: %s", path, strerror(errno));
+		(void)unlink(path);
+		errno = e;
+		return -1;
+	}
+	return 0;
 }
 
 int wm_upload_read(const char *maildir, const char *id, size_t max,

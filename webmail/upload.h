@@ -37,4 +37,12 @@ int wm_upload_read(const char *maildir, const char *id, size_t max,
 		   struct wm_upload *u);
 void wm_upload_free(struct wm_upload *u);
 
+/*
+ * Stores len bytes of data as a new upload of the Maildir maildir, named
+ * name (one line, no path) with media type type; its ID (UPLOAD_ID_LEN
+ * hex digits and a NUL) into id.  Returns 0, or -1 with errno (logged).
+ */
+int wm_upload_store(const char *maildir, const char *name, const char *type,
+		    const char *data, size_t len, char *id);
+
 #endif

@@ -1,9 +1,15 @@
 #!/bin/sh
 # youju-webmail: the message list of a 50,000-message folder, by date and
-# by from, with and without youju.index; opening a message (issue 12).
+# by from, with and without youju.index; opening a message; memory per
+# logged-in session (sessions.py); login and page 1 against Roundcube on
+# the same mailbox (roundcube.py: installs Debian's roundcube-core,
+# roundcube-sqlite3, php-cli when missing) (issue 12).
 #   YOUJU_BIN       binaries (default: build/bin)
 #   BENCH_MESSAGES  messages in the folder (50000)
 #   BENCH_REPEAT    requests per measurement (20)
+#   BENCH_SESSIONS  sessions for the memory measurement (1000)
+#   BENCH_RC_MESSAGES  messages for the Roundcube comparison (10000)
+#   BENCH_ROUNDCUBE=0  skips the Roundcube comparison
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${YOUJU_BIN:-$top/build/bin}
@@ -12,4 +18,10 @@ if [ ! -x "$bin/youju-webmail" ]; then
 	echo "bench/webmail: no youju-webmail in $bin (make all)" >&2
 	exit 1
 fi
-exec timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/bench.py" "$bin"
+timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/bench.py" "$bin"
+rc=$?
+timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/sessions.py" "$bin" || rc=$?
+if [ "${BENCH_ROUNDCUBE:-1}" != 0 ]; then
+	timeout -k 15 ${BENCH_TIMEOUT:-600} python3 "$top/bench/webmail/roundcube.py" "$bin" || rc=$?
+fi
+exit $rc

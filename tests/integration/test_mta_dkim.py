@@ -306,6 +306,52 @@ def test_dkim_sendmail_local_submission_signed(inst):
         _reload(inst)
 
 
+def test_dkim_sendmail_ordinary_user_not_signed(inst):
+    """An ordinary local user (nobody) may submit with the sendmail
+    command, as with Postfix: the sender is nobody@$myorigin, or what -f
+    says.  Their mail is never signed, not even with -f and From: naming
+    a hosted domain that has a key: the pickup socket is open to every
+    local user, and OpenDKIM's InternalHosts convention (sign whatever
+    comes from 127.0.0.1) would let any shell account send signed mail as
+    any hosted domain."""
+    from test_sendmail import run
+    kdir = inst.path("etc", "dkim")
+    shutil.rmtree(kdir, ignore_errors=True)
+    _keygen(inst, "extmail.org", "--selector", "loc")
+    try:
+        _reload(inst)
+        for args, frm, env_from in (
+                (["-f", USER], USER, USER),
+                ([], None, "nobody@")):
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                body = (_msg(frm) if frm else
+                        b"Subject: plain\r\n\r\nhello\r\n")
+                r = run(inst, [*args, "friend@example.com"], body,
+                        user="nobody")
+                assert r.returncode == 0, r.stderr
+                m = inst.wait_log(r"(\w+): uid=65534 from=<([^>]*)>",
+                                  since=since)
+                assert m.group(2) == env_from or (
+                    env_from.endswith("@") and
+                    m.group(2).startswith(env_from)), m.group(0)
+                recs, msg = parse_queue_file(queued_file(inst, m.group(1)))
+            assert ("S", m.group(2)) in recs, recs
+            assert b"DKIM-Signature:" not in msg, msg
+            assert not re.search(r"dkim: signed",
+                                 inst.maillog()[since:]), env_from
+        # root's mail of the same shape is signed (the trusted case)
+        since = inst.log_size()
+        with qmgr_paused(inst):
+            r = inst.youju("sendmail", "-f", USER, "friend@example.com",
+                           input=_msg(USER).decode())
+            assert r.returncode == 0, r.stderr
+            inst.wait_log(r"dkim: signed, d=extmail\.org", since=since)
+    finally:
+        shutil.rmtree(kdir, ignore_errors=True)
+        _reload(inst)
+
+
 # -------------------------------------------------------- policy service
 def test_policy_service_postgrey(inst):
     pg = shutil.which("postgrey") or "/usr/sbin/postgrey"

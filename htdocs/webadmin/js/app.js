@@ -16,6 +16,7 @@ import * as groupmail from './pages/groupmail.js';
 import * as selfPages from './pages/self.js';
 import * as graphs from './pages/graphs.js';
 import * as statusPage from './pages/status.js';
+import * as dkim from './pages/dkim.js';
 
 const app = document.getElementById('app');
 
@@ -34,6 +35,7 @@ const ROUTES = [
 	[['domain', ':d', 'aliases', 'new'], aliases.edit],
 	[['domain', ':d', 'alias', ':a'], aliases.edit],
 	[['domain', ':d', 'csv'], csv.page],
+	[['domain', ':d', 'dkim'], dkim.page],
 	[['managers'], managers.list, true],
 	[['managers', 'new'], managers.edit, true],
 	[['manager', ':u'], managers.edit, true],

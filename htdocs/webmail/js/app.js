@@ -15,6 +15,9 @@ import {showNetdisk} from './netdisk.js';
 import {searchBox, searchHash, showSearch} from './search.js';
 import {showThread} from './thread.js';
 import {autosave} from './drafts.js';
+import {remoteControls, saveToNetdisk} from './reading.js';
+import {htmlEditor, importHtml, textNodes} from './editor.js';
+import {mdnBar, thumbs} from './readextra.js';
 
 const app = document.getElementById('app');
 const HINT = 'youju.webmail.user';
@@ -482,8 +485,10 @@ async function showMessage(folder, uid) {
 		const cc = all ? [hd.to, hd.cc].filter(Boolean).join(',').split(',').map(x => x.trim())
 			.filter(x => x && !mine(x)).join(', ') : '';
 		const quoted = (m.text || '').split('\n').map(l => '> ' + l).join('\n');
+		const head = t('wrote', {date: hd.date || '', from: hd.from || ''});
 		draft = {to: to.join(', '), cc, subject: /^re:/i.test(subj) ? subj : 'Re: ' + subj,
-			text: '\n\n' + t('wrote', {date: hd.date || '', from: hd.from || ''}) + '\n' + quoted,
+			text: m.html ? '' : '\n\n' + head + '\n' + quoted,
+			quote: m.html ? {head, html: m.html} : null,
 			in_reply_to: hd.message_id || '', references: refs};
 		go('#/compose');
 	};
@@ -492,18 +497,29 @@ async function showMessage(folder, uid) {
 			attach_message: {folder, uid: m.uid}};
 		go('#/compose');
 	};
-	const editDraft = () => {
+	const editDraft = () => doit(async () => {
+		// its files and images back as uploads, its HTML for the editor
+		const r = await call('POST', '/api/reattach', {folder, uid: m.uid});
 		draft = {to: hd.to || '', cc: hd.cc || '', bcc: hd.bcc || '', subject: hd.subject || '', text: m.text || '',
-			in_reply_to: hd.in_reply_to || '', references: hd.references || '', draft_uid: m.uid};
+			in_reply_to: hd.in_reply_to || '', references: hd.references || '', draft_uid: m.uid,
+			html: r.html, atts: r.attachments, priority: r.priority, receipt: r.receipt};
+		busy(false);
 		go('#/compose');
-	};
-	const forward = () => {
+	});
+	const forward = () => doit(async () => {
+		// the original's files (and the images of its HTML) go along
+		const r = m.attachments.length ? await call('POST', '/api/reattach', {folder, uid: m.uid}) : null;
 		const subj = hd.subject || '';
+		const head = '---------- Forwarded message ----------\n' + t('from') + ': ' + (hd.from || '') +
+			'\n' + t('date') + ': ' + (hd.date || '') + '\n' + t('subject') + ': ' + subj;
+		const html = (r && r.html) || m.html;
 		draft = {to: '', cc: '', subject: 'Fwd: ' + subj,
-			text: '\n\n---------- Forwarded message ----------\n' + t('from') + ': ' + (hd.from || '') +
-				'\n' + t('date') + ': ' + (hd.date || '') + '\n' + t('subject') + ': ' + subj + '\n\n' + (m.text || '')};
+			text: html ? '' : '\n\n' + head + '\n\n' + (m.text || ''),
+			quote: html ? {head, html} : null,
+			atts: r ? r.attachments : []};
+		busy(false);
 		go('#/compose');
-	};
+	});
 	const actions = h('div', {class: 'toolbar'},
 		h('a', {class: 'button', href: back, text: t('back')}),
 		h('button', {type: 'button', name: 'reply', text: t('reply'), on: {click: () => reply(false)}}),
@@ -532,15 +548,17 @@ async function showMessage(folder, uid) {
 		h('h2', {text: t('attachments')}),
 		h('ul', null, m.attachments.map(a => h('li', null,
 			h('a', {href: a.url, download: a.name, text: a.name}),
-			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size)}))))) : null;
+			h('span', {class: 'size', text: ' ' + a.type + ' · ' + fmtSize(a.size) + ' '}),
+			saveToNetdisk(ui, folder, uid, a))), thumbs(m.attachments))) : null;
 	const click = name => () => { const b = actions.querySelector(`button[name=${name}]`); if (b) b.click(); };
 	const textView = h('pre', {class: 'text', text: m.text || ''});
-	// the charset menu: the text part read again as the charset chosen
+	// the charset menu: the text and the HTML part read again as the
+	// charset chosen
 	const csSel = h('select', {name: 'charset', 'aria-label': t('charset'), on: {change: async () => {
 		try {
-			const m2 = await call('GET', '/api/message', undefined, {folder, uid, charset: csSel.value});
+			const m2 = await call('GET', '/api/message', undefined, {folder, uid, charset: csSel.value, remote: remote ? 1 : 0});
 			textView.textContent = m2.text || '';
-			body.replaceChildren(textView);
+			renderBar(m2);
 		} catch (e) { flash(errText(e), 'error'); }
 	}}}, h('option', {value: '', text: t('charset_auto')}),
 	['UTF-8', 'GB18030', 'GBK', 'GB2312', 'HZ-GB-2312', 'BIG5', 'BIG5-HKSCS', 'ISO-2022-JP', 'SHIFT_JIS', 'EUC-JP',
@@ -560,7 +578,7 @@ async function showMessage(folder, uid) {
 	const bar = h('div', {class: 'htmlbar'});
 	// The message HTML on its own sandboxed URL (msgframe.js)
 	const showHtml = (html, remote) =>
-		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame')));
+		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame'), csSel.value));
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];
@@ -573,16 +591,14 @@ async function showMessage(folder, uid) {
 				if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 			}}});
 			kids.push(tog);
-			if (mm.remote_blocked > 0 && !remote) kids.push(
-				h('span', {class: 'note', text: ' ' + t('remote_blocked', {n: mm.remote_blocked}) + ' '}),
-				h('button', {type: 'button', name: 'remote', text: t('show_remote'), on: {click: async () => {
-					try {
-						const m2 = await call('GET', '/api/message', undefined, {folder, uid, remote: 1});
-						remote = true;
-						renderBar(m2);
-						if (m2.html) showHtml(m2.html, true);
-					} catch (e) { flash(errText(e), 'error'); }
-				}}}));
+			if (mm.remote_always) remote = true;
+			if (!remote || mm.remote_always) kids.push(...remoteControls(ui, mm, async () => {
+				try {
+					const m2 = await call('GET', '/api/message', undefined, {folder, uid, remote: 1, charset: csSel.value});
+					remote = true;
+					renderBar(m2);
+				} catch (e) { flash(errText(e), 'error'); }
+			}, () => route()));
 			if (asText) body.replaceChildren(textView); else showHtml(mm.html, remote);
 		} else if (mm.has_html) {
 			kids.push(h('p', {class: 'note', text: t(mm.html_error ? 'html_refused' : 'html_hidden')}));
@@ -595,6 +611,7 @@ async function showMessage(folder, uid) {
 			h('h1', {class: 'subject', text: hd.subject || t('no_subject')}),
 			h('dl', {class: 'headers'}, row('from', hd.from), row('to', hd.to), row('cc', hd.cc), row('date', hd.date)),
 			tools,
+			mdnBar(m, folder, e => flash(errText(e), 'error')),
 			bar,
 			body,
 			atts));
@@ -605,12 +622,18 @@ async function showMessage(folder, uid) {
 }
 
 // ---- compose ----
+// d.quote {head, html}: an HTML message replied to or forwarded, quoted
+// in the HTML editor; d.html: a draft's HTML (POST /api/reattach);
+// d.atts: files already uploaded (a draft's)
+const MODE = 'youju.webmail.compose_mode';
 function showCompose(q) {
 	const d = draft || {to: (q && q.get('to')) || '', cc: '', subject: '', text: '', in_reply_to: ''};
 	draft = null;
 	const state = {draft_uid: d.draft_uid || 0};
+	let html = !!(d.html || d.quote) || (!d.draft_uid && localStorage.getItem(MODE) === 'html');
 	// the signature (preferences) goes above a quoted message
-	if (prefs().signature && !d.draft_uid) d.text = '\n\n' + prefs().signature + (d.text || '');
+	const sig = prefs().signature && !d.draft_uid ? prefs().signature : '';
+	if (sig && !html) d.text = '\n\n' + sig + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
 	const to = input('to', d.to), cc = input('cc', d.cc), bcc = input('bcc', d.bcc || ''), subject = input('subject', d.subject);
@@ -618,37 +641,85 @@ function showCompose(q) {
 	text.value = d.text || '';
 	const btn = h('button', {class: 'primary', type: 'submit', text: t('send')});
 	// attachments: each file is uploaded when chosen; the send names them
-	const atts = [];
+	const atts = [...(d.atts || [])];
 	const attList = h('ul', {class: 'att-list'});
 	const drawAtts = () => attList.replaceChildren(...atts.map((a, i) => h('li', null,
 		h('span', {text: a.name + ' · ' + fmtSize(a.size)}), ' ',
 		h('button', {type: 'button', class: 'link', 'aria-label': t('remove') + ' ' + a.name, text: t('remove'),
 			on: {click: () => { atts.splice(i, 1); drawAtts(); }}}))));
-	const file = h('input', {type: 'file', name: 'file', id: 'c-file', multiple: true, on: {change: async () => {
+	drawAtts();
+	const attach = async files => {
 		btn.disabled = true;
 		try {
-			for (const f of file.files) {
+			for (const f of files) {
 				const fd = new FormData();
 				fd.append('file', f, f.name);
 				atts.push(await upload(fd));
 				drawAtts();
 			}
 		} catch (e) { flash(errText(e), 'error'); }
-		finally { file.value = ''; btn.disabled = false; }
+		finally { btn.disabled = false; }
+	};
+	const file = h('input', {type: 'file', name: 'file', id: 'c-file', multiple: true, on: {change: async () => {
+		await attach([...file.files]);
+		file.value = '';
 	}}});
+	// the HTML editor (editor.js) and the switch between the two
+	const ed = htmlEditor({onFiles: attach, onError: e => flash(errText(e), 'error'),
+		busy: on => { btn.disabled = on; }});
+	if (d.html) ed.set(importHtml(d.html));
+	else if (html) {
+		const f = textNodes(d.text || '');
+		if (sig) f.prepend(textNodes('\n' + sig));
+		if (d.quote) {
+			f.append(textNodes(d.quote.head));
+			const bq = h('blockquote', {type: 'cite'});
+			bq.append(importHtml(d.quote.html));
+			f.append(bq);
+		}
+		ed.set(f);
+	}
+	const modeBtn = h('button', {type: 'button', name: 'mode', class: 'link'});
+	const show = () => {
+		text.hidden = html;
+		ed.el.hidden = !html;
+		modeBtn.textContent = html ? t('ed_to_text') : t('ed_to_html');
+	};
+	modeBtn.addEventListener('click', () => {
+		if (html) text.value = ed.text();
+		else ed.set(textNodes(text.value));
+		html = !html;
+		localStorage.setItem(MODE, html ? 'html' : 'text');
+		show();
+		(html ? ed.area : text).focus();
+	});
+	show();
+	const priority = h('select', {name: 'priority', id: 'c-priority'},
+		['normal', 'high', 'low'].map(p => h('option', {value: p, text: t('prio_' + p)})));
+	priority.value = d.priority || 'normal';
+	const receipt = h('input', {type: 'checkbox', name: 'receipt', id: 'c-receipt'});
+	receipt.checked = !!d.receipt;
 	const split = s => s.split(/[,;]/).map(x => x.trim()).filter(Boolean);
-	const fields = () => ({to: split(to.value), cc: split(cc.value), bcc: split(bcc.value),
-		subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined,
-		references: d.references || undefined, attach_message: d.attach_message || undefined,
-		attachments: atts.map(a => a.id)});
+	const fields = () => {
+		const f = {to: split(to.value), cc: split(cc.value), bcc: split(bcc.value),
+			subject: subject.value, text: text.value, in_reply_to: d.in_reply_to || undefined,
+			references: d.references || undefined, attach_message: d.attach_message || undefined,
+			attachments: atts.map(a => a.id), priority: priority.value, receipt: receipt.checked};
+		if (html) {
+			const s = ed.serialize();
+			Object.assign(f, {text: ed.text(), html: s.html, inline: s.inline});
+		}
+		return f;
+	};
 	const status = h('span', {class: 'draftstatus', role: 'status'});
 	const send = async ev => {
 		ev.preventDefault();
+		if (btn.disabled) return;
 		btn.disabled = true;
 		btn.textContent = t('sending');
 		busy(true);
 		try {
-			saver.stop();
+			await saver.stop();
 			const r = await call('POST', '/api/send', {...fields(), draft_uid: state.draft_uid || undefined});
 			pending = t('sent', {id: r.queue_id}) + (r.sent_saved ? ' ' + t('saved_sent') : '');
 			go('#/folder/INBOX');
@@ -661,19 +732,29 @@ function showCompose(q) {
 	};
 	const form = h('form', {class: 'compose', on: {submit: send, keydown: ev => {
 		if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) send(ev);
+	}, dragover: ev => { if (ev.dataTransfer.types.includes('Files')) ev.preventDefault(); },
+	drop: ev => {
+		// files dropped on the form (not on the editor) are attached
+		if (!ev.dataTransfer.files.length) return;
+		ev.preventDefault();
+		attach([...ev.dataTransfer.files]);
 	}}},
 		field('to', t('to'), to), h('p', {class: 'hint', text: t('addresses_hint')}),
 		field('cc', t('cc'), cc), field('bcc', t('bcc'), bcc), field('subject', t('subject'), subject),
-		field('text', t('text'), text),
+		h('div', {class: 'field'}, h('div', {class: 'msghead'}, h('label', {for: 'c-text', text: t('text')}), modeBtn),
+			text, ed.el),
 		field('file', t('attach'), file), attList,
 		d.attach_message ? h('p', {class: 'hint', text: t('forwarded_attached')}) : null,
+		h('div', {class: 'options'},
+			h('label', {for: 'c-priority', text: t('priority') + ' '}), priority, ' ',
+			receipt, h('label', {for: 'c-receipt', text: ' ' + t('receipt')})),
 		h('div', {class: 'actions'}, btn,
 			h('button', {type: 'button', name: 'save_draft', text: t('save_draft'), on: {click: () => saver.save()}}),
 			h('a', {class: 'button', href: '#/folder/INBOX', text: t('back')}), status));
 	const saver = autosave(form, fields, status, state);
 	frame(h('h1', {text: t('compose')}), form);
 	[to, cc, bcc].forEach(complete);
-	(d.to ? text : to).focus();
+	(d.to ? (html ? ed.area : text) : to).focus();
 }
 
 // ---- keyboard: c composes everywhere; the page shown adds its own ----

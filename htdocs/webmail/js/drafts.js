@@ -11,13 +11,15 @@ const EVERY = 5000;
 // for "Draft saved"; state.draft_uid: the draft to replace.
 export function autosave(form, fields, status, state) {
 	let last = JSON.stringify(fields());
-	let busy = false;
+	let busy = false, stopped = false, inflight = Promise.resolve();
 	const save = async (force) => {
-		if (busy || !document.body.contains(form)) return;
+		if (busy || stopped || !document.body.contains(form)) return;
 		const f = fields();
 		const now = JSON.stringify(f);
 		if (!force && now === last) return;
 		busy = true;
+		let done;
+		inflight = new Promise(r => { done = r; });
 		try {
 			const r = await call('POST', '/api/draft', {...f, draft_uid: state.draft_uid || undefined});
 			state.draft_uid = r.uid;
@@ -26,11 +28,17 @@ export function autosave(form, fields, status, state) {
 			status.dataset.uid = String(r.uid);
 		} catch (e) {
 			status.textContent = t('draft_not_saved');
-		} finally { busy = false; }
+		} finally { busy = false; done(); }
 	};
 	const timer = setInterval(() => {
 		if (!document.body.contains(form)) { clearInterval(timer); return; }
 		save(false);
 	}, EVERY);
-	return {save: () => save(true), stop: () => clearInterval(timer)};
+	// stop() waits for a save under way: the send then names the draft
+	// that save made, and no save comes after the send
+	return {save: () => save(true), stop: async () => {
+		stopped = true;
+		clearInterval(timer);
+		await inflight;
+	}};
 }

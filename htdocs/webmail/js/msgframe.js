@@ -11,20 +11,22 @@
 
 export const FRAME_SANDBOX = 'allow-popups allow-popups-to-escape-sandbox';
 
-// The frame's URL for a message (folder name, UID, remote images shown).
-export function frameUrl(folder, uid, remote) {
+// The frame's URL for a message (folder name, UID, remote images shown,
+// the charset menu's choice).
+export function frameUrl(folder, uid, remote, charset) {
 	const q = new URLSearchParams({folder, uid: String(uid)});
 	if (remote) q.set('remote', '1');
+	if (charset) q.set('charset', charset);
 	return '/api/message/html?' + q.toString();
 }
 
 // A new iframe showing message uid of folder.
-export function messageFrame(folder, uid, remote, title) {
+export function messageFrame(folder, uid, remote, title, charset) {
 	const f = document.createElement('iframe');
 	f.className = 'html';
 	f.title = title;
 	f.setAttribute('sandbox', FRAME_SANDBOX);
 	f.setAttribute('referrerpolicy', 'no-referrer');
-	f.setAttribute('src', frameUrl(folder, uid, remote));
+	f.setAttribute('src', frameUrl(folder, uid, remote, charset));
 	return f;
 }

@@ -3,6 +3,7 @@
 // The app reads prefs() for the page size, sort, signature and language.
 import {call, setCsrf} from './api.js';
 import {t, load, current, LANGS} from './i18n.js';
+import {LOCAL_CHARSETS, remoteSendersSection} from './reading.js';
 
 let cur = {sort: 'date', order: 'desc', signature: '', lang: '', page_size: 0};
 
@@ -32,6 +33,7 @@ export async function showSettings(ui) {
 	const del = sel('delete_mode', p.delete_mode, [['trash', t('pref_del_trash')], ['purge', t('pref_del_purge')]]);
 	const html = h('input', {type: 'checkbox', name: 'prefer_html', id: 's-prefer_html', checked: p.prefer_html});
 	const lang = sel('lang', p.lang, [['', t('pref_browser')], ...LANGS]);
+	const lcs = sel('local_charset', p.local_charset || '', [['', t('pref_local_off')], ...LOCAL_CHARSETS.map(c => [c, c])]);
 	const sig = h('textarea', {name: 'signature', id: 's-signature', rows: 4, maxlength: 4000});
 	sig.value = p.signature || '';
 	const save = h('form', {class: 'settings', id: 'prefs-form', on: {submit: async ev => {
@@ -40,7 +42,7 @@ export async function showSettings(ui) {
 		try {
 			cur = await call('PUT', '/api/prefs', {name: name.value, page_size: Number(psize.value),
 				timezone: tz.value, sort: sort.value, order: order.value, delete_mode: del.value,
-				prefer_html: html.checked, lang: lang.value, signature: sig.value});
+				prefer_html: html.checked, lang: lang.value, signature: sig.value, local_charset: lcs.value});
 			if (cur.lang && cur.lang !== current()) { await load(cur.lang); ui.redraw(); }
 			ui.flash(t('prefs_saved'));
 		} catch (e) { ui.flash(ui.errText(e), 'error'); }
@@ -54,6 +56,7 @@ export async function showSettings(ui) {
 		field('delete_mode', t('pref_delete_mode'), del),
 		h('div', {class: 'field check'}, html, h('label', {for: 's-prefer_html', text: t('pref_prefer_html')})),
 		field('lang', t('language'), lang),
+		field('local_charset', t('pref_local_charset'), lcs),
 		field('signature', t('pref_signature'), sig),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('save')})));
 	const oldpw = h('input', {type: 'password', name: 'old', id: 's-old', autocomplete: 'current-password', required: true});
@@ -74,7 +77,7 @@ export async function showSettings(ui) {
 		h('h2', {text: t('pw_change')}),
 		field('old', t('pw_old'), oldpw), field('new', t('pw_new'), newpw), field('again', t('pw_again'), again),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('pw_change')})));
-	ui.frame(h('h1', {text: t('settings')}), save, pw, await popSection(ui));
+	ui.frame(h('h1', {text: t('settings')}), save, pw, await remoteSendersSection(ui), await popSection(ui));
 }
 
 // POP3 fetch: up to 6 remote accounts (GET/POST /api/popfetch); "Fetch

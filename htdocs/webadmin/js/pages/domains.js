@@ -46,6 +46,7 @@ export function list(params, query, ctx) {
 		{label: t('actions'), cls: 'col-actions', cell: d => h('span.row-actions', null,
 			h('a', {href: href('domain', d.domain, 'mailboxes')}, t('nav.mailboxes')),
 			h('a', {href: href('domain', d.domain, 'aliases')}, t('nav.aliases')),
+			h('a', {href: href('domain', d.domain, 'dkim')}, t('nav.dkim')),
 			ctx.isAdmin ? h('a', {href: href('domain', d.domain), 'aria-label': t('edit') + ' ' + d.domain}, t('edit')) : null)},
 	];
 	return h('section', null,
@@ -140,7 +141,8 @@ export async function edit(params, query, ctx) {
 		crumbs([t('nav.domains'), '#/domains'], [isNew ? t('domain.add') : params.d]),
 		pageHead(title,
 			!isNew ? linkButton(t('nav.mailboxes'), href('domain', params.d, 'mailboxes')) : null,
-			!isNew ? linkButton(t('nav.aliases'), href('domain', params.d, 'aliases')) : null),
+			!isNew ? linkButton(t('nav.aliases'), href('domain', params.d, 'aliases')) : null,
+			!isNew ? linkButton(t('nav.dkim'), href('domain', params.d, 'dkim')) : null),
 		f.form);
 }
 

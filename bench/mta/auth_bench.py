@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""Mail from other servers with the sender checks on (issue 16): youju-mta
+(built-in DKIM verification, SPF, Authentication-Results) against Debian's
+Postfix + OpenDKIM (as a milter, verifying) + policyd-spf (Debian's
+postfix-policyd-spf-python, through check_policy_service and spawn(8)),
+the same messages, the same client, the same DNS server, one run.  Called
+by bench/mta/auth_run.sh; not part of `make test`.
+
+Set-up (bench/mta/bench.py's youju instance and private Postfix, plus):
+- A DNS server (the tests' FakeDNS) on 127.0.0.77:53 with the sender's
+  DKIM key (sender.test, selector s1, RSA-2048) and its SPF record
+  (v=spf1 ip4:127.0.0.0/8 -all).  youju asks it through smtpd_dns_server;
+  Postfix, OpenDKIM and policyd-spf run in their own mount namespace
+  (unshare -m) where /etc/resolv.conf is bind-mounted to "nameserver
+  127.0.0.77": the system's own file is never touched.
+- One message, signed by dkimpy (rsa-sha256, relaxed/relaxed), sent by
+  smtp-source -F: every message has one signature to verify and one SPF
+  check of its MAIL FROM domain.
+- Both sides treat 127.0.0.1 as outside: youju's mynetworks and Postfix's
+  are 10.255.255.0/24, OpenDKIM's InternalHosts too, policyd-spf's
+  skip_addresses is empty of loopback.  youju runs `dkim, spf` (DMARC off:
+  Postfix has no DMARC here), Postfix the milter and the policy service;
+  neither rejects (youju: smtpd_spf_fail_action = ignore; policyd-spf:
+  TestOnly).  The first delivered message of each side is checked for a
+  dkim=pass and an SPF pass, so the run measures what it claims.
+
+Reported: accepted messages/s (messages / time until the last smtp-source
+exits) for each, and youju / Postfix; the goal is >= 2x.
+"""
+import argparse
+import glob
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402
+from bench import (DOMAIN, SMTP_SOURCE, Postfix, log, mailbox_names,  # noqa
+                   make_mailboxes, new_dirs, count_new, wait_delivered)
+from test_mta_restrictions import FakeDNS  # noqa: E402
+
+SYS_PY = "/usr/bin/python3"
+DNS_IP = "127.0.0.77"
+SENDER = "bench@sender.test"
+OUTSIDE_NET = "10.255.255.0/24"
+
+SIGN = r"""
+import sys, dkim
+key = open(sys.argv[1], 'rb').read()
+msg = sys.stdin.buffer.read()
+sig = dkim.sign(msg, b's1', b'sender.test', key,
+                canonicalize=(b'relaxed', b'relaxed'),
+                include_headers=[b'from', b'to', b'subject', b'date',
+                                 b'message-id'])
+sys.stdout.buffer.write(sig + msg)
+"""
+
+
+class DNS53(FakeDNS):
+    """FakeDNS on DNS_IP:53 (the address OpenDKIM and resolv.conf need)."""
+
+    def __init__(self, records):
+        import socket
+        import threading
+        self.records = records
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((DNS_IP, 53))
+        self.port = 53
+        self.stop = False
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+
+def make_key(tmp):
+    key = os.path.join(tmp, "s1.key")
+    subprocess.run(["openssl", "genrsa", "-out", key, "2048"], check=True,
+                   capture_output=True)
+    der = subprocess.run(["openssl", "rsa", "-in", key, "-pubout",
+                          "-outform", "DER"], check=True,
+                         capture_output=True).stdout
+    import base64
+    return key, base64.b64encode(der).decode()
+
+
+def make_message(tmp, key, size):
+    body = ("The quick brown fox jumps over the lazy dog. " * 40 + "\r\n")
+    text = ""
+    while len(text) < size:
+        text += body
+    msg = ("From: Bench <bench@sender.test>\r\nTo: <someone@extmail.org>\r\n"
+           "Subject: signed bench message\r\n"
+           "Date: Mon, 07 Dec 2026 00:00:00 +0000\r\n"
+           "Message-ID: <bench@sender.test>\r\n\r\n" + text).encode()
+    r = subprocess.run([SYS_PY, "-c", SIGN, key], input=msg,
+                       capture_output=True, check=True)
+    path = os.path.join(tmp, "signed.eml")
+    # smtp-source -F sends the file's lines with CR LF itself
+    with open(path, "wb") as f:
+        f.write(r.stdout.replace(b"\r\n", b"\n"))
+    return path
+
+
+def in_namespace(resolv, argv):
+    """argv in a new mount namespace where /etc/resolv.conf is resolv."""
+    return ["unshare", "-m", "sh", "-c",
+            f"mount --bind {resolv} /etc/resolv.conf && exec \"$@\"",
+            "sh", *argv]
+
+
+class PostfixAuth(Postfix):
+    def __init__(self, inst, tmp, port, milter_port, resolv):
+        super().__init__(inst, tmp, port)
+        self.resolv = resolv
+        spf_conf = os.path.join(self.etc, "policyd-spf.conf")
+        with open(spf_conf, "w") as f:
+            f.write("debugLevel = 0\nTestOnly = 1\nHELO_reject = Fail\n"
+                    "Mail_From_reject = Fail\nPermError_reject = False\n"
+                    "TempError_Defer = False\n"
+                    f"skip_addresses = {OUTSIDE_NET}\n")
+        with open(os.path.join(self.etc, "main.cf"), "a") as f:
+            f.write(f"""
+# bench/mta/auth_bench.py: the sender checks
+mynetworks = {OUTSIDE_NET}
+smtpd_milters = inet:127.0.0.1:{milter_port}
+milter_default_action = tempfail
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,
+    check_policy_service unix:private/policyd-spf
+policyd-spf_time_limit = 3600
+""")
+        with open(os.path.join(self.etc, "master.cf"), "a") as f:
+            f.write("policyd-spf unix - n n - 0 spawn user=nobody "
+                    f"argv=/usr/bin/policyd-spf {spf_conf}\n")
+
+    def postfix(self, *args, timeout=120):
+        if args and args[0] == "start":
+            return subprocess.run(
+                in_namespace(self.resolv,
+                             ["/usr/sbin/postfix", "-c", self.etc, *args]),
+                capture_output=True, text=True, timeout=timeout)
+        return super().postfix(*args, timeout=timeout)
+
+
+def start_opendkim(tmp, port, resolv):
+    conf = os.path.join(tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"Mode v\nSocket inet:{port}@127.0.0.1\n"
+                f"InternalHosts {OUTSIDE_NET}\nBackground no\nSyslog no\n"
+                f"PidFile {tmp}/opendkim.pid\nUserID opendkim\n"
+                "AlwaysAddARHeader yes\n")
+    p = subprocess.Popen(in_namespace(resolv, ["/usr/sbin/opendkim", "-f",
+                                               "-x", conf]),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         start_new_session=True)
+    import socket
+    deadline = time.time() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            return p
+        except OSError:
+            if p.poll() is not None or time.time() > deadline:
+                raise RuntimeError("opendkim did not start: "
+                                   + p.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+
+
+def load(port, names, messages, sessions, msgfile, errfile):
+    per, extra = divmod(messages, len(names))
+    jobs = []
+    for i, n in enumerate(names):
+        k = per + (1 if i < extra else 0)
+        if k:
+            jobs.append([SMTP_SOURCE, "-d", "-s", "1", "-m", str(k),
+                         "-F", msgfile, "-f", SENDER,
+                         "-M", "mail.sender.test",
+                         "-t", f"{n}@{DOMAIN}", f"127.0.0.1:{port}"])
+    running, failed = {}, 0
+    t0 = time.time()
+    while jobs or running:
+        while jobs and len(running) < sessions:
+            p = subprocess.Popen(jobs.pop(0), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=errfile)
+            running[p.pid] = p
+        pid, status = os.wait()
+        p = running.pop(pid, None)
+        if p is not None and os.waitstatus_to_exitcode(status) != 0:
+            failed += 1
+    return time.time() - t0, failed
+
+
+def first_delivered(base, names):
+    for n in names:
+        for f in sorted(glob.glob(os.path.join(base, DOMAIN, n, "Maildir",
+                                               "new", "*"))):
+            with open(f, "rb") as fh:
+                return fh.read().split(b"\n\n", 1)[0]
+    return b""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", required=True)
+    ap.add_argument("--messages", type=int, default=5000)
+    ap.add_argument("--mailboxes", type=int, default=200)
+    ap.add_argument("--sessions", type=int, default=20)
+    ap.add_argument("--size", type=int, default=4096)
+    ap.add_argument("--drain-timeout", type=int, default=600)
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        log("skipped: needs root (Postfix, port 53, unshare)")
+        return 0
+
+    def on_term(signo, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    tmp = tempfile.mkdtemp(prefix="youju-bench-auth-")
+    os.chmod(tmp, 0o755)
+    resolv = os.path.join(tmp, "resolv.conf")
+    with open(resolv, "w") as f:
+        f.write(f"nameserver {DNS_IP}\noptions timeout:2 attempts:2\n")
+    inst = harness.Instance(args.bin, SRCDIR)
+    pfx = od = dns = None
+    errpath = os.path.join(tmp, "smtp-source.err")
+    try:
+        key, pub = make_key(tmp)
+        p = "v=DKIM1; k=rsa; p=" + pub
+        dns = DNS53([
+            ("s1._domainkey.sender.test",
+             ("TXT", *[p[i:i + 250] for i in range(0, len(p), 250)])),
+            ("sender.test", ("TXT", "v=spf1 ip4:127.0.0.0/8 -all")),
+        ])
+        msgfile = make_message(tmp, key, args.size)
+        inst.start()
+        for kv in (f"mynetworks={OUTSIDE_NET}",
+                   f"smtpd_dns_server={DNS_IP}:53",
+                   "smtpd_sender_authentication=dkim, spf"):
+            inst.youju("conf", "-e", kv, check=True)
+        inst.reload("youju-mta")
+        make_mailboxes(inst, args.mailboxes)
+        names = mailbox_names(args.mailboxes)
+        mport = harness.free_port()
+        od = start_opendkim(tmp, mport, resolv)
+        pfx = PostfixAuth(inst, tmp, harness.free_port(), mport, resolv)
+        pfx.start()
+        log(f"{args.messages} DKIM-signed messages of about {args.size} "
+            f"bytes to {args.mailboxes} mailboxes over {args.sessions} "
+            f"sessions, {os.cpu_count()} CPUs")
+        res = {}
+        with open(errpath, "w") as errfile:
+            for name, port, base in (("youju", inst.ports["smtp"],
+                                      inst.path("mailbox")),
+                                     ("postfix", pfx.port, pfx.base)):
+                dirs = new_dirs(base, names)
+                before = count_new(dirs)
+                secs, failed = load(port, names, args.messages,
+                                    args.sessions, msgfile, errfile)
+                wait_delivered(dirs, before + args.messages - failed * 0,
+                               args.drain_timeout)
+                res[name] = (args.messages / secs, secs, failed)
+                log(f"{name}: {args.messages / secs:.0f} msg/s accepted "
+                    f"({secs:.1f}s, {failed} smtp-source failures)")
+        yh = first_delivered(inst.path("mailbox"), names)
+        ph = first_delivered(pfx.base, names)
+        ok_y = b"dkim=pass" in yh and b"spf=pass" in yh
+        ok_p = b"dkim=pass" in ph and b"Received-SPF: Pass" in ph
+        log("youju's header shows dkim=pass and spf=pass: "
+            f"{'yes' if ok_y else 'NO'}")
+        log("postfix's header shows dkim=pass (OpenDKIM) and Received-SPF: "
+            f"Pass (policyd-spf): {'yes' if ok_p else 'NO'}")
+        if not (ok_y and ok_p):
+            log("youju header:\n" + yh.decode(errors="replace"))
+            log("postfix header:\n" + ph.decode(errors="replace"))
+        y, pf = res["youju"][0], res["postfix"][0]
+        ratio = y / pf if pf else float("inf")
+        print(f"accepted msg/s with DKIM verification + SPF: youju {y:.0f}, "
+              f"postfix+opendkim+policyd-spf {pf:.0f}; ratio {ratio:.2f}x "
+              f"({'meets' if ratio >= 2 else 'misses'} the target: >= 2x)"
+              + ("" if ok_y and ok_p else " [checks NOT verified: see above]"))
+        with open(errpath) as f:
+            err = f.read()
+        if err.strip():
+            log("smtp-source said:\n" + err[-2000:])
+        return 0 if ok_y and ok_p else 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 1
+    except Exception as e:
+        log(f"error: {e}")
+        if pfx is not None:
+            log("postfix log tail:\n" + pfx.log())
+        log("youju log tail:\n" + inst.maillog()[-2000:])
+        return 1
+    finally:
+        if pfx is not None:
+            pfx.stop()
+        if od is not None:
+            try:
+                os.killpg(od.pid, signal.SIGTERM)
+                od.wait(15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+        if dns is not None:
+            dns.close()
+        inst.teardown()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
