@@ -18,6 +18,7 @@
 
 #include "authc.h"
 #include "buf.h"
+#include "cliconf.h"
 #include "conf.h"
 #include "str.h"
 #include "xalloc.h"
@@ -25,18 +26,7 @@
 /* The authd socket of this instance (youju.cf, else the default). */
 static char *auth_socket_path(void)
 {
-	char *path = conf_default_path();
-	const char *err = NULL;
-	struct conf *c = conf_load(path, conf_tables_for("authd"), &err);
-	free(path);
-	if (c == NULL) {
-		fprintf(stderr, "youju: %s\n",
-			err != NULL ? err : "bad config");
-		return NULL;
-	}
-	char *s = xstrdup(conf_str(c, "authd_socket"));
-	conf_free(&c);
-	return s;
+	return cliconf_str(NULL, "authd", "authd_socket", NULL);
 }
 
 static void show(const char *label, const char *v)

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cliconf.h"
 #include "conf.h"
 #include "dkimkey.h"
 #include "xalloc.h"
@@ -114,12 +115,8 @@ static int usage(void)
 
 int cli_dkim(int argc, char **argv)
 {
-	char *path = NULL;
 	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-		path = xstrdup(argv[i + 1]);
-		i += 2;
-	}
+	char *path = cliconf_option(argc, argv, &i);
 	if (i + 1 >= argc) {
 		free(path);
 		return usage();
@@ -148,13 +145,9 @@ int cli_dkim(int argc, char **argv)
 		free(domain);
 		return 2;
 	}
-	if (path == NULL)
-		path = conf_default_path();
-	const char *err = NULL;
-	struct conf *c = conf_load(path, conf_tables_for("mta"), &err);
+	struct conf *c = cliconf_load(path, "mta", "dkim");
 	free(path);
 	if (c == NULL) {
-		fprintf(stderr, "youju dkim: %s\n", err ? err : "bad config");
 		free(domain);
 		return 1;
 	}

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cliconf.h"
 #include "conf.h"
 #include "qfile.h"
 #include "xalloc.h"
@@ -202,25 +203,16 @@ static int cq_usage(void)
 
 int cli_queue(int argc, char **argv)
 {
-	char *path = NULL;
 	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-		path = xstrdup(argv[i + 1]);
-		i += 2;
-	}
-	if (i >= argc)
+	char *path = cliconf_option(argc, argv, &i);
+	if (i >= argc) {
+		free(path);
 		return cq_usage();
-	if (path == NULL)
-		path = conf_default_path();
-	const char *err = NULL;
-	struct conf *c = conf_load(path, conf_tables_for("mta"), &err);
-	free(path);
-	if (c == NULL) {
-		fprintf(stderr, "youju queue: %s\n", err ? err : "bad config");
-		return 1;
 	}
-	char *qdir = xstrdup(conf_str(c, "queue_directory"));
-	conf_free(&c);
+	char *qdir = cliconf_str(path, "mta", "queue_directory", "queue");
+	free(path);
+	if (qdir == NULL)
+		return 1;
 	const char *cmd = argv[i];
 	const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
 	int rc = 0;

@@ -115,17 +115,20 @@ struct mg {
 	struct mg_qent *qcache; /* MG_QCACHE entries */
 	int64_t resume;		/* lines of minutes <= this are skipped */
 	int64_t cur;		/* the minute being counted, 0: none yet */
+	int64_t early;		/* a minute SIGUSR1 wrote before its end */
 	struct mg_clock clk;
 	uint64_t lines, counted;
 	struct mg_metrics met; /* the daemon's totals for /metrics */
 };
 
-static volatile sig_atomic_t mg_stop, mg_hup;
+static volatile sig_atomic_t mg_stop, mg_hup, mg_close;
 
 static void mg_on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		mg_hup = 1;
+	else if (sig == SIGUSR1)
+		mg_close = 1;
 	else
 		mg_stop = 1;
 }
@@ -473,6 +476,9 @@ static void mg_line(struct mg *g, const char *line, size_t len)
 	if (!mg_classify(line, len, g->syslog_name, &g->clk, &ev))
 		return;
 	int64_t m = ev.time - ev.time % MG_STEP;
+	/* the rest of a minute SIGUSR1 closed early counts in the next */
+	if (g->early != 0 && m >= g->early && m < g->cur)
+		m = g->cur;
 	if (m <= g->resume)
 		return; /* written before a restart */
 	if (g->cur != 0 && m < g->cur)
@@ -662,6 +668,32 @@ static int mg_cat(const struct conf *c, const char *rrd_dir, const char *name,
 }
 
 /*
+ * SIGUSR1, for tests (docs/mailgraph.md "Closing a minute early"): the
+ * minutes being counted, up to the current one, are written now, as if it
+ * were over, so a test need
+ * not wait for the end of the minute.  Its events read later are counted
+ * in the next minute rather than dropped as late.  After a restart within
+ * the minute a stop wrote, the minute being counted has not begun yet:
+ * nothing is written (no row of the future).
+ */
+static void mg_close_early(struct mg *g)
+{
+	int64_t now = (int64_t)time(NULL);
+	int64_t wall = now - now % MG_STEP;
+	if (g->cur == 0 || g->cur > wall) {
+		log_info("mailgraph: SIGUSR1: the minute being counted has "
+			 "not begun, nothing written");
+		return;
+	}
+	log_info("mailgraph: minute %lld closed early on SIGUSR1",
+		 (long long)wall);
+	/* within the grace (MG_GRACE) the minute before is still open */
+	g->early = g->cur;
+	mg_advance(g, wall + MG_STEP);
+	mg_flush_all(g);
+}
+
+/*
  * Following log_file: read to the end, then poll once a second.  A new
  * inode at the path (rotation) is switched to after the old file has been
  * read to its end; a file that got shorter (truncation) is read again from
@@ -728,6 +760,14 @@ static void mg_follow(struct mg *g, const char *path)
 				old_fd = -1;
 			}
 		}
+		/* the signalled close covers every line written before the
+		   signal: read to the end once more after taking the flag */
+		if (mg_close) {
+			mg_close = 0;
+			while (fd >= 0 && !mg_stop && mg_read(g, fd, &r) > 0)
+				pos = lseek(fd, 0, SEEK_CUR);
+			mg_close_early(g);
+		}
 		/* close the minute once it is over (and a little more, for
 		   lines written late) */
 		int64_t now = (int64_t)time(NULL);
@@ -758,8 +798,11 @@ static void mg_follow(struct mg *g, const char *path)
 	if (old_fd >= 0)
 		close(old_fd);
 	/* stopping: the current minute is written as it is; lines of it
-	   that come later are skipped after a restart */
-	if (g->cur != 0) {
+	   that come later are skipped after a restart.  A minute that has
+	   not begun (after SIGUSR1) is not written: a row of the future
+	   would make a restart skip the lines up to its end. */
+	int64_t now = (int64_t)time(NULL);
+	if (g->cur != 0 && g->cur <= now - now % MG_STEP) {
 		bool any = false;
 		for (int i = 0; i < F_NFILES; i++)
 			for (int j = 0; j < g->f[i].nds; j++)
@@ -844,6 +887,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	struct mg g;

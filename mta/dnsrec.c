@@ -14,40 +14,62 @@
 
 #define ANS_MAX 65535
 
+/* One query's answer section: the records point into msg. */
+struct dnsrec_answer {
+	unsigned char *msg;
+	int len;
+	struct dns_rr rr[DNS_RR_MAX];
+	size_t nrr;
+};
+
+/*
+ * Asks for name's records of type and splits the answer section.  DNS_OK:
+ * a->msg is owned by the caller (free()); any other status: nothing to
+ * free.  An answer that does not parse is a temporary failure.
+ */
+static enum dns_status dnsrec_answer(const char *name, int type,
+				     struct dnsrec_answer *a)
+{
+	a->msg = xmalloc(ANS_MAX);
+	a->len = 0;
+	a->nrr = 0;
+	enum dns_status st = dns_query(name, type, a->msg, ANS_MAX, &a->len);
+	if (st == DNS_OK && dns_reply_answers(a->msg, (size_t)a->len, a->rr,
+					      DNS_RR_MAX, &a->nrr) < 0)
+		st = DNS_RETRY;
+	if (st != DNS_OK) {
+		free(a->msg);
+		a->msg = NULL;
+		a->nrr = 0;
+	}
+	return st;
+}
+
 enum dns_status dnsrec_txt(const char *name, struct dnsrec_txt *t)
 {
-	unsigned char *ans = xmalloc(ANS_MAX);
-	int len = 0;
+	struct dnsrec_answer a;
 	t->n = 0;
-	enum dns_status st = dns_query(name, ns_t_txt, ans, ANS_MAX, &len);
-	if (st == DNS_OK) {
-		struct dns_rr rr[DNS_RR_MAX];
-		size_t nrr = 0;
-		if (dns_reply_answers(ans, (size_t)len, rr, DNS_RR_MAX, &nrr) <
-		    0)
-			st = DNS_RETRY;
-		for (size_t i = 0; st == DNS_OK && i < nrr && t->n < DNSREC_MAX;
-		     i++) {
-			if (rr[i].type != ns_t_txt)
-				continue;
-			char *v = xmalloc(DNSREC_TXT_MAX);
-			size_t o = 0;
-			for (size_t p = 0; p < rr[i].rdlen;) {
-				size_t sl = rr[i].rdata[p++];
-				for (size_t j = 0; j < sl && p < rr[i].rdlen;
-				     j++, p++) {
-					if (o + 1 < DNSREC_TXT_MAX)
-						v[o++] = (char)rr[i].rdata[p];
-				}
+	enum dns_status st = dnsrec_answer(name, ns_t_txt, &a);
+	if (st != DNS_OK)
+		return st;
+	for (size_t i = 0; i < a.nrr && t->n < DNSREC_MAX; i++) {
+		const struct dns_rr *rr = &a.rr[i];
+		if (rr->type != ns_t_txt)
+			continue;
+		char *v = xmalloc(DNSREC_TXT_MAX);
+		size_t o = 0;
+		for (size_t p = 0; p < rr->rdlen;) {
+			size_t sl = rr->rdata[p++];
+			for (size_t j = 0; j < sl && p < rr->rdlen; j++, p++) {
+				if (o + 1 < DNSREC_TXT_MAX)
+					v[o++] = (char)rr->rdata[p];
 			}
-			v[o] = '\0';
-			t->v[t->n++] = v;
 		}
-		if (st == DNS_OK && t->n == 0)
-			st = DNS_NOTFOUND;
+		v[o] = '\0';
+		t->v[t->n++] = v;
 	}
-	free(ans);
-	return st;
+	free(a.msg);
+	return t->n == 0 ? DNS_NOTFOUND : DNS_OK;
 }
 
 void dnsrec_txt_free(struct dnsrec_txt *t)
@@ -59,54 +81,36 @@ void dnsrec_txt_free(struct dnsrec_txt *t)
 
 enum dns_status dnsrec_addr(const char *name, int family, struct dnsrec_addr *r)
 {
-	unsigned char *ans = xmalloc(ANS_MAX);
-	int len = 0;
+	struct dnsrec_answer a;
 	int type = family == 6 ? ns_t_aaaa : ns_t_a;
 	size_t al = family == 6 ? 16 : 4;
 	r->n = 0;
 	r->family = family;
-	enum dns_status st = dns_query(name, type, ans, ANS_MAX, &len);
-	if (st == DNS_OK) {
-		struct dns_rr rr[DNS_RR_MAX];
-		size_t nrr = 0;
-		if (dns_reply_answers(ans, (size_t)len, rr, DNS_RR_MAX, &nrr) <
-		    0)
-			st = DNS_RETRY;
-		for (size_t i = 0; st == DNS_OK && i < nrr && r->n < DNSREC_MAX;
-		     i++) {
-			if (rr[i].type == type && rr[i].rdlen == al)
-				memcpy(r->a[r->n++], rr[i].rdata, al);
-		}
-		if (st == DNS_OK && r->n == 0)
-			st = DNS_NOTFOUND;
+	enum dns_status st = dnsrec_answer(name, type, &a);
+	if (st != DNS_OK)
+		return st;
+	for (size_t i = 0; i < a.nrr && r->n < DNSREC_MAX; i++) {
+		if (a.rr[i].type == type && a.rr[i].rdlen == al)
+			memcpy(r->a[r->n++], a.rr[i].rdata, al);
 	}
-	free(ans);
-	return st;
+	free(a.msg);
+	return r->n == 0 ? DNS_NOTFOUND : DNS_OK;
 }
 
 enum dns_status dnsrec_mx(const char *name, struct dnsrec_mx *r)
 {
-	unsigned char *ans = xmalloc(ANS_MAX);
-	int len = 0;
+	struct dnsrec_answer a;
 	r->n = 0;
-	enum dns_status st = dns_query(name, ns_t_mx, ans, ANS_MAX, &len);
-	if (st == DNS_OK) {
-		struct dns_rr rr[DNS_RR_MAX];
-		size_t nrr = 0;
-		if (dns_reply_answers(ans, (size_t)len, rr, DNS_RR_MAX, &nrr) <
-		    0)
-			st = DNS_RETRY;
-		for (size_t i = 0; st == DNS_OK && i < nrr && r->n < DNSREC_MAX;
-		     i++) {
-			if (rr[i].type != ns_t_mx || rr[i].rdlen < 3)
-				continue;
-			if (dn_expand(ans, ans + len, rr[i].rdata + 2,
-				      r->host[r->n], sizeof(r->host[0])) > 0)
-				r->n++;
-		}
-		if (st == DNS_OK && r->n == 0)
-			st = DNS_NOTFOUND;
+	enum dns_status st = dnsrec_answer(name, ns_t_mx, &a);
+	if (st != DNS_OK)
+		return st;
+	for (size_t i = 0; i < a.nrr && r->n < DNSREC_MAX; i++) {
+		if (a.rr[i].type != ns_t_mx || a.rr[i].rdlen < 3)
+			continue;
+		if (dn_expand(a.msg, a.msg + a.len, a.rr[i].rdata + 2,
+			      r->host[r->n], sizeof(r->host[0])) > 0)
+			r->n++;
 	}
-	free(ans);
-	return st;
+	free(a.msg);
+	return r->n == 0 ? DNS_NOTFOUND : DNS_OK;
 }

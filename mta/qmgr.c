@@ -1034,42 +1034,24 @@ static void qmgr_admit(struct qmgr *q, const char *id)
 	pthread_cond_signal(&q->cond);
 }
 
-static int qmgr_name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Admits every file of active/, oldest first. */
 static void qmgr_scan_active(struct qmgr *q)
 {
 	char dir[QMGR_PATH_MAX];
 	if (qmgr_path(dir, q->cfg.queue_dir, "active", "") < 0)
 		return;
-	DIR *d = opendir(dir);
-	if (d == NULL) {
+	size_t n;
+	char **names = qfile_list_ids(dir, &n);
+	if (names == NULL && errno != 0) {
 		log_error("opendir %s: %s", dir, strerror(errno));
 		return;
 	}
-	char **names = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	while ((de = readdir(d)) != NULL) {
-		if (!qfile_is_id(de->d_name))
-			continue;
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(names, n, sizeof(*names), qmgr_name_cmp);
 	pthread_mutex_lock(&q->lock);
 	q->need_rescan = false;
 	for (size_t i = 0; i < n; i++)
 		qmgr_admit(q, names[i]);
 	pthread_mutex_unlock(&q->lock);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	qfile_ids_free(names, n);
 }
 
 /* Moves deferred files whose retry time has come back to active/. */

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "extmail_sql.h"
 #include "log.h"
+#include "listing.h"
 #include "wa.h"
 #include "webjson.h"
 #include "xalloc.h"
@@ -116,50 +117,35 @@ static int goto_text(struct http_req *req, json_t *in, struct buf *out)
 	return 0;
 }
 
+static json_t *alias_item(struct http_req *req, struct sqlconn *c,
+			  const struct sqlrow *row)
+{
+	(void)req;
+	(void)c;
+	return alias_json(row);
+}
+
 void wa_aliases_list(struct http_req *req)
 {
 	const char *domain = http_req_param(req, 0);
-	char offset[32];
-	int page = wa_page(req, offset, sizeof offset);
-	if (page < 0)
+	struct wa_search s;
+	if (wa_search_begin(req, &s) < 0)
 		return;
-	const char *q = http_req_query(req, "q");
-	if (q == NULL)
-		q = "";
-	char *like = wa_like_pattern(q);
-	const char *args[] = {domain, q, like, like, offset};
-	struct sqlconn *c = wa_db(req);
-	if (c == NULL) {
-		free(like);
-		return;
-	}
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	int64_t total = 0;
+	const char *args[] = {domain, s.q, s.like, s.like, s.offset};
 #undef WHERE
 #define WHERE                                                                  \
 	" FROM alias WHERE domain = ? AND (? = '' OR address LIKE ? OR "       \
 	"goto LIKE ?)"
-	if (!wa_can_domain(req, c, domain) ||
-	    wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 4, &total) < 0 ||
-	    wa_q(req, c,
-		 "SELECT " EXTMAIL_ALIAS_SELECT WHERE
-		 " ORDER BY address LIMIT 50 OFFSET ?",
-		 args, 5, &res) < 0)
-		goto out;
-	json_t *items = json_array();
-	for (size_t i = 0; i < res.nrows; i++)
-		json_array_append_new(items, alias_json(&res.rows[i]));
-	json_t *o = json_object();
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "page", json_integer(page));
-	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
-	json_object_set_new(o, "items", items);
-	webjson_reply(req, 200, o);
-out:
-	sqlresult_free(&res);
-	wa_db_put(req, &c, false);
-	free(like);
+	struct sqlconn *c = wa_db(req);
+	if (c != NULL) {
+		if (wa_can_domain(req, c, domain))
+			wa_list_reply(req, c, s.page, "SELECT COUNT(*)" WHERE,
+				      "SELECT " EXTMAIL_ALIAS_SELECT WHERE
+				      " ORDER BY address LIMIT 50 OFFSET ?",
+				      args, 5, alias_item);
+		wa_db_put(req, &c, false);
+	}
+	wa_search_end(&s);
 }
 
 static int load_alias(struct http_req *req, struct sqlconn *c,
@@ -335,12 +321,10 @@ static void alias_write(struct http_req *req, bool create)
 		rc = load_alias(req, c, address, domain, false, &res) == 1 ? 0
 									   : -1;
 	json_t *after = rc == 0 ? alias_json(&res.rows[0]) : NULL;
-	if (rc == 0)
-		rc = wa_audit(req, c, create ? "alias.create" : "alias.update",
-			      address, before, after);
+	rc = wa_audit_commit(req, c, rc,
+			     create ? "alias.create" : "alias.update", address,
+			     before, after);
 	json_decref(before);
-	if (rc == 0)
-		rc = wa_commit(req, c);
 	if (rc < 0) {
 		json_decref(after);
 		goto rollback;
@@ -387,10 +371,7 @@ void wa_alias_delete(struct http_req *req)
 	const char *args[1] = {address};
 	int rc =
 	    wa_q(req, c, "DELETE FROM alias WHERE address = ?", args, 1, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "alias.delete", address, before, NULL);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "alias.delete", address, before, NULL);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);

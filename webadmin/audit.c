@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "listing.h"
 #include "wa.h"
 #include "webjson.h"
 
@@ -74,28 +75,63 @@ static const char *const audit_cols[] = {
     "object", "domain", "before",   "after", NULL,
 };
 
+int wa_audit_commit(struct http_req *req, struct sqlconn *c, int rc,
+		    const char *action, const char *object, json_t *before,
+		    json_t *after)
+{
+	if (rc == 0)
+		rc = wa_audit(req, c, action, object, before, after);
+	if (rc == 0)
+		rc = wa_commit(req, c);
+	return rc;
+}
+
+static json_t *audit_item(struct http_req *req, struct sqlconn *c,
+			  const struct sqlrow *row)
+{
+	(void)req;
+	(void)c;
+	json_t *o = json_object();
+	for (size_t k = 0; audit_cols[k] != NULL; k++) {
+		const char *v = row->cols[k];
+		json_t *jv;
+		if (v == NULL)
+			jv = json_null();
+		else if (k == 0)
+			jv = json_integer(strtoll(v, NULL, 10));
+		else if (k >= 7) {
+			jv = json_loads(v, 0, NULL);
+			if (jv == NULL)
+				jv = json_null();
+		} else {
+			jv = json_string(v);
+			if (jv == NULL)
+				jv = json_string("");
+		}
+		json_object_set_new(o, audit_cols[k], jv);
+	}
+	return o;
+}
+
 void wa_audit_list(struct http_req *req)
 {
 	const struct wa_caller *me = wa_caller(req);
-	char offset[32];
-	int page = wa_page(req, offset, sizeof offset);
-	if (page < 0)
+	struct wa_search s;
+	if (wa_search_begin(req, &s) < 0)
 		return;
-	const char *q = http_req_query(req, "q");
 	const char *dom = http_req_query(req, "domain");
 	const char *action = http_req_query(req, "action");
-	char *like = wa_like_pattern(q != NULL ? q : "");
 	const char *args[] = {
 	    me->admin ? "1" : "0",
 	    me->username,
-	    q != NULL ? q : "",
-	    like,
-	    like,
+	    s.q,
+	    s.like,
+	    s.like,
 	    dom != NULL ? dom : "",
 	    dom != NULL ? dom : "",
 	    action != NULL ? action : "",
 	    action != NULL ? action : "",
-	    offset,
+	    s.offset,
 	};
 #undef WHERE
 #define WHERE                                                                  \
@@ -105,51 +141,13 @@ void wa_audit_list(struct http_req *req)
 	"a.object LIKE ? OR a.username LIKE ?) AND (? = '' OR a.domain = "     \
 	"?) AND (? = '' OR a.action = ?)"
 	struct sqlconn *c = wa_db(req);
-	if (c == NULL) {
-		free(like);
-		return;
+	if (c != NULL) {
+		wa_list_reply(req, c, s.page, "SELECT COUNT(*)" WHERE,
+			      "SELECT id, ts, username, ip, action, object, "
+			      "domain, before_json, after_json" WHERE
+			      " ORDER BY id DESC LIMIT 50 OFFSET ?",
+			      args, 10, audit_item);
+		wa_db_put(req, &c, false);
 	}
-	int64_t total = 0;
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	if (wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 9, &total) < 0 ||
-	    wa_q(req, c,
-		 "SELECT id, ts, username, ip, action, object, domain, "
-		 "before_json, after_json" WHERE
-		 " ORDER BY id DESC LIMIT 50 OFFSET ?",
-		 args, 10, &res) < 0)
-		goto out;
-	json_t *items = json_array();
-	for (size_t i = 0; i < res.nrows; i++) {
-		json_t *o = json_object();
-		for (size_t k = 0; audit_cols[k] != NULL; k++) {
-			const char *v = res.rows[i].cols[k];
-			json_t *jv;
-			if (v == NULL)
-				jv = json_null();
-			else if (k == 0)
-				jv = json_integer(strtoll(v, NULL, 10));
-			else if (k >= 7) {
-				jv = json_loads(v, 0, NULL);
-				if (jv == NULL)
-					jv = json_null();
-			} else {
-				jv = json_string(v);
-				if (jv == NULL)
-					jv = json_string("");
-			}
-			json_object_set_new(o, audit_cols[k], jv);
-		}
-		json_array_append_new(items, o);
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "page", json_integer(page));
-	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
-	json_object_set_new(o, "items", items);
-	webjson_reply(req, 200, o);
-out:
-	sqlresult_free(&res);
-	wa_db_put(req, &c, false);
-	free(like);
+	wa_search_end(&s);
 }

@@ -11,6 +11,7 @@
 #include "extmail_sql.h"
 #include "log.h"
 #include "record.h"
+#include "listing.h"
 #include "wa.h"
 #include "webjson.h"
 #include "xalloc.h"
@@ -79,16 +80,11 @@ char *wa_like_pattern(const char *q)
 void wa_domains_list(struct http_req *req)
 {
 	const struct wa_caller *me = wa_caller(req);
-	char offset[32];
-	int page = wa_page(req, offset, sizeof offset);
-	if (page < 0)
+	struct wa_search s;
+	if (wa_search_begin(req, &s) < 0)
 		return;
-	const char *q = http_req_query(req, "q");
-	if (q == NULL)
-		q = "";
-	char *like = wa_like_pattern(q);
 	const char *args[] = {
-	    me->admin ? "1" : "0", me->username, q, like, like, offset};
+	    me->admin ? "1" : "0", me->username, s.q, s.like, s.like, s.offset};
 #undef WHERE
 #define WHERE                                                                  \
 	" FROM domain d WHERE (? = '1' OR EXISTS (SELECT 1 FROM "              \
@@ -96,38 +92,14 @@ void wa_domains_list(struct http_req *req)
 	"BINARY dm.username = ? AND dm.active = 1)) AND (? = '' OR "           \
 	"d.domain LIKE ? OR d.description LIKE ?)"
 	struct sqlconn *c = wa_db(req);
-	if (c == NULL) {
-		free(like);
-		return;
+	if (c != NULL) {
+		wa_list_reply(req, c, s.page, "SELECT COUNT(*)" WHERE,
+			      "SELECT " EXTMAIL_DOMAIN_SELECT WHERE
+			      " ORDER BY d.domain LIMIT 50 OFFSET ?",
+			      args, 6, domain_json);
+		wa_db_put(req, &c, false);
 	}
-	int64_t total = 0;
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	if (wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 5, &total) < 0 ||
-	    wa_q(req, c,
-		 "SELECT " EXTMAIL_DOMAIN_SELECT WHERE
-		 " ORDER BY d.domain LIMIT 50 OFFSET ?",
-		 args, 6, &res) < 0)
-		goto out;
-	json_t *items = json_array();
-	for (size_t i = 0; i < res.nrows; i++) {
-		json_t *d = domain_json(req, c, &res.rows[i]);
-		if (d == NULL) {
-			json_decref(items);
-			goto out;
-		}
-		json_array_append_new(items, d);
-	}
-	json_t *o = json_object();
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "page", json_integer(page));
-	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
-	json_object_set_new(o, "items", items);
-	webjson_reply(req, 200, o);
-out:
-	sqlresult_free(&res);
-	wa_db_put(req, &c, false);
-	free(like);
+	wa_search_end(&s);
 }
 
 /* Loads domain name into res (FOR UPDATE inside a transaction when lock).
@@ -290,10 +262,7 @@ void wa_domain_create(struct http_req *req)
 		      "INSERT INTO domain (" EXTMAIL_DOMAIN_SELECT
 		      ") VALUES (" EXTMAIL_DOMAIN_MARKS ")",
 		      rec_args(&r), r.n, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "domain.create", name, NULL, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "domain.create", name, NULL, after);
 	if (rc < 0) {
 		sqlconn_rollback(c);
 		json_decref(after);
@@ -350,10 +319,7 @@ void wa_domain_update(struct http_req *req)
 		      "createdate = ?, expiredate = ?, active = ? "
 		      "WHERE domain = ?",
 		      args, r.n + 1, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "domain.update", name, before, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "domain.update", name, before, after);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);
@@ -412,10 +378,7 @@ void wa_domain_delete(struct http_req *req)
 	if (rc == 0)
 		rc = wa_q(req, c, "DELETE FROM domain WHERE domain = ?", args,
 			  1, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "domain.delete", name, before, NULL);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "domain.delete", name, before, NULL);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);

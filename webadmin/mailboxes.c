@@ -18,6 +18,7 @@
 #include "log.h"
 #include "pwhash.h"
 #include "record.h"
+#include "listing.h"
 #include "wa.h"
 #include "webjson.h"
 #include "xalloc.h"
@@ -317,11 +318,7 @@ void wa_mailboxes_list(struct http_req *req)
 	for (size_t i = 0; i < res.nrows; i++)
 		json_array_append_new(
 		    items, wa_row_json(extmail_mailbox_cols, &res.rows[i]));
-	json_t *o = json_object();
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "page", json_integer(page));
-	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
-	json_object_set_new(o, "items", items);
+	json_t *o = wa_page_json(total, page, items);
 	if (res.nrows == WA_PAGE_SIZE) {
 		const char *last = res.rows[res.nrows - 1].cols[0];
 		json_t *n = last != NULL ? json_string(last) : NULL;
@@ -524,10 +521,8 @@ void wa_mailbox_create(struct http_req *req)
 			rc = -1;
 		}
 	}
-	if (rc == 0)
-		rc = wa_audit(req, c, "mailbox.create", address, NULL, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc =
+	    wa_audit_commit(req, c, rc, "mailbox.create", address, NULL, after);
 	if (rc < 0) {
 		sqlconn_rollback(c);
 		json_decref(after);
@@ -596,10 +591,8 @@ void wa_mailbox_update(struct http_req *req)
 		      "disablenetdisk = ?, disableimap = ?, disablepop3 = ?, "
 		      "question = ?, answer = ? WHERE username = ?",
 		      args, m.n + 1, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "mailbox.update", address, before, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "mailbox.update", address, before,
+			     after);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);
@@ -640,10 +633,8 @@ void wa_mailbox_delete(struct http_req *req)
 	const char *args[1] = {address};
 	int rc = wa_q(req, c, "DELETE FROM mailbox WHERE username = ?", args, 1,
 		      NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "mailbox.delete", address, before, NULL);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "mailbox.delete", address, before,
+			     NULL);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);

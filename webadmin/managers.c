@@ -17,6 +17,7 @@
 #include "log.h"
 #include "pwhash.h"
 #include "record.h"
+#include "listing.h"
 #include "wa.h"
 #include "webjson.h"
 #include "websession.h"
@@ -78,52 +79,23 @@ static json_t *manager_json(struct http_req *req, struct sqlconn *c,
 
 void wa_managers_list(struct http_req *req)
 {
-	char offset[32];
-	int page = wa_page(req, offset, sizeof offset);
-	if (page < 0)
+	struct wa_search s;
+	if (wa_search_begin(req, &s) < 0)
 		return;
-	const char *q = http_req_query(req, "q");
-	if (q == NULL)
-		q = "";
-	char *like = wa_like_pattern(q);
-	const char *args[] = {q, like, like, offset};
-	struct sqlconn *c = wa_db(req);
-	if (c == NULL) {
-		free(like);
-		return;
-	}
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	int64_t total = 0;
+	const char *args[] = {s.q, s.like, s.like, s.offset};
 #undef WHERE
 #define WHERE                                                                  \
 	" FROM manager WHERE (? = '' OR username "                             \
 	"LIKE ? OR name LIKE ?)"
-	if (wa_q_int(req, c, "SELECT COUNT(*)" WHERE, args, 3, &total) < 0 ||
-	    wa_q(req, c,
-		 "SELECT " EXTMAIL_MANAGER_SELECT WHERE
-		 " ORDER BY username LIMIT 50 OFFSET ?",
-		 args, 4, &res) < 0)
-		goto out;
-	json_t *items = json_array();
-	for (size_t i = 0; i < res.nrows; i++) {
-		json_t *m = manager_json(req, c, &res.rows[i]);
-		if (m == NULL) {
-			json_decref(items);
-			goto out;
-		}
-		json_array_append_new(items, m);
+	struct sqlconn *c = wa_db(req);
+	if (c != NULL) {
+		wa_list_reply(req, c, s.page, "SELECT COUNT(*)" WHERE,
+			      "SELECT " EXTMAIL_MANAGER_SELECT WHERE
+			      " ORDER BY username LIMIT 50 OFFSET ?",
+			      args, 4, manager_json);
+		wa_db_put(req, &c, false);
 	}
-	json_t *o = json_object();
-	json_object_set_new(o, "total", json_integer(total));
-	json_object_set_new(o, "page", json_integer(page));
-	json_object_set_new(o, "page_size", json_integer(WA_PAGE_SIZE));
-	json_object_set_new(o, "items", items);
-	webjson_reply(req, 200, o);
-out:
-	sqlresult_free(&res);
-	wa_db_put(req, &c, false);
-	free(like);
+	wa_search_end(&s);
 }
 
 static int load_manager(struct http_req *req, struct sqlconn *c,
@@ -360,10 +332,9 @@ static void manager_write(struct http_req *req, bool create)
 		goto rollback;
 	}
 	json_object_set_new(after, "domains", ad);
-	rc = wa_audit(req, c, create ? "manager.create" : "manager.update",
-		      user, before, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc,
+			     create ? "manager.create" : "manager.update", user,
+			     before, after);
 	if (rc < 0) {
 		json_decref(after);
 		goto rollback;
@@ -430,10 +401,7 @@ void wa_manager_delete(struct http_req *req)
 	if (rc == 0)
 		rc = wa_q(req, c, "DELETE FROM manager WHERE username = ?",
 			  args, 1, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "manager.delete", user, before, NULL);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "manager.delete", user, before, NULL);
 	json_decref(before);
 	if (rc < 0) {
 		sqlconn_rollback(c);
@@ -488,11 +456,8 @@ void wa_password_change(struct http_req *req)
 	int rc =
 	    wa_q(req, c, "UPDATE manager SET password = ? WHERE username = ?",
 		 uargs, 2, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "manager.password", me->username, NULL,
-			      NULL);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc = wa_audit_commit(req, c, rc, "manager.password", me->username, NULL,
+			     NULL);
 	if (rc < 0)
 		goto rollback;
 	webjson_reply(req, 200, json_object());
@@ -586,11 +551,8 @@ void wa_token_create(struct http_req *req)
 				      "SELECT id FROM youju_api_token WHERE "
 				      "token_hash = ?",
 				      uargs, 1, &id);
-		if (rc == 0)
-			rc = wa_audit(req, c, "token.create", me->username,
-				      NULL, NULL);
-		if (rc == 0)
-			rc = wa_commit(req, c);
+		rc = wa_audit_commit(req, c, rc, "token.create", me->username,
+				     NULL, NULL);
 		if (rc < 0)
 			sqlconn_rollback(c);
 		else {
@@ -625,11 +587,8 @@ void wa_token_delete(struct http_req *req)
 				      "id");
 			rc = -1;
 		}
-		if (rc == 0)
-			rc = wa_audit(req, c, "token.delete", me->username,
-				      NULL, NULL);
-		if (rc == 0)
-			rc = wa_commit(req, c);
+		rc = wa_audit_commit(req, c, rc, "token.delete", me->username,
+				     NULL, NULL);
 		if (rc < 0)
 			sqlconn_rollback(c);
 		else

@@ -111,23 +111,36 @@ static void fail_auth(struct http_req *req, const char *user, const char *why)
 		      NULL);
 }
 
-/* Writes the new hash (row locked by load) and the audit row. */
+/* The row load() gave: mailbox and domain active, and changes allowed
+   (disablepwdchange not set). */
+static bool changes_allowed(char **v)
+{
+	return v != NULL && v[1] != NULL && strcmp(v[1], "1") == 0 &&
+	       v[5] != NULL && strcmp(v[5], "1") == 0 &&
+	       !(v[2] != NULL && strcmp(v[2], "1") == 0);
+}
+
+/* Writes the new hash (row locked by load) and the audit row, commits,
+   and replies 200: 0, or -1 after an error reply (rolling back is the
+   caller's). */
 static int store(struct http_req *req, struct sqlconn *c, const char *user,
 		 const char *hash, const char *action)
 {
+	struct wa *wa = http_req_app(req);
 	const char *args[2] = {hash, user};
 	if (wa_q(req, c, "UPDATE mailbox SET password = ? WHERE username = ?",
 		 args, 2, NULL) < 0 ||
-	    wa_audit(req, c, action, user, NULL, NULL) < 0 ||
-	    wa_commit(req, c) < 0)
+	    wa_audit_commit(req, c, 0, action, user, NULL, NULL) < 0)
 		return -1;
+	wa_throttle_ok(wa->throttle, user);
+	wa_authd_flush(wa, user);
+	webjson_reply(req, 200, json_object());
 	return 0;
 }
 
 /* POST /api/self/password {"user", "old", "new"} */
 void wa_self_password(struct http_req *req)
 {
-	struct wa *wa = http_req_app(req);
 	char *user = NULL, *hash = NULL;
 	json_t *in = begin(req, &user);
 	struct sqlresult res;
@@ -150,17 +163,12 @@ void wa_self_password(struct http_req *req)
 			  v == NULL ? "unknown user" : "password mismatch");
 		goto rollback;
 	}
-	if (v[1] == NULL || strcmp(v[1], "1") != 0 || v[5] == NULL ||
-	    strcmp(v[5], "1") != 0 ||
-	    (v[2] != NULL && strcmp(v[2], "1") == 0)) {
+	if (!changes_allowed(v)) {
 		fail_auth(req, user, "disabled");
 		goto rollback;
 	}
 	if (store(req, c, user, hash, "mailbox.self_password") < 0)
 		goto rollback;
-	wa_throttle_ok(wa->throttle, user);
-	wa_authd_flush(wa, user);
-	webjson_reply(req, 200, json_object());
 	goto out;
 rollback:
 	sqlconn_rollback(c);
@@ -193,10 +201,8 @@ void wa_self_question(struct http_req *req)
 	if (load(req, c, user, &res) < 0)
 		goto rollback;
 	char **v = res.nrows == 1 ? res.rows[0].cols : NULL;
-	if (v == NULL || v[1] == NULL || strcmp(v[1], "1") != 0 ||
-	    v[5] == NULL || strcmp(v[5], "1") != 0 ||
-	    (v[2] != NULL && strcmp(v[2], "1") == 0) || v[3] == NULL ||
-	    v[3][0] == '\0' || v[4] == NULL || v[4][0] == '\0') {
+	if (!changes_allowed(v) || v[3] == NULL || v[3][0] == '\0' ||
+	    v[4] == NULL || v[4][0] == '\0') {
 		fail_auth(req, user, "no recovery question");
 		goto rollback;
 	}
@@ -218,7 +224,6 @@ out:
 /* POST /api/self/reset {"user", "answer", "new"} */
 void wa_self_reset(struct http_req *req)
 {
-	struct wa *wa = http_req_app(req);
 	char *user = NULL, *hash = NULL;
 	json_t *in = begin(req, &user);
 	struct sqlresult res;
@@ -235,10 +240,7 @@ void wa_self_reset(struct http_req *req)
 	if (load(req, c, user, &res) < 0)
 		goto rollback;
 	char **v = res.nrows == 1 ? res.rows[0].cols : NULL;
-	bool usable = v != NULL && v[1] != NULL && strcmp(v[1], "1") == 0 &&
-		      v[5] != NULL && strcmp(v[5], "1") == 0 &&
-		      !(v[2] != NULL && strcmp(v[2], "1") == 0) &&
-		      v[4] != NULL && v[4][0] != '\0';
+	bool usable = changes_allowed(v) && v[4] != NULL && v[4][0] != '\0';
 	/* constant time over the stored answer's length */
 	bool match = usable && strlen(answer) == strlen(v[4]) &&
 		     str_secure_eq(answer, v[4], strlen(v[4]));
@@ -248,9 +250,6 @@ void wa_self_reset(struct http_req *req)
 	}
 	if (store(req, c, user, hash, "mailbox.self_reset") < 0)
 		goto rollback;
-	wa_throttle_ok(wa->throttle, user);
-	wa_authd_flush(wa, user);
-	webjson_reply(req, 200, json_object());
 	goto out;
 rollback:
 	sqlconn_rollback(c);
@@ -379,10 +378,8 @@ void wa_self_signup(struct http_req *req)
 		      "INSERT INTO mailbox (" EXTMAIL_MAILBOX_SELECT
 		      ") VALUES (" EXTMAIL_MAILBOX_MARKS ")",
 		      rec_args(&m), m.n, NULL);
-	if (rc == 0)
-		rc = wa_audit(req, c, "mailbox.signup", address, NULL, after);
-	if (rc == 0)
-		rc = wa_commit(req, c);
+	rc =
+	    wa_audit_commit(req, c, rc, "mailbox.signup", address, NULL, after);
 	if (rc < 0) {
 		json_decref(after);
 		goto rollback;

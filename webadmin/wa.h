@@ -88,6 +88,14 @@ int wa_commit(struct http_req *req, struct sqlconn *c);
  */
 int wa_audit(struct http_req *req, struct sqlconn *c, const char *action,
 	     const char *object, json_t *before, json_t *after);
+/*
+ * The end of a change whose statements so far returned rc: when rc is 0,
+ * the audit row (as wa_audit) and the commit.  Returns 0, or -1 (rc, or
+ * after a reply); rolling back is the caller's.
+ */
+int wa_audit_commit(struct http_req *req, struct sqlconn *c, int rc,
+		    const char *action, const char *object, json_t *before,
+		    json_t *after);
 void wa_audit_list(struct http_req *req);
 
 /* ---- authd cache ---- */

@@ -25,6 +25,7 @@
 #include "maildir_index.h"
 #include "mailbox.h"
 #include "mime.h"
+#include "mime_parts.h"
 #include "msghtml.h"
 #include "reading.h"
 #include "str.h"
@@ -461,32 +462,11 @@ void part_name(const struct mime_part *p, struct buf *out)
 		param_decode(p->params, p->nparams, "name", out);
 }
 
-static void walk_part(struct walk *w, const struct mime_part *p,
-		      const char *spec);
-
-static void walk_children(struct walk *w, const struct mime_part *p,
-			  const char *prefix)
+/* One part as mime_parts_walk() numbers it: the text, the HTML or an
+   attachment. */
+static void walk_part(void *ctx, const struct mime_part *p, const char *spec)
 {
-	size_t i = 1;
-	for (const struct mime_part *c = p->children; c != NULL;
-	     c = c->next, i++) {
-		char spec[256];
-		int n = prefix[0] != '\0'
-			    ? snprintf(spec, sizeof spec, "%s.%zu", prefix, i)
-			    : snprintf(spec, sizeof spec, "%zu", i);
-		if (n < 0 || (size_t)n >= sizeof spec)
-			return;
-		walk_part(w, c, spec);
-	}
-}
-
-static void walk_part(struct walk *w, const struct mime_part *p,
-		      const char *spec)
-{
-	if (p->kind == MIME_MULTIPART) {
-		walk_children(w, p, spec);
-		return;
-	}
+	struct walk *w = ctx;
 	struct buf name;
 	buf_init(&name, 1024);
 	part_name(p, &name);
@@ -536,41 +516,6 @@ static void walk_part(struct walk *w, const struct mime_part *p,
 		json_array_append_new(w->atts, o);
 	}
 	buf_deinit(&name);
-}
-
-/* The part numbered spec ("1", "2.1"), as walk_children numbers them. */
-const struct mime_part *find_part(const struct mime_part *root,
-				  const char *spec)
-{
-	const struct mime_part *p = root;
-	const char *s = spec;
-	if (root->kind != MIME_MULTIPART)
-		return strcmp(spec, "1") == 0 ? root : NULL;
-	while (*s != '\0') {
-		if (p->kind != MIME_MULTIPART)
-			return NULL;
-		uint64_t k = 0;
-		size_t len = strspn(s, "0123456789");
-		if (len == 0 || len > 6)
-			return NULL;
-		char num[8];
-		memcpy(num, s, len);
-		num[len] = '\0';
-		if (str_parse_u64(num, 1, MIME_PARTS_MAX, &k) < 0)
-			return NULL;
-		const struct mime_part *c = p->children;
-		for (uint64_t i = 1; c != NULL && i < k; i++)
-			c = c->next;
-		if (c == NULL)
-			return NULL;
-		p = c;
-		s += len;
-		if (*s == '.')
-			s++;
-		else if (*s != '\0')
-			return NULL;
-	}
-	return p;
 }
 
 /* The decoded body of a part (Content-Transfer-Encoding), into out. */
@@ -727,10 +672,7 @@ void wm_message(struct http_req *req)
 	    .atts = json_array(),
 	    .folder = folder != NULL && folder[0] != '\0' ? folder : "INBOX",
 	    .uid = m->uid};
-	if (root->kind == MIME_MULTIPART)
-		walk_children(&w, root, "");
-	else
-		walk_part(&w, root, "1");
+	mime_parts_walk(root, walk_part, &w);
 	struct buf text;
 	buf_init(&text, WM_MESSAGE_MAX);
 	if (w.text != NULL) {
@@ -799,7 +741,7 @@ void wm_attachment(struct http_req *req)
 		return;
 	}
 	struct mime_part *root = mime_parse(msg.p, msg.len);
-	const struct mime_part *p = find_part(root, spec);
+	const struct mime_part *p = mime_parts_find(root, spec);
 	if (p == NULL) {
 		webjson_error(req, 404, "not_found", "no such part", "part");
 	} else {

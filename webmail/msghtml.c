@@ -27,6 +27,7 @@
 #include "htmlsan.h"
 #include "htmlsan_pool.h"
 #include "log.h"
+#include "mime_parts.h"
 #include "msghtml.h"
 #include "reading.h"
 #include "webjson.h"
@@ -126,9 +127,11 @@ struct cids {
 
 /* Adds leaf p (numbered spec) to the table when it has a Content-ID: a
    data: URL for a small image, else its download URL.  The first part
-   with an id wins (as a cid: lookup in tree order would). */
-static void cid_add(struct cids *t, const struct mime_part *p, const char *spec)
+   with an id wins (as a cid: lookup in tree order would).  Called by
+   mime_parts_walk(). */
+static void cid_add(void *ctx, const struct mime_part *p, const char *spec)
 {
+	struct cids *t = ctx;
 	if (p->id == NULL || t->n >= WM_CID_MAX)
 		return;
 	const char *id = p->id;
@@ -159,27 +162,6 @@ static void cid_add(struct cids *t, const struct mime_part *p, const char *spec)
 	t->bytes += u.len;
 	t->n++;
 	buf_deinit(&u);
-}
-
-/* Walks the tree numbering parts as mail.c's walk_children does. */
-static void cid_walk(struct cids *t, const struct mime_part *p,
-		     const char *spec)
-{
-	if (p->kind != MIME_MULTIPART) {
-		cid_add(t, p, spec);
-		return;
-	}
-	size_t i = 1;
-	for (const struct mime_part *c = p->children; c != NULL;
-	     c = c->next, i++) {
-		char sub[256];
-		int n = spec[0] != '\0'
-			    ? snprintf(sub, sizeof sub, "%s.%zu", spec, i)
-			    : snprintf(sub, sizeof sub, "%zu", i);
-		if (n < 0 || (size_t)n >= sizeof sub)
-			return;
-		cid_walk(t, c, sub);
-	}
 }
 
 static void cids_free(struct cids *t)
@@ -216,7 +198,7 @@ static int sanitize(const char *msg, const struct mime_part *root,
 	t->msg = msg;
 	t->folder = folder;
 	t->uid = uid;
-	cid_walk(t, root, root->kind == MIME_MULTIPART ? "" : "1");
+	mime_parts_walk(root, cid_add, t);
 	struct htmlsan_opts opts = {.allow_remote = remote,
 				    .wrap = true,
 				    .cid_url = cid_lookup,

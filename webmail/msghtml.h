@@ -59,9 +59,6 @@ struct maildir_folder *message_load(struct http_req *req, const char *folder,
 				    struct buf *msg);
 /* Percent-encodes all but RFC 3986 unreserved characters (xmalloc). */
 char *url_escape(const char *s);
-/* The part numbered spec ("1", "2.1"), or NULL. */
-const struct mime_part *find_part(const struct mime_part *root,
-				  const char *spec);
 /* A part's file name (RFC 2231 or 2047, as UTF-8) into out; "" none. */
 void part_name(const struct mime_part *p, struct buf *out);
 /* A part's body, transfer encoding undone, into out. */

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "mime.h"
+#include "mime_parts.h"
 #include "msghtml.h"
 #include "reading.h"
 #include "webjson.h"
@@ -36,7 +37,7 @@ int wm_part_load(struct http_req *req, json_t *in, struct wm_part *p)
 		return -1;
 	}
 	struct mime_part *root = mime_parse(msg.p, msg.len);
-	const struct mime_part *part = find_part(root, spec);
+	const struct mime_part *part = mime_parts_find(root, spec);
 	int rc = -1;
 	if (part == NULL) {
 		webjson_error(req, 404, "not_found", "no such part", "part");

@@ -12,6 +12,7 @@
 
 #include "compose.h"
 #include "mime.h"
+#include "mime_parts.h"
 #include "msghtml.h"
 #include "webjson.h"
 #include "wm.h"
@@ -35,7 +36,7 @@ void wm_attachment_view(struct http_req *req)
 		return;
 	}
 	struct mime_part *root = mime_parse(msg.p, msg.len);
-	const struct mime_part *p = find_part(root, spec);
+	const struct mime_part *p = mime_parts_find(root, spec);
 	struct buf body;
 	buf_init(&body, WM_MESSAGE_MAX);
 	const char *type = NULL;

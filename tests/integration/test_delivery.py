@@ -12,12 +12,12 @@ import re
 import signal
 import smtplib
 import socket
-import socketserver
 import threading
 import time
 import uuid
 
 import harness
+import smtpsink
 
 HOST = "127.0.0.1"
 PM = "postmaster@extmail.org"
@@ -33,84 +33,30 @@ CONFIG = {
 
 
 # --- a minimal SMTP sink ------------------------------------------------------
-class Sink:
+class Sink(smtpsink.SmtpSink):
     """Accepts mail on SINK_PORT.  RCPT to an address starting with
     "reject" gets 550, "temp" gets 451 on its first try only."""
+    EHLO_EXT = ("8BITMIME",)
+    QUEUED = "SINK1"
 
     def __init__(self):
-        self.messages = []  # (mail_from, [rcpts], data)
         self.tries = {}
-        self.lock = threading.Lock()
-        sink = self
+        super().__init__(SINK_PORT)
 
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-                self.wfile.flush()
-
-            def handle(self):
-                self.reply("220 sink ESMTP")
-                mail_from, rcpts = None, []
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    cmd = line.decode("latin-1").rstrip("\r\n")
-                    verb = cmd[:4].upper()
-                    if verb in ("EHLO", "HELO"):
-                        self.reply("250-sink\r\n250 8BITMIME")
-                    elif verb == "MAIL":
-                        mail_from = cmd[10:].strip().strip("<>")
-                        rcpts = []
-                        self.reply("250 2.1.0 Ok")
-                    elif verb == "RCPT":
-                        addr = cmd[8:].strip().strip("<>")
-                        with sink.lock:
-                            n = sink.tries.get(addr, 0)
-                            sink.tries[addr] = n + 1
-                        if addr.startswith("reject"):
-                            self.reply("550 5.1.1 <%s>: no such user" % addr)
-                        elif addr.startswith("temp") and n == 0:
-                            self.reply("451 4.3.0 try again later")
-                        else:
-                            rcpts.append(addr)
-                            self.reply("250 2.1.5 Ok")
-                    elif verb == "DATA":
-                        self.reply("354 go ahead")
-                        data = b""
-                        while True:
-                            ln = self.rfile.readline()
-                            if not ln or ln == b".\r\n":
-                                break
-                            if ln.startswith(b".."):
-                                ln = ln[1:]
-                            data += ln
-                        with sink.lock:
-                            sink.messages.append((mail_from, rcpts, data))
-                        self.reply("250 2.0.0 Ok: queued as SINK1")
-                    elif verb == "QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    else:
-                        self.reply("250 Ok")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((HOST, SINK_PORT), Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+    def rcpt_reply(self, addr):
+        with self.lock:
+            n = self.tries.get(addr, 0)
+            self.tries[addr] = n + 1
+        if addr.startswith("reject"):
+            return "550 5.1.1 <%s>: no such user" % addr
+        if addr.startswith("temp") and n == 0:
+            return "451 4.3.0 try again later"
+        return None
 
     def find(self, token, timeout=15):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self.lock:
-                for m in self.messages:
-                    if token.encode() in m[2]:
-                        return m
-            time.sleep(0.05)
-        raise AssertionError(f"sink never got {token}")
+        m = super().find(token, timeout)
+        assert m is not None, f"sink never got {token}"
+        return m
 
 
 _sink = None

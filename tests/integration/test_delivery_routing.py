@@ -9,13 +9,13 @@ import pwd
 import re
 import smtplib
 import socket
-import socketserver
 import threading
 import time
 import uuid
 
 import deliverylib
 import harness
+import smtpsink
 
 HOST = "127.0.0.1"
 PM = "postmaster@extmail.org"
@@ -39,107 +39,34 @@ CONFIG = {
 }
 
 
-class Sink2:
+class Sink2(smtpsink.SmtpSink):
     """An ESMTP sink with PIPELINING that records, per message, the
     connection it came over; counts connections open at once.  RCPT of
     "slow*" holds the DATA reply for a while, "always451*" is refused with
     451 every time."""
+    NAME = "sink2"
+    EHLO_EXT = ("PIPELINING", "8BITMIME")
+    QUEUED = "SINK2"
+    UNKNOWN_REPLY = "502 5.5.2 unknown"
+    REFUSE_EMPTY_DATA = True
 
     def __init__(self):
-        self.messages = []  # (conn_no, mail_from, rcpts, data)
-        self.rsets = 0
-        self.conns = 0
-        self.open = 0
-        self.max_open = 0
-        self.lock = threading.Lock()
-        sink = self
+        super().__init__(SINK2_PORT)
 
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-                self.wfile.flush()
+    def rcpt_reply(self, addr):
+        return "451 4.3.0 not now" if addr.startswith("always451") else None
 
-            def handle(self):
-                with sink.lock:
-                    sink.conns += 1
-                    conn_no = sink.conns
-                    sink.open += 1
-                    sink.max_open = max(sink.max_open, sink.open)
-                try:
-                    self.session(conn_no)
-                finally:
-                    with sink.lock:
-                        sink.open -= 1
-
-            def session(self, conn_no):
-                self.reply("220 sink2 ESMTP")
-                mail_from, rcpts = None, []
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    cmd = line.decode("latin-1").rstrip("\r\n")
-                    verb = cmd[:4].upper()
-                    if verb in ("EHLO", "HELO"):
-                        self.reply("250-sink2\r\n250-PIPELINING\r\n"
-                                   "250 8BITMIME")
-                    elif verb == "MAIL":
-                        mail_from = cmd[10:].strip().strip("<>")
-                        rcpts = []
-                        self.reply("250 2.1.0 Ok")
-                    elif verb == "RCPT":
-                        addr = cmd[8:].strip().strip("<>")
-                        if addr.startswith("always451"):
-                            self.reply("451 4.3.0 not now")
-                        else:
-                            rcpts.append(addr)
-                            self.reply("250 2.1.5 Ok")
-                    elif verb == "DATA":
-                        if not rcpts:
-                            self.reply("554 5.5.1 no valid recipients")
-                            continue
-                        self.reply("354 go ahead")
-                        data = b""
-                        while True:
-                            ln = self.rfile.readline()
-                            if not ln or ln == b".\r\n":
-                                break
-                            if ln.startswith(b".."):
-                                ln = ln[1:]
-                            data += ln
-                        if any(r.startswith("slow") for r in rcpts):
-                            time.sleep(0.5)
-                        with sink.lock:
-                            sink.messages.append(
-                                (conn_no, mail_from, rcpts, data))
-                        self.reply("250 2.0.0 Ok: queued as SINK2")
-                    elif verb == "RSET":
-                        with sink.lock:
-                            sink.rsets += 1
-                        self.reply("250 2.0.0 Ok")
-                    elif verb == "QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    else:
-                        self.reply("502 5.5.2 unknown")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((HOST, SINK2_PORT), Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+    def store(self, conn_no, mail_from, rcpts, data):
+        # (conn_no, mail_from, rcpts, data)
+        if any(r.startswith("slow") for r in rcpts):
+            time.sleep(0.5)
+        with self.lock:
+            self.messages.append((conn_no, mail_from, rcpts, data))
 
     def find(self, token, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self.lock:
-                for m in self.messages:
-                    if token.encode() in m[3]:
-                        return m
-            time.sleep(0.05)
-        raise AssertionError(f"sink2 never got {token}")
+        m = super().find(token, timeout)
+        assert m is not None, f"sink2 never got {token}"
+        return m
 
 
 class DeadSite:

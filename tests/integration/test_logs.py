@@ -17,16 +17,15 @@ import poplib
 import re
 import smtplib
 import socket
-import socketserver
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 
 import deliverylib
 import harness
+import smtpsink
 
 HOST = "127.0.0.1"
 OUTSIDE = "127.0.0.23"
@@ -55,54 +54,21 @@ def _ctx():
     return c
 
 
-class _Sink:
-    """Takes every message on SINK_PORT (the remote end of a relay)."""
+class _Sink(smtpsink.SmtpSink):
+    """Takes every message on SINK_PORT (the remote end of a relay) and
+    keeps the log tokens it carries."""
+    NAME = "logsink"
+    QUEUED = "LOGSINK"
 
     def __init__(self):
         self.tokens = set()
-        self.lock = threading.Lock()
-        sink = self
+        super().__init__(SINK_PORT)
 
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-                self.wfile.flush()
-
-            def handle(self):
-                self.reply("220 logsink ESMTP")
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    verb = line[:4].upper()
-                    if verb == b"DATA":
-                        self.reply("354 go ahead")
-                        data = b""
-                        while True:
-                            ln = self.rfile.readline()
-                            if not ln or ln == b".\r\n":
-                                break
-                            data += ln
-                        m = re.search(rb"logtoken-([0-9a-f]+)", data)
-                        with sink.lock:
-                            if m:
-                                sink.tokens.add(m.group(1).decode())
-                        self.reply("250 2.0.0 Ok: queued as LOGSINK")
-                    elif verb == b"QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    elif verb in (b"EHLO", b"HELO"):
-                        self.reply("250 logsink")
-                    else:
-                        self.reply("250 2.0.0 Ok")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((HOST, SINK_PORT), Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+    def store(self, conn_no, mail_from, rcpts, data):
+        m = re.search(rb"logtoken-([0-9a-f]+)", data)
+        with self.lock:
+            if m:
+                self.tokens.add(m.group(1).decode())
 
 
 class _OutsidePOP3(poplib.POP3):

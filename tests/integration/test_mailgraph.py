@@ -15,16 +15,15 @@ import re
 import signal
 import smtplib
 import socket
-import socketserver
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import xml.etree.ElementTree as ET
 
 import deliverylib
 import harness
+import smtpsink
 
 HOST = "127.0.0.1"
 OUTSIDE = "127.0.0.23"
@@ -137,40 +136,12 @@ def rrd_last(path):
 
 
 # --- traffic -----------------------------------------------------------------
-class _Sink:
+class _Sink(smtpsink.SmtpSink):
+    NAME = "mgsink"
+    QUEUED = "MGSINK"
+
     def __init__(self):
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-                self.wfile.flush()
-
-            def handle(self):
-                self.reply("220 mgsink ESMTP")
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    verb = line[:4].upper()
-                    if verb == b"DATA":
-                        self.reply("354 go ahead")
-                        while True:
-                            ln = self.rfile.readline()
-                            if not ln or ln == b".\r\n":
-                                break
-                        self.reply("250 2.0.0 Ok: queued as MGSINK")
-                    elif verb == b"QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    else:
-                        self.reply("250 mgsink")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((HOST, SINK_PORT), Handler)
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
+        super().__init__(SINK_PORT)
 
 
 def _send(inst, rcpt, sender="someone@example.net"):
@@ -344,8 +315,7 @@ def test_burst_counts_equal_the_log(inst):
         assert {k: mail3[k] - mail2[k] for k in MAIL_DS} == \
             {k: want3.get(k, 0) for k in MAIL_DS}
     finally:
-        sink.server.shutdown()
-        sink.server.server_close()
+        sink.close()
         if _pid(inst) == 0:
             _start_mailgraph(inst)
 

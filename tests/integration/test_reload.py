@@ -13,15 +13,14 @@ import re
 import signal
 import smtplib
 import socket
-import socketserver
 import ssl
 import subprocess
 import tempfile
-import threading
 import time
 import uuid
 
 import harness
+import smtpsink
 
 HOST = "127.0.0.1"
 PM = "postmaster@extmail.org"
@@ -29,76 +28,21 @@ PASSWORD = "extmail"
 
 
 # ------------------------------------------------------------- helpers
-class Sink:
+class Sink(smtpsink.SmtpSink):
     """An SMTP server that keeps every message it is given."""
+    NAME = "reload-sink"
+    QUEUED = "RELOADSINK"
 
     def __init__(self):
-        self.port = harness.free_port()
-        self.messages = []  # (rcpts, data)
-        self.lock = threading.Lock()
-        sink = self
+        super().__init__(harness.free_port())
 
-        class Handler(socketserver.StreamRequestHandler):
-            def reply(self, text):
-                self.wfile.write((text + "\r\n").encode())
-                self.wfile.flush()
-
-            def handle(self):
-                self.reply("220 reload-sink ESMTP")
-                rcpts = []
-                while True:
-                    line = self.rfile.readline()
-                    if not line:
-                        return
-                    cmd = line.decode("latin-1").strip()
-                    verb = cmd.split(" ", 1)[0].upper()
-                    if verb in ("EHLO", "HELO"):
-                        self.reply("250 reload-sink")
-                    elif verb == "MAIL":
-                        rcpts = []
-                        self.reply("250 2.1.0 Ok")
-                    elif verb == "RCPT":
-                        rcpts.append(cmd.split(":", 1)[1].strip(" <>"))
-                        self.reply("250 2.1.5 Ok")
-                    elif verb == "DATA":
-                        self.reply("354 go ahead")
-                        data = b""
-                        while True:
-                            d = self.rfile.readline()
-                            if not d or d == b".\r\n":
-                                break
-                            data += d
-                        with sink.lock:
-                            sink.messages.append((rcpts, data))
-                        self.reply("250 2.0.0 Ok: queued")
-                    elif verb == "QUIT":
-                        self.reply("221 2.0.0 Bye")
-                        return
-                    else:
-                        self.reply("250 Ok")
-
-        class Server(socketserver.ThreadingTCPServer):
-            allow_reuse_address = True
-            daemon_threads = True
-
-        self.server = Server((HOST, self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever,
-                                       daemon=True)
-        self.thread.start()
+    def store(self, conn_no, mail_from, rcpts, data):
+        # (rcpts, data)
+        with self.lock:
+            self.messages.append((rcpts, data))
 
     def find(self, token, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            with self.lock:
-                for rcpts, data in self.messages:
-                    if token.encode() in data:
-                        return rcpts, data
-            time.sleep(0.1)
-        return None
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
+        return super().find(token, timeout)
 
 
 def conf_get(inst, name):

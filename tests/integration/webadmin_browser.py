@@ -56,8 +56,12 @@ MB = 1048576
 XSS = "<img src=x onerror=\"document.title='pwned'\">test domain"
 
 
+T0 = time.time()
+
+
 def log(msg):
-    print(f"webadmin_browser: {msg}", flush=True)
+    # seconds since the start: where the time of the test goes
+    print(f"webadmin_browser: {time.time() - T0:6.1f}s {msg}", flush=True)
 
 
 class Api:
@@ -198,11 +202,15 @@ class Browser:
             " a.getAttribute('aria-busy') === 'false';"), "page rendered")
 
     def fill(self, name, value, form="main form.form"):
-        e = self.css(f"{form} [name='{name}']")
-        e.clear()
-        if value:
-            e.send_keys(value)
-        return e
+        # the app may draw the form again (after its data arrives) between
+        # finding the field and typing: then find the new one and type again
+        def typed():
+            e = self.css(f"{form} [name='{name}']")
+            e.clear()
+            if value:
+                e.send_keys(value)
+            return e
+        return self.wait(typed, f"field {name} filled")
 
     def check(self, name, on=True, form="main form.form"):
         e = self.css(f"{form} input[name='{name}']")
@@ -239,14 +247,19 @@ class Browser:
         self.allowed.append(pattern)
 
     # --- screenshots ---------------------------------------------------
+    def _viewport(self, w, h):
+        # DevTools' device metrics: applied before the command returns,
+        # where a window resize reaches the page some time later
+        self.d.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": w, "height": h, "deviceScaleFactor": 1,
+            "mobile": False})
+
     def shot(self, name, widths=(1280, 360)):
         for w in widths:
-            self.d.set_window_size(w, 900)
-            time.sleep(0.15)
+            self._viewport(w, 900)
             hgt = self.d.execute_script(
                 "return document.documentElement.scrollHeight")
-            self.d.set_window_size(w, max(600, min(int(hgt) + 140, 4000)))
-            time.sleep(0.15)
+            self._viewport(w, max(600, min(int(hgt) + 140, 4000)))
             # a phone-width page must not scroll sideways
             if w == 360:
                 sw = self.d.execute_script(
@@ -254,7 +267,7 @@ class Browser:
                 assert sw <= 362, f"{name}: {sw}px wide at 360px"
             self.d.save_screenshot(os.path.join(self.artifacts,
                                                 f"{name}-{w}.png"))
-        self.d.set_window_size(1280, 900)
+        self.d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def set_lang(self, lang):
         Select(self.css("select[name=lang]")).select_by_value(lang)
@@ -711,6 +724,8 @@ def screenshots(b, pages, prefix):
     b.go("domains")
     settle(b)
     b.set_lang("en_US")
+    log(f"screenshots of {len(pages)} {prefix or 'admin-'}pages in 2 "
+        "languages")
 
 
 def postmaster_flow(b, args):
