@@ -371,6 +371,9 @@ static void do_auth(struct authd_job *j)
 	authd_user_free(&u);
 }
 
+static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
+			  char *key, size_t keysz);
+
 /* The hot path of a busy server with the cache on: an MUA or SMTP client
    logging in again.  Exactly what do_auth does for a cached row and
    remembered credentials, minus the hand-off to a worker thread (two
@@ -379,6 +382,12 @@ bool authd_handle_fast(struct authd_job *j)
 {
 	struct authd_cfg *cfg = j->cfg;
 	char login[512], key[600];
+	if (j->req.cmd == AUTHD_CMD_LOOKUP) {
+		/* the MTA's three or four per message (recipient, domain),
+		   answered from the lookups cache without a worker */
+		char arg[512];
+		return lookup_cached(j, arg, sizeof(arg), key, sizeof(key));
+	}
 	if (j->req.cmd != AUTHD_CMD_AUTH ||
 	    j->req.authtype != AUTHD_AUTH_LOGIN || cfg->cache_ttl_ms == 0 ||
 	    j->req.password == NULL || j->req.password[0] == '\0' ||
@@ -643,43 +652,55 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 		reply_fail(j, "not found", false);
 }
 
-static void do_lookup(struct authd_job *j)
+/*
+ * The start of every LOOKUP: the lower-cased argument into arg and the
+ * lookups cache's key into key.  True when the request is answered
+ * already (a cache hit, a cached "not found", a bad argument); false when
+ * the directory must be asked (lookup_uncached, then lookup_store).
+ */
+static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
+			  char *key, size_t keysz)
 {
-	struct authd_cfg *cfg = j->cfg;
-	char arg[512], key[600];
 	set_user(j, j->req.user);
-	if (snprintf(arg, sizeof(arg), "%s", j->req.user) >= (int)sizeof(arg)) {
+	if (snprintf(arg, argsz, "%s", j->req.user) >= (int)argsz) {
 		reply_fail(j, "argument too long", false);
-		return;
+		return true;
 	}
 	str_lower(arg);
-	if (j->req.lookup == AUTHD_LOOKUP_USER) {
-		/* straight from the users cache */
-		lookup_uncached(j, arg);
-		return;
-	}
-	int n = snprintf(key, sizeof(key), "%s:%s",
-			 authd_lookup_name(j->req.lookup), arg);
-	if (n < 0 || (size_t)n >= sizeof(key)) {
+	key[0] = '\0';
+	if (j->req.lookup == AUTHD_LOOKUP_USER)
+		return false; /* straight from the users cache */
+	int n = snprintf(key, keysz, "%s:%s", authd_lookup_name(j->req.lookup),
+			 arg);
+	if (n < 0 || (size_t)n >= keysz) {
 		reply_fail(j, "argument too long", false);
-		return;
+		return true;
 	}
 	void *v = NULL;
-	uint64_t now = now_ms();
-	enum cache_result cr = cache_get(lookups_cache, key, now, &v);
+	enum cache_result cr = cache_get(lookups_cache, key, now_ms(), &v);
 	if (cr == CACHE_HIT) {
 		if (buf_append_str(&j->reply, v) < 0)
 			tempfail(j, "reply too long");
 		free(v);
-		return;
+		return true;
 	}
 	if (cr == CACHE_NEGATIVE) {
 		reply_fail(j, "not found", false);
-		return;
+		return true;
 	}
-	lookup_uncached(j, arg);
-	if (j->tempfail)
+	return false;
+}
+
+static void do_lookup(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char arg[512], key[600];
+	if (lookup_cached(j, arg, sizeof(arg), key, sizeof(key)))
 		return;
+	lookup_uncached(j, arg);
+	if (j->tempfail || key[0] == '\0')
+		return;
+	uint64_t now = now_ms();
 	if (strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
 		cache_put(lookups_cache, key, NULL, cfg->neg_ttl_ms, now);
 	else

@@ -55,7 +55,8 @@ void authd_handle(struct authd_job *job);
 
 /* Answers job at once when that needs neither SQL nor a password hash (an
    AUTH login whose mailbox row is cached and whose password matches the
-   remembered credentials): returns true with the result fields filled.
+   remembered credentials; a LOOKUP whose answer is in the lookups cache):
+   returns true with the result fields filled.
    Otherwise returns false and leaves job as it was, for authd_handle() on
    a worker.  A cache lookup and an HMAC: cheap enough for the event loop
    thread. */

@@ -106,7 +106,8 @@ static int parse_reply(const struct buf *in, struct authc_reply *r)
 /* One kept-alive connection per thread (authc_set_keepalive). */
 struct authc_conn {
 	int fd;
-	pid_t pid; /* a forked child must not talk on its parent's */
+	unsigned gen; /* authc_forks when kept: a forked child must not
+			 talk on its parent's */
 	int64_t last_ms;
 	dev_t dev; /* the socket file it was opened on */
 	ino_t ino;
@@ -114,6 +115,8 @@ struct authc_conn {
 };
 
 static bool authc_keepalive;
+/* forks since start (pthread_atfork): cheaper than a getpid() per request */
+static unsigned authc_forks;
 static pthread_once_t authc_once = PTHREAD_ONCE_INIT;
 static pthread_key_t authc_key;
 static bool authc_key_ok;
@@ -127,9 +130,15 @@ static void authc_conn_free(void *p)
 	free(c);
 }
 
+static void authc_forked(void)
+{
+	authc_forks++;
+}
+
 static void authc_key_init(void)
 {
-	authc_key_ok = pthread_key_create(&authc_key, authc_conn_free) == 0;
+	authc_key_ok = pthread_atfork(NULL, NULL, authc_forked) == 0 &&
+		       pthread_key_create(&authc_key, authc_conn_free) == 0;
 }
 
 void authc_set_keepalive(bool on)
@@ -153,7 +162,8 @@ static int pool_take(const char *socket_path, int64_t now,
 		return -1;
 	int fd = c->fd;
 	c->fd = -1;
-	if (c->pid != getpid() || now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
+	if (c->gen != authc_forks ||
+	    now - c->last_ms > AUTHC_KEEPALIVE_IDLE_MS ||
 	    strcmp(c->path, socket_path) != 0 || sock->st_dev != c->dev ||
 	    sock->st_ino != c->ino) {
 		close(fd);
@@ -184,7 +194,7 @@ static void pool_put(const char *socket_path, int fd, const struct stat *st)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = fd;
-	c->pid = getpid();
+	c->gen = authc_forks;
 	c->last_ms = mono_ms();
 	c->dev = st->st_dev;
 	c->ino = st->st_ino;
@@ -233,11 +243,15 @@ static int exchange(int fd, const void *req, size_t len, bool keep,
 	*eof_r = false;
 	*got_r = 0;
 	size_t off = 0;
+	/* a request fits in the socket's buffer: send first, poll only
+	   when it is full (one system call fewer per request) */
+	bool full = false;
 	while (off < len) {
-		if (wait_fd(fd, POLLOUT, deadline) < 0)
+		if (full && wait_fd(fd, POLLOUT, deadline) < 0)
 			return -1;
 		ssize_t n =
 		    send(fd, (const char *)req + off, len - off, MSG_NOSIGNAL);
+		full = n < 0 && errno == EAGAIN;
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
 		if (n <= 0)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,21 +120,46 @@ int maildir_name_size(struct str name, char key, uint64_t *v_r)
 
 uint64_t maildir_crlf_size(const char *data, size_t len)
 {
+	/* memchr from LF to LF: a message's lines are tens of bytes,
+	   and this runs over every delivered message */
 	uint64_t n = len;
-	for (size_t i = 0; i < len; i++)
-		if (data[i] == '\n' && (i == 0 || data[i - 1] != '\r'))
+	const char *p = data, *end = data + len, *lf;
+	while (p < end && (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == data || lf[-1] != '\r')
 			n++;
+		p = lf + 1;
+	}
 	return n;
+}
+
+/* The host part of new names, read once (Dovecot's my_hostname too):
+   '/', ':' and ',' cannot appear in it (maildir(5)). */
+static char maildir_host[256];
+static pthread_once_t maildir_host_once = PTHREAD_ONCE_INIT;
+
+static void maildir_host_init(void)
+{
+	if (gethostname(maildir_host, sizeof maildir_host) < 0)
+		memcpy(maildir_host, "localhost", 10);
+	maildir_host[sizeof maildir_host - 1] = '\0';
+	for (char *p = maildir_host; *p != '\0'; p++)
+		if (*p == '/' || *p == ':' || *p == ',')
+			*p = '_';
 }
 
 int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize)
 {
+	/* one time stamp per name in this process, under a lock: the
+	   delivery threads must never make the same name (same size, same
+	   microsecond) */
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 	static struct timeval last;
 	struct timeval tv;
-	char host[256];
 
+	pthread_once(&maildir_host_once, maildir_host_init);
 	if (gettimeofday(&tv, NULL) < 0)
 		return -1;
+	pthread_mutex_lock(&mu);
 	if (tv.tv_sec < last.tv_sec ||
 	    (tv.tv_sec == last.tv_sec && tv.tv_usec <= last.tv_usec)) {
 		tv = last;
@@ -143,17 +169,11 @@ int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize)
 		}
 	}
 	last = tv;
-	if (gethostname(host, sizeof host) < 0)
-		memcpy(host, "localhost", 10);
-	host[sizeof host - 1] = '\0';
-	/* '/', ':' and ',' cannot appear in the host part (maildir(5)) */
-	for (char *p = host; *p != '\0'; p++)
-		if (*p == '/' || *p == ':' || *p == ',')
-			*p = '_';
-	int n =
-	    snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
-		     (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
-		     host, (unsigned long long)size, (unsigned long long)vsize);
+	pthread_mutex_unlock(&mu);
+	int n = snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
+			 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+			 maildir_host, (unsigned long long)size,
+			 (unsigned long long)vsize);
 	if (n < 0 || (size_t)n >= outsz || n > MAILDIR_FILENAME_MAX - 16)
 		return -1;
 	return 0;

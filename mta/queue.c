@@ -308,6 +308,16 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "queue path";
 		goto fail;
 	}
+	/* closed before its name appears in active/: the queue manager
+	   watches for IN_CLOSE_WRITE there too, and a close after the
+	   rename woke it a second time per message (a failure below
+	   retires the file by name; recycle_take truncates it) */
+	if (close(qf->fd) < 0) {
+		qf->fd = -1;
+		*error_r = "close queue file";
+		goto fail;
+	}
+	qf->fd = -1;
 	if (rename(qf->path, dst) < 0) {
 		*error_r = "rename queue file";
 		goto fail;

@@ -16,6 +16,14 @@
  * system: the reason the queue and the mailboxes should have a file
  * system of their own on a busy host (docs/queue.md).
  *
+ * Wake-ups: a flush's end wakes its waiters (`done`), and only the one
+ * would-be leader waiting for the members sleeps on `lead`, woken once,
+ * when the last member asks or leaves.  (One condition variable for both,
+ * broadcast at every request, woke every waiter at every request to find
+ * it had nothing to do: 36 context switches per delivered message.)
+ * While a leader waits for the members, later requests wait for its flush
+ * (their tickets are issued before it begins, so it covers them).
+ *
  * Errors: since Linux 5.8 syncfs reports writeback errors on the file
  * system since the descriptor's last syncfs.  An error may belong to a
  * request that waited meanwhile (its pages were written back, and failed,
@@ -38,18 +46,22 @@
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t done; /* a flush returned */
+	pthread_cond_t lead; /* the waiting leader: every member asked */
 	uint64_t issued, synced, err_lo, err_hi;
 	int err_errno;
-	bool busy;
+	bool busy;		  /* a flush runs */
+	bool gathering;		  /* a leader waits for the members (lead) */
 	unsigned members, asking; /* entered; of them, in syncgroup_wait */
 	unsigned delay_ms;
 	int fd; /* the directory given to syncgroup_init, or -1 */
 	dev_t dev;
 	char dir[SYNCGROUP_DIR_MAX];
 	unsigned long long flushes;
-} sg = {
-    .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .fd = -1};
+} sg = {.mu = PTHREAD_MUTEX_INITIALIZER,
+	.done = PTHREAD_COND_INITIALIZER,
+	.lead = PTHREAD_COND_INITIALIZER,
+	.fd = -1};
 
 /* this thread entered (syncgroup_enter) and has not left */
 static _Thread_local bool sg_member;
@@ -99,6 +111,14 @@ bool syncgroup_is_dir(const char *dir)
 	return r;
 }
 
+/* Called with the lock held: wakes the gathering leader once every
+   member has asked. */
+static void sg_poke_leader(void)
+{
+	if (sg.gathering && sg.asking >= sg.members)
+		pthread_cond_signal(&sg.lead);
+}
+
 int syncgroup_wait(void)
 {
 	pthread_mutex_lock(&sg.mu);
@@ -111,12 +131,14 @@ int syncgroup_wait(void)
 	bool member = sg_member;
 	if (member) {
 		sg.asking++;
-		pthread_cond_broadcast(&sg.cv); /* a leader may wait for us */
+		sg_poke_leader();
 	}
 	struct timespec deadline = {0, 0};
 	while (sg.synced < ticket) {
-		if (sg.busy) {
-			pthread_cond_wait(&sg.cv, &sg.mu);
+		if (sg.busy || sg.gathering) {
+			/* the flush running may miss our writes; the one
+			   gathered will not: either way, its end wakes us */
+			pthread_cond_wait(&sg.done, &sg.mu);
 			continue;
 		}
 		/* members still at work will ask soon: wait for them, but
@@ -131,12 +153,13 @@ int syncgroup_wait(void)
 				    deadline.tv_nsec / 1000000000L;
 				deadline.tv_nsec %= 1000000000L;
 			}
-			if (pthread_cond_timedwait(&sg.cv, &sg.mu, &deadline) !=
-			    ETIMEDOUT)
-				continue;
+			int r = 0;
+			sg.gathering = true;
+			while (sg.asking < sg.members && r != ETIMEDOUT)
+				r = pthread_cond_timedwait(&sg.lead, &sg.mu,
+							   &deadline);
+			sg.gathering = false;
 		}
-		if (sg.busy || sg.synced >= ticket)
-			continue;
 		/* lead: every write before a ticket up to hi is done */
 		sg.busy = true;
 		uint64_t lo = sg.synced + 1, hi = sg.issued;
@@ -156,7 +179,7 @@ int syncgroup_wait(void)
 		}
 		sg.synced = hi;
 		sg.busy = false;
-		pthread_cond_broadcast(&sg.cv);
+		pthread_cond_broadcast(&sg.done);
 	}
 	if (member)
 		sg.asking--;
@@ -186,7 +209,7 @@ void syncgroup_leave(void)
 	if (sg_member && sg.members > 0)
 		sg.members--;
 	sg_member = false;
-	pthread_cond_broadcast(&sg.cv); /* a leader may wait for us */
+	sg_poke_leader(); /* one fewer to wait for */
 	pthread_mutex_unlock(&sg.mu);
 }
 

@@ -594,6 +594,26 @@ def report(res, names, args):
         print(f"server CPU per message, {what.split()[0]} Maildirs: "
               + "; ".join(parts)
               + " (youju's goal: <= 1 ms and <= 2 fsyncs)")
+    # the same ratio in CPU, and each server's CPU in units of the
+    # client's (smtp-source does the same work per message on both
+    # sides, so its CPU per message measures how contended the CPUs
+    # were: 0.21-0.25 ms on a quiet machine, 4-5x that under load)
+    for kind, what in RUNS:
+        parts = []
+        for n in names:
+            e = res[n, kind]
+            srv = e['cpu_ms'] + e['db_ms']
+            per_client = srv / e['client_ms'] if e['client_ms'] else 0
+            parts.append(f"{n} {srv:.2f} ms = {per_client:.2f}x the "
+                         f"client's {e['client_ms']:.2f} ms")
+        line = (f"server CPU per message, {what.split()[0]} Maildirs: "
+                + "; ".join(parts))
+        if "youju" in names and "postfix" in names:
+            y = res["youju", kind]['cpu_ms'] + res["youju", kind]['db_ms']
+            p = (res["postfix", kind]['cpu_ms']
+                 + res["postfix", kind]['db_ms'])
+            line += f"; ratio youju / postfix {y / p:.2f}x" if p else ""
+        print(line)
     if "youju" in names and "postfix" in names:
         for kind, key, label in (
                 ("cold", "recv_rate", "receive, new Maildirs"),

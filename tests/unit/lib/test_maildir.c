@@ -45,6 +45,9 @@ static void test_names(void)
 	test_assert(maildir_crlf_size("a\nb\r\nc", 6) == 7);
 	test_assert(maildir_crlf_size("", 0) == 0);
 	test_assert(maildir_crlf_size("\n", 1) == 2);
+	test_assert(maildir_crlf_size("\r\n\n\r", 4) == 5);
+	test_assert(maildir_crlf_size("a\0\nb\r\n\n", 7) == 9);
+	test_assert(maildir_crlf_size("\n\n\n", 3) == 6);
 
 	char name[256];
 	test_assert(maildir_unique_name(name, sizeof name, 5, 6) == 0);
