@@ -15,6 +15,7 @@ set -eu
 PKGS="build-essential pkg-config libmicrohttpd-dev libmariadb-dev mariadb-server
 mariadb-client libsasl2-dev libsasl2-modules sasl2-bin libssl-dev librrd-dev
 rrdtool fonts-dejavu-core libjansson-dev libpcre2-dev libgumbo-dev libcrypt-dev
+zlib1g-dev
 python3 swaks libnet-ssleay-perl
 curl openssl clang-format strace
 courier-authdaemon courier-authlib-mysql maildrop util-linux procps iproute2
