@@ -117,7 +117,7 @@ def in_namespace(resolv, argv):
 
 
 class PostfixAuth(Postfix):
-    def __init__(self, inst, tmp, port, milter_port, resolv):
+    def __init__(self, inst, tmp, port, milter, resolv):
         super().__init__(inst, tmp, port)
         self.resolv = resolv
         spf_conf = os.path.join(self.etc, "policyd-spf.conf")
@@ -130,7 +130,7 @@ class PostfixAuth(Postfix):
             f.write(f"""
 # bench/mta/auth_bench.py: the sender checks
 mynetworks = {OUTSIDE_NET}
-smtpd_milters = inet:127.0.0.1:{milter_port}
+smtpd_milters = unix:{milter}
 milter_default_action = tempfail
 smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination,
     check_policy_service unix:private/policyd-spf
@@ -149,12 +149,28 @@ policyd-spf_time_limit = 3600
         return super().postfix(*args, timeout=timeout)
 
 
-def start_opendkim(tmp, port, resolv):
+def start_opendkim(tmp, sock, resolv):
+    """OpenDKIM verifying, on a unix socket in tmp: a loopback port taken
+    from free_port() could be taken by another process first, and then
+    the start-up probe below would find that process, not OpenDKIM (the
+    "unexpected reply in initial handshake" of an earlier run).  Debian's
+    opendkim resolves with libunbound, which recurses from the root and
+    reads no /etc/resolv.conf, by default never asks 127.0.0.0/8 and
+    answers every name under test. (RFC 6761) itself with NXDOMAIN ("key
+    not found in DNS" for sender.test): an unbound configuration file
+    forwards everything to the test DNS server and drops that zone."""
+    unbound = os.path.join(tmp, "opendkim-unbound.conf")
+    with open(unbound, "w") as f:
+        f.write("server:\n\tdo-not-query-localhost: no\n"
+                "\tmodule-config: \"iterator\"\n"
+                "\tlocal-zone: \"test.\" nodefault\n"
+                f"forward-zone:\n\tname: \".\"\n\tforward-addr: {DNS_IP}\n")
     conf = os.path.join(tmp, "opendkim.conf")
     with open(conf, "w") as f:
-        f.write(f"Mode v\nSocket inet:{port}@127.0.0.1\n"
+        f.write(f"Mode v\nSocket local:{sock}\nUMask 000\n"
                 f"InternalHosts {OUTSIDE_NET}\nBackground no\nSyslog no\n"
                 f"PidFile {tmp}/opendkim.pid\nUserID opendkim\n"
+                f"ResolverConfiguration {unbound}\n"
                 "AlwaysAddARHeader yes\n")
     p = subprocess.Popen(in_namespace(resolv, ["/usr/sbin/opendkim", "-f",
                                                "-x", conf]),
@@ -164,13 +180,17 @@ def start_opendkim(tmp, port, resolv):
     deadline = time.time() + 20
     while True:
         try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return p
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1)
+                s.connect(sock)
+            if p.poll() is None:
+                return p
         except OSError:
-            if p.poll() is not None or time.time() > deadline:
-                raise RuntimeError("opendkim did not start: "
-                                   + p.stderr.read().decode()[-2000:])
-            time.sleep(0.2)
+            pass
+        if p.poll() is not None or time.time() > deadline:
+            raise RuntimeError("opendkim did not start: "
+                               + p.stderr.read().decode()[-2000:])
+        time.sleep(0.2)
 
 
 def load(port, names, messages, sessions, msgfile, errfile):
@@ -248,9 +268,14 @@ def main():
         inst.reload("youju-mta")
         make_mailboxes(inst, args.mailboxes)
         names = mailbox_names(args.mailboxes)
-        mport = harness.free_port()
-        od = start_opendkim(tmp, mport, resolv)
-        pfx = PostfixAuth(inst, tmp, harness.free_port(), mport, resolv)
+        # OpenDKIM makes its socket as its own user
+        odir = os.path.join(tmp, "opendkim")
+        os.mkdir(odir, 0o755)
+        od_pw = pwd.getpwnam("opendkim")
+        os.chown(odir, od_pw.pw_uid, od_pw.pw_gid)
+        msock = os.path.join(odir, "opendkim.sock")
+        od = start_opendkim(tmp, msock, resolv)
+        pfx = PostfixAuth(inst, tmp, harness.free_port(), msock, resolv)
         pfx.start()
         log(f"{args.messages} DKIM-signed messages of about {args.size} "
             f"bytes to {args.mailboxes} mailboxes over {args.sessions} "
@@ -292,7 +317,10 @@ def main():
             log("smtp-source said:\n" + err[-2000:])
         return 0 if ok_y and ok_p else 1
     except KeyboardInterrupt:
-        log("interrupted")
+        import traceback
+        log("interrupted:\n" + traceback.format_exc()[-1500:])
+        if pfx is not None:
+            log("postfix log tail:\n" + pfx.log())
         return 1
     except Exception as e:
         log(f"error: {e}")
