@@ -171,6 +171,7 @@ def start_opendkim(tmp, sock, resolv):
                 f"InternalHosts {OUTSIDE_NET}\nBackground no\nSyslog no\n"
                 f"PidFile {tmp}/opendkim.pid\nUserID opendkim\n"
                 f"ResolverConfiguration {unbound}\n"
+
                 "AlwaysAddARHeader yes\n")
     p = subprocess.Popen(in_namespace(resolv, ["/usr/sbin/opendkim", "-f",
                                                "-x", conf]),
@@ -224,6 +225,24 @@ def first_delivered(base, names):
             with open(f, "rb") as fh:
                 return fh.read().split(b"\n\n", 1)[0]
     return b""
+
+
+def postfix_warnings(pfx, most=20):
+    """The first distinct warnings in the private Postfix's log."""
+    seen = []
+    try:
+        with open(os.path.join(pfx.dir, "maillog"), errors="replace") as f:
+            for line in f:
+                if "warning:" not in line:
+                    continue
+                w = line.split("warning:", 1)[1].strip()
+                if w not in seen:
+                    seen.append(w)
+                    if len(seen) >= most:
+                        break
+    except OSError:
+        pass
+    return "\n".join(seen)
 
 
 def main():
@@ -321,11 +340,13 @@ def main():
         log("interrupted:\n" + traceback.format_exc()[-1500:])
         if pfx is not None:
             log("postfix log tail:\n" + pfx.log())
+            log("postfix warnings:\n" + postfix_warnings(pfx))
         return 1
     except Exception as e:
         log(f"error: {e}")
         if pfx is not None:
             log("postfix log tail:\n" + pfx.log())
+            log("postfix warnings:\n" + postfix_warnings(pfx))
         log("youju log tail:\n" + inst.maillog()[-2000:])
         return 1
     finally:

@@ -25,11 +25,32 @@ for p in postfix postfix-mysql opendkim postfix-policyd-spf-python \
 	python3-dkim; do
 	dpkg -s "$p" >/dev/null 2>&1 || need="$need $p"
 done
+# the bench starts its own private Postfix and OpenDKIM; Debian's services
+# of the packages it installs are stopped and disabled (those of packages
+# installed before are the administrator's: named, not touched)
+quiet_service() {
+	if [ -d /run/systemd/system ]; then
+		systemctl disable --now "$1" >/dev/null 2>&1
+	else
+		invoke-rc.d "$1" stop >/dev/null 2>&1
+		update-rc.d "$1" disable >/dev/null 2>&1
+	fi
+}
 if [ -n "$need" ]; then
 	echo "bench/mta: installing$need" >&2
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $need >/dev/null ||
 		{ echo "bench/mta: cannot install$need" >&2; exit 1; }
+	for s in postfix opendkim; do
+		case " $need " in *" $s "*) quiet_service "$s" ;; esac
+	done
 fi
+for s in postfix opendkim; do
+	if ls /etc/rc[2-5].d/S[0-9][0-9]"$s" >/dev/null 2>&1 ||
+		[ -e /etc/systemd/system/multi-user.target.wants/"$s".service ]; then
+		echo "bench/mta: note: Debian's $s service is enabled" \
+			"(the bench uses its own private instance)" >&2
+	fi
+done
 timeout --foreground -k 15 "${BENCH_TIMEOUT:-900}" \
 	python3 "$top/bench/mta/auth_bench.py" --bin "$bin" \
 	--messages "${BENCH_MESSAGES:-5000}" \
