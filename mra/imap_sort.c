@@ -1,12 +1,12 @@
 /*
  * SORT; see imap_sort.h.  Each matching message is read once (there is
  * no sort index yet: a SORT costs a read of every matching file, as a
- * SEARCH BODY does, except for the date and size cache below), its keys are computed into a small record, and the
- * records are sorted with the keys in order.  The DATE key is the Date:
- * field in UTC, or the internal date when there is none (RFC 5256 §2.2);
- * address keys use the first address of the field (lib/addrlist): its
- * local part for FROM/TO/CC, its display name or else "local@domain" for
- * DISPLAYFROM/DISPLAYTO.
+ * SEARCH BODY does, except for the date and size cache below), its keys are
+ * computed into a small record, and the records are sorted with the keys in
+ * order.  The DATE key is the Date: field in UTC, or the internal date when
+ * there is none (RFC 5256 §2.2); address keys use the first address of the
+ * field (lib/addrlist): its local part for FROM/TO/CC, its display name or else
+ * "local@domain" for DISPLAYFROM/DISPLAYTO.
  */
 #include "imap_sort.h"
 
@@ -362,7 +362,8 @@ static void sort_scalar(struct maildir_folder *f, const bool *recent,
 			struct buf v;
 			buf_init(&v, 1 << 20);
 			*c = (struct sc_ent){.uid = mm->uid,
-					     .vsize = maildir_crlf_size(t, msg.len),
+					     .vsize =
+						 maildir_crlf_size(t, msg.len),
 					     .size = mm->size,
 					     .base_hash = bh};
 			if (mailsort_field(t, hl, "Date", &v))
