@@ -1,12 +1,13 @@
 /*
  * SORT; see imap_sort.h.  Each matching message is read once (there is
  * no sort index yet: a SORT costs a read of every matching file, as a
- * SEARCH BODY does, except for the date and size cache below), its keys are
- * computed into a small record, and the records are sorted with the keys in
- * order.  The DATE key is the Date: field in UTC, or the internal date when
- * there is none (RFC 5256 §2.2); address keys use the first address of the
- * field (lib/addrlist): its local part for FROM/TO/CC, its display name or else
- * "local@domain" for DISPLAYFROM/DISPLAYTO.
+ * SEARCH BODY does, except for the date and size cache below), its keys
+ * are computed into a small record, and the records are sorted with the
+ * keys in order.  The DATE key is the Date: field in UTC, or the
+ * internal date when there is none (RFC 5256 §2.2); address keys use the
+ * first address of the field (lib/addrlist): its local part for
+ * FROM/TO/CC, its display name or else "local@domain" for
+ * DISPLAYFROM/DISPLAYTO.
  */
 #include "imap_sort.h"
 
