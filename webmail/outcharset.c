@@ -112,7 +112,7 @@ int wm_out_words(struct buf *m, const char *cs, const char *s)
 			r = -1;
 		if (r == 0)
 			r = buf_printf(m, " =?%s?B?%s?=\r\n", cs, enc) < 0 ? -1
-									  : 0;
+									   : 0;
 		buf_deinit(&piece);
 		i += take;
 	}

@@ -753,10 +753,9 @@ static void compose(struct http_req *req, bool draft)
 				"\r\n\r\n--%s\r\n",
 				boundary, boundary);
 	if (cs != NULL)
-		r |= wm_compose_body_cs(&msg, rnd, cs, buf_cstr(&ltext),
-					ltext.len,
-					html ? buf_cstr(&clean) : NULL,
-					clean.len, inl, ninl);
+		r |= wm_compose_body_cs(
+		    &msg, rnd, cs, buf_cstr(&ltext), ltext.len,
+		    html ? buf_cstr(&clean) : NULL, clean.len, inl, ninl);
 	else
 		r |= wm_compose_body(&msg, rnd, text, tlen,
 				     html ? buf_cstr(&clean) : NULL, clean.len,
