@@ -51,8 +51,8 @@ int main(void)
 	test_assert(converts_to("GB2312", "你好", "\xc4\xe3\xba\xc3", 4));
 	test_assert(converts_to("Big5", "中文", "\xa4\xa4\xa4\xe5", 4));
 	/* ISO-2022-JP: ESC $ B, the JIS bytes, back to ASCII at the end */
-	test_assert(converts_to("ISO-2022-JP", "日本",
-				"\x1b$BF|K\\\x1b(B", 10));
+	test_assert(
+	    converts_to("ISO-2022-JP", "日本", "\x1b$BF|K\\\x1b(B", 10));
 	struct buf out;
 	buf_init(&out, 16);
 	test_assert(wm_out_convert("GB2312", "堃", 3, &out) < 0);
