@@ -558,14 +558,57 @@ struct maildir_ent {
 	bool used;
 };
 
+static bool maildir_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Base names in delivery order: runs of digits compare as numbers, so
+   "T.M99999P1" sorts before "T.M100000P1" (the microseconds are not
+   zero-padded), as Dovecot orders new files.  Names equal that way
+   but spelled differently ("01", "1") fall back to bytes, so only the
+   same name compares equal. */
+int maildir_base_cmp(const char *a, size_t an, const char *b, size_t bn)
+{
+	size_t i = 0, j = 0;
+	while (i < an && j < bn) {
+		if (maildir_digit(a[i]) && maildir_digit(b[j])) {
+			size_t ei = i, ej = j;
+			while (ei < an && maildir_digit(a[ei]))
+				ei++;
+			while (ej < bn && maildir_digit(b[ej]))
+				ej++;
+			while (i < ei && a[i] == '0')
+				i++;
+			while (j < ej && b[j] == '0')
+				j++;
+			if (ei - i != ej - j)
+				return ei - i < ej - j ? -1 : 1;
+			int c = memcmp(a + i, b + j, ei - i);
+			if (c != 0)
+				return c;
+			i = ei;
+			j = ej;
+			continue;
+		}
+		if (a[i] != b[j])
+			return (unsigned char)a[i] < (unsigned char)b[j] ? -1
+									 : 1;
+		i++;
+		j++;
+	}
+	if (an - i != bn - j)
+		return an - i < bn - j ? -1 : 1;
+	int c = memcmp(a, b, an < bn ? an : bn);
+	if (c != 0)
+		return c;
+	return (an > bn) - (an < bn);
+}
+
 static int maildir_ent_cmp(const void *a, const void *b)
 {
 	const struct maildir_ent *x = a, *y = b;
-	size_t n = x->base_len < y->base_len ? x->base_len : y->base_len;
-	int c = memcmp(x->name, y->name, n);
-	if (c != 0)
-		return c;
-	return (x->base_len > y->base_len) - (x->base_len < y->base_len);
+	return maildir_base_cmp(x->name, x->base_len, y->name, y->base_len);
 }
 
 static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
@@ -701,7 +744,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	if (ul.next_uid > keep.next_uid)
 		keep.next_uid = ul.next_uid;
-	/* new files, in name order = delivery order */
+	/* new files, in name order = delivery order (maildir_base_cmp) */
 	for (size_t i = 0; i < n; i++) {
 		if (ents[i].used)
 			continue;

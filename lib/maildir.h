@@ -82,6 +82,13 @@ int maildir_name_size(struct str name, char key, uint64_t *v_r);
  */
 int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize);
 
+/*
+ * Orders two base names as new files are numbered: digit runs compare as
+ * numbers ("5.M99999" < "5.M100000"), the rest byte by byte; 0 only for
+ * the same name.  <0, 0 or >0.
+ */
+int maildir_base_cmp(const char *a, size_t an, const char *b, size_t bn);
+
 /* The size of data with every bare LF counted as CR LF (RFC822.SIZE). */
 uint64_t maildir_crlf_size(const char *data, size_t len);
 

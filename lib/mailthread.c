@@ -30,9 +30,12 @@ struct tmsg {
 	size_t nrefs;
 };
 
+/* Siblings form a doubly linked list with its tail kept in the parent,
+   so that linking, unlinking and replacing a node cost O(1) however many
+   threads sit under the root (tens of thousands in a large folder). */
 struct tnode {
 	size_t msg; /* index into msgs, NONE for a dummy */
-	size_t parent, child, next;
+	size_t parent, child, last, prev, next;
 	const char *id; /* borrowed from a tmsg; NULL when unique */
 	size_t hnext;	/* hash chain */
 };
@@ -122,7 +125,14 @@ static size_t node_new(struct mailthread *t, const char *id)
 		t->capn = t->capn ? t->capn * 2 : 64;
 		t->n = xrealloc(t->n, t->capn * sizeof *t->n);
 	}
-	t->n[t->nn] = (struct tnode){NONE, NONE, NONE, NONE, id, NONE};
+	t->n[t->nn] = (struct tnode){.msg = NONE,
+				     .parent = NONE,
+				     .child = NONE,
+				     .last = NONE,
+				     .prev = NONE,
+				     .next = NONE,
+				     .id = id,
+				     .hnext = NONE};
 	return t->nn++;
 }
 
@@ -159,27 +169,31 @@ static bool is_ancestor(const struct mailthread *t, size_t a, size_t b)
 
 static void unlink_node(struct mailthread *t, size_t k)
 {
-	size_t p = t->n[k].parent;
-	if (p == NONE)
+	struct tnode *x = &t->n[k];
+	if (x->parent == NONE)
 		return;
-	size_t *pp = &t->n[p].child;
-	while (*pp != NONE && *pp != k)
-		pp = &t->n[*pp].next;
-	if (*pp == k)
-		*pp = t->n[k].next;
-	t->n[k].parent = NONE;
-	t->n[k].next = NONE;
+	if (x->prev != NONE)
+		t->n[x->prev].next = x->next;
+	else
+		t->n[x->parent].child = x->next;
+	if (x->next != NONE)
+		t->n[x->next].prev = x->prev;
+	else
+		t->n[x->parent].last = x->prev;
+	x->parent = x->prev = x->next = NONE;
 }
 
-/* Makes c the last child of p. */
+/* Makes c (in no list, or in one being rebuilt) the last child of p. */
 static void add_child(struct mailthread *t, size_t p, size_t c)
 {
 	t->n[c].parent = p;
 	t->n[c].next = NONE;
-	size_t *pp = &t->n[p].child;
-	while (*pp != NONE)
-		pp = &t->n[*pp].next;
-	*pp = c;
+	t->n[c].prev = t->n[p].last;
+	if (t->n[p].last != NONE)
+		t->n[t->n[p].last].next = c;
+	else
+		t->n[p].child = c;
+	t->n[p].last = c;
 }
 
 /* RFC 5256 §3 REFERENCES step 1: the id table and the links. */
@@ -226,8 +240,8 @@ static void thr_link(struct mailthread *t)
 static void prune(struct mailthread *t, size_t k, bool root_level,
 		  unsigned depth)
 {
-	size_t kids[2] = {NONE, NONE}; /* new list head, tail */
 	size_t c = t->n[k].child;
+	t->n[k].child = t->n[k].last = NONE; /* rebuilt below */
 	while (c != NONE) {
 		size_t next = t->n[c].next;
 		if (depth < MAILTHREAD_DEPTH_MAX)
@@ -242,25 +256,13 @@ static void prune(struct mailthread *t, size_t k, bool root_level,
 			/* (B) its children take its place */
 			for (size_t g = t->n[c].child, gn; g != NONE; g = gn) {
 				gn = t->n[g].next;
-				t->n[g].parent = k;
-				t->n[g].next = NONE;
-				if (kids[1] == NONE)
-					kids[0] = g;
-				else
-					t->n[kids[1]].next = g;
-				kids[1] = g;
+				add_child(t, k, g);
 			}
 		} else {
-			t->n[c].next = NONE;
-			if (kids[1] == NONE)
-				kids[0] = c;
-			else
-				t->n[kids[1]].next = c;
-			kids[1] = c;
+			add_child(t, k, c);
 		}
 		c = next;
 	}
-	t->n[k].child = kids[0];
 }
 
 /* The message a node sorts and is named by: itself, or a dummy's first
@@ -305,10 +307,9 @@ static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 	cmp_thr = t;
 	qsort(v, n, sizeof *v, node_cmp);
 	cmp_thr = NULL;
-	t->n[k].child = v[0];
-	for (i = 0; i + 1 < n; i++)
-		t->n[v[i]].next = v[i + 1];
-	t->n[v[n - 1]].next = NONE;
+	t->n[k].child = t->n[k].last = NONE;
+	for (i = 0; i < n; i++)
+		add_child(t, k, v[i]);
 	free(v);
 }
 
@@ -374,21 +375,26 @@ static void gather(struct mailthread *t, size_t root)
 				gn = t->n[g].next;
 				add_child(t, other, g);
 			}
-			t->n[me].child = NONE;
+			t->n[me].child = t->n[me].last = NONE;
 		} else if (o_dummy || (!me_dummy && m->reply &&
 				       !t->msgs[t->n[other].msg].reply)) {
 			add_child(t, other, me);
 		} else {
 			/* a new dummy holding both, in other's place */
 			size_t d = node_new(t, NULL);
-			size_t *pp = &t->n[root].child;
-			while (*pp != other)
-				pp = &t->n[*pp].next;
-			*pp = d;
-			t->n[d].parent = root;
-			t->n[d].next = t->n[other].next;
-			t->n[other].parent = NONE;
-			t->n[other].next = NONE;
+			struct tnode *o = &t->n[other], *dn = &t->n[d];
+			dn->parent = root;
+			dn->prev = o->prev;
+			dn->next = o->next;
+			if (o->prev != NONE)
+				t->n[o->prev].next = d;
+			else
+				t->n[root].child = d;
+			if (o->next != NONE)
+				t->n[o->next].prev = d;
+			else
+				t->n[root].last = d;
+			o->parent = o->prev = o->next = NONE;
 			add_child(t, d, other);
 			add_child(t, d, me);
 			tab[h] = d;

@@ -1,11 +1,12 @@
 /*
  * SORT; see imap_sort.h.  Each matching message is read once (there is
  * no sort index yet: a SORT costs a read of every matching file, as a
- * SEARCH BODY does), its keys are computed into a small record, and the
- * records are sorted with the keys in order.  The DATE key is the Date:
- * field in UTC, or the internal date when there is none (RFC 5256 §2.2);
- * address keys use the first address of the field (lib/addrlist): its
- * local part for FROM/TO/CC, its display name or else "local@domain" for
+ * SEARCH BODY does, except for the date and size cache below), its keys
+ * are computed into a small record, and the records are sorted with the
+ * keys in order.  The DATE key is the Date: field in UTC, or the
+ * internal date when there is none (RFC 5256 §2.2); address keys use the
+ * first address of the field (lib/addrlist): its local part for
+ * FROM/TO/CC, its display name or else "local@domain" for
  * DISPLAYFROM/DISPLAYTO.
  */
 #include "imap_sort.h"
@@ -287,6 +288,123 @@ static void sort_one(void *ctx, const struct imap_search_msg *m)
 	rec_keys(r, m->text, m->len, x->cr);
 }
 
+/* ---- the date/size cache ------------------------------------------------
+
+   SORT by ARRIVAL, DATE and SIZE with a search that reads no text (the
+   common `SORT (REVERSE DATE) UTF-8 ALL` of clients and webmail) needs
+   from each file only its Date: and its size in CR LF form.  Both are
+   fixed for a UID (a Maildir message's content never changes), so each
+   worker keeps them for the last folder it sorted this way, keyed by UID
+   and checked by the file's base name and size as youju.index's entries
+   are; a later SORT of that folder reads only the files it has not seen.
+   One folder per process, 40 bytes a message, rebuilt at each such SORT
+   (expunged messages fall out); another folder or UIDVALIDITY replaces
+   it. */
+
+struct sc_ent {
+	uint32_t uid;
+	bool has_date; /* a readable Date: (else the internal date) */
+	int64_t date;
+	uint64_t vsize;
+	uint64_t size; /* validators: the file size and base name hash */
+	uint64_t base_hash;
+};
+
+static struct {
+	char *path;
+	uint32_t uidvalidity;
+	struct sc_ent *e;
+	size_t n;
+} sc;
+
+static uint64_t sc_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static bool sc_scalar_only(const struct imap_sort_keys *cr)
+{
+	for (size_t k = 0; k < cr->n; k++)
+		if (cr->key[k] != SORT_ARRIVAL && cr->key[k] != SORT_DATE &&
+		    cr->key[k] != SORT_SIZE)
+			return false;
+	return true;
+}
+
+/* sort_one for a search that reads no text and keys sc_scalar_only:
+   each message's date and size from the cache, else from its file. */
+static void sort_scalar(struct maildir_folder *f, const bool *recent,
+			const struct imap_search *s, struct sort_ctx *x)
+{
+	bool same = sc.path != NULL && strcmp(sc.path, f->path) == 0 &&
+		    sc.uidvalidity == f->uidvalidity;
+	struct sc_ent *ne = xcalloc(f->n ? f->n : 1, sizeof *ne);
+	size_t nn = 0, j = 0;
+	struct buf msg;
+	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *mm = &f->msgs[i];
+		uint64_t bh = sc_hash(mm->base);
+		while (same && j < sc.n && sc.e[j].uid < mm->uid)
+			j++;
+		struct sc_ent *c = &ne[nn];
+		if (same && j < sc.n && sc.e[j].uid == mm->uid &&
+		    sc.e[j].size == mm->size && sc.e[j].base_hash == bh) {
+			*c = sc.e[j];
+		} else {
+			buf_reset(&msg);
+			if (maildir_msg_read(f, mm, &msg) < 0)
+				continue; /* expunged meanwhile */
+			const char *t = msg.p ? msg.p : "";
+			size_t hl = imap_render_header_end(t, msg.len);
+			struct buf v;
+			buf_init(&v, 1 << 20);
+			*c = (struct sc_ent){.uid = mm->uid,
+					     .vsize =
+						 maildir_crlf_size(t, msg.len),
+					     .size = mm->size,
+					     .base_hash = bh};
+			if (mailsort_field(t, hl, "Date", &v))
+				c->has_date = mailsort_parse_date(
+				    v.p ? v.p : "", v.len, &c->date);
+			buf_deinit(&v);
+		}
+		nn++;
+		struct imap_search_msg m = {
+		    .seq = (uint32_t)(i + 1),
+		    .uid = mm->uid,
+		    .max_seq = (uint32_t)f->n,
+		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
+		    .letters = mm->letters,
+		    .recent = recent[i],
+		    .size = c->vsize,
+		    .internal_date = mm->mtime,
+		    .folder = f,
+		    .msg = mm,
+		};
+		if (!imap_search_match(s, &m))
+			continue;
+		struct sort_rec *r = &x->recs[x->nr++];
+		r->seq = m.seq;
+		r->id = x->uid ? m.uid : m.seq;
+		r->arrival = (int64_t)m.internal_date;
+		r->date = c->has_date ? c->date : (int64_t)m.internal_date;
+		r->size = m.size;
+	}
+	buf_deinit(&msg);
+	if (!same) {
+		free(sc.path);
+		sc.path = xstrdup(f->path);
+		sc.uidvalidity = f->uidvalidity;
+	}
+	free(sc.e);
+	sc.e = ne;
+	sc.n = nn;
+}
+
 /* The messages of f matching s, sorted by cr (owned, *nr_r of them;
    each with rec_free'd strings already). */
 static struct sort_rec *sort_collect(struct maildir_folder *f,
@@ -297,7 +415,11 @@ static struct sort_rec *sort_collect(struct maildir_folder *f,
 {
 	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
 			     cr};
-	imap_sort_each(f, recent, s, sort_one, &x);
+	if (sc_scalar_only(cr) && !imap_search_needs_text(s) &&
+	    !imap_search_needs_file(s))
+		sort_scalar(f, recent, s, &x);
+	else
+		imap_sort_each(f, recent, s, sort_one, &x);
 	/* qsort has no context argument in C11: the criteria go through a
 	   file-scope pointer (one event loop per process, no threads here) */
 	sort_cur = cr;

@@ -82,6 +82,25 @@ void wm_html_plain(const char *h, size_t n, struct buf *out);
 int wm_compose_body(struct buf *m, const char *rnd, const char *text,
 		    size_t tlen, const char *html, size_t hlen,
 		    const struct wm_upload *inl, size_t n);
+/* wm_compose_body with the text part's bytes in charset cs (its label);
+   the HTML part stays UTF-8. */
+int wm_compose_body_cs(struct buf *m, const char *rnd, const char *cs,
+		       const char *text, size_t tlen, const char *html,
+		       size_t hlen, const struct wm_upload *inl, size_t n);
+
+/* ---- outcharset.c: "try local charset" for outgoing mail ---- */
+
+/* Whether each of the n UTF-8 texts (lens[i] bytes) goes to charset cs
+   and back unchanged (no transliteration); false for an empty or unknown
+   cs. */
+bool wm_out_charset_fits(const char *cs, const char *const *texts,
+			 const size_t *lens, size_t n);
+/* n bytes of UTF-8 s converted to cs, appended to out (shift state reset
+   at the end); 0, or -1 (no mapping, out full). */
+int wm_out_convert(const char *cs, const char *s, size_t n, struct buf *out);
+/* The RFC 2047 words of wm_header_text, in charset cs: appends
+   " =?cs?B?...?=\r\n" per piece of s (NUL-terminated UTF-8); 0 or -1. */
+int wm_out_words(struct buf *m, const char *cs, const char *s);
 
 /* ---- draftparts.c, mdn.c, preview.c ---- */
 

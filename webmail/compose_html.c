@@ -516,24 +516,28 @@ void wm_html_plain(const char *h, size_t n, struct buf *out)
 
 /* ---- the body ---- */
 
-static int text_part(struct buf *m, const char *text, size_t tlen)
+static int text_part(struct buf *m, const char *cs, const char *text,
+		     size_t tlen)
 {
-	int r = buf_printf(m, "Content-Type: text/plain; charset=UTF-8\r\n"
-			      "Content-Transfer-Encoding: "
-			      "quoted-printable\r\n\r\n");
+	int r = buf_printf(m,
+			   "Content-Type: text/plain; charset=%s\r\n"
+			   "Content-Transfer-Encoding: "
+			   "quoted-printable\r\n\r\n",
+			   cs);
 	r |= wm_qp_body(m, text, tlen);
 	return r != 0 ? -1 : 0;
 }
 
-static int alternative(struct buf *m, const char *rnd, const char *text,
-		       size_t tlen, const char *html, size_t hlen)
+static int alternative(struct buf *m, const char *rnd, const char *cs,
+		       const char *text, size_t tlen, const char *html,
+		       size_t hlen)
 {
 	int r = buf_printf(m,
 			   "Content-Type: multipart/alternative;\r\n"
 			   " boundary=\"=_youju_a_%.24s\"\r\n\r\n"
 			   "--=_youju_a_%.24s\r\n",
 			   rnd, rnd);
-	r |= text_part(m, text, tlen);
+	r |= text_part(m, cs, text, tlen);
 	r |= buf_printf(m,
 			"--=_youju_a_%.24s\r\n"
 			"Content-Type: text/html; charset=UTF-8\r\n"
@@ -548,17 +552,25 @@ int wm_compose_body(struct buf *m, const char *rnd, const char *text,
 		    size_t tlen, const char *html, size_t hlen,
 		    const struct wm_upload *inl, size_t n)
 {
+	return wm_compose_body_cs(m, rnd, "UTF-8", text, tlen, html, hlen, inl,
+				  n);
+}
+
+int wm_compose_body_cs(struct buf *m, const char *rnd, const char *cs,
+		       const char *text, size_t tlen, const char *html,
+		       size_t hlen, const struct wm_upload *inl, size_t n)
+{
 	if (html == NULL)
-		return text_part(m, text, tlen);
+		return text_part(m, cs, text, tlen);
 	if (n == 0)
-		return alternative(m, rnd, text, tlen, html, hlen);
+		return alternative(m, rnd, cs, text, tlen, html, hlen);
 	int r = buf_printf(m,
 			   "Content-Type: multipart/related;\r\n"
 			   " type=\"multipart/alternative\";\r\n"
 			   " boundary=\"=_youju_r_%.24s\"\r\n\r\n"
 			   "--=_youju_r_%.24s\r\n",
 			   rnd, rnd);
-	r |= alternative(m, rnd, text, tlen, html, hlen);
+	r |= alternative(m, rnd, cs, text, tlen, html, hlen);
 	for (size_t i = 0; i < n; i++) {
 		const char *id = strrchr(inl[i].path, '.');
 		const char *type = wm_image_type(inl[i].data, inl[i].len);

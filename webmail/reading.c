@@ -23,9 +23,9 @@
    ExtMail's users get (Chinese, Japanese, Korean), and the usual
    Western and Cyrillic ones. */
 static const char *const local_charsets[] = {
-    "GB18030",	    "Big5",	    "Big5-HKSCS", "ISO-2022-JP",
-    "Shift_JIS",    "EUC-JP",	    "EUC-KR",	  "ISO-8859-1",
-    "windows-1252", "windows-1251", "KOI8-R",	  NULL};
+    "GB18030",	    "GBK",	    "GB2312", "Big5",	"Big5-HKSCS",
+    "ISO-2022-JP",  "Shift_JIS",    "EUC-JP", "EUC-KR", "ISO-8859-1",
+    "windows-1252", "windows-1251", "KOI8-R", NULL};
 
 bool wm_local_charset_ok(const char *v)
 {

@@ -26,8 +26,9 @@ struct wm_charsets {
 };
 
 /* Whether v names a charset the "try local charset" preference offers
-   (case-insensitive: GB18030, Big5, Big5-HKSCS, ISO-2022-JP, Shift_JIS,
-   EUC-JP, EUC-KR, ISO-8859-1, windows-1252, windows-1251, KOI8-R). */
+   (case-insensitive: GB18030, GBK, GB2312, Big5, Big5-HKSCS, ISO-2022-JP,
+   Shift_JIS, EUC-JP, EUC-KR, ISO-8859-1, windows-1252, windows-1251, KOI8-R).
+ */
 bool wm_local_charset_ok(const char *v);
 
 /*

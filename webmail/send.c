@@ -659,6 +659,21 @@ static void compose(struct http_req *req, bool draft)
 	}
 	snprintf(mid, sizeof mid, "<%lld.%s@%s>", (long long)now, rnd,
 		 dom != NULL ? dom + 1 : wm->myhostname);
+	/* "try local charset" (ExtMail): the text part, the Subject and the
+	   display name in the user's charset when all of them fit it;
+	   drafts stay UTF-8 */
+	const char *cs = NULL;
+	struct buf ltext;
+	buf_init(&ltext, 4 * tlen + 64);
+	if (!draft && me->prefs.local_charset[0] != '\0') {
+		const char *texts[] = {text, subject, me->name};
+		size_t lens[] = {tlen, strlen(subject), strlen(me->name)};
+		if (wm_out_charset_fits(me->prefs.local_charset, texts, lens,
+					3) &&
+		    wm_out_convert(me->prefs.local_charset, text, tlen,
+				   &ltext) == 0)
+			cs = me->prefs.local_charset;
+	}
 	struct buf from;
 	buf_init(&from, 2048);
 	if (me->name[0] != '\0') {
@@ -671,7 +686,11 @@ static void compose(struct http_req *req, bool draft)
 		if (plain)
 			(void)!buf_printf(&from, "\"%s\" <%s>", me->name,
 					  me->acct.user);
-		else {
+		else if (cs != NULL) {
+			if (wm_out_words(&from, cs, me->name) < 0)
+				buf_reset(&from);
+			(void)!buf_printf(&from, " <%s>", me->acct.user);
+		} else {
 			char enc[700];
 			size_t nl =
 			    strlen(me->name) > 300 ? 300 : strlen(me->name);
@@ -683,7 +702,9 @@ static void compose(struct http_req *req, bool draft)
 		}
 	} else
 		(void)!buf_printf(&from, "<%s>", me->acct.user);
-	int r = buf_printf(&msg, "From: %s\r\n", buf_cstr(&from));
+	int r = buf_printf(&msg, "From:%s%s\r\n",
+			   from.len > 0 && from.p[0] == ' ' ? "" : " ",
+			   buf_cstr(&from));
 	buf_deinit(&from);
 	if (to.len > 0)
 		r |= buf_printf(&msg, "To: %s\r\n", buf_cstr(&to));
@@ -691,7 +712,14 @@ static void compose(struct http_req *req, bool draft)
 		r |= buf_printf(&msg, "Cc: %s\r\n", buf_cstr(&cc));
 	if (draft && bcc.len > 0)
 		r |= buf_printf(&msg, "Bcc: %s\r\n", buf_cstr(&bcc));
-	r |= wm_header_text(&msg, "Subject", subject);
+	bool ascii = true;
+	for (const char *c = subject; *c; c++)
+		ascii = ascii && (unsigned char)*c < 0x80;
+	if (cs != NULL && !ascii)
+		r |= buf_printf(&msg, "Subject:") < 0 ||
+		     wm_out_words(&msg, cs, subject) < 0;
+	else
+		r |= wm_header_text(&msg, "Subject", subject);
 	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\n", irt);
@@ -724,9 +752,15 @@ static void compose(struct http_req *req, bool draft)
 				"This is a multi-part message in MIME format."
 				"\r\n\r\n--%s\r\n",
 				boundary, boundary);
-	r |= wm_compose_body(&msg, rnd, text, tlen,
-			     html ? buf_cstr(&clean) : NULL, clean.len, inl,
-			     ninl);
+	if (cs != NULL)
+		r |= wm_compose_body_cs(
+		    &msg, rnd, cs, buf_cstr(&ltext), ltext.len,
+		    html ? buf_cstr(&clean) : NULL, clean.len, inl, ninl);
+	else
+		r |= wm_compose_body(&msg, rnd, text, tlen,
+				     html ? buf_cstr(&clean) : NULL, clean.len,
+				     inl, ninl);
+	buf_deinit(&ltext);
 	for (size_t i = 0; i < nups; i++)
 		r |= attachment_part(&msg, boundary, &ups[i]);
 	if (fwd.len > 0) {

@@ -1,19 +1,22 @@
-"""youju-webmail against Roundcube (issue 12's peer), both on the same
+"""youju-webmail against Roundcube (issue 12's peer), all on the same
 mailbox: Roundcube 1.6 from Debian 12 (roundcube-core, roundcube-sqlite3,
 php-cli; installed here with apt-get when missing, never by make test)
-served by PHP's own server (PHP_CLI_SERVER_WORKERS=2) and reading the
-mailbox over IMAP from this instance's youju-mra; youju-webmail reading
-the same Maildir.  Measured, BENCH_REPEAT times each, one request at a
-time: the login (Roundcube: its form's POST, with the token fetched
-beforehand; youju: POST /api/session) and page 1 of the Inbox sorted by
-date, newest first (Roundcube: the list request its own page makes,
-_action=list; youju: GET /api/messages).  Prints p50 and p99 of both and
-their ratio (Roundcube / youju: above 1 means youju is faster).
-BENCH_RC_MESSAGES (10,000) messages in the Inbox."""
+served by PHP's own server (PHP_CLI_SERVER_WORKERS=2), twice: once
+reading the mailbox over IMAP from a private Dovecot 2.3 (Debian's
+dovecot-imapd, tests/integration/dovecot_peer.py) on the same Maildir --
+the peer the issue names -- and once from this instance's youju-mra;
+youju-webmail reading the Maildir itself.  Measured, BENCH_REPEAT times
+each, one request at a time: the login (Roundcube: its form's POST, with
+the token fetched beforehand; youju: POST /api/session) and page 1 of the
+Inbox sorted by date, newest first (Roundcube: the list request its own
+page makes, _action=list; youju: GET /api/messages).  Prints p50 and p99
+of each and the ratios Roundcube / youju-webmail (above 1 means youju is
+faster).  BENCH_RC_MESSAGES (10,000) messages in the Inbox."""
 import http.client
 import imaplib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -28,6 +31,7 @@ import urllib.parse
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
                                 "tests", "integration"))
 from harness import Instance  # noqa: E402
+from dovecot_peer import Dovecot  # noqa: E402
 
 N = int(os.environ.get("BENCH_RC_MESSAGES", "10000"))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "20"))
@@ -63,6 +67,7 @@ def free_port():
 
 
 def configure(work, imap_port):
+    os.makedirs(work)
     conf = os.path.join(work, "config")
     os.makedirs(conf)
     for n in ("defaults.inc.php", "mimetypes.php"):
@@ -186,14 +191,56 @@ def stats(lat):
     return statistics.median(lat), lat[max(0, int(len(lat) * .99) - 1)]
 
 
+def start_php(work, conf):
+    port = free_port()
+    env = dict(os.environ, ROUNDCUBE_CONFIG_DIR=conf,
+               PHP_CLI_SERVER_WORKERS="2")
+    php = subprocess.Popen(
+        ["php", "-S", f"127.0.0.1:{port}", "-t", RC + "/public_html"],
+        env=env, stdout=open(os.path.join(work, "php.log"), "w"),
+        stderr=subprocess.STDOUT, start_new_session=True)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), 1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    return php, port
+
+
+def imap_page(port, addr):
+    """What Roundcube waits for: the server's SORT and the page's FETCH
+    on one logged-in connection; (p50, p99)."""
+    m = imaplib.IMAP4("127.0.0.1", port)
+    m.login(addr, PW)
+    m.select("INBOX")
+    lat = []
+    for _ in range(REPEAT):
+        t0 = time.perf_counter()
+        typ, d = m.uid("SORT", "(REVERSE DATE)", "US-ASCII", "ALL")
+        uids = d[0].split()[:50]
+        assert typ == "OK" and len(uids) == 50, (typ, d[:1])
+        m.uid("FETCH", b",".join(uids).decode(),
+              "(UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
+              "(DATE FROM TO SUBJECT CONTENT-TYPE)])")
+        lat.append((time.perf_counter() - t0) * 1000)
+    m.logout()
+    return stats(lat)
+
+
 def main():
+    if os.geteuid() != 0:
+        log("skipped: needs root (Dovecot and youju-mra drop to vmail)")
+        return 0
     if not install():
         log("Roundcube is not installable here: no comparison")
         return 1
     inst = Instance(sys.argv[1], os.path.join(os.path.dirname(__file__),
                                               "..", ".."))
     work = tempfile.mkdtemp(prefix="youju-roundcube-")
-    php = None
+    os.chmod(work, 0o755)  # Dovecot's auth process reads its users file
+    phps = []
+    dv = None
     try:
         inst.start()
         addr = "bench@extmail.org"
@@ -216,84 +263,90 @@ def main():
             name = f"{1700000000 + i}.M{i}P1.bench,S={len(body)}:2,S"
             with open(os.path.join(md, "cur", name), "w") as f:
                 f.write(body)
-        if os.geteuid() == 0:
-            os.system(f"chown -R vmail: {md}")
+        os.system(f"chown -R vmail: {md}")
         # youju.index filled once, as any IMAP client would
         m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
         m.login(addr, PW)
         m.select("INBOX")
         m.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
         m.logout()
+        # a private Dovecot on the same Maildir; its index built once too
+        vm = pwd.getpwnam("vmail")
+        dv = Dovecot(os.path.join(work, "dovecot"), [
+            (addr, PW, vm.pw_uid, vm.pw_gid,
+             inst.path("mailbox", "extmail.org", "bench"))])
+        dv.start()
+        m = imaplib.IMAP4("127.0.0.1", dv.ports["imap"])
+        m.login(addr, PW)
+        typ, d = m.select("INBOX")
+        assert typ == "OK" and int(d[0]) == N, (typ, d)
+        m.fetch("1:*", "(ENVELOPE BODYSTRUCTURE)")
+        m.logout()
         log(f"{N} messages in the Inbox")
 
-        conf = configure(work, inst.ports["imap"])
-        port = free_port()
-        env = dict(os.environ, ROUNDCUBE_CONFIG_DIR=conf,
-                   PHP_CLI_SERVER_WORKERS="2")
-        php = subprocess.Popen(
-            ["php", "-S", f"127.0.0.1:{port}", "-t", RC + "/public_html"],
-            env=env, stdout=open(os.path.join(work, "php.log"), "w"),
-            stderr=subprocess.STDOUT, start_new_session=True)
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), 1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        # warm both (PHP's opcache, youju's kept scan and sort keys)
-        jar, tok, _ = rc_login(port)
-        rc_list(port, jar, tok)
+        servers = {}  # name: (php port, imap port)
+        for name, iport in (("Roundcube/Dovecot", dv.ports["imap"]),
+                            ("Roundcube/youju-mra", inst.ports["imap"])):
+            d = os.path.join(work, name.split("/")[1])
+            php, port = start_php(d, configure(d, iport))
+            phps.append(php)
+            servers[name] = (port, iport)
+        # warm all (PHP's opcache, Dovecot's cache, youju's kept scan and
+        # sort keys)
+        sess = {}
+        for name, (port, _) in servers.items():
+            jar, tok, _ = rc_login(port)
+            rc_list(port, jar, tok)
+            sess[name] = (jar, tok)
         wport = inst.ports["webmail"]
         st, _, _, sc = yj_req(wport, "POST", "/api/session",
                               body={"user": addr, "password": PW})
         assert st == 200, st
         cookie = sc.split(";")[0]
-        yj_req(wport, "GET", "/api/messages?folder=INBOX&sort=date")
+        yj_req(wport, "GET", "/api/messages?folder=INBOX&sort=date",
+               cookie)
 
         res = {}
-        lat_rc, lat_yj = [], []
+        lat = {k: [] for k in list(servers) + ["youju-webmail"]}
         for _ in range(REPEAT):
-            lat_rc.append(rc_login(port)[2])
+            for name, (port, _) in servers.items():
+                lat[name].append(rc_login(port)[2])
             st, _, ms, _ = yj_req(wport, "POST", "/api/session",
                                   body={"user": addr, "password": PW})
             assert st == 200, st
-            lat_yj.append(ms)
-        res["login"] = (stats(lat_rc), stats(lat_yj))
-        lat_rc, lat_yj = [], []
+            lat["youju-webmail"].append(ms)
+        res["login"] = {k: stats(v) for k, v in lat.items()}
+        lat = {k: [] for k in list(servers) + ["youju-webmail"]}
         for _ in range(REPEAT):
-            lat_rc.append(rc_list(port, jar, tok))
+            for name, (port, _) in servers.items():
+                lat[name].append(rc_list(port, *sess[name]))
             st, data, ms, _ = yj_req(
                 wport, "GET", "/api/messages?folder=INBOX&sort=date&"
                 "order=desc", cookie)
             assert st == 200 and len(json.loads(data)["messages"]) == 50
-            lat_yj.append(ms)
-        res["page 1 by date"] = (stats(lat_rc), stats(lat_yj))
-        # what Roundcube waits for: youju-mra's SORT and the page's FETCH
-        # on one logged-in connection
-        m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
-        m.login(addr, PW)
-        m.select("INBOX")
-        lat = []
-        for _ in range(REPEAT):
-            t0 = time.perf_counter()
-            typ, d = m.uid("SORT", "(REVERSE DATE)", "US-ASCII", "ALL")
-            uids = d[0].split()[:50]
-            m.uid("FETCH", b",".join(uids).decode(),
-                  "(UID RFC822.SIZE FLAGS BODY.PEEK[HEADER.FIELDS "
-                  "(DATE FROM TO SUBJECT CONTENT-TYPE)])")
-            lat.append((time.perf_counter() - t0) * 1000)
-        m.logout()
-        i50, i99 = stats(lat)
-        log(f"IMAP UID SORT (REVERSE DATE) + FETCH of the page from "
-            f"youju-mra alone: p50 {i50:.1f} ms p99 {i99:.1f} ms")
-        for k, ((r50, r99), (y50, y99)) in res.items():
-            log(f"{k:15s} Roundcube p50 {r50:7.1f} ms p99 {r99:7.1f} ms | "
-                f"youju p50 {y50:7.1f} ms p99 {y99:7.1f} ms | "
-                f"ratio p50 {r50 / y50:5.1f}x p99 {r99 / y99:5.1f}x")
+            lat["youju-webmail"].append(ms)
+        res["page 1 by date"] = {k: stats(v) for k, v in lat.items()}
+        for name, iport in (("Dovecot", dv.ports["imap"]),
+                            ("youju-mra", inst.ports["imap"])):
+            i50, i99 = imap_page(iport, addr)
+            log(f"IMAP UID SORT (REVERSE DATE) + FETCH of the page from "
+                f"{name} alone: p50 {i50:.1f} ms p99 {i99:.1f} ms")
+        print(f"{'request':16} {'server':22} {'p50 ms':>9} {'p99 ms':>9}"
+              f" {'/ youju p50':>12} {'p99':>7}")
+        for k, row in res.items():
+            y50, y99 = row["youju-webmail"]
+            for name, (p50, p99) in row.items():
+                ratio = (f"{p50 / y50:11.1f}x {p99 / y99:6.1f}x"
+                         if name != "youju-webmail" else "")
+                print(f"{k:16} {name:22} {p50:9.1f} {p99:9.1f} {ratio}")
+        print("ratios: Roundcube / youju-webmail, above 1 means youju "
+              "is faster")
     finally:
-        if php is not None:
+        for php in phps:
             os.killpg(php.pid, signal.SIGTERM)
             php.wait(timeout=10)
+        if dv is not None:
+            dv.stop()
         inst.teardown()
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -1,9 +1,10 @@
 #!/bin/sh
 # youju-webmail: the message list of a 50,000-message folder, by date and
 # by from, with and without youju.index; opening a message; memory per
-# logged-in session (sessions.py); login and page 1 against Roundcube on
-# the same mailbox (roundcube.py: installs Debian's roundcube-core,
-# roundcube-sqlite3, php-cli when missing) (issue 12).
+# logged-in session (sessions.py); login and page 1 against Roundcube over
+# a private Dovecot and over youju-mra, all on the same mailbox
+# (roundcube.py: installs Debian's roundcube-core, roundcube-sqlite3,
+# php-cli when missing; needs root) (issue 12).
 #   YOUJU_BIN       binaries (default: build/bin)
 #   BENCH_MESSAGES  messages in the folder (50000)
 #   BENCH_REPEAT    requests per measurement (20)

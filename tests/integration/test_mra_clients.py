@@ -41,17 +41,19 @@ def setup(inst):
              f"'{DOMAIN}/{LOCAL}/Maildir/', '{DOMAIN}/{LOCAL}', '0', "
              f"'{DOMAIN}', 1000, 1000, 1)")
     imap(inst).logout()  # creates the Maildir before the deliveries
+    # one at a time: separate messages are delivered in parallel, in no
+    # set order, and the sessions below expect "client test 0" as message 1
+    md = inst.path("mailbox", DOMAIN, LOCAL, "Maildir")
     with smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=30) as s:
         for i in range(3):
             s.sendmail("bob@example.com", [USER],
                        f"From: bob@example.com\r\nTo: {USER}\r\n"
                        f"Subject: client test {i}\r\n\r\nbody {i}\r\n")
-    md = inst.path("mailbox", DOMAIN, LOCAL, "Maildir")
-    deadline = time.time() + 30
-    while sum(len(os.listdir(os.path.join(md, d)))
-              for d in ("new", "cur")) < 3:
-        assert time.time() < deadline, "deliveries did not arrive"
-        time.sleep(0.1)
+            deadline = time.time() + 30
+            while sum(len(os.listdir(os.path.join(md, d)))
+                      for d in ("new", "cur")) < i + 1:
+                assert time.time() < deadline, "deliveries did not arrive"
+                time.sleep(0.05)
     _ready.append(True)
 
 

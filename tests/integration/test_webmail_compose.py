@@ -400,3 +400,77 @@ def test_attachment_view_images_only(inst):
     assert c2.call("GET", "/api/attachment/view",
                    query={**q, "part": "2"})[0] == 404
     m.logout()
+
+
+def nth_message(m, n, box="INBOX", timeout=30):
+    """The raw bytes of message n (1-based) in box, waiting for it."""
+    deadline = time.time() + timeout
+    while True:
+        typ, d = m.select(box)
+        if int(d[0]) >= n:
+            typ, d = m.fetch(str(n), "(BODY.PEEK[])")
+            return d[0][1]
+        assert time.time() < deadline, f"no message {n} in {box}"
+        time.sleep(0.2)
+
+
+def test_try_local_charset_outgoing(inst):
+    """ExtMail's "try local charset" for outgoing mail: the text part,
+    the Subject and the display name in the preference's charset when
+    all of them fit it (iconv round trip), otherwise all UTF-8; the
+    delivered message and the copy in Sent decode to the same text."""
+    addr, m, c = login_user(inst, "wmlocalcs")
+    rcpt = user(inst, "wmlocalcs2")
+    r = imap(inst, rcpt)
+    cases = [
+        # (preference, name, subject, text, expected label)
+        ("GB2312", "张三", "测试 中文 1", "你好，世界\n第二行：邮件",
+         "gb2312"),
+        # 堃 is GBK, not GB2312: everything falls back to UTF-8
+        ("GB2312", "张三", "测试 2", "你好 堃", "utf-8"),
+        # the body fits GB2312 but the display name does not
+        ("GB2312", "李堃", "测试 3", "你好", "utf-8"),
+        ("GB18030", "王五", "测试 4 😀", "表情 😀 €", "gb18030"),
+        ("Big5", "陳大文", "繁體 5", "繁體中文測試", "big5"),
+        # 简 is simplified: not in Big5
+        ("Big5", "陳大文", "繁體 6", "繁體 简体", "utf-8"),
+        ("ISO-2022-JP", "山田", "日本語 7", "日本語のテキスト\nカタカナ",
+         "iso-2022-jp"),
+        ("", "张三", "测试 8", "你好", "utf-8"),
+    ]
+    for i, (cs, name, subject, text, label) in enumerate(cases, 1):
+        ok(c.call("PUT", "/api/prefs", {"local_charset": cs, "name": name}))
+        ok(c.call("POST", "/api/send", {"to": [rcpt], "subject": subject,
+                                        "text": text}))
+        for box, mm in (("INBOX", r), ("Sent", m)):
+            raw = nth_message(mm, i, box)
+            e = email.message_from_bytes(raw, policy=email.policy.default)
+            what = (cs, subject, box)
+            assert e.get_content_type() == "text/plain", what
+            assert e.get_content_charset() == label, \
+                (what, e["Content-Type"])
+            body = e.get_payload(decode=True)
+            got = body.decode(label).replace("\r\n", "\n")
+            # the part ends in a line end (wm_qp_body)
+            assert got == text + "\n", (what, got)
+            assert str(e["Subject"]) == subject, (what, e["Subject"])
+            assert e["From"].addresses[0].display_name == name, \
+                (what, e["From"])
+            head = raw.split(b"\r\n\r\n")[0]
+            word = f"=?{cs if label != 'utf-8' else 'UTF-8'}?B?".encode()
+            assert head.count(word) >= 2, (what, head)
+            if label == "iso-2022-jp":
+                assert b"=1B$B" in raw, raw  # the escape to JIS X 0208
+    # an HTML message: its text part follows the rule, the HTML is UTF-8
+    ok(c.call("PUT", "/api/prefs", {"local_charset": "GB2312"}))
+    ok(c.call("POST", "/api/send", {"to": [rcpt], "subject": "html 9",
+                                    "html": "<p>你好 <b>世界</b></p>"}))
+    e = email.message_from_bytes(nth_message(r, len(cases) + 1),
+                                 policy=email.policy.default)
+    text, hp = e.get_payload()
+    assert text.get_content_charset() == "gb2312", text["Content-Type"]
+    assert text.get_content().replace("\r\n", "\n") == "你好 世界\n"
+    assert hp.get_content_charset() == "utf-8"
+    assert "<b>世界</b>" in hp.get_content()
+    r.logout()
+    m.logout()

@@ -50,7 +50,7 @@ export function saveToNetdisk(ui, folder, uid, a) {
 }
 
 // The charsets "try local charset" offers (prefs.c checks the same list).
-export const LOCAL_CHARSETS = ['GB18030', 'Big5', 'Big5-HKSCS', 'ISO-2022-JP', 'Shift_JIS', 'EUC-JP', 'EUC-KR',
+export const LOCAL_CHARSETS = ['GB18030', 'GBK', 'GB2312', 'Big5', 'Big5-HKSCS', 'ISO-2022-JP', 'Shift_JIS', 'EUC-JP', 'EUC-KR',
 	'ISO-8859-1', 'windows-1252', 'windows-1251', 'KOI8-R'];
 
 // Settings: the senders whose remote images are always shown, each with

@@ -412,9 +412,54 @@ static void test_folder(void)
 	test_assert(system(cmd) == 0);
 }
 
+static int base_cmp(const char *a, const char *b)
+{
+	return maildir_base_cmp(a, strlen(a), b, strlen(b));
+}
+
+static void test_base_order(void)
+{
+	test_begin("base order");
+	test_assert(base_cmp("5.M99999P1.h", "5.M100000P1.h") < 0);
+	test_assert(base_cmp("5.M100000P1.h", "5.M99999P1.h") > 0);
+	test_assert(base_cmp("999.b.h", "1000.a.h") < 0);
+	test_assert(base_cmp("5.M7P10.h", "5.M7P9.h") > 0);
+	test_assert(base_cmp("5.M7P9.h", "5.M7P9.h") == 0);
+	/* equal as numbers, spelled differently: ordered, never equal */
+	test_assert(base_cmp("5.M07", "5.M7") != 0);
+	test_assert(base_cmp("5.M07", "5.M7") == -base_cmp("5.M7", "5.M07"));
+	test_assert(base_cmp("5.M7", "5.M7x") < 0);
+	test_assert(base_cmp("a", "b") < 0 && base_cmp("", "a") < 0);
+
+	/* new files get their UIDs in that order, not in byte order */
+	char root[] = "/tmp/youju-test-maildir-XXXXXX";
+	test_assert(mkdtemp(root) != NULL);
+	char md[512], p[1024];
+	snprintf(md, sizeof md, "%s/Maildir", root);
+	const char *err = NULL;
+	test_assert(maildir_create(md, &err) == 0);
+	snprintf(p, sizeof p, "%s/new/5.M100000P1.h,S=2", md);
+	write_file(p, "b\n");
+	snprintf(p, sizeof p, "%s/new/5.M99999P1.h,S=2", md);
+	write_file(p, "a\n");
+	struct maildir_folder *f = maildir_folder_open(md, false, &err);
+	test_assert(f != NULL && f->n == 2);
+	if (f != NULL && f->n == 2) {
+		test_assert(f->msgs[0].uid == 1 &&
+			    strcmp(f->msgs[0].base, "5.M99999P1.h,S=2") == 0);
+		test_assert(f->msgs[1].uid == 2);
+	}
+	if (f != NULL)
+		maildir_folder_free(&f);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	test_assert(system(cmd) == 0);
+}
+
 int main(void)
 {
 	test_names();
+	test_base_order();
 	test_flags();
 	test_uidlist();
 	test_quota();

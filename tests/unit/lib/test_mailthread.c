@@ -45,6 +45,20 @@ static void check(struct mailthread *t, bool refs, const char *want)
 	test_assert(t == NULL);
 }
 
+static void check_big(struct mailthread *t, const char *want)
+{
+	size_t cap = strlen(want) + 64;
+	char *out = calloc(1, cap);
+	test_assert(out != NULL);
+	mailthread_build(t, true);
+	render(t, mailthread_child(t, mailthread_root(t)), out, cap);
+	if (strcmp(out, want) != 0)
+		fprintf(stderr, "got %.300s\nwant %.300s\n", out, want);
+	test_assert(strcmp(out, want) == 0);
+	mailthread_free(&t);
+	free(out);
+}
+
 static void test_references(void)
 {
 	test_begin("references");
@@ -126,8 +140,70 @@ static void test_ordered_subject(void)
 	check(t, false, "(1(4))(3(2))");
 }
 
+/*
+ * Many threads under the root, gathered by subject in the middle of the
+ * list (a new dummy in another's place, a reply moved under its
+ * original, an original found after its reply) and reply chains: the
+ * sibling lists stay whole.  Triples k of messages 3k+1..3k+3, dates
+ * rising with the id.
+ */
+static void test_many(void)
+{
+	test_begin("many threads");
+	enum { K = 600 };
+	struct mailthread *t = mailthread_new();
+	static char want[K * 40];
+	size_t wl = 0;
+	for (uint32_t k = 0; k < K; k++) {
+		uint32_t a = 3 * k + 1, b = a + 1, c = a + 2;
+		const char *subj[3] = {"", "", "Re: "};
+		if (k % 4 == 1)
+			subj[1] = "Re: ";
+		else if (k % 4 == 2)
+			subj[0] = "Re: ";
+		char h[3][256];
+		for (uint32_t i = 0; i < 3; i++) {
+			/* c replies to a by References, except when k % 4 == 3
+			 */
+			char refs[64] = "";
+			if (i == 2 && k % 4 != 3)
+				snprintf(refs, sizeof refs,
+					 "References: <m%u@x>\n", a);
+			uint32_t sec = a + i;
+			snprintf(h[i], sizeof h[i],
+				 "Message-ID: <m%u@x>\nSubject: %ss%u\n%s"
+				 "Date: Mon, 2 Mar 2026 %02u:%02u:%02u +0000\n",
+				 a + i, subj[i], k, refs, sec / 3600,
+				 sec / 60 % 60, sec % 60);
+		}
+		add(t, a, h[0]);
+		add(t, b, h[1]);
+		add(t, c, h[2]);
+		switch (k % 4) {
+		case 0: /* a and b plain: a dummy holds both */
+			wl += (size_t)snprintf(want + wl, sizeof want - wl,
+					       "((%u(%u))(%u))", a, c, b);
+			break;
+		case 1: /* b a reply: under a */
+			wl += (size_t)snprintf(want + wl, sizeof want - wl,
+					       "(%u(%u)(%u))", a, b, c);
+			break;
+		case 2: /* a the reply, b the original */
+			wl += (size_t)snprintf(want + wl, sizeof want - wl,
+					       "(%u(%u(%u)))", b, a, c);
+			break;
+		default: /* three plain-subject roots, c a reply by subject */
+			wl += (size_t)snprintf(want + wl, sizeof want - wl,
+					       "((%u)(%u)(%u))", a, b, c);
+			break;
+		}
+	}
+	check_big(t, want);
+}
+
 int main(void)
 {
+	test_many();
 	test_references();
 	test_dummy_and_gather();
 	test_broken();
