@@ -419,8 +419,8 @@ def test_try_local_charset_outgoing(inst):
     the Subject and the display name in the preference's charset when
     all of them fit it (iconv round trip), otherwise all UTF-8; the
     delivered message and the copy in Sent decode to the same text."""
-    addr, m, c = login_user(inst, "wmlocalcs")
-    rcpt = user(inst, "wmlocalcs2")
+    addr, m, c = login_user(inst, "wmoutcs")
+    rcpt = user(inst, "wmoutcs2")
     r = imap(inst, rcpt)
     cases = [
         # (preference, name, subject, text, expected label)
