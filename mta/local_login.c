@@ -124,9 +124,10 @@ static struct map *open_inline(const char *body, size_t len, char *err,
 		rc = -1;
 	}
 	free(copy);
-	struct map *m = rc == 0 ? map_from_text("texthash", text.p ? text.p : "",
-						text.len, err, errsz)
-				: NULL;
+	struct map *m = rc == 0
+			    ? map_from_text("texthash", text.p ? text.p : "",
+					    text.len, err, errsz)
+			    : NULL;
 	buf_deinit(&text);
 	return m;
 }

@@ -16,7 +16,8 @@ static void test_mail(void)
 	memset(&m, 0, sizeof(m));
 	/* kept: RET, ENVID, BODY; ignored: SIZE, AUTH, unknown */
 	size_t k = milter_args_mail(
-	    "Q1", "  RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME SIZE=100 AUTH=<> X=1",
+	    "Q1",
+	    "  RET=HDRS ENVID=abc+2Bdef BODY=8BITMIME SIZE=100 AUTH=<> X=1",
 	    &m);
 	test_assert(k == 3);
 	test_assert(m.ret == SMTP_RET_HDRS);
@@ -61,8 +62,8 @@ static void test_rcpt(void)
 	k = milter_args_rcpt("Q1", "NOTIFY=NEVER,DELAY ORCPT=nosemicolon",
 			     &notify, orcpt, sizeof(orcpt));
 	test_assert(k == 0 && notify == 0 && orcpt[0] == '\0');
-	k = milter_args_rcpt("Q1", "NOTIFY=NEVER NOTIFY=DELAY", &notify,
-			     orcpt, sizeof(orcpt));
+	k = milter_args_rcpt("Q1", "NOTIFY=NEVER NOTIFY=DELAY", &notify, orcpt,
+			     sizeof(orcpt));
 	test_assert(k == 1 && notify == SMTP_NOTIFY_NEVER);
 	/* an ORCPT longer than the caller's buffer is refused */
 	char small[8] = "";
