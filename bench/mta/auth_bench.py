@@ -21,8 +21,13 @@ Set-up (bench/mta/bench.py's youju instance and private Postfix, plus):
   skip_addresses is empty of loopback.  youju runs `dkim, spf` (DMARC off:
   Postfix has no DMARC here), Postfix the milter and the policy service;
   neither rejects (youju: smtpd_spf_fail_action = ignore; policyd-spf:
-  TestOnly).  The first delivered message of each side is checked for a
+  TestOnly).  Every delivered message of each side is checked for a
   dkim=pass and an SPF pass, so the run measures what it claims.
+- OpenDKIM finds the key in TestDNSData, not over DNS: see
+  start_opendkim() for why (Debian's OpenDKIM 2.11 crashes with
+  libunbound's ResolverConfiguration under concurrent sessions).
+
+BENCH_ROUNDS (--rounds) > 1 repeats the two runs in ABBA order.
 
 Reported: accepted messages/s (messages / time until the last smtp-source
 exits) for each, and youju / Postfix; the goal is >= 2x.
