@@ -37,9 +37,9 @@ int main(void)
 	test_assert(local_login_check(ll, "alice", 1000, "ALICE@Example.COM") ==
 		    LOCAL_LOGIN_LISTED);
 	/* the extension is ignored */
-	test_assert(local_login_check(ll, "alice", 1000,
-				      "alice+lists@example.com") ==
-		    LOCAL_LOGIN_LISTED);
+	test_assert(
+	    local_login_check(ll, "alice", 1000, "alice+lists@example.com") ==
+	    LOCAL_LOGIN_LISTED);
 	test_assert(local_login_check(ll, "alice", 1000, "") ==
 		    LOCAL_LOGIN_LISTED);
 	test_assert(local_login_check(ll, "alice", 1000, "bob@example.com") ==
@@ -62,12 +62,12 @@ int main(void)
 	const char *f1 = " Alice <alice@example.com>";
 	const char *f2 = " alice@example.com, eve@evil.example";
 	const char *f3 = " undisclosed-recipients:;";
-	test_assert(local_login_check_from(ll, "alice", 1000, f1,
-					   strlen(f1)) == LOCAL_LOGIN_LISTED);
-	test_assert(local_login_check_from(ll, "alice", 1000, f2,
-					   strlen(f2)) == LOCAL_LOGIN_DENIED);
-	test_assert(local_login_check_from(ll, "alice", 1000, f3,
-					   strlen(f3)) == LOCAL_LOGIN_DENIED);
+	test_assert(local_login_check_from(ll, "alice", 1000, f1, strlen(f1)) ==
+		    LOCAL_LOGIN_LISTED);
+	test_assert(local_login_check_from(ll, "alice", 1000, f2, strlen(f2)) ==
+		    LOCAL_LOGIN_DENIED);
+	test_assert(local_login_check_from(ll, "alice", 1000, f3, strlen(f3)) ==
+		    LOCAL_LOGIN_DENIED);
 	test_assert(local_login_check_from(ll, "root", 0, f1, strlen(f1)) ==
 		    LOCAL_LOGIN_ANY);
 	local_login_free(&ll);
