@@ -507,15 +507,22 @@ static void fold_crlf(char *v)
 /* One envelope change into r->ops: the address with white space and
    angle brackets taken off; for 'e' and '2' the ESMTP arguments that may
    follow it (d holds n bytes, NUL-terminated). */
-static int env_op(struct milter_result *r, char op, const char *d, size_t dn)
+static int env_op(const struct conn *c, struct milter_result *r, char op,
+		  const char *d, size_t dn)
 {
 	const char *args = "";
 	size_t al = 0, first = strlen(d);
 	if ((op == 'e' || op == '2') && first + 1 < dn) {
 		args = d + first + 1;
 		al = strnlen(args, dn - first - 1);
-		if (al > 1000)
-			return -1;
+		if (al > MILTER_ENV_ARGS_MAX) {
+			/* the change is made, its arguments dropped */
+			log_warning("%s: milter %s: ESMTP arguments of %zu "
+				    "bytes ignored",
+				    c->tx->queue_id, c->spec, al);
+			args = "";
+			al = 0;
+		}
 	}
 	if (r->nops >= MILTER_ENV_OPS_MAX)
 		return -1;
@@ -631,7 +638,7 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 					    : cmd == '-' ? A_DELRCPT
 					    : cmd == '+' ? A_ADDRCPT
 							 : A_ADDRCPT_PAR)) ||
-			    env_op(r, cmd, d, n) < 0)
+			    env_op(c, r, cmd, d, n) < 0)
 				goto bad;
 			break;
 		case 'q': /* quarantine */

@@ -24,6 +24,9 @@
 #define MILTER_PACKET_MAX (1u << 20)
 /* Most envelope changes kept from one message (more: a protocol error). */
 #define MILTER_ENV_OPS_MAX 1000
+/* Longest ESMTP argument text of one envelope change (longer: the change
+   is made without them, logged). */
+#define MILTER_ENV_ARGS_MAX 1000
 
 /* The steps that carry macros, in libmilter's SMFIM_* numbering. */
 enum milter_stage {
