@@ -8,7 +8,7 @@
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
-import {messageFrame} from './msgframe.js';
+import {messageFrame, fitFrame} from './msgframe.js';
 import {prefs, loadPrefs, showSettings} from './settings.js';
 import {showFilters} from './filters.js';
 import {showContacts, complete, addSender} from './contacts.js';
@@ -600,8 +600,12 @@ async function showMessage(folder, uid) {
 	const body = h('div', {class: 'body'}, textView);
 	const bar = h('div', {class: 'htmlbar'});
 	// The message HTML on its own sandboxed URL (msgframe.js)
-	const showHtml = (html, remote) =>
-		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame'), csSel.value));
+	// as tall as its text needs, within the window (msgframe.js)
+	const showHtml = (html, remote) => {
+		const f = messageFrame(folder, uid, remote, t('html_frame'), csSel.value);
+		body.replaceChildren(f);
+		fitFrame(f, html, textView.textContent, atts);
+	};
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];
