@@ -76,7 +76,7 @@ export function fitFrame(frame, html, text, after) {
 		const top = frame.getBoundingClientRect().top + window.scrollY;
 		const below = after && after.isConnected ? after.getBoundingClientRect().height + 24 : 24;
 		// a floor, so a small window still shows a useful frame
-		const floor = Math.min(Math.round(window.innerHeight * 0.45), 360);
+		const floor = Math.min(Math.round(window.innerHeight * 0.3), 240);
 		const room = Math.max(floor, window.innerHeight - top - below);
 		const need = textHeight(frame, html, text || '');
 		frame.style.height = (need > 0 ? Math.min(Math.max(need, 96), room) : room) + 'px';
