@@ -94,8 +94,10 @@ return [...document.querySelectorAll(arguments[0])]
 FRAME_FIT = "return document.querySelector('iframe.html').offsetHeight;"
 # where the thumbnails end, against the window's height
 THUMBS_IN_VIEW = """
+const f = document.querySelector('iframe.html');
 return {bottom: document.querySelector('ul.thumbs').getBoundingClientRect().bottom,
-        inner: window.innerHeight};
+        inner: window.innerHeight,
+        frame_top: f ? f.getBoundingClientRect().top : null};
 """
 
 
@@ -340,14 +342,22 @@ def main():
         open_subject(b, "big picture")
         # markup with images: the frame takes the window's room left
         # above the attachments, which stay in view
+        # (a desktop window, 1280 x 900)
+        b._viewport(1280, 900)
         d.execute_script("window.scrollTo(0, 0)")
         b.wait(lambda: d.execute_script(LOADED, "ul.thumbs img") == 2,
                "the thumbnails")
-        b.wait(lambda: d.execute_script(THUMBS_IN_VIEW)["bottom"] <=
-               d.execute_script(THUMBS_IN_VIEW)["inner"],
-               "the thumbnails of a long message in the window")
+        try:
+            b.wait(lambda: d.execute_script(THUMBS_IN_VIEW)["bottom"] <=
+                   d.execute_script(THUMBS_IN_VIEW)["inner"],
+                   "the thumbnails of a long message in the window")
+        except AssertionError:
+            raise AssertionError(("thumbnails below the window",
+                                  d.execute_script(THUMBS_IN_VIEW),
+                                  d.execute_script(FRAME_FIT)))
         assert d.execute_script(FRAME_FIT) >= 200, \
             d.execute_script(FRAME_FIT)
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
         b.shot("read-big-picture", widths=(1280,))
         b.css("button[name=reply]").click()
         b.css("form.compose")
