@@ -56,8 +56,7 @@ int main(void)
 	test_assert(drop_is("<p><img alt=\"x\"", "<p><img alt=\"x\"", 0));
 	struct buf small;
 	buf_init(&small, 4);
-	test_assert(wm_html_drop_empty_images("<p>longer</p>", 13, &small) <
-		    0);
+	test_assert(wm_html_drop_empty_images("<p>longer</p>", 13, &small) < 0);
 	buf_deinit(&small);
 
 	test_begin("plain");

@@ -65,8 +65,8 @@ int main(void)
 		    0);
 	free(s);
 	/* the HTML form: escapes as the text's, its own maximum */
-	test_assert(PARSE(&p, "signature_html = <b>a</b>\\n<i>b</i>\n",
-			  false) == 1);
+	test_assert(
+	    PARSE(&p, "signature_html = <b>a</b>\\n<i>b</i>\n", false) == 1);
 	test_assert(strcmp(p.signature_html, "<b>a</b>\n<i>b</i>") == 0);
 	test_assert(PARSE(&p, "signature_html = <b>x</b>\n", true) == 0);
 	n = WM_SIGNATURE_HTML_MAX;
