@@ -43,7 +43,8 @@ export function messageFrame(folder, uid, remote, title, charset) {
 // the window leaves between the frame's top and the attachments below
 // it, so that those stay above the fold (a longer message scrolls inside
 // its frame; `resize: vertical` lets the reader make it taller).
-const COMPLEX = /<(img|table|style|video|pre)\b|font-size|line-height|height\s*:|padding/i;
+// (an image without src is a blocked one: its alt text is a word)
+const COMPLEX = /<(table|style|video|pre)\b|<img\b[^>]*\ssrc=|font-size|line-height|height\s*:|padding/i;
 const BLOCK = /<(p|h[1-6]|ul|ol|blockquote|dl|hr)\b/gi;
 
 // The height the message's text needs at the frame's width, or 0 when
