@@ -34,6 +34,7 @@
 #include "imap_render.h"
 #include "imap_rev2.h"
 #include "imap_search.h"
+#include "imap_searchres.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
 #include "imap_status.h"
@@ -108,7 +109,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
-	    "CONTEXT=SORT "
+	    "CONTEXT=SORT SEARCHRES "
 	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
 	    "STATUS=SIZE OBJECTID SAVEDATE PREVIEW "
 	    "LIST-EXTENDED%s%s%s",
@@ -265,6 +266,7 @@ static void imap_index_save(struct imap_sess *s, bool force)
 static void imap_close_folder(struct imap_sess *s)
 {
 	imap_context_clear(s);
+	imap_searchres_reset(&s->saved); /* RFC 5182 §2.1 */
 	maildir_modseq_deinit(&s->ms);
 	imap_index_save(s, true);
 	maildir_index_free(&s->ix);
@@ -1053,6 +1055,10 @@ static void cmd_cancelupdate(struct imap_ctx *x)
 
 static void cmd_sort(struct imap_ctx *x)
 {
+	if (imap_searchres_asked(x->cmd->args, x->cmd->nargs)) {
+		imap_tagged(x->c, x->cmd->tag, "BAD SAVE is for SEARCH only.");
+		return;
+	}
 	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
 		      x->cmd->args, x->cmd->nargs);
 }
@@ -1073,7 +1079,7 @@ static void cmd_search(struct imap_ctx *x)
 	struct imap_arg *args = imap_rev2_search_args(x->s, x->cmd->args, &n);
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent,
 			imap_condstore_modseqs(x->s), x->uid, x->s->ix,
-			args ? args : x->cmd->args, n);
+			args ? args : x->cmd->args, n, &x->s->saved);
 	free(args);
 	imap_index_save(x->s, false);
 }
@@ -1169,6 +1175,8 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 			return;
 		}
 		s->bad = 0;
+		if (s->state == IMAP_SELECTED) /* "$" (RFC 5182) */
+			imap_searchres_expand(&s->saved, s->f, cmd, x.uid);
 		imap_cmds[i].fn(&x);
 		/* Dovecot-like: report changes after most commands */
 		if (s->state == IMAP_SELECTED && s->idle_tag == NULL &&

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "imap_parse.h"
+#include "imap_searchres.h"
 #include "maildir_modseq.h"
 
 struct mra_conn;
@@ -53,12 +54,13 @@ struct imap_sess {
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
 	size_t nctx;
-	bool notifying;		    /* in imap_context_notify */
-	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
-	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
-	bool rev2;		    /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
-	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
-	struct maildir_modseq ms;   /* f's modseqs while condstore */
+	bool notifying;		     /* in imap_context_notify */
+	bool condstore;		     /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool qresync;		     /* QRESYNC enabled (RFC 7162 §3.2) */
+	bool rev2;		     /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
+	struct imap_notify *notify;  /* NOTIFY SET (RFC 5465), or NULL */
+	struct maildir_modseq ms;    /* f's modseqs while condstore */
+	struct imap_searchres saved; /* "$" (RFC 5182), reset with f */
 };
 
 struct imap_ctx {

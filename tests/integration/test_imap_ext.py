@@ -1,0 +1,146 @@
+"""youju-mra's later IMAP extensions, over raw sockets: SEARCHRES (RFC
+5182: SEARCH RETURN (SAVE) and "$" in FETCH, STORE, COPY, MOVE, SEARCH
+and the UID forms; reset by a failed search and by leaving the folder;
+expunges taken out), and URLFETCH of another user's URL answered after
+youju-authd's lookup on the login pool, with pipelined commands behind it
+still answered in order."""
+import re
+
+from test_imap_modern import Raw, msg  # noqa: E402
+from test_imap_state import user  # noqa: E402
+
+
+def ok(lines):
+    assert re.match(rb"r\d+ OK", lines[-1]), lines
+    return lines
+
+
+def nums(lines, word=b"SEARCH"):
+    """The numbers of the "* SEARCH" line of lines."""
+    for ln in lines:
+        if ln.startswith(b"* " + word):
+            return [int(v) for v in ln.split()[2:]]
+    raise AssertionError(lines)
+
+
+def fetched(lines):
+    """(seq, uid) of each "* n FETCH (UID u ...)" line."""
+    out = []
+    for ln in lines:
+        m = re.match(rb"\* (\d+) FETCH \(.*UID (\d+)", ln)
+        if m:
+            out.append((int(m.group(1)), int(m.group(2))))
+    return out
+
+
+def test_searchres_save_and_dollar(inst):
+    r = Raw(inst, user(inst, "sres1"))
+    assert b"SEARCHRES" in ok(r.cmd("CAPABILITY"))[0]
+    ok(r.cmd("CREATE Other"))
+    for k in range(8):
+        ok(r.cmd("APPEND INBOX ", msg(f"{'odd' if k % 2 else 'even'} {k}")))
+    ok(r.cmd("SELECT INBOX"))
+    # SAVE alone: no SEARCH, no ESEARCH
+    lines = ok(r.cmd("SEARCH RETURN (SAVE) SUBJECT odd"))
+    assert len(lines) == 1, lines
+    assert fetched(ok(r.cmd("FETCH $ (UID)"))) == \
+        [(2, 2), (4, 4), (6, 6), (8, 8)]
+    assert nums(ok(r.cmd("SEARCH $"))) == [2, 4, 6, 8]
+    assert nums(ok(r.cmd("UID SEARCH UID $ NOT 4"))) == [2, 6, 8]
+    assert nums(ok(r.cmd("SEARCH OR $ 1"))) == [1, 2, 4, 6, 8]
+    # STORE and COPY
+    ok(r.cmd("STORE $ +FLAGS.SILENT (\\Flagged)"))
+    assert nums(ok(r.cmd("SEARCH FLAGGED"))) == [2, 4, 6, 8]
+    lines = ok(r.cmd("COPY $ Other"))
+    assert b"[COPYUID " in lines[-1] and b" 2,4,6,8 1:4]" in lines[-1], \
+        lines
+    # expunge 4 (in the result) and 1 (not): $ follows
+    ok(r.cmd("STORE 1,4 +FLAGS.SILENT (\\Deleted)"))
+    ok(r.cmd("EXPUNGE"))
+    assert fetched(ok(r.cmd("FETCH $ (UID)"))) == [(1, 2), (4, 6), (6, 8)]
+    assert fetched(ok(r.cmd("UID FETCH $ (UID)"))) == \
+        [(1, 2), (4, 6), (6, 8)]
+    # a UID SEARCH saves UIDs; a later non-UID command gets numbers
+    ok(r.cmd("UID SEARCH RETURN (SAVE) SUBJECT even"))
+    assert fetched(ok(r.cmd("FETCH $ (UID)"))) == [(2, 3), (3, 5), (5, 7)]
+    # MOVE and UID EXPUNGE
+    lines = ok(r.cmd("UID MOVE $ Other"))
+    assert b"COPYUID" in b"".join(lines), lines
+    assert nums(ok(r.cmd("SEARCH ALL"))) == [1, 2, 3]
+    assert nums(ok(r.cmd("SEARCH $"))) == []
+    r.close()
+
+
+def test_searchres_min_max_and_resets(inst):
+    r = Raw(inst, user(inst, "sres2"))
+    for k in range(5):
+        ok(r.cmd("APPEND INBOX ", msg(f"m{k}")))
+    ok(r.cmd("SELECT INBOX"))
+    # MIN alone with SAVE: the MIN is answered and saved (RFC 5182 §2.4)
+    lines = ok(r.cmd("SEARCH RETURN (SAVE MIN) 2:5"))
+    assert any(ln.endswith(b" MIN 2") for ln in lines), lines
+    assert nums(ok(r.cmd("SEARCH $"))) == [2]
+    ok(r.cmd("SEARCH RETURN (MIN SAVE MAX) 2:4"))
+    assert nums(ok(r.cmd("SEARCH $"))) == [2, 4]
+    # with ALL or COUNT the whole result
+    lines = ok(r.cmd("SEARCH RETURN (SAVE COUNT MIN) 2:4"))
+    assert any(b"COUNT 3" in ln for ln in lines), lines
+    assert nums(ok(r.cmd("SEARCH $"))) == [2, 3, 4]
+    # pipelined: the FETCH uses what the SEARCH before it saved
+    r.n += 1
+    r.s.sendall(b"p1 SEARCH RETURN (SAVE) 5\r\np2 FETCH $ (UID)\r\n")
+    got = []
+    while not got or not got[-1].startswith(b"p2 "):
+        got.append(r.f.readline().rstrip(b"\r\n"))
+    assert got[0] == b"p1 OK Search completed.", got
+    assert fetched(got) == [(5, 5)], got
+    # a failed SEARCH with SAVE empties it (§2.1)
+    lines = r.cmd("SEARCH RETURN (SAVE) NOSUCHKEY")
+    assert re.match(rb"r\d+ BAD", lines[-1]), lines
+    assert nums(ok(r.cmd("SEARCH $"))) == []
+    # leaving the folder resets it
+    ok(r.cmd("SEARCH RETURN (SAVE) 1:2"))
+    ok(r.cmd("UNSELECT"))
+    ok(r.cmd("SELECT INBOX"))
+    assert fetched(ok(r.cmd("FETCH $ (UID)"))) == []
+    ok(r.cmd("SEARCH RETURN (SAVE) 1:2"))
+    ok(r.cmd("EXAMINE INBOX"))
+    assert nums(ok(r.cmd("SEARCH $"))) == []
+    # SORT does not save
+    lines = r.cmd("SORT RETURN (SAVE) (DATE) UTF-8 ALL")
+    assert re.match(rb"r\d+ BAD", lines[-1]), lines
+    r.close()
+
+
+def test_urlfetch_other_user_on_the_pool(inst):
+    """Another user's URL needs an authd lookup: the session waits for it
+    without blocking the process, and what was pipelined behind it is
+    answered after it, in order."""
+    owner = user(inst, "uapool1")
+    other = user(inst, "uapool2")
+    o = Raw(inst, owner)
+    ok(o.cmd("APPEND INBOX ", msg("pooled", "the pooled body")))
+    base = "imap://uapool1@extmail.org/INBOX/;uid=1"
+    lines = ok(o.cmd(f'GENURLAUTH "{base};urlauth=authuser" INTERNAL'))
+    url = re.match(rb'\* GENURLAUTH "([^"]+)"', lines[0]).group(1)
+    x = Raw(inst, other)
+    ok(x.cmd("SELECT INBOX"))
+    nobody = url.replace(b"uapool1@", b"nobody-here@")
+    x.s.sendall(b"q1 URLFETCH \"" + url + b"\" \"" + nobody + b"\"\r\n"
+                b"q2 NOOP\r\nq3 URLFETCH \"" + url + b"\"\r\n")
+    got = []
+    while not got or not got[-1].startswith(b"q3 "):
+        line = x.f.readline()
+        m = re.search(rb"\{(\d+)\}\r\n$", line)
+        if m:
+            line += x.f.read(int(m.group(1))) + x.f.readline()
+        got.append(line.rstrip(b"\r\n"))
+    tagged = [ln.split()[0] for ln in got if ln[:1] == b"q"]
+    assert tagged == [b"q1", b"q2", b"q3"], got
+    assert b"the pooled body" in got[0], got
+    assert got[1].endswith(b" NIL"), got
+    assert b"the pooled body" in got[4], got
+    # meanwhile the owner's session on the same process was answered
+    ok(o.cmd("NOOP"))
+    o.close()
+    x.close()
