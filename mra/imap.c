@@ -166,9 +166,13 @@ static void imap_ino_event(void *ctx)
 	   §5.2 allows untagged data only with a command in progress),
 	   unless NOTIFY asked for it at once (RFC 5465 §5.1); never inside
 	   a FETCH being produced */
-	if (s->idle_tag != NULL ||
-	    (imap_notify_selected_now(s) && c->produce == NULL)) {
+	if (s->idle_tag != NULL) {
 		imap_sync(c, true);
+		mra_conn_kick(c);
+	} else if (imap_notify_selected_now(s) && c->produce == NULL &&
+		   !c->paused) {
+		/* SELECTED-DELAYED: no EXPUNGE between commands (§5.2) */
+		imap_sync_held(c, imap_notify_selected_delayed(s));
 		mra_conn_kick(c);
 	}
 }
@@ -361,8 +365,54 @@ static uint32_t imap_recent_take(const struct imap_sess *s,
 				 !s->readonly);
 }
 
-/* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
+/* Whether a message of old is missing from new (both ascending UIDs). */
+static bool imap_any_gone(const struct maildir_folder *old,
+			  const struct maildir_folder *new)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < old->n; i++) {
+		while (j < new->n &&new->msgs[j].uid < old->msgs[i].uid)
+			j++;
+		if (j == new->n || new->msgs[j].uid != old->msgs[i].uid)
+			return true;
+	}
+	return false;
+}
+
+/* NOTIFY MessageNew with fetch-atts (RFC 5465 §5.2): a FETCH of each new
+   message k >= from, after its EXISTS; no \Seen is set. */
+static void imap_notify_fetch_new(struct mra_conn *c, struct imap_sess *s,
+				  size_t from)
+{
+	const struct imap_fetch_items *nf = imap_notify_new_fetch(s);
+	if (nf == NULL)
+		return;
+	struct imap_fetch_items it = *nf;
+	it.modseqs = imap_condstore_modseqs(s);
+	it.modseq = it.modseq && it.modseqs != NULL;
+	it.uid = it.uid || s->qresync; /* RFC 7162 §3.2.4 */
+	for (size_t k = from; k < s->f->n; k++)
+		if (imap_fetch_one(c, s->f, k, s->recent[k], &it, true, s->ix) <
+		    0)
+			break;
+}
+
+static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges);
+
 void imap_sync(struct mra_conn *c, bool report)
+{
+	imap_sync_ex(c, report, false);
+}
+
+void imap_sync_held(struct mra_conn *c, bool hold_expunges)
+{
+	imap_sync_ex(c, true, hold_expunges);
+}
+
+/* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH.
+   hold_expunges: when a message went away, change nothing and leave it
+   all for the next sync (RFC 5465 §5.2 SELECTED-DELAYED). */
+static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 {
 	struct imap_sess *s = c->sess;
 	if (s->f == NULL)
@@ -378,6 +428,11 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (nf == NULL) {
 		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
 			  err, strerror(errno));
+		return;
+	}
+	if (hold_expunges && imap_any_gone(s->f, nf)) {
+		maildir_folder_free(&nf);
+		s->dirty = true;
 		return;
 	}
 	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
@@ -462,6 +517,8 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (report && nf->n > old_left && !s->rev2)
 		(void)mra_conn_printf(c, "* %u RECENT\r\n",
 				      imap_count_recent(s));
+	if (report && nf->n > old_left)
+		imap_notify_fetch_new(c, s, old_left);
 	if (report && s->idle_tag != NULL)
 		imap_context_notify(c);
 }

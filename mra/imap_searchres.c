@@ -83,13 +83,13 @@ static char *searchres_set(const struct imap_searchres *r,
 			}
 		}
 		if (any) {
-			int e = run_lo == run_hi
-				    ? buf_printf(&b, "%s%lu", b.len ? "," : "",
-						 (unsigned long)run_lo)
-				    : buf_printf(&b, "%s%lu:%lu",
-						 b.len ? "," : "",
-						 (unsigned long)run_lo,
-						 (unsigned long)run_hi);
+			int e =
+			    run_lo == run_hi
+				? buf_printf(&b, "%s%lu", b.len ? "," : "",
+					     (unsigned long)run_lo)
+				: buf_printf(&b, "%s%lu:%lu", b.len ? "," : "",
+					     (unsigned long)run_lo,
+					     (unsigned long)run_hi);
 			(void)e; /* the maximum above holds every run */
 		}
 		run_lo = run_hi = v;
@@ -131,8 +131,8 @@ static void searchres_keys(const struct imap_searchres *r,
 }
 
 void imap_searchres_expand(const struct imap_searchres *r,
-			   const struct maildir_folder *f,
-			   struct imap_cmd *cmd, bool uid)
+			   const struct maildir_folder *f, struct imap_cmd *cmd,
+			   bool uid)
 {
 	const char *n = cmd->name;
 	if (f == NULL || cmd->nargs == 0)

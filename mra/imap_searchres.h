@@ -42,8 +42,8 @@ void imap_searchres_save(struct imap_searchres *r,
  * alone.
  */
 void imap_searchres_expand(const struct imap_searchres *r,
-			   const struct maildir_folder *f,
-			   struct imap_cmd *cmd, bool uid);
+			   const struct maildir_folder *f, struct imap_cmd *cmd,
+			   bool uid);
 
 /* Whether a search's arguments ask for SAVE: "RETURN (... SAVE ...)". */
 bool imap_searchres_asked(const struct imap_arg *a, size_t n);

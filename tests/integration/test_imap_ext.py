@@ -144,3 +144,77 @@ def test_urlfetch_other_user_on_the_pool(inst):
     ok(o.cmd("NOOP"))
     o.close()
     x.close()
+
+
+def read_until(r, pred):
+    """Unsolicited lines (no command sent) until pred(line) holds."""
+    seen = []
+    while True:
+        line = r.f.readline()
+        assert line, seen
+        seen.append(line.rstrip(b"\r\n"))
+        if pred(seen[-1]):
+            return seen
+
+
+def test_notify_messagenew_fetch_atts(inst):
+    """MessageNew (fetch-atts) of the selected mailbox: the new message's
+    EXISTS, then its FETCH with those attributes, with no command."""
+    addr = user(inst, "notifyf1")
+    a = Raw(inst, addr)
+    b = Raw(inst, addr)
+    ok(a.cmd("APPEND INBOX ", msg("first")))
+    ok(a.cmd("SELECT INBOX"))
+    ok(a.cmd("NOTIFY SET (SELECTED (MessageNew (UID FLAGS ENVELOPE) "
+             "MessageExpunge FlagChange))"))
+    ok(b.cmd("APPEND INBOX ", msg("second news")))
+    seen = read_until(a, lambda ln: ln.startswith(b"* 2 FETCH"))
+    assert b"* 2 EXISTS" in seen, seen
+    f = seen[-1]
+    assert b"UID 2" in f and b"FLAGS (" in f and b'"second news"' in f, f
+    # a bad fetch-att is BAD
+    lines = a.cmd("NOTIFY SET (SELECTED (MessageNew (NOSUCH) "
+                  "MessageExpunge))")
+    assert re.match(rb"r\d+ BAD", lines[-1]), lines
+    a.close()
+    b.close()
+
+
+def test_notify_selected_delayed(inst):
+    """SELECTED-DELAYED (RFC 5465 §5.2): new mail and flag changes are
+    told at once; an expunge waits for a command that may report it, so a
+    FETCH still sees the old numbers, and NOOP then tells it."""
+    addr = user(inst, "notifyd1")
+    a = Raw(inst, addr)
+    b = Raw(inst, addr)
+    c = Raw(inst, addr)
+    for k in range(3):
+        ok(a.cmd("APPEND INBOX ", msg(f"d{k}")))
+    ok(a.cmd("SELECT INBOX"))
+    ok(a.cmd("NOTIFY SET (SELECTED-DELAYED (MessageNew (UID) "
+             "MessageExpunge FlagChange))"))
+    ok(c.cmd("SELECT INBOX"))
+    ok(c.cmd("NOTIFY SET (SELECTED (MessageNew MessageExpunge "
+             "FlagChange))"))
+    ok(b.cmd("SELECT INBOX"))
+    ok(b.cmd("APPEND INBOX ", msg("d3")))
+    seen = read_until(a, lambda ln: ln.startswith(b"* 4 FETCH"))
+    assert b"* 4 EXISTS" in seen and b"UID 4" in seen[-1], seen
+    ok(b.cmd("STORE 2 +FLAGS (\\Flagged)"))
+    seen = read_until(a, lambda ln: ln.startswith(b"* 2 FETCH"))
+    assert b"\\Flagged" in seen[-1], seen
+    read_until(c, lambda ln: ln.startswith(b"* 2 FETCH"))
+    ok(b.cmd("STORE 1 +FLAGS (\\Deleted)"))
+    ok(b.cmd("EXPUNGE"))
+    # SELECTED tells c at once ...
+    read_until(c, lambda ln: ln == b"* 1 EXPUNGE")
+    # ... SELECTED-DELAYED keeps a's numbers until a command allows it
+    lines = ok(a.cmd("FETCH 1:* (UID)"))
+    assert not any(b"EXPUNGE" in ln for ln in lines), lines
+    assert fetched(lines)[0] == (1, 1), lines
+    lines = ok(a.cmd("NOOP"))
+    assert b"* 1 EXPUNGE" in lines, lines
+    lines = ok(a.cmd("FETCH 1 (UID)"))
+    assert fetched(lines) == [(1, 2)], lines
+    for r in (a, b, c):
+        r.close()
