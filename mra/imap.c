@@ -40,6 +40,7 @@
 #include "imap_status.h"
 #include "imap_thread.h"
 #include "imap_urlauth.h"
+#include "imap_utf8.h"
 #include "inotify_hub.h"
 #include "log.h"
 #include "mailbox.h"
@@ -109,7 +110,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
-	    "CONTEXT=SORT SEARCHRES "
+	    "CONTEXT=SORT SEARCHRES UTF8=ACCEPT "
 	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
 	    "STATUS=SIZE OBJECTID SAVEDATE PREVIEW "
 	    "LIST-EXTENDED%s%s%s",
@@ -928,7 +929,7 @@ static void cmd_id(struct imap_ctx *x)
 
 static void cmd_enable(struct imap_ctx *x)
 {
-	bool cs = false, qr = false, rev2 = false;
+	bool cs = false, qr = false, rev2 = false, utf8 = false;
 	for (size_t i = 0; i < x->cmd->nargs; i++) {
 		const struct imap_arg *a = &x->cmd->args[i];
 		if (a->type == IMAP_ARG_ATOM &&
@@ -941,13 +942,17 @@ static void cmd_enable(struct imap_ctx *x)
 	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "IMAP4rev2") &&
 	    !x->s->rev2)
 		rev2 = x->s->rev2 = true; /* mra/imap_rev2.c */
+	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "UTF8=ACCEPT") &&
+	    !x->s->utf8)
+		utf8 = x->s->utf8 = true; /* RFC 6855, mra/imap_utf8.c */
 	if (cs)
 		imap_condstore_enable(x->c, false);
 	if (qr)
 		imap_qresync_enable(x->c);
-	(void)mra_conn_printf(x->c, "* ENABLED%s%s%s\r\n",
+	(void)mra_conn_printf(x->c, "* ENABLED%s%s%s%s\r\n",
 			      cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "",
-			      rev2 ? " IMAP4rev2" : "");
+			      rev2 ? " IMAP4rev2" : "",
+			      utf8 ? " UTF8=ACCEPT" : "");
 	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
 }
 
@@ -1232,6 +1237,12 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 			return;
 		}
 		s->bad = 0;
+		const char *uerr;
+		if (s->state != IMAP_NOAUTH &&
+		    imap_utf8_command(s->utf8, cmd, &uerr) < 0) {
+			imap_tagged(c, cmd->tag, "BAD %s", uerr);
+			return;
+		}
 		if (s->state == IMAP_SELECTED) /* "$" (RFC 5182) */
 			imap_searchres_expand(&s->saved, s->f, cmd, x.uid);
 		imap_cmds[i].fn(&x);

@@ -32,6 +32,7 @@
 #include "imap_fetch.h"
 #include "imap_mbox.h"
 #include "imap_render.h"
+#include "imap_utf8.h"
 #include "imap_sess.h"
 #include "imap_status.h"
 #include "inotify_hub.h"
@@ -338,8 +339,10 @@ static void nf_box_status(struct mra_conn *c, const struct nf_box *b)
 	struct buf o;
 	buf_init(&o, 2 * strlen(b->name) + 256);
 	int r = buf_printf(&o, "* STATUS ");
+	char u8[IMAP_UTF8_NAME_MAX];
+	const char *shown = imap_utf8_name_out(c, b->name, u8, sizeof u8);
 	if (r == 0)
-		r = imap_render_quoted(&o, b->name, strlen(b->name));
+		r = imap_render_quoted(&o, shown, strlen(shown));
 	if (r == 0)
 		r = buf_printf(&o, " (");
 	if (r == 0 && (ev & (NE_NEW | NE_EXPUNGE)))
@@ -437,6 +440,8 @@ static void nf_list_line(struct mra_conn *c, const char *attrs,
 			 const char *name)
 {
 	struct buf o;
+	char u8[IMAP_UTF8_NAME_MAX];
+	name = imap_utf8_name_out(c, name, u8, sizeof u8); /* RFC 6855 */
 	buf_init(&o, 2 * strlen(name) + 64);
 	if (buf_printf(&o, "* LIST (%s) \".\" ", attrs) == 0 &&
 	    imap_render_quoted(&o, name, strlen(name)) == 0 &&

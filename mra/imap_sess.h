@@ -58,6 +58,7 @@ struct imap_sess {
 	bool condstore;		     /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool qresync;		     /* QRESYNC enabled (RFC 7162 §3.2) */
 	bool rev2;		     /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
+	bool utf8;		     /* ENABLE UTF8=ACCEPT (mra/imap_utf8.h) */
 	struct imap_notify *notify;  /* NOTIFY SET (RFC 5465), or NULL */
 	struct maildir_modseq ms;    /* f's modseqs while condstore */
 	struct imap_searchres saved; /* "$" (RFC 5182), reset with f */

@@ -218,3 +218,54 @@ def test_notify_selected_delayed(inst):
     assert fetched(lines) == [(1, 2)], lines
     for r in (a, b, c):
         r.close()
+
+
+def test_utf8_accept(inst):
+    """UTF8=ACCEPT (RFC 6855): after ENABLE, mailbox names in UTF-8 both
+    ways (modified UTF-7 on disk, as Dovecot keeps them, and for sessions
+    that did not enable it), APPEND's UTF8 (literal8) item, and SEARCH
+    without CHARSET on UTF-8 strings (with one: BAD)."""
+    import os
+    from test_imap_state import maildir
+    addr = user(inst, "utf8acc")
+    u = Raw(inst, addr)
+    plain = Raw(inst, addr)
+    assert b"UTF8=ACCEPT" in ok(u.cmd("CAPABILITY"))[0]
+    # before ENABLE the UTF8 item is refused
+    lines = u.cmd('APPEND INBOX UTF8 (~', b"Subject: x\r\n\r\nx\r\n", ")")
+    assert re.match(rb"r\d+ BAD", lines[-1]), lines
+    assert b"* ENABLED UTF8=ACCEPT" in ok(u.cmd("ENABLE UTF8=ACCEPT"))
+    ok(u.cmd('CREATE "Résumé"'))
+    ok(u.cmd('CREATE "A&B"'))
+    md = maildir(inst, addr)
+    assert os.path.isdir(os.path.join(md, ".R&AOk-sum&AOk-")), \
+        os.listdir(md)
+    assert os.path.isdir(os.path.join(md, ".A&-B")), os.listdir(md)
+    lines = ok(u.cmd('LIST "" "*"'))
+    assert '* LIST (\\HasNoChildren) "." "Résumé"'.encode() in lines, lines
+    assert b'* LIST (\\HasNoChildren) "." "A&B"' in lines, lines
+    lines = ok(plain.cmd('LIST "" "*"'))
+    assert b'"R&AOk-sum&AOk-"' in b"".join(lines), lines
+    # APPEND UTF8 (literal8) with UTF-8 header fields (RFC 6532)
+    body = "From: José <jose@example.com>\r\nSubject: Grüße aus Köln\r\n" \
+           "\r\nhallo\r\n"
+    lines = ok(u.cmd('APPEND "Résumé" UTF8 (~', body.encode(), ")"))
+    assert b"APPENDUID" in lines[-1], lines
+    lines = ok(u.cmd('STATUS "Résumé" (MESSAGES)'))
+    assert '* STATUS "Résumé" (MESSAGES 1)'.encode() in lines, lines
+    ok(u.cmd('SELECT "Résumé"'))
+    lines = ok(u.cmd("FETCH 1 BODY.PEEK[]"))
+    assert body.encode() in b"".join(lines), lines
+    assert nums(ok(u.cmd('SEARCH SUBJECT "Grüße"'))) == [1]
+    lines = u.cmd('SEARCH CHARSET UTF-8 SUBJECT "Grüße"')
+    assert re.match(rb"r\d+ BAD", lines[-1]), lines
+    ok(u.cmd('COPY 1 "A&B"'))
+    lines = ok(plain.cmd('STATUS "A&-B" (MESSAGES)'))
+    assert b'* STATUS "A&-B" (MESSAGES 1)' in lines, lines
+    # not UTF-8: BAD
+    u.n += 1
+    u.s.sendall(b'x1 SELECT "\xff\xfe"\r\n')
+    line = u.f.readline()
+    assert line.startswith(b"x1 BAD"), line
+    u.close()
+    plain.close()
