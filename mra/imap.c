@@ -30,6 +30,7 @@
 #include "imap_objectid.h"
 #include "imap_mbox.h"
 #include "imap_notify.h"
+#include "imap_preview_cache.h"
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_rev2.h"
@@ -268,8 +269,23 @@ static void imap_index_save(struct imap_sess *s, bool force)
 	s->ix_pending_since = 0;
 }
 
+/* Saves the PREVIEW cache once enough is new (always: force). */
+static void imap_preview_save(struct imap_sess *s, bool force)
+{
+	if (s->pv == NULL || s->f == NULL)
+		return;
+	size_t n = imap_preview_cache_pending(s->pv);
+	if (n == 0 || (!force && n < IMAP_PREVIEW_CACHE_SAVE_MIN))
+		return;
+	if (imap_preview_cache_save(s->pv, s->f) < 0)
+		log_warning("imap(%s): %s/" IMAP_PREVIEW_CACHE_FILE ": %s",
+			    s->login_user, s->f->path, strerror(errno));
+}
+
 static void imap_close_folder(struct imap_sess *s)
 {
+	imap_preview_save(s, true);
+	imap_preview_cache_free(&s->pv);
 	imap_context_clear(s);
 	imap_searchres_reset(&s->saved); /* RFC 5182 §2.1 */
 	maildir_modseq_deinit(&s->ms);
@@ -878,6 +894,7 @@ static void cmd_delete(struct imap_ctx *x)
 	if (path != NULL && s->f != NULL && strcmp(s->f->path, path) == 0 &&
 	    strcmp(path, s->maildir) != 0) {
 		maildir_index_free(&s->ix); /* going away: not worth saving */
+		imap_preview_cache_free(&s->pv);
 		imap_close_folder(s);
 		s->state = IMAP_AUTH;
 	}
@@ -908,6 +925,7 @@ static void cmd_rename(struct imap_ctx *x)
 			imap_watch(x->c, s);
 			/* the index moved along; what was pending is lost */
 			maildir_index_free(&s->ix);
+			imap_preview_cache_free(&s->pv);
 			s->ix = maildir_index_open(np, s->f->uidvalidity, NULL);
 		}
 	}
@@ -1011,6 +1029,7 @@ static void imap_fetch_produce(struct mra_conn *c)
 		return; /* one message per call: the output is looked at */
 	}
 	imap_index_save(s, false);
+	imap_preview_save(s, false);
 	imap_tagged(c, fc->tag, "OK Fetch completed.");
 	imap_fetch_end(c, s);
 }
@@ -1048,6 +1067,9 @@ static void cmd_fetch(struct imap_ctx *x)
 	if (s->qresync)
 		fc->items.uid = true; /* every FETCH names its UID (§3.2.4) */
 	fc->items.modseqs = imap_condstore_modseqs(s);
+	if (fc->items.preview && s->pv == NULL)
+		s->pv = imap_preview_cache_open(s->f->path, s->f->uidvalidity);
+	fc->items.pvcache = s->pv;
 	fc->changedsince = since;
 	if (vanished)
 		imap_qresync_vanished(x->c, a[0].s, since);

@@ -22,6 +22,7 @@ struct maildir_index;
 struct imap_fetch_cur;
 struct imap_context;
 struct imap_notify;
+struct imap_preview_cache;
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -54,14 +55,15 @@ struct imap_sess {
 	uint64_t ix_pending_since;    /* monotonic ms; 0: nothing pending */
 	struct imap_context *ctx;     /* RFC 5267 UPDATE searches (nctx) */
 	size_t nctx;
-	bool notifying;		     /* in imap_context_notify */
-	bool condstore;		     /* CONDSTORE enabled (RFC 7162 §3.1) */
-	bool qresync;		     /* QRESYNC enabled (RFC 7162 §3.2) */
-	bool rev2;		     /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
-	bool utf8;		     /* ENABLE UTF8=ACCEPT (mra/imap_utf8.h) */
-	struct imap_notify *notify;  /* NOTIFY SET (RFC 5465), or NULL */
-	struct maildir_modseq ms;    /* f's modseqs while condstore */
-	struct imap_searchres saved; /* "$" (RFC 5182), reset with f */
+	bool notifying;		    /* in imap_context_notify */
+	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
+	bool rev2;		    /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
+	bool utf8;		    /* ENABLE UTF8=ACCEPT (mra/imap_utf8.h) */
+	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
+	struct maildir_modseq ms;   /* f's modseqs while condstore */
+	struct imap_preview_cache *pv; /* f's PREVIEW cache, or NULL */
+	struct imap_searchres saved;   /* "$" (RFC 5182), reset with f */
 };
 
 struct imap_ctx {

@@ -41,8 +41,8 @@ static int utf8_name_in(struct imap_arg *a)
 		return 0;
 	char out[IMAP_UTF8_NAME_MAX];
 	if (memchr(a->s, '\0', a->len) != NULL ||
-	    maildir_utf8_to_mutf7((struct str){a->s, a->len}, out,
-				  sizeof out) < 0)
+	    maildir_utf8_to_mutf7((struct str){a->s, a->len}, out, sizeof out) <
+		0)
 		return -1;
 	free(a->s);
 	a->s = xstrdup(out);
@@ -131,9 +131,8 @@ int imap_utf8_command(bool on, struct imap_cmd *cmd, const char **error_r)
 	if (!on || cmd->nargs == 0)
 		return 0;
 	static const char *const first[] = {
-	    "SELECT",	 "EXAMINE",	 "CREATE",	 "DELETE",
-	    "SUBSCRIBE", "UNSUBSCRIBE",	 "STATUS",	 "APPEND",
-	    "GETQUOTAROOT", "RESETKEY",
+	    "SELECT",	   "EXAMINE", "CREATE", "DELETE",	"SUBSCRIBE",
+	    "UNSUBSCRIBE", "STATUS",  "APPEND", "GETQUOTAROOT", "RESETKEY",
 	};
 	for (size_t i = 0; i < sizeof first / sizeof *first; i++)
 		if (strcmp(n, first[i]) == 0)

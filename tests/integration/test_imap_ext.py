@@ -269,3 +269,54 @@ def test_utf8_accept(inst):
     assert line.startswith(b"x1 BAD"), line
     u.close()
     plain.close()
+
+
+def test_preview_cache(inst):
+    """PREVIEW (RFC 8970) from youju-preview: PREVIEW (LAZY) is NIL until
+    a plain PREVIEW computed it; the file keeps it across sessions, is
+    what later FETCHes answer from (a line edited by hand shows), is
+    checked by the file size, and drops expunged UIDs."""
+    import os
+    from test_imap_state import maildir
+    addr = user(inst, "pvcache")
+    r = Raw(inst, addr)
+    for k in range(3):
+        ok(r.cmd("APPEND INBOX ", msg(f"p{k}", f"preview text number {k}")))
+    ok(r.cmd("SELECT INBOX"))
+    lines = ok(r.cmd("FETCH 1:3 (PREVIEW (LAZY))"))
+    assert sum(b"PREVIEW NIL" in ln for ln in lines) == 3, lines
+    lines = ok(r.cmd("FETCH 1:3 (PREVIEW)"))
+    assert b'* 2 FETCH (PREVIEW "preview text number 1")' in lines, lines
+    lines = ok(r.cmd("FETCH 1:3 (UID PREVIEW (LAZY))"))
+    assert b'* 3 FETCH (UID 3 PREVIEW "preview text number 2")' in lines, \
+        lines
+    ok(r.cmd("UNSELECT"))  # saves the file
+    path = os.path.join(maildir(inst, addr), "youju-preview")
+    with open(path) as f:
+        text = f.read()
+    head, *rows = text.splitlines()
+    assert re.fullmatch(r"youju-preview 1 \d+", head), text
+    assert [row.split(" ", 2)[0] for row in rows] == ["1", "2", "3"], text
+    assert rows[1].endswith(" preview text number 1"), text
+    # answered from the file: an edited line shows; a wrong size does not
+    rows[1] = rows[1].replace("number 1", "edited 1")
+    f3 = rows[2].split(" ", 2)
+    rows[2] = f"{f3[0]} {int(f3[1]) + 1} stale"
+    with open(path, "w") as f:
+        f.write(head + "\n" + "\n".join(rows) + "\n")
+    r2 = Raw(inst, addr)
+    ok(r2.cmd("SELECT INBOX"))
+    lines = ok(r2.cmd("FETCH 2:3 (PREVIEW (LAZY))"))
+    assert b'* 2 FETCH (PREVIEW "preview text edited 1")' in lines, lines
+    assert b"* 3 FETCH (PREVIEW NIL)" in lines, lines
+    lines = ok(r2.cmd("FETCH 3 (PREVIEW)"))
+    assert b'* 3 FETCH (PREVIEW "preview text number 2")' in lines, lines
+    # an expunged message leaves the file at the next save
+    ok(r2.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)"))
+    ok(r2.cmd("EXPUNGE"))
+    ok(r2.cmd("CLOSE"))
+    with open(path) as f:
+        uids = [row.split(" ", 1)[0] for row in f.read().splitlines()[1:]]
+    assert uids == ["2", "3"], uids
+    r.close()
+    r2.close()
