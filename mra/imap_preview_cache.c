@@ -32,7 +32,7 @@ struct imap_preview_cache {
 	uint32_t uidvalidity;
 	char *map; /* the file, mapped, or NULL */
 	size_t maplen;
-	size_t body; /* offset of the first entry line */
+	size_t body;		/* offset of the first entry line */
 	struct pvc_entry *pend; /* ascending uid */
 	size_t npend, cap;
 };
@@ -207,6 +207,9 @@ bool imap_preview_cache_get(struct imap_preview_cache *pc, uint32_t uid,
 		return false;
 	if (e.size != size)
 		return false; /* another file under the UID: recompute */
+	for (size_t i = 0; i < e.len; i++)
+		if ((unsigned char)e.text[i] < 0x20 || e.text[i] == 0x7f)
+			return false; /* not written by us: recompute */
 	*text_r = (struct str){e.text, e.len};
 	return true;
 }
@@ -222,7 +225,8 @@ void imap_preview_cache_add(struct imap_preview_cache *pc, uint32_t uid,
 			return;
 		if (pc->npend == pc->cap) {
 			pc->cap = pc->cap ? pc->cap * 2 : 64;
-			pc->pend = xrealloc(pc->pend, pc->cap * sizeof *pc->pend);
+			pc->pend =
+			    xrealloc(pc->pend, pc->cap * sizeof *pc->pend);
 		}
 		memmove(pc->pend + k + 1, pc->pend + k,
 			(pc->npend - k) * sizeof *pc->pend);
@@ -274,6 +278,8 @@ int imap_preview_cache_save(struct imap_preview_cache *pc,
 	/* merge the mapped lines and the pending entries, both ascending;
 	   a pending entry replaces a line of its UID */
 	size_t pos = pc->map != NULL ? pc->body : 0, k = 0;
+	uint32_t last = 0; /* the output stays ascending whatever the file */
+	bool any = false;
 	while (r == 0) {
 		struct pvc_entry fe, *pe = k < pc->npend ? &pc->pend[k] : NULL;
 		size_t next = 0;
@@ -291,8 +297,11 @@ int imap_preview_cache_save(struct imap_preview_cache *pc,
 			e = pe;
 			k++;
 		}
-		if (pvc_in_folder(f, e->uid))
-			r = pvc_put(&b, e);
+		if ((any && e->uid <= last) || !pvc_in_folder(f, e->uid))
+			continue;
+		r = pvc_put(&b, e);
+		last = e->uid;
+		any = true;
 	}
 	struct file_replace_opts o = {.mode = 0600, .no_fsync = true};
 	if (r == 0)

@@ -36,7 +36,7 @@ struct imap_preview_cache;
 /* A bigger file is not read (a preview line is at most ~830 bytes). */
 #define IMAP_PREVIEW_CACHE_MAX (64u << 20)
 /* Entries added before a save is worth it (and at most kept unsaved). */
-#define IMAP_PREVIEW_CACHE_SAVE_MIN 64
+#define IMAP_PREVIEW_CACHE_SAVE_MIN    64
 #define IMAP_PREVIEW_CACHE_PENDING_MAX 4096
 
 /* The cache of folder dir (its file need not exist).  Never NULL. */
