@@ -769,8 +769,12 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 		if (ents[i].used)
 			continue;
 		ents[i].used = true;
-		if (i > 0 && maildir_ent_cmp(&ents[i - 1], &ents[i]) == 0)
-			continue; /* same base in new/ and cur/: one message */
+		/* same base in new/ and cur/: one message (the other copy
+		   may be the one the uidlist matched, on either side) */
+		if ((i > 0 && maildir_ent_cmp(&ents[i - 1], &ents[i]) == 0) ||
+		    (i + 1 < n && ents[i + 1].used &&
+		     maildir_ent_cmp(&ents[i], &ents[i + 1]) == 0))
+			continue;
 		maildir_uidlist_add(&keep, keep.next_uid, ents[i].name,
 				    ents[i].base_len);
 		ent_of[f->n] = &ents[i];
