@@ -8,8 +8,7 @@ in one run (issue 17; not part of `make test`):
    client sees them: one warm-up command each (Dovecot builds its index
    and cache), then the median of BENCH_MODERN_ROUNDS.
 2. Resynchronisation of that folder after 100 flag changes made by
-   another session, as a CONDSTORE client does it (QRESYNC is not merged
-   here yet): a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
+   another session, as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
    FETCH 1:* (FLAGS) (CHANGEDSINCE <highestmodseq before>)`, `UID SEARCH
    ALL` (to see expunges); seconds, median of the rounds.
 2b. The same resync as a QRESYNC client does it (phase "qresync"): a new

@@ -1,9 +1,9 @@
 #!/bin/sh
 # Modern IMAP against Dovecot 2.3 on the same Maildir (issue 17):
-# UID SORT (REVERSE DATE) and UID THREAD REFERENCES on 50,000 messages, a
+# UID SORT (REVERSE DATE) and UID THREAD REFERENCES on 50,000 messages,
 # CONDSTORE and QRESYNC resyncs after 100 changes, memory of 2,000
-# compressed IDLE
-# connections.  Not in `make test`; needs root and a release build.
+# compressed IDLE connections.  Not in `make test`; needs root and a
+# release build.
 #
 #   YOUJU_BIN              binaries to measure (default: build/bin)
 #   BENCH_MODERN_MESSAGES  messages in the folder (50000)
