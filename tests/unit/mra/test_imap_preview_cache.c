@@ -33,8 +33,8 @@ static void puts_file(const char *text)
 	put(text, strlen(text));
 }
 
-static bool get_is(struct imap_preview_cache *pc, uint32_t uid,
-		   uint64_t size, const char *want)
+static bool get_is(struct imap_preview_cache *pc, uint32_t uid, uint64_t size,
+		   const char *want)
 {
 	struct str t;
 	if (!imap_preview_cache_get(pc, uid, size, &t))
@@ -70,7 +70,7 @@ static void test_broken(void)
 	test_begin("broken files");
 	static const char *const files[] = {
 	    "",
-	    "youju-preview 1 77",		/* no LF */
+	    "youju-preview 1 77",	      /* no LF */
 	    "youju-preview 2 77\n1 10 one\n", /* another version */
 	    "youju-preview 1 77\n1 10 one",   /* last line cut */
 	    "youju-preview 1 777\n1 10 one\n",
@@ -109,8 +109,8 @@ static void test_add_save(void)
 	test_assert(get_is(pc, 2, 20, "two tabbed "));
 	test_assert(get_is(pc, 4, 40, "four again"));
 	/* the folder lost 3 */
-	struct maildir_msg msgs[4] = {{.uid = 1}, {.uid = 2}, {.uid = 4},
-				      {.uid = 6}};
+	struct maildir_msg msgs[4] = {
+	    {.uid = 1}, {.uid = 2}, {.uid = 4}, {.uid = 6}};
 	struct maildir_folder f = {.msgs = msgs, .n = 4, .uidvalidity = 77};
 	test_assert(imap_preview_cache_save(pc, &f) == 0);
 	test_assert(imap_preview_cache_pending(pc) == 0);
