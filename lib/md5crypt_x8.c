@@ -77,12 +77,26 @@ struct lane_in {
 	size_t slen;
 };
 
-/* Working memory of one batch (~9 KiB: on the heap, not a worker's
-   stack).  buf[l] is lane l's padded message, nblocks[l] its length. */
+/*
+ * The eight shapes of a round's message, by (i odd) | (i%3 != 0) << 1 |
+ * (i%7 != 0) << 2.  For each shape and lane the password and salt bytes
+ * and the padding sit in a template built once per batch; a round only
+ * writes the previous digest into its place (doff) and reads the blocks.
+ */
+#define SHAPES 8
+
+/* Working memory of one batch (~80 KiB: on the heap, not a worker's
+   stack).  msg[l] / nblocks[l]: what md5_lanes() reads; dst[l]: where it
+   writes lane l's digest. */
 struct work {
+	uint8_t tpl[SHAPES][LANES][BUF_SIZE];
+	size_t tpl_nblocks[SHAPES][LANES];
+	size_t doff[SHAPES][LANES];
 	uint8_t buf[LANES][BUF_SIZE];
-	size_t nblocks[LANES];
 	uint8_t digest[LANES][16];
+	const uint8_t *msg[LANES];
+	size_t nblocks[LANES];
+	uint8_t *dst[LANES];
 };
 
 static bool use_generic;
@@ -122,20 +136,29 @@ bool md5crypt_x8_accepts(const char *password, const char *setting)
 
 /* Appends MD5's padding to the len message bytes in buf (RFC 1321 §3.1,
    §3.2).  Returns the number of 64-byte blocks. */
-static size_t md5_pad(uint8_t *buf, size_t len)
+AI size_t md5_pad(uint8_t *buf, size_t len)
 {
 	size_t total = (len + 8) / 64 * 64 + 64;
 	uint64_t bits = (uint64_t)len * 8;
 
 	buf[len] = 0x80;
 	memset(buf + len + 1, 0, total - 8 - len - 1);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	memcpy(buf + total - 8, &bits, 8);
+#else
 	for (int i = 0; i < 8; i++)
 		buf[total - 8 + i] = (uint8_t)(bits >> (8 * i));
+#endif
 	return total / 64;
 }
 
 AI uint32_t le32(const uint8_t *p)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+#endif
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
 	       (uint32_t)p[3] << 24;
 }
@@ -166,24 +189,28 @@ AI void md5_compress(struct state *st, const lane_v x[16])
 	static const int s1[4] = {7, 12, 17, 22}, s2[4] = {5, 9, 14, 20},
 			 s3[4] = {4, 11, 16, 23}, s4[4] = {6, 10, 15, 21};
 
+#pragma GCC unroll 4
 	for (int i = 0; i < 16; i += 4) {
 		STEP(FF, a, b, c, d, i, md5_t[i], s1[0]);
 		STEP(FF, d, a, b, c, i + 1, md5_t[i + 1], s1[1]);
 		STEP(FF, c, d, a, b, i + 2, md5_t[i + 2], s1[2]);
 		STEP(FF, b, c, d, a, i + 3, md5_t[i + 3], s1[3]);
 	}
+#pragma GCC unroll 4
 	for (int i = 16; i < 32; i += 4) {
 		STEP(GG, a, b, c, d, (5 * i + 1) % 16, md5_t[i], s2[0]);
 		STEP(GG, d, a, b, c, (5 * i + 6) % 16, md5_t[i + 1], s2[1]);
 		STEP(GG, c, d, a, b, (5 * i + 11) % 16, md5_t[i + 2], s2[2]);
 		STEP(GG, b, c, d, a, (5 * i + 16) % 16, md5_t[i + 3], s2[3]);
 	}
+#pragma GCC unroll 4
 	for (int i = 32; i < 48; i += 4) {
 		STEP(HH, a, b, c, d, (3 * i + 5) % 16, md5_t[i], s3[0]);
 		STEP(HH, d, a, b, c, (3 * i + 8) % 16, md5_t[i + 1], s3[1]);
 		STEP(HH, c, d, a, b, (3 * i + 11) % 16, md5_t[i + 2], s3[2]);
 		STEP(HH, b, c, d, a, (3 * i + 14) % 16, md5_t[i + 3], s3[3]);
 	}
+#pragma GCC unroll 4
 	for (int i = 48; i < 64; i += 4) {
 		STEP(II, a, b, c, d, (7 * i) % 16, md5_t[i], s4[0]);
 		STEP(II, d, a, b, c, (7 * i + 7) % 16, md5_t[i + 1], s4[1]);
@@ -196,7 +223,8 @@ AI void md5_compress(struct state *st, const lane_v x[16])
 	st->d += d;
 }
 
-/* MD5 of every lane's padded message in w->buf into w->digest. */
+/* MD5 of every lane's padded message w->msg[l] (w->nblocks[l] blocks)
+   into w->dst[l]. */
 AI void md5_lanes(struct work *w)
 {
 	struct state st, nx;
@@ -212,12 +240,13 @@ AI void md5_lanes(struct work *w)
 	st.d = (lane_v){0} + 0x10325476u;
 	for (size_t k = 0; k < maxb; k++) {
 		lane_v m;
+#pragma GCC unroll 16
 		for (int j = 0; j < 16; j++) {
 			const size_t o = 64 * k + 4 * (size_t)j;
-			x[j] = (lane_v){le32(w->buf[0] + o), le32(w->buf[1] + o),
-					le32(w->buf[2] + o), le32(w->buf[3] + o),
-					le32(w->buf[4] + o), le32(w->buf[5] + o),
-					le32(w->buf[6] + o), le32(w->buf[7] + o)};
+			x[j] = (lane_v){le32(w->msg[0] + o), le32(w->msg[1] + o),
+					le32(w->msg[2] + o), le32(w->msg[3] + o),
+					le32(w->msg[4] + o), le32(w->msg[5] + o),
+					le32(w->msg[6] + o), le32(w->msg[7] + o)};
 		}
 		nx = st;
 		md5_compress(&nx, x);
@@ -228,38 +257,77 @@ AI void md5_lanes(struct work *w)
 		st.c = (nx.c & m) | (st.c & ~m);
 		st.d = (nx.d & m) | (st.d & ~m);
 	}
-	for (int l = 0; l < LANES; l++) {
-		const uint32_t v[4] = {st.a[l], st.b[l], st.c[l], st.d[l]};
-		for (int i = 0; i < 16; i++)
-			w->digest[l][i] = (uint8_t)(v[i / 4] >> (8 * (i % 4)));
+	{
+		uint32_t v[4][LANES];
+		memcpy(v[0], &st.a, sizeof(st.a));
+		memcpy(v[1], &st.b, sizeof(st.b));
+		memcpy(v[2], &st.c, sizeof(st.c));
+		memcpy(v[3], &st.d, sizeof(st.d));
+		for (int l = 0; l < LANES; l++) {
+			for (int i = 0; i < 4; i++) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				memcpy(w->dst[l] + 4 * i, &v[i][l], 4);
+#else
+				for (int j = 0; j < 4; j++)
+					w->dst[l][4 * i + j] =
+					    (uint8_t)(v[i][l] >> (8 * j));
+#endif
+			}
+		}
 	}
 	explicit_bzero(x, sizeof(x));
 }
 
-static uint8_t *put(uint8_t *p, const void *src, size_t n)
+AI uint8_t *put(uint8_t *p, const void *src, size_t n)
 {
 	memcpy(p, src, n);
 	return p + n;
 }
 
-/* The 1,000 rounds' message of lane l in round i. */
-AI void round_message(struct work *w, int l, const struct lane_in *in,
-		      unsigned i)
+/* Lane l's template for round shape k (see SHAPES). */
+static void build_shape(struct work *w, int k, int l, const struct lane_in *in)
 {
-	uint8_t *p = w->buf[l];
-	const uint8_t *d = w->digest[l];
+	uint8_t *p = w->tpl[k][l];
 
-	p = (i & 1) ? put(p, in->pw, in->plen) : put(p, d, 16);
-	if (i % 3 != 0)
-		p = put(p, in->salt, in->slen);
-	if (i % 7 != 0)
+	if (k & 1) {
 		p = put(p, in->pw, in->plen);
-	p = (i & 1) ? put(p, d, 16) : put(p, in->pw, in->plen);
-	w->nblocks[l] = md5_pad(w->buf[l], (size_t)(p - w->buf[l]));
+	} else {
+		w->doff[k][l] = 0;
+		p += 16;
+	}
+	if (k & 2)
+		p = put(p, in->salt, in->slen);
+	if (k & 4)
+		p = put(p, in->pw, in->plen);
+	if (k & 1) {
+		w->doff[k][l] = (size_t)(p - w->tpl[k][l]);
+		p += 16;
+	} else {
+		p = put(p, in->pw, in->plen);
+	}
+	w->tpl_nblocks[k][l] = md5_pad(w->tpl[k][l], (size_t)(p - w->tpl[k][l]));
+}
+
+static unsigned shape_of(unsigned i)
+{
+	return (i & 1) | (i % 3 != 0) << 1 | (i % 7 != 0) << 2;
+}
+
+/* Points md5_lanes() at round i's messages and at round i + 1's (or the
+   final digest after the last round). */
+AI void round_setup(struct work *w, unsigned i)
+{
+	const unsigned k = shape_of(i), kn = shape_of(i + 1);
+
+	for (int l = 0; l < LANES; l++) {
+		w->msg[l] = w->tpl[k][l];
+		w->nblocks[l] = w->tpl_nblocks[k][l];
+		w->dst[l] = i == 999 ? w->digest[l] : w->tpl[kn][l] + w->doff[kn][l];
+	}
 }
 
 /* The whole of MD5-crypt for eight lanes: w->digest gets each lane's
-   final digest. */
+   final digest.  The templates are built by the caller. */
 AI void crypt_body(struct work *w, const struct lane_in in[LANES])
 {
 	/* A = MD5(P S P) */
@@ -269,9 +337,11 @@ AI void crypt_body(struct work *w, const struct lane_in in[LANES])
 		p = put(p, in[l].salt, in[l].slen);
 		p = put(p, in[l].pw, in[l].plen);
 		w->nblocks[l] = md5_pad(w->buf[l], (size_t)(p - w->buf[l]));
+		w->msg[l] = w->buf[l];
+		w->dst[l] = w->digest[l];
 	}
 	md5_lanes(w);
-	/* D = MD5(P "$1$" S A... bits) */
+	/* D = MD5(P "$1$" S A... bits), into round 0's template */
 	for (int l = 0; l < LANES; l++) {
 		uint8_t *p = w->buf[l];
 		p = put(p, in[l].pw, in[l].plen);
@@ -282,11 +352,11 @@ AI void crypt_body(struct work *w, const struct lane_in in[LANES])
 		for (size_t n = in[l].plen; n > 0; n >>= 1)
 			*p++ = (n & 1) ? 0 : (uint8_t)in[l].pw[0];
 		w->nblocks[l] = md5_pad(w->buf[l], (size_t)(p - w->buf[l]));
+		w->dst[l] = w->tpl[0][l] + w->doff[0][l];
 	}
 	md5_lanes(w);
 	for (unsigned i = 0; i < 1000; i++) {
-		for (int l = 0; l < LANES; l++)
-			round_message(w, l, &in[l], i);
+		round_setup(w, i);
 		md5_lanes(w);
 	}
 }
@@ -357,6 +427,16 @@ static void encode(char *out, const struct lane_in *in, const uint8_t *d)
 	*p = '\0';
 }
 
+/* Wipes what held passwords or digests: the used part of each buffer. */
+static void wipe(struct work *w)
+{
+	for (int k = 0; k < SHAPES; k++)
+		for (int l = 0; l < LANES; l++)
+			explicit_bzero(w->tpl[k][l], 64 * w->tpl_nblocks[k][l]);
+	explicit_bzero(w->buf, sizeof(w->buf));
+	explicit_bzero(w->digest, sizeof(w->digest));
+}
+
 int md5crypt_x8(size_t n, const char *const password[],
 		const char *const setting[], char out[][MD5CRYPT_X8_OUT_SIZE])
 {
@@ -377,6 +457,9 @@ int md5crypt_x8(size_t n, const char *const password[],
 	for (size_t l = n; l < LANES; l++)
 		in[l] = (struct lane_in){"", 0, "", 0};
 	w = xmalloc(sizeof(*w));
+	for (int k = 0; k < SHAPES; k++)
+		for (int l = 0; l < LANES; l++)
+			build_shape(w, k, l, &in[l]);
 #ifdef HAVE_AVX2_PATH
 	if (!use_generic && have_avx2())
 		crypt_avx2(w, in);
@@ -385,7 +468,7 @@ int md5crypt_x8(size_t n, const char *const password[],
 		crypt_generic(w, in);
 	for (size_t l = 0; l < n; l++)
 		encode(out[l], &in[l], w->digest[l]);
-	explicit_bzero(w, sizeof(*w));
+	wipe(w);
 	free(w);
 	return 0;
 }
