@@ -114,6 +114,12 @@ static int parse_setting(const char *setting, const char **salt_r,
 
 	if (setting == NULL || strncmp(setting, "$1$", 3) != 0)
 		return -1;
+	/* libxcrypt refuses a setting with a control, space or non-ASCII
+	   byte, or one of "!*:;\\", anywhere in it (past the salt too) */
+	for (const char *p = setting; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f ||
+		    strchr("!*:;\\", *p) != NULL)
+			return -1;
 	setting += 3;
 	n = strcspn(setting, "$");
 	for (size_t i = 0; i < n; i++)

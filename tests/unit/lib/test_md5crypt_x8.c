@@ -189,6 +189,14 @@ static void test_longest(void)
 		test_assert(!md5crypt_x8_accepts("pw", bad[i]));
 	test_assert(!md5crypt_x8_accepts(NULL, "$1$salt$"));
 	test_assert(!md5crypt_x8_accepts("pw", NULL));
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const tails[] = {"$1$ab$\x98", "$1$ab$ c",
+						     "$1$ab$;", "$1$$\\", "$1$a$!"};
+		char *r = reference("pw", tails[i]);
+		test_assert(!md5crypt_x8_accepts("pw", tails[i]));
+		test_assert(r == NULL || r[0] == '*');
+		free(r);
+	}
 	/* one bad pair refuses the whole batch */
 	pw[0] = "pw";
 	pw[1] = "pw";
