@@ -20,6 +20,7 @@
 #include "ev.h"
 #include "handle.h"
 #include "log.h"
+#include "md5crypt_batch.h"
 #include "net.h"
 #include "str.h"
 #include "throttle.h"
@@ -551,6 +552,7 @@ static void reload(struct server *s)
 	authd_cfg_unref(&s->cfg);
 	s->cfg = cfg;
 	authd_handle_clear_caches();
+	md5crypt_batch_config(0, cfg->md5crypt_batch);
 	throttle_configure(s->thr_ipuser, cfg->failure_limit_user,
 			   cfg->failure_window_ms, cfg->lockout_ms);
 	throttle_configure(s->thr_ip, cfg->failure_limit_client,
@@ -621,6 +623,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	s.thr_ip = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_client,
 				cfg->failure_window_ms, cfg->lockout_ms);
 	authd_handle_init();
+	md5crypt_batch_config(0, cfg->md5crypt_batch);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
 	    ev_signal(s.loop, SIGTERM, on_signal, &s) < 0 ||
 	    ev_signal(s.loop, SIGINT, on_signal, &s) < 0 ||
