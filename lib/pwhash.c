@@ -112,6 +112,8 @@ static enum pwhash_result crypt_check(const char *password, const char *setting,
 		explicit_bzero(md5, sizeof(md5));
 		return ret;
 	}
+	/* this thread's job will not reach the stage: nobody waits for it */
+	md5crypt_batch_done();
 	cd = xcalloc(1, sizeof(*cd));
 	out = crypt_r(password, setting, cd);
 

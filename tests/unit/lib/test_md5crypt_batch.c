@@ -8,6 +8,7 @@
  */
 #include <crypt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,76 @@ static void test_threads(unsigned parallel)
 		parallel, p1 - p0, b1 - b0);
 }
 
+struct lone {
+	int rc;
+	char out[MD5CRYPT_X8_OUT_SIZE];
+};
+
+static void *lone_hash(void *arg)
+{
+	struct lone *l = arg;
+	l->rc = md5crypt_batch_hash("second", "$1$other$", l->out);
+	return NULL;
+}
+
+static void wait_for_waiting(unsigned n)
+{
+	while (md5crypt_batch_waiting() != n)
+		sched_yield();
+}
+
+/* A pair waits for an announced job and goes with it; done() without a
+   hash releases it.  The wait cap is set far out so the order is fixed. */
+static void test_announce(void)
+{
+	unsigned long b0, p0, b1, p1;
+	struct lone l = {-1, ""};
+	char out[MD5CRYPT_X8_OUT_SIZE];
+	pthread_t t;
+
+	test_begin("announce");
+	md5crypt_batch_config(0, true);
+	md5crypt_batch_set_wait(60000);
+	md5crypt_batch_stats(&b0, &p0);
+	md5crypt_batch_announce();
+	test_assert(pthread_create(&t, NULL, lone_hash, &l) == 0);
+	wait_for_waiting(1);
+	test_assert(md5crypt_batch_hash("extmail", "$1$phz1mRrj$", out) == 0);
+	pthread_join(t, NULL);
+	md5crypt_batch_done(); /* after the hash: nothing left to retract */
+	md5crypt_batch_stats(&b1, &p1);
+	test_assert(strcmp(out, "$1$phz1mRrj$3ok6BjeaoJYWDBsEPZb5C0") == 0);
+	char *want = reference("second", "$1$other$");
+	test_assert(l.rc == 0 && want != NULL && strcmp(l.out, want) == 0);
+	test_assert(b1 - b0 == 1 && p1 - p0 == 2);
+
+	test_begin("announce, then done without a hash");
+	md5crypt_batch_stats(&b0, &p0);
+	l.rc = -1;
+	md5crypt_batch_announce();
+	test_assert(pthread_create(&t, NULL, lone_hash, &l) == 0);
+	wait_for_waiting(1);
+	test_assert(l.rc == -1); /* still waiting for us */
+	md5crypt_batch_done();
+	pthread_join(t, NULL);
+	md5crypt_batch_stats(&b1, &p1);
+	test_assert(l.rc == 0 && want != NULL && strcmp(l.out, want) == 0);
+	test_assert(b1 - b0 == 1 && p1 - p0 == 1);
+	free(want);
+
+	test_begin("announced job that never comes: the cap");
+	md5crypt_batch_set_wait(MD5CRYPT_BATCH_WAIT_MS);
+	md5crypt_batch_announce();
+	test_assert(md5crypt_batch_hash("x", "$1$ab$", out) == 0);
+	md5crypt_batch_announce();
+	l.rc = -1;
+	test_assert(pthread_create(&t, NULL, lone_hash, &l) == 0);
+	pthread_join(t, NULL); /* returns after the cap although we never
+				  hash */
+	test_assert(l.rc == 0);
+	md5crypt_batch_done();
+}
+
 int main(void)
 {
 	char out[MD5CRYPT_X8_OUT_SIZE];
@@ -107,6 +178,7 @@ int main(void)
 	test_threads(1);
 	test_threads(2);
 	test_threads(0);
+	test_announce();
 	test_begin("off");
 	md5crypt_batch_config(0, false);
 	test_assert(md5crypt_batch_hash("extmail", "$1$phz1mRrj$", out) == -1);
