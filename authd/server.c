@@ -522,7 +522,6 @@ static void log_md5crypt_stage(void)
 			 pairs, batches, (double)pairs / (double)batches);
 }
 
-
 static void reload(struct server *s)
 {
 	const char *err = NULL;

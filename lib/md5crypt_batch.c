@@ -19,7 +19,7 @@
  * that are known to be on their way (in a worker, in their SQL query)
  * costs at most one query's time and only when there is company to wait
  * for.  Jobs still queued for a worker are not waited for.
-  */
+ */
 #include "md5crypt_batch.h"
 
 #include <crypt.h>
@@ -194,9 +194,7 @@ int md5crypt_batch_hash(const char *password, const char *setting,
 		return -1;
 	}
 	if (max_running == 0) {
-		const char *e = getenv("YOUJU_MD5CRYPT_PARALLEL");
-		long n = e != NULL ? strtol(e, NULL, 10)
-				   : sysconf(_SC_NPROCESSORS_ONLN);
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		max_running = n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 	}
 	*tailp = &r;

@@ -38,14 +38,13 @@
 
 #include "xalloc.h"
 
-#define LANES MD5CRYPT_X8_LANES
+#define LANES	 MD5CRYPT_X8_LANES
 #define SALT_MAX 8
 /* The longest message: the second digest's P "$1$" S A-bytes bits, or a
    round's P S P D; plus padding, in whole blocks. */
-#define MSG_MAX                                                                \
-	(2 * MD5CRYPT_X8_PASSWORD_MAX + 3 + SALT_MAX + 16 + 9 + 64 + 63)
+#define MSG_MAX	   (2 * MD5CRYPT_X8_PASSWORD_MAX + 3 + SALT_MAX + 16 + 9 + 64 + 63)
 #define BLOCKS_MAX (MSG_MAX / 64)
-#define BUF_SIZE (BLOCKS_MAX * 64)
+#define BUF_SIZE   (BLOCKS_MAX * 64)
 
 typedef uint32_t lane_v __attribute__((vector_size(4 * LANES)));
 
@@ -249,10 +248,11 @@ AI void md5_lanes(struct work *w)
 #pragma GCC unroll 16
 		for (int j = 0; j < 16; j++) {
 			const size_t o = 64 * k + 4 * (size_t)j;
-			x[j] = (lane_v){le32(w->msg[0] + o), le32(w->msg[1] + o),
-					le32(w->msg[2] + o), le32(w->msg[3] + o),
-					le32(w->msg[4] + o), le32(w->msg[5] + o),
-					le32(w->msg[6] + o), le32(w->msg[7] + o)};
+			x[j] =
+			    (lane_v){le32(w->msg[0] + o), le32(w->msg[1] + o),
+				     le32(w->msg[2] + o), le32(w->msg[3] + o),
+				     le32(w->msg[4] + o), le32(w->msg[5] + o),
+				     le32(w->msg[6] + o), le32(w->msg[7] + o)};
 		}
 		nx = st;
 		md5_compress(&nx, x);
@@ -311,7 +311,8 @@ static void build_shape(struct work *w, int k, int l, const struct lane_in *in)
 	} else {
 		p = put(p, in->pw, in->plen);
 	}
-	w->tpl_nblocks[k][l] = md5_pad(w->tpl[k][l], (size_t)(p - w->tpl[k][l]));
+	w->tpl_nblocks[k][l] =
+	    md5_pad(w->tpl[k][l], (size_t)(p - w->tpl[k][l]));
 }
 
 static unsigned shape_of(unsigned i)
@@ -328,7 +329,8 @@ AI void round_setup(struct work *w, unsigned i)
 	for (int l = 0; l < LANES; l++) {
 		w->msg[l] = w->tpl[k][l];
 		w->nblocks[l] = w->tpl_nblocks[k][l];
-		w->dst[l] = i == 999 ? w->digest[l] : w->tpl[kn][l] + w->doff[kn][l];
+		w->dst[l] =
+		    i == 999 ? w->digest[l] : w->tpl[kn][l] + w->doff[kn][l];
 	}
 }
 
@@ -369,8 +371,8 @@ AI void crypt_body(struct work *w, const struct lane_in in[LANES])
 
 #if defined(__x86_64__) || defined(__i386__)
 #define HAVE_AVX2_PATH 1
-__attribute__((target("avx2"))) static void crypt_avx2(
-    struct work *w, const struct lane_in in[LANES])
+__attribute__((target("avx2"))) static void
+crypt_avx2(struct work *w, const struct lane_in in[LANES])
 {
 	crypt_body(w, in);
 }

@@ -17,7 +17,7 @@
 #include "pwhash.h"
 #include "test.h"
 
-#define THREADS 16
+#define THREADS	   16
 #define PER_THREAD 12
 
 static char *reference(const char *pw, const char *setting)
@@ -55,10 +55,10 @@ static void *worker(void *arg)
 		/* the same through pwhash: the right password matches, a
 		   wrong one does not */
 		if (want != NULL && i % 4 == 0) {
-			j->pw_ok += pwhash_verify(pw, want, false) ==
-				    PWHASH_MATCH;
-			j->pw_ok += pwhash_verify("x", want, false) ==
-				    PWHASH_MISMATCH;
+			j->pw_ok +=
+			    pwhash_verify(pw, want, false) == PWHASH_MATCH;
+			j->pw_ok +=
+			    pwhash_verify("x", want, false) == PWHASH_MISMATCH;
 		}
 		free(want);
 	}
@@ -91,8 +91,8 @@ static void test_threads(unsigned parallel)
 	/* every pair counted once: the hash calls and the pwhash checks */
 	test_assert(p1 - p0 == THREADS * (PER_THREAD + 3 * 2));
 	test_assert(b1 - b0 >= 1 && b1 - b0 <= p1 - p0);
-	fprintf(stderr, "parallel %u: %lu pairs in %lu evaluations\n",
-		parallel, p1 - p0, b1 - b0);
+	fprintf(stderr, "parallel %u: %lu pairs in %lu evaluations\n", parallel,
+		p1 - p0, b1 - b0);
 }
 
 struct lone {

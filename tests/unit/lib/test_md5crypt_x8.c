@@ -99,8 +99,9 @@ static int check_batch(size_t n, const char *const pw[], const char *const st[])
 		test_assert(want != NULL && want[0] == '$');
 		if (want == NULL || strcmp(want, out[i]) != 0) {
 			bad++;
-			fprintf(stderr, "lane %zu/%zu (%s, plen %zu): %s != %s\n",
-				i, n, st[i], strlen(pw[i]), out[i],
+			fprintf(stderr,
+				"lane %zu/%zu (%s, plen %zu): %s != %s\n", i, n,
+				st[i], strlen(pw[i]), out[i],
 				want ? want : "NULL");
 		}
 		test_assert(want != NULL && strcmp(want, out[i]) == 0);
@@ -182,16 +183,16 @@ static void test_longest(void)
 	st[0] = "$1$salt$";
 	test_assert(md5crypt_x8(1, pw, st, out) == -1);
 	static const char *const bad[] = {
-	    "",	      "$1",	"1$salt",     "$5$saltsalt$", "$2b$10$x",
-	    "$1$a*b$", "$1$a b$", "$1$\xc3\xa4$", "$1$ab:c$",     "$1$ab\nc$",
-	    "salt$x",  "{CRYPT}$1$salt$"};
+	    "",		"$1",	     "1$salt",	"$5$saltsalt$",
+	    "$2b$10$x", "$1$a*b$",   "$1$a b$", "$1$\xc3\xa4$",
+	    "$1$ab:c$", "$1$ab\nc$", "salt$x",	"{CRYPT}$1$salt$"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		test_assert(!md5crypt_x8_accepts("pw", bad[i]));
 	test_assert(!md5crypt_x8_accepts(NULL, "$1$salt$"));
 	test_assert(!md5crypt_x8_accepts("pw", NULL));
 	for (size_t i = 0; i < 5; i++) {
-		static const char *const tails[] = {"$1$ab$\x98", "$1$ab$ c",
-						     "$1$ab$;", "$1$$\\", "$1$a$!"};
+		static const char *const tails[] = {
+		    "$1$ab$\x98", "$1$ab$ c", "$1$ab$;", "$1$$\\", "$1$a$!"};
 		char *r = reference("pw", tails[i]);
 		test_assert(!md5crypt_x8_accepts("pw", tails[i]));
 		test_assert(r == NULL || r[0] == '*');
