@@ -43,8 +43,8 @@ void md5crypt_batch_done(void);
  * Sets how many batches may be computed at once (1..64; 0 or the default:
  * the number of online CPUs), and whether several pairs are hashed together
  * at all (off: md5crypt_batch_hash() refuses every pair, so callers run
- * crypt_r themselves, as before the stage existed).  Call before the threads
- * start.
+ * crypt_r themselves, as before the stage existed).  Safe at any time (a
+ * reload): pairs already waiting are still evaluated.
  */
 void md5crypt_batch_config(unsigned parallel, bool enabled);
 
