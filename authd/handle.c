@@ -29,6 +29,7 @@
 #include "db.h"
 #include "directory.h"
 #include "log.h"
+#include "md5crypt_batch.h"
 #include "pwhash.h"
 #include "resolve.h"
 #include "sqlmap.h"
@@ -786,7 +787,13 @@ void authd_handle(struct authd_job *j)
 		do_pre(j);
 		break;
 	case AUTHD_CMD_AUTH:
+		/* a password AUTH will likely reach the MD5-crypt stage after
+		   its query: say so, so that pairs waiting there go with it
+		   rather than just before it (lib/md5crypt_batch.h) */
+		if (j->req.authtype == AUTHD_AUTH_LOGIN)
+			md5crypt_batch_announce();
 		do_auth(j);
+		md5crypt_batch_done();
 		break;
 	case AUTHD_CMD_PASSWD:
 		do_passwd(j);

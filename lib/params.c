@@ -112,6 +112,8 @@ static const struct conf_param authd_params[] = {
 		"Scheme for passwords that authd writes."),
 	P_BOOL("authd_plain_fallback", "no",
 		 "Accept clear-text passwords from authd_clear_pwfield."),
+	P_BOOL("authd_md5crypt_batch", "yes",
+		 "Hash concurrent $1$ checks together in SIMD lanes."),
 	P_STR("authd_user_table", "mailbox", "Table of the accounts."),
 	P_STR("authd_login_field", "username", "Column with the login name."),
 	P_STR("authd_crypt_pwfield", "password",
