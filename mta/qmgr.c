@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -1019,19 +1020,30 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 	return false;
 }
 
-/* Called with the lock held. */
-static void qmgr_admit(struct qmgr *q, const char *id)
+/* Called with the lock held; true when id joined the pending list (the
+   caller wakes a delivery thread per admitted message after unlocking:
+   a thread woken under the lock would block on it at once). */
+static bool qmgr_admit(struct qmgr *q, const char *id)
 {
 	if (qmgr_draining || !qfile_is_id(id) || qmgr_known(q, id))
-		return;
+		return false;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
-		return;
+		return false;
 	}
 	size_t k = (q->head + q->npending) % q->cfg.active_limit;
 	memcpy(q->pending[k], id, QUEUE_ID_LEN + 1);
 	q->npending++;
-	pthread_cond_signal(&q->cond);
+	return true;
+}
+
+/* Wakes delivery threads for n admitted messages (lock not held). */
+static void qmgr_wake(struct qmgr *q, size_t n)
+{
+	if (n > 1)
+		pthread_cond_broadcast(&q->cond);
+	else if (n == 1)
+		pthread_cond_signal(&q->cond);
 }
 
 /* Admits every file of active/, oldest first. */
@@ -1046,11 +1058,13 @@ static void qmgr_scan_active(struct qmgr *q)
 		log_error("opendir %s: %s", dir, strerror(errno));
 		return;
 	}
+	size_t admitted = 0;
 	pthread_mutex_lock(&q->lock);
 	q->need_rescan = false;
 	for (size_t i = 0; i < n; i++)
-		qmgr_admit(q, names[i]);
+		admitted += qmgr_admit(q, names[i]);
 	pthread_mutex_unlock(&q->lock);
+	qmgr_wake(q, admitted);
 	qfile_ids_free(names, n);
 }
 
@@ -1128,16 +1142,24 @@ static void qmgr_inotify(struct qmgr *q, int fd)
 		ssize_t n = read(fd, ev, sizeof(ev));
 		if (n <= 0)
 			return;
+		size_t admitted = 0;
 		pthread_mutex_lock(&q->lock);
 		for (char *p = ev; p < ev + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
 			if (e->mask & IN_Q_OVERFLOW)
 				q->need_rescan = true;
 			else if (e->len > 0)
-				qmgr_admit(q, e->name);
+				admitted += qmgr_admit(q, e->name);
 			p += sizeof(*e) + e->len;
 		}
 		pthread_mutex_unlock(&q->lock);
+		qmgr_wake(q, admitted);
+		/* room for more events was left: the queue was drained
+		   (what comes later makes poll() report the fd again), so
+		   no read that can only say EAGAIN */
+		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <=
+		    sizeof(ev))
+			return;
 	}
 }
 
