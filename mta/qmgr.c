@@ -472,21 +472,37 @@ static bool qmgr_route(struct qmgr_job *j, size_t rcpt, const char *addr,
 	return false;
 }
 
+/* The domain's answer is known for this message already. */
+static bool qmgr_domain_known(const struct qmgr_job *j, const char *domain)
+{
+	return j->dom_name != NULL && strcasecmp(j->dom_name, domain) == 0;
+}
+
+/* Remembers a domain's answer (status, transport column; NULL or empty:
+   none) for the rest of the message. */
+static void qmgr_domain_set(struct qmgr_job *j, const char *domain,
+			    enum authc_status st, const char *transport)
+{
+	free(j->dom_name);
+	free(j->dom_transport);
+	j->dom_name = xstrdup(domain);
+	j->dom_status = st;
+	j->dom_transport = st == AUTHC_OK && transport != NULL &&
+				   transport[0] != '\0'
+			       ? xstrdup(transport)
+			       : NULL;
+}
+
 /* LOOKUP domain, remembered for the rest of the message. */
 static enum authc_status qmgr_lookup_domain(struct qmgr_job *j,
 					    const char *domain)
 {
-	if (j->dom_name != NULL && strcasecmp(j->dom_name, domain) == 0)
+	if (qmgr_domain_known(j, domain))
 		return j->dom_status;
-	free(j->dom_name);
-	free(j->dom_transport);
-	j->dom_name = xstrdup(domain);
-	j->dom_transport = NULL;
 	struct authc_reply d = {0};
-	j->dom_status = authc_lookup_domain(j->q->cfg.authd_socket, domain, &d);
-	const char *tr = authc_get(&d, "TRANSPORT");
-	if (j->dom_status == AUTHC_OK && tr != NULL && tr[0] != '\0')
-		j->dom_transport = xstrdup(tr);
+	enum authc_status st =
+	    authc_lookup_domain(j->q->cfg.authd_socket, domain, &d);
+	qmgr_domain_set(j, domain, st, authc_get(&d, "TRANSPORT"));
 	authc_reply_free(&d);
 	return j->dom_status;
 }
@@ -526,29 +542,49 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 	}
 	if (rs == ROUTE_FOUND && qmgr_route(j, rcpt, addr, &rt))
 		return;
+	struct authc_reply r = {0};
+	enum authc_status st = AUTHC_TEMPFAIL;
+	bool asked = false;
+	if (rs == ROUTE_NONE && !qmgr_domain_known(j, at + 1)) {
+		/* ask once: a found recipient's reply names its domain's
+		   transport column (DOMAIN_TRANSPORT), which is all the
+		   LOOKUP domain below was for; the domain is asked on its
+		   own only when the recipient was not found (hosted, or
+		   not?) or the reply lacks the field */
+		st = authc_lookup_rcpt(sock, addr, &r);
+		asked = true;
+		const char *dt =
+		    st == AUTHC_OK ? authc_get(&r, "DOMAIN_TRANSPORT") : NULL;
+		if (dt != NULL)
+			qmgr_domain_set(j, at + 1, AUTHC_OK, dt);
+	}
 	if (rs == ROUTE_NONE) {
 		enum authc_status ds = qmgr_lookup_domain(j, at + 1);
 		if (ds == AUTHC_TEMPFAIL) {
 			qmgr_defer_rcpt(j, rcpt, "4.3.0",
 					"temporary lookup failure");
+			authc_reply_free(&r);
 			return;
 		}
 		if (ds == AUTHC_NOTFOUND) {
 			qmgr_remote(j, rcpt, addr, NULL, NULL);
+			authc_reply_free(&r);
 			return;
 		}
 		/* ExtMan's column: junk in it must not stop local mail */
 		if (j->dom_transport != NULL) {
-			if (route_parse(j->dom_transport, &rt) < 0)
+			if (route_parse(j->dom_transport, &rt) < 0) {
 				log_warning("%s: domain %s: unusable transport "
 					    "\"%.100s\" ignored",
 					    j->id, at + 1, j->dom_transport);
-			else if (qmgr_route(j, rcpt, addr, &rt))
+			} else if (qmgr_route(j, rcpt, addr, &rt)) {
+				authc_reply_free(&r);
 				return;
+			}
 		}
 	}
-	struct authc_reply r = {0};
-	enum authc_status st = authc_lookup_rcpt(sock, addr, &r);
+	if (!asked)
+		st = authc_lookup_rcpt(sock, addr, &r);
 	if (st == AUTHC_TEMPFAIL) {
 		qmgr_defer_rcpt(j, rcpt, "4.3.0", "temporary lookup failure");
 		authc_reply_free(&r);
