@@ -1005,7 +1005,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	}
 	if (left == 0) {
 		/* all done: the records would be unlinked with the file */
-		if (recycle_put(c->queue_dir, path, id, j.fd) < 0 &&
+		if (recycle_put(c->queue_dir, path, id, j.fd, (off_t)len) < 0 &&
 		    errno != ENOENT) {
 			log_error("%s: unlink: %s", id, strerror(errno));
 			/* the file stays: spare its recipients a repeat */
