@@ -643,7 +643,8 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 				if (buf_append_str(&j->reply,
 						   "TYPE=mailbox\n") < 0 ||
 				    authd_reply_kv(&j->reply,
-						   "DOMAIN_TRANSPORT", dt) < 0 ||
+						   "DOMAIN_TRANSPORT",
+						   dt) < 0 ||
 				    reply_user_lookup(&j->reply, &u,
 						      cfg->default_options) < 0)
 					st = AUTHD_TEMPFAIL;
@@ -653,8 +654,8 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 			static const char *const key[] = {"MAILBOX", "REMOTE",
 							  "UNKNOWN"};
 			if (buf_append_str(&j->reply, "TYPE=alias\n") < 0 ||
-			    authd_reply_kv(&j->reply, "DOMAIN_TRANSPORT",
-					   dt) < 0 ||
+			    authd_reply_kv(&j->reply, "DOMAIN_TRANSPORT", dt) <
+				0 ||
 			    authd_reply_kv(&j->reply, "ADDRESS", arg) < 0)
 				st = AUTHD_TEMPFAIL;
 			for (size_t i = 0; st == AUTHD_FOUND && i < r.n; i++) {

@@ -254,7 +254,7 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 	}
 	deliver_set(r, DELIVER_OK, "2.0.0",
 		    to_junk ? "delivered to maildir folder Junk"
-				: "delivered to maildir");
+			    : "delivered to maildir");
 	r->unsynced = later;
 	r->pending = pend;
 }

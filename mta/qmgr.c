@@ -487,10 +487,10 @@ static void qmgr_domain_set(struct qmgr_job *j, const char *domain,
 	free(j->dom_transport);
 	j->dom_name = xstrdup(domain);
 	j->dom_status = st;
-	j->dom_transport = st == AUTHC_OK && transport != NULL &&
-				   transport[0] != '\0'
-			       ? xstrdup(transport)
-			       : NULL;
+	j->dom_transport =
+	    st == AUTHC_OK && transport != NULL && transport[0] != '\0'
+		? xstrdup(transport)
+		: NULL;
 }
 
 /* LOOKUP domain, remembered for the rest of the message. */

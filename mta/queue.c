@@ -55,7 +55,7 @@ struct queue_file {
 	off_t size_off; /* where the size digits are */
 	off_t written;	/* bytes written to fd */
 	uint64_t msg_size;
-	uint32_t crc; /* of every byte written so far (qfile_crc32c) */
+	uint32_t crc;	/* of every byte written so far (qfile_crc32c) */
 	off_t old_size; /* a recycled file's old size (cut at commit) */
 	struct buf wbuf;
 };

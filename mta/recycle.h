@@ -47,7 +47,7 @@ int recycle_take(const char *queue_dir, const char *path, off_t *size_r);
  * unlinked when recycle/ is full or the rename fails.  Returns 0, or -1
  * with errno when the file is still at path.
  */
-int recycle_put(const char *queue_dir, const char *path, const char *id,
-		int fd, off_t size);
+int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
+		off_t size);
 
 #endif
