@@ -137,8 +137,18 @@ uint64_t maildir_crlf_size(const char *data, size_t len)
 static char maildir_host[256];
 static pthread_once_t maildir_host_once = PTHREAD_ONCE_INIT;
 
+/* getpid() once per process (a fork resets it): a system call per
+   delivery saved */
+static pid_t maildir_pid;
+
+static void maildir_forked(void)
+{
+	maildir_pid = 0;
+}
+
 static void maildir_host_init(void)
 {
+	(void)pthread_atfork(NULL, NULL, maildir_forked);
 	if (gethostname(maildir_host, sizeof maildir_host) < 0)
 		memcpy(maildir_host, "localhost", 10);
 	maildir_host[sizeof maildir_host - 1] = '\0';
@@ -169,9 +179,12 @@ int maildir_unique_name(char *out, size_t outsz, uint64_t size, uint64_t vsize)
 		}
 	}
 	last = tv;
+	if (maildir_pid == 0)
+		maildir_pid = getpid();
+	pid_t pid = maildir_pid;
 	pthread_mutex_unlock(&mu);
 	int n = snprintf(out, outsz, "%lld.M%ldP%ld.%s,S=%llu,W=%llu",
-			 (long long)tv.tv_sec, (long)tv.tv_usec, (long)getpid(),
+			 (long long)tv.tv_sec, (long)tv.tv_usec, (long)pid,
 			 maildir_host, (unsigned long long)size,
 			 (unsigned long long)vsize);
 	if (n < 0 || (size_t)n >= outsz || n > MAILDIR_FILENAME_MAX - 16)
