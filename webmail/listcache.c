@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "buf.h"
+#include "fcache.h"
+#include "maildir_index.h"
 #include "mailmatch.h"
 #include "mailsort.h"
 #include "wm.h"
@@ -28,11 +30,13 @@ struct entry {
 	int64_t date;
 	char *from_key, *subject_key; /* mailsort comparison forms */
 	char *subject_fold;	      /* search's form (lib/mailmatch) */
+	size_t subject_fold_len;
 };
 
 struct listcache {
 	char *path;
 	uint32_t uidvalidity;
+	uint64_t serial; /* the fcache scan it matches (0 none); under lock */
 	struct entry *e;
 	size_t n;
 	unsigned refs; /* under lock */
@@ -130,9 +134,10 @@ static void make_keys(struct entry *e, const struct maildir_msg *m)
 	buf_deinit(&b);
 	/* the folded subject search matches in (lib/mailmatch's form) */
 	buf_init(&b, 8 * strlen(subj) + 16);
-	e->subject_fold = mailmatch_needle(subj, strlen(subj), &b) == 0
-			      ? xmemdup0(b.p ? b.p : "", b.len)
-			      : xstrdup("");
+	bool folded = mailmatch_needle(subj, strlen(subj), &b) == 0;
+	e->subject_fold =
+	    xmemdup0(folded && b.p ? b.p : "", folded ? b.len : 0);
+	e->subject_fold_len = folded ? b.len : 0;
 	buf_deinit(&b);
 	/* DISPLAYFROM (RFC 5957): the name shown, else the address */
 	const char *from = e->s.from != NULL ? e->s.from : "";
@@ -171,7 +176,9 @@ static struct listcache *build(struct maildir_folder *f,
 			e->date = o->date;
 			e->from_key = xdup(o->from_key);
 			e->subject_key = xdup(o->subject_key);
-			e->subject_fold = xdup(o->subject_fold);
+			e->subject_fold =
+			    xmemdup0(o->subject_fold, o->subject_fold_len);
+			e->subject_fold_len = o->subject_fold_len;
 			continue;
 		}
 		if (!wm_msg_summary(f, ix, m, &e->s)) {
@@ -187,14 +194,14 @@ static struct listcache *build(struct maildir_folder *f,
 	return lc;
 }
 
-struct listcache *listcache_get(struct maildir_folder *f,
-				const struct maildir_index *ix)
+/* The kept set of path (a reference), or NULL; *slot_r is its slot or
+   the one a new set would take.  Under lock. */
+static struct listcache *find_locked(const char *path, size_t *slot_r)
 {
 	struct listcache *old = NULL;
 	size_t slot = 0;
-	pthread_mutex_lock(&lock);
 	for (size_t i = 0; i < LISTCACHE_SLOTS; i++) {
-		if (slots[i] != NULL && strcmp(slots[i]->path, f->path) == 0) {
+		if (slots[i] != NULL && strcmp(slots[i]->path, path) == 0) {
 			old = slots[i];
 			slot = i;
 			break;
@@ -207,12 +214,15 @@ struct listcache *listcache_get(struct maildir_folder *f,
 		old->refs++;
 		old->used = ++tick;
 	}
-	pthread_mutex_unlock(&lock);
-	if (old != NULL && valid_for(old, f))
-		return old;
-	/* built outside the lock: summaries may read files */
-	struct listcache *lc = build(f, ix, old);
-	lc->refs = 2; /* the caller's and the slot's */
+	*slot_r = slot;
+	return old;
+}
+
+/* Publishes lc (refs 2: the caller's and the slot's) in place of old
+   (the caller's reference to it is dropped). */
+static void publish(struct listcache *lc, struct listcache *old, size_t slot)
+{
+	lc->refs = 2;
 	pthread_mutex_lock(&lock);
 	lc->used = ++tick;
 	if (old != NULL && slots[slot] == old) {
@@ -233,6 +243,69 @@ struct listcache *listcache_get(struct maildir_folder *f,
 	}
 	unref_locked(old); /* ours */
 	pthread_mutex_unlock(&lock);
+}
+
+struct listcache *listcache_get(struct maildir_folder *f,
+				const struct maildir_index *ix)
+{
+	size_t slot = 0;
+	pthread_mutex_lock(&lock);
+	struct listcache *old = find_locked(f->path, &slot);
+	pthread_mutex_unlock(&lock);
+	if (old != NULL && valid_for(old, f))
+		return old;
+	/* built outside the lock: summaries may read files */
+	struct listcache *lc = build(f, ix, old);
+	publish(lc, old, slot);
+	return lc;
+}
+
+struct listcache *listcache_get_scan(const struct fcache_scan *scan)
+{
+	const struct maildir_folder *f = fcache_scan_folder(scan);
+	uint64_t serial = fcache_scan_serial(scan);
+	size_t slot = 0;
+	pthread_mutex_lock(&lock);
+	struct listcache *old = find_locked(f->path, &slot);
+	bool same = old != NULL && serial != 0 && old->serial == serial;
+	pthread_mutex_unlock(&lock);
+	if (same)
+		return old;
+	if (old != NULL && valid_for(old, f)) {
+		/* the folder was scanned again but did not change */
+		pthread_mutex_lock(&lock);
+		old->serial = serial;
+		pthread_mutex_unlock(&lock);
+		return old;
+	}
+	/* summaries read files, which updates the folder (maildir_msg_read
+	   opens its directories, follows renames): a copy of the shared
+	   scan is read, entry i still belongs to its message i */
+	struct maildir_folder *own = fcache_scan_copy(scan);
+	struct maildir_index *ix =
+	    maildir_index_open(own->path, own->uidvalidity, NULL);
+	struct listcache *lc = build(own, ix, old);
+	maildir_index_free(&ix);
+	maildir_folder_free(&own);
+	lc->serial = serial;
+	publish(lc, old, slot);
+	return lc;
+}
+
+struct listcache *listcache_peek_scan(const struct fcache_scan *scan)
+{
+	uint64_t serial = fcache_scan_serial(scan);
+	if (serial == 0)
+		return NULL;
+	size_t slot = 0;
+	pthread_mutex_lock(&lock);
+	struct listcache *lc =
+	    find_locked(fcache_scan_folder(scan)->path, &slot);
+	if (lc != NULL && lc->serial != serial) {
+		unref_locked(lc);
+		lc = NULL;
+	}
+	pthread_mutex_unlock(&lock);
 	return lc;
 }
 
@@ -246,9 +319,9 @@ const char *listcache_subject_key(const struct listcache *lc, size_t i)
 	return lc->e[i].subject_key;
 }
 
-const char *listcache_subject_fold(const struct listcache *lc, size_t i)
+struct str listcache_subject_fold(const struct listcache *lc, size_t i)
 {
-	return lc->e[i].subject_fold;
+	return (struct str){lc->e[i].subject_fold, lc->e[i].subject_fold_len};
 }
 
 static _Thread_local const struct listcache *cmp_lc;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "maildir.h"
+#include "str.h"
 #include "summary.h"
 
 /* Folders kept (least recently used goes). */
@@ -38,6 +39,22 @@ struct listcache;
  */
 struct listcache *listcache_get(struct maildir_folder *f,
 				const struct maildir_index *ix);
+
+/*
+ * As listcache_get for the shared scan of fcache (fcache_get): while the
+ * scan is the one the kept set was last matched with (the same serial),
+ * nothing is compared or read, so a page or a subject search costs no
+ * pass over the folder; otherwise as listcache_get, the set built from a
+ * copy of the scan and youju.index.  Entry i belongs to message i of
+ * fcache_scan_folder(scan).
+ */
+struct fcache_scan;
+struct listcache *listcache_get_scan(const struct fcache_scan *scan);
+
+/* The kept set when it matches scan (the same serial), else NULL:
+   never compares, reads or builds.  Release with listcache_put. */
+struct listcache *listcache_peek_scan(const struct fcache_scan *scan);
+
 void listcache_put(struct listcache **lc);
 
 /* The summary of entry i (borrowed until listcache_put). */
@@ -50,7 +67,7 @@ const char *listcache_subject_key(const struct listcache *lc, size_t i);
 
 /* The subject of entry i decoded and case-folded as search's matcher
    folds (lib/mailmatch), for GET /api/search.  Borrowed. */
-const char *listcache_subject_fold(const struct listcache *lc, size_t i);
+struct str listcache_subject_fold(const struct listcache *lc, size_t i);
 
 /*
  * The entries in ascending order of key (ties by UID), n of them;

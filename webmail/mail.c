@@ -122,9 +122,11 @@ static json_t *flags_json(const struct maildir_folder *f,
 static json_t *folder_json(const char *name, const char *path)
 {
 	const char *err = NULL;
-	struct maildir_folder *f = fcache_open(path, &err);
-	if (f == NULL)
+	/* counted in the shared scan: nothing copied */
+	struct fcache_scan *scan = fcache_get(path, &err);
+	if (scan == NULL)
 		return NULL;
+	const struct maildir_folder *f = fcache_scan_folder(scan);
 	uint64_t size = 0, unseen = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		size += f->msgs[i].size;
@@ -137,7 +139,7 @@ static json_t *folder_json(const char *name, const char *path)
 	json_object_set_new(o, "total", json_integer((json_int_t)f->n));
 	json_object_set_new(o, "unseen", json_integer((json_int_t)unseen));
 	json_object_set_new(o, "size", json_integer((json_int_t)size));
-	maildir_folder_free(&f);
+	fcache_scan_put(&scan);
 	return o;
 }
 
@@ -176,61 +178,6 @@ void wm_folders(struct http_req *req)
 
 enum sort_key { SORT_ARRIVAL, SORT_DATE, SORT_FROM, SORT_SUBJECT, SORT_SIZE };
 
-struct row {
-	struct maildir_msg *m;
-	struct wm_summary s;
-	bool read;
-};
-
-static _Thread_local enum sort_key tl_key;
-static _Thread_local bool tl_desc;
-
-/* Subject without "Re:"/"Fwd:" prefixes, for sorting (RFC 5256 base). */
-static const char *base_subject(const char *s)
-{
-	for (;;) {
-		while (*s == ' ' || *s == '\t')
-			s++;
-		if (strncasecmp(s, "re:", 3) == 0)
-			s += 3;
-		else if (strncasecmp(s, "fw:", 3) == 0)
-			s += 3;
-		else if (strncasecmp(s, "fwd:", 4) == 0)
-			s += 4;
-		else
-			return s;
-	}
-}
-
-static int cmp_rows(const void *a, const void *b)
-{
-	const struct row *x = a, *y = b;
-	int c = 0;
-	switch (tl_key) {
-	case SORT_DATE: {
-		int64_t dx = x->s.has_date ? x->s.date : x->m->mtime;
-		int64_t dy = y->s.has_date ? y->s.date : y->m->mtime;
-		c = dx < dy ? -1 : dx > dy;
-		break;
-	}
-	case SORT_FROM:
-		c = strcasecmp(x->s.from, y->s.from);
-		break;
-	case SORT_SUBJECT:
-		c = strcasecmp(base_subject(x->s.subject),
-			       base_subject(y->s.subject));
-		break;
-	case SORT_SIZE:
-		c = x->m->size < y->m->size ? -1 : x->m->size > y->m->size;
-		break;
-	case SORT_ARRIVAL:
-		break;
-	}
-	if (c == 0) /* arrival order: UIDs ascend as mail arrives */
-		c = x->m->uid < y->m->uid ? -1 : x->m->uid > y->m->uid;
-	return tl_desc ? -c : c;
-}
-
 /* The list summary of m: from youju-mra's cache of ENVELOPEs when it has
    a valid entry, else from the head of the file.  False when neither
    (the message went away); s is then zeroed. */
@@ -251,7 +198,6 @@ static bool summary(struct maildir_folder *f, const struct maildir_index *ix,
 
 void wm_messages(struct http_req *req)
 {
-	struct wm *wm = http_req_app(req);
 	const char *sort = http_req_query(req, "sort");
 	const char *order = http_req_query(req, "order");
 	const char *page_s = http_req_query(req, "page");
@@ -284,82 +230,29 @@ void wm_messages(struct http_req *req)
 		webjson_error(req, 400, "invalid", "page: from 1", "page");
 		return;
 	}
-	struct maildir_folder *f =
-	    folder_open(req, http_req_query(req, "folder"));
-	if (f == NULL)
+	char path[4096];
+	if (wm_folder_path(req, http_req_query(req, "folder"), path,
+			   sizeof path) < 0)
 		return;
-	if (key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT) {
+	/* read from the shared scan: no copy of the folder */
+	const char *err = NULL;
+	struct fcache_scan *scan = fcache_get(path, &err);
+	if (scan == NULL) {
+		log_warning("webmail: %s: %s: %s", path, err, strerror(errno));
+		webjson_error(req, 500, "internal", "cannot read the folder",
+			      "folder");
+		return;
+	}
+	if (key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT)
 		/* from the kept sort keys (list.c) */
-		wm_list_sorted(req, f,
+		wm_list_sorted(req, scan,
 			       key == SORT_DATE	  ? LISTCACHE_DATE
 			       : key == SORT_FROM ? LISTCACHE_FROM
 						  : LISTCACHE_SUBJECT,
 			       desc, (size_t)page);
-		maildir_folder_free(&f);
-		return;
-	}
-	struct row *rows = xcalloc(f->n + 1, sizeof *rows);
-	bool need_hdr =
-	    key == SORT_DATE || key == SORT_FROM || key == SORT_SUBJECT;
-	/* youju-mra's cache of ENVELOPEs first; a message it has no (valid)
-	   entry for is read from its file */
-	struct maildir_index *ix =
-	    maildir_index_open(f->path, f->uidvalidity, NULL);
-	for (size_t i = 0; i < f->n; i++) {
-		rows[i].m = &f->msgs[i];
-		if (need_hdr)
-			rows[i].read = summary(f, ix, rows[i].m, &rows[i].s);
-		if (!rows[i].read) {
-			rows[i].s.subject = xstrdup("");
-			rows[i].s.from = xstrdup("");
-		}
-	}
-	tl_key = (enum sort_key)key;
-	tl_desc = desc;
-	qsort(rows, f->n, sizeof *rows, cmp_rows);
-
-	/* the user's preference (prefs.c), else webmail_page_size */
-	const unsigned psize = wm_caller(req)->prefs.page_size > 0
-				   ? wm_caller(req)->prefs.page_size
-				   : wm->page_size;
-	size_t from = (size_t)(page - 1) * psize;
-	json_t *list = json_array();
-	for (size_t i = from; i < f->n && i < from + psize; i++) {
-		struct row *r = &rows[i];
-		if (!r->read) {
-			wm_summary_free(&r->s);
-			r->read = summary(f, ix, r->m, &r->s);
-			if (!r->read) { /* expunged meanwhile */
-				r->s.subject = xstrdup("");
-				r->s.from = xstrdup("");
-			}
-		}
-		json_t *o = json_object();
-		json_object_set_new(o, "uid", json_integer(r->m->uid));
-		json_object_set_new(o, "subject", json_string(r->s.subject));
-		json_object_set_new(o, "from", json_string(r->s.from));
-		json_object_set_new(
-		    o, "date",
-		    json_integer(r->s.has_date ? r->s.date : r->m->mtime));
-		json_object_set_new(o, "arrival", json_integer(r->m->mtime));
-		json_object_set_new(o, "size",
-				    json_integer((json_int_t)r->m->size));
-		json_object_set_new(o, "flags", flags_json(f, r->m));
-		json_object_set_new(o, "attachments",
-				    json_boolean(r->s.attachments));
-		json_array_append_new(list, o);
-	}
-	maildir_index_free(&ix);
-	json_t *out = json_object();
-	json_object_set_new(out, "total", json_integer((json_int_t)f->n));
-	json_object_set_new(out, "page", json_integer((json_int_t)page));
-	json_object_set_new(out, "page_size", json_integer(psize));
-	json_object_set_new(out, "messages", list);
-	for (size_t i = 0; i < f->n; i++)
-		wm_summary_free(&rows[i].s);
-	free(rows);
-	maildir_folder_free(&f);
-	webjson_reply(req, 200, out);
+	else
+		wm_list_plain(req, scan, key == SORT_SIZE, desc, (size_t)page);
+	fcache_scan_put(&scan);
 }
 
 /* ---- one message ---- */
@@ -374,9 +267,18 @@ struct maildir_folder *message_load(struct http_req *req, const char *folder,
 		webjson_error(req, 400, "invalid", "uid: a message UID", "uid");
 		return NULL;
 	}
-	struct maildir_folder *f = folder_open(req, folder);
-	if (f == NULL)
+	/* the message alone, not a copy of the whole folder's scan */
+	char path[4096];
+	if (wm_folder_path(req, folder, path, sizeof path) < 0)
 		return NULL;
+	const char *err = NULL;
+	struct maildir_folder *f = fcache_open_msg(path, (uint32_t)uid, &err);
+	if (f == NULL) {
+		log_warning("webmail: %s: %s: %s", path, err, strerror(errno));
+		webjson_error(req, 500, "internal", "cannot read the folder",
+			      "folder");
+		return NULL;
+	}
 	long i = maildir_folder_find(f, (uint32_t)uid);
 	if (i < 0 || maildir_msg_read(f, &f->msgs[i], msg) < 0) {
 		maildir_folder_free(&f);

@@ -53,7 +53,8 @@ int wm_html_clean(const char *in, size_t len, const struct htmlsan_cid *cids,
 /* ---- mail.c's helpers, shared with msghtml.c ---- */
 
 /* Message uid (query text) of folder read into msg; NULL after replying
-   400/404. */
+   400/404/500.  The folder returned holds that message alone (n is 1,
+   *idx_r 0: fcache_open_msg), so no caller walks its other messages. */
 struct maildir_folder *message_load(struct http_req *req, const char *folder,
 				    const char *uid_s, long *idx_r,
 				    struct buf *msg);

@@ -6,11 +6,13 @@
  *
  * The text matcher is youju-mra's SEARCH matcher (lib/mailmatch): the
  * same decoding, case folding and address normal form, so a search finds
- * in webmail what it finds over IMAP.  Subject, From, To and Cc are
- * answered from youju.index where the message has a valid entry (decoded
- * and folded when it was cached); the text, and messages without an
- * entry, are read from their files.  The date is the Date: field's (the
- * arrival time without one), the attachment mark the list's.
+ * in webmail what it finds over IMAP.  The folder is the shared scan
+ * (fcache_get) and the subject, date and attachment mark are the list's
+ * kept summaries (listcache.c), already decoded and folded in memory: a
+ * search by subject walks them and reads nothing.  From, To and Cc are
+ * answered from youju.index where the message has a valid entry; the
+ * text, and messages without an entry, are read from their files.  The
+ * date is the Date: field's (the arrival time without one).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,21 +47,64 @@ enum {
 	IN_BODY = 8,
 };
 
+/*
+ * The needle's Horspool shift table, made once per request: glibc's
+ * memmem makes its own on every call, which was most of the cost of
+ * matching 50,000 kept subjects.
+ */
+struct finder {
+	const unsigned char *n;
+	size_t len;
+	size_t shift[256];
+};
+
+static void finder_init(struct finder *fd, const char *n, size_t len)
+{
+	fd->n = (const unsigned char *)n;
+	fd->len = len;
+	for (size_t c = 0; c < 256; c++)
+		fd->shift[c] = len;
+	for (size_t i = 0; i + 1 < len; i++)
+		fd->shift[fd->n[i]] = len - 1 - i;
+}
+
+/* Whether h contains the needle (an empty needle is everywhere). */
+static bool finder_in(const struct finder *fd, struct str h)
+{
+	if (fd->len == 0)
+		return true;
+	const unsigned char *p = (const unsigned char *)h.p;
+	const unsigned char last = fd->n[fd->len - 1];
+	for (size_t i = 0; h.len >= fd->len && i <= h.len - fd->len;) {
+		unsigned char c = p[i + fd->len - 1];
+		if (c == last && memcmp(p + i, fd->n, fd->len - 1) == 0)
+			return true;
+		i += fd->shift[c];
+	}
+	return false;
+}
+
 struct sfolder {
-	char *name; /* UTF-8, IMAP view */
-	struct maildir_folder *f;
-	struct listcache *lc; /* the list's kept summaries */
+	char *name;		  /* UTF-8, IMAP view */
+	struct fcache_scan *scan; /* shared, read-only */
+	struct listcache *lc;	  /* the list's kept summaries */
+	/* for the fields not kept (from, to, body), opened when first
+	   needed: youju.index, and a copy of the scan to read files
+	   through (reading updates the folder) */
+	struct maildir_index *ix;
+	struct maildir_folder *own;
 };
 
 struct hit {
-	size_t folder; /* index into the folders */
-	struct maildir_msg *m;
-	const struct wm_summary *s; /* borrowed from the folder's lc */
+	size_t folder;		     /* index into the folders */
+	const struct maildir_msg *m; /* the scan's */
+	const struct wm_summary *s;  /* borrowed from the folder's lc */
 };
 
 struct search {
 	unsigned in;
-	struct buf needle; /* folded */
+	struct buf needle;    /* folded */
+	struct finder finder; /* over needle */
 	bool has_q;
 	int64_t since, before;	  /* UTC seconds; before exclusive; 0 none */
 	int attachment;		  /* -1 any, 0 without, 1 with */
@@ -90,35 +135,38 @@ static int parse_day(const char *s, int64_t *t_r)
 	return 0;
 }
 
-static bool text_match(struct search *q, struct maildir_folder *f,
-		       const struct maildir_index *ix, struct maildir_msg *m,
-		       const char *sfold, struct buf *file)
+/* Message i of folder sf matches the string (the subject from the kept
+   folded subjects, the other fields from youju.index or the file). */
+static bool text_match(struct search *q, struct sfolder *sf, size_t i,
+		       struct buf *file)
 {
 	if (!q->has_q)
 		return true;
 	/* the subject from the kept list keys: no entry or file read */
 	unsigned in = q->in;
-	if ((in & IN_SUBJECT) && sfold != NULL) {
-		if (q->needle.len == 0 ||
-		    memmem(sfold, strlen(sfold), q->needle.p, q->needle.len) !=
-			NULL)
+	if (in & IN_SUBJECT) {
+		if (finder_in(&q->finder, listcache_subject_fold(sf->lc, i)))
 			return true;
 		in &= ~(unsigned)IN_SUBJECT;
 		if (in == 0)
 			return false;
 	}
+	const struct maildir_folder *sh = fcache_scan_folder(sf->scan);
+	if (sf->own == NULL) {
+		sf->own = fcache_scan_copy(sf->scan);
+		sf->ix = maildir_index_open(sh->path, sh->uidvalidity, NULL);
+	}
+	struct maildir_folder *f = sf->own;
+	struct maildir_msg *m = &f->msgs[i];
 	struct maildir_index_entry e;
-	bool cached =
-	    ix != NULL &&
-	    maildir_index_get(ix, m->uid, str_from_cstr(m->base), m->size, &e);
+	bool cached = maildir_index_get(sf->ix, m->uid, str_from_cstr(m->base),
+					m->size, &e);
 	const char *n = q->needle.p ? q->needle.p : "";
 	size_t nl = q->needle.len;
 	struct mailmatch_msg mm;
 	bool hit = false;
 	mailmatch_msg_init(&mm, NULL, 0, cached ? &e : NULL);
 	/* headers from the entry first: no file read when they match */
-	if (cached && (in & IN_SUBJECT))
-		hit = mailmatch_header(&mm, "Subject", false, n, nl);
 	if (!hit && cached && (in & IN_FROM))
 		hit = mailmatch_header(&mm, "From", true, n, nl);
 	if (!hit && cached && (in & IN_TO))
@@ -130,9 +178,6 @@ static bool text_match(struct search *q, struct maildir_folder *f,
 			mailmatch_msg_deinit(&mm);
 			mailmatch_msg_init(&mm, file->p ? file->p : "",
 					   file->len, NULL);
-			if (!cached && (in & IN_SUBJECT))
-				hit = mailmatch_header(&mm, "Subject", false, n,
-						       nl);
 			if (!hit && !cached && (in & IN_FROM))
 				hit =
 				    mailmatch_header(&mm, "From", true, n, nl);
@@ -150,29 +195,27 @@ static bool text_match(struct search *q, struct maildir_folder *f,
 
 static void search_folder(struct search *q, size_t fi, struct buf *file)
 {
-	struct maildir_folder *f = q->folders[fi].f;
-	struct maildir_index *ix =
-	    maildir_index_open(f->path, f->uidvalidity, NULL);
-	/* date, attachments and the result's summary as the list has them
-	   (listcache.c: kept between requests) */
-	q->folders[fi].lc = listcache_get(f, ix);
+	struct sfolder *sf = &q->folders[fi];
+	const struct maildir_folder *f = fcache_scan_folder(sf->scan);
+	/* date, attachments, the subject and the result's summary as the
+	   list has them (listcache.c: kept between requests, matched to
+	   the shared scan without a pass over it) */
+	sf->lc = listcache_get_scan(sf->scan);
 	for (size_t i = 0; i < f->n && !q->limited; i++) {
-		struct maildir_msg *m = &f->msgs[i];
-		const struct wm_summary *s =
-		    listcache_summary(q->folders[fi].lc, i);
+		const struct maildir_msg *m = &f->msgs[i];
+		const struct wm_summary *s = listcache_summary(sf->lc, i);
 		int64_t date = s->has_date ? s->date : m->mtime;
-		unsigned fl = maildir_flags_parse(str_from_cstr(m->letters));
 		bool ok =
-		    (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
-		    (!q->flagged || (fl & MAILDIR_FLAGGED) != 0) &&
 		    (q->since == 0 || date >= q->since) &&
 		    (q->before == 0 || date < q->before) &&
-		    (q->attachment < 0 ||
-		     (int)s->attachments == q->attachment) &&
-		    text_match(q, f, ix, m,
-			       listcache_subject_fold(q->folders[fi].lc, i),
-			       file);
-		if (!ok)
+		    (q->attachment < 0 || (int)s->attachments == q->attachment);
+		if (ok && (q->unseen || q->flagged)) {
+			unsigned fl =
+			    maildir_flags_parse(str_from_cstr(m->letters));
+			ok = (!q->unseen || (fl & MAILDIR_SEEN) == 0) &&
+			     (!q->flagged || (fl & MAILDIR_FLAGGED) != 0);
+		}
+		if (!ok || !text_match(q, sf, i, file))
 			continue;
 		if (q->nhits == SEARCH_HITS_MAX) {
 			q->limited = true;
@@ -186,7 +229,6 @@ static void search_folder(struct search *q, size_t fi, struct buf *file)
 		q->hits[q->nhits++] =
 		    (struct hit){.folder = fi, .m = m, .s = s};
 	}
-	maildir_index_free(&ix);
 }
 
 /* newest first; ties by folder, then UID descending */
@@ -207,14 +249,14 @@ static void add_folder(struct search *q, const char *name, const char *path)
 	const char *err = NULL;
 	if (q->nfolders == SEARCH_FOLDERS_MAX)
 		return;
-	struct maildir_folder *f = fcache_open(path, &err);
-	if (f == NULL) {
+	struct fcache_scan *scan = fcache_get(path, &err);
+	if (scan == NULL) {
 		log_warning("webmail: search: %s: %s: %s", path,
 			    err != NULL ? err : "", strerror(errno));
 		return;
 	}
 	q->folders[q->nfolders].name = xstrdup(name);
-	q->folders[q->nfolders++].f = f;
+	q->folders[q->nfolders++].scan = scan;
 }
 
 /* Parses "in" (comma-separated subject, from, to, body; "all" all four)
@@ -330,6 +372,7 @@ void wm_search(struct http_req *req)
 		webjson_error(req, 400, "invalid", "q: too long", "q");
 		goto out;
 	}
+	finder_init(&q.finder, q.needle.p ? q.needle.p : "", q.needle.len);
 	if (!q.has_q && q.since == 0 && q.before == 0 && q.attachment < 0 &&
 	    !q.unseen && !q.flagged) {
 		webjson_error(req, 400, "invalid",
@@ -375,7 +418,8 @@ void wm_search(struct http_req *req)
 	size_t from = (size_t)(page - 1) * psize;
 	for (size_t i = from; i < q.nhits && i < from + psize; i++) {
 		struct hit *h = &q.hits[i];
-		struct maildir_folder *f = q.folders[h->folder].f;
+		const struct maildir_folder *f =
+		    fcache_scan_folder(q.folders[h->folder].scan);
 		json_t *o = json_object();
 		json_object_set_new(o, "folder",
 				    json_string(q.folders[h->folder].name));
@@ -407,7 +451,9 @@ out:
 	for (size_t i = 0; i < q.nfolders; i++) {
 		listcache_put(&q.folders[i].lc);
 		free(q.folders[i].name);
-		maildir_folder_free(&q.folders[i].f);
+		maildir_index_free(&q.folders[i].ix);
+		maildir_folder_free(&q.folders[i].own);
+		fcache_scan_put(&q.folders[i].scan);
 	}
 	free(q.folders);
 	buf_deinit(&q.needle);

@@ -117,10 +117,14 @@ const char *wm_charset_override(struct http_req *req);
 /* GET /api/source?folder=&uid=[&download=1]: the message as text/plain */
 void wm_source(struct http_req *req);
 
-/* list.c: the page of GET /api/messages sorted by key (enum
-   listcache_key) from the kept sort keys; replies */
-void wm_list_sorted(struct http_req *req, struct maildir_folder *f, int key,
-		    bool desc, size_t page);
+/* list.c: the page of GET /api/messages of the shared scan (fcache.h),
+   sorted by key (enum listcache_key) from the kept sort keys; replies */
+struct fcache_scan;
+void wm_list_sorted(struct http_req *req, const struct fcache_scan *scan,
+		    int key, bool desc, size_t page);
+/* list.c: the same in arrival (UID) order, or by size; replies */
+void wm_list_plain(struct http_req *req, const struct fcache_scan *scan,
+		   bool by_size, bool desc, size_t page);
 
 /* search.c, folders.c, drafts.c, thread.c */
 void wm_search(struct http_req *req);

@@ -419,6 +419,74 @@ def test_quick_filters(inst):
     m.logout()
 
 
+def test_kept_scan_list_search_open(inst):
+    """The list, search and opening a message read the folder's kept
+    scan and kept summaries (kept once the folder has not changed for
+    2 s, matched to the scan without a pass over it): after every
+    change, kept or not yet settled, they agree with IMAP."""
+    addr, m, c = login_user(inst, "wmkept")
+    a = append(m, "INBOX", msg("kept alpha", "Ann <ann@a.example>",
+                               "Mon, 1 Jun 2026 10:00:00 +0000"))
+    b = append(m, "INBOX", msg("=?UTF-8?B?5L2g5aW9?= kept beta",
+                               "Bob <bob@b.example>",
+                               "Tue, 2 Jun 2026 10:00:00 +0000"))
+    m.select("INBOX")
+
+    def by_date():
+        j = ok(c.call("GET", "/api/messages",
+                      query={"folder": "INBOX", "sort": "date"}))
+        return [(x["uid"], x["subject"], x["flags"]) for x in j["messages"]]
+
+    def search(q):
+        j = ok(c.call("GET", "/api/search",
+                      query={"folder": "INBOX", "in": "subject", "q": q}))
+        got = sorted(x["uid"] for x in j["messages"])
+        m.literal = q.encode()  # the string as a literal, 8-bit safe
+        typ, d = m.uid("SEARCH", "CHARSET", "UTF-8", "SUBJECT")
+        assert typ == "OK", d
+        assert got == sorted(int(x) for x in d[0].split()), (q, j, d)
+        return got
+
+    def opened(uid):
+        st, j, _ = c.call("GET", "/api/message",
+                          query={"folder": "INBOX", "uid": str(uid)})
+        return st, (j["headers"]["subject"], j["flags"]) if st == 200 \
+            else None
+
+    for settled in (False, True):
+        if settled:
+            time.sleep(2.5)  # kept from here on (fcache.c)
+        for _ in range(2):  # the second time from what was kept
+            assert by_date() == [(b, "你好 kept beta", []),
+                                 (a, "kept alpha", [])]
+            assert search("kept") == [a, b]
+            assert search("你好") == [b]
+            assert opened(a) == (200, ("kept alpha", []))
+    # a flag over IMAP, a new message, an expunge: seen at once, and
+    # again once they are kept
+    m.uid("STORE", str(a), "+FLAGS", r"(\Flagged)")
+    d = append(m, "INBOX", msg("kept delta", "Dan <dan@d.example>",
+                               "Wed, 3 Jun 2026 10:00:00 +0000"))
+    m.uid("STORE", str(b), "+FLAGS", r"(\Deleted)")
+    m.expunge()
+    for settled in (False, True):
+        if settled:
+            time.sleep(2.5)
+        for _ in range(2):
+            assert by_date() == [(d, "kept delta", []),
+                                 (a, "kept alpha", ["\\Flagged"])]
+            assert search("kept") == [a, d]
+            assert search("你好") == []
+            assert opened(b) == (404, None)
+            assert opened(d) == (200, ("kept delta", []))
+            assert opened(a) == (200, ("kept alpha", ["\\Flagged"]))
+            j = ok(c.call("GET", "/api/messages",
+                          query={"folder": "INBOX", "sort": "arrival"}))
+            assert [x["uid"] for x in j["messages"]] == [d, a], j
+            assert j["messages"][0]["subject"] == "kept delta", j
+    m.logout()
+
+
 def test_extmail_redirect(inst):
     import http.client
     for path in ("/extmail/", "/extmail/cgi/index.cgi?__mode=show_login"):
