@@ -275,6 +275,9 @@ def main():
         b.rendered()
         b.shot("inbox-zh")
         b.set_lang("en_US")
+        # the switch draws the page again; signing out while its folder
+        # list is still being fetched would log that request's 401
+        b.rendered()
         b.css("button.logout").click()
         b.css("form.login input[name=user]")
         b.shot("logged-out", widths=(1280,))
