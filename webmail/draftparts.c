@@ -18,6 +18,7 @@
 #include "htmlsan_pool.h"
 #include "mime.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -58,15 +59,6 @@ static void type_of(const struct mime_part *p, char *out, size_t outsz)
 	str_lower(out);
 }
 
-/* The bytes of leaf or message part p into out as an upload wants them. */
-static int part_data(const char *msg, const struct mime_part *p,
-		     struct buf *out)
-{
-	if (p->kind == MIME_MESSAGE)
-		return buf_append(out, msg + p->body_off, p->body_len);
-	return part_bytes(msg, p, out);
-}
-
 static void take(struct reattach *r, const struct mime_part *p)
 {
 	if (r->err != 0)
@@ -100,7 +92,7 @@ static void take(struct reattach *r, const struct mime_part *p)
 	buf_init(&data, WM_MESSAGE_MAX);
 	char type[200];
 	type_of(p, type, sizeof type);
-	if (part_data(r->msg, p, &data) < 0 || data.len > r->left) {
+	if (wm_part_content(r->msg, p, &data) < 0 || data.len > r->left) {
 		r->err = 413;
 		buf_deinit(&data);
 		goto out;
@@ -210,33 +202,20 @@ static bool has_header(const char *hdr, size_t len, const char *name)
 void wm_reattach(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
-	static const char *const allowed[] = {"folder", "uid", NULL};
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	const char *folder = NULL;
-	int64_t uid = 0;
-	if (webjson_only(req, in, allowed) < 0 ||
-	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
-	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
+	struct wm_msg om;
+	if (wm_msg_open_json(req, in, &om) < 0) {
+		wm_msg_close(&om);
 		json_decref(in);
 		return;
 	}
-	char uid_s[16];
-	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f = message_load(req, folder, uid_s, &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
-		json_decref(in);
-		return;
-	}
-	struct mime_part *root = mime_parse(msg.p, msg.len);
+	const char *msg = om.raw.p;
+	const struct mime_part *root = om.root;
 	struct reattach *r = xcalloc(1, sizeof *r);
 	*r = (struct reattach){.req = req,
-			       .msg = msg.p,
+			       .msg = msg,
 			       .left = wm->message_size_limit,
 			       .atts = json_array(),
 			       .inl = json_array()};
@@ -260,7 +239,7 @@ void wm_reattach(struct http_req *req)
 		struct buf h, clean;
 		buf_init(&h, WM_MESSAGE_MAX);
 		buf_init(&clean, 8u << 20);
-		part_text(msg.p, r->html, &h);
+		part_text(msg, r->html, &h);
 		if (wm_html_clean(h.p != NULL ? h.p : "", h.len, r->cids,
 				  r->ncids, &clean, NULL) == HTMLSAN_OK) {
 			json_decref(hv);
@@ -271,7 +250,7 @@ void wm_reattach(struct http_req *req)
 		buf_deinit(&clean);
 	}
 	json_object_set_new(o, "html", hv != NULL ? hv : json_null());
-	const char *hdr = msg.p + root->hdr_off;
+	const char *hdr = msg + root->hdr_off;
 	json_object_set_new(o, "priority",
 			    json_string(priority_of(hdr, root->hdr_len)));
 	json_object_set_new(
@@ -287,9 +266,7 @@ out:
 	json_decref(r->atts);
 	json_decref(r->inl);
 	free(r);
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 	json_decref(in);
 }
 
