@@ -437,6 +437,14 @@ char *wa_lower(const char *s)
 	return c;
 }
 
+void wa_secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 void wa_today(char *out)
 {
 	time_t t = time(NULL);

@@ -192,6 +192,8 @@ json_t *wa_row_json(const char *const *cols, const struct sqlrow *row);
 int wa_page(struct http_req *req, char *offset, size_t sz);
 /* Lower-cases a copy (owned: free). */
 char *wa_lower(const char *s);
+/* Wipes and frees a secret string (a password hash); NULL is a no-op. */
+void wa_secret_free(char *s);
 /* Today as YYYY-MM-DD (UTC) into out (11 bytes). */
 void wa_today(char *out);
 /* Now as "YYYY-MM-DD hh:mm:ss" (local time, as MySQL's NOW()) into out
