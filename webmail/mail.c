@@ -790,6 +790,25 @@ static long select_uids(struct http_req *req, json_t *in,
 	return n;
 }
 
+/* Folder name opened and in's "uids" selected over it (*sel_r: one flag
+   per message, free()).  NULL after replying, with nothing to free. */
+static struct maildir_folder *open_selection(struct http_req *req,
+					     json_t *in, const char *name,
+					     bool **sel_r)
+{
+	struct maildir_folder *f = folder_open(req, name);
+	if (f == NULL)
+		return NULL;
+	bool *sel = xcalloc(f->n + 1, sizeof *sel);
+	if (select_uids(req, in, f, sel) < 0) {
+		free(sel);
+		maildir_folder_free(&f);
+		return NULL;
+	}
+	*sel_r = sel;
+	return f;
+}
+
 /* Parses a list of flag names: system flags into *sys, keywords into
    names (at most MAILDIR_KEYWORDS_MAX).  Returns the keyword count or -1
    after replying. */
@@ -862,15 +881,13 @@ void wm_flags(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
 	uint32_t addbits = 0, rembits = 0;
-	if (select_uids(req, in, f, sel) < 0)
-		goto out;
 	if (nadd > 0 && mailbox_keywords(f, addk, (size_t)nadd, &addbits) < 0) {
 		webjson_error(req, errno == ENOSPC ? 409 : 400, "invalid",
 			      errno == ENOSPC ? "no keyword letter left"
@@ -959,14 +976,13 @@ void wm_move(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	if (select_uids(req, in, f, sel) >= 0)
-		move_to(req, f, sel, to);
+	move_to(req, f, sel, to);
 	free(sel);
 	maildir_folder_free(&f);
 	json_decref(in);
@@ -982,14 +998,12 @@ void wm_delete(struct http_req *req)
 	const char *name = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)
 		return;
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	if (select_uids(req, in, f, sel) < 0)
-		goto out;
 	/* delete mode "purge" (prefs.c) expunges everywhere */
 	if (strcmp(name, "Trash") == 0 || me->prefs.purge) {
 		size_t removed = 0;
