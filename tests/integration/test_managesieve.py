@@ -5,7 +5,6 @@ literal (syntax-checked), lists, gets, checks, activates, renames and
 deletes scripts, hits the script quota, and the activated script then
 files mail delivered over SMTP (the layout the delivery reads)."""
 import base64
-import glob
 import os
 import re
 import smtplib
@@ -14,6 +13,8 @@ import ssl
 import subprocess
 import time
 import uuid
+
+import deliverylib
 
 DOM = "extmail.org"
 LOCAL = "sv-manage"
@@ -220,15 +221,9 @@ def test_managesieve_scripts(inst):
                    f"From: bob@example.com\r\nTo: {USER}\r\n"
                    f"Subject: managed {token}\r\n\r\nhi\r\n")
     md = os.path.join(home, "Maildir", ".Managed")
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        hits = [p for p in glob.glob(os.path.join(md, "*", "*"))
-                if token.encode() in open(p, "rb").read()]
-        if hits:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("the activated script did not file the mail")
+    assert deliverylib.wait_token([os.path.join(md, "new"),
+                                   os.path.join(md, "cur")], token), \
+        "the activated script did not file the mail"
 
     # SETACTIVE "" switches filtering off
     c.ok('SETACTIVE ""')
