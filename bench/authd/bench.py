@@ -34,7 +34,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,20 +56,8 @@ DOMAIN = "extmail.org"
 log = benchlib.logger("bench/authd")
 
 
-def rq(path, data, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall(data)
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return out
-            out += d
-    finally:
-        s.close()
+def rq(path, data):
+    return harness.unix_request(path, data, timeout=10)
 
 
 def auth_bytes(user, password, service="imap"):
