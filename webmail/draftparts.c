@@ -72,21 +72,16 @@ static void take(struct reattach *r, const struct mime_part *p)
 	struct buf name;
 	buf_init(&name, 1024);
 	part_name(p, &name);
-	bool attachment = (p->disposition != NULL &&
-			   strcasecmp(p->disposition, "attachment") == 0) ||
-			  name.len > 0;
-	if (!attachment && p->kind == MIME_LEAF && r->text == NULL &&
-	    mime_is_type(p, "text", "plain")) {
+	enum wm_body kind = wm_body_kind(p, name.len > 0);
+	if (kind == WM_BODY_PLAIN && r->text == NULL) {
 		r->text = p;
 		goto out;
 	}
-	if (!attachment && p->kind == MIME_LEAF && r->html == NULL &&
-	    mime_is_type(p, "text", "html")) {
+	if (kind == WM_BODY_HTML && r->html == NULL) {
 		r->html = p;
 		goto out;
 	}
-	if (!attachment && p->kind == MIME_LEAF &&
-	    mime_is_type(p, "text", NULL))
+	if (kind != WM_BODY_FILE)
 		goto out; /* a further body text: not a file */
 	struct buf data;
 	buf_init(&data, WM_MESSAGE_MAX);
@@ -202,13 +197,9 @@ static bool has_header(const char *hdr, size_t len, const char *name)
 void wm_reattach(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
-	json_t *in = webjson_request(req);
-	if (in == NULL)
-		return;
 	struct wm_msg om;
-	if (wm_msg_open_json(req, in, &om) < 0) {
+	if (wm_msg_open_body(req, &om) < 0) {
 		wm_msg_close(&om);
-		json_decref(in);
 		return;
 	}
 	const char *msg = om.raw.p;
@@ -267,7 +258,6 @@ out:
 	json_decref(r->inl);
 	free(r);
 	wm_msg_close(&om);
-	json_decref(in);
 }
 
 void wm_upload_view(struct http_req *req)

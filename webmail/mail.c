@@ -471,17 +471,12 @@ static void walk_part(void *ctx, const struct mime_part *p, const char *spec)
 	struct buf name;
 	buf_init(&name, 1024);
 	part_name(p, &name);
-	bool attachment = (p->disposition != NULL &&
-			   strcasecmp(p->disposition, "attachment") == 0) ||
-			  name.len > 0;
-	if (!attachment && p->kind == MIME_LEAF &&
-	    mime_is_type(p, "text", "plain") && w->text == NULL) {
+	enum wm_body kind = wm_body_kind(p, name.len > 0);
+	if (kind == WM_BODY_PLAIN && w->text == NULL) {
 		w->text = p;
-	} else if (!attachment && p->kind == MIME_LEAF &&
-		   mime_is_type(p, "text", "html") && w->html == NULL) {
+	} else if (kind == WM_BODY_HTML && w->html == NULL) {
 		w->html = p;
-	} else if (!(p->kind == MIME_LEAF && !attachment &&
-		     mime_is_type(p, "text", NULL))) {
+	} else if (kind == WM_BODY_FILE) {
 		char type[200];
 		snprintf(type, sizeof type, "%s/%s",
 			 p->type != NULL && p->type[0] ? p->type
@@ -792,9 +787,8 @@ static long select_uids(struct http_req *req, json_t *in,
 
 /* Folder name opened and in's "uids" selected over it (*sel_r: one flag
    per message, free()).  NULL after replying, with nothing to free. */
-static struct maildir_folder *open_selection(struct http_req *req,
-					     json_t *in, const char *name,
-					     bool **sel_r)
+static struct maildir_folder *open_selection(struct http_req *req, json_t *in,
+					     const char *name, bool **sel_r)
 {
 	struct maildir_folder *f = folder_open(req, name);
 	if (f == NULL)

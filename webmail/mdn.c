@@ -82,13 +82,9 @@ void wm_mdn(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
-	json_t *in = webjson_request(req);
-	if (in == NULL)
-		return;
 	struct wm_msg om;
-	if (wm_msg_open_json(req, in, &om) < 0) {
+	if (wm_msg_open_body(req, &om) < 0) {
 		wm_msg_close(&om);
-		json_decref(in);
 		return;
 	}
 	struct buf dnt, mid, subj, subj8, out;
@@ -227,5 +223,4 @@ out:
 	buf_deinit(&subj);
 	buf_deinit(&subj8);
 	buf_deinit(&out);
-	json_decref(in);
 }

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mime_parts.h"
 #include "msghtml.h"
@@ -33,20 +34,24 @@ int wm_msg_open(struct http_req *req, const char *folder, const char *uid_s,
 	return 0;
 }
 
-int wm_msg_open_json(struct http_req *req, json_t *in, struct wm_msg *o)
+int wm_msg_open_body(struct http_req *req, struct wm_msg *o)
 {
 	static const char *const allowed[] = {"folder", "uid", NULL};
 	const char *folder = NULL;
 	int64_t uid = 0;
-	if (webjson_only(req, in, allowed) < 0 ||
+	json_t *in = webjson_request(req);
+	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
 	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
+		json_decref(in);
 		msg_init(o);
 		return -1;
 	}
 	char uid_s[16];
 	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	return wm_msg_open(req, folder, uid_s, o);
+	int rc = wm_msg_open(req, folder, uid_s, o);
+	json_decref(in);
+	return rc;
 }
 
 const struct mime_part *wm_msg_part(struct http_req *req,
@@ -79,6 +84,21 @@ int wm_part_content(const char *msg, const struct mime_part *p, struct buf *out)
 	if (p->kind == MIME_LEAF)
 		return part_bytes(msg, p, out);
 	return buf_append(out, msg + p->body_off, p->body_len);
+}
+
+enum wm_body wm_body_kind(const struct mime_part *p, bool named)
+{
+	bool attachment =
+	    named || (p->disposition != NULL &&
+		      strcasecmp(p->disposition, "attachment") == 0);
+	if (attachment || p->kind != MIME_LEAF ||
+	    !mime_is_type(p, "text", NULL))
+		return WM_BODY_FILE;
+	if (mime_is_type(p, "text", "plain"))
+		return WM_BODY_PLAIN;
+	if (mime_is_type(p, "text", "html"))
+		return WM_BODY_HTML;
+	return WM_BODY_TEXT;
 }
 
 void wm_msg_close(struct wm_msg *o)

@@ -31,10 +31,11 @@ int wm_msg_open(struct http_req *req, const char *folder, const char *uid_s,
 		struct wm_msg *o);
 
 /*
- * The same for a JSON body that is {"folder", "uid"} and nothing else
- * (both required): -1 after replying 400 for any other key.
+ * The same for a request whose JSON body is {"folder", "uid"} and nothing
+ * else (both required): -1 after replying 400 for a bad body or any other
+ * key.
  */
-int wm_msg_open_json(struct http_req *req, json_t *in, struct wm_msg *o);
+int wm_msg_open_body(struct http_req *req, struct wm_msg *o);
 
 /*
  * GET ...?folder=F&uid=U&part=P: the part P (an IMAP section number, at
@@ -53,6 +54,17 @@ const struct mime_part *wm_msg_part(struct http_req *req,
    transfer encoding undone, any other part's bytes as they are. */
 int wm_part_content(const char *msg, const struct mime_part *p,
 		    struct buf *out);
+
+/* How the message view takes a leaf or message part. */
+enum wm_body {
+	WM_BODY_FILE,  /* an attachment */
+	WM_BODY_PLAIN, /* inline text/plain: the message's text if first */
+	WM_BODY_HTML,  /* inline text/html: the message's HTML if first */
+	WM_BODY_TEXT,  /* another inline text: neither shown nor a file */
+};
+/* p's role; named: it has a file name (part_name() not empty).  An
+   attachment disposition or a name makes any part a file. */
+enum wm_body wm_body_kind(const struct mime_part *p, bool named);
 
 /* Frees what wm_msg_open() left in o (idempotent). */
 void wm_msg_close(struct wm_msg *o);
