@@ -130,6 +130,11 @@ struct wa_stats {
    after a reply. */
 int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
 		    struct wa_stats *out);
+/* The mailbox figures (users, quota, netdiskquota; not aliases) read
+   now, uncached (inside a transaction that locked the domain).  0, or -1
+   after a reply. */
+int wa_mailbox_usage(struct http_req *req, struct sqlconn *c,
+		     const char *domain, struct wa_stats *st);
 /* Drops the domain's cached usage (after a change). */
 void wa_stats_forget(const char *domain);
 
