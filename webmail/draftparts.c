@@ -35,7 +35,8 @@ struct reattach {
 	json_t *atts, *inl;
 	struct htmlsan_cid cids[WM_INLINE_MAX];
 	size_t ncids;
-	int err; /* 0, or the HTTP status to reply */
+	int err;	  /* 0, or the HTTP status to reply */
+	bool inline_only; /* only the images the HTML shows (a reply) */
 };
 
 /* The media type of p lower-cased ("message/rfc822" for a message);
@@ -87,7 +88,7 @@ static void take(struct reattach *r, const struct mime_part *p)
 	buf_init(&data, WM_MESSAGE_MAX);
 	char type[200];
 	type_of(p, type, sizeof type);
-	if (wm_part_content(r->msg, p, &data) < 0 || data.len > r->left) {
+	if (wm_part_content(r->msg, p, &data) < 0) {
 		r->err = 413;
 		buf_deinit(&data);
 		goto out;
@@ -103,6 +104,15 @@ static void take(struct reattach *r, const struct mime_part *p)
 	bool inline_img = img != NULL && cl > 0 && cl < 998 &&
 			  !(p->disposition != NULL &&
 			    strcasecmp(p->disposition, "attachment") == 0);
+	if (r->inline_only && !inline_img) { /* a reply: no files */
+		buf_deinit(&data);
+		goto out;
+	}
+	if (data.len > r->left) {
+		r->err = 413;
+		buf_deinit(&data);
+		goto out;
+	}
 	size_t count =
 	    inline_img ? json_array_size(r->inl) : json_array_size(r->atts);
 	if (count >= (inline_img ? WM_INLINE_MAX : REATTACH_MAX)) {
@@ -197,9 +207,22 @@ static bool has_header(const char *hdr, size_t len, const char *name)
 void wm_reattach(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
+	static const char *const allowed[] = {"folder", "uid", "inline_only",
+					      NULL};
+	json_t *in = webjson_request(req);
+	if (in == NULL)
+		return;
+	json_t *io = json_object_get(in, "inline_only");
+	if (io != NULL && !json_is_boolean(io)) {
+		webjson_error(req, 400, "invalid", "true or false",
+			      "inline_only");
+		json_decref(in);
+		return;
+	}
 	struct wm_msg om;
-	if (wm_msg_open_body(req, &om) < 0) {
+	if (wm_msg_open_json(req, in, allowed, &om) < 0) {
 		wm_msg_close(&om);
+		json_decref(in);
 		return;
 	}
 	const char *msg = om.raw.p;
@@ -209,7 +232,8 @@ void wm_reattach(struct http_req *req)
 			       .msg = msg,
 			       .left = wm->message_size_limit,
 			       .atts = json_array(),
-			       .inl = json_array()};
+			       .inl = json_array(),
+			       .inline_only = io != NULL && json_is_true(io)};
 	take(r, root);
 	json_t *o = json_object();
 	if (r->err != 0) {
@@ -258,6 +282,7 @@ out:
 	json_decref(r->inl);
 	free(r);
 	wm_msg_close(&om);
+	json_decref(in);
 }
 
 void wm_upload_view(struct http_req *req)

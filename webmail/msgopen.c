@@ -34,22 +34,31 @@ int wm_msg_open(struct http_req *req, const char *folder, const char *uid_s,
 	return 0;
 }
 
-int wm_msg_open_body(struct http_req *req, struct wm_msg *o)
+int wm_msg_open_json(struct http_req *req, json_t *in,
+		     const char *const *allowed, struct wm_msg *o)
 {
-	static const char *const allowed[] = {"folder", "uid", NULL};
 	const char *folder = NULL;
 	int64_t uid = 0;
-	json_t *in = webjson_request(req);
-	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
+	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
 	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
-		json_decref(in);
 		msg_init(o);
 		return -1;
 	}
 	char uid_s[16];
 	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	int rc = wm_msg_open(req, folder, uid_s, o);
+	return wm_msg_open(req, folder, uid_s, o);
+}
+
+int wm_msg_open_body(struct http_req *req, struct wm_msg *o)
+{
+	static const char *const allowed[] = {"folder", "uid", NULL};
+	json_t *in = webjson_request(req);
+	if (in == NULL) {
+		msg_init(o);
+		return -1;
+	}
+	int rc = wm_msg_open_json(req, in, allowed, o);
 	json_decref(in);
 	return rc;
 }

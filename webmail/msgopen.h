@@ -31,10 +31,13 @@ int wm_msg_open(struct http_req *req, const char *folder, const char *uid_s,
 		struct wm_msg *o);
 
 /*
- * The same for a request whose JSON body is {"folder", "uid"} and nothing
- * else (both required): -1 after replying 400 for a bad body or any other
- * key.
+ * The same for the JSON body in: "folder" and "uid" (both required), no
+ * key outside allowed (NULL-terminated); -1 after replying 400 for any
+ * other key.  in stays the caller's.
  */
+int wm_msg_open_json(struct http_req *req, json_t *in,
+		     const char *const *allowed, struct wm_msg *o);
+/* The same for a request whose whole JSON body is {"folder", "uid"}. */
 int wm_msg_open_body(struct http_req *req, struct wm_msg *o);
 
 /*
