@@ -173,6 +173,9 @@ static const struct conf_param mta_params[] = {
 		 "Restrictions applied to RCPT TO."),
 	P_BOOL("smtpd_sasl_auth_enable", "yes", "Offer SMTP AUTH."),
 	P_BOOL("smtpd_tls_auth_only", "yes", "Offer AUTH only over TLS."),
+	P_BOOL("smtpd_tls_ask_ccert", "no",
+	       "Ask TLS clients for a certificate (reported to milters as "
+	       "{cert_subject} and {cert_issuer}, never trusted)."),
 	P_BOOL("smtpd_helo_required", "no", "Require HELO or EHLO first."),
 	P_BOOL("disable_vrfy_command", "no", "Refuse the VRFY command."),
 	P_TIME("smtpd_timeout", "300s", 1, HOUR_,
@@ -347,6 +350,14 @@ static const struct conf_param mta_params[] = {
 		 "Who owns which sender address: extmail: (mailboxes and the "
 		 "aliases that deliver to them) and/or tables address -> "
 		 "logins."),
+	P_STR("local_login_sender_maps", "static:*",
+	      "Which envelope senders each local Unix user may give to "
+	      "youju sendmail: tables login -> sender patterns (*, <>, "
+	      "@domain, address).  Senders allowed by name get DKIM "
+	      "signatures."),
+	P_STR("empty_address_local_login_sender_maps_lookup_key", "<>",
+	      "The local_login_sender_maps pattern that allows the null "
+	      "sender."),
 	P_TIME("smtpd_policy_service_timeout", "100s", 1, HOUR_,
 		 "Time limit of one check_policy_service query."),
 	P_STR("smtpd_policy_service_default_action",

@@ -248,6 +248,8 @@ static int srv_build(struct smtpd_server *srv, const struct conf *c,
 		}
 		if (srv->tls == NULL && !quiet)
 			log_warning("TLS disabled: %s: %s", cert, terr);
+		if (srv->tls != NULL && conf_bool(c, "smtpd_tls_ask_ccert"))
+			tls_server_ctx_ask_cert(srv->tls);
 	} else if (cert[0] != '\0' && !quiet) {
 		log_warning("TLS disabled: cannot read %s: %s", cert,
 			    strerror(errno));
