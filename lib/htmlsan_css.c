@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "htmlsan_css.h"
+#include "str.h"
 
 #define CSS_NEST_MAX 8	  /* parentheses in one value */
 #define CSS_SEL_MAX  1024 /* bytes of one selector list */
@@ -32,17 +33,6 @@ static void count(unsigned *c)
 static bool is_ws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 static int put_utf8(struct buf *b, uint32_t cp)
@@ -104,11 +94,13 @@ static int css_decode(const char *in, size_t len, struct buf *d)
 				i++;
 				continue;
 			}
-			if (hexval(in[i]) >= 0) {
+			if (str_hex_digit(in[i]) >= 0) {
 				uint32_t cp = 0;
 				int n = 0;
-				while (i < len && n < 6 && hexval(in[i]) >= 0) {
-					cp = cp * 16 + (uint32_t)hexval(in[i]);
+				while (i < len && n < 6 &&
+				       str_hex_digit(in[i]) >= 0) {
+					cp = cp * 16 +
+					     (uint32_t)str_hex_digit(in[i]);
 					i++;
 					n++;
 				}

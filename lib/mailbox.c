@@ -90,12 +90,15 @@ static uint32_t mailbox_uidlist_find(const struct maildir_uidlist *ul,
 
 /* ---- append -------------------------------------------------------------- */
 
+static int mailbox_append_letters(const char *folder,
+				  const struct mailbox_append *a, char *out,
+				  size_t outsz, const char **error_r);
+
 int mailbox_append(const struct mailbox_user *u, const char *folder,
 		   const struct mailbox_append *a, uint32_t *uidvalidity_r,
 		   uint32_t *uid_r, const char **error_r)
 {
 	char letters[64], base[MAILDIR_FILENAME_MAX + 1];
-	uint32_t bits = 0;
 
 	int over = maildir_quota_check(u->root, &u->quota, a->len, 1, 0, NULL);
 	if (over != 0) {
@@ -104,29 +107,9 @@ int mailbox_append(const struct mailbox_user *u, const char *folder,
 			errno = EDQUOT;
 		return -1;
 	}
-	if (a->nkw > 0) {
-		struct maildir_keywords kw;
-		maildir_keywords_init(&kw);
-		int r = maildir_keywords_assign(folder, a->kw, a->nkw, &kw);
-		int e = errno;
-		for (size_t i = 0; r == 0 && i < a->nkw; i++) {
-			int k = maildir_keywords_find(&kw, a->kw[i]);
-			if (k >= 0)
-				bits |= 1u << k;
-		}
-		maildir_keywords_deinit(&kw);
-		if (r < 0) {
-			*error_r = "keywords";
-			errno = e;
-			return -1;
-		}
-	}
-	if (maildir_info_build((struct str){"", 0}, a->flags, bits, letters,
-			       sizeof letters) < 0) {
-		*error_r = "flags";
-		errno = EINVAL;
+	if (mailbox_append_letters(folder, a, letters, sizeof letters,
+				   error_r) < 0)
 		return -1;
-	}
 	if (maildir_store(folder, a->data, a->len, false, letters, a->when,
 			  base, error_r) < 0)
 		return -1;

@@ -138,11 +138,8 @@ int maildir_keywords_format(const struct maildir_keywords *kw, struct buf *out)
 int maildir_keywords_read(const char *folder, struct maildir_keywords *kw)
 {
 	char path[PATH_MAX];
-	int n = snprintf(path, sizeof path, "%s/dovecot-keywords", folder);
-	if (n < 0 || (size_t)n >= sizeof path) {
-		errno = ENAMETOOLONG;
+	if (file_path(path, sizeof path, folder, "dovecot-keywords") < 0)
 		return -1;
-	}
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
 	int r = file_read_buf(path, &b);
@@ -337,11 +334,8 @@ int maildir_subs_format(char *const *names, size_t n, struct buf *out)
 long maildir_subs_read(const char *root, char ***names_r)
 {
 	char path[PATH_MAX];
-	int k = snprintf(path, sizeof path, "%s/subscriptions", root);
-	if (k < 0 || (size_t)k >= sizeof path) {
-		errno = ENAMETOOLONG;
+	if (file_path(path, sizeof path, root, "subscriptions") < 0)
 		return -1;
-	}
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);
 	int r = file_read_buf(path, &b);

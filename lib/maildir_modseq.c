@@ -184,11 +184,8 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 {
 	memset(ms, 0, sizeof *ms);
 	char path[4096];
-	int k = snprintf(path, sizeof path, "%s/" MAILDIR_MODSEQ_FILE, f->path);
-	if (k < 0 || (size_t)k >= sizeof path) {
-		errno = ENAMETOOLONG;
+	if (file_path(path, sizeof path, f->path, MAILDIR_MODSEQ_FILE) < 0)
 		return -1;
-	}
 	if (maildir_uidlist_lock(f->path, lock_ms) < 0)
 		return -1;
 	char *data = NULL;

@@ -17,6 +17,7 @@
 
 #include "sieve.h"
 #include "sieve_int.h"
+#include "str.h"
 #include "xalloc.h"
 
 /* tokens and arguments per command: far above any real script */
@@ -605,13 +606,7 @@ static void sieve_decode_encoded(struct sieve_str *s)
 						break;
 					}
 					v = v * 16 +
-					    (uint32_t)(isdigit(
-							   (unsigned char)p[j])
-							   ? p[j] - '0'
-							   : (tolower(
-								  (unsigned char)
-								      p[j]) -
-							      'a' + 10));
+					    (uint32_t)str_hex_digit(p[j]);
 					j++;
 				}
 				if (d == 0 || !ok) {

@@ -8,8 +8,11 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "file.h"
 
 /* upper bounds of the delay buckets, in milliseconds */
 static const int64_t mg_delay_le[MG_DELAY_BUCKETS] = {
@@ -128,33 +131,23 @@ static void mg_write(FILE *f, const struct mg_metrics *m)
 
 int mg_metrics_write(const struct mg_metrics *m, const char *dir)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	int n = snprintf(path, sizeof path, "%s/%s", dir, MG_METRICS_FILE);
-	if (n < 0 || (size_t)n >= sizeof path)
-		return errno = ENAMETOOLONG, -1;
-	n = snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		return errno = ENAMETOOLONG, -1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
+	char path[PATH_MAX];
+	if (file_path(path, sizeof path, dir, MG_METRICS_FILE) < 0)
 		return -1;
-	FILE *f = fdopen(fd, "w");
-	if (f == NULL) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return errno = e, -1;
-	}
+	char *data = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&data, &len);
+	if (f == NULL)
+		return -1;
 	mg_write(f, m);
 	if (ferror(f) | (fclose(f) != 0)) {
 		int e = errno;
-		unlink(tmp);
+		free(data);
 		return errno = e, -1;
 	}
-	if (rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return errno = e, -1;
-	}
-	return 0;
+	/* rewritten every minute from the totals: no fsync */
+	const struct file_replace_opts o = {.mode = 0644, .no_fsync = true};
+	int rc = file_replace(path, data, len, &o);
+	free(data);
+	return rc;
 }

@@ -37,8 +37,8 @@ struct mg_metrics {
 /* The events that no RRD counts (connections, failures, delays). */
 void mg_metrics_event(struct mg_metrics *m, const struct mg_event *ev);
 
-/* Writes the text into dir/MG_METRICS_FILE (a temporary file, then
-   rename).  0 or -1 (errno). */
+/* Writes the text into dir/MG_METRICS_FILE (lib/file's file_replace(),
+   mode 0644, without fsync).  0 or -1 (errno). */
 int mg_metrics_write(const struct mg_metrics *m, const char *dir);
 
 #endif

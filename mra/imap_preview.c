@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "imap_render.h"
 #include "mime.h"
+#include "str.h"
 
 /* encoded bytes of the part looked at: enough for 200 characters of
    plain text under quoting, or of HTML under its markup */
@@ -183,13 +184,9 @@ static size_t imap_preview_entity(const char *name, size_t nl, char *u)
 		unsigned long cp = 0;
 		for (size_t j = hex ? 2 : 1; j < nl; j++) {
 			char ch = name[j];
-			int d = -1;
-			if (ch >= '0' && ch <= '9')
-				d = ch - '0';
-			else if (hex && ch >= 'a' && ch <= 'f')
-				d = ch - 'a' + 10;
-			else if (hex && ch >= 'A' && ch <= 'F')
-				d = ch - 'A' + 10;
+			int d = hex			 ? str_hex_digit(ch)
+				: ch >= '0' && ch <= '9' ? ch - '0'
+							 : -1;
 			if (d < 0 || cp > 0x10ffff)
 				return 0;
 			cp = cp * (hex ? 16 : 10) + (unsigned long)d;

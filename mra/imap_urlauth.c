@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mime.h"
 #include "mra.h"
+#include "str.h"
 #include "xalloc.h"
 
 /* The key file is small: one line per mailbox. */
@@ -201,14 +202,6 @@ static bool ua_name_eq(const char *a, const char *b)
 	return ua_is_inbox(a) ? ua_is_inbox(b) : strcmp(a, b) == 0;
 }
 
-static int ua_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /*
  * Looks for mailbox's key in the file data; a line is "<64 hex> name".
  * Returns the line's offset and length through off_r and len_r and fills
@@ -235,8 +228,8 @@ static bool ua_find(const char *data, size_t len, const char *mailbox,
 			name[n] = '\0';
 			bool ok = ua_name_eq(name, mailbox);
 			for (size_t i = 0; ok && i < URLAUTH_KEY_LEN; i++) {
-				int h = ua_hexval(l[2 * i]);
-				int lo = ua_hexval(l[2 * i + 1]);
+				int h = str_hex_digit(l[2 * i]);
+				int lo = str_hex_digit(l[2 * i + 1]);
 				ok = h >= 0 && lo >= 0;
 				if (ok)
 					key[i] = (unsigned char)(h * 16 + lo);

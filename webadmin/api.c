@@ -153,10 +153,12 @@ int wa_q_int(struct http_req *req, struct sqlconn *c, const char *sql,
 	return 0;
 }
 
-int wa_begin(struct http_req *req, struct sqlconn *c)
+/* BEGIN or COMMIT (step): 0, or -1 after logging and replying 503. */
+static int tx_step(struct http_req *req, struct sqlconn *c,
+		   enum sqlpool_status (*step)(struct sqlconn *, const char **))
 {
 	const char *err = NULL;
-	if (sqlconn_begin(c, &err) != SQL_OK) {
+	if (step(c, &err) != SQL_OK) {
 		log_warning("webadmin: %s", err);
 		webjson_error(req, 503, "unavailable",
 			      "database temporarily unavailable", NULL);
@@ -165,16 +167,14 @@ int wa_begin(struct http_req *req, struct sqlconn *c)
 	return 0;
 }
 
+int wa_begin(struct http_req *req, struct sqlconn *c)
+{
+	return tx_step(req, c, sqlconn_begin);
+}
+
 int wa_commit(struct http_req *req, struct sqlconn *c)
 {
-	const char *err = NULL;
-	if (sqlconn_commit(c, &err) != SQL_OK) {
-		log_warning("webadmin: %s", err);
-		webjson_error(req, 503, "unavailable",
-			      "database temporarily unavailable", NULL);
-		return -1;
-	}
-	return 0;
+	return tx_step(req, c, sqlconn_commit);
 }
 
 /* ---- identity ---- */
@@ -435,6 +435,14 @@ char *wa_lower(const char *s)
 	char *c = xstrdup(s);
 	str_lower(c);
 	return c;
+}
+
+void wa_secret_free(char *s)
+{
+	if (s != NULL) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
 }
 
 void wa_today(char *out)

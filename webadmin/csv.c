@@ -66,6 +66,18 @@ static int end_row(struct parser *p)
 	return 0;
 }
 
+/* The end of a record: its last field, then the row, numbered by the
+   line it began on. */
+static int end_line(struct parser *p, size_t row_line)
+{
+	int rc = end_field(p);
+	p->row.line = row_line;
+	if (rc == 0)
+		rc = end_row(p);
+	p->line++;
+	return rc;
+}
+
 static int add(struct parser *p, char c)
 {
 	if (p->flen >= CSV_FIELD_MAX)
@@ -114,11 +126,7 @@ int csv_parse(const char *data, size_t len, struct csv_table *t, char *err,
 				if (c == '\r' && i + 1 < len &&
 				    data[i + 1] == '\n')
 					i++;
-				rc = end_field(p);
-				p->row.line = row_line;
-				if (rc == 0)
-					rc = end_row(p);
-				p->line++;
+				rc = end_line(p, row_line);
 				st = START;
 			} else if (c == '"')
 				rc = fail(p, "quote inside an unquoted field");
@@ -146,11 +154,7 @@ int csv_parse(const char *data, size_t len, struct csv_table *t, char *err,
 				if (c == '\r' && i + 1 < len &&
 				    data[i + 1] == '\n')
 					i++;
-				rc = end_field(p);
-				p->row.line = row_line;
-				if (rc == 0)
-					rc = end_row(p);
-				p->line++;
+				rc = end_line(p, row_line);
 				st = START;
 			} else
 				rc = fail(p, "text after a closing quote");

@@ -312,25 +312,12 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 			return 0;
 		}
 	}
-	const char *dargs[1] = {domain};
-	int64_t users = 0, qsum = 0, nsum = 0;
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	if (wa_q(req, c,
-		 "SELECT COUNT(*), COALESCE(SUM(CAST(quota AS UNSIGNED)), 0), "
-		 "COALESCE(SUM(CAST(netdiskquota AS UNSIGNED)), 0) FROM "
-		 "mailbox WHERE domain = ?",
-		 dargs, 1, &res) < 0) {
+	struct wa_stats use;
+	if (wa_mailbox_usage(req, c, domain, &use) < 0) {
 		*fail = 1;
 		return 0;
 	}
-	if (res.nrows == 1) {
-		char **v = res.rows[0].cols;
-		users = v[0] ? strtoll(v[0], NULL, 10) : 0;
-		qsum = v[1] ? strtoll(v[1], NULL, 10) : 0;
-		nsum = v[2] ? strtoll(v[2], NULL, 10) : 0;
-	}
-	sqlresult_free(&res);
+	int64_t users = use.users, qsum = use.quota, nsum = use.netdiskquota;
 	int64_t maxusers = rec_int(d, "maxusers");
 	uint64_t maxq = rec_quota(d, "maxquota");
 	uint64_t maxn = rec_quota(d, "maxnetdiskquota");

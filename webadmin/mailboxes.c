@@ -540,10 +540,7 @@ out:
 	wa_db_put(req, &c, false);
 	rec_deinit(&m);
 	rec_deinit(&d);
-	if (hash != NULL) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	wa_secret_free(hash);
 	free(local);
 	free(address);
 	json_decref(in);
@@ -613,10 +610,7 @@ out:
 	rec_deinit(&m);
 	rec_deinit(&old);
 	rec_deinit(&d);
-	if (hash != NULL) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	wa_secret_free(hash);
 	free(address);
 	json_decref(in);
 }

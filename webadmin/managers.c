@@ -211,14 +211,6 @@ static int new_password(struct http_req *req, json_t *in, const char *field,
 	return 1;
 }
 
-static void free_hash(char *h)
-{
-	if (h != NULL) {
-		explicit_bzero(h, strlen(h));
-		free(h);
-	}
-}
-
 static void manager_write(struct http_req *req, bool create)
 {
 	struct wa *wa = http_req_app(req);
@@ -351,7 +343,7 @@ out:
 	sqlresult_free(&res);
 	wa_db_put(req, &c, false);
 	rec_deinit(&r);
-	free_hash(hash);
+	wa_secret_free(hash);
 	free(user);
 	json_decref(domains);
 	json_decref(before);
@@ -467,7 +459,7 @@ rollback:
 out:
 	sqlresult_free(&res);
 	wa_db_put(req, &c, false);
-	free_hash(hash);
+	wa_secret_free(hash);
 	json_decref(in);
 }
 

@@ -138,36 +138,39 @@ static int store(struct http_req *req, struct sqlconn *c, const char *user,
 	return 0;
 }
 
-/* POST /api/self/password {"user", "old", "new"} */
-void wa_self_password(struct http_req *req)
+/* The proof a change of password checks on the row load() gave (NULL:
+   no such mailbox): NULL when it holds, or the reason logged. */
+typedef const char *self_proof_fn(char **v, const char *proof);
+
+/* POST {"user", proof_field, "new"}: the new password stored when the
+   proof holds (check), audited as action. */
+static void self_update(struct http_req *req, const char *proof_field,
+			size_t proof_max, self_proof_fn *check,
+			const char *action)
 {
 	char *user = NULL, *hash = NULL;
 	json_t *in = begin(req, &user);
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
-	const char *old = NULL;
-	static const char *const allowed[] = {"user", "old", "new", NULL};
+	const char *proof = NULL;
+	const char *const allowed[] = {"user", proof_field, "new", NULL};
 	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
-	    webjson_get_str(req, in, "old", true, PASSWORD_MAX, &old) < 0 ||
+	    webjson_get_str(req, in, proof_field, true, proof_max, &proof) <
+		0 ||
 	    new_hash(req, in, &hash) < 0)
 		goto out;
 	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
 		goto out;
 	if (load(req, c, user, &res) < 0)
 		goto rollback;
-	char **v = res.nrows == 1 ? res.rows[0].cols : NULL;
-	if (v == NULL || v[0] == NULL ||
-	    pwhash_verify(old, v[0], false) != PWHASH_MATCH) {
-		fail_auth(req, user,
-			  v == NULL ? "unknown user" : "password mismatch");
+	const char *why =
+	    check(res.nrows == 1 ? res.rows[0].cols : NULL, proof);
+	if (why != NULL) {
+		fail_auth(req, user, why);
 		goto rollback;
 	}
-	if (!changes_allowed(v)) {
-		fail_auth(req, user, "disabled");
-		goto rollback;
-	}
-	if (store(req, c, user, hash, "mailbox.self_password") < 0)
+	if (store(req, c, user, hash, action) < 0)
 		goto rollback;
 	goto out;
 rollback:
@@ -175,12 +178,27 @@ rollback:
 out:
 	sqlresult_free(&res);
 	wa_db_put(req, &c, false);
-	if (hash != NULL) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	wa_secret_free(hash);
 	free(user);
 	json_decref(in);
+}
+
+/* the old password, and changes allowed */
+static const char *old_password_proof(char **v, const char *old)
+{
+	if (v == NULL || v[0] == NULL ||
+	    pwhash_verify(old, v[0], false) != PWHASH_MATCH)
+		return v == NULL ? "unknown user" : "password mismatch";
+	if (!changes_allowed(v))
+		return "disabled";
+	return NULL;
+}
+
+/* POST /api/self/password {"user", "old", "new"} */
+void wa_self_password(struct http_req *req)
+{
+	self_update(req, "old", PASSWORD_MAX, old_password_proof,
+		    "mailbox.self_password");
 }
 
 /* POST /api/self/question {"user"} -> {"question"}: only when a reset
@@ -221,47 +239,22 @@ out:
 	json_decref(in);
 }
 
-/* POST /api/self/reset {"user", "answer", "new"} */
-void wa_self_reset(struct http_req *req)
+/* the recovery answer, with changes allowed and an answer set */
+static const char *answer_proof(char **v, const char *answer)
 {
-	char *user = NULL, *hash = NULL;
-	json_t *in = begin(req, &user);
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	struct sqlconn *c = NULL;
-	const char *answer = NULL;
-	static const char *const allowed[] = {"user", "answer", "new", NULL};
-	if (in == NULL || webjson_only(req, in, allowed) < 0 ||
-	    webjson_get_str(req, in, "answer", true, 255, &answer) < 0 ||
-	    new_hash(req, in, &hash) < 0)
-		goto out;
-	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
-		goto out;
-	if (load(req, c, user, &res) < 0)
-		goto rollback;
-	char **v = res.nrows == 1 ? res.rows[0].cols : NULL;
 	bool usable = changes_allowed(v) && v[4] != NULL && v[4][0] != '\0';
 	/* constant time over the stored answer's length */
 	bool match = usable && strlen(answer) == strlen(v[4]) &&
 		     str_secure_eq(answer, v[4], strlen(v[4]));
-	if (!match) {
-		fail_auth(req, user, usable ? "wrong answer" : "no reset");
-		goto rollback;
-	}
-	if (store(req, c, user, hash, "mailbox.self_reset") < 0)
-		goto rollback;
-	goto out;
-rollback:
-	sqlconn_rollback(c);
-out:
-	sqlresult_free(&res);
-	wa_db_put(req, &c, false);
-	if (hash != NULL) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
-	free(user);
-	json_decref(in);
+	if (!match)
+		return usable ? "wrong answer" : "no reset";
+	return NULL;
+}
+
+/* POST /api/self/reset {"user", "answer", "new"} */
+void wa_self_reset(struct http_req *req)
+{
+	self_update(req, "answer", 255, answer_proof, "mailbox.self_reset");
 }
 
 /* POST /api/self/signup {"user": "local@domain", "password", "name"}:
@@ -394,10 +387,7 @@ out:
 	wa_db_put(req, &c, false);
 	rec_deinit(&m);
 	rec_deinit(&d);
-	if (hash != NULL) {
-		explicit_bzero(hash, strlen(hash));
-		free(hash);
-	}
+	wa_secret_free(hash);
 	free(user);
 	json_decref(in);
 }

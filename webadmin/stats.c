@@ -42,6 +42,29 @@ static size_t slot_of(const char *d)
 	return h % SLOTS;
 }
 
+int wa_mailbox_usage(struct http_req *req, struct sqlconn *c,
+		     const char *domain, struct wa_stats *st)
+{
+	const char *args[1] = {domain};
+	struct sqlresult res;
+	memset(&res, 0, sizeof res);
+	if (wa_q(req, c,
+		 "SELECT COUNT(*), COALESCE(SUM(CAST(quota AS UNSIGNED)), 0), "
+		 "COALESCE(SUM(CAST(netdiskquota AS UNSIGNED)), 0) FROM "
+		 "mailbox WHERE domain = ?",
+		 args, 1, &res) < 0)
+		return -1;
+	st->users = st->quota = st->netdiskquota = 0;
+	if (res.nrows == 1 && res.rows[0].ncols == 3) {
+		char **v = res.rows[0].cols;
+		st->users = v[0] != NULL ? strtoll(v[0], NULL, 10) : 0;
+		st->quota = v[1] != NULL ? strtoll(v[1], NULL, 10) : 0;
+		st->netdiskquota = v[2] != NULL ? strtoll(v[2], NULL, 10) : 0;
+	}
+	sqlresult_free(&res);
+	return 0;
+}
+
 int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
 		    struct wa_stats *out)
 {
@@ -56,22 +79,9 @@ int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
 	}
 	pthread_mutex_unlock(&lock);
 	const char *args[1] = {domain};
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	if (wa_q(req, c,
-		 "SELECT COUNT(*), COALESCE(SUM(CAST(quota AS UNSIGNED)), 0), "
-		 "COALESCE(SUM(CAST(netdiskquota AS UNSIGNED)), 0) FROM "
-		 "mailbox WHERE domain = ?",
-		 args, 1, &res) < 0)
-		return -1;
 	struct wa_stats st = {0, 0, 0, 0};
-	if (res.nrows == 1 && res.rows[0].ncols == 3) {
-		char **v = res.rows[0].cols;
-		st.users = v[0] != NULL ? strtoll(v[0], NULL, 10) : 0;
-		st.quota = v[1] != NULL ? strtoll(v[1], NULL, 10) : 0;
-		st.netdiskquota = v[2] != NULL ? strtoll(v[2], NULL, 10) : 0;
-	}
-	sqlresult_free(&res);
+	if (wa_mailbox_usage(req, c, domain, &st) < 0)
+		return -1;
 	if (wa_q_int(req, c, "SELECT COUNT(*) FROM alias WHERE domain = ?",
 		     args, 1, &st.aliases) < 0)
 		return -1;

@@ -130,6 +130,11 @@ struct wa_stats {
    after a reply. */
 int wa_domain_stats(struct http_req *req, struct sqlconn *c, const char *domain,
 		    struct wa_stats *out);
+/* The mailbox figures (users, quota, netdiskquota; not aliases) read
+   now, uncached (inside a transaction that locked the domain).  0, or -1
+   after a reply. */
+int wa_mailbox_usage(struct http_req *req, struct sqlconn *c,
+		     const char *domain, struct wa_stats *st);
 /* Drops the domain's cached usage (after a change). */
 void wa_stats_forget(const char *domain);
 
@@ -192,6 +197,8 @@ json_t *wa_row_json(const char *const *cols, const struct sqlrow *row);
 int wa_page(struct http_req *req, char *offset, size_t sz);
 /* Lower-cases a copy (owned: free). */
 char *wa_lower(const char *s);
+/* Wipes and frees a secret string (a password hash); NULL is a no-op. */
+void wa_secret_free(char *s);
 /* Today as YYYY-MM-DD (UTC) into out (11 bytes). */
 void wa_today(char *out);
 /* Now as "YYYY-MM-DD hh:mm:ss" (local time, as MySQL's NOW()) into out

@@ -315,6 +315,29 @@ static bool abook_lock(struct http_req *req, char *lock, size_t locksz)
 	return true;
 }
 
+/* The caller's book for a request, as abook_load(); NULL after replying
+   500. */
+static json_t *abook_get(struct http_req *req)
+{
+	const struct wm_caller *me = wm_caller(req);
+	json_t *list = abook_load(me->acct.maildir);
+	if (list == NULL)
+		webjson_error(req, 500, "internal",
+			      "the address book cannot be read", NULL);
+	return list;
+}
+
+/* abook_lock(), then abook_get(): NULL after replying, unlocked. */
+static json_t *abook_open(struct http_req *req, char *lock, size_t locksz)
+{
+	if (!abook_lock(req, lock, locksz))
+		return NULL;
+	json_t *list = abook_get(req);
+	if (list == NULL)
+		file_dotunlock(lock);
+	return list;
+}
+
 static void reply_saved(struct http_req *req, json_t *list, json_t *extra)
 {
 	const struct wm_caller *me = wm_caller(req);
@@ -351,13 +374,9 @@ static json_t *groups_of(json_t *list)
 /* GET /api/contacts -> {"contacts": [...], "groups": [...]} */
 void wm_contacts_list(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
-	json_t *list = abook_load(me->acct.maildir);
-	if (list == NULL) {
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
+	json_t *list = abook_get(req);
+	if (list == NULL)
 		return;
-	}
 	json_t *o = json_object();
 	json_object_set_new(o, "groups", groups_of(list));
 	json_object_set_new(o, "contacts", list);
@@ -404,6 +423,10 @@ static int take_fields(struct http_req *req, json_t *in, json_t *c,
 	return 0;
 }
 
+/* the fields a contact is written with (POST and PUT /api/contacts) */
+static const char *const contact_keys[] = {"name",  "email", "nick",  "company",
+					   "phone", "group", "notes", NULL};
+
 static json_t *find_id(json_t *list, const char *id, size_t *idx_r)
 {
 	size_t i;
@@ -422,25 +445,18 @@ static json_t *find_id(json_t *list, const char *id, size_t *idx_r)
 /* POST /api/contacts {"name", "email", ...} -> the contact */
 void wm_contacts_add(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"name",	 "email", "nick",
-					      "company", "phone", "group",
-					      "notes",	 NULL};
 	char lock[4300], id[17];
-	if (webjson_only(req, in, allowed) < 0 ||
-	    !abook_lock(req, lock, sizeof lock)) {
+	json_t *list = NULL;
+	if (webjson_only(req, in, contact_keys) < 0 ||
+	    (list = abook_open(req, lock, sizeof lock)) == NULL) {
 		json_decref(in);
 		return;
 	}
-	json_t *list = abook_load(me->acct.maildir);
 	json_t *c = NULL;
-	if (list == NULL) {
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
-	} else if (json_array_size(list) >= WM_CONTACTS_MAX) {
+	if (json_array_size(list) >= WM_CONTACTS_MAX) {
 		webjson_error(req, 409, "full", "the address book is full",
 			      NULL);
 	} else if (new_id(id) < 0) {
@@ -470,27 +486,19 @@ void wm_contacts_add(struct http_req *req)
 /* PUT /api/contacts/{id} {fields to change} */
 void wm_contacts_edit(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	static const char *const allowed[] = {"name",	 "email", "nick",
-					      "company", "phone", "group",
-					      "notes",	 NULL};
 	char lock[4300];
-	if (webjson_only(req, in, allowed) < 0 ||
-	    !abook_lock(req, lock, sizeof lock)) {
+	json_t *list = NULL;
+	if (webjson_only(req, in, contact_keys) < 0 ||
+	    (list = abook_open(req, lock, sizeof lock)) == NULL) {
 		json_decref(in);
 		return;
 	}
-	json_t *list = abook_load(me->acct.maildir);
 	size_t idx = 0;
-	json_t *c =
-	    list != NULL ? find_id(list, http_req_param(req, 0), &idx) : NULL;
-	if (list == NULL) {
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
-	} else if (c == NULL) {
+	json_t *c = find_id(list, http_req_param(req, 0), &idx);
+	if (c == NULL) {
 		webjson_error(req, 404, "not_found", "no such contact", NULL);
 	} else {
 		json_t *copy = json_deep_copy(c);
@@ -508,16 +516,12 @@ void wm_contacts_edit(struct http_req *req)
 /* DELETE /api/contacts/{id} */
 void wm_contacts_delete(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
 	char lock[4300];
-	if (!abook_lock(req, lock, sizeof lock))
-		return;
-	json_t *list = abook_load(me->acct.maildir);
-	size_t idx = 0;
+	json_t *list = abook_open(req, lock, sizeof lock);
 	if (list == NULL)
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
-	else if (find_id(list, http_req_param(req, 0), &idx) == NULL)
+		return;
+	size_t idx = 0;
+	if (find_id(list, http_req_param(req, 0), &idx) == NULL)
 		webjson_error(req, 404, "not_found", "no such contact", NULL);
 	else if (json_array_remove(list, idx) == 0)
 		reply_saved(req, list, NULL);
@@ -528,7 +532,6 @@ void wm_contacts_delete(struct http_req *req)
 /* POST /api/contacts/import {"csv": "<text>"} -> {"added": n} */
 void wm_contacts_import(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
 	size_t blen = 0;
 	const char *body = http_req_body(req, &blen);
 	char err[128];
@@ -550,21 +553,16 @@ void wm_contacts_import(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	if (!abook_lock(req, lock, sizeof lock)) {
+	json_t *list = abook_open(req, lock, sizeof lock);
+	if (list == NULL) {
 		json_decref(in);
 		return;
 	}
-	json_t *list = abook_load(me->acct.maildir);
-	if (list == NULL) {
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
-	} else {
-		size_t n = csv_import(list, json_string_value(csv),
-				      json_string_length(csv));
-		json_t *o = json_object();
-		json_object_set_new(o, "added", json_integer((json_int_t)n));
-		reply_saved(req, list, o);
-	}
+	size_t n =
+	    csv_import(list, json_string_value(csv), json_string_length(csv));
+	json_t *o = json_object();
+	json_object_set_new(o, "added", json_integer((json_int_t)n));
+	reply_saved(req, list, o);
 	json_decref(list);
 	file_dotunlock(lock);
 	json_decref(in);
@@ -573,13 +571,9 @@ void wm_contacts_import(struct http_req *req)
 /* GET /api/contacts.csv: a download, Outlook's column names */
 void wm_contacts_export(struct http_req *req)
 {
-	const struct wm_caller *me = wm_caller(req);
-	json_t *list = abook_load(me->acct.maildir);
-	if (list == NULL) {
-		webjson_error(req, 500, "internal",
-			      "the address book cannot be read", NULL);
+	json_t *list = abook_get(req);
+	if (list == NULL)
 		return;
-	}
 	static const char *const head[] = {
 	    "Name",	    "E-mail Address", "Nickname", "Company",
 	    "Mobile Phone", "Categories",     "Notes"};

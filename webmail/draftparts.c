@@ -18,6 +18,7 @@
 #include "htmlsan_pool.h"
 #include "mime.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -59,15 +60,6 @@ static void type_of(const struct mime_part *p, char *out, size_t outsz)
 	str_lower(out);
 }
 
-/* The bytes of leaf or message part p into out as an upload wants them. */
-static int part_data(const char *msg, const struct mime_part *p,
-		     struct buf *out)
-{
-	if (p->kind == MIME_MESSAGE)
-		return buf_append(out, msg + p->body_off, p->body_len);
-	return part_bytes(msg, p, out);
-}
-
 static void take(struct reattach *r, const struct mime_part *p)
 {
 	if (r->err != 0)
@@ -81,27 +73,22 @@ static void take(struct reattach *r, const struct mime_part *p)
 	struct buf name;
 	buf_init(&name, 1024);
 	part_name(p, &name);
-	bool attachment = (p->disposition != NULL &&
-			   strcasecmp(p->disposition, "attachment") == 0) ||
-			  name.len > 0;
-	if (!attachment && p->kind == MIME_LEAF && r->text == NULL &&
-	    mime_is_type(p, "text", "plain")) {
+	enum wm_body kind = wm_body_kind(p, name.len > 0);
+	if (kind == WM_BODY_PLAIN && r->text == NULL) {
 		r->text = p;
 		goto out;
 	}
-	if (!attachment && p->kind == MIME_LEAF && r->html == NULL &&
-	    mime_is_type(p, "text", "html")) {
+	if (kind == WM_BODY_HTML && r->html == NULL) {
 		r->html = p;
 		goto out;
 	}
-	if (!attachment && p->kind == MIME_LEAF &&
-	    mime_is_type(p, "text", NULL))
+	if (kind != WM_BODY_FILE)
 		goto out; /* a further body text: not a file */
 	struct buf data;
 	buf_init(&data, WM_MESSAGE_MAX);
 	char type[200];
 	type_of(p, type, sizeof type);
-	if (part_data(r->msg, p, &data) < 0) {
+	if (wm_part_content(r->msg, p, &data) < 0) {
 		r->err = 413;
 		buf_deinit(&data);
 		goto out;
@@ -225,8 +212,6 @@ void wm_reattach(struct http_req *req)
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
-	const char *folder = NULL;
-	int64_t uid = 0;
 	json_t *io = json_object_get(in, "inline_only");
 	if (io != NULL && !json_is_boolean(io)) {
 		webjson_error(req, 400, "invalid", "true or false",
@@ -234,27 +219,17 @@ void wm_reattach(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	if (webjson_only(req, in, allowed) < 0 ||
-	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
-	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
+	struct wm_msg om;
+	if (wm_msg_open_json(req, in, allowed, &om) < 0) {
+		wm_msg_close(&om);
 		json_decref(in);
 		return;
 	}
-	char uid_s[16];
-	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f = message_load(req, folder, uid_s, &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
-		json_decref(in);
-		return;
-	}
-	struct mime_part *root = mime_parse(msg.p, msg.len);
+	const char *msg = om.raw.p;
+	const struct mime_part *root = om.root;
 	struct reattach *r = xcalloc(1, sizeof *r);
 	*r = (struct reattach){.req = req,
-			       .msg = msg.p,
+			       .msg = msg,
 			       .left = wm->message_size_limit,
 			       .atts = json_array(),
 			       .inl = json_array(),
@@ -279,7 +254,7 @@ void wm_reattach(struct http_req *req)
 		struct buf h, clean;
 		buf_init(&h, WM_MESSAGE_MAX);
 		buf_init(&clean, 8u << 20);
-		part_text(msg.p, r->html, &h);
+		part_text(msg, r->html, &h);
 		if (wm_html_clean(h.p != NULL ? h.p : "", h.len, r->cids,
 				  r->ncids, &clean, NULL) == HTMLSAN_OK) {
 			json_decref(hv);
@@ -290,7 +265,7 @@ void wm_reattach(struct http_req *req)
 		buf_deinit(&clean);
 	}
 	json_object_set_new(o, "html", hv != NULL ? hv : json_null());
-	const char *hdr = msg.p + root->hdr_off;
+	const char *hdr = msg + root->hdr_off;
 	json_object_set_new(o, "priority",
 			    json_string(priority_of(hdr, root->hdr_len)));
 	json_object_set_new(
@@ -306,9 +281,7 @@ out:
 	json_decref(r->atts);
 	json_decref(r->inl);
 	free(r);
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 	json_decref(in);
 }
 

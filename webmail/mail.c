@@ -27,6 +27,7 @@
 #include "mime.h"
 #include "mime_parts.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "reading.h"
 #include "str.h"
 #include "summary.h"
@@ -372,17 +373,12 @@ static void walk_part(void *ctx, const struct mime_part *p, const char *spec)
 	struct buf name;
 	buf_init(&name, 1024);
 	part_name(p, &name);
-	bool attachment = (p->disposition != NULL &&
-			   strcasecmp(p->disposition, "attachment") == 0) ||
-			  name.len > 0;
-	if (!attachment && p->kind == MIME_LEAF &&
-	    mime_is_type(p, "text", "plain") && w->text == NULL) {
+	enum wm_body kind = wm_body_kind(p, name.len > 0);
+	if (kind == WM_BODY_PLAIN && w->text == NULL) {
 		w->text = p;
-	} else if (!attachment && p->kind == MIME_LEAF &&
-		   mime_is_type(p, "text", "html") && w->html == NULL) {
+	} else if (kind == WM_BODY_HTML && w->html == NULL) {
 		w->html = p;
-	} else if (!(p->kind == MIME_LEAF && !attachment &&
-		     mime_is_type(p, "text", NULL))) {
+	} else if (kind == WM_BODY_FILE) {
 		char type[200];
 		snprintf(type, sizeof type, "%s/%s",
 			 p->type != NULL && p->type[0] ? p->type
@@ -530,17 +526,15 @@ static void header_add(json_t *o, const char *hdr, size_t len, const char *name,
 void wm_message(struct http_req *req)
 {
 	const char *folder = http_req_query(req, "folder");
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f =
-	    message_load(req, folder, http_req_query(req, "uid"), &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
+	struct wm_msg om;
+	if (wm_msg_open(req, folder, http_req_query(req, "uid"), &om) < 0) {
+		wm_msg_close(&om);
 		return;
 	}
-	struct maildir_msg *m = &f->msgs[idx];
-	struct mime_part *root = mime_parse(msg.p, msg.len);
+	struct maildir_folder *f = om.f;
+	struct maildir_msg *m = om.m;
+	const char *msg = om.raw.p;
+	const struct mime_part *root = om.root;
 	json_t *o = json_object();
 	json_object_set_new(o, "uid", json_integer(m->uid));
 	json_object_set_new(o, "folder",
@@ -565,12 +559,11 @@ void wm_message(struct http_req *req)
 	struct wm_charsets cs = {.override = wm_charset_override(req),
 				 .local = me->prefs.local_charset};
 	for (size_t i = 0; i < sizeof hnames / sizeof hnames[0]; i++)
-		header_add(hd, msg.p + root->hdr_off, root->hdr_len,
-			   hnames[i][0], hnames[i][1],
-			   cs.override != NULL ? NULL : cs.local);
+		header_add(hd, msg + root->hdr_off, root->hdr_len, hnames[i][0],
+			   hnames[i][1], cs.override != NULL ? NULL : cs.local);
 	json_object_set_new(o, "headers", hd);
 	struct walk w = {
-	    .msg = msg.p,
+	    .msg = msg,
 	    .atts = json_array(),
 	    .folder = folder != NULL && folder[0] != '\0' ? folder : "INBOX",
 	    .uid = m->uid};
@@ -578,11 +571,11 @@ void wm_message(struct http_req *req)
 	struct buf text;
 	buf_init(&text, WM_MESSAGE_MAX);
 	if (w.text != NULL) {
-		part_text_as(msg.p, w.text, &cs, &text);
+		part_text_as(msg, w.text, &cs, &text);
 	} else if (w.html != NULL) {
 		struct buf h;
 		buf_init(&h, WM_MESSAGE_MAX);
-		part_text_as(msg.p, w.html, &cs, &h);
+		part_text_as(msg, w.html, &cs, &h);
 		html_to_text(h.p, h.len, &text);
 		buf_deinit(&h);
 	}
@@ -591,14 +584,13 @@ void wm_message(struct http_req *req)
 	buf_deinit(&text);
 	/* remote images: asked for once, or always for this sender */
 	char sender[320];
-	bool always =
-	    wm_remoteimg_sender(me->acct.maildir, msg.p + root->hdr_off,
-				root->hdr_len, sender, sizeof sender);
+	bool always = wm_remoteimg_sender(me->acct.maildir, msg + root->hdr_off,
+					  root->hdr_len, sender, sizeof sender);
 	json_object_set_new(o, "sender", json_string(sender));
 	json_object_set_new(o, "remote_always", json_boolean(always));
 	if (w.html != NULL) {
 		const char *rq = http_req_query(req, "remote");
-		wm_html_add(o, msg.p, root, w.html, w.folder, m->uid,
+		wm_html_add(o, msg, root, w.html, w.folder, m->uid,
 			    always || (rq != NULL && strcmp(rq, "1") == 0),
 			    &cs);
 	} else {
@@ -615,9 +607,7 @@ void wm_message(struct http_req *req)
 	/* GET never changes state (DESIGN 10): the app marks the message
 	   \Seen with POST /api/flags once it is shown */
 	json_object_set_new(o, "flags", flags_json(f, m));
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 	webjson_reply(req, 200, o);
 }
 
@@ -626,35 +616,13 @@ void wm_message(struct http_req *req)
    adds nosniff), so no mail content is ever rendered from our origin. */
 void wm_attachment(struct http_req *req)
 {
-	const char *folder = http_req_query(req, "folder");
-	const char *spec = http_req_query(req, "part");
-	if (spec == NULL || spec[0] == '\0' || strlen(spec) > 64) {
-		webjson_error(req, 400, "invalid", "part: a part number",
-			      "part");
-		return;
-	}
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f =
-	    message_load(req, folder, http_req_query(req, "uid"), &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
-		return;
-	}
-	struct mime_part *root = mime_parse(msg.p, msg.len);
-	const struct mime_part *p = mime_parts_find(root, spec);
-	if (p == NULL) {
-		webjson_error(req, 404, "not_found", "no such part", "part");
-	} else {
+	struct wm_msg om;
+	const struct mime_part *p = wm_msg_part_query(req, &om);
+	if (p != NULL) {
 		struct buf body, name;
 		buf_init(&body, WM_MESSAGE_MAX);
 		buf_init(&name, 1024);
-		if (p->kind == MIME_LEAF)
-			(void)!part_bytes(msg.p, p, &body);
-		else
-			(void)!buf_append(&body, msg.p + p->body_off,
-					  p->body_len);
+		(void)!wm_part_content(om.raw.p, p, &body);
 		part_name(p, &name);
 		if (name.len == 0)
 			(void)!buf_append_str(&name, "attachment");
@@ -680,9 +648,7 @@ void wm_attachment(struct http_req *req)
 		buf_deinit(&body);
 		buf_deinit(&name);
 	}
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 }
 
 /* ---- changes: {"folder", "uids": [...]} ---- */
@@ -719,6 +685,24 @@ static long select_uids(struct http_req *req, json_t *in,
 		}
 	}
 	return n;
+}
+
+/* Folder name opened and in's "uids" selected over it (*sel_r: one flag
+   per message, free()).  NULL after replying, with nothing to free. */
+static struct maildir_folder *open_selection(struct http_req *req, json_t *in,
+					     const char *name, bool **sel_r)
+{
+	struct maildir_folder *f = folder_open(req, name);
+	if (f == NULL)
+		return NULL;
+	bool *sel = xcalloc(f->n + 1, sizeof *sel);
+	if (select_uids(req, in, f, sel) < 0) {
+		free(sel);
+		maildir_folder_free(&f);
+		return NULL;
+	}
+	*sel_r = sel;
+	return f;
 }
 
 /* Parses a list of flag names: system flags into *sys, keywords into
@@ -793,15 +777,13 @@ void wm_flags(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
 	uint32_t addbits = 0, rembits = 0;
-	if (select_uids(req, in, f, sel) < 0)
-		goto out;
 	if (nadd > 0 && mailbox_keywords(f, addk, (size_t)nadd, &addbits) < 0) {
 		webjson_error(req, errno == ENOSPC ? 409 : 400, "invalid",
 			      errno == ENOSPC ? "no keyword letter left"
@@ -890,14 +872,13 @@ void wm_move(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	if (select_uids(req, in, f, sel) >= 0)
-		move_to(req, f, sel, to);
+	move_to(req, f, sel, to);
 	free(sel);
 	maildir_folder_free(&f);
 	json_decref(in);
@@ -913,14 +894,12 @@ void wm_delete(struct http_req *req)
 	const char *name = NULL;
 	if (request_folder(req, &in, allowed, &name) == NULL)
 		return;
-	struct maildir_folder *f = folder_open(req, name);
+	bool *sel = NULL;
+	struct maildir_folder *f = open_selection(req, in, name, &sel);
 	if (f == NULL) {
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	if (select_uids(req, in, f, sel) < 0)
-		goto out;
 	/* delete mode "purge" (prefs.c) expunges everywhere */
 	if (strcmp(name, "Trash") == 0 || me->prefs.purge) {
 		size_t removed = 0;

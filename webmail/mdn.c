@@ -19,6 +19,7 @@
 #include "mailbox.h"
 #include "mime.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -81,36 +82,21 @@ void wm_mdn(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
-	static const char *const allowed[] = {"folder", "uid", NULL};
-	json_t *in = webjson_request(req);
-	if (in == NULL)
-		return;
-	const char *folder = NULL;
-	int64_t uid = 0;
-	if (webjson_only(req, in, allowed) < 0 ||
-	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
-	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
-		json_decref(in);
+	struct wm_msg om;
+	if (wm_msg_open_body(req, &om) < 0) {
+		wm_msg_close(&om);
 		return;
 	}
-	char uid_s[16];
-	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	struct buf msg, dnt, mid, subj, subj8, out;
-	buf_init(&msg, WM_MESSAGE_MAX);
+	struct buf dnt, mid, subj, subj8, out;
 	buf_init(&dnt, 8192);
 	buf_init(&mid, 1024);
 	buf_init(&subj, 2048);
 	buf_init(&subj8, 4096);
 	buf_init(&out, 256 * 1024);
-	long idx = -1;
-	struct mime_part *root = NULL;
-	struct maildir_folder *f = message_load(req, folder, uid_s, &idx, &msg);
-	if (f == NULL)
-		goto out;
-	struct maildir_msg *m = &f->msgs[idx];
-	root = mime_parse(msg.p, msg.len);
-	const char *hdr = msg.p + root->hdr_off;
-	size_t hlen = root->hdr_len;
+	struct maildir_folder *f = om.f;
+	struct maildir_msg *m = om.m;
+	const char *hdr = om.raw.p + om.root->hdr_off;
+	size_t hlen = om.root->hdr_len;
 	char rcpts[MDN_RCPTS_MAX][256];
 	size_t nr = 0;
 	if (header_raw(hdr, hlen, "Disposition-Notification-To", &dnt))
@@ -231,13 +217,10 @@ void wm_mdn(struct http_req *req)
 	json_object_set_new(o, "flags", wm_flags_json(f, m));
 	webjson_reply(req, 200, o);
 out:
-	mime_free(&root);
-	maildir_folder_free(&f);
-	buf_deinit(&msg);
+	wm_msg_close(&om);
 	buf_deinit(&dnt);
 	buf_deinit(&mid);
 	buf_deinit(&subj);
 	buf_deinit(&subj8);
 	buf_deinit(&out);
-	json_decref(in);
 }

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "mime_parts.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "reading.h"
 #include "webjson.h"
 #include "wm.h"
@@ -352,26 +353,23 @@ void wm_message_html(struct http_req *req)
 	const char *folder = http_req_query(req, "folder");
 	const char *rq = http_req_query(req, "remote");
 	bool remote = rq != NULL && strcmp(rq, "1") == 0;
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f =
-	    message_load(req, folder, http_req_query(req, "uid"), &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
+	struct wm_msg om;
+	if (wm_msg_open(req, folder, http_req_query(req, "uid"), &om) < 0) {
+		wm_msg_close(&om);
 		return;
 	}
-	uint32_t uid = f->msgs[idx].uid;
+	uint32_t uid = om.m->uid;
 	const char *fname =
 	    folder != NULL && folder[0] != '\0' ? folder : "INBOX";
-	struct mime_part *root = mime_parse(msg.p, msg.len);
+	const char *msg = om.raw.p;
+	const struct mime_part *root = om.root;
 	/* the charset menu and "try local charset" as GET /api/message;
 	   the sender's standing permission for remote images */
 	const struct wm_caller *me = wm_caller(req);
 	struct wm_charsets cs = {.override = wm_charset_override(req),
 				 .local = me->prefs.local_charset};
 	char sender[320];
-	if (wm_remoteimg_sender(me->acct.maildir, msg.p + root->hdr_off,
+	if (wm_remoteimg_sender(me->acct.maildir, msg + root->hdr_off,
 				root->hdr_len, sender, sizeof sender))
 		remote = true;
 	const struct mime_part *html = first_text(root, "html");
@@ -382,10 +380,10 @@ void wm_message_html(struct http_req *req)
 	struct htmlsan_report r = {0};
 	if (html != NULL && unsanitized) {
 		/* test instances only: the CSP and sandbox alone must hold */
-		part_text_as(msg.p, html, &cs, &body);
+		part_text_as(msg, html, &cs, &body);
 		rc = HTMLSAN_OK;
 	} else if (html != NULL) {
-		rc = sanitize(msg.p, root, html, fname, uid, remote, &cs, &body,
+		rc = sanitize(msg, root, html, fname, uid, remote, &cs, &body,
 			      &r);
 	}
 	if (rc != HTMLSAN_OK) {
@@ -394,11 +392,11 @@ void wm_message_html(struct http_req *req)
 		buf_init(&text, WM_MESSAGE_MAX);
 		const struct mime_part *tp = first_text(root, "plain");
 		if (tp != NULL) {
-			part_text_as(msg.p, tp, &cs, &text);
+			part_text_as(msg, tp, &cs, &text);
 		} else if (html != NULL) {
 			struct buf h;
 			buf_init(&h, WM_MESSAGE_MAX);
-			part_text_as(msg.p, html, &cs, &h);
+			part_text_as(msg, html, &cs, &h);
 			html_to_text(h.p != NULL ? h.p : "", h.len, &text);
 			buf_deinit(&h);
 		}
@@ -424,7 +422,5 @@ void wm_message_html(struct http_req *req)
 	buf_deinit(&csp);
 	buf_deinit(&body);
 	buf_deinit(&doc);
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 }

@@ -11,8 +11,8 @@
 
 #include "buf.h"
 #include "mime.h"
-#include "mime_parts.h"
 #include "msghtml.h"
+#include "msgopen.h"
 #include "reading.h"
 #include "webjson.h"
 #include "wm.h"
@@ -28,28 +28,16 @@ int wm_part_load(struct http_req *req, json_t *in, struct wm_part *p)
 		return -1;
 	char uid_s[16];
 	snprintf(uid_s, sizeof uid_s, "%u", (unsigned)uid);
-	struct buf msg;
-	buf_init(&msg, WM_MESSAGE_MAX);
-	long idx = -1;
-	struct maildir_folder *f = message_load(req, folder, uid_s, &idx, &msg);
-	if (f == NULL) {
-		buf_deinit(&msg);
-		return -1;
-	}
-	struct mime_part *root = mime_parse(msg.p, msg.len);
-	const struct mime_part *part = mime_parts_find(root, spec);
+	struct wm_msg om;
+	const struct mime_part *part = NULL;
+	if (wm_msg_open(req, folder, uid_s, &om) == 0)
+		part = wm_msg_part(req, &om, spec);
 	int rc = -1;
-	if (part == NULL) {
-		webjson_error(req, 404, "not_found", "no such part", "part");
-	} else {
+	if (part != NULL) {
 		struct buf body, name;
 		buf_init(&body, WM_MESSAGE_MAX);
 		buf_init(&name, sizeof p->name - 1);
-		if (part->kind == MIME_LEAF)
-			(void)!part_bytes(msg.p, part, &body);
-		else /* a message/rfc822 part: the message as it is */
-			(void)!buf_append(&body, msg.p + part->body_off,
-					  part->body_len);
+		(void)!wm_part_content(om.raw.p, part, &body);
 		part_name(part, &name);
 		snprintf(p->name, sizeof p->name, "%s",
 			 name.len > 0 ? buf_cstr(&name) : "attachment");
@@ -65,9 +53,7 @@ int wm_part_load(struct http_req *req, json_t *in, struct wm_part *p)
 		buf_deinit(&name);
 		buf_deinit(&body);
 	}
-	mime_free(&root);
-	buf_deinit(&msg);
-	maildir_folder_free(&f);
+	wm_msg_close(&om);
 	return rc;
 }
 

@@ -43,6 +43,7 @@
 #include "file.h"
 #include "log.h"
 #include "mailbox.h"
+#include "str.h"
 #include "tls.h"
 #include "webjson.h"
 #include "websession.h"
@@ -109,10 +110,7 @@ int wm_popfetch_init(const char *key_file, bool allow_private,
 		int v = 0;
 		for (size_t k = 0; k < 2; k++) {
 			char c = hex[2 * i + k];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10
-				: c >= 'A' && c <= 'F' ? c - 'A' + 10
-						       : -1;
+			int d = str_hex_digit(c);
 			if (d < 0) {
 				*error_r = "the key file does not hold 64 "
 					   "hex digits";

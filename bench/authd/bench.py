@@ -36,15 +36,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 
 import harness  # noqa: E402
 
@@ -55,24 +55,11 @@ COURIER_SOCKDIR = "/run/courier/authdaemon"
 DOMAIN = "extmail.org"
 
 
-def log(msg):
-    print(f"bench/authd: {msg}", flush=True)
+log = benchlib.logger("bench/authd")
 
 
-def rq(path, data, timeout=10):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall(data)
-        out = b""
-        while True:
-            d = s.recv(65536)
-            if not d:
-                return out
-            out += d
-    finally:
-        s.close()
+def rq(path, data):
+    return harness.unix_request(path, data, timeout=10)
 
 
 def auth_bytes(user, password, service="imap"):
@@ -95,16 +82,8 @@ def make_users(inst, n, tmp):
     os.unlink(pwfile)
     if len(hashes) != n or not all(h.startswith("$1$") for h in hashes):
         raise RuntimeError("openssl passwd -1 gave unexpected output")
-    rows = []
-    for (user, _), h in zip(users, hashes):
-        local = user.split("@")[0]
-        rows.append(f"('{user}', '{local}', '{h}', '{DOMAIN}/{local}/Maildir/',"
-                    f" '{DOMAIN}/{local}', '104857600', '{DOMAIN}', 1000,"
-                    f" 1000, 1, '{local}')")
-    for i in range(0, n, 200):
-        inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
-                 "homedir, quota, domain, uidnumber, gidnumber, active, "
-                 "name) VALUES " + ", ".join(rows[i:i + 200]))
+    benchlib.add_mailboxes(inst, [u.split("@")[0] for u, _ in users],
+                           hashes, quota="104857600", domain=DOMAIN)
     path = os.path.join(tmp, "users")
     with open(path, "w") as f:
         f.write("".join(f"{u}\t{p}\n" for u, p in users))
@@ -245,51 +224,12 @@ class Courier:
 
 # --- measuring --------------------------------------------------------------
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def proc_stat(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        # the fields after the command name, which may hold spaces
-        return f.read().rsplit(")", 1)[1].split()
-
-
-def cpu_seconds(pids):
-    """User + system CPU seconds used so far by pids (threads included)
-    and by the children they reaped."""
-    total = 0
-    for pid in pids:
-        try:
-            st = proc_stat(pid)
-        except (OSError, IndexError):
-            continue
-        # utime, stime, cutime, cstime
-        total += int(st[11]) + int(st[12]) + int(st[13]) + int(st[14])
-    return total / TICK
-
-
-def tree(root):
-    """root and the processes below it, found at the time of the call:
-    youju-authd's server runs in a child of the master that a reload
-    replaces, courier's daemons are children of authdaemond."""
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        try:
-            for t in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{t}/children") as f:
-                    todo.extend(int(c) for c in f.read().split())
-        except OSError:
-            continue
-    return out
-
-
 def load(args, sock, usersfile, server_root, db_pid):
     """Runs authload; adds the CPU seconds the server (server_root's
     process tree), MariaDB and the load generator used per successful auth
     (in microseconds)."""
-    s0, d0 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
+    s0 = benchlib.cpu_seconds(benchlib.descendants(server_root))
+    d0 = benchlib.cpu_seconds([db_pid])
     c0 = os.times()
     r = subprocess.run([args.load, "-s", sock, "-u", usersfile,
                         "-c", str(args.clients), "-d", str(args.seconds),
@@ -299,7 +239,8 @@ def load(args, sock, usersfile, server_root, db_pid):
     if r.returncode != 0:
         raise RuntimeError(f"authload failed: {r.stderr}")
     c1 = os.times()
-    s1, d1 = cpu_seconds(tree(server_root)), cpu_seconds([db_pid])
+    s1 = benchlib.cpu_seconds(benchlib.descendants(server_root))
+    d1 = benchlib.cpu_seconds([db_pid])
     res = dict(kv.split("=", 1) for kv in r.stdout.split())
     res = {k: float(v) for k, v in res.items()}
     # warm-up included in the CPU times: divide by every request sent
@@ -398,15 +339,11 @@ def main():
                          "authd_pool_size (MySQL connections)")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root (private mount namespace for courier, "
-            "private MariaDB as the mysql user)")
+    if not benchlib.root_or_skip(log, "private mount namespace for "
+                                 "courier, private MariaDB as the mysql "
+                                 "user"):
         return 0
-
-    def on_term(signo, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    benchlib.term_interrupts()
     tmp = tempfile.mkdtemp(prefix="youju-bench-authd-")
     inst = harness.Instance(args.bin, SRCDIR, keep=args.keep, extra_conf={
         "authd_workers": args.daemons,

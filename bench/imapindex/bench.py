@@ -32,9 +32,10 @@ import random
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 
 import harness  # noqa: E402
 
@@ -149,14 +150,7 @@ def fill(folder, count, owner):
 def rss_kib(pid):
     """Private (anonymous) resident memory: the mapped youju.index is
     page cache shared by every session, not counted here."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("RssAnon:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return benchlib.status_kib(pid, "RssAnon")
 
 
 def evict(folder):

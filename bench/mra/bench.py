@@ -34,8 +34,9 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 
 import harness  # noqa: E402
 from dovecot_peer import Dovecot  # noqa: E402
@@ -48,8 +49,29 @@ WORDS = ("mail server queue message delivery folder quota client session "
          "storage backup invoice contract customer support ticket").split()
 
 
-def log(msg):
-    print(f"bench/mra: {msg}", flush=True)
+log = benchlib.logger("bench/mra")
+
+
+def log_tails(log, inst, dv):
+    """After a failure: the end of youju's maillog and of Dovecot's log."""
+    log("failed; maillog tail:\n" + inst.maillog()[-1500:])
+    if dv is not None:
+        log("dovecot log tail:\n" + dv.logtext()[-1500:])
+
+
+def stop_servers(inst, dv, tmp):
+    """Stops the Dovecot (None: not made yet) and the instance, removes
+    tmp."""
+    if dv is not None:
+        dv.stop()
+    inst.teardown()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def mra_pids(inst):
+    """youju-mra's master and its worker processes."""
+    master = inst.daemon_pid("youju-mra")
+    return [master] + benchlib.children(master)
 
 
 def gen_maildir(root, n, seed=6):
@@ -174,8 +196,7 @@ def main():
     ap.add_argument("--timeout", type=int, default=600)
     ap.add_argument("--phases", default="imap,pop3,idle")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root (both servers drop to vmail)")
+    if not benchlib.root_or_skip(log, "both servers drop to vmail"):
         return 1
     vm = pwd.getpwnam("vmail")
     inst = harness.Instance(args.bin, SRCDIR, extra_conf={
@@ -249,20 +270,7 @@ service imap {{
 
         # (c) IDLE memory
         def yj_pids():
-            # the master and its worker processes
-            master = inst.daemon_pid("youju-mra")
-            pids = [master]
-            for d in os.listdir("/proc"):
-                if not d.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-                if ppid == master:
-                    pids.append(int(d))
-            return pids
+            return mra_pids(inst)
         for name, port, fn in (("youju", inst.ports["imap"], yj_pids),
                                ("dovecot", dv.ports["imap"], dv.pids)):
             if "idle" not in phases:
@@ -274,15 +282,10 @@ service imap {{
                 (after[0] - before[0]) / args.idle,
                 (after[1] - before[1]) / args.idle, after, nproc, secs)
     except BaseException:
-        log("failed; maillog tail:\n" + inst.maillog()[-1500:])
-        if dv is not None:
-            log("dovecot log tail:\n" + dv.logtext()[-1500:])
+        log_tails(log, inst, dv)
         raise
     finally:
-        if dv is not None:
-            dv.stop()
-        inst.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(inst, dv, tmp)
 
     print()
     print(f"{'load':<44} {'youju':>12} {'dovecot':>12} {'ratio':>8}")

@@ -33,7 +33,6 @@ import pwd
 import random
 import re
 import resource
-import shutil
 import socket
 import statistics
 import sys
@@ -42,17 +41,18 @@ import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 sys.path.insert(0, HERE)
 
 import harness  # noqa: E402
-from bench import DOMAIN, PASSWORD, WORDS, add_mailbox, mem, place  # noqa
+from bench import (DOMAIN, PASSWORD, WORDS, add_mailbox,  # noqa: E402
+                   log_tails, mem, mra_pids, place, stop_servers)
 from dovecot_peer import Dovecot  # noqa: E402
 
 
-def log(msg):
-    print(f"bench/mra/modern: {msg}", flush=True)
+log = benchlib.logger("bench/mra/modern")
 
 
 def gen_threads(root, n, seed=17):
@@ -253,8 +253,7 @@ def main():
     ap.add_argument("--idle", type=int, default=2000)
     ap.add_argument("--phases", default="sort,resync,qresync,idle")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root (both servers drop to vmail)")
+    if not benchlib.root_or_skip(log, "both servers drop to vmail"):
         return 1
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -303,19 +302,7 @@ protocol imap {{
         servers = (("youju", inst.ports["imap"], "yj"),
                    ("dovecot", dv.ports["imap"], "dv"))
         def yj_pids():
-            master = inst.daemon_pid("youju-mra")
-            pids = [master]
-            for d in os.listdir("/proc"):
-                if not d.isdigit():
-                    continue
-                try:
-                    with open(f"/proc/{d}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-                if ppid == master:
-                    pids.append(int(d))
-            return pids
+            return mra_pids(inst)
         if "idleplain" in phases:
             log(f"{args.idle} IDLE connections without COMPRESS against "
                 "youju")
@@ -359,15 +346,10 @@ protocol imap {{
                     res[(ph, name)] = float("nan")
 
     except BaseException:
-        log("failed; maillog tail:\n" + inst.maillog()[-1500:])
-        if dv is not None:
-            log("dovecot log tail:\n" + dv.logtext()[-1500:])
+        log_tails(log, inst, dv)
         raise
     finally:
-        if dv is not None:
-            dv.stop()
-        inst.teardown()
-        shutil.rmtree(tmp, ignore_errors=True)
+        stop_servers(inst, dv, tmp)
 
     print()
     print(f"{'':<48} {'youju':>10} {'dovecot':>10} {'dovecot/youju':>14}")

@@ -52,19 +52,18 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR, descendants  # noqa: E402
 
 import harness  # noqa: E402
 
 DOMAIN = "extmail.org"
 SENDER = "bench@example.net"
 SMTP_SOURCE = "/usr/sbin/smtp-source"
-TICK = os.sysconf("SC_CLK_TCK")
 
 
-def log(msg):
-    print(f"bench/mta: {msg}", flush=True)
+log = benchlib.logger("bench/mta")
 
 
 def mailbox_names(n):
@@ -72,53 +71,15 @@ def mailbox_names(n):
 
 
 def make_mailboxes(inst, n):
-    rows = []
-    for local in mailbox_names(n):
-        rows.append(f"('{local}@{DOMAIN}', '{local}', '*', "
-                    f"'{DOMAIN}/{local}/Maildir/', '{DOMAIN}/{local}', "
-                    f"'104857600S', '{DOMAIN}', 1000, 1000, 1, '{local}')")
-    for i in range(0, n, 250):
-        inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
-                 "homedir, quota, domain, uidnumber, gidnumber, active, "
-                 "name) VALUES " + ", ".join(rows[i:i + 250]))
+    benchlib.add_mailboxes(inst, mailbox_names(n), domain=DOMAIN)
 
 
 # --- processes --------------------------------------------------------------
 
-def proc_stat(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()
-
-
-def descendants(root):
-    """root and every process below it."""
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            kids.setdefault(int(proc_stat(int(d))[1]), []).append(int(d))
-        except (OSError, IndexError, ValueError):
-            continue
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
-
-
 def tree_cpu(root):
     """CPU seconds used by root's tree: the live processes' own time plus
     what root and they collected from children they reaped."""
-    total = 0
-    for pid in descendants(root):
-        try:
-            st = proc_stat(pid)
-        except (OSError, IndexError):
-            continue
-        total += int(st[11]) + int(st[12]) + int(st[13]) + int(st[14])
-    return total / TICK
+    return benchlib.cpu_seconds(descendants(root))
 
 
 def tree_cpu_by_name(root):
@@ -129,19 +90,14 @@ def tree_cpu_by_name(root):
         try:
             with open(f"/proc/{pid}/comm") as f:
                 name = f.read().strip()
-            st = proc_stat(pid)
-        except (OSError, IndexError):
+        except OSError:
             continue
-        out[name] = out.get(name, 0) + (int(st[11]) + int(st[12])) / TICK
+        out[name] = out.get(name, 0) + benchlib.cpu_seconds([pid], False)
     return out
 
 
 def pid_cpu(pid):
-    try:
-        st = proc_stat(pid)
-    except (OSError, IndexError):
-        return 0.0
-    return (int(st[11]) + int(st[12])) / TICK
+    return benchlib.cpu_seconds([pid], False)
 
 
 # --- the peer ---------------------------------------------------------------
@@ -484,15 +440,10 @@ def main():
     ap.add_argument("--only", choices=("youju", "postfix"))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root (Postfix's master, private MariaDB as "
-            "the mysql user)")
+    if not benchlib.root_or_skip(log, "Postfix's master, private "
+                                 "MariaDB as the mysql user"):
         return 0
-
-    def on_term(signo, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    benchlib.term_interrupts()
     tmp = tempfile.mkdtemp(prefix="youju-bench-mta-")
     os.chmod(tmp, 0o755)
     inst = harness.Instance(args.bin, SRCDIR, keep=args.keep)

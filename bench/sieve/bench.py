@@ -12,14 +12,14 @@ import importlib.util
 import os
 import pwd
 import shutil
-import signal
 import sys
 import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SRCDIR = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(HERE))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 import harness  # noqa: E402
 
 spec = importlib.util.spec_from_file_location(
@@ -28,8 +28,7 @@ mb = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(mb)
 
 
-def log(msg):
-    print(f"bench/sieve: {msg}", flush=True)
+log = benchlib.logger("bench/sieve")
 
 
 def script50():
@@ -91,14 +90,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--drain-timeout", type=int, default=300)
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root (private MariaDB as the mysql user)")
+    if not benchlib.root_or_skip(log, "private MariaDB as the mysql user"):
         return 0
-
-    def on_term(signo, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    benchlib.term_interrupts()
     tmp = tempfile.mkdtemp(prefix="youju-bench-sieve-")
     inst = harness.Instance(args.bin, SRCDIR)
     try:

@@ -12,21 +12,14 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
-                                "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+from benchlib import SRCDIR, status_kib as rss_kib  # noqa: E402
 from harness import Instance  # noqa: E402
 
 N = int(os.environ.get("BENCH_MAILBOXES", "100000"))
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "8"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def login(port):
@@ -78,10 +71,7 @@ def run(port, cookie, make_path, label):
 
 
 def main():
-    bindir = sys.argv[1]
-    srcdir = os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
-                                          ".."))
-    inst = Instance(bindir, srcdir)
+    inst = Instance(sys.argv[1], SRCDIR)
     try:
         inst.start()
         port = inst.ports["webadmin"]

@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
-                                "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR, status_kib as rss_kib  # noqa: E402
 from harness import Instance  # noqa: E402
 
 N = int(os.environ.get("BENCH_MESSAGES", "50000"))
@@ -34,14 +36,6 @@ BEFORE = os.environ.get("BENCH_BEFORE", "")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2" if BEFORE else "1"))
 PW = "bench-secret"
 ADDR = "bench@extmail.org"
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def cpu_ms(pid):
@@ -143,33 +137,12 @@ def phase(inst, builds, paths, label):
 
 
 def main():
-    inst = Instance(sys.argv[1], os.path.join(os.path.dirname(__file__),
-                                              "..", ".."))
+    inst = Instance(sys.argv[1], SRCDIR)
     try:
         inst.start()
-        addr = ADDR
-        inst.sql("INSERT INTO mailbox (username, uid, password, name, "
-                 "maildir, homedir, quota, domain, uidnumber, gidnumber, "
-                 f"active) VALUES ('{addr}', 'bench', '{{PLAIN}}{PW}', "
-                 "'bench', 'extmail.org/bench/Maildir/', "
-                 "'extmail.org/bench', '0', 'extmail.org', 1000, 1000, 1)")
-        m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
-        m.login(addr, PW)
-        m.logout()
-        md = inst.path("mailbox", "extmail.org", "bench", "Maildir")
+        addr, md = benchlib.bench_mailbox(inst, PW)
         t0 = time.time()
-        for i in range(N):
-            body = (f"From: Sender {i % 997} <s{i % 997}@example.com>\n"
-                    f"To: {addr}\nSubject: message {i} about "
-                    f"{'abcdefghij'[i % 10]}\n"
-                    f"Date: Mon, {1 + i % 28} Jun 2026 "
-                    f"{i % 24:02d}:{i % 60:02d}:00 +0000\n"
-                    f"Message-ID: <{i}@bench>\n\n" + "text\n" * 20)
-            name = f"{1700000000 + i}.M{i}P1.bench,S={len(body)}:2,S"
-            with open(os.path.join(md, "cur", name), "w") as f:
-                f.write(body)
-        if os.geteuid() == 0:
-            os.system(f"chown -R vmail: {md}")
+        benchlib.write_inbox(md, addr, N)
         print(f"bench/webmail: {N} messages written in "
               f"{time.time() - t0:.1f}s", flush=True)
         pid = inst.daemon_pid("youju-webmail")

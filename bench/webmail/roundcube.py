@@ -28,8 +28,10 @@ import tempfile
 import time
 import urllib.parse
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..",
-                                "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+import benchlib  # noqa: E402
+from benchlib import SRCDIR  # noqa: E402
 from harness import Instance  # noqa: E402
 from dovecot_peer import Dovecot  # noqa: E402
 
@@ -40,8 +42,7 @@ RC = "/var/lib/roundcube"
 PKGS = ["roundcube-core", "roundcube-sqlite3", "php-cli", "php-sqlite3"]
 
 
-def log(s):
-    print(f"bench/webmail roundcube: {s}", flush=True)
+log = benchlib.logger("bench/webmail roundcube")
 
 
 def install():
@@ -235,35 +236,15 @@ def main():
     if not install():
         log("Roundcube is not installable here: no comparison")
         return 1
-    inst = Instance(sys.argv[1], os.path.join(os.path.dirname(__file__),
-                                              "..", ".."))
+    inst = Instance(sys.argv[1], SRCDIR)
     work = tempfile.mkdtemp(prefix="youju-roundcube-")
     os.chmod(work, 0o755)  # Dovecot's auth process reads its users file
     phps = []
     dv = None
     try:
         inst.start()
-        addr = "bench@extmail.org"
-        inst.sql("INSERT INTO mailbox (username, uid, password, name, "
-                 "maildir, homedir, quota, domain, uidnumber, gidnumber, "
-                 f"active) VALUES ('{addr}', 'bench', '{{PLAIN}}{PW}', "
-                 "'bench', 'extmail.org/bench/Maildir/', "
-                 "'extmail.org/bench', '0', 'extmail.org', 1000, 1000, 1)")
-        m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
-        m.login(addr, PW)
-        m.logout()
-        md = inst.path("mailbox", "extmail.org", "bench", "Maildir")
-        for i in range(N):
-            body = (f"From: Sender {i % 997} <s{i % 997}@example.com>\n"
-                    f"To: {addr}\nSubject: message {i} about "
-                    f"{'abcdefghij'[i % 10]}\n"
-                    f"Date: Mon, {1 + i % 28} Jun 2026 "
-                    f"{i % 24:02d}:{i % 60:02d}:00 +0000\n"
-                    f"Message-ID: <{i}@bench>\n\n" + "text\n" * 20)
-            name = f"{1700000000 + i}.M{i}P1.bench,S={len(body)}:2,S"
-            with open(os.path.join(md, "cur", name), "w") as f:
-                f.write(body)
-        os.system(f"chown -R vmail: {md}")
+        addr, md = benchlib.bench_mailbox(inst, PW)
+        benchlib.write_inbox(md, addr, N)
         # youju.index filled once, as any IMAP client would
         m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"])
         m.login(addr, PW)

@@ -3,8 +3,10 @@ instance (transport_maps names one map; each module adds its routes), so
 that running one module alone (-k) or all of them gives the same routes.
 Imported normally (sys.modules caches it), so every module sees the same
 file."""
+import glob
 import os
 import tempfile
+import time
 
 # the map re-reads the file when it changes
 _TDIR = tempfile.mkdtemp(prefix="youju-transport-")
@@ -19,3 +21,23 @@ def add_routes(text):
     """Appends transport(5) lines (at import time of a test module)."""
     with open(TRANSPORT, "a") as f:
         f.write(text)
+
+
+def wait_token(dirs, token, timeout=15, count=1):
+    """[(path, bytes)] of the files in dirs (Maildir new/, cur/ ...) that
+    hold token, once there are count of them or timeout seconds passed
+    (fewer then); a file renamed away meanwhile is skipped."""
+    deadline = time.time() + timeout
+    while True:
+        hits = []
+        for p in [p for d in dirs for p in glob.glob(os.path.join(d, "*"))]:
+            try:
+                with open(p, "rb") as f:
+                    data = f.read()
+            except FileNotFoundError:
+                continue
+            if token.encode() in data:
+                hits.append((p, data))
+        if len(hits) >= count or time.time() > deadline:
+            return hits
+        time.sleep(0.05)

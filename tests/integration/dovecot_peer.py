@@ -15,6 +15,7 @@ import socket
 import subprocess
 import time
 
+import proctree
 from harness import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -128,24 +129,7 @@ service pop3-login {{
     def pids(self):
         """The master and all its descendants."""
         top = self.master_pid()
-        if not top:
-            return []
-        children = {}
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open(f"/proc/{d}/stat") as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(d))
-        out, todo = [], [top]
-        while todo:
-            p = todo.pop()
-            out.append(p)
-            todo.extend(children.get(p, []))
-        return out
+        return proctree.descendants(top) if top else []
 
     def stop(self):
         pid = self.master_pid()

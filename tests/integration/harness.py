@@ -52,6 +52,21 @@ def free_port():
     raise RuntimeError("no free loopback port in 20000-32000")
 
 
+def unix_request(path, data, timeout=20):
+    """data sent to the Unix socket path (youju-authd's), and all it
+    answers until it closes the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        out = b""
+        while True:
+            d = s.recv(65536)
+            if not d:
+                return out
+            out += d
+
+
 class Instance:
     def __init__(self, bindir, srcdir, keep=False, extra_conf=None):
         self.bindir = bindir

@@ -16,8 +16,9 @@ mailboxes keep their owners."""
 import os
 import pwd
 import shutil
-import socket
 import subprocess
+
+import harness
 
 USER = "maildrop-test@extmail.org"
 MAILDROP = "/usr/bin/maildrop"
@@ -25,18 +26,8 @@ COURIER_SOCKDIR = "/run/courier/authdaemon"
 
 
 def pre(inst, user):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(inst.authd_socket)
-    s.sendall(f"PRE . login {user}\n".encode())
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket,
+                                f"PRE . login {user}\n".encode())
 
 
 def maildrop(inst, user, message, *extra):

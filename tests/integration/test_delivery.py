@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 
+import deliverylib
 import harness
 import smtpsink
 
@@ -96,20 +97,7 @@ def maildir_of(inst, address):
 
 def find_in_maildir(inst, address, token, timeout=15, count=1):
     new = os.path.join(maildir_of(inst, address), "new")
-    deadline = time.time() + timeout
-    while True:
-        hits = []
-        for p in glob.glob(os.path.join(new, "*")):
-            try:
-                with open(p, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                continue
-            if token.encode() in data:
-                hits.append((p, data))
-        if len(hits) >= count or time.time() > deadline:
-            return hits
-        time.sleep(0.05)
+    return deliverylib.wait_token([new], token, timeout, count)
 
 
 def add_mailbox(inst, user, quota="5242880S"):

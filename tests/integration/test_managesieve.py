@@ -5,14 +5,16 @@ literal (syntax-checked), lists, gets, checks, activates, renames and
 deletes scripts, hits the script quota, and the activated script then
 files mail delivered over SMTP (the layout the delivery reads)."""
 import base64
-import glob
 import os
 import re
 import smtplib
 import socket
 import ssl
+import subprocess
 import time
 import uuid
+
+import deliverylib
 
 DOM = "extmail.org"
 LOCAL = "sv-manage"
@@ -74,6 +76,12 @@ class Client:
         self.send(text + "\r\n")
         return self.response()
 
+    def ok(self, text, want=b"OK"):
+        """cmd(text), its status line asserted to start with want."""
+        st, lines, lits = self.cmd(text)
+        assert st.startswith(want), (text, st)
+        return st, lines, lits
+
     def starttls(self):
         st, _, _ = self.cmd("STARTTLS")
         assert st.startswith(b"OK"), st
@@ -81,14 +89,16 @@ class Client:
         self.buf = b""
         return self.response()
 
-    def login(self, user=USER, password=PASSWORD):
+    def login(self, user=USER, password=PASSWORD, want=b"OK"):
         tok = base64.b64encode(f"\0{user}\0{password}".encode()).decode()
-        return self.cmd(f'AUTHENTICATE "PLAIN" "{tok}"')
+        return self.ok(f'AUTHENTICATE "PLAIN" "{tok}"', want)
 
-    def put(self, name, script):
+    def put(self, name, script, want=b"OK"):
+        """PUTSCRIPT with a {N+} literal; the status must start with
+        want."""
         data = script.encode()
-        return self.cmd(f'PUTSCRIPT "{name}" {{{len(data)}+}}\r\n'
-                        + script)
+        return self.ok(f'PUTSCRIPT "{name}" {{{len(data)}+}}\r\n' + script,
+                       want)
 
     def close(self):
         try:
@@ -97,18 +107,40 @@ class Client:
             pass
 
 
+def session(inst, user=USER):
+    """A client past the greeting, STARTTLS and the login of user."""
+    c = Client(inst)
+    c.response()
+    c.starttls()
+    c.login(user)
+    return c
+
+
+def sieve_connect(inst, user, *args):
+    """Debian's sieve-connect (STARTTLS, SASL PLAIN) as user."""
+    return subprocess.run(
+        ["sieve-connect", "-s", "127.0.0.1", "-p",
+         str(inst.ports["managesieve"]), "-u", user, "--notlsverify",
+         "--passwordfd", "0", *args],
+        input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
+
+
+def add_user(inst, local, name):
+    inst.sql(f"DELETE FROM mailbox WHERE username='{local}@{DOM}'")
+    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
+             f"('{local}@{DOM}', '{local}', '{{PLAIN}}{PASSWORD}', '{name}', "
+             f"'{DOM}/{local}/Maildir/', '{DOM}/{local}', '0', "
+             f"'{DOM}', 1000, 1000, 1)")
+
+
 _ready = []
 
 
 def setup(inst):
     if _ready:
         return
-    inst.sql(f"DELETE FROM mailbox WHERE username='{USER}'")
-    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
-             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
-             f"('{USER}', '{LOCAL}', '{{PLAIN}}{PASSWORD}', 'Sieve', "
-             f"'{DOM}/{LOCAL}/Maildir/', '{DOM}/{LOCAL}', '0', "
-             f"'{DOM}', 1000, 1000, 1)")
+    add_user(inst, LOCAL, "Sieve")
     _ready.append(True)
 
 
@@ -127,12 +159,9 @@ def test_managesieve_greeting_and_starttls(inst):
     assert st.startswith(b"OK"), st
     assert b'"STARTTLS"' not in caps2
     assert b'"SASL" "PLAIN"' in caps2
-    st, _, _ = c.login(password="wrong")
-    assert st.startswith(b"NO"), st
-    st, _, _ = c.login()
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd("LOGOUT")
-    assert st.startswith(b"OK"), st
+    c.login(password="wrong", want=b"NO")
+    c.login()
+    c.ok("LOGOUT")
     c.close()
     inst.wait_log(r"managesieve-login: Login: user=<sv-manage@extmail\.org>, "
                   r"method=PLAIN, .*TLS")
@@ -143,8 +172,7 @@ def test_managesieve_scripts(inst):
     c = Client(inst)
     c.response()
     # commands that need a login
-    st, _, _ = c.cmd("LISTSCRIPTS")
-    assert st.startswith(b"NO"), st
+    c.ok("LISTSCRIPTS", b"NO")
     c.starttls()
     # the continuation form of AUTHENTICATE, the response as a literal
     c.send('AUTHENTICATE "PLAIN"\r\n')
@@ -154,49 +182,37 @@ def test_managesieve_scripts(inst):
     st, _, _ = c.response()
     assert st.startswith(b"OK"), st
 
-    st, lines, _ = c.cmd("LISTSCRIPTS")
-    assert st.startswith(b"OK") and lines == [], (st, lines)
+    st, lines, _ = c.ok("LISTSCRIPTS")
+    assert lines == [], (st, lines)
     # a syntax error is refused with its line number, nothing stored
-    st, _, _ = c.put("bad", 'require "fileinto";\nfileinto "x"\n')
-    assert st.startswith(b"NO") and b"line 2: missing ';'" in st, st
-    st, _, _ = c.cmd('CHECKSCRIPT "keep;"')
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd('CHECKSCRIPT "frob;"')
-    assert st.startswith(b"NO") and b"unknown command 'frob'" in st, st
+    st, _, _ = c.put("bad", 'require "fileinto";\nfileinto "x"\n', b"NO")
+    assert b"line 2: missing ';'" in st, st
+    c.ok('CHECKSCRIPT "keep;"')
+    st, _, _ = c.ok('CHECKSCRIPT "frob;"', b"NO")
+    assert b"unknown command 'frob'" in st, st
     script = ('require ["fileinto", "mailbox"];\r\n'
               'if header :contains "subject" "managed" {\r\n'
               '  fileinto :create "Managed";\r\n}\r\n')
-    st, _, _ = c.put("work", script)
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.put("spare", "keep;\r\n")
-    assert st.startswith(b"OK"), st
+    c.put("work", script)
+    c.put("spare", "keep;\r\n")
     st, lines, _ = c.cmd("LISTSCRIPTS")
     assert sorted(lines) == [b'"spare"', b'"work"'], lines
-    st, _, lits = c.cmd('GETSCRIPT "work"')
-    assert st.startswith(b"OK") and lits == [script.encode()], (st, lits)
-    st, _, _ = c.cmd('GETSCRIPT "nope"')
-    assert st.startswith(b"NO (NONEXISTENT)"), st
-    st, _, _ = c.cmd('SETACTIVE "work"')
-    assert st.startswith(b"OK"), st
+    st, _, lits = c.ok('GETSCRIPT "work"')
+    assert lits == [script.encode()], (st, lits)
+    c.ok('GETSCRIPT "nope"', b"NO (NONEXISTENT)")
+    c.ok('SETACTIVE "work"')
     st, lines, _ = c.cmd("LISTSCRIPTS")
     assert b'"work" ACTIVE' in lines, lines
     home = inst.path("mailbox", DOM, LOCAL)
     assert os.readlink(os.path.join(home, ".dovecot.sieve")) == \
         "sieve/work.sieve"
-    st, _, _ = c.cmd('DELETESCRIPT "work"')
-    assert st.startswith(b"NO (ACTIVE)"), st
-    st, _, _ = c.cmd('RENAMESCRIPT "spare" "work"')
-    assert st.startswith(b"NO (ALREADYEXISTS)"), st
-    st, _, _ = c.cmd('RENAMESCRIPT "spare" "other"')
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd('DELETESCRIPT "other"')
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd('HAVESPACE "x" 1000')
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd('HAVESPACE "x" 999999999')
-    assert st.startswith(b"NO (QUOTA/MAXSIZE)"), st
-    st, _, _ = c.cmd('NOOP "tag1"')
-    assert st.startswith(b'OK (TAG "tag1")'), st
+    c.ok('DELETESCRIPT "work"', b"NO (ACTIVE)")
+    c.ok('RENAMESCRIPT "spare" "work"', b"NO (ALREADYEXISTS)")
+    c.ok('RENAMESCRIPT "spare" "other"')
+    c.ok('DELETESCRIPT "other"')
+    c.ok('HAVESPACE "x" 1000')
+    c.ok('HAVESPACE "x" 999999999', b"NO (QUOTA/MAXSIZE)")
+    c.ok('NOOP "tag1"', b'OK (TAG "tag1")')
 
     # the active script runs at delivery
     token = uuid.uuid4().hex
@@ -205,70 +221,46 @@ def test_managesieve_scripts(inst):
                    f"From: bob@example.com\r\nTo: {USER}\r\n"
                    f"Subject: managed {token}\r\n\r\nhi\r\n")
     md = os.path.join(home, "Maildir", ".Managed")
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        hits = [p for p in glob.glob(os.path.join(md, "*", "*"))
-                if token.encode() in open(p, "rb").read()]
-        if hits:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("the activated script did not file the mail")
+    assert deliverylib.wait_token([os.path.join(md, "new"),
+                                   os.path.join(md, "cur")], token), \
+        "the activated script did not file the mail"
 
     # SETACTIVE "" switches filtering off
-    st, _, _ = c.cmd('SETACTIVE ""')
-    assert st.startswith(b"OK"), st
+    c.ok('SETACTIVE ""')
     assert not os.path.lexists(os.path.join(home, ".dovecot.sieve"))
-    st, _, _ = c.cmd("LOGOUT")
-    assert st.startswith(b"OK"), st
+    c.ok("LOGOUT")
     c.close()
 
 
 def test_managesieve_quota(inst):
     setup(inst)
-    c = Client(inst)
-    c.response()
-    c.starttls()
-    st, _, _ = c.login()
-    assert st.startswith(b"OK"), st
+    c = session(inst)
     st, lines, _ = c.cmd("LISTSCRIPTS")
     have = len(lines)
     for i in range(have, 20):
-        st, _, _ = c.put(f"q{i}", "keep;")
-        assert st.startswith(b"OK"), (i, st)
-    st, _, _ = c.put("one-too-many", "keep;")
-    assert st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st
+        c.put(f"q{i}", "keep;")
+    c.put("one-too-many", "keep;", b"NO (QUOTA/MAXSCRIPTS)")
     # replacing an existing script is still allowed
-    st, _, _ = c.put("q19", "discard;")
-    assert st.startswith(b"OK"), st
+    c.put("q19", "discard;")
     # a literal larger than the script limit is refused
     big = "#" * (256 * 1024 + 10)
-    st, _, _ = c.put("q19", big)
-    assert st.startswith(b"NO"), st
-    st, _, _ = c.cmd("NOOP")
-    assert st.startswith(b"OK"), st
+    c.put("q19", big, b"NO")
+    c.ok("NOOP")
     for i in range(have, 20):
-        st, _, _ = c.cmd(f'DELETESCRIPT "q{i}"')
-        assert st.startswith(b"OK"), (i, st)
+        c.ok(f'DELETESCRIPT "q{i}"')
     c.close()
 
 
 def test_managesieve_sieve_connect(inst):
     """Debian's sieve-connect (STARTTLS, SASL PLAIN) uploads, lists and
     activates a script."""
-    import subprocess
     setup(inst)
     script = inst.path("sc.sieve")
     with open(script, "w") as f:
         f.write('require "fileinto";\nif size :over 1M { fileinto "Big"; }\n')
 
     def sc(*args):
-        return subprocess.run(
-            ["sieve-connect", "-s", "127.0.0.1", "-p",
-             str(inst.ports["managesieve"]), "-u", USER, "--notlsverify",
-             "--passwordfd", "0", *args],
-            input=PASSWORD + "\n", capture_output=True, text=True,
-            timeout=60)
+        return sieve_connect(inst, USER, *args)
 
     r = sc("--upload", "--localsieve", script, "--remotesieve", "viasc")
     assert r.returncode == 0, (r.stdout, r.stderr)
@@ -301,13 +293,10 @@ def test_managesieve_literals_and_unauthenticate(inst):
     st, caps, _ = c.response()
     assert b'"UNAUTHENTICATE"' in caps, caps
     c.starttls()
-    st, _, _ = c.cmd("UNAUTHENTICATE")
-    assert st.startswith(b"NO"), st
-    st, _, _ = c.login()
-    assert st.startswith(b"OK"), st
+    c.ok("UNAUTHENTICATE", b"NO")
+    c.login()
     sync = 'require "fileinto";\r\nif true { fileinto "Sync"; }\r\n'
-    st, _, _ = c.cmd(f'PUTSCRIPT "lit-sync" {{{len(sync)}}}\r\n' + sync)
-    assert st.startswith(b"OK"), st
+    c.ok(f'PUTSCRIPT "lit-sync" {{{len(sync)}}}\r\n' + sync)
     split = ('# split over segments\r\nif header :is "x-a" "\xe4" '
              '{ discard; }\r\n').encode()
     c.send(b'PUTSCRIPT "lit-split" {%d+}\r\n' % len(split))
@@ -318,33 +307,26 @@ def test_managesieve_literals_and_unauthenticate(inst):
     st, _, _ = c.response()
     assert st.startswith(b"OK"), st
     for name, want in (("lit-sync", sync.encode()), ("lit-split", split)):
-        st, _, lits = c.cmd(f'GETSCRIPT "{name}"')
-        assert st.startswith(b"OK") and lits == [want], (st, lits)
+        st, _, lits = c.ok(f'GETSCRIPT "{name}"')
+        assert lits == [want], (st, lits)
     bad = "keep;\r\nfrob;\r\n"
-    st, _, _ = c.cmd(f"CHECKSCRIPT {{{len(bad)}}}\r\n" + bad)
-    assert st.startswith(b"NO") and b"line 2" in st, st
-    st, _, _ = c.cmd(f"CHECKSCRIPT {{{len(sync)}+}}\r\n" + sync)
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd("CHECKSCRIPT {0+}\r\n")
-    assert st.startswith(b"OK"), st
+    st, _, _ = c.ok(f"CHECKSCRIPT {{{len(bad)}}}\r\n" + bad, b"NO")
+    assert b"line 2" in st, st
+    c.ok(f"CHECKSCRIPT {{{len(sync)}+}}\r\n" + sync)
+    c.ok("CHECKSCRIPT {0+}\r\n")
     # a literal announcing more than the limit is refused, and the
     # connection goes on
-    st, _, _ = c.cmd("CHECKSCRIPT {999999999+}")
-    assert st.startswith(b"NO"), st
+    c.ok("CHECKSCRIPT {999999999+}", b"NO")
 
-    st, _, _ = c.cmd("UNAUTHENTICATE")
-    assert st.startswith(b"OK"), st
-    st, _, _ = c.cmd("LISTSCRIPTS")
-    assert st.startswith(b"NO"), st
+    c.ok("UNAUTHENTICATE")
+    c.ok("LISTSCRIPTS", b"NO")
     st, caps, _ = c.cmd("CAPABILITY")
     assert b'"SASL" "PLAIN"' in caps, caps
-    st, _, _ = c.login()
-    assert st.startswith(b"OK"), st
+    c.login()
     st, lines, _ = c.cmd("LISTSCRIPTS")
     assert b'"lit-sync"' in lines and b'"lit-split"' in lines, lines
     for name in ("lit-sync", "lit-split"):
-        st, _, _ = c.cmd(f'DELETESCRIPT "{name}"')
-        assert st.startswith(b"OK"), st
+        c.ok(f'DELETESCRIPT "{name}"')
     c.close()
     assert inst.wait_log(rf"managesieve\({USER}\): unauthenticated")
 
@@ -353,53 +335,31 @@ def test_managesieve_configured_quota(inst):
     """sieve_max_script_size and sieve_quota_max_scripts (youju.cf,
     Pigeonhole's names) after a reload, over a raw socket and with
     sieve-connect."""
-    import subprocess
     from test_reload import settings
     quser = f"sv-quota@{DOM}"
-    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
-             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
-             f"('{quser}', 'sv-quota', '{{PLAIN}}{PASSWORD}', 'Quota', "
-             f"'{DOM}/sv-quota/Maildir/', '{DOM}/sv-quota', '0', "
-             f"'{DOM}', 1000, 1000, 1)")
+    add_user(inst, "sv-quota", "Quota")
     with settings(inst, sieve_max_script_size="100",
                   sieve_quota_max_scripts="2"):
-        c = Client(inst)
-        c.response()
-        c.starttls()
-        st, _, _ = c.login(quser)
-        assert st.startswith(b"OK"), st
+        c = session(inst, quser)
         st, lines, _ = c.cmd("LISTSCRIPTS")
         assert lines == [], lines
-        st, _, _ = c.cmd('HAVESPACE "a" 100')
-        assert st.startswith(b"OK"), st
-        st, _, _ = c.cmd('HAVESPACE "a" 101')
-        assert st.startswith(b"NO (QUOTA/MAXSIZE)"), st
-        st, _, _ = c.put("a", "keep;" + " " * 120)
-        assert st.startswith(b"NO (QUOTA/MAXSIZE)"), st
+        c.ok('HAVESPACE "a" 100')
+        c.ok('HAVESPACE "a" 101', b"NO (QUOTA/MAXSIZE)")
+        c.put("a", "keep;" + " " * 120, b"NO (QUOTA/MAXSIZE)")
         for n in ("a", "b"):
-            st, _, _ = c.put(n, "keep;")
-            assert st.startswith(b"OK"), (n, st)
-        st, _, _ = c.put("c", "keep;")
-        assert st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st
-        st, _, _ = c.cmd('HAVESPACE "c" 10')
-        assert st.startswith(b"NO (QUOTA/MAXSCRIPTS)"), st
-        st, _, _ = c.put("b", "discard;")
-        assert st.startswith(b"OK"), st
+            c.put(n, "keep;")
+        c.put("c", "keep;", b"NO (QUOTA/MAXSCRIPTS)")
+        c.ok('HAVESPACE "c" 10', b"NO (QUOTA/MAXSCRIPTS)")
+        c.put("b", "discard;")
         # sieve-connect sees the same refusal
         script = inst.path("sc-quota.sieve")
         with open(script, "w") as f:
             f.write("keep;\n")
-        r = subprocess.run(
-            ["sieve-connect", "-s", "127.0.0.1", "-p",
-             str(inst.ports["managesieve"]), "-u", quser, "--notlsverify",
-             "--passwordfd", "0", "--upload", "--localsieve", script,
-             "--remotesieve", "third"],
-            input=PASSWORD + "\n", capture_output=True, text=True,
-            timeout=60)
+        r = sieve_connect(inst, quser, "--upload", "--localsieve", script,
+                          "--remotesieve", "third")
         assert r.returncode != 0, (r.stdout, r.stderr)
         assert "QUOTA" in (r.stdout + r.stderr).upper() or \
             "Too many scripts" in r.stdout + r.stderr, r
         for n in ("a", "b"):
-            st, _, _ = c.cmd(f'DELETESCRIPT "{n}"')
-            assert st.startswith(b"OK"), st
+            c.ok(f'DELETESCRIPT "{n}"')
         c.close()

@@ -30,6 +30,8 @@ import threading
 import time
 import uuid
 
+import proctree
+
 HOST = "127.0.0.1"
 SESSIONS = 6
 PER_SESSION = 4
@@ -51,25 +53,6 @@ def add_mailboxes(inst):
                  f"active) VALUES ('{a}', '{local}', '', '{local}', "
                  f"'{DOMAIN}/{local}/Maildir/', '{DOMAIN}/{local}', '0', "
                  f"'{DOMAIN}', 1000, 1000, 1)")
-
-
-def descendants(root):
-    kids = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as f:
-                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        kids.setdefault(ppid, []).append(int(d))
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(kids.get(p, []))
-    return out
 
 
 # one strace -f -ttt -T line: pid, start time, call, args, result, duration
@@ -126,7 +109,7 @@ def test_flush_order_receive_and_delivery(inst):
            "-e",
            "trace=syncfs,fsync,fdatasync,rename,renameat2,link,linkat,"
            "unlink,write,writev,sendto,sendmsg,pwrite64"]
-    for p in descendants(inst.daemon_pid("youju-mta")):
+    for p in proctree.descendants(inst.daemon_pid("youju-mta")):
         cmd += ["-p", str(p)]
     st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL,

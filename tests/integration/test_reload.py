@@ -144,18 +144,8 @@ def file_cert_der(path):
 
 def authd(inst, user, password, path=None):
     body = f"imap\nlogin\n{user}\n{password}\n".encode()
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(20)
-    s.connect(path or inst.authd_socket)
-    s.sendall(b"AUTH %d\n" % len(body) + body)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(path or inst.authd_socket,
+                                b"AUTH %d\n" % len(body) + body)
 
 
 def children(pid):

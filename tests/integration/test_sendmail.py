@@ -3,7 +3,6 @@ standard input over youju-mta's pickup socket into the queue and on to a
 Maildir; run as root and as an unprivileged user (nobody, via setpriv),
 with Postfix's options (-t, -i, -f, -F, -bs, -bv, -N/-R/-V), exit codes
 from sysexits.h, and the argv[0] name.  -bs is driven by swaks."""
-import glob
 import os
 import pwd
 import re
@@ -12,6 +11,7 @@ import tempfile
 import time
 import uuid
 
+import deliverylib
 import test_mta_restrictions
 
 PM = "postmaster@extmail.org"
@@ -39,20 +39,8 @@ def run(inst, args, data="", user=None, argv0=None, env=None):
 def find(inst, address, token, timeout=15, count=1):
     local, dom = address.split("@")
     new = inst.path("mailbox", dom, local, "Maildir", "new")
-    deadline = time.time() + timeout
-    while True:
-        hits = []
-        for p in glob.glob(os.path.join(new, "*")):
-            try:
-                with open(p, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                continue
-            if token.encode() in data:
-                hits.append(data)
-        if len(hits) >= count or time.time() > deadline:
-            return hits
-        time.sleep(0.05)
+    return [data for _, data in
+            deliverylib.wait_token([new], token, timeout, count)]
 
 
 def one(inst, address, token):

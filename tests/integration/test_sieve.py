@@ -5,13 +5,14 @@ vacation once per sender (never to a List-Id or Precedence: bulk message),
 rejects with a DSN, discards, and a broken script keeps the mail, logs and
 tells the user once.  Mail goes in over SMTP (smtplib), results are read
 from the Maildirs and the maillog."""
-import glob
 import os
 import pwd
 import re
 import smtplib
 import time
 import uuid
+
+import deliverylib
 
 HOST = "127.0.0.1"
 DOM = "extmail.org"
@@ -69,21 +70,9 @@ def find(inst, local, token, folder="", timeout=15, count=1):
     """Messages holding token in a folder ("" = INBOX, else ".Name") of
     local's Maildir, new/ and cur/."""
     base = os.path.join(home_of(inst, local), "Maildir", folder)
-    deadline = time.time() + timeout
-    while True:
-        hits = []
-        for p in glob.glob(os.path.join(base, "new", "*")) + \
-                glob.glob(os.path.join(base, "cur", "*")):
-            try:
-                with open(p, "rb") as f:
-                    data = f.read()
-            except FileNotFoundError:
-                continue
-            if token.encode() in data:
-                hits.append((p, data))
-        if len(hits) >= count or time.time() > deadline:
-            return hits
-        time.sleep(0.05)
+    return deliverylib.wait_token([os.path.join(base, "new"),
+                                   os.path.join(base, "cur")],
+                                  token, timeout, count)
 
 
 def test_sieve_fileinto(inst):

@@ -8,9 +8,9 @@ import csv
 import imaplib
 import io
 import os
-import socket
 import threading
 
+import harness
 from test_imap_state import PASSWORD, maildir, user  # noqa: E402
 from test_webmail_api import (Client, append, flush, imap, login_user,  # noqa: E402,E501
                               msg, ok, upload)
@@ -22,17 +22,7 @@ CONFIG = {"webmail_popfetch_allow_private": "yes"}
 
 
 def authd(inst, request):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(inst.authd_socket)
-    s.sendall(request)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket, request)
 
 
 def put_file(c, name, data):
