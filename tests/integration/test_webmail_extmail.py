@@ -120,6 +120,9 @@ def build(md, home):
         f"5242880S\n{total} 7\n".encode(), record=False)
     if os.geteuid() == 0:
         pw = pwd.getpwnam("vmail")
+        # the domain directory too: makedirs made it as root when this is
+        # the first module of a run, and later mailboxes are created in it
+        os.chown(os.path.dirname(home), pw.pw_uid, pw.pw_gid)
         for root, dirs, fs in os.walk(home):
             os.chown(root, pw.pw_uid, pw.pw_gid)
             for f in fs:
