@@ -20,6 +20,7 @@
 #include "imap_objectid.h"
 #include "imap_render.h"
 #include "maildir.h"
+#include "mailkeys.h"
 #include "mailmatch.h"
 #include "mime.h"
 #include "mra.h"
@@ -768,13 +769,21 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
-void imap_search_run(struct maildir_folder *f, const bool *recent,
-		     const uint64_t *modseqs, struct maildir_index *ix,
-		     const struct imap_search *s, bool uid,
-		     struct imap_esearch *es)
+/* The sort/thread keys of entry e into *k_r, when it has them. */
+static bool keys_of(const struct maildir_index_entry *e, struct mailkeys *k_r)
 {
-	struct buf msg;
+	return e->field[MIDX_SORTKEYS].len > 0 &&
+	       mailkeys_decode(e->field[MIDX_SORTKEYS], k_r);
+}
+
+void imap_search_each(struct maildir_folder *f, const bool *recent,
+		      const uint64_t *modseqs, struct maildir_index *ix,
+		      const struct imap_search *s, bool want_keys,
+		      imap_search_each_fn *fn, void *ctx)
+{
+	struct buf msg, kb;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	buf_init(&kb, MAILKEYS_BLOB_MAX);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m = {
@@ -790,42 +799,97 @@ void imap_search_run(struct maildir_folder *f, const bool *recent,
 		    .msg = mm,
 		    .modseq = modseqs ? modseqs[i] : 0,
 		};
-		bool need_size = imap_search_needs_size(s) && mm->vsize == 0;
-		bool need_text = imap_search_needs_text(s) || need_size;
+		/* keys want the size too: SORT SIZE */
+		bool need_size =
+		    (want_keys || imap_search_needs_size(s)) && mm->vsize == 0;
+		bool need_text =
+		    imap_search_needs_text(s) || need_size || want_keys;
 		struct maildir_index_entry ent;
+		struct mailkeys keys, *k = NULL;
 		if (need_text && ix != NULL &&
 		    maildir_index_get(ix, mm->uid, str_from_cstr(mm->base),
 				      mm->size, &ent)) {
 			m.cached = &ent;
 			m.size = mm->vsize = ent.vsize;
+			if (want_keys && keys_of(&ent, &keys))
+				k = &keys;
 		}
+		/* the file: for BODY/TEXT, or when there is no entry (or
+		   one without keys, from a version 3 youju.index) */
 		if (imap_search_needs_file(s) ||
-		    (need_text && m.cached == NULL)) {
+		    (need_text && m.cached == NULL) || (want_keys && !k)) {
 			buf_reset(&msg);
 			if (maildir_msg_read(f, mm, &msg) < 0)
 				continue; /* expunged meanwhile */
 			m.text = msg.p ? msg.p : "";
 			m.len = msg.len;
 			m.size = mm->vsize = crlf_size(m.text, m.len);
-			if (ix != NULL && m.cached == NULL) {
+			if (ix != NULL &&
+			    (m.cached == NULL || (want_keys && !k))) {
+				m.cached = NULL;
 				imap_search_index(ix, mm, m.text, m.len);
-				imap_index_bound(ix, f);
+				if (want_keys &&
+				    maildir_index_get(ix, mm->uid,
+						      str_from_cstr(mm->base),
+						      mm->size, &ent) &&
+				    keys_of(&ent, &keys)) {
+					m.cached = &ent;
+					k = &keys;
+				}
 			}
+			buf_reset(&kb);
+			if (want_keys && k == NULL &&
+			    mailkeys_build(
+				m.text, imap_render_header_end(m.text, m.len),
+				&kb) == 0 &&
+			    mailkeys_decode(
+				(struct str){kb.p ? kb.p : "", kb.len}, &keys))
+				k = &keys; /* no index, or too large for it */
 		}
-		if (!imap_search_match(s, &m))
-			continue;
-		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
-		imap_esearch_add(es, v);
-		if (modseqs != NULL) {
-			if (es->nms == es->cap_ms) {
-				es->cap_ms = es->cap_ms ? es->cap_ms * 2 : 64;
-				es->ms = xrealloc(es->ms,
-						  es->cap_ms * sizeof *es->ms);
+		if (imap_search_match(s, &m)) {
+			if (want_keys && k == NULL) {
+				memset(&keys, 0, sizeof keys);
+				k = &keys;
 			}
-			es->ms[es->nms++] = modseqs[i];
+			fn(ctx, &m, k);
 		}
+		/* after the match: a save would unmap ent's strings */
+		if (ix != NULL)
+			imap_index_bound(ix, f);
 	}
+	buf_deinit(&kb);
 	buf_deinit(&msg);
+}
+
+struct run_ctx {
+	struct imap_esearch *es;
+	bool uid;
+	const uint64_t *modseqs;
+};
+
+static void run_one(void *ctx, const struct imap_search_msg *m,
+		    const struct mailkeys *k)
+{
+	(void)k;
+	struct run_ctx *x = ctx;
+	struct imap_esearch *es = x->es;
+	imap_esearch_add(es, x->uid ? m->uid : m->seq);
+	if (x->modseqs != NULL) {
+		if (es->nms == es->cap_ms) {
+			es->cap_ms = es->cap_ms ? es->cap_ms * 2 : 64;
+			es->ms = xrealloc(es->ms, es->cap_ms * sizeof *es->ms);
+		}
+		es->ms[es->nms++] = m->modseq;
+	}
+}
+
+void imap_search_run(struct maildir_folder *f, const bool *recent,
+		     const uint64_t *modseqs, struct maildir_index *ix,
+		     const struct imap_search *s, bool uid,
+		     struct imap_esearch *es)
+{
+	struct run_ctx x = {es, uid, modseqs};
+	imap_search_each(f, recent, modseqs, ix, s, false, run_one, &x);
 }
 
 void imap_search_cmd(struct mra_conn *c, const char *tag,

@@ -94,6 +94,22 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     size_t n);
 
 /*
+ * Calls fn for each message of f that matches s (m and k borrowed for
+ * the call).  ix (may be NULL) is f's youju.index: header and SENT* keys
+ * are answered from its entries, and messages whose files had to be read
+ * get entries.  With want_keys, k is the message's SORT/THREAD keys
+ * (from its entry, else from its file, whose entry is then written) and
+ * m->size its RFC822.SIZE; else k is NULL.
+ */
+struct mailkeys;
+typedef void imap_search_each_fn(void *ctx, const struct imap_search_msg *m,
+				 const struct mailkeys *k);
+void imap_search_each(struct maildir_folder *f, const bool *recent,
+		      const uint64_t *modseqs, struct maildir_index *ix,
+		      const struct imap_search *s, bool want_keys,
+		      imap_search_each_fn *fn, void *ctx);
+
+/*
  * Evaluates s on every message of f into es (sequence numbers, or UIDs
  * when uid), as imap_search_cmd does.  modseqs (per message, or NULL:
  * all 0) answer MODSEQ keys and are kept in es->ms for the matches.
