@@ -34,7 +34,7 @@ static int add_str(struct buf *out, const char *p, size_t len)
 		return -1;
 	put32(l, (uint32_t)len);
 	return buf_append(out, l, 4) < 0 || buf_append(out, p, len) < 0 ? -1
-									 : 0;
+									: 0;
 }
 
 static int add_owned(struct buf *out, char *s)
@@ -80,8 +80,7 @@ static void ids_parse(const char *v, size_t len, struct span **ids, size_t *n)
 
 /* Appends the ids of the header's References (else In-Reply-To's last
    one), the last MAILKEYS_REFS_MAX within MAILKEYS_REFS_BYTES. */
-static int add_refs(const char *hdr, size_t len, struct buf *v,
-		    struct buf *out)
+static int add_refs(const char *hdr, size_t len, struct buf *v, struct buf *out)
 {
 	struct span *ids = NULL;
 	size_t n = 0, first = 0;
@@ -179,8 +178,8 @@ bool mailkeys_decode(struct str blob, struct mailkeys *k)
 	const unsigned char *u = (const unsigned char *)blob.p;
 	k->has_date = u[0] & 1;
 	k->reply = (u[0] & 2) != 0;
-	k->date = (int64_t)((uint64_t)get32(u + 1) | (uint64_t)get32(u + 5)
-							 << 32);
+	k->date =
+	    (int64_t)((uint64_t)get32(u + 1) | (uint64_t)get32(u + 5) << 32);
 	struct str rest = {blob.p + KEYS_FIXED, blob.len - KEYS_FIXED};
 	for (size_t i = 0; i < MAILKEYS_NSTR; i++)
 		if (!mailkeys_ref_next(&rest, &k->s[i]))

@@ -62,7 +62,7 @@ int mailkeys_build(const char *hdr, size_t len, struct buf *out);
 bool mailkeys_decode(struct str blob, struct mailkeys *k_r);
 
 /* The next reference id of *refs into *id_r (borrowed), advancing
-   *refs; false at the end. */
+ *refs; false at the end. */
 bool mailkeys_ref_next(struct str *refs, struct str *id_r);
 
 #endif
