@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "maildir_index.h"
 #include "mailsort.h"
 #include "xalloc.h"
 
@@ -27,14 +28,10 @@ static uint32_t get32(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
+/* strings are youju.index's segments: u32 length + bytes */
 static int add_str(struct buf *out, const char *p, size_t len)
 {
-	unsigned char l[4];
-	if (len > UINT32_MAX)
-		return -1;
-	put32(l, (uint32_t)len);
-	return buf_append(out, l, 4) < 0 || buf_append(out, p, len) < 0 ? -1
-									: 0;
+	return maildir_index_seg_add(out, p, len);
 }
 
 static int add_owned(struct buf *out, char *s)
@@ -158,16 +155,7 @@ int mailkeys_build(const char *hdr, size_t len, struct buf *out)
 
 bool mailkeys_ref_next(struct str *refs, struct str *id_r)
 {
-	if (refs->len < 4)
-		return false;
-	uint32_t l = get32((const unsigned char *)refs->p);
-	if (l > refs->len - 4)
-		return false;
-	id_r->p = refs->p + 4;
-	id_r->len = l;
-	refs->p += 4 + l;
-	refs->len -= 4 + l;
-	return true;
+	return maildir_index_seg_next(refs, id_r);
 }
 
 bool mailkeys_decode(struct str blob, struct mailkeys *k)

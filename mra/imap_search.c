@@ -769,6 +769,25 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
+void imap_search_msg_init(struct imap_search_msg *m,
+			  const struct maildir_folder *f, size_t i,
+			  const bool *recent, uint64_t size)
+{
+	const struct maildir_msg *mm = &f->msgs[i];
+	*m = (struct imap_search_msg){
+	    .seq = (uint32_t)(i + 1),
+	    .uid = mm->uid,
+	    .max_seq = (uint32_t)f->n,
+	    .max_uid = f->msgs[f->n - 1].uid,
+	    .letters = mm->letters,
+	    .recent = recent[i],
+	    .size = size,
+	    .internal_date = mm->mtime,
+	    .folder = f,
+	    .msg = mm,
+	};
+}
+
 /* The sort/thread keys of entry e into *k_r, when it has them. */
 static bool keys_of(const struct maildir_index_entry *e, struct mailkeys *k_r)
 {
@@ -786,19 +805,9 @@ void imap_search_each(struct maildir_folder *f, const bool *recent,
 	buf_init(&kb, MAILKEYS_BLOB_MAX);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
-		struct imap_search_msg m = {
-		    .seq = (uint32_t)(i + 1),
-		    .uid = mm->uid,
-		    .max_seq = (uint32_t)f->n,
-		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-		    .letters = mm->letters,
-		    .recent = recent[i],
-		    .size = mm->vsize,
-		    .internal_date = mm->mtime,
-		    .folder = f,
-		    .msg = mm,
-		    .modseq = modseqs ? modseqs[i] : 0,
-		};
+		struct imap_search_msg m;
+		imap_search_msg_init(&m, f, i, recent, mm->vsize);
+		m.modseq = modseqs ? modseqs[i] : 0;
 		/* keys want the size too: SORT SIZE */
 		bool need_size =
 		    (want_keys || imap_search_needs_size(s)) && mm->vsize == 0;
@@ -936,22 +945,28 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 			(void)mra_conn_printf(c, " (MODSEQ %llu)",
 					      (unsigned long long)hi);
 	}
-	if (es.update && !imap_context_add(c, tag, uid, &s, &es)) {
-		free(es.v);
-		free(es.ms);
-		imap_search_free(&s);
+	bool kept = !es.update || imap_context_add(c, tag, uid, &s, &es);
+	imap_search_reply(c, tag, uid, kept, &es, &s, "Search");
+}
+
+void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
+		       struct imap_esearch *es, struct imap_search **s,
+		       const char *what)
+{
+	if (!kept)
 		(void)mra_conn_printf(c,
 				      "%s NO [NOUPDATE \"%s\"] Too many "
 				      "searches kept updated.\r\n",
 				      tag, tag);
-		return;
-	}
-	if (es.on)
-		imap_esearch_write(c, tag, uid, &es);
+	else if (es->on)
+		imap_esearch_write(c, tag, uid, es);
 	else
 		(void)mra_conn_write(c, "\r\n", 2);
-	free(es.v);
-	free(es.ms);
-	imap_search_free(&s);
-	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);
+	if (kept)
+		(void)mra_conn_printf(c, "%s OK %s completed.\r\n", tag, what);
+	free(es->v);
+	free(es->ms);
+	es->v = NULL;
+	es->ms = NULL;
+	imap_search_free(s);
 }

@@ -72,6 +72,12 @@ struct imap_search_msg {
 	const struct maildir_index_entry *cached;
 };
 
+/* *m for message i of f (no text, no entry, modseq 0), with
+   RFC822.SIZE size (0: unknown). */
+void imap_search_msg_init(struct imap_search_msg *m,
+			  const struct maildir_folder *f, size_t i,
+			  const bool *recent, uint64_t size);
+
 /* Does m match?  Text keys fail on a message without text (or, for
    header and SENT* keys, without an entry). */
 bool imap_search_match(const struct imap_search *s,
@@ -136,6 +142,16 @@ struct imap_esearch {
 	uint32_t *v; /* owned (free()): the matches in order */
 	size_t n, cap;
 };
+
+/*
+ * Ends a SEARCH or SORT whose matches are in es: when kept is false (an
+ * UPDATE the context table had no room for) "NO [NOUPDATE ...]", else the
+ * ESEARCH line (or the CR LF ending "* SEARCH ...") and "OK <what>
+ * completed.".  Frees es's arrays and *s.
+ */
+void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
+		       struct imap_esearch *es, struct imap_search **s,
+		       const char *what);
 
 /*
  * Takes "RETURN (...)" off the front of *args ("RETURN ()" means ALL).

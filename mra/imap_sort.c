@@ -323,22 +323,12 @@ static bool sort_scalar(struct maildir_folder *f, const bool *recent,
 		at[i] = j;
 	}
 	for (size_t i = 0; i < f->n; i++) {
-		struct maildir_msg *mm = &f->msgs[i];
 		const struct sc_ent *c = &sc.e[at[i]];
-		struct imap_search_msg m = {
-		    .seq = (uint32_t)(i + 1),
-		    .uid = mm->uid,
-		    .max_seq = (uint32_t)f->n,
-		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-		    .letters = mm->letters,
-		    .recent = recent[i],
-		    .size = c->vsize,
-		    .internal_date = mm->mtime,
-		    .folder = f,
-		    .msg = mm,
-		};
+		struct imap_search_msg m;
+		imap_search_msg_init(&m, f, i, recent, c->vsize);
 		if (imap_search_match(s, &m))
-			rec_add(x, &m, c->has_date ? c->date : mm->mtime);
+			rec_add(x, &m,
+				c->has_date ? c->date : f->msgs[i].mtime);
 	}
 	free(at);
 	return true;
@@ -451,21 +441,8 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		keep = xmalloc(sizeof *keep);
 		*keep = cr;
 	}
-	if (es.update && !imap_context_add_sort(c, tag, uid, &s, &keep, &es)) {
-		imap_sort_keys_free(&keep);
-		imap_search_free(&s);
-		free(es.v);
-		(void)mra_conn_printf(c,
-				      "%s NO [NOUPDATE \"%s\"] Too many "
-				      "searches kept updated.\r\n",
-				      tag, tag);
-		return;
-	}
-	if (es.on)
-		imap_esearch_write(c, tag, uid, &es);
-	else
-		(void)mra_conn_write(c, "\r\n", 2);
-	imap_search_free(&s);
-	free(es.v);
-	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
+	bool kept =
+	    !es.update || imap_context_add_sort(c, tag, uid, &s, &keep, &es);
+	imap_sort_keys_free(&keep);
+	imap_search_reply(c, tag, uid, kept, &es, &s, "Sort");
 }

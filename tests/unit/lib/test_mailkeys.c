@@ -39,14 +39,15 @@ static size_t nrefs(const struct mailkeys *k, const char *first,
 
 static void test_fields(void)
 {
-	const char *h = "From: \"Zoe Q\" <zoe@example.com>\r\n"
-			"To: undisclosed: ;, bob@example.org\r\n"
-			"Cc: carol@example.net\r\n"
-			"Subject: Re: [list] Fwd: =?UTF-8?Q?caf=C3=A9?= (fwd)\r\n"
-			"Date: Tue, 3 Mar 2026 10:00:00 +0100\r\n"
-			"Message-ID: <a@x> <b@x>\r\n"
-			"References: <r1@x>\r\n <r2@x> junk <>\r\n"
-			"In-Reply-To: <ignored@x>\r\n\r\n";
+	const char *h =
+	    "From: \"Zoe Q\" <zoe@example.com>\r\n"
+	    "To: undisclosed: ;, bob@example.org\r\n"
+	    "Cc: carol@example.net\r\n"
+	    "Subject: Re: [list] Fwd: =?UTF-8?Q?caf=C3=A9?= (fwd)\r\n"
+	    "Date: Tue, 3 Mar 2026 10:00:00 +0100\r\n"
+	    "Message-ID: <a@x> <b@x>\r\n"
+	    "References: <r1@x>\r\n <r2@x> junk <>\r\n"
+	    "In-Reply-To: <ignored@x>\r\n\r\n";
 	struct buf b;
 	struct mailkeys k;
 	test_assert(keys(h, strlen(h), &b, &k));
