@@ -60,6 +60,7 @@ static const struct conf_bind cfg_binds[] = {
     B(CONF_B_STR, "authd_password_scheme", password_scheme),
     B(CONF_B_STR, "authd_clear_pwfield", clear_pwfield),
     B(CONF_B_BOOL, "authd_plain_fallback", plain_fallback),
+    B(CONF_B_BOOL, "authd_md5crypt_batch", md5crypt_batch),
     B(CONF_B_UINT, "authd_workers", workers),
     B(CONF_B_UINT, "authd_max_clients", max_clients),
     B(CONF_B_UINT, "authd_alias_max_depth", alias_max_depth),

@@ -30,6 +30,7 @@ struct authd_cfg {
 	const char *password_scheme;
 	const char *clear_pwfield; /* "" = none */
 	bool plain_fallback;
+	bool md5crypt_batch; /* authd_md5crypt_batch (lib/md5crypt_batch) */
 	bool have_uid, have_gid;
 	unsigned long fixed_uid, fixed_gid;
 	unsigned workers, max_clients, alias_max_depth;

@@ -29,6 +29,7 @@
 #include "db.h"
 #include "directory.h"
 #include "log.h"
+#include "md5crypt_batch.h"
 #include "pwhash.h"
 #include "resolve.h"
 #include "sqlmap.h"
@@ -524,15 +525,26 @@ out:
 	return rc;
 }
 
+/* The resolver's context for one LOOKUP rcpt: the configuration, and the
+   transport column of the address's own domain, read by the first domain
+   query of the walk (the reply carries it: DOMAIN_TRANSPORT). */
+struct rcpt_walk {
+	struct authd_cfg *cfg;
+	bool domain_seen;
+	char *transport; /* owned; NULL: none */
+};
+
 static enum authd_status r_alias(void *ctx, const char *a, char **g)
 {
-	return authd_db_alias(ctx, a, g);
+	struct rcpt_walk *w = ctx;
+	return authd_db_alias(w->cfg, a, g);
 }
 
 static enum authd_status r_mailbox(void *ctx, const char *a)
 {
+	struct rcpt_walk *w = ctx;
 	struct authd_user u;
-	enum authd_status st = get_user(ctx, a, &u);
+	enum authd_status st = get_user(w->cfg, a, &u);
 	if (st == AUTHD_FOUND) {
 		if (!authd_user_usable(&u))
 			st = AUTHD_NOTFOUND;
@@ -543,8 +555,13 @@ static enum authd_status r_mailbox(void *ctx, const char *a)
 
 static enum authd_status r_domain(void *ctx, const char *d)
 {
+	struct rcpt_walk *w = ctx;
 	bool active = false;
-	enum authd_status st = authd_db_domain(ctx, d, &active, NULL);
+	/* the walk starts with the address's own domain */
+	bool first = !w->domain_seen;
+	w->domain_seen = true;
+	enum authd_status st =
+	    authd_db_domain(w->cfg, d, &active, first ? &w->transport : NULL);
 	if (st == AUTHD_FOUND && !active)
 		st = AUTHD_NOTFOUND;
 	return st;
@@ -607,7 +624,12 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 	case AUTHD_LOOKUP_RCPT:
 	default: {
 		struct resolve_result r;
-		st = resolve_rcpt(&rops, cfg, arg, cfg->alias_max_depth, &r);
+		struct rcpt_walk w = {cfg, false, NULL};
+		st = resolve_rcpt(&rops, &w, arg, cfg->alias_max_depth, &r);
+		/* the domain's transport column, empty when none: the queue
+		   manager routes with it and needs no LOOKUP domain of its
+		   own (docs/authd-protocol.md) */
+		const char *dt = w.transport != NULL ? w.transport : "";
 		if (st == AUTHD_TEMPFAIL && r.error != NULL) {
 			char esc[300];
 			log_warning(
@@ -621,6 +643,9 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 			if (st == AUTHD_FOUND) {
 				if (buf_append_str(&j->reply,
 						   "TYPE=mailbox\n") < 0 ||
+				    authd_reply_kv(&j->reply,
+						   "DOMAIN_TRANSPORT",
+						   dt) < 0 ||
 				    reply_user_lookup(&j->reply, &u,
 						      cfg->default_options) < 0)
 					st = AUTHD_TEMPFAIL;
@@ -630,6 +655,8 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 			static const char *const key[] = {"MAILBOX", "REMOTE",
 							  "UNKNOWN"};
 			if (buf_append_str(&j->reply, "TYPE=alias\n") < 0 ||
+			    authd_reply_kv(&j->reply, "DOMAIN_TRANSPORT", dt) <
+				0 ||
 			    authd_reply_kv(&j->reply, "ADDRESS", arg) < 0)
 				st = AUTHD_TEMPFAIL;
 			for (size_t i = 0; st == AUTHD_FOUND && i < r.n; i++) {
@@ -643,6 +670,7 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 				st = AUTHD_TEMPFAIL;
 		}
 		resolve_result_free(&r);
+		free(w.transport);
 		break;
 	}
 	}
@@ -786,7 +814,13 @@ void authd_handle(struct authd_job *j)
 		do_pre(j);
 		break;
 	case AUTHD_CMD_AUTH:
+		/* a password AUTH will likely reach the MD5-crypt stage after
+		   its query: say so, so that pairs waiting there go with it
+		   rather than just before it (lib/md5crypt_batch.h) */
+		if (j->req.authtype == AUTHD_AUTH_LOGIN)
+			md5crypt_batch_announce();
 		do_auth(j);
+		md5crypt_batch_done();
 		break;
 	case AUTHD_CMD_PASSWD:
 		do_passwd(j);

@@ -20,6 +20,7 @@
 #include "ev.h"
 #include "handle.h"
 #include "log.h"
+#include "md5crypt_batch.h"
 #include "net.h"
 #include "str.h"
 #include "throttle.h"
@@ -509,6 +510,17 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 		s->nconns++;
 	}
 }
+/* The verifier stage's counters (lib/md5crypt_batch): how many MD5-crypt
+   checks shared an evaluation, at each reload and at the end. */
+static void log_md5crypt_stage(void)
+{
+	unsigned long batches, pairs;
+	md5crypt_batch_stats(&batches, &pairs);
+	if (batches > 0)
+		log_info("authd: md5crypt stage: %lu checks in %lu evaluations "
+			 "(%.2f per evaluation)",
+			 pairs, batches, (double)pairs / (double)batches);
+}
 
 static void reload(struct server *s)
 {
@@ -551,6 +563,8 @@ static void reload(struct server *s)
 	authd_cfg_unref(&s->cfg);
 	s->cfg = cfg;
 	authd_handle_clear_caches();
+	log_md5crypt_stage();
+	md5crypt_batch_config(0, cfg->md5crypt_batch);
 	throttle_configure(s->thr_ipuser, cfg->failure_limit_user,
 			   cfg->failure_window_ms, cfg->lockout_ms);
 	throttle_configure(s->thr_ip, cfg->failure_limit_client,
@@ -621,6 +635,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	s.thr_ip = throttle_new(THROTTLE_MAX_KEYS, cfg->failure_limit_client,
 				cfg->failure_window_ms, cfg->lockout_ms);
 	authd_handle_init();
+	md5crypt_batch_config(0, cfg->md5crypt_batch);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
 	    ev_signal(s.loop, SIGTERM, on_signal, &s) < 0 ||
 	    ev_signal(s.loop, SIGINT, on_signal, &s) < 0 ||
@@ -645,6 +660,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	while (s.conns != NULL)
 		conn_close(s.conns);
 	workq_free(&s.wq);
+	log_md5crypt_stage();
 	authd_handle_deinit();
 	throttle_free(&s.thr_ipuser);
 	throttle_free(&s.thr_user);

@@ -113,7 +113,8 @@ enum authc_status authc_passwd_penalty(const char *socket_path,
 /*
  * LOOKUP rcpt: TYPE=mailbox with the user keys (ADDRESS UID GID HOME
  * MAILDIR QUOTA NAME ACTIVE DISABLEPWDCHANGE OPTIONS), or TYPE=alias with
- * ADDRESS and one MAILBOX=, REMOTE= or UNKNOWN= entry per final target.
+ * ADDRESS and one MAILBOX=, REMOTE= or UNKNOWN= entry per final target;
+ * both with DOMAIN_TRANSPORT (the domain's transport column, maybe empty).
  */
 enum authc_status authc_lookup_rcpt(const char *socket_path,
 				    const char *address,

@@ -112,6 +112,8 @@ static const struct conf_param authd_params[] = {
 		"Scheme for passwords that authd writes."),
 	P_BOOL("authd_plain_fallback", "no",
 		 "Accept clear-text passwords from authd_clear_pwfield."),
+	P_BOOL("authd_md5crypt_batch", "yes",
+		 "Hash concurrent $1$ checks together in SIMD lanes."),
 	P_STR("authd_user_table", "mailbox", "Table of the accounts."),
 	P_STR("authd_login_field", "username", "Column with the login name."),
 	P_STR("authd_crypt_pwfield", "password",
@@ -173,6 +175,9 @@ static const struct conf_param mta_params[] = {
 		 "Restrictions applied to RCPT TO."),
 	P_BOOL("smtpd_sasl_auth_enable", "yes", "Offer SMTP AUTH."),
 	P_BOOL("smtpd_tls_auth_only", "yes", "Offer AUTH only over TLS."),
+	P_BOOL("smtpd_tls_ask_ccert", "no",
+	       "Ask TLS clients for a certificate (reported to milters as "
+	       "{cert_subject} and {cert_issuer}, never trusted)."),
 	P_BOOL("smtpd_helo_required", "no", "Require HELO or EHLO first."),
 	P_BOOL("disable_vrfy_command", "no", "Refuse the VRFY command."),
 	P_TIME("smtpd_timeout", "300s", 1, HOUR_,
@@ -347,6 +352,14 @@ static const struct conf_param mta_params[] = {
 		 "Who owns which sender address: extmail: (mailboxes and the "
 		 "aliases that deliver to them) and/or tables address -> "
 		 "logins."),
+	P_STR("local_login_sender_maps", "static:*",
+	      "Which envelope senders each local Unix user may give to "
+	      "youju sendmail: tables login -> sender patterns (*, <>, "
+	      "@domain, address).  Senders allowed by name get DKIM "
+	      "signatures."),
+	P_STR("empty_address_local_login_sender_maps_lookup_key", "<>",
+	      "The local_login_sender_maps pattern that allows the null "
+	      "sender."),
 	P_TIME("smtpd_policy_service_timeout", "100s", 1, HOUR_,
 		 "Time limit of one check_policy_service query."),
 	P_STR("smtpd_policy_service_default_action",

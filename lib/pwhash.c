@@ -2,7 +2,9 @@
  * Password verification for every scheme an ExtMail or Dovecot database may
  * hold, and hashing of new passwords.  crypt(3) families go through
  * libxcrypt's crypt_r() with a per-call heap crypt_data (it is ~32 KiB, too
- * big for worker-thread stacks); the LDAP-style digests ({MD5}, {SHA},
+ * big for worker-thread stacks), except that a "$1$" check goes to the
+ * MD5-crypt verifier stage (lib/md5crypt_batch), whose results are
+ * libxcrypt's byte for byte; the LDAP-style digests ({MD5}, {SHA},
  * {SSHA512}...) through OpenSSL EVP.  The stored value decides the scheme:
  * a "{NAME}" prefix (case-insensitive), a "$id$" crypt prefix, or ExtMail's
  * unprefixed forms (32-hex plain-md5, 13-char DES, "salt$hash" md5-crypt).
@@ -19,6 +21,7 @@
 #include <strings.h>
 
 #include "base64.h"
+#include "md5crypt_batch.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -94,9 +97,25 @@ static bool secure_eq(const void *a, size_t alen, const void *b, size_t blen)
 static enum pwhash_result crypt_check(const char *password, const char *setting,
 				      const char *expect)
 {
-	struct crypt_data *cd = xcalloc(1, sizeof(*cd));
+	struct crypt_data *cd;
 	enum pwhash_result ret = PWHASH_UNSUPPORTED;
-	const char *out = crypt_r(password, setting, cd);
+	const char *out;
+	char md5[MD5CRYPT_X8_OUT_SIZE];
+
+	/* "$1$": through the verifier stage, which hashes concurrent
+	   checks together in vector lanes (lib/md5crypt_batch.h) */
+	if (strncmp(setting, "$1$", 3) == 0 &&
+	    md5crypt_batch_hash(password, setting, md5) == 0) {
+		ret = secure_eq(md5, strlen(md5), expect, strlen(expect))
+			  ? PWHASH_MATCH
+			  : PWHASH_MISMATCH;
+		explicit_bzero(md5, sizeof(md5));
+		return ret;
+	}
+	/* this thread's job will not reach the stage: nobody waits for it */
+	md5crypt_batch_done();
+	cd = xcalloc(1, sizeof(*cd));
+	out = crypt_r(password, setting, cd);
 
 	if (out != NULL && out[0] != '*' && out[0] != '\0') {
 		ret = secure_eq(out, strlen(out), expect, strlen(expect))

@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -479,7 +480,40 @@ int qfile_append(int fd, const char *text, size_t len)
 
 int qfile_read_fd(int fd, char **data_r, size_t *len_r)
 {
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	/* pread from 0 (no lseek), exactly the size fstat gives (no read
+	   that only finds the end): a queue file grows only by the queue
+	   manager's progress records, never while it is being read there,
+	   and another reader (youju queue) that races with an append gets
+	   a prefix, whose incomplete last record format 2 ignores */
+	struct stat st;
+	if (fstat(fd, &st) < 0)
 		return -1;
-	return file_read_fd(fd, QFILE_MAX, data_r, len_r);
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((uint64_t)st.st_size > QFILE_MAX) {
+		errno = EFBIG;
+		return -1;
+	}
+	size_t want = (size_t)st.st_size, len = 0;
+	char *p = xmalloc(want + 1);
+	while (len < want) {
+		ssize_t n = pread(fd, p + len, want - len, (off_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(p);
+			errno = e;
+			return -1;
+		}
+		if (n == 0)
+			break; /* truncated meanwhile: parsing refuses it */
+		len += (size_t)n;
+	}
+	p[len] = '\0';
+	*data_r = p;
+	*len_r = len;
+	return 0;
 }

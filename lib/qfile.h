@@ -76,8 +76,9 @@ size_t qfile_pending(const struct qfile *qf);
 __attribute__((warn_unused_result)) int qfile_append(int fd, const char *text,
 						     size_t len);
 
-/* Reads the whole file at fd (from offset 0) into *data_r (xmalloc'd,
-   NUL-terminated), at most QFILE_MAX bytes.  Returns 0 or -1 with errno. */
+/* Reads the whole file at fd (from offset 0, its size as fstat() sees it;
+   the file offset is not used) into *data_r (xmalloc'd, NUL-terminated),
+   at most QFILE_MAX bytes.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int qfile_read_fd(int fd, char **data_r,
 						      size_t *len_r);
 

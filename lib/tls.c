@@ -378,3 +378,46 @@ int tls_conn_cipher_bits(const struct tls_conn *conn)
 {
 	return SSL_get_cipher_bits(conn->ssl, NULL);
 }
+
+static int accept_any_cert(int ok, X509_STORE_CTX *store)
+{
+	(void)ok;
+	(void)store;
+	return 1;
+}
+
+void tls_server_ctx_ask_cert(struct tls_ctx *ctx)
+{
+	SSL_CTX_set_verify(ctx->ssl_ctx, SSL_VERIFY_PEER, accept_any_cert);
+}
+
+/* one name's CN into out ("" when none, with control bytes, too long) */
+static void name_cn(X509_NAME *name, char *out, size_t sz)
+{
+	out[0] = '\0';
+	if (name == NULL || sz < 2)
+		return;
+	int n = X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)sz);
+	if (n < 0 || (size_t)n >= sz - 1 || strlen(out) != (size_t)n) {
+		out[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		if ((unsigned char)out[i] < 0x20 || out[i] == 0x7f) {
+			out[0] = '\0';
+			return;
+		}
+}
+
+bool tls_conn_peer_cn(const struct tls_conn *conn, char *subject_r,
+		      char *issuer_r, size_t sz)
+{
+	subject_r[0] = issuer_r[0] = '\0';
+	X509 *cert = SSL_get1_peer_certificate(conn->ssl);
+	if (cert == NULL)
+		return false;
+	name_cn(X509_get_subject_name(cert), subject_r, sz);
+	name_cn(X509_get_issuer_name(cert), issuer_r, sz);
+	X509_free(cert);
+	return true;
+}

@@ -96,4 +96,15 @@ const char *tls_conn_version(const struct tls_conn *conn);
 const char *tls_conn_cipher(const struct tls_conn *conn);
 int tls_conn_cipher_bits(const struct tls_conn *conn);
 
+/* Makes a server context ask clients for a certificate (Postfix's
+   smtpd_tls_ask_ccert).  Any certificate, or none, is accepted: it is
+   only reported (tls_conn_peer_cn), never trusted. */
+void tls_server_ctx_ask_cert(struct tls_ctx *ctx);
+/* The common names of the peer certificate's subject and issuer into
+   subject_r and issuer_r (sz bytes each; "" when missing, or when a name
+   holds control bytes or does not fit).  False when the peer presented
+   no certificate. */
+bool tls_conn_peer_cn(const struct tls_conn *conn, char *subject_r,
+		      char *issuer_r, size_t sz);
+
 #endif

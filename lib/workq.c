@@ -40,6 +40,7 @@ struct workq {
 	struct workq_job *head, *tail;	 /* waiting */
 	struct workq_job *dhead, *dtail; /* finished, done not run */
 	size_t waiting, pending;
+	unsigned idle; /* workers waiting for a job */
 	unsigned queue_max;
 	bool stopping;
 	unsigned nthreads;
@@ -79,8 +80,11 @@ static void *worker_main(void *arg)
 	struct workq *q = arg;
 	pthread_mutex_lock(&q->mu);
 	for (;;) {
-		while (q->head == NULL && !q->stopping)
+		while (q->head == NULL && !q->stopping) {
+			q->idle++;
 			pthread_cond_wait(&q->cv, &q->mu);
+			q->idle--;
+		}
 		if (q->stopping)
 			break;
 		struct workq_job *j = q->head;
@@ -99,10 +103,19 @@ static void *worker_main(void *arg)
 			break;
 		}
 		if (q->loop != NULL) {
-			/* written under the lock: the loop resets the
-			   eventfd under it too (take_done) */
-			if (done_push(q, j))
+			/* written after the unlock, so that the loop thread
+			   never waits for the lock while this thread is in
+			   write(): a push into the empty list is always
+			   followed by a write, and take_done resets the
+			   eventfd and takes the list under the lock, so a
+			   job pushed before a reset is taken with it and one
+			   pushed after gets its own wake-up (at worst a
+			   spurious one finds the list empty) */
+			if (done_push(q, j)) {
+				pthread_mutex_unlock(&q->mu);
 				wake_loop(q);
+				pthread_mutex_lock(&q->mu);
+			}
 			continue;
 		}
 		pthread_mutex_unlock(&q->mu);
@@ -208,8 +221,15 @@ int workq_submit(struct workq *q, workq_job_fn *job, workq_done_fn *done,
 	q->tail = j;
 	q->waiting++;
 	q->pending++;
-	pthread_cond_signal(&q->cv);
+	bool wake = q->idle > 0;
 	pthread_mutex_unlock(&q->mu);
+	/* after the unlock: a worker woken under the lock would at once
+	   block on it again (two more futex calls and a context switch
+	   per job); the waiting list is checked under the lock, so no
+	   job is missed.  No signal while every worker is busy: each
+	   looks at the list before it waits. */
+	if (wake)
+		pthread_cond_signal(&q->cv);
 	return 0;
 }
 

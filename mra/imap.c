@@ -30,15 +30,18 @@
 #include "imap_objectid.h"
 #include "imap_mbox.h"
 #include "imap_notify.h"
+#include "imap_preview_cache.h"
 #include "imap_recent.h"
 #include "imap_render.h"
 #include "imap_rev2.h"
 #include "imap_search.h"
+#include "imap_searchres.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
 #include "imap_status.h"
 #include "imap_thread.h"
 #include "imap_urlauth.h"
+#include "imap_utf8.h"
 #include "inotify_hub.h"
 #include "log.h"
 #include "mailbox.h"
@@ -108,7 +111,7 @@ static const char *imap_capabilities(const struct mra_conn *c, bool authed)
 	    "UIDPLUS UNSELECT CHILDREN SPECIAL-USE MOVE QUOTA BINARY ESEARCH "
 	    "SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT "
 	    "THREAD=REFERENCES MULTIAPPEND CATENATE LIST-STATUS CONTEXT=SEARCH "
-	    "CONTEXT=SORT "
+	    "CONTEXT=SORT SEARCHRES UTF8=ACCEPT "
 	    "CONDSTORE QRESYNC NOTIFY URLAUTH URLAUTH=BINARY "
 	    "STATUS=SIZE OBJECTID SAVEDATE PREVIEW "
 	    "LIST-EXTENDED%s%s%s",
@@ -165,9 +168,13 @@ static void imap_ino_event(void *ctx)
 	   §5.2 allows untagged data only with a command in progress),
 	   unless NOTIFY asked for it at once (RFC 5465 §5.1); never inside
 	   a FETCH being produced */
-	if (s->idle_tag != NULL ||
-	    (imap_notify_selected_now(s) && c->produce == NULL)) {
+	if (s->idle_tag != NULL) {
 		imap_sync(c, true);
+		mra_conn_kick(c);
+	} else if (imap_notify_selected_now(s) && c->produce == NULL &&
+		   !c->paused) {
+		/* SELECTED-DELAYED: no EXPUNGE between commands (§5.2) */
+		imap_sync_held(c, imap_notify_selected_delayed(s));
 		mra_conn_kick(c);
 	}
 }
@@ -262,9 +269,25 @@ static void imap_index_save(struct imap_sess *s, bool force)
 	s->ix_pending_since = 0;
 }
 
+/* Saves the PREVIEW cache once enough is new (always: force). */
+static void imap_preview_save(struct imap_sess *s, bool force)
+{
+	if (s->pv == NULL || s->f == NULL)
+		return;
+	size_t n = imap_preview_cache_pending(s->pv);
+	if (n == 0 || (!force && n < IMAP_PREVIEW_CACHE_SAVE_MIN))
+		return;
+	if (imap_preview_cache_save(s->pv, s->f) < 0)
+		log_warning("imap(%s): %s/" IMAP_PREVIEW_CACHE_FILE ": %s",
+			    s->login_user, s->f->path, strerror(errno));
+}
+
 static void imap_close_folder(struct imap_sess *s)
 {
+	imap_preview_save(s, true);
+	imap_preview_cache_free(&s->pv);
 	imap_context_clear(s);
+	imap_searchres_reset(&s->saved); /* RFC 5182 §2.1 */
 	maildir_modseq_deinit(&s->ms);
 	imap_index_save(s, true);
 	maildir_index_free(&s->ix);
@@ -359,8 +382,54 @@ static uint32_t imap_recent_take(const struct imap_sess *s,
 				 !s->readonly);
 }
 
-/* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH. */
+/* Whether a message of old is missing from new (both ascending UIDs). */
+static bool imap_any_gone(const struct maildir_folder *old,
+			  const struct maildir_folder *new)
+{
+	size_t j = 0;
+	for (size_t i = 0; i < old->n; i++) {
+		while (j < new->n &&new->msgs[j].uid < old->msgs[i].uid)
+			j++;
+		if (j == new->n || new->msgs[j].uid != old->msgs[i].uid)
+			return true;
+	}
+	return false;
+}
+
+/* NOTIFY MessageNew with fetch-atts (RFC 5465 §5.2): a FETCH of each new
+   message k >= from, after its EXISTS; no \Seen is set. */
+static void imap_notify_fetch_new(struct mra_conn *c, struct imap_sess *s,
+				  size_t from)
+{
+	const struct imap_fetch_items *nf = imap_notify_new_fetch(s);
+	if (nf == NULL)
+		return;
+	struct imap_fetch_items it = *nf;
+	it.modseqs = imap_condstore_modseqs(s);
+	it.modseq = it.modseq && it.modseqs != NULL;
+	it.uid = it.uid || s->qresync; /* RFC 7162 §3.2.4 */
+	for (size_t k = from; k < s->f->n; k++)
+		if (imap_fetch_one(c, s->f, k, s->recent[k], &it, true, s->ix) <
+		    0)
+			break;
+}
+
+static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges);
+
 void imap_sync(struct mra_conn *c, bool report)
+{
+	imap_sync_ex(c, report, false);
+}
+
+void imap_sync_held(struct mra_conn *c, bool hold_expunges)
+{
+	imap_sync_ex(c, true, hold_expunges);
+}
+
+/* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH.
+   hold_expunges: when a message went away, change nothing and leave it
+   all for the next sync (RFC 5465 §5.2 SELECTED-DELAYED). */
+static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 {
 	struct imap_sess *s = c->sess;
 	if (s->f == NULL)
@@ -376,6 +445,11 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (nf == NULL) {
 		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
 			  err, strerror(errno));
+		return;
+	}
+	if (hold_expunges && imap_any_gone(s->f, nf)) {
+		maildir_folder_free(&nf);
+		s->dirty = true;
 		return;
 	}
 	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
@@ -460,6 +534,8 @@ void imap_sync(struct mra_conn *c, bool report)
 	if (report && nf->n > old_left && !s->rev2)
 		(void)mra_conn_printf(c, "* %u RECENT\r\n",
 				      imap_count_recent(s));
+	if (report && nf->n > old_left)
+		imap_notify_fetch_new(c, s, old_left);
 	if (report && s->idle_tag != NULL)
 		imap_context_notify(c);
 }
@@ -818,6 +894,7 @@ static void cmd_delete(struct imap_ctx *x)
 	if (path != NULL && s->f != NULL && strcmp(s->f->path, path) == 0 &&
 	    strcmp(path, s->maildir) != 0) {
 		maildir_index_free(&s->ix); /* going away: not worth saving */
+		imap_preview_cache_free(&s->pv);
 		imap_close_folder(s);
 		s->state = IMAP_AUTH;
 	}
@@ -848,6 +925,7 @@ static void cmd_rename(struct imap_ctx *x)
 			imap_watch(x->c, s);
 			/* the index moved along; what was pending is lost */
 			maildir_index_free(&s->ix);
+			imap_preview_cache_free(&s->pv);
 			s->ix = maildir_index_open(np, s->f->uidvalidity, NULL);
 		}
 	}
@@ -869,7 +947,7 @@ static void cmd_id(struct imap_ctx *x)
 
 static void cmd_enable(struct imap_ctx *x)
 {
-	bool cs = false, qr = false, rev2 = false;
+	bool cs = false, qr = false, rev2 = false, utf8 = false;
 	for (size_t i = 0; i < x->cmd->nargs; i++) {
 		const struct imap_arg *a = &x->cmd->args[i];
 		if (a->type == IMAP_ARG_ATOM &&
@@ -882,13 +960,17 @@ static void cmd_enable(struct imap_ctx *x)
 	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "IMAP4rev2") &&
 	    !x->s->rev2)
 		rev2 = x->s->rev2 = true; /* mra/imap_rev2.c */
+	if (imap_args_have_atom(x->cmd->args, x->cmd->nargs, "UTF8=ACCEPT") &&
+	    !x->s->utf8)
+		utf8 = x->s->utf8 = true; /* RFC 6855, mra/imap_utf8.c */
 	if (cs)
 		imap_condstore_enable(x->c, false);
 	if (qr)
 		imap_qresync_enable(x->c);
-	(void)mra_conn_printf(x->c, "* ENABLED%s%s%s\r\n",
+	(void)mra_conn_printf(x->c, "* ENABLED%s%s%s%s\r\n",
 			      cs ? " CONDSTORE" : "", qr ? " QRESYNC" : "",
-			      rev2 ? " IMAP4rev2" : "");
+			      rev2 ? " IMAP4rev2" : "",
+			      utf8 ? " UTF8=ACCEPT" : "");
 	imap_tagged(x->c, x->cmd->tag, "OK Enabled.");
 }
 
@@ -947,6 +1029,7 @@ static void imap_fetch_produce(struct mra_conn *c)
 		return; /* one message per call: the output is looked at */
 	}
 	imap_index_save(s, false);
+	imap_preview_save(s, false);
 	imap_tagged(c, fc->tag, "OK Fetch completed.");
 	imap_fetch_end(c, s);
 }
@@ -984,6 +1067,9 @@ static void cmd_fetch(struct imap_ctx *x)
 	if (s->qresync)
 		fc->items.uid = true; /* every FETCH names its UID (§3.2.4) */
 	fc->items.modseqs = imap_condstore_modseqs(s);
+	if (fc->items.preview && s->pv == NULL)
+		s->pv = imap_preview_cache_open(s->f->path, s->f->uidvalidity);
+	fc->items.pvcache = s->pv;
 	fc->changedsince = since;
 	if (vanished)
 		imap_qresync_vanished(x->c, a[0].s, since);
@@ -1053,6 +1139,10 @@ static void cmd_cancelupdate(struct imap_ctx *x)
 
 static void cmd_sort(struct imap_ctx *x)
 {
+	if (imap_searchres_asked(x->cmd->args, x->cmd->nargs)) {
+		imap_tagged(x->c, x->cmd->tag, "BAD SAVE is for SEARCH only.");
+		return;
+	}
 	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->s->ix,
 		      x->uid, x->cmd->args, x->cmd->nargs);
 	imap_index_save(x->s, false);
@@ -1075,7 +1165,7 @@ static void cmd_search(struct imap_ctx *x)
 	struct imap_arg *args = imap_rev2_search_args(x->s, x->cmd->args, &n);
 	imap_search_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent,
 			imap_condstore_modseqs(x->s), x->uid, x->s->ix,
-			args ? args : x->cmd->args, n);
+			args ? args : x->cmd->args, n, &x->s->saved);
 	free(args);
 	imap_index_save(x->s, false);
 }
@@ -1171,6 +1261,14 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 			return;
 		}
 		s->bad = 0;
+		const char *uerr;
+		if (s->state != IMAP_NOAUTH &&
+		    imap_utf8_command(s->utf8, cmd, &uerr) < 0) {
+			imap_tagged(c, cmd->tag, "BAD %s", uerr);
+			return;
+		}
+		if (s->state == IMAP_SELECTED) /* "$" (RFC 5182) */
+			imap_searchres_expand(&s->saved, s->f, cmd, x.uid);
 		imap_cmds[i].fn(&x);
 		/* Dovecot-like: report changes after most commands */
 		if (s->state == IMAP_SELECTED && s->idle_tag == NULL &&

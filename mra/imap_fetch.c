@@ -20,6 +20,7 @@
 #include "imap_index.h"
 #include "imap_objectid.h"
 #include "imap_preview.h"
+#include "imap_preview_cache.h"
 #include "imap_render.h"
 #include "log.h"
 #include "maildir.h"
@@ -306,13 +307,15 @@ int imap_fetch_parse(const struct imap_arg *a, bool uid,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		/* PREVIEW (LAZY) (RFC 8970 §3.1): computed now all the same */
+		/* PREVIEW (LAZY) (RFC 8970 §3.1): from the cache or NIL */
 		if (i > 0 && list[i].type == IMAP_ARG_LIST && list[i].n == 1 &&
 		    list[i].list[0].type == IMAP_ARG_ATOM &&
 		    strcasecmp(list[i].list[0].s, "LAZY") == 0 &&
 		    list[i - 1].type == IMAP_ARG_ATOM &&
-		    strcasecmp(list[i - 1].s, "PREVIEW") == 0)
+		    strcasecmp(list[i - 1].s, "PREVIEW") == 0) {
+			it->preview_lazy = true;
 			continue;
+		}
 		if (list[i].type != IMAP_ARG_ATOM ||
 		    imap_fetch_att(list[i].s, it) < 0) {
 			imap_fetch_items_free(it);
@@ -642,6 +645,31 @@ int imap_fetch_one(struct mra_conn *c, struct maildir_folder *f, size_t i,
 	return imap_fetch_one_stream(c, f, i, recent, it, readonly, ix, NULL);
 }
 
+/* The PREVIEW item into out: hit (cached), made from msg (and kept in
+   the cache), or NIL (PREVIEW (LAZY) of a message not cached yet). */
+static int imap_fetch_preview(struct buf *out,
+			      const struct imap_fetch_items *it,
+			      const struct maildir_msg *m,
+			      const struct str *hit, bool make,
+			      const struct buf *msg)
+{
+	if (hit != NULL)
+		return imap_preview_item(out, hit->p, hit->len);
+	if (!make)
+		return imap_preview_item(out, NULL, 0);
+	struct buf pv;
+	buf_init(&pv, 4 * IMAP_PREVIEW_CHARS + 8);
+	int r = imap_preview_make(msg->p ? msg->p : "", msg->len, &pv);
+	if (r == 0) {
+		if (it->pvcache != NULL)
+			imap_preview_cache_add(it->pvcache, m->uid, m->size,
+					       pv.p ? pv.p : "", pv.len);
+		r = imap_preview_item(out, pv.p ? pv.p : "", pv.len);
+	}
+	buf_deinit(&pv);
+	return r;
+}
+
 int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 			  size_t i, bool recent,
 			  const struct imap_fetch_items *it, bool readonly,
@@ -666,6 +694,12 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	bool cached = ix != NULL && want &&
 		      maildir_index_get(ix, m->uid, str_from_cstr(m->base),
 					m->size, &ent);
+	/* PREVIEW: from the cache (imap_preview_cache.h); on a miss made
+	   from the text, or NIL for PREVIEW (LAZY) (RFC 8970 §3.1) */
+	struct str pv = {NULL, 0};
+	bool pv_hit = it->preview && it->pvcache != NULL &&
+		      imap_preview_cache_get(it->pvcache, m->uid, m->size, &pv);
+	bool pv_make = it->preview && !pv_hit && !it->preview_lazy;
 	if (cached)
 		m->vsize = ent.vsize;
 	bool need_mime = !cached && (it->body || it->bodystructure);
@@ -673,7 +707,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		if (it->secs[k].part != NULL)
 			need_mime = true;
 	bool need_body =
-	    it->nsecs > (stream ? 1u : 0u) || need_mime || it->preview ||
+	    it->nsecs > (stream ? 1u : 0u) || need_mime || pv_make ||
 	    (!cached &&
 	     (it->envelope || (it->size && m->vsize == 0 && !stream)));
 	int sfd = -1;
@@ -772,7 +806,8 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		if (imap_objectid_fetch(&ids, m->base, it->savedate,
 					it->emailid, it->threadid) < 0 ||
 		    (it->preview &&
-		     imap_preview_fetch(&ids, msg.p ? msg.p : "", msg.len) < 0))
+		     imap_fetch_preview(&ids, it, m, pv_hit ? &pv : NULL,
+					pv_make, &msg) < 0))
 			c->closing = true;
 		IMAP_SP();
 		(void)mra_conn_write(c, ids.p, ids.len);

@@ -44,10 +44,13 @@ struct imap_fetch_items {
 	bool bodystructure, body; /* BODYSTRUCTURE, BODY (non-extensible) */
 	struct imap_fetch_sec *secs;
 	size_t nsecs;
-	bool modseq;		 /* MODSEQ (RFC 7162) */
-	bool savedate;		 /* SAVEDATE (RFC 8514) */
-	bool emailid, threadid;	 /* OBJECTID (RFC 8474) */
-	bool preview;		 /* PREVIEW (RFC 8970) */
+	bool modseq;		/* MODSEQ (RFC 7162) */
+	bool savedate;		/* SAVEDATE (RFC 8514) */
+	bool emailid, threadid; /* OBJECTID (RFC 8474) */
+	bool preview;		/* PREVIEW (RFC 8970) */
+	bool preview_lazy;	/* PREVIEW (LAZY): NIL when not cached */
+	/* the folder's PREVIEW cache (imap_preview_cache.h), or NULL */
+	struct imap_preview_cache *pvcache;
 	const uint64_t *modseqs; /* per message of the folder, or NULL */
 };
 

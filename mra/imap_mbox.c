@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "imap_render.h"
+#include "imap_utf8.h"
 #include "imap_status.h"
 #include "log.h"
 #include "maildir.h"
@@ -46,6 +47,8 @@ char *imap_mbox_path(const char *maildir, const char *name)
    valid astrings; clients and our tests know this look). */
 static void imap_mbox_quote(struct mra_conn *c, const char *s)
 {
+	char u8[IMAP_UTF8_NAME_MAX];
+	s = imap_utf8_name_out(c, s, u8, sizeof u8); /* RFC 6855 */
 	if (strcmp(s, "INBOX") == 0) {
 		(void)mra_conn_write(c, s, 5);
 		return;

@@ -11,8 +11,12 @@
  * SubscriptionChange compare the folder list and the subscriptions file
  * with the copies kept from the last look.  AnnotationChange is accepted
  * and never happens (youju keeps no annotations); the METADATA events
- * get NO [BADEVENT].  SELECTED-DELAYED is taken as "at the next
- * command", which is when youju tells them anyway.
+ * get NO [BADEVENT].  SELECTED-DELAYED (RFC 5465 §5.2) tells new
+ * messages and flag changes at once like SELECTED and holds back only
+ * what would renumber messages: a change that holds an expunge waits, as
+ * a whole, for the next command that may report it.  MessageNew's
+ * fetch-atts (§5.2) are kept parsed and answered with a FETCH of each
+ * new message right after its EXISTS (imap_sync).
  */
 #include "imap_notify.h"
 
@@ -25,8 +29,10 @@
 
 #include "buf.h"
 #include "imap_condstore.h"
+#include "imap_fetch.h"
 #include "imap_mbox.h"
 #include "imap_render.h"
+#include "imap_utf8.h"
 #include "imap_sess.h"
 #include "imap_status.h"
 #include "inotify_hub.h"
@@ -66,6 +72,7 @@ enum nf_kind {
 struct nf_filter {
 	enum nf_kind kind;
 	unsigned events;
+	const struct imap_arg *fetch; /* MessageNew's fetch-atts, or NULL */
 	const char *names[NF_NAMES_MAX];
 	size_t nnames;
 };
@@ -83,6 +90,8 @@ struct nf_box {
 struct imap_notify {
 	unsigned sel_events;
 	bool sel_delayed;
+	bool sel_fetch_on; /* MessageNew with fetch-atts (sel_fetch) */
+	struct imap_fetch_items sel_fetch;
 	unsigned root_events; /* NE_NAME | NE_SUBS over all filters */
 	/* for mailboxes that appear later: the filters' kinds and names */
 	struct nf_box *boxes;
@@ -117,6 +126,8 @@ void imap_notify_free(struct imap_notify **np)
 	inotify_hub_unwatch(&n->root_w);
 	maildir_names_free(n->names, n->nnames);
 	maildir_names_free(n->subs, n->nsubs);
+	if (n->sel_fetch_on)
+		imap_fetch_items_free(&n->sel_fetch);
 	for (size_t i = 0; i < n->ntree; i++)
 		free(n->tree[i]);
 	free(n->tree);
@@ -128,8 +139,19 @@ void imap_notify_free(struct imap_notify **np)
 
 bool imap_notify_selected_now(const struct imap_sess *s)
 {
-	return s->notify != NULL && s->notify->sel_events != 0 &&
-	       !s->notify->sel_delayed;
+	return s->notify != NULL && s->notify->sel_events != 0;
+}
+
+bool imap_notify_selected_delayed(const struct imap_sess *s)
+{
+	return s->notify != NULL && s->notify->sel_delayed;
+}
+
+const struct imap_fetch_items *imap_notify_new_fetch(const struct imap_sess *s)
+{
+	return s->notify != NULL && s->notify->sel_fetch_on
+		   ? &s->notify->sel_fetch
+		   : NULL;
 }
 
 /* ---- parsing ------------------------------------------------------------ */
@@ -144,11 +166,13 @@ static const struct {
     {"MailboxMetadataChange", 0}, {"ServerMetadataChange", 0},
 };
 
-/* The events list a (or NONE) into *ev; -1 BAD, -2 BADEVENT. */
+/* The events list a (or NONE) into *ev, MessageNew's fetch-atts into
+ *fetch; -1 BAD, -2 BADEVENT. */
 static int nf_parse_events(const struct imap_arg *a, bool selected,
-			   unsigned *ev)
+			   unsigned *ev, const struct imap_arg **fetch)
 {
 	*ev = 0;
+	*fetch = NULL;
 	if (a->type == IMAP_ARG_ATOM && strcasecmp(a->s, "NONE") == 0)
 		return 0;
 	if (a->type != IMAP_ARG_LIST || a->n == 0)
@@ -156,8 +180,20 @@ static int nf_parse_events(const struct imap_arg *a, bool selected,
 	for (size_t i = 0; i < a->n; i++) {
 		const struct imap_arg *e = &a->list[i];
 		if (e->type == IMAP_ARG_LIST && i > 0 && selected &&
-		    strcasecmp(a->list[i - 1].s, "MessageNew") == 0)
-			continue; /* fetch-atts: youju sends EXISTS only */
+		    a->list[i - 1].type == IMAP_ARG_ATOM &&
+		    strcasecmp(a->list[i - 1].s, "MessageNew") == 0) {
+			/* fetch-atts (RFC 5465 §5.2): checked here, kept
+			   parsed by nf_setup */
+			struct imap_fetch_items it;
+			const char *err;
+			memset(&it, 0, sizeof it);
+			if (e->n == 0 ||
+			    imap_fetch_parse(e, false, &it, &err) < 0)
+				return -1;
+			imap_fetch_items_free(&it);
+			*fetch = e;
+			continue;
+		}
 		if (e->type != IMAP_ARG_ATOM)
 			return -1;
 		size_t k = 0;
@@ -217,7 +253,7 @@ static int nf_parse_filter(const struct imap_arg *a, struct nf_filter *f)
 	return nf_parse_events(&a->list[ev_at],
 			       f->kind == NF_SELECTED ||
 				   f->kind == NF_SELECTED_DELAYED,
-			       &f->events);
+			       &f->events, &f->fetch);
 }
 
 /* ---- mailboxes ---------------------------------------------------------- */
@@ -303,8 +339,10 @@ static void nf_box_status(struct mra_conn *c, const struct nf_box *b)
 	struct buf o;
 	buf_init(&o, 2 * strlen(b->name) + 256);
 	int r = buf_printf(&o, "* STATUS ");
+	char u8[IMAP_UTF8_NAME_MAX];
+	const char *shown = imap_utf8_name_out(c, b->name, u8, sizeof u8);
 	if (r == 0)
-		r = imap_render_quoted(&o, b->name, strlen(b->name));
+		r = imap_render_quoted(&o, shown, strlen(shown));
 	if (r == 0)
 		r = buf_printf(&o, " (");
 	if (r == 0 && (ev & (NE_NEW | NE_EXPUNGE)))
@@ -402,6 +440,8 @@ static void nf_list_line(struct mra_conn *c, const char *attrs,
 			 const char *name)
 {
 	struct buf o;
+	char u8[IMAP_UTF8_NAME_MAX];
+	name = imap_utf8_name_out(c, name, u8, sizeof u8); /* RFC 6855 */
 	buf_init(&o, 2 * strlen(name) + 64);
 	if (buf_printf(&o, "* LIST (%s) \".\" ", attrs) == 0 &&
 	    imap_render_quoted(&o, name, strlen(name)) == 0 &&
@@ -542,6 +582,12 @@ static void nf_setup(struct mra_conn *c, struct imap_sess *s,
 		if (f->kind == NF_SELECTED || f->kind == NF_SELECTED_DELAYED) {
 			n->sel_events = f->events;
 			n->sel_delayed = f->kind == NF_SELECTED_DELAYED;
+			const char *err;
+			if (f->fetch != NULL && (f->events & NE_NEW) &&
+			    !n->sel_fetch_on &&
+			    imap_fetch_parse(f->fetch, false, &n->sel_fetch,
+					     &err) == 0)
+				n->sel_fetch_on = true;
 			continue;
 		}
 		n->root_events |= f->events & (NE_NAME | NE_SUBS);

@@ -16,6 +16,7 @@ struct mra_conn;
 struct imap_ctx;
 struct imap_sess;
 struct imap_notify;
+struct imap_fetch_items;
 struct inotify_hub;
 
 /* Mailboxes one NOTIFY SET may watch (more are not watched). */
@@ -25,8 +26,15 @@ struct inotify_hub;
 void imap_cmd_notify(struct imap_ctx *x);
 
 /* Whether changes of the selected folder are to be told at once (a
-   SELECTED filter is set). */
+   SELECTED or SELECTED-DELAYED filter is set). */
 bool imap_notify_selected_now(const struct imap_sess *s);
+/* Whether that filter is SELECTED-DELAYED: expunges wait for a command
+   (RFC 5465 §5.2). */
+bool imap_notify_selected_delayed(const struct imap_sess *s);
+/* MessageNew's fetch-atts of the selected-mailbox filter (borrowed until
+   the next NOTIFY), or NULL: each new message of the selected folder
+   then gets a FETCH with them after its EXISTS (RFC 5465 §5.2). */
+const struct imap_fetch_items *imap_notify_new_fetch(const struct imap_sess *s);
 
 /* Ends the session's notifications (NOTIFY NONE, logout).  NULL-safe. */
 void imap_notify_free(struct imap_notify **n);

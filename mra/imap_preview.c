@@ -313,15 +313,23 @@ int imap_preview_make(const char *msg, size_t len, struct buf *out)
 	return r;
 }
 
+int imap_preview_item(struct buf *out, const char *text, size_t len)
+{
+	int r = buf_printf(out, "%sPREVIEW ", out->len ? " " : "");
+	if (r == 0 && text == NULL)
+		r = buf_printf(out, "NIL");
+	else if (r == 0)
+		r = imap_render_nstring(out, text, len, false);
+	return r;
+}
+
 int imap_preview_fetch(struct buf *out, const char *msg, size_t len)
 {
 	struct buf pv;
 	buf_init(&pv, 4 * IMAP_PREVIEW_CHARS + 8);
 	int r = imap_preview_make(msg, len, &pv);
 	if (r == 0)
-		r = buf_printf(out, "%sPREVIEW ", out->len ? " " : "");
-	if (r == 0)
-		r = imap_render_nstring(out, pv.p ? pv.p : "", pv.len, false);
+		r = imap_preview_item(out, pv.p ? pv.p : "", pv.len);
 	buf_deinit(&pv);
 	return r;
 }

@@ -1,7 +1,8 @@
 /*
  * PREVIEW (RFC 8970): a short plain-text preview of a message for
- * FETCH PREVIEW, computed from the message text when asked (no cache;
- * PREVIEW (LAZY) is answered the same way, which §3.1 allows).
+ * FETCH PREVIEW, computed from the message text; FETCH keeps what it
+ * computed in the folder's cache (imap_preview_cache.h), and PREVIEW
+ * (LAZY) answers only from there (NIL otherwise, §3.1).
  */
 #ifndef YOUJU_MRA_IMAP_PREVIEW_H
 #define YOUJU_MRA_IMAP_PREVIEW_H
@@ -28,5 +29,7 @@ int imap_preview_make(const char *msg, size_t len, struct buf *out);
 /* Appends the FETCH item "PREVIEW <nstring>" of msg to out (after a space
    unless out is empty).  0, or -1 when out is full. */
 int imap_preview_fetch(struct buf *out, const char *msg, size_t len);
+/* The same for a preview already made (text NULL: "PREVIEW NIL"). */
+int imap_preview_item(struct buf *out, const char *text, size_t len);
 
 #endif

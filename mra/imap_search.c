@@ -19,6 +19,7 @@
 #include "imap_index.h"
 #include "imap_objectid.h"
 #include "imap_render.h"
+#include "imap_searchres.h"
 #include "maildir.h"
 #include "mailkeys.h"
 #include "mailmatch.h"
@@ -664,6 +665,8 @@ int imap_esearch_parse(const struct imap_arg **args, size_t *n,
 			es->all = true;
 		else if (strcasecmp(k, "UPDATE") == 0)
 			es->update = true;
+		else if (strcasecmp(k, "SAVE") == 0)
+			es->save = true;
 		else if (strcasecmp(k, "PARTIAL") == 0 && i + 1 < a[1].n &&
 			 !es->partial) {
 			/* "lo:hi", both > 0 (RFC 5267 §4.4) */
@@ -684,6 +687,7 @@ int imap_esearch_parse(const struct imap_arg **args, size_t *n,
 	}
 	if (a[1].n == 0)
 		es->all = true;
+	/* RETURN (SAVE): no ESEARCH at all (RFC 5182 §2.4) */
 	*args = a + 2;
 	*n -= 2;
 	return 0;
@@ -901,16 +905,39 @@ void imap_search_run(struct maildir_folder *f, const bool *recent,
 	imap_search_each(f, recent, modseqs, ix, s, false, run_one, &x);
 }
 
+/* RFC 5182 §2.4: with MIN and/or MAX and no other option only those are
+   saved, else the whole result. */
+static void imap_search_save(struct imap_searchres *save,
+			     const struct maildir_folder *f, bool uid,
+			     const struct imap_esearch *es)
+{
+	if ((es->min || es->max) && !es->all && !es->count && !es->partial &&
+	    es->n > 0) {
+		uint32_t v[2];
+		size_t k = 0;
+		if (es->min)
+			v[k++] = es->v[0];
+		if (es->max && (k == 0 || es->n > 1))
+			v[k++] = es->v[es->n - 1];
+		imap_searchres_save(save, f, v, k, uid);
+	} else {
+		imap_searchres_save(save, f, es->v, es->n, uid);
+	}
+}
+
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent,
 		     const uint64_t *modseqs, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
-		     size_t n)
+		     size_t n, struct imap_searchres *save)
 {
 	struct imap_search *s = NULL;
 	const char *err = NULL;
 	struct imap_esearch es;
-	if (imap_esearch_parse(&args, &n, &es) < 0) {
+	if (imap_esearch_parse(&args, &n, &es) < 0 ||
+	    (es.save && save == NULL)) {
+		if (save != NULL)
+			imap_searchres_reset(save); /* RFC 5182 §2.1 */
 		(void)mra_conn_printf(c,
 				      "%s BAD Invalid search return "
 				      "options.\r\n",
@@ -918,6 +945,8 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		return;
 	}
 	int r = imap_search_parse(args, n, &s, &err);
+	if (r < 0 && es.save)
+		imap_searchres_reset(save);
 	if (r == IMAP_SEARCH_CHARSET) {
 		(void)mra_conn_printf(c,
 				      "%s NO [BADCHARSET (UTF-8 US-ASCII)] "
@@ -931,6 +960,8 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	}
 	imap_search_run(f, recent, s->modseq ? modseqs : NULL, ix, s, uid, &es);
 	es.with_modseq = s->modseq && modseqs != NULL;
+	if (es.save)
+		imap_search_save(save, f, uid, &es);
 	if (!es.on) {
 		(void)mra_conn_write(c, "* SEARCH", 8);
 		uint64_t hi = 0;
@@ -953,14 +984,17 @@ void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
 		       struct imap_esearch *es, struct imap_search **s,
 		       const char *what)
 {
+	/* SAVE alone asks for no ESEARCH (RFC 5182 §2.4) */
+	bool quiet = es->save && !es->min && !es->max && !es->all &&
+		     !es->count && !es->partial;
 	if (!kept)
 		(void)mra_conn_printf(c,
 				      "%s NO [NOUPDATE \"%s\"] Too many "
 				      "searches kept updated.\r\n",
 				      tag, tag);
-	else if (es->on)
+	else if (es->on && !quiet)
 		imap_esearch_write(c, tag, uid, es);
-	else
+	else if (!es->on)
 		(void)mra_conn_write(c, "\r\n", 2);
 	if (kept)
 		(void)mra_conn_printf(c, "%s OK %s completed.\r\n", tag, what);

@@ -19,6 +19,7 @@ struct maildir_folder;
 struct maildir_index;
 struct maildir_index_entry;
 struct imap_search;
+struct imap_searchres;
 
 /* NOT/OR/parenthesis nesting allowed in one search. */
 #define IMAP_SEARCH_DEPTH_MAX 64
@@ -91,13 +92,17 @@ bool imap_search_has_keyword(const struct imap_search_msg *m,
  * The whole SEARCH / UID SEARCH command on folder f (recent[i] per
  * message): "* SEARCH ..." and the tagged reply.  ix (may be NULL) is
  * f's youju.index: used where it has entries, and given entries for the
- * messages whose files had to be read.
+ * messages whose files had to be read.  save (NULL: SAVE is refused) is
+ * the session's saved result (RFC 5182): "RETURN (SAVE ...)" replaces it
+ * with the matches (only MIN and/or MAX when they are the only other
+ * options, §2.4) and sends no ESEARCH when SAVE stands alone; a failed
+ * search with SAVE empties it (§2.1).
  */
 void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_folder *f, const bool *recent,
 		     const uint64_t *modseqs, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
-		     size_t n);
+		     size_t n, struct imap_searchres *save);
 
 /*
  * Calls fn for each message of f that matches s (m and k borrowed for
@@ -134,6 +139,7 @@ struct imap_esearch {
 	bool on; /* RETURN (...) was given */
 	bool min, max, count, all;
 	bool update;	  /* RFC 5267 UPDATE: keep it active */
+	bool save;	  /* RFC 5182 SAVE: the result becomes "$" */
 	bool with_modseq; /* a MODSEQ search: MODSEQ in the answer */
 	uint64_t *ms;	  /* owned: the matches' modseqs (nms) */
 	size_t nms, cap_ms;
@@ -156,7 +162,8 @@ void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
 /*
  * Takes "RETURN (...)" off the front of *args ("RETURN ()" means ALL).
  * Returns 0 (es->on tells whether it was there), or -1 for an unknown or
- * malformed option (SAVE is not offered).
+ * malformed option.  SAVE (RFC 5182) sets es->save; a command that
+ * cannot save refuses it.
  */
 int imap_esearch_parse(const struct imap_arg **args, size_t *n,
 		       struct imap_esearch *es);

@@ -11,6 +11,7 @@
 
 #include "buf.h"
 #include "imap_parse.h"
+#include "imap_searchres.h"
 #include "maildir_modseq.h"
 
 struct mra_conn;
@@ -21,6 +22,7 @@ struct maildir_index;
 struct imap_fetch_cur;
 struct imap_context;
 struct imap_notify;
+struct imap_preview_cache;
 
 enum imap_state { IMAP_NOAUTH, IMAP_AUTH, IMAP_SELECTED, IMAP_LOGOUT };
 
@@ -57,8 +59,11 @@ struct imap_sess {
 	bool condstore;		    /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool qresync;		    /* QRESYNC enabled (RFC 7162 §3.2) */
 	bool rev2;		    /* ENABLE IMAP4rev2 (mra/imap_rev2.h) */
+	bool utf8;		    /* ENABLE UTF8=ACCEPT (mra/imap_utf8.h) */
 	struct imap_notify *notify; /* NOTIFY SET (RFC 5465), or NULL */
 	struct maildir_modseq ms;   /* f's modseqs while condstore */
+	struct imap_preview_cache *pv; /* f's PREVIEW cache, or NULL */
+	struct imap_searchres saved;   /* "$" (RFC 5182), reset with f */
 };
 
 struct imap_ctx {
@@ -75,6 +80,10 @@ void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt, ...)
 /* Re-reads the selected folder (if any); report: send EXPUNGE, EXISTS,
    RECENT and FETCH FLAGS for what changed. */
 void imap_sync(struct mra_conn *c, bool report);
+/* imap_sync(c, true), but with hold_expunges a rescan that finds a
+   message gone changes nothing (and is left for the next imap_sync):
+   NOTIFY SELECTED-DELAYED between commands. */
+void imap_sync_held(struct mra_conn *c, bool hold_expunges);
 
 /* The folder directory (malloc'd) of an IMAP mailbox name of the
    session's user, or NULL when the name is invalid. */

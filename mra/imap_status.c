@@ -17,6 +17,7 @@
 #include "imap_mbox.h"
 #include "imap_recent.h"
 #include "imap_render.h"
+#include "imap_utf8.h"
 #include "imap_objectid.h"
 #include "maildir.h"
 #include "maildir_modseq.h"
@@ -121,8 +122,10 @@ const char *imap_status_write(struct mra_conn *c, const char *maildir,
 	struct buf b;
 	buf_init(&b, 2 * strlen(name) + 512);
 	int r = buf_printf(&b, "* STATUS ");
+	char u8[IMAP_UTF8_NAME_MAX];
+	const char *shown = imap_utf8_name_out(c, name, u8, sizeof u8);
 	if (r == 0)
-		r = imap_render_quoted(&b, name, strlen(name));
+		r = imap_render_quoted(&b, shown, strlen(shown));
 	if (r == 0)
 		r = buf_printf(&b, " (");
 	/* in the order asked, names upper-cased, as Dovecot answers */

@@ -3,8 +3,9 @@
  * (GENURLAUTH checks the URL's user against the session's); anyone the
  * access identifier admits can fetch it.  A URL of another user's
  * mailbox needs that user's Maildir: it is looked up in youju-authd
- * (LOOKUP user) from the loop, bounded by authd's timeout, as URLFETCH
- * is rare.  A URL that fails any check is answered NIL, never with the
+ * (LOOKUP user) on a thread of the login pool (mra_pool_submit) while
+ * the session waits, paused like a LOGIN, so the loop never blocks on
+ * authd.  A URL that fails any check is answered NIL, never with the
  * reason (RFC 4467 §7: no oracle for tokens or mailboxes).
  */
 #include "imap_urlauth.h"
@@ -490,37 +491,31 @@ static bool ua_access_ok(const struct imap_sess *s, const char *acc)
 	return false;
 }
 
-/* The Maildir of owner into out: the session's own, else authd's.
-   0, or -1 (unknown, inactive, authd down). */
-static int ua_owner_maildir(const struct imap_sess *s, const char *owner,
-			    char *out, size_t outsz)
+/* The Maildir of another user, looked up in youju-authd (blocking: on a
+   pool thread), malloc'd, or NULL (unknown, inactive, authd down). */
+static char *ua_lookup_maildir(const char *authd_socket, const char *owner)
 {
-	if (strcasecmp(owner, s->login_user) == 0) {
-		int k = snprintf(out, outsz, "%s", s->maildir);
-		return k > 0 && (size_t)k < outsz ? 0 : -1;
-	}
 	struct authc_reply r;
-	if (authc_lookup_user(mra_srv.authd_socket, owner, &r) != AUTHC_OK)
-		return -1;
+	if (authc_lookup_user(authd_socket, owner, &r) != AUTHC_OK)
+		return NULL;
 	struct authc_account acct;
 	const char *err;
 	const char *active = authc_get(&r, "ACTIVE");
-	int rc = -1;
+	char *md = NULL;
 	if ((active == NULL || strcmp(active, "1") == 0) &&
-	    authc_account_get(&r, &acct, &err) == 0) {
-		int k = snprintf(out, outsz, "%s", acct.maildir);
-		rc = k > 0 && (size_t)k < outsz ? 0 : -1;
-	}
+	    authc_account_get(&r, &acct, &err) == 0 && acct.maildir[0] != '\0')
+		md = xstrdup(acct.maildir);
 	authc_reply_free(&r);
-	return rc;
+	return md;
 }
 
 /* Every check of a URLFETCH URL (RFC 4467 §7): syntax, mechanism,
-   access, expiry, the owner's key and the token.  0 with the owner's
-   Maildir, the parts and the relative URL parsed; -1. */
-static int ua_verify(const struct imap_sess *s, const char *url, char *maildir,
-		     size_t msz, struct imap_urlauth_url *u,
-		     struct imap_url *pu)
+   access, expiry, the owner's key and the token.  other: the Maildir of
+   the URL's owner when that is another user (NULL: none).  0 with the
+   owner's Maildir, the parts and the relative URL parsed; -1. */
+static int ua_verify(const struct imap_sess *s, const char *url,
+		     const char *other, char *maildir, size_t msz,
+		     struct imap_urlauth_url *u, struct imap_url *pu)
 {
 	if (imap_urlauth_parse(url, u) < 0 ||
 	    strcasecmp(u->mech, "INTERNAL") != 0 || ua_mailbox(u, pu) < 0 ||
@@ -528,7 +523,10 @@ static int ua_verify(const struct imap_sess *s, const char *url, char *maildir,
 	    (u->expire != 0 && u->expire <= (long long)time(NULL)) ||
 	    strlen(u->token) != 64)
 		return -1;
-	if (ua_owner_maildir(s, u->owner, maildir, msz) < 0)
+	const char *md =
+	    strcasecmp(u->owner, s->login_user) == 0 ? s->maildir : other;
+	int k = md != NULL ? snprintf(maildir, msz, "%s", md) : -1;
+	if (k <= 0 || (size_t)k >= msz)
 		return -1;
 	unsigned char key[URLAUTH_KEY_LEN];
 	if (ua_key(maildir, pu->mailbox, false, false, key) != 1)
@@ -699,27 +697,50 @@ out:
 	return rc;
 }
 
-/* One URLFETCH argument: a URL, or (url item ...) (RFC 5524).  Writes
-   its "* URLFETCH" response. */
-static void ua_urlfetch_one(struct imap_ctx *x, const struct imap_arg *a)
+/* One URLFETCH argument: a URL, or (url item ...) (RFC 5524), copied
+   out of the command so that the answer can wait for youju-authd. */
+struct ua_item {
+	char *url;
+	bool ext, body, binary, bps;
+	bool other;    /* the URL names another user: look the owner up */
+	char *owner;   /* then: the URL's user */
+	char *maildir; /* then: the owner's Maildir from authd, or NULL */
+};
+
+struct ua_fetch {
+	uint64_t conn_id;
+	char *tag;
+	char authd_socket[108];
+	struct ua_item *items;
+	size_t n;
+};
+
+static void ua_fetch_free(struct ua_fetch *f)
 {
-	const char *url = a->type == IMAP_ARG_LIST ? a->list[0].s : a->s;
-	bool ext = a->type == IMAP_ARG_LIST, body = false, binary = false,
-	     bps = false;
-	for (size_t i = 1; ext && i < a->n; i++) {
-		const char *k = a->list[i].s;
-		body |= strcasecmp(k, "BODY") == 0;
-		binary |= strcasecmp(k, "BINARY") == 0;
-		bps |= strcasecmp(k, "BODYPARTSTRUCTURE") == 0;
+	for (size_t i = 0; i < f->n; i++) {
+		free(f->items[i].url);
+		free(f->items[i].owner);
+		free(f->items[i].maildir);
 	}
+	free(f->items);
+	free(f->tag);
+	free(f);
+}
+
+/* Writes the "* URLFETCH" response of it. */
+static void ua_urlfetch_one(struct mra_conn *c, const struct imap_sess *s,
+			    const struct ua_item *it)
+{
 	struct buf data;
 	buf_init(&data, mra_srv.message_size_limit * 8 + 4096);
 	char maildir[4096];
 	struct imap_urlauth_url u;
 	struct imap_url pu;
-	int r = ua_verify(x->s, url, maildir, sizeof maildir, &u, &pu);
-	if (r == 0 && ext)
-		r = ua_fetch_ext(maildir, &pu, body, binary, bps, &data);
+	int r = ua_verify(s, it->url, it->maildir, maildir, sizeof maildir, &u,
+			  &pu);
+	if (r == 0 && it->ext)
+		r = ua_fetch_ext(maildir, &pu, it->body, it->binary, it->bps,
+				 &data);
 	else if (r == 0) {
 		struct buf text;
 		buf_init(&text, mra_srv.message_size_limit * 2 + 1024);
@@ -729,16 +750,63 @@ static void ua_urlfetch_one(struct imap_ctx *x, const struct imap_arg *a)
 						text.len);
 		buf_deinit(&text);
 	}
-	(void)mra_conn_write(x->c, "* URLFETCH ", 11);
-	ua_quoted(x->c, url);
+	(void)mra_conn_write(c, "* URLFETCH ", 11);
+	ua_quoted(c, it->url);
 	if (r == 0) {
-		(void)mra_conn_write(x->c, " ", 1);
-		(void)mra_conn_write(x->c, data.p, data.len);
+		(void)mra_conn_write(c, " ", 1);
+		(void)mra_conn_write(c, data.p, data.len);
 	} else {
-		(void)mra_conn_write(x->c, " NIL", 4);
+		(void)mra_conn_write(c, " NIL", 4);
 	}
-	(void)mra_conn_write(x->c, "\r\n", 2);
+	(void)mra_conn_write(c, "\r\n", 2);
 	buf_deinit(&data);
+}
+
+static void ua_fetch_answer(struct mra_conn *c, const struct imap_sess *s,
+			    const struct ua_fetch *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		ua_urlfetch_one(c, s, &f->items[i]);
+	imap_tagged(c, f->tag, "OK URLFETCH completed.");
+}
+
+/* On a pool thread: the other owners' Maildirs. */
+static void ua_fetch_lookup(void *ctx)
+{
+	struct ua_fetch *f = ctx;
+	for (size_t i = 0; i < f->n; i++) {
+		struct ua_item *it = &f->items[i];
+		if (!it->other)
+			continue;
+		/* one lookup per owner: later URLs of the same one share it */
+		for (size_t k = 0; k < i && it->maildir == NULL; k++)
+			if (f->items[k].other &&
+			    strcasecmp(f->items[k].owner, it->owner) == 0)
+				it->maildir = f->items[k].maildir
+						  ? xstrdup(f->items[k].maildir)
+						  : NULL;
+		if (it->maildir == NULL)
+			it->maildir =
+			    ua_lookup_maildir(f->authd_socket, it->owner);
+	}
+}
+
+/* On the loop: answer, and let the session go on (it may have gone). */
+static void ua_fetch_done(void *ctx)
+{
+	struct ua_fetch *f = ctx;
+	struct mra_conn *c = mra_conn_find(f->conn_id);
+	if (c != NULL && c->sess != NULL) {
+		c->paused = false;
+		ua_fetch_answer(c, c->sess, f);
+		mra_conn_kick(c);
+	}
+	ua_fetch_free(f);
+}
+
+static void ua_fetch_cancel(void *ctx)
+{
+	ua_fetch_free(ctx);
 }
 
 void imap_cmd_urlfetch(struct imap_ctx *x)
@@ -764,7 +832,43 @@ void imap_cmd_urlfetch(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD Invalid arguments.");
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		ua_urlfetch_one(x, &a[i]);
-	imap_tagged(x->c, x->cmd->tag, "OK URLFETCH completed.");
+	struct ua_fetch *f = xcalloc(1, sizeof *f);
+	f->conn_id = x->c->id;
+	f->tag = xstrdup(x->cmd->tag);
+	f->items = xcalloc(n, sizeof *f->items);
+	f->n = n;
+	bool lookup = false;
+	for (size_t i = 0; i < n; i++) {
+		struct ua_item *it = &f->items[i];
+		it->ext = a[i].type == IMAP_ARG_LIST;
+		it->url = xstrdup(it->ext ? a[i].list[0].s : a[i].s);
+		for (size_t k = 1; it->ext && k < a[i].n; k++) {
+			const char *w = a[i].list[k].s;
+			it->body |= strcasecmp(w, "BODY") == 0;
+			it->binary |= strcasecmp(w, "BINARY") == 0;
+			it->bps |= strcasecmp(w, "BODYPARTSTRUCTURE") == 0;
+		}
+		struct imap_urlauth_url u;
+		if (imap_urlauth_parse(it->url, &u) == 0 &&
+		    strcasecmp(u.owner, x->s->login_user) != 0 &&
+		    ua_access_ok(x->s, u.access)) {
+			it->other = lookup = true;
+			it->owner = xstrdup(u.owner);
+		}
+	}
+	int k = snprintf(f->authd_socket, sizeof f->authd_socket, "%s",
+			 mra_srv.authd_socket);
+	if (lookup && (k <= 0 || (size_t)k >= sizeof f->authd_socket ||
+		       mra_pool_submit(ua_fetch_lookup, ua_fetch_done,
+				       ua_fetch_cancel, f) < 0)) {
+		lookup = false; /* no lookup possible: those URLs are NIL */
+		for (size_t i = 0; i < n; i++)
+			f->items[i].other = false;
+	}
+	if (lookup) {
+		x->c->paused = true; /* like a LOGIN: input waits */
+		return;
+	}
+	ua_fetch_answer(x->c, x->s, f);
+	ua_fetch_free(f);
 }

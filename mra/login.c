@@ -194,6 +194,54 @@ static void mra_login_cancel(void *ctx)
 	mra_job_free(ctx);
 }
 
+/*
+ * Jobs of the pool: logins and other blocking authd lookups
+ * (mra_pool_submit).  Each carries its own cancel, as the pool has one
+ * cancel callback for all.
+ */
+struct mra_pool_job {
+	void (*job)(void *ctx);
+	void (*done)(void *ctx);
+	void (*cancel)(void *ctx);
+	void *ctx;
+};
+
+static void mra_pool_run(void *ctx)
+{
+	struct mra_pool_job *w = ctx;
+	w->job(w->ctx);
+}
+
+static void mra_pool_done(void *ctx)
+{
+	struct mra_pool_job *w = ctx;
+	void *inner = w->ctx;
+	void (*done)(void *) = w->done;
+	free(w);
+	done(inner);
+}
+
+static void mra_pool_cancel(void *ctx)
+{
+	struct mra_pool_job *w = ctx;
+	w->cancel(w->ctx);
+	free(w);
+}
+
+int mra_pool_submit(void (*job)(void *ctx), void (*done)(void *ctx),
+		    void (*cancel)(void *ctx), void *ctx)
+{
+	if (mra_login_wq == NULL)
+		return -1;
+	struct mra_pool_job *w = xcalloc(1, sizeof *w);
+	*w = (struct mra_pool_job){job, done, cancel, ctx};
+	if (workq_submit(mra_login_wq, mra_pool_run, mra_pool_done, w) < 0) {
+		free(w);
+		return -1;
+	}
+	return 0;
+}
+
 int mra_login_init(struct ev_loop *loop)
 {
 	mra_login_loop = loop;
@@ -202,7 +250,7 @@ int mra_login_init(struct ev_loop *loop)
 					   .threads = MRA_LOGIN_THREADS,
 					   .queue_max = MRA_LOGIN_QUEUE,
 					   .loop = loop,
-					   .cancel = mra_login_cancel,
+					   .cancel = mra_pool_cancel,
 					   .stack_size = 256 * 1024});
 	return 0;
 }
@@ -229,8 +277,8 @@ int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 	snprintf(job->authd_socket, sizeof job->authd_socket, "%s",
 		 mra_srv.authd_socket);
 	job->tls = c->tls_on;
-	if (workq_submit(mra_login_wq, mra_login_run, mra_login_done, job) <
-	    0) {
+	if (mra_pool_submit(mra_login_run, mra_login_done, mra_login_cancel,
+			    job) < 0) {
 		mra_job_free(job);
 		return -1;
 	}

@@ -166,6 +166,13 @@ bool mra_conn_plaintext_ok(const struct mra_conn *c);
    wiped by the worker.  Returns 0 or -1 (could not start). */
 int mra_login_start(struct mra_conn *c, const char *service, struct str user,
 		    struct str pass);
+/* Runs job(ctx) on a thread of the login pool (for blocking youju-authd
+   round trips besides logins: STYLE.md keeps them off the loop), then
+   done(ctx) on the loop; cancel(ctx) instead of both when the pool stops
+   first.  Returns 0, or -1 when the pool is full (ctx stays the
+   caller's). */
+int mra_pool_submit(void (*job)(void *ctx), void (*done)(void *ctx),
+		    void (*cancel)(void *ctx), void *ctx);
 /* Starts the login worker pool on the loop (in each worker process,
    after fork).  0 or -1. */
 int mra_login_init(struct ev_loop *loop);

@@ -2,13 +2,16 @@
  * DMARC evaluation (see dmarc.h).  RFC 7489 §6.6.3: the record of the
  * exact From: domain, else of its organizational domain; a DNS failure is
  * temperror (no policy applied); p= invalid or missing is a permerror
- * unless rua= exists (treated as p=none, §6.6.3 step 6).  pct= is
- * honoured as 100 (sampling would make delivery depend on chance).
+ * unless rua= exists (treated as p=none, §6.6.3 step 6).  pct= samples
+ * as §6.6.4 says: a failing message outside the pct% sample gets the
+ * next-lower policy (reject -> quarantine, quarantine -> none); pct=0 and
+ * pct=100 are deterministic.
  */
 #include "dmarc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,6 +29,29 @@ const char *dmarc_policy_name(enum dmarc_policy p)
 	return p == DMARC_P_REJECT	 ? "reject"
 	       : p == DMARC_P_QUARANTINE ? "quarantine"
 					 : "none";
+}
+
+unsigned dmarc_pct_parse(const char *v)
+{
+	unsigned n = 0;
+	size_t i = 0;
+	while (v[i] == ' ' || v[i] == '\t')
+		i++;
+	size_t start = i;
+	for (; v[i] >= '0' && v[i] <= '9' && i - start < 4; i++)
+		n = n * 10 + (unsigned)(v[i] - '0');
+	while (v[i] == ' ' || v[i] == '\t')
+		i++;
+	if (i == start || v[i] != '\0' || n > 100)
+		return 100;
+	return n;
+}
+
+enum dmarc_policy dmarc_disposition(enum dmarc_policy p, bool sampled)
+{
+	if (sampled)
+		return p;
+	return p == DMARC_P_REJECT ? DMARC_P_QUARANTINE : DMARC_P_NONE;
 }
 
 void dmarc_org_domain(const struct psl *l, const char *d, char *out,
@@ -132,6 +158,9 @@ void dmarc_check(const struct psl *l, const char *from_domain,
 	char rec[4096], org[256], v[256];
 	r->result = DMARC_NONE;
 	r->policy = DMARC_P_NONE;
+	r->pct = 100;
+	r->sampled = true;
+	r->disposition = DMARC_P_NONE;
 	snprintf(r->domain, sizeof(r->domain), "%s", from_domain);
 	dmarc_org_domain(l, from_domain, org, sizeof(org));
 	bool sub = false;
@@ -170,4 +199,12 @@ void dmarc_check(const struct psl *l, const char *from_domain,
 		pass = dk[i].result == DKIM_PASS &&
 		       aligned(l, dk[i].domain, from_domain, sdkim);
 	r->result = pass ? DMARC_PASS : DMARC_FAIL;
+	if (dkim_tag(rec, rl, "pct", v, sizeof(v)))
+		r->pct = dmarc_pct_parse(v);
+	if (!pass) {
+		/* §6.6.4: 0 and 100 without drawing */
+		r->sampled = r->pct >= 100 ||
+			     (r->pct > 0 && arc4random_uniform(100) < r->pct);
+		r->disposition = dmarc_disposition(r->policy, r->sampled);
+	}
 }

@@ -11,6 +11,7 @@
 #ifndef MTA_DMARC_H
 #define MTA_DMARC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "dkim_verify.h"
@@ -34,11 +35,27 @@ enum dmarc_policy {
 struct dmarc_eval {
 	enum dmarc_result result;
 	enum dmarc_policy policy; /* p=, or sp= for a subdomain */
-	char domain[256];	  /* header.from */
+	/* RFC 7489 §6.6.4: pct= (0..100, default 100); for a failing
+	   message, whether it fell in the pct% sample (always true at 100,
+	   never at 0), and the policy to apply: policy when sampled, the
+	   next-lower one (reject -> quarantine -> none) otherwise */
+	unsigned pct;
+	bool sampled;
+	enum dmarc_policy disposition;
+	char domain[256]; /* header.from */
 };
 
 const char *dmarc_result_name(enum dmarc_result r);
 const char *dmarc_policy_name(enum dmarc_policy p);
+
+/* The pct= value of a DMARC record's tag text: 0..100, or 100 when the
+   tag is missing or not a number in that range (RFC 7489 §6.3: default
+   100; an invalid value is ignored). */
+unsigned dmarc_pct_parse(const char *v);
+
+/* The policy a failing message gets (RFC 7489 §6.6.4): p when sampled,
+   else the next-lower one. */
+enum dmarc_policy dmarc_disposition(enum dmarc_policy p, bool sampled);
 
 /* The organizational domain of d into out (outsz), from the list l
    (NULL: the two-or-three-labels guess). */
@@ -46,7 +63,8 @@ void dmarc_org_domain(const struct psl *l, const char *d, char *out,
 		      size_t outsz);
 
 /* Evaluates DMARC for from_domain (lower case) given the DKIM results
-   and the SPF result for spf_domain; l as for dmarc_org_domain. */
+   and the SPF result for spf_domain; l as for dmarc_org_domain.  A
+   failing message with pct < 100 is sampled with arc4random. */
 void dmarc_check(const struct psl *l, const char *from_domain,
 		 const struct dkim_sig_result *dk, size_t ndk,
 		 enum spf_result spf, const char *spf_domain,

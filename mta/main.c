@@ -45,6 +45,7 @@
 #include "restrict.h"
 #include "sasl.h"
 #include "smtpd.h"
+#include "syncgroup.h"
 #include "tls.h"
 #include "workq.h"
 #include "xalloc.h"
@@ -248,6 +249,8 @@ static int srv_build(struct smtpd_server *srv, const struct conf *c,
 		}
 		if (srv->tls == NULL && !quiet)
 			log_warning("TLS disabled: %s: %s", cert, terr);
+		if (srv->tls != NULL && conf_bool(c, "smtpd_tls_ask_ccert"))
+			tls_server_ctx_ask_cert(srv->tls);
 	} else if (cert[0] != '\0' && !quiet) {
 		log_warning("TLS disabled: cannot read %s: %s", cert,
 			    strerror(errno));
@@ -739,6 +742,11 @@ int main(int argc, char **argv)
 	if (queue_setup(conf_str(conf, "queue_directory"),
 			conf_str(conf, "mail_owner"), err, sizeof(err)) < 0)
 		fatal("%s", err);
+	/* the smtpd process and the queue manager share flushes of the
+	   queue's file system (syncgroup.h) */
+	if (syncgroup_share(conf_str(conf, "queue_directory")) < 0)
+		log_warning("%s: no flushes shared between processes: %s",
+			    conf_str(conf, "queue_directory"), strerror(errno));
 	/* blocked before the first fork: a child dying at once must still
 	   be seen by sigtimedwait */
 	mta_master = (struct master){

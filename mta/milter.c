@@ -96,8 +96,10 @@ struct conn {
 
 void milter_result_deinit(struct milter_result *r)
 {
-	for (size_t i = 0; i < r->nops; i++)
+	for (size_t i = 0; i < r->nops; i++) {
 		free(r->ops[i].addr);
+		free(r->ops[i].args);
+	}
 	free(r->ops);
 	r->ops = NULL;
 	r->nops = 0;
@@ -331,6 +333,19 @@ static const char *macro_value(const struct milter_tx *tx, const char *name,
 		return tx->sasl_method ? tx->sasl_method : "";
 	if (strcmp(name, "{auth_authen}") == 0)
 		return tx->sasl_user ? tx->sasl_user : "";
+	if (strcmp(name, "{cert_subject}") == 0)
+		return tx->cert_subject ? tx->cert_subject : "";
+	if (strcmp(name, "{cert_issuer}") == 0)
+		return tx->cert_issuer ? tx->cert_issuer : "";
+	if (strcmp(name, "{auth_author}") == 0)
+		return tx->auth_author ? tx->auth_author : "";
+	if (strcmp(name, "{mail_mailer}") == 0)
+		return tx->mailer && tx->sender[0] != '\0'
+			   ? tx->mailer(tx->mailer_ctx, tx->sender)
+			   : "";
+	if (strcmp(name, "{rcpt_mailer}") == 0)
+		return tx->mailer && rcpt ? tx->mailer(tx->mailer_ctx, rcpt)
+					  : "";
 	if (strcmp(name, "{mail_addr}") == 0)
 		return tx->sender;
 	if (strcmp(name, "{mail_host}") == 0)
@@ -490,9 +505,25 @@ static void fold_crlf(char *v)
 }
 
 /* One envelope change into r->ops: the address with white space and
-   angle brackets taken off. */
-static int env_op(struct milter_result *r, char op, const char *d)
+   angle brackets taken off; for 'e' and '2' the ESMTP arguments that may
+   follow it (d holds n bytes, NUL-terminated). */
+static int env_op(const struct conn *c, struct milter_result *r, char op,
+		  const char *d, size_t dn)
 {
+	const char *args = "";
+	size_t al = 0, first = strlen(d);
+	if ((op == 'e' || op == '2') && first + 1 < dn) {
+		args = d + first + 1;
+		al = strnlen(args, dn - first - 1);
+		if (al > MILTER_ENV_ARGS_MAX) {
+			/* the change is made, its arguments dropped */
+			log_warning("%s: milter %s: ESMTP arguments of %zu "
+				    "bytes ignored",
+				    c->tx->queue_id, c->spec, al);
+			args = "";
+			al = 0;
+		}
+	}
 	if (r->nops >= MILTER_ENV_OPS_MAX)
 		return -1;
 	const char *a = d;
@@ -510,6 +541,7 @@ static int env_op(struct milter_result *r, char op, const char *d)
 	r->ops = xrealloc(r->ops, (r->nops + 1) * sizeof(*r->ops));
 	r->ops[r->nops].op = op == '2' ? '+' : op;
 	r->ops[r->nops].addr = xmemdup0(a, n);
+	r->ops[r->nops].args = xmemdup0(args, al);
 	r->nops++;
 	return 0;
 }
@@ -606,7 +638,7 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 					    : cmd == '-' ? A_DELRCPT
 					    : cmd == '+' ? A_ADDRCPT
 							 : A_ADDRCPT_PAR)) ||
-			    env_op(r, cmd, d) < 0)
+			    env_op(c, r, cmd, d, n) < 0)
 				goto bad;
 			break;
 		case 'q': /* quarantine */
@@ -885,6 +917,7 @@ void milter_run(const char *const *specs, size_t n,
 				r->ops[r->nops++] = one.ops[k];
 			} else {
 				free(one.ops[k].addr);
+				free(one.ops[k].args);
 			}
 		}
 		free(one.ops);

@@ -24,6 +24,9 @@
 #define MILTER_PACKET_MAX (1u << 20)
 /* Most envelope changes kept from one message (more: a protocol error). */
 #define MILTER_ENV_OPS_MAX 1000
+/* Longest ESMTP argument text of one envelope change (longer: the change
+   is made without them, logged). */
+#define MILTER_ENV_ARGS_MAX 1000
 
 /* The steps that carry macros, in libmilter's SMFIM_* numbering. */
 enum milter_stage {
@@ -66,6 +69,15 @@ struct milter_tx {
 	const char *sasl_method, *sasl_user;
 	const char *tls_version, *tls_cipher;
 	unsigned tls_bits;
+	/* {cert_subject}, {cert_issuer}: the common names of the client's
+	   certificate (smtpd_tls_ask_ccert); "" none */
+	const char *cert_subject, *cert_issuer;
+	const char *auth_author; /* {auth_author}: MAIL FROM's AUTH= */
+	/* {mail_mailer}, {rcpt_mailer}: the transport that delivers to an
+	   address ("virtual", "smtp"; "" unknown), asked only when a milter
+	   is to be sent one of them (NULL: never sent) */
+	const char *(*mailer)(void *ctx, const char *addr);
+	void *mailer_ctx;
 	const char *daemon_addr; /* the server's address ("" unknown) */
 	unsigned daemon_port;
 	const char *msg; /* queue form: LF line ends */
@@ -73,12 +85,14 @@ struct milter_tx {
 };
 
 /* One envelope change: 'e' change sender (addr "" is <>), '+' add
-   recipient (also for SMFIR_ADDRCPT_PAR; its ESMTP arguments are not
-   kept), '-' delete recipient.  addr is as the milter sent it with the
-   angle brackets and white space taken off. */
+   recipient (also for SMFIR_ADDRCPT_PAR), '-' delete recipient.  addr is
+   as the milter sent it with the angle brackets and white space taken
+   off; args the ESMTP arguments of SMFIR_CHGFROM and SMFIR_ADDRCPT_PAR
+   ("" none), as sent. */
 struct milter_env_op {
 	char op;
 	char *addr; /* owned */
+	char *args; /* owned */
 };
 
 struct milter_result {

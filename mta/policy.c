@@ -312,6 +312,20 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 			p->milter.macros[k] = p->milter_macros[k];
 		}
 	}
+	if (!failed && conf_find_param(tables(), "local_login_sender_maps")) {
+		char lerr[600];
+		p->local_login = local_login_new(
+		    conf_str(c, "local_login_sender_maps"),
+		    conf_str(
+			c, "empty_address_local_login_sender_maps_lookup_key"),
+		    conf_str(c, "myorigin"), o.recipient_delimiter, lerr,
+		    sizeof(lerr));
+		if (p->local_login == NULL) {
+			snprintf(err, errsz, "local_login_sender_maps: %s",
+				 lerr);
+			failed = true;
+		}
+	}
 	if (!failed && conf_find_param(tables(), "dkim_key_directory")) {
 		char derr[600];
 		if (dkim_keys_load(conf_str(c, "dkim_key_directory"), &p->dkim,
@@ -349,6 +363,7 @@ void policy_unref(struct smtpd_policy **pp)
 	map_free(&p->header_checks);
 	map_free(&p->body_checks);
 	sender_login_maps_free(&p->login_maps);
+	local_login_free(&p->local_login);
 	dkim_keys_free(&p->dkim);
 	psl_free(&p->psl);
 	for (int k = 0; k < MILTER_M_STAGES; k++)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "milter.h"
+#include "local_login.h"
 #include "psl.h"
 #include "restrict.h"
 #include "sender_login.h"
@@ -48,7 +49,10 @@ struct smtpd_policy {
 	bool auth_dkim, auth_spf, auth_dmarc;
 	bool spf_reject;    /* smtpd_spf_fail_action = reject */
 	bool dmarc_enforce; /* smtpd_dmarc_enforce */
-	struct psl *psl;    /* dmarc_public_suffix_list (owned), or NULL */
+	/* local_login_sender_maps (owned), or NULL: anyone may use any
+	   sender on the pickup socket */
+	struct local_login *local_login;
+	struct psl *psl; /* dmarc_public_suffix_list (owned), or NULL */
 	/* smtpd_milters, non_smtpd_milters (owned copies) */
 	char *milters[MILTER_MAX], *np_milters[MILTER_MAX];
 	size_t nmilters, nnp_milters;

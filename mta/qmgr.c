@@ -15,6 +15,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -471,21 +472,37 @@ static bool qmgr_route(struct qmgr_job *j, size_t rcpt, const char *addr,
 	return false;
 }
 
+/* The domain's answer is known for this message already. */
+static bool qmgr_domain_known(const struct qmgr_job *j, const char *domain)
+{
+	return j->dom_name != NULL && strcasecmp(j->dom_name, domain) == 0;
+}
+
+/* Remembers a domain's answer (status, transport column; NULL or empty:
+   none) for the rest of the message. */
+static void qmgr_domain_set(struct qmgr_job *j, const char *domain,
+			    enum authc_status st, const char *transport)
+{
+	free(j->dom_name);
+	free(j->dom_transport);
+	j->dom_name = xstrdup(domain);
+	j->dom_status = st;
+	j->dom_transport =
+	    st == AUTHC_OK && transport != NULL && transport[0] != '\0'
+		? xstrdup(transport)
+		: NULL;
+}
+
 /* LOOKUP domain, remembered for the rest of the message. */
 static enum authc_status qmgr_lookup_domain(struct qmgr_job *j,
 					    const char *domain)
 {
-	if (j->dom_name != NULL && strcasecmp(j->dom_name, domain) == 0)
+	if (qmgr_domain_known(j, domain))
 		return j->dom_status;
-	free(j->dom_name);
-	free(j->dom_transport);
-	j->dom_name = xstrdup(domain);
-	j->dom_transport = NULL;
 	struct authc_reply d = {0};
-	j->dom_status = authc_lookup_domain(j->q->cfg.authd_socket, domain, &d);
-	const char *tr = authc_get(&d, "TRANSPORT");
-	if (j->dom_status == AUTHC_OK && tr != NULL && tr[0] != '\0')
-		j->dom_transport = xstrdup(tr);
+	enum authc_status st =
+	    authc_lookup_domain(j->q->cfg.authd_socket, domain, &d);
+	qmgr_domain_set(j, domain, st, authc_get(&d, "TRANSPORT"));
 	authc_reply_free(&d);
 	return j->dom_status;
 }
@@ -525,29 +542,49 @@ static void qmgr_resolve(struct qmgr_job *j, size_t rcpt)
 	}
 	if (rs == ROUTE_FOUND && qmgr_route(j, rcpt, addr, &rt))
 		return;
+	struct authc_reply r = {0};
+	enum authc_status st = AUTHC_TEMPFAIL;
+	bool asked = false;
+	if (rs == ROUTE_NONE && !qmgr_domain_known(j, at + 1)) {
+		/* ask once: a found recipient's reply names its domain's
+		   transport column (DOMAIN_TRANSPORT), which is all the
+		   LOOKUP domain below was for; the domain is asked on its
+		   own only when the recipient was not found (hosted, or
+		   not?) or the reply lacks the field */
+		st = authc_lookup_rcpt(sock, addr, &r);
+		asked = true;
+		const char *dt =
+		    st == AUTHC_OK ? authc_get(&r, "DOMAIN_TRANSPORT") : NULL;
+		if (dt != NULL)
+			qmgr_domain_set(j, at + 1, AUTHC_OK, dt);
+	}
 	if (rs == ROUTE_NONE) {
 		enum authc_status ds = qmgr_lookup_domain(j, at + 1);
 		if (ds == AUTHC_TEMPFAIL) {
 			qmgr_defer_rcpt(j, rcpt, "4.3.0",
 					"temporary lookup failure");
+			authc_reply_free(&r);
 			return;
 		}
 		if (ds == AUTHC_NOTFOUND) {
 			qmgr_remote(j, rcpt, addr, NULL, NULL);
+			authc_reply_free(&r);
 			return;
 		}
 		/* ExtMan's column: junk in it must not stop local mail */
 		if (j->dom_transport != NULL) {
-			if (route_parse(j->dom_transport, &rt) < 0)
+			if (route_parse(j->dom_transport, &rt) < 0) {
 				log_warning("%s: domain %s: unusable transport "
 					    "\"%.100s\" ignored",
 					    j->id, at + 1, j->dom_transport);
-			else if (qmgr_route(j, rcpt, addr, &rt))
+			} else if (qmgr_route(j, rcpt, addr, &rt)) {
+				authc_reply_free(&r);
 				return;
+			}
 		}
 	}
-	struct authc_reply r = {0};
-	enum authc_status st = authc_lookup_rcpt(sock, addr, &r);
+	if (!asked)
+		st = authc_lookup_rcpt(sock, addr, &r);
 	if (st == AUTHC_TEMPFAIL) {
 		qmgr_defer_rcpt(j, rcpt, "4.3.0", "temporary lookup failure");
 		authc_reply_free(&r);
@@ -968,7 +1005,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 	}
 	if (left == 0) {
 		/* all done: the records would be unlinked with the file */
-		if (recycle_put(c->queue_dir, path, id, j.fd) < 0 &&
+		if (recycle_put(c->queue_dir, path, id, j.fd, (off_t)len) < 0 &&
 		    errno != ENOENT) {
 			log_error("%s: unlink: %s", id, strerror(errno));
 			/* the file stays: spare its recipients a repeat */
@@ -1019,19 +1056,30 @@ static bool qmgr_known(const struct qmgr *q, const char *id)
 	return false;
 }
 
-/* Called with the lock held. */
-static void qmgr_admit(struct qmgr *q, const char *id)
+/* Called with the lock held; true when id joined the pending list (the
+   caller wakes a delivery thread per admitted message after unlocking:
+   a thread woken under the lock would block on it at once). */
+static bool qmgr_admit(struct qmgr *q, const char *id)
 {
 	if (qmgr_draining || !qfile_is_id(id) || qmgr_known(q, id))
-		return;
+		return false;
 	if (q->npending + q->nbusy >= q->cfg.active_limit) {
 		q->need_rescan = true;
-		return;
+		return false;
 	}
 	size_t k = (q->head + q->npending) % q->cfg.active_limit;
 	memcpy(q->pending[k], id, QUEUE_ID_LEN + 1);
 	q->npending++;
-	pthread_cond_signal(&q->cond);
+	return true;
+}
+
+/* Wakes delivery threads for n admitted messages (lock not held). */
+static void qmgr_wake(struct qmgr *q, size_t n)
+{
+	if (n > 1)
+		pthread_cond_broadcast(&q->cond);
+	else if (n == 1)
+		pthread_cond_signal(&q->cond);
 }
 
 /* Admits every file of active/, oldest first. */
@@ -1046,11 +1094,13 @@ static void qmgr_scan_active(struct qmgr *q)
 		log_error("opendir %s: %s", dir, strerror(errno));
 		return;
 	}
+	size_t admitted = 0;
 	pthread_mutex_lock(&q->lock);
 	q->need_rescan = false;
 	for (size_t i = 0; i < n; i++)
-		qmgr_admit(q, names[i]);
+		admitted += qmgr_admit(q, names[i]);
 	pthread_mutex_unlock(&q->lock);
+	qmgr_wake(q, admitted);
 	qfile_ids_free(names, n);
 }
 
@@ -1128,16 +1178,24 @@ static void qmgr_inotify(struct qmgr *q, int fd)
 		ssize_t n = read(fd, ev, sizeof(ev));
 		if (n <= 0)
 			return;
+		size_t admitted = 0;
 		pthread_mutex_lock(&q->lock);
 		for (char *p = ev; p < ev + n;) {
 			struct inotify_event *e = (struct inotify_event *)p;
 			if (e->mask & IN_Q_OVERFLOW)
 				q->need_rescan = true;
 			else if (e->len > 0)
-				qmgr_admit(q, e->name);
+				admitted += qmgr_admit(q, e->name);
 			p += sizeof(*e) + e->len;
 		}
 		pthread_mutex_unlock(&q->lock);
+		qmgr_wake(q, admitted);
+		/* room for more events was left: the queue was drained
+		   (what comes later makes poll() report the fd again), so
+		   no read that can only say EAGAIN */
+		if ((size_t)n + sizeof(struct inotify_event) + NAME_MAX + 1 <=
+		    sizeof(ev))
+			return;
 	}
 }
 

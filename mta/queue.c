@@ -55,7 +55,8 @@ struct queue_file {
 	off_t size_off; /* where the size digits are */
 	off_t written;	/* bytes written to fd */
 	uint64_t msg_size;
-	uint32_t crc; /* of every byte written so far (qfile_crc32c) */
+	uint32_t crc;	/* of every byte written so far (qfile_crc32c) */
+	off_t old_size; /* a recycled file's old size (cut at commit) */
 	struct buf wbuf;
 };
 
@@ -176,7 +177,7 @@ struct queue_file *queue_file_create(const char *queue_dir, const char *id,
 	}
 	memcpy(qf->id, id, QUEUE_ID_LEN + 1);
 	/* a retired file's inode if there is one (recycle.h), else new */
-	qf->fd = recycle_take(queue_dir, qf->path);
+	qf->fd = recycle_take(queue_dir, qf->path, &qf->old_size);
 	if (qf->fd < 0)
 		qf->fd = open(qf->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			      0600);
@@ -288,6 +289,13 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		*error_r = "write queue file size";
 		goto fail;
 	}
+	/* a recycled file was overwritten in place: what is left of the
+	   old one goes before the file is named in active/ (the flush
+	   below covers the new size with the rest) */
+	if (qf->old_size > qf->written && ftruncate(qf->fd, qf->written) < 0) {
+		*error_r = "truncate queue file";
+		goto fail;
+	}
 	/* With the sync group, one flush after the rename covers the bytes
 	   and the name: a crash before it returns may leave the name with
 	   torn bytes, which the checksum (K and C records) turns into a
@@ -311,7 +319,7 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 	/* closed before its name appears in active/: the queue manager
 	   watches for IN_CLOSE_WRITE there too, and a close after the
 	   rename woke it a second time per message (a failure below
-	   retires the file by name; recycle_take truncates it) */
+	   retires the file by name) */
 	if (close(qf->fd) < 0) {
 		qf->fd = -1;
 		*error_r = "close queue file";
@@ -346,7 +354,9 @@ void queue_file_free(struct queue_file **pqf)
 	if (qf == NULL)
 		return;
 	if (!qf->committed && qf->path[0] != '\0' &&
-	    recycle_put(qf->dir, qf->path, qf->id, qf->fd) < 0 &&
+	    recycle_put(qf->dir, qf->path, qf->id, qf->fd,
+			qf->old_size > qf->written ? qf->old_size
+						   : qf->written) < 0 &&
 	    errno != ENOENT)
 		log_warning("%s: unlink %s: %s", qf->id, qf->path,
 			    strerror(errno));

@@ -5,7 +5,8 @@
  * name, and the loser's rename fails with ENOENT and tries the next.
  * Renames never replace (RENAME_NOREPLACE): two names of one inode can
  * only come from a crash, and then neither may be overwritten or
- * truncated.
+ * truncated.  Taken files are not truncated: the queue file writer
+ * (mta/queue.c) overwrites them and cuts the rest at commit.
  */
 #include "recycle.h"
 
@@ -108,7 +109,7 @@ static int next_name(const char *queue_dir, char *out)
 	return r;
 }
 
-int recycle_take(const char *queue_dir, const char *path)
+int recycle_take(const char *queue_dir, const char *path, off_t *size_r)
 {
 	char name[QFILE_ID_LEN + 1], src[RECYCLE_PATH_MAX];
 	for (int i = 0; i < RECYCLE_TRIES; i++) {
@@ -130,9 +131,12 @@ int recycle_take(const char *queue_dir, const char *path)
 		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 		struct stat st;
 		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-		    st.st_nlink == 1 &&
-		    (st.st_size == 0 || ftruncate(fd, 0) == 0))
+		    st.st_nlink == 1) {
+			/* not truncated: the writer overwrites the blocks in
+			   place and cuts what is left (recycle.h) */
+			*size_r = st.st_size;
 			return fd;
+		}
 		/* linked elsewhere too, or unusable: drop only our name */
 		int e = errno;
 		if (fd >= 0)
@@ -146,7 +150,8 @@ int recycle_take(const char *queue_dir, const char *path)
 	return -1;
 }
 
-int recycle_put(const char *queue_dir, const char *path, const char *id, int fd)
+int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
+		off_t size)
 {
 	char dst[RECYCLE_PATH_MAX];
 	pthread_mutex_lock(&rc.mu);
@@ -162,10 +167,12 @@ int recycle_put(const char *queue_dir, const char *path, const char *id, int fd)
 	pthread_mutex_unlock(&rc.mu);
 	if (room && rpath(dst, queue_dir, id) == 0 &&
 	    renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
-		/* its blocks are free at once; a crash before this leaves
-		   a full file in recycle/, which the taker truncates */
-		if (fd >= 0 && ftruncate(fd, 0) < 0) {
-			/* nothing lost: truncated again when taken */
+		/* a small file keeps its blocks for the next message; a
+		   large one frees them at once (a crash before this leaves
+		   it whole in recycle/: its taker overwrites and cuts it) */
+		if (fd >= 0 && (size < 0 || size > RECYCLE_KEEP_BYTES) &&
+		    ftruncate(fd, 0) < 0) {
+			/* nothing lost: only disk space, until taken */
 		}
 		return 0;
 	}

@@ -243,7 +243,11 @@ static void job_run(void *ctx)
 		smtpd_early_check(s, RESTRICT_HELO);
 		break;
 	case JOB_MAIL:
-		smtpd_early_check(s, RESTRICT_SENDER);
+		/* the pickup socket skips the restrictions (docs/mta.md) */
+		if (s->svc == SMTPD_SVC_PICKUP)
+			smtpd_pickup_login_check(s);
+		else
+			smtpd_early_check(s, RESTRICT_SENDER);
 		break;
 	case JOB_RCPT: {
 		struct dir_quota dq = {s->pol->mailbox_limit,
@@ -537,6 +541,7 @@ static void cmd_mail(struct session *s, struct str args)
 		return;
 	if (s->svc == SMTPD_SVC_PICKUP)
 		smtpd_pickup_qualify(s, s->mail.addr);
+	s->login_listed = false;
 	if (s->mail.has_size && cfg->size_limit > 0 &&
 	    s->mail.size > cfg->size_limit) {
 		char rep[] = "552 5.3.4 Message size exceeds fixed limit";
@@ -545,8 +550,9 @@ static void cmd_mail(struct session *s, struct str args)
 		memset(&s->mail, 0, sizeof(s->mail));
 		return;
 	}
-	if (!s->pol->delay_reject &&
-	    restrict_count(s->pol->stage[RESTRICT_SENDER]) > 0) {
+	if (smtpd_pickup_login_needed(s) ||
+	    (!s->pol->delay_reject &&
+	     restrict_count(s->pol->stage[RESTRICT_SENDER]) > 0)) {
 		if (!smtpd_job_submit(s, JOB_MAIL)) {
 			smtpd_reply_err(s, "451 4.3.0 Error: server busy");
 			memset(&s->mail, 0, sizeof(s->mail));

@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "local_login.h"
 #include "log.h"
+#include "policy.h"
 #include "xalloc.h"
 
 /* getpwuid_r's scratch space; entries larger than this are looked up as
@@ -185,4 +187,55 @@ int smtpd_pickup_received(const struct session *s, const char *date, char *out,
 	if (n < 0 || (size_t)n >= outsz)
 		return -1;
 	return n;
+}
+
+bool smtpd_pickup_login_needed(const struct session *s)
+{
+	return s->svc == SMTPD_SVC_PICKUP && s->pol->local_login != NULL &&
+	       !local_login_is_any(s->pol->local_login);
+}
+
+void smtpd_pickup_login_check(struct session *s)
+{
+	s->job_res = RESTRICT_DUNNO;
+	s->login_listed = false;
+	if (!smtpd_pickup_login_needed(s))
+		return;
+	enum local_login_result r = local_login_check(
+	    s->pol->local_login, s->peer_user, s->peer_uid, s->mail.addr);
+	char esc[SMTP_ADDR_MAX + 1];
+	log_escape(esc, sizeof(esc), s->mail.addr, strlen(s->mail.addr));
+	switch (r) {
+	case LOCAL_LOGIN_LISTED:
+		s->login_listed = true;
+		return;
+	case LOCAL_LOGIN_ANY:
+		return;
+	case LOCAL_LOGIN_DENIED:
+		s->job_res = RESTRICT_REJECT;
+		snprintf(s->job_reply, sizeof(s->job_reply),
+			 "553 5.7.1 <%s>: Sender address rejected: not owned "
+			 "by user %s",
+			 esc, s->peer_user);
+		log_warning("pickup: uid=%lu (%s) is not allowed to use sender "
+			    "address <%s> (local_login_sender_maps)",
+			    s->peer_uid, s->peer_user, esc);
+		return;
+	case LOCAL_LOGIN_TEMPFAIL:
+		break;
+	}
+	s->job_res = RESTRICT_REJECT;
+	snprintf(s->job_reply, sizeof(s->job_reply),
+		 "451 4.3.0 <%s>: Sender address rejected: Temporary lookup "
+		 "failure",
+		 esc);
+}
+
+bool smtpd_pickup_signable(struct session *s, const char *v, size_t len)
+{
+	if (!s->login_listed || !smtpd_pickup_login_needed(s))
+		return false;
+	return local_login_check_from(s->pol->local_login, s->peer_user,
+				      s->peer_uid, v,
+				      len) == LOCAL_LOGIN_LISTED;
 }

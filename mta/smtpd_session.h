@@ -92,6 +92,9 @@ struct session {
 	/* pickup (the sendmail command): the peer's SO_PEERCRED */
 	unsigned long peer_uid;
 	char peer_user[64];
+	/* local_login_sender_maps allowed the envelope sender by name
+	   (not by "*"): one condition of signing an ordinary user's mail */
+	bool login_listed;
 
 	struct mta_sasl *sasl;
 	char sasl_mech[32];
@@ -254,6 +257,17 @@ void smtpd_pickup_log_id(const struct session *s);
 void smtpd_pickup_vrfy(struct session *s, struct str args);
 void smtpd_pickup_vrfy_run(struct session *s);
 void smtpd_pickup_vrfy_finish(struct session *s);
+/* True when MAIL on the pickup socket must go through
+   smtpd_pickup_login_check (local_login_sender_maps is not static:*). */
+bool smtpd_pickup_login_needed(const struct session *s);
+/* local_login_sender_maps for the envelope sender (worker, JOB_MAIL):
+   s->job_res and s->job_reply set when it is refused (553, or 451 when
+   a table cannot be read); s->login_listed. */
+void smtpd_pickup_login_check(struct session *s);
+/* Whether an ordinary local user's message may be DKIM-signed (worker):
+   the envelope sender and every From: address (v[0..len)) allowed by
+   name in local_login_sender_maps. */
+bool smtpd_pickup_signable(struct session *s, const char *v, size_t len);
 /* Postfix's "Received: by host (youju, from userid N)\n\tid ID; date\n"
    into out (size outsz); returns its length, or -1 when it does not fit. */
 int smtpd_pickup_received(const struct session *s, const char *date, char *out,

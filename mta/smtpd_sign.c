@@ -20,12 +20,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "dir.h"
 #include "dkim.h"
 #include "dkim_sign.h"
 #include "dkim_verify.h"
 #include "dmarc.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_args.h"
 #include "policy.h"
 #include "sender_login.h"
 #include "smtp_parse.h"
@@ -208,8 +210,17 @@ static bool check_inbound(struct session *s, struct buf *ar)
 		rc |= buf_printf(ar, ";\n\tdmarc=%s",
 				 dmarc_result_name(dm.result));
 		if (dm.result == DMARC_PASS || dm.result == DMARC_FAIL)
-			rc |= buf_printf(ar, " (p=%s)",
+			rc |= buf_printf(ar, " (p=%s",
 					 dmarc_policy_name(dm.policy));
+		/* RFC 7489 §6.6.4 sampling: what was drawn and applied */
+		if (dm.result == DMARC_FAIL && dm.pct < 100)
+			rc |= buf_printf(ar, " pct=%u sampled=%s dis=%s",
+					 dm.pct, dm.sampled ? "yes" : "no",
+					 dmarc_policy_name(dm.disposition));
+		else if (dm.result == DMARC_PASS && dm.pct < 100)
+			rc |= buf_printf(ar, " pct=%u", dm.pct);
+		if (dm.result == DMARC_PASS || dm.result == DMARC_FAIL)
+			rc |= buf_append_char(ar, ')');
 		rc |= buf_printf(ar, " header.from=%s", from);
 	}
 	if (ar->len == empty)
@@ -221,8 +232,13 @@ static bool check_inbound(struct session *s, struct buf *ar)
 		 ndk ? dkim_result_name(dk[0].result) : "none",
 		 spf_result_name(spf), dmarc_result_name(dm.result),
 		 from[0] ? " header.from=" : "", from);
+	if (dm.result == DMARC_FAIL && dm.pct < 100)
+		log_info("%s: dmarc: p=%s pct=%u sampled=%s: applying %s",
+			 s->id, dmarc_policy_name(dm.policy), dm.pct,
+			 dm.sampled ? "yes" : "no",
+			 dmarc_policy_name(dm.disposition));
 	if (dm.result == DMARC_FAIL && p->dmarc_enforce &&
-	    dm.policy == DMARC_P_REJECT) {
+	    dm.disposition == DMARC_P_REJECT) {
 		s->job_res = RESTRICT_REJECT;
 		snprintf(s->job_reply, sizeof(s->job_reply),
 			 "550 5.7.1 Email rejected per DMARC policy for %s",
@@ -238,7 +254,7 @@ static bool check_inbound(struct session *s, struct buf *ar)
 		return false;
 	}
 	if (dm.result == DMARC_FAIL && p->dmarc_enforce &&
-	    dm.policy == DMARC_P_QUARANTINE) {
+	    dm.disposition == DMARC_P_QUARANTINE) {
 		/* delivered into the Junk folder (docs/delivery.md) */
 		rc = buf_printf(ar,
 				"X-Spam-Flag: YES\n"
@@ -253,12 +269,12 @@ static bool check_inbound(struct session *s, struct buf *ar)
 /*
  * The milters' envelope changes (SMFIR_CHGFROM, SMFIR_ADDRCPT,
  * SMFIR_ADDRCPT_PAR, SMFIR_DELRCPT), in the order they came, on the
- * session's envelope; then the queue file is made again with it, as
- * Postfix's cleanup rewrites its envelope records.  An address that does
- * not parse is skipped (logged); a recipient added twice is kept once; a
- * deleted one is matched without regard to case.  With no recipient
- * left, the message is discarded (logged).  False when the queue file
- * cannot be made again.
+ * session's envelope, with the ESMTP arguments milter_args.h keeps; then the
+ * queue file is made again with it, as Postfix's cleanup rewrites its envelope
+ * records.  An address that does not parse is skipped (logged); a recipient
+ * added twice is kept once; a deleted one is matched without regard to case.
+ * With no recipient left, the message is discarded (logged).  False when the
+ * queue file cannot be made again.
  */
 static bool apply_envelope(struct session *s, const struct milter_result *r)
 {
@@ -286,6 +302,7 @@ static bool apply_envelope(struct session *s, const struct milter_result *r)
 			log_info("%s: milter: change sender: <%s> -> <%s>",
 				 s->id, s->mail.addr, addr);
 			memcpy(s->mail.addr, addr, sizeof(s->mail.addr));
+			(void)milter_args_mail(s->id, o->args, &s->mail);
 		} else if (o->op == '+' && k == s->nrcpt) {
 			if (s->nrcpt == s->rcpt_cap) {
 				s->rcpt_cap = s->rcpt_cap ? s->rcpt_cap * 2 : 4;
@@ -294,6 +311,10 @@ static bool apply_envelope(struct session *s, const struct milter_result *r)
 			}
 			memset(&s->rcpts[s->nrcpt], 0, sizeof(*s->rcpts));
 			memcpy(s->rcpts[s->nrcpt].addr, addr, sizeof(addr));
+			(void)milter_args_rcpt(
+			    s->id, o->args, &s->rcpts[s->nrcpt].notify,
+			    s->rcpts[s->nrcpt].orcpt,
+			    sizeof(s->rcpts[s->nrcpt].orcpt));
 			s->nrcpt++;
 			log_info("%s: milter: add rcpt: <%s>", s->id, addr);
 		} else if (o->op == '-' && k < s->nrcpt) {
@@ -345,6 +366,25 @@ static unsigned sock_addr(int fd, bool peer, char *out, size_t outsz)
 	return 0;
 }
 
+/* {mail_mailer}, {rcpt_mailer}: the transport Postfix would name for an
+   address -- "virtual" for a hosted domain (a mailbox, an alias, or an
+   unknown name there), "smtp" for any other domain; "" (not sent) when
+   the directory cannot answer.  youju has no local(8) transport. */
+static const char *mailer_of(void *ctx, const char *addr)
+{
+	const struct session *s = ctx;
+	switch (dir_check_rcpt(s->srv->cfg.authd_socket, addr)) {
+	case DIR_RCPT_LOCAL:
+	case DIR_RCPT_UNKNOWN:
+		return "virtual";
+	case DIR_RCPT_REMOTE:
+		return "smtp";
+	case DIR_RCPT_TEMPFAIL:
+		break;
+	}
+	return "";
+}
+
 /* The milters of the session's kind; false when the message is refused,
    discarded or put on hold by them (s->job_res, s->tx set). */
 static bool run_milters(struct session *s)
@@ -366,6 +406,9 @@ static bool run_milters(struct session *s)
 		char caddr[NET_ADDR_MAX];
 		cport = sock_addr(s->fd, true, caddr, sizeof(caddr));
 	}
+	char csubj[256] = "", ciss[256] = "";
+	if (s->tls_on)
+		(void)tls_conn_peer_cn(s->tls, csubj, ciss, sizeof(csubj));
 	struct milter_tx tx = {
 	    .queue_id = s->id,
 	    .myhostname = s->srv->cfg.hostname,
@@ -381,6 +424,12 @@ static bool run_milters(struct session *s)
 	    .tls_version = s->tls_on ? tls_conn_version(s->tls) : "",
 	    .tls_cipher = s->tls_on ? tls_conn_cipher(s->tls) : "",
 	    .tls_bits = s->tls_on ? (unsigned)tls_conn_cipher_bits(s->tls) : 0,
+	    .cert_subject = csubj,
+	    .cert_issuer = ciss,
+	    /* Postfix keeps AUTH=<> as no value */
+	    .auth_author = strcmp(s->mail.auth, "<>") == 0 ? "" : s->mail.auth,
+	    .mailer = mailer_of,
+	    .mailer_ctx = s,
 	    .daemon_addr = daddr,
 	    .daemon_port = dport,
 	    .msg = s->msgbuf.p ? s->msgbuf.p : "",
@@ -439,9 +488,15 @@ bool smtpd_sign_run(struct session *s)
 	} else if (s->svc == SMTPD_SVC_PICKUP) {
 		/* root and the mail daemons' own user (the webmail, which
 		   submits as the logged-in user only) are trusted; other
-		   local users' mail goes out unsigned */
+		   local users' mail is signed only when
+		   local_login_sender_maps names both its envelope sender
+		   and its From: for them */
+		const char *v = NULL;
+		size_t vl = 0;
 		signable =
 		    s->peer_uid == 0 || s->peer_uid == (unsigned long)geteuid();
+		if (!signable && s->login_listed && from_field(s, &v, &vl) == 1)
+			signable = smtpd_pickup_signable(s, v, vl);
 	}
 	struct buf sig;
 	buf_init(&sig, 64 * 1024);

@@ -24,6 +24,18 @@
  * While a leader waits for the members, later requests wait for its flush
  * (their tickets are issued before it begins, so it covers them).
  *
+ * Across processes (syncgroup_share): the SMTP server and the queue
+ * manager flush the same file system, each with its own group.  A page
+ * shared by the processes the master forks counts the flushes begun and
+ * remembers the highest one that returned 0: a leader whose requests were
+ * all made before another process's flush began does not start its own,
+ * it waits for that one (a syncfs waits for every dirty page of the file
+ * system, whoever dirtied it) and takes its result.  Only successes are
+ * borrowed: after any failed flush (counted in the page) since this
+ * process's own last syncfs, it runs its own, which reports the error to
+ * its descriptor if it concerns it.  A flush whose process died in it is
+ * waited for at most SYNCGROUP_BORROW_MS.
+ *
  * Errors: since Linux 5.8 syncfs reports writeback errors on the file
  * system since the descriptor's last syncfs.  An error may belong to a
  * request that waited meanwhile (its pages were written back, and failed,
@@ -34,15 +46,34 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #define SYNCGROUP_DIR_MAX 4096
+/* the longest wait for another process's flush before running one's own
+   (a process killed inside syncfs never ends its flush) */
+#define SYNCGROUP_BORROW_MS 1000
+
+/* The page shared by the processes of one youju-mta (syncgroup_share). */
+struct sg_shared {
+	_Atomic uint64_t started; /* flushes begun; a flush's id is its count */
+	_Atomic uint64_t ok_max;  /* the highest id whose syncfs returned 0 */
+	_Atomic uint64_t failures; /* flushes whose syncfs returned -1 */
+	_Atomic uint32_t ends;	   /* futex word: bumped at every flush's end */
+	dev_t dev;		   /* the file system it is for */
+};
+
+static struct sg_shared *sg_sh;
 
 static struct {
 	pthread_mutex_t mu;
@@ -57,7 +88,11 @@ static struct {
 	int fd; /* the directory given to syncgroup_init, or -1 */
 	dev_t dev;
 	char dir[SYNCGROUP_DIR_MAX];
-	unsigned long long flushes;
+	unsigned long long flushes, borrowed;
+	struct sg_shared *sh; /* sg_sh when it is for this file system */
+	uint64_t issued_gen;  /* sh->started when the last ticket was issued */
+	uint64_t fails_base;  /* sh->failures before this process's last
+				 own syncfs began */
 } sg = {.mu = PTHREAD_MUTEX_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
 	.lead = PTHREAD_COND_INITIALIZER,
@@ -89,6 +124,10 @@ int syncgroup_init(const char *dir)
 			memcpy(sg.dir, dir, n + 1);
 			sg.dev = st.st_dev;
 			sg.fd = fd;
+			if (sg_sh != NULL && sg_sh->dev == st.st_dev) {
+				sg.sh = sg_sh;
+				sg.fails_base = atomic_load(&sg_sh->failures);
+			}
 		}
 	}
 	pthread_mutex_unlock(&sg.mu);
@@ -111,6 +150,71 @@ bool syncgroup_is_dir(const char *dir)
 	return r;
 }
 
+int syncgroup_share(const char *dir)
+{
+	struct stat st;
+	if (sg_sh != NULL)
+		return 0;
+	if (stat(dir, &st) < 0)
+		return -1;
+	void *p = mmap(NULL, sizeof(struct sg_shared), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -1;
+	struct sg_shared *sh = p; /* zero-filled by mmap */
+	sh->dev = st.st_dev;
+	sg_sh = sh;
+	return 0;
+}
+
+static void sg_futex_wait(_Atomic uint32_t *w, uint32_t seen, long ms)
+{
+	struct timespec ts = {ms / 1000, ms % 1000 * 1000000L};
+	/* not FUTEX_PRIVATE: the word is in a page shared by processes */
+	(void)syscall(SYS_futex, (uint32_t *)w, FUTEX_WAIT, seen, &ts, NULL, 0);
+}
+
+static void sg_futex_wake(_Atomic uint32_t *w)
+{
+	(void)syscall(SYS_futex, (uint32_t *)w, FUTEX_WAKE, INT_MAX, NULL, NULL,
+		      0);
+}
+
+static int64_t sg_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * True when a flush of another process that began after every request
+ * of this batch was made (sh->started was need or less then) returned 0,
+ * waiting for one that runs; false when none began since (or it failed,
+ * or any flush failed since this process's last own syncfs: fails), and
+ * this process must run its own.  Called without the lock.
+ */
+static bool sg_borrow(struct sg_shared *sh, uint64_t need, uint64_t fails)
+{
+	int64_t deadline = 0;
+	for (;;) {
+		uint32_t ends = atomic_load(&sh->ends);
+		if (atomic_load(&sh->failures) != fails)
+			return false;
+		if (atomic_load(&sh->ok_max) > need)
+			return atomic_load(&sh->failures) == fails;
+		if (atomic_load(&sh->started) <= need)
+			return false;
+		/* one began after our writes and runs: its end wakes us */
+		int64_t now = sg_mono_ms();
+		if (deadline == 0)
+			deadline = now + SYNCGROUP_BORROW_MS;
+		if (now >= deadline)
+			return false;
+		sg_futex_wait(&sh->ends, ends, deadline - now);
+	}
+}
+
 /* Called with the lock held: wakes the gathering leader once every
    member has asked. */
 static void sg_poke_leader(void)
@@ -128,6 +232,8 @@ int syncgroup_wait(void)
 		return -1;
 	}
 	uint64_t ticket = ++sg.issued;
+	if (sg.sh != NULL)
+		sg.issued_gen = atomic_load(&sg.sh->started);
 	bool member = sg_member;
 	if (member) {
 		sg.asking++;
@@ -164,11 +270,40 @@ int syncgroup_wait(void)
 		sg.busy = true;
 		uint64_t lo = sg.synced + 1, hi = sg.issued;
 		int fd = sg.fd;
-		sg.flushes++;
+		struct sg_shared *sh = sg.sh;
+		uint64_t need = sg.issued_gen, fails = sg.fails_base;
 		pthread_mutex_unlock(&sg.mu);
-		int rc = syncfs(fd);
-		int e = errno;
-		pthread_mutex_lock(&sg.mu);
+		int rc = 0, e = 0;
+		bool borrowed = sh != NULL && sg_borrow(sh, need, fails);
+		if (!borrowed) {
+			uint64_t base = 0, id = 0;
+			if (sh != NULL) {
+				base = atomic_load(&sh->failures);
+				id = atomic_fetch_add(&sh->started, 1) + 1;
+			}
+			rc = syncfs(fd);
+			e = errno;
+			if (sh != NULL) {
+				if (rc < 0) {
+					atomic_fetch_add(&sh->failures, 1);
+				} else {
+					uint64_t m = atomic_load(&sh->ok_max);
+					while (m < id &&
+					       !atomic_compare_exchange_weak(
+						   &sh->ok_max, &m, id))
+						;
+				}
+				atomic_fetch_add(&sh->ends, 1);
+				sg_futex_wake(&sh->ends);
+			}
+			pthread_mutex_lock(&sg.mu);
+			sg.flushes++;
+			if (sh != NULL && rc == 0)
+				sg.fails_base = base;
+		} else {
+			pthread_mutex_lock(&sg.mu);
+			sg.borrowed++;
+		}
 		if (rc < 0) {
 			/* also the tickets that waited meanwhile (above) */
 			if (sg.err_hi == 0 || lo < sg.err_lo)
@@ -224,7 +359,7 @@ void syncgroup_stats(unsigned long long *flushes_r,
 		     unsigned long long *requests_r)
 {
 	pthread_mutex_lock(&sg.mu);
-	*flushes_r = sg.flushes;
+	*flushes_r = sg.flushes + sg.borrowed;
 	*requests_r = (unsigned long long)sg.issued;
 	pthread_mutex_unlock(&sg.mu);
 }

@@ -17,6 +17,18 @@
 #include <sys/types.h>
 
 /*
+ * Lets the processes forked after this call share flushes of the file
+ * system holding dir: each still has its own group, but a leader whose
+ * requests were all made before another process's flush began waits for
+ * that flush instead of starting one (only a flush that returned 0 is
+ * taken; see syncgroup.c).  Called once by the parent before it forks
+ * (youju-mta's master: the SMTP server and the queue manager); a group
+ * set up on another file system flushes alone.  0, or -1 with errno (the
+ * processes then flush alone).
+ */
+int syncgroup_share(const char *dir);
+
+/*
  * Sets the group's file system to the one holding dir (opened and kept
  * open for the process's life).  The first call wins; later calls with
  * any dir return 0 and change nothing.  -1 with errno when dir cannot be
@@ -56,7 +68,8 @@ void syncgroup_enter(void);
 void syncgroup_leave(void);
 void syncgroup_set_delay(unsigned ms);
 
-/* Flushes and requests so far (for logs and tests). */
+/* Flushes and requests so far (for logs and tests); a flush of another
+   process waited for counts as one. */
 void syncgroup_stats(unsigned long long *flushes_r,
 		     unsigned long long *requests_r);
 

@@ -66,6 +66,13 @@ int wm_compose_sanitize(struct http_req *req, const char *html, size_t len,
 			struct buf *out);
 
 /*
+ * Sanitized HTML h (hl bytes) copied into out with every <img> that has
+ * no src (a remote image blocked, an unknown cid:) replaced by its alt
+ * text.  Returns how many were replaced, or -1 (out full).
+ */
+int wm_html_drop_empty_images(const char *h, size_t hl, struct buf *out);
+
+/*
  * Plain text for the text/plain alternative of sanitized HTML h (n
  * bytes): blocks and <br> as line breaks, list items as "* ", quotes as
  * "> " lines, a link's address after its text, entities decoded.

@@ -160,6 +160,69 @@ static int data_images(struct http_req *req, const char *h, size_t hl,
 	return buf_append(out, p, (size_t)(end - p));
 }
 
+/* The value of attribute name (" name=\"") inside tag [t, e), or NULL;
+ *len_r its length (still escaped, as the serializer wrote it). */
+static const char *img_attr(const char *t, const char *e, const char *name,
+			    size_t *len_r)
+{
+	size_t nl = strlen(name);
+	for (const char *p = t; p + nl + 3 <= e; p++) {
+		if (p[0] != ' ' || memcmp(p + 1, name, nl) != 0 ||
+		    p[1 + nl] != '=' || p[2 + nl] != '"')
+			continue;
+		const char *v = p + 3 + nl;
+		const char *q = memchr(v, '"', (size_t)(e - v));
+		if (q == NULL)
+			return NULL;
+		*len_r = (size_t)(q - v);
+		return v;
+	}
+	return NULL;
+}
+
+/*
+ * An image the sanitizer left without a source (a remote image blocked,
+ * an unknown cid:) would be sent as an empty <img data-youju-blocked>:
+ * h (sanitized) is copied into out with each such element replaced by
+ * its alt text.  The sanitizer's serializer writes every attribute as
+ * name="value" with & < > " escaped, so a tag ends at the first '>' and
+ * an escaped alt value is already valid text.  Returns how many were
+ * replaced, or -1 (out full).
+ */
+int wm_html_drop_empty_images(const char *h, size_t hl, struct buf *out)
+{
+	const char *p = h, *end = h + hl;
+	int dropped = 0;
+	for (;;) {
+		const char *s = memmem(p, (size_t)(end - p), "<img", 4);
+		if (s == NULL)
+			break;
+		const char *gt = memchr(s, '>', (size_t)(end - s));
+		if (gt == NULL)
+			break;
+		size_t al = 0, sl = 0;
+		if (s + 4 < gt && s[4] != ' ') { /* not an img element */
+			if (buf_append(out, p, (size_t)(s + 4 - p)) < 0)
+				return -1;
+			p = s + 4;
+			continue;
+		}
+		if (buf_append(out, p, (size_t)(s - p)) < 0)
+			return -1;
+		if (img_attr(s, gt, "src", &sl) != NULL && sl > 0) {
+			if (buf_append(out, s, (size_t)(gt + 1 - s)) < 0)
+				return -1;
+		} else {
+			const char *alt = img_attr(s, gt, "alt", &al);
+			if (alt != NULL && buf_append(out, alt, al) < 0)
+				return -1;
+			dropped++;
+		}
+		p = gt + 1;
+	}
+	return buf_append(out, p, (size_t)(end - p)) < 0 ? -1 : dropped;
+}
+
 int wm_compose_sanitize(struct http_req *req, const char *html, size_t len,
 			struct wm_upload *inl, size_t *n, uint64_t *left,
 			struct buf *out)
@@ -173,15 +236,30 @@ int wm_compose_sanitize(struct http_req *req, const char *html, size_t len,
 	if (clean(req, html, len, t, &first) < 0)
 		goto out;
 	const char *h = first.p != NULL ? first.p : "";
-	if (memmem(h, first.len, DATA_SRC, strlen(DATA_SRC)) == NULL) {
+	if (memmem(h, first.len, DATA_SRC, strlen(DATA_SRC)) != NULL) {
+		if (data_images(req, h, first.len, inl, n, left, &again) < 0)
+			goto out;
+		/* the edited markup through the sanitizer once more: what
+		   is sent is always its output */
+		cidtab_fill(t, inl, *n);
+		buf_reset(&first);
+		if (clean(req, again.p != NULL ? again.p : "", again.len, t,
+			  &first) < 0)
+			goto out;
+		h = first.p != NULL ? first.p : "";
+	}
+	/* no image without a source is sent (a blocked remote one, a
+	   data: image that was not one): its alt text instead */
+	buf_reset(&again);
+	int dropped = wm_html_drop_empty_images(h, first.len, &again);
+	if (dropped < 0) {
+		webjson_error(req, 400, "invalid", "html: too big", "html");
+		goto out;
+	}
+	if (dropped == 0) {
 		rc = buf_append(out, h, first.len);
 		goto out;
 	}
-	if (data_images(req, h, first.len, inl, n, left, &again) < 0)
-		goto out;
-	/* the edited markup through the sanitizer once more: what is
-	   sent is always its output */
-	cidtab_fill(t, inl, *n);
 	rc = clean(req, again.p != NULL ? again.p : "", again.len, t, out);
 out:
 	buf_deinit(&first);

@@ -34,7 +34,8 @@ struct reattach {
 	json_t *atts, *inl;
 	struct htmlsan_cid cids[WM_INLINE_MAX];
 	size_t ncids;
-	int err; /* 0, or the HTTP status to reply */
+	int err;	  /* 0, or the HTTP status to reply */
+	bool inline_only; /* only the images the HTML shows (a reply) */
 };
 
 /* The media type of p lower-cased ("message/rfc822" for a message);
@@ -100,7 +101,7 @@ static void take(struct reattach *r, const struct mime_part *p)
 	buf_init(&data, WM_MESSAGE_MAX);
 	char type[200];
 	type_of(p, type, sizeof type);
-	if (part_data(r->msg, p, &data) < 0 || data.len > r->left) {
+	if (part_data(r->msg, p, &data) < 0) {
 		r->err = 413;
 		buf_deinit(&data);
 		goto out;
@@ -116,6 +117,15 @@ static void take(struct reattach *r, const struct mime_part *p)
 	bool inline_img = img != NULL && cl > 0 && cl < 998 &&
 			  !(p->disposition != NULL &&
 			    strcasecmp(p->disposition, "attachment") == 0);
+	if (r->inline_only && !inline_img) { /* a reply: no files */
+		buf_deinit(&data);
+		goto out;
+	}
+	if (data.len > r->left) {
+		r->err = 413;
+		buf_deinit(&data);
+		goto out;
+	}
 	size_t count =
 	    inline_img ? json_array_size(r->inl) : json_array_size(r->atts);
 	if (count >= (inline_img ? WM_INLINE_MAX : REATTACH_MAX)) {
@@ -210,12 +220,20 @@ static bool has_header(const char *hdr, size_t len, const char *name)
 void wm_reattach(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
-	static const char *const allowed[] = {"folder", "uid", NULL};
+	static const char *const allowed[] = {"folder", "uid", "inline_only",
+					      NULL};
 	json_t *in = webjson_request(req);
 	if (in == NULL)
 		return;
 	const char *folder = NULL;
 	int64_t uid = 0;
+	json_t *io = json_object_get(in, "inline_only");
+	if (io != NULL && !json_is_boolean(io)) {
+		webjson_error(req, 400, "invalid", "true or false",
+			      "inline_only");
+		json_decref(in);
+		return;
+	}
 	if (webjson_only(req, in, allowed) < 0 ||
 	    webjson_get_str(req, in, "folder", true, 1000, &folder) < 0 ||
 	    webjson_get_int(req, in, "uid", true, 1, UINT32_MAX, &uid) < 0) {
@@ -239,7 +257,8 @@ void wm_reattach(struct http_req *req)
 			       .msg = msg.p,
 			       .left = wm->message_size_limit,
 			       .atts = json_array(),
-			       .inl = json_array()};
+			       .inl = json_array(),
+			       .inline_only = io != NULL && json_is_true(io)};
 	take(r, root);
 	json_t *o = json_object();
 	if (r->err != 0) {

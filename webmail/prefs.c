@@ -15,8 +15,11 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "compose.h"
 #include "file.h"
+#include "htmlsan.h"
 #include "log.h"
+#include "msghtml.h"
 #include "reading.h"
 #include "str.h"
 #include "webjson.h"
@@ -124,6 +127,12 @@ static bool apply(struct wm_prefs *p, const char *k, const char *v,
 		if (!text_ok(v, true) || strlen(v) > WM_SIGNATURE_MAX)
 			return false;
 		set_str(p->signature, sizeof p->signature, v);
+	} else if (!extmail && strcmp(k, "signature_html") == 0) {
+		/* written sanitized by PUT /api/prefs; a hand-edited file
+		   is sanitized again where the HTML is used (compose) */
+		if (!text_ok(v, true) || strlen(v) > WM_SIGNATURE_HTML_MAX)
+			return false;
+		set_str(p->signature_html, sizeof p->signature_html, v);
 	} else {
 		return false;
 	}
@@ -135,7 +144,7 @@ size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 {
 	size_t applied = 0;
 	const char *s = text, *end = text + len;
-	char key[64], val[WM_SIGNATURE_MAX * 2 + 2];
+	char key[64], val[WM_SIGNATURE_HTML_MAX + 2];
 	while (s < end) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *le = nl != NULL ? nl : end;
@@ -245,6 +254,8 @@ static json_t *prefs_json(const struct wm_prefs *p)
 	json_object_set_new(o, "prefer_html", json_boolean(p->prefer_html));
 	json_object_set_new(o, "lang", json_string(p->lang));
 	json_object_set_new(o, "signature", json_string(p->signature));
+	json_object_set_new(o, "signature_html",
+			    json_string(p->signature_html));
 	json_object_set_new(o, "local_charset", json_string(p->local_charset));
 	return o;
 }
@@ -271,6 +282,97 @@ static int put_kv(struct buf *b, const char *k, const char *v)
 	return rc < 0 || buf_append_char(b, '\n') < 0 ? -1 : 0;
 }
 
+/*
+ * "signature_html" of PUT /api/prefs: the settings' HTML editor's markup
+ * through lib/htmlsan (as a message written in compose: no script,
+ * remote images or anything else the reader drops; an image left without
+ * a source goes), stored in p with its text form as p->signature (the
+ * text alternative, used in plain-text compose and as ExtMail's text).
+ * "" removes the HTML form.  0, or -1 after replying 400.
+ */
+static int signature_html(struct http_req *req, json_t *in, struct wm_prefs *p)
+{
+	json_t *v = json_object_get(in, "signature_html");
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > WM_TEXT_MAX ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
+		webjson_error(req, 400, "invalid", "bad value",
+			      "signature_html");
+		return -1;
+	}
+	p->signature_html[0] = '\0';
+	if (json_string_length(v) == 0)
+		return 0;
+	struct buf clean, kept, text;
+	buf_init(&clean, WM_TEXT_MAX);
+	buf_init(&kept, WM_TEXT_MAX);
+	buf_init(&text, WM_TEXT_MAX);
+	int rc = -1;
+	const char *why = "bad value";
+	if (wm_html_clean(json_string_value(v), json_string_length(v), NULL, 0,
+			  &clean, NULL) != HTMLSAN_OK) {
+		why = "the HTML cannot be used";
+		goto out;
+	}
+	const char *h = clean.p != NULL ? clean.p : "";
+	size_t hl = clean.len;
+	if (wm_html_drop_empty_images(h, hl, &kept) > 0) {
+		buf_reset(&clean);
+		if (wm_html_clean(kept.p != NULL ? kept.p : "", kept.len, NULL,
+				  0, &clean, NULL) != HTMLSAN_OK) {
+			why = "the HTML cannot be used";
+			goto out;
+		}
+		h = clean.p != NULL ? clean.p : "";
+		hl = clean.len;
+	}
+	wm_html_plain(h, hl, &text);
+	/* the editor writes a space it must keep (the "-- " line) as a
+	   no-break space: a space in the text form */
+	size_t o = 0;
+	for (size_t i = 0; i < text.len; i++) {
+		if (i + 1 < text.len && (unsigned char)text.p[i] == 0xc2 &&
+		    (unsigned char)text.p[i + 1] == 0xa0) {
+			text.p[o++] = ' ';
+			i++;
+		} else
+			text.p[o++] = text.p[i];
+	}
+	text.len = o;
+	/* the text form without the trailing line breaks of the blocks */
+	while (text.len > 0 &&
+	       (text.p[text.len - 1] == '\n' || text.p[text.len - 1] == ' '))
+		text.len--;
+	if (hl > WM_SIGNATURE_HTML_MAX || text.len > WM_SIGNATURE_MAX) {
+		why = "too long";
+		goto out;
+	}
+	/* one line break kept per line (the file's \n), no other control */
+	for (size_t i = 0; i < hl; i++)
+		if ((unsigned char)h[i] < 0x20 && h[i] != '\n' && h[i] != '\t')
+			goto out;
+	for (size_t i = 0; i < text.len; i++)
+		if (text.p[i] == '\r')
+			text.p[i] = ' ';
+	if (hl > 0 && text.len == 0 && memmem(h, hl, "<img", 4) == NULL)
+		hl = 0; /* an empty editor: no signature */
+	memcpy(p->signature_html, h, hl);
+	p->signature_html[hl] = '\0';
+	memcpy(p->signature, text.p != NULL ? text.p : "", text.len);
+	p->signature[text.len] = '\0';
+	if (!text_ok(p->signature, true))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		webjson_error(req, 400, "invalid", why, "signature_html");
+	buf_deinit(&clean);
+	buf_deinit(&kept);
+	buf_deinit(&text);
+	return rc;
+}
+
 /* PUT /api/prefs {any of the fields}: the fields given replace the
    stored ones; every field is checked, the first bad one named (400). */
 void wm_prefs_put(struct http_req *req)
@@ -280,9 +382,9 @@ void wm_prefs_put(struct http_req *req)
 	if (in == NULL)
 		return;
 	static const char *const allowed[] = {
-	    "name",	 "page_size",	  "timezone",	 "sort",
-	    "order",	 "delete_mode",	  "prefer_html", "lang",
-	    "signature", "local_charset", NULL};
+	    "name",	 "page_size",	  "timezone",	    "sort",
+	    "order",	 "delete_mode",	  "prefer_html",    "lang",
+	    "signature", "local_charset", "signature_html", NULL};
 	struct wm_prefs p;
 	char lock[4300];
 	lock[0] = '\0';
@@ -325,6 +427,11 @@ void wm_prefs_put(struct http_req *req)
 			goto out;
 		}
 	}
+	/* a text signature alone replaces the HTML form too */
+	if (json_object_get(in, "signature") != NULL)
+		p.signature_html[0] = '\0';
+	if (signature_html(req, in, &p) < 0)
+		goto out;
 	int64_t ps;
 	int rc = webjson_get_int(req, in, "page_size", false, 0,
 				 WM_PAGE_SIZE_MAX, &ps);
@@ -361,6 +468,8 @@ void wm_prefs_put(struct http_req *req)
 	w |= put_kv(&b, "prefer_html", p.prefer_html ? "1" : "0");
 	w |= put_kv(&b, "lang", p.lang);
 	w |= put_kv(&b, "signature", p.signature);
+	if (p.signature_html[0] != '\0')
+		w |= put_kv(&b, "signature_html", p.signature_html);
 	w |= put_kv(&b, "local_charset", p.local_charset);
 	/* the remote-image senders (remoteimg.c) are kept as they are */
 	w |= wm_remoteimg_carry(me->acct.maildir, &b);

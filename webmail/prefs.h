@@ -14,8 +14,10 @@
 #define WM_PREFS_FILE	 "youju-webmail.cf"
 #define WM_PREFS_MAX	 (64u * 1024)
 #define WM_SIGNATURE_MAX 4000
-#define WM_PAGE_SIZE_MIN 5
-#define WM_PAGE_SIZE_MAX 200
+/* the signature's HTML form (sanitized) */
+#define WM_SIGNATURE_HTML_MAX 16000
+#define WM_PAGE_SIZE_MIN      5
+#define WM_PAGE_SIZE_MAX      200
 
 struct wm_prefs {
 	char name[256];	    /* display name, "" = authd's NAME */
@@ -30,6 +32,9 @@ struct wm_prefs {
 	   ("" off; reading.c wm_local_charsets) */
 	char local_charset[24];
 	char signature[WM_SIGNATURE_MAX + 1];
+	/* its HTML form, lib/htmlsan's output ("" none: the text is the
+	   signature in HTML compose too) */
+	char signature_html[WM_SIGNATURE_HTML_MAX + 1];
 };
 
 /*

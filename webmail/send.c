@@ -34,6 +34,8 @@
 #define ADDR_MAX 254
 /* attachments of one message */
 #define ATT_MAX 20
+/* messages forwarded as attachments in one message */
+#define FWD_MAX 20
 
 /* Copies the address of "Name <a@b>" or "a@b" into out; false when it is
    not a plain address (no spaces, quotes, brackets or controls). */
@@ -416,7 +418,8 @@ static int attached_message(struct http_req *req, json_t *v, struct buf *out)
 	    !json_is_string(fv) || !json_is_integer(uv) ||
 	    json_integer_value(uv) < 1 || json_integer_value(uv) > UINT32_MAX) {
 		webjson_error(req, 400, "invalid",
-			      "attach_message: {\"folder\", \"uid\"}",
+			      "attach_message: {\"folder\", \"uid\"} or a "
+			      "list of them",
 			      "attach_message");
 		return -1;
 	}
@@ -446,6 +449,39 @@ out:
 	buf_deinit(&raw);
 	maildir_folder_free(&f);
 	return rc;
+}
+
+/* "attach_message": one {"folder", "uid"} or a list of up to FWD_MAX
+   (several messages forwarded as attachments, as ExtMail and Roundcube
+   do), each read into fwd[*n].  Their sizes together stay under limit.
+   0, or -1 after replying. */
+static int attached_messages(struct http_req *req, json_t *v, struct buf *fwd,
+			     size_t *n, uint64_t limit)
+{
+	size_t count = json_is_array(v) ? json_array_size(v) : 1;
+	if (count == 0 || count > FWD_MAX) {
+		webjson_error(req, 400, "invalid",
+			      "attach_message: 1 to 20 messages",
+			      "attach_message");
+		return -1;
+	}
+	uint64_t total = 0;
+	for (size_t k = 0; k < count; k++) {
+		json_t *e = json_is_array(v) ? json_array_get(v, k) : v;
+		buf_init(&fwd[*n], WM_MESSAGE_MAX + WM_MESSAGE_MAX / 8);
+		(*n)++;
+		if (attached_message(req, e, &fwd[*n - 1]) < 0)
+			return -1;
+		total += fwd[*n - 1].len;
+		if (total > limit) {
+			webjson_error(req, 413, "too_large",
+				      "the messages are larger than the "
+				      "server accepts",
+				      "attach_message");
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -496,8 +532,8 @@ static void compose(struct http_req *req, bool draft)
 	buf_init(&wire, 0);
 	const char *subject = "", *irt = NULL, *refs = NULL;
 	int64_t draft_uid = 0;
-	struct buf fwd;
-	buf_init(&fwd, WM_MESSAGE_MAX + WM_MESSAGE_MAX / 8);
+	struct buf fwd[FWD_MAX];
+	size_t nfwd = 0;
 	json_t *fw = json_object_get(in, "attach_message");
 	json_t *tv = json_object_get(in, "text");
 	json_t *hv = json_object_get(in, "html");
@@ -517,7 +553,7 @@ static void compose(struct http_req *req, bool draft)
 		goto out;
 	}
 	if (fw != NULL && !json_is_null(fw) &&
-	    attached_message(req, fw, &fwd) < 0)
+	    attached_messages(req, fw, fwd, &nfwd, wm->message_size_limit) < 0)
 		goto out;
 	if (tv != NULL &&
 	    (!json_is_string(tv) || json_string_length(tv) > WM_TEXT_MAX)) {
@@ -744,7 +780,7 @@ static void compose(struct http_req *req, bool draft)
 				me->acct.user);
 	char boundary[80];
 	snprintf(boundary, sizeof boundary, "=_youju_%.24s", rnd);
-	bool multi = nups > 0 || fwd.len > 0;
+	bool multi = nups > 0 || nfwd > 0;
 	if (multi)
 		r |= buf_printf(&msg,
 				"Content-Type: multipart/mixed;\r\n"
@@ -763,19 +799,25 @@ static void compose(struct http_req *req, bool draft)
 	buf_deinit(&ltext);
 	for (size_t i = 0; i < nups; i++)
 		r |= attachment_part(&msg, boundary, &ups[i]);
-	if (fwd.len > 0) {
-		/* forward as attachment (RFC 2046 §5.2.1: 7bit or 8bit) */
+	for (size_t k = 0; k < nfwd; k++) {
+		/* forward as attachment (RFC 2046 §5.2.1: 7bit or 8bit);
+		   several are forwarded-1.eml, forwarded-2.eml ... */
+		const struct buf *fb = &fwd[k];
 		bool eight = false;
-		for (size_t i = 0; i < fwd.len && !eight; i++)
-			eight = (unsigned char)fwd.p[i] >= 0x80;
+		for (size_t i = 0; i < fb->len && !eight; i++)
+			eight = (unsigned char)fb->p[i] >= 0x80;
+		char fname[40] = "forwarded.eml";
+		if (nfwd > 1)
+			snprintf(fname, sizeof fname, "forwarded-%zu.eml",
+				 k + 1);
 		r |= buf_printf(&msg,
 				"--%s\r\nContent-Type: message/rfc822\r\n"
 				"Content-Disposition: attachment; "
-				"filename=\"forwarded.eml\"\r\n%s\r\n",
-				boundary,
+				"filename=\"%s\"\r\n%s\r\n",
+				boundary, fname,
 				eight ? "Content-Transfer-Encoding: 8bit\r\n"
 				      : "");
-		r |= buf_append(&msg, fwd.p, fwd.len);
+		r |= buf_append(&msg, fb->p != NULL ? fb->p : "", fb->len);
 	}
 	if (multi)
 		r |= buf_printf(&msg, "--%s--\r\n", boundary);
@@ -855,7 +897,8 @@ out:
 	buf_deinit(&bcc);
 	buf_deinit(&msg);
 	buf_deinit(&wire);
-	buf_deinit(&fwd);
+	for (size_t k = 0; k < nfwd; k++)
+		buf_deinit(&fwd[k]);
 	json_decref(in);
 }
 

@@ -8,10 +8,14 @@ in one run (issue 17; not part of `make test`):
    client sees them: one warm-up command each (Dovecot builds its index
    and cache), then the median of BENCH_MODERN_ROUNDS.
 2. Resynchronisation of that folder after 100 flag changes made by
-   another session, as a CONDSTORE client does it (QRESYNC is not merged
-   here yet): a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
+   another session, as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
    FETCH 1:* (FLAGS) (CHANGEDSINCE <highestmodseq before>)`, `UID SEARCH
    ALL` (to see expunges); seconds, median of the rounds.
+2b. The same resync as a QRESYNC client does it (phase "qresync"): a new
+   connection, LOGIN, `ENABLE QRESYNC`, `SELECT INBOX (QRESYNC
+   (<uidvalidity> <highestmodseq before> 1:<last uid>))`, which answers
+   the 100 changed messages as FETCH (and expunges as VANISHED (EARLIER))
+   within the SELECT; seconds, median of the rounds.
 3. BENCH_MODERN_IDLE (2,000) connections that LOGIN, `COMPRESS DEFLATE`,
    SELECT INBOX and IDLE, compressed; the growth of the servers' summed
    VmRSS and PSS per connection, measured 3 s after the last one idles
@@ -125,8 +129,9 @@ def sort_and_thread(port, user, rounds):
     return r, out
 
 
-def resync(port, user, rounds, changes):
-    """Seconds of a CONDSTORE resync after `changes` flag changes."""
+def resync(port, user, rounds, changes, qresync=False):
+    """Seconds of a CONDSTORE (or QRESYNC) resync after `changes` flag
+    changes."""
     ts = []
     for k in range(rounds + 1):
         m = imap(port, user)
@@ -135,7 +140,13 @@ def resync(port, user, rounds, changes):
         hms = int(re.search(rb"HIGHESTMODSEQ (\d+)",
                             b" ".join(x for x in m.untagged_responses.get(
                                 "OK", []))).group(1))
+        uv = int(re.search(rb"UIDVALIDITY (\d+)",
+                           b" ".join(x for x in m.untagged_responses.get(
+                               "OK", []))).group(1))
         n = int(m.untagged_responses["EXISTS"][-1])
+        m.state = "SELECTED"
+        typ, data = m.uid("FETCH", "*", "(UID)")
+        last = int(re.search(rb"UID (\d+)", data[0]).group(1))
         m.logout()
         other = imap(port, user)
         other.select("INBOX")
@@ -148,6 +159,18 @@ def resync(port, user, rounds, changes):
         other.logout()
         t = time.monotonic()
         m = imap(port, user)
+        if qresync:
+            typ, data = m._simple_command("ENABLE", "QRESYNC")
+            assert typ == "OK", data
+            typ, data = m._simple_command(
+                "SELECT", "INBOX", f"(QRESYNC ({uv} {hms} 1:{last}))")
+            assert typ == "OK", data
+            got = m.untagged_responses.get("FETCH", [])
+            m.logout()
+            if k > 0:
+                ts.append(time.monotonic() - t)
+            assert len(got) == changes, (len(got), got[:3])
+            continue
         typ, data = m._simple_command("SELECT", "INBOX", "(CONDSTORE)")
         assert typ == "OK", data
         m.state = "SELECTED"  # imaplib's select() takes no (CONDSTORE)
@@ -228,7 +251,7 @@ def main():
     ap.add_argument("--messages", type=int, default=50000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle", type=int, default=2000)
-    ap.add_argument("--phases", default="sort,resync,idle")
+    ap.add_argument("--phases", default="sort,resync,qresync,idle")
     args = ap.parse_args()
     if os.geteuid() != 0:
         log("skipped: needs root (both servers drop to vmail)")
@@ -319,18 +342,21 @@ protocol imap {{
                 f", THREAD "
                 f"{answers['youju']['thread'] == answers['dovecot']['thread']}"
                 f" ({'equal' if same else 'different'})")
-        if "resync" in phases:
+        for ph in ("resync", "qresync"):
+            if ph not in phases:
+                continue
             for name, port, u in servers:
-                log(f"CONDSTORE resync after 100 changes against {name}")
+                log(f"{'QRESYNC' if ph == 'qresync' else 'CONDSTORE'} "
+                    f"resync after 100 changes against {name}")
                 try:
-                    res[("resync", name)] = resync(port, users[u],
-                                                   args.rounds, 100)
+                    res[(ph, name)] = resync(port, users[u], args.rounds,
+                                             100, ph == "qresync")
                 except AssertionError as e:
                     # reported, and the other measurements still run
                     log(f"resync against {name} FAILED: {e!r}; " + "\n".join(
                         x for x in inst.maillog().splitlines()
                         if "warning" in x or "error" in x)[-2000:])
-                    res[("resync", name)] = float("nan")
+                    res[(ph, name)] = float("nan")
 
     except BaseException:
         log("failed; maillog tail:\n" + inst.maillog()[-1500:])
@@ -356,6 +382,9 @@ protocol imap {{
     if ("resync", "youju") in res:
         row("CONDSTORE resync, 100 changes, s", res[("resync", "youju")],
             res[("resync", "dovecot")])
+    if ("qresync", "youju") in res:
+        row("QRESYNC resync, 100 changes, s", res[("qresync", "youju")],
+            res[("qresync", "dovecot")])
     if ("idle", "youju") in res:
         y, d = res[("idle", "youju")], res[("idle", "dovecot")]
         row(f"{args.idle} COMPRESS+IDLE, KiB RSS per conn", y[0], d[0],

@@ -10,7 +10,8 @@
 #   BENCH_MESSAGES   messages per server (5000)
 #   BENCH_MAILBOXES  mailboxes they are spread over (200)
 #   BENCH_SESSIONS   concurrent SMTP sessions (20)
-#   BENCH_TIMEOUT    seconds before the run is stopped (900)
+#   BENCH_ROUNDS     rounds of BENCH_MESSAGES per server, in ABBA order (1)
+#   BENCH_TIMEOUT    seconds before the run is stopped (900 per round)
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${YOUJU_BIN:-$top/build/bin}
@@ -51,8 +52,9 @@ for s in postfix opendkim; do
 			"(the bench uses its own private instance)" >&2
 	fi
 done
-timeout --foreground -k 15 "${BENCH_TIMEOUT:-900}" \
+rounds=${BENCH_ROUNDS:-1}
+timeout --foreground -k 15 "${BENCH_TIMEOUT:-$((900 * rounds))}" \
 	python3 "$top/bench/mta/auth_bench.py" --bin "$bin" \
 	--messages "${BENCH_MESSAGES:-5000}" \
 	--mailboxes "${BENCH_MAILBOXES:-200}" \
-	--sessions "${BENCH_SESSIONS:-20}"
+	--sessions "${BENCH_SESSIONS:-20}" --rounds "$rounds"

@@ -11,7 +11,10 @@ At the end of the message it carries out what the message's
 
     from=ADDR   change the envelope sender (smfi_chgfrom)
     add=ADDR    add a recipient (smfi_addrcpt)
-    addpar=ADDR add a recipient with ESMTP arguments (smfi_addrcpt_par)
+    addpar=ADDR add a recipient with ESMTP arguments (smfi_addrcpt_par):
+                those of the "X-Milter-Rcpt-Args:" header, else NOTIFY=NEVER
+    fromargs=ADDR  change the envelope sender with the ESMTP arguments of
+                the "X-Milter-From-Args:" header
     del=ADDR    delete a recipient (smfi_delrcpt)
     hdr=yes     add X-Py-Added:, change Subject:, insert X-Py-First: at 0
     body=yes    replace the body
@@ -31,10 +34,11 @@ PORT, LOG = int(sys.argv[1]), sys.argv[2]
 STEP_MACROS = {
     "connect": ["j", "{daemon_name}", "{daemon_addr}", "v", "_",
                 "{client_addr}", "{client_port}"],
-    "helo": ["{tls_version}", "{cipher}"],
-    "mail": ["i", "{auth_type}", "{auth_authen}", "{mail_addr}",
-             "{mail_host}"],
-    "rcpt": ["i", "{rcpt_addr}", "{rcpt_host}"],
+    "helo": ["{tls_version}", "{cipher}", "{cipher_bits}",
+             "{cert_subject}", "{cert_issuer}"],
+    "mail": ["i", "{auth_type}", "{auth_authen}", "{auth_author}",
+             "{mail_addr}", "{mail_host}", "{mail_mailer}"],
+    "rcpt": ["i", "{rcpt_addr}", "{rcpt_host}", "{rcpt_mailer}"],
     "data": ["i"],
     "eoh": ["i"],
     "eom": ["i"],
@@ -46,6 +50,8 @@ class TestMilter(Milter.Base):
         self.seen = {"rcpt": []}
         self.headers = []
         self.todo = ""
+        self.rcpt_args = "NOTIFY=NEVER"
+        self.from_args = ""
 
     def macros(self, step):
         out = {}
@@ -88,6 +94,10 @@ class TestMilter(Milter.Base):
         self.headers.append([name, value])
         if name.lower() == "x-milter-do":
             self.todo = value
+        elif name.lower() == "x-milter-rcpt-args":
+            self.rcpt_args = value
+        elif name.lower() == "x-milter-from-args":
+            self.from_args = value
         return Milter.CONTINUE
 
     def eoh(self):
@@ -104,7 +114,9 @@ class TestMilter(Milter.Base):
             elif k == "add":
                 self.addrcpt(f"<{v}>")
             elif k == "addpar":
-                self.addrcpt(f"<{v}>", "NOTIFY=NEVER")
+                self.addrcpt(f"<{v}>", self.rcpt_args)
+            elif k == "fromargs":
+                self.chgfrom(f"<{v}>", self.from_args)
             elif k == "del":
                 self.delrcpt(f"<{v}>")
             elif k == "hdr":

@@ -382,11 +382,14 @@ def test_cram_md5_with_clear_column(inst):
 def test_lookup_rcpt(inst):
     base = os.path.join(inst.home, "mailbox")
     out = rq(inst, b"LOOKUP rcpt " + PM.encode() + b"\n")
-    assert out.startswith(b"TYPE=mailbox\nADDRESS=" + PM.encode() + b"\n")
+    # DOMAIN_TRANSPORT: the domain's transport column (empty: none), so
+    # that the queue manager needs no LOOKUP domain of its own
+    assert out.startswith(b"TYPE=mailbox\nDOMAIN_TRANSPORT=\nADDRESS="
+                          + PM.encode() + b"\n")
     assert (f"MAILDIR={base}/extmail.org/postmaster/Maildir/\n").encode() \
         in out
     assert rq(inst, b"LOOKUP rcpt support@extmail.org\n") == \
-        b"TYPE=alias\nADDRESS=support@extmail.org\n" \
+        b"TYPE=alias\nDOMAIN_TRANSPORT=\nADDRESS=support@extmail.org\n" \
         b"MAILBOX=postmaster@extmail.org\n.\n"
     assert rq(inst, b"LOOKUP rcpt nobody@extmail.org\n") == b"FAIL\n"
     assert rq(inst, b"LOOKUP rcpt x@not-hosted.example\n") == b"FAIL\n"
@@ -397,7 +400,7 @@ def test_lookup_rcpt(inst):
              "('l2@extmail.org', 'l1@extmail.org', 'extmail.org', 1)")
     try:
         assert rq(inst, b"LOOKUP rcpt multi@extmail.org\n") == \
-            b"TYPE=alias\nADDRESS=multi@extmail.org\n" \
+            b"TYPE=alias\nDOMAIN_TRANSPORT=\nADDRESS=multi@extmail.org\n" \
             b"MAILBOX=postmaster@extmail.org\nREMOTE=far@remote.example\n" \
             b"UNKNOWN=ghost@extmail.org\n.\n"
         # a loop is a temporary failure (the mail waits), and is logged
@@ -407,13 +410,45 @@ def test_lookup_rcpt(inst):
                  "('@extmail.org', 'support@extmail.org', 'extmail.org', 1)")
         # catch-all; a mailbox's own address still wins
         assert rq(inst, b"LOOKUP rcpt whoever@extmail.org\n") == \
-            b"TYPE=alias\nADDRESS=whoever@extmail.org\n" \
+            b"TYPE=alias\nDOMAIN_TRANSPORT=\n" \
+            b"ADDRESS=whoever@extmail.org\n" \
             b"MAILBOX=postmaster@extmail.org\n.\n"
         assert rq(inst, b"LOOKUP rcpt " + PM.encode() + b"\n").startswith(
             b"TYPE=mailbox\n")
     finally:
         inst.sql("DELETE FROM alias WHERE address IN ('multi@extmail.org',"
                  "'l1@extmail.org','l2@extmail.org','@extmail.org')")
+
+
+def test_lookup_rcpt_domain_transport(inst):
+    """LOOKUP rcpt names the domain's transport column, for a mailbox and
+    for an alias: the queue manager routes with it (ExtMan's
+    domain.transport) without a LOOKUP domain of its own."""
+    dom = "rtrans.example"
+    inst.sql("INSERT INTO domain (domain, description, transport, active) "
+             f"VALUES ('{dom}', 'moved', 'smtp:[192.0.2.7]:2525', 1)")
+    inst.sql("INSERT INTO mailbox (username, uid, password, name, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active) VALUES "
+             f"('u@{dom}', 'u', '', 'u', '{dom}/u/Maildir/', '{dom}/u', "
+             f"'1000000S', '{dom}', 1000, 1000, 1)")
+    inst.sql("INSERT INTO alias (address, goto, domain, active) VALUES "
+             f"('a@{dom}', 'u@{dom}', '{dom}', 1)")
+    try:
+        out = rq(inst, f"LOOKUP rcpt u@{dom}\n".encode())
+        assert out.startswith(b"TYPE=mailbox\n"
+                              b"DOMAIN_TRANSPORT=smtp:[192.0.2.7]:2525\n"
+                              b"ADDRESS=u@" + dom.encode()), out
+        assert rq(inst, f"LOOKUP rcpt a@{dom}\n".encode()) == \
+            b"TYPE=alias\nDOMAIN_TRANSPORT=smtp:[192.0.2.7]:2525\n" \
+            b"ADDRESS=a@rtrans.example\nMAILBOX=u@rtrans.example\n.\n"
+        # the same column as LOOKUP domain gives
+        assert rq(inst, f"LOOKUP domain {dom}\n".encode()) == \
+            b"DOMAIN=rtrans.example\nACTIVE=1\n" \
+            b"TRANSPORT=smtp:[192.0.2.7]:2525\n.\n"
+    finally:
+        inst.sql(f"DELETE FROM alias WHERE domain='{dom}'")
+        inst.sql(f"DELETE FROM mailbox WHERE domain='{dom}'")
+        inst.sql(f"DELETE FROM domain WHERE domain='{dom}'")
 
 
 def test_lookup_domain_quota_user(inst):

@@ -555,7 +555,10 @@ def test_esearch(inst):
         assert u == [f'* ESEARCH (TAG "{tag}") COUNT 0'], u
         u, _ = r.cmd("SEARCH 2:3")
         assert u == ["* SEARCH 2 3"], u
-        r.cmd("SEARCH RETURN (SAVE) ALL", "BAD")
+        # SEARCHRES (RFC 5182): SAVE alone answers nothing untagged
+        u, _ = r.cmd("SEARCH RETURN (SAVE) ALL")
+        assert u == [], u
+        r.cmd("SEARCH RETURN (NOSUCH) ALL", "BAD")
         r.cmd("SEARCH RETURN ALL", "BAD")
     finally:
         r.close()

@@ -10,7 +10,11 @@ library: tests/integration/milter_py.py on Debian's python3-milter
 - milter_*_macros with Postfix's defaults (j, {daemon_name}, i,
   {mail_addr}, {rcpt_addr}, {auth_authen}, {tls_version} ...), and the
   list the milter asked for at connect (smfi_setsymlist) replacing the
-  setting's.
+  setting's; {cert_subject}/{cert_issuer} of a client certificate
+  (smtpd_tls_ask_ccert), {auth_author} (MAIL FROM's AUTH=), {mail_mailer}
+  and {rcpt_mailer} (virtual, smtp).
+- The ESMTP arguments of SMFIR_ADDRCPT_PAR (NOTIFY, ORCPT kept) and
+  SMFIR_CHGFROM (RET, ENVID, BODY kept; SIZE and others ignored, logged).
 """
 import json
 import os
@@ -193,3 +197,141 @@ def test_milter_macros_setting(inst):
             assert seen["rcpt"] == [{}], seen
     finally:
         m.close()
+
+
+def test_milter_esmtp_arguments(inst):
+    """smfi_addrcpt_par's and smfi_chgfrom's ESMTP arguments: the kept
+    ones land in the queue file's envelope, the others are logged."""
+    _setup_dir(inst)
+    m = PyMilter()
+    try:
+        with settings(inst, smtpd_milters=f"inet:127.0.0.1:{m.port}"):
+            token = f"args{time.time_ns()}"
+            msg = (f"From: <someone@example.net>\r\nTo: <{USER}>\r\n"
+                   f"Subject: args\r\n"
+                   f"X-Milter-Do: fromargs=new@example.org addpar={OTHER}"
+                   "\r\n"
+                   "X-Milter-From-Args: RET=HDRS ENVID=env+2B1 "
+                   "BODY=8BITMIME SIZE=99 FOO=1\r\n"
+                   "X-Milter-Rcpt-Args: NOTIFY=SUCCESS,DELAY "
+                   "ORCPT=rfc822;orig+40example.com BAR=2\r\n"
+                   f"Message-ID: <{token}@example.net>\r\n\r\n"
+                   f"token {token}\r\n").encode()
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                code, reply = _outside(inst, [USER], msg)
+                assert code == 250, reply
+                qid = queued_id(reply)
+                recs, _ = parse_queue_file(queued_file(inst, qid))
+            assert ("S", "new@example.org") in recs, recs
+            assert ("A", "ret=HDRS") in recs, recs
+            assert ("A", "envid=env+2B1") in recs, recs
+            assert ("A", "body=8BITMIME") in recs, recs
+            # the added recipient's DSN records come right before it
+            i = recs.index(("R", OTHER))
+            assert recs[i - 2:i] == [("O", "rfc822;orig+40example.com"),
+                                     ("N", "10")], recs
+            # the original recipient has none
+            j = recs.index(("R", USER))
+            assert recs[j - 1][0] not in ("O", "N"), recs
+            for a in ("SIZE=99", "FOO=1", "BAR=2"):
+                inst.wait_log(rf"{qid}: ignoring ESMTP argument from "
+                              rf"milter: \"{a}\"", since=since)
+            # bad values: dropped with Postfix's warning, the change done
+            msg2 = (msg.replace(b"RET=HDRS ENVID=env+2B1", b"RET=ALL")
+                    .replace(b"NOTIFY=SUCCESS,DELAY", b"NOTIFY=NEVER,DELAY")
+                    .replace(token.encode(), token.encode() + b"b"))
+            with qmgr_paused(inst):
+                code, reply = _outside(inst, [USER], msg2)
+                assert code == 250, reply
+                qid2 = queued_id(reply)
+                recs, _ = parse_queue_file(queued_file(inst, qid2))
+            assert ("S", "new@example.org") in recs, recs
+            assert not any(v.startswith("ret=") for k, v in recs
+                           if k == "A"), recs
+            i = recs.index(("R", OTHER))
+            assert recs[i - 1] == ("O", "rfc822;orig+40example.com"), recs
+            inst.wait_log(rf"{qid2}: Bad RET parameter from milter: "
+                          r'"RET=ALL"', since=since)
+            inst.wait_log(rf"{qid2}: Bad NOTIFY parameter from milter: "
+                          r'"NOTIFY=NEVER,DELAY"', since=since)
+    finally:
+        m.close()
+
+
+def _client_cert(tmp):
+    """A CA and a client certificate it issued (CN=client.test)."""
+    def ossl(*a):
+        subprocess.run(["openssl", *a], check=True, capture_output=True,
+                       cwd=tmp)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+          "-nodes"]
+    ossl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt",
+         "-subj", "/O=youju tests/CN=Youju Test CA", "-days", "2")
+    ossl("req", *ec, "-keyout", "c.key", "-out", "c.csr",
+         "-subj", "/CN=client.test")
+    ossl("x509", "-req", "-in", "c.csr", "-CA", "ca.crt", "-CAkey",
+         "ca.key", "-CAcreateserial", "-out", "c.crt", "-days", "2")
+    return os.path.join(tmp, "c.crt"), os.path.join(tmp, "c.key")
+
+
+def test_milter_macros_values(inst):
+    """The macros that had no value: {cert_subject} and {cert_issuer} of
+    the client certificate (smtpd_tls_ask_ccert = yes), {auth_author}
+    (AUTH= of MAIL FROM), {mail_mailer} and {rcpt_mailer} (the transport:
+    "virtual" for a hosted domain, "smtp" for another)."""
+    _setup_dir(inst)
+    m = PyMilter()
+    tmp = tempfile.mkdtemp(prefix="youju-ccert-")
+    crt, key = _client_cert(tmp)
+    try:
+        with settings(inst, smtpd_milters=f"inet:127.0.0.1:{m.port}",
+                      smtpd_tls_ask_ccert="yes"):
+            s = smtp(inst, "submission")
+            s.ehlo("client.example")
+            ctx = _ctx()
+            ctx.load_cert_chain(crt, key)
+            s.starttls(context=ctx)
+            s.ehlo("client.example")
+            assert s.login(USER, "extmail")[0] == 235
+            msg = (f"From: <{USER}>\r\nTo: <friend@example.com>\r\n"
+                   "Subject: macros\r\n\r\nbody\r\n").encode()
+            with qmgr_paused(inst):
+                assert s.mail(USER, [f"AUTH={USER}"])[0] == 250
+                assert s.rcpt(OTHER)[0] == 250
+                assert s.rcpt("friend@example.com")[0] == 250
+                code, r = s.data(msg)
+                assert code == 250, r
+            seen = m.seen(0)
+            h = seen["helo"]
+            assert h.get("{cert_subject}") == "client.test", h
+            assert h.get("{cert_issuer}") == "Youju Test CA", h
+            assert h.get("{cipher_bits}", "").isdigit(), h
+            ml = seen["mail"]
+            assert ml.get("{auth_author}") == USER, ml
+            assert ml.get("{mail_mailer}") == "virtual", ml
+            assert [r.get("{rcpt_mailer}") for r in seen["rcpt"]] == \
+                ["virtual", "smtp"], seen
+            # without a certificate, and with AUTH=<>: not sent
+            with qmgr_paused(inst):
+                assert s.mail(USER, ["AUTH=<>"])[0] == 250
+                assert s.rcpt(OTHER)[0] == 250
+                code, r = s.data(msg)
+                assert code == 250, r
+            s.quit()
+            assert "{auth_author}" not in m.seen(1)["mail"], m.seen(1)
+            s = smtp(inst, "submission")
+            s.ehlo("client.example")
+            s.starttls(context=_ctx())
+            s.ehlo("client.example")
+            assert s.login(USER, "extmail")[0] == 235
+            with qmgr_paused(inst):
+                assert s.sendmail(USER, [OTHER], msg) == {}
+            s.quit()
+            h = m.seen(2)["helo"]
+            assert "{cert_subject}" not in h and "{cert_issuer}" not in h, h
+            assert h.get("{tls_version}", "").startswith("TLS"), h
+    finally:
+        m.close()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -352,6 +352,86 @@ def test_dkim_sendmail_ordinary_user_not_signed(inst):
         _reload(inst)
 
 
+
+def test_local_login_sender_maps(inst):
+    """local_login_sender_maps (Postfix 3.6+): the local user nobody may
+    use only the senders its table entry names; with the sender and the
+    From: named there (not by "*"), the mail is DKIM-signed."""
+    from test_sendmail import run
+    from test_mta_restrictions import etc
+    kdir = inst.path("etc", "dkim")
+    shutil.rmtree(kdir, ignore_errors=True)
+    rec = _keygen(inst, "extmail.org", "--selector", "loc")
+    dns = FakeDNS([(n, ("TXT", *s)) for n, s in _records(rec)])
+    table = etc(inst, "login_senders",
+                f"# login -> sender patterns\nnobody {USER}, <>\n"
+                "root *\n")
+    try:
+        with settings(inst, local_login_sender_maps=f"texthash:{table}"):
+            # named sender, named From: accepted and signed
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                r = run(inst, ["-f", USER, "friend@example.com"],
+                        _msg(USER), user="nobody")
+                assert r.returncode == 0, r.stderr
+                m = inst.wait_log(r"(\w+): dkim: signed, d=extmail\.org",
+                                  since=since)
+                _, msg = parse_queue_file(queued_file(inst, m.group(1)))
+            rc, out = _dkimpy_verify(msg.replace(b"\n", b"\r\n"), dns.port)
+            assert rc == 0, out
+            # named sender, another From: accepted (only the envelope is
+            # Postfix's check) but not signed
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                r = run(inst, ["-f", USER, "friend@example.com"],
+                        _msg("boss@other.test"), user="nobody")
+                assert r.returncode == 0, r.stderr
+                m = inst.wait_log(r"(\w+): uid=65534 from=<", since=since)
+                _, msg = parse_queue_file(queued_file(inst, m.group(1)))
+            assert b"DKIM-Signature:" not in msg, msg
+            # another sender, or none (nobody@$myorigin): refused
+            for args in (["-f", "other@extmail.org"], []):
+                since = inst.log_size()
+                r = run(inst, [*args, "friend@example.com"], _msg(USER),
+                        user="nobody")
+                assert r.returncode != 0, r
+                assert b"not owned by user nobody" in r.stderr, r.stderr
+                inst.wait_log(r"pickup: uid=65534 \(nobody\) is not allowed "
+                              r"to use sender address", since=since)
+            # the null sender: "<>" names it
+            r = run(inst, ["-f", "<>", "friend@example.com"],
+                    b"Subject: x\r\n\r\ny\r\n", user="nobody")
+            assert r.returncode == 0, r.stderr
+            # root: "*", anything goes (and root is trusted for signing)
+            r = run(inst, ["-f", "other@extmail.org", "friend@example.com"],
+                    b"Subject: x\r\n\r\ny\r\n")
+            assert r.returncode == 0, r.stderr
+        # Postfix's inline: syntax; "*" allows any sender but never signs
+        with settings(inst,
+                      local_login_sender_maps="inline:{ { nobody = * } }"):
+            since = inst.log_size()
+            with qmgr_paused(inst):
+                r = run(inst, ["-f", USER, "friend@example.com"],
+                        _msg(USER), user="nobody")
+                assert r.returncode == 0, r.stderr
+                m = inst.wait_log(r"(\w+): uid=65534 from=<", since=since)
+                _, msg = parse_queue_file(queued_file(inst, m.group(1)))
+            assert b"DKIM-Signature:" not in msg, msg
+        # a table that does not parse is refused at reload
+        r = inst.youju("conf", "-e",
+                       "local_login_sender_maps=inline:{ nobody }")
+        try:
+            res = _reload(inst)
+            assert "configuration reloaded" not in res, res
+        finally:
+            inst.youju("conf", "-e", "local_login_sender_maps=static:*",
+                       check=True)
+            _reload(inst)
+    finally:
+        dns.close()
+        shutil.rmtree(kdir, ignore_errors=True)
+        _reload(inst)
+
 # -------------------------------------------------------- policy service
 def test_policy_service_postgrey(inst):
     pg = shutil.which("postgrey") or "/usr/sbin/postgrey"
@@ -564,6 +644,58 @@ def test_inbound_dkim_spf_dmarc(inst):
         dns.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
+
+
+def test_dmarc_pct(inst):
+    """RFC 7489 §6.6.4: a failing message outside the pct% sample gets the
+    next-lower policy.  pct=0 never samples and pct=100 always does, so
+    both are deterministic; the draw is in the A-R comment and the log."""
+    records = [
+        ("r0.test", ("TXT", "v=spf1 -all")),
+        ("_dmarc.r0.test", ("TXT", "v=DMARC1; p=reject; pct=0")),
+        ("q0.test", ("TXT", "v=spf1 -all")),
+        ("_dmarc.q0.test", ("TXT", "v=DMARC1; p=quarantine; pct=0")),
+        ("r100.test", ("TXT", "v=spf1 -all")),
+        ("_dmarc.r100.test", ("TXT", "v=DMARC1; p=reject; pct=100")),
+        ("bad.test", ("TXT", "v=spf1 -all")),
+        ("_dmarc.bad.test", ("TXT", "v=DMARC1; p=reject; pct=150")),
+    ]
+    dns = FakeDNS(records)
+
+    def spoof(dom):
+        return (f"From: ceo@{dom}\r\nTo: {USER}\r\nSubject: pay\r\n\r\n"
+                "now\r\n").encode()
+    try:
+        with settings(inst, smtpd_dns_server=f"127.0.0.1:{dns.port}"):
+            since = inst.log_size()
+            # p=reject, pct=0: not sampled -> quarantine (Junk)
+            with qmgr_paused(inst):
+                code, r = _outside_data(inst, "ceo@r0.test", spoof("r0.test"))
+                assert code == 250, r
+                _, m = parse_queue_file(queued_file(inst, queued_id(r)))
+            assert (b"dmarc=fail (p=reject pct=0 sampled=no dis=quarantine)"
+                    b" header.from=r0.test") in m, m
+            assert b"\nX-Spam-Flag: YES\n" in m, m
+            inst.wait_log(queued_id(r) + r": dmarc: p=reject pct=0 "
+                          r"sampled=no: applying quarantine", since=since)
+            # p=quarantine, pct=0: not sampled -> none (INBOX, unmarked)
+            with qmgr_paused(inst):
+                code, r = _outside_data(inst, "ceo@q0.test", spoof("q0.test"))
+                assert code == 250, r
+                _, m = parse_queue_file(queued_file(inst, queued_id(r)))
+            assert (b"dmarc=fail (p=quarantine pct=0 sampled=no dis=none)"
+                    in m), m
+            assert b"X-Spam-Flag" not in m, m
+            # p=reject, pct=100: always sampled -> 550
+            code, r = _outside_data(inst, "ceo@r100.test",
+                                    spoof("r100.test"))
+            assert (code, r) == (550, "5.7.1 Email rejected per DMARC "
+                                 "policy for r100.test"), r
+            # pct=150 is not a valid value: ignored, the default 100
+            code, r = _outside_data(inst, "ceo@bad.test", spoof("bad.test"))
+            assert code == 550, r
+    finally:
+        dns.close()
 
 # ------------------------------------------------------------- milters
 def _port():

@@ -15,6 +15,7 @@ import sys
 from test_imap_state import PASSWORD, user  # noqa: E402
 from test_webmail_api import imap  # noqa: E402
 from test_webmail_compose import png  # noqa: E402
+from test_webmail_compose_extra import big_png, plain, related_msg  # noqa
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -55,6 +56,10 @@ def test_webmail_compose_in_browser(inst):
     img = png(40, 30, (30, 120, 200))
     m = imap(inst, addr)
     m.append("INBOX", "", None, trip_msg(rcpt, img))
+    # forwarded together from the list; a reply quoting a large image
+    m.append("INBOX", "", None, plain("Second note", "the second one"))
+    m.append("INBOX", "", None, related_msg("big picture", big_png(),
+                                            png(4, 4)))
     m.logout()
     imap(inst, rcpt).logout()
     env = dict(os.environ)

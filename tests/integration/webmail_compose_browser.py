@@ -90,6 +90,17 @@ return [...document.querySelectorAll(arguments[0])]
 """
 
 
+# the message frame's height
+FRAME_FIT = "return document.querySelector('iframe.html').offsetHeight;"
+# where the thumbnails end, against the window's height
+THUMBS_IN_VIEW = """
+const f = document.querySelector('iframe.html');
+return {bottom: document.querySelector('ul.thumbs').getBoundingClientRect().bottom,
+        inner: window.innerHeight,
+        frame_top: f ? f.getBoundingClientRect().top : null};
+"""
+
+
 def open_subject(b, subject):
     link = b.wait(lambda: [e for e in b.d.find_elements(
         By.CSS_SELECTOR, "li.msg a.open") if subject in e.text],
@@ -129,6 +140,22 @@ def main():
         assert "/api/attachment/view?" in src, src
         bar = b.css(".mdnbar")
         assert args.rcpt in bar.text, bar.text
+        # the short HTML message's frame is as tall as its text, and the
+        # thumbnails below it are in the window without scrolling
+        d.execute_script("window.scrollTo(0, 0)")
+        b.wait(lambda: d.execute_script(FRAME_FIT) < 200,
+               "the frame sized to its text")
+        fit = d.execute_script(THUMBS_IN_VIEW)
+        assert fit["bottom"] <= fit["inner"], fit
+        frame = b.css("iframe.html")
+        d.switch_to.frame(frame)
+        inner = d.execute_script(
+            "return [document.documentElement.scrollHeight,"
+            " document.documentElement.clientHeight,"
+            " document.body.textContent]")
+        d.switch_to.default_content()
+        assert inner[0] <= inner[1] + 1, ("the text is cut", inner)
+        assert "See the photo" in inner[2], inner
         b.shot("read-thumbs-receipt")
         thumbs[0].click()
         b.css("dialog.lightbox[open] img")
@@ -287,6 +314,69 @@ def main():
         assert len(imgs) == 1 and imgs[0].get_content() == png
         assert count(imap, args.user, args.password, "Drafts") == 0
         log("draft with its image and file continued and sent")
+
+        # --- several messages forwarded as attachments, from the list ---
+        b.go("folder/INBOX")
+        for subj in ("Pictures from the trip", "Second note"):
+            row = [e for e in d.find_elements(By.CSS_SELECTOR, "li.msg")
+                   if subj in e.text][0]
+            row.find_element(By.CSS_SELECTOR, "input[type=checkbox]").click()
+        b.css("div.toolbar button[name=forward_att]").click()
+        b.css("form.compose")
+        b.rendered()
+        assert "The 2 messages are attached." in b.text(), b.text()[:800]
+        b.fill("to", args.rcpt, form="form.compose")
+        b.shot("compose-forward-two", widths=(1280,))
+        b.submit(form="form.compose")
+        b.flash("Message sent")
+        e, _ = fetch(imap, args.rcpt, args.rcpt_password, "INBOX",
+                     "(and 1 more)")
+        fw = [p for p in e.iter_parts()
+              if p.get_content_type() == "message/rfc822"]
+        assert sorted(p.get_content()["Subject"] for p in fw) == \
+            ["Pictures from the trip", "Second note"], fw
+        log("two messages forwarded as attachments from the list")
+
+        # --- a reply quoting an image over 512 KiB ---------------------
+        b.go("folder/INBOX")
+        open_subject(b, "big picture")
+        # markup with images: the frame takes the window's room left
+        # above the attachments, which stay in view
+        # (a desktop window, 1280 x 900)
+        b._viewport(1280, 900)
+        d.execute_script("window.scrollTo(0, 0)")
+        b.wait(lambda: d.execute_script(LOADED, "ul.thumbs img") == 2,
+               "the thumbnails")
+        try:
+            b.wait(lambda: d.execute_script(THUMBS_IN_VIEW)["bottom"] <=
+                   d.execute_script(THUMBS_IN_VIEW)["inner"],
+                   "the thumbnails of a long message in the window")
+        except AssertionError:
+            raise AssertionError(("thumbnails below the window",
+                                  d.execute_script(THUMBS_IN_VIEW),
+                                  d.execute_script(FRAME_FIT)))
+        assert d.execute_script(FRAME_FIT) >= 200, \
+            d.execute_script(FRAME_FIT)
+        d.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        b.shot("read-big-picture", widths=(1280,))
+        b.css("button[name=reply]").click()
+        b.css("form.compose")
+        b.rendered()
+        b.wait(lambda: d.execute_script(
+            LOADED, "div.editor blockquote img[src^='/api/upload/view?id=']")
+            == 2, "both quoted images in the editor")
+        b.fill("to", args.rcpt, form="form.compose")
+        b.submit(form="form.compose")
+        b.flash("Message sent")
+        e, _ = fetch(imap, args.rcpt, args.rcpt_password, "INBOX",
+                     "Re: big picture")
+        imgs = [p for p in e.walk() if p.get_content_type() == "image/png"]
+        assert len(imgs) == 2, [p.get_content_type() for p in e.walk()]
+        assert max(len(p.get_content()) for p in imgs) > 512 * 1024
+        html = e.get_body(("html",)).get_content()
+        for p in imgs:
+            assert f'src="cid:{p["Content-ID"][1:-1]}"' in html, html
+        log("a reply quoting a large image sends it as a part")
 
         # --- zh_CN: the toolbar and options translated -----------------
         b.go("compose")

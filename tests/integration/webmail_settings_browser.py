@@ -60,7 +60,14 @@ def main():
         from selenium.webdriver.support.ui import Select
         Select(b.css("#prefs-form select[name=page_size]")) \
             .select_by_value("10")
-        b.fill("signature", "-- \nSig Line", form="#prefs-form")
+        # the signature in the HTML editor: "-- ", then a bold word
+        ed = b.css("#prefs-form div.editor[contenteditable=true]")
+        ed.click()
+        ed.send_keys("-- " + Keys.ENTER)
+        b.css("#prefs-form button[name=ed_bold]").click()
+        ed.send_keys("Sig")
+        b.css("#prefs-form button[name=ed_bold]").click()
+        ed.send_keys(" Line")
         b.fill("name", "Browser Person", form="#prefs-form")
         b.submit(form="#prefs-form")
         b.flash("Preferences saved")
@@ -139,7 +146,22 @@ def main():
             "value")
         assert "-- \nSig Line" in text, repr(text)
         b.shot("compose-signature")
-        log("completion from the book and the directory; signature")
+        # rich text: the signature's HTML form, bold word and all
+        b.css("form.compose button[name=mode]").click()
+        b.go("folder/INBOX")
+        b.go("compose")
+        b.css("form.compose div.editor")
+        b.wait(lambda: d.execute_script(
+            "const b = document.querySelector('div.editor b');"
+            "return b ? b.textContent : '';") == "Sig",
+            "the HTML signature in the editor")
+        assert "Sig Line" in b.css("div.editor").text, \
+            b.css("div.editor").text
+        assert not d.find_element(By.ID, "c-text").is_displayed()
+        b.shot("compose-signature-html")
+        b.css("form.compose button[name=mode]").click()
+        log("completion from the book and the directory; signature "
+            "as text and as HTML")
 
         # --- add a sender to the contacts -------------------------------
         b.go("folder/INBOX")

@@ -8,7 +8,7 @@
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
-import {messageFrame} from './msgframe.js';
+import {messageFrame, fitFrame} from './msgframe.js';
 import {prefs, loadPrefs, showSettings} from './settings.js';
 import {showFilters} from './filters.js';
 import {showContacts, complete, addSender} from './contacts.js';
@@ -366,6 +366,17 @@ async function showList(folder, q) {
 		h('button', {type: 'button', name: 'read', text: t('mark_read'), on: {click: () => act(flags(['\\Seen'], []))}}),
 		h('button', {type: 'button', name: 'unread', text: t('mark_unread'), on: {click: () => act(flags([], ['\\Seen']))}}),
 		h('button', {type: 'button', name: 'flag', text: t('flag'), on: {click: () => act(flags(['\\Flagged'], []))}}),
+		h('button', {type: 'button', name: 'forward_att', text: t('forward_att'), on: {click: () => {
+			// each ticked message a message/rfc822 part (POST /api/send
+			// attach_message), as ExtMail and Roundcube forward several
+			const uids = selected();
+			if (!uids.length) return flash(t('nothing_selected'), 'error');
+			const first = r.messages.find(x => x.uid === uids[0]);
+			draft = {to: '', cc: '', text: '',
+				subject: 'Fwd: ' + ((first && first.subject) || '') + (uids.length > 1 ? ' ' + t('and_n_more', {n: uids.length - 1}) : ''),
+				attach_message: uids.map(uid => ({folder, uid}))};
+			go('#/compose');
+		}}}),
 		h('span', {class: 'move'}, moveSel, h('button', {type: 'button', name: 'move', text: t('move'),
 			on: {click: () => act(async uids => { const x = await call('POST', '/api/move', {folder, uids, to: moveSel.value}); return t('moved_n', {n: x.moved}); })}})),
 		folder === 'Trash' || folder === 'Junk' ? h('button', {type: 'button', name: 'empty', text: t('empty_folder'),
@@ -482,7 +493,7 @@ async function showMessage(folder, uid) {
 	// RFC 5322 §3.6.4: the parent's References (or In-Reply-To) and its
 	// Message-ID; reply-all leaves out one's own address
 	const refs = [hd.references || hd.in_reply_to || '', hd.message_id || ''].join(' ').trim();
-	const reply = (all) => {
+	const reply = (all) => doit(async () => {
 		const subj = hd.subject || '';
 		const to = [hd.reply_to || hd.from || ''];
 		const mine = a => a.toLowerCase().includes(me.user.toLowerCase());
@@ -490,15 +501,23 @@ async function showMessage(folder, uid) {
 			.filter(x => x && !mine(x)).join(', ') : '';
 		const quoted = (m.text || '').split('\n').map(l => '> ' + l).join('\n');
 		const head = t('wrote', {date: hd.date || '', from: hd.from || ''});
+		// images of the HTML too large to travel in it (data: URLs up to
+		// 512 KiB) are copied to uploads and quoted from there
+		let html = m.html, note = '';
+		if (html && html.includes('src="/api/attachment?')) {
+			try { html = (await call('POST', '/api/reattach', {folder, uid: m.uid, inline_only: true})).html || html; }
+			catch (e) { note = t('quote_images_left_out'); }
+		}
 		draft = {to: to.join(', '), cc, subject: /^re:/i.test(subj) ? subj : 'Re: ' + subj,
-			text: m.html ? '' : '\n\n' + head + '\n' + quoted,
-			quote: m.html ? {head, html: m.html} : null,
+			text: html ? '' : '\n\n' + head + '\n' + quoted,
+			quote: html ? {head, html} : null, note,
 			in_reply_to: hd.message_id || '', references: refs};
+		busy(false);
 		go('#/compose');
-	};
+	});
 	const forwardAtt = () => {
 		draft = {to: '', cc: '', subject: 'Fwd: ' + (hd.subject || ''), text: '',
-			attach_message: {folder, uid: m.uid}};
+			attach_message: [{folder, uid: m.uid}]};
 		go('#/compose');
 	};
 	const editDraft = () => doit(async () => {
@@ -581,8 +600,12 @@ async function showMessage(folder, uid) {
 	const body = h('div', {class: 'body'}, textView);
 	const bar = h('div', {class: 'htmlbar'});
 	// The message HTML on its own sandboxed URL (msgframe.js)
-	const showHtml = (html, remote) =>
-		body.replaceChildren(messageFrame(folder, uid, remote, t('html_frame'), csSel.value));
+	// as tall as its text needs, within the window (msgframe.js)
+	const showHtml = (html, remote) => {
+		const f = messageFrame(folder, uid, remote, t('html_frame'), csSel.value);
+		body.replaceChildren(f);
+		fitFrame(f, html, textView.textContent, atts);
+	};
 	let remote = false;
 	const renderBar = (mm) => {
 		const kids = [];
@@ -635,8 +658,10 @@ function showCompose(q) {
 	draft = null;
 	const state = {draft_uid: d.draft_uid || 0};
 	let html = !!(d.html || d.quote) || (!d.draft_uid && localStorage.getItem(MODE) === 'html');
-	// the signature (preferences) goes above a quoted message
+	// the signature (preferences) goes above a quoted message: its text
+	// in plain text, its HTML form (when there is one) in rich text
 	const sig = prefs().signature && !d.draft_uid ? prefs().signature : '';
+	const sigHtml = sig && prefs().signature_html ? prefs().signature_html : '';
 	if (sig && !html) d.text = '\n\n' + sig + (d.text || '');
 	const field = (name, label, el) => h('div', {class: 'field'}, h('label', {for: 'c-' + name, text: label}), el);
 	const input = (name, v, type) => h('input', {type: type || 'text', name, id: 'c-' + name, value: v || ''});
@@ -674,7 +699,11 @@ function showCompose(q) {
 	if (d.html) ed.set(importHtml(d.html));
 	else if (html) {
 		const f = textNodes(d.text || '');
-		if (sig) f.prepend(textNodes('\n' + sig));
+		if (sigHtml) {
+			const box = document.createElement('div');
+			box.append(importHtml(sigHtml));
+			f.prepend(textNodes(''), box);
+		} else if (sig) f.prepend(textNodes('\n' + sig));
 		if (d.quote) {
 			f.append(textNodes(d.quote.head));
 			const bq = h('blockquote', {type: 'cite'});
@@ -748,7 +777,9 @@ function showCompose(q) {
 		h('div', {class: 'field'}, h('div', {class: 'msghead'}, h('label', {for: 'c-text', text: t('text')}), modeBtn),
 			text, ed.el),
 		field('file', t('attach'), file), attList,
-		d.attach_message ? h('p', {class: 'hint', text: t('forwarded_attached')}) : null,
+		d.attach_message ? h('p', {class: 'hint', name: 'forwarded', text: d.attach_message.length > 1
+			? t('forwarded_attached_n', {n: d.attach_message.length}) : t('forwarded_attached')}) : null,
+		d.note ? h('p', {class: 'hint warn', name: 'compose_note', text: d.note}) : null,
 		h('div', {class: 'options'},
 			h('label', {for: 'c-priority', text: t('priority') + ' '}), priority, ' ',
 			receipt, h('label', {for: 'c-receipt', text: ' ' + t('receipt')})),

@@ -123,9 +123,12 @@ function askLink(done, closed) {
 // The editor: {el (toolbar and area), area, serialize(), isEmpty()}.
 // onFiles(files) takes dropped files that are not images (attachments);
 // onError(e) shows a failed upload; busy(on) while images upload.
-export function htmlEditor({onFiles, onError, busy}) {
-	const area = h('div', {class: 'editor', id: 'c-html', contenteditable: 'true', role: 'textbox',
-		'aria-multiline': 'true', 'aria-label': t('text'), spellcheck: 'true'});
+// id and label name the area (compose's by default); images false
+// refuses pasted and dropped files (the signature in Settings: an upload
+// lives only until a message is sent).
+export function htmlEditor({onFiles, onError, busy, id, label, images}) {
+	const area = h('div', {class: 'editor', id: id || 'c-html', contenteditable: 'true', role: 'textbox',
+		'aria-multiline': 'true', 'aria-label': label || t('text'), spellcheck: 'true'});
 	// the caret or selection in the editor, kept while a toolbar control,
 	// a dialog or an upload has the focus
 	let saved = null;
@@ -195,6 +198,7 @@ export function htmlEditor({onFiles, onError, busy}) {
 		area.dispatchEvent(new Event('input', {bubbles: true}));
 	};
 	const take = async (files) => {
+		if (images === false) return;
 		const imgs = files.filter(f => IMAGE_TYPES.includes(f.type));
 		const rest = files.filter(f => !IMAGE_TYPES.includes(f.type));
 		if (rest.length && onFiles) onFiles(rest);

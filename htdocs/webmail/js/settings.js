@@ -4,6 +4,7 @@
 import {call, setCsrf} from './api.js';
 import {t, load, current, LANGS} from './i18n.js';
 import {LOCAL_CHARSETS, remoteSendersSection} from './reading.js';
+import {htmlEditor, importHtml, textNodes} from './editor.js';
 
 let cur = {sort: 'date', order: 'desc', signature: '', lang: '', page_size: 0};
 
@@ -34,15 +35,19 @@ export async function showSettings(ui) {
 	const html = h('input', {type: 'checkbox', name: 'prefer_html', id: 's-prefer_html', checked: p.prefer_html});
 	const lang = sel('lang', p.lang, [['', t('pref_browser')], ...LANGS]);
 	const lcs = sel('local_charset', p.local_charset || '', [['', t('pref_local_off')], ...LOCAL_CHARSETS.map(c => [c, c])]);
-	const sig = h('textarea', {name: 'signature', id: 's-signature', rows: 4, maxlength: 4000});
-	sig.value = p.signature || '';
+	// the signature in the compose editor (editor.js), without images;
+	// the server sanitizes it and keeps its text for plain-text mail
+	const sig = htmlEditor({id: 's-signature', label: t('pref_signature'), images: false,
+		onError: e => ui.flash(ui.errText(e), 'error'), busy: () => {}});
+	sig.set(p.signature_html ? importHtml(p.signature_html) : textNodes(p.signature || ''));
 	const save = h('form', {class: 'settings', id: 'prefs-form', on: {submit: async ev => {
 		ev.preventDefault();
 		ui.busy(true);
 		try {
 			cur = await call('PUT', '/api/prefs', {name: name.value, page_size: Number(psize.value),
 				timezone: tz.value, sort: sort.value, order: order.value, delete_mode: del.value,
-				prefer_html: html.checked, lang: lang.value, signature: sig.value, local_charset: lcs.value});
+				prefer_html: html.checked, lang: lang.value, local_charset: lcs.value,
+				signature: sig.text().trim() ? sig.text() : '', signature_html: sig.text().trim() ? sig.serialize().html : ''});
 			if (cur.lang && cur.lang !== current()) { await load(cur.lang); ui.redraw(); }
 			ui.flash(t('prefs_saved'));
 		} catch (e) { ui.flash(ui.errText(e), 'error'); }
@@ -57,7 +62,8 @@ export async function showSettings(ui) {
 		h('div', {class: 'field check'}, html, h('label', {for: 's-prefer_html', text: t('pref_prefer_html')})),
 		field('lang', t('language'), lang),
 		field('local_charset', t('pref_local_charset'), lcs),
-		field('signature', t('pref_signature'), sig),
+		h('div', {class: 'field'}, h('span', {class: 'label', id: 's-signature-label', text: t('pref_signature')}), sig.el,
+			h('p', {class: 'hint', text: t('pref_signature_hint')})),
 		h('div', {class: 'actions'}, h('button', {class: 'primary', type: 'submit', text: t('save')})));
 	const oldpw = h('input', {type: 'password', name: 'old', id: 's-old', autocomplete: 'current-password', required: true});
 	const newpw = h('input', {type: 'password', name: 'new', id: 's-new', autocomplete: 'new-password', required: true});

@@ -2,7 +2,8 @@
  * Fuzz target for webmail/compose_html's text/plain alternative
  * (wm_html_plain): any bytes, also HTML the sanitizer never writes, must
  * come back as NUL-terminated text ending in one line break, without
- * reading past the input.
+ * reading past the input; and wm_html_drop_empty_images on the same
+ * bytes never grows them (an <img> goes, or stays as it was).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wm_html_plain(in, size, &out);
 	if (out.len == 0 || out.p[out.len - 1] != '\n' ||
 	    strlen(buf_cstr(&out)) > out.len)
+		abort();
+	buf_deinit(&out);
+	buf_init(&out, size + 1);
+	int n = wm_html_drop_empty_images(in, size, &out);
+	if (n < 0 || out.len > size || (n == 0 && out.len != size))
 		abort();
 	buf_deinit(&out);
 	free(in);

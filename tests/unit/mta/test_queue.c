@@ -270,6 +270,55 @@ int main(void)
 	snprintf(sub, sizeof(sub), "%s/active", tmpl);
 	test_assert(count_files(sub) == 0);
 
+	test_begin("a recycled file longer than the new message is cut");
+	{
+		/* recycle/ holds one stale file of 5000 bytes only */
+		snprintf(sub, sizeof(sub), "%s/recycle", tmpl);
+		DIR *d = opendir(sub);
+		struct dirent *e;
+		while (d != NULL && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.' &&
+			    snprintf(path, sizeof(path), "%s/%s", sub,
+				     e->d_name) < (int)sizeof(path))
+				unlink(path);
+		if (d != NULL)
+			closedir(d);
+		snprintf(path, sizeof(path), "%s/recycle/6B00CFEBA5790001",
+			 tmpl);
+		FILE *f = fopen(path, "wb");
+		test_assert(f != NULL);
+		for (int i = 0; f != NULL && i < 5000; i++)
+			fputc('Z', f);
+		if (f != NULL)
+			fclose(f);
+		struct stat st0;
+		test_assert(stat(path, &st0) == 0 && st0.st_size == 5000);
+		sleep(1); /* recycle/ was found empty a moment ago */
+		queue_new_id(id);
+		qf = queue_file_create(tmpl, id, &err);
+		test_assert(qf != NULL);
+		test_assert(access(path, F_OK) < 0); /* this one was taken */
+		test_assert(queue_file_record(qf, 'T', "1.0") == 0 &&
+			    queue_file_record(qf, 'S', "") == 0 &&
+			    queue_file_record(qf, 'R', "x@extmail.org") == 0 &&
+			    queue_file_begin_message(qf) == 0 &&
+			    queue_file_write(qf, "short\n", 6) == 0 &&
+			    queue_file_commit(qf, &err) == 0);
+		queue_file_free(&qf);
+		snprintf(path, sizeof(path), "%s/active/%s", tmpl, id);
+		struct stat st1;
+		test_assert(stat(path, &st1) == 0 && st1.st_ino == st0.st_ino);
+		data = slurp(path, &len);
+		test_assert(data != NULL && (off_t)len == st1.st_size &&
+			    len < 5000 && memchr(data, 'Z', len) == NULL);
+		test_assert(data != NULL &&
+			    qfile_parse(data, len, &q, &err) == 0 &&
+			    q.checked && q.nrcpt == 1);
+		qfile_free(&q);
+		free(data);
+		unlink(path);
+	}
+
 	test_begin("group commit");
 	const int total = GROUP_THREADS * GROUP_PER;
 	test_assert(group_run(tmpl) == total);

@@ -4,7 +4,8 @@
  * Maildir on the group's file system is left to the caller by
  * deliver_maildir() (unsynced: the file in tmp/, nothing in new/ until
  * deliver_link(); deliver_drop() removes it); and members that ask together
- * share flushes: 8 threads x 20 requests take far fewer syncfs calls than 160.
+ * share flushes: 8 threads x 20 requests take far fewer syncfs calls than 160;
+ * three processes sharing flushes (syncgroup_share) all get theirs.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../../mta/deliver.h"
@@ -132,12 +134,72 @@ static void test_deliver_unsynced(void)
 	test_assert(count_files(root, "new") == 2);
 }
 
+static void *committer(void *arg)
+{
+	int *fails = arg;
+	for (int i = 0; i < ROUNDS; i++)
+		if (syncgroup_wait() < 0)
+			(*fails)++;
+	return NULL;
+}
+
+/* One process of the sharing test: THREADS committers, as the SMTP
+   server's (no members, no delay).  Exit status: requests that failed. */
+static int share_proc(void)
+{
+	if (syncgroup_init(dir) < 0)
+		return 100;
+	pthread_t t[THREADS];
+	int fails[THREADS] = {0}, n = 0;
+	for (int i = 0; i < THREADS; i++)
+		if (pthread_create(&t[i], NULL, committer, &fails[i]) != 0)
+			return 101;
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(t[i], NULL);
+		n += fails[i];
+	}
+	unsigned long long f, r;
+	syncgroup_stats(&f, &r);
+	return r == THREADS * ROUNDS ? n : 102;
+}
+
+static void test_processes_share(void)
+{
+	test_begin("syncgroup shared by processes");
+	/* in a child, so that this process's group stays unset, unshared */
+	pid_t c = fork();
+	if (c == 0) {
+		if (syncgroup_share(dir) < 0)
+			_exit(110);
+		pid_t k[3];
+		for (int i = 0; i < 3; i++)
+			if ((k[i] = fork()) == 0)
+				_exit(share_proc());
+		int bad = 0;
+		for (int i = 0; i < 3; i++) {
+			int st = -1;
+			if (k[i] < 0 || waitpid(k[i], &st, 0) != k[i] ||
+			    !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+				fprintf(stderr, "  process %d: status %d\n", i,
+					st);
+				bad++;
+			}
+		}
+		_exit(bad);
+	}
+	int st = -1;
+	test_assert(c > 0 && waitpid(c, &st, 0) == c);
+	test_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}
+	/* first: its processes are forked before this one sets its group */
+	test_processes_share();
 	test_unset_and_set();
 	test_members_share();
 	test_deliver_unsynced();

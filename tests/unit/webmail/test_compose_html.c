@@ -2,8 +2,9 @@
  * Unit tests for webmail/compose_html: the text/plain alternative made
  * from sanitized HTML (lines, lists, quotes, links, entities, white
  * space, <style> skipped, a cut UTF-8 sequence), the image types by their
- * bytes (SVG and HTML never an image), and the body structure with and
- * without HTML and inline images.
+ * bytes (SVG and HTML never an image), the body structure with and
+ * without HTML and inline images, and images without a source replaced
+ * by their alt text.
  */
 #include <string.h>
 
@@ -22,8 +23,42 @@ static bool plain_is(const char *html, const char *want)
 	return ok;
 }
 
+static bool drop_is(const char *html, const char *want, int n)
+{
+	struct buf out;
+	buf_init(&out, 1 << 20);
+	int got = wm_html_drop_empty_images(html, strlen(html), &out);
+	bool ok = got == n && strcmp(buf_cstr(&out), want) == 0;
+	if (!ok)
+		fprintf(stderr, "got %d [%s]\nwant %d [%s]\n", got,
+			buf_cstr(&out), n, want);
+	buf_deinit(&out);
+	return ok;
+}
+
 int main(void)
 {
+	test_begin("empty images");
+	test_assert(drop_is("", "", 0));
+	test_assert(drop_is("<p>no image</p>", "<p>no image</p>", 0));
+	test_assert(drop_is("<img src=\"cid:a@b\" alt=\"x\">",
+			    "<img src=\"cid:a@b\" alt=\"x\">", 0));
+	test_assert(drop_is("a<img alt=\"logo &amp; co\" "
+			    "data-youju-blocked=\"\">b",
+			    "alogo &amp; cob", 1));
+	test_assert(drop_is("<img data-youju-blocked=\"\"><img src=\"\">"
+			    "<imgx src=\"\">",
+			    "<imgx src=\"\">", 2));
+	/* an alt value that names src is not a source */
+	test_assert(drop_is("<img alt=\" src=&quot;x&quot;\">",
+			    " src=&quot;x&quot;", 1));
+	/* cut markup: copied as it is */
+	test_assert(drop_is("<p><img alt=\"x\"", "<p><img alt=\"x\"", 0));
+	struct buf small;
+	buf_init(&small, 4);
+	test_assert(wm_html_drop_empty_images("<p>longer</p>", 13, &small) < 0);
+	buf_deinit(&small);
+
 	test_begin("plain");
 	test_assert(plain_is("", "\n"));
 	test_assert(plain_is("hello", "hello\n"));

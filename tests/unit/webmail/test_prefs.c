@@ -2,7 +2,7 @@
  * Unit tests for webmail/prefs' file parser: youju's keys with \n and \\
  * escapes, ExtMail's user.cf names, comments, blanks, spaces around '=',
  * CRLF, bad values skipped, unknown keys, a line with a NUL, empty input,
- * the signature's maximum and one past it.
+ * the signature's maximum and one past it, its HTML form's too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +63,23 @@ int main(void)
 	s[13 + WM_SIGNATURE_MAX] = '\n';
 	test_assert(wm_prefs_parse(&p, s, 12 + WM_SIGNATURE_MAX + 2, false) ==
 		    0);
+	free(s);
+	/* the HTML form: escapes as the text's, its own maximum */
+	test_assert(
+	    PARSE(&p, "signature_html = <b>a</b>\\n<i>b</i>\n", false) == 1);
+	test_assert(strcmp(p.signature_html, "<b>a</b>\n<i>b</i>") == 0);
+	test_assert(PARSE(&p, "signature_html = <b>x</b>\n", true) == 0);
+	n = WM_SIGNATURE_HTML_MAX;
+	s = malloc(n + 40);
+	memcpy(s, "signature_html = ", 17);
+	memset(s + 17, 'h', n);
+	s[17 + n] = '\n';
+	test_assert(wm_prefs_parse(&p, s, 17 + n + 1, false) == 1);
+	test_assert(strlen(p.signature_html) == WM_SIGNATURE_HTML_MAX);
+	s[17 + n] = 'h';
+	s[18 + n] = '\n';
+	test_assert(wm_prefs_parse(&p, s, 17 + n + 2, false) == 0);
+	test_assert(strlen(p.signature_html) == WM_SIGNATURE_HTML_MAX);
 	free(s);
 	return test_end();
 }
