@@ -70,6 +70,7 @@ struct midx_map {
 	const unsigned char *p; /* NULL: none */
 	size_t len;
 	size_t count;
+	uint32_t version; /* of the file: its records' layout */
 	dev_t dev;
 	ino_t ino;
 };
@@ -133,8 +134,15 @@ static uint32_t midx_sum(uint32_t h0, const unsigned char *p, size_t len)
 
 /* ---- records ------------------------------------------------------------- */
 
-/* Decodes and checks one record; false when it is malformed. */
-static bool midx_decode(const unsigned char *p, size_t len,
+/* Strings in a record of file version v (the base name and fields). */
+static size_t midx_nstr(uint32_t v)
+{
+	return v == 3 ? MIDX_NSTR - 1 : MIDX_NSTR;
+}
+
+/* Decodes and checks one record of file version v; false when it is
+   malformed.  Fields v does not have are empty. */
+static bool midx_decode(const unsigned char *p, size_t len, uint32_t v,
 			struct maildir_index_entry *e)
 {
 	if (len < MIDX_REC_FIXED || len > MAILDIR_INDEX_RECORD_MAX ||
@@ -144,8 +152,10 @@ static bool midx_decode(const unsigned char *p, size_t len,
 	e->size = get64(p + 8);
 	e->vsize = get64(p + 16);
 	e->sent_day = (int32_t)get32(p + 24);
-	size_t off = MIDX_REC_FIXED;
-	for (size_t i = 0; i < MIDX_NSTR; i++) {
+	size_t off = MIDX_REC_FIXED, nstr = midx_nstr(v);
+	for (size_t i = nstr; i < MIDX_NSTR; i++)
+		e->field[i - 1] = (struct str){"", 0};
+	for (size_t i = 0; i < nstr; i++) {
 		if (len - off < 4)
 			return false;
 		uint32_t l = get32(p + off);
@@ -238,6 +248,7 @@ static int midx_map(const char *folder, uint32_t uidvalidity,
 	m->p = p;
 	m->len = len;
 	m->count = (size_t)count;
+	m->version = get32((const unsigned char *)p + 8);
 	m->dev = st.st_dev;
 	m->ino = st.st_ino;
 	return 1;
@@ -250,7 +261,8 @@ static long midx_check(const unsigned char *b, size_t len, uint32_t uidvalidity)
 		return -1;
 	uint32_t count = get32(b + 16);
 	bool ok = memcmp(b, MIDX_MAGIC, 8) == 0 &&
-		  get32(b + 8) == MAILDIR_INDEX_VERSION &&
+		  get32(b + 8) >= MAILDIR_INDEX_VERSION_OLDEST &&
+		  get32(b + 8) <= MAILDIR_INDEX_VERSION &&
 		  get32(b + 12) == uidvalidity && count <= MAILDIR_MSGS_MAX &&
 		  (uint64_t)count * MIDX_DIR_LEN <= len - MIDX_HDR_LEN;
 	if (ok) {
@@ -283,7 +295,8 @@ long maildir_index_verify(const void *data, size_t len, uint32_t uidvalidity)
 					 MIDX_HDR_LEN + i * MIDX_DIR_LEN;
 		struct maildir_index_entry e;
 		if (midx_decode((const unsigned char *)data + get64(d + 8),
-				get32(d + 4), &e) &&
+				get32(d + 4),
+				get32((const unsigned char *)data + 8), &e) &&
 		    e.uid == get32(d))
 			good++;
 	}
@@ -387,24 +400,28 @@ static size_t midx_pend_pos(const struct maildir_index *ix, uint32_t uid,
 	return lo;
 }
 
-/* The newest record of uid (pending first, then the file), or NULL. */
+/* The newest record of uid (pending first, then the file), or NULL;
+ *ver_r the layout version of the record. */
 static const unsigned char *midx_find(const struct maildir_index *ix,
-				      uint32_t uid, size_t *len_r)
+				      uint32_t uid, size_t *len_r,
+				      uint32_t *ver_r)
 {
 	bool found;
 	size_t i = midx_pend_pos(ix, uid, &found);
+	*ver_r = MAILDIR_INDEX_VERSION;
 	if (found) {
 		*len_r = ix->pend[i].len;
 		return ix->pend[i].rec;
 	}
+	*ver_r = ix->map.version;
 	return ix->map.p ? midx_map_find(&ix->map, uid, len_r) : NULL;
 }
 
-static bool midx_valid(const unsigned char *rec, size_t len, uint32_t uid,
-		       struct str base, uint64_t size,
+static bool midx_valid(const unsigned char *rec, size_t len, uint32_t ver,
+		       uint32_t uid, struct str base, uint64_t size,
 		       struct maildir_index_entry *e)
 {
-	return rec != NULL && midx_decode(rec, len, e) && e->uid == uid &&
+	return rec != NULL && midx_decode(rec, len, ver, e) && e->uid == uid &&
 	       e->size == size && e->base.len == base.len &&
 	       memcmp(e->base.p, base.p, base.len) == 0;
 }
@@ -414,8 +431,9 @@ bool maildir_index_get(const struct maildir_index *ix, uint32_t uid,
 		       struct maildir_index_entry *e_r)
 {
 	size_t len = 0;
-	const unsigned char *rec = midx_find(ix, uid, &len);
-	return midx_valid(rec, len, uid, base, size, e_r);
+	uint32_t ver;
+	const unsigned char *rec = midx_find(ix, uid, &len, &ver);
+	return midx_valid(rec, len, ver, uid, base, size, e_r);
 }
 
 int maildir_index_put(struct maildir_index *ix,
@@ -451,6 +469,7 @@ struct midx_out {
 	uint32_t uid;
 	uint32_t len;
 	const unsigned char *rec;
+	bool owned; /* rec re-encoded from an older version: free() it */
 };
 
 /* Writes the file from outs[0..n) to fd (header, directory, records). */
@@ -534,16 +553,38 @@ int maildir_index_save(struct maildir_index *ix, const struct maildir_folder *f,
 	for (size_t i = 0; i < f->n; i++) {
 		const struct maildir_msg *m = &f->msgs[i];
 		struct str base = str_from_cstr(m->base);
-		struct maildir_index_entry e;
-		size_t len = 0;
-		const unsigned char *rec = midx_find(ix, m->uid, &len);
-		if (!midx_valid(rec, len, m->uid, base, m->size, &e)) {
-			rec = other.p ? midx_map_find(&other, m->uid, &len)
-				      : NULL;
-			if (!midx_valid(rec, len, m->uid, base, m->size, &e))
-				continue;
+		struct maildir_index_entry e, oe;
+		size_t len = 0, olen = 0;
+		uint32_t ver;
+		const unsigned char *rec = midx_find(ix, m->uid, &len, &ver);
+		bool ok = midx_valid(rec, len, ver, m->uid, base, m->size, &e);
+		/* the other file's entry when ours is missing or has no
+		   sort keys and its has */
+		const unsigned char *orec =
+		    other.p != NULL && (!ok || e.field[MIDX_SORTKEYS].len == 0)
+			? midx_map_find(&other, m->uid, &olen)
+			: NULL;
+		if (orec != NULL &&
+		    midx_valid(orec, olen, other.version, m->uid, base, m->size,
+			       &oe) &&
+		    (!ok || oe.field[MIDX_SORTKEYS].len > 0)) {
+			rec = orec;
+			len = olen;
+			ver = other.version;
+			e = oe;
+			ok = true;
 		}
-		outs[n++] = (struct midx_out){m->uid, (uint32_t)len, rec};
+		if (!ok)
+			continue;
+		bool owned = ver != MAILDIR_INDEX_VERSION;
+		if (owned) {
+			len = midx_encoded_len(&e);
+			if (len > MAILDIR_INDEX_RECORD_MAX)
+				continue;
+			rec = midx_encode(&e, len);
+		}
+		outs[n++] =
+		    (struct midx_out){m->uid, (uint32_t)len, rec, owned};
 	}
 	/* no fsync: after a crash a torn file fails its checksums and is
 	   rebuilt, which is cheaper than syncing 50 MB */
@@ -559,6 +600,9 @@ int maildir_index_save(struct maildir_index *ix, const struct maildir_folder *f,
 		}
 	}
 	int e = errno;
+	for (size_t i = 0; i < n; i++)
+		if (outs[i].owned)
+			free((void *)outs[i].rec);
 	free(outs);
 	midx_unmap(&other);
 	if (rc == 0) {

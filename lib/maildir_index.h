@@ -22,7 +22,8 @@
  *     ascending uid;
  *   records: u32 checksum (of the rest of the record), u32 uid,
  *     u64 size, u64 vsize, i32 sent_day, then 1 + MIDX_NFIELDS strings
- *     (u32 length, bytes): the base name, then the fields in enum order.
+ *     (u32 length, bytes): the base name, then the fields in enum order
+ *     (version 3: without the last, MIDX_SORTKEYS).
  * The directory is checked when the file is opened, a record each time
  * it is read (bad ones count as missing).  The file is mapped read-only
  * (shared page cache between sessions) and replaced by temp file +
@@ -39,8 +40,14 @@
 #include "str.h"
 
 #define MAILDIR_INDEX_FILE "youju.index"
-/* 3: ENVELOPE addresses from lib/addrlist (comments, groups, routes) */
-#define MAILDIR_INDEX_VERSION 3
+/* 3: ENVELOPE addresses from lib/addrlist (comments, groups, routes);
+   4: the SORT/THREAD keys (MIDX_SORTKEYS).  Version 3 files are still
+   read: their entries have no keys (an empty MIDX_SORTKEYS), and the
+   next save writes version 4.  A reader of another version (an older
+   youju meeting a newer file) ignores the whole file as unusable and
+   rebuilds it, never misreading it. */
+#define MAILDIR_INDEX_VERSION	     4
+#define MAILDIR_INDEX_VERSION_OLDEST 3
 /* Largest index file we map (about 10 KiB per message at 100,000). */
 #define MAILDIR_INDEX_FILE_MAX ((uint64_t)1 << 30)
 /* Largest record: a message whose ENVELOPE alone is bigger is not cached
@@ -65,10 +72,14 @@ enum maildir_index_field {
 	MIDX_REPLY_TO,
 	MIDX_SENDER,
 	MIDX_IN_REPLY_TO,
+	/* the SORT and THREAD keys (lib/mailkeys blob); empty when not
+	   computed yet (an entry of a version 3 file) */
+	MIDX_SORTKEYS,
 	MIDX_NFIELDS
 };
 
-/* The header name of a search field (MIDX_FROM...), or NULL. */
+/* The header name of a search field (MIDX_FROM...MIDX_IN_REPLY_TO), or
+   NULL. */
 const char *maildir_index_field_header(enum maildir_index_field f);
 /* The field that caches header name (case-insensitive), or -1. */
 int maildir_index_header_field(const char *name);

@@ -3,9 +3,9 @@
  * in one growing array and refer to each other by index (parent, first
  * child, next sibling); a small chained hash maps message-ids to
  * containers.  Every walk up the parent chain is bounded by the number
- * of containers, so broken or hostile References (loops, thousands of
- * ids) cost at most quadratic time in the message's own reference
- * count, never unbounded work.
+ * of containers and skipped for a container without children, so broken
+ * or hostile References (loops, thousands of ids) cannot cause unbounded
+ * work, and a long reply chain in order links in linear time.
  */
 #include "mailthread.h"
 
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mailsort.h"
+#include "mailkeys.h"
 #include "xalloc.h"
 
 #define NONE MAILTHREAD_NONE
@@ -23,10 +23,10 @@
 struct tmsg {
 	uint32_t seq, id;
 	int64_t date;
-	char *subject; /* owned: folded base subject */
-	bool reply;    /* the subject was a reply or forward */
-	char *msgid;   /* owned: "<...>" or NULL */
-	char **refs;   /* owned: References (or In-Reply-To) ids */
+	size_t subject; /* folded base subject: offset in pool */
+	bool reply;	/* the subject was a reply or forward */
+	size_t msgid;	/* "<...>" in pool, or NONE */
+	size_t ref0;	/* its References ids: refs[ref0 .. ref0 + nrefs) */
 	size_t nrefs;
 };
 
@@ -43,6 +43,12 @@ struct tnode {
 struct mailthread {
 	struct tmsg *msgs;
 	size_t nmsgs, capmsgs;
+	/* the messages' strings, NUL-terminated, and the offsets of the
+	   reference ids: one allocation for all, not one per string */
+	char *pool;
+	size_t npool, cappool;
+	size_t *refs;
+	size_t nrefs, caprefs;
 	struct tnode *n;
 	size_t nn, capn;
 	size_t *hash;
@@ -52,35 +58,29 @@ struct mailthread {
 
 /* ---- reading the messages --------------------------------------------- */
 
-/* Appends the "<...>" ids of v[0..len) (at most max, the last ones kept)
-   to *ids. */
-static void ids_parse(const char *v, size_t len, size_t max, char ***ids,
-		      size_t *n)
+/* Copies p[0..len) into the pool; its offset. */
+static size_t pool_add(struct mailthread *t, const char *p, size_t len)
 {
-	const char *p = v, *end = v + len;
-	while (p < end) {
-		const char *lt = memchr(p, '<', (size_t)(end - p));
-		if (lt == NULL)
-			break;
-		const char *gt = memchr(lt, '>', (size_t)(end - lt));
-		if (gt == NULL)
-			break;
-		if (gt - lt > 1) {
-			if (*n == max) {
-				free((*ids)[0]);
-				memmove(*ids, *ids + 1,
-					(max - 1) * sizeof **ids);
-				(*n)--;
-			}
-			*ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
-			(*ids)[(*n)++] = xmemdup0(lt, (size_t)(gt - lt + 1));
-		}
-		p = gt + 1;
+	if (t->cappool - t->npool < len + 1) {
+		while (t->cappool - t->npool < len + 1)
+			t->cappool = t->cappool ? t->cappool * 2 : 4096;
+		t->pool = xrealloc(t->pool, t->cappool);
 	}
+	size_t off = t->npool;
+	if (len > 0)
+		memcpy(t->pool + off, p, len);
+	t->pool[off + len] = '\0';
+	t->npool += len + 1;
+	return off;
 }
 
-void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
-		    int64_t internal_date, const char *hdr, size_t hl)
+static const char *tm_subject(const struct mailthread *t, const struct tmsg *m)
+{
+	return t->pool + m->subject;
+}
+
+void mailthread_add_keys(struct mailthread *t, uint32_t seq, uint32_t id,
+			 int64_t internal_date, const struct mailkeys *k)
 {
 	if (t->nmsgs == t->capmsgs) {
 		t->capmsgs = t->capmsgs ? t->capmsgs * 2 : 64;
@@ -90,30 +90,40 @@ void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
 	memset(x, 0, sizeof *x);
 	x->seq = seq;
 	x->id = id;
-	x->date = internal_date;
-	struct buf v, b;
-	buf_init(&v, 1 << 20);
-	buf_init(&b, 1 << 20);
-	if (mailsort_field(hdr, hl, "Date", &v))
-		(void)mailsort_parse_date(v.p ? v.p : "", v.len, &x->date);
-	if (mailsort_field(hdr, hl, "Subject", &v) &&
-	    mailsort_base_subject(v.p ? v.p : "", v.len, &b, &x->reply) == 0)
-		x->subject = mailsort_fold(b.p ? b.p : "", b.len);
-	else
-		x->subject = xstrdup("");
-	char **ids = NULL;
-	size_t nids = 0;
-	if (mailsort_field(hdr, hl, "Message-ID", &v))
-		ids_parse(v.p ? v.p : "", v.len, 1, &ids, &nids);
-	if (nids == 1)
-		x->msgid = ids[0];
-	free(ids);
-	if (mailsort_field(hdr, hl, "References", &v))
-		ids_parse(v.p ? v.p : "", v.len, MAILTHREAD_REFS_MAX, &x->refs,
-			  &x->nrefs);
-	if (x->nrefs == 0 && mailsort_field(hdr, hl, "In-Reply-To", &v))
-		ids_parse(v.p ? v.p : "", v.len, 1, &x->refs, &x->nrefs);
-	buf_deinit(&v);
+	x->date = k->has_date ? k->date : internal_date;
+	x->reply = k->reply;
+	x->subject =
+	    pool_add(t, k->s[MAILKEYS_SUBJECT].p, k->s[MAILKEYS_SUBJECT].len);
+	x->msgid =
+	    k->s[MAILKEYS_MSGID].len > 0
+		? pool_add(t, k->s[MAILKEYS_MSGID].p, k->s[MAILKEYS_MSGID].len)
+		: NONE;
+	x->ref0 = t->nrefs;
+	struct str refs = k->refs, r;
+	while (mailkeys_ref_next(&refs, &r)) {
+		if (t->nrefs == t->caprefs) {
+			t->caprefs = t->caprefs ? t->caprefs * 2 : 256;
+			t->refs =
+			    xrealloc(t->refs, t->caprefs * sizeof *t->refs);
+		}
+		t->refs[t->nrefs++] = pool_add(t, r.p, r.len);
+		x->nrefs++;
+	}
+}
+
+void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
+		    int64_t internal_date, const char *hdr, size_t hl)
+{
+	struct buf b;
+	buf_init(&b, MAILKEYS_BLOB_MAX);
+	struct mailkeys k;
+	if (mailkeys_build(hdr, hl, &b) < 0 ||
+	    !mailkeys_decode((struct str){b.p ? b.p : "", b.len}, &k)) {
+		/* keys larger than the limit: a message without any */
+		memset(&k, 0, sizeof k);
+		k.s[MAILKEYS_SUBJECT] = (struct str){"", 0};
+	}
+	mailthread_add_keys(t, seq, id, internal_date, &k);
 	buf_deinit(&b);
 }
 
@@ -157,9 +167,18 @@ static size_t node_of(struct mailthread *t, const char *id)
 	return k;
 }
 
-/* Is a an ancestor of b, or b itself? */
+/*
+ * Is a an ancestor of b, or b itself?  A node without children is no
+ * one's ancestor: that answer costs nothing, and it is the common case
+ * (a message's own container is new unless a reply came before it), so
+ * a folder that is one long reply chain links in linear time instead of
+ * walking the whole chain up for every message.  Otherwise the walk is
+ * bounded by the number of containers.
+ */
 static bool is_ancestor(const struct mailthread *t, size_t a, size_t b)
 {
+	if (t->n[a].child == NONE)
+		return a == b;
 	for (size_t k = b, steps = 0; k != NONE && steps <= t->nn;
 	     k = t->n[k].parent, steps++)
 		if (k == a)
@@ -206,8 +225,8 @@ static void thr_link(struct mailthread *t)
 	for (size_t i = 0; i < t->nmsgs; i++) {
 		struct tmsg *m = &t->msgs[i];
 		size_t self;
-		if (m->msgid != NULL) {
-			self = node_of(t, m->msgid);
+		if (m->msgid != NONE) {
+			self = node_of(t, t->pool + m->msgid);
 			if (t->n[self].msg != NONE) /* a duplicate id */
 				self = node_new(t, NULL);
 		} else {
@@ -218,7 +237,7 @@ static void thr_link(struct mailthread *t)
 		   over an existing parent link */
 		size_t prev = NONE;
 		for (size_t r = 0; r < m->nrefs; r++) {
-			size_t k = node_of(t, m->refs[r]);
+			size_t k = node_of(t, t->pool + t->refs[m->ref0 + r]);
 			if (prev != NONE && k != prev &&
 			    t->n[k].parent == NONE && !is_ancestor(t, k, prev))
 				add_child(t, prev, k);
@@ -333,12 +352,12 @@ static void gather(struct mailthread *t, size_t root)
 		tab[i] = NONE;
 	for (i = 0; i < n; i++) {
 		const struct tmsg *m = node_msg(t, v[i]);
-		if (m == NULL || m->subject[0] == '\0')
+		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(m->subject, nh);
+		size_t h = hash_of(tm_subject(t, m), nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(om->subject, m->subject) != 0)
+		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
 			h = (h + 1) % nh;
 		if (tab[h] == NONE) {
 			tab[h] = v[i];
@@ -355,12 +374,12 @@ static void gather(struct mailthread *t, size_t root)
 	for (i = 0; i < n; i++) {
 		size_t me = v[i];
 		const struct tmsg *m = node_msg(t, me);
-		if (m == NULL || m->subject[0] == '\0')
+		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(m->subject, nh);
+		size_t h = hash_of(tm_subject(t, m), nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(om->subject, m->subject) != 0)
+		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
 			h = (h + 1) % nh;
 		size_t other = tab[h];
 		if (other == NONE)
@@ -412,7 +431,7 @@ static int os_cmp(const void *pa, const void *pb)
 {
 	const struct tmsg *a = &os_thr->msgs[*(const size_t *)pa];
 	const struct tmsg *b = &os_thr->msgs[*(const size_t *)pb];
-	int s = strcmp(a->subject, b->subject);
+	int s = strcmp(tm_subject(os_thr, a), tm_subject(os_thr, b));
 	if (s != 0)
 		return s;
 	if (a->date != b->date)
@@ -433,7 +452,7 @@ static void ordered_subject(struct mailthread *t, size_t root)
 	for (size_t i = 0; i < t->nmsgs; i++) {
 		size_t k = node_new(t, NULL);
 		t->n[k].msg = v[i];
-		const char *s = t->msgs[v[i]].subject;
+		const char *s = tm_subject(t, &t->msgs[v[i]]);
 		if (parent != NONE && strcmp(s, subj) == 0) {
 			add_child(t, parent, k);
 		} else {
@@ -501,13 +520,8 @@ void mailthread_free(struct mailthread **tp)
 	struct mailthread *t = *tp;
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->nmsgs; i++) {
-		free(t->msgs[i].subject);
-		free(t->msgs[i].msgid);
-		for (size_t r = 0; r < t->msgs[i].nrefs; r++)
-			free(t->msgs[i].refs[r]);
-		free(t->msgs[i].refs);
-	}
+	free(t->pool);
+	free(t->refs);
 	free(t->msgs);
 	free(t->n);
 	free(t->hash);

@@ -13,11 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mailkeys.h"
+
 /* Nesting the recursive steps follow; deeper branches are left as they
    are (pruning, sorting) or not walked. */
 #define MAILTHREAD_DEPTH_MAX 10000
 /* Most References one message contributes (the last ones are kept). */
-#define MAILTHREAD_REFS_MAX 256
+#define MAILTHREAD_REFS_MAX MAILKEYS_REFS_MAX
 /* "no node" in the tree walk */
 #define MAILTHREAD_NONE ((size_t)-1)
 
@@ -34,6 +36,14 @@ void mailthread_free(struct mailthread **t);
  */
 void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
 		    int64_t internal_date, const char *hdr, size_t hl);
+
+/*
+ * The same with the message's keys already computed (lib/mailkeys, from
+ * youju.index or the file); their strings are copied.
+ */
+struct mailkeys;
+void mailthread_add_keys(struct mailthread *t, uint32_t seq, uint32_t id,
+			 int64_t internal_date, const struct mailkeys *k);
 
 /* Builds the threads once every message is added: REFERENCES when
    references, else ORDEREDSUBJECT. */

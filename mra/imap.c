@@ -1143,14 +1143,16 @@ static void cmd_sort(struct imap_ctx *x)
 		imap_tagged(x->c, x->cmd->tag, "BAD SAVE is for SEARCH only.");
 		return;
 	}
-	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
-		      x->cmd->args, x->cmd->nargs);
+	imap_sort_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->s->ix,
+		      x->uid, x->cmd->args, x->cmd->nargs);
+	imap_index_save(x->s, false);
 }
 
 static void cmd_thread(struct imap_ctx *x)
 {
-	imap_thread_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->uid,
-			x->cmd->args, x->cmd->nargs);
+	imap_thread_cmd(x->c, x->cmd->tag, x->s->f, x->s->recent, x->s->ix,
+			x->uid, x->cmd->args, x->cmd->nargs);
+	imap_index_save(x->s, false);
 }
 
 static void cmd_search(struct imap_ctx *x)

@@ -193,7 +193,8 @@ static void imap_context_sorted(struct mra_conn *c, struct imap_context *x)
 {
 	struct imap_sess *s = c->sess;
 	size_t nn;
-	uint32_t *nv = imap_sort_run(s->f, s->recent, x->s, x->sort, &nn);
+	uint32_t *nv =
+	    imap_sort_run(s->f, s->recent, s->ix, x->s, x->sort, &nn);
 	uint32_t *ns = xcalloc(nn + 1, sizeof *ns), *os;
 	memcpy(ns, nv, nn * sizeof *ns);
 	qsort(ns, nn, sizeof *ns, u32_cmp);

@@ -3,7 +3,9 @@
  * structure strings are produced by imap_render.c / imap_body.c into a
  * buffer, the very functions FETCH uses without the cache, so cached and
  * uncached answers cannot drift apart.  The header values are decoded and
- * folded exactly as SEARCH does it on the file (imap_search.c).
+ * folded exactly as SEARCH does it on the file (imap_search.c), and the
+ * SORT/THREAD keys are lib/mailkeys', which SORT and THREAD use on a
+ * file they have to read.
  */
 #include "imap_index.h"
 
@@ -14,6 +16,7 @@
 #include "imap_render.h"
 #include "imap_search.h"
 #include "log.h"
+#include "mailkeys.h"
 #include "maildir.h"
 
 void imap_index_bound(struct maildir_index *ix, const struct maildir_folder *f)
@@ -81,13 +84,17 @@ int imap_index_build(struct maildir_index *ix, const struct maildir_msg *m,
 	struct maildir_index_entry e;
 	memset(&e, 0, sizeof e);
 	size_t hoff[MIDX_NFIELDS + 1];
-	for (int f = MIDX_BODY + 1; ok && f < MIDX_NFIELDS; f++) {
+	for (int f = MIDX_BODY + 1; ok && f < MIDX_SORTKEYS; f++) {
 		hoff[f] = hdrs.len;
 		if (imap_index_header_segs(msg + root->hdr_off, root->hdr_len,
 					   maildir_index_field_header(f),
 					   &hdrs) < 0)
 			ok = false;
 	}
+	/* the SORT and THREAD keys (lib/mailkeys) */
+	hoff[MIDX_SORTKEYS] = hdrs.len;
+	if (ok && mailkeys_build(msg + root->hdr_off, root->hdr_len, &hdrs) < 0)
+		ok = false;
 	hoff[MIDX_NFIELDS] = hdrs.len;
 	int rc = -1;
 	if (ok) {

@@ -21,6 +21,7 @@
 #include "imap_render.h"
 #include "imap_searchres.h"
 #include "maildir.h"
+#include "mailkeys.h"
 #include "mailmatch.h"
 #include "mime.h"
 #include "mra.h"
@@ -772,64 +773,136 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
-void imap_search_run(struct maildir_folder *f, const bool *recent,
-		     const uint64_t *modseqs, struct maildir_index *ix,
-		     const struct imap_search *s, bool uid,
-		     struct imap_esearch *es)
+void imap_search_msg_init(struct imap_search_msg *m,
+			  const struct maildir_folder *f, size_t i,
+			  const bool *recent, uint64_t size)
 {
-	struct buf msg;
+	const struct maildir_msg *mm = &f->msgs[i];
+	*m = (struct imap_search_msg){
+	    .seq = (uint32_t)(i + 1),
+	    .uid = mm->uid,
+	    .max_seq = (uint32_t)f->n,
+	    .max_uid = f->msgs[f->n - 1].uid,
+	    .letters = mm->letters,
+	    .recent = recent[i],
+	    .size = size,
+	    .internal_date = mm->mtime,
+	    .folder = f,
+	    .msg = mm,
+	};
+}
+
+/* The sort/thread keys of entry e into *k_r, when it has them. */
+static bool keys_of(const struct maildir_index_entry *e, struct mailkeys *k_r)
+{
+	return e->field[MIDX_SORTKEYS].len > 0 &&
+	       mailkeys_decode(e->field[MIDX_SORTKEYS], k_r);
+}
+
+void imap_search_each(struct maildir_folder *f, const bool *recent,
+		      const uint64_t *modseqs, struct maildir_index *ix,
+		      const struct imap_search *s, bool want_keys,
+		      imap_search_each_fn *fn, void *ctx)
+{
+	struct buf msg, kb;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
+	buf_init(&kb, MAILKEYS_BLOB_MAX);
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
-		struct imap_search_msg m = {
-		    .seq = (uint32_t)(i + 1),
-		    .uid = mm->uid,
-		    .max_seq = (uint32_t)f->n,
-		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-		    .letters = mm->letters,
-		    .recent = recent[i],
-		    .size = mm->vsize,
-		    .internal_date = mm->mtime,
-		    .folder = f,
-		    .msg = mm,
-		    .modseq = modseqs ? modseqs[i] : 0,
-		};
-		bool need_size = imap_search_needs_size(s) && mm->vsize == 0;
-		bool need_text = imap_search_needs_text(s) || need_size;
+		struct imap_search_msg m;
+		imap_search_msg_init(&m, f, i, recent, mm->vsize);
+		m.modseq = modseqs ? modseqs[i] : 0;
+		/* keys want the size too: SORT SIZE */
+		bool need_size =
+		    (want_keys || imap_search_needs_size(s)) && mm->vsize == 0;
+		bool need_text =
+		    imap_search_needs_text(s) || need_size || want_keys;
 		struct maildir_index_entry ent;
+		struct mailkeys keys, *k = NULL;
 		if (need_text && ix != NULL &&
 		    maildir_index_get(ix, mm->uid, str_from_cstr(mm->base),
 				      mm->size, &ent)) {
 			m.cached = &ent;
 			m.size = mm->vsize = ent.vsize;
+			if (want_keys && keys_of(&ent, &keys))
+				k = &keys;
 		}
+		/* the file: for BODY/TEXT, or when there is no entry (or
+		   one without keys, from a version 3 youju.index) */
 		if (imap_search_needs_file(s) ||
-		    (need_text && m.cached == NULL)) {
+		    (need_text && m.cached == NULL) || (want_keys && !k)) {
 			buf_reset(&msg);
 			if (maildir_msg_read(f, mm, &msg) < 0)
 				continue; /* expunged meanwhile */
 			m.text = msg.p ? msg.p : "";
 			m.len = msg.len;
 			m.size = mm->vsize = crlf_size(m.text, m.len);
-			if (ix != NULL && m.cached == NULL) {
+			if (ix != NULL &&
+			    (m.cached == NULL || (want_keys && !k))) {
+				m.cached = NULL;
 				imap_search_index(ix, mm, m.text, m.len);
-				imap_index_bound(ix, f);
+				if (want_keys &&
+				    maildir_index_get(ix, mm->uid,
+						      str_from_cstr(mm->base),
+						      mm->size, &ent) &&
+				    keys_of(&ent, &keys)) {
+					m.cached = &ent;
+					k = &keys;
+				}
 			}
+			buf_reset(&kb);
+			if (want_keys && k == NULL &&
+			    mailkeys_build(
+				m.text, imap_render_header_end(m.text, m.len),
+				&kb) == 0 &&
+			    mailkeys_decode(
+				(struct str){kb.p ? kb.p : "", kb.len}, &keys))
+				k = &keys; /* no index, or too large for it */
 		}
-		if (!imap_search_match(s, &m))
-			continue;
-		uint32_t v = uid ? mm->uid : (uint32_t)(i + 1);
-		imap_esearch_add(es, v);
-		if (modseqs != NULL) {
-			if (es->nms == es->cap_ms) {
-				es->cap_ms = es->cap_ms ? es->cap_ms * 2 : 64;
-				es->ms = xrealloc(es->ms,
-						  es->cap_ms * sizeof *es->ms);
+		if (imap_search_match(s, &m)) {
+			if (want_keys && k == NULL) {
+				memset(&keys, 0, sizeof keys);
+				k = &keys;
 			}
-			es->ms[es->nms++] = modseqs[i];
+			fn(ctx, &m, k);
 		}
+		/* after the match: a save would unmap ent's strings */
+		if (ix != NULL)
+			imap_index_bound(ix, f);
 	}
+	buf_deinit(&kb);
 	buf_deinit(&msg);
+}
+
+struct run_ctx {
+	struct imap_esearch *es;
+	bool uid;
+	const uint64_t *modseqs;
+};
+
+static void run_one(void *ctx, const struct imap_search_msg *m,
+		    const struct mailkeys *k)
+{
+	(void)k;
+	struct run_ctx *x = ctx;
+	struct imap_esearch *es = x->es;
+	imap_esearch_add(es, x->uid ? m->uid : m->seq);
+	if (x->modseqs != NULL) {
+		if (es->nms == es->cap_ms) {
+			es->cap_ms = es->cap_ms ? es->cap_ms * 2 : 64;
+			es->ms = xrealloc(es->ms, es->cap_ms * sizeof *es->ms);
+		}
+		es->ms[es->nms++] = m->modseq;
+	}
+}
+
+void imap_search_run(struct maildir_folder *f, const bool *recent,
+		     const uint64_t *modseqs, struct maildir_index *ix,
+		     const struct imap_search *s, bool uid,
+		     struct imap_esearch *es)
+{
+	struct run_ctx x = {es, uid, modseqs};
+	imap_search_each(f, recent, modseqs, ix, s, false, run_one, &x);
 }
 
 /* RFC 5182 §2.4: with MIN and/or MAX and no other option only those are
@@ -889,9 +962,6 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 	es.with_modseq = s->modseq && modseqs != NULL;
 	if (es.save)
 		imap_search_save(save, f, uid, &es);
-	/* SAVE alone asks for no ESEARCH (RFC 5182 §2.4) */
-	bool quiet = es.save && !es.min && !es.max && !es.all && !es.count &&
-		     !es.partial;
 	if (!es.on) {
 		(void)mra_conn_write(c, "* SEARCH", 8);
 		uint64_t hi = 0;
@@ -906,22 +976,31 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 			(void)mra_conn_printf(c, " (MODSEQ %llu)",
 					      (unsigned long long)hi);
 	}
-	if (es.update && !imap_context_add(c, tag, uid, &s, &es)) {
-		free(es.v);
-		free(es.ms);
-		imap_search_free(&s);
+	bool kept = !es.update || imap_context_add(c, tag, uid, &s, &es);
+	imap_search_reply(c, tag, uid, kept, &es, &s, "Search");
+}
+
+void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
+		       struct imap_esearch *es, struct imap_search **s,
+		       const char *what)
+{
+	/* SAVE alone asks for no ESEARCH (RFC 5182 §2.4) */
+	bool quiet = es->save && !es->min && !es->max && !es->all &&
+		     !es->count && !es->partial;
+	if (!kept)
 		(void)mra_conn_printf(c,
 				      "%s NO [NOUPDATE \"%s\"] Too many "
 				      "searches kept updated.\r\n",
 				      tag, tag);
-		return;
-	}
-	if (es.on && !quiet)
-		imap_esearch_write(c, tag, uid, &es);
-	else if (!es.on)
+	else if (es->on && !quiet)
+		imap_esearch_write(c, tag, uid, es);
+	else if (!es->on)
 		(void)mra_conn_write(c, "\r\n", 2);
-	free(es.v);
-	free(es.ms);
-	imap_search_free(&s);
-	(void)mra_conn_printf(c, "%s OK Search completed.\r\n", tag);
+	if (kept)
+		(void)mra_conn_printf(c, "%s OK %s completed.\r\n", tag, what);
+	free(es->v);
+	free(es->ms);
+	es->v = NULL;
+	es->ms = NULL;
+	imap_search_free(s);
 }

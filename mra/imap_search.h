@@ -73,6 +73,12 @@ struct imap_search_msg {
 	const struct maildir_index_entry *cached;
 };
 
+/* *m for message i of f (no text, no entry, modseq 0), with
+   RFC822.SIZE size (0: unknown). */
+void imap_search_msg_init(struct imap_search_msg *m,
+			  const struct maildir_folder *f, size_t i,
+			  const bool *recent, uint64_t size);
+
 /* Does m match?  Text keys fail on a message without text (or, for
    header and SENT* keys, without an entry). */
 bool imap_search_match(const struct imap_search *s,
@@ -97,6 +103,22 @@ void imap_search_cmd(struct mra_conn *c, const char *tag,
 		     const uint64_t *modseqs, bool uid,
 		     struct maildir_index *ix, const struct imap_arg *args,
 		     size_t n, struct imap_searchres *save);
+
+/*
+ * Calls fn for each message of f that matches s (m and k borrowed for
+ * the call).  ix (may be NULL) is f's youju.index: header and SENT* keys
+ * are answered from its entries, and messages whose files had to be read
+ * get entries.  With want_keys, k is the message's SORT/THREAD keys
+ * (from its entry, else from its file, whose entry is then written) and
+ * m->size its RFC822.SIZE; else k is NULL.
+ */
+struct mailkeys;
+typedef void imap_search_each_fn(void *ctx, const struct imap_search_msg *m,
+				 const struct mailkeys *k);
+void imap_search_each(struct maildir_folder *f, const bool *recent,
+		      const uint64_t *modseqs, struct maildir_index *ix,
+		      const struct imap_search *s, bool want_keys,
+		      imap_search_each_fn *fn, void *ctx);
 
 /*
  * Evaluates s on every message of f into es (sequence numbers, or UIDs
@@ -126,6 +148,16 @@ struct imap_esearch {
 	uint32_t *v; /* owned (free()): the matches in order */
 	size_t n, cap;
 };
+
+/*
+ * Ends a SEARCH or SORT whose matches are in es: when kept is false (an
+ * UPDATE the context table had no room for) "NO [NOUPDATE ...]", else the
+ * ESEARCH line (or the CR LF ending "* SEARCH ...") and "OK <what>
+ * completed.".  Frees es's arrays and *s.
+ */
+void imap_search_reply(struct mra_conn *c, const char *tag, bool uid, bool kept,
+		       struct imap_esearch *es, struct imap_search **s,
+		       const char *what);
 
 /*
  * Takes "RETURN (...)" off the front of *args ("RETURN ()" means ALL).

@@ -1,13 +1,12 @@
 /*
- * SORT; see imap_sort.h.  Each matching message is read once (there is
- * no sort index yet: a SORT costs a read of every matching file, as a
- * SEARCH BODY does, except for the date and size cache below), its keys
- * are computed into a small record, and the records are sorted with the
- * keys in order.  The DATE key is the Date: field in UTC, or the
- * internal date when there is none (RFC 5256 §2.2); address keys use the
- * first address of the field (lib/addrlist): its local part for
- * FROM/TO/CC, its display name or else "local@domain" for
- * DISPLAYFROM/DISPLAYTO.
+ * SORT; see imap_sort.h.  Each matching message's keys (lib/mailkeys:
+ * the base subject, sent date, address keys) come from its youju.index
+ * entry, or from its file when it has none (the entry is then written),
+ * into a small record; the records are sorted with the keys in order.
+ * The DATE key is the Date: field in UTC, or the internal date when
+ * there is none (RFC 5256 §2.2); address keys use the first address of
+ * the field (lib/addrlist): its local part for FROM/TO/CC, its display
+ * name or else "local@domain" for DISPLAYFROM/DISPLAYTO.
  */
 #include "imap_sort.h"
 
@@ -22,6 +21,7 @@
 #include "imap_render.h"
 #include "imap_search.h"
 #include "maildir.h"
+#include "mailkeys.h"
 #include "mailsort.h"
 #include "mime.h"
 #include "mra.h"
@@ -60,86 +60,78 @@ struct imap_sort_keys {
 	size_t n;
 };
 
+/* The string keys a record keeps, and the sort key each one serves. */
+enum rec_str { R_SUBJECT, R_FROM, R_TO, R_CC, R_DFROM, R_DTO, R_NSTR };
+
+static const struct {
+	enum sort_key key;
+	enum mailkeys_str src;
+} rec_strs[R_NSTR] = {
+    [R_SUBJECT] = {SORT_SUBJECT, MAILKEYS_SUBJECT},
+    [R_FROM] = {SORT_FROM, MAILKEYS_FROM},
+    [R_TO] = {SORT_TO, MAILKEYS_TO},
+    [R_CC] = {SORT_CC, MAILKEYS_CC},
+    [R_DFROM] = {SORT_DISPLAYFROM, MAILKEYS_DFROM},
+    [R_DTO] = {SORT_DISPLAYTO, MAILKEYS_DTO},
+};
+
 /* one matching message and its keys */
 struct sort_rec {
 	uint32_t seq, id; /* id: what is sent (sequence or UID) */
 	int64_t arrival, date;
 	uint64_t size;
-	/* owned comparison forms (folded), NULL until computed: the base
-	   subject, the FROM/CC/TO keys, the DISPLAYFROM/DISPLAYTO keys */
-	char *subject, *from, *cc, *to, *dfrom, *dto;
+	/* the comparison forms the criteria use: offsets into the
+	   command's string pool (0: the empty string) */
+	size_t str[R_NSTR];
 };
 
-static void rec_keys(struct sort_rec *r, const char *msg, size_t len,
-		     const struct imap_sort_keys *cr)
+/* the strings of one SORT, NUL-terminated, in one growing block */
+struct sort_pool {
+	char *p;
+	size_t n, cap;
+};
+
+static size_t pool_add(struct sort_pool *pl, struct str v)
 {
-	size_t hl = imap_render_header_end(msg, len);
-	struct buf v;
-	buf_init(&v, 1 << 20);
-	for (size_t k = 0; k < cr->n; k++) {
-		switch (cr->key[k]) {
-		case SORT_DATE:
-			if (mailsort_field(msg, hl, "Date", &v))
-				(void)mailsort_parse_date(v.p ? v.p : "", v.len,
-							  &r->date);
-			break;
-		case SORT_SUBJECT:
-			if (r->subject == NULL) {
-				struct buf b;
-				buf_init(&b, 1 << 20);
-				if (mailsort_field(msg, hl, "Subject", &v) &&
-				    mailsort_base_subject(v.p ? v.p : "", v.len,
-							  &b, NULL) == 0)
-					r->subject = mailsort_fold(
-					    b.p ? b.p : "", b.len);
-				else
-					r->subject = xstrdup("");
-				buf_deinit(&b);
-			}
-			break;
-		case SORT_FROM:
-		case SORT_DISPLAYFROM:
-			if (r->from == NULL)
-				mailsort_addr_keys(msg, hl, "From", &r->from,
-						   &r->dfrom);
-			break;
-		case SORT_TO:
-		case SORT_DISPLAYTO:
-			if (r->to == NULL)
-				mailsort_addr_keys(msg, hl, "To", &r->to,
-						   &r->dto);
-			break;
-		case SORT_CC:
-			if (r->cc == NULL) {
-				char *d;
-				mailsort_addr_keys(msg, hl, "Cc", &r->cc, &d);
-				free(d);
-			}
-			break;
-		case SORT_ARRIVAL:
-		case SORT_SIZE:
-			break;
-		}
+	if (pl->cap - pl->n < v.len + 1) {
+		while (pl->cap - pl->n < v.len + 1)
+			pl->cap = pl->cap ? pl->cap * 2 : 4096;
+		pl->p = xrealloc(pl->p, pl->cap);
 	}
-	buf_deinit(&v);
+	size_t off = pl->n;
+	if (v.len > 0)
+		memcpy(pl->p + off, v.p, v.len);
+	pl->p[off + v.len] = '\0';
+	pl->n += v.len + 1;
+	return off;
 }
 
-static void rec_free(struct sort_rec *r)
+static int key_str(enum sort_key key)
 {
-	free(r->subject);
-	free(r->from);
-	free(r->cc);
-	free(r->to);
-	free(r->dfrom);
-	free(r->dto);
+	for (int i = 0; i < R_NSTR; i++)
+		if (rec_strs[i].key == key)
+			return i;
+	return -1;
 }
 
+/* Fills r's keys that cr uses from k. */
+static void rec_keys(struct sort_rec *r, const struct mailkeys *k,
+		     const struct imap_sort_keys *cr, struct sort_pool *pl)
+{
+	if (k->has_date)
+		r->date = k->date;
+	for (size_t i = 0; i < cr->n; i++) {
+		int j = key_str(cr->key[i]);
+		if (j >= 0 && r->str[j] == 0 && k->s[rec_strs[j].src].len > 0)
+			r->str[j] = pool_add(pl, k->s[rec_strs[j].src]);
+	}
+}
+
+/* qsort has no context argument in C11: the criteria and the pool go
+   through file-scope pointers (one event loop per process, no threads
+   here) */
 static const struct imap_sort_keys *sort_cur;
-
-static int cmp_str(const char *a, const char *b)
-{
-	return strcmp(a ? a : "", b ? b : "");
-}
+static const char *sort_pool;
 
 static int cmp_i64(int64_t a, int64_t b)
 {
@@ -150,7 +142,7 @@ static int rec_cmp(const void *pa, const void *pb)
 {
 	const struct sort_rec *a = pa, *b = pb;
 	for (size_t k = 0; k < sort_cur->n; k++) {
-		int c = 0;
+		int c = 0, j;
 		switch (sort_cur->key[k]) {
 		case SORT_ARRIVAL:
 			c = cmp_i64(a->arrival, b->arrival);
@@ -161,23 +153,10 @@ static int rec_cmp(const void *pa, const void *pb)
 		case SORT_SIZE:
 			c = (a->size > b->size) - (a->size < b->size);
 			break;
-		case SORT_SUBJECT:
-			c = cmp_str(a->subject, b->subject);
-			break;
-		case SORT_FROM:
-			c = cmp_str(a->from, b->from);
-			break;
-		case SORT_TO:
-			c = cmp_str(a->to, b->to);
-			break;
-		case SORT_CC:
-			c = cmp_str(a->cc, b->cc);
-			break;
-		case SORT_DISPLAYFROM:
-			c = cmp_str(a->dfrom, b->dfrom);
-			break;
-		case SORT_DISPLAYTO:
-			c = cmp_str(a->dto, b->dto);
+		default:
+			j = key_str(sort_cur->key[k]);
+			c = strcmp(sort_pool + a->str[j],
+				   sort_pool + b->str[j]);
 			break;
 		}
 		if (c != 0)
@@ -238,68 +217,18 @@ int imap_sort_prepare(struct mra_conn *c, const char *tag,
 	return -1;
 }
 
-void imap_sort_each(struct maildir_folder *f, const bool *recent,
-		    const struct imap_search *s, imap_sort_each_fn *fn,
-		    void *ctx)
-{
-	struct buf msg;
-	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	for (size_t i = 0; i < f->n; i++) {
-		struct maildir_msg *mm = &f->msgs[i];
-		buf_reset(&msg);
-		if (maildir_msg_read(f, mm, &msg) < 0)
-			continue; /* expunged meanwhile */
-		struct imap_search_msg m = {
-		    .seq = (uint32_t)(i + 1),
-		    .uid = mm->uid,
-		    .max_seq = (uint32_t)f->n,
-		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-		    .letters = mm->letters,
-		    .recent = recent[i],
-		    .size = maildir_crlf_size(msg.p ? msg.p : "", msg.len),
-		    .internal_date = mm->mtime,
-		    .text = msg.p ? msg.p : "",
-		    .len = msg.len,
-		    .folder = f,
-		    .msg = mm,
-		};
-		if (imap_search_match(s, &m))
-			fn(ctx, &m);
-	}
-	buf_deinit(&msg);
-}
-
-struct sort_ctx {
-	struct sort_rec *recs;
-	size_t nr;
-	bool uid;
-	const struct imap_sort_keys *cr;
-};
-
-static void sort_one(void *ctx, const struct imap_search_msg *m)
-{
-	struct sort_ctx *x = ctx;
-	struct sort_rec *r = &x->recs[x->nr++];
-	r->seq = m->seq;
-	r->id = x->uid ? m->uid : m->seq;
-	r->arrival = (int64_t)m->internal_date;
-	r->date = (int64_t)m->internal_date;
-	r->size = m->size;
-	rec_keys(r, m->text, m->len, x->cr);
-}
-
 /* ---- the date/size cache ------------------------------------------------
 
    SORT by ARRIVAL, DATE and SIZE with a search that reads no text (the
    common `SORT (REVERSE DATE) UTF-8 ALL` of clients and webmail) needs
-   from each file only its Date: and its size in CR LF form.  Both are
-   fixed for a UID (a Maildir message's content never changes), so each
-   worker keeps them for the last folder it sorted this way, keyed by UID
-   and checked by the file's base name and size as youju.index's entries
-   are; a later SORT of that folder reads only the files it has not seen.
-   One folder per process, 40 bytes a message, rebuilt at each such SORT
-   (expunged messages fall out); another folder or UIDVALIDITY replaces
-   it. */
+   only each message's Date: and its size in CR LF form.  Both are fixed
+   for a UID (a Maildir message's content never changes), so each worker
+   keeps them for the last folder it sorted this way, keyed by UID and
+   checked by the file's base name and size as youju.index's entries are:
+   40 bytes a message in one array, cheaper to walk than youju.index's
+   records.  When a message is missing from it (new mail, another folder)
+   the SORT goes the general way (youju.index, else the file) and the
+   cache is rebuilt from that SORT's matches. */
 
 struct sc_ent {
 	uint32_t uid;
@@ -328,119 +257,136 @@ static uint64_t sc_hash(const char *s)
 static bool sc_scalar_only(const struct imap_sort_keys *cr)
 {
 	for (size_t k = 0; k < cr->n; k++)
-		if (cr->key[k] != SORT_ARRIVAL && cr->key[k] != SORT_DATE &&
-		    cr->key[k] != SORT_SIZE)
+		if (key_str(cr->key[k]) >= 0)
 			return false;
 	return true;
 }
 
-/* sort_one for a search that reads no text and keys sc_scalar_only:
-   each message's date and size from the cache, else from its file. */
-static void sort_scalar(struct maildir_folder *f, const bool *recent,
-			const struct imap_search *s, struct sort_ctx *x)
+struct sort_ctx {
+	struct sort_rec *recs;
+	size_t nr;
+	bool uid;
+	const struct imap_sort_keys *cr;
+	struct sort_pool pool;
+	struct sc_ent *ne; /* the cache being rebuilt, or NULL */
+	size_t nne;
+};
+
+static void rec_add(struct sort_ctx *x, const struct imap_search_msg *m,
+		    int64_t date)
 {
-	bool same = sc.path != NULL && strcmp(sc.path, f->path) == 0 &&
-		    sc.uidvalidity == f->uidvalidity;
-	struct sc_ent *ne = xcalloc(f->n ? f->n : 1, sizeof *ne);
-	size_t nn = 0, j = 0;
-	struct buf msg;
-	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	for (size_t i = 0; i < f->n; i++) {
-		struct maildir_msg *mm = &f->msgs[i];
-		uint64_t bh = sc_hash(mm->base);
-		while (same && j < sc.n && sc.e[j].uid < mm->uid)
-			j++;
-		struct sc_ent *c = &ne[nn];
-		if (same && j < sc.n && sc.e[j].uid == mm->uid &&
-		    sc.e[j].size == mm->size && sc.e[j].base_hash == bh) {
-			*c = sc.e[j];
-		} else {
-			buf_reset(&msg);
-			if (maildir_msg_read(f, mm, &msg) < 0)
-				continue; /* expunged meanwhile */
-			const char *t = msg.p ? msg.p : "";
-			size_t hl = imap_render_header_end(t, msg.len);
-			struct buf v;
-			buf_init(&v, 1 << 20);
-			*c = (struct sc_ent){.uid = mm->uid,
-					     .vsize =
-						 maildir_crlf_size(t, msg.len),
-					     .size = mm->size,
-					     .base_hash = bh};
-			if (mailsort_field(t, hl, "Date", &v))
-				c->has_date = mailsort_parse_date(
-				    v.p ? v.p : "", v.len, &c->date);
-			buf_deinit(&v);
-		}
-		nn++;
-		struct imap_search_msg m = {
-		    .seq = (uint32_t)(i + 1),
-		    .uid = mm->uid,
-		    .max_seq = (uint32_t)f->n,
-		    .max_uid = f->n ? f->msgs[f->n - 1].uid : 0,
-		    .letters = mm->letters,
-		    .recent = recent[i],
-		    .size = c->vsize,
-		    .internal_date = mm->mtime,
-		    .folder = f,
-		    .msg = mm,
-		};
-		if (!imap_search_match(s, &m))
-			continue;
-		struct sort_rec *r = &x->recs[x->nr++];
-		r->seq = m.seq;
-		r->id = x->uid ? m.uid : m.seq;
-		r->arrival = (int64_t)m.internal_date;
-		r->date = c->has_date ? c->date : (int64_t)m.internal_date;
-		r->size = m.size;
-	}
-	buf_deinit(&msg);
-	if (!same) {
-		free(sc.path);
-		sc.path = xstrdup(f->path);
-		sc.uidvalidity = f->uidvalidity;
-	}
-	free(sc.e);
-	sc.e = ne;
-	sc.n = nn;
+	struct sort_rec *r = &x->recs[x->nr++];
+	memset(r, 0, sizeof *r);
+	r->seq = m->seq;
+	r->id = x->uid ? m->uid : m->seq;
+	r->arrival = (int64_t)m->internal_date;
+	r->date = date;
+	r->size = m->size;
 }
 
-/* The messages of f matching s, sorted by cr (owned, *nr_r of them;
-   each with rec_free'd strings already). */
+static void sort_one(void *ctx, const struct imap_search_msg *m,
+		     const struct mailkeys *k)
+{
+	struct sort_ctx *x = ctx;
+	rec_add(x, m, (int64_t)m->internal_date);
+	rec_keys(&x->recs[x->nr - 1], k, x->cr, &x->pool);
+	if (x->ne != NULL)
+		x->ne[x->nne++] = (struct sc_ent){
+		    .uid = m->uid,
+		    .has_date = k->has_date,
+		    .date = k->date,
+		    .vsize = m->size,
+		    .size = m->msg->size,
+		    .base_hash = sc_hash(m->msg->base),
+		};
+}
+
+/* Answers from the cache when it has every message of f; false (x
+   untouched) when one is missing. */
+static bool sort_scalar(struct maildir_folder *f, const bool *recent,
+			const struct imap_search *s, struct sort_ctx *x)
+{
+	if (sc.path == NULL || strcmp(sc.path, f->path) != 0 ||
+	    sc.uidvalidity != f->uidvalidity)
+		return false;
+	size_t *at = xcalloc(f->n ? f->n : 1, sizeof *at), j = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_msg *mm = &f->msgs[i];
+		while (j < sc.n && sc.e[j].uid < mm->uid)
+			j++;
+		if (j == sc.n || sc.e[j].uid != mm->uid ||
+		    sc.e[j].size != mm->size ||
+		    sc.e[j].base_hash != sc_hash(mm->base)) {
+			free(at);
+			return false;
+		}
+		at[i] = j;
+	}
+	for (size_t i = 0; i < f->n; i++) {
+		const struct sc_ent *c = &sc.e[at[i]];
+		struct imap_search_msg m;
+		imap_search_msg_init(&m, f, i, recent, c->vsize);
+		if (imap_search_match(s, &m))
+			rec_add(x, &m,
+				c->has_date ? c->date : f->msgs[i].mtime);
+	}
+	free(at);
+	return true;
+}
+
+/* The messages of f matching s, sorted by cr (owned, *nr_r of them);
+ *pool_r (owned) holds their strings. */
 static struct sort_rec *sort_collect(struct maildir_folder *f,
 				     const bool *recent,
+				     struct maildir_index *ix,
 				     const struct imap_search *s,
 				     const struct imap_sort_keys *cr, bool uid,
-				     size_t *nr_r)
+				     size_t *nr_r, char **pool_r)
 {
-	struct sort_ctx x = {xcalloc(f->n ? f->n : 1, sizeof *x.recs), 0, uid,
-			     cr};
-	if (sc_scalar_only(cr) && !imap_search_needs_text(s) &&
-	    !imap_search_needs_file(s))
-		sort_scalar(f, recent, s, &x);
-	else
-		imap_sort_each(f, recent, s, sort_one, &x);
-	/* qsort has no context argument in C11: the criteria go through a
-	   file-scope pointer (one event loop per process, no threads here) */
+	struct sort_ctx x = {.recs = xcalloc(f->n ? f->n : 1, sizeof *x.recs),
+			     .uid = uid,
+			     .cr = cr};
+	(void)pool_add(&x.pool, (struct str){"", 0}); /* offset 0: "" */
+	bool scalar = sc_scalar_only(cr) && !imap_search_needs_text(s) &&
+		      !imap_search_needs_file(s);
+	if (!scalar || !sort_scalar(f, recent, s, &x)) {
+		if (scalar)
+			x.ne = xcalloc(f->n ? f->n : 1, sizeof *x.ne);
+		imap_search_each(f, recent, NULL, ix, s, true, sort_one, &x);
+	}
+	if (x.ne != NULL) {
+		if (sc.path == NULL || strcmp(sc.path, f->path) != 0) {
+			free(sc.path);
+			sc.path = xstrdup(f->path);
+		}
+		sc.uidvalidity = f->uidvalidity;
+		free(sc.e);
+		sc.e = x.ne;
+		sc.n = x.nne;
+	}
 	sort_cur = cr;
+	sort_pool = x.pool.p;
 	if (x.nr > 1)
 		qsort(x.recs, x.nr, sizeof *x.recs, rec_cmp);
 	sort_cur = NULL;
-	for (size_t i = 0; i < x.nr; i++)
-		rec_free(&x.recs[i]);
+	sort_pool = NULL;
 	*nr_r = x.nr;
+	*pool_r = x.pool.p;
 	return x.recs;
 }
 
 uint32_t *imap_sort_run(struct maildir_folder *f, const bool *recent,
-			const struct imap_search *s,
+			struct maildir_index *ix, const struct imap_search *s,
 			const struct imap_sort_keys *k, size_t *n_r)
 {
-	struct sort_rec *r = sort_collect(f, recent, s, k, true, n_r);
+	char *pool;
+	struct sort_rec *r =
+	    sort_collect(f, recent, ix, s, k, true, n_r, &pool);
 	uint32_t *v = xcalloc(*n_r ? *n_r : 1, sizeof *v);
 	for (size_t i = 0; i < *n_r; i++)
 		v[i] = r[i].id;
 	free(r);
+	free(pool);
 	return v;
 }
 
@@ -451,7 +397,8 @@ void imap_sort_keys_free(struct imap_sort_keys **k)
 }
 
 void imap_sort_cmd(struct mra_conn *c, const char *tag,
-		   struct maildir_folder *f, const bool *recent, bool uid,
+		   struct maildir_folder *f, const bool *recent,
+		   struct maildir_index *ix, bool uid,
 		   const struct imap_arg *args, size_t n)
 {
 	struct imap_esearch es;
@@ -474,7 +421,10 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
 		return;
 	size_t nr;
-	struct sort_rec *recs = sort_collect(f, recent, s, &cr, uid, &nr);
+	char *pool;
+	struct sort_rec *recs =
+	    sort_collect(f, recent, ix, s, &cr, uid, &nr, &pool);
+	free(pool);
 	if (!es.on)
 		(void)mra_conn_write(c, "* SORT", 6);
 	for (size_t i = 0; i < nr; i++) {
@@ -491,21 +441,8 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		keep = xmalloc(sizeof *keep);
 		*keep = cr;
 	}
-	if (es.update && !imap_context_add_sort(c, tag, uid, &s, &keep, &es)) {
-		imap_sort_keys_free(&keep);
-		imap_search_free(&s);
-		free(es.v);
-		(void)mra_conn_printf(c,
-				      "%s NO [NOUPDATE \"%s\"] Too many "
-				      "searches kept updated.\r\n",
-				      tag, tag);
-		return;
-	}
-	if (es.on)
-		imap_esearch_write(c, tag, uid, &es);
-	else
-		(void)mra_conn_write(c, "\r\n", 2);
-	imap_search_free(&s);
-	free(es.v);
-	(void)mra_conn_printf(c, "%s OK Sort completed.\r\n", tag);
+	bool kept =
+	    !es.update || imap_context_add_sort(c, tag, uid, &s, &keep, &es);
+	imap_sort_keys_free(&keep);
+	imap_search_reply(c, tag, uid, kept, &es, &s, "Sort");
 }

@@ -3,7 +3,8 @@
  * 5957: the messages that match the search keys, ordered by ARRIVAL, CC,
  * DATE, FROM, SIZE, SUBJECT (the RFC 5256 §2.1 base subject), TO,
  * DISPLAYFROM or DISPLAYTO, each optionally REVERSE, ties by sequence
- * number.  Strings compare case-folded (lib/mime's folding).
+ * number.  Strings compare case-folded (lib/mime's folding); the keys
+ * are lib/mailkeys', kept in youju.index.
  */
 #ifndef YOUJU_MRA_IMAP_SORT_H
 #define YOUJU_MRA_IMAP_SORT_H
@@ -32,29 +33,25 @@ int imap_sort_prepare(struct mra_conn *c, const char *tag,
 		      const struct imap_arg *args, size_t n,
 		      struct imap_search **s_r);
 
-/* Calls fn for each message of f that matches s, its text read from the
-   file (borrowed for the call). */
-typedef void imap_sort_each_fn(void *ctx, const struct imap_search_msg *m);
-void imap_sort_each(struct maildir_folder *f, const bool *recent,
-		    const struct imap_search *s, imap_sort_each_fn *fn,
-		    void *ctx);
-
 /* Sort criteria kept by a CONTEXT=SORT update (RFC 5267 §4). */
 struct imap_sort_keys;
 void imap_sort_keys_free(struct imap_sort_keys **k);
 
 /* The UIDs of the messages of f matching s, in the order of k: owned
-   (free()), *n_r of them. */
+   (free()), *n_r of them.  ix (may be NULL): f's youju.index, where the
+   keys are read (and written for messages that had none). */
 uint32_t *imap_sort_run(struct maildir_folder *f, const bool *recent,
-			const struct imap_search *s,
+			struct maildir_index *ix, const struct imap_search *s,
 			const struct imap_sort_keys *k, size_t *n_r);
 
 /*
  * The whole SORT / UID SORT command (args: the key list, the charset,
- * the search keys) on folder f: "* SORT ..." and the tagged reply.
+ * the search keys) on folder f (ix: its youju.index, or NULL): "* SORT
+ * ..." and the tagged reply.
  */
 void imap_sort_cmd(struct mra_conn *c, const char *tag,
-		   struct maildir_folder *f, const bool *recent, bool uid,
+		   struct maildir_folder *f, const bool *recent,
+		   struct maildir_index *ix, bool uid,
 		   const struct imap_arg *args, size_t n);
 
 #endif

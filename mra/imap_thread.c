@@ -1,7 +1,8 @@
 /*
  * THREAD; see imap_thread.h.  The threads are built by lib/mailthread
  * (shared with webmail's conversation view); this file reads the
- * command, feeds it the matching messages' headers and writes the tree.
+ * command, feeds it the matching messages' keys (from youju.index, else
+ * from their files) and writes the tree.
  */
 #include "imap_thread.h"
 
@@ -11,7 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "imap_render.h"
 #include "imap_search.h"
 #include "imap_sort.h"
 #include "mailthread.h"
@@ -25,12 +25,12 @@ struct thr_ctx {
 	bool uid;
 };
 
-static void thr_one(void *ctx, const struct imap_search_msg *m)
+static void thr_one(void *ctx, const struct imap_search_msg *m,
+		    const struct mailkeys *k)
 {
 	struct thr_ctx *x = ctx;
-	size_t hl = imap_render_header_end(m->text, m->len);
-	mailthread_add(x->t, m->seq, x->uid ? m->uid : m->seq,
-		       (int64_t)m->internal_date, m->text, hl);
+	mailthread_add_keys(x->t, m->seq, x->uid ? m->uid : m->seq,
+			    (int64_t)m->internal_date, k);
 }
 
 /* Writes node k and what hangs below it: a chain of single children
@@ -66,7 +66,8 @@ static void write_node(struct mra_conn *c, const struct mailthread *t, size_t k,
 }
 
 void imap_thread_cmd(struct mra_conn *c, const char *tag,
-		     struct maildir_folder *f, const bool *recent, bool uid,
+		     struct maildir_folder *f, const bool *recent,
+		     struct maildir_index *ix, bool uid,
 		     const struct imap_arg *args, size_t n)
 {
 	bool refs;
@@ -87,7 +88,7 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
 		return;
 	struct thr_ctx x = {.t = mailthread_new(), .uid = uid};
-	imap_sort_each(f, recent, s, thr_one, &x);
+	imap_search_each(f, recent, NULL, ix, s, true, thr_one, &x);
 	imap_search_free(&s);
 	mailthread_build(x.t, refs);
 	size_t root = mailthread_root(x.t);

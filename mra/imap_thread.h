@@ -2,7 +2,7 @@
  * IMAP THREAD (RFC 5256 §3): ORDEREDSUBJECT (messages grouped by base
  * subject) and REFERENCES (the Message-ID / References / In-Reply-To
  * tree, dummies pruned, threads with one base subject gathered, siblings
- * by sent date).  The keys come from imap_sort (base subject, sent date).
+ * by sent date).  The keys come from lib/mailkeys (youju.index).
  */
 #ifndef YOUJU_MRA_IMAP_THREAD_H
 #define YOUJU_MRA_IMAP_THREAD_H
@@ -15,6 +15,7 @@
 
 struct mra_conn;
 struct maildir_folder;
+struct maildir_index;
 
 /* Nesting the recursive steps follow; deeper branches are left as they
    are (pruning, sorting) or not written. */
@@ -28,7 +29,8 @@ struct maildir_folder;
  * reply.
  */
 void imap_thread_cmd(struct mra_conn *c, const char *tag,
-		     struct maildir_folder *f, const bool *recent, bool uid,
+		     struct maildir_folder *f, const bool *recent,
+		     struct maildir_index *ix, bool uid,
 		     const struct imap_arg *args, size_t n);
 
 #endif

@@ -596,6 +596,20 @@ def _untag(lines):
     return [re.sub(r'\(TAG "[^"]*"\)', "(TAG)", ln) for ln in lines]
 
 
+def _index_saved(inst, r, addr, folder):
+    """Closes and reopens folder on r (which saves its youju.index) and
+    checks that the file is version 4, the one with sort keys."""
+    name = folder.lstrip(".")
+    r.cmd("UNSELECT")
+    local, domain = addr.split("@")
+    ix = inst.path("mailbox", domain, local, "Maildir", folder,
+                   "youju.index")
+    with open(ix, "rb") as f:
+        head = f.read(12)
+    assert head[:8] == b"youjuidx" and head[8] == 4, head
+    r.cmd(f"SELECT {name}")
+
+
 def test_sort_as_dovecot(inst):
     addr = user(inst, "conf-sort")
     dv = dovecot(inst)
@@ -622,12 +636,18 @@ def test_sort_as_dovecot(inst):
         diff = []
         for r in (y, d):
             r.cmd("SELECT S")
-        for c in SORT_CMDS:
-            yu, _ = y.cmd(c)
-            du, _ = d.cmd(c)
-            yu, du = _untag(yu), _untag(du)
-            if yu != du:
-                diff.append(f"{c}\n  youju:   {yu}\n  dovecot: {du}")
+        # twice: from the files, then (the folder closed and opened
+        # again, which saves youju.index) from the index's sort keys
+        for rnd in ("files", "youju.index"):
+            if rnd != "files":
+                _index_saved(inst, y, addr, ".S")
+            for c in SORT_CMDS:
+                yu, _ = y.cmd(c)
+                du, _ = d.cmd(c)
+                yu, du = _untag(yu), _untag(du)
+                if yu != du:
+                    diff.append(f"{rnd}: {c}\n  youju:   {yu}\n"
+                                f"  dovecot: {du}")
         assert not diff, "\n".join(diff)
         y.cmd("SORT (BOGUS) UTF-8 ALL", "BAD")
         y.cmd("SORT (SUBJECT REVERSE) UTF-8 ALL", "BAD")
@@ -692,11 +712,15 @@ def test_thread_as_dovecot(inst):
         for r in (y, d):
             r.cmd("SELECT T")
         diff = []
-        for c in THREAD_CMDS:
-            yu, _ = y.cmd(c)
-            du, _ = d.cmd(c)
-            if yu != du:
-                diff.append(f"{c}\n  youju:   {yu}\n  dovecot: {du}")
+        for rnd in ("files", "youju.index"):
+            if rnd != "files":
+                _index_saved(inst, y, addr, ".T")
+            for c in THREAD_CMDS:
+                yu, _ = y.cmd(c)
+                du, _ = d.cmd(c)
+                if yu != du:
+                    diff.append(f"{rnd}: {c}\n  youju:   {yu}\n"
+                                f"  dovecot: {du}")
         assert not diff, "\n".join(diff)
         yu, _ = y.cmd(THREAD_CMDS[0])
         print(f"thread: {yu}")

@@ -201,8 +201,40 @@ static void test_many(void)
 	check_big(t, want);
 }
 
+/* One long reply chain, in order and newest first: each message under
+   its In-Reply-To, the chain written as one thread "(1 2 3 ...)" (in
+   order: linked without walking the chain up for every message). */
+static void test_chain(bool reverse)
+{
+	test_begin(reverse ? "long chain, newest first" : "long chain");
+	enum { N = 3000 };
+	struct mailthread *t = mailthread_new();
+	for (uint32_t j = 0; j < N; j++) {
+		uint32_t i = reverse ? N - j : j + 1;
+		char h[256], irt[64] = "";
+		if (i > 1)
+			snprintf(irt, sizeof irt, "In-Reply-To: <c%u@x>\n",
+				 i - 1);
+		snprintf(h, sizeof h,
+			 "Message-ID: <c%u@x>\nSubject: chain\n%s"
+			 "Date: Mon, 2 Mar 2026 %02u:%02u:%02u +0000\n",
+			 i, irt, i / 3600, i / 60 % 60, i % 60);
+		/* sequence numbers ascend in either order */
+		mailthread_add(t, j + 1, i, 0, h, strlen(h));
+	}
+	static char want[N * 8];
+	size_t wl = 0;
+	for (uint32_t i = 1; i <= N; i++)
+		wl += (size_t)snprintf(want + wl, sizeof want - wl, "(%u", i);
+	for (uint32_t i = 1; i <= N; i++)
+		wl += (size_t)snprintf(want + wl, sizeof want - wl, ")");
+	check_big(t, want);
+}
+
 int main(void)
 {
+	test_chain(false);
+	test_chain(true);
 	test_many();
 	test_references();
 	test_dummy_and_gather();
