@@ -461,7 +461,7 @@ static int mailbox_copy_one(struct maildir_folder *src, struct maildir_msg *m,
 		int fd = maildir_msg_open(src, m);
 		if (fd < 0)
 			return errno == ENOENT ? 0 : -1;
-		int r = mailbox_copy_bytes(fd, tmp, m->mtime);
+		int r = mailbox_copy_bytes(fd, tmp, maildir_msg_mtime(src, m));
 		close(fd);
 		if (r < 0)
 			return -1;

@@ -566,9 +566,11 @@ struct maildir_ent {
 	char *name; /* full file name */
 	size_t base_len;
 	bool in_new;
+	bool has_mtime; /* stat'ed by the scan (no S=, or no d_type) */
 	time_t mtime;
 	uint64_t size;
 	bool used;
+	bool dup; /* the same base as an earlier entry (new/ and cur/) */
 };
 
 static bool maildir_digit(char c)
@@ -624,6 +626,11 @@ static int maildir_ent_cmp(const void *a, const void *b)
 	return maildir_base_cmp(x->name, x->base_len, y->name, y->base_len);
 }
 
+/* Reads sub/ of folder into *ents.  No stat per file: readdir's d_type
+   says it is a plain file, and the size comes from S= (Dovecot's
+   deliveries and ours always write it); only a name without S= or a
+   file system without d_type costs an fstatat().  INTERNALDATE is read
+   later, for the messages whose date is asked for (maildir_msg_mtime). */
 static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
 			    struct maildir_ent **ents, size_t *n, size_t *cap)
 {
@@ -641,24 +648,37 @@ static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
 			continue;
 		if (*n >= MAILDIR_MSGS_MAX)
 			break;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN &&
+		    de->d_type != DT_LNK)
+			continue; /* a directory, fifo, ...: not a message */
+		struct str nm = str_from_cstr(de->d_name), base, letters;
+		maildir_name_split(nm, &base, &letters);
+		uint64_t size;
+		bool has_size = maildir_name_size(base, 'S', &size) == 0;
 		struct stat st;
-		if (fstatat(dfd, de->d_name, &st, 0) < 0 ||
-		    !S_ISREG(st.st_mode)) {
-			errno = 0;
-			continue; /* vanished or not a message */
+		bool has_st = false;
+		if (de->d_type != DT_REG || !has_size) {
+			if (fstatat(dfd, de->d_name, &st, 0) < 0 ||
+			    !S_ISREG(st.st_mode)) {
+				errno = 0;
+				continue; /* vanished or not a message */
+			}
+			has_st = true;
+			if (!has_size)
+				size = (uint64_t)st.st_size;
 		}
 		if (*n == *cap) {
 			*cap = *cap ? *cap * 2 : 256;
 			*ents = xrealloc(*ents, *cap * sizeof **ents);
 		}
-		struct str nm = str_from_cstr(de->d_name), base, letters;
-		maildir_name_split(nm, &base, &letters);
-		uint64_t size;
-		if (maildir_name_size(base, 'S', &size) < 0)
-			size = (uint64_t)st.st_size;
-		(*ents)[(*n)++] =
-		    (struct maildir_ent){xstrdup(de->d_name), base.len, in_new,
-					 st.st_mtime,	      size,	false};
+		(*ents)[(*n)++] = (struct maildir_ent){
+		    .name = xstrdup(de->d_name),
+		    .base_len = base.len,
+		    .in_new = in_new,
+		    .has_mtime = has_st,
+		    .mtime = has_st ? st.st_mtime : 0,
+		    .size = size,
+		};
 		errno = 0;
 	}
 	int e = errno;
@@ -667,29 +687,63 @@ static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
 	return e ? -1 : 0;
 }
 
-static struct maildir_ent *maildir_ent_find(struct maildir_ent *ents, size_t n,
-					    const char *base)
+/* The entries by base name, open addressing: dovecot-uidlist's records
+   are matched to the files without sorting the 50,000 names first
+   (sorting them in delivery order had been a sixth of a SELECT). */
+struct maildir_ent_tab {
+	size_t *slot; /* index + 1 into ents; 0: empty */
+	size_t mask;
+};
+
+static uint64_t maildir_base_hash(const char *p, size_t len)
 {
-	struct maildir_ent key = {(char *)base, strlen(base), false, 0, 0,
-				  false};
-	if (n == 0)
-		return NULL;
-	return bsearch(&key, ents, n, sizeof *ents, maildir_ent_cmp);
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	return h;
 }
 
-/* The same, trying ents[hint] first: dovecot-uidlist lists files in
-   delivery order, which is the order of ents, so a folder of 50,000
-   messages is matched in one pass instead of 50,000 binary searches
-   (bench/mra/modern.py's resync spent a quarter of its time there). */
-static struct maildir_ent *maildir_ent_find_near(struct maildir_ent *ents,
-						 size_t n, size_t hint,
-						 const char *base)
+static struct maildir_ent *maildir_ent_tab_find(const struct maildir_ent_tab *t,
+						struct maildir_ent *ents,
+						const char *base, size_t len,
+						size_t **slot_r)
 {
-	size_t bl = strlen(base);
-	if (hint < n && ents[hint].base_len == bl &&
-	    memcmp(ents[hint].name, base, bl) == 0)
-		return &ents[hint];
-	return maildir_ent_find(ents, n, base);
+	size_t k = (size_t)maildir_base_hash(base, len) & t->mask;
+	while (t->slot[k] != 0) {
+		struct maildir_ent *e = &ents[t->slot[k] - 1];
+		if (e->base_len == len && memcmp(e->name, base, len) == 0)
+			return e;
+		k = (k + 1) & t->mask;
+	}
+	if (slot_r != NULL)
+		*slot_r = &t->slot[k];
+	return NULL;
+}
+
+/* Fills t with ents; a second entry of the same base (a copy in new/
+   and cur/) is marked dup and left out: it is one message. */
+static void maildir_ent_tab_init(struct maildir_ent_tab *t,
+				 struct maildir_ent *ents, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	t->slot = xcalloc(cap, sizeof *t->slot);
+	t->mask = cap - 1;
+	for (size_t i = 0; i < n; i++) {
+		size_t *slot;
+		if (maildir_ent_tab_find(t, ents, ents[i].name,
+					 ents[i].base_len, &slot) != NULL)
+			ents[i].dup = true;
+		else
+			*slot = i + 1;
+	}
+}
+
+static int maildir_entp_cmp(const void *a, const void *b)
+{
+	return maildir_ent_cmp(*(struct maildir_ent *const *)a,
+			       *(struct maildir_ent *const *)b);
 }
 
 static void maildir_ents_free(struct maildir_ent *ents, size_t n)
@@ -723,13 +777,14 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 		goto fail;
 	}
 	locked = true;
-	if (maildir_scan_dir(path, "new", true, &ents, &n, &cap) < 0 ||
-	    maildir_scan_dir(path, "cur", false, &ents, &n, &cap) < 0) {
+	/* cur/ first: of a message in both (a copy left by a crash or
+	   another tool) the one with flags is kept, and the new/ copy is
+	   not moved over it */
+	if (maildir_scan_dir(path, "cur", false, &ents, &n, &cap) < 0 ||
+	    maildir_scan_dir(path, "new", true, &ents, &n, &cap) < 0) {
 		*error_r = "scan maildir";
 		goto fail;
 	}
-	if (n > 0)
-		qsort(ents, n, sizeof *ents, maildir_ent_cmp);
 	int r = file_read_buf(ulpath, &text);
 	if (r < 0) {
 		*error_r = "read dovecot-uidlist";
@@ -743,6 +798,8 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 		ul.uidvalidity = maildir_uidvalidity_next(path);
 		dirty = true;
 	}
+	struct maildir_ent_tab tab;
+	maildir_ent_tab_init(&tab, ents, n);
 	struct maildir_folder *f = xcalloc(1, sizeof *f);
 	f->path = xstrdup(path);
 	f->msgs = xcalloc(n ? n : 1, sizeof *f->msgs);
@@ -755,16 +812,14 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	keep.hdr_extra = xstrdup(ul.hdr_extra);
 	/* the directory entry of each message of f, by index */
 	struct maildir_ent **ent_of = xcalloc(n ? n : 1, sizeof *ent_of);
-	size_t hint = 0;
 	for (size_t i = 0; i < ul.n; i++) {
-		struct maildir_ent *e =
-		    maildir_ent_find_near(ents, n, hint, ul.recs[i].base);
+		struct maildir_ent *e = maildir_ent_tab_find(
+		    &tab, ents, ul.recs[i].base, strlen(ul.recs[i].base), NULL);
 		if (e == NULL || e->used) {
 			dirty = true;
 			continue;
 		}
 		e->used = true;
-		hint = (size_t)(e - ents) + 1;
 		ent_of[f->n] = e;
 		maildir_uidlist_push(&keep, ul.recs[i].uid, ul.recs[i].base,
 				     ul.recs[i].extra);
@@ -777,26 +832,28 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 	}
 	if (ul.next_uid > keep.next_uid)
 		keep.next_uid = ul.next_uid;
-	/* new files, in name order = delivery order (maildir_base_cmp) */
-	for (size_t i = 0; i < n; i++) {
-		if (ents[i].used)
-			continue;
-		ents[i].used = true;
-		/* same base in new/ and cur/: one message (the other copy
-		   may be the one the uidlist matched, on either side) */
-		if ((i > 0 && maildir_ent_cmp(&ents[i - 1], &ents[i]) == 0) ||
-		    (i + 1 < n && ents[i + 1].used &&
-		     maildir_ent_cmp(&ents[i], &ents[i + 1]) == 0))
-			continue;
-		maildir_uidlist_add(&keep, keep.next_uid, ents[i].name,
-				    ents[i].base_len);
-		ent_of[f->n] = &ents[i];
+	free(tab.slot);
+	/* new files, in name order = delivery order (maildir_base_cmp);
+	   a dup is the other copy of a message already counted */
+	struct maildir_ent **fresh = xcalloc(n ? n : 1, sizeof *fresh);
+	size_t nfresh = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!ents[i].used && !ents[i].dup)
+			fresh[nfresh++] = &ents[i];
+	if (nfresh > 1)
+		qsort(fresh, nfresh, sizeof *fresh, maildir_entp_cmp);
+	for (size_t i = 0; i < nfresh; i++) {
+		struct maildir_ent *e = fresh[i];
+		e->used = true;
+		maildir_uidlist_add(&keep, keep.next_uid, e->name, e->base_len);
+		ent_of[f->n] = e;
 		struct maildir_msg *m = &f->msgs[f->n++];
 		m->uid = keep.recs[keep.n - 1].uid;
-		m->base = xmemdup0(ents[i].name, ents[i].base_len);
-		m->in_new = ents[i].in_new;
+		m->base = xmemdup0(e->name, e->base_len);
+		m->in_new = e->in_new;
 		dirty = true;
 	}
+	free(fresh);
 	/* fill the rest of each message from its directory entry */
 	for (size_t i = 0; i < f->n; i++) {
 		struct maildir_msg *m = &f->msgs[i];
@@ -806,6 +863,7 @@ struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 		m->letters = xmemdup0(letters.p, letters.len);
 		m->size = e->size;
 		m->mtime = e->mtime;
+		m->mtime_known = e->has_mtime;
 		if (maildir_name_size(base, 'W', &m->vsize) < 0)
 			m->vsize = 0;
 		m->in_new = e->in_new;
@@ -1011,6 +1069,84 @@ int maildir_msg_read(struct maildir_folder *f, struct maildir_msg *m,
 int maildir_msg_locate(struct maildir_folder *f, struct maildir_msg *m)
 {
 	return maildir_msg_relocate(f, m);
+}
+
+/* The delivery time at the start of a Maildir name ("<seconds>.M..."),
+   or 0. */
+static time_t maildir_name_time(const char *base)
+{
+	uint64_t t = 0;
+	size_t k = 0;
+	while (k < 12 && base[k] >= '0' && base[k] <= '9')
+		t = t * 10 + (uint64_t)(base[k++] - '0');
+	return k > 0 && base[k] == '.' ? (time_t)t : 0;
+}
+
+/* stat of the file whose base is base, in cur/ then new/, by reading
+   the directories (m's name went stale: another reader renamed it).
+   Unlike maildir_msg_relocate this changes nothing in m: a caller may
+   hold m->letters. */
+static int maildir_stat_base(const char *folder, const char *base,
+			     struct stat *st)
+{
+	static const char *const subs[] = {"cur", "new"};
+	size_t bl = strlen(base);
+	for (int s = 0; s < 2; s++) {
+		char dpath[PATH_MAX];
+		if (maildir_path(dpath, sizeof dpath, folder, subs[s], "") < 0)
+			return -1;
+		DIR *d = opendir(dpath);
+		if (d == NULL)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, base, bl) != 0 ||
+			    (de->d_name[bl] != '\0' && de->d_name[bl] != ':'))
+				continue;
+			int r = fstatat(dirfd(d), de->d_name, st, 0);
+			closedir(d);
+			return r;
+		}
+		closedir(d);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+time_t maildir_msg_mtime(const struct maildir_folder *cf,
+			 const struct maildir_msg *cm)
+{
+	if (cm->mtime_known)
+		return cm->mtime;
+	/* the scan's cache, filled on first use (maildir.h) */
+	struct maildir_folder *f = (struct maildir_folder *)cf;
+	struct maildir_msg *m = (struct maildir_msg *)cm;
+	char name[PATH_MAX];
+	struct stat st;
+	int r = -1;
+	if (maildir_msg_name(m, m->in_new, m->letters, name, sizeof name) ==
+	    0) {
+		int dfd = maildir_dir_fd(f, m->in_new);
+		if (dfd >= 0)
+			r = fstatat(dfd, name, &st, 0);
+		else {
+			char path[PATH_MAX];
+			r = maildir_msg_path(f, m, path, sizeof path) == 0
+				? stat(path, &st)
+				: -1;
+		}
+		if (r < 0 && errno == ENOENT)
+			r = maildir_stat_base(f->path, m->base, &st);
+	}
+	m->mtime = r == 0 ? st.st_mtime : maildir_name_time(m->base);
+	m->mtime_known = true;
+	return m->mtime;
+}
+
+void maildir_folder_mtimes(struct maildir_folder *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		(void)maildir_msg_mtime(f, &f->msgs[i]);
 }
 
 /* How often a flag change retries when the file keeps moving under it;

@@ -211,7 +211,11 @@ struct maildir_msg {
 	bool in_new;	/* the file lies in new/ now */
 	uint64_t size;	/* file bytes (S= or stat) */
 	uint64_t vsize; /* CRLF bytes (W=), 0 = not known yet */
-	time_t mtime;	/* INTERNALDATE */
+	/* INTERNALDATE, the file's mtime: read on first use by
+	   maildir_msg_mtime() (or all at once by maildir_folder_mtimes());
+	   read it through those, not directly */
+	time_t mtime;
+	bool mtime_known;
 };
 
 struct maildir_folder {
@@ -241,6 +245,21 @@ struct maildir_folder {
 struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 					   const char **error_r);
 void maildir_folder_free(struct maildir_folder **f);
+
+/*
+ * INTERNALDATE of m (the mtime of its file).  The scan does not stat
+ * the files (a SELECT of 50,000 messages would spend half its time
+ * there): the first call stats m's file and keeps the answer in m, a
+ * cache of the scan, which is why m may be const.  So f must not be read
+ * by another thread meanwhile (webmail's shared scans call
+ * maildir_folder_mtimes() before sharing).  A file gone meanwhile
+ * (expunged by another reader) gives the delivery time in its name, or
+ * 0.
+ */
+time_t maildir_msg_mtime(const struct maildir_folder *f,
+			 const struct maildir_msg *m);
+/* Reads every message's mtime that is not known yet (maildir_msg_mtime). */
+void maildir_folder_mtimes(struct maildir_folder *f);
 
 /* Index of the message with uid, or -1. */
 long maildir_folder_find(const struct maildir_folder *f, uint32_t uid);

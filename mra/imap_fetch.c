@@ -792,7 +792,7 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	if (it->internaldate) {
 		char date[64];
 		struct tm tm;
-		time_t t = m->mtime;
+		time_t t = maildir_msg_mtime(f, m);
 		IMAP_SP();
 		if (gmtime_r(&t, &tm) == NULL ||
 		    strftime(date, sizeof date, "%d-%b-%Y %H:%M:%S +0000",

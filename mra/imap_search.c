@@ -515,6 +515,7 @@ static bool se_eval(struct se *e, const struct sn *n)
 {
 	const struct imap_search_msg *m = e->m;
 	long day;
+	time_t t;
 	switch (n->kind) {
 	case SK_ALL:
 		return true;
@@ -542,9 +543,8 @@ static bool se_eval(struct se *e, const struct sn *n)
 	case SK_BEFORE:
 	case SK_ON:
 	case SK_SINCE:
-		day = (long)(m->internal_date >= 0
-				 ? m->internal_date / 86400
-				 : (m->internal_date - 86399) / 86400);
+		t = imap_search_msg_date(m);
+		day = (long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
 		return n->kind == SK_BEFORE ? day < n->day
 		       : n->kind == SK_ON   ? day == n->day
 					    : day >= n->day;
@@ -773,6 +773,13 @@ void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,
 	(void)mra_conn_write(c, "\r\n", 2);
 }
 
+time_t imap_search_msg_date(const struct imap_search_msg *m)
+{
+	if (m->folder == NULL || m->msg == NULL)
+		return m->internal_date;
+	return maildir_msg_mtime(m->folder, m->msg);
+}
+
 void imap_search_msg_init(struct imap_search_msg *m,
 			  const struct maildir_folder *f, size_t i,
 			  const bool *recent, uint64_t size)
@@ -786,7 +793,6 @@ void imap_search_msg_init(struct imap_search_msg *m,
 	    .letters = mm->letters,
 	    .recent = recent[i],
 	    .size = size,
-	    .internal_date = mm->mtime,
 	    .folder = f,
 	    .msg = mm,
 	};

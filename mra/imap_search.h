@@ -59,10 +59,10 @@ struct imap_search_msg {
 	uint32_t max_seq, max_uid; /* the values of "*" */
 	const char *letters;	   /* maildir info letters */
 	bool recent;
-	uint64_t size;	 /* RFC822.SIZE (CR LF) */
-	uint64_t modseq; /* CONDSTORE mod-sequence (0: unknown) */
-	time_t internal_date;
-	const char *text; /* the message (LF or CR LF), or NULL */
+	uint64_t size;	      /* RFC822.SIZE (CR LF) */
+	uint64_t modseq;      /* CONDSTORE mod-sequence (0: unknown) */
+	time_t internal_date; /* when msg is NULL (imap_search_msg_date) */
+	const char *text;     /* the message (LF or CR LF), or NULL */
 	size_t len;
 	/* for KEYWORD: the folder's dovecot-keywords table and the message;
 	   NULL (no keywords) in tests and the fuzz target */
@@ -78,6 +78,10 @@ struct imap_search_msg {
 void imap_search_msg_init(struct imap_search_msg *m,
 			  const struct maildir_folder *f, size_t i,
 			  const bool *recent, uint64_t size);
+
+/* INTERNALDATE of m: its file's mtime, read on first use
+   (maildir_msg_mtime), or internal_date when m has no msg. */
+time_t imap_search_msg_date(const struct imap_search_msg *m);
 
 /* Does m match?  Text keys fail on a message without text (or, for
    header and SENT* keys, without an entry). */

@@ -266,6 +266,7 @@ struct sort_ctx {
 	struct sort_rec *recs;
 	size_t nr;
 	bool uid;
+	bool arrival; /* cr has ARRIVAL */
 	const struct imap_sort_keys *cr;
 	struct sort_pool pool;
 	struct sc_ent *ne; /* the cache being rebuilt, or NULL */
@@ -279,7 +280,8 @@ static void rec_add(struct sort_ctx *x, const struct imap_search_msg *m,
 	memset(r, 0, sizeof *r);
 	r->seq = m->seq;
 	r->id = x->uid ? m->uid : m->seq;
-	r->arrival = (int64_t)m->internal_date;
+	/* the file's mtime is read (a stat) only for a sort on it */
+	r->arrival = x->arrival ? (int64_t)imap_search_msg_date(m) : 0;
 	r->date = date;
 	r->size = m->size;
 }
@@ -288,7 +290,7 @@ static void sort_one(void *ctx, const struct imap_search_msg *m,
 		     const struct mailkeys *k)
 {
 	struct sort_ctx *x = ctx;
-	rec_add(x, m, (int64_t)m->internal_date);
+	rec_add(x, m, k->has_date ? k->date : (int64_t)imap_search_msg_date(m));
 	rec_keys(&x->recs[x->nr - 1], k, x->cr, &x->pool);
 	if (x->ne != NULL)
 		x->ne[x->nne++] = (struct sc_ent){
@@ -328,7 +330,9 @@ static bool sort_scalar(struct maildir_folder *f, const bool *recent,
 		imap_search_msg_init(&m, f, i, recent, c->vsize);
 		if (imap_search_match(s, &m))
 			rec_add(x, &m,
-				c->has_date ? c->date : f->msgs[i].mtime);
+				c->has_date
+				    ? c->date
+				    : maildir_msg_mtime(f, &f->msgs[i]));
 	}
 	free(at);
 	return true;
@@ -346,6 +350,9 @@ static struct sort_rec *sort_collect(struct maildir_folder *f,
 	struct sort_ctx x = {.recs = xcalloc(f->n ? f->n : 1, sizeof *x.recs),
 			     .uid = uid,
 			     .cr = cr};
+	for (size_t k = 0; k < cr->n; k++)
+		if (cr->key[k] == SORT_ARRIVAL)
+			x.arrival = true;
 	(void)pool_add(&x.pool, (struct str){"", 0}); /* offset 0: "" */
 	bool scalar = sc_scalar_only(cr) && !imap_search_needs_text(s) &&
 		      !imap_search_needs_file(s);

@@ -30,7 +30,8 @@ static void thr_one(void *ctx, const struct imap_search_msg *m,
 {
 	struct thr_ctx *x = ctx;
 	mailthread_add_keys(x->t, m->seq, x->uid ? m->uid : m->seq,
-			    (int64_t)m->internal_date, k);
+			    k->has_date ? 0 : (int64_t)imap_search_msg_date(m),
+			    k);
 }
 
 /* Writes node k and what hangs below it: a chain of single children

@@ -173,6 +173,9 @@ struct fcache_scan *fcache_get(const char *path, const char **error_r)
 	struct maildir_folder *f = maildir_folder_open(path, false, error_r);
 	if (f == NULL)
 		return NULL;
+	/* the list shows every date, and the scan is shared between
+	   threads: no lazy stat later (maildir_msg_mtime) */
+	maildir_folder_mtimes(f);
 	struct fcache_scan *scan = xcalloc(1, sizeof *scan);
 	scan->f = f;
 	scan->refs = 1; /* the caller's */

@@ -72,7 +72,7 @@ int main(void)
 	test_assert(f->n == 2 && f->msgs[0].uid == 1 && f->msgs[1].uid == 2);
 	test_assert(strcmp(f->msgs[0].letters, "FSab") == 0);
 	test_assert(strcmp(f->msgs[1].letters, "b") == 0);
-	test_assert(f->msgs[0].mtime == 1000000000);
+	test_assert(maildir_msg_mtime(f, &f->msgs[0]) == 1000000000);
 	test_assert(f->kw.name[0] != NULL &&
 		    strcmp(f->kw.name[0], "$Label1") == 0);
 	int64_t qb, qc;
@@ -115,7 +115,7 @@ int main(void)
 	test_assert(strcmp(w->kw.name[0], "todo") == 0 &&
 		    strcmp(w->kw.name[1], "$Label1") == 0);
 	test_assert(strcmp(w->msgs[1].letters, "a") == 0);
-	test_assert(w->msgs[0].mtime == 1000000000);
+	test_assert(maildir_msg_mtime(w, &w->msgs[0]) == 1000000000);
 	{
 		char src[600], dst[600];
 		struct stat s1, s2;

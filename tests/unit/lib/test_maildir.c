@@ -4,6 +4,7 @@
  * numbers, moves and re-numbers consistently on a real temporary Maildir.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -456,6 +457,93 @@ static void test_base_order(void)
 	test_assert(system(cmd) == 0);
 }
 
+/* Sets path's mtime to t. */
+static void set_mtime(const char *path, time_t t)
+{
+	struct timespec ts[2] = {{t, 0}, {t, 0}};
+	test_assert(utimensat(AT_FDCWD, path, ts, 0) == 0);
+}
+
+/* The scan stats no file that has S=: sizes come from the names,
+   INTERNALDATE is read on first use, also after another reader renamed
+   the file; the same base in new/ and cur/ is one message; a directory
+   is no message. */
+static void test_lazy_scan(void)
+{
+	test_begin("lazy scan");
+	char root[] = "/tmp/youju-test-maildir-XXXXXX";
+	test_assert(mkdtemp(root) != NULL);
+	char md[512], p[1024], q[1024];
+	snprintf(md, sizeof md, "%s/Maildir", root);
+	const char *err = NULL;
+	test_assert(maildir_create(md, &err) == 0);
+	/* S= that disagrees with the file: the name wins (no stat) */
+	snprintf(p, sizeof p, "%s/cur/100.M1P1.h,S=7:2,S", md);
+	write_file(p, "abc\n");
+	set_mtime(p, 1100000000);
+	/* no S=: the size (and so the mtime) from a stat */
+	snprintf(p, sizeof p, "%s/cur/200.M1P1.h:2,", md);
+	write_file(p, "hello\n");
+	set_mtime(p, 1200000000);
+	/* one message twice */
+	snprintf(p, sizeof p, "%s/new/300.M1P1.h,S=2", md);
+	write_file(p, "x\n");
+	set_mtime(p, 1300000000);
+	snprintf(p, sizeof p, "%s/cur/300.M1P1.h,S=2:2,F", md);
+	write_file(p, "x\n");
+	set_mtime(p, 1300000000);
+	/* expunged later: the time in its name */
+	snprintf(p, sizeof p, "%s/cur/400.M1P1.h,S=2:2,", md);
+	write_file(p, "y\n");
+	snprintf(p, sizeof p, "%s/cur/500.M1P1.h,S=2", md);
+	test_assert(mkdir(p, 0700) == 0);
+
+	struct maildir_folder *f = maildir_folder_open(md, false, &err);
+	test_assert(f != NULL && f->n == 4);
+	if (f == NULL || f->n != 4) {
+		if (f != NULL)
+			maildir_folder_free(&f);
+		return;
+	}
+	test_assert(strcmp(f->msgs[0].base, "100.M1P1.h,S=7") == 0 &&
+		    f->msgs[0].size == 7 && !f->msgs[0].mtime_known);
+	test_assert(strcmp(f->msgs[1].base, "200.M1P1.h") == 0 &&
+		    f->msgs[1].size == 6 && f->msgs[1].mtime_known &&
+		    maildir_msg_mtime(f, &f->msgs[1]) == 1200000000);
+	test_assert(strcmp(f->msgs[2].base, "300.M1P1.h,S=2") == 0 &&
+		    strcmp(f->msgs[2].letters, "F") == 0 && !f->msgs[2].in_new);
+	test_assert(strcmp(f->msgs[3].base, "400.M1P1.h,S=2") == 0);
+	/* renamed by another reader: found by its base */
+	snprintf(p, sizeof p, "%s/cur/100.M1P1.h,S=7:2,S", md);
+	snprintf(q, sizeof q, "%s/cur/100.M1P1.h,S=7:2,FS", md);
+	test_assert(rename(p, q) == 0);
+	const char *letters = f->msgs[0].letters;
+	test_assert(maildir_msg_mtime(f, &f->msgs[0]) == 1100000000);
+	test_assert(f->msgs[0].letters == letters); /* m left alone */
+	test_assert(maildir_msg_mtime(f, &f->msgs[2]) == 1300000000);
+	snprintf(p, sizeof p, "%s/cur/400.M1P1.h,S=2:2,", md);
+	test_assert(unlink(p) == 0);
+	test_assert(maildir_msg_mtime(f, &f->msgs[3]) == 400);
+	/* kept: the file's time now no longer matters */
+	set_mtime(q, 1);
+	test_assert(maildir_msg_mtime(f, &f->msgs[0]) == 1100000000);
+	maildir_folder_free(&f);
+
+	/* maildir_folder_mtimes fills them all */
+	f = maildir_folder_open(md, false, &err);
+	test_assert(f != NULL && f->n == 3);
+	if (f != NULL) {
+		maildir_folder_mtimes(f);
+		for (size_t i = 0; i < f->n; i++)
+			test_assert(f->msgs[i].mtime_known);
+		test_assert(f->msgs[0].mtime == 1);
+		maildir_folder_free(&f);
+	}
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	test_assert(system(cmd) == 0);
+}
+
 int main(void)
 {
 	test_names();
@@ -465,5 +553,6 @@ int main(void)
 	test_quota();
 	test_mutf7();
 	test_folder();
+	test_lazy_scan();
 	return test_end();
 }
