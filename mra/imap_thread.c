@@ -2,7 +2,8 @@
  * THREAD; see imap_thread.h.  The threads are built by lib/mailthread
  * (shared with webmail's conversation view); this file reads the
  * command, feeds it the matching messages' keys (from youju.index, else
- * from their files) and writes the tree.
+ * from their files) and writes the tree; the last answer is kept for the
+ * next THREAD on the same, unchanged messages (the thread cache below).
  */
 #include "imap_thread.h"
 
@@ -14,56 +15,247 @@
 
 #include "imap_search.h"
 #include "imap_sort.h"
+#include "maildir.h"
 #include "mailthread.h"
 #include "mra.h"
 #include "xalloc.h"
 
 #define NONE MAILTHREAD_NONE
 
-struct thr_ctx {
-	struct mailthread *t;
-	bool uid;
+/* ---- the answer as tokens ---------------------------------------------
+
+   A THREAD answer is written from a list of tokens: a matching message
+   (its position among the matches, so that the same list serves THREAD
+   and UID THREAD and survives renumbering), "(", ")" or a space. */
+
+#define TOK_OPEN  UINT32_MAX
+#define TOK_CLOSE (UINT32_MAX - 1)
+#define TOK_SPACE (UINT32_MAX - 2)
+
+struct toks {
+	uint32_t *v;
+	size_t n, cap;
 };
 
-static void thr_one(void *ctx, const struct imap_search_msg *m,
-		    const struct mailkeys *k)
+static void tok_add(struct toks *t, uint32_t v)
 {
-	struct thr_ctx *x = ctx;
-	mailthread_add_keys(x->t, m->seq, x->uid ? m->uid : m->seq,
-			    k->has_date ? 0 : (int64_t)imap_search_msg_date(m),
-			    k);
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 1024;
+		t->v = xrealloc(t->v, t->cap * sizeof *t->v);
+	}
+	t->v[t->n++] = v;
 }
 
-/* Writes node k and what hangs below it: a chain of single children
-   as "1 2 3" (a loop, not recursion: reply chains are long), branches
-   as "1 (2 3)(4)". */
-static void write_node(struct mra_conn *c, const struct mailthread *t, size_t k,
-		       unsigned depth)
+/* Node k and what hangs below it: a chain of single children as
+   "1 2 3" (a loop, not recursion: reply chains are long), branches as
+   "1 (2 3)(4)". */
+static void tok_node(struct toks *out, const struct mailthread *t, size_t k,
+		     unsigned depth)
 {
 	for (;;) {
 		uint32_t id;
 		bool real = mailthread_id(t, k, &id);
 		if (real)
-			(void)mra_conn_printf(c, "%lu", (unsigned long)id);
+			tok_add(out, id);
 		size_t first = mailthread_child(t, k);
 		if (first == NONE)
 			return;
 		if (real && mailthread_next(t, first) == NONE) {
-			(void)mra_conn_write(c, " ", 1);
+			tok_add(out, TOK_SPACE);
 			k = first;
 			continue;
 		}
 		if (depth >= IMAP_THREAD_DEPTH_MAX)
 			return;
 		if (real)
-			(void)mra_conn_write(c, " ", 1);
+			tok_add(out, TOK_SPACE);
 		for (size_t g = first; g != NONE; g = mailthread_next(t, g)) {
-			(void)mra_conn_write(c, "(", 1);
-			write_node(c, t, g, depth + 1);
-			(void)mra_conn_write(c, ")", 1);
+			tok_add(out, TOK_OPEN);
+			tok_node(out, t, g, depth + 1);
+			tok_add(out, TOK_CLOSE);
 		}
 		return;
 	}
+}
+
+/* The threads of t (its ids: positions among the matches) as tokens. */
+static void tok_tree(struct toks *out, const struct mailthread *t)
+{
+	size_t root = mailthread_root(t);
+	for (size_t g = mailthread_child(t, root); g != NONE;
+	     g = mailthread_next(t, g)) {
+		tok_add(out, TOK_OPEN);
+		tok_node(out, t, g, 0);
+		tok_add(out, TOK_CLOSE);
+	}
+}
+
+/* "* THREAD ..." from the tokens; ids[k] is what match k is sent as. */
+static void tok_write(struct mra_conn *c, const struct toks *t,
+		      const uint32_t *ids)
+{
+	char b[4096];
+	size_t n = 0;
+	memcpy(b, "* THREAD", 8);
+	n = 8;
+	if (t->n > 0)
+		b[n++] = ' ';
+	for (size_t i = 0; i < t->n; i++) {
+		if (sizeof b - n < 16) {
+			(void)mra_conn_write(c, b, n);
+			n = 0;
+		}
+		uint32_t v = t->v[i];
+		if (v == TOK_OPEN) {
+			b[n++] = '(';
+		} else if (v == TOK_CLOSE) {
+			b[n++] = ')';
+		} else if (v == TOK_SPACE) {
+			b[n++] = ' ';
+		} else {
+			char d[10];
+			size_t k = 0;
+			uint32_t x = ids[v];
+			do {
+				d[k++] = (char)('0' + x % 10);
+				x /= 10;
+			} while (x != 0);
+			while (k > 0)
+				b[n++] = d[--k];
+		}
+	}
+	b[n++] = '\r';
+	b[n++] = '\n';
+	(void)mra_conn_write(c, b, n);
+}
+
+/* ---- the thread cache --------------------------------------------------
+
+   Dovecot keeps the finished thread links in its index; youju-mra keeps,
+   per worker, the answer of the last THREAD whose search reads no text
+   (the common `UID THREAD REFERENCES UTF-8 ALL` of clients and webmail):
+   the folder's path and UIDVALIDITY, the algorithm, and each match's UID
+   and validators (file size, base name hash, internal date: what its
+   keys and its place in the tree come from).  A THREAD whose matches are
+   exactly these reuses the tokens and only looks up the ids; any new,
+   expunged or rewritten message (or a changed internal date, or a search
+   matching others) makes it build the tree again from youju.index, and
+   that answer replaces the cache.  Flags alone change nothing the tree
+   depends on.  One folder's answer a worker: about 32 bytes a match. */
+
+/* tc_ent.mtime of a message with a Date: (its internal date, which a
+   stat would cost, is not used) */
+#define TC_DATE_UNUSED INT64_MIN
+
+struct tc_ent {
+	uint32_t uid;
+	int64_t mtime; /* or TC_DATE_UNUSED */
+	uint64_t size, base_hash;
+};
+
+static struct {
+	char *path;
+	uint32_t uidvalidity;
+	bool refs;
+	struct tc_ent *e;
+	size_t n;
+	struct toks toks;
+} tc;
+
+static uint64_t tc_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static struct tc_ent tc_ent_of(const struct maildir_msg *mm, int64_t mtime)
+{
+	return (struct tc_ent){.uid = mm->uid,
+			       .mtime = mtime,
+			       .size = mm->size,
+			       .base_hash = tc_hash(mm->base)};
+}
+
+static bool tc_ent_eq(const struct tc_ent *a, const struct tc_ent *b)
+{
+	return a->uid == b->uid && a->mtime == b->mtime && a->size == b->size &&
+	       a->base_hash == b->base_hash;
+}
+
+static void tc_drop(void)
+{
+	free(tc.path);
+	free(tc.e);
+	free(tc.toks.v);
+	memset(&tc, 0, sizeof tc);
+}
+
+static bool tc_usable(const struct imap_search *s)
+{
+	return !imap_search_needs_text(s) && !imap_search_needs_file(s) &&
+	       !imap_search_needs_size(s);
+}
+
+/* The ids of f's messages matching s when they are exactly the cached
+   matches (owned, in folder order), else NULL. */
+static uint32_t *tc_lookup(struct maildir_folder *f, const bool *recent,
+			   const struct imap_search *s, bool refs, bool uid)
+{
+	if (tc.path == NULL || tc.refs != refs ||
+	    tc.uidvalidity != f->uidvalidity || strcmp(tc.path, f->path) != 0)
+		return NULL;
+	uint32_t *ids = xcalloc(tc.n ? tc.n : 1, sizeof *ids);
+	size_t j = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		struct imap_search_msg m;
+		imap_search_msg_init(&m, f, i, recent, f->msgs[i].vsize);
+		if (!imap_search_match(s, &m))
+			continue;
+		if (j == tc.n) {
+			free(ids);
+			return NULL;
+		}
+		/* the file's mtime only where the tree used it */
+		int64_t d = tc.e[j].mtime == TC_DATE_UNUSED
+				? TC_DATE_UNUSED
+				: (int64_t)maildir_msg_mtime(f, &f->msgs[i]);
+		struct tc_ent e = tc_ent_of(&f->msgs[i], d);
+		if (!tc_ent_eq(&e, &tc.e[j])) {
+			free(ids);
+			return NULL;
+		}
+		ids[j++] = uid ? m.uid : m.seq;
+	}
+	if (j != tc.n) {
+		free(ids);
+		return NULL;
+	}
+	return ids;
+}
+
+/* ---- building the threads --------------------------------------------- */
+
+struct thr_ctx {
+	struct mailthread *t;
+	bool uid;
+	uint32_t *ids; /* what each match is sent as */
+	struct tc_ent *ents;
+	size_t n;
+};
+
+static void thr_one(void *ctx, const struct imap_search_msg *m,
+		    const struct mailkeys *k)
+{
+	struct thr_ctx *x = ctx;
+	size_t j = x->n++;
+	x->ids[j] = x->uid ? m->uid : m->seq;
+	/* the internal date (a stat) only for a message without a Date: */
+	int64_t d =
+	    k->has_date ? TC_DATE_UNUSED : (int64_t)imap_search_msg_date(m);
+	x->ents[j] = tc_ent_of(m->msg, d);
+	mailthread_add_keys(x->t, m->seq, (uint32_t)j, k->has_date ? 0 : d, k);
 }
 
 void imap_thread_cmd(struct mra_conn *c, const char *tag,
@@ -88,21 +280,39 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 	struct imap_search *s;
 	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
 		return;
-	struct thr_ctx x = {.t = mailthread_new(), .uid = uid};
+	bool usable = tc_usable(s);
+	uint32_t *ids = usable ? tc_lookup(f, recent, s, refs, uid) : NULL;
+	if (ids != NULL) {
+		imap_search_free(&s);
+		tok_write(c, &tc.toks, ids);
+		free(ids);
+		(void)mra_conn_printf(c, "%s OK Thread completed.\r\n", tag);
+		return;
+	}
+	size_t cap = f->n ? f->n : 1;
+	struct thr_ctx x = {.t = mailthread_new(),
+			    .uid = uid,
+			    .ids = xcalloc(cap, sizeof *x.ids),
+			    .ents = xcalloc(cap, sizeof *x.ents)};
 	imap_search_each(f, recent, NULL, ix, s, true, thr_one, &x);
 	imap_search_free(&s);
 	mailthread_build(x.t, refs);
-	size_t root = mailthread_root(x.t);
-	(void)mra_conn_write(c, "* THREAD", 8);
-	if (mailthread_child(x.t, root) != NONE)
-		(void)mra_conn_write(c, " ", 1);
-	for (size_t g = mailthread_child(x.t, root); g != NONE;
-	     g = mailthread_next(x.t, g)) {
-		(void)mra_conn_write(c, "(", 1);
-		write_node(c, x.t, g, 0);
-		(void)mra_conn_write(c, ")", 1);
-	}
-	(void)mra_conn_write(c, "\r\n", 2);
+	struct toks toks = {0};
+	tok_tree(&toks, x.t);
 	mailthread_free(&x.t);
+	tok_write(c, &toks, x.ids);
+	free(x.ids);
+	if (usable) {
+		tc_drop();
+		tc.path = xstrdup(f->path);
+		tc.uidvalidity = f->uidvalidity;
+		tc.refs = refs;
+		tc.e = x.ents;
+		tc.n = x.n;
+		tc.toks = toks;
+	} else {
+		free(x.ents);
+		free(toks.v);
+	}
 	(void)mra_conn_printf(c, "%s OK Thread completed.\r\n", tag);
 }
