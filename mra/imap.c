@@ -293,6 +293,8 @@ static void imap_close_folder(struct imap_sess *s)
 	maildir_index_free(&s->ix);
 	s->ix_pending_since = 0;
 	imap_unwatch(s);
+	if (s->f != NULL)
+		imap_thread_folder_closed(s, s->f->path);
 	maildir_folder_free(&s->f);
 	free(s->recent);
 	s->recent = NULL;

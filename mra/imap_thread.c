@@ -7,6 +7,7 @@
  */
 #include "imap_thread.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <strings.h>
 
 #include "imap_search.h"
+#include "imap_sess.h"
 #include "imap_sort.h"
 #include "maildir.h"
 #include "mailthread.h"
@@ -141,7 +143,9 @@ static void tok_write(struct mra_conn *c, const struct toks *t,
    expunged or rewritten message (or a changed internal date, or a search
    matching others) makes it build the tree again from youju.index, and
    that answer replaces the cache.  Flags alone change nothing the tree
-   depends on.  One folder's answer a worker: about 32 bytes a match. */
+   depends on.  One folder's answer a worker: about 32 bytes a match,
+   freed when no session of the worker has that folder selected any more
+   (imap_thread_folder_closed). */
 
 /* tc_ent.mtime of a message with a Date: (its internal date, which a
    stat would cost, is not used) */
@@ -190,6 +194,21 @@ static void tc_drop(void)
 	free(tc.e);
 	free(tc.toks.v);
 	memset(&tc, 0, sizeof tc);
+}
+
+void imap_thread_folder_closed(const void *sess, const char *path)
+{
+	if (tc.path == NULL || strcmp(tc.path, path) != 0)
+		return;
+	for (struct mra_conn *o = mra_conn_first(); o != NULL; o = o->next) {
+		const struct imap_sess *s = o->sess;
+		if (o->proto == &mra_imap_proto && s != NULL && s != sess &&
+		    s->f != NULL && strcmp(s->f->path, path) == 0)
+			return;
+	}
+	tc_drop();
+	/* a large folder's cache is megabytes in the middle of the heap */
+	(void)malloc_trim(0);
 }
 
 static bool tc_usable(const struct imap_search *s)
