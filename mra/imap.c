@@ -1265,7 +1265,8 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 		s->bad = 0;
 		const char *uerr;
 		if (s->state != IMAP_NOAUTH &&
-		    imap_utf8_command(s->utf8, cmd, &uerr) < 0) {
+		    imap_utf8_command(s->utf8, s->utf8 || s->rev2, cmd, &uerr) <
+			0) {
 			imap_tagged(c, cmd->tag, "BAD %s", uerr);
 			return;
 		}
