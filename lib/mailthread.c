@@ -36,8 +36,8 @@ struct tmsg {
 struct tnode {
 	size_t msg; /* index into msgs, NONE for a dummy */
 	size_t parent, child, last, prev, next;
-	const char *id; /* borrowed from a tmsg; NULL when unique */
-	size_t hnext;	/* hash chain */
+	size_t id;    /* the message-id: offset in pool; NONE when unique */
+	size_t hnext; /* hash chain */
 };
 
 struct mailthread {
@@ -49,8 +49,16 @@ struct mailthread {
 	size_t npool, cappool;
 	size_t *refs;
 	size_t nrefs, caprefs;
+	/* the containers being worked on: the tree of the last build (what
+	   the walk reads), or while linking the linked containers */
 	struct tnode *n;
 	size_t nn, capn;
+	/* REFERENCES step 1 as far as it went: the containers of the first
+	   nlinked messages, linked (swapped into n while linking), and the
+	   id hash over them */
+	struct tnode *ln;
+	size_t lnn, lcapn;
+	size_t nlinked;
 	size_t *hash;
 	size_t nhash;
 	size_t root;
@@ -129,7 +137,7 @@ void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
 
 /* ---- containers ------------------------------------------------------- */
 
-static size_t node_new(struct mailthread *t, const char *id)
+static size_t node_new(struct mailthread *t, size_t id)
 {
 	if (t->nn == t->capn) {
 		t->capn = t->capn ? t->capn * 2 : 64;
@@ -155,13 +163,14 @@ static size_t hash_of(const char *s, size_t nhash)
 }
 
 /* The container of id, created (as a dummy) when missing. */
-static size_t node_of(struct mailthread *t, const char *id)
+static size_t node_of(struct mailthread *t, size_t id_off)
 {
+	const char *id = t->pool + id_off;
 	size_t h = hash_of(id, t->nhash);
 	for (size_t k = t->hash[h]; k != NONE; k = t->n[k].hnext)
-		if (strcmp(t->n[k].id, id) == 0)
+		if (strcmp(t->pool + t->n[k].id, id) == 0)
 			return k;
-	size_t k = node_new(t, id);
+	size_t k = node_new(t, id_off);
 	t->n[k].hnext = t->hash[h];
 	t->hash[h] = k;
 	return k;
@@ -215,29 +224,54 @@ static void add_child(struct mailthread *t, size_t p, size_t c)
 	t->n[p].last = c;
 }
 
-/* RFC 5256 §3 REFERENCES step 1: the id table and the links. */
-static void thr_link(struct mailthread *t)
+/* The id hash sized for at least want containers, every container of
+   t->n with an id in it. */
+static void hash_grow(struct mailthread *t, size_t want)
 {
-	t->nhash = t->nmsgs * 2 + 16;
+	if (t->hash != NULL && want <= t->nhash)
+		return;
+	free(t->hash);
+	t->nhash = want * 2 + 16;
 	t->hash = xmalloc(t->nhash * sizeof *t->hash);
 	for (size_t i = 0; i < t->nhash; i++)
 		t->hash[i] = NONE;
-	for (size_t i = 0; i < t->nmsgs; i++) {
+	for (size_t k = 0; k < t->nn; k++) {
+		if (t->n[k].id == NONE)
+			continue;
+		size_t h = hash_of(t->pool + t->n[k].id, t->nhash);
+		t->n[k].hnext = t->hash[h];
+		t->hash[h] = k;
+	}
+}
+
+/* RFC 5256 §3 REFERENCES step 1: the id table and the links, for the
+   messages not linked yet.  Step 1 takes the messages one by one in
+   order and what it does for one depends only on those before it, so
+   linking messages added after a build to the containers kept from it
+   is what linking all of them from scratch gives. */
+static void thr_link(struct mailthread *t)
+{
+	size_t more = t->nrefs;
+	for (size_t i = 0; i < t->nlinked; i++)
+		more -= t->msgs[i].nrefs;
+	/* at most a container per message and per reference */
+	hash_grow(t, t->nn + (t->nmsgs - t->nlinked) + more);
+	for (size_t i = t->nlinked; i < t->nmsgs; i++) {
 		struct tmsg *m = &t->msgs[i];
 		size_t self;
 		if (m->msgid != NONE) {
-			self = node_of(t, t->pool + m->msgid);
+			self = node_of(t, m->msgid);
 			if (t->n[self].msg != NONE) /* a duplicate id */
-				self = node_new(t, NULL);
+				self = node_new(t, NONE);
 		} else {
-			self = node_new(t, NULL);
+			self = node_new(t, NONE);
 		}
 		t->n[self].msg = i;
 		/* (A) the references as a chain, never into a loop nor
 		   over an existing parent link */
 		size_t prev = NONE;
 		for (size_t r = 0; r < m->nrefs; r++) {
-			size_t k = node_of(t, t->pool + t->refs[m->ref0 + r]);
+			size_t k = node_of(t, t->refs[m->ref0 + r]);
 			if (prev != NONE && k != prev &&
 			    t->n[k].parent == NONE && !is_ancestor(t, k, prev))
 				add_child(t, prev, k);
@@ -250,6 +284,7 @@ static void thr_link(struct mailthread *t)
 		if (prev != NONE && prev != self && !is_ancestor(t, self, prev))
 			add_child(t, prev, self);
 	}
+	t->nlinked = t->nmsgs;
 }
 
 /* ---- pruning, sorting, gathering ---------------------------------------- */
@@ -400,7 +435,7 @@ static void gather(struct mailthread *t, size_t root)
 			add_child(t, other, me);
 		} else {
 			/* a new dummy holding both, in other's place */
-			size_t d = node_new(t, NULL);
+			size_t d = node_new(t, NONE);
 			struct tnode *o = &t->n[other], *dn = &t->n[d];
 			dn->parent = root;
 			dn->prev = o->prev;
@@ -450,7 +485,7 @@ static void ordered_subject(struct mailthread *t, size_t root)
 	size_t parent = NONE;
 	const char *subj = NULL;
 	for (size_t i = 0; i < t->nmsgs; i++) {
-		size_t k = node_new(t, NULL);
+		size_t k = node_new(t, NONE);
 		t->n[k].msg = v[i];
 		const char *s = tm_subject(t, &t->msgs[v[i]]);
 		if (parent != NONE && strcmp(s, subj) == 0) {
@@ -471,12 +506,38 @@ struct mailthread *mailthread_new(void)
 	return t;
 }
 
+/* Swaps the working containers with the linked ones. */
+static void swap_linked(struct mailthread *t)
+{
+	struct tnode *n = t->n;
+	size_t nn = t->nn, capn = t->capn;
+	t->n = t->ln;
+	t->nn = t->lnn;
+	t->capn = t->lcapn;
+	t->ln = n;
+	t->lnn = nn;
+	t->lcapn = capn;
+}
+
 void mailthread_build(struct mailthread *t, bool references)
 {
 	size_t root;
+	t->nn = 0; /* the last tree goes */
 	if (references) {
+		swap_linked(t);
 		thr_link(t);
-		root = node_new(t, NULL);
+		swap_linked(t);
+		/* steps 2-6 rearrange a copy: the links stay for the next
+		   build */
+		if (t->capn < t->lnn + 1) {
+			t->capn = t->lnn + t->lnn / 4 + 64;
+			free(t->n);
+			t->n = xmalloc(t->capn * sizeof *t->n);
+		}
+		if (t->lnn > 0)
+			memcpy(t->n, t->ln, t->lnn * sizeof *t->n);
+		t->nn = t->lnn;
+		root = node_new(t, NONE);
 		for (size_t k = 0; k < root; k++)
 			if (t->n[k].parent == NONE)
 				add_child(t, root, k);
@@ -485,7 +546,7 @@ void mailthread_build(struct mailthread *t, bool references)
 		gather(t, root);
 		sort_kids(t, root, true, 0);
 	} else {
-		root = node_new(t, NULL);
+		root = node_new(t, NONE);
 		ordered_subject(t, root);
 		sort_kids(t, root, false, 0);
 	}
@@ -524,7 +585,28 @@ void mailthread_free(struct mailthread **tp)
 	free(t->refs);
 	free(t->msgs);
 	free(t->n);
+	free(t->ln);
 	free(t->hash);
 	free(t);
 	*tp = NULL;
+}
+
+void mailthread_drop_tree(struct mailthread *t)
+{
+	free(t->n);
+	t->n = NULL;
+	t->nn = t->capn = 0;
+	t->root = NONE;
+}
+
+size_t mailthread_count(const struct mailthread *t)
+{
+	return t->nmsgs;
+}
+
+size_t mailthread_bytes(const struct mailthread *t)
+{
+	return sizeof *t + t->capmsgs * sizeof *t->msgs + t->cappool +
+	       t->caprefs * sizeof *t->refs +
+	       (t->capn + t->lcapn) * sizeof *t->n + t->nhash * sizeof *t->hash;
 }
