@@ -24,6 +24,7 @@ struct tmsg {
 	uint32_t seq, id;
 	int64_t date;
 	size_t subject; /* folded base subject: offset in pool */
+	uint64_t shash; /* its hash (gathering, each build) */
 	bool reply;	/* the subject was a reply or forward */
 	size_t msgid;	/* "<...>" in pool, or NONE */
 	size_t ref0;	/* its References ids: refs[ref0 .. ref0 + nrefs) */
@@ -39,6 +40,8 @@ struct tnode {
 	size_t id;    /* the message-id: offset in pool; NONE when unique */
 	size_t hnext; /* hash chain */
 };
+
+struct skey;
 
 struct mailthread {
 	struct tmsg *msgs;
@@ -62,6 +65,8 @@ struct mailthread {
 	size_t *hash;
 	size_t nhash;
 	size_t root;
+	struct skey *sk; /* scratch of sort_kids */
+	size_t capsk;
 };
 
 /* ---- reading the messages --------------------------------------------- */
@@ -80,6 +85,14 @@ static size_t pool_add(struct mailthread *t, const char *p, size_t len)
 	t->pool[off + len] = '\0';
 	t->npool += len + 1;
 	return off;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
 }
 
 static const char *tm_subject(const struct mailthread *t, const struct tmsg *m)
@@ -102,6 +115,7 @@ void mailthread_add_keys(struct mailthread *t, uint32_t seq, uint32_t id,
 	x->reply = k->reply;
 	x->subject =
 	    pool_add(t, k->s[MAILKEYS_SUBJECT].p, k->s[MAILKEYS_SUBJECT].len);
+	x->shash = str_hash(t->pool + x->subject);
 	x->msgid =
 	    k->s[MAILKEYS_MSGID].len > 0
 		? pool_add(t, k->s[MAILKEYS_MSGID].p, k->s[MAILKEYS_MSGID].len)
@@ -156,10 +170,15 @@ static size_t node_new(struct mailthread *t, size_t id)
 
 static size_t hash_of(const char *s, size_t nhash)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h % nhash);
+	return (size_t)(str_hash(s) % nhash);
+}
+
+/* Whether a and b have the same base subject. */
+static bool same_subject(const struct mailthread *t, const struct tmsg *a,
+			 const struct tmsg *b)
+{
+	return a->shash == b->shash &&
+	       strcmp(tm_subject(t, a), tm_subject(t, b)) == 0;
 }
 
 /* The container of id, created (as a dummy) when missing. */
@@ -331,20 +350,34 @@ static const struct tmsg *node_msg(const struct mailthread *t, size_t k)
 	return NULL;
 }
 
-static const struct mailthread *cmp_thr;
+/* A node's place among its siblings: the sent date and sequence of the
+   message it is named by; a node without one sorts last, in the order
+   it had (idx). */
+struct skey {
+	int64_t date;
+	uint32_t seq;
+	bool none;
+	size_t idx, node;
+};
 
-static int node_cmp(const void *pa, const void *pb)
+static int skey_cmp(const void *pa, const void *pb)
 {
-	const struct tmsg *a = node_msg(cmp_thr, *(const size_t *)pa);
-	const struct tmsg *b = node_msg(cmp_thr, *(const size_t *)pb);
-	if (a == NULL || b == NULL)
-		return (a == NULL) - (b == NULL);
-	if (a->date != b->date)
-		return a->date < b->date ? -1 : 1;
-	return (a->seq > b->seq) - (a->seq < b->seq);
+	const struct skey *a = pa, *b = pb;
+	if (a->none != b->none)
+		return a->none ? 1 : -1;
+	if (!a->none) {
+		if (a->date != b->date)
+			return a->date < b->date ? -1 : 1;
+		if (a->seq != b->seq)
+			return a->seq < b->seq ? -1 : 1;
+	}
+	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
-/* Sorts the children of k by sent date (depth first when deep). */
+/* Sorts the children of k by sent date (depth first when deep).  The
+   keys are taken once per node, not at each comparison, and children
+   already in order (most of them, the second time the root is sorted)
+   are left as they are. */
 static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 {
 	size_t n = 0;
@@ -355,16 +388,30 @@ static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 	}
 	if (n < 2)
 		return;
-	size_t *v = xmalloc(n * sizeof *v), i = 0;
-	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next)
-		v[i++] = c;
-	cmp_thr = t;
-	qsort(v, n, sizeof *v, node_cmp);
-	cmp_thr = NULL;
+	if (t->capsk < n) {
+		t->capsk = n + n / 2;
+		free(t->sk);
+		t->sk = xmalloc(t->capsk * sizeof *t->sk);
+	}
+	struct skey *v = t->sk;
+	size_t i = 0;
+	bool sorted = true;
+	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next, i++) {
+		const struct tmsg *m = node_msg(t, c);
+		v[i] = (struct skey){.date = m ? m->date : 0,
+				     .seq = m ? m->seq : 0,
+				     .none = m == NULL,
+				     .idx = i,
+				     .node = c};
+		if (i > 0 && sorted && skey_cmp(&v[i - 1], &v[i]) > 0)
+			sorted = false;
+	}
+	if (sorted)
+		return;
+	qsort(v, n, sizeof *v, skey_cmp);
 	t->n[k].child = t->n[k].last = NONE;
 	for (i = 0; i < n; i++)
-		add_child(t, k, v[i]);
-	free(v);
+		add_child(t, k, v[i].node);
 }
 
 /* RFC 5256 §3 step 5: threads under the root with one base subject are
@@ -389,10 +436,10 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, v[i]);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(tm_subject(t, m), nh);
+		size_t h = (size_t)(m->shash % nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
+		       !same_subject(t, om, m))
 			h = (h + 1) % nh;
 		if (tab[h] == NONE) {
 			tab[h] = v[i];
@@ -411,10 +458,10 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, me);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(tm_subject(t, m), nh);
+		size_t h = (size_t)(m->shash % nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
+		       !same_subject(t, om, m))
 			h = (h + 1) % nh;
 		size_t other = tab[h];
 		if (other == NONE)
@@ -587,6 +634,7 @@ void mailthread_free(struct mailthread **tp)
 	free(t->n);
 	free(t->ln);
 	free(t->hash);
+	free(t->sk);
 	free(t);
 	*tp = NULL;
 }

@@ -11,6 +11,7 @@ there gives the old tree, and one built again (youju.index removed) the
 new one."""
 import imaplib
 import os
+import pwd
 import re
 import time
 
@@ -193,10 +194,21 @@ def test_thread_incremental_as_dovecot_and_rebuild(inst):
     from test_imap_conformance import PASSWORD
     from test_imap_conformance import Raw as CRaw
     from test_imap_conformance import append as capp
-    from test_imap_conformance import dovecot, login
+    from test_imap_conformance import login
     from test_imap_conformance import user as cuser
+    from dovecot_peer import Dovecot
     addr = cuser(inst, "thrinc")
-    dv = dovecot(inst)
+    # a private Dovecot of its own (test_imap_conformance's is another
+    # module's state)
+    pw = pwd.getpwnam("vmail")
+    root = inst.path("dovecot-threadinc")
+    home = os.path.join(root, "home")
+    os.makedirs(home, exist_ok=True)
+    os.chmod(root, 0o755)
+    os.chown(home, pw.pw_uid, pw.pw_gid)
+    dv = Dovecot(os.path.join(root, "dv"),
+                 [("dv@extmail.org", PASSWORD, pw.pw_uid, pw.pw_gid, home)])
+    dv.start()
     y = CRaw(inst.ports["imap"], addr)
     d = CRaw(dv.ports["imap"], "dv@extmail.org")
     m = login(inst, addr)
@@ -248,3 +260,4 @@ def test_thread_incremental_as_dovecot_and_rebuild(inst):
         dm.logout()
         y.close()
         d.close()
+        dv.stop()
