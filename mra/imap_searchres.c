@@ -50,15 +50,8 @@ void imap_searchres_save(struct imap_searchres *r,
 /* The index of uid in f, or f->n when it is gone. */
 static size_t searchres_find(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n && f->msgs[lo].uid == uid ? lo : f->n;
+	long k = maildir_folder_find(f, uid);
+	return k < 0 ? f->n : (size_t)k;
 }
 
 /* The saved messages still in f as "a:b,c" (sequence numbers or UIDs),
