@@ -36,8 +36,8 @@ int main(void)
 		uint32_t uid;
 		size_t lb, find;
 	} cases[] = {
-	    {0, 0, N},	{1, 0, N},	 {2, 0, 0},	     {3, 1, 1},
-	    {4, 2, N},	{7, 2, 2},	 {8, 3, N},	     {11, 4, 4},
+	    {0, 0, N},	{1, 0, N},	     {2, 0, 0},		 {3, 1, 1},
+	    {4, 2, N},	{7, 2, 2},	     {8, 3, N},		 {11, 4, 4},
 	    {12, 5, N}, {4000000000u, 5, 5}, {UINT32_MAX, N, N},
 	};
 
@@ -48,13 +48,16 @@ int main(void)
 	test_begin("uidsearch uid first");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		test_assert(LB(a, N, struct at0, cases[i].uid) == cases[i].lb);
-		test_assert(FIND(a, N, struct at0, cases[i].uid) == cases[i].find);
+		test_assert(FIND(a, N, struct at0, cases[i].uid) ==
+			    cases[i].find);
 	}
 
 	test_begin("uidsearch uid last");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		test_assert(LB(b, N, struct atend, cases[i].uid) == cases[i].lb);
-		test_assert(FIND(b, N, struct atend, cases[i].uid) == cases[i].find);
+		test_assert(LB(b, N, struct atend, cases[i].uid) ==
+			    cases[i].lb);
+		test_assert(FIND(b, N, struct atend, cases[i].uid) ==
+			    cases[i].find);
 	}
 
 	test_begin("uidsearch one element and every prefix");
