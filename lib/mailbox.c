@@ -342,12 +342,11 @@ static int mailbox_copy_letters(const char *dst, struct maildir_keywords *dkw,
 	return maildir_info_build(l, maildir_flags_parse(l), nb, out, outsz);
 }
 
-/* RFC822.SIZE of the open file fd (bare LF counted as CR LF). */
-static int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
+int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
 {
 	char b[65536];
 	uint64_t n = 0;
-	char last = '\0';
+	bool cr = false; /* the last piece ended in CR */
 	off_t off = 0;
 	for (;;) {
 		ssize_t r = pread(fd, b, sizeof b, off);
@@ -357,12 +356,10 @@ static int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
 			return -1;
 		if (r == 0)
 			break;
-		for (ssize_t i = 0; i < r; i++) {
-			if (b[i] == '\n' && last != '\r')
-				n++;
-			last = b[i];
-		}
-		n += (uint64_t)r;
+		n += maildir_crlf_size(b, (size_t)r);
+		if (cr && b[0] == '\n')
+			n--; /* a CR LF split between two pieces */
+		cr = b[r - 1] == '\r';
 		off += r;
 	}
 	*vsize_r = n;

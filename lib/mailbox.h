@@ -112,6 +112,12 @@ struct mailbox_copy_result {
 
 void mailbox_copy_result_free(struct mailbox_copy_result *r);
 
+/* RFC822.SIZE of the message file fd (every bare LF counted as CR LF, as
+   maildir_crlf_size), read from offset 0 with pread: fd's offset is left
+   as it was.  Returns 0, or -1 with errno. */
+int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
+    __attribute__((warn_unused_result));
+
 /*
  * Copies the messages of src marked in sel (sel[i] for src->msgs[i]) into
  * the folder dst by hard link (falling back to a copy of the bytes), with

@@ -23,6 +23,7 @@
 #include "imap_preview_cache.h"
 #include "imap_render.h"
 #include "log.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -390,34 +391,6 @@ void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out)
 /* One read of a streamed message; the loop runs one session at a time. */
 static char imap_chunk[IMAP_PIECE];
 
-/* The CR LF size of the file fd (then rewound), for a literal's {n} when
-   neither the file name (W=) nor youju.index knows it.  0 or -1. */
-static int imap_crlf_count(int fd, uint64_t *n_r)
-{
-	uint64_t n = 0;
-	bool cr = false;
-	for (;;) {
-		ssize_t r = read(fd, imap_chunk, sizeof imap_chunk);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += (uint64_t)r;
-		for (const char *p = imap_chunk, *end = imap_chunk + r;
-		     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
-			if (!(p == imap_chunk ? cr : p[-1] == '\r'))
-				n++;
-		}
-		cr = imap_chunk[r - 1] == '\r';
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	*n_r = n;
-	return 0;
-}
-
 void imap_fetch_stream_close(struct imap_fetch_stream *st)
 {
 	if (st->fd >= 0)
@@ -718,7 +691,9 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		if (sfd < 0)
 			return 0; /* expunged: as below */
 		uint64_t n = m->vsize;
-		if (n == 0 && imap_crlf_count(sfd, &n) < 0) {
+		/* a literal's {n} when neither the file name (W=) nor
+		   youju.index knows it */
+		if (n == 0 && mailbox_fd_vsize(sfd, &n) < 0) {
 			close(sfd);
 			return 0;
 		}
