@@ -29,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "htmlsan.h"
 #include "htmlsan_css.h"
+#include "str.h"
 
 #define ARENA_CHUNK    (1u << 20)
 #define ATTR_VALUE_MAX 1024
@@ -695,17 +697,7 @@ int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
 
 static bool prefix_case(const char *p, size_t n, const char *pre)
 {
-	size_t l = strlen(pre);
-	if (n < l)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		char c = p[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != pre[i])
-			return false;
-	}
-	return true;
+	return str_has_prefix_case((struct str){p, n}, pre);
 }
 
 enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
@@ -979,21 +971,6 @@ done:
 
 /* ---- isolation ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -1036,10 +1013,10 @@ int htmlsan_html_isolated(const char *in, size_t len,
 		int rc = htmlsan_html(in, len, o, &b, &rr);
 		int32_t hdr[2] = {rc, 0};
 		uint64_t bl = b.len;
-		if (write_all(fds[1], hdr, sizeof(hdr)) < 0 ||
-		    write_all(fds[1], &rr, sizeof(rr)) < 0 ||
-		    write_all(fds[1], &bl, sizeof(bl)) < 0 ||
-		    write_all(fds[1], b.p ? b.p : "", b.len) < 0)
+		if (file_write_all(fds[1], hdr, sizeof(hdr)) < 0 ||
+		    file_write_all(fds[1], &rr, sizeof(rr)) < 0 ||
+		    file_write_all(fds[1], &bl, sizeof(bl)) < 0 ||
+		    file_write_all(fds[1], b.p ? b.p : "", b.len) < 0)
 			_exit(1);
 		_exit(0); /* no free: the process goes */
 	}

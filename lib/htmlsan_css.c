@@ -261,16 +261,7 @@ static bool css_str_char(unsigned char c)
 
 static bool case_eq(const char *p, size_t n, const char *s)
 {
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != s[i])
-			return false;
-	}
-	return true;
+	return str_case_eq_cstr((struct str){p, n}, s);
 }
 
 /* Characters kept in an emitted url("..."): everything else %XX. */
