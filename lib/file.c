@@ -66,6 +66,27 @@ int file_pwrite_all(int fd, const void *p, size_t len, off_t off)
 	return file_put(fd, p, len, off);
 }
 
+ssize_t file_pread_all(int fd, void *p, size_t len, off_t off)
+{
+	char *c = p;
+	size_t got = 0;
+	if (off < 0 || len > SSIZE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (got < len) {
+		ssize_t n = pread(fd, c + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int file_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 {
 	struct stat st;

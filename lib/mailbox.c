@@ -349,9 +349,7 @@ int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
 	bool cr = false; /* the last piece ended in CR */
 	off_t off = 0;
 	for (;;) {
-		ssize_t r = pread(fd, b, sizeof b, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = file_pread_all(fd, b, sizeof b, off);
 		if (r < 0)
 			return -1;
 		if (r == 0)
@@ -376,9 +374,7 @@ static int mailbox_copy_bytes(int fd, const char *tmp, time_t mtime)
 	off_t off = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t r = pread(fd, b, sizeof b, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = file_pread_all(fd, b, sizeof b, off);
 		if (r < 0 || (r > 0 && file_write_all(out, b, (size_t)r) < 0)) {
 			rc = -1;
 			break;

@@ -140,6 +140,26 @@ int main(void)
 		free(data);
 	}
 
+	test_begin("pread_all: at an offset, short at the end, offset kept");
+	{
+		put(p, "ab\0\r\ncdef", 9);
+		int fd = open(p, O_RDONLY);
+		char r[16];
+		test_assert(file_pread_all(fd, r, 4, 2) == 4 &&
+			    memcmp(r, "\0\r\nc", 4) == 0);
+		test_assert(file_pread_all(fd, r, sizeof r, 5) == 4 &&
+			    memcmp(r, "cdef", 4) == 0);
+		test_assert(file_pread_all(fd, r, sizeof r, 9) == 0);
+		test_assert(file_pread_all(fd, r, 0, 0) == 0);
+		test_assert(lseek(fd, 0, SEEK_CUR) == 0);
+		errno = 0;
+		test_assert(file_pread_all(fd, r, 1, -1) == -1 &&
+			    errno == EINVAL);
+		close(fd);
+		test_assert(file_pread_all(-1, r, 1, 0) == -1 &&
+			    errno == EBADF);
+	}
+
 	test_begin("path: join, the maximum and maximum+1");
 	{
 		char out[8];
