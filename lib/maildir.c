@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "hash.h"
 #include "uidsearch.h"
 #include "xalloc.h"
 
@@ -698,10 +699,7 @@ struct maildir_ent_tab {
 
 static uint64_t maildir_base_hash(const char *p, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(p, len);
 }
 
 static struct maildir_ent *maildir_ent_tab_find(const struct maildir_ent_tab *t,

@@ -22,6 +22,7 @@
 
 #include "bounce.h"
 #include "buf.h"
+#include "hash.h"
 #include "conf.h"
 #include "dsn.h"
 #include "file.h"
@@ -72,12 +73,7 @@ static void sieve_ign(int r)
 /* FNV-1a of the key: the files never hold addresses in clear. */
 static unsigned long long sieve_hash(const char *p, size_t len)
 {
-	unsigned long long h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_fnv1a(p, len);
 }
 
 /*
