@@ -324,11 +324,11 @@ static void mime_params_2231(struct mime_plist *in, struct mime_plist *out)
 	in->n = 0;
 }
 
-/* Parses "; a=b; c="d"" from s[i..n) into out. */
+/* Parses "; a=b; c="d"" from s[i..n) into *v_r (owned) and *n_r. */
 static void mime_params(const char *s, size_t n, size_t i,
-			struct mime_plist *out)
+			struct mime_param **v_r, size_t *n_r)
 {
-	struct mime_plist raw = {NULL, 0};
+	struct mime_plist raw = {NULL, 0}, out = {NULL, 0};
 	while (i < n) {
 		mime_skip_cfws(s, n, &i);
 		if (i >= n)
@@ -373,7 +373,9 @@ static void mime_params(const char *s, size_t n, size_t i,
 			       xmemdup0(v.p ? v.p : "", v.len));
 		buf_deinit(&v);
 	}
-	mime_params_2231(&raw, out);
+	mime_params_2231(&raw, &out);
+	*v_r = out.v;
+	*n_r = out.n;
 }
 
 static void mime_content_type(struct mime_part *part, const char *v)
@@ -401,10 +403,7 @@ static void mime_content_type(struct mime_part *part, const char *v)
 	}
 	part->type = xmemdup0(v + ts, te - ts);
 	part->subtype = xmemdup0(v + ss, i - ss);
-	struct mime_plist l = {NULL, 0};
-	mime_params(v, n, i, &l);
-	part->params = l.v;
-	part->nparams = l.n;
+	mime_params(v, n, i, &part->params, &part->nparams);
 }
 
 static void mime_disposition(struct mime_part *part, const char *v)
@@ -414,10 +413,7 @@ static void mime_disposition(struct mime_part *part, const char *v)
 	size_t ds = i;
 	i = mime_token(v, n, i);
 	part->disposition = xmemdup0(v + ds, i - ds);
-	struct mime_plist l = {NULL, 0};
-	mime_params(v, n, i, &l);
-	part->dparams = l.v;
-	part->ndparams = l.n;
+	mime_params(v, n, i, &part->dparams, &part->ndparams);
 }
 
 static void mime_languages(struct mime_part *part, const char *v)
