@@ -125,18 +125,7 @@ static const char *const el_drop[] = {
 
 static bool in_list(const char *const *l, size_t n, const char *s)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(s, l[mid]);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return false;
+	return htmlsan_sorted_has(l, n, s, strlen(s));
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -226,16 +226,16 @@ static const char *const css_props[] = {
     "word-wrap",
 };
 
-static bool css_prop_ok(const char *p, size_t n)
+bool htmlsan_sorted_has(const char *const *l, size_t n, const char *p,
+			size_t len)
 {
-	size_t lo = 0, hi = sizeof(css_props) / sizeof(css_props[0]);
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const char *s = css_props[mid];
-		size_t sl = strlen(s);
-		int c = memcmp(p, s, n < sl ? n : sl);
+		size_t mid = lo + (hi - lo) / 2;
+		size_t sl = strlen(l[mid]);
+		int c = memcmp(p, l[mid], len < sl ? len : sl);
 		if (c == 0)
-			c = n < sl ? -1 : n > sl;
+			c = len < sl ? -1 : len > sl;
 		if (c == 0)
 			return true;
 		if (c < 0)
@@ -244,6 +244,12 @@ static bool css_prop_ok(const char *p, size_t n)
 			lo = mid + 1;
 	}
 	return false;
+}
+
+static bool css_prop_ok(const char *p, size_t n)
+{
+	return htmlsan_sorted_has(
+	    css_props, sizeof(css_props) / sizeof(css_props[0]), p, n);
 }
 
 static bool css_word_char(unsigned char c)

@@ -406,23 +406,6 @@ static enum smtp_parse_err mail_param(void *ctx, struct str key, struct str val,
 	return SMTP_PARSE_OK;
 }
 
-enum smtp_parse_err smtp_parse_mail(struct str args, bool utf8_ok,
-				    struct smtp_mail *m, struct str *bad_r)
-{
-	memset(m, 0, sizeof(*m));
-	enum smtp_parse_err e =
-	    parse_path_params(args, "FROM:", true, utf8_ok, m->addr,
-			      sizeof(m->addr), mail_param, m, bad_r);
-	if (e != SMTP_PARSE_OK)
-		return e;
-	/* non-ASCII in the sender needs SMTPUTF8 on this very command */
-	for (const char *c = m->addr; *c != '\0'; c++) {
-		if ((unsigned char)*c >= 0x80 && !m->smtputf8)
-			return SMTP_PARSE_ADDRESS;
-	}
-	return SMTP_PARSE_OK;
-}
-
 static bool parse_notify(struct str v, unsigned *bits_r)
 {
 	unsigned bits = 0;
@@ -476,6 +459,23 @@ static enum smtp_parse_err rcpt_param(void *ctx, struct str key, struct str val,
 		copy_cstr(r->orcpt, sizeof(r->orcpt), val);
 	} else {
 		return SMTP_PARSE_PARAM;
+	}
+	return SMTP_PARSE_OK;
+}
+
+enum smtp_parse_err smtp_parse_mail(struct str args, bool utf8_ok,
+				    struct smtp_mail *m, struct str *bad_r)
+{
+	memset(m, 0, sizeof(*m));
+	enum smtp_parse_err e =
+	    parse_path_params(args, "FROM:", true, utf8_ok, m->addr,
+			      sizeof(m->addr), mail_param, m, bad_r);
+	if (e != SMTP_PARSE_OK)
+		return e;
+	/* non-ASCII in the sender needs SMTPUTF8 on this very command */
+	for (const char *c = m->addr; *c != '\0'; c++) {
+		if ((unsigned char)*c >= 0x80 && !m->smtputf8)
+			return SMTP_PARSE_ADDRESS;
 	}
 	return SMTP_PARSE_OK;
 }
