@@ -478,11 +478,8 @@ static void mailbox_sync_dir(const char *dir, const char *sub)
 	int n = snprintf(p, sizeof p, "%s/%s", dir, sub);
 	if (n < 0 || (size_t)n >= sizeof p)
 		return;
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
+	if (file_fsync_dir(p) < 0)
+		return; /* best effort, as ever: the links are made */
 }
 
 int mailbox_copy(const struct mailbox_user *u, struct maildir_folder *src,

@@ -140,6 +140,13 @@ int main(void)
 		free(data);
 	}
 
+	test_begin("fsync_dir: a directory, a file, a missing path");
+	test_assert(file_fsync_dir(dir) == 0);
+	put(p, "x", 1);
+	test_assert(file_fsync_dir(p) == -1 && errno == ENOTDIR);
+	snprintf(q, sizeof q, "%s/missing", dir);
+	test_assert(file_fsync_dir(q) == -1 && errno == ENOENT);
+
 	test_begin("pread_all: at an offset, short at the end, offset kept");
 	{
 		put(p, "ab\0\r\ncdef", 9);
