@@ -208,27 +208,8 @@ static int maildir_b64_val(char c)
 
 static int maildir_put_utf8(uint32_t cp, char *out, size_t outsz, size_t *o)
 {
-	unsigned char tmp[4];
-	size_t k;
-	if (cp < 0x80) {
-		tmp[0] = (unsigned char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		tmp[0] = (unsigned char)(0xc0 | (cp >> 6));
-		tmp[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		tmp[0] = (unsigned char)(0xe0 | (cp >> 12));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		tmp[0] = (unsigned char)(0xf0 | (cp >> 18));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
+	char tmp[4];
+	size_t k = str_utf8_encode(cp, tmp);
 	if (*o + k >= outsz)
 		return -1;
 	memcpy(out + *o, tmp, k);

@@ -776,27 +776,7 @@ static size_t mime_utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
 static int mime_put_cp(uint32_t v, struct buf *out)
 {
 	char b[4];
-	size_t n;
-	if (v < 0x80) {
-		b[0] = (char)v;
-		n = 1;
-	} else if (v < 0x800) {
-		b[0] = (char)(0xc0 | (v >> 6));
-		b[1] = (char)(0x80 | (v & 0x3f));
-		n = 2;
-	} else if (v < 0x10000) {
-		b[0] = (char)(0xe0 | (v >> 12));
-		b[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (v & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (char)(0xf0 | (v >> 18));
-		b[1] = (char)(0x80 | ((v >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((v >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (v & 0x3f));
-		n = 4;
-	}
-	return buf_append(out, b, n);
+	return buf_append(out, b, str_utf8_encode(v, b));
 }
 
 /* Copies UTF-8, replacing invalid bytes with U+FFFD. */

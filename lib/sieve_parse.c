@@ -625,28 +625,8 @@ static void sieve_decode_encoded(struct sieve_str *s)
 					break;
 				}
 				char u[4];
-				size_t un;
-				if (v < 0x80) {
-					u[0] = (char)v;
-					un = 1;
-				} else if (v < 0x800) {
-					u[0] = (char)(0xc0 | (v >> 6));
-					u[1] = (char)(0x80 | (v & 0x3f));
-					un = 2;
-				} else if (v < 0x10000) {
-					u[0] = (char)(0xe0 | (v >> 12));
-					u[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-					u[2] = (char)(0x80 | (v & 0x3f));
-					un = 3;
-				} else {
-					u[0] = (char)(0xf0 | (v >> 18));
-					u[1] =
-					    (char)(0x80 | ((v >> 12) & 0x3f));
-					u[2] = (char)(0x80 | ((v >> 6) & 0x3f));
-					u[3] = (char)(0x80 | (v & 0x3f));
-					un = 4;
-				}
-				if (buf_append(&dec, u, un) < 0)
+				if (buf_append(&dec, u, str_utf8_encode(v, u)) <
+				    0)
 					ok = false;
 			}
 			if (ok && j < rest && p[j] == '}' && dec.len > 0 &&

@@ -105,5 +105,29 @@ int main(void)
 		test_assert(str_is_host_char((unsigned char)c) == want);
 	}
 
+	test_begin("utf8_encode: every length's bounds");
+	{
+		static const struct {
+			uint32_t cp;
+			const char *utf8;
+		} u[] = {
+		    {0, ""},
+		    {0x7f, "\x7f"},
+		    {0x80, "\xc2\x80"},
+		    {0x7ff, "\xdf\xbf"},
+		    {0x800, "\xe0\xa0\x80"},
+		    {0xfffd, "\xef\xbf\xbd"},
+		    {0xffff, "\xef\xbf\xbf"},
+		    {0x10000, "\xf0\x90\x80\x80"},
+		    {0x10ffff, "\xf4\x8f\xbf\xbf"},
+		};
+		for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+			char out[4];
+			size_t want = u[i].cp == 0 ? 1 : strlen(u[i].utf8);
+			test_assert(str_utf8_encode(u[i].cp, out) == want);
+			test_assert(memcmp(out, u[i].cp == 0 ? "\0" : u[i].utf8,
+					   want) == 0);
+		}
+	}
 	return test_end();
 }
