@@ -266,6 +266,18 @@ int net_local_port(int fd)
 	return -1;
 }
 
+bool net_prefix_eq(const unsigned char *a, const unsigned char *b,
+		   unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
 /* ---- accept ---- */
 
 static void net_addr_text(const struct sockaddr_storage *ss, char *out,

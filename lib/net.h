@@ -76,6 +76,11 @@ __attribute__((warn_unused_result)) int net_listen_unix(const char *path,
 /* The local port of a bound TCP socket, or -1 with errno. */
 int net_local_port(int fd);
 
+/* Whether the addresses a and b (network byte order, 4 or 16 bytes) share
+   their first bits bits (a CIDR prefix match; bits within the length). */
+bool net_prefix_eq(const unsigned char *a, const unsigned char *b,
+		   unsigned bits);
+
 /*
  * Accepts one connection from a non-blocking listener.  *fd_r gets the new
  * fd (non-blocking, close-on-exec; the caller owns it) and peer (size
