@@ -796,39 +796,13 @@ int htmlsan_image_url(const struct htmlsan_opts *o, struct htmlsan_report *r,
 /* ---- plain text ---- */
 
 /* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t l = p[0] >= 0xf0 && p[0] <= 0xf4	 ? 4
-		   : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
-		   : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
-						 : 0;
-	if (l == 0 || l > n)
-		return 0;
-	for (size_t i = 1; i < l; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	uint32_t cp = l == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-		      : l == 3
-			  ? (uint32_t)(p[0] & 0x0f) << 12 |
-				(uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-			  : (uint32_t)(p[0] & 0x07) << 18 |
-				(uint32_t)(p[1] & 0x3f) << 12 |
-				(uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
-
 /* Clean UTF-8 text: invalid bytes and controls but TAB/LF -> U+FFFD. */
 static int text_clean(const char *in, size_t len, struct buf *b)
 {
 	size_t i = 0;
 	while (i < len) {
 		const unsigned char *p = (const unsigned char *)in + i;
-		size_t l = utf8_len(p, len - i);
+		size_t l = str_utf8_decode(p, len - i, NULL);
 		if (l == 1 && p[0] == '\r') {
 			i++;
 			if (i < len && in[i] == '\n')

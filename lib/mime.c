@@ -738,41 +738,6 @@ int mime_decode_cte(const char *enc, const char *p, size_t len, struct buf *out)
 	return buf_append(out, p, len);
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t mime_utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t l;
-	uint32_t v;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		l = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		l = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		l = 4;
-		v = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < l)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if ((l == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (l == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return l;
-}
-
 static int mime_put_cp(uint32_t v, struct buf *out)
 {
 	char b[4];
@@ -785,7 +750,7 @@ static int mime_utf8_clean(const char *p, size_t len, struct buf *out)
 	const unsigned char *u = (const unsigned char *)p;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t l = mime_utf8_len(u + i, len - i, &cp);
+		size_t l = str_utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			if (mime_put_cp(0xfffd, out) < 0)
 				return -1;
@@ -977,7 +942,7 @@ int mime_fold(const char *p, size_t len, struct buf *out)
 	const unsigned char *u = (const unsigned char *)p;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t l = mime_utf8_len(u + i, len - i, &cp);
+		size_t l = str_utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			if (buf_append_char(out, p[i]) < 0)
 				return -1;
