@@ -662,6 +662,20 @@ int mailbox_expunge(const struct mailbox_user *u, struct maildir_folder *f,
 
 /* ---- flags --------------------------------------------------------------- */
 
+const struct mailbox_flag mailbox_flags[MAILBOX_NFLAGS] = {
+    {"\\Answered", MAILDIR_REPLIED}, {"\\Flagged", MAILDIR_FLAGGED},
+    {"\\Deleted", MAILDIR_TRASHED},  {"\\Seen", MAILDIR_SEEN},
+    {"\\Draft", MAILDIR_DRAFT},
+};
+
+unsigned mailbox_flag_bit(struct str name)
+{
+	for (size_t i = 0; i < MAILBOX_NFLAGS; i++)
+		if (str_case_eq_cstr(name, mailbox_flags[i].name))
+			return mailbox_flags[i].bit;
+	return 0;
+}
+
 int mailbox_keywords(struct maildir_folder *f, const struct str *names,
 		     size_t n, uint32_t *bits_r)
 {

@@ -150,6 +150,20 @@ int mailbox_expunge(const struct mailbox_user *u, struct maildir_folder *f,
 
 /* ---- flags --------------------------------------------------------------- */
 
+/* The system flags (RFC 3501 §2.3.2; \Recent is no Maildir flag) with
+   their MAILDIR_* bits, in the order IMAP lists them: one table for IMAP
+   and Sieve's imap4flags. */
+struct mailbox_flag {
+	const char *name; /* "\Answered" */
+	unsigned bit;
+};
+#define MAILBOX_NFLAGS 5
+extern const struct mailbox_flag mailbox_flags[MAILBOX_NFLAGS];
+
+/* The MAILDIR_* bit of system flag name (any case), or 0 when name is not
+   one. */
+unsigned mailbox_flag_bit(struct str name);
+
 enum mailbox_flags_mode {
 	MAILBOX_FLAGS_ADD,     /* +FLAGS */
 	MAILBOX_FLAGS_REMOVE,  /* -FLAGS */

@@ -207,16 +207,9 @@ static unsigned sieve_flags(const char *flags, struct str *kw, size_t *nkw,
 		struct str w = {s, (size_t)(p - s)};
 		if (w.len == 0)
 			break;
-		if (str_case_eq_cstr(w, "\\seen"))
-			f |= MAILDIR_SEEN;
-		else if (str_case_eq_cstr(w, "\\answered"))
-			f |= MAILDIR_REPLIED;
-		else if (str_case_eq_cstr(w, "\\flagged"))
-			f |= MAILDIR_FLAGGED;
-		else if (str_case_eq_cstr(w, "\\deleted"))
-			f |= MAILDIR_TRASHED;
-		else if (str_case_eq_cstr(w, "\\draft"))
-			f |= MAILDIR_DRAFT;
+		unsigned bit = mailbox_flag_bit(w);
+		if (bit != 0)
+			f |= bit;
 		else if (w.p[0] != '\\' && *nkw < kwmax)
 			kw[(*nkw)++] = w;
 	}

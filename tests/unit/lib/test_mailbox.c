@@ -320,6 +320,20 @@ int main(void)
 
 	test_vsize(root);
 
+	test_begin("flag names: any case, \\Recent and keywords are none");
+	test_assert(mailbox_flag_bit(STR_LIT("\\Seen")) == MAILDIR_SEEN);
+	test_assert(mailbox_flag_bit(STR_LIT("\\sEEN")) == MAILDIR_SEEN);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Answered")) == MAILDIR_REPLIED);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Draft")) == MAILDIR_DRAFT);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Recent")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("Seen")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Seen2")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("")) == 0);
+	for (size_t i = 0; i < MAILBOX_NFLAGS; i++)
+		test_assert(
+		    mailbox_flag_bit(str_from_cstr(mailbox_flags[i].name)) ==
+		    mailbox_flags[i].bit);
+
 	snprintf(p, sizeof p, "rm -rf '%s'", root);
 	test_assert(system(p) == 0);
 	return test_end();
