@@ -90,18 +90,24 @@ struct sieve_parser {
 	bool seen_other; /* a command other than require was seen */
 };
 
+void sieve_error_at(char *err, size_t errsz, unsigned line, const char *fmt,
+		    va_list ap)
+{
+	int n = snprintf(err, errsz, "line %u: ", line);
+	if (n < 0 || (size_t)n >= errsz)
+		return;
+	(void)vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
+}
+
 __attribute__((format(printf, 3, 4))) static void
 sieve_err(struct sieve_parser *ps, unsigned line, const char *fmt, ...)
 {
 	if (ps->error)
 		return;
 	ps->error = true;
-	int n = snprintf(ps->err, ps->errsz, "line %u: ", line);
-	if (n < 0 || (size_t)n >= ps->errsz)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(ps->err + n, ps->errsz - (size_t)n, fmt, ap);
+	sieve_error_at(ps->err, ps->errsz, line, fmt, ap);
 	va_end(ap);
 }
 
