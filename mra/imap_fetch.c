@@ -482,6 +482,30 @@ static void imap_fetch_render(struct mra_conn *c, const char *msg, size_t len,
 	buf_deinit(&r);
 }
 
+/* "ENVELOPE (...)", "BODYSTRUCTURE (...)" or "BODY (...)": as youju.index
+   keeps it (ent), else rendered from msg and its MIME tree root. */
+static void imap_fetch_value(struct mra_conn *c, enum imap_fetch_value what,
+			     const struct maildir_index_entry *ent,
+			     const struct buf *msg,
+			     const struct mime_part *root)
+{
+	static const struct {
+		const char *label;
+		int field;
+	} v[] = {
+	    [IMAP_V_ENVELOPE] = {"ENVELOPE ", MIDX_ENVELOPE},
+	    [IMAP_V_BODYSTRUCTURE] = {"BODYSTRUCTURE ", MIDX_BODYSTRUCTURE},
+	    [IMAP_V_BODY] = {"BODY ", MIDX_BODY},
+	};
+	(void)mra_conn_write(c, v[what].label, strlen(v[what].label));
+	if (ent != NULL)
+		(void)mra_conn_write(c, ent->field[v[what].field].p,
+				     ent->field[v[what].field].len);
+	else
+		imap_fetch_render(c, msg->p ? msg->p : "", msg->len, root,
+				  what);
+}
+
 static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
 			      size_t nl)
 {
@@ -790,33 +814,18 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	}
 	if (it->envelope) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "ENVELOPE ", 9);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
-					     ent.field[MIDX_ENVELOPE].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, NULL,
-					  IMAP_V_ENVELOPE);
+		imap_fetch_value(c, IMAP_V_ENVELOPE, cached ? &ent : NULL, &msg,
+				 NULL);
 	}
 	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "BODYSTRUCTURE ", 14);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_BODYSTRUCTURE].p,
-					     ent.field[MIDX_BODYSTRUCTURE].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
-					  IMAP_V_BODYSTRUCTURE);
+		imap_fetch_value(c, IMAP_V_BODYSTRUCTURE, cached ? &ent : NULL,
+				 &msg, root);
 	}
 	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "BODY ", 5);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
-					     ent.field[MIDX_BODY].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
-					  IMAP_V_BODY);
+		imap_fetch_value(c, IMAP_V_BODY, cached ? &ent : NULL, &msg,
+				 root);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];
