@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* ---- listen specs ---- */
 
 static int net_spec_fail(const char **error_r, const char *why)
@@ -306,6 +308,24 @@ static void net_addr_text(const struct sockaddr_storage *ss, char *out,
 	}
 	if (r == NULL)
 		out[0] = '\0';
+}
+
+void net_accept_batch(int listen_fd,
+		      void (*fn)(void *ctx, int fd, const char *peer),
+		      void *ctx)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd;
+		char peer[NET_ADDR_MAX];
+		int r = net_accept(listen_fd, &fd, peer, sizeof peer);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			log_warning("accept: %s", strerror(errno));
+			return;
+		}
+		fn(ctx, fd, peer);
+	}
 }
 
 int net_accept(int listen_fd, int *fd_r, char *peer, size_t peer_size)

@@ -93,6 +93,15 @@ bool net_prefix_eq(const unsigned char *a, const unsigned char *b,
 __attribute__((warn_unused_result)) int
 net_accept(int listen_fd, int *fd_r, char *peer, size_t peer_size);
 
+/*
+ * An event loop's read callback for a listener: accepts up to 64 pending
+ * connections (net_accept) and gives each to fn with its peer address (fn
+ * owns the fd).  An error is logged as a warning and ends the batch.
+ */
+void net_accept_batch(int listen_fd,
+		      void (*fn)(void *ctx, int fd, const char *peer),
+		      void *ctx);
+
 /* Sets O_NONBLOCK.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int net_set_nonblock(int fd);
 
