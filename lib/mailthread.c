@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "mailkeys.h"
 #include "xalloc.h"
 
@@ -89,10 +90,7 @@ static size_t pool_add(struct mailthread *t, const char *p, size_t len)
 
 static uint64_t str_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(s, strlen(s));
 }
 
 static const char *tm_subject(const struct mailthread *t, const struct tmsg *m)
