@@ -3,7 +3,8 @@
  * (shared with webmail's conversation view); this file reads the
  * command, feeds it the matching messages' keys (from youju.index, else
  * from their files) and writes the tree; the last answer is kept for the
- * next THREAD on the same, unchanged messages (the thread cache below).
+ * next THREAD on the same, unchanged messages, and extended when
+ * messages were appended (the thread cache below).
  */
 #include "imap_thread.h"
 
@@ -153,8 +154,9 @@ static void tok_write(struct mra_conn *c, const struct toks *t,
    on.  One folder a worker, freed when no session of the worker has
    that folder selected any more (imap_thread_folder_closed); its size
    is about 32 bytes a match for the validators and tokens plus the
-   mailthread (the keys' strings, about 100 bytes a message, and a
-   container of 64 bytes per message and per missing parent). */
+   mailthread (72 bytes a message, the keys' strings, about 100 bytes a
+   message, and a container of 64 bytes per message and per missing
+   parent; docs/mra.md). */
 
 /* tc_ent.mtime of a message with a Date: (its internal date, which a
    stat would cost, is not used) */
