@@ -180,12 +180,14 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
 					   C_PHONE, C_GROUP, C_NOTES};
 	for (size_t i = 0; i < CSV_CELLS_MAX; i++)
 		cols[i] = i < 7 ? extmail[i] : C_NONE;
-	const char *p = text, *end = text + len;
+	struct csv_reader rd;
+	csv_reader_init(&rd, text, len, CSV_CELLS_MAX, CSV_CELL_MAX, false);
 	struct csv_row row;
 	size_t added = 0;
 	bool first = true;
+	const char *why;
 	int rc;
-	while ((rc = csv_next(&p, end, &row)) != 0) {
+	while ((rc = csv_read(&rd, &row, &why)) != 0) {
 		if (rc < 0)
 			continue;
 		if (first) {
@@ -581,8 +583,7 @@ void wm_contacts_export(struct http_req *req)
 	buf_init(&b, 2 * WM_ABOOK_MAX);
 	int rc = buf_append_str(&b, "\xef\xbb\xbf"); /* Excel wants a BOM */
 	for (size_t i = 0; i < 7; i++)
-		rc |= (i ? buf_append_char(&b, ',') : 0) | csv_put(&b, head[i]);
-	rc |= buf_append_str(&b, "\r\n");
+		rc |= csv_put(&b, head[i], i + 1 == 7);
 	size_t k;
 	json_t *c;
 	json_array_foreach(list, k, c)
@@ -590,10 +591,9 @@ void wm_contacts_export(struct http_req *req)
 		for (size_t i = 0; fields[i] != NULL; i++) {
 			const char *v =
 			    json_string_value(json_object_get(c, fields[i]));
-			rc |= (i ? buf_append_char(&b, ',') : 0) |
-			      csv_put(&b, v != NULL ? v : "");
+			rc |= csv_put(&b, v != NULL ? v : "",
+				      fields[i + 1] == NULL);
 		}
-		rc |= buf_append_str(&b, "\r\n");
 	}
 	json_decref(list);
 	if (rc != 0) {
