@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "str.h"
 
 #define WM_PREFS_FILE	 "youju-webmail.cf"
 #define WM_PREFS_MAX	 (64u * 1024)
@@ -53,5 +54,13 @@ void wm_prefs_put(struct http_req *req);
    lines; extmail: ExtMail's key names).  Returns the keys applied. */
 size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 		      bool extmail);
+/*
+ * The next "key = value" line of a preferences text from *pos (advanced
+ * past it): white space around key and value trimmed; blank lines,
+ * comments (#), lines without '=' and lines holding a NUL skipped.  The
+ * key and value point into text.  Returns false at the end.
+ */
+bool wm_prefs_line(const char *text, size_t len, size_t *pos, struct str *key_r,
+		   struct str *val_r);
 
 #endif
