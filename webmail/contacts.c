@@ -23,6 +23,7 @@
 #include "authc.h"
 #include "buf.h"
 #include "csv.h"
+#include "listfile.h"
 #include "file.h"
 #include "log.h"
 #include "webjson.h"
@@ -250,33 +251,15 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
    (logged) when the file is unreadable. */
 static json_t *abook_load(const char *maildir)
 {
+	json_t *list;
+	int rc = wm_listfile_load(maildir, WM_ABOOK_FILE, "contacts",
+				  WM_ABOOK_MAX, &list);
+	if (rc != 0)
+		return list;
+	/* none yet: ExtMail's abook.cf, when there is one */
 	char path[4200];
 	char *data = NULL;
 	size_t len = 0;
-	if (abook_path(maildir, WM_ABOOK_FILE, path, sizeof path) < 0)
-		return NULL;
-	int rc = file_read(path, WM_ABOOK_MAX, O_NOFOLLOW, &data, &len, NULL);
-	if (rc < 0) {
-		log_warning("webmail: %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	json_t *list = NULL;
-	if (rc == 1) {
-		json_error_t e;
-		json_t *o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
-		list = json_incref(json_object_get(o, "contacts"));
-		json_decref(o);
-		if (!json_is_array(list)) {
-			log_warning("webmail: %s: not an address book "
-				    "(line %d: %s)",
-				    path, e.line, e.text);
-			json_decref(list);
-			list = NULL;
-		}
-		free(data);
-		return list;
-	}
-	/* none yet: ExtMail's abook.cf, when there is one */
 	list = json_array();
 	if (abook_path(maildir, "abook.cf", path, sizeof path) == 0 &&
 	    file_read(path, WM_CSV_MAX, O_NOFOLLOW, &data, &len, NULL) == 1)
@@ -287,20 +270,8 @@ static json_t *abook_load(const char *maildir)
 
 static int abook_save(const char *maildir, json_t *list)
 {
-	char path[4200];
-	if (abook_path(maildir, WM_ABOOK_FILE, path, sizeof path) < 0)
-		return -1;
-	json_t *o = json_object();
-	json_object_set(o, "contacts", list);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	int rc = strlen(text) > WM_ABOOK_MAX
-		     ? (errno = EFBIG, -1)
-		     : file_replace(path, text, strlen(text), NULL);
-	free(text);
-	return rc;
+	return wm_listfile_save(maildir, WM_ABOOK_FILE, "contacts", list,
+				WM_ABOOK_MAX);
 }
 
 /* Runs a change under the book's dotlock: load, fn, save. */
