@@ -144,6 +144,34 @@ static json_t *folder_json(const char *name, const char *path)
 	return o;
 }
 
+void wm_each_folder(const char *maildir,
+		    void (*fn)(void *ctx, const char *name, const char *path),
+		    void *ctx)
+{
+	char **names = NULL;
+	long n = maildir_folder_list(maildir, &names);
+	for (long i = 0; i < n; i++) {
+		char utf8[1024], path[4096];
+		if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
+					  sizeof utf8) < 0)
+			continue;
+		int k =
+		    snprintf(path, sizeof path, "%s/.%s", maildir, names[i]);
+		if (k < 0 || (size_t)k >= sizeof path)
+			continue;
+		fn(ctx, utf8, path);
+	}
+	if (n > 0)
+		maildir_names_free(names, (size_t)n);
+}
+
+static void add_folder_json(void *ctx, const char *name, const char *path)
+{
+	json_t *o = folder_json(name, path);
+	if (o != NULL)
+		json_array_append_new(ctx, o);
+}
+
 void wm_folders(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
@@ -156,22 +184,7 @@ void wm_folders(struct http_req *req)
 		return;
 	}
 	json_array_append_new(a, o);
-	char **names = NULL;
-	long n = maildir_folder_list(me->acct.maildir, &names);
-	for (long i = 0; i < n; i++) {
-		char utf8[1024], path[4096];
-		if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
-					  sizeof utf8) < 0)
-			continue;
-		int k = snprintf(path, sizeof path, "%s/.%s", me->acct.maildir,
-				 names[i]);
-		if (k < 0 || (size_t)k >= sizeof path)
-			continue;
-		if ((o = folder_json(utf8, path)) != NULL)
-			json_array_append_new(a, o);
-	}
-	if (n > 0)
-		maildir_names_free(names, (size_t)n);
+	wm_each_folder(me->acct.maildir, add_folder_json, a);
 	webjson_reply(req, 200, a);
 }
 
