@@ -32,14 +32,15 @@ int wm_qp_body(struct buf *m, const char *t, size_t n);
 /* data as base64 in lines of 76 (RFC 2045 6.8). */
 int wm_b64_body(struct buf *m, const char *data, size_t len);
 /*
- * One SMTP transaction on youju-mta's local submission socket sock with
- * envelope sender sender ("" the null sender) to the n addresses rcpts.
- * Returns 0 with the queue ID in qid, or -1 with the last reply (or a
- * reason) in reply.
+ * Submits msg (send.c: CRLF lines, dot-stuffed) to youju-mta's local
+ * socket (lib/submit) with envelope sender sender ("" the null sender) to
+ * the n addresses rcpts, every one of which must be accepted.  Returns 0
+ * with the queue ID in qid, or -1 after logging "webmail: <what>: ...
+ * not accepted" and replying 502 not_sent with the server's reply.
  */
-int wm_submit(const char *sock, const char *sender, char **rcpts, size_t n,
-	      const struct buf *msg, char *qid, size_t qidsz, char *reply,
-	      size_t rsz);
+int wm_submit(struct http_req *req, const char *what, const char *sender,
+	      char **rcpts, size_t n, const struct buf *msg, char *qid,
+	      size_t qidsz);
 
 /* ---- compose_html.c ---- */
 

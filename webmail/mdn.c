@@ -192,17 +192,9 @@ void wm_mdn(struct http_req *req)
 			      NULL);
 		goto out;
 	}
-	char qid[64] = "", reply[1024];
-	if (wm_submit(wm->sendmail_socket, "", rcpt_ptr, nr, &out, qid,
-		      sizeof qid, reply, sizeof reply) < 0) {
-		char esc[300];
-		log_warning("webmail: mdn: user=<%s>, client=%s: not "
-			    "accepted: %s",
-			    me->acct.user, http_req_client(req),
-			    log_escape(esc, sizeof esc, reply, strlen(reply)));
-		webjson_error(req, 502, "not_sent", reply, NULL);
+	char qid[64] = "";
+	if (wm_submit(req, "mdn", "", rcpt_ptr, nr, &out, qid, sizeof qid) < 0)
 		goto out;
-	}
 	log_info("webmail: mdn: user=<%s>, client=%s, queue_id=%s, nrcpt=%zu",
 		 me->acct.user, http_req_client(req), qid, nr);
 	/* remembered: the prompt does not come back */
