@@ -20,6 +20,7 @@
 #include "str.h"
 #include "throttle.h"
 #include "wa.h"
+#include "webauth.h"
 #include "webjson.h"
 #include "xalloc.h"
 
@@ -256,23 +257,10 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 		arg = hash;
 		tl_caller.token = true;
 	} else {
-		const char *cookie = http_req_header(req, "Cookie");
 		char id[WEBSESSION_ID_LEN + 1];
-		if (cookie == NULL ||
-		    !websession_cookie_get(cookie, strlen(cookie), WA_COOKIE,
-					   id, sizeof id) ||
-		    !websession_get(wa->sessions, id, &info)) {
-			webjson_error(req, 401, "unauthorized", "not logged in",
-				      NULL);
+		if (!webauth_session(req, wa->sessions, WA_COOKIE, flags, id,
+				     &info))
 			return false;
-		}
-		if ((flags & HTTP_F_CSRF) &&
-		    !websession_csrf_ok(&info,
-					http_req_header(req, "X-CSRF-Token"))) {
-			webjson_error(req, 403, "csrf",
-				      "missing or wrong X-CSRF-Token", NULL);
-			return false;
-		}
 		memcpy(tl_caller.session_id, id, sizeof id);
 		sql = "SELECT username, type, active, expiredate FROM manager "
 		      "WHERE username = ?";
@@ -558,24 +546,17 @@ void wa_session_login(struct http_req *req)
 			      "this account is disabled or expired", NULL);
 	} else {
 		wa_throttle_ok(wa->throttle, luser);
-		char id[WEBSESSION_ID_LEN + 1];
 		struct websession_info info;
 		const char *type =
 		    res.rows[0].cols[2] != NULL ? res.rows[0].cols[2] : "";
-		if (websession_create(wa->sessions, luser, type, id, &info) <
-		    0) {
+		if (webauth_start(req, wa->sessions, WA_COOKIE, luser, type,
+				  &info) < 0) {
 			webjson_error(req, 500, "internal", "no random bytes",
 				      NULL);
 		} else {
-			char cookie[200];
-			if (websession_set_cookie(cookie, sizeof cookie,
-						  WA_COOKIE, id,
-						  http_req_tls(req)) == 0)
-				http_reply_header(req, "Set-Cookie", cookie);
 			log_info("webadmin: login: user=<%s>, rip=%s", luser,
 				 ip);
 			reply_session(req, c, luser, type, info.csrf);
-			explicit_bzero(id, sizeof id);
 		}
 	}
 	sqlresult_free(&res);
@@ -605,12 +586,8 @@ void wa_session_logout(struct http_req *req)
 {
 	struct wa *wa = http_req_app(req);
 	const struct wa_caller *me = wa_caller(req);
-	if (!me->token)
-		websession_destroy(wa->sessions, me->session_id);
-	char cookie[200];
-	if (websession_set_cookie(cookie, sizeof cookie, WA_COOKIE, "",
-				  http_req_tls(req)) == 0)
-		http_reply_header(req, "Set-Cookie", cookie);
+	webauth_end(req, wa->sessions, WA_COOKIE,
+		    me->token ? NULL : me->session_id);
 	webjson_reply(req, 200, json_object());
 }
 
