@@ -40,6 +40,18 @@ struct record {
 	size_t n;
 };
 
+/* The services a domain or a mailbox can be denied (ExtMail's disable*
+   columns, the order of wa_services[]), as rows of a field table. */
+/* clang-format off */
+#define REC_SERVICE_FIELDS                                                     \
+	{ "disablesmtpd", REC_FLAG, 0, 0, 0 },                                 \
+	{ "disablesmtp", REC_FLAG, 0, 0, 0 },                                  \
+	{ "disablewebmail", REC_FLAG, 0, 0, 0 },                               \
+	{ "disablenetdisk", REC_FLAG, 0, 0, 0 },                               \
+	{ "disableimap", REC_FLAG, 0, 0, 0 },                                  \
+	{ "disablepop3", REC_FLAG, 0, 0, 0 }
+/* clang-format on */
+
 /* the mailbox table's specs (mailboxes.c) */
 extern const struct rec_field wa_mailbox_fields[];
 
