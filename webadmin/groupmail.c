@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "extmail_sql.h"
 #include "log.h"
+#include "rfc2047.h"
 #include "submit.h"
 #include "wa.h"
 #include "webjson.h"
@@ -72,32 +73,6 @@ static void *gm_main(void *arg)
 	return NULL;
 }
 
-/* Subject: as is when ASCII, else one RFC 2047 base64 word per line. */
-static int subject_header(struct buf *m, const char *s)
-{
-	bool ascii = true;
-	for (const char *c = s; *c; c++)
-		ascii = ascii && (unsigned char)*c < 0x80;
-	if (ascii)
-		return buf_printf(m, "Subject: %s\r\n", s);
-	size_t n = strlen(s);
-	if (buf_append_str(m, "Subject:") < 0)
-		return -1;
-	for (size_t i = 0; i < n;) {
-		size_t take = n - i > 45 ? 45 : n - i;
-		/* do not cut a UTF-8 sequence */
-		while (take < n - i && take > 0 &&
-		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
-			take--;
-		char enc[100];
-		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
-		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
-			return -1;
-		i += take;
-	}
-	return 0;
-}
-
 static int build_message(struct buf *m, const char *from, const char *subject,
 			 const char *text)
 {
@@ -112,7 +87,8 @@ static int build_message(struct buf *m, const char *from, const char *subject,
 		       "Content-Type: text/plain; charset=UTF-8\r\n"
 		       "Content-Transfer-Encoding: 8bit\r\n",
 		       from, date) < 0 ||
-	    subject_header(m, subject) < 0 || buf_append_str(m, "\r\n") < 0)
+	    rfc2047_header(m, "Subject", subject) < 0 ||
+	    buf_append_str(m, "\r\n") < 0)
 		return -1;
 	/* the text: CRLF line ends, lines starting with '.' doubled */
 	const char *p = text;

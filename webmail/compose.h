@@ -25,8 +25,6 @@
    not a plain address (no spaces, quotes, brackets or controls). */
 bool wm_rcpt_addr(const char *s, char *out, size_t outsz);
 
-/* "Name: value\r\n", value as RFC 2047 words when not ASCII. */
-int wm_header_text(struct buf *m, const char *name, const char *s);
 /* n bytes of text as quoted-printable, CR LF line ends (RFC 2045 6.7). */
 int wm_qp_body(struct buf *m, const char *t, size_t n);
 /* data as base64 in lines of 76 (RFC 2045 6.8). */
@@ -106,7 +104,7 @@ bool wm_out_charset_fits(const char *cs, const char *const *texts,
 /* n bytes of UTF-8 s converted to cs, appended to out (shift state reset
    at the end); 0, or -1 (no mapping, out full). */
 int wm_out_convert(const char *cs, const char *s, size_t n, struct buf *out);
-/* The RFC 2047 words of wm_header_text, in charset cs: appends
+/* The RFC 2047 words of rfc2047_header(), in charset cs: appends
    " =?cs?B?...?=\r\n" per piece of s (NUL-terminated UTF-8); 0 or -1. */
 int wm_out_words(struct buf *m, const char *cs, const char *s);
 

@@ -20,6 +20,7 @@
 #include "mime.h"
 #include "msghtml.h"
 #include "msgopen.h"
+#include "rfc2047.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -139,7 +140,7 @@ void wm_mdn(struct http_req *req)
 	struct buf s2;
 	buf_init(&s2, 8192);
 	(void)!buf_printf(&s2, "Read: %s", buf_cstr(&subj8));
-	r |= wm_header_text(&out, "Subject", buf_cstr(&s2));
+	r |= rfc2047_header(&out, "Subject", buf_cstr(&s2));
 	buf_deinit(&s2);
 	r |= buf_printf(&out,
 			"Date: %s\r\nMessage-ID: <%lld.%s.mdn@%s>\r\n"

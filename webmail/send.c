@@ -22,6 +22,7 @@
 #include "compose.h"
 #include "log.h"
 #include "mailbox.h"
+#include "rfc2047.h"
 #include "submit.h"
 #include "upload.h"
 #include "webjson.h"
@@ -67,35 +68,6 @@ bool wm_rcpt_addr(const char *s, char *out, size_t outsz)
 	memcpy(out, b, n);
 	out[n] = '\0';
 	return true;
-}
-
-/* "Name: value" with value as RFC 2047 base64 words when not ASCII,
-   folded one word per line (RFC 2047 §2: words of at most 75 bytes). */
-int wm_header_text(struct buf *m, const char *name, const char *s)
-{
-	bool ascii = true;
-	for (const char *c = s; *c; c++)
-		ascii = ascii && (unsigned char)*c < 0x80 &&
-			(unsigned char)*c >= 0x20;
-	if (ascii && strlen(s) < 900)
-		return buf_printf(m, "%s: %s\r\n", name, s);
-	if (buf_printf(m, "%s:", name) < 0)
-		return -1;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t take = n - i > 39 ? 39 : n - i;
-		while (take < n - i && take > 0 &&
-		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
-			take--;
-		if (take == 0)
-			take = n - i < 39 ? n - i : 39;
-		char enc[100];
-		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
-		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
-			return -1;
-		i += take;
-	}
-	return 0;
 }
 
 /* The text as quoted-printable (RFC 2045 §6.7), CRLF line ends. */
@@ -691,7 +663,7 @@ static void compose(struct http_req *req, bool draft)
 		r |= buf_printf(&msg, "Subject:") < 0 ||
 		     wm_out_words(&msg, cs, subject) < 0;
 	else
-		r |= wm_header_text(&msg, "Subject", subject);
+		r |= rfc2047_header(&msg, "Subject", subject);
 	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\n", irt);
