@@ -135,6 +135,22 @@ int wa_q(struct http_req *req, struct sqlconn *c, const char *sql,
 	return -1;
 }
 
+json_t *wa_q_strings(struct http_req *req, struct sqlconn *c, const char *sql,
+		     const char *const *args, size_t nargs)
+{
+	struct sqlresult res;
+	memset(&res, 0, sizeof res);
+	if (wa_q(req, c, sql, args, nargs, &res) < 0)
+		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; i < res.nrows; i++)
+		if (res.rows[i].cols[0] != NULL)
+			json_array_append_new(a,
+					      json_string(res.rows[i].cols[0]));
+	sqlresult_free(&res);
+	return a;
+}
+
 int wa_q_int(struct http_req *req, struct sqlconn *c, const char *sql,
 	     const char *const *args, size_t nargs, int64_t *v_r)
 {
@@ -452,32 +468,15 @@ void wa_now(char *out)
 /* ---- session ---- */
 
 /* The caller's domains (postmaster) as a JSON array; admin: []. */
-static json_t *manager_domains(struct http_req *req, struct sqlconn *c,
-			       const char *user)
-{
-	json_t *a = json_array();
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	const char *args[1] = {user};
-	if (wa_q(req, c,
-		 "SELECT domain FROM domain_manager WHERE username = ? "
-		 "AND active = 1 ORDER BY domain",
-		 args, 1, &res) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	for (size_t i = 0; i < res.nrows; i++)
-		if (res.rows[i].cols[0] != NULL)
-			json_array_append_new(a,
-					      json_string(res.rows[i].cols[0]));
-	sqlresult_free(&res);
-	return a;
-}
-
 static void reply_session(struct http_req *req, struct sqlconn *c,
 			  const char *user, const char *type, const char *csrf)
 {
-	json_t *doms = manager_domains(req, c, user);
+	const char *args[1] = {user};
+	json_t *doms = wa_q_strings(req, c,
+				    "SELECT domain FROM domain_manager WHERE "
+				    "username = ? AND active = 1 ORDER BY "
+				    "domain",
+				    args, 1);
 	if (doms == NULL)
 		return;
 	json_t *o = json_object();
