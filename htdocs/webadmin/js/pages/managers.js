@@ -49,7 +49,6 @@ export function list(params, query, ctx) {
 		listEl);
 }
 
-
 export async function edit(params, query, ctx) {
 	const isNew = !params.u;
 	let data = null;
