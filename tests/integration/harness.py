@@ -52,19 +52,35 @@ def free_port():
     raise RuntimeError("no free loopback port in 20000-32000")
 
 
-def unix_request(path, data, timeout=20):
-    """data sent to the Unix socket path (youju-authd's), and all it
-    answers until it closes the connection."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(data)
-        out = b""
+def read_all(s, quiet=None):
+    """All that socket s receives until the peer closes it or, with quiet,
+    until quiet seconds pass without data."""
+    if quiet is not None:
+        s.settimeout(quiet)
+    out = b""
+    try:
         while True:
             d = s.recv(65536)
             if not d:
                 return out
             out += d
+    except socket.timeout:
+        if quiet is None:
+            raise
+        return out
+
+
+def unix_request(path, data, timeout=20, shut=False):
+    """data sent to the Unix socket path (youju-authd's), with shut our
+    side of the connection shut after it, and all it answers until it
+    closes the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return read_all(s)
 
 
 class Instance:

@@ -34,18 +34,7 @@ SYS_PY = "/usr/bin/python3"
 
 
 def _authd(inst, data):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(inst.authd_socket)
-    s.sendall(data)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket, data, 10)
 
 
 def _setup_dir(inst):

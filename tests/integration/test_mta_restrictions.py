@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 
+import harness
 import test_mta
 from test_mta import HOST, OutsideSMTP, raw, smtp
 
@@ -573,17 +574,7 @@ def raw_out(inst, lines, port="smtp", wait=1.0):
         s.connect((HOST, inst.ports[port]))
         banner = s.recv(4096)
         s.sendall(lines)
-        s.settimeout(wait)
-        out = b""
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
-        except socket.timeout:
-            pass
-        return banner, out
+        return banner, harness.read_all(s, wait)
 
 
 PTR = "2.0.0.127.in-addr.arpa"
