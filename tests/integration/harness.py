@@ -233,5 +233,16 @@ class Instance:
         except (FileNotFoundError, ValueError, IndexError):
             return 0
 
+    def live_pid(self, name):
+        """daemon_pid(name) while that process runs, else 0."""
+        pid = self.daemon_pid(name)
+        try:
+            if pid > 0:
+                os.kill(pid, 0)
+                return pid
+        except OSError:
+            pass
+        return 0
+
     def reload(self, name):
         os.kill(self.daemon_pid(name), signal.SIGHUP)

@@ -188,18 +188,8 @@ def _logins(inst):
     p.quit()
 
 
-def _pid(inst):
-    try:
-        with open(inst.path("run", "youju-mailgraph.pid")) as f:
-            pid = int(f.read().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return 0
-
-
 def _stop_mailgraph(inst):
-    pid = _pid(inst)
+    pid = inst.live_pid("youju-mailgraph")
     assert pid > 0, "youju-mailgraph is not running"
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + 20
@@ -215,7 +205,7 @@ def _stop_mailgraph(inst):
 def _start_mailgraph(inst):
     r = inst.youju("start", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert _pid(inst) > 0, r.stdout
+    assert inst.live_pid("youju-mailgraph") > 0, r.stdout
 
 
 def _rrd(inst, name):
@@ -316,7 +306,7 @@ def test_burst_counts_equal_the_log(inst):
             {k: want3.get(k, 0) for k in MAIL_DS}
     finally:
         sink.close()
-        if _pid(inst) == 0:
+        if inst.live_pid("youju-mailgraph") == 0:
             _start_mailgraph(inst)
 
 
@@ -480,7 +470,7 @@ def test_rotation_and_truncation(inst):
     """The live daemon follows log_file across a rotation (rename, then
     `youju reload` reopens the logs) and a truncation: every line of the
     three pieces is counted once."""
-    if _pid(inst) == 0:
+    if inst.live_pid("youju-mailgraph") == 0:
         _start_mailgraph(inst)
     path = _rrd(inst, "mailgraph.rrd")
     # a restart skips the rest of the minute an earlier stop wrote
