@@ -68,6 +68,18 @@ def _submit(inst):
     return s
 
 
+def _queue_one(inst, s, frm, rcpt, data):
+    """One message over the SMTP session s (then ended), accepted; the
+    message as youju queued it (run with the queue manager paused)."""
+    s.mail(frm)
+    s.rcpt(rcpt)
+    code, msg = s.data(data)
+    assert code == 250, msg
+    s.quit()
+    _, m = parse_queue_file(queued_file(inst, queued_id(msg.decode())))
+    return m
+
+
 def _msg(frm, subject="hi"):
     return (f"From: Someone <{frm}>\r\nTo: friend@example.com\r\n"
             f"Subject: {subject}\r\nMIME-Version: 1.0\r\n"
@@ -730,13 +742,8 @@ def test_milter_opendkim_signs(inst):
             with qmgr_paused(inst):
                 s = smtp(inst)
                 s.ehlo("client.example")
-                s.mail(USER)
-                s.rcpt("friend@example.com")
-                code, msg = s.data(_msg(USER, "via opendkim"))
-                assert code == 250, msg
-                s.quit()
-                _, m = parse_queue_file(queued_file(
-                    inst, queued_id(msg.decode())))
+                m = _queue_one(inst, s, USER, "friend@example.com",
+                               _msg(USER, "via opendkim"))
             assert b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;" \
                 b" d=extmail.org; s=om;" in m.replace(b"\n\t", b" "), m
             rc, out = _dkimpy_verify(m.replace(b"\n", b"\r\n"), dns.port)
@@ -1052,26 +1059,15 @@ def test_dkim_youju_signed_verifies_with_opendkim(inst):
         _wait_port(port, proc, "opendkim")
         _reload(inst)
         with qmgr_paused(inst):
-            s = _submit(inst)
-            s.mail(USER)
-            s.rcpt(USER)
-            code, msg = s.data(_msg(USER, "to be checked"))
-            assert code == 250, msg
-            s.quit()
-            _, signed = parse_queue_file(queued_file(inst,
-                                                     queued_id(msg.decode())))
+            signed = _queue_one(inst, _submit(inst), USER, USER,
+                                _msg(USER, "to be checked"))
         with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}",
                       smtpd_sender_authentication=""):
             with qmgr_paused(inst):
                 s = OutsideSMTP(inst)
                 s.ehlo("hop.example")
-                s.mail(USER)
-                s.rcpt(USER)
-                code, msg = s.data(signed.replace(b"\n", b"\r\n"))
-                assert code == 250, msg
-                s.quit()
-                _, m = parse_queue_file(queued_file(
-                    inst, queued_id(msg.decode())))
+                m = _queue_one(inst, s, USER, USER,
+                               signed.replace(b"\n", b"\r\n"))
         ar = m.replace(b"\n\t", b" ").decode()
         assert re.search(r"Authentication-Results: opendkim\.test;.*"
                          r"dkim=pass .*header\.d=extmail\.org", ar), ar
