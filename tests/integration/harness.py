@@ -6,6 +6,7 @@ run is interrupted.  Tests receive it as `inst` and talk to the daemons over
 real sockets with real clients.
 """
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -50,6 +51,50 @@ def free_port():
         _given_ports.add(port)
         return port
     raise RuntimeError("no free loopback port in 20000-32000")
+
+
+def vmail_owner():
+    """(uid, gid) of vmail when we run as root (and it exists), else
+    None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam("vmail")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return None
+
+
+def wait_gone(pid, timeout=10):
+    """True once process pid has gone, False after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def maildir_put(folder, name, data, sub="new"):
+    """Writes message file name into the Maildir folder directory folder
+    (made, with tmp/, new/ and cur/, owned by vmail when we are root) as a
+    delivery agent does: into tmp/, then renamed into sub/.  Returns its
+    path."""
+    owner = vmail_owner()
+    for s in ("", "tmp", "new", "cur"):
+        os.makedirs(os.path.join(folder, s), exist_ok=True)
+        if owner:
+            os.chown(os.path.join(folder, s), *owner)
+    tmp = os.path.join(folder, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+    if owner:
+        os.chown(tmp, *owner)
+    path = os.path.join(folder, sub, name)
+    os.rename(tmp, path)
+    return path
 
 
 def read_all(s, quiet=None):

@@ -192,14 +192,7 @@ def _stop_mailgraph(inst):
     pid = inst.live_pid("youju-mailgraph")
     assert pid > 0, "youju-mailgraph is not running"
     os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    raise AssertionError("youju-mailgraph did not stop")
+    assert harness.wait_gone(pid, 20), "youju-mailgraph did not stop"
 
 
 def _start_mailgraph(inst):
