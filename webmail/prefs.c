@@ -386,6 +386,22 @@ out:
 
 /* PUT /api/prefs {any of the fields}: the fields given replace the
    stored ones; every field is checked, the first bad one named (400). */
+int wm_prefs_save(struct http_req *req, const struct buf *text)
+{
+	const struct wm_caller *me = wm_caller(req);
+	char path[4200];
+	if (text == NULL ||
+	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
+	    file_replace(path, text->p, text->len, NULL) < 0) {
+		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
+			    WM_PREFS_FILE, strerror(errno));
+		webjson_error(req, 500, "internal",
+			      "the preferences cannot be saved", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 void wm_prefs_put(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
@@ -484,17 +500,10 @@ void wm_prefs_put(struct http_req *req)
 	w |= put_kv(&b, "local_charset", p.local_charset);
 	/* the remote-image senders (remoteimg.c) are kept as they are */
 	w |= wm_remoteimg_carry(me->acct.maildir, &b);
-	char path[4200];
-	if (w != 0 ||
-	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
-	    file_replace(path, b.p, b.len, NULL) < 0) {
-		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
-			    WM_PREFS_FILE, strerror(errno));
-		webjson_error(req, 500, "internal",
-			      "the preferences cannot be saved", NULL);
-	} else {
+	if (w != 0)
+		errno = EMSGSIZE;
+	if (wm_prefs_save(req, w != 0 ? NULL : &b) == 0)
 		webjson_reply(req, 200, prefs_json(&p));
-	}
 	buf_deinit(&b);
 out:
 	if (lock[0] != '\0')

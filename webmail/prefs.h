@@ -46,6 +46,14 @@ struct wm_prefs {
  */
 void wm_prefs_load(const char *maildir, struct wm_prefs *p);
 
+/*
+ * Replaces the caller's preferences file with text (NULL: it could not be
+ * built, errno says why).  Returns 0, or -1 after logging and replying
+ * 500.  The caller holds wm_prefs_lock().
+ */
+struct buf;
+int wm_prefs_save(struct http_req *req, const struct buf *text);
+
 /* GET /api/prefs, PUT /api/prefs */
 void wm_prefs_get(struct http_req *req);
 void wm_prefs_put(struct http_req *req);

@@ -234,17 +234,9 @@ void wm_remoteimg_post(struct http_req *req)
 	bool full = allow && n >= WM_REMOTE_MAX;
 	if (w == 0 && allow && !full)
 		w = buf_printf(&b, "%s = %s\n", WM_REMOTE_KEY, addr);
-	char path[4200];
 	if (full || w != 0) {
 		webjson_error(req, 409, "full", "too many senders", "sender");
-	} else if (file_path(path, sizeof path, me->acct.maildir,
-			     WM_PREFS_FILE) < 0 ||
-		   file_replace(path, b.p, b.len, NULL) < 0) {
-		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
-			    WM_PREFS_FILE, strerror(errno));
-		webjson_error(req, 500, "internal",
-			      "the preferences cannot be saved", NULL);
-	} else {
+	} else if (wm_prefs_save(req, &b) == 0) {
 		json_t *o = json_object();
 		json_object_set_new(o, "senders", senders_json(b.p, b.len));
 		webjson_reply(req, 200, o);
