@@ -703,6 +703,27 @@ def _port():
     return harness.free_port()
 
 
+def _opendkim(tmp, settings):
+    """Debian's opendkim in the foreground with settings (its config
+    lines) on a free loopback port, its files in tmp; (process, port)
+    once it listens."""
+    port = _port()
+    conf = os.path.join(tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"Socket inet:{port}@127.0.0.1\nBackground no\n"
+                f"Syslog no\nPidFile {tmp}/pid\n" + settings)
+    proc = subprocess.Popen(["/usr/sbin/opendkim", "-f", "-x", conf],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, proc, "opendkim")
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc, port
+
+
 def _wait_port(port, proc, what):
     deadline = time.time() + 30
     while True:
@@ -723,21 +744,16 @@ def test_milter_opendkim_signs(inst):
     tmp = tempfile.mkdtemp(prefix="youju-opendkim-")
     key, pub = _rsa_key(tmp)
     os.chmod(key, 0o600)
-    port = _port()
-    conf = os.path.join(tmp, "opendkim.conf")
-    with open(conf, "w") as f:
-        f.write(f"Mode s\nSocket inet:{port}@127.0.0.1\nDomain extmail.org\n"
-                f"Selector om\nKeyFile {key}\nInternalHosts 127.0.0.0/8\n"
-                f"Background no\nSyslog no\nRequireSafeKeys no\n"
-                f"Canonicalization relaxed/relaxed\nPidFile {tmp}/pid\n")
-    proc = subprocess.Popen([od, "-f", "-x", conf],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
     p = "v=DKIM1; k=rsa; p=" + pub
     dns = FakeDNS([("om._domainkey.extmail.org",
                     ("TXT", *[p[i:i + 250] for i in range(0, len(p), 250)]))])
+    proc = None
     try:
-        _wait_port(port, proc, "opendkim")
+        proc, port = _opendkim(tmp, "Mode s\nDomain extmail.org\n"
+                               f"Selector om\nKeyFile {key}\n"
+                               "InternalHosts 127.0.0.0/8\n"
+                               "RequireSafeKeys no\n"
+                               "Canonicalization relaxed/relaxed\n")
         with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}"):
             with qmgr_paused(inst):
                 s = smtp(inst)
@@ -749,8 +765,9 @@ def test_milter_opendkim_signs(inst):
             rc, out = _dkimpy_verify(m.replace(b"\n", b"\r\n"), dns.port)
             assert rc == 0, out
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         dns.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1045,18 +1062,11 @@ def test_dkim_youju_signed_verifies_with_opendkim(inst):
     with open(os.path.join(tmp, "keys"), "w") as f:
         for name, strings in _records(show):
             f.write(f"{name} {''.join(strings)}\n")
-    port = _port()
-    conf = os.path.join(tmp, "opendkim.conf")
-    with open(conf, "w") as f:
-        f.write(f"Mode v\nSocket inet:{port}@127.0.0.1\n"
-                f"TestPublicKeys {tmp}/keys\nAuthservID opendkim.test\n"
-                f"Background no\nSyslog no\nPidFile {tmp}/pid\n"
-                f"AlwaysAddARHeader yes\n")
-    proc = subprocess.Popen([od, "-f", "-x", conf],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = None
     try:
-        _wait_port(port, proc, "opendkim")
+        proc, port = _opendkim(tmp, f"Mode v\nTestPublicKeys {tmp}/keys\n"
+                               "AuthservID opendkim.test\n"
+                               "AlwaysAddARHeader yes\n")
         _reload(inst)
         with qmgr_paused(inst):
             signed = _queue_one(inst, _submit(inst), USER, USER,
@@ -1074,8 +1084,9 @@ def test_dkim_youju_signed_verifies_with_opendkim(inst):
         passes = re.findall(r"dkim=pass[^;\n]*header\.s=(\w+)", ar)
         assert sorted(passes) == ["e1", "r1"], ar
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(kdir, ignore_errors=True)
         _reload(inst)
