@@ -158,15 +158,7 @@ def _send(inst, rcpt, sender="someone@example.net"):
 
 
 def _reject(inst):
-    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20,
-                      source_address=(OUTSIDE, 0)) as s:
-        s.ehlo("outside.example")
-        s.mail("someone@example.net")
-        code, _ = s.rcpt("victim@example.com")
-        assert code == 554, code
-        code, msg = s.rcpt("no-such-user-mg@extmail.org")
-        assert code == 550, (code, msg)
-        s.rset()
+    deliverylib.outside_rejects(inst, OUTSIDE, "no-such-user-mg@extmail.org")
 
 
 def _logins(inst):

@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import time
 
+import deliverylib
 import test_webadmin_api as wa
 
 HOST = "127.0.0.1"
@@ -297,12 +298,7 @@ def test_metrics_parse_and_move(inst):
     # the burst: 3 local deliveries, 1 relay reject, 1 bad SMTP AUTH,
     # 1 IMAP login over TLS, 1 failed IMAP login
     qids = _send(inst, PM, 3)
-    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20,
-                      source_address=(OUTSIDE, 0)) as s:
-        s.ehlo("outside.example")
-        s.mail("someone@example.net")
-        code, _ = s.rcpt("victim@example.com")
-        assert code == 554, code
+    deliverylib.outside_rejects(inst, OUTSIDE)
     with smtplib.SMTP(HOST, inst.ports["submission"], timeout=20) as s:
         s.starttls(context=_ctx())
         s.ehlo("client.example.net")
