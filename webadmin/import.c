@@ -634,22 +634,8 @@ void wa_import(struct http_req *req)
 	}
 	if (wa_begin(req, c) < 0)
 		goto out;
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	const char *dargs[1] = {domain};
-	if (wa_q(req, c,
-		 "SELECT " EXTMAIL_DOMAIN_SELECT
-		 " FROM domain WHERE domain = ? FOR UPDATE",
-		 dargs, 1, &res) < 0)
+	if (wa_lock_domain(req, c, domain, &d, true) != 1)
 		goto rollback;
-	if (res.nrows == 0) {
-		sqlresult_free(&res);
-		webjson_error(req, 404, "not_found", "no such domain",
-			      "domain");
-		goto rollback;
-	}
-	rec_load(&d, &res.rows[0]);
-	sqlresult_free(&res);
 	rows = xcalloc(t.n, sizeof *rows);
 	int fail = 0;
 	n = mailboxes ? check_mailboxes(req, c, &t, &d, rows, &rep, &fail)

@@ -52,6 +52,16 @@ struct record {
 	{ "disablepop3", REC_FLAG, 0, 0, 0 }
 /* clang-format on */
 
+/*
+ * Loads domain's row into d (extmail_domain_cols), locked FOR UPDATE in
+ * the caller's transaction (mailboxes.c).  Returns 1, 0 when there is no
+ * such domain (with answer_404 after replying 404), or -1 after replying.
+ */
+struct sqlconn;
+struct http_req;
+int wa_lock_domain(struct http_req *req, struct sqlconn *c, const char *domain,
+		   struct record *d, bool answer_404);
+
 /* the mailbox table's specs (mailboxes.c) */
 extern const struct rec_field wa_mailbox_fields[];
 
