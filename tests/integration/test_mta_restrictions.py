@@ -41,9 +41,17 @@ def _reload(inst):
     return m.group(0)
 
 
+def _reload_authd(inst):
+    since = inst.log_size()
+    inst.reload("youju-authd")
+    inst.wait_log(r"authd: (configuration reloaded|reload failed)",
+                  since=since)
+
+
 @contextlib.contextmanager
-def settings(inst, **params):
-    """Sets parameters, reloads youju-mta, restores them afterwards."""
+def settings(inst, authd=False, **params):
+    """Sets parameters, reloads youju-mta (with authd youju-authd first),
+    restores them afterwards."""
     old = {}
     for k in params:
         r = inst.youju("conf", "-h", k, check=True)
@@ -51,12 +59,16 @@ def settings(inst, **params):
     try:
         for k, v in params.items():
             inst.youju("conf", "-e", f"{k}={v}", check=True)
+        if authd:
+            _reload_authd(inst)
         res = _reload(inst)
         assert "configuration reloaded" in res, res
         yield
     finally:
         for k, v in old.items():
             inst.youju("conf", "-e", f"{k}={v}", check=True)
+        if authd:
+            _reload_authd(inst)
         _reload(inst)
 
 
