@@ -144,6 +144,24 @@ static json_t *folder_json(const char *name, const char *path)
 	return o;
 }
 
+size_t wm_expunge(const struct wm_caller *me, struct maildir_folder *f,
+		  bool *sel)
+{
+	bool *all = NULL;
+	if (sel == NULL) {
+		all = xcalloc(f->n + 1, sizeof *all);
+		for (size_t i = 0; i < f->n; i++)
+			all[i] = true;
+		sel = all;
+	}
+	size_t removed = 0;
+	if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
+		log_warning("webmail: expunge in %s: %s", f->path,
+			    strerror(errno));
+	free(all);
+	return removed;
+}
+
 void wm_each_folder(const char *maildir,
 		    void (*fn)(void *ctx, const char *name, const char *path),
 		    void *ctx)
@@ -915,10 +933,7 @@ void wm_delete(struct http_req *req)
 	}
 	/* delete mode "purge" (prefs.c) expunges everywhere */
 	if (strcmp(name, "Trash") == 0 || me->prefs.purge) {
-		size_t removed = 0;
-		if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-			log_warning("webmail: expunge in %s: %s", f->path,
-				    strerror(errno));
+		size_t removed = wm_expunge(me, f, sel);
 		json_t *o = json_object();
 		json_object_set_new(o, "expunged",
 				    json_integer((json_int_t)removed));
@@ -999,17 +1014,10 @@ void wm_empty(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	for (size_t i = 0; i < f->n; i++)
-		sel[i] = true;
-	size_t removed = 0;
-	if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-		log_warning("webmail: expunge in %s: %s", f->path,
-			    strerror(errno));
+	size_t removed = wm_expunge(me, f, NULL);
 	json_t *o = json_object();
 	json_object_set_new(o, "expunged", json_integer((json_int_t)removed));
 	webjson_reply(req, 200, o);
-	free(sel);
 	maildir_folder_free(&f);
 	json_decref(in);
 }

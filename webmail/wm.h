@@ -65,6 +65,13 @@ const struct wm_caller *wm_caller(struct http_req *req);
 int wm_folder_path(struct http_req *req, const char *name, char *out,
 		   size_t outsz);
 /*
+ * Expunges the messages of f marked in sel (f->n entries; NULL: all) for
+ * the caller through lib/mailbox (quota given back); a failure is logged.
+ * Returns how many went.
+ */
+size_t wm_expunge(const struct wm_caller *me, struct maildir_folder *f,
+		  bool *sel);
+/*
  * Calls fn(ctx, name, path) for each folder of the Maildir maildir below
  * the Inbox, in maildir_folder_list() order: its UTF-8 name and its
  * directory (both borrowed for the call).  A folder whose name cannot be
