@@ -85,6 +85,13 @@ def swap(inst, bindir):
     time.sleep(0.5)
 
 
+def proc_stat(pid):
+    """The fields of /proc/<pid>/stat after the command name (which may
+    hold spaces): index 11 is utime, 12 stime."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()
+
+
 def groups(inst):
     """{label: [pids]}: the processes measured."""
     out = {}
@@ -107,7 +114,7 @@ def sample(gr):
         u = s = cs = 0
         for pid in pids:
             try:
-                st = bench.proc_stat(pid)
+                st = proc_stat(pid)
                 u += int(st[11])
                 s += int(st[12])
                 for t in os.listdir(f"/proc/{pid}/task"):
