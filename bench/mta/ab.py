@@ -38,6 +38,7 @@ sys.path.insert(0, HERE)
 import bench  # noqa: E402
 import benchlib  # noqa: E402  (bench put bench/ on the path)
 import harness  # noqa: E402  (bench put tests/integration on the path)
+import proctree  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DAEMONS = ("youju-authd", "youju-mta")
@@ -85,13 +86,6 @@ def swap(inst, bindir):
     time.sleep(0.5)
 
 
-def proc_stat(pid):
-    """The fields of /proc/<pid>/stat after the command name (which may
-    hold spaces): index 11 is utime, 12 stime."""
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().rsplit(")", 1)[1].split()
-
-
 def groups(inst):
     """{label: [pids]}: the processes measured."""
     out = {}
@@ -114,7 +108,7 @@ def sample(gr):
         u = s = cs = 0
         for pid in pids:
             try:
-                st = proc_stat(pid)
+                st = proctree.stat(pid)
                 u += int(st[11])
                 s += int(st[12])
                 for t in os.listdir(f"/proc/{pid}/task"):
