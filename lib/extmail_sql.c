@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "xalloc.h"
 
 const char *const extmail_domain_cols[] = {
@@ -104,6 +105,27 @@ const char *const extmail_login_cols[] = {
     "netdiskquota",
     NULL,
 };
+
+char *extmail_login_batch_query(const char *cols, const char *rest,
+				unsigned n)
+{
+	if (n < 2 || n > EXTMAIL_LOGIN_BATCH_MAX)
+		return NULL;
+	struct buf b;
+	buf_init(&b, 256 * 1024);
+	for (unsigned i = 0; i < n; i++) {
+		/* parentheses: a LIMIT per part, not on the whole union */
+		if (buf_printf(&b, "%s(SELECT %u, %s %s LIMIT %d)",
+			       i > 0 ? " UNION ALL " : "", i, cols, rest,
+			       EXTMAIL_LOGIN_BATCH_ROWS) < 0) {
+			buf_deinit(&b);
+			return NULL;
+		}
+	}
+	char *s = xstrdup(buf_cstr(&b));
+	buf_deinit(&b);
+	return s;
+}
 
 const char *extmail_col(const char *const *cols, const struct sqlrow *row,
 			const char *name)

@@ -33,6 +33,31 @@ extern const char *const extmail_manager_cols[];
 extern const char *const extmail_login_cols[];
 #define EXTMAIL_LOGIN_NCOLS 20
 
+/*
+ * Most logins youju-authd looks up in one statement, and how many rows one
+ * login's part of it returns at most (its one-login query keeps 2 and
+ * fails on a third: the batch keeps the same answers, see below).
+ */
+#define EXTMAIL_LOGIN_BATCH_MAX	 8
+#define EXTMAIL_LOGIN_BATCH_ROWS 3
+
+/*
+ * youju-authd's user lookup for n logins (2..EXTMAIL_LOGIN_BATCH_MAX) in
+ * one statement: n copies of the one-login query "SELECT <cols> <rest>"
+ * (rest: "FROM ... WHERE login = ? ...", its only placeholder), copy i
+ * selecting the number i as an extra first column and LIMIT
+ * EXTMAIL_LOGIN_BATCH_ROWS, joined by UNION ALL.  Bind the n logins in
+ * order; a row's first column tells whose it is, the rest is the
+ * one-login query's row.  Each login keeps exactly its own WHERE (the
+ * operator's clause, the column's collation) and no two logins can take
+ * each other's rows, which an IN (?, ...) list could not promise.
+ * cols and rest are the operator's configured SQL (authd/cfg.c); no
+ * request byte is in the text.  Returns an owned string (free), or NULL
+ * when n is out of range or the text would pass 256 KiB.
+ */
+char *extmail_login_batch_query(const char *cols, const char *rest,
+				unsigned n);
+
 /* The same lists as SELECT text (a unit test checks they agree). */
 #define EXTMAIL_DOMAIN_SELECT                                                  \
 	"domain, description, hashdirpath, maxalias, maxusers, maxquota, "     \

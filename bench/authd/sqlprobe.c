@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #define COLS_MAX 64
+#define ARGS_MAX 16
 
 static const char q_select[] =
     "SELECT username, password, '', uidnumber, gidnumber, homedir, maildir, "
@@ -38,6 +39,14 @@ static const char q_nodomain[] =
     "disablenetdisk, disableimap, disablepop3, disablepwdchange, active, "
     "1, (expiredate > '1000-01-01' AND expiredate < CURDATE()), "
     "netdiskquota FROM mailbox WHERE username = ?";
+/* the select list of q_select, for the batch forms */
+static const char cols_select[] =
+    "username, password, '', uidnumber, gidnumber, homedir, maildir, "
+    "quota, name, disablesmtpd, disablesmtp, disablewebmail, "
+    "disablenetdisk, disableimap, disablepop3, disablepwdchange, active, "
+    "(SELECT COUNT(*) FROM domain WHERE domain.domain = "
+    "SUBSTRING_INDEX(mailbox.username, '@', -1) AND domain.active = 1), "
+    "(expiredate > '1000-01-01' AND expiredate < CURDATE()), netdiskquota";
 static const char q_hmailbox[] = "HANDLER mailbox READ `PRIMARY` = (?)";
 static const char q_hdomain[] = "HANDLER domain READ `PRIMARY` = (?)";
 
@@ -70,16 +79,19 @@ static double self_cpu(void)
 
 /* Executes st with one string parameter and reads every row; the number
    of rows, or -1. */
-static int run(MYSQL_STMT *st, const char *arg)
+static int run_n(MYSQL_STMT *st, const char *const *args, unsigned nargs)
 {
-	MYSQL_BIND in;
-	unsigned long len = (unsigned long)strlen(arg);
-	memset(&in, 0, sizeof in);
-	in.buffer_type = MYSQL_TYPE_STRING;
-	in.buffer = (void *)arg;
-	in.buffer_length = len;
-	in.length = &len;
-	if (mysql_stmt_bind_param(st, &in) != 0 || mysql_stmt_execute(st) != 0)
+	MYSQL_BIND in[ARGS_MAX];
+	unsigned long len[ARGS_MAX];
+	memset(in, 0, sizeof in);
+	for (unsigned i = 0; i < nargs; i++) {
+		len[i] = (unsigned long)strlen(args[i]);
+		in[i].buffer_type = MYSQL_TYPE_STRING;
+		in[i].buffer = (void *)args[i];
+		in[i].buffer_length = len[i];
+		in[i].length = &len[i];
+	}
+	if (mysql_stmt_bind_param(st, in) != 0 || mysql_stmt_execute(st) != 0)
 		return -1;
 	unsigned n = mysql_stmt_field_count(st);
 	if (n > COLS_MAX)
@@ -104,6 +116,11 @@ static int run(MYSQL_STMT *st, const char *arg)
 		rows++;
 	mysql_stmt_free_result(st);
 	return rows;
+}
+
+static int run(MYSQL_STMT *st, const char *arg)
+{
+	return run_n(st, &arg, 1);
 }
 
 static MYSQL_STMT *prep(MYSQL *db, const char *q)
@@ -145,7 +162,37 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	MYSQL_STMT *a = NULL, *b = NULL;
-	if (strcmp(form, "select") == 0) {
+	unsigned batch = 1;
+	static char q[16384];
+	size_t ql = 0;
+#define QADD(...) ql += (size_t)snprintf(q + ql, sizeof q - ql, __VA_ARGS__)
+	if (sscanf(form, "in%u", &batch) == 1 && batch >= 1 &&
+	    batch <= ARGS_MAX) {
+		/* one statement, WHERE username IN (?, ..., ?) */
+		QADD("SELECT %s FROM mailbox WHERE username IN (", cols_select);
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%s?", i ? ", " : "");
+		QADD(")");
+		a = prep(db, q);
+	} else if (sscanf(form, "field%u", &batch) == 1 && batch >= 1 &&
+		   batch <= ARGS_MAX / 2) {
+		/* IN plus a FIELD(username, ?, ...) tag: 2 * batch params */
+		QADD("SELECT FIELD(username");
+		for (unsigned i = 0; i < batch; i++)
+			QADD(", ?");
+		QADD("), %s FROM mailbox WHERE username IN (", cols_select);
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%s?", i ? ", " : "");
+		QADD(")");
+		a = prep(db, q);
+	} else if (sscanf(form, "union%u", &batch) == 1 && batch >= 1 &&
+		   batch <= ARGS_MAX) {
+		/* one single-user SELECT per user, tagged, UNION ALL */
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%sSELECT %u, %s FROM mailbox WHERE username = ?",
+			     i ? " UNION ALL " : "", i, cols_select);
+		a = prep(db, q);
+	} else if (strcmp(form, "select") == 0) {
 		a = prep(db, q_select);
 	} else if (strcmp(form, "nodomain") == 0) {
 		a = prep(db, q_nodomain);
@@ -167,7 +214,27 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	double d0 = proc_cpu(dbpid), c0 = self_cpu();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; batch > 1 && i < n; i += (int)batch) {
+		static char users[ARGS_MAX][64];
+		const char *args[ARGS_MAX];
+		unsigned na = 0;
+		for (unsigned k = 0; k < batch; k++) {
+			snprintf(users[k], sizeof users[k],
+				 "bench%04d@extmail.org", (i + (int)k) % boxes);
+			args[k] = users[k];
+		}
+		na = batch;
+		if (strncmp(form, "field", 5) == 0)
+			for (unsigned k = 0; k < batch; k++)
+				args[na++] = users[k];
+		int r = run_n(a, args, na);
+		if (r < 0) {
+			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(a));
+			return 1;
+		}
+		found += r;
+	}
+	for (int i = 0; batch == 1 && i < n; i++) {
 		snprintf(user, sizeof user, "bench%04d@extmail.org", i % boxes);
 		int r = run(a, user);
 		if (r < 0) {
@@ -193,4 +260,5 @@ int main(int argc, char **argv)
 		mysql_stmt_close(b);
 	mysql_close(db);
 	return found == n ? 0 : 1;
+#undef QADD
 }
