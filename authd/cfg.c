@@ -229,8 +229,9 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	char *rest = build("FROM %s WHERE %s = ?%s%s%s", table, login,
 			   w ? " AND (" : "", where, w ? ")" : "");
 	c->q_user = rest != NULL ? build("SELECT %s %s", cols, rest) : NULL;
-	for (unsigned n = 2; rest != NULL && n <= EXTMAIL_LOGIN_BATCH_MAX; n++)
-		c->q_user_batch[n] = extmail_login_batch_query(cols, rest, n);
+	for (unsigned n = 2; n <= EXTMAIL_LOGIN_BATCH_MAX; n++)
+		c->q_user_batch[n] =
+		    extmail_login_batch_query(cols, table, login, where, n);
 	free(rest);
 	c->q_enumerate =
 	    build("SELECT %s FROM %s WHERE active = 1%s%s%s "

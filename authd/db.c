@@ -13,10 +13,14 @@
 
 #include "extmail_sql.h"
 #include "log.h"
+#include "md5crypt_batch.h"
 #include "str.h"
 #include "xalloc.h"
 
-/* user batches under way at once (lib/gather max_running) */
+/* User batches under way at once (lib/gather max_running).  One: while it
+   runs the other workers gather behind it, and 8 workers make batches of
+   about 4.  Two (measured with bench/authd) halved the batches and cost
+   more CPU per AUTH for no higher rate on 2 CPUs. */
 #define AUTHD_DB_BATCH_RUNNING 1
 /* how long a worker waits for a pooled connection */
 #define DB_POOL_WAIT_MS	 3000
@@ -181,95 +185,144 @@ static enum authd_status user_one(struct authd_cfg *cfg, const char *login,
 
 /*
  * Concurrent user lookups (lib/gather): one worker runs q_user_batch[n]
- * for n waiting logins and hands each its answer.  Each login's part of
- * the statement is q_user with a LIMIT of 3 and a tag column, so each gets
- * the rows q_user would give it: 0 (not found), 1, 2 ("several rows"),
- * or 3 (q_user would have failed on its row limit: a temporary failure).
- * A failed statement (database down, bad settings) fails every login in
- * it, as it would have failed each alone.  Measured with
- * bench/authd/sqlprobe.py: 8 logins in one statement cost MariaDB about
- * 45 us each against 110-130 us alone (docs/authd.md).
+ * for n waiting logins and hands each its answer.  A row's first n
+ * columns say which logins it belongs to (extmail_login_batch_query), so
+ * each login gets the rows q_user would give it: 0 (not found), 1, 2
+ * ("several rows"), or 3 or more (q_user would have failed on its row
+ * limit: a temporary failure).  A statement that fails on the database
+ * side (down, timed out) fails every login in it, as each would have
+ * failed alone; one that the server refuses (bad settings) or that
+ * returns too many rows is retried one login at a time, so each gets
+ * q_user's own answer and log line.
  */
 struct user_req {
 	struct gather_item item; /* first: the gather hands these back */
 	const char *login;
+	const char *password; /* AUTH login's, or NULL */
 	struct authd_user *u;
 	enum authd_status st;
+	char md5[MD5CRYPT_X8_OUT_SIZE]; /* "" or crypt(password, u->passwd) */
 };
+
+/*
+ * The MD5-crypt checks of a batch's AUTHs, computed by the worker that ran
+ * its query, in vector lanes, while the others still sleep: each owner
+ * then finds its result preset (lib/md5crypt_batch) and pays one wake-up
+ * per AUTH instead of two (one for its row, one for its hash from the
+ * verifier stage), and the batch needs no wait for company.  Only "$1$"
+ * rows of AUTHs with a password; the rest is checked as before.
+ */
+static void users_hash(struct user_req *const *r, size_t n)
+{
+	const char *pw[EXTMAIL_LOGIN_BATCH_MAX], *st[EXTMAIL_LOGIN_BATCH_MAX];
+	char out[EXTMAIL_LOGIN_BATCH_MAX][MD5CRYPT_X8_OUT_SIZE];
+	size_t k = 0;
+	struct user_req *of[EXTMAIL_LOGIN_BATCH_MAX];
+	for (size_t i = 0; i < n; i++) {
+		const struct authd_user *u = r[i]->u;
+		if (r[i]->st == AUTHD_FOUND && r[i]->password != NULL &&
+		    r[i]->password[0] != '\0' && u->passwd != NULL &&
+		    strncmp(u->passwd, "$1$", 3) == 0) {
+			pw[k] = r[i]->password;
+			st[k] = u->passwd;
+			of[k++] = r[i];
+		}
+	}
+	if (k < 2 || md5crypt_batch_hash_now(k, pw, st, out) == 0)
+		return;
+	for (size_t i = 0; i < k; i++)
+		memcpy(of[i]->md5, out[i], MD5CRYPT_X8_OUT_SIZE);
+	explicit_bzero(out, sizeof(out));
+}
+
+/* Runs q_user_batch[n]: SQL_OK, or the failure (logged when it is a
+   temporary one; the caller retries the others one by one). */
+static enum sqlpool_status users_query(struct authd_cfg *cfg,
+				       const char *const *args, size_t n,
+				       struct sqlresult *res)
+{
+	const char *err = NULL;
+	memset(res, 0, sizeof(*res));
+	struct sqlconn *conn = sqlpool_get(cfg->pool, DB_POOL_WAIT_MS, &err);
+	if (conn == NULL) {
+		log_warning("authd: database unavailable: %s",
+			    err != NULL ? err : "no connection");
+		return SQL_TEMPFAIL;
+	}
+	enum sqlpool_status st =
+	    sqlconn_query(conn, cfg->q_user_batch[n], args, 2 * n,
+			  n * EXTMAIL_LOGIN_BATCH_ROWS, res, &err);
+	if (st == SQL_TEMPFAIL)
+		log_warning("authd: query failed: %s", err != NULL ? err : "?");
+	if (st != SQL_OK)
+		sqlresult_free(res);
+	sqlpool_put(cfg->pool, &conn, st == SQL_TEMPFAIL);
+	return st;
+}
 
 static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 {
 	struct authd_cfg *cfg = ctx;
 	struct user_req *r[EXTMAIL_LOGIN_BATCH_MAX];
-	const char *args[EXTMAIL_LOGIN_BATCH_MAX] = {NULL};
+	/* the logins twice: the flag columns, then the IN list */
+	const char *args[2 * EXTMAIL_LOGIN_BATCH_MAX] = {NULL};
 	for (size_t i = 0; i < n; i++) {
 		r[i] = (struct user_req *)items[i];
-		args[i] = r[i]->login;
+		args[i] = args[n + i] = r[i]->login;
 		memset(r[i]->u, 0, sizeof(*r[i]->u));
 	}
-	if (n == 1 || cfg->q_user_batch[n] == NULL) {
+	struct sqlresult res;
+	enum sqlpool_status qs =
+	    n >= 2 && cfg->q_user_batch[n] != NULL
+		? users_query(cfg, args, n, &res)
+		: SQL_ERROR;
+	if (qs == SQL_TEMPFAIL) {
+		for (size_t i = 0; i < n; i++)
+			r[i]->st = AUTHD_TEMPFAIL;
+		return;
+	}
+	if (qs != SQL_OK) {
 		for (size_t i = 0; i < n; i++)
 			r[i]->st = user_one(cfg, r[i]->login, r[i]->u);
 		return;
 	}
-	struct sqlresult res;
-	if (run(cfg, cfg->q_user_batch[n], args, n,
-		n * EXTMAIL_LOGIN_BATCH_ROWS, &res) != AUTHD_FOUND) {
-		for (size_t i = 0; i < n; i++)
-			r[i]->st = AUTHD_TEMPFAIL;
-		return;
-	}
-	/* rows by tag, in the order MariaDB returned them */
+	/* each login's rows: how many, and the first one's columns */
 	size_t count[EXTMAIL_LOGIN_BATCH_MAX] = {0};
-	const struct sqlrow *first[EXTMAIL_LOGIN_BATCH_MAX] = {NULL};
-	struct sqlrow view[EXTMAIL_LOGIN_BATCH_MAX];
-	bool bad = false;
+	struct sqlrow first[EXTMAIL_LOGIN_BATCH_MAX];
 	for (size_t k = 0; k < res.nrows; k++) {
 		const struct sqlrow *row = &res.rows[k];
-		uint64_t tag;
-		if (row->ncols < 1 || row->cols[0] == NULL ||
-		    str_parse_u64(row->cols[0], 0, n - 1, &tag) < 0) {
-			bad = true;
-			break;
+		if (row->ncols < n)
+			continue; /* cannot happen: n flags come first */
+		for (size_t i = 0; i < n; i++) {
+			const char *f = row->cols[i];
+			if (f == NULL || strcmp(f, "1") != 0)
+				continue;
+			if (count[i]++ == 0)
+				first[i] = (struct sqlrow){row->ncols - n,
+							   row->cols + n,
+							   row->lens + n};
 		}
-		if (count[tag]++ == 0)
-			first[tag] = row;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (bad) {
-			r[i]->st = AUTHD_TEMPFAIL;
-			continue;
-		}
 		if (count[i] >= EXTMAIL_LOGIN_BATCH_ROWS) {
-			/* as q_user's own failure on its row limit */
+			/* q_user's own failure on its row limit */
 			log_warning("authd: query failed (check the authd_* "
 				    "column settings): more than 2 rows for "
 				    "one login");
 			r[i]->st = AUTHD_TEMPFAIL;
 			continue;
 		}
-		/* the row without its tag: q_user's columns */
-		if (count[i] > 0)
-			view[i] = (struct sqlrow){first[i]->ncols - 1,
-						  first[i]->cols + 1,
-						  first[i]->lens + 1};
-		r[i]->st = user_from_rows(cfg, count[i] > 0 ? &view[i] : NULL,
+		r[i]->st = user_from_rows(cfg, count[i] > 0 ? &first[i] : NULL,
 					  count[i], r[i]->u);
 	}
-	if (bad)
-		log_warning("authd: user batch query returned a row without "
-			    "its tag: refusing the batch");
 	sqlresult_free(&res);
+	users_hash(r, n);
 }
 
 void authd_db_batch_init(struct authd_cfg *cfg)
 {
-	unsigned running = AUTHD_DB_BATCH_RUNNING;
-	const char *e = getenv("YOUJU_AUTHD_USER_RUNNING"); /* XXX experiment */
-	if (e != NULL && e[0] >= '1' && e[0] <= '8')
-		running = (unsigned)(e[0] - '0');
-	cfg->user_gather =
-	    gather_new(EXTMAIL_LOGIN_BATCH_MAX, running, users_run, cfg);
+	cfg->user_gather = gather_new(EXTMAIL_LOGIN_BATCH_MAX,
+				      AUTHD_DB_BATCH_RUNNING, users_run, cfg);
 }
 
 void authd_db_batch_free(struct authd_cfg *cfg)
@@ -286,12 +339,18 @@ void authd_db_batch_free(struct authd_cfg *cfg)
 }
 
 enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
-				struct authd_user *u_r)
+				const char *password, struct authd_user *u_r)
 {
 	if (cfg->user_gather == NULL)
 		return user_one(cfg, login, u_r);
-	struct user_req r = {.login = login, .u = u_r, .st = AUTHD_TEMPFAIL};
+	struct user_req r = {.login = login,
+			     .password = password,
+			     .u = u_r,
+			     .st = AUTHD_TEMPFAIL};
 	gather_submit(cfg->user_gather, &r.item);
+	if (r.md5[0] != '\0' && r.st == AUTHD_FOUND)
+		md5crypt_batch_preset(password, u_r->passwd, r.md5);
+	explicit_bzero(r.md5, sizeof(r.md5));
 	return r.st;
 }
 

@@ -106,23 +106,26 @@ const char *const extmail_login_cols[] = {
     NULL,
 };
 
-char *extmail_login_batch_query(const char *cols, const char *rest,
+char *extmail_login_batch_query(const char *cols, const char *table,
+				const char *login, const char *where,
 				unsigned n)
 {
 	if (n < 2 || n > EXTMAIL_LOGIN_BATCH_MAX)
 		return NULL;
 	struct buf b;
 	buf_init(&b, 256 * 1024);
-	for (unsigned i = 0; i < n; i++) {
-		/* parentheses: a LIMIT per part, not on the whole union */
-		if (buf_printf(&b, "%s(SELECT %u, %s %s LIMIT %d)",
-			       i > 0 ? " UNION ALL " : "", i, cols, rest,
-			       EXTMAIL_LOGIN_BATCH_ROWS) < 0) {
-			buf_deinit(&b);
-			return NULL;
-		}
-	}
-	char *s = xstrdup(buf_cstr(&b));
+	int rc = buf_printf(&b, "SELECT ");
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(&b, "%s = ?, ", login);
+	if (rc == 0)
+		rc = buf_printf(&b, "%s FROM %s WHERE %s IN (", cols, table,
+				login);
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(&b, "%s?", i > 0 ? ", " : "");
+	if (rc == 0)
+		rc = where[0] != '\0' ? buf_printf(&b, ") AND (%s)", where)
+				       : buf_printf(&b, ")");
+	char *s = rc == 0 ? xstrdup(buf_cstr(&b)) : NULL;
 	buf_deinit(&b);
 	return s;
 }

@@ -185,6 +185,17 @@ int main(int argc, char **argv)
 			QADD("%s?", i ? ", " : "");
 		QADD(")");
 		a = prep(db, q);
+	} else if (sscanf(form, "flag%u", &batch) == 1 && batch >= 1 &&
+		   batch <= ARGS_MAX / 2) {
+		/* IN plus one "username = ?" flag per user: 2 * batch params */
+		QADD("SELECT ");
+		for (unsigned i = 0; i < batch; i++)
+			QADD("username = ?, ");
+		QADD("%s FROM mailbox WHERE username IN (", cols_select);
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%s?", i ? ", " : "");
+		QADD(")");
+		a = prep(db, q);
 	} else if (sscanf(form, "union%u", &batch) == 1 && batch >= 1 &&
 		   batch <= ARGS_MAX) {
 		/* one single-user SELECT per user, tagged, UNION ALL */
@@ -224,7 +235,8 @@ int main(int argc, char **argv)
 			args[k] = users[k];
 		}
 		na = batch;
-		if (strncmp(form, "field", 5) == 0)
+		if (strncmp(form, "field", 5) == 0 ||
+		    strncmp(form, "flag", 4) == 0)
 			for (unsigned k = 0; k < batch; k++)
 				args[na++] = users[k];
 		int r = run_n(a, args, na);
