@@ -272,10 +272,9 @@ static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 		memset(r[i]->u, 0, sizeof(*r[i]->u));
 	}
 	struct sqlresult res;
-	enum sqlpool_status qs =
-	    n >= 2 && cfg->q_user_batch[n] != NULL
-		? users_query(cfg, args, n, &res)
-		: SQL_ERROR;
+	enum sqlpool_status qs = n >= 2 && cfg->q_user_batch[n] != NULL
+				     ? users_query(cfg, args, n, &res)
+				     : SQL_ERROR;
 	if (qs == SQL_TEMPFAIL) {
 		for (size_t i = 0; i < n; i++)
 			r[i]->st = AUTHD_TEMPFAIL;

@@ -345,7 +345,8 @@ static void do_auth(struct authd_job *j)
 		reply_fail(j, "login too long", true);
 		return;
 	}
-	enum authd_status st = get_user(cfg, login, cram ? NULL : j->req.password, &u);
+	enum authd_status st =
+	    get_user(cfg, login, cram ? NULL : j->req.password, &u);
 	if (st == AUTHD_TEMPFAIL) {
 		tempfail(j, "database unavailable");
 		return;

@@ -124,7 +124,7 @@ char *extmail_login_batch_query(const char *cols, const char *table,
 		rc = buf_printf(&b, "%s?", i > 0 ? ", " : "");
 	if (rc == 0)
 		rc = where[0] != '\0' ? buf_printf(&b, ") AND (%s)", where)
-				       : buf_printf(&b, ")");
+				      : buf_printf(&b, ")");
 	char *s = rc == 0 ? xstrdup(buf_cstr(&b)) : NULL;
 	buf_deinit(&b);
 	return s;

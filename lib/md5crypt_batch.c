@@ -72,7 +72,7 @@ static void preset_clear(void)
 }
 
 void md5crypt_batch_preset(const char *password, const char *setting,
-			   const char out[MD5CRYPT_X8_OUT_SIZE])
+			   const char *out)
 {
 	size_t pl = strlen(password), sl = strlen(setting);
 	preset_clear();

@@ -55,12 +55,12 @@ size_t md5crypt_batch_hash_now(size_t n, const char *const password[],
 /*
  * Hands the calling thread a result computed for it by another thread:
  * its next md5crypt_batch_hash() of exactly this password and setting
- * returns out without computing.  Copies (wiped when used, replaced or at
- * md5crypt_batch_done()).  An empty out, a setting over 255 or a password
- * over MD5CRYPT_X8_PASSWORD_MAX bytes sets nothing.
+ * returns out (a NUL-terminated crypt string) without computing.  Copies (wiped
+ * when used, replaced or at md5crypt_batch_done()).  An empty out, a setting
+ * over 255 or a password over MD5CRYPT_X8_PASSWORD_MAX bytes sets nothing.
  */
 void md5crypt_batch_preset(const char *password, const char *setting,
-			   const char out[MD5CRYPT_X8_OUT_SIZE]);
+			   const char *out);
 
 /*
  * Sets how many batches may be computed at once (1..64; 0 or the default:
