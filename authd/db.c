@@ -212,20 +212,21 @@ struct user_req {
  * verifier stage), and the batch needs no wait for company.  Only "$1$"
  * rows of AUTHs with a password; the rest is checked as before.
  */
-static void users_hash(struct user_req *const *r, size_t n)
+static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 {
 	const char *pw[EXTMAIL_LOGIN_BATCH_MAX], *st[EXTMAIL_LOGIN_BATCH_MAX];
 	char out[EXTMAIL_LOGIN_BATCH_MAX][MD5CRYPT_X8_OUT_SIZE];
 	size_t k = 0;
 	struct user_req *of[EXTMAIL_LOGIN_BATCH_MAX];
 	for (size_t i = 0; i < n; i++) {
-		const struct authd_user *u = r[i]->u;
-		if (r[i]->st == AUTHD_FOUND && r[i]->password != NULL &&
-		    r[i]->password[0] != '\0' && u->passwd != NULL &&
+		struct user_req *r = (struct user_req *)items[i];
+		const struct authd_user *u = r->u;
+		if (r->st == AUTHD_FOUND && r->password != NULL &&
+		    r->password[0] != '\0' && u->passwd != NULL &&
 		    strncmp(u->passwd, "$1$", 3) == 0) {
-			pw[k] = r[i]->password;
+			pw[k] = r->password;
 			st[k] = u->passwd;
-			of[k++] = r[i];
+			of[k++] = r;
 		}
 	}
 	if (k < 2 || md5crypt_batch_hash_now(k, pw, st, out) == 0)
@@ -315,13 +316,14 @@ static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 					  count[i], r[i]->u);
 	}
 	sqlresult_free(&res);
-	users_hash(r, n);
 }
 
 void authd_db_batch_init(struct authd_cfg *cfg)
 {
-	cfg->user_gather = gather_new(EXTMAIL_LOGIN_BATCH_MAX,
-				      AUTHD_DB_BATCH_RUNNING, users_run, cfg);
+	/* the hashes after the query, while the next batch's query runs */
+	cfg->user_gather =
+	    gather_new(EXTMAIL_LOGIN_BATCH_MAX, AUTHD_DB_BATCH_RUNNING,
+		       users_run, users_hash, cfg);
 }
 
 void authd_db_batch_free(struct authd_cfg *cfg)

@@ -5,7 +5,8 @@
  * way.  A submitter appends its item, then loops: done -> return; a slot
  * free -> lead a batch (own item first, then the oldest others); else wait
  * on the condition variable.  A leader marks its items done and broadcasts
- * after the batch, which also wakes the waiters that may now lead.  Why no
+ * after the batch, which also wakes the waiters that may now lead.  With
+ * a finish step the slot is given back (and waiters woken) before it.  Why no
  * timer: a batch under way already makes the others wait for as long as
  * it takes, and whatever queued by then goes in the next batch; waiting
  * longer for company would add latency with no bound on the gain.
@@ -24,13 +25,13 @@ struct gather {
 	pthread_cond_t cv;
 	struct gather_item *head, **tailp;
 	unsigned running, max_running, max_batch;
-	gather_run_fn *run;
+	gather_run_fn *run, *finish;
 	void *ctx;
 	unsigned long n_batches, n_items;
 };
 
 struct gather *gather_new(unsigned max_batch, unsigned max_running,
-			  gather_run_fn *run, void *ctx)
+			  gather_run_fn *run, gather_run_fn *finish, void *ctx)
 {
 	if (max_batch < 1 || max_batch > GATHER_BATCH_MAX || max_running < 1)
 		abort(); /* a programming error */
@@ -42,6 +43,7 @@ struct gather *gather_new(unsigned max_batch, unsigned max_running,
 	g->max_batch = max_batch;
 	g->max_running = max_running;
 	g->run = run;
+	g->finish = finish;
 	g->ctx = ctx;
 	return g;
 }
@@ -119,10 +121,21 @@ void gather_submit(struct gather *g, struct gather_item *item)
 		g->n_items += n;
 		pthread_mutex_unlock(&g->mu);
 		g->run(g->ctx, b, n);
-		pthread_mutex_lock(&g->mu);
+		if (g->finish != NULL) {
+			/* the slot is free for the next batch meanwhile */
+			pthread_mutex_lock(&g->mu);
+			g->running--;
+			if (g->head != NULL)
+				pthread_cond_broadcast(&g->cv);
+			pthread_mutex_unlock(&g->mu);
+			g->finish(g->ctx, b, n);
+			pthread_mutex_lock(&g->mu);
+		} else {
+			pthread_mutex_lock(&g->mu);
+			g->running--;
+		}
 		for (size_t i = 0; i < n; i++)
 			b[i]->state = ITEM_DONE;
-		g->running--;
 		pthread_cond_broadcast(&g->cv);
 	}
 	pthread_mutex_unlock(&g->mu);

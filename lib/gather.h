@@ -38,9 +38,13 @@ typedef void gather_run_fn(void *ctx, struct gather_item *const *items,
 struct gather;
 
 /* max_batch: 1..GATHER_BATCH_MAX; max_running: batches under way at
-   once, at least 1.  ctx is passed to run. */
+   once, at least 1.  ctx is passed to run and finish.  finish (may be
+   NULL) is a second step of the batch, on the same thread after run,
+   that does not count as under way: the next batch may start while it
+   runs (youju-authd: the next batch's SQL query while this one's hashes
+   are computed).  The owners return when finish returns. */
 struct gather *gather_new(unsigned max_batch, unsigned max_running,
-			  gather_run_fn *run, void *ctx);
+			  gather_run_fn *run, gather_run_fn *finish, void *ctx);
 /* Frees g; no submit may be running.  Sets *g to NULL. */
 void gather_free(struct gather **g);
 
