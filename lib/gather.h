@@ -14,6 +14,7 @@
 #ifndef YOUJU_GATHER_H
 #define YOUJU_GATHER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,6 +25,7 @@
 struct gather_item {
 	struct gather_item *next; /* private */
 	int state;		  /* private */
+	pthread_cond_t cv;	  /* private: its owner waits here */
 };
 
 /*
