@@ -18,7 +18,9 @@ Steps:
    authd_cache_ttl), youju-authd with the cache off (authd_cache_ttl = 0,
    applied by SIGHUP), the same with authd_md5crypt_batch = no (every
    MD5-crypt alone through libxcrypt: the A/B of the verifier stage,
-   docs/authd.md), and courier; then a table and the ratios.
+   docs/authd.md), courier, and youju with the cache off and
+   authd_user_batch = no (one SQL statement per AUTH: the A/B of the
+   coalesced user lookups); then a table and the ratios.
 
 What youju caches (docs/authd-protocol.md §4): the mailbox row (hash
 included) per login for authd_cache_ttl, and, like saslauthd -c, an HMAC of

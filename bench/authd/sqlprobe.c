@@ -10,7 +10,13 @@
  *   handler  HANDLER mailbox READ `PRIMARY` = (?) and HANDLER domain READ
  *            `PRIMARY` = (?) (prepared; tables opened once): no parser
  *            work beyond the statement, no optimiser
- * Not a test: bench/authd/bench.py runs it when asked (--sqlprobe).
+ *   inN      the user query for N logins at once: WHERE username IN (?, ...)
+ *   fieldN   the same with a FIELD(username, ?, ...) column
+ *   flagN    the same with one "username = ?" column per login: the form
+ *            youju-authd uses (lib/extmail_sql.c, extmail_login_batch_query)
+ *   unionN   N tagged one-login queries joined by UNION ALL
+ * (a batch form's cost is printed per login: per statement / N)
+ * Not a test: bench/authd/sqlprobe.py runs it (--forms).
  *
  *   sqlprobe SOCKET USER PASSWORD-FILE MARIADB-PID MAILBOXES N FORM
  */
