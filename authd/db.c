@@ -115,11 +115,13 @@ void authd_db_row_to_user(const struct authd_cfg *cfg, const struct sqlrow *row,
 		: NULL;
 }
 
-/* Runs one query; logs failures.  Returns SQL status mapped to ours
-   (FOUND = ran fine). */
-static enum authd_status run(struct authd_cfg *cfg, const char *q,
-			     const char *const *args, size_t nargs,
-			     size_t max_rows, struct sqlresult *res)
+/* Runs one query on a pooled connection; logs a temporary failure, and a
+   refused statement unless quiet (the caller retries it another way).
+   Failed results are freed. */
+static enum sqlpool_status query(struct authd_cfg *cfg, const char *q,
+				 const char *const *args, size_t nargs,
+				 size_t max_rows, struct sqlresult *res,
+				 bool quiet)
 {
 	const char *err = NULL;
 	memset(res, 0, sizeof(*res));
@@ -127,22 +129,31 @@ static enum authd_status run(struct authd_cfg *cfg, const char *q,
 	if (conn == NULL) {
 		log_warning("authd: database unavailable: %s",
 			    err != NULL ? err : "no connection");
-		return AUTHD_TEMPFAIL;
+		return SQL_TEMPFAIL;
 	}
 	enum sqlpool_status st =
 	    sqlconn_query(conn, q, args, nargs, max_rows, res, &err);
-	if (st != SQL_OK) {
+	if (st == SQL_TEMPFAIL || (st == SQL_ERROR && !quiet))
 		log_warning("authd: query failed%s: %s",
 			    st == SQL_ERROR ? " (check the authd_* column "
 					      "settings)"
 					    : "",
 			    err != NULL ? err : "?");
+	if (st != SQL_OK)
 		sqlresult_free(res);
-		sqlpool_put(cfg->pool, &conn, st == SQL_TEMPFAIL);
-		return AUTHD_TEMPFAIL;
-	}
-	sqlpool_put(cfg->pool, &conn, false);
-	return AUTHD_FOUND;
+	sqlpool_put(cfg->pool, &conn, st == SQL_TEMPFAIL);
+	return st;
+}
+
+/* Runs one query; logs failures.  Returns SQL status mapped to ours
+   (FOUND = ran fine). */
+static enum authd_status run(struct authd_cfg *cfg, const char *q,
+			     const char *const *args, size_t nargs,
+			     size_t max_rows, struct sqlresult *res)
+{
+	return query(cfg, q, args, nargs, max_rows, res, false) == SQL_OK
+		   ? AUTHD_FOUND
+		   : AUTHD_TEMPFAIL;
 }
 
 /* The answer of the user query from the nrows rows it returned for one
@@ -236,31 +247,6 @@ static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 	explicit_bzero(out, sizeof(out));
 }
 
-/* Runs q_user_batch[n]: SQL_OK, or the failure (logged when it is a
-   temporary one; the caller retries the others one by one). */
-static enum sqlpool_status users_query(struct authd_cfg *cfg,
-				       const char *const *args, size_t n,
-				       struct sqlresult *res)
-{
-	const char *err = NULL;
-	memset(res, 0, sizeof(*res));
-	struct sqlconn *conn = sqlpool_get(cfg->pool, DB_POOL_WAIT_MS, &err);
-	if (conn == NULL) {
-		log_warning("authd: database unavailable: %s",
-			    err != NULL ? err : "no connection");
-		return SQL_TEMPFAIL;
-	}
-	enum sqlpool_status st =
-	    sqlconn_query(conn, cfg->q_user_batch[n], args, 2 * n,
-			  n * EXTMAIL_LOGIN_BATCH_ROWS, res, &err);
-	if (st == SQL_TEMPFAIL)
-		log_warning("authd: query failed: %s", err != NULL ? err : "?");
-	if (st != SQL_OK)
-		sqlresult_free(res);
-	sqlpool_put(cfg->pool, &conn, st == SQL_TEMPFAIL);
-	return st;
-}
-
 static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 {
 	struct authd_cfg *cfg = ctx;
@@ -273,9 +259,12 @@ static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 		memset(r[i]->u, 0, sizeof(*r[i]->u));
 	}
 	struct sqlresult res;
-	enum sqlpool_status qs = n >= 2 && cfg->q_user_batch[n] != NULL
-				     ? users_query(cfg, args, n, &res)
-				     : SQL_ERROR;
+	/* a refused statement or too many rows: retried one by one */
+	enum sqlpool_status qs =
+	    n >= 2 && cfg->q_user_batch[n] != NULL
+		? query(cfg, cfg->q_user_batch[n], args, 2 * n,
+			n * EXTMAIL_LOGIN_BATCH_ROWS, &res, true)
+		: SQL_ERROR;
 	if (qs == SQL_TEMPFAIL) {
 		for (size_t i = 0; i < n; i++)
 			r[i]->st = AUTHD_TEMPFAIL;

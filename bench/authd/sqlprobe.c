@@ -172,30 +172,21 @@ int main(int argc, char **argv)
 	static char q[16384];
 	size_t ql = 0;
 #define QADD(...) ql += (size_t)snprintf(q + ql, sizeof q - ql, __VA_ARGS__)
-	if (sscanf(form, "in%u", &batch) == 1 && batch >= 1 &&
-	    batch <= ARGS_MAX) {
-		/* one statement, WHERE username IN (?, ..., ?) */
-		QADD("SELECT %s FROM mailbox WHERE username IN (", cols_select);
-		for (unsigned i = 0; i < batch; i++)
-			QADD("%s?", i ? ", " : "");
-		QADD(")");
-		a = prep(db, q);
-	} else if (sscanf(form, "field%u", &batch) == 1 && batch >= 1 &&
-		   batch <= ARGS_MAX / 2) {
-		/* IN plus a FIELD(username, ?, ...) tag: 2 * batch params */
-		QADD("SELECT FIELD(username");
-		for (unsigned i = 0; i < batch; i++)
-			QADD(", ?");
-		QADD("), %s FROM mailbox WHERE username IN (", cols_select);
-		for (unsigned i = 0; i < batch; i++)
-			QADD("%s?", i ? ", " : "");
-		QADD(")");
-		a = prep(db, q);
-	} else if (sscanf(form, "flag%u", &batch) == 1 && batch >= 1 &&
-		   batch <= ARGS_MAX / 2) {
-		/* IN plus one "username = ?" flag per user: 2 * batch params */
+	unsigned flags = 0; /* 1: FIELD() column, 2: one flag per login */
+	if ((sscanf(form, "in%u", &batch) == 1 ||
+	     (sscanf(form, "field%u", &batch) == 1 && (flags = 1)) ||
+	     (sscanf(form, "flag%u", &batch) == 1 && (flags = 2))) &&
+	    batch >= 1 && batch <= ARGS_MAX / 2) {
+		/* one statement, WHERE username IN (?, ..., ?), with the
+		   logins first bound to the tag columns when there are any */
 		QADD("SELECT ");
-		for (unsigned i = 0; i < batch; i++)
+		if (flags == 1) {
+			QADD("FIELD(username");
+			for (unsigned i = 0; i < batch; i++)
+				QADD(", ?");
+			QADD("), ");
+		}
+		for (unsigned i = 0; flags == 2 && i < batch; i++)
 			QADD("username = ?, ");
 		QADD("%s FROM mailbox WHERE username IN (", cols_select);
 		for (unsigned i = 0; i < batch; i++)
@@ -226,21 +217,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqlprobe: unknown form %s\n", form);
 		return 2;
 	}
-	char user[64];
 	int found = 0;
 	struct timespec t0, t1;
 	double d0 = proc_cpu(dbpid), c0 = self_cpu();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; batch > 1 && i < n; i += (int)batch) {
+	for (int i = 0; i < n; i += (int)batch) {
 		static char users[ARGS_MAX][64];
 		const char *args[ARGS_MAX];
 		unsigned na = 0;
 		for (unsigned k = 0; k < batch; k++) {
 			snprintf(users[k], sizeof users[k],
 				 "bench%04d@extmail.org", (i + (int)k) % boxes);
-			args[k] = users[k];
+			args[na++] = users[k];
 		}
-		na = batch;
+		/* the tag columns' parameters: the logins again */
 		if (strncmp(form, "field", 5) == 0 ||
 		    strncmp(form, "flag", 4) == 0)
 			for (unsigned k = 0; k < batch; k++)
@@ -250,20 +240,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(a));
 			return 1;
 		}
-		found += r;
-	}
-	for (int i = 0; batch == 1 && i < n; i++) {
-		snprintf(user, sizeof user, "bench%04d@extmail.org", i % boxes);
-		int r = run(a, user);
-		if (r < 0) {
-			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(a));
-			return 1;
-		}
 		if (b != NULL && r > 0 && run(b, "extmail.org") < 0) {
 			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(b));
 			return 1;
 		}
-		found += r > 0;
+		found += r;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double d1 = proc_cpu(dbpid), c1 = self_cpu();

@@ -12,27 +12,17 @@ import concurrent.futures
 import os
 import re
 import secrets
-import socket
 import subprocess
 import time
+
+import harness
 
 DOMAIN = "extmail.org"
 N_USERS = 24
 
 
 def rq(inst, data, timeout=30):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(inst.authd_socket)
-    s.sendall(data)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket, data, timeout=timeout)
 
 
 def auth(inst, user, password, ip, service="imap"):
