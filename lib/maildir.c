@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "hash.h"
+#include "uidsearch.h"
 #include "xalloc.h"
 
 #define MAILDIR_LOCK_STALE 120 /* seconds, as Dovecot's dotlock */
@@ -697,10 +699,7 @@ struct maildir_ent_tab {
 
 static uint64_t maildir_base_hash(const char *p, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(p, len);
 }
 
 static struct maildir_ent *maildir_ent_tab_find(const struct maildir_ent_tab *t,
@@ -944,17 +943,9 @@ void maildir_folder_free(struct maildir_folder **fp)
 
 long maildir_folder_find(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid == uid)
-			return (long)mid;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	size_t k = uidsearch_find(f->msgs, f->n, sizeof *f->msgs,
+				  offsetof(struct maildir_msg, uid), uid);
+	return k < f->n ? (long)k : -1;
 }
 
 static int maildir_msg_name(const struct maildir_msg *m, bool in_new,
