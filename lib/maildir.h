@@ -159,6 +159,9 @@ int maildir_uidlist_format(const struct maildir_uidlist *ul, struct buf *out);
 /* Adds a record (uid must exceed the last one; updates next_uid). */
 void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, size_t base_len);
+/* The same, taking base and extra (malloc'ed; owned by ul now). */
+void maildir_uidlist_take(struct maildir_uidlist *ul, uint32_t uid, char *base,
+			  char *extra);
 
 /*
  * A new UIDVALIDITY for folder (whose dovecot-uidlist is missing): the
