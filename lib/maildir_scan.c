@@ -176,7 +176,6 @@ static void maildir_ents_free(struct maildir_ent *ents, size_t n)
 	free(ents);
 }
 
-
 /* ---- validators --------------------------------------------------------- */
 
 /* What says a file or directory is unchanged since it was read. */
@@ -229,13 +228,13 @@ static bool scan_stamp_eq(const struct scan_stamp *s, const struct stat *st)
 
 /* One directory entry of a cached listing. */
 struct scan_ent {
-	uint32_t off;	/* the name at names + off, NUL-terminated */
-	uint16_t len;	/* of the name */
+	uint32_t off; /* the name at names + off, NUL-terminated */
+	uint16_t len; /* of the name */
 	uint16_t base_len;
-	uint32_t hash;	/* of the base name */
-	uint32_t msg;	/* index into msgs; while diffing: the old entry */
-	bool in_new;	/* in new/ (else cur/) */
-	bool exact;	/* while diffing: the old entry's very name */
+	uint32_t hash; /* of the base name */
+	uint32_t msg;  /* index into msgs; while diffing: the old entry */
+	bool in_new;   /* in new/ (else cur/) */
+	bool exact;    /* while diffing: the old entry's very name */
 };
 
 /* One message, in UID order. */
@@ -350,8 +349,7 @@ static struct scan_folder *scan_cache_take(struct maildir_scan_cache *c,
 
 /* Keeps sf (owned by the cache now), making room by dropping the least
    recently used folders; a folder over the whole budget is dropped. */
-static void scan_cache_put(struct maildir_scan_cache *c,
-			   struct scan_folder *sf)
+static void scan_cache_put(struct maildir_scan_cache *c, struct scan_folder *sf)
 {
 	size_t need = scan_folder_bytes(sf);
 	if (need > c->max_bytes) {
@@ -403,8 +401,9 @@ static struct scan_folder *scan_folder_new(const char *path)
 static struct scan_folder *
 scan_folder_of(const char *path, const struct maildir_ent *ents, size_t nents,
 	       size_t ncur, struct maildir_ent *const *ent_of,
-	       const struct maildir_folder *f, const struct maildir_uidlist *keep,
-	       const struct stat dst[2], const struct stat *ulst)
+	       const struct maildir_folder *f,
+	       const struct maildir_uidlist *keep, const struct stat dst[2],
+	       const struct stat *ulst)
 {
 	if (nents > MAILDIR_MSGS_MAX || f->n != keep->n)
 		return NULL;
@@ -434,8 +433,8 @@ scan_folder_of(const char *path, const struct maildir_ent *ents, size_t nents,
 	sf->ncur = ncur;
 	for (size_t i = 0; i < f->n; i++) {
 		const struct maildir_uidrec *r = &keep->recs[i];
-		int64_t x = scan_arena_add(&sf->extras, r->extra,
-					   strlen(r->extra));
+		int64_t x =
+		    scan_arena_add(&sf->extras, r->extra, strlen(r->extra));
 		if (x < 0) {
 			scan_folder_free(&sf);
 			return NULL;
@@ -522,8 +521,7 @@ static struct maildir_folder *scan_full(struct maildir_scan_cache *c,
 		goto fail;
 	}
 	size_t ncur = n;
-	if (maildir_scan_dir(path, "new", true, &ents, &n, &cap, &dst[1]) <
-	    0) {
+	if (maildir_scan_dir(path, "new", true, &ents, &n, &cap, &dst[1]) < 0) {
 		*error_r = "scan maildir";
 		goto fail;
 	}
@@ -640,9 +638,8 @@ static struct maildir_folder *scan_full(struct maildir_scan_cache *c,
 		}
 	}
 	if (c != NULL) {
-		struct scan_folder *sf =
-		    scan_folder_of(path, ents, n, ncur, ent_of, f, &keep, dst,
-				   &ulst);
+		struct scan_folder *sf = scan_folder_of(
+		    path, ents, n, ncur, ent_of, f, &keep, dst, &ulst);
 		if (sf != NULL)
 			scan_cache_put(c, sf);
 		c->stats.full++;
@@ -671,11 +668,11 @@ struct scan_diff {
 	struct scan_ent *ents;
 	size_t n, cap, ncur;
 	struct stat dst[2];
-	bool *seen;	   /* old entries whose very name is still there */
-	uint32_t *newpos;  /* old entry -> its (or its rename's) new entry */
-	uint32_t *slot;	   /* old entries by base name: index + 1 */
+	bool *seen;	  /* old entries whose very name is still there */
+	uint32_t *newpos; /* old entry -> its (or its rename's) new entry */
+	uint32_t *slot;	  /* old entries by base name: index + 1 */
 	size_t mask;
-	uint64_t parsed;   /* names parsed (new or renamed) */
+	uint64_t parsed; /* names parsed (new or renamed) */
 	uint64_t dirs_read;
 };
 
@@ -762,8 +759,8 @@ static int scan_diff_dir(struct scan_diff *d, const char *path, int k)
 			ne.msg = (uint32_t)i;
 			ne.exact = true;
 			if (!scan_diff_seen(d, (uint32_t)i) ||
-			    scan_diff_add(d, o->names.p + e->off, e->len,
-					  &ne) < 0)
+			    scan_diff_add(d, o->names.p + e->off, e->len, &ne) <
+				0)
 				return 0;
 		}
 		return 1;
@@ -879,9 +876,8 @@ static int scan_fresh_cmp(const void *a, const void *b, void *ctx)
 }
 
 /* The snapshot of sf, as the whole scan makes it. */
-static struct maildir_folder *scan_snapshot(const char *path,
-					    const struct scan_folder *sf,
-					    bool move_new)
+static struct maildir_folder *
+scan_snapshot(const char *path, const struct scan_folder *sf, bool move_new)
 {
 	struct maildir_folder *f = xcalloc(1, sizeof *f);
 	f->path = xstrdup(path);

@@ -5,6 +5,8 @@
  * dovecot-uidlist, names without S=, a message in new/ and cur/, moves
  * from new/); copy A is scanned through a cache, copy B without, and
  * their snapshots and dovecot-uidlist files must be equal after each.
+ * The same for youju-modseq: A's synced through a cache (and now and
+ * then by another writer without it), B's without.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -18,6 +20,7 @@
 
 #include "file.h"
 #include "maildir.h"
+#include "maildir_modseq.h"
 #include "maildir_scan.h"
 #include "test.h"
 
@@ -97,8 +100,8 @@ static void deliver(bool in_new, bool nosize)
 	if (nosize)
 		snprintf(m->base, sizeof m->base, "%u.M%zuP9.other", t, nmodel);
 	else
-		snprintf(m->base, sizeof m->base, "%u.M%zuP9.other,S=2,W=%u",
-			 t, nmodel, 2 + rnd(2));
+		snprintf(m->base, sizeof m->base, "%u.M%zuP9.other,S=2,W=%u", t,
+			 nmodel, 2 + rnd(2));
 	m->in_new = in_new;
 	if (!in_new)
 		snprintf(m->letters, sizeof m->letters, "%s",
@@ -124,8 +127,8 @@ static void change_flags(void)
 	if (m == NULL)
 		return;
 	struct mod_msg to = *m;
-	static const char *const sets[] = {"", "F", "FS", "RS", "S", "ST",
-					   "DS", "Sa"};
+	static const char *const sets[] = {"",	"F",  "FS", "RS",
+					   "S", "ST", "DS", "Sa"};
 	snprintf(to.letters, sizeof to.letters, "%s", sets[rnd(8)]);
 	to.in_new = false;
 	if (!m->in_new && strcmp(to.letters, m->letters) == 0)
@@ -182,8 +185,8 @@ static bool same_folder(const struct maildir_folder *a,
 		    x->mtime_known != y->mtime_known ||
 		    (x->mtime_known && x->mtime != y->mtime)) {
 			fprintf(stderr, "message %zu: uid %u/%u %s/%s %s/%s\n",
-				i, x->uid, y->uid, x->base, y->base,
-				x->letters, y->letters);
+				i, x->uid, y->uid, x->base, y->base, x->letters,
+				y->letters);
 			return false;
 		}
 	}
@@ -199,10 +202,63 @@ static bool same_file(const char *name)
 	size_t la = 0, lb = 0;
 	int ra = file_read(pa, 1u << 24, 0, &da, &la, NULL);
 	int rb = file_read(pb, 1u << 24, 0, &db, &lb, NULL);
-	bool same = ra == rb && la == lb && (la == 0 || memcmp(da, db, la) == 0);
+	bool same =
+	    ra == rb && la == lb && (la == 0 || memcmp(da, db, la) == 0);
 	free(da);
 	free(db);
 	return same;
+}
+
+static struct maildir_modseq_cache *modseq_cache;
+
+static bool same_modseq(const struct maildir_modseq *a,
+			const struct maildir_modseq *b)
+{
+	return a->highest == b->highest && a->n == b->n &&
+	       memcmp(a->v, b->v, a->n * sizeof *a->v) == 0 &&
+	       a->ngone == b->ngone &&
+	       (a->ngone == 0 ||
+		memcmp(a->gone, b->gone, a->ngone * sizeof *a->gone) == 0);
+}
+
+/* B's youju-modseq made A's. */
+static void modseq_copy(void)
+{
+	char pa[512], pb[512];
+	snprintf(pa, sizeof pa, "%s/" MAILDIR_MODSEQ_FILE, dir_a);
+	snprintf(pb, sizeof pb, "%s/" MAILDIR_MODSEQ_FILE, dir_b);
+	char *data = NULL;
+	size_t len = 0;
+	test_assert(file_read(pa, 1u << 24, 0, &data, &len, NULL) == 1);
+	test_assert(file_replace(pb, data, len, NULL) == 0);
+	free(data);
+}
+
+/* youju-modseq of both copies brought up to date and compared: A's
+   through the cache, B's from a copy of A's file as it is on disk. */
+static void modseq_both(struct maildir_folder *fa,
+			const struct maildir_folder *fb)
+{
+	struct maildir_modseq ma, mb;
+	if (rnd(4) == 0 && fa->n > 0) {
+		/* another writer, without the cache: a flag set and
+		   cleared again on the first message (two modseqs) */
+		char tmp[] = "Zz", *save = fa->msgs[0].letters;
+		fa->msgs[0].letters = tmp;
+		test_assert(maildir_modseq_sync(fa, 1000, &ma) == 0);
+		maildir_modseq_deinit(&ma);
+		fa->msgs[0].letters = save;
+		test_assert(maildir_modseq_sync(fa, 1000, &ma) == 0);
+		maildir_modseq_deinit(&ma);
+	}
+	modseq_copy();
+	test_assert(maildir_modseq_sync_cached(modseq_cache, fa, 1000, &ma) ==
+		    0);
+	test_assert(maildir_modseq_sync(fb, 1000, &mb) == 0);
+	test_assert(same_modseq(&ma, &mb));
+	test_assert(same_file(MAILDIR_MODSEQ_FILE));
+	maildir_modseq_deinit(&ma);
+	maildir_modseq_deinit(&mb);
 }
 
 /* One scan of each copy, compared; the new/ files taken over by both
@@ -217,6 +273,8 @@ static void scan_both(struct maildir_scan_cache *c, bool move_new)
 	if (fa != NULL && fb != NULL) {
 		test_assert(same_folder(fa, fb));
 		test_assert(same_file("dovecot-uidlist"));
+		if (modseq_cache != NULL)
+			modseq_both(fa, fb);
 	}
 	if (move_new)
 		for (size_t i = 0; i < nmodel; i++)
@@ -259,9 +317,17 @@ static void test_random_changes(void)
 	test_assert(file_replace(pb, data, len, NULL) == 0);
 	free(data);
 
+	/* youju-modseq started in A, copied to B */
+	f = maildir_folder_open(dir_a, false, &err);
+	struct maildir_modseq ms;
+	test_assert(f != NULL && maildir_modseq_sync(f, 1000, &ms) == 0);
+	maildir_modseq_deinit(&ms);
+	maildir_folder_free(&f);
+	modseq_cache = maildir_modseq_cache_new(2);
+
 	struct maildir_scan_cache *c = maildir_scan_cache_new(2, 1u << 24);
 	scan_both(c, false);
-	for (int round = 0; round < 150; round++) {
+	for (int round = 0; round < 100; round++) {
 		unsigned what = rnd(100);
 		int k = 1 + (int)rnd(6);
 		if (what < 40)
@@ -313,6 +379,12 @@ static void test_random_changes(void)
 	fprintf(stderr, "scans: %llu whole, %llu cached, %llu names parsed\n",
 		(unsigned long long)st.full, (unsigned long long)st.cached,
 		(unsigned long long)st.names_new);
+	uint64_t hits, misses;
+	maildir_modseq_cache_counts(modseq_cache, &hits, &misses);
+	fprintf(stderr, "modseq syncs: %llu from the cache, %llu read\n",
+		(unsigned long long)hits, (unsigned long long)misses);
+	test_assert(hits > misses);
+	maildir_modseq_cache_free(&modseq_cache);
 	maildir_scan_cache_free(&c);
 	char cmd[600];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
