@@ -21,7 +21,7 @@
 /* Folders each cache of a worker keeps, and the scan cache's budget
    (about 100 bytes a message: ~5 MiB for 50,000 messages). */
 #define IMAP_SELECT_CACHE_FOLDERS 4
-#define IMAP_SELECT_CACHE_BYTES (32u << 20)
+#define IMAP_SELECT_CACHE_BYTES	  (32u << 20)
 
 /* maildir_folder_open() through the worker's scan cache. */
 struct maildir_folder *imap_select_open(const char *path, bool move_new,
