@@ -619,6 +619,18 @@ static struct conf *load_conf(const char *config)
 	return c;
 }
 
+/* The ESMTP keyword a or b that arg names in any case (-B, -R), or exit
+   with "what: arg". */
+static const char *sm_keyword(const char *arg, const char *a, const char *b,
+			      const char *what)
+{
+	if (strcasecmp(arg, a) == 0)
+		return a;
+	if (strcasecmp(arg, b) == 0)
+		return b;
+	sm_fatal(EX_USAGE, "%s: %s", what, arg);
+}
+
 static void parse_options(int argc, char **argv, struct sm_opts *o)
 {
 	int opt;
@@ -641,13 +653,8 @@ static void parse_options(int argc, char **argv, struct sm_opts *o)
 				     ? " (youju start runs youju-mta)"
 				     : "");
 		case 'B':
-			if (strcasecmp(optarg, "8bitmime") == 0)
-				o->body = "8BITMIME";
-			else if (strcasecmp(optarg, "7bit") == 0)
-				o->body = "7BIT";
-			else
-				sm_fatal(EX_USAGE, "-B: bad body type: %s",
-					 optarg);
+			o->body = sm_keyword(optarg, "8BITMIME", "7BIT",
+					     "-B: bad body type");
 			break;
 		case 'C':
 			o->config = optarg;
@@ -678,13 +685,8 @@ static void parse_options(int argc, char **argv, struct sm_opts *o)
 			o->mode = 'q';
 			break;
 		case 'R':
-			if (strcasecmp(optarg, "full") == 0)
-				o->ret = "FULL";
-			else if (strcasecmp(optarg, "hdrs") == 0)
-				o->ret = "HDRS";
-			else
-				sm_fatal(EX_USAGE, "-R: bad return type: %s",
-					 optarg);
+			o->ret = sm_keyword(optarg, "FULL", "HDRS",
+					    "-R: bad return type");
 			break;
 		case 't':
 			o->extract = true;

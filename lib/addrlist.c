@@ -10,6 +10,7 @@
  */
 #include "addrlist.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -513,6 +514,37 @@ void addrlist_parse(const char *p, size_t len, struct addrlist *l)
 		if (a != NULL)
 			a->src_off = len;
 	}
+}
+
+int addrlist_addr_spec(const struct addrlist_addr *a, char *out, size_t outsz)
+{
+	if (a->kind != ADDRLIST_MAILBOX || a->ctl || a->domain == NULL ||
+	    strlen(a->local) != a->local_len)
+		return -1;
+	int k = snprintf(out, outsz, "%s@%s", a->local, a->domain);
+	return k < 0 || (size_t)k >= outsz ? -1 : 0;
+}
+
+long addrlist_each_addr_spec(const char *v, size_t len,
+			     bool (*fn)(void *ctx, const char *addr), void *ctx)
+{
+	struct addrlist l;
+	long seen = 0;
+	addrlist_parse(v, len, &l);
+	for (size_t i = 0; i < l.n; i++) {
+		char addr[512];
+		if (l.v[i].kind != ADDRLIST_MAILBOX)
+			continue;
+		if (addrlist_addr_spec(&l.v[i], addr, sizeof addr) < 0) {
+			seen = -1;
+			break;
+		}
+		seen++;
+		if (!fn(ctx, addr))
+			break;
+	}
+	addrlist_free(&l);
+	return seen;
 }
 
 void addrlist_free(struct addrlist *l)

@@ -70,6 +70,26 @@ void addrlist_parse(const char *p, size_t len, struct addrlist *l);
 void addrlist_free(struct addrlist *l);
 
 /*
+ * "local@domain" of mailbox a into out (size outsz), as an envelope
+ * address to check a From: sender against.  Returns 0, or -1 when a is
+ * not a mailbox or cannot stand as one address: no domain, a control
+ * character or NUL in it, or longer than out holds.
+ */
+int addrlist_addr_spec(const struct addrlist_addr *a, char *out, size_t outsz)
+    __attribute__((warn_unused_result));
+
+/*
+ * Gives each mailbox of the field value v[0..len) (a From: header), in
+ * order, to fn as its addrlist_addr_spec() of at most 511 bytes, until fn
+ * returns false.  Returns how many fn was given, or -1 when a mailbox
+ * could not be written so (fn sees neither it nor any after it): a sender
+ * check treats that, and 0, as a refusal.
+ */
+long addrlist_each_addr_spec(const char *v, size_t len,
+			     bool (*fn)(void *ctx, const char *addr),
+			     void *ctx);
+
+/*
  * Appends the list in its normal form, as Dovecot writes it for SEARCH:
  * "Name <local@domain>" or "local@domain" per address (quoted local parts
  * unquoted, the route dropped),

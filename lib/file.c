@@ -66,6 +66,39 @@ int file_pwrite_all(int fd, const void *p, size_t len, off_t off)
 	return file_put(fd, p, len, off);
 }
 
+int file_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+ssize_t file_pread_all(int fd, void *p, size_t len, off_t off)
+{
+	char *c = p;
+	size_t got = 0;
+	if (off < 0 || len > SSIZE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	while (got < len) {
+		ssize_t n = pread(fd, c + got, len - got, off + (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int file_read_fd(int fd, size_t max, char **data_r, size_t *len_r)
 {
 	struct stat st;
@@ -266,14 +299,7 @@ int file_replace_commit(struct file_tmp *t)
 		return 0;
 	if (file_dirname(t->path, dir, sizeof dir) < 0)
 		return -1;
-	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	r = fsync(dfd);
-	int e = errno;
-	close(dfd);
-	errno = e;
-	return r;
+	return file_fsync_dir(dir);
 }
 
 int file_replace(const char *path, const void *data, size_t len,

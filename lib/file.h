@@ -26,6 +26,14 @@ int file_write_all(int fd, const void *p, size_t len)
 /* The same at offset off with pwrite(2).  Returns 0, or -1 with errno. */
 int file_pwrite_all(int fd, const void *p, size_t len, off_t off)
     __attribute__((warn_unused_result));
+/* fsync(2) of the directory dir, so that names created or renamed in it
+   survive a crash.  Returns 0, or -1 with errno. */
+int file_fsync_dir(const char *dir) __attribute__((warn_unused_result));
+/* Reads len bytes at offset off into p with pread(2) (retrying short reads
+   and EINTR; fd's offset is left alone).  Returns the bytes read, fewer
+   than len only at the end of the file, or -1 with errno. */
+ssize_t file_pread_all(int fd, void *p, size_t len, off_t off)
+    __attribute__((warn_unused_result));
 
 /*
  * Reads what fd holds, from its current offset to the end, into *data_r

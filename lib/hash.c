@@ -101,6 +101,15 @@ uint64_t hash_siphash24(const unsigned char key[16], const void *data,
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+uint64_t hash_fnv1a(const void *p, size_t len)
+{
+	const unsigned char *c = p;
+	uint64_t h = 1469598103934665603ULL;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ c[i]) * 1099511628211ULL;
+	return h;
+}
+
 uint64_t hash_bytes(const void *p, size_t len)
 {
 	hash_init();

@@ -22,6 +22,15 @@ uint64_t hash_bytes(const void *p, size_t len);
 /* The same for a NUL-terminated string (without its NUL). */
 uint64_t hash_str(const char *s);
 
+/*
+ * FNV-1a (64 bits) of p[0..len): unkeyed and the same in every process,
+ * for values kept in files or caches and tables whose keys no peer
+ * chooses.  The offset basis is 1469598103934665603, not FNV's
+ * 14695981039346656037: the tree has always used it and files written
+ * with it (Sieve's duplicate and vacation state) must still match.
+ */
+uint64_t hash_fnv1a(const void *p, size_t len);
+
 /* SipHash-2-4 under an explicit key (the reference test vectors). */
 uint64_t hash_siphash24(const unsigned char key[16], const void *p, size_t len);
 

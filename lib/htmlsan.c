@@ -29,8 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "htmlsan.h"
 #include "htmlsan_css.h"
+#include "str.h"
 
 #define ARENA_CHUNK    (1u << 20)
 #define ATTR_VALUE_MAX 1024
@@ -123,18 +125,7 @@ static const char *const el_drop[] = {
 
 static bool in_list(const char *const *l, size_t n, const char *s)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(s, l[mid]);
-		if (c == 0)
-			return true;
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return false;
+	return htmlsan_sorted_has(l, n, s, strlen(s));
 }
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -695,17 +686,7 @@ int htmlsan_html(const char *in, size_t len, const struct htmlsan_opts *o,
 
 static bool prefix_case(const char *p, size_t n, const char *pre)
 {
-	size_t l = strlen(pre);
-	if (n < l)
-		return false;
-	for (size_t i = 0; i < l; i++) {
-		char c = p[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != pre[i])
-			return false;
-	}
-	return true;
+	return str_has_prefix_case((struct str){p, n}, pre);
 }
 
 enum htmlsan_url_class htmlsan_url_check(const char *url, size_t len,
@@ -815,39 +796,13 @@ int htmlsan_image_url(const struct htmlsan_opts *o, struct htmlsan_report *r,
 /* ---- plain text ---- */
 
 /* Length of a valid UTF-8 sequence at p, or 0. */
-static size_t utf8_len(const unsigned char *p, size_t n)
-{
-	if (p[0] < 0x80)
-		return 1;
-	size_t l = p[0] >= 0xf0 && p[0] <= 0xf4	 ? 4
-		   : p[0] >= 0xe0 && p[0] < 0xf0 ? 3
-		   : p[0] >= 0xc2 && p[0] < 0xe0 ? 2
-						 : 0;
-	if (l == 0 || l > n)
-		return 0;
-	for (size_t i = 1; i < l; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	uint32_t cp = l == 2 ? (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f)
-		      : l == 3
-			  ? (uint32_t)(p[0] & 0x0f) << 12 |
-				(uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f)
-			  : (uint32_t)(p[0] & 0x07) << 18 |
-				(uint32_t)(p[1] & 0x3f) << 12 |
-				(uint32_t)(p[2] & 0x3f) << 6 | (p[3] & 0x3f);
-	if ((l == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (l == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return l;
-}
-
 /* Clean UTF-8 text: invalid bytes and controls but TAB/LF -> U+FFFD. */
 static int text_clean(const char *in, size_t len, struct buf *b)
 {
 	size_t i = 0;
 	while (i < len) {
 		const unsigned char *p = (const unsigned char *)in + i;
-		size_t l = utf8_len(p, len - i);
+		size_t l = str_utf8_decode(p, len - i, NULL);
 		if (l == 1 && p[0] == '\r') {
 			i++;
 			if (i < len && in[i] == '\n')
@@ -979,21 +934,6 @@ done:
 
 /* ---- isolation ---- */
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -1036,10 +976,10 @@ int htmlsan_html_isolated(const char *in, size_t len,
 		int rc = htmlsan_html(in, len, o, &b, &rr);
 		int32_t hdr[2] = {rc, 0};
 		uint64_t bl = b.len;
-		if (write_all(fds[1], hdr, sizeof(hdr)) < 0 ||
-		    write_all(fds[1], &rr, sizeof(rr)) < 0 ||
-		    write_all(fds[1], &bl, sizeof(bl)) < 0 ||
-		    write_all(fds[1], b.p ? b.p : "", b.len) < 0)
+		if (file_write_all(fds[1], hdr, sizeof(hdr)) < 0 ||
+		    file_write_all(fds[1], &rr, sizeof(rr)) < 0 ||
+		    file_write_all(fds[1], &bl, sizeof(bl)) < 0 ||
+		    file_write_all(fds[1], b.p ? b.p : "", b.len) < 0)
 			_exit(1);
 		_exit(0); /* no free: the process goes */
 	}

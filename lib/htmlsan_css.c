@@ -38,29 +38,9 @@ static bool is_ws(char c)
 static int put_utf8(struct buf *b, uint32_t cp)
 {
 	char u[4];
-	size_t n;
 	if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 		cp = 0xfffd;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		n = 1;
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xc0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3f));
-		n = 2;
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xe0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[2] = (char)(0x80 | (cp & 0x3f));
-		n = 3;
-	} else {
-		u[0] = (char)(0xf0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		u[3] = (char)(0x80 | (cp & 0x3f));
-		n = 4;
-	}
-	return buf_append(b, u, n);
+	return buf_append(b, u, str_utf8_encode(cp, u));
 }
 
 /*
@@ -226,16 +206,16 @@ static const char *const css_props[] = {
     "word-wrap",
 };
 
-static bool css_prop_ok(const char *p, size_t n)
+bool htmlsan_sorted_has(const char *const *l, size_t n, const char *p,
+			size_t len)
 {
-	size_t lo = 0, hi = sizeof(css_props) / sizeof(css_props[0]);
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		const char *s = css_props[mid];
-		size_t sl = strlen(s);
-		int c = memcmp(p, s, n < sl ? n : sl);
+		size_t mid = lo + (hi - lo) / 2;
+		size_t sl = strlen(l[mid]);
+		int c = memcmp(p, l[mid], len < sl ? len : sl);
 		if (c == 0)
-			c = n < sl ? -1 : n > sl;
+			c = len < sl ? -1 : len > sl;
 		if (c == 0)
 			return true;
 		if (c < 0)
@@ -244,6 +224,12 @@ static bool css_prop_ok(const char *p, size_t n)
 			lo = mid + 1;
 	}
 	return false;
+}
+
+static bool css_prop_ok(const char *p, size_t n)
+{
+	return htmlsan_sorted_has(
+	    css_props, sizeof(css_props) / sizeof(css_props[0]), p, n);
 }
 
 static bool css_word_char(unsigned char c)
@@ -261,16 +247,7 @@ static bool css_str_char(unsigned char c)
 
 static bool case_eq(const char *p, size_t n, const char *s)
 {
-	if (strlen(s) != n)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		if (c >= 'A' && c <= 'Z')
-			c = (char)(c - 'A' + 'a');
-		if (c != s[i])
-			return false;
-	}
-	return true;
+	return str_case_eq_cstr((struct str){p, n}, s);
 }
 
 /* Characters kept in an emitted url("..."): everything else %XX. */

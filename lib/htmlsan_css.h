@@ -9,6 +9,7 @@
 #ifndef YOUJU_HTMLSAN_CSS_H
 #define YOUJU_HTMLSAN_CSS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -17,6 +18,11 @@
 #define HTMLSAN_CSS_VALUE_MAX 512	   /* bytes of one declaration value */
 #define HTMLSAN_CSS_DECLS_MAX 64	   /* declarations per block */
 #define HTMLSAN_CSS_IN_MAX    (256u << 10) /* bytes of CSS looked at */
+
+/* Whether p[0..len) is one of the n names of l, which is sorted in strcmp
+   order (the element, attribute and property allowlists): binary search. */
+bool htmlsan_sorted_has(const char *const *l, size_t n, const char *p,
+			size_t len);
 
 /*
  * Image-URL policy hook shared with the HTML side: appends the URL to emit

@@ -342,27 +342,22 @@ static int mailbox_copy_letters(const char *dst, struct maildir_keywords *dkw,
 	return maildir_info_build(l, maildir_flags_parse(l), nb, out, outsz);
 }
 
-/* RFC822.SIZE of the open file fd (bare LF counted as CR LF). */
-static int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
+int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
 {
 	char b[65536];
 	uint64_t n = 0;
-	char last = '\0';
+	bool cr = false; /* the last piece ended in CR */
 	off_t off = 0;
 	for (;;) {
-		ssize_t r = pread(fd, b, sizeof b, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = file_pread_all(fd, b, sizeof b, off);
 		if (r < 0)
 			return -1;
 		if (r == 0)
 			break;
-		for (ssize_t i = 0; i < r; i++) {
-			if (b[i] == '\n' && last != '\r')
-				n++;
-			last = b[i];
-		}
-		n += (uint64_t)r;
+		n += maildir_crlf_size(b, (size_t)r);
+		if (cr && b[0] == '\n')
+			n--; /* a CR LF split between two pieces */
+		cr = b[r - 1] == '\r';
 		off += r;
 	}
 	*vsize_r = n;
@@ -379,9 +374,7 @@ static int mailbox_copy_bytes(int fd, const char *tmp, time_t mtime)
 	off_t off = 0;
 	int rc = 0;
 	for (;;) {
-		ssize_t r = pread(fd, b, sizeof b, off);
-		if (r < 0 && errno == EINTR)
-			continue;
+		ssize_t r = file_pread_all(fd, b, sizeof b, off);
 		if (r < 0 || (r > 0 && file_write_all(out, b, (size_t)r) < 0)) {
 			rc = -1;
 			break;
@@ -485,11 +478,8 @@ static void mailbox_sync_dir(const char *dir, const char *sub)
 	int n = snprintf(p, sizeof p, "%s/%s", dir, sub);
 	if (n < 0 || (size_t)n >= sizeof p)
 		return;
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	(void)fsync(fd);
-	close(fd);
+	if (file_fsync_dir(p) < 0)
+		return; /* best effort, as ever: the links are made */
 }
 
 int mailbox_copy(const struct mailbox_user *u, struct maildir_folder *src,
@@ -671,6 +661,20 @@ int mailbox_expunge(const struct mailbox_user *u, struct maildir_folder *f,
 }
 
 /* ---- flags --------------------------------------------------------------- */
+
+const struct mailbox_flag mailbox_flags[MAILBOX_NFLAGS] = {
+    {"\\Answered", MAILDIR_REPLIED}, {"\\Flagged", MAILDIR_FLAGGED},
+    {"\\Deleted", MAILDIR_TRASHED},  {"\\Seen", MAILDIR_SEEN},
+    {"\\Draft", MAILDIR_DRAFT},
+};
+
+unsigned mailbox_flag_bit(struct str name)
+{
+	for (size_t i = 0; i < MAILBOX_NFLAGS; i++)
+		if (str_case_eq_cstr(name, mailbox_flags[i].name))
+			return mailbox_flags[i].bit;
+	return 0;
+}
 
 int mailbox_keywords(struct maildir_folder *f, const struct str *names,
 		     size_t n, uint32_t *bits_r)

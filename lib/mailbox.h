@@ -112,6 +112,12 @@ struct mailbox_copy_result {
 
 void mailbox_copy_result_free(struct mailbox_copy_result *r);
 
+/* RFC822.SIZE of the message file fd (every bare LF counted as CR LF, as
+   maildir_crlf_size), read from offset 0 with pread: fd's offset is left
+   as it was.  Returns 0, or -1 with errno. */
+int mailbox_fd_vsize(int fd, uint64_t *vsize_r)
+    __attribute__((warn_unused_result));
+
 /*
  * Copies the messages of src marked in sel (sel[i] for src->msgs[i]) into
  * the folder dst by hard link (falling back to a copy of the bytes), with
@@ -143,6 +149,20 @@ int mailbox_expunge(const struct mailbox_user *u, struct maildir_folder *f,
 		    bool *sel, size_t *removed_r);
 
 /* ---- flags --------------------------------------------------------------- */
+
+/* The system flags (RFC 3501 §2.3.2; \Recent is no Maildir flag) with
+   their MAILDIR_* bits, in the order IMAP lists them: one table for IMAP
+   and Sieve's imap4flags. */
+struct mailbox_flag {
+	const char *name; /* "\Answered" */
+	unsigned bit;
+};
+#define MAILBOX_NFLAGS 5
+extern const struct mailbox_flag mailbox_flags[MAILBOX_NFLAGS];
+
+/* The MAILDIR_* bit of system flag name (any case), or 0 when name is not
+   one. */
+unsigned mailbox_flag_bit(struct str name);
 
 enum mailbox_flags_mode {
 	MAILBOX_FLAGS_ADD,     /* +FLAGS */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "uidsearch.h"
 #include "xalloc.h"
 
 #define MAILDIR_LOCK_STALE 120 /* seconds, as Dovecot's dotlock */
@@ -630,17 +631,9 @@ void maildir_folder_free(struct maildir_folder **fp)
 
 long maildir_folder_find(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid == uid)
-			return (long)mid;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
+	size_t k = uidsearch_find(f->msgs, f->n, sizeof *f->msgs,
+				  offsetof(struct maildir_msg, uid), uid);
+	return k < f->n ? (long)k : -1;
 }
 
 static int maildir_msg_name(const struct maildir_msg *m, bool in_new,

@@ -208,27 +208,8 @@ static int maildir_b64_val(char c)
 
 static int maildir_put_utf8(uint32_t cp, char *out, size_t outsz, size_t *o)
 {
-	unsigned char tmp[4];
-	size_t k;
-	if (cp < 0x80) {
-		tmp[0] = (unsigned char)cp;
-		k = 1;
-	} else if (cp < 0x800) {
-		tmp[0] = (unsigned char)(0xc0 | (cp >> 6));
-		tmp[1] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 2;
-	} else if (cp < 0x10000) {
-		tmp[0] = (unsigned char)(0xe0 | (cp >> 12));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 3;
-	} else {
-		tmp[0] = (unsigned char)(0xf0 | (cp >> 18));
-		tmp[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3f));
-		tmp[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3f));
-		tmp[3] = (unsigned char)(0x80 | (cp & 0x3f));
-		k = 4;
-	}
+	char tmp[4];
+	size_t k = str_utf8_encode(cp, tmp);
 	if (*o + k >= outsz)
 		return -1;
 	memcpy(out + *o, tmp, k);
@@ -303,32 +284,6 @@ int maildir_mutf7_to_utf8(struct str in, char *out, size_t outsz)
 	return 0;
 }
 
-/* decodes one UTF-8 sequence; -1 when invalid */
-static int maildir_get_utf8(const unsigned char *p, size_t len, uint32_t *cp,
-			    size_t *k)
-{
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		*k = 1;
-		return 0;
-	}
-	size_t n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc0 ? 2 : 0;
-	if (n == 0 || n > len || p[0] > 0xf4)
-		return -1;
-	uint32_t v = p[0] & (0x7f >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return -1;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	static const uint32_t minv[5] = {0, 0, 0x80, 0x800, 0x10000};
-	if (v < minv[n] || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return -1;
-	*cp = v;
-	*k = n;
-	return 0;
-}
-
 int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
 {
 	size_t o = 0;
@@ -351,8 +306,8 @@ int maildir_utf8_to_mutf7(struct str in, char *out, size_t outsz)
 		int nbits = 0;
 		while (i < in.len && !(p[i] >= 0x20 && p[i] < 0x7f)) {
 			uint32_t cp;
-			size_t k;
-			if (maildir_get_utf8(p + i, in.len - i, &cp, &k) < 0)
+			size_t k = str_utf8_decode(p + i, in.len - i, &cp);
+			if (k == 0)
 				return -1;
 			i += k;
 			uint32_t units[2];

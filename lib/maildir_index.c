@@ -23,6 +23,7 @@
 
 #include "file.h"
 #include "maildir.h"
+#include "uidsearch.h"
 #include "xalloc.h"
 
 #define MIDX_MAGIC   "youjuidx"
@@ -379,25 +380,13 @@ size_t maildir_index_pending(const struct maildir_index *ix)
 static size_t midx_pend_pos(const struct maildir_index *ix, uint32_t uid,
 			    bool *found_r)
 {
-	size_t lo = 0, hi = ix->npend;
+	size_t n = ix->npend, k = n;
 	/* FETCH and SEARCH go up the UIDs: try the end first */
-	if (hi > 0 && ix->pend[hi - 1].uid < uid) {
-		*found_r = false;
-		return hi;
-	}
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->pend[mid].uid == uid) {
-			*found_r = true;
-			return mid;
-		}
-		if (ix->pend[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	*found_r = false;
-	return lo;
+	if (n == 0 || ix->pend[n - 1].uid >= uid)
+		k = uidsearch_lower_bound(ix->pend, n, sizeof *ix->pend,
+					  offsetof(struct midx_pend, uid), uid);
+	*found_r = k < n && ix->pend[k].uid == uid;
+	return k;
 }
 
 /* The newest record of uid (pending first, then the file), or NULL;

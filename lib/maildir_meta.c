@@ -29,6 +29,17 @@ static int meta_replace(const char *dir, const char *name, const char *data,
 	return file_replace(path, data, len, NULL);
 }
 
+/* Reads dir/name into b (initialised here, up to MAILDIR_META_FILE_MAX;
+   the caller frees it).  1 read, 0 missing, -1 with errno. */
+static int meta_read(const char *dir, const char *name, struct buf *b)
+{
+	char path[PATH_MAX];
+	buf_init(b, MAILDIR_META_FILE_MAX);
+	if (file_path(path, sizeof path, dir, name) < 0)
+		return -1;
+	return file_read_buf(path, b);
+}
+
 /* Takes or drops the dotlock dir/name (stale after 120 s, as Dovecot's). */
 static int meta_lock(const char *dir, const char *name, int timeout_ms)
 {
@@ -137,12 +148,8 @@ int maildir_keywords_format(const struct maildir_keywords *kw, struct buf *out)
 
 int maildir_keywords_read(const char *folder, struct maildir_keywords *kw)
 {
-	char path[PATH_MAX];
-	if (file_path(path, sizeof path, folder, "dovecot-keywords") < 0)
-		return -1;
 	struct buf b;
-	buf_init(&b, MAILDIR_META_FILE_MAX);
-	int r = file_read_buf(path, &b);
+	int r = meta_read(folder, "dovecot-keywords", &b);
 	if (r > 0)
 		(void)maildir_keywords_parse(b.p, b.len, kw);
 	int e = errno;
@@ -333,12 +340,8 @@ int maildir_subs_format(char *const *names, size_t n, struct buf *out)
 
 long maildir_subs_read(const char *root, char ***names_r)
 {
-	char path[PATH_MAX];
-	if (file_path(path, sizeof path, root, "subscriptions") < 0)
-		return -1;
 	struct buf b;
-	buf_init(&b, MAILDIR_META_FILE_MAX);
-	int r = file_read_buf(path, &b);
+	int r = meta_read(root, "subscriptions", &b);
 	if (r < 0) {
 		int e = errno;
 		buf_deinit(&b);

@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "file.h"
+#include "hash.h"
 #include "xalloc.h"
 
 /* ---- the whole scan --------------------------------------------------- */
@@ -120,10 +121,7 @@ struct maildir_ent_tab {
 
 static uint64_t maildir_base_hash(const char *p, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(p, len);
 }
 
 static struct maildir_ent *maildir_ent_tab_find(const struct maildir_ent_tab *t,
@@ -272,9 +270,7 @@ struct maildir_scan_cache {
 
 static uint32_t scan_hash(const char *p, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	uint64_t h = hash_fnv1a(p, len);
 	return (uint32_t)(h ^ (h >> 32));
 }
 

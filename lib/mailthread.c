@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "mailkeys.h"
 #include "xalloc.h"
 
@@ -148,10 +149,7 @@ static size_t node_new(struct mailthread *t, const char *id)
 
 static size_t hash_of(const char *s, size_t nhash)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)(h % nhash);
+	return (size_t)(hash_fnv1a(s, strlen(s)) % nhash);
 }
 
 /* The container of id, created (as a dummy) when missing. */

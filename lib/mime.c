@@ -324,11 +324,11 @@ static void mime_params_2231(struct mime_plist *in, struct mime_plist *out)
 	in->n = 0;
 }
 
-/* Parses "; a=b; c="d"" from s[i..n) into out. */
+/* Parses "; a=b; c="d"" from s[i..n) into *v_r (owned) and *n_r. */
 static void mime_params(const char *s, size_t n, size_t i,
-			struct mime_plist *out)
+			struct mime_param **v_r, size_t *n_r)
 {
-	struct mime_plist raw = {NULL, 0};
+	struct mime_plist raw = {NULL, 0}, out = {NULL, 0};
 	while (i < n) {
 		mime_skip_cfws(s, n, &i);
 		if (i >= n)
@@ -373,7 +373,9 @@ static void mime_params(const char *s, size_t n, size_t i,
 			       xmemdup0(v.p ? v.p : "", v.len));
 		buf_deinit(&v);
 	}
-	mime_params_2231(&raw, out);
+	mime_params_2231(&raw, &out);
+	*v_r = out.v;
+	*n_r = out.n;
 }
 
 static void mime_content_type(struct mime_part *part, const char *v)
@@ -401,10 +403,7 @@ static void mime_content_type(struct mime_part *part, const char *v)
 	}
 	part->type = xmemdup0(v + ts, te - ts);
 	part->subtype = xmemdup0(v + ss, i - ss);
-	struct mime_plist l = {NULL, 0};
-	mime_params(v, n, i, &l);
-	part->params = l.v;
-	part->nparams = l.n;
+	mime_params(v, n, i, &part->params, &part->nparams);
 }
 
 static void mime_disposition(struct mime_part *part, const char *v)
@@ -414,10 +413,7 @@ static void mime_disposition(struct mime_part *part, const char *v)
 	size_t ds = i;
 	i = mime_token(v, n, i);
 	part->disposition = xmemdup0(v + ds, i - ds);
-	struct mime_plist l = {NULL, 0};
-	mime_params(v, n, i, &l);
-	part->dparams = l.v;
-	part->ndparams = l.n;
+	mime_params(v, n, i, &part->dparams, &part->ndparams);
 }
 
 static void mime_languages(struct mime_part *part, const char *v)
@@ -742,65 +738,10 @@ int mime_decode_cte(const char *enc, const char *p, size_t len, struct buf *out)
 	return buf_append(out, p, len);
 }
 
-/* Length of a valid UTF-8 sequence at p (1..4), or 0. */
-static size_t mime_utf8_len(const unsigned char *p, size_t n, uint32_t *cp)
-{
-	unsigned char c = p[0];
-	size_t l;
-	uint32_t v;
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	} else if (c >= 0xc2 && c <= 0xdf) {
-		l = 2;
-		v = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		l = 3;
-		v = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		l = 4;
-		v = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < l)
-		return 0;
-	for (size_t i = 1; i < l; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (p[i] & 0x3f);
-	}
-	if ((l == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
-	    (l == 4 && (v < 0x10000 || v > 0x10ffff)))
-		return 0;
-	*cp = v;
-	return l;
-}
-
 static int mime_put_cp(uint32_t v, struct buf *out)
 {
 	char b[4];
-	size_t n;
-	if (v < 0x80) {
-		b[0] = (char)v;
-		n = 1;
-	} else if (v < 0x800) {
-		b[0] = (char)(0xc0 | (v >> 6));
-		b[1] = (char)(0x80 | (v & 0x3f));
-		n = 2;
-	} else if (v < 0x10000) {
-		b[0] = (char)(0xe0 | (v >> 12));
-		b[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (v & 0x3f));
-		n = 3;
-	} else {
-		b[0] = (char)(0xf0 | (v >> 18));
-		b[1] = (char)(0x80 | ((v >> 12) & 0x3f));
-		b[2] = (char)(0x80 | ((v >> 6) & 0x3f));
-		b[3] = (char)(0x80 | (v & 0x3f));
-		n = 4;
-	}
-	return buf_append(out, b, n);
+	return buf_append(out, b, str_utf8_encode(v, b));
 }
 
 /* Copies UTF-8, replacing invalid bytes with U+FFFD. */
@@ -809,7 +750,7 @@ static int mime_utf8_clean(const char *p, size_t len, struct buf *out)
 	const unsigned char *u = (const unsigned char *)p;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t l = mime_utf8_len(u + i, len - i, &cp);
+		size_t l = str_utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			if (mime_put_cp(0xfffd, out) < 0)
 				return -1;
@@ -1001,7 +942,7 @@ int mime_fold(const char *p, size_t len, struct buf *out)
 	const unsigned char *u = (const unsigned char *)p;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t l = mime_utf8_len(u + i, len - i, &cp);
+		size_t l = str_utf8_decode(u + i, len - i, &cp);
 		if (l == 0) {
 			if (buf_append_char(out, p[i]) < 0)
 				return -1;

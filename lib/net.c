@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "log.h"
+
 /* ---- listen specs ---- */
 
 static int net_spec_fail(const char **error_r, const char *why)
@@ -266,6 +268,18 @@ int net_local_port(int fd)
 	return -1;
 }
 
+bool net_prefix_eq(const unsigned char *a, const unsigned char *b,
+		   unsigned bits)
+{
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[full] & mask) == (b[full] & mask);
+}
+
 /* ---- accept ---- */
 
 static void net_addr_text(const struct sockaddr_storage *ss, char *out,
@@ -294,6 +308,24 @@ static void net_addr_text(const struct sockaddr_storage *ss, char *out,
 	}
 	if (r == NULL)
 		out[0] = '\0';
+}
+
+void net_accept_batch(int listen_fd,
+		      void (*fn)(void *ctx, int fd, const char *peer),
+		      void *ctx)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd;
+		char peer[NET_ADDR_MAX];
+		int r = net_accept(listen_fd, &fd, peer, sizeof peer);
+		if (r == 0)
+			return;
+		if (r < 0) {
+			log_warning("accept: %s", strerror(errno));
+			return;
+		}
+		fn(ctx, fd, peer);
+	}
 }
 
 int net_accept(int listen_fd, int *fd_r, char *peer, size_t peer_size)

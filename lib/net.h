@@ -76,6 +76,11 @@ __attribute__((warn_unused_result)) int net_listen_unix(const char *path,
 /* The local port of a bound TCP socket, or -1 with errno. */
 int net_local_port(int fd);
 
+/* Whether the addresses a and b (network byte order, 4 or 16 bytes) share
+   their first bits bits (a CIDR prefix match; bits within the length). */
+bool net_prefix_eq(const unsigned char *a, const unsigned char *b,
+		   unsigned bits);
+
 /*
  * Accepts one connection from a non-blocking listener.  *fd_r gets the new
  * fd (non-blocking, close-on-exec; the caller owns it) and peer (size
@@ -87,6 +92,15 @@ int net_local_port(int fd);
  */
 __attribute__((warn_unused_result)) int
 net_accept(int listen_fd, int *fd_r, char *peer, size_t peer_size);
+
+/*
+ * An event loop's read callback for a listener: accepts up to 64 pending
+ * connections (net_accept) and gives each to fn with its peer address (fn
+ * owns the fd).  An error is logged as a warning and ends the batch.
+ */
+void net_accept_batch(int listen_fd,
+		      void (*fn)(void *ctx, int fd, const char *peer),
+		      void *ctx);
 
 /* Sets O_NONBLOCK.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int net_set_nonblock(int fd);

@@ -496,24 +496,18 @@ int qfile_read_fd(int fd, char **data_r, size_t *len_r)
 		errno = EFBIG;
 		return -1;
 	}
-	size_t want = (size_t)st.st_size, len = 0;
+	size_t want = (size_t)st.st_size;
 	char *p = xmalloc(want + 1);
-	while (len < want) {
-		ssize_t n = pread(fd, p + len, want - len, (off_t)len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			free(p);
-			errno = e;
-			return -1;
-		}
-		if (n == 0)
-			break; /* truncated meanwhile: parsing refuses it */
-		len += (size_t)n;
+	/* fewer bytes: truncated meanwhile, and parsing refuses it */
+	ssize_t len = file_pread_all(fd, p, want, 0);
+	if (len < 0) {
+		int e = errno;
+		free(p);
+		errno = e;
+		return -1;
 	}
 	p[len] = '\0';
 	*data_r = p;
-	*len_r = len;
+	*len_r = (size_t)len;
 	return 0;
 }

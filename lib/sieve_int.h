@@ -6,6 +6,7 @@
 #ifndef YOUJU_SIEVE_INT_H
 #define YOUJU_SIEVE_INT_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -167,6 +168,12 @@ struct sieve_program {
 	size_t n;
 	unsigned exts; /* enum sieve_ext required */
 };
+
+/* "line N: " and the message into err (size errsz), cut to fit: the one
+   form of parse and run-time errors (sieve_parse.c). */
+__attribute__((format(printf, 4, 0))) void
+sieve_error_at(char *err, size_t errsz, unsigned line, const char *fmt,
+	       va_list ap);
 
 /* For buffer appends whose failure (a full buffer) leaves a value merely
    shorter. */

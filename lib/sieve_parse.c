@@ -90,18 +90,24 @@ struct sieve_parser {
 	bool seen_other; /* a command other than require was seen */
 };
 
+void sieve_error_at(char *err, size_t errsz, unsigned line, const char *fmt,
+		    va_list ap)
+{
+	int n = snprintf(err, errsz, "line %u: ", line);
+	if (n < 0 || (size_t)n >= errsz)
+		return;
+	(void)vsnprintf(err + n, errsz - (size_t)n, fmt, ap);
+}
+
 __attribute__((format(printf, 3, 4))) static void
 sieve_err(struct sieve_parser *ps, unsigned line, const char *fmt, ...)
 {
 	if (ps->error)
 		return;
 	ps->error = true;
-	int n = snprintf(ps->err, ps->errsz, "line %u: ", line);
-	if (n < 0 || (size_t)n >= ps->errsz)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(ps->err + n, ps->errsz - (size_t)n, fmt, ap);
+	sieve_error_at(ps->err, ps->errsz, line, fmt, ap);
 	va_end(ap);
 }
 
@@ -625,28 +631,8 @@ static void sieve_decode_encoded(struct sieve_str *s)
 					break;
 				}
 				char u[4];
-				size_t un;
-				if (v < 0x80) {
-					u[0] = (char)v;
-					un = 1;
-				} else if (v < 0x800) {
-					u[0] = (char)(0xc0 | (v >> 6));
-					u[1] = (char)(0x80 | (v & 0x3f));
-					un = 2;
-				} else if (v < 0x10000) {
-					u[0] = (char)(0xe0 | (v >> 12));
-					u[1] = (char)(0x80 | ((v >> 6) & 0x3f));
-					u[2] = (char)(0x80 | (v & 0x3f));
-					un = 3;
-				} else {
-					u[0] = (char)(0xf0 | (v >> 18));
-					u[1] =
-					    (char)(0x80 | ((v >> 12) & 0x3f));
-					u[2] = (char)(0x80 | ((v >> 6) & 0x3f));
-					u[3] = (char)(0x80 | (v & 0x3f));
-					un = 4;
-				}
-				if (buf_append(&dec, u, un) < 0)
+				if (buf_append(&dec, u, str_utf8_encode(v, u)) <
+				    0)
 					ok = false;
 			}
 			if (ok && j < rest && p[j] == '}' && dec.len > 0 &&

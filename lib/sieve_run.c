@@ -66,12 +66,9 @@ sieve_fail(struct sieve_vm *vm, unsigned line, const char *fmt, ...)
 		return;
 	vm->error = true;
 	vm->stop = true;
-	int n = snprintf(vm->err, vm->errsz, "line %u: ", line);
-	if (n < 0 || (size_t)n >= vm->errsz)
-		return;
 	va_list ap;
 	va_start(ap, fmt);
-	(void)vsnprintf(vm->err + n, vm->errsz - (size_t)n, fmt, ap);
+	sieve_error_at(vm->err, vm->errsz, line, fmt, ap);
 	va_end(ap);
 }
 

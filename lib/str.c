@@ -54,6 +54,65 @@ void str_fmt_trunc(char *out, size_t sz, const char *fmt, ...)
 		out[0] = '\0';
 }
 
+size_t str_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp_r)
+{
+	unsigned char c = p[0];
+	size_t l;
+	uint32_t v;
+	if (c < 0x80) {
+		l = 1;
+		v = c;
+	} else if (c >= 0xc2 && c <= 0xdf) {
+		l = 2;
+		v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		l = 3;
+		v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		l = 4;
+		v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < l)
+		return 0;
+	for (size_t i = 1; i < l; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		v = (v << 6) | (p[i] & 0x3f);
+	}
+	if ((l == 3 && (v < 0x800 || (v >= 0xd800 && v <= 0xdfff))) ||
+	    (l == 4 && (v < 0x10000 || v > 0x10ffff)))
+		return 0;
+	if (cp_r != NULL)
+		*cp_r = v;
+	return l;
+}
+
+size_t str_utf8_encode(uint32_t cp, char out[4])
+{
+	if (cp < 0x80) {
+		out[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		out[0] = (char)(0xc0 | (cp >> 6));
+		out[1] = (char)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		out[0] = (char)(0xe0 | (cp >> 12));
+		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		out[2] = (char)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	out[0] = (char)(0xf0 | (cp >> 18));
+	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+	out[3] = (char)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
 int str_to_u64(struct str s, uint64_t min, uint64_t max, uint64_t *v_r)
 {
 	if (s.len == 0 || s.len > 20)

@@ -47,6 +47,16 @@ str_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *v_r);
 __attribute__((warn_unused_result)) int
 str_parse_i64(const char *s, int64_t min, int64_t max, int64_t *v_r);
 
+/* The UTF-8 form of code point cp (at most 0x10ffff; callers refuse or
+   replace surrogates first) into out.  Returns its length, 1 to 4. */
+size_t str_utf8_encode(uint32_t cp, char out[4]);
+
+/* The length (1 to 4) of the well-formed UTF-8 sequence at p[0..n), n >= 1,
+   with its code point in *cp_r (when cp_r is not NULL); 0 when p does not
+   start with one (a stray or cut-short sequence, an overlong form, a
+   surrogate, past U+10FFFF). */
+size_t str_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp_r);
+
 /* Lower-cases ASCII letters in place. */
 void str_lower(char *s);
 /* True when every byte of s is printable ASCII (0x20..0x7e). */

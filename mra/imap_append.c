@@ -24,6 +24,7 @@
 #include "imap_fetch.h"
 #include "imap_flags.h"
 #include "imap_parse.h"
+#include "imap_render.h"
 #include "imap_sess.h"
 #include "imap_url.h"
 #include "log.h"
@@ -149,21 +150,6 @@ static const char *imap_append_parse(struct imap_arg *a, size_t na,
 	return n == 0 ? "BAD Invalid arguments." : NULL;
 }
 
-/* "a:b,c" of the UIDs (ascending as assigned) into out. */
-static void imap_uid_set(struct buf *out, const uint32_t *u, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && u[j + 1] == u[j] + 1)
-			j++;
-		if (buf_printf(out, "%s%lu", i ? "," : "",
-			       (unsigned long)u[i]) < 0 ||
-		    (j > i && buf_printf(out, ":%lu", (unsigned long)u[j]) < 0))
-			return;
-		i = j + 1;
-	}
-}
-
 void imap_cmd_append(struct imap_ctx *x)
 {
 	struct imap_sess *s = x->s;
@@ -232,8 +218,8 @@ void imap_cmd_append(struct imap_ctx *x)
 		numbered &= uids[i] != 0;
 	if (numbered) {
 		struct buf set;
-		buf_init(&set, 16 * (size_t)n + 16);
-		imap_uid_set(&set, uids, n);
+		buf_init(&set, 22 * (size_t)n + 16);
+		(void)imap_render_seqset(&set, uids, n); /* room for all */
 		imap_tagged(x->c, x->cmd->tag,
 			    "OK [APPENDUID %lu %.*s] Append completed.",
 			    (unsigned long)validity, (int)set.len,

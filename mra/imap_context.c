@@ -33,15 +33,7 @@ static void imap_context_free(struct imap_context *x)
 /* The sequence number of uid in f (1-based), or 0. */
 static size_t imap_context_seq(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n && f->msgs[lo].uid == uid ? lo + 1 : 0;
+	return (size_t)(maildir_folder_find(f, uid) + 1);
 }
 
 /* The result as (seq, uid) pairs from matches v (seqs or UIDs). */

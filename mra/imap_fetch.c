@@ -23,6 +23,7 @@
 #include "imap_preview_cache.h"
 #include "imap_render.h"
 #include "log.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "mime.h"
 #include "mra.h"
@@ -390,34 +391,6 @@ void imap_fetch_to_crlf(const char *p, size_t len, struct buf *out)
 /* One read of a streamed message; the loop runs one session at a time. */
 static char imap_chunk[IMAP_PIECE];
 
-/* The CR LF size of the file fd (then rewound), for a literal's {n} when
-   neither the file name (W=) nor youju.index knows it.  0 or -1. */
-static int imap_crlf_count(int fd, uint64_t *n_r)
-{
-	uint64_t n = 0;
-	bool cr = false;
-	for (;;) {
-		ssize_t r = read(fd, imap_chunk, sizeof imap_chunk);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			break;
-		n += (uint64_t)r;
-		for (const char *p = imap_chunk, *end = imap_chunk + r;
-		     (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
-			if (!(p == imap_chunk ? cr : p[-1] == '\r'))
-				n++;
-		}
-		cr = imap_chunk[r - 1] == '\r';
-	}
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -1;
-	*n_r = n;
-	return 0;
-}
-
 void imap_fetch_stream_close(struct imap_fetch_stream *st)
 {
 	if (st->fd >= 0)
@@ -507,6 +480,30 @@ static void imap_fetch_render(struct mra_conn *c, const char *msg, size_t len,
 	else
 		(void)mra_conn_write(c, r.p ? r.p : "", r.len);
 	buf_deinit(&r);
+}
+
+/* "ENVELOPE (...)", "BODYSTRUCTURE (...)" or "BODY (...)": as youju.index
+   keeps it (ent), else rendered from msg and its MIME tree root. */
+static void imap_fetch_value(struct mra_conn *c, enum imap_fetch_value what,
+			     const struct maildir_index_entry *ent,
+			     const struct buf *msg,
+			     const struct mime_part *root)
+{
+	static const struct {
+		const char *label;
+		int field;
+	} v[] = {
+	    [IMAP_V_ENVELOPE] = {"ENVELOPE ", MIDX_ENVELOPE},
+	    [IMAP_V_BODYSTRUCTURE] = {"BODYSTRUCTURE ", MIDX_BODYSTRUCTURE},
+	    [IMAP_V_BODY] = {"BODY ", MIDX_BODY},
+	};
+	(void)mra_conn_write(c, v[what].label, strlen(v[what].label));
+	if (ent != NULL)
+		(void)mra_conn_write(c, ent->field[v[what].field].p,
+				     ent->field[v[what].field].len);
+	else
+		imap_fetch_render(c, msg->p ? msg->p : "", msg->len, root,
+				  what);
 }
 
 static bool imap_field_listed(const struct imap_fetch_sec *s, const char *p,
@@ -718,7 +715,9 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 		if (sfd < 0)
 			return 0; /* expunged: as below */
 		uint64_t n = m->vsize;
-		if (n == 0 && imap_crlf_count(sfd, &n) < 0) {
+		/* a literal's {n} when neither the file name (W=) nor
+		   youju.index knows it */
+		if (n == 0 && mailbox_fd_vsize(sfd, &n) < 0) {
 			close(sfd);
 			return 0;
 		}
@@ -815,33 +814,18 @@ int imap_fetch_one_stream(struct mra_conn *c, struct maildir_folder *f,
 	}
 	if (it->envelope) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "ENVELOPE ", 9);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_ENVELOPE].p,
-					     ent.field[MIDX_ENVELOPE].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, NULL,
-					  IMAP_V_ENVELOPE);
+		imap_fetch_value(c, IMAP_V_ENVELOPE, cached ? &ent : NULL, &msg,
+				 NULL);
 	}
 	if (it->bodystructure && (cached || root != NULL)) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "BODYSTRUCTURE ", 14);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_BODYSTRUCTURE].p,
-					     ent.field[MIDX_BODYSTRUCTURE].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
-					  IMAP_V_BODYSTRUCTURE);
+		imap_fetch_value(c, IMAP_V_BODYSTRUCTURE, cached ? &ent : NULL,
+				 &msg, root);
 	}
 	if (it->body && (cached || root != NULL)) {
 		IMAP_SP();
-		(void)mra_conn_write(c, "BODY ", 5);
-		if (cached)
-			(void)mra_conn_write(c, ent.field[MIDX_BODY].p,
-					     ent.field[MIDX_BODY].len);
-		else
-			imap_fetch_render(c, msg.p ? msg.p : "", msg.len, root,
-					  IMAP_V_BODY);
+		imap_fetch_value(c, IMAP_V_BODY, cached ? &ent : NULL, &msg,
+				 root);
 	}
 	for (size_t k = 0; k < it->nsecs; k++) {
 		const struct imap_fetch_sec *s = &it->secs[k];

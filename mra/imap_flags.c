@@ -8,18 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailbox.h"
 #include "maildir.h"
 #include "mra.h"
-
-static const struct {
-	const char *name;
-	unsigned bit;
-} imap_flag_names[] = {
-    {"\\Answered", MAILDIR_REPLIED}, {"\\Flagged", MAILDIR_FLAGGED},
-    {"\\Deleted", MAILDIR_TRASHED},  {"\\Seen", MAILDIR_SEEN},
-    {"\\Draft", MAILDIR_DRAFT},
-};
-#define IMAP_NFLAGS (sizeof imap_flag_names / sizeof *imap_flag_names)
 
 int imap_flags_parse(const struct imap_arg *a, size_t n,
 		     struct imap_flagset *fs)
@@ -39,13 +30,10 @@ int imap_flags_parse(const struct imap_arg *a, size_t n,
 		}
 		if (strcasecmp(a[i].s, "\\Recent") == 0)
 			continue;
-		size_t k;
-		for (k = 0; k < IMAP_NFLAGS; k++)
-			if (strcasecmp(a[i].s, imap_flag_names[k].name) == 0)
-				break;
-		if (k == IMAP_NFLAGS)
+		unsigned bit = mailbox_flag_bit(name);
+		if (bit == 0)
 			return -1;
-		fs->sys |= imap_flag_names[k].bit;
+		fs->sys |= bit;
 	}
 	return 0;
 }
@@ -70,11 +58,11 @@ void imap_flags_write(struct mra_conn *c, const struct maildir_keywords *kw,
 	uint32_t bits = maildir_keyword_bits(l);
 	bool first = true;
 	(void)mra_conn_write(c, "(", 1);
-	for (size_t i = 0; i < IMAP_NFLAGS; i++) {
-		if (!(f & imap_flag_names[i].bit))
+	for (size_t i = 0; i < MAILBOX_NFLAGS; i++) {
+		if (!(f & mailbox_flags[i].bit))
 			continue;
 		(void)mra_conn_printf(c, "%s%s", first ? "" : " ",
-				      imap_flag_names[i].name);
+				      mailbox_flags[i].name);
 		first = false;
 	}
 	if (recent) {
@@ -99,9 +87,9 @@ void imap_flags_write_defs(struct mra_conn *c,
 	for (int pass = 0; pass < 2; pass++) {
 		(void)mra_conn_printf(c, pass == 0 ? "* FLAGS ("
 						   : "* OK [PERMANENTFLAGS (");
-		for (size_t i = 0; i < IMAP_NFLAGS; i++)
+		for (size_t i = 0; i < MAILBOX_NFLAGS; i++)
 			(void)mra_conn_printf(c, "%s%s", i ? " " : "",
-					      imap_flag_names[i].name);
+					      mailbox_flags[i].name);
 		for (size_t i = 0; i < MAILDIR_KEYWORDS_MAX; i++) {
 			if (kw->name[i] == NULL)
 				continue;

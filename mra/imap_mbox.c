@@ -43,6 +43,17 @@ char *imap_mbox_path(const char *maildir, const char *name)
 	return xstrdup(path);
 }
 
+struct maildir_folder *imap_mbox_open(const char *maildir, const char *name)
+{
+	char *path = imap_mbox_path(maildir, name);
+	const char *err;
+	struct maildir_folder *f = NULL;
+	if (path != NULL && access(path, F_OK) == 0)
+		f = maildir_folder_open(path, false, &err);
+	free(path);
+	return f;
+}
+
 /* A mailbox name: INBOX as an atom, everything else quoted (both are
    valid astrings; clients and our tests know this look). */
 static void imap_mbox_quote(struct mra_conn *c, const char *s)

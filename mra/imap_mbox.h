@@ -15,6 +15,7 @@
 
 #include "imap_parse.h"
 
+struct maildir_folder;
 struct mra_conn;
 
 struct imap_mbox_ctx {
@@ -27,6 +28,11 @@ struct imap_mbox_ctx {
 /* The folder directory (malloc'd) of an IMAP mailbox name, or NULL for an
    invalid name. */
 char *imap_mbox_path(const char *maildir, const char *name);
+
+/* The folder of an IMAP mailbox name, opened read-only (release with
+   maildir_folder_free), or NULL when the name is invalid or the folder does
+   not exist or cannot be read. */
+struct maildir_folder *imap_mbox_open(const char *maildir, const char *name);
 
 /* Whether a LIST pattern ('*' anything, '%' anything but '.') matches
    name; time O(strlen(pat) * strlen(name)), no backtracking. */

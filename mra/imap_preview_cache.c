@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "file.h"
 #include "maildir.h"
+#include "uidsearch.h"
 #include "xalloc.h"
 
 struct pvc_entry {
@@ -185,15 +186,8 @@ static bool pvc_file_get(const struct imap_preview_cache *pc, uint32_t uid,
 /* The index of the first pending entry with uid >= uid. */
 static size_t pvc_pend_find(const struct imap_preview_cache *pc, uint32_t uid)
 {
-	size_t lo = 0, hi = pc->npend;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (pc->pend[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return uidsearch_lower_bound(pc->pend, pc->npend, sizeof *pc->pend,
+				     offsetof(struct pvc_entry, uid), uid);
 }
 
 bool imap_preview_cache_get(struct imap_preview_cache *pc, uint32_t uid,
@@ -246,15 +240,7 @@ size_t imap_preview_cache_pending(const struct imap_preview_cache *pc)
 
 static bool pvc_in_folder(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n && f->msgs[lo].uid == uid;
+	return maildir_folder_find(f, uid) >= 0;
 }
 
 static int pvc_put(struct buf *b, const struct pvc_entry *e)

@@ -77,6 +77,21 @@ int imap_render_nstring(struct buf *out, const char *p, size_t len,
 		    : imap_render_literal(out, p, len);
 }
 
+int imap_render_seqset(struct buf *out, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && v[j + 1] == v[j] + 1)
+			j++;
+		if (buf_printf(out, "%s%lu", i ? "," : "",
+			       (unsigned long)v[i]) < 0 ||
+		    (j > i && buf_printf(out, ":%lu", (unsigned long)v[j]) < 0))
+			return -1;
+		i = j + 1;
+	}
+	return 0;
+}
+
 size_t imap_render_header_end(const char *p, size_t len)
 {
 	/* an empty header: the message starts with the blank line */

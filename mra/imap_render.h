@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "buf.h"
 
@@ -26,6 +27,11 @@ int imap_render_literal(struct buf *out, const char *p, size_t len);
    literal. */
 int imap_render_nstring(struct buf *out, const char *p, size_t len,
 			bool nil_if_empty);
+
+/* A sequence set "1:3,7,9:10" of the ascending numbers v[0..n) (RFC 3501
+   §9 sequence-set; nothing for n == 0): runs of consecutive numbers as
+   "a:b".  At most 22 bytes per number. */
+int imap_render_seqset(struct buf *out, const uint32_t *v, size_t n);
 
 /* The length of the header block of msg, its blank line included (the
    whole of msg when there is none). */

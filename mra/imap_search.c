@@ -704,19 +704,11 @@ void imap_esearch_add(struct imap_esearch *es, uint32_t v)
 
 void imap_esearch_set(struct mra_conn *c, const uint32_t *v, size_t n)
 {
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && v[j + 1] == v[j] + 1)
-			j++;
-		if (j == i)
-			(void)mra_conn_printf(c, "%s%lu", i ? "," : "",
-					      (unsigned long)v[i]);
-		else
-			(void)mra_conn_printf(c, "%s%lu:%lu", i ? "," : "",
-					      (unsigned long)v[i],
-					      (unsigned long)v[j]);
-		i = j + 1;
-	}
+	struct buf b;
+	buf_init(&b, 22 * n + 1);
+	if (imap_render_seqset(&b, v, n) == 0 && b.len > 0)
+		(void)mra_conn_write(c, b.p, b.len);
+	buf_deinit(&b);
 }
 
 void imap_esearch_write(struct mra_conn *c, const char *tag, bool uid,

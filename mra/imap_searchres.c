@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "buf.h"
+#include "imap_render.h"
 #include "maildir.h"
 #include "xalloc.h"
 
@@ -50,15 +51,8 @@ void imap_searchres_save(struct imap_searchres *r,
 /* The index of uid in f, or f->n when it is gone. */
 static size_t searchres_find(const struct maildir_folder *f, uint32_t uid)
 {
-	size_t lo = 0, hi = f->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->msgs[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < f->n && f->msgs[lo].uid == uid ? lo : f->n;
+	long k = maildir_folder_find(f, uid);
+	return k < 0 ? f->n : (size_t)k;
 }
 
 /* The saved messages still in f as "a:b,c" (sequence numbers or UIDs),
@@ -66,35 +60,18 @@ static size_t searchres_find(const struct maildir_folder *f, uint32_t uid)
 static char *searchres_set(const struct imap_searchres *r,
 			   const struct maildir_folder *f, bool uid)
 {
-	struct buf b;
-	buf_init(&b, 64 + r->n * 24);
-	uint32_t run_lo = 0, run_hi = 0;
-	bool any = false;
-	for (size_t i = 0; i <= r->n; i++) {
-		uint32_t v = 0;
-		if (i < r->n) {
-			size_t k = searchres_find(f, r->uids[i]);
-			if (k == f->n)
-				continue;
-			v = uid ? r->uids[i] : (uint32_t)(k + 1);
-			if (any && v == run_hi + 1) {
-				run_hi = v;
-				continue;
-			}
-		}
-		if (any) {
-			int e =
-			    run_lo == run_hi
-				? buf_printf(&b, "%s%lu", b.len ? "," : "",
-					     (unsigned long)run_lo)
-				: buf_printf(&b, "%s%lu:%lu", b.len ? "," : "",
-					     (unsigned long)run_lo,
-					     (unsigned long)run_hi);
-			(void)e; /* the maximum above holds every run */
-		}
-		run_lo = run_hi = v;
-		any = i < r->n;
+	/* r->uids ascend, and so do their sequence numbers */
+	uint32_t *v = xcalloc(r->n ? r->n : 1, sizeof *v);
+	size_t n = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t k = searchres_find(f, r->uids[i]);
+		if (k < f->n)
+			v[n++] = uid ? r->uids[i] : (uint32_t)(k + 1);
 	}
+	struct buf b;
+	buf_init(&b, 64 + n * 22);
+	(void)imap_render_seqset(&b, v, n); /* the maximum holds every run */
+	free(v);
 	char *s = xstrdup(b.len ? b.p : SEARCHRES_NONE);
 	buf_deinit(&b);
 	return s;

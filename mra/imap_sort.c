@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "addrlist.h"
+#include "hash.h"
 #include "imap_context.h"
 #include "imap_render.h"
 #include "imap_search.h"
@@ -248,10 +249,7 @@ static struct {
 
 static uint64_t sc_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(s, strlen(s));
 }
 
 static bool sc_scalar_only(const struct imap_sort_keys *cr)

@@ -19,6 +19,7 @@
 #include "imap_render.h"
 #include "imap_utf8.h"
 #include "imap_objectid.h"
+#include "mailbox.h"
 #include "maildir.h"
 #include "maildir_modseq.h"
 #include "mra.h"
@@ -67,24 +68,19 @@ static uint64_t imap_status_vsize(struct maildir_folder *f,
 {
 	if (m->vsize != 0)
 		return m->vsize;
-	struct buf raw;
-	buf_init(&raw, mra_srv.message_size_limit * 2);
 	uint64_t n = 0;
-	if (maildir_msg_read(f, m, &raw) == 0)
-		n = maildir_crlf_size(raw.p ? raw.p : "", raw.len);
-	buf_deinit(&raw);
+	int fd = maildir_msg_open(f, m);
+	if (fd >= 0 && mailbox_fd_vsize(fd, &n) < 0)
+		n = 0;
+	if (fd >= 0)
+		close(fd);
 	return n;
 }
 
 const char *imap_status_write(struct mra_conn *c, const char *maildir,
 			      const char *name, const struct imap_arg *items)
 {
-	char *path = imap_mbox_path(maildir, name);
-	const char *err;
-	struct maildir_folder *f = NULL;
-	if (path != NULL && access(path, F_OK) == 0)
-		f = maildir_folder_open(path, false, &err);
-	free(path);
+	struct maildir_folder *f = imap_mbox_open(maildir, name);
 	if (f == NULL)
 		return "NO [NONEXISTENT] Mailbox doesn't exist.";
 	bool want[ST_N] = {false};

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "hash.h"
 #include "imap_search.h"
 #include "imap_sort.h"
 #include "maildir.h"
@@ -164,10 +165,7 @@ static struct {
 
 static uint64_t tc_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
+	return hash_fnv1a(s, strlen(s));
 }
 
 static struct tc_ent tc_ent_of(const struct maildir_msg *mm, int64_t mtime)

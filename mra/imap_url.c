@@ -115,18 +115,11 @@ int imap_url_parse(const char *url, struct imap_url *u)
 int imap_url_message(const char *maildir, const struct imap_url *pu,
 		     struct buf *msg)
 {
-	char *path = imap_mbox_path(maildir, pu->mailbox);
-	const char *err;
-	struct maildir_folder *f = NULL;
-	if (path != NULL && access(path, F_OK) == 0)
-		f = maildir_folder_open(path, false, &err);
-	free(path);
+	struct maildir_folder *f = imap_mbox_open(maildir, pu->mailbox);
 	if (f == NULL)
 		return -1;
-	struct maildir_msg *m = NULL;
-	for (size_t i = 0; i < f->n; i++)
-		if (f->msgs[i].uid == pu->uid)
-			m = &f->msgs[i];
+	long k = maildir_folder_find(f, pu->uid);
+	struct maildir_msg *m = k >= 0 ? &f->msgs[k] : NULL;
 	struct buf raw;
 	buf_init(&raw, mra_srv.message_size_limit * 2);
 	int rc = -1;
@@ -146,30 +139,14 @@ int imap_url_fetch(const char *maildir, const char *url, struct buf *out)
 	struct imap_url pu;
 	if (imap_url_parse(url, &pu) < 0)
 		return -1;
-	char *path = imap_mbox_path(maildir, pu.mailbox);
-	const char *err;
-	struct maildir_folder *f = NULL;
-	if (path != NULL && access(path, F_OK) == 0)
-		f = maildir_folder_open(path, false, &err);
-	free(path);
-	if (f == NULL)
-		return -1;
 	int rc = -1;
-	struct maildir_msg *m = NULL;
-	for (size_t i = 0; i < f->n; i++)
-		if (f->msgs[i].uid == pu.uid)
-			m = &f->msgs[i];
 	struct imap_fetch_sec sec;
 	memset(&sec, 0, sizeof sec);
-	struct buf raw, msg;
-	buf_init(&raw, mra_srv.message_size_limit * 2);
+	struct buf msg;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
-	if (m == NULL ||
-	    (pu.uidvalidity != 0 && pu.uidvalidity != f->uidvalidity) ||
-	    imap_fetch_section(pu.section, strlen(pu.section), &sec) < 0 ||
-	    maildir_msg_read(f, m, &raw) < 0)
+	if (imap_fetch_section(pu.section, strlen(pu.section), &sec) < 0 ||
+	    imap_url_message(maildir, &pu, &msg) < 0)
 		goto out;
-	imap_fetch_to_crlf(raw.p ? raw.p : "", raw.len, &msg);
 	sec.partial = pu.partial;
 	sec.off = pu.off;
 	sec.len = pu.len;
@@ -182,8 +159,6 @@ out:
 	for (size_t i = 0; i < sec.nfields; i++)
 		free(sec.fields[i]);
 	free(sec.fields);
-	buf_deinit(&raw);
 	buf_deinit(&msg);
-	maildir_folder_free(&f);
 	return rc;
 }

@@ -21,6 +21,7 @@
 #include "imap_flags.h"
 #include "imap_parse.h"
 #include "imap_qresync.h"
+#include "imap_render.h"
 #include "imap_sess.h"
 #include "log.h"
 #include "mailbox.h"
@@ -268,31 +269,14 @@ void imap_cmd_store(struct imap_ctx *x)
 	buf_deinit(&modified);
 }
 
-/* Appends a UID set of uids[0..n) (ascending) to out: "1:3,7". */
-static int imap_uidset(struct buf *out, const uint32_t *uids, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t j = i;
-		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
-			j++;
-		if (buf_printf(out, "%s%lu", i ? "," : "",
-			       (unsigned long)uids[i]) < 0 ||
-		    (j > i &&
-		     buf_printf(out, ":%lu", (unsigned long)uids[j]) < 0))
-			return -1;
-		i = j + 1;
-	}
-	return 0;
-}
-
 /* "COPYUID <uidvalidity> <src> <dst>" (RFC 4315 §3) into out. */
 static int imap_copyuid(struct buf *out, const struct mailbox_copy_result *r)
 {
 	return buf_printf(out, "COPYUID %lu ", (unsigned long)r->uidvalidity) <
 			   0 ||
-		       imap_uidset(out, r->src_uids, r->n) < 0 ||
+		       imap_render_seqset(out, r->src_uids, r->n) < 0 ||
 		       buf_append_char(out, ' ') < 0 ||
-		       imap_uidset(out, r->dst_uids, r->n) < 0
+		       imap_render_seqset(out, r->dst_uids, r->n) < 0
 		   ? -1
 		   : 0;
 }

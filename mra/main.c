@@ -92,21 +92,15 @@ static struct mra_listener mra_prev[MRA_LISTENERS_MAX];
 static size_t mra_nprev;
 static unsigned mra_prev_nworkers;
 
-static void mra_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
+static void mra_accepted(void *ctx, int fd, const char *peer)
 {
 	struct mra_listener *l = ctx;
-	for (int i = 0; i < 64; i++) {
-		int cfd;
-		char peer[NET_ADDR_MAX];
-		int r = net_accept(fd, &cfd, peer, sizeof peer);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			log_warning("accept: %s", strerror(errno));
-			return;
-		}
-		mra_conn_accept(cfd, peer, l->proto, l->tls);
-	}
+	mra_conn_accept(fd, peer, l->proto, l->tls);
+}
+
+static void mra_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	net_accept_batch(fd, mra_accepted, ctx);
 }
 
 /* The listener of the running set for (proto, tls, spec), when its

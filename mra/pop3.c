@@ -174,8 +174,8 @@ static void pop3_login_done(struct mra_conn *c,
 	pop3_reply(c, "+OK Logged in.");
 }
 
-/* The RFC822 size (CRLF) of message i, counted from the file (in
-   pieces, every bare LF as two bytes) when the name has no W= field. */
+/* The RFC822 size (CRLF) of message i, counted from the file
+   (mailbox_fd_vsize) when the name has no W= field. */
 static uint64_t pop3_size(struct pop3_sess *s, size_t i)
 {
 	struct maildir_msg *m = &s->f->msgs[i];
@@ -184,22 +184,24 @@ static uint64_t pop3_size(struct pop3_sess *s, size_t i)
 	int fd = maildir_msg_open(s->f, m);
 	if (fd < 0)
 		return 0;
-	uint64_t n = 0;
-	char prev = '\0';
-	ssize_t r;
-	while ((r = read(fd, pop3_chunk, sizeof pop3_chunk)) > 0) {
-		n += (uint64_t)r;
-		for (ssize_t k = 0; k < r; k++) {
-			if (pop3_chunk[k] == '\n' &&
-			    (k > 0 ? pop3_chunk[k - 1] : prev) != '\r')
-				n++;
-		}
-		prev = pop3_chunk[r - 1];
-	}
-	close(fd);
-	if (r == 0)
+	uint64_t n;
+	if (mailbox_fd_vsize(fd, &n) == 0)
 		m->vsize = n;
+	close(fd);
 	return m->vsize;
+}
+
+/* One line of LIST or UIDL for message i, after prefix ("+OK " or ""). */
+static void pop3_list_line(struct mra_conn *c, const char *prefix, size_t i,
+			   bool uidl)
+{
+	struct pop3_sess *s = c->sess;
+	if (uidl)
+		(void)mra_conn_printf(c, "%s%zu %08x%08x\r\n", prefix, i + 1,
+				      s->f->msgs[i].uid, s->f->uidvalidity);
+	else
+		(void)mra_conn_printf(c, "%s%zu %llu\r\n", prefix, i + 1,
+				      (unsigned long long)pop3_size(s, i));
 }
 
 /* message number argument: 1..n, not deleted; else index -1 */
@@ -337,28 +339,14 @@ static void pop3_trans(struct mra_conn *c, struct str cmd, struct str arg)
 			long i = pop3_msgno(c, arg);
 			if (i < 0)
 				return;
-			if (uidl)
-				(void)mra_conn_printf(c, "+OK %ld %08x%08x\r\n",
-						      i + 1, f->msgs[i].uid,
-						      f->uidvalidity);
-			else
-				(void)mra_conn_printf(
-				    c, "+OK %ld %llu\r\n", i + 1,
-				    (unsigned long long)pop3_size(s, i));
+			pop3_list_line(c, "+OK ", (size_t)i, uidl);
 			return;
 		}
 		pop3_reply(c, "+OK");
 		for (size_t i = 0; i < f->n; i++) {
 			if (s->deleted[i])
 				continue;
-			if (uidl)
-				(void)mra_conn_printf(c, "%zu %08x%08x\r\n",
-						      i + 1, f->msgs[i].uid,
-						      f->uidvalidity);
-			else
-				(void)mra_conn_printf(
-				    c, "%zu %llu\r\n", i + 1,
-				    (unsigned long long)pop3_size(s, i));
+			pop3_list_line(c, "", i, uidl);
 		}
 		pop3_reply(c, ".");
 	} else if (str_case_eq_cstr(cmd, "RETR")) {

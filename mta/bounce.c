@@ -19,15 +19,55 @@
 /* queue_new_id() is not thread-safe */
 static pthread_mutex_t bounce_id_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Queues msg from sender to rcpt as a local submission stamped tv: a new
+   queue ID (retried while taken), the envelope records, the message.
+   never_notify adds NOTIFY=NEVER (a notification is never bounced).
+   what names the message in *error_r. */
+static int bounce_queue_local(const char *queue_dir, const struct timeval *tv,
+			      const char *sender, const char *rcpt,
+			      bool never_notify, const char *msg, size_t len,
+			      char id_r[QUEUE_ID_LEN + 1], const char *what,
+			      const char **error_r)
+{
+	struct queue_file *f = NULL;
+	char t[64];
+	for (int i = 0; i < BOUNCE_TRIES && f == NULL; i++) {
+		pthread_mutex_lock(&bounce_id_lock);
+		queue_new_id(id_r);
+		pthread_mutex_unlock(&bounce_id_lock);
+		f = queue_file_create(queue_dir, id_r, error_r);
+		if (f == NULL && errno != EEXIST)
+			break;
+	}
+	if (f == NULL)
+		return -1;
+	snprintf(t, sizeof(t), "%lld.%06ld", (long long)tv->tv_sec,
+		 (long)tv->tv_usec);
+	if (queue_file_record(f, 'T', t) < 0 ||
+	    queue_file_record(f, 'S', sender) < 0 ||
+	    queue_file_record(f, 'A', "client_name=localhost") < 0 ||
+	    queue_file_record(f, 'A', "client_address=127.0.0.1") < 0 ||
+	    queue_file_record(f, 'A', "protocol=local") < 0 ||
+	    (never_notify && queue_file_record(f, 'N', "1") < 0) ||
+	    queue_file_record(f, 'R', rcpt) < 0 ||
+	    queue_file_begin_message(f) < 0 ||
+	    queue_file_write(f, msg, len) < 0) {
+		*error_r = what;
+		queue_file_free(&f);
+		return -1;
+	}
+	int rc = queue_file_commit(f, error_r);
+	queue_file_free(&f);
+	return rc;
+}
+
 int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 		 const struct qfile *qf, const struct bounce_to *to,
 		 const struct dsn_rcpt *r, size_t n,
 		 char id_r[QUEUE_ID_LEN + 1], const char **error_r)
 {
 	struct buf msg;
-	struct queue_file *f = NULL;
 	struct timeval tv;
-	char t[64];
 
 	gettimeofday(&tv, NULL);
 	struct dsn_report rep = {
@@ -52,37 +92,10 @@ int bounce_queue(const char *queue_dir, const char *hostname, size_t size_limit,
 		errno = EFBIG;
 		return -1;
 	}
-	for (int i = 0; i < BOUNCE_TRIES && f == NULL; i++) {
-		pthread_mutex_lock(&bounce_id_lock);
-		queue_new_id(id_r);
-		pthread_mutex_unlock(&bounce_id_lock);
-		f = queue_file_create(queue_dir, id_r, error_r);
-		if (f == NULL && errno != EEXIST)
-			break;
-	}
-	if (f == NULL) {
-		buf_deinit(&msg);
-		return -1;
-	}
-	snprintf(t, sizeof(t), "%lld.%06ld", (long long)tv.tv_sec,
-		 (long)tv.tv_usec);
-	if (queue_file_record(f, 'T', t) < 0 ||
-	    queue_file_record(f, 'S', to->sender) < 0 ||
-	    queue_file_record(f, 'A', "client_name=localhost") < 0 ||
-	    queue_file_record(f, 'A', "client_address=127.0.0.1") < 0 ||
-	    queue_file_record(f, 'A', "protocol=local") < 0 ||
-	    queue_file_record(f, 'N', "1") < 0 /* never notify on it */ ||
-	    queue_file_record(f, 'R', to->rcpt) < 0 ||
-	    queue_file_begin_message(f) < 0 ||
-	    queue_file_write(f, msg.p, msg.len) < 0) {
-		*error_r = "write notification";
-		buf_deinit(&msg);
-		queue_file_free(&f);
-		return -1;
-	}
+	int rc = bounce_queue_local(queue_dir, &tv, to->sender, to->rcpt, true,
+				    msg.p, msg.len, id_r, "write notification",
+				    error_r);
 	buf_deinit(&msg);
-	int rc = queue_file_commit(f, error_r);
-	queue_file_free(&f);
 	return rc;
 }
 
@@ -90,36 +103,8 @@ int bounce_queue_message(const char *queue_dir, const char *sender,
 			 const char *rcpt, const char *msg, size_t len,
 			 char id_r[QUEUE_ID_LEN + 1], const char **error_r)
 {
-	struct queue_file *f = NULL;
 	struct timeval tv;
-	char t[64];
-
-	for (int i = 0; i < BOUNCE_TRIES && f == NULL; i++) {
-		pthread_mutex_lock(&bounce_id_lock);
-		queue_new_id(id_r);
-		pthread_mutex_unlock(&bounce_id_lock);
-		f = queue_file_create(queue_dir, id_r, error_r);
-		if (f == NULL && errno != EEXIST)
-			break;
-	}
-	if (f == NULL)
-		return -1;
 	gettimeofday(&tv, NULL);
-	snprintf(t, sizeof(t), "%lld.%06ld", (long long)tv.tv_sec,
-		 (long)tv.tv_usec);
-	if (queue_file_record(f, 'T', t) < 0 ||
-	    queue_file_record(f, 'S', sender) < 0 ||
-	    queue_file_record(f, 'A', "client_name=localhost") < 0 ||
-	    queue_file_record(f, 'A', "client_address=127.0.0.1") < 0 ||
-	    queue_file_record(f, 'A', "protocol=local") < 0 ||
-	    queue_file_record(f, 'R', rcpt) < 0 ||
-	    queue_file_begin_message(f) < 0 ||
-	    queue_file_write(f, msg, len) < 0) {
-		*error_r = "write message";
-		queue_file_free(&f);
-		return -1;
-	}
-	int rc = queue_file_commit(f, error_r);
-	queue_file_free(&f);
-	return rc;
+	return bounce_queue_local(queue_dir, &tv, sender, rcpt, false, msg, len,
+				  id_r, "write message", error_r);
 }

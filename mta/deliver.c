@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "mailbox.h"
 #include "junk.h"
 #include "maildir.h"
@@ -101,14 +102,7 @@ static int deliver_fsync_new(const char *folder)
 	char p[PATH_MAX];
 	if (deliver_new_path(p, sizeof(p), folder) < 0)
 		return -1;
-	int fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
+	return file_fsync_dir(p);
 }
 
 static void deliver_write(const struct deliver_cfg *cfg, const char *address,

@@ -280,35 +280,27 @@ enum local_login_result local_login_check(struct local_login *ll,
 	return any ? LOCAL_LOGIN_ANY : LOCAL_LOGIN_DENIED;
 }
 
+struct from_check {
+	struct local_login *ll;
+	const char *login;
+	unsigned long uid;
+	enum local_login_result res; /* of the last address checked */
+};
+
+static bool from_check_one(void *ctx, const char *addr)
+{
+	struct from_check *x = ctx;
+	x->res = local_login_check(x->ll, x->login, x->uid, addr);
+	return x->res == LOCAL_LOGIN_LISTED;
+}
+
 enum local_login_result local_login_check_from(struct local_login *ll,
 					       const char *login,
 					       unsigned long uid, const char *v,
 					       size_t len)
 {
-	struct addrlist l;
-	enum local_login_result res = LOCAL_LOGIN_DENIED;
-	size_t seen = 0;
-	addrlist_parse(v, len, &l);
-	for (size_t i = 0; i < l.n; i++) {
-		const struct addrlist_addr *a = &l.v[i];
-		if (a->kind != ADDRLIST_MAILBOX)
-			continue;
-		char addr[512];
-		int k = snprintf(addr, sizeof(addr), "%s@%s", a->local,
-				 a->domain ? a->domain : "");
-		if (a->ctl || a->domain == NULL || k < 0 ||
-		    (size_t)k >= sizeof(addr) ||
-		    strlen(a->local) != a->local_len) {
-			res = LOCAL_LOGIN_DENIED;
-			break;
-		}
-		res = local_login_check(ll, login, uid, addr);
-		seen++;
-		if (res != LOCAL_LOGIN_LISTED)
-			break;
-	}
-	addrlist_free(&l);
-	if (res == LOCAL_LOGIN_LISTED && seen == 0)
-		res = LOCAL_LOGIN_DENIED;
-	return res;
+	struct from_check x = {ll, login, uid, LOCAL_LOGIN_DENIED};
+	if (addrlist_each_addr_spec(v, len, from_check_one, &x) <= 0)
+		return LOCAL_LOGIN_DENIED;
+	return x.res;
 }

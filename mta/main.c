@@ -119,21 +119,15 @@ static bool bool_or(const struct conf *c, const char *name, bool def)
 	return has_param(name) ? conf_bool(c, name) : def;
 }
 
-static void on_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
+static void accepted(void *ctx, int fd, const char *peer)
 {
 	struct listener *l = ctx;
-	for (int i = 0; i < 64; i++) {
-		int cfd;
-		char peer[NET_ADDR_MAX];
-		int r = net_accept(fd, &cfd, peer, sizeof(peer));
-		if (r == 0)
-			return;
-		if (r < 0) {
-			log_warning("accept: %s", strerror(errno));
-			return;
-		}
-		smtpd_accept(l->srv, cfd, peer, l->svc);
-	}
+	smtpd_accept(l->srv, fd, peer, l->svc);
+}
+
+static void on_accept(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	net_accept_batch(fd, accepted, ctx);
 }
 
 /* Unknown names (other programs' parameters) were reported at start-up

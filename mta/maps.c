@@ -26,6 +26,7 @@
 #include "buf.h"
 #include "file.h"
 #include "log.h"
+#include "net.h"
 #include "str.h"
 #include "xalloc.h"
 
@@ -113,18 +114,6 @@ bool map_net_parse(const char *text, size_t len, struct map_net *net)
 	return true;
 }
 
-static bool prefix_eq(const unsigned char *a, const unsigned char *b,
-		      unsigned bits)
-{
-	unsigned bytes = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, bytes) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	unsigned char mask = (unsigned char)(0xff << (8 - rest));
-	return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
 bool map_net_match(const struct map_net *net, const char *addr)
 {
 	unsigned char a4[4], a6[16];
@@ -136,9 +125,9 @@ bool map_net_match(const struct map_net *net, const char *addr)
 		is6 = false;
 	}
 	if (is4 && net->family == AF_INET)
-		return prefix_eq(a4, net->addr, net->prefix);
+		return net_prefix_eq(a4, net->addr, net->prefix);
 	if (is6 && net->family == AF_INET6)
-		return prefix_eq(a6, net->addr, net->prefix);
+		return net_prefix_eq(a6, net->addr, net->prefix);
 	return false;
 }
 

@@ -420,6 +420,21 @@ static void read_symlists(struct conn *c, const char *d, size_t n)
 
 enum step { ST_CONTINUE, ST_FINAL, ST_ERROR };
 
+/* SMFIR_REPLYCODE d[0..n) ("550 5.7.1 text", NUL-terminated): the milter's
+   own reply, CR and LF made spaces, into r.  false for a bad code. */
+static bool replycode(struct milter_result *r, char *d, size_t n)
+{
+	if (n < 4 || (d[0] != '4' && d[0] != '5') || d[1] < '0' || d[1] > '9' ||
+	    d[2] < '0' || d[2] > '9' || (d[3] != ' ' && d[3] != '-'))
+		return false;
+	for (char *q = d; *q; q++)
+		if (*q == '\r' || *q == '\n')
+			*q = ' ';
+	r->action = d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
+	snprintf(r->reply, sizeof(r->reply), "%s", d);
+	return true;
+}
+
 /* Reads the answer to one step unless the milter said it will not give
    one.  A final verdict (reject, tempfail, discard, accept) ends the
    conversation: ST_FINAL with r->action/reply set. */
@@ -463,25 +478,14 @@ static enum step answer(struct conn *c, uint32_t nr_flag, unsigned ms,
 				 "451 4.7.1 Service unavailable - try again "
 				 "later");
 			break;
-		case 'y': {
-			/* "550 5.7.1 text": the milter's own reply */
-			bool ok = n >= 4 && (d[0] == '4' || d[0] == '5') &&
-				  d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
-				  d[2] <= '9' && (d[3] == ' ' || d[3] == '-');
-			if (!ok) {
+		case 'y':
+			if (!replycode(r, d, n)) {
 				snprintf(r->reason, sizeof(r->reason),
 					 "%s: bad reply code", step);
 				free(d);
 				return ST_ERROR;
 			}
-			for (char *q = d; *q; q++)
-				if (*q == '\r' || *q == '\n')
-					*q = ' ';
-			r->action =
-			    d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
-			snprintf(r->reply, sizeof(r->reply), "%s", d);
 			break;
-		}
 		default:
 			snprintf(r->reason, sizeof(r->reason),
 				 "%s: unexpected reply '%c'", step, cmd);
@@ -661,17 +665,8 @@ static enum step eom(struct conn *c, struct mmsg *m, struct milter_result *r)
 		/* the final answer */
 		enum milter_action before = r->action;
 		if (cmd == 'y') {
-			bool ok = n >= 4 && (d[0] == '4' || d[0] == '5') &&
-				  d[1] >= '0' && d[1] <= '9' && d[2] >= '0' &&
-				  d[2] <= '9' && (d[3] == ' ' || d[3] == '-');
-			if (!ok)
+			if (!replycode(r, d, n))
 				goto bad;
-			for (char *q = d; *q; q++)
-				if (*q == '\r' || *q == '\n')
-					*q = ' ';
-			r->action =
-			    d[0] == '4' ? MILTER_TEMPFAIL : MILTER_REJECT;
-			snprintf(r->reply, sizeof(r->reply), "%s", d);
 			free(d);
 			return ST_FINAL;
 		}

@@ -39,6 +39,13 @@ static void shown(char *out, size_t outsz, const char *arg)
 	log_escape(out, outsz < 101 ? outsz : 101, arg, strlen(arg));
 }
 
+/* Postfix's line for an argument that is dropped unread. */
+static void ignoring(const char *queue_id, const char *esc)
+{
+	log_warning("%s: ignoring ESMTP argument from milter: \"%s\"", queue_id,
+		    esc);
+}
+
 size_t milter_args_mail(const char *queue_id, const char *args,
 			struct smtp_mail *m)
 {
@@ -48,17 +55,13 @@ size_t milter_args_mail(const char *queue_id, const char *args,
 	while (next_arg(&p, arg, sizeof(arg))) {
 		shown(esc, sizeof(esc), arg);
 		if (++seen > MILTER_ARGS_MAX) {
-			log_warning("%s: ignoring ESMTP argument from milter: "
-				    "\"%s\"",
-				    queue_id, esc);
+			ignoring(queue_id, esc);
 			continue;
 		}
 		bool wanted = has_key(arg, "RET") || has_key(arg, "ENVID") ||
 			      has_key(arg, "BODY");
 		if (!wanted) {
-			log_warning("%s: ignoring ESMTP argument from milter: "
-				    "\"%s\"",
-				    queue_id, esc);
+			ignoring(queue_id, esc);
 			continue;
 		}
 		struct smtp_mail one;
@@ -96,9 +99,7 @@ size_t milter_args_rcpt(const char *queue_id, const char *args,
 		bool is_notify = has_key(arg, "NOTIFY");
 		bool is_orcpt = has_key(arg, "ORCPT");
 		if (++seen > MILTER_ARGS_MAX || (!is_notify && !is_orcpt)) {
-			log_warning("%s: ignoring ESMTP argument from milter: "
-				    "\"%s\"",
-				    queue_id, esc);
+			ignoring(queue_id, esc);
 			continue;
 		}
 		struct smtp_rcpt one;

@@ -247,18 +247,6 @@ uint64_t queue_file_size(const struct queue_file *qf)
 	return qf->msg_size;
 }
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
 int queue_file_commit(struct queue_file *qf, const char **error_r)
 {
 	char digits[QUEUE_SIZE_DIGITS + 1];
@@ -331,7 +319,7 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	memcpy(qf->path, dst, sizeof(dst));
-	if ((group ? syncgroup_wait() : fsync_dir(d1)) < 0) {
+	if ((group ? syncgroup_wait() : file_fsync_dir(d1)) < 0) {
 		/* the rename may be lost in a crash: not "queued" */
 		*error_r = "sync queue directory";
 		goto fail;

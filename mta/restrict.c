@@ -247,17 +247,6 @@ void restrict_opts_default(struct restrict_opts *o)
 	};
 }
 
-__attribute__((format(printf, 3, 4))) static void fmt(char *out, size_t outsz,
-						      const char *f, ...)
-{
-	va_list ap;
-	va_start(ap, f);
-	int n = vsnprintf(out, outsz, f, ap);
-	va_end(ap);
-	if (n < 0 && outsz > 0)
-		out[0] = '\0';
-}
-
 struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 					  enum restrict_stage stage,
 					  const struct restrict_opts *o,
@@ -273,13 +262,14 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 				break;
 		}
 		if (j == NNAMES) {
-			fmt(err, errsz, "unknown restriction: %s", items[i]);
+			str_fmt_trunc(err, errsz, "unknown restriction: %s",
+				      items[i]);
 			restrict_free(&rl);
 			return NULL;
 		}
 		if (rl->n >= RESTRICT_MAX) {
-			fmt(err, errsz, "too many restrictions at %s",
-			    items[i]);
+			str_fmt_trunc(err, errsz, "too many restrictions at %s",
+				      items[i]);
 			restrict_free(&rl);
 			return NULL;
 		}
@@ -288,15 +278,17 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 		if (restrict_names[j].arg == A_NONE)
 			continue;
 		if (i + 1 >= n) {
-			fmt(err, errsz, "restriction %s needs an argument",
-			    items[i]);
+			str_fmt_trunc(err, errsz,
+				      "restriction %s needs an argument",
+				      items[i]);
 			restrict_free(&rl);
 			return NULL;
 		}
 		const char *arg = items[++i];
 		if (restrict_names[j].arg == A_POLICY) {
 			if (!policysvc_spec_ok(arg)) {
-				fmt(err, errsz,
+				str_fmt_trunc(
+				    err, errsz,
 				    "check_policy_service: want inet:host:port "
 				    "or unix:/path: %s",
 				    arg);
@@ -310,8 +302,9 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 			char merr[512];
 			st->map = map_open(arg, merr, sizeof(merr));
 			if (st->map == NULL) {
-				fmt(err, errsz, "%s %s: %s",
-				    restrict_names[j].name, arg, merr);
+				str_fmt_trunc(err, errsz, "%s %s: %s",
+					      restrict_names[j].name, arg,
+					      merr);
 				restrict_free(&rl);
 				return NULL;
 			}
@@ -323,7 +316,8 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 		if (eq != NULL) {
 			st->filter = xmalloc(sizeof(*st->filter));
 			if (!rbl_filter_parse(eq + 1, st->filter)) {
-				fmt(err, errsz,
+				str_fmt_trunc(
+				    err, errsz,
 				    "%s: bad reply filter (want d.d.d.d, each "
 				    "d "
 				    "a number or [n;n..m]): %s",
@@ -333,8 +327,8 @@ struct restrict_list *restrict_parse_list(const char *const *items, size_t n,
 			}
 		}
 		if (st->zone[0] == '\0' || strchr(st->zone, '.') == NULL) {
-			fmt(err, errsz, "%s: bad DNS zone: %s",
-			    restrict_names[j].name, arg);
+			str_fmt_trunc(err, errsz, "%s: bad DNS zone: %s",
+				      restrict_names[j].name, arg);
 			restrict_free(&rl);
 			return NULL;
 		}
@@ -428,31 +422,32 @@ static void stage_names(enum restrict_stage st, const struct restrict_ctx *c,
 {
 	switch (st) {
 	case RESTRICT_CLIENT:
-		fmt(name, namesz, "%s[%s]", c->client_name, c->client_addr);
+		str_fmt_trunc(name, namesz, "%s[%s]", c->client_name,
+			      c->client_addr);
 		*class_r = "Client host";
 		return;
 	case RESTRICT_HELO:
-		fmt(name, namesz, "%s", c->helo);
+		str_fmt_trunc(name, namesz, "%s", c->helo);
 		*class_r = "Helo command";
 		return;
 	case RESTRICT_SENDER:
-		fmt(name, namesz, "%s", c->sender);
+		str_fmt_trunc(name, namesz, "%s", c->sender);
 		*class_r = "Sender address";
 		return;
 	case RESTRICT_RELAY:
 	case RESTRICT_RECIPIENT:
-		fmt(name, namesz, "%s", c->rcpt);
+		str_fmt_trunc(name, namesz, "%s", c->rcpt);
 		*class_r = "Recipient address";
 		return;
 	case RESTRICT_DATA:
-		fmt(name, namesz, "DATA");
+		str_fmt_trunc(name, namesz, "DATA");
 		*class_r = "Data command";
 		return;
 	case RESTRICT_EOD:
 	case RESTRICT_NSTAGES:
 		break;
 	}
-	fmt(name, namesz, "END-OF-MESSAGE");
+	str_fmt_trunc(name, namesz, "END-OF-MESSAGE");
 	*class_r = "End-of-data";
 }
 
@@ -472,8 +467,8 @@ make_reply(char *out, unsigned code, const char *dsn, const char *f, ...)
 		text[0] = '\0';
 	if (code < 400 || code > 599)
 		code = 554;
-	fmt(out, RESTRICT_REPLY_MAX, "%u %c%s %s", code,
-	    code >= 500 ? '5' : '4', dsn + 1, text);
+	str_fmt_trunc(out, RESTRICT_REPLY_MAX, "%u %c%s %s", code,
+		      code >= 500 ? '5' : '4', dsn + 1, text);
 }
 
 /* A "text" that may open with its own enhanced status code "x.y.z ". */
@@ -493,7 +488,7 @@ static void split_dsn(const char *text, const char *def, char *dsn,
 			return;
 		}
 	}
-	fmt(dsn, 12, "%s", def);
+	str_fmt_trunc(dsn, 12, "%s", def);
 	*rest_r = text;
 }
 
@@ -503,8 +498,8 @@ static void add_event(struct restrict_ctx *c, const char *what,
 	if (c->nevents >= RESTRICT_EVENTS_MAX)
 		return;
 	struct restrict_event *e = &c->events[c->nevents++];
-	fmt(e->what, sizeof(e->what), "%s", what);
-	fmt(e->text, sizeof(e->text), "%s", text);
+	str_fmt_trunc(e->what, sizeof(e->what), "%s", what);
+	str_fmt_trunc(e->text, sizeof(e->text), "%s", text);
 }
 
 /* --------------------------------------------------------- access maps */
@@ -558,10 +553,10 @@ static enum step_result table_result(const struct restrict_list *rl,
 	if (IS("DISCARD") || IS("HOLD")) {
 		char ev[RESTRICT_REPLY_MAX];
 		bool dis = IS("DISCARD");
-		fmt(ev, sizeof(ev), "<%s>: %s %s", name, class,
-		    *text ? text
-			  : (dis ? "triggers DISCARD action"
-				 : "triggers HOLD action"));
+		str_fmt_trunc(ev, sizeof(ev), "<%s>: %s %s", name, class,
+			      *text ? text
+				    : (dis ? "triggers DISCARD action"
+					   : "triggers HOLD action"));
 		add_event(c, dis ? "discard" : "hold", ev);
 		if (dis) {
 			c->discard = true;
@@ -574,8 +569,8 @@ static enum step_result table_result(const struct restrict_list *rl,
 		const char *colon = strchr(text, ':');
 		if (colon != NULL && colon > text &&
 		    c->nprepend < RESTRICT_PREPEND_MAX)
-			fmt(c->prepend[c->nprepend++], RESTRICT_REPLY_MAX, "%s",
-			    text);
+			str_fmt_trunc(c->prepend[c->nprepend++],
+				      RESTRICT_REPLY_MAX, "%s", text);
 		return S_DUNNO;
 	}
 	if (strspn(value, "0123456789") == strlen(value) && value[0])
@@ -599,7 +594,7 @@ static enum step_result table_result(const struct restrict_list *rl,
 		const char *items[RESTRICT_MAX];
 		size_t n = 0;
 		char err[256];
-		fmt(copy, sizeof(copy), "%s", value);
+		str_fmt_trunc(copy, sizeof(copy), "%s", value);
 		for (char *p = copy; *p && n < RESTRICT_MAX;) {
 			p += strspn(p, " \t,");
 			if (*p == '\0')
@@ -632,8 +627,8 @@ static int lookup(const struct restrict_list *rl, struct restrict_ctx *c,
 	case MAP_NOTFOUND:
 		return 0;
 	case MAP_TEMPFAIL:
-		fmt(out, RESTRICT_REPLY_MAX,
-		    "451 4.3.0 <%s>: Temporary lookup failure", name);
+		str_fmt_trunc(out, RESTRICT_REPLY_MAX,
+			      "451 4.3.0 <%s>: Temporary lookup failure", name);
 		*res = S_REJECT;
 		return 1;
 	case MAP_FOUND:
@@ -704,7 +699,8 @@ static enum step_result check_addr(const struct restrict_list *rl,
 	size_t ext = ext_start(&rl->o, addr, ul);
 	if (ext > 0 && strlen(addr) - (ul - ext) < sizeof(k)) {
 		/* user@domain without the extension */
-		fmt(k, sizeof(k), "%.*s%s", (int)ext, addr, at ? at : "");
+		str_fmt_trunc(k, sizeof(k), "%.*s%s", (int)ext, addr,
+			      at ? at : "");
 		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
 			return r;
 	}
@@ -713,11 +709,11 @@ static enum step_result check_addr(const struct restrict_list *rl,
 	if (lookup_domain(rl, c, m, at + 1, addr, class, out, depth, &r))
 		return r;
 	if (ul + 1 < sizeof(k)) {
-		fmt(k, sizeof(k), "%.*s@", (int)ul, addr);
+		str_fmt_trunc(k, sizeof(k), "%.*s@", (int)ul, addr);
 		if (lookup(rl, c, m, k, addr, class, out, depth, &r))
 			return r;
 		if (ext > 0) {
-			fmt(k, sizeof(k), "%.*s@", (int)ext, addr);
+			str_fmt_trunc(k, sizeof(k), "%.*s@", (int)ext, addr);
 			if (lookup(rl, c, m, k, addr, class, out, depth, &r))
 				return r;
 		}
@@ -734,7 +730,8 @@ static enum step_result check_client(const struct restrict_list *rl,
 	enum step_result r = S_DUNNO;
 	char name[600];
 	const char *class = "Client host";
-	fmt(name, sizeof(name), "%s[%s]", c->client_name, c->client_addr);
+	str_fmt_trunc(name, sizeof(name), "%s[%s]", c->client_name,
+		      c->client_addr);
 	if (strcmp(c->client_name, "unknown") != 0 &&
 	    lookup_domain(rl, c, m, c->client_name, name, class, out, depth,
 			  &r))
@@ -745,7 +742,7 @@ static enum step_result check_client(const struct restrict_list *rl,
 		return S_DUNNO;
 	char a[64];
 	char sep = strchr(c->client_addr, ':') ? ':' : '.';
-	fmt(a, sizeof(a), "%s", c->client_addr);
+	str_fmt_trunc(a, sizeof(a), "%s", c->client_addr);
 	for (char *p = strrchr(a, sep); p != NULL && p > a;
 	     p = strrchr(a, sep)) {
 		*p = '\0';
@@ -775,7 +772,8 @@ static void tempfail(struct restrict_ctx *c, const char *reply)
 {
 	if (!c->defer_if_permit) {
 		c->defer_if_permit = true;
-		fmt(c->defer_reply, sizeof(c->defer_reply), "%s", reply);
+		str_fmt_trunc(c->defer_reply, sizeof(c->defer_reply), "%s",
+			      reply);
 	}
 }
 
@@ -818,7 +816,7 @@ static enum step_result rbl(const struct restrict_list *rl,
 		if (!dns_reverse_ip(what, q, sizeof(q)))
 			return S_DUNNO;
 	} else {
-		fmt(q, sizeof(q), "%s", what);
+		str_fmt_trunc(q, sizeof(q), "%s", what);
 	}
 	if (dns_listed(q, st->zone, &l) != DNS_OK)
 		return S_DUNNO; /* Postfix ignores RBL lookup failures */
@@ -899,7 +897,8 @@ static enum step_result policy(const struct restrict_list *rl,
 	const struct restrict_opts *o = &rl->o;
 	if (policysvc_query(st->zone, c, o->policy_timeout_ms, action,
 			    sizeof(action)) < 0)
-		fmt(action, sizeof(action), "%s", o->policy_default_action);
+		str_fmt_trunc(action, sizeof(action), "%s",
+			      o->policy_default_action);
 	if (action[0] == '\0')
 		return S_DUNNO;
 	stage_names(rl->stage, c, name, sizeof(name), &class);
@@ -907,6 +906,20 @@ static enum step_result policy(const struct restrict_list *rl,
 }
 
 /* ---------------------------------------------------------- evaluation */
+
+/* reject_non_fqdn_sender and _recipient: addr (not "<>") whose domain is
+   not a fully-qualified name; what is "Sender" or "Recipient". */
+static enum step_result non_fqdn_addr(const struct restrict_opts *o,
+				      const char *addr, const char *what,
+				      char *out)
+{
+	if (addr[0] == '\0' || smtp_is_fqdn(smtp_addr_domain(addr)))
+		return S_DUNNO;
+	make_reply(out, o->non_fqdn_reject_code, "5.5.2",
+		   "<%s>: %s address rejected: need fully-qualified address",
+		   addr, what);
+	return S_REJECT;
+}
 
 static enum step_result eval_step(const struct restrict_list *rl,
 				  const struct restrict_step *st,
@@ -974,23 +987,9 @@ static enum step_result eval_step(const struct restrict_list *rl,
 			   name, class);
 		return S_REJECT;
 	case R_REJECT_NON_FQDN_RCPT:
-		if (c->rcpt[0] == '\0' ||
-		    smtp_is_fqdn(smtp_addr_domain(c->rcpt)))
-			return S_DUNNO;
-		make_reply(out, o->non_fqdn_reject_code, "5.5.2",
-			   "<%s>: Recipient address rejected: need "
-			   "fully-qualified address",
-			   c->rcpt);
-		return S_REJECT;
+		return non_fqdn_addr(o, c->rcpt, "Recipient", out);
 	case R_REJECT_NON_FQDN_SENDER:
-		if (c->sender[0] == '\0' ||
-		    smtp_is_fqdn(smtp_addr_domain(c->sender)))
-			return S_DUNNO;
-		make_reply(out, o->non_fqdn_reject_code, "5.5.2",
-			   "<%s>: Sender address rejected: need "
-			   "fully-qualified address",
-			   c->sender);
-		return S_REJECT;
+		return non_fqdn_addr(o, c->sender, "Sender", out);
 	case R_REJECT_NON_FQDN_HELO:
 		if (c->helo[0] == '\0' || c->helo[0] == '[' ||
 		    smtp_is_fqdn(c->helo))
@@ -1114,8 +1113,8 @@ static enum step_result eval_list(const struct restrict_list *rl,
 		}
 		warn = false;
 		if (r == S_REJECT && c->defer_if_reject && !(out[0] == '4')) {
-			fmt(out, RESTRICT_REPLY_MAX, "%s",
-			    c->defer_reject_reply);
+			str_fmt_trunc(out, RESTRICT_REPLY_MAX, "%s",
+				      c->defer_reject_reply);
 		}
 		if (r != S_DUNNO)
 			return r;
@@ -1154,6 +1153,6 @@ bool restrict_finish(struct restrict_ctx *c, char *out)
 {
 	if (!c->defer_if_permit)
 		return false;
-	fmt(out, RESTRICT_REPLY_MAX, "%s", c->defer_reply);
+	str_fmt_trunc(out, RESTRICT_REPLY_MAX, "%s", c->defer_reply);
 	return true;
 }

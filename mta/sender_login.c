@@ -148,40 +148,33 @@ enum sender_login_result sender_login_check(const struct sender_login_maps *m,
 	return e;
 }
 
+struct from_check {
+	const struct sender_login_maps *m;
+	const char *authd, *login;
+	char *bad_r; /* the address refused */
+	size_t badsz;
+	enum sender_login_result res; /* of the last address checked */
+};
+
+static bool from_check_one(void *ctx, const char *addr)
+{
+	struct from_check *x = ctx;
+	x->res = sender_login_check(x->m, x->authd, x->login, addr);
+	if (x->res != SENDER_LOGIN_OWNED)
+		snprintf(x->bad_r, x->badsz, "%s", addr);
+	return x->res == SENDER_LOGIN_OWNED;
+}
+
 enum sender_login_result
 sender_login_check_from(const struct sender_login_maps *m, const char *authd,
 			const char *login, const char *v, size_t len,
 			char *bad_r, size_t badsz)
 {
-	struct addrlist l;
-	enum sender_login_result res = SENDER_LOGIN_NOT_OWNED;
-	size_t seen = 0;
-	addrlist_parse(v, len, &l);
+	struct from_check x = {m,     authd, login,
+			       bad_r, badsz, SENDER_LOGIN_NOT_OWNED};
 	snprintf(bad_r, badsz, "%s", "");
-	for (size_t i = 0; i < l.n; i++) {
-		const struct addrlist_addr *a = &l.v[i];
-		if (a->kind != ADDRLIST_MAILBOX)
-			continue;
-		char addr[512];
-		int k = snprintf(addr, sizeof(addr), "%s@%s", a->local,
-				 a->domain ? a->domain : "");
-		if (a->ctl || a->domain == NULL || k < 0 ||
-		    (size_t)k >= sizeof(addr) ||
-		    strlen(a->local) != a->local_len) {
-			snprintf(bad_r, badsz, "%s", "(unreadable)");
-			res = SENDER_LOGIN_NOT_OWNED;
-			seen = 0;
-			break;
-		}
-		res = sender_login_check(m, authd, login, addr);
-		seen++;
-		if (res != SENDER_LOGIN_OWNED) {
-			snprintf(bad_r, badsz, "%s", addr);
-			break;
-		}
-	}
-	addrlist_free(&l);
-	if (res == SENDER_LOGIN_OWNED && seen == 0)
-		res = SENDER_LOGIN_NOT_OWNED;
-	return res;
+	long n = addrlist_each_addr_spec(v, len, from_check_one, &x);
+	if (n < 0)
+		snprintf(bad_r, badsz, "%s", "(unreadable)");
+	return n <= 0 ? SENDER_LOGIN_NOT_OWNED : x.res;
 }

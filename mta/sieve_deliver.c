@@ -22,6 +22,7 @@
 
 #include "bounce.h"
 #include "buf.h"
+#include "hash.h"
 #include "conf.h"
 #include "dsn.h"
 #include "file.h"
@@ -72,12 +73,7 @@ static void sieve_ign(int r)
 /* FNV-1a of the key: the files never hold addresses in clear. */
 static unsigned long long sieve_hash(const char *p, size_t len)
 {
-	unsigned long long h = 1469598103934665603ull;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
+	return hash_fnv1a(p, len);
 }
 
 /*
@@ -211,16 +207,9 @@ static unsigned sieve_flags(const char *flags, struct str *kw, size_t *nkw,
 		struct str w = {s, (size_t)(p - s)};
 		if (w.len == 0)
 			break;
-		if (str_case_eq_cstr(w, "\\seen"))
-			f |= MAILDIR_SEEN;
-		else if (str_case_eq_cstr(w, "\\answered"))
-			f |= MAILDIR_REPLIED;
-		else if (str_case_eq_cstr(w, "\\flagged"))
-			f |= MAILDIR_FLAGGED;
-		else if (str_case_eq_cstr(w, "\\deleted"))
-			f |= MAILDIR_TRASHED;
-		else if (str_case_eq_cstr(w, "\\draft"))
-			f |= MAILDIR_DRAFT;
+		unsigned bit = mailbox_flag_bit(w);
+		if (bit != 0)
+			f |= bit;
 		else if (w.p[0] != '\\' && *nkw < kwmax)
 			kw[(*nkw)++] = w;
 	}

@@ -333,67 +333,75 @@ parse_prefix_path(struct str args, const char *prefix, bool allow_empty,
 	return SMTP_PARSE_OK;
 }
 
-enum smtp_parse_err smtp_parse_mail(struct str args, bool utf8_ok,
-				    struct smtp_mail *m, struct str *bad_r)
+/* One "key[=value]" of MAIL or RCPT into the command's struct ctx. */
+typedef enum smtp_parse_err (*param_fn)(void *ctx, struct str key,
+					struct str val, bool has_val);
+
+/* The path after prefix into addr, then each parameter (at most
+   SMTP_PARAMS_MAX) to fn; *bad_r is the parameter an error concerns. */
+static enum smtp_parse_err
+parse_path_params(struct str args, const char *prefix, bool allow_empty,
+		  bool utf8_ok, char *addr, size_t addrsz, param_fn fn,
+		  void *ctx, struct str *bad_r)
 {
-	memset(m, 0, sizeof(*m));
 	const char *p, *end = args.p + args.len;
-	enum smtp_parse_err e = parse_prefix_path(args, "FROM:", true, utf8_ok,
-						  m->addr, sizeof(m->addr), &p);
-	if (e != SMTP_PARSE_OK)
-		return e;
+	enum smtp_parse_err e = parse_prefix_path(args, prefix, allow_empty,
+						  utf8_ok, addr, addrsz, &p);
 	struct str w;
 	unsigned count = 0;
-	while (next_word(&p, end, &w)) {
+	while (e == SMTP_PARSE_OK && next_word(&p, end, &w)) {
 		struct str key, val;
 		bool has_val;
 		*bad_r = w;
 		if (++count > SMTP_PARAMS_MAX)
 			return SMTP_PARSE_PARAM;
 		split_param(w, &key, &val, &has_val);
-		if (str_case_eq_cstr(key, "SIZE")) {
-			if (!has_val ||
-			    str_to_u64(val, 0, UINT64_MAX / 2, &m->size) < 0)
-				return SMTP_PARSE_VALUE;
-			m->has_size = true;
-		} else if (str_case_eq_cstr(key, "BODY")) {
-			if (has_val && str_case_eq_cstr(val, "7BIT"))
-				m->body = SMTP_BODY_7BIT;
-			else if (has_val && str_case_eq_cstr(val, "8BITMIME"))
-				m->body = SMTP_BODY_8BITMIME;
-			else
-				return SMTP_PARSE_VALUE;
-		} else if (str_case_eq_cstr(key, "RET")) {
-			if (has_val && str_case_eq_cstr(val, "FULL"))
-				m->ret = SMTP_RET_FULL;
-			else if (has_val && str_case_eq_cstr(val, "HDRS"))
-				m->ret = SMTP_RET_HDRS;
-			else
-				return SMTP_PARSE_VALUE;
-		} else if (str_case_eq_cstr(key, "ENVID")) {
-			if (!has_val || !smtp_xtext_valid(val, SMTP_ENVID_MAX))
-				return SMTP_PARSE_VALUE;
-			copy_cstr(m->envid, sizeof(m->envid), val);
-		} else if (str_case_eq_cstr(key, "AUTH")) {
-			/* RFC 4954 5: AUTH=<> or xtext of an address */
-			if (!has_val)
-				return SMTP_PARSE_VALUE;
-			if (!str_eq_cstr(val, "<>") &&
-			    !smtp_xtext_valid(val, SMTP_ADDR_MAX))
-				return SMTP_PARSE_VALUE;
-			copy_cstr(m->auth, sizeof(m->auth), val);
-		} else if (str_case_eq_cstr(key, "SMTPUTF8")) {
-			if (has_val)
-				return SMTP_PARSE_VALUE;
-			m->smtputf8 = true;
-		} else {
-			return SMTP_PARSE_PARAM;
-		}
+		e = fn(ctx, key, val, has_val);
 	}
-	/* non-ASCII in the sender needs SMTPUTF8 on this very command */
-	for (const char *c = m->addr; *c != '\0'; c++) {
-		if ((unsigned char)*c >= 0x80 && !m->smtputf8)
-			return SMTP_PARSE_ADDRESS;
+	return e;
+}
+
+static enum smtp_parse_err mail_param(void *ctx, struct str key, struct str val,
+				      bool has_val)
+{
+	struct smtp_mail *m = ctx;
+	if (str_case_eq_cstr(key, "SIZE")) {
+		if (!has_val ||
+		    str_to_u64(val, 0, UINT64_MAX / 2, &m->size) < 0)
+			return SMTP_PARSE_VALUE;
+		m->has_size = true;
+	} else if (str_case_eq_cstr(key, "BODY")) {
+		if (has_val && str_case_eq_cstr(val, "7BIT"))
+			m->body = SMTP_BODY_7BIT;
+		else if (has_val && str_case_eq_cstr(val, "8BITMIME"))
+			m->body = SMTP_BODY_8BITMIME;
+		else
+			return SMTP_PARSE_VALUE;
+	} else if (str_case_eq_cstr(key, "RET")) {
+		if (has_val && str_case_eq_cstr(val, "FULL"))
+			m->ret = SMTP_RET_FULL;
+		else if (has_val && str_case_eq_cstr(val, "HDRS"))
+			m->ret = SMTP_RET_HDRS;
+		else
+			return SMTP_PARSE_VALUE;
+	} else if (str_case_eq_cstr(key, "ENVID")) {
+		if (!has_val || !smtp_xtext_valid(val, SMTP_ENVID_MAX))
+			return SMTP_PARSE_VALUE;
+		copy_cstr(m->envid, sizeof(m->envid), val);
+	} else if (str_case_eq_cstr(key, "AUTH")) {
+		/* RFC 4954 5: AUTH=<> or xtext of an address */
+		if (!has_val)
+			return SMTP_PARSE_VALUE;
+		if (!str_eq_cstr(val, "<>") &&
+		    !smtp_xtext_valid(val, SMTP_ADDR_MAX))
+			return SMTP_PARSE_VALUE;
+		copy_cstr(m->auth, sizeof(m->auth), val);
+	} else if (str_case_eq_cstr(key, "SMTPUTF8")) {
+		if (has_val)
+			return SMTP_PARSE_VALUE;
+		m->smtputf8 = true;
+	} else {
+		return SMTP_PARSE_PARAM;
 	}
 	return SMTP_PARSE_OK;
 }
@@ -428,48 +436,56 @@ static bool parse_notify(struct str v, unsigned *bits_r)
 	return true;
 }
 
+static enum smtp_parse_err rcpt_param(void *ctx, struct str key, struct str val,
+				      bool has_val)
+{
+	struct smtp_rcpt *r = ctx;
+	if (str_case_eq_cstr(key, "NOTIFY")) {
+		if (!has_val || !parse_notify(val, &r->notify))
+			return SMTP_PARSE_VALUE;
+	} else if (str_case_eq_cstr(key, "ORCPT")) {
+		/* addr-type ";" xtext (RFC 3461 4.2) */
+		const char *semi = has_val ? memchr(val.p, ';', val.len) : NULL;
+		if (semi == NULL || semi == val.p)
+			return SMTP_PARSE_VALUE;
+		struct str x = {semi + 1, val.len - (size_t)(semi + 1 - val.p)};
+		if (!smtp_xtext_valid(x, SMTP_ORCPT_MAX) ||
+		    val.len > SMTP_ORCPT_MAX)
+			return SMTP_PARSE_VALUE;
+		for (const char *c = val.p; c < semi; c++) {
+			if (!is_atext((unsigned char)*c))
+				return SMTP_PARSE_VALUE;
+		}
+		copy_cstr(r->orcpt, sizeof(r->orcpt), val);
+	} else {
+		return SMTP_PARSE_PARAM;
+	}
+	return SMTP_PARSE_OK;
+}
+
+enum smtp_parse_err smtp_parse_mail(struct str args, bool utf8_ok,
+				    struct smtp_mail *m, struct str *bad_r)
+{
+	memset(m, 0, sizeof(*m));
+	enum smtp_parse_err e =
+	    parse_path_params(args, "FROM:", true, utf8_ok, m->addr,
+			      sizeof(m->addr), mail_param, m, bad_r);
+	if (e != SMTP_PARSE_OK)
+		return e;
+	/* non-ASCII in the sender needs SMTPUTF8 on this very command */
+	for (const char *c = m->addr; *c != '\0'; c++) {
+		if ((unsigned char)*c >= 0x80 && !m->smtputf8)
+			return SMTP_PARSE_ADDRESS;
+	}
+	return SMTP_PARSE_OK;
+}
+
 enum smtp_parse_err smtp_parse_rcpt(struct str args, bool utf8_ok,
 				    struct smtp_rcpt *r, struct str *bad_r)
 {
 	memset(r, 0, sizeof(*r));
-	const char *p, *end = args.p + args.len;
-	enum smtp_parse_err e = parse_prefix_path(args, "TO:", false, utf8_ok,
-						  r->addr, sizeof(r->addr), &p);
-	if (e != SMTP_PARSE_OK)
-		return e;
-	struct str w;
-	unsigned count = 0;
-	while (next_word(&p, end, &w)) {
-		struct str key, val;
-		bool has_val;
-		*bad_r = w;
-		if (++count > SMTP_PARAMS_MAX)
-			return SMTP_PARSE_PARAM;
-		split_param(w, &key, &val, &has_val);
-		if (str_case_eq_cstr(key, "NOTIFY")) {
-			if (!has_val || !parse_notify(val, &r->notify))
-				return SMTP_PARSE_VALUE;
-		} else if (str_case_eq_cstr(key, "ORCPT")) {
-			/* addr-type ";" xtext (RFC 3461 4.2) */
-			const char *semi =
-			    has_val ? memchr(val.p, ';', val.len) : NULL;
-			if (semi == NULL || semi == val.p)
-				return SMTP_PARSE_VALUE;
-			struct str x = {semi + 1,
-					val.len - (size_t)(semi + 1 - val.p)};
-			if (!smtp_xtext_valid(x, SMTP_ORCPT_MAX) ||
-			    val.len > SMTP_ORCPT_MAX)
-				return SMTP_PARSE_VALUE;
-			for (const char *c = val.p; c < semi; c++) {
-				if (!is_atext((unsigned char)*c))
-					return SMTP_PARSE_VALUE;
-			}
-			copy_cstr(r->orcpt, sizeof(r->orcpt), val);
-		} else {
-			return SMTP_PARSE_PARAM;
-		}
-	}
-	return SMTP_PARSE_OK;
+	return parse_path_params(args, "TO:", false, utf8_ok, r->addr,
+				 sizeof(r->addr), rcpt_param, r, bad_r);
 }
 
 int smtp_qualify_postmaster(char *addr, size_t addrsz, const char *domain)

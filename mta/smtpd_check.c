@@ -13,6 +13,7 @@
 #include "dnscheck.h"
 #include "log.h"
 #include "policy.h"
+#include "str.h"
 #include "xalloc.h"
 
 /* Keeps what the access maps asked of the transaction. */
@@ -151,16 +152,24 @@ void smtpd_early_keep(struct session *s, struct tx_flags *f, bool *defer,
 	}
 }
 
+/* Refuses the RCPT of addr with "<code> <addr>: <text>" (at most
+   RESTRICT_REPLY_MAX), logged as Postfix's NOQUEUE: reject line. */
+static void rcpt_refuse(struct session *s, const char *addr, const char *code,
+			const char *text)
+{
+	char rep[RESTRICT_REPLY_MAX];
+	str_fmt_trunc(rep, sizeof(rep), "%s <%s>: %s", code, addr, text);
+	smtpd_log_reject(s, "RCPT", rep, addr);
+	smtpd_reply_err(s, "%s", rep);
+}
+
 void smtpd_rcpt_finish(struct session *s)
 {
 	struct smtp_rcpt *r = &s->job_rcpt;
-	char rep[RESTRICT_REPLY_MAX];
 
 	if (s->job_dir == DIR_RCPT_TEMPFAIL) {
-		snprintf(rep, sizeof(rep),
-			 "451 4.3.0 <%s>: Temporary lookup failure", r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
+		rcpt_refuse(s, r->addr, "451 4.3.0",
+			    "Temporary lookup failure");
 		return;
 	}
 	smtpd_log_events(s, "RCPT", r->addr);
@@ -173,21 +182,14 @@ void smtpd_rcpt_finish(struct session *s)
 	    s->pol->reject_over_quota) {
 		/* Postfix + VDA bounce the message at delivery; saying so at
 		   RCPT spares the bounce (docs/mta.md) */
-		snprintf(rep, sizeof(rep),
-			 "552 5.2.2 <%s>: Recipient address rejected: Mailbox "
-			 "full",
-			 r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
+		rcpt_refuse(s, r->addr, "552 5.2.2",
+			    "Recipient address rejected: Mailbox full");
 		return;
 	}
 	if (s->job_dir == DIR_RCPT_UNKNOWN) {
-		snprintf(rep, sizeof(rep),
-			 "550 5.1.1 <%s>: Recipient address rejected: User "
-			 "unknown in virtual mailbox table",
-			 r->addr);
-		smtpd_log_reject(s, "RCPT", rep, r->addr);
-		smtpd_reply_err(s, "%s", rep);
+		rcpt_refuse(s, r->addr, "550 5.1.1",
+			    "Recipient address rejected: User unknown in "
+			    "virtual mailbox table");
 		return;
 	}
 	if (s->nrcpt == s->rcpt_cap) {

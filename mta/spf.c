@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "dnsrec.h"
+#include "net.h"
 
 #define SPF_LOOKUP_LIMIT 10
 #define SPF_VOID_LIMIT	 2
@@ -245,18 +246,6 @@ int spf_expand(const char *spec, const char *ip, const char *domain,
 
 /* ------------------------------------------------------------ matching */
 
-static bool prefix_match(const unsigned char *a, const unsigned char *b,
-			 unsigned bits)
-{
-	unsigned full = bits / 8, rest = bits % 8;
-	if (memcmp(a, b, full) != 0)
-		return false;
-	if (rest == 0)
-		return true;
-	unsigned char m = (unsigned char)(0xff << (8 - rest));
-	return (a[full] & m) == (b[full] & m);
-}
-
 /* Parses "/n" and "//n" after a domain spec; -1 for a bad length. */
 static int cidr_lens(const char *s, unsigned *v4, unsigned *v6)
 {
@@ -296,7 +285,7 @@ static int match_addrs(struct spf_eval *e, const char *host, unsigned v4,
 	size_t al = e->family == 4 ? 4 : 16;
 	unsigned bits = e->family == 4 ? v4 : v6;
 	for (size_t i = 0; i < r.n; i++) {
-		if (prefix_match(r.a[i], e->ip, bits))
+		if (net_prefix_eq(r.a[i], e->ip, bits))
 			return 1;
 	}
 	(void)al;
@@ -350,7 +339,7 @@ static int mechanism(struct spf_eval *e, const char *name, size_t nl,
 		}
 		if ((six ? 6 : 4) != e->family)
 			return 0;
-		return prefix_match(a, e->ip, bits);
+		return net_prefix_eq(a, e->ip, bits);
 	}
 	if (NAME("a") || NAME("mx")) {
 		if (!count(e))

@@ -177,8 +177,63 @@ static void test_limits(void)
 	free(s);
 }
 
+/* fn for addrlist_each_addr_spec: collects "addr;" and stops at "stop@x" */
+static bool collect(void *ctx, const char *addr)
+{
+	char *out = ctx;
+	size_t o = strlen(out);
+	snprintf(out + o, 256 - o, "%s;", addr);
+	return strcmp(addr, "stop@x") != 0;
+}
+
+static void test_addr_spec(void)
+{
+	static const struct {
+		const char *field;
+		size_t len; /* 0: strlen */
+		long n;
+		const char *seen;
+	} cases[] = {
+	    {"", 0, 0, ""},
+	    {"Undisclosed recipients:;", 0, 0, ""},
+	    {"A <a@b.org>, \"q u\"@c.org (C)", 0, 2, "a@b.org;q u@c.org;"},
+	    {"grp: x@y, z@w;, v@u", 0, 3, "x@y;z@w;v@u;"},
+	    {"a@b, stop@x, c@d", 0, 2, "a@b;stop@x;"},
+	    {"a@b, nodomain, c@d", 0, -1, "a@b;"},
+	    {"a@b, \"x\ty\"@d", 0, -1, "a@b;"},
+	    {"a@b, x\0y@d", 11, -1, "a@b;"},
+	    {"<>", 0, -1, ""},
+	};
+	test_begin("addr_spec");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char seen[256] = "";
+		size_t len =
+		    cases[i].len ? cases[i].len : strlen(cases[i].field);
+		long n =
+		    addrlist_each_addr_spec(cases[i].field, len, collect, seen);
+		test_assert(n == cases[i].n);
+		test_assert(strcmp(seen, cases[i].seen) == 0);
+	}
+	/* 511 bytes fit, 512 do not */
+	char big[600], out[512];
+	memset(big, 'l', sizeof big);
+	memcpy(big + 507, "@d.o", 4); /* 511 */
+	struct addrlist l;
+	addrlist_parse(big, 511, &l);
+	test_assert(l.n == 1 &&
+		    addrlist_addr_spec(&l.v[0], out, sizeof out) == 0 &&
+		    strlen(out) == 511);
+	addrlist_free(&l);
+	memcpy(big + 507, "l@d.o", 5); /* 512 */
+	addrlist_parse(big, 512, &l);
+	test_assert(l.n == 1 &&
+		    addrlist_addr_spec(&l.v[0], out, sizeof out) < 0);
+	addrlist_free(&l);
+}
+
 int main(void)
 {
+	test_addr_spec();
 	test_table();
 	test_bytes();
 	test_limits();

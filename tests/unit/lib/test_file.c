@@ -140,6 +140,33 @@ int main(void)
 		free(data);
 	}
 
+	test_begin("fsync_dir: a directory, a file, a missing path");
+	test_assert(file_fsync_dir(dir) == 0);
+	put(p, "x", 1);
+	test_assert(file_fsync_dir(p) == -1 && errno == ENOTDIR);
+	snprintf(q, sizeof q, "%s/missing", dir);
+	test_assert(file_fsync_dir(q) == -1 && errno == ENOENT);
+
+	test_begin("pread_all: at an offset, short at the end, offset kept");
+	{
+		put(p, "ab\0\r\ncdef", 9);
+		int fd = open(p, O_RDONLY);
+		char r[16];
+		test_assert(file_pread_all(fd, r, 4, 2) == 4 &&
+			    memcmp(r, "\0\r\nc", 4) == 0);
+		test_assert(file_pread_all(fd, r, sizeof r, 5) == 4 &&
+			    memcmp(r, "cdef", 4) == 0);
+		test_assert(file_pread_all(fd, r, sizeof r, 9) == 0);
+		test_assert(file_pread_all(fd, r, 0, 0) == 0);
+		test_assert(lseek(fd, 0, SEEK_CUR) == 0);
+		errno = 0;
+		test_assert(file_pread_all(fd, r, 1, -1) == -1 &&
+			    errno == EINVAL);
+		close(fd);
+		test_assert(file_pread_all(-1, r, 1, 0) == -1 &&
+			    errno == EBADF);
+	}
+
 	test_begin("path: join, the maximum and maximum+1");
 	{
 		char out[8];

@@ -43,5 +43,10 @@ int main(void)
 	test_assert(hash_bytes("a\0b", 3) != hash_bytes("a\0c", 3));
 	test_assert(hash_bytes("a\r", 2) != hash_bytes("a\n", 2));
 	test_assert(hash_str("") == hash_bytes("", 0));
+	test_begin("fnv1a: the tree's offset basis, stored values unchanged");
+	test_assert(hash_fnv1a("", 0) == 0x14650fb0739d0383ull);
+	test_assert(hash_fnv1a("a", 1) == 0x44bd8ad473cd9906ull);
+	test_assert(hash_fnv1a("foobar", 6) == 0x88fad7c0a8ff07f2ull);
+	test_assert(hash_fnv1a("a\0b", 3) == 0xe02908510caa06f0ull);
 	return test_end();
 }

@@ -5,6 +5,7 @@
  * snapshots that must both survive.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,50 @@ static void quota_now(int64_t *bytes, int64_t *count)
 	test_assert(maildir_quota_read(root, &q) == 1);
 	*bytes = q.bytes;
 	*count = q.count;
+}
+
+/* RFC822.SIZE of a file: bare LFs count twice, a CR LF once, also when
+   the CR ends one 64 KiB read and the LF starts the next. */
+static void test_vsize(const char *dir)
+{
+	static const struct {
+		size_t len, cr_at, lf_at; /* one CR and one LF at these */
+		uint64_t want;
+	} cases[] = {
+	    {0, 0, 0, 0},		  /* empty */
+	    {1, 1, 0, 2},		  /* a bare LF */
+	    {2, 0, 1, 2},		  /* CR LF */
+	    {2, 1, 0, 3},		  /* LF CR: the LF is bare */
+	    {65537, 65535, 65536, 65537}, /* CR LF across the pieces */
+	    {65537, 0, 65536, 65538},	  /* bare LF starts a piece */
+	    {65537, 65536, 65535, 65538}, /* bare LF ends a piece */
+	};
+	char path[256];
+	snprintf(path, sizeof path, "%s/vsize", dir);
+	test_begin("fd_vsize");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t len = cases[i].len;
+		char *d = malloc(len + 1);
+		memset(d, 'x', len);
+		if (len > 0) {
+			d[cases[i].cr_at < len ? cases[i].cr_at : 0] = '\r';
+			d[cases[i].lf_at] = '\n';
+		}
+		if (len == 1)
+			d[0] = '\n';
+		test_assert(file_replace(path, d, len, NULL) == 0);
+		int fd = open(path, O_RDONLY);
+		test_assert(fd >= 0);
+		uint64_t n = 7;
+		test_assert(mailbox_fd_vsize(fd, &n) == 0);
+		test_assert(n == cases[i].want);
+		/* the offset is left alone */
+		test_assert(lseek(fd, 0, SEEK_CUR) == 0);
+		close(fd);
+		free(d);
+	}
+	uint64_t n = 7;
+	test_assert(mailbox_fd_vsize(-1, &n) < 0 && n == 7);
 }
 
 int main(void)
@@ -272,6 +317,22 @@ int main(void)
 		    r.n == 0);
 	mailbox_copy_result_free(&r);
 	maildir_folder_free(&f);
+
+	test_vsize(root);
+
+	test_begin("flag names: any case, \\Recent and keywords are none");
+	test_assert(mailbox_flag_bit(STR_LIT("\\Seen")) == MAILDIR_SEEN);
+	test_assert(mailbox_flag_bit(STR_LIT("\\sEEN")) == MAILDIR_SEEN);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Answered")) == MAILDIR_REPLIED);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Draft")) == MAILDIR_DRAFT);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Recent")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("Seen")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("\\Seen2")) == 0);
+	test_assert(mailbox_flag_bit(STR_LIT("")) == 0);
+	for (size_t i = 0; i < MAILBOX_NFLAGS; i++)
+		test_assert(
+		    mailbox_flag_bit(str_from_cstr(mailbox_flags[i].name)) ==
+		    mailbox_flags[i].bit);
 
 	snprintf(p, sizeof p, "rm -rf '%s'", root);
 	test_assert(system(p) == 0);

@@ -357,5 +357,23 @@ int main(void)
 	test_spec();
 	test_tcp();
 	test_unix();
+	test_begin("prefix_eq: whole bytes, a part byte, 0 and all bits");
+	{
+		static const unsigned char a[4] = {192, 0, 2, 129},
+					   b[4] = {192, 0, 2, 200},
+					   c[4] = {10, 0, 0, 1};
+		test_assert(net_prefix_eq(a, b, 24));
+		test_assert(net_prefix_eq(a, b, 25));  /* 1xxxxxxx both */
+		test_assert(!net_prefix_eq(a, b, 26)); /* 10.. vs 11.. */
+		test_assert(!net_prefix_eq(a, b, 32));
+		test_assert(net_prefix_eq(a, a, 32));
+		test_assert(net_prefix_eq(a, c, 0));
+		test_assert(!net_prefix_eq(a, c, 1));
+		unsigned char v6a[16] = {0x20, 0x01, 0x0d, 0xb8},
+			      v6b[16] = {0x20, 0x01, 0x0d, 0xb9};
+		test_assert(net_prefix_eq(v6a, v6b, 31));
+		test_assert(!net_prefix_eq(v6a, v6b, 32));
+		test_assert(net_prefix_eq(v6a, v6a, 128));
+	}
 	return test_end();
 }

@@ -105,5 +105,66 @@ int main(void)
 		test_assert(str_is_host_char((unsigned char)c) == want);
 	}
 
+	test_begin("utf8_encode: every length's bounds");
+	{
+		static const struct {
+			uint32_t cp;
+			const char *utf8;
+		} u[] = {
+		    {0, ""},
+		    {0x7f, "\x7f"},
+		    {0x80, "\xc2\x80"},
+		    {0x7ff, "\xdf\xbf"},
+		    {0x800, "\xe0\xa0\x80"},
+		    {0xfffd, "\xef\xbf\xbd"},
+		    {0xffff, "\xef\xbf\xbf"},
+		    {0x10000, "\xf0\x90\x80\x80"},
+		    {0x10ffff, "\xf4\x8f\xbf\xbf"},
+		};
+		for (size_t i = 0; i < sizeof u / sizeof u[0]; i++) {
+			char out[4];
+			size_t want = u[i].cp == 0 ? 1 : strlen(u[i].utf8);
+			test_assert(str_utf8_encode(u[i].cp, out) == want);
+			test_assert(memcmp(out, u[i].cp == 0 ? "\0" : u[i].utf8,
+					   want) == 0);
+		}
+	}
+	test_begin("utf8_decode: well-formed, stray, cut, overlong, surrogate");
+	{
+		static const struct {
+			const char *in;
+			size_t n, len;
+			uint32_t cp;
+		} d[] = {
+		    {"a", 1, 1, 'a'},
+		    {"\0", 1, 1, 0},
+		    {"\xc2\x80", 2, 2, 0x80},
+		    {"\xdf\xbf", 2, 2, 0x7ff},
+		    {"\xe0\xa0\x80", 3, 3, 0x800},
+		    {"\xef\xbf\xbd", 3, 3, 0xfffd},
+		    {"\xf0\x90\x80\x80", 4, 4, 0x10000},
+		    {"\xf4\x8f\xbf\xbf", 4, 4, 0x10ffff},
+		    {"\x80", 1, 0, 0},		   /* stray continuation */
+		    {"\xc0\xaf", 2, 0, 0},	   /* overlong '/' */
+		    {"\xc1\xbf", 2, 0, 0},	   /* overlong */
+		    {"\xe0\x9f\xbf", 3, 0, 0},	   /* overlong */
+		    {"\xf0\x8f\xbf\xbf", 4, 0, 0}, /* overlong */
+		    {"\xed\xa0\x80", 3, 0, 0},	   /* surrogate */
+		    {"\xf4\x90\x80\x80", 4, 0, 0}, /* past U+10FFFF */
+		    {"\xf5\x80\x80\x80", 4, 0, 0},
+		    {"\xe2\x82", 2, 0, 0},     /* cut short */
+		    {"\xe2\x28\xa1", 3, 0, 0}, /* bad continuation */
+		};
+		for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+			uint32_t cp = 0xdead;
+			size_t l = str_utf8_decode(
+			    (const unsigned char *)d[i].in, d[i].n, &cp);
+			test_assert(l == d[i].len);
+			test_assert(l == 0 ? cp == 0xdead : cp == d[i].cp);
+			test_assert(
+			    str_utf8_decode((const unsigned char *)d[i].in,
+					    d[i].n, NULL) == d[i].len);
+		}
+	}
 	return test_end();
 }

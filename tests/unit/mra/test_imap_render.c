@@ -109,8 +109,37 @@ static void test_envelope(void)
 	buf_deinit(&b);
 }
 
+static void test_seqset(void)
+{
+	static const uint32_t one[] = {7};
+	static const uint32_t mix[] = {1, 2,  3,	   7,
+				       9, 10, 4294967294u, 4294967295u};
+	static const uint32_t gaps[] = {2, 4, 6};
+	struct buf b;
+	buf_init(&b, 256);
+	test_begin("seqset");
+	test_assert(imap_render_seqset(&b, NULL, 0) == 0 && b.len == 0);
+	test_assert(imap_render_seqset(&b, one, 1) == 0);
+	EXPECT(&b, "7");
+	buf_reset(&b);
+	test_assert(imap_render_seqset(&b, mix, 8) == 0);
+	EXPECT(&b, "1:3,7,9:10,4294967294:4294967295");
+	buf_reset(&b);
+	test_assert(imap_render_seqset(&b, gaps, 3) == 0);
+	EXPECT(&b, "2,4,6");
+	buf_deinit(&b);
+	/* the documented bound: 22 bytes a number */
+	buf_init(&b, 22 * 8);
+	test_assert(imap_render_seqset(&b, mix, 8) == 0);
+	buf_deinit(&b);
+	buf_init(&b, 4);
+	test_assert(imap_render_seqset(&b, mix, 8) < 0);
+	buf_deinit(&b);
+}
+
 int main(void)
 {
+	test_seqset();
 	test_strings();
 	test_header_end();
 	test_envelope();
