@@ -109,3 +109,44 @@ def add_mailboxes(inst, locals_, hashes=None, quota="104857600S",
         inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
                  "homedir, quota, domain, uidnumber, gidnumber, active, "
                  "name) VALUES " + ", ".join(rows[i:i + 250]))
+
+
+def run_jobs(jobs, parallel, errfile):
+    """Runs the commands jobs (argument lists), parallel at a time, their
+    stderr to errfile.  Returns (start, end, how many exited non-zero)."""
+    import subprocess
+    import time
+    jobs = list(jobs)
+    running, failed = {}, 0
+    t0 = time.time()
+    while jobs or running:
+        while jobs and len(running) < parallel:
+            p = subprocess.Popen(jobs.pop(0), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=errfile)
+            running[p.pid] = p
+        pid, status = os.wait()
+        p = running.pop(pid, None)
+        if p is not None:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if p.returncode != 0:
+                failed += 1
+    return t0, time.time(), failed
+
+
+def run_main(log, body, cleanup, tails=()):
+    """A driver's main: body()'s exit status; 1 when interrupted (SIGTERM
+    too, with term_interrupts()) or when it raised, after logging the
+    error and each (name, fn) of tails as "name:\\n" + fn().  cleanup()
+    runs in every case."""
+    try:
+        return body()
+    except KeyboardInterrupt:
+        log("interrupted")
+        return 1
+    except Exception as e:
+        log(f"error: {e}")
+        for name, fn in tails:
+            log(f"{name}:\n" + fn())
+        return 1
+    finally:
+        cleanup()

@@ -20,6 +20,7 @@
 #include "str.h"
 #include "throttle.h"
 #include "wa.h"
+#include "webauth.h"
 #include "webjson.h"
 #include "xalloc.h"
 
@@ -132,6 +133,22 @@ int wa_q(struct http_req *req, struct sqlconn *c, const char *sql,
 	else
 		webjson_error(req, 500, "internal", "database error", NULL);
 	return -1;
+}
+
+json_t *wa_q_strings(struct http_req *req, struct sqlconn *c, const char *sql,
+		     const char *const *args, size_t nargs)
+{
+	struct sqlresult res;
+	memset(&res, 0, sizeof res);
+	if (wa_q(req, c, sql, args, nargs, &res) < 0)
+		return NULL;
+	json_t *a = json_array();
+	for (size_t i = 0; i < res.nrows; i++)
+		if (res.rows[i].cols[0] != NULL)
+			json_array_append_new(a,
+					      json_string(res.rows[i].cols[0]));
+	sqlresult_free(&res);
+	return a;
 }
 
 int wa_q_int(struct http_req *req, struct sqlconn *c, const char *sql,
@@ -256,23 +273,10 @@ bool wa_authorize(void *app, struct http_req *req, unsigned flags)
 		arg = hash;
 		tl_caller.token = true;
 	} else {
-		const char *cookie = http_req_header(req, "Cookie");
 		char id[WEBSESSION_ID_LEN + 1];
-		if (cookie == NULL ||
-		    !websession_cookie_get(cookie, strlen(cookie), WA_COOKIE,
-					   id, sizeof id) ||
-		    !websession_get(wa->sessions, id, &info)) {
-			webjson_error(req, 401, "unauthorized", "not logged in",
-				      NULL);
+		if (!webauth_session(req, wa->sessions, WA_COOKIE, flags, id,
+				     &info))
 			return false;
-		}
-		if ((flags & HTTP_F_CSRF) &&
-		    !websession_csrf_ok(&info,
-					http_req_header(req, "X-CSRF-Token"))) {
-			webjson_error(req, 403, "csrf",
-				      "missing or wrong X-CSRF-Token", NULL);
-			return false;
-		}
 		memcpy(tl_caller.session_id, id, sizeof id);
 		sql = "SELECT username, type, active, expiredate FROM manager "
 		      "WHERE username = ?";
@@ -464,32 +468,15 @@ void wa_now(char *out)
 /* ---- session ---- */
 
 /* The caller's domains (postmaster) as a JSON array; admin: []. */
-static json_t *manager_domains(struct http_req *req, struct sqlconn *c,
-			       const char *user)
-{
-	json_t *a = json_array();
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	const char *args[1] = {user};
-	if (wa_q(req, c,
-		 "SELECT domain FROM domain_manager WHERE username = ? "
-		 "AND active = 1 ORDER BY domain",
-		 args, 1, &res) < 0) {
-		json_decref(a);
-		return NULL;
-	}
-	for (size_t i = 0; i < res.nrows; i++)
-		if (res.rows[i].cols[0] != NULL)
-			json_array_append_new(a,
-					      json_string(res.rows[i].cols[0]));
-	sqlresult_free(&res);
-	return a;
-}
-
 static void reply_session(struct http_req *req, struct sqlconn *c,
 			  const char *user, const char *type, const char *csrf)
 {
-	json_t *doms = manager_domains(req, c, user);
+	const char *args[1] = {user};
+	json_t *doms = wa_q_strings(req, c,
+				    "SELECT domain FROM domain_manager WHERE "
+				    "username = ? AND active = 1 ORDER BY "
+				    "domain",
+				    args, 1);
 	if (doms == NULL)
 		return;
 	json_t *o = json_object();
@@ -558,24 +545,17 @@ void wa_session_login(struct http_req *req)
 			      "this account is disabled or expired", NULL);
 	} else {
 		wa_throttle_ok(wa->throttle, luser);
-		char id[WEBSESSION_ID_LEN + 1];
 		struct websession_info info;
 		const char *type =
 		    res.rows[0].cols[2] != NULL ? res.rows[0].cols[2] : "";
-		if (websession_create(wa->sessions, luser, type, id, &info) <
-		    0) {
+		if (webauth_start(req, wa->sessions, WA_COOKIE, luser, type,
+				  &info) < 0) {
 			webjson_error(req, 500, "internal", "no random bytes",
 				      NULL);
 		} else {
-			char cookie[200];
-			if (websession_set_cookie(cookie, sizeof cookie,
-						  WA_COOKIE, id,
-						  http_req_tls(req)) == 0)
-				http_reply_header(req, "Set-Cookie", cookie);
 			log_info("webadmin: login: user=<%s>, rip=%s", luser,
 				 ip);
 			reply_session(req, c, luser, type, info.csrf);
-			explicit_bzero(id, sizeof id);
 		}
 	}
 	sqlresult_free(&res);
@@ -605,12 +585,8 @@ void wa_session_logout(struct http_req *req)
 {
 	struct wa *wa = http_req_app(req);
 	const struct wa_caller *me = wa_caller(req);
-	if (!me->token)
-		websession_destroy(wa->sessions, me->session_id);
-	char cookie[200];
-	if (websession_set_cookie(cookie, sizeof cookie, WA_COOKIE, "",
-				  http_req_tls(req)) == 0)
-		http_reply_header(req, "Set-Cookie", cookie);
+	webauth_end(req, wa->sessions, WA_COOKIE,
+		    me->token ? NULL : me->session_id);
 	webjson_reply(req, 200, json_object());
 }
 

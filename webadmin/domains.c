@@ -30,12 +30,7 @@ static const struct rec_field domain_fields[] = {
 	{ "default_quota", REC_QUOTA, 0, 0, 0 },
 	{ "default_netdiskquota", REC_QUOTA, 0, 0, 0 },
 	{ "default_expire", REC_STR, 12, 0, 0 },
-	{ "disablesmtpd", REC_FLAG, 0, 0, 0 },
-	{ "disablesmtp", REC_FLAG, 0, 0, 0 },
-	{ "disablewebmail", REC_FLAG, 0, 0, 0 },
-	{ "disablenetdisk", REC_FLAG, 0, 0, 0 },
-	{ "disableimap", REC_FLAG, 0, 0, 0 },
-	{ "disablepop3", REC_FLAG, 0, 0, 0 },
+	REC_SERVICE_FIELDS,
 	{ "createdate", REC_FIXED, 0, 0, 0 },
 	{ "expiredate", REC_DATE, 0, 0, 0 },
 	{ "active", REC_FLAG, 0, 0, 0 },
@@ -238,17 +233,13 @@ void wa_domain_create(struct http_req *req)
 	    {"default_quota", "5242880S"},
 	    {"default_netdiskquota", "5242880S"},
 	    {"default_expire", "1y"},
-	    {"disablesmtpd", "0"},
-	    {"disablesmtp", "0"},
-	    {"disablewebmail", "0"},
-	    {"disablenetdisk", "0"},
-	    {"disableimap", "0"},
-	    {"disablepop3", "0"},
 	    {"expiredate", "0000-00-00"},
 	    {"active", "1"},
 	};
 	for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		rec_set(&r, defaults[i][0], defaults[i][1]);
+	for (size_t i = 0; wa_services[i] != NULL; i++)
+		rec_set(&r, wa_services[i], "0");
 	rec_set(&r, "description", desc);
 	rec_set(&r, "createdate", now);
 	json_object_del(in, "domain");

@@ -12,17 +12,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "base64.h"
 #include "buf.h"
 #include "conf.h"
 #include "extmail_sql.h"
 #include "log.h"
+#include "rfc2047.h"
+#include "submit.h"
 #include "wa.h"
 #include "webjson.h"
 #include "xalloc.h"
@@ -39,82 +37,18 @@ struct gm_job {
 	size_t n;
 };
 
-/* Reads one SMTP reply (all its lines); returns its code or -1. */
-static int smtp_reply(int fd, char *buf, size_t sz)
-{
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = recv(fd, buf + len, sz - 1 - len, 0);
-		if (r <= 0)
-			return -1;
-		len += (size_t)r;
-		buf[len] = '\0';
-		/* the last line is "NNN " and ends in CRLF */
-		char *end = strstr(buf, "\r\n");
-		char *last = buf;
-		while (end != NULL && end[2] != '\0') {
-			last = end + 2;
-			end = strstr(last, "\r\n");
-		}
-		if (end != NULL && strlen(last) >= 4 && last[3] == ' ')
-			return (int)strtol(last, NULL, 10);
-		if (len + 1 >= sz)
-			return -1;
-	}
-}
-
-static int smtp_cmd(int fd, const char *line, char *buf, size_t sz)
-{
-	size_t n = strlen(line);
-	if (send(fd, line, n, MSG_NOSIGNAL) != (ssize_t)n)
-		return -1;
-	return smtp_reply(fd, buf, sz);
-}
-
 static int send_batch(struct gm_job *j, size_t from, size_t to)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(j->socket_path) >= sizeof sa.sun_path)
+	struct submit_result r;
+	if (submit_local(j->socket_path, "webadmin", j->sender, j->rcpt + from,
+			 to - from, false, j->msg.p != NULL ? j->msg.p : "",
+			 j->msg.len, &r) < 0)
 		return -1;
-	memcpy(sa.sun_path, j->socket_path, strlen(j->socket_path) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	struct timeval tv = {.tv_sec = 60};
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	char r[4096], line[600];
-	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		 smtp_reply(fd, r, sizeof r) == 220 &&
-		 smtp_cmd(fd, "EHLO webadmin\r\n", r, sizeof r) == 250;
-	snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", j->sender);
-	ok = ok && smtp_cmd(fd, line, r, sizeof r) == 250;
-	size_t accepted = 0;
-	for (size_t i = from; ok && i < to; i++) {
-		snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", j->rcpt[i]);
-		int code = smtp_cmd(fd, line, r, sizeof r);
-		if (code < 0)
-			ok = 0;
-		else if (code / 100 == 2)
-			accepted++;
-	}
-	ok = ok && accepted > 0 && smtp_cmd(fd, "DATA\r\n", r, sizeof r) == 354;
-	ok = ok && send(fd, j->msg.p, j->msg.len, MSG_NOSIGNAL) ==
-		       (ssize_t)j->msg.len;
-	ok = ok && smtp_cmd(fd, "\r\n.\r\n", r, sizeof r) == 250;
-	if (ok) {
-		char *nl = strpbrk(r, "\r\n");
-		if (nl != NULL)
-			*nl = '\0';
-		char esc[200];
-		log_info("webadmin: group mail: %zu of %zu recipients queued "
-			 "(%s)",
-			 accepted, to - from,
-			 log_escape(esc, sizeof esc, r, strlen(r)));
-	}
-	(void)smtp_cmd(fd, "QUIT\r\n", r, sizeof r);
-	close(fd);
-	return ok ? 0 : -1;
+	char esc[200];
+	log_info("webadmin: group mail: %zu of %zu recipients queued (%s)",
+		 r.accepted, to - from,
+		 log_escape(esc, sizeof esc, r.reply, strlen(r.reply)));
+	return 0;
 }
 
 static void *gm_main(void *arg)
@@ -139,32 +73,6 @@ static void *gm_main(void *arg)
 	return NULL;
 }
 
-/* Subject: as is when ASCII, else one RFC 2047 base64 word per line. */
-static int subject_header(struct buf *m, const char *s)
-{
-	bool ascii = true;
-	for (const char *c = s; *c; c++)
-		ascii = ascii && (unsigned char)*c < 0x80;
-	if (ascii)
-		return buf_printf(m, "Subject: %s\r\n", s);
-	size_t n = strlen(s);
-	if (buf_append_str(m, "Subject:") < 0)
-		return -1;
-	for (size_t i = 0; i < n;) {
-		size_t take = n - i > 45 ? 45 : n - i;
-		/* do not cut a UTF-8 sequence */
-		while (take < n - i && take > 0 &&
-		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
-			take--;
-		char enc[100];
-		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
-		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
-			return -1;
-		i += take;
-	}
-	return 0;
-}
-
 static int build_message(struct buf *m, const char *from, const char *subject,
 			 const char *text)
 {
@@ -179,7 +87,8 @@ static int build_message(struct buf *m, const char *from, const char *subject,
 		       "Content-Type: text/plain; charset=UTF-8\r\n"
 		       "Content-Transfer-Encoding: 8bit\r\n",
 		       from, date) < 0 ||
-	    subject_header(m, subject) < 0 || buf_append_str(m, "\r\n") < 0)
+	    rfc2047_header(m, "Subject", subject) < 0 ||
+	    buf_append_str(m, "\r\n") < 0)
 		return -1;
 	/* the text: CRLF line ends, lines starting with '.' doubled */
 	const char *p = text;

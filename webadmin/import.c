@@ -29,6 +29,9 @@
 #define EXPORT_MAX   (64u << 20)
 #define HASH_THREADS 4
 #define ERRORS_SHOWN 1000
+/* an import's columns and the bytes of one field, at most */
+#define WA_CSV_FIELDS_MAX 32
+#define WA_CSV_FIELD_MAX  1024
 
 static const char *const export_mailbox_cols[] = {
     "username",	    "uid",	   "name",	     "quota",
@@ -208,15 +211,6 @@ static void row_error(struct report *rep, size_t line, const char *field,
 	json_array_append_new(rep->errors, e);
 }
 
-/* A spreadsheet-safe export wrote "'@x" for "@x": undo that. */
-static const char *unquote_formula(const char *v)
-{
-	if (v[0] == '\'' &&
-	    (v[1] == '=' || v[1] == '+' || v[1] == '-' || v[1] == '@'))
-		return v + 1;
-	return v;
-}
-
 static bool is_stored_hash(const char *p)
 {
 	return (p[0] == '$' && strlen(p) > 20 &&
@@ -269,7 +263,7 @@ static int hash_all(struct irow *rows, size_t n)
 static int col_of(const struct csv_row *hdr, const char *name)
 {
 	for (size_t i = 0; i < hdr->n; i++)
-		if (strcmp(hdr->f[i], name) == 0)
+		if (strcmp(hdr->cell[i], name) == 0)
 			return (int)i;
 	return -1;
 }
@@ -297,7 +291,7 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 		return 0;
 	}
 	for (size_t k = 0; k < hdr->n; k++) {
-		const char *n = hdr->f[k];
+		const char *n = hdr->cell[k];
 		if (strcmp(n, "uid") == 0 || strcmp(n, "username") == 0 ||
 		    strcmp(n, "password") == 0)
 			continue;
@@ -333,9 +327,9 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 		}
 		char *local = NULL;
 		if (c_uid >= 0)
-			local = wa_lower(row->f[c_uid]);
+			local = wa_lower(row->cell[c_uid]);
 		else {
-			local = wa_lower(row->f[c_user]);
+			local = wa_lower(row->cell[c_user]);
 			char *at = strrchr(local, '@');
 			if (at == NULL || strcmp(at + 1, domain) != 0) {
 				row_error(rep, line, "username",
@@ -351,7 +345,7 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 			free(local);
 			continue;
 		}
-		const char *pw = row->f[c_pw];
+		const char *pw = row->cell[c_pw];
 		if (!is_stored_hash(pw) &&
 		    (strlen(pw) < 8 || strlen(pw) > 256)) {
 			row_error(rep, line, "password",
@@ -367,13 +361,13 @@ static size_t check_mailboxes(struct http_req *req, struct sqlconn *c,
 		free(local);
 		bool ok = true;
 		for (size_t k = 0; k < hdr->n && ok; k++) {
-			const char *name = hdr->f[k];
+			const char *name = hdr->cell[k];
 			if ((int)k == c_uid || (int)k == c_user ||
 			    (int)k == c_pw)
 				continue;
 			const char *err = NULL;
 			if (rec_apply_text(&r->m, name,
-					   unquote_formula(row->f[k]),
+					   csv_unguard(row->cell[k]),
 					   &err) < 0) {
 				row_error(rep, line, name, err);
 				ok = false;
@@ -484,7 +478,7 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 				  "not as many fields as the header");
 			continue;
 		}
-		char *a = wa_lower(unquote_formula(row->f[c_addr]));
+		char *a = wa_lower(csv_unguard(row->cell[c_addr]));
 		if (strchr(a, '@') == NULL) {
 			size_t l = strlen(a) + strlen(domain) + 2;
 			char *full = xmalloc(l);
@@ -507,7 +501,7 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 		}
 		struct buf g;
 		buf_init(&g, 65535);
-		const char *p = row->f[c_goto];
+		const char *p = row->cell[c_goto];
 		while (*p != '\0' && ok) {
 			size_t len = strcspn(p, ",; \t\r\n");
 			if (len > 0) {
@@ -536,7 +530,7 @@ static size_t check_aliases(struct http_req *req, struct sqlconn *c,
 		}
 		bool active = true;
 		if (c_act >= 0) {
-			const char *v = row->f[c_act];
+			const char *v = row->cell[c_act];
 			if (strcmp(v, "0") == 0 || strcmp(v, "false") == 0 ||
 			    strcmp(v, "no") == 0)
 				active = false;
@@ -629,7 +623,8 @@ void wa_import(struct http_req *req)
 	size_t len;
 	const char *body = http_req_body(req, &len);
 	char err[200];
-	if (csv_parse(body, len, &t, err, sizeof err) < 0) {
+	if (csv_parse(body, len, WA_CSV_FIELDS_MAX, WA_CSV_FIELD_MAX, &t, err,
+		      sizeof err) < 0) {
 		webjson_error(req, 400, "bad_csv", err, NULL);
 		goto out;
 	}
@@ -639,22 +634,8 @@ void wa_import(struct http_req *req)
 	}
 	if (wa_begin(req, c) < 0)
 		goto out;
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
-	const char *dargs[1] = {domain};
-	if (wa_q(req, c,
-		 "SELECT " EXTMAIL_DOMAIN_SELECT
-		 " FROM domain WHERE domain = ? FOR UPDATE",
-		 dargs, 1, &res) < 0)
+	if (wa_lock_domain(req, c, domain, &d, true) != 1)
 		goto rollback;
-	if (res.nrows == 0) {
-		sqlresult_free(&res);
-		webjson_error(req, 404, "not_found", "no such domain",
-			      "domain");
-		goto rollback;
-	}
-	rec_load(&d, &res.rows[0]);
-	sqlresult_free(&res);
 	rows = xcalloc(t.n, sizeof *rows);
 	int fail = 0;
 	n = mailboxes ? check_mailboxes(req, c, &t, &d, rows, &rep, &fail)

@@ -42,12 +42,7 @@ const struct rec_field wa_mailbox_fields[] = {
 	{ "expiredate", REC_DATE, 0, 0, 0 },
 	{ "active", REC_FLAG, 0, 0, 0 },
 	{ "disablepwdchange", REC_FLAG, 0, 0, 0 },
-	{ "disablesmtpd", REC_FLAG, 0, 0, 0 },
-	{ "disablesmtp", REC_FLAG, 0, 0, 0 },
-	{ "disablewebmail", REC_FLAG, 0, 0, 0 },
-	{ "disablenetdisk", REC_FLAG, 0, 0, 0 },
-	{ "disableimap", REC_FLAG, 0, 0, 0 },
-	{ "disablepop3", REC_FLAG, 0, 0, 0 },
+	REC_SERVICE_FIELDS,
 	{ "question", REC_STR, 255, 0, 0 },
 	{ "answer", REC_STR, 255, 0, 0 },
 	{ NULL, REC_FIXED, 0, 0, 0 },
@@ -96,9 +91,8 @@ static int take_password(struct http_req *req, json_t *in, bool required,
 	return 1;
 }
 
-/* The domain's row, locked; 1 found, 0 after 404, -1 after error. */
-static int lock_domain(struct http_req *req, struct sqlconn *c,
-		       const char *domain, struct record *d)
+int wa_lock_domain(struct http_req *req, struct sqlconn *c, const char *domain,
+		   struct record *d, bool answer_404)
 {
 	struct sqlresult res;
 	memset(&res, 0, sizeof res);
@@ -110,8 +104,9 @@ static int lock_domain(struct http_req *req, struct sqlconn *c,
 		return -1;
 	if (res.nrows == 0) {
 		sqlresult_free(&res);
-		webjson_error(req, 404, "not_found", "no such domain",
-			      "domain");
+		if (answer_404)
+			webjson_error(req, 404, "not_found", "no such domain",
+				      "domain");
 		return 0;
 	}
 	rec_load(d, &res.rows[0]);
@@ -495,7 +490,7 @@ void wa_mailbox_create(struct http_req *req)
 	address = address_of(local, domain);
 	if (take_password(req, in, true, &hash) < 0 || wa_begin(req, c) < 0)
 		goto out;
-	if (lock_domain(req, c, domain, &d) != 1) {
+	if (wa_lock_domain(req, c, domain, &d, true) != 1) {
 		sqlconn_rollback(c);
 		goto out;
 	}
@@ -563,7 +558,7 @@ void wa_mailbox_update(struct http_req *req)
 	if ((c = wa_db(req)) == NULL || !wa_can_domain(req, c, domain) ||
 	    take_password(req, in, false, &hash) < 0 || wa_begin(req, c) < 0)
 		goto out;
-	if (lock_domain(req, c, domain, &d) != 1 ||
+	if (wa_lock_domain(req, c, domain, &d, true) != 1 ||
 	    load_mailbox(req, c, address, domain, true, &old) != 1) {
 		sqlconn_rollback(c);
 		goto out;

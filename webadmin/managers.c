@@ -46,21 +46,11 @@ static const struct rec_field manager_fields[] = {
 static json_t *domains_of(struct http_req *req, struct sqlconn *c,
 			  const char *user)
 {
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
 	const char *args[1] = {user};
-	if (wa_q(req, c,
-		 "SELECT domain FROM domain_manager WHERE username = ? "
-		 "ORDER BY domain",
-		 args, 1, &res) < 0)
-		return NULL;
-	json_t *a = json_array();
-	for (size_t i = 0; i < res.nrows; i++)
-		if (res.rows[i].cols[0] != NULL)
-			json_array_append_new(a,
-					      json_string(res.rows[i].cols[0]));
-	sqlresult_free(&res);
-	return a;
+	return wa_q_strings(req, c,
+			    "SELECT domain FROM domain_manager WHERE "
+			    "username = ? ORDER BY domain",
+			    args, 1);
 }
 
 static json_t *manager_json(struct http_req *req, struct sqlconn *c,

@@ -40,6 +40,28 @@ struct record {
 	size_t n;
 };
 
+/* The services a domain or a mailbox can be denied (ExtMail's disable*
+   columns, the order of wa_services[]), as rows of a field table. */
+/* clang-format off */
+#define REC_SERVICE_FIELDS                                                     \
+	{ "disablesmtpd", REC_FLAG, 0, 0, 0 },                                 \
+	{ "disablesmtp", REC_FLAG, 0, 0, 0 },                                  \
+	{ "disablewebmail", REC_FLAG, 0, 0, 0 },                               \
+	{ "disablenetdisk", REC_FLAG, 0, 0, 0 },                               \
+	{ "disableimap", REC_FLAG, 0, 0, 0 },                                  \
+	{ "disablepop3", REC_FLAG, 0, 0, 0 }
+/* clang-format on */
+
+/*
+ * Loads domain's row into d (extmail_domain_cols), locked FOR UPDATE in
+ * the caller's transaction (mailboxes.c).  Returns 1, 0 when there is no
+ * such domain (with answer_404 after replying 404), or -1 after replying.
+ */
+struct sqlconn;
+struct http_req;
+int wa_lock_domain(struct http_req *req, struct sqlconn *c, const char *domain,
+		   struct record *d, bool answer_404);
+
 /* the mailbox table's specs (mailboxes.c) */
 extern const struct rec_field wa_mailbox_fields[];
 

@@ -269,8 +269,6 @@ void wa_self_signup(struct http_req *req)
 	struct record m, d;
 	rec_init(&m, extmail_mailbox_cols, wa_mailbox_fields);
 	rec_init(&d, extmail_domain_cols, wa_mailbox_fields);
-	struct sqlresult res;
-	memset(&res, 0, sizeof res);
 	struct sqlconn *c = NULL;
 	const char *name = "";
 	static const char *const allowed[] = {"user", "password", "name", NULL};
@@ -311,14 +309,10 @@ void wa_self_signup(struct http_req *req)
 	if ((c = wa_db(req)) == NULL || wa_begin(req, c) < 0)
 		goto out;
 	const char *dargs[1] = {domain};
-	if (wa_q(req, c,
-		 "SELECT " EXTMAIL_DOMAIN_SELECT
-		 " FROM domain WHERE domain = ? FOR UPDATE",
-		 dargs, 1, &res) < 0)
+	int found = wa_lock_domain(req, c, domain, &d, false);
+	if (found < 0)
 		goto rollback;
-	if (res.nrows == 1)
-		rec_load(&d, &res.rows[0]);
-	if (res.nrows != 1 || rec_int(&d, "can_signup") != 1 ||
+	if (found == 0 || rec_int(&d, "can_signup") != 1 ||
 	    rec_int(&d, "active") != 1) {
 		webjson_error(req, 403, "disabled",
 			      "this domain does not take signups", "user");
@@ -383,7 +377,6 @@ void wa_self_signup(struct http_req *req)
 rollback:
 	sqlconn_rollback(c);
 out:
-	sqlresult_free(&res);
 	wa_db_put(req, &c, false);
 	rec_deinit(&m);
 	rec_deinit(&d);

@@ -84,6 +84,10 @@ int wa_q(struct http_req *req, struct sqlconn *c, const char *sql,
    reply. */
 int wa_q_int(struct http_req *req, struct sqlconn *c, const char *sql,
 	     const char *const *args, size_t nargs, int64_t *v_r);
+/* The first column of every row as a JSON array of strings (owned; SQL
+   NULLs left out), or NULL after a reply. */
+json_t *wa_q_strings(struct http_req *req, struct sqlconn *c, const char *sql,
+		     const char *const *args, size_t nargs);
 int wa_begin(struct http_req *req, struct sqlconn *c);
 int wa_commit(struct http_req *req, struct sqlconn *c);
 

@@ -25,21 +25,20 @@
    not a plain address (no spaces, quotes, brackets or controls). */
 bool wm_rcpt_addr(const char *s, char *out, size_t outsz);
 
-/* "Name: value\r\n", value as RFC 2047 words when not ASCII. */
-int wm_header_text(struct buf *m, const char *name, const char *s);
 /* n bytes of text as quoted-printable, CR LF line ends (RFC 2045 6.7). */
 int wm_qp_body(struct buf *m, const char *t, size_t n);
 /* data as base64 in lines of 76 (RFC 2045 6.8). */
 int wm_b64_body(struct buf *m, const char *data, size_t len);
 /*
- * One SMTP transaction on youju-mta's local submission socket sock with
- * envelope sender sender ("" the null sender) to the n addresses rcpts.
- * Returns 0 with the queue ID in qid, or -1 with the last reply (or a
- * reason) in reply.
+ * Submits msg (send.c: CRLF lines, dot-stuffed) to youju-mta's local
+ * socket (lib/submit) with envelope sender sender ("" the null sender) to
+ * the n addresses rcpts, every one of which must be accepted.  Returns 0
+ * with the queue ID in qid, or -1 after logging "webmail: <what>: ...
+ * not accepted" and replying 502 not_sent with the server's reply.
  */
-int wm_submit(const char *sock, const char *sender, char **rcpts, size_t n,
-	      const struct buf *msg, char *qid, size_t qidsz, char *reply,
-	      size_t rsz);
+int wm_submit(struct http_req *req, const char *what, const char *sender,
+	      char **rcpts, size_t n, const struct buf *msg, char *qid,
+	      size_t qidsz);
 
 /* ---- compose_html.c ---- */
 
@@ -105,7 +104,7 @@ bool wm_out_charset_fits(const char *cs, const char *const *texts,
 /* n bytes of UTF-8 s converted to cs, appended to out (shift state reset
    at the end); 0, or -1 (no mapping, out full). */
 int wm_out_convert(const char *cs, const char *s, size_t n, struct buf *out);
-/* The RFC 2047 words of wm_header_text, in charset cs: appends
+/* The RFC 2047 words of rfc2047_header(), in charset cs: appends
    " =?cs?B?...?=\r\n" per piece of s (NUL-terminated UTF-8); 0 or -1. */
 int wm_out_words(struct buf *m, const char *cs, const char *s);
 

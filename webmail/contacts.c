@@ -23,6 +23,7 @@
 #include "authc.h"
 #include "buf.h"
 #include "csv.h"
+#include "listfile.h"
 #include "file.h"
 #include "log.h"
 #include "webjson.h"
@@ -180,12 +181,14 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
 					   C_PHONE, C_GROUP, C_NOTES};
 	for (size_t i = 0; i < CSV_CELLS_MAX; i++)
 		cols[i] = i < 7 ? extmail[i] : C_NONE;
-	const char *p = text, *end = text + len;
+	struct csv_reader rd;
+	csv_reader_init(&rd, text, len, CSV_CELLS_MAX, CSV_CELL_MAX, false);
 	struct csv_row row;
 	size_t added = 0;
 	bool first = true;
+	const char *why;
 	int rc;
-	while ((rc = csv_next(&p, end, &row)) != 0) {
+	while ((rc = csv_read(&rd, &row, &why)) != 0) {
 		if (rc < 0)
 			continue;
 		if (first) {
@@ -248,33 +251,15 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
    (logged) when the file is unreadable. */
 static json_t *abook_load(const char *maildir)
 {
+	json_t *list;
+	int rc = wm_listfile_load(maildir, WM_ABOOK_FILE, "contacts",
+				  WM_ABOOK_MAX, &list);
+	if (rc != 0)
+		return list;
+	/* none yet: ExtMail's abook.cf, when there is one */
 	char path[4200];
 	char *data = NULL;
 	size_t len = 0;
-	if (abook_path(maildir, WM_ABOOK_FILE, path, sizeof path) < 0)
-		return NULL;
-	int rc = file_read(path, WM_ABOOK_MAX, O_NOFOLLOW, &data, &len, NULL);
-	if (rc < 0) {
-		log_warning("webmail: %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	json_t *list = NULL;
-	if (rc == 1) {
-		json_error_t e;
-		json_t *o = json_loadb(data, len, JSON_REJECT_DUPLICATES, &e);
-		list = json_incref(json_object_get(o, "contacts"));
-		json_decref(o);
-		if (!json_is_array(list)) {
-			log_warning("webmail: %s: not an address book "
-				    "(line %d: %s)",
-				    path, e.line, e.text);
-			json_decref(list);
-			list = NULL;
-		}
-		free(data);
-		return list;
-	}
-	/* none yet: ExtMail's abook.cf, when there is one */
 	list = json_array();
 	if (abook_path(maildir, "abook.cf", path, sizeof path) == 0 &&
 	    file_read(path, WM_CSV_MAX, O_NOFOLLOW, &data, &len, NULL) == 1)
@@ -285,20 +270,8 @@ static json_t *abook_load(const char *maildir)
 
 static int abook_save(const char *maildir, json_t *list)
 {
-	char path[4200];
-	if (abook_path(maildir, WM_ABOOK_FILE, path, sizeof path) < 0)
-		return -1;
-	json_t *o = json_object();
-	json_object_set(o, "contacts", list);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	if (text == NULL)
-		return -1;
-	int rc = strlen(text) > WM_ABOOK_MAX
-		     ? (errno = EFBIG, -1)
-		     : file_replace(path, text, strlen(text), NULL);
-	free(text);
-	return rc;
+	return wm_listfile_save(maildir, WM_ABOOK_FILE, "contacts", list,
+				WM_ABOOK_MAX);
 }
 
 /* Runs a change under the book's dotlock: load, fn, save. */
@@ -581,8 +554,7 @@ void wm_contacts_export(struct http_req *req)
 	buf_init(&b, 2 * WM_ABOOK_MAX);
 	int rc = buf_append_str(&b, "\xef\xbb\xbf"); /* Excel wants a BOM */
 	for (size_t i = 0; i < 7; i++)
-		rc |= (i ? buf_append_char(&b, ',') : 0) | csv_put(&b, head[i]);
-	rc |= buf_append_str(&b, "\r\n");
+		rc |= csv_put(&b, head[i], i + 1 == 7);
 	size_t k;
 	json_t *c;
 	json_array_foreach(list, k, c)
@@ -590,10 +562,9 @@ void wm_contacts_export(struct http_req *req)
 		for (size_t i = 0; fields[i] != NULL; i++) {
 			const char *v =
 			    json_string_value(json_object_get(c, fields[i]));
-			rc |= (i ? buf_append_char(&b, ',') : 0) |
-			      csv_put(&b, v != NULL ? v : "");
+			rc |= csv_put(&b, v != NULL ? v : "",
+				      fields[i + 1] == NULL);
 		}
-		rc |= buf_append_str(&b, "\r\n");
 	}
 	json_decref(list);
 	if (rc != 0) {

@@ -48,11 +48,8 @@ void wm_draft_remove(struct http_req *req, uint32_t uid)
 	if (i >= 0 && (maildir_flags_parse(str_from_cstr(f->msgs[i].letters)) &
 		       MAILDIR_DRAFT) != 0) {
 		bool *sel = xcalloc(f->n + 1, sizeof *sel);
-		size_t removed = 0;
 		sel[i] = true;
-		if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-			log_warning("webmail: expunge in %s: %s", path,
-				    strerror(errno));
+		(void)wm_expunge(me, f, sel);
 		free(sel);
 	}
 	maildir_folder_free(&f);

@@ -123,13 +123,7 @@ void wm_folder_delete(struct http_req *req)
 	struct maildir_folder *f = fcache_open(path, &err);
 	size_t removed = 0;
 	if (f != NULL) {
-		bool *sel = xcalloc(f->n + 1, sizeof *sel);
-		for (size_t i = 0; i < f->n; i++)
-			sel[i] = true;
-		if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-			log_warning("webmail: expunge in %s: %s", path,
-				    strerror(errno));
-		free(sel);
+		removed = wm_expunge(me, f, NULL);
 		maildir_folder_free(&f);
 	}
 	if (maildir_folder_delete(path) < 0) {

@@ -27,10 +27,10 @@ static unsigned page_size(struct http_req *req)
 		   : wm->page_size;
 }
 
-static json_t *row_json(const struct maildir_folder *f,
-			const struct maildir_msg *m, const struct wm_summary *s)
+void wm_msg_row(json_t *o, const struct maildir_folder *f,
+		const struct maildir_msg *m, const struct wm_summary *s,
+		bool full)
 {
-	json_t *o = json_object();
 	json_object_set_new(o, "uid", json_integer(m->uid));
 	json_t *js = json_string(s->subject != NULL ? s->subject : "");
 	json_object_set_new(o, "subject", js ? js : json_string(""));
@@ -38,10 +38,22 @@ static json_t *row_json(const struct maildir_folder *f,
 	json_object_set_new(o, "from", js ? js : json_string(""));
 	json_object_set_new(o, "date",
 			    json_integer(s->has_date ? s->date : m->mtime));
-	json_object_set_new(o, "arrival", json_integer(m->mtime));
-	json_object_set_new(o, "size", json_integer((json_int_t)m->size));
+	if (full) {
+		json_object_set_new(o, "arrival", json_integer(m->mtime));
+		json_object_set_new(o, "size",
+				    json_integer((json_int_t)m->size));
+	}
 	json_object_set_new(o, "flags", wm_flags_json(f, m));
-	json_object_set_new(o, "attachments", json_boolean(s->attachments));
+	if (full)
+		json_object_set_new(o, "attachments",
+				    json_boolean(s->attachments));
+}
+
+static json_t *row_json(const struct maildir_folder *f,
+			const struct maildir_msg *m, const struct wm_summary *s)
+{
+	json_t *o = json_object();
+	wm_msg_row(o, f, m, s, true);
 	return o;
 }
 

@@ -144,6 +144,52 @@ static json_t *folder_json(const char *name, const char *path)
 	return o;
 }
 
+size_t wm_expunge(const struct wm_caller *me, struct maildir_folder *f,
+		  bool *sel)
+{
+	bool *all = NULL;
+	if (sel == NULL) {
+		all = xcalloc(f->n + 1, sizeof *all);
+		for (size_t i = 0; i < f->n; i++)
+			all[i] = true;
+		sel = all;
+	}
+	size_t removed = 0;
+	if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
+		log_warning("webmail: expunge in %s: %s", f->path,
+			    strerror(errno));
+	free(all);
+	return removed;
+}
+
+void wm_each_folder(const char *maildir,
+		    void (*fn)(void *ctx, const char *name, const char *path),
+		    void *ctx)
+{
+	char **names = NULL;
+	long n = maildir_folder_list(maildir, &names);
+	for (long i = 0; i < n; i++) {
+		char utf8[1024], path[4096];
+		if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
+					  sizeof utf8) < 0)
+			continue;
+		int k =
+		    snprintf(path, sizeof path, "%s/.%s", maildir, names[i]);
+		if (k < 0 || (size_t)k >= sizeof path)
+			continue;
+		fn(ctx, utf8, path);
+	}
+	if (n > 0)
+		maildir_names_free(names, (size_t)n);
+}
+
+static void add_folder_json(void *ctx, const char *name, const char *path)
+{
+	json_t *o = folder_json(name, path);
+	if (o != NULL)
+		json_array_append_new(ctx, o);
+}
+
 void wm_folders(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
@@ -156,22 +202,7 @@ void wm_folders(struct http_req *req)
 		return;
 	}
 	json_array_append_new(a, o);
-	char **names = NULL;
-	long n = maildir_folder_list(me->acct.maildir, &names);
-	for (long i = 0; i < n; i++) {
-		char utf8[1024], path[4096];
-		if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
-					  sizeof utf8) < 0)
-			continue;
-		int k = snprintf(path, sizeof path, "%s/.%s", me->acct.maildir,
-				 names[i]);
-		if (k < 0 || (size_t)k >= sizeof path)
-			continue;
-		if ((o = folder_json(utf8, path)) != NULL)
-			json_array_append_new(a, o);
-	}
-	if (n > 0)
-		maildir_names_free(names, (size_t)n);
+	wm_each_folder(me->acct.maildir, add_folder_json, a);
 	webjson_reply(req, 200, a);
 }
 
@@ -902,10 +933,7 @@ void wm_delete(struct http_req *req)
 	}
 	/* delete mode "purge" (prefs.c) expunges everywhere */
 	if (strcmp(name, "Trash") == 0 || me->prefs.purge) {
-		size_t removed = 0;
-		if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-			log_warning("webmail: expunge in %s: %s", f->path,
-				    strerror(errno));
+		size_t removed = wm_expunge(me, f, sel);
 		json_t *o = json_object();
 		json_object_set_new(o, "expunged",
 				    json_integer((json_int_t)removed));
@@ -986,17 +1014,10 @@ void wm_empty(struct http_req *req)
 		json_decref(in);
 		return;
 	}
-	bool *sel = xcalloc(f->n + 1, sizeof *sel);
-	for (size_t i = 0; i < f->n; i++)
-		sel[i] = true;
-	size_t removed = 0;
-	if (mailbox_expunge(&me->mu, f, sel, &removed) < 0)
-		log_warning("webmail: expunge in %s: %s", f->path,
-			    strerror(errno));
+	size_t removed = wm_expunge(me, f, NULL);
 	json_t *o = json_object();
 	json_object_set_new(o, "expunged", json_integer((json_int_t)removed));
 	webjson_reply(req, 200, o);
-	free(sel);
 	maildir_folder_free(&f);
 	json_decref(in);
 }

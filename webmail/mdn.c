@@ -20,6 +20,7 @@
 #include "mime.h"
 #include "msghtml.h"
 #include "msgopen.h"
+#include "rfc2047.h"
 #include "str.h"
 #include "webjson.h"
 #include "wm.h"
@@ -139,7 +140,7 @@ void wm_mdn(struct http_req *req)
 	struct buf s2;
 	buf_init(&s2, 8192);
 	(void)!buf_printf(&s2, "Read: %s", buf_cstr(&subj8));
-	r |= wm_header_text(&out, "Subject", buf_cstr(&s2));
+	r |= rfc2047_header(&out, "Subject", buf_cstr(&s2));
 	buf_deinit(&s2);
 	r |= buf_printf(&out,
 			"Date: %s\r\nMessage-ID: <%lld.%s.mdn@%s>\r\n"
@@ -192,17 +193,9 @@ void wm_mdn(struct http_req *req)
 			      NULL);
 		goto out;
 	}
-	char qid[64] = "", reply[1024];
-	if (wm_submit(wm->sendmail_socket, "", rcpt_ptr, nr, &out, qid,
-		      sizeof qid, reply, sizeof reply) < 0) {
-		char esc[300];
-		log_warning("webmail: mdn: user=<%s>, client=%s: not "
-			    "accepted: %s",
-			    me->acct.user, http_req_client(req),
-			    log_escape(esc, sizeof esc, reply, strlen(reply)));
-		webjson_error(req, 502, "not_sent", reply, NULL);
+	char qid[64] = "";
+	if (wm_submit(req, "mdn", "", rcpt_ptr, nr, &out, qid, sizeof qid) < 0)
 		goto out;
-	}
 	log_info("webmail: mdn: user=<%s>, client=%s, queue_id=%s, nrcpt=%zu",
 		 me->acct.user, http_req_client(req), qid, nr);
 	/* remembered: the prompt does not come back */

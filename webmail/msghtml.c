@@ -304,34 +304,29 @@ void wm_html_add(json_t *o, const char *msg, const struct mime_part *root,
 
 /* ---- GET /api/message/html ---- */
 
-static bool is_attachment(const struct mime_part *p)
-{
-	return (p->disposition != NULL &&
-		strcasecmp(p->disposition, "attachment") == 0) ||
-	       mime_param_get(p->dparams, p->ndparams, "filename") != NULL ||
-	       mime_param_get(p->dparams, p->ndparams, "filename*") != NULL ||
-	       mime_param_get(p->params, p->nparams, "name") != NULL ||
-	       mime_param_get(p->params, p->nparams, "name*") != NULL;
-}
-
-/* The first inline text/<subtype> leaf in tree order, as mail.c's walk
-   picks the message's text and HTML parts. */
-static const struct mime_part *first_text(const struct mime_part *p,
-					  const char *subtype)
+/* The first part in tree order that the message view takes as want
+   (wm_body_kind()), as mail.c's walk picks the message's text and HTML
+   parts. */
+static const struct mime_part *first_body(const struct mime_part *p,
+					  enum wm_body want)
 {
 	if (p->kind == MIME_MULTIPART) {
 		for (const struct mime_part *c = p->children; c != NULL;
 		     c = c->next) {
-			const struct mime_part *f = first_text(c, subtype);
+			const struct mime_part *f = first_body(c, want);
 			if (f != NULL)
 				return f;
 		}
 		return NULL;
 	}
-	return p->kind == MIME_LEAF && !is_attachment(p) &&
-		       mime_is_type(p, "text", subtype)
-		   ? p
-		   : NULL;
+	if (p->kind != MIME_LEAF)
+		return NULL;
+	struct buf name;
+	buf_init(&name, 1024);
+	part_name(p, &name);
+	enum wm_body kind = wm_body_kind(p, name.len > 0);
+	buf_deinit(&name);
+	return kind == want ? p : NULL;
 }
 
 /* The frame's policy: everything the sandbox and default-src 'none'
@@ -372,7 +367,7 @@ void wm_message_html(struct http_req *req)
 	if (wm_remoteimg_sender(me->acct.maildir, msg + root->hdr_off,
 				root->hdr_len, sender, sizeof sender))
 		remote = true;
-	const struct mime_part *html = first_text(root, "html");
+	const struct mime_part *html = first_body(root, WM_BODY_HTML);
 	struct buf doc, body;
 	buf_init(&doc, WM_HTML_OUT_MAX + 4096);
 	buf_init(&body, WM_HTML_OUT_MAX);
@@ -390,7 +385,7 @@ void wm_message_html(struct http_req *req)
 		/* the text part, or the HTML as text, escaped */
 		struct buf text;
 		buf_init(&text, WM_MESSAGE_MAX);
-		const struct mime_part *tp = first_text(root, "plain");
+		const struct mime_part *tp = first_body(root, WM_BODY_PLAIN);
 		if (tp != NULL) {
 			part_text_as(msg, tp, &cs, &text);
 		} else if (html != NULL) {

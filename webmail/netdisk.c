@@ -415,6 +415,30 @@ static int nd_store(int dir, const char *name, const char *data, size_t len)
 	return 0;
 }
 
+/*
+ * Stores len bytes as name in dir when they fit in the quota (0: none).
+ * Returns 0, or -1 after replying 413 naming field, or the error of op.
+ */
+static int nd_save(struct http_req *req, const struct wm_caller *me, int root,
+		   uint64_t quota, int dir, const char *name, const char *data,
+		   size_t len, const char *op, const char *field)
+{
+	uint64_t used = nd_recount(me, root, quota);
+	if (quota > 0 && used + len > quota) {
+		webjson_error(req, 413, "over_quota",
+			      "the file does not fit in NetDisk", field);
+		return -1;
+	}
+	if (nd_store(dir, name, data, len) < 0) {
+		nd_error(req, op);
+		return -1;
+	}
+	log_info("webmail: user=<%s>: netdisk: saved %s%zu bytes",
+		 me->acct.user,
+		 strcmp(op, "attachment") == 0 ? "an attachment, " : "", len);
+	return 0;
+}
+
 /* A file name from an upload: its last path segment, control bytes
    and a leading dot replaced. */
 static void upload_name(const char *in, char *out, size_t outsz)
@@ -510,22 +534,12 @@ void wm_netdisk_op(struct http_req *req)
 			goto out;
 		}
 		upload_name(u.name, last, sizeof last);
-		uint64_t used = nd_recount(me, root, quota);
-		bool failed = true;
-		if (quota > 0 && used + u.len > quota) {
-			webjson_error(req, 413, "over_quota",
-				      "the file does not fit in NetDisk", "id");
-		} else if (nd_store(dir, last, u.data, u.len) < 0) {
-			nd_error(req, "save");
-		} else {
-			failed = false;
+		int rc = nd_save(req, me, root, quota, dir, last, u.data, u.len,
+				 "save", "id");
+		if (rc == 0)
 			unlink(u.path);
-			log_info("webmail: user=<%s>: netdisk: saved %zu "
-				 "bytes",
-				 me->acct.user, u.len);
-		}
 		wm_upload_free(&u);
-		if (failed)
+		if (rc < 0)
 			goto out;
 	} else if (strcmp(op, "attachment") == 0) {
 		if (nd_walk(root, path, false, &dir, NULL, 0) < 0) {
@@ -536,22 +550,10 @@ void wm_netdisk_op(struct http_req *req)
 		if (wm_part_load(req, in, &part) < 0)
 			goto out;
 		upload_name(part.name, last, sizeof last);
-		uint64_t used = nd_recount(me, root, quota);
-		bool failed = true;
-		if (quota > 0 && used + part.len > quota) {
-			webjson_error(req, 413, "over_quota",
-				      "the file does not fit in NetDisk",
-				      "part");
-		} else if (nd_store(dir, last, part.data, part.len) < 0) {
-			nd_error(req, "attachment");
-		} else {
-			failed = false;
-			log_info("webmail: user=<%s>: netdisk: saved an "
-				 "attachment, %zu bytes",
-				 me->acct.user, part.len);
-		}
+		int rc = nd_save(req, me, root, quota, dir, last, part.data,
+				 part.len, "attachment", "part");
 		wm_part_free(&part);
-		if (failed)
+		if (rc < 0)
 			goto out;
 	} else {
 		webjson_error(req, 400, "invalid", "unknown op", "op");

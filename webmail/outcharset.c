@@ -14,6 +14,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "compose.h"
+#include "rfc2047.h"
 
 /* n bytes of s from charset from to charset to, appended to out with the
    shift state reset at the end; -1 when a character has no mapping, the
@@ -86,7 +87,7 @@ int wm_out_convert(const char *cs, const char *s, size_t n, struct buf *out)
 	return r;
 }
 
-/* The words of wm_header_text, each a piece of at most 30 bytes of the
+/* The words of rfc2047_header(), each a piece of at most 30 bytes of the
    UTF-8 text (whole characters) converted on its own, so that every word
    is complete in cs (ISO-2022-JP's shift state ends inside it). */
 int wm_out_words(struct buf *m, const char *cs, const char *s)
@@ -97,12 +98,7 @@ int wm_out_words(struct buf *m, const char *cs, const char *s)
 		return -1;
 	int r = 0;
 	for (size_t i = 0; r == 0 && i < n;) {
-		size_t take = n - i > 30 ? 30 : n - i;
-		while (take < n - i && take > 0 &&
-		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
-			take--;
-		if (take == 0)
-			take = n - i < 30 ? n - i : 30;
+		size_t take = rfc2047_piece(s + i, n - i, 30);
 		struct buf piece;
 		buf_init(&piece, 256);
 		char enc[400];

@@ -14,6 +14,7 @@
 
 #include "authc.h"
 #include "log.h"
+#include "webauth.h"
 #include "webjson.h"
 #include "wm.h"
 
@@ -89,17 +90,11 @@ void wm_password(struct http_req *req)
 	/* everyone logged in with the old password is logged out; this
 	   browser carries on in a new session */
 	(void)websession_destroy_user(wm->sessions, user);
-	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info ni;
 	json_t *o = json_object();
-	if (websession_create(wm->sessions, user, info.role, id, &ni) == 0) {
-		char cookie[200];
-		if (websession_set_cookie(cookie, sizeof cookie, WM_COOKIE, id,
-					  http_req_tls(req)) == 0)
-			http_reply_header(req, "Set-Cookie", cookie);
-		explicit_bzero(id, sizeof id);
+	if (webauth_start(req, wm->sessions, WM_COOKIE, user, info.role, &ni) ==
+	    0)
 		json_object_set_new(o, "csrf", json_string(ni.csrf));
-	}
 	webjson_reply(req, 200, o);
 out:
 	json_decref(in);

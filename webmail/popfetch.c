@@ -41,6 +41,7 @@
 #include "buf.h"
 #include "ev.h"
 #include "file.h"
+#include "listfile.h"
 #include "log.h"
 #include "mailbox.h"
 #include "str.h"
@@ -51,12 +52,14 @@
 #include "xalloc.h"
 
 #define PF_ACCOUNTS_FILE "youju-popfetch.json"
-#define PF_JOBS_MAX	 4
-#define PF_MESSAGES_MAX	 200
-#define PF_UIDLS_MAX	 100000
-#define PF_IO_MS	 30000
-#define PF_CONNECT_MS	 10000
-#define PF_LINE_MAX	 1024
+/* the accounts file's bytes, at most */
+#define PF_ACCOUNTS_MAX (256u * 1024)
+#define PF_JOBS_MAX	4
+#define PF_MESSAGES_MAX 200
+#define PF_UIDLS_MAX	100000
+#define PF_IO_MS	30000
+#define PF_CONNECT_MS	10000
+#define PF_LINE_MAX	1024
 
 static unsigned char pf_key[32];
 static bool pf_ready, pf_allow_private;
@@ -239,47 +242,19 @@ static int pf_path(const char *maildir, const char *name, char *out,
 	return file_path(out, outsz, maildir, name);
 }
 
+/* The accounts (a new reference), or NULL (logged) when unreadable. */
 static json_t *pf_load(const char *maildir)
 {
-	char path[4200];
-	char *data = NULL;
-	size_t len = 0;
-	if (pf_path(maildir, PF_ACCOUNTS_FILE, path, sizeof path) < 0)
-		return NULL;
-	int rc = file_read(path, 256 * 1024, O_NOFOLLOW, &data, &len, NULL);
-	if (rc < 0) {
-		log_warning("webmail: %s: %s", path, strerror(errno));
-		return NULL;
-	}
-	json_t *list = NULL;
-	if (rc == 1) {
-		json_t *o = json_loadb(data, len, 0, NULL);
-		list = json_incref(json_object_get(o, "accounts"));
-		json_decref(o);
-		free(data);
-	} else {
-		list = json_array();
-	}
-	if (!json_is_array(list)) {
-		json_decref(list);
-		return NULL;
-	}
-	return list;
+	json_t *list;
+	int rc = wm_listfile_load(maildir, PF_ACCOUNTS_FILE, "accounts",
+				  PF_ACCOUNTS_MAX, &list);
+	return rc == 0 ? json_array() : list;
 }
 
 static int pf_save(const char *maildir, json_t *list)
 {
-	char path[4200];
-	if (pf_path(maildir, PF_ACCOUNTS_FILE, path, sizeof path) < 0)
-		return -1;
-	json_t *o = json_object();
-	json_object_set(o, "accounts", list);
-	char *text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	int rc =
-	    text != NULL ? file_replace(path, text, strlen(text), NULL) : -1;
-	free(text);
-	return rc;
+	return wm_listfile_save(maildir, PF_ACCOUNTS_FILE, "accounts", list,
+				PF_ACCOUNTS_MAX);
 }
 
 static bool pf_lock_file(const char *maildir, char *lock, size_t locksz)

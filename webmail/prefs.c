@@ -139,16 +139,15 @@ static bool apply(struct wm_prefs *p, const char *k, const char *v,
 	return true;
 }
 
-size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
-		      bool extmail)
+bool wm_prefs_line(const char *text, size_t len, size_t *pos, struct str *key_r,
+		   struct str *val_r)
 {
-	size_t applied = 0;
-	const char *s = text, *end = text + len;
-	char key[64], val[WM_SIGNATURE_HTML_MAX + 2];
-	while (s < end) {
+	const char *end = text + len;
+	while (*pos < len) {
+		const char *s = text + *pos;
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		const char *le = nl != NULL ? nl : end;
-		const char *next = nl != NULL ? nl + 1 : end;
+		*pos = (size_t)((nl != NULL ? nl + 1 : end) - text);
 		/* trim; skip comments, blanks and lines with a NUL */
 		while (s < le && (*s == ' ' || *s == '\t'))
 			s++;
@@ -158,19 +157,32 @@ size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 			e--;
 		const char *eq = memchr(s, '=', (size_t)(e - s));
 		if (s == e || *s == '#' || eq == NULL ||
-		    memchr(s, '\0', (size_t)(e - s)) != NULL) {
-			s = next;
+		    memchr(s, '\0', (size_t)(e - s)) != NULL)
 			continue;
-		}
 		const char *ke = eq;
 		while (ke > s && (ke[-1] == ' ' || ke[-1] == '\t'))
 			ke--;
 		const char *vs = eq + 1;
 		while (vs < e && (*vs == ' ' || *vs == '\t'))
 			vs++;
-		size_t kl = (size_t)(ke - s), vi = 0;
-		bool ok = kl > 0 && kl < sizeof key;
-		for (const char *c = vs; ok && c < e; c++) {
+		*key_r = (struct str){s, (size_t)(ke - s)};
+		*val_r = (struct str){vs, (size_t)(e - vs)};
+		return true;
+	}
+	return false;
+}
+
+size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
+		      bool extmail)
+{
+	size_t applied = 0, pos = 0;
+	struct str k, v;
+	char key[64], val[WM_SIGNATURE_HTML_MAX + 2];
+	while (wm_prefs_line(text, len, &pos, &k, &v)) {
+		size_t vi = 0;
+		bool ok = k.len > 0 && k.len < sizeof key;
+		const char *e = v.p + v.len;
+		for (const char *c = v.p; ok && c < e; c++) {
 			if (vi + 1 >= sizeof val) {
 				ok = false;
 				break;
@@ -183,13 +195,12 @@ size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 			}
 		}
 		if (ok) {
-			memcpy(key, s, kl);
-			key[kl] = '\0';
+			memcpy(key, k.p, k.len);
+			key[k.len] = '\0';
 			val[vi] = '\0';
 			if (apply(p, key, val, extmail))
 				applied++;
 		}
-		s = next;
 	}
 	return applied;
 }
@@ -375,6 +386,22 @@ out:
 
 /* PUT /api/prefs {any of the fields}: the fields given replace the
    stored ones; every field is checked, the first bad one named (400). */
+int wm_prefs_save(struct http_req *req, const struct buf *text)
+{
+	const struct wm_caller *me = wm_caller(req);
+	char path[4200];
+	if (text == NULL ||
+	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
+	    file_replace(path, text->p, text->len, NULL) < 0) {
+		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
+			    WM_PREFS_FILE, strerror(errno));
+		webjson_error(req, 500, "internal",
+			      "the preferences cannot be saved", NULL);
+		return -1;
+	}
+	return 0;
+}
+
 void wm_prefs_put(struct http_req *req)
 {
 	const struct wm_caller *me = wm_caller(req);
@@ -473,17 +500,10 @@ void wm_prefs_put(struct http_req *req)
 	w |= put_kv(&b, "local_charset", p.local_charset);
 	/* the remote-image senders (remoteimg.c) are kept as they are */
 	w |= wm_remoteimg_carry(me->acct.maildir, &b);
-	char path[4200];
-	if (w != 0 ||
-	    file_path(path, sizeof path, me->acct.maildir, WM_PREFS_FILE) < 0 ||
-	    file_replace(path, b.p, b.len, NULL) < 0) {
-		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
-			    WM_PREFS_FILE, strerror(errno));
-		webjson_error(req, 500, "internal",
-			      "the preferences cannot be saved", NULL);
-	} else {
+	if (w != 0)
+		errno = EMSGSIZE;
+	if (wm_prefs_save(req, w != 0 ? NULL : &b) == 0)
 		webjson_reply(req, 200, prefs_json(&p));
-	}
 	buf_deinit(&b);
 out:
 	if (lock[0] != '\0')

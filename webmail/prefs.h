@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "str.h"
 
 #define WM_PREFS_FILE	 "youju-webmail.cf"
 #define WM_PREFS_MAX	 (64u * 1024)
@@ -45,6 +46,14 @@ struct wm_prefs {
  */
 void wm_prefs_load(const char *maildir, struct wm_prefs *p);
 
+/*
+ * Replaces the caller's preferences file with text (NULL: it could not be
+ * built, errno says why).  Returns 0, or -1 after logging and replying
+ * 500.  The caller holds wm_prefs_lock().
+ */
+struct buf;
+int wm_prefs_save(struct http_req *req, const struct buf *text);
+
 /* GET /api/prefs, PUT /api/prefs */
 void wm_prefs_get(struct http_req *req);
 void wm_prefs_put(struct http_req *req);
@@ -53,5 +62,13 @@ void wm_prefs_put(struct http_req *req);
    lines; extmail: ExtMail's key names).  Returns the keys applied. */
 size_t wm_prefs_parse(struct wm_prefs *p, const char *text, size_t len,
 		      bool extmail);
+/*
+ * The next "key = value" line of a preferences text from *pos (advanced
+ * past it): white space around key and value trimmed; blank lines,
+ * comments (#), lines without '=' and lines holding a NUL skipped.  The
+ * key and value point into text.  Returns false at the end.
+ */
+bool wm_prefs_line(const char *text, size_t len, size_t *pos, struct str *key_r,
+		   struct str *val_r);
 
 #endif

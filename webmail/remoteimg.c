@@ -25,6 +25,7 @@
 #include "mime.h"
 #include "prefs.h"
 #include "reading.h"
+#include "str.h"
 #include "webjson.h"
 #include "wm.h"
 
@@ -58,32 +59,13 @@ static bool addr_norm(const char *a, size_t n, char *out, size_t outsz)
 static bool next_sender(const char *text, size_t len, size_t *pos,
 			const char **v_r, size_t *vlen_r)
 {
-	while (*pos < len) {
-		const char *s = text + *pos, *end = text + len;
-		const char *nl = memchr(s, '\n', (size_t)(end - s));
-		const char *le = nl != NULL ? nl : end;
-		*pos = (size_t)((nl != NULL ? nl + 1 : end) - text);
-		while (s < le && (*s == ' ' || *s == '\t'))
-			s++;
-		size_t kl = strlen(WM_REMOTE_KEY);
-		if ((size_t)(le - s) <= kl || memcmp(s, WM_REMOTE_KEY, kl) != 0)
-			continue;
-		s += kl;
-		while (s < le && (*s == ' ' || *s == '\t'))
-			s++;
-		if (s >= le || *s != '=')
-			continue;
-		s++;
-		while (s < le && (*s == ' ' || *s == '\t'))
-			s++;
-		const char *e = le;
-		while (e > s &&
-		       (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
-			e--;
-		*v_r = s;
-		*vlen_r = (size_t)(e - s);
-		return true;
-	}
+	struct str k, v;
+	while (wm_prefs_line(text, len, pos, &k, &v))
+		if (str_eq_cstr(k, WM_REMOTE_KEY)) {
+			*v_r = v.p;
+			*vlen_r = v.len;
+			return true;
+		}
 	return false;
 }
 
@@ -252,17 +234,9 @@ void wm_remoteimg_post(struct http_req *req)
 	bool full = allow && n >= WM_REMOTE_MAX;
 	if (w == 0 && allow && !full)
 		w = buf_printf(&b, "%s = %s\n", WM_REMOTE_KEY, addr);
-	char path[4200];
 	if (full || w != 0) {
 		webjson_error(req, 409, "full", "too many senders", "sender");
-	} else if (file_path(path, sizeof path, me->acct.maildir,
-			     WM_PREFS_FILE) < 0 ||
-		   file_replace(path, b.p, b.len, NULL) < 0) {
-		log_warning("webmail: %s: cannot write %s: %s", me->acct.user,
-			    WM_PREFS_FILE, strerror(errno));
-		webjson_error(req, 500, "internal",
-			      "the preferences cannot be saved", NULL);
-	} else {
+	} else if (wm_prefs_save(req, &b) == 0) {
 		json_t *o = json_object();
 		json_object_set_new(o, "senders", senders_json(b.p, b.len));
 		webjson_reply(req, 200, o);

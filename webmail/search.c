@@ -244,8 +244,9 @@ static int hit_cmp(const void *a, const void *b)
 	return x->m->uid < y->m->uid ? 1 : x->m->uid > y->m->uid ? -1 : 0;
 }
 
-static void add_folder(struct search *q, const char *name, const char *path)
+static void add_folder(void *ctx, const char *name, const char *path)
 {
+	struct search *q = ctx;
 	const char *err = NULL;
 	if (q->nfolders == SEARCH_FOLDERS_MAX)
 		return;
@@ -390,21 +391,7 @@ void wm_search(struct http_req *req)
 			   path);
 	} else {
 		add_folder(&q, "INBOX", me->acct.maildir);
-		char **names = NULL;
-		long n = maildir_folder_list(me->acct.maildir, &names);
-		for (long i = 0; i < n; i++) {
-			char utf8[1024], path[4096];
-			if (maildir_mutf7_to_utf8(str_from_cstr(names[i]), utf8,
-						  sizeof utf8) < 0)
-				continue;
-			int k = snprintf(path, sizeof path, "%s/.%s",
-					 me->acct.maildir, names[i]);
-			if (k < 0 || (size_t)k >= sizeof path)
-				continue;
-			add_folder(&q, utf8, path);
-		}
-		if (n > 0)
-			maildir_names_free(names, (size_t)n);
+		wm_each_folder(me->acct.maildir, add_folder, &q);
 	}
 	struct buf file;
 	buf_init(&file, WM_MESSAGE_MAX);
@@ -423,20 +410,7 @@ void wm_search(struct http_req *req)
 		json_t *o = json_object();
 		json_object_set_new(o, "folder",
 				    json_string(q.folders[h->folder].name));
-		json_object_set_new(o, "uid", json_integer(h->m->uid));
-		json_t *js = json_string(h->s->subject ? h->s->subject : "");
-		json_object_set_new(o, "subject", js ? js : json_string(""));
-		js = json_string(h->s->from ? h->s->from : "");
-		json_object_set_new(o, "from", js ? js : json_string(""));
-		json_object_set_new(
-		    o, "date",
-		    json_integer(h->s->has_date ? h->s->date : h->m->mtime));
-		json_object_set_new(o, "arrival", json_integer(h->m->mtime));
-		json_object_set_new(o, "size",
-				    json_integer((json_int_t)h->m->size));
-		json_object_set_new(o, "flags", wm_flags_json(f, h->m));
-		json_object_set_new(o, "attachments",
-				    json_boolean(h->s->attachments));
+		wm_msg_row(o, f, h->m, h->s, true);
 		json_array_append_new(list, o);
 	}
 	json_t *o = json_object();

@@ -14,9 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +22,8 @@
 #include "compose.h"
 #include "log.h"
 #include "mailbox.h"
+#include "rfc2047.h"
+#include "submit.h"
 #include "upload.h"
 #include "webjson.h"
 #include "websession.h"
@@ -69,35 +68,6 @@ bool wm_rcpt_addr(const char *s, char *out, size_t outsz)
 	memcpy(out, b, n);
 	out[n] = '\0';
 	return true;
-}
-
-/* "Name: value" with value as RFC 2047 base64 words when not ASCII,
-   folded one word per line (RFC 2047 §2: words of at most 75 bytes). */
-int wm_header_text(struct buf *m, const char *name, const char *s)
-{
-	bool ascii = true;
-	for (const char *c = s; *c; c++)
-		ascii = ascii && (unsigned char)*c < 0x80 &&
-			(unsigned char)*c >= 0x20;
-	if (ascii && strlen(s) < 900)
-		return buf_printf(m, "%s: %s\r\n", name, s);
-	if (buf_printf(m, "%s:", name) < 0)
-		return -1;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t take = n - i > 39 ? 39 : n - i;
-		while (take < n - i && take > 0 &&
-		       ((unsigned char)s[i + take] & 0xc0) == 0x80)
-			take--;
-		if (take == 0)
-			take = n - i < 39 ? n - i : 39;
-		char enc[100];
-		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
-		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
-			return -1;
-		i += take;
-	}
-	return 0;
 }
 
 /* The text as quoted-printable (RFC 2045 §6.7), CRLF line ends. */
@@ -223,88 +193,26 @@ static int attachment_part(struct buf *m, const char *boundary,
 	return r != 0 ? -1 : 0;
 }
 
-/* Reads one SMTP reply into buf; returns its code or -1. */
-static int smtp_reply(int fd, char *buf, size_t sz)
+int wm_submit(struct http_req *req, const char *what, const char *sender,
+	      char **rcpts, size_t n, const struct buf *msg, char *qid,
+	      size_t qidsz)
 {
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = recv(fd, buf + len, sz - 1 - len, 0);
-		if (r <= 0)
-			return -1;
-		len += (size_t)r;
-		buf[len] = '\0';
-		char *end = strstr(buf, "\r\n"), *last = buf;
-		while (end != NULL && end[2] != '\0') {
-			last = end + 2;
-			end = strstr(last, "\r\n");
-		}
-		if (end != NULL && strlen(last) >= 4 && last[3] == ' ')
-			return (int)strtol(last, NULL, 10);
-		if (len + 1 >= sz)
-			return -1;
-	}
-}
-
-static int smtp_cmd(int fd, const char *data, size_t n, char *buf, size_t sz)
-{
-	if (send(fd, data, n, MSG_NOSIGNAL) != (ssize_t)n)
+	const struct wm *wm = http_req_app(req);
+	const struct wm_caller *me = wm_caller(req);
+	struct submit_result r;
+	if (submit_local(wm->sendmail_socket, "webmail", sender, rcpts, n, true,
+			 msg->p != NULL ? msg->p : "", msg->len, &r) < 0) {
+		char esc[300];
+		log_warning(
+		    "webmail: %s: user=<%s>, client=%s: not "
+		    "accepted: %s",
+		    what, me->acct.user, http_req_client(req),
+		    log_escape(esc, sizeof esc, r.reply, strlen(r.reply)));
+		webjson_error(req, 502, "not_sent", r.reply, NULL);
 		return -1;
-	return smtp_reply(fd, buf, sz);
-}
-
-/*
- * One SMTP transaction on the pickup socket.  Returns 0 with the queue ID
- * in qid, or -1 with the last reply in reply (or a reason).
- */
-int wm_submit(const char *sock, const char *sender, char **rcpts, size_t n,
-	      const struct buf *msg, char *qid, size_t qidsz, char *reply,
-	      size_t rsz)
-{
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(reply, rsz, "cannot connect to youju-mta");
-	if (strlen(sock) >= sizeof sa.sun_path)
-		return -1;
-	memcpy(sa.sun_path, sock, strlen(sock) + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	struct timeval tv = {.tv_sec = 60};
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	char line[600];
-	int ok = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-		 smtp_reply(fd, reply, rsz) == 220;
-	ok = ok && smtp_cmd(fd, "EHLO webmail\r\n", 14, reply, rsz) == 250;
-	int k = snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", sender);
-	ok = ok && smtp_cmd(fd, line, (size_t)k, reply, rsz) == 250;
-	for (size_t i = 0; ok && i < n; i++) {
-		k = snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", rcpts[i]);
-		ok = smtp_cmd(fd, line, (size_t)k, reply, rsz) / 100 == 2;
 	}
-	ok = ok && smtp_cmd(fd, "DATA\r\n", 6, reply, rsz) == 354;
-	ok =
-	    ok && send(fd, msg->p, msg->len, MSG_NOSIGNAL) == (ssize_t)msg->len;
-	ok = ok && smtp_cmd(fd, ".\r\n", 3, reply, rsz) == 250;
-	if (ok) {
-		/* "250 2.0.0 Ok: queued as 6B00CFEBA5790000" */
-		const char *q = strstr(reply, "queued as ");
-		qid[0] = '\0';
-		if (q != NULL) {
-			q += 10;
-			size_t l = strcspn(q, " \r\n");
-			if (l < qidsz) {
-				memcpy(qid, q, l);
-				qid[l] = '\0';
-			}
-		}
-		char r2[512];
-		(void)smtp_cmd(fd, "QUIT\r\n", 6, r2, sizeof r2);
-	}
-	close(fd);
-	char *nl = strpbrk(reply, "\r\n");
-	if (nl != NULL)
-		*nl = '\0';
-	return ok ? 0 : -1;
+	snprintf(qid, qidsz, "%s", r.queue_id);
+	return 0;
 }
 
 /* Appends the addresses of list field to rcpts and a header line. */
@@ -755,7 +663,7 @@ static void compose(struct http_req *req, bool draft)
 		r |= buf_printf(&msg, "Subject:") < 0 ||
 		     wm_out_words(&msg, cs, subject) < 0;
 	else
-		r |= wm_header_text(&msg, "Subject", subject);
+		r |= rfc2047_header(&msg, "Subject", subject);
 	r |= buf_printf(&msg, "Date: %s\r\nMessage-ID: %s\r\n", date, mid);
 	if (irt != NULL && irt[0] != '\0')
 		r |= buf_printf(&msg, "In-Reply-To: %s\r\n", irt);
@@ -831,17 +739,10 @@ static void compose(struct http_req *req, bool draft)
 		wm_draft_store(req, &msg, (uint32_t)draft_uid, mid);
 		goto out;
 	}
-	char qid[64] = "", reply[1024];
-	if (wm_submit(wm->sendmail_socket, me->acct.user, rcpts, nr, &msg, qid,
-		      sizeof qid, reply, sizeof reply) < 0) {
-		char esc[300];
-		log_warning("webmail: send: user=<%s>, client=%s: not "
-			    "accepted: %s",
-			    me->acct.user, http_req_client(req),
-			    log_escape(esc, sizeof esc, reply, strlen(reply)));
-		webjson_error(req, 502, "not_sent", reply, NULL);
+	char qid[64] = "";
+	if (wm_submit(req, "send", me->acct.user, rcpts, nr, &msg, qid,
+		      sizeof qid) < 0)
 		goto out;
-	}
 	log_info("webmail: sent: user=<%s>, client=%s, queue_id=%s, "
 		 "nrcpt=%zu",
 		 me->acct.user, http_req_client(req), qid, nr);

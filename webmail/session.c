@@ -30,6 +30,7 @@
 #include "str.h"
 #include "compose.h"
 #include "upload.h"
+#include "webauth.h"
 #include "webjson.h"
 #include "wm.h"
 #include "xalloc.h"
@@ -229,20 +230,15 @@ void wm_session_login(struct http_req *req)
 	}
 	authc_reply_free(&r);
 	wm_filters_login(luser, acct.maildir);
-	char id[WEBSESSION_ID_LEN + 1];
 	struct websession_info info;
 	char role[WEBSESSION_ROLE_MAX] = "user";
 	if (bind_ip)
 		ip_role(ip, role, sizeof role);
-	if (websession_create(wm->sessions, luser, role, id, &info) < 0) {
+	if (webauth_start(req, wm->sessions, WM_COOKIE, luser, role, &info) <
+	    0) {
 		webjson_error(req, 500, "internal", "no random bytes", NULL);
 		goto out;
 	}
-	char cookie[200];
-	if (websession_set_cookie(cookie, sizeof cookie, WM_COOKIE, id,
-				  http_req_tls(req)) == 0)
-		http_reply_header(req, "Set-Cookie", cookie);
-	explicit_bzero(id, sizeof id);
 	log_login(luser, ip, "loginok");
 	json_t *o = json_object();
 	json_object_set_new(o, "user", json_string(luser));
@@ -260,22 +256,10 @@ bool wm_authorize(void *app, struct http_req *req, unsigned flags)
 	http_req_set_ctx(req, NULL);
 	if ((flags & HTTP_F_SESSION) == 0)
 		return true;
-	const char *cookie = http_req_header(req, "Cookie");
 	struct websession_info info;
 	char id[WEBSESSION_ID_LEN + 1];
-	if (cookie == NULL ||
-	    !websession_cookie_get(cookie, strlen(cookie), WM_COOKIE, id,
-				   sizeof id) ||
-	    !websession_get(wm->sessions, id, &info)) {
-		webjson_error(req, 401, "unauthorized", "not logged in", NULL);
+	if (!webauth_session(req, wm->sessions, WM_COOKIE, flags, id, &info))
 		return false;
-	}
-	if ((flags & HTTP_F_CSRF) &&
-	    !websession_csrf_ok(&info, http_req_header(req, "X-CSRF-Token"))) {
-		webjson_error(req, 403, "csrf", "missing or wrong X-CSRF-Token",
-			      NULL);
-		return false;
-	}
 	if (strncmp(info.role, "ip:", 3) == 0) {
 		char role[WEBSESSION_ROLE_MAX];
 		ip_role(http_req_client(req), role, sizeof role);
@@ -384,11 +368,7 @@ void wm_session_logout(struct http_req *req)
 {
 	struct wm *wm = http_req_app(req);
 	const struct wm_caller *me = wm_caller(req);
-	websession_destroy(wm->sessions, me->session_id);
-	char cookie[200];
-	if (websession_set_cookie(cookie, sizeof cookie, WM_COOKIE, "",
-				  http_req_tls(req)) == 0)
-		http_reply_header(req, "Set-Cookie", cookie);
+	webauth_end(req, wm->sessions, WM_COOKIE, me->session_id);
 	webjson_reply(req, 200, json_object());
 }
 

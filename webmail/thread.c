@@ -105,16 +105,7 @@ static void walk(struct conv *v, const struct mailthread *t, size_t k,
 		json_t *o = json_object();
 		json_object_set_new(o, "folder",
 				    json_string(v->name[c->folder]));
-		json_object_set_new(o, "uid", json_integer(c->m->uid));
-		json_t *js = json_string(c->s->subject ? c->s->subject : "");
-		json_object_set_new(o, "subject", js ? js : json_string(""));
-		js = json_string(c->s->from ? c->s->from : "");
-		json_object_set_new(o, "from", js ? js : json_string(""));
-		json_object_set_new(
-		    o, "date",
-		    json_integer(c->s->has_date ? c->s->date : c->m->mtime));
-		json_object_set_new(o, "flags",
-				    wm_flags_json(v->f[c->folder], c->m));
+		wm_msg_row(o, v->f[c->folder], c->m, c->s, false);
 		json_object_set_new(o, "depth", json_integer(depth));
 		json_array_append_new(a, o);
 		d = depth + 1;

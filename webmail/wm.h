@@ -64,6 +64,22 @@ const struct wm_caller *wm_caller(struct http_req *req);
  */
 int wm_folder_path(struct http_req *req, const char *name, char *out,
 		   size_t outsz);
+/*
+ * Expunges the messages of f marked in sel (f->n entries; NULL: all) for
+ * the caller through lib/mailbox (quota given back); a failure is logged.
+ * Returns how many went.
+ */
+size_t wm_expunge(const struct wm_caller *me, struct maildir_folder *f,
+		  bool *sel);
+/*
+ * Calls fn(ctx, name, path) for each folder of the Maildir maildir below
+ * the Inbox, in maildir_folder_list() order: its UTF-8 name and its
+ * directory (both borrowed for the call).  A folder whose name cannot be
+ * decoded or whose path is too long is passed over.
+ */
+void wm_each_folder(const char *maildir,
+		    void (*fn)(void *ctx, const char *name, const char *path),
+		    void *ctx);
 
 /* session.c */
 void wm_session_login(struct http_req *req);
@@ -116,6 +132,13 @@ bool wm_msg_summary(struct maildir_folder *f, const struct maildir_index *ix,
 const char *wm_charset_override(struct http_req *req);
 /* GET /api/source?folder=&uid=[&download=1]: the message as text/plain */
 void wm_source(struct http_req *req);
+
+/* list.c: a message's fields in the lists (GET /api/messages, search,
+   threads) into o: uid, subject, from, date, flags; with full also
+   arrival, size and attachments */
+void wm_msg_row(json_t *o, const struct maildir_folder *f,
+		const struct maildir_msg *m, const struct wm_summary *s,
+		bool full);
 
 /* list.c: the page of GET /api/messages of the shared scan (fcache.h),
    sorted by key (enum listcache_key) from the kept sort keys; replies */

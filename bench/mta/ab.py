@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import bench  # noqa: E402
+import benchlib  # noqa: E402  (bench put bench/ on the path)
 import harness  # noqa: E402  (bench put tests/integration on the path)
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -227,20 +228,16 @@ def main():
     ap.add_argument("--no-perf", action="store_true")
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
-    if os.geteuid() != 0:
-        log("skipped: needs root")
+    if not benchlib.root_or_skip(log, "private MariaDB as the mysql user"):
         return 0
     bins = {"A": os.path.abspath(args.bin_a),
             "B": os.path.abspath(args.bin_b)}
-
-    def on_term(signo, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    benchlib.term_interrupts()
     tmp = tempfile.mkdtemp(prefix="youju-bench-ab-")
     inst = harness.Instance(bins["A"], bench.SRCDIR, keep=args.keep)
     errpath = os.path.join(tmp, "smtp-source.err")
-    try:
+
+    def body():
         inst.start()
         bench.make_mailboxes(inst, args.mailboxes)
         names = bench.mailbox_names(args.mailboxes)
@@ -289,16 +286,13 @@ def main():
         if err.strip():
             log("smtp-source said:\n" + err[-2000:])
         return 0
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 1
-    except Exception as e:
-        log(f"error: {e}")
-        log("youju log tail:\n" + inst.maillog()[-2000:])
-        return 1
-    finally:
+
+    def cleanup():
         inst.teardown()
         shutil.rmtree(tmp, ignore_errors=True)
+    return benchlib.run_main(
+        log, body, cleanup,
+        [("youju log tail", lambda: inst.maillog()[-2000:])])
 
 
 if __name__ == "__main__":

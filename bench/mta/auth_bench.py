@@ -47,7 +47,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "integration"))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
 
+import benchlib  # noqa: E402
 import harness  # noqa: E402
 from bench import (DOMAIN, SMTP_SOURCE, Postfix, log, mailbox_names,  # noqa
                    make_mailboxes, new_dirs, count_new, wait_delivered)
@@ -245,18 +247,8 @@ def load(port, names, messages, sessions, msgfile, errfile):
                          "-F", msgfile, "-f", SENDER,
                          "-M", "mail.sender.test",
                          "-t", f"{n}@{DOMAIN}", f"127.0.0.1:{port}"])
-    running, failed = {}, 0
-    t0 = time.time()
-    while jobs or running:
-        while jobs and len(running) < sessions:
-            p = subprocess.Popen(jobs.pop(0), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=errfile)
-            running[p.pid] = p
-        pid, status = os.wait()
-        p = running.pop(pid, None)
-        if p is not None and os.waitstatus_to_exitcode(status) != 0:
-            failed += 1
-    return time.time() - t0, failed
+    t0, t1, failed = benchlib.run_jobs(jobs, sessions, errfile)
+    return t1 - t0, failed
 
 
 def first_delivered(base, names):

@@ -42,7 +42,6 @@ import argparse
 import os
 import pwd
 import grp
-import re
 import shutil
 import signal
 import socket
@@ -329,20 +328,7 @@ def load(port, names, messages, sessions, size, errfile):
                          "-l", str(size), "-f", SENDER,
                          "-M", "bench-client.example",
                          "-t", f"{n}@{DOMAIN}", f"127.0.0.1:{port}"])
-    running, failed = {}, 0
-    t0 = time.time()
-    while jobs or running:
-        while jobs and len(running) < sessions:
-            p = subprocess.Popen(jobs.pop(0), stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.DEVNULL, stderr=errfile)
-            running[p.pid] = p
-        pid, status = os.wait()
-        p = running.pop(pid, None)
-        if p is not None:
-            p.returncode = os.waitstatus_to_exitcode(status)
-            if p.returncode != 0:
-                failed += 1
-    return t0, time.time(), failed
+    return benchlib.run_jobs(jobs, sessions, errfile)
 
 
 def wait_delivered(dirs, want, timeout):

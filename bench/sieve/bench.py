@@ -95,7 +95,8 @@ def main():
     benchlib.term_interrupts()
     tmp = tempfile.mkdtemp(prefix="youju-bench-sieve-")
     inst = harness.Instance(args.bin, SRCDIR)
-    try:
+
+    def body():
         inst.start()
         mb.make_mailboxes(inst, args.mailboxes)
         names = mb.mailbox_names(args.mailboxes)
@@ -136,16 +137,13 @@ def main():
         print(f"goal: the script costs < 10 % (msg/s ratio > 0.90); "
               f"load {os.getloadavg()[0]:.1f}")
         return 0
-    except KeyboardInterrupt:
-        log("interrupted")
-        return 1
-    except Exception as e:
-        log(f"error: {e}")
-        log("youju log tail:\n" + inst.maillog()[-2000:])
-        return 1
-    finally:
+
+    def cleanup():
         inst.teardown()
         shutil.rmtree(tmp, ignore_errors=True)
+    return benchlib.run_main(
+        log, body, cleanup,
+        [("youju log tail", lambda: inst.maillog()[-2000:])])
 
 
 if __name__ == "__main__":

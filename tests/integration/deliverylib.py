@@ -5,6 +5,7 @@ Imported normally (sys.modules caches it), so every module sees the same
 file."""
 import glob
 import os
+import smtplib
 import tempfile
 import time
 
@@ -41,3 +42,18 @@ def wait_token(dirs, token, timeout=15, count=1):
         if len(hits) >= count or time.time() > deadline:
             return hits
         time.sleep(0.05)
+
+
+def outside_rejects(inst, outside, unknown=None):
+    """From the address outside (not in mynetworks): a relay attempt,
+    refused 554, and with unknown an unknown local user, refused 550."""
+    with smtplib.SMTP("127.0.0.1", inst.ports["smtp"], timeout=20,
+                      source_address=(outside, 0)) as s:
+        s.ehlo("outside.example")
+        s.mail("someone@example.net")
+        code, _ = s.rcpt("victim@example.com")
+        assert code == 554, code
+        if unknown is not None:
+            code, msg = s.rcpt(unknown)
+            assert code == 550, (code, msg)
+            s.rset()

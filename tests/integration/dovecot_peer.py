@@ -16,6 +16,7 @@ import subprocess
 import time
 
 import proctree
+import harness
 from harness import free_port
 
 DOVECOT = "/usr/sbin/dovecot"
@@ -137,13 +138,8 @@ service pop3-login {{
             return
         subprocess.run([DOVECOT, "-c", self.conf, "stop"],
                        capture_output=True, timeout=60)
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
+        if harness.wait_gone(pid, 20):
+            return
         for p in self.pids():
             try:
                 os.kill(p, 9)

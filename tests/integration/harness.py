@@ -6,6 +6,7 @@ run is interrupted.  Tests receive it as `inst` and talk to the daemons over
 real sockets with real clients.
 """
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -52,19 +53,79 @@ def free_port():
     raise RuntimeError("no free loopback port in 20000-32000")
 
 
-def unix_request(path, data, timeout=20):
-    """data sent to the Unix socket path (youju-authd's), and all it
-    answers until it closes the connection."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(timeout)
-        s.connect(path)
-        s.sendall(data)
-        out = b""
+def vmail_owner():
+    """(uid, gid) of vmail when we run as root (and it exists), else
+    None."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam("vmail")
+        return pw.pw_uid, pw.pw_gid
+    except KeyError:
+        return None
+
+
+def wait_gone(pid, timeout=10):
+    """True once process pid has gone, False after timeout seconds."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def maildir_put(folder, name, data, sub="new"):
+    """Writes message file name into the Maildir folder directory folder
+    (made, with tmp/, new/ and cur/, owned by vmail when we are root) as a
+    delivery agent does: into tmp/, then renamed into sub/.  Returns its
+    path."""
+    owner = vmail_owner()
+    for s in ("", "tmp", "new", "cur"):
+        os.makedirs(os.path.join(folder, s), exist_ok=True)
+        if owner:
+            os.chown(os.path.join(folder, s), *owner)
+    tmp = os.path.join(folder, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+    if owner:
+        os.chown(tmp, *owner)
+    path = os.path.join(folder, sub, name)
+    os.rename(tmp, path)
+    return path
+
+
+def read_all(s, quiet=None):
+    """All that socket s receives until the peer closes it or, with quiet,
+    until quiet seconds pass without data."""
+    if quiet is not None:
+        s.settimeout(quiet)
+    out = b""
+    try:
         while True:
             d = s.recv(65536)
             if not d:
                 return out
             out += d
+    except socket.timeout:
+        if quiet is None:
+            raise
+        return out
+
+
+def unix_request(path, data, timeout=20, shut=False):
+    """data sent to the Unix socket path (youju-authd's), with shut our
+    side of the connection shut after it, and all it answers until it
+    closes the connection."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(data)
+        if shut:
+            s.shutdown(socket.SHUT_WR)
+        return read_all(s)
 
 
 class Instance:
@@ -216,6 +277,17 @@ class Instance:
                 return int(f.read().split()[0])
         except (FileNotFoundError, ValueError, IndexError):
             return 0
+
+    def live_pid(self, name):
+        """daemon_pid(name) while that process runs, else 0."""
+        pid = self.daemon_pid(name)
+        try:
+            if pid > 0:
+                os.kill(pid, 0)
+                return pid
+        except OSError:
+            pass
+        return 0
 
     def reload(self, name):
         os.kill(self.daemon_pid(name), signal.SIGHUP)

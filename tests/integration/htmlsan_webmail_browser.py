@@ -127,11 +127,22 @@ def main():
         wait(lambda: d.find_elements(By.CSS_SELECTOR,
                                      "form.login input[name=user]"),
              "the login form")
-        for name, v in (("user", args.user), ("password", args.password)):
-            e = d.find_element(By.CSS_SELECTOR,
-                               f"form.login input[name={name}]")
-            e.clear()
-            e.send_keys(v)
+        # the app may draw the form again between finding a field and
+        # typing (a stale element): then type into the new one
+        def typed():
+            for name, v in (("user", args.user),
+                            ("password", args.password)):
+                e = d.find_element(By.CSS_SELECTOR,
+                                   f"form.login input[name={name}]")
+                if e.get_attribute("value") != v:
+                    e.clear()
+                    e.send_keys(v)
+            return all(d.find_element(
+                By.CSS_SELECTOR, f"form.login input[name={n}]")
+                .get_attribute("value") == v
+                for n, v in (("user", args.user),
+                             ("password", args.password)))
+        wait(typed, "the login fields typed")
         d.find_element(By.CSS_SELECTOR,
                        "form.login button[type=submit]").click()
         try:

@@ -169,10 +169,7 @@ def main():
     ap.add_argument("--pm-password", required=True)
     ap.add_argument("--stopped", required=True)
     args = ap.parse_args()
-    os.makedirs(args.artifacts, exist_ok=True)
-    for f in os.listdir(args.artifacts):
-        if f.endswith(".png"):
-            os.unlink(os.path.join(args.artifacts, f))
+    wb.fresh_artifacts(args.artifacts)
     b = wb.Browser(args.url, args.artifacts)
     try:
         admin_flow(b, args)
@@ -180,8 +177,7 @@ def main():
         b.console("end")
     finally:
         b.quit()
-    n = len([f for f in os.listdir(args.artifacts) if f.endswith(".png")])
-    log(f"all checks passed; {n} screenshots in {args.artifacts}")
+    wb.log_passed(args.artifacts, log)
 
 
 if __name__ == "__main__":

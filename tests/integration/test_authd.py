@@ -19,6 +19,8 @@ import tempfile
 import threading
 import time
 
+import harness
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 PM = "postmaster@extmail.org"
 PM_REPLY_TAIL = (b"OPTIONS=disablesmtpd=0,disablesmtp=0,disablewebmail=0,"
@@ -31,20 +33,7 @@ PM_REPLY_TAIL = (b"OPTIONS=disablesmtpd=0,disablesmtp=0,disablewebmail=0,"
 
 def rq(inst, data, timeout=20, shut=False):
     """Sends raw bytes, returns everything read until the server closes."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(inst.authd_socket)
-    s.sendall(data)
-    if shut:
-        s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket, data, timeout, shut)
 
 
 def auth_bytes(service, user, password, typ="login", extra=b""):

@@ -324,13 +324,7 @@ def test_kill9_loses_nothing(inst):
     th.join()
     assert tokens, "no message was accepted"
     # the queue manager dies with its parent; wait until the pid is gone
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
+    harness.wait_gone(pid)
     r = inst.start()
     assert inst.daemon_pid("youju-mta") not in (0, pid), r.stdout
     inst.wait_log(r"queue manager started", since=since)

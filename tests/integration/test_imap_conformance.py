@@ -7,6 +7,7 @@ RFC 5322 addresses in ENVELOPE and SEARCH (compared with a private Dovecot
 LIST-EXTENDED CHILDINFO as Dovecot, LIST with 30 wildcards answered in
 under 50 ms, and STATUS item checking."""
 import atexit
+import contextlib
 import imaplib
 import os
 import pwd
@@ -421,11 +422,7 @@ LIST_CASES = [
 
 
 def test_listext_childinfo_as_dovecot(inst):
-    addr = user(inst, "conf-list")
-    dv = dovecot(inst)
-    y = Raw(inst.ports["imap"], addr)
-    d = Raw(dv.ports["imap"], "dv@extmail.org")
-    try:
+    with beside_dovecot(inst, "conf-list") as (addr, y, d, m, dm):
         for r in (y, d):
             for b in ("cl", "cl.b", "cl.b.c", "cl.d", "cl.d.e", "cl.d.f"):
                 r.cmd(f"CREATE {b}")
@@ -443,9 +440,6 @@ def test_listext_childinfo_as_dovecot(inst):
         assert not [ln for ln in yu if "CHILDINFO" in ln], yu
         yu, _ = y.cmd(LIST_CASES[1])
         assert [ln for ln in yu if "CHILDINFO" in ln], yu
-    finally:
-        y.close()
-        d.close()
 
 
 def test_list_thirty_stars_fast(inst):
@@ -610,8 +604,11 @@ def _index_saved(inst, r, addr, folder):
     r.cmd(f"SELECT {name}")
 
 
-def test_sort_as_dovecot(inst):
-    addr = user(inst, "conf-sort")
+@contextlib.contextmanager
+def beside_dovecot(inst, local):
+    """A raw session and an imaplib one on youju (mailbox local) and on
+    the Dovecot peer, in that order: (addr, y, d, m, dm)."""
+    addr = user(inst, local)
     dv = dovecot(inst)
     y = Raw(inst.ports["imap"], addr)
     d = Raw(dv.ports["imap"], "dv@extmail.org")
@@ -619,6 +616,37 @@ def test_sort_as_dovecot(inst):
     dm = imaplib.IMAP4("127.0.0.1", dv.ports["imap"], timeout=20)
     dm.login("dv@extmail.org", PASSWORD)
     try:
+        yield addr, y, d, m, dm
+    finally:
+        m.logout()
+        dm.logout()
+        y.close()
+        d.close()
+
+
+def answers_unlike_dovecot(inst, y, d, addr, folder, cmds, norm=None):
+    """Each of cmds on both servers, with folder selected, twice: from the
+    files, then (the folder closed and opened again, which saves
+    youju.index) from the index.  The differences, as lines to show."""
+    for r in (y, d):
+        r.cmd(f"SELECT {folder}")
+    diff = []
+    for rnd in ("files", "youju.index"):
+        if rnd != "files":
+            _index_saved(inst, y, addr, "." + folder)
+        for c in cmds:
+            yu, _ = y.cmd(c)
+            du, _ = d.cmd(c)
+            if norm is not None:
+                yu, du = norm(yu), norm(du)
+            if yu != du:
+                diff.append(f"{rnd}: {c}\n  youju:   {yu}\n"
+                            f"  dovecot: {du}")
+    return diff
+
+
+def test_sort_as_dovecot(inst):
+    with beside_dovecot(inst, "conf-sort") as (addr, y, d, m, dm):
         u, _ = y.cmd("CAPABILITY")
         assert " SORT " in u[0] and "SORT=DISPLAY" in u[0], u
         for mm in (m, dm):
@@ -633,30 +661,12 @@ def test_sort_as_dovecot(inst):
                 ok(mm.append("S", None,
                              f'"0{i * 4 % 7 + 1}-Feb-2024 10:00:00 +0000"',
                              text.encode()))
-        diff = []
-        for r in (y, d):
-            r.cmd("SELECT S")
-        # twice: from the files, then (the folder closed and opened
-        # again, which saves youju.index) from the index's sort keys
-        for rnd in ("files", "youju.index"):
-            if rnd != "files":
-                _index_saved(inst, y, addr, ".S")
-            for c in SORT_CMDS:
-                yu, _ = y.cmd(c)
-                du, _ = d.cmd(c)
-                yu, du = _untag(yu), _untag(du)
-                if yu != du:
-                    diff.append(f"{rnd}: {c}\n  youju:   {yu}\n"
-                                f"  dovecot: {du}")
+        diff = answers_unlike_dovecot(inst, y, d, addr, "S", SORT_CMDS,
+                                      _untag)
         assert not diff, "\n".join(diff)
         y.cmd("SORT (BOGUS) UTF-8 ALL", "BAD")
         y.cmd("SORT (SUBJECT REVERSE) UTF-8 ALL", "BAD")
         y.cmd("SORT (SUBJECT) KOI8-R ALL", "NO")
-    finally:
-        m.logout()
-        dm.logout()
-        y.close()
-        d.close()
 
 
 # ---- THREAD (RFC 5256) ---------------------------------------------------------
@@ -690,14 +700,7 @@ THREAD_CMDS = [
 
 
 def test_thread_as_dovecot(inst):
-    addr = user(inst, "conf-thread")
-    dv = dovecot(inst)
-    y = Raw(inst.ports["imap"], addr)
-    d = Raw(dv.ports["imap"], "dv@extmail.org")
-    m = login(inst, addr)
-    dm = imaplib.IMAP4("127.0.0.1", dv.ports["imap"], timeout=20)
-    dm.login("dv@extmail.org", PASSWORD)
-    try:
+    with beside_dovecot(inst, "conf-thread") as (addr, y, d, m, dm):
         u, _ = y.cmd("CAPABILITY")
         assert "THREAD=REFERENCES" in u[0], u
         for mm in (m, dm):
@@ -709,28 +712,12 @@ def test_thread_as_dovecot(inst):
                 h += f"In-Reply-To: {irt}\n" if irt else ""
                 h += f"Date: {date}\n" if date else ""
                 append(mm, "T", h + "\nbody\n")
-        for r in (y, d):
-            r.cmd("SELECT T")
-        diff = []
-        for rnd in ("files", "youju.index"):
-            if rnd != "files":
-                _index_saved(inst, y, addr, ".T")
-            for c in THREAD_CMDS:
-                yu, _ = y.cmd(c)
-                du, _ = d.cmd(c)
-                if yu != du:
-                    diff.append(f"{rnd}: {c}\n  youju:   {yu}\n"
-                                f"  dovecot: {du}")
+        diff = answers_unlike_dovecot(inst, y, d, addr, "T", THREAD_CMDS)
         assert not diff, "\n".join(diff)
         yu, _ = y.cmd(THREAD_CMDS[0])
         print(f"thread: {yu}")
         assert yu[0].count("(") >= 6 and " (" in yu[0], yu
         y.cmd("THREAD BOGUS UTF-8 ALL", "BAD")
-    finally:
-        m.logout()
-        dm.logout()
-        y.close()
-        d.close()
 
 
 def test_thread_long_chain(inst):

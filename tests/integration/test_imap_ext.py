@@ -146,17 +146,6 @@ def test_urlfetch_other_user_on_the_pool(inst):
     x.close()
 
 
-def read_until(r, pred):
-    """Unsolicited lines (no command sent) until pred(line) holds."""
-    seen = []
-    while True:
-        line = r.f.readline()
-        assert line, seen
-        seen.append(line.rstrip(b"\r\n"))
-        if pred(seen[-1]):
-            return seen
-
-
 def test_notify_messagenew_fetch_atts(inst):
     """MessageNew (fetch-atts) of the selected mailbox: the new message's
     EXISTS, then its FETCH with those attributes, with no command."""
@@ -168,7 +157,7 @@ def test_notify_messagenew_fetch_atts(inst):
     ok(a.cmd("NOTIFY SET (SELECTED (MessageNew (UID FLAGS ENVELOPE) "
              "MessageExpunge FlagChange))"))
     ok(b.cmd("APPEND INBOX ", msg("second news")))
-    seen = read_until(a, lambda ln: ln.startswith(b"* 2 FETCH"))
+    seen = a.read_until(lambda ln: ln.startswith(b"* 2 FETCH"))
     assert b"* 2 EXISTS" in seen, seen
     f = seen[-1]
     assert b"UID 2" in f and b"FLAGS (" in f and b'"second news"' in f, f
@@ -198,16 +187,16 @@ def test_notify_selected_delayed(inst):
              "FlagChange))"))
     ok(b.cmd("SELECT INBOX"))
     ok(b.cmd("APPEND INBOX ", msg("d3")))
-    seen = read_until(a, lambda ln: ln.startswith(b"* 4 FETCH"))
+    seen = a.read_until(lambda ln: ln.startswith(b"* 4 FETCH"))
     assert b"* 4 EXISTS" in seen and b"UID 4" in seen[-1], seen
     ok(b.cmd("STORE 2 +FLAGS (\\Flagged)"))
-    seen = read_until(a, lambda ln: ln.startswith(b"* 2 FETCH"))
+    seen = a.read_until(lambda ln: ln.startswith(b"* 2 FETCH"))
     assert b"\\Flagged" in seen[-1], seen
-    read_until(c, lambda ln: ln.startswith(b"* 2 FETCH"))
+    c.read_until(lambda ln: ln.startswith(b"* 2 FETCH"))
     ok(b.cmd("STORE 1 +FLAGS (\\Deleted)"))
     ok(b.cmd("EXPUNGE"))
     # SELECTED tells c at once ...
-    read_until(c, lambda ln: ln == b"* 1 EXPUNGE")
+    c.read_until(lambda ln: ln == b"* 1 EXPUNGE")
     # ... SELECTED-DELAYED keeps a's numbers until a command allows it
     lines = ok(a.cmd("FETCH 1:* (UID)"))
     assert not any(b"EXPUNGE" in ln for ln in lines), lines

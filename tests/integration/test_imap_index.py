@@ -12,8 +12,9 @@ cache can produce them.  Messages live in a folder of their own
 ("Indexed") of the demo mailbox."""
 import imaplib
 import os
-import pwd
 import time
+
+import harness
 
 USER = "postmaster@extmail.org"
 PASSWORD = "extmail"
@@ -103,27 +104,11 @@ def _index(inst):
     return os.path.join(_folder(inst), "youju.index")
 
 
-def _owner():
-    if os.geteuid() != 0:
-        return None
-    try:
-        pw = pwd.getpwnam("vmail")
-        return pw.pw_uid, pw.pw_gid
-    except KeyError:
-        return None
-
-
 _seq = [0]
 
 
 def _put(inst, data, sub="cur", size_in_name=True, name=None):
     """Writes a message file directly, as Dovecot or maildrop would."""
-    d = _folder(inst)
-    owner = _owner()
-    for s in ("", "tmp", "new", "cur"):
-        os.makedirs(os.path.join(d, s), exist_ok=True)
-        if owner:
-            os.chown(os.path.join(d, s), *owner)
     if name is None:
         _seq[0] += 1
         name = f"{1700000000 + _seq[0]}.M{_seq[0]}P{os.getpid()}.idx"
@@ -131,14 +116,7 @@ def _put(inst, data, sub="cur", size_in_name=True, name=None):
             name += f",S={len(data)}"
         if sub == "cur":
             name += ":2,"
-    p = os.path.join(d, sub, name)
-    tmp = os.path.join(d, "tmp", os.path.basename(p))
-    with open(tmp, "wb") as f:
-        f.write(data)
-    if owner:
-        os.chown(tmp, *owner)
-    os.rename(tmp, p)
-    return p
+    return harness.maildir_put(_folder(inst), name, data, sub)
 
 
 def _files(inst):

@@ -48,6 +48,23 @@ class Raw:
             if line.startswith(tag.encode() + b" "):
                 return lines
 
+    def read_until(self, pred):
+        """Unsolicited lines (no command sent) until pred(line) holds."""
+        seen = []
+        while True:
+            line = self.f.readline()
+            assert line, seen
+            seen.append(line.rstrip(b"\r\n"))
+            if pred(seen[-1]):
+                return seen
+
+    def append_seen(self, box, data, internal=None):
+        """APPEND data to box, \\Seen; returns its UID (APPENDUID)."""
+        when = f' "{internal}"' if internal else ""
+        lines = self.cmd(f"APPEND {box} (\\Seen){when} ", data)
+        assert b" OK " in lines[-1], lines
+        return int(re.search(rb"APPENDUID \d+ (\d+)", lines[-1]).group(1))
+
     def close(self):
         self.s.close()
 

@@ -202,17 +202,6 @@ def test_context_sort_update(inst):
     b.close()
 
 
-def read_until(r, pred):
-    """Unsolicited lines (no command sent) until pred(line) holds."""
-    seen = []
-    while True:
-        line = r.f.readline()
-        assert line, seen
-        seen.append(line.rstrip(b"\r\n"))
-        if pred(seen[-1]):
-            return seen
-
-
 def test_notify_other_mailboxes_and_selected(inst):
     addr = user(inst, "notify1")
     b = Raw(inst, addr)
@@ -233,14 +222,14 @@ def test_notify_other_mailboxes_and_selected(inst):
         ln)], lines
     # another mailbox: a STATUS without any command
     ok(b.cmd("APPEND Other ", msg("o2")))
-    seen = read_until(a, lambda ln: ln.startswith(b"* STATUS"))
+    seen = a.read_until(lambda ln: ln.startswith(b"* STATUS"))
     assert re.match(rb'\* STATUS "Other" \(MESSAGES 2 UIDNEXT 3 ', seen[-1])
     # the selected one: EXISTS at once
     ok(b.cmd("APPEND INBOX ", msg("i1")))
-    read_until(a, lambda ln: ln == b"* 1 EXISTS")
+    a.read_until(lambda ln: ln == b"* 1 EXISTS")
     ok(b.cmd("SELECT INBOX"))
     ok(b.cmd("STORE 1 +FLAGS (\\Flagged)"))
-    seen = read_until(a, lambda ln: b" FETCH " in ln)
+    seen = a.read_until(lambda ln: b" FETCH " in ln)
     assert b"\\Flagged" in seen[-1], seen
     # NOTIFY NONE: quiet again
     ok(a.cmd("NOTIFY NONE"))
@@ -259,15 +248,15 @@ def test_notify_mailbox_names_and_subscriptions(inst):
                      "MailboxName SubscriptionChange))"))
     assert not [ln for ln in lines if b"STATUS" in ln], lines
     ok(b.cmd("CREATE Fresh"))
-    read_until(a, lambda ln: ln == b'* LIST () "." "Fresh"')
+    a.read_until(lambda ln: ln == b'* LIST () "." "Fresh"')
     ok(b.cmd("SUBSCRIBE Fresh"))
-    read_until(a, lambda ln: ln == b'* LIST (\\Subscribed) "." "Fresh"')
+    a.read_until(lambda ln: ln == b'* LIST (\\Subscribed) "." "Fresh"')
     # the new mailbox is watched too
     ok(b.cmd("APPEND Fresh ", msg("f1")))
-    seen = read_until(a, lambda ln: ln.startswith(b"* STATUS"))
+    seen = a.read_until(lambda ln: ln.startswith(b"* STATUS"))
     assert seen[-1].startswith(b'* STATUS "Fresh" (MESSAGES 1 '), seen
     ok(b.cmd("DELETE Fresh"))
-    read_until(a, lambda ln: ln == b'* LIST (\\NonExistent) "." "Fresh"')
+    a.read_until(lambda ln: ln == b'* LIST (\\NonExistent) "." "Fresh"')
     lines = a.cmd("NOTIFY SET (PERSONAL (ServerMetadataChange))")
     assert re.match(rb"r\d+ NO \[BADEVENT ", lines[-1]), lines
     lines = a.cmd("NOTIFY SET (NOSUCH (MessageNew))")
@@ -312,7 +301,7 @@ def test_notify_idle_memory_per_connection(inst):
     # user
     ok(conns[0].cmd("APPEND Drafts ", msg("d")))
     for r in conns[1:8]:
-        read_until(r, lambda ln: ln.startswith(b'* STATUS "Drafts"'))
+        r.read_until(lambda ln: ln.startswith(b'* STATUS "Drafts"'))
     for r in conns:
         r.close()
     with open(f"/proc/{pids[0]}/maps") as f:

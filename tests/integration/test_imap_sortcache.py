@@ -4,11 +4,9 @@ last folder sorted (mra/imap_sort.c): the answers must stay those of a
 SORT that reads every file, on one connection (so one worker) while
 messages are appended, expunged, and while another folder with the same
 UIDs is sorted in between."""
-import os
-import re
 
 from test_imap_modern import Raw
-from test_imap_state import _chown, maildir, user
+from test_imap_state import twin_folder, user
 
 
 def mail(date, subject, body="x"):
@@ -26,25 +24,21 @@ def sort(r, crit, search="ALL"):
     return [int(x) for x in got[0].split()[2:]]
 
 
-def append(r, box, data, internal=None):
-    when = f' "{internal}"' if internal else ""
-    lines = r.cmd(f"APPEND {box} (\\Seen){when} ", data)
-    assert b" OK " in lines[-1], lines
-    return int(re.search(rb"APPENDUID \d+ (\d+)", lines[-1]).group(1))
-
 
 def test_sort_date_size_cache_follows_changes(inst):
     r = Raw(inst, user(inst, "sortcache"))
     r.addr = user(inst, "sortcache")
     assert b" OK " in r.cmd("CREATE Other")[-1]
     # INBOX: uid 1..4; the third has no Date: (its internal date counts)
-    u1 = append(r, "INBOX", mail("Tue, 3 Mar 2026 10:00:00 +0000", "b", "xx"))
-    u2 = append(r, "INBOX", mail("Mon, 2 Mar 2026 10:00:00 +0100", "a"))
-    u3 = append(r, "INBOX", mail(None, "c", "y" * 50),
-                internal="04-Mar-2026 09:00:00 +0000")
-    u4 = append(r, "INBOX", mail("Sun, 1 Mar 2026 23:30:00 -0500", "d"))
+    u1 = r.append_seen("INBOX",
+                       mail("Tue, 3 Mar 2026 10:00:00 +0000", "b", "xx"))
+    u2 = r.append_seen("INBOX", mail("Mon, 2 Mar 2026 10:00:00 +0100", "a"))
+    u3 = r.append_seen("INBOX", mail(None, "c", "y" * 50),
+                       internal="04-Mar-2026 09:00:00 +0000")
+    u4 = r.append_seen("INBOX", mail("Sun, 1 Mar 2026 23:30:00 -0500", "d"))
     # Other: the same UIDs, the opposite dates
-    o = [append(r, "Other", mail(f"Mon, {d} Mar 2026 10:00:00 +0000", "o"))
+    o = [r.append_seen("Other",
+                       mail(f"Mon, {d} Mar 2026 10:00:00 +0000", "o"))
          for d in (9, 8, 7, 6)]
     assert o == [u1, u2, u3, u4]
     assert b" OK " in r.cmd("SELECT INBOX")[-1]
@@ -64,24 +58,9 @@ def test_sort_date_size_cache_follows_changes(inst):
     assert sort(r, "(DATE)") == want_date
     # a folder made behind the server's back with INBOX's UIDVALIDITY and
     # UIDs but other files: only the path and the files tell them apart
-    md = maildir(inst, r.addr)
-    with open(os.path.join(md, "dovecot-uidlist")) as f:
-        v = re.match(r"3 V(\d+) ", f.readline()).group(1)
-    twin = os.path.join(md, ".Twin")
-    for sub in ("", "cur", "new", "tmp"):
-        os.makedirs(os.path.join(twin, sub), exist_ok=True)
-        _chown(os.path.join(twin, sub))
-    names = []
-    for uid, day in zip((u1, u2, u3, u4), (5, 9, 7, 6)):
-        base = f"170000000{uid}.M{uid}P9.twin"
-        path = os.path.join(twin, "cur", base + ":2,S")
-        with open(path, "wb") as f:
-            f.write(mail(f"Mon, {day} Mar 2026 10:00:00 +0000", "t"))
-        _chown(path)
-        names.append(f"{uid} :{base}\n")
-    with open(os.path.join(twin, "dovecot-uidlist"), "w") as f:
-        f.write(f"3 V{v} N{u4 + 1}\n" + "".join(names))
-    _chown(os.path.join(twin, "dovecot-uidlist"))
+    v = twin_folder(inst, r.addr, "Twin", [
+        (uid, mail(f"Mon, {day} Mar 2026 10:00:00 +0000", "t"))
+        for uid, day in zip((u1, u2, u3, u4), (5, 9, 7, 6))])
     lines = r.cmd("SELECT Twin")
     assert b" OK " in lines[-1], lines
     assert f"[UIDVALIDITY {v}]".encode() in b"".join(lines), lines
@@ -89,7 +68,7 @@ def test_sort_date_size_cache_follows_changes(inst):
     assert b" OK " in r.cmd("SELECT INBOX")[-1]
     assert sort(r, "(DATE)") == want_date
     # a new message, earliest of all; then one expunged
-    u5 = append(r, "INBOX", mail("Sat, 28 Feb 2026 10:00:00 +0000", "e"))
+    u5 = r.append_seen("INBOX", mail("Sat, 28 Feb 2026 10:00:00 +0000", "e"))
     assert b" OK " in r.cmd("NOOP")[-1]
     assert sort(r, "(DATE)") == [u5] + want_date
     lines = r.cmd(f"UID STORE {u2} +FLAGS.SILENT (\\Deleted)")

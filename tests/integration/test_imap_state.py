@@ -44,6 +44,31 @@ def maildir(inst, addr):
     return inst.path("mailbox", "extmail.org", local, "Maildir")
 
 
+def twin_folder(inst, addr, name, files):
+    """Makes folder name behind the server's back with the Inbox's
+    UIDVALIDITY and the UIDs of files [(uid, bytes)], so that only the
+    path and the files tell it from the Inbox.  Returns the UIDVALIDITY."""
+    md = maildir(inst, addr)
+    with open(os.path.join(md, "dovecot-uidlist")) as f:
+        v = re.match(r"3 V(\d+) ", f.readline()).group(1)
+    twin = os.path.join(md, "." + name)
+    for sub in ("", "cur", "new", "tmp"):
+        os.makedirs(os.path.join(twin, sub), exist_ok=True)
+        _chown(os.path.join(twin, sub))
+    names = []
+    for uid, data in files:
+        base = f"170000000{uid}.M{uid}P9.twin"
+        path = os.path.join(twin, "cur", base + ":2,S")
+        with open(path, "wb") as f:
+            f.write(data)
+        _chown(path)
+        names.append(f"{uid} :{base}\n")
+    with open(os.path.join(twin, "dovecot-uidlist"), "w") as f:
+        f.write(f"3 V{v} N{max(u for u, _ in files) + 1}\n" + "".join(names))
+    _chown(os.path.join(twin, "dovecot-uidlist"))
+    return v
+
+
 def login(inst, addr):
     m = imaplib.IMAP4("127.0.0.1", inst.ports["imap"], timeout=20)
     m.login(addr, PASSWORD)

@@ -6,11 +6,9 @@ files (never cached), on one connection (so one worker), while another
 connection appends, messages are expunged, flags change what a search
 matches, sequence numbers shift, and a folder with the same UIDVALIDITY
 and UIDs but other messages is threaded in between."""
-import os
-import re
 
 from test_imap_modern import Raw
-from test_imap_state import _chown, maildir, user
+from test_imap_state import twin_folder, user
 
 
 def mail(date, subject, msgid, parent=None):
@@ -42,20 +40,15 @@ def thread(r, search="ALL", uid=True, algo="REFERENCES"):
     return got
 
 
-def append(r, box, data):
-    lines = r.cmd(f"APPEND {box} (\\Seen) ", data)
-    assert b" OK " in lines[-1], lines
-    return int(re.search(rb"APPENDUID \d+ (\d+)", lines[-1]).group(1))
-
 
 def test_thread_cache_follows_changes(inst):
     addr = user(inst, "thrcache")
     r = Raw(inst, addr)
     other = Raw(inst, addr)
     assert b" OK " in r.cmd("CREATE Other")[-1]
-    a = append(r, "INBOX", mail(day(1), "a", "a"))
-    b = append(r, "INBOX", mail(day(3), "Re: a", "b", "a"))
-    c = append(r, "INBOX", mail(day(5), "c", "c"))
+    a = r.append_seen("INBOX", mail(day(1), "a", "a"))
+    b = r.append_seen("INBOX", mail(day(3), "Re: a", "b", "a"))
+    c = r.append_seen("INBOX", mail(day(5), "c", "c"))
     assert b" OK " in r.cmd("SELECT INBOX")[-1]
     for _ in range(2):  # the first fills the cache, the second uses it
         assert thread(r) == f"({a} {b})({c})"
@@ -63,7 +56,7 @@ def test_thread_cache_follows_changes(inst):
     # ORDEREDSUBJECT is another answer for the same messages
     assert thread(r, algo="ORDEREDSUBJECT") == f"({a} {b})({c})"
     # a reply appended by another connection, dated before b
-    d = append(other, "INBOX", mail(day(2), "Re: a", "d", "a"))
+    d = other.append_seen("INBOX", mail(day(2), "Re: a", "d", "a"))
     assert b" OK " in r.cmd("NOOP")[-1]
     assert thread(r) == f"({a} ({d})({b}))({c})"
     assert thread(r) == f"({a} ({d})({b}))({c})"
@@ -85,7 +78,7 @@ def test_thread_cache_follows_changes(inst):
     # messages as before, other ones
     lines = other.cmd("SELECT INBOX")
     assert b" OK " in lines[-1], lines
-    e = append(other, "INBOX", mail(day(6), "Re: c", "e", "c"))
+    e = other.append_seen("INBOX", mail(day(6), "Re: c", "e", "c"))
     lines = other.cmd(f"UID STORE {d} +FLAGS.SILENT (\\Deleted)")
     assert b" OK " in lines[-1], lines
     assert b" OK " in other.cmd("EXPUNGE")[-1]
@@ -100,24 +93,9 @@ def test_thread_cache_follows_changes(inst):
     assert thread(r) == f"({c} {e})"
     # a folder made behind the server's back with INBOX's UIDVALIDITY and
     # UIDs but other messages: only the path and the files tell them apart
-    md = maildir(inst, addr)
-    with open(os.path.join(md, "dovecot-uidlist")) as f:
-        v = re.match(r"3 V(\d+) ", f.readline()).group(1)
-    twin = os.path.join(md, ".Twin")
-    for sub in ("", "cur", "new", "tmp"):
-        os.makedirs(os.path.join(twin, sub), exist_ok=True)
-        _chown(os.path.join(twin, sub))
-    names = []
-    for uid, dd in ((c, 9), (e, 1)):
-        base = f"170000000{uid}.M{uid}P9.twin"
-        path = os.path.join(twin, "cur", base + ":2,S")
-        with open(path, "wb") as f:
-            f.write(mail(day(dd), f"t{uid}", f"t{uid}"))
-        _chown(path)
-        names.append(f"{uid} :{base}\n")
-    with open(os.path.join(twin, "dovecot-uidlist"), "w") as f:
-        f.write(f"3 V{v} N{e + 1}\n" + "".join(names))
-    _chown(os.path.join(twin, "dovecot-uidlist"))
+    v = twin_folder(inst, addr, "Twin", [
+        (uid, mail(day(dd), f"t{uid}", f"t{uid}"))
+        for uid, dd in ((c, 9), (e, 1))])
     lines = r.cmd("SELECT Twin")
     assert b" OK " in lines[-1], lines
     assert f"[UIDVALIDITY {v}]".encode() in b"".join(lines), lines

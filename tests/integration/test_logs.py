@@ -102,15 +102,8 @@ def _send(inst, rcpt, sender="someone@example.net", source=None):
 
 def _outside_rejects(inst):
     """A relay attempt and an unknown user from OUTSIDE: two rejects."""
-    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20,
-                      source_address=(OUTSIDE, 0)) as s:
-        s.ehlo("outside.example")
-        s.mail("someone@example.net")
-        code, _ = s.rcpt("victim@example.com")
-        assert code == 554, code
-        code, msg = s.rcpt("no-such-user-logs@extmail.org")
-        assert code == 550, (code, msg)
-        s.rset()
+    deliverylib.outside_rejects(inst, OUTSIDE,
+                                "no-such-user-logs@extmail.org")
 
 
 def _outside_sasl_failure(inst):

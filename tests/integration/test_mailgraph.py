@@ -158,15 +158,7 @@ def _send(inst, rcpt, sender="someone@example.net"):
 
 
 def _reject(inst):
-    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20,
-                      source_address=(OUTSIDE, 0)) as s:
-        s.ehlo("outside.example")
-        s.mail("someone@example.net")
-        code, _ = s.rcpt("victim@example.com")
-        assert code == 554, code
-        code, msg = s.rcpt("no-such-user-mg@extmail.org")
-        assert code == 550, (code, msg)
-        s.rset()
+    deliverylib.outside_rejects(inst, OUTSIDE, "no-such-user-mg@extmail.org")
 
 
 def _logins(inst):
@@ -188,34 +180,17 @@ def _logins(inst):
     p.quit()
 
 
-def _pid(inst):
-    try:
-        with open(inst.path("run", "youju-mailgraph.pid")) as f:
-            pid = int(f.read().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return 0
-
-
 def _stop_mailgraph(inst):
-    pid = _pid(inst)
+    pid = inst.live_pid("youju-mailgraph")
     assert pid > 0, "youju-mailgraph is not running"
     os.kill(pid, signal.SIGTERM)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    raise AssertionError("youju-mailgraph did not stop")
+    assert harness.wait_gone(pid, 20), "youju-mailgraph did not stop"
 
 
 def _start_mailgraph(inst):
     r = inst.youju("start", timeout=180)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert _pid(inst) > 0, r.stdout
+    assert inst.live_pid("youju-mailgraph") > 0, r.stdout
 
 
 def _rrd(inst, name):
@@ -316,7 +291,7 @@ def test_burst_counts_equal_the_log(inst):
             {k: want3.get(k, 0) for k in MAIL_DS}
     finally:
         sink.close()
-        if _pid(inst) == 0:
+        if inst.live_pid("youju-mailgraph") == 0:
             _start_mailgraph(inst)
 
 
@@ -480,7 +455,7 @@ def test_rotation_and_truncation(inst):
     """The live daemon follows log_file across a rotation (rename, then
     `youju reload` reopens the logs) and a truncation: every line of the
     three pieces is counted once."""
-    if _pid(inst) == 0:
+    if inst.live_pid("youju-mailgraph") == 0:
         _start_mailgraph(inst)
     path = _rrd(inst, "mailgraph.rrd")
     # a restart skips the rest of the minute an earlier stop wrote

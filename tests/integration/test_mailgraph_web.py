@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import time
 
+import deliverylib
 import test_webadmin_api as wa
 
 HOST = "127.0.0.1"
@@ -71,16 +72,6 @@ def _delivered(inst, qids, timeout=30):
             time.sleep(0.1)
 
 
-def _pid(inst):
-    try:
-        with open(inst.path("run", "youju-mailgraph.pid")) as f:
-            pid = int(f.read().strip())
-        os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
-        return 0
-
-
 # --- graphs ------------------------------------------------------------------
 def setup_domains(inst):
     """PM_DOMAIN with a mailbox and its postmaster, and mail for it and
@@ -117,7 +108,7 @@ def setup_domains(inst):
         # the minute is written now rather than when it ends (SIGUSR1,
         # docs/mailgraph.md "Closing a minute early")
         start = inst.log_size()
-        os.kill(_pid(inst), signal.SIGUSR1)
+        os.kill(inst.live_pid("youju-mailgraph"), signal.SIGUSR1)
         inst.wait_log(r"mailgraph: minute \d+ closed early", since=start,
                       timeout=20)
         deadline = time.time() + 20
@@ -307,12 +298,7 @@ def test_metrics_parse_and_move(inst):
     # the burst: 3 local deliveries, 1 relay reject, 1 bad SMTP AUTH,
     # 1 IMAP login over TLS, 1 failed IMAP login
     qids = _send(inst, PM, 3)
-    with smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20,
-                      source_address=(OUTSIDE, 0)) as s:
-        s.ehlo("outside.example")
-        s.mail("someone@example.net")
-        code, _ = s.rcpt("victim@example.com")
-        assert code == 554, code
+    deliverylib.outside_rejects(inst, OUTSIDE)
     with smtplib.SMTP(HOST, inst.ports["submission"], timeout=20) as s:
         s.starttls(context=_ctx())
         s.ehlo("client.example.net")
@@ -378,11 +364,11 @@ def test_metrics_parse_and_move(inst):
 # early close in setup_domains; the counting tests go before it
 def test_status_shows_a_stopped_daemon(inst):
     c = wa.root(inst)
-    pid = _pid(inst)
+    pid = inst.live_pid("youju-mailgraph")
     assert pid > 0, "youju-mailgraph is not running"
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + 20
-    while _pid(inst) == pid:
+    while inst.live_pid("youju-mailgraph") == pid:
         assert time.time() < deadline, "youju-mailgraph did not stop"
         time.sleep(0.05)
     try:
@@ -396,4 +382,5 @@ def test_status_shows_a_stopped_daemon(inst):
         assert r.returncode == 0, r.stdout + r.stderr
     d = {x["name"]: x for x in _status(c)["daemons"]}
     assert d["youju-mailgraph"]["running"] is True, d
-    assert d["youju-mailgraph"]["pid"] == _pid(inst) != pid, d
+    now = inst.live_pid("youju-mailgraph")
+    assert d["youju-mailgraph"]["pid"] == now != pid, d

@@ -22,11 +22,11 @@ def test_graph_and_status_pages_in_browser(inst):
     for path in (SYSTEM_PYTHON, "/usr/bin/chromium", "/usr/bin/chromedriver"):
         assert os.path.exists(path), f"{path} missing (run scripts/deps.sh)"
     mw.setup_domains(inst)
-    pid = mw._pid(inst)
+    pid = inst.live_pid("youju-mailgraph")
     assert pid > 0, "youju-mailgraph is not running"
     os.kill(pid, signal.SIGTERM)
     deadline = time.time() + 20
-    while mw._pid(inst) == pid:
+    while inst.live_pid("youju-mailgraph") == pid:
         assert time.time() < deadline, "youju-mailgraph did not stop"
         time.sleep(0.05)
     env = {k: v for k, v in os.environ.items()
@@ -49,4 +49,4 @@ def test_graph_and_status_pages_in_browser(inst):
         raise AssertionError("mailgraph_browser.py failed "
                              f"(status {r.returncode}):\n{r.stdout[-3000:]}"
                              f"\n{r.stderr[-6000:]}")
-    assert mw._pid(inst) > 0
+    assert inst.live_pid("youju-mailgraph") > 0

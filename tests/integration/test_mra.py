@@ -4,11 +4,12 @@ as an MTA would (tmp/ then rename)."""
 import imaplib
 import os
 import poplib
-import pwd
 import re
 import socket
 import ssl
 import time
+
+import harness
 
 USER = "postmaster@extmail.org"
 PASSWORD = "extmail"
@@ -25,16 +26,6 @@ def _maildir(inst):
     return inst.path("mailbox", "extmail.org", "postmaster", "Maildir")
 
 
-def _owner():
-    if os.geteuid() != 0:
-        return None
-    try:
-        pw = pwd.getpwnam("vmail")
-        return pw.pw_uid, pw.pw_gid
-    except KeyError:
-        return None
-
-
 _seq = [0]
 
 
@@ -42,12 +33,8 @@ def deliver(inst, subject, body="hello\n", folder=""):
     """Writes a message into Maildir[/.folder]/new like a delivery agent."""
     md = _maildir(inst)
     d = os.path.join(md, "." + folder) if folder else md
-    owner = _owner()
-    for sub in ("", "tmp", "new", "cur"):
-        p = os.path.join(d, sub)
-        os.makedirs(p, exist_ok=True)
-        if owner:
-            os.chown(p, *owner)
+    os.makedirs(md, exist_ok=True)
+    owner = harness.vmail_owner()
     if owner:
         for p in (os.path.dirname(md), os.path.dirname(os.path.dirname(md))):
             os.chown(p, *owner)
@@ -56,12 +43,7 @@ def deliver(inst, subject, body="hello\n", folder=""):
             f"Subject: {subject}\nMessage-ID: <m{_seq[0]}@test>\n"
             f"Date: Mon, 1 Jan 2024 10:00:00 +0000\n\n{body}").encode()
     name = f"{int(time.time())}.M{_seq[0]}P{os.getpid()}.test,S={len(data)}"
-    tmp = os.path.join(d, "tmp", name)
-    with open(tmp, "wb") as f:
-        f.write(data)
-    if owner:
-        os.chown(tmp, *owner)
-    os.rename(tmp, os.path.join(d, "new", name))
+    harness.maildir_put(d, name, data)
     return name, data
 
 

@@ -12,6 +12,8 @@ import ssl
 import subprocess
 import time
 
+import harness
+
 HOST = "127.0.0.1"
 USER = "postmaster@extmail.org"
 PASSWORD = "extmail"
@@ -36,16 +38,7 @@ def raw(inst, lines, port="smtp", wait=1.0):
         s.settimeout(wait)
         banner = s.recv(4096)
         s.sendall(lines)
-        out = b""
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
-        except socket.timeout:
-            pass
-        return banner, out
+        return banner, harness.read_all(s, wait)
 
 
 def _descendants(pid):

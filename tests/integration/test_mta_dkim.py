@@ -34,18 +34,7 @@ SYS_PY = "/usr/bin/python3"
 
 
 def _authd(inst, data):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
-    s.connect(inst.authd_socket)
-    s.sendall(data)
-    out = b""
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        out += d
-    s.close()
-    return out
+    return harness.unix_request(inst.authd_socket, data, 10)
 
 
 def _setup_dir(inst):
@@ -77,6 +66,18 @@ def _submit(inst):
     code, msg = s.login(USER, PASSWORD)
     assert code == 235, msg
     return s
+
+
+def _queue_one(inst, s, frm, rcpt, data):
+    """One message over the SMTP session s (then ended), accepted; the
+    message as youju queued it (run with the queue manager paused)."""
+    s.mail(frm)
+    s.rcpt(rcpt)
+    code, msg = s.data(data)
+    assert code == 250, msg
+    s.quit()
+    _, m = parse_queue_file(queued_file(inst, queued_id(msg.decode())))
+    return m
 
 
 def _msg(frm, subject="hi"):
@@ -702,6 +703,27 @@ def _port():
     return harness.free_port()
 
 
+def _opendkim(tmp, settings):
+    """Debian's opendkim in the foreground with settings (its config
+    lines) on a free loopback port, its files in tmp; (process, port)
+    once it listens."""
+    port = _port()
+    conf = os.path.join(tmp, "opendkim.conf")
+    with open(conf, "w") as f:
+        f.write(f"Socket inet:{port}@127.0.0.1\nBackground no\n"
+                f"Syslog no\nPidFile {tmp}/pid\n" + settings)
+    proc = subprocess.Popen(["/usr/sbin/opendkim", "-f", "-x", conf],
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        _wait_port(port, proc, "opendkim")
+    except BaseException:
+        proc.kill()
+        proc.wait(10)
+        raise
+    return proc, port
+
+
 def _wait_port(port, proc, what):
     deadline = time.time() + 30
     while True:
@@ -722,39 +744,30 @@ def test_milter_opendkim_signs(inst):
     tmp = tempfile.mkdtemp(prefix="youju-opendkim-")
     key, pub = _rsa_key(tmp)
     os.chmod(key, 0o600)
-    port = _port()
-    conf = os.path.join(tmp, "opendkim.conf")
-    with open(conf, "w") as f:
-        f.write(f"Mode s\nSocket inet:{port}@127.0.0.1\nDomain extmail.org\n"
-                f"Selector om\nKeyFile {key}\nInternalHosts 127.0.0.0/8\n"
-                f"Background no\nSyslog no\nRequireSafeKeys no\n"
-                f"Canonicalization relaxed/relaxed\nPidFile {tmp}/pid\n")
-    proc = subprocess.Popen([od, "-f", "-x", conf],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
     p = "v=DKIM1; k=rsa; p=" + pub
     dns = FakeDNS([("om._domainkey.extmail.org",
                     ("TXT", *[p[i:i + 250] for i in range(0, len(p), 250)]))])
+    proc = None
     try:
-        _wait_port(port, proc, "opendkim")
+        proc, port = _opendkim(tmp, "Mode s\nDomain extmail.org\n"
+                               f"Selector om\nKeyFile {key}\n"
+                               "InternalHosts 127.0.0.0/8\n"
+                               "RequireSafeKeys no\n"
+                               "Canonicalization relaxed/relaxed\n")
         with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}"):
             with qmgr_paused(inst):
                 s = smtp(inst)
                 s.ehlo("client.example")
-                s.mail(USER)
-                s.rcpt("friend@example.com")
-                code, msg = s.data(_msg(USER, "via opendkim"))
-                assert code == 250, msg
-                s.quit()
-                _, m = parse_queue_file(queued_file(
-                    inst, queued_id(msg.decode())))
+                m = _queue_one(inst, s, USER, "friend@example.com",
+                               _msg(USER, "via opendkim"))
             assert b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;" \
                 b" d=extmail.org; s=om;" in m.replace(b"\n\t", b" "), m
             rc, out = _dkimpy_verify(m.replace(b"\n", b"\r\n"), dns.port)
             assert rc == 0, out
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         dns.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -1049,48 +1062,31 @@ def test_dkim_youju_signed_verifies_with_opendkim(inst):
     with open(os.path.join(tmp, "keys"), "w") as f:
         for name, strings in _records(show):
             f.write(f"{name} {''.join(strings)}\n")
-    port = _port()
-    conf = os.path.join(tmp, "opendkim.conf")
-    with open(conf, "w") as f:
-        f.write(f"Mode v\nSocket inet:{port}@127.0.0.1\n"
-                f"TestPublicKeys {tmp}/keys\nAuthservID opendkim.test\n"
-                f"Background no\nSyslog no\nPidFile {tmp}/pid\n"
-                f"AlwaysAddARHeader yes\n")
-    proc = subprocess.Popen([od, "-f", "-x", conf],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = None
     try:
-        _wait_port(port, proc, "opendkim")
+        proc, port = _opendkim(tmp, f"Mode v\nTestPublicKeys {tmp}/keys\n"
+                               "AuthservID opendkim.test\n"
+                               "AlwaysAddARHeader yes\n")
         _reload(inst)
         with qmgr_paused(inst):
-            s = _submit(inst)
-            s.mail(USER)
-            s.rcpt(USER)
-            code, msg = s.data(_msg(USER, "to be checked"))
-            assert code == 250, msg
-            s.quit()
-            _, signed = parse_queue_file(queued_file(inst,
-                                                     queued_id(msg.decode())))
+            signed = _queue_one(inst, _submit(inst), USER, USER,
+                                _msg(USER, "to be checked"))
         with settings(inst, smtpd_milters=f"inet:127.0.0.1:{port}",
                       smtpd_sender_authentication=""):
             with qmgr_paused(inst):
                 s = OutsideSMTP(inst)
                 s.ehlo("hop.example")
-                s.mail(USER)
-                s.rcpt(USER)
-                code, msg = s.data(signed.replace(b"\n", b"\r\n"))
-                assert code == 250, msg
-                s.quit()
-                _, m = parse_queue_file(queued_file(
-                    inst, queued_id(msg.decode())))
+                m = _queue_one(inst, s, USER, USER,
+                               signed.replace(b"\n", b"\r\n"))
         ar = m.replace(b"\n\t", b" ").decode()
         assert re.search(r"Authentication-Results: opendkim\.test;.*"
                          r"dkim=pass .*header\.d=extmail\.org", ar), ar
         passes = re.findall(r"dkim=pass[^;\n]*header\.s=(\w+)", ar)
         assert sorted(passes) == ["e1", "r1"], ar
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
         shutil.rmtree(kdir, ignore_errors=True)
         _reload(inst)

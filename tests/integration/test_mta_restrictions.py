@@ -20,6 +20,7 @@ import subprocess
 import threading
 import time
 
+import harness
 import test_mta
 from test_mta import HOST, OutsideSMTP, raw, smtp
 
@@ -40,9 +41,17 @@ def _reload(inst):
     return m.group(0)
 
 
+def _reload_authd(inst):
+    since = inst.log_size()
+    inst.reload("youju-authd")
+    inst.wait_log(r"authd: (configuration reloaded|reload failed)",
+                  since=since)
+
+
 @contextlib.contextmanager
-def settings(inst, **params):
-    """Sets parameters, reloads youju-mta, restores them afterwards."""
+def settings(inst, authd=False, **params):
+    """Sets parameters, reloads youju-mta (with authd youju-authd first),
+    restores them afterwards."""
     old = {}
     for k in params:
         r = inst.youju("conf", "-h", k, check=True)
@@ -50,12 +59,16 @@ def settings(inst, **params):
     try:
         for k, v in params.items():
             inst.youju("conf", "-e", f"{k}={v}", check=True)
+        if authd:
+            _reload_authd(inst)
         res = _reload(inst)
         assert "configuration reloaded" in res, res
         yield
     finally:
         for k, v in old.items():
             inst.youju("conf", "-e", f"{k}={v}", check=True)
+        if authd:
+            _reload_authd(inst)
         _reload(inst)
 
 
@@ -573,17 +586,7 @@ def raw_out(inst, lines, port="smtp", wait=1.0):
         s.connect((HOST, inst.ports[port]))
         banner = s.recv(4096)
         s.sendall(lines)
-        s.settimeout(wait)
-        out = b""
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                out += d
-        except socket.timeout:
-            pass
-        return banner, out
+        return banner, harness.read_all(s, wait)
 
 
 PTR = "2.0.0.127.in-addr.arpa"

@@ -8,41 +8,19 @@ nothing.
 
 The instance is shared: parameters are set with `youju conf -e` and both
 youju-authd and youju-mta are reloaded, then everything is restored."""
-import contextlib
 import re
 import socket
 import time
 import urllib.parse
 
-from test_mta_restrictions import _reload, etc, outside, rcpt
+from test_mta_restrictions import etc, outside, rcpt, settings
 
 TABLE = "youju_test_access"
 
 
-def _reload_authd(inst):
-    since = inst.log_size()
-    inst.reload("youju-authd")
-    inst.wait_log(r"authd: (configuration reloaded|reload failed)",
-                  since=since)
-
-
-@contextlib.contextmanager
 def sql_settings(inst, **params):
-    old = {}
-    for k in params:
-        old[k] = inst.youju("conf", "-h", k, check=True).stdout.rstrip("\n")
-    try:
-        for k, v in params.items():
-            inst.youju("conf", "-e", f"{k}={v}", check=True)
-        _reload_authd(inst)
-        res = _reload(inst)
-        assert "configuration reloaded" in res, res
-        yield
-    finally:
-        for k, v in old.items():
-            inst.youju("conf", "-e", f"{k}={v}", check=True)
-        _reload_authd(inst)
-        _reload(inst)
+    """settings() with youju-authd reloaded too (its SQL maps)."""
+    return settings(inst, authd=True, **params)
 
 
 def _table(inst):

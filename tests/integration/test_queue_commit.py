@@ -12,6 +12,8 @@ import threading
 import time
 import uuid
 
+import harness
+
 HOST = "127.0.0.1"
 RCPT = "groupcommit@extmail.org"
 SESSIONS = 12
@@ -124,13 +126,7 @@ def test_kill9_during_group_commit_loses_nothing(inst):
     since = inst.log_size()
     acked, pid = run_sessions(inst, 1.5, kill=True)
     assert acked, "no message was accepted"
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
+    harness.wait_gone(pid)
     r = inst.start()
     assert inst.daemon_pid("youju-mta") not in (0, pid), r.stdout
     inst.wait_log(r"queue manager started", since=since)

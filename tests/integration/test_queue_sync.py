@@ -31,6 +31,7 @@ import time
 import uuid
 
 import proctree
+from test_mta import crc32c
 
 HOST = "127.0.0.1"
 SESSIONS = 6
@@ -188,15 +189,6 @@ def test_flush_order_receive_and_delivery(inst):
                    f"{qid}: queue file never left active/")
         assert flushed_between(link[1], gone[0]), \
             f"{qid}: queue file retired before the delivery was flushed"
-
-
-def crc32c(data):
-    crc = 0xffffffff
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x82f63b78 if crc & 1 else crc >> 1
-    return crc ^ 0xffffffff
 
 
 def queue_file(qid, to, body):

@@ -21,7 +21,7 @@ DOM = "extmail.org"
 def _vmail(path):
     if os.geteuid() == 0:
         pw = pwd.getpwnam("vmail")
-        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.lchown(path, pw.pw_uid, pw.pw_gid)
 
 
 def add_mailbox(inst, local):
@@ -34,14 +34,14 @@ def add_mailbox(inst, local):
     return user
 
 
-def home_of(inst, local):
-    return inst.path("mailbox", DOM, local)
+def home_of(inst, local, dom=DOM):
+    return inst.path("mailbox", dom, local)
 
 
-def set_script(inst, local, text, name="main"):
+def set_script(inst, local, text, name="main", dom=DOM):
     """Writes HOME/sieve/NAME.sieve and points .dovecot.sieve at it, as
     Pigeonhole (and youju's ManageSieve) lay them out."""
-    home = home_of(inst, local)
+    home = home_of(inst, local, dom)
     for d in (os.path.dirname(home), home, os.path.join(home, "sieve")):
         os.makedirs(d, exist_ok=True)
         _vmail(d)
@@ -53,6 +53,7 @@ def set_script(inst, local, text, name="main"):
     if os.path.lexists(link):
         os.unlink(link)
     os.symlink(f"sieve/{name}.sieve", link)
+    _vmail(link)
 
 
 def send(inst, rcpt, sender="someone@example.net", subject="hello",

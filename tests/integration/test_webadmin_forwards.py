@@ -4,37 +4,15 @@ mailbox itself among its destinations), and redirects in the active Sieve
 script (HOME/.dovecot.sieve), in the mailbox list and on the mailbox's
 own record, over the JSON API and in a real browser."""
 import os
-import pwd
 import subprocess
 import sys
 
+from test_sieve import set_script  # noqa: E402
 from test_webadmin_api import ok, root  # noqa: E402
 
 DOM = "fwd.test"
 HERE = os.path.dirname(os.path.abspath(__file__))
 SYSTEM_PYTHON = "/usr/bin/python3"
-
-
-def _vmail(path):
-    if os.geteuid() == 0:
-        pw = pwd.getpwnam("vmail")
-        os.lchown(path, pw.pw_uid, pw.pw_gid)
-
-
-def sieve_script(inst, local, text):
-    home = inst.path("mailbox", DOM, local)
-    for d in (inst.path("mailbox", DOM), home, os.path.join(home, "sieve")):
-        os.makedirs(d, exist_ok=True)
-        _vmail(d)
-    path = os.path.join(home, "sieve", "main.sieve")
-    with open(path, "w") as f:
-        f.write(text)
-    _vmail(path)
-    link = os.path.join(home, ".dovecot.sieve")
-    if os.path.lexists(link):
-        os.unlink(link)
-    os.symlink("sieve/main.sieve", link)
-    _vmail(link)
 
 
 def test_forward_indicator(inst):
@@ -51,11 +29,12 @@ def test_forward_indicator(inst):
              f"VALUES ('fwd@{DOM}', 'fwd@{DOM},z@else.org', '{DOM}', NOW(), "
              "0)")
     # fwb: its Sieve script redirects (a copy), under a condition
-    sieve_script(inst, "fwb",
-                 'require "copy";\nif header :contains "subject" "x" {\n'
-                 '  redirect :copy "y@else.org";\n}\n')
+    set_script(inst, "fwb",
+               'require "copy";\nif header :contains "subject" "x" {\n'
+               '  redirect :copy "y@else.org";\n}\n', dom=DOM)
     # fwc: a script without redirects
-    sieve_script(inst, "fwc", 'require "fileinto";\nfileinto "A";\n')
+    set_script(inst, "fwc", 'require "fileinto";\nfileinto "A";\n',
+               dom=DOM)
     j = ok(c.call("GET", f"/api/domains/{DOM}/mailboxes"))
     by = {m["username"]: m for m in j["items"]}
     assert by[f"fwa@{DOM}"]["forwards"] == {

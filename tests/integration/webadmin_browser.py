@@ -122,6 +122,21 @@ def q(s):
     return urllib.parse.quote(s, safe="")
 
 
+def fresh_artifacts(path):
+    """Makes the screenshot folder path, without an earlier run's
+    screenshots."""
+    os.makedirs(path, exist_ok=True)
+    for f in os.listdir(path):
+        if f.endswith(".png"):
+            os.unlink(os.path.join(path, f))
+
+
+def log_passed(path, say=log):
+    """The last line of a driver that passed: its screenshots' count."""
+    n = len([f for f in os.listdir(path) if f.endswith(".png")])
+    say(f"all checks passed; {n} screenshots in {path}")
+
+
 class Browser:
     def __init__(self, base, artifacts):
         self.base = base.rstrip("/")
@@ -850,10 +865,7 @@ def main():
     ap.add_argument("--artifacts", required=True)
     ap.add_argument("--no-mail", action="store_true")
     args = ap.parse_args()
-    os.makedirs(args.artifacts, exist_ok=True)
-    for f in os.listdir(args.artifacts):
-        if f.endswith(".png"):
-            os.unlink(os.path.join(args.artifacts, f))
+    fresh_artifacts(args.artifacts)
     api = Api(args.url.rstrip("/"))
     api.login(*ADMIN)
     b = Browser(args.url, args.artifacts)
@@ -872,8 +884,7 @@ def main():
         b.console("end")
     finally:
         b.quit()
-    n = len([f for f in os.listdir(args.artifacts) if f.endswith(".png")])
-    log(f"all checks passed; {n} screenshots in {args.artifacts}")
+    log_passed(args.artifacts)
 
 
 if __name__ == "__main__":

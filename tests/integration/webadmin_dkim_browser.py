@@ -13,12 +13,12 @@ stays clean.
     webadmin_dkim_browser.py --url http://127.0.0.1:PORT --artifacts DIR
 """
 import argparse
-import os
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 
-from webadmin_browser import ADMIN, Api, Browser, log, login
+from webadmin_browser import (ADMIN, Api, Browser, fresh_artifacts, log,
+                              login)
 
 DOM = "extmail.org"
 
@@ -28,10 +28,7 @@ def main():
     ap.add_argument("--url", required=True)
     ap.add_argument("--artifacts", required=True)
     args = ap.parse_args()
-    os.makedirs(args.artifacts, exist_ok=True)
-    for f in os.listdir(args.artifacts):
-        if f.endswith(".png"):
-            os.unlink(os.path.join(args.artifacts, f))
+    fresh_artifacts(args.artifacts)
     api = Api(args.url.rstrip("/"))
     api.login(*ADMIN)
     b = Browser(args.url, args.artifacts)

@@ -59,6 +59,40 @@ def imap_search(port, user, password, box, crit, timeout=30):
         time.sleep(0.3)
 
 
+def imap_message(port, user, password, uid, box="INBOX"):
+    """Message uid of box, parsed (email.message.Message)."""
+    m = imaplib.IMAP4("127.0.0.1", port, timeout=20)
+    m.login(user, password)
+    m.select(box)
+    typ, dd = m.uid("FETCH", uid, "(BODY.PEEK[])")
+    m.logout()
+    return email.message_from_bytes(dd[0][1])
+
+
+def login(b, url, user, password):
+    """Logs in through the form at / and waits for the Inbox's list."""
+    b.d.get(url + "/")
+    b.fill("user", user, form="form.login")
+    b.fill("password", password, form="form.login")
+    b.submit(form="form.login")
+    b.css("#folder-list a[data-folder='INBOX']")
+    b.rendered()
+
+
+def rows(d, sel="li.msg"):
+    return d.find_elements(By.CSS_SELECTOR, sel)
+
+
+def open_subject(b, subject, ready="article.message"):
+    """Opens the listed message whose row shows subject; waits for
+    ready."""
+    link = b.wait(lambda: [e for e in rows(b.d, "li.msg a.open")
+                           if subject in e.text], f"row {subject}")[0]
+    link.click()
+    b.css(ready)
+    b.rendered()
+
+
 def main():
     ap = argparse.ArgumentParser()
     for a in ("--url", "--imap", "--user", "--password", "--rcpt",
@@ -169,12 +203,7 @@ def main():
         uids, _ = imap_search(imap, args.rcpt, args.password, "INBOX",
                               ["SUBJECT", "browser"])
         assert len(uids) == 1, "the message did not arrive"
-        m = imaplib.IMAP4("127.0.0.1", imap, timeout=20)
-        m.login(args.rcpt, args.password)
-        m.select("INBOX")
-        typ, dd = m.uid("FETCH", uids[0], "(BODY.PEEK[])")
-        m.logout()
-        e = email.message_from_bytes(dd[0][1])
+        e = imap_message(imap, args.rcpt, args.password, uids[0])
         got = {x.get_filename(): x.get_payload(decode=True)
                for x in e.walk() if x.get_content_disposition() ==
                "attachment"}

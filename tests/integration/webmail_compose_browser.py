@@ -36,6 +36,7 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webadmin_browser import Browser  # noqa: E402
+import webmail_browser as wb  # noqa: E402
 
 
 def log(msg):
@@ -102,12 +103,7 @@ return {bottom: document.querySelector('ul.thumbs').getBoundingClientRect().bott
 
 
 def open_subject(b, subject):
-    link = b.wait(lambda: [e for e in b.d.find_elements(
-        By.CSS_SELECTOR, "li.msg a.open") if subject in e.text],
-        f"row {subject}")[0]
-    link.click()
-    b.css("article.message")
-    b.rendered()
+    wb.open_subject(b, subject)
 
 
 def main():
@@ -122,12 +118,7 @@ def main():
     b = Browser(args.url, args.artifacts)
     try:
         d = b.d
-        d.get(args.url + "/")
-        b.fill("user", args.user, form="form.login")
-        b.fill("password", args.password, form="form.login")
-        b.submit(form="form.login")
-        b.css("#folder-list a[data-folder='INBOX']")
-        b.rendered()
+        wb.login(b, args.url, args.user, args.password)
 
         # --- reading: thumbnails, the full image, the receipt prompt ----
         open_subject(b, "Pictures from the trip")

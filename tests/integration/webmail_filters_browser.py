@@ -27,6 +27,7 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webadmin_browser import Browser  # noqa: E402
+import webmail_browser as wb  # noqa: E402
 
 
 def log(msg):
@@ -76,13 +77,7 @@ def main():
     b = Browser(args.url, args.artifacts)
     try:
         d = b.d
-        d.get(args.url + "/")
-        b.css("form.login input[name=user]")
-        b.fill("user", args.user, form="form.login")
-        b.fill("password", args.password, form="form.login")
-        b.submit(form="form.login")
-        b.css("#folder-list a[data-folder='INBOX']")
-        b.rendered()
+        wb.login(b, args.url, args.user, args.password)
         b.css("ul.extras a[href='#/filters']").click()
         b.rendered()
         b.h1("Filters")

@@ -16,7 +16,6 @@ message onto it, delete it; no console errors; screenshots of each page.
                             --rcpt R --artifacts DIR
 """
 import argparse
-import email
 import imaplib
 import os
 import sys
@@ -28,7 +27,8 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webadmin_browser import Browser  # noqa: E402
-from webmail_browser import imap_search  # noqa: E402
+import webmail_browser as wb  # noqa: E402
+from webmail_browser import imap_message, imap_search, rows  # noqa: E402
 
 BIG5 = "繁體中文的郵件"
 JIS = "日本語のメールです"
@@ -38,16 +38,8 @@ def log(msg):
     print(f"webmail_mail_browser: {msg}", flush=True)
 
 
-def rows(d, sel="li.msg"):
-    return d.find_elements(By.CSS_SELECTOR, sel)
-
-
 def open_subject(b, subject):
-    link = b.wait(lambda: [e for e in rows(b.d, "li.msg a.open")
-                           if subject in e.text], f"row {subject}")[0]
-    link.click()
-    b.css("article.message pre.text")
-    b.rendered()
+    wb.open_subject(b, subject, "article.message pre.text")
 
 
 def main():
@@ -60,12 +52,7 @@ def main():
     b = Browser(args.url, args.artifacts)
     try:
         d = b.d
-        d.get(args.url + "/")
-        b.fill("user", args.user, form="form.login")
-        b.fill("password", args.password, form="form.login")
-        b.submit(form="form.login")
-        b.css("#folder-list a[data-folder='INBOX']")
-        b.rendered()
+        wb.login(b, args.url, args.user, args.password)
         b.wait(lambda: len(rows(d)) == 4, "four messages")
         assert d.title.startswith("(4) "), d.title
         assert "4 messages, 4 unread" in b.css("p.finfo").text
@@ -186,12 +173,7 @@ def main():
         uids, _ = imap_search(imap, args.rcpt, args.password, "INBOX",
                               ["SUBJECT", "plans"])
         assert len(uids) == 1, "the reply did not arrive"
-        m = imaplib.IMAP4("127.0.0.1", imap, timeout=20)
-        m.login(args.rcpt, args.password)
-        m.select("INBOX")
-        typ, dd = m.uid("FETCH", uids[0], "(BODY.PEEK[])")
-        m.logout()
-        e = email.message_from_bytes(dd[0][1])
+        e = imap_message(imap, args.rcpt, args.password, uids[0])
         parent = e["In-Reply-To"]
         assert parent and parent.startswith("<plans-"), e["In-Reply-To"]
         assert e["References"].split() == ["<r1@a.example>", parent], \

@@ -28,6 +28,8 @@ from selenium.webdriver.support.ui import Select
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from webadmin_browser import Browser  # noqa: E402
+import webmail_browser as wb  # noqa: E402
+from webmail_browser import rows  # noqa: E402
 
 # a 2x2 red PNG
 PNG = base64.b64decode(
@@ -56,19 +58,11 @@ class Img(BaseHTTPRequestHandler):
         pass
 
 
-def rows(d, sel="li.msg"):
-    return d.find_elements(By.CSS_SELECTOR, sel)
-
-
 def open_subject(b, subject):
     b.go("")
     b.css("#folder-list a[data-folder='INBOX']").click()
     b.rendered()
-    link = b.wait(lambda: [e for e in rows(b.d, "li.msg a.open")
-                           if subject in e.text], f"row {subject}")[0]
-    link.click()
-    b.css("article.message")
-    b.rendered()
+    wb.open_subject(b, subject)
 
 
 def frame_state(b):
@@ -95,12 +89,7 @@ def main():
     b = Browser(args.url, args.artifacts)
     try:
         d = b.d
-        d.get(args.url + "/")
-        b.fill("user", args.user, form="form.login")
-        b.fill("password", args.password, form="form.login")
-        b.submit(form="form.login")
-        b.css("#folder-list a[data-folder='INBOX']")
-        b.rendered()
+        wb.login(b, args.url, args.user, args.password)
         b.wait(lambda: len(rows(d)) == 4, "four messages")
 
         # --- the list: a quoted display name without quotes ------------

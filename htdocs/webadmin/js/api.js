@@ -88,3 +88,16 @@ export function items(resp) {
 export function total(resp, count) {
 	return resp && typeof resp.total === 'number' ? resp.total : count;
 }
+
+// Every domain's name (GET /api/domains page by page, at most 200 pages),
+// for the pages that pick domains.
+export async function allDomains() {
+	const out = [];
+	for (let page = 1; page <= 200; page++) {
+		const r = await get('/api/domains' + qs({page}));
+		const rows = items(r);
+		for (const d of rows) out.push(d.domain);
+		if (!rows.length || out.length >= total(r, out.length)) break;
+	}
+	return out;
+}

@@ -7,6 +7,7 @@
 // Data from mail reaches the page only through textContent and attribute
 // setters (never innerHTML); the CSP forbids inline script.
 import {call, upload, setCsrf, ApiError} from './api.js';
+import {h} from './dom.js';
 import {t, load, preferred, current, LANGS, has} from './i18n.js';
 import {messageFrame, fitFrame} from './msgframe.js';
 import {prefs, loadPrefs, showSettings} from './settings.js';
@@ -31,22 +32,6 @@ let keys = {};          // keyboard shortcuts of the page shown
 let lastList = [];      // [folder, uid] of the list shown last (previous/next)
 
 // ---- DOM helpers ----
-function h(tag, attrs, ...kids) {
-	const e = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs || {})) {
-		if (v === null || v === undefined || v === false) continue;
-		if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-		else if (k === 'class') e.className = v;
-		else if (k === 'text') e.textContent = v;
-		else e.setAttribute(k, v === true ? '' : String(v));
-	}
-	for (const k of kids.flat()) {
-		if (k === null || k === undefined || k === false) continue;
-		e.append(typeof k === 'string' ? document.createTextNode(k) : k);
-	}
-	return e;
-}
-
 // The attachment mark: a small paperclip drawn in SVG (no icon font).
 function clip() {
 	const NS = 'http://www.w3.org/2000/svg';

@@ -7,6 +7,7 @@
 // uploaded (POST /api/upload) and shown from /api/upload/view; the send
 // names them as cid: URLs and the server makes them parts of the message.
 import {upload} from './api.js';
+import {h} from './dom.js';
 import {t} from './i18n.js';
 
 export const CID_DOMAIN = 'inline.youju';
@@ -84,19 +85,6 @@ export function textNodes(text) {
 		f.append(d);
 	}
 	return f;
-}
-
-function h(tag, attrs, ...kids) {
-	const e = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs || {})) {
-		if (v === null || v === undefined || v === false) continue;
-		if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-		else if (k === 'text') e.textContent = v;
-		else if (k === 'class') e.className = v;
-		else e.setAttribute(k, v === true ? '' : String(v));
-	}
-	e.append(...kids.flat().filter(k => k !== null && k !== undefined && k !== false));
-	return e;
 }
 
 // A small modal asking for a link's address (Esc closes it: <dialog>)

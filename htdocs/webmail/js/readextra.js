@@ -5,23 +5,11 @@
 // attachments (GET /api/attachment/view: PNG, JPEG, GIF and WebP only,
 // never SVG) with the full image in a dialog (Esc closes it).
 import {call} from './api.js';
+import {h} from './dom.js';
 import {t} from './i18n.js';
 
 const VIEWABLE = ['image/png', 'image/jpeg', 'image/jpg', 'image/gif', 'image/webp'];
 const NO_RECEIPT = ['Sent', 'Drafts', 'Trash', 'Junk'];
-
-function h(tag, attrs, ...kids) {
-	const e = document.createElement(tag);
-	for (const [k, v] of Object.entries(attrs || {})) {
-		if (v === null || v === undefined || v === false) continue;
-		if (k === 'on') for (const [ev, fn] of Object.entries(v)) e.addEventListener(ev, fn);
-		else if (k === 'text') e.textContent = v;
-		else if (k === 'class') e.className = v;
-		else e.setAttribute(k, v === true ? '' : String(v));
-	}
-	e.append(...kids.flat().filter(k => k !== null && k !== undefined && k !== false));
-	return e;
-}
 
 // The prompt for message m of folder, or null; onError(e) shows a failure.
 export function mdnBar(m, folder, onError) {

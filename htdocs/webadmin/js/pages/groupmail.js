@@ -8,19 +8,8 @@ import * as api from '../api.js';
 import {buildForm, onSubmit} from '../form.js';
 import {pageHead, flash, go} from '../ui.js';
 
-async function allDomains() {
-	const out = [];
-	for (let page = 1; page <= 200; page++) {
-		const r = await api.get('/api/domains' + api.qs({page}));
-		const rows = api.items(r);
-		for (const d of rows) out.push(d.domain);
-		if (!rows.length || out.length >= api.total(r, out.length)) break;
-	}
-	return out;
-}
-
 export async function page(params, query, ctx) {
-	const domains = await allDomains();
+	const domains = await api.allDomains();
 	const pre = query.get('domain');
 	const f = buildForm([
 		{type: 'fieldset', legend: t('groupmail.domains'), help: t('groupmail.domains.help'),

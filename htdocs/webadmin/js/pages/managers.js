@@ -49,24 +49,11 @@ export function list(params, query, ctx) {
 		listEl);
 }
 
-// Every domain, for the multi-select (pages through the list).
-async function allDomains() {
-	const out = [];
-	for (let page = 1; page <= 200; page++) {
-		const r = await api.get('/api/domains' + api.qs({page}));
-		const rows = api.items(r);
-		for (const d of rows) out.push(d.domain);
-		const n = api.total(r, out.length);
-		if (!rows.length || out.length >= n) break;
-	}
-	return out;
-}
-
 export async function edit(params, query, ctx) {
 	const isNew = !params.u;
 	let data = null;
 	if (!isNew) data = await api.get('/api/managers/' + api.seg(params.u));
-	const domains = await allDomains();
+	const domains = await api.allDomains();
 	const mine = new Set(data ? domainsOf(data) : []);
 	const title = isNew ? t('manager.add') : t('manager.edit', {user: params.u});
 	const specs = [
