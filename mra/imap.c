@@ -36,6 +36,7 @@
 #include "imap_rev2.h"
 #include "imap_search.h"
 #include "imap_searchres.h"
+#include "imap_select.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
 #include "imap_status.h"
@@ -430,7 +431,7 @@ static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
-	    maildir_folder_open(s->f->path, !s->readonly, &err);
+	    imap_select_open(s->f->path, !s->readonly, &err);
 	if (nf == NULL) {
 		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
 			  err, strerror(errno));
@@ -443,7 +444,7 @@ static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 	/* CONDSTORE: nf's modseqs, for the FETCH lines below */
 	struct maildir_modseq nms;
 	memset(&nms, 0, sizeof nms);
-	if (s->condstore && maildir_modseq_sync(nf, 2000, &nms) < 0)
+	if (s->condstore && imap_select_modseq_sync(nf, 2000, &nms) < 0)
 		log_warning("imap(%s): %s/" MAILDIR_MODSEQ_FILE ": %s",
 			    s->login_user, nf->path, strerror(errno));
 	/* another session added a keyword: new FLAGS first (RFC 3501
@@ -740,7 +741,7 @@ static void cmd_select(struct imap_ctx *x)
 	const char *err = "no such mailbox";
 	s->readonly = strcmp(x->cmd->name, "EXAMINE") == 0;
 	if (path != NULL && access(path, F_OK) == 0)
-		s->f = maildir_folder_open(path, !s->readonly, &err);
+		s->f = imap_select_open(path, !s->readonly, &err);
 	free(path);
 	if (s->f == NULL) {
 		imap_tagged(x->c, x->cmd->tag,

@@ -10,7 +10,8 @@ in one run (issue 17; not part of `make test`):
    THREAD after another session appended 100 messages (a third replies),
    median of as many rounds.
 2. Resynchronisation of that folder after 100 flag changes made by
-   another session, as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
+   another session (the rounds of the two servers alternate, so that load
+   from elsewhere falls on both alike), as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
    FETCH 1:* (FLAGS) (CHANGEDSINCE <highestmodseq before>)`, `UID SEARCH
    ALL` (to see expunges); seconds, median of the rounds.
 2b. The same resync as a QRESYNC client does it (phase "qresync"): a new
@@ -170,11 +171,19 @@ def thread_after_appends(m, port, user, rounds, out, n=100, seed=23):
     return statistics.median(ts)
 
 
-def resync(port, user, rounds, changes, qresync=False):
-    """Seconds of a CONDSTORE (or QRESYNC) resync after `changes` flag
-    changes."""
-    ts = []
-    for k in range(rounds + 1):
+class Resync:
+    """A CONDSTORE (or QRESYNC) resync after `changes` flag changes, one
+    round at a time (step), so that the rounds of the two servers can
+    alternate and load from elsewhere falls on both alike."""
+
+    def __init__(self, port, user, changes, qresync=False):
+        self.port, self.user = port, user
+        self.changes, self.qresync = changes, qresync
+        self.ts = []
+
+    def step(self, k):
+        """Round k (0: the warm-up, not counted)."""
+        port, user, changes = self.port, self.user, self.changes
         m = imap(port, user)
         typ, data = m._simple_command("SELECT", "INBOX", "(CONDSTORE)")
         assert typ == "OK", data
@@ -200,7 +209,7 @@ def resync(port, user, rounds, changes, qresync=False):
         other.logout()
         t = time.monotonic()
         m = imap(port, user)
-        if qresync:
+        if self.qresync:
             typ, data = m._simple_command("ENABLE", "QRESYNC")
             assert typ == "OK", data
             typ, data = m._simple_command(
@@ -209,9 +218,9 @@ def resync(port, user, rounds, changes, qresync=False):
             got = m.untagged_responses.get("FETCH", [])
             m.logout()
             if k > 0:
-                ts.append(time.monotonic() - t)
+                self.ts.append(time.monotonic() - t)
             assert len(got) == changes, (len(got), got[:3])
-            continue
+            return
         typ, data = m._simple_command("SELECT", "INBOX", "(CONDSTORE)")
         assert typ == "OK", data
         m.state = "SELECTED"  # imaplib's select() takes no (CONDSTORE)
@@ -223,9 +232,8 @@ def resync(port, user, rounds, changes, qresync=False):
         assert typ == "OK", data
         m.logout()
         if k > 0:  # the first round is the warm-up
-            ts.append(time.monotonic() - t)
+            self.ts.append(time.monotonic() - t)
         assert len(got) == changes, (len(got), got[:3])
-    return statistics.median(ts)
 
 
 def zline(z, sock, buf):
@@ -375,17 +383,25 @@ protocol imap {{
         for ph in ("resync", "qresync"):
             if ph not in phases:
                 continue
-            for name, port, u in servers:
-                log(f"{'QRESYNC' if ph == 'qresync' else 'CONDSTORE'} "
-                    f"resync after 100 changes against {name}")
-                try:
-                    res[(ph, name)] = resync(port, users[u], args.rounds,
-                                             100, ph == "qresync")
-                except AssertionError as e:
-                    # reported, and the other measurements still run
-                    log(f"resync against {name} FAILED: {e!r}; " + "\n".join(
-                        x for x in inst.maillog().splitlines()
-                        if "warning" in x or "error" in x)[-2000:])
+            log(f"{'QRESYNC' if ph == 'qresync' else 'CONDSTORE'} "
+                "resync after 100 changes, rounds alternating between "
+                "the servers")
+            runs = [(name, Resync(port, users[u], 100, ph == "qresync"))
+                    for name, port, u in servers]
+            try:
+                for k in range(args.rounds + 1):
+                    for name, r in runs:
+                        r.step(k)
+                for name, r in runs:
+                    res[(ph, name)] = statistics.median(r.ts)
+                    log(f"  {name}: " +
+                        " ".join(f"{x:.3f}" for x in r.ts))
+            except AssertionError as e:
+                # reported, and the other measurements still run
+                log(f"resync FAILED: {e!r}; " + "\n".join(
+                    x for x in inst.maillog().splitlines()
+                    if "warning" in x or "error" in x)[-2000:])
+                for name, _ in runs:
                     res[(ph, name)] = float("nan")
 
     except BaseException:
