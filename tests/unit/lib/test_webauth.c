@@ -94,7 +94,8 @@ static int call(const char *method, const char *path, const char *cookie,
 	}
 	size_t got = 0;
 	ssize_t r;
-	while (got + 1 < outsz && (r = read(fd, out + got, outsz - 1 - got)) > 0)
+	while (got + 1 < outsz &&
+	       (r = read(fd, out + got, outsz - 1 - got)) > 0)
 		got += (size_t)r;
 	out[got] = '\0';
 	close(fd);
