@@ -216,12 +216,20 @@ void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
 		pthread_mutex_unlock(&syslog_lock);
 	}
 	if (lg.fd >= 0) {
-		char stamp[32];
+		/* the stamp changes once a second: made once per second
+		   and thread (localtime_r() takes glibc's time zone lock,
+		   which the delivery threads would share) */
+		static _Thread_local time_t stamp_t = -1;
+		static _Thread_local char stamp[32];
 		time_t now = time(NULL);
-		struct tm tm;
-		localtime_r(&now, &tm);
-		if (strftime(stamp, sizeof stamp, "%b %e %H:%M:%S", &tm) == 0)
-			stamp[0] = '\0';
+		if (now != stamp_t) {
+			struct tm tm;
+			localtime_r(&now, &tm);
+			if (strftime(stamp, sizeof stamp, "%b %e %H:%M:%S",
+				     &tm) == 0)
+				stamp[0] = '\0';
+			stamp_t = now;
+		}
 		char line[LOG_LINE_MAX + 256];
 		int m =
 		    snprintf(line, sizeof line, "%s %s %s[%ld]: %s%s\n", stamp,

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "file.h"
 #include "maildir.h"
 
@@ -89,20 +88,40 @@ int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q)
 int maildir_quota_read(const char *root, struct maildir_quota *q)
 {
 	char path[PATH_MAX];
-	struct buf b;
+	/* one byte more than the largest file parsed: a longer one is
+	   recalculated (Maildir++), whatever follows */
+	char data[MAILDIR_SIZE_FILE_MAX + 1];
+	size_t len = 0;
 	memset(q, 0, sizeof *q);
 	if (file_path(path, sizeof path, root, "maildirsize") < 0)
 		return -1;
-	buf_init(&b, MAILDIR_SIZE_FILE_MAX);
-	int r = file_read_buf(path, &b);
-	if (r < 0 && errno == EFBIG)
-		r = 0;
-	if (r == 1 && maildir_quota_parse(b.p, b.len, q) < 0) {
-		memset(q, 0, sizeof *q);
-		r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	/* read at every delivery: a short read of a regular file is its
+	   end, so no second read() to see 0 (appends racing with it are
+	   seen or not, as with any read) */
+	while (len < sizeof data) {
+		size_t want = sizeof data - len;
+		ssize_t n = read(fd, data + len, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		len += (size_t)n;
+		if ((size_t)n < want)
+			break;
 	}
-	buf_deinit(&b);
-	return r;
+	close(fd);
+	if (maildir_quota_parse(data, len, q) < 0) {
+		memset(q, 0, sizeof *q);
+		return 0;
+	}
+	return 1;
 }
 
 int maildir_quota_add(const char *root, int64_t bytes, int64_t count)

@@ -371,7 +371,7 @@ int net_set_nonblock(int fd)
 
 int net_fill(int fd, struct buf *in)
 {
-	char tmp[16384];
+	char tmp[NET_FILL_CHUNK];
 	size_t room = buf_room(in);
 	ssize_t n;
 

@@ -105,11 +105,16 @@ void net_accept_batch(int listen_fd,
 /* Sets O_NONBLOCK.  Returns 0 or -1 with errno. */
 __attribute__((warn_unused_result)) int net_set_nonblock(int fd);
 
+/* the most one net_fill() reads */
+#define NET_FILL_CHUNK 16384
 /*
- * Reads once from fd, appending at most buf_room(in) bytes.  Returns 1
- * progress, 0 would block, -1 error or end of input: errno is 0 for an
- * orderly EOF, ENOBUFS when in is already full (run the line reader and
- * consume first), otherwise the read error.
+ * Reads once from fd, appending at most buf_room(in) bytes (and at most
+ * NET_FILL_CHUNK).  Returns 1 progress, 0 would block, -1 error or end of
+ * input: errno is 0 for an orderly EOF, ENOBUFS when in is already full
+ * (run the line reader and consume first), otherwise the read error.  A
+ * stream socket that returned fewer bytes than asked had nothing more
+ * queued at that moment: a caller with a level-triggered poll may wait
+ * for it instead of reading again (to an EAGAIN).
  */
 __attribute__((warn_unused_result)) int net_fill(int fd, struct buf *in);
 

@@ -1129,19 +1129,40 @@ static int session_read(struct session *s)
 		int r = tls_read(s->tls, &s->in, &s->tls_want);
 		return r;
 	}
+	size_t room = buf_room(&s->in), before = s->in.len;
+	if (room > NET_FILL_CHUNK)
+		room = NET_FILL_CHUNK;
 	int r = net_fill(s->fd, &s->in);
 	if (r == 0)
 		s->tls_want = EV_READ;
+	/* a short read emptied the socket: what the client sends next
+	   wakes the (level-triggered) loop, no read needs to ask first */
+	s->drained = r > 0 && s->in.len - before < room;
 	return r;
+}
+
+static void session_io_set(struct session *s, unsigned ev)
+{
+	s->io_ev = ev;
+	ev_io_set(s->io, ev);
 }
 
 static void session_update(struct session *s)
 {
 	unsigned ev = 0;
+	bool polled = s->polled;
+	s->polled = false;
 	if (s->state == S_SLEEP) {
-		ev_io_set(s->io, 0);
+		session_io_set(s, 0);
 		return;
 	}
+	/* A worker job: reading waits for its result.  The read interest
+	   stays until the loop reports input meanwhile (then it goes), so a
+	   client that waits for the reply, as most do, costs no epoll_ctl()
+	   pair per job. */
+	if (s->state == S_WAIT && s->out.len == 0 && !polled &&
+	    s->io_ev == EV_READ)
+		return;
 	if (s->out.len > 0) {
 		ev = s->tls_on ? s->tls_want : EV_WRITE;
 	} else if (s->state == S_HANDSHAKE) {
@@ -1152,14 +1173,16 @@ static void session_update(struct session *s)
 	}
 	if (ev == 0 && s->state != S_WAIT)
 		ev = EV_READ;
-	ev_io_set(s->io, ev);
+	session_io_set(s, ev);
 }
 
 static void session_run(struct session *s)
 {
+	bool replied = false;
 	for (;;) {
 		if (s->state == S_SLEEP)
 			break;
+		replied |= s->out.len > 0;
 		int w = session_flush(s);
 		if (w < 0) {
 			session_lost(s, "");
@@ -1230,6 +1253,15 @@ static void session_run(struct session *s)
 		process_input(s);
 		if (s->out.len != before || s->state != st)
 			continue;
+		/* The last read emptied the socket and a reply went out
+		   since: the client waits for it (a pipelining client sent
+		   its group before), so a read now would only say EAGAIN.
+		   Back to the loop, which says when more comes.  Without a
+		   reply (message data arriving in pieces) read on: the next
+		   piece is often there already.  OpenSSL may hold read
+		   bytes: a TLS session always asks. */
+		if (s->drained && replied && !s->tls_on)
+			break;
 		int r = session_read(s);
 		if (r < 0) {
 			session_lost(s, "");
@@ -1244,7 +1276,11 @@ static void session_run(struct session *s)
 
 static void session_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 {
-	session_run(ctx);
+	struct session *s = ctx;
+	/* input (or its end) came while a worker job runs */
+	s->polled = s->state == S_WAIT;
+	s->drained = false;
+	session_run(s);
 }
 
 static void session_timeout(struct ev_timer *t, void *ctx)

@@ -77,6 +77,11 @@ struct session {
 	struct ev_timer *timer;
 	struct tls_conn *tls;
 	unsigned tls_want;
+	/* I/O without wasted system calls (smtpd.c, session_run): the
+	   last read emptied the socket, so the next one waits for the
+	   poll; the loop called us; the interest last set */
+	bool drained, polled;
+	unsigned io_ev;
 	bool tls_on, hs_done;
 	struct buf in, out;
 	bool skipping;

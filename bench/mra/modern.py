@@ -6,7 +6,9 @@ in one run (issue 17; not part of `make test`):
    ALL` on a folder of BENCH_MODERN_MESSAGES (50,000) messages, a third of
    them replies (In-Reply-To and References), seconds per command as the
    client sees them: one warm-up command each (Dovecot builds its index
-   and cache), then the median of BENCH_MODERN_ROUNDS.
+   and cache), then the median of BENCH_MODERN_ROUNDS; then the first
+   THREAD after another session appended 100 messages (a third replies),
+   median of as many rounds.
 2. Resynchronisation of that folder after 100 flag changes made by
    another session, as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
    FETCH 1:* (FLAGS) (CHANGEDSINCE <highestmodseq before>)`, `UID SEARCH
@@ -124,9 +126,48 @@ def sort_and_thread(port, user, rounds):
         assert typ == "OK" and data[0], data
         out["thread"] = data[0]
 
-    r = (timed(sort, rounds), timed(thread, rounds))
+    r = (timed(sort, rounds), timed(thread, rounds),
+         thread_after_appends(m, port, user, rounds, out))
     m.logout()
     return r, out
+
+
+def thread_after_appends(m, port, user, rounds, out, n=100, seed=23):
+    """Seconds of the first `UID THREAD REFERENCES UTF-8 ALL` after another
+    session appended n messages (a third of them replies to random
+    earlier ones, some to messages not there), median of the rounds; the
+    appends and the NOOP that reports them are not timed."""
+    rnd = random.Random(seed)
+    other = imap(port, user)
+    typ, data = m.uid("SEARCH", "ALL")
+    have = len(data[0].split())
+    ts = []
+    for k in range(rounds):
+        for i in range(n):
+            j = have + k * n + i
+            parent = rnd.randrange(j)
+            extra = ""
+            if rnd.random() < 0.33:
+                extra = (f"In-Reply-To: <t{parent}.17@example.com>\n"
+                         f"References: <t{parent}.17@example.com>\n")
+            elif rnd.random() < 0.1:
+                extra = f"References: <gone{j}@example.com>\n"
+            date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(
+                1700000000 + rnd.randrange(86400 * 365)))
+            data = (f"From: s{j % 211}@example.com\nSubject: "
+                    f"{'Re: ' if extra else ''}appended {j % 97}\n"
+                    f"Date: {date}\nMessage-ID: <t{j}.17@example.com>\n"
+                    f"{extra}\nbody {j}\n").replace("\n", "\r\n")
+            typ, _ = other.append("INBOX", None, None, data.encode())
+            assert typ == "OK"
+        m.noop()
+        t = time.monotonic()
+        typ, data = m.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
+        ts.append(time.monotonic() - t)
+        assert typ == "OK" and data[0], data
+        out["thread_appended"] = data[0]
+    other.logout()
+    return statistics.median(ts)
 
 
 def resync(port, user, rounds, changes, qresync=False):
@@ -328,6 +369,8 @@ protocol imap {{
                 f"{answers['youju']['sort'] == answers['dovecot']['sort']}"
                 f", THREAD "
                 f"{answers['youju']['thread'] == answers['dovecot']['thread']}"
+                f", THREAD after appends "
+                f"{answers['youju']['thread_appended'] == answers['dovecot']['thread_appended']}"
                 f" ({'equal' if same else 'different'})")
         for ph in ("resync", "qresync"):
             if ph not in phases:
@@ -361,6 +404,7 @@ protocol imap {{
         y, d = res[("sort", "youju")], res[("sort", "dovecot")]
         row(f"UID SORT (REVERSE DATE), {args.messages} msgs, s", y[0], d[0])
         row(f"UID THREAD REFERENCES, {args.messages} msgs, s", y[1], d[1])
+        row("  the same after 100 appended, s", y[2], d[2])
     if ("resync", "youju") in res:
         row("CONDSTORE resync, 100 changes, s", res[("resync", "youju")],
             res[("resync", "dovecot")])

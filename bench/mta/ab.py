@@ -38,6 +38,7 @@ sys.path.insert(0, HERE)
 import bench  # noqa: E402
 import benchlib  # noqa: E402  (bench put bench/ on the path)
 import harness  # noqa: E402  (bench put tests/integration on the path)
+import proctree  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 DAEMONS = ("youju-authd", "youju-mta")
@@ -107,7 +108,7 @@ def sample(gr):
         u = s = cs = 0
         for pid in pids:
             try:
-                st = bench.proc_stat(pid)
+                st = proctree.stat(pid)
                 u += int(st[11])
                 s += int(st[12])
                 for t in os.listdir(f"/proc/{pid}/task"):

@@ -2,7 +2,8 @@
    against a forked fake youju-authd: it answers every request with the
    number of its connection and of the request on it, keeps a connection
    open only after a KEEPALIVE=1 request, and closes after a lookup of
-   "close@b" as an idle timeout would. */
+   "close@b" as an idle timeout would; "slow@b" gets its reply in two
+   pieces, "mute@b" none. */
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -47,8 +48,17 @@ static bool fake_answer(struct fconn *c)
 		char out[256];
 		int n = snprintf(out, sizeof(out), "CONN=%d\nREQ=%d\n.\n",
 				 c->id, ++c->nreq);
-		if (write(c->fd, out, (size_t)n) != n)
+		if (strstr(line, "mute@b") != NULL)
+			continue;
+		int half = strstr(line, "slow@b") != NULL ? n / 2 : n;
+		if (write(c->fd, out, (size_t)half) != half)
 			return false;
+		if (half < n) {
+			usleep(100 * 1000);
+			if (write(c->fd, out + half, (size_t)(n - half)) !=
+			    n - half)
+				return false;
+		}
 		bool keep = !c->close_next && strstr(line, "close@b") == NULL;
 		c->close_next = true;
 		if (!keep)
@@ -204,6 +214,23 @@ int main(void)
 	test_assert(rename(away, path) == 0);
 	ask(path, "i@b", &c2, &r2);
 	test_assert(c2 == c1 && r2 == 4);
+
+	test_begin("a reply in pieces on a kept connection");
+	ask(path, "slow@b", &c2, &r2);
+	test_assert(c2 == c1 && r2 == 5);
+	ask(path, "j@b", &c2, &r2);
+	test_assert(c2 == c1 && r2 == 6);
+
+	test_begin("a kept connection without an answer: temporary failure");
+	/* a shorter timeout: the kept connection (its socket timeouts set
+	   for 5 s) is not reused, the new one waits 300 ms */
+	authc_set_timeout(300);
+	struct authc_reply mr;
+	test_assert(authc_lookup_rcpt(path, "mute@b", &mr) == AUTHC_TEMPFAIL);
+	authc_reply_free(&mr);
+	authc_set_timeout(5000);
+	ask(path, "k@b", &c2, &r2);
+	test_assert(c2 > c1 && r2 == 1);
 
 	test_begin("no server");
 	kill(pid, SIGTERM);

@@ -363,6 +363,36 @@ static void test_folder(void)
 	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 15 &&
 		    q.count == 2 && q.max_bytes == 1000);
 
+	test_begin("maildirsize at the size limit (Maildir++: 5120 bytes)");
+	{
+		/* exactly n bytes: "1000S\n", lines "1 1\n", and a last
+		   "1 1" padded with blanks to its "\n" */
+		char big[MAILDIR_SIZE_FILE_MAX + 1024];
+		const size_t sizes[] = {MAILDIR_SIZE_FILE_MAX - 1,
+					MAILDIR_SIZE_FILE_MAX,
+					MAILDIR_SIZE_FILE_MAX + 1, sizeof(big)};
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size_t n = sizes[i], k = 6;
+			int64_t lines = 0;
+			memcpy(big, "1000S\n", 6);
+			for (; k + 8 <= n; k += 4, lines++)
+				memcpy(big + k, "1 1\n", 4);
+			memcpy(big + k, "1 1", 3);
+			memset(big + k + 3, ' ', n - k - 4);
+			big[n - 1] = '\n';
+			lines++;
+			FILE *fp = fopen(p, "w");
+			test_assert(fp != NULL && fwrite(big, 1, n, fp) == n &&
+				    fclose(fp) == 0);
+			int r = maildir_quota_read(md, &q);
+			if (n < MAILDIR_SIZE_FILE_MAX)
+				test_assert(r == 1 && q.count == lines);
+			else
+				test_assert(r == 0 && !q.valid);
+		}
+	}
+	write_file(p, "1000S\n10 1\n5 1\n");
+
 	test_begin("quota check: the one rule");
 	struct maildir_quota_rule none, own, big;
 	test_assert(maildir_quota_rule_make(NULL, 0, false, &none) == 0 &&
