@@ -658,35 +658,52 @@ int maildir_msg_path(const struct maildir_folder *f,
 			    name);
 }
 
-/* Finds m's current name in cur/ (then new/) after it vanished. */
-static int maildir_msg_relocate(struct maildir_folder *f, struct maildir_msg *m)
+/* The file whose base name is base, looked for in folder's cur/ then
+   new/ by reading the directories (a name went stale: another reader
+   renamed it).  The open directory, with *name (valid until closedir())
+   and *in_new set, or NULL with errno ENOENT. */
+static DIR *maildir_find_base(const char *folder, const char *base,
+			      const char **name, bool *in_new)
 {
 	static const char *const subs[] = {"cur", "new"};
-	size_t bl = strlen(m->base);
+	size_t bl = strlen(base);
 	for (int s = 0; s < 2; s++) {
 		char dpath[PATH_MAX];
-		if (maildir_path(dpath, sizeof dpath, f->path, subs[s], "") < 0)
-			return -1;
+		if (maildir_path(dpath, sizeof dpath, folder, subs[s], "") < 0)
+			return NULL;
 		DIR *d = opendir(dpath);
 		if (d == NULL)
 			continue;
 		struct dirent *de;
 		while ((de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, m->base, bl) != 0 ||
+			if (strncmp(de->d_name, base, bl) != 0 ||
 			    (de->d_name[bl] != '\0' && de->d_name[bl] != ':'))
 				continue;
-			struct str nm = str_from_cstr(de->d_name), b, l;
-			maildir_name_split(nm, &b, &l);
-			free(m->letters);
-			m->letters = xmemdup0(l.p, l.len);
-			m->in_new = s == 1;
-			closedir(d);
-			return 0;
+			*name = de->d_name;
+			*in_new = s == 1;
+			return d;
 		}
 		closedir(d);
 	}
 	errno = ENOENT;
-	return -1;
+	return NULL;
+}
+
+/* Finds m's current name in cur/ (then new/) after it vanished. */
+static int maildir_msg_relocate(struct maildir_folder *f, struct maildir_msg *m)
+{
+	const char *name;
+	bool in_new;
+	DIR *d = maildir_find_base(f->path, m->base, &name, &in_new);
+	if (d == NULL)
+		return -1;
+	struct str b, l;
+	maildir_name_split(str_from_cstr(name), &b, &l);
+	free(m->letters);
+	m->letters = xmemdup0(l.p, l.len);
+	m->in_new = in_new;
+	closedir(d);
+	return 0;
 }
 
 /* f's new/ (in_new) or cur/ as a descriptor, opened once; -1 when it
@@ -761,35 +778,22 @@ static time_t maildir_name_time(const char *base)
 	return k > 0 && base[k] == '.' ? (time_t)t : 0;
 }
 
-/* stat of the file whose base is base, in cur/ then new/, by reading
-   the directories (m's name went stale: another reader renamed it).
-   Unlike maildir_msg_relocate this changes nothing in m: a caller may
-   hold m->letters. */
+/* stat of the file whose base is base (maildir_find_base).  Unlike
+   maildir_msg_relocate this changes nothing in m: a caller may hold
+   m->letters. */
 static int maildir_stat_base(const char *folder, const char *base,
 			     struct stat *st)
 {
-	static const char *const subs[] = {"cur", "new"};
-	size_t bl = strlen(base);
-	for (int s = 0; s < 2; s++) {
-		char dpath[PATH_MAX];
-		if (maildir_path(dpath, sizeof dpath, folder, subs[s], "") < 0)
-			return -1;
-		DIR *d = opendir(dpath);
-		if (d == NULL)
-			continue;
-		struct dirent *de;
-		while ((de = readdir(d)) != NULL) {
-			if (strncmp(de->d_name, base, bl) != 0 ||
-			    (de->d_name[bl] != '\0' && de->d_name[bl] != ':'))
-				continue;
-			int r = fstatat(dirfd(d), de->d_name, st, 0);
-			closedir(d);
-			return r;
-		}
-		closedir(d);
-	}
-	errno = ENOENT;
-	return -1;
+	const char *name;
+	bool in_new;
+	DIR *d = maildir_find_base(folder, base, &name, &in_new);
+	if (d == NULL)
+		return -1;
+	int r = fstatat(dirfd(d), name, st, 0);
+	int e = errno;
+	closedir(d);
+	errno = e;
+	return r;
 }
 
 time_t maildir_msg_mtime(const struct maildir_folder *cf,
