@@ -412,6 +412,20 @@ static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 		add_child(t, k, v[i].node);
 }
 
+/* The slot of m's base subject in gather()'s table tab of nh slots:
+   the node already there with that subject, or the empty slot where it
+   goes (open addressing from the subject's hash). */
+static size_t subject_slot(const struct mailthread *t, const size_t *tab,
+			   size_t nh, const struct tmsg *m)
+{
+	size_t h = (size_t)(m->shash % nh);
+	const struct tmsg *om;
+	while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
+	       !same_subject(t, om, m))
+		h = (h + 1) % nh;
+	return h;
+}
+
 /* RFC 5256 §3 step 5: threads under the root with one base subject are
    gathered. */
 static void gather(struct mailthread *t, size_t root)
@@ -434,11 +448,7 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, v[i]);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = (size_t)(m->shash % nh);
-		const struct tmsg *om;
-		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       !same_subject(t, om, m))
-			h = (h + 1) % nh;
+		size_t h = subject_slot(t, tab, nh, m);
 		if (tab[h] == NONE) {
 			tab[h] = v[i];
 			continue;
@@ -456,11 +466,7 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, me);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = (size_t)(m->shash % nh);
-		const struct tmsg *om;
-		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       !same_subject(t, om, m))
-			h = (h + 1) % nh;
+		size_t h = subject_slot(t, tab, nh, m);
 		size_t other = tab[h];
 		if (other == NONE)
 			continue;
