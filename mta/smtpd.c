@@ -1347,6 +1347,21 @@ void smtpd_server_done(struct smtpd_server *srv)
 		peername_free(&srv->pn);
 }
 
+/* The refusal of a client over one of its connection limits (what:
+   "concurrency" or "rate", n its count): Postfix's warning and 421. */
+static bool client_limit_refuse(struct session *s, const char *what, unsigned n)
+{
+	static const char *const svc_names[] = {"smtp", "submission", "smtps",
+						"pickup"};
+	log_info("connect from %s[%s]", s->name, s->addr);
+	log_warning("Connection %s limit exceeded: %u from %s[%s] for "
+		    "service %s",
+		    what, n, s->name, s->addr, svc_names[s->svc]);
+	smtpd_reply(s, "421 4.7.0 %s Error: too many connections from %s",
+		    s->srv->cfg.hostname, s->addr);
+	return false;
+}
+
 /* smtpd_client_connection_count_limit and _rate_limit (Postfix's anvil
    replies and warnings).  True when the session may go on. */
 static bool client_limits(struct session *s)
@@ -1360,28 +1375,10 @@ static bool client_limits(struct session *s)
 	anvil_connect(srv->anvil, s->addr, ev_now_ms(srv->loop),
 		      (uint64_t)p->rate_unit_s * 1000, &count, &rate);
 	s->anvil_counted = true;
-	static const char *const svc_names[] = {"smtp", "submission", "smtps",
-						"pickup"};
-	if (p->conn_count_limit > 0 && count > p->conn_count_limit) {
-		log_info("connect from %s[%s]", s->name, s->addr);
-		log_warning("Connection concurrency limit exceeded: %u from "
-			    "%s[%s] for service %s",
-			    count, s->name, s->addr, svc_names[s->svc]);
-		smtpd_reply(s,
-			    "421 4.7.0 %s Error: too many connections from %s",
-			    srv->cfg.hostname, s->addr);
-		return false;
-	}
-	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit) {
-		log_info("connect from %s[%s]", s->name, s->addr);
-		log_warning("Connection rate limit exceeded: %u from %s[%s] "
-			    "for service %s",
-			    rate, s->name, s->addr, svc_names[s->svc]);
-		smtpd_reply(s,
-			    "421 4.7.0 %s Error: too many connections from %s",
-			    srv->cfg.hostname, s->addr);
-		return false;
-	}
+	if (p->conn_count_limit > 0 && count > p->conn_count_limit)
+		return client_limit_refuse(s, "concurrency", count);
+	if (p->conn_rate_limit > 0 && rate > p->conn_rate_limit)
+		return client_limit_refuse(s, "rate", rate);
 	return true;
 }
 
