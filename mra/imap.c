@@ -11,6 +11,7 @@
 #include "mra.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,24 @@ static void imap_preview_save(struct imap_sess *s, bool force)
 			    s->login_user, s->f->path, strerror(errno));
 }
 
+/* Session s is closing the folder at path: when no other IMAP session
+   of this worker has it selected, the worker's caches of that folder
+   (THREAD's and SORT's) are freed, and their pages given back. */
+static void imap_folder_closed(const struct imap_sess *s, const char *path)
+{
+	for (struct mra_conn *o = mra_conn_first(); o != NULL; o = o->next) {
+		const struct imap_sess *os = o->sess;
+		if (o->proto == &mra_imap_proto && os != NULL && os != s &&
+		    os->f != NULL && strcmp(os->f->path, path) == 0)
+			return;
+	}
+	bool dropped = imap_thread_cache_drop(path);
+	dropped |= imap_sort_cache_drop(path);
+	/* a large folder's cache is megabytes in the middle of the heap */
+	if (dropped)
+		(void)malloc_trim(0);
+}
+
 static void imap_close_folder(struct imap_sess *s)
 {
 	imap_preview_save(s, true);
@@ -295,7 +314,7 @@ static void imap_close_folder(struct imap_sess *s)
 	s->ix_pending_since = 0;
 	imap_unwatch(s);
 	if (s->f != NULL)
-		imap_thread_folder_closed(s, s->f->path);
+		imap_folder_closed(s, s->f->path);
 	maildir_folder_free(&s->f);
 	free(s->recent);
 	s->recent = NULL;

@@ -229,7 +229,9 @@ int imap_sort_prepare(struct mra_conn *c, const char *tag,
    40 bytes a message in one array, cheaper to walk than youju.index's
    records.  When a message is missing from it (new mail, another folder)
    the SORT goes the general way (youju.index, else the file) and the
-   cache is rebuilt from that SORT's matches. */
+   cache is rebuilt from that SORT's matches.  Freed, as the thread
+   cache is, when no session of the worker has that folder selected any
+   more (imap_folder_closed in imap.c). */
 
 struct sc_ent {
 	uint32_t uid;
@@ -246,6 +248,16 @@ static struct {
 	struct sc_ent *e;
 	size_t n;
 } sc;
+
+bool imap_sort_cache_drop(const char *path)
+{
+	if (sc.path == NULL || strcmp(sc.path, path) != 0)
+		return false;
+	free(sc.path);
+	free(sc.e);
+	memset(&sc, 0, sizeof sc);
+	return true;
+}
 
 static uint64_t sc_hash(const char *s)
 {

@@ -54,4 +54,11 @@ void imap_sort_cmd(struct mra_conn *c, const char *tag,
 		   struct maildir_index *ix, bool uid,
 		   const struct imap_arg *args, size_t n);
 
+/*
+ * Frees the worker's SORT date/size cache when it holds the folder at
+ * path (true then).  imap.c calls it when no IMAP session of the worker
+ * has that folder selected any more.
+ */
+bool imap_sort_cache_drop(const char *path);
+
 #endif

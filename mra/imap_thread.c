@@ -8,7 +8,6 @@
  */
 #include "imap_thread.h"
 
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +16,6 @@
 
 #include "hash.h"
 #include "imap_search.h"
-#include "imap_sess.h"
 #include "imap_sort.h"
 #include "maildir.h"
 #include "mailthread.h"
@@ -152,7 +150,7 @@ static void tok_write(struct mra_conn *c, const struct toks *t,
    before the last cached match) builds the tree again from youju.index
    and replaces the cache.  Flags alone change nothing the tree depends
    on.  One folder a worker, freed when no session of the worker has
-   that folder selected any more (imap_thread_folder_closed); its size
+   that folder selected any more (imap_folder_closed in imap.c); its size
    is about 32 bytes a match for the validators and tokens plus the
    mailthread (72 bytes a message, the keys' strings, about 100 bytes a
    message, and a container of 64 bytes per message and per missing
@@ -206,19 +204,12 @@ static void tc_drop(void)
 	memset(&tc, 0, sizeof tc);
 }
 
-void imap_thread_folder_closed(const void *sess, const char *path)
+bool imap_thread_cache_drop(const char *path)
 {
 	if (tc.path == NULL || strcmp(tc.path, path) != 0)
-		return;
-	for (struct mra_conn *o = mra_conn_first(); o != NULL; o = o->next) {
-		const struct imap_sess *s = o->sess;
-		if (o->proto == &mra_imap_proto && s != NULL && s != sess &&
-		    s->f != NULL && strcmp(s->f->path, path) == 0)
-			return;
-	}
+		return false;
 	tc_drop();
-	/* a large folder's cache is megabytes in the middle of the heap */
-	(void)malloc_trim(0);
+	return true;
 }
 
 static bool tc_usable(const struct imap_search *s)

@@ -34,11 +34,10 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 		     const struct imap_arg *args, size_t n);
 
 /*
- * The session sess (a struct imap_sess of connection c) is closing its
- * folder at path: when the worker's thread cache holds that folder and
- * no other IMAP session of this worker has it selected, the cache is
- * freed (and its pages given back to the system).
+ * Frees the worker's thread cache when it holds the folder at path
+ * (true then).  imap.c calls it when no IMAP session of the worker has
+ * that folder selected any more.
  */
-void imap_thread_folder_closed(const void *sess, const char *path);
+bool imap_thread_cache_drop(const char *path);
 
 #endif

@@ -5,8 +5,11 @@ SORT that reads every file, on one connection (so one worker) while
 messages are appended, expunged, and while another folder with the same
 UIDs is sorted in between."""
 
+import os
+
 from test_imap_modern import Raw
-from test_imap_state import twin_folder, user
+from test_imap_state import maildir, twin_folder, user
+from test_imap_threadinc import login_on, ok
 
 
 def mail(date, subject, body="x"):
@@ -79,3 +82,67 @@ def test_sort_date_size_cache_follows_changes(inst):
     assert sort(r, "(REVERSE DATE)", "UNSEEN") == []
     assert sort(r, "(REVERSE DATE)", f"UID {u1}:{u4}") == [u3, u1, u4]
     r.close()
+
+
+def test_sort_cache_freed_with_folder(inst):
+    """The cache goes when no session of the worker has its folder
+    selected any more (the thread cache's rule, mra/imap.c).  Made
+    visible as in test_imap_threadinc: a Date: rewritten in place (same
+    name, same size) is a change neither the cache nor youju.index sees,
+    so a SORT from a cache still there gives the old order, and one that
+    reads the files again (youju.index removed) the new one."""
+    addr = user(inst, "sortfree")
+    md = maildir(inst, addr)
+    r, w = login_on(inst, addr)
+    u = [r.append_seen("INBOX", mail(f"Mon, {d:02d} Mar 2026 10:00:00 +0000",
+                                     s)) for d, s in ((1, "a"), (3, "b"),
+                                                      (5, "c"))]
+    ok(r.cmd("SELECT INBOX"))
+    assert sort(r, "(DATE)") == u
+    cur = os.path.join(md, "cur")
+    bpath = [os.path.join(cur, n) for n in os.listdir(cur)
+             if b"Subject: b\r\n" in open(os.path.join(cur, n), "rb").read()]
+    assert len(bpath) == 1
+    index = os.path.join(md, "youju.index")
+
+    def redate(to):
+        """b's Date: the 7th (after c) when to == 7, else the 3rd."""
+        frm = 3 if to == 7 else 7
+        with open(bpath[0], "r+b") as f:
+            data = f.read()
+            old = f"Mon, {frm:02d} Mar".encode()
+            assert data.count(old) == 1, data
+            f.seek(0)
+            f.write(data.replace(old, f"Mon, {to:02d} Mar".encode()))
+
+    def reselect(s):
+        ok(s.cmd("CLOSE"))
+        if os.path.exists(index):
+            os.unlink(index)
+        ok(s.cmd("SELECT INBOX"))
+
+    # the selected folder's cache does not see the new date (the
+    # precondition that makes the cache visible here)
+    redate(7)
+    ok(r.cmd("NOOP"))
+    assert sort(r, "(DATE)") == u
+    # CLOSE: no session of the worker has INBOX selected, the cache goes
+    reselect(r)
+    assert sort(r, "(DATE)") == [u[0], u[2], u[1]]
+    # another session of the same worker with INBOX selected keeps it
+    o, _ = login_on(inst, addr, w)
+    ok(o.cmd("EXAMINE INBOX"))
+    redate(3)
+    reselect(r)
+    assert sort(r, "(DATE)") == [u[0], u[2], u[1]]  # the cached answer
+    # the end of o's and then r's connection frees it
+    ok(o.cmd("LOGOUT"))
+    o.close()
+    ok(r.cmd("LOGOUT"))
+    r.close()
+    if os.path.exists(index):
+        os.unlink(index)
+    n, _ = login_on(inst, addr, w)
+    ok(n.cmd("SELECT INBOX"))
+    assert sort(n, "(DATE)") == u
+    n.close()
