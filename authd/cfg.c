@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "confbind.h"
+#include "db.h"
 #include "extmail_sql.h"
 #include "file.h"
 #include "str.h"
@@ -61,6 +62,7 @@ static const struct conf_bind cfg_binds[] = {
     B(CONF_B_STR, "authd_clear_pwfield", clear_pwfield),
     B(CONF_B_BOOL, "authd_plain_fallback", plain_fallback),
     B(CONF_B_BOOL, "authd_md5crypt_batch", md5crypt_batch),
+    B(CONF_B_BOOL, "authd_user_batch", user_batch),
     B(CONF_B_UINT, "authd_workers", workers),
     B(CONF_B_UINT, "authd_max_clients", max_clients),
     B(CONF_B_UINT, "authd_alias_max_depth", alias_max_depth),
@@ -133,10 +135,13 @@ static int parse_id(const char *s, unsigned long *v_r, const char **error_r)
 
 static void cfg_free(struct authd_cfg *c)
 {
+	authd_db_batch_free(c);
 	sqlpool_free(&c->pool);
 	sqlmap_set_free(&c->maps);
 	conf_free(&c->conf);
 	free(c->q_user);
+	for (size_t i = 0; i <= EXTMAIL_LOGIN_BATCH_MAX; i++)
+		free(c->q_user_batch[i]);
 	free(c->q_enumerate);
 	free(c->q_passwd);
 	free(c->q_alias);
@@ -221,8 +226,13 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 		goto fail;
 	}
 	bool w = where[0] != '\0';
-	c->q_user = build("SELECT %s FROM %s WHERE %s = ?%s%s%s", cols, table,
-			  login, w ? " AND (" : "", where, w ? ")" : "");
+	char *rest = build("FROM %s WHERE %s = ?%s%s%s", table, login,
+			   w ? " AND (" : "", where, w ? ")" : "");
+	c->q_user = rest != NULL ? build("SELECT %s %s", cols, rest) : NULL;
+	for (unsigned n = 2; n <= EXTMAIL_LOGIN_BATCH_MAX; n++)
+		c->q_user_batch[n] =
+		    extmail_login_batch_query(cols, table, login, where, n);
+	free(rest);
 	c->q_enumerate =
 	    build("SELECT %s FROM %s WHERE active = 1%s%s%s "
 		  "ORDER BY %s",
@@ -273,6 +283,8 @@ struct authd_cfg *authd_cfg_new(struct conf *conf, const char *db_password,
 	    .rw_timeout = c->query_timeout_s,
 	};
 	c->pool = sqlpool_new(&po);
+	if (c->user_batch)
+		authd_db_batch_init(c);
 	return c;
 fail:
 	c->conf = NULL; /* the caller keeps conf on failure */

@@ -12,6 +12,8 @@
 #include <stdint.h>
 
 #include "conf.h"
+#include "extmail_sql.h"
+#include "gather.h"
 #include "sqlmap.h"
 #include "sqlpool.h"
 
@@ -31,6 +33,7 @@ struct authd_cfg {
 	const char *clear_pwfield; /* "" = none */
 	bool plain_fallback;
 	bool md5crypt_batch; /* authd_md5crypt_batch (lib/md5crypt_batch) */
+	bool user_batch;     /* authd_user_batch (db.c, lib/gather) */
 	bool have_uid, have_gid;
 	unsigned long fixed_uid, fixed_gid;
 	unsigned workers, max_clients, alias_max_depth;
@@ -42,6 +45,12 @@ struct authd_cfg {
 
 	/* SQL built at load time; placeholders only */
 	char *q_user; /* ? = login; columns: extmail_login_cols */
+	/* q_user for n logins at once (extmail_login_batch_query), n =
+	   2..EXTMAIL_LOGIN_BATCH_MAX; NULL where it could not be built */
+	char *q_user_batch[EXTMAIL_LOGIN_BATCH_MAX + 1];
+	/* concurrent user lookups share one q_user_batch (db.c); NULL when
+	   authd_user_batch = no */
+	struct gather *user_gather;
 	char *q_enumerate;
 	char *q_passwd;		/* ? = crypted[, clear], login */
 	bool passwd_has_clear;	/* ? = crypted, clear, login */

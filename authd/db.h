@@ -20,9 +20,14 @@ enum authd_status {
 };
 
 /* The mailbox row of login (any state: see authd_user_usable()).  On
-   AUTHD_FOUND *u_r is filled (free with authd_user_free). */
+   AUTHD_FOUND *u_r is filled (free with authd_user_free).  With
+   cfg->user_gather, lookups by several workers at the same moment share
+   one statement (cfg->q_user_batch); the answers are those of q_user.
+   password (AUTH login's, or NULL): the batch's worker also computes its
+   "$1$" check and presets it for this thread (lib/md5crypt_batch; the
+   job's md5crypt_batch_done() drops what it did not use). */
 enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
-				struct authd_user *u_r);
+				const char *password, struct authd_user *u_r);
 
 /* Sets the password columns of login.  AUTHD_NOTFOUND: no row changed. */
 enum authd_status authd_db_set_password(struct authd_cfg *cfg,
@@ -56,6 +61,10 @@ struct authd_quota {
 };
 enum authd_status authd_db_quota(struct authd_cfg *cfg, const char *domain,
 				 struct authd_quota *q_r);
+
+/* Sets up / frees cfg->user_gather (authd/cfg.c calls these). */
+void authd_db_batch_init(struct authd_cfg *cfg);
+void authd_db_batch_free(struct authd_cfg *cfg);
 
 /* Fills u from one row of q_user, read by the column names of
    extmail_login_cols (exported for tests). */

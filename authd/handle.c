@@ -132,9 +132,10 @@ static void cache_key(char *out, size_t outsz, const char *prefix,
 	str_lower(out);
 }
 
-/* The user row of login, through the cache. */
+/* The user row of login, through the cache.  password: AUTH login's (its
+   "$1$" check may be computed with the row: authd_db_user), or NULL. */
 static enum authd_status get_user(struct authd_cfg *cfg, const char *login,
-				  struct authd_user *u_r)
+				  const char *password, struct authd_user *u_r)
 {
 	char key[600];
 	cache_key(key, sizeof(key), "u:", login);
@@ -148,7 +149,7 @@ static enum authd_status get_user(struct authd_cfg *cfg, const char *login,
 	}
 	if (cr == CACHE_NEGATIVE)
 		return AUTHD_NOTFOUND;
-	enum authd_status st = authd_db_user(cfg, login, u_r);
+	enum authd_status st = authd_db_user(cfg, login, password, u_r);
 	if (st == AUTHD_FOUND)
 		cache_put(users_cache, key, u_r, cfg->cache_ttl_ms, now);
 	else if (st == AUTHD_NOTFOUND)
@@ -279,7 +280,7 @@ static void do_pre(struct authd_job *j)
 		reply_fail(j, "login too long", false);
 		return;
 	}
-	enum authd_status st = get_user(cfg, login, &u);
+	enum authd_status st = get_user(cfg, login, NULL, &u);
 	if (st == AUTHD_TEMPFAIL) {
 		tempfail(j, "database unavailable");
 		return;
@@ -344,7 +345,8 @@ static void do_auth(struct authd_job *j)
 		reply_fail(j, "login too long", true);
 		return;
 	}
-	enum authd_status st = get_user(cfg, login, &u);
+	enum authd_status st =
+	    get_user(cfg, login, cram ? NULL : j->req.password, &u);
 	if (st == AUTHD_TEMPFAIL) {
 		tempfail(j, "database unavailable");
 		return;
@@ -425,7 +427,7 @@ static void do_passwd(struct authd_job *j)
 		reply_fail(j, "login too long", true);
 		return;
 	}
-	enum authd_status st = get_user(cfg, login, &u);
+	enum authd_status st = get_user(cfg, login, NULL, &u);
 	if (st != AUTHD_FOUND) {
 		/* courier answers FAIL even for a temporary failure */
 		reply_fail(j,
@@ -544,7 +546,7 @@ static enum authd_status r_mailbox(void *ctx, const char *a)
 {
 	struct rcpt_walk *w = ctx;
 	struct authd_user u;
-	enum authd_status st = get_user(w->cfg, a, &u);
+	enum authd_status st = get_user(w->cfg, a, NULL, &u);
 	if (st == AUTHD_FOUND) {
 		if (!authd_user_usable(&u))
 			st = AUTHD_NOTFOUND;
@@ -577,7 +579,7 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 	switch (j->req.lookup) {
 	case AUTHD_LOOKUP_USER: {
 		struct authd_user u;
-		st = get_user(cfg, arg, &u);
+		st = get_user(cfg, arg, NULL, &u);
 		if (st == AUTHD_FOUND) {
 			if (reply_user_lookup(&j->reply, &u,
 					      cfg->default_options) < 0)
@@ -639,7 +641,7 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
 		}
 		if (st == AUTHD_FOUND && !r.is_alias) {
 			struct authd_user u;
-			st = get_user(cfg, r.targets[0].address, &u);
+			st = get_user(cfg, r.targets[0].address, NULL, &u);
 			if (st == AUTHD_FOUND) {
 				if (buf_append_str(&j->reply,
 						   "TYPE=mailbox\n") < 0 ||
@@ -816,8 +818,12 @@ void authd_handle(struct authd_job *j)
 	case AUTHD_CMD_AUTH:
 		/* a password AUTH will likely reach the MD5-crypt stage after
 		   its query: say so, so that pairs waiting there go with it
-		   rather than just before it (lib/md5crypt_batch.h) */
-		if (j->req.authtype == AUTHD_AUTH_LOGIN)
+		   rather than just before it (lib/md5crypt_batch.h).  Not with
+		   batched user lookups: their worker hashes a batch's checks
+		   itself (authd_db_user), and a pair in the stage must not
+		   wait for AUTHs that will never come there */
+		if (j->req.authtype == AUTHD_AUTH_LOGIN &&
+		    j->cfg->user_gather == NULL)
 			md5crypt_batch_announce();
 		do_auth(j);
 		md5crypt_batch_done();

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "addrlist.h"
-#include "base64.h"
+#include "rfc2047.h"
 
 /* ------------------------------------------------------------ the input */
 
@@ -231,26 +231,6 @@ static bool has_8bit(const char *s, size_t n)
 	return false;
 }
 
-/* RFC 2047 encoded-words of at most 45 bytes each (60 base64 characters,
-   within the 75 of 2.), never cutting a UTF-8 sequence, folded. */
-static int encoded_words(struct buf *out, const char *s, size_t n)
-{
-	size_t i = 0;
-	while (i < n) {
-		size_t k = n - i < 45 ? n - i : 45;
-		while (k > 1 && i + k < n &&
-		       ((unsigned char)s[i + k] & 0xC0) == 0x80)
-			k--;
-		char b64[64];
-		if (base64_encode(s + i, k, b64, sizeof(b64)) < 0 ||
-		    buf_printf(out, "%s=?UTF-8?B?%s?=", i ? "\n " : "", b64) <
-			0)
-			return -1;
-		i += k;
-	}
-	return 0;
-}
-
 int sm_from_header(struct buf *out, const char *fullname, const char *addr)
 {
 	char name[SM_FULLNAME_MAX + 1];
@@ -264,7 +244,7 @@ int sm_from_header(struct buf *out, const char *fullname, const char *addr)
 	if (n == 0)
 		return buf_printf(out, "%s\n", addr);
 	if (has_8bit(name, n)) {
-		if (encoded_words(out, name, n) < 0)
+		if (rfc2047_words(out, name, n, "\n ") < 0)
 			return -1;
 	} else {
 		if (buf_append_char(out, '"') < 0)

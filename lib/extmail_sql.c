@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "xalloc.h"
 
 const char *const extmail_domain_cols[] = {
@@ -104,6 +105,30 @@ const char *const extmail_login_cols[] = {
     "netdiskquota",
     NULL,
 };
+
+char *extmail_login_batch_query(const char *cols, const char *table,
+				const char *login, const char *where,
+				unsigned n)
+{
+	if (n < 2 || n > EXTMAIL_LOGIN_BATCH_MAX)
+		return NULL;
+	struct buf b;
+	buf_init(&b, 256 * 1024);
+	int rc = buf_printf(&b, "SELECT ");
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(&b, "%s = ?, ", login);
+	if (rc == 0)
+		rc = buf_printf(&b, "%s FROM %s WHERE %s IN (", cols, table,
+				login);
+	for (unsigned i = 0; rc == 0 && i < n; i++)
+		rc = buf_printf(&b, "%s?", i > 0 ? ", " : "");
+	if (rc == 0)
+		rc = where[0] != '\0' ? buf_printf(&b, ") AND (%s)", where)
+				      : buf_printf(&b, ")");
+	char *s = rc == 0 ? xstrdup(buf_cstr(&b)) : NULL;
+	buf_deinit(&b);
+	return s;
+}
 
 const char *extmail_col(const char *const *cols, const struct sqlrow *row,
 			const char *name)

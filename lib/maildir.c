@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "file.h"
-#include "hash.h"
 #include "uidsearch.h"
 #include "xalloc.h"
 
@@ -329,8 +328,8 @@ void maildir_uidlist_deinit(struct maildir_uidlist *ul)
 	memset(ul, 0, sizeof *ul);
 }
 
-static void maildir_uidlist_push(struct maildir_uidlist *ul, uint32_t uid,
-				 char *base, char *extra)
+void maildir_uidlist_take(struct maildir_uidlist *ul, uint32_t uid, char *base,
+			  char *extra)
 {
 	if (ul->n == ul->cap) {
 		ul->cap = ul->cap ? ul->cap * 2 : 64;
@@ -344,7 +343,7 @@ static void maildir_uidlist_push(struct maildir_uidlist *ul, uint32_t uid,
 void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, size_t base_len)
 {
-	maildir_uidlist_push(ul, uid, xmemdup0(base, base_len), xstrdup(""));
+	maildir_uidlist_take(ul, uid, xmemdup0(base, base_len), xstrdup(""));
 }
 
 static bool maildir_u32(const char *p, size_t len, uint32_t *v_r)
@@ -491,7 +490,7 @@ int maildir_uidlist_parse(const char *data, size_t len,
 			*error_r = "bad file name";
 			return -1;
 		}
-		maildir_uidlist_push(ul, uid,
+		maildir_uidlist_take(ul, uid,
 				     xmemdup0(name, (size_t)(ne - name)),
 				     xmemdup0(extra, extra_len));
 		p = nl ? nl + 1 : end;
@@ -564,17 +563,6 @@ int maildir_file_replace(const char *dir, const char *name, const char *data,
 
 /* ---- folder scan ------------------------------------------------------ */
 
-struct maildir_ent {
-	char *name; /* full file name */
-	size_t base_len;
-	bool in_new;
-	bool has_mtime; /* stat'ed by the scan (no S=, or no d_type) */
-	time_t mtime;
-	uint64_t size;
-	bool used;
-	bool dup; /* the same base as an earlier entry (new/ and cur/) */
-};
-
 static bool maildir_digit(char c)
 {
 	return c >= '0' && c <= '9';
@@ -620,306 +608,6 @@ int maildir_base_cmp(const char *a, size_t an, const char *b, size_t bn)
 	if (c != 0)
 		return c;
 	return (an > bn) - (an < bn);
-}
-
-static int maildir_ent_cmp(const void *a, const void *b)
-{
-	const struct maildir_ent *x = a, *y = b;
-	return maildir_base_cmp(x->name, x->base_len, y->name, y->base_len);
-}
-
-/* Reads sub/ of folder into *ents.  No stat per file: readdir's d_type
-   says it is a plain file, and the size comes from S= (Dovecot's
-   deliveries and ours always write it); only a name without S= or a
-   file system without d_type costs an fstatat().  INTERNALDATE is read
-   later, for the messages whose date is asked for (maildir_msg_mtime). */
-static int maildir_scan_dir(const char *folder, const char *sub, bool in_new,
-			    struct maildir_ent **ents, size_t *n, size_t *cap)
-{
-	char dpath[PATH_MAX];
-	if (maildir_path(dpath, sizeof dpath, folder, sub, "") < 0)
-		return -1;
-	DIR *d = opendir(dpath);
-	if (d == NULL)
-		return -1;
-	int dfd = dirfd(d);
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (*n >= MAILDIR_MSGS_MAX)
-			break;
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN &&
-		    de->d_type != DT_LNK)
-			continue; /* a directory, fifo, ...: not a message */
-		struct str nm = str_from_cstr(de->d_name), base, letters;
-		maildir_name_split(nm, &base, &letters);
-		uint64_t size;
-		bool has_size = maildir_name_size(base, 'S', &size) == 0;
-		struct stat st;
-		bool has_st = false;
-		if (de->d_type != DT_REG || !has_size) {
-			if (fstatat(dfd, de->d_name, &st, 0) < 0 ||
-			    !S_ISREG(st.st_mode)) {
-				errno = 0;
-				continue; /* vanished or not a message */
-			}
-			has_st = true;
-			if (!has_size)
-				size = (uint64_t)st.st_size;
-		}
-		if (*n == *cap) {
-			*cap = *cap ? *cap * 2 : 256;
-			*ents = xrealloc(*ents, *cap * sizeof **ents);
-		}
-		(*ents)[(*n)++] = (struct maildir_ent){
-		    .name = xstrdup(de->d_name),
-		    .base_len = base.len,
-		    .in_new = in_new,
-		    .has_mtime = has_st,
-		    .mtime = has_st ? st.st_mtime : 0,
-		    .size = size,
-		};
-		errno = 0;
-	}
-	int e = errno;
-	closedir(d);
-	errno = e;
-	return e ? -1 : 0;
-}
-
-/* The entries by base name, open addressing: dovecot-uidlist's records
-   are matched to the files without sorting the 50,000 names first
-   (sorting them in delivery order had been a sixth of a SELECT). */
-struct maildir_ent_tab {
-	size_t *slot; /* index + 1 into ents; 0: empty */
-	size_t mask;
-};
-
-static uint64_t maildir_base_hash(const char *p, size_t len)
-{
-	return hash_fnv1a(p, len);
-}
-
-static struct maildir_ent *maildir_ent_tab_find(const struct maildir_ent_tab *t,
-						struct maildir_ent *ents,
-						const char *base, size_t len,
-						size_t **slot_r)
-{
-	size_t k = (size_t)maildir_base_hash(base, len) & t->mask;
-	while (t->slot[k] != 0) {
-		struct maildir_ent *e = &ents[t->slot[k] - 1];
-		if (e->base_len == len && memcmp(e->name, base, len) == 0)
-			return e;
-		k = (k + 1) & t->mask;
-	}
-	if (slot_r != NULL)
-		*slot_r = &t->slot[k];
-	return NULL;
-}
-
-/* Fills t with ents; a second entry of the same base (a copy in new/
-   and cur/) is marked dup and left out: it is one message. */
-static void maildir_ent_tab_init(struct maildir_ent_tab *t,
-				 struct maildir_ent *ents, size_t n)
-{
-	size_t cap = 16;
-	while (cap < 2 * n)
-		cap *= 2;
-	t->slot = xcalloc(cap, sizeof *t->slot);
-	t->mask = cap - 1;
-	for (size_t i = 0; i < n; i++) {
-		size_t *slot;
-		if (maildir_ent_tab_find(t, ents, ents[i].name,
-					 ents[i].base_len, &slot) != NULL)
-			ents[i].dup = true;
-		else
-			*slot = i + 1;
-	}
-}
-
-static int maildir_entp_cmp(const void *a, const void *b)
-{
-	return maildir_ent_cmp(*(struct maildir_ent *const *)a,
-			       *(struct maildir_ent *const *)b);
-}
-
-static void maildir_ents_free(struct maildir_ent *ents, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(ents[i].name);
-	free(ents);
-}
-
-struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
-					   const char **error_r)
-{
-	struct maildir_ent *ents = NULL;
-	size_t n = 0, cap = 0;
-	struct maildir_uidlist ul;
-	struct buf text;
-	char ulpath[PATH_MAX];
-	bool locked = false, dirty = false;
-
-	maildir_uidlist_init(&ul);
-	buf_init(&text, MAILDIR_UIDLIST_MAX);
-	if (maildir_path(ulpath, sizeof ulpath, path, "dovecot-uidlist", "") <
-	    0) {
-		*error_r = "path too long";
-		goto fail;
-	}
-	/* Dovecot's readers take no lock, but assigning UIDs does: take it
-	   first so two sessions cannot number the same file twice. */
-	if (maildir_uidlist_lock(path, 5000) < 0) {
-		*error_r = "lock dovecot-uidlist";
-		goto fail;
-	}
-	locked = true;
-	/* cur/ first: of a message in both (a copy left by a crash or
-	   another tool) the one with flags is kept, and the new/ copy is
-	   not moved over it */
-	if (maildir_scan_dir(path, "cur", false, &ents, &n, &cap) < 0 ||
-	    maildir_scan_dir(path, "new", true, &ents, &n, &cap) < 0) {
-		*error_r = "scan maildir";
-		goto fail;
-	}
-	int r = file_read_buf(ulpath, &text);
-	if (r < 0) {
-		*error_r = "read dovecot-uidlist";
-		goto fail;
-	}
-	const char *perr;
-	if (r == 0 || maildir_uidlist_parse(text.p, text.len, &ul, &perr) < 0) {
-		/* missing or unreadable: a new UIDVALIDITY, as Dovecot does */
-		maildir_uidlist_deinit(&ul);
-		maildir_uidlist_init(&ul);
-		ul.uidvalidity = maildir_uidvalidity_next(path);
-		dirty = true;
-	}
-	struct maildir_ent_tab tab;
-	maildir_ent_tab_init(&tab, ents, n);
-	struct maildir_folder *f = xcalloc(1, sizeof *f);
-	f->path = xstrdup(path);
-	f->msgs = xcalloc(n ? n : 1, sizeof *f->msgs);
-	/* listed files, in UID order; drop records of expunged files */
-	struct maildir_uidlist keep;
-	maildir_uidlist_init(&keep);
-	keep.uidvalidity = ul.uidvalidity;
-	memcpy(keep.guid, ul.guid, sizeof keep.guid);
-	free(keep.hdr_extra);
-	keep.hdr_extra = xstrdup(ul.hdr_extra);
-	/* the directory entry of each message of f, by index */
-	struct maildir_ent **ent_of = xcalloc(n ? n : 1, sizeof *ent_of);
-	for (size_t i = 0; i < ul.n; i++) {
-		struct maildir_ent *e = maildir_ent_tab_find(
-		    &tab, ents, ul.recs[i].base, strlen(ul.recs[i].base), NULL);
-		if (e == NULL || e->used) {
-			dirty = true;
-			continue;
-		}
-		e->used = true;
-		ent_of[f->n] = e;
-		maildir_uidlist_push(&keep, ul.recs[i].uid, ul.recs[i].base,
-				     ul.recs[i].extra);
-		ul.recs[i].base = NULL;
-		ul.recs[i].extra = NULL;
-		struct maildir_msg *m = &f->msgs[f->n++];
-		m->uid = keep.recs[keep.n - 1].uid;
-		m->base = xstrdup(e->name);
-		m->base[e->base_len] = '\0';
-	}
-	if (ul.next_uid > keep.next_uid)
-		keep.next_uid = ul.next_uid;
-	free(tab.slot);
-	/* new files, in name order = delivery order (maildir_base_cmp);
-	   a dup is the other copy of a message already counted */
-	struct maildir_ent **fresh = xcalloc(n ? n : 1, sizeof *fresh);
-	size_t nfresh = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!ents[i].used && !ents[i].dup)
-			fresh[nfresh++] = &ents[i];
-	if (nfresh > 1)
-		qsort(fresh, nfresh, sizeof *fresh, maildir_entp_cmp);
-	for (size_t i = 0; i < nfresh; i++) {
-		struct maildir_ent *e = fresh[i];
-		e->used = true;
-		maildir_uidlist_add(&keep, keep.next_uid, e->name, e->base_len);
-		ent_of[f->n] = e;
-		struct maildir_msg *m = &f->msgs[f->n++];
-		m->uid = keep.recs[keep.n - 1].uid;
-		m->base = xmemdup0(e->name, e->base_len);
-		m->in_new = e->in_new;
-		dirty = true;
-	}
-	free(fresh);
-	/* fill the rest of each message from its directory entry */
-	for (size_t i = 0; i < f->n; i++) {
-		struct maildir_msg *m = &f->msgs[i];
-		struct maildir_ent *e = ent_of[i];
-		struct str nm = str_from_cstr(e->name), base, letters;
-		maildir_name_split(nm, &base, &letters);
-		m->letters = xmemdup0(letters.p, letters.len);
-		m->size = e->size;
-		m->mtime = e->mtime;
-		m->mtime_known = e->has_mtime;
-		if (maildir_name_size(base, 'W', &m->vsize) < 0)
-			m->vsize = 0;
-		m->in_new = e->in_new;
-		m->recent = e->in_new;
-		if (e->in_new)
-			f->had_new = true;
-		if (move_new && e->in_new) {
-			char from[PATH_MAX], to[PATH_MAX], nm2[PATH_MAX];
-			int k = snprintf(nm2, sizeof nm2, "%s:2,", m->base);
-			if (k > 0 && (size_t)k < sizeof nm2 &&
-			    maildir_path(from, sizeof from, path, "new",
-					 e->name) == 0 &&
-			    maildir_path(to, sizeof to, path, "cur", nm2) ==
-				0 &&
-			    rename(from, to) == 0)
-				m->in_new = false;
-			/* else another reader moved it first: the path is
-			   looked up again when needed (maildir.md §7.3) */
-		}
-	}
-	free(ent_of);
-	f->uidvalidity = keep.uidvalidity;
-	f->next_uid = keep.next_uid;
-	/* read under the uidlist lock, which also guards dovecot-keywords:
-	   the letters just scanned and this table are consistent */
-	if (maildir_keywords_read(path, &f->kw) < 0) {
-		maildir_uidlist_deinit(&keep);
-		maildir_folder_free(&f);
-		*error_r = "read dovecot-keywords";
-		goto fail;
-	}
-	if (dirty) {
-		buf_reset(&text);
-		if (maildir_uidlist_format(&keep, &text) < 0 ||
-		    file_replace(ulpath, text.p, text.len, NULL) < 0) {
-			/* UIDs this session hands out would not persist */
-			maildir_uidlist_deinit(&keep);
-			maildir_folder_free(&f);
-			*error_r = "write dovecot-uidlist";
-			goto fail;
-		}
-	}
-	maildir_uidlist_deinit(&keep);
-	maildir_uidlist_unlock(path);
-	maildir_uidlist_deinit(&ul);
-	maildir_ents_free(ents, n);
-	buf_deinit(&text);
-	return f;
-fail:;
-	int e = errno;
-	if (locked)
-		maildir_uidlist_unlock(path);
-	maildir_uidlist_deinit(&ul);
-	maildir_ents_free(ents, n);
-	buf_deinit(&text);
-	errno = e;
-	return NULL;
 }
 
 void maildir_folder_free(struct maildir_folder **fp)

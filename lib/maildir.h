@@ -159,6 +159,9 @@ int maildir_uidlist_format(const struct maildir_uidlist *ul, struct buf *out);
 /* Adds a record (uid must exceed the last one; updates next_uid). */
 void maildir_uidlist_add(struct maildir_uidlist *ul, uint32_t uid,
 			 const char *base, size_t base_len);
+/* The same, taking base and extra (malloc'ed; owned by ul now). */
+void maildir_uidlist_take(struct maildir_uidlist *ul, uint32_t uid, char *base,
+			  char *extra);
 
 /*
  * A new UIDVALIDITY for folder (whose dovecot-uidlist is missing): the
@@ -240,7 +243,9 @@ struct maildir_folder {
  * also move new/ files to cur/ with an empty ":2," info (the reader's
  * duty, maildir.md §3; the message keeps recent = true for \Recent).
  * A missing uidlist gets a new UIDVALIDITY.  Returns the folder (free with
- * maildir_folder_free), or NULL with *error_r and errno.
+ * maildir_folder_free), or NULL with *error_r and errno.  Implemented in
+ * lib/maildir_scan.c, whose maildir_folder_open_cached() does the same
+ * through a cache of the last scans (maildir_scan.h).
  */
 struct maildir_folder *maildir_folder_open(const char *path, bool move_new,
 					   const char **error_r);

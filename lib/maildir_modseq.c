@@ -15,6 +15,8 @@
 
 /* The largest file read: about 40 bytes a message. */
 #define MODSEQ_FILE_MAX (256u << 20)
+/* The letters a line keeps (struct maildir_modseq_rec, NUL excluded). */
+#define MODSEQ_LETTERS_MAX (sizeof((struct maildir_modseq_rec *)0)->letters - 1)
 
 void maildir_modseq_file_deinit(struct maildir_modseq_file *mf)
 {
@@ -153,24 +155,56 @@ bad:
 	return -1;
 }
 
+/* Appends v in decimal to b.  0 or -1 (full). */
+static int modseq_put_num(struct buf *b, uint64_t v)
+{
+	char tmp[24];
+	size_t k = sizeof tmp;
+	do {
+		tmp[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return buf_append(b, tmp + k, sizeof tmp - k);
+}
+
+/* The file's text: the header, a line per message, the "x" lines.  A
+   line is put together by hand (not printf): 50,000 of them are written
+   after any flag change. */
+static int modseq_text(struct buf *b, uint64_t highest,
+		       const struct maildir_folder *f,
+		       const struct maildir_modseq *ms)
+{
+	if (buf_printf(b, "youju-modseq 2 %lu %llu %lu\n",
+		       (unsigned long)f->uidvalidity,
+		       (unsigned long long)highest,
+		       (unsigned long)f->next_uid) < 0)
+		return -1;
+	for (size_t i = 0; i < f->n; i++) {
+		const char *l = f->msgs[i].letters;
+		if (modseq_put_num(b, f->msgs[i].uid) < 0 ||
+		    buf_append_char(b, ' ') < 0 ||
+		    modseq_put_num(b, ms->v[i]) < 0 ||
+		    buf_append_char(b, ' ') < 0 ||
+		    buf_append(b, l, strnlen(l, MODSEQ_LETTERS_MAX)) < 0 ||
+		    buf_append_char(b, '\n') < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < ms->ngone; i++)
+		if (buf_printf(b, "x %lu %lu %llu\n",
+			       (unsigned long)ms->gone[i].lo,
+			       (unsigned long)ms->gone[i].hi,
+			       (unsigned long long)ms->gone[i].modseq) < 0)
+			return -1;
+	return 0;
+}
+
 static int modseq_write(const char *path, uint64_t highest,
 			const struct maildir_folder *f,
 			const struct maildir_modseq *ms)
 {
 	struct buf b;
 	buf_init(&b, MODSEQ_FILE_MAX);
-	int r = buf_printf(
-	    &b, "youju-modseq 2 %lu %llu %lu\n", (unsigned long)f->uidvalidity,
-	    (unsigned long long)highest, (unsigned long)f->next_uid);
-	for (size_t i = 0; r == 0 && i < f->n; i++)
-		r = buf_printf(
-		    &b, "%lu %llu %.39s\n", (unsigned long)f->msgs[i].uid,
-		    (unsigned long long)ms->v[i], f->msgs[i].letters);
-	for (size_t i = 0; r == 0 && i < ms->ngone; i++)
-		r = buf_printf(&b, "x %lu %lu %llu\n",
-			       (unsigned long)ms->gone[i].lo,
-			       (unsigned long)ms->gone[i].hi,
-			       (unsigned long long)ms->gone[i].modseq);
+	int r = modseq_text(&b, highest, f, ms);
 	if (r == 0)
 		r = file_replace(path, b.p ? b.p : "", b.len, NULL);
 	else
@@ -179,8 +213,154 @@ static int modseq_write(const char *path, uint64_t highest,
 	return r;
 }
 
+/* ---- the cache ---------------------------------------------------------
+
+   One folder's file as last read or written, with its stamp.  Every
+   writer replaces youju-modseq by rename under dovecot-uidlist.lock, so
+   any new contents come with another inode (and size, mtime, ctime):
+   the stamp is trusted at any age. */
+
+struct modseq_cent {
+	char *path; /* the folder; NULL: unused */
+	uint64_t used;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+	struct maildir_modseq_file mf;
+};
+
+struct maildir_modseq_cache {
+	struct modseq_cent *e;
+	size_t n;
+	uint64_t clock;
+	uint64_t hits, misses;
+};
+
+struct maildir_modseq_cache *maildir_modseq_cache_new(size_t max_folders)
+{
+	struct maildir_modseq_cache *c = xcalloc(1, sizeof *c);
+	c->n = max_folders ? max_folders : 1;
+	c->e = xcalloc(c->n, sizeof *c->e);
+	return c;
+}
+
+static void modseq_cent_clear(struct modseq_cent *e)
+{
+	free(e->path);
+	maildir_modseq_file_deinit(&e->mf);
+	memset(e, 0, sizeof *e);
+}
+
+void maildir_modseq_cache_free(struct maildir_modseq_cache **cp)
+{
+	struct maildir_modseq_cache *c = *cp;
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		modseq_cent_clear(&c->e[i]);
+	free(c->e);
+	free(c);
+	*cp = NULL;
+}
+
+void maildir_modseq_cache_counts(const struct maildir_modseq_cache *c,
+				 uint64_t *hits_r, uint64_t *misses_r)
+{
+	*hits_r = c->hits;
+	*misses_r = c->misses;
+}
+
+static bool modseq_ts_eq(struct timespec a, struct timespec b)
+{
+	return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* folder's entry whose stamp is st's, or NULL */
+static const struct modseq_cent *
+modseq_cache_find(const struct maildir_modseq_cache *c, const char *folder,
+		  const struct stat *st)
+{
+	for (size_t i = 0; i < c->n; i++) {
+		const struct modseq_cent *e = &c->e[i];
+		if (e->path != NULL && strcmp(e->path, folder) == 0 &&
+		    e->dev == st->st_dev && e->ino == st->st_ino &&
+		    e->size == st->st_size &&
+		    modseq_ts_eq(e->mtime, st->st_mtim) &&
+		    modseq_ts_eq(e->ctime, st->st_ctim))
+			return e;
+	}
+	return NULL;
+}
+
+/* Keeps mf (taken) as folder's file with stamp st. */
+static void modseq_cache_put(struct maildir_modseq_cache *c, const char *folder,
+			     const struct stat *st,
+			     struct maildir_modseq_file *mf)
+{
+	struct modseq_cent *e = &c->e[0];
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->e[i].path != NULL && strcmp(c->e[i].path, folder) == 0) {
+			e = &c->e[i];
+			break;
+		}
+		if (c->e[i].used < e->used)
+			e = &c->e[i];
+	}
+	modseq_cent_clear(e);
+	e->path = xstrdup(folder);
+	e->used = ++c->clock;
+	e->dev = st->st_dev;
+	e->ino = st->st_ino;
+	e->size = st->st_size;
+	e->mtime = st->st_mtim;
+	e->ctime = st->st_ctim;
+	e->mf = *mf;
+	memset(mf, 0, sizeof *mf);
+}
+
+static void modseq_cache_drop(struct maildir_modseq_cache *c,
+			      const char *folder)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->e[i].path != NULL && strcmp(c->e[i].path, folder) == 0)
+			modseq_cent_clear(&c->e[i]);
+}
+
+/* The file as it is now for what the sync below wrote: f's messages with
+   their modseqs, ms's "x" lines. */
+static void modseq_file_of(struct maildir_modseq_file *mf,
+			   const struct maildir_folder *f,
+			   const struct maildir_modseq *ms)
+{
+	memset(mf, 0, sizeof *mf);
+	mf->uidvalidity = f->uidvalidity;
+	mf->highest = ms->highest;
+	mf->uidnext = f->next_uid;
+	mf->recs = xcalloc(f->n ? f->n : 1, sizeof *mf->recs);
+	for (size_t i = 0; i < f->n; i++) {
+		struct maildir_modseq_rec *r = &mf->recs[i];
+		r->uid = f->msgs[i].uid;
+		r->modseq = ms->v[i];
+		size_t l = strnlen(f->msgs[i].letters, MODSEQ_LETTERS_MAX);
+		memcpy(r->letters, f->msgs[i].letters, l);
+	}
+	mf->n = f->n;
+	mf->gone = xmalloc((ms->ngone ? ms->ngone : 1) * sizeof *mf->gone);
+	if (ms->ngone > 0)
+		memcpy(mf->gone, ms->gone, ms->ngone * sizeof *mf->gone);
+	mf->ngone = ms->ngone;
+}
+
 int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 			struct maildir_modseq *ms)
+{
+	return maildir_modseq_sync_cached(NULL, f, lock_ms, ms);
+}
+
+int maildir_modseq_sync_cached(struct maildir_modseq_cache *c,
+			       const struct maildir_folder *f, int lock_ms,
+			       struct maildir_modseq *ms)
 {
 	memset(ms, 0, sizeof *ms);
 	char path[4096];
@@ -188,14 +368,33 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 		return -1;
 	if (maildir_uidlist_lock(f->path, lock_ms) < 0)
 		return -1;
-	char *data = NULL;
-	size_t len = 0;
-	struct maildir_modseq_file mf;
-	memset(&mf, 0, sizeof mf);
-	int rr = file_read(path, MODSEQ_FILE_MAX, 0, &data, &len, NULL);
-	bool fresh = rr <= 0 || maildir_modseq_parse(data, len, &mf) < 0 ||
-		     mf.uidvalidity != f->uidvalidity;
-	free(data);
+	struct maildir_modseq_file own;
+	memset(&own, 0, sizeof own);
+	/* mf: the file's contents, the cache's (read only) or own */
+	const struct maildir_modseq_file *mfp = &own;
+	struct stat st;
+	bool have_st = false, parsed = false;
+	const struct modseq_cent *ce = NULL;
+	if (c != NULL && stat(path, &st) == 0 &&
+	    (ce = modseq_cache_find(c, f->path, &st)) != NULL) {
+		mfp = &ce->mf;
+		parsed = true;
+		c->hits++;
+	} else {
+		char *data = NULL;
+		size_t len = 0;
+		int rr = file_read(path, MODSEQ_FILE_MAX, 0, &data, &len, &st);
+		have_st = rr > 0;
+		parsed = rr > 0 && maildir_modseq_parse(data, len, &own) == 0;
+		free(data);
+		if (c != NULL)
+			c->misses++;
+	}
+	bool fresh = !parsed || mfp->uidvalidity != f->uidvalidity;
+	/* a fresh start keeps only the old file's highestmodseq */
+	const struct maildir_modseq_file mf =
+	    fresh ? (struct maildir_modseq_file){.highest = mfp->highest}
+		  : *mfp;
 	/* microseconds since 1970: above anything a file started earlier
 	   gave out, at fewer than one change a microsecond on average */
 	struct timespec ts;
@@ -208,18 +407,16 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 		/* never below what an older file may have given out */
 		if (highest < start)
 			highest = start;
-		maildir_modseq_file_deinit(&mf);
 		/* whatever is missing went before this file began */
 		if (f->next_uid > 1) {
 			struct maildir_modseq_gone g = {1, f->next_uid - 1,
 							highest};
 			modseq_gone_push(&ms->gone, &ms->ngone, &gcap, g);
 		}
-	} else {
-		ms->gone = mf.gone; /* taken over */
+	} else if (mf.ngone > 0) {
+		ms->gone = xmalloc(mf.ngone * sizeof *ms->gone);
+		memcpy(ms->gone, mf.gone, mf.ngone * sizeof *ms->gone);
 		ms->ngone = gcap = mf.ngone;
-		mf.gone = NULL;
-		mf.ngone = 0;
 	}
 	bool changed = fresh || mf.uidnext != f->next_uid;
 	ms->v = xcalloc(f->n ? f->n : 1, sizeof *ms->v);
@@ -286,9 +483,23 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 	int r = 0;
 	if (changed && modseq_write(path, highest, f, ms) < 0)
 		r = -1;
+	if (c != NULL) {
+		/* the cache holds the file as it is now (still under the
+		   lock, so no other writer came between) */
+		if (r == 0 && changed && stat(path, &st) == 0) {
+			struct maildir_modseq_file now;
+			modseq_file_of(&now, f, ms);
+			modseq_cache_put(c, f->path, &st, &now);
+		} else if (r == 0 && !changed && ce == NULL && have_st &&
+			   parsed) {
+			modseq_cache_put(c, f->path, &st, &own);
+		} else if (r < 0 || changed) {
+			modseq_cache_drop(c, f->path);
+		}
+	}
 	int e = errno;
 	maildir_uidlist_unlock(f->path);
-	maildir_modseq_file_deinit(&mf);
+	maildir_modseq_file_deinit(&own);
 	if (r < 0) {
 		maildir_modseq_deinit(ms);
 		errno = e;

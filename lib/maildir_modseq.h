@@ -96,4 +96,25 @@ int maildir_modseq_sync(const struct maildir_folder *f, int lock_ms,
 			struct maildir_modseq *ms);
 void maildir_modseq_deinit(struct maildir_modseq *ms);
 
+/*
+ * A cache of youju-modseq files as last read or written, so that a sync
+ * of an unchanged file does not read and parse it again (50,000 lines
+ * for a 50,000-message folder): at most max_folders files, each about
+ * 56 bytes a message, the least recently used replaced.  An entry is
+ * used while the file's (dev, inode, size, mtime, ctime) are the ones
+ * recorded; every writer replaces the file by rename under
+ * dovecot-uidlist.lock, so new contents always come with another inode.
+ * Not thread-safe: one per thread or process.
+ */
+struct maildir_modseq_cache;
+struct maildir_modseq_cache *maildir_modseq_cache_new(size_t max_folders);
+void maildir_modseq_cache_free(struct maildir_modseq_cache **c);
+/* How many syncs used the cache, and how many read the file. */
+void maildir_modseq_cache_counts(const struct maildir_modseq_cache *c,
+				 uint64_t *hits_r, uint64_t *misses_r);
+/* maildir_modseq_sync() through cache c (NULL: none); the same result. */
+int maildir_modseq_sync_cached(struct maildir_modseq_cache *c,
+			       const struct maildir_folder *f, int lock_ms,
+			       struct maildir_modseq *ms);
+
 #endif

@@ -25,6 +25,7 @@ struct tmsg {
 	uint32_t seq, id;
 	int64_t date;
 	size_t subject; /* folded base subject: offset in pool */
+	uint64_t shash; /* its hash (gathering, each build) */
 	bool reply;	/* the subject was a reply or forward */
 	size_t msgid;	/* "<...>" in pool, or NONE */
 	size_t ref0;	/* its References ids: refs[ref0 .. ref0 + nrefs) */
@@ -37,9 +38,11 @@ struct tmsg {
 struct tnode {
 	size_t msg; /* index into msgs, NONE for a dummy */
 	size_t parent, child, last, prev, next;
-	const char *id; /* borrowed from a tmsg; NULL when unique */
-	size_t hnext;	/* hash chain */
+	size_t id;    /* the message-id: offset in pool; NONE when unique */
+	size_t hnext; /* hash chain */
 };
+
+struct skey;
 
 struct mailthread {
 	struct tmsg *msgs;
@@ -50,11 +53,21 @@ struct mailthread {
 	size_t npool, cappool;
 	size_t *refs;
 	size_t nrefs, caprefs;
+	/* the containers being worked on: the tree of the last build (what
+	   the walk reads), or while linking the linked containers */
 	struct tnode *n;
 	size_t nn, capn;
+	/* REFERENCES step 1 as far as it went: the containers of the first
+	   nlinked messages, linked (swapped into n while linking), and the
+	   id hash over them */
+	struct tnode *ln;
+	size_t lnn, lcapn;
+	size_t nlinked;
 	size_t *hash;
 	size_t nhash;
 	size_t root;
+	struct skey *sk; /* scratch of sort_kids */
+	size_t capsk;
 };
 
 /* ---- reading the messages --------------------------------------------- */
@@ -73,6 +86,11 @@ static size_t pool_add(struct mailthread *t, const char *p, size_t len)
 	t->pool[off + len] = '\0';
 	t->npool += len + 1;
 	return off;
+}
+
+static uint64_t str_hash(const char *s)
+{
+	return hash_fnv1a(s, strlen(s));
 }
 
 static const char *tm_subject(const struct mailthread *t, const struct tmsg *m)
@@ -95,6 +113,7 @@ void mailthread_add_keys(struct mailthread *t, uint32_t seq, uint32_t id,
 	x->reply = k->reply;
 	x->subject =
 	    pool_add(t, k->s[MAILKEYS_SUBJECT].p, k->s[MAILKEYS_SUBJECT].len);
+	x->shash = str_hash(t->pool + x->subject);
 	x->msgid =
 	    k->s[MAILKEYS_MSGID].len > 0
 		? pool_add(t, k->s[MAILKEYS_MSGID].p, k->s[MAILKEYS_MSGID].len)
@@ -130,7 +149,7 @@ void mailthread_add(struct mailthread *t, uint32_t seq, uint32_t id,
 
 /* ---- containers ------------------------------------------------------- */
 
-static size_t node_new(struct mailthread *t, const char *id)
+static size_t node_new(struct mailthread *t, size_t id)
 {
 	if (t->nn == t->capn) {
 		t->capn = t->capn ? t->capn * 2 : 64;
@@ -149,17 +168,26 @@ static size_t node_new(struct mailthread *t, const char *id)
 
 static size_t hash_of(const char *s, size_t nhash)
 {
-	return (size_t)(hash_fnv1a(s, strlen(s)) % nhash);
+	return (size_t)(str_hash(s) % nhash);
+}
+
+/* Whether a and b have the same base subject. */
+static bool same_subject(const struct mailthread *t, const struct tmsg *a,
+			 const struct tmsg *b)
+{
+	return a->shash == b->shash &&
+	       strcmp(tm_subject(t, a), tm_subject(t, b)) == 0;
 }
 
 /* The container of id, created (as a dummy) when missing. */
-static size_t node_of(struct mailthread *t, const char *id)
+static size_t node_of(struct mailthread *t, size_t id_off)
 {
+	const char *id = t->pool + id_off;
 	size_t h = hash_of(id, t->nhash);
 	for (size_t k = t->hash[h]; k != NONE; k = t->n[k].hnext)
-		if (strcmp(t->n[k].id, id) == 0)
+		if (strcmp(t->pool + t->n[k].id, id) == 0)
 			return k;
-	size_t k = node_new(t, id);
+	size_t k = node_new(t, id_off);
 	t->n[k].hnext = t->hash[h];
 	t->hash[h] = k;
 	return k;
@@ -213,29 +241,54 @@ static void add_child(struct mailthread *t, size_t p, size_t c)
 	t->n[p].last = c;
 }
 
-/* RFC 5256 §3 REFERENCES step 1: the id table and the links. */
-static void thr_link(struct mailthread *t)
+/* The id hash sized for at least want containers, every container of
+   t->n with an id in it. */
+static void hash_grow(struct mailthread *t, size_t want)
 {
-	t->nhash = t->nmsgs * 2 + 16;
+	if (t->hash != NULL && want <= t->nhash)
+		return;
+	free(t->hash);
+	t->nhash = want * 2 + 16;
 	t->hash = xmalloc(t->nhash * sizeof *t->hash);
 	for (size_t i = 0; i < t->nhash; i++)
 		t->hash[i] = NONE;
-	for (size_t i = 0; i < t->nmsgs; i++) {
+	for (size_t k = 0; k < t->nn; k++) {
+		if (t->n[k].id == NONE)
+			continue;
+		size_t h = hash_of(t->pool + t->n[k].id, t->nhash);
+		t->n[k].hnext = t->hash[h];
+		t->hash[h] = k;
+	}
+}
+
+/* RFC 5256 §3 REFERENCES step 1: the id table and the links, for the
+   messages not linked yet.  Step 1 takes the messages one by one in
+   order and what it does for one depends only on those before it, so
+   linking messages added after a build to the containers kept from it
+   is what linking all of them from scratch gives. */
+static void thr_link(struct mailthread *t)
+{
+	size_t more = t->nrefs;
+	for (size_t i = 0; i < t->nlinked; i++)
+		more -= t->msgs[i].nrefs;
+	/* at most a container per message and per reference */
+	hash_grow(t, t->nn + (t->nmsgs - t->nlinked) + more);
+	for (size_t i = t->nlinked; i < t->nmsgs; i++) {
 		struct tmsg *m = &t->msgs[i];
 		size_t self;
 		if (m->msgid != NONE) {
-			self = node_of(t, t->pool + m->msgid);
+			self = node_of(t, m->msgid);
 			if (t->n[self].msg != NONE) /* a duplicate id */
-				self = node_new(t, NULL);
+				self = node_new(t, NONE);
 		} else {
-			self = node_new(t, NULL);
+			self = node_new(t, NONE);
 		}
 		t->n[self].msg = i;
 		/* (A) the references as a chain, never into a loop nor
 		   over an existing parent link */
 		size_t prev = NONE;
 		for (size_t r = 0; r < m->nrefs; r++) {
-			size_t k = node_of(t, t->pool + t->refs[m->ref0 + r]);
+			size_t k = node_of(t, t->refs[m->ref0 + r]);
 			if (prev != NONE && k != prev &&
 			    t->n[k].parent == NONE && !is_ancestor(t, k, prev))
 				add_child(t, prev, k);
@@ -248,6 +301,7 @@ static void thr_link(struct mailthread *t)
 		if (prev != NONE && prev != self && !is_ancestor(t, self, prev))
 			add_child(t, prev, self);
 	}
+	t->nlinked = t->nmsgs;
 }
 
 /* ---- pruning, sorting, gathering ---------------------------------------- */
@@ -294,20 +348,34 @@ static const struct tmsg *node_msg(const struct mailthread *t, size_t k)
 	return NULL;
 }
 
-static const struct mailthread *cmp_thr;
+/* A node's place among its siblings: the sent date and sequence of the
+   message it is named by; a node without one sorts last, in the order
+   it had (idx). */
+struct skey {
+	int64_t date;
+	uint32_t seq;
+	bool none;
+	size_t idx, node;
+};
 
-static int node_cmp(const void *pa, const void *pb)
+static int skey_cmp(const void *pa, const void *pb)
 {
-	const struct tmsg *a = node_msg(cmp_thr, *(const size_t *)pa);
-	const struct tmsg *b = node_msg(cmp_thr, *(const size_t *)pb);
-	if (a == NULL || b == NULL)
-		return (a == NULL) - (b == NULL);
-	if (a->date != b->date)
-		return a->date < b->date ? -1 : 1;
-	return (a->seq > b->seq) - (a->seq < b->seq);
+	const struct skey *a = pa, *b = pb;
+	if (a->none != b->none)
+		return a->none ? 1 : -1;
+	if (!a->none) {
+		if (a->date != b->date)
+			return a->date < b->date ? -1 : 1;
+		if (a->seq != b->seq)
+			return a->seq < b->seq ? -1 : 1;
+	}
+	return (a->idx > b->idx) - (a->idx < b->idx);
 }
 
-/* Sorts the children of k by sent date (depth first when deep). */
+/* Sorts the children of k by sent date (depth first when deep).  The
+   keys are taken once per node, not at each comparison, and children
+   already in order (most of them, the second time the root is sorted)
+   are left as they are. */
 static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 {
 	size_t n = 0;
@@ -318,16 +386,30 @@ static void sort_kids(struct mailthread *t, size_t k, bool deep, unsigned depth)
 	}
 	if (n < 2)
 		return;
-	size_t *v = xmalloc(n * sizeof *v), i = 0;
-	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next)
-		v[i++] = c;
-	cmp_thr = t;
-	qsort(v, n, sizeof *v, node_cmp);
-	cmp_thr = NULL;
+	if (t->capsk < n) {
+		t->capsk = n + n / 2;
+		free(t->sk);
+		t->sk = xmalloc(t->capsk * sizeof *t->sk);
+	}
+	struct skey *v = t->sk;
+	size_t i = 0;
+	bool sorted = true;
+	for (size_t c = t->n[k].child; c != NONE; c = t->n[c].next, i++) {
+		const struct tmsg *m = node_msg(t, c);
+		v[i] = (struct skey){.date = m ? m->date : 0,
+				     .seq = m ? m->seq : 0,
+				     .none = m == NULL,
+				     .idx = i,
+				     .node = c};
+		if (i > 0 && sorted && skey_cmp(&v[i - 1], &v[i]) > 0)
+			sorted = false;
+	}
+	if (sorted)
+		return;
+	qsort(v, n, sizeof *v, skey_cmp);
 	t->n[k].child = t->n[k].last = NONE;
 	for (i = 0; i < n; i++)
-		add_child(t, k, v[i]);
-	free(v);
+		add_child(t, k, v[i].node);
 }
 
 /* RFC 5256 §3 step 5: threads under the root with one base subject are
@@ -352,10 +434,10 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, v[i]);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(tm_subject(t, m), nh);
+		size_t h = (size_t)(m->shash % nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
+		       !same_subject(t, om, m))
 			h = (h + 1) % nh;
 		if (tab[h] == NONE) {
 			tab[h] = v[i];
@@ -374,10 +456,10 @@ static void gather(struct mailthread *t, size_t root)
 		const struct tmsg *m = node_msg(t, me);
 		if (m == NULL || tm_subject(t, m)[0] == '\0')
 			continue;
-		size_t h = hash_of(tm_subject(t, m), nh);
+		size_t h = (size_t)(m->shash % nh);
 		const struct tmsg *om;
 		while (tab[h] != NONE && (om = node_msg(t, tab[h])) != NULL &&
-		       strcmp(tm_subject(t, om), tm_subject(t, m)) != 0)
+		       !same_subject(t, om, m))
 			h = (h + 1) % nh;
 		size_t other = tab[h];
 		if (other == NONE)
@@ -398,7 +480,7 @@ static void gather(struct mailthread *t, size_t root)
 			add_child(t, other, me);
 		} else {
 			/* a new dummy holding both, in other's place */
-			size_t d = node_new(t, NULL);
+			size_t d = node_new(t, NONE);
 			struct tnode *o = &t->n[other], *dn = &t->n[d];
 			dn->parent = root;
 			dn->prev = o->prev;
@@ -448,7 +530,7 @@ static void ordered_subject(struct mailthread *t, size_t root)
 	size_t parent = NONE;
 	const char *subj = NULL;
 	for (size_t i = 0; i < t->nmsgs; i++) {
-		size_t k = node_new(t, NULL);
+		size_t k = node_new(t, NONE);
 		t->n[k].msg = v[i];
 		const char *s = tm_subject(t, &t->msgs[v[i]]);
 		if (parent != NONE && strcmp(s, subj) == 0) {
@@ -469,12 +551,38 @@ struct mailthread *mailthread_new(void)
 	return t;
 }
 
+/* Swaps the working containers with the linked ones. */
+static void swap_linked(struct mailthread *t)
+{
+	struct tnode *n = t->n;
+	size_t nn = t->nn, capn = t->capn;
+	t->n = t->ln;
+	t->nn = t->lnn;
+	t->capn = t->lcapn;
+	t->ln = n;
+	t->lnn = nn;
+	t->lcapn = capn;
+}
+
 void mailthread_build(struct mailthread *t, bool references)
 {
 	size_t root;
+	t->nn = 0; /* the last tree goes */
 	if (references) {
+		swap_linked(t);
 		thr_link(t);
-		root = node_new(t, NULL);
+		swap_linked(t);
+		/* steps 2-6 rearrange a copy: the links stay for the next
+		   build */
+		if (t->capn < t->lnn + 1) {
+			t->capn = t->lnn + t->lnn / 4 + 64;
+			free(t->n);
+			t->n = xmalloc(t->capn * sizeof *t->n);
+		}
+		if (t->lnn > 0)
+			memcpy(t->n, t->ln, t->lnn * sizeof *t->n);
+		t->nn = t->lnn;
+		root = node_new(t, NONE);
 		for (size_t k = 0; k < root; k++)
 			if (t->n[k].parent == NONE)
 				add_child(t, root, k);
@@ -483,7 +591,7 @@ void mailthread_build(struct mailthread *t, bool references)
 		gather(t, root);
 		sort_kids(t, root, true, 0);
 	} else {
-		root = node_new(t, NULL);
+		root = node_new(t, NONE);
 		ordered_subject(t, root);
 		sort_kids(t, root, false, 0);
 	}
@@ -522,7 +630,29 @@ void mailthread_free(struct mailthread **tp)
 	free(t->refs);
 	free(t->msgs);
 	free(t->n);
+	free(t->ln);
 	free(t->hash);
+	free(t->sk);
 	free(t);
 	*tp = NULL;
+}
+
+void mailthread_drop_tree(struct mailthread *t)
+{
+	free(t->n);
+	t->n = NULL;
+	t->nn = t->capn = 0;
+	t->root = NONE;
+}
+
+size_t mailthread_count(const struct mailthread *t)
+{
+	return t->nmsgs;
+}
+
+size_t mailthread_bytes(const struct mailthread *t)
+{
+	return sizeof *t + t->capmsgs * sizeof *t->msgs + t->cappool +
+	       t->caprefs * sizeof *t->refs +
+	       (t->capn + t->lcapn) * sizeof *t->n + t->nhash * sizeof *t->hash;
 }

@@ -45,9 +45,25 @@ struct mailkeys;
 void mailthread_add_keys(struct mailthread *t, uint32_t seq, uint32_t id,
 			 int64_t internal_date, const struct mailkeys *k);
 
-/* Builds the threads once every message is added: REFERENCES when
-   references, else ORDEREDSUBJECT. */
+/*
+ * Builds the threads of the messages added: REFERENCES when references,
+ * else ORDEREDSUBJECT.  More messages may be added afterwards (each seq
+ * above the earlier ones) and the threads built again: REFERENCES then
+ * links only the new messages into the containers kept from the last
+ * build (RFC 5256 step 1 takes the messages in order, so that is what a
+ * build of all of them from scratch links) and redoes steps 2-6 on a
+ * copy; the answer is the one a new mailthread with all the messages
+ * would give.
+ */
 void mailthread_build(struct mailthread *t, bool references);
+
+/* Frees the tree of the last build (the walk below then finds only an
+   empty root), keeping the messages and links for the next build. */
+void mailthread_drop_tree(struct mailthread *t);
+/* Messages added so far. */
+size_t mailthread_count(const struct mailthread *t);
+/* Bytes t holds (allocated capacity). */
+size_t mailthread_bytes(const struct mailthread *t);
 
 /*
  * The tree: the root (not a message) has the threads as children, in

@@ -54,6 +54,85 @@ static unsigned max_running; /* 0: not yet set */
 static bool batching = true;
 static unsigned long n_batches, n_pairs;
 
+/* a result another thread computed for this one (md5crypt_batch_preset) */
+#define PRESET_SETTING_MAX 255
+static _Thread_local struct {
+	bool set;
+	char password[MD5CRYPT_X8_PASSWORD_MAX + 1];
+	char setting[PRESET_SETTING_MAX + 1];
+	char out[MD5CRYPT_X8_OUT_SIZE];
+} preset;
+
+static void preset_clear(void)
+{
+	if (preset.set) {
+		explicit_bzero(&preset, sizeof(preset));
+		preset.set = false;
+	}
+}
+
+void md5crypt_batch_preset(const char *password, const char *setting,
+			   const char *out)
+{
+	size_t pl = strlen(password), sl = strlen(setting);
+	preset_clear();
+	if (out[0] == '\0' || pl > MD5CRYPT_X8_PASSWORD_MAX ||
+	    sl > PRESET_SETTING_MAX ||
+	    strnlen(out, MD5CRYPT_X8_OUT_SIZE) == MD5CRYPT_X8_OUT_SIZE)
+		return;
+	memcpy(preset.password, password, pl + 1);
+	memcpy(preset.setting, setting, sl + 1);
+	memcpy(preset.out, out, strlen(out) + 1);
+	preset.set = true;
+}
+
+/* Takes the preset result when it is for this pair. */
+static bool preset_take(const char *password, const char *setting,
+			char out[MD5CRYPT_X8_OUT_SIZE])
+{
+	if (!preset.set || strcmp(preset.setting, setting) != 0 ||
+	    strcmp(preset.password, password) != 0)
+		return false;
+	memcpy(out, preset.out, MD5CRYPT_X8_OUT_SIZE);
+	preset_clear();
+	return true;
+}
+
+size_t md5crypt_batch_hash_now(size_t n, const char *const password[],
+			       const char *const setting[],
+			       char out[][MD5CRYPT_X8_OUT_SIZE])
+{
+	const char *pw[MD5CRYPT_X8_LANES], *st[MD5CRYPT_X8_LANES];
+	char o[MD5CRYPT_X8_LANES][MD5CRYPT_X8_OUT_SIZE];
+	size_t idx[MD5CRYPT_X8_LANES], k = 0;
+
+	pthread_mutex_lock(&mu);
+	bool on = batching;
+	pthread_mutex_unlock(&mu);
+	for (size_t i = 0; i < n && i < MD5CRYPT_X8_LANES; i++) {
+		out[i][0] = '\0';
+		if (on && password[i] != NULL && setting[i] != NULL &&
+		    md5crypt_x8_accepts(password[i], setting[i])) {
+			pw[k] = password[i];
+			st[k] = setting[i];
+			idx[k++] = i;
+		}
+	}
+	if (k < 2 || md5crypt_x8(k, pw, st, o) != 0) {
+		/* one alone is cheaper through crypt_r, in the stage */
+		explicit_bzero(o, sizeof(o));
+		return 0;
+	}
+	for (size_t i = 0; i < k; i++)
+		memcpy(out[idx[i]], o[i], MD5CRYPT_X8_OUT_SIZE);
+	explicit_bzero(o, sizeof(o));
+	pthread_mutex_lock(&mu);
+	n_batches++;
+	n_pairs += k;
+	pthread_mutex_unlock(&mu);
+	return k;
+}
+
 void md5crypt_batch_config(unsigned parallel, bool enabled)
 {
 	pthread_mutex_lock(&mu);
@@ -107,6 +186,7 @@ static void arrived(void)
 
 void md5crypt_batch_done(void)
 {
+	preset_clear();
 	if (!announced)
 		return;
 	pthread_mutex_lock(&mu);
@@ -187,6 +267,10 @@ int md5crypt_batch_hash(const char *password, const char *setting,
 	struct req r = {password, setting, out, -1, REQ_WAITING, NULL};
 	struct req *b[MD5CRYPT_X8_LANES];
 
+	if (preset_take(password, setting, out)) {
+		md5crypt_batch_done();
+		return 0;
+	}
 	pthread_mutex_lock(&mu);
 	arrived();
 	if (!batching || !md5crypt_x8_accepts(password, setting)) {

@@ -33,11 +33,34 @@ int md5crypt_batch_hash(const char *password, const char *setting,
 /*
  * The calling thread's job will probably call md5crypt_batch_hash() soon.
  * Every announce is followed by md5crypt_batch_done() on the same thread
- * when the job ends, whether it hashed or not.  At most one announce per
- * thread is outstanding (a second one is ignored).
+ * when the job ends, whether it hashed or not (done also drops a preset
+ * result: call it at the end of every job that may have had one).  At
+ * most one announce per thread is outstanding (a second one is ignored).
  */
 void md5crypt_batch_announce(void);
 void md5crypt_batch_done(void);
+
+/*
+ * Hashes n pairs (2..MD5CRYPT_X8_LANES) at once on the calling thread, no
+ * stage, no waiting: for a caller that already holds a batch (youju-authd's
+ * user lookups, authd/db.c).  out[i] is left "" for a pair md5crypt_x8
+ * does not accept (and for every pair when the stage is off); such pairs
+ * go through md5crypt_batch_hash() as usual.  Returns how many were
+ * computed.
+ */
+size_t md5crypt_batch_hash_now(size_t n, const char *const password[],
+			       const char *const setting[],
+			       char out[][MD5CRYPT_X8_OUT_SIZE]);
+
+/*
+ * Hands the calling thread a result computed for it by another thread:
+ * its next md5crypt_batch_hash() of exactly this password and setting
+ * returns out (a NUL-terminated crypt string) without computing.  Copies (wiped
+ * when used, replaced or at md5crypt_batch_done()).  An empty out, a setting
+ * over 255 or a password over MD5CRYPT_X8_PASSWORD_MAX bytes sets nothing.
+ */
+void md5crypt_batch_preset(const char *password, const char *setting,
+			   const char *out);
 
 /*
  * Sets how many batches may be computed at once (1..64; 0 or the default:

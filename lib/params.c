@@ -114,6 +114,8 @@ static const struct conf_param authd_params[] = {
 		 "Accept clear-text passwords from authd_clear_pwfield."),
 	P_BOOL("authd_md5crypt_batch", "yes",
 		 "Hash concurrent $1$ checks together in SIMD lanes."),
+	P_BOOL("authd_user_batch", "yes",
+	       "Look up concurrent users in one SQL statement."),
 	P_STR("authd_user_table", "mailbox", "Table of the accounts."),
 	P_STR("authd_login_field", "username", "Column with the login name."),
 	P_STR("authd_crypt_pwfield", "password",

@@ -19,6 +19,20 @@ size_t rfc2047_piece(const char *s, size_t n, size_t max)
 	return take > 0 ? take : (n < max ? n : max);
 }
 
+int rfc2047_words(struct buf *m, const char *s, size_t n, const char *fold)
+{
+	for (size_t i = 0; i < n;) {
+		size_t take = rfc2047_piece(s + i, n - i, WORD_TEXT_MAX);
+		char enc[100];
+		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
+		    buf_printf(m, "%s=?UTF-8?B?%s?=", i > 0 ? fold : "", enc) <
+			0)
+			return -1;
+		i += take;
+	}
+	return 0;
+}
+
 int rfc2047_header(struct buf *m, const char *name, const char *s)
 {
 	bool ascii = true;
@@ -27,16 +41,9 @@ int rfc2047_header(struct buf *m, const char *name, const char *s)
 			(unsigned char)*c >= 0x20;
 	if (ascii && strlen(s) < 900)
 		return buf_printf(m, "%s: %s\r\n", name, s);
-	if (buf_printf(m, "%s:", name) < 0)
-		return -1;
-	size_t n = strlen(s);
-	for (size_t i = 0; i < n;) {
-		size_t take = rfc2047_piece(s + i, n - i, WORD_TEXT_MAX);
-		char enc[100];
-		if (base64_encode(s + i, take, enc, sizeof enc) < 0 ||
-		    buf_printf(m, " =?UTF-8?B?%s?=\r\n", enc) < 0)
-			return -1;
-		i += take;
-	}
-	return 0;
+	return buf_printf(m, "%s: ", name) < 0 ||
+		       rfc2047_words(m, s, strlen(s), "\r\n ") < 0 ||
+		       buf_append_str(m, "\r\n") < 0
+		   ? -1
+		   : 0;
 }

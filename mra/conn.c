@@ -238,6 +238,11 @@ void mra_conn_accept(int fd, const char *rip, const struct mra_proto *p,
 	mra_conn_update(c);
 }
 
+struct mra_conn *mra_conn_first(void)
+{
+	return mra_conns;
+}
+
 struct mra_conn *mra_conn_find(uint64_t id)
 {
 	for (struct mra_conn *c = mra_conns; c != NULL; c = c->next)

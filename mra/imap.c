@@ -36,6 +36,7 @@
 #include "imap_rev2.h"
 #include "imap_search.h"
 #include "imap_searchres.h"
+#include "imap_select.h"
 #include "imap_sess.h"
 #include "imap_sort.h"
 #include "imap_status.h"
@@ -293,6 +294,8 @@ static void imap_close_folder(struct imap_sess *s)
 	maildir_index_free(&s->ix);
 	s->ix_pending_since = 0;
 	imap_unwatch(s);
+	if (s->f != NULL)
+		imap_thread_folder_closed(s, s->f->path);
 	maildir_folder_free(&s->f);
 	free(s->recent);
 	s->recent = NULL;
@@ -382,20 +385,6 @@ static uint32_t imap_recent_take(const struct imap_sess *s,
 				 !s->readonly);
 }
 
-/* Whether a message of old is missing from new (both ascending UIDs). */
-static bool imap_any_gone(const struct maildir_folder *old,
-			  const struct maildir_folder *new)
-{
-	size_t j = 0;
-	for (size_t i = 0; i < old->n; i++) {
-		while (j < new->n &&new->msgs[j].uid < old->msgs[i].uid)
-			j++;
-		if (j == new->n || new->msgs[j].uid != old->msgs[i].uid)
-			return true;
-	}
-	return false;
-}
-
 /* NOTIFY MessageNew with fetch-atts (RFC 5465 §5.2): a FETCH of each new
    message k >= from, after its EXISTS; no \Seen is set. */
 static void imap_notify_fetch_new(struct mra_conn *c, struct imap_sess *s,
@@ -427,8 +416,9 @@ void imap_sync_held(struct mra_conn *c, bool hold_expunges)
 }
 
 /* Re-reads the folder; report: send EXPUNGE/EXISTS/RECENT/FETCH.
-   hold_expunges: when a message went away, change nothing and leave it
-   all for the next sync (RFC 5465 §5.2 SELECTED-DELAYED). */
+   hold_expunges: a message gone keeps its place until the next sync
+   (RFC 5465 §5.2 SELECTED-DELAYED, imap_notify_keep_gone); the rest is
+   told now. */
 static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 {
 	struct imap_sess *s = c->sess;
@@ -441,23 +431,20 @@ static void imap_sync_ex(struct mra_conn *c, bool report, bool hold_expunges)
 		s->dirty = false; /* events from now on count again */
 	const char *err;
 	struct maildir_folder *nf =
-	    maildir_folder_open(s->f->path, !s->readonly, &err);
+	    imap_select_open(s->f->path, !s->readonly, &err);
 	if (nf == NULL) {
 		log_error("imap(%s): %s: %s: %s", s->login_user, s->f->path,
 			  err, strerror(errno));
 		return;
 	}
-	if (hold_expunges && imap_any_gone(s->f, nf)) {
-		maildir_folder_free(&nf);
-		s->dirty = true;
-		return;
-	}
+	if (hold_expunges && imap_notify_keep_gone(s->f, nf))
+		s->dirty = true; /* the expunges at the next sync */
 	bool *nrecent = xcalloc(nf->n ? nf->n : 1, sizeof *nrecent);
 	size_t i = 0, j = 0, removed = 0;
 	/* CONDSTORE: nf's modseqs, for the FETCH lines below */
 	struct maildir_modseq nms;
 	memset(&nms, 0, sizeof nms);
-	if (s->condstore && maildir_modseq_sync(nf, 2000, &nms) < 0)
+	if (s->condstore && imap_select_modseq_sync(nf, 2000, &nms) < 0)
 		log_warning("imap(%s): %s/" MAILDIR_MODSEQ_FILE ": %s",
 			    s->login_user, nf->path, strerror(errno));
 	/* another session added a keyword: new FLAGS first (RFC 3501
@@ -754,7 +741,7 @@ static void cmd_select(struct imap_ctx *x)
 	const char *err = "no such mailbox";
 	s->readonly = strcmp(x->cmd->name, "EXAMINE") == 0;
 	if (path != NULL && access(path, F_OK) == 0)
-		s->f = maildir_folder_open(path, !s->readonly, &err);
+		s->f = imap_select_open(path, !s->readonly, &err);
 	free(path);
 	if (s->f == NULL) {
 		imap_tagged(x->c, x->cmd->tag,
@@ -1263,7 +1250,8 @@ static void imap_dispatch(struct mra_conn *c, struct imap_cmd *cmd)
 		s->bad = 0;
 		const char *uerr;
 		if (s->state != IMAP_NOAUTH &&
-		    imap_utf8_command(s->utf8, cmd, &uerr) < 0) {
+		    imap_utf8_command(s->utf8, s->utf8 || s->rev2, cmd, &uerr) <
+			0) {
 			imap_tagged(c, cmd->tag, "BAD %s", uerr);
 			return;
 		}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "imap_select.h"
 #include "imap_sess.h"
 #include "log.h"
 #include "maildir.h"
@@ -21,7 +22,7 @@ void imap_condstore_refresh(struct imap_sess *s)
 	maildir_modseq_deinit(&s->ms);
 	if (!s->condstore || s->f == NULL)
 		return;
-	if (maildir_modseq_sync(s->f, IMAP_MODSEQ_LOCK_MS, &s->ms) < 0)
+	if (imap_select_modseq_sync(s->f, IMAP_MODSEQ_LOCK_MS, &s->ms) < 0)
 		log_warning("imap(%s): %s/" MAILDIR_MODSEQ_FILE ": %s",
 			    s->login_user, s->f->path, strerror(errno));
 }

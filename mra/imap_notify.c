@@ -13,8 +13,9 @@
  * and never happens (youju keeps no annotations); the METADATA events
  * get NO [BADEVENT].  SELECTED-DELAYED (RFC 5465 §5.2) tells new
  * messages and flag changes at once like SELECTED and holds back only
- * what would renumber messages: a change that holds an expunge waits, as
- * a whole, for the next command that may report it.  MessageNew's
+ * what would renumber messages: an expunged message keeps its place in
+ * the session's snapshot (imap_notify_keep_gone) until the next command
+ * that may report its EXPUNGE or VANISHED.  MessageNew's
  * fetch-atts (§5.2) are kept parsed and answered with a FETCH of each
  * new message right after its EXISTS (imap_sync).
  */
@@ -145,6 +146,42 @@ bool imap_notify_selected_now(const struct imap_sess *s)
 bool imap_notify_selected_delayed(const struct imap_sess *s)
 {
 	return s->notify != NULL && s->notify->sel_delayed;
+}
+
+bool imap_notify_keep_gone(const struct maildir_folder *old,
+			   struct maildir_folder *nf)
+{
+	size_t gone = 0, j = 0;
+	for (size_t i = 0; i < old->n; i++) {
+		while (j < nf->n && nf->msgs[j].uid < old->msgs[i].uid)
+			j++;
+		if (j == nf->n || nf->msgs[j].uid != old->msgs[i].uid)
+			gone++;
+	}
+	if (gone == 0)
+		return false;
+	struct maildir_msg *v = xcalloc(nf->n + gone, sizeof *v);
+	size_t i = 0, k = 0;
+	j = 0;
+	while (i < old->n || j < nf->n) {
+		if (j < nf->n &&
+		    (i == old->n || nf->msgs[j].uid <= old->msgs[i].uid)) {
+			if (i < old->n && nf->msgs[j].uid == old->msgs[i].uid)
+				i++;
+			v[k++] = nf->msgs[j++]; /* moved: nf's strings */
+			continue;
+		}
+		/* old->msgs[i] is gone: a copy holds its place */
+		const struct maildir_msg *g = &old->msgs[i++];
+		v[k] = *g;
+		v[k].base = xstrdup(g->base);
+		v[k].letters = xstrdup(g->letters);
+		k++;
+	}
+	free(nf->msgs);
+	nf->msgs = v;
+	nf->n = k;
+	return true;
 }
 
 const struct imap_fetch_items *imap_notify_new_fetch(const struct imap_sess *s)

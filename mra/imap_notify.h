@@ -31,6 +31,19 @@ bool imap_notify_selected_now(const struct imap_sess *s);
 /* Whether that filter is SELECTED-DELAYED: expunges wait for a command
    (RFC 5465 §5.2). */
 bool imap_notify_selected_delayed(const struct imap_sess *s);
+/*
+ * SELECTED-DELAYED (RFC 5465 §5.2) between commands: the messages of old
+ * (the session's snapshot) that the rescan nf no longer has are put back
+ * into nf (copies, in UID order), so that the sync against nf tells the
+ * new messages and flag changes at once with the numbers the client
+ * knows, and the expunges at the next sync that may report them (the
+ * caller keeps the folder marked for a rescan).  Returns whether any
+ * message was put back.
+ */
+struct maildir_folder;
+bool imap_notify_keep_gone(const struct maildir_folder *old,
+			   struct maildir_folder *nf);
+
 /* MessageNew's fetch-atts of the selected-mailbox filter (borrowed until
    the next NOTIFY), or NULL: each new message of the selected folder
    then gets a FETCH with them after its EXISTS (RFC 5465 §5.2). */

@@ -7,6 +7,8 @@
  *     "* OK [UNSEEN n]" at SELECT (mra/imap.c);
  *   - SEARCH without RETURN answers ESEARCH, as "RETURN (ALL)" would
  *     (imap_rev2_search_args below);
+ *   - mailbox names are UTF-8 both ways (RFC 9051 §5.1, mra/imap_utf8.c
+ *     as for UTF8=ACCEPT, without its SEARCH CHARSET rule);
  * the rest of IMAP4rev2 is offered to both: ESEARCH, LIST-EXTENDED with
  * \NonExistent, LIST-STATUS, STATUS SIZE and DELETED, BINARY, MOVE,
  * UNSELECT, UIDPLUS, NAMESPACE, SPECIAL-USE, LITERAL+ (which covers

@@ -802,10 +802,19 @@ void imap_search_each(struct maildir_folder *f, const bool *recent,
 		      const struct imap_search *s, bool want_keys,
 		      imap_search_each_fn *fn, void *ctx)
 {
+	imap_search_each_from(f, 0, recent, modseqs, ix, s, want_keys, fn, ctx);
+}
+
+void imap_search_each_from(struct maildir_folder *f, size_t from,
+			   const bool *recent, const uint64_t *modseqs,
+			   struct maildir_index *ix,
+			   const struct imap_search *s, bool want_keys,
+			   imap_search_each_fn *fn, void *ctx)
+{
 	struct buf msg, kb;
 	buf_init(&msg, mra_srv.message_size_limit * 2 + 1024);
 	buf_init(&kb, MAILKEYS_BLOB_MAX);
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = from; i < f->n; i++) {
 		struct maildir_msg *mm = &f->msgs[i];
 		struct imap_search_msg m;
 		imap_search_msg_init(&m, f, i, recent, mm->vsize);

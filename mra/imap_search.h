@@ -123,6 +123,13 @@ void imap_search_each(struct maildir_folder *f, const bool *recent,
 		      const uint64_t *modseqs, struct maildir_index *ix,
 		      const struct imap_search *s, bool want_keys,
 		      imap_search_each_fn *fn, void *ctx);
+/* The same for the messages of f from index from on (message numbers and
+   the search's sequence sets still count the whole folder). */
+void imap_search_each_from(struct maildir_folder *f, size_t from,
+			   const bool *recent, const uint64_t *modseqs,
+			   struct maildir_index *ix,
+			   const struct imap_search *s, bool want_keys,
+			   imap_search_each_fn *fn, void *ctx);
 
 /*
  * Evaluates s on every message of f into es (sequence numbers, or UIDs

@@ -80,9 +80,10 @@ void imap_tagged(struct mra_conn *c, const char *tag, const char *fmt, ...)
 /* Re-reads the selected folder (if any); report: send EXPUNGE, EXISTS,
    RECENT and FETCH FLAGS for what changed. */
 void imap_sync(struct mra_conn *c, bool report);
-/* imap_sync(c, true), but with hold_expunges a rescan that finds a
-   message gone changes nothing (and is left for the next imap_sync):
-   NOTIFY SELECTED-DELAYED between commands. */
+/* imap_sync(c, true), but with hold_expunges a message gone keeps its
+   place (and number) and its EXPUNGE is left for the next imap_sync;
+   new messages and flag changes are told now: NOTIFY SELECTED-DELAYED
+   between commands. */
 void imap_sync_held(struct mra_conn *c, bool hold_expunges);
 
 /* The folder directory (malloc'd) of an IMAP mailbox name of the

@@ -3,10 +3,12 @@
  * (shared with webmail's conversation view); this file reads the
  * command, feeds it the matching messages' keys (from youju.index, else
  * from their files) and writes the tree; the last answer is kept for the
- * next THREAD on the same, unchanged messages (the thread cache below).
+ * next THREAD on the same, unchanged messages, and extended when
+ * messages were appended (the thread cache below).
  */
 #include "imap_thread.h"
 
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 
 #include "hash.h"
 #include "imap_search.h"
+#include "imap_sess.h"
 #include "imap_sort.h"
 #include "maildir.h"
 #include "mailthread.h"
@@ -133,16 +136,27 @@ static void tok_write(struct mra_conn *c, const struct toks *t,
 /* ---- the thread cache --------------------------------------------------
 
    Dovecot keeps the finished thread links in its index; youju-mra keeps,
-   per worker, the answer of the last THREAD whose search reads no text
-   (the common `UID THREAD REFERENCES UTF-8 ALL` of clients and webmail):
-   the folder's path and UIDVALIDITY, the algorithm, and each match's UID
-   and validators (file size, base name hash, internal date: what its
-   keys and its place in the tree come from).  A THREAD whose matches are
-   exactly these reuses the tokens and only looks up the ids; any new,
-   expunged or rewritten message (or a changed internal date, or a search
-   matching others) makes it build the tree again from youju.index, and
-   that answer replaces the cache.  Flags alone change nothing the tree
-   depends on.  One folder's answer a worker: about 32 bytes a match. */
+   per worker, the last THREAD whose search reads no text (the common
+   `UID THREAD REFERENCES UTF-8 ALL` of clients and webmail): the
+   folder's path and UIDVALIDITY, the algorithm, each match's UID and
+   validators (file size, base name hash, internal date: what its keys
+   and its place in the tree come from), the answer as tokens, and the
+   lib/mailthread object it came from (the matches' keys and REFERENCES'
+   linked containers).  A THREAD whose matches are exactly these reuses
+   the tokens and only looks up the ids.  One whose first matches are
+   exactly these and has more after them (appended messages: UIDs above
+   the cached ones) adds only the new ones' keys to the mailthread and
+   builds again, which links only the new messages (mailthread.h) and
+   gives what a build from scratch gives.  Anything else (an expunged or
+   rewritten match, a changed internal date, a search matching others
+   before the last cached match) builds the tree again from youju.index
+   and replaces the cache.  Flags alone change nothing the tree depends
+   on.  One folder a worker, freed when no session of the worker has
+   that folder selected any more (imap_thread_folder_closed); its size
+   is about 32 bytes a match for the validators and tokens plus the
+   mailthread (72 bytes a message, the keys' strings, about 100 bytes a
+   message, and a container of 64 bytes per message and per missing
+   parent; docs/mra.md). */
 
 /* tc_ent.mtime of a message with a Date: (its internal date, which a
    stat would cost, is not used) */
@@ -161,6 +175,7 @@ static struct {
 	struct tc_ent *e;
 	size_t n;
 	struct toks toks;
+	struct mailthread *t; /* the matches' keys and links */
 } tc;
 
 static uint64_t tc_hash(const char *s)
@@ -187,7 +202,23 @@ static void tc_drop(void)
 	free(tc.path);
 	free(tc.e);
 	free(tc.toks.v);
+	mailthread_free(&tc.t);
 	memset(&tc, 0, sizeof tc);
+}
+
+void imap_thread_folder_closed(const void *sess, const char *path)
+{
+	if (tc.path == NULL || strcmp(tc.path, path) != 0)
+		return;
+	for (struct mra_conn *o = mra_conn_first(); o != NULL; o = o->next) {
+		const struct imap_sess *s = o->sess;
+		if (o->proto == &mra_imap_proto && s != NULL && s != sess &&
+		    s->f != NULL && strcmp(s->f->path, path) == 0)
+			return;
+	}
+	tc_drop();
+	/* a large folder's cache is megabytes in the middle of the heap */
+	(void)malloc_trim(0);
 }
 
 static bool tc_usable(const struct imap_search *s)
@@ -196,15 +227,22 @@ static bool tc_usable(const struct imap_search *s)
 	       !imap_search_needs_size(s);
 }
 
-/* The ids of f's messages matching s when they are exactly the cached
-   matches (owned, in folder order), else NULL. */
-static uint32_t *tc_lookup(struct maildir_folder *f, const bool *recent,
-			   const struct imap_search *s, bool refs, bool uid)
+enum tc_found {
+	TC_MISS,   /* build from scratch */
+	TC_HIT,	   /* the cached answer */
+	TC_EXTEND, /* the cached matches and more after them */
+};
+
+/* Compares f's messages matching s with the cache.  ids (f->n of them)
+   gets what each match is sent as; for TC_EXTEND *from_r is the folder
+   index of the first match beyond the cached ones. */
+static enum tc_found tc_lookup(struct maildir_folder *f, const bool *recent,
+			       const struct imap_search *s, bool refs, bool uid,
+			       uint32_t *ids, size_t *from_r)
 {
 	if (tc.path == NULL || tc.refs != refs ||
 	    tc.uidvalidity != f->uidvalidity || strcmp(tc.path, f->path) != 0)
-		return NULL;
-	uint32_t *ids = xcalloc(tc.n ? tc.n : 1, sizeof *ids);
+		return TC_MISS;
 	size_t j = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		struct imap_search_msg m;
@@ -212,25 +250,19 @@ static uint32_t *tc_lookup(struct maildir_folder *f, const bool *recent,
 		if (!imap_search_match(s, &m))
 			continue;
 		if (j == tc.n) {
-			free(ids);
-			return NULL;
+			*from_r = i;
+			return TC_EXTEND;
 		}
 		/* the file's mtime only where the tree used it */
 		int64_t d = tc.e[j].mtime == TC_DATE_UNUSED
 				? TC_DATE_UNUSED
 				: (int64_t)maildir_msg_mtime(f, &f->msgs[i]);
 		struct tc_ent e = tc_ent_of(&f->msgs[i], d);
-		if (!tc_ent_eq(&e, &tc.e[j])) {
-			free(ids);
-			return NULL;
-		}
+		if (!tc_ent_eq(&e, &tc.e[j]))
+			return TC_MISS;
 		ids[j++] = uid ? m.uid : m.seq;
 	}
-	if (j != tc.n) {
-		free(ids);
-		return NULL;
-	}
-	return ids;
+	return j == tc.n ? TC_HIT : TC_MISS;
 }
 
 /* ---- building the threads --------------------------------------------- */
@@ -253,7 +285,10 @@ static void thr_one(void *ctx, const struct imap_search_msg *m,
 	int64_t d =
 	    k->has_date ? TC_DATE_UNUSED : (int64_t)imap_search_msg_date(m);
 	x->ents[j] = tc_ent_of(m->msg, d);
-	mailthread_add_keys(x->t, m->seq, (uint32_t)j, k->has_date ? 0 : d, k);
+	/* ties go by the order of the matches (as by sequence number), so
+	   that the messages kept in the cache need no renumbering */
+	mailthread_add_keys(x->t, (uint32_t)j, (uint32_t)j, k->has_date ? 0 : d,
+			    k);
 }
 
 void imap_thread_cmd(struct mra_conn *c, const char *tag,
@@ -279,25 +314,38 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 	if (imap_sort_prepare(c, tag, args + 1, n - 1, &s) < 0)
 		return;
 	bool usable = tc_usable(s);
-	uint32_t *ids = usable ? tc_lookup(f, recent, s, refs, uid) : NULL;
-	if (ids != NULL) {
+	size_t cap = f->n ? f->n : 1, from = 0;
+	uint32_t *ids = xcalloc(cap, sizeof *ids);
+	enum tc_found found =
+	    usable ? tc_lookup(f, recent, s, refs, uid, ids, &from) : TC_MISS;
+	if (found == TC_HIT) {
 		imap_search_free(&s);
 		tok_write(c, &tc.toks, ids);
 		free(ids);
 		(void)mra_conn_printf(c, "%s OK Thread completed.\r\n", tag);
 		return;
 	}
-	size_t cap = f->n ? f->n : 1;
-	struct thr_ctx x = {.t = mailthread_new(),
-			    .uid = uid,
-			    .ids = xcalloc(cap, sizeof *x.ids),
-			    .ents = xcalloc(cap, sizeof *x.ents)};
-	imap_search_each(f, recent, NULL, ix, s, true, thr_one, &x);
+	struct thr_ctx x = {.uid = uid, .ids = ids};
+	if (found == TC_EXTEND) {
+		/* the cached messages stay, the new ones are added */
+		x.t = tc.t;
+		x.ents = xrealloc(tc.e, cap * sizeof *x.ents);
+		x.n = tc.n;
+		tc.t = NULL;
+		tc.e = NULL;
+		tc_drop();
+		imap_search_each_from(f, from, recent, NULL, ix, s, true,
+				      thr_one, &x);
+	} else {
+		x.t = mailthread_new();
+		x.ents = xcalloc(cap, sizeof *x.ents);
+		imap_search_each(f, recent, NULL, ix, s, true, thr_one, &x);
+	}
 	imap_search_free(&s);
 	mailthread_build(x.t, refs);
 	struct toks toks = {0};
 	tok_tree(&toks, x.t);
-	mailthread_free(&x.t);
+	mailthread_drop_tree(x.t);
 	tok_write(c, &toks, x.ids);
 	free(x.ids);
 	if (usable) {
@@ -308,9 +356,11 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 		tc.e = x.ents;
 		tc.n = x.n;
 		tc.toks = toks;
+		tc.t = x.t;
 	} else {
 		free(x.ents);
 		free(toks.v);
+		mailthread_free(&x.t);
 	}
 	(void)mra_conn_printf(c, "%s OK Thread completed.\r\n", tag);
 }

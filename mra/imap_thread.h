@@ -33,4 +33,12 @@ void imap_thread_cmd(struct mra_conn *c, const char *tag,
 		     struct maildir_index *ix, bool uid,
 		     const struct imap_arg *args, size_t n);
 
+/*
+ * The session sess (a struct imap_sess of connection c) is closing its
+ * folder at path: when the worker's thread cache holds that folder and
+ * no other IMAP session of this worker has it selected, the cache is
+ * freed (and its pages given back to the system).
+ */
+void imap_thread_folder_closed(const void *sess, const char *path);
+
 #endif

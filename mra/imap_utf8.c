@@ -21,7 +21,7 @@ bool imap_utf8_on(const struct mra_conn *c)
 	if (c->proto != &mra_imap_proto || c->sess == NULL)
 		return false;
 	const struct imap_sess *s = c->sess;
-	return s->utf8;
+	return s->utf8 || s->rev2; /* RFC 9051 §5.1 */
 }
 
 const char *imap_utf8_name_out(const struct mra_conn *c, const char *name,
@@ -92,9 +92,47 @@ static int utf8_notify(struct imap_cmd *cmd)
 	return 0;
 }
 
-/* APPEND's "UTF8 (literal8)" (RFC 6855 §4) into the literal8 alone. */
+/* The parts of a CATENATE list: each "UTF8 (literal8)" (RFC 6855 §4,
+   cat-part =/ utf8-literal) becomes "TEXT literal8", which
+   mra/imap_append.c takes as it takes a TEXT part.  0 or -1. */
+static int utf8_catenate(bool on, struct imap_arg *cat, const char **error_r)
+{
+	for (size_t j = 0; j + 1 < cat->n; j += 2) {
+		struct imap_arg *k = &cat->list[j], *l = &cat->list[j + 1];
+		if (k->type != IMAP_ARG_ATOM || strcasecmp(k->s, "UTF8") != 0)
+			continue;
+		if (!on) {
+			*error_r = "UTF8 needs ENABLE UTF8=ACCEPT.";
+			return -1;
+		}
+		if (l->type != IMAP_ARG_LIST || l->n != 1 ||
+		    l->list[0].type != IMAP_ARG_LITERAL ||
+		    !l->list[0].literal8) {
+			*error_r = "UTF8 takes (~{n} literal8).";
+			return -1;
+		}
+		struct imap_arg lit = l->list[0];
+		free(l->list);
+		*l = lit;
+		free(k->s);
+		k->s = xstrdup("TEXT");
+		k->len = 4;
+	}
+	return 0;
+}
+
+/* APPEND's "UTF8 (literal8)" (RFC 6855 §4) into the literal8 alone, also
+   as a part of CATENATE. */
 static int utf8_append(bool on, struct imap_cmd *cmd, const char **error_r)
 {
+	for (size_t i = 1; i < cmd->nargs; i++) {
+		struct imap_arg *c = &cmd->args[i];
+		if (c->type == IMAP_ARG_ATOM &&
+		    strcasecmp(c->s, "CATENATE") == 0 && i + 1 < cmd->nargs &&
+		    cmd->args[i + 1].type == IMAP_ARG_LIST &&
+		    utf8_catenate(on, &cmd->args[i + 1], error_r) < 0)
+			return -1;
+	}
 	for (size_t i = 1; i + 1 < cmd->nargs; i++) {
 		struct imap_arg *a = &cmd->args[i];
 		if (a->type != IMAP_ARG_ATOM || strcasecmp(a->s, "UTF8") != 0)
@@ -122,13 +160,14 @@ static int utf8_append(bool on, struct imap_cmd *cmd, const char **error_r)
 	return 0;
 }
 
-int imap_utf8_command(bool on, struct imap_cmd *cmd, const char **error_r)
+int imap_utf8_command(bool on, bool names, struct imap_cmd *cmd,
+		      const char **error_r)
 {
 	const char *n = cmd->name;
 	*error_r = "Mailbox name is not valid UTF-8.";
 	if (strcmp(n, "APPEND") == 0 && utf8_append(on, cmd, error_r) < 0)
 		return -1;
-	if (!on || cmd->nargs == 0)
+	if (!(on || names) || cmd->nargs == 0)
 		return 0;
 	static const char *const first[] = {
 	    "SELECT",	   "EXAMINE", "CREATE", "DELETE",	"SUBSCRIBE",
@@ -149,7 +188,7 @@ int imap_utf8_command(bool on, struct imap_cmd *cmd, const char **error_r)
 		return utf8_list(cmd);
 	if (strcmp(n, "NOTIFY") == 0)
 		return utf8_notify(cmd);
-	if (strcmp(n, "SEARCH") == 0) {
+	if (strcmp(n, "SEARCH") == 0 && on) {
 		/* RFC 6855 §3: no CHARSET once UTF8=ACCEPT is on; it comes
 		   first, after any RETURN (...) */
 		size_t i = cmd->nargs >= 2 &&

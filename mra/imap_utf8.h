@@ -18,7 +18,8 @@ struct mra_conn;
 /* Longest mailbox name converted (UTF-8 or modified UTF-7). */
 #define IMAP_UTF8_NAME_MAX 2048
 
-/* Whether c is an IMAP session that enabled UTF8=ACCEPT. */
+/* Whether c is an IMAP session whose mailbox names are UTF-8: it
+   enabled UTF8=ACCEPT or IMAP4rev2 (RFC 9051 §5.1). */
 bool imap_utf8_on(const struct mra_conn *c);
 
 /*
@@ -30,14 +31,17 @@ const char *imap_utf8_name_out(const struct mra_conn *c, const char *name,
 			       char *out, size_t outsz);
 
 /*
- * Before a command of a UTF8=ACCEPT session runs: its mailbox-name
- * arguments (SELECT ... RENAME, LIST's reference and patterns, COPY's and
- * MOVE's destination, NOTIFY's SUBTREE and MAILBOXES names) from UTF-8 to
- * modified UTF-7, and APPEND's "UTF8 (literal8)" items unwrapped to their
- * literal.  Returns 0, or -1 with *error_r (static text for BAD): a name
- * that is not UTF-8, a UTF8 item without UTF8=ACCEPT, SEARCH CHARSET.
- * Without UTF8=ACCEPT only the APPEND check is made.
+ * Before a command runs, with on: the session enabled UTF8=ACCEPT, and
+ * names: its mailbox names are UTF-8 (UTF8=ACCEPT or IMAP4rev2): its
+ * mailbox-name arguments (SELECT ... RENAME, LIST's reference and
+ * patterns, COPY's and MOVE's destination, NOTIFY's SUBTREE and
+ * MAILBOXES names) from UTF-8 to modified UTF-7 when on or names, and
+ * APPEND's "UTF8 (literal8)" items (also inside CATENATE, as "TEXT
+ * literal8") unwrapped to their literal.  Returns 0, or -1 with *error_r
+ * (static text for BAD): a name that is not UTF-8, a UTF8 item without
+ * UTF8=ACCEPT, SEARCH CHARSET with UTF8=ACCEPT.
  */
-int imap_utf8_command(bool on, struct imap_cmd *cmd, const char **error_r);
+int imap_utf8_command(bool on, bool names, struct imap_cmd *cmd,
+		      const char **error_r);
 
 #endif

@@ -119,6 +119,8 @@ void mra_conn_starttls(struct mra_conn *c);
 void mra_conn_compress(struct mra_conn *c);
 /* Re-evaluates input processing (after a login result, ...). */
 void mra_conn_kick(struct mra_conn *c);
+/* The first connection of this process (then ->next), or NULL. */
+struct mra_conn *mra_conn_first(void);
 /* The connection with id, or NULL when it is gone. */
 struct mra_conn *mra_conn_find(uint64_t id);
 /* mra_max_userip_connections over every worker: counts c as a session of

@@ -171,8 +171,9 @@ static bool has_email(json_t *list, const char *email)
  * Adds the contacts of a CSV text to list (skipping rows without a valid
  * address, and addresses already there).  A first row naming known
  * columns is a header; otherwise ExtMail's abook.cf order is assumed:
- * name, e-mail, nick, company, phone, group, notes.  Returns how many
- * were added.
+ * name, e-mail, nick, company, phone, group, notes.  A cell loses the '
+ * that the export's formula guard put before it (csv_put), so that an
+ * exported book imports as it was.  Returns how many were added.
  */
 static size_t csv_import(json_t *list, const char *text, size_t len)
 {
@@ -210,7 +211,7 @@ static size_t csv_import(json_t *list, const char *text, size_t len)
 		for (size_t i = 0; i < row.n; i++)
 			if (cols[i] != C_NONE && v[cols[i]] == NULL &&
 			    row.cell[i][0] != '\0')
-				v[cols[i]] = row.cell[i];
+				v[cols[i]] = csv_unguard(row.cell[i]);
 		char name[2 * WM_FIELD_MAX + 2] = "";
 		if (v[C_NAME] != NULL)
 			snprintf(name, sizeof name, "%s", v[C_NAME]);

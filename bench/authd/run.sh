@@ -11,7 +11,7 @@
 #   BENCH_USERS    mailboxes cycled through (1000)
 #   BENCH_DAEMONS  courier daemons = youju authd_workers = MySQL connections (8)
 #
-#   BENCH_TIMEOUT  seconds before the run is stopped (170)
+#   BENCH_TIMEOUT  seconds before the run is stopped (280)
 #
 # Bounded: after BENCH_TIMEOUT the driver gets SIGTERM (and SIGKILL 15 s
 # later); it stops both servers, which takes the mount namespace with it,
@@ -34,7 +34,7 @@ if ! cc -O2 -std=c11 -D_GNU_SOURCE -o "$tmp/authload" \
 fi
 # --foreground keeps the driver in our process group, so that a Ctrl-C
 # reaches it and its clean-up runs
-timeout --foreground -k 15 "${BENCH_TIMEOUT:-170}" \
+timeout --foreground -k 15 "${BENCH_TIMEOUT:-280}" \
 	python3 "$top/bench/authd/bench.py" --bin "$bin" --load "$tmp/authload" \
 	--clients "${BENCH_CLIENTS:-32}" --seconds "${BENCH_SECONDS:-5}" \
 	--rounds "${BENCH_ROUNDS:-3}" \

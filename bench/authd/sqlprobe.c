@@ -10,7 +10,13 @@
  *   handler  HANDLER mailbox READ `PRIMARY` = (?) and HANDLER domain READ
  *            `PRIMARY` = (?) (prepared; tables opened once): no parser
  *            work beyond the statement, no optimiser
- * Not a test: bench/authd/bench.py runs it when asked (--sqlprobe).
+ *   inN      the user query for N logins at once: WHERE username IN (?, ...)
+ *   fieldN   the same with a FIELD(username, ?, ...) column
+ *   flagN    the same with one "username = ?" column per login: the form
+ *            youju-authd uses (lib/extmail_sql.c, extmail_login_batch_query)
+ *   unionN   N tagged one-login queries joined by UNION ALL
+ * (a batch form's cost is printed per login: per statement / N)
+ * Not a test: bench/authd/sqlprobe.py runs it (--forms).
  *
  *   sqlprobe SOCKET USER PASSWORD-FILE MARIADB-PID MAILBOXES N FORM
  */
@@ -23,6 +29,7 @@
 #include <unistd.h>
 
 #define COLS_MAX 64
+#define ARGS_MAX 16
 
 static const char q_select[] =
     "SELECT username, password, '', uidnumber, gidnumber, homedir, maildir, "
@@ -38,6 +45,14 @@ static const char q_nodomain[] =
     "disablenetdisk, disableimap, disablepop3, disablepwdchange, active, "
     "1, (expiredate > '1000-01-01' AND expiredate < CURDATE()), "
     "netdiskquota FROM mailbox WHERE username = ?";
+/* the select list of q_select, for the batch forms */
+static const char cols_select[] =
+    "username, password, '', uidnumber, gidnumber, homedir, maildir, "
+    "quota, name, disablesmtpd, disablesmtp, disablewebmail, "
+    "disablenetdisk, disableimap, disablepop3, disablepwdchange, active, "
+    "(SELECT COUNT(*) FROM domain WHERE domain.domain = "
+    "SUBSTRING_INDEX(mailbox.username, '@', -1) AND domain.active = 1), "
+    "(expiredate > '1000-01-01' AND expiredate < CURDATE()), netdiskquota";
 static const char q_hmailbox[] = "HANDLER mailbox READ `PRIMARY` = (?)";
 static const char q_hdomain[] = "HANDLER domain READ `PRIMARY` = (?)";
 
@@ -70,16 +85,19 @@ static double self_cpu(void)
 
 /* Executes st with one string parameter and reads every row; the number
    of rows, or -1. */
-static int run(MYSQL_STMT *st, const char *arg)
+static int run_n(MYSQL_STMT *st, const char *const *args, unsigned nargs)
 {
-	MYSQL_BIND in;
-	unsigned long len = (unsigned long)strlen(arg);
-	memset(&in, 0, sizeof in);
-	in.buffer_type = MYSQL_TYPE_STRING;
-	in.buffer = (void *)arg;
-	in.buffer_length = len;
-	in.length = &len;
-	if (mysql_stmt_bind_param(st, &in) != 0 || mysql_stmt_execute(st) != 0)
+	MYSQL_BIND in[ARGS_MAX];
+	unsigned long len[ARGS_MAX];
+	memset(in, 0, sizeof in);
+	for (unsigned i = 0; i < nargs; i++) {
+		len[i] = (unsigned long)strlen(args[i]);
+		in[i].buffer_type = MYSQL_TYPE_STRING;
+		in[i].buffer = (void *)args[i];
+		in[i].buffer_length = len[i];
+		in[i].length = &len[i];
+	}
+	if (mysql_stmt_bind_param(st, in) != 0 || mysql_stmt_execute(st) != 0)
 		return -1;
 	unsigned n = mysql_stmt_field_count(st);
 	if (n > COLS_MAX)
@@ -104,6 +122,11 @@ static int run(MYSQL_STMT *st, const char *arg)
 		rows++;
 	mysql_stmt_free_result(st);
 	return rows;
+}
+
+static int run(MYSQL_STMT *st, const char *arg)
+{
+	return run_n(st, &arg, 1);
 }
 
 static MYSQL_STMT *prep(MYSQL *db, const char *q)
@@ -145,7 +168,39 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	MYSQL_STMT *a = NULL, *b = NULL;
-	if (strcmp(form, "select") == 0) {
+	unsigned batch = 1;
+	static char q[16384];
+	size_t ql = 0;
+#define QADD(...) ql += (size_t)snprintf(q + ql, sizeof q - ql, __VA_ARGS__)
+	unsigned flags = 0; /* 1: FIELD() column, 2: one flag per login */
+	if ((sscanf(form, "in%u", &batch) == 1 ||
+	     (sscanf(form, "field%u", &batch) == 1 && (flags = 1)) ||
+	     (sscanf(form, "flag%u", &batch) == 1 && (flags = 2))) &&
+	    batch >= 1 && batch <= ARGS_MAX / 2) {
+		/* one statement, WHERE username IN (?, ..., ?), with the
+		   logins first bound to the tag columns when there are any */
+		QADD("SELECT ");
+		if (flags == 1) {
+			QADD("FIELD(username");
+			for (unsigned i = 0; i < batch; i++)
+				QADD(", ?");
+			QADD("), ");
+		}
+		for (unsigned i = 0; flags == 2 && i < batch; i++)
+			QADD("username = ?, ");
+		QADD("%s FROM mailbox WHERE username IN (", cols_select);
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%s?", i ? ", " : "");
+		QADD(")");
+		a = prep(db, q);
+	} else if (sscanf(form, "union%u", &batch) == 1 && batch >= 1 &&
+		   batch <= ARGS_MAX) {
+		/* one single-user SELECT per user, tagged, UNION ALL */
+		for (unsigned i = 0; i < batch; i++)
+			QADD("%sSELECT %u, %s FROM mailbox WHERE username = ?",
+			     i ? " UNION ALL " : "", i, cols_select);
+		a = prep(db, q);
+	} else if (strcmp(form, "select") == 0) {
 		a = prep(db, q_select);
 	} else if (strcmp(form, "nodomain") == 0) {
 		a = prep(db, q_nodomain);
@@ -162,14 +217,25 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sqlprobe: unknown form %s\n", form);
 		return 2;
 	}
-	char user[64];
 	int found = 0;
 	struct timespec t0, t1;
 	double d0 = proc_cpu(dbpid), c0 = self_cpu();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int i = 0; i < n; i++) {
-		snprintf(user, sizeof user, "bench%04d@extmail.org", i % boxes);
-		int r = run(a, user);
+	for (int i = 0; i < n; i += (int)batch) {
+		static char users[ARGS_MAX][64];
+		const char *args[ARGS_MAX];
+		unsigned na = 0;
+		for (unsigned k = 0; k < batch; k++) {
+			snprintf(users[k], sizeof users[k],
+				 "bench%04d@extmail.org", (i + (int)k) % boxes);
+			args[na++] = users[k];
+		}
+		/* the tag columns' parameters: the logins again */
+		if (strncmp(form, "field", 5) == 0 ||
+		    strncmp(form, "flag", 4) == 0)
+			for (unsigned k = 0; k < batch; k++)
+				args[na++] = users[k];
+		int r = run_n(a, args, na);
 		if (r < 0) {
 			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(a));
 			return 1;
@@ -178,7 +244,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "sqlprobe: %s\n", mysql_stmt_error(b));
 			return 1;
 		}
-		found += r > 0;
+		found += r;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double d1 = proc_cpu(dbpid), c1 = self_cpu();
@@ -193,4 +259,5 @@ int main(int argc, char **argv)
 		mysql_stmt_close(b);
 	mysql_close(db);
 	return found == n ? 0 : 1;
+#undef QADD
 }

@@ -27,6 +27,10 @@ def main():
     ap.add_argument("--mailboxes", type=int, default=1000)
     ap.add_argument("--lookups", type=int, default=20000)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--forms", default="select,nodomain,handler",
+                    help="comma-separated: select nodomain handler inN "
+                    "(one IN (?, ...) of N users) fieldN (the same with a "
+                    "FIELD() tag) unionN (N tagged SELECTs, UNION ALL)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("sqlprobe: skipped: needs root")
@@ -56,7 +60,7 @@ def main():
         with open("/proc/loadavg") as f:
             print(f"sqlprobe: load average {f.read().split()[0]} at start")
         for _ in range(args.rounds):
-            for form in ("select", "nodomain", "handler"):
+            for form in args.forms.split(","):
                 r = subprocess.run([exe, inst.mysql_socket, "extmail",
                                     secret, str(inst.db_pid()),
                                     str(args.mailboxes), str(args.lookups),

@@ -6,9 +6,12 @@ in one run (issue 17; not part of `make test`):
    ALL` on a folder of BENCH_MODERN_MESSAGES (50,000) messages, a third of
    them replies (In-Reply-To and References), seconds per command as the
    client sees them: one warm-up command each (Dovecot builds its index
-   and cache), then the median of BENCH_MODERN_ROUNDS.
+   and cache), then the median of BENCH_MODERN_ROUNDS; then the first
+   THREAD after another session appended 100 messages (a third replies),
+   median of as many rounds.
 2. Resynchronisation of that folder after 100 flag changes made by
-   another session, as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
+   another session (the rounds of the two servers alternate, so that load
+   from elsewhere falls on both alike), as a CONDSTORE client does it: a new connection, LOGIN, `SELECT INBOX (CONDSTORE)`, `UID
    FETCH 1:* (FLAGS) (CHANGEDSINCE <highestmodseq before>)`, `UID SEARCH
    ALL` (to see expunges); seconds, median of the rounds.
 2b. The same resync as a QRESYNC client does it (phase "qresync"): a new
@@ -124,16 +127,63 @@ def sort_and_thread(port, user, rounds):
         assert typ == "OK" and data[0], data
         out["thread"] = data[0]
 
-    r = (timed(sort, rounds), timed(thread, rounds))
+    r = (timed(sort, rounds), timed(thread, rounds),
+         thread_after_appends(m, port, user, rounds, out))
     m.logout()
     return r, out
 
 
-def resync(port, user, rounds, changes, qresync=False):
-    """Seconds of a CONDSTORE (or QRESYNC) resync after `changes` flag
-    changes."""
+def thread_after_appends(m, port, user, rounds, out, n=100, seed=23):
+    """Seconds of the first `UID THREAD REFERENCES UTF-8 ALL` after another
+    session appended n messages (a third of them replies to random
+    earlier ones, some to messages not there), median of the rounds; the
+    appends and the NOOP that reports them are not timed."""
+    rnd = random.Random(seed)
+    other = imap(port, user)
+    typ, data = m.uid("SEARCH", "ALL")
+    have = len(data[0].split())
     ts = []
-    for k in range(rounds + 1):
+    for k in range(rounds):
+        for i in range(n):
+            j = have + k * n + i
+            parent = rnd.randrange(j)
+            extra = ""
+            if rnd.random() < 0.33:
+                extra = (f"In-Reply-To: <t{parent}.17@example.com>\n"
+                         f"References: <t{parent}.17@example.com>\n")
+            elif rnd.random() < 0.1:
+                extra = f"References: <gone{j}@example.com>\n"
+            date = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(
+                1700000000 + rnd.randrange(86400 * 365)))
+            data = (f"From: s{j % 211}@example.com\nSubject: "
+                    f"{'Re: ' if extra else ''}appended {j % 97}\n"
+                    f"Date: {date}\nMessage-ID: <t{j}.17@example.com>\n"
+                    f"{extra}\nbody {j}\n").replace("\n", "\r\n")
+            typ, _ = other.append("INBOX", None, None, data.encode())
+            assert typ == "OK"
+        m.noop()
+        t = time.monotonic()
+        typ, data = m.uid("THREAD", "REFERENCES", "UTF-8", "ALL")
+        ts.append(time.monotonic() - t)
+        assert typ == "OK" and data[0], data
+        out["thread_appended"] = data[0]
+    other.logout()
+    return statistics.median(ts)
+
+
+class Resync:
+    """A CONDSTORE (or QRESYNC) resync after `changes` flag changes, one
+    round at a time (step), so that the rounds of the two servers can
+    alternate and load from elsewhere falls on both alike."""
+
+    def __init__(self, port, user, changes, qresync=False):
+        self.port, self.user = port, user
+        self.changes, self.qresync = changes, qresync
+        self.ts = []
+
+    def step(self, k):
+        """Round k (0: the warm-up, not counted)."""
+        port, user, changes = self.port, self.user, self.changes
         m = imap(port, user)
         typ, data = m._simple_command("SELECT", "INBOX", "(CONDSTORE)")
         assert typ == "OK", data
@@ -159,7 +209,7 @@ def resync(port, user, rounds, changes, qresync=False):
         other.logout()
         t = time.monotonic()
         m = imap(port, user)
-        if qresync:
+        if self.qresync:
             typ, data = m._simple_command("ENABLE", "QRESYNC")
             assert typ == "OK", data
             typ, data = m._simple_command(
@@ -168,9 +218,9 @@ def resync(port, user, rounds, changes, qresync=False):
             got = m.untagged_responses.get("FETCH", [])
             m.logout()
             if k > 0:
-                ts.append(time.monotonic() - t)
+                self.ts.append(time.monotonic() - t)
             assert len(got) == changes, (len(got), got[:3])
-            continue
+            return
         typ, data = m._simple_command("SELECT", "INBOX", "(CONDSTORE)")
         assert typ == "OK", data
         m.state = "SELECTED"  # imaplib's select() takes no (CONDSTORE)
@@ -182,9 +232,8 @@ def resync(port, user, rounds, changes, qresync=False):
         assert typ == "OK", data
         m.logout()
         if k > 0:  # the first round is the warm-up
-            ts.append(time.monotonic() - t)
+            self.ts.append(time.monotonic() - t)
         assert len(got) == changes, (len(got), got[:3])
-    return statistics.median(ts)
 
 
 def zline(z, sock, buf):
@@ -328,21 +377,31 @@ protocol imap {{
                 f"{answers['youju']['sort'] == answers['dovecot']['sort']}"
                 f", THREAD "
                 f"{answers['youju']['thread'] == answers['dovecot']['thread']}"
+                f", THREAD after appends "
+                f"{answers['youju']['thread_appended'] == answers['dovecot']['thread_appended']}"
                 f" ({'equal' if same else 'different'})")
         for ph in ("resync", "qresync"):
             if ph not in phases:
                 continue
-            for name, port, u in servers:
-                log(f"{'QRESYNC' if ph == 'qresync' else 'CONDSTORE'} "
-                    f"resync after 100 changes against {name}")
-                try:
-                    res[(ph, name)] = resync(port, users[u], args.rounds,
-                                             100, ph == "qresync")
-                except AssertionError as e:
-                    # reported, and the other measurements still run
-                    log(f"resync against {name} FAILED: {e!r}; " + "\n".join(
-                        x for x in inst.maillog().splitlines()
-                        if "warning" in x or "error" in x)[-2000:])
+            log(f"{'QRESYNC' if ph == 'qresync' else 'CONDSTORE'} "
+                "resync after 100 changes, rounds alternating between "
+                "the servers")
+            runs = [(name, Resync(port, users[u], 100, ph == "qresync"))
+                    for name, port, u in servers]
+            try:
+                for k in range(args.rounds + 1):
+                    for name, r in runs:
+                        r.step(k)
+                for name, r in runs:
+                    res[(ph, name)] = statistics.median(r.ts)
+                    log(f"  {name}: " +
+                        " ".join(f"{x:.3f}" for x in r.ts))
+            except AssertionError as e:
+                # reported, and the other measurements still run
+                log(f"resync FAILED: {e!r}; " + "\n".join(
+                    x for x in inst.maillog().splitlines()
+                    if "warning" in x or "error" in x)[-2000:])
+                for name, _ in runs:
                     res[(ph, name)] = float("nan")
 
     except BaseException:
@@ -361,6 +420,7 @@ protocol imap {{
         y, d = res[("sort", "youju")], res[("sort", "dovecot")]
         row(f"UID SORT (REVERSE DATE), {args.messages} msgs, s", y[0], d[0])
         row(f"UID THREAD REFERENCES, {args.messages} msgs, s", y[1], d[1])
+        row("  the same after 100 appended, s", y[2], d[2])
     if ("resync", "youju") in res:
         row("CONDSTORE resync, 100 changes, s", res[("resync", "youju")],
             res[("resync", "dovecot")])

@@ -388,6 +388,137 @@ def test_interop_qresync_after_dovecot_changes(inst):
     y.logout()
 
 
+def _uid_of(folder):
+    """{base name: uid} from dovecot-uidlist."""
+    out = {}
+    with open(os.path.join(folder, "dovecot-uidlist")) as f:
+        next(f)
+        for line in f:
+            uid, _, name = line.rstrip("\n").partition(":")
+            out[name.split(":")[0]] = int(uid.split()[0])
+    return out
+
+
+def _cur_names(folder):
+    return sorted(os.listdir(os.path.join(folder, "cur")))
+
+
+def _flags(m):
+    """{uid: system flags without \\Recent} of the selected folder."""
+    typ, data = m.uid("FETCH", "1:*", "(FLAGS)")
+    assert typ == "OK", data
+    out = {}
+    for item in data:
+        if not item:
+            continue
+        s = (item[0] if isinstance(item, tuple) else item).decode()
+        uid = int(re.search(r"UID (\d+)", s).group(1))
+        fl = re.search(r"FLAGS \(([^)]*)\)", s).group(1).split()
+        out[uid] = frozenset(f for f in fl
+                             if f.startswith("\\") and f != "\\Recent")
+    return out
+
+
+def test_interop_scan_cache_behind_the_workers_back(inst):
+    """youju-mra's workers keep the last scan of a folder (lib/
+    maildir_scan): one connection stays open, so every SELECT below is
+    answered by the same worker through its cache, while another process
+    renames files (within the same second, and once putting cur/'s mtime
+    back), Dovecot flags, expunges and appends, and files are added to
+    new/ and removed by hand.  Each QRESYNC resync names exactly the
+    changed and vanished UIDs, and the folder looks as it does to
+    Dovecot."""
+    dv = dovecot(inst)
+    vm = pwd.getpwnam("vmail")
+    y = yimap(inst)
+    assert y.create("Cached")[0] == "OK"
+    for i in range(40):
+        assert y.append("Cached", None, None,
+                        f"Subject: c{i}\r\n\r\nx\r\n".encode())[0] == "OK"
+    assert y.enable("QRESYNC")[0] == "OK"
+    folder = os.path.join(_maildir(inst), ".Cached")
+    y.untagged_responses.clear()
+    typ, _ = y.select("Cached")
+    assert typ == "OK"
+    val = int(y.untagged_responses["UIDVALIDITY"][0])
+    state = {"hms": int(y.untagged_responses["HIGHESTMODSEQ"][0])}
+
+    def resync():
+        """(UIDs in FETCH, VANISHED text) of a QRESYNC SELECT on y."""
+        y.untagged_responses.clear()
+        typ, data = y._simple_command(
+            "SELECT", "Cached", f"(QRESYNC ({val} {state['hms']}))")
+        assert typ == "OK", data
+        fetched = sorted(int(re.search(rb"UID (\d+)", f).group(1))
+                         for f in y.untagged_responses.get("FETCH", []))
+        vanished = y.untagged_responses.get("VANISHED", [])
+        state["hms"] = int(y.untagged_responses["HIGHESTMODSEQ"][-1])
+        y.state = "SELECTED"
+        mine = _flags(y)
+        d = dimap(dv)
+        select(d, "Cached")
+        theirs = _flags(d)
+        d.logout()
+        assert mine == theirs, (mine, theirs)
+        return fetched, vanished, mine
+
+    def flag_by_hand(name, letters):
+        uid = _uid_of(folder)[name.split(":")[0]]
+        os.rename(os.path.join(folder, "cur", name),
+                  os.path.join(folder, "cur",
+                               name.split(":")[0] + ":2," + letters))
+        return uid
+
+    # another process flags five messages, then (the same second) one more
+    names = _cur_names(folder)
+    uids = sorted(flag_by_hand(n, "F") for n in names[:5])
+    fetched, vanished, mine = resync()
+    assert fetched == uids and vanished == [], (fetched, vanished)
+    assert all(mine[u] == {"\\Flagged"} for u in uids)
+    u = flag_by_hand(_cur_names(folder)[10], "S")
+    assert resync()[:2] == ([u], [])
+    # a rename that puts cur/'s mtime back where it was
+    cur = os.path.join(folder, "cur")
+    st = os.stat(cur)
+    u = flag_by_hand(_cur_names(folder)[20], "R")
+    os.utime(cur, ns=(st.st_atime_ns, st.st_mtime_ns))
+    fetched, vanished, mine = resync()
+    assert (fetched, vanished) == ([u], []) and mine[u] == {"\\Answered"}
+    # Dovecot flags one, expunges one and appends one (numbering it)
+    before = set(mine)
+    d = dimap(dv)
+    select(d, "Cached")
+    flag_uid, gone_uid = sorted(before)[30], sorted(before)[31]
+    assert d.uid("STORE", str(flag_uid), "+FLAGS", "(\\Draft)")[0] == "OK"
+    assert d.uid("STORE", str(gone_uid), "+FLAGS", "(\\Deleted)")[0] \
+        == "OK"
+    assert d.expunge()[0] == "OK"
+    assert d.append("Cached", None, None, b"Subject: dv\r\n\r\nx\r\n")[0] \
+        == "OK"
+    d.logout()
+    fetched, vanished, mine = resync()
+    new_uid = max(mine)
+    assert new_uid not in before
+    assert fetched == sorted([flag_uid, new_uid]), fetched
+    assert vanished == [f"(EARLIER) {gone_uid}".encode()], vanished
+    # by hand, as the MTA and another reader would: one file into new/,
+    # one removed
+    victim = _cur_names(folder)[0]
+    victim_uid = _uid_of(folder)[victim.split(":")[0]]
+    os.unlink(os.path.join(folder, "cur", victim))
+    data = b"Subject: by hand\r\n\r\nx\r\n"
+    path = os.path.join(folder, "new",
+                        f"{int(time.time())}.M1P1.byhand,S={len(data)}")
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chown(path, vm.pw_uid, vm.pw_gid)
+    fetched, vanished, mine = resync()
+    assert vanished == [f"(EARLIER) {victim_uid}".encode()], vanished
+    assert fetched == [max(mine)] and max(mine) > new_uid, (fetched, mine)
+    assert len(mine) == 40, len(mine)
+    y.logout()
+
+
 def test_interop_dovecot_log_clean(inst):
     """Dovecot found nothing to complain about in what youju wrote."""
     dv = dovecot(inst)

@@ -3,6 +3,9 @@ standard input over youju-mta's pickup socket into the queue and on to a
 Maildir; run as root and as an unprivileged user (nobody, via setpriv),
 with Postfix's options (-t, -i, -f, -F, -bs, -bv, -N/-R/-V), exit codes
 from sysexits.h, and the argv[0] name.  -bs is driven by swaks."""
+import email
+import email.header
+import itertools
 import os
 import pwd
 import re
@@ -151,6 +154,22 @@ def test_f_and_F(inst):
     assert r.returncode == 0, r.stderr
     data = one(inst, PM, token)
     assert b"Ignored" not in data and b"\nFrom: Me <me@example.org>\n" in data
+    # a long non-ASCII -F: encoded-words (lib/rfc2047), folded, each
+    # line within RFC 2047's 76 bytes, decoding back to the name
+    token = uuid.uuid4().hex
+    name = "\u90ae\u5c40\u7684\u5f20\u4e09" * 8
+    r = run(inst, ["-F", name, PM], f"Subject: {token}\n\nx\n")
+    assert r.returncode == 0, r.stderr
+    data = one(inst, PM, token)
+    msg = email.message_from_bytes(data)
+    got = str(email.header.make_header(email.header.decode_header(
+        msg["From"])))
+    assert got.startswith(f"{name} <") and got.endswith(">"), got
+    head = header_part(data).split(b"\n")
+    i = next(k for k, h in enumerate(head) if h.startswith(b"From: "))
+    lines = [head[i]] + list(itertools.takewhile(
+        lambda h: h.startswith(b" "), head[i + 1:]))
+    assert len(lines) > 2 and all(len(x) <= 76 for x in lines), lines
 
 
 def test_lone_dot(inst):

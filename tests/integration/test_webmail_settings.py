@@ -307,6 +307,26 @@ def test_contacts_and_csv(inst):
     left = [x["email"] for x in ok(c.call("GET", "/api/contacts"))[
         "contacts"]]
     assert "bob@example.com" not in left and len(left) == 4, left
+    # the guard undone on import: a contact named =SUM(1) with an
+    # international phone number comes back as it was from its own export
+    s = ok(c.call("POST", "/api/contacts", {"name": "=SUM(1)",
+                                            "email": "sum@example.com",
+                                            "phone": "+86 10 5555",
+                                            "notes": "'quoted"}))
+    st, body, _ = c.call("GET", "/api/contacts.csv")
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    mine = [r for r in rows if r[1] == "sum@example.com"]
+    assert mine and mine[0][0] == "'=SUM(1)" and \
+        mine[0][4] == "'+86 10 5555", rows
+    ok(c.call("DELETE", f"/api/contacts/{s['id']}"))
+    j = ok(c.call("POST", "/api/contacts/import",
+                  {"csv": body.decode("utf-8")}))
+    assert j["added"] == 1, j
+    back = {x["email"]: x for x in
+            ok(c.call("GET", "/api/contacts"))["contacts"]}
+    assert back["sum@example.com"]["name"] == "=SUM(1)" and \
+        back["sum@example.com"]["phone"] == "+86 10 5555" and \
+        back["sum@example.com"]["notes"] == "'quoted", back
 
 
 def test_directory_own_domain_only(inst):

@@ -255,6 +255,12 @@ static void test_from_xtext_enc(void)
 	buf_reset(&b);
 	test_assert(sm_from_header(&b, name, "a@x") == 0);
 	test_assert(strstr(buf_cstr(&b), "?=\n =?UTF-8?B?") != NULL);
+	/* RFC 2047 §2: a line with encoded-words is 76 bytes at most */
+	for (const char *l = buf_cstr(&b); *l != '\0';) {
+		const char *nl = strchr(l, '\n');
+		test_assert(nl != NULL && nl - l <= 76);
+		l = nl != NULL ? nl + 1 : l + strlen(l);
+	}
 	struct buf tiny;
 	buf_init(&tiny, 8);
 	test_assert(sm_from_header(&tiny, "Name", "a@x") == -1);

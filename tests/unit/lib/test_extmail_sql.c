@@ -205,8 +205,40 @@ static void test_quota_parse(void)
 	test_assert(extmail_quota_definition("5X", &bad) == NULL && bad);
 }
 
+/* youju-authd's batched user query: n flags, then the IN list */
+static void test_login_batch(void)
+{
+	test_begin("login batch query");
+	char *q =
+	    extmail_login_batch_query("a, b", "mailbox", "username", "", 2);
+	test_assert(q != NULL &&
+		    strcmp(q, "SELECT username = ?, username = ?, a, b FROM "
+			      "mailbox WHERE username IN (?, ?)") == 0);
+	free(q);
+	q = extmail_login_batch_query("a", "t", "login", "active = 1",
+				      EXTMAIL_LOGIN_BATCH_MAX);
+	test_assert(q != NULL && marks(q) == 2 * EXTMAIL_LOGIN_BATCH_MAX);
+	test_assert(q != NULL &&
+		    strstr(q, "login IN (?, ?, ?, ?, ?, ?, ?, ?) AND "
+			      "(active = 1)") != NULL);
+	free(q);
+	/* out of range: one login is q_user's; more than the maximum */
+	test_assert(extmail_login_batch_query("a", "t", "l", "", 1) == NULL);
+	test_assert(extmail_login_batch_query("a", "t", "l", "",
+					      EXTMAIL_LOGIN_BATCH_MAX + 1) ==
+		    NULL);
+	/* over 256 KiB of text */
+	size_t big = 40000;
+	char *cols = malloc(big + 1);
+	memset(cols, 'c', big);
+	cols[big] = '\0';
+	test_assert(extmail_login_batch_query(cols, "t", cols, "", 8) == NULL);
+	free(cols);
+}
+
 int main(void)
 {
+	test_login_batch();
 	test_quota();
 	test_quota_parse();
 	test_names();

@@ -231,8 +231,128 @@ static void test_chain(bool reverse)
 	check_big(t, want);
 }
 
+/* ---- incremental builds ---------------------------------------------- */
+
+static uint32_t lcg = 12345;
+
+static uint32_t rnd(uint32_t n)
+{
+	lcg = lcg * 1103515245u + 12345u;
+	return (lcg >> 8) % n;
+}
+
+/* Message i of a random folder: ids from a small pool (duplicates,
+   replies to messages not there or coming later, loops), subjects from
+   a few (gathering), dates with ties. */
+static void rand_hdr(char *h, size_t hsz)
+{
+	static const char *const subj[] = {"a", "Re: a",     "b", "Fwd: b",
+					   "c", "Re: Re: c", ""};
+	int n =
+	    snprintf(h, hsz, "Subject: %s\r\nDate: %u Mar 2026 10:00 +0000\r\n",
+		     subj[rnd(7)], 1 + rnd(5));
+	if (rnd(8) != 0)
+		n += snprintf(h + n, hsz - (size_t)n, "Message-ID: <m%u@x>\r\n",
+			      rnd(40));
+	uint32_t nr = rnd(4);
+	if (nr > 0) {
+		n += snprintf(h + n, hsz - (size_t)n, "References:");
+		for (uint32_t r = 0; r < nr; r++)
+			n += snprintf(h + n, hsz - (size_t)n, " <m%u@x>",
+				      rnd(50));
+		n += snprintf(h + n, hsz - (size_t)n, "\r\n");
+	}
+	if (rnd(3) == 0)
+		n += snprintf(h + n, hsz - (size_t)n,
+			      "In-Reply-To: <m%u@x>\r\n", rnd(50));
+	snprintf(h + n, hsz - (size_t)n, "\r\n");
+}
+
+static void render_top(const struct mailthread *t, char *out, size_t outsz)
+{
+	out[0] = '\0';
+	render(t, mailthread_child(t, mailthread_root(t)), out, outsz);
+}
+
+/* Built in stages (messages added after each build) the threads are
+   those of one build of all the messages (mailthread.h), for both
+   algorithms. */
+static void test_incremental(void)
+{
+	test_begin("incremental builds equal a build from scratch");
+	enum { FOLDERS = 300, MSGS = 40 };
+	static char hdr[MSGS][256];
+	static char want[8192], got[8192];
+	bool all_ok = true;
+	for (int f = 0; f < FOLDERS && all_ok; f++) {
+		size_t n = 1 + rnd(MSGS);
+		for (size_t i = 0; i < n; i++)
+			rand_hdr(hdr[i], sizeof hdr[i]);
+		for (int refs = 0; refs < 2; refs++) {
+			struct mailthread *full = mailthread_new();
+			for (size_t i = 0; i < n; i++)
+				add(full, (uint32_t)i + 1, hdr[i]);
+			mailthread_build(full, refs);
+			render_top(full, want, sizeof want);
+			mailthread_free(&full);
+			/* stages: a random cut, then one at a time */
+			struct mailthread *t = mailthread_new();
+			size_t cut = rnd((uint32_t)n + 1);
+			for (size_t i = 0; i < n; i++) {
+				add(t, (uint32_t)i + 1, hdr[i]);
+				if (i + 1 >= cut) {
+					mailthread_build(t, refs);
+					if (i % 3 == 0)
+						mailthread_drop_tree(t);
+				}
+			}
+			mailthread_build(t, refs);
+			render_top(t, got, sizeof got);
+			test_assert(mailthread_count(t) == n);
+			test_assert(mailthread_bytes(t) > 0);
+			mailthread_free(&t);
+			if (strcmp(got, want) != 0) {
+				fprintf(stderr,
+					"folder %d refs %d cut %zu:\n got %s\n"
+					"want %s\n",
+					f, refs, cut, got, want);
+				for (size_t i = 0; i < n; i++)
+					fprintf(stderr, "%zu: %s", i + 1,
+						hdr[i]);
+				all_ok = false;
+			}
+		}
+	}
+	test_assert(all_ok);
+	/* a reply before its parent, then the parent: the parent fills the
+	   dummy, and a later reply to an existing root joins it */
+	struct mailthread *t = mailthread_new();
+	add(t, 1,
+	    "Subject: Re: p\r\nMessage-ID: <r@x>\r\nReferences: <p@x>\r\n"
+	    "Date: 2 Mar 2026 10:00 +0000\r\n\r\n");
+	mailthread_build(t, true);
+	render_top(t, got, sizeof got);
+	test_assert(strcmp(got, "(1)") == 0);
+	add(t, 2,
+	    "Subject: p\r\nMessage-ID: <p@x>\r\n"
+	    "Date: 1 Mar 2026 10:00 +0000\r\n\r\n");
+	mailthread_build(t, true);
+	render_top(t, got, sizeof got);
+	test_assert(strcmp(got, "(2(1))") == 0);
+	add(t, 3,
+	    "Subject: Re: p\r\nMessage-ID: <s@x>\r\nIn-Reply-To: <p@x>\r\n"
+	    "Date: 3 Mar 2026 10:00 +0000\r\n\r\n");
+	mailthread_build(t, true);
+	render_top(t, got, sizeof got);
+	if (strcmp(got, "(2(1)(3))") != 0)
+		fprintf(stderr, "got %s\n", got);
+	test_assert(strcmp(got, "(2(1)(3))") == 0);
+	mailthread_free(&t);
+}
+
 int main(void)
 {
+	test_incremental();
 	test_chain(false);
 	test_chain(true);
 	test_many();

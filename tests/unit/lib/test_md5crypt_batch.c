@@ -165,6 +165,76 @@ static void test_announce(void)
 	md5crypt_batch_done();
 }
 
+/* md5crypt_batch_hash_now computes a held batch at once; a result preset
+   for this thread is used by the next hash of exactly that pair only, and
+   md5crypt_batch_done() drops it. */
+static void test_now_and_preset(void)
+{
+	const char *pw[4] = {"alpha", "beta", "gamma", "delta"};
+	const char *st[4] = {"$1$s1$", "$1$s2$", "$6$saltsalt$", "$1$s4$"};
+	char out[4][MD5CRYPT_X8_OUT_SIZE], o[MD5CRYPT_X8_OUT_SIZE];
+	unsigned long b0, p0, b1, p1;
+
+	test_begin("hash_now");
+	md5crypt_batch_config(0, true);
+	md5crypt_batch_stats(&b0, &p0);
+	/* the $6$ pair is not md5crypt_x8's: left empty */
+	test_assert(md5crypt_batch_hash_now(4, pw, st, out) == 3);
+	md5crypt_batch_stats(&b1, &p1);
+	test_assert(b1 - b0 == 1 && p1 - p0 == 3);
+	test_assert(out[2][0] == '\0');
+	for (int i = 0; i < 4; i++) {
+		if (i == 2)
+			continue;
+		char *want = reference(pw[i], st[i]);
+		test_assert(want != NULL && strcmp(want, out[i]) == 0);
+		free(want);
+	}
+	/* one pair alone: nothing computed (crypt_r in the stage is cheaper) */
+	test_assert(md5crypt_batch_hash_now(1, pw, st, out) == 0);
+	test_assert(out[0][0] == '\0');
+	md5crypt_batch_config(0, false);
+	test_assert(md5crypt_batch_hash_now(2, pw, st, out) == 0);
+	md5crypt_batch_config(0, true);
+
+	test_begin("preset");
+	md5crypt_batch_preset("alpha", "$1$s1$", "$1$s1$not-the-real-hash");
+	/* another password or setting: computed, the preset kept */
+	test_assert(md5crypt_batch_hash("alphA", "$1$s1$", o) == 0);
+	char *want = reference("alphA", "$1$s1$");
+	test_assert(want != NULL && strcmp(o, want) == 0);
+	free(want);
+	test_assert(md5crypt_batch_hash("alpha", "$1$s2$", o) == 0);
+	want = reference("alpha", "$1$s2$");
+	test_assert(want != NULL && strcmp(o, want) == 0);
+	free(want);
+	/* the pair it was made for: the preset value, once */
+	test_assert(md5crypt_batch_hash("alpha", "$1$s1$", o) == 0);
+	test_assert(strcmp(o, "$1$s1$not-the-real-hash") == 0);
+	test_assert(md5crypt_batch_hash("alpha", "$1$s1$", o) == 0);
+	want = reference("alpha", "$1$s1$");
+	test_assert(want != NULL && strcmp(o, want) == 0);
+	free(want);
+	/* done() drops an unused preset */
+	md5crypt_batch_preset("alpha", "$1$s1$", "$1$s1$stale");
+	md5crypt_batch_done();
+	test_assert(md5crypt_batch_hash("alpha", "$1$s1$", o) == 0);
+	test_assert(strcmp(o, "$1$s1$stale") != 0);
+	/* an empty result presets nothing */
+	md5crypt_batch_preset("alpha", "$1$s1$", "");
+	test_assert(md5crypt_batch_hash("alpha", "$1$s1$", o) == 0);
+	test_assert(o[0] == '$' && strcmp(o, "$1$s1$") != 0);
+	/* through pwhash: the stored hash is the setting */
+	char *h = reference("gamma", "$1$abc$");
+	test_assert(h != NULL);
+	md5crypt_batch_preset("gamma", h, h);
+	test_assert(pwhash_verify("gamma", h, false) == PWHASH_MATCH);
+	md5crypt_batch_preset("wrong", h, "$1$abc$xxxxxxxxxxxxxxxxxxxxxx");
+	test_assert(pwhash_verify("wrong", h, false) == PWHASH_MISMATCH);
+	md5crypt_batch_done();
+	free(h);
+}
+
 int main(void)
 {
 	char out[MD5CRYPT_X8_OUT_SIZE];
@@ -179,6 +249,7 @@ int main(void)
 	test_threads(2);
 	test_threads(0);
 	test_announce();
+	test_now_and_preset();
 	test_begin("off");
 	md5crypt_batch_config(0, false);
 	test_assert(md5crypt_batch_hash("extmail", "$1$phz1mRrj$", out) == -1);

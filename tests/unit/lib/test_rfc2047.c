@@ -2,7 +2,9 @@
  * Unit tests for lib/rfc2047: ASCII kept as it is (and up to 899 bytes),
  * control characters and 8-bit text encoded, words of whole UTF-8
  * characters that decode back to the text, the piece cut at a character
- * boundary, at most 75 bytes a word, a full buffer, empty input.
+ * boundary, at most 75 bytes a word, a full buffer, empty input; the
+ * bare words with a caller's fold (youju sendmail's From: phrase), lines
+ * of at most 76 bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +106,39 @@ int main(void)
 	buf_deinit(&b);
 	free(a899);
 	free(a900);
+
+	test_begin("rfc2047 words");
+	/* 40 three-byte characters: 4 words (39 bytes each, 3 left), LF
+	   folds, every line of "From: " and the words within 76 bytes */
+	char name[121];
+	for (int i = 0; i < 40; i++)
+		memcpy(name + 3 * i, "\xe5\xbc\xa0", 3);
+	name[120] = '\0';
+	buf_init(&b, 4096);
+	test_assert(buf_append_str(&b, "From: ") == 0 &&
+		    rfc2047_words(&b, name, 120, "\n ") == 0);
+	const char *w = buf_cstr(&b);
+	char *d = decode(w);
+	test_assert(d != NULL && strcmp(d, name) == 0);
+	free(d);
+	int lines = 0;
+	for (const char *l = w; l != NULL; lines++) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl != NULL ? (size_t)(nl - l) : strlen(l);
+		test_assert(len <= 76 && memchr(l, '\r', len) == NULL);
+		l = nl != NULL ? nl + 1 : NULL;
+	}
+	test_assert(lines == 4);
+	test_assert(strncmp(w, "From: =?UTF-8?B?", 16) == 0 &&
+		    w[b.len - 1] == '=');
+	buf_reset(&b);
+	test_assert(rfc2047_words(&b, "", 0, "\n ") == 0 && b.len == 0);
+	test_assert(rfc2047_words(&b, "\xe5\xbc\xa0", 3, "\n ") == 0 &&
+		    strcmp(buf_cstr(&b), "=?UTF-8?B?5byg?=") == 0);
+	buf_deinit(&b);
+	buf_init(&b, 10);
+	test_assert(rfc2047_words(&b, name, 120, "\n ") < 0);
+	buf_deinit(&b);
 
 	test_begin("rfc2047 piece");
 	/* "é" is 2 bytes at 3..4: a cut at 4 moves back to 3 */

@@ -1,0 +1,152 @@
+/*
+ * Gathering concurrent requests into batches (see gather.h).
+ *
+ * One mutex guards a FIFO of waiting items and the number of batches under
+ * way.  A submitter appends its item, then loops: done -> return; a slot
+ * free -> lead a batch (own item first, then the oldest others); else wait
+ * on its item's condition variable.  A leader marks its items done and
+ * wakes exactly their owners, and the owner of the oldest waiting item
+ * when a slot is free (it leads next): no thundering herd of workers that
+ * wake only to sleep again.  With a finish step the slot is given back
+ * (and the next leader woken) before it.  Why no
+ * timer: a batch under way already makes the others wait for as long as
+ * it takes, and whatever queued by then goes in the next batch; waiting
+ * longer for company would add latency with no bound on the gain.
+ */
+#include "gather.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "xalloc.h"
+
+enum item_state { ITEM_WAITING, ITEM_RUNNING, ITEM_DONE };
+
+struct gather {
+	pthread_mutex_t mu;
+	struct gather_item *head, **tailp;
+	unsigned running, max_running, max_batch;
+	gather_run_fn *run, *finish;
+	void *ctx;
+	unsigned long n_batches, n_items;
+};
+
+struct gather *gather_new(unsigned max_batch, unsigned max_running,
+			  gather_run_fn *run, gather_run_fn *finish, void *ctx)
+{
+	if (max_batch < 1 || max_batch > GATHER_BATCH_MAX || max_running < 1)
+		abort(); /* a programming error */
+	struct gather *g = xcalloc(1, sizeof(*g));
+	if (pthread_mutex_init(&g->mu, NULL) != 0)
+		abort();
+	g->tailp = &g->head;
+	g->max_batch = max_batch;
+	g->max_running = max_running;
+	g->run = run;
+	g->finish = finish;
+	g->ctx = ctx;
+	return g;
+}
+
+void gather_free(struct gather **gp)
+{
+	struct gather *g = *gp;
+	if (g == NULL)
+		return;
+	if (g->head != NULL || g->running != 0)
+		abort(); /* freed under a submitter */
+	pthread_mutex_destroy(&g->mu);
+	free(g);
+	*gp = NULL;
+}
+
+void gather_stats(struct gather *g, unsigned long *batches_r,
+		  unsigned long *items_r)
+{
+	pthread_mutex_lock(&g->mu);
+	*batches_r = g->n_batches;
+	*items_r = g->n_items;
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* Takes the first item off the FIFO.  Called with mu held. */
+static struct gather_item *pop(struct gather *g)
+{
+	struct gather_item *it = g->head;
+	g->head = it->next;
+	if (g->head == NULL)
+		g->tailp = &g->head;
+	it->next = NULL;
+	return it;
+}
+
+/* Unlinks it from the FIFO.  Called with mu held. */
+static void unlink_item(struct gather *g, struct gather_item *it)
+{
+	struct gather_item **pp = &g->head;
+	while (*pp != it)
+		pp = &(*pp)->next;
+	*pp = it->next;
+	if (g->tailp == &it->next)
+		g->tailp = pp;
+	it->next = NULL;
+}
+
+/* Wakes the oldest waiting item's owner when a slot is free: it leads
+   the next batch.  Called with mu held. */
+static void wake_next_leader(struct gather *g)
+{
+	if (g->head != NULL && g->running < g->max_running)
+		pthread_cond_signal(&g->head->cv);
+}
+
+void gather_submit(struct gather *g, struct gather_item *item)
+{
+	struct gather_item *b[GATHER_BATCH_MAX];
+
+	item->next = NULL;
+	item->state = ITEM_WAITING;
+	if (pthread_cond_init(&item->cv, NULL) != 0)
+		abort();
+	pthread_mutex_lock(&g->mu);
+	*g->tailp = item;
+	g->tailp = &item->next;
+	while (item->state != ITEM_DONE) {
+		if (item->state != ITEM_WAITING ||
+		    g->running >= g->max_running) {
+			pthread_cond_wait(&item->cv, &g->mu);
+			continue;
+		}
+		/* our own item first, then the oldest waiting ones */
+		size_t n = 0;
+		unlink_item(g, item);
+		b[n++] = item;
+		while (g->head != NULL && n < g->max_batch)
+			b[n++] = pop(g);
+		for (size_t i = 0; i < n; i++)
+			b[i]->state = ITEM_RUNNING;
+		g->running++;
+		g->n_batches++;
+		g->n_items += n;
+		pthread_mutex_unlock(&g->mu);
+		g->run(g->ctx, b, n);
+		pthread_mutex_lock(&g->mu);
+		g->running--;
+		if (g->finish != NULL) {
+			/* the slot is free for the next batch meanwhile */
+			wake_next_leader(g);
+			pthread_mutex_unlock(&g->mu);
+			g->finish(g->ctx, b, n);
+			pthread_mutex_lock(&g->mu);
+		}
+		/* exactly the owners of this batch, and the next leader */
+		for (size_t i = 0; i < n; i++) {
+			b[i]->state = ITEM_DONE;
+			if (b[i] != item)
+				pthread_cond_signal(&b[i]->cv);
+		}
+		wake_next_leader(g);
+	}
+	pthread_mutex_unlock(&g->mu);
+	pthread_cond_destroy(&item->cv);
+}

@@ -1,0 +1,62 @@
+/*
+ * Gathering concurrent requests into one batch ("group commit"): worker
+ * threads that each need the same kind of work done (youju-authd: a user
+ * row from MySQL) submit an item and block; while fewer than max_running
+ * batches are under way, a submitting thread becomes the leader at once,
+ * takes its own item and the oldest waiting ones (up to max_batch), runs
+ * them through the batch function and wakes their owners.  While
+ * max_running batches are under way, items wait, so the next leader takes
+ * everything that queued meanwhile: batches grow with the load and there
+ * is no timer.  A lone request (nothing under way) never waits.
+ * lib/md5crypt_batch has a different policy (it waits a bounded time for
+ * announced requests): see there.  Thread-safe.
+ */
+#ifndef YOUJU_GATHER_H
+#define YOUJU_GATHER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Largest batch a gather accepts. */
+#define GATHER_BATCH_MAX 64
+
+/* Embedded in the caller's request (first member or container_of). */
+struct gather_item {
+	struct gather_item *next; /* private */
+	int state;		  /* private */
+	pthread_cond_t cv;	  /* private: its owner waits here */
+};
+
+/*
+ * Runs the n items of one batch (1 <= n <= max_batch; items[0] is the
+ * leader's own), on the leader's thread, without any lock held.  It must
+ * complete every item (store each owner's result in the owner's struct);
+ * the owners return from gather_submit() when it returns.
+ */
+typedef void gather_run_fn(void *ctx, struct gather_item *const *items,
+			   size_t n);
+
+struct gather;
+
+/* max_batch: 1..GATHER_BATCH_MAX; max_running: batches under way at
+   once, at least 1.  ctx is passed to run and finish.  finish (may be
+   NULL) is a second step of the batch, on the same thread after run,
+   that does not count as under way: the next batch may start while it
+   runs (youju-authd: the next batch's SQL query while this one's hashes
+   are computed).  The owners return when finish returns. */
+struct gather *gather_new(unsigned max_batch, unsigned max_running,
+			  gather_run_fn *run, gather_run_fn *finish, void *ctx);
+/* Frees g; no submit may be running.  Sets *g to NULL. */
+void gather_free(struct gather **g);
+
+/* Runs item in some batch (maybe led by this thread) and returns when its
+   batch is done.  item is borrowed until then. */
+void gather_submit(struct gather *g, struct gather_item *item);
+
+/* Counters since gather_new: batches run and items they held (items /
+   batches is the mean batch size). */
+void gather_stats(struct gather *g, unsigned long *batches_r,
+		  unsigned long *items_r);
+
+#endif

@@ -1,0 +1,228 @@
+"""youju-authd's coalesced user lookups (authd/db.c, lib/gather) with the
+cache off: concurrent AUTHs share one SQL statement and one MD5-crypt
+evaluation in vector lanes, and every client must still get its own
+answer.  Each account has its own password, so a row or a hash handed to
+the wrong waiter shows up as a refused right password or an accepted
+wrong one; disabled accounts, a disabled service and missing users are
+mixed in.  Then MariaDB is stopped while AUTHs are in flight: every
+answer is the account's own success or a temporary failure (no reply),
+never a refusal.
+"""
+import concurrent.futures
+import os
+import re
+import secrets
+import subprocess
+import time
+
+import harness
+
+DOMAIN = "extmail.org"
+N_USERS = 24
+
+
+def rq(inst, data, timeout=30):
+    return harness.unix_request(inst.authd_socket, data, timeout=timeout)
+
+
+def auth(inst, user, password, ip, service="imap"):
+    body = f"{service}\nlogin\n{user}\n{password}\n".encode()
+    return rq(inst, f"TCPREMOTEIP={ip}\n".encode()
+              + b"AUTH %d\n" % len(body) + body)
+
+
+def md5crypt(passwords):
+    r = subprocess.run(["openssl", "passwd", "-1", "-stdin"],
+                       input="".join(p + "\n" for p in passwords),
+                       capture_output=True, text=True, check=True)
+    hashes = r.stdout.split()
+    assert len(hashes) == len(passwords)
+    assert all(h.startswith("$1$") for h in hashes)
+    return hashes
+
+
+def set_conf(inst, **kw):
+    """Sets youju.cf parameters and reloads youju-authd; returns the log
+    offset before the reload (its statistics lines follow it)."""
+    with open(inst.conf_path) as f:
+        text = f.read()
+    for k, v in kw.items():
+        line = f"{k} = {v}"
+        if re.search(rf"(?m)^{k} = ", text):
+            text = re.sub(rf"(?m)^{k} = .*$", line, text)
+        else:
+            text += ("" if text.endswith("\n") else "\n") + line + "\n"
+    with open(inst.conf_path, "w") as f:
+        f.write(text)
+    since = inst.log_size()
+    inst.reload("youju-authd")
+    inst.wait_log(r"authd: configuration reloaded", since=since)
+    return since
+
+
+def make_users(inst, tag):
+    """N_USERS accounts with distinct passwords: every 6th disabled, every
+    6th (offset 3) with IMAP disabled."""
+    users = [(f"ab{tag}{i:02d}@{DOMAIN}", f"pw-{i}-{secrets.token_hex(6)}")
+             for i in range(N_USERS)]
+    hashes = md5crypt([p for _, p in users])
+    rows = []
+    for i, ((u, _), h) in enumerate(zip(users, hashes)):
+        local = u.split("@")[0]
+        active = "0" if i % 6 == 0 else "1"
+        noimap = "1" if i % 6 == 3 else "0"
+        rows.append(f"('{u}', '{local}', '{h}', '{DOMAIN}/{local}/Maildir/', "
+                    f"'{DOMAIN}/{local}', '5242880', '{DOMAIN}', 1000, 1000, "
+                    f"{active}, {noimap}, '{local}')")
+    inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active, "
+             "disableimap, name) VALUES " + ", ".join(rows))
+    return users
+
+
+def drop_users(inst, tag):
+    inst.sql(f"DELETE FROM mailbox WHERE username LIKE 'ab{tag}%'")
+
+
+def user_stats(inst, since):
+    """(lookups, queries) from the 'user lookups' lines after since."""
+    text = inst.maillog()[since:]
+    n = q = 0
+    for m in re.finditer(r"authd: user lookups: (\d+) in (\d+) queries",
+                         text):
+        n += int(m.group(1))
+        q += int(m.group(2))
+    return n, q
+
+
+def expect_ok(inst, out, user, password):
+    local = user.split("@")[0]
+    home = os.path.join(inst.home, "mailbox", DOMAIN, local)
+    return (out.endswith(b"\n.\n")
+            and f"\nADDRESS={user}\n".encode() in out
+            and f"\nHOME={home}\n".encode() in out
+            and f"\nPASSWD2={password}\n".encode() in out)
+
+
+def test_concurrent_auths_get_their_own_answers(inst):
+    users = make_users(inst, "b")
+    set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0")
+    since = None
+    try:
+        # (user, password, expected): "ok" or "fail"
+        reqs = []
+        for i, (u, p) in enumerate(users):
+            usable = i % 6 not in (0, 3)
+            reqs.append((u, p, "ok" if usable else "fail"))
+            # the next account's password: right for a neighbour in the
+            # same batch, wrong here
+            reqs.append((u, users[(i + 1) % N_USERS][1], "fail"))
+        for i in range(4):
+            reqs.append((f"abmissing{i}@{DOMAIN}", f"pw-missing-{i}", "fail"))
+        # right passwords more often than wrong ones (each wrong one adds a
+        # failure delay); three rounds, shuffled the same way each time
+        work = [r for r in reqs if r[2] == "ok"] * 3 + reqs
+        order = sorted(range(len(work)), key=lambda k: (k * 7919) % 97)
+        work = [work[k] for k in order]
+
+        def one(k):
+            u, p, want = work[k]
+            # a client address of its own: no per-client throttling
+            ip = f"198.18.{k // 250}.{k % 250 + 1}"
+            return auth(inst, u, p, ip), (u, p, want)
+
+        with concurrent.futures.ThreadPoolExecutor(32) as ex:
+            outs = list(ex.map(one, range(len(work))))
+        # the counters of the configuration these ran under are logged
+        # when the reload below retires it
+        since = inst.log_size()
+        bad = []
+        for out, (u, p, want) in outs:
+            if want == "ok" and not expect_ok(inst, out, u, p):
+                bad.append((u, want, out[:200]))
+            if want == "fail" and out != b"FAIL\n":
+                bad.append((u, want, out[:200]))
+        assert not bad, bad
+    finally:
+        set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s")
+        drop_users(inst, "b")
+    # the lookups were coalesced: fewer queries than lookups
+    inst.wait_log(r"authd: user lookups: ", since=since)
+    n, q = user_stats(inst, since)
+    assert n >= len(work) - 4 and q < n, (n, q)
+    assert re.search(r"authd: md5crypt stage: \d+ checks",
+                     inst.maillog()[since:])
+
+
+def test_batch_off_gives_the_same_answers(inst):
+    """authd_user_batch = no: one query per AUTH, the same answers."""
+    users = make_users(inst, "n")
+    set_conf(inst, authd_cache_ttl="0", authd_user_batch="no")
+    try:
+        def one(k):
+            u, p = users[k % N_USERS]
+            if k >= N_USERS:
+                p = users[(k + 1) % N_USERS][1]
+            return auth(inst, u, p, f"198.19.0.{k + 1}"), k
+
+        with concurrent.futures.ThreadPoolExecutor(16) as ex:
+            outs = list(ex.map(one, range(2 * N_USERS)))
+        for out, k in outs:
+            u, p = users[k % N_USERS]
+            usable = (k % N_USERS) % 6 not in (0, 3)
+            if k < N_USERS and usable:
+                assert expect_ok(inst, out, u, p), (u, out[:200])
+            else:
+                assert out == b"FAIL\n", (u, out[:200])
+    finally:
+        set_conf(inst, authd_cache_ttl="5s", authd_user_batch="yes")
+        drop_users(inst, "n")
+
+
+def test_database_stopped_mid_batch(inst):
+    """AUTHs in flight when MariaDB stops: each gets its own success or a
+    temporary failure (the connection closes without a reply), never a
+    refusal or another account's reply; afterwards authd recovers."""
+    users = [u for i, u in enumerate(make_users(inst, "s"))
+             if i % 6 not in (0, 3)]
+    set_conf(inst, authd_cache_ttl="0")
+    stopped = False
+    try:
+        results = []
+
+        def one(k):
+            u, p = users[k % len(users)]
+            return auth(inst, u, p, f"198.18.200.{k % 250 + 1}"), (u, p)
+
+        with concurrent.futures.ThreadPoolExecutor(24) as ex:
+            first = [ex.submit(one, k) for k in range(400)]
+            time.sleep(0.2)
+            inst.stop_db()
+            stopped = True
+            rest = [ex.submit(one, k) for k in range(400, 480)]
+            for f in first + rest:
+                results.append(f.result())
+        ok = temp = 0
+        for out, (u, p) in results:
+            if out == b"":
+                temp += 1
+            else:
+                assert expect_ok(inst, out, u, p), (u, out[:200])
+                ok += 1
+        # some went through before the stop, the last ones could not
+        assert temp > 0 and ok > 0, (ok, temp)
+    finally:
+        if stopped:
+            inst.start_db()
+    try:
+        deadline = time.time() + 30
+        u, p = users[0]
+        while True:
+            out = auth(inst, u, p, "198.18.201.1")
+            if out != b"" or time.time() > deadline:
+                break
+            time.sleep(0.5)
+        assert expect_ok(inst, out, u, p), out[:200]
+    finally:
+        set_conf(inst, authd_cache_ttl="5s")
+        drop_users(inst, "s")
