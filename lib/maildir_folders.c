@@ -26,105 +26,199 @@
 const char *const maildir_default_folders[] = {"Sent", "Drafts", "Trash",
 					       "Junk", NULL};
 
-static int maildir_mkdir(const char *path)
+/*
+ * The directories of a Maildir or a folder under dirfd: tmp/ new/ cur/
+ * (cur first, so that 1 tells a new one: mkdir(2) is the test), made
+ * with mkdirat(2) relative to dirfd rather than whole paths.  Returns 1
+ * when cur/ was made, 0 when it was there, -1 with errno.
+ */
+static int maildir_make_subdirs(int dirfd, const char *dir)
 {
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return -1;
+	static const char *const subs[] = {"cur", "new", "tmp"};
+	char p[PATH_MAX];
+	int made = 0;
+	for (int i = 0; i < 3; i++) {
+		int n = snprintf(p, sizeof p, "%s%s%s", dir, *dir ? "/" : "",
+				 subs[i]);
+		if (n < 0 || (size_t)n >= sizeof p) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (mkdirat(dirfd, p, 0700) == 0) {
+			if (i == 0)
+				made = 1;
+		} else if (errno != EEXIST) {
+			return -1;
+		}
+	}
+	return made;
 }
 
-static int maildir_mkdirs(const char *path)
+/* Folder dir (".Name") under dirfd with its subdirectories and the empty
+   maildirfolder file; excl: fail with EEXIST when dir is there. */
+static int maildir_folder_make_at(int dirfd, const char *dir, bool excl)
+{
+	if (mkdirat(dirfd, dir, 0700) < 0 && (errno != EEXIST || excl))
+		return -1;
+	char p[PATH_MAX];
+	int n = snprintf(p, sizeof p, "%s/maildirfolder", dir);
+	if (n < 0 || (size_t)n >= sizeof p) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (maildir_make_subdirs(dirfd, dir) < 0)
+		return -1;
+	/* an empty regular file in one call (open + close would be two) */
+	if (mknodat(dirfd, p, S_IFREG | 0600, 0) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* mkdir -p of path (changed meanwhile, restored), from the end: one
+   mkdir(2) when the parent is there.  Returns 1 made, 0 was there, -1. */
+static int maildir_mkdir_p(char *path, int depth)
+{
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	if (errno == EEXIST)
+		return 0;
+	char *slash = strrchr(path, '/');
+	if (errno != ENOENT || slash == NULL || slash == path || depth > 64)
+		return -1;
+	*slash = '\0';
+	int r = maildir_mkdir_p(path, depth + 1);
+	*slash = '/';
+	if (r < 0)
+		return -1;
+	if (mkdir(path, 0700) == 0)
+		return 1;
+	return errno == EEXIST ? 0 : -1;
+}
+
+/* The root and its parents (0700); 1 when the root was made here. */
+static int maildir_root_make(const char *root)
 {
 	char tmp[PATH_MAX];
-	size_t len = strlen(path);
+	size_t len = strlen(root);
+	while (len > 1 && root[len - 1] == '/')
+		len--;
 	if (len >= sizeof tmp) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	memcpy(tmp, path, len + 1);
-	for (size_t i = 1; i < len; i++) {
-		if (tmp[i] != '/')
-			continue;
-		tmp[i] = '\0';
-		if (maildir_mkdir(tmp) < 0)
-			return -1;
-		tmp[i] = '/';
-	}
-	return maildir_mkdir(tmp);
+	memcpy(tmp, root, len);
+	tmp[len] = '\0';
+	return maildir_mkdir_p(tmp, 0);
 }
 
-static int maildir_make_subdirs(const char *dir)
+/* "subscriptions" with INBOX and the default folders into b. */
+static int maildir_subs_defaults(struct buf *b)
 {
-	static const char *const subs[] = {"tmp", "new", "cur"};
-	char p[PATH_MAX];
-	for (int i = 0; i < 3; i++)
-		if (file_path(p, sizeof p, dir, subs[i]) < 0 ||
-		    maildir_mkdir(p) < 0)
-			return -1;
-	return 0;
+	char *subs[8];
+	size_t n = 0;
+	subs[n++] = (char *)"INBOX";
+	for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8; i++)
+		subs[n++] = (char *)maildir_default_folders[i];
+	return maildir_subs_format(subs, n, b);
 }
 
-static int maildir_folder_make(const char *root, const char *name, bool excl)
+/*
+ * The subscriptions of a new Maildir, written straight (O_EXCL, no temp
+ * file, no fsync): a crash can leave it missing or empty, which loses
+ * nothing but the default subscriptions, and an empty one is put right
+ * by the next maildir_create() (maildir_subs_heal).  EEXIST: someone
+ * wrote it first, kept.
+ */
+static int maildir_subs_create(int dirfd)
 {
-	char dir[PATH_MAX], p[PATH_MAX];
-	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
-	if (n < 0 || (size_t)n >= sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
+	struct buf b;
+	buf_init(&b, 256);
+	int rc = -1;
+	if (maildir_subs_defaults(&b) < 0)
+		goto out;
+	int fd = openat(dirfd, "subscriptions",
+			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		rc = errno == EEXIST ? 0 : -1;
+		goto out;
 	}
-	if (mkdir(dir, 0700) < 0 && (errno != EEXIST || excl))
-		return -1;
-	if (maildir_make_subdirs(dir) < 0 ||
-	    file_path(p, sizeof p, dir, "maildirfolder") < 0)
-		return -1;
-	int fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -1;
-	close(fd);
-	return 0;
+	rc = file_write_all(fd, b.p, b.len);
+	int e = errno;
+	if (close(fd) < 0 && rc == 0) {
+		rc = -1;
+		e = errno;
+	}
+	if (rc < 0)
+		(void)unlinkat(dirfd, "subscriptions", 0);
+	errno = e;
+out:
+	buf_deinit(&b);
+	return rc;
+}
+
+/* An empty subscriptions file, which no writer makes (Dovecot's and
+   ours start with a "V\t2" header) but a crash right after
+   maildir_subs_create() can leave: the defaults again, durably. */
+static int maildir_subs_heal(int dirfd, const char *root)
+{
+	struct stat st;
+	if (fstatat(dirfd, "subscriptions", &st, 0) < 0 ||
+	    !S_ISREG(st.st_mode) || st.st_size != 0)
+		return 0;
+	struct buf b;
+	char spath[PATH_MAX];
+	buf_init(&b, 256);
+	int rc = file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
+			 maildir_subs_defaults(&b) < 0 ||
+			 file_replace(spath, b.p, b.len, NULL) < 0
+		     ? -1
+		     : 0;
+	int e = errno;
+	buf_deinit(&b);
+	errno = e;
+	return rc;
 }
 
 int maildir_create(const char *root, const char **error_r)
 {
-	char cur[PATH_MAX];
-	bool fresh = file_path(cur, sizeof cur, root, "cur") == 0 &&
-		     access(cur, F_OK) < 0;
-	if (maildir_mkdirs(root) < 0 || maildir_make_subdirs(root) < 0) {
+	int made = maildir_root_make(root);
+	if (made < 0) {
 		*error_r = "create maildir";
 		return -1;
 	}
-	for (size_t i = 0; maildir_default_folders[i] != NULL; i++)
-		if (maildir_folder_make(root, maildir_default_folders[i],
-					false) < 0) {
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "open maildir";
+		return -1;
+	}
+	int rc = -1, e;
+	int fresh = maildir_make_subdirs(fd, "");
+	if (fresh < 0) {
+		*error_r = "create maildir";
+		goto out;
+	}
+	for (size_t i = 0; maildir_default_folders[i] != NULL; i++) {
+		char dir[MAILDIR_FOLDER_MAX + 2];
+		snprintf(dir, sizeof dir, ".%s", maildir_default_folders[i]);
+		if (maildir_folder_make_at(fd, dir, false) < 0) {
 			*error_r = "create default folder";
-			return -1;
+			goto out;
 		}
+	}
 	/* A new Maildir starts with INBOX and the default folders
 	   subscribed, like Dovecot's "auto = subscribe": clients that show
 	   only subscribed folders (Thunderbird's default) see them. */
-	if (fresh) {
-		char *subs[8];
-		size_t n = 0;
-		subs[n++] = (char *)"INBOX";
-		for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8;
-		     i++)
-			subs[n++] = (char *)maildir_default_folders[i];
-		struct buf b;
-		char spath[PATH_MAX];
-		buf_init(&b, 4096);
-		int r =
-		    file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
-			    maildir_subs_format(subs, n, &b) < 0 ||
-			    file_replace(spath, b.p, b.len, NULL) < 0
-			? -1
-			: 0;
-		buf_deinit(&b);
-		if (r < 0) {
-			*error_r = "write subscriptions";
-			return -1;
-		}
+	if ((fresh ? maildir_subs_create(fd) : maildir_subs_heal(fd, root)) <
+	    0) {
+		*error_r = "write subscriptions";
+		goto out;
 	}
-	return 0;
+	rc = made;
+out:
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }
 
 bool maildir_folder_name_ok(const char *name)
@@ -149,7 +243,13 @@ int maildir_folder_create(const char *root, const char *name)
 		errno = EINVAL;
 		return -1;
 	}
-	return maildir_folder_make(root, name, true);
+	char dir[PATH_MAX];
+	int n = snprintf(dir, sizeof dir, "%s/.%s", root, name);
+	if (n < 0 || (size_t)n >= sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return maildir_folder_make_at(AT_FDCWD, dir, true);
 }
 
 static int maildir_name_cmp(const void *a, const void *b)

@@ -19,8 +19,11 @@ extern const char *const maildir_default_folders[]; /* NULL-terminated */
 
 /*
  * Creates a Maildir at root (and its parents, mode 0700) with tmp/ new/
- * cur/ and the default folders.  Existing parts are kept.  Returns 0, or
- * -1 with *error_r and errno.
+ * cur/ and the default folders.  Existing parts are kept.  A new one
+ * (cur/ made here) gets INBOX and the default folders subscribed; an
+ * empty subscriptions file (a crash right after that) gets them again.
+ * Returns 1 when root itself was made here (so it holds nothing else), 0
+ * when it was there, or -1 with *error_r and errno.
  */
 int maildir_create(const char *root, const char **error_r);
 

@@ -176,14 +176,18 @@ static void maildir_quota_scan(const char *folder, const char *sub,
 /* maildir_quota_recalc(); with create_only the file is made only if it
    is still missing (link, not rename): returns 1 when another writer made
    it first, so that writer's later deltas are not overwritten by our scan
-   (two first deliveries into one Maildir race here). */
+   (two first deliveries into one Maildir race here).  empty: a Maildir
+   known to hold nothing, not scanned, its file not fsynced (lost in a
+   crash, it is recalculated). */
 static int quota_recalc(const char *root, uint64_t max_bytes,
-			uint64_t max_count, bool create_only,
+			uint64_t max_count, bool create_only, bool empty,
 			struct maildir_quota *q_r)
 {
 	int64_t bytes = 0, count = 0;
 	char tmpdir[PATH_MAX], sub[PATH_MAX], text[128];
 
+	if (empty)
+		goto write;
 	maildir_quota_scan(root, "new", &bytes, &count);
 	maildir_quota_scan(root, "cur", &bytes, &count);
 	DIR *d = opendir(root);
@@ -200,6 +204,7 @@ static int quota_recalc(const char *root, uint64_t max_bytes,
 		maildir_quota_scan(sub, "cur", &bytes, &count);
 	}
 	closedir(d);
+write:;
 	int n = max_count > 0
 		    ? snprintf(text, sizeof text, "%lluS,%lluC\n%lld %lld\n",
 			       (unsigned long long)max_bytes,
@@ -217,8 +222,8 @@ static int quota_recalc(const char *root, uint64_t max_bytes,
 	char dst[PATH_MAX];
 	if (file_path(dst, sizeof dst, root, "maildirsize") < 0)
 		return -1;
-	struct file_replace_opts o = {.tmp_dir = tmpdir,
-				      .no_clobber = create_only};
+	struct file_replace_opts o = {
+	    .tmp_dir = tmpdir, .no_clobber = create_only, .no_fsync = empty};
 	if (file_replace(dst, text, strlen(text), &o) < 0)
 		return create_only && errno == EEXIST ? 1 : -1;
 	memset(q_r, 0, sizeof *q_r);
@@ -233,7 +238,19 @@ static int quota_recalc(const char *root, uint64_t max_bytes,
 int maildir_quota_recalc(const char *root, uint64_t max_bytes,
 			 uint64_t max_count, struct maildir_quota *q_r)
 {
-	return quota_recalc(root, max_bytes, max_count, false, q_r);
+	return quota_recalc(root, max_bytes, max_count, false, false, q_r);
+}
+
+int maildir_quota_create_empty(const char *root,
+			       const struct maildir_quota_rule *rule)
+{
+	struct maildir_quota q;
+	if (!rule->own || (rule->max_bytes == 0 && rule->max_count == 0))
+		return 0; /* maildir_quota_check() makes none either */
+	return quota_recalc(root, rule->max_bytes, rule->max_count, true, true,
+			    &q) < 0
+		   ? -1
+		   : 0;
 }
 
 int maildir_quota_def_parse(const char *def, uint64_t *bytes_r,
@@ -304,7 +321,7 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 			return 0;
 		/* missing, broken, or another limit: ours wins (rebuild) */
 		int c = quota_recalc(root, rule->max_bytes, rule->max_count,
-				     r == 0, q_r);
+				     r == 0, false, q_r);
 		if (c < 0)
 			return -1;
 		/* made by another writer meanwhile: use theirs; a file

@@ -145,8 +145,9 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		return;
 	}
 	struct stat newst;
-	int ns = deliver_stat_new(root, &newst);
-	if (ns < 0 && errno == ENOENT && maildir_create(root, &err) == 0)
+	int ns = deliver_stat_new(root, &newst), made = -1;
+	if (ns < 0 && errno == ENOENT &&
+	    (made = maildir_create(root, &err)) >= 0)
 		ns = deliver_stat_new(root, &newst);
 	if (ns < 0) {
 		deliver_set(r, DELIVER_DEFER, "4.2.0",
@@ -154,6 +155,10 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 			    strerror(errno));
 		return;
 	}
+	/* made just now, so empty: its maildirsize without the scan (on
+	   failure the quota check below scans as usual) */
+	if (made == 1)
+		(void)maildir_quota_create_empty(root, &rule);
 	deliver_write(cfg, address, root, &newst, &rule, sender, msg, len, r);
 }
 

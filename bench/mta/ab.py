@@ -18,6 +18,9 @@ summed over /proc/<pid>/task/*/status) and system calls per message
 (`perf stat -e raw_syscalls:sys_enter`, when perf is there).  With
 --strace a last run per build counts the system calls by name
 (`strace -f -c`; it slows the run down, its CPU is not reported).
+With --fresh every run starts with no Maildirs (removed before it), so
+that each mailbox's first delivery makes its Maildir: the cost of new
+Maildirs, one per messages/mailboxes messages.
 
 Not a test: nothing is asserted; the numbers are for commit messages and
 docs/queue.md "Performance".
@@ -156,7 +159,20 @@ def perf_stop(procs):
     return out
 
 
+def unmake(inst, args, names):
+    """With --fresh: removes the mailboxes' directories (the mailbox rows
+    stay), so that the next run makes them again at first delivery, as
+    in a new instance (bench.py, run.sh)."""
+    if not args.fresh:
+        return
+    base = inst.path("mailbox")
+    for n in names:
+        shutil.rmtree(os.path.join(base, bench.DOMAIN, n),
+                      ignore_errors=True)
+
+
 def run(inst, args, names, errfile, tmp, tag):
+    unmake(inst, args, names)
     dirs = bench.new_dirs(inst.path("mailbox"), names)
     before = bench.count_new(dirs)
     gr = groups(inst)
@@ -181,6 +197,7 @@ def run(inst, args, names, errfile, tmp, tag):
 
 def strace_run(inst, args, names, errfile, tmp, tag):
     gr = groups(inst)
+    unmake(inst, args, names)
     dirs = bench.new_dirs(inst.path("mailbox"), names)
     before = bench.count_new(dirs)
     sts = []
@@ -228,6 +245,8 @@ def main():
     ap.add_argument("--strace", action="store_true")
     ap.add_argument("--no-perf", action="store_true")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--fresh", action="store_true",
+                    help="new Maildirs each run")
     args = ap.parse_args()
     if not benchlib.root_or_skip(log, "private MariaDB as the mysql user"):
         return 0
@@ -244,7 +263,7 @@ def main():
         names = bench.mailbox_names(args.mailboxes)
         log(f"{args.messages} messages of {args.size} bytes to "
             f"{args.mailboxes} mailboxes, {args.sessions} sessions, "
-            f"{args.rounds} rounds; A={bins['A']} B={bins['B']}")
+            f"{args.rounds} rounds{', new Maildirs each run' if args.fresh else ''}; A={bins['A']} B={bins['B']}")
         total = {"A": {}, "B": {}}
         with open(errpath, "w") as errfile:
             swap(inst, bins["A"])

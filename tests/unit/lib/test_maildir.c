@@ -202,6 +202,31 @@ static void test_quota(void)
 	def[MAILDIR_QUOTA_DEF_MAX] = 'S';
 	def[MAILDIR_QUOTA_DEF_MAX + 1] = '\0';
 	test_assert(maildir_quota_def_parse(def, &b, &c) < 0);
+
+	test_begin("quota of a new Maildir");
+	char root[] = "/tmp/youju-test-maildir-XXXXXX";
+	test_assert(mkdtemp(root) != NULL);
+	char md[512], p[1024];
+	snprintf(md, sizeof md, "%s/Maildir", root);
+	const char *err = NULL;
+	test_assert(maildir_create(md, &err) == 1);
+	struct maildir_quota_rule none = {0}, lim = {true, 3000, 3};
+	snprintf(p, sizeof p, "%s/maildirsize", md);
+	test_assert(maildir_quota_create_empty(md, &none) == 0 &&
+		    access(p, F_OK) < 0); /* no limit: no file */
+	test_assert(maildir_quota_create_empty(md, &lim) == 0);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.max_bytes == 3000 &&
+		    q.max_count == 3 && q.bytes == 0 && q.count == 0);
+	/* one there already (another first delivery) is kept */
+	test_assert(maildir_quota_add(md, 10, 1) == 0);
+	test_assert(maildir_quota_create_empty(md, &lim) == 0);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 10 &&
+		    q.count == 1);
+	test_assert(maildir_quota_check(md, &lim, 100, 1, 0, &q) == 0 &&
+		    q.bytes == 10);
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	test_assert(system(cmd) == 0);
 }
 
 static void test_mutf7(void)
@@ -270,12 +295,43 @@ static void test_folder(void)
 	char md[512], p[1024];
 	snprintf(md, sizeof md, "%s/d/u/Maildir", root);
 	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 0);
+	umask(077);
+	test_assert(maildir_create(md, &err) == 1);
+	/* the whole layout, directories 0700, files 0600 */
+	static const char *const dirs[] = {"", "/cur", "/new", "/tmp", NULL};
+	struct stat st;
+	for (size_t i = 0; dirs[i] != NULL; i++) {
+		snprintf(p, sizeof p, "%s%s", md, dirs[i]);
+		test_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+			    (st.st_mode & 07777) == 0700);
+	}
 	for (size_t i = 0; maildir_default_folders[i] != NULL; i++) {
+		for (size_t j = 0; dirs[j] != NULL; j++) {
+			snprintf(p, sizeof p, "%s/.%s%s", md,
+				 maildir_default_folders[i], dirs[j]);
+			test_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode) &&
+				    (st.st_mode & 07777) == 0700);
+		}
 		snprintf(p, sizeof p, "%s/.%s/maildirfolder", md,
 			 maildir_default_folders[i]);
-		test_assert(access(p, F_OK) == 0);
+		test_assert(stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_size == 0 && (st.st_mode & 07777) == 0600);
 	}
+	snprintf(p, sizeof p, "%s/subscriptions", md);
+	test_assert(stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 07777) == 0600);
+	/* a Maildir whose parent is there: made in one mkdir; a folder
+	   missing from an existing Maildir is made again */
+	snprintf(p, sizeof p, "%s/d/v", root);
+	test_assert(mkdir(p, 0700) == 0);
+	snprintf(p, sizeof p, "%s/d/v/Maildir", root);
+	test_assert(maildir_create(p, &err) == 1);
+	snprintf(p, sizeof p, "%s/d/v/Maildir/.Junk/cur", root);
+	test_assert(stat(p, &st) == 0 && rmdir(p) == 0);
+	snprintf(p, sizeof p, "%s/d/v/Maildir", root);
+	test_assert(maildir_create(p, &err) == 0);
+	snprintf(p, sizeof p, "%s/d/v/Maildir/.Junk/cur", root);
+	test_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
 	test_assert(maildir_create(md, &err) == 0); /* idempotent */
 	snprintf(p, sizeof p, "%s/new/1000.a.host,S=3", md);
 	write_file(p, "ab\n");
@@ -468,7 +524,7 @@ static void test_base_order(void)
 	char md[512], p[1024];
 	snprintf(md, sizeof md, "%s/Maildir", root);
 	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 0);
+	test_assert(maildir_create(md, &err) == 1);
 	snprintf(p, sizeof p, "%s/new/5.M100000P1.h,S=2", md);
 	write_file(p, "b\n");
 	snprintf(p, sizeof p, "%s/new/5.M99999P1.h,S=2", md);
@@ -506,7 +562,7 @@ static void test_lazy_scan(void)
 	char md[512], p[1024], q[1024];
 	snprintf(md, sizeof md, "%s/Maildir", root);
 	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 0);
+	test_assert(maildir_create(md, &err) == 1);
 	/* S= that disagrees with the file: the name wins (no stat) */
 	snprintf(p, sizeof p, "%s/cur/100.M1P1.h,S=7:2,S", md);
 	write_file(p, "abc\n");

@@ -5,6 +5,7 @@
  * and RENAME INBOX on a real temporary Maildir.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -283,7 +284,7 @@ int main(void)
 	snprintf(md, sizeof md, "%s/Maildir", root);
 	const char *err;
 	test_begin("setup");
-	test_assert(maildir_create(md, &err) == 0);
+	test_assert(maildir_create(md, &err) == 1);
 	/* a new Maildir has INBOX and the default folders subscribed */
 	char sp[600];
 	snprintf(sp, sizeof sp, "%s/subscriptions", md);
@@ -294,6 +295,24 @@ int main(void)
 	test_assert(unlink(sp) == 0);
 	test_assert(maildir_create(md, &err) == 0); /* not again */
 	test_assert(access(sp, F_OK) < 0);
+	/* an empty one (a crash after the first write) gets the defaults
+	   back; one with only the header (all unsubscribed) is kept */
+	int fd = open(sp, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	test_assert(fd >= 0);
+	close(fd);
+	test_assert(maildir_create(md, &err) == 0);
+	t = read_text(sp);
+	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
+		    0);
+	free(t);
+	fd = open(sp, O_WRONLY | O_TRUNC);
+	test_assert(fd >= 0 && write(fd, "V\t2\n\n", 5) == 5);
+	close(fd);
+	test_assert(maildir_create(md, &err) == 0);
+	t = read_text(sp);
+	test_assert(strcmp(t, "V\t2\n\n") == 0);
+	free(t);
+	test_assert(unlink(sp) == 0);
 	test_keywords_assign(md);
 	test_subs(md);
 	test_rename(md);
