@@ -9,7 +9,7 @@ import os
 
 from test_imap_modern import Raw
 from test_imap_state import maildir, twin_folder, user
-from test_imap_threadinc import login_on, ok
+from test_imap_threadinc import login_on, ok, relogin
 
 
 def mail(date, subject, body="x"):
@@ -138,11 +138,6 @@ def test_sort_cache_freed_with_folder(inst):
     # the end of o's and then r's connection frees it
     ok(o.cmd("LOGOUT"))
     o.close()
-    ok(r.cmd("LOGOUT"))
-    r.close()
-    if os.path.exists(index):
-        os.unlink(index)
-    n, _ = login_on(inst, addr, w)
-    ok(n.cmd("SELECT INBOX"))
+    n = relogin(inst, addr, w, r, index)
     assert sort(n, "(DATE)") == u
     n.close()

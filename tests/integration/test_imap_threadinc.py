@@ -72,6 +72,18 @@ def login_on(inst, addr, worker=None, tries=12):
     raise AssertionError(f"no session on worker {worker}")
 
 
+def relogin(inst, addr, worker, r, index):
+    """Ends session r, removes youju.index at index, and returns a new
+    session of addr on the same worker with INBOX selected."""
+    ok(r.cmd("LOGOUT"))
+    r.close()
+    if os.path.exists(index):
+        os.unlink(index)
+    n, _ = login_on(inst, addr, worker)
+    ok(n.cmd("SELECT INBOX"))
+    return n
+
+
 def rewrite(path, old, new):
     """The file at path with old replaced by new (same length) in place:
     same name, same size."""
@@ -138,12 +150,7 @@ def test_thread_cache_freed_with_folder(inst):
 
     # the end of the connection frees it too
     flip(True)
-    ok(r.cmd("LOGOUT"))
-    r.close()
-    if os.path.exists(index):
-        os.unlink(index)
-    n, _ = login_on(inst, addr, w)
-    ok(n.cmd("SELECT INBOX"))
+    n = relogin(inst, addr, w, r, index)
     assert thread(n) == f"({a})({c} {b})"
     n.close()
 
