@@ -61,18 +61,28 @@ const char *smtpd_verb_log(const struct session *s)
 
 /* ---------------------------------------------------------------- output */
 
+/* One reply line (CR LF added) into s's output; -1 with s closing when
+   the buffer is full. */
+__attribute__((format(printf, 2, 0))) static int
+reply_line(struct session *s, const char *fmt, va_list ap)
+{
+	if (buf_vprintf(&s->out, fmt, ap) < 0 ||
+	    buf_append(&s->out, "\r\n", 2) < 0) {
+		s->state = S_CLOSING;
+		return -1;
+	}
+	return 0;
+}
+
 __attribute__((format(printf, 2, 3))) void smtpd_reply(struct session *s,
 						       const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = buf_vprintf(&s->out, fmt, ap);
+	int r = reply_line(s, fmt, ap);
 	va_end(ap);
-	if (r < 0 || buf_append(&s->out, "\r\n", 2) < 0) {
-		/* a client that does not read its replies */
+	if (r < 0) /* a client that does not read its replies */
 		log_warning("%s[%s]: output buffer full", s->name, s->addr);
-		s->state = S_CLOSING;
-	}
 }
 
 void smtpd_session_close(struct session *s)
@@ -87,12 +97,10 @@ __attribute__((format(printf, 2, 3))) void smtpd_reply_err(struct session *s,
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = buf_vprintf(&s->out, fmt, ap);
+	int r = reply_line(s, fmt, ap);
 	va_end(ap);
-	if (r < 0 || buf_append(&s->out, "\r\n", 2) < 0) {
-		s->state = S_CLOSING;
+	if (r < 0)
 		return;
-	}
 	s->errors++;
 	unsigned hard = s->pol->hard_error_limit;
 	if (s->errors >= s->pol->soft_error_limit && s->errors < hard &&
