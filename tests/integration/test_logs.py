@@ -410,10 +410,19 @@ def test_zz_rotated_log_gets_mail_owner(inst):
     os.rename(log, rotated)
     try:
         inst.youju("reload", check=True)
+        # the master creates the file, then gives it to mail_owner
+        # (open, then fchown): poll past that instant, not just existence
         deadline = time.time() + 10
-        while not os.path.exists(log) and time.time() < deadline:
+        st = None
+        while time.time() < deadline:
+            try:
+                st = os.stat(log)
+            except FileNotFoundError:
+                st = None
+            if st is not None and st.st_uid == want.pw_uid:
+                break
             time.sleep(0.1)
-        st = os.stat(log)
+        assert st is not None, f"{log} was not made again"
         assert (st.st_uid, st.st_gid) == (want.pw_uid, want.pw_gid), \
             f"{log} is {st.st_uid}:{st.st_gid}, want {owner}"
         inst.wait_log(r"configuration reloaded")
