@@ -204,33 +204,26 @@ static enum authd_status user_one(struct authd_cfg *cfg, const char *login,
  * side (down, timed out) fails every login in it, as each would have
  * failed alone; one that the server refuses (bad settings) or that
  * returns too many rows is retried one login at a time, so each gets
- * q_user's own answer and log line.
+ * q_user's own answer and log line.  Lookups come as struct
+ * authd_user_lookup (db.h), from gather_submit (authd_db_user: the worker
+ * sleeps until its batch is done) or gather_submit_async (an AUTH parked
+ * without a thread: handle.c finishes it in the continuation).
  */
-struct user_req {
-	struct gather_item item; /* first: the gather hands these back */
-	const char *login;
-	const char *password; /* AUTH login's, or NULL */
-	struct authd_user *u;
-	enum authd_status st;
-	char md5[MD5CRYPT_X8_OUT_SIZE]; /* "" or crypt(password, u->passwd) */
-};
 
 /*
  * The MD5-crypt checks of a batch's AUTHs, computed by the worker that ran
- * its query, in vector lanes, while the others still sleep: each owner
- * then finds its result preset (lib/md5crypt_batch) and pays one wake-up
- * per AUTH instead of two (one for its row, one for its hash from the
- * verifier stage), and the batch needs no wait for company.  Only "$1$"
- * rows of AUTHs with a password; the rest is checked as before.
+ * its query, in vector lanes: each owner then finds its result preset
+ * (lib/md5crypt_batch) and the batch needs no wait for company.  Only
+ * "$1$" rows of AUTHs with a password; the rest is checked as before.
  */
 static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 {
 	const char *pw[EXTMAIL_LOGIN_BATCH_MAX], *st[EXTMAIL_LOGIN_BATCH_MAX];
 	char out[EXTMAIL_LOGIN_BATCH_MAX][MD5CRYPT_X8_OUT_SIZE];
 	size_t k = 0;
-	struct user_req *of[EXTMAIL_LOGIN_BATCH_MAX];
+	struct authd_user_lookup *of[EXTMAIL_LOGIN_BATCH_MAX];
 	for (size_t i = 0; i < n; i++) {
-		struct user_req *r = (struct user_req *)items[i];
+		struct authd_user_lookup *r = (struct authd_user_lookup *)items[i];
 		const struct authd_user *u = r->u;
 		if (r->st == AUTHD_FOUND && r->password != NULL &&
 		    r->password[0] != '\0' && u->passwd != NULL &&
@@ -250,11 +243,11 @@ static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 static void users_run(void *ctx, struct gather_item *const *items, size_t n)
 {
 	struct authd_cfg *cfg = ctx;
-	struct user_req *r[EXTMAIL_LOGIN_BATCH_MAX];
+	struct authd_user_lookup *r[EXTMAIL_LOGIN_BATCH_MAX];
 	/* the logins twice: the flag columns, then the IN list */
 	const char *args[2 * EXTMAIL_LOGIN_BATCH_MAX] = {NULL};
 	for (size_t i = 0; i < n; i++) {
-		r[i] = (struct user_req *)items[i];
+		r[i] = (struct authd_user_lookup *)items[i];
 		args[i] = args[n + i] = r[i]->login;
 		memset(r[i]->u, 0, sizeof(*r[i]->u));
 	}
@@ -333,7 +326,7 @@ enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
 {
 	if (cfg->user_gather == NULL)
 		return user_one(cfg, login, u_r);
-	struct user_req r = {.login = login,
+	struct authd_user_lookup r = {.login = login,
 			     .password = password,
 			     .u = u_r,
 			     .st = AUTHD_TEMPFAIL};
@@ -342,6 +335,19 @@ enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
 		md5crypt_batch_preset(password, u_r->passwd, r.md5);
 	explicit_bzero(r.md5, sizeof(r.md5));
 	return r.st;
+}
+
+static void user_async_done(struct gather_item *item, bool own)
+{
+	struct authd_user_lookup *r = (struct authd_user_lookup *)item;
+	r->done(r, own);
+}
+
+void authd_db_user_async(struct authd_cfg *cfg, struct authd_user_lookup *l)
+{
+	l->st = AUTHD_TEMPFAIL;
+	l->md5[0] = '\0';
+	gather_submit_async(cfg->user_gather, &l->item, user_async_done);
 }
 
 enum authd_status authd_db_set_password(struct authd_cfg *cfg,

@@ -8,9 +8,12 @@
 #ifndef AUTHD_DB_H
 #define AUTHD_DB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cfg.h"
+#include "gather.h"
+#include "md5crypt_x8.h"
 #include "reply.h"
 
 enum authd_status {
@@ -28,6 +31,33 @@ enum authd_status {
    job's md5crypt_batch_done() drops what it did not use). */
 enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
 				const char *password, struct authd_user *u_r);
+
+/*
+ * A user lookup that holds no thread while it waits (cfg->user_gather
+ * only): the caller fills the inputs and done, and
+ * authd_db_user_async() returns at once when another batch is under way
+ * (the lookup is parked and done(l, false) runs on the thread that runs
+ * its batch, after its query and its lanes), or runs the lookup's batch
+ * on the calling thread and calls done(l, true) before it returns.  done
+ * runs exactly once, without a lock held; the outputs are as
+ * authd_db_user's, plus md5: crypt(password, u->passwd) when the batch
+ * computed it in vector lanes (a "$1$" row, a password, at least two such
+ * in the batch), else "".  The caller hands md5 to lib/md5crypt_batch
+ * (md5crypt_batch_preset on the thread that checks the password) and
+ * wipes it.
+ */
+struct authd_user_lookup {
+	struct gather_item item; /* private, first */
+	/* in: borrowed until done */
+	const char *login;
+	const char *password; /* AUTH login's, or NULL */
+	struct authd_user *u; /* out: filled on AUTHD_FOUND */
+	void (*done)(struct authd_user_lookup *l, bool own);
+	/* out */
+	enum authd_status st;
+	char md5[MD5CRYPT_X8_OUT_SIZE];
+};
+void authd_db_user_async(struct authd_cfg *cfg, struct authd_user_lookup *l);
 
 /* Sets the password columns of login.  AUTHD_NOTFOUND: no row changed. */
 enum authd_status authd_db_set_password(struct authd_cfg *cfg,

@@ -20,6 +20,7 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -132,28 +133,48 @@ static void cache_key(char *out, size_t outsz, const char *prefix,
 	str_lower(out);
 }
 
+/* The users cache's answer for login: a hit fills *u_r (free with
+   authd_user_free). */
+static enum cache_result user_cached(const char *login, uint64_t now,
+				     struct authd_user *u_r)
+{
+	char key[600];
+	cache_key(key, sizeof(key), "u:", login);
+	void *v = NULL;
+	enum cache_result cr = cache_get(users_cache, key, now, &v);
+	if (cr == CACHE_HIT) {
+		*u_r = *(struct authd_user *)v;
+		free(v);
+	}
+	return cr;
+}
+
+/* Remembers the database's answer for login, asked at now. */
+static void user_store(const struct authd_cfg *cfg, const char *login,
+		       enum authd_status st, const struct authd_user *u,
+		       uint64_t now)
+{
+	char key[600];
+	cache_key(key, sizeof(key), "u:", login);
+	if (st == AUTHD_FOUND)
+		cache_put(users_cache, key, u, cfg->cache_ttl_ms, now);
+	else if (st == AUTHD_NOTFOUND)
+		cache_put(users_cache, key, NULL, cfg->neg_ttl_ms, now);
+}
+
 /* The user row of login, through the cache.  password: AUTH login's (its
    "$1$" check may be computed with the row: authd_db_user), or NULL. */
 static enum authd_status get_user(struct authd_cfg *cfg, const char *login,
 				  const char *password, struct authd_user *u_r)
 {
-	char key[600];
-	cache_key(key, sizeof(key), "u:", login);
-	void *v = NULL;
 	uint64_t now = now_ms();
-	enum cache_result cr = cache_get(users_cache, key, now, &v);
-	if (cr == CACHE_HIT) {
-		*u_r = *(struct authd_user *)v;
-		free(v);
+	enum cache_result cr = user_cached(login, now, u_r);
+	if (cr == CACHE_HIT)
 		return AUTHD_FOUND;
-	}
 	if (cr == CACHE_NEGATIVE)
 		return AUTHD_NOTFOUND;
 	enum authd_status st = authd_db_user(cfg, login, password, u_r);
-	if (st == AUTHD_FOUND)
-		cache_put(users_cache, key, u_r, cfg->cache_ttl_ms, now);
-	else if (st == AUTHD_NOTFOUND)
-		cache_put(users_cache, key, NULL, cfg->neg_ttl_ms, now);
+	user_store(cfg, login, st, u_r, now);
 	return st;
 }
 
@@ -317,36 +338,13 @@ static void auth_reply(struct authd_job *j, const struct authd_user *u, bool ok,
 	}
 }
 
-static void do_auth(struct authd_job *j)
+/* The rest of an AUTH once its user row is known (st; u on AUTHD_FOUND,
+   freed here): the password or CRAM check and the reply. */
+static void auth_check(struct authd_job *j, enum authd_status st,
+		       struct authd_user *u)
 {
-	struct authd_cfg *cfg = j->cfg;
-	char login[512], cuser[512], digest[256];
 	const char *reason = NULL;
-	struct authd_user u;
-	const char *user = j->req.user;
 	bool cram = j->req.authtype != AUTHD_AUTH_LOGIN;
-
-	j->login = true;
-	if (cram) {
-		if (cfg->clear_pwfield[0] == '\0') {
-			reply_fail(j, "CRAM needs authd_clear_pwfield", false);
-			return;
-		}
-		if (j->req.response == NULL ||
-		    authd_cram_decode(j->req.response, cuser, sizeof(cuser),
-				      digest, sizeof(digest)) < 0) {
-			reply_fail(j, "malformed CRAM response", true);
-			return;
-		}
-		user = cuser;
-	}
-	set_user(j, user);
-	if (authd_login_name(cfg, user, login, sizeof(login)) < 0) {
-		reply_fail(j, "login too long", true);
-		return;
-	}
-	enum authd_status st =
-	    get_user(cfg, login, cram ? NULL : j->req.password, &u);
 	if (st == AUTHD_TEMPFAIL) {
 		tempfail(j, "database unavailable");
 		return;
@@ -357,21 +355,127 @@ static void do_auth(struct authd_job *j)
 	}
 	bool ok;
 	if (cram) {
+		char cuser[512], digest[256];
 		unsigned char ch[1024];
 		char want[2 * EVP_MAX_MD_SIZE + 1];
+		/* decoded again: do_auth's copy is gone when the job was
+		   parked, and this is cheaper than keeping it in the job */
 		long cl = authd_b64_decode(j->req.challenge, ch, sizeof(ch));
-		ok = cl > 0 && u.clearpw != NULL && u.clearpw[0] != '\0' &&
-		     authd_cram_hmac(j->req.authtype, u.clearpw, ch, (size_t)cl,
-				     want) == 0 &&
+		ok = authd_cram_decode(j->req.response, cuser, sizeof(cuser),
+				       digest, sizeof(digest)) == 0 &&
+		     cl > 0 && u->clearpw != NULL && u->clearpw[0] != '\0' &&
+		     authd_cram_hmac(j->req.authtype, u->clearpw, ch,
+				     (size_t)cl, want) == 0 &&
 		     strlen(want) == strlen(digest) &&
 		     str_secure_eq(want, digest, strlen(want));
 		reason = "password mismatch";
 		explicit_bzero(want, sizeof(want));
+		explicit_bzero(digest, sizeof(digest));
 	} else {
-		ok = password_ok(cfg, &u, j->req.password, &reason);
+		ok = password_ok(j->cfg, u, j->req.password, &reason);
 	}
-	auth_reply(j, &u, ok, reason, cram);
-	authd_user_free(&u);
+	auth_reply(j, u, ok, reason, cram);
+	authd_user_free(u);
+}
+
+/* A parked AUTH's password check and reply, on whichever thread finishes
+   it, with the hash its batch computed (if any) preset for exactly its
+   pair: pwhash still compares it in constant time. */
+static void auth_parked_finish(struct authd_job *j)
+{
+	struct authd_user_lookup *l = &j->lookup;
+	if (l->md5[0] != '\0' && l->st == AUTHD_FOUND)
+		md5crypt_batch_preset(j->req.password, j->lookup_user.passwd,
+				      l->md5);
+	explicit_bzero(l->md5, sizeof(l->md5));
+	auth_check(j, l->st, &j->lookup_user);
+	md5crypt_batch_done(); /* drops the preset if unused */
+}
+
+/* The continuation of a parked AUTH's lookup (authd_db_user_async), on the
+   thread that ran its batch.  A password that still needs a hash of its
+   own (not computed in the batch's lanes) goes back to a worker, so that
+   one thread does not hash a whole batch's one by one; everything else is
+   a compare and a reply, finished here. */
+static void auth_looked_up(struct authd_user_lookup *l, bool own)
+{
+	struct authd_job *j =
+	    (struct authd_job *)((char *)l - offsetof(struct authd_job, lookup));
+	const struct authd_user *u = &j->lookup_user;
+	user_store(j->cfg, j->lookup_login, l->st, u, j->lookup_now);
+	if (!own && l->st == AUTHD_FOUND && l->md5[0] == '\0' &&
+	    j->req.authtype == AUTHD_AUTH_LOGIN && j->req.password != NULL &&
+	    j->req.password[0] != '\0' && u->passwd != NULL &&
+	    u->passwd[0] != '\0' && j->resume(j) == 0)
+		return;
+	auth_parked_finish(j);
+	j->complete(j);
+}
+
+void authd_handle_resumed(struct authd_job *j)
+{
+	auth_parked_finish(j);
+}
+
+/* Returns false when the job was parked (see authd_handle). */
+static bool do_auth(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	char cuser[512], digest[256];
+	struct authd_user u;
+	const char *user = j->req.user;
+	bool cram = j->req.authtype != AUTHD_AUTH_LOGIN;
+
+	j->login = true;
+	if (cram) {
+		if (cfg->clear_pwfield[0] == '\0') {
+			reply_fail(j, "CRAM needs authd_clear_pwfield", false);
+			return true;
+		}
+		if (j->req.response == NULL ||
+		    authd_cram_decode(j->req.response, cuser, sizeof(cuser),
+				      digest, sizeof(digest)) < 0) {
+			reply_fail(j, "malformed CRAM response", true);
+			return true;
+		}
+		explicit_bzero(digest, sizeof(digest));
+		user = cuser;
+	}
+	set_user(j, user);
+	if (authd_login_name(cfg, user, j->lookup_login,
+			     sizeof(j->lookup_login)) < 0) {
+		reply_fail(j, "login too long", true);
+		return true;
+	}
+	const char *password = cram ? NULL : j->req.password;
+	uint64_t now = now_ms();
+	enum authd_status st;
+	switch (user_cached(j->lookup_login, now, &u)) {
+	case CACHE_HIT:
+		st = AUTHD_FOUND;
+		break;
+	case CACHE_NEGATIVE:
+		st = AUTHD_NOTFOUND;
+		break;
+	default:
+		if (cfg->user_gather != NULL && j->park != NULL) {
+			/* the worker goes on with other jobs meanwhile */
+			j->lookup = (struct authd_user_lookup){
+			    .login = j->lookup_login,
+			    .password = password,
+			    .u = &j->lookup_user,
+			    .done = auth_looked_up};
+			j->lookup_now = now;
+			j->park(j);
+			authd_db_user_async(cfg, &j->lookup);
+			return false;
+		}
+		st = authd_db_user(cfg, j->lookup_login, password, &u);
+		user_store(cfg, j->lookup_login, st, &u, now);
+		break;
+	}
+	auth_check(j, st, &u);
+	return true;
 }
 
 static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
@@ -809,7 +913,7 @@ static void do_maplookup(struct authd_job *j)
 	buf_deinit(&ck);
 }
 
-void authd_handle(struct authd_job *j)
+bool authd_handle(struct authd_job *j)
 {
 	switch (j->req.cmd) {
 	case AUTHD_CMD_PRE:
@@ -825,7 +929,8 @@ void authd_handle(struct authd_job *j)
 		if (j->req.authtype == AUTHD_AUTH_LOGIN &&
 		    j->cfg->user_gather == NULL)
 			md5crypt_batch_announce();
-		do_auth(j);
+		if (!do_auth(j))
+			return false; /* parked: not ours any more */
 		md5crypt_batch_done();
 		break;
 	case AUTHD_CMD_PASSWD:
@@ -849,4 +954,5 @@ void authd_handle(struct authd_job *j)
 		reply_fail(j, j->req.reject_reason, false);
 		break;
 	}
+	return true;
 }

@@ -4,15 +4,25 @@
  * and the reply bytes.  The event loop owns the connection; a job carries
  * the request in and the reply (or "temporary failure": close silently)
  * out, plus what the loop needs for throttling and logging.
+ *
+ * An AUTH whose user row must come from MySQL while lookups are batched
+ * (authd_user_batch) does not hold its worker while it waits: it is
+ * parked in the batch (authd_db_user_async) and finished by the thread
+ * that ran its batch, or, when its password still needs a hash of its
+ * own, on a worker again (the job's park, complete and resume hooks).
  */
 #ifndef AUTHD_HANDLE_H
 #define AUTHD_HANDLE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "buf.h"
 #include "cfg.h"
+#include "db.h"
 #include "proto.h"
+
+struct workq_job;
 
 /* the largest reply: ENUMERATE of a big site */
 #define AUTHD_REPLY_MAX (64u << 20)
@@ -36,6 +46,24 @@ struct authd_job {
 	/* owned by the event loop */
 	void *conn;
 	void *srv;
+
+	/* Set by the caller of authd_handle() to let a job be parked (NULL:
+	   it never is).  park: called on the job's thread just before it
+	   is parked (the job is the hooks' from then on: lib/workq's
+	   workq_defer).  complete: the result fields are filled; from any
+	   thread, the job's last touch.  resume: run authd_handle_resumed()
+	   on a worker, then complete as an ordinary job; 0, or -1 when it
+	   cannot (the job is then finished where it is). */
+	void (*park)(struct authd_job *j);
+	void (*complete)(struct authd_job *j);
+	int (*resume)(struct authd_job *j);
+	struct workq_job *wq_job; /* the hooks' handle */
+
+	/* private: a parked AUTH */
+	struct authd_user_lookup lookup;
+	struct authd_user lookup_user;
+	uint64_t lookup_now;
+	char lookup_login[512]; /* the login as looked up */
 };
 
 /* Sets up the process-wide caches (call once, before the workers). */
@@ -50,8 +78,17 @@ struct authd_job *authd_job_new(struct authd_request *req,
 				struct authd_cfg *cfg);
 void authd_job_free(struct authd_job **job);
 
-/* Does the work: fills the result fields.  Thread-safe. */
-void authd_handle(struct authd_job *job);
+/* Does the work: fills the result fields and returns true; or parks the
+   job (only with job->park set: an AUTH waiting for a batched user
+   lookup) and returns false, and the job is finished later through its
+   complete or resume hook, perhaps before this returns: then the caller
+   does not touch the job again.  Thread-safe. */
+bool authd_handle(struct authd_job *job);
+
+/* The rest of a parked job, on the worker its resume hook chose: fills the
+   result fields (complete is not called: the job ends as an ordinary one
+   when this returns). */
+void authd_handle_resumed(struct authd_job *job);
 
 /* Answers job at once when that needs neither SQL nor a password hash (an
    AUTH login whose mailbox row is cached and whose password matches the

@@ -329,7 +329,31 @@ static void job_done(struct server *s, struct authd_job *j)
 
 static void wq_run(void *ctx)
 {
-	authd_handle(ctx);
+	/* false: parked, finished later through the hooks below */
+	(void)authd_handle(ctx);
+}
+
+/* A parked AUTH (authd/handle.h): its worker is free at once; the thread
+   that runs its user lookup's batch completes it, or resumes it on a
+   worker when its password still needs a hash of its own. */
+static void wq_park(struct authd_job *j)
+{
+	j->wq_job = workq_defer();
+}
+
+static void wq_complete(struct authd_job *j)
+{
+	workq_complete(j->wq_job);
+}
+
+static void wq_resumed(void *ctx)
+{
+	authd_handle_resumed(ctx);
+}
+
+static int wq_resume(struct authd_job *j)
+{
+	return workq_resume(j->wq_job, wq_resumed);
 }
 
 static void wq_done(void *ctx)
@@ -393,6 +417,9 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	struct authd_job *j = authd_job_new(req, s->cfg);
 	j->conn = c;
 	j->srv = s;
+	j->park = wq_park;
+	j->complete = wq_complete;
+	j->resume = wq_resume;
 	c->job = j;
 	c->state = C_WORK;
 	if (authd_handle_fast(j)) {

@@ -10,6 +10,15 @@
  * is no timer.  A lone request (nothing under way) never waits.
  * lib/md5crypt_batch has a different policy (it waits a bounded time for
  * announced requests): see there.  Thread-safe.
+ *
+ * Two ways to submit, mixed freely in one gather: gather_submit() blocks
+ * until the item's batch is done; gather_submit_async() never waits for a
+ * batch under way: the item is parked with a continuation, the call
+ * returns at once, and the thread that runs the item's batch calls the
+ * continuation after it (youju-authd: a worker thread goes back to its
+ * pool instead of sleeping while another worker's query runs).  Progress
+ * without a timer or a helper thread: whoever ends a batch leads the next
+ * one when items wait and nobody else does.
  */
 #ifndef YOUJU_GATHER_H
 #define YOUJU_GATHER_H
@@ -21,11 +30,20 @@
 /* Largest batch a gather accepts. */
 #define GATHER_BATCH_MAX 64
 
+struct gather_item;
+
+/* An async item's continuation: runs once, after the item's batch (run,
+   then finish) is done, on the thread that led it, without any lock held.
+   own: that thread is the one that submitted the item (it led its own
+   batch at once).  The item is the caller's again. */
+typedef void gather_cont_fn(struct gather_item *item, bool own);
+
 /* Embedded in the caller's request (first member or container_of). */
 struct gather_item {
 	struct gather_item *next; /* private */
 	int state;		  /* private */
-	pthread_cond_t cv;	  /* private: its owner waits here */
+	gather_cont_fn *cont;	  /* private: NULL for gather_submit */
+	pthread_cond_t cv;	  /* private: gather_submit's owner waits */
 };
 
 /*
@@ -53,6 +71,18 @@ void gather_free(struct gather **g);
 /* Runs item in some batch (maybe led by this thread) and returns when its
    batch is done.  item is borrowed until then. */
 void gather_submit(struct gather *g, struct gather_item *item);
+
+/*
+ * Runs item in some batch and then cont(item, own) on the thread that led
+ * the batch.  When no batch slot is free the item is parked and the call
+ * returns at once; otherwise this thread leads a batch at once (its own
+ * item first: a lone request never waits), calls the continuations, and
+ * leads the batches of items that wait meanwhile while nobody else can
+ * before it returns.  So cont may run before or after this returns, on
+ * this thread or another; item is borrowed until cont is called.
+ */
+void gather_submit_async(struct gather *g, struct gather_item *item,
+			 gather_cont_fn *cont);
 
 /* Counters since gather_new: batches run and items they held (items /
    batches is the mean batch size). */

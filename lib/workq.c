@@ -6,6 +6,14 @@
  * list under the same mutex, so no wake-up is lost and a burst of
  * completions costs one write and one read.  Started as a generalisation of
  * mta/worker.c and authd/workq.c, which it replaces.
+ *
+ * Deferred jobs: the worker knows its current job through a thread-local
+ * pointer, so workq_defer() needs no argument; a flag tells the worker,
+ * after the job function returns, that the job is no longer its own (it
+ * may already be completed and freed by then).  q->deferred counts the
+ * jobs taken over and not yet handed back, and workq_free() waits for it
+ * to reach zero after the join, so that a completion from a foreign thread
+ * never touches a freed pool.
  */
 #include "workq.h"
 
@@ -24,6 +32,7 @@
 
 struct workq_job {
 	struct workq_job *next;
+	struct workq *q;
 	workq_job_fn *job;
 	workq_done_fn *done;
 	void *ctx;
@@ -37,15 +46,21 @@ struct workq {
 	workq_cancel_fn *cancel;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	pthread_cond_t freed_cv;	 /* workq_free waits for deferred */
 	struct workq_job *head, *tail;	 /* waiting */
 	struct workq_job *dhead, *dtail; /* finished, done not run */
 	size_t waiting, pending;
+	size_t deferred; /* taken over by workq_defer, not handed back */
 	unsigned idle; /* workers waiting for a job */
 	unsigned queue_max;
 	bool stopping;
 	unsigned nthreads;
 	pthread_t *threads;
 };
+
+/* The job this worker thread is running, and whether it deferred. */
+static _Thread_local struct workq_job *cur_job;
+static _Thread_local bool cur_deferred;
 
 /* Appends j to the finished list; true when the list was empty.  Under
    q->mu. */
@@ -94,9 +109,19 @@ static void *worker_main(void *arg)
 		q->waiting--;
 		pthread_mutex_unlock(&q->mu);
 
+		cur_job = j;
+		cur_deferred = false;
 		j->job(j->ctx);
+		cur_job = NULL;
 
 		pthread_mutex_lock(&q->mu);
+		if (cur_deferred) {
+			/* not ours any more: whoever took it over finishes
+			   it (it may be gone already) */
+			if (q->stopping)
+				break;
+			continue;
+		}
 		if (q->stopping) {
 			/* workq_free cancels it after the join */
 			(void)done_push(q, j);
@@ -164,7 +189,8 @@ struct workq *workq_new(const struct workq_opts *opts)
 	q->queue_max = opts->queue_max;
 	q->efd = -1;
 	if (pthread_mutex_init(&q->mu, NULL) != 0 ||
-	    pthread_cond_init(&q->cv, NULL) != 0)
+	    pthread_cond_init(&q->cv, NULL) != 0 ||
+	    pthread_cond_init(&q->freed_cv, NULL) != 0)
 		fatal("%s: cannot initialise the worker queue", q->name);
 	if (q->loop != NULL) {
 		q->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -211,6 +237,7 @@ int workq_submit(struct workq *q, workq_job_fn *job, workq_done_fn *done,
 	   it; malloc has its own per-thread arenas */
 	struct workq_job *j = xmalloc(sizeof(*j));
 	j->next = NULL;
+	j->q = q;
 	j->job = job;
 	j->done = done;
 	j->ctx = ctx;
@@ -228,6 +255,84 @@ int workq_submit(struct workq *q, workq_job_fn *job, workq_done_fn *done,
 	   per job); the waiting list is checked under the lock, so no
 	   job is missed.  No signal while every worker is busy: each
 	   looks at the list before it waits. */
+	if (wake)
+		pthread_cond_signal(&q->cv);
+	return 0;
+}
+
+struct workq_job *workq_defer(void)
+{
+	struct workq_job *j = cur_job;
+	if (j == NULL || cur_deferred)
+		fatal("workq_defer: not in a job, or deferred twice");
+	cur_deferred = true;
+	pthread_mutex_lock(&j->q->mu);
+	j->q->deferred++;
+	pthread_mutex_unlock(&j->q->mu);
+	return j;
+}
+
+/* One deferred job handed back.  Called with mu held. */
+static void deferred_put(struct workq *q)
+{
+	q->deferred--;
+	if (q->deferred == 0 && q->stopping)
+		pthread_cond_broadcast(&q->freed_cv);
+}
+
+void workq_complete(struct workq_job *j)
+{
+	struct workq *q = j->q;
+	pthread_mutex_lock(&q->mu);
+	if (q->stopping) {
+		/* cancelled by workq_free, which waits for this */
+		(void)done_push(q, j);
+		deferred_put(q);
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	if (q->loop != NULL) {
+		/* as a worker does after a job (worker_main); the deferred
+		   count drops only after the write, so that workq_free
+		   never closes the eventfd under it */
+		bool wake = done_push(q, j);
+		if (wake) {
+			pthread_mutex_unlock(&q->mu);
+			wake_loop(q);
+			pthread_mutex_lock(&q->mu);
+		}
+		deferred_put(q);
+		pthread_mutex_unlock(&q->mu);
+		return;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (j->done != NULL)
+		j->done(j->ctx);
+	free(j);
+	pthread_mutex_lock(&q->mu);
+	q->pending--;
+	deferred_put(q);
+	pthread_mutex_unlock(&q->mu);
+}
+
+int workq_resume(struct workq_job *j, workq_job_fn *job)
+{
+	struct workq *q = j->q;
+	pthread_mutex_lock(&q->mu);
+	if (q->stopping) {
+		pthread_mutex_unlock(&q->mu);
+		return -1;
+	}
+	/* first in line: it was accepted before every job waiting */
+	j->job = job;
+	j->next = q->head;
+	q->head = j;
+	if (q->tail == NULL)
+		q->tail = j;
+	q->waiting++;
+	deferred_put(q);
+	bool wake = q->idle > 0;
+	pthread_mutex_unlock(&q->mu);
 	if (wake)
 		pthread_cond_signal(&q->cv);
 	return 0;
@@ -263,6 +368,12 @@ void workq_free(struct workq **qp)
 	pthread_mutex_unlock(&q->mu);
 	for (unsigned i = 0; i < q->nthreads; i++)
 		pthread_join(q->threads[i], NULL);
+	/* deferred jobs are finished by jobs that ran to their end above,
+	   or by other threads: their completions land in the done list */
+	pthread_mutex_lock(&q->mu);
+	while (q->deferred > 0)
+		pthread_cond_wait(&q->freed_cv, &q->mu);
+	pthread_mutex_unlock(&q->mu);
 	cancel_list(q, q->head);
 	cancel_list(q, q->dhead);
 	ev_io_free(&q->io);
@@ -270,6 +381,7 @@ void workq_free(struct workq **qp)
 		close(q->efd);
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
+	pthread_cond_destroy(&q->freed_cv);
 	free(q->threads);
 	free(q->name);
 	free(q);

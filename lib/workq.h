@@ -16,8 +16,17 @@
  * caller answers with a temporary failure.  Workers block every signal, so
  * signals reach the loop's signalfd.
  *
- * Thread safety: workq_submit() and workq_pending() may be called from any
- * thread; workq_free() from the thread that owns the pool (in loop mode, the
+ * Deferred completion: a job that must wait for something another thread
+ * will do (youju-authd: an AUTH whose user row comes with a batch another
+ * worker leads) calls workq_defer() and returns; its worker takes the next
+ * job at once.  The job is then finished by whoever holds the handle, from
+ * any thread: workq_complete() (done follows as for any job) or
+ * workq_resume() (the job runs again on a worker, with another function).
+ * A deferred job counts in workq_pending() until its done has run.
+ *
+ * Thread safety: workq_submit(), workq_pending(), workq_complete() and
+ * workq_resume() may be called from any thread; workq_defer() only from a
+ * job; workq_free() from the thread that owns the pool (in loop mode, the
  * loop thread), never from a job or a done callback.
  */
 #ifndef YOUJU_WORKQ_H
@@ -61,14 +70,44 @@ __attribute__((warn_unused_result)) int workq_submit(struct workq *q,
 						     workq_done_fn *done,
 						     void *ctx);
 
-/* Jobs accepted whose done callback has not run yet (waiting, running or
-   finished and not yet delivered). */
+/* A job taken over by workq_defer(): opaque, valid until workq_complete()
+   or until the job resumed by workq_resume() runs. */
+struct workq_job;
+
+/*
+ * Called by a job on its worker thread: the job will be finished later
+ * (workq_complete or workq_resume on the handle returned), not when it
+ * returns.  From this call on the job's ctx belongs to whoever holds the
+ * handle: after the job function returns, the worker touches neither.
+ * Every deferred job must be finished: workq_free() waits for it.  Aborts
+ * when called outside a job.
+ */
+struct workq_job *workq_defer(void);
+
+/* Finishes a deferred job: its done runs as for any job (loop mode: on the
+   loop thread, one eventfd wake-up per burst; callback mode: here, on the
+   calling thread).  From any thread; j and ctx are not to be touched after
+   the call.  While the pool is being freed, the job is cancelled instead
+   (opts.cancel, by workq_free). */
+void workq_complete(struct workq_job *j);
+
+/* Queues a deferred job to run again on a worker, as job(ctx), ahead of
+   the jobs waiting (it was accepted long ago); then done as usual, unless
+   it defers once more.  Never refused for a full queue.  Returns 0, or -1
+   while the pool is being freed (the job is still deferred: the caller
+   finishes it with workq_complete). */
+__attribute__((warn_unused_result)) int workq_resume(struct workq_job *j,
+						     workq_job_fn *job);
+
+/* Jobs accepted whose done callback has not run yet (waiting, running,
+   deferred, or finished and not yet delivered). */
 size_t workq_pending(struct workq *q);
 
 /* Stops the pool: jobs running finish (their done callbacks do not run),
-   jobs waiting are not started, and every job whose done did not run gets
-   opts.cancel.  Joins the threads and frees the pool; sets *q to NULL.
-   NULL-safe. */
+   jobs waiting are not started, every deferred job is waited for (it must
+   be finished by a job still running or by another thread), and every job
+   whose done did not run gets opts.cancel.  Joins the threads and frees the
+   pool; sets *q to NULL.  NULL-safe. */
 void workq_free(struct workq **q);
 
 #endif

@@ -5,13 +5,20 @@
  * item), no batch is larger than max_batch, no more than max_running
  * batches run at once, every item is run exactly once (and finished once
  * after it is run, when there is a finish step), and a batch under way
- * makes the others gather into larger batches.
+ * makes the others gather into larger batches.  Async submits: a lone one
+ * runs its continuation on the caller's thread before it returns; one
+ * made while a batch is under way returns at once and is run and
+ * continued by the thread that ends that batch, with nobody submitting
+ * after it; with many threads (async alone, and mixed with waiting
+ * submits) every continuation runs exactly once, with the item's own
+ * result, after its batch, and none is left when the submitters are gone.
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -155,6 +162,244 @@ static void test_threads(unsigned max_batch, unsigned max_running,
 	gather_free(&g);
 }
 
+/* ---- async submits ---- */
+
+struct aitem {
+	struct gather_item g; /* first */
+	unsigned in, out;
+	int runs, finished;
+	pthread_t ran_on;
+	pthread_t submitter;
+	atomic_int conts;
+	atomic_int bad;
+	bool own;
+	pthread_t cont_on;
+	bool finish;
+};
+
+/* run and finish as above, for struct aitem */
+static void arun(void *vctx, struct gather_item *const *items, size_t n)
+{
+	struct ctx *c = vctx;
+	unsigned r = atomic_fetch_add(&c->running, 1) + 1;
+	unsigned m = atomic_load(&c->max_seen_running);
+	while (r > m &&
+	       !atomic_compare_exchange_weak(&c->max_seen_running, &m, r))
+		;
+	m = atomic_load(&c->max_seen_batch);
+	while (n > m && !atomic_compare_exchange_weak(&c->max_seen_batch, &m,
+						      (unsigned)n))
+		;
+	if (n < 1 || n > c->max_batch)
+		atomic_fetch_add(&c->bad, 1);
+	if (c->slow_us > 0)
+		usleep(c->slow_us);
+	for (size_t i = 0; i < n; i++) {
+		struct aitem *it = (struct aitem *)items[i];
+		it->out = it->in * 3 + 1;
+		it->runs++;
+		it->ran_on = pthread_self();
+	}
+	atomic_fetch_sub(&c->running, 1);
+}
+
+static void afinish(void *vctx, struct gather_item *const *items, size_t n)
+{
+	struct ctx *c = vctx;
+	for (size_t i = 0; i < n; i++) {
+		struct aitem *it = (struct aitem *)items[i];
+		if (it->runs != 1 || it->out != it->in * 3 + 1)
+			atomic_fetch_add(&c->bad, 1);
+		it->finished++;
+	}
+}
+
+static void acont(struct gather_item *g, bool own)
+{
+	struct aitem *it = (struct aitem *)g;
+	it->own = own;
+	it->cont_on = pthread_self();
+	/* after its batch: run once, finished once, the item's own value,
+	   on the thread that ran the batch */
+	if (it->runs != 1 || it->out != it->in * 3 + 1 ||
+	    it->finished != (it->finish ? 1 : 0) ||
+	    !pthread_equal(it->ran_on, it->cont_on) ||
+	    (own && !pthread_equal(it->submitter, it->cont_on)))
+		atomic_fetch_add(&it->bad, 1);
+	atomic_fetch_add(&it->conts, 1);
+}
+
+static void test_async_lone(void)
+{
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = gather_new(8, 1, arun, afinish, &c);
+	struct aitem it;
+
+	test_begin("async: lone submit");
+	memset(&it, 0, sizeof(it));
+	it.in = 5;
+	it.finish = true;
+	it.submitter = pthread_self();
+	gather_submit_async(g, &it.g, acont);
+	/* led at once by the caller, continued before the return */
+	test_assert(atomic_load(&it.conts) == 1 && it.own);
+	test_assert(atomic_load(&it.bad) == 0 && it.out == 16);
+	test_assert(pthread_equal(it.cont_on, pthread_self()));
+	gather_free(&g);
+}
+
+/* A batch held under way by a gate: async submits meanwhile return at
+   once, unrun; when the gate opens, the thread that ran the held batch
+   also runs theirs and continues them, though nobody submits after. */
+static pthread_mutex_t gate_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cv = PTHREAD_COND_INITIALIZER;
+static bool gate_open, gate_entered;
+
+static void gated_run(void *vctx, struct gather_item *const *items, size_t n)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_entered = true;
+	pthread_cond_broadcast(&gate_cv);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	arun(vctx, items, n);
+}
+
+static void *gated_submitter(void *arg)
+{
+	struct gather *g = arg;
+	struct aitem it;
+	memset(&it, 0, sizeof(it));
+	it.in = 1;
+	gather_submit(g, &it.g);
+	return it.runs == 1 && it.out == 4 ? NULL : (void *)1;
+}
+
+static void test_async_parked(void)
+{
+	struct ctx c = {.max_batch = 4};
+	struct gather *g = gather_new(4, 1, gated_run, NULL, &c);
+	static struct aitem it[10];
+	pthread_t t;
+	void *rv = (void *)1;
+	unsigned long b, n;
+
+	test_begin("async: parked behind a batch, led by its leader");
+	memset(it, 0, sizeof(it));
+	gate_open = gate_entered = false;
+	test_assert(pthread_create(&t, NULL, gated_submitter, g) == 0);
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	for (unsigned i = 0; i < 10; i++) {
+		it[i].in = 100 + i;
+		it[i].submitter = pthread_self();
+		gather_submit_async(g, &it[i].g, acont);
+		/* returned without waiting for the batch under way */
+		test_assert(atomic_load(&it[i].conts) == 0 && it[i].runs == 0);
+	}
+	pthread_mutex_lock(&gate_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	test_assert(pthread_join(t, &rv) == 0 && rv == NULL);
+	/* the leader came back only after it ran them all: 1 + 4 + 4 + 2 */
+	bool ok = true;
+	for (unsigned i = 0; i < 10; i++)
+		ok = ok && atomic_load(&it[i].conts) == 1 &&
+		     atomic_load(&it[i].bad) == 0 && !it[i].own &&
+		     pthread_equal(it[i].cont_on, t);
+	test_assert(ok);
+	gather_stats(g, &b, &n);
+	test_assert(b == 4 && n == 11);
+	test_assert(atomic_load(&c.max_seen_batch) == 4);
+	gather_free(&g);
+}
+
+#define ATHREADS    8
+#define APER_THREAD 300
+
+struct aworker {
+	struct gather *g;
+	unsigned id;
+	struct aitem *items; /* APER_THREAD: async, or waited for */
+	bool sync;
+	int bad;
+};
+
+static void *aworker_main(void *arg)
+{
+	struct aworker *w = arg;
+	for (unsigned i = 0; i < APER_THREAD; i++) {
+		struct aitem *it = &w->items[i];
+		it->in = w->id * 100000 + i;
+		it->finish = true;
+		it->submitter = pthread_self();
+		if (w->sync) {
+			gather_submit(w->g, &it->g);
+			if (it->runs != 1 || it->out != it->in * 3 + 1 ||
+			    it->finished != 1)
+				w->bad++;
+		} else {
+			gather_submit_async(w->g, &it->g, acont);
+		}
+		if (i % 16 == 0)
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void test_async_threads(bool mixed, unsigned slow_us)
+{
+	struct ctx c = {.max_batch = 8, .slow_us = slow_us};
+	struct gather *g = gather_new(8, 1, arun, afinish, &c);
+	pthread_t t[ATHREADS];
+	struct aworker w[ATHREADS];
+	unsigned long b, n;
+	char name[96];
+
+	snprintf(name, sizeof(name), "async threads%s, %u us",
+		 mixed ? ", mixed with waiting submits" : "", slow_us);
+	test_begin(name);
+	for (unsigned i = 0; i < ATHREADS; i++) {
+		w[i] = (struct aworker){g, i, NULL, mixed && i % 2 == 1, 0};
+		w[i].items = calloc(APER_THREAD, sizeof(struct aitem));
+		test_assert(pthread_create(&t[i], NULL, aworker_main, &w[i]) ==
+			    0);
+	}
+	for (unsigned i = 0; i < ATHREADS; i++)
+		pthread_join(t[i], NULL);
+	/* every submitter has returned: nothing may be left parked */
+	int bad = 0, elsewhere = 0, missing = 0;
+	for (unsigned i = 0; i < ATHREADS; i++) {
+		bad += w[i].bad;
+		for (unsigned k = 0; !w[i].sync && k < APER_THREAD; k++) {
+			struct aitem *it = &w[i].items[k];
+			if (atomic_load(&it->conts) != 1)
+				missing++;
+			bad += atomic_load(&it->bad);
+			if (!pthread_equal(it->cont_on, it->submitter))
+				elsewhere++;
+		}
+		free(w[i].items);
+	}
+	gather_stats(g, &b, &n);
+	test_assert(missing == 0 && bad == 0);
+	test_assert(atomic_load(&c.bad) == 0);
+	test_assert(n == ATHREADS * APER_THREAD);
+	test_assert(atomic_load(&c.max_seen_running) <= 1);
+	test_assert(atomic_load(&c.max_seen_batch) <= 8);
+	/* slow batches: submits parked and were continued by others */
+	if (slow_us > 0)
+		test_assert(elsewhere > 0 && b < n);
+	fprintf(stderr, "%s: %lu items in %lu batches, %d continued on "
+		"another thread\n",
+		name, n, b, elsewhere);
+	gather_free(&g);
+}
+
 int main(void)
 {
 	test_lone();
@@ -166,5 +411,10 @@ int main(void)
 	test_threads(8, 1, 0, true);
 	test_threads(8, 1, 200, true);
 	test_threads(8, 2, 100, true);
+	test_async_lone();
+	test_async_parked();
+	test_async_threads(false, 0);
+	test_async_threads(false, 200);
+	test_async_threads(true, 200);
 	return test_end();
 }

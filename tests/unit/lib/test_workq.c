@@ -4,7 +4,13 @@
  * the worker thread), the queue bound (queue_max + 1 refused), real
  * parallelism (N jobs that each wait for all N to be running), pending
  * counts, workq_free cancelling what never completed (ASan catches a
- * leak or a double free), and many threads submitting at once.
+ * leak or a double free), and many threads submitting at once.  Deferred
+ * jobs: a worker that defers takes the next job at once (one worker runs
+ * every job while none is completed), completions from another thread
+ * deliver each done once on the loop thread (or on the completing thread
+ * in callback mode), a resumed job runs its second function on a worker
+ * before its done, pending counts deferred jobs, and workq_free waits for
+ * a deferred job completed late and cancels it.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -307,6 +313,244 @@ static void test_many_submitters(void)
 	workq_free(&shared_q);
 }
 
+/* ---- deferred jobs ---- */
+
+#define NDEFER 64
+
+struct djob {
+	int id;
+	atomic_int ran, resumed, done, cancelled;
+	pthread_t done_on, resumed_on;
+	struct workq_job *h;
+	bool resume;		/* resume instead of complete */
+	bool complete_in_job;	/* defer, then complete at once */
+	struct ev_loop *loop;
+	atomic_int *ndone;
+	int want;
+};
+
+/* handed over to the completer thread */
+static pthread_mutex_t dmu = PTHREAD_MUTEX_INITIALIZER;
+static struct djob *dlist[NDEFER];
+static int dn;
+static atomic_int deferred_running;
+
+static void djob_run(void *ctx)
+{
+	struct djob *d = ctx;
+	atomic_fetch_add(&d->ran, 1);
+	d->h = workq_defer();
+	if (d->complete_in_job) {
+		workq_complete(d->h);
+		return;
+	}
+	atomic_fetch_add(&deferred_running, 1);
+	pthread_mutex_lock(&dmu);
+	dlist[dn++] = d;
+	pthread_mutex_unlock(&dmu);
+}
+
+static void djob_resumed(void *ctx)
+{
+	struct djob *d = ctx;
+	d->resumed_on = pthread_self();
+	atomic_fetch_add(&d->resumed, 1);
+}
+
+static void djob_done(void *ctx)
+{
+	struct djob *d = ctx;
+	d->done_on = pthread_self();
+	/* a resumed job's done comes after its second function */
+	if (d->resume && atomic_load(&d->resumed) != 1)
+		atomic_fetch_add(&d->cancelled, 100);
+	atomic_fetch_add(&d->done, 1);
+	if (atomic_fetch_add(d->ndone, 1) + 1 == d->want && d->loop != NULL)
+		ev_loop_stop(d->loop);
+}
+
+static void djob_cancel(void *ctx)
+{
+	struct djob *d = ctx;
+	atomic_fetch_add(&d->cancelled, 1);
+}
+
+/* The completer: waits until want jobs are deferred (all of them, on one
+   worker: so the worker did not wait for any), then finishes them in
+   reverse order. */
+struct completer {
+	int want;
+	unsigned delay_us;
+	pthread_t th;
+};
+
+static void *completer_main(void *arg)
+{
+	struct completer *c = arg;
+	for (int i = 0; i < 20000; i++) {
+		pthread_mutex_lock(&dmu);
+		int n = dn;
+		pthread_mutex_unlock(&dmu);
+		if (n >= c->want)
+			break;
+		usleep(200);
+	}
+	if (c->delay_us > 0)
+		usleep(c->delay_us);
+	pthread_mutex_lock(&dmu);
+	int n = dn;
+	pthread_mutex_unlock(&dmu);
+	for (int i = n - 1; i >= 0; i--) {
+		struct djob *d = dlist[i];
+		if (d->resume && workq_resume(d->h, djob_resumed) == 0)
+			continue;
+		workq_complete(d->h);
+	}
+	return NULL;
+}
+
+static void test_defer(bool loop_mode)
+{
+	struct ev_loop *loop = loop_mode ? ev_loop_new() : NULL;
+	struct workq_opts o = {.name = "defer",
+			       .threads = 1,
+			       .queue_max = NJOBS,
+			       .loop = loop,
+			       .cancel = djob_cancel};
+	static struct djob d[NDEFER];
+	atomic_int ndone;
+	struct completer c = {.want = NDEFER};
+
+	test_begin(loop_mode ? "defer, loop mode" : "defer, callback mode");
+	memset(d, 0, sizeof(d));
+	dn = 0;
+	atomic_store(&ndone, 0);
+	atomic_store(&deferred_running, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < NDEFER; i++) {
+		d[i].id = i;
+		d[i].resume = i % 3 == 1;
+		d[i].loop = loop;
+		d[i].ndone = &ndone;
+		d[i].want = NDEFER;
+		test_assert(workq_submit(q, djob_run, djob_done, &d[i]) == 0);
+	}
+	test_assert(pthread_create(&c.th, NULL, completer_main, &c) == 0);
+	if (loop_mode) {
+		struct ev_timer *guard =
+		    ev_timer_new(loop, 20000, on_guard, loop);
+		test_assert(ev_loop_run(loop) == 0);
+		ev_timer_free(&guard);
+	} else {
+		for (int i = 0; i < 4000 && atomic_load(&ndone) < NDEFER; i++)
+			usleep(1000);
+	}
+	test_assert(pthread_join(c.th, NULL) == 0);
+	/* the one worker ran all before any completion: none waited */
+	test_assert(dn == NDEFER);
+	test_assert(atomic_load(&ndone) == NDEFER);
+	bool ok = true;
+	for (int i = 0; i < NDEFER; i++) {
+		ok = ok && atomic_load(&d[i].ran) == 1 &&
+		     atomic_load(&d[i].done) == 1 &&
+		     atomic_load(&d[i].cancelled) == 0 &&
+		     atomic_load(&d[i].resumed) == (d[i].resume ? 1 : 0);
+		if (loop_mode)
+			ok = ok && pthread_equal(d[i].done_on, loop_thread);
+		else if (!d[i].resume)
+			/* the completer's own thread */
+			ok = ok && pthread_equal(d[i].done_on, c.th);
+		if (d[i].resume)
+			ok = ok && !pthread_equal(d[i].resumed_on, c.th) &&
+			     !pthread_equal(d[i].resumed_on, loop_thread);
+	}
+	test_assert(ok);
+	for (int i = 0; i < 200 && workq_pending(q) != 0; i++)
+		usleep(1000);
+	test_assert(workq_pending(q) == 0);
+	workq_free(&q);
+	if (loop != NULL)
+		ev_loop_free(&loop);
+}
+
+/* a job that defers and completes before it returns is an ordinary job */
+static void test_defer_in_job(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct workq_opts o = {
+	    .name = "inj", .threads = 2, .queue_max = NJOBS, .loop = loop};
+	static struct djob d[NDEFER];
+	atomic_int ndone;
+
+	test_begin("defer and complete in the job");
+	memset(d, 0, sizeof(d));
+	dn = 0;
+	atomic_store(&ndone, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < NDEFER; i++) {
+		d[i].complete_in_job = true;
+		d[i].loop = loop;
+		d[i].ndone = &ndone;
+		d[i].want = NDEFER;
+		test_assert(workq_submit(q, djob_run, djob_done, &d[i]) == 0);
+	}
+	struct ev_timer *guard = ev_timer_new(loop, 20000, on_guard, loop);
+	test_assert(ev_loop_run(loop) == 0);
+	ev_timer_free(&guard);
+	test_assert(atomic_load(&ndone) == NDEFER);
+	bool ok = true;
+	for (int i = 0; i < NDEFER; i++)
+		ok = ok && atomic_load(&d[i].done) == 1 &&
+		     pthread_equal(d[i].done_on, loop_thread);
+	test_assert(ok && dn == 0);
+	test_assert(workq_pending(q) == 0);
+	workq_free(&q);
+	ev_loop_free(&loop);
+}
+
+/* workq_free with deferred jobs out: it waits for their completion (from
+   another thread, late), cancels them, and a resume while it stops is
+   refused (the completer then completes) */
+static void test_free_waits(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct workq_opts o = {.name = "fw",
+			       .threads = 2,
+			       .queue_max = NJOBS,
+			       .loop = loop,
+			       .cancel = djob_cancel};
+	static struct djob d[8];
+	atomic_int ndone;
+	struct completer c = {.want = 8, .delay_us = 100000};
+
+	test_begin("free waits for deferred jobs");
+	memset(d, 0, sizeof(d));
+	dn = 0;
+	atomic_store(&ndone, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < 8; i++) {
+		d[i].resume = i % 2 == 0;
+		d[i].ndone = &ndone;
+		test_assert(workq_submit(q, djob_run, djob_done, &d[i]) == 0);
+	}
+	for (int i = 0; i < 2000 && dn < 8; i++)
+		usleep(1000);
+	test_assert(dn == 8);
+	test_assert(workq_pending(q) == 8);
+	test_assert(pthread_create(&c.th, NULL, completer_main, &c) == 0);
+	workq_free(&q); /* the completer sleeps 100 ms before it starts */
+	test_assert(q == NULL);
+	test_assert(pthread_join(c.th, NULL) == 0);
+	/* (a resume that came before the stop may have run: never its
+	   done) */
+	bool ok = true;
+	for (int i = 0; i < 8; i++)
+		ok = ok && atomic_load(&d[i].cancelled) == 1 &&
+		     atomic_load(&d[i].done) == 0;
+	test_assert(ok);
+	ev_loop_free(&loop);
+}
+
 int main(void)
 {
 	loop_thread = pthread_self();
@@ -316,5 +560,9 @@ int main(void)
 	test_bound_and_cancel();
 	test_parallel();
 	test_many_submitters();
+	test_defer(true);
+	test_defer(false);
+	test_defer_in_job();
+	test_free_waits();
 	return test_end();
 }
