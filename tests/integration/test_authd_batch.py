@@ -6,12 +6,17 @@ the wrong waiter shows up as a refused right password or an accepted
 wrong one; disabled accounts, a disabled service and missing users are
 mixed in.  Then MariaDB is stopped while AUTHs are in flight: every
 answer is the account's own success or a temporary failure (no reply),
-never a refusal.
+never a refusal.  With two workers and many more clients, AUTHs waiting
+for a lookup hold no worker (they are parked in the batch and finished by
+the thread that ran it): batches grow past the number of workers, and
+each parked AUTH still gets its own answer, exactly once.
 """
 import concurrent.futures
 import os
 import re
 import secrets
+import selectors
+import socket
 import subprocess
 import time
 
@@ -25,10 +30,47 @@ def rq(inst, data, timeout=30):
     return harness.unix_request(inst.authd_socket, data, timeout=timeout)
 
 
-def auth(inst, user, password, ip, service="imap"):
+def auth(inst, user, password, ip, service="imap", timeout=30):
     body = f"{service}\nlogin\n{user}\n{password}\n".encode()
     return rq(inst, f"TCPREMOTEIP={ip}\n".encode()
-              + b"AUTH %d\n" % len(body) + body)
+              + b"AUTH %d\n" % len(body) + body, timeout=timeout)
+
+
+def auth_all(inst, reqs, timeout=30):
+    """AUTHs (user, password, ip) all sent at once, each on a connection
+    of its own, before any answer is read; their answers, in order (b""
+    for a connection closed without one)."""
+    socks = []
+    try:
+        for user, password, ip in reqs:
+            body = f"imap\nlogin\n{user}\n{password}\n".encode()
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            socks.append(s)
+            s.connect(inst.authd_socket)
+            s.sendall(f"TCPREMOTEIP={ip}\n".encode()
+                      + b"AUTH %d\n" % len(body) + body)
+        outs = [b""] * len(reqs)
+        sel = selectors.DefaultSelector()
+        for i, s in enumerate(socks):
+            s.setblocking(False)
+            sel.register(s, selectors.EVENT_READ, i)
+        left = len(socks)
+        deadline = time.time() + timeout
+        while left > 0:
+            wait = deadline - time.time()
+            assert wait > 0, f"{left} AUTHs never answered"
+            for key, _ in sel.select(wait):
+                data = key.fileobj.recv(65536)
+                if data:
+                    outs[key.data] += data
+                else:
+                    sel.unregister(key.fileobj)
+                    left -= 1
+        sel.close()
+        return outs
+    finally:
+        for s in socks:
+            s.close()
 
 
 def md5crypt(passwords):
@@ -152,6 +194,52 @@ def test_concurrent_auths_get_their_own_answers(inst):
     assert n >= len(work) - 4 and q < n, (n, q)
     assert re.search(r"authd: md5crypt stage: \d+ checks",
                      inst.maillog()[since:])
+
+
+def test_parked_auths_small_pool(inst):
+    """authd_workers = 2, 48 clients at once, the cache off: an AUTH
+    parked in a batch must be finished with its own row and hash (distinct
+    passwords; each account also with its neighbour's password), every
+    one of them (a lost one times out), and the batches must hold more
+    AUTHs than there are workers (they would not if a waiting AUTH still
+    held its worker)."""
+    users = make_users(inst, "p")
+    set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0",
+             authd_workers="2")
+    since = None
+    try:
+        reqs = []
+        for i, (u, p) in enumerate(users):
+            usable = i % 6 not in (0, 3)
+            reqs += [(u, p, "ok" if usable else "fail")] * 4
+            reqs.append((u, users[(i + 5) % N_USERS][1], "fail"))
+        for i in range(3):
+            reqs.append((f"abpmissing{i}@{DOMAIN}", f"pw-pm-{i}", "fail"))
+        order = sorted(range(len(reqs)), key=lambda k: (k * 7919) % 131)
+        work = [reqs[k] for k in order]
+        # every request in flight at once (Python threads could not keep
+        # this many outstanding): connect all, send all, then read
+        outs = auth_all(inst, [
+            (u, p, f"198.18.{100 + k // 250}.{k % 250 + 1}")
+            for k, (u, p, _) in enumerate(work)])
+        outs = list(zip(outs, work))
+        since = inst.log_size()
+        bad = []
+        for out, (u, p, want) in outs:
+            if want == "ok" and not expect_ok(inst, out, u, p):
+                bad.append((u, want, out[:200]))
+            if want == "fail" and out != b"FAIL\n":
+                bad.append((u, want, out[:200]))
+        assert not bad, (len(bad), len(work), bad[:5])
+    finally:
+        set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s",
+                 authd_workers="8")
+        drop_users(inst, "p")
+    # the retired process logs its counters when it exits
+    inst.wait_log(r"authd: user lookups: ", since=since, timeout=30)
+    n, q = user_stats(inst, since)
+    assert n >= len(work) - 3 and q > 0, (n, q)
+    assert n / q > 2.5, (n, q)
 
 
 def test_batch_off_gives_the_same_answers(inst):
