@@ -233,10 +233,21 @@ static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 			of[k++] = r;
 		}
 	}
-	if (k < 2 || md5crypt_batch_hash_now(k, pw, st, out) == 0)
+	if (k < 2)
 		return;
-	for (size_t i = 0; i < k; i++)
-		memcpy(of[i]->md5, out[i], MD5CRYPT_X8_OUT_SIZE);
+	/* evaluations of at most MD5CRYPT_X8_LANES, as even as possible
+	   (9 checks: 5 + 4, not 8 + a lone one left to crypt_r) */
+	size_t evals = (k + MD5CRYPT_X8_LANES - 1) / MD5CRYPT_X8_LANES;
+	for (size_t e = 0, at = 0; e < evals; e++) {
+		size_t m = (k - at) / (evals - e);
+		if (m >= 2 && md5crypt_batch_hash_now(m, pw + at, st + at,
+						      out + at) > 0) {
+			for (size_t i = at; i < at + m; i++)
+				memcpy(of[i]->md5, out[i],
+				       MD5CRYPT_X8_OUT_SIZE);
+		}
+		at += m;
+	}
 	explicit_bzero(out, sizeof(out));
 }
 

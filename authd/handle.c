@@ -104,6 +104,10 @@ void authd_job_free(struct authd_job **jp)
 	if (j == NULL)
 		return;
 	authd_request_free(&j->req);
+	/* a parked AUTH's row and hash, when it was cancelled before its
+	   check (workq_free at shutdown): freed and wiped here */
+	authd_user_free(&j->lookup_user);
+	explicit_bzero(j->lookup.md5, sizeof(j->lookup.md5));
 	buf_wipe(&j->reply); /* may hold PASSWD2 */
 	buf_deinit(&j->reply);
 	authd_cfg_unref(&j->cfg);

@@ -128,6 +128,7 @@ static void lead(struct gather *g, struct gather_item *first,
 		 const struct gather_item *self)
 {
 	struct gather_item *b[GATHER_BATCH_MAX], *a[GATHER_BATCH_MAX];
+	bool own[GATHER_BATCH_MAX];
 	size_t n = 0, na = 0;
 
 	if (first != NULL) {
@@ -158,17 +159,19 @@ static void lead(struct gather *g, struct gather_item *first,
 	/* exactly the owners of this batch, and the next leader */
 	for (size_t i = 0; i < n; i++) {
 		b[i]->state = ITEM_DONE;
-		if (b[i]->cont != NULL)
+		if (b[i]->cont != NULL) {
+			own[na] = b[i] == self;
 			a[na++] = b[i];
-		else if (b[i] != self)
+		} else if (b[i] != self) {
 			pthread_cond_signal(&b[i]->cv);
+		}
 	}
 	wake_next_leader(g);
 	if (na == 0)
 		return;
 	pthread_mutex_unlock(&g->mu);
 	for (size_t i = 0; i < na; i++)
-		a[i]->cont(a[i], a[i] == self); /* a[i] is not ours after */
+		a[i]->cont(a[i], own[i]); /* a[i] is not ours after */
 	pthread_mutex_lock(&g->mu);
 }
 

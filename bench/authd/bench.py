@@ -241,7 +241,8 @@ def load(args, sock, usersfile, server_root, db_pid):
     if r.returncode != 0:
         raise RuntimeError(f"authload failed: {r.stderr}")
     c1 = os.times()
-    s1 = benchlib.cpu_seconds(benchlib.descendants(server_root))
+    procs = benchlib.descendants(server_root)
+    s1 = benchlib.cpu_seconds(procs)
     d1 = benchlib.cpu_seconds([db_pid])
     res = dict(kv.split("=", 1) for kv in r.stdout.split())
     res = {k: float(v) for k, v in res.items()}
@@ -251,7 +252,35 @@ def load(args, sock, usersfile, server_root, db_pid):
     res["db_us"] = (d1 - d0) / n * 1e6
     res["load_us"] = ((c1.children_user + c1.children_system)
                       - (c0.children_user + c0.children_system)) / n * 1e6
+    # youju-authd's server process of this row (each reload starts a new
+    # one): its "user lookups" line, logged when it is retired, is this
+    # row's mean batch
+    res["pids"] = set(procs) - {server_root}
     return res
+
+
+def batch_sizes(inst, results, timeout=10):
+    """{row name: (lookups, queries)} from the "authd: user lookups" lines
+    of each row's server processes (logged as a reload retires them)."""
+    rx = re.compile(r"\[(\d+)\]: authd: user lookups: (\d+) in (\d+) "
+                    r"queries")
+    want = set()
+    for _, r in results:
+        want |= r.get("pids", set())
+    deadline = time.time() + timeout
+    while True:
+        seen = {}
+        for m in rx.finditer(inst.maillog()):
+            seen[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+        if time.time() > deadline or not (want - set(seen)):
+            break
+        time.sleep(0.2)
+    out = {}
+    for name, r in results:
+        got = [seen[p] for p in r.get("pids", ()) if p in seen]
+        if got:
+            out[name] = (sum(g[0] for g in got), sum(g[1] for g in got))
+    return out
 
 
 def merge(rs):
@@ -264,6 +293,7 @@ def merge(rs):
     for k in ("p50_us", "p90_us", "p99_us", "max_us"):
         v = sorted(r[k] for r in rs)
         out[k] = v[len(v) // 2]
+    out["pids"] = set().union(*(r.get("pids", set()) for r in rs))
     n = sum(r["ok"] for r in rs) or 1
     for k in ("srv_us", "db_us", "load_us"):
         # per-round averages weighted by that round's requests
@@ -439,6 +469,12 @@ def main():
             print(f"CPU per AUTH (server + MariaDB + load generator): "
                   f"{name} {total(r):.0f} us, courier {total(c):.0f} us: "
                   f"{total(c) / total(r):.2f}x the rate on CPUs of its own")
+        # the last row's process is retired by the next reload: once more
+        set_cache_ttl(inst, "5s")
+        for name, (n, q) in batch_sizes(inst, results).items():
+            if q:
+                print(f"user lookups, {name}: {n} in {q} queries "
+                      f"({n / q:.2f} per query)")
         print(f"load average (1 min) before/after the runs: "
               f"{load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} CPUs: "
               "other work shares the CPUs, compare ratios of one run")
