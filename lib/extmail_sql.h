@@ -34,11 +34,13 @@ extern const char *const extmail_login_cols[];
 #define EXTMAIL_LOGIN_NCOLS 20
 
 /*
- * Most logins youju-authd looks up in one statement, and the rows one
- * login may have before its lookup fails (its one-login query keeps 2:
- * "several rows", and fails on a third).
+ * Most logins youju-authd looks up in one statement (16: two MD5-crypt
+ * evaluations of 8 lanes; with AUTHs parked instead of holding a worker,
+ * batches of 8 filled, docs/authd.md), and the rows one login may have
+ * before its lookup fails (its one-login query keeps 2: "several rows",
+ * and fails on a third).
  */
-#define EXTMAIL_LOGIN_BATCH_MAX	 8
+#define EXTMAIL_LOGIN_BATCH_MAX	 16
 #define EXTMAIL_LOGIN_BATCH_ROWS 3
 
 /*
