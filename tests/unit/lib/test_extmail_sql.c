@@ -215,12 +215,16 @@ static void test_login_batch(void)
 		    strcmp(q, "SELECT username = ?, username = ?, a, b FROM "
 			      "mailbox WHERE username IN (?, ?)") == 0);
 	free(q);
-	q = extmail_login_batch_query("a", "t", "login", "active = 1",
-				      EXTMAIL_LOGIN_BATCH_MAX);
-	test_assert(q != NULL && marks(q) == 2 * EXTMAIL_LOGIN_BATCH_MAX);
+	q = extmail_login_batch_query("a", "t", "login", "active = 1", 8);
+	test_assert(q != NULL && marks(q) == 16);
 	test_assert(q != NULL &&
 		    strstr(q, "login IN (?, ?, ?, ?, ?, ?, ?, ?) AND "
 			      "(active = 1)") != NULL);
+	free(q);
+	q = extmail_login_batch_query("a", "t", "login", "active = 1",
+				      EXTMAIL_LOGIN_BATCH_MAX);
+	test_assert(q != NULL && marks(q) == 2 * EXTMAIL_LOGIN_BATCH_MAX);
+	test_assert(q != NULL && strstr(q, "?) AND (active = 1)") != NULL);
 	free(q);
 	/* out of range: one login is q_user's; more than the maximum */
 	test_assert(extmail_login_batch_query("a", "t", "l", "", 1) == NULL);
