@@ -361,6 +361,13 @@ void authd_db_user_async(struct authd_cfg *cfg, struct authd_user_lookup *l)
 	gather_submit_async(cfg->user_gather, &l->item, user_async_done);
 }
 
+bool authd_db_user_try_park(struct authd_cfg *cfg, struct authd_user_lookup *l)
+{
+	l->st = AUTHD_TEMPFAIL;
+	l->md5[0] = '\0';
+	return gather_try_park(cfg->user_gather, &l->item, user_async_done);
+}
+
 enum authd_status authd_db_set_password(struct authd_cfg *cfg,
 					const char *login, const char *crypted,
 					const char *clear)

@@ -58,6 +58,11 @@ struct authd_user_lookup {
 	char md5[MD5CRYPT_X8_OUT_SIZE];
 };
 void authd_db_user_async(struct authd_cfg *cfg, struct authd_user_lookup *l);
+/* The same, but only when a batch is under way: parks l behind it and
+   returns true (done(l, false) follows on another thread), or returns
+   false and takes nothing.  Never runs a query on the calling thread: for
+   the event loop. */
+bool authd_db_user_try_park(struct authd_cfg *cfg, struct authd_user_lookup *l);
 
 /* Sets the password columns of login.  AUTHD_NOTFOUND: no row changed. */
 enum authd_status authd_db_set_password(struct authd_cfg *cfg,

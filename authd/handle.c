@@ -421,26 +421,33 @@ void authd_handle_resumed(struct authd_job *j)
 	auth_parked_finish(j);
 }
 
-/* Returns false when the job was parked (see authd_handle). */
-static bool do_auth(struct authd_job *j)
+enum auth_prep {
+	PREP_ANSWERED, /* refused before any lookup: results set */
+	PREP_ROW,      /* the users cache answered: *st_r, *u_r */
+	PREP_LOOKUP,   /* the row must come from the database */
+};
+
+/* The start of an AUTH, up to its user row: the CRAM response, the login
+   name (j->lookup_login) and the users cache (asked at *now_r).  Cheap
+   enough for the event loop's thread; repeating it changes nothing. */
+static enum auth_prep auth_prepare(struct authd_job *j, enum authd_status *st_r,
+				   struct authd_user *u_r, uint64_t *now_r)
 {
 	struct authd_cfg *cfg = j->cfg;
 	char cuser[512], digest[256];
-	struct authd_user u;
 	const char *user = j->req.user;
-	bool cram = j->req.authtype != AUTHD_AUTH_LOGIN;
 
 	j->login = true;
-	if (cram) {
+	if (j->req.authtype != AUTHD_AUTH_LOGIN) {
 		if (cfg->clear_pwfield[0] == '\0') {
 			reply_fail(j, "CRAM needs authd_clear_pwfield", false);
-			return true;
+			return PREP_ANSWERED;
 		}
 		if (j->req.response == NULL ||
 		    authd_cram_decode(j->req.response, cuser, sizeof(cuser),
 				      digest, sizeof(digest)) < 0) {
 			reply_fail(j, "malformed CRAM response", true);
-			return true;
+			return PREP_ANSWERED;
 		}
 		explicit_bzero(digest, sizeof(digest));
 		user = cuser;
@@ -449,37 +456,94 @@ static bool do_auth(struct authd_job *j)
 	if (authd_login_name(cfg, user, j->lookup_login,
 			     sizeof(j->lookup_login)) < 0) {
 		reply_fail(j, "login too long", true);
-		return true;
+		return PREP_ANSWERED;
 	}
-	const char *password = cram ? NULL : j->req.password;
-	uint64_t now = now_ms();
-	enum authd_status st;
-	switch (user_cached(j->lookup_login, now, &u)) {
+	*now_r = now_ms();
+	switch (user_cached(j->lookup_login, *now_r, u_r)) {
 	case CACHE_HIT:
-		st = AUTHD_FOUND;
-		break;
+		*st_r = AUTHD_FOUND;
+		return PREP_ROW;
 	case CACHE_NEGATIVE:
-		st = AUTHD_NOTFOUND;
-		break;
+		*st_r = AUTHD_NOTFOUND;
+		return PREP_ROW;
 	default:
+		return PREP_LOOKUP;
+	}
+}
+
+/* Sets up j->lookup for a batched user lookup (authd_db_user_async or
+   authd_db_user_try_park). */
+static void auth_lookup_init(struct authd_job *j, uint64_t now)
+{
+	j->lookup = (struct authd_user_lookup){
+	    .login = j->lookup_login,
+	    .password = j->req.authtype == AUTHD_AUTH_LOGIN ? j->req.password
+							   : NULL,
+	    .u = &j->lookup_user,
+	    .done = auth_looked_up};
+	j->lookup_now = now;
+}
+
+/* Returns false when the job was parked (see authd_handle). */
+static bool do_auth(struct authd_job *j)
+{
+	struct authd_cfg *cfg = j->cfg;
+	struct authd_user u;
+	enum authd_status st = AUTHD_TEMPFAIL;
+	uint64_t now = 0;
+
+	switch (auth_prepare(j, &st, &u, &now)) {
+	case PREP_ANSWERED:
+		return true;
+	case PREP_ROW:
+		break;
+	case PREP_LOOKUP:
 		if (cfg->user_gather != NULL && j->park != NULL) {
 			/* the worker goes on with other jobs meanwhile */
-			j->lookup = (struct authd_user_lookup){
-			    .login = j->lookup_login,
-			    .password = password,
-			    .u = &j->lookup_user,
-			    .done = auth_looked_up};
-			j->lookup_now = now;
+			auth_lookup_init(j, now);
 			j->park(j);
 			authd_db_user_async(cfg, &j->lookup);
 			return false;
 		}
-		st = authd_db_user(cfg, j->lookup_login, password, &u);
+		st = authd_db_user(cfg, j->lookup_login,
+				   j->req.authtype == AUTHD_AUTH_LOGIN
+				       ? j->req.password
+				       : NULL,
+				   &u);
 		user_store(cfg, j->lookup_login, st, &u, now);
 		break;
 	}
 	auth_check(j, st, &u);
 	return true;
+}
+
+enum authd_park authd_handle_park_prepare(struct authd_job *j)
+{
+	struct authd_user u;
+	enum authd_status st = AUTHD_TEMPFAIL;
+	uint64_t now = 0;
+	if (j->req.cmd != AUTHD_CMD_AUTH || j->cfg->user_gather == NULL)
+		return AUTHD_PARK_NO;
+	switch (auth_prepare(j, &st, &u, &now)) {
+	case PREP_ANSWERED:
+		return AUTHD_PARK_ANSWERED;
+	case PREP_ROW:
+		if (st == AUTHD_NOTFOUND) {
+			auth_check(j, st, &u); /* "unknown user": no hash */
+			return AUTHD_PARK_ANSWERED;
+		}
+		authd_user_free(&u); /* the check needs a worker */
+		return AUTHD_PARK_NO;
+	case PREP_LOOKUP:
+		break;
+	}
+	auth_lookup_init(j, now);
+	return AUTHD_PARK_READY;
+}
+
+bool authd_handle_park(struct authd_job *j)
+{
+	return authd_db_user_try_park(j->cfg, &j->lookup);
 }
 
 static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,

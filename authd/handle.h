@@ -85,6 +85,29 @@ void authd_job_free(struct authd_job **job);
    does not touch the job again.  Thread-safe. */
 bool authd_handle(struct authd_job *job);
 
+/*
+ * Parking on the event loop's thread, before a job goes to a worker: an
+ * AUTH whose user row must come from a batched lookup while a batch is
+ * under way waits there without any worker having run it (the hand-off to
+ * a worker and its wake-up saved).  authd_handle_park_prepare() does the
+ * cheap start of an AUTH: AUTHD_PARK_ANSWERED, the result fields are set
+ * (a refusal before any lookup, or an unknown user from the negative
+ * cache); AUTHD_PARK_NO, the job is for a worker as usual (not an AUTH,
+ * no user batch, or a cached row whose password needs a hash); or
+ * AUTHD_PARK_READY.  Then the caller makes the job's handle for its
+ * complete and resume hooks (no worker will call park) and calls
+ * authd_handle_park(): true, parked (finished as a parked AUTH is); false,
+ * no batch is under way and nothing was taken: the job goes to a worker,
+ * which runs it whole (authd_handle).
+ */
+enum authd_park {
+	AUTHD_PARK_NO,
+	AUTHD_PARK_ANSWERED,
+	AUTHD_PARK_READY,
+};
+enum authd_park authd_handle_park_prepare(struct authd_job *job);
+bool authd_handle_park(struct authd_job *job);
+
 /* The rest of a parked job, on the worker its resume hook chose: fills the
    result fields (complete is not called: the job ends as an ordinary one
    when this returns). */

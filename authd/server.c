@@ -426,7 +426,26 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		job_done(s, j);
 		return;
 	}
+	enum authd_park park = authd_handle_park_prepare(j);
+	if (park == AUTHD_PARK_ANSWERED) {
+		job_done(s, j);
+		return;
+	}
 	ev_io_set(c->io, 0); /* nothing read while the worker runs */
+	if (park == AUTHD_PARK_READY) {
+		/* behind a user batch under way, with no worker woken for
+		   it; else a worker runs it (and leads a batch) */
+		j->wq_job = workq_defer_new(s->wq, wq_done, j);
+		if (!authd_handle_park(j) &&
+		    workq_resume(j->wq_job, wq_run) < 0) {
+			/* only while the pool stops, never under the loop */
+			j->tempfail = true;
+			j->reason = "worker pool stopping";
+			workq_complete(j->wq_job);
+		}
+		ev_timer_set(c->timer, s->cfg->request_timeout_ms);
+		return;
+	}
 	if (workq_submit(s->wq, wq_run, wq_done, j) < 0) {
 		log_warning("authd: worker queue full: temporary failure");
 		c->job = NULL;

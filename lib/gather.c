@@ -230,3 +230,22 @@ void gather_submit_async(struct gather *g, struct gather_item *item,
 	}
 	pthread_mutex_unlock(&g->mu);
 }
+
+bool gather_try_park(struct gather *g, struct gather_item *item,
+		     gather_cont_fn *cont)
+{
+	item->next = NULL;
+	item->state = ITEM_WAITING;
+	item->cont = cont;
+	pthread_mutex_lock(&g->mu);
+	/* parked only behind a batch under way: its leader looks at the
+	   FIFO when it ends (lead_waiting), so the item is never left
+	   without one */
+	bool park = g->running >= g->max_running;
+	if (park) {
+		*g->tailp = item;
+		g->tailp = &item->next;
+	}
+	pthread_mutex_unlock(&g->mu);
+	return park;
+}

@@ -84,6 +84,17 @@ void gather_submit(struct gather *g, struct gather_item *item);
 void gather_submit_async(struct gather *g, struct gather_item *item,
 			 gather_cont_fn *cont);
 
+/*
+ * Parks item with cont when no batch slot is free and returns true: cont
+ * then runs as for gather_submit_async (own false), on the thread that
+ * leads its batch.  Never leads and never waits: for a thread that must
+ * not run a batch itself (youju-authd's event loop).  Returns false when
+ * a slot is free: the item is not taken (submit it from a thread that may
+ * lead).
+ */
+bool gather_try_park(struct gather *g, struct gather_item *item,
+		     gather_cont_fn *cont);
+
 /* Counters since gather_new: batches run and items they held (items /
    batches is the mean batch size). */
 void gather_stats(struct gather *g, unsigned long *batches_r,

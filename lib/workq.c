@@ -272,6 +272,22 @@ struct workq_job *workq_defer(void)
 	return j;
 }
 
+struct workq_job *workq_defer_new(struct workq *q, workq_done_fn *done,
+				  void *ctx)
+{
+	struct workq_job *j = xmalloc(sizeof(*j));
+	j->next = NULL;
+	j->q = q;
+	j->job = NULL;
+	j->done = done;
+	j->ctx = ctx;
+	pthread_mutex_lock(&q->mu);
+	q->pending++;
+	q->deferred++;
+	pthread_mutex_unlock(&q->mu);
+	return j;
+}
+
 /* One deferred job handed back.  Called with mu held. */
 static void deferred_put(struct workq *q)
 {

@@ -84,6 +84,14 @@ struct workq_job;
  */
 struct workq_job *workq_defer(void);
 
+/* A job that starts deferred, made by any thread (youju-authd's loop
+   thread: a request it parks itself, with no worker to run it first),
+   finished like any deferred job by workq_complete or workq_resume.
+   Counted in workq_pending; never refused (its owner bounds how many it
+   makes).  done and ctx as for workq_submit. */
+struct workq_job *workq_defer_new(struct workq *q, workq_done_fn *done,
+				  void *ctx);
+
 /* Finishes a deferred job: its done runs as for any job (loop mode: on the
    loop thread, one eventfd wake-up per burst; callback mode: here, on the
    calling thread).  From any thread; j and ctx are not to be touched after

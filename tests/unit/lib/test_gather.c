@@ -12,6 +12,7 @@
  * after it; with many threads (async alone, and mixed with waiting
  * submits) every continuation runs exactly once, with the item's own
  * result, after its batch, and none is left when the submitters are gone.
+ * gather_try_park takes an item only behind a batch under way.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -318,6 +319,49 @@ static void test_async_parked(void)
 	gather_free(&g);
 }
 
+/* gather_try_park: taken only behind a batch under way, and then run and
+   continued by that batch's leader; with no batch under way, refused and
+   left alone */
+static void test_try_park(void)
+{
+	struct ctx c = {.max_batch = 4};
+	struct gather *g = gather_new(4, 1, gated_run, NULL, &c);
+	static struct aitem it[6];
+	pthread_t t;
+	void *rv = (void *)1;
+
+	test_begin("try_park: only behind a batch under way");
+	memset(it, 0, sizeof(it));
+	/* nothing under way: not taken */
+	test_assert(!gather_try_park(g, &it[5].g, acont));
+	gate_open = gate_entered = false;
+	test_assert(pthread_create(&t, NULL, gated_submitter, g) == 0);
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	for (unsigned i = 0; i < 5; i++) {
+		it[i].in = 200 + i;
+		test_assert(gather_try_park(g, &it[i].g, acont));
+		test_assert(atomic_load(&it[i].conts) == 0 && it[i].runs == 0);
+	}
+	pthread_mutex_lock(&gate_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	test_assert(pthread_join(t, &rv) == 0 && rv == NULL);
+	bool ok = true;
+	for (unsigned i = 0; i < 5; i++)
+		ok = ok && atomic_load(&it[i].conts) == 1 &&
+		     atomic_load(&it[i].bad) == 0 && !it[i].own &&
+		     pthread_equal(it[i].cont_on, t);
+	test_assert(ok);
+	test_assert(atomic_load(&it[5].conts) == 0 && it[5].runs == 0);
+	/* nothing under way again */
+	test_assert(!gather_try_park(g, &it[5].g, acont));
+	gather_free(&g);
+}
+
 #define ATHREADS    8
 #define APER_THREAD 300
 
@@ -413,6 +457,7 @@ int main(void)
 	test_threads(8, 2, 100, true);
 	test_async_lone();
 	test_async_parked();
+	test_try_park();
 	test_async_threads(false, 0);
 	test_async_threads(false, 200);
 	test_async_threads(true, 200);

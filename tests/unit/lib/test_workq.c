@@ -10,7 +10,8 @@
  * deliver each done once on the loop thread (or on the completing thread
  * in callback mode), a resumed job runs its second function on a worker
  * before its done, pending counts deferred jobs, and workq_free waits for
- * a deferred job completed late and cancels it.
+ * a deferred job completed late and cancels it; jobs made deferred by
+ * the loop thread (workq_defer_new) finish the same ways.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -473,6 +474,59 @@ static void test_defer(bool loop_mode)
 		ev_loop_free(&loop);
 }
 
+/* jobs made deferred by the loop thread itself (workq_defer_new), never
+   run by a worker first: completed by another thread (done on the loop)
+   or resumed (their function on a worker, then done) */
+static void test_defer_new(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	struct workq_opts o = {.name = "dnew",
+			       .threads = 2,
+			       .queue_max = 4,
+			       .loop = loop,
+			       .cancel = djob_cancel};
+	static struct djob d[NDEFER];
+	atomic_int ndone;
+	struct completer c = {.want = NDEFER};
+
+	test_begin("deferred from the start");
+	memset(d, 0, sizeof(d));
+	dn = 0;
+	atomic_store(&ndone, 0);
+	struct workq *q = workq_new(&o);
+	for (int i = 0; i < NDEFER; i++) {
+		d[i].resume = i % 2 == 0;
+		d[i].loop = loop;
+		d[i].ndone = &ndone;
+		d[i].want = NDEFER;
+		/* more than queue_max: never refused */
+		d[i].h = workq_defer_new(q, djob_done, &d[i]);
+		test_assert(d[i].h != NULL);
+		dlist[dn++] = &d[i];
+	}
+	test_assert(workq_pending(q) == NDEFER);
+	test_assert(pthread_create(&c.th, NULL, completer_main, &c) == 0);
+	struct ev_timer *guard = ev_timer_new(loop, 20000, on_guard, loop);
+	test_assert(ev_loop_run(loop) == 0);
+	ev_timer_free(&guard);
+	test_assert(pthread_join(c.th, NULL) == 0);
+	test_assert(atomic_load(&ndone) == NDEFER);
+	bool ok = true;
+	for (int i = 0; i < NDEFER; i++)
+		ok = ok && atomic_load(&d[i].done) == 1 &&
+		     atomic_load(&d[i].ran) == 0 &&
+		     atomic_load(&d[i].cancelled) == 0 &&
+		     atomic_load(&d[i].resumed) == (d[i].resume ? 1 : 0) &&
+		     pthread_equal(d[i].done_on, loop_thread) &&
+		     (!d[i].resume || (!pthread_equal(d[i].resumed_on, c.th) &&
+				       !pthread_equal(d[i].resumed_on,
+						      loop_thread)));
+	test_assert(ok);
+	test_assert(workq_pending(q) == 0);
+	workq_free(&q);
+	ev_loop_free(&loop);
+}
+
 /* a job that defers and completes before it returns is an ordinary job */
 static void test_defer_in_job(void)
 {
@@ -562,6 +616,7 @@ int main(void)
 	test_many_submitters();
 	test_defer(true);
 	test_defer(false);
+	test_defer_new();
 	test_defer_in_job();
 	test_free_waits();
 	return test_end();
