@@ -223,7 +223,8 @@ static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 	size_t k = 0;
 	struct authd_user_lookup *of[EXTMAIL_LOGIN_BATCH_MAX];
 	for (size_t i = 0; i < n; i++) {
-		struct authd_user_lookup *r = (struct authd_user_lookup *)items[i];
+		struct authd_user_lookup *r =
+		    (struct authd_user_lookup *)items[i];
 		const struct authd_user *u = r->u;
 		if (r->st == AUTHD_FOUND && r->password != NULL &&
 		    r->password[0] != '\0' && u->passwd != NULL &&
@@ -338,9 +339,9 @@ enum authd_status authd_db_user(struct authd_cfg *cfg, const char *login,
 	if (cfg->user_gather == NULL)
 		return user_one(cfg, login, u_r);
 	struct authd_user_lookup r = {.login = login,
-			     .password = password,
-			     .u = u_r,
-			     .st = AUTHD_TEMPFAIL};
+				      .password = password,
+				      .u = u_r,
+				      .st = AUTHD_TEMPFAIL};
 	gather_submit(cfg->user_gather, &r.item);
 	if (r.md5[0] != '\0' && r.st == AUTHD_FOUND)
 		md5crypt_batch_preset(password, u_r->passwd, r.md5);

@@ -404,7 +404,8 @@ static void auth_parked_finish(struct authd_job *j)
 static void auth_looked_up(struct authd_user_lookup *l, bool own)
 {
 	struct authd_job *j =
-	    (struct authd_job *)((char *)l - offsetof(struct authd_job, lookup));
+	    (struct authd_job *)((char *)l -
+				 offsetof(struct authd_job, lookup));
 	const struct authd_user *u = &j->lookup_user;
 	user_store(j->cfg, j->lookup_login, l->st, u, j->lookup_now);
 	if (!own && l->st == AUTHD_FOUND && l->md5[0] == '\0' &&
@@ -477,8 +478,8 @@ static void auth_lookup_init(struct authd_job *j, uint64_t now)
 {
 	j->lookup = (struct authd_user_lookup){
 	    .login = j->lookup_login,
-	    .password = j->req.authtype == AUTHD_AUTH_LOGIN ? j->req.password
-							   : NULL,
+	    .password =
+		j->req.authtype == AUTHD_AUTH_LOGIN ? j->req.password : NULL,
 	    .u = &j->lookup_user,
 	    .done = auth_looked_up};
 	j->lookup_now = now;

@@ -51,7 +51,7 @@ struct workq {
 	struct workq_job *dhead, *dtail; /* finished, done not run */
 	size_t waiting, pending;
 	size_t deferred; /* taken over by workq_defer, not handed back */
-	unsigned idle; /* workers waiting for a job */
+	unsigned idle;	 /* workers waiting for a job */
 	unsigned queue_max;
 	bool stopping;
 	unsigned nthreads;

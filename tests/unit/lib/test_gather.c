@@ -438,7 +438,8 @@ static void test_async_threads(bool mixed, unsigned slow_us)
 	/* slow batches: submits parked and were continued by others */
 	if (slow_us > 0)
 		test_assert(elsewhere > 0 && b < n);
-	fprintf(stderr, "%s: %lu items in %lu batches, %d continued on "
+	fprintf(stderr,
+		"%s: %lu items in %lu batches, %d continued on "
 		"another thread\n",
 		name, n, b, elsewhere);
 	gather_free(&g);

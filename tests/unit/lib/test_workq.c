@@ -323,8 +323,8 @@ struct djob {
 	atomic_int ran, resumed, done, cancelled;
 	pthread_t done_on, resumed_on;
 	struct workq_job *h;
-	bool resume;		/* resume instead of complete */
-	bool complete_in_job;	/* defer, then complete at once */
+	bool resume;	      /* resume instead of complete */
+	bool complete_in_job; /* defer, then complete at once */
 	struct ev_loop *loop;
 	atomic_int *ndone;
 	int want;
@@ -518,9 +518,9 @@ static void test_defer_new(void)
 		     atomic_load(&d[i].cancelled) == 0 &&
 		     atomic_load(&d[i].resumed) == (d[i].resume ? 1 : 0) &&
 		     pthread_equal(d[i].done_on, loop_thread) &&
-		     (!d[i].resume || (!pthread_equal(d[i].resumed_on, c.th) &&
-				       !pthread_equal(d[i].resumed_on,
-						      loop_thread)));
+		     (!d[i].resume ||
+		      (!pthread_equal(d[i].resumed_on, c.th) &&
+		       !pthread_equal(d[i].resumed_on, loop_thread)));
 	test_assert(ok);
 	test_assert(workq_pending(q) == 0);
 	workq_free(&q);
