@@ -9,13 +9,15 @@ answer is the account's own success or a temporary failure (no reply),
 never a refusal.  With two workers and many more clients, AUTHs waiting
 for a lookup hold no worker (they are parked in the batch and finished by
 the thread that ran it): batches grow past the number of workers, and
-each parked AUTH still gets its own answer, exactly once.
+each parked AUTH still gets its own answer, exactly once; a reload or a
+stop while AUTHs are parked loses or mixes up none of them.
 """
 import concurrent.futures
 import os
 import re
 import secrets
 import selectors
+import signal
 import socket
 import subprocess
 import time
@@ -36,10 +38,11 @@ def auth(inst, user, password, ip, service="imap", timeout=30):
               + b"AUTH %d\n" % len(body) + body, timeout=timeout)
 
 
-def auth_all(inst, reqs, timeout=30):
+def auth_all(inst, reqs, timeout=30, after_send=None):
     """AUTHs (user, password, ip) all sent at once, each on a connection
     of its own, before any answer is read; their answers, in order (b""
-    for a connection closed without one)."""
+    for a connection closed without one).  after_send() runs between the
+    last send and the first read."""
     socks = []
     try:
         for user, password, ip in reqs:
@@ -49,6 +52,8 @@ def auth_all(inst, reqs, timeout=30):
             s.connect(inst.authd_socket)
             s.sendall(f"TCPREMOTEIP={ip}\n".encode()
                       + b"AUTH %d\n" % len(body) + body)
+        if after_send is not None:
+            after_send()
         outs = [b""] * len(reqs)
         sel = selectors.DefaultSelector()
         for i, s in enumerate(socks):
@@ -60,7 +65,12 @@ def auth_all(inst, reqs, timeout=30):
             wait = deadline - time.time()
             assert wait > 0, f"{left} AUTHs never answered"
             for key, _ in sel.select(wait):
-                data = key.fileobj.recv(65536)
+                try:
+                    data = key.fileobj.recv(65536)
+                except ConnectionResetError:
+                    # closed with our request unread: no reply, as a
+                    # temporary failure
+                    data = b""
                 if data:
                     outs[key.data] += data
                 else:
@@ -240,6 +250,120 @@ def test_parked_auths_small_pool(inst):
     n, q = user_stats(inst, since)
     assert n >= len(work) - 3 and q > 0, (n, q)
     assert n / q > 2.5, (n, q)
+
+
+def server_pid(inst):
+    """youju-authd's serving process (the master's newest child)."""
+    master = inst.daemon_pid("youju-authd")
+    with open(f"/proc/{master}/task/{master}/children") as f:
+        kids = [int(p) for p in f.read().split()]
+    assert kids, "youju-authd has no server process"
+    return max(kids, key=lambda p: os.stat(f"/proc/{p}").st_mtime)
+
+
+def parked_work(users, rounds=3):
+    """(user, password, expected) for the usable accounts, each with its
+    own password, and with the next one's."""
+    work = []
+    for i, (u, p) in enumerate(users):
+        if i % 6 in (0, 3):
+            continue
+        work += [(u, p, "ok")] * rounds
+        work.append((u, users[(i + 1) % N_USERS][1], "fail"))
+    order = sorted(range(len(work)), key=lambda k: (k * 7919) % 113)
+    return [work[k] for k in order]
+
+
+def test_reload_with_parked_auths(inst):
+    """A reload while AUTHs are parked in batches (two workers, all sent
+    at once): the retiring process answers each AUTH it took with its own
+    reply (one it had not read yet is closed unanswered: clients retry),
+    and exits, so none was left parked (its counters are logged)."""
+    users = make_users(inst, "r")
+    set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0",
+             authd_workers="2")
+    try:
+        work = parked_work(users)
+        since = inst.log_size()
+        old = server_pid(inst)
+        outs = auth_all(inst, [(u, p, f"198.18.{150 + k // 250}.{k % 250 + 1}")
+                               for k, (u, p, _) in enumerate(work)],
+                        after_send=lambda: inst.reload("youju-authd"))
+        bad = [(u, want, out[:200]) for out, (u, p, want) in zip(outs, work)
+               if out != b"" and (
+                   (want == "ok" and not expect_ok(inst, out, u, p))
+                   or (want == "fail" and out != b"FAIL\n"))]
+        assert not bad, (len(bad), len(work), bad[:5])
+        answered = sum(1 for out in outs if out != b"")
+        assert answered > len(work) // 2, (answered, len(work))
+        inst.wait_log(rf"authd\[{old}\]: authd: stopped", since=since,
+                      timeout=30)
+        assert re.search(rf"authd\[{old}\]: authd: user lookups: ",
+                         inst.maillog()[since:])
+    finally:
+        set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s",
+                 authd_workers="8")
+        drop_users(inst, "r")
+
+
+def test_stop_with_parked_auths(inst):
+    """SIGTERM to the serving process while AUTHs are parked behind a
+    batch whose query waits on a table lock: it exits once that query
+    returns (it must neither wait forever for the parked AUTHs nor free
+    one twice), each client gets its own answer or a temporary failure
+    (no reply), and the master starts a new process that answers."""
+    users = make_users(inst, "t")
+    set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0",
+             authd_workers="2")
+    user = "root" if os.geteuid() == 0 else os.environ.get("USER", "")
+    locker = None
+    try:
+        work = parked_work(users)
+        since = inst.log_size()
+        old = server_pid(inst)
+        # the first batch's statement waits on the lock; the AUTHs
+        # after it are parked behind it
+        locker = subprocess.Popen(
+            ["mariadb", "--no-defaults", f"--socket={inst.mysql_socket}",
+             f"-u{user}", "extmail", "-e",
+             "LOCK TABLES mailbox WRITE; SELECT SLEEP(3); UNLOCK TABLES;"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not inst.sql("SELECT 1 FROM information_schema.PROCESSLIST "
+                           "WHERE INFO LIKE 'SELECT SLEEP%'"):
+            assert time.time() < deadline, "the table lock never came"
+            time.sleep(0.05)
+
+        def stop():
+            time.sleep(0.5)  # the loop reads and parks meanwhile
+            os.kill(old, signal.SIGTERM)
+
+        outs = auth_all(inst, [(u, p, f"198.18.{160 + k // 250}.{k % 250 + 1}")
+                               for k, (u, p, _) in enumerate(work)],
+                        after_send=stop)
+        for out, (u, p, want) in zip(outs, work):
+            if out == b"":
+                continue
+            if want == "ok":
+                assert expect_ok(inst, out, u, p), (u, out[:200])
+            else:
+                assert out == b"FAIL\n", (u, out[:200])
+        inst.wait_log(rf"authd\[{old}\]: authd: stopped", since=since,
+                      timeout=30)
+        deadline = time.time() + 30
+        u, p, _ = next(w for w in work if w[2] == "ok")
+        while True:
+            out = auth(inst, u, p, "198.18.170.1")
+            if out != b"" or time.time() > deadline:
+                break
+            time.sleep(0.3)
+        assert expect_ok(inst, out, u, p), out[:200]
+    finally:
+        if locker is not None:
+            locker.wait(timeout=30)
+        set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s",
+                 authd_workers="8")
+        drop_users(inst, "t")
 
 
 def test_batch_off_gives_the_same_answers(inst):
