@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,14 +94,15 @@ int log_open(const char *prog, const char *path, bool use_syslog)
  * a temporary name in the same directory (O_EXCL: never someone else's file),
  * given away, then link()ed to path, which fails with EEXIST if another
  * process made path meanwhile.  O_TMPFILE would need no name at all, but
- * overlayfs (containers) refuses it, and one way is simpler to trust than two.
+ * not every filesystem has it (overlayfs before Linux 6.6, NFS), and one way
+ * is simpler to trust than two.
  * Returns the descriptor, or -1 with errno (EEXIST: path exists now).
  */
 static int log_create_owned(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	int dirlen = slash != NULL ? (int)(slash - path) + 1 : 0;
-	char tmp[4096];
+	char tmp[PATH_MAX];
 	int n = snprintf(tmp, sizeof tmp, "%.*s.%s.%ld.%ld.new", dirlen, path,
 			 path + dirlen, (long)getpid(), (long)gettid());
 	if (n < 0 || (size_t)n >= sizeof tmp) {
