@@ -20,7 +20,8 @@ Steps:
    MD5-crypt alone through libxcrypt: the A/B of the verifier stage,
    docs/authd.md), courier, and youju with the cache off and
    authd_user_batch = no (one SQL statement per AUTH: the A/B of the
-   coalesced user lookups); then a table and the ratios.
+   coalesced user lookups); then a table, the ratios and each youju row's
+   mean user batch (its authd process's "user lookups" log line).
 
 What youju caches (docs/authd-protocol.md §4): the mailbox row (hash
 included) per login for authd_cache_ttl, and, like saslauthd -c, an HMAC of
