@@ -174,6 +174,13 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	p->reject_over_quota =
 	    conf_find_param(tables(), "smtpd_reject_over_quota") != NULL &&
 	    conf_bool(c, "smtpd_reject_over_quota");
+	p->rcpt_on_loop = !failed && !p->reject_over_quota &&
+			  restrict_nonblocking(p->stage[RESTRICT_RELAY]) &&
+			  restrict_nonblocking(p->stage[RESTRICT_RECIPIENT]) &&
+			  (!p->delay_reject ||
+			   (restrict_nonblocking(p->stage[RESTRICT_CLIENT]) &&
+			    restrict_nonblocking(p->stage[RESTRICT_HELO]) &&
+			    restrict_nonblocking(p->stage[RESTRICT_SENDER])));
 	p->mailbox_limit = (uint64_t)int_or(c, "virtual_mailbox_limit", 0);
 	p->limit_override =
 	    conf_find_param(tables(), "virtual_mailbox_limit_override") ==
