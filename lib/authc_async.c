@@ -77,9 +77,9 @@ struct authc_async {
 	struct aconn **conns; /* max_conns slots; NULL: free */
 	unsigned nconns;
 	struct rq_list waiting, done;
-	size_t pending;		/* lookups whose fn has not run, not cancelled */
-	struct ev_timer *kick;	/* delivers results made inside a call */
-	unsigned in_call;	/* inside authc_async_lookup() */
+	size_t pending;	       /* lookups whose fn has not run, not cancelled */
+	struct ev_timer *kick; /* delivers results made inside a call */
+	unsigned in_call;      /* inside authc_async_lookup() */
 	bool delivering;
 };
 
@@ -264,8 +264,9 @@ static bool conn_write(struct aconn *c)
 {
 	struct authc_async_req *r = c->req;
 	while (c->sent < r->msg.len) {
-		ssize_t n = send(c->fd, r->msg.p + c->sent, r->msg.len - c->sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t n =
+		    send(c->fd, r->msg.p + c->sent, r->msg.len - c->sent,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			c->sent += (size_t)n;
 			continue;
@@ -288,7 +289,8 @@ static void conn_read(struct aconn *c)
 {
 	char chunk[4096];
 	ssize_t n = recv(c->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+	if (n < 0 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
 	if (n <= 0 || c->req == NULL) {
 		/* closed, an error, or bytes nobody asked for */
@@ -392,7 +394,8 @@ static void dispatch(struct authc_async *a)
 				 idle == a->max_conns)
 				idle = i;
 		}
-		unsigned slot = r->retried || idle == a->max_conns ? empty : idle;
+		unsigned slot =
+		    r->retried || idle == a->max_conns ? empty : idle;
 		if (slot == a->max_conns && r->retried && idle < a->max_conns) {
 			/* every slot holds a connection: replace an idle one */
 			conn_close(a->conns[idle]);

@@ -414,12 +414,18 @@ bool restrict_nonblocking(const struct restrict_list *rl)
 		case R_RHSBL_CLIENT:
 		case R_RHSBL_HELO:
 		case R_RHSBL_RCPT:
+		case R_POLICY:
+			return false;
 		case R_CHECK_CLIENT:
 		case R_CHECK_HELO:
 		case R_CHECK_SENDER:
 		case R_CHECK_RCPT:
-		case R_POLICY:
-			return false;
+			/* a table in memory (a file read again when it
+			   changed, as Postfix's tables in its smtpd); mysql:
+			   asks youju-authd */
+			if (!map_is_local(rl->s[i].map))
+				return false;
+			break;
 		default:
 			/* the others look at the context alone, or block
 			   only sometimes (would_block, restrict.h) */
@@ -624,8 +630,9 @@ static enum step_result table_result(const struct restrict_list *rl,
 			   *t ? t : "Access denied");
 		return S_REJECT;
 	}
-	/* a restriction list: "permit_mynetworks reject" and the like */
-	if (depth < 2) {
+	/* a restriction list: "permit_mynetworks reject" and the like
+	   (its tables are opened now, its steps may block: not on a loop) */
+	if (depth < 2 && !would_block(c)) {
 		char copy[MAP_VALUE_MAX + 1];
 		const char *items[RESTRICT_MAX];
 		size_t n = 0;
@@ -659,7 +666,7 @@ static int lookup(const struct restrict_list *rl, struct restrict_ctx *c,
 		  enum step_result *res)
 {
 	char val[MAP_VALUE_MAX + 1];
-	if (would_block(c)) {
+	if (!map_is_local(m) && would_block(c)) {
 		*res = S_DUNNO;
 		return 1;
 	}

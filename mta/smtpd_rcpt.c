@@ -69,7 +69,7 @@ static void on_domain(void *ctx, enum authc_status st,
 	(void)reply;
 	struct session *s = ctx;
 	s->rcpt_req = NULL;
-	s->job_dir = st == AUTHC_OK		? DIR_RCPT_UNKNOWN
+	s->job_dir = st == AUTHC_OK	    ? DIR_RCPT_UNKNOWN
 		     : st == AUTHC_TEMPFAIL ? DIR_RCPT_TEMPFAIL
 					    : DIR_RCPT_REMOTE;
 	rcpt_looked_up(s);

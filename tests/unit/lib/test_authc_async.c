@@ -75,8 +75,8 @@ static bool fake_answer(struct fconn *c, char tag)
 		}
 		memcpy(out + n, ".\n", 2);
 		n += 2;
-		size_t half = strcmp(addr, "slow@b") == 0 ? (size_t)n / 2
-							   : (size_t)n;
+		size_t half =
+		    strcmp(addr, "slow@b") == 0 ? (size_t)n / 2 : (size_t)n;
 		if (!fake_write(c->fd, out, half))
 			return false;
 		if (half < (size_t)n) {
