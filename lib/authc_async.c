@@ -245,7 +245,8 @@ static void conn_failed(struct aconn *c)
 {
 	struct authc_async *a = c->a;
 	struct authc_async_req *r = c->req;
-	bool retry = r != NULL && c->kept && c->in.len == 0 && !r->retried;
+	bool retry = r != NULL && c->kept && c->in.len == 0 && !r->retried &&
+		     !r->cancelled;
 	conn_close(c);
 	if (r == NULL)
 		return;
