@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,20 +87,73 @@ int log_open(const char *prog, const char *path, bool use_syslog)
 	return log_reopen();
 }
 
+/*
+ * Creates path for the owner set by log_set_owner(), so that the file never
+ * exists under its name with another owner: a process that dropped root and
+ * reopens the log in that instant would be refused.  The file is made under
+ * a temporary name in the same directory (O_EXCL: never someone else's file),
+ * given away, then link()ed to path, which fails with EEXIST if another
+ * process made path meanwhile.  O_TMPFILE would need no name at all, but
+ * not every filesystem has it (overlayfs before Linux 6.6, NFS), and one way
+ * is simpler to trust than two.
+ * Returns the descriptor, or -1 with errno (EEXIST: path exists now).
+ */
+static int log_create_owned(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int dirlen = slash != NULL ? (int)(slash - path) + 1 : 0;
+	char tmp[PATH_MAX];
+	int n = snprintf(tmp, sizeof tmp, "%.*s.%s.%ld.%ld.new", dirlen, path,
+			 path + dirlen, (long)getpid(), (long)gettid());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int flags = O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC;
+	int fd = open(tmp, flags, 0640);
+	if (fd < 0 && errno == EEXIST) {
+		/* left by a process of this pid and thread id that died
+		   between open and unlink: no live process uses the name */
+		(void)unlink(tmp);
+		fd = open(tmp, flags, 0640);
+	}
+	if (fd < 0)
+		return -1;
+	if (fchown(fd, lg.owner_uid, lg.owner_gid) < 0) {
+		/* the file stays root's: the log still works here */
+	}
+	int r = link(tmp, path);
+	int saved = errno;
+	(void)unlink(tmp);
+	if (r < 0) {
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 int log_reopen(void)
 {
 	if (lg.path == NULL)
 		return 0;
-	int fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		/* rotated away: the new file gets the owner the processes
-		   that dropped root need, not root's */
-		fd = open(lg.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-			  0640);
-		if (fd >= 0 && lg.owner_set && geteuid() == 0 &&
-		    fchown(fd, lg.owner_uid, lg.owner_gid) < 0) {
-			/* the file stays root's: the log still works here */
-		}
+	int fd = -1;
+	/* rotated away: make it again.  Whoever creates it, the next round
+	   opens what is there; three rounds bound a path that keeps being
+	   renamed away. */
+	for (int round = 0; round < 3; round++) {
+		fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT)
+			break;
+		if (lg.owner_set && geteuid() == 0)
+			fd = log_create_owned(lg.path);
+		else
+			fd = open(lg.path,
+				  O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+				      O_CLOEXEC,
+				  0640);
+		if (fd >= 0 || errno != EEXIST)
+			break;
 	}
 	if (fd < 0) {
 		lg.to_stderr = true;

@@ -113,15 +113,19 @@ static int maildir_root_make(const char *root)
 	return maildir_mkdir_p(tmp, 0);
 }
 
-/* "subscriptions" with INBOX and the default folders into b. */
-static int maildir_subs_defaults(struct buf *b)
+#define MAILDIR_SUBS_DEFAULT_MAX 8
+
+/* INBOX and the default folders, the subscriptions of a new Maildir, into
+   subs (MAILDIR_SUBS_DEFAULT_MAX entries); returns how many. */
+static size_t maildir_subs_defaults(char **subs)
 {
-	char *subs[8];
 	size_t n = 0;
 	subs[n++] = (char *)"INBOX";
-	for (size_t i = 0; maildir_default_folders[i] != NULL && n < 8; i++)
+	for (size_t i = 0;
+	     maildir_default_folders[i] != NULL && n < MAILDIR_SUBS_DEFAULT_MAX;
+	     i++)
 		subs[n++] = (char *)maildir_default_folders[i];
-	return maildir_subs_format(subs, n, b);
+	return n;
 }
 
 /*
@@ -136,7 +140,9 @@ static int maildir_subs_create(int dirfd)
 	struct buf b;
 	buf_init(&b, 256);
 	int rc = -1;
-	if (maildir_subs_defaults(&b) < 0)
+	char *subs[MAILDIR_SUBS_DEFAULT_MAX];
+	size_t n = maildir_subs_defaults(subs);
+	if (maildir_subs_format(subs, n, &b) < 0)
 		goto out;
 	int fd = openat(dirfd, "subscriptions",
 			O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -167,18 +173,9 @@ static int maildir_subs_heal(int dirfd, const char *root)
 	if (fstatat(dirfd, "subscriptions", &st, 0) < 0 ||
 	    !S_ISREG(st.st_mode) || st.st_size != 0)
 		return 0;
-	struct buf b;
-	char spath[PATH_MAX];
-	buf_init(&b, 256);
-	int rc = file_path(spath, sizeof spath, root, "subscriptions") < 0 ||
-			 maildir_subs_defaults(&b) < 0 ||
-			 file_replace(spath, b.p, b.len, NULL) < 0
-		     ? -1
-		     : 0;
-	int e = errno;
-	buf_deinit(&b);
-	errno = e;
-	return rc;
+	char *subs[MAILDIR_SUBS_DEFAULT_MAX];
+	size_t n = maildir_subs_defaults(subs);
+	return maildir_subs_write(root, subs, n);
 }
 
 int maildir_create(const char *root, const char **error_r)

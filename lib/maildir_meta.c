@@ -353,7 +353,7 @@ long maildir_subs_read(const char *root, char ***names_r)
 	return (long)n;
 }
 
-static int maildir_subs_write(const char *root, char **names, size_t n)
+int maildir_subs_write(const char *root, char *const *names, size_t n)
 {
 	struct buf b;
 	buf_init(&b, MAILDIR_META_FILE_MAX);

@@ -113,6 +113,12 @@ bool maildir_msg_has_keyword(const struct maildir_folder *f,
 size_t maildir_subs_parse(const char *data, size_t len, char ***names_r);
 /* Appends version 2 text of names[0..n) to out.  0 or -1 (full). */
 int maildir_subs_format(char *const *names, size_t n, struct buf *out);
+/*
+ * Replaces root/subscriptions with names[0..n) (file_replace: temporary
+ * file, fsync, rename), without taking subscriptions.lock: the editors
+ * below hold it.  0, or -1 with errno.
+ */
+int maildir_subs_write(const char *root, char *const *names, size_t n);
 /* Reads root/subscriptions (missing: 0 names).  Count, or -1 with errno. */
 long maildir_subs_read(const char *root, char ***names_r);
 /*

@@ -92,6 +92,34 @@ static int utf8_notify(struct imap_cmd *cmd)
 	return 0;
 }
 
+/*
+ * Whether k and l, two arguments in a row, are "UTF8 (literal8)" (RFC 6855
+ * §4, utf8-literal): 1 with the literal moved into *lit_r (l is left an
+ * empty list, for the caller to overwrite or drop), 0 when k is not the atom
+ * UTF8, -1 with *error_r when it is but UTF8=ACCEPT is off or l is not one
+ * literal8 in parentheses.
+ */
+static int utf8_literal(bool on, struct imap_arg *k, struct imap_arg *l,
+			struct imap_arg *lit_r, const char **error_r)
+{
+	if (k->type != IMAP_ARG_ATOM || strcasecmp(k->s, "UTF8") != 0)
+		return 0;
+	if (!on) {
+		*error_r = "UTF8 needs ENABLE UTF8=ACCEPT.";
+		return -1;
+	}
+	if (l->type != IMAP_ARG_LIST || l->n != 1 ||
+	    l->list[0].type != IMAP_ARG_LITERAL || !l->list[0].literal8) {
+		*error_r = "UTF8 takes (~{n} literal8).";
+		return -1;
+	}
+	*lit_r = l->list[0];
+	free(l->list);
+	l->list = NULL;
+	l->n = 0;
+	return 1;
+}
+
 /* The parts of a CATENATE list: each "UTF8 (literal8)" (RFC 6855 §4,
    cat-part =/ utf8-literal) becomes "TEXT literal8", which
    mra/imap_append.c takes as it takes a TEXT part.  0 or -1. */
@@ -99,20 +127,12 @@ static int utf8_catenate(bool on, struct imap_arg *cat, const char **error_r)
 {
 	for (size_t j = 0; j + 1 < cat->n; j += 2) {
 		struct imap_arg *k = &cat->list[j], *l = &cat->list[j + 1];
-		if (k->type != IMAP_ARG_ATOM || strcasecmp(k->s, "UTF8") != 0)
+		struct imap_arg lit;
+		int r = utf8_literal(on, k, l, &lit, error_r);
+		if (r < 0)
+			return -1;
+		if (r == 0)
 			continue;
-		if (!on) {
-			*error_r = "UTF8 needs ENABLE UTF8=ACCEPT.";
-			return -1;
-		}
-		if (l->type != IMAP_ARG_LIST || l->n != 1 ||
-		    l->list[0].type != IMAP_ARG_LITERAL ||
-		    !l->list[0].literal8) {
-			*error_r = "UTF8 takes (~{n} literal8).";
-			return -1;
-		}
-		struct imap_arg lit = l->list[0];
-		free(l->list);
 		*l = lit;
 		free(k->s);
 		k->s = xstrdup("TEXT");
@@ -135,22 +155,13 @@ static int utf8_append(bool on, struct imap_cmd *cmd, const char **error_r)
 	}
 	for (size_t i = 1; i + 1 < cmd->nargs; i++) {
 		struct imap_arg *a = &cmd->args[i];
-		if (a->type != IMAP_ARG_ATOM || strcasecmp(a->s, "UTF8") != 0)
+		struct imap_arg lit;
+		int r = utf8_literal(on, a, &cmd->args[i + 1], &lit, error_r);
+		if (r < 0)
+			return -1;
+		if (r == 0)
 			continue;
-		struct imap_arg *l = &cmd->args[i + 1];
-		if (!on) {
-			*error_r = "UTF8 needs ENABLE UTF8=ACCEPT.";
-			return -1;
-		}
-		if (l->type != IMAP_ARG_LIST || l->n != 1 ||
-		    l->list[0].type != IMAP_ARG_LITERAL ||
-		    !l->list[0].literal8) {
-			*error_r = "UTF8 takes (~{n} literal8).";
-			return -1;
-		}
 		/* the literal takes the place of "UTF8" and the list */
-		struct imap_arg lit = l->list[0];
-		free(l->list);
 		free(a->s);
 		*a = lit;
 		cmd->nargs--;

@@ -38,19 +38,12 @@ PW = "bench-secret"
 ADDR = "bench@extmail.org"
 
 
-def cpu_ms(pid):
-    """The daemon's user + system CPU time (all threads), in ms."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000 / \
-        os.sysconf("SC_CLK_TCK")
-
-
 def timed(port, cookie, path, pid):
     """The wall times of REPEAT requests (the first one makes the kept
     scan or sort order) and the daemon's CPU ms per request."""
     lat = []
-    c0 = cpu_ms(pid)
+    # the daemon's user + system CPU time (all threads)
+    c0 = benchlib.cpu_seconds([pid], reaped=False)
     for _ in range(REPEAT):
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         t0 = time.perf_counter()
@@ -62,7 +55,8 @@ def timed(port, cookie, path, pid):
             return None  # an older build without this route
         assert r.status == 200, r.status
         c.close()
-    return lat, (cpu_ms(pid) - c0) / REPEAT
+    cpu = benchlib.cpu_seconds([pid], reaped=False) - c0
+    return lat, cpu * 1000 / REPEAT
 
 
 def stats(lats):

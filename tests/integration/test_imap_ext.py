@@ -6,13 +6,8 @@ youju-authd's lookup on the login pool, with pipelined commands behind it
 still answered in order."""
 import re
 
-from test_imap_modern import Raw, msg  # noqa: E402
+from test_imap_modern import Raw, msg, ok  # noqa: E402
 from test_imap_state import user  # noqa: E402
-
-
-def ok(lines):
-    assert re.match(rb"r\d+ OK", lines[-1]), lines
-    return lines
 
 
 def nums(lines, word=b"SEARCH"):

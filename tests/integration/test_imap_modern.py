@@ -69,6 +69,13 @@ class Raw:
         self.s.close()
 
 
+def ok(lines):
+    """lines, a command's answer from Raw.cmd, once its tagged reply is
+    OK."""
+    assert re.match(rb"r\d+ OK", lines[-1]), lines
+    return lines
+
+
 def msg(subject, body="body"):
     return (f"From: a@example.com\r\nSubject: {subject}\r\n\r\n"
             f"{body}\r\n").encode()

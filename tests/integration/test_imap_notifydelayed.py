@@ -6,13 +6,8 @@ its place until then)."""
 import re
 import socket
 
-from test_imap_modern import Raw
+from test_imap_modern import Raw, ok
 from test_imap_state import user
-
-
-def ok(lines):
-    assert b" OK " in lines[-1], lines
-    return lines
 
 
 def msg(subject):

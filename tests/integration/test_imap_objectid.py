@@ -9,13 +9,8 @@ import datetime
 import os
 import re
 
-from test_imap_modern import Raw
+from test_imap_modern import Raw, ok
 from test_imap_state import maildir, user
-
-
-def _ok(lines):
-    assert b" OK " in lines[-1], lines
-    return lines
 
 
 def _mbid(lines):
@@ -36,26 +31,26 @@ def test_mailboxid(inst):
     addr = user(inst, "oidbox")
     md = maildir(inst, addr)
     r = Raw(inst, addr)
-    created = _mbid(_ok(r.cmd("CREATE Projects")))
-    selected = _mbid(_ok(r.cmd("SELECT Projects")))
+    created = _mbid(ok(r.cmd("CREATE Projects")))
+    selected = _mbid(ok(r.cmd("SELECT Projects")))
     assert created == selected
     with open(os.path.join(md, ".Projects", "youju-mailboxid"), "rb") as f:
         assert f.read() == created + b"\n"
-    inbox = _mbid(_ok(r.cmd("STATUS INBOX (MESSAGES MAILBOXID)")))
+    inbox = _mbid(ok(r.cmd("STATUS INBOX (MESSAGES MAILBOXID)")))
     assert inbox != created
     # the same after a RENAME; a new one after DELETE and CREATE
-    _ok(r.cmd("UNSELECT"))
-    _ok(r.cmd("RENAME Projects Archive"))
-    assert _mbid(_ok(r.cmd("STATUS Archive (MAILBOXID)"))) == created
-    _ok(r.cmd("DELETE Archive"))
-    again = _mbid(_ok(r.cmd("CREATE Archive")))
+    ok(r.cmd("UNSELECT"))
+    ok(r.cmd("RENAME Projects Archive"))
+    assert _mbid(ok(r.cmd("STATUS Archive (MAILBOXID)"))) == created
+    ok(r.cmd("DELETE Archive"))
+    again = _mbid(ok(r.cmd("CREATE Archive")))
     assert again not in (created, inbox)
-    assert _mbid(_ok(r.cmd("EXAMINE INBOX"))) == inbox
+    assert _mbid(ok(r.cmd("EXAMINE INBOX"))) == inbox
     r.close()
 
 
 def _fetch(r, what):
-    lines = _ok(r.cmd(f"FETCH 1:* ({what})"))
+    lines = ok(r.cmd(f"FETCH 1:* ({what})"))
     return [ln for ln in lines if b" FETCH " in ln]
 
 
@@ -63,24 +58,24 @@ def test_emailid_threadid_and_search(inst):
     addr = user(inst, "oidmsg")
     r = Raw(inst, addr)
     for k in range(2):
-        _ok(r.cmd("APPEND INBOX ",
-                  f"Subject: m{k}\r\n\r\nbody {k}\r\n".encode()))
-    _ok(r.cmd("SELECT INBOX"))
+        ok(r.cmd("APPEND INBOX ",
+                 f"Subject: m{k}\r\n\r\nbody {k}\r\n".encode()))
+    ok(r.cmd("SELECT INBOX"))
     f = _fetch(r, "UID EMAILID THREADID")
     ids = [re.search(rb"EMAILID \((M[0-9a-f]{24})\)", x).group(1)
            for x in f]
     assert len(set(ids)) == 2, f
     assert all(b"THREADID NIL" in x for x in f), f
     # flags change the file name, not the EMAILID
-    _ok(r.cmd("STORE 1 +FLAGS (\\Flagged $Work)"))
+    ok(r.cmd("STORE 1 +FLAGS (\\Flagged $Work)"))
     assert re.search(rb"EMAILID \(" + ids[0] + rb"\)",
                      _fetch(r, "EMAILID")[0])
-    lines = _ok(r.cmd(f"SEARCH EMAILID {ids[1].decode()}"))
+    lines = ok(r.cmd(f"SEARCH EMAILID {ids[1].decode()}"))
     assert b"* SEARCH 2" in lines, lines
-    lines = _ok(r.cmd("SEARCH THREADID T1"))
+    lines = ok(r.cmd("SEARCH THREADID T1"))
     assert b"* SEARCH" in lines and b"* SEARCH 1" not in lines, lines
     # a COPY is a new file: a new EMAILID (docs/mra.md)
-    _ok(r.cmd("COPY 1 INBOX"))
+    ok(r.cmd("COPY 1 INBOX"))
     f = _fetch(r, "EMAILID")
     assert len(f) == 3 and ids[0] not in f[2] and ids[1] not in f[2], f
     r.close()
@@ -89,9 +84,9 @@ def test_emailid_threadid_and_search(inst):
 def test_savedate(inst):
     addr = user(inst, "oidsave")
     r = Raw(inst, addr)
-    _ok(r.cmd('APPEND INBOX "01-Jan-2001 10:00:00 +0000" ',
-              b"Subject: old\r\n\r\nx\r\n"))
-    _ok(r.cmd("SELECT INBOX"))
+    ok(r.cmd('APPEND INBOX "01-Jan-2001 10:00:00 +0000" ',
+             b"Subject: old\r\n\r\nx\r\n"))
+    ok(r.cmd("SELECT INBOX"))
     [line] = _fetch(r, "INTERNALDATE SAVEDATE")
     assert b'INTERNALDATE "01-Jan-2001 10:00:00 +0000"' in line, line
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -103,11 +98,11 @@ def test_savedate(inst):
                                            tzinfo=datetime.timezone.utc)
     assert abs((now - saved).total_seconds()) < 600, (now, saved)
     today = now.strftime("%d-%b-%Y")
-    assert b"* SEARCH 1" in _ok(r.cmd(f"SEARCH SAVEDON {today}"))
-    assert b"* SEARCH 1" in _ok(r.cmd("SEARCH SAVEDSINCE 1-Jan-2002"))
-    assert b"* SEARCH 1" not in _ok(r.cmd("SEARCH SAVEDBEFORE 1-Jan-2002"))
-    assert b"* SEARCH 1" in _ok(r.cmd("SEARCH SAVEDATESUPPORTED"))
-    assert b"* SEARCH 1" in _ok(r.cmd("SEARCH BEFORE 1-Jan-2002"))
+    assert b"* SEARCH 1" in ok(r.cmd(f"SEARCH SAVEDON {today}"))
+    assert b"* SEARCH 1" in ok(r.cmd("SEARCH SAVEDSINCE 1-Jan-2002"))
+    assert b"* SEARCH 1" not in ok(r.cmd("SEARCH SAVEDBEFORE 1-Jan-2002"))
+    assert b"* SEARCH 1" in ok(r.cmd("SEARCH SAVEDATESUPPORTED"))
+    assert b"* SEARCH 1" in ok(r.cmd("SEARCH BEFORE 1-Jan-2002"))
     r.close()
 
 
@@ -138,8 +133,8 @@ def test_preview(inst):
     addr = user(inst, "oidprev")
     r = Raw(inst, addr)
     for msg, _ in PREVIEWS:
-        _ok(r.cmd("APPEND INBOX ", msg))
-    _ok(r.cmd("SELECT INBOX"))
+        ok(r.cmd("APPEND INBOX ", msg))
+    ok(r.cmd("SELECT INBOX"))
     for lazy in ("PREVIEW", "PREVIEW (LAZY)"):
         f = _fetch(r, f"UID {lazy}")
         assert len(f) == len(PREVIEWS), f
@@ -159,9 +154,9 @@ def test_status_deleted(inst):
     addr = user(inst, "oiddel")
     r = Raw(inst, addr)
     for k in range(3):
-        _ok(r.cmd("APPEND INBOX ", f"Subject: {k}\r\n\r\nx\r\n".encode()))
-    _ok(r.cmd("SELECT INBOX"))
-    _ok(r.cmd("STORE 1,3 +FLAGS (\\Deleted)"))
-    lines = _ok(r.cmd("STATUS INBOX (DELETED MESSAGES)"))
+        ok(r.cmd("APPEND INBOX ", f"Subject: {k}\r\n\r\nx\r\n".encode()))
+    ok(r.cmd("SELECT INBOX"))
+    ok(r.cmd("STORE 1,3 +FLAGS (\\Deleted)"))
+    lines = ok(r.cmd("STATUS INBOX (DELETED MESSAGES)"))
     assert b"(DELETED 2 MESSAGES 3)" in lines[0], lines
     r.close()

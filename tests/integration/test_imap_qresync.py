@@ -10,13 +10,8 @@ import imaplib
 import os
 import re
 
-from test_imap_modern import Raw, msg  # noqa: E402
+from test_imap_modern import Raw, msg, ok  # noqa: E402
 from test_imap_state import PASSWORD, maildir, user  # noqa: E402
-
-
-def ok(lines):
-    assert re.match(rb"r\d+ OK", lines[-1]), lines
-    return lines
 
 
 def code(lines, name):

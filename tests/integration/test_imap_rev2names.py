@@ -8,13 +8,8 @@ allowed (only UTF8=ACCEPT refuses it).  And CATENATE with `UTF8
 import os
 import re
 
-from test_imap_modern import Raw
+from test_imap_modern import Raw, ok
 from test_imap_state import maildir, user
-
-
-def ok(lines):
-    assert b" OK " in lines[-1], lines
-    return lines
 
 
 def bad(lines):

@@ -9,21 +9,7 @@ and UIDs but other messages is threaded in between."""
 
 from test_imap_modern import Raw
 from test_imap_state import twin_folder, user
-
-
-def mail(date, subject, msgid, parent=None):
-    hdr = f"From: a@example.com\r\nSubject: {subject}\r\n"
-    hdr += f"Message-ID: <{msgid}@example.com>\r\n"
-    if parent:
-        hdr += (f"In-Reply-To: <{parent}@example.com>\r\n"
-                f"References: <{parent}@example.com>\r\n")
-    if date is not None:
-        hdr += f"Date: {date}\r\n"
-    return f"{hdr}\r\nbody\r\n".encode()
-
-
-def day(d):
-    return f"Mon, {d} Mar 2026 10:00:00 +0000"
+from test_imap_threadinc import day, mail
 
 
 def thread(r, search="ALL", uid=True, algo="REFERENCES"):
@@ -38,7 +24,6 @@ def thread(r, search="ALL", uid=True, algo="REFERENCES"):
     # (or youju.index) are read, the cache is neither used nor filled
     assert one(f'SUBJECT "" {search}') == got
     return got
-
 
 
 def test_thread_cache_follows_changes(inst):

@@ -15,7 +15,7 @@ import pwd
 import re
 import time
 
-from test_imap_modern import Raw
+from test_imap_modern import Raw, ok
 from test_imap_state import maildir, user
 
 
@@ -32,11 +32,6 @@ def mail(date, subject, msgid, parent=None):
 
 def day(d):
     return f"Mon, {d:02d} Mar 2026 10:00:00 +0000"
-
-
-def ok(lines):
-    assert b" OK " in lines[-1], lines
-    return lines
 
 
 def thread(r, algo="REFERENCES", search="ALL"):

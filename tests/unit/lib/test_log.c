@@ -1,7 +1,14 @@
-/* Unit tests for lib/log: the maillog line shape and escaping. */
+/*
+ * Unit tests for lib/log: the maillog line shape, escaping, and the owner of
+ * a file re-created after rotation.
+ */
+#include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -19,6 +26,121 @@ static char *slurp(const char *path)
 		return NULL;
 	data[n] = '\0';
 	return data;
+}
+
+/* How many entries dir holds besides "." and "..". */
+static int dir_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return -1;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A child that stat()s path until the parent closes wfd, the write end of
+ * the pipe whose read end is rfd; exits 1 if it ever saw path with an owner
+ * other than uid, 0 if not.
+ */
+static pid_t owner_watcher(const char *path, uid_t uid, int rfd, int wfd)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	close(wfd);
+	int bad = 0;
+	for (;;) {
+		struct stat st;
+		if (stat(path, &st) == 0 && st.st_uid != uid)
+			bad = 1;
+		struct pollfd p = {rfd, POLLIN, 0};
+		if (poll(&p, 1, 0) != 0)
+			_exit(bad);
+	}
+}
+
+/*
+ * Run as root with an owner set, log_reopen() makes a rotated-away file
+ * again for that owner, and never lets it be seen under its name with
+ * another (a daemon that dropped root would fail to reopen it then).
+ */
+static void test_rotation_owner(const char *dir, const char *path)
+{
+	test_begin("rotation: re-created file's owner");
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip %s: not root\n", "rotation owner");
+		return;
+	}
+	const uid_t uid = 65534;
+	const gid_t gid = 65534;
+	char rotated[300];
+	int n = snprintf(rotated, sizeof rotated, "%s.1", path);
+	test_assert(n > 0 && (size_t)n < sizeof rotated);
+	unlink(path);
+	log_set_owner(uid, gid);
+	test_assert(log_open("test", path, false) == 0);
+	struct stat st;
+	test_assert(stat(path, &st) == 0 && st.st_uid == uid &&
+		    st.st_gid == gid && (st.st_mode & 0777) == 0640);
+	test_assert(dir_entries(dir) == 1); /* no temporary name left */
+
+	/* a file that is there is only opened: owner and lines stay */
+	test_assert(chown(path, 0, 0) == 0);
+	log_info("before");
+	test_assert(log_reopen() == 0);
+	log_info("after");
+	test_assert(stat(path, &st) == 0 && st.st_uid == 0);
+	char *t = slurp(path);
+	test_assert(t != NULL && strstr(t, "]: before\n") != NULL &&
+		    strstr(t, "]: after\n") != NULL);
+
+	/* a temporary name left by a crash (this pid and thread) is reused */
+	char stale[300];
+	n = snprintf(stale, sizeof stale, "%s/.maillog.%ld.%ld.new", dir,
+		     (long)getpid(), (long)gettid());
+	test_assert(n > 0 && (size_t)n < sizeof stale);
+	int sfd = open(stale, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	test_assert(sfd >= 0);
+	if (sfd >= 0)
+		close(sfd);
+	test_assert(rename(path, rotated) == 0);
+	test_assert(log_reopen() == 0);
+	log_info("into the new file");
+	test_assert(stat(path, &st) == 0 && st.st_uid == uid);
+	test_assert(access(stale, F_OK) < 0);
+	t = slurp(path);
+	test_assert(t != NULL && strstr(t, "before") == NULL &&
+		    strstr(t, "]: into the new file\n") != NULL);
+	t = slurp(rotated);
+	test_assert(t != NULL && strstr(t, "into the new file") == NULL);
+
+	/* rotate many times while another process watches the name */
+	int pfd[2];
+	test_assert(pipe(pfd) == 0);
+	pid_t w = owner_watcher(path, uid, pfd[0], pfd[1]);
+	test_assert(w > 0);
+	for (int i = 0; i < 2000; i++) {
+		if (rename(path, rotated) < 0 || log_reopen() < 0) {
+			test_assert(!"rotate");
+			break;
+		}
+	}
+	close(pfd[1]);
+	int status = -1;
+	test_assert(w > 0 && waitpid(w, &status, 0) == w);
+	test_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	close(pfd[0]);
+	test_assert(stat(path, &st) == 0 && st.st_uid == uid);
+	test_assert(dir_entries(dir) == 2); /* path and rotated */
+	log_close();
+	unlink(rotated);
+	unlink(path);
 }
 
 int main(void)
@@ -88,6 +210,8 @@ int main(void)
 	log_escape(out, sizeof out, "0123456789abcdefghij", 20);
 	test_assert(strlen(out) < sizeof out);
 	test_assert(strstr(out, "...") != NULL);
+
+	test_rotation_owner(dir, path);
 
 	unlink(path);
 	rmdir(dir);

@@ -16,6 +16,29 @@
 #include "maildir.h"
 #include "test.h"
 
+#define TMP_ROOT "/tmp/youju-test-maildir-XXXXXX"
+
+/*
+ * A Maildir made by maildir_create() at root/sub, root a new temporary
+ * directory: root (sizeof TMP_ROOT) and md (mdsz) get the paths.  The
+ * test removes root with tmp_remove().
+ */
+static void tmp_maildir(char *root, char *md, size_t mdsz, const char *sub)
+{
+	memcpy(root, TMP_ROOT, sizeof TMP_ROOT);
+	test_assert(mkdtemp(root) != NULL);
+	snprintf(md, mdsz, "%s/%s", root, sub);
+	const char *err = NULL;
+	test_assert(maildir_create(md, &err) == 1);
+}
+
+static void tmp_remove(const char *root)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	test_assert(system(cmd) == 0);
+}
+
 static void test_names(void)
 {
 	test_begin("names");
@@ -206,12 +229,8 @@ static void test_quota(void)
 	test_assert(maildir_quota_def_parse(def, &b, &c) < 0);
 
 	test_begin("quota of a new Maildir");
-	char root[] = "/tmp/youju-test-maildir-XXXXXX";
-	test_assert(mkdtemp(root) != NULL);
-	char md[512], p[1024];
-	snprintf(md, sizeof md, "%s/Maildir", root);
-	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 1);
+	char root[sizeof TMP_ROOT], md[512], p[1024];
+	tmp_maildir(root, md, sizeof md, "Maildir");
 	struct maildir_quota_rule none = {0}, lim = {true, 3000, 3};
 	snprintf(p, sizeof p, "%s/maildirsize", md);
 	test_assert(maildir_quota_create_empty(md, &none) == 0 &&
@@ -226,9 +245,7 @@ static void test_quota(void)
 		    q.count == 1);
 	test_assert(maildir_quota_check(md, &lim, 100, 1, 0, &q) == 0 &&
 		    q.bytes == 10);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	test_assert(system(cmd) == 0);
+	tmp_remove(root);
 }
 
 static void test_mutf7(void)
@@ -292,13 +309,10 @@ static void write_file(const char *path, const char *data)
 static void test_folder(void)
 {
 	test_begin("folder");
-	char root[] = "/tmp/youju-test-maildir-XXXXXX";
-	test_assert(mkdtemp(root) != NULL);
-	char md[512], p[1024];
-	snprintf(md, sizeof md, "%s/d/u/Maildir", root);
-	const char *err = NULL;
+	char root[sizeof TMP_ROOT], md[512], p[1024];
 	umask(077);
-	test_assert(maildir_create(md, &err) == 1);
+	tmp_maildir(root, md, sizeof md, "d/u/Maildir");
+	const char *err = NULL;
 	/* the whole layout, directories 0700, files 0600 */
 	static const char *const dirs[] = {"", "/cur", "/new", "/tmp", NULL};
 	struct stat st;
@@ -496,9 +510,7 @@ static void test_folder(void)
 	test_assert(maildir_quota_check(md, &none, 1000, 100, 0, &q) == 0);
 	test_assert(maildir_quota_check(md, &own, 1000, 1, 0, &q) == 1);
 
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	test_assert(system(cmd) == 0);
+	tmp_remove(root);
 }
 
 static int base_cmp(const char *a, const char *b)
@@ -521,12 +533,9 @@ static void test_base_order(void)
 	test_assert(base_cmp("a", "b") < 0 && base_cmp("", "a") < 0);
 
 	/* new files get their UIDs in that order, not in byte order */
-	char root[] = "/tmp/youju-test-maildir-XXXXXX";
-	test_assert(mkdtemp(root) != NULL);
-	char md[512], p[1024];
-	snprintf(md, sizeof md, "%s/Maildir", root);
+	char root[sizeof TMP_ROOT], md[512], p[1024];
+	tmp_maildir(root, md, sizeof md, "Maildir");
 	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 1);
 	snprintf(p, sizeof p, "%s/new/5.M100000P1.h,S=2", md);
 	write_file(p, "b\n");
 	snprintf(p, sizeof p, "%s/new/5.M99999P1.h,S=2", md);
@@ -540,9 +549,7 @@ static void test_base_order(void)
 	}
 	if (f != NULL)
 		maildir_folder_free(&f);
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	test_assert(system(cmd) == 0);
+	tmp_remove(root);
 }
 
 /* Sets path's mtime to t. */
@@ -559,12 +566,9 @@ static void set_mtime(const char *path, time_t t)
 static void test_lazy_scan(void)
 {
 	test_begin("lazy scan");
-	char root[] = "/tmp/youju-test-maildir-XXXXXX";
-	test_assert(mkdtemp(root) != NULL);
-	char md[512], p[1024], q[1024];
-	snprintf(md, sizeof md, "%s/Maildir", root);
+	char root[sizeof TMP_ROOT], md[512], p[1024], q[1024];
+	tmp_maildir(root, md, sizeof md, "Maildir");
 	const char *err = NULL;
-	test_assert(maildir_create(md, &err) == 1);
 	/* S= that disagrees with the file: the name wins (no stat) */
 	snprintf(p, sizeof p, "%s/cur/100.M1P1.h,S=7:2,S", md);
 	write_file(p, "abc\n");
@@ -627,9 +631,7 @@ static void test_lazy_scan(void)
 		test_assert(f->msgs[0].mtime == 1);
 		maildir_folder_free(&f);
 	}
-	char cmd[600];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-	test_assert(system(cmd) == 0);
+	tmp_remove(root);
 }
 
 /* A delivery takes root/new for a Maildir that is there (mta/deliver.c):

@@ -33,7 +33,8 @@ static void add(struct mailthread *t, uint32_t id, const char *hdr)
 	mailthread_add(t, id, id, 0, hdr, strlen(hdr));
 }
 
-static void check(struct mailthread *t, bool refs, const char *want)
+/* Builds t (again) and compares its tree with want. */
+static void expect(struct mailthread *t, bool refs, const char *want)
 {
 	char out[1024] = "";
 	mailthread_build(t, refs);
@@ -41,6 +42,12 @@ static void check(struct mailthread *t, bool refs, const char *want)
 	if (strcmp(out, want) != 0)
 		fprintf(stderr, "got %s, want %s\n", out, want);
 	test_assert(strcmp(out, want) == 0);
+}
+
+/* expect(), then frees t. */
+static void check(struct mailthread *t, bool refs, const char *want)
+{
+	expect(t, refs, want);
 	mailthread_free(&t);
 	test_assert(t == NULL);
 }
@@ -330,23 +337,15 @@ static void test_incremental(void)
 	add(t, 1,
 	    "Subject: Re: p\r\nMessage-ID: <r@x>\r\nReferences: <p@x>\r\n"
 	    "Date: 2 Mar 2026 10:00 +0000\r\n\r\n");
-	mailthread_build(t, true);
-	render_top(t, got, sizeof got);
-	test_assert(strcmp(got, "(1)") == 0);
+	expect(t, true, "(1)");
 	add(t, 2,
 	    "Subject: p\r\nMessage-ID: <p@x>\r\n"
 	    "Date: 1 Mar 2026 10:00 +0000\r\n\r\n");
-	mailthread_build(t, true);
-	render_top(t, got, sizeof got);
-	test_assert(strcmp(got, "(2(1))") == 0);
+	expect(t, true, "(2(1))");
 	add(t, 3,
 	    "Subject: Re: p\r\nMessage-ID: <s@x>\r\nIn-Reply-To: <p@x>\r\n"
 	    "Date: 3 Mar 2026 10:00 +0000\r\n\r\n");
-	mailthread_build(t, true);
-	render_top(t, got, sizeof got);
-	if (strcmp(got, "(2(1)(3))") != 0)
-		fprintf(stderr, "got %s\n", got);
-	test_assert(strcmp(got, "(2(1)(3))") == 0);
+	expect(t, true, "(2(1)(3))");
 	mailthread_free(&t);
 }
 
