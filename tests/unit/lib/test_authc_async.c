@@ -8,7 +8,6 @@
    connection is closed unanswered (a kept connection the server dropped
    under the client). */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,17 +19,8 @@
 
 #include "authc_async.h"
 #include "ev.h"
+#include "fake_authd.h"
 #include "test.h"
-
-#define MAXC 32
-
-struct fconn {
-	int fd;
-	int id, nreq;
-	char in[4096];
-	size_t len;
-	bool drop_next;
-};
 
 static bool fake_write(int fd, const char *p, size_t n)
 {
@@ -38,8 +28,9 @@ static bool fake_write(int fd, const char *p, size_t n)
 }
 
 /* Answers every complete request of c; false when c is finished. */
-static bool fake_answer(struct fconn *c, char tag)
+static bool fake_answer(struct fake_conn *c, void *arg)
 {
+	char tag = *(const char *)arg;
 	char *lf;
 	while ((lf = memchr(c->in, '\n', c->len)) != NULL) {
 		size_t ll = (size_t)(lf - c->in) + 1;
@@ -92,38 +83,6 @@ static bool fake_answer(struct fconn *c, char tag)
 	return true;
 }
 
-static void serve(int lfd, char tag)
-{
-	struct fconn c[MAXC];
-	int nc = 0, ids = 0;
-	for (;;) {
-		struct pollfd p[MAXC + 1];
-		p[0] = (struct pollfd){lfd, POLLIN, 0};
-		for (int i = 0; i < nc; i++)
-			p[i + 1] = (struct pollfd){c[i].fd, POLLIN, 0};
-		if (poll(p, (nfds_t)nc + 1, -1) < 0)
-			_exit(1);
-		for (int i = nc - 1; i >= 0; i--) {
-			if (p[i + 1].revents == 0)
-				continue;
-			ssize_t n = read(c[i].fd, c[i].in + c[i].len,
-					 sizeof(c[i].in) - c[i].len);
-			if (n > 0)
-				c[i].len += (size_t)n;
-			if (n <= 0 || !fake_answer(&c[i], tag)) {
-				close(c[i].fd);
-				c[i] = c[--nc];
-			}
-		}
-		if ((p[0].revents & POLLIN) && nc < MAXC) {
-			int fd = accept(lfd, NULL, NULL);
-			if (fd < 0)
-				_exit(1);
-			c[nc++] = (struct fconn){.fd = fd, .id = ++ids};
-		}
-	}
-}
-
 /* A fake server on path, tagged; its pid. */
 static pid_t fake_start(const char *path, char tag)
 {
@@ -136,7 +95,7 @@ static pid_t fake_start(const char *path, char tag)
 		exit(1);
 	pid_t pid = fork();
 	if (pid == 0)
-		serve(lfd, tag);
+		fake_serve(lfd, fake_answer, &tag);
 	close(lfd);
 	return pid;
 }

@@ -663,9 +663,10 @@ static void *race_watch(void *arg)
 
 static void test_create_order(void)
 {
-	char base[] = "/tmp/youju-test-mdrace-XXXXXX", root[256];
+	char base[sizeof TMP_ROOT], root[256];
 	const char *err;
 	test_begin("maildir_create: new/ last");
+	memcpy(base, TMP_ROOT, sizeof TMP_ROOT);
 	test_assert(mkdtemp(base) != NULL);
 	for (int i = 0; i < 100; i++) {
 		snprintf(root, sizeof root, "%s/m%d/Maildir", base, i);
@@ -683,9 +684,7 @@ static void test_create_order(void)
 	}
 	test_assert(atomic_load(&race_seen) > 0);
 	test_assert(atomic_load(&race_bad) == 0);
-	char cmd[PATH_MAX + 16];
-	snprintf(cmd, sizeof cmd, "rm -rf %s", base);
-	test_assert(system(cmd) == 0);
+	tmp_remove(base);
 }
 
 int main(void)
