@@ -8,13 +8,15 @@
  * lists are all such (policy.h rcpt_on_loop, decided when the
  * configuration is loaded), the lookup goes to youju-authd through
  * lib/authc_async and the restrictions run on the loop with
- * s->no_block; a step that would block after all (the client's name not
- * known yet, a sender login check of an authenticated client, a map
- * value naming a list) stops that evaluation, and the restrictions alone
- * run again in a worker (JOB_RCPT_CHECK).  The lookups, their order (LOOKUP
- * rcpt, then LOOKUP domain when it found nothing), the deadline and the
- * outcomes are dir_check_rcpt_quota()'s, so replies and log lines do
- * not change: the reply is smtpd_rcpt_finish()'s either way.
+ * s->no_block (an authenticated client's RCPT goes to a worker at once
+ * when a list checks its sender login: rcpt_auth_worker); a step that
+ * would block after all (the client's name not known yet, a recipient
+ * domain not hosted here, a map value naming a list) stops that
+ * evaluation, and the restrictions alone run again in a worker
+ * (JOB_RCPT_CHECK).  The lookups, their order (LOOKUP rcpt, then LOOKUP
+ * domain when it found nothing), the deadline and the outcomes are
+ * dir_check_rcpt_quota()'s, so replies and log lines do not change: the
+ * reply is smtpd_rcpt_finish()'s either way.
  *
  * While the lookup runs the session is in S_WAIT with JOB_RCPT, as with a
  * worker job: pipelined commands wait in the input buffer, in order.
@@ -97,7 +99,8 @@ static void on_rcpt(void *ctx, enum authc_status st,
 void smtpd_rcpt_start(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
-	if (!s->pol->rcpt_on_loop) {
+	if (!s->pol->rcpt_on_loop ||
+	    (s->authenticated && s->pol->rcpt_auth_worker)) {
 		if (!smtpd_job_submit(s, JOB_RCPT))
 			smtpd_rcpt_busy(s);
 		return;
