@@ -79,9 +79,9 @@ static int wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
-static int parse_reply(const struct buf *in, struct authc_reply *r)
+static int parse_reply(const char *data, size_t len, struct authc_reply *r)
 {
-	const char *p = in->p, *end = in->p + in->len;
+	const char *p = data, *end = data + len;
 	while (p < end) {
 		const char *lf = memchr(p, '\n', (size_t)(end - p));
 		if (lf == NULL)
@@ -257,14 +257,12 @@ static bool kept_blocking(int fd)
 	       fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
 }
 
-/* A complete reply of a kept-alive request: "FAIL\n", or lines ending
-   in a "." line (values never hold a LF). */
-static bool reply_complete(const struct buf *in)
+bool authc_reply_framed(const char *p, size_t len)
 {
-	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0)
+	if (len == 5 && memcmp(p, "FAIL\n", 5) == 0)
 		return true;
-	return (in->len == 2 && memcmp(in->p, ".\n", 2) == 0) ||
-	       (in->len > 2 && memcmp(in->p + in->len - 3, "\n.\n", 3) == 0);
+	return (len == 2 && memcmp(p, ".\n", 2) == 0) ||
+	       (len > 2 && memcmp(p + len - 3, "\n.\n", 3) == 0);
 }
 
 /*
@@ -329,7 +327,7 @@ static int exchange(int fd, const void *req, size_t len, bool keep,
 		*got_r += (size_t)n;
 		if (buf_append(in, chunk, (size_t)n) < 0)
 			return -1;
-		if (keep && reply_complete(in))
+		if (keep && authc_reply_framed(in->p, in->len))
 			return 0;
 	}
 }
@@ -377,20 +375,21 @@ static int fail_extra(const char *p, const char *end,
 	return rc;
 }
 
-static enum authc_status classify(struct buf *in, struct authc_reply *reply_r)
+enum authc_status authc_reply_classify(const char *p, size_t len,
+				       struct authc_reply *reply_r)
 {
 	struct authc_reply tmp = {NULL, 0};
 	enum authc_status st = AUTHC_TEMPFAIL;
-	if (in->len == 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
+	if (len == 5 && memcmp(p, "FAIL\n", 5) == 0) {
 		st = AUTHC_NOTFOUND;
-	} else if (in->len > 5 && memcmp(in->p, "FAIL\n", 5) == 0) {
+	} else if (len > 5 && memcmp(p, "FAIL\n", 5) == 0) {
 		/* FAILDELAY=1: "FAIL\nDELAY=<ms>\n", then "REASON=<word>\n"
 		   when the password was right; nothing else */
-		if (fail_extra(in->p + 5, in->p + in->len, reply_r) == 0)
+		if (fail_extra(p + 5, p + len, reply_r) == 0)
 			st = AUTHC_NOTFOUND;
-	} else if (in->len == 3 && memcmp(in->p, "OK\n", 3) == 0) {
+	} else if (len == 3 && memcmp(p, "OK\n", 3) == 0) {
 		st = AUTHC_OK;
-	} else if (in->len > 0 && parse_reply(in, &tmp) == 0) {
+	} else if (len > 0 && parse_reply(p, len, &tmp) == 0) {
 		st = AUTHC_OK;
 		if (reply_r != NULL) {
 			*reply_r = tmp;
@@ -442,7 +441,7 @@ static enum authc_status request(const char *socket_path, const void *req,
 			continue;
 		}
 		if (r == 0)
-			st = classify(&in, reply_r);
+			st = authc_reply_classify(in.p, in.len, reply_r);
 		if (r == 0 && pool && !eof && st != AUTHC_TEMPFAIL &&
 		    (!cut || set_timeouts(fd, authc_timeout_ms) == 0)) {
 			pool_put(socket_path, fd, blocking, &sock);
@@ -591,23 +590,31 @@ enum authc_status authc_passwd_penalty(const char *socket_path,
 	return st;
 }
 
+int authc_lookup_request(const char *kind, const char *arg, bool keepalive,
+			 struct buf *out)
+{
+	for (const char *c = arg; *c != '\0'; c++) {
+		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
+			return 0;
+	}
+	if (arg[0] == '\0')
+		return 0;
+	if (buf_printf(out, "%sLOOKUP %s %s\n",
+		       keepalive ? "KEEPALIVE=1\n" : "", kind, arg) < 0)
+		return -1;
+	return 1;
+}
+
 static enum authc_status lookup(const char *socket_path, const char *kind,
 				const char *arg, struct authc_reply *reply_r)
 {
 	if (reply_r != NULL)
 		memset(reply_r, 0, sizeof(*reply_r));
-	for (const char *c = arg; *c != '\0'; c++) {
-		if ((unsigned char)*c <= 0x20 || *c == 0x7f)
-			return AUTHC_NOTFOUND;
-	}
-	if (arg[0] == '\0')
-		return AUTHC_NOTFOUND;
 	struct buf b;
-	buf_init(&b, 8192);
-	int rc = buf_printf(&b, "%sLOOKUP %s %s\n",
-			    authc_keepalive ? "KEEPALIVE=1\n" : "", kind, arg);
-	enum authc_status st = AUTHC_TEMPFAIL;
-	if (rc == 0)
+	buf_init(&b, AUTHC_LOOKUP_REQ_MAX);
+	int rc = authc_lookup_request(kind, arg, authc_keepalive, &b);
+	enum authc_status st = rc == 0 ? AUTHC_NOTFOUND : AUTHC_TEMPFAIL;
+	if (rc > 0)
 		st = request(socket_path, b.p, b.len, authc_keepalive, reply_r);
 	buf_deinit(&b);
 	return st;

@@ -186,4 +186,27 @@ int authc_account_get(const struct authc_reply *reply, struct authc_account *a,
 bool authc_account_disabled(const struct authc_account *a, const char *service,
 			    bool tls);
 
+/* ---- for lib/authc_async (the same protocol on an event loop) ---- */
+
+struct buf;
+
+/* Room for a LOOKUP request (authc_lookup_request's out maximum). */
+#define AUTHC_LOOKUP_REQ_MAX 8192
+
+/*
+ * Appends the request "[KEEPALIVE=1\n]LOOKUP <kind> <arg>\n" to out.
+ * Returns 1, 0 when arg is empty or holds a byte <= 0x20 or 0x7f (the
+ * lookup is AUTHC_NOTFOUND without asking), or -1 when out is full
+ * (AUTHC_TEMPFAIL).
+ */
+int authc_lookup_request(const char *kind, const char *arg, bool keepalive,
+			 struct buf *out);
+/* True when p[0..len) is a whole framed reply of a kept connection:
+   "FAIL\n", or KEY=VALUE lines ending in a "." line. */
+bool authc_reply_framed(const char *p, size_t len);
+/* Classifies a whole reply as authc_request() does; reply_r (may be
+   NULL) gets the KEY=VALUE pairs of an AUTHC_OK one. */
+enum authc_status authc_reply_classify(const char *p, size_t len,
+				       struct authc_reply *reply_r);
+
 #endif

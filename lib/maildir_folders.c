@@ -27,14 +27,16 @@ const char *const maildir_default_folders[] = {"Sent", "Drafts", "Trash",
 					       "Junk", NULL};
 
 /*
- * The directories of a Maildir or a folder under dirfd: tmp/ new/ cur/
- * (cur first, so that 1 tells a new one: mkdir(2) is the test), made
- * with mkdirat(2) relative to dirfd rather than whole paths.  Returns 1
- * when cur/ was made, 0 when it was there, -1 with errno.
+ * The directories of a Maildir or a folder under dirfd: tmp/ cur/ new/
+ * (tmp first, so that 1 tells a new one: mkdir(2) is the test; new last,
+ * because a delivery takes new/ for a Maildir that is there and goes on
+ * to write in tmp/ while we may still be making the rest), made with
+ * mkdirat(2) relative to dirfd rather than whole paths.  Returns 1 when
+ * tmp/ was made, 0 when it was there, -1 with errno.
  */
 static int maildir_make_subdirs(int dirfd, const char *dir)
 {
-	static const char *const subs[] = {"cur", "new", "tmp"};
+	static const char *const subs[] = {"tmp", "cur", "new"};
 	char p[PATH_MAX];
 	int made = 0;
 	for (int i = 0; i < 3; i++) {

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "authc.h"
+#include "authc_async.h"
 #include "conf.h"
 #include "daemon.h"
 #include "ev.h"
@@ -39,6 +40,7 @@
 #include "master.h"
 #include "maps.h"
 #include "net.h"
+#include "policy.h"
 #include "privsep.h"
 #include "qmgr.h"
 #include "queue.h"
@@ -58,7 +60,7 @@
 #define MTA_DEF_PROCESS_LIMIT		 1000
 #define MTA_WORKERS			 8
 #define MTA_WORKER_QUEUE		 4096
-#define MTA_AUTHD_TIMEOUT_MS		 10000
+#define MTA_AUTHD_TIMEOUT_MS		 SMTPD_AUTHD_TIMEOUT_MS
 #define MTA_LISTEN_BACKLOG		 128
 /* Old smtpd and queue manager processes still finishing their work. */
 #define MTA_OLD_MAX 64
@@ -575,6 +577,11 @@ static __attribute__((noreturn)) void proc_run(void *ctx, pid_t master,
 	log_info("daemon started: %zu listeners, TLS %s, AUTH %s", g->nls,
 		 srv->tls != NULL ? "on" : "off",
 		 srv->cfg.sasl_enable ? mta_sasl_mechs() : "off");
+	/* where RCPT runs (smtpd_rcpt.c): for operators and the tests */
+	log_info("RCPT checks on the %s",
+		 srv->policy != NULL && srv->policy->rcpt_on_loop
+		     ? "event loop (no restriction blocks)"
+		     : "worker threads");
 	master_child_ready(ready_fd, mta_foreground);
 
 	int rc = ev_loop_run(srv->loop);
@@ -585,6 +592,7 @@ static __attribute__((noreturn)) void proc_run(void *ctx, pid_t master,
 			close(g->ls[i].fd);
 	}
 	workq_free(&srv->pool);
+	authc_async_free(&srv->authc);
 	ev_loop_free(&srv->loop);
 	mta_sasl_done();
 	srv_free(srv);

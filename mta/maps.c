@@ -640,6 +640,11 @@ bool map_is_fixed(const struct map *m)
 	return m->type == MT_TEXT || m->type == MT_MYSQL;
 }
 
+bool map_is_local(const struct map *m)
+{
+	return m->type != MT_MYSQL;
+}
+
 /* ------------------------------------------------------------- lookups */
 
 static void refresh(struct map *m)

@@ -59,6 +59,9 @@ const char *map_spec(const struct map *m);
    lookups apply); false for cidr, regexp and pcre (one lookup with the
    whole string). */
 bool map_is_fixed(const struct map *m);
+/* True when lookups are answered from memory (every type but mysql:, a
+   youju-authd round trip); a changed file is still read again first. */
+bool map_is_local(const struct map *m);
 /*
  * Looks key up (text tables: case-insensitively; pattern tables: the first
  * matching rule, $1..$9 substituted; mysql: the lower-cased key is sent to

@@ -174,6 +174,20 @@ struct smtpd_policy *policy_load(const struct conf *c, char *err, size_t errsz)
 	p->reject_over_quota =
 	    conf_find_param(tables(), "smtpd_reject_over_quota") != NULL &&
 	    conf_bool(c, "smtpd_reject_over_quota");
+	/* the lists RCPT evaluates (smtpd_check.c smtpd_rcpt_check) */
+	int login = 0;
+	p->rcpt_on_loop = !failed && !p->reject_over_quota;
+	for (int st = RESTRICT_CLIENT; st <= RESTRICT_RECIPIENT; st++) {
+		if (!p->delay_reject && st < RESTRICT_RELAY)
+			continue;
+		p->rcpt_on_loop &= restrict_nonblocking(p->stage[st]);
+		int l = restrict_sender_login(p->stage[st]);
+		login = l > login ? l : login;
+	}
+	/* reject_sender_login_mismatch asks youju-authd for every client,
+	   the authenticated_ one for authenticated clients */
+	p->rcpt_on_loop &= login < 2;
+	p->rcpt_auth_worker = login == 1;
 	p->mailbox_limit = (uint64_t)int_or(c, "virtual_mailbox_limit", 0);
 	p->limit_override =
 	    conf_find_param(tables(), "virtual_mailbox_limit_override") ==

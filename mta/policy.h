@@ -29,8 +29,13 @@ struct smtpd_policy {
 	bool peername_lookup;	      /* smtpd_peername_lookup */
 	unsigned peername_timeout_ms; /* smtpd_peername_lookup_timeout */
 	bool reject_over_quota;	      /* smtpd_reject_over_quota */
-	uint64_t mailbox_limit;	      /* virtual_mailbox_limit (0: none) */
-	bool limit_override;	      /* virtual_mailbox_limit_override */
+	/* RCPT runs on the loop thread: its restriction lists need nothing
+	   that blocks (restrict_nonblocking) and no maildirsize is read;
+	   but an authenticated client's RCPT goes to a worker at once when
+	   a list checks the sender login (youju-authd lookups) */
+	bool rcpt_on_loop, rcpt_auth_worker;
+	uint64_t mailbox_limit; /* virtual_mailbox_limit (0: none) */
+	bool limit_override;	/* virtual_mailbox_limit_override */
 	bool helo_required;
 	unsigned error_sleep_ms;
 	unsigned soft_error_limit;

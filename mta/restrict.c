@@ -403,6 +403,48 @@ size_t restrict_count(const struct restrict_list *rl)
 	return rl ? rl->n : 0;
 }
 
+bool restrict_nonblocking(const struct restrict_list *rl)
+{
+	for (size_t i = 0; rl != NULL && i < rl->n; i++) {
+		switch (rl->s[i].kind) {
+		case R_REJECT_UNKNOWN_HELO:
+		case R_REJECT_UNKNOWN_SENDER:
+		case R_RBL_CLIENT:
+		case R_RHSBL_SENDER:
+		case R_RHSBL_CLIENT:
+		case R_RHSBL_HELO:
+		case R_RHSBL_RCPT:
+		case R_POLICY:
+			return false;
+		case R_CHECK_CLIENT:
+		case R_CHECK_HELO:
+		case R_CHECK_SENDER:
+		case R_CHECK_RCPT:
+			/* a table in memory (a file read again when it
+			   changed, as Postfix's tables in its smtpd); mysql:
+			   asks youju-authd */
+			if (!map_is_local(rl->s[i].map))
+				return false;
+			break;
+		default:
+			/* the others look at the context alone, or block
+			   only sometimes (would_block, restrict.h) */
+			break;
+		}
+	}
+	return true;
+}
+
+/* A step is about to wait (DNS, youju-authd, a table, a policy server):
+   true when the caller forbade it, and the evaluation stops. */
+static bool would_block(struct restrict_ctx *c)
+{
+	if (!c->no_block)
+		return false;
+	c->would_block = true;
+	return true;
+}
+
 /* ------------------------------------------------------------ replies */
 
 /* RFC 5321 4.1.3 address literal or a name of letters, digits, '-' '.' */
@@ -588,8 +630,9 @@ static enum step_result table_result(const struct restrict_list *rl,
 			   *t ? t : "Access denied");
 		return S_REJECT;
 	}
-	/* a restriction list: "permit_mynetworks reject" and the like */
-	if (depth < 2) {
+	/* a restriction list: "permit_mynetworks reject" and the like
+	   (its tables are opened now, its steps may block: not on a loop) */
+	if (depth < 2 && !would_block(c)) {
 		char copy[MAP_VALUE_MAX + 1];
 		const char *items[RESTRICT_MAX];
 		size_t n = 0;
@@ -623,6 +666,10 @@ static int lookup(const struct restrict_list *rl, struct restrict_ctx *c,
 		  enum step_result *res)
 {
 	char val[MAP_VALUE_MAX + 1];
+	if (!map_is_local(m) && would_block(c)) {
+		*res = S_DUNNO;
+		return 1;
+	}
 	switch (map_lookup(m, key, val, sizeof(val))) {
 	case MAP_NOTFOUND:
 		return 0;
@@ -756,15 +803,19 @@ static enum step_result check_client(const struct restrict_list *rl,
 
 /* ----------------------------------------------------------------- DNS */
 
-static void client_dns(struct restrict_ctx *c)
+/* false when the lookup would block (would_block) */
+static bool client_dns(struct restrict_ctx *c)
 {
 	if (c->client_dns != 0)
-		return;
+		return true;
+	if (would_block(c))
+		return false;
 	enum dns_status ptr = DNS_NOTFOUND;
 	c->client_dns =
 	    1 + (int)dns_client_name(c->client_addr, c->client_fcrdns,
 				     sizeof(c->client_fcrdns), &ptr);
 	c->client_rdns = 1 + (int)ptr;
+	return true;
 }
 
 /* A temporary DNS failure: Postfix's defer_if_permit tempfail action. */
@@ -786,6 +837,8 @@ static enum step_result unknown_domain(const struct restrict_list *rl,
 	const char *dsn = sender ? "4.1.8" : "4.1.2";
 	char rep[RESTRICT_REPLY_MAX];
 	if (addr[0] == '\0' || d == NULL || d[0] == '\0' || d[0] == '[')
+		return S_DUNNO;
+	if (would_block(c))
 		return S_DUNNO;
 	switch (dns_mailhost(d)) {
 	case DNS_OK:
@@ -818,7 +871,7 @@ static enum step_result rbl(const struct restrict_list *rl,
 	} else {
 		str_fmt_trunc(q, sizeof(q), "%s", what);
 	}
-	if (dns_listed(q, st->zone, &l) != DNS_OK)
+	if (would_block(c) || dns_listed(q, st->zone, &l) != DNS_OK)
 		return S_DUNNO; /* Postfix ignores RBL lookup failures */
 	bool hit = st->filter == NULL;
 	for (size_t i = 0; !hit && i < l.naddr; i++)
@@ -847,6 +900,8 @@ static enum step_result sender_login(const struct restrict_list *rl,
 		   address that has an owner */
 		if (st->kind == R_AUTH_SENDER_LOGIN || !c->login_maps->extmail)
 			return S_DUNNO;
+		if (would_block(c))
+			return S_DUNNO;
 		switch (sender_login_check(c->login_maps, c->authd_socket, "",
 					   c->sender)) {
 		case SENDER_LOGIN_OWNED:
@@ -866,6 +921,8 @@ static enum step_result sender_login(const struct restrict_list *rl,
 			   c->sender);
 		return S_REJECT;
 	}
+	if (would_block(c))
+		return S_DUNNO;
 	switch (sender_login_check(c->login_maps, c->authd_socket, login,
 				   c->sender)) {
 	case SENDER_LOGIN_OWNED:
@@ -895,6 +952,8 @@ static enum step_result policy(const struct restrict_list *rl,
 	char name[600];
 	const char *class;
 	const struct restrict_opts *o = &rl->o;
+	if (would_block(c))
+		return S_DUNNO;
 	if (policysvc_query(st->zone, c, o->policy_timeout_ms, action,
 			    sizeof(action)) < 0)
 		str_fmt_trunc(action, sizeof(action), "%s",
@@ -1008,7 +1067,7 @@ static enum step_result eval_step(const struct restrict_list *rl,
 		return S_REJECT;
 	case R_REJECT_UNKNOWN_HELO:
 		if (c->helo[0] == '\0' || c->helo[0] == '[' ||
-		    !helo_valid(c->helo))
+		    !helo_valid(c->helo) || would_block(c))
 			return S_DUNNO;
 		switch (dns_hostname(c->helo)) {
 		case DNS_OK:
@@ -1038,7 +1097,8 @@ static enum step_result eval_step(const struct restrict_list *rl,
 	case R_REJECT_UNKNOWN_CLIENT:
 	case R_REJECT_UNKNOWN_REVERSE: {
 		bool rev = st->kind == R_REJECT_UNKNOWN_REVERSE;
-		client_dns(c);
+		if (!client_dns(c))
+			return S_DUNNO;
 		int d = (rev ? c->client_rdns : c->client_dns) - 1;
 		if (d == DNS_OK)
 			return S_DUNNO;
@@ -1107,6 +1167,8 @@ static enum step_result eval_list(const struct restrict_list *rl,
 			continue;
 		}
 		enum step_result r = eval_step(rl, st, c, out, depth);
+		if (c->would_block)
+			return S_DUNNO;
 		if (r == S_REJECT && warn) {
 			add_event(c, "reject_warning", out);
 			r = S_DUNNO;

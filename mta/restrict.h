@@ -113,6 +113,19 @@ bool restrict_has_relay_guard(const struct restrict_list *rl);
 int restrict_sender_login(const struct restrict_list *rl);
 /* Entries in the list (0: empty). */
 size_t restrict_count(const struct restrict_list *rl);
+/*
+ * True when evaluating rl never waits on another server by itself: no
+ * DNS list nor DNS lookup (the client's name counts only when the caller
+ * found it already), no check_policy_service, no mysql: table in
+ * check_*_access (tables in memory are fine).  Such a list may run on an
+ * event loop thread with restrict_ctx.no_block set; the steps that block
+ * only sometimes (reject_unknown_client_hostname before the name is
+ * known, reject_unknown_recipient_domain for a domain not hosted here,
+ * the sender login checks of an authenticated client, a table value that
+ * is a restriction list) stop that evaluation with would_block, and the
+ * caller runs it again in a worker.  An empty or NULL list is safe.
+ */
+bool restrict_nonblocking(const struct restrict_list *rl);
 
 /* What one evaluation found besides its result. */
 struct restrict_event {
@@ -142,6 +155,12 @@ struct restrict_ctx {
 	const char *encryption_protocol, *encryption_cipher;
 	unsigned rcpt_count;
 	unsigned long long size;
+
+	/* the caller cannot wait (an event loop): a step that would block
+	   stops the evaluation instead, setting would_block; its result
+	   and outputs then mean nothing (evaluate again without no_block) */
+	bool no_block;
+	bool would_block;
 
 	/* outputs, accumulated over calls */
 	bool discard, hold;

@@ -268,6 +268,9 @@ static void job_run(void *ctx)
 			smtpd_rcpt_check(s);
 		break;
 	}
+	case JOB_RCPT_CHECK:
+		smtpd_rcpt_check(s);
+		break;
 	case JOB_DATA: {
 		static const enum restrict_stage st[] = {RESTRICT_DATA};
 		smtpd_ctx_fill(s, s->nrcpt == 1 ? s->rcpts[0].addr : "");
@@ -625,13 +628,15 @@ static void cmd_rcpt(struct session *s, struct str args)
 		smtpd_rcpt_finish(s);
 		return;
 	}
-	if (!smtpd_job_submit(s, JOB_RCPT)) {
-		char rep[RESTRICT_REPLY_MAX];
-		snprintf(rep, sizeof(rep),
-			 "451 4.3.0 <%s>: Temporary lookup failure",
-			 s->job_rcpt.addr);
-		smtpd_reply_err(s, "%s", rep);
-	}
+	smtpd_rcpt_start(s);
+}
+
+void smtpd_rcpt_busy(struct session *s)
+{
+	char rep[RESTRICT_REPLY_MAX];
+	snprintf(rep, sizeof(rep), "451 4.3.0 <%s>: Temporary lookup failure",
+		 s->job_rcpt.addr);
+	smtpd_reply_err(s, "%s", rep);
 }
 
 static void data_go(struct session *s)
@@ -1031,6 +1036,7 @@ static void log_disconnect(struct session *s)
 
 static void session_free(struct session *s)
 {
+	(void)smtpd_rcpt_cancel(s); /* a lookup on the loop holds no thread */
 	if (s->job != JOB_NONE) {
 		/* the worker still holds s: finish in job_done */
 		s->freed_pending = true;
@@ -1095,6 +1101,7 @@ static void job_done(void *ctx)
 		mail_checked(s);
 		break;
 	case JOB_RCPT:
+	case JOB_RCPT_CHECK:
 		smtpd_rcpt_finish(s);
 		break;
 	case JOB_SASL:
@@ -1112,6 +1119,11 @@ static void job_done(void *ctx)
 	case JOB_NONE:
 		break;
 	}
+	smtpd_session_resume(s);
+}
+
+void smtpd_session_resume(struct session *s)
+{
 	if (!maybe_sleep(s))
 		timer_arm(s);
 	session_run(s);

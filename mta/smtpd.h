@@ -26,6 +26,9 @@
 #define SMTPD_OUT_MAX  (SMTPD_OUT_HIGH + 16384)
 /* Longest HELO argument kept. */
 #define SMTPD_HELO_MAX 255
+/* Deadline of a youju-authd request (lib/authc's timeout in the worker
+   threads, lib/authc_async's on the loop). */
+#define SMTPD_AUTHD_TIMEOUT_MS 10000
 
 /* PICKUP: the sendmail command's Unix socket (smtpd_pickup.c). */
 enum smtpd_service {
@@ -72,6 +75,8 @@ struct smtpd_server {
 	struct smtpd_policy *policy;
 	struct anvil *anvil; /* per-client connection counts */
 	struct peername *pn; /* connect-time name lookups (peername.h) */
+	/* youju-authd on the loop (RCPT, smtpd_rcpt.c); NULL until used */
+	struct authc_async *authc;
 };
 
 struct conf;

@@ -3,7 +3,8 @@
  * restriction list sees, the stages each command runs (smtpd_delay_reject
  * decides whether client, helo and sender lists run at RCPT or at
  * connect, HELO/EHLO and MAIL), and the RCPT reply.  The *_check
- * functions run in worker threads, the rest in the loop thread.
+ * functions run in worker threads (smtpd_rcpt_check also on the loop
+ * thread, with s->no_block: smtpd_rcpt.c), the rest in the loop thread.
  */
 #include "smtpd_session.h"
 
@@ -32,6 +33,7 @@ void smtpd_tx_merge(struct session *s)
 void smtpd_ctx_fill(struct session *s, const char *rcpt)
 {
 	memset(&s->rc, 0, sizeof(s->rc));
+	s->rc.no_block = s->no_block;
 	s->rc.mynetworks = s->mynetworks;
 	s->rc.authenticated = s->authenticated;
 	s->rc.ill_pipelining = s->ill_pipelining;
@@ -52,9 +54,13 @@ void smtpd_ctx_fill(struct session *s, const char *rcpt)
 	s->rc.login_maps = &s->pol->login_maps;
 	s->rc.protocol_name = smtpd_proto_name(s);
 	static const char *const state[] = {
-	    [JOB_CONNECT] = "CONNECT", [JOB_HELO] = "EHLO",
-	    [JOB_MAIL] = "MAIL",       [JOB_RCPT] = "RCPT",
-	    [JOB_DATA] = "DATA",       [JOB_COMMIT] = "END-OF-MESSAGE",
+	    [JOB_CONNECT] = "CONNECT",
+	    [JOB_HELO] = "EHLO",
+	    [JOB_MAIL] = "MAIL",
+	    [JOB_RCPT] = "RCPT",
+	    [JOB_RCPT_CHECK] = "RCPT",
+	    [JOB_DATA] = "DATA",
+	    [JOB_COMMIT] = "END-OF-MESSAGE",
 	};
 	if ((size_t)s->job < sizeof(state) / sizeof(state[0]))
 		s->rc.protocol_state = state[s->job];
@@ -75,6 +81,8 @@ enum restrict_result smtpd_run_stages(struct session *s,
 		if (restrict_eval(s->pol->stage[st[i]], &s->rc, s->job_reply) ==
 		    RESTRICT_REJECT)
 			return RESTRICT_REJECT;
+		if (s->rc.would_block) /* s->no_block: try again in a worker */
+			return RESTRICT_DUNNO;
 	}
 	if (restrict_finish(&s->rc, s->job_reply))
 		return RESTRICT_REJECT;

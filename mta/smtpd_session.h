@@ -46,6 +46,7 @@ enum job_kind {
 	JOB_HELO,    /* helo restrictions (smtpd_delay_reject = no) */
 	JOB_MAIL,    /* sender restrictions (smtpd_delay_reject = no) */
 	JOB_RCPT,
+	JOB_RCPT_CHECK, /* the RCPT restrictions alone (smtpd_rcpt.c) */
 	JOB_SASL,
 	JOB_COMMIT,
 	JOB_DATA,
@@ -150,8 +151,11 @@ struct session {
 	unsigned errors;
 	enum smtp_verb last_verb;
 
-	/* the worker job in flight */
+	/* the worker job in flight (JOB_RCPT also while the loop waits for
+	   youju-authd: rcpt_req, smtpd_rcpt.c) */
 	enum job_kind job;
+	struct authc_async_req *rcpt_req;
+	bool no_block; /* smtpd_ctx_fill: evaluate without blocking */
 	struct smtp_rcpt job_rcpt;
 	char job_helo[SMTPD_HELO_MAX + 1];
 	bool job_esmtp;
@@ -191,6 +195,13 @@ void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
 void smtpd_log_events(struct session *s, const char *cmd, const char *to);
 /* Runs a job in the worker pool; false when the pool refused it. */
 bool smtpd_job_submit(struct session *s, enum job_kind kind);
+/* After a job's reply (s back in S_COMMAND): the error sleep or the idle
+   timer, then the session goes on with its input.  From loop callbacks
+   only, never from inside a command. */
+void smtpd_session_resume(struct session *s);
+/* The refusal of a RCPT whose check could not start (the worker pool or
+   the youju-authd queue is full): 451, not logged. */
+void smtpd_rcpt_busy(struct session *s);
 
 /* ------------------------------------------------------- smtpd_check.c */
 
@@ -216,6 +227,16 @@ void smtpd_early_keep(struct session *s, struct tx_flags *f, bool *defer,
 void smtpd_tx_merge(struct session *s);
 /* The RCPT reply once JOB_RCPT is done. */
 void smtpd_rcpt_finish(struct session *s);
+
+/* -------------------------------------------------------- smtpd_rcpt.c */
+
+/* RCPT after the syntax and the recipient limit: on the loop thread when
+   the policy allows it (rcpt_on_loop: youju-authd asked asynchronously,
+   the restrictions run without blocking), else JOB_RCPT in a worker. */
+void smtpd_rcpt_start(struct session *s);
+/* The session goes away: forgets a youju-authd lookup in flight (s->job
+   becomes JOB_NONE).  True when there was one. */
+bool smtpd_rcpt_cancel(struct session *s);
 
 /* -------------------------------------------------------- smtpd_data.c */
 

@@ -69,12 +69,21 @@ class qmgr_paused:
 
     def __enter__(self):
         for p in self.pids:
-            os.kill(p, signal.SIGSTOP)
+            _signal(p, signal.SIGSTOP)
         return self
 
     def __exit__(self, *exc):
         for p in self.pids:
-            os.kill(p, signal.SIGCONT)
+            _signal(p, signal.SIGCONT)
+
+
+def _signal(pid, sig):
+    """A queue manager listed just after a reload may be the old one
+    exiting: gone is fine, and must not leave the others stopped."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
 
 
 def queued_file(inst, qid, timeout=5):

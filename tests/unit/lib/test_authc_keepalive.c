@@ -4,7 +4,6 @@
    open only after a KEEPALIVE=1 request, and closes after a lookup of
    "close@b" as an idle timeout would; "slow@b" gets its reply in two
    pieces, "mute@b" none. */
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,21 +15,13 @@
 #include <unistd.h>
 
 #include "authc.h"
+#include "fake_authd.h"
 #include "test.h"
 
-#define MAXC 16
-
-struct fconn {
-	int fd;
-	int id, nreq;
-	char in[4096];
-	size_t len;
-	bool close_next;
-};
-
 /* Answers every complete request in c; false when c is finished. */
-static bool fake_answer(struct fconn *c)
+static bool fake_answer(struct fake_conn *c, void *arg)
 {
+	(void)arg;
 	char *lf;
 	while ((lf = memchr(c->in, '\n', c->len)) != NULL) {
 		size_t ll = (size_t)(lf - c->in) + 1;
@@ -65,40 +56,6 @@ static bool fake_answer(struct fconn *c)
 			return false;
 	}
 	return true;
-}
-
-static void serve(int lfd)
-{
-	struct fconn c[MAXC];
-	int nc = 0, ids = 0;
-	for (;;) {
-		struct pollfd p[MAXC + 1];
-		p[0] = (struct pollfd){lfd, POLLIN, 0};
-		for (int i = 0; i < nc; i++)
-			p[i + 1] = (struct pollfd){c[i].fd, POLLIN, 0};
-		if (poll(p, (nfds_t)nc + 1, -1) < 0)
-			_exit(1);
-		for (int i = nc - 1; i >= 0; i--) {
-			if (p[i + 1].revents == 0)
-				continue;
-			ssize_t n = read(c[i].fd, c[i].in + c[i].len,
-					 sizeof(c[i].in) - c[i].len);
-			if (n > 0)
-				c[i].len += (size_t)n;
-			if (n <= 0 || !fake_answer(&c[i])) {
-				close(c[i].fd);
-				c[i] = c[--nc];
-			}
-		}
-		if ((p[0].revents & POLLIN) && nc < MAXC) {
-			int fd = accept(lfd, NULL, NULL);
-			if (fd < 0)
-				_exit(1);
-			c[nc] = (struct fconn){.fd = fd, .id = ++ids};
-			c[nc].close_next = true;
-			nc++;
-		}
-	}
 }
 
 static int num(const char *s)
@@ -148,7 +105,7 @@ int main(void)
 		return 1;
 	pid_t pid = fork();
 	if (pid == 0)
-		serve(lfd);
+		fake_serve(lfd, fake_answer, NULL);
 	close(lfd);
 	authc_set_timeout(5000);
 

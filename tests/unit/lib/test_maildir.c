@@ -4,6 +4,8 @@
  * numbers, moves and re-numbers consistently on a real temporary Maildir.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -632,6 +634,59 @@ static void test_lazy_scan(void)
 	tmp_remove(root);
 }
 
+/* A delivery takes root/new for a Maildir that is there (mta/deliver.c):
+   a first delivery running beside the one making the Maildir must then
+   find tmp/ (its temp file, maildirsize's) and cur/ too.  Watched from a
+   second thread while maildir_create() runs; the old order (cur, new,
+   tmp) showed new/ without tmp/ (a deferral: "maildir quota of ...: No
+   such file or directory"). */
+static char race_new[PATH_MAX], race_tmp[PATH_MAX], race_cur[PATH_MAX];
+static atomic_bool race_go, race_stop;
+static atomic_int race_bad, race_seen;
+
+static void *race_watch(void *arg)
+{
+	(void)arg;
+	struct stat st;
+	while (!atomic_load(&race_go))
+		;
+	while (!atomic_load(&race_stop)) {
+		if (stat(race_new, &st) == 0) {
+			atomic_fetch_add(&race_seen, 1);
+			if (stat(race_tmp, &st) < 0 || stat(race_cur, &st) < 0)
+				atomic_fetch_add(&race_bad, 1);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static void test_create_order(void)
+{
+	char base[sizeof TMP_ROOT], root[256];
+	const char *err;
+	test_begin("maildir_create: new/ last");
+	memcpy(base, TMP_ROOT, sizeof TMP_ROOT);
+	test_assert(mkdtemp(base) != NULL);
+	for (int i = 0; i < 100; i++) {
+		snprintf(root, sizeof root, "%s/m%d/Maildir", base, i);
+		snprintf(race_new, sizeof race_new, "%s/new", root);
+		snprintf(race_tmp, sizeof race_tmp, "%s/tmp", root);
+		snprintf(race_cur, sizeof race_cur, "%s/cur", root);
+		atomic_store(&race_go, false);
+		atomic_store(&race_stop, false);
+		pthread_t t;
+		test_assert(pthread_create(&t, NULL, race_watch, NULL) == 0);
+		atomic_store(&race_go, true);
+		test_assert(maildir_create(root, &err) == 1);
+		atomic_store(&race_stop, true);
+		pthread_join(t, NULL);
+	}
+	test_assert(atomic_load(&race_seen) > 0);
+	test_assert(atomic_load(&race_bad) == 0);
+	tmp_remove(base);
+}
+
 int main(void)
 {
 	test_names();
@@ -642,5 +697,6 @@ int main(void)
 	test_mutf7();
 	test_folder();
 	test_lazy_scan();
+	test_create_order();
 	return test_end();
 }

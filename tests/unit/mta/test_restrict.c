@@ -4,7 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../../mta/dnscheck.h"
+#include "../../../mta/maps.h"
 #include "../../../mta/restrict.h"
+#include "../../../mta/sender_login.h"
 #include "test.h"
 
 static void test_netlist(void)
@@ -374,6 +377,106 @@ static void test_extensions(void)
 	unlink(path);
 }
 
+/* restrict_nonblocking() at load, would_block at run time (smtpd's RCPT
+   on the loop thread) */
+static void test_nonblocking(void)
+{
+	char rep[RESTRICT_REPLY_MAX];
+	char path[] = "/tmp/youju-test-nb-XXXXXX";
+	test_begin("lists that may run on a loop");
+	map_set_authd_socket("/nonexistent/socket"); /* a mysql: table */
+	int fd = mkstemp(path);
+	const char text[] = "mixed.example permit_mynetworks reject\n"
+			    "x.example REJECT\n";
+	test_assert(fd >= 0 && write(fd, text, sizeof(text) - 1) ==
+				   (ssize_t)(sizeof(text) - 1));
+	close(fd);
+	static const struct {
+		const char *list;
+		bool nb;
+	} lists[] = {
+	    {"permit_mynetworks, permit_sasl_authenticated, "
+	     "reject_unauth_destination",
+	     true},
+	    {"reject_non_fqdn_recipient reject_unknown_recipient_domain "
+	     "reject_unknown_client_hostname reject_invalid_helo_hostname "
+	     "reject_authenticated_sender_login_mismatch "
+	     "reject_unauth_pipelining defer_if_permit warn_if_reject reject",
+	     true},
+	    {"reject_rbl_client zen.example", false},
+	    {"reject_rhsbl_sender dbl.example", false},
+	    {"reject_unknown_sender_domain", false},
+	    {"reject_unknown_helo_hostname", false},
+	    {"check_policy_service inet:127.0.0.1:9", false},
+	    {"check_sender_access mysql:/nonexistent/t.cf", false},
+	    {"", true},
+	};
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		struct restrict_list *rl =
+		    mk(RESTRICT_RECIPIENT, lists[i].list);
+		test_assert(rl != NULL &&
+			    restrict_nonblocking(rl) == lists[i].nb);
+		restrict_free(&rl);
+	}
+	test_assert(restrict_nonblocking(NULL));
+	char list[200];
+	snprintf(list, sizeof(list), "check_sender_access hash:%s", path);
+	struct restrict_list *rl = mk(RESTRICT_SENDER, list);
+	test_assert(rl != NULL && restrict_nonblocking(rl));
+
+	test_begin("would_block: a table value that is a list");
+	struct restrict_ctx c = {.sender = "a@mixed.example", .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	test_assert(c.would_block);
+	c = (struct restrict_ctx){.sender = "a@x.example", .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	test_assert(!c.would_block);
+	c = (struct restrict_ctx){.sender = "a@mixed.example"};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	restrict_free(&rl);
+	unlink(path);
+
+	test_begin("would_block: the client's name not known yet");
+	rl = mk(RESTRICT_CLIENT, "reject_unknown_client_hostname, reject");
+	c = (struct restrict_ctx){.client_addr = "192.0.2.1", .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO);
+	test_assert(c.would_block); /* stopped: the reject did not run */
+	c = (struct restrict_ctx){.client_addr = "192.0.2.1",
+				  .no_block = true,
+				  .client_dns = 1 + DNS_NOTFOUND,
+				  .client_rdns = 1 + DNS_NOTFOUND};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_REJECT);
+	test_assert(!c.would_block);
+	test_assert(strncmp(rep, "450 4.7.25 Client host rejected", 31) == 0);
+	restrict_free(&rl);
+
+	test_begin("would_block: a recipient domain not hosted here");
+	rl = mk(RESTRICT_RECIPIENT, "reject_unknown_recipient_domain");
+	c = (struct restrict_ctx){
+	    .rcpt = "a@hosted.example", .rcpt_local = true, .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO &&
+		    !c.would_block);
+	c = (struct restrict_ctx){.rcpt = "a@remote.example", .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO &&
+		    c.would_block);
+	restrict_free(&rl);
+
+	test_begin("would_block: the sender login of an authenticated client");
+	struct sender_login_maps lm = {.extmail = true};
+	rl = mk(RESTRICT_SENDER, "reject_authenticated_sender_login_mismatch");
+	c = (struct restrict_ctx){
+	    .sender = "a@x.example", .login_maps = &lm, .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO &&
+		    !c.would_block);
+	c = (struct restrict_ctx){.sender = "a@x.example",
+				  .sasl_username = "b@x.example",
+				  .login_maps = &lm,
+				  .no_block = true};
+	test_assert(restrict_eval(rl, &c, rep) == RESTRICT_DUNNO &&
+		    c.would_block);
+	restrict_free(&rl);
+}
+
 int main(void)
 {
 	test_netlist();
@@ -381,5 +484,6 @@ int main(void)
 	test_stages();
 	test_extensions();
 	test_access();
+	test_nonblocking();
 	return test_end();
 }
