@@ -124,7 +124,7 @@ static int norder;
 
 static int num(const char *s)
 {
-	return s != NULL ? atoi(s) : -1;
+	return s != NULL ? (int)strtol(s, NULL, 10) : -1;
 }
 
 static void on_result(void *ctx, enum authc_status st,
