@@ -358,6 +358,10 @@ def table(results):
     return "\n".join(lines)
 
 
+# --rows keys, in the order of the rows
+ROWS = ("on", "off", "nolanes", "courier", "nouser")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -373,6 +377,9 @@ def main():
                     help="courier daemons = youju authd_workers = "
                          "authd_pool_size (MySQL connections)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--rows", default=",".join(ROWS),
+                    help="rows to run, a comma list of "
+                         + ", ".join(ROWS) + " (all); quick A/B runs")
     args = ap.parse_args()
     if not benchlib.root_or_skip(log, "private mount namespace for "
                                  "courier, private MariaDB as the mysql "
@@ -418,31 +425,40 @@ def main():
                  "youju (cache off, no batch)",
                  "courier authdaemond+mysql",
                  "youju (off, no user batch)")
+        rows = set(args.rows.split(","))
+        if not rows <= set(ROWS) or "courier" not in rows:
+            raise RuntimeError(f"--rows: a comma list of {', '.join(ROWS)}"
+                               ", courier included")
+        # each row: its server's configuration, or None for courier
+        confs = (("5s", "yes", "yes"), ("0", "yes", "yes"),
+                 ("0", "no", "yes"), None, ("0", "yes", "no"))
         rounds = {n: [] for n in names}
         for i in range(args.rounds):
-            set_cache_ttl(inst, "5s")
-            rounds[names[0]].append(
-                load(args, inst.authd_socket, usersfile, yroot, db))
-            set_cache_ttl(inst, "0")
-            rounds[names[1]].append(
-                load(args, inst.authd_socket, usersfile, yroot, db))
-            set_cache_ttl(inst, "0", batch="no")
-            rounds[names[2]].append(
-                load(args, inst.authd_socket, usersfile, yroot, db))
-            rounds[names[3]].append(
-                load(args, courier.socket, usersfile, croot, db))
-            set_cache_ttl(inst, "0", user_batch="no")
-            rounds[names[4]].append(
-                load(args, inst.authd_socket, usersfile, yroot, db))
-        results = [(n, merge(rounds[n])) for n in names]
+            for key, name, conf in zip(ROWS, names, confs):
+                if key not in rows:
+                    continue
+                if conf is None:
+                    rounds[name].append(
+                        load(args, courier.socket, usersfile, croot, db))
+                    continue
+                set_cache_ttl(inst, conf[0], batch=conf[1],
+                              user_batch=conf[2])
+                rounds[name].append(
+                    load(args, inst.authd_socket, usersfile, yroot, db))
+        empty = {"rate": 0.0, "ok": 0, "fail": 0, "err": 0, "p99_us": 0,
+                 "srv_us": 0.0, "db_us": 0.0, "load_us": 0.0, "pids": set()}
+        results = [(n, merge(rounds[n]) if rounds[n] else dict(empty))
+                   for n in names]
         load1 = os.getloadavg()
-        print(table(results))
+        print(table([(n, r) for n, r in results if r["ok"]]))
         c = results[3][1]
         # issue 10: cache on >= 3x courier at a lower p99; cache off
         # (every AUTH queried and hashed) >= 2.5x
         others = results[:3] + results[4:]
         for (name, r), want, p99_max in zip(others, (3, 2.5, 2.5, 2.5),
                                             (1, None, None, None)):
+            if not r["ok"]:
+                continue
             thr = r["rate"] / c["rate"] if c["rate"] else float("inf")
             p99 = r["p99_us"] / c["p99_us"] if c["p99_us"] else float("inf")
             ok = thr >= want and (p99_max is None or p99 <= p99_max)
@@ -456,20 +472,28 @@ def main():
             return r["srv_us"] + r["db_us"] + r["load_us"]
         on, off = results[1][1], results[2][1]
         nub = results[4][1]
-        if off["rate"]:
+        if off["rate"] and on["rate"]:
             print(f"verifier stage (authd_md5crypt_batch), cache off: "
                   f"{on['rate'] / off['rate']:.2f}x the rate, CPU per AUTH "
                   f"{total(on):.0f} us against {total(off):.0f} us")
-        if nub["rate"]:
+        if nub["rate"] and on["rate"]:
             print(f"user batch (authd_user_batch), cache off: "
                   f"{on['rate'] / nub['rate']:.2f}x the rate, CPU per AUTH "
                   f"{total(on):.0f} us against {total(nub):.0f} us "
                   f"(MariaDB {on['db_us']:.0f} against "
                   f"{nub['db_us']:.0f} us)")
         for name, r in others:
+            if not r["ok"]:
+                continue
             print(f"CPU per AUTH (server + MariaDB + load generator): "
                   f"{name} {total(r):.0f} us, courier {total(c):.0f} us: "
                   f"{total(c) / total(r):.2f}x the rate on CPUs of its own")
+        # rate x CPU per AUTH: how many of the machine's CPUs each row
+        # kept busy (its own work, MariaDB's and the load generator's)
+        for name, r in results:
+            if r["ok"]:
+                print(f"CPUs used: {name} {r['rate'] * total(r) / 1e6:.2f} "
+                      f"of {os.cpu_count()}")
         # the last row's process is retired by the next reload: once more
         set_cache_ttl(inst, "5s")
         for name, (n, q) in batch_sizes(inst, results).items():
@@ -510,7 +534,8 @@ def main():
                   f"{os.cpu_count() / floor * 1e6:.0f} auths/s "
                   f"({os.cpu_count() / floor * 1e6 / c['rate']:.2f}x "
                   "courier's rate in this run)")
-        bad = [n for n, r in results if r["err"] or r["fail"] or not r["ok"]]
+        bad = [n for n, r in results if r["err"] or r["fail"]
+               or (not r["ok"] and rounds[n])]
         if bad:
             log("warning: failed or temporarily failed requests in: "
                 + ", ".join(bad))

@@ -10,6 +10,8 @@
 #   BENCH_ROUNDS   the servers take turns this many times (3)
 #   BENCH_USERS    mailboxes cycled through (1000)
 #   BENCH_DAEMONS  courier daemons = youju authd_workers = MySQL connections (8)
+#   BENCH_ROWS     rows to run (on,off,nolanes,courier,nouser: all); e.g.
+#                  off,courier for a quick A/B of the cache-off row
 #
 #   BENCH_TIMEOUT  seconds before the run is stopped (280)
 #
@@ -39,4 +41,5 @@ timeout --foreground -k 15 "${BENCH_TIMEOUT:-280}" \
 	--clients "${BENCH_CLIENTS:-32}" --seconds "${BENCH_SECONDS:-5}" \
 	--rounds "${BENCH_ROUNDS:-3}" \
 	--warmup "${BENCH_WARMUP:-2}" --users "${BENCH_USERS:-1000}" \
-	--daemons "${BENCH_DAEMONS:-8}"
+	--daemons "${BENCH_DAEMONS:-8}" \
+	--rows "${BENCH_ROWS:-on,off,nolanes,courier,nouser}"
