@@ -211,10 +211,13 @@ static enum authd_status user_one(struct authd_cfg *cfg, const char *login,
  */
 
 /*
- * The MD5-crypt checks of a batch's AUTHs, computed by the worker that ran
+ * The MD5-crypt checks of a batch's waiting AUTHs (authd_db_user: the
+ * owner sleeps until its batch is done), computed by the worker that ran
  * its query, in vector lanes: each owner then finds its result preset
  * (lib/md5crypt_batch) and the batch needs no wait for company.  Only
- * "$1$" rows of AUTHs with a password; the rest is checked as before.
+ * "$1$" rows of AUTHs with a password; the rest is checked as before.  A
+ * parked AUTH's check (done set) goes to the hash stage instead, in its
+ * continuation (handle.c, authd/lanes.h).
  */
 static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 {
@@ -226,9 +229,9 @@ static void users_hash(void *ctx, struct gather_item *const *items, size_t n)
 		struct authd_user_lookup *r =
 		    (struct authd_user_lookup *)items[i];
 		const struct authd_user *u = r->u;
-		if (r->st == AUTHD_FOUND && r->password != NULL &&
-		    r->password[0] != '\0' && u->passwd != NULL &&
-		    strncmp(u->passwd, "$1$", 3) == 0) {
+		if (r->done == NULL && r->st == AUTHD_FOUND &&
+		    r->password != NULL && r->password[0] != '\0' &&
+		    u->passwd != NULL && strncmp(u->passwd, "$1$", 3) == 0) {
 			pw[k] = r->password;
 			st[k] = u->passwd;
 			of[k++] = r;

@@ -56,6 +56,11 @@ struct authd_user_lookup {
 	/* out */
 	enum authd_status st;
 	char md5[MD5CRYPT_X8_OUT_SIZE];
+	/* authd/lanes.h: its check's end once md5 is computed; and the
+	   stage's private fields */
+	void (*hashed)(struct authd_user_lookup *l);
+	struct authd_user_lookup *lanes_next;
+	uint64_t lanes_t;
 };
 void authd_db_user_async(struct authd_cfg *cfg, struct authd_user_lookup *l);
 /* The same, but only when a batch is under way: parks l behind it and

@@ -29,6 +29,7 @@
 #include "credcache.h"
 #include "db.h"
 #include "directory.h"
+#include "lanes.h"
 #include "log.h"
 #include "md5crypt_batch.h"
 #include "pwhash.h"
@@ -396,18 +397,39 @@ static void auth_parked_finish(struct authd_job *j)
 	md5crypt_batch_done(); /* drops the preset if unused */
 }
 
+static struct authd_job *job_of(struct authd_user_lookup *l)
+{
+	return (struct authd_job *)((char *)l -
+				    offsetof(struct authd_job, lookup));
+}
+
+/* A parked AUTH whose check the hash stage computed (authd/lanes.h), on
+   one of its threads. */
+static void auth_hashed(struct authd_user_lookup *l)
+{
+	struct authd_job *j = job_of(l);
+	auth_parked_finish(j);
+	j->complete(j);
+}
+
 /* The continuation of a parked AUTH's lookup (authd_db_user_async), on the
-   thread that ran its batch.  A password that still needs a hash of its
-   own (not computed in the batch's lanes) goes back to a worker, so that
-   one thread does not hash a whole batch's one by one; everything else is
-   a compare and a reply, finished here. */
+   thread that ran its batch.  A "$1$" check goes to the hash stage
+   (authd/lanes.h), which computes it with others in vector lanes while
+   this thread runs the next batch's query.  A password that still needs a
+   hash of its own goes back to a worker, so that one thread does not hash
+   a whole batch's one by one; everything else is a compare and a reply,
+   finished here. */
 static void auth_looked_up(struct authd_user_lookup *l, bool own)
 {
-	struct authd_job *j =
-	    (struct authd_job *)((char *)l -
-				 offsetof(struct authd_job, lookup));
+	struct authd_job *j = job_of(l);
 	const struct authd_user *u = &j->lookup_user;
 	user_store(j->cfg, j->lookup_login, l->st, u, j->lookup_now);
+	if (l->password != NULL) {
+		/* told to the stage when it was parked (auth_expect) */
+		l->hashed = auth_hashed;
+		if (authd_lanes_add(l, j->cfg->md5crypt_batch))
+			return; /* not ours any more */
+	}
 	if (!own && l->st == AUTHD_FOUND && l->md5[0] == '\0' &&
 	    j->req.authtype == AUTHD_AUTH_LOGIN && j->req.password != NULL &&
 	    j->req.password[0] != '\0' && u->passwd != NULL &&
@@ -485,6 +507,22 @@ static void auth_lookup_init(struct authd_job *j, uint64_t now)
 	j->lookup_now = now;
 }
 
+/* A parked AUTH with a password: its check will come to the hash stage
+   (authd/lanes.h), which waits for it rather than evaluate without it;
+   auth_looked_up tells the stage when its lookup is back. */
+static void auth_expect(struct authd_job *j)
+{
+	if (j->lookup.password != NULL)
+		authd_lanes_expect();
+}
+
+/* The same, for an AUTH that was not parked after all. */
+static void auth_unexpect(struct authd_job *j)
+{
+	if (j->lookup.password != NULL)
+		(void)authd_lanes_add(&j->lookup, false);
+}
+
 /* Returns false when the job was parked (see authd_handle). */
 static bool do_auth(struct authd_job *j)
 {
@@ -503,6 +541,7 @@ static bool do_auth(struct authd_job *j)
 			/* the worker goes on with other jobs meanwhile */
 			auth_lookup_init(j, now);
 			j->park(j);
+			auth_expect(j);
 			authd_db_user_async(cfg, &j->lookup);
 			return false;
 		}
@@ -544,7 +583,12 @@ enum authd_park authd_handle_park_prepare(struct authd_job *j)
 
 bool authd_handle_park(struct authd_job *j)
 {
-	return authd_db_user_try_park(j->cfg, &j->lookup);
+	auth_expect(j);
+	if (authd_db_user_try_park(j->cfg, &j->lookup))
+		return true;
+	/* not parked: do_auth tells it again */
+	auth_unexpect(j);
+	return false;
 }
 
 static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,

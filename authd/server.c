@@ -19,6 +19,7 @@
 
 #include "ev.h"
 #include "handle.h"
+#include "lanes.h"
 #include "log.h"
 #include "md5crypt_batch.h"
 #include "net.h"
@@ -566,6 +567,11 @@ static void log_md5crypt_stage(void)
 		log_info("authd: md5crypt stage: %lu checks in %lu evaluations "
 			 "(%.2f per evaluation)",
 			 pairs, batches, (double)pairs / (double)batches);
+	authd_lanes_stats(&pairs, &batches);
+	if (batches > 0)
+		log_info("authd: hash stage: %lu checks in %lu evaluations "
+			 "(%.2f per evaluation)",
+			 pairs, batches, (double)pairs / (double)batches);
 }
 
 static void reload(struct server *s)
@@ -695,6 +701,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 					      .queue_max = cfg->max_clients,
 					      .loop = s.loop,
 					      .cancel = wq_cancel});
+	authd_lanes_start(0);
 	s.listen_io = ev_io_new(s.loop, listen_fd, EV_READ, on_accept, &s);
 
 	int rc = ev_loop_run(s.loop);
@@ -706,6 +713,7 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	while (s.conns != NULL)
 		conn_close(s.conns);
 	workq_free(&s.wq);
+	authd_lanes_stop(); /* after the pool: its parked AUTHs wait there */
 	log_md5crypt_stage();
 	authd_handle_deinit();
 	throttle_free(&s.thr_ipuser);

@@ -250,6 +250,39 @@ def test_parked_auths_small_pool(inst):
     n, q = user_stats(inst, since)
     assert n >= len(work) - 3 and q > 0, (n, q)
     assert n / q > 2.5, (n, q)
+    # the checks went to the hash stage (authd/lanes.c), which fills its
+    # lanes: more than half of eight per evaluation
+    c, e = hash_stats(inst, since)
+    assert e > 0 and c / e > 4, (c, e)
+
+
+def hash_stats(inst, since):
+    """(checks, evaluations) from the 'hash stage' lines after since."""
+    c = e = 0
+    for m in re.finditer(r"authd: hash stage: (\d+) checks in (\d+) "
+                         r"evaluations", inst.maillog()[since:]):
+        c += int(m.group(1))
+        e += int(m.group(2))
+    return c, e
+
+
+def test_lone_auths_skip_the_hash_stage(inst):
+    """An AUTH with no other lookup on its way is checked at once by its
+    own thread (crypt_r), never held in the hash stage for company: one
+    after the other, none reaches the stage."""
+    users = make_users(inst, "l")
+    since = set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0")
+    try:
+        usable = [up for i, up in enumerate(users) if i % 6 not in (0, 3)]
+        for u, p in usable[:5]:
+            expect = auth(inst, u, p, "198.18.7.1")
+            assert expect_ok(inst, expect, u, p), expect[:200]
+    finally:
+        since = set_conf(inst, authd_cache_ttl="5s",
+                         authd_negative_cache_ttl="2s")
+        drop_users(inst, "l")
+    inst.wait_log(r"authd: user lookups: ", since=since, timeout=30)
+    assert hash_stats(inst, since) == (0, 0)
 
 
 def server_pid(inst):
