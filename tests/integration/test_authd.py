@@ -639,6 +639,9 @@ def test_database_frozen_then_back(inst):
     # ways of waiting on it are covered: a query on that connection (read
     # timeout) and a new connection (handshake timeout)
     assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+    # an account that exists, never looked up before the freeze
+    add_user(inst, "frozen3@extmail.org", md5crypt("frozen3-pw"))
+    since = inst.log_size()
     pid = inst.db_pid()
     os.kill(pid, signal.SIGSTOP)
     try:
@@ -646,13 +649,29 @@ def test_database_frozen_then_back(inst):
         # never FAIL for an unknown user we could not look up.  authd
         # closes at authd_request_timeout (10 s); a hang would pass the
         # client's 30 s and raise.
+        got = {}
+        t = threading.Thread(target=lambda: got.update(f3=rq(
+            inst, auth_bytes("imap", "frozen3@extmail.org", "frozen3-pw"),
+            30)))
+        t.start()
         assert rq(inst, b"PRE . login frozen1@extmail.org\n", 30) == b""
         assert rq(inst, auth_bytes("smtp", "frozen2@extmail.org", "x"),
                   30) == b""
+        t.join()
+        assert got["f3"] == b""
     finally:
         os.kill(pid, signal.SIGCONT)
     assert _wait_db_back(inst, "frozen1@extmail.org") == b"FAIL\n"
     assert auth(inst, "imap", PM, "extmail").endswith(b".\n")
+    # the AUTHs the clients gave up on are finished when their lookups
+    # end: by a temporary failure, or by the answer of a query that ran
+    # once the database was back (frozen2 is unknown there, truly).  A
+    # lookup that failed is never told as an unknown user: frozen3, which
+    # exists, must never be logged as one.
+    inst.wait_log(r"user=<frozen2@extmail\.org>", since=since)
+    log = inst.maillog()[since:]
+    assert not re.search(r"user=<frozen3@extmail\.org>[^\n]*unknown user",
+                         log), log[-3000:]
 
 
 def test_database_stopped_then_back(inst):
