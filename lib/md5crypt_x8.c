@@ -87,6 +87,29 @@ struct lane_in {
 /* Working memory of one batch (~80 KiB: on the heap, not a worker's
    stack).  msg[l] / nblocks[l]: what md5_lanes() reads; dst[l]: where it
    writes lane l's digest. */
+/* One step of putting the previous digest into a round's message: word w
+   (of the whole message) of the lanes in mask gets digest word i, shifted
+   into place (hi: the part that spills into the next word). */
+struct insert {
+	lane_v mask;
+	unsigned w, i;
+	bool hi;
+};
+
+/* At most: 8 lanes x 4 digest words x (lo, hi). */
+#define INSERTS_MAX (LANES * 8)
+
+/* A round shape in vector form: its blocks word by word, all lanes side
+   by side (w->tv, digest bytes zero), and the steps that put the digest
+   in. */
+struct shape {
+	size_t nblocks;	 /* the longest lane's */
+	bool ragged;	 /* some lane has fewer blocks */
+	lane_v shl, shr; /* per lane: 8 r and 31 - 8 r, r = doff % 4 */
+	struct insert ins[INSERTS_MAX];
+	size_t nins;
+};
+
 struct work {
 	uint8_t tpl[SHAPES][LANES][BUF_SIZE];
 	size_t tpl_nblocks[SHAPES][LANES];
@@ -96,6 +119,12 @@ struct work {
 	const uint8_t *msg[LANES];
 	size_t nblocks[LANES];
 	uint8_t *dst[LANES];
+	struct shape shape[SHAPES];
+	/* tv[k]: shape k's blocks, nblocks x 16 words, in tv_all (its own
+	   allocation, sized by the longest message) */
+	lane_v *tv[SHAPES];
+	lane_v *tv_all;
+	size_t tv_words;
 };
 
 static bool use_generic;
@@ -295,10 +324,12 @@ static void build_shape(struct work *w, int k, int l, const struct lane_in *in)
 {
 	uint8_t *p = w->tpl[k][l];
 
+	/* the digest's bytes stay zero: rounds() or-s it in */
 	if (k & 1) {
 		p = put(p, in->pw, in->plen);
 	} else {
 		w->doff[k][l] = 0;
+		memset(p, 0, 16);
 		p += 16;
 	}
 	if (k & 2)
@@ -307,6 +338,7 @@ static void build_shape(struct work *w, int k, int l, const struct lane_in *in)
 		p = put(p, in->pw, in->plen);
 	if (k & 1) {
 		w->doff[k][l] = (size_t)(p - w->tpl[k][l]);
+		memset(p, 0, 16);
 		p += 16;
 	} else {
 		p = put(p, in->pw, in->plen);
@@ -315,23 +347,145 @@ static void build_shape(struct work *w, int k, int l, const struct lane_in *in)
 	    md5_pad(w->tpl[k][l], (size_t)(p - w->tpl[k][l]));
 }
 
+/* Sets lane l in the mask of shape sh's insert (wd, i, hi), adding it in
+   word order. */
+static void add_insert(struct shape *sh, unsigned wd, unsigned i, bool hi,
+		       int l)
+{
+	size_t e = 0;
+
+	while (e < sh->nins &&
+	       (sh->ins[e].w != wd || sh->ins[e].i != i || sh->ins[e].hi != hi))
+		e++;
+	if (e == sh->nins) {
+		/* after every insert of a word up to wd */
+		e = 0;
+		while (e < sh->nins && sh->ins[e].w <= wd)
+			e++;
+		memmove(&sh->ins[e + 1], &sh->ins[e],
+			(sh->nins - e) * sizeof(sh->ins[0]));
+		sh->ins[e] = (struct insert){.w = wd, .i = i, .hi = hi};
+		sh->nins++;
+	}
+	sh->ins[e].mask[l] = UINT32_MAX;
+}
+
+/* The shapes in vector form (struct shape, w->tv) from the lanes' byte
+   templates. */
+static void vectorize(struct work *w)
+{
+	size_t total = 0;
+
+	for (int k = 0; k < SHAPES; k++) {
+		struct shape *sh = &w->shape[k];
+		sh->nblocks = 0;
+		sh->ragged = false;
+		sh->nins = 0;
+		for (int l = 0; l < LANES; l++)
+			if (w->tpl_nblocks[k][l] > sh->nblocks)
+				sh->nblocks = w->tpl_nblocks[k][l];
+		for (int l = 0; l < LANES; l++)
+			if (w->tpl_nblocks[k][l] != sh->nblocks)
+				sh->ragged = true;
+		total += 16 * sh->nblocks;
+	}
+	w->tv_words = total;
+	w->tv_all = aligned_alloc(sizeof(lane_v), total * sizeof(lane_v));
+	if (w->tv_all == NULL)
+		abort(); /* as xmalloc */
+	lane_v *p = w->tv_all;
+	for (int k = 0; k < SHAPES; k++) {
+		struct shape *sh = &w->shape[k];
+		w->tv[k] = p;
+		for (size_t b = 0; b < sh->nblocks; b++)
+			for (size_t j = 0; j < 16; j++)
+				for (int l = 0; l < LANES; l++)
+					p[16 * b + j][l] =
+					    b < w->tpl_nblocks[k][l]
+						? le32(w->tpl[k][l] + 64 * b +
+						       4 * j)
+						: 0;
+		p += 16 * sh->nblocks;
+		for (int l = 0; l < LANES; l++) {
+			unsigned q = (unsigned)(w->doff[k][l] / 4);
+			unsigned r = (unsigned)(w->doff[k][l] % 4);
+			sh->shl[l] = 8 * r;
+			sh->shr[l] = 31 - 8 * r;
+			for (unsigned i = 0; i < 4; i++) {
+				add_insert(sh, q + i, i, false, l);
+				if (r != 0)
+					add_insert(sh, q + i + 1, i, true, l);
+			}
+		}
+	}
+}
+
 static unsigned shape_of(unsigned i)
 {
 	return (i & 1) | (i % 3 != 0) << 1 | (i % 7 != 0) << 2;
 }
 
-/* Points md5_lanes() at round i's messages and at round i + 1's (or the
-   final digest after the last round). */
-AI void round_setup(struct work *w, unsigned i)
+/*
+ * The 1,000 rounds with the digest kept in vectors: round i's message is
+ * shape k's template words with the previous digest (d, four words per
+ * lane) or-ed in at each lane's offset, word by word: a lane whose digest
+ * starts at byte 4q + r gets d[i] << 8r in word q + i and d[i] >> (32 -
+ * 8r) in word q + i + 1.  No byte copies, and no word is stored and read
+ * back between rounds.  d: D in, the final digest out.
+ */
+AI void rounds(const struct work *w, lane_v d[4])
 {
-	const unsigned k = shape_of(i), kn = shape_of(i + 1);
+	lane_v x[16];
 
-	for (int l = 0; l < LANES; l++) {
-		w->msg[l] = w->tpl[k][l];
-		w->nblocks[l] = w->tpl_nblocks[k][l];
-		w->dst[l] =
-		    i == 999 ? w->digest[l] : w->tpl[kn][l] + w->doff[kn][l];
+	for (unsigned r = 0; r < 1000; r++) {
+		const unsigned k = shape_of(r);
+		const struct shape *sh = &w->shape[k];
+		const lane_v *tv = w->tv[k];
+		lane_v lo[4], hi[4];
+		struct state st;
+		size_t e = 0;
+
+		for (int i = 0; i < 4; i++) {
+			lo[i] = d[i] << sh->shl;
+			/* two shifts: a count of 32 is not defined */
+			hi[i] = (d[i] >> 1) >> sh->shr;
+		}
+		st.a = (lane_v){0} + 0x67452301u;
+		st.b = (lane_v){0} + 0xefcdab89u;
+		st.c = (lane_v){0} + 0x98badcfeu;
+		st.d = (lane_v){0} + 0x10325476u;
+		for (size_t b = 0; b < sh->nblocks; b++) {
+			struct state nx = st;
+#pragma GCC unroll 16
+			for (int j = 0; j < 16; j++)
+				x[j] = tv[16 * b + (size_t)j];
+			for (; e < sh->nins && sh->ins[e].w < 16 * (b + 1);
+			     e++) {
+				const struct insert *in = &sh->ins[e];
+				x[in->w - 16 * b] |=
+				    (in->hi ? hi[in->i] : lo[in->i]) & in->mask;
+			}
+			md5_compress(&nx, x);
+			if (sh->ragged) {
+				lane_v m;
+				for (int l = 0; l < LANES; l++)
+					m[l] = b < w->tpl_nblocks[k][l]
+						   ? UINT32_MAX
+						   : 0;
+				st.a = (nx.a & m) | (st.a & ~m);
+				st.b = (nx.b & m) | (st.b & ~m);
+				st.c = (nx.c & m) | (st.c & ~m);
+				st.d = (nx.d & m) | (st.d & ~m);
+			} else {
+				st = nx;
+			}
+		}
+		d[0] = st.a;
+		d[1] = st.b;
+		d[2] = st.c;
+		d[3] = st.d;
 	}
+	explicit_bzero(x, sizeof(x));
 }
 
 /* The whole of MD5-crypt for eight lanes: w->digest gets each lane's
@@ -360,13 +514,23 @@ AI void crypt_body(struct work *w, const struct lane_in in[LANES])
 		for (size_t n = in[l].plen; n > 0; n >>= 1)
 			*p++ = (n & 1) ? 0 : (uint8_t)in[l].pw[0];
 		w->nblocks[l] = md5_pad(w->buf[l], (size_t)(p - w->buf[l]));
-		w->dst[l] = w->tpl[0][l] + w->doff[0][l];
+		w->dst[l] = w->digest[l];
 	}
 	md5_lanes(w);
-	for (unsigned i = 0; i < 1000; i++) {
-		round_setup(w, i);
-		md5_lanes(w);
+	lane_v d[4];
+	for (int i = 0; i < 4; i++)
+		for (int l = 0; l < LANES; l++)
+			d[i][l] = le32(w->digest[l] + 4 * i);
+	rounds(w, d);
+	for (int l = 0; l < LANES; l++) {
+		for (int i = 0; i < 4; i++) {
+			uint32_t v = d[i][l];
+			for (int j = 0; j < 4; j++)
+				w->digest[l][4 * i + j] =
+				    (uint8_t)(v >> (8 * j));
+		}
 	}
+	explicit_bzero(d, sizeof(d));
 }
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -438,6 +602,8 @@ static void encode(char *out, const struct lane_in *in, const uint8_t *d)
 /* Wipes what held passwords or digests: the used part of each buffer. */
 static void wipe(struct work *w)
 {
+	explicit_bzero(w->tv_all, w->tv_words * sizeof(lane_v));
+	free(w->tv_all);
 	for (int k = 0; k < SHAPES; k++)
 		for (int l = 0; l < LANES; l++)
 			explicit_bzero(w->tpl[k][l], 64 * w->tpl_nblocks[k][l]);
@@ -464,10 +630,15 @@ int md5crypt_x8(size_t n, const char *const password[],
 	   every round, never more than a used lane needs */
 	for (size_t l = n; l < LANES; l++)
 		in[l] = (struct lane_in){"", 0, "", 0};
-	w = xmalloc(sizeof(*w));
+	/* vector members: aligned for them */
+	w = aligned_alloc(sizeof(lane_v), sizeof(*w));
+	if (w == NULL)
+		abort(); /* as xmalloc */
+	memset(w->shape, 0, sizeof(w->shape));
 	for (int k = 0; k < SHAPES; k++)
 		for (int l = 0; l < LANES; l++)
 			build_shape(w, k, l, &in[l]);
+	vectorize(w);
 #ifdef HAVE_AVX2_PATH
 	if (!use_generic && have_avx2())
 		crypt_avx2(w, in);
