@@ -257,6 +257,16 @@ AI void md5_compress(struct state *st, const lane_v x[16])
 	st->d += d;
 }
 
+/* *st = *nx in the lanes of m, unchanged in the others (their messages
+   have ended). */
+AI void keep_ended(struct state *st, const struct state *nx, const lane_v *m)
+{
+	st->a = (nx->a & *m) | (st->a & ~*m);
+	st->b = (nx->b & *m) | (st->b & ~*m);
+	st->c = (nx->c & *m) | (st->c & ~*m);
+	st->d = (nx->d & *m) | (st->d & ~*m);
+}
+
 /* MD5 of every lane's padded message w->msg[l] (w->nblocks[l] blocks)
    into w->dst[l]. */
 AI void md5_lanes(struct work *w)
@@ -287,10 +297,7 @@ AI void md5_lanes(struct work *w)
 		md5_compress(&nx, x);
 		for (int l = 0; l < LANES; l++)
 			m[l] = k < w->nblocks[l] ? UINT32_MAX : 0;
-		st.a = (nx.a & m) | (st.a & ~m);
-		st.b = (nx.b & m) | (st.b & ~m);
-		st.c = (nx.c & m) | (st.c & ~m);
-		st.d = (nx.d & m) | (st.d & ~m);
+		keep_ended(&st, &nx, &m);
 	}
 	{
 		uint32_t v[4][LANES];
@@ -472,10 +479,7 @@ AI void rounds(const struct work *w, lane_v d[4])
 					m[l] = b < w->tpl_nblocks[k][l]
 						   ? UINT32_MAX
 						   : 0;
-				st.a = (nx.a & m) | (st.a & ~m);
-				st.b = (nx.b & m) | (st.b & ~m);
-				st.c = (nx.c & m) | (st.c & ~m);
-				st.d = (nx.d & m) | (st.d & ~m);
+				keep_ended(&st, &nx, &m);
 			} else {
 				st = nx;
 			}

@@ -90,6 +90,32 @@ static void wake_loop(struct workq *q)
 	}
 }
 
+/* Delivers finished job j: loop mode pushes it to the loop's list and
+   writes the eventfd (after the unlock, so that the loop thread never
+   waits for the lock while this thread is in write(): a push into the
+   empty list is always followed by a write, and take_done resets the
+   eventfd and takes the list under the lock, so a job pushed before a
+   reset is taken with it and one pushed after gets its own wake-up, at
+   worst a spurious one that finds the list empty); callback mode runs
+   done here.  Called with mu held; returns with it held. */
+static void deliver(struct workq *q, struct workq_job *j)
+{
+	if (q->loop != NULL) {
+		if (done_push(q, j)) {
+			pthread_mutex_unlock(&q->mu);
+			wake_loop(q);
+			pthread_mutex_lock(&q->mu);
+		}
+		return;
+	}
+	pthread_mutex_unlock(&q->mu);
+	if (j->done != NULL)
+		j->done(j->ctx);
+	free(j);
+	pthread_mutex_lock(&q->mu);
+	q->pending--;
+}
+
 static void *worker_main(void *arg)
 {
 	struct workq *q = arg;
@@ -127,28 +153,7 @@ static void *worker_main(void *arg)
 			(void)done_push(q, j);
 			break;
 		}
-		if (q->loop != NULL) {
-			/* written after the unlock, so that the loop thread
-			   never waits for the lock while this thread is in
-			   write(): a push into the empty list is always
-			   followed by a write, and take_done resets the
-			   eventfd and takes the list under the lock, so a
-			   job pushed before a reset is taken with it and one
-			   pushed after gets its own wake-up (at worst a
-			   spurious one finds the list empty) */
-			if (done_push(q, j)) {
-				pthread_mutex_unlock(&q->mu);
-				wake_loop(q);
-				pthread_mutex_lock(&q->mu);
-			}
-			continue;
-		}
-		pthread_mutex_unlock(&q->mu);
-		if (j->done != NULL)
-			j->done(j->ctx);
-		free(j);
-		pthread_mutex_lock(&q->mu);
-		q->pending--;
+		deliver(q, j);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
@@ -307,26 +312,10 @@ void workq_complete(struct workq_job *j)
 		pthread_mutex_unlock(&q->mu);
 		return;
 	}
-	if (q->loop != NULL) {
-		/* as a worker does after a job (worker_main); the deferred
-		   count drops only after the write, so that workq_free
-		   never closes the eventfd under it */
-		bool wake = done_push(q, j);
-		if (wake) {
-			pthread_mutex_unlock(&q->mu);
-			wake_loop(q);
-			pthread_mutex_lock(&q->mu);
-		}
-		deferred_put(q);
-		pthread_mutex_unlock(&q->mu);
-		return;
-	}
-	pthread_mutex_unlock(&q->mu);
-	if (j->done != NULL)
-		j->done(j->ctx);
-	free(j);
-	pthread_mutex_lock(&q->mu);
-	q->pending--;
+	/* as a worker does after a job; in loop mode the deferred count
+	   drops only after the write, so that workq_free never closes the
+	   eventfd under it */
+	deliver(q, j);
 	deferred_put(q);
 	pthread_mutex_unlock(&q->mu);
 }

@@ -156,6 +156,18 @@ def expect_ok(inst, out, user, password):
             and f"\nPASSWD2={password}\n".encode() in out)
 
 
+def wrong_answers(inst, outs):
+    """The answers of outs [(reply, (user, password, "ok" or "fail"))]
+    that are not the one expected."""
+    bad = []
+    for out, (u, p, want) in outs:
+        if want == "ok" and not expect_ok(inst, out, u, p):
+            bad.append((u, want, out[:200]))
+        if want == "fail" and out != b"FAIL\n":
+            bad.append((u, want, out[:200]))
+    return bad
+
+
 def test_concurrent_auths_get_their_own_answers(inst):
     users = make_users(inst, "b")
     set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0")
@@ -188,12 +200,7 @@ def test_concurrent_auths_get_their_own_answers(inst):
         # the counters of the configuration these ran under are logged
         # when the reload below retires it
         since = inst.log_size()
-        bad = []
-        for out, (u, p, want) in outs:
-            if want == "ok" and not expect_ok(inst, out, u, p):
-                bad.append((u, want, out[:200]))
-            if want == "fail" and out != b"FAIL\n":
-                bad.append((u, want, out[:200]))
+        bad = wrong_answers(inst, outs)
         assert not bad, bad
     finally:
         set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s")
@@ -234,12 +241,7 @@ def test_parked_auths_small_pool(inst):
             for k, (u, p, _) in enumerate(work)])
         outs = list(zip(outs, work))
         since = inst.log_size()
-        bad = []
-        for out, (u, p, want) in outs:
-            if want == "ok" and not expect_ok(inst, out, u, p):
-                bad.append((u, want, out[:200]))
-            if want == "fail" and out != b"FAIL\n":
-                bad.append((u, want, out[:200]))
+        bad = wrong_answers(inst, outs)
         assert not bad, (len(bad), len(work), bad[:5])
     finally:
         set_conf(inst, authd_cache_ttl="5s", authd_negative_cache_ttl="2s",

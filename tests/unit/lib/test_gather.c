@@ -44,9 +44,10 @@ struct ctx {
 	unsigned slow_us; /* each batch takes this long */
 };
 
-static void run(void *vctx, struct gather_item *const *items, size_t n)
+/* The start of a batch of n in run or arun: counts it and checks its
+   size, then takes slow_us. */
+static void batch_start(struct ctx *c, size_t n)
 {
-	struct ctx *c = vctx;
 	unsigned r = atomic_fetch_add(&c->running, 1) + 1;
 	unsigned m = atomic_load(&c->max_seen_running);
 	while (r > m &&
@@ -60,6 +61,12 @@ static void run(void *vctx, struct gather_item *const *items, size_t n)
 		atomic_fetch_add(&c->bad, 1);
 	if (c->slow_us > 0)
 		usleep(c->slow_us);
+}
+
+static void run(void *vctx, struct gather_item *const *items, size_t n)
+{
+	struct ctx *c = vctx;
+	batch_start(c, n);
 	for (size_t i = 0; i < n; i++) {
 		struct item *it = (struct item *)items[i];
 		it->out = it->in * 3 + 1;
@@ -182,19 +189,7 @@ struct aitem {
 static void arun(void *vctx, struct gather_item *const *items, size_t n)
 {
 	struct ctx *c = vctx;
-	unsigned r = atomic_fetch_add(&c->running, 1) + 1;
-	unsigned m = atomic_load(&c->max_seen_running);
-	while (r > m &&
-	       !atomic_compare_exchange_weak(&c->max_seen_running, &m, r))
-		;
-	m = atomic_load(&c->max_seen_batch);
-	while (n > m && !atomic_compare_exchange_weak(&c->max_seen_batch, &m,
-						      (unsigned)n))
-		;
-	if (n < 1 || n > c->max_batch)
-		atomic_fetch_add(&c->bad, 1);
-	if (c->slow_us > 0)
-		usleep(c->slow_us);
+	batch_start(c, n);
 	for (size_t i = 0; i < n; i++) {
 		struct aitem *it = (struct aitem *)items[i];
 		it->out = it->in * 3 + 1;
