@@ -78,6 +78,21 @@ void gather_stats(struct gather *g, unsigned long *batches_r,
 	pthread_mutex_unlock(&g->mu);
 }
 
+/* A new item: waiting, with its continuation (NULL: gather_submit). */
+static void item_init(struct gather_item *item, gather_cont_fn *cont)
+{
+	item->next = NULL;
+	item->state = ITEM_WAITING;
+	item->cont = cont;
+}
+
+/* Appends item to the FIFO.  Called with mu held. */
+static void append(struct gather *g, struct gather_item *item)
+{
+	*g->tailp = item;
+	g->tailp = &item->next;
+}
+
 /* Takes the first item off the FIFO.  Called with mu held. */
 static struct gather_item *pop(struct gather *g)
 {
@@ -187,14 +202,11 @@ static void lead_waiting(struct gather *g)
 
 void gather_submit(struct gather *g, struct gather_item *item)
 {
-	item->next = NULL;
-	item->state = ITEM_WAITING;
-	item->cont = NULL;
+	item_init(item, NULL);
 	if (pthread_cond_init(&item->cv, NULL) != 0)
 		abort();
 	pthread_mutex_lock(&g->mu);
-	*g->tailp = item;
-	g->tailp = &item->next;
+	append(g, item);
 	g->sync_waiting++;
 	bool led = false;
 	while (item->state != ITEM_DONE) {
@@ -216,12 +228,9 @@ void gather_submit(struct gather *g, struct gather_item *item)
 void gather_submit_async(struct gather *g, struct gather_item *item,
 			 gather_cont_fn *cont)
 {
-	item->next = NULL;
-	item->state = ITEM_WAITING;
-	item->cont = cont;
+	item_init(item, cont);
 	pthread_mutex_lock(&g->mu);
-	*g->tailp = item;
-	g->tailp = &item->next;
+	append(g, item);
 	if (g->running < g->max_running) {
 		/* our own item first, then the oldest waiting ones; item
 		   may be gone once lead returns */
@@ -234,18 +243,14 @@ void gather_submit_async(struct gather *g, struct gather_item *item,
 bool gather_try_park(struct gather *g, struct gather_item *item,
 		     gather_cont_fn *cont)
 {
-	item->next = NULL;
-	item->state = ITEM_WAITING;
-	item->cont = cont;
+	item_init(item, cont);
 	pthread_mutex_lock(&g->mu);
 	/* parked only behind a batch under way: its leader looks at the
 	   FIFO when it ends (lead_waiting), so the item is never left
 	   without one */
 	bool park = g->running >= g->max_running;
-	if (park) {
-		*g->tailp = item;
-		g->tailp = &item->next;
-	}
+	if (park)
+		append(g, item);
 	pthread_mutex_unlock(&g->mu);
 	return park;
 }

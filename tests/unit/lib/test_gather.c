@@ -63,17 +63,12 @@ static void batch_start(struct ctx *c, size_t n)
 		usleep(c->slow_us);
 }
 
+static void run_items(struct ctx *c, struct gather_item *const *items, size_t n,
+		      bool async);
+
 static void run(void *vctx, struct gather_item *const *items, size_t n)
 {
-	struct ctx *c = vctx;
-	batch_start(c, n);
-	for (size_t i = 0; i < n; i++) {
-		struct item *it = (struct item *)items[i];
-		it->out = it->in * 3 + 1;
-		it->runs++;
-		it->ran_on = pthread_self();
-	}
-	atomic_fetch_sub(&c->running, 1);
+	run_items(vctx, items, n, false);
 }
 
 /* the finish step: after run, outside the running count */
@@ -188,13 +183,27 @@ struct aitem {
 /* run and finish as above, for struct aitem */
 static void arun(void *vctx, struct gather_item *const *items, size_t n)
 {
-	struct ctx *c = vctx;
+	run_items(vctx, items, n, true);
+}
+
+/* A batch of struct item (run) or struct aitem (arun): each gets its
+   value, counts its run, and remembers the thread. */
+#define RUN_ITEM(it)                                                           \
+	do {                                                                   \
+		(it)->out = (it)->in * 3 + 1;                                  \
+		(it)->runs++;                                                  \
+		(it)->ran_on = pthread_self();                                 \
+	} while (0)
+
+static void run_items(struct ctx *c, struct gather_item *const *items, size_t n,
+		      bool async)
+{
 	batch_start(c, n);
 	for (size_t i = 0; i < n; i++) {
-		struct aitem *it = (struct aitem *)items[i];
-		it->out = it->in * 3 + 1;
-		it->runs++;
-		it->ran_on = pthread_self();
+		if (async)
+			RUN_ITEM((struct aitem *)items[i]);
+		else
+			RUN_ITEM((struct item *)items[i]);
 	}
 	atomic_fetch_sub(&c->running, 1);
 }
