@@ -15,7 +15,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +44,11 @@ static struct {
 } lg = {.name = "youju", .ident = "youju", .fd = -1, .to_stderr = true};
 
 static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+/* one reopen at a time: the periodic check of several threads and a
+   reload's log_reopen() may meet */
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the second of the last check whether path still names lg.fd's file */
+static _Atomic time_t follow_checked;
 
 /* Whether s is a name log readers split cleanly: [A-Za-z0-9._-]{1,31}. */
 static bool log_name_ok(const char *s)
@@ -133,7 +140,29 @@ static int log_create_owned(const char *path)
 	return fd;
 }
 
-int log_reopen(void)
+/*
+ * Makes fd the log's descriptor.  Other threads may be writing to lg.fd at
+ * this moment: dup3() replaces the file behind the number in one step, so
+ * a write goes to the old file or to the new one.  close() and a new number
+ * would leave a window in which the old number is free and another thread's
+ * open() (a message file) could take it and receive a log line.
+ */
+static void log_install_fd(int fd)
+{
+	if (lg.fd < 0) {
+		lg.fd = fd;
+		return;
+	}
+	if (dup3(fd, lg.fd, O_CLOEXEC) >= 0) {
+		close(fd);
+		return;
+	}
+	/* dup3 cannot fail for two open descriptors short of EINTR or
+	   EBUSY (a race inside the kernel's table); keep the old file */
+	close(fd);
+}
+
+static int log_reopen_locked(void)
 {
 	if (lg.path == NULL)
 		return 0;
@@ -159,10 +188,46 @@ int log_reopen(void)
 		lg.to_stderr = true;
 		return -1;
 	}
-	if (lg.fd >= 0)
-		close(lg.fd);
-	lg.fd = fd;
+	log_install_fd(fd);
 	return 0;
+}
+
+int log_reopen(void)
+{
+	pthread_mutex_lock(&reopen_lock);
+	int r = log_reopen_locked();
+	pthread_mutex_unlock(&reopen_lock);
+	return r;
+}
+
+/*
+ * Once a second, a process whose file was rotated away (renamed, and a new
+ * file made at path by whoever reopened first) moves to the new file.  A
+ * reload tells only the processes it keeps; the ones it retires keep
+ * serving their sessions for minutes or hours (an IMAP IDLE, a slow SMTP
+ * client) and would write only into the rotated file, where fail2ban and
+ * mailgraph, which follow path, never read.  A path that is missing is
+ * left to the master's reopen, which makes it with the right owner: a
+ * process that dropped root would make it as itself.
+ */
+static void log_follow(time_t now)
+{
+	time_t last =
+	    atomic_load_explicit(&follow_checked, memory_order_relaxed);
+	if (last == now ||
+	    !atomic_compare_exchange_strong(&follow_checked, &last, now))
+		return; /* checked this second, here or by another thread */
+	struct stat named, open_st;
+	if (stat(lg.path, &named) < 0 || fstat(lg.fd, &open_st) < 0)
+		return;
+	if (named.st_dev == open_st.st_dev && named.st_ino == open_st.st_ino)
+		return;
+	if (pthread_mutex_trylock(&reopen_lock) != 0)
+		return; /* another thread is reopening it */
+	int fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd >= 0)
+		log_install_fd(fd);
+	pthread_mutex_unlock(&reopen_lock);
 }
 
 void log_close(void)
@@ -276,6 +341,8 @@ void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
 		static _Thread_local time_t stamp_t = -1;
 		static _Thread_local char stamp[32];
 		time_t now = time(NULL);
+		if (lg.path != NULL)
+			log_follow(now);
 		if (now != stamp_t) {
 			struct tm tm;
 			localtime_r(&now, &tm);

@@ -500,3 +500,54 @@ def test_zz_rotated_log_gets_mail_owner(inst):
         since = inst.log_size()
         inst.youju("reload", check=True)
         _wait_reloaded(inst, log, since)
+
+
+def test_zz_rotation_followed_by_old_sessions(inst):
+    """A session that began before a rotation and its `youju reload` is
+    finished by the old youju-smtpd, which nobody tells to reopen: its
+    lines still reach the file at log_file within a second (lib/log.c
+    checks the name once a second), not only the rotated file, where
+    fail2ban and mailgraph never look."""
+    log = inst.path("log", "maillog")
+    rotated = log + ".rotated"
+    s = smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20)
+    moved = False
+    try:
+        s.ehlo("old-session.example")
+        os.rename(log, rotated)
+        moved = True
+        inst.youju("reload", check=True)
+        _wait_reloaded(inst, log)
+        s.mail("someone@example.net")
+        code, _ = s.rcpt("postmaster@extmail.org")
+        assert code == 250
+        code, resp = s.data(b"Subject: old session\r\n\r\nafter the "
+                            b"rotation\r\n")
+        assert code == 250, resp
+        qid = resp.decode().rsplit(" ", 1)[-1]
+        line = f": {qid}: client=".encode()
+        deadline = time.time() + 10
+        while line not in open(log, "rb").read():
+            assert time.time() < deadline, \
+                f"{qid}'s client= line (old youju-smtpd) is not in {log}"
+            time.sleep(0.05)
+        assert line not in open(rotated, "rb").read()
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        if moved:
+            # as test_zz_rotated_log_gets_mail_owner: old lines first
+            if os.path.exists(log):
+                try:
+                    _wait_reloaded(inst, log)
+                except AssertionError:
+                    pass
+            new = open(log, "rb").read() if os.path.exists(log) else b""
+            with open(rotated, "ab") as f:
+                f.write(new)
+            os.rename(rotated, log)
+            since = inst.log_size()
+            inst.youju("reload", check=True)
+            _wait_reloaded(inst, log, since)
