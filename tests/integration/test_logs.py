@@ -454,6 +454,28 @@ def _wait_reloaded(inst, log, since=0, timeout=20):
         time.sleep(0.05)
 
 
+def _undo_rotation(inst, log, rotated):
+    """Puts the rotated lines back at log, followed by what came since, and
+    leaves every daemon writing that file even when a check failed: the
+    modules after this one wait for log lines."""
+    # let a reload sent by the test finish (if it was sent: without it no
+    # file is at log), so that no daemon opens the new file after the old
+    # one is put back below
+    if os.path.exists(log):
+        try:
+            _wait_reloaded(inst, log)
+        except AssertionError:
+            pass
+    # the old lines first, then what came since; the daemons reopen
+    new = open(log, "rb").read() if os.path.exists(log) else b""
+    with open(rotated, "ab") as f:
+        f.write(new)
+    os.rename(rotated, log)
+    since = inst.log_size()
+    inst.youju("reload", check=True)
+    _wait_reloaded(inst, log, since)
+
+
 def test_zz_rotated_log_gets_mail_owner(inst):
     """After a rotation (the file renamed away), `youju reload` makes the
     root masters open log_file again: the file they create belongs to
@@ -484,22 +506,7 @@ def test_zz_rotated_log_gets_mail_owner(inst):
             f"{log} is {st.st_uid}:{st.st_gid}, want {owner}"
         _wait_reloaded(inst, log)
     finally:
-        # let the reload above finish even when a check failed (if it was
-        # sent: without it no file is at log), so that no daemon opens
-        # the new file after the old one is put back below
-        if os.path.exists(log):
-            try:
-                _wait_reloaded(inst, log)
-            except AssertionError:
-                pass
-        # the old lines first, then what came since; the daemons reopen
-        new = open(log, "rb").read() if os.path.exists(log) else b""
-        with open(rotated, "ab") as f:
-            f.write(new)
-        os.rename(rotated, log)
-        since = inst.log_size()
-        inst.youju("reload", check=True)
-        _wait_reloaded(inst, log, since)
+        _undo_rotation(inst, log, rotated)
 
 
 def test_zz_rotation_followed_by_old_sessions(inst):
@@ -541,16 +548,4 @@ def test_zz_rotation_followed_by_old_sessions(inst):
         except (smtplib.SMTPException, OSError):
             pass
         if moved:
-            # as test_zz_rotated_log_gets_mail_owner: old lines first
-            if os.path.exists(log):
-                try:
-                    _wait_reloaded(inst, log)
-                except AssertionError:
-                    pass
-            new = open(log, "rb").read() if os.path.exists(log) else b""
-            with open(rotated, "ab") as f:
-                f.write(new)
-            os.rename(rotated, log)
-            since = inst.log_size()
-            inst.youju("reload", check=True)
-            _wait_reloaded(inst, log, since)
+            _undo_rotation(inst, log, rotated)
