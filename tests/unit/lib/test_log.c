@@ -30,6 +30,13 @@ static char *slurp(const char *path)
 	return data;
 }
 
+/* The name a rotation gives path: "<path>.1". */
+static void rotated_name(char *out, size_t size, const char *path)
+{
+	int n = snprintf(out, size, "%s.1", path);
+	test_assert(n > 0 && (size_t)n < size);
+}
+
 /* How many entries dir holds besides "." and "..". */
 static int dir_entries(const char *dir)
 {
@@ -82,8 +89,7 @@ static void test_rotation_owner(const char *dir, const char *path)
 	const uid_t uid = 65534;
 	const gid_t gid = 65534;
 	char rotated[300];
-	int n = snprintf(rotated, sizeof rotated, "%s.1", path);
-	test_assert(n > 0 && (size_t)n < sizeof rotated);
+	rotated_name(rotated, sizeof rotated, path);
 	unlink(path);
 	log_set_owner(uid, gid);
 	test_assert(log_open("test", path, false) == 0);
@@ -104,8 +110,8 @@ static void test_rotation_owner(const char *dir, const char *path)
 
 	/* a temporary name left by a crash (this pid and thread) is reused */
 	char stale[300];
-	n = snprintf(stale, sizeof stale, "%s/.maillog.%ld.%ld.new", dir,
-		     (long)getpid(), (long)gettid());
+	int n = snprintf(stale, sizeof stale, "%s/.maillog.%ld.%ld.new", dir,
+			 (long)getpid(), (long)gettid());
 	test_assert(n > 0 && (size_t)n < sizeof stale);
 	int sfd = open(stale, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	test_assert(sfd >= 0);
@@ -163,8 +169,7 @@ static void test_follow_rotation(const char *path)
 {
 	test_begin("rotation: followed without a reopen");
 	char rotated[300];
-	int n = snprintf(rotated, sizeof rotated, "%s.1", path);
-	test_assert(n > 0 && (size_t)n < sizeof rotated);
+	rotated_name(rotated, sizeof rotated, path);
 	unlink(path);
 	unlink(rotated);
 	test_assert(log_open("test", path, false) == 0);
@@ -230,8 +235,7 @@ static void test_reopen_keeps_number(const char *path)
 {
 	test_begin("reopen: the same descriptor number");
 	char rotated[300];
-	int n = snprintf(rotated, sizeof rotated, "%s.1", path);
-	test_assert(n > 0 && (size_t)n < sizeof rotated);
+	rotated_name(rotated, sizeof rotated, path);
 	unlink(path);
 	test_assert(log_open("test", path, false) == 0);
 	int before[4], after[4], old[4];
