@@ -141,6 +141,56 @@ static int log_create_owned(const char *path)
 }
 
 /*
+ * Whether someone other than root may change the entries of path's
+ * directory: its owner is not root, or its group (not root's) or others
+ * may write it.  The default log directory belongs to mail_owner.
+ */
+static bool log_dir_untrusted(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	if (slash == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == path)
+		memcpy(dir, "/", 2);
+	else if ((size_t)(slash - path) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	else
+		return true;
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return true;
+	return st.st_uid != 0 || (st.st_mode & S_IWOTH) != 0 ||
+	       ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0);
+}
+
+/*
+ * Opens the log file that is at path for appending.  A root process (the
+ * masters) does not follow a symbolic link there when the directory is not
+ * root's alone: mail_owner could otherwise point the name at any file, and
+ * root would append log lines, with text clients chose, to it.  A link an
+ * administrator made in a root-owned directory is still followed.  Only a
+ * regular file is taken (O_NONBLOCK: a FIFO without a reader fails instead
+ * of stopping the master).  Returns the descriptor or -1 with errno.
+ */
+static int log_open_existing(const char *path)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	if (geteuid() == 0 && log_dir_untrusted(path))
+		flags |= O_NOFOLLOW;
+	int fd = open(path, flags);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/*
  * Makes fd the log's descriptor.  Other threads may be writing to lg.fd at
  * this moment: dup3() replaces the file behind the number in one step, so
  * a write goes to the old file or to the new one.  close() and a new number
@@ -171,7 +221,7 @@ static int log_reopen_locked(void)
 	   opens what is there; three rounds bound a path that keeps being
 	   renamed away. */
 	for (int round = 0; round < 3; round++) {
-		fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		fd = log_open_existing(lg.path);
 		if (fd >= 0 || errno != ENOENT)
 			break;
 		if (lg.owner_set && geteuid() == 0)
@@ -224,7 +274,7 @@ static void log_follow(time_t now)
 		return;
 	if (pthread_mutex_trylock(&reopen_lock) != 0)
 		return; /* another thread is reopening it */
-	int fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	int fd = log_open_existing(lg.path);
 	if (fd >= 0)
 		log_install_fd(fd);
 	pthread_mutex_unlock(&reopen_lock);

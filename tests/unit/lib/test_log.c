@@ -252,6 +252,76 @@ static void test_reopen_keeps_number(const char *path)
 	unlink(path);
 }
 
+/*
+ * Run as root: in a directory another user may change (mail_owner's log
+ * directory), a symbolic link at the log's name is not followed, neither
+ * by log_open/log_reopen nor by the once-a-second follow: that user could
+ * point it at any file and root would append lines clients chose.  In a
+ * directory of root's alone the administrator's link is followed.  A FIFO
+ * is refused at once instead of blocking the open.
+ */
+static void test_root_refuses_planted_link(const char *dir)
+{
+	test_begin("root: no link followed in mail_owner's directory");
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip %s: not root\n", "planted link");
+		return;
+	}
+	char sub[300], path[320], target[300], rotated[330];
+	int n = snprintf(sub, sizeof sub, "%s/vmail", dir);
+	test_assert(n > 0 && (size_t)n < sizeof sub);
+	n = snprintf(path, sizeof path, "%s/maillog", sub);
+	test_assert(n > 0 && (size_t)n < sizeof path);
+	n = snprintf(target, sizeof target, "%s/precious", dir);
+	test_assert(n > 0 && (size_t)n < sizeof target);
+	rotated_name(rotated, sizeof rotated, path);
+	test_assert(mkdir(sub, 0755) == 0 && chown(sub, 65534, 65534) == 0);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	test_assert(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	struct stat st;
+
+	test_assert(symlink(target, path) == 0);
+	test_assert(log_open("test", path, false) < 0);
+	log_info("must not reach the target");
+	test_assert(stat(target, &st) == 0 && st.st_size == 0);
+	log_close();
+
+	/* the follow: a regular file first, then a link planted for it */
+	test_assert(unlink(path) == 0);
+	test_assert(log_open("test", path, false) == 0);
+	test_assert(rename(path, rotated) == 0);
+	test_assert(symlink(target, path) == 0);
+	next_second();
+	log_info("still the old file");
+	test_assert(stat(target, &st) == 0 && st.st_size == 0);
+	char *t = slurp(rotated);
+	test_assert(t != NULL && strstr(t, "]: still the old file\n") != NULL);
+	log_close();
+	unlink(path);
+	unlink(rotated);
+
+	/* a FIFO at the name: refused, not waited on */
+	test_assert(mkfifo(path, 0600) == 0);
+	test_assert(log_open("test", path, false) < 0);
+	log_close();
+	unlink(path);
+
+	/* root's own directory: an administrator's link is followed */
+	n = snprintf(path, sizeof path, "%s/linked", dir);
+	test_assert(n > 0 && (size_t)n < sizeof path);
+	test_assert(symlink(target, path) == 0);
+	test_assert(log_open("test", path, false) == 0);
+	log_info("through the link");
+	t = slurp(target);
+	test_assert(t != NULL && strstr(t, "]: through the link\n") != NULL);
+	log_close();
+	unlink(path);
+	unlink(target);
+	rmdir(sub);
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/youju-logtest-XXXXXX";
@@ -323,6 +393,7 @@ int main(void)
 	test_rotation_owner(dir, path);
 	test_follow_rotation(path);
 	test_reopen_keeps_number(path);
+	test_root_refuses_planted_link(dir);
 
 	unlink(path);
 	rmdir(dir);
