@@ -12,7 +12,9 @@
 #include "lanes.h"
 
 #include <pthread.h>
+#include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +28,8 @@
 
 #define LANES	    MD5CRYPT_X8_LANES
 #define THREADS_MAX 8
+/* the stage's threads' nice value (see lanes_main) */
+#define AUTHD_LANES_NICE 10
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv;
@@ -82,6 +86,12 @@ static void evaluate(struct authd_user_lookup **b, unsigned n)
 static void *lanes_main(void *arg)
 {
 	(void)arg;
+	/* below the loop thread and MariaDB: the query and the socket work
+	   are one at a time, the hashes two at once, so a hash must not
+	   hold the CPU the next query's rows wait for */
+	if (setpriority(PRIO_PROCESS, (id_t)gettid(), AUTHD_LANES_NICE) < 0)
+		log_warning("authd: hash stage: setpriority: %s",
+			    strerror(errno));
 	pthread_mutex_lock(&mu);
 	for (;;) {
 		uint64_t now = now_ns();
@@ -145,8 +155,8 @@ void authd_lanes_start(unsigned nt)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (nthreads = 0; nthreads < nt; nthreads++) {
-		int e = pthread_create(&threads[nthreads], NULL, lanes_main,
-				       NULL);
+		int e =
+		    pthread_create(&threads[nthreads], NULL, lanes_main, NULL);
 		if (e != 0)
 			fatal("authd: cannot start the hash stage: %s",
 			      strerror(e));
