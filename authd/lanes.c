@@ -28,7 +28,7 @@
 
 #define LANES	    MD5CRYPT_X8_LANES
 #define THREADS_MAX 8
-/* the stage's threads' nice value (see lanes_main) */
+/* the stage's threads' nice value above the process's (lanes_main) */
 #define AUTHD_LANES_NICE 10
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -89,9 +89,17 @@ static void *lanes_main(void *arg)
 	/* below the loop thread and MariaDB: the query and the socket work
 	   are one at a time, the hashes two at once, so a hash must not
 	   hold the CPU the next query's rows wait for */
-	if (setpriority(PRIO_PROCESS, (id_t)gettid(), AUTHD_LANES_NICE) < 0)
-		log_warning("authd: hash stage: setpriority: %s",
-			    strerror(errno));
+	id_t tid = (id_t)gettid();
+	errno = 0;
+	int prio = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0) {
+		/* relative: a daemon started under nice stays below it */
+		prio =
+		    prio + AUTHD_LANES_NICE > 19 ? 19 : prio + AUTHD_LANES_NICE;
+		if (setpriority(PRIO_PROCESS, tid, prio) < 0)
+			log_warning("authd: hash stage: setpriority: %s",
+				    strerror(errno));
+	}
 	pthread_mutex_lock(&mu);
 	for (;;) {
 		uint64_t now = now_ns();
