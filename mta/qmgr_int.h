@@ -97,6 +97,8 @@ struct qmgr_job {
 	enum authc_status dom_status;
 	/* progress records not yet on disk (qmgr_record_final) */
 	struct buf pending;
+	char *data; /* the queue file's bytes (j->qf points into them) */
+	size_t len;
 };
 
 /* Notices (qmgr_notice.c).  Non-delivery notices for the bounced targets
