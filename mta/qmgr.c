@@ -1116,6 +1116,14 @@ static bool qmgr_admit(struct qmgr *q, const char *id)
 	return true;
 }
 
+/* How many delivery threads to wake for n admitted messages (lock
+   held): none while a thread is still gathering its batch (it takes
+   them, or wakes one when its batch is full: qmgr_deliver_batch). */
+static size_t qmgr_to_wake(const struct qmgr *q, size_t n)
+{
+	return q->collecting > 0 ? 0 : n;
+}
+
 /* Wakes delivery threads for n admitted messages (lock not held). */
 static void qmgr_wake(struct qmgr *q, size_t n)
 {
@@ -1142,6 +1150,7 @@ static void qmgr_scan_active(struct qmgr *q)
 	q->need_rescan = false;
 	for (size_t i = 0; i < n; i++)
 		admitted += qmgr_admit(q, names[i]);
+	admitted = qmgr_to_wake(q, admitted);
 	pthread_mutex_unlock(&q->lock);
 	qmgr_wake(q, admitted);
 	qfile_ids_free(names, n);
@@ -1202,20 +1211,32 @@ static size_t qmgr_deliver_batch(struct qmgr *q, char (*ids)[QUEUE_ID_LEN + 1])
 	struct qmgr_job *jobs = xcalloc(QMGR_BATCH_MAX, sizeof(*jobs));
 	bool ok[QMGR_BATCH_MAX];
 	size_t n = 1, bytes = 0;
-	bool flush = false;
+	bool flush = false, collecting = true, wake = false;
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = qmgr_job_open(q, ids[i], &jobs[i]);
 		if (ok[i]) {
 			bytes += jobs[i].len;
 			flush |= qmgr_local_write(&jobs[i]);
 		}
-		if (n < QMGR_BATCH_MAX && bytes < QMGR_BATCH_BYTES &&
-		    !qmgr_draining) {
-			pthread_mutex_lock(&q->lock);
-			n += qmgr_take(q, ids[n]);
-			pthread_mutex_unlock(&q->lock);
+		if (!collecting)
+			continue;
+		/* decided under the lock the admitting thread holds when it
+		   counts the collectors: a message admitted meanwhile is
+		   either taken here or gets a thread woken for it */
+		bool room = n < QMGR_BATCH_MAX && bytes < QMGR_BATCH_BYTES &&
+			    !qmgr_draining;
+		pthread_mutex_lock(&q->lock);
+		if (room && qmgr_take(q, ids[n]))
+			n++;
+		else if (!room || i + 1 == n) {
+			collecting = false;
+			q->collecting--;
+			wake = !room && q->npending > 0;
 		}
+		pthread_mutex_unlock(&q->lock);
 	}
+	if (wake)
+		pthread_cond_signal(&q->cond);
 	int sync_errno = 0;
 	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
 		sync_errno = errno;
@@ -1245,6 +1266,7 @@ static void *qmgr_thread(void *arg)
 		pthread_mutex_lock(&q->lock);
 		while (!qmgr_take(q, ids[0]))
 			pthread_cond_wait(&q->cond, &q->lock);
+		q->collecting++; /* until qmgr_deliver_batch says */
 		pthread_mutex_unlock(&q->lock);
 
 		/* a member of the flush batch until its local deliveries
@@ -1290,6 +1312,7 @@ static void qmgr_inotify(struct qmgr *q, int fd)
 				admitted += qmgr_admit(q, e->name);
 			p += sizeof(*e) + e->len;
 		}
+		admitted = qmgr_to_wake(q, admitted);
 		pthread_mutex_unlock(&q->lock);
 		qmgr_wake(q, admitted);
 		/* room for more events was left: the queue was drained

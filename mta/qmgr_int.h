@@ -54,7 +54,8 @@ struct qmgr {
 	char (*busy)[QUEUE_ID_LEN + 1]; /* being delivered */
 	size_t nbusy;
 	bool need_rescan;
-	int wake_w;		  /* a delivery thread finished a message */
+	unsigned collecting; /* threads still taking IDs into their batch */
+	int wake_w;	     /* a delivery thread finished a message */
 	struct dest_table *dests; /* SMTP destinations (dest.h) */
 };
 

@@ -1370,6 +1370,7 @@ void smtpd_server_done(struct smtpd_server *srv)
 	if (srv->loop != NULL) {
 		peername_free(&srv->pn);
 		ev_io_free(&srv->commit_io); /* the eventfd is the group's */
+		ev_timer_free(&srv->commit_kick);
 	}
 }
 

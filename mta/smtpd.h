@@ -80,6 +80,8 @@ struct smtpd_server {
 	/* commits waiting for the sync group's flusher, in ticket order
 	   (smtpd_commit.c); commit_io NULL until the first */
 	struct ev_io *commit_io;
+	struct ev_timer *commit_kick; /* after this batch of events */
+	bool commit_kick_armed;
 	struct session *commit_head, *commit_tail;
 };
 

@@ -8,10 +8,14 @@
  * kept message (milters, DKIM/SPF/DMARC checks, signing: s->msgbuf_on),
  * a queue directory that is the sync group's — the loop does the short
  * file system steps itself (queue_file_commit_start: the same writes and
- * the same rename) and takes a sync group ticket; the group's flusher
- * thread runs (or joins) the flush that covers it and wakes the loop once
- * per flush through an eventfd, and the sessions whose tickets are
- * covered get their reply in the order they asked.
+ * the same rename) and takes a sync group ticket; once the loop has
+ * handled the batch of events at hand (a 0 ms timer: timers run after
+ * the I/O callbacks), it kicks the group's flusher thread, which runs (or
+ * joins) the flush that covers every commit of that batch and wakes the
+ * loop once per flush through an eventfd, and the sessions whose tickets
+ * are covered get their reply in the order they asked.  No delay is
+ * added: a lone commit is flushed at the end of the loop iteration that
+ * made it.
  *
  * Nothing else changes: the 250 still waits for a flush that began after
  * the rename (docs/queue.md "Durability"), a failed flush is the same 451
@@ -55,6 +59,16 @@ static void on_flushed(struct ev_io *io, int fd, unsigned events, void *ctx)
 	}
 }
 
+/* The loop handled its batch of events (timers run after them): the
+   commits it made meanwhile go to one flush. */
+static void on_kick(struct ev_timer *t, void *ctx)
+{
+	(void)t;
+	struct smtpd_server *srv = ctx;
+	srv->commit_kick_armed = false;
+	syncgroup_kick();
+}
+
 bool smtpd_commit_loop(struct session *s)
 {
 	struct smtpd_server *srv = s->srv;
@@ -69,6 +83,8 @@ bool smtpd_commit_loop(struct session *s)
 			return false;
 		srv->commit_io =
 		    ev_io_new(srv->loop, fd, EV_READ, on_flushed, srv);
+		srv->commit_kick =
+		    ev_timer_new(srv->loop, UINT64_MAX, on_kick, srv);
 	}
 	s->job_res = RESTRICT_DUNNO;
 	s->job_rc = 0;
@@ -96,5 +112,9 @@ bool smtpd_commit_loop(struct session *s)
 	else
 		srv->commit_head = s;
 	srv->commit_tail = s;
+	if (!srv->commit_kick_armed) {
+		srv->commit_kick_armed = true;
+		ev_timer_set(srv->commit_kick, 0);
+	}
 	return true;
 }

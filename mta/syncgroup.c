@@ -362,7 +362,9 @@ int syncgroup_wait(void)
  * The flusher thread of the asynchronous requests: for the highest
  * ticket issued so far it leads (or joins) a flush as a waiting thread
  * would, then makes the eventfd readable; the requests issued meanwhile
- * are the next round.  One thread per process, started by the first
+ * are the next round, at once.  Idle, it starts at syncgroup_kick(), so
+ * that the requests an event loop makes while it handles one batch of
+ * events share the first flush.  One thread per process, started by the first
  * syncgroup_async_fd().
  */
 static void *sg_flusher(void *arg)
@@ -427,11 +429,17 @@ uint64_t syncgroup_request(void)
 	if (sg.async_efd >= 0) {
 		ticket = sg_issue();
 		sg.async_hi = ticket;
-		if (sg.flusher_idle)
-			pthread_cond_signal(&sg.async_cv);
 	}
 	pthread_mutex_unlock(&sg.mu);
 	return ticket;
+}
+
+void syncgroup_kick(void)
+{
+	pthread_mutex_lock(&sg.mu);
+	if (sg.flusher_idle && sg.async_hi > sg.async_told)
+		pthread_cond_signal(&sg.async_cv);
+	pthread_mutex_unlock(&sg.mu);
 }
 
 int syncgroup_check(uint64_t ticket)
