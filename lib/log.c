@@ -15,7 +15,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -42,6 +44,11 @@ static struct {
 } lg = {.name = "youju", .ident = "youju", .fd = -1, .to_stderr = true};
 
 static pthread_mutex_t syslog_lock = PTHREAD_MUTEX_INITIALIZER;
+/* one reopen at a time: the periodic check of several threads and a
+   reload's log_reopen() may meet */
+static pthread_mutex_t reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+/* the second of the last check whether path still names lg.fd's file */
+static _Atomic time_t follow_checked;
 
 /* Whether s is a name log readers split cleanly: [A-Za-z0-9._-]{1,31}. */
 static bool log_name_ok(const char *s)
@@ -133,7 +140,79 @@ static int log_create_owned(const char *path)
 	return fd;
 }
 
-int log_reopen(void)
+/*
+ * Whether someone other than root may change the entries of path's
+ * directory: its owner is not root, or its group (not root's) or others
+ * may write it.  The default log directory belongs to mail_owner.
+ */
+static bool log_dir_untrusted(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	if (slash == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == path)
+		memcpy(dir, "/", 2);
+	else if ((size_t)(slash - path) < sizeof dir)
+		snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+	else
+		return true;
+	struct stat st;
+	if (stat(dir, &st) < 0)
+		return true;
+	return st.st_uid != 0 || (st.st_mode & S_IWOTH) != 0 ||
+	       ((st.st_mode & S_IWGRP) != 0 && st.st_gid != 0);
+}
+
+/*
+ * Opens the log file that is at path for appending.  A root process (the
+ * masters) does not follow a symbolic link there when the directory is not
+ * root's alone: mail_owner could otherwise point the name at any file, and
+ * root would append log lines, with text clients chose, to it.  A link an
+ * administrator made in a root-owned directory is still followed.  Only a
+ * regular file is taken (O_NONBLOCK: a FIFO without a reader fails instead
+ * of stopping the master).  Returns the descriptor or -1 with errno.
+ */
+static int log_open_existing(const char *path)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	if (geteuid() == 0 && log_dir_untrusted(path))
+		flags |= O_NOFOLLOW;
+	int fd = open(path, flags);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Makes fd the log's descriptor.  Other threads may be writing to lg.fd at
+ * this moment: dup3() replaces the file behind the number in one step, so
+ * a write goes to the old file or to the new one.  close() and a new number
+ * would leave a window in which the old number is free and another thread's
+ * open() (a message file) could take it and receive a log line.
+ */
+static void log_install_fd(int fd)
+{
+	if (lg.fd < 0) {
+		lg.fd = fd;
+		return;
+	}
+	if (dup3(fd, lg.fd, O_CLOEXEC) >= 0) {
+		close(fd);
+		return;
+	}
+	/* dup3 cannot fail for two open descriptors short of EINTR or
+	   EBUSY (a race inside the kernel's table); keep the old file */
+	close(fd);
+}
+
+static int log_reopen_locked(void)
 {
 	if (lg.path == NULL)
 		return 0;
@@ -142,7 +221,7 @@ int log_reopen(void)
 	   opens what is there; three rounds bound a path that keeps being
 	   renamed away. */
 	for (int round = 0; round < 3; round++) {
-		fd = open(lg.path, O_WRONLY | O_APPEND | O_CLOEXEC);
+		fd = log_open_existing(lg.path);
 		if (fd >= 0 || errno != ENOENT)
 			break;
 		if (lg.owner_set && geteuid() == 0)
@@ -159,10 +238,46 @@ int log_reopen(void)
 		lg.to_stderr = true;
 		return -1;
 	}
-	if (lg.fd >= 0)
-		close(lg.fd);
-	lg.fd = fd;
+	log_install_fd(fd);
 	return 0;
+}
+
+int log_reopen(void)
+{
+	pthread_mutex_lock(&reopen_lock);
+	int r = log_reopen_locked();
+	pthread_mutex_unlock(&reopen_lock);
+	return r;
+}
+
+/*
+ * Once a second, a process whose file was rotated away (renamed, and a new
+ * file made at path by whoever reopened first) moves to the new file.  A
+ * reload tells only the processes it keeps; the ones it retires keep
+ * serving their sessions for minutes or hours (an IMAP IDLE, a slow SMTP
+ * client) and would write only into the rotated file, where fail2ban and
+ * mailgraph, which follow path, never read.  A path that is missing is
+ * left to the master's reopen, which makes it with the right owner: a
+ * process that dropped root would make it as itself.
+ */
+static void log_follow(time_t now)
+{
+	time_t last =
+	    atomic_load_explicit(&follow_checked, memory_order_relaxed);
+	if (last == now ||
+	    !atomic_compare_exchange_strong(&follow_checked, &last, now))
+		return; /* checked this second, here or by another thread */
+	struct stat named, open_st;
+	if (stat(lg.path, &named) < 0 || fstat(lg.fd, &open_st) < 0)
+		return;
+	if (named.st_dev == open_st.st_dev && named.st_ino == open_st.st_ino)
+		return;
+	if (pthread_mutex_trylock(&reopen_lock) != 0)
+		return; /* another thread is reopening it */
+	int fd = log_open_existing(lg.path);
+	if (fd >= 0)
+		log_install_fd(fd);
+	pthread_mutex_unlock(&reopen_lock);
 }
 
 void log_close(void)
@@ -276,6 +391,8 @@ void log_vmsg_as(const char *svc, enum log_level lvl, const char *fmt,
 		static _Thread_local time_t stamp_t = -1;
 		static _Thread_local char stamp[32];
 		time_t now = time(NULL);
+		if (lg.path != NULL)
+			log_follow(now);
 		if (now != stamp_t) {
 			struct tm tm;
 			localtime_r(&now, &tm);

@@ -454,6 +454,28 @@ def _wait_reloaded(inst, log, since=0, timeout=20):
         time.sleep(0.05)
 
 
+def _undo_rotation(inst, log, rotated):
+    """Puts the rotated lines back at log, followed by what came since, and
+    leaves every daemon writing that file even when a check failed: the
+    modules after this one wait for log lines."""
+    # let a reload sent by the test finish (if it was sent: without it no
+    # file is at log), so that no daemon opens the new file after the old
+    # one is put back below
+    if os.path.exists(log):
+        try:
+            _wait_reloaded(inst, log)
+        except AssertionError:
+            pass
+    # the old lines first, then what came since; the daemons reopen
+    new = open(log, "rb").read() if os.path.exists(log) else b""
+    with open(rotated, "ab") as f:
+        f.write(new)
+    os.rename(rotated, log)
+    since = inst.log_size()
+    inst.youju("reload", check=True)
+    _wait_reloaded(inst, log, since)
+
+
 def test_zz_rotated_log_gets_mail_owner(inst):
     """After a rotation (the file renamed away), `youju reload` makes the
     root masters open log_file again: the file they create belongs to
@@ -484,19 +506,46 @@ def test_zz_rotated_log_gets_mail_owner(inst):
             f"{log} is {st.st_uid}:{st.st_gid}, want {owner}"
         _wait_reloaded(inst, log)
     finally:
-        # let the reload above finish even when a check failed (if it was
-        # sent: without it no file is at log), so that no daemon opens
-        # the new file after the old one is put back below
-        if os.path.exists(log):
-            try:
-                _wait_reloaded(inst, log)
-            except AssertionError:
-                pass
-        # the old lines first, then what came since; the daemons reopen
-        new = open(log, "rb").read() if os.path.exists(log) else b""
-        with open(rotated, "ab") as f:
-            f.write(new)
-        os.rename(rotated, log)
-        since = inst.log_size()
+        _undo_rotation(inst, log, rotated)
+
+
+def test_zz_rotation_followed_by_old_sessions(inst):
+    """A session that began before a rotation and its `youju reload` is
+    finished by the old youju-smtpd, which nobody tells to reopen: its
+    lines written a second after the new file appeared reach it (lib/log.c
+    checks the name once a second), not only the rotated file, where
+    fail2ban and mailgraph never look."""
+    log = inst.path("log", "maillog")
+    rotated = log + ".rotated"
+    s = smtplib.SMTP(HOST, inst.ports["smtp"], timeout=20)
+    moved = False
+    try:
+        s.ehlo("old-session.example")
+        os.rename(log, rotated)
+        moved = True
         inst.youju("reload", check=True)
-        _wait_reloaded(inst, log, since)
+        _wait_reloaded(inst, log)
+        # a process checks at most once a second: a line it writes in
+        # the second it last checked may still go to the old file
+        time.sleep(1.1)
+        s.mail("someone@example.net")
+        code, _ = s.rcpt("postmaster@extmail.org")
+        assert code == 250
+        code, resp = s.data(b"Subject: old session\r\n\r\nafter the "
+                            b"rotation\r\n")
+        assert code == 250, resp
+        qid = resp.decode().rsplit(" ", 1)[-1]
+        line = f": {qid}: client=".encode()
+        deadline = time.time() + 10
+        while line not in open(log, "rb").read():
+            assert time.time() < deadline, \
+                f"{qid}'s client= line (old youju-smtpd) is not in {log}"
+            time.sleep(0.05)
+        assert line not in open(rotated, "rb").read()
+    finally:
+        try:
+            s.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        if moved:
+            _undo_rotation(inst, log, rotated)

@@ -1,6 +1,7 @@
 /*
- * Unit tests for lib/log: the maillog line shape, escaping, and the owner of
- * a file re-created after rotation.
+ * Unit tests for lib/log: the maillog line shape, escaping, the owner of a
+ * file re-created after rotation, a process following a rotation it was not
+ * told of, and reopens that never hand the log's descriptor number away.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,6 +28,13 @@ static char *slurp(const char *path)
 		return NULL;
 	data[n] = '\0';
 	return data;
+}
+
+/* The name a rotation gives path: "<path>.1". */
+static void rotated_name(char *out, size_t size, const char *path)
+{
+	int n = snprintf(out, size, "%s.1", path);
+	test_assert(n > 0 && (size_t)n < size);
 }
 
 /* How many entries dir holds besides "." and "..". */
@@ -80,8 +89,7 @@ static void test_rotation_owner(const char *dir, const char *path)
 	const uid_t uid = 65534;
 	const gid_t gid = 65534;
 	char rotated[300];
-	int n = snprintf(rotated, sizeof rotated, "%s.1", path);
-	test_assert(n > 0 && (size_t)n < sizeof rotated);
+	rotated_name(rotated, sizeof rotated, path);
 	unlink(path);
 	log_set_owner(uid, gid);
 	test_assert(log_open("test", path, false) == 0);
@@ -102,8 +110,8 @@ static void test_rotation_owner(const char *dir, const char *path)
 
 	/* a temporary name left by a crash (this pid and thread) is reused */
 	char stale[300];
-	n = snprintf(stale, sizeof stale, "%s/.maillog.%ld.%ld.new", dir,
-		     (long)getpid(), (long)gettid());
+	int n = snprintf(stale, sizeof stale, "%s/.maillog.%ld.%ld.new", dir,
+			 (long)getpid(), (long)gettid());
 	test_assert(n > 0 && (size_t)n < sizeof stale);
 	int sfd = open(stale, O_WRONLY | O_CREAT | O_EXCL, 0600);
 	test_assert(sfd >= 0);
@@ -141,6 +149,177 @@ static void test_rotation_owner(const char *dir, const char *path)
 	log_close();
 	unlink(rotated);
 	unlink(path);
+}
+
+/* Waits until time(NULL) moves to the next second: the log checks its
+   path once a second. */
+static void next_second(void)
+{
+	time_t t0 = time(NULL);
+	while (time(NULL) == t0)
+		usleep(20 * 1000);
+}
+
+/*
+ * A process nobody tells of a rotation (one a reload retires while its
+ * sessions finish) moves to the new file within a second of another
+ * process making it, and keeps the old one while there is none.
+ */
+static void test_follow_rotation(const char *path)
+{
+	test_begin("rotation: followed without a reopen");
+	char rotated[300];
+	rotated_name(rotated, sizeof rotated, path);
+	unlink(path);
+	unlink(rotated);
+	test_assert(log_open("test", path, false) == 0);
+	log_info("line one");
+	test_assert(rename(path, rotated) == 0);
+	next_second();
+	log_info("line two"); /* nothing at path: stays in the old file */
+	test_assert(access(path, F_OK) < 0);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	test_assert(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	next_second();
+	log_info("line three");
+	char *t = slurp(rotated);
+	test_assert(t != NULL && strstr(t, "]: line one\n") != NULL &&
+		    strstr(t, "]: line two\n") != NULL &&
+		    strstr(t, "line three") == NULL);
+	t = slurp(path);
+	test_assert(t != NULL && strstr(t, "]: line three\n") != NULL &&
+		    strstr(t, "line two") == NULL);
+	log_close();
+	unlink(rotated);
+	unlink(path);
+}
+
+/* The descriptor numbers of this process open on file's inode (a file
+   the log made is opened under a temporary name: /proc's link names that
+   one, so the inodes are compared, not the names). */
+static int fds_naming(const char *file, int *out, int max)
+{
+	struct stat want;
+	if (stat(file, &want) < 0)
+		return -1;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (d == NULL)
+		return -1;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && n < max) {
+		char link[300];
+		struct stat st;
+		if (e->d_name[0] == '.')
+			continue;
+		int k =
+		    snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+		if (k < 0 || (size_t)k >= sizeof link || stat(link, &st) < 0)
+			continue;
+		if (st.st_dev == want.st_dev && st.st_ino == want.st_ino)
+			out[n++] = (int)strtol(e->d_name, NULL, 10);
+	}
+	closedir(d);
+	return n;
+}
+
+/*
+ * A reopen puts the new file behind the number the log already had.  Other
+ * threads may be writing to that number meanwhile; had it been closed and
+ * a new one taken, another thread's open() (a message file) could get the
+ * old number in between and receive a log line.
+ */
+static void test_reopen_keeps_number(const char *path)
+{
+	test_begin("reopen: the same descriptor number");
+	char rotated[300];
+	rotated_name(rotated, sizeof rotated, path);
+	unlink(path);
+	test_assert(log_open("test", path, false) == 0);
+	int before[4], after[4], old[4];
+	test_assert(fds_naming(path, before, 4) == 1);
+	test_assert(rename(path, rotated) == 0);
+	test_assert(log_reopen() == 0);
+	test_assert(fds_naming(path, after, 4) == 1 && after[0] == before[0]);
+	test_assert(fds_naming(rotated, old, 4) == 0); /* nothing leaks */
+	log_info("into the new file");
+	char *t = slurp(path);
+	test_assert(t != NULL && strstr(t, "]: into the new file\n") != NULL);
+	log_close();
+	unlink(rotated);
+	unlink(path);
+}
+
+/*
+ * Run as root: in a directory another user may change (mail_owner's log
+ * directory), a symbolic link at the log's name is not followed, neither
+ * by log_open/log_reopen nor by the once-a-second follow: that user could
+ * point it at any file and root would append lines clients chose.  In a
+ * directory of root's alone the administrator's link is followed.  A FIFO
+ * is refused at once instead of blocking the open.
+ */
+static void test_root_refuses_planted_link(const char *dir)
+{
+	test_begin("root: no link followed in mail_owner's directory");
+	if (geteuid() != 0) {
+		fprintf(stderr, "skip %s: not root\n", "planted link");
+		return;
+	}
+	char sub[300], path[320], target[300], rotated[330];
+	int n = snprintf(sub, sizeof sub, "%s/vmail", dir);
+	test_assert(n > 0 && (size_t)n < sizeof sub);
+	n = snprintf(path, sizeof path, "%s/maillog", sub);
+	test_assert(n > 0 && (size_t)n < sizeof path);
+	n = snprintf(target, sizeof target, "%s/precious", dir);
+	test_assert(n > 0 && (size_t)n < sizeof target);
+	rotated_name(rotated, sizeof rotated, path);
+	test_assert(mkdir(sub, 0755) == 0 && chown(sub, 65534, 65534) == 0);
+	int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	test_assert(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	struct stat st;
+
+	test_assert(symlink(target, path) == 0);
+	test_assert(log_open("test", path, false) < 0);
+	log_info("must not reach the target");
+	test_assert(stat(target, &st) == 0 && st.st_size == 0);
+	log_close();
+
+	/* the follow: a regular file first, then a link planted for it */
+	test_assert(unlink(path) == 0);
+	test_assert(log_open("test", path, false) == 0);
+	test_assert(rename(path, rotated) == 0);
+	test_assert(symlink(target, path) == 0);
+	next_second();
+	log_info("still the old file");
+	test_assert(stat(target, &st) == 0 && st.st_size == 0);
+	char *t = slurp(rotated);
+	test_assert(t != NULL && strstr(t, "]: still the old file\n") != NULL);
+	log_close();
+	unlink(path);
+	unlink(rotated);
+
+	/* a FIFO at the name: refused, not waited on */
+	test_assert(mkfifo(path, 0600) == 0);
+	test_assert(log_open("test", path, false) < 0);
+	log_close();
+	unlink(path);
+
+	/* root's own directory: an administrator's link is followed */
+	n = snprintf(path, sizeof path, "%s/linked", dir);
+	test_assert(n > 0 && (size_t)n < sizeof path);
+	test_assert(symlink(target, path) == 0);
+	test_assert(log_open("test", path, false) == 0);
+	log_info("through the link");
+	t = slurp(target);
+	test_assert(t != NULL && strstr(t, "]: through the link\n") != NULL);
+	log_close();
+	unlink(path);
+	unlink(target);
+	rmdir(sub);
 }
 
 int main(void)
@@ -212,6 +391,9 @@ int main(void)
 	test_assert(strstr(out, "...") != NULL);
 
 	test_rotation_owner(dir, path);
+	test_follow_rotation(path);
+	test_reopen_keeps_number(path);
+	test_root_refuses_planted_link(dir);
 
 	unlink(path);
 	rmdir(dir);
