@@ -94,11 +94,12 @@ static struct {
 	uint64_t issued_gen;  /* sh->started when the last ticket was issued */
 	uint64_t fails_base;  /* sh->failures before this process's last
 				 own syncfs began */
-	/* asynchronous requests (syncgroup_request): the flusher thread
-	   covers tickets up to async_hi, and has told the loop up to
-	   async_told through the eventfd */
+	/* asynchronous requests (syncgroup_request): the last ticket
+	   issued, the last one kicked (syncgroup_kick), which the flusher
+	   thread covers, and the last one it told the loop about through
+	   the eventfd */
 	pthread_cond_t async_cv;
-	uint64_t async_hi, async_told;
+	uint64_t async_hi, async_kick, async_told;
 	int async_efd;
 	bool flusher_idle;
 } sg = {.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -360,24 +361,23 @@ int syncgroup_wait(void)
 
 /*
  * The flusher thread of the asynchronous requests: for the highest
- * ticket issued so far it leads (or joins) a flush as a waiting thread
- * would, then makes the eventfd readable; the requests issued meanwhile
- * are the next round, at once.  Idle, it starts at syncgroup_kick(), so
- * that the requests an event loop makes while it handles one batch of
- * events share the first flush.  One thread per process, started by the first
- * syncgroup_async_fd().
+ * ticket kicked so far (syncgroup_kick: the requests an event loop made
+ * while it handled one batch of events) it leads (or joins) a flush as a
+ * waiting thread would, then makes the eventfd readable; the tickets
+ * kicked meanwhile are the next round, at once.  One thread per process,
+ * started by the first syncgroup_async_fd().
  */
 static void *sg_flusher(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&sg.mu);
 	for (;;) {
-		while (sg.async_hi <= sg.async_told) {
+		while (sg.async_kick <= sg.async_told) {
 			sg.flusher_idle = true;
 			pthread_cond_wait(&sg.async_cv, &sg.mu);
 			sg.flusher_idle = false;
 		}
-		uint64_t t = sg.async_hi;
+		uint64_t t = sg.async_kick;
 		sg_cover(t);
 		sg.async_told = t;
 		int efd = sg.async_efd;
@@ -437,7 +437,8 @@ uint64_t syncgroup_request(void)
 void syncgroup_kick(void)
 {
 	pthread_mutex_lock(&sg.mu);
-	if (sg.flusher_idle && sg.async_hi > sg.async_told)
+	sg.async_kick = sg.async_hi;
+	if (sg.flusher_idle && sg.async_kick > sg.async_told)
 		pthread_cond_signal(&sg.async_cv);
 	pthread_mutex_unlock(&sg.mu);
 }

@@ -84,9 +84,9 @@ void syncgroup_set_delay(unsigned ms);
  * or -1 with errno (the group is not set: EBADF).
  * syncgroup_request(): a ticket for everything the caller wrote, renamed
  * or linked so far, or 0 when syncgroup_async_fd() has not succeeded.
- * syncgroup_kick(): an idle flusher starts on the tickets issued so far
- * (the loop calls it once the batch of events at hand is handled, so that
- * its commits share one flush; a busy flusher goes on by itself).
+ * syncgroup_kick(): the flusher covers the tickets issued so far (the
+ * loop calls it once the batch of events at hand is handled, so that its
+ * commits share one flush); a ticket is flushed only after a kick.
  * syncgroup_check(): 1 when a flush that covers ticket returned 0, 0
  * while it is pending, -1 with errno when it failed (the caller's writes
  * are not durable) or ticket is 0.
