@@ -1184,6 +1184,15 @@ static void qmgr_run_deferred(struct qmgr *q)
 	closedir(d);
 }
 
+/* True when j has a target for the SMTP client (qmgr_deliver_remote). */
+static bool qmgr_job_remote(const struct qmgr_job *j)
+{
+	for (size_t i = 0; i < j->nt; i++)
+		if (j->t[i].kind == TGT_REMOTE)
+			return true;
+	return false;
+}
+
 /* Takes the next pending ID into busy (lock held); false when none. */
 static bool qmgr_take(struct qmgr *q, char id[QUEUE_ID_LEN + 1])
 {
@@ -1199,19 +1208,23 @@ static bool qmgr_take(struct qmgr *q, char id[QUEUE_ID_LEN + 1])
 /*
  * One delivery thread's batch: the message it took (ids[0]) and, while
  * more wait and the batch is under QMGR_BATCH_MAX messages and
- * QMGR_BATCH_BYTES, the next pending ones.  Their local deliveries share
+ * QMGR_BATCH_BYTES and holds no message with remote targets (remote
+ * transactions stay one message per thread, in parallel as before), the
+ * next pending ones.  Their local deliveries share
  * the two flushes of qmgr_local_write() (one request each to the sync
  * group, shared with the other threads at work as before), so that a
  * busy queue costs two flush waits and one wake-up per batch rather than
  * per message; then each message goes on alone (remote mail, notices,
- * retirement).  Returns the number of IDs taken (all in busy).
+ * retirement), those without remote targets first, so that no slow SMTP
+ * transaction holds back the retirement of a message delivered locally.
+ * Returns the number of IDs taken (all in busy).
  */
 static size_t qmgr_deliver_batch(struct qmgr *q, char (*ids)[QUEUE_ID_LEN + 1])
 {
 	struct qmgr_job *jobs = xcalloc(QMGR_BATCH_MAX, sizeof(*jobs));
 	bool ok[QMGR_BATCH_MAX];
 	size_t n = 1, bytes = 0;
-	bool flush = false, collecting = true, wake = false;
+	bool flush = false, collecting = true, wake = false, remote = false;
 	for (size_t i = 0; i < n; i++) {
 		ok[i] = qmgr_job_open(q, ids[i], &jobs[i]);
 		if (ok[i]) {
@@ -1223,8 +1236,10 @@ static size_t qmgr_deliver_batch(struct qmgr *q, char (*ids)[QUEUE_ID_LEN + 1])
 		/* decided under the lock the admitting thread holds when it
 		   counts the collectors: a message admitted meanwhile is
 		   either taken here or gets a thread woken for it */
+		if (ok[i] && qmgr_job_remote(&jobs[i]))
+			remote = true;
 		bool room = n < QMGR_BATCH_MAX && bytes < QMGR_BATCH_BYTES &&
-			    !qmgr_draining;
+			    !remote && !qmgr_draining;
 		pthread_mutex_lock(&q->lock);
 		if (room && qmgr_take(q, ids[n]))
 			n++;
@@ -1251,9 +1266,14 @@ static size_t qmgr_deliver_batch(struct qmgr *q, char (*ids)[QUEUE_ID_LEN + 1])
 		if (ok[i])
 			qmgr_local_done(&jobs[i], sync_errno);
 	syncgroup_leave(); /* remote mail may take long: no batch waits */
-	for (size_t i = 0; i < n; i++)
-		if (ok[i])
-			qmgr_job_finish(&jobs[i]);
+	/* the messages without remote targets first: their files are
+	   retired without waiting for another's SMTP transactions */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (ok[i] && qmgr_job_remote(&jobs[i]) == (pass == 1)) {
+				qmgr_job_finish(&jobs[i]);
+				ok[i] = false;
+			}
 	free(jobs);
 	return n;
 }
