@@ -60,6 +60,10 @@
 /* how long a delivery's flush waits for the other delivery threads'
    (syncgroup.h): the batch is every thread at work, unless one is slow */
 #define QMGR_SYNC_DELAY_MS 20
+/* a delivery thread's batch (qmgr_deliver_batch): at most this many
+   messages, and no more once their files hold this many bytes */
+#define QMGR_BATCH_MAX	 8
+#define QMGR_BATCH_BYTES (4u << 20)
 
 _Static_assert(QFILE_ID_LEN == QUEUE_ID_LEN, "one queue ID syntax");
 
@@ -723,7 +727,7 @@ static bool qmgr_flushed(const struct qmgr_job *j)
  * (a filter's folder or redirect) belongs before deliver_maildir(), the
  * flushes after every target of the message.
  */
-static void qmgr_deliver_mailboxes(struct qmgr_job *j)
+static bool qmgr_local_write(struct qmgr_job *j)
 {
 	bool flush = false;
 	for (size_t i = 0; i < j->nt; i++) {
@@ -745,9 +749,14 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		t->t_end = qmgr_now();
 		flush |= t->res.status == DELIVER_OK && t->res.unsynced;
 	}
-	int sync_errno = 0;
-	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
-		sync_errno = errno;
+	return flush;
+}
+
+/* After the first flush (sync_errno: its failure, or 0): the files are
+   linked into new/, or dropped from tmp/.  True when a name needs the
+   second flush. */
+static bool qmgr_local_link(struct qmgr_job *j, int sync_errno)
+{
 	bool names = false;
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
@@ -758,9 +767,12 @@ static void qmgr_deliver_mailboxes(struct qmgr_job *j)
 		else if (deliver_link(&t->res) == 0 && t->res.unsynced)
 			names = true;
 	}
-	if (names && sync_errno == 0 &&
-	    syncgroup_wait() < 0) /* 2: their names in new/ */
-		sync_errno = errno;
+	return names;
+}
+
+/* After the second flush: the local targets' outcomes, logged. */
+static void qmgr_local_done(struct qmgr_job *j, int sync_errno)
+{
 	for (size_t i = 0; i < j->nt; i++) {
 		struct qmgr_target *t = &j->t[i];
 		if (t->kind != TGT_MAILBOX && t->kind != TGT_DISCARD)
@@ -900,48 +912,83 @@ static void qmgr_job_free(struct qmgr_job *j)
 	j->nt = 0;
 }
 
-static void qmgr_deliver_message(struct qmgr *q, const char *id)
+/* Releases what qmgr_job_open() took. */
+static void qmgr_job_close(struct qmgr_job *j)
+{
+	qmgr_job_free(j);
+	buf_deinit(&j->pending);
+	qfile_free(&j->qf);
+	free(j->data);
+	j->data = NULL;
+	if (j->fd >= 0)
+		close(j->fd);
+	j->fd = -1;
+}
+
+/* Takes the message id from active/: read, parsed and resolved into j.
+   False when there is nothing to deliver (gone meanwhile, unreadable,
+   or moved to corrupt/); j is then released. */
+static bool qmgr_job_open(struct qmgr *q, const char *id, struct qmgr_job *j)
 {
 	const struct qmgr_cfg *c = &q->cfg;
 	char path[QMGR_PATH_MAX];
-	char *data = NULL;
-	size_t len = 0;
 	const char *err = "";
-	struct qmgr_job j = {.q = q, .fd = -1};
 
-	buf_init(&j.pending, (size_t)1 << 24);
-	memcpy(j.id, id, QUEUE_ID_LEN + 1);
-	j.t_pick = qmgr_now();
-	if (qmgr_path(path, c->queue_dir, "active", id) < 0)
-		return;
-	j.fd = open(path, O_RDWR | O_CLOEXEC);
-	if (j.fd < 0) {
+	memset(j, 0, sizeof(*j));
+	j->q = q;
+	j->fd = -1;
+	buf_init(&j->pending, (size_t)1 << 24);
+	memcpy(j->id, id, QUEUE_ID_LEN + 1);
+	j->t_pick = qmgr_now();
+	if (qmgr_path(path, c->queue_dir, "active", id) < 0) {
+		buf_deinit(&j->pending);
+		return false;
+	}
+	j->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (j->fd < 0) {
 		if (errno != ENOENT)
 			log_error("%s: open %s: %s", id, path, strerror(errno));
-		return; /* held, deleted or already done meanwhile */
+		buf_deinit(&j->pending);
+		return false; /* held, deleted or already done meanwhile */
 	}
-	if (qfile_read_fd(j.fd, &data, &len) < 0) {
+	if (qfile_read_fd(j->fd, &j->data, &j->len) < 0) {
 		log_error("%s: read %s: %s", id, path, strerror(errno));
-		close(j.fd);
-		return;
+		close(j->fd);
+		buf_deinit(&j->pending);
+		return false;
 	}
-	if (qfile_parse(data, len, &j.qf, &err) < 0 ||
-	    strcmp(j.qf.id, id) != 0) {
+	if (qfile_parse(j->data, j->len, &j->qf, &err) < 0 ||
+	    strcmp(j->qf.id, id) != 0) {
 		qmgr_move_corrupt(q, id, err[0] != '\0' ? err : "ID mismatch");
-		goto out;
+		qmgr_job_close(j);
+		return false;
 	}
-	j.arrival = (double)j.qf.arrival_sec + (double)j.qf.arrival_usec / 1e6;
+	j->arrival =
+	    (double)j->qf.arrival_sec + (double)j->qf.arrival_usec / 1e6;
 
-	/* resolve, then deliver local mail, then remote mail */
-	j.flushed = c->ndefer > 0 && qmgr_flushed(&j);
-	for (size_t i = 0; i < j.qf.nrcpt; i++)
-		if (!j.qf.rcpts[i].done)
-			qmgr_resolve(&j, i);
-	qmgr_hold_transports(&j);
-	qmgr_deliver_mailboxes(&j);
-	syncgroup_leave(); /* remote mail may take long: no batch waits */
+	/* resolve; local mail is delivered next, remote mail after */
+	j->flushed = c->ndefer > 0 && qmgr_flushed(j);
+	for (size_t i = 0; i < j->qf.nrcpt; i++)
+		if (!j->qf.rcpts[i].done)
+			qmgr_resolve(j, i);
+	qmgr_hold_transports(j);
+	return true;
+}
+
+/* After its local deliveries: remote mail, notices, then the file is
+   retired or deferred, and j released. */
+static void qmgr_job_finish(struct qmgr_job *jp)
+{
+	struct qmgr_job j = *jp;
+	struct qmgr *q = j.q;
+	const struct qmgr_cfg *c = &q->cfg;
+	const char *id = j.id;
+	char path[QMGR_PATH_MAX];
+	size_t len = j.len;
+
+	if (qmgr_path(path, c->queue_dir, "active", id) < 0)
+		goto out;
 	qmgr_deliver_remote(&j);
-
 	double now = qmgr_now();
 	double age = now - j.arrival;
 	int64_t life =
@@ -1033,11 +1080,7 @@ static void qmgr_deliver_message(struct qmgr *q, const char *id)
 				  strerror(errno));
 	}
 out:
-	qmgr_job_free(&j);
-	buf_deinit(&j.pending);
-	qfile_free(&j.qf);
-	free(data);
-	close(j.fd);
+	qmgr_job_close(&j);
 }
 
 /* ---- scheduling -----------------------------------------------------------
@@ -1073,6 +1116,14 @@ static bool qmgr_admit(struct qmgr *q, const char *id)
 	return true;
 }
 
+/* How many delivery threads to wake for n admitted messages (lock
+   held): none while a thread is still gathering its batch (it takes
+   them, or wakes one when its batch is full: qmgr_deliver_batch). */
+static size_t qmgr_to_wake(const struct qmgr *q, size_t n)
+{
+	return q->collecting > 0 ? 0 : n;
+}
+
 /* Wakes delivery threads for n admitted messages (lock not held). */
 static void qmgr_wake(struct qmgr *q, size_t n)
 {
@@ -1099,6 +1150,7 @@ static void qmgr_scan_active(struct qmgr *q)
 	q->need_rescan = false;
 	for (size_t i = 0; i < n; i++)
 		admitted += qmgr_admit(q, names[i]);
+	admitted = qmgr_to_wake(q, admitted);
 	pthread_mutex_unlock(&q->lock);
 	qmgr_wake(q, admitted);
 	qfile_ids_free(names, n);
@@ -1132,33 +1184,125 @@ static void qmgr_run_deferred(struct qmgr *q)
 	closedir(d);
 }
 
+/* True when j has a target for the SMTP client (qmgr_deliver_remote). */
+static bool qmgr_job_remote(const struct qmgr_job *j)
+{
+	for (size_t i = 0; i < j->nt; i++)
+		if (j->t[i].kind == TGT_REMOTE)
+			return true;
+	return false;
+}
+
+/* Takes the next pending ID into busy (lock held); false when none. */
+static bool qmgr_take(struct qmgr *q, char id[QUEUE_ID_LEN + 1])
+{
+	if (q->npending == 0)
+		return false;
+	memcpy(id, q->pending[q->head], QUEUE_ID_LEN + 1);
+	q->head = (q->head + 1) % q->cfg.active_limit;
+	q->npending--;
+	memcpy(q->busy[q->nbusy++], id, QUEUE_ID_LEN + 1);
+	return true;
+}
+
+/*
+ * One delivery thread's batch: the message it took (ids[0]) and, while
+ * more wait and the batch is under QMGR_BATCH_MAX messages and
+ * QMGR_BATCH_BYTES and holds no message with remote targets (remote
+ * transactions stay one message per thread, in parallel as before), the
+ * next pending ones.  Their local deliveries share
+ * the two flushes of qmgr_local_write() (one request each to the sync
+ * group, shared with the other threads at work as before), so that a
+ * busy queue costs two flush waits and one wake-up per batch rather than
+ * per message; then each message goes on alone (remote mail, notices,
+ * retirement), those without remote targets first, so that no slow SMTP
+ * transaction holds back the retirement of a message delivered locally.
+ * Returns the number of IDs taken (all in busy).
+ */
+static size_t qmgr_deliver_batch(struct qmgr *q, char (*ids)[QUEUE_ID_LEN + 1])
+{
+	struct qmgr_job *jobs = xcalloc(QMGR_BATCH_MAX, sizeof(*jobs));
+	bool ok[QMGR_BATCH_MAX];
+	size_t n = 1, bytes = 0;
+	bool flush = false, collecting = true, wake = false, remote = false;
+	for (size_t i = 0; i < n; i++) {
+		ok[i] = qmgr_job_open(q, ids[i], &jobs[i]);
+		if (ok[i]) {
+			bytes += jobs[i].len;
+			flush |= qmgr_local_write(&jobs[i]);
+		}
+		if (!collecting)
+			continue;
+		/* decided under the lock the admitting thread holds when it
+		   counts the collectors: a message admitted meanwhile is
+		   either taken here or gets a thread woken for it */
+		if (ok[i] && qmgr_job_remote(&jobs[i]))
+			remote = true;
+		bool room = n < QMGR_BATCH_MAX && bytes < QMGR_BATCH_BYTES &&
+			    !remote && !qmgr_draining;
+		pthread_mutex_lock(&q->lock);
+		if (room && qmgr_take(q, ids[n]))
+			n++;
+		else if (!room || i + 1 == n) {
+			collecting = false;
+			q->collecting--;
+			wake = !room && q->npending > 0;
+		}
+		pthread_mutex_unlock(&q->lock);
+	}
+	if (wake)
+		pthread_cond_signal(&q->cond);
+	int sync_errno = 0;
+	if (flush && syncgroup_wait() < 0) /* 1: the files' bytes */
+		sync_errno = errno;
+	bool names = false;
+	for (size_t i = 0; i < n; i++)
+		if (ok[i])
+			names |= qmgr_local_link(&jobs[i], sync_errno);
+	if (names && sync_errno == 0 &&
+	    syncgroup_wait() < 0) /* 2: their names in new/ */
+		sync_errno = errno;
+	for (size_t i = 0; i < n; i++)
+		if (ok[i])
+			qmgr_local_done(&jobs[i], sync_errno);
+	syncgroup_leave(); /* remote mail may take long: no batch waits */
+	/* the messages without remote targets first: their files are
+	   retired without waiting for another's SMTP transactions */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n; i++)
+			if (ok[i] && qmgr_job_remote(&jobs[i]) == (pass == 1)) {
+				qmgr_job_finish(&jobs[i]);
+				ok[i] = false;
+			}
+	free(jobs);
+	return n;
+}
+
 static void *qmgr_thread(void *arg)
 {
 	struct qmgr *q = arg;
-	char id[QUEUE_ID_LEN + 1];
+	char ids[QMGR_BATCH_MAX][QUEUE_ID_LEN + 1];
 	for (;;) {
 		pthread_mutex_lock(&q->lock);
-		while (q->npending == 0)
+		while (!qmgr_take(q, ids[0]))
 			pthread_cond_wait(&q->cond, &q->lock);
-		memcpy(id, q->pending[q->head], sizeof(id));
-		q->head = (q->head + 1) % q->cfg.active_limit;
-		q->npending--;
-		memcpy(q->busy[q->nbusy++], id, sizeof(id));
+		q->collecting++; /* until qmgr_deliver_batch says */
 		pthread_mutex_unlock(&q->lock);
 
 		/* a member of the flush batch until its local deliveries
-		   are flushed (qmgr_deliver_message leaves then) */
+		   are flushed (qmgr_deliver_batch leaves then) */
 		syncgroup_enter();
-		qmgr_deliver_message(q, id);
+		size_t n = qmgr_deliver_batch(q, ids);
 		syncgroup_leave();
 
 		pthread_mutex_lock(&q->lock);
-		for (size_t i = 0; i < q->nbusy; i++)
-			if (strcmp(q->busy[i], id) == 0) {
-				memcpy(q->busy[i], q->busy[--q->nbusy],
-				       sizeof(id));
-				break;
-			}
+		for (size_t k = 0; k < n; k++)
+			for (size_t i = 0; i < q->nbusy; i++)
+				if (strcmp(q->busy[i], ids[k]) == 0) {
+					memcpy(q->busy[i], q->busy[--q->nbusy],
+					       sizeof(ids[k]));
+					break;
+				}
 		bool rescan = q->need_rescan;
 		pthread_mutex_unlock(&q->lock);
 		if (rescan) {
@@ -1188,6 +1332,7 @@ static void qmgr_inotify(struct qmgr *q, int fd)
 				admitted += qmgr_admit(q, e->name);
 			p += sizeof(*e) + e->len;
 		}
+		admitted = qmgr_to_wake(q, admitted);
 		pthread_mutex_unlock(&q->lock);
 		qmgr_wake(q, admitted);
 		/* room for more events was left: the queue was drained

@@ -54,7 +54,8 @@ struct qmgr {
 	char (*busy)[QUEUE_ID_LEN + 1]; /* being delivered */
 	size_t nbusy;
 	bool need_rescan;
-	int wake_w;		  /* a delivery thread finished a message */
+	unsigned collecting; /* threads still taking IDs into their batch */
+	int wake_w;	     /* a delivery thread finished a message */
 	struct dest_table *dests; /* SMTP destinations (dest.h) */
 };
 
@@ -97,6 +98,8 @@ struct qmgr_job {
 	enum authc_status dom_status;
 	/* progress records not yet on disk (qmgr_record_final) */
 	struct buf pending;
+	char *data; /* the queue file's bytes (j->qf points into them) */
+	size_t len;
 };
 
 /* Notices (qmgr_notice.c).  Non-delivery notices for the bounced targets

@@ -247,10 +247,16 @@ uint64_t queue_file_size(const struct queue_file *qf)
 	return qf->msg_size;
 }
 
-int queue_file_commit(struct queue_file *qf, const char **error_r)
+/* Everything of a commit before its flush: the end and checksum
+   records, the size, the cut of a recycled file's tail, and the rename
+   into active/ (or hold/), with an fsync of the file before it when the
+   flush will not be the sync group's (group false).  0 or -1 with
+   *error_r and errno (qf->failed set). */
+static int commit_prepare(struct queue_file *qf, bool group,
+			  char d1[QUEUE_PATH_MAX], const char **error_r)
 {
 	char digits[QUEUE_SIZE_DIGITS + 1];
-	char dst[QUEUE_PATH_MAX], d1[QUEUE_PATH_MAX];
+	char dst[QUEUE_PATH_MAX];
 	if (!qf->in_message || qf->failed) {
 		*error_r = "write queue file";
 		if (errno == 0)
@@ -289,7 +295,6 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 	   torn bytes, which the checksum (K and C records) turns into a
 	   corrupt file, never mail, and the client got no 250.  Without it
 	   (another file system), the bytes are fsynced before the rename. */
-	bool group = syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir);
 	if (!group && fsync(qf->fd) < 0) {
 		*error_r = "fsync queue file";
 		goto fail;
@@ -297,9 +302,9 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 	/* HOLD commits straight into hold/ (never visible in active/) */
 	const char *to = qf->hold ? "hold" : "active";
 	n = snprintf(dst, sizeof(dst), "%s/%s/%s", qf->dir, to, qf->id);
-	int n1 = snprintf(d1, sizeof(d1), "%s/%s", qf->dir, to);
+	int n1 = snprintf(d1, QUEUE_PATH_MAX, "%s/%s", qf->dir, to);
 	if (n < 0 || (size_t)n >= sizeof(dst) || n1 < 0 ||
-	    (size_t)n1 >= sizeof(d1)) {
+	    (size_t)n1 >= QUEUE_PATH_MAX) {
 		errno = ENAMETOOLONG;
 		*error_r = "queue path";
 		goto fail;
@@ -319,16 +324,62 @@ int queue_file_commit(struct queue_file *qf, const char **error_r)
 		goto fail;
 	}
 	memcpy(qf->path, dst, sizeof(dst));
-	if ((group ? syncgroup_wait() : file_fsync_dir(d1)) < 0) {
-		/* the rename may be lost in a crash: not "queued" */
-		*error_r = "sync queue directory";
-		goto fail;
-	}
-	qf->committed = true;
 	return 0;
 fail:
 	qf->failed = true;
 	return -1;
+}
+
+int queue_file_commit(struct queue_file *qf, const char **error_r)
+{
+	char d1[QUEUE_PATH_MAX];
+	bool group = syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir);
+	if (commit_prepare(qf, group, d1, error_r) < 0)
+		return -1;
+	if ((group ? syncgroup_wait() : file_fsync_dir(d1)) < 0) {
+		/* the rename may be lost in a crash: not "queued" */
+		*error_r = "sync queue directory";
+		qf->failed = true;
+		return -1;
+	}
+	qf->committed = true;
+	return 0;
+}
+
+bool queue_file_async_ok(const struct queue_file *qf)
+{
+	return syncgroup_init(qf->dir) == 0 && syncgroup_is_dir(qf->dir) &&
+	       syncgroup_async_fd() >= 0;
+}
+
+int queue_file_commit_start(struct queue_file *qf, uint64_t *ticket_r,
+			    const char **error_r)
+{
+	char d1[QUEUE_PATH_MAX];
+	*ticket_r = 0;
+	if (commit_prepare(qf, true, d1, error_r) < 0)
+		return -1;
+	*ticket_r = syncgroup_request();
+	if (*ticket_r == 0) {
+		errno = EBADF;
+		*error_r = "sync queue directory";
+		qf->failed = true;
+		return -1;
+	}
+	return 0;
+}
+
+int queue_file_commit_end(struct queue_file *qf, int sync_rc,
+			  const char **error_r)
+{
+	if (sync_rc < 0 || qf->failed) {
+		/* the rename may be lost in a crash: not "queued" */
+		*error_r = "sync queue directory";
+		qf->failed = true;
+		return -1;
+	}
+	qf->committed = true;
+	return 0;
 }
 
 void queue_file_set_hold(struct queue_file *qf)

@@ -70,6 +70,25 @@ uint64_t queue_file_size(const struct queue_file *qf);
 __attribute__((warn_unused_result)) int queue_file_commit(struct queue_file *qf,
 							  const char **error_r);
 
+/*
+ * queue_file_commit() in two halves, for the SMTP server's event loop
+ * (smtpd_commit.c), when queue_file_async_ok(): the queue directory is
+ * the process's sync group's and its asynchronous flushes run
+ * (syncgroup.h).  queue_file_commit_start() does everything up to the
+ * rename into active/ (short file system calls, no flush) and returns 0
+ * with the sync group ticket that covers them, or -1 with *error_r
+ * (static) and errno.  Once syncgroup_check(ticket) is no longer 0, pass
+ * its result to queue_file_commit_end(): 0 when the message is durable
+ * ("queued"), -1 with *error_r and errno.  After a -1 of either, as after
+ * queue_file_commit(), queue_file_free() removes the file.
+ */
+bool queue_file_async_ok(const struct queue_file *qf);
+__attribute__((warn_unused_result)) int
+queue_file_commit_start(struct queue_file *qf, uint64_t *ticket_r,
+			const char **error_r);
+__attribute__((warn_unused_result)) int
+queue_file_commit_end(struct queue_file *qf, int sync_rc, const char **error_r);
+
 /* Makes queue_file_commit() rename the file into hold/ instead of
    active/ (HOLD actions): the queue manager never sees it, no window in
    which it could pick the message up before a later move. */

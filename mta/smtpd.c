@@ -1080,9 +1080,8 @@ static void session_lost(struct session *s, const char *why)
 	session_free(s);
 }
 
-static void job_done(void *ctx)
+void smtpd_job_done(struct session *s)
 {
-	struct session *s = ctx;
 	enum job_kind kind = s->job;
 	s->job = JOB_NONE;
 	if (s->freed_pending) {
@@ -1120,6 +1119,11 @@ static void job_done(void *ctx)
 		break;
 	}
 	smtpd_session_resume(s);
+}
+
+static void job_done(void *ctx)
+{
+	smtpd_job_done(ctx);
 }
 
 void smtpd_session_resume(struct session *s)
@@ -1363,8 +1367,11 @@ void smtpd_server_done(struct smtpd_server *srv)
 	/* the lookups' watchers belong to the loop: once ev_loop_free() has
 	   run (srv->loop NULL) they are gone with it, and the rest goes with
 	   the process */
-	if (srv->loop != NULL)
+	if (srv->loop != NULL) {
 		peername_free(&srv->pn);
+		ev_io_free(&srv->commit_io); /* the eventfd is the group's */
+		ev_timer_free(&srv->commit_kick);
+	}
 }
 
 /* The refusal of a client over one of its connection limits (what:

@@ -77,6 +77,12 @@ struct smtpd_server {
 	struct peername *pn; /* connect-time name lookups (peername.h) */
 	/* youju-authd on the loop (RCPT, smtpd_rcpt.c); NULL until used */
 	struct authc_async *authc;
+	/* commits waiting for the sync group's flusher, in ticket order
+	   (smtpd_commit.c); commit_io NULL until the first */
+	struct ev_io *commit_io;
+	struct ev_timer *commit_kick; /* after this batch of events */
+	bool commit_kick_armed;
+	struct session *commit_head, *commit_tail;
 };
 
 struct conf;

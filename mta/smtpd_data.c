@@ -434,7 +434,7 @@ static void data_finish(struct session *s)
 		s->state = S_COMMAND;
 		return;
 	}
-	if (!smtpd_job_submit(s, JOB_COMMIT)) {
+	if (!smtpd_commit_loop(s) && !smtpd_job_submit(s, JOB_COMMIT)) {
 		smtpd_reply_err(s, "451 4.3.0 Error: queue file write error");
 		smtpd_transaction_reset(s);
 		s->state = S_COMMAND;

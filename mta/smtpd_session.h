@@ -169,6 +169,10 @@ struct session {
 	unsigned job_outlen;
 	int job_rc, job_errno;
 	const char *job_error;
+	/* JOB_COMMIT on the loop (smtpd_commit.c): the flush it waits for,
+	   and the next session waiting in srv's list */
+	uint64_t commit_ticket;
+	struct session *commit_next;
 };
 
 /* ------------------------------------------------------ smtpd.c helpers */
@@ -195,6 +199,10 @@ void smtpd_log_reject(struct session *s, const char *cmd, const char *rep,
 void smtpd_log_events(struct session *s, const char *cmd, const char *to);
 /* Runs a job in the worker pool; false when the pool refused it. */
 bool smtpd_job_submit(struct session *s, enum job_kind kind);
+/* A job done on the loop's behalf (not in the pool) has its result:
+   what the pool's completion does (the reply, or the teardown of a
+   session that went away meanwhile).  From loop callbacks only. */
+void smtpd_job_done(struct session *s);
 /* After a job's reply (s back in S_COMMAND): the error sleep or the idle
    timer, then the session goes on with its input.  From loop callbacks
    only, never from inside a command. */
@@ -255,6 +263,16 @@ bool smtpd_data_input(struct session *s);
 void smtpd_bare_lf(struct session *s);
 /* The commit job is done: the reply to the end of data. */
 void smtpd_commit_finish(struct session *s);
+
+/* ------------------------------------------------------ smtpd_commit.c */
+
+/* At the end of data: the commit on the loop, waiting for the sync
+   group's flusher instead of a worker, when nothing but the flush can
+   block (no end-of-data restrictions, no kept message, the queue on the
+   sync group's file system).  True when it took the commit (s in S_WAIT
+   with JOB_COMMIT, or the reply already queued); false: submit the
+   commit job. */
+bool smtpd_commit_loop(struct session *s);
 
 /* -------------------------------------------------------- smtpd_sign.c */
 

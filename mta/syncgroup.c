@@ -53,6 +53,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -93,10 +94,20 @@ static struct {
 	uint64_t issued_gen;  /* sh->started when the last ticket was issued */
 	uint64_t fails_base;  /* sh->failures before this process's last
 				 own syncfs began */
+	/* asynchronous requests (syncgroup_request): the last ticket
+	   issued, the last one kicked (syncgroup_kick), which the flusher
+	   thread covers, and the last one it told the loop about through
+	   the eventfd */
+	pthread_cond_t async_cv;
+	uint64_t async_hi, async_kick, async_told;
+	int async_efd;
+	bool flusher_idle;
 } sg = {.mu = PTHREAD_MUTEX_INITIALIZER,
 	.done = PTHREAD_COND_INITIALIZER,
 	.lead = PTHREAD_COND_INITIALIZER,
-	.fd = -1};
+	.async_cv = PTHREAD_COND_INITIALIZER,
+	.fd = -1,
+	.async_efd = -1};
 
 /* this thread entered (syncgroup_enter) and has not left */
 static _Thread_local bool sg_member;
@@ -223,22 +234,25 @@ static void sg_poke_leader(void)
 		pthread_cond_signal(&sg.lead);
 }
 
-int syncgroup_wait(void)
+/* Called with the lock held and the group set: a new ticket. */
+static uint64_t sg_issue(void)
 {
-	pthread_mutex_lock(&sg.mu);
-	if (sg.fd < 0) {
-		pthread_mutex_unlock(&sg.mu);
-		errno = EBADF;
-		return -1;
-	}
 	uint64_t ticket = ++sg.issued;
 	if (sg.sh != NULL)
 		sg.issued_gen = atomic_load(&sg.sh->started);
-	bool member = sg_member;
-	if (member) {
-		sg.asking++;
-		sg_poke_leader();
-	}
+	return ticket;
+}
+
+/* Called with the lock held: true when ticket's flush failed. */
+static bool sg_failed(uint64_t ticket)
+{
+	return sg.err_hi != 0 && ticket >= sg.err_lo && ticket <= sg.err_hi;
+}
+
+/* Called with the lock held (released while flushing or waiting):
+   returns once a flush covering ticket has returned. */
+static void sg_cover(uint64_t ticket)
+{
 	struct timespec deadline = {0, 0};
 	while (sg.synced < ticket) {
 		if (sg.busy || sg.gathering) {
@@ -316,10 +330,26 @@ int syncgroup_wait(void)
 		sg.busy = false;
 		pthread_cond_broadcast(&sg.done);
 	}
+}
+
+int syncgroup_wait(void)
+{
+	pthread_mutex_lock(&sg.mu);
+	if (sg.fd < 0) {
+		pthread_mutex_unlock(&sg.mu);
+		errno = EBADF;
+		return -1;
+	}
+	uint64_t ticket = sg_issue();
+	bool member = sg_member;
+	if (member) {
+		sg.asking++;
+		sg_poke_leader();
+	}
+	sg_cover(ticket);
 	if (member)
 		sg.asking--;
-	bool failed =
-	    sg.err_hi != 0 && ticket >= sg.err_lo && ticket <= sg.err_hi;
+	bool failed = sg_failed(ticket);
 	int e = sg.err_errno;
 	pthread_mutex_unlock(&sg.mu);
 	if (failed) {
@@ -327,6 +357,117 @@ int syncgroup_wait(void)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * The flusher thread of the asynchronous requests: for the highest
+ * ticket kicked so far (syncgroup_kick: the requests an event loop made
+ * while it handled one batch of events) it leads (or joins) a flush as a
+ * waiting thread would, then makes the eventfd readable; the tickets
+ * kicked meanwhile are the next round, at once.  One thread per process,
+ * started by the first syncgroup_async_fd().
+ */
+static void *sg_flusher(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&sg.mu);
+	for (;;) {
+		while (sg.async_kick <= sg.async_told) {
+			sg.flusher_idle = true;
+			pthread_cond_wait(&sg.async_cv, &sg.mu);
+			sg.flusher_idle = false;
+		}
+		uint64_t t = sg.async_kick;
+		sg_cover(t);
+		sg.async_told = t;
+		int efd = sg.async_efd;
+		pthread_mutex_unlock(&sg.mu);
+		uint64_t one = 1;
+		/* a full counter (never, at one per flush) still reads */
+		ssize_t w = write(efd, &one, sizeof(one));
+		(void)w;
+		pthread_mutex_lock(&sg.mu);
+	}
+	return NULL;
+}
+
+int syncgroup_async_fd(void)
+{
+	pthread_mutex_lock(&sg.mu);
+	int efd = sg.async_efd;
+	if (efd < 0 && sg.fd >= 0) {
+		efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		pthread_t t;
+		pthread_attr_t a;
+		int e = 0;
+		if (efd < 0)
+			e = errno;
+		else if ((e = pthread_attr_init(&a)) == 0) {
+			(void)pthread_attr_setdetachstate(
+			    &a, PTHREAD_CREATE_DETACHED);
+			e = pthread_create(&t, &a, sg_flusher, NULL);
+			pthread_attr_destroy(&a);
+		}
+		if (e != 0) {
+			if (efd >= 0)
+				close(efd);
+			efd = -1;
+			errno = e;
+		}
+		sg.async_efd = efd;
+	} else if (efd < 0) {
+		errno = EBADF;
+	}
+	pthread_mutex_unlock(&sg.mu);
+	return efd;
+}
+
+uint64_t syncgroup_request(void)
+{
+	pthread_mutex_lock(&sg.mu);
+	uint64_t ticket = 0;
+	if (sg.async_efd >= 0) {
+		ticket = sg_issue();
+		sg.async_hi = ticket;
+	}
+	pthread_mutex_unlock(&sg.mu);
+	return ticket;
+}
+
+void syncgroup_kick(void)
+{
+	pthread_mutex_lock(&sg.mu);
+	sg.async_kick = sg.async_hi;
+	if (sg.flusher_idle && sg.async_kick > sg.async_told)
+		pthread_cond_signal(&sg.async_cv);
+	pthread_mutex_unlock(&sg.mu);
+}
+
+int syncgroup_check(uint64_t ticket)
+{
+	pthread_mutex_lock(&sg.mu);
+	int r = 0;
+	if (ticket == 0) {
+		r = -1;
+		errno = EBADF;
+	} else if (sg.synced >= ticket && sg_failed(ticket)) {
+		r = -1;
+		errno = sg.err_errno;
+	} else if (sg.synced >= ticket) {
+		r = 1;
+	}
+	pthread_mutex_unlock(&sg.mu);
+	return r;
+}
+
+void syncgroup_async_drain(void)
+{
+	uint64_t n;
+	pthread_mutex_lock(&sg.mu);
+	int efd = sg.async_efd;
+	pthread_mutex_unlock(&sg.mu);
+	if (efd >= 0 && read(efd, &n, sizeof(n)) < 0)
+		n = 0; /* EAGAIN: nothing new */
 }
 
 void syncgroup_enter(void)

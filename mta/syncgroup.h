@@ -14,6 +14,7 @@
 #define MTA_SYNCGROUP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -67,6 +68,35 @@ int syncgroup_wait(void);
 void syncgroup_enter(void);
 void syncgroup_leave(void);
 void syncgroup_set_delay(unsigned ms);
+
+/*
+ * Asynchronous requests, for an event loop that must not wait for a
+ * flush (the SMTP server's commits): syncgroup_request() takes a ticket
+ * as syncgroup_wait() would at that moment, and a flusher thread of the
+ * process leads or joins the flush that covers it, then makes the
+ * eventfd of syncgroup_async_fd() readable.  The loop then asks
+ * syncgroup_check() about its tickets.  Same flushes, same sharing (with
+ * the waiting threads and the other processes) and the same errors as
+ * syncgroup_wait().
+ *
+ * syncgroup_async_fd(): starts the flusher thread on the first call and
+ * returns the eventfd (non-blocking; owned by the group, never closed),
+ * or -1 with errno (the group is not set: EBADF).
+ * syncgroup_request(): a ticket for everything the caller wrote, renamed
+ * or linked so far, or 0 when syncgroup_async_fd() has not succeeded.
+ * syncgroup_kick(): the flusher covers the tickets issued so far (the
+ * loop calls it once the batch of events at hand is handled, so that its
+ * commits share one flush); a ticket is flushed only after a kick.
+ * syncgroup_check(): 1 when a flush that covers ticket returned 0, 0
+ * while it is pending, -1 with errno when it failed (the caller's writes
+ * are not durable) or ticket is 0.
+ * syncgroup_async_drain(): resets the eventfd (call before the checks).
+ */
+int syncgroup_async_fd(void);
+uint64_t syncgroup_request(void);
+void syncgroup_kick(void);
+int syncgroup_check(uint64_t ticket);
+void syncgroup_async_drain(void);
 
 /* Flushes and requests so far (for logs and tests); a flush of another
    process waited for counts as one. */

@@ -5,10 +5,13 @@
  * deliver_maildir() (unsynced: the file in tmp/, nothing in new/ until
  * deliver_link(); deliver_drop() removes it); and members that ask together
  * share flushes: 8 threads x 20 requests take far fewer syncfs calls than 160;
- * three processes sharing flushes (syncgroup_share) all get theirs.
+ * three processes sharing flushes (syncgroup_share) all get theirs;
+ * asynchronous requests (an event loop's) stay pending until the flusher
+ * is kicked, then its eventfd says they are covered, one flush for all.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +99,42 @@ static int count_files(const char *root, const char *sub)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+static void test_async(void)
+{
+	test_begin("syncgroup asynchronous requests");
+	errno = 0;
+	test_assert(syncgroup_check(0) == -1 && errno == EBADF);
+	int fd = syncgroup_async_fd();
+	test_assert(fd >= 0);
+	test_assert(syncgroup_async_fd() == fd); /* one flusher */
+	unsigned long long f0, r0, f1, r1;
+	syncgroup_stats(&f0, &r0);
+	uint64_t t[3];
+	for (int i = 0; i < 3; i++) {
+		t[i] = syncgroup_request();
+		test_assert(t[i] != 0);
+		test_assert(i == 0 || t[i] > t[i - 1]);
+	}
+	/* not flushed before the kick: the loop's batch is not done yet */
+	usleep(20000);
+	test_assert(syncgroup_check(t[2]) == 0);
+	struct pollfd p = {fd, POLLIN, 0};
+	test_assert(poll(&p, 1, 0) == 0);
+	syncgroup_kick();
+	test_assert(poll(&p, 1, 10000) == 1);
+	syncgroup_async_drain();
+	for (int i = 0; i < 3; i++)
+		test_assert(syncgroup_check(t[i]) == 1);
+	syncgroup_stats(&f1, &r1);
+	test_assert(r1 - r0 == 3 && f1 - f0 == 1);
+	/* a waiting thread's flush covers what was asked before it */
+	uint64_t t4 = syncgroup_request();
+	test_assert(syncgroup_wait() == 0);
+	test_assert(syncgroup_check(t4) == 1);
+	/* drained: nothing new until the next flush ends */
+	test_assert(poll(&p, 1, 0) == 0);
 }
 
 static void test_deliver_unsynced(void)
@@ -202,6 +241,7 @@ int main(void)
 	test_processes_share();
 	test_unset_and_set();
 	test_members_share();
+	test_async();
 	test_deliver_unsynced();
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
