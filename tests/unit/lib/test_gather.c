@@ -281,23 +281,53 @@ static void *gated_submitter(void *arg)
 	return it.runs == 1 && it.out == 4 ? NULL : (void *)1;
 }
 
+/* Starts a gated_submitter on g and returns once its batch is held under
+   way (the gate closed). */
+static bool gate_hold(struct gather *g, pthread_t *t)
+{
+	gate_open = gate_entered = false;
+	if (pthread_create(t, NULL, gated_submitter, g) != 0)
+		return false;
+	pthread_mutex_lock(&gate_mu);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cv, &gate_mu);
+	pthread_mutex_unlock(&gate_mu);
+	return true;
+}
+
+/* Opens the gate and joins t: true when its own item came back right. */
+static bool gate_release(pthread_t t)
+{
+	void *rv = (void *)1;
+	pthread_mutex_lock(&gate_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+	return pthread_join(t, &rv) == 0 && rv == NULL;
+}
+
+/* Whether each of it[0..n) was continued once, right, by thread t. */
+static bool continued_by(const struct aitem *it, unsigned n, pthread_t t)
+{
+	bool ok = true;
+	for (unsigned i = 0; i < n; i++)
+		ok = ok && atomic_load(&it[i].conts) == 1 &&
+		     atomic_load(&it[i].bad) == 0 && !it[i].own &&
+		     pthread_equal(it[i].cont_on, t);
+	return ok;
+}
+
 static void test_async_parked(void)
 {
 	struct ctx c = {.max_batch = 4};
 	struct gather *g = gather_new(4, 1, gated_run, NULL, &c);
 	static struct aitem it[10];
 	pthread_t t;
-	void *rv = (void *)1;
 	unsigned long b, n;
 
 	test_begin("async: parked behind a batch, led by its leader");
 	memset(it, 0, sizeof(it));
-	gate_open = gate_entered = false;
-	test_assert(pthread_create(&t, NULL, gated_submitter, g) == 0);
-	pthread_mutex_lock(&gate_mu);
-	while (!gate_entered)
-		pthread_cond_wait(&gate_cv, &gate_mu);
-	pthread_mutex_unlock(&gate_mu);
+	test_assert(gate_hold(g, &t));
 	for (unsigned i = 0; i < 10; i++) {
 		it[i].in = 100 + i;
 		it[i].submitter = pthread_self();
@@ -305,18 +335,9 @@ static void test_async_parked(void)
 		/* returned without waiting for the batch under way */
 		test_assert(atomic_load(&it[i].conts) == 0 && it[i].runs == 0);
 	}
-	pthread_mutex_lock(&gate_mu);
-	gate_open = true;
-	pthread_cond_broadcast(&gate_cv);
-	pthread_mutex_unlock(&gate_mu);
-	test_assert(pthread_join(t, &rv) == 0 && rv == NULL);
+	test_assert(gate_release(t));
 	/* the leader came back only after it ran them all: 1 + 4 + 4 + 2 */
-	bool ok = true;
-	for (unsigned i = 0; i < 10; i++)
-		ok = ok && atomic_load(&it[i].conts) == 1 &&
-		     atomic_load(&it[i].bad) == 0 && !it[i].own &&
-		     pthread_equal(it[i].cont_on, t);
-	test_assert(ok);
+	test_assert(continued_by(it, 10, t));
 	gather_stats(g, &b, &n);
 	test_assert(b == 4 && n == 11);
 	test_assert(atomic_load(&c.max_seen_batch) == 4);
@@ -332,34 +353,19 @@ static void test_try_park(void)
 	struct gather *g = gather_new(4, 1, gated_run, NULL, &c);
 	static struct aitem it[6];
 	pthread_t t;
-	void *rv = (void *)1;
 
 	test_begin("try_park: only behind a batch under way");
 	memset(it, 0, sizeof(it));
 	/* nothing under way: not taken */
 	test_assert(!gather_try_park(g, &it[5].g, acont));
-	gate_open = gate_entered = false;
-	test_assert(pthread_create(&t, NULL, gated_submitter, g) == 0);
-	pthread_mutex_lock(&gate_mu);
-	while (!gate_entered)
-		pthread_cond_wait(&gate_cv, &gate_mu);
-	pthread_mutex_unlock(&gate_mu);
+	test_assert(gate_hold(g, &t));
 	for (unsigned i = 0; i < 5; i++) {
 		it[i].in = 200 + i;
 		test_assert(gather_try_park(g, &it[i].g, acont));
 		test_assert(atomic_load(&it[i].conts) == 0 && it[i].runs == 0);
 	}
-	pthread_mutex_lock(&gate_mu);
-	gate_open = true;
-	pthread_cond_broadcast(&gate_cv);
-	pthread_mutex_unlock(&gate_mu);
-	test_assert(pthread_join(t, &rv) == 0 && rv == NULL);
-	bool ok = true;
-	for (unsigned i = 0; i < 5; i++)
-		ok = ok && atomic_load(&it[i].conts) == 1 &&
-		     atomic_load(&it[i].bad) == 0 && !it[i].own &&
-		     pthread_equal(it[i].cont_on, t);
-	test_assert(ok);
+	test_assert(gate_release(t));
+	test_assert(continued_by(it, 5, t));
 	test_assert(atomic_load(&it[5].conts) == 0 && it[5].runs == 0);
 	/* nothing under way again */
 	test_assert(!gather_try_park(g, &it[5].g, acont));
