@@ -1,9 +1,10 @@
 /*
  * MD5-crypt ("$1$", FreeBSD's scheme as libxcrypt implements it) for up to
  * eight (password, setting) pairs at once: a multi-buffer MD5 keeps eight
- * independent MD5 states, one per 32-bit lane of a 256-bit vector (AVX2
- * when the CPU has it, chosen at run time; the same code on the baseline
- * instruction set elsewhere).  Each result is byte-for-byte what crypt_r()
+ * independent MD5 states, one per 32-bit lane of a 256-bit vector (with
+ * AVX-512VL's rotate and ternary-logic instructions, or AVX2, when the CPU
+ * has them, chosen at run time; the same code on the baseline instruction
+ * set elsewhere).  Each result is byte-for-byte what crypt_r()
  * returns; the unit test and the fuzz target compare them.  Thread-safe:
  * no shared state beyond a dispatch flag set once.
  */
@@ -38,10 +39,15 @@ bool md5crypt_x8_accepts(const char *password, const char *setting);
 int md5crypt_x8(size_t n, const char *const password[],
 		const char *const setting[], char out[][MD5CRYPT_X8_OUT_SIZE]);
 
-/* "avx2" or "generic": the implementation md5crypt_x8() runs now. */
+/* "avx512vl", "avx2" or "generic": the implementation md5crypt_x8() runs
+   now. */
 const char *md5crypt_x8_impl(void);
 
 /* Tests and benchmarks: force the baseline code even on an AVX2 CPU. */
 void md5crypt_x8_force_generic(bool on);
+
+/* Tests and benchmarks: the AVX2 code even on an AVX-512VL CPU (no effect
+   on a CPU without AVX-512VL; force_generic wins). */
+void md5crypt_x8_force_avx2(bool on);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * Fuzz target for lib/md5crypt_x8: the first byte picks the batch size
- * (1..8) and whether the baseline code runs instead of AVX2; the rest is
+ * (1..8) and the copy of the code (bit 3: the baseline instead of the
+ * best the CPU has; bit 4: AVX2 instead of AVX-512VL); the rest is
  * NUL-separated fields, password then setting, for each lane (a setting
  * not starting with '$' gets "$1$" put in front, so most inputs reach the
  * hash).  Whatever md5crypt_x8 accepts must hash to exactly crypt_r()'s
@@ -45,7 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1 || size > 1 << 13)
 		return 0;
 	n = 1 + (data[0] & 7);
+	/* the copy of the code: the best, the baseline, or AVX2 */
 	md5crypt_x8_force_generic((data[0] & 8) != 0);
+	md5crypt_x8_force_avx2((data[0] & 16) != 0);
 	for (size_t i = 0; i < n; i++) {
 		next_field(&p, end, pw[i], 0);
 		if (p < end && *p != '$') {
@@ -75,5 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(cd);
 	}
 	md5crypt_x8_force_generic(false);
+	md5crypt_x8_force_avx2(false);
 	return 0;
 }

@@ -110,13 +110,25 @@ static int check_batch(size_t n, const char *const pw[], const char *const st[])
 	return bad;
 }
 
-static void test_random(bool generic, int batches)
+/* Which copy of the code the next checks run. */
+enum impl { BEST, AVX2, GENERIC };
+
+static void force(enum impl impl)
+{
+	md5crypt_x8_force_generic(impl == GENERIC);
+	md5crypt_x8_force_avx2(impl == AVX2);
+}
+
+static void test_random(enum impl impl, int batches)
 {
 	static char pwbuf[MD5CRYPT_X8_LANES][128], stbuf[MD5CRYPT_X8_LANES][64];
 	const char *pw[MD5CRYPT_X8_LANES], *st[MD5CRYPT_X8_LANES];
+	static const char *const name[] = {"random, best", "random, avx2",
+					   "random, generic"};
 
-	md5crypt_x8_force_generic(generic);
-	test_begin(generic ? "random, generic" : "random, best");
+	force(impl);
+	fprintf(stderr, "%s: %s\n", name[impl], md5crypt_x8_impl());
+	test_begin(name[impl]);
 	for (int b = 0; b < batches; b++) {
 		size_t n = 1 + (size_t)b % MD5CRYPT_X8_LANES;
 		for (size_t i = 0; i < n; i++) {
@@ -130,7 +142,7 @@ static void test_random(bool generic, int batches)
 		if (check_batch(n, pw, st) > 0)
 			break;
 	}
-	md5crypt_x8_force_generic(false);
+	force(BEST);
 }
 
 static void test_vectors(void)
@@ -226,11 +238,14 @@ int main(int argc, char **argv)
 	fprintf(stderr, "md5crypt_x8: %s\n", md5crypt_x8_impl());
 	test_vectors();
 	test_longest();
-	test_random(false, batches);
-	test_random(true, batches);
-	md5crypt_x8_force_generic(true);
-	test_vectors();
-	test_longest();
-	md5crypt_x8_force_generic(false);
+	test_random(BEST, batches);
+	test_random(AVX2, batches);
+	test_random(GENERIC, batches);
+	for (enum impl impl = AVX2; impl <= GENERIC; impl++) {
+		force(impl);
+		test_vectors();
+		test_longest();
+	}
+	force(BEST);
 	return test_end();
 }
