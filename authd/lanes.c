@@ -26,7 +26,14 @@
 #include "md5crypt_x8.h"
 #include "xalloc.h"
 
+/* An evaluation starts when eight checks wait and takes up to
+   md5crypt_x8_max(): sixteen on a CPU with AVX-512 (one 512-bit vector, at
+   ~1.1 times the cost of eight), those that queued while the stage's
+   threads waited for a CPU.  Waiting for sixteen cost less CPU per AUTH
+   (23 against 30 us) but added the time eight more checks take to come to
+   every AUTH's latency (docs/authd.md, "Eighth round"). */
 #define LANES	    MD5CRYPT_X8_LANES
+#define LANES_MAX   MD5CRYPT_X8_LANES_MAX
 #define THREADS_MAX 8
 /* the stage's threads' nice value above the process's (lanes_main) */
 #define AUTHD_LANES_NICE 10
@@ -55,8 +62,9 @@ static unsigned to_take(uint64_t now)
 {
 	if (waiting == 0)
 		return 0;
+	unsigned max = (unsigned)md5crypt_x8_max();
 	if (waiting >= LANES)
-		return LANES;
+		return waiting < max ? waiting : max;
 	if (coming > 0 && !stopping &&
 	    now < head->lanes_t + AUTHD_LANES_WAIT_MS * 1000000ull)
 		return 0; /* company on its way */
@@ -66,8 +74,8 @@ static unsigned to_take(uint64_t now)
 /* Computes the n checks of b and ends their AUTHs.  Without the lock. */
 static void evaluate(struct authd_user_lookup **b, unsigned n)
 {
-	const char *pw[LANES], *st[LANES];
-	char out[LANES][MD5CRYPT_X8_OUT_SIZE];
+	const char *pw[LANES_MAX], *st[LANES_MAX];
+	char out[LANES_MAX][MD5CRYPT_X8_OUT_SIZE];
 	for (unsigned i = 0; i < n; i++) {
 		pw[i] = b[i]->password;
 		st[i] = b[i]->u->passwd;
@@ -120,7 +128,7 @@ static void *lanes_main(void *arg)
 			}
 			continue;
 		}
-		struct authd_user_lookup *b[LANES];
+		struct authd_user_lookup *b[LANES_MAX];
 		for (unsigned i = 0; i < n; i++) {
 			b[i] = head;
 			head = head->lanes_next;
@@ -231,7 +239,9 @@ bool authd_lanes_add(struct authd_user_lookup *l, bool take)
 	   deadline */
 	unsigned ready = to_take(l->lanes_t);
 	bool one = ready > 0 || waiting == 1;
-	bool two = ready > 0 && waiting >= 2 * LANES && idle >= 2;
+	/* the second's evaluation must have its eight too */
+	bool two =
+	    ready > 0 && waiting >= md5crypt_x8_max() + LANES && idle >= 2;
 	pthread_mutex_unlock(&mu);
 	if (one)
 		pthread_cond_signal(&cv);

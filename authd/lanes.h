@@ -1,20 +1,21 @@
 /*
  * The hash stage of parked AUTHs (docs/authd.md, "Pipelined lookups and
  * hashes"): the MD5-crypt checks of AUTHs whose user rows came from
- * batched lookups wait here and are computed eight at a time in vector
- * lanes (lib/md5crypt_batch, md5crypt_x8) by the stage's own threads, one
- * per CPU.  So the thread that ran a batch's query goes on at once with
- * the next batch's query while this one's hashes are computed, two
- * evaluations run at once on two CPUs, and an evaluation takes checks from
- * as many batches as it needs to fill its lanes.
+ * batched lookups wait here and are computed eight (sixteen with AVX-512)
+ * at a time in vector lanes (lib/md5crypt_batch, md5crypt_x8) by the
+ * stage's own threads, one per CPU.  So the thread that ran a batch's query
+ * goes on at once with the next batch's query while this one's hashes are
+ * computed, two evaluations run at once on two CPUs, and an evaluation takes
+ * checks from as many batches as it needs to fill its lanes.
  *
- * When to evaluate: as soon as eight checks wait; with fewer, while more
- * are on their way (a lookup with a password was asked for and its row is
- * not back yet, authd_lanes_expect) the checks wait for them, at most
- * AUTHD_LANES_WAIT_MS after the oldest arrived (a query stuck on a frozen
- * database must not hold the others); with none on its way, at once.  A
- * lone check with nothing on its way is not taken (authd_lanes_add returns
- * false): its thread hashes it through crypt_r at once.
+ * When to evaluate: as soon as eight checks wait (then up to sixteen are
+ * taken with AVX-512, md5crypt_x8_max); with fewer, while more are on their way
+ * (a lookup with a password was asked for and its row is not back yet,
+ * authd_lanes_expect) the checks wait for them, at most AUTHD_LANES_WAIT_MS
+ * after the oldest arrived (a query stuck on a frozen database must not hold
+ * the others); with none on its way, at once.  A lone check with nothing on its
+ * way is not taken (authd_lanes_add returns false): its thread hashes it
+ * through crypt_r at once.
  *
  * Process-wide (the pairs carry their own jobs and configuration); every
  * function but start and stop is thread-safe.

@@ -102,14 +102,14 @@ size_t md5crypt_batch_hash_now(size_t n, const char *const password[],
 			       const char *const setting[],
 			       char out[][MD5CRYPT_X8_OUT_SIZE])
 {
-	const char *pw[MD5CRYPT_X8_LANES], *st[MD5CRYPT_X8_LANES];
-	char o[MD5CRYPT_X8_LANES][MD5CRYPT_X8_OUT_SIZE];
-	size_t idx[MD5CRYPT_X8_LANES], k = 0;
+	const char *pw[MD5CRYPT_X8_LANES_MAX], *st[MD5CRYPT_X8_LANES_MAX];
+	char o[MD5CRYPT_X8_LANES_MAX][MD5CRYPT_X8_OUT_SIZE];
+	size_t idx[MD5CRYPT_X8_LANES_MAX], k = 0, max = md5crypt_x8_max();
 
 	pthread_mutex_lock(&mu);
 	bool on = batching;
 	pthread_mutex_unlock(&mu);
-	for (size_t i = 0; i < n && i < MD5CRYPT_X8_LANES; i++) {
+	for (size_t i = 0; i < n && i < max; i++) {
 		out[i][0] = '\0';
 		if (on && password[i] != NULL && setting[i] != NULL &&
 		    md5crypt_x8_accepts(password[i], setting[i])) {

@@ -41,7 +41,7 @@ void md5crypt_batch_announce(void);
 void md5crypt_batch_done(void);
 
 /*
- * Hashes n pairs (2..MD5CRYPT_X8_LANES) at once on the calling thread, no
+ * Hashes n pairs (2..md5crypt_x8_max()) at once on the calling thread, no
  * stage, no waiting: for a caller that already holds a batch (youju-authd's
  * user lookups, authd/db.c).  out[i] is left "" for a pair md5crypt_x8
  * does not accept (and for every pair when the stage is off); such pairs

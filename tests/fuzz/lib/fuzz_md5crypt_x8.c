@@ -1,7 +1,8 @@
 /*
  * Fuzz target for lib/md5crypt_x8: the first byte picks the batch size
- * (1..8) and the copy of the code (bit 3: the baseline instead of the
- * best the CPU has; bit 4: AVX2 instead of AVX-512VL); the rest is
+ * (1..8, 9..16 with bit 5 where the code takes sixteen) and the copy of
+ * the code (bit 3: the baseline instead of the best the CPU has; bit 4:
+ * AVX2 instead of AVX-512); the rest is
  * NUL-separated fields, password then setting, for each lane (a setting
  * not starting with '$' gets "$1$" put in front, so most inputs reach the
  * hash).  Whatever md5crypt_x8 accepts must hash to exactly crypt_r()'s
@@ -35,20 +36,23 @@ static void next_field(const uint8_t **p, const uint8_t *end, char *out,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static char pw[MD5CRYPT_X8_LANES][FIELD_MAX + 1];
-	static char st[MD5CRYPT_X8_LANES][FIELD_MAX + 4];
-	const char *pwp[MD5CRYPT_X8_LANES], *stp[MD5CRYPT_X8_LANES];
-	char out[MD5CRYPT_X8_LANES][MD5CRYPT_X8_OUT_SIZE];
+	static char pw[MD5CRYPT_X8_LANES_MAX][FIELD_MAX + 1];
+	static char st[MD5CRYPT_X8_LANES_MAX][FIELD_MAX + 4];
+	const char *pwp[MD5CRYPT_X8_LANES_MAX], *stp[MD5CRYPT_X8_LANES_MAX];
+	char out[MD5CRYPT_X8_LANES_MAX][MD5CRYPT_X8_OUT_SIZE];
 	const uint8_t *p = data + 1, *end = data + size;
 	bool all = true;
 	size_t n;
 
 	if (size < 1 || size > 1 << 13)
 		return 0;
-	n = 1 + (data[0] & 7);
 	/* the copy of the code: the best, the baseline, or AVX2 */
 	md5crypt_x8_force_generic((data[0] & 8) != 0);
 	md5crypt_x8_force_avx2((data[0] & 16) != 0);
+	/* bit 5: eight more, where the code takes sixteen */
+	n = 1 + (data[0] & 7);
+	if ((data[0] & 32) != 0 && n + 8 <= md5crypt_x8_max())
+		n += 8;
 	for (size_t i = 0; i < n; i++) {
 		next_field(&p, end, pw[i], 0);
 		if (p < end && *p != '$') {

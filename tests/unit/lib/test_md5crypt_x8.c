@@ -90,7 +90,7 @@ static char *reference(const char *pw, const char *setting)
 /* Hashes n pairs at once and checks each against crypt_r. */
 static int check_batch(size_t n, const char *const pw[], const char *const st[])
 {
-	char out[MD5CRYPT_X8_LANES][MD5CRYPT_X8_OUT_SIZE];
+	char out[MD5CRYPT_X8_LANES_MAX][MD5CRYPT_X8_OUT_SIZE];
 	int bad = 0;
 
 	test_assert(md5crypt_x8(n, pw, st, out) == 0);
@@ -121,8 +121,9 @@ static void force(enum impl impl)
 
 static void test_random(enum impl impl, int batches)
 {
-	static char pwbuf[MD5CRYPT_X8_LANES][128], stbuf[MD5CRYPT_X8_LANES][64];
-	const char *pw[MD5CRYPT_X8_LANES], *st[MD5CRYPT_X8_LANES];
+	static char pwbuf[MD5CRYPT_X8_LANES_MAX][128],
+	    stbuf[MD5CRYPT_X8_LANES_MAX][64];
+	const char *pw[MD5CRYPT_X8_LANES_MAX], *st[MD5CRYPT_X8_LANES_MAX];
 	static const char *const name[] = {"random, best", "random, avx2",
 					   "random, generic"};
 
@@ -130,7 +131,7 @@ static void test_random(enum impl impl, int batches)
 	fprintf(stderr, "%s: %s\n", name[impl], md5crypt_x8_impl());
 	test_begin(name[impl]);
 	for (int b = 0; b < batches; b++) {
-		size_t n = 1 + (size_t)b % MD5CRYPT_X8_LANES;
+		size_t n = 1 + (size_t)b % md5crypt_x8_max();
 		for (size_t i = 0; i < n; i++) {
 			/* mostly short, some long: mixed block counts */
 			size_t len = rnd() % 4 == 0 ? rnd() % 101 : rnd() % 24;
@@ -177,16 +178,18 @@ static void test_vectors(void)
 static void test_longest(void)
 {
 	static char longpw[MD5CRYPT_X8_PASSWORD_MAX + 2];
-	const char *pw[8], *st[8];
-	char out[8][MD5CRYPT_X8_OUT_SIZE];
+	const char *pw[MD5CRYPT_X8_LANES_MAX], *st[MD5CRYPT_X8_LANES_MAX];
+	char out[MD5CRYPT_X8_LANES_MAX][MD5CRYPT_X8_OUT_SIZE];
 
 	test_begin("longest password beside short ones");
 	random_password(longpw, MD5CRYPT_X8_PASSWORD_MAX);
-	for (size_t i = 0; i < 8; i++) {
+	for (size_t i = 0; i < MD5CRYPT_X8_LANES_MAX; i++) {
 		pw[i] = i % 3 == 0 ? longpw : "pw";
 		st[i] = i % 2 ? "$1$saltsalt$" : "$1$x";
 	}
 	check_batch(8, pw, st);
+	/* the widest batch the code runs (sixteen with AVX-512) */
+	check_batch(md5crypt_x8_max(), pw, st);
 
 	test_begin("refusals");
 	random_password(longpw, MD5CRYPT_X8_PASSWORD_MAX + 1);
@@ -217,7 +220,7 @@ static void test_longest(void)
 	st[1] = "$1$a*b$";
 	test_assert(md5crypt_x8(2, pw, st, out) == -1);
 	test_assert(md5crypt_x8(0, pw, st, out) == -1);
-	test_assert(md5crypt_x8(9, pw, st, out) == -1);
+	test_assert(md5crypt_x8(md5crypt_x8_max() + 1, pw, st, out) == -1);
 	/* the refused settings crypt_r also refuses */
 	for (size_t i = 5; i < 10; i++) {
 		char *r = reference("pw", bad[i]);
