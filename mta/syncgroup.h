@@ -98,6 +98,12 @@ void syncgroup_kick(void);
 int syncgroup_check(uint64_t ticket);
 void syncgroup_async_drain(void);
 
+/* The flushes of the processes sharing this one's page (syncgroup_share)
+   that began while another of them ran: 0 as long as their flush lock
+   works (for tests; a process killed inside a flush leaves it counted
+   as running). */
+unsigned long long syncgroup_overlaps(void);
+
 /* Flushes and requests so far (for logs and tests); a flush of another
    process waited for counts as one. */
 void syncgroup_stats(unsigned long long *flushes_r,
