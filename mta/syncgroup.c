@@ -550,9 +550,13 @@ void syncgroup_kick(void)
 {
 	pthread_mutex_lock(&sg.mu);
 	sg.async_kick = sg.async_hi;
-	if (sg.flusher_idle && sg.async_kick > sg.async_told)
-		pthread_cond_signal(&sg.async_cv);
+	bool wake = sg.flusher_idle && sg.async_kick > sg.async_told;
 	pthread_mutex_unlock(&sg.mu);
+	/* after the unlock: woken under it, the flusher went straight
+	   back to sleep on the mutex (two more futex calls and a switch
+	   per flush); the kick is already visible to it either way */
+	if (wake)
+		pthread_cond_signal(&sg.async_cv);
 }
 
 int syncgroup_check(uint64_t ticket)
