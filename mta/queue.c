@@ -267,7 +267,7 @@ static int commit_prepare(struct queue_file *qf, bool group,
 	char sum[16];
 	if (wput(qf, "\nE\n", 3) < 0 ||
 	    snprintf(sum, sizeof(sum), "C %08" PRIx32 "\n", qf->crc) != 11 ||
-	    wput(qf, sum, 11) < 0 || wflush(qf) < 0) {
+	    wput(qf, sum, 11) < 0) {
 		*error_r = "write queue file";
 		goto fail;
 	}
@@ -278,8 +278,19 @@ static int commit_prepare(struct queue_file *qf, bool group,
 		*error_r = "message size";
 		goto fail;
 	}
-	if (pwrite(qf->fd, digits, QUEUE_SIZE_DIGITS, qf->size_off) !=
-	    QUEUE_SIZE_DIGITS) {
+	/* A message that fit in the write buffer was never written yet:
+	   its size goes into the buffer (the checksum was taken over the
+	   zeros either way), one write and no pwrite() per message. */
+	bool in_buf = qf->size_off >= qf->written;
+	if (in_buf)
+		memcpy(qf->wbuf.p + (qf->size_off - qf->written), digits,
+		       QUEUE_SIZE_DIGITS);
+	if (wflush(qf) < 0) {
+		*error_r = "write queue file";
+		goto fail;
+	}
+	if (!in_buf && pwrite(qf->fd, digits, QUEUE_SIZE_DIGITS,
+			      qf->size_off) != QUEUE_SIZE_DIGITS) {
 		*error_r = "write queue file size";
 		goto fail;
 	}

@@ -3,8 +3,10 @@
  * threads of a process that need what they wrote (file data, renames,
  * links, unlinks) on disk before they answer ask for a flush; one of them
  * runs syncfs(2) for every request made before that flush began, and the
- * requests made meanwhile share the next one.  No timer: a lone request
- * is flushed at once, concurrent ones share a flush by themselves.
+ * requests made meanwhile share the next one.  A lone request on a quiet
+ * file system is flushed at once; one that comes within 3 ms of the end
+ * of the last flush (of any process sharing the page) waits out the rest
+ * of those 3 ms, so that a busy server's requests share fewer flushes.
  *
  * One group per process, for the file system of the queue directory (the
  * receive side's queue files, the queue manager's deliveries into
@@ -19,10 +21,11 @@
 
 /*
  * Lets the processes forked after this call share flushes of the file
- * system holding dir: each still has its own group, but a leader whose
- * requests were all made before another process's flush began waits for
- * that flush instead of starting one (only a flush that returned 0 is
- * taken; see syncgroup.c).  Called once by the parent before it forks
+ * system holding dir: each still has its own group, but their flushes
+ * run one at a time (a process-shared lock), and a leader whose requests
+ * were all made before another process's flush began takes that flush
+ * instead of starting one (only a flush that returned 0 is taken; see
+ * syncgroup.c).  Called once by the parent before it forks
  * (youju-mta's master: the SMTP server and the queue manager); a group
  * set up on another file system flushes alone.  0, or -1 with errno (the
  * processes then flush alone).
@@ -97,6 +100,12 @@ uint64_t syncgroup_request(void);
 void syncgroup_kick(void);
 int syncgroup_check(uint64_t ticket);
 void syncgroup_async_drain(void);
+
+/* The flushes of the processes sharing this one's page (syncgroup_share)
+   that began while another of them ran: 0 as long as their flush lock
+   works (for tests; a process killed inside a flush leaves it counted
+   as running). */
+unsigned long long syncgroup_overlaps(void);
 
 /* Flushes and requests so far (for logs and tests); a flush of another
    process waited for counts as one. */

@@ -259,6 +259,43 @@ int main(void)
 	free(data);
 	unlink(path);
 
+	test_begin("a message larger than the write buffer");
+	{
+		/* its size digits were written out before the end: filled
+		   in with pwrite() at commit, not in the buffer */
+		enum { BIG = 100000 };
+		char *msg = xmalloc(BIG);
+		for (size_t i = 0; i < BIG; i++)
+			msg[i] = i % 80 == 79 ? '\n' : (char)('a' + i % 26);
+		queue_new_id(id);
+		qf = queue_file_create(tmpl, id, &err);
+		test_assert(qf != NULL &&
+			    queue_file_record(qf, 'T', "1.0") == 0 &&
+			    queue_file_record(qf, 'S', "") == 0 &&
+			    queue_file_record(qf, 'R', "x@b") == 0 &&
+			    queue_file_begin_message(qf) == 0 &&
+			    queue_file_write(qf, msg, BIG) == 0 &&
+			    queue_file_commit(qf, &err) == 0);
+		queue_file_free(&qf);
+		snprintf(path, sizeof(path), "%s/active/%s", tmpl, id);
+		FILE *f = fopen(path, "rb");
+		char *all = xmalloc(2 * BIG);
+		size_t n = f != NULL ? fread(all, 1, 2 * BIG, f) : 0;
+		if (f != NULL)
+			fclose(f);
+		struct qfile big;
+		err = "";
+		test_assert(n > BIG && qfile_parse(all, n, &big, &err) == 0 &&
+			    big.checked && big.msg_len == BIG &&
+			    memcmp(big.msg, msg, BIG) == 0);
+		if (*err)
+			fprintf(stderr, "  big: %s (%zu bytes)\n", err, n);
+		qfile_free(&big);
+		unlink(path);
+		free(all);
+		free(msg);
+	}
+
 	test_begin("abort");
 	queue_new_id(id);
 	qf = queue_file_create(tmpl, id, &err);

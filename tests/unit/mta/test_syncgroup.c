@@ -5,7 +5,8 @@
  * deliver_maildir() (unsynced: the file in tmp/, nothing in new/ until
  * deliver_link(); deliver_drop() removes it); and members that ask together
  * share flushes: 8 threads x 20 requests take far fewer syncfs calls than 160;
- * three processes sharing flushes (syncgroup_share) all get theirs;
+ * three processes sharing flushes (syncgroup_share) all get theirs, and
+ * never run two syncfs at once;
  * asynchronous requests (an event loop's) stay pending until the flusher
  * is kicked, then its eventfd says they are covered, one flush for all.
  */
@@ -231,6 +232,37 @@ static void test_processes_share(void)
 	test_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
+/* The same load: never two syncfs at once across the processes (each
+   waits for the one running, then takes or leads the next).  Without the
+   processes' flush lock their leaders overlap within a few rounds. */
+static void test_processes_serialised(void)
+{
+	test_begin("syncgroup processes flush one at a time");
+	pid_t c = fork();
+	if (c == 0) {
+		if (syncgroup_share(dir) < 0)
+			_exit(110);
+		pid_t k[3];
+		for (int i = 0; i < 3; i++)
+			if ((k[i] = fork()) == 0)
+				_exit(share_proc());
+		int bad = 0;
+		for (int i = 0; i < 3; i++) {
+			int st = -1;
+			if (k[i] < 0 || waitpid(k[i], &st, 0) != k[i] ||
+			    !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				bad++;
+		}
+		unsigned long long o = syncgroup_overlaps();
+		if (o > 0)
+			fprintf(stderr, "  %llu overlapping flushes\n", o);
+		_exit(bad + (o > 0 ? 50 : 0));
+	}
+	int st = -1;
+	test_assert(c > 0 && waitpid(c, &st, 0) == c);
+	test_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 int main(void)
 {
 	if (mkdtemp(dir) == NULL) {
@@ -239,6 +271,7 @@ int main(void)
 	}
 	/* first: its processes are forked before this one sets its group */
 	test_processes_share();
+	test_processes_serialised();
 	test_unset_and_set();
 	test_members_share();
 	test_async();
