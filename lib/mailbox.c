@@ -271,35 +271,59 @@ int mailbox_deliver(const struct mailbox_user *u, const char *folder,
 	return 0;
 }
 
-int mailbox_deliver_begin(const struct mailbox_user *u, const char *folder,
-			  const char *data, size_t len,
-			  struct maildir_pending *p, const char **error_r)
+int mailbox_deliver_begin(const struct mailbox_user *u, int rootfd,
+			  const char *folder, const char *data, size_t len,
+			  struct maildir_pending *p, int *qfd,
+			  const char **error_r)
 {
-	int over = maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
+	int over =
+	    qfd != NULL
+		? maildir_quota_check_keep(u->root, rootfd, &u->quota, len, 1,
+					   qfd)
+		: maildir_quota_check(u->root, &u->quota, len, 1, 0, NULL);
 	if (over != 0) {
 		*error_r = "quota";
 		if (over > 0)
 			errno = EDQUOT;
 		return -1;
 	}
-	return maildir_store_tmp(folder, data, len, p, error_r);
-}
-
-int mailbox_deliver_end(const struct mailbox_user *u,
-			const struct maildir_pending *p, const char **error_r)
-{
-	if (maildir_pending_link(p, error_r) < 0)
+	if (maildir_store_tmp(rootfd, folder, data, len, p, error_r) < 0) {
+		int e = errno;
+		if (qfd != NULL && *qfd >= 0)
+			close(*qfd);
+		if (qfd != NULL)
+			*qfd = -1;
+		errno = e;
 		return -1;
-	(void)maildir_quota_add(u->root, (int64_t)p->size, 1);
+	}
 	return 0;
 }
 
-void mailbox_deliver_abort(const struct maildir_pending *p)
+int mailbox_deliver_end(const struct mailbox_user *u,
+			const struct maildir_pending *p, int *qfd,
+			const char **error_r)
 {
-	maildir_pending_drop(p);
+	if (maildir_pending_link(p, error_r) < 0) {
+		int e = errno;
+		if (*qfd >= 0)
+			close(*qfd);
+		*qfd = -1;
+		errno = e;
+		return -1;
+	}
+	/* stored: a lost delta is repaired by the next recalculation */
+	(void)maildir_quota_add_fd(u->root, p->dirfd, qfd, (int64_t)p->size, 1);
+	return 0;
 }
 
-/* ---- copy ---------------------------------------------------------------- */
+void mailbox_deliver_abort(const struct maildir_pending *p, int *qfd)
+{
+	if (p != NULL)
+		maildir_pending_drop(p);
+	if (*qfd >= 0)
+		close(*qfd);
+	*qfd = -1;
+}
 
 void mailbox_copy_result_free(struct mailbox_copy_result *r)
 {

@@ -92,14 +92,21 @@ int mailbox_deliver(const struct mailbox_user *u, const char *folder,
  * the quota and writes the file into folder's tmp/ without an fsync;
  * after a flush that began once it returned, _end links it into new/ and
  * records it in maildirsize (the new/ entry is then the caller's to
- * flush); _abort unlinks it instead.  Errors as mailbox_deliver().
+ * flush); _abort unlinks it instead.  rootfd is u->root held open by the
+ * caller until _end or _abort (or AT_FDCWD), folder relative to it as
+ * maildir_store_tmp() takes it; *qfd is the maildirsize _begin keeps open
+ * for _end (maildir_quota_check_keep(); NULL: none kept, the quota read
+ * and written by name), closed (-1) by _end and _abort.
+ * Errors as mailbox_deliver().
  */
-int mailbox_deliver_begin(const struct mailbox_user *u, const char *folder,
-			  const char *data, size_t len,
-			  struct maildir_pending *p, const char **error_r);
+int mailbox_deliver_begin(const struct mailbox_user *u, int rootfd,
+			  const char *folder, const char *data, size_t len,
+			  struct maildir_pending *p, int *qfd,
+			  const char **error_r);
 int mailbox_deliver_end(const struct mailbox_user *u,
-			const struct maildir_pending *p, const char **error_r);
-void mailbox_deliver_abort(const struct maildir_pending *p);
+			const struct maildir_pending *p, int *qfd,
+			const char **error_r);
+void mailbox_deliver_abort(const struct maildir_pending *p, int *qfd);
 
 /* ---- copy and move ------------------------------------------------------- */
 

@@ -204,12 +204,13 @@ static int maildir_path(char *out, size_t outsz, const char *a, const char *b,
 	return 0;
 }
 
-/* Writes data into folder/tmp/ (fsynced when sync) and names the
-   destination in new/ (in_new) or cur/ with ":2,<letters>": p, base_r. */
-static int maildir_write_tmp(const char *folder, const char *data, size_t len,
-			     bool in_new, const char *letters, time_t mtime,
-			     char *base_r, bool sync, struct maildir_pending *p,
-			     const char **error_r)
+/* Writes data into folder/tmp/ (folder relative to dirfd, see
+   maildir_store_tmp(); fsynced when sync) and names the destination in
+   new/ (in_new) or cur/ with ":2,<letters>": p, base_r. */
+static int maildir_write_tmp(int dirfd, const char *folder, const char *data,
+			     size_t len, bool in_new, const char *letters,
+			     time_t mtime, char *base_r, bool sync,
+			     struct maildir_pending *p, const char **error_r)
 {
 	char base[MAILDIR_FILENAME_MAX + 1];
 	char final[MAILDIR_FILENAME_MAX + 1];
@@ -220,6 +221,8 @@ static int maildir_write_tmp(const char *folder, const char *data, size_t len,
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	if (folder[0] == '\0')
+		folder = "."; /* dirfd itself */
 	int n = in_new ? snprintf(final, sizeof final, "%s", base)
 		       : snprintf(final, sizeof final, "%s:2,%s", base,
 				  letters ? letters : "");
@@ -232,7 +235,9 @@ static int maildir_write_tmp(const char *folder, const char *data, size_t len,
 		return -1;
 	}
 	p->size = len;
-	int fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	p->dirfd = dirfd;
+	int fd = openat(dirfd, p->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
 	if (fd < 0) {
 		*error_r = "open tmp file";
 		return -1;
@@ -241,7 +246,7 @@ static int maildir_write_tmp(const char *folder, const char *data, size_t len,
 		int e = errno;
 		*error_r = "write tmp file";
 		close(fd);
-		unlink(p->tmp);
+		unlinkat(dirfd, p->tmp, 0);
 		errno = e;
 		return -1;
 	}
@@ -252,7 +257,7 @@ static int maildir_write_tmp(const char *folder, const char *data, size_t len,
 	if (close(fd) < 0) {
 		int e = errno;
 		*error_r = "close tmp file";
-		unlink(p->tmp);
+		unlinkat(dirfd, p->tmp, 0);
 		errno = e;
 		return -1;
 	}
@@ -263,30 +268,31 @@ static int maildir_write_tmp(const char *folder, const char *data, size_t len,
 
 int maildir_pending_link(const struct maildir_pending *p, const char **error_r)
 {
-	if (link(p->tmp, p->dst) < 0) {
+	if (linkat(p->dirfd, p->tmp, p->dirfd, p->dst, 0) < 0) {
 		if (errno != EXDEV && errno != EPERM) {
 			int e = errno;
 			*error_r = "link into maildir";
-			unlink(p->tmp);
+			unlinkat(p->dirfd, p->tmp, 0);
 			errno = e;
 			return -1;
 		}
-		if (rename(p->tmp, p->dst) < 0) {
+		if (renameat(p->dirfd, p->tmp, p->dirfd, p->dst) < 0) {
 			int e = errno;
 			*error_r = "rename into maildir";
-			unlink(p->tmp);
+			unlinkat(p->dirfd, p->tmp, 0);
 			errno = e;
 			return -1;
 		}
 	} else {
-		(void)unlink(p->tmp); /* a leftover is purged after 36 h */
+		/* a leftover is purged after 36 h */
+		(void)unlinkat(p->dirfd, p->tmp, 0);
 	}
 	return 0;
 }
 
 void maildir_pending_drop(const struct maildir_pending *p)
 {
-	(void)unlink(p->tmp);
+	(void)unlinkat(p->dirfd, p->tmp, 0);
 }
 
 int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
@@ -294,17 +300,18 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
 		  const char **error_r)
 {
 	struct maildir_pending p;
-	if (maildir_write_tmp(folder, data, len, in_new, letters, mtime, base_r,
-			      true, &p, error_r) < 0)
+	if (maildir_write_tmp(AT_FDCWD, folder, data, len, in_new, letters,
+			      mtime, base_r, true, &p, error_r) < 0)
 		return -1;
 	return maildir_pending_link(&p, error_r);
 }
 
-int maildir_store_tmp(const char *folder, const char *data, size_t len,
-		      struct maildir_pending *p, const char **error_r)
+int maildir_store_tmp(int dirfd, const char *folder, const char *data,
+		      size_t len, struct maildir_pending *p,
+		      const char **error_r)
 {
-	return maildir_write_tmp(folder, data, len, true, NULL, 0, NULL, false,
-				 p, error_r);
+	return maildir_write_tmp(dirfd, folder, data, len, true, NULL, 0, NULL,
+				 false, p, error_r);
 }
 
 /* ---- dovecot-uidlist ------------------------------------------------- */

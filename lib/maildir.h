@@ -114,15 +114,23 @@ int maildir_store(const char *folder, const char *data, size_t len, bool in_new,
  * makes that name durable.  Maildir's rule holds: no file gets a name in
  * new/ before its bytes are on disk.  maildir_pending_drop() unlinks a
  * file that will not be linked.  0, or -1 with *error_r and errno.
+ *
+ * folder is relative to the directory dirfd ("" for dirfd itself), or
+ * absolute with dirfd AT_FDCWD: a delivery that holds its Maildir open
+ * walks the path from / once instead of at every step (the tmp/ file,
+ * its link, its unlink).  dirfd is borrowed and must stay open until
+ * maildir_pending_link() or _drop().
  */
 struct maildir_pending {
+	int dirfd;	    /* borrowed: what tmp and dst are relative to */
 	char tmp[PATH_MAX]; /* folder/tmp/<base> */
 	char dst[PATH_MAX]; /* folder/new/<base> */
 	uint64_t size;	    /* bytes written */
 };
 
-int maildir_store_tmp(const char *folder, const char *data, size_t len,
-		      struct maildir_pending *p, const char **error_r);
+int maildir_store_tmp(int dirfd, const char *folder, const char *data,
+		      size_t len, struct maildir_pending *p,
+		      const char **error_r);
 int maildir_pending_link(const struct maildir_pending *p, const char **error_r);
 void maildir_pending_drop(const struct maildir_pending *p);
 

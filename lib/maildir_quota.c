@@ -85,19 +85,15 @@ int maildir_quota_parse(const char *data, size_t len, struct maildir_quota *q)
 	return 0;
 }
 
-int maildir_quota_read(const char *root, struct maildir_quota *q)
+/* Reads and parses the maildirsize open as fd (from its offset 0, which
+   is where it is after an open).  Returns as maildir_quota_read(). */
+static int quota_read_fd(int fd, struct maildir_quota *q)
 {
-	char path[PATH_MAX];
 	/* one byte more than the largest file parsed: a longer one is
 	   recalculated (Maildir++), whatever follows */
 	char data[MAILDIR_SIZE_FILE_MAX + 1];
 	size_t len = 0;
 	memset(q, 0, sizeof *q);
-	if (file_path(path, sizeof path, root, "maildirsize") < 0)
-		return -1;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
 	/* read at every delivery: a short read of a regular file is its
 	   end, so no second read() to see 0 (appends racing with it are
 	   seen or not, as with any read) */
@@ -106,17 +102,12 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 		ssize_t n = read(fd, data + len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
+		if (n < 0)
 			return -1;
-		}
 		len += (size_t)n;
 		if ((size_t)n < want)
 			break;
 	}
-	close(fd);
 	if (maildir_quota_parse(data, len, q) < 0) {
 		memset(q, 0, sizeof *q);
 		return 0;
@@ -124,23 +115,94 @@ int maildir_quota_read(const char *root, struct maildir_quota *q)
 	return 1;
 }
 
-int maildir_quota_add(const char *root, int64_t bytes, int64_t count)
+int maildir_quota_read(const char *root, struct maildir_quota *q)
 {
-	char path[PATH_MAX], line[64];
+	char path[PATH_MAX];
+	memset(q, 0, sizeof *q);
 	if (file_path(path, sizeof path, root, "maildirsize") < 0)
 		return -1;
-	int n = snprintf(line, sizeof line, "%lld %lld\n", (long long)bytes,
-			 (long long)count);
-	if (n < 0 || (size_t)n >= sizeof line)
-		return -1;
-	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
-	ssize_t w = write(fd, line, (size_t)n);
+	int r = quota_read_fd(fd, q);
 	int e = errno;
 	close(fd);
 	errno = e;
-	return w == n ? 0 : -1;
+	return r;
+}
+
+/* root's maildirsize as openat() wants it: relative to rootfd, or the
+   whole path with AT_FDCWD.  -1 when too long. */
+static int quota_name(char *out, size_t outsz, const char *root, int rootfd)
+{
+	if (rootfd != AT_FDCWD) {
+		if (outsz < sizeof "maildirsize")
+			return -1;
+		memcpy(out, "maildirsize", sizeof "maildirsize");
+		return 0;
+	}
+	return file_path(out, outsz, root, "maildirsize");
+}
+
+/* Appends line (n bytes) to root's maildirsize if it exists. */
+static int quota_append(const char *root, int rootfd, const char *line,
+			size_t n)
+{
+	char path[PATH_MAX];
+	if (quota_name(path, sizeof path, root, rootfd) < 0)
+		return -1;
+	int fd = openat(rootfd, path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	ssize_t w = write(fd, line, n);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return w >= 0 && (size_t)w == n ? 0 : -1;
+}
+
+/* "<bytes> <count>\n" into line; its length, or -1. */
+static int quota_line(char line[64], int64_t bytes, int64_t count)
+{
+	int n = snprintf(line, 64, "%lld %lld\n", (long long)bytes,
+			 (long long)count);
+	return n < 0 || n >= 64 ? -1 : n;
+}
+
+int maildir_quota_add(const char *root, int64_t bytes, int64_t count)
+{
+	char line[64];
+	int n = quota_line(line, bytes, count);
+	return n < 0 ? -1 : quota_append(root, AT_FDCWD, line, (size_t)n);
+}
+
+int maildir_quota_add_fd(const char *root, int rootfd, int *fd, int64_t bytes,
+			 int64_t count)
+{
+	char line[64];
+	int n = quota_line(line, bytes, count);
+	if (n < 0) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		return -1;
+	}
+	if (*fd >= 0) {
+		ssize_t w = write(*fd, line, (size_t)n);
+		int e = errno;
+		/* no link left: a recalculation renamed another file over
+		   it since the check opened it; the delta belongs in the
+		   file that now counts, as if it had been opened now */
+		struct stat st;
+		bool gone = fstat(*fd, &st) == 0 && st.st_nlink == 0;
+		close(*fd);
+		*fd = -1;
+		if (!gone) {
+			errno = e;
+			return w == n ? 0 : -1;
+		}
+	}
+	return quota_append(root, rootfd, line, (size_t)n);
 }
 
 /* Adds the messages of folder/sub (new or cur) to *bytes, *count. */
@@ -298,15 +360,27 @@ static bool quota_over(const struct maildir_quota *q, uint64_t bytes,
 	       (q->max_count > 0 && (uint64_t)q->count + count > q->max_count);
 }
 
-int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
-			uint64_t bytes, uint64_t count, unsigned flags,
-			struct maildir_quota *q_r)
+/* quota_check()'s kfd for a maildirsize known to be missing */
+#define QUOTA_MISSING (-2)
+
+/* maildir_quota_check(); kfd: the maildirsize when open already (its
+   offset 0), QUOTA_MISSING, or -1 (read by name).  *fresh_r: the file
+   was (or may have been) rebuilt meanwhile. */
+static int quota_check(const char *root, const struct maildir_quota_rule *rule,
+		       uint64_t bytes, uint64_t count, unsigned flags,
+		       struct maildir_quota *q_r, bool *fresh_r, int kfd)
 {
-	struct maildir_quota q;
 	bool fresh = false, ro = (flags & MAILDIR_QUOTA_READONLY) != 0;
-	if (q_r == NULL)
-		q_r = &q;
-	int r = maildir_quota_read(root, q_r);
+	int r;
+	*fresh_r = false;
+	if (kfd >= 0) {
+		r = quota_read_fd(kfd, q_r);
+	} else if (kfd == QUOTA_MISSING) {
+		memset(q_r, 0, sizeof *q_r);
+		r = 0;
+	} else {
+		r = maildir_quota_read(root, q_r);
+	}
 	if (r < 0)
 		return -1;
 	if (!rule->own && r == 0)
@@ -320,6 +394,7 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 		if (ro)
 			return 0;
 		/* missing, broken, or another limit: ours wins (rebuild) */
+		*fresh_r = true;
 		int c = quota_recalc(root, rule->max_bytes, rule->max_count,
 				     r == 0, false, q_r);
 		if (c < 0)
@@ -338,9 +413,52 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 		if (fresh || ro)
 			return 1;
 		/* do not trust a file that says "over": recount once */
+		*fresh_r = true;
 		if (maildir_quota_recalc(root, q_r->max_bytes, q_r->max_count,
 					 q_r) < 0)
 			return -1;
 		fresh = true;
 	}
+}
+
+int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
+			uint64_t bytes, uint64_t count, unsigned flags,
+			struct maildir_quota *q_r)
+{
+	struct maildir_quota q;
+	bool fresh;
+	return quota_check(root, rule, bytes, count, flags,
+			   q_r != NULL ? q_r : &q, &fresh, -1);
+}
+
+int maildir_quota_check_keep(const char *root, int rootfd,
+			     const struct maildir_quota_rule *rule,
+			     uint64_t bytes, uint64_t count, int *fd_r)
+{
+	struct maildir_quota q;
+	char name[PATH_MAX];
+	bool fresh;
+	*fd_r = -1;
+	if (quota_name(name, sizeof name, root, rootfd) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	/* read and append through one open file (the add used to open it
+	   again); a file we may not write is read as before */
+	int kfd =
+	    openat(rootfd, name, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY);
+	if (kfd < 0 && errno != ENOENT && errno != EACCES && errno != EROFS)
+		return -1;
+	if (kfd < 0)
+		kfd = errno == ENOENT ? QUOTA_MISSING : -1;
+	int r = quota_check(root, rule, bytes, count, 0, &q, &fresh, kfd);
+	if (kfd >= 0) {
+		/* rebuilt: the file read was replaced, and the add opens
+		   the new one by name */
+		if (r == 0 && !fresh)
+			*fd_r = kfd;
+		else
+			close(kfd);
+	}
+	return r;
 }

@@ -99,6 +99,29 @@ int maildir_quota_check(const char *root, const struct maildir_quota_rule *rule,
 			struct maildir_quota *q_r);
 
 /*
+ * maildir_quota_check() for a delivery, which appends its delta right
+ * after storing (mailbox_deliver_begin()): the Maildir at root is open as
+ * rootfd too (AT_FDCWD: by path only), and its maildirsize, opened
+ * relative to it for reading and appending, is left open in *fd_r for
+ * maildir_quota_add_fd() when the message fits (one open per delivery
+ * instead of two).  *fd_r is -1 when nothing was kept (over quota, an
+ * error, no file, a file rebuilt by the check or not writable): the add
+ * then opens the file by name as maildir_quota_add() does.
+ */
+int maildir_quota_check_keep(const char *root, int rootfd,
+			     const struct maildir_quota_rule *rule,
+			     uint64_t bytes, uint64_t count, int *fd_r);
+/*
+ * maildir_quota_add() through *fd from maildir_quota_check_keep() (closed
+ * here, set to -1).  When the file has no link left by then (a
+ * recalculation renamed another over it), or *fd is -1, the line goes to
+ * the current maildirsize (relative to rootfd, or root's path with
+ * AT_FDCWD), as if the file had been opened now.  Returns 0 or -1.
+ */
+int maildir_quota_add_fd(const char *root, int rootfd, int *fd, int64_t bytes,
+			 int64_t count);
+
+/*
  * The maildirsize of a Maildir that maildir_create() has just made (so it
  * holds nothing): "0 0" under rule's limits, without the scan and without
  * fsync (a file lost in a crash is recalculated).  Kept when another

@@ -944,7 +944,9 @@ static bool qmgr_job_open(struct qmgr *q, const char *id, struct qmgr_job *j)
 		buf_deinit(&j->pending);
 		return false;
 	}
-	j->fd = open(path, O_RDWR | O_CLOEXEC);
+	/* relative to active/: no walk of the queue's path per message */
+	j->fd = q->active_fd >= 0 ? openat(q->active_fd, id, O_RDWR | O_CLOEXEC)
+				  : open(path, O_RDWR | O_CLOEXEC);
 	if (j->fd < 0) {
 		if (errno != ENOENT)
 			log_error("%s: open %s: %s", id, path, strerror(errno));
@@ -1052,7 +1054,11 @@ static void qmgr_job_finish(struct qmgr_job *jp)
 	}
 	if (left == 0) {
 		/* all done: the records would be unlinked with the file */
-		if (recycle_put(c->queue_dir, path, id, j.fd, (off_t)len) < 0 &&
+		if ((q->active_fd >= 0
+			 ? recycle_put_at(c->queue_dir, q->active_fd, id, id,
+					  j.fd, (off_t)len)
+			 : recycle_put(c->queue_dir, path, id, j.fd,
+				       (off_t)len)) < 0 &&
 		    errno != ENOENT) {
 			log_error("%s: unlink: %s", id, strerror(errno));
 			/* the file stays: spare its recipients a repeat */
@@ -1431,6 +1437,9 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	if (qmgr_path(dir, q.cfg.queue_dir, "active", "") < 0 ||
 	    inotify_add_watch(ino, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0)
 		fatal("inotify on %s: %s", dir, strerror(errno));
+	/* the directory inotify watches: files are opened and retired
+	   relative to it */
+	q.active_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	unsigned nthreads = q.cfg.threads;
 	if (nthreads == 0 || nthreads > QMGR_THREADS_MAX)
 		nthreads = 8;

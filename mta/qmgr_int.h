@@ -56,6 +56,7 @@ struct qmgr {
 	bool need_rescan;
 	unsigned collecting; /* threads still taking IDs into their batch */
 	int wake_w;	     /* a delivery thread finished a message */
+	int active_fd;	     /* queue_dir/active (O_PATH), or -1: by path */
 	struct dest_table *dests; /* SMTP destinations (dest.h) */
 };
 

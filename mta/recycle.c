@@ -42,7 +42,8 @@ static struct {
 	bool off;   /* no RENAME_NOREPLACE here: plain creates only */
 	long count; /* files in recycle/, estimated; < 0: not counted */
 	unsigned puts;
-} rc = {.mu = PTHREAD_MUTEX_INITIALIZER, .count = -1};
+	int dirfd; /* recycle/ for recycle_put_at(); -1: not open yet */
+} rc = {.mu = PTHREAD_MUTEX_INITIALIZER, .count = -1, .dirfd = -1};
 
 static int64_t mono_ms(void)
 {
@@ -150,8 +151,8 @@ int recycle_take(const char *queue_dir, const char *path, off_t *size_r)
 	return -1;
 }
 
-int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
-		off_t size)
+int recycle_put_at(const char *queue_dir, int dirfd, const char *name,
+		   const char *id, int fd, off_t size)
 {
 	char dst[RECYCLE_PATH_MAX];
 	pthread_mutex_lock(&rc.mu);
@@ -164,9 +165,20 @@ int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
 		rc.count++;
 		rc.puts++;
 	}
+	/* held for the process's life (a recycle/ made again meanwhile
+	   takes nothing: renames into a removed directory fail, and the
+	   file is unlinked as when recycle/ is missing) */
+	if (room && rc.dirfd < 0 && dirfd != AT_FDCWD &&
+	    rpath(dst, queue_dir, "") == 0)
+		rc.dirfd = open(dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int rdir = dirfd != AT_FDCWD ? rc.dirfd : -1;
 	pthread_mutex_unlock(&rc.mu);
-	if (room && rpath(dst, queue_dir, id) == 0 &&
-	    renameat2(AT_FDCWD, path, AT_FDCWD, dst, RENAME_NOREPLACE) == 0) {
+	if (room &&
+	    (rdir >= 0 ? renameat2(dirfd, name, rdir, id, RENAME_NOREPLACE)
+	     : rpath(dst, queue_dir, id) < 0
+		 ? -1
+		 : renameat2(dirfd, name, AT_FDCWD, dst, RENAME_NOREPLACE)) ==
+		0) {
 		/* a small file keeps its blocks for the next message; a
 		   large one frees them at once (a crash before this leaves
 		   it whole in recycle/: its taker overwrites and cuts it) */
@@ -176,5 +188,11 @@ int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
 		}
 		return 0;
 	}
-	return unlink(path);
+	return unlinkat(dirfd, name, 0);
+}
+
+int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
+		off_t size)
+{
+	return recycle_put_at(queue_dir, AT_FDCWD, path, id, fd, size);
 }

@@ -49,5 +49,11 @@ int recycle_take(const char *queue_dir, const char *path, off_t *size_r);
  */
 int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
 		off_t size);
+/* recycle_put() of the file name in the directory dirfd (a queue
+   directory held open, or AT_FDCWD with a path): the rename goes into
+   recycle/ held open as well (opened at the first call), without a walk
+   of the queue's path. */
+int recycle_put_at(const char *queue_dir, int dirfd, const char *name,
+		   const char *id, int fd, off_t size);
 
 #endif

@@ -61,6 +61,22 @@ LINE = re.compile(r"^(\d+)\s+(\d+\.\d+) (\w+)\((.*)\)\s+=\s+(-?\d+)"
                   r".*<(\d+\.\d+)>$")
 
 
+# a directory descriptor and a name relative to it, as strace -y shows
+# the *at() calls' arguments: 5</spool/active>, "6B0..."
+AT_ARG = re.compile(r'\d+<([^>]*)>, "([^"]*)"')
+
+
+def resolve_at(name, args):
+    """The arguments of linkat, renameat2 and unlinkat with each directory
+    descriptor and relative name joined into one path, as link, rename
+    and unlink would show it (the delivery works relative to a Maildir
+    and a queue directory it holds open)."""
+    if name not in ("linkat", "renameat", "renameat2", "unlinkat"):
+        return args
+    return AT_ARG.sub(lambda m: '"' + os.path.normpath(
+        os.path.join(m.group(1), m.group(2))) + '"', args)
+
+
 def parse(path):
     """Completed calls as (start, end, name, args, result, tid); the
     unfinished/resumed halves of one call are joined."""
@@ -82,8 +98,9 @@ def parse(path):
             if m:
                 start = float(m.group(2))
                 calls.append((start, start + float(m.group(6)),
-                              m.group(3), m.group(4), int(m.group(5)),
-                              int(m.group(1))))
+                              m.group(3),
+                              resolve_at(m.group(3), m.group(4)),
+                              int(m.group(5)), int(m.group(1))))
     return calls
 
 
@@ -109,7 +126,7 @@ def test_flush_order_receive_and_delivery(inst):
     cmd = ["strace", "-f", "-ttt", "-T", "-y", "-s", "120", "-o", out,
            "-e",
            "trace=syncfs,fsync,fdatasync,rename,renameat2,link,linkat,"
-           "unlink,write,writev,sendto,sendmsg,pwrite64"]
+           "unlink,unlinkat,write,writev,sendto,sendmsg,pwrite64"]
     for p in proctree.descendants(inst.daemon_pid("youju-mta")):
         cmd += ["-p", str(p)]
     st = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -185,7 +202,8 @@ def test_flush_order_receive_and_delivery(inst):
         gone = one(lambda c: (c[2] in ("rename", "renameat2") and
                               f"active/{qid}" in c[3] and
                               f"recycle/{qid}" in c[3]) or
-                   (c[2] == "unlink" and f"active/{qid}" in c[3]),
+                   (c[2] in ("unlink", "unlinkat") and
+                    f"active/{qid}" in c[3]),
                    f"{qid}: queue file never left active/")
         assert flushed_between(link[1], gone[0]), \
             f"{qid}: queue file retired before the delivery was flushed"

@@ -245,6 +245,39 @@ static void test_quota(void)
 		    q.count == 1);
 	test_assert(maildir_quota_check(md, &lim, 100, 1, 0, &q) == 0 &&
 		    q.bytes == 10);
+
+	test_begin("quota kept open from the check to the add");
+	int rfd = open(md, O_PATH | O_DIRECTORY | O_CLOEXEC), qfd = -1;
+	test_assert(rfd >= 0);
+	test_assert(maildir_quota_check_keep(md, rfd, &lim, 100, 1, &qfd) ==
+			0 &&
+		    qfd >= 0);
+	test_assert(maildir_quota_add_fd(md, rfd, &qfd, 100, 1) == 0 &&
+		    qfd == -1);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 110 &&
+		    q.count == 2);
+	/* over the limit (recounted: the Maildir is empty), nothing kept */
+	test_assert(maildir_quota_check_keep(md, rfd, &lim, 3001, 1, &qfd) ==
+			1 &&
+		    qfd == -1);
+	/* a recalculation replaces the file between check and add: the
+	   delta goes to the new file (the old one's lines count no more) */
+	test_assert(maildir_quota_check_keep(md, rfd, &lim, 100, 1, &qfd) ==
+			0 &&
+		    qfd >= 0);
+	test_assert(maildir_quota_recalc(md, 3000, 3, &q) == 0 && q.bytes == 0);
+	test_assert(maildir_quota_add_fd(md, rfd, &qfd, 7, 1) == 0);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 7 &&
+		    q.count == 1);
+	/* by path (AT_FDCWD), and no file: made by the check, added to */
+	test_assert(unlink(p) == 0);
+	test_assert(maildir_quota_check_keep(md, AT_FDCWD, &lim, 5, 1, &qfd) ==
+		    0);
+	test_assert(maildir_quota_add_fd(md, AT_FDCWD, &qfd, 5, 1) == 0 &&
+		    qfd == -1);
+	test_assert(maildir_quota_read(md, &q) == 1 && q.bytes == 5 &&
+		    q.count == 1);
+	close(rfd);
 	tmp_remove(root);
 }
 
