@@ -1056,9 +1056,9 @@ static void qmgr_job_finish(struct qmgr_job *jp)
 		/* all done: the records would be unlinked with the file */
 		if ((q->active_fd >= 0
 			 ? recycle_put_at(c->queue_dir, q->active_fd, id, id,
-					  j.fd, (off_t)len)
-			 : recycle_put(c->queue_dir, path, id, j.fd,
-				       (off_t)len)) < 0 &&
+					  (off_t)len)
+			 : recycle_put(c->queue_dir, path, id, (off_t)len)) <
+			0 &&
 		    errno != ENOENT) {
 			log_error("%s: unlink: %s", id, strerror(errno));
 			/* the file stays: spare its recipients a repeat */

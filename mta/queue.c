@@ -404,7 +404,7 @@ void queue_file_free(struct queue_file **pqf)
 	if (qf == NULL)
 		return;
 	if (!qf->committed && qf->path[0] != '\0' &&
-	    recycle_put(qf->dir, qf->path, qf->id, qf->fd,
+	    recycle_put(qf->dir, qf->path, qf->id,
 			qf->old_size > qf->written ? qf->old_size
 						   : qf->written) < 0 &&
 	    errno != ENOENT)

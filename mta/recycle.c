@@ -152,8 +152,14 @@ int recycle_take(const char *queue_dir, const char *path, off_t *size_r)
 }
 
 int recycle_put_at(const char *queue_dir, int dirfd, const char *name,
-		   const char *id, int fd, off_t size)
+		   const char *id, off_t size)
 {
+	/* a large file is not kept: cutting it after the rename would race
+	   with a taker already writing a new message into it (cut after its
+	   250), and cutting it before would leave an empty file in the
+	   queue after a crash; new inodes matter only for small messages */
+	if (size < 0 || size > RECYCLE_KEEP_BYTES)
+		return unlinkat(dirfd, name, 0);
 	char dst[RECYCLE_PATH_MAX];
 	pthread_mutex_lock(&rc.mu);
 	if (rc.count < 0 || rc.puts >= RECYCLE_RECOUNT) {
@@ -178,21 +184,13 @@ int recycle_put_at(const char *queue_dir, int dirfd, const char *name,
 	     : rpath(dst, queue_dir, id) < 0
 		 ? -1
 		 : renameat2(dirfd, name, AT_FDCWD, dst, RENAME_NOREPLACE)) ==
-		0) {
-		/* a small file keeps its blocks for the next message; a
-		   large one frees them at once (a crash before this leaves
-		   it whole in recycle/: its taker overwrites and cuts it) */
-		if (fd >= 0 && (size < 0 || size > RECYCLE_KEEP_BYTES) &&
-		    ftruncate(fd, 0) < 0) {
-			/* nothing lost: only disk space, until taken */
-		}
-		return 0;
-	}
+		0)
+		return 0; /* its blocks are kept for the next message */
 	return unlinkat(dirfd, name, 0);
 }
 
-int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
+int recycle_put(const char *queue_dir, const char *path, const char *id,
 		off_t size)
 {
-	return recycle_put_at(queue_dir, AT_FDCWD, path, id, fd, size);
+	return recycle_put_at(queue_dir, AT_FDCWD, path, id, size);
 }

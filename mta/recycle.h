@@ -22,9 +22,9 @@
 
 /* at most this many files wait in recycle/ (beyond: unlinked) */
 #define RECYCLE_MAX 4096
-/* a retired file up to this size keeps its data blocks for the next
-   message; a larger one is truncated to 0 (so recycle/ holds at most
-   RECYCLE_MAX * RECYCLE_KEEP_BYTES = 256 MiB of blocks) */
+/* a retired file up to this size goes to recycle/ with its data blocks
+   for the next message; a larger one is unlinked (so recycle/ holds at
+   most RECYCLE_MAX * RECYCLE_KEEP_BYTES = 256 MiB of blocks) */
 #define RECYCLE_KEEP_BYTES (64 * 1024)
 
 /*
@@ -41,19 +41,18 @@
 int recycle_take(const char *queue_dir, const char *path, off_t *size_r);
 
 /*
- * Retires the queue file at path (this process's fd on it, or -1; size:
- * its size if known, else -1): renamed to recycle/<id>, and truncated to 0
- * when it is larger than RECYCLE_KEEP_BYTES (or of unknown size), or
- * unlinked when recycle/ is full or the rename fails.  Returns 0, or -1
- * with errno when the file is still at path.
+ * Retires the queue file at path (size: its size if known, else -1): renamed to
+ * recycle/<id>, or unlinked when it is larger than RECYCLE_KEEP_BYTES (or of
+ * unknown size), when recycle/ is full or when the rename fails.  Returns 0, or
+ * -1 with errno when the file is still at path.
  */
-int recycle_put(const char *queue_dir, const char *path, const char *id, int fd,
+int recycle_put(const char *queue_dir, const char *path, const char *id,
 		off_t size);
 /* recycle_put() of the file name in the directory dirfd (a queue
    directory held open, or AT_FDCWD with a path): the rename goes into
    recycle/ held open as well (opened at the first call), without a walk
    of the queue's path. */
 int recycle_put_at(const char *queue_dir, int dirfd, const char *name,
-		   const char *id, int fd, off_t size);
+		   const char *id, off_t size);
 
 #endif
