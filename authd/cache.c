@@ -95,8 +95,17 @@ static struct cache_entry **find(struct cache *c, const char *key)
 enum cache_result cache_get(struct cache *c, const char *key, uint64_t now_ms,
 			    void **value_r)
 {
+	uint64_t left;
+	return cache_get_left(c, key, now_ms, value_r, &left);
+}
+
+enum cache_result cache_get_left(struct cache *c, const char *key,
+				 uint64_t now_ms, void **value_r,
+				 uint64_t *left_ms_r)
+{
 	enum cache_result r = CACHE_MISS;
 	*value_r = NULL;
+	*left_ms_r = 0;
 	pthread_mutex_lock(&c->lock);
 	struct cache_entry **pp = find(c, key);
 	struct cache_entry *e = *pp;
@@ -107,9 +116,11 @@ enum cache_result cache_get(struct cache *c, const char *key, uint64_t now_ms,
 			c->n--;
 		} else if (e->value == NULL) {
 			r = CACHE_NEGATIVE;
+			*left_ms_r = e->expires_ms - now_ms;
 		} else {
 			*value_r = c->ops->dup(e->value);
 			r = CACHE_HIT;
+			*left_ms_r = e->expires_ms - now_ms;
 		}
 	}
 	pthread_mutex_unlock(&c->lock);

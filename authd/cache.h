@@ -34,6 +34,11 @@ void cache_free(struct cache **c);
 
 enum cache_result cache_get(struct cache *c, const char *key, uint64_t now_ms,
 			    void **value_r);
+/* The same, with what is left of a hit's or negative entry's lifetime
+   in *left_ms_r (0 on a miss): how long a client may reuse the answer. */
+enum cache_result cache_get_left(struct cache *c, const char *key,
+				 uint64_t now_ms, void **value_r,
+				 uint64_t *left_ms_r);
 /* Stores a copy of value (NULL: negative entry) for ttl_ms; ttl_ms 0 does
    nothing. */
 void cache_put(struct cache *c, const char *key, const void *value,

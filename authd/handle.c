@@ -29,6 +29,7 @@
 #include "credcache.h"
 #include "db.h"
 #include "directory.h"
+#include "generation.h"
 #include "lanes.h"
 #include "log.h"
 #include "md5crypt_batch.h"
@@ -78,6 +79,9 @@ void authd_handle_clear_caches(void)
 	cache_clear(users_cache);
 	cache_clear(lookups_cache);
 	credcache_clear();
+	/* after the clearing: an answer read under the new generation
+	   cannot come from the old entries */
+	authd_gen_bump();
 }
 
 static uint64_t now_ms(void)
@@ -189,6 +193,7 @@ static void forget_user(const char *login)
 	cache_key(key, sizeof(key), "u:", login);
 	cache_del(users_cache, key);
 	cache_clear(lookups_cache);
+	authd_gen_bump(); /* the clients' copies go too */
 }
 
 static void reply_fail(struct authd_job *j, const char *reason, bool login)
@@ -592,7 +597,8 @@ bool authd_handle_park(struct authd_job *j)
 }
 
 static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
-			  char *key, size_t keysz);
+			  char *key, size_t keysz, uint64_t *ttl_r);
+static void reply_ttl(struct authd_job *j, uint64_t ttl_ms);
 
 /* The hot path of a busy server with the cache on: an MUA or SMTP client
    logging in again.  Exactly what do_auth does for a cached row and
@@ -606,7 +612,11 @@ bool authd_handle_fast(struct authd_job *j)
 		/* the MTA's three or four per message (recipient, domain),
 		   answered from the lookups cache without a worker */
 		char arg[512];
-		return lookup_cached(j, arg, sizeof(arg), key, sizeof(key));
+		uint64_t ttl;
+		if (!lookup_cached(j, arg, sizeof(arg), key, sizeof(key), &ttl))
+			return false;
+		reply_ttl(j, ttl);
+		return true;
 	}
 	if (j->req.cmd != AUTHD_CMD_AUTH ||
 	    j->req.authtype != AUTHD_AUTH_LOGIN || cfg->cache_ttl_ms == 0 ||
@@ -906,8 +916,9 @@ static void lookup_uncached(struct authd_job *j, const char *arg)
  * the directory must be asked (lookup_uncached, then lookup_store).
  */
 static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
-			  char *key, size_t keysz)
+			  char *key, size_t keysz, uint64_t *ttl_r)
 {
+	*ttl_r = 0;
 	set_user(j, j->req.user);
 	if (snprintf(arg, argsz, "%s", j->req.user) >= (int)argsz) {
 		reply_fail(j, "argument too long", false);
@@ -924,7 +935,8 @@ static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
 		return true;
 	}
 	void *v = NULL;
-	enum cache_result cr = cache_get(lookups_cache, key, now_ms(), &v);
+	enum cache_result cr =
+	    cache_get_left(lookups_cache, key, now_ms(), &v, ttl_r);
 	if (cr == CACHE_HIT) {
 		if (buf_append_str(&j->reply, v) < 0)
 			tempfail(j, "reply too long");
@@ -938,21 +950,56 @@ static bool lookup_cached(struct authd_job *j, char *arg, size_t argsz,
 	return false;
 }
 
+/*
+ * REUSE=1 (lib/authc_cache, youju's own clients): the reply goes out
+ * after "TTL=<ms>\n", what is left of the cache entry it came from, so
+ * the client keeps it exactly as long as this cache would have answered
+ * it.  0 when nothing was cached, and whenever authd_cache_ttl is 0
+ * (caching off: nothing is reused).  A FLUSH, PASSWD, reload or restart
+ * cuts it short through the generation (generation.h).
+ */
+static void reply_ttl(struct authd_job *j, uint64_t ttl_ms)
+{
+	if (!j->req.reuse || j->tempfail)
+		return;
+	if (j->cfg->cache_ttl_ms == 0)
+		ttl_ms = 0;
+	struct buf b;
+	buf_init(&b, AUTHD_REPLY_MAX);
+	if (buf_printf(&b, "TTL=%llu\n", (unsigned long long)ttl_ms) < 0 ||
+	    buf_append(&b, j->reply.p, j->reply.len) < 0) {
+		buf_deinit(&b);
+		tempfail(j, "reply too long");
+		return;
+	}
+	buf_deinit(&j->reply);
+	j->reply = b;
+}
+
 static void do_lookup(struct authd_job *j)
 {
 	struct authd_cfg *cfg = j->cfg;
 	char arg[512], key[600];
-	if (lookup_cached(j, arg, sizeof(arg), key, sizeof(key)))
+	uint64_t ttl = 0;
+	if (lookup_cached(j, arg, sizeof(arg), key, sizeof(key), &ttl)) {
+		reply_ttl(j, ttl);
 		return;
+	}
 	lookup_uncached(j, arg);
-	if (j->tempfail || key[0] == '\0')
+	if (j->tempfail || key[0] == '\0') {
+		reply_ttl(j, 0); /* LOOKUP user: not from this cache */
 		return;
+	}
 	uint64_t now = now_ms();
-	if (strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
+	if (strcmp(buf_cstr(&j->reply), "FAIL\n") == 0) {
 		cache_put(lookups_cache, key, NULL, cfg->neg_ttl_ms, now);
-	else
+		ttl = cfg->neg_ttl_ms;
+	} else {
 		cache_put(lookups_cache, key, buf_cstr(&j->reply),
 			  cfg->cache_ttl_ms, now);
+		ttl = cfg->cache_ttl_ms;
+	}
+	reply_ttl(j, ttl);
 }
 
 /* ---- MAPLOOKUP ---- */

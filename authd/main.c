@@ -33,9 +33,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authc_cache.h"
 #include "cfg.h"
 #include "conf.h"
 #include "daemon.h"
+#include "generation.h"
 #include "log.h"
 #include "master.h"
 #include "net.h"
@@ -52,6 +54,7 @@ struct authd_state {
 	struct authd_cfg *cfg; /* owns its conf */
 	char *password;	       /* may be NULL; wiped when freed */
 	int lfd;	       /* the socket at cfg->socket_path */
+	struct authd_gen *gen; /* its generation file, or NULL */
 };
 
 static struct authd_state cur;
@@ -178,6 +181,7 @@ static int state_load(struct authd_state *st, const struct authd_state *prev,
 	if (prev != NULL &&
 	    strcmp(prev->cfg->socket_path, st->cfg->socket_path) == 0) {
 		st->lfd = prev->lfd;
+		st->gen = prev->gen;
 		return 0;
 	}
 	if (make_socket_dir(st->cfg->socket_path, st->cfg->mail_owner, err,
@@ -193,6 +197,13 @@ static int state_load(struct authd_state *st, const struct authd_state *prev,
 		password_free(&st->password);
 		return -1;
 	}
+	/* without it authd works as before; only the clients' reuse of
+	   its answers is off */
+	st->gen = authd_gen_open(st->cfg->socket_path, st->cfg->mail_owner, &e);
+	if (st->gen == NULL)
+		log_warning("authd: %s%s: %s: %s: clients reuse no answers",
+			    st->cfg->socket_path, AUTHC_GEN_SUFFIX, e,
+			    strerror(errno));
 	return 0;
 }
 
@@ -219,11 +230,16 @@ static __attribute__((noreturn)) void server_child(void *ctx, pid_t master,
 		fatal("authd: cannot drop privileges to %s: %s",
 		      st->cfg->mail_owner, err);
 	master_child_tie(master, SIGTERM);
+	/* a new process, empty caches: what clients kept is void */
+	authd_gen_use(st->gen);
+	authd_gen_bump();
 	log_info("authd: listening on %s (%u workers)", st->cfg->socket_path,
 		 st->cfg->workers);
 	master_child_ready(ready_fd, foreground);
 	int rc =
 	    authd_server_run(st->lfd, st->cfg, authd_conf_path, st->password);
+	/* the last answers of a drained process (reload) are void too */
+	authd_gen_bump();
 	close(st->lfd);
 	password_free(&st->password);
 	log_info("authd: stopped");
@@ -245,6 +261,9 @@ static void state_free(struct authd_state *st, const struct authd_state *keep)
 	if (st->lfd >= 0 && (keep == NULL || keep->lfd != st->lfd))
 		close(st->lfd);
 	st->lfd = -1;
+	if (keep == NULL || keep->gen != st->gen)
+		authd_gen_close(&st->gen);
+	st->gen = NULL;
 	authd_cfg_unref(&st->cfg);
 	password_free(&st->password);
 }

@@ -309,7 +309,7 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 	*why_r = NULL;
 	memset(req_r, 0, sizeof(*req_r));
 	char rip[AUTHD_RIP_MAX + 1] = "";
-	bool keepalive = false, client_delays = false;
+	bool keepalive = false, client_delays = false, reuse = false;
 	size_t pos = 0;
 
 	for (;;) {
@@ -353,6 +353,10 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 				   ignores meta lines it does not know */
 				keepalive =
 				    word_is(line + k + 1, ll - k - 1, "1");
+			} else if (word_is(line, k, "REUSE")) {
+				/* lib/authc_cache: a LOOKUP reply then says
+				   how long it may be reused (TTL=) */
+				reuse = word_is(line + k + 1, ll - k - 1, "1");
 			} else if (word_is(line, k, "FAILDELAY")) {
 				client_delays =
 				    word_is(line + k + 1, ll - k - 1, "1");
@@ -449,6 +453,7 @@ enum authd_parse_status authd_parse(const char *data, size_t len, bool eof,
 		   "." line), may keep the connection */
 		req.keepalive = keepalive && (cmd == AUTHD_CMD_LOOKUP ||
 					      cmd == AUTHD_CMD_MAPLOOKUP);
+		req.reuse = reuse && cmd == AUTHD_CMD_LOOKUP;
 		req.client_delays = client_delays && (cmd == AUTHD_CMD_AUTH ||
 						      cmd == AUTHD_CMD_PASSWD);
 		*req_r = req;

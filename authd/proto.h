@@ -74,6 +74,9 @@ struct authd_request {
 	const char *reject_reason; /* AUTHD_CMD_REJECT: why, for the log */
 	bool keepalive;		   /* KEEPALIVE=1 on a LOOKUP or MAPLOOKUP: the
 				      connection stays open after the reply */
+	bool reuse;		   /* REUSE=1 on a LOOKUP: the reply starts with
+				      "TTL=<ms>\n", how long the client may reuse it
+				      (youju's own clients, lib/authc_cache) */
 	bool client_delays; /* FAILDELAY=1 on an AUTH or PASSWD: a failure is
 			       answered at once as "FAIL\nDELAY=<ms>\n" and the
 			       client waits (youju's own clients) */

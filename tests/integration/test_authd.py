@@ -14,12 +14,15 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 
 import harness
+import proctree
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PM = "postmaster@extmail.org"
@@ -491,6 +494,144 @@ def test_keepalive_lookups(inst):
     out = rq(inst, b"KEEPALIVE=1\nLOOKUP domain extmail.org\n"
              b"KEEPALIVE=1\nLOOKUP domain extmail.org\n")
     assert out == b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+
+
+# --- reuse by youju's clients (REUSE=1, the generation file) -------------
+
+def gen_value(inst):
+    """authd's cache generation, as lib/authc_cache reads it."""
+    with open(inst.authd_socket + ".gen", "rb") as f:
+        b = f.read()
+    assert len(b) == 16 and b[:8] == b"youjugn1", b
+    return int.from_bytes(b[8:], sys.byteorder)
+
+
+def ttl_split(out):
+    m = re.match(rb"TTL=(\d+)\n", out)
+    assert m, out
+    return int(m.group(1)), out[m.end():]
+
+
+def test_reuse_ttl_line(inst):
+    """REUSE=1 (lib/authc_cache): a LOOKUP reply starts with how long it
+    may be reused, what is left of authd's cache entry, and is otherwise
+    the very bytes authd sends without it; courier's clients (no meta
+    line) see nothing new."""
+    rq(inst, b"FLUSH reuse\n")
+    plain = rq(inst, b"LOOKUP domain extmail.org\n")
+    assert plain == b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+    ttl, rest = ttl_split(rq(inst, b"REUSE=1\nLOOKUP domain extmail.org\n"))
+    assert 0 < ttl <= 5000 and rest == plain, (ttl, rest)
+    rcpt = b"LOOKUP rcpt " + PM.encode() + b"\n"
+    plain = rq(inst, rcpt)
+    assert plain.startswith(b"TYPE=mailbox\n"), plain
+    ttl, rest = ttl_split(rq(inst, b"REUSE=1\n" + rcpt))
+    assert 0 < ttl <= 5000 and rest == plain, (ttl, rest)
+    # not found: the negative TTL (2 s)
+    ttl, rest = ttl_split(
+        rq(inst, b"REUSE=1\nLOOKUP rcpt nobody-reuse@extmail.org\n"))
+    assert 0 < ttl <= 2000 and rest == b"FAIL\n", (ttl, rest)
+    # LOOKUP user comes from the rows cache, not the lookups cache: 0
+    ttl, rest = ttl_split(rq(inst, b"REUSE=1\nLOOKUP user " +
+                             PM.encode() + b"\n"))
+    assert ttl == 0 and rest.startswith(b"ADDRESS=" + PM.encode()), rest
+    # on a kept connection the framing is unchanged after the TTL line
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(inst.authd_socket)
+    try:
+        for _ in range(2):
+            s.sendall(b"REUSE=1\nKEEPALIVE=1\nLOOKUP domain extmail.org\n")
+            out = b""
+            while not out.endswith(b"\n.\n"):
+                chunk = s.recv(4096)
+                assert chunk, out
+                out += chunk
+            ttl, rest = ttl_split(out)
+            assert rest == b"DOMAIN=extmail.org\nACTIVE=1\n.\n", out
+    finally:
+        s.close()
+
+
+def test_generation_file(inst):
+    """<authd_socket>.gen: readable by the mail group only, and its
+    generation changes with FLUSH, PASSWD and a reload (SIGHUP), never
+    with a lookup."""
+    path = inst.authd_socket + ".gen"
+    st = os.lstat(path)
+    assert stat.S_ISREG(st.st_mode) and st.st_mode & 0o777 == 0o640, st
+    g = gen_value(inst)
+    rq(inst, b"LOOKUP domain extmail.org\n")
+    rq(inst, b"REUSE=1\nLOOKUP rcpt " + PM.encode() + b"\n")
+    assert gen_value(inst) == g
+    assert rq(inst, b"FLUSH alice@extmail.org\n") == b"OK\n"
+    g2 = gen_value(inst)
+    assert g2 > g, (g, g2)
+    u = "genpw@extmail.org"
+    add_user(inst, u, md5crypt("old"))
+    try:
+        assert rq(inst, f"PASSWD imap\t{u}\told\tnew\n".encode()) == \
+            b"OK\n"
+        g3 = gen_value(inst)
+        assert g3 > g2, (g2, g3)
+        # a refused PASSWD changes nothing
+        assert rq(inst, f"PASSWD imap\t{u}\twrong\tx\n".encode()) == \
+            b"FAIL\n"
+        assert gen_value(inst) == g3
+    finally:
+        del_user(inst, u)
+    since = inst.log_size()
+    inst.reload("youju-authd")
+    inst.wait_log(r"configuration reloaded", since=since)
+    g4 = gen_value(inst)
+    assert g4 > g3, (g3, g4)
+
+
+def test_generation_across_restart(inst):
+    """A new authd process (the server killed and restarted by the
+    master, or authd stopped and started) changes the generation in the
+    same file, which clients keep mapped."""
+    ino = os.stat(inst.authd_socket + ".gen").st_ino
+    g = gen_value(inst)
+    master = inst.daemon_pid("youju-authd")
+    since = inst.log_size()
+    for p in proctree.children(master):
+        os.kill(p, signal.SIGKILL)
+    inst.wait_log(r"authd: listening on", since=since)
+    g2 = gen_value(inst)
+    assert g2 > g, (g, g2)
+    os.kill(master, signal.SIGTERM)
+    harness.wait_gone(master)
+    g3 = gen_value(inst)
+    assert g3 > g2, (g2, g3)  # the server's last answers are void too
+    inst.start()
+    assert inst.live_pid("youju-authd") > 0
+    assert os.stat(inst.authd_socket + ".gen").st_ino == ino
+    assert gen_value(inst) > g3
+    assert rq(inst, b"LOOKUP domain extmail.org\n") == \
+        b"DOMAIN=extmail.org\nACTIVE=1\n.\n"
+
+
+def test_reuse_off_with_cache_ttl_0(inst):
+    """authd_cache_ttl = 0: caching off, nothing may be reused (TTL=0),
+    negative answers included."""
+    old = inst.youju("conf", "-h", "authd_cache_ttl",
+                     check=True).stdout.strip()
+    try:
+        inst.youju("conf", "-e", "authd_cache_ttl=0", check=True)
+        since = inst.log_size()
+        inst.reload("youju-authd")
+        inst.wait_log(r"configuration reloaded", since=since)
+        for req in (b"LOOKUP domain extmail.org\n",
+                    b"LOOKUP rcpt nobody-reuse0@extmail.org\n"):
+            for _ in range(2):
+                ttl, rest = ttl_split(rq(inst, b"REUSE=1\n" + req))
+                assert ttl == 0 and rest == rq(inst, req), (req, rest)
+    finally:
+        inst.youju("conf", "-e", f"authd_cache_ttl={old}", check=True)
+        since = inst.log_size()
+        inst.reload("youju-authd")
+        inst.wait_log(r"configuration reloaded", since=since)
 
 
 # --- abuse ----------------------------------------------------------------
