@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authc_cache.h"
 #include "buf.h"
 #include "xalloc.h"
 
@@ -259,6 +260,14 @@ static bool kept_blocking(int fd)
 
 bool authc_reply_framed(const char *p, size_t len)
 {
+	/* a REUSE=1 reply starts with its TTL line (authc_cache.h) */
+	uint64_t ttl;
+	bool bad;
+	long skip = authc_reply_ttl(p, len, &ttl, &bad);
+	if (skip < 0)
+		return bad; /* malformed: nothing more to wait for */
+	p += skip;
+	len -= (size_t)skip;
 	if (len == 5 && memcmp(p, "FAIL\n", 5) == 0)
 		return true;
 	return (len == 2 && memcmp(p, ".\n", 2) == 0) ||
@@ -401,10 +410,33 @@ enum authc_status authc_reply_classify(const char *p, size_t len,
 	return st;
 }
 
-/* keep: the request asked for KEEPALIVE=1 (a LOOKUP or MAPLOOKUP). */
+/* Classifies a whole reply; with body_r, after its TTL line (which a
+   REUSE=1 reply must have), keeping the rest in body_r. */
+static enum authc_status classify_reuse(const struct buf *in,
+					struct authc_reply *reply_r,
+					uint64_t *ttl_r, struct buf *body_r)
+{
+	if (body_r == NULL)
+		return authc_reply_classify(in->p, in->len, reply_r);
+	bool bad;
+	long skip = authc_reply_ttl(in->p, in->len, ttl_r, &bad);
+	if (skip < 0)
+		return AUTHC_TEMPFAIL;
+	const char *p = in->p + skip;
+	size_t n = in->len - (size_t)skip;
+	enum authc_status st = authc_reply_classify(p, n, reply_r);
+	if (st != AUTHC_TEMPFAIL && buf_append(body_r, p, n) < 0)
+		*ttl_r = 0; /* too big to keep */
+	return st;
+}
+
+/* keep: the request asked for KEEPALIVE=1 (a LOOKUP or MAPLOOKUP).
+   body_r (may be NULL: no REUSE=1 was asked) gets the reply without its
+   TTL line, *ttl_r the line's lifetime (0: none). */
 static enum authc_status request(const char *socket_path, const void *req,
 				 size_t len, bool keep,
-				 struct authc_reply *reply_r)
+				 struct authc_reply *reply_r, uint64_t *ttl_r,
+				 struct buf *body_r)
 {
 	if (reply_r != NULL)
 		memset(reply_r, 0, sizeof(*reply_r));
@@ -441,7 +473,7 @@ static enum authc_status request(const char *socket_path, const void *req,
 			continue;
 		}
 		if (r == 0)
-			st = authc_reply_classify(in.p, in.len, reply_r);
+			st = classify_reuse(&in, reply_r, ttl_r, body_r);
 		if (r == 0 && pool && !eof && st != AUTHC_TEMPFAIL &&
 		    (!cut || set_timeouts(fd, authc_timeout_ms) == 0)) {
 			pool_put(socket_path, fd, blocking, &sock);
@@ -459,7 +491,7 @@ static enum authc_status request(const char *socket_path, const void *req,
 enum authc_status authc_request(const char *socket_path, const void *req,
 				size_t len, struct authc_reply *reply_r)
 {
-	return request(socket_path, req, len, false, reply_r);
+	return request(socket_path, req, len, false, reply_r, NULL, NULL);
 }
 
 static bool clean(const char *s)
@@ -476,7 +508,8 @@ static enum authc_status send_built(const char *socket_path, struct buf *b,
 {
 	enum authc_status st = AUTHC_TEMPFAIL;
 	if (rc == 0)
-		st = request(socket_path, b->p, b->len, false, reply_r);
+		st = request(socket_path, b->p, b->len, false, reply_r, NULL,
+			     NULL);
 	buf_wipe(b);
 	buf_deinit(b);
 	return st;
@@ -599,10 +632,40 @@ int authc_lookup_request(const char *kind, const char *arg, bool keepalive,
 	}
 	if (arg[0] == '\0')
 		return 0;
-	if (buf_printf(out, "%sLOOKUP %s %s\n",
+	if (buf_printf(out, "%s%sLOOKUP %s %s\n",
+		       authc_cache_enabled() ? "REUSE=1\n" : "",
 		       keepalive ? "KEEPALIVE=1\n" : "", kind, arg) < 0)
 		return -1;
 	return 1;
+}
+
+/* A LOOKUP (request req, with REUSE=1) through lib/authc_cache: the
+   answer kept, or authd's, kept when it says it may be. */
+static enum authc_status lookup_reuse(const char *socket_path, const char *kind,
+				      const char *arg, const struct buf *req,
+				      struct authc_reply *reply_r)
+{
+	struct buf key, body;
+	buf_init(&key, AUTHC_LOOKUP_REQ_MAX);
+	buf_init(&body, AUTHC_CACHE_BODY_MAX);
+	enum authc_status st = AUTHC_TEMPFAIL;
+	struct authc_cache_token tok;
+	uint64_t ttl = 0;
+	if (buf_printf(&key, "%s %s", kind, arg) < 0) {
+		st = request(socket_path, req->p, req->len, authc_keepalive,
+			     reply_r, &ttl, &body);
+	} else if (authc_cache_get(socket_path, key.p, key.len, &body, &tok)) {
+		st = authc_reply_classify(body.p, body.len, reply_r);
+	} else {
+		st = request(socket_path, req->p, req->len, authc_keepalive,
+			     reply_r, &ttl, &body);
+		if (st != AUTHC_TEMPFAIL)
+			authc_cache_put(socket_path, &tok, key.p, key.len, ttl,
+					body.p, body.len);
+	}
+	buf_deinit(&key);
+	buf_deinit(&body);
+	return st;
 }
 
 static enum authc_status lookup(const char *socket_path, const char *kind,
@@ -614,8 +677,12 @@ static enum authc_status lookup(const char *socket_path, const char *kind,
 	buf_init(&b, AUTHC_LOOKUP_REQ_MAX);
 	int rc = authc_lookup_request(kind, arg, authc_keepalive, &b);
 	enum authc_status st = rc == 0 ? AUTHC_NOTFOUND : AUTHC_TEMPFAIL;
-	if (rc > 0)
-		st = request(socket_path, b.p, b.len, authc_keepalive, reply_r);
+	if (rc > 0 && authc_cache_enabled()) {
+		st = lookup_reuse(socket_path, kind, arg, &b, reply_r);
+	} else if (rc > 0) {
+		st = request(socket_path, b.p, b.len, authc_keepalive, reply_r,
+			     NULL, NULL);
+	}
 	buf_deinit(&b);
 	return st;
 }
@@ -695,7 +762,8 @@ enum authc_status authc_map_lookup(const char *socket_path, const char *path,
 			    authc_keepalive ? "KEEPALIVE=1\n" : "", p, k);
 	enum authc_status st = AUTHC_TEMPFAIL;
 	if (rc == 0)
-		st = request(socket_path, b.p, b.len, authc_keepalive, &r);
+		st = request(socket_path, b.p, b.len, authc_keepalive, &r, NULL,
+			     NULL);
 	buf_deinit(&b);
 	if (st == AUTHC_OK) {
 		const char *v = authc_get(&r, "VALUE");

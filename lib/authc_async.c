@@ -26,6 +26,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "authc_cache.h"
 #include "buf.h"
 #include "xalloc.h"
 
@@ -39,7 +40,9 @@ struct authc_async_req {
 	bool cancelled; /* running without an owner: the reply is dropped */
 	bool retried;	/* asked again after a kept connection was closed */
 	struct buf msg;
-	uint64_t deadline; /* ev_now_ms() */
+	char *key; /* "<kind> <arg>" when reused answers are kept, or NULL */
+	struct authc_cache_token tok; /* key: read before the request */
+	uint64_t deadline;	      /* ev_now_ms() */
 	authc_async_fn *fn;
 	void *ctx;
 	enum authc_status st; /* RQ_DONE */
@@ -120,6 +123,7 @@ static void rq_free(struct authc_async_req *r)
 {
 	authc_reply_free(&r->reply);
 	buf_deinit(&r->msg);
+	free(r->key);
 	free(r);
 }
 
@@ -285,6 +289,27 @@ static bool conn_write(struct aconn *c)
 	return true;
 }
 
+/* Classifies c's whole reply to r; one that may be reused (a TTL line
+   first: REUSE=1 was asked) is kept in lib/authc_cache. */
+static enum authc_status classify(struct aconn *c, struct authc_async_req *r,
+				  struct authc_reply *rep)
+{
+	if (r->key == NULL)
+		return authc_reply_classify(c->in.p, c->in.len, rep);
+	uint64_t ttl;
+	bool bad;
+	long skip = authc_reply_ttl(c->in.p, c->in.len, &ttl, &bad);
+	if (skip < 0)
+		return AUTHC_TEMPFAIL;
+	const char *p = c->in.p + skip;
+	size_t n = c->in.len - (size_t)skip;
+	enum authc_status st = authc_reply_classify(p, n, rep);
+	if (st != AUTHC_TEMPFAIL)
+		authc_cache_put(c->a->path, &r->tok, r->key, strlen(r->key),
+				ttl, p, n);
+	return st;
+}
+
 /* Reads from c; a whole reply finishes its request. */
 static void conn_read(struct aconn *c)
 {
@@ -305,9 +330,9 @@ static void conn_read(struct aconn *c)
 	}
 	if (!authc_reply_framed(c->in.p, c->in.len))
 		return; /* the rest comes in another piece */
-	struct authc_reply rep = {NULL, 0};
-	enum authc_status st = authc_reply_classify(c->in.p, c->in.len, &rep);
 	struct authc_async_req *r = c->req;
+	struct authc_reply rep = {NULL, 0};
+	enum authc_status st = classify(c, r, &rep);
 	c->req = NULL;
 	buf_reset(&c->in);
 	ev_timer_set(c->timer, UINT64_MAX);
@@ -459,6 +484,31 @@ void authc_async_free(struct authc_async **pa)
 	free(a);
 }
 
+/* With reuse on: finishes r with the answer kept for kind arg and returns
+   true, or notes what r's answer is to be kept under and returns false. */
+static bool reused(struct authc_async *a, struct authc_async_req *r,
+		   const char *kind, const char *arg)
+{
+	struct buf key, body;
+	buf_init(&key, AUTHC_LOOKUP_REQ_MAX);
+	buf_init(&body, AUTHC_CACHE_BODY_MAX);
+	bool hit = false;
+	if (buf_printf(&key, "%s %s", kind, arg) == 0) {
+		hit = authc_cache_get(a->path, key.p, key.len, &body, &r->tok);
+		if (hit) {
+			struct authc_reply rep = {NULL, 0};
+			enum authc_status st =
+			    authc_reply_classify(body.p, body.len, &rep);
+			finish(r, st, &rep);
+		} else {
+			r->key = xstrdup(buf_cstr(&key));
+		}
+	}
+	buf_deinit(&key);
+	buf_deinit(&body);
+	return hit;
+}
+
 struct authc_async_req *authc_async_lookup(struct authc_async *a,
 					   const char *kind, const char *arg,
 					   authc_async_fn *fn, void *ctx)
@@ -481,6 +531,8 @@ struct authc_async_req *authc_async_lookup(struct authc_async *a,
 	int rc = authc_lookup_request(kind, arg, true, &r->msg);
 	if (rc <= 0) {
 		finish(r, rc == 0 ? AUTHC_NOTFOUND : AUTHC_TEMPFAIL, NULL);
+	} else if (authc_cache_enabled() && reused(a, r, kind, arg)) {
+		/* answered from lib/authc_cache (delivered by the kick) */
 	} else {
 		r->state = RQ_WAITING;
 		rq_push(&a->waiting, r, false);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "authc.h"
+#include "authc_cache.h"
 #include "authc_async.h"
 #include "conf.h"
 #include "daemon.h"
@@ -547,6 +548,9 @@ static __attribute__((noreturn)) void proc_run(void *ctx, pid_t master,
 	authc_set_timeout(MTA_AUTHD_TIMEOUT_MS);
 	/* each worker thread keeps its youju-authd connection open */
 	authc_set_keepalive(true);
+	/* and RCPT lookups reuse authd's answers while its cache would
+	   (lib/authc_cache.h) */
+	authc_cache_enable(true);
 
 	const char *owner = conf_str(conf, "mail_owner");
 	if (privsep_drop(owner, &err) < 0)

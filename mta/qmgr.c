@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "authc.h"
+#include "authc_cache.h"
 #include "bounce.h"
 #include "buf.h"
 #include "conf.h"
@@ -1418,6 +1419,9 @@ static __attribute__((noreturn)) void qmgr_worker(const struct conf *conf)
 	authc_set_timeout(QMGR_AUTHD_TIMEOUT);
 	/* each delivery thread keeps its youju-authd connection open */
 	authc_set_keepalive(true);
+	/* and reuses authd's answers while its cache would (one lookup
+	   per recipient instead of a round trip: lib/authc_cache.h) */
+	authc_cache_enable(true);
 	pthread_mutex_init(&q.lock, NULL);
 	pthread_cond_init(&q.cond, NULL);
 	q.pending = xcalloc(q.cfg.active_limit, sizeof(*q.pending));

@@ -15,9 +15,11 @@ import re
 import signal
 import socket
 import socketserver
+import subprocess
 import threading
 import time
 
+import harness
 import proctree
 import test_mta
 from test_mta import HOST
@@ -184,6 +186,100 @@ def _authd_processes(inst):
     return proctree.descendants(inst.daemon_pid("youju-authd"))
 
 
+def _flush(inst):
+    assert harness.unix_request(inst.authd_socket, b"FLUSH test\n") == \
+        b"OK\n"
+
+
+def _add_mailbox(inst, user):
+    local, dom = user.split("@")
+    inst.sql("INSERT INTO mailbox (username, uid, password, maildir, "
+             "homedir, quota, domain, uidnumber, gidnumber, active, name) "
+             f"VALUES ('{user}', '{local}', '', '{dom}/{local}/Maildir/', "
+             f"'{dom}/{local}', '5242880', '{dom}', '1000', '1000', '1', "
+             f"'{local}')")
+
+
+def _del_mailbox(inst, user):
+    inst.sql(f"DELETE FROM mailbox WHERE username='{user}'")
+
+
+def test_rcpt_answer_reused_without_authd(inst):
+    """lookup9: a recipient looked up a moment ago is answered from the
+    MTA's copy of youju-authd's answer (lib/authc_cache), without a round
+    trip: accepted while authd is frozen (on main: 451 after the 10 s
+    deadline)."""
+    _flush(inst)
+    pids = _authd_processes(inst)
+    c = Client(inst)
+    try:
+        assert c.send("MAIL FROM:<reuse@example.net>", f"RCPT TO:<{PM}>") \
+            == ["250 2.1.0 Ok", ACCEPT]
+        for p in pids:
+            os.kill(p, signal.SIGSTOP)
+        try:
+            got = c.send(f"RCPT TO:<{PM}>", "NOOP")
+        finally:
+            for p in pids:
+                os.kill(p, signal.SIGCONT)
+        assert got == [ACCEPT, "250 2.0.0 Ok"], got
+        c.send("QUIT")
+    finally:
+        c.close()
+
+
+def test_reused_answer_void_at_once(inst):
+    """A mailbox turned off in SQL: the MTA's copy of its answer goes at
+    once with a FLUSH (what youju-webadmin sends), the mailbox's PASSWD, a
+    reload of authd and a restart of its server process, as authd's own
+    cache does, and by itself within authd_cache_ttl."""
+    u = "reuse-off@extmail.org"
+
+    def flush():
+        _flush(inst)
+
+    def passwd():
+        # authd's rows cache still has the mailbox on: the change goes
+        # through, and drops the row (and the clients' copies)
+        assert harness.unix_request(
+            inst.authd_socket,
+            f"PASSWD imap\t{u}\told\tnew\n".encode()) == b"OK\n"
+
+    def reload():
+        since = inst.log_size()
+        inst.reload("youju-authd")
+        inst.wait_log(r"configuration reloaded", since=since)
+
+    def restart():
+        since = inst.log_size()
+        for p in proctree.children(inst.daemon_pid("youju-authd")):
+            os.kill(p, signal.SIGKILL)
+        inst.wait_log(r"authd: listening on", since=since)
+
+    def ttl():
+        time.sleep(5.2)  # authd_cache_ttl
+
+    pw = subprocess.run(["openssl", "passwd", "-1", "old"],
+                        capture_output=True, text=True,
+                        check=True).stdout.strip()
+    for event in (flush, passwd, reload, restart, ttl):
+        _add_mailbox(inst, u)
+        inst.sql(f"UPDATE mailbox SET password='{pw}' WHERE username='{u}'")
+        _flush(inst)
+        c = Client(inst)
+        try:
+            assert c.send("MAIL FROM:<off@example.net>", f"RCPT TO:<{u}>",
+                          f"RCPT TO:<{u}>") == [
+                "250 2.1.0 Ok", ACCEPT, ACCEPT], event.__name__
+            inst.sql(f"UPDATE mailbox SET active=0 WHERE username='{u}'")
+            event()
+            assert c.send(f"RCPT TO:<{u}>") == [unknown(u)], event.__name__
+            c.send("QUIT")
+        finally:
+            c.close()
+            _del_mailbox(inst, u)
+
+
 def test_authd_frozen_mid_rcpt(inst):
     """youju-authd stopped (SIGSTOP) under a RCPT: 451 when its deadline
     passes, the recipients pipelined behind it keep their order, and the
@@ -192,6 +288,9 @@ def test_authd_frozen_mid_rcpt(inst):
     c = Client(inst)
     try:
         assert c.send("MAIL FROM:<frozen@example.net>") == ["250 2.1.0 Ok"]
+        # PM's answer, reused from an earlier test, is void after a
+        # FLUSH (authd's generation): the RCPT must ask authd
+        _flush(inst)
         for p in pids:
             os.kill(p, signal.SIGSTOP)
         try:
