@@ -113,10 +113,3 @@ void authd_gen_bump(void)
 	if (gen_cur != NULL)
 		(void)__atomic_add_fetch(counter(gen_cur), 1, __ATOMIC_ACQ_REL);
 }
-
-uint64_t authd_gen_get(void)
-{
-	return gen_cur != NULL ? __atomic_load_n(counter(gen_cur),
-						 __ATOMIC_ACQUIRE)
-			       : 0;
-}

@@ -31,7 +31,5 @@ void authd_gen_close(struct authd_gen **g);
 void authd_gen_use(struct authd_gen *g);
 /* Adds one to the generation (atomic, no system call).  Thread-safe. */
 void authd_gen_bump(void);
-/* The generation now (tests, logs); 0 without a mapping. */
-uint64_t authd_gen_get(void);
 
 #endif

@@ -5,7 +5,8 @@
  * AUTHC_OK (found / accepted), AUTHC_NOTFOUND (the daemon answered FAIL:
  * unknown, wrong password, refused) or AUTHC_TEMPFAIL (no socket, timeout,
  * connection closed without a complete reply: try again later).
- * Thread-safe; no global state but the timeout.
+ * Thread-safe.  With authc_cache_enable() (lib/authc_cache.h) the LOOKUPs
+ * reuse authd's answers while authd's own cache would.
  */
 #ifndef YOUJU_AUTHC_H
 #define YOUJU_AUTHC_H
@@ -194,7 +195,8 @@ struct buf;
 #define AUTHC_LOOKUP_REQ_MAX 8192
 
 /*
- * Appends the request "[KEEPALIVE=1\n]LOOKUP <kind> <arg>\n" to out.
+ * Appends the request "[REUSE=1\n][KEEPALIVE=1\n]LOOKUP <kind> <arg>\n"
+ * to out (REUSE=1 when authc_cache_enabled()).
  * Returns 1, 0 when arg is empty or holds a byte <= 0x20 or 0x7f (the
  * lookup is AUTHC_NOTFOUND without asking), or -1 when out is full
  * (AUTHC_TEMPFAIL).
@@ -202,7 +204,9 @@ struct buf;
 int authc_lookup_request(const char *kind, const char *arg, bool keepalive,
 			 struct buf *out);
 /* True when p[0..len) is a whole framed reply of a kept connection:
-   "FAIL\n", or KEY=VALUE lines ending in a "." line. */
+   "FAIL\n", or KEY=VALUE lines ending in a "." line, after the
+   "TTL=<ms>\n" line of a REUSE=1 reply (a malformed TTL line is "whole"
+   too: nothing more is awaited, and it classifies as a failure). */
 bool authc_reply_framed(const char *p, size_t len);
 /* Classifies a whole reply as authc_request() does; reply_r (may be
    NULL) gets the KEY=VALUE pairs of an AUTHC_OK one. */

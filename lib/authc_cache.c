@@ -27,7 +27,7 @@
 #include "hash.h"
 #include "xalloc.h"
 
-#define NBUCKETS (2 * AUTHC_CACHE_MAX)
+#define NBUCKETS     (2 * AUTHC_CACHE_MAX)
 #define GEN_PATH_MAX 4200
 
 struct centry {
@@ -56,8 +56,29 @@ static dev_t gen_dev;
 static ino_t gen_ino;
 static uint64_t gen_epoch;
 
+/* A fork() while another thread holds the lock (a delivery thread's
+   lookup) must not leave the child a lock nobody will release. */
+static void fork_prepare(void)
+{
+	pthread_mutex_lock(&cache_lock);
+}
+
+static void fork_after(void)
+{
+	pthread_mutex_unlock(&cache_lock);
+}
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_init(void)
+{
+	if (pthread_atfork(fork_prepare, fork_after, fork_after) != 0)
+		abort();
+}
+
 void authc_cache_enable(bool on)
 {
+	pthread_once(&atfork_once, atfork_init);
 	cache_on = on;
 }
 
@@ -76,8 +97,8 @@ static int64_t mono_ms(void)
 static uint64_t gen_load(void)
 {
 	/* the counter is 8-aligned in a page-aligned mapping */
-	const uint64_t *g = (const uint64_t *)(const void *)(gen_map +
-							     AUTHC_GEN_OFFSET);
+	const uint64_t *g =
+	    (const uint64_t *)(const void *)(gen_map + AUTHC_GEN_OFFSET);
 	return __atomic_load_n(g, __ATOMIC_ACQUIRE);
 }
 
@@ -160,8 +181,8 @@ static uint32_t bucket_of(const char *key, size_t klen)
 static int32_t find_locked(const char *key, size_t klen, uint32_t b)
 {
 	int32_t i = buckets[b];
-	while (i >= 0 && (slots[i].klen != klen ||
-			  memcmp(slots[i].key, key, klen) != 0))
+	while (i >= 0 &&
+	       (slots[i].klen != klen || memcmp(slots[i].key, key, klen) != 0))
 		i = slots[i].next;
 	return i;
 }
@@ -268,8 +289,7 @@ void authc_cache_put(const char *socket_path,
 	pthread_mutex_unlock(&cache_lock);
 }
 
-long authc_reply_ttl(const char *p, size_t len, uint64_t *ttl_ms_r,
-		     bool *bad_r)
+long authc_reply_ttl(const char *p, size_t len, uint64_t *ttl_ms_r, bool *bad_r)
 {
 	*ttl_ms_r = 0;
 	*bad_r = false;

@@ -27,15 +27,15 @@
 #define AUTHC_GEN_SUFFIX ".gen"
 /* bytes 0..7: the magic; 8..15: the generation, a native-endian 64-bit
    counter changed only with atomic operations */
-#define AUTHC_GEN_MAGIC "youjugn1"
+#define AUTHC_GEN_MAGIC	    "youjugn1"
 #define AUTHC_GEN_MAGIC_LEN 8
-#define AUTHC_GEN_OFFSET 8
-#define AUTHC_GEN_SIZE 16
+#define AUTHC_GEN_OFFSET    8
+#define AUTHC_GEN_SIZE	    16
 
 /* ---- the client's cache ------------------------------------------------ */
 
 /* entries kept at most, and the largest reply kept (bytes) */
-#define AUTHC_CACHE_MAX 4096
+#define AUTHC_CACHE_MAX	     4096
 #define AUTHC_CACHE_BODY_MAX 16384
 /* the longest lifetime accepted from a reply (a bound on a bad TTL) */
 #define AUTHC_CACHE_TTL_MAX_MS 3600000u
