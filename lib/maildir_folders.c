@@ -1,7 +1,8 @@
 /*
- * Maildir++ folders (see maildir_folders.h): creating a Maildir with
- * ExtMail's default folders, folder names in the IMAP view, listing, and
- * IMAP's modified UTF-7 as Dovecot stores folder names by default.
+ * Maildir++ folders (see maildir_folders.h): creating a Maildir, bare at
+ * delivery or with ExtMail's default folders at login, folder names in
+ * the IMAP view, listing, and IMAP's modified UTF-7 as Dovecot stores
+ * folder names by default.
  */
 #include "maildir_folders.h"
 
@@ -129,11 +130,11 @@ static size_t maildir_subs_defaults(char **subs)
 }
 
 /*
- * The subscriptions of a new Maildir, written straight (O_EXCL, no temp
- * file, no fsync): a crash can leave it missing or empty, which loses
- * nothing but the default subscriptions, and an empty one is put right
- * by the next maildir_create() (maildir_subs_heal).  EEXIST: someone
- * wrote it first, kept.
+ * The default subscriptions, written straight (O_EXCL, no temp file, no
+ * fsync): a crash can leave the file missing, which the next login
+ * (maildir_create) takes for "defaults not made yet" and writes again, or
+ * empty, which maildir_subs_make() puts right.  EEXIST: someone wrote it
+ * first, kept.
  */
 static int maildir_subs_create(int dirfd)
 {
@@ -164,21 +165,44 @@ out:
 	return rc;
 }
 
-/* An empty subscriptions file, which no writer makes (Dovecot's and
-   ours start with a "V\t2" header) but a crash right after
-   maildir_subs_create() can leave: the defaults again, durably. */
-static int maildir_subs_heal(int dirfd, const char *root)
+/* The default subscriptions where there are none (ENOENT: straight, see
+   maildir_subs_create) or where an empty file is (a crash right after
+   maildir_subs_create(): replaced durably, it is no longer new). */
+static int maildir_subs_make(int dirfd, const char *root)
 {
 	struct stat st;
-	if (fstatat(dirfd, "subscriptions", &st, 0) < 0 ||
-	    !S_ISREG(st.st_mode) || st.st_size != 0)
+	if (fstatat(dirfd, "subscriptions", &st, 0) < 0)
+		return errno == ENOENT ? maildir_subs_create(dirfd) : -1;
+	if (!S_ISREG(st.st_mode) || st.st_size != 0)
 		return 0;
 	char *subs[MAILDIR_SUBS_DEFAULT_MAX];
 	size_t n = maildir_subs_defaults(subs);
 	return maildir_subs_write(root, subs, n);
 }
 
-int maildir_create(const char *root, const char **error_r)
+/*
+ * Whether the default folders are still to be made in the Maildir open as
+ * dirfd: it has no subscriptions file (a delivery makes none; a login
+ * writes it with the defaults, and every later change keeps a file, at
+ * least the "V\t2" header), or an empty one, which no writer makes but a
+ * crash right after maildir_subs_create() can leave.  So a Maildir that a
+ * delivery made (Postfix's, or ours), and one whose first login crashed
+ * half way, get the defaults subscribed at the next login, while a
+ * default folder that its user unsubscribed stays unsubscribed.
+ * 1 pending, 0 not, -1 with errno.
+ */
+static int maildir_defaults_pending(int dirfd)
+{
+	struct stat st;
+	if (fstatat(dirfd, "subscriptions", &st, 0) == 0)
+		return S_ISREG(st.st_mode) && st.st_size == 0;
+	return errno == ENOENT ? 1 : -1;
+}
+
+/* The root, its parents and tmp/ cur/ new/, dirfd_r the root open
+   (O_PATH).  Returns 1 when the root was made here, 0, or -1. */
+static int maildir_inbox_make(const char *root, int *dirfd_r,
+			      const char **error_r)
 {
 	int made = maildir_root_make(root);
 	if (made < 0) {
@@ -190,12 +214,40 @@ int maildir_create(const char *root, const char **error_r)
 		*error_r = "open maildir";
 		return -1;
 	}
-	int rc = -1, e;
-	int fresh = maildir_make_subdirs(fd, "");
-	if (fresh < 0) {
+	if (maildir_make_subdirs(fd, "") < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
 		*error_r = "create maildir";
+		return -1;
+	}
+	*dirfd_r = fd;
+	return made;
+}
+
+int maildir_create_inbox(const char *root, const char **error_r)
+{
+	int fd = -1;
+	int made = maildir_inbox_make(root, &fd, error_r);
+	if (made >= 0)
+		close(fd);
+	return made;
+}
+
+int maildir_create(const char *root, const char **error_r)
+{
+	int fd = -1;
+	int made = maildir_inbox_make(root, &fd, error_r);
+	if (made < 0)
+		return -1;
+	int rc = -1, e;
+	int pending = maildir_defaults_pending(fd);
+	if (pending < 0) {
+		*error_r = "read subscriptions";
 		goto out;
 	}
+	/* Dovecot's "auto = create": every login makes a missing default
+	   folder (the user's DELETE lasts until then) */
 	for (size_t i = 0; maildir_default_folders[i] != NULL; i++) {
 		char dir[MAILDIR_FOLDER_MAX + 2];
 		snprintf(dir, sizeof dir, ".%s", maildir_default_folders[i]);
@@ -204,11 +256,11 @@ int maildir_create(const char *root, const char **error_r)
 			goto out;
 		}
 	}
-	/* A new Maildir starts with INBOX and the default folders
-	   subscribed, like Dovecot's "auto = subscribe": clients that show
-	   only subscribed folders (Thunderbird's default) see them. */
-	if ((fresh ? maildir_subs_create(fd) : maildir_subs_heal(fd, root)) <
-	    0) {
+	/* and "auto = subscribe", once: INBOX and the default folders
+	   subscribed, so that clients that show only subscribed folders
+	   (Thunderbird's default) see them; written after the folders, so
+	   that the file is the mark that they were all made */
+	if (pending && maildir_subs_make(fd, root) < 0) {
 		*error_r = "write subscriptions";
 		goto out;
 	}
@@ -218,6 +270,30 @@ out:
 	close(fd);
 	errno = e;
 	return rc;
+}
+
+int maildir_default_folder_want(const char *root, const char *name,
+				const char **error_r)
+{
+	bool dflt = false;
+	for (size_t i = 0; maildir_default_folders[i] != NULL; i++)
+		dflt |= strcmp(name, maildir_default_folders[i]) == 0;
+	if (!dflt)
+		return 0;
+	int fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*error_r = "open maildir";
+		return -1;
+	}
+	int pending = maildir_defaults_pending(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	if (pending < 0)
+		*error_r = "read subscriptions";
+	if (pending <= 0)
+		return pending;
+	return maildir_create(root, error_r) < 0 ? -1 : 1;
 }
 
 bool maildir_folder_name_ok(const char *name)

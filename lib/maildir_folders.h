@@ -14,18 +14,42 @@
 /* Longest folder name on disk (".a.b"), a path component. */
 #define MAILDIR_FOLDER_MAX 255
 
-/* ExtMail's default folders, created with every new Maildir. */
+/* ExtMail's default folders, made at login (maildir_create). */
 extern const char *const maildir_default_folders[]; /* NULL-terminated */
 
 /*
- * Creates a Maildir at root (and its parents, mode 0700) with tmp/ new/
- * cur/ and the default folders.  Existing parts are kept.  A new one
- * (cur/ made here) gets INBOX and the default folders subscribed; an
- * empty subscriptions file (a crash right after that) gets them again.
+ * Creates a Maildir at root as a delivery does, like Postfix's
+ * virtual(8): root (and its parents, mode 0700) with tmp/ new/ cur/, no
+ * folders and no subscriptions (about 4 inodes rather than 24: those
+ * come at the first login, maildir_create).  Existing parts are kept.
  * Returns 1 when root itself was made here (so it holds nothing else), 0
  * when it was there, or -1 with *error_r and errno.
  */
+int maildir_create_inbox(const char *root, const char **error_r);
+
+/*
+ * Creates a Maildir at root as a login does: maildir_create_inbox(), the
+ * default folders that are missing (each login, as Dovecot's "auto =
+ * create"), and, once, INBOX and the default folders subscribed ("auto =
+ * subscribe").  "Once" means while the Maildir has no subscriptions file
+ * (or an empty one): a delivery makes none and the file is written after
+ * the folders, so a Maildir made by a delivery and a first login that
+ * crashed half way both get them; a default folder that the user
+ * unsubscribed stays unsubscribed.  Returns as maildir_create_inbox().
+ */
 int maildir_create(const char *root, const char **error_r);
+
+/*
+ * For a delivery that wants default folder name (Junk for a spam verdict,
+ * a Sieve fileinto) and found it missing in the Maildir root: when no
+ * login has made the default folders yet (no subscriptions file), makes
+ * them now as the first login would (maildir_create); otherwise the user
+ * deleted that folder, and it stays deleted.  Returns 1 when the defaults
+ * were made here, 0 when nothing was done (name is not a default folder,
+ * or a login was there), -1 with *error_r and errno.
+ */
+int maildir_default_folder_want(const char *root, const char *name,
+				const char **error_r);
 
 /*
  * Creates folder name (IMAP view, "." separated, modified UTF-7, without

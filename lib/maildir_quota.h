@@ -122,11 +122,11 @@ int maildir_quota_add_fd(const char *root, int rootfd, int *fd, int64_t bytes,
 			 int64_t count);
 
 /*
- * The maildirsize of a Maildir that maildir_create() has just made (so it
- * holds nothing): "0 0" under rule's limits, without the scan and without
- * fsync (a file lost in a crash is recalculated).  Kept when another
- * writer made one first; none made when rule limits nothing, as
- * maildir_quota_check() would.  Returns 0, or -1 with errno.
+ * The maildirsize of a Maildir that a delivery has just made
+ * (maildir_create_inbox(), so it holds nothing): "0 0" under rule's
+ * limits, without the scan and without fsync (a file lost in a crash is
+ * recalculated).  Kept when another writer made one first; none made when rule
+ * limits nothing, as maildir_quota_check() would.  Returns 0, or -1 with errno.
  */
 int maildir_quota_create_empty(const char *root,
 			       const struct maildir_quota_rule *rule);

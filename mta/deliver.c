@@ -19,6 +19,7 @@
 #include "file.h"
 #include "mailbox.h"
 #include "junk.h"
+#include "log.h"
 #include "maildir.h"
 #include "str.h"
 #include "syncgroup.h"
@@ -188,8 +189,10 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 	int rootfd = AT_FDCWD, made = -1;
 	int ns = held ? (rootfd = deliver_open_root(root, &newst))
 		      : deliver_stat_new(root, &newst);
+	/* a new Maildir as Postfix's virtual(8) makes it: INBOX only, the
+	   default folders come at the first login (maildir_folders.h) */
 	if (ns < 0 && errno == ENOENT &&
-	    (made = maildir_create(root, &err)) >= 0)
+	    (made = maildir_create_inbox(root, &err)) >= 0)
 		ns = held ? (rootfd = deliver_open_root(root, &newst))
 			  : deliver_stat_new(root, &newst);
 	if (ns < 0) {
@@ -211,6 +214,45 @@ void deliver_maildir(const struct deliver_cfg *cfg, const char *address,
 		close(rootfd);
 		atomic_fetch_sub(&deliver_held, 1);
 	}
+}
+
+/* root/.Junk/new (junk its folder path) into *st, relative to rootfd
+   unless AT_FDCWD; -1 with errno. */
+static int deliver_junk_new(const char *junk, int rootfd, struct stat *st)
+{
+	if (rootfd == AT_FDCWD)
+		return deliver_stat_new(junk, st);
+	if (fstatat(rootfd, ".Junk/new", st, 0) < 0)
+		return -1;
+	if (!S_ISDIR(st->st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The Junk folder of a spam verdict, its new/ into *st.  A Maildir that
+ * a delivery made (here or by Postfix) has no default folders until the
+ * first login: the verdict makes them then, as that login would, so spam
+ * to a new mailbox lands in Junk as it did when delivery made them all.
+ * A Junk that its user deleted stays deleted (the message goes to the
+ * inbox).  0, or -1: no Junk.
+ */
+static int deliver_junk_stat(const char *address, const char *root, int rootfd,
+			     const char *junk, struct stat *st)
+{
+	if (deliver_junk_new(junk, rootfd, st) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return -1;
+	const char *err = "";
+	int r = maildir_default_folder_want(root, "Junk", &err);
+	if (r < 0)
+		log_warning("cannot make the default folders of %s for <%s>: "
+			    "%s: %s",
+			    root, address, err, strerror(errno));
+	return r > 0 ? deliver_junk_new(junk, rootfd, st) : -1;
 }
 
 /* The rest of deliver_maildir(), root/new being newst; root open as
@@ -250,10 +292,7 @@ static void deliver_write(const struct deliver_cfg *cfg, const char *address,
 	if (junk_verdict(msg, len) &&
 	    snprintf(junk, sizeof(junk), "%s/.Junk", root) <
 		(int)sizeof(junk) &&
-	    (rootfd != AT_FDCWD
-		 ? fstatat(rootfd, ".Junk/new", &junkst, 0) == 0 &&
-		       S_ISDIR(junkst.st_mode)
-		 : deliver_stat_new(junk, &junkst) == 0)) {
+	    deliver_junk_stat(address, root, rootfd, junk, &junkst) == 0) {
 		folder = junk;
 		newst = &junkst;
 		to_junk = true;

@@ -185,8 +185,19 @@ static bool sieve_cb_exists(void *ctx, const char *name)
 	if (f[0] == '\0')
 		return true;
 	int n = snprintf(p, sizeof(p), "%s/.%s", cb->root, f);
-	return n > 0 && (size_t)n < sizeof(p) && stat(p, &st) == 0 &&
-	       S_ISDIR(st.st_mode);
+	if (n <= 0 || (size_t)n >= sizeof(p))
+		return false;
+	if (stat(p, &st) == 0)
+		return S_ISDIR(st.st_mode);
+	/* a default folder of a Maildir that no login has completed (a
+	   delivery made it bare) exists as far as the script can tell, as
+	   with Dovecot's "auto = create": made now, so fileinto "Junk" and
+	   mailboxexists "Junk" work as before; one that the user deleted
+	   stays missing */
+	const char *err = "";
+	return errno == ENOENT &&
+	       maildir_default_folder_want(cb->root, f, &err) > 0 &&
+	       stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* ---- storing --------------------------------------------------------------
@@ -527,13 +538,15 @@ void sieve_deliver(const struct deliver_cfg *cfg,
 	while (rl > 1 && root[rl - 1] == '/')
 		root[--rl] = '\0';
 
-	/* a new mailbox: the Maildir first, as deliver_maildir() makes it */
+	/* a new mailbox: the Maildir first, as deliver_maildir() makes it
+	   (INBOX only; sieve_cb_exists() makes the default folders when the
+	   script looks for one) */
 	char newdir[PATH_MAX];
 	struct stat nst;
 	const char *merr = "";
 	if (file_path(newdir, sizeof(newdir), root, "new") == 0 &&
 	    stat(newdir, &nst) < 0 && errno == ENOENT &&
-	    maildir_create(root, &merr) < 0)
+	    maildir_create_inbox(root, &merr) < 0)
 		log_warning("%s: sieve: cannot create maildir %s: %s: %s",
 			    c->queue_id, root, merr, strerror(errno));
 

@@ -214,8 +214,10 @@ void wm_session_login(struct http_req *req)
 		http_reply_delay(req, delay_ms);
 		goto out;
 	}
-	/* a mailbox that never got mail has no Maildir yet: made here, with
-	   ExtMail's default folders, as youju-mra does at its login */
+	/* a mailbox that never got mail has no Maildir yet, and one that
+	   only got mail has no folders (delivery makes them bare): ExtMail's
+	   default folders made here, and subscribed the first time, as
+	   youju-mra does at its login */
 	struct authc_account acct;
 	const char *aerr = NULL, *merr = NULL;
 	if (authc_account_get(&r, &acct, &aerr) < 0 ||

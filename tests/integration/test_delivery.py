@@ -9,6 +9,7 @@ import mailbox
 import os
 import pwd
 import re
+import shutil
 import signal
 import smtplib
 import socket
@@ -137,9 +138,6 @@ def test_delivered_to_maildir(inst):
     md = mailbox.Maildir(maildir_of(inst, PM), create=False)
     subjects = [msg["Subject"] for msg in md]
     assert f"test {token}" in subjects
-    # ExtMail's folders came with the Maildir
-    for f in (".Sent", ".Drafts", ".Trash", ".Junk"):
-        assert os.path.isdir(os.path.join(maildir_of(inst, PM), f)), f
     inst.wait_log(rf"{qid}: to=<postmaster@extmail.org>, relay=virtual, "
                   r"delay=[0-9.]+, delays=[0-9.]+/[0-9.]+/0/[0-9.]+, "
                   r"dsn=2\.0\.0, status=sent \(delivered to maildir\)",
@@ -168,7 +166,45 @@ def test_new_mailbox_by_sql_receives(inst):
         token, _ = send(inst, [user])
         hits = find_in_maildir(inst, user, token)
         assert len(hits) == 1
-        assert os.path.isdir(os.path.join(maildir_of(inst, user), ".Junk"))
+        # made as Postfix's virtual(8) makes it: ExtMail's folders and
+        # the subscriptions come at the first login (test_imap_state)
+        md = maildir_of(inst, user)
+        for sub in ("cur", "new", "tmp"):
+            assert os.path.isdir(os.path.join(md, sub)), sub
+        left = [n for n in os.listdir(md)
+                if n.startswith(".") or n == "subscriptions"]
+        assert left == [], left
+    finally:
+        del_mailbox(inst, user)
+
+
+def test_spam_to_new_mailbox_lands_in_junk(inst):
+    """A spam verdict for a mailbox whose Maildir delivery makes (or that
+    no login has seen) makes the default folders, as that login would,
+    and files the message into Junk; a Junk that the user deleted stays
+    deleted (the inbox then)."""
+    user = "fresh-spam@extmail.org"
+    add_mailbox(inst, user)
+    try:
+        since = inst.log_size()
+        token, qid = send(inst, [user], extra="X-Spam-Flag: YES\r\n")
+        md = maildir_of(inst, user)
+        hits = deliverylib.wait_token([os.path.join(md, ".Junk", "new")],
+                                      token, 15, 1)
+        assert len(hits) == 1, hits
+        inst.wait_log(rf"{qid}: to=<{user}>, relay=virtual, .*"
+                      r"status=sent \(delivered to maildir folder Junk\)",
+                      since=since)
+        for f in (".Sent", ".Drafts", ".Trash"):
+            assert os.path.isdir(os.path.join(md, f, "cur")), f
+        with open(os.path.join(md, "subscriptions")) as f:
+            assert f.read() == "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n"
+        assert find_in_maildir(inst, user, token, timeout=0) == []
+        # the user deletes Junk: spam goes to the inbox
+        shutil.rmtree(os.path.join(md, ".Junk"))
+        token, qid = send(inst, [user], extra="X-Spam-Flag: YES\r\n")
+        assert len(find_in_maildir(inst, user, token)) == 1
+        assert not os.path.exists(os.path.join(md, ".Junk"))
     finally:
         del_mailbox(inst, user)
 

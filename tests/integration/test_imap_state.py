@@ -243,6 +243,54 @@ def test_subscriptions_persist(inst):
     m.logout()
 
 
+def _names(data):
+    return {d.decode().split(' "." ')[1].strip('"') for d in data}
+
+
+def test_delivery_makes_inbox_login_makes_folders(inst):
+    """A first delivery makes the Maildir as Postfix's virtual(8) does
+    (tmp/ new/ cur/, no folders, no subscriptions); the first login makes
+    ExtMail's four folders and subscribes them with INBOX (Thunderbird
+    shows only subscribed folders); a default folder that the user
+    unsubscribes stays unsubscribed at the next login."""
+    addr = user(inst, "dlvfirst")
+    md = maildir(inst, addr)
+    assert not os.path.exists(md)
+    smtp_deliver(inst, addr, "first")
+    assert len(wait_files(md, 1)) == 1
+    left = sorted(n for n in os.listdir(md)
+                  if n.startswith(".") or n == "subscriptions")
+    assert left == [], left
+    m = login(inst, addr)
+    typ, data = m.list('""', "*")
+    assert _names(data) == {"INBOX", "Sent", "Drafts", "Trash", "Junk"}, data
+    typ, data = m.lsub('""', "*")
+    assert _names(data) == {"INBOX", "Sent", "Drafts", "Trash", "Junk"}, data
+    assert m.unsubscribe("Drafts")[0] == "OK"
+    m.logout()
+    m = login(inst, addr)
+    typ, data = m.lsub('""', "*")
+    assert _names(data) == {"INBOX", "Sent", "Trash", "Junk"}, data
+    typ, data = m.list('""', "*")
+    assert "Drafts" in _names(data), data
+    m.logout()
+
+
+def test_login_after_crash_before_subscriptions(inst):
+    """A first login that made the folders but whose subscriptions file
+    never reached the disk (a crash; it is written without fsync): the
+    next login subscribes the defaults."""
+    addr = user(inst, "subcrash")
+    m = login(inst, addr)
+    m.logout()
+    md = maildir(inst, addr)
+    os.unlink(os.path.join(md, "subscriptions"))
+    m = login(inst, addr)
+    typ, data = m.lsub('""', "*")
+    assert _names(data) == {"INBOX", "Sent", "Drafts", "Trash", "Junk"}, data
+    m.logout()
+
+
 # ---- RENAME / DELETE ---------------------------------------------------------
 
 def test_rename_with_children_and_inbox(inst):

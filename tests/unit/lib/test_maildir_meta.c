@@ -4,11 +4,13 @@
  * subscriptions file (versions 1 and 2), and folder RENAME with children
  * and RENAME INBOX on a real temporary Maildir.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -273,6 +275,68 @@ static void test_rename(const char *md)
 	test_assert(maildir_inbox_move(md, "Old") < 0 && errno == EEXIST);
 }
 
+/* A Maildir made by a delivery (maildir_create_inbox: no folders, no
+   subscriptions), then its first login or a spam verdict. */
+static void test_inbox_then_login(const char *root)
+{
+	test_begin("maildir_create_inbox, then login");
+	char md[512], p[600];
+	const char *err = NULL;
+	struct stat st;
+	snprintf(md, sizeof md, "%s/d/u/Maildir", root);
+	test_assert(maildir_create_inbox(md, &err) == 1);
+	test_assert(maildir_create_inbox(md, &err) == 0);
+	/* tmp/ new/ cur/ and nothing else, as Postfix's virtual(8) */
+	DIR *d = opendir(md);
+	test_assert(d != NULL);
+	int n = 0;
+	for (struct dirent *de; d != NULL && (de = readdir(d)) != NULL;) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		test_assert(strcmp(de->d_name, "tmp") == 0 ||
+			    strcmp(de->d_name, "new") == 0 ||
+			    strcmp(de->d_name, "cur") == 0);
+		n++;
+	}
+	if (d != NULL)
+		closedir(d);
+	test_assert(n == 3);
+	/* a login then makes the folders and subscribes them */
+	test_assert(maildir_create(md, &err) == 0);
+	snprintf(p, sizeof p, "%s/subscriptions", md);
+	char *t = read_text(p);
+	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
+		    0);
+	free(t);
+	snprintf(p, sizeof p, "%s/.Drafts/cur", md);
+	test_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+
+	/* a delivery that wants Junk in a Maildir without a login: made,
+	   all of them, and subscribed, as that login would */
+	snprintf(md, sizeof md, "%s/d/v/Maildir", root);
+	test_assert(maildir_create_inbox(md, &err) == 1);
+	test_assert(maildir_default_folder_want(md, "Archive", &err) == 0);
+	snprintf(p, sizeof p, "%s/.Archive", md);
+	test_assert(access(p, F_OK) < 0);
+	test_assert(maildir_default_folder_want(md, "Junk", &err) == 1);
+	snprintf(p, sizeof p, "%s/.Junk/new", md);
+	test_assert(stat(p, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(p, sizeof p, "%s/.Sent/maildirfolder", md);
+	test_assert(stat(p, &st) == 0 && S_ISREG(st.st_mode));
+	snprintf(p, sizeof p, "%s/subscriptions", md);
+	t = read_text(p);
+	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
+		    0);
+	free(t);
+	/* a Junk that its user deleted stays deleted */
+	snprintf(p, sizeof p, "%s/.Junk", md);
+	test_assert(maildir_folder_delete(p) == 0);
+	test_assert(maildir_default_folder_want(md, "Junk", &err) == 0);
+	test_assert(access(p, F_OK) < 0);
+	test_end();
+}
+
 int main(void)
 {
 	test_keywords_parse();
@@ -292,9 +356,20 @@ int main(void)
 	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
 		    0);
 	free(t);
+	/* the user's unsubscribe of a default folder lasts across logins */
+	test_assert(maildir_subs_set(md, "Junk", false) == 0);
+	test_assert(maildir_create(md, &err) == 0);
+	t = read_text(sp);
+	test_assert(strcmp(t, "V\t2\n\nDrafts\nINBOX\nSent\nTrash\n") == 0);
+	free(t);
+	/* none (a crash before it was written): the defaults again */
 	test_assert(unlink(sp) == 0);
-	test_assert(maildir_create(md, &err) == 0); /* not again */
-	test_assert(access(sp, F_OK) < 0);
+	test_assert(maildir_create(md, &err) == 0);
+	t = read_text(sp);
+	test_assert(strcmp(t, "V\t2\n\nINBOX\nSent\nDrafts\nTrash\nJunk\n") ==
+		    0);
+	free(t);
+	test_assert(unlink(sp) == 0);
 	/* an empty one (a crash after the first write) gets the defaults
 	   back; one with only the header (all unsubscribed) is kept */
 	int fd = open(sp, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -313,6 +388,7 @@ int main(void)
 	test_assert(strcmp(t, "V\t2\n\n") == 0);
 	free(t);
 	test_assert(unlink(sp) == 0);
+	test_inbox_then_login(root);
 	test_keywords_assign(md);
 	test_subs(md);
 	test_rename(md);

@@ -5,6 +5,7 @@
  * real Maildir++ delivery with quota into a temporary directory.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,8 +364,37 @@ static void test_deliver_maildir(void)
 	test_assert(r.status == DELIVER_OK && strcmp(r.dsn, "2.0.0") == 0);
 	snprintf(p, sizeof(p), "%snew", root);
 	test_assert(count_dir(p) == 1);
-	snprintf(p, sizeof(p), "%s.Trash/maildirfolder", root);
+	/* made as virtual(8) does: no folders, no subscriptions (they come
+	   at the first login) */
+	snprintf(p, sizeof(p), "%s.Trash", root);
+	test_assert(access(p, F_OK) < 0 && errno == ENOENT);
+	snprintf(p, sizeof(p), "%ssubscriptions", root);
+	test_assert(access(p, F_OK) < 0 && errno == ENOENT);
+	char sroot[512];
+	snprintf(sroot, sizeof(sroot), "%s/extmail.org/s/Maildir/", base);
+	/* spam to a new mailbox: the default folders as the first login would
+	   make them, and the message in Junk */
+	static const char spam[] = "X-Spam-Flag: YES\nSubject: s\n\nbuy\n";
+	deliver_maildir(&cfg, "u@extmail.org", sroot, NULL, "a@example.net",
+			spam, sizeof(spam) - 1, &r);
+	test_assert(r.status == DELIVER_OK &&
+		    strcmp(r.text, "delivered to maildir folder Junk") == 0);
+	snprintf(p, sizeof(p), "%s.Junk/new", sroot);
+	test_assert(count_dir(p) == 1);
+	snprintf(p, sizeof(p), "%s.Trash/maildirfolder", sroot);
 	test_assert(access(p, F_OK) == 0);
+	snprintf(p, sizeof(p), "%ssubscriptions", sroot);
+	test_assert(access(p, F_OK) == 0);
+	/* a Junk that its user deleted stays deleted: spam to the inbox */
+	snprintf(p, sizeof(p), "%s.Junk", sroot);
+	test_assert(maildir_folder_delete(p) == 0);
+	deliver_maildir(&cfg, "u@extmail.org", sroot, NULL, "a@example.net",
+			spam, sizeof(spam) - 1, &r);
+	test_assert(r.status == DELIVER_OK &&
+		    strcmp(r.text, "delivered to maildir") == 0);
+	test_assert(access(p, F_OK) < 0);
+	snprintf(p, sizeof(p), "%snew", sroot);
+	test_assert(count_dir(p) == 1);
 	/* the file: headers prepended, S= is its size */
 	snprintf(p, sizeof(p), "%snew", root);
 	DIR *d = opendir(p);
