@@ -38,7 +38,7 @@ struct server;
 struct conn {
 	struct server *srv;
 	int fd;
-	struct ev_io *io;
+	struct ev_io *io; /* NULL until the connection must be watched */
 	struct ev_timer *timer;
 	struct buf in, out;
 	enum conn_state state;
@@ -66,6 +66,8 @@ struct server {
 	struct conn *conns;
 	bool draining; /* SIGUSR1: a new process took over the socket */
 };
+
+static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx);
 
 static void conn_close(struct conn *c)
 {
@@ -104,6 +106,27 @@ static void conn_close(struct conn *c)
 	}
 }
 
+/* Sets the connection's epoll interest, registering it on first use: a
+   request read whole right after accept (most of them: clients write as
+   soon as they are connected) and answered at once needs no epoll_ctl at
+   all.  Returns 0, or -1 (logged) when the fd cannot be watched. */
+static int conn_watch(struct conn *c, unsigned events)
+{
+	if (c->io != NULL) {
+		ev_io_set(c->io, events);
+		return 0;
+	}
+	if (events == 0)
+		return 0;
+	c->io = ev_io_new(c->srv->loop, c->fd, events, conn_io, c);
+	if (c->io == NULL) {
+		log_error("authd: cannot watch a connection: %s",
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void conn_timeout(struct ev_timer *t, void *ctx)
 {
 	struct conn *c = ctx;
@@ -119,14 +142,16 @@ static void conn_next_request(struct conn *c)
 	c->keepalive = false;
 	c->read_deadline = ev_now_ms(c->srv->loop) + AUTHD_READ_DEADLINE_MS;
 	ev_timer_set(c->timer, AUTHD_IDLE_MS);
-	ev_io_set(c->io, EV_READ);
+	if (conn_watch(c, EV_READ) < 0)
+		conn_close(c);
 }
 
 static void conn_write(struct conn *c)
 {
 	int r = net_out_flush(c->fd, &c->out);
 	if (r == 0) {
-		ev_io_set(c->io, EV_WRITE);
+		if (conn_watch(c, EV_WRITE) < 0)
+			conn_close(c);
 		return;
 	}
 	if (r > 0 && c->keepalive && !c->srv->draining) {
@@ -432,7 +457,10 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		job_done(s, j);
 		return;
 	}
-	ev_io_set(c->io, 0); /* nothing read while the worker runs */
+	/* nothing read while the worker runs (no epoll_ctl when the
+	   request came whole at accept: never watched) */
+	if (c->io != NULL)
+		ev_io_set(c->io, 0);
 	if (park == AUTHD_PARK_READY) {
 		/* behind a user batch under way, with no worker woken for
 		   it; else a worker runs it (and leads a batch) */
@@ -457,37 +485,38 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	ev_timer_set(c->timer, s->cfg->request_timeout_ms);
 }
 
-static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+/* Reads what the client sent and acts on a complete request.  c may be
+   freed on return. */
+static void conn_read(struct conn *c)
 {
-	struct conn *c = ctx;
-	if (c->state == C_WRITE) {
-		conn_write(c);
-		return;
-	}
-	if (c->state != C_READ)
-		return;
-	bool eof = false;
 	bool progress = false;
+	struct authd_request req;
+	const char *why = NULL;
+	enum authd_parse_status st = AUTHD_PARSE_MORE;
 	for (;;) {
-		int r = net_fill(fd, &c->in);
+		int r = net_fill(c->fd, &c->in);
 		if (r > 0) {
 			progress = true;
+			/* the protocol says when a request is whole (a line,
+			   or "AUTH <len>" and len bytes): act on it without
+			   the read that would only return EAGAIN */
+			st = authd_parse(c->in.p, c->in.len, false, &req, &why);
+			if (st != AUTHD_PARSE_MORE)
+				break;
 			continue;
 		}
 		if (r == 0)
-			break;
-		if (errno == 0) {
-			eof = true;
-		} else if (errno != ENOBUFS) {
+			break; /* st is the last parse's: nothing new */
+		if (errno != 0 && errno != ENOBUFS) {
 			conn_close(c);
 			return;
 		}
+		/* the end of the client's data (errno 0), or the buffer full:
+		   what is there is all there will be */
+		st = authd_parse(c->in.p != NULL ? c->in.p : "", c->in.len,
+				 errno == 0, &req, &why);
 		break;
 	}
-	struct authd_request req;
-	const char *why = NULL;
-	enum authd_parse_status st = authd_parse(c->in.p != NULL ? c->in.p : "",
-						 c->in.len, eof, &req, &why);
 	if (st == AUTHD_PARSE_OK) {
 		conn_dispatch(c, &req);
 		return;
@@ -498,6 +527,10 @@ static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		conn_close(c);
 		return;
 	}
+	if (conn_watch(c, EV_READ) < 0) {
+		conn_close(c);
+		return;
+	}
 	if (progress) {
 		uint64_t now = ev_now_ms(c->srv->loop);
 		uint64_t left =
@@ -505,6 +538,18 @@ static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		ev_timer_set(c->timer,
 			     left < AUTHD_IDLE_MS ? left : AUTHD_IDLE_MS);
 	}
+}
+
+static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state == C_WRITE) {
+		conn_write(c);
+		return;
+	}
+	if (c->state != C_READ)
+		return;
+	conn_read(c);
 }
 
 static void accept_resume(struct ev_timer *t, void *ctx)
@@ -547,7 +592,6 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 		buf_init(&c->out, AUTHD_REPLY_MAX);
 		c->state = C_READ;
 		c->read_deadline = ev_now_ms(s->loop) + AUTHD_READ_DEADLINE_MS;
-		c->io = ev_io_new(s->loop, fd, EV_READ, conn_io, c);
 		c->timer =
 		    ev_timer_new(s->loop, AUTHD_IDLE_MS, conn_timeout, c);
 		c->next = s->conns;
@@ -555,6 +599,10 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		/* most clients have written their request by now: read it
+		   before registering the fd with epoll, which a request
+		   answered or parked at once then never needs */
+		conn_read(c);
 	}
 }
 /* The verifier stage's counters (lib/md5crypt_batch): how many MD5-crypt
