@@ -11,10 +11,13 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -30,6 +33,21 @@
 
 #define THROTTLE_MAX_KEYS 100000
 #define ACCEPT_RETRY_MS	  200
+
+/* Who owns a job's reply_fd (handle.h) while the job is away from the
+   loop: the loop (it writes and closes as for any job), the finishing
+   thread for the length of one nonblocking send, the loop that closed the
+   connection meanwhile (the thread must not touch the fd), or nobody: the
+   thread sent the whole reply and closed the fd. */
+enum {
+	REPLY_FD_LOOP,
+	REPLY_FD_SENDING,
+	REPLY_FD_CLOSED,
+	REPLY_FD_SENT,
+};
+
+/* replies sent by the thread that finished their AUTH */
+static atomic_ulong n_early_replies;
 
 enum conn_state { C_READ, C_WORK, C_DELAY, C_WRITE };
 
@@ -74,12 +92,27 @@ static void conn_close(struct conn *c)
 	struct server *s = c->srv;
 	if (c->job != NULL) {
 		/* the worker still has it: it is freed when it comes back */
-		c->job->conn = NULL;
+		struct authd_job *j = c->job;
+		for (int want = REPLY_FD_LOOP; j->reply_fd >= 0;
+		     want = REPLY_FD_LOOP) {
+			if (atomic_compare_exchange_strong(
+				&j->reply_fd_state, &want, REPLY_FD_CLOSED))
+				break;
+			if (want == REPLY_FD_SENT) {
+				c->fd = -1; /* closed by its thread */
+				break;
+			}
+			/* REPLY_FD_SENDING: one nonblocking send, then the
+			   fd is the loop's again, or closed */
+			sched_yield();
+		}
+		j->conn = NULL;
 		c->job = NULL;
 	}
 	ev_io_free(&c->io);
 	ev_timer_free(&c->timer);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	buf_wipe(&c->in);
 	buf_deinit(&c->in);
 	buf_wipe(&c->out);
@@ -316,7 +349,9 @@ static void job_done(struct server *s, struct authd_job *j)
 		return;
 	}
 	c->job = NULL;
-	if (j->tempfail) {
+	if (j->tempfail || atomic_load(&j->reply_fd_state) == REPLY_FD_SENT) {
+		if (!j->tempfail)
+			c->fd = -1; /* answered and closed by its thread */
 		authd_job_free(&j);
 		conn_close(c);
 		return;
@@ -353,10 +388,54 @@ static void job_done(struct server *s, struct authd_job *j)
 	conn_start_write(c);
 }
 
+/*
+ * On the thread that finished j: a successful AUTH's reply is sent and
+ * its connection closed here, not after a hop back to the loop (the send
+ * wakes the client: the loop thread's largest cost per AUTH, now spread
+ * over the threads that finish AUTHs, two CPUs instead of one).  What
+ * the loop must still see comes after, in job_done, as before: the
+ * throttling tables (a success resets the login's failures, which the
+ * loop alone touches), the log line, the connection's end.  A failure
+ * goes back to the loop for its delay; a keepalive connection (reply_fd
+ * -1) reads its next request on the loop.  The fd is claimed from the
+ * loop first, which may have closed the connection on a timeout; a short
+ * send leaves the rest to the loop's write.
+ */
+static void reply_early(struct authd_job *j)
+{
+	if (j->reply_fd < 0 || j->tempfail || j->login_failed ||
+	    j->req.cmd != AUTHD_CMD_AUTH || j->reply.len == 0 ||
+	    strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
+		return;
+	int want = REPLY_FD_LOOP;
+	if (!atomic_compare_exchange_strong(&j->reply_fd_state, &want,
+					    REPLY_FD_SENDING))
+		return; /* the loop closed it */
+	ssize_t n;
+	do
+		n = send(j->reply_fd, j->reply.p, j->reply.len,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)j->reply.len) {
+		buf_wipe(&j->reply); /* may hold PASSWD2 */
+		buf_reset(&j->reply);
+		close(j->reply_fd);
+		atomic_fetch_add(&n_early_replies, 1);
+		atomic_store(&j->reply_fd_state, REPLY_FD_SENT);
+		return;
+	}
+	if (n > 0)
+		buf_consume(&j->reply, (size_t)n);
+	/* full socket or an error: the loop's write tries again or finds
+	   the error itself */
+	atomic_store(&j->reply_fd_state, REPLY_FD_LOOP);
+}
+
 static void wq_run(void *ctx)
 {
 	/* false: parked, finished later through the hooks below */
-	(void)authd_handle(ctx);
+	if (authd_handle(ctx))
+		reply_early(ctx);
 }
 
 /* A parked AUTH (authd/handle.h): its worker is free at once; the thread
@@ -369,12 +448,14 @@ static void wq_park(struct authd_job *j)
 
 static void wq_complete(struct authd_job *j)
 {
+	reply_early(j);
 	workq_complete(j->wq_job);
 }
 
 static void wq_resumed(void *ctx)
 {
 	authd_handle_resumed(ctx);
+	reply_early(ctx);
 }
 
 static int wq_resume(struct authd_job *j)
@@ -448,6 +529,9 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	j->resume = wq_resume;
 	c->job = j;
 	c->state = C_WORK;
+	/* a reply to read the next request after stays the loop's */
+	if (!c->keepalive)
+		j->reply_fd = c->fd;
 	if (authd_handle_fast(j)) {
 		job_done(s, j);
 		return;
@@ -458,9 +542,10 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		return;
 	}
 	/* nothing read while the worker runs (no epoll_ctl when the
-	   request came whole at accept: never watched) */
-	if (c->io != NULL)
-		ev_io_set(c->io, 0);
+	   request came whole at accept: never watched); out of the epoll
+	   set for good, since the thread that finishes the job may close
+	   the fd (reply_early) */
+	ev_io_free(&c->io);
 	if (park == AUTHD_PARK_READY) {
 		/* behind a user batch under way, with no worker woken for
 		   it; else a worker runs it (and leads a batch) */
@@ -615,6 +700,11 @@ static void log_md5crypt_stage(void)
 		log_info("authd: md5crypt stage: %lu checks in %lu evaluations "
 			 "(%.2f per evaluation)",
 			 pairs, batches, (double)pairs / (double)batches);
+	unsigned long early = atomic_load(&n_early_replies);
+	if (early > 0)
+		log_info("authd: %lu replies sent by the threads that "
+			 "finished their AUTH",
+			 early);
 	authd_lanes_stats(&pairs, &batches);
 	if (batches > 0)
 		log_info("authd: hash stage: %lu checks in %lu evaluations "
