@@ -5,7 +5,9 @@
  * on a timer before its FAIL, holding nothing but the connection) → WRITE
  * → closed.  A temporary failure anywhere closes without a reply, which
  * every client of the protocol reads as "try again later".  Only this thread
- * touches connections and the throttling tables.
+ * touches connections and the throttling tables, with one exception: the
+ * thread that finishes a successful AUTH sends its reply and closes its fd
+ * (reply_early), after claiming the fd from the loop.
  */
 #include "server.h"
 
