@@ -100,6 +100,8 @@ struct authd_job *authd_job_new(struct authd_request *req,
 	authd_cfg_ref(cfg);
 	j->cfg = cfg;
 	buf_init(&j->reply, AUTHD_REPLY_MAX);
+	j->reply_fd = -1;
+	atomic_init(&j->reply_fd_state, 0);
 	return j;
 }
 

@@ -14,6 +14,7 @@
 #ifndef AUTHD_HANDLE_H
 #define AUTHD_HANDLE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,6 +47,12 @@ struct authd_job {
 	/* owned by the event loop */
 	void *conn;
 	void *srv;
+	/* The connection's fd when the thread that finishes the job may
+	   send a successful AUTH's reply and close it itself (server.c,
+	   reply_early), else -1 (authd_job_new); reply_fd_state says who
+	   owns the fd meanwhile (server.c's REPLY_FD_*). */
+	int reply_fd;
+	atomic_int reply_fd_state;
 
 	/* Set by the caller of authd_handle() to let a job be parked (NULL:
 	   it never is).  park: called on the job's thread just before it

@@ -5,16 +5,21 @@
  * on a timer before its FAIL, holding nothing but the connection) → WRITE
  * → closed.  A temporary failure anywhere closes without a reply, which
  * every client of the protocol reads as "try again later".  Only this thread
- * touches connections and the throttling tables.
+ * touches connections and the throttling tables, with one exception: the
+ * thread that finishes a successful AUTH sends its reply and closes its fd
+ * (reply_early), after claiming the fd from the loop.
  */
 #include "server.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ev.h"
@@ -31,6 +36,21 @@
 #define THROTTLE_MAX_KEYS 100000
 #define ACCEPT_RETRY_MS	  200
 
+/* Who owns a job's reply_fd (handle.h) while the job is away from the
+   loop: the loop (it writes and closes as for any job), the finishing
+   thread for the length of one nonblocking send, the loop that closed the
+   connection meanwhile (the thread must not touch the fd), or nobody: the
+   thread sent the whole reply and closed the fd. */
+enum {
+	REPLY_FD_LOOP,
+	REPLY_FD_SENDING,
+	REPLY_FD_CLOSED,
+	REPLY_FD_SENT,
+};
+
+/* replies sent by the thread that finished their AUTH */
+static atomic_ulong n_early_replies;
+
 enum conn_state { C_READ, C_WORK, C_DELAY, C_WRITE };
 
 struct server;
@@ -38,7 +58,7 @@ struct server;
 struct conn {
 	struct server *srv;
 	int fd;
-	struct ev_io *io;
+	struct ev_io *io; /* NULL until the connection must be watched */
 	struct ev_timer *timer;
 	struct buf in, out;
 	enum conn_state state;
@@ -67,17 +87,34 @@ struct server {
 	bool draining; /* SIGUSR1: a new process took over the socket */
 };
 
+static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx);
+
 static void conn_close(struct conn *c)
 {
 	struct server *s = c->srv;
 	if (c->job != NULL) {
 		/* the worker still has it: it is freed when it comes back */
-		c->job->conn = NULL;
+		struct authd_job *j = c->job;
+		for (int want = REPLY_FD_LOOP; j->reply_fd >= 0;
+		     want = REPLY_FD_LOOP) {
+			if (atomic_compare_exchange_strong(
+				&j->reply_fd_state, &want, REPLY_FD_CLOSED))
+				break;
+			if (want == REPLY_FD_SENT) {
+				c->fd = -1; /* closed by its thread */
+				break;
+			}
+			/* REPLY_FD_SENDING: one nonblocking send, then the
+			   fd is the loop's again, or closed */
+			sched_yield();
+		}
+		j->conn = NULL;
 		c->job = NULL;
 	}
 	ev_io_free(&c->io);
 	ev_timer_free(&c->timer);
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	buf_wipe(&c->in);
 	buf_deinit(&c->in);
 	buf_wipe(&c->out);
@@ -104,6 +141,27 @@ static void conn_close(struct conn *c)
 	}
 }
 
+/* Sets the connection's epoll interest, registering it on first use: a
+   request read whole right after accept (most of them: clients write as
+   soon as they are connected) and answered at once needs no epoll_ctl at
+   all.  Returns 0, or -1 (logged) when the fd cannot be watched. */
+static int conn_watch(struct conn *c, unsigned events)
+{
+	if (c->io != NULL) {
+		ev_io_set(c->io, events);
+		return 0;
+	}
+	if (events == 0)
+		return 0;
+	c->io = ev_io_new(c->srv->loop, c->fd, events, conn_io, c);
+	if (c->io == NULL) {
+		log_error("authd: cannot watch a connection: %s",
+			  strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void conn_timeout(struct ev_timer *t, void *ctx)
 {
 	struct conn *c = ctx;
@@ -119,14 +177,16 @@ static void conn_next_request(struct conn *c)
 	c->keepalive = false;
 	c->read_deadline = ev_now_ms(c->srv->loop) + AUTHD_READ_DEADLINE_MS;
 	ev_timer_set(c->timer, AUTHD_IDLE_MS);
-	ev_io_set(c->io, EV_READ);
+	if (conn_watch(c, EV_READ) < 0)
+		conn_close(c);
 }
 
 static void conn_write(struct conn *c)
 {
 	int r = net_out_flush(c->fd, &c->out);
 	if (r == 0) {
-		ev_io_set(c->io, EV_WRITE);
+		if (conn_watch(c, EV_WRITE) < 0)
+			conn_close(c);
 		return;
 	}
 	if (r > 0 && c->keepalive && !c->srv->draining) {
@@ -291,7 +351,9 @@ static void job_done(struct server *s, struct authd_job *j)
 		return;
 	}
 	c->job = NULL;
-	if (j->tempfail) {
+	if (j->tempfail || atomic_load(&j->reply_fd_state) == REPLY_FD_SENT) {
+		if (!j->tempfail)
+			c->fd = -1; /* answered and closed by its thread */
 		authd_job_free(&j);
 		conn_close(c);
 		return;
@@ -328,10 +390,54 @@ static void job_done(struct server *s, struct authd_job *j)
 	conn_start_write(c);
 }
 
+/*
+ * On the thread that finished j: a successful AUTH's reply is sent and
+ * its connection closed here, not after a hop back to the loop (the send
+ * wakes the client: the loop thread's largest cost per AUTH, now spread
+ * over the threads that finish AUTHs, two CPUs instead of one).  What
+ * the loop must still see comes after, in job_done, as before: the
+ * throttling tables (a success resets the login's failures, which the
+ * loop alone touches), the log line, the connection's end.  A failure
+ * goes back to the loop for its delay; a keepalive connection (reply_fd
+ * -1) reads its next request on the loop.  The fd is claimed from the
+ * loop first, which may have closed the connection on a timeout; a short
+ * send leaves the rest to the loop's write.
+ */
+static void reply_early(struct authd_job *j)
+{
+	if (j->reply_fd < 0 || j->tempfail || j->login_failed ||
+	    j->req.cmd != AUTHD_CMD_AUTH || j->reply.len == 0 ||
+	    strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
+		return;
+	int want = REPLY_FD_LOOP;
+	if (!atomic_compare_exchange_strong(&j->reply_fd_state, &want,
+					    REPLY_FD_SENDING))
+		return; /* the loop closed it */
+	ssize_t n;
+	do
+		n = send(j->reply_fd, j->reply.p, j->reply.len,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)j->reply.len) {
+		buf_wipe(&j->reply); /* may hold PASSWD2 */
+		buf_reset(&j->reply);
+		close(j->reply_fd);
+		atomic_fetch_add(&n_early_replies, 1);
+		atomic_store(&j->reply_fd_state, REPLY_FD_SENT);
+		return;
+	}
+	if (n > 0)
+		buf_consume(&j->reply, (size_t)n);
+	/* full socket or an error: the loop's write tries again or finds
+	   the error itself */
+	atomic_store(&j->reply_fd_state, REPLY_FD_LOOP);
+}
+
 static void wq_run(void *ctx)
 {
 	/* false: parked, finished later through the hooks below */
-	(void)authd_handle(ctx);
+	if (authd_handle(ctx))
+		reply_early(ctx);
 }
 
 /* A parked AUTH (authd/handle.h): its worker is free at once; the thread
@@ -344,12 +450,14 @@ static void wq_park(struct authd_job *j)
 
 static void wq_complete(struct authd_job *j)
 {
+	reply_early(j);
 	workq_complete(j->wq_job);
 }
 
 static void wq_resumed(void *ctx)
 {
 	authd_handle_resumed(ctx);
+	reply_early(ctx);
 }
 
 static int wq_resume(struct authd_job *j)
@@ -423,6 +531,9 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	j->resume = wq_resume;
 	c->job = j;
 	c->state = C_WORK;
+	/* a reply to read the next request after stays the loop's */
+	if (!c->keepalive)
+		j->reply_fd = c->fd;
 	if (authd_handle_fast(j)) {
 		job_done(s, j);
 		return;
@@ -432,7 +543,11 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 		job_done(s, j);
 		return;
 	}
-	ev_io_set(c->io, 0); /* nothing read while the worker runs */
+	/* nothing read while the worker runs (no epoll_ctl when the
+	   request came whole at accept: never watched); out of the epoll
+	   set for good, since the thread that finishes the job may close
+	   the fd (reply_early) */
+	ev_io_free(&c->io);
 	if (park == AUTHD_PARK_READY) {
 		/* behind a user batch under way, with no worker woken for
 		   it; else a worker runs it (and leads a batch) */
@@ -457,37 +572,38 @@ static void conn_dispatch(struct conn *c, struct authd_request *req)
 	ev_timer_set(c->timer, s->cfg->request_timeout_ms);
 }
 
-static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+/* Reads what the client sent and acts on a complete request.  c may be
+   freed on return. */
+static void conn_read(struct conn *c)
 {
-	struct conn *c = ctx;
-	if (c->state == C_WRITE) {
-		conn_write(c);
-		return;
-	}
-	if (c->state != C_READ)
-		return;
-	bool eof = false;
 	bool progress = false;
+	struct authd_request req;
+	const char *why = NULL;
+	enum authd_parse_status st = AUTHD_PARSE_MORE;
 	for (;;) {
-		int r = net_fill(fd, &c->in);
+		int r = net_fill(c->fd, &c->in);
 		if (r > 0) {
 			progress = true;
+			/* the protocol says when a request is whole (a line,
+			   or "AUTH <len>" and len bytes): act on it without
+			   the read that would only return EAGAIN */
+			st = authd_parse(c->in.p, c->in.len, false, &req, &why);
+			if (st != AUTHD_PARSE_MORE)
+				break;
 			continue;
 		}
 		if (r == 0)
-			break;
-		if (errno == 0) {
-			eof = true;
-		} else if (errno != ENOBUFS) {
+			break; /* st is the last parse's: nothing new */
+		if (errno != 0 && errno != ENOBUFS) {
 			conn_close(c);
 			return;
 		}
+		/* the end of the client's data (errno 0), or the buffer full:
+		   what is there is all there will be */
+		st = authd_parse(c->in.p != NULL ? c->in.p : "", c->in.len,
+				 errno == 0, &req, &why);
 		break;
 	}
-	struct authd_request req;
-	const char *why = NULL;
-	enum authd_parse_status st = authd_parse(c->in.p != NULL ? c->in.p : "",
-						 c->in.len, eof, &req, &why);
 	if (st == AUTHD_PARSE_OK) {
 		conn_dispatch(c, &req);
 		return;
@@ -498,6 +614,10 @@ static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		conn_close(c);
 		return;
 	}
+	if (conn_watch(c, EV_READ) < 0) {
+		conn_close(c);
+		return;
+	}
 	if (progress) {
 		uint64_t now = ev_now_ms(c->srv->loop);
 		uint64_t left =
@@ -505,6 +625,18 @@ static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
 		ev_timer_set(c->timer,
 			     left < AUTHD_IDLE_MS ? left : AUTHD_IDLE_MS);
 	}
+}
+
+static void conn_io(struct ev_io *io, int fd, unsigned events, void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state == C_WRITE) {
+		conn_write(c);
+		return;
+	}
+	if (c->state != C_READ)
+		return;
+	conn_read(c);
 }
 
 static void accept_resume(struct ev_timer *t, void *ctx)
@@ -547,7 +679,6 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 		buf_init(&c->out, AUTHD_REPLY_MAX);
 		c->state = C_READ;
 		c->read_deadline = ev_now_ms(s->loop) + AUTHD_READ_DEADLINE_MS;
-		c->io = ev_io_new(s->loop, fd, EV_READ, conn_io, c);
 		c->timer =
 		    ev_timer_new(s->loop, AUTHD_IDLE_MS, conn_timeout, c);
 		c->next = s->conns;
@@ -555,6 +686,10 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 			s->conns->prev = c;
 		s->conns = c;
 		s->nconns++;
+		/* most clients have written their request by now: read it
+		   before registering the fd with epoll, which a request
+		   answered or parked at once then never needs */
+		conn_read(c);
 	}
 }
 /* The verifier stage's counters (lib/md5crypt_batch): how many MD5-crypt
@@ -567,6 +702,11 @@ static void log_md5crypt_stage(void)
 		log_info("authd: md5crypt stage: %lu checks in %lu evaluations "
 			 "(%.2f per evaluation)",
 			 pairs, batches, (double)pairs / (double)batches);
+	unsigned long early = atomic_load(&n_early_replies);
+	if (early > 0)
+		log_info("authd: %lu replies sent by the threads that "
+			 "finished their AUTH",
+			 early);
 	authd_lanes_stats(&pairs, &batches);
 	if (batches > 0)
 		log_info("authd: hash stage: %lu checks in %lu evaluations "

@@ -278,21 +278,28 @@ struct ev_io *ev_io_new(struct ev_loop *loop, int fd, unsigned events,
 	io->fd = fd;
 	io->cb = cb;
 	io->ctx = ctx;
-	/* Register once even when paused, so an fd epoll cannot watch (a
-	   regular file, a duplicate watcher) fails here, not later. */
-	memset(&ee, 0, sizeof ee);
-	ee.data.ptr = io;
-	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ee) < 0) {
-		int saved = errno;
-		free(io);
-		errno = saved;
-		return NULL;
-	}
-	io->in_epoll = true;
 	io->events = events & (EV_READ | EV_WRITE);
+	/* Register at once, even when paused, so an fd epoll cannot watch (a
+	   regular file, a duplicate watcher) fails here, not later.  With
+	   interest, the ADD carries it (one epoll_ctl per new connection:
+	   youju-authd makes one per AUTH); paused, an empty ADD then the
+	   DEL of ev_io_apply. */
+	io->in_epoll = false;
+	if (io->events == 0) {
+		memset(&ee, 0, sizeof ee);
+		ee.data.ptr = io;
+		if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ee) < 0) {
+			int saved = errno;
+			free(io);
+			errno = saved;
+			return NULL;
+		}
+		io->in_epoll = true;
+	}
 	if (ev_io_apply(io) < 0) {
 		int saved = errno;
-		(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
+		if (io->in_epoll)
+			(void)epoll_ctl(loop->epfd, EPOLL_CTL_DEL, fd, NULL);
 		free(io);
 		errno = saved;
 		return NULL;

@@ -266,6 +266,29 @@ def test_silent_client_dropped_after_10s(inst):
     s.close()
 
 
+def test_request_in_pieces(inst):
+    """A request that is not whole when the connection is accepted: authd
+    reads what came, watches the socket (it registers it with epoll only
+    then), and answers once the rest arrives."""
+    req = auth_bytes("imap", PM, "extmail")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(inst.authd_socket)
+    try:
+        s.sendall(req[:9])
+        time.sleep(0.3)
+        s.sendall(req[9:])
+        out = b""
+        while True:
+            got = s.recv(4096)
+            if not got:
+                break
+            out += got
+    finally:
+        s.close()
+    assert out.endswith(PM_REPLY_TAIL), out
+
+
 def test_many_concurrent(inst):
     import concurrent.futures
     req = auth_bytes("smtp", PM, "extmail")

@@ -256,6 +256,13 @@ def test_parked_auths_small_pool(inst):
     # lanes: more than half of eight per evaluation
     c, e = hash_stats(inst, since)
     assert e > 0 and c / e > 4, (c, e)
+    # each successful AUTH was answered and closed by the thread that
+    # finished it (server.c, reply_early), not after a hop to the loop
+    oks = sum(1 for _, (_, _, want) in outs if want == "ok")
+    early = sum(int(m.group(1)) for m in re.finditer(
+        r"authd: (\d+) replies sent by the threads that finished their "
+        r"AUTH", inst.maillog()[since:]))
+    assert early >= oks, (early, oks)
 
 
 def hash_stats(inst, since):
