@@ -278,12 +278,7 @@ def test_request_in_pieces(inst):
         s.sendall(req[:9])
         time.sleep(0.3)
         s.sendall(req[9:])
-        out = b""
-        while True:
-            got = s.recv(4096)
-            if not got:
-                break
-            out += got
+        out = harness.read_all(s)
     finally:
         s.close()
     assert out.endswith(PM_REPLY_TAIL), out
