@@ -293,8 +293,10 @@ long authc_reply_ttl(const char *p, size_t len, uint64_t *ttl_ms_r, bool *bad_r)
 {
 	*ttl_ms_r = 0;
 	*bad_r = false;
+	/* nothing yet (p may then be NULL: an empty buffer) is "more to
+	   come", as is any beginning of "TTL=" */
 	if (len < 4)
-		return memcmp(p, "TTL=", len) == 0 ? -1 : 0;
+		return len == 0 || memcmp(p, "TTL=", len) == 0 ? -1 : 0;
 	if (memcmp(p, "TTL=", 4) != 0)
 		return 0;
 	uint64_t v = 0;

@@ -173,6 +173,9 @@ int main(void)
 	test_assert(ttl_of("TTL=1\r\n", &t, &bad) == -1 && bad);
 	test_assert(ttl_of("TTL=12345678901\n", &t, &bad) == -1 && bad);
 	test_assert(authc_reply_ttl("TTL=1\0\n", 7, &t, &bad) == -1 && bad);
+	/* a connection closed before any byte: an empty buffer's NULL */
+	test_assert(authc_reply_ttl(NULL, 0, &t, &bad) == -1 && !bad);
+	test_assert(!authc_reply_framed(NULL, 0));
 
 	test_begin("framing after the TTL line");
 	test_assert(authc_reply_framed("TTL=5\nFAIL\n", 11));
