@@ -651,15 +651,14 @@ static enum authc_status lookup_reuse(const char *socket_path, const char *kind,
 	enum authc_status st = AUTHC_TEMPFAIL;
 	struct authc_cache_token tok;
 	uint64_t ttl = 0;
-	if (buf_printf(&key, "%s %s", kind, arg) < 0) {
-		st = request(socket_path, req->p, req->len, authc_keepalive,
-			     reply_r, &ttl, &body);
-	} else if (authc_cache_get(socket_path, key.p, key.len, &body, &tok)) {
+	bool keyed = buf_printf(&key, "%s %s", kind, arg) == 0;
+	if (keyed &&
+	    authc_cache_get(socket_path, key.p, key.len, &body, &tok)) {
 		st = authc_reply_classify(body.p, body.len, reply_r);
 	} else {
 		st = request(socket_path, req->p, req->len, authc_keepalive,
 			     reply_r, &ttl, &body);
-		if (st != AUTHC_TEMPFAIL)
+		if (keyed && st != AUTHC_TEMPFAIL)
 			authc_cache_put(socket_path, &tok, key.p, key.len, ttl,
 					body.p, body.len);
 	}

@@ -45,6 +45,15 @@ def load_modules(pattern):
     return mods
 
 
+def sanitizer_text(inst, seen):
+    """The daemons' sanitizer reports since the last call, or "".  One
+    fails the test that was running: its process exited (the master
+    restarted it), which a client sees, if at all, only as a dropped
+    connection."""
+    return "".join(f"--- sanitizer report {name} ---\n{text[-6000:]}\n"
+                   for name, text in inst.sanitizer_reports(seen))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
@@ -63,6 +72,7 @@ def main():
     for mod, _ in mods:
         extra.update(getattr(mod, "CONFIG", {}))
     passed = failed = 0
+    san_seen = set()
     inst = harness.Instance(args.bin, args.srcdir, keep=args.keep,
                             extra_conf=extra)
     print(f"integration: instance in {inst.home}", flush=True)
@@ -75,12 +85,16 @@ def main():
             for name, fn in tests:
                 label = f"{mod.__name__}::{name}"
                 t0 = time.time()
+                err = None
                 try:
                     fn(inst)
                 except Exception:
+                    err = traceback.format_exc()
+                san = sanitizer_text(inst, san_seen)
+                if err or san:
                     failed += 1
                     print(f"FAIL {label} ({time.time() - t0:.1f}s)")
-                    traceback.print_exc(file=sys.stdout)
+                    print((err or "") + san, end="")
                 else:
                     passed += 1
                     print(f"ok   {label} ({time.time() - t0:.1f}s)")
@@ -95,6 +109,15 @@ def main():
         if failed:
             print("--- maillog tail ---")
             print(inst.maillog()[-4000:])
+        # (the reports of the daemons' stopping, before the files go)
+        try:
+            inst.stop()
+            san = sanitizer_text(inst, san_seen)
+        except Exception:
+            san = traceback.format_exc()
+        if san:
+            print(f"FAIL stopping the instance\n{san}", end="")
+            failed += 1
         inst.teardown()
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
