@@ -337,9 +337,15 @@ static bool sg_failed(uint64_t ticket)
 }
 
 /* Called with the lock held (released while flushing or waiting):
-   returns once a flush covering ticket has returned. */
-static void sg_cover(uint64_t ticket)
+   returns once a flush covering ticket has returned.  True when this
+   thread led that flush: the caller then wakes the waiters (done) after
+   it unlocks.  Woken under the lock, each waiter ran at once (the
+   scheduler's wake-up preemption on these few CPUs), found the lock
+   held and slept on it again: a switch and a futex pair per waiter and
+   flush, most of the queue manager's mutex waits. */
+static bool sg_cover(uint64_t ticket)
 {
+	bool led = false;
 	struct timespec deadline = {0, 0};
 	bool gapped = false;
 	while (sg.synced < ticket) {
@@ -453,8 +459,9 @@ static void sg_cover(uint64_t ticket)
 		}
 		sg.synced = hi;
 		sg.busy = false;
-		pthread_cond_broadcast(&sg.done);
+		led = true;
 	}
+	return led;
 }
 
 int syncgroup_wait(void)
@@ -471,12 +478,14 @@ int syncgroup_wait(void)
 		sg.asking++;
 		sg_poke_leader();
 	}
-	sg_cover(ticket);
+	bool led = sg_cover(ticket);
 	if (member)
 		sg.asking--;
 	bool failed = sg_failed(ticket);
 	int e = sg.err_errno;
 	pthread_mutex_unlock(&sg.mu);
+	if (led)
+		pthread_cond_broadcast(&sg.done);
 	if (failed) {
 		errno = e;
 		return -1;
@@ -503,10 +512,12 @@ static void *sg_flusher(void *arg)
 			sg.flusher_idle = false;
 		}
 		uint64_t t = sg.async_kick;
-		sg_cover(t);
+		bool led = sg_cover(t);
 		sg.async_told = t;
 		int efd = sg.async_efd;
 		pthread_mutex_unlock(&sg.mu);
+		if (led)
+			pthread_cond_broadcast(&sg.done);
 		uint64_t one = 1;
 		/* a full counter (never, at one per flush) still reads */
 		ssize_t w = write(efd, &one, sizeof(one));
