@@ -35,6 +35,11 @@
 
 #define THROTTLE_MAX_KEYS 100000
 #define ACCEPT_RETRY_MS	  200
+/* How long the end of an AUTH whose reply is already sent may wait for
+   the loop's next wake-up (workq.h, lazy completions): the throttling
+   reset of a success and the connection's slot come back at most about
+   this late. */
+#define AUTHD_LAZY_MS 2
 
 /* Who owns a job's reply_fd (handle.h) while the job is away from the
    loop: the loop (it writes and closes as for any job), the finishing
@@ -401,18 +406,20 @@ static void job_done(struct server *s, struct authd_job *j)
  * goes back to the loop for its delay; a keepalive connection (reply_fd
  * -1) reads its next request on the loop.  The fd is claimed from the
  * loop first, which may have closed the connection on a timeout; a short
- * send leaves the rest to the loop's write.
+ * send leaves the rest to the loop's write.  True when the whole reply
+ * was sent: what is left for the loop is bookkeeping, which can wait for
+ * its next wake-up (workq_complete_lazy) rather than cause one.
  */
-static void reply_early(struct authd_job *j)
+static bool reply_early(struct authd_job *j)
 {
 	if (j->reply_fd < 0 || j->tempfail || j->login_failed ||
 	    j->req.cmd != AUTHD_CMD_AUTH || j->reply.len == 0 ||
 	    strcmp(buf_cstr(&j->reply), "FAIL\n") == 0)
-		return;
+		return false;
 	int want = REPLY_FD_LOOP;
 	if (!atomic_compare_exchange_strong(&j->reply_fd_state, &want,
 					    REPLY_FD_SENDING))
-		return; /* the loop closed it */
+		return false; /* the loop closed it */
 	ssize_t n;
 	do
 		n = send(j->reply_fd, j->reply.p, j->reply.len,
@@ -424,20 +431,21 @@ static void reply_early(struct authd_job *j)
 		close(j->reply_fd);
 		atomic_fetch_add(&n_early_replies, 1);
 		atomic_store(&j->reply_fd_state, REPLY_FD_SENT);
-		return;
+		return true;
 	}
 	if (n > 0)
 		buf_consume(&j->reply, (size_t)n);
 	/* full socket or an error: the loop's write tries again or finds
 	   the error itself */
 	atomic_store(&j->reply_fd_state, REPLY_FD_LOOP);
+	return false;
 }
 
 static void wq_run(void *ctx)
 {
 	/* false: parked, finished later through the hooks below */
-	if (authd_handle(ctx))
-		reply_early(ctx);
+	if (authd_handle(ctx) && reply_early(ctx))
+		workq_lazy();
 }
 
 /* A parked AUTH (authd/handle.h): its worker is free at once; the thread
@@ -450,14 +458,17 @@ static void wq_park(struct authd_job *j)
 
 static void wq_complete(struct authd_job *j)
 {
-	reply_early(j);
-	workq_complete(j->wq_job);
+	if (reply_early(j))
+		workq_complete_lazy(j->wq_job);
+	else
+		workq_complete(j->wq_job);
 }
 
 static void wq_resumed(void *ctx)
 {
 	authd_handle_resumed(ctx);
-	reply_early(ctx);
+	if (reply_early(ctx))
+		workq_lazy();
 }
 
 static int wq_resume(struct authd_job *j)
@@ -661,8 +672,12 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 		int fd;
 		char peer[NET_ADDR_MAX];
 		int r = net_accept(lfd, &fd, peer, sizeof(peer));
-		if (r == 0)
+		if (r == 0) {
+			/* awake anyway: the ends of AUTHs answered
+			   meanwhile, without a wake-up of their own */
+			workq_take(s->wq);
 			return;
+		}
 		if (r < 0) {
 			log_error("authd: accept: %s", strerror(errno));
 			s->accept_paused = true;
@@ -694,7 +709,7 @@ static void on_accept(struct ev_io *io, int lfd, unsigned events, void *ctx)
 }
 /* The verifier stage's counters (lib/md5crypt_batch): how many MD5-crypt
    checks shared an evaluation, at each reload and at the end. */
-static void log_md5crypt_stage(void)
+static void log_md5crypt_stage(size_t lazy)
 {
 	unsigned long batches, pairs;
 	md5crypt_batch_stats(&batches, &pairs);
@@ -707,6 +722,9 @@ static void log_md5crypt_stage(void)
 		log_info("authd: %lu replies sent by the threads that "
 			 "finished their AUTH",
 			 early);
+	if (lazy > 0)
+		log_info("authd: %zu AUTHs ended without waking the loop",
+			 lazy);
 	authd_lanes_stats(&pairs, &batches);
 	if (batches > 0)
 		log_info("authd: hash stage: %lu checks in %lu evaluations "
@@ -755,7 +773,7 @@ static void reload(struct server *s)
 	authd_cfg_unref(&s->cfg);
 	s->cfg = cfg;
 	authd_handle_clear_caches();
-	log_md5crypt_stage();
+	log_md5crypt_stage(workq_lazy_count(s->wq));
 	md5crypt_batch_config(0, cfg->md5crypt_batch);
 	throttle_configure(s->thr_ipuser, cfg->failure_limit_user,
 			   cfg->failure_window_ms, cfg->lockout_ms);
@@ -840,7 +858,8 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 					      .threads = cfg->workers,
 					      .queue_max = cfg->max_clients,
 					      .loop = s.loop,
-					      .cancel = wq_cancel});
+					      .cancel = wq_cancel,
+					      .lazy_ms = AUTHD_LAZY_MS});
 	authd_lanes_start(0);
 	s.listen_io = ev_io_new(s.loop, listen_fd, EV_READ, on_accept, &s);
 
@@ -852,9 +871,10 @@ int authd_server_run(int listen_fd, struct authd_cfg *cfg,
 	s.accept_paused = false; /* the listener is gone */
 	while (s.conns != NULL)
 		conn_close(s.conns);
+	size_t lazy = workq_lazy_count(s.wq);
 	workq_free(&s.wq);
 	authd_lanes_stop(); /* after the pool: its parked AUTHs wait there */
-	log_md5crypt_stage();
+	log_md5crypt_stage(lazy);
 	authd_handle_deinit();
 	throttle_free(&s.thr_ipuser);
 	throttle_free(&s.thr_user);

@@ -14,6 +14,16 @@
  * jobs taken over and not yet handed back, and workq_free() waits for it
  * to reach zero after the join, so that a completion from a foreign thread
  * never touches a freed pool.
+ *
+ * Lazy completions (opts.lazy_ms): q->woken says that an eventfd write is
+ * on its way for the finished list, so a push writes only when it is
+ * false.  A lazy push also skips the write while q->tick_armed: the loop
+ * has armed q->tick (lazy_ms from its last look at the list) and will take
+ * the list then, or sooner from workq_take().  The loop re-arms the tick
+ * after each look while jobs are pending, so under load (an accept every
+ * ~100 us) it never fires, and with nothing pending it is left to run out:
+ * a job submitted to an idle pool finds the tick off and wakes the loop as
+ * before.  Both flags are under mu; the tick is the loop thread's.
  */
 #include "workq.h"
 
@@ -52,6 +62,11 @@ struct workq {
 	size_t waiting, pending;
 	size_t deferred; /* taken over by workq_defer, not handed back */
 	unsigned idle;	 /* workers waiting for a job */
+	bool woken;	 /* an eventfd write is due or done for dhead */
+	bool tick_armed; /* loop mode, lazy: q->tick will take dhead */
+	unsigned lazy_ms;
+	struct ev_timer *tick;
+	size_t n_lazy; /* completions that skipped the eventfd */
 	unsigned queue_max;
 	bool stopping;
 	unsigned nthreads;
@@ -61,19 +76,17 @@ struct workq {
 /* The job this worker thread is running, and whether it deferred. */
 static _Thread_local struct workq_job *cur_job;
 static _Thread_local bool cur_deferred;
+static _Thread_local bool cur_lazy;
 
-/* Appends j to the finished list; true when the list was empty.  Under
-   q->mu. */
-static bool done_push(struct workq *q, struct workq_job *j)
+/* Appends j to the finished list.  Under q->mu. */
+static void done_push(struct workq *q, struct workq_job *j)
 {
-	bool was_empty = q->dhead == NULL;
 	j->next = NULL;
 	if (q->dtail != NULL)
 		q->dtail->next = j;
 	else
 		q->dhead = j;
 	q->dtail = j;
-	return was_empty;
 }
 
 static void wake_loop(struct workq *q)
@@ -92,20 +105,28 @@ static void wake_loop(struct workq *q)
 
 /* Delivers finished job j: loop mode pushes it to the loop's list and
    writes the eventfd (after the unlock, so that the loop thread never
-   waits for the lock while this thread is in write(): a push into the
-   empty list is always followed by a write, and take_done resets the
-   eventfd and takes the list under the lock, so a job pushed before a
-   reset is taken with it and one pushed after gets its own wake-up, at
-   worst a spurious one that finds the list empty); callback mode runs
-   done here.  Called with mu held; returns with it held. */
-static void deliver(struct workq *q, struct workq_job *j)
+   waits for the lock while this thread is in write(): the first push
+   after the loop took the list is always followed by a write, and
+   take_done resets the eventfd and takes the list under the lock, so a
+   job pushed before a reset is taken with it and one pushed after gets
+   its own wake-up, at worst a spurious one that finds the list empty);
+   a lazy one (lazy true, the pool in lazy mode) writes nothing while the
+   loop's tick is armed.  Callback mode runs done here.  Called with mu
+   held; returns with it held. */
+static void deliver(struct workq *q, struct workq_job *j, bool lazy)
 {
 	if (q->loop != NULL) {
-		if (done_push(q, j)) {
-			pthread_mutex_unlock(&q->mu);
-			wake_loop(q);
-			pthread_mutex_lock(&q->mu);
+		done_push(q, j);
+		if (q->woken)
+			return;
+		if (lazy && q->lazy_ms > 0 && q->tick_armed) {
+			q->n_lazy++;
+			return;
 		}
+		q->woken = true;
+		pthread_mutex_unlock(&q->mu);
+		wake_loop(q);
+		pthread_mutex_lock(&q->mu);
 		return;
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -137,6 +158,7 @@ static void *worker_main(void *arg)
 
 		cur_job = j;
 		cur_deferred = false;
+		cur_lazy = false;
 		j->job(j->ctx);
 		cur_job = NULL;
 
@@ -150,13 +172,40 @@ static void *worker_main(void *arg)
 		}
 		if (q->stopping) {
 			/* workq_free cancels it after the join */
-			(void)done_push(q, j);
+			done_push(q, j);
 			break;
 		}
-		deliver(q, j);
+		deliver(q, j, cur_lazy);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return NULL;
+}
+
+/* Runs the done callbacks of a list taken from q->dhead, on the loop
+   thread, then (rearm) re-arms the lazy tick while jobs are pending. */
+static void run_done(struct workq *q, struct workq_job *list, bool rearm)
+{
+	while (list != NULL) {
+		struct workq_job *j = list;
+		list = j->next;
+		pthread_mutex_lock(&q->mu);
+		q->pending--;
+		pthread_mutex_unlock(&q->mu);
+		if (j->done != NULL)
+			j->done(j->ctx);
+		free(j);
+	}
+	if (q->lazy_ms == 0 || !rearm)
+		return;
+	pthread_mutex_lock(&q->mu);
+	bool busy = q->pending > 0;
+	if (busy)
+		q->tick_armed = true;
+	pthread_mutex_unlock(&q->mu);
+	/* pushed back at each look, so under load it never fires; armed
+	   after the flag: a lazy push between the two is taken sooner */
+	if (busy)
+		ev_timer_set(q->tick, q->lazy_ms);
 }
 
 /* Loop mode: the eventfd is readable, finished jobs wait. */
@@ -168,19 +217,47 @@ static void take_done(struct ev_io *io, int fd, unsigned events, void *ctx)
 	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
 		log_error("%s: workq eventfd read: %s", q->name,
 			  strerror(errno));
+	q->woken = false;
 	struct workq_job *list = q->dhead;
 	q->dhead = q->dtail = NULL;
 	pthread_mutex_unlock(&q->mu);
-	while (list != NULL) {
-		struct workq_job *j = list;
-		list = j->next;
-		pthread_mutex_lock(&q->mu);
-		q->pending--;
-		pthread_mutex_unlock(&q->mu);
-		if (j->done != NULL)
-			j->done(j->ctx);
-		free(j);
+	run_done(q, list, true);
+}
+
+/* Lazy mode: the loop's promised look at the finished list.  The timer
+   is off now: until run_done arms it again, a lazy push wakes the loop.
+   A tick that found nothing is not re-armed: jobs pending for long (a
+   frozen database) cost one tick per eventfd wake-up, not one per
+   lazy_ms. */
+static void tick_fired(struct ev_timer *t, void *ctx)
+{
+	struct workq *q = ctx;
+	pthread_mutex_lock(&q->mu);
+	q->tick_armed = false;
+	struct workq_job *list = NULL;
+	if (!q->woken) {
+		list = q->dhead;
+		q->dhead = q->dtail = NULL;
 	}
+	pthread_mutex_unlock(&q->mu);
+	run_done(q, list, list != NULL);
+}
+
+void workq_take(struct workq *q)
+{
+	if (q->lazy_ms == 0)
+		return;
+	pthread_mutex_lock(&q->mu);
+	/* with a write on its way the eventfd's callback takes the list
+	   (in this round of the loop, or the next): reading it here would
+	   only leave it a spurious wake-up */
+	struct workq_job *list = NULL;
+	if (!q->woken) {
+		list = q->dhead;
+		q->dhead = q->dtail = NULL;
+	}
+	pthread_mutex_unlock(&q->mu);
+	run_done(q, list, true);
 }
 
 struct workq *workq_new(const struct workq_opts *opts)
@@ -202,6 +279,13 @@ struct workq *workq_new(const struct workq_opts *opts)
 		if (q->efd < 0)
 			fatal("%s: eventfd: %s", q->name, strerror(errno));
 		q->io = ev_io_new(q->loop, q->efd, EV_READ, take_done, q);
+		q->lazy_ms = opts->lazy_ms;
+		if (q->lazy_ms > 0) {
+			/* made armed (lib/ev has no unarmed timer); nothing
+			   is pending, so firing once it only disarms */
+			q->tick =
+			    ev_timer_new(q->loop, q->lazy_ms, tick_fired, q);
+		}
 	}
 	q->threads = xcalloc(opts->threads, sizeof(*q->threads));
 	/* workers take no signals: SIGHUP, SIGTERM and friends must reach
@@ -301,13 +385,13 @@ static void deferred_put(struct workq *q)
 		pthread_cond_broadcast(&q->freed_cv);
 }
 
-void workq_complete(struct workq_job *j)
+static void complete(struct workq_job *j, bool lazy)
 {
 	struct workq *q = j->q;
 	pthread_mutex_lock(&q->mu);
 	if (q->stopping) {
 		/* cancelled by workq_free, which waits for this */
-		(void)done_push(q, j);
+		done_push(q, j);
 		deferred_put(q);
 		pthread_mutex_unlock(&q->mu);
 		return;
@@ -315,9 +399,34 @@ void workq_complete(struct workq_job *j)
 	/* as a worker does after a job; in loop mode the deferred count
 	   drops only after the write, so that workq_free never closes the
 	   eventfd under it */
-	deliver(q, j);
+	deliver(q, j, lazy);
 	deferred_put(q);
 	pthread_mutex_unlock(&q->mu);
+}
+
+void workq_complete(struct workq_job *j)
+{
+	complete(j, false);
+}
+
+void workq_complete_lazy(struct workq_job *j)
+{
+	complete(j, true);
+}
+
+void workq_lazy(void)
+{
+	if (cur_job == NULL)
+		fatal("workq_lazy: not in a job");
+	cur_lazy = true;
+}
+
+size_t workq_lazy_count(struct workq *q)
+{
+	pthread_mutex_lock(&q->mu);
+	size_t n = q->n_lazy;
+	pthread_mutex_unlock(&q->mu);
+	return n;
 }
 
 int workq_resume(struct workq_job *j, workq_job_fn *job)
@@ -382,6 +491,7 @@ void workq_free(struct workq **qp)
 	cancel_list(q, q->head);
 	cancel_list(q, q->dhead);
 	ev_io_free(&q->io);
+	ev_timer_free(&q->tick);
 	if (q->efd >= 0)
 		close(q->efd);
 	pthread_mutex_destroy(&q->mu);

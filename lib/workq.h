@@ -24,10 +24,21 @@
  * workq_resume() (the job runs again on a worker, with another function).
  * A deferred job counts in workq_pending() until its done has run.
  *
- * Thread safety: workq_submit(), workq_pending(), workq_complete() and
- * workq_resume() may be called from any thread; workq_defer() only from a
- * job; workq_free() from the thread that owns the pool (in loop mode, the
- * loop thread), never from a job or a done callback.
+ * Lazy completions (loop mode, opts.lazy_ms > 0): a job whose done is
+ * bookkeeping only (youju-authd: the reply was sent by the thread that
+ * finished the AUTH) may be completed lazily, workq_complete_lazy() or
+ * workq_lazy() in the job: its done then waits for the loop's next
+ * workq_take() (the owner calls it when the loop wakes anyway, for an
+ * accept) or at most about lazy_ms, instead of waking the loop through the
+ * eventfd.  Only while jobs are pending: a lazy job finishing on an idle
+ * pool wakes the loop as any other.  Other jobs, and pools without
+ * lazy_ms, behave as before.
+ *
+ * Thread safety: workq_submit(), workq_pending(), workq_complete(),
+ * workq_complete_lazy() and workq_resume() may be called from any thread;
+ * workq_defer() and workq_lazy() only from a job; workq_take() from the
+ * loop thread; workq_free() from the thread that owns the pool (in loop
+ * mode, the loop thread), never from a job or a done callback.
  */
 #ifndef YOUJU_WORKQ_H
 #define YOUJU_WORKQ_H
@@ -56,6 +67,7 @@ struct workq_opts {
 	struct ev_loop *loop;	 /* loop mode; NULL: callback mode */
 	workq_cancel_fn *cancel; /* may be NULL (ctx is then left alone) */
 	size_t stack_size;	 /* per thread; 0: the system default */
+	unsigned lazy_ms; /* loop mode: bound of a lazy done; 0: none lazy */
 };
 
 /* Starts opts->threads workers.  Aborts on failure (start-up only).  The
@@ -98,6 +110,26 @@ struct workq_job *workq_defer_new(struct workq *q, workq_done_fn *done,
    the call.  While the pool is being freed, the job is cancelled instead
    (opts.cancel, by workq_free). */
 void workq_complete(struct workq_job *j);
+
+/* workq_complete, for a job whose done may wait for the loop's next
+   workq_take() or about opts.lazy_ms, whichever comes first (see above);
+   as workq_complete when the pool has no lazy_ms or the loop's tick is
+   off. */
+void workq_complete_lazy(struct workq_job *j);
+
+/* Called by a job on its worker thread: its done, when the job returns
+   without deferring, is delivered as by workq_complete_lazy.  Aborts
+   when called outside a job. */
+void workq_lazy(void);
+
+/* Loop mode, on the loop thread: runs the done callbacks of the jobs
+   finished so far unless an eventfd wake-up is already on its way for
+   them.  A no-op without opts.lazy_ms.  done callbacks run here. */
+void workq_take(struct workq *q);
+
+/* Completions that skipped the eventfd (lazy ones taken by workq_take or
+   the tick), since workq_new. */
+size_t workq_lazy_count(struct workq *q);
 
 /* Queues a deferred job to run again on a worker, as job(ctx), ahead of
    the jobs waiting (it was accepted long ago); then done as usual, unless

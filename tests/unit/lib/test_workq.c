@@ -11,7 +11,11 @@
  * in callback mode), a resumed job runs its second function on a worker
  * before its done, pending counts deferred jobs, and workq_free waits for
  * a deferred job completed late and cancels it; jobs made deferred by
- * the loop thread (workq_defer_new) finish the same ways.
+ * the loop thread (workq_defer_new) finish the same ways.  Lazy
+ * completions (opts.lazy_ms): on an idle pool they wake the loop as any;
+ * while a job is pending they skip the eventfd, workq_take() runs their
+ * done at once, the tick within its bound, and an ordinary completion
+ * after a lazy one still wakes the loop (and takes both).
  */
 #include <pthread.h>
 #include <sched.h>
@@ -605,6 +609,138 @@ static void test_free_waits(void)
 	ev_loop_free(&loop);
 }
 
+/* Lazy completions. */
+struct lazy_item {
+	bool lazy_job; /* calls workq_lazy() */
+	atomic_int *ran;
+	int *ndone, want;
+	struct ev_loop *loop; /* stopped at the want-th done */
+};
+
+static void lazy_job(void *ctx)
+{
+	struct lazy_item *it = ctx;
+	if (it->lazy_job)
+		workq_lazy();
+	atomic_fetch_add(it->ran, 1);
+}
+
+static void lazy_done(void *ctx)
+{
+	struct lazy_item *it = ctx;
+	test_assert(pthread_equal(pthread_self(), loop_thread));
+	if (++*it->ndone == it->want && it->loop != NULL)
+		ev_loop_stop(it->loop);
+}
+
+static void wait_ran(atomic_int *ran, int n)
+{
+	for (int i = 0; i < 5000 && atomic_load(ran) < n; i++)
+		usleep(1000);
+	/* and the worker's delivery after the job function */
+	usleep(20000);
+}
+
+/* Submits n jobs (lazy_job: workq_lazy in each) and waits until they ran. */
+static void lazy_submit(struct workq *q, struct lazy_item *it, int n, bool lazy,
+			atomic_int *ran)
+{
+	int before = atomic_load(ran);
+	for (int i = 0; i < n; i++) {
+		it[i].lazy_job = lazy;
+		it[i].ran = ran;
+		test_assert(workq_submit(q, lazy_job, lazy_done, &it[i]) == 0);
+	}
+	wait_ran(ran, before + n);
+}
+
+static void test_lazy(void)
+{
+	struct ev_loop *loop = ev_loop_new();
+	/* a tick far beyond the guards: whatever arrives before them came
+	   through workq_take or the eventfd */
+	struct workq_opts o = {.name = "lazy",
+			       .threads = 1,
+			       .queue_max = NJOBS,
+			       .loop = loop,
+			       .lazy_ms = 600000};
+	static struct lazy_item it[16];
+	atomic_int ran;
+	int ndone = 0;
+
+	test_begin("lazy completions");
+	atomic_store(&ran, 0);
+	memset(it, 0, sizeof(it));
+	for (int i = 0; i < 16; i++) {
+		it[i].ndone = &ndone;
+		it[i].loop = loop;
+	}
+	struct workq *q = workq_new(&o);
+
+	/* idle pool, nothing pending: a lazy job wakes the loop */
+	it[0].want = 1;
+	lazy_submit(q, it, 1, true, &ran);
+	struct ev_timer *guard = ev_timer_new(loop, 5000, on_guard, loop);
+	test_assert(ev_loop_run(loop) == 0);
+	test_assert(ndone == 1);
+	test_assert(workq_lazy_count(q) == 0);
+
+	/* a job pending (the keeper): the loop's look arms the tick, and
+	   lazy jobs finished after it wait for workq_take */
+	static struct lazy_item keeper;
+	keeper.ndone = &ndone;
+	keeper.loop = loop;
+	struct workq_job *kj = workq_defer_new(q, lazy_done, &keeper);
+	workq_take(q);
+	ndone = 1;
+	for (int i = 1; i < 9; i++)
+		it[i].want = -1;
+	lazy_submit(q, it + 1, 8, true, &ran);
+	test_assert(ndone == 1);
+	test_assert(workq_lazy_count(q) == 8);
+	workq_take(q);
+	test_assert(ndone == 9);
+	test_assert(workq_pending(q) == 1);
+
+	/* an ordinary completion after a lazy one wakes the loop, and the
+	   lazy one's done runs with it */
+	it[9].want = -1;
+	lazy_submit(q, it + 9, 1, true, &ran);
+	test_assert(workq_lazy_count(q) == 9);
+	it[10].want = -1;
+	lazy_submit(q, it + 10, 1, false, &ran);
+	ev_timer_set(guard, 5000);
+	keeper.want = 12;
+	workq_complete(kj);
+	test_assert(ev_loop_run(loop) == 0);
+	test_assert(ndone == 12);
+	test_assert(workq_pending(q) == 0);
+	ev_timer_free(&guard);
+	workq_free(&q);
+
+	/* the bound: with nothing else to wake the loop, the tick takes
+	   lazy completions (here 20 ms; the guard is 5 s) */
+	o.lazy_ms = 20;
+	q = workq_new(&o);
+	ndone = 0;
+	keeper.want = -1;
+	kj = workq_defer_new(q, lazy_done, &keeper);
+	workq_take(q);
+	for (int i = 0; i < 4; i++)
+		it[i].want = 4;
+	lazy_submit(q, it, 4, true, &ran);
+	test_assert(workq_lazy_count(q) == 4);
+	guard = ev_timer_new(loop, 5000, on_guard, loop);
+	test_assert(ev_loop_run(loop) == 0);
+	test_assert(ndone == 4);
+	ev_timer_free(&guard);
+	workq_complete(kj);
+	/* the keeper's done is not run: cancelled by workq_free */
+	workq_free(&q);
+	test_assert(ndone == 4);
+	ev_loop_free(&loop);
+}
+
 int main(void)
 {
 	loop_thread = pthread_self();
@@ -619,5 +755,6 @@ int main(void)
 	test_defer_new();
 	test_defer_in_job();
 	test_free_waits();
+	test_lazy();
 	return test_end();
 }
