@@ -322,7 +322,7 @@ static void users_run(void *ctx, struct gather_item *const *items, size_t n)
  * evaluated: their clients are answered, and under load come back, within
  * about an evaluation), the next user query waits for AUTHD_DB_HOLD_MIN
  * logins, at most AUTHD_DB_HOLD_US.  With nothing in the stage (a lone
- * AUTH, a few clients, the cache on) nothing waits.  Without it a faster
+ * AUTH, a few clients) nothing waits.  Without it a faster
  * loop left batches of 2.75 logins and MariaDB 43 us per AUTH;
  * docs/authd.md, "Tenth round", has the A/B of 150, 300 and 600 us and
  * of a minimum of 16.
