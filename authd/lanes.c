@@ -44,6 +44,7 @@ static struct authd_user_lookup *head, **tailp = &head;
 static unsigned waiting; /* checks in the FIFO */
 static long coming;	 /* lookups with a password on their way */
 static unsigned idle;	 /* threads with nothing taken */
+static unsigned taken;	 /* checks in evaluations under way */
 static bool running, stopping;
 static pthread_t threads[THREADS_MAX];
 static unsigned nthreads;
@@ -137,12 +138,14 @@ static void *lanes_main(void *arg)
 		if (head == NULL)
 			tailp = &head;
 		waiting -= n;
+		taken += n;
 		n_checks += n;
 		n_evals++;
 		idle--;
 		pthread_mutex_unlock(&mu);
 		evaluate(b, n);
 		pthread_mutex_lock(&mu);
+		taken -= n;
 		idle++;
 	}
 	pthread_mutex_unlock(&mu);
@@ -248,6 +251,14 @@ bool authd_lanes_add(struct authd_user_lookup *l, bool take)
 	if (two)
 		pthread_cond_signal(&cv);
 	return true;
+}
+
+unsigned authd_lanes_backlog(void)
+{
+	pthread_mutex_lock(&mu);
+	unsigned n = waiting + taken;
+	pthread_mutex_unlock(&mu);
+	return n;
 }
 
 void authd_lanes_stats(unsigned long *checks_r, unsigned long *evals_r)

@@ -53,6 +53,11 @@ void authd_lanes_expect(void);
  */
 bool authd_lanes_add(struct authd_user_lookup *l, bool take);
 
+/* Checks in the stage now: waiting, or in an evaluation under way.  Their
+   AUTHs are answered soon (youju-authd's user batches wait a little for
+   the next logins while there are many: authd/db.c). */
+unsigned authd_lanes_backlog(void);
+
 /* Counters since the start: checks taken and evaluations run. */
 void authd_lanes_stats(unsigned long *checks_r, unsigned long *evals_r);
 

@@ -8,10 +8,17 @@
  * items done and wakes exactly their owners, and the owner of the oldest
  * waiting gather_submit() item when a slot is free (it leads next): no
  * thundering herd of workers that wake only to sleep again.  With a finish
- * step the slot is given back (and the next leader woken) before it.  Why
- * no timer: a batch under way already makes the others wait for as long
- * as it takes, and whatever queued by then goes in the next batch; waiting
- * longer for company would add latency with no bound on the gain.
+ * step the slot is given back (and the next leader woken) before it.  By
+ * default no timer: a batch under way already makes the others wait for as
+ * long as it takes, and whatever queued by then goes in the next batch.
+ * When the batches run faster than requests come, that leaves batches of
+ * two or three; the hold (gather_set_hold) lets a leader, with the slot
+ * already counted as under way, wait a bounded time for a few more, but
+ * only while the caller's busy() says they are on their way (youju-authd:
+ * many AUTHs in its hash stage, whose clients come back soon), so the
+ * wait is paid only where it buys a larger batch and never by a lone
+ * request.  The thread that parks the item that completes the batch wakes
+ * the holder (hold_check).
  *
  * Async items (gather_submit_async) have no thread waiting for them: the
  * leader calls their continuations itself after the batch, and when only
@@ -24,7 +31,9 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "xalloc.h"
 
@@ -33,11 +42,20 @@ enum item_state { ITEM_WAITING, ITEM_RUNNING, ITEM_DONE };
 struct gather {
 	pthread_mutex_t mu;
 	struct gather_item *head, **tailp;
+	unsigned queued; /* items in the FIFO */
 	unsigned running, max_running, max_batch;
 	unsigned sync_waiting; /* gather_submit items in the FIFO */
 	gather_run_fn *run, *finish;
 	void *ctx;
-	unsigned long n_batches, n_items;
+	unsigned long n_batches, n_items, n_held;
+	/* gather_set_hold: a leader that holds its batch open waits on
+	   hold_cv until it has hold_min items or hold_ns passed */
+	unsigned hold_min;
+	uint64_t hold_ns;
+	gather_busy_fn *busy;
+	bool holding;
+	unsigned hold_have; /* items the holding leader took already */
+	pthread_cond_t hold_cv;
 };
 
 struct gather *gather_new(unsigned max_batch, unsigned max_running,
@@ -46,8 +64,13 @@ struct gather *gather_new(unsigned max_batch, unsigned max_running,
 	if (max_batch < 1 || max_batch > GATHER_BATCH_MAX || max_running < 1)
 		abort(); /* a programming error */
 	struct gather *g = xcalloc(1, sizeof(*g));
-	if (pthread_mutex_init(&g->mu, NULL) != 0)
+	pthread_condattr_t ca;
+	if (pthread_mutex_init(&g->mu, NULL) != 0 ||
+	    pthread_condattr_init(&ca) != 0 ||
+	    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
+	    pthread_cond_init(&g->hold_cv, &ca) != 0)
 		abort();
+	pthread_condattr_destroy(&ca);
 	g->tailp = &g->head;
 	g->max_batch = max_batch;
 	g->max_running = max_running;
@@ -64,9 +87,20 @@ void gather_free(struct gather **gp)
 		return;
 	if (g->head != NULL || g->running != 0)
 		abort(); /* freed under a submitter */
+	pthread_cond_destroy(&g->hold_cv);
 	pthread_mutex_destroy(&g->mu);
 	free(g);
 	*gp = NULL;
+}
+
+void gather_set_hold(struct gather *g, unsigned min_items, unsigned wait_us,
+		     gather_busy_fn *busy)
+{
+	pthread_mutex_lock(&g->mu);
+	g->hold_min = min_items > g->max_batch ? g->max_batch : min_items;
+	g->hold_ns = (uint64_t)wait_us * 1000u;
+	g->busy = busy;
+	pthread_mutex_unlock(&g->mu);
 }
 
 void gather_stats(struct gather *g, unsigned long *batches_r,
@@ -76,6 +110,14 @@ void gather_stats(struct gather *g, unsigned long *batches_r,
 	*batches_r = g->n_batches;
 	*items_r = g->n_items;
 	pthread_mutex_unlock(&g->mu);
+}
+
+unsigned long gather_held(struct gather *g)
+{
+	pthread_mutex_lock(&g->mu);
+	unsigned long n = g->n_held;
+	pthread_mutex_unlock(&g->mu);
+	return n;
 }
 
 /* A new item: waiting, with its continuation (NULL: gather_submit). */
@@ -91,6 +133,15 @@ static void append(struct gather *g, struct gather_item *item)
 {
 	*g->tailp = item;
 	g->tailp = &item->next;
+	g->queued++;
+}
+
+/* After an append while a batch is under way: wakes a leader that holds
+   its batch open (hold) once enough items wait.  Called with mu held. */
+static void hold_check(struct gather *g)
+{
+	if (g->holding && g->hold_have + g->queued >= g->hold_min)
+		pthread_cond_signal(&g->hold_cv);
 }
 
 /* Takes the first item off the FIFO.  Called with mu held. */
@@ -101,6 +152,7 @@ static struct gather_item *pop(struct gather *g)
 	if (g->head == NULL)
 		g->tailp = &g->head;
 	it->next = NULL;
+	g->queued--;
 	return it;
 }
 
@@ -114,6 +166,39 @@ static void unlink_item(struct gather *g, struct gather_item *it)
 	if (g->tailp == &it->next)
 		g->tailp = pp;
 	it->next = NULL;
+	g->queued--;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Before a batch is taken (its slot already counted as under way, have
+ * items taken): while fewer than hold_min would go and busy(ctx) says more
+ * are on their way, waits for them, at most hold_ns.  Never for a lone
+ * request: busy is false when nothing else is in flight.  One leader
+ * holds at a time.  Called with mu held; may release it while waiting.
+ */
+static void hold(struct gather *g, unsigned have)
+{
+	if (g->busy == NULL || g->holding || have + g->queued >= g->hold_min ||
+	    !g->busy(g->ctx))
+		return;
+	uint64_t t = now_ns() + g->hold_ns;
+	struct timespec ts = {.tv_sec = (time_t)(t / 1000000000u),
+			      .tv_nsec = (long)(t % 1000000000u)};
+	g->holding = true;
+	g->hold_have = have;
+	g->n_held++;
+	while (have + g->queued < g->hold_min) {
+		if (pthread_cond_timedwait(&g->hold_cv, &g->mu, &ts) != 0)
+			break; /* ETIMEDOUT: what came goes */
+	}
+	g->holding = false;
 }
 
 /* Wakes the owner of the oldest gather_submit item waiting when a slot is
@@ -146,18 +231,22 @@ static void lead(struct gather *g, struct gather_item *first,
 	bool own[GATHER_BATCH_MAX];
 	size_t n = 0, na = 0;
 
+	/* the slot is ours from here: what arrives meanwhile queues */
+	g->running++;
 	if (first != NULL) {
 		unlink_item(g, first);
 		b[n++] = first;
+		first->state = ITEM_RUNNING;
+		if (first->cont == NULL)
+			g->sync_waiting--;
 	}
-	while (g->head != NULL && n < g->max_batch)
+	hold(g, (unsigned)n);
+	for (size_t i = n; g->head != NULL && i < g->max_batch; i++) {
 		b[n++] = pop(g);
-	for (size_t i = 0; i < n; i++) {
 		b[i]->state = ITEM_RUNNING;
 		if (b[i]->cont == NULL)
 			g->sync_waiting--;
 	}
-	g->running++;
 	g->n_batches++;
 	g->n_items += n;
 	pthread_mutex_unlock(&g->mu);
@@ -208,6 +297,7 @@ void gather_submit(struct gather *g, struct gather_item *item)
 	pthread_mutex_lock(&g->mu);
 	append(g, item);
 	g->sync_waiting++;
+	hold_check(g);
 	bool led = false;
 	while (item->state != ITEM_DONE) {
 		if (item->state != ITEM_WAITING ||
@@ -236,6 +326,8 @@ void gather_submit_async(struct gather *g, struct gather_item *item,
 		   may be gone once lead returns */
 		lead(g, item, item);
 		lead_waiting(g);
+	} else {
+		hold_check(g);
 	}
 	pthread_mutex_unlock(&g->mu);
 }
@@ -249,8 +341,10 @@ bool gather_try_park(struct gather *g, struct gather_item *item,
 	   FIFO when it ends (lead_waiting), so the item is never left
 	   without one */
 	bool park = g->running >= g->max_running;
-	if (park)
+	if (park) {
 		append(g, item);
+		hold_check(g);
+	}
 	pthread_mutex_unlock(&g->mu);
 	return park;
 }

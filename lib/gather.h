@@ -6,8 +6,10 @@
  * takes its own item and the oldest waiting ones (up to max_batch), runs
  * them through the batch function and wakes their owners.  While
  * max_running batches are under way, items wait, so the next leader takes
- * everything that queued meanwhile: batches grow with the load and there
- * is no timer.  A lone request (nothing under way) never waits.
+ * everything that queued meanwhile: batches grow with the load.  Optionally
+ * (gather_set_hold) a leader waits a bounded time for a few more items
+ * while the caller says more are on their way.  A lone request (nothing
+ * else in flight) never waits.
  * lib/md5crypt_batch has a different policy (it waits a bounded time for
  * announced requests): see there.  Thread-safe.
  *
@@ -95,9 +97,29 @@ void gather_submit_async(struct gather *g, struct gather_item *item,
 bool gather_try_park(struct gather *g, struct gather_item *item,
 		     gather_cont_fn *cont);
 
+/* Whether more items are on their way soon (see gather_set_hold).  Called
+   with the gather's lock held: it must not call into the gather, and
+   should be cheap. */
+typedef bool gather_busy_fn(void *ctx);
+
+/*
+ * Lets a leader hold its batch open: when fewer than min_items would go
+ * and busy(ctx) is true, it waits, holding the batch slot (so that what
+ * arrives queues behind it), until min_items wait or wait_us passed, then
+ * takes what came (up to max_batch).  busy must be false when nothing
+ * else is in flight: a lone request never waits.  One leader holds at a
+ * time.  busy NULL (the default) turns it off.  Call before any submit.
+ */
+void gather_set_hold(struct gather *g, unsigned min_items, unsigned wait_us,
+		     gather_busy_fn *busy);
+
 /* Counters since gather_new: batches run and items they held (items /
    batches is the mean batch size). */
 void gather_stats(struct gather *g, unsigned long *batches_r,
 		  unsigned long *items_r);
+
+/* Batches whose leader held them open (gather_set_hold) since
+   gather_new. */
+unsigned long gather_held(struct gather *g);
 
 #endif

@@ -264,7 +264,7 @@ def batch_sizes(inst, results, timeout=10):
     """{row name: (lookups, queries)} from the "authd: user lookups" lines
     of each row's server processes (logged as a reload retires them)."""
     rx = re.compile(r"\[(\d+)\]: authd: user lookups: (\d+) in (\d+) "
-                    r"queries")
+                    r"queries(?: \([\d.]+ per query\), (\d+) held)?")
     want = set()
     for _, r in results:
         want |= r.get("pids", set())
@@ -272,7 +272,8 @@ def batch_sizes(inst, results, timeout=10):
     while True:
         seen = {}
         for m in rx.finditer(inst.maillog()):
-            seen[int(m.group(1))] = (int(m.group(2)), int(m.group(3)))
+            seen[int(m.group(1))] = (int(m.group(2)), int(m.group(3)),
+                                     int(m.group(4) or 0))
         if time.time() > deadline or not (want - set(seen)):
             break
         time.sleep(0.2)
@@ -280,7 +281,7 @@ def batch_sizes(inst, results, timeout=10):
     for name, r in results:
         got = [seen[p] for p in r.get("pids", ()) if p in seen]
         if got:
-            out[name] = (sum(g[0] for g in got), sum(g[1] for g in got))
+            out[name] = tuple(sum(g[k] for g in got) for k in range(3))
     return out
 
 
@@ -496,10 +497,11 @@ def main():
                       f"of {os.cpu_count()}")
         # the last row's process is retired by the next reload: once more
         set_cache_ttl(inst, "5s")
-        for name, (n, q) in batch_sizes(inst, results).items():
+        for name, (n, q, h) in batch_sizes(inst, results).items():
             if q:
+                # held: queries whose batch waited for more logins
                 print(f"user lookups, {name}: {n} in {q} queries "
-                      f"({n / q:.2f} per query)")
+                      f"({n / q:.2f} per query, {h} held for more)")
         print(f"load average (1 min) before/after the runs: "
               f"{load0[0]:.1f} / {load1[0]:.1f} on {os.cpu_count()} CPUs: "
               "other work shares the CPUs, compare ratios of one run")

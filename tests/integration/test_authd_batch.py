@@ -147,6 +147,14 @@ def user_stats(inst, since):
     return n, q
 
 
+def held_stats(inst, since):
+    """Queries held open for more logins ('N held for more') after since."""
+    text = inst.maillog()[since:]
+    return sum(int(m.group(1)) for m in re.finditer(
+        r"authd: user lookups: \d+ in \d+ queries \([\d.]+ per query\), "
+        r"(\d+) held for more", text))
+
+
 def expect_ok(inst, out, user, password):
     local = user.split("@")[0]
     home = os.path.join(inst.home, "mailbox", DOMAIN, local)
@@ -285,7 +293,8 @@ def hash_stats(inst, since):
 def test_lone_auths_skip_the_hash_stage(inst):
     """An AUTH with no other lookup on its way is checked at once by its
     own thread (crypt_r), never held in the hash stage for company: one
-    after the other, none reaches the stage."""
+    after the other, none reaches the stage; and its user query is never
+    held open for more logins (authd/db.c)."""
     users = make_users(inst, "l")
     since = set_conf(inst, authd_cache_ttl="0", authd_negative_cache_ttl="0")
     try:
@@ -299,6 +308,9 @@ def test_lone_auths_skip_the_hash_stage(inst):
         drop_users(inst, "l")
     inst.wait_log(r"authd: user lookups: ", since=since, timeout=30)
     assert hash_stats(inst, since) == (0, 0)
+    assert re.search(r"authd: user lookups: .* 0 held for more",
+                     inst.maillog()[since:])
+    assert held_stats(inst, since) == 0
 
 
 def server_pid(inst):

@@ -12,7 +12,11 @@
  * after it; with many threads (async alone, and mixed with waiting
  * submits) every continuation runs exactly once, with the item's own
  * result, after its batch, and none is left when the submitters are gone.
- * gather_try_park takes an item only behind a batch under way.
+ * gather_try_park takes an item only behind a batch under way.  A hold
+ * (gather_set_hold): a lone submit is never held; while busy, the batch
+ * after one under way waits for its minimum and takes what parked
+ * meanwhile; not busy, it goes at once; a hold ends at its deadline; and
+ * the threads' tests again with every batch held.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -372,6 +376,124 @@ static void test_try_park(void)
 	gather_free(&g);
 }
 
+/* gather_set_hold's busy: what the test says */
+static atomic_bool busy_now;
+
+static bool test_busy(void *ctx)
+{
+	(void)ctx;
+	return atomic_load(&busy_now);
+}
+
+/* Opens the gate without joining its thread. */
+static void gate_open_only(void)
+{
+	pthread_mutex_lock(&gate_mu);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cv);
+	pthread_mutex_unlock(&gate_mu);
+}
+
+/* Waits (at most ~5 s) until g has held n batches open. */
+static bool held_reaches(struct gather *g, unsigned long n)
+{
+	for (int i = 0; i < 5000 && gather_held(g) < n; i++)
+		usleep(1000);
+	return gather_held(g) >= n;
+}
+
+/* A lone submit with a hold set but nothing busy: led at once, alone, not
+   held (the hold's 10 s would show as a hang) */
+static void test_hold_lone(void)
+{
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = gather_new(8, 1, arun, NULL, &c);
+	struct aitem it;
+	unsigned long b, n;
+
+	test_begin("hold: a lone submit, nothing busy, never held");
+	gather_set_hold(g, 4, 10000000, test_busy);
+	atomic_store(&busy_now, false);
+	memset(&it, 0, sizeof(it));
+	it.in = 3;
+	it.submitter = pthread_self();
+	gather_submit_async(g, &it.g, acont);
+	test_assert(atomic_load(&it.conts) == 1 && it.own);
+	gather_stats(g, &b, &n);
+	test_assert(b == 1 && n == 1 && gather_held(g) == 0);
+	gather_free(&g);
+}
+
+/* While busy, the batch after a held one waits for min items (parked
+   after its leader started holding) and runs them together; without
+   busy, what waits goes at once */
+static void test_hold_gathers(bool busy)
+{
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = gather_new(8, 1, gated_run, NULL, &c);
+	static struct aitem it[4];
+	pthread_t t;
+	unsigned long b, n;
+
+	test_begin(busy ? "hold: busy, the next batch waits for its four"
+			: "hold: not busy, the next batch goes at once");
+	gather_set_hold(g, 4, 10000000, test_busy);
+	/* the gated batch itself is not held */
+	atomic_store(&busy_now, false);
+	memset(it, 0, sizeof(it));
+	test_assert(gate_hold(g, &t));
+	atomic_store(&busy_now, busy);
+	for (unsigned i = 0; i < 2; i++) {
+		it[i].in = 300 + i;
+		test_assert(gather_try_park(g, &it[i].g, acont));
+	}
+	if (busy) {
+		gate_open_only();
+		/* t ends its batch and holds the next one open for two
+		   more: they park behind it and go in the same batch */
+		test_assert(held_reaches(g, 1));
+		for (unsigned i = 2; i < 4; i++) {
+			it[i].in = 300 + i;
+			test_assert(gather_try_park(g, &it[i].g, acont));
+		}
+		test_assert(gate_release(t));
+		test_assert(continued_by(it, 4, t));
+		gather_stats(g, &b, &n);
+		test_assert(b == 2 && n == 5 && gather_held(g) == 1);
+		test_assert(atomic_load(&c.max_seen_batch) == 4);
+	} else {
+		test_assert(gate_release(t));
+		test_assert(continued_by(it, 2, t));
+		gather_stats(g, &b, &n);
+		test_assert(b == 2 && n == 3 && gather_held(g) == 0);
+	}
+	gather_free(&g);
+}
+
+/* The hold ends at its deadline with what came */
+static void test_hold_deadline(void)
+{
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = gather_new(8, 1, gated_run, NULL, &c);
+	static struct aitem it[1];
+	pthread_t t;
+	unsigned long b, n;
+
+	test_begin("hold: bounded by its deadline");
+	gather_set_hold(g, 8, 20000, test_busy);
+	atomic_store(&busy_now, false);
+	memset(it, 0, sizeof(it));
+	test_assert(gate_hold(g, &t));
+	atomic_store(&busy_now, true);
+	it[0].in = 400;
+	test_assert(gather_try_park(g, &it[0].g, acont));
+	test_assert(gate_release(t));
+	test_assert(continued_by(it, 1, t));
+	gather_stats(g, &b, &n);
+	test_assert(b == 2 && n == 2 && gather_held(g) == 1);
+	gather_free(&g);
+}
+
 #define ATHREADS    8
 #define APER_THREAD 300
 
@@ -405,7 +527,7 @@ static void *aworker_main(void *arg)
 	return NULL;
 }
 
-static void test_async_threads(bool mixed, unsigned slow_us)
+static void test_async_threads(bool mixed, unsigned slow_us, bool hold)
 {
 	struct ctx c = {.max_batch = 8, .slow_us = slow_us};
 	struct gather *g = gather_new(8, 1, arun, afinish, &c);
@@ -414,9 +536,14 @@ static void test_async_threads(bool mixed, unsigned slow_us)
 	unsigned long b, n;
 	char name[96];
 
-	snprintf(name, sizeof(name), "async threads%s, %u us",
-		 mixed ? ", mixed with waiting submits" : "", slow_us);
+	snprintf(name, sizeof(name), "async threads%s, %u us%s",
+		 mixed ? ", mixed with waiting submits" : "", slow_us,
+		 hold ? ", held for 6 (200 us)" : "");
 	test_begin(name);
+	if (hold) {
+		gather_set_hold(g, 6, 200, test_busy);
+		atomic_store(&busy_now, true);
+	}
 	for (unsigned i = 0; i < ATHREADS; i++) {
 		w[i] = (struct aworker){g, i, NULL, mixed && i % 2 == 1, 0};
 		w[i].items = calloc(APER_THREAD, sizeof(struct aitem));
@@ -469,8 +596,14 @@ int main(void)
 	test_async_lone();
 	test_async_parked();
 	test_try_park();
-	test_async_threads(false, 0);
-	test_async_threads(false, 200);
-	test_async_threads(true, 200);
+	test_async_threads(false, 0, false);
+	test_async_threads(false, 200, false);
+	test_async_threads(true, 200, false);
+	test_hold_lone();
+	test_hold_gathers(true);
+	test_hold_gathers(false);
+	test_hold_deadline();
+	test_async_threads(false, 0, true);
+	test_async_threads(true, 100, true);
 	return test_end();
 }
