@@ -313,13 +313,21 @@ def test_lone_auths_skip_the_hash_stage(inst):
     assert held_stats(inst, since) == 0
 
 
-def server_pid(inst):
-    """youju-authd's serving process (the master's newest child)."""
+def server_pid(inst, timeout=10):
+    """youju-authd's serving process: the master's only child, once the
+    one a reload retired has exited.  (Picking the newest child by the
+    mtime of /proc/PID, in whole seconds, could name the retiring one when
+    both started within a second: a reload right after set_conf() then
+    met a process that took no AUTH.)"""
     master = inst.daemon_pid("youju-authd")
-    with open(f"/proc/{master}/task/{master}/children") as f:
-        kids = [int(p) for p in f.read().split()]
-    assert kids, "youju-authd has no server process"
-    return max(kids, key=lambda p: os.stat(f"/proc/{p}").st_mtime)
+    deadline = time.time() + timeout
+    while True:
+        with open(f"/proc/{master}/task/{master}/children") as f:
+            kids = [int(p) for p in f.read().split()]
+        if len(kids) == 1:
+            return kids[0]
+        assert time.time() < deadline, f"youju-authd's children: {kids}"
+        time.sleep(0.05)
 
 
 def parked_work(users, rounds=3):
