@@ -402,21 +402,26 @@ static bool held_reaches(struct gather *g, unsigned long n)
 	return gather_held(g) >= n;
 }
 
+/* A gather of batches up to 8 whose leaders hold for min items, at most
+   wait_us, while test_busy says so; nothing busy yet */
+static struct gather *held_gather(struct ctx *c, gather_run_fn *fn,
+				  unsigned min, unsigned wait_us)
+{
+	struct gather *g = gather_new(8, 1, fn, NULL, c);
+	gather_set_hold(g, min, wait_us, test_busy);
+	atomic_store(&busy_now, false);
+	return g;
+}
+
 /* A lone submit with a hold set but nothing busy: led at once, alone, not
    held (the hold's 10 s would show as a hang) */
 static void test_hold_lone(void)
 {
-	struct ctx c = {.max_batch = 8};
-	struct gather *g = gather_new(8, 1, arun, NULL, &c);
-	struct aitem it;
-	unsigned long b, n;
-
 	test_begin("hold: a lone submit, nothing busy, never held");
-	gather_set_hold(g, 4, 10000000, test_busy);
-	atomic_store(&busy_now, false);
-	memset(&it, 0, sizeof(it));
-	it.in = 3;
-	it.submitter = pthread_self();
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = held_gather(&c, arun, 4, 10000000);
+	struct aitem it = {.in = 3, .submitter = pthread_self()};
+	unsigned long b, n;
 	gather_submit_async(g, &it.g, acont);
 	test_assert(atomic_load(&it.conts) == 1 && it.own);
 	gather_stats(g, &b, &n);
@@ -430,16 +435,14 @@ static void test_hold_lone(void)
 static void test_hold_gathers(bool busy)
 {
 	struct ctx c = {.max_batch = 8};
-	struct gather *g = gather_new(8, 1, gated_run, NULL, &c);
 	static struct aitem it[4];
 	pthread_t t;
 	unsigned long b, n;
 
 	test_begin(busy ? "hold: busy, the next batch waits for its four"
 			: "hold: not busy, the next batch goes at once");
-	gather_set_hold(g, 4, 10000000, test_busy);
-	/* the gated batch itself is not held */
-	atomic_store(&busy_now, false);
+	/* (the gated batch itself is not held: nothing busy yet) */
+	struct gather *g = held_gather(&c, gated_run, 4, 10000000);
 	memset(it, 0, sizeof(it));
 	test_assert(gate_hold(g, &t));
 	atomic_store(&busy_now, busy);
@@ -473,22 +476,18 @@ static void test_hold_gathers(bool busy)
 /* The hold ends at its deadline with what came */
 static void test_hold_deadline(void)
 {
-	struct ctx c = {.max_batch = 8};
-	struct gather *g = gather_new(8, 1, gated_run, NULL, &c);
-	static struct aitem it[1];
-	pthread_t t;
-	unsigned long b, n;
-
 	test_begin("hold: bounded by its deadline");
-	gather_set_hold(g, 8, 20000, test_busy);
-	atomic_store(&busy_now, false);
-	memset(it, 0, sizeof(it));
+	/* one item, held for 8 that never come: 20 ms, then it goes */
+	struct ctx c = {.max_batch = 8};
+	struct gather *g = held_gather(&c, gated_run, 8, 20000);
+	static struct aitem it[1] = {{.in = 400}};
+	pthread_t t;
 	test_assert(gate_hold(g, &t));
 	atomic_store(&busy_now, true);
-	it[0].in = 400;
 	test_assert(gather_try_park(g, &it[0].g, acont));
 	test_assert(gate_release(t));
 	test_assert(continued_by(it, 1, t));
+	unsigned long b, n;
 	gather_stats(g, &b, &n);
 	test_assert(b == 2 && n == 2 && gather_held(g) == 1);
 	gather_free(&g);
